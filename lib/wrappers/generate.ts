@@ -1,0 +1,101 @@
+// Generates the driver-facing prototypes and the host-side wrappers from the
+// interface description in kapi.ts. Run by `npm run build` before node-gyp.
+//   gen/nooks/kapi_calls.h   C prototypes (included by native/include/nooks/kapi.h)
+//   gen/kapi_wrappers.inc    per call: a checking wrapper, the dispatch tables and the names
+//   gen/kapi_stubs.S         per call: the exported entry stub a driver import binds to
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kapi, type KapiCall, type Param } from './kapi.js';
+
+/** Declares `name` with C type `type` (function-pointer types get the name inside). */
+export function declare(type: string, name: string): string {
+  const fp = type.match(/^(.*)\(\*\)(.*)$/);
+  if (fp) return `${fp[1]}(*${name})${fp[2]}`;
+  return type.endsWith('*') ? `${type}${name}` : `${type} ${name}`;
+}
+
+function prototype(c: KapiCall): string {
+  const params = c.params.length ? c.params.map((q) => declare(q.type, q.name)).join(', ') : 'void';
+  return `${declare(c.ret, c.name)}(${params})`;
+}
+
+function header(): string {
+  const out = ['/* Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit. */',
+    '#ifndef NOOKS_KAPI_CALLS_H', '#define NOOKS_KAPI_CALLS_H', ''];
+  for (const c of kapi) {
+    out.push(`/* ${c.doc} */`, `${prototype(c)};`, '');
+  }
+  out.push('#endif', '');
+  return out.join('\n');
+}
+
+/** The C++ statement that validates one parameter, or '' when none is needed. */
+function checkOf(c: KapiCall, q: Param): string {
+  const ch = q.check;
+  const nullable = 'nullable' in ch && ch.nullable ? 'true' : 'false';
+  const where = `"${c.name}", "${q.name}"`;
+  switch (ch.kind) {
+    case 'value': return '';
+    case 'writable': return `check_writable(d, ${q.name}, ${ch.size}, ${nullable}, ${where});`;
+    case 'readable': return `check_readable(d, ${q.name}, ${ch.size}, ${nullable}, ${where});`;
+    case 'string': return `check_string(d, ${q.name}, ${ch.max}, ${where});`;
+    case 'size': return `check_size(${q.name}, ${ch.max}, ${where});`;
+    case 'driver-fn': return `check_driver_fn(d, (const void *)${q.name}, ${nullable}, ${where});`;
+    case 'object': return `check_object(d, (uintptr_t)${q.name}, ObjectType::${ch.type}, ${nullable}, ${where});`;
+  }
+}
+
+function wrappers(): string {
+  const out = ['// Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit.', ''];
+  for (const c of kapi) {
+    const args = c.params.map((q) => q.name).join(', ');
+    const checks = c.params.map((q) => checkOf(c, q)).filter(Boolean);
+    const isVoid = c.ret.trim() === 'void';
+    out.push(`extern "C" ${prototype({ ...c, name: `kapi_${c.name}` })};`);
+    out.push(`static ${prototype({ ...c, name: `checked_${c.name}` })} {`);
+    out.push('  Domain *d = calling_domain();');
+    for (const s of checks) out.push(`  ${s}`);
+    if (isVoid) {
+      out.push(`  kapi_${c.name}(${args});`, '  after_call(d);', '}');
+    } else {
+      out.push(`  ${declare(c.ret, 'r')} = kapi_${c.name}(${args});`, '  after_call(d);', '  return r;', '}');
+    }
+    out.push('');
+  }
+  out.push(`const int kKapiCount = ${kapi.length};`);
+  out.push('const char *const kKapiNames[] = {', ...kapi.map((c) => `  "${c.name}",`), '};');
+  out.push('// Checking wrappers: what isolated drivers reach through the crossing.');
+  out.push('const void *const kKapiChecked[] = {', ...kapi.map((c) => `  (const void *)checked_${c.name},`), '};');
+  out.push('// Bodies alone: what drivers reach with isolation "none" (the native baseline).');
+  out.push('const void *const kKapiRaw[] = {', ...kapi.map((c) => `  (const void *)kapi_${c.name},`), '};');
+  out.push('');
+  return out.join('\n');
+}
+
+function stubs(): string {
+  const out = ['# Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit.',
+    '# Each kernel call a driver imports resolves to one of these: load the call\'s index',
+    '# and jump to the entry of the current isolation mode (native/xpc/xpc_x86_64.S).',
+    '\t.text'];
+  kapi.forEach((c, i) => {
+    out.push(`\t.globl ${c.name}`, `\t.type ${c.name}, @function`, `\t.p2align 4`, `${c.name}:`,
+      `\tmovl $${i}, %r11d`, `\tjmp *nooks_upcall_entry(%rip)`, `\t.size ${c.name}, .-${c.name}`);
+  });
+  out.push('\t.section .note.GNU-stack,"",@progbits', '');
+  return out.join('\n');
+}
+
+function writeIfChanged(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileSync(path, text);
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeIfChanged(join(root, 'gen', 'nooks', 'kapi_calls.h'), header());
+  writeIfChanged(join(root, 'gen', 'kapi_wrappers.inc'), wrappers());
+  writeIfChanged(join(root, 'gen', 'kapi_stubs.S'), stubs());
+  console.log(`nooks: generated ${kapi.length} kernel-API wrappers into gen/`);
+}
