@@ -63,12 +63,12 @@ function wrappers(): string {
     }
     out.push('');
   }
-  out.push(`const int kKapiCount = ${kapi.length};`);
-  out.push('const char *const kKapiNames[] = {', ...kapi.map((c) => `  "${c.name}",`), '};');
+  out.push('namespace nooks {', `extern const int kKapiCount = ${kapi.length};`);
+  out.push('extern const char *const kKapiNames[] = {', ...kapi.map((c) => `  "${c.name}",`), '};', '}  // namespace nooks');
   out.push('// Checking wrappers: what isolated drivers reach through the crossing.');
-  out.push('const void *const kKapiChecked[] = {', ...kapi.map((c) => `  (const void *)checked_${c.name},`), '};');
+  out.push(`#define KAPI_CHECKED ${kapi.map((c) => `(const void *)checked_${c.name}`).join(', ')}`);
   out.push('// Bodies alone: what drivers reach with isolation "none" (the native baseline).');
-  out.push('const void *const kKapiRaw[] = {', ...kapi.map((c) => `  (const void *)kapi_${c.name},`), '};');
+  out.push(`#define KAPI_RAW ${kapi.map((c) => `(const void *)kapi_${c.name}`).join(', ')}`);
   out.push('');
   return out.join('\n');
 }

@@ -141,7 +141,9 @@ int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define pr_info(...) printk(KERN_INFO __VA_ARGS__)
 #define pr_debug(...) printk(KERN_DEBUG __VA_ARGS__)
 
-/* ---- string and format helpers (native/driver-rt, inside the domain) ----- */
+/* ---- string and format helpers (native/driver-rt, inside the domain) -----
+ * The kernel itself (NOOKS_HOST) uses libc's. */
+#ifndef NOOKS_HOST
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
@@ -153,6 +155,7 @@ int strncmp(const char *a, const char *b, size_t n);
 size_t strscpy(char *dst, const char *src, size_t size);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+#endif
 
 /* ---- kernel calls (generated from lib/wrappers/kapi.ts) ------------------ */
 #include <nooks/kapi_calls.h>

@@ -1,0 +1,72 @@
+# One build for everything native: the addon, the driver runtime and every
+# driver under drivers/ (each a shared object in build/Release/drivers/).
+# `npm run build` generates gen/ from lib/wrappers/kapi.ts first.
+{
+  'variables': {
+    # Drivers are freestanding C: no libc, no stack protector (it reads TLS
+    # and calls libc), hidden symbols except NOOKS_EXPORT and module_init/exit.
+    'driver_cflags': [
+      '-std=gnu11', '-O2', '-fPIC', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
+      '-fvisibility=hidden', '-fcf-protection=none', '-Wall', '-Wextra', '-Werror',
+    ],
+  },
+  'target_defaults': {
+    'include_dirs': ['native/include', 'gen'],
+  },
+  'targets': [
+    {
+      'target_name': 'nooks',
+      'sources': [
+        'native/addon.cc',
+        'native/bench/bench.cc',
+        'native/dev/iomem.cc',
+        'native/domain/arena.cc',
+        'native/domain/domain.cc',
+        'native/domain/host_heap.cc',
+        'native/kapi/checks.cc',
+        'native/kapi/io.cc',
+        'native/kapi/irq.cc',
+        'native/kapi/locks.cc',
+        'native/kapi/log.cc',
+        'native/kapi/memory.cc',
+        'native/kapi/objects.cc',
+        'native/kapi/time.cc',
+        'native/kapi/work.cc',
+        'native/kapi/wrappers.cc',
+        'native/loader/loader.cc',
+        'native/recovery/recovery.cc',
+        'native/trap/trap.cc',
+        'native/xpc/xpc.cc',
+        'native/xpc/xpc_x86_64.S',
+        'gen/kapi_stubs.S',
+      ],
+      'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")", 'native/xpc'],
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NOOKS_HOST'],
+      'cflags': ['-Wall', '-Wextra', '-Wno-missing-field-initializers'],
+      'cflags!': ['-fno-exceptions'],
+      'cflags_cc': ['-std=gnu++17'],
+      'cflags_cc!': ['-fno-exceptions', '-std=gnu++14'],
+      'ldflags': ['-Wl,-z,now'],
+    },
+    {
+      'target_name': 'driver_rt',
+      'type': 'static_library',
+      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c'],
+      # the runtime implements memset & co.: GCC must not turn its loops into calls to them
+      'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
+      'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
+    },
+    {
+      'target_name': 'crashy', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/drivers',
+      'sources': ['drivers/crashy/crashy.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+    },
+    {
+      'target_name': 'ticker', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/drivers',
+      'sources': ['drivers/ticker/ticker.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+    },
+    {
+      'target_name': 'null', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/drivers',
+      'sources': ['drivers/null/null.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+    },
+  ],
+}

@@ -1,0 +1,29 @@
+/*
+ * null: the benchmark driver. nop() measures a host->driver crossing alone,
+ * upcall_nop(n) adds n driver->host crossings (the cheapest kernel call).
+ */
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Empty calls for the crossing benchmarks");
+
+NOOKS_EXPORT long nop(void)
+{
+	return 0;
+}
+
+NOOKS_EXPORT long upcall_nop(long n)
+{
+	unsigned long last = 0;
+
+	while (n-- > 0)
+		last = nooks_jiffies();
+	return (long)last;
+}
+
+static int null_init(void)
+{
+	return 0;
+}
+
+module_init(null_init);

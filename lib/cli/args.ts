@@ -1,0 +1,166 @@
+// The `nooks` command line: `nooks [options] <command> [args] [options]`.
+// Flags are global and may come before or after the command; `--` ends them.
+
+export interface FlagSpec {
+  /** Long name without the dashes: `json` is `--json`. */
+  readonly name: string;
+  /** One letter: `h` is `-h`. */
+  readonly short?: string;
+  /** What the flag's value is called in the help (`file`); without it the flag is a boolean. */
+  readonly value?: string;
+  readonly choices?: readonly string[];
+  readonly help: string;
+}
+
+export interface CommandSpec {
+  readonly name: string;
+  /** Positional arguments in order: `driver`, `count?` (optional), `files...` (any number). */
+  readonly args?: readonly string[];
+  readonly help: string;
+}
+
+export interface CliSpec<F extends readonly FlagSpec[] = readonly FlagSpec[]> {
+  readonly program: string;
+  readonly commands: readonly CommandSpec[];
+  readonly flags: F;
+}
+
+/** A boolean per switch, `string | undefined` per valued flag; declare the flags `as const` to get their names. */
+export type FlagValues<F extends readonly FlagSpec[]> = {
+  -readonly [S in F[number] as S['name']]: S extends { value: string } ? string | undefined : boolean;
+};
+
+/** `--help`/`-h` skips argument checks, so that `nooks run --help` works without a driver. */
+export type ParsedArgs<F extends readonly FlagSpec[]> =
+  | { help: true; command: string | undefined }
+  | { help: false; command: string; args: string[]; flags: FlagValues<F> };
+
+/** A mistake on the command line; the message is meant for the user as is. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[], spec: CliSpec<F>): ParsedArgs<F> {
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const f of spec.flags) flags[f.name] = f.value ? undefined : false;
+  const positionals: string[] = [];
+  let help = false;
+
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (token === '--help' || token === '-h') {
+      help = true;
+      continue;
+    }
+    if (!token.startsWith('-') || token === '-') {
+      positionals.push(token);
+      continue;
+    }
+    const [written, inline] = splitOnce(token, '=');
+    const flag = token.startsWith('--')
+      ? spec.flags.find((f) => `--${f.name}` === written)
+      : spec.flags.find((f) => f.short !== undefined && `-${f.short}` === written);
+    if (!flag) {
+      const hint = closest(written, spec.flags.map((f) => `--${f.name}`).concat('--help'));
+      throw new UsageError(`unknown option ${written}${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+    if (!flag.value) {
+      if (inline !== undefined) throw new UsageError(`${written} takes no value`);
+      flags[flag.name] = true;
+      continue;
+    }
+    const value = inline ?? (argv[i + 1]?.startsWith('-') ? undefined : argv[++i]);
+    if (value === undefined) throw new UsageError(`${written} needs a value: ${written} <${flag.value}>`);
+    if (flag.choices && !flag.choices.includes(value)) {
+      const hint = closest(value, flag.choices);
+      throw new UsageError(`${written} must be one of ${flag.choices.join(', ')}, got "${value}"${hint ? ` (did you mean ${hint}?)` : ''}`);
+    }
+    flags[flag.name] = value;
+  }
+
+  const [name, ...args] = positionals;
+  const command = name === undefined ? undefined : findCommand(name, spec);
+  if (help) return { help, command: command?.name };
+  if (!command) throw new UsageError(`missing command: one of ${spec.commands.map((c) => c.name).join(', ')}`);
+  checkArgs(command, args, spec.program);
+  return { help, command: command.name, args, flags: flags as FlagValues<F> };
+}
+
+/** The help text: the whole program's, or one command's. */
+export function usage(spec: CliSpec, commandName?: string): string {
+  const options = spec.flags.map((f): Row => {
+    const names = f.short ? `-${f.short}, --${f.name}` : `--${f.name}`;
+    const choices = f.choices ? ` (${f.choices.join(', ')})` : '';
+    return [f.value ? `${names} <${f.value}>` : names, f.help + choices];
+  });
+  options.push(['-h, --help', 'Show this help']);
+  const command = commandName === undefined ? undefined : findCommand(commandName, spec);
+  const head = command
+    ? [`Usage: ${spec.program} ${signature(command)} [options]`, '', command.help]
+    : [`Usage: ${spec.program} <command> [options]`, '', 'Commands:', ...table(spec.commands.map((c): Row => [signature(c), c.help]))];
+  return [...head, '', 'Options:', ...table(options)].join('\n');
+}
+
+/** The candidate nearest to `word` by edit distance, if near enough to be a plausible typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const plausible = Math.max(2, Math.ceil(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d <= plausible && d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function findCommand(name: string, spec: CliSpec): CommandSpec {
+  const command = spec.commands.find((c) => c.name === name);
+  if (command) return command;
+  const hint = closest(name, spec.commands.map((c) => c.name));
+  throw new UsageError(`unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; run ${spec.program} --help for the list`);
+}
+
+function checkArgs(command: CommandSpec, args: readonly string[], program: string): void {
+  const params = command.args ?? [];
+  const required = params.filter((p) => !p.endsWith('?') && !p.endsWith('...'));
+  const rest = params.some((p) => p.endsWith('...'));
+  const expected = `usage: ${program} ${signature(command)}`;
+  if (args.length < required.length) throw new UsageError(`${command.name}: missing <${required[args.length]}>; ${expected}`);
+  if (!rest && args.length > params.length) {
+    throw new UsageError(`${command.name}: unexpected argument "${args[params.length]}"; ${expected}`);
+  }
+}
+
+function signature(command: CommandSpec): string {
+  const params = (command.args ?? []).map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : p.endsWith('...') ? `[${p}]` : `<${p}>`));
+  return [command.name, ...params].join(' ');
+}
+
+type Row = [left: string, right: string];
+
+function table(rows: readonly Row[]): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}

@@ -1,0 +1,167 @@
+// The user-mode recovery agent: when a driver faults it decides, by the policy,
+// whether to restart it, disable it or replace it with a fallback driver (policy);
+// the kernel's `actions` carry the decision out (mechanism).
+import { EventEmitter } from 'node:events';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { policyFor, type DriverPolicy, type Policy } from './policy.js';
+
+export interface Fault {
+  kind: string;
+  message: string;
+  thread?: string;
+}
+
+export type Decision = 'restart' | 'disable' | 'fallback';
+
+/** The kernel's side. `restart` and `fallback` may be asynchronous, except under `onFaultSync`. */
+export interface RecoveryActions {
+  restart(driver: string): Promise<void> | void;
+  disable(driver: string): void;
+  fallback(driver: string, path: string): Promise<void> | void;
+}
+
+/**
+ * Every fault emits `fault`, then either `disabled`, or `recovering` followed by
+ * `recovered` (restart), `fallback` (fallback driver in place) or, when that
+ * recovery itself fails, `disabled`.
+ */
+export type RecoveryEventName = 'fault' | 'recovering' | 'recovered' | 'disabled' | 'fallback';
+
+export interface RecoveryEvent {
+  event: RecoveryEventName;
+  driver: string;
+  fault?: Fault;
+  decision?: Decision;
+  /** The driver's failures within its policy window, this one included. */
+  failuresInWindow: number;
+  at: number;
+  /** How long the restart or fallback took (terminal events after `recovering`). */
+  durationMs?: number;
+}
+
+export interface RecoveryAgentOptions {
+  now?: () => number;
+  /** Also append each event to this file as a JSON line. */
+  logFile?: string;
+}
+
+const logLimit = 1000;
+
+type Plan = { decision: 'restart' | 'disable' } | { decision: 'fallback'; path: string };
+
+function plan(policy: DriverPolicy, failuresInWindow: number): Plan {
+  if (policy.action !== 'disable' && failuresInWindow < policy.maxFailures) return { decision: 'restart' };
+  return policy.action === 'fallback' ? { decision: 'fallback', path: policy.fallback } : { decision: 'disable' };
+}
+
+export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent]>> {
+  private readonly now: () => number;
+  private logFile: string | undefined;
+  private readonly failures = new Map<string, number[]>();
+  private readonly entries: RecoveryEvent[] = [];
+
+  constructor(readonly policy: Policy, private readonly actions: RecoveryActions, options: RecoveryAgentOptions = {}) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.logFile = options.logFile;
+    if (this.logFile) {
+      try {
+        mkdirSync(dirname(this.logFile), { recursive: true });
+      } catch (err) {
+        this.logFailed(err);
+      }
+    }
+  }
+
+  /** Decides and carries out the recovery; restart and fallback may be asynchronous. */
+  async onFault(driver: string, fault: Fault): Promise<Decision> {
+    const steps = this.recover(driver, fault);
+    for (let step = steps.next(); ; ) {
+      if (step.done) return step.value;
+      step = await Promise.resolve(step.value).then(() => steps.next(), (err: unknown) => steps.throw(err));
+    }
+  }
+
+  /** Like `onFault`, for the synchronous call path that restarts inline: every action must be synchronous. */
+  onFaultSync(driver: string, fault: Fault): Decision {
+    const steps = this.recover(driver, fault);
+    for (let step = steps.next(); ; ) {
+      if (step.done) return step.value;
+      if (step.value instanceof Promise) {
+        throw new TypeError(`onFaultSync: recovering ${driver} returned a promise; use onFault for asynchronous actions`);
+      }
+      step = steps.next();
+    }
+  }
+
+  /** The last 1000 events, oldest first. */
+  log(): readonly RecoveryEvent[] {
+    return [...this.entries];
+  }
+
+  /**
+   * The decision and its steps, shared by `onFault` and `onFaultSync`: it yields
+   * what restart/fallback return and the caller resumes it once that has settled.
+   */
+  private *recover(driver: string, fault: Fault): Generator<Promise<void> | void, Decision, void> {
+    const policy = policyFor(this.policy, driver);
+    const at = this.now();
+    const failuresInWindow = this.countFailure(driver, at, policy.windowMs);
+    const next = plan(policy, failuresInWindow);
+    const event = { driver, fault, decision: next.decision, failuresInWindow, at };
+    this.record('fault', event);
+    if (next.decision === 'disable') {
+      this.actions.disable(driver);
+      this.record('disabled', event);
+      return 'disable';
+    }
+
+    this.record('recovering', event);
+    try {
+      yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path) : this.actions.restart(driver);
+    } catch (err) {
+      // A driver that cannot be brought back is disabled rather than retried in a loop.
+      this.actions.disable(driver);
+      const failed = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
+      this.finish('disabled', { ...event, fault: failed, decision: 'disable' });
+      return 'disable';
+    }
+    this.finish(next.decision === 'fallback' ? 'fallback' : 'recovered', event);
+    return next.decision;
+  }
+
+  /** Records the end of a recovery that began at `begun.at`. */
+  private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent, 'event'>): void {
+    const at = this.now();
+    this.record(outcome, { ...begun, at, durationMs: at - begun.at });
+  }
+
+  /** Adds a failure at `at` and returns how many fall within the sliding window. */
+  private countFailure(driver: string, at: number, windowMs: number): number {
+    const recent = (this.failures.get(driver) ?? []).filter((t) => at - t < windowMs);
+    recent.push(at);
+    this.failures.set(driver, recent);
+    return recent.length;
+  }
+
+  private record(event: RecoveryEventName, fields: Omit<RecoveryEvent, 'event'>): void {
+    const entry: RecoveryEvent = { event, ...fields };
+    this.entries.push(entry);
+    if (this.entries.length > logLimit) this.entries.shift();
+    if (this.logFile) {
+      try {
+        appendFileSync(this.logFile, `${JSON.stringify(entry)}\n`);
+      } catch (err) {
+        this.logFailed(err);
+      }
+    }
+    this.emit(event, entry); // after logging, so a throwing listener cannot lose the entry
+  }
+
+  /** Recovery must go on without its log: warn once and stop writing, rather than warn on every fault. */
+  private logFailed(err: unknown): void {
+    process.emitWarning(`cannot write the recovery log ${this.logFile}: ${(err as Error).message}`, 'RecoveryLogWarning');
+    this.logFile = undefined;
+  }
+}

@@ -1,0 +1,175 @@
+// The recovery policy file: what the recovery agent does when a driver faults,
+// and the limits the kernel enforces on each driver. JSON or YAML, validated by
+// hand so that every error names the file, the key path and what was expected.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parseDocument } from 'yaml';
+
+/**
+ * What to do when a driver faults. `restart` and `fallback` restart it until it
+ * has failed `maxFailures` times within `windowMs`, then disable it or replace it
+ * with the fallback driver; `disable` gives up on the first fault.
+ */
+export type Action = 'restart' | 'disable' | 'fallback';
+
+interface Limits {
+  /** Give up on the driver after this many failures... */
+  readonly maxFailures: number;
+  /** ...within this sliding window. */
+  readonly windowMs: number;
+  /** Watchdog: the longest a single call may stay inside the driver. */
+  readonly timeBudgetMs: number;
+  /** The driver's heap + DMA limit. */
+  readonly memLimitBytes: number;
+}
+
+/** One driver's policy, every field resolved. `fallback` is the path of the driver that replaces it. */
+export type DriverPolicy = Limits &
+  ({ readonly action: 'restart' | 'disable' } | { readonly action: 'fallback'; readonly fallback: string });
+
+export interface Policy {
+  /** For every driver without its own entry. */
+  readonly default: DriverPolicy;
+  /** Per-driver entries, already merged over `default`. */
+  readonly drivers: ReadonlyMap<string, DriverPolicy>;
+}
+
+export const defaultPolicy: Policy = {
+  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20 },
+  drivers: new Map(),
+};
+
+/** A policy file that cannot be read or is invalid; the message says where and why. */
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+}
+
+export function policyFor(policy: Policy, driverName: string): DriverPolicy {
+  return policy.drivers.get(driverName) ?? policy.default;
+}
+
+/** Reads and validates a policy file; `.json`, `.yaml` or `.yml`. */
+export function loadPolicy(path: string): Policy {
+  syntaxOf(path); // a wrong extension is reported before touching the disk
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PolicyError(`${path}: ${readProblem(err)}`, { cause: err });
+  }
+  return parsePolicy(text, path);
+}
+
+/** Validates policy text; `fileName` picks the syntax by extension and names the file in errors. */
+export function parsePolicy(text: string, fileName: string): Policy {
+  return resolve(parseSyntax(text, fileName), fileName);
+}
+
+function syntaxOf(file: string): 'json' | 'yaml' {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.json') return 'json';
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  throw new PolicyError(`${file}: a policy file must end in .json, .yaml or .yml`);
+}
+
+function parseSyntax(text: string, file: string): unknown {
+  if (syntaxOf(file) === 'json') {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      // V8 gives an offset for most JSON errors ("... in JSON at position 12"); turn it into line:column.
+      const message = (err as Error).message;
+      const at = / in JSON at position (\d+)/.exec(message);
+      if (!at) throw new PolicyError(`${file}: ${message}`);
+      throw new PolicyError(`${file}:${lineCol(text, Number(at[1]))}: ${message.slice(0, at.index)}`);
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  const [first] = doc.errors; // later errors are usually echoes of the first
+  if (first) throw new PolicyError(`${file}:${lineCol(text, first.pos[0])}: ${first.message}`);
+  return doc.toJS();
+}
+
+function lineCol(text: string, offset: number): string {
+  const lines = text.slice(0, offset).split('\n');
+  return `${lines.length}:${lines[lines.length - 1].length + 1}`;
+}
+
+function readProblem(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT': return 'no such policy file';
+    case 'EISDIR': return 'is a directory, not a policy file';
+    case 'EACCES':
+    case 'EPERM': return 'cannot read the policy file: permission denied';
+    default: return `cannot read the policy file: ${(err as Error).message}`;
+  }
+}
+
+const actionNames: readonly Action[] = ['restart', 'disable', 'fallback'];
+const isAction = (v: unknown): v is Action => actionNames.includes(v as Action);
+const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes'];
+
+/** Validates the parsed document and merges each driver's entry over the default. */
+function resolve(doc: unknown, file: string): Policy {
+  const fail = (path: string, message: string) => new PolicyError(`${file}: ${path ? `${path}: ` : ''}${message}`);
+
+  // An empty section (`drivers:` with everything commented out) reads as null: treat it as empty.
+  const mapping = (value: unknown, path: string, keys?: readonly string[]): Record<string, unknown> => {
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw fail(path, `expected a mapping, got ${describe(value)}`);
+    const unknown = keys && Object.keys(value).find((k) => !keys.includes(k));
+    if (unknown !== undefined) throw fail(join(path, unknown), `unknown key (expected one of ${keys!.join(', ')})`);
+    return value as Record<string, unknown>;
+  };
+
+  const entry = (value: unknown, path: string, base: DriverPolicy): DriverPolicy => {
+    const raw = mapping(value, path, entryKeys);
+    const limit = (key: keyof Limits): number => {
+      const v = raw[key];
+      if (v === undefined) return base[key];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+        throw fail(join(path, key), `expected a positive integer, got ${describe(v)}`);
+      }
+      return v;
+    };
+    const limits: Limits = {
+      maxFailures: limit('maxFailures'),
+      windowMs: limit('windowMs'),
+      timeBudgetMs: limit('timeBudgetMs'),
+      memLimitBytes: limit('memLimitBytes'),
+    };
+
+    const action = raw.action === undefined ? base.action : raw.action;
+    if (!isAction(action)) throw fail(join(path, 'action'), `expected one of ${actionNames.join(', ')}, got ${describe(action)}`);
+    if (action !== 'fallback') {
+      if (raw.fallback !== undefined) throw fail(join(path, 'fallback'), `only used with action "fallback", but action is "${action}"`);
+      return { action, ...limits };
+    }
+    const fallback = raw.fallback === undefined && base.action === 'fallback' ? base.fallback : raw.fallback;
+    if (fallback === undefined) throw fail(path, 'action "fallback" needs a "fallback" key with the path of the fallback driver');
+    if (typeof fallback !== 'string' || fallback === '') {
+      throw fail(join(path, 'fallback'), `expected the path of the fallback driver, got ${describe(fallback)}`);
+    }
+    return { action, fallback, ...limits };
+  };
+
+  const root = mapping(doc, '', ['default', 'drivers']);
+  const base = entry(root.default, 'default', defaultPolicy.default);
+  const drivers = new Map(
+    Object.entries(mapping(root.drivers, 'drivers')).map(([name, value]) => [name, entry(value, join('drivers', name), base)]),
+  );
+  return { default: base, drivers };
+}
+
+/** `drivers.crashy`, or `drivers["my driver"]` when the name would be ambiguous. */
+function join(path: string, key: string): string {
+  if (!/^[A-Za-z_][\w-]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}

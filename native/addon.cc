@@ -1,0 +1,335 @@
+// The N-API surface of the kernel: what lib/kernel.ts calls. Control plane
+// only: nothing per packet or per block comes through here.
+#include <dlfcn.h>
+#include <napi.h>
+
+#include <cstdio>
+
+#include "bench/bench.h"
+#include "domain/host_heap.h"
+#include "kapi/log.h"
+#include "kapi/subsystems.h"
+#include "loader/loader.h"
+#include "recovery/recovery.h"
+#include "trap/trap.h"
+#include "xpc/xpc.h"
+
+using namespace nooks;
+
+namespace {
+
+bool g_booted = false;
+Napi::ThreadSafeFunction g_fault_tsfn;
+uint64_t *g_host_probe = nullptr;
+
+[[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+void require_booted(Napi::Env env) {
+  if (!g_booted) throw_code(env, "ENOTBOOTED", "the kernel is not booted (Kernel.boot)");
+}
+
+Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) {
+  require_booted(info.Env());
+  int id = info[i].As<Napi::Number>().Int32Value();
+  Domain *d = id >= 0 && id < kMaxDomains ? g_domains[id] : nullptr;
+  if (!d) throw_code(info.Env(), "ENODOMAIN", "no driver with domain id " + std::to_string(id));
+  return d;
+}
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
+  return b;
+}
+
+Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
+  fault_describe(&f);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", fault_kind_name(f.kind));
+  o.Set("message", f.message);
+  o.Set("driver", d ? d->name : "");
+  o.Set("domain", f.domain);
+  o.Set("signal", f.signo);
+  o.Set("address", hex(f.addr));
+  o.Set("ip", hex(f.ip));
+  return o;
+}
+
+Napi::Value Boot(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string mode = info[0].As<Napi::String>();
+  if (g_booted) throw_code(env, "EBOOTED", "a kernel is already booted in this process; shut it down first");
+  Isolation m;
+  if (mode == "pkey") m = Isolation::pkey;
+  else if (mode == "mprotect") m = Isolation::mprotect;
+  else if (mode == "none") m = Isolation::none;
+  else throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, none)");
+  if (m == Isolation::pkey && !cpu_has_pku())
+    throw_code(env, "ENOPKU", "isolation 'pkey' needs a CPU and kernel with protection keys (PKU/OSPKE); "
+                              "use isolation 'mprotect', or 'auto' to pick the best available");
+  // Drivers' imports resolve to the stubs this addon exports: make them global.
+  Dl_info self{};
+  if (dladdr((void *)&Boot, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  g_isolation = m;
+  xpc_set_isolation(m);
+  thread_ctx();
+  trap_install();
+  if (!g_host_probe) g_host_probe = (uint64_t *)host_heap_alloc(64);
+  *g_host_probe = 0x600d600d600d600dull;
+  timers_start();
+  workers_start();
+  recovery_thread_start();
+  watchdog_start();
+  g_booted = true;
+  return env.Undefined();
+}
+
+Napi::Value Shutdown(const Napi::CallbackInfo &info) {
+  if (!g_booted) return info.Env().Undefined();
+  for (Domain *d : g_domains)
+    if (d) unload_driver(d);
+  watchdog_stop();
+  recovery_thread_stop();
+  workers_stop();
+  timers_stop();
+  recovery_set_listener(nullptr);
+  if (g_fault_tsfn) {
+    g_fault_tsfn.Release();
+    g_fault_tsfn = Napi::ThreadSafeFunction();
+  }
+  g_booted = false;
+  return info.Env().Undefined();
+}
+
+Napi::Value Load(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_booted(env);
+  LoadOptions o;
+  std::string path = info[0].As<Napi::String>();
+  o.name = info[1].As<Napi::String>();
+  o.time_budget_ms = (uint64_t)info[2].As<Napi::Number>().Int64Value();
+  o.mem_limit = (size_t)info[3].As<Napi::Number>().Int64Value();
+  try {
+    return Napi::Number::New(env, load_driver(path, o)->id);
+  } catch (const LoadError &e) {
+    throw_code(env, e.code, e.what());
+  } catch (const std::exception &e) {
+    throw_code(env, "ELOAD", e.what());
+  }
+}
+
+Napi::Value Unload(const Napi::CallbackInfo &info) {
+  unload_driver(domain_arg(info));
+  return info.Env().Undefined();
+}
+
+Napi::Value Resolve(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  std::string sym = info[1].As<Napi::String>();
+  void *p = dlsym(d->handle, sym.c_str());
+  if (!p || !d->in_text((uintptr_t)p))
+    throw_code(info.Env(), "ENOSYM", d->name + " exports no function '" + sym + "' (mark it NOOKS_EXPORT)");
+  return Napi::Number::New(info.Env(), (double)(uintptr_t)p);
+}
+
+uint64_t to_u64(Napi::Env env, Napi::Value v) {
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+  }
+  if (v.IsNumber()) {
+    double x = v.As<Napi::Number>().DoubleValue();
+    if (x != (double)(int64_t)x) throw_code(env, "EINVAL", "driver call arguments must be integers");
+    return (uint64_t)(int64_t)x;
+  }
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
+  throw_code(env, "EINVAL", "driver call arguments must be numbers, bigints or booleans");
+}
+
+// call(domain, fnAddress, ...args): one crossing into the driver.
+Napi::Value Call(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Domain *d = domain_arg(info);
+  if (info.Length() > 8) throw_code(env, "EINVAL", "driver functions take at most six arguments");
+  XpcCall c{(const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue(), {}, 0};
+  for (size_t i = 2; i < info.Length(); i++) c.args[i - 2] = to_u64(env, info[i]);
+  Fault f;
+  switch (xpc_call(d, &c, &f)) {
+    case EnterResult::ok: {
+      int64_t r = (int64_t)c.ret;
+      if (r > (1ll << 53) || r < -(1ll << 53)) return Napi::BigInt::New(env, r);
+      return Napi::Number::New(env, (double)r);
+    }
+    case EnterResult::unavailable:
+      throw_code(env, "EUNAVAILABLE", d->name + " is " + state_name(d->state.load()) + ": calls are refused");
+    case EnterResult::fault: {
+      recovery_teardown(d);  // this thread has left the domain: release what it held
+      Napi::Error e = Napi::Error::New(env, d->name + ": " + fault_object(env, d, f).Get("message").ToString().Utf8Value());
+      e.Set("code", "EDRIVERFAULT");
+      e.Set("fault", fault_object(env, d, f));
+      throw e;
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value Restart(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  recovery_teardown(d);
+  std::string why;
+  if (!recovery_restart(d, &why)) throw_code(info.Env(), "ERESTART", d->name + ": restart failed: " + why);
+  return info.Env().Undefined();
+}
+
+// Explicit failure (API/CLI): the domain is failed and torn down as if it had faulted.
+Napi::Value Fail(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  mark_failed(d);
+  recovery_teardown(d);
+  return info.Env().Undefined();
+}
+
+Napi::Value Disable(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  mark_failed(d);
+  recovery_teardown(d);
+  d->state.store(DomainState::disabled);
+  return info.Env().Undefined();
+}
+
+Napi::Value State(const Napi::CallbackInfo &info) {
+  return Napi::String::New(info.Env(), state_name(domain_arg(info)->state.load()));
+}
+
+Napi::Value Domains(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  std::lock_guard<std::mutex> g(g_domains_lock);
+  for (Domain *d : g_domains) {
+    if (!d) continue;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", d->id);
+    o.Set("name", d->name);
+    o.Set("path", d->path);
+    o.Set("state", state_name(d->state.load()));
+    o.Set("isolation", isolation_name(g_isolation));
+    o.Set("pkey", d->pkey);
+    int sharers = 0;
+    for (Domain *e : g_domains) sharers += e && e != d && d->pkey >= 0 && e->pkey == d->pkey;
+    o.Set("sharedKey", sharers > 0);
+    o.Set("heapUsed", (double)d->heap.used());
+    o.Set("memLimit", (double)d->mem_limit);
+    o.Set("timeBudgetMs", (double)d->time_budget_ms);
+    o.Set("objects", (double)d->objects.count());
+    o.Set("recoveries", (double)d->recoveries);
+    {
+      std::lock_guard<std::mutex> tg(d->threads_lock);
+      o.Set("threads", (double)d->threads.size());
+    }
+    a.Set(a.Length(), o);
+  }
+  return a;
+}
+
+Napi::Value Objects(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  for (const Object &o : domain_arg(info)->objects.list()) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("type", object_type_name(o.type));
+    x.Set("address", o.type == ObjectType::irq ? std::to_string(o.key) : hex(o.key));
+    x.Set("size", (double)o.size);
+    x.Set("label", o.label);
+    a.Set(a.Length(), x);
+  }
+  return a;
+}
+
+Napi::Value Log(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  for (const LogLine &l : klog_drain()) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("level", l.level);
+    x.Set("source", l.source);
+    x.Set("text", l.text);
+    a.Set(a.Length(), x);
+  }
+  return a;
+}
+
+Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+// A 64-bit kernel object in the host-object heap: tests and the demo aim wild
+// writes at it and check it survives.
+Napi::Value HostProbe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_booted(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", Napi::Number::New(env, (double)(uintptr_t)g_host_probe));
+  o.Set("value", Napi::BigInt::New(env, *g_host_probe));
+  return o;
+}
+
+Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (g_fault_tsfn) g_fault_tsfn.Release();
+  g_fault_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "nooks-faults", 0, 1);
+  g_fault_tsfn.Unref(env);  // pending faults do not keep the process alive
+  recovery_set_listener([](int id, const Fault &f) {
+    auto *copy = new std::pair<int, Fault>(id, f);
+    g_fault_tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, std::pair<int, Fault> *p) {
+      fn.Call({Napi::Number::New(env, p->first), fault_object(env, g_domains[p->first], p->second)});
+      delete p;
+    });
+  });
+  return env.Undefined();
+}
+
+Napi::Value Bench(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Domain *d = domain_arg(info);
+  const void *nop = (const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue();
+  const void *upcalls = (const void *)(uintptr_t)info[2].As<Napi::Number>().DoubleValue();
+  int runs = info[3].As<Napi::Number>().Int32Value(), iters = info[4].As<Napi::Number>().Int32Value();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tscPerNs", tsc_per_ns());
+  o.Set("wrpkruPairTicks", cpu_has_pku() ? Napi::Value(Napi::Number::New(env, bench_wrpkru_pair(runs, iters))) : env.Null());
+  o.Set("roundTripTicks", bench_round_trip(d, nop, runs, iters));
+  o.Set("upcallTicks", bench_upcall(d, upcalls, runs, iters));
+  return o;
+}
+
+Napi::Value PkuSupported(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), cpu_has_pku()); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("boot", Napi::Function::New(env, Boot));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown));
+  exports.Set("load", Napi::Function::New(env, Load));
+  exports.Set("unload", Napi::Function::New(env, Unload));
+  exports.Set("resolve", Napi::Function::New(env, Resolve));
+  exports.Set("call", Napi::Function::New(env, Call));
+  exports.Set("restart", Napi::Function::New(env, Restart));
+  exports.Set("fail", Napi::Function::New(env, Fail));
+  exports.Set("disable", Napi::Function::New(env, Disable));
+  exports.Set("state", Napi::Function::New(env, State));
+  exports.Set("domains", Napi::Function::New(env, Domains));
+  exports.Set("objects", Napi::Function::New(env, Objects));
+  exports.Set("log", Napi::Function::New(env, Log));
+  exports.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
+  exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
+  exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
+  exports.Set("bench", Napi::Function::New(env, Bench));
+  exports.Set("pkuSupported", Napi::Function::New(env, PkuSupported));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(nooks, Init)

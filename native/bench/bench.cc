@@ -1,0 +1,72 @@
+#include "bench.h"
+
+#include <x86intrin.h>
+#include <time.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "../xpc/pkru.h"
+
+namespace nooks {
+
+static double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+static double mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+// TSC ticks per nanosecond, measured against the monotonic clock.
+double tsc_per_ns() {
+  double t0 = mono_ns();
+  uint64_t c0 = __rdtsc();
+  while (mono_ns() - t0 < 20e6) {
+  }
+  return (__rdtsc() - c0) / (mono_ns() - t0);
+}
+
+// Median over `runs` of the mean TSC ticks per iteration of `body`.
+template <class F>
+static double ticks_per_iter(int runs, int iters, F body) {
+  std::vector<double> r;
+  for (int k = 0; k < runs; k++) {
+    uint64_t c0 = __rdtsc();
+    for (int i = 0; i < iters; i++) body();
+    r.push_back(double(__rdtsc() - c0) / iters);
+  }
+  return median(r);
+}
+
+double bench_wrpkru_pair(int runs, int iters) {
+  uint32_t host = rdpkru(), other = host | pkru_wd(0);
+  return ticks_per_iter(runs, iters, [&] {
+    wrpkru(other);
+    wrpkru(host);
+  });
+}
+
+double bench_round_trip(Domain *d, const void *fn, int runs, int iters) {
+  XpcCall c{fn, {}, 0};
+  Fault f;
+  return ticks_per_iter(runs, iters, [&] { xpc_call(d, &c, &f); });
+}
+
+double bench_upcall(Domain *d, const void *fn, int runs, int iters) {
+  // fn(n) makes n kernel calls from inside the driver: one entry, n upcalls.
+  XpcCall c{fn, {(uint64_t)iters}, 0};
+  Fault f;
+  std::vector<double> r;
+  for (int k = 0; k < runs; k++) {
+    uint64_t c0 = __rdtsc();
+    xpc_call(d, &c, &f);
+    r.push_back(double(__rdtsc() - c0) / iters);
+  }
+  return median(r);
+}
+
+}  // namespace nooks

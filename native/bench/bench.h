@@ -1,0 +1,15 @@
+// Crossing costs measured in C++ loops (npx nooks bench xpc). Results are
+// TSC ticks per operation, median of `runs` runs of `iters` operations.
+#pragma once
+#include "../xpc/xpc.h"
+
+namespace nooks {
+
+double tsc_per_ns();
+double bench_wrpkru_pair(int runs, int iters);
+// A null host -> driver -> host round trip through fn (a driver function returning at once).
+double bench_round_trip(Domain *d, const void *fn, int runs, int iters);
+// One driver -> host kernel call; fn(n) must make n calls and return.
+double bench_upcall(Domain *d, const void *fn, int runs, int iters);
+
+}  // namespace nooks

@@ -1,0 +1,93 @@
+#include "arena.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace nooks {
+
+static size_t page_round(size_t n) {
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+  return (n + pg - 1) & ~(pg - 1);
+}
+
+bool Arena::map(size_t size, int pkey) {
+  size_ = page_round(size);
+  void *p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  if (pkey >= 0 && pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0) {
+    munmap(p, size_);
+    return false;
+  }
+  base_ = (uintptr_t)p;
+  reset();
+  return true;
+}
+
+void Arena::unmap() {
+  if (base_) munmap((void *)base_, size_);
+  base_ = 0;
+  size_ = 0;
+  free_.clear();
+  live_.clear();
+  used_ = 0;
+}
+
+void Arena::reset() {
+  free_.clear();
+  live_.clear();
+  used_ = 0;
+  if (base_) {
+    free_[base_] = size_;
+    // Give the pages back so a restarted driver starts from zeroed memory.
+    madvise((void *)base_, size_, MADV_DONTNEED);
+  }
+}
+
+void *Arena::alloc(size_t size, size_t align) {
+  if (size == 0) size = 1;
+  size = (size + 15) & ~(size_t)15;
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    uintptr_t start = (it->first + align - 1) & ~(uintptr_t)(align - 1);
+    uintptr_t end = it->first + it->second;
+    if (start + size > end) continue;
+    uintptr_t blk = it->first, blk_end = end;
+    free_.erase(it);
+    if (start > blk) free_[blk] = start - blk;
+    if (start + size < blk_end) free_[start + size] = blk_end - (start + size);
+    live_[start] = size;
+    used_ += size;
+    return (void *)start;
+  }
+  return nullptr;
+}
+
+size_t Arena::free(void *p) {
+  auto it = live_.find((uintptr_t)p);
+  if (it == live_.end()) return 0;
+  uintptr_t start = it->first;
+  size_t freed = it->second, len = freed;
+  live_.erase(it);
+  used_ -= freed;
+  // Coalesce with the neighbours so the heap does not fragment forever.
+  auto next = free_.lower_bound(start);
+  if (next != free_.end() && start + len == next->first) {
+    len += next->second;
+    next = free_.erase(next);
+  }
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == start) {
+      prev->second += len;
+      return freed;
+    }
+  }
+  free_[start] = len;
+  return freed;
+}
+
+size_t Arena::size_of(const void *p) const {
+  auto it = live_.find((uintptr_t)p);
+  return it == live_.end() ? 0 : it->second;
+}
+
+}  // namespace nooks

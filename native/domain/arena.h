@@ -1,0 +1,36 @@
+// A region of driver memory and a first-fit allocator over it. The allocator's
+// bookkeeping lives in host memory, so a driver that scribbles over its heap
+// cannot corrupt the kernel's view of what it holds.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+
+namespace nooks {
+
+class Arena {
+ public:
+  // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none).
+  bool map(size_t size, int pkey);
+  void unmap();
+  // Returns nullptr when no free block fits.
+  void *alloc(size_t size, size_t align);
+  // Returns the size of the freed block, 0 if p is not the start of a live block.
+  size_t free(void *p);
+  size_t size_of(const void *p) const;
+  void reset();  // forget every block (recovery releases them all at once)
+
+  uintptr_t lo() const { return base_; }
+  uintptr_t hi() const { return base_ + size_; }
+  size_t used() const { return used_; }
+  bool contains(uintptr_t p, size_t n) const { return p >= base_ && n <= size_ && p - base_ <= size_ - n; }
+
+ private:
+  uintptr_t base_ = 0;
+  size_t size_ = 0;
+  size_t used_ = 0;
+  std::map<uintptr_t, size_t> free_;  // start -> length, coalesced
+  std::map<uintptr_t, size_t> live_;  // start -> length
+};
+
+}  // namespace nooks

@@ -1,0 +1,201 @@
+#include "domain.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "../kapi/log.h"
+#include "../xpc/pkru.h"
+#include "../xpc/xpc.h"
+
+namespace nooks {
+
+Domain *g_domains[kMaxDomains];
+Isolation g_isolation = Isolation::none;
+uint32_t g_pkey_mask = 0;
+std::mutex g_domains_lock;
+
+constexpr size_t kStackSize = 256 * 1024;
+constexpr size_t kGuardSize = 16 * 1024;
+constexpr size_t kDmaSize = 16u << 20;
+
+const char *isolation_name(Isolation m) {
+  switch (m) {
+    case Isolation::none: return "none";
+    case Isolation::pkey: return "pkey";
+    case Isolation::mprotect: return "mprotect";
+  }
+  return "?";
+}
+
+const char *state_name(DomainState s) {
+  switch (s) {
+    case DomainState::loading: return "loading";
+    case DomainState::running: return "running";
+    case DomainState::failed: return "failed";
+    case DomainState::recovering: return "recovering";
+    case DomainState::disabled: return "disabled";
+    case DomainState::unloaded: return "unloaded";
+  }
+  return "?";
+}
+
+bool cpu_has_pku() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  bool pku = c & (1u << 3), ospke = c & (1u << 4);
+  return pku && ospke;
+}
+
+bool Domain::writable(uintptr_t p, size_t n) const {
+  for (auto &s : segments)
+    if (s.range.contains(p, n)) return true;
+  if (heap.contains(p, n) || dma.contains(p, n)) return true;
+  std::lock_guard<std::mutex> g(const_cast<std::mutex &>(threads_lock));
+  for (DomainThread *dt : threads)
+    if (Range{dt->stack_lo, dt->stack_hi}.contains(p, n)) return true;
+  return false;
+}
+
+bool Domain::readable_by_driver(uintptr_t p, size_t n) const {
+  for (auto &r : readable)
+    if (r.contains(p, n)) return true;
+  return writable(p, n);
+}
+
+bool Domain::in_text(uintptr_t p) const {
+  for (auto &r : text)
+    if (r.contains(p, 1)) return true;
+  return false;
+}
+
+void Domain::tag(void *p, size_t n) const {
+  if (pkey >= 0) pkey_mprotect(p, n, PROT_READ | PROT_WRITE, pkey);
+}
+
+// Inside domain d: key 0 read-only, every other nooks key inaccessible, d's own key open.
+static void recompute_pkru_bits() {
+  g_pkey_mask = 0;
+  for (Domain *d : g_domains)
+    if (d && d->pkey >= 0) g_pkey_mask |= pkru_both(d->pkey);
+  for (Domain *d : g_domains)
+    if (d) d->pkru_bits = pkru_wd(0) | (d->pkey >= 0 ? g_pkey_mask & ~pkru_both(d->pkey) : 0);
+}
+
+// A key for a new domain. Node's V8 holds key 1, so 14 are left; past that,
+// domains share the key of the domain with the fewest sharers: they are still
+// isolated from the kernel, not from each other (and the log says so).
+static int take_key(const std::string &name) {
+  int k = pkey_alloc(0, 0);
+  if (k >= 0) return k;
+  if (errno != ENOSPC) throw std::runtime_error(std::string("pkey_alloc failed: ") + strerror(errno));
+  int counts[16] = {0};
+  for (Domain *d : g_domains)
+    if (d && d->pkey >= 0) counts[d->pkey]++;
+  int best = -1;
+  for (int i = 0; i < 16; i++)
+    if (counts[i] && (best < 0 || counts[i] < counts[best])) best = i;
+  if (best < 0) throw std::runtime_error("no protection key available (every key is held outside nooks)");
+  klog(4, "nooks: out of protection keys: domain %s shares key %d with %d other domain(s); "
+          "they are isolated from the kernel but not from each other", name.c_str(), best, counts[best]);
+  return best;
+}
+
+Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit) {
+  std::lock_guard<std::mutex> g(g_domains_lock);
+  int id = -1;
+  for (int i = 0; i < kMaxDomains; i++)
+    if (!g_domains[i]) {
+      id = i;
+      break;
+    }
+  if (id < 0) throw std::runtime_error("too many drivers loaded (at most 64)");
+  auto *d = new Domain();
+  d->id = id;
+  d->name = name;
+  d->path = path;
+  d->time_budget_ms = budget_ms;
+  d->mem_limit = mem_limit;
+  try {
+    if (g_isolation == Isolation::pkey) d->pkey = take_key(name);
+    if (!d->heap.map(mem_limit, d->pkey) || !d->dma.map(std::min(mem_limit, kDmaSize), d->pkey))
+      throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
+  } catch (...) {
+    d->heap.unmap();
+    d->dma.unmap();
+    delete d;
+    throw;
+  }
+  g_domains[id] = d;
+  recompute_pkru_bits();
+  return d;
+}
+
+static bool key_shared(const Domain *self) {
+  for (Domain *d : g_domains)
+    if (d && d != self && d->pkey == self->pkey) return true;
+  return false;
+}
+
+void domain_destroy(Domain *d) {
+  std::lock_guard<std::mutex> g(g_domains_lock);
+  d->heap.unmap();
+  d->dma.unmap();
+  {
+    std::lock_guard<std::mutex> tg(d->threads_lock);
+    for (DomainThread *dt : d->threads) {
+      dt->thread->dts[d->id] = nullptr;
+      munmap((void *)(dt->stack_lo - kGuardSize), kGuardSize + (dt->stack_hi - dt->stack_lo));
+      delete dt;
+    }
+    d->threads.clear();
+  }
+  if (d->pkey >= 0 && !key_shared(d)) pkey_free(d->pkey);
+  g_domains[d->id] = nullptr;
+  recompute_pkru_bits();
+  delete d;
+}
+
+DomainThread *domain_thread(Domain *d) {
+  ThreadCtx *t = thread_ctx();
+  if (t->dts[d->id]) return t->dts[d->id];
+  void *p = mmap(nullptr, kGuardSize + kStackSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  char *stack = (char *)p + kGuardSize;
+  if (mprotect(stack, kStackSize, PROT_READ | PROT_WRITE) != 0) {
+    munmap(p, kGuardSize + kStackSize);
+    return nullptr;
+  }
+  d->tag(stack, kStackSize);
+  auto *dt = new DomainThread();
+  dt->domain = d;
+  dt->thread = t;
+  dt->stack_lo = (uintptr_t)stack;
+  dt->stack_hi = (uintptr_t)stack + kStackSize;
+  dt->sp = dt->stack_hi;
+  {
+    std::lock_guard<std::mutex> g(d->threads_lock);
+    d->threads.push_back(dt);
+  }
+  t->dts[d->id] = dt;
+  return dt;
+}
+
+void domain_thread_release(DomainThread *dt) {
+  Domain *d = dt->domain;
+  {
+    std::lock_guard<std::mutex> g(d->threads_lock);
+    d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
+  }
+  munmap((void *)(dt->stack_lo - kGuardSize), kGuardSize + (dt->stack_hi - dt->stack_lo));
+  delete dt;
+}
+
+uintptr_t guard_size() { return kGuardSize; }
+
+}  // namespace nooks

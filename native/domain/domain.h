@@ -1,0 +1,107 @@
+// Protection domains: a driver's memory (heap, DMA, stacks, writable
+// segments), its protection key, and its state.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../kapi/objects.h"
+#include "arena.h"
+
+namespace nooks {
+
+enum class Isolation { none, pkey, mprotect };
+const char *isolation_name(Isolation m);
+
+enum class DomainState : int { loading, running, failed, recovering, disabled, unloaded };
+const char *state_name(DomainState s);
+
+struct Domain;
+struct ThreadCtx;
+
+// One per (thread, domain): the thread's stack inside the domain.
+// Field order is fixed by native/xpc/layout.h.
+struct DomainThread {
+  uintptr_t sp;        // DT_SP: where the next entry starts on this stack
+  uint32_t pkru;       // DT_PKRU: PKRU while running this domain's code
+  uint32_t depth;      // entries of this thread into the domain now active
+  Domain *domain;
+  ThreadCtx *thread;
+  uintptr_t stack_lo;  // lowest usable byte; a guard page lies below
+  uintptr_t stack_hi;  // top (initial sp)
+};
+
+// A range of the driver's memory: which the driver may write, read, or execute.
+struct Range {
+  uintptr_t lo, hi;
+  bool contains(uintptr_t p, size_t n) const { return p >= lo && n <= hi - lo && p - lo <= hi - lo - n; }
+};
+
+// A writable segment of the driver's image and the copy taken at load, from
+// which recovery resets it.
+struct Segment {
+  Range range;
+  std::vector<uint8_t> clean;
+};
+
+constexpr int kMaxDomains = 64;
+
+struct Domain {
+  int id = -1;
+  std::string name;
+  std::string path;
+  int pkey = -1;           // -1 unless isolation is pkey
+  uint32_t pkru_bits = 0;  // PKRU bits for keys nooks owns, while inside this domain
+  std::atomic<DomainState> state{DomainState::loading};
+
+  std::mutex mem_lock;     // guards heap and dma
+  Arena heap;              // kmalloc/kzalloc
+  Arena dma;               // dma_alloc_coherent
+  std::vector<Segment> segments;  // writable parts of the image
+  std::vector<Range> readable;    // the whole image (for strings and constant data)
+  std::vector<Range> text;        // executable parts (callbacks must point here)
+
+  void *handle = nullptr;  // dlopen handle
+  int (*init)() = nullptr;
+  void (*exit)() = nullptr;
+
+  uint64_t time_budget_ms = 2000;
+  size_t mem_limit = 64u << 20;
+
+  Objects objects;         // what the driver holds; released at recovery
+  std::mutex threads_lock;
+  std::vector<DomainThread *> threads;
+
+  std::mutex recovery_lock;
+  bool torn_down = false;  // objects released since the last failure
+  uint64_t faults = 0, recoveries = 0;
+
+  // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
+  bool writable(uintptr_t p, size_t n) const;
+  bool readable_by_driver(uintptr_t p, size_t n) const;
+  bool in_text(uintptr_t p) const;
+  // Sets the protection key (or nothing) on a range that now belongs to the domain.
+  void tag(void *p, size_t n) const;
+};
+
+// Every domain, by id (slots are reused after unload).
+extern Domain *g_domains[kMaxDomains];
+extern Isolation g_isolation;
+extern uint32_t g_pkey_mask;      // PKRU bits (both) of every key nooks owns
+extern std::mutex g_domains_lock;
+
+bool cpu_has_pku();
+// Allocate a domain slot and its key; throws std::runtime_error with a clear message.
+Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit);
+void domain_destroy(Domain *d);
+// The DomainThread of the calling thread for d (creates its stack on first use).
+DomainThread *domain_thread(Domain *d);
+// A thread exits: forget its stack in d.
+void domain_thread_release(DomainThread *dt);
+// Bytes of inaccessible guard below each domain stack (overflow lands there).
+uintptr_t guard_size();
+
+}  // namespace nooks

@@ -1,0 +1,15 @@
+// The host-object heap: kernel objects a driver may read but never write.
+// Under pkey it is ordinary key-0 memory (read-only inside every domain);
+// under mprotect it is made read-only while any driver runs.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace nooks {
+
+void *host_heap_alloc(size_t size);
+void host_heap_free(void *p);
+void host_heap_protect(bool read_only);
+bool host_heap_contains(uintptr_t p, size_t n);
+
+}  // namespace nooks

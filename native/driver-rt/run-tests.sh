@@ -1,0 +1,31 @@
+#!/bin/sh
+# Unit tests for the driver runtime, run on the host under ASan and UBSan.
+# The runtime sources are built with the same code-shaping flags as for
+# drivers (freestanding, no builtins, no loop-to-memset rewriting).
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${TMPDIR:-/tmp}/nooks-driver-rt-test
+mkdir -p "$out"
+
+if [ ! -f "$root/gen/nooks/kapi_calls.h" ]; then
+	echo "run-tests.sh: gen/nooks/kapi_calls.h missing;" \
+	     "run: npx tsc -p . && node dist/lib/wrappers/generate.js" >&2
+	exit 1
+fi
+
+common="-std=gnu11 -O2 -g -fno-builtin -fno-omit-frame-pointer -Wall -Wextra -Werror
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+	-I $root/native/include -I $root/gen"
+rt="-ffreestanding -fno-stack-protector -fvisibility=hidden -fno-tree-loop-distribute-patterns"
+
+cd "$root/native/driver-rt"
+# shellcheck disable=SC2086
+gcc $common $rt -c string.c -o "$out/string.o"
+# shellcheck disable=SC2086
+gcc $common $rt -c format.c -o "$out/format.o"
+# shellcheck disable=SC2086
+gcc $common -c test_format.c -o "$out/test_format.o"
+# shellcheck disable=SC2086
+gcc $common -o "$out/test_format" "$out/test_format.o" "$out/string.o" "$out/format.o"
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_format"

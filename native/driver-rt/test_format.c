@@ -1,0 +1,232 @@
+/*
+ * Host-side unit test for the driver runtime (string.c, format.c), built
+ * with ASan/UBSan by run-tests.sh. The runtime's symbols are hidden, so
+ * inside this executable they take precedence over libc's: every call below
+ * reaches our code, not glibc's (hence -fno-builtin: no compile-time folding).
+ */
+#include <nooks/kapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <limits.h>
+
+static int failures;
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		failures++; \
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+	} \
+} while (0)
+
+/* Format into an exactly-sized heap buffer so ASan sees any overrun. */
+static void vexpect(int line, const char *want, const char *fmt, va_list ap)
+{
+	size_t size = strlen(want) + 1;
+	char *buf = malloc(size);
+	int n;
+
+	n = vsnprintf(buf, size, fmt, ap);
+	if (n != (int)strlen(want) || strcmp(buf, want)) {
+		failures++;
+		fprintf(stderr, "test_format.c:%d: format \"%s\": got \"%s\" (%d), want \"%s\" (%zu)\n",
+			line, fmt, buf, n, want, strlen(want));
+	}
+	free(buf);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void expect(int line, const char *want, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vexpect(line, want, fmt, ap);
+	va_end(ap);
+}
+#define EXPECT(want, ...) expect(__LINE__, want, __VA_ARGS__)
+
+/* Same without the format attribute: for formats GCC would reject. */
+static void expect_raw(int line, const char *want, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vexpect(line, want, fmt, ap);
+	va_end(ap);
+}
+#define EXPECT_RAW(want, ...) expect_raw(__LINE__, want, __VA_ARGS__)
+
+/* The kernel call printk ends in: capture the line. */
+static char logged[512];
+static size_t logged_len;
+static int log_calls;
+
+void nooks_log(const char *msg, size_t len)
+{
+	CHECK(len < sizeof(logged));
+	memcpy(logged, msg, len);
+	logged[len] = '\0';
+	logged_len = len;
+	log_calls++;
+}
+
+static void test_conversions(void)
+{
+	EXPECT("", "%s", "");
+	EXPECT("plain text", "plain text");
+	EXPECT("42 -42 0", "%d %i %d", 42, -42, 0);
+	EXPECT("4294967295 ffffffff FFFFFFFF", "%u %x %X", -1, -1, -1);
+	EXPECT("-2147483648 2147483647", "%d %d", INT_MIN, INT_MAX);
+	EXPECT("-9223372036854775808 9223372036854775807", "%ld %lld", LONG_MIN, LLONG_MAX);
+	EXPECT("18446744073709551615 ffffffffffffffff", "%lu %llx", ULONG_MAX, ULLONG_MAX);
+	EXPECT("18446744073709551615 -1", "%zu %zd", (size_t)-1, (long)-1);
+	EXPECT("-1 255 -1 65535", "%hhd %hhu %hd %hu", 255, 255, 65535, 65535);
+	EXPECT("c%", "%c%%", 'c');
+	EXPECT_RAW("(null)", "%s", (char *)NULL);	/* as Linux, not a crash */
+	EXPECT("0x0 0x1000 0xdeadbeef", "%p %p %p", NULL, (void *)0x1000, (void *)0xdeadbeef);
+	EXPECT("0x1f 0X1F 0", "%#x %#X %#x", 31, 31, 0);
+
+	/* width, zero padding, left justification */
+	EXPECT("   42|42   |00042", "%5d|%-5d|%05d", 42, 42, 42);
+	EXPECT("-0042|  -42|-42  ", "%05d|%5d|%-5d", -42, -42, -42);
+	EXPECT("0x00ff|    0xbeef|0xbeef  ", "%#06x|%10p|%-8p", 255, (void *)0xbeef, (void *)0xbeef);
+	EXPECT_RAW("0x00beef", "%08p", (void *)0xbeef);
+	EXPECT("   ab|ab   |    x|x    ", "%5s|%-5s|%5c|%-5c", "ab", "ab", 'x', 'x');
+	EXPECT("  7|7  ", "%*d|%*d", 3, 7, -3, 7);
+	EXPECT("12", "%1d", 12);
+	/* precision */
+	EXPECT("00042|   042|abc|ab", "%.5d|%6.3d|%.3s|%.*s", 42, 42, "abcdef", 2, "abcdef");
+	EXPECT("|   ", "%.0d|%3.0d", 0, 0);
+	/* Linux log level prefixes are ordinary text */
+	EXPECT("<6>ticker: hello 42\n", KERN_INFO "ticker: hello %d\n", 42);
+}
+
+/* Conversions the runtime does not know are copied out as written. */
+static void test_unknown(void)
+{
+	EXPECT_RAW("a%qb", "a%qb");
+	EXPECT_RAW("a%-5qb 7", "a%-5qb %d", 7);
+	EXPECT_RAW("end%", "end%");
+	EXPECT_RAW("end%05", "end%05");
+	EXPECT_RAW("end%l", "end%l");
+}
+
+static void test_truncation(void)
+{
+	char buf[8];
+	int n;
+
+	memset(buf, 'X', sizeof(buf));
+	n = snprintf(buf, 5, "hello world");
+	CHECK(n == 11);
+	CHECK(!strcmp(buf, "hell"));
+	CHECK(buf[5] == 'X');	/* nothing written past size */
+
+	memset(buf, 'X', sizeof(buf));
+	n = snprintf(buf, 1, "abc");
+	CHECK(n == 3);
+	CHECK(buf[0] == '\0' && buf[1] == 'X');
+
+	/* size 0: nothing written, not even through a NULL buffer */
+	CHECK(snprintf(NULL, 0, "%d-%s", 1234, "xyz") == 8);
+	memset(buf, 'X', sizeof(buf));
+	CHECK(snprintf(buf, 0, "abc") == 3 && buf[0] == 'X');
+
+	/* padding and digits are cut like anything else */
+	n = snprintf(buf, sizeof(buf), "%10d", 5);
+	CHECK(n == 10 && !strcmp(buf, "       "));
+	n = snprintf(buf, sizeof(buf), "%lu", 123456789012ul);
+	CHECK(n == 12 && !strcmp(buf, "1234567"));
+
+	/* exact fit */
+	n = snprintf(buf, sizeof(buf), "1234567");
+	CHECK(n == 7 && !strcmp(buf, "1234567"));
+}
+
+static void test_printk(void)
+{
+	char longfmt[400];
+	int n;
+
+	log_calls = 0;
+	n = printk(KERN_ERR "bad %s at %d\n", "thing", 3);
+	CHECK(log_calls == 1);
+	CHECK(!strcmp(logged, "<3>bad thing at 3\n"));
+	CHECK(n == (int)logged_len && n == 18);
+
+	/* longer than the 256-byte stack line: cut to 255 characters */
+	memset(longfmt, 'a', sizeof(longfmt) - 1);
+	longfmt[sizeof(longfmt) - 1] = '\0';
+	n = printk("%s", longfmt);
+	CHECK(n == 255 && logged_len == 255 && strlen(logged) == 255);
+
+	/* nothing to log, no call */
+	log_calls = 0;
+	n = printk("%s", "");
+	CHECK(n == 0 && log_calls == 0);
+}
+
+static void test_strings(void)
+{
+	char a[16], b[16];
+	char *heap;
+
+	/* memcpy/memset/memcmp */
+	memset(a, 0x5a, sizeof(a));
+	CHECK(a[0] == 0x5a && a[15] == 0x5a);
+	CHECK(memset(a, 0, 0) == a && a[0] == 0x5a);
+	CHECK(memcpy(b, a, sizeof(a)) == b && !memcmp(a, b, sizeof(a)));
+	b[7] = 0x5b;
+	CHECK(memcmp(a, b, sizeof(a)) < 0 && memcmp(b, a, sizeof(a)) > 0);
+	CHECK(memcmp(a, b, 7) == 0 && memcmp(a, b, 0) == 0);
+	a[0] = (char)0x80;	/* compared as unsigned char */
+	b[0] = 0x01;
+	CHECK(memcmp(a, b, 1) > 0);
+
+	/* memmove both ways over the same buffer */
+	memcpy(a, "0123456789", 11);
+	CHECK(memmove(a + 2, a, 5) == a + 2 && !memcmp(a, "0101234789", 10));
+	memcpy(a, "0123456789", 11);
+	memmove(a, a + 3, 6);
+	CHECK(!memcmp(a, "3456786789", 10));
+	memmove(a, a, 10);
+	CHECK(!memcmp(a, "3456786789", 10));
+
+	/* strlen/strnlen */
+	CHECK(strlen("") == 0 && strlen("abc") == 3);
+	CHECK(strnlen("abc", 2) == 2 && strnlen("abc", 10) == 3 && strnlen("abc", 0) == 0);
+
+	/* strcmp/strncmp */
+	CHECK(strcmp("", "") == 0 && strcmp("abc", "abc") == 0);
+	CHECK(strcmp("abc", "abd") < 0 && strcmp("abd", "abc") > 0);
+	CHECK(strcmp("ab", "abc") < 0 && strcmp("abc", "ab") > 0);
+	CHECK(strcmp("\x80", "\x01") > 0);
+	CHECK(strncmp("abcx", "abcy", 3) == 0 && strncmp("abcx", "abcy", 4) < 0);
+	CHECK(strncmp("ab", "ab", 100) == 0 && strncmp("a", "b", 0) == 0);
+
+	/* strscpy: exact-size heap buffers so ASan catches a byte too far */
+	heap = malloc(4);
+	CHECK(strscpy(heap, "abc", 4) == 3 && !strcmp(heap, "abc"));
+	CHECK(strscpy(heap, "abcdef", 4) == 3 && !strcmp(heap, "abc"));
+	CHECK(strscpy(heap, "", 4) == 0 && heap[0] == '\0');
+	heap[0] = 'X';
+	CHECK(strscpy(heap, "abc", 1) == 0 && heap[0] == '\0');
+	heap[0] = 'X';
+	CHECK(strscpy(heap, "abc", 0) == 0 && heap[0] == 'X');
+	free(heap);
+}
+
+int main(void)
+{
+	test_conversions();
+	test_unknown();
+	test_truncation();
+	test_printk();
+	test_strings();
+	if (failures) {
+		fprintf(stderr, "driver-rt: %d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("driver-rt: all checks passed\n");
+	return 0;
+}

@@ -1,0 +1,137 @@
+// Interrupt lines. Each requested line has a kernel irq thread; raising the
+// line wakes it, and it crosses into the driver's handler. Raises that arrive
+// while the handler runs or the line is masked coalesce, as a level line does.
+#include <condition_variable>
+#include <thread>
+
+#include "../recovery/recovery.h"
+#include "checks.h"
+#include "subsystems.h"
+
+using namespace nooks;
+
+namespace {
+struct Line {
+  std::mutex lock;
+  std::condition_variable cv;
+  int domain = -1;
+  irq_handler_t handler = nullptr;
+  void *dev_id = nullptr;
+  int masked = 0;        // disable_irq nesting
+  bool domain_masked = false;  // recovery masks every line of a failed driver
+  bool pending = false;
+  bool running = false;
+  bool stop = false;
+  uint64_t count = 0;
+  std::thread thread;
+};
+Line g_lines[kIrqLines];
+
+void irq_loop(unsigned irq) {
+  Line &l = g_lines[irq];
+  std::unique_lock<std::mutex> g(l.lock);
+  for (;;) {
+    l.cv.wait(g, [&] { return l.stop || (l.pending && !l.masked && !l.domain_masked); });
+    if (l.stop) return;
+    l.pending = false;
+    l.running = true;
+    Domain *d = g_domains[l.domain];
+    XpcCall c{(const void *)l.handler, {irq, (uint64_t)l.dev_id}, 0};
+    g.unlock();
+    Fault f;
+    if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
+    g.lock();
+    l.running = false;
+    l.count++;
+    l.cv.notify_all();
+  }
+}
+
+void stop_line(Line &l) {
+  std::thread t;
+  {
+    std::lock_guard<std::mutex> g(l.lock);
+    l.stop = true;
+    l.domain = -1;
+    l.cv.notify_all();
+    t = std::move(l.thread);
+  }
+  if (t.get_id() == std::this_thread::get_id()) t.detach();  // freed from its own handler
+  else if (t.joinable()) t.join();
+}
+}  // namespace
+
+extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigned long, const char *name, void *dev_id) {
+  Domain *d = calling_domain();
+  if (irq >= kIrqLines) return -EINVAL;
+  Line &l = g_lines[irq];
+  {
+    std::lock_guard<std::mutex> g(l.lock);
+    if (l.domain >= 0 || l.thread.joinable()) return -EBUSY;
+    l.domain = d->id;
+    l.handler = handler;
+    l.dev_id = dev_id;
+    l.masked = 0;
+    l.domain_masked = false;
+    l.pending = l.stop = false;
+    l.thread = std::thread(irq_loop, irq);
+  }
+  d->objects.add({ObjectType::irq, irq, 0, (uint64_t)handler, name});
+  return 0;
+}
+
+extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
+  Domain *d = calling_domain();
+  Line &l = g_lines[irq];
+  {
+    std::lock_guard<std::mutex> g(l.lock);
+    if (l.dev_id != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
+  }
+  d->objects.remove(ObjectType::irq, irq);
+  stop_line(l);
+}
+
+extern "C" void kapi_disable_irq(unsigned int irq) {
+  std::lock_guard<std::mutex> g(g_lines[irq].lock);
+  g_lines[irq].masked++;
+}
+
+extern "C" void kapi_enable_irq(unsigned int irq) {
+  Line &l = g_lines[irq];
+  std::lock_guard<std::mutex> g(l.lock);
+  if (l.masked > 0) l.masked--;
+  l.cv.notify_all();
+}
+
+namespace nooks {
+
+bool irq_raise(unsigned irq) {
+  if (irq >= kIrqLines) return false;
+  Line &l = g_lines[irq];
+  std::lock_guard<std::mutex> g(l.lock);
+  if (l.domain < 0) return false;
+  l.pending = true;
+  l.cv.notify_all();
+  return true;
+}
+
+uint64_t irq_count(unsigned irq) {
+  if (irq >= kIrqLines) return 0;
+  std::lock_guard<std::mutex> g(g_lines[irq].lock);
+  return g_lines[irq].count;
+}
+
+void irq_mask_domain(Domain *d, bool masked) {
+  for (Line &l : g_lines) {
+    std::lock_guard<std::mutex> g(l.lock);
+    if (l.domain != d->id) continue;
+    l.domain_masked = masked;
+    l.cv.notify_all();
+  }
+}
+
+void irq_release(Domain *d, unsigned irq) {
+  if (irq < kIrqLines && g_lines[irq].domain == d->id) stop_line(g_lines[irq]);
+}
+
+}  // namespace nooks

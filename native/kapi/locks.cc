@@ -1,0 +1,85 @@
+// Spinlocks and mutexes. The lock word lives in driver memory (as in Linux);
+// the kernel records which thread holds which lock, so misuse is caught and
+// recovery knows what the driver held. Waits end when the domain fails.
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "subsystems.h"
+
+using namespace nooks;
+
+static uint32_t self_tid() { return (uint32_t)nooks_tls_ctx->tid; }
+
+static bool try_take(volatile u32 *word) { return __atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE) == 0; }
+
+static void give(volatile u32 *word) { __atomic_store_n(word, 0u, __ATOMIC_RELEASE); }
+
+static void futex_wait_a_while(volatile u32 *word) {
+  timespec ts = {0, 10 * 1000 * 1000};  // wake up to check whether the domain failed
+  syscall(SYS_futex, (u32 *)word, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0);
+}
+
+static void futex_wake_one(volatile u32 *word) { syscall(SYS_futex, (u32 *)word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0); }
+
+extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
+  lock->locked = 0;
+  lock->owner = 0;
+}
+
+extern "C" void kapi_spin_lock(spinlock_t *lock) {
+  Domain *d = calling_domain();
+  if (lock->locked && lock->owner == self_tid()) kernel_bug(d, "spin_lock(%p): already held by this thread (self-deadlock)", (void *)lock);
+  for (unsigned spins = 0; !try_take(&lock->locked); spins++) {
+    if ((spins & 1023) == 1023) {
+      if (should_abort(d)) return;  // after_call leaves the domain
+      sched_yield();
+    }
+    __builtin_ia32_pause();
+  }
+  lock->owner = self_tid();
+  d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
+}
+
+extern "C" void kapi_spin_unlock(spinlock_t *lock) {
+  Domain *d = calling_domain();
+  Object o;
+  if (!d->objects.find(ObjectType::lock, (uintptr_t)lock, &o) || o.data != self_tid())
+    kernel_bug(d, "spin_unlock(%p): not held by this thread", (void *)lock);
+  d->objects.remove(ObjectType::lock, (uintptr_t)lock);
+  lock->owner = 0;
+  give(&lock->locked);
+}
+
+extern "C" void kapi_mutex_init(struct mutex *m) {
+  m->locked = 0;
+  m->owner = 0;
+  m->waiters = 0;
+}
+
+extern "C" void kapi_mutex_lock(struct mutex *m) {
+  Domain *d = calling_domain();
+  if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
+  while (!try_take(&m->locked)) {
+    if (should_abort(d)) return;
+    __atomic_add_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
+    futex_wait_a_while(&m->locked);
+    __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
+  }
+  m->owner = self_tid();
+  d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+}
+
+extern "C" void kapi_mutex_unlock(struct mutex *m) {
+  Domain *d = calling_domain();
+  Object o;
+  if (!d->objects.find(ObjectType::mutex, (uintptr_t)m, &o) || o.data != self_tid())
+    kernel_bug(d, "mutex_unlock(%p): not held by this thread", (void *)m);
+  d->objects.remove(ObjectType::mutex, (uintptr_t)m);
+  m->owner = 0;
+  give(&m->locked);
+  if (m->waiters) futex_wake_one(&m->locked);
+}

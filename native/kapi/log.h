@@ -1,0 +1,19 @@
+// The kernel log: driver printk lines and kernel messages, in a ring the
+// TypeScript side drains.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace nooks {
+
+struct LogLine {
+  int level;          // 0 (emerg) .. 7 (debug)
+  std::string source; // driver name, or "kernel"
+  std::string text;
+};
+
+void klog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void klog_line(int level, const std::string &source, const std::string &text);
+std::vector<LogLine> klog_drain();
+
+}  // namespace nooks

@@ -1,0 +1,79 @@
+// kmalloc/kfree and DMA memory: blocks of the domain's own arenas, tracked.
+#include <cstring>
+
+#include "checks.h"
+#include "log.h"
+#include "subsystems.h"
+
+using namespace nooks;
+
+static void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType type, uint64_t data) {
+  void *p;
+  {
+    std::lock_guard<std::mutex> g(d->mem_lock);
+    p = a.alloc(size, align);
+  }
+  if (!p) {
+    klog(4, "%s: %s of %zu bytes failed: the domain's memory limit is reached", d->name.c_str(),
+         type == ObjectType::dma ? "dma_alloc_coherent" : "kmalloc", size);
+    return nullptr;
+  }
+  d->objects.add({type, (uintptr_t)p, size, data, type == ObjectType::dma ? "dma_alloc_coherent" : "kmalloc"});
+  return p;
+}
+
+static void domain_free(Domain *d, Arena &a, const void *p, ObjectType type, const char *fn) {
+  if (!d->objects.remove(type, (uintptr_t)p)) kernel_bug(d, "%s(%p): not allocated (double free?)", fn, p);
+  std::lock_guard<std::mutex> g(d->mem_lock);
+  a.free(const_cast<void *>(p));
+}
+
+extern "C" void *kapi_kmalloc(size_t size, gfp_t) {
+  Domain *d = calling_domain();
+  return domain_alloc(d, d->heap, size, 16, ObjectType::memory, 0);
+}
+
+extern "C" void *kapi_kzalloc(size_t size, gfp_t flags) {
+  void *p = kapi_kmalloc(size, flags);
+  if (p) memset(p, 0, size);
+  return p;
+}
+
+extern "C" void kapi_kfree(const void *p) {
+  if (!p) return;
+  Domain *d = calling_domain();
+  domain_free(d, d->heap, p, ObjectType::memory, "kfree");
+}
+
+extern "C" void *kapi_dma_alloc_coherent(struct device *, size_t size, dma_addr_t *handle, gfp_t) {
+  Domain *d = calling_domain();
+  void *p = domain_alloc(d, d->dma, size, 4096, ObjectType::dma, 0);
+  if (!p) return nullptr;
+  memset(p, 0, size);
+  dma_addr_t bus = dma_bus_address(d, p);
+  d->objects.update_data(ObjectType::dma, (uintptr_t)p, bus);
+  *handle = bus;
+  return p;
+}
+
+extern "C" void kapi_dma_free_coherent(struct device *, size_t, void *cpu, dma_addr_t) {
+  Domain *d = calling_domain();
+  domain_free(d, d->dma, cpu, ObjectType::dma, "dma_free_coherent");
+}
+
+namespace nooks {
+
+// Bus addresses: each domain's DMA arena appears at a window of its own, so a
+// device model can tell which driver a bus address belongs to and reject the rest.
+dma_addr_t dma_bus_address(Domain *d, const void *cpu) {
+  return kDmaBusBase + ((uint64_t)d->id << kDmaWindowShift) + ((uintptr_t)cpu - d->dma.lo());
+}
+
+void *dma_cpu_address(Domain *d, dma_addr_t bus, size_t n) {
+  uint64_t base = kDmaBusBase + ((uint64_t)d->id << kDmaWindowShift);
+  if (bus < base) return nullptr;
+  uintptr_t cpu = d->dma.lo() + (bus - base);
+  return d->dma.contains(cpu, n) ? (void *)cpu : nullptr;
+}
+
+}  // namespace nooks

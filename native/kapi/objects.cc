@@ -1,0 +1,69 @@
+#include "objects.h"
+
+namespace nooks {
+
+const char *object_type_name(ObjectType t) {
+  switch (t) {
+    case ObjectType::irq: return "irq";
+    case ObjectType::timer: return "timer";
+    case ObjectType::work: return "work";
+    case ObjectType::lock: return "lock";
+    case ObjectType::mutex: return "mutex";
+    case ObjectType::dma: return "dma";
+    case ObjectType::memory: return "memory";
+    case ObjectType::count: break;
+  }
+  return "?";
+}
+
+void Objects::add(const Object &o) {
+  std::lock_guard<std::mutex> g(lock_);
+  objects_[{(int)o.type, o.key}] = o;
+}
+
+bool Objects::remove(ObjectType t, uintptr_t key, Object *out) {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = objects_.find({(int)t, key});
+  if (it == objects_.end()) return false;
+  if (out) *out = it->second;
+  objects_.erase(it);
+  return true;
+}
+
+bool Objects::find(ObjectType t, uintptr_t key, Object *out) const {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = objects_.find({(int)t, key});
+  if (it == objects_.end()) return false;
+  if (out) *out = it->second;
+  return true;
+}
+
+bool Objects::update_data(ObjectType t, uintptr_t key, uint64_t data) {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = objects_.find({(int)t, key});
+  if (it == objects_.end()) return false;
+  it->second.data = data;
+  return true;
+}
+
+std::vector<Object> Objects::list() const {
+  std::lock_guard<std::mutex> g(lock_);
+  std::vector<Object> v;
+  for (auto &kv : objects_) v.push_back(kv.second);
+  return v;
+}
+
+std::vector<Object> Objects::take_all() {
+  std::lock_guard<std::mutex> g(lock_);
+  std::vector<Object> v;
+  for (auto &kv : objects_) v.push_back(kv.second);  // map order = type order = release order
+  objects_.clear();
+  return v;
+}
+
+size_t Objects::count() const {
+  std::lock_guard<std::mutex> g(lock_);
+  return objects_.size();
+}
+
+}  // namespace nooks

@@ -1,0 +1,45 @@
+// The object tracker: every kernel object a driver holds, with its type and
+// the function that releases it. Calls that create and destroy objects keep
+// it exact; recovery releases whatever is left.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nooks {
+
+// The order is the release order at recovery: stop what calls into the driver
+// (interrupts, timers, work) before freeing the memory those calls touch.
+enum class ObjectType : int { irq, timer, work, lock, mutex, dma, memory, count };
+const char *object_type_name(ObjectType t);
+
+struct Object {
+  ObjectType type;
+  uintptr_t key;       // address of the object (or the irq number)
+  size_t size = 0;     // bytes, for memory and DMA
+  uint64_t data = 0;   // per type: the callback, the owning thread, the bus address
+  std::string label;
+};
+
+class Objects {
+ public:
+  void add(const Object &o);
+  bool remove(ObjectType t, uintptr_t key, Object *out = nullptr);
+  bool find(ObjectType t, uintptr_t key, Object *out = nullptr) const;
+  bool update_data(ObjectType t, uintptr_t key, uint64_t data);
+  std::vector<Object> list() const;
+  // Removes and returns every object, in release order.
+  std::vector<Object> take_all();
+  size_t count() const;
+
+ private:
+  mutable std::mutex lock_;
+  std::map<std::pair<int, uintptr_t>, Object> objects_;
+};
+
+}  // namespace nooks

@@ -1,0 +1,160 @@
+// Time: jiffies, msleep and timers. Timers fire on one kernel timer thread,
+// which crosses into the driver to run the callback.
+#include <time.h>
+
+#include <condition_variable>
+#include <map>
+#include <thread>
+
+#include "../recovery/recovery.h"
+#include "checks.h"
+#include "subsystems.h"
+
+using namespace nooks;
+
+static uint64_t mono_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+static const uint64_t g_boot_ms = mono_ms();
+
+namespace nooks {
+uint64_t jiffies_now() { return mono_ms() - g_boot_ms; }
+}
+
+extern "C" unsigned long kapi_nooks_jiffies() { return jiffies_now(); }
+
+extern "C" void kapi_msleep(unsigned int ms) {
+  Domain *d = calling_domain();
+  uint64_t until = mono_ms() + ms;
+  for (uint64_t now = mono_ms(); now < until && !should_abort(d); now = mono_ms()) {
+    uint64_t slice = std::min<uint64_t>(until - now, 10);  // wake to notice a failed domain
+    timespec ts = {0, (long)slice * 1000000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+// ---- timers ---------------------------------------------------------------
+namespace {
+struct TimerKey {
+  int domain;
+  uintptr_t addr;
+  bool operator<(const TimerKey &o) const { return domain != o.domain ? domain < o.domain : addr < o.addr; }
+};
+std::mutex g_lock;
+std::condition_variable g_cv;
+std::multimap<uint64_t, TimerKey> g_queue;  // expires -> timer
+std::map<TimerKey, uint64_t> g_armed;       // timer -> expires
+TimerKey g_running{-1, 0};
+std::thread g_thread;
+bool g_stop = false;
+
+void disarm_locked(const TimerKey &k) {
+  auto it = g_armed.find(k);
+  if (it == g_armed.end()) return;
+  auto range = g_queue.equal_range(it->second);
+  for (auto q = range.first; q != range.second; ++q)
+    if (!(q->second < k) && !(k < q->second)) {
+      g_queue.erase(q);
+      break;
+    }
+  g_armed.erase(it);
+}
+
+void timer_loop() {
+  std::unique_lock<std::mutex> g(g_lock);
+  while (!g_stop) {
+    if (g_queue.empty()) {
+      g_cv.wait(g);
+      continue;
+    }
+    uint64_t now = jiffies_now();
+    auto first = g_queue.begin();
+    if (first->first > now) {
+      g_cv.wait_for(g, std::chrono::milliseconds(first->first - now));
+      continue;
+    }
+    TimerKey k = first->second;
+    g_queue.erase(first);
+    g_armed.erase(k);
+    Domain *d = g_domains[k.domain];
+    Object o;
+    if (!d || !d->objects.find(ObjectType::timer, k.addr, &o)) continue;
+    g_running = k;
+    g.unlock();
+    XpcCall c{(const void *)o.data, {k.addr}, 0};
+    Fault f;
+    if (xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
+    g.lock();
+    g_running = {-1, 0};
+    g_cv.notify_all();
+  }
+}
+}  // namespace
+
+extern "C" void kapi_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *), unsigned int flags) {
+  Domain *d = calling_domain();
+  t->function = fn;
+  t->expires = 0;
+  t->flags = flags;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    disarm_locked({d->id, (uintptr_t)t});
+  }
+  // The kernel calls the function recorded here, not whatever the driver later writes into *t.
+  d->objects.add({ObjectType::timer, (uintptr_t)t, sizeof *t, (uint64_t)fn, "timer"});
+}
+
+extern "C" int kapi_mod_timer(struct timer_list *t, unsigned long expires) {
+  Domain *d = calling_domain();
+  TimerKey k{d->id, (uintptr_t)t};
+  std::lock_guard<std::mutex> g(g_lock);
+  bool pending = g_armed.count(k);
+  disarm_locked(k);
+  t->expires = expires;
+  g_armed[k] = expires;
+  g_queue.emplace(expires, k);
+  g_cv.notify_all();
+  return pending;
+}
+
+extern "C" int kapi_del_timer(struct timer_list *t) {
+  Domain *d = calling_domain();
+  TimerKey k{d->id, (uintptr_t)t};
+  std::unique_lock<std::mutex> g(g_lock);
+  bool pending = g_armed.count(k);
+  disarm_locked(k);
+  // Wait for a callback running on the timer thread (unless that is us).
+  while (!(g_running < k) && !(k < g_running) && std::this_thread::get_id() != g_thread.get_id()) {
+    if (should_abort(d)) return pending;
+    g_cv.wait_for(g, std::chrono::milliseconds(10));
+  }
+  return pending;
+}
+
+namespace nooks {
+
+void timers_start() {
+  std::lock_guard<std::mutex> g(g_lock);
+  if (g_thread.joinable()) return;
+  g_stop = false;
+  g_thread = std::thread(timer_loop);
+}
+
+void timers_stop() {
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    g_stop = true;
+    g_cv.notify_all();
+  }
+  if (g_thread.joinable()) g_thread.join();
+}
+
+// Recovery: no thread is inside the domain any more, so just forget the timer.
+void timer_release(Domain *d, uintptr_t addr) {
+  std::lock_guard<std::mutex> g(g_lock);
+  disarm_locked({d->id, addr});
+}
+
+}  // namespace nooks

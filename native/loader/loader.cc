@@ -1,0 +1,186 @@
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <vector>
+
+#include "../recovery/recovery.h"
+#include "../xpc/xpc.h"
+
+namespace nooks {
+
+extern const int kKapiCount;
+extern const char *const kKapiNames[];
+
+namespace {
+
+struct Image {
+  std::vector<uint8_t> bytes;
+  const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
+  template <class T>
+  const T *at(uint64_t off, uint64_t count = 1) const {
+    if (off > bytes.size() || count * sizeof(T) > bytes.size() - off) return nullptr;
+    return (const T *)(bytes.data() + off);
+  }
+};
+
+Image read_image(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw LoadError("ENOENT", path + ": no such driver file (build drivers with `npm run build`)");
+  Image img;
+  img.bytes.assign(std::istreambuf_iterator<char>(f), {});
+  const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
+  if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+    throw LoadError("ENOTELF", path + ": not an ELF file");
+  if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 || eh->e_type != ET_DYN)
+    throw LoadError("ENOTELF", path + ": not an x86-64 shared object");
+  if (!img.at<Elf64_Phdr>(eh->e_phoff, eh->e_phnum) || !img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
+    throw LoadError("ENOTELF", path + ": truncated ELF headers");
+  return img;
+}
+
+// Every undefined symbol must be a kernel call; anything else (libc above
+// all) is a driver bug. Also checks that module_init is there.
+void check_symbols(const Image &img, const std::string &path) {
+  std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
+  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
+  std::vector<std::string> libc, unknown;
+  bool has_init = false;
+  for (int i = 0; i < img.eh()->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= img.eh()->e_shnum) continue;
+    const Elf64_Shdr &strtab = sh[sh[i].sh_link];
+    const Elf64_Sym *syms = img.at<Elf64_Sym>(sh[i].sh_offset, sh[i].sh_size / sizeof(Elf64_Sym));
+    if (!syms) throw LoadError("ENOTELF", path + ": bad symbol table");
+    for (size_t s = 1; s < sh[i].sh_size / sizeof(Elf64_Sym); s++) {
+      const char *name = img.at<char>(strtab.sh_offset + syms[s].st_name);
+      if (!name || !*name || strnlen(name, strtab.sh_size) == strtab.sh_size) continue;
+      if (syms[s].st_shndx != SHN_UNDEF) {
+        if (!strcmp(name, "nooks_module_init")) has_init = true;
+        continue;
+      }
+      if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
+      (dlsym(RTLD_DEFAULT, name) ? libc : unknown).push_back(name);
+    }
+  }
+  auto join = [](const std::vector<std::string> &v) {
+    std::string s;
+    for (auto &n : v) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  };
+  if (!libc.empty())
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
+                                 "); drivers may only use native/include/nooks/kapi.h");
+  if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
+  if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
+}
+
+// WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
+// memory form) can load PKRU too. Refuse text that contains either byte sequence.
+void scan_text(const Image &img, const std::string &path) {
+  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  for (int i = 0; i < img.eh()->e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
+    const uint8_t *t = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
+    if (!t) throw LoadError("ENOTELF", path + ": truncated text segment");
+    for (uint64_t k = 0; k + 2 < ph[i].p_filesz; k++) {
+      if (t[k] != 0x0f) continue;
+      bool wrpkru = t[k + 1] == 0x01 && t[k + 2] == 0xef;
+      bool xrstor = t[k + 1] == 0xae && ((t[k + 2] >> 3) & 7) == 5 && (t[k + 2] >> 6) != 3;
+      if (wrpkru || xrstor) {
+        char msg[64];
+        snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(ph[i].p_offset + k));
+        throw LoadError("EWRPKRU", path + ": the driver's code contains a " + (wrpkru ? "WRPKRU" : "XRSTOR") +
+                                       " instruction sequence" + msg + ", which could change protection keys; refused");
+      }
+    }
+  }
+}
+
+uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
+uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
+
+// Records the image's ranges and tags its writable, non-RELRO pages.
+void map_segments(Domain *d, const Image &img, uintptr_t base) {
+  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  uintptr_t relro_end = 0;
+  for (int i = 0; i < img.eh()->e_phnum; i++)
+    if (ph[i].p_type == PT_GNU_RELRO) relro_end = page_up(base + ph[i].p_vaddr + ph[i].p_memsz);
+  for (int i = 0; i < img.eh()->e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD) continue;
+    uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
+    d->readable.push_back({lo, hi});
+    if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
+    if (!(ph[i].p_flags & PF_W)) continue;
+    uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
+    if (wlo >= whi) continue;
+    d->tag((void *)wlo, whi - wlo);
+    Segment s{{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)whi)};
+    d->segments.push_back(std::move(s));
+  }
+}
+
+}  // namespace
+
+Domain *load_driver(const std::string &path, const LoadOptions &opts) {
+  Image img = read_image(path);
+  check_symbols(img, path);
+  scan_text(img, path);
+  if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+    dlclose(h);
+    throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
+  }
+  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit);
+  d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!d->handle) {
+    std::string err = dlerror();
+    domain_destroy(d);
+    throw LoadError("EDLOPEN", path + ": " + err);
+  }
+  link_map *lm = nullptr;
+  dlinfo(d->handle, RTLD_DI_LINKMAP, &lm);
+  map_segments(d, img, lm->l_addr);
+  d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
+  d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
+  XpcCall c{(const void *)d->init, {}, 0};
+  Fault f;
+  EnterResult r = xpc_call(d, &c, &f);
+  if (r == EnterResult::ok && (int)c.ret == 0) {
+    d->state.store(DomainState::running);
+    return d;
+  }
+  std::string code = r == EnterResult::fault ? "EINITFAULT" : "EINITFAILED", why;
+  if (r == EnterResult::fault) {
+    fault_describe(&f);
+    why = std::string("module_init faulted: ") + f.message;
+  } else {
+    why = "module_init returned " + std::to_string((int)c.ret);
+    mark_failed(d);
+  }
+  recovery_teardown(d);
+  dlclose(d->handle);
+  domain_destroy(d);
+  throw LoadError(code, path + ": " + why);
+}
+
+void unload_driver(Domain *d) {
+  if (d->state.load() == DomainState::running && d->exit) {
+    XpcCall c{(const void *)d->exit, {}, 0};
+    Fault f;
+    if (xpc_call(d, &c, &f) != EnterResult::ok) mark_failed(d);
+  }
+  mark_failed(d);  // refuse new entries while everything is released
+  recovery_teardown(d);
+  d->state.store(DomainState::unloaded);
+  dlclose(d->handle);
+  domain_destroy(d);
+}
+
+}  // namespace nooks

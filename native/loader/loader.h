@@ -1,0 +1,29 @@
+// Loading a driver into a new domain: check the ELF file, bind its imports,
+// tag its writable segments, keep a clean copy of them, run module_init.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+#include "../domain/domain.h"
+
+namespace nooks {
+
+// A driver that cannot be loaded; `code` names the reason for programs:
+// ENOENT, ENOTELF, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
+// EINITFAULT, EINITFAILED.
+struct LoadError : std::runtime_error {
+  std::string code;
+  LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
+};
+
+struct LoadOptions {
+  std::string name;
+  uint64_t time_budget_ms = 2000;
+  size_t mem_limit = 64u << 20;
+};
+
+Domain *load_driver(const std::string &path, const LoadOptions &opts);
+// Runs module_exit (if the driver is running), releases everything, unloads.
+void unload_driver(Domain *d);
+
+}  // namespace nooks

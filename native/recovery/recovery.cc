@@ -1,0 +1,191 @@
+#include "recovery.h"
+
+#include <dlfcn.h>
+#include <time.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <thread>
+
+#include "../kapi/log.h"
+#include "../kapi/subsystems.h"
+#include "../trap/trap.h"
+
+namespace nooks {
+
+void release_object(Domain *d, const Object &o);
+
+static bool threads_inside(Domain *d, bool abort) {
+  bool any = false;
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  for (DomainThread *dt : d->threads) {
+    if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
+    any = true;
+    if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted);
+  }
+  return any;
+}
+
+void recovery_teardown(Domain *d) {
+  std::lock_guard<std::mutex> g(d->recovery_lock);
+  if (d->torn_down) return;
+  irq_mask_domain(d, true);
+  // Unwind every other thread inside the domain: driver code is unwound by the
+  // abort signal, kernel calls notice when they return or their wait wakes.
+  for (int round = 0; threads_inside(d, round % 20 == 0); round++) {
+    if (round == 1000) {  // 5 s
+      klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
+      break;
+    }
+    timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  for (const Object &o : d->objects.take_all()) release_object(d, o);
+  {
+    std::lock_guard<std::mutex> mg(d->mem_lock);
+    d->heap.reset();
+    d->dma.reset();
+  }
+  {
+    std::lock_guard<std::mutex> tg(g_threads_lock);
+    for (ThreadCtx *t = threads_head(); t; t = t->next) {
+      int id = d->id;
+      t->abort_domain.compare_exchange_strong(id, -1);
+    }
+  }
+  d->torn_down = true;
+}
+
+bool recovery_restart(Domain *d, std::string *why) {
+  std::unique_lock<std::mutex> g(d->recovery_lock);
+  for (Segment &s : d->segments) memcpy((void *)s.range.lo, s.clean.data(), s.clean.size());
+  d->torn_down = false;
+  d->state.store(DomainState::recovering);
+  irq_mask_domain(d, false);
+  g.unlock();
+  XpcCall c{(const void *)d->init, {}, 0};
+  Fault f;
+  EnterResult r = xpc_call(d, &c, &f);
+  if (r == EnterResult::ok && (int)c.ret == 0) {
+    d->state.store(DomainState::running);
+    d->recoveries++;
+    return true;
+  }
+  if (r == EnterResult::fault) {
+    fault_describe(&f);
+    *why = std::string("module_init faulted: ") + f.message;
+  } else {
+    *why = r == EnterResult::ok ? "module_init returned " + std::to_string((int)c.ret) : "domain unavailable";
+    mark_failed(d);
+  }
+  recovery_teardown(d);
+  return false;
+}
+
+void release_object(Domain *d, const Object &o) {
+  switch (o.type) {
+    case ObjectType::irq: irq_release(d, (unsigned)o.key); break;
+    case ObjectType::timer: timer_release(d, o.key); break;
+    case ObjectType::work: work_release(d, o.key); break;
+    // Locks live in driver memory, which is reset; memory goes with the arenas.
+    case ObjectType::lock:
+    case ObjectType::mutex:
+    case ObjectType::dma:
+    case ObjectType::memory:
+    case ObjectType::count: break;
+  }
+}
+
+void fault_describe(Fault *f) {
+  if (f->message[0]) return;
+  Dl_info info{};
+  char where[120] = "";
+  if (f->ip && dladdr((void *)f->ip, &info) && info.dli_fname) {
+    const char *base = strrchr(info.dli_fname, '/');
+    snprintf(where, sizeof where, " in %s%s%s+0x%lx", base ? base + 1 : info.dli_fname, info.dli_sname ? ":" : "",
+             info.dli_sname ? info.dli_sname : "",
+             (unsigned long)(f->ip - (uintptr_t)(info.dli_sname ? info.dli_saddr : info.dli_fbase)));
+  }
+  switch (f->kind) {
+    case FaultKind::segv:
+      snprintf(f->message, sizeof f->message, "segmentation fault at address 0x%lx%s", (unsigned long)f->addr, where);
+      break;
+    case FaultKind::pkey:
+      snprintf(f->message, sizeof f->message, "protection-key fault: write or access to 0x%lx outside the driver's domain%s",
+               (unsigned long)f->addr, where);
+      break;
+    case FaultKind::stack_overflow:
+      snprintf(f->message, sizeof f->message, "stack overflow (guard page hit at 0x%lx)%s", (unsigned long)f->addr, where);
+      break;
+    case FaultKind::bus: snprintf(f->message, sizeof f->message, "bus error at 0x%lx%s", (unsigned long)f->addr, where); break;
+    case FaultKind::ill: snprintf(f->message, sizeof f->message, "illegal instruction%s", where); break;
+    case FaultKind::fpe: snprintf(f->message, sizeof f->message, "arithmetic fault (divide by zero)%s", where); break;
+    case FaultKind::timeout:
+      snprintf(f->message, sizeof f->message, "driver exceeded its time budget (watchdog)%s", where);
+      break;
+    case FaultKind::aborted:
+      snprintf(f->message, sizeof f->message, "thread aborted: the domain failed on another thread%s", where);
+      break;
+    default: snprintf(f->message, sizeof f->message, "%s%s", fault_kind_name(f->kind), where); break;
+  }
+}
+
+// ---- the recovery thread ----------------------------------------------------
+namespace {
+std::mutex g_lock;
+std::condition_variable g_cv;
+std::deque<std::pair<int, Fault>> g_queue;
+std::function<void(int, const Fault &)> g_listener;
+std::thread g_thread;
+bool g_stop = false;
+
+void recovery_loop() {
+  std::unique_lock<std::mutex> g(g_lock);
+  while (!g_stop) {
+    if (g_queue.empty()) {
+      g_cv.wait(g);
+      continue;
+    }
+    auto [id, fault] = g_queue.front();
+    g_queue.pop_front();
+    Domain *d = g_domains[id];
+    g.unlock();
+    if (d) {
+      recovery_teardown(d);
+      fault_describe(&fault);
+      if (fault.kind != FaultKind::aborted && g_listener) g_listener(id, fault);
+    }
+    g.lock();
+  }
+}
+}  // namespace
+
+void recovery_notify(Domain *d, const Fault &f) {
+  std::lock_guard<std::mutex> g(g_lock);
+  g_queue.emplace_back(d->id, f);
+  g_cv.notify_all();
+}
+
+void recovery_set_listener(std::function<void(int, const Fault &)> fn) {
+  std::lock_guard<std::mutex> g(g_lock);
+  g_listener = std::move(fn);
+}
+
+void recovery_thread_start() {
+  std::lock_guard<std::mutex> g(g_lock);
+  if (g_thread.joinable()) return;
+  g_stop = false;
+  g_thread = std::thread(recovery_loop);
+}
+
+void recovery_thread_stop() {
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    g_stop = true;
+    g_cv.notify_all();
+  }
+  if (g_thread.joinable()) g_thread.join();
+}
+
+}  // namespace nooks

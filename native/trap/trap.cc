@@ -1,0 +1,169 @@
+#include "trap.h"
+
+#include <signal.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include <atomic>
+#include <thread>
+#include <unordered_map>
+
+#include "../xpc/xpc.h"
+
+namespace nooks {
+
+static struct sigaction g_prev[NSIG];
+static int g_abort_sig = 0;
+static bool g_installed = false;
+
+int trap_abort_signal() { return g_abort_sig; }
+
+// The domain stack of t that holds rsp (guard page included), if any.
+static DomainThread *stack_owner(ThreadCtx *t, uintptr_t rsp) {
+  for (DomainThread *dt : t->dts)
+    if (dt && rsp >= dt->stack_lo - guard_size() && rsp < dt->stack_hi) return dt;
+  return nullptr;
+}
+
+static FaultKind kind_of(int sig, const siginfo_t *si, const DomainThread *dt) {
+  switch (sig) {
+    case SIGSEGV:
+      if ((uintptr_t)si->si_addr < dt->stack_lo && (uintptr_t)si->si_addr >= dt->stack_lo - guard_size())
+        return FaultKind::stack_overflow;
+      return si->si_code == SEGV_PKUERR ? FaultKind::pkey : FaultKind::segv;
+    case SIGBUS: return FaultKind::bus;
+    case SIGILL: return FaultKind::ill;
+    case SIGFPE: return FaultKind::fpe;
+  }
+  return FaultKind::aborted;
+}
+
+// Resume the thread at the landing pad of the outermost entry into `d`.
+// Plain stores only: this runs in a signal handler.
+static void land(ThreadCtx *t, Domain *d, ucontext_t *uc) {
+  EntryFrame *f = xpc_outermost_frame(t, d);
+  xpc_unwind_frames(t, f);
+  uc->uc_mcontext.gregs[REG_RIP] = (greg_t)xpc_landing();
+  uc->uc_mcontext.gregs[REG_RBX] = (greg_t)f;
+  uc->uc_mcontext.gregs[REG_RSP] = (greg_t)f->host_sp;
+}
+
+static void chain(int sig, siginfo_t *si, void *uc) {
+  const struct sigaction &p = g_prev[sig];
+  if (p.sa_flags & SA_SIGINFO) {
+    if (p.sa_sigaction) return p.sa_sigaction(sig, si, uc);
+  } else if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN) {
+    return p.sa_handler(sig);
+  }
+  // Default action: restore it and let the faulting instruction run again.
+  signal(sig, SIG_DFL);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *ucv) {
+  auto *uc = static_cast<ucontext_t *>(ucv);
+  ThreadCtx *t = nooks_tls_ctx;
+  DomainThread *dt = t && t->depth ? stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) : nullptr;
+  if (!dt || g_isolation == Isolation::none) return chain(sig, si, ucv);
+  Fault &f = t->fault;
+  f.kind = kind_of(sig, si, dt);
+  f.signo = sig;
+  f.code = si->si_code;
+  f.addr = (uintptr_t)si->si_addr;
+  f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  f.domain = dt->domain->id;
+  f.message[0] = 0;  // formatted later, outside the handler
+  mark_failed(dt->domain);
+  land(t, dt->domain, uc);
+}
+
+static void on_abort(int, siginfo_t *, void *ucv) {
+  auto *uc = static_cast<ucontext_t *>(ucv);
+  ThreadCtx *t = nooks_tls_ctx;
+  if (!t) return;
+  int id = t->abort_domain.load();
+  Domain *d = id >= 0 ? g_domains[id] : nullptr;
+  // Only driver code is unwound here; kernel code notices the request when
+  // its call returns or its wait wakes (it may hold kernel locks now).
+  if (!d || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
+  Fault &f = t->fault;
+  f.kind = (FaultKind)t->abort_kind.load();
+  f.signo = f.code = 0;
+  f.addr = 0;
+  f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  f.domain = id;
+  f.message[0] = 0;
+  land(t, d, uc);
+}
+
+void trap_install() {
+  if (g_installed) return;
+  g_installed = true;
+  g_abort_sig = SIGRTMIN + 3;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &sa, &g_prev[sig]);
+  sa.sa_sigaction = on_abort;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigaction(g_abort_sig, &sa, &g_prev[g_abort_sig]);
+}
+
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind) {
+  t->abort_kind.store(kind);
+  t->abort_domain.store(domain_id);
+  pthread_kill(t->thread, g_abort_sig);
+}
+
+// ---- watchdog ---------------------------------------------------------------
+// Polls each thread's progress counter: a thread whose outermost entry has not
+// changed for longer than the domain's budget is ended. Costs nothing per crossing.
+static std::atomic<bool> g_watchdog_run{false};
+static std::thread g_watchdog;
+
+static uint64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void watchdog_loop() {
+  struct Seen { uint64_t entries, since, fired; };
+  std::unordered_map<ThreadCtx *, Seen> seen;
+  while (g_watchdog_run.load()) {
+    uint64_t now = now_ms();
+    {
+      std::lock_guard<std::mutex> g(g_threads_lock);
+      for (ThreadCtx *t = threads_head(); t; t = t->next) {
+        int id = t->outer_domain.load(std::memory_order_relaxed);
+        if (id < 0) {
+          seen.erase(t);
+          continue;
+        }
+        uint64_t e = t->entries.load(std::memory_order_relaxed);
+        Seen &s = seen[t];
+        if (s.entries != e) s = {e, now, 0};
+        Domain *d = g_domains[id];
+        if (!d || now - s.since <= d->time_budget_ms) continue;
+        if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck
+        s.fired = now;
+        mark_failed(d);
+        trap_abort_thread(t, id, (int)FaultKind::timeout);
+      }
+    }
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+void watchdog_start() {
+  if (g_watchdog_run.exchange(true)) return;
+  g_watchdog = std::thread(watchdog_loop);
+}
+
+void watchdog_stop() {
+  if (!g_watchdog_run.exchange(false)) return;
+  g_watchdog.join();
+}
+
+}  // namespace nooks

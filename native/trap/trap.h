@@ -1,0 +1,19 @@
+// Fault trapping: processor faults inside a driver end the crossing, not the
+// process; a watchdog ends drivers that run past their time budget.
+#pragma once
+#include <cstdint>
+
+namespace nooks {
+
+// Installs the handlers (once); faults outside domains go to the previous handlers.
+void trap_install();
+// The signal recovery and the watchdog send to a thread to make it leave a domain.
+int trap_abort_signal();
+// Asks thread t to leave domain d with `kind` (a FaultKind); it unwinds when it
+// is in driver code, or when its kernel call returns or wakes.
+struct ThreadCtx;
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind);
+void watchdog_start();
+void watchdog_stop();
+
+}  // namespace nooks

@@ -1,0 +1,276 @@
+#include "xpc.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "../domain/host_heap.h"
+#include "../trap/trap.h"
+#include "pkru.h"
+
+extern "C" {
+__thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec"))) = nullptr;
+// The stubs of gen/kapi_stubs.S jump through this.
+__attribute__((visibility("hidden"))) const void *nooks_upcall_entry = nullptr;
+int nooks_xpc_enter_pkey(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack, uint32_t pkru);
+int nooks_xpc_enter_plain(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack);
+[[noreturn]] void nooks_xpc_unwind(nooks::EntryFrame *f, const void *landing);
+void nooks_xpc_landing_pkey();
+void nooks_xpc_landing_plain();
+void nooks_upcall_pkey();
+void nooks_upcall_mprotect();
+void nooks_upcall_direct();
+void nooks_mprotect_to_host();
+void nooks_mprotect_to_domain();
+}
+
+namespace nooks {
+
+const char *fault_kind_name(FaultKind k) {
+  switch (k) {
+    case FaultKind::none: return "none";
+    case FaultKind::segv: return "segv";
+    case FaultKind::pkey: return "pkey";
+    case FaultKind::bus: return "bus";
+    case FaultKind::ill: return "ill";
+    case FaultKind::fpe: return "fpe";
+    case FaultKind::bad_call: return "bad-call";
+    case FaultKind::timeout: return "timeout";
+    case FaultKind::aborted: return "aborted";
+    case FaultKind::stack_overflow: return "stack-overflow";
+  }
+  return "?";
+}
+
+std::mutex g_threads_lock;
+static ThreadCtx *g_threads = nullptr;
+static pthread_key_t g_thread_key;
+static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
+
+ThreadCtx *threads_head() { return g_threads; }
+
+static void thread_exit(void *p) {
+  ThreadCtx *t = static_cast<ThreadCtx *>(p);
+  {
+    std::lock_guard<std::mutex> g(g_threads_lock);
+    for (ThreadCtx **pp = &g_threads; *pp; pp = &(*pp)->next)
+      if (*pp == t) {
+        *pp = t->next;
+        break;
+      }
+  }
+  for (DomainThread *dt : t->dts)
+    if (dt) domain_thread_release(dt);
+  nooks_tls_ctx = nullptr;
+  if (t->altstack) {
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, nullptr);
+    munmap(t->altstack, kAltStackSize);
+  }
+  delete t;
+}
+
+// glibc registers an rseq area in TLS (key 0). The kernel writes it on
+// preemption under the thread's current PKRU: inside a domain that write
+// fails and the kernel kills the process. Unregister it for threads that
+// enter domains; sched_getcpu then falls back to the vDSO.
+static void rseq_off() {
+  if (__rseq_size == 0) return;
+  char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+  if (syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0)
+    reinterpret_cast<struct rseq *>(area)->cpu_id = RSEQ_CPU_ID_REGISTRATION_FAILED;
+}
+
+ThreadCtx *thread_ctx() {
+  if (nooks_tls_ctx) return nooks_tls_ctx;
+  pthread_once(&g_thread_key_once, [] { pthread_key_create(&g_thread_key, thread_exit); });
+  ThreadCtx *t = new ThreadCtx();
+  t->thread = pthread_self();
+  t->tid = (int)syscall(SYS_gettid);
+  rseq_off();
+  // Faults inside a domain must be handled on a key-0 stack.
+  stack_t cur{};
+  sigaltstack(nullptr, &cur);
+  if (cur.ss_flags & SS_DISABLE) {
+    void *p = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+      stack_t ss{};
+      ss.ss_sp = p;
+      ss.ss_size = kAltStackSize;
+      if (sigaltstack(&ss, nullptr) == 0) t->altstack = p;
+      else munmap(p, kAltStackSize);
+    }
+  }
+  if (g_isolation == Isolation::pkey) wrpkru(rdpkru() & ~g_pkey_mask);  // kernel code may touch every domain
+  pthread_setspecific(g_thread_key, t);
+  nooks_tls_ctx = t;
+  std::lock_guard<std::mutex> g(g_threads_lock);
+  t->next = g_threads;
+  g_threads = t;
+  return t;
+}
+
+void xpc_set_isolation(Isolation m) {
+  switch (m) {
+    case Isolation::pkey: nooks_upcall_entry = (const void *)nooks_upcall_pkey; break;
+    case Isolation::mprotect: nooks_upcall_entry = (const void *)nooks_upcall_mprotect; break;
+    case Isolation::none: nooks_upcall_entry = (const void *)nooks_upcall_direct; break;
+  }
+}
+
+// ---- mprotect mode --------------------------------------------------------
+// One driver at a time: while it runs, every other domain is inaccessible and
+// the host-object heap read-only. Taken by a thread's outermost entry only,
+// so unwinding nested entries never skips an unlock.
+static std::mutex g_mprotect_lock;
+static int g_mprotect_applied = -1;
+
+void mprotect_apply(int domain_id) {
+  if (domain_id == g_mprotect_applied) return;
+  auto set = [](Domain *d, int prot) {
+    mprotect((void *)d->heap.lo(), d->heap.hi() - d->heap.lo(), prot);
+    mprotect((void *)d->dma.lo(), d->dma.hi() - d->dma.lo(), prot);
+    for (auto &s : d->segments) mprotect((void *)s.range.lo, s.range.hi - s.range.lo, prot);
+  };
+  for (Domain *d : g_domains) {
+    if (!d || d->state.load() == DomainState::unloaded) continue;
+    bool open = domain_id < 0 || d->id == domain_id;
+    bool was_open = g_mprotect_applied < 0 || d->id == g_mprotect_applied;
+    if (open != was_open) set(d, open ? PROT_READ | PROT_WRITE : PROT_NONE);
+  }
+  host_heap_protect(domain_id >= 0);
+  g_mprotect_applied = domain_id;
+}
+
+}  // namespace nooks
+
+extern "C" void nooks_mprotect_to_host() { nooks::mprotect_apply(-1); }
+extern "C" void nooks_mprotect_to_domain() { nooks::mprotect_apply(nooks_tls_ctx->cur->domain->id); }
+
+namespace nooks {
+
+EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d) {
+  EntryFrame *found = nullptr;
+  for (EntryFrame *f = t->top; f; f = f->prev)
+    if (f->dt->domain == d) found = f;
+  return found;
+}
+
+void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f) {
+  for (EntryFrame *g = t->top; g && g != f; g = g->prev) {
+    g->dt->sp = g->saved_sp;
+    g->dt->depth = g->saved_depth;
+    t->depth--;
+  }
+  t->top = f;  // f's own entry routine restores the rest when it returns
+}
+
+static const void *landing() {
+  return g_isolation == Isolation::pkey ? (const void *)nooks_xpc_landing_pkey : (const void *)nooks_xpc_landing_plain;
+}
+
+const void *xpc_landing() { return landing(); }
+
+bool mark_failed(Domain *d) {
+  DomainState s = d->state.load();
+  while (s == DomainState::running || s == DomainState::loading || s == DomainState::recovering)
+    if (d->state.compare_exchange_weak(s, DomainState::failed)) return true;
+  return false;
+}
+
+void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
+  ThreadCtx *t = nooks_tls_ctx;
+  Fault &f = t->fault;
+  f = Fault();
+  f.kind = kind;
+  f.domain = d->id;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f.message, sizeof f.message, fmt, ap);
+  va_end(ap);
+  mark_failed(d);
+  EntryFrame *frame = xpc_outermost_frame(t, d);
+  xpc_unwind_frames(t, frame);
+  nooks_xpc_unwind(frame, landing());
+}
+
+void xpc_abort_current(Domain *d) {
+  ThreadCtx *t = nooks_tls_ctx;
+  FaultKind k = (FaultKind)t->abort_kind.load();
+  xpc_fail_current(d, k == FaultKind::none ? FaultKind::aborted : k, "%s", k == FaultKind::timeout
+      ? "driver exceeded its time budget (watchdog)" : "thread aborted: the domain failed on another thread");
+}
+
+EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
+  DomainState s = d->state.load(std::memory_order_acquire);
+  if (s == DomainState::failed || s == DomainState::disabled || s == DomainState::unloaded) return EnterResult::unavailable;
+  ThreadCtx *t = thread_ctx();
+  DomainThread *dt = t->dts[d->id];
+  if (!dt) dt = domain_thread(d);
+  if (!dt) return EnterResult::unavailable;
+
+  EntryFrame f;
+  f.dt = dt;
+  f.prev = t->top;
+  f.prev_cur = t->cur;
+  f.saved_sp = dt->sp;
+  f.saved_depth = dt->depth;
+  f.prev_host_pkru = (uint32_t)t->host_pkru;
+  if (t->depth++ == 0) {
+    t->outer_domain.store(d->id, std::memory_order_relaxed);
+    t->entries.fetch_add(1, std::memory_order_relaxed);
+  }
+  dt->depth++;
+  t->top = &f;
+  t->cur = dt;
+
+  int rc = 0;
+  switch (g_isolation) {
+    case Isolation::pkey: {
+      uint32_t orig = rdpkru();
+      f.orig_pkru = orig;
+      t->host_pkru = orig & ~g_pkey_mask;
+      dt->pkru = (orig & ~(g_pkey_mask | pkru_both(0))) | d->pkru_bits;
+      rc = nooks_xpc_enter_pkey(&f, c, dt->sp & ~(uintptr_t)15, dt->pkru);
+      break;
+    }
+    case Isolation::mprotect: {
+      bool outermost = f.prev == nullptr;
+      if (outermost) g_mprotect_lock.lock();
+      int prev = g_mprotect_applied;
+      mprotect_apply(d->id);
+      rc = nooks_xpc_enter_plain(&f, c, dt->sp & ~(uintptr_t)15);
+      mprotect_apply(prev);
+      if (outermost) g_mprotect_lock.unlock();
+      break;
+    }
+    case Isolation::none: {
+      using Fn = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+      c->ret = ((Fn)c->fn)(c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+      break;
+    }
+  }
+
+  t->cur = f.prev_cur;
+  t->top = f.prev;
+  t->host_pkru = f.prev_host_pkru;
+  dt->sp = f.saved_sp;
+  dt->depth = f.saved_depth;
+  if (--t->depth == 0) t->outer_domain.store(-1, std::memory_order_relaxed);
+  if (rc == 0) return EnterResult::ok;
+  *fault = t->fault;
+  if (t->abort_domain.load() == d->id) {
+    t->abort_domain.store(-1);
+    t->abort_kind.store(0);
+  }
+  return EnterResult::fault;
+}
+
+}  // namespace nooks

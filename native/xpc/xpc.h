@@ -1,0 +1,114 @@
+// Crossings (XPC): calling into a driver's domain and back.
+#pragma once
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "../domain/domain.h"
+#include "layout.h"
+
+namespace nooks {
+
+enum class FaultKind : int { none, segv, pkey, bus, ill, fpe, bad_call, timeout, aborted, stack_overflow };
+const char *fault_kind_name(FaultKind k);
+
+// What went wrong inside a driver; filled by the signal handler (plain stores
+// only) or by a wrapper that rejected a call.
+struct Fault {
+  FaultKind kind = FaultKind::none;
+  int signo = 0, code = 0;
+  uintptr_t addr = 0, ip = 0;
+  int domain = -1;
+  char message[200] = {0};
+};
+
+// One per active entry, on the host stack. Field order fixed by layout.h.
+struct EntryFrame {
+  uintptr_t host_sp;        // EF_HOST_SP
+  uint64_t orig_pkru;       // EF_ORIG_PKRU
+  DomainThread *dt;         // EF_DT
+  EntryFrame *prev;
+  DomainThread *prev_cur;
+  uintptr_t saved_sp;       // dt->sp before this entry
+  uint32_t saved_depth;     // dt->depth before this entry
+  uint32_t prev_host_pkru;
+};
+
+// One per thread that enters domains. Field order fixed by layout.h.
+struct ThreadCtx {
+  uint64_t host_pkru = 0;            // TC_HOST_PKRU
+  EntryFrame *top = nullptr;         // TC_TOP
+  DomainThread *cur = nullptr;       // innermost domain (the caller of an upcall)
+  uint32_t depth = 0;                // active entries, any domain
+  std::atomic<uint64_t> entries{0};  // outermost entries so far (watchdog progress)
+  std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
+  std::atomic<int> abort_domain{-1}; // recovery or watchdog asks this thread to leave it
+  std::atomic<int> abort_kind{0};    // FaultKind to report for that abort
+  Fault fault;                       // the last fault on this thread
+  DomainThread *dts[kMaxDomains] = {};
+  pthread_t thread;
+  int tid = 0;
+  ThreadCtx *next = nullptr;         // registry of threads (g_threads)
+  void *altstack = nullptr;
+};
+
+struct XpcCall {
+  const void *fn;    // XC_FN
+  uint64_t args[6];  // XC_ARGS
+  uint64_t ret;      // XC_RET
+};
+
+static_assert(offsetof(EntryFrame, host_sp) == EF_HOST_SP);
+static_assert(offsetof(EntryFrame, orig_pkru) == EF_ORIG_PKRU);
+static_assert(offsetof(EntryFrame, dt) == EF_DT);
+static_assert(offsetof(DomainThread, sp) == DT_SP);
+static_assert(offsetof(DomainThread, pkru) == DT_PKRU);
+static_assert(offsetof(ThreadCtx, host_pkru) == TC_HOST_PKRU);
+static_assert(offsetof(ThreadCtx, top) == TC_TOP);
+static_assert(offsetof(XpcCall, fn) == XC_FN);
+static_assert(offsetof(XpcCall, args) == XC_ARGS);
+static_assert(offsetof(XpcCall, ret) == XC_RET);
+
+// The calling thread's context; registers the thread (rseq off, a key-0
+// signal stack, nooks keys open for kernel code) on first use.
+ThreadCtx *thread_ctx();
+// Registered threads, for the watchdog and for recovery.
+ThreadCtx *threads_head();
+extern std::mutex g_threads_lock;
+
+enum class EnterResult { ok, fault, unavailable };
+// Calls c->fn(c->args...) inside d on the calling thread. On `fault`, *fault
+// says what happened (the domain has been marked failed).
+EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault);
+
+// Kernel code (a wrapper) calls these; they never return.
+[[noreturn]] void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+[[noreturn]] void xpc_abort_current(Domain *d);
+
+
+// Switches the isolation mode's upcall path (at boot).
+void xpc_set_isolation(Isolation m);
+
+// Unwinds the bookkeeping of the frames above `f` (async-signal-safe).
+void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f);
+// The outermost active entry frame of d on thread t, or nullptr.
+EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
+
+// mprotect mode: make domain_id's memory the only accessible domain (-1: host).
+void mprotect_apply(int domain_id);
+// Marks d failed if it was live; false if it had already failed or stopped.
+bool mark_failed(Domain *d);
+// Where a thread resumes when its entry is abandoned (depends on the mode).
+const void *xpc_landing();
+constexpr size_t kAltStackSize = 64 * 1024;
+
+}  // namespace nooks
+
+extern "C" __thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec")));
+
+namespace nooks {
+inline Domain *calling_domain() { return nooks_tls_ctx && nooks_tls_ctx->cur ? nooks_tls_ctx->cur->domain : nullptr; }
+}  // namespace nooks

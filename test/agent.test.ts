@@ -1,0 +1,166 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { RecoveryAgent, type RecoveryActions, type RecoveryEvent } from '../lib/recovery/agent.js';
+import { parsePolicy } from '../lib/recovery/policy.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-agent-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+const policy = parsePolicy(
+  `drivers:
+  crashy: { maxFailures: 3, windowMs: 10000 }
+  fragile: { action: disable }
+  net: { action: fallback, fallback: drivers/net-safe.so, maxFailures: 2 }
+`,
+  'policy.yaml',
+);
+const fault = { kind: 'segv', message: 'write to 0x0', thread: 'irq' };
+
+/** A clock the test moves by hand. */
+function clock(start = 1_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+function syncActions(): RecoveryActions & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    restart: (d) => void calls.push(`restart ${d}`),
+    disable: (d) => void calls.push(`disable ${d}`),
+    fallback: (d, p) => void calls.push(`fallback ${d} ${p}`),
+  };
+}
+
+describe('RecoveryAgent decisions', () => {
+  it('restarts below maxFailures and disables at the limit', () => {
+    const actions = syncActions();
+    const agent = new RecoveryAgent(policy, actions, { now: clock().now });
+    expect([1, 2, 3].map(() => agent.onFaultSync('crashy', fault))).toEqual(['restart', 'restart', 'disable']);
+    expect(actions.calls).toEqual(['restart crashy', 'restart crashy', 'disable crashy']);
+  });
+
+  it('forgets failures that leave the sliding window', () => {
+    const c = clock();
+    const agent = new RecoveryAgent(policy, syncActions(), { now: c.now });
+    agent.onFaultSync('crashy', fault); // at +0
+    c.advance(6000);
+    agent.onFaultSync('crashy', fault); // at +6000
+    c.advance(4000); // the first failure is now exactly windowMs old: out
+    expect(agent.onFaultSync('crashy', fault)).toBe('restart');
+    expect(agent.log().at(-1)?.failuresInWindow).toBe(2);
+    c.advance(5999); // the second is still in
+    expect(agent.onFaultSync('crashy', fault)).toBe('disable');
+  });
+
+  it('counts each driver separately and uses the default policy for unlisted drivers', () => {
+    const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
+    for (let i = 0; i < 4; i++) expect(agent.onFaultSync('other', fault)).toBe('restart');
+    expect(agent.onFaultSync('crashy', fault)).toBe('restart');
+    expect(agent.onFaultSync('other', fault)).toBe('disable'); // default maxFailures: 5
+  });
+
+  it('disables on the first fault with action disable', () => {
+    const actions = syncActions();
+    const agent = new RecoveryAgent(policy, actions, { now: clock().now });
+    expect(agent.onFaultSync('fragile', fault)).toBe('disable');
+    expect(actions.calls).toEqual(['disable fragile']);
+  });
+
+  it('switches to the fallback driver at the limit', async () => {
+    const actions = syncActions();
+    const agent = new RecoveryAgent(policy, actions, { now: clock().now });
+    expect(await agent.onFault('net', fault)).toBe('restart');
+    expect(await agent.onFault('net', fault)).toBe('fallback');
+    expect(actions.calls).toEqual(['restart net', 'fallback net drivers/net-safe.so']);
+  });
+});
+
+describe('RecoveryAgent events and log', () => {
+  it('emits fault, recovering, recovered with timing around an asynchronous restart', async () => {
+    const c = clock();
+    const agent = new RecoveryAgent(policy, {
+      restart: () => new Promise<void>((resolve) => setTimeout(() => { c.advance(250); resolve(); }, 1)),
+      disable: () => {},
+      fallback: () => {},
+    }, { now: c.now });
+    const seen: RecoveryEvent[] = [];
+    for (const name of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const) agent.on(name, (e) => seen.push(e));
+
+    expect(await agent.onFault('crashy', fault)).toBe('restart');
+    expect(seen).toEqual([
+      { event: 'fault', driver: 'crashy', fault, decision: 'restart', failuresInWindow: 1, at: 1000 },
+      { event: 'recovering', driver: 'crashy', fault, decision: 'restart', failuresInWindow: 1, at: 1000 },
+      { event: 'recovered', driver: 'crashy', fault, decision: 'restart', failuresInWindow: 1, at: 1250, durationMs: 250 },
+    ]);
+    expect(agent.log()).toEqual(seen);
+  });
+
+  it('emits disabled and fallback as the terminal events', async () => {
+    const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
+    const names: string[] = [];
+    for (const name of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const) agent.on(name, (e) => names.push(e.event));
+    agent.onFaultSync('fragile', fault);
+    await agent.onFault('net', fault);
+    await agent.onFault('net', fault);
+    expect(names).toEqual(['fault', 'disabled', 'fault', 'recovering', 'recovered', 'fault', 'recovering', 'fallback']);
+  });
+
+  it('disables a driver whose restart fails', async () => {
+    const disabled: string[] = [];
+    const agent = new RecoveryAgent(policy, {
+      restart: async () => { throw new Error('probe failed'); },
+      disable: (d) => void disabled.push(d),
+      fallback: () => {},
+    }, { now: clock().now });
+    expect(await agent.onFault('crashy', fault)).toBe('disable');
+    expect(disabled).toEqual(['crashy']);
+    expect(agent.log().at(-1)).toMatchObject({
+      event: 'disabled', decision: 'disable', fault: { kind: 'recovery-failed', message: 'probe failed' }, durationMs: 0,
+    });
+
+    const sync = new RecoveryAgent(policy, { ...syncActions(), restart: () => { throw new Error('no device'); } });
+    expect(sync.onFaultSync('crashy', fault)).toBe('disable');
+  });
+
+  it('refuses asynchronous actions on the synchronous path', () => {
+    const agent = new RecoveryAgent(policy, { ...syncActions(), restart: async () => {} });
+    expect(() => agent.onFaultSync('crashy', fault)).toThrow(/onFaultSync: recovering crashy returned a promise/);
+  });
+
+  it('keeps only the last 1000 events', () => {
+    const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
+    for (let i = 0; i < 600; i++) agent.onFaultSync('fragile', { kind: 'segv', message: `#${i}` }); // 2 events each
+    const log = agent.log();
+    expect(log).toHaveLength(1000);
+    expect(log[0].fault?.message).toBe('#100');
+    expect(log.at(-1)?.fault?.message).toBe('#599');
+  });
+
+  it('appends JSON lines to the log file, creating its directory', async () => {
+    const path = join(dir, 'nested', 'deeper', 'recovery.log');
+    const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now, logFile: path });
+    agent.onFaultSync('crashy', fault);
+    await agent.onFault('fragile', fault);
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual(agent.log());
+    expect(lines.map((l) => `${l.event} ${l.driver}`)).toEqual(['fault crashy', 'recovering crashy', 'recovered crashy', 'fault fragile', 'disabled fragile']);
+  });
+
+  it('warns once and keeps recovering when the log cannot be written', () => {
+    const blocker = join(dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const actions = syncActions();
+    const agent = new RecoveryAgent(policy, actions, { logFile: join(blocker, 'recovery.log') });
+    expect(agent.onFaultSync('crashy', fault)).toBe('restart');
+    expect(agent.onFaultSync('crashy', fault)).toBe('restart');
+    expect(actions.calls).toEqual(['restart crashy', 'restart crashy']);
+    expect(agent.log()).toHaveLength(6);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/cannot write the recovery log .*not-a-dir/);
+  });
+});

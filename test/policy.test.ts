@@ -1,0 +1,107 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultPolicy, loadPolicy, parsePolicy, policyFor, PolicyError } from '../lib/recovery/policy.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-policy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const example = `
+default:            # applies to every driver without its own entry
+  action: restart
+  maxFailures: 5
+  windowMs: 60000
+  timeBudgetMs: 2000
+  memLimitBytes: 67108864
+drivers:
+  crashy: { action: restart, maxFailures: 3, windowMs: 10000 }
+`;
+
+describe('loadPolicy', () => {
+  it('loads the YAML example and merges driver entries over the default', () => {
+    const policy = loadPolicy(file('policy.yaml', example));
+    expect(policy.default).toEqual({ action: 'restart', maxFailures: 5, windowMs: 60000, timeBudgetMs: 2000, memLimitBytes: 67108864 });
+    expect(policyFor(policy, 'crashy')).toEqual({ action: 'restart', maxFailures: 3, windowMs: 10000, timeBudgetMs: 2000, memLimitBytes: 67108864 });
+    expect(policyFor(policy, 'other')).toBe(policy.default);
+  });
+
+  it('loads JSON and .yml', () => {
+    const json = loadPolicy(file('p.json', JSON.stringify({ default: { maxFailures: 2 }, drivers: { net: { timeBudgetMs: 50 } } })));
+    expect(json.default.maxFailures).toBe(2);
+    expect(policyFor(json, 'net')).toMatchObject({ maxFailures: 2, timeBudgetMs: 50, windowMs: 60000 });
+    expect(loadPolicy(file('p.yml', 'drivers:\n  a: { windowMs: 1 }\n')).drivers.get('a')?.windowMs).toBe(1);
+  });
+
+  it('fills in the built-in defaults for an empty or sparse file', () => {
+    expect(loadPolicy(file('empty.yaml', '# nothing yet\n'))).toEqual(defaultPolicy);
+    expect(loadPolicy(file('sparse.yaml', 'default:\ndrivers:\n  quiet:\n'))).toEqual({
+      default: defaultPolicy.default,
+      drivers: new Map([['quiet', defaultPolicy.default]]),
+    });
+  });
+
+  it('resolves fallback paths, inherited from the default', () => {
+    const policy = parsePolicy(
+      'default: { action: fallback, fallback: drivers/null.so }\ndrivers:\n  a: { maxFailures: 1 }\n  b: { fallback: drivers/b-safe.so }\n  c: { action: disable }\n',
+      'p.yaml',
+    );
+    expect(policyFor(policy, 'a')).toMatchObject({ action: 'fallback', fallback: 'drivers/null.so', maxFailures: 1 });
+    expect(policyFor(policy, 'b')).toMatchObject({ action: 'fallback', fallback: 'drivers/b-safe.so' });
+    expect(policyFor(policy, 'c')).not.toHaveProperty('fallback');
+  });
+
+  it('reports a missing file, a directory and a wrong extension', () => {
+    expect(() => loadPolicy(join(dir, 'absent.yaml'))).toThrow(`${join(dir, 'absent.yaml')}: no such policy file`);
+    mkdirSync(join(dir, 'adir.yaml'));
+    expect(() => loadPolicy(join(dir, 'adir.yaml'))).toThrow(`${join(dir, 'adir.yaml')}: is a directory, not a policy file`);
+    // the extension is checked first, even for a file that does not exist
+    expect(() => loadPolicy(join(dir, 'absent.toml'))).toThrow('absent.toml: a policy file must end in .json, .yaml or .yml');
+    expect(() => parsePolicy('{}', 'policy')).toThrow('policy: a policy file must end in .json, .yaml or .yml');
+  });
+
+  it('reports syntax errors with line and column', () => {
+    const yaml = file('bad.yaml', 'default:\n  action: restart\n  maxFailures: [1, 2\n');
+    expect(() => loadPolicy(yaml)).toThrow(new RegExp(`^${yaml}:4:1: .*end with a \\]`));
+    expect(() => parsePolicy('drivers:\n  a: {}\n  a: {}\n', 'dup.yaml')).toThrow('dup.yaml:3:3: Map keys must be unique');
+    expect(() => parsePolicy('{\n  "default": {\n    "action": "restart",\n  }\n}', 'p.json')).toThrow(/^p\.json:4:3: /);
+    expect(() => parsePolicy('', 'p.json')).toThrow('p.json: Unexpected end of JSON input');
+  });
+});
+
+describe('parsePolicy validation', () => {
+  const cases: [string, string][] = [
+    ['drivers:\n  crashy: { maxFailures: three }\n', 'policy.yaml: drivers.crashy.maxFailures: expected a positive integer, got "three"'],
+    ['default: { windowMs: 0 }\n', 'policy.yaml: default.windowMs: expected a positive integer, got 0'],
+    ['default: { timeBudgetMs: 1.5 }\n', 'policy.yaml: default.timeBudgetMs: expected a positive integer, got 1.5'],
+    ['default: { memLimitBytes: -1 }\n', 'policy.yaml: default.memLimitBytes: expected a positive integer, got -1'],
+    ['default: { maxFailures: }\n', 'policy.yaml: default.maxFailures: expected a positive integer, got null'],
+    ['default: { action: reboot }\n', 'policy.yaml: default.action: expected one of restart, disable, fallback, got "reboot"'],
+    ['drivers: { x: { action: [restart] } }\n', 'policy.yaml: drivers.x.action: expected one of restart, disable, fallback, got a list'],
+    ['drivers: { x: { maxFailure: 3 } }\n', 'policy.yaml: drivers.x.maxFailure: unknown key (expected one of action, fallback, maxFailures, windowMs, timeBudgetMs, memLimitBytes)'],
+    ['defaults: {}\n', 'policy.yaml: defaults: unknown key (expected one of default, drivers)'],
+    ['- restart\n', 'policy.yaml: expected a mapping, got a list'],
+    ['drivers: [a, b]\n', 'policy.yaml: drivers: expected a mapping, got a list'],
+    ['drivers: { x: 3 }\n', 'policy.yaml: drivers.x: expected a mapping, got 3'],
+    ['drivers: { "my driver": { action: x } }\n', 'policy.yaml: drivers["my driver"].action: expected one of restart, disable, fallback, got "x"'],
+    ['drivers: { x: { action: fallback } }\n', 'policy.yaml: drivers.x: action "fallback" needs a "fallback" key with the path of the fallback driver'],
+    ['default: { action: fallback, fallback: 7 }\n', 'policy.yaml: default.fallback: expected the path of the fallback driver, got 7'],
+    ['default: { action: fallback, fallback: "" }\n', 'policy.yaml: default.fallback: expected the path of the fallback driver, got ""'],
+    ['drivers: { x: { fallback: safe.so } }\n', 'policy.yaml: drivers.x.fallback: only used with action "fallback", but action is "restart"'],
+  ];
+  it.each(cases)('%j', (text, message) => {
+    expect(() => parsePolicy(text, 'policy.yaml')).toThrow(new PolicyError(message));
+  });
+
+  it('names the file in JSON schema errors too', () => {
+    expect(() => parsePolicy('{"default": {"maxFailures": "5"}}', 'conf/p.json')).toThrow(
+      'conf/p.json: default.maxFailures: expected a positive integer, got "5"',
+    );
+  });
+});
