@@ -57,15 +57,15 @@
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
     },
     {
-      'target_name': 'crashy', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/drivers',
+      'target_name': 'crashy', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['drivers/crashy/crashy.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
     {
-      'target_name': 'ticker', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/drivers',
+      'target_name': 'ticker', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['drivers/ticker/ticker.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
     {
-      'target_name': 'null', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/drivers',
+      'target_name': 'null', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['drivers/null/null.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
   ],

@@ -56,6 +56,8 @@ Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
   o.Set("signal", f.signo);
   o.Set("address", hex(f.addr));
   o.Set("ip", hex(f.ip));
+  o.Set("primary", f.primary);
+  o.Set("generation", (double)f.generation);
   return o;
 }
 
@@ -190,7 +192,7 @@ Napi::Value Fail(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   mark_failed(d);
   recovery_teardown(d);
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), (double)d->failure_gen.load());
 }
 
 Napi::Value Disable(const Napi::CallbackInfo &info) {

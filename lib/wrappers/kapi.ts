@@ -103,7 +103,7 @@ export const kapi: KapiCall[] = [
   },
   {
     name: 'del_timer', ret: 'int', params: [p('timer', 'struct timer_list *', { kind: 'object', type: 'timer' })],
-    doc: 'Disarm a timer and forget it. Returns 1 if it was pending. Waits for a running callback on another thread to finish.', blocking: true,
+    doc: 'Disarm a timer (it stays set up). Returns 1 if it was pending. Waits for a running callback on another thread to finish.', blocking: true,
   },
   // deferred work
   {

@@ -56,6 +56,7 @@ struct Domain {
   int pkey = -1;           // -1 unless isolation is pkey
   uint32_t pkru_bits = 0;  // PKRU bits for keys nooks owns, while inside this domain
   std::atomic<DomainState> state{DomainState::loading};
+  std::atomic<uint64_t> failure_gen{0};  // counts failures: faults of one failure share it
 
   std::mutex mem_lock;     // guards heap and dma
   Arena heap;              // kmalloc/kzalloc

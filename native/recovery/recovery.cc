@@ -22,7 +22,7 @@ static bool threads_inside(Domain *d, bool abort) {
   for (DomainThread *dt : d->threads) {
     if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
     any = true;
-    if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted);
+    if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
   }
   return any;
 }
@@ -154,7 +154,7 @@ void recovery_loop() {
     if (d) {
       recovery_teardown(d);
       fault_describe(&fault);
-      if (fault.kind != FaultKind::aborted && g_listener) g_listener(id, fault);
+      if (fault.primary && g_listener) g_listener(id, fault);
     }
     g.lock();
   }

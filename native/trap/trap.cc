@@ -72,7 +72,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   f.domain = dt->domain->id;
   f.message[0] = 0;  // formatted later, outside the handler
-  mark_failed(dt->domain);
+  f.primary = mark_failed(dt->domain);
+  f.generation = dt->domain->failure_gen.load();
   land(t, dt->domain, uc);
 }
 
@@ -91,6 +92,8 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   f.addr = 0;
   f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   f.domain = id;
+  f.primary = t->abort_primary.load();
+  f.generation = d->failure_gen.load();
   f.message[0] = 0;
   land(t, d, uc);
 }
@@ -109,8 +112,9 @@ void trap_install() {
   sigaction(g_abort_sig, &sa, &g_prev[g_abort_sig]);
 }
 
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind) {
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary) {
   t->abort_kind.store(kind);
+  t->abort_primary.store(primary);
   t->abort_domain.store(domain_id);
   pthread_kill(t->thread, g_abort_sig);
 }
@@ -147,8 +151,8 @@ static void watchdog_loop() {
         if (!d || now - s.since <= d->time_budget_ms) continue;
         if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck
         s.fired = now;
-        mark_failed(d);
-        trap_abort_thread(t, id, (int)FaultKind::timeout);
+        // Every stuck thread is ended for the timeout; the first one failed the domain.
+        trap_abort_thread(t, id, (int)FaultKind::timeout, mark_failed(d));
       }
     }
     struct timespec ts = {0, 5 * 1000 * 1000};

@@ -9,10 +9,11 @@ namespace nooks {
 void trap_install();
 // The signal recovery and the watchdog send to a thread to make it leave a domain.
 int trap_abort_signal();
-// Asks thread t to leave domain d with `kind` (a FaultKind); it unwinds when it
+// Asks thread t to leave domain d with `kind` (a FaultKind; `primary` if this is
+// what failed the domain); it unwinds when it
 // is in driver code, or when its kernel call returns or wakes.
 struct ThreadCtx;
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind);
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary);
 void watchdog_start();
 void watchdog_stop();
 

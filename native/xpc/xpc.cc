@@ -126,9 +126,10 @@ void xpc_set_isolation(Isolation m) {
 }
 
 // ---- mprotect mode --------------------------------------------------------
-// One driver at a time: while it runs, every other domain is inaccessible and
-// the host-object heap read-only. Taken by a thread's outermost entry only,
-// so unwinding nested entries never skips an unlock.
+// One thread runs driver code at a time: while it does, every other domain is
+// inaccessible and the host-object heap read-only. The lock is held only
+// while driver code runs (not during its kernel calls), so a driver blocked
+// in a kernel call does not stop the others.
 static std::mutex g_mprotect_lock;
 static int g_mprotect_applied = -1;
 
@@ -149,10 +150,22 @@ void mprotect_apply(int domain_id) {
   g_mprotect_applied = domain_id;
 }
 
+static void mprotect_enter_driver(ThreadCtx *t, int domain_id) {
+  g_mprotect_lock.lock();
+  t->holds_mprotect = true;
+  mprotect_apply(domain_id);
+}
+
+static void mprotect_leave_driver(ThreadCtx *t) {
+  mprotect_apply(-1);
+  t->holds_mprotect = false;
+  g_mprotect_lock.unlock();
+}
+
 }  // namespace nooks
 
-extern "C" void nooks_mprotect_to_host() { nooks::mprotect_apply(-1); }
-extern "C" void nooks_mprotect_to_domain() { nooks::mprotect_apply(nooks_tls_ctx->cur->domain->id); }
+extern "C" void nooks_mprotect_to_host() { nooks::mprotect_leave_driver(nooks_tls_ctx); }
+extern "C" void nooks_mprotect_to_domain() { nooks::mprotect_enter_driver(nooks_tls_ctx, nooks_tls_ctx->cur->domain->id); }
 
 namespace nooks {
 
@@ -181,8 +194,17 @@ const void *xpc_landing() { return landing(); }
 bool mark_failed(Domain *d) {
   DomainState s = d->state.load();
   while (s == DomainState::running || s == DomainState::loading || s == DomainState::recovering)
-    if (d->state.compare_exchange_weak(s, DomainState::failed)) return true;
+    if (d->state.compare_exchange_weak(s, DomainState::failed)) {
+      d->failure_gen.fetch_add(1);
+      return true;
+    }
   return false;
+}
+
+[[noreturn]] static void leave_for_fault(ThreadCtx *t, Domain *d) {
+  EntryFrame *frame = xpc_outermost_frame(t, d);
+  xpc_unwind_frames(t, frame);
+  nooks_xpc_unwind(frame, landing());
 }
 
 void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
@@ -195,17 +217,21 @@ void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(f.message, sizeof f.message, fmt, ap);
   va_end(ap);
-  mark_failed(d);
-  EntryFrame *frame = xpc_outermost_frame(t, d);
-  xpc_unwind_frames(t, frame);
-  nooks_xpc_unwind(frame, landing());
+  f.primary = mark_failed(d);
+  f.generation = d->failure_gen.load();
+  leave_for_fault(t, d);
 }
 
 void xpc_abort_current(Domain *d) {
   ThreadCtx *t = nooks_tls_ctx;
-  FaultKind k = (FaultKind)t->abort_kind.load();
-  xpc_fail_current(d, k == FaultKind::none ? FaultKind::aborted : k, "%s", k == FaultKind::timeout
-      ? "driver exceeded its time budget (watchdog)" : "thread aborted: the domain failed on another thread");
+  Fault &f = t->fault;
+  f = Fault();
+  f.kind = (FaultKind)t->abort_kind.load();
+  f.domain = d->id;
+  f.primary = t->abort_primary.load();
+  mark_failed(d);
+  f.generation = d->failure_gen.load();
+  leave_for_fault(t, d);
 }
 
 EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
@@ -241,16 +267,11 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
       rc = nooks_xpc_enter_pkey(&f, c, dt->sp & ~(uintptr_t)15, dt->pkru);
       break;
     }
-    case Isolation::mprotect: {
-      bool outermost = f.prev == nullptr;
-      if (outermost) g_mprotect_lock.lock();
-      int prev = g_mprotect_applied;
-      mprotect_apply(d->id);
+    case Isolation::mprotect:
+      mprotect_enter_driver(t, d->id);
       rc = nooks_xpc_enter_plain(&f, c, dt->sp & ~(uintptr_t)15);
-      mprotect_apply(prev);
-      if (outermost) g_mprotect_lock.unlock();
+      if (t->holds_mprotect) mprotect_leave_driver(t);  // not held if kernel code abandoned the entry
       break;
-    }
     case Isolation::none: {
       using Fn = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
       c->ret = ((Fn)c->fn)(c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);

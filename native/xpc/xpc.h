@@ -21,6 +21,8 @@ struct Fault {
   int signo = 0, code = 0;
   uintptr_t addr = 0, ip = 0;
   int domain = -1;
+  bool primary = false;  // this fault failed the domain (not an echo of a failure already under way)
+  uint64_t generation = 0;  // which failure of the domain this fault belongs to
   char message[200] = {0};
 };
 
@@ -46,7 +48,9 @@ struct ThreadCtx {
   std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
   std::atomic<int> abort_domain{-1}; // recovery or watchdog asks this thread to leave it
   std::atomic<int> abort_kind{0};    // FaultKind to report for that abort
+  std::atomic<bool> abort_primary{false};  // ...and whether that abort is what failed the domain
   Fault fault;                       // the last fault on this thread
+  bool holds_mprotect = false;       // mprotect mode: this thread runs driver code
   DomainThread *dts[kMaxDomains] = {};
   pthread_t thread;
   int tid = 0;

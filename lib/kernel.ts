@@ -1,0 +1,262 @@
+// The public entry point: boot a kernel, load drivers into protection
+// domains, call them, and let the recovery agent restart them when they fail.
+import { EventEmitter } from 'node:events';
+import { basename } from 'node:path';
+import { native, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject } from './native.js';
+import { driverPath } from './paths.js';
+import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
+
+export type Isolation = 'pkey' | 'mprotect' | 'none';
+
+export interface BootOptions {
+  /** 'auto' (default): pkey where the CPU has protection keys, else mprotect. */
+  isolation?: Isolation | 'auto';
+  /** Recovery policy: a .json/.yaml file or a parsed Policy. */
+  policy?: string | Policy;
+  /** Append every recovery event to this file as JSON lines. */
+  eventLog?: string;
+}
+
+export interface LoadOptions {
+  /** Defaults to the file name without .so. */
+  name?: string;
+  /** Watchdog: the longest one entry may stay in the driver (default from the policy). */
+  timeBudgetMs?: number;
+  /** The driver's heap limit in bytes (default from the policy). */
+  memLimitBytes?: number;
+}
+
+/** A driver failure, as seen by the caller whose crossing it ended. */
+export class DriverFault extends Error {
+  readonly kind: FaultKind;
+  readonly driver: string;
+  readonly address: string;
+  readonly ip: string;
+  readonly signal: number;
+  constructor(f: NativeFault) {
+    super(`${f.driver}: ${f.message}`);
+    this.name = 'DriverFault';
+    this.kind = f.kind;
+    this.driver = f.driver;
+    this.address = f.address;
+    this.ip = f.ip;
+    this.signal = f.signal;
+  }
+}
+
+/** Calls refused because the driver is disabled, failed or unloaded. */
+export class DriverUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DriverUnavailable';
+  }
+}
+
+interface NativeError extends Error {
+  code?: string;
+  fault?: NativeFault;
+}
+
+let booted: Kernel | undefined;
+
+export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent]> & { log: [LogLine] }> {
+  readonly isolation: Isolation;
+  readonly policy: Policy;
+  private readonly agent: RecoveryAgent;
+  private readonly drivers = new Map<string, Driver>();
+  private readonly history: LogLine[] = [];
+
+  private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
+    super();
+    this.isolation = isolation;
+    this.policy = policy;
+    this.agent = new RecoveryAgent(policy, {
+      restart: (name) => native().restart(this.byName(name).id),
+      disable: (name) => native().disable(this.byName(name).id),
+      fallback: (name, path) => this.byName(name).replaceWith(path),
+    }, { logFile: eventLog });
+    for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
+      this.agent.on(e, (ev) => this.emit(e, ev));
+  }
+
+  /** Boots the kernel. One kernel per process at a time. */
+  static async boot(options: BootOptions = {}): Promise<Kernel> {
+    if (booted) throw new Error('a kernel is already booted in this process; call shutdown() first');
+    const n = native();
+    const wanted = options.isolation ?? 'auto';
+    if (!['auto', 'pkey', 'mprotect', 'none'].includes(wanted))
+      throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect' or 'none'`);
+    const isolation: Isolation = wanted === 'auto' ? (n.pkuSupported() ? 'pkey' : 'mprotect') : wanted;
+    const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : options.policy ?? defaultPolicy;
+    n.boot(isolation);
+    const k = new Kernel(isolation, policy, options.eventLog);
+    n.setFaultListener((id, f) => k.onKernelThreadFault(id, f));
+    booted = k;
+    return k;
+  }
+
+  /** Whether this CPU and kernel offer protection keys (isolation 'pkey'). */
+  static pkuSupported(): boolean {
+    return native().pkuSupported();
+  }
+
+  /** Loads a driver (a name from build/drivers, or a path to a .so) into a new domain and runs its module_init. */
+  async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
+    const path = driverPath(nameOrPath);
+    const name = options.name ?? basename(path).replace(/\.so$/, '');
+    if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
+    const p = policyFor(this.policy, name);
+    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes);
+    const d = new Driver(this, id, name, path);
+    this.drivers.set(name, d);
+    this.drainLog();
+    return d;
+  }
+
+  driver(name: string): Driver | undefined {
+    return this.drivers.get(name);
+  }
+
+  /** Every loaded driver's domain: key, state, memory, objects, recoveries. */
+  domains(): NativeDomain[] {
+    return native().domains();
+  }
+
+  /** Kernel log lines (driver printk and kernel messages) since boot, oldest first. */
+  log(): LogLine[] {
+    this.drainLog();
+    return [...this.history];
+  }
+
+  /** The recovery agent's event log (last 1000 events). */
+  events(): readonly RecoveryEvent[] {
+    return this.agent.log();
+  }
+
+  /** Asserts interrupt line `line` (what a device does); false if no handler is attached. */
+  raiseIrq(line: number): boolean {
+    return native().raiseIrq(line);
+  }
+
+  /** A kernel object drivers may read but not write; its address and current value. */
+  hostProbe(): { address: number; value: bigint } {
+    return native().hostProbe();
+  }
+
+  async shutdown(): Promise<void> {
+    native().shutdown();
+    this.drivers.clear();
+    booted = undefined;
+  }
+
+  /** Recovery after a fault on the caller's own thread: synchronous, so the caller sees the outcome. */
+  recoverSync(d: Driver, f: NativeFault): void {
+    this.agent.onFaultSync(d.name, f);
+    this.drainLog();
+  }
+
+  private onKernelThreadFault(id: number, f: NativeFault): void {
+    const d = [...this.drivers.values()].find((x) => x.id === id);
+    if (!d || !d.claim(f.generation)) return;
+    void this.agent.onFault(d.name, f).finally(() => this.drainLog());
+  }
+
+  private byName(name: string): Driver {
+    const d = this.drivers.get(name);
+    if (!d) throw new Error(`no driver named '${name}'`);
+    return d;
+  }
+
+  private drainLog(): void {
+    for (const line of native().log()) {
+      this.history.push(line);
+      this.emit('log', line);
+    }
+    if (this.history.length > 4096) this.history.splice(0, this.history.length - 4096);
+  }
+
+  /** @internal Driver.unload */
+  forget(d: Driver): void {
+    this.drivers.delete(d.name);
+  }
+}
+
+export class Driver {
+  private readonly symbols = new Map<string, number>();
+  private handledGeneration = 0;
+
+  constructor(
+    readonly kernel: Kernel,
+    /** The domain id (changes when a fallback driver replaces this one). */
+    public id: number,
+    readonly name: string,
+    public path: string,
+  ) {}
+
+  get state(): DriverState {
+    return native().state(this.id);
+  }
+
+  /**
+   * Calls an exported driver function (NOOKS_EXPORT) through a crossing.
+   * Throws DriverFault if the driver fails; by then the agent has applied the
+   * policy (so `state` is 'running' again after a restart).
+   */
+  call(fn: string, ...args: (number | bigint | boolean)[]): number | bigint {
+    const n = native();
+    let addr = this.symbols.get(fn);
+    if (addr === undefined) {
+      addr = n.resolve(this.id, fn);
+      this.symbols.set(fn, addr);
+    }
+    try {
+      return n.call(this.id, addr, ...args);
+    } catch (e) {
+      const err = e as NativeError;
+      if (err.code === 'EDRIVERFAULT' && err.fault) {
+        if (this.claim(err.fault.generation)) this.kernel.recoverSync(this, err.fault);
+        throw new DriverFault(err.fault);
+      }
+      if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message);
+      throw e;
+    }
+  }
+
+  /** @internal True once per failure: whoever sees it first (caller or kernel thread) hands it to the agent. */
+  claim(generation: number): boolean {
+    if (generation <= this.handledGeneration) return false;
+    this.handledGeneration = generation;
+    return true;
+  }
+
+  /** Every kernel object the driver holds now. */
+  objects(): NativeObject[] {
+    return native().objects(this.id);
+  }
+
+  /** Explicit recovery: fail the driver on purpose and let the policy act. */
+  recover(): void {
+    const generation = native().fail(this.id);
+    this.claim(generation);
+    this.kernel.recoverSync(this, {
+      kind: 'aborted', message: 'recovery requested', driver: this.name, domain: this.id, signal: 0, address: '0x0', ip: '0x0',
+      primary: true, generation,
+    });
+  }
+
+  unload(): void {
+    native().unload(this.id);
+    this.kernel.forget(this);
+  }
+
+  /** @internal the agent's fallback action: the same Driver object, another binary. */
+  replaceWith(path: string): void {
+    const n = native();
+    const d = n.domains().find((x) => x.id === this.id);
+    n.unload(this.id);
+    this.symbols.clear();
+    this.path = driverPath(path);
+    this.id = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
+  }
+}

@@ -1,0 +1,95 @@
+// The C++ addon (native/addon.cc), typed. Only lib/kernel.ts talks to it.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
+
+export interface NativeFault {
+  kind: FaultKind;
+  message: string;
+  driver: string;
+  domain: number;
+  signal: number;
+  address: string;
+  ip: string;
+  /** False when the fault only echoes a failure already being recovered (another thread's). */
+  primary: boolean;
+  /** Which failure of the driver this fault belongs to: the faults of one failure share it. */
+  generation: number;
+}
+
+/** What ended a crossing: processor faults, a rejected kernel call, the watchdog, or an abort. */
+export type FaultKind = 'segv' | 'pkey' | 'bus' | 'ill' | 'fpe' | 'bad-call' | 'timeout' | 'aborted' | 'stack-overflow';
+
+export interface NativeDomain {
+  id: number;
+  name: string;
+  path: string;
+  state: DriverState;
+  isolation: string;
+  pkey: number;
+  sharedKey: boolean;
+  heapUsed: number;
+  memLimit: number;
+  timeBudgetMs: number;
+  objects: number;
+  recoveries: number;
+  threads: number;
+}
+
+export type DriverState = 'loading' | 'running' | 'failed' | 'recovering' | 'disabled' | 'unloaded';
+
+export interface NativeObject {
+  type: 'irq' | 'timer' | 'work' | 'lock' | 'mutex' | 'dma' | 'memory';
+  address: string;
+  size: number;
+  label: string;
+}
+
+export interface LogLine {
+  level: number;
+  source: string;
+  text: string;
+}
+
+export interface NativeBench {
+  tscPerNs: number;
+  wrpkruPairTicks: number | null;
+  roundTripTicks: number;
+  upcallTicks: number;
+}
+
+export interface NativeAddon {
+  boot(isolation: 'pkey' | 'mprotect' | 'none'): void;
+  shutdown(): void;
+  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number): number;
+  unload(id: number): void;
+  resolve(id: number, symbol: string): number;
+  call(id: number, fn: number, ...args: (number | bigint | boolean)[]): number | bigint;
+  restart(id: number): void;
+  /** Fails the driver on purpose; returns the failure's generation. */
+  fail(id: number): number;
+  disable(id: number): void;
+  state(id: number): DriverState;
+  domains(): NativeDomain[];
+  objects(id: number): NativeObject[];
+  log(): LogLine[];
+  raiseIrq(line: number): boolean;
+  hostProbe(): { address: number; value: bigint };
+  setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
+  bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
+  pkuSupported(): boolean;
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (!addon) {
+    const path = join(packageRoot, 'build', 'Release', 'nooks.node');
+    try {
+      addon = createRequire(import.meta.url)(path) as NativeAddon;
+    } catch (e) {
+      throw new Error(`cannot load the nooks addon at ${path} (run \`npm install\` or \`npm run build\`): ${(e as Error).message}`);
+    }
+  }
+  return addon;
+}
