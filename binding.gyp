@@ -36,6 +36,7 @@
         'native/loader/loader.cc',
         'native/recovery/recovery.cc',
         'native/trap/trap.cc',
+        'native/xpc/batch.cc',
         'native/xpc/xpc.cc',
         'native/xpc/xpc_x86_64.S',
         'gen/kapi_stubs.S',
@@ -51,7 +52,7 @@
     {
       'target_name': 'driver_rt',
       'type': 'static_library',
-      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c'],
+      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c', 'native/driver-rt/batch.c'],
       # the runtime implements memset & co.: GCC must not turn its loops into calls to them
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],

@@ -4,6 +4,7 @@
 {
   'cflags': ['<@(driver_cflags)'],
   'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
-  'ldflags': ['-nostdlib', '-Wl,-z,now'],
+  # -u: pull the deferred-call runner out of the runtime archive into every driver
+  'ldflags': ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run'],
   'ldflags!': ['-pthread', '-rdynamic'],
 }

@@ -204,14 +204,31 @@ export class Driver {
    * policy (so `state` is 'running' again after a restart).
    */
   call(fn: string, ...args: (number | bigint | boolean)[]): number | bigint {
-    const n = native();
+    const addr = this.resolve(fn);
+    return this.crossing(() => native().call(this.id, addr, ...args));
+  }
+
+  /**
+   * Deferred calls: runs [fn, ...args] calls in order in ONE crossing and
+   * returns their results. A fault ends the batch (and throws as call does).
+   */
+  batch(calls: [string, ...(number | bigint | boolean)[]][]): (number | bigint)[] {
+    const resolved = calls.map(([fn, ...args]) => [this.resolve(fn), ...args]);
+    return this.crossing(() => native().callBatch(this.id, resolved));
+  }
+
+  private resolve(fn: string): number {
     let addr = this.symbols.get(fn);
     if (addr === undefined) {
-      addr = n.resolve(this.id, fn);
+      addr = native().resolve(this.id, fn);
       this.symbols.set(fn, addr);
     }
+    return addr;
+  }
+
+  private crossing<T>(enter: () => T): T {
     try {
-      return n.call(this.id, addr, ...args);
+      return enter();
     } catch (e) {
       const err = e as NativeError;
       if (err.code === 'EDRIVERFAULT' && err.fault) {

@@ -65,6 +65,7 @@ export interface NativeAddon {
   unload(id: number): void;
   resolve(id: number, symbol: string): number;
   call(id: number, fn: number, ...args: (number | bigint | boolean)[]): number | bigint;
+  callBatch(id: number, calls: (number | bigint | boolean)[][]): (number | bigint)[];
   restart(id: number): void;
   /** Fails the driver on purpose; returns the failure's generation. */
   fail(id: number): number;

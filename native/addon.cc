@@ -12,6 +12,7 @@
 #include "loader/loader.h"
 #include "recovery/recovery.h"
 #include "trap/trap.h"
+#include "xpc/batch.h"
 #include "xpc/xpc.h"
 
 using namespace nooks;
@@ -90,8 +91,8 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-Napi::Value Shutdown(const Napi::CallbackInfo &info) {
-  if (!g_booted) return info.Env().Undefined();
+void shutdown_kernel() {
+  if (!g_booted) return;
   for (Domain *d : g_domains)
     if (d) unload_driver(d);
   watchdog_stop();
@@ -104,6 +105,10 @@ Napi::Value Shutdown(const Napi::CallbackInfo &info) {
     g_fault_tsfn = Napi::ThreadSafeFunction();
   }
   g_booted = false;
+}
+
+Napi::Value Shutdown(const Napi::CallbackInfo &info) {
+  shutdown_kernel();
   return info.Env().Undefined();
 }
 
@@ -152,6 +157,27 @@ uint64_t to_u64(Napi::Env env, Napi::Value v) {
   throw_code(env, "EINVAL", "driver call arguments must be numbers, bigints or booleans");
 }
 
+Napi::Value to_js(Napi::Env env, uint64_t ret) {
+  int64_t r = (int64_t)ret;
+  if (r > (1ll << 53) || r < -(1ll << 53)) return Napi::BigInt::New(env, r);
+  return Napi::Number::New(env, (double)r);
+}
+
+// The caller's crossing ended in a fault (the thread has left the domain):
+// release what the driver held and throw the fault to JavaScript.
+[[noreturn]] void throw_fault(Napi::Env env, Domain *d, const Fault &f) {
+  recovery_teardown(d);
+  Napi::Object fo = fault_object(env, d, f);
+  Napi::Error e = Napi::Error::New(env, d->name + ": " + fo.Get("message").ToString().Utf8Value());
+  e.Set("code", "EDRIVERFAULT");
+  e.Set("fault", fo);
+  throw e;
+}
+
+[[noreturn]] void throw_unavailable(Napi::Env env, Domain *d) {
+  throw_code(env, "EUNAVAILABLE", d->name + " is " + state_name(d->state.load()) + ": calls are refused");
+}
+
 // call(domain, fnAddress, ...args): one crossing into the driver.
 Napi::Value Call(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -161,22 +187,35 @@ Napi::Value Call(const Napi::CallbackInfo &info) {
   for (size_t i = 2; i < info.Length(); i++) c.args[i - 2] = to_u64(env, info[i]);
   Fault f;
   switch (xpc_call(d, &c, &f)) {
-    case EnterResult::ok: {
-      int64_t r = (int64_t)c.ret;
-      if (r > (1ll << 53) || r < -(1ll << 53)) return Napi::BigInt::New(env, r);
-      return Napi::Number::New(env, (double)r);
-    }
-    case EnterResult::unavailable:
-      throw_code(env, "EUNAVAILABLE", d->name + " is " + state_name(d->state.load()) + ": calls are refused");
-    case EnterResult::fault: {
-      recovery_teardown(d);  // this thread has left the domain: release what it held
-      Napi::Error e = Napi::Error::New(env, d->name + ": " + fault_object(env, d, f).Get("message").ToString().Utf8Value());
-      e.Set("code", "EDRIVERFAULT");
-      e.Set("fault", fault_object(env, d, f));
-      throw e;
-    }
+    case EnterResult::ok: return to_js(env, c.ret);
+    case EnterResult::unavailable: throw_unavailable(env, d);
+    case EnterResult::fault: throw_fault(env, d, f);
   }
   return env.Undefined();
+}
+
+// callBatch(domain, [[fnAddress, ...args], ...]): deferred calls, one crossing.
+Napi::Value CallBatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Domain *d = domain_arg(info);
+  Napi::Array list = info[1].As<Napi::Array>();
+  if (list.Length() > NOOKS_BATCH_MAX)
+    throw_code(env, "EINVAL", "at most " + std::to_string(NOOKS_BATCH_MAX) + " calls per batch");
+  if (!d->batch_runner) throw_code(env, "ENOSYS", d->name + " has no deferred-call runner (not linked with the driver runtime)");
+  std::vector<nooks_batch_call> calls(list.Length());
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Array one = list.Get(i).As<Napi::Array>();
+    if (one.Length() < 1 || one.Length() > 7) throw_code(env, "EINVAL", "each deferred call is [function, ...up to six arguments]");
+    calls[i].fn = (uint64_t)one.Get(0u).As<Napi::Number>().DoubleValue();
+    if (!d->in_text(calls[i].fn)) throw_code(env, "EINVAL", "deferred call " + std::to_string(i) + " is not a function of " + d->name);
+    for (uint32_t a = 1; a < one.Length(); a++) calls[i].args[a - 1] = to_u64(env, one.Get(a));
+  }
+  BatchResult r = xpc_call_batch(d, calls);
+  if (r.result == EnterResult::unavailable) throw_unavailable(env, d);
+  if (r.result == EnterResult::fault) throw_fault(env, d, r.fault);
+  Napi::Array out = Napi::Array::New(env, r.rets.size());
+  for (uint32_t i = 0; i < r.rets.size(); i++) out.Set(i, to_js(env, r.rets[i]));
+  return out;
 }
 
 Napi::Value Restart(const Napi::CallbackInfo &info) {
@@ -282,8 +321,9 @@ Napi::Value HostProbe(const Napi::CallbackInfo &info) {
 Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (g_fault_tsfn) g_fault_tsfn.Release();
+  // Referenced: like an open server, a booted kernel keeps the process alive
+  // (its drivers' timers and interrupts may still report faults) until shutdown.
   g_fault_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "nooks-faults", 0, 1);
-  g_fault_tsfn.Unref(env);  // pending faults do not keep the process alive
   recovery_set_listener([](int id, const Fault &f) {
     auto *copy = new std::pair<int, Fault>(id, f);
     g_fault_tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, std::pair<int, Fault> *p) {
@@ -311,12 +351,15 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
 Napi::Value PkuSupported(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), cpu_has_pku()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // A process that exits without Kernel.shutdown() still stops the kernel's threads.
+  env.AddCleanupHook(shutdown_kernel);
   exports.Set("boot", Napi::Function::New(env, Boot));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("unload", Napi::Function::New(env, Unload));
   exports.Set("resolve", Napi::Function::New(env, Resolve));
   exports.Set("call", Napi::Function::New(env, Call));
+  exports.Set("callBatch", Napi::Function::New(env, CallBatch));
   exports.Set("restart", Napi::Function::New(env, Restart));
   exports.Set("fail", Napi::Function::New(env, Fail));
   exports.Set("disable", Napi::Function::New(env, Disable));

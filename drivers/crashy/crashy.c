@@ -32,6 +32,41 @@ static void idle_timer_fn(struct timer_list *t)
 	(void)t;	/* never armed */
 }
 
+/* a fault on a kernel thread: the timer callback dereferences NULL */
+static struct timer_list fault_timer;
+
+static void fault_timer_fn(struct timer_list *t)
+{
+	int *volatile p = NULL;
+
+	(void)t;
+	*(volatile int *)p = 1;
+}
+
+NOOKS_EXPORT long timer_fault(long ms)
+{
+	mod_timer(&fault_timer, jiffies + msecs_to_jiffies(ms));
+	return 0;
+}
+
+/* a fault deep in nested crossings: driver -> kernel -> driver ... -> NULL */
+static void nest_then_fault(void *info)
+{
+	long *depth = info;
+	int *volatile p = NULL;
+
+	if ((*depth)-- > 0)
+		on_each_cpu(nest_then_fault, info, 1);
+	else
+		*(volatile int *)p = 1;
+}
+
+NOOKS_EXPORT long nested_fault(long depth)
+{
+	nest_then_fault(&depth);
+	return depth;
+}
+
 static void abba_work_fn(struct work_struct *w)
 {
 	(void)w;
@@ -208,6 +243,7 @@ static int crashy_init(void)
 	if (!init_buf)
 		return -ENOMEM;
 	timer_setup(&idle_timer, idle_timer_fn, 0);
+	timer_setup(&fault_timer, fault_timer_fn, 0);
 	spin_lock_init(&loop_lock);
 	spin_lock_init(&never_taken);	/* known to the kernel, never held */
 	mutex_init(&self_mutex);
@@ -221,6 +257,7 @@ static void crashy_exit(void)
 {
 	cancel_work_sync(&abba_work);
 	del_timer(&idle_timer);
+	del_timer(&fault_timer);
 	kfree(init_buf);
 }
 

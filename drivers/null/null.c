@@ -21,6 +21,25 @@ NOOKS_EXPORT long upcall_nop(long n)
 	return (long)last;
 }
 
+/* nested crossings: each level goes driver -> kernel -> driver */
+static void nest_cb(void *info)
+{
+	long *left = info;
+
+	if (*left > 0) {
+		(*left)--;
+		on_each_cpu(nest_cb, info, 1);
+	}
+}
+
+NOOKS_EXPORT long nest(long depth)
+{
+	long left = depth;
+
+	nest_cb(&left);
+	return depth - left;
+}
+
 static int null_init(void)
 {
 	return 0;

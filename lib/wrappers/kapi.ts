@@ -120,6 +120,11 @@ export const kapi: KapiCall[] = [
     name: 'cancel_work_sync', ret: 'int', params: [p('work', 'struct work_struct *', { kind: 'object', type: 'work' })],
     doc: 'Unqueue work and wait for a running instance to finish; forget it. Returns 1 if it was queued.', blocking: true,
   },
+  {
+    name: 'on_each_cpu', ret: 'void',
+    params: [p('func', 'void (*)(void *)', { kind: 'driver-fn' }), p('info', 'void *'), p('wait', 'int')],
+    doc: 'Run func(info) on every CPU and wait. The kernel presents one CPU to a driver: func runs at once on the calling thread, through a nested crossing.',
+  },
   // interrupts
   {
     name: 'request_irq', ret: 'int',

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <nooks/batch.h>
+
 #include "../kapi/log.h"
 #include "../xpc/pkru.h"
 #include "../xpc/xpc.h"
@@ -177,7 +179,8 @@ DomainThread *domain_thread(Domain *d) {
   dt->thread = t;
   dt->stack_lo = (uintptr_t)stack;
   dt->stack_hi = (uintptr_t)stack + kStackSize;
-  dt->sp = dt->stack_hi;
+  dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_BATCH_BYTES);
+  dt->sp = (uintptr_t)dt->batch;
   {
     std::lock_guard<std::mutex> g(d->threads_lock);
     d->threads.push_back(dt);

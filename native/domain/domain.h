@@ -31,7 +31,8 @@ struct DomainThread {
   Domain *domain;
   ThreadCtx *thread;
   uintptr_t stack_lo;  // lowest usable byte; a guard page lies below
-  uintptr_t stack_hi;  // top (initial sp)
+  uintptr_t stack_hi;  // top of the stack's memory
+  struct nooks_batch *batch;  // deferred calls: the top page of the stack
 };
 
 // A range of the driver's memory: which the driver may write, read, or execute.
@@ -68,6 +69,7 @@ struct Domain {
   void *handle = nullptr;  // dlopen handle
   int (*init)() = nullptr;
   void (*exit)() = nullptr;
+  const void *batch_runner = nullptr;  // nooks_batch_run in the driver's runtime
 
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;

@@ -8,25 +8,30 @@
 
 namespace nooks {
 
-static Arena g_heap;
-static std::mutex g_heap_lock;
+// The host-object heap and its lock.
+// Never destroyed: kernel threads may still run while the process exits.
+struct HostHeap {
+  Arena heap;
+  std::mutex lock;
+};
+static HostHeap &host_heap = *new HostHeap;
 constexpr size_t kHostHeapSize = 4u << 20;
 
 void *host_heap_alloc(size_t size) {
-  std::lock_guard<std::mutex> g(g_heap_lock);
-  if (!g_heap.lo() && !g_heap.map(kHostHeapSize, -1)) return nullptr;
-  return g_heap.alloc(size, 16);
+  std::lock_guard<std::mutex> g(host_heap.lock);
+  if (!host_heap.heap.lo() && !host_heap.heap.map(kHostHeapSize, -1)) return nullptr;
+  return host_heap.heap.alloc(size, 16);
 }
 
 void host_heap_free(void *p) {
-  std::lock_guard<std::mutex> g(g_heap_lock);
-  g_heap.free(p);
+  std::lock_guard<std::mutex> g(host_heap.lock);
+  host_heap.heap.free(p);
 }
 
 void host_heap_protect(bool read_only) {
-  if (g_heap.lo()) mprotect((void *)g_heap.lo(), g_heap.hi() - g_heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
+  if (host_heap.heap.lo()) mprotect((void *)host_heap.heap.lo(), host_heap.heap.hi() - host_heap.heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
 }
 
-bool host_heap_contains(uintptr_t p, size_t n) { return g_heap.contains(p, n); }
+bool host_heap_contains(uintptr_t p, size_t n) { return host_heap.heap.contains(p, n); }
 
 }  // namespace nooks

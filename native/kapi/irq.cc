@@ -25,10 +25,15 @@ struct Line {
   uint64_t count = 0;
   std::thread thread;
 };
-Line g_lines[kIrqLines];
+// Every interrupt line.
+// Never destroyed: kernel threads may still run while the process exits.
+struct Lines {
+  Line lines[kIrqLines];
+};
+Lines &irqs = *new Lines;
 
 void irq_loop(unsigned irq) {
-  Line &l = g_lines[irq];
+  Line &l = irqs.lines[irq];
   std::unique_lock<std::mutex> g(l.lock);
   for (;;) {
     l.cv.wait(g, [&] { return l.stop || (l.pending && !l.masked && !l.domain_masked); });
@@ -64,7 +69,7 @@ void stop_line(Line &l) {
 extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigned long, const char *name, void *dev_id) {
   Domain *d = calling_domain();
   if (irq >= kIrqLines) return -EINVAL;
-  Line &l = g_lines[irq];
+  Line &l = irqs.lines[irq];
   {
     std::lock_guard<std::mutex> g(l.lock);
     if (l.domain >= 0 || l.thread.joinable()) return -EBUSY;
@@ -82,7 +87,7 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
 
 extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   Domain *d = calling_domain();
-  Line &l = g_lines[irq];
+  Line &l = irqs.lines[irq];
   {
     std::lock_guard<std::mutex> g(l.lock);
     if (l.dev_id != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
@@ -92,12 +97,12 @@ extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
 }
 
 extern "C" void kapi_disable_irq(unsigned int irq) {
-  std::lock_guard<std::mutex> g(g_lines[irq].lock);
-  g_lines[irq].masked++;
+  std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
+  irqs.lines[irq].masked++;
 }
 
 extern "C" void kapi_enable_irq(unsigned int irq) {
-  Line &l = g_lines[irq];
+  Line &l = irqs.lines[irq];
   std::lock_guard<std::mutex> g(l.lock);
   if (l.masked > 0) l.masked--;
   l.cv.notify_all();
@@ -107,7 +112,7 @@ namespace nooks {
 
 bool irq_raise(unsigned irq) {
   if (irq >= kIrqLines) return false;
-  Line &l = g_lines[irq];
+  Line &l = irqs.lines[irq];
   std::lock_guard<std::mutex> g(l.lock);
   if (l.domain < 0) return false;
   l.pending = true;
@@ -117,12 +122,12 @@ bool irq_raise(unsigned irq) {
 
 uint64_t irq_count(unsigned irq) {
   if (irq >= kIrqLines) return 0;
-  std::lock_guard<std::mutex> g(g_lines[irq].lock);
-  return g_lines[irq].count;
+  std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
+  return irqs.lines[irq].count;
 }
 
 void irq_mask_domain(Domain *d, bool masked) {
-  for (Line &l : g_lines) {
+  for (Line &l : irqs.lines) {
     std::lock_guard<std::mutex> g(l.lock);
     if (l.domain != d->id) continue;
     l.domain_masked = masked;
@@ -131,7 +136,7 @@ void irq_mask_domain(Domain *d, bool masked) {
 }
 
 void irq_release(Domain *d, unsigned irq) {
-  if (irq < kIrqLines && g_lines[irq].domain == d->id) stop_line(g_lines[irq]);
+  if (irq < kIrqLines && irqs.lines[irq].domain == d->id) stop_line(irqs.lines[irq]);
 }
 
 }  // namespace nooks

@@ -9,14 +9,19 @@
 
 namespace nooks {
 
-static std::mutex g_log_lock;
-static std::deque<LogLine> g_log;
+// The log ring.
+// Never destroyed: kernel threads may still run while the process exits.
+struct Log {
+  std::mutex lock;
+  std::deque<LogLine> lines;
+};
+static Log &kernel_log = *new Log;
 constexpr size_t kLogMax = 4096;  // oldest lines go first
 
 void klog_line(int level, const std::string &source, const std::string &text) {
-  std::lock_guard<std::mutex> g(g_log_lock);
-  if (g_log.size() == kLogMax) g_log.pop_front();
-  g_log.push_back({level, source, text});
+  std::lock_guard<std::mutex> g(kernel_log.lock);
+  if (kernel_log.lines.size() == kLogMax) kernel_log.lines.pop_front();
+  kernel_log.lines.push_back({level, source, text});
 }
 
 void klog(int level, const char *fmt, ...) {
@@ -29,9 +34,9 @@ void klog(int level, const char *fmt, ...) {
 }
 
 std::vector<LogLine> klog_drain() {
-  std::lock_guard<std::mutex> g(g_log_lock);
-  std::vector<LogLine> v(g_log.begin(), g_log.end());
-  g_log.clear();
+  std::lock_guard<std::mutex> g(kernel_log.lock);
+  std::vector<LogLine> v(kernel_log.lines.begin(), kernel_log.lines.end());
+  kernel_log.lines.clear();
   return v;
 }
 

@@ -42,53 +42,58 @@ struct TimerKey {
   uintptr_t addr;
   bool operator<(const TimerKey &o) const { return domain != o.domain ? domain < o.domain : addr < o.addr; }
 };
-std::mutex g_lock;
-std::condition_variable g_cv;
-std::multimap<uint64_t, TimerKey> g_queue;  // expires -> timer
-std::map<TimerKey, uint64_t> g_armed;       // timer -> expires
-TimerKey g_running{-1, 0};
-std::thread g_thread;
-bool g_stop = false;
+// The timer thread and its queue.
+// Never destroyed: kernel threads may still run while the process exits.
+struct Timers {
+  std::mutex lock;
+  std::condition_variable cv;
+  std::multimap<uint64_t, TimerKey> queue;  // expires -> timer
+  std::map<TimerKey, uint64_t> armed;       // timer -> expires
+  TimerKey running{-1, 0};
+  std::thread thread;
+  bool stop = false;
+};
+Timers &timers = *new Timers;
 
 void disarm_locked(const TimerKey &k) {
-  auto it = g_armed.find(k);
-  if (it == g_armed.end()) return;
-  auto range = g_queue.equal_range(it->second);
+  auto it = timers.armed.find(k);
+  if (it == timers.armed.end()) return;
+  auto range = timers.queue.equal_range(it->second);
   for (auto q = range.first; q != range.second; ++q)
     if (!(q->second < k) && !(k < q->second)) {
-      g_queue.erase(q);
+      timers.queue.erase(q);
       break;
     }
-  g_armed.erase(it);
+  timers.armed.erase(it);
 }
 
 void timer_loop() {
-  std::unique_lock<std::mutex> g(g_lock);
-  while (!g_stop) {
-    if (g_queue.empty()) {
-      g_cv.wait(g);
+  std::unique_lock<std::mutex> g(timers.lock);
+  while (!timers.stop) {
+    if (timers.queue.empty()) {
+      timers.cv.wait(g);
       continue;
     }
     uint64_t now = jiffies_now();
-    auto first = g_queue.begin();
+    auto first = timers.queue.begin();
     if (first->first > now) {
-      g_cv.wait_for(g, std::chrono::milliseconds(first->first - now));
+      timers.cv.wait_for(g, std::chrono::milliseconds(first->first - now));
       continue;
     }
     TimerKey k = first->second;
-    g_queue.erase(first);
-    g_armed.erase(k);
+    timers.queue.erase(first);
+    timers.armed.erase(k);
     Domain *d = g_domains[k.domain];
     Object o;
     if (!d || !d->objects.find(ObjectType::timer, k.addr, &o)) continue;
-    g_running = k;
+    timers.running = k;
     g.unlock();
     XpcCall c{(const void *)o.data, {k.addr}, 0};
     Fault f;
     if (xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
     g.lock();
-    g_running = {-1, 0};
-    g_cv.notify_all();
+    timers.running = {-1, 0};
+    timers.cv.notify_all();
   }
 }
 }  // namespace
@@ -99,7 +104,7 @@ extern "C" void kapi_timer_setup(struct timer_list *t, void (*fn)(struct timer_l
   t->expires = 0;
   t->flags = flags;
   {
-    std::lock_guard<std::mutex> g(g_lock);
+    std::lock_guard<std::mutex> g(timers.lock);
     disarm_locked({d->id, (uintptr_t)t});
   }
   // The kernel calls the function recorded here, not whatever the driver later writes into *t.
@@ -109,26 +114,26 @@ extern "C" void kapi_timer_setup(struct timer_list *t, void (*fn)(struct timer_l
 extern "C" int kapi_mod_timer(struct timer_list *t, unsigned long expires) {
   Domain *d = calling_domain();
   TimerKey k{d->id, (uintptr_t)t};
-  std::lock_guard<std::mutex> g(g_lock);
-  bool pending = g_armed.count(k);
+  std::lock_guard<std::mutex> g(timers.lock);
+  bool pending = timers.armed.count(k);
   disarm_locked(k);
   t->expires = expires;
-  g_armed[k] = expires;
-  g_queue.emplace(expires, k);
-  g_cv.notify_all();
+  timers.armed[k] = expires;
+  timers.queue.emplace(expires, k);
+  timers.cv.notify_all();
   return pending;
 }
 
 extern "C" int kapi_del_timer(struct timer_list *t) {
   Domain *d = calling_domain();
   TimerKey k{d->id, (uintptr_t)t};
-  std::unique_lock<std::mutex> g(g_lock);
-  bool pending = g_armed.count(k);
+  std::unique_lock<std::mutex> g(timers.lock);
+  bool pending = timers.armed.count(k);
   disarm_locked(k);
   // Wait for a callback running on the timer thread (unless that is us).
-  while (!(g_running < k) && !(k < g_running) && std::this_thread::get_id() != g_thread.get_id()) {
+  while (!(timers.running < k) && !(k < timers.running) && std::this_thread::get_id() != timers.thread.get_id()) {
     if (should_abort(d)) return pending;
-    g_cv.wait_for(g, std::chrono::milliseconds(10));
+    timers.cv.wait_for(g, std::chrono::milliseconds(10));
   }
   return pending;
 }
@@ -136,24 +141,24 @@ extern "C" int kapi_del_timer(struct timer_list *t) {
 namespace nooks {
 
 void timers_start() {
-  std::lock_guard<std::mutex> g(g_lock);
-  if (g_thread.joinable()) return;
-  g_stop = false;
-  g_thread = std::thread(timer_loop);
+  std::lock_guard<std::mutex> g(timers.lock);
+  if (timers.thread.joinable()) return;
+  timers.stop = false;
+  timers.thread = std::thread(timer_loop);
 }
 
 void timers_stop() {
   {
-    std::lock_guard<std::mutex> g(g_lock);
-    g_stop = true;
-    g_cv.notify_all();
+    std::lock_guard<std::mutex> g(timers.lock);
+    timers.stop = true;
+    timers.cv.notify_all();
   }
-  if (g_thread.joinable()) g_thread.join();
+  if (timers.thread.joinable()) timers.thread.join();
 }
 
 // Recovery: no thread is inside the domain any more, so just forget the timer.
 void timer_release(Domain *d, uintptr_t addr) {
-  std::lock_guard<std::mutex> g(g_lock);
+  std::lock_guard<std::mutex> g(timers.lock);
   disarm_locked({d->id, addr});
 }
 

@@ -16,42 +16,47 @@ struct WorkKey {
   uintptr_t addr;
   bool operator==(const WorkKey &o) const { return domain == o.domain && addr == o.addr; }
 };
-std::mutex g_lock;
-std::condition_variable g_cv;
-std::deque<WorkKey> g_queue;
-WorkKey g_running{-1, 0};
-std::thread g_thread;
-bool g_stop = false;
+// The worker thread and its queue.
+// Never destroyed: kernel threads may still run while the process exits.
+struct Workers {
+  std::mutex lock;
+  std::condition_variable cv;
+  std::deque<WorkKey> queue;
+  WorkKey running{-1, 0};
+  std::thread thread;
+  bool stop = false;
+};
+Workers &workers = *new Workers;
 
 bool unqueue_locked(const WorkKey &k) {
-  for (auto it = g_queue.begin(); it != g_queue.end(); ++it)
+  for (auto it = workers.queue.begin(); it != workers.queue.end(); ++it)
     if (*it == k) {
-      g_queue.erase(it);
+      workers.queue.erase(it);
       return true;
     }
   return false;
 }
 
 void work_loop() {
-  std::unique_lock<std::mutex> g(g_lock);
-  while (!g_stop) {
-    if (g_queue.empty()) {
-      g_cv.wait(g);
+  std::unique_lock<std::mutex> g(workers.lock);
+  while (!workers.stop) {
+    if (workers.queue.empty()) {
+      workers.cv.wait(g);
       continue;
     }
-    WorkKey k = g_queue.front();
-    g_queue.pop_front();
+    WorkKey k = workers.queue.front();
+    workers.queue.pop_front();
     Domain *d = g_domains[k.domain];
     Object o;
     if (!d || !d->objects.find(ObjectType::work, k.addr, &o)) continue;
-    g_running = k;
+    workers.running = k;
     g.unlock();
     XpcCall c{(const void *)o.data, {k.addr}, 0};
     Fault f;
     if (xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
     g.lock();
-    g_running = {-1, 0};
-    g_cv.notify_all();
+    workers.running = {-1, 0};
+    workers.cv.notify_all();
   }
 }
 }  // namespace
@@ -61,7 +66,7 @@ extern "C" void kapi_nooks_init_work(struct work_struct *w, void (*fn)(struct wo
   w->func = fn;
   w->pending = 0;
   {
-    std::lock_guard<std::mutex> g(g_lock);
+    std::lock_guard<std::mutex> g(workers.lock);
     unqueue_locked({d->id, (uintptr_t)w});
   }
   d->objects.add({ObjectType::work, (uintptr_t)w, sizeof *w, (uint64_t)fn, "work"});
@@ -70,22 +75,22 @@ extern "C" void kapi_nooks_init_work(struct work_struct *w, void (*fn)(struct wo
 extern "C" int kapi_schedule_work(struct work_struct *w) {
   Domain *d = calling_domain();
   WorkKey k{d->id, (uintptr_t)w};
-  std::lock_guard<std::mutex> g(g_lock);
-  for (auto &q : g_queue)
+  std::lock_guard<std::mutex> g(workers.lock);
+  for (auto &q : workers.queue)
     if (q == k) return 0;
-  g_queue.push_back(k);
-  g_cv.notify_all();
+  workers.queue.push_back(k);
+  workers.cv.notify_all();
   return 1;
 }
 
 extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
   Domain *d = calling_domain();
   WorkKey k{d->id, (uintptr_t)w};
-  std::unique_lock<std::mutex> g(g_lock);
+  std::unique_lock<std::mutex> g(workers.lock);
   bool queued = unqueue_locked(k);
-  while (g_running == k && std::this_thread::get_id() != g_thread.get_id()) {
+  while (workers.running == k && std::this_thread::get_id() != workers.thread.get_id()) {
     if (should_abort(d)) break;
-    g_cv.wait_for(g, std::chrono::milliseconds(10));
+    workers.cv.wait_for(g, std::chrono::milliseconds(10));
   }
   g.unlock();
   d->objects.remove(ObjectType::work, (uintptr_t)w);
@@ -95,24 +100,33 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
 namespace nooks {
 
 void workers_start() {
-  std::lock_guard<std::mutex> g(g_lock);
-  if (g_thread.joinable()) return;
-  g_stop = false;
-  g_thread = std::thread(work_loop);
+  std::lock_guard<std::mutex> g(workers.lock);
+  if (workers.thread.joinable()) return;
+  workers.stop = false;
+  workers.thread = std::thread(work_loop);
 }
 
 void workers_stop() {
   {
-    std::lock_guard<std::mutex> g(g_lock);
-    g_stop = true;
-    g_cv.notify_all();
+    std::lock_guard<std::mutex> g(workers.lock);
+    workers.stop = true;
+    workers.cv.notify_all();
   }
-  if (g_thread.joinable()) g_thread.join();
+  if (workers.thread.joinable()) workers.thread.join();
 }
 
 void work_release(Domain *d, uintptr_t addr) {
-  std::lock_guard<std::mutex> g(g_lock);
+  std::lock_guard<std::mutex> g(workers.lock);
   unqueue_locked({d->id, addr});
 }
 
 }  // namespace nooks
+
+// One CPU as far as a driver can tell: run func here, through a nested crossing.
+// A fault inside unwinds to the driver's outermost entry, never back to here.
+extern "C" void kapi_on_each_cpu(void (*func)(void *), void *info, int) {
+  Domain *d = calling_domain();
+  XpcCall c{(const void *)func, {(uint64_t)info}, 0};
+  Fault f;
+  xpc_call(d, &c, &f);
+}

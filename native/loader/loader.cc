@@ -149,6 +149,8 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   map_segments(d, img, lm->l_addr);
   d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
+  const void *runner = dlsym(d->handle, "nooks_batch_run");
+  if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
   XpcCall c{(const void *)d->init, {}, 0};
   Fault f;
   EnterResult r = xpc_call(d, &c, &f);

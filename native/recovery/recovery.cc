@@ -133,28 +133,33 @@ void fault_describe(Fault *f) {
 
 // ---- the recovery thread ----------------------------------------------------
 namespace {
-std::mutex g_lock;
-std::condition_variable g_cv;
-std::deque<std::pair<int, Fault>> g_queue;
-std::function<void(int, const Fault &)> g_listener;
-std::thread g_thread;
-bool g_stop = false;
+// The recovery thread and its queue.
+// Never destroyed: kernel threads may still run while the process exits.
+struct Recoverer {
+  std::mutex lock;
+  std::condition_variable cv;
+  std::deque<std::pair<int, Fault>> queue;
+  std::function<void(int, const Fault &)> listener;
+  std::thread thread;
+  bool stop = false;
+};
+Recoverer &recoverer = *new Recoverer;
 
 void recovery_loop() {
-  std::unique_lock<std::mutex> g(g_lock);
-  while (!g_stop) {
-    if (g_queue.empty()) {
-      g_cv.wait(g);
+  std::unique_lock<std::mutex> g(recoverer.lock);
+  while (!recoverer.stop) {
+    if (recoverer.queue.empty()) {
+      recoverer.cv.wait(g);
       continue;
     }
-    auto [id, fault] = g_queue.front();
-    g_queue.pop_front();
+    auto [id, fault] = recoverer.queue.front();
+    recoverer.queue.pop_front();
     Domain *d = g_domains[id];
     g.unlock();
     if (d) {
       recovery_teardown(d);
       fault_describe(&fault);
-      if (fault.primary && g_listener) g_listener(id, fault);
+      if (fault.primary && recoverer.listener) recoverer.listener(id, fault);
     }
     g.lock();
   }
@@ -162,30 +167,30 @@ void recovery_loop() {
 }  // namespace
 
 void recovery_notify(Domain *d, const Fault &f) {
-  std::lock_guard<std::mutex> g(g_lock);
-  g_queue.emplace_back(d->id, f);
-  g_cv.notify_all();
+  std::lock_guard<std::mutex> g(recoverer.lock);
+  recoverer.queue.emplace_back(d->id, f);
+  recoverer.cv.notify_all();
 }
 
 void recovery_set_listener(std::function<void(int, const Fault &)> fn) {
-  std::lock_guard<std::mutex> g(g_lock);
-  g_listener = std::move(fn);
+  std::lock_guard<std::mutex> g(recoverer.lock);
+  recoverer.listener = std::move(fn);
 }
 
 void recovery_thread_start() {
-  std::lock_guard<std::mutex> g(g_lock);
-  if (g_thread.joinable()) return;
-  g_stop = false;
-  g_thread = std::thread(recovery_loop);
+  std::lock_guard<std::mutex> g(recoverer.lock);
+  if (recoverer.thread.joinable()) return;
+  recoverer.stop = false;
+  recoverer.thread = std::thread(recovery_loop);
 }
 
 void recovery_thread_stop() {
   {
-    std::lock_guard<std::mutex> g(g_lock);
-    g_stop = true;
-    g_cv.notify_all();
+    std::lock_guard<std::mutex> g(recoverer.lock);
+    recoverer.stop = true;
+    recoverer.cv.notify_all();
   }
-  if (g_thread.joinable()) g_thread.join();
+  if (recoverer.thread.joinable()) recoverer.thread.join();
 }
 
 }  // namespace nooks

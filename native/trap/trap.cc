@@ -122,8 +122,13 @@ void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary) {
 // ---- watchdog ---------------------------------------------------------------
 // Polls each thread's progress counter: a thread whose outermost entry has not
 // changed for longer than the domain's budget is ended. Costs nothing per crossing.
-static std::atomic<bool> g_watchdog_run{false};
-static std::thread g_watchdog;
+// The watchdog thread.
+// Never destroyed: kernel threads may still run while the process exits.
+struct Watchdog {
+  std::atomic<bool> run{false};
+  std::thread thread;
+};
+static Watchdog &watchdog = *new Watchdog;
 
 static uint64_t now_ms() {
   timespec ts;
@@ -134,7 +139,7 @@ static uint64_t now_ms() {
 static void watchdog_loop() {
   struct Seen { uint64_t entries, since, fired; };
   std::unordered_map<ThreadCtx *, Seen> seen;
-  while (g_watchdog_run.load()) {
+  while (watchdog.run.load()) {
     uint64_t now = now_ms();
     {
       std::lock_guard<std::mutex> g(g_threads_lock);
@@ -161,13 +166,13 @@ static void watchdog_loop() {
 }
 
 void watchdog_start() {
-  if (g_watchdog_run.exchange(true)) return;
-  g_watchdog = std::thread(watchdog_loop);
+  if (watchdog.run.exchange(true)) return;
+  watchdog.thread = std::thread(watchdog_loop);
 }
 
 void watchdog_stop() {
-  if (!g_watchdog_run.exchange(false)) return;
-  g_watchdog.join();
+  if (!watchdog.run.exchange(false)) return;
+  watchdog.thread.join();
 }
 
 }  // namespace nooks

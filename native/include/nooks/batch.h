@@ -1,0 +1,28 @@
+/*
+ * Deferred calls: the kernel queues several calls to one driver in a page at
+ * the top of the calling thread's stack in the driver's domain, and enters the
+ * driver once; nooks_batch_run (native/driver-rt) makes the calls there.
+ * Shared by the driver runtime and the kernel: one layout.
+ */
+#ifndef NOOKS_BATCH_H
+#define NOOKS_BATCH_H
+
+#include <stdint.h>
+
+struct nooks_batch_call {
+	uint64_t fn;		/* a function of the driver (checked by the kernel) */
+	uint64_t args[6];
+	uint64_t ret;
+};
+
+#define NOOKS_BATCH_BYTES 4096
+#define NOOKS_BATCH_MAX ((NOOKS_BATCH_BYTES - 64) / sizeof(struct nooks_batch_call))
+
+struct nooks_batch {
+	uint64_t count;		/* calls queued */
+	uint64_t done;		/* calls finished: after a fault, the ones before it */
+	uint64_t reserved[6];
+	struct nooks_batch_call calls[NOOKS_BATCH_MAX];
+};
+
+#endif

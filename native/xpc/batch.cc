@@ -1,0 +1,27 @@
+#include "batch.h"
+
+#include <cstring>
+
+namespace nooks {
+
+BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls) {
+  BatchResult r;
+  DomainThread *dt = domain_thread(d);
+  // The page is this thread's: a batch nested inside a call into the same
+  // domain would overwrite the one running, so it is refused.
+  if (!dt || dt->depth > 0 || !d->batch_runner || calls.size() > NOOKS_BATCH_MAX) {
+    r.result = EnterResult::unavailable;
+    return r;
+  }
+  nooks_batch *b = dt->batch;
+  b->count = calls.size();
+  b->done = 0;
+  memcpy(b->calls, calls.data(), calls.size() * sizeof(nooks_batch_call));
+  XpcCall c{d->batch_runner, {(uint64_t)b}, 0};
+  r.result = xpc_call(d, &c, &r.fault);
+  uint64_t done = std::min<uint64_t>(b->done, calls.size());
+  for (uint64_t i = 0; i < done; i++) r.rets.push_back(b->calls[i].ret);
+  return r;
+}
+
+}  // namespace nooks

@@ -1,0 +1,21 @@
+// Deferred calls: queue several calls to one driver, pay one crossing.
+#pragma once
+#include <nooks/batch.h>
+
+#include <vector>
+
+#include "xpc.h"
+
+namespace nooks {
+
+struct BatchResult {
+  EnterResult result = EnterResult::ok;
+  Fault fault;
+  std::vector<uint64_t> rets;  // one per call that finished (all of them unless it faulted)
+};
+
+// Runs calls[i].fn(calls[i].args) in order inside d, in one crossing (at most
+// NOOKS_BATCH_MAX). Every fn must be a function of d (the caller checks).
+BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls);
+
+}  // namespace nooks
