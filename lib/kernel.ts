@@ -87,7 +87,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const wanted = options.isolation ?? 'auto';
     if (!['auto', 'pkey', 'mprotect', 'none'].includes(wanted))
       throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect' or 'none'`);
-    const isolation: Isolation = wanted === 'auto' ? (n.pkuSupported() ? 'pkey' : 'mprotect') : wanted;
+    const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : options.policy ?? defaultPolicy;
     n.boot(isolation);
     const k = new Kernel(isolation, policy, options.eventLog);
@@ -96,9 +96,14 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return k;
   }
 
-  /** Whether this CPU and kernel offer protection keys (isolation 'pkey'). */
+  /** Whether isolation 'pkey' can run here: a CPU with protection keys and Linux 6.12 or later. */
   static pkuSupported(): boolean {
-    return native().pkuSupported();
+    return native().pkeyUnusableReason() === '';
+  }
+
+  /** Why isolation 'pkey' cannot run here ('' when it can). */
+  static pkeyUnusableReason(): string {
+    return native().pkeyUnusableReason();
   }
 
   /** Loads a driver (a name from build/drivers, or a path to a .so) into a new domain and runs its module_init. */

@@ -78,7 +78,8 @@ export interface NativeAddon {
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
-  pkuSupported(): boolean;
+  /** '' when isolation 'pkey' can run here, else the reason it cannot. */
+  pkeyUnusableReason(): string;
 }
 
 let addon: NativeAddon | undefined;

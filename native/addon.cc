@@ -71,9 +71,10 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   else if (mode == "mprotect") m = Isolation::mprotect;
   else if (mode == "none") m = Isolation::none;
   else throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, none)");
-  if (m == Isolation::pkey && !cpu_has_pku())
-    throw_code(env, "ENOPKU", "isolation 'pkey' needs a CPU and kernel with protection keys (PKU/OSPKE); "
-                              "use isolation 'mprotect', or 'auto' to pick the best available");
+  std::string no_pkey = pkey_unusable_reason();
+  if (m == Isolation::pkey && !no_pkey.empty())
+    throw_code(env, "ENOPKU", "isolation 'pkey' is not available: " + no_pkey +
+                              ". Use isolation 'mprotect', or 'auto' to pick the best available");
   // Drivers' imports resolve to the stubs this addon exports: make them global.
   Dl_info self{};
   if (dladdr((void *)&Boot, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
@@ -348,7 +349,8 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   return o;
 }
 
-Napi::Value PkuSupported(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), cpu_has_pku()); }
+// "" when isolation 'pkey' can run here, else why not.
+Napi::Value PkeyUnusableReason(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), pkey_unusable_reason()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A process that exits without Kernel.shutdown() still stops the kernel's threads.
@@ -371,7 +373,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));
-  exports.Set("pkuSupported", Napi::Function::New(env, PkuSupported));
+  exports.Set("pkeyUnusableReason", Napi::Function::New(env, PkeyUnusableReason));
   return exports;
 }
 

@@ -3,7 +3,10 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <cstring>
@@ -52,6 +55,17 @@ bool cpu_has_pku() {
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
   bool pku = c & (1u << 3), ospke = c & (1u << 4);
   return pku && ospke;
+}
+
+std::string pkey_unusable_reason() {
+  if (!cpu_has_pku()) return "this CPU (or its hypervisor) offers no protection keys (PKU/OSPKE)";
+  utsname u{};
+  int major = 0, minor = 0;
+  if (uname(&u) == 0) sscanf(u.release, "%d.%d", &major, &minor);
+  if (major < 6 || (major == 6 && minor < 12))
+    return std::string("Linux ") + u.release + " writes signal frames under the faulting thread's PKRU, so a fault "
+           "inside a pkey domain would kill the process; pkey isolation needs Linux 6.12 or later";
+  return "";
 }
 
 bool Domain::writable(uintptr_t p, size_t n) const {

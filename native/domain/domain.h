@@ -97,6 +97,10 @@ extern uint32_t g_pkey_mask;      // PKRU bits (both) of every key nooks owns
 extern std::mutex g_domains_lock;
 
 bool cpu_has_pku();
+// Why isolation 'pkey' cannot run here ("" when it can): the CPU lacks PKU, or
+// the kernel is older than 6.12 (it writes signal frames under the faulting
+// thread's PKRU, so a fault inside a domain could not be delivered).
+std::string pkey_unusable_reason();
 // Allocate a domain slot and its key; throws std::runtime_error with a clear message.
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit);
 void domain_destroy(Domain *d);

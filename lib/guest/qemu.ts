@@ -1,0 +1,114 @@
+// Running this package inside a QEMU guest (software emulation): a real
+// Linux kernel from Debian's package, the project shared read-only over
+// virtio-9p. Used where this machine cannot do a thing itself: protection
+// keys on a CPU without them (TCG emulates PKU), real PCI devices.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import { buildInitramfs } from './initramfs.js';
+
+export const guestCacheDir = join(packageRoot, '.cache', 'guest');
+
+export function qemuAvailable(): boolean {
+  try {
+    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    return existsSync('/bin/busybox');
+  } catch {
+    return false;
+  }
+}
+
+export interface GuestKernel {
+  image: string; // vmlinuz
+  modulesDir: string;
+}
+
+const versionOf = (pkg: string) => (pkg.match(/linux-image-(\d+)\.(\d+)/) ?? []).slice(1).map(Number);
+const atLeast = (v: number[], min: number[]) => v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]);
+
+/** The versioned kernel package behind a Debian meta-package (linux-image-amd64, linux-image-6.12-amd64). */
+function kernelPackage(meta: string): string | undefined {
+  const deps = execFileSync('apt-cache', ['depends', meta], { encoding: 'utf8' });
+  return deps.match(/Depends: (linux-image-\d[\w.+~-]*-amd64)\b/)?.[1];
+}
+
+/**
+ * Debian's current kernel (what linux-image-amd64 depends on), or, if that is
+ * older than `min` ([major, minor]), the newest linux-image-X.Y-amd64 series
+ * that is not: downloaded with apt-get and unpacked into .cache/guest once.
+ */
+export function guestKernel(min: [number, number] = [0, 0]): GuestKernel {
+  mkdirSync(guestCacheDir, { recursive: true });
+  let pkg = kernelPackage('linux-image-amd64');
+  if (!pkg || !atLeast(versionOf(pkg), min)) {
+    const metas = execFileSync('apt-cache', ['search', '--names-only', '^linux-image-[0-9]+\\.[0-9]+-amd64$'], { encoding: 'utf8' })
+      .split('\n').map((l) => l.split(' ')[0]).filter((m) => m && atLeast(versionOf(m), min))
+      .sort((a, b) => versionOf(b)[0] - versionOf(a)[0] || versionOf(b)[1] - versionOf(a)[1]);
+    pkg = metas.length ? kernelPackage(metas[0]) : undefined;
+  }
+  if (!pkg) throw new Error(`no Debian kernel package >= ${min.join('.')} found (run apt-get update)`);
+  const root = join(guestCacheDir, pkg);
+  const boot = join(root, 'boot');
+  if (!existsSync(boot)) {
+    execFileSync('apt-get', ['download', pkg], { cwd: guestCacheDir, stdio: 'ignore' });
+    const deb = readdirSync(guestCacheDir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+    if (!deb) throw new Error(`apt-get download ${pkg} produced no package`);
+    execFileSync('dpkg-deb', ['-x', join(guestCacheDir, deb), root]);
+    rmSync(join(guestCacheDir, deb));
+  }
+  const image = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
+  if (!image) throw new Error(`${pkg} has no kernel image`);
+  return { image: join(boot, image), modulesDir: join(root, 'lib', 'modules', image.slice('vmlinuz-'.length)) };
+}
+
+export interface GuestRun {
+  exitCode: number; // the guest command's status; -1 if the guest never reported one
+  output: string; // everything the guest printed on its console
+  ms: number;
+}
+
+export interface GuestOptions {
+  command: string; // shell command run in the project directory inside the guest
+  modules?: string[];
+  minKernel?: [number, number];
+  memoryMb?: number;
+  timeoutMs?: number;
+  extraArgs?: string[];
+}
+
+/** Boots a guest (-cpu max: protection keys included), runs `command`, returns its status and console. */
+export async function runInGuest(o: GuestOptions): Promise<GuestRun> {
+  const kernel = guestKernel(o.minKernel);
+  const initrd = join(guestCacheDir, `initrd-${process.pid}.cpio`);
+  buildInitramfs(initrd, {
+    modulesDir: kernel.modulesDir,
+    modules: ['virtio_pci', '9pnet_virtio', '9p', ...(o.modules ?? [])],
+    command: o.command,
+  });
+  const args = [
+    '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(o.memoryMb ?? 1024),
+    '-kernel', kernel.image, '-initrd', initrd,
+    '-append', 'console=ttyS0 quiet panic=-1',
+    '-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+    '-fsdev', `local,id=fs0,path=${packageRoot},security_model=none,readonly=on`,
+    '-device', 'virtio-9p-pci,fsdev=fs0,mount_tag=host',
+    ...(o.extraArgs ?? []),
+  ];
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const q = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    q.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    q.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const timer = setTimeout(() => q.kill('SIGKILL'), o.timeoutMs ?? 240_000);
+    q.on('error', reject);
+    q.on('close', () => {
+      clearTimeout(timer);
+      rmSync(initrd, { force: true });
+      const m = output.match(/nooks-guest: exit (\d+)/);
+      resolve({ exitCode: m ? Number(m[1]) : -1, output, ms: Date.now() - started });
+    });
+  });
+}
