@@ -3,7 +3,7 @@
 // and an /init that mounts the project (virtio-9p, read-only) and runs one
 // command. Written as a "newc" cpio archive directly (no cpio tool needed).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 interface Entry {
@@ -36,10 +36,21 @@ const DIR = 0o040755;
 const FILE = 0o100755;
 const LINK = 0o120777;
 
-/** Shared libraries `binary` needs (from ldd), with the loader. */
+/**
+ * Shared libraries `binary` needs (from ldd), with the loader, plus the rest of
+ * glibc's small libraries: native addons the guest loads (rollup's, ours) need them.
+ */
 function libraries(binary: string): string[] {
   const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
-  return [...out.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
+  const libs = [...out.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]);
+  const libc = libs.find((l) => /\/libc\.so\.6$/.test(l));
+  if (libc) {
+    for (const extra of ['librt.so.1', 'libresolv.so.2', 'libutil.so.1', 'libanl.so.1']) {
+      const p = join(dirname(libc), extra);
+      if (existsSync(p) && !libs.includes(p)) libs.push(p);
+    }
+  }
+  return libs;
 }
 
 /** The `depends=` list of a kernel module, from its ELF .modinfo section. */
@@ -122,8 +133,9 @@ export function buildInitramfs(out: string, o: InitramfsOptions): void {
   };
   for (const d of ['proc', 'sys', 'dev', 'tmp', 'mnt/host', 'bin', 'sbin']) addDir(d);
   addFile('bin/busybox', readFileSync('/bin/busybox'));
-  for (const tool of ['sh', 'mount', 'insmod', 'dd', 'cat', 'echo', 'mkdir', 'poweroff', 'sleep'])
+  for (const tool of ['sh', 'mount', 'insmod', 'dd', 'cat', 'echo', 'mkdir', 'poweroff', 'sleep', 'ifconfig'])
     addFile(`bin/${tool}`, Buffer.from('busybox'), LINK);
+  addFile('etc/hosts', Buffer.from('127.0.0.1 localhost\n'), 0o100644);
   const node = realpathSync(process.execPath);
   addFile('bin/node', readFileSync(node));
   for (const lib of libraries(node)) addFile(lib.slice(1), readFileSync(realpathSync(lib)));
@@ -136,6 +148,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+ifconfig lo 127.0.0.1 up
 for m in /modules/*.ko; do insmod "$m" || echo "insmod $m failed"; done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro host /mnt/host || echo "nooks-guest: cannot mount the project"
 cd /mnt/host
