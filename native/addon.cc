@@ -166,8 +166,10 @@ Napi::Value to_js(Napi::Env env, uint64_t ret) {
 
 // The caller's crossing ended in a fault (the thread has left the domain):
 // release what the driver held and throw the fault to JavaScript.
-[[noreturn]] void throw_fault(Napi::Env env, Domain *d, const Fault &f) {
-  recovery_teardown(d);
+[[noreturn]] void throw_fault(Napi::Env env, Domain *d, const Fault &own) {
+  recovery_teardown(d, own.generation);
+  // A thread that was only aborted reports what failed the domain.
+  const Fault &f = !own.primary && primary_fault(d, own.generation) ? *primary_fault(d, own.generation) : own;
   Napi::Object fo = fault_object(env, d, f);
   Napi::Error e = Napi::Error::New(env, d->name + ": " + fo.Get("message").ToString().Utf8Value());
   e.Set("code", "EDRIVERFAULT");
@@ -221,7 +223,7 @@ Napi::Value CallBatch(const Napi::CallbackInfo &info) {
 
 Napi::Value Restart(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
-  recovery_teardown(d);
+  recovery_teardown(d, d->failure_gen.load());
   std::string why;
   if (!recovery_restart(d, &why)) throw_code(info.Env(), "ERESTART", d->name + ": restart failed: " + why);
   return info.Env().Undefined();
@@ -231,14 +233,14 @@ Napi::Value Restart(const Napi::CallbackInfo &info) {
 Napi::Value Fail(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   mark_failed(d);
-  recovery_teardown(d);
+  recovery_teardown(d, d->failure_gen.load());
   return Napi::Number::New(info.Env(), (double)d->failure_gen.load());
 }
 
 Napi::Value Disable(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   mark_failed(d);
-  recovery_teardown(d);
+  recovery_teardown(d, d->failure_gen.load());
   d->state.store(DomainState::disabled);
   return info.Env().Undefined();
 }

@@ -79,7 +79,7 @@ struct Domain {
   std::vector<DomainThread *> threads;
 
   std::mutex recovery_lock;
-  bool torn_down = false;  // objects released since the last failure
+  uint64_t torn_down_gen = 0;  // the last failure whose objects were released
   uint64_t faults = 0, recoveries = 0;
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.

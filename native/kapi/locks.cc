@@ -1,6 +1,7 @@
 // Spinlocks and mutexes. The lock word lives in driver memory (as in Linux);
 // the kernel records which thread holds which lock, so misuse is caught and
 // recovery knows what the driver held. Waits end when the domain fails.
+#include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -20,7 +21,13 @@ static void give(volatile u32 *word) { __atomic_store_n(word, 0u, __ATOMIC_RELEA
 
 static void futex_wait_a_while(volatile u32 *word) {
   timespec ts = {0, 10 * 1000 * 1000};  // wake up to check whether the domain failed
-  syscall(SYS_futex, (u32 *)word, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0);
+  UnlockedWait w;
+  // Under mprotect another driver may now run and make this word inaccessible:
+  // the futex call then fails at once (EFAULT), so sleep instead.
+  if (syscall(SYS_futex, (u32 *)word, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0) != 0 && errno == EFAULT) {
+    timespec nap = {0, 1000 * 1000};
+    nanosleep(&nap, nullptr);
+  }
 }
 
 static void futex_wake_one(volatile u32 *word) { syscall(SYS_futex, (u32 *)word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0); }
@@ -36,6 +43,7 @@ extern "C" void kapi_spin_lock(spinlock_t *lock) {
   for (unsigned spins = 0; !try_take(&lock->locked); spins++) {
     if ((spins & 1023) == 1023) {
       if (should_abort(d)) return;  // after_call leaves the domain
+      UnlockedWait w;  // the holder may need to run driver code to let go
       sched_yield();
     }
     __builtin_ia32_pause();

@@ -31,6 +31,7 @@ extern "C" void kapi_msleep(unsigned int ms) {
   for (uint64_t now = mono_ms(); now < until && !should_abort(d); now = mono_ms()) {
     uint64_t slice = std::min<uint64_t>(until - now, 10);  // wake to notice a failed domain
     timespec ts = {0, (long)slice * 1000000};
+    UnlockedWait w;
     nanosleep(&ts, nullptr);
   }
 }
@@ -133,6 +134,7 @@ extern "C" int kapi_del_timer(struct timer_list *t) {
   // Wait for a callback running on the timer thread (unless that is us).
   while (!(timers.running < k) && !(k < timers.running) && std::this_thread::get_id() != timers.thread.get_id()) {
     if (should_abort(d)) return pending;
+    UnlockedWait w;  // the callback needs to run driver code to finish
     timers.cv.wait_for(g, std::chrono::milliseconds(10));
   }
   return pending;

@@ -90,6 +90,7 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
   bool queued = unqueue_locked(k);
   while (workers.running == k && std::this_thread::get_id() != workers.thread.get_id()) {
     if (should_abort(d)) break;
+    UnlockedWait w;  // the work needs to run driver code to finish
     workers.cv.wait_for(g, std::chrono::milliseconds(10));
   }
   g.unlock();

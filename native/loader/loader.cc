@@ -146,7 +146,10 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   link_map *lm = nullptr;
   dlinfo(d->handle, RTLD_DI_LINKMAP, &lm);
-  map_segments(d, img, lm->l_addr);
+  {
+    DomainMemoryAccess access;
+    map_segments(d, img, lm->l_addr);
+  }
   d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
   const void *runner = dlsym(d->handle, "nooks_batch_run");
@@ -166,7 +169,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     why = "module_init returned " + std::to_string((int)c.ret);
     mark_failed(d);
   }
-  recovery_teardown(d);
+  recovery_teardown(d, d->failure_gen.load());
   dlclose(d->handle);
   domain_destroy(d);
   throw LoadError(code, path + ": " + why);
@@ -179,7 +182,7 @@ void unload_driver(Domain *d) {
     if (xpc_call(d, &c, &f) != EnterResult::ok) mark_failed(d);
   }
   mark_failed(d);  // refuse new entries while everything is released
-  recovery_teardown(d);
+  recovery_teardown(d, d->failure_gen.load());
   d->state.store(DomainState::unloaded);
   dlclose(d->handle);
   domain_destroy(d);

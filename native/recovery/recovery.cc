@@ -27,9 +27,9 @@ static bool threads_inside(Domain *d, bool abort) {
   return any;
 }
 
-void recovery_teardown(Domain *d) {
+void recovery_teardown(Domain *d, uint64_t generation) {
   std::lock_guard<std::mutex> g(d->recovery_lock);
-  if (d->torn_down) return;
+  if (generation != d->failure_gen.load() || d->torn_down_gen >= generation) return;
   irq_mask_domain(d, true);
   // Unwind every other thread inside the domain: driver code is unwound by the
   // abort signal, kernel calls notice when they return or their wait wakes.
@@ -54,13 +54,16 @@ void recovery_teardown(Domain *d) {
       t->abort_domain.compare_exchange_strong(id, -1);
     }
   }
-  d->torn_down = true;
+  d->torn_down_gen = generation;
 }
 
 bool recovery_restart(Domain *d, std::string *why) {
+  recovery_teardown(d, d->failure_gen.load());
   std::unique_lock<std::mutex> g(d->recovery_lock);
-  for (Segment &s : d->segments) memcpy((void *)s.range.lo, s.clean.data(), s.clean.size());
-  d->torn_down = false;
+  {
+    DomainMemoryAccess access;
+    for (Segment &s : d->segments) memcpy((void *)s.range.lo, s.clean.data(), s.clean.size());
+  }
   d->state.store(DomainState::recovering);
   irq_mask_domain(d, false);
   g.unlock();
@@ -79,7 +82,7 @@ bool recovery_restart(Domain *d, std::string *why) {
     *why = r == EnterResult::ok ? "module_init returned " + std::to_string((int)c.ret) : "domain unavailable";
     mark_failed(d);
   }
-  recovery_teardown(d);
+  recovery_teardown(d, d->failure_gen.load());
   return false;
 }
 
@@ -157,7 +160,7 @@ void recovery_loop() {
     Domain *d = g_domains[id];
     g.unlock();
     if (d) {
-      recovery_teardown(d);
+      recovery_teardown(d, fault.generation);
       fault_describe(&fault);
       if (fault.primary && recoverer.listener) recoverer.listener(id, fault);
     }

@@ -13,8 +13,10 @@
 
 namespace nooks {
 
-// Phases 1-4. Idempotent for one failure; safe from any thread not inside d.
-void recovery_teardown(Domain *d);
+// Phases 1-4 for failure `generation` of d (Domain::failure_gen). Runs once
+// per failure, and not at all for a failure already recovered from; safe from
+// any thread not inside d.
+void recovery_teardown(Domain *d, uint64_t generation);
 // Phases 5-6. Returns false and says why if init faulted or returned an error
 // (the domain is then failed and torn down again).
 bool recovery_restart(Domain *d, std::string *why);

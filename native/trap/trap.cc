@@ -74,6 +74,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   f.message[0] = 0;  // formatted later, outside the handler
   f.primary = mark_failed(dt->domain);
   f.generation = dt->domain->failure_gen.load();
+  if (f.primary) record_primary_fault(f);
   land(t, dt->domain, uc);
 }
 
@@ -94,6 +95,7 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   f.domain = id;
   f.primary = t->abort_primary.load();
   f.generation = d->failure_gen.load();
+  if (f.primary) record_primary_fault(f);
   f.message[0] = 0;
   land(t, d, uc);
 }
@@ -157,7 +159,16 @@ static void watchdog_loop() {
         if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck
         s.fired = now;
         // Every stuck thread is ended for the timeout; the first one failed the domain.
-        trap_abort_thread(t, id, (int)FaultKind::timeout, mark_failed(d));
+        bool first = mark_failed(d);
+        if (first) {
+          Fault f;
+          f.kind = FaultKind::timeout;
+          f.domain = id;
+          f.primary = true;
+          f.generation = d->failure_gen.load();
+          record_primary_fault(f);  // its thread refines it (with where it was) when it lands
+        }
+        trap_abort_thread(t, id, (int)FaultKind::timeout, first);
       }
     }
     struct timespec ts = {0, 5 * 1000 * 1000};

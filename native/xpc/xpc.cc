@@ -126,10 +126,11 @@ void xpc_set_isolation(Isolation m) {
 }
 
 // ---- mprotect mode --------------------------------------------------------
-// One thread runs driver code at a time: while it does, every other domain is
-// inaccessible and the host-object heap read-only. The lock is held only
-// while driver code runs (not during its kernel calls), so a driver blocked
-// in a kernel call does not stop the others.
+// Page protection is process-wide, so one thread at a time may run driver
+// code or touch driver memory: it holds g_mprotect_lock, from its outermost
+// entry until it leaves, and gives it up only while a kernel call waits
+// (UnlockedWait). While driver code runs, every other domain is inaccessible
+// and the host-object heap read-only; while kernel code runs, all is open.
 static std::mutex g_mprotect_lock;
 static int g_mprotect_applied = -1;
 
@@ -150,22 +151,43 @@ void mprotect_apply(int domain_id) {
   g_mprotect_applied = domain_id;
 }
 
-static void mprotect_enter_driver(ThreadCtx *t, int domain_id) {
+// Takes the lock for t if it does not hold it; true if it took it.
+static bool mprotect_take(ThreadCtx *t) {
+  if (t->holds_mprotect) return false;
   g_mprotect_lock.lock();
   t->holds_mprotect = true;
-  mprotect_apply(domain_id);
+  mprotect_apply(-1);
+  return true;
 }
 
-static void mprotect_leave_driver(ThreadCtx *t) {
+static void mprotect_give(ThreadCtx *t) {
   mprotect_apply(-1);
   t->holds_mprotect = false;
   g_mprotect_lock.unlock();
 }
 
+UnlockedWait::UnlockedWait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  released_ = g_isolation == Isolation::mprotect && t && t->holds_mprotect;
+  if (released_) mprotect_give(t);
+}
+
+UnlockedWait::~UnlockedWait() {
+  if (released_) mprotect_take(nooks_tls_ctx);
+}
+
+DomainMemoryAccess::DomainMemoryAccess() {
+  if (g_isolation == Isolation::mprotect) took_ = mprotect_take(thread_ctx());
+}
+
+DomainMemoryAccess::~DomainMemoryAccess() {
+  if (took_) mprotect_give(nooks_tls_ctx);
+}
+
 }  // namespace nooks
 
-extern "C" void nooks_mprotect_to_host() { nooks::mprotect_leave_driver(nooks_tls_ctx); }
-extern "C" void nooks_mprotect_to_domain() { nooks::mprotect_enter_driver(nooks_tls_ctx, nooks_tls_ctx->cur->domain->id); }
+extern "C" void nooks_mprotect_to_host() { nooks::mprotect_apply(-1); }
+extern "C" void nooks_mprotect_to_domain() { nooks::mprotect_apply(nooks_tls_ctx->cur->domain->id); }
 
 namespace nooks {
 
@@ -190,6 +212,15 @@ static const void *landing() {
 }
 
 const void *xpc_landing() { return landing(); }
+
+static Fault g_primary_faults[kMaxDomains];
+
+void record_primary_fault(const Fault &f) { g_primary_faults[f.domain] = f; }
+
+const Fault *primary_fault(Domain *d, uint64_t generation) {
+  const Fault &f = g_primary_faults[d->id];
+  return f.generation == generation && f.kind != FaultKind::none ? &f : nullptr;
+}
 
 bool mark_failed(Domain *d) {
   DomainState s = d->state.load();
@@ -219,6 +250,7 @@ void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
   va_end(ap);
   f.primary = mark_failed(d);
   f.generation = d->failure_gen.load();
+  if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
 }
 
@@ -226,11 +258,14 @@ void xpc_abort_current(Domain *d) {
   ThreadCtx *t = nooks_tls_ctx;
   Fault &f = t->fault;
   f = Fault();
-  f.kind = (FaultKind)t->abort_kind.load();
+  // No request for this thread: it found the domain failed by another.
+  bool asked = t->abort_domain.load() == d->id;
+  f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
   f.domain = d->id;
-  f.primary = t->abort_primary.load();
+  f.primary = asked && t->abort_primary.load();
   mark_failed(d);
   f.generation = d->failure_gen.load();
+  if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
 }
 
@@ -267,11 +302,14 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
       rc = nooks_xpc_enter_pkey(&f, c, dt->sp & ~(uintptr_t)15, dt->pkru);
       break;
     }
-    case Isolation::mprotect:
-      mprotect_enter_driver(t, d->id);
+    case Isolation::mprotect: {
+      bool took = mprotect_take(t);
+      mprotect_apply(d->id);
       rc = nooks_xpc_enter_plain(&f, c, dt->sp & ~(uintptr_t)15);
-      if (t->holds_mprotect) mprotect_leave_driver(t);  // not held if kernel code abandoned the entry
+      if (took && t->holds_mprotect) mprotect_give(t);
+      else if (t->holds_mprotect) mprotect_apply(-1);  // back in the kernel call that entered
       break;
+    }
     case Isolation::none: {
       using Fn = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
       c->ret = ((Fn)c->fn)(c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);

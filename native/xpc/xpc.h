@@ -50,7 +50,7 @@ struct ThreadCtx {
   std::atomic<int> abort_kind{0};    // FaultKind to report for that abort
   std::atomic<bool> abort_primary{false};  // ...and whether that abort is what failed the domain
   Fault fault;                       // the last fault on this thread
-  bool holds_mprotect = false;       // mprotect mode: this thread runs driver code
+  bool holds_mprotect = false;       // mprotect mode: this thread may run driver code / touch driver memory
   DomainThread *dts[kMaxDomains] = {};
   pthread_t thread;
   int tid = 0;
@@ -103,8 +103,36 @@ EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
 
 // mprotect mode: make domain_id's memory the only accessible domain (-1: host).
 void mprotect_apply(int domain_id);
+
+// A kernel call about to wait (sleep, a lock, another thread): under mprotect
+// it lets other threads run driver code meanwhile. Touch no driver memory
+// while one is alive. No-op in other modes.
+class UnlockedWait {
+ public:
+  UnlockedWait();
+  ~UnlockedWait();
+
+ private:
+  bool released_ = false;
+};
+
+// Kernel code outside any crossing (loader, recovery, devices) about to touch
+// driver memory: under mprotect, waits until no driver code runs and opens
+// every domain. No-op in other modes.
+class DomainMemoryAccess {
+ public:
+  DomainMemoryAccess();
+  ~DomainMemoryAccess();
+
+ private:
+  bool took_ = false;
+};
 // Marks d failed if it was live; false if it had already failed or stopped.
 bool mark_failed(Domain *d);
+// The fault that caused failure `generation` of d, once recorded; nullptr if
+// not (yet). Recorded by the thread that failed the domain (async-signal-safe).
+const Fault *primary_fault(Domain *d, uint64_t generation);
+void record_primary_fault(const Fault &f);
 // Where a thread resumes when its entry is abandoned (depends on the mode).
 const void *xpc_landing();
 constexpr size_t kAltStackSize = 64 * 1024;

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// The `nooks` command line. Each command lives in lib/cli/commands/; this
+// file declares them, parses the command line (lib/cli/args.ts), prints help
+// and turns errors into a message and exit code 1.
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../paths.js';
+import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
+import { bench } from './commands/bench.js';
+import { toJson, type Command, type Context, type Flags } from './commands/common.js';
+import { demo } from './commands/demo.js';
+import { domains } from './commands/domains.js';
+import { policy } from './commands/policy.js';
+import { recover } from './commands/recover.js';
+import { run } from './commands/run.js';
+
+const flags = [
+  { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
+  {
+    name: 'isolation', value: 'mode', choices: ['auto', 'pkey', 'mprotect', 'none'],
+    help: 'Driver isolation; auto (the default) picks pkey if the CPU has protection keys, else mprotect',
+  },
+  { name: 'time-budget', value: 'ms', help: 'Watchdog: the longest one call may stay in the driver (demo: 300; run: the policy\'s, 2000)' },
+  { name: 'policy', value: 'file', help: 'Recovery policy file (.yaml, .yml or .json)' },
+  { name: 'times', value: 'n', help: 'How many recoveries to request (default 1)' },
+  { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (default 7)' },
+  { name: 'iters', value: 'n', help: 'Operations per run (default 20000)' },
+  { name: 'version', short: 'V', help: 'Print the version of nooks' },
+] as const satisfies readonly FlagSpec[];
+
+type FlagName = (typeof flags)[number]['name'];
+
+interface CommandDef extends CommandSpec {
+  readonly run: Command;
+  /** The flags this command takes (--help is always there). */
+  readonly flags: readonly FlagName[];
+  /** More about the command, for `nooks <command> --help`. */
+  readonly details: readonly string[];
+  readonly examples: readonly [command: string, what: string][];
+}
+
+const commands: readonly CommandDef[] = [
+  {
+    name: 'demo',
+    help: 'Fault a misbehaving driver in nine ways beside a healthy one; show detection and recovery',
+    run: demo,
+    flags: ['json', 'isolation', 'time-budget'],
+    details: [
+      'Boots a kernel, loads ticker (well-behaved: a 10 ms timer, work items, an interrupt) and crashy',
+      '(faults on demand), each in its own protection domain, then makes crashy fail: null_deref, wild_write',
+      '(aimed at a kernel object, the canary), stack_overflow, illegal_instruction, divide_by_zero, double_free,',
+      'bad_pointer_arg, infinite_loop and deadlock (both ended by the watchdog after --time-budget, default 300 ms).',
+      'After each fault it shows the fault kind and message, the recovery time, that crashy answers add(2,3) = 5',
+      'again, that the canary is intact and that ticker kept ticking; then a table and a verdict.',
+      'With --isolation none only the harmless part runs: without isolation the first fault would kill the process.',
+      'Exit status 0 when every fault was detected and recovered, 1 otherwise.',
+    ],
+    examples: [
+      ['nooks demo', 'the best isolation this CPU offers'],
+      ['nooks demo --isolation mprotect', 'page protection flipped at each crossing'],
+      ['nooks demo --json', '{ isolation, rows: [...], tickerTicks, canaryIntact }'],
+    ],
+  },
+  {
+    name: 'bench',
+    args: ['suite'],
+    help: 'Measure crossing costs in every isolation mode (suite: xpc)',
+    run: bench,
+    flags: ['json', 'runs', 'iters'],
+    details: [
+      'bench xpc: for each isolation mode (none, mprotect, pkey) in one run: boot it, load the null driver and',
+      'measure in C++ loops a host -> driver -> host round trip around an empty function and one kernel call from',
+      'inside the driver (an upcall), then one drv.call() from JavaScript; shut down; next mode. Modes the CPU lacks',
+      '(pkey without protection keys) are listed as unsupported, with the reason.',
+      '"Cycles" are TSC ticks (the constant-rate time-stamp counter, rdtsc), not core clock cycles; ns are',
+      'converted with the TSC rate measured against CLOCK_MONOTONIC. Each figure is the median of --runs runs.',
+    ],
+    examples: [
+      ['nooks bench xpc', 'a table'],
+      ['nooks bench xpc --json', '{ cpu, pku, wrpkruPairCycles, modes: [...] }'],
+      ['nooks bench xpc --runs 15 --iters 100000', 'steadier figures, slower'],
+    ],
+  },
+  {
+    name: 'run',
+    args: ['driver', 'function', 'args...'],
+    help: 'Load a driver, call one of its exported functions, print the result or the fault',
+    run,
+    flags: ['json', 'isolation', 'time-budget', 'policy'],
+    details: [
+      '<driver> is a name from build/drivers (crashy, null, ticker) or a path to a .so. <function> must be marked',
+      'NOOKS_EXPORT in the driver. Arguments: up to six integers (decimal or 0x hex; put negative numbers after --),',
+      'true, false, or @probe for the address of the kernel canary object.',
+      'If the call faults, the fault is printed and the recovery policy applied (restart by default).',
+      'Exit status 0 when the call returned, 2 when it faulted, 1 on any other error.',
+      'With --isolation none nothing contains a fault: a faulting driver kills the process.',
+    ],
+    examples: [
+      ['nooks run crashy add 2 3', 'prints 5'],
+      ['nooks run crashy null_deref', 'a segmentation fault, contained and recovered'],
+      ['nooks run crashy wild_write @probe', 'a write over the kernel canary, stopped'],
+      ['nooks run crashy infinite_loop --time-budget 100', 'ended by the watchdog after 100 ms'],
+      ['nooks run ticker sum -- 1 -2 3 4 5 6', 'negative arguments after --'],
+    ],
+  },
+  {
+    name: 'recover',
+    args: ['driver'],
+    help: 'Request explicit recoveries of a driver; show each one\'s time and objects before/after',
+    run: recover,
+    flags: ['json', 'isolation', 'times', 'policy'],
+    details: [
+      'Loads the driver, then --times times fails it on purpose (drv.recover()): the kernel tears the domain down',
+      '(masks its interrupts, unwinds its threads, releases every object it holds) and the recovery policy acts',
+      '(restart: reset its data from the copy taken at load and re-run its init).',
+      'Without --policy every requested recovery is allowed; with a policy file its limits apply, so you can see',
+      'the agent give up (disable) after maxFailures. Exit status 0 when the driver is running at the end, 1 otherwise.',
+    ],
+    examples: [
+      ['nooks recover ticker', 'one recovery'],
+      ['nooks recover crashy --times 5 --json', 'five, as JSON'],
+      ['nooks recover ticker --times 10 --policy policy.yaml', 'with the limits of a policy file'],
+    ],
+  },
+  {
+    name: 'domains',
+    args: ['drivers...'],
+    help: 'Load drivers and show their protection domains and the kernel objects each holds',
+    run: domains,
+    flags: ['json', 'isolation', 'policy'],
+    details: [
+      'Loads the drivers given (default: every driver in build/drivers), then prints each domain (id, state,',
+      'protection key, memory, time budget, object and recovery counts, threads) and each driver\'s kernel objects',
+      '(irq, timer, work, lock, mutex, dma, memory) as the object tracker records them.',
+    ],
+    examples: [
+      ['nooks domains', 'every built driver'],
+      ['nooks domains ticker crashy --json', 'two drivers, as JSON'],
+    ],
+  },
+  {
+    name: 'policy',
+    args: ['action', 'file'],
+    help: 'policy check <file>: validate a recovery policy file and print it resolved',
+    run: policy,
+    flags: ['json'],
+    details: [
+      'Reads a policy file (.yaml, .yml or .json), validates it and prints the default entry and every driver entry',
+      'merged over it; or the error, with the file, line and key it concerns. Exit status 1 when invalid.',
+    ],
+    examples: [
+      ['nooks policy check policy.yaml', 'valid? and the resolved entries'],
+      ['nooks policy check policy.json --json', 'the resolved policy as JSON'],
+    ],
+  },
+];
+
+const spec: CliSpec<typeof flags> = { program: 'nooks', commands, flags };
+
+function help(commandName: string | undefined): string {
+  const command = commands.find((c) => c.name === commandName);
+  if (!command) {
+    const examples = commands.flatMap((c) => c.examples.slice(0, 2));
+    return [
+      'nooks: run C drivers in protection domains inside Node.js; trap their faults and restart them.',
+      '',
+      usage(spec),
+      '',
+      'Examples:',
+      ...exampleLines(examples),
+      '',
+      'Run `nooks <command> --help` for a command\'s options and more examples.',
+    ].join('\n');
+  }
+  const own: CliSpec = { program: spec.program, commands, flags: flags.filter((f) => command.flags.includes(f.name)) };
+  return [usage(own, command.name), '', ...command.details, '', 'Examples:', ...exampleLines(command.examples)].join('\n');
+}
+
+function exampleLines(examples: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...examples.map(([c]) => c.length));
+  return examples.map(([c, what]) => `  ${c.padEnd(width)}  # ${what}`);
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const dashDash = argv.indexOf('--');
+  const options = dashDash < 0 ? argv : argv.slice(0, dashDash);
+  const json = options.includes('--json');
+  const print = (line = '') => process.stdout.write(`${line}\n`);
+  try {
+    if ((options.includes('--version') || options.includes('-V')) && !options.includes('--help') && !options.includes('-h')) {
+      print(json ? toJson({ version: version() }) : `nooks ${version()}`);
+      return 0;
+    }
+    if (argv.length === 0) {
+      process.stderr.write(`${help(undefined)}\n`);
+      return 1;
+    }
+    const parsed = parseArgs(argv, spec);
+    if (parsed.help) {
+      print(help(parsed.command));
+      return 0;
+    }
+    const command = commands.find((c) => c.name === parsed.command)!;
+    for (const f of flags) {
+      const value = parsed.flags[f.name];
+      if (value !== undefined && value !== false && !command.flags.includes(f.name)) {
+        throw new UsageError(`--${f.name} is not an option of ${command.name}; see nooks ${command.name} --help`);
+      }
+    }
+    const ctx: Context = {
+      args: parsed.args,
+      flags: parsed.flags as Flags,
+      print,
+    };
+    return await command.run(ctx);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const usageError = err instanceof UsageError;
+    if (json) print(toJson({ error: { name: err.name, code: err.code ?? null, message: err.message } }));
+    const code = !usageError && typeof err.code === 'string' && !err.message.includes(err.code) ? ` [${err.code}]` : '';
+    process.stderr.write(`nooks: ${err.message}${code}\n`);
+    if (usageError && !err.message.includes('--help')) process.stderr.write('Run `nooks --help` for the commands, `nooks <command> --help` for one command.\n');
+    else if (process.env.NOOKS_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+// Run when executed (the bin, `node dist/lib/cli/main.js`), not when imported by tests.
+function isMain(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  // `nooks demo | head`: the reader went away; stop quietly (the addon stops the kernel's threads at exit).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}
