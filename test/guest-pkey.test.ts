@@ -1,0 +1,33 @@
+// Isolation 'pkey' where this machine cannot run it: inside a QEMU guest
+// (TCG, -cpu max emulates protection keys) on a Debian kernel >= 6.12, the
+// pkey fault matrices run for real against the project's own build.
+// Skipped only when QEMU is not installed (.ci/run installs it).
+import { describe, expect, it } from 'vitest';
+import { Kernel } from '../lib/index.js';
+import { qemuAvailable, runInGuest } from '../lib/guest/qemu.js';
+
+const here = Kernel.pkuSupported();
+const qemu = qemuAvailable();
+const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts'];
+
+describe.skipIf(here || !qemu)(
+  `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
+  () => {
+    it('runs the pkey fault matrices with every test passing and none skipped', async () => {
+      const run = await runInGuest({
+        minKernel: [6, 12],
+        // vitest writes no config bundle on the read-only project with the runner loader
+        command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner ${files.join(' ')}`,
+        timeoutMs: 600_000,
+      });
+      const output = run.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''); // the reporter's colours
+      const summary = [...output.matchAll(/Tests\s+(\d+) passed \((\d+)\)/g)].at(-1); // the final summary, not a progress line
+      if (run.exitCode !== 0 || !summary) console.log(output.slice(-6000));
+      expect(run.exitCode).toBe(0);
+      expect(summary).not.toBeNull();
+      expect(Number(summary![1])).toBeGreaterThan(10);
+      expect(summary![1]).toBe(summary![2]); // all passed, none skipped
+      expect(output).toMatch(/Test Files\s+2 passed \(2\)/);
+    }, 660_000);
+  },
+);
