@@ -278,6 +278,13 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
   DomainThread *dt = t->dts[d->id];
   if (!dt) dt = domain_thread(d);
   if (!dt) return EnterResult::unavailable;
+  // mprotect: wait for the lock first, so that waiting is not counted as time
+  // in the driver; the domain may have failed meanwhile.
+  bool took = g_isolation == Isolation::mprotect && mprotect_take(t);
+  if (took && d->state.load() == DomainState::failed) {
+    mprotect_give(t);
+    return EnterResult::unavailable;
+  }
 
   EntryFrame f;
   f.dt = dt;
@@ -305,7 +312,6 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
       break;
     }
     case Isolation::mprotect: {
-      bool took = mprotect_take(t);
       mprotect_apply(d->id);
       rc = nooks_xpc_enter_plain(&f, c, dt->sp & ~(uintptr_t)15);
       if (took && t->holds_mprotect) mprotect_give(t);
@@ -325,9 +331,22 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
   dt->sp = f.saved_sp;
   dt->depth = f.saved_depth;
   if (--t->depth == 0) t->outer_domain.store(-1, std::memory_order_relaxed);
-  if (rc == 0) return EnterResult::ok;
+  bool asked = t->abort_domain.load() == d->id;
+  if (rc == 0 && !asked) return EnterResult::ok;
+  if (rc == 0) {
+    // Asked to leave (the watchdog, recovery), it got out by itself before
+    // being unwound: the domain has failed all the same, and if the watchdog
+    // chose this thread, reporting the failure is still its job.
+    Fault &tf = t->fault;
+    tf = Fault();
+    tf.kind = (FaultKind)t->abort_kind.load();
+    tf.domain = d->id;
+    tf.primary = t->abort_primary.load();
+    tf.generation = d->failure_gen.load();
+    if (tf.primary) record_primary_fault(tf);
+  }
   *fault = t->fault;
-  if (t->abort_domain.load() == d->id) {
+  if (asked) {
     t->abort_domain.store(-1);
     t->abort_kind.store(0);
   }

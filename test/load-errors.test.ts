@@ -1,0 +1,160 @@
+// What the loader refuses, and with which code: each bad driver is built here
+// with the real driver flags, so it fails for the one reason it is meant to.
+// Also the boot errors, which must leave no kernel behind.
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel } from '../lib/index.js';
+import { driverPath } from '../lib/paths.js';
+import { buildDriver } from './helpers/build-driver.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-load-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const pku = Kernel.pkuSupported();
+
+/** The rejection of `p`, which must reject. */
+async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
+  return p.then(
+    () => expect.fail('expected a rejection'),
+    (e: Error & { code?: string }) => e,
+  );
+}
+
+// These run before any kernel is booted in this process.
+describe('boot errors', () => {
+  it.skipIf(pku)("isolation 'pkey' where it cannot run: ENOPKU, with the reason, suggesting 'mprotect'", async () => {
+    const err = await rejection(Kernel.boot({ isolation: 'pkey' }));
+    expect(err.code).toBe('ENOPKU');
+    expect(Kernel.pkeyUnusableReason()).not.toBe('');
+    expect(err.message).toContain(Kernel.pkeyUnusableReason());
+    expect(err.message).toMatch(/use isolation 'mprotect'/i);
+  });
+
+  it('an unknown isolation mode', async () => {
+    const err = await rejection(Kernel.boot({ isolation: 'paging' as 'pkey' }));
+    expect(err.message).toMatch(/unknown isolation 'paging'/);
+  });
+
+  it('a policy file that does not exist', async () => {
+    const path = join(dir, 'missing.yaml');
+    const err = await rejection(Kernel.boot({ isolation: 'mprotect', policy: path }));
+    expect(err.name).toBe('PolicyError');
+    expect(err.message).toBe(`${path}: no such policy file`);
+  });
+
+  it('an invalid policy file', async () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'default:\n  maxFailures: -1\n');
+    const err = await rejection(Kernel.boot({ isolation: 'mprotect', policy: path }));
+    expect(err.message).toContain('default.maxFailures: expected a positive integer, got -1');
+  });
+});
+
+describe('load errors', () => {
+  let kernel: Kernel;
+  const so: Record<string, string> = {};
+
+  beforeAll(async () => {
+    // the failed boots above left nothing behind: this one succeeds
+    kernel = await Kernel.boot({ isolation: 'mprotect' });
+
+    const prelude = '#include <nooks/kapi.h>\n';
+    const okInit = 'static int ok_init(void) { return 0; }\nmodule_init(ok_init);\n';
+    so.noinit = buildDriver(dir, 'noinit', `${prelude}NOOKS_EXPORT long f(long x) { return x; }\n`);
+    so.unresolved = buildDriver(
+      dir,
+      'unresolved',
+      `${prelude}long nooks_no_such_call(long x);\nNOOKS_EXPORT long f(long x) { return nooks_no_such_call(x); }\n${okInit}`,
+    );
+    so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
+    so.wrpkru = buildDriver(
+      dir,
+      'wrpkru',
+      `${prelude}NOOKS_EXPORT long f(void) { __asm__ volatile(".byte 0x0f,0x01,0xef"); return 0; }\n${okInit}`,
+    );
+    so.nodev = buildDriver(dir, 'nodev', `${prelude}static int nodev_init(void) { return -ENODEV; }\nmodule_init(nodev_init);\n`);
+    so.initfault = buildDriver(
+      dir,
+      'initfault',
+      `${prelude}static int initfault_init(void)\n{\n\tint *volatile p = NULL;\n\n\treturn *p;\n}\nmodule_init(initfault_init);\n`,
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  /** Loads `path`, which must fail with `code`; checks nothing of it stayed loaded. */
+  async function loadError(path: string, code: string): Promise<string> {
+    const before = kernel.domains().length;
+    const err = await rejection(kernel.load(path));
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(path);
+    expect(kernel.domains().length).toBe(before);
+    return err.message;
+  }
+
+  it('booting a second kernel', async () => {
+    const err = await rejection(Kernel.boot({ isolation: 'mprotect' }));
+    expect(err.message).toMatch(/already booted/);
+  });
+
+  it('a missing file: ENOENT', async () => {
+    expect(await loadError(join(dir, 'nope.so'), 'ENOENT')).toMatch(/no such driver file/);
+  });
+
+  it('a text file named .so: ENOTELF', async () => {
+    const path = join(dir, 'x.so');
+    writeFileSync(path, 'this is not a driver\n');
+    expect(await loadError(path, 'ENOTELF')).toMatch(/not an ELF file/);
+  });
+
+  it('an ELF object that is not a shared object: ENOTELF', async () => {
+    const path = join(dir, 'object.so');
+    copyFileSync(join(dir, 'noinit.o'), path); // a relocatable .o under a .so name
+    expect(await loadError(path, 'ENOTELF')).toMatch(/not an x86-64 shared object/);
+  });
+
+  it('no module_init: ENOINIT', async () => {
+    expect(await loadError(so.noinit, 'ENOINIT')).toMatch(/no module_init/);
+  });
+
+  it('an unresolved symbol: EUNRESOLVED, naming it', async () => {
+    expect(await loadError(so.unresolved, 'EUNRESOLVED')).toMatch(/unresolved symbols: nooks_no_such_call/);
+  });
+
+  it('a libc call: ELIBC, naming it', async () => {
+    const message = await loadError(so.libc, 'ELIBC');
+    expect(message).toMatch(/outside the nooks kernel API \(puts\)/);
+    expect(message).toContain('kapi.h');
+  });
+
+  it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {
+    expect(await loadError(so.wrpkru, 'EWRPKRU')).toMatch(/contains a WRPKRU instruction sequence at file offset 0x[0-9a-f]+/);
+  });
+
+  it('module_init returning -ENODEV: EINITFAILED', async () => {
+    expect(await loadError(so.nodev, 'EINITFAILED')).toMatch(/module_init returned -19$/);
+  });
+
+  it('module_init faulting: EINITFAULT, with the fault', async () => {
+    expect(await loadError(so.initfault, 'EINITFAULT')).toMatch(/module_init faulted: segmentation fault at address 0x0 /);
+    // the kernel is unharmed: the next driver loads and runs
+    const drv = await kernel.load('null');
+    expect(drv.call('nop')).toBe(0);
+    drv.unload();
+  });
+
+  it('the same driver twice', async () => {
+    const drv = await kernel.load('null');
+    // by name...
+    expect((await rejection(kernel.load('null'))).message).toMatch(/a driver named 'null' is already loaded/);
+    // ...and the same file under another name: one domain per file
+    const err = await rejection(kernel.load('null', { name: 'null2' }));
+    expect(err.code).toBe('ELOADED');
+    expect(err.message).toContain(driverPath('null'));
+    expect(kernel.domains().map((d) => d.name)).toEqual(['null']);
+    drv.unload();
+  });
+});

@@ -1,0 +1,36 @@
+// Under 'mprotect' one thread runs driver code at a time. A driver that spins
+// until the watchdog ends it makes the others wait for that long: the wait is
+// not theirs, so the watchdog must not end them for it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type Driver } from '../lib/index.js';
+import { faultOf, until } from './helpers/util.js';
+
+describe("isolation 'mprotect': the watchdog blames only the driver that spins", () => {
+  let kernel: Kernel;
+  let ticker: Driver;
+  let crashy: Driver;
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation: 'mprotect' });
+    // ticker's budget is well below crashy's: its 10 ms timer fires while crashy spins
+    ticker = await kernel.load('ticker', { timeBudgetMs: 100 });
+    crashy = await kernel.load('crashy', { timeBudgetMs: 500 });
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  it('ticker is not failed while it waits for crashy to be ended', async () => {
+    await until(() => Number(ticker.call('ticks')) >= 3, 'ticker to tick');
+    const ticks = Number(ticker.call('ticks'));
+    expect(faultOf(() => crashy.call('infinite_loop')).kind).toBe('timeout');
+    await new Promise((r) => setTimeout(r, 50)); // let any late fault report arrive
+
+    const blamed = kernel.events().filter((e) => e.driver === 'ticker');
+    expect(blamed.map((e) => `${e.event}: ${e.fault?.kind} ${e.fault?.message}`)).toEqual([]);
+    expect(ticker.state).toBe('running');
+    expect(kernel.domains().find((d) => d.name === 'ticker')!.recoveries).toBe(0);
+    // not restarted: the count went on from where it was
+    expect(Number(ticker.call('ticks'))).toBeGreaterThan(ticks);
+  });
+});

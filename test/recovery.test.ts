@@ -1,0 +1,139 @@
+// The recovery agent wired to the kernel: the policy (read from a YAML file)
+// decides restart or disable, the events come out in order and in the event
+// log, and faults on kernel threads are recovered asynchronously.
+import { once } from 'node:events';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Driver, DriverUnavailable, Kernel, type RecoveryEvent } from '../lib/index.js';
+import { driverPath } from '../lib/paths.js';
+import { faultOf, until } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-recovery-'));
+const eventLog = join(dir, 'logs', 'events.jsonl'); // the agent creates logs/
+
+// The agent restarts while failuresInWindow < maxFailures: with 3, the third
+// failure within the window disables.
+const policyFile = join(dir, 'policy.yaml');
+writeFileSync(
+  policyFile,
+  `default:
+  action: restart
+  maxFailures: 100
+  windowMs: 60000
+drivers:
+  crashy: { maxFailures: 3, windowMs: 60000 }
+  fragile: { action: disable }
+`,
+);
+
+/** crashy.so under another file name, so it can be loaded beside crashy in a domain of its own. */
+function crashyAs(name: string): string {
+  const path = join(dir, `${name}.so`);
+  copyFileSync(driverPath('crashy'), path);
+  return path;
+}
+
+let kernel: Kernel;
+beforeAll(async () => {
+  kernel = await Kernel.boot({ isolation: 'mprotect', policy: policyFile, eventLog });
+});
+afterAll(async () => {
+  await kernel?.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const eventsOf = (name: string) => kernel.events().filter((e) => e.driver === name);
+
+describe('policy', () => {
+  it('restarts below maxFailures, then disables; calls are refused from then on', async () => {
+    const crashy = await kernel.load('crashy');
+    for (const n of [1, 2]) {
+      expect(faultOf(() => crashy.call('null_deref')).kind).toBe('segv');
+      expect(crashy.state).toBe('running');
+      expect(eventsOf('crashy').at(-1)).toMatchObject({ event: 'recovered', failuresInWindow: n, decision: 'restart' });
+    }
+    expect(faultOf(() => crashy.call('null_deref')).kind).toBe('segv');
+    expect(crashy.state).toBe('disabled');
+    expect(() => crashy.call('add', 2, 3)).toThrow(DriverUnavailable);
+    expect(() => crashy.call('add', 2, 3)).toThrow(/crashy is disabled: calls are refused/);
+    // a disabled driver holds nothing
+    expect(crashy.objects()).toEqual([]);
+
+    const events = eventsOf('crashy');
+    expect(events.map((e) => e.event)).toEqual(
+      ['fault', 'recovering', 'recovered', 'fault', 'recovering', 'recovered', 'fault', 'disabled'],
+    );
+    expect(events.filter((e) => e.event === 'fault').map((e) => e.failuresInWindow)).toEqual([1, 2, 3]);
+    expect(events.every((e) => e.fault?.kind === 'segv' && e.fault.message.includes('null_deref'))).toBe(true);
+    expect(events.at(-1)!.decision).toBe('disable');
+  });
+
+  it('the event log file gets the same events, one JSON object a line', () => {
+    const lines = readFileSync(eventLog, 'utf8').trimEnd().split('\n');
+    const logged = lines.map((l) => JSON.parse(l) as RecoveryEvent);
+    expect(logged).toEqual(kernel.events());
+    expect(logged.filter((e) => e.driver === 'crashy').map((e) => e.event).at(-1)).toBe('disabled');
+  });
+
+  it('action disable: disabled at the first fault, without a restart', async () => {
+    const fragile = await kernel.load(crashyAs('fragile'));
+    expect(fragile.name).toBe('fragile');
+    expect(faultOf(() => fragile.call('null_deref')).driver).toBe('fragile');
+    expect(fragile.state).toBe('disabled');
+    expect(() => fragile.call('add', 2, 3)).toThrow(DriverUnavailable);
+    expect(eventsOf('fragile').map((e) => [e.event, e.decision])).toEqual([
+      ['fault', 'disable'],
+      ['disabled', 'disable'],
+    ]);
+    expect(kernel.domains().find((d) => d.name === 'fragile')!.recoveries).toBe(0);
+  });
+});
+
+describe('explicit recovery', () => {
+  it('recover() restarts a healthy driver from scratch and emits the events', async () => {
+    const ticker = await kernel.load('ticker');
+    await until(() => Number(ticker.call('ticks')) >= 5, 'ticker to tick');
+    const ticks = Number(ticker.call('ticks'));
+
+    const seen: string[] = [];
+    for (const e of ['fault', 'recovering', 'recovered'] as const) kernel.once(e, (ev) => seen.push(`${ev.event}:${ev.driver}`));
+    ticker.recover();
+    expect(seen).toEqual(['fault:ticker', 'recovering:ticker', 'recovered:ticker']);
+    expect(eventsOf('ticker')[0]!.fault).toMatchObject({ kind: 'aborted', message: 'recovery requested' });
+
+    expect(ticker.state).toBe('running');
+    expect(kernel.domains().find((d) => d.name === 'ticker')!.recoveries).toBe(1);
+    // init ran again on fresh memory: the counter started over, and counts again
+    expect(Number(ticker.call('ticks'))).toBeLessThan(ticks);
+    const after = Number(ticker.call('ticks'));
+    await until(() => Number(ticker.call('ticks')) > after, 'ticker to tick after the restart');
+    expect(ticker.objects().map((o) => o.type).sort()).toEqual(['irq', 'memory', 'timer', 'work']);
+    ticker.unload();
+  });
+});
+
+describe('faults on kernel threads', () => {
+  it('a timer callback that faults: fault, then recovered, asynchronously', async () => {
+    const bomb: Driver = await kernel.load(crashyAs('bomb'));
+    const init = bomb.objects().length;
+    const fault = once(kernel, 'fault') as Promise<[RecoveryEvent]>;
+    const recovered = once(kernel, 'recovered') as Promise<[RecoveryEvent]>;
+
+    expect(bomb.call('timer_fault', 20)).toBe(0); // arms the timer and returns: the fault comes later
+    const [f] = await fault;
+    expect(f.driver).toBe('bomb');
+    expect(f.fault).toMatchObject({ kind: 'segv' });
+    expect(f.fault!.message).toMatch(/segmentation fault at address 0x0 in bomb\.so/);
+    const [r] = await recovered;
+    expect(r.driver).toBe('bomb');
+    expect(r.durationMs).toBeGreaterThanOrEqual(0);
+
+    expect(bomb.state).toBe('running');
+    expect(bomb.call('add', 2, 3)).toBe(5);
+    expect(bomb.objects().length).toBe(init);
+    expect(eventsOf('bomb').map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
+    expect(kernel.domains().find((d) => d.name === 'bomb')!.recoveries).toBe(1);
+  }, 5_000);
+});
