@@ -34,6 +34,8 @@ export interface NativeDomain {
   objects: number;
   recoveries: number;
   threads: number;
+  /** Entries into the domain so far (host -> driver crossings, nested ones included), on threads that still exist. */
+  crossings: number;
 }
 
 export type DriverState = 'loading' | 'running' | 'failed' | 'recovering' | 'disabled' | 'unloaded';

@@ -273,6 +273,9 @@ Napi::Value Domains(const Napi::CallbackInfo &info) {
     {
       std::lock_guard<std::mutex> tg(d->threads_lock);
       o.Set("threads", (double)d->threads.size());
+      uint64_t entries = 0;
+      for (DomainThread *dt : d->threads) entries += dt->entries;
+      o.Set("crossings", (double)entries);
     }
     a.Set(a.Length(), o);
   }

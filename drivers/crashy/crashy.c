@@ -237,6 +237,40 @@ NOOKS_EXPORT long bad_pointer_arg(void)
 	return 0;
 }
 
+/* more calls the wrappers must reject */
+NOOKS_EXPORT long huge_kmalloc(void)
+{
+	return kmalloc(1ul << 30, GFP_KERNEL) != NULL;	/* a size no driver means */
+}
+
+static struct timer_list stray_timer;
+
+NOOKS_EXPORT long bad_callback(long addr)
+{
+	/* a callback that is not the driver's code: the kernel must never call it */
+	timer_setup(&stray_timer, (void (*)(struct timer_list *))addr, 0);
+	return 0;
+}
+
+static irqreturn_t stray_handler(int irq, void *dev)
+{
+	(void)irq;
+	(void)dev;
+	return IRQ_HANDLED;
+}
+
+NOOKS_EXPORT long bad_string(long addr)
+{
+	/* a name the kernel would have to read outside the driver's memory */
+	return request_irq(9, stray_handler, 0, (const char *)addr, NULL);
+}
+
+/* what the loader bound the driver's import of kmalloc to */
+NOOKS_EXPORT long kmalloc_address(void)
+{
+	return (long)&kmalloc;
+}
+
 static int crashy_init(void)
 {
 	init_buf = kmalloc(128, GFP_KERNEL);

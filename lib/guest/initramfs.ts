@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { sections } from '../elf.js';
 
 interface Entry {
   path: string; // inside the archive, without a leading slash
@@ -55,21 +56,9 @@ function libraries(binary: string): string[] {
 
 /** The `depends=` list of a kernel module, from its ELF .modinfo section. */
 function moduleDepends(ko: Buffer): string[] {
-  const shoff = Number(ko.readBigUInt64LE(0x28));
-  const shentsize = ko.readUInt16LE(0x3a), shnum = ko.readUInt16LE(0x3c), shstrndx = ko.readUInt16LE(0x3e);
-  const sh = (i: number) => {
-    const o = shoff + i * shentsize;
-    return { name: ko.readUInt32LE(o), offset: Number(ko.readBigUInt64LE(o + 0x18)), size: Number(ko.readBigUInt64LE(o + 0x20)) };
-  };
-  const strtab = sh(shstrndx);
-  for (let i = 0; i < shnum; i++) {
-    const s = sh(i);
-    const name = ko.toString('latin1', strtab.offset + s.name, ko.indexOf(0, strtab.offset + s.name));
-    if (name !== '.modinfo') continue;
-    const dep = ko.toString('latin1', s.offset, s.offset + s.size).split('\0').find((kv) => kv.startsWith('depends='));
-    return dep ? dep.slice('depends='.length).split(',').filter(Boolean) : [];
-  }
-  return [];
+  const info = sections(ko).find((s) => s.name === '.modinfo');
+  const dep = info && ko.toString('latin1', info.offset, info.offset + info.size).split('\0').find((kv) => kv.startsWith('depends='));
+  return dep ? dep.slice('depends='.length).split(',').filter(Boolean) : [];
 }
 
 const moduleKey = (name: string) => name.replace(/\.ko(\.xz)?$/, '').replace(/-/g, '_');

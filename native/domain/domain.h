@@ -28,6 +28,7 @@ struct DomainThread {
   uintptr_t sp;        // DT_SP: where the next entry starts on this stack
   uint32_t pkru;       // DT_PKRU: PKRU while running this domain's code
   uint32_t depth;      // entries of this thread into the domain now active
+  uint64_t entries;    // entries of this thread into the domain so far (introspection)
   Domain *domain;
   ThreadCtx *thread;
   uintptr_t stack_lo;  // lowest usable byte; a guard page lies below

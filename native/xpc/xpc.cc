@@ -298,6 +298,7 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
     t->entries.fetch_add(1, std::memory_order_relaxed);
   }
   dt->depth++;
+  dt->entries++;
   t->top = &f;
   t->cur = dt;
 

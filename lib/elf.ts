@@ -1,0 +1,44 @@
+// Just enough ELF64 reading for the package's tools: section headers and
+// defined dynamic symbols (for kernel modules' .modinfo and for tests that
+// locate a symbol of a loaded object without binutils).
+export interface Section {
+  name: string;
+  type: number;
+  offset: number;
+  size: number;
+  link: number;
+}
+
+export function sections(elf: Buffer): Section[] {
+  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) throw new Error('not an ELF64 file');
+  const shoff = Number(elf.readBigUInt64LE(0x28));
+  const shentsize = elf.readUInt16LE(0x3a), shnum = elf.readUInt16LE(0x3c), shstrndx = elf.readUInt16LE(0x3e);
+  const raw = Array.from({ length: shnum }, (_, i) => {
+    const o = shoff + i * shentsize;
+    return {
+      nameOff: elf.readUInt32LE(o), type: elf.readUInt32LE(o + 4), offset: Number(elf.readBigUInt64LE(o + 0x18)),
+      size: Number(elf.readBigUInt64LE(o + 0x20)), link: elf.readUInt32LE(o + 0x28),
+    };
+  });
+  const names = raw[shstrndx];
+  return raw.map((s) => ({ name: cString(elf, names.offset + s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link }));
+}
+
+function cString(buf: Buffer, at: number): string {
+  return buf.toString('latin1', at, buf.indexOf(0, at));
+}
+
+const SHT_DYNSYM = 11;
+
+/** The value (address relative to the load base) of a defined dynamic symbol, or undefined. */
+export function dynamicSymbol(elf: Buffer, name: string): number | undefined {
+  const all = sections(elf);
+  const dynsym = all.find((s) => s.type === SHT_DYNSYM);
+  if (!dynsym) return undefined;
+  const strtab = all[dynsym.link];
+  for (let o = dynsym.offset; o < dynsym.offset + dynsym.size; o += 24) {
+    const shndx = elf.readUInt16LE(o + 6);
+    if (shndx !== 0 && cString(elf, strtab.offset + elf.readUInt32LE(o)) === name) return Number(elf.readBigUInt64LE(o + 8));
+  }
+  return undefined;
+}
