@@ -58,6 +58,7 @@ export interface NativeBench {
   wrpkruPairTicks: number | null;
   roundTripTicks: number;
   upcallTicks: number;
+  batchedCallTicks: number;
 }
 
 export interface NativeAddon {

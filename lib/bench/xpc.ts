@@ -36,6 +36,9 @@ export interface XpcModeResult {
   /** One driver -> host -> driver kernel call (nooks_jiffies), measured in C++. */
   upcallCycles: number;
   upcallNs: number;
+  /** One call to the empty function when calls are deferred, 63 per crossing (driver.batch). */
+  batchedCallCycles: number;
+  batchedCallNs: number;
   /** One `drv.call('nop')` from JavaScript, N-API included (median of the runs). */
   jsCallNs: number;
 }
@@ -99,6 +102,8 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
         roundTripNs: round(b.roundTripTicks / b.tscPerNs),
         upcallCycles: round(b.upcallTicks),
         upcallNs: round(b.upcallTicks / b.tscPerNs),
+        batchedCallCycles: round(b.batchedCallTicks),
+        batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
         jsCallNs: round(jsCallNs),
       });
     } finally {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../xpc/batch.h"
 #include "../xpc/pkru.h"
 
 namespace nooks {
@@ -67,6 +68,12 @@ double bench_upcall(Domain *d, const void *fn, int runs, int iters) {
     r.push_back(double(__rdtsc() - c0) / iters);
   }
   return median(r);
+}
+
+double bench_batched_call(Domain *d, const void *fn, int runs, int iters) {
+  std::vector<nooks_batch_call> calls(NOOKS_BATCH_MAX, nooks_batch_call{(uint64_t)fn, {}, 0});
+  int batches = std::max(1, iters / (int)NOOKS_BATCH_MAX);
+  return ticks_per_iter(runs, batches, [&] { xpc_call_batch(d, calls); }) / NOOKS_BATCH_MAX;
 }
 
 }  // namespace nooks

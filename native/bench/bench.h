@@ -12,4 +12,7 @@ double bench_round_trip(Domain *d, const void *fn, int runs, int iters);
 // One driver -> host kernel call; fn(n) must make n calls and return.
 double bench_upcall(Domain *d, const void *fn, int runs, int iters);
 
+// One call to fn when calls are deferred and run NOOKS_BATCH_MAX per crossing.
+double bench_batched_call(Domain *d, const void *fn, int runs, int iters);
+
 }  // namespace nooks
