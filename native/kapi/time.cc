@@ -8,6 +8,7 @@
 
 #include "../recovery/recovery.h"
 #include "checks.h"
+#include "kthread.h"
 #include "subsystems.h"
 
 using namespace nooks;
@@ -43,16 +44,11 @@ struct TimerKey {
   uintptr_t addr;
   bool operator<(const TimerKey &o) const { return domain != o.domain ? domain < o.domain : addr < o.addr; }
 };
-// The timer thread and its queue.
-// Never destroyed: kernel threads may still run while the process exits.
-struct Timers {
-  std::mutex lock;
-  std::condition_variable cv;
+// The timer thread and its queue (never destroyed: see kthread.h).
+struct Timers : KernelThread {
   std::multimap<uint64_t, TimerKey> queue;  // expires -> timer
   std::map<TimerKey, uint64_t> armed;       // timer -> expires
   TimerKey running{-1, 0};
-  std::thread thread;
-  bool stop = false;
 };
 Timers &timers = *new Timers;
 
@@ -132,7 +128,7 @@ extern "C" int kapi_del_timer(struct timer_list *t) {
   bool pending = timers.armed.count(k);
   disarm_locked(k);
   // Wait for a callback running on the timer thread (unless that is us).
-  while (!(timers.running < k) && !(k < timers.running) && std::this_thread::get_id() != timers.thread.get_id()) {
+  while (!(timers.running < k) && !(k < timers.running) && !timers.is_current()) {
     if (should_abort(d)) return pending;
     UnlockedWait w;  // the callback needs to run driver code to finish
     timers.cv.wait_for(g, std::chrono::milliseconds(10));
@@ -142,21 +138,8 @@ extern "C" int kapi_del_timer(struct timer_list *t) {
 
 namespace nooks {
 
-void timers_start() {
-  std::lock_guard<std::mutex> g(timers.lock);
-  if (timers.thread.joinable()) return;
-  timers.stop = false;
-  timers.thread = std::thread(timer_loop);
-}
-
-void timers_stop() {
-  {
-    std::lock_guard<std::mutex> g(timers.lock);
-    timers.stop = true;
-    timers.cv.notify_all();
-  }
-  if (timers.thread.joinable()) timers.thread.join();
-}
+void timers_start() { timers.start(timer_loop); }
+void timers_stop() { timers.join(); }
 
 // Recovery: no thread is inside the domain any more, so just forget the timer.
 void timer_release(Domain *d, uintptr_t addr) {

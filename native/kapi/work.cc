@@ -6,6 +6,7 @@
 
 #include "../recovery/recovery.h"
 #include "checks.h"
+#include "kthread.h"
 #include "subsystems.h"
 
 using namespace nooks;
@@ -16,15 +17,10 @@ struct WorkKey {
   uintptr_t addr;
   bool operator==(const WorkKey &o) const { return domain == o.domain && addr == o.addr; }
 };
-// The worker thread and its queue.
-// Never destroyed: kernel threads may still run while the process exits.
-struct Workers {
-  std::mutex lock;
-  std::condition_variable cv;
+// The worker thread and its queue (never destroyed: see kthread.h).
+struct Workers : KernelThread {
   std::deque<WorkKey> queue;
   WorkKey running{-1, 0};
-  std::thread thread;
-  bool stop = false;
 };
 Workers &workers = *new Workers;
 
@@ -88,7 +84,7 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
   WorkKey k{d->id, (uintptr_t)w};
   std::unique_lock<std::mutex> g(workers.lock);
   bool queued = unqueue_locked(k);
-  while (workers.running == k && std::this_thread::get_id() != workers.thread.get_id()) {
+  while (workers.running == k && !workers.is_current()) {
     if (should_abort(d)) break;
     UnlockedWait w;  // the work needs to run driver code to finish
     workers.cv.wait_for(g, std::chrono::milliseconds(10));
@@ -100,21 +96,8 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
 
 namespace nooks {
 
-void workers_start() {
-  std::lock_guard<std::mutex> g(workers.lock);
-  if (workers.thread.joinable()) return;
-  workers.stop = false;
-  workers.thread = std::thread(work_loop);
-}
-
-void workers_stop() {
-  {
-    std::lock_guard<std::mutex> g(workers.lock);
-    workers.stop = true;
-    workers.cv.notify_all();
-  }
-  if (workers.thread.joinable()) workers.thread.join();
-}
+void workers_start() { workers.start(work_loop); }
+void workers_stop() { workers.join(); }
 
 void work_release(Domain *d, uintptr_t addr) {
   std::lock_guard<std::mutex> g(workers.lock);

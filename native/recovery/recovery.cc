@@ -8,6 +8,7 @@
 #include <deque>
 #include <thread>
 
+#include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../trap/trap.h"
@@ -137,14 +138,10 @@ void fault_describe(Fault *f) {
 // ---- the recovery thread ----------------------------------------------------
 namespace {
 // The recovery thread and its queue.
-// Never destroyed: kernel threads may still run while the process exits.
-struct Recoverer {
-  std::mutex lock;
-  std::condition_variable cv;
+// The recovery thread and its queue (never destroyed: see kthread.h).
+struct Recoverer : KernelThread {
   std::deque<std::pair<int, Fault>> queue;
   std::function<void(int, const Fault &)> listener;
-  std::thread thread;
-  bool stop = false;
 };
 Recoverer &recoverer = *new Recoverer;
 
@@ -180,20 +177,7 @@ void recovery_set_listener(std::function<void(int, const Fault &)> fn) {
   recoverer.listener = std::move(fn);
 }
 
-void recovery_thread_start() {
-  std::lock_guard<std::mutex> g(recoverer.lock);
-  if (recoverer.thread.joinable()) return;
-  recoverer.stop = false;
-  recoverer.thread = std::thread(recovery_loop);
-}
-
-void recovery_thread_stop() {
-  {
-    std::lock_guard<std::mutex> g(recoverer.lock);
-    recoverer.stop = true;
-    recoverer.cv.notify_all();
-  }
-  if (recoverer.thread.joinable()) recoverer.thread.join();
-}
+void recovery_thread_start() { recoverer.start(recovery_loop); }
+void recovery_thread_stop() { recoverer.join(); }
 
 }  // namespace nooks
