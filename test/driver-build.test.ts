@@ -1,0 +1,21 @@
+// The driver side of the build: the runtime's own unit tests (under ASan and
+// UBSan) and the hygiene of what the build made of every driver (imports only
+// kernel calls, exports only entry points, no state in the runtime).
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../lib/paths.js';
+
+const run = (script: string) => execFileSync('sh', [join(packageRoot, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('drivers as built', () => {
+  it('the driver runtime passes its unit tests under AddressSanitizer and UBSan', () => {
+    expect(run('native/driver-rt/run-tests.sh')).toMatch(/driver-rt: all checks passed/);
+  }, 60_000);
+
+  it('every driver imports only kernel calls and exports only its entry points', () => {
+    const out = run('drivers/build-check.sh');
+    expect(out).toMatch(/build-check: ok/);
+    for (const d of ['crashy', 'ticker', 'null']) expect(out).toContain(`${d}:`);
+  }, 60_000);
+});
