@@ -10,6 +10,10 @@
 #include <cstdio>
 #include <cstring>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "../domain/host_heap.h"
 #include "../trap/trap.h"
 #include "pkru.h"
@@ -332,6 +336,19 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
   dt->sp = f.saved_sp;
   dt->depth = f.saved_depth;
   if (--t->depth == 0) t->outer_domain.store(-1, std::memory_order_relaxed);
+#if defined(__SANITIZE_ADDRESS__)
+  // The entry was abandoned mid-way: the frames below it died without
+  // returning. Clear their stack's poison, or AddressSanitizer reports false
+  // errors in whatever runs there next (its no-return hook only clears upward).
+  if (rc != 0) {
+    pthread_attr_t a;
+    void *lo;
+    size_t n;
+    if (pthread_getattr_np(pthread_self(), &a) == 0 && pthread_attr_getstack(&a, &lo, &n) == 0 && f.host_sp > (uintptr_t)lo)
+      __asan_unpoison_memory_region(lo, f.host_sp - (uintptr_t)lo);
+    pthread_attr_destroy(&a);
+  }
+#endif
   bool asked = t->abort_domain.load() == d->id;
   if (rc == 0 && !asked) return EnterResult::ok;
   if (rc == 0) {

@@ -1,0 +1,305 @@
+// The `nooks` command line, end to end: the built CLI (dist/lib/cli/main.js)
+// run as a child process from the package root, the way a user runs it. Each
+// command's exit status and output (JSON where the command has it) are checked,
+// not the library underneath: the library has its own tests.
+//
+// The CLI runs from dist/, so these tests need `npx tsc -p .` after any change
+// to lib/ (the first test says so when dist/ is missing or older than lib/).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+
+const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/lib/cli/main.js ...args` from the package root; kills it after `timeoutMs`. */
+function nooks(args: string[], timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.NOOKS_DEBUG;
+    const child = spawn(process.execPath, [cli, ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`nooks ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The whole of stdout as one JSON document; the failure message shows what was printed instead. */
+function json<T = any>(r: Run): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not one JSON document (exit ${r.code}, signal ${r.signal})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+/** For failure messages: what the command printed. */
+const shown = (r: Run) => `exit ${r.code} signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+
+function expectExit(r: Run, code: number): void {
+  expect(r.signal, shown(r)).toBeNull();
+  expect(r.code, shown(r)).toBe(code);
+}
+
+/** Every .ts file under `dir`. */
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+}
+
+// What auto picks here: pkey where it can run, else mprotect (this CI machine has no PKU).
+const autoIsolation = Kernel.pkuSupported() ? 'pkey' : 'mprotect';
+
+describe('nooks CLI (node dist/lib/cli/main.js)', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-cli-test-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is built: dist/ is at least as new as every lib/ source', () => {
+    expect(existsSync(cli), `${cli} is missing: run \`npx tsc -p .\``).toBe(true);
+    const stale = tsFiles(join(packageRoot, 'lib')).filter((src) => {
+      const out = join(packageRoot, 'dist', relative(packageRoot, src)).replace(/\.ts$/, '.js');
+      return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
+    });
+    expect(stale.map((s) => relative(packageRoot, s)), 'dist/ is older than these sources: run `npx tsc -p .`').toEqual([]);
+  });
+
+  it('demo --json: all nine faults detected as the right kind and recovered; canary intact; ticker kept ticking', async () => {
+    const r = await nooks(['demo', '--json']);
+    expectExit(r, 0);
+    const d = json<{
+      isolation: string;
+      rows: {
+        fault: string; detectedAs: string | null; message: string | null; recovered: boolean; recoveryMs: number; state: string;
+        add: number | string | null; canaryIntact: boolean; tickerTicksBefore: number; tickerTicksAfter: number; problems: string[];
+      }[];
+      tickerTicks: number;
+      canaryIntact: boolean;
+      skipped?: string;
+    }>(r);
+    expect(d.isolation).toBe(autoIsolation);
+    expect(d.skipped).toBeUndefined();
+    // Under mprotect the write over the canary is a plain SEGV_ACCERR; under pkey a protection-key fault.
+    const expected: [string, string][] = [
+      ['null_deref', 'segv'],
+      ['wild_write', d.isolation === 'pkey' ? 'pkey' : 'segv'],
+      ['stack_overflow', 'stack-overflow'],
+      ['illegal_instruction', 'ill'],
+      ['divide_by_zero', 'fpe'],
+      ['double_free', 'bad-call'],
+      ['bad_pointer_arg', 'bad-call'],
+      ['infinite_loop', 'timeout'],
+      ['deadlock', 'timeout'],
+    ];
+    expect(d.rows.map((row) => [row.fault, row.detectedAs])).toEqual(expected);
+    for (const row of d.rows) {
+      const what = `${row.fault}: ${JSON.stringify(row)}`;
+      expect(row.problems, what).toEqual([]);
+      expect(row.recovered, what).toBe(true);
+      expect(row.state, what).toBe('running');
+      expect(row.add, what).toBe(5);
+      expect(row.message, what).toMatch(/\S/);
+      expect(row.canaryIntact, what).toBe(true);
+      expect(row.tickerTicksAfter, what).toBeGreaterThan(row.tickerTicksBefore);
+    }
+    // the hangs end by the watchdog, after the demo's 300 ms budget and not much later
+    for (const row of d.rows.filter((x) => x.detectedAs === 'timeout')) {
+      expect(row.recoveryMs, row.fault).toBeGreaterThanOrEqual(300);
+      expect(row.recoveryMs, row.fault).toBeLessThan(5_000);
+    }
+    expect(d.canaryIntact).toBe(true);
+    expect(d.tickerTicks).toBeGreaterThanOrEqual(d.rows.at(-1)!.tickerTicksAfter);
+    expect(d.tickerTicks).toBeGreaterThan(d.rows[0].tickerTicksBefore);
+  });
+
+  it('demo --isolation none --json: runs the harmless part only and reports the faults as skipped', async () => {
+    const r = await nooks(['demo', '--isolation', 'none', '--json']);
+    expectExit(r, 0); // a fault run under none would have killed it with SIGSEGV
+    const d = json<{ isolation: string; rows: unknown[]; tickerTicks: number; canaryIntact: boolean; skipped?: string }>(r);
+    expect(d.isolation).toBe('none');
+    expect(d.rows).toEqual([]);
+    expect(d.skipped).toEqual(expect.stringContaining("isolation 'none'"));
+    expect(d.canaryIntact).toBe(true);
+    expect(d.tickerTicks).toBeGreaterThan(0); // ticker did run, unprotected
+  });
+
+  it('run crashy add 2 3: prints 5, exit 0', async () => {
+    const r = await nooks(['run', 'crashy', 'add', '2', '3']);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/^crashy\.add\(2, 3\) = 5 /m);
+    expect(r.stdout).not.toMatch(/FAULTED/);
+
+    const j = await nooks(['run', 'crashy', 'add', '2', '3', '--json']);
+    expectExit(j, 0);
+    expect(json(j)).toMatchObject({ isolation: autoIsolation, driver: 'crashy', function: 'add', args: [2, 3], result: 5, state: 'running' });
+  });
+
+  it('run crashy null_deref: exit 2, the fault printed, crashy recovered', async () => {
+    const r = await nooks(['run', 'crashy', 'null_deref']);
+    expectExit(r, 2);
+    expect(r.stdout).toMatch(/crashy\.null_deref\(\) FAULTED after [\d.]+ ms: segv: segmentation fault at address 0x0 in crashy\.so:null_deref/);
+    expect(r.stdout).toMatch(/recovered: crashy restarted .*; state running/);
+    expect(r.stdout).toContain('the kernel canary is intact');
+  });
+
+  it('run nosuchdriver f: exit 1 with an ENOENT message', async () => {
+    const r = await nooks(['run', 'nosuchdriver', 'f']);
+    expectExit(r, 1);
+    expect(r.stderr).toMatch(/^nooks: .*nosuchdriver\.so.*ENOENT/m);
+    expect(r.stdout).toBe('');
+  });
+
+  it('recover null --times 3 --json: three recoveries, running at the end', async () => {
+    const r = await nooks(['recover', 'null', '--times', '3', '--json']);
+    expectExit(r, 0);
+    const d = json<{ driver: string; requested: number; recoveries: { n: number; outcome: string; state: string }[]; domain: { recoveries: number; state: string } }>(r);
+    expect(d.driver).toBe('null');
+    expect(d.requested).toBe(3);
+    expect(d.recoveries.map((x) => [x.n, x.outcome, x.state])).toEqual([
+      [1, 'recovered', 'running'],
+      [2, 'recovered', 'running'],
+      [3, 'recovered', 'running'],
+    ]);
+    expect(d.domain).toMatchObject({ name: 'null', state: 'running', recoveries: 3 });
+  });
+
+  it('domains ticker crashy --json: both domains with the objects each holds', async () => {
+    const r = await nooks(['domains', 'ticker', 'crashy', '--json']);
+    expectExit(r, 0);
+    const d = json<{
+      isolation: string;
+      domains: { name: string; state: string; objects: number; isolation: string }[];
+      objects: Record<string, { type: string; address: string; size: number; label: string }[]>;
+    }>(r);
+    expect(d.isolation).toBe(autoIsolation);
+    expect(d.domains.map((x) => [x.name, x.state, x.isolation])).toEqual([
+      ['ticker', 'running', autoIsolation],
+      ['crashy', 'running', autoIsolation],
+    ]);
+    expect(Object.keys(d.objects).sort()).toEqual(['crashy', 'ticker']);
+    const types = (name: string) => d.objects[name].map((o) => o.type).sort();
+    expect(types('ticker')).toEqual(['irq', 'memory', 'timer', 'work']);
+    expect(types('crashy')).toEqual(['memory', 'timer', 'timer', 'work']);
+    expect(d.objects.ticker.find((o) => o.type === 'irq')).toMatchObject({ address: '5', label: 'ticker' });
+    expect(d.objects.crashy.find((o) => o.type === 'memory')).toMatchObject({ size: 128, label: 'kmalloc' });
+    for (const dom of d.domains) expect(dom.objects, dom.name).toBe(d.objects[dom.name].length);
+  });
+
+  it('policy check: a valid file exits 0 and prints it resolved; an invalid one exits 1 naming the key', async () => {
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'default:\n  maxFailures: 3\ndrivers:\n  crashy:\n    timeBudgetMs: 300\n');
+    const ok = await nooks(['policy', 'check', good]);
+    expectExit(ok, 0);
+    expect(ok.stdout).toContain(`${good}: valid`);
+    expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864$/m);
+    const okJson = await nooks(['policy', 'check', good, '--json']);
+    expectExit(okJson, 0);
+    expect(json(okJson)).toMatchObject({
+      valid: true,
+      default: { action: 'restart', maxFailures: 3, timeBudgetMs: 2000 },
+      drivers: { crashy: { action: 'restart', maxFailures: 3, timeBudgetMs: 300 } },
+    });
+
+    const badValue = join(dir, 'bad-value.yaml');
+    writeFileSync(badValue, 'default:\n  action: restart\n  maxFailures: three\n');
+    const bv = await nooks(['policy', 'check', badValue]);
+    expectExit(bv, 1);
+    expect(bv.stderr).toContain(badValue);
+    expect(bv.stderr).toContain('default.maxFailures');
+    expect(bv.stdout).not.toContain('valid');
+
+    const badKey = join(dir, 'bad-key.yaml');
+    writeFileSync(badKey, 'drivers:\n  crashy:\n    timeBudgetMS: 300\n');
+    const bk = await nooks(['policy', 'check', badKey]);
+    expectExit(bk, 1);
+    expect(bk.stderr).toContain(badKey);
+    expect(bk.stderr).toContain('drivers.crashy.timeBudgetMS');
+  });
+
+  it('bench xpc --json --runs 3 --iters 2000: the documented shape (not speed)', async () => {
+    const r = await nooks(['bench', 'xpc', '--json', '--runs', '3', '--iters', '2000'], 30_000);
+    expectExit(r, 0);
+    const d = json<{ cpu: unknown; pku: unknown; wrpkruPairCycles: unknown; modes: Record<string, unknown>[]; runs: unknown; iters: unknown }>(r);
+    expect(typeof d.cpu).toBe('string');
+    expect(d.cpu).toMatch(/\S/);
+    expect(typeof d.pku).toBe('boolean');
+    expect(d.pku).toBe(Kernel.pkuSupported());
+    expect(d.runs).toBe(3);
+    expect(d.iters).toBe(2000);
+    expect(Array.isArray(d.modes)).toBe(true);
+    expect(d.modes.map((m) => m.isolation)).toEqual(['none', 'mprotect', 'pkey']);
+    const figures = ['roundTripCycles', 'roundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs'];
+    const measured = (m: Record<string, unknown>) => {
+      expect(m.supported, String(m.isolation)).toBe(true);
+      for (const f of figures) {
+        expect(typeof m[f], `${m.isolation}.${f}`).toBe('number');
+        expect(Number.isFinite(m[f]), `${m.isolation}.${f}`).toBe(true);
+        expect(m[f] as number, `${m.isolation}.${f}`).toBeGreaterThan(0);
+      }
+    };
+    measured(d.modes[0]);
+    measured(d.modes[1]);
+    const pkey = d.modes[2];
+    if (d.pku) {
+      measured(pkey);
+      expect(typeof d.wrpkruPairCycles).toBe('number');
+    } else {
+      expect(pkey.supported).toBe(false);
+      expect(typeof pkey.reason).toBe('string');
+      expect(pkey.reason).toBe(Kernel.pkeyUnusableReason());
+      expect(pkey.reason).toMatch(/\S/);
+      expect(d.wrpkruPairCycles).toBeNull();
+    }
+  });
+
+  it('--help lists every command', async () => {
+    const r = await nooks(['--help']);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/^Usage: nooks <command> \[options\]$/m);
+    for (const command of ['demo', 'bench', 'run', 'recover', 'domains', 'policy']) {
+      expect(r.stdout, command).toMatch(new RegExp(`^ {2}${command}( |$)`, 'm'));
+    }
+  });
+
+  it('an unknown command exits 1 and suggests the closest one', async () => {
+    for (const [typo, meant] of [['demi', 'demo'], ['domain', 'domains'], ['recovr', 'recover']]) {
+      const r = await nooks([typo]);
+      expectExit(r, 1);
+      expect(r.stderr).toContain(`unknown command "${typo}" (did you mean "${meant}"?)`);
+      expect(r.stdout).toBe('');
+    }
+    // nothing close: no suggestion
+    const far = await nooks(['xyzzyq']);
+    expectExit(far, 1);
+    expect(far.stderr).toContain('unknown command "xyzzyq"');
+    expect(far.stderr).not.toContain('did you mean');
+  });
+});

@@ -1,0 +1,202 @@
+// Isolation 'none': the native baseline. The same driver binaries, called
+// directly on the caller's stack with no protection and no fault trapping.
+// Everything a well-behaved driver does must work as under the isolating modes
+// (calls, nested crossings, deferred calls, timers, work, interrupts, object
+// tracking); a driver fault is NOT contained: it kills the process as it would
+// without nooks. That part runs in child processes, next to the same script
+// under 'mprotect', which survives.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type Driver } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { until } from './helpers/util.js';
+
+const IRQ = 5;
+
+describe("isolation 'none': the native baseline", () => {
+  let kernel: Kernel;
+  let nul: Driver;
+  let ticker: Driver;
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation: 'none' });
+    nul = await kernel.load('null');
+    ticker = await kernel.load('ticker');
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  const domain = (name: string) => kernel.domains().find((d) => d.name === name)!;
+  const count = (fn: string) => Number(ticker.call(fn));
+
+  it("boots as 'none' and the domains say so: no protection key", () => {
+    expect(kernel.isolation).toBe('none');
+    expect(kernel.domains().map((d) => [d.name, d.isolation, d.pkey, d.state])).toEqual([
+      ['null', 'none', -1, 'running'],
+      ['ticker', 'none', -1, 'running'],
+    ]);
+  });
+
+  it('calls exported functions, with up to six arguments, and kernel calls from inside', () => {
+    expect(nul.call('nop')).toBe(0);
+    expect(ticker.call('echo', 7)).toBe(7);
+    expect(ticker.call('echo', -1)).toBe(-1);
+    expect(ticker.call('sum', 1, -2, 3, 4, 5, 6)).toBe(17);
+    // upcall_nop(n) makes n driver -> kernel calls (nooks_jiffies) and returns the last value
+    const j0 = Number(nul.call('upcall_nop', 1));
+    expect(j0).toBeGreaterThanOrEqual(0);
+    expect(Number(nul.call('upcall_nop', 1000))).toBeGreaterThanOrEqual(j0);
+  });
+
+  it('nest(20) === 20: nested driver -> kernel -> driver calls through on_each_cpu, each an entry', () => {
+    const before = domain('null').crossings;
+    expect(nul.call('nest', 20)).toBe(20);
+    // the outer call and twenty nested callbacks
+    expect(domain('null').crossings - before).toBe(21);
+    expect(nul.call('nest', 0)).toBe(0);
+    expect(nul.call('nest', 200)).toBe(200);
+  });
+
+  it('batch([...]): several calls in one entry, results in order', () => {
+    const before = domain('ticker').crossings;
+    expect(ticker.batch([['echo', 7], ['sum', 1, 2, 3, 4, 5, 6], ['echo', -1], ['echo', 0]])).toEqual([7, 21, -1, 0]);
+    expect(domain('ticker').crossings - before).toBe(1);
+    // nested crossings inside a batch
+    expect(nul.batch([['nop'], ['nest', 5], ['nop']])).toEqual([0, 5, 0]);
+    expect(nul.batch([])).toEqual([]);
+  });
+
+  it("ticker's timer and work item run on the kernel threads", async () => {
+    await until(() => count('ticks') >= 10 && count('works') >= 2, 'ticks and work runs');
+  });
+
+  it('raiseIrq(5) runs its interrupt handler', async () => {
+    expect(count('irqs')).toBe(0);
+    for (let i = 1; i <= 3; i++) {
+      expect(kernel.raiseIrq(IRQ)).toBe(true);
+      await until(() => count('irqs') === i, `interrupt ${i}`);
+    }
+    expect(kernel.raiseIrq(IRQ + 1)).toBe(false);
+  });
+
+  it('objects are tracked the same way: what init holds, DMA on first use, released at unload', async () => {
+    expect(nul.objects()).toEqual([]);
+    const objects = ticker.objects();
+    expect(objects.map((o) => o.type).sort()).toEqual(['irq', 'memory', 'timer', 'work']);
+    expect(objects.find((o) => o.type === 'irq')).toMatchObject({ address: String(IRQ), label: 'ticker' });
+    expect(objects.find((o) => o.type === 'memory')).toMatchObject({ label: 'kmalloc' });
+    expect(objects.find((o) => o.type === 'memory')!.address).toMatch(/^0x[0-9a-f]+$/);
+    expect(domain('ticker').objects).toBe(4);
+    expect(domain('ticker').heapUsed).toBeGreaterThan(0);
+
+    expect(ticker.call('fill_dma', 16)).toBe(856); // sum of (i * 7 + 1) for i < 16
+    expect(ticker.objects().filter((o) => o.type === 'dma')).toEqual([expect.objectContaining({ size: 4096, label: 'dma_alloc_coherent' })]);
+    expect(domain('ticker').objects).toBe(5);
+
+    expect(ticker.call('print_hello')).toBe(20);
+    expect(kernel.log()).toContainEqual({ level: 6, source: 'ticker', text: 'ticker: hello 42' });
+
+    ticker.unload();
+    expect(kernel.domains().map((d) => d.name)).toEqual(['null']);
+    expect(kernel.raiseIrq(IRQ)).toBe(false); // the irq line went with it
+    ticker = await kernel.load('ticker');
+    expect(ticker.objects().map((o) => o.type).sort()).toEqual(['irq', 'memory', 'timer', 'work']);
+    expect(count('irqs')).toBe(0);
+    expect(kernel.raiseIrq(IRQ)).toBe(true);
+    await until(() => count('irqs') === 1, 'the interrupt on the reloaded ticker');
+  });
+});
+
+// ---------------------------------------------------------------------------
+// A fault under 'none' is not contained: the process dies by the signal.
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A script that boots `isolation` (argv[2]), loads crashy and calls null_deref. */
+const childScript = (indexUrl: string) => `
+import { Kernel, DriverFault } from ${JSON.stringify(indexUrl)};
+
+const kernel = await Kernel.boot({ isolation: process.argv[2] });
+const crashy = await kernel.load('crashy');
+console.log('booted', kernel.isolation, 'add', crashy.call('add', 2, 3));
+try {
+  const value = crashy.call('null_deref');
+  console.log('returned', value);
+} catch (e) {
+  if (!(e instanceof DriverFault)) {
+    console.log('threw', e && e.name, e && e.message);
+    process.exit(3);
+  }
+  console.log('fault', e.kind, 'state', crashy.state, 'add', crashy.call('add', 2, 3));
+}
+await kernel.shutdown();
+`;
+
+describe("isolation 'none': a driver fault kills the process", () => {
+  let dir: string;
+  let script: string;
+
+  beforeAll(() => {
+    const index = join(packageRoot, 'dist', 'lib', 'index.js');
+    if (!existsSync(index)) throw new Error(`${index} is missing: run \`npx tsc -p .\``);
+    dir = mkdtempSync(join(tmpdir(), 'nooks-none-test-'));
+    script = join(dir, 'null-deref.mjs');
+    writeFileSync(script, childScript(pathToFileURL(index).href));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the script with `isolation`; cwd is the tmp dir (so a core file, if any, goes away with it). */
+  function runChild(isolation: string, timeoutMs = 20_000): Promise<Exit> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [script, isolation], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the ${isolation} child still runs after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }, timeoutMs);
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+  }
+
+  const shown = (r: Exit) => `exit ${r.code} signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+
+  it('under none, crashy null_deref kills the child with SIGSEGV: no DriverFault, no JS exception, no exit 0', async () => {
+    const r = await runChild('none');
+    // it got as far as the call...
+    expect(r.stdout, shown(r)).toContain('booted none add 5');
+    // ...and the call never came back, in any form
+    expect(r.stdout, shown(r)).not.toMatch(/^(returned|fault|threw) /m);
+    expect(r.code, shown(r)).toBeNull();
+    expect(r.signal, shown(r)).toBe('SIGSEGV');
+  });
+
+  it('the same script under mprotect survives: a DriverFault of kind segv, crashy restarted, exit 0', async () => {
+    const r = await runChild('mprotect');
+    expect(r.signal, shown(r)).toBeNull();
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toContain('booted mprotect add 5');
+    expect(r.stdout).toMatch(/^fault segv state running add 5$/m);
+  });
+});
