@@ -5,46 +5,23 @@
 //
 // The CLI runs from dist/, so these tests need `npx tsc -p .` after any change
 // to lib/ (the first test says so when dist/ is missing or older than lib/).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
+import { runNode, type Exit } from './helpers/util.js';
 
 const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = Exit;
 
 /** Runs `node dist/lib/cli/main.js ...args` from the package root; kills it after `timeoutMs`. */
 function nooks(args: string[], timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.NOOKS_DEBUG;
-    const child = spawn(process.execPath, [cli, ...args], { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`nooks ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  const env = { ...process.env };
+  delete env.NOOKS_DEBUG;
+  return runNode([cli, ...args], packageRoot, timeoutMs, env);
 }
 
 /** The whole of stdout as one JSON document; the failure message shows what was printed instead. */

@@ -5,7 +5,6 @@
 // tracking); a driver fault is NOT contained: it kills the process as it would
 // without nooks. That part runs in child processes, next to the same script
 // under 'mprotect', which survives.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type Driver } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { until } from './helpers/util.js';
+import { runNode, until, type Exit } from './helpers/util.js';
 
 const IRQ = 5;
 
@@ -115,13 +114,6 @@ describe("isolation 'none': the native baseline", () => {
 // ---------------------------------------------------------------------------
 // A fault under 'none' is not contained: the process dies by the signal.
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** A script that boots `isolation` (argv[2]), loads crashy and calls null_deref. */
 const childScript = (indexUrl: string) => `
 import { Kernel, DriverFault } from ${JSON.stringify(indexUrl)};
@@ -158,27 +150,7 @@ describe("isolation 'none': a driver fault kills the process", () => {
   });
 
   /** Runs the script with `isolation`; cwd is the tmp dir (so a core file, if any, goes away with it). */
-  function runChild(isolation: string, timeoutMs = 20_000): Promise<Exit> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [script, isolation], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`the ${isolation} child still runs after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }, timeoutMs);
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
-  }
+  const runChild = (isolation: string) => runNode([script, isolation], dir);
 
   const shown = (r: Exit) => `exit ${r.code} signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 

@@ -1,4 +1,5 @@
 // Small helpers shared by the kernel tests.
+import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import { DriverFault } from '../../lib/index.js';
 
@@ -21,4 +22,34 @@ export function faultOf(call: () => unknown): DriverFault {
     return e as DriverFault;
   }
   throw new Error(`expected a DriverFault, but the call returned ${String(result)}`);
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node ...args` in `cwd` and collects its output; kills it (and fails) after `timeoutMs`. */
+export function runNode(args: string[], cwd: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
 }
