@@ -237,6 +237,17 @@ NOOKS_EXPORT long bad_pointer_arg(void)
 	return 0;
 }
 
+/*
+ * A bus error: a push through a non-canonical stack pointer raises a
+ * stack-segment fault, which Linux delivers as SIGBUS. The stack pointer is
+ * wrecked too, so the kernel must recognise the driver by its code.
+ */
+NOOKS_EXPORT long bus_error(void)
+{
+	__asm__ volatile("movabs $0x8000000000000000, %%rsp\n\tpush %%rax" ::: "memory");
+	return 0;
+}
+
 /* more calls the wrappers must reject */
 NOOKS_EXPORT long huge_kmalloc(void)
 {

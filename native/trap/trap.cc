@@ -59,10 +59,20 @@ static void chain(int sig, siginfo_t *si, void *uc) {
   signal(sig, SIG_DFL);
 }
 
+// The domain whose code faulted: the one whose stack the thread was on, or,
+// for a driver that wrecked its stack pointer, the one it was running
+// (its own code at the faulting instruction).
+static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
+  if (!t || !t->depth) return nullptr;
+  if (DomainThread *dt = stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP])) return dt;
+  DomainThread *cur = t->cur;
+  return cur && cur->domain->in_text((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) ? cur : nullptr;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ucv) {
   auto *uc = static_cast<ucontext_t *>(ucv);
   ThreadCtx *t = nooks_tls_ctx;
-  DomainThread *dt = t && t->depth ? stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) : nullptr;
+  DomainThread *dt = faulting_domain(t, uc);
   if (!dt || g_isolation == Isolation::none) return chain(sig, si, ucv);
   Fault &f = t->fault;
   f.kind = kind_of(sig, si, dt);
