@@ -19,7 +19,9 @@
       'sources': [
         'native/addon.cc',
         'native/bench/bench.cc',
+        'native/dev/bus.cc',
         'native/dev/iomem.cc',
+        'native/dev/testdev.cc',
         'native/domain/arena.cc',
         'native/domain/domain.cc',
         'native/domain/host_heap.cc',
@@ -64,6 +66,10 @@
     {
       'target_name': 'ticker', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['drivers/ticker/ticker.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+    },
+    {
+      'target_name': 'testdev', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
+      'sources': ['drivers/testdev/testdev.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
     {
       'target_name': 'null', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',

@@ -2,7 +2,7 @@
 // domains, call them, and let the recovery agent restart them when they fail.
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
-import { native, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject } from './native.js';
+import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject } from './native.js';
 import { driverPath } from './paths.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
@@ -142,6 +142,21 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** Asserts interrupt line `line` (what a device does); false if no handler is attached. */
   raiseIrq(line: number): boolean {
     return native().raiseIrq(line);
+  }
+
+  /**
+   * Puts an emulated device on the kernel's PCI bus (kinds: see native/dev/);
+   * a loaded driver whose id table matches is probed for it at once.
+   */
+  addDevice(kind: string, options: Record<string, string | number | boolean> = {}): DeviceInfo {
+    const d = native().addDevice(kind, options);
+    this.drainLog();
+    return d;
+  }
+
+  /** The devices on the bus and the drivers bound to them. */
+  devices(): DeviceInfo[] {
+    return native().devices();
   }
 
   /** A kernel object drivers may read but not write; its address and current value. */

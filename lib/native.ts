@@ -41,10 +41,24 @@ export interface NativeDomain {
 export type DriverState = 'loading' | 'running' | 'failed' | 'recovering' | 'disabled' | 'unloaded';
 
 export interface NativeObject {
-  type: 'irq' | 'timer' | 'work' | 'lock' | 'mutex' | 'dma' | 'memory';
+  type: 'irq' | 'timer' | 'work' | 'pci_driver' | 'pci_dev' | 'iomap' | 'lock' | 'mutex' | 'dma' | 'memory';
   address: string;
   size: number;
   label: string;
+}
+
+/** A device on the kernel's PCI bus. */
+export interface DeviceInfo {
+  index: number;
+  name: string;
+  kind: string;
+  vendor: number;
+  device: number;
+  irq: number;
+  /** The driver bound to it, or null. */
+  driver: string | null;
+  /** Device-visible errors so far (bad DMA addresses, undefined registers). */
+  errors: number;
 }
 
 export interface LogLine {
@@ -78,6 +92,8 @@ export interface NativeAddon {
   objects(id: number): NativeObject[];
   log(): LogLine[];
   raiseIrq(line: number): boolean;
+  addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
+  devices(): DeviceInfo[];
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;

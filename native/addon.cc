@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "bench/bench.h"
+#include "dev/bus.h"
 #include "domain/host_heap.h"
 #include "kapi/log.h"
 #include "kapi/subsystems.h"
@@ -96,6 +97,7 @@ void shutdown_kernel() {
   if (!g_booted) return;
   for (Domain *d : g_domains)
     if (d) unload_driver(d);
+  bus_clear();
   watchdog_stop();
   recovery_thread_stop();
   workers_stop();
@@ -309,6 +311,46 @@ Napi::Value Log(const Napi::CallbackInfo &info) {
   return a;
 }
 
+Napi::Object device_object(Napi::Env env, const DeviceInfo &i) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("index", i.index);
+  o.Set("name", i.name);
+  o.Set("kind", i.kind);
+  o.Set("vendor", i.vendor);
+  o.Set("device", i.device_id);
+  o.Set("irq", i.irq);
+  o.Set("driver", i.domain >= 0 && g_domains[i.domain] ? Napi::Value(Napi::String::New(env, g_domains[i.domain]->name)) : env.Null());
+  o.Set("errors", (double)i.errors);
+  return o;
+}
+
+// addDevice(kind, { option: string }): a new emulated device on the bus (drivers registered for it probe it now).
+Napi::Value AddDevice(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_booted(env);
+  DeviceOptions opts;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      std::string k = keys.Get(i).ToString();
+      opts[k] = o.Get(k).ToString();
+    }
+  }
+  try {
+    return device_object(env, bus_add_device(info[0].As<Napi::String>(), opts));
+  } catch (const std::exception &e) {
+    throw_code(env, "EINVAL", e.what());
+  }
+}
+
+Napi::Value Devices(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  for (const DeviceInfo &i : bus_devices()) a.Set(a.Length(), device_object(env, i));
+  return a;
+}
+
 Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
 }
@@ -376,6 +418,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("objects", Napi::Function::New(env, Objects));
   exports.Set("log", Napi::Function::New(env, Log));
   exports.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
+  exports.Set("addDevice", Napi::Function::New(env, AddDevice));
+  exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));

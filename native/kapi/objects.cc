@@ -7,6 +7,9 @@ const char *object_type_name(ObjectType t) {
     case ObjectType::irq: return "irq";
     case ObjectType::timer: return "timer";
     case ObjectType::work: return "work";
+    case ObjectType::pci_driver: return "pci_driver";
+    case ObjectType::pci_dev: return "pci_dev";
+    case ObjectType::iomap: return "iomap";
     case ObjectType::lock: return "lock";
     case ObjectType::mutex: return "mutex";
     case ObjectType::dma: return "dma";

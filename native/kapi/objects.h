@@ -14,8 +14,9 @@
 namespace nooks {
 
 // The order is the release order at recovery: stop what calls into the driver
-// (interrupts, timers, work) before freeing the memory those calls touch.
-enum class ObjectType : int { irq, timer, work, lock, mutex, dma, memory, count };
+// (interrupts, timers, work), then reset its devices (no more DMA), before
+// freeing the memory those touched.
+enum class ObjectType : int { irq, timer, work, pci_driver, pci_dev, iomap, lock, mutex, dma, memory, count };
 const char *object_type_name(ObjectType t);
 
 struct Object {

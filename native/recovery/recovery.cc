@@ -8,6 +8,7 @@
 #include <deque>
 #include <thread>
 
+#include "../dev/bus.h"
 #include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
@@ -92,6 +93,9 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::irq: irq_release(d, (unsigned)o.key); break;
     case ObjectType::timer: timer_release(d, o.key); break;
     case ObjectType::work: work_release(d, o.key); break;
+    case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
+    case ObjectType::iomap: bus_release_iomap(d, o.key); break;
+    case ObjectType::pci_dev:  // unbound with its driver
     // Locks live in driver memory, which is reset; memory goes with the arenas.
     case ObjectType::lock:
     case ObjectType::mutex:

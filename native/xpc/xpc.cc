@@ -184,6 +184,8 @@ UnlockedWait::~UnlockedWait() {
 
 DomainMemoryAccess::DomainMemoryAccess() {
   if (g_isolation == Isolation::mprotect) took_ = mprotect_take(thread_ctx());
+  // pkey: a thread's PKRU opens only the keys that existed when it registered.
+  if (g_isolation == Isolation::pkey) wrpkru(rdpkru() & ~g_pkey_mask);
 }
 
 DomainMemoryAccess::~DomainMemoryAccess() {

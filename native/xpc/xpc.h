@@ -118,7 +118,7 @@ class UnlockedWait {
 
 // Kernel code outside any crossing (loader, recovery, devices) about to touch
 // driver memory: under mprotect, waits until no driver code runs and opens
-// every domain. No-op in other modes.
+// every domain; under pkey, opens every domain's key for this thread.
 class DomainMemoryAccess {
  public:
   DomainMemoryAccess();

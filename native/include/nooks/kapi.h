@@ -113,8 +113,31 @@ typedef enum { IRQ_NONE = 0, IRQ_HANDLED = 1, IRQ_WAKE_THREAD = 2 } irqreturn_t;
 typedef irqreturn_t (*irq_handler_t)(int irq, void *dev_id);
 #define IRQF_SHARED 0x80ul
 
-/* ---- devices and DMA ----------------------------------------------------- */
-struct device;
+/* ---- devices and DMA -----------------------------------------------------
+ * struct device and struct pci_dev are kernel objects: a driver reads them
+ * (they are in memory it may read) and changes them only through calls. */
+struct device {
+	const char *name;
+};
+
+struct pci_device_id {
+	u16 vendor, device;	/* a { 0, 0 } entry ends the table */
+};
+
+struct pci_dev {
+	u16 vendor, device;
+	unsigned int irq;	/* the interrupt line, for request_irq */
+	struct device dev;	/* for dma_alloc_coherent */
+};
+
+struct pci_driver {
+	const char *name;
+	const struct pci_device_id *id_table;
+	int (*probe)(struct pci_dev *pdev, const struct pci_device_id *id);
+	void (*remove)(struct pci_dev *pdev);
+};
+
+#define PCI_DEVICE(v, d) { (v), (d) }
 
 /* ---- register access ------------------------------------------------------
  * As Linux's iomap: an address at or above NOOKS_IOMEM_EMU_BASE is a cookie

@@ -1,0 +1,40 @@
+// The shape of the kernel API's interface description (see ../kapi.ts).
+
+/** How a wrapper validates one parameter before the body runs. */
+export type Check =
+  /** no check (plain values: flags, jiffies, levels) */
+  | { kind: 'value' }
+  /** a pointer to `size` bytes the calling driver may write: inside its own domain */
+  | { kind: 'writable'; size: string; nullable?: boolean }
+  /** a pointer to `size` bytes the driver may read: its domain or its read-only segments */
+  | { kind: 'readable'; size: string; nullable?: boolean }
+  /** a NUL-terminated string the driver may read, at most `max` bytes long */
+  | { kind: 'string'; max: number }
+  /** a size argument: at most `max` bytes */
+  | { kind: 'size'; max: number }
+  /** a function pointer into the driver's own text; the host only ever calls it through a crossing */
+  | { kind: 'driver-fn'; nullable?: boolean }
+  /** a pointer the tracker must know as an object of `type` owned by the caller */
+  | { kind: 'object'; type: ObjectType; nullable?: boolean };
+
+/** Object types the tracker knows; each has a release function in native/kapi/objects.cc. */
+export type ObjectType = 'memory' | 'dma' | 'timer' | 'work' | 'irq' | 'lock' | 'mutex' | 'pci_driver' | 'pci_dev' | 'iomap';
+
+export interface Param {
+  name: string;
+  type: string;
+  check: Check;
+}
+
+export interface KapiCall {
+  name: string;
+  ret: string;
+  params: Param[];
+  doc: string;
+  /** Blocking calls may wait; the wrapper makes their waits end when the domain fails. */
+  blocking?: boolean;
+}
+
+const value = { kind: 'value' } as const;
+/** One parameter; plain values by default. */
+export const p = (name: string, type: string, check: Check = value): Param => ({ name, type, check });

@@ -1,0 +1,294 @@
+#include "bus.h"
+
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+#include "../domain/host_heap.h"
+#include "../kapi/checks.h"
+#include "../kapi/log.h"
+#include "../kapi/subsystems.h"
+#include "../recovery/recovery.h"
+#include "iomem.h"
+
+namespace nooks {
+
+namespace {
+
+constexpr unsigned kFirstDeviceIrq = 32;  // lines below are free for tests and software
+constexpr int kMaxIds = 64;               // entries read from a driver's id table
+
+struct Slot {
+  std::unique_ptr<EmulatedDevice> dev;
+  pci_dev *pdev = nullptr;  // in the host-object heap: drivers read it, never write it
+  uintptr_t drv = 0;        // the pci_driver bound (its address in the driver)
+  void *drvdata = nullptr;
+};
+
+// A registered driver: what the kernel copied out of its struct pci_driver.
+struct Registration {
+  int domain;
+  uintptr_t drv;
+  const void *probe, *remove;
+  std::vector<pci_device_id> ids;
+  std::vector<uintptr_t> id_addrs;  // where each id lives in the driver (probe's second argument)
+};
+
+// Never destroyed: kernel threads may still run while the process exits.
+struct Bus {
+  std::recursive_mutex lock;  // probe runs with it held and may call back (pci_enable_device...)
+  std::vector<Slot> slots;
+  std::vector<Registration> drivers;
+  std::map<std::string, DeviceFactory> kinds;
+  std::map<std::string, int> counts;  // per kind, for names: blk0, blk1, ...
+};
+Bus &bus() {
+  static Bus *b = new Bus;
+  return *b;
+}
+
+DeviceInfo info_of(const Slot &s) {
+  const EmulatedDevice &d = *s.dev;
+  return {d.index, d.name, d.kind(), d.vendor(), d.device_id(), d.irq_line, d.domain.load(), d.errors.load()};
+}
+
+Slot *slot_of(const pci_dev *pdev) {
+  for (Slot &s : bus().slots)
+    if (s.pdev == pdev) return &s;
+  return nullptr;
+}
+
+bool matches(const Registration &r, const EmulatedDevice &d, size_t *which) {
+  for (size_t i = 0; i < r.ids.size(); i++)
+    if (r.ids[i].vendor == d.vendor() && r.ids[i].device == d.device_id()) {
+      *which = i;
+      return true;
+    }
+  return false;
+}
+
+void unbind(Slot &s, Domain *d) {
+  d->objects.remove(ObjectType::pci_dev, (uintptr_t)s.pdev);
+  s.drv = 0;
+  s.drvdata = nullptr;
+  s.dev->domain.store(-1);
+  s.dev->reset();
+}
+
+// Offers an unbound device to a registration; probe runs in the driver
+// (nested in the kernel call that brought us here, or from the JS thread).
+void try_probe(Slot &s, const Registration &r) {
+  size_t which;
+  Domain *d = g_domains[r.domain];
+  if (!d || s.drv || !matches(r, *s.dev, &which)) return;
+  s.drv = r.drv;
+  s.dev->domain.store(r.domain);
+  d->objects.add({ObjectType::pci_dev, (uintptr_t)s.pdev, sizeof(pci_dev), (uint64_t)s.dev->index, s.dev->name});
+  XpcCall c{r.probe, {(uint64_t)s.pdev, (uint64_t)r.id_addrs[which]}, 0};
+  Fault f;
+  EnterResult res = xpc_call(d, &c, &f);
+  if (res == EnterResult::ok && (int)c.ret == 0) {
+    klog(6, "pci: %s bound to %s", s.dev->name.c_str(), d->name.c_str());
+    return;
+  }
+  if (res == EnterResult::ok) klog(4, "pci: %s: %s probe returned %d", s.dev->name.c_str(), d->name.c_str(), (int)c.ret);
+  unbind(s, d);
+  if (res == EnterResult::fault) recovery_notify(d, f);  // the recovery thread tears it down and reports
+}
+
+}  // namespace
+
+DeviceKind::DeviceKind(const char *kind, DeviceFactory make) { bus().kinds[kind] = make; }
+
+std::vector<std::string> bus_kinds() {
+  std::vector<std::string> v;
+  for (auto &k : bus().kinds) v.push_back(k.first);
+  return v;
+}
+
+DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  auto k = b.kinds.find(kind);
+  if (k == b.kinds.end()) {
+    std::string known;
+    for (auto &x : b.kinds) known += (known.empty() ? "" : ", ") + x.first;
+    throw std::invalid_argument("unknown device kind '" + kind + "' (known: " + known + ")");
+  }
+  std::unique_ptr<EmulatedDevice> dev = k->second(opts);  // throws std::invalid_argument on bad options
+  dev->index = (int)b.slots.size();
+  dev->irq_line = kFirstDeviceIrq + dev->index;
+  if (dev->irq_line >= (unsigned)kIrqLines) throw std::invalid_argument("the bus is full");
+  dev->name = kind + std::to_string(b.counts[kind]++);
+  auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
+  if (!pdev) throw std::runtime_error("host-object heap exhausted");
+  pdev->vendor = dev->vendor();
+  pdev->device = dev->device_id();
+  pdev->irq = dev->irq_line;
+  pdev->dev.name = strdup(dev->name.c_str());
+  b.slots.push_back({std::move(dev), pdev});
+  Slot &s = b.slots.back();
+  for (const Registration &r : b.drivers) try_probe(s, r);
+  return info_of(s);
+}
+
+std::vector<DeviceInfo> bus_devices() {
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  std::vector<DeviceInfo> v;
+  for (Slot &s : bus().slots) v.push_back(info_of(s));
+  return v;
+}
+
+EmulatedDevice *bus_device(int index) {
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  return index >= 0 && index < (int)bus().slots.size() ? bus().slots[index].dev.get() : nullptr;
+}
+
+void bus_release_driver(Domain *d, uintptr_t drv) {
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  for (Slot &s : b.slots)
+    if (s.drv == drv && s.dev->domain.load() == d->id) unbind(s, d);
+  for (auto it = b.drivers.begin(); it != b.drivers.end(); ++it)
+    if (it->domain == d->id && it->drv == drv) {
+      b.drivers.erase(it);
+      break;
+    }
+}
+
+void bus_release_iomap(Domain *, uintptr_t cookie) { iomem_unmap(cookie); }
+
+void bus_clear() {
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  for (Slot &s : b.slots) host_heap_free(s.pdev);
+  b.slots.clear();
+  b.drivers.clear();
+  b.counts.clear();
+}
+
+// ---- DMA and interrupts, for the models ------------------------------------
+
+bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
+  int id = domain.load();
+  Domain *d = id >= 0 ? g_domains[id] : nullptr;
+  void *cpu = d ? dma_cpu_address(d, busaddr, n) : nullptr;
+  if (!cpu) {
+    report_error("DMA %s %zu bytes at bus address 0x%lx: outside %s's DMA memory", to_memory ? "write of" : "read of", n,
+                 (unsigned long)busaddr, d ? d->name.c_str() : "any driver");
+    return false;
+  }
+  DomainMemoryAccess access;
+  if (to_memory) memcpy(cpu, buf, n);
+  else memcpy(buf, cpu, n);
+  return true;
+}
+
+bool EmulatedDevice::dma_read(uint64_t busaddr, void *dst, size_t n) { return dma(busaddr, dst, n, false); }
+bool EmulatedDevice::dma_write(uint64_t busaddr, const void *src, size_t n) { return dma(busaddr, const_cast<void *>(src), n, true); }
+
+void EmulatedDevice::raise_irq() {
+  if (irq_raise(irq_line) || warned_no_handler_.exchange(true)) return;
+  klog(4, "%s: interrupt raised with no handler attached (ignored)", name.c_str());
+}
+
+void EmulatedDevice::report_error(const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  errors++;
+  klog(3, "%s: device error: %s", name.c_str(), msg);
+}
+
+}  // namespace nooks
+
+// ---- the PCI calls drivers make (lib/wrappers/kapi/pci.ts) -----------------
+using namespace nooks;
+
+extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
+  Domain *d = calling_domain();
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  for (const Registration &r : b.drivers)
+    if (r.domain == d->id && r.drv == (uintptr_t)drv) return -EBUSY;
+  check_driver_fn(d, (const void *)drv->probe, false, "pci_register_driver", "drv->probe");
+  check_driver_fn(d, (const void *)drv->remove, true, "pci_register_driver", "drv->remove");
+  Registration r{d->id, (uintptr_t)drv, (const void *)drv->probe, (const void *)drv->remove, {}, {}};
+  for (const pci_device_id *id = drv->id_table;; id++) {
+    check_readable(d, id, sizeof *id, false, "pci_register_driver", "drv->id_table");
+    if (!id->vendor && !id->device) break;
+    if (r.ids.size() == kMaxIds) kernel_bug(d, "pci_register_driver: id_table has no {0, 0} end within %d entries", kMaxIds);
+    r.ids.push_back(*id);
+    r.id_addrs.push_back((uintptr_t)id);
+  }
+  b.drivers.push_back(r);
+  d->objects.add({ObjectType::pci_driver, (uintptr_t)drv, sizeof *drv, 0, "pci_driver"});
+  Registration copy = b.drivers.back();
+  for (Slot &s : b.slots) try_probe(s, copy);
+  return 0;
+}
+
+extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
+  Domain *d = calling_domain();
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  for (Slot &s : b.slots) {
+    if (s.drv != (uintptr_t)drv) continue;
+    if (drv->remove) {
+      XpcCall c{(const void *)drv->remove, {(uint64_t)s.pdev}, 0};
+      Fault f;
+      xpc_call(d, &c, &f);  // a fault here unwinds past us, to the driver's outermost entry
+    }
+    unbind(s, d);
+  }
+  d->objects.remove(ObjectType::pci_driver, (uintptr_t)drv);
+  bus_release_driver(d, (uintptr_t)drv);
+}
+
+extern "C" int kapi_pci_enable_device(struct pci_dev *) { return 0; }
+
+extern "C" void kapi_pci_set_master(struct pci_dev *) {}
+
+extern "C" unsigned long kapi_pci_resource_len(struct pci_dev *pdev, int bar) {
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  Slot *s = slot_of(pdev);
+  return s && bar >= 0 && bar < 6 ? s->dev->bar_size(bar) : 0;
+}
+
+extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long maxlen) {
+  Domain *d = calling_domain();
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  Slot *s = slot_of(pdev);
+  if (!s || bar < 0 || bar >= 6 || !s->dev->bar_size(bar)) return nullptr;
+  EmulatedDevice *dev = s->dev.get();
+  uint64_t size = s->dev->bar_size(bar);
+  if (maxlen && maxlen < size) size = maxlen;
+  IoWindow w;
+  w.size = size;
+  w.domain = d->id;
+  w.read = [dev, bar](uint64_t off, unsigned width) { return dev->read(bar, off, width); };
+  w.write = [dev, bar](uint64_t off, uint32_t v, unsigned width) { dev->write(bar, off, v, width); };
+  uintptr_t cookie = iomem_map(w);
+  d->objects.add({ObjectType::iomap, cookie, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
+  return (void *)cookie;
+}
+
+extern "C" void kapi_pci_iounmap(struct pci_dev *, void *addr) {
+  Domain *d = calling_domain();
+  d->objects.remove(ObjectType::iomap, (uintptr_t)addr);
+  iomem_unmap((uintptr_t)addr);
+}
+
+extern "C" void kapi_pci_set_drvdata(struct pci_dev *pdev, void *data) {
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  if (Slot *s = slot_of(pdev)) s->drvdata = data;
+}
+
+extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  Slot *s = slot_of(pdev);
+  return s ? s->drvdata : nullptr;
+}

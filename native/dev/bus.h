@@ -1,0 +1,34 @@
+// The kernel's PCI bus: the devices on it and the drivers bound to them.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "../domain/domain.h"
+#include "device.h"
+
+namespace nooks {
+
+struct DeviceInfo {
+  int index;
+  std::string name, kind;
+  uint16_t vendor, device_id;
+  unsigned irq;
+  int domain;  // bound driver, -1 if none
+  uint64_t errors;
+};
+
+// Creates a device of a registered kind and puts it on the bus, probing the
+// drivers registered for it. Throws std::invalid_argument for an unknown kind
+// or bad options (the factory's message).
+DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts);
+std::vector<DeviceInfo> bus_devices();
+// The model of device `index` (for its class's kernel side), or nullptr.
+EmulatedDevice *bus_device(int index);
+std::vector<std::string> bus_kinds();
+// Recovery: the failed driver loses its devices, which are reset.
+void bus_release_driver(Domain *d, uintptr_t drv);
+void bus_release_iomap(Domain *d, uintptr_t cookie);
+// Kernel shutdown: every device off the bus.
+void bus_clear();
+
+}  // namespace nooks

@@ -1,0 +1,81 @@
+// The kernel's PCI bus with the bus test device (native/dev/testdev.cc) and
+// its driver: probe and binding, register access through the kernel, DMA
+// confined to the driver's DMA window, interrupts, and the driver bugs the
+// bus must report and contain. Runs in the default isolation ('pkey' where it
+// can run, so test/guest-pkey.test.ts runs it in its guest too).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type Driver } from '../lib/index.js';
+import { until } from './helpers/util.js';
+
+describe('the PCI bus and an emulated device', () => {
+  let kernel: Kernel;
+  let drv: Driver;
+  const device = () => kernel.devices()[0];
+  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({
+      policy: { default: { action: 'restart', maxFailures: 100, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+    });
+    expect(kernel.addDevice('testdev')).toMatchObject({ name: 'testdev0', kind: 'testdev', vendor: 0x4e4b, device: 1, driver: null });
+    drv = await kernel.load('testdev');
+  });
+  afterAll(() => kernel.shutdown());
+
+  it('probes the driver for the device and tracks what probe took', () => {
+    expect(drv.call('bound')).toBe(1);
+    expect(device().driver).toBe('testdev');
+    const types = drv.objects().map((o) => o.type).sort();
+    expect(types).toEqual(['dma', 'iomap', 'irq', 'memory', 'pci_dev', 'pci_driver']);
+    expect(logged(/pci: testdev0 bound to testdev/)).toBe(true);
+  });
+
+  it('reaches the registers through the kernel, and the device DMAs into the driver\'s memory', () => {
+    expect(drv.call('scratch', 0x1234)).toBe(0x1234);
+    expect(drv.call('dma_fill', 100, 3)).toBe(300); // the device wrote 100 bytes of 3
+    expect(drv.call('dma_sum', 10, 7)).toBe(70); // the device read what the driver wrote
+  });
+
+  it('delivers the device\'s interrupts to the driver\'s handler', async () => {
+    const before = Number(drv.call('irqs'));
+    drv.call('dma_fill', 8, 1);
+    await until(() => Number(drv.call('irqs')) > before, 'the DMA-done interrupt');
+  });
+
+  it('refuses a DMA outside the driver\'s DMA memory: a device error, nothing written', () => {
+    const errors = device().errors;
+    // another driver's idea of a bus address: nothing of testdev's there
+    expect(Number(drv.call('dma_wild', 0x12345678)) & 2).toBe(2); // the device's error bit
+    expect(device().errors).toBe(errors + 1);
+    expect(logged(/DMA write of 64 bytes at bus address 0x12345678: outside testdev's DMA memory/)).toBe(true);
+    expect(drv.state).toBe('running');
+  });
+
+  it('reports undefined registers and a second registration, and keeps going', () => {
+    const errors = device().errors;
+    expect(drv.call('undefined_register')).toBe(0xffffffff);
+    expect(device().errors).toBe(errors + 2);
+    expect(drv.call('register_twice')).toBe(-16); // -EBUSY
+    expect(drv.call('scratch', 5)).toBe(5);
+  });
+
+  it('after a failure the device is reset and probed again by the restarted driver', () => {
+    drv.call('scratch', 77);
+    drv.recover();
+    expect(drv.state).toBe('running');
+    expect(device().driver).toBe('testdev');
+    expect(drv.call('scratch', 0)).toBe(0);
+    expect(drv.call('dma_fill', 16, 2)).toBe(32);
+  });
+
+  it('an interrupt with no handler is reported once, not delivered', () => {
+    drv.call('raise_unhandled');
+    expect(logged(/testdev0: interrupt raised with no handler attached/)).toBe(true);
+  });
+
+  it('unloading unbinds the device; unknown kinds are refused', () => {
+    drv.unload();
+    expect(device().driver).toBeNull();
+    expect(() => kernel.addDevice('nosuch')).toThrow(/unknown device kind 'nosuch' \(known: .*testdev/);
+  });
+});
