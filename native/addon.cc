@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "addon.h"
 #include "bench/bench.h"
 #include "dev/bus.h"
 #include "domain/host_heap.h"
@@ -21,14 +22,14 @@ using namespace nooks;
 namespace {
 
 bool g_booted = false;
+
+std::vector<AddonExports::Fn> &extra_exports() {
+  static auto *v = new std::vector<AddonExports::Fn>;
+  return *v;
+}
 Napi::ThreadSafeFunction g_fault_tsfn;
 uint64_t *g_host_probe = nullptr;
 
-[[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  throw e;
-}
 
 void require_booted(Napi::Env env) {
   if (!g_booted) throw_code(env, "ENOTBOOTED", "the kernel is not booted (Kernel.boot)");
@@ -424,9 +425,22 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));
   exports.Set("pkeyUnusableReason", Napi::Function::New(env, PkeyUnusableReason));
+  for (AddonExports::Fn fn : extra_exports()) fn(env, exports);
   return exports;
 }
 
 }  // namespace
+
+namespace nooks {
+
+AddonExports::AddonExports(Fn fn) { extra_exports().push_back(fn); }
+
+void throw_code(Napi::Env env, const std::string &code, const std::string &msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+}  // namespace nooks
 
 NODE_API_MODULE(nooks, Init)

@@ -4,10 +4,12 @@
 // loader binds driver imports to, the checking wrappers and the dispatch
 // tables (gen/kapi_wrappers.inc). The body of each call is hand-written C++
 // in native/, named kapi_<name>.
+import { block } from './kapi/block.js';
 import { core } from './kapi/core.js';
 import { pci } from './kapi/pci.js';
+import { serial } from './kapi/serial.js';
 import type { KapiCall } from './kapi/types.js';
 
 export type { Check, KapiCall, ObjectType, Param } from './kapi/types.js';
 
-export const kapi: KapiCall[] = [...core, ...pci];
+export const kapi: KapiCall[] = [...core, ...pci, ...block, ...serial];

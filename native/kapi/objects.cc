@@ -7,6 +7,8 @@ const char *object_type_name(ObjectType t) {
     case ObjectType::irq: return "irq";
     case ObjectType::timer: return "timer";
     case ObjectType::work: return "work";
+    case ObjectType::blkdev: return "blkdev";
+    case ObjectType::uart_port: return "uart_port";
     case ObjectType::pci_driver: return "pci_driver";
     case ObjectType::pci_dev: return "pci_dev";
     case ObjectType::iomap: return "iomap";
@@ -18,6 +20,15 @@ const char *object_type_name(ObjectType t) {
   }
   return "?";
 }
+
+static ReleaseFn *release_fns() {
+  static ReleaseFn fns[(int)ObjectType::count] = {};
+  return fns;
+}
+
+ObjectRelease::ObjectRelease(ObjectType t, ReleaseFn fn) { release_fns()[(int)t] = fn; }
+
+ReleaseFn class_release_fn(ObjectType t) { return release_fns()[(int)t]; }
 
 void Objects::add(const Object &o) {
   std::lock_guard<std::mutex> g(lock_);

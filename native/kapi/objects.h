@@ -16,7 +16,7 @@ namespace nooks {
 // The order is the release order at recovery: stop what calls into the driver
 // (interrupts, timers, work), then reset its devices (no more DMA), before
 // freeing the memory those touched.
-enum class ObjectType : int { irq, timer, work, pci_driver, pci_dev, iomap, lock, mutex, dma, memory, count };
+enum class ObjectType : int { irq, timer, work, blkdev, uart_port, pci_driver, pci_dev, iomap, lock, mutex, dma, memory, count };
 const char *object_type_name(ObjectType t);
 
 struct Object {
@@ -26,6 +26,17 @@ struct Object {
   uint64_t data = 0;   // per type: the callback, the owning thread, the bus address
   std::string label;
 };
+
+struct Domain;
+
+// How a device class (native/classes/*) releases the objects it gives drivers
+// (a disk, a port): a static ObjectRelease in the class's own file.
+using ReleaseFn = void (*)(Domain *d, const Object &o);
+struct ObjectRelease {
+  ObjectRelease(ObjectType t, ReleaseFn fn);
+};
+// The function registered for t, or nullptr.
+ReleaseFn class_release_fn(ObjectType t);
 
 class Objects {
  public:

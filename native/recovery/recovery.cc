@@ -93,6 +93,10 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::irq: irq_release(d, (unsigned)o.key); break;
     case ObjectType::timer: timer_release(d, o.key); break;
     case ObjectType::work: work_release(d, o.key); break;
+    case ObjectType::blkdev:  // class registrations: their classes release them
+    case ObjectType::uart_port:
+      if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
+      break;
     case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
     case ObjectType::iomap: bus_release_iomap(d, o.key); break;
     case ObjectType::pci_dev:  // unbound with its driver

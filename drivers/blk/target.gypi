@@ -1,0 +1,4 @@
+# The blk driver's build target.
+{
+  'targets': [],
+}

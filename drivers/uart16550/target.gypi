@@ -1,0 +1,4 @@
+# The uart16550 driver's build target.
+{
+  'targets': [],
+}

@@ -1,0 +1,16 @@
+// How a part of the kernel outside addon.cc (a device class) adds functions
+// to the addon's exports: a static AddonExports in its own file.
+#pragma once
+#include <napi.h>
+
+namespace nooks {
+
+struct AddonExports {
+  using Fn = void (*)(Napi::Env env, Napi::Object exports);
+  explicit AddonExports(Fn fn);
+};
+
+// Throws a JavaScript Error with a `code` property (as every addon error has).
+[[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg);
+
+}  // namespace nooks
