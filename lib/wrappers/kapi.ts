@@ -8,8 +8,9 @@ import { block } from './kapi/block.js';
 import { core } from './kapi/core.js';
 import { pci } from './kapi/pci.js';
 import { serial } from './kapi/serial.js';
+import { sound } from './kapi/sound.js';
 import type { KapiCall } from './kapi/types.js';
 
 export type { Check, KapiCall, ObjectType, Param } from './kapi/types.js';
 
-export const kapi: KapiCall[] = [...core, ...pci, ...block, ...serial];
+export const kapi: KapiCall[] = [...core, ...pci, ...block, ...serial, ...sound];

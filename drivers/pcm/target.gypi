@@ -1,0 +1,4 @@
+# The pcm driver's build target.
+{
+  'targets': [],
+}

@@ -1,0 +1,4 @@
+# The sound class: its kernel side and device model (sources of the nooks addon target).
+{
+  'sources': [],
+}
