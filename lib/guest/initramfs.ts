@@ -136,6 +136,7 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmp /tmp
 ifconfig lo 127.0.0.1 up
 for m in /modules/*.ko; do insmod "$m" || echo "insmod $m failed"; done
