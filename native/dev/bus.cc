@@ -210,10 +210,7 @@ using namespace nooks;
 
 extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
   Domain *d = calling_domain();
-  Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
-  for (const Registration &r : b.drivers)
-    if (r.domain == d->id && r.drv == (uintptr_t)drv) return -EBUSY;
+  // Checks first, without the bus lock: a rejected call leaves the domain at once.
   check_driver_fn(d, (const void *)drv->probe, false, "pci_register_driver", "drv->probe");
   check_driver_fn(d, (const void *)drv->remove, true, "pci_register_driver", "drv->remove");
   Registration r{d->id, (uintptr_t)drv, (const void *)drv->probe, (const void *)drv->remove, {}, {}};
@@ -224,6 +221,10 @@ extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
     r.ids.push_back(*id);
     r.id_addrs.push_back((uintptr_t)id);
   }
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  for (const Registration &x : b.drivers)
+    if (x.domain == d->id && x.drv == (uintptr_t)drv) return -EBUSY;
   b.drivers.push_back(r);
   d->objects.add({ObjectType::pci_driver, (uintptr_t)drv, sizeof *drv, 0, "pci_driver"});
   Registration copy = b.drivers.back();

@@ -35,6 +35,8 @@ inline bool should_abort(Domain *d) {
 
 // A kernel call found the driver's request impossible: with isolation this is
 // a bad-call fault; without (`none`) it is what it would be in a real kernel, a BUG.
+// It leaves the domain at once, skipping destructors: never call it (or a
+// check) while holding a lock.
 [[noreturn]] void kernel_bug(Domain *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 }  // namespace nooks

@@ -88,10 +88,13 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
 extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   Domain *d = calling_domain();
   Line &l = irqs.lines[irq];
+  void *requested;
   {
     std::lock_guard<std::mutex> g(l.lock);
-    if (l.dev_id != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
+    requested = l.dev_id;
   }
+  // Outside the lock: a rejected call leaves the domain at once.
+  if (requested != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
   d->objects.remove(ObjectType::irq, irq);
   stop_line(l);
 }
