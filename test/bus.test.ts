@@ -5,7 +5,7 @@
 // can run, so test/guest-pkey.test.ts runs it in its guest too).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type Driver } from '../lib/index.js';
-import { until } from './helpers/util.js';
+import { faultOf, until } from './helpers/util.js';
 
 describe('the PCI bus and an emulated device', () => {
   let kernel: Kernel;
@@ -66,6 +66,16 @@ describe('the PCI bus and an emulated device', () => {
     expect(device().driver).toBe('testdev');
     expect(drv.call('scratch', 0)).toBe(0);
     expect(drv.call('dma_fill', 16, 2)).toBe(32);
+  });
+
+  it('a bad free_irq is a bad call, and the interrupt line works again after the restart', async () => {
+    const f = faultOf(() => drv.call('free_irq_wrong_dev'));
+    expect(f.kind).toBe('bad-call');
+    expect(f.message).toMatch(/free_irq\(32\): dev_id .* does not match/);
+    expect(drv.state).toBe('running');
+    const before = Number(drv.call('irqs'));
+    drv.call('dma_fill', 8, 1);
+    await until(() => Number(drv.call('irqs')) > before, 'an interrupt after the restart');
   });
 
   it('an interrupt with no handler is reported once, not delivered', () => {

@@ -202,6 +202,13 @@ NOOKS_EXPORT long raise_unhandled(void)
 	return 0;
 }
 
+/* A driver bug: freeing its interrupt with the wrong dev_id. */
+NOOKS_EXPORT long free_irq_wrong_dev(void)
+{
+	free_irq(the_dev->pdev->irq, the_dev + 1);
+	return 0;
+}
+
 /* The bus address of the driver's DMA buffer (tests aim other drivers' DMA at it). */
 NOOKS_EXPORT long buffer_bus_address(void)
 {
