@@ -14,12 +14,12 @@
     'include_dirs': ['native/include', 'gen'],
   },
   # each driver of a device class adds its own target
-  'includes': ['drivers/blk/target.gypi', 'drivers/uart16550/target.gypi', 'drivers/pcm/target.gypi'],
+  'includes': ['drivers/blk/target.gypi', 'drivers/uart16550/target.gypi', 'drivers/pcm/target.gypi', 'drivers/e1000/target.gypi'],
   'targets': [
     {
       'target_name': 'nooks',
       # each device class adds its kernel side and device model
-      'includes': ['native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi'],
+      'includes': ['native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi'],
       'sources': [
         'native/addon.cc',
         'native/bench/bench.cc',

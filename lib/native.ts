@@ -41,7 +41,7 @@ export interface NativeDomain {
 export type DriverState = 'loading' | 'running' | 'failed' | 'recovering' | 'disabled' | 'unloaded';
 
 export interface NativeObject {
-  type: 'irq' | 'timer' | 'work' | 'blkdev' | 'uart_port' | 'pcm' | 'pci_driver' | 'pci_dev' | 'iomap' | 'lock' | 'mutex' | 'dma' | 'memory';
+  type: 'irq' | 'timer' | 'work' | 'blkdev' | 'uart_port' | 'pcm' | 'netdev' | 'pci_driver' | 'pci_dev' | 'iomap' | 'lock' | 'mutex' | 'dma' | 'memory';
   address: string;
   size: number;
   label: string;

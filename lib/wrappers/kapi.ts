@@ -6,6 +6,7 @@
 // in native/, named kapi_<name>.
 import { block } from './kapi/block.js';
 import { core } from './kapi/core.js';
+import { net } from './kapi/net.js';
 import { pci } from './kapi/pci.js';
 import { serial } from './kapi/serial.js';
 import { sound } from './kapi/sound.js';
@@ -13,4 +14,4 @@ import type { KapiCall } from './kapi/types.js';
 
 export type { Check, KapiCall, ObjectType, Param } from './kapi/types.js';
 
-export const kapi: KapiCall[] = [...core, ...pci, ...block, ...serial, ...sound];
+export const kapi: KapiCall[] = [...core, ...pci, ...block, ...serial, ...sound, ...net];

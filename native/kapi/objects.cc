@@ -10,6 +10,7 @@ const char *object_type_name(ObjectType t) {
     case ObjectType::blkdev: return "blkdev";
     case ObjectType::uart_port: return "uart_port";
     case ObjectType::pcm: return "pcm";
+    case ObjectType::netdev: return "netdev";
     case ObjectType::pci_driver: return "pci_driver";
     case ObjectType::pci_dev: return "pci_dev";
     case ObjectType::iomap: return "iomap";

@@ -96,6 +96,7 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::blkdev:  // class registrations: their classes release them
     case ObjectType::uart_port:
     case ObjectType::pcm:
+    case ObjectType::netdev:
       if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
       break;
     case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset

@@ -1,0 +1,4 @@
+# The e1000 driver's build target.
+{
+  'targets': [],
+}

@@ -1,0 +1,4 @@
+# The net class: its kernel side and device model (sources of the nooks addon target).
+{
+  'sources': [],
+}
