@@ -1,4 +1,4 @@
 # The block class: its kernel side and device model (sources of the nooks addon target).
 {
-  'sources': [],
+  'sources': ['block.cc', 'model.cc'],  # relative to this file (gyp rebases included paths)
 }

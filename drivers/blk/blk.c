@@ -1,0 +1,263 @@
+/*
+ * blk: the driver of the emulated queue-based disk (native/classes/block/
+ * model.cc, registers in blkdev_regs.h), written as a Linux PCI block driver:
+ * probe maps BAR 0, puts a submission and a completion ring in DMA memory,
+ * takes the interrupt and registers a disk with the block class
+ * (native/classes/block/blkdev.h). submit() turns a request into a
+ * submission entry and rings the doorbell; the interrupt handler reaps
+ * completion entries and completes their requests.
+ */
+#include <nooks/kapi.h>
+
+#include "../../native/classes/block/blkdev.h"
+#include "../../native/classes/block/blkdev_regs.h"
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Driver of the nooks emulated queue-based disk");
+
+#define QSIZE		64	/* ring entries */
+#define QUEUE_DEPTH	32	/* requests in flight (< QSIZE) */
+#define MAX_SECTORS	64	/* 32 KiB per request */
+
+struct blk {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	struct blkdev_sqe *sq;
+	struct blkdev_cqe *cq;
+	dma_addr_t sq_dma, cq_dma;
+	spinlock_t lock;
+	u32 sq_tail, sq_head, cq_head;
+	u16 phase;
+	bool irq_attached, registered;
+	bool plugged;		/* tests: queue requests without ringing the doorbell */
+	bool crash;		/* tests: the next submit dereferences NULL */
+	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
+	struct blk_request *rqs[QSIZE];
+	struct blk_disk disk;
+};
+
+static struct blk *the_dev;	/* one disk is enough for the tests */
+
+static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
+{
+	struct blk *b = disk->private_data;
+	struct blkdev_sqe *e;
+	u32 tail;
+
+	if (rq->tag >= QSIZE)
+		return -EINVAL;
+	if (b->crash)
+		return *(volatile int *)NULL;	/* a test's driver bug */
+	spin_lock(&b->lock);
+	tail = (b->sq_tail + 1) % QSIZE;
+	if (tail == b->sq_head || b->rqs[rq->tag]) {
+		spin_unlock(&b->lock);
+		return -EBUSY;
+	}
+	e = &b->sq[b->sq_tail];
+	memset(e, 0, sizeof(*e));
+	e->opcode = rq->op == BLK_OP_WRITE ? BLKDEV_OP_WRITE : rq->op == BLK_OP_FLUSH ? BLKDEV_OP_FLUSH : BLKDEV_OP_READ;
+	e->tag = rq->tag;
+	e->sector = rq->sector;
+	e->count = rq->count;
+	e->buffer = rq->dma;
+	if (b->wild) {
+		e->buffer = b->wild;
+		b->wild = 0;
+	}
+	b->rqs[rq->tag] = rq;
+	b->sq_tail = tail;
+	if (!b->plugged)
+		iowrite32(tail, b->regs + BLKDEV_REG_SQ_TAIL);
+	spin_unlock(&b->lock);
+	return 0;
+}
+
+static irqreturn_t blk_irq(int irq, void *data)
+{
+	struct blk *b = data;
+	struct blk_request *done[QSIZE];
+	int status[QSIZE];
+	int n = 0, i;
+
+	(void)irq;
+	spin_lock(&b->lock);
+	iowrite32(BLKDEV_INTR_CQ, b->regs + BLKDEV_REG_INTR_ACK);
+	for (;;) {
+		volatile struct blkdev_cqe *c = &b->cq[b->cq_head];
+		u32 tag;
+
+		if (c->phase != b->phase)
+			break;
+		__asm__ __volatile__("" ::: "memory");	/* the device writes the phase last */
+		tag = c->tag;
+		b->sq_head = c->sq_head % QSIZE;
+		if (tag < QSIZE && b->rqs[tag] && n < QSIZE) {
+			done[n] = b->rqs[tag];
+			status[n++] = c->status == BLKDEV_CS_OK ? 0 : -EIO;
+			b->rqs[tag] = NULL;
+		} else {
+			pr_err("blk: completion for unknown tag %u\n", tag);
+		}
+		if (++b->cq_head == QSIZE) {
+			b->cq_head = 0;
+			b->phase ^= 1;
+		}
+	}
+	if (n)
+		iowrite32(b->cq_head, b->regs + BLKDEV_REG_CQ_HEAD);
+	spin_unlock(&b->lock);
+	for (i = 0; i < n; i++)
+		blk_complete(done[i], status[i]);
+	return n ? IRQ_HANDLED : IRQ_NONE;
+}
+
+static void blk_free(struct blk *b)
+{
+	if (b->sq)
+		dma_free_coherent(&b->pdev->dev, 4096, b->sq, b->sq_dma);
+	if (b->cq)
+		dma_free_coherent(&b->pdev->dev, 4096, b->cq, b->cq_dma);
+	if (b->regs)
+		pci_iounmap(b->pdev, b->regs);
+	kfree(b);
+}
+
+static int blk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct blk *b;
+	int err;
+
+	(void)id;
+	if (pci_enable_device(pdev))
+		return -ENODEV;
+	pci_set_master(pdev);
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	b->pdev = pdev;
+	spin_lock_init(&b->lock);
+	b->regs = pci_iomap(pdev, 0, 0);
+	b->sq = dma_alloc_coherent(&pdev->dev, 4096, &b->sq_dma, GFP_KERNEL);
+	b->cq = dma_alloc_coherent(&pdev->dev, 4096, &b->cq_dma, GFP_KERNEL);
+	if (!b->regs || !b->sq || !b->cq) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (ioread32(b->regs + BLKDEV_REG_ID) != BLKDEV_ID) {
+		err = -ENODEV;
+		goto fail;
+	}
+	memset(b->cq, 0, 4096);	/* phase 0 everywhere: nothing completed yet */
+	b->phase = 1;
+	iowrite32(BLKDEV_CTRL_ENABLE - 1, b->regs + BLKDEV_REG_CTRL);
+	iowrite32((u32)b->sq_dma, b->regs + BLKDEV_REG_SQ_LO);
+	iowrite32((u32)(b->sq_dma >> 32), b->regs + BLKDEV_REG_SQ_HI);
+	iowrite32((u32)b->cq_dma, b->regs + BLKDEV_REG_CQ_LO);
+	iowrite32((u32)(b->cq_dma >> 32), b->regs + BLKDEV_REG_CQ_HI);
+	iowrite32(QSIZE, b->regs + BLKDEV_REG_QSIZE);
+	err = request_irq(pdev->irq, blk_irq, 0, "blk", b);
+	if (err)
+		goto fail;
+	b->irq_attached = true;
+	iowrite32(BLKDEV_CTRL_ENABLE, b->regs + BLKDEV_REG_CTRL);
+	if (!(ioread32(b->regs + BLKDEV_REG_STATUS) & BLKDEV_STATUS_READY)) {
+		err = -EIO;
+		goto fail;
+	}
+	b->disk.pdev = pdev;
+	b->disk.capacity = ioread32(b->regs + BLKDEV_REG_CAP_LO) | (u64)ioread32(b->regs + BLKDEV_REG_CAP_HI) << 32;
+	b->disk.queue_depth = QUEUE_DEPTH;
+	b->disk.max_sectors = MAX_SECTORS;
+	b->disk.submit = blk_submit;
+	b->disk.private_data = b;
+	err = blk_register_disk(&b->disk);
+	if (err)
+		goto fail;
+	b->registered = true;
+	pci_set_drvdata(pdev, b);
+	the_dev = b;
+	pr_info("blk: %s: %llu sectors\n", pdev->dev.name, (unsigned long long)b->disk.capacity);
+	return 0;
+fail:
+	if (b->regs)
+		iowrite32(0, b->regs + BLKDEV_REG_CTRL);
+	if (b->irq_attached)
+		free_irq(pdev->irq, b);
+	blk_free(b);
+	return err;
+}
+
+static void blk_remove(struct pci_dev *pdev)
+{
+	struct blk *b = pci_get_drvdata(pdev);
+
+	iowrite32(0, b->regs + BLKDEV_REG_CTRL);	/* the device forgets its rings */
+	free_irq(pdev->irq, b);
+	blk_unregister_disk(&b->disk);		/* what was in flight fails */
+	blk_free(b);
+	the_dev = NULL;
+}
+
+static const struct pci_device_id blk_ids[] = {
+	PCI_DEVICE(BLKDEV_VENDOR, BLKDEV_DEVICE),
+	{ 0, 0 },
+};
+
+static struct pci_driver blk_driver = {
+	.name = "blk",
+	.id_table = blk_ids,
+	.probe = blk_probe,
+	.remove = blk_remove,
+};
+
+NOOKS_EXPORT long bound(void)
+{
+	return the_dev != NULL;
+}
+
+/* A driver bug for the tests: the next request's data is at bus address `addr`, not its buffer. */
+NOOKS_EXPORT long wild_dma(long addr)
+{
+	if (!the_dev)
+		return -ENODEV;
+	spin_lock(&the_dev->lock);
+	the_dev->wild = (u64)addr;
+	spin_unlock(&the_dev->lock);
+	return 0;
+}
+
+/* A driver bug for the tests: the next submit faults (a NULL dereference). */
+NOOKS_EXPORT long crash_next_submit(void)
+{
+	if (!the_dev)
+		return -ENODEV;
+	the_dev->crash = true;
+	return 0;
+}
+
+/* For the tests: plug (1) keeps requests in the submission ring, unplug (0) rings the doorbell. */
+NOOKS_EXPORT long plug(long on)
+{
+	if (!the_dev)
+		return -ENODEV;
+	spin_lock(&the_dev->lock);
+	the_dev->plugged = on != 0;
+	if (!on)
+		iowrite32(the_dev->sq_tail, the_dev->regs + BLKDEV_REG_SQ_TAIL);
+	spin_unlock(&the_dev->lock);
+	return 0;
+}
+
+static int blk_init(void)
+{
+	return pci_register_driver(&blk_driver);
+}
+
+static void blk_exit(void)
+{
+	pci_unregister_driver(&blk_driver);
+}
+
+module_init(blk_init);
+module_exit(blk_exit);

@@ -1,0 +1,218 @@
+// The block class for applications: a disk that a block driver registered
+// (native/classes/block), read and written at byte offsets with promises.
+// Requests are queued in the kernel (C++), handed to the driver in batches
+// and completed to JavaScript in batches: data never crosses into JavaScript
+// one block at a time.
+//
+//   kernel.addDevice('blk', { image: '/tmp/disk.img', size: 1 << 20 });
+//   await kernel.load('blk');
+//   const disk = openBlock(kernel, 'blk0');
+//   await disk.write(4096, Buffer.alloc(512, 1));
+//   const data = await disk.read(4096, 512);
+//   await disk.flush();          // the image file is fsync'ed
+import type { Kernel } from '../kernel.js';
+import { native } from '../native.js';
+
+export const SECTOR_SIZE = 512;
+
+/** Why a block operation failed. */
+export type BlockErrorCode =
+  /** no such device on the bus */
+  | 'ENODEV'
+  /** no driver has registered the disk (none bound, or its driver is failed or disabled) */
+  | 'ENOTREADY'
+  /** the driver failed while the request was in flight (recovery: not resubmitted) */
+  | 'EDRIVERFAILED'
+  /** the driver is failed, recovering or disabled */
+  | 'EUNAVAILABLE'
+  /** the device or the driver reported an I/O error (a bad DMA address, the image file) */
+  | 'EIO'
+  /** offset or length outside the disk, or not sector-aligned where it must be */
+  | 'ERANGE'
+  | 'EINVAL'
+  /** no completion within the handle's timeout (the device or its driver is stuck) */
+  | 'ETIMEDOUT'
+  /** the handle was closed */
+  | 'ECLOSED';
+
+export class BlockError extends Error {
+  constructor(readonly code: BlockErrorCode, message: string) {
+    super(message);
+    this.name = 'BlockError';
+  }
+}
+
+/** One operation of BlockDevice.submitAll. */
+export type BlockOp =
+  | { op: 'read'; offset: number; length: number }
+  | { op: 'write'; offset: number; data: Buffer }
+  | { op: 'flush' };
+
+export interface BlockDevice {
+  readonly name: string;
+  readonly sizeBytes: number;
+  /** Reads `length` bytes at `offset` (any alignment). */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Writes `data` at `offset`: both multiples of 512 bytes. */
+  write(offset: number, data: Buffer): Promise<void>;
+  /** Resolves once everything written before is on stable storage (the device fsyncs its image). */
+  flush(): Promise<void>;
+  /** Many operations in flight at once; settles when all have, rejects with the first error. */
+  submitAll(ops: BlockOp[]): Promise<(Buffer | undefined)[]>;
+  /** Operations in flight. */
+  readonly inFlight: number;
+  /** Refuses new operations; those in flight still complete. */
+  close(): void;
+}
+
+interface NativeDisk {
+  name: string;
+  capacity: number;
+  queueDepth: number;
+  maxSectors: number;
+  domain: number;
+}
+interface Completion {
+  id: number;
+  data?: Buffer;
+  code?: string;
+  message?: string;
+}
+interface BlockAddon {
+  blockInit(deliver: (done: Completion[]) => void): void;
+  blockDisk(name: string): NativeDisk | null;
+  blockSubmit(name: string, kind: number, sector: number, arg?: Buffer | number): number;
+}
+const OP_READ = 0;
+const OP_WRITE = 1;
+const OP_FLUSH = 2;
+
+interface Waiter {
+  resolve: (data: Buffer | undefined) => void;
+  reject: (e: Error) => void;
+}
+const waiting = new Map<number, Waiter>();
+/** The driver (domain id) that last had each disk, for error messages. */
+const lastDomains = new Map<string, number>();
+let initialised = false;
+
+function addon(): BlockAddon {
+  const n = native() as unknown as BlockAddon;
+  if (!initialised) {
+    n.blockInit((done) => {
+      for (const c of done) {
+        const w = waiting.get(c.id);
+        if (!w) continue;
+        waiting.delete(c.id);
+        if (c.code) w.reject(new BlockError(c.code as BlockErrorCode, c.message ?? c.code));
+        else w.resolve(c.data);
+      }
+    });
+    initialised = true;
+  }
+  return n;
+}
+
+/** Why `name` has no registered disk, as a BlockError. */
+function notReady(kernel: Kernel, name: string, lastDomain?: number): BlockError {
+  const dev = kernel.devices().find((d) => d.name === name);
+  if (!dev) return new BlockError('ENODEV', `${name}: no such device (devices: ${kernel.devices().map((d) => d.name).join(', ') || 'none'})`);
+  // a failed or disabled driver loses its devices: name the one that had the disk
+  const last = kernel.domains().find((d) => d.id === lastDomain);
+  if (dev.driver === null && last && last.state !== 'running')
+    return new BlockError('ENOTREADY', `${name}: not ready: its driver ${last.name} is ${last.state}`);
+  if (dev.driver === null) return new BlockError('ENOTREADY', `${name}: not ready: no driver is bound to it`);
+  const dom = kernel.domains().find((d) => d.name === dev.driver);
+  const state = dom ? dom.state : 'unknown';
+  if (state !== 'running') return new BlockError('ENOTREADY', `${name}: not ready: its driver ${dev.driver} is ${state}`);
+  return new BlockError('ENOTREADY', `${name}: not ready: its driver ${dev.driver} has not registered a disk`);
+}
+
+export interface OpenOptions {
+  /**
+   * An operation not finished after this long rejects with ETIMEDOUT
+   * (its requests stay with the driver until it completes or fails them). Default 30 s.
+   */
+  timeoutMs?: number;
+}
+
+/** Opens the disk of device `name` (e.g. 'blk0'): its driver must have registered it. */
+export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {}): BlockDevice {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const n = addon();
+  const disk = n.blockDisk(name);
+  if (!disk) throw notReady(kernel, name, lastDomains.get(name));
+  lastDomains.set(name, disk.domain);
+  const sizeBytes = disk.capacity * SECTOR_SIZE;
+  let closed = false;
+  let inFlight = 0;
+
+  const check = (offset: number, length: number, aligned: boolean): void => {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0)
+      throw new BlockError('EINVAL', `${name}: offset and length must be non-negative integers (got ${offset}, ${length})`);
+    if (offset + length > sizeBytes)
+      throw new BlockError('ERANGE', `${name}: bytes ${offset}..${offset + length} are past the end of the disk (${sizeBytes} bytes)`);
+    if (aligned && (offset % SECTOR_SIZE || length % SECTOR_SIZE))
+      throw new BlockError('EINVAL', `${name}: writes must start and end on ${SECTOR_SIZE}-byte sector boundaries (offset ${offset}, length ${length})`);
+  };
+
+  const submit = (kind: number, sector: number, arg?: Buffer | number): Promise<Buffer | undefined> =>
+    new Promise((resolve, reject) => {
+      if (closed) throw new BlockError('ECLOSED', `${name}: closed`);
+      let id: number;
+      try {
+        id = n.blockSubmit(name, kind, sector, arg);
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        throw err.code === 'ENOTREADY' ? notReady(kernel, name, lastDomains.get(name)) : new BlockError((err.code ?? 'EIO') as BlockErrorCode, err.message);
+      }
+      inFlight++;
+      const timer = setTimeout(() => {
+        if (!waiting.delete(id)) return;
+        inFlight--;
+        reject(new BlockError('ETIMEDOUT', `${name}: no completion within ${timeoutMs} ms: the device or its driver is stuck`));
+      }, timeoutMs).unref();
+      const done = () => {
+        clearTimeout(timer);
+        inFlight--;
+      };
+      waiting.set(id, { resolve: (d) => (done(), resolve(d)), reject: (e) => (done(), reject(e)) });
+    });
+
+  const read = async (offset: number, length: number): Promise<Buffer> => {
+    check(offset, length, false);
+    const first = Math.floor(offset / SECTOR_SIZE);
+    const end = Math.ceil((offset + length) / SECTOR_SIZE);
+    if (end === first) return Buffer.alloc(0);
+    const data = (await submit(OP_READ, first, end - first)) as Buffer;
+    const skip = offset - first * SECTOR_SIZE;
+    return skip === 0 && data.length === length ? data : data.subarray(skip, skip + length);
+  };
+  const write = async (offset: number, data: Buffer): Promise<void> => {
+    if (!Buffer.isBuffer(data)) throw new BlockError('EINVAL', `${name}: write data must be a Buffer`);
+    check(offset, data.length, true);
+    if (data.length) await submit(OP_WRITE, offset / SECTOR_SIZE, data);
+  };
+  const flush = async (): Promise<void> => {
+    await submit(OP_FLUSH, 0);
+  };
+
+  return {
+    name,
+    sizeBytes,
+    read,
+    write,
+    flush,
+    submitAll: (ops) =>
+      Promise.all(
+        ops.map((o): Promise<Buffer | undefined> =>
+          o.op === 'read' ? read(o.offset, o.length) : (o.op === 'write' ? write(o.offset, o.data) : flush()).then(() => undefined)),
+      ),
+    get inFlight() {
+      return inFlight;
+    },
+    close() {
+      closed = true;
+    },
+  };
+}

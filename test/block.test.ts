@@ -1,0 +1,193 @@
+// The block class end to end: the emulated queue-based disk (native/classes/
+// block/model.cc), its driver (drivers/blk), the class's request queue and
+// the promise API (lib/classes/block.ts), and the database-like application.
+// Runs in the default isolation ('pkey' where it can run, else 'mprotect').
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDb } from '../lib/apps/db.js';
+import { BlockError, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
+import { until } from './helpers/util.js';
+
+const SIZE = 8 << 20;
+const pattern = (n: number, seed: number) => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
+  return b;
+};
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** The error an operation rejected with (fails if it resolved). */
+async function rejection(p: Promise<unknown>): Promise<BlockError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(BlockError);
+    return e as BlockError;
+  }
+  throw new Error('expected the operation to fail');
+}
+
+describe('the block class', () => {
+  let kernel: Kernel;
+  let drv: Driver;
+  let disk: BlockDevice;
+  let dir: string;
+  let image: string;
+  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-blk-'));
+    image = join(dir, 'disk.img');
+    kernel = await Kernel.boot({
+      policy: { default: { action: 'restart', maxFailures: 3, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+    });
+    expect(kernel.addDevice('blk', { image, size: SIZE })).toMatchObject({ name: 'blk0', kind: 'blk', driver: null });
+    // a device with no driver: not ready, said clearly
+    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: 'blk0: not ready: no driver is bound to it' }));
+    expect(() => openBlock(kernel, 'blk7')).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+    drv = await kernel.load('blk');
+    disk = openBlock(kernel, 'blk0');
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers a disk for the device, and tracks it with the requests\' DMA memory', () => {
+    expect(drv.call('bound')).toBe(1);
+    expect(disk.sizeBytes).toBe(SIZE);
+    const types = drv.objects().map((o) => o.type);
+    expect(types).toContain('blkdev');
+    expect(types.filter((t) => t === 'dma')).toHaveLength(3); // the two rings and the class's request pool
+    expect(logged(/blk: blk0: 16384 sectors, 32 requests of up to 64 sectors, driver blk/)).toBe(true);
+  });
+
+  it('reads back what was written, at several sizes (one request, many, unaligned reads)', async () => {
+    const cases: [number, number][] = [[0, 512], [4096, 4096], [65536, 32768], [1 << 20, 200 * 1024], [SIZE - 1024, 1024]];
+    for (const [offset, length] of cases) {
+      const data = pattern(length, offset);
+      await disk.write(offset, data);
+      expect((await disk.read(offset, length)).equals(data)).toBe(true);
+    }
+    // byte-granular reads inside what was written
+    const whole = pattern(4096, 4096);
+    expect((await disk.read(4096 + 7, 1000)).equals(whole.subarray(7, 1007))).toBe(true);
+    expect((await disk.read(4096 + 511, 2)).equals(whole.subarray(511, 513))).toBe(true);
+    expect(await disk.read(100, 0)).toHaveLength(0);
+  });
+
+  it('keeps many requests in flight: 64 concurrent writes, then 64 concurrent reads', async () => {
+    const chunk = 16 * 1024;
+    const base = 2 << 20;
+    const datas = Array.from({ length: 64 }, (_, i) => pattern(chunk, 1000 + i));
+    expect(drv.call('plug', 1)).toBe(0); // hold them all in the driver's ring first
+    const writes = datas.map((d, i) => disk.write(base + i * chunk, d));
+    expect(disk.inFlight).toBe(64);
+    expect(drv.call('plug', 0)).toBe(0);
+    await Promise.all(writes);
+    const back = await Promise.all(datas.map((_, i) => disk.read(base + i * chunk, chunk)));
+    expect(back.map(sha)).toEqual(datas.map(sha));
+    // the same through submitAll, mixed
+    const res = await disk.submitAll([
+      { op: 'write', offset: 0, data: pattern(1024, 9) },
+      { op: 'read', offset: base, length: chunk },
+      { op: 'flush' },
+    ]);
+    expect(res[0]).toBeUndefined();
+    expect(sha(res[1]!)).toBe(sha(datas[0]));
+  });
+
+  it('flushes to the image file (fsync): its bytes are what was written', async () => {
+    const data = pattern(8192, 77);
+    await disk.write(3 << 20, data);
+    await disk.flush();
+    const onDisk = readFileSync(image).subarray(3 << 20, (3 << 20) + 8192);
+    expect(onDisk.equals(data)).toBe(true);
+  });
+
+  it('gives clear errors for bad offsets and unaligned writes', async () => {
+    expect(await rejection(disk.read(SIZE - 512, 1024))).toMatchObject({ code: 'ERANGE' });
+    expect(await rejection(disk.write(SIZE, Buffer.alloc(512)))).toMatchObject({ code: 'ERANGE' });
+    expect(await rejection(disk.read(-1, 10))).toMatchObject({ code: 'EINVAL' });
+    expect((await rejection(disk.write(100, Buffer.alloc(512)))).message).toMatch(/sector boundaries/);
+  });
+
+  it('runs the database-like application: random writes, flushes, every record verified', async () => {
+    const report = await runDb(disk, { records: 2048, rounds: 6, writesPerRound: 200 });
+    expect(report).toMatchObject({ ok: true, mismatches: 0, writes: 1200, flushes: 6 });
+    expect(report.verified).toBeGreaterThan(0);
+    expect(JSON.parse(JSON.stringify(report)).ok).toBe(true);
+  });
+
+  it('contains a wild DMA address: the request fails with EIO, the device reports it, the driver keeps running', async () => {
+    const errors = kernel.devices()[0].errors;
+    expect(drv.call('wild_dma', 0x12345678)).toBe(0);
+    const e = await rejection(disk.write(0, Buffer.alloc(4096, 0xee)));
+    expect(e.code).toBe('EIO');
+    expect(kernel.devices()[0].errors).toBe(errors + 1);
+    expect(logged(/blk0: device error: DMA read of 4096 bytes at bus address 0x12345678: outside blk's DMA memory/)).toBe(true);
+    expect(drv.state).toBe('running');
+    await disk.write(0, pattern(4096, 5));
+    expect((await disk.read(0, 4096)).equals(pattern(4096, 5))).toBe(true);
+  });
+
+  it('times out an operation the device never completes, instead of hanging', async () => {
+    const impatient = openBlock(kernel, 'blk0', { timeoutMs: 100 });
+    expect(drv.call('plug', 1)).toBe(0); // the driver never rings the doorbell: nothing completes
+    const e = await rejection(impatient.write(8192, pattern(512, 3)));
+    expect(e).toMatchObject({ code: 'ETIMEDOUT', message: 'blk0: no completion within 100 ms: the device or its driver is stuck' });
+    expect(impatient.inFlight).toBe(0);
+    expect(drv.call('plug', 0)).toBe(0); // the late completion is dropped; the disk goes on
+    await disk.write(8192, pattern(512, 4));
+    expect((await disk.read(8192, 512)).equals(pattern(512, 4))).toBe(true);
+  });
+
+  it('fails the requests in flight when the driver is recovered, and works again after', async () => {
+    // the driver holds its requests (no doorbell) so that they are in flight when it fails
+    expect(drv.call('plug', 1)).toBe(0);
+    const big = 256 * 1024; // 8 requests each: 32 in the driver, the rest waiting in the class
+    const ops = Array.from({ length: 32 }, (_, i) => disk.write(i * big, pattern(big, i)));
+    const settled = Promise.allSettled(ops);
+    expect(disk.inFlight).toBe(32);
+    drv.recover(); // synchronous: teardown and restart
+    const results = await settled;
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      const e = (r as PromiseRejectedResult).reason as BlockError;
+      expect(e).toBeInstanceOf(BlockError);
+      expect(e.code).toBe('EDRIVERFAILED');
+      expect(e.message).toBe('blk0: the driver (blk) failed while the request was in flight');
+    }
+    expect(logged(/blk: blk0: driver blk failed: its requests in flight fail/)).toBe(true);
+    expect(drv.state).toBe('running');
+    expect(drv.call('bound')).toBe(1);
+    // the same handle works with the restarted driver
+    await disk.write(4096, pattern(8192, 42));
+    expect((await disk.read(4096, 8192)).equals(pattern(8192, 42))).toBe(true);
+    await disk.flush();
+  });
+
+  it('fails the requests of a driver that faults in submit (on the application\'s thread), restarted by the agent', async () => {
+    expect(drv.call('crash_next_submit')).toBe(0);
+    const e = await rejection(disk.write(0, pattern(4096, 1)));
+    expect(e.code).toBe('EDRIVERFAILED');
+    await until(() => kernel.events().some((x) => x.event === 'recovered' && x.fault?.kind === 'segv'), 'the agent\'s restart');
+    expect(drv.state).toBe('running');
+    await disk.write(0, pattern(4096, 2));
+    expect((await disk.read(0, 4096)).equals(pattern(4096, 2))).toBe(true);
+  });
+
+  it('says so when the driver is disabled: not ready, no hang', async () => {
+    for (let i = 0; i < 4 && drv.state !== 'disabled'; i++) drv.recover(); // past the policy's maxFailures (3)
+    expect(drv.state).toBe('disabled');
+    const e = await rejection(disk.read(0, 512));
+    expect(e.code).toBe('ENOTREADY');
+    expect(e.message).toBe('blk0: not ready: its driver blk is disabled');
+    expect(() => openBlock(kernel, 'blk0')).toThrow(/its driver blk is disabled/);
+    disk.close();
+    expect((await rejection(disk.flush())).code).toBe('ECLOSED');
+  });
+});
