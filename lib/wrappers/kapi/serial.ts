@@ -1,4 +1,28 @@
-// The serial (tty) class: how a UART driver registers its port and moves bytes.
-import type { KapiCall } from './types.js';
+// The serial (tty) class: how a UART driver registers its port and moves bytes
+// (native/classes/serial/serial_core.h, bodies in serial_core.cc). The port is
+// passed as `void *` (a struct uart_port *): kapi.h does not declare the class
+// types, and a struct first named in a prototype would be invisible outside it.
+import { p, type KapiCall } from './types.js';
 
-export const serial: KapiCall[] = [];
+// sizeof(struct uart_port): UART_PORT_SIZE in serial_core.h (checked there by a static assertion).
+const kUartPortSize = 56;
+const port = p('port', 'void *', { kind: 'object', type: 'uart_port' });
+
+export const serial: KapiCall[] = [
+  {
+    name: 'uart_add_one_port', ret: 'int', params: [p('port', 'void *', { kind: 'writable', size: `${kUartPortSize}` })],
+    doc: 'Register a UART port (a struct uart_port * with its ops table, copied now): it becomes ttyS<line> (port->line and port->name are set). 0, -EINVAL for a bad ops table, -EBUSY if registered already.',
+  },
+  {
+    name: 'uart_remove_one_port', ret: 'void', params: [port],
+    doc: 'Unregister a port: an application that has it open gets ENODEV (shutdown() runs first if it was open).',
+  },
+  {
+    name: 'uart_insert_chars', ret: 'int', params: [port, p('buf', 'const void *', { kind: 'readable', size: 'n' }), p('n', 'size_t', { kind: 'size', max: 4096 })],
+    doc: 'Bytes received (from the irq handler): queued for the application. Returns how many were kept (bytes for a port nobody has open are dropped, as are bytes past the receive buffer).',
+  },
+  {
+    name: 'uart_get_tx', ret: 'int', params: [port, p('buf', 'void *', { kind: 'writable', size: 'max' }), p('max', 'size_t', { kind: 'size', max: 4096 })],
+    doc: 'The driver takes up to `max` bytes to transmit into `buf`. Returns how many (0: nothing to send; stop the transmitter).',
+  },
+];

@@ -1,0 +1,345 @@
+// The serial (tty) class for applications: open a port a UART driver
+// registered (ttyS0, or by its device's name), write and read bytes, set the
+// line (baud, data bits, parity, stop bits, flow control) and the modem lines.
+// Bytes move between the driver and the port's buffers in the kernel (C++);
+// they reach JavaScript a buffer at a time. Errors are clear and never hang:
+// a port with no driver is ENODEV, a driver that failed or is restarting is
+// EIO/ENODEV with the reason, a read can time out.
+import { EventEmitter } from 'node:events';
+import type { Kernel } from '../kernel.js';
+import { native } from '../native.js';
+
+export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
+export type FlowControl = 'none' | 'rtscts';
+
+export interface Termios {
+  baudRate?: number;
+  dataBits?: 5 | 6 | 7 | 8;
+  parity?: Parity;
+  stopBits?: 1 | 2;
+  flowControl?: FlowControl;
+}
+
+export interface ModemLines {
+  dtr?: boolean;
+  rts?: boolean;
+}
+
+/** A serial port as the kernel knows it. */
+export interface SerialPortInfo {
+  line: number;
+  name: string;
+  /** The PCI device's name ('' for none). */
+  device: string;
+  /** The driver that registered it ('' when detached). */
+  driver: string;
+  attached: boolean;
+  open: boolean;
+  rxBytes: number;
+  txBytes: number;
+  rxDropped: number;
+}
+
+/** An error of the serial class: `code` is ENODEV (no driver, driver gone or restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT. */
+export class SerialError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'SerialError';
+  }
+}
+
+interface Handle {
+  line: number;
+  gen: number;
+}
+
+type Listener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached', why: string) => void;
+
+/** The class's native functions (native/classes/serial/serial_napi.cc). */
+interface SerialNative {
+  serialPorts(): SerialPortInfo[];
+  serialOpen(name: string): Handle;
+  serialClose(line: number, gen: number): void;
+  serialWrite(line: number, gen: number, bytes: Uint8Array): number;
+  serialRead(line: number, gen: number, max?: number): Buffer;
+  serialSetTermios(line: number, gen: number, t: { baud: number; dataBits: number; stopBits: number; parity: number; flow: number }): void;
+  serialSetMctrl(line: number, gen: number, mctrl: number): void;
+  serialGetMctrl(line: number, gen: number): number;
+  serialTxIdle(line: number, gen: number): boolean;
+  serialSetListener(fn: Listener): void;
+  serialPtyPair(): { id: number; a: string; b: string };
+  serialPtyPairClose(id: number): void;
+  ttyAttributes(path: string): { baudRate: number; dataBits: number; parity: Parity; stopBits: number; rtscts: boolean };
+  uartLineSettings(deviceIndex: number): { baudRate: number; dataBits: number; parity: Parity; stopBits: number };
+}
+
+function serialNative(): SerialNative {
+  return native() as unknown as SerialNative;
+}
+
+function wrap<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code && !(err instanceof SerialError)) throw new SerialError(err.code, err.message);
+    throw e;
+  }
+}
+
+const PARITY: Record<Parity, number> = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
+const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR: 0x100, OUT2: 0x4000 };
+
+// Every open port, by line: the class's single event listener dispatches to them.
+const openPorts = new Map<number, SerialPort>();
+let listening = false;
+
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  serialNative().serialSetListener((line, gen, event, why) => openPorts.get(line)?._event(gen, event, why));
+}
+
+/** The ports the kernel knows (attached or detached). */
+export function serialPorts(_kernel?: Kernel): SerialPortInfo[] {
+  return serialNative().serialPorts();
+}
+
+/**
+ * Opens a serial port by name ('ttyS0') or by its device's name ('uart165500').
+ * Throws SerialError ENODEV when no driver has registered it, or its driver
+ * failed or is restarting; EBUSY if it is open already.
+ */
+export function openSerial(_kernel: Kernel, name: string, termios: Termios = {}): SerialPort {
+  listen();
+  const h = wrap(() => serialNative().serialOpen(name));
+  const port = new SerialPort(h, serialNative().serialPorts().find((p) => p.line === h.line)?.name ?? name);
+  openPorts.set(h.line, port);
+  if (Object.keys(termios).length) {
+    try {
+      port.setTermios(termios);
+    } catch (e) {
+      port.closeNow();
+      throw e;
+    }
+  }
+  return port;
+}
+
+/** An open port. Events: 'data' (Buffer), 'error' (SerialError: the port was detached), 'close'. */
+export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialError]; close: [] }> {
+  private closed = false;
+  private failure: SerialError | undefined;
+  private readonly pending: Buffer[] = [];
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private termios: Required<Termios> = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' };
+
+  /** @internal use openSerial */
+  constructor(private readonly h: Handle, readonly name: string) {
+    super();
+  }
+
+  /** The line settings last applied. */
+  get settings(): Required<Termios> {
+    return { ...this.termios };
+  }
+
+  /** Applies line settings (unspecified ones keep their value): the driver programs the UART. */
+  setTermios(t: Termios): void {
+    this.check();
+    const next = { ...this.termios, ...t };
+    if (!(next.parity in PARITY)) throw new SerialError('EINVAL', `${this.name}: unknown parity '${next.parity}'`);
+    if (next.flowControl !== 'none' && next.flowControl !== 'rtscts')
+      throw new SerialError('EINVAL', `${this.name}: unknown flow control '${next.flowControl}'`);
+    this.call(() => serialNative().serialSetTermios(this.h.line, this.h.gen, {
+      baud: next.baudRate, dataBits: next.dataBits, stopBits: next.stopBits, parity: PARITY[next.parity],
+      flow: next.flowControl === 'rtscts' ? 1 : 0,
+    }));
+    this.termios = next;
+  }
+
+  /** Sets DTR and RTS. */
+  setModemLines(m: ModemLines): void {
+    this.check();
+    const cur = this.modemBits;
+    let bits = cur;
+    if (m.dtr !== undefined) bits = m.dtr ? bits | TIOCM.DTR : bits & ~TIOCM.DTR;
+    if (m.rts !== undefined) bits = m.rts ? bits | TIOCM.RTS : bits & ~TIOCM.RTS;
+    this.call(() => serialNative().serialSetMctrl(this.h.line, this.h.gen, bits | TIOCM.OUT2));
+    this.modemBits = bits;
+  }
+  private modemBits = TIOCM.DTR | TIOCM.RTS;
+
+  /** The modem status lines (from the UART's MSR). */
+  modemStatus(): { cts: boolean; dsr: boolean; dcd: boolean; ri: boolean } {
+    this.check();
+    const m = this.call(() => serialNative().serialGetMctrl(this.h.line, this.h.gen));
+    return { cts: !!(m & TIOCM.CTS), dsr: !!(m & TIOCM.DSR), dcd: !!(m & TIOCM.CAR), ri: !!(m & TIOCM.RNG) };
+  }
+
+  /** Queues bytes for the driver; resolves once the kernel has taken them all. */
+  async write(data: Uint8Array | string): Promise<void> {
+    let bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (;;) {
+      this.check();
+      const n = this.call(() => serialNative().serialWrite(this.h.line, this.h.gen, bytes));
+      bytes = bytes.subarray(n);
+      if (bytes.length === 0) return;
+      await this.wait(); // 'space'
+    }
+  }
+
+  /** Resolves when every byte written has left the UART (or rejects: the port was detached, or after timeoutMs). */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!this.call(() => serialNative().serialTxIdle(this.h.line, this.h.gen))) {
+      if (Date.now() > end) throw new SerialError('ETIMEDOUT', `${this.name}: transmitter still busy after ${timeoutMs} ms`);
+      await Promise.race([this.wait(), new Promise<void>((r) => setTimeout(r, 2))]);
+    }
+  }
+
+  /**
+   * Bytes received: at least `min` (default 1) once they have arrived, everything
+   * available then. Rejects with ETIMEDOUT after timeoutMs, or the port's failure.
+   */
+  async read(min = 1, timeoutMs = 5_000): Promise<Buffer> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      this.fetch();
+      const have = this.pending.reduce((n, b) => n + b.length, 0);
+      if (have >= min && have > 0) {
+        const out = Buffer.concat(this.pending);
+        this.pending.length = 0;
+        return out;
+      }
+      this.check();
+      const left = end - Date.now();
+      if (left <= 0) throw new SerialError('ETIMEDOUT', `${this.name}: ${have} of ${min} bytes received within ${timeoutMs} ms`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.wait(), new Promise<void>((r) => (timer = setTimeout(r, left)))]).finally(() => clearTimeout(timer));
+    }
+  }
+
+  /** Waits for the transmitter to drain (up to drainMs), then shuts the port down. Never throws for a detached port. */
+  async close(drainMs = 2_000): Promise<void> {
+    if (this.closed) return;
+    if (!this.failure) await this.drain(drainMs).catch(() => undefined);
+    this.closeNow();
+  }
+
+  /** Closes at once: bytes not yet sent are dropped. */
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    openPorts.delete(this.h.line);
+    if (!this.failure) {
+      try {
+        serialNative().serialClose(this.h.line, this.h.gen);
+      } catch {
+        // the driver failed during shutdown: the port is detached anyway
+      }
+    }
+    this.failWaiters(new SerialError('ENOTOPEN', `${this.name} is closed`));
+    this.emit('close');
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.failure;
+  }
+
+  /** @internal an event from the kernel */
+  _event(gen: number, event: string, why: string): void {
+    if (gen !== this.h.gen || this.closed) return;
+    if (event === 'detached') {
+      const code = /failed/.test(why) ? 'EIO' : 'ENODEV';
+      this.fetch();
+      this.fail(new SerialError(code, why));
+      return;
+    }
+    if (event === 'rx') {
+      const before = this.pending.length;
+      this.fetch();
+      if (this.listenerCount('data') > 0) {
+        const fresh = this.pending.splice(before);
+        if (fresh.length) this.emit('data', Buffer.concat(fresh));
+      }
+    }
+    this.wakeWaiters();
+  }
+
+  private fetch(): void {
+    if (this.closed) return;
+    try {
+      const b = serialNative().serialRead(this.h.line, this.h.gen);
+      if (b.length) this.pending.push(b);
+    } catch (e) {
+      this.noteFailure(e);
+    }
+  }
+
+  private check(): void {
+    if (this.closed) throw new SerialError('ENOTOPEN', `${this.name} is closed`);
+    if (this.failure) throw this.failure;
+  }
+
+  private call<T>(f: () => T): T {
+    try {
+      return wrap(f);
+    } catch (e) {
+      this.noteFailure(e);
+      throw e;
+    }
+  }
+
+  private noteFailure(e: unknown): void {
+    if (e instanceof SerialError && (e.code === 'EIO' || e.code === 'ENODEV')) this.fail(e);
+    else if ((e as { code?: string }).code === 'EIO' || (e as { code?: string }).code === 'ENODEV') {
+      const err = e as Error & { code: string };
+      this.fail(new SerialError(err.code, err.message));
+    }
+  }
+
+  private fail(e: SerialError): void {
+    if (this.failure || this.closed) return;
+    this.failure = e;
+    openPorts.delete(this.h.line);
+    this.failWaiters(e);
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private wakeWaiters(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) x.resolve();
+  }
+
+  private failWaiters(e: Error): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) x.reject(e);
+  }
+}
+
+/** A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. */
+export function ptyPair(): { a: string; b: string; close: () => void } {
+  const p = serialNative().serialPtyPair();
+  return { a: p.a, b: p.b, close: () => serialNative().serialPtyPairClose(p.id) };
+}
+
+/** The termios of a tty (what a driver's settings did to the real line). */
+export function ttyAttributes(path: string): { baudRate: number; dataBits: number; parity: Parity; stopBits: number; rtscts: boolean } {
+  return serialNative().ttyAttributes(path);
+}
+
+/**
+ * What a uart16550 device (by bus index) last applied to its tty with
+ * tcsetattr. A pty keeps the speed and stop bits but forces 8 data bits and no
+ * parity (Linux's pty_set_termios): this is how tests see the rest.
+ */
+export function uartLineSettings(deviceIndex: number): { baudRate: number; dataBits: number; parity: Parity; stopBits: number } {
+  return serialNative().uartLineSettings(deviceIndex);
+}

@@ -1,0 +1,60 @@
+// The serial class's kernel side as the rest of the host sees it (the N-API
+// file, serial_napi.cc): ports that UART drivers registered, opened by
+// applications. Control calls (open, termios, close, start_tx) cross into the
+// driver on the caller's thread; bytes move between the driver and the port's
+// buffers in C++ (uart_insert_chars, uart_get_tx) and reach JavaScript a
+// buffer at a time.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace nooks {
+
+// An error for the application: a code (ENODEV, EBUSY, EIO, EINVAL, ENOTOPEN) and a message.
+struct SerialError : std::runtime_error {
+  std::string code;
+  SerialError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
+};
+
+enum class SerialEvent : int { rx = 1, space = 2, drained = 3, detached = 4 };
+
+struct SerialPortInfo {
+  int line;
+  std::string name, device, driver;
+  bool attached, open;
+  uint64_t rx_bytes, tx_bytes, rx_dropped;
+};
+
+struct SerialTermios {
+  uint32_t baud = 9600;
+  uint32_t data_bits = 8, stop_bits = 1;
+  uint32_t parity = 0;  // UART_PARITY_*
+  uint32_t flow = 0;    // UART_FLOW_*
+};
+
+// A handle: the port's line and the registration it was opened on.
+struct SerialHandle {
+  int line;
+  uint64_t gen;
+};
+
+std::vector<SerialPortInfo> serial_ports();
+// By port name (ttyS0) or device name (uart165500). Throws SerialError.
+SerialHandle serial_open(const std::string &name);
+void serial_close(SerialHandle h);
+// Bytes accepted into the transmit buffer (maybe fewer than n: wait for `space`).
+size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n);
+std::vector<uint8_t> serial_read(SerialHandle h, size_t max);
+void serial_set_termios(SerialHandle h, const SerialTermios &t);
+void serial_set_mctrl(SerialHandle h, unsigned mctrl);
+unsigned serial_get_mctrl(SerialHandle h);
+// True when the kernel's buffer and the device's transmitter are empty; else
+// a `drained` event follows when the kernel's buffer empties.
+bool serial_tx_idle(SerialHandle h);
+// The listener of port events (called on kernel threads; must not block).
+void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &why)> fn);
+
+}  // namespace nooks

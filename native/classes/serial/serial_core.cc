@@ -1,0 +1,414 @@
+// The serial class's kernel side: UART ports registered by drivers
+// (uart_add_one_port, tracked as uart_port objects), their receive and
+// transmit buffers, and the crossings into a port's ops for applications.
+// At recovery a failed driver's port is detached: its application gets a
+// clear error (EIO, with the fault) and may reopen the port once the driver
+// has restarted and registered it again. Bytes already sent are never resent.
+#include <nooks/kapi.h>
+
+#include "serial_core.h"
+
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include "../../kapi/checks.h"
+#include "../../kapi/log.h"
+#include "../../recovery/recovery.h"
+#include "../../xpc/xpc.h"
+#include "serial_class.h"
+
+namespace nooks {
+namespace {
+
+constexpr size_t kRxBuffer = 64 * 1024;  // received bytes the application has not read yet
+constexpr size_t kTxBuffer = 4096;       // bytes waiting for the driver
+static_assert(sizeof(struct uart_port) == UART_PORT_SIZE, "struct uart_port");
+
+struct Port {
+  int line = -1;
+  std::string name, device;  // ttyS<line>; the PCI device's name, if any
+  // the registration (changes only under g_lock)
+  int domain = -1;
+  uintptr_t addr = 0;  // the driver's struct uart_port
+  uart_ops ops{};      // copied at registration
+  uint32_t uartclk = 0, fifosize = 0;
+  uint64_t gen = 0;    // counts registrations: handles carry theirs
+  bool attached = false;
+  std::string detach_code, detach_reason;
+
+  std::mutex ops_lock;  // one control crossing at a time (never held by the data path)
+  std::mutex lock;      // the buffers and the flags below
+  std::deque<uint8_t> rx, tx;
+  bool open = false;
+  bool rx_notified = false, want_space = false, want_drain = false;
+  uint64_t rx_bytes = 0, tx_bytes = 0, rx_dropped = 0;
+};
+
+struct Registry {
+  std::mutex lock;
+  std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks
+  std::function<void(int, uint64_t, SerialEvent, const std::string &)> listener;
+};
+// Never destroyed: kernel threads may still run while the process exits.
+Registry &reg = *new Registry;
+
+void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &why = "") {
+  std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    fn = reg.listener;
+  }
+  if (fn) fn(p.line, gen, e, why);
+}
+
+// The port a driver registered at addr, or nullptr.
+std::shared_ptr<Port> port_at(int domain, uintptr_t addr) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  for (auto &p : reg.ports)
+    if (p->attached && p->domain == domain && p->addr == addr) return p;
+  return nullptr;
+}
+
+// Detaches a port (its driver removed it or failed): open handles get `code`.
+void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why) {
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    if (!p->attached) return;
+    p->attached = false;
+    p->detach_code = code;
+    p->detach_reason = why;
+    gen = p->gen;
+  }
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    p->tx.clear();  // never resent by the next driver
+  }
+  klog(4, "%s", why.c_str());
+  notify(*p, gen, SerialEvent::detached, why);
+}
+
+// The open port of handle h; throws the reason it is not usable.
+std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  if (h.line < 0 || h.line >= (int)reg.ports.size()) throw SerialError("EINVAL", "no serial port with line " + std::to_string(h.line));
+  std::shared_ptr<Port> p = reg.ports[h.line];
+  if (p->gen != h.gen || !p->attached) {
+    if (p->gen != h.gen) throw SerialError("EIO", p->name + ": the port was detached and registered again since it was opened: reopen it");
+    throw SerialError(p->detach_code.empty() ? "ENODEV" : p->detach_code, p->detach_reason);
+  }
+  if (must_be_open && !p->open) throw SerialError("ENOTOPEN", p->name + " is not open");
+  return p;
+}
+
+// One crossing into the port's driver (on the caller's thread). A fault
+// hands the driver to recovery and throws EIO with what happened.
+uint64_t port_call(const std::shared_ptr<Port> &p, const void *fn, const char *op, uint64_t a0 = 0, uint64_t a1 = 0) {
+  Domain *d = p->domain >= 0 ? g_domains[p->domain] : nullptr;
+  if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
+  XpcCall c{fn, {a0, a1}, 0};
+  Fault f;
+  EnterResult r = xpc_call(d, &c, &f);
+  if (r == EnterResult::ok) return c.ret;
+  if (r == EnterResult::unavailable)
+    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
+  recovery_notify(d, f);
+  // aborted because the driver failed on another thread: say what failed there
+  const Fault *primary = f.primary ? nullptr : primary_fault(d, f.generation);
+  if (primary) {
+    Fault cause = *primary;
+    fault_describe(&cause);
+    throw SerialError("EIO", p->name + ": " + d->name + " failed (" + cause.message + ") during " + op);
+  }
+  fault_describe(&f);
+  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + op + ": " + f.message);
+}
+
+// What the release of a uart_port object says: the driver failed (recovery) or was unloaded.
+void release_port(Domain *d, const Object &o) {
+  std::shared_ptr<Port> p = port_at(d->id, o.key);
+  if (!p) return;
+  std::string why;
+  if (d->state.load() == DomainState::failed) {
+    const Fault *f = primary_fault(d, d->failure_gen.load());
+    Fault copy = f ? *f : Fault();
+    if (f) fault_describe(&copy);
+    why = p->name + ": " + d->name + " failed" + (f ? std::string(" (") + copy.message + ")" : std::string()) +
+          ": the port was detached; reopen it once the driver has restarted";
+    detach(p, "EIO", why);
+  } else {
+    detach(p, "ENODEV", p->name + ": " + d->name + " is gone: the port was detached");
+  }
+}
+ObjectRelease release(ObjectType::uart_port, release_port);
+
+}  // namespace
+
+// ---- what applications do (serial_napi.cc, on the JS thread) ----------------
+
+std::vector<SerialPortInfo> serial_ports() {
+  std::vector<SerialPortInfo> v;
+  std::lock_guard<std::mutex> g(reg.lock);
+  for (auto &p : reg.ports) {
+    Domain *d = p->attached && p->domain >= 0 ? g_domains[p->domain] : nullptr;
+    std::lock_guard<std::mutex> pg(p->lock);
+    v.push_back({p->line, p->name, p->device, d ? d->name : "", p->attached, p->open && p->attached, p->rx_bytes, p->tx_bytes,
+                 p->rx_dropped});
+  }
+  return v;
+}
+
+SerialHandle serial_open(const std::string &name) {
+  std::shared_ptr<Port> p;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    for (auto &q : reg.ports)
+      if (q->name == name || (!q->device.empty() && q->device == name)) p = q;
+    if (!p) throw SerialError("ENODEV", "no serial port '" + name + "': no driver has registered it (is the driver loaded and bound?)");
+    if (!p->attached) throw SerialError("ENODEV", p->detach_reason.empty() ? p->name + ": no driver" : p->detach_reason);
+  }
+  SerialHandle h{p->line, p->gen};
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (p->open) throw SerialError("EBUSY", p->name + " is open already");
+    p->rx.clear();
+    p->tx.clear();
+    p->rx_notified = p->want_space = p->want_drain = false;
+  }
+  port_of(h, false);
+  int rc = (int)port_call(p, (const void *)p->ops.startup, "startup", p->addr);
+  if (rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string(rc) + ")");
+  struct ktermios t = {9600, 8, 1, UART_PARITY_NONE, UART_FLOW_NONE};
+  port_call(p, (const void *)p->ops.set_termios, "set_termios", p->addr, (uint64_t)&t);
+  port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", p->addr, TIOCM_DTR | TIOCM_RTS | TIOCM_OUT2);
+  std::lock_guard<std::mutex> g(p->lock);
+  p->open = true;
+  return h;
+}
+
+void serial_close(SerialHandle h) {
+  std::shared_ptr<Port> p;
+  try {
+    p = port_of(h);
+  } catch (const SerialError &) {
+    return;  // detached or closed: nothing to shut down
+  }
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (!p->open) return;
+    p->open = false;
+    p->tx.clear();
+  }
+  port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", p->addr, 0);  // hang up: DTR and RTS down
+  port_call(p, (const void *)p->ops.shutdown, "shutdown", p->addr);
+}
+
+size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n) {
+  std::shared_ptr<Port> p = port_of(h);
+  size_t took;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    took = std::min(n, kTxBuffer - p->tx.size());
+    p->tx.insert(p->tx.end(), buf, buf + took);
+    if (took < n) p->want_space = true;
+  }
+  if (took) {
+    std::lock_guard<std::mutex> og(p->ops_lock);
+    port_call(p, (const void *)p->ops.start_tx, "start_tx", p->addr);
+  }
+  return took;
+}
+
+std::vector<uint8_t> serial_read(SerialHandle h, size_t max) {
+  std::shared_ptr<Port> p;
+  try {
+    p = port_of(h);
+  } catch (const SerialError &) {
+    // what arrived before the port was detached is still the application's
+    std::lock_guard<std::mutex> g(reg.lock);
+    if (h.line < 0 || h.line >= (int)reg.ports.size() || reg.ports[h.line]->gen != h.gen) throw;
+    p = reg.ports[h.line];
+    std::lock_guard<std::mutex> pg(p->lock);
+    if (p->rx.empty()) throw;
+  }
+  std::lock_guard<std::mutex> g(p->lock);
+  size_t n = std::min(max, p->rx.size());
+  std::vector<uint8_t> v(p->rx.begin(), p->rx.begin() + n);
+  p->rx.erase(p->rx.begin(), p->rx.begin() + n);
+  p->rx_notified = !p->rx.empty() && p->rx_notified;
+  return v;
+}
+
+void serial_set_termios(SerialHandle h, const SerialTermios &in) {
+  std::shared_ptr<Port> p = port_of(h);
+  uint32_t max = p->uartclk / 16, min = (p->uartclk / 16 + 65534) / 65535;
+  if (in.baud < min || in.baud > max)
+    throw SerialError("EINVAL", p->name + ": baud rate " + std::to_string(in.baud) + " outside " + std::to_string(min) + ".." +
+                                    std::to_string(max) + " for this UART");
+  if (in.data_bits < 5 || in.data_bits > 8) throw SerialError("EINVAL", p->name + ": data bits must be 5 to 8");
+  if (in.stop_bits != 1 && in.stop_bits != 2) throw SerialError("EINVAL", p->name + ": stop bits must be 1 or 2");
+  if (in.parity > UART_PARITY_SPACE) throw SerialError("EINVAL", p->name + ": unknown parity");
+  if (in.flow > UART_FLOW_RTSCTS) throw SerialError("EINVAL", p->name + ": unknown flow control");
+  struct ktermios t = {in.baud, (u8)in.data_bits, (u8)in.stop_bits, (u8)in.parity, (u8)in.flow};
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  port_call(p, (const void *)p->ops.set_termios, "set_termios", p->addr, (uint64_t)&t);
+}
+
+void serial_set_mctrl(SerialHandle h, unsigned mctrl) {
+  std::shared_ptr<Port> p = port_of(h);
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", p->addr, mctrl);
+}
+
+unsigned serial_get_mctrl(SerialHandle h) {
+  std::shared_ptr<Port> p = port_of(h);
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  return (unsigned)port_call(p, (const void *)p->ops.get_mctrl, "get_mctrl", p->addr);
+}
+
+bool serial_tx_idle(SerialHandle h) {
+  std::shared_ptr<Port> p = port_of(h);
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (!p->tx.empty()) {
+      p->want_drain = true;
+      return false;
+    }
+  }
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  return port_call(p, (const void *)p->ops.tx_empty, "tx_empty", p->addr) & TIOCSER_TEMT;
+}
+
+void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  reg.listener = std::move(fn);
+}
+
+}  // namespace nooks
+
+// ---- the kernel calls UART drivers make (lib/wrappers/kapi/serial.ts) ------
+using namespace nooks;
+
+extern "C" int kapi_uart_add_one_port(void *vport) {
+  Domain *d = calling_domain();
+  auto *port = static_cast<struct uart_port *>(vport);
+  // every check before a lock: a failed check leaves the domain at once
+  check_readable(d, port->ops, sizeof(struct uart_ops), false, "uart_add_one_port", "port->ops");
+  uart_ops ops = *port->ops;
+  const void *fns[] = {(const void *)ops.startup, (const void *)ops.shutdown, (const void *)ops.set_termios,
+                       (const void *)ops.start_tx, (const void *)ops.stop_tx, (const void *)ops.set_mctrl,
+                       (const void *)ops.get_mctrl, (const void *)ops.tx_empty};
+  for (const void *fn : fns) check_driver_fn(d, fn, false, "uart_add_one_port", "port->ops");
+  if (port->uartclk < 16 * 50) return -EINVAL;
+  std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
+  std::shared_ptr<Port> p;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    for (auto &q : reg.ports)
+      if (q->attached && q->domain == d->id && q->addr == (uintptr_t)port) return -EBUSY;
+    // the line this device had before (a restarted driver gets its ttyS back), else the lowest free one
+    for (auto &q : reg.ports)
+      if (!q->attached && !device.empty() && q->device == device) p = q;
+    for (auto &q : reg.ports)
+      if (!p && !q->attached && q->device.empty()) p = q;
+    if (!p) {
+      p = std::make_shared<Port>();
+      p->line = (int)reg.ports.size();
+      p->name = "ttyS" + std::to_string(p->line);
+      reg.ports.push_back(p);
+    }
+    p->device = device;
+    p->domain = d->id;
+    p->addr = (uintptr_t)port;
+    p->ops = ops;
+    p->uartclk = port->uartclk;
+    p->fifosize = port->fifosize ? port->fifosize : 1;
+    p->gen++;
+    p->attached = true;
+    p->detach_code.clear();
+    p->detach_reason.clear();
+    std::lock_guard<std::mutex> pg(p->lock);
+    p->open = false;
+    p->rx.clear();
+    p->tx.clear();
+    p->rx_notified = p->want_space = p->want_drain = false;
+  }
+  port->line = (u32)p->line;
+  snprintf(port->name, sizeof port->name, "%s", p->name.c_str());
+  d->objects.add({ObjectType::uart_port, (uintptr_t)port, sizeof *port, (uint64_t)p->line, p->name});
+  klog(6, "serial: %s registered by %s%s%s", p->name.c_str(), d->name.c_str(), device.empty() ? "" : " for ", device.c_str());
+  return 0;
+}
+
+extern "C" void kapi_uart_remove_one_port(void *vport) {
+  Domain *d = calling_domain();
+  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
+  if (!p) return;
+  bool was_open;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    was_open = p->open;
+    p->open = false;
+  }
+  if (was_open) {  // a nested crossing: a fault unwinds to the driver's outermost entry
+    XpcCall c{(const void *)p->ops.shutdown, {(uint64_t)vport}, 0};
+    Fault f;
+    xpc_call(d, &c, &f);
+  }
+  d->objects.remove(ObjectType::uart_port, (uintptr_t)vport);
+  detach(p, "ENODEV", p->name + ": " + d->name + " removed the port");
+}
+
+extern "C" int kapi_uart_insert_chars(void *vport, const void *buf, size_t n) {
+  Domain *d = calling_domain();
+  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
+  if (!p) return 0;
+  bool tell = false;
+  uint64_t gen = p->gen;
+  size_t kept = 0;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (p->open) {
+      kept = std::min(n, kRxBuffer - p->rx.size());
+      const uint8_t *b = static_cast<const uint8_t *>(buf);
+      p->rx.insert(p->rx.end(), b, b + kept);
+      p->rx_bytes += kept;
+      tell = kept && !p->rx_notified;
+      if (tell) p->rx_notified = true;
+    }
+    p->rx_dropped += n - kept;
+  }
+  if (tell) notify(*p, gen, SerialEvent::rx);
+  return (int)kept;
+}
+
+extern "C" int kapi_uart_get_tx(void *vport, void *buf, size_t max) {
+  Domain *d = calling_domain();
+  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
+  if (!p) return 0;
+  bool space = false, drained = false;
+  uint64_t gen = p->gen;
+  size_t n;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    n = p->open ? std::min(max, p->tx.size()) : 0;
+    std::copy(p->tx.begin(), p->tx.begin() + n, static_cast<uint8_t *>(buf));
+    p->tx.erase(p->tx.begin(), p->tx.begin() + n);
+    p->tx_bytes += n;
+    if (p->want_space && p->tx.size() <= kTxBuffer / 2) {
+      p->want_space = false;
+      space = true;
+    }
+    if (p->want_drain && p->tx.empty()) {
+      p->want_drain = false;
+      drained = true;
+    }
+  }
+  if (space) notify(*p, gen, SerialEvent::space);
+  if (drained) notify(*p, gen, SerialEvent::drained);
+  return (int)n;
+}

@@ -1,0 +1,314 @@
+// The serial class's N-API functions (lib/classes/serial.ts): open, write,
+// read and configure ports; port events through one thread-safe function;
+// and for tests and tools a null-modem pair of ptys and the termios of a tty.
+#include <errno.h>
+#include <fcntl.h>
+#include <napi.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "../../addon.h"
+#include "../../dev/bus.h"
+#include "serial_class.h"
+#include "uart16550.h"
+
+using namespace nooks;
+
+namespace {
+
+Napi::ThreadSafeFunction g_events;
+
+SerialHandle handle_arg(const Napi::CallbackInfo &info) {
+  return {info[0].As<Napi::Number>().Int32Value(), (uint64_t)info[1].As<Napi::Number>().Int64Value()};
+}
+
+template <typename F>
+auto guarded(Napi::Env env, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const SerialError &e) {
+    throw_code(env, e.code, e.what());
+  }
+}
+
+Napi::Value Ports(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  for (const SerialPortInfo &p : serial_ports()) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("line", p.line);
+    o.Set("name", p.name);
+    o.Set("device", p.device);
+    o.Set("driver", p.driver);
+    o.Set("attached", p.attached);
+    o.Set("open", p.open);
+    o.Set("rxBytes", (double)p.rx_bytes);
+    o.Set("txBytes", (double)p.tx_bytes);
+    o.Set("rxDropped", (double)p.rx_dropped);
+    a.Set(a.Length(), o);
+  }
+  return a;
+}
+
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  SerialHandle h = guarded(env, [&] { return serial_open(info[0].As<Napi::String>()); });
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("line", h.line);
+  o.Set("gen", (double)h.gen);
+  return o;
+}
+
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  guarded(info.Env(), [&] { serial_close(handle_arg(info)); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Write(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array b = info[2].As<Napi::Uint8Array>();
+  size_t n = guarded(env, [&] { return serial_write(handle_arg(info), b.Data(), b.ByteLength()); });
+  return Napi::Number::New(env, (double)n);
+}
+
+Napi::Value Read(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t max = info.Length() > 2 ? (size_t)info[2].As<Napi::Number>().Int64Value() : 1 << 20;
+  std::vector<uint8_t> v = guarded(env, [&] { return serial_read(handle_arg(info), max); });
+  return Napi::Buffer<uint8_t>::Copy(env, v.data(), v.size());
+}
+
+Napi::Value SetTermios(const Napi::CallbackInfo &info) {
+  Napi::Object o = info[2].As<Napi::Object>();
+  SerialTermios t;
+  t.baud = o.Get("baud").As<Napi::Number>().Uint32Value();
+  t.data_bits = o.Get("dataBits").As<Napi::Number>().Uint32Value();
+  t.stop_bits = o.Get("stopBits").As<Napi::Number>().Uint32Value();
+  t.parity = o.Get("parity").As<Napi::Number>().Uint32Value();
+  t.flow = o.Get("flow").As<Napi::Number>().Uint32Value();
+  guarded(info.Env(), [&] { serial_set_termios(handle_arg(info), t); });
+  return info.Env().Undefined();
+}
+
+Napi::Value SetMctrl(const Napi::CallbackInfo &info) {
+  guarded(info.Env(), [&] { serial_set_mctrl(handle_arg(info), info[2].As<Napi::Number>().Uint32Value()); });
+  return info.Env().Undefined();
+}
+
+Napi::Value GetMctrl(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return serial_get_mctrl(handle_arg(info)); }));
+}
+
+Napi::Value TxIdle(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), guarded(info.Env(), [&] { return serial_tx_idle(handle_arg(info)); }));
+}
+
+struct EventMsg {
+  int line;
+  uint64_t gen;
+  SerialEvent e;
+  std::string why;
+};
+
+// setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached'.
+Napi::Value SetListener(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (g_events) {
+    serial_set_listener(nullptr);
+    g_events.Release();
+  }
+  g_events = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "nooks-serial", 0, 1);
+  g_events.Unref(env);  // open ports do not keep the process alive by themselves
+  serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &why) {
+    auto *m = new EventMsg{line, gen, e, why};
+    if (g_events.NonBlockingCall(m, [](Napi::Env env, Napi::Function fn, EventMsg *m) {
+          static const char *names[] = {"", "rx", "space", "drained", "detached"};
+          fn.Call({Napi::Number::New(env, m->line), Napi::Number::New(env, (double)m->gen),
+                   Napi::String::New(env, names[(int)m->e]), Napi::String::New(env, m->why)});
+          delete m;
+        }) != napi_ok)
+      delete m;
+  });
+  return env.Undefined();
+}
+
+// ---- a null modem: two ptys whose masters are joined by a thread ----------
+// Each end is a pty slave, a real tty: one for the UART's line, one for the
+// application's serialport. Bytes written to one end are read at the other.
+struct NullModem {
+  int m[2] = {-1, -1}, s[2] = {-1, -1};
+  int wake = -1;
+  std::thread thread;
+};
+std::mutex g_modems_lock;
+std::map<int, NullModem *> g_modems;
+int g_next_modem = 1;
+
+void modem_loop(NullModem *nm) {
+  uint8_t buf[4096];
+  for (;;) {
+    pollfd p[3] = {{nm->wake, POLLIN, 0}, {nm->m[0], POLLIN, 0}, {nm->m[1], POLLIN, 0}};
+    if (poll(p, 3, 100) < 0 && errno != EINTR) return;
+    if (p[0].revents & POLLIN) return;
+    for (int i = 0; i < 2; i++) {
+      if (!(p[1 + i].revents & POLLIN)) continue;
+      ssize_t n = read(nm->m[i], buf, sizeof buf);
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        ssize_t w = write(nm->m[1 - i], buf + off, n - off);
+        if (w > 0) off += w;
+        else if (w < 0 && errno != EAGAIN && errno != EINTR) break;
+        else {
+          pollfd q = {nm->m[1 - i], POLLOUT, 0};
+          if (poll(&q, 1, 100) == 0) break;  // the other end does not read: drop
+        }
+      }
+    }
+  }
+}
+
+// openpty without libutil: posix_openpt and friends are in every libc.
+bool open_pty(int *master, int *slave, char *name, size_t size) {
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) return false;
+  if (grantpt(m) != 0 || unlockpt(m) != 0 || ptsname_r(m, name, size) != 0) {
+    close(m);
+    return false;
+  }
+  int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (s < 0) {
+    close(m);
+    return false;
+  }
+  *master = m;
+  *slave = s;
+  return true;
+}
+
+Napi::Value PtyPair(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto *nm = new NullModem;
+  char names[2][128];
+  for (int i = 0; i < 2; i++) {
+    if (!open_pty(&nm->m[i], &nm->s[i], names[i], sizeof names[i])) {
+      std::string err = strerror(errno);
+      for (int j = 0; j < i; j++) close(nm->m[j]), close(nm->s[j]);
+      delete nm;
+      throw_code(env, "EPTY", std::string("cannot make a pty: ") + err);
+    }
+    termios t;
+    tcgetattr(nm->s[i], &t);
+    cfmakeraw(&t);
+    tcsetattr(nm->s[i], TCSANOW, &t);
+    fcntl(nm->m[i], F_SETFL, O_NONBLOCK);
+    fcntl(nm->m[i], F_SETFD, FD_CLOEXEC);
+    fcntl(nm->s[i], F_SETFD, FD_CLOEXEC);
+  }
+  nm->wake = eventfd(0, EFD_CLOEXEC);
+  nm->thread = std::thread(modem_loop, nm);
+  int id;
+  {
+    std::lock_guard<std::mutex> g(g_modems_lock);
+    id = g_next_modem++;
+    g_modems[id] = nm;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", id);
+  o.Set("a", names[0]);
+  o.Set("b", names[1]);
+  return o;
+}
+
+Napi::Value PtyPairClose(const Napi::CallbackInfo &info) {
+  NullModem *nm = nullptr;
+  {
+    std::lock_guard<std::mutex> g(g_modems_lock);
+    auto it = g_modems.find(info[0].As<Napi::Number>().Int32Value());
+    if (it != g_modems.end()) {
+      nm = it->second;
+      g_modems.erase(it);
+    }
+  }
+  if (nm) {
+    uint64_t one = 1;
+    if (write(nm->wake, &one, sizeof one) < 0) {}
+    nm->thread.join();
+    for (int i = 0; i < 2; i++) close(nm->m[i]), close(nm->s[i]);
+    close(nm->wake);
+    delete nm;
+  }
+  return info.Env().Undefined();
+}
+
+// ttyAttributes(path): the termios of a tty as the application sees it.
+Napi::Value TtyAttributes(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  int fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw_code(env, "ENOENT", path + ": " + strerror(errno));
+  termios t;
+  int rc = tcgetattr(fd, &t);
+  int err = errno;
+  close(fd);
+  if (rc != 0) throw_code(env, "ENOTTY", path + ": " + strerror(err));
+  static const struct { speed_t s; uint32_t baud; } speeds[] = {
+      {B50, 50}, {B75, 75}, {B110, 110}, {B134, 134}, {B150, 150}, {B200, 200}, {B300, 300}, {B600, 600},
+      {B1200, 1200}, {B1800, 1800}, {B2400, 2400}, {B4800, 4800}, {B9600, 9600}, {B19200, 19200},
+      {B38400, 38400}, {B57600, 57600}, {B115200, 115200}, {B230400, 230400}};
+  uint32_t baud = 0;
+  for (auto &s : speeds)
+    if (cfgetospeed(&t) == s.s) baud = s.baud;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("baudRate", baud);
+  static const int sizes[] = {5, 6, 7, 8};
+  o.Set("dataBits", sizes[(t.c_cflag & CSIZE) == CS5 ? 0 : (t.c_cflag & CSIZE) == CS6 ? 1 : (t.c_cflag & CSIZE) == CS7 ? 2 : 3]);
+  const char *parity = "none";
+  if (t.c_cflag & PARENB) {
+    if (t.c_cflag & CMSPAR) parity = t.c_cflag & PARODD ? "mark" : "space";
+    else parity = t.c_cflag & PARODD ? "odd" : "even";
+  }
+  o.Set("parity", parity);
+  o.Set("stopBits", t.c_cflag & CSTOPB ? 2 : 1);
+  o.Set("rtscts", (t.c_cflag & CRTSCTS) != 0);
+  return o;
+}
+
+// uartLineSettings(deviceIndex): what the UART model last asked of its tty.
+Napi::Value UartLine(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  UartLineSettings s;
+  if (!uart16550_line_settings(bus_device(info[0].As<Napi::Number>().Int32Value()), &s))
+    throw_code(env, "EINVAL", "no uart16550 device with that index");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("baudRate", s.baud);
+  o.Set("dataBits", s.data_bits);
+  o.Set("parity", s.parity);
+  o.Set("stopBits", s.stop_bits);
+  return o;
+}
+
+AddonExports exports_([](Napi::Env env, Napi::Object e) {
+  e.Set("serialPorts", Napi::Function::New(env, Ports));
+  e.Set("serialOpen", Napi::Function::New(env, Open));
+  e.Set("serialClose", Napi::Function::New(env, Close));
+  e.Set("serialWrite", Napi::Function::New(env, Write));
+  e.Set("serialRead", Napi::Function::New(env, Read));
+  e.Set("serialSetTermios", Napi::Function::New(env, SetTermios));
+  e.Set("serialSetMctrl", Napi::Function::New(env, SetMctrl));
+  e.Set("serialGetMctrl", Napi::Function::New(env, GetMctrl));
+  e.Set("serialTxIdle", Napi::Function::New(env, TxIdle));
+  e.Set("serialSetListener", Napi::Function::New(env, SetListener));
+  e.Set("serialPtyPair", Napi::Function::New(env, PtyPair));
+  e.Set("serialPtyPairClose", Napi::Function::New(env, PtyPairClose));
+  e.Set("ttyAttributes", Napi::Function::New(env, TtyAttributes));
+  e.Set("uartLineSettings", Napi::Function::New(env, UartLine));
+});
+
+}  // namespace

@@ -1,0 +1,248 @@
+// The serial class end to end: an emulated 16550A (native/classes/serial)
+// whose line is one end of a null modem of two ptys, its driver
+// (drivers/uart16550), the class's port API, and the far end opened with the
+// serialport package as any application would open a real port. Runs in the
+// default isolation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SerialPort as FarEnd } from 'serialport';
+import { Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
+import { echoSession } from '../lib/apps/echo.js';
+import { packageRoot } from '../lib/paths.js';
+import { faultOf, runNode, until } from './helpers/util.js';
+
+// The far end: bytes it received, and a way to wait for some.
+class Far {
+  received = Buffer.alloc(0);
+  constructor(readonly port: FarEnd) {
+    port.on('data', (b: Buffer) => (this.received = Buffer.concat([this.received, b])));
+  }
+  static async open(path: string): Promise<Far> {
+    const port = new FarEnd({ path, baudRate: 115200, autoOpen: false });
+    await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+    return new Far(port);
+  }
+  write(b: Buffer): Promise<void> {
+    return new Promise((res, rej) => this.port.write(b, (e) => (e ? rej(e) : this.port.drain(() => res()))));
+  }
+  async take(n: number, timeoutMs = 10_000): Promise<Buffer> {
+    await until(() => this.received.length >= n, `${n} bytes at the far end (have ${this.received.length})`, timeoutMs);
+    const out = this.received.subarray(0, n);
+    this.received = this.received.subarray(n);
+    return out;
+  }
+  close(): Promise<void> {
+    return new Promise((res) => (this.port.isOpen ? this.port.close(() => res()) : res()));
+  }
+}
+
+const bytes = (n: number, seed = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
+
+describe('serial: a 16550A on a pty, its driver, and an application', () => {
+  let kernel: Kernel;
+  let drv: Driver;
+  let pty: ReturnType<typeof ptyPair>;
+  let far: Far;
+  const device = () => kernel.devices().find((d) => d.kind === 'uart16550')!;
+  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({
+      policy: { default: { action: 'restart', maxFailures: 100, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+    });
+    pty = ptyPair();
+    expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 2, driver: null });
+    drv = await kernel.load('uart16550');
+    far = await Far.open(pty.b);
+  });
+  afterAll(async () => {
+    await far?.close();
+    await kernel?.shutdown();
+    pty?.close();
+  });
+
+  it('probes the UART (scratch, loopback, FIFO) and registers ttyS0', () => {
+    expect(drv.call('bound')).toBe(1);
+    expect(device().driver).toBe('uart16550');
+    expect(serialPorts()).toEqual([expect.objectContaining({ name: 'ttyS0', device: device().name, driver: 'uart16550', attached: true, open: false })]);
+    expect(drv.objects().map((o) => o.type)).toContain('uart_port');
+    expect(logged(/serial: ttyS0 registered by uart16550/)).toBe(true);
+    expect(device().errors).toBe(0);
+  });
+
+  it('moves bytes across the pty both ways at the configured baud', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      // application -> driver -> UART -> tty -> far end
+      const out = bytes(1000);
+      let t0 = Date.now();
+      await port.write(out);
+      expect(Buffer.compare(await far.take(1000), out)).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(80); // 1000 characters of 10 bits at 115200: 87 ms
+      // far end -> tty -> UART -> interrupt -> driver -> application
+      const back = bytes(1000, 3);
+      t0 = Date.now();
+      await far.write(back);
+      expect(Buffer.compare(await port.read(1000, 10_000), back)).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+      expect(device().errors).toBe(0);
+
+      // 9600 baud, 8N1: 10 bits a character, about 1.04 ms each
+      port.setTermios({ baudRate: 9600 });
+      t0 = Date.now();
+      await port.write(bytes(96));
+      await far.take(96);
+      const txMs = Date.now() - t0;
+      t0 = Date.now();
+      await far.write(bytes(96, 1));
+      await port.read(96, 10_000);
+      const rxMs = Date.now() - t0;
+      expect(txMs).toBeGreaterThanOrEqual(85); // 100 ms on the wire; never faster than the baud rate
+      expect(rxMs).toBeGreaterThanOrEqual(85);
+      expect(txMs).toBeLessThan(3_000); // and not stuck (generous: the machine may be busy)
+      expect(rxMs).toBeLessThan(3_000);
+    } finally {
+      await port.close();
+    }
+  });
+
+  it('writes more than the kernel buffers: the writer waits for room, nothing is lost', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      const big = bytes(5000, 5); // more than the kernel's 4 KiB transmit buffer
+      await port.write(big);
+      expect(Buffer.compare(await far.take(5000), big)).toBe(0);
+      await port.drain();
+      expect(serialPorts()[0].txBytes).toBeGreaterThanOrEqual(5000);
+    } finally {
+      await port.close();
+    }
+  });
+
+  it('applies the driver\'s divisor and LCR to the real tty (baud, parity, data and stop bits)', async () => {
+    const port = openSerial(kernel, 'ttyS0');
+    try {
+      expect(ttyAttributes(pty.a)).toMatchObject({ baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1 });
+      // A pty keeps the speed and stop bits but forces 8 data bits and no parity
+      // (Linux's pty_set_termios): those are checked in what the model asked of the tty.
+      port.setTermios({ baudRate: 57600, parity: 'even', dataBits: 7, stopBits: 2 });
+      expect(ttyAttributes(pty.a)).toMatchObject({ baudRate: 57600, stopBits: 2 });
+      expect(uartLineSettings(device().index)).toEqual({ baudRate: 57600, dataBits: 7, parity: 'even', stopBits: 2 });
+      port.setTermios({ baudRate: 19200, parity: 'odd', dataBits: 8, stopBits: 1 });
+      expect(ttyAttributes(pty.a)).toMatchObject({ baudRate: 19200, stopBits: 1 });
+      expect(uartLineSettings(device().index)).toEqual({ baudRate: 19200, dataBits: 8, parity: 'odd', stopBits: 1 });
+      port.setTermios({ parity: 'mark' });
+      expect(uartLineSettings(device().index)).toMatchObject({ parity: 'mark' });
+      expect(port.modemStatus()).toMatchObject({ cts: true, dsr: true, dcd: true }); // a pty: the far end is there
+      // out of range for a 1.8432 MHz UART: a clear error, nothing applied
+      expect(() => port.setTermios({ baudRate: 460800 })).toThrow(/baud rate 460800 outside 2\.\.115200/);
+      expect(ttyAttributes(pty.a).baudRate).toBe(19200);
+      // with flow control on and CTS up, bytes still flow
+      port.setTermios({ baudRate: 115200, parity: 'none', flowControl: 'rtscts' });
+      await port.write('flow');
+      expect((await far.take(4)).toString()).toBe('flow');
+    } finally {
+      await port.close();
+    }
+  });
+
+  it('gives applications clear errors: unknown port, port open twice, closed port', async () => {
+    expect(() => openSerial(kernel, 'ttyS9')).toThrow(SerialError);
+    expect(() => openSerial(kernel, 'ttyS9')).toThrow(/no serial port 'ttyS9': no driver has registered it/);
+    const port = openSerial(kernel, device().name); // by the device's name
+    expect(port.name).toBe('ttyS0');
+    expect(() => openSerial(kernel, 'ttyS0')).toThrow(/ttyS0 is open already/);
+    await port.close();
+    await expect(port.write('x')).rejects.toMatchObject({ code: 'ENOTOPEN' });
+    await expect(port.read(1, 50)).rejects.toMatchObject({ code: 'ENOTOPEN' });
+  });
+
+  it('a read with nothing to read times out instead of hanging', async () => {
+    const port = openSerial(kernel, 'ttyS0');
+    try {
+      await expect(port.read(1, 100)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    } finally {
+      await port.close();
+    }
+  });
+
+  it('reports accesses to registers the 16550 does not define, and keeps going', async () => {
+    const errors = device().errors;
+    expect(drv.call('undefined_registers')).toBe(0xffffffff);
+    expect(device().errors).toBe(errors + 2);
+    expect(logged(/uart16550\d: device error: read of undefined register 0x0 \(width 4/)).toBe(true);
+    expect(logged(/uart16550\d: device error: write of read-only register 0x5 \(LSR\)/)).toBe(true);
+    expect(drv.state).toBe('running');
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    await port.write('still here');
+    expect((await far.take(10)).toString()).toBe('still here');
+    await port.close();
+  });
+
+  it('the echo application succeeds over the pty, and says so machine-readably', async () => {
+    await far.close(); // the session opens the far end itself
+    try {
+      const r = await echoSession(kernel, { far: pty.b, baudRate: 115200, lines: 10 });
+      expect(r).toMatchObject({ ok: true, port: 'ttyS0', linesSent: 10, linesEchoed: 10 });
+      expect(r.bytesEchoed).toBe(r.bytesSent);
+    } finally {
+      far = await Far.open(pty.b);
+    }
+  });
+
+  it('the echo application as a program: one JSON line, exit status 0', async () => {
+    const run = await runNode(['dist/lib/apps/echo.js', '--lines', '3', '--baud', '57600'], packageRoot, 20_000);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, baudRate: 57600, linesSent: 3, linesEchoed: 3 });
+    const bad = await runNode(['dist/lib/apps/echo.js', '--tty', '/dev/nonexistent', '--far', '/dev/null'], packageRoot, 20_000);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/cannot open tty '\/dev\/nonexistent'/) } });
+  });
+
+  it('a bad buffer handed to the kernel is a contained driver fault; the port comes back', async () => {
+    const f = faultOf(() => drv.call('bad_insert'));
+    expect(f.kind).toBe('bad-call');
+    expect(f.message).toMatch(/uart_insert_chars\(buf=0x1000\): pointer outside the driver's memory/);
+    expect(drv.state).toBe('running');
+    await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
+  });
+
+  it('a driver fault in the transmit interrupt: the application gets EIO at once, and the restarted driver serves a reopen', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    const recovered = new Promise((r) => kernel.once('recovered', r));
+    const errors: SerialError[] = [];
+    port.on('error', (e) => errors.push(e));
+    drv.call('crash_on_next_tx');
+    const pendingRead = port.read(1, 10_000);
+    const t0 = Date.now();
+    // queued; the irq thread faults sending it (the fault may end start_tx's crossing too: then the write is EIO)
+    await port.write(bytes(100)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringMatching(/segmentation fault/) }));
+    await expect(pendingRead).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/ttyS0: uart16550 failed \(segmentation fault at address 0x0/) });
+    expect(Date.now() - t0).toBeLessThan(5_000); // detached at once: no wait for the read's timeout
+    expect(errors).toHaveLength(1);
+    await expect(port.write('more')).rejects.toMatchObject({ code: 'EIO' });
+    await port.close(); // never hangs on a detached port
+    await recovered;
+    await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
+    expect(drv.state).toBe('running');
+
+    far.received = Buffer.alloc(0);
+    const again = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      await again.write('after recovery');
+      expect((await far.take(14)).toString()).toBe('after recovery');
+      await far.write(Buffer.from('and back'));
+      expect((await again.read(8)).toString()).toBe('and back');
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a port whose driver is unloaded is gone: ENODEV', async () => {
+    const port = openSerial(kernel, 'ttyS0');
+    drv.unload();
+    await expect(port.write('x')).rejects.toMatchObject({ code: 'ENODEV' });
+    await port.close();
+    expect(() => openSerial(kernel, 'ttyS0')).toThrow(/uart16550 (removed the port|is gone)/);
+    expect(device().driver).toBeNull();
+  });
+});
