@@ -2,3 +2,5 @@ export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type 
 export type { DeviceInfo, FaultKind, DriverState, LogLine, NativeDomain as DomainInfo, NativeObject as KernelObject } from './native.js';
 export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type DriverPolicy } from './recovery/policy.js';
 export type { RecoveryEvent, RecoveryEventName } from './recovery/agent.js';
+export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, type BlockErrorCode, type OpenOptions as BlockOpenOptions } from './classes/block.js';
+export { openSerial, serialPorts, ptyPair, ttyAttributes, uartLineSettings, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';

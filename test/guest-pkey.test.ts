@@ -8,7 +8,8 @@ import { qemuAvailable, runInGuest } from '../lib/guest/qemu.js';
 
 const here = Kernel.pkuSupported();
 const qemu = qemuAvailable();
-const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 'test/xpc-pkey.test.ts', 'test/pkey-keys.test.ts', 'test/bus.test.ts'];
+const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 'test/xpc-pkey.test.ts', 'test/pkey-keys.test.ts', 'test/bus.test.ts',
+  'test/block.test.ts', 'test/serial.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
@@ -18,7 +19,7 @@ describe.skipIf(here || !qemu)(
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader
         command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner ${files.join(' ')}`,
-        timeoutMs: 600_000,
+        timeoutMs: 900_000,
       });
       const output = run.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''); // the reporter's colours
       const summary = [...output.matchAll(/Tests\s+(\d+) passed \((\d+)\)/g)].at(-1); // the final summary, not a progress line
@@ -28,6 +29,6 @@ describe.skipIf(here || !qemu)(
       expect(Number(summary![1])).toBeGreaterThan(10);
       expect(summary![1]).toBe(summary![2]); // all passed, none skipped
       expect(output).toMatch(new RegExp(`Test Files\\s+${files.length} passed \\(${files.length}\\)`));
-    }, 660_000);
+    }, 960_000);
   },
 );
