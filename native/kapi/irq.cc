@@ -61,8 +61,12 @@ void stop_line(Line &l) {
     l.cv.notify_all();
     t = std::move(l.thread);
   }
-  if (t.get_id() == std::this_thread::get_id()) t.detach();  // freed from its own handler
-  else if (t.joinable()) t.join();
+  if (t.get_id() == std::this_thread::get_id()) {
+    t.detach();  // freed from its own handler
+  } else if (t.joinable()) {
+    UnlockedWait w;  // under mprotect the irq thread may need to enter the driver to finish
+    t.join();
+  }
 }
 }  // namespace
 
