@@ -1,0 +1,240 @@
+// The sound class, as applications see it: PCM playback and capture streams
+// on the devices PCM drivers register (pcm0, ...), and their mixer.
+//
+// The data path stays in C++ (native/classes/sound/pcm_class.cc): write()
+// hands a batch of frames (any number of periods) to the kernel's queue at
+// once, and the kernel moves them into the driver's DMA ring as the hardware
+// plays them; JavaScript only hears of progress, batched. A driver that fails
+// ends the stream with a PcmError (code 'ENODEV', "device gone"); a device
+// that stops moving ends it with 'ETIMEDOUT': never a hang.
+import type { Kernel } from '../kernel.js';
+import { native } from '../native.js';
+
+/** Frames are interleaved signed 16-bit little-endian samples. */
+export interface PcmOptions {
+  /** Frames per second, 4000..192000. */
+  rate: number;
+  /** 1..8. */
+  channels: number;
+  /** Frames per period: the driver is interrupted once per period (default: rate / 50, 20 ms). */
+  periodFrames?: number;
+  /** Periods in the DMA ring (default 4). */
+  periods?: number;
+}
+
+/** A PCM stream error: `code` is 'ENODEV' (no such device, or device gone), 'ENOTREADY', 'EBUSY', 'EINVAL', 'EIO', 'ETIMEDOUT', 'EBADF'. */
+export class PcmError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'PcmError';
+    this.code = code;
+  }
+}
+
+export interface PcmStatus {
+  /** Frames the hardware played (playback) or captured, since open. */
+  framesDone: number;
+  /** Frames waiting in the kernel's queue: written and not yet in the ring (playback), or captured and not yet read. */
+  framesQueued: number;
+  /** Frames in the driver's DMA ring not yet played. */
+  framesInRing: number;
+  running: boolean;
+  error: string | null;
+}
+
+export interface PcmDevice {
+  name: string;
+  driver: string;
+  playback: boolean;
+  capture: boolean;
+}
+
+interface PcmEvent {
+  type: 'space' | 'data' | 'drained' | 'error';
+  frames: number;
+  code?: string;
+  message?: string;
+}
+
+interface SoundAddon {
+  pcmOpen(name: string, dir: 'playback' | 'capture', rate: number, channels: number, periodFrames: number, periods: number,
+    onEvent: (e: PcmEvent) => void): number;
+  pcmWrite(h: number, b: Buffer): number;
+  pcmRead(h: number, bytes: number): Buffer | null;
+  pcmDrain(h: number): void;
+  pcmClose(h: number): void;
+  pcmMixer(h: number, volume: number, mute: boolean | null): { volume: number; muted: boolean };
+  pcmStatus(h: number): PcmStatus;
+  pcmList(): PcmDevice[];
+}
+
+const addon = (): SoundAddon => native() as unknown as SoundAddon;
+
+function wrap<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code) throw new PcmError(err.code, err.message);
+    throw e;
+  }
+}
+
+/** The PCM devices drivers have registered. */
+export function pcmDevices(_kernel: Kernel): PcmDevice[] {
+  return addon().pcmList();
+}
+
+abstract class PcmStream {
+  readonly name: string;
+  readonly rate: number;
+  readonly channels: number;
+  readonly frameBytes: number;
+  protected readonly handle: number;
+  protected error: PcmError | undefined;
+  private closed = false;
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  protected constructor(name: string, dir: 'playback' | 'capture', o: PcmOptions) {
+    this.name = name;
+    this.rate = o.rate;
+    this.channels = o.channels;
+    this.frameBytes = o.channels * 2;
+    const period = o.periodFrames ?? Math.max(16, Math.round(o.rate / 50));
+    this.handle = wrap(() => addon().pcmOpen(name, dir, o.rate, o.channels, period, o.periods ?? 4, (e) => this.onEvent(e)));
+  }
+
+  /** Times the kernel woke JavaScript for this stream (room, data, drained, error): a few per batch, not one per period. */
+  events = 0;
+
+  protected onEvent(e: PcmEvent): void {
+    this.events++;
+    if (e.type === 'error') this.error = new PcmError(e.code ?? 'EIO', e.message ?? `${this.name}: stream failed`);
+    this.wake();
+  }
+
+  /** Resolves at the next event (progress, data, drained) and rejects on a stream error. */
+  protected nextEvent(): Promise<void> {
+    this.check();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) {
+      if (this.error) x.reject(this.error);
+      else x.resolve();
+    }
+  }
+
+  protected check(): void {
+    if (this.closed) throw new PcmError('EBADF', `${this.name}: the stream is closed`);
+    if (this.error) throw this.error;
+  }
+
+  /**
+   * Volume 0..100 of this direction (the device scales the samples). The
+   * mixer belongs to the device: it stays as set for later streams (until the
+   * driver restarts, which resets the device to 100, unmuted).
+   */
+  setVolume(volume: number): { volume: number; muted: boolean } {
+    if (!Number.isInteger(volume) || volume < 0 || volume > 100) throw new PcmError('EINVAL', `volume ${volume}: an integer 0..100`);
+    this.check();
+    return wrap(() => addon().pcmMixer(this.handle, volume, null));
+  }
+
+  /** Mutes or unmutes this direction (the volume is kept). */
+  mute(on: boolean): { volume: number; muted: boolean } {
+    this.check();
+    return wrap(() => addon().pcmMixer(this.handle, -1, on));
+  }
+
+  status(): PcmStatus {
+    return this.closed ? { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, error: 'closed' } : addon().pcmStatus(this.handle);
+  }
+
+  /** Stops the stream at once (unplayed frames are dropped) and gives the device back. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    addon().pcmClose(this.handle);
+    this.error ??= new PcmError('EBADF', `${this.name}: the stream is closed`);
+    this.wake();
+  }
+}
+
+/** A playback stream: write frames, drain, close. */
+export class PcmPlayback extends PcmStream {
+  /** Frames accepted by write() so far. */
+  framesWritten = 0;
+
+  constructor(name: string, o: PcmOptions) {
+    super(name, 'playback', o);
+  }
+
+  /** Queues interleaved S16_LE frames; resolves once the kernel has taken them all (not when they are played: see drain). */
+  async write(frames: Buffer): Promise<void> {
+    this.check();
+    if (frames.length % this.frameBytes) throw new PcmError('EINVAL', `${frames.length} bytes is not a whole number of ${this.frameBytes}-byte frames`);
+    let off = 0;
+    while (off < frames.length) {
+      const n = wrap(() => addon().pcmWrite(this.handle, frames.subarray(off)));
+      off += n;
+      this.framesWritten += n / this.frameBytes;
+      if (off < frames.length) await this.nextEvent();
+    }
+  }
+
+  /** Resolves when every frame written has been played (the device then stops). */
+  async drain(): Promise<void> {
+    this.check();
+    const target = this.drains + 1;
+    wrap(() => addon().pcmDrain(this.handle));
+    while (this.drains < target) await this.nextEvent();
+  }
+
+  private drains = 0;
+
+  protected override onEvent(e: PcmEvent): void {
+    if (e.type === 'drained') this.drains++;
+    super.onEvent(e);
+  }
+}
+
+/** A capture stream: read frames, close. */
+export class PcmCapture extends PcmStream {
+  constructor(name: string, o: PcmOptions) {
+    super(name, 'capture', o);
+  }
+
+  /** The next `frames` captured frames (interleaved S16_LE), taken from the kernel in as few batches as its queue allows. */
+  async read(frames: number): Promise<Buffer> {
+    this.check();
+    if (!Number.isInteger(frames) || frames < 1) throw new PcmError('EINVAL', `read(${frames}): a positive whole number of frames`);
+    const want = frames * this.frameBytes;
+    const parts: Buffer[] = [];
+    let got = 0;
+    while (got < want) {
+      const b = wrap(() => addon().pcmRead(this.handle, want - got));
+      if (b) {
+        parts.push(b);
+        got += b.length;
+      } else {
+        await this.nextEvent();
+      }
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+}
+
+/** Opens the playback stream of PCM device `name` (e.g. 'pcm0'). */
+export function openPcm(_kernel: Kernel, name: string, options: PcmOptions): PcmPlayback {
+  return new PcmPlayback(name, options);
+}
+
+/** Opens the capture stream of PCM device `name`. */
+export function openCapture(_kernel: Kernel, name: string, options: PcmOptions): PcmCapture {
+  return new PcmCapture(name, options);
+}

@@ -1,0 +1,782 @@
+// The sound class, kernel side: PCM registrations from drivers
+// (snd_pcm_register, lib/wrappers/kapi/sound.ts), the streams applications
+// open on them, and the data path between the two.
+//
+// Data path (never JavaScript per period): an application's write() copies a
+// batch of frames (many periods) into the stream's queue, in host memory. A
+// class thread per stream moves them into the driver's DMA ring as the
+// hardware frees it: woken by snd_pcm_period_elapsed (the driver's interrupt)
+// it asks the driver's pointer(), copies into the ring, and tells the driver
+// how far the hardware may go (ack). JavaScript hears about progress through
+// a thread-safe function, at most once per wakeup, never blocking a driver
+// thread. Capture is the mirror image: captured frames go to JavaScript in
+// batches.
+//
+// Recovery: the registration is a tracked object (ObjectType::pcm); when the
+// driver fails, its release ends every stream open on it with "device gone"
+// (applications get an error, never a hang), and the restarted driver
+// registers the pcm again for new opens.
+#include <napi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../../addon.h"
+#include "../../dev/bus.h"
+#include "../../domain/host_heap.h"
+#include "../../kapi/checks.h"
+#include "../../kapi/log.h"
+#include "../../kapi/objects.h"
+#include "../../kapi/subsystems.h"
+#include "../../recovery/recovery.h"
+#include "../../xpc/xpc.h"
+#include "include/nooks/sound.h"
+
+static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
+
+using namespace nooks;
+
+namespace {
+
+constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
+constexpr auto kStallLimit = std::chrono::milliseconds(2000);
+
+struct Stream;
+
+// A registration: what the kernel copied out of the driver's struct snd_pcm.
+struct Pcm {
+  int domain;
+  uintptr_t key;  // the struct snd_pcm in the driver
+  std::string name, driver;
+  snd_pcm_ops ops;
+  uint32_t streams, max_buffer;
+  bool gone = false;                // unregistered or released (guarded by g_lock)
+  std::shared_ptr<Stream> open[2];  // guarded by g_lock
+  // set by hw_params (snd_pcm_set_buffer), guarded by g_lock
+  uint8_t *area[2] = {};
+  uint32_t area_bytes[2] = {};
+  snd_pcm_runtime *rt[2] = {};      // in the host-object heap: the driver reads it
+  // the mixer: a property of the device, kept across streams (guarded by g_lock)
+  uint32_t volume[2] = {100, 100};
+  bool muted[2] = {false, false};
+};
+
+// One event for JavaScript: only when it waits for something (room, data, the
+// end of a drain) and that is there, never one per period.
+struct Event {
+  std::string type;  // space | data | drained | error
+  double frames = 0;
+  std::string code, message;
+};
+
+struct Stream {
+  int id;
+  std::shared_ptr<Pcm> pcm;
+  int dir;
+  uint32_t fb, bytes;  // frame bytes, ring bytes
+  uint8_t *area = nullptr;
+
+  std::mutex lock;  // after the mprotect lock (DomainMemoryAccess) and g_lock
+  std::condition_variable cv;
+  bool stop = false, kick = false, elapsed = false, draining = false, finished = false;
+  std::string error_code, error;  // set once: the stream is dead
+  // the queue between the application and the DMA ring, in host memory:
+  // frames written and not yet in the ring (playback), or captured and not yet read
+  std::vector<uint8_t> q;
+  size_t qhead = 0, qlen = 0;
+  // JavaScript waits for this much room (playback) or data (capture): one event when there is, not one per period
+  size_t want = 0;
+  // positions: free-running byte counts since prepare
+  uint32_t hw = 0, appl = 0, last_ptr = 0;
+  uint64_t frames_done = 0;  // played or captured, in all
+  bool started = false;
+  std::chrono::steady_clock::time_point last_progress;
+
+  Napi::ThreadSafeFunction tsfn;
+  bool tsfn_live = false;
+  std::thread thread;
+};
+
+// Never destroyed: stream threads may still run while the process exits.
+std::mutex &g_lock = *new std::mutex;
+std::map<std::string, std::shared_ptr<Pcm>> &g_pcms = *new std::map<std::string, std::shared_ptr<Pcm>>;
+std::map<int, std::shared_ptr<Stream>> &g_streams = *new std::map<int, std::shared_ptr<Stream>>;  // by handle (JS thread only)
+int g_next_handle = 1;
+
+std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key) {
+  for (auto &kv : g_pcms)
+    if (kv.second->domain == d->id && kv.second->key == key) return kv.second;
+  return nullptr;
+}
+
+// Ends a stream with an error (once) and wakes its thread.
+void fail_stream(Stream &s, const std::string &code, const std::string &msg) {
+  std::lock_guard<std::mutex> g(s.lock);
+  if (!s.error.empty()) return;
+  s.error_code = code;
+  s.error = msg;
+  s.cv.notify_all();
+}
+
+// With g_lock held: the pcm is no more; its streams end.
+void drop_locked(Pcm &p, const char *why) {
+  p.gone = true;
+  for (auto &s : p.open)
+    if (s) fail_stream(*s, "ENODEV", p.name + ": device gone (" + why + ")");
+  for (snd_pcm_runtime *&rt : p.rt)
+    if (rt) {
+      host_heap_free(rt);
+      rt = nullptr;
+    }
+  g_pcms.erase(p.name);
+}
+
+// ObjectType::pcm release at recovery or unload: the driver's registration goes.
+ObjectRelease release(ObjectType::pcm, [](Domain *d, const Object &o) {
+  std::lock_guard<std::mutex> g(g_lock);
+  if (auto p = pcm_of(d, o.key)) drop_locked(*p, ("driver " + d->name + " failed or unloaded").c_str());
+});
+
+// One crossing into the driver's op. False (and *err says why) if the driver
+// cannot be reached or faulted: a fault goes to the recovery thread.
+bool cross(const Pcm &p, const void *fn, std::initializer_list<uint64_t> args, uint64_t *ret, std::string *code, std::string *err) {
+  Domain *d = p.domain >= 0 && p.domain < kMaxDomains ? g_domains[p.domain] : nullptr;
+  if (!d) {
+    *code = "ENODEV";
+    *err = p.name + ": device gone (its driver is unloaded)";
+    return false;
+  }
+  XpcCall c{fn, {}, 0};
+  size_t i = 0;
+  for (uint64_t a : args) c.args[i++] = a;
+  Fault f;
+  switch (xpc_call(d, &c, &f)) {
+    case EnterResult::ok: *ret = c.ret; return true;
+    case EnterResult::unavailable: {
+      DomainState st = d->state.load();
+      // a stream outlives no failure of its driver: the registration goes with it
+      *code = st == DomainState::loading ? "ENOTREADY" : "ENODEV";
+      *err = p.name + (st == DomainState::loading ? ": device not ready" : ": device gone") + " (driver " + d->name + " is " +
+             state_name(st) + ")";
+      return false;
+    }
+    case EnterResult::fault:
+      recovery_notify(d, f);
+      fault_describe(&f);
+      *code = "ENODEV";
+      *err = p.name + ": device gone (driver " + d->name + " failed: " + f.message + ")";
+      return false;
+  }
+  return false;
+}
+
+// A driver answer the kernel cannot use: the driver is failed, as a bad call would.
+void driver_bug(const Pcm &p, const std::string &what) {
+  Domain *d = g_domains[p.domain];
+  if (!d || !mark_failed(d)) return;
+  Fault f;
+  f.kind = FaultKind::bad_call;
+  f.domain = d->id;
+  f.primary = true;
+  f.generation = d->failure_gen.load();
+  snprintf(f.message, sizeof f.message, "%s", what.c_str());
+  record_primary_fault(f);
+  klog(3, "sound: %s: %s", p.name.c_str(), what.c_str());
+  recovery_notify(d, f);
+}
+
+void emit(Stream &s, Event *e) {
+  if (!s.tsfn_live) {
+    delete e;
+    return;
+  }
+  napi_status st = s.tsfn.NonBlockingCall(e, [](Napi::Env env, Napi::Function fn, Event *e) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", e->type);
+    o.Set("frames", e->frames);
+    if (e->type == "error") {
+      o.Set("code", e->code);
+      o.Set("message", e->message);
+    }
+    delete e;
+    fn.Call({o});
+  });
+  if (st != napi_ok) delete e;
+}
+
+// ---- the class thread of a stream ------------------------------------------
+
+struct Op {
+  std::string code, err;
+};
+
+// Playback: queue -> ring, as far as the hardware allows (in flight < the ring).
+bool fill(Stream &s) {
+  DomainMemoryAccess access;  // this thread is in no crossing
+  std::lock_guard<std::mutex> g(s.lock);
+  if (!s.error.empty()) return false;
+  uint32_t room = s.bytes - s.fb - (s.appl - s.hw);
+  size_t n = std::min<size_t>(room, s.qlen);
+  n -= n % s.fb;
+  for (size_t done = 0; done < n;) {
+    uint32_t off = s.appl % s.bytes;
+    size_t qoff = s.qhead;
+    size_t chunk = std::min<size_t>({n - done, s.bytes - off, s.q.size() - qoff});
+    memcpy(s.area + off, s.q.data() + qoff, chunk);
+    s.qhead = (s.qhead + chunk) % s.q.size();
+    s.qlen -= chunk;
+    s.appl += (uint32_t)chunk;
+    done += chunk;
+  }
+  return n > 0;
+}
+
+// Capture: ring -> queue, as much as the queue takes. Returns bytes moved.
+uint32_t drain_ring(Stream &s) {
+  DomainMemoryAccess access;
+  std::lock_guard<std::mutex> g(s.lock);
+  if (!s.error.empty()) return 0;
+  uint32_t n = (uint32_t)std::min<size_t>(s.hw - s.appl, s.q.size() - s.qlen);  // appl: what the class has read
+  n -= n % s.fb;
+  for (uint32_t done = 0; done < n;) {
+    uint32_t off = s.appl % s.bytes;
+    size_t tail = (s.qhead + s.qlen) % s.q.size();
+    uint32_t chunk = (uint32_t)std::min<size_t>({(size_t)(n - done), (size_t)(s.bytes - off), s.q.size() - tail});
+    memcpy(s.q.data() + tail, s.area + off, chunk);
+    s.qlen += chunk;
+    s.appl += chunk;
+    done += chunk;
+  }
+  return n;
+}
+
+// Where the hardware is now (pointer()); false if the stream died.
+bool update_hw(Stream &s, Op &op) {
+  const Pcm &p = *s.pcm;
+  uint64_t ptr;
+  if (!cross(p, (const void *)p.ops.pointer, {p.key, (uint64_t)s.dir}, &ptr, &op.code, &op.err)) return false;
+  uint32_t frames = s.bytes / s.fb;
+  if (ptr >= frames) {
+    driver_bug(p, "pointer() returned frame " + std::to_string(ptr) + ", outside the ring of " + std::to_string(frames) + " frames");
+    op.code = "ENODEV";
+    op.err = p.name + ": device gone (driver returned a bad hardware position)";
+    return false;
+  }
+  uint32_t delta = (uint32_t)((ptr + frames - s.last_ptr) % frames);
+  s.last_ptr = (uint32_t)ptr;
+  if (delta) {
+    std::lock_guard<std::mutex> g(s.lock);
+    s.hw += delta * s.fb;
+    s.frames_done += delta;
+    s.last_progress = std::chrono::steady_clock::now();
+  }
+  return true;
+}
+
+bool ack(Stream &s, uint32_t limit, Op &op) {
+  uint64_t r;
+  if (!cross(*s.pcm, (const void *)s.pcm->ops.ack, {s.pcm->key, (uint64_t)s.dir, limit}, &r, &op.code, &op.err)) return false;
+  if ((int)r < 0) {
+    op.code = "EIO";
+    op.err = s.pcm->name + ": the driver refused the new position (" + std::to_string((int)r) + ")";
+    return false;
+  }
+  return true;
+}
+
+bool trigger(Stream &s, int cmd, Op &op) {
+  uint64_t r;
+  if (!cross(*s.pcm, (const void *)s.pcm->ops.trigger, {s.pcm->key, (uint64_t)s.dir, (uint64_t)cmd}, &r, &op.code, &op.err)) return false;
+  if ((int)r < 0) {
+    op.code = "EIO";
+    op.err = s.pcm->name + ": trigger " + (cmd ? "start" : "stop") + " failed (" + std::to_string((int)r) + "): see the kernel log";
+    return false;
+  }
+  return true;
+}
+
+// One pass of a playback stream. False when the stream died (op says why).
+bool service_playback(Stream &s, Op &op) {
+  uint64_t before = s.frames_done;
+  bool draining;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    draining = s.draining;
+  }
+  if (!s.started) {
+    size_t have;
+    {
+      std::lock_guard<std::mutex> g(s.lock);
+      have = s.qlen;
+    }
+    if (have >= s.bytes - s.fb || (draining && have >= s.fb)) {  // start threshold: a full ring, or all there is
+      fill(s);
+      if (!ack(s, s.appl, op) || !trigger(s, SNDRV_PCM_TRIGGER_START, op)) return false;
+      s.started = true;
+      s.last_progress = std::chrono::steady_clock::now();
+    }
+  } else {
+    if (!update_hw(s, op)) return false;
+    uint32_t appl = s.appl;
+    fill(s);
+    if (s.appl != appl && !ack(s, s.appl, op)) return false;
+  }
+  bool done;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    done = s.draining && s.qlen < s.fb && s.hw == s.appl;
+  }
+  if (s.frames_done != before) {
+    bool room;
+    {
+      std::lock_guard<std::mutex> g(s.lock);
+      room = s.want && s.q.size() - s.qlen >= s.want;
+      if (room) s.want = 0;
+    }
+    if (room) emit(s, new Event{"space", (double)s.frames_done});
+  }
+  if (done && (s.started || !s.finished)) {
+    if (s.started && !trigger(s, SNDRV_PCM_TRIGGER_STOP, op)) return false;
+    s.started = false;
+    {
+      std::lock_guard<std::mutex> g(s.lock);
+      s.draining = false;
+      s.qlen = 0;  // a partial frame left over is dropped
+    }
+    s.finished = true;
+    emit(s, new Event{"drained", (double)s.frames_done});
+  }
+  if (s.started && s.hw != s.appl && std::chrono::steady_clock::now() - s.last_progress > kStallLimit) {
+    op.code = "ETIMEDOUT";
+    op.err = s.pcm->name + ": the device stopped moving (no progress for 2 s)";
+    return false;
+  }
+  return true;
+}
+
+bool service_capture(Stream &s, Op &op) {
+  if (!update_hw(s, op)) return false;
+  uint32_t limit = s.appl + s.bytes - s.fb;
+  if (drain_ring(s) && !ack(s, limit = s.appl + s.bytes - s.fb, op)) return false;
+  bool ready;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    ready = s.want && s.qlen >= s.want;
+    if (ready) s.want = 0;
+  }
+  if (ready) emit(s, new Event{"data", (double)s.frames_done});
+  // stalled: the device was allowed to move (room in the ring) and did not
+  if (s.hw != limit && std::chrono::steady_clock::now() - s.last_progress > kStallLimit) {
+    op.code = "ETIMEDOUT";
+    op.err = s.pcm->name + ": the device stopped capturing (no progress for 2 s)";
+    return false;
+  }
+  return true;
+}
+
+void stream_loop(Stream *s) {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> g(s->lock);
+      s->cv.wait_for(g, std::chrono::milliseconds(20), [&] { return s->stop || s->kick || s->elapsed || !s->error.empty(); });
+      if (s->stop) return;
+      s->kick = s->elapsed = false;
+      if (!s->error.empty()) break;
+    }
+    Op op;
+    bool ok = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? service_playback(*s, op) : service_capture(*s, op);
+    if (!ok) fail_stream(*s, op.code, op.err);
+  }
+  // The stream died: tell JavaScript once, then wait to be closed.
+  Event *e = new Event{"error", (double)s->frames_done};
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    e->code = s->error_code;
+    e->message = s->error;
+  }
+  emit(*s, e);
+  // A dead stream keeps the process alive no longer (an application that
+  // never closes it can still exit); close() joins this thread.
+  s->tsfn_live = false;
+  s->tsfn.Release();
+  std::unique_lock<std::mutex> g(s->lock);
+  s->cv.wait(g, [&] { return s->stop; });
+}
+
+// ---- N-API: what lib/classes/sound.ts calls --------------------------------
+
+std::shared_ptr<Stream> handle_arg(const Napi::CallbackInfo &info) {
+  int h = info[0].As<Napi::Number>().Int32Value();
+  auto it = g_streams.find(h);
+  if (it == g_streams.end()) throw_code(info.Env(), "EBADF", "no open PCM stream with handle " + std::to_string(h) + " (closed?)");
+  return it->second;
+}
+
+[[noreturn]] void throw_stream_error(Napi::Env env, Stream &s) {
+  std::string code, msg;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    code = s.error_code;
+    msg = s.error;
+  }
+  throw_code(env, code, msg);
+}
+
+// Undo what open did on the driver's side; the stream's resources go.
+void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    s->stop = true;
+    s->cv.notify_all();
+  }
+  if (s->thread.joinable()) s->thread.join();
+  const Pcm &p = *s->pcm;
+  bool gone;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    gone = p.gone;
+  }
+  if (call_driver && !gone) {
+    Op op;
+    uint64_t r;
+    if (s->started) trigger(*s, SNDRV_PCM_TRIGGER_STOP, op);
+    cross(p, (const void *)p.ops.close, {p.key, (uint64_t)s->dir}, &r, &op.code, &op.err);
+  }
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (s->pcm->open[s->dir] == s) s->pcm->open[s->dir] = nullptr;
+  }
+  if (s->tsfn_live) {
+    s->tsfn_live = false;
+    s->tsfn.Release();
+  }
+}
+
+// open(name, 'playback'|'capture', rate, channels, periodFrames, periods, onEvent) -> handle
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>();
+  std::string dirs = info[1].As<Napi::String>();
+  uint32_t rate = info[2].As<Napi::Number>().Uint32Value(), channels = info[3].As<Napi::Number>().Uint32Value();
+  uint32_t period_frames = info[4].As<Napi::Number>().Uint32Value(), periods = info[5].As<Napi::Number>().Uint32Value();
+  int dir = dirs == "capture" ? SNDRV_PCM_STREAM_CAPTURE : SNDRV_PCM_STREAM_PLAYBACK;
+  if (rate < 4000 || rate > 192000) throw_code(env, "EINVAL", "rate " + std::to_string(rate) + " Hz: outside 4000..192000");
+  if (channels < 1 || channels > 8) throw_code(env, "EINVAL", "channels " + std::to_string(channels) + ": outside 1..8");
+  if (period_frames < 16 || period_frames > 65536) throw_code(env, "EINVAL", "periodFrames outside 16..65536");
+  if (periods < 2 || periods > 64) throw_code(env, "EINVAL", "periods outside 2..64");
+
+  auto s = std::make_shared<Stream>();
+  std::shared_ptr<Pcm> p;
+  snd_pcm_runtime *rt;
+  std::string known;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    auto it = g_pcms.find(name);
+    if (it != g_pcms.end()) p = it->second;
+    for (auto &kv : g_pcms) known += (known.empty() ? "" : ", ") + kv.first;
+  }
+  if (!p) {  // not with g_lock held: the bus lock comes first (probe registers pcms)
+    for (const DeviceInfo &dev : bus_devices())
+      if (dev.name == name && dev.kind == "pcm")
+        throw_code(env, "ENOTREADY", name + ": device not ready: " +
+                                         (dev.domain < 0 ? "no driver is bound to it" : "its driver has not registered it (restarting?)"));
+    throw_code(env, "ENODEV", "no PCM device '" + name + "' (registered: " + (known.empty() ? "none" : known) + ")");
+  }
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (p->gone) throw_code(env, "ENODEV", name + ": device gone");
+    if (!(p->streams & (1u << dir))) throw_code(env, "EINVAL", name + " has no " + dirs + " stream");
+    if (p->open[dir]) throw_code(env, "EBUSY", name + ": its " + dirs + " stream is open already");
+    s->fb = channels * 2;
+    s->bytes = period_frames * s->fb * periods;
+    if (s->bytes > p->max_buffer)
+      throw_code(env, "EINVAL", name + ": a ring of " + std::to_string(s->bytes) + " bytes is more than the driver takes (" + std::to_string(p->max_buffer) + ")");
+    if (!p->rt[dir]) p->rt[dir] = (snd_pcm_runtime *)host_heap_alloc(sizeof(snd_pcm_runtime));
+    rt = p->rt[dir];
+    if (!rt) throw_code(env, "ENOMEM", "host-object heap exhausted");
+    *rt = {rate, channels, SNDRV_PCM_FORMAT_S16_LE, s->fb, period_frames * s->fb, s->bytes};
+    p->area[dir] = nullptr;
+    p->open[dir] = s;  // claimed; undone below on failure
+  }
+  s->id = g_next_handle++;
+  s->pcm = p;
+  s->dir = dir;
+  s->q.resize(std::max<size_t>(4 * (size_t)s->bytes, (size_t)rate * s->fb / 2));
+  auto undo = [&](bool close) {
+    Op op;
+    uint64_t r;
+    if (close) cross(*p, (const void *)p->ops.close, {p->key, (uint64_t)dir}, &r, &op.code, &op.err);
+    std::lock_guard<std::mutex> g(g_lock);
+    if (p->open[dir] == s) p->open[dir] = nullptr;
+  };
+  Op op;
+  uint64_t r;
+  auto step = [&](const char *what, const void *fn, std::initializer_list<uint64_t> args, bool close) {
+    if (!cross(*p, fn, args, &r, &op.code, &op.err)) {
+      undo(false);
+      throw_code(env, op.code, op.err);
+    }
+    if ((int)r < 0) {
+      undo(close);
+      throw_code(env, "EIO", name + ": " + what + " failed (" + std::to_string((int)r) + "): see the kernel log");
+    }
+  };
+  step("open", (const void *)p->ops.open, {p->key, (uint64_t)dir}, false);
+  step("hw_params", (const void *)p->ops.hw_params, {p->key, (uint64_t)dir, (uint64_t)rt}, true);
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    s->area = p->area[dir];
+  }
+  if (!s->area) {
+    undo(true);
+    throw_code(env, "EIO", name + ": the driver's hw_params gave no DMA ring (snd_pcm_set_buffer)");
+  }
+  step("prepare", (const void *)p->ops.prepare, {p->key, (uint64_t)dir}, true);
+  if (dir == SNDRV_PCM_STREAM_CAPTURE) {
+    if (!ack(*s, s->bytes - s->fb, op)) {
+      undo(false);
+      throw_code(env, op.code, op.err);
+    }
+    step("trigger start", (const void *)p->ops.trigger, {p->key, (uint64_t)dir, SNDRV_PCM_TRIGGER_START}, true);
+    s->started = true;
+  }
+  s->last_progress = std::chrono::steady_clock::now();
+  s->tsfn = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "nooks-pcm", 0, 1);
+  s->tsfn_live = true;
+  s->thread = std::thread(stream_loop, s.get());
+  g_streams[s->id] = s;
+  return Napi::Number::New(env, s->id);
+}
+
+// write(handle, buffer) -> bytes taken into the queue (whole frames; 0 when full)
+Napi::Value Write(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto s = handle_arg(info);
+  if (s->dir != SNDRV_PCM_STREAM_PLAYBACK) throw_code(env, "EINVAL", "write() on a capture stream");
+  Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
+  std::unique_lock<std::mutex> g(s->lock);
+  if (!s->error.empty()) {
+    g.unlock();
+    throw_stream_error(env, *s);
+  }
+  size_t n = std::min(b.Length(), s->q.size() - s->qlen);
+  n -= n % s->fb;
+  for (size_t done = 0; done < n;) {
+    size_t tail = (s->qhead + s->qlen) % s->q.size();
+    size_t chunk = std::min(n - done, s->q.size() - tail);
+    memcpy(s->q.data() + tail, b.Data() + done, chunk);
+    s->qlen += chunk;
+    done += chunk;
+  }
+  if (n) {
+    s->finished = false;
+    s->kick = true;
+    s->cv.notify_all();
+  }
+  // the rest waits for room: half the queue at least, one event for it
+  if (n < b.Length()) s->want = std::min(b.Length() - n, s->q.size() / 2);
+  return Napi::Number::New(env, (double)n);
+}
+
+// read(handle, bytes) -> a Buffer of whole frames (up to `bytes`) once min(bytes, half the queue) are there, else null (an event comes when they are)
+Napi::Value Read(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto s = handle_arg(info);
+  if (s->dir != SNDRV_PCM_STREAM_CAPTURE) throw_code(env, "EINVAL", "read() on a playback stream");
+  size_t bytes = (size_t)info[1].As<Napi::Number>().Int64Value();
+  if (bytes < s->fb) throw_code(env, "EINVAL", "read() of less than a frame");
+  std::unique_lock<std::mutex> g(s->lock);
+  size_t need = std::min(bytes, s->q.size() / 2);
+  need -= need % s->fb;
+  if (s->qlen < need) {
+    if (!s->error.empty()) {
+      g.unlock();
+      throw_stream_error(env, *s);
+    }
+    s->want = need;
+    return env.Null();
+  }
+  size_t n = std::min(bytes, s->qlen);
+  n -= n % s->fb;
+  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, n);
+  for (size_t done = 0; done < n;) {
+    size_t chunk = std::min(n - done, s->q.size() - s->qhead);
+    memcpy(out.Data() + done, s->q.data() + s->qhead, chunk);
+    s->qhead = (s->qhead + chunk) % s->q.size();
+    s->qlen -= chunk;
+    done += chunk;
+  }
+  s->kick = true;  // room in the queue: the ring can be emptied further
+  s->cv.notify_all();
+  return out;
+}
+
+Napi::Value Drain(const Napi::CallbackInfo &info) {
+  auto s = handle_arg(info);
+  std::unique_lock<std::mutex> g(s->lock);
+  if (!s->error.empty()) {
+    g.unlock();
+    throw_stream_error(info.Env(), *s);
+  }
+  s->draining = true;
+  s->finished = false;
+  s->kick = true;
+  s->cv.notify_all();
+  return info.Env().Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  auto s = handle_arg(info);
+  g_streams.erase(s->id);
+  teardown_stream(s, true);
+  return info.Env().Undefined();
+}
+
+// mixer(handle, volume 0..100 or -1 to keep it, mute true/false or null to keep it): the device's
+// mixer for the stream's direction; it stays as set for later streams.
+Napi::Value Mixer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto s = handle_arg(info);
+  int64_t want_vol = info[1].As<Napi::Number>().Int64Value();
+  if (want_vol > 100 || want_vol < -1) throw_code(env, "EINVAL", "volume " + std::to_string(want_vol) + ": outside 0..100");
+  Pcm &p = *s->pcm;
+  if (!p.ops.mixer) throw_code(env, "ENOTSUP", p.name + " has no mixer");
+  {
+    std::unique_lock<std::mutex> g(s->lock);
+    if (!s->error.empty()) {
+      g.unlock();
+      throw_stream_error(env, *s);
+    }
+  }
+  uint32_t vol;
+  bool mute;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    vol = want_vol < 0 ? p.volume[s->dir] : (uint32_t)want_vol;
+    mute = info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : p.muted[s->dir];
+  }
+  Op op;
+  uint64_t r;
+  if (!cross(p, (const void *)p.ops.mixer, {p.key, (uint64_t)s->dir, vol, mute}, &r, &op.code, &op.err)) throw_code(env, op.code, op.err);
+  if ((int)r < 0) throw_code(env, "EIO", p.name + ": mixer failed (" + std::to_string((int)r) + ")");
+  std::lock_guard<std::mutex> g(g_lock);
+  p.volume[s->dir] = vol;
+  p.muted[s->dir] = mute;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("volume", vol);
+  o.Set("muted", mute);
+  return o;
+}
+
+Napi::Value Status(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto s = handle_arg(info);
+  std::lock_guard<std::mutex> g(s->lock);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("framesDone", (double)s->frames_done);
+  o.Set("framesQueued", (double)(s->qlen / s->fb));
+  o.Set("framesInRing", (double)((s->appl - s->hw) / s->fb));
+  o.Set("running", s->started);
+  o.Set("error", s->error.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s->error)));
+  return o;
+}
+
+Napi::Value List(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  std::lock_guard<std::mutex> g(g_lock);
+  for (auto &kv : g_pcms) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", kv.first);
+    o.Set("driver", kv.second->driver);
+    o.Set("playback", (kv.second->streams & SND_PCM_PLAYBACK_BIT) != 0);
+    o.Set("capture", (kv.second->streams & SND_PCM_CAPTURE_BIT) != 0);
+    a.Set(a.Length(), o);
+  }
+  return a;
+}
+
+AddonExports exports_([](Napi::Env env, Napi::Object exports) {
+  exports.Set("pcmOpen", Napi::Function::New(env, Open));
+  exports.Set("pcmWrite", Napi::Function::New(env, Write));
+  exports.Set("pcmRead", Napi::Function::New(env, Read));
+  exports.Set("pcmDrain", Napi::Function::New(env, Drain));
+  exports.Set("pcmClose", Napi::Function::New(env, Close));
+  exports.Set("pcmMixer", Napi::Function::New(env, Mixer));
+  exports.Set("pcmStatus", Napi::Function::New(env, Status));
+  exports.Set("pcmList", Napi::Function::New(env, List));
+});
+
+}  // namespace
+
+// ---- the kernel calls (lib/wrappers/kapi/sound.ts) --------------------------
+
+extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
+  Domain *d = calling_domain();
+  auto *pcm = static_cast<snd_pcm *>(arg);
+  if (!pcm->pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pcm->pdev)) return -ENODEV;
+  check_readable(d, pcm->ops, sizeof(snd_pcm_ops), false, "snd_pcm_register", "pcm->ops");
+  auto p = std::make_shared<Pcm>();
+  p->ops = *pcm->ops;
+  const void *required[] = {(const void *)p->ops.open, (const void *)p->ops.close, (const void *)p->ops.hw_params,
+                            (const void *)p->ops.prepare, (const void *)p->ops.trigger, (const void *)p->ops.pointer,
+                            (const void *)p->ops.ack};
+  for (const void *fn : required) check_driver_fn(d, fn, false, "snd_pcm_register", "pcm->ops");
+  check_driver_fn(d, (const void *)p->ops.mixer, true, "snd_pcm_register", "pcm->ops->mixer");
+  if (!pcm->streams || (pcm->streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
+  p->domain = d->id;
+  p->key = (uintptr_t)pcm;
+  p->name = pcm->pdev->dev.name;
+  p->driver = d->name;
+  p->streams = pcm->streams;
+  p->max_buffer = pcm->max_buffer_bytes ? std::min(pcm->max_buffer_bytes, 1u << 24) : kDefaultMaxBuffer;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
+    g_pcms[p->name] = p;
+  }
+  d->objects.add({ObjectType::pcm, (uintptr_t)pcm, sizeof *pcm, 0, p->name});
+  klog(6, "sound: %s registered by %s (%s%s%s)", p->name.c_str(), d->name.c_str(), p->streams & 1 ? "playback" : "",
+       p->streams == 3 ? ", " : "", p->streams & 2 ? "capture" : "");
+  return 0;
+}
+
+extern "C" void kapi_nooks_snd_pcm_unregister(void *arg) {
+  Domain *d = calling_domain();
+  d->objects.remove(ObjectType::pcm, (uintptr_t)arg);
+  std::lock_guard<std::mutex> g(g_lock);
+  if (auto p = pcm_of(d, (uintptr_t)arg)) drop_locked(*p, "unregistered by its driver");
+}
+
+extern "C" int kapi_nooks_snd_pcm_set_buffer(void *arg, int stream, void *area, unsigned long bytes) {
+  Domain *d = calling_domain();
+  std::lock_guard<std::mutex> g(g_lock);
+  auto p = pcm_of(d, (uintptr_t)arg);
+  if (!p || (stream != 0 && stream != 1) || !p->rt[stream]) return -EINVAL;
+  if (bytes != p->rt[stream]->buffer_bytes || !dma_cpu_address(d, dma_bus_address(d, area), bytes)) {
+    klog(3, "sound: %s: snd_pcm_set_buffer: %lu bytes at %p is not a DMA ring of %u bytes", p->name.c_str(), bytes, area,
+         p->rt[stream]->buffer_bytes);
+    return -EINVAL;
+  }
+  p->area[stream] = static_cast<uint8_t *>(area);
+  return 0;
+}
+
+extern "C" void kapi_nooks_snd_pcm_period_elapsed(void *arg, int stream) {
+  Domain *d = calling_domain();
+  if (stream != 0 && stream != 1) kernel_bug(d, "snd_pcm_period_elapsed: stream %d is neither playback (0) nor capture (1)", stream);
+  std::lock_guard<std::mutex> g(g_lock);
+  auto p = pcm_of(d, (uintptr_t)arg);
+  if (!p || !p->open[stream]) return;  // a late interrupt: nothing open
+  Stream &s = *p->open[stream];
+  std::lock_guard<std::mutex> sg(s.lock);
+  s.elapsed = true;
+  s.cv.notify_all();
+}
