@@ -3,5 +3,6 @@ export type { DeviceInfo, FaultKind, DriverState, LogLine, NativeDomain as Domai
 export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type DriverPolicy } from './recovery/policy.js';
 export type { RecoveryEvent, RecoveryEventName } from './recovery/agent.js';
 export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, type BlockErrorCode, type OpenOptions as BlockOpenOptions } from './classes/block.js';
-export { openSerial, serialPorts, ptyPair, ttyAttributes, uartLineSettings, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';
 export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, type PcmOptions, type PcmStatus, type PcmDevice } from './classes/sound.js';
+export { openSerial, serialPorts, ptyPair, ttyAttributes, uartLineSettings, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';
+export { openNet, netInterfaces, nicWire, nicCable, nicHangTx, NetInterface, NetError, type NetStats, type NetInfo, type NetConfig, type NicWire, type NetErrorCode } from './classes/net.js';

@@ -1,0 +1,238 @@
+// The net class for applications: an interface that a network driver
+// registered (native/classes/net), opened by name, sending and receiving raw
+// Ethernet frames in batches. Frames never cross between JavaScript and the
+// kernel one at a time: send() hands many frames to native code in one call
+// (which gives them to the driver in one crossing per batch), and received
+// frames arrive as arrays in 'frames' events.
+//
+//   kernel.addDevice('e1000', { peer: '127.0.0.1:7000', bind: '127.0.0.1:7001' });
+//   await kernel.load('e1000');
+//   const eth = openNet(kernel, 'eth0');
+//   eth.on('frames', (frames) => { ... });      // Buffer[]: whole frames, no FCS
+//   eth.send([frame1, frame2]);                  // how many were queued
+//   eth.stats(); eth.link; eth.close();
+//
+// After the driver fails and is restarted, the kernel reopens the interface
+// with the configuration set through this handle (MTU, MAC, filters): the
+// handle stays usable. Frames handed to the failed driver are lost; frames
+// still queued in the kernel are sent by the restarted one.
+import { EventEmitter } from 'node:events';
+import type { Kernel } from '../kernel.js';
+import { native } from '../native.js';
+
+export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED';
+
+export class NetError extends Error {
+  constructor(readonly code: NetErrorCode, message: string) {
+    super(message);
+    this.name = 'NetError';
+  }
+}
+
+/** The driver's counters (refreshed through its ndo_get_stats) and the class's. */
+export interface NetStats {
+  /** From the driver; absent while no driver has the interface. */
+  driver?: {
+    rxPackets: number; txPackets: number; rxBytes: number; txBytes: number;
+    rxErrors: number; txErrors: number; rxDropped: number; txDropped: number;
+    multicast: number; collisions: number; rxMissed: number; txTimeouts: number;
+    /** The device's own good-packet counters (e1000: GPRC, GPTC). */
+    hwRxGood: number; hwTxGood: number;
+  };
+  kernel: {
+    /** Frames the driver passed up (netif_rx) and the class queued for the application. */
+    rxDelivered: number;
+    /** Frames the driver passed up that were dropped (interface closed, queue full). */
+    rxDropped: number;
+    /** Frames the driver accepted for sending. */
+    txQueued: number;
+    /** Frames dropped before the driver: the kernel's queue was full, or the interface was closed. */
+    txDropped: number;
+    /** Frames the driver held when it failed. */
+    txLost: number;
+    /** Times the driver said its ring was full. */
+    txBusy: number;
+    /** Frames waiting in the kernel for the driver. */
+    txWaiting: number;
+    /** How many times a driver registered the interface (1 + recoveries). */
+    registrations: number;
+  };
+}
+
+export interface NetInfo {
+  name: string;
+  /** The PCI device (e.g. 'e10000'). */
+  device: string;
+  registered: boolean;
+  open: boolean;
+  carrier: boolean;
+  mac?: string;
+  permanentMac?: string;
+  mtu?: number;
+}
+
+export interface NetConfig {
+  mtu?: number;
+  mac?: string;
+  promiscuous?: boolean;
+  allmulti?: boolean;
+  /** Multicast addresses to receive (more than 32: all multicast). */
+  multicast?: string[];
+  /** The transmit watchdog: a frame with the driver longer than this gets it ndo_tx_timeout (default: the driver's, e1000 5 s). */
+  txTimeoutMs?: number;
+}
+
+interface Event {
+  iface: string;
+  frames?: Buffer[];
+  link?: boolean;
+}
+interface NetAddon {
+  netInit(deliver: (events: Event[]) => void): void;
+  netInfo(name: string): (NetInfo & { users: number; queued: number; domain: number; flags?: number }) | null;
+  netList(): string[];
+  netOpen(name: string): void;
+  netClose(name: string): void;
+  netSend(name: string, frames: Buffer[]): number;
+  netConfigure(name: string, config: NetConfig): number;
+  netStats(name: string): NetStats;
+  nicWire(device: string): NicWire | null;
+  nicCable(device: string, up: boolean): boolean;
+  netWatchdog(): number;
+  nicHangTx(device: string): boolean;
+}
+
+/** The UDP wire of an emulated e1000 (its link partner sends to `local`). */
+export interface NicWire {
+  local: string;
+  peer: string | null;
+  /** The PHY's link: the cable is in and the driver set link up. */
+  link: boolean;
+  framesSent: number;
+  framesReceived: number;
+  framesDropped: number;
+}
+
+const handles = new Map<string, Set<NetInterface>>();
+let initialised = false;
+/** The transmit watchdog's timer: runs while any interface is open. */
+let watchdog: NodeJS.Timeout | undefined;
+const WATCHDOG_MS = 100;
+
+function updateWatchdog(n: NetAddon): void {
+  const open = [...handles.values()].some((s) => s.size > 0);
+  if (open && !watchdog) watchdog = setInterval(() => n.netWatchdog(), WATCHDOG_MS).unref();
+  if (!open && watchdog) {
+    clearInterval(watchdog);
+    watchdog = undefined;
+  }
+}
+
+function addon(): NetAddon {
+  const n = native() as unknown as NetAddon;
+  if (!initialised) {
+    n.netInit((events) => {
+      for (const e of events)
+        for (const h of handles.get(e.iface) ?? []) {
+          if (e.frames) h.emit('frames', e.frames);
+          if (e.link !== undefined) h.emit('link', e.link);
+        }
+    });
+    initialised = true;
+  }
+  return n;
+}
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code) throw new NetError(err.code as NetErrorCode, err.message);
+    throw e;
+  }
+}
+
+/** An open interface. Events: 'frames' (Buffer[]), 'link' (boolean). */
+export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [boolean] }> {
+  private closed = false;
+
+  constructor(readonly name: string, private readonly n: NetAddon) {
+    super();
+  }
+
+  /** Queues frames (whole Ethernet frames without FCS, 14 bytes to MTU + 14) for sending; how many were queued. */
+  send(frames: Buffer[]): number {
+    if (this.closed) throw new NetError('ECLOSED', `${this.name}: closed`);
+    if (frames.length === 0) return 0;
+    return wrap(() => this.n.netSend(this.name, frames));
+  }
+
+  /** Link state (carrier) as the driver reported it. */
+  get link(): boolean {
+    return this.n.netInfo(this.name)?.carrier ?? false;
+  }
+
+  info(): NetInfo {
+    const i = this.n.netInfo(this.name);
+    if (!i) throw new NetError('ENODEV', `${this.name}: no such interface`);
+    const { users: _u, queued: _q, domain: _d, flags: _f, ...rest } = i;
+    return rest;
+  }
+
+  stats(): NetStats {
+    return wrap(() => this.n.netStats(this.name));
+  }
+
+  /** Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery. */
+  configure(config: NetConfig): void {
+    const r = wrap(() => this.n.netConfigure(this.name, config));
+    if (r !== 0) throw new NetError('EIO', `${this.name}: the driver refused the configuration (error ${r})`);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    handles.get(this.name)?.delete(this);
+    updateWatchdog(this.n);
+    this.n.netClose(this.name);
+    this.removeAllListeners();
+  }
+}
+
+/** Opens interface `name` (e.g. 'eth0'): its driver must have registered it. */
+export function openNet(kernel: Kernel, name: string): NetInterface {
+  const n = addon();
+  const info = n.netInfo(name);
+  if (!info) {
+    const names = n.netList();
+    throw new NetError('ENODEV', `${name}: no such interface (interfaces: ${names.join(', ') || 'none'}; devices: ${kernel.devices().map((d) => d.name).join(', ') || 'none'})`);
+  }
+  wrap(() => n.netOpen(name));
+  const h = new NetInterface(name, n);
+  let set = handles.get(name);
+  if (!set) handles.set(name, (set = new Set()));
+  set.add(h);
+  updateWatchdog(n);
+  return h;
+}
+
+/** Names of the interfaces drivers have registered. */
+export function netInterfaces(): string[] {
+  return addon().netList();
+}
+
+/** The UDP wire of emulated e1000 device `device` (e.g. 'e10000'), or null. */
+export function nicWire(device: string): NicWire | null {
+  return addon().nicWire(device);
+}
+
+/** Test hook: the emulated NIC's transmitter hangs until its driver resets it (a transmit timeout). */
+export function nicHangTx(device: string): boolean {
+  return addon().nicHangTx(device);
+}
+
+/** Plugs (true) or pulls (false) the emulated NIC's cable: the driver sees a link change. */
+export function nicCable(device: string, up: boolean): boolean {
+  return addon().nicCable(device, up);
+}

@@ -1,0 +1,241 @@
+// The net class end to end: the emulated e1000 (native/classes/net/
+// e1000_model.cc) on a UDP wire whose other end is a socket in this test, its
+// driver (drivers/e1000), the class's queues and batches, and the TS API
+// (lib/classes/net.ts). Runs in the default isolation ('pkey' where it can
+// run, else 'mprotect').
+import { createSocket, type Socket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, nicCable, nicHangTx, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
+import { until } from './helpers/util.js';
+
+const NIC_MAC = '52:54:00:aa:bb:01';
+const PEER_MAC = '52:54:00:cc:dd:02';
+const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
+
+/** An Ethernet frame: dst, src, a test ethertype, then `len` payload bytes from `seed`. */
+function frame(dst: string, src: string, seed: number, len = 100): Buffer {
+  const f = Buffer.alloc(14 + len);
+  mac(dst).copy(f, 0);
+  mac(src).copy(f, 6);
+  f.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype
+  for (let i = 0; i < len; i++) f[14 + i] = (seed * 31 + i * 7) & 0xff;
+  f.writeUInt32BE(seed, 14);
+  return f;
+}
+
+describe('the net class and the emulated e1000', () => {
+  let kernel: Kernel;
+  let drv: Driver;
+  let peer: Socket;
+  let eth: NetInterface;
+  const atPeer: Buffer[] = [];
+  const received: Buffer[] = [];
+  let nicPort = 0;
+
+  const sendFromPeer = (frames: Buffer[]) => {
+    for (const f of frames) peer.send(f, nicPort, '127.0.0.1');
+  };
+
+  beforeAll(async () => {
+    peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+    peer.on('message', (m) => atPeer.push(m));
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    kernel = await Kernel.boot({
+      policy: { default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 32 << 20 }, drivers: new Map() },
+    });
+    const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC_MAC });
+    expect(dev).toMatchObject({ kind: 'e1000', vendor: 0x8086, device: 0x100e, driver: null });
+    const wire = nicWire(dev.name)!;
+    nicPort = Number(wire.local.split(':')[1]);
+    expect(wire.peer).toBe(`127.0.0.1:${peer.address().port}`);
+    expect(() => openNet(kernel, 'eth0')).toThrow(NetError);
+    drv = await kernel.load('e1000');
+    eth = openNet(kernel, 'eth0');
+    eth.on('frames', (fs) => received.push(...fs));
+  });
+  afterAll(async () => {
+    eth?.close();
+    await kernel?.shutdown();
+    peer?.close();
+  });
+
+  it('probes the NIC: MAC from the EEPROM, an interface with its objects, link up', async () => {
+    expect(drv.call('bound')).toBe(1);
+    expect(eth.info()).toMatchObject({ name: 'eth0', device: 'e10000', registered: true, open: true, mac: NIC_MAC, permanentMac: NIC_MAC, mtu: 1500 });
+    const types = drv.objects().map((o) => o.type);
+    expect(types).toEqual(expect.arrayContaining(['netdev', 'irq', 'iomap', 'pci_dev', 'work', 'dma']));
+    await until(() => eth.link, 'link up');
+    expect(nicWire('e10000')!.link).toBe(true);
+  });
+
+  it('sends a batch of frames: they reach the UDP peer with the right bytes, in order', async () => {
+    const frames = Array.from({ length: 200 }, (_, i) => frame(PEER_MAC, NIC_MAC, i, 60 + (i % 50) * 20));
+    atPeer.length = 0;
+    expect(eth.send(frames)).toBe(200);
+    await until(() => atPeer.length >= 200, '200 frames at the peer');
+    expect(atPeer.length).toBe(200);
+    for (let i = 0; i < 200; i++) expect(atPeer[i].equals(frames[i])).toBe(true);
+    // short frames are padded to the Ethernet minimum (60 bytes) by the NIC
+    atPeer.length = 0;
+    eth.send([frame(PEER_MAC, NIC_MAC, 7, 10)]);
+    await until(() => atPeer.length === 1, 'the short frame');
+    expect(atPeer[0].length).toBe(60);
+    expect(atPeer[0].subarray(0, 24).equals(frame(PEER_MAC, NIC_MAC, 7, 10))).toBe(true);
+  });
+
+  it('receives frames the peer sends, delivered in batches; filters by destination', async () => {
+    received.length = 0;
+    const frames = Array.from({ length: 300 }, (_, i) => frame(NIC_MAC, PEER_MAC, 1000 + i, 200));
+    sendFromPeer(frames);
+    await until(() => received.length >= 300, '300 frames received', 5_000);
+    for (let i = 0; i < 300; i++) expect(received[i].equals(frames[i])).toBe(true);
+    // broadcast is accepted; another station's unicast and an unsubscribed multicast are not
+    received.length = 0;
+    sendFromPeer([frame('52:54:00:00:00:99', PEER_MAC, 1), frame('01:00:5e:00:00:01', PEER_MAC, 2), frame('ff:ff:ff:ff:ff:ff', PEER_MAC, 3)]);
+    await until(() => received.length >= 1, 'the broadcast');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received.map((f) => f.readUInt32BE(14))).toEqual([3]);
+  });
+
+  it('multicast list and promiscuous mode program the NIC\'s filters', async () => {
+    eth.configure({ multicast: ['01:00:5e:00:00:01'] });
+    received.length = 0;
+    sendFromPeer([frame('01:00:5e:00:00:01', PEER_MAC, 10), frame('01:00:5e:00:00:02', PEER_MAC, 11), frame('52:54:00:00:00:99', PEER_MAC, 12)]);
+    await until(() => received.length >= 1, 'the subscribed multicast');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received.map((f) => f.readUInt32BE(14))).toEqual([10]);
+    eth.configure({ promiscuous: true });
+    received.length = 0;
+    sendFromPeer([frame('52:54:00:00:00:99', PEER_MAC, 13)]);
+    await until(() => received.length >= 1, 'another station\'s frame, promiscuous');
+    eth.configure({ promiscuous: false, multicast: [] });
+  });
+
+  it('echoes: frames sent to the peer come back through the NIC', async () => {
+    const echo = (m: Buffer) => {
+      const back = Buffer.from(m);
+      m.copy(back, 0, 6, 12); // to the sender
+      mac(PEER_MAC).copy(back, 6);
+      peer.send(back, nicPort, '127.0.0.1');
+    };
+    peer.on('message', echo);
+    try {
+      received.length = 0;
+      const frames = Array.from({ length: 100 }, (_, i) => frame(PEER_MAC, NIC_MAC, 5000 + i, 500));
+      eth.send(frames);
+      await until(() => received.length >= 100, '100 echoed frames', 5_000);
+      for (let i = 0; i < 100; i++) expect(received[i].subarray(12).equals(frames[i].subarray(12))).toBe(true);
+    } finally {
+      peer.off('message', echo);
+    }
+  });
+
+  it('counts frames in the driver, the device (GPRC/GPTC) and the class', async () => {
+    const s = eth.stats();
+    expect(s.driver!.txPackets).toBeGreaterThanOrEqual(301);
+    expect(s.driver!.rxPackets).toBeGreaterThanOrEqual(403); // 300 + broadcast + multicast + promiscuous + 100 echoes
+    expect(s.driver!.hwTxGood).toBe(s.driver!.txPackets);
+    expect(s.driver!.hwRxGood).toBe(s.driver!.rxPackets);
+    expect(s.driver!.txBytes).toBeGreaterThan(0);
+    expect(s.kernel.rxDelivered).toBe(s.driver!.rxPackets);
+    expect(s.kernel.txQueued).toBe(s.driver!.txPackets);
+    expect(s.kernel.txWaiting).toBe(0);
+  });
+
+  it('reports link changes when the cable is pulled and plugged back', async () => {
+    const changes: boolean[] = [];
+    eth.on('link', (up) => changes.push(up));
+    expect(nicCable('e10000', false)).toBe(true);
+    await until(() => !eth.link, 'link down');
+    expect(nicCable('e10000', true)).toBe(true);
+    await until(() => eth.link, 'link up again');
+    await until(() => changes.length >= 2, 'two link events');
+    expect(changes).toEqual([false, true]);
+  });
+
+  it('changes the MTU: jumbo frames go out and come in', async () => {
+    eth.configure({ mtu: 9000 });
+    expect(eth.info().mtu).toBe(9000);
+    atPeer.length = 0;
+    received.length = 0;
+    const big = frame(PEER_MAC, NIC_MAC, 77, 9000);
+    eth.send([big]);
+    await until(() => atPeer.length === 1, 'the jumbo frame at the peer');
+    expect(atPeer[0].equals(big)).toBe(true);
+    const bigIn = frame(NIC_MAC, PEER_MAC, 78, 9000);
+    sendFromPeer([bigIn]);
+    await until(() => received.length === 1, 'the jumbo frame received');
+    expect(received[0].equals(bigIn)).toBe(true);
+    expect(() => eth.send([Buffer.alloc(9100)])).toThrow(NetError);
+    eth.configure({ mtu: 1500 });
+  });
+
+  it('a wild DMA address in a transmit descriptor is a device error, not a write; the NIC stays usable', async () => {
+    const before = kernel.devices().find((d) => d.name === 'e10000')!.errors;
+    expect(drv.call('wild_tx', 0x1234_0000)).toBe(0);
+    expect(kernel.devices().find((d) => d.name === 'e10000')!.errors).toBe(before + 1);
+    expect(kernel.log().some((l) => /e10000: device error: DMA read of 64 bytes at bus address 0x12340000/.test(l.text))).toBe(true);
+    atPeer.length = 0;
+    eth.send([frame(PEER_MAC, NIC_MAC, 9)]);
+    await until(() => atPeer.length === 1, 'a frame after the wild descriptor');
+  });
+
+  it('a hung transmitter: the watchdog calls ndo_tx_timeout, the driver resets it, frames go out again', async () => {
+    eth.configure({ txTimeoutMs: 200 });
+    expect(nicHangTx('e10000')).toBe(true);
+    atPeer.length = 0;
+    eth.send(Array.from({ length: 5 }, (_, i) => frame(PEER_MAC, NIC_MAC, 300 + i)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(atPeer.length).toBe(0);
+    await until(() => eth.stats().driver!.txTimeouts === 1, 'the transmit timeout', 3_000);
+    expect(kernel.log().some((l) => /eth0: transmit timed out/.test(l.text))).toBe(true);
+    expect(eth.stats().driver!.txDropped).toBe(5); // what the hung transmitter held, dropped by the reset
+    eth.send([frame(PEER_MAC, NIC_MAC, 310)]);
+    await until(() => atPeer.length >= 1, 'a frame after the reset');
+    expect(atPeer[atPeer.length - 1].readUInt32BE(14)).toBe(310);
+    eth.configure({ txTimeoutMs: 0 });
+  });
+
+  it('recovers: after drv.recover() the same handle sends and receives again, with its configuration replayed', async () => {
+    eth.configure({ multicast: ['01:00:5e:00:00:07'] });
+    drv.recover();
+    expect(drv.state).toBe('running');
+    // sent before the kernel has reopened the interface: they wait in the kernel, then go out
+    atPeer.length = 0;
+    const frames = Array.from({ length: 50 }, (_, i) => frame(PEER_MAC, NIC_MAC, 9000 + i));
+    expect(eth.send(frames)).toBe(50);
+    expect(eth.stats().kernel.txWaiting).toBe(50);
+    await until(() => eth.info().open, 'eth0 reopened by the kernel');
+    expect(eth.stats().kernel.registrations).toBe(2);
+    await until(() => eth.link, 'link up after recovery');
+    await until(() => atPeer.length >= 50, 'frames after recovery');
+    expect(atPeer.every((f, i) => f.equals(frames[i]))).toBe(true);
+    received.length = 0;
+    sendFromPeer([frame(NIC_MAC, PEER_MAC, 1), frame('01:00:5e:00:00:07', PEER_MAC, 2)]);
+    await until(() => received.length >= 2, 'frames received after recovery');
+    expect(received.map((f) => f.readUInt32BE(14))).toEqual([1, 2]);
+  });
+
+  it('a driver fault in a call is contained; the interface comes back', async () => {
+    expect(() => drv.call('crash')).toThrow();
+    expect(drv.state).toBe('running');
+    await until(() => eth.info().open, 'eth0 reopened');
+    atPeer.length = 0;
+    eth.send([frame(PEER_MAC, NIC_MAC, 42)]);
+    await until(() => atPeer.length === 1, 'a frame after the fault');
+  });
+
+  it('a fault in the driver\'s poll (a kernel thread, on the receive path) is trapped; driver and interface come back', async () => {
+    const recovered = new Promise((r) => kernel.once('recovered', r));
+    expect(drv.call('crash_poll')).toBe(0);
+    sendFromPeer([frame(NIC_MAC, PEER_MAC, 1)]);
+    await recovered;
+    expect(drv.state).toBe('running');
+    await until(() => eth.info().open && eth.link, 'eth0 reopened');
+    received.length = 0;
+    sendFromPeer([frame(NIC_MAC, PEER_MAC, 2)]);
+    await until(() => received.length >= 1, 'a frame after the recovery');
+    expect(received[0].readUInt32BE(14)).toBe(2);
+    expect(eth.stats().kernel.registrations).toBe(4);
+  });
+});
