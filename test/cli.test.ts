@@ -81,7 +81,12 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       tickerTicks: number;
       canaryIntact: boolean;
       skipped?: string;
+      applications: { app: string; class: string; ok: boolean }[];
     }>(r);
+    // the device classes' applications, each on its emulated device and isolated driver
+    expect(d.applications.map((a) => [a.class, a.app, a.ok])).toEqual([
+      ['block', 'db', true], ['serial', 'echo', true], ['sound', 'player', true], ['sound', 'recorder', true], ['net', 'net-transfer', true],
+    ]);
     expect(d.isolation).toBe(autoIsolation);
     expect(d.skipped).toBeUndefined();
     // Under mprotect the write over the canary is a plain SEGV_ACCERR; under pkey a protection-key fault.
