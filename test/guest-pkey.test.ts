@@ -9,7 +9,8 @@ import { qemuAvailable, runInGuest } from '../lib/guest/qemu.js';
 const here = Kernel.pkuSupported();
 const qemu = qemuAvailable();
 const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 'test/xpc-pkey.test.ts', 'test/pkey-keys.test.ts', 'test/bus.test.ts',
-  'test/block.test.ts', 'test/serial.test.ts', 'test/sound.test.ts'];
+  'test/block.test.ts', 'test/serial.test.ts', 'test/sound.test.ts',
+  'test/net.test.ts', 'test/net-transfer.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
