@@ -36,3 +36,12 @@ void irq_mask_domain(Domain *d, bool masked);
 uint64_t jiffies_now();
 
 }  // namespace nooks
+
+// The bodies of dma_alloc_coherent/dma_free_coherent (native/kapi/memory.cc):
+// classes call them on a driver's behalf, inside its kernel call (calling_domain()).
+extern "C" void *kapi_dma_alloc_coherent(struct device *, size_t size, dma_addr_t *handle, gfp_t);
+extern "C" void kapi_dma_free_coherent(struct device *, size_t, void *cpu, dma_addr_t);
+
+namespace nooks {
+
+}  // namespace nooks

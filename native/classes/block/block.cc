@@ -35,6 +35,7 @@
 
 #include "../../addon.h"
 #include "../../kapi/checks.h"
+#include "../../kapi/subsystems.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../recovery/recovery.h"
@@ -395,10 +396,6 @@ AddonExports exports([](Napi::Env env, Napi::Object e) {
 // ---- the kernel calls (lib/wrappers/kapi/block.ts) --------------------------
 using namespace nooks;
 
-// The bodies of dma_alloc_coherent/dma_free_coherent (native/kapi/memory.cc),
-// called on the driver's behalf inside its kernel call (calling_domain()).
-extern "C" void *kapi_dma_alloc_coherent(struct device *, size_t size, dma_addr_t *handle, gfp_t);
-extern "C" void kapi_dma_free_coherent(struct device *, size_t, void *cpu, dma_addr_t);
 
 extern "C" int kapi_blk_register_disk(void *p) {
   Domain *d = calling_domain();

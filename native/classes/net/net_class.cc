@@ -809,8 +809,6 @@ AddonExports exports([](Napi::Env env, Napi::Object e) {
 // ---- the kernel calls (lib/wrappers/kapi/net.ts) -----------------------------
 using namespace nooks;
 
-extern "C" void *kapi_dma_alloc_coherent(struct device *, size_t size, dma_addr_t *handle, gfp_t);
-extern "C" void kapi_dma_free_coherent(struct device *, size_t, void *cpu, dma_addr_t);
 
 extern "C" int kapi_register_netdev(void *p) {
   Domain *d = calling_domain();
