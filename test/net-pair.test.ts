@@ -1,18 +1,11 @@
 // Two emulated e1000s wired to each other (each one's UDP wire points at the
 // other's), both driven by one e1000 driver: eth0 and eth1 are each other's
 // link partner. Unisolated ('none'): the same driver binary, the native baseline.
-import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { until } from './helpers/util.js';
 
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
 function frame(dst: string, src: string, seq: number, len: number): Buffer {
@@ -32,7 +25,7 @@ describe('two emulated NICs back to back', () => {
   const atB: Buffer[] = [];
 
   beforeAll(async () => {
-    const [pa, pb] = [await freePort(), await freePort()];
+    const [pa, pb] = [await freeUdpPort(), await freeUdpPort()];
     kernel = await Kernel.boot({ isolation: 'none' });
     kernel.addDevice('e1000', { bind: `127.0.0.1:${pa}`, peer: `127.0.0.1:${pb}`, mac: '52:54:00:00:0a:01' });
     kernel.addDevice('e1000', { bind: `127.0.0.1:${pb}`, peer: `127.0.0.1:${pa}`, mac: '52:54:00:00:0b:01' });

@@ -10,19 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiveFile } from '../lib/apps/net-peer.js';
 import { sendFile } from '../lib/apps/net-transfer.js';
+import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { runNode } from './helpers/util.js';
 
 const PEER_MAC = '52:54:00:cc:dd:02';
 
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('file transfer over net', () => {
   let kernel: Kernel;
@@ -75,7 +69,7 @@ describe('file transfer over net', () => {
   });
 
   it('runs as two programs: net-peer on the wire, net-transfer through its own kernel', async () => {
-    const port = await freePort();
+    const port = await freeUdpPort();
     const file = join(dir, 'in.bin');
     const out = join(dir, 'out.bin');
     writeFileSync(file, randomBytes(300_000));

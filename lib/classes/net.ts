@@ -16,6 +16,7 @@
 // with the configuration set through this handle (MTU, MAC, filters): the
 // handle stays usable. Frames handed to the failed driver are lost; frames
 // still queued in the kernel are sent by the restarted one.
+import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
@@ -235,4 +236,13 @@ export function nicHangTx(device: string): boolean {
 /** Plugs (true) or pulls (false) the emulated NIC's cable: the driver sees a link change. */
 export function nicCable(device: string, up: boolean): boolean {
   return addon().nicCable(device, up);
+}
+
+/** A UDP port on loopback that is free now: for an emulated NIC's wire or its link partner. */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

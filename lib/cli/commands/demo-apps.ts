@@ -3,10 +3,10 @@
 // kernel (isolation 'auto') with its emulated device, loads the driver, does
 // its job and prints one JSON line, which is shown here.
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeUdpPort } from '../../classes/net.js';
 import { packageRoot } from '../../paths.js';
 
 export interface AppRun {
@@ -40,18 +40,6 @@ function run(name: string, args: string[], timeoutMs = 30_000): Promise<{ ok: bo
         report = { output: out.trim(), error: err.trim(), signal };
       }
       resolve({ ok: code === 0, report, ms: Date.now() - t0 });
-    });
-  });
-}
-
-/** A UDP port free on loopback now (for the net link partner). */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.on('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
     });
   });
 }
