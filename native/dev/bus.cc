@@ -193,6 +193,11 @@ void EmulatedDevice::raise_irq() {
   klog(4, "%s: interrupt raised with no handler attached (ignored)", name.c_str());
 }
 
+uint32_t EmulatedDevice::undefined_register(uint64_t off, unsigned width) {
+  report_error("access to undefined register 0x%lx (width %u)", (unsigned long)off, width);
+  return 0xffffffff;
+}
+
 void EmulatedDevice::report_error(const char *fmt, ...) {
   char msg[256];
   va_list ap;

@@ -45,6 +45,8 @@ class EmulatedDevice {
   void raise_irq();
   // A device-visible error (bad DMA address, undefined register, ...): logged and counted.
   void report_error(const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+  // An access to a register the device does not have: a device error; reads give all ones.
+  uint32_t undefined_register(uint64_t off, unsigned width);
 
  private:
   bool dma(uint64_t bus, void *buf, size_t n, bool to_memory);

@@ -29,7 +29,7 @@ class TestDev : public EmulatedDevice {
 
   uint32_t read(int, uint64_t off, unsigned width) override {
     std::lock_guard<std::mutex> g(lock_);
-    if (width != 4) return undefined(off, width);
+    if (width != 4) return undefined_register(off, width);
     switch (off) {
       case ID: return kId;
       case SCRATCH: return scratch_;
@@ -39,13 +39,13 @@ class TestDev : public EmulatedDevice {
       case PATTERN: return pattern_;
       case STATUS: return status_;
       case RESULT: return result_;
-      default: return undefined(off, width);
+      default: return undefined_register(off, width);
     }
   }
 
   void write(int, uint64_t off, uint32_t v, unsigned width) override {
     std::unique_lock<std::mutex> g(lock_);
-    if (width != 4) return (void)undefined(off, width);
+    if (width != 4) return (void)undefined_register(off, width);
     switch (off) {
       case SCRATCH: scratch_ = v; return;
       case DMA_LO: addr_ = (addr_ & ~0xffffffffull) | v; return;
@@ -55,7 +55,7 @@ class TestDev : public EmulatedDevice {
       case IRQ_ACK: status_ &= ~v; return;
       case IRQ_RAISE: g.unlock(); raise_irq(); return;
       case CTRL: run(v, g); return;
-      default: undefined(off, width);
+      default: undefined_register(off, width);
     }
   }
 
@@ -66,10 +66,6 @@ class TestDev : public EmulatedDevice {
   }
 
  private:
-  uint32_t undefined(uint64_t off, unsigned width) {
-    report_error("access to undefined register 0x%lx (width %u)", (unsigned long)off, width);
-    return 0xffffffff;
-  }
 
   // The DMA runs in the register write, then interrupts.
   void run(uint32_t op, std::unique_lock<std::mutex> &g) {

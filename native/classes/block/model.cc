@@ -53,7 +53,7 @@ class BlkDev : public EmulatedDevice {
 
   uint32_t read(int, uint64_t off, unsigned width) override {
     std::lock_guard<std::mutex> g(lock_);
-    if (width != 4) return undefined(off, width);
+    if (width != 4) return undefined_register(off, width);
     switch (off) {
       case BLKDEV_REG_ID: return BLKDEV_ID;
       case BLKDEV_REG_CAP_LO: return (uint32_t)sectors_;
@@ -68,13 +68,13 @@ class BlkDev : public EmulatedDevice {
       case BLKDEV_REG_SQ_TAIL: return sq_tail_;
       case BLKDEV_REG_CQ_HEAD: return cq_head_;
       case BLKDEV_REG_INTR: return intr_;
-      default: return undefined(off, width);
+      default: return undefined_register(off, width);
     }
   }
 
   void write(int, uint64_t off, uint32_t v, unsigned width) override {
     std::lock_guard<std::mutex> g(lock_);
-    if (width != 4) return (void)undefined(off, width);
+    if (width != 4) return (void)undefined_register(off, width);
     switch (off) {
       case BLKDEV_REG_SQ_LO: sq_ = (sq_ & ~0xffffffffull) | v; return;
       case BLKDEV_REG_SQ_HI: sq_ = (sq_ & 0xffffffffull) | ((uint64_t)v << 32); return;
@@ -106,7 +106,7 @@ class BlkDev : public EmulatedDevice {
         cv_.notify_all();
         return;
       case BLKDEV_REG_INTR_ACK: intr_ &= ~v; return;
-      default: undefined(off, width);
+      default: undefined_register(off, width);
     }
   }
 
@@ -129,10 +129,6 @@ class BlkDev : public EmulatedDevice {
     cv_.notify_all();
   }
 
-  uint32_t undefined(uint64_t off, unsigned width) {
-    report_error("access to undefined register 0x%lx (width %u)", (unsigned long)off, width);
-    return 0xffffffff;
-  }
 
   // The device thread: one submission entry at a time; the interrupt when
   // the ring is drained (completions coalesce while the driver keeps up).

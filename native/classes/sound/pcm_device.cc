@@ -101,13 +101,13 @@ class PcmDevice : public EmulatedDevice {
 
   uint32_t read(int, uint64_t off, unsigned width) override {
     std::lock_guard<std::mutex> g(lock_);
-    if (width != 4) return undefined(off, width);
+    if (width != 4) return undefined_register(off, width);
     switch (off) {
       case ID: return kId;
       case INTR: return intr_;
       case CAPS: return (playback_path_.empty() ? 0 : 1) | (has_capture_ ? 2 : 0);
     }
-    if (off >= 2 * kBank) return undefined(off, width);
+    if (off >= 2 * kBank) return undefined_register(off, width);
     const Engine &e = eng_[off / kBank];
     switch (off % kBank) {
       case ADDR_LO: return (uint32_t)e.addr;
@@ -123,18 +123,18 @@ class PcmDevice : public EmulatedDevice {
       case VOLUME: return e.volume;
       case STATUS: return e.status | (e.running ? 1 : 0);
     }
-    return undefined(off, width);
+    return undefined_register(off, width);
   }
 
   void write(int, uint64_t off, uint32_t v, unsigned width) override {
     std::lock_guard<std::mutex> g(lock_);
-    if (width != 4) return (void)undefined(off, width);
+    if (width != 4) return (void)undefined_register(off, width);
     if (off == INTR_ACK) {
       intr_ &= ~v;
       raised_ &= ~v;
       return;
     }
-    if (off >= 2 * kBank) return (void)undefined(off, width);
+    if (off >= 2 * kBank) return (void)undefined_register(off, width);
     int which = (int)(off / kBank);
     Engine &e = eng_[which];
     switch (off % kBank) {
@@ -148,7 +148,7 @@ class PcmDevice : public EmulatedDevice {
       case APPL: e.appl = v; cv_.notify_all(); return;
       case VOLUME: e.volume = v & (kMute | 0xff); if ((e.volume & 0xff) > 100) e.volume = (e.volume & kMute) | 100; return;
       case CTRL: v & 1 ? start(which, e) : stop(which, e); return;
-      default: undefined(off, width);
+      default: undefined_register(off, width);
     }
   }
 
@@ -166,10 +166,6 @@ class PcmDevice : public EmulatedDevice {
   }
 
  private:
-  uint32_t undefined(uint64_t off, unsigned width) {
-    report_error("access to undefined register 0x%lx (width %u)", (unsigned long)off, width);
-    return 0xffffffff;
-  }
 
   void load_capture(const std::string &path) {
     FILE *f = fopen(path.c_str(), "rb");
