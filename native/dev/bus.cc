@@ -101,12 +101,6 @@ void try_probe(Slot &s, const Registration &r) {
 
 DeviceKind::DeviceKind(const char *kind, DeviceFactory make) { bus().kinds[kind] = make; }
 
-std::vector<std::string> bus_kinds() {
-  std::vector<std::string> v;
-  for (auto &k : bus().kinds) v.push_back(k.first);
-  return v;
-}
-
 DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
   Bus &b = bus();
   std::lock_guard<std::recursive_mutex> g(b.lock);

@@ -24,7 +24,6 @@ DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts);
 std::vector<DeviceInfo> bus_devices();
 // The model of device `index` (for its class's kernel side), or nullptr.
 EmulatedDevice *bus_device(int index);
-std::vector<std::string> bus_kinds();
 // Recovery: the failed driver loses its devices, which are reset.
 void bus_release_driver(Domain *d, uintptr_t drv);
 void bus_release_iomap(Domain *d, uintptr_t cookie);

@@ -32,6 +32,5 @@ void host_heap_protect(bool read_only) {
   if (host_heap.heap.lo()) mprotect((void *)host_heap.heap.lo(), host_heap.heap.hi() - host_heap.heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
 }
 
-bool host_heap_contains(uintptr_t p, size_t n) { return host_heap.heap.contains(p, n); }
 
 }  // namespace nooks

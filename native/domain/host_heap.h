@@ -10,6 +10,5 @@ namespace nooks {
 void *host_heap_alloc(size_t size);
 void host_heap_free(void *p);
 void host_heap_protect(bool read_only);
-bool host_heap_contains(uintptr_t p, size_t n);
 
 }  // namespace nooks

@@ -22,7 +22,6 @@ struct Line {
   bool pending = false;
   bool running = false;
   bool stop = false;
-  uint64_t count = 0;
   std::thread thread;
 };
 // Every interrupt line.
@@ -47,7 +46,6 @@ void irq_loop(unsigned irq) {
     if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
     g.lock();
     l.running = false;
-    l.count++;
     l.cv.notify_all();
   }
 }
@@ -125,12 +123,6 @@ bool irq_raise(unsigned irq) {
   l.pending = true;
   l.cv.notify_all();
   return true;
-}
-
-uint64_t irq_count(unsigned irq) {
-  if (irq >= kIrqLines) return 0;
-  std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
-  return irqs.lines[irq].count;
 }
 
 void irq_mask_domain(Domain *d, bool masked) {

@@ -30,7 +30,6 @@ void irq_release(Domain *d, unsigned irq);
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;
 bool irq_raise(unsigned line);
-uint64_t irq_count(unsigned line);
 void irq_mask_domain(Domain *d, bool masked);
 
 uint64_t jiffies_now();
