@@ -32,6 +32,6 @@ describe('the db application on the blk driver, per isolation mode', () => {
   it('exits 2 with usage when no image is given', async () => {
     const run = await runNode([app], packageRoot);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/usage: db --image PATH/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ app: 'db', ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/usage: db --image PATH/) } });
   });
 });

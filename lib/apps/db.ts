@@ -4,9 +4,9 @@
 // a program it exits 0 on success and 1 on failure:
 //   node dist/lib/apps/db.js --image /tmp/db.img [--size 4194304] [--rounds 8] [--writes 256] [--isolation mprotect]
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { openBlock, SECTOR_SIZE, type BlockDevice } from '../classes/block.js';
 import { Kernel, type Isolation } from '../kernel.js';
+import { numberOption, runIfMain, type Program } from './program.js';
 
 export interface DbOptions {
   /** Records (one 512-byte sector each) from the start of the disk; default: the whole disk, at most 4096. */
@@ -116,38 +116,26 @@ export async function runDb(disk: BlockDevice, options: DbOptions = {}): Promise
 }
 
 /** As a program: boots a kernel with one blk device and its driver, runs the workload, prints the report. */
-async function main(argv: string[]): Promise<number> {
-  const arg = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const image = arg('image');
-  if (!image) {
-    process.stderr.write('usage: db --image PATH [--size BYTES] [--rounds N] [--writes N] [--records N] [--isolation MODE]\n');
-    return 2;
-  }
-  const kernel = await Kernel.boot({ isolation: (arg('isolation') ?? 'auto') as Isolation | 'auto' });
-  try {
-    const dev = kernel.addDevice('blk', { image, size: Number(arg('size') ?? 4 << 20) });
-    await kernel.load('blk');
-    const report = await runDb(openBlock(kernel, dev.name), {
-      rounds: arg('rounds') ? Number(arg('rounds')) : undefined,
-      writesPerRound: arg('writes') ? Number(arg('writes')) : undefined,
-      records: arg('records') ? Number(arg('records')) : undefined,
-    });
-    process.stdout.write(JSON.stringify(report) + '\n');
-    return report.ok ? 0 : 1;
-  } finally {
-    await kernel.shutdown();
-  }
-}
+export const program: Program = {
+  name: 'db',
+  class: 'block',
+  summary: 'random record writes with flushes on the emulated disk, then every record verified',
+  options: {
+    image: '!PATH', size: 'BYTES (default 4194304)', rounds: 'N (default 8)', writes: 'N: per round (default 256)',
+    records: 'N', isolation: 'MODE (default auto)',
+  },
+  async run(o) {
+    const kernel = await Kernel.boot({ isolation: (o.isolation ?? 'auto') as Isolation | 'auto' });
+    try {
+      const dev = kernel.addDevice('blk', { image: o.image!, size: numberOption(o, 'size', 4 << 20) });
+      await kernel.load('blk');
+      return await runDb(openBlock(kernel, dev.name), {
+        rounds: numberOption(o, 'rounds'), writesPerRound: numberOption(o, 'writes'), records: numberOption(o, 'records'),
+      });
+    } finally {
+      await kernel.shutdown();
+    }
+  },
+};
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (e: Error) => {
-      process.stdout.write(JSON.stringify({ ok: false, error: { code: 'ERROR', message: e.message } }) + '\n');
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, program);

@@ -8,10 +8,10 @@
 // Without --tty/--far the line is a null modem of two ptys made here; with
 // them, the UART's line is tty A and the client opens tty B (two real ports
 // joined by a null-modem cable). Exit status 0 on success, 1 on failure.
-import { fileURLToPath } from 'node:url';
 import { SerialPort as FarPort } from 'serialport';
 import { Kernel } from '../kernel.js';
 import { openSerial, ptyPair, type SerialPort } from '../classes/serial.js';
+import { numberOption, runIfMain, UsageMistake, type Program } from './program.js';
 
 export interface EchoOptions {
   /** The nooks port (default ttyS0). */
@@ -100,40 +100,25 @@ export async function echoSession(kernel: Kernel, o: EchoOptions): Promise<EchoR
   return res;
 }
 
-function arg(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+export const program: Program = {
+  name: 'echo',
+  class: 'serial',
+  summary: 'an echo served on ttyS0; a client at the far end of the line sends lines and checks each comes back',
+  options: { baud: 'RATE (default 115200)', lines: 'N (default 20)', tty: 'PATH: the UART\'s line (with --far)', far: 'PATH: the client\'s tty (with --tty)' },
+  async run(o) {
+    if ((o.tty === undefined) !== (o.far === undefined)) throw new UsageMistake('--tty and --far go together: the UART\'s line and the tty the client opens');
+    const pair = o.tty ? undefined : ptyPair();
+    let kernel: Kernel | undefined;
+    try {
+      kernel = await Kernel.boot();
+      kernel.addDevice('uart16550', { tty: o.tty ?? pair!.a });
+      await kernel.load('uart16550');
+      return await echoSession(kernel, { far: o.far ?? pair!.b, baudRate: numberOption(o, 'baud', 115200), lines: numberOption(o, 'lines', 20) });
+    } finally {
+      await kernel?.shutdown();
+      pair?.close();
+    }
+  },
+};
 
-async function main(args: string[]): Promise<number> {
-  const tty = arg(args, '--tty');
-  const farArg = arg(args, '--far');
-  let result: EchoResult;
-  let kernel: Kernel | undefined;
-  if (tty && !farArg) {
-    process.stdout.write(JSON.stringify({ ok: false, error: { code: 'EINVAL', message: '--tty needs --far: the tty the client opens' } }) + '\n');
-    return 1;
-  }
-  const pair = tty ? undefined : ptyPair();
-  try {
-    kernel = await Kernel.boot();
-    kernel.addDevice('uart16550', { tty: tty ?? pair!.a });
-    await kernel.load('uart16550');
-    result = await echoSession(kernel, {
-      far: farArg ?? pair!.b, baudRate: Number(arg(args, '--baud') ?? 115200), lines: Number(arg(args, '--lines') ?? 20),
-    });
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    result = { ok: false, port: 'ttyS0', far: farArg ?? pair?.b ?? '', baudRate: 0, linesSent: 0, linesEchoed: 0, bytesSent: 0, bytesEchoed: 0, ms: 0,
-      error: { code: err.code ?? 'EFAIL', message: err.message } };
-  } finally {
-    await kernel?.shutdown();
-    pair?.close();
-  }
-  process.stdout.write(JSON.stringify(result) + '\n');
-  return result.ok ? 0 : 1;
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, program);

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { numberOption, runIfMain, type Program } from './program.js';
 import { CHUNK, DATA_HDR, HDR, T_ACK, T_DATA, T_FIN, T_RESULT, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
 
 export interface PeerOptions {
@@ -64,12 +64,15 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
     };
     const onMessage = (f: Buffer, rinfo: { address: string; port: number }) => {
       if (!isOurs(f) || !f.subarray(0, 6).equals(me)) return;
-      nic = { address: rinfo.address, port: rinfo.port };
-      sender = Buffer.from(f.subarray(6, 12));
       const type = f[14];
       const fid = f.readUInt32BE(15);
-      if (id === -1 || (type === T_DATA && fid !== id && expected === 0)) id = fid;
-      if (fid !== id) return;
+      // A transfer starts with its frame 0: latch onto it (or onto a newer one while nothing got through),
+      // never onto a late frame of an earlier transfer still in flight on the wire.
+      const first = type === T_DATA && f.length >= DATA_HDR && f.readUInt32BE(HDR) === 0;
+      if (first && fid !== id && expected === 0) id = fid;
+      if (id === -1 || fid !== id) return;
+      nic = { address: rinfo.address, port: rinfo.port };
+      sender = Buffer.from(f.subarray(6, 12));
       if (type === T_DATA && f.length >= DATA_HDR) {
         const seq = f.readUInt32BE(HDR);
         frames = f.readUInt32BE(HDR + 4);
@@ -112,29 +115,33 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
   });
 }
 
-async function main(args: string[]): Promise<number> {
-  const opt = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const [host, port] = (opt('--bind') ?? '127.0.0.1:7000').split(':');
-  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
-  await new Promise<void>((r) => socket.bind(Number(port), host, r));
-  const timeout = setTimeout(() => {
-    console.log(JSON.stringify({ ok: false, error: { code: 'ETIMEDOUT', message: 'no complete transfer before the deadline' } }));
-    process.exit(1);
-  }, Number(opt('--timeout-ms') ?? 30_000));
-  const { data, ...result } = await receiveFile(socket, { mac: opt('--mac') });
-  clearTimeout(timeout);
-  const out = opt('--out');
-  if (out && result.ok) writeFileSync(out, data);
-  // let the RESULT frame leave before the socket closes
-  await new Promise((r) => setTimeout(r, 50));
-  socket.close();
-  console.log(JSON.stringify({ ...result, mac: macString(parseMac(opt('--mac') ?? '52:54:00:cc:dd:02')) }));
-  return result.ok ? 0 : 1;
-}
+export const program: Program = {
+  name: 'net-peer',
+  class: 'net',
+  summary: 'the link partner of net-transfer: a plain UDP socket on the wire that checks and stores the file',
+  options: {
+    bind: 'HOST:PORT (default 127.0.0.1:7000)', mac: 'MAC (default 52:54:00:cc:dd:02)', out: 'PATH: where the file goes when intact',
+    'timeout-ms': 'MS (default 30000)',
+  },
+  async run(o) {
+    const [host, port] = (o.bind ?? '127.0.0.1:7000').split(':');
+    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+    await new Promise<void>((r) => socket.bind(Number(port), host, r));
+    let timeout: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timeout = setTimeout(() => reject(Object.assign(new Error('no complete transfer before the deadline'), { code: 'ETIMEDOUT' })), numberOption(o, 'timeout-ms', 30_000));
+      });
+      const { data, ...result } = await Promise.race([receiveFile(socket, { mac: o.mac }), deadline]);
+      if (o.out && result.ok) writeFileSync(o.out, data);
+      // let the RESULT frame leave before the socket closes
+      await new Promise((r) => setTimeout(r, 50));
+      return { ...result, mac: macString(parseMac(o.mac ?? '52:54:00:cc:dd:02')) };
+    } finally {
+      clearTimeout(timeout);
+      socket.close();
+    }
+  },
+};
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, program);

@@ -10,9 +10,9 @@
 // Exit status 0 when the partner confirmed the file intact, 1 otherwise.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Kernel } from '../kernel.js';
 import { openNet, type NetInterface } from '../classes/net.js';
+import { numberOption, runIfMain, type Program } from './program.js';
 import { CHUNK, HDR, T_ACK, T_DATA, T_FIN, T_RESULT, crc32, isOurs, packet, parseMac } from './net-proto.js';
 
 export interface TransferOptions {
@@ -57,6 +57,7 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
   let retransmissions = 0;
   let lastProgress = Date.now();
   let finishing = false;
+  let dupAcks = 0; // acknowledgements that moved nothing: the partner discarded a frame
 
   const dataFrame = (seq: number): Buffer => {
     const chunk = data.subarray(seq * CHUNK, Math.min(data.length, (seq + 1) * CHUNK));
@@ -107,6 +108,11 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
         eth.send([fin()]);
       }
     };
+    const goBack = () => {
+      retransmissions += next - base;
+      next = base; // go back N
+      lastProgress = Date.now();
+    };
     const onFrames = (frames: Buffer[]) => {
       for (const f of frames) {
         if (!isOurs(f) || f.readUInt32BE(15) !== id) continue;
@@ -115,6 +121,9 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
           if (upTo > base) {
             base = Math.min(upTo, total);
             lastProgress = Date.now();
+            dupAcks = 0;
+          } else if (upTo === base && next > base && ++dupAcks === 3) {
+            goBack(); // fast retransmit: three repeats mean a loss, no need to wait for the timer
           }
         } else if (f[14] === T_RESULT && f.length >= HDR + 37) {
           const ok = f[HDR] === 1;
@@ -134,13 +143,12 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
         return;
       }
       if (Date.now() - lastProgress < retransmitMs) return;
-      lastProgress = Date.now();
       if (finishing) {
+        lastProgress = Date.now();
         eth.send([fin()]);
         return;
       }
-      retransmissions += next - base;
-      next = base; // go back N
+      goBack();
       pump();
     }, Math.max(10, retransmitMs / 4));
     eth.on('frames', onFrames);
@@ -148,33 +156,28 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
   });
 }
 
-async function main(args: string[]): Promise<number> {
-  const opt = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const file = opt('--file');
-  const peer = opt('--peer');
-  if (!file || !peer) {
-    console.log(JSON.stringify({ ok: false, error: { code: 'EINVAL', message: 'usage: net-transfer --file FILE --peer HOST:PORT [--bind HOST:PORT] [--peer-mac MAC] [--timeout-ms N]' } }));
-    return 1;
-  }
-  const kernel = await Kernel.boot();
-  let result: TransferResult | { ok: false; error: { code: string; message: string } };
-  try {
-    kernel.addDevice('e1000', { peer, bind: opt('--bind') ?? '127.0.0.1:0' });
-    await kernel.load('e1000');
-    const eth = openNet(kernel, 'eth0');
-    result = await sendFile(eth, readFileSync(file), { peerMac: opt('--peer-mac'), timeoutMs: Number(opt('--timeout-ms') ?? 20_000) });
-    eth.close();
-  } catch (e) {
-    result = { ok: false, error: { code: (e as { code?: string }).code ?? 'EIO', message: (e as Error).message } };
-  }
-  await kernel.shutdown();
-  console.log(JSON.stringify(result));
-  return result.ok ? 0 : 1;
-}
+export const program: Program = {
+  name: 'net-transfer',
+  class: 'net',
+  summary: 'sends a file through eth0 (e1000 on the emulated NIC) to net-peer on the NIC\'s UDP wire, checked frame by frame and whole',
+  options: {
+    file: '!PATH', peer: '!HOST:PORT: where net-peer listens', bind: 'HOST:PORT: the NIC\'s end of the wire (default 127.0.0.1:0)',
+    'peer-mac': 'MAC (default 52:54:00:cc:dd:02)', 'timeout-ms': 'MS (default 20000)',
+  },
+  async run(o) {
+    const data = readFileSync(o.file!);
+    const kernel = await Kernel.boot();
+    try {
+      kernel.addDevice('e1000', { peer: o.peer!, bind: o.bind ?? '127.0.0.1:0' });
+      await kernel.load('e1000');
+      const eth = openNet(kernel, 'eth0');
+      const result = await sendFile(eth, data, { peerMac: o['peer-mac'], timeoutMs: numberOption(o, 'timeout-ms', 20_000) });
+      eth.close();
+      return result;
+    } finally {
+      await kernel.shutdown();
+    }
+  },
+};
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runIfMain(import.meta.url, program);

@@ -4,9 +4,9 @@
 //   node dist/lib/apps/player.js --out played.wav [--freq 440] [--seconds 1] [--rate 16000] [--channels 1] [--volume 100]
 //   node dist/lib/apps/player.js --out played.wav --track song.wav
 // (boots a kernel with an emulated pcm device whose playback goes to --out, and loads drivers/pcm)
-import { fileURLToPath } from 'node:url';
 import { Kernel } from '../kernel.js';
 import { openPcm, PcmError } from '../classes/sound.js';
+import { numberOption, runIfMain, type Program } from './program.js';
 import { readWav, tone } from './wav.js';
 
 export interface PlayerOptions {
@@ -78,34 +78,27 @@ export async function play(kernel: Kernel, o: PlayerOptions = {}): Promise<AppRe
   }
 }
 
-/** `--name value` pairs. */
-export function options(argv: string[]): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (!argv[i].startsWith('--')) throw new Error(`unexpected argument '${argv[i]}'`);
-    o[argv[i].slice(2)] = argv[i + 1] ?? '';
-    i++;
-  }
-  return o;
-}
+export const program: Program = {
+  name: 'player',
+  class: 'sound',
+  summary: 'plays a tone or a WAV track on pcm0 (the emulated device writes what it plays to --out) and waits until played',
+  options: {
+    out: '!WAV: where the device writes what it plays', freq: 'HZ (default 440)', seconds: 'S (default 1)', rate: 'HZ (default 16000)',
+    channels: 'N (default 1)', volume: '0..100 (default 100)', track: 'WAV: play this instead of a tone',
+  },
+  async run(o) {
+    const kernel = await Kernel.boot();
+    try {
+      kernel.addDevice('pcm', { playback: o.out! });
+      await kernel.load('pcm');
+      return await play(kernel, {
+        track: o.track, freq: numberOption(o, 'freq'), seconds: numberOption(o, 'seconds'), rate: numberOption(o, 'rate'),
+        channels: numberOption(o, 'channels'), volume: numberOption(o, 'volume'),
+      });
+    } finally {
+      await kernel.shutdown();
+    }
+  },
+};
 
-async function main(): Promise<void> {
-  let result: AppResult;
-  let kernel: Kernel | undefined;
-  try {
-    const a = options(process.argv.slice(2));
-    if (!a.out) throw new Error('usage: player --out played.wav [--freq 440] [--seconds 1] [--rate 16000] [--channels 1] [--volume 0..100] [--track in.wav]');
-    kernel = await Kernel.boot();
-    kernel.addDevice('pcm', { playback: a.out });
-    await kernel.load('pcm');
-    const num = (k: string) => (a[k] !== undefined ? Number(a[k]) : undefined);
-    result = await play(kernel, { track: a.track, freq: num('freq'), seconds: num('seconds'), rate: num('rate'), channels: num('channels'), volume: num('volume') });
-  } catch (e) {
-    result = failure('player', 'pcm0', 0, 1, Date.now(), e);
-  }
-  console.log(JSON.stringify(result));
-  await kernel?.shutdown();
-  process.exitCode = result.ok ? 0 : 1;
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
+runIfMain(import.meta.url, program);

@@ -2,10 +2,10 @@
 // WAV file. Reports one JSON line: { app, ok, device, frames, seconds, elapsedMs, error? }.
 //   node dist/lib/apps/recorder.js --in source.wav --out recorded.wav [--seconds 1]
 // (boots a kernel with an emulated pcm device capturing from --in, and loads drivers/pcm)
-import { fileURLToPath } from 'node:url';
 import { Kernel } from '../kernel.js';
 import { openCapture } from '../classes/sound.js';
-import { failure, options, type AppResult } from './player.js';
+import { failure, type AppResult } from './player.js';
+import { numberOption, runIfMain, type Program } from './program.js';
 import { readWav, writeWav } from './wav.js';
 
 export interface RecorderOptions {
@@ -38,24 +38,23 @@ export async function record(kernel: Kernel, o: RecorderOptions): Promise<AppRes
   }
 }
 
-async function main(): Promise<void> {
-  let result: AppResult;
-  let kernel: Kernel | undefined;
-  try {
-    const a = options(process.argv.slice(2));
-    if (!a.in || !a.out) throw new Error('usage: recorder --in source.wav --out recorded.wav [--seconds 1]');
-    const src = readWav(a.in);
-    kernel = await Kernel.boot();
-    kernel.addDevice('pcm', { capture: a.in });
-    await kernel.load('pcm');
-    const { data: _data, ...r } = await record(kernel, { rate: src.rate, channels: src.channels, seconds: Number(a.seconds ?? 1), out: a.out });
-    result = r;
-  } catch (e) {
-    result = failure('recorder', 'pcm0', 0, 1, Date.now(), e);
-  }
-  console.log(JSON.stringify(result));
-  await kernel?.shutdown();
-  process.exitCode = result.ok ? 0 : 1;
-}
+export const program: Program = {
+  name: 'recorder',
+  class: 'sound',
+  summary: 'records from pcm0 (the emulated device captures from --in) into a WAV file',
+  options: { in: '!WAV: what the device captures', out: '!WAV: what was recorded', seconds: 'S (default 1)' },
+  async run(o) {
+    const src = readWav(o.in!);
+    const kernel = await Kernel.boot();
+    try {
+      kernel.addDevice('pcm', { capture: o.in! });
+      await kernel.load('pcm');
+      const { data: _data, ...r } = await record(kernel, { rate: src.rate, channels: src.channels, seconds: numberOption(o, 'seconds', 1), out: o.out });
+      return r;
+    } finally {
+      await kernel.shutdown();
+    }
+  },
+};
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
+runIfMain(import.meta.url, program);
