@@ -6,9 +6,9 @@
 //
 // "Cycles" here are TSC ticks (rdtsc), not core clock cycles: the TSC runs at
 // a constant rate whatever the core's frequency. tscPerNs converts them.
-import { readFileSync } from 'node:fs';
 import { Kernel, type Isolation } from '../kernel.js';
 import { native } from '../native.js';
+import { cpuModel, defaultModes, eachMode, round, type ModeStep, type ModeUnsupported } from './common.js';
 
 export interface XpcBenchOptions {
   /** Runs of each measurement; the median run is reported (default 7). */
@@ -23,7 +23,7 @@ export interface XpcBenchOptions {
 
 export interface XpcBenchStep {
   isolation: Isolation;
-  what: 'boot' | 'native' | 'js' | 'skip';
+  what: ModeStep['what'] | 'native' | 'js';
 }
 
 /** One mode's figures. Cycles are TSC ticks per operation (median run). */
@@ -43,12 +43,6 @@ export interface XpcModeResult {
   jsCallNs: number;
 }
 
-export interface XpcModeUnsupported {
-  isolation: Isolation;
-  supported: false;
-  reason: string;
-}
-
 export interface XpcBenchResult {
   /** `model name` from /proc/cpuinfo. */
   cpu: string;
@@ -56,60 +50,47 @@ export interface XpcBenchResult {
   pku: boolean;
   /** A bare pair of WRPKRU instructions, in TSC ticks; null without PKU. */
   wrpkruPairCycles: number | null;
-  modes: (XpcModeResult | XpcModeUnsupported)[];
+  modes: (XpcModeResult | ModeUnsupported)[];
   /** TSC ticks per nanosecond, measured against CLOCK_MONOTONIC. */
   tscPerNs: number;
   runs: number;
   iters: number;
 }
 
-export const defaultModes: readonly Isolation[] = ['none', 'mprotect', 'pkey'];
-
 export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchResult> {
   const runs = positive(options.runs ?? 7, 'runs');
   const iters = positive(options.iters ?? 20_000, 'iters');
   const modes = options.modes ?? defaultModes;
-  const noPkey = Kernel.pkeyUnusableReason(); // '' when isolation 'pkey' can run here
-  const pku = noPkey === '';
+  const pku = Kernel.pkuSupported();
   const result: XpcBenchResult = { cpu: cpuModel(), pku, wrpkruPairCycles: null, modes: [], tscPerNs: 0, runs, iters };
   const tscPerNs: number[] = [];
 
-  for (const isolation of modes) {
-    if (isolation === 'pkey' && !pku) {
-      options.onStep?.({ isolation, what: 'skip' });
-      result.modes.push({ isolation, supported: false, reason: noPkey });
-      continue;
-    }
-    options.onStep?.({ isolation, what: 'boot' });
-    const kernel = await Kernel.boot({ isolation });
-    try {
-      const drv = await kernel.load('null');
-      const nop = native().resolve(drv.id, 'nop');
-      const upcalls = native().resolve(drv.id, 'upcall_nop');
+  result.modes = await eachMode(modes, async (kernel): Promise<XpcModeResult> => {
+    const isolation = kernel.isolation;
+    const drv = await kernel.load('null');
+    const nop = native().resolve(drv.id, 'nop');
+    const upcalls = native().resolve(drv.id, 'upcall_nop');
 
-      options.onStep?.({ isolation, what: 'native' });
-      const b = native().bench(drv.id, nop, upcalls, runs, iters);
-      tscPerNs.push(b.tscPerNs);
-      if (b.wrpkruPairTicks !== null && result.wrpkruPairCycles === null) result.wrpkruPairCycles = round(b.wrpkruPairTicks);
+    options.onStep?.({ isolation, what: 'native' });
+    const b = native().bench(drv.id, nop, upcalls, runs, iters);
+    tscPerNs.push(b.tscPerNs);
+    if (b.wrpkruPairTicks !== null && result.wrpkruPairCycles === null) result.wrpkruPairCycles = round(b.wrpkruPairTicks);
 
-      options.onStep?.({ isolation, what: 'js' });
-      const jsCallNs = jsCallCost(() => drv.call('nop'), runs, iters);
+    options.onStep?.({ isolation, what: 'js' });
+    const jsCallNs = jsCallCost(() => drv.call('nop'), runs, iters);
 
-      result.modes.push({
-        isolation,
-        supported: true,
-        roundTripCycles: round(b.roundTripTicks),
-        roundTripNs: round(b.roundTripTicks / b.tscPerNs),
-        upcallCycles: round(b.upcallTicks),
-        upcallNs: round(b.upcallTicks / b.tscPerNs),
-        batchedCallCycles: round(b.batchedCallTicks),
-        batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
-        jsCallNs: round(jsCallNs),
-      });
-    } finally {
-      await kernel.shutdown();
-    }
-  }
+    return {
+      isolation,
+      supported: true,
+      roundTripCycles: round(b.roundTripTicks),
+      roundTripNs: round(b.roundTripTicks / b.tscPerNs),
+      upcallCycles: round(b.upcallTicks),
+      upcallNs: round(b.upcallTicks / b.tscPerNs),
+      batchedCallCycles: round(b.batchedCallTicks),
+      batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
+      jsCallNs: round(jsCallNs),
+    };
+  }, options.onStep);
   result.tscPerNs = tscPerNs.length ? round(median(tscPerNs), 3) : 0;
   return result;
 }
@@ -128,19 +109,6 @@ function jsCallCost(fn: () => unknown, runs: number, iters: number): number {
   return median(perCall);
 }
 
-export function cpuModel(): string {
-  const m = /^model name\s*:\s*(.*)$/m.exec(cpuinfo() ?? '');
-  return m ? m[1].trim() : 'unknown';
-}
-
-function cpuinfo(): string | undefined {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 function positive(n: number, name: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${n}`);
   return n;
@@ -149,9 +117,4 @@ function positive(n: number, name: string): number {
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

@@ -17,6 +17,8 @@ export interface CommandSpec {
   /** Positional arguments in order: `driver`, `count?` (optional), `files...` (any number). */
   readonly args?: readonly string[];
   readonly help: string;
+  /** Everything after the first argument is the command's own, unparsed (`nooks app db --image x`). */
+  readonly passThrough?: boolean;
 }
 
 export interface CliSpec<F extends readonly FlagSpec[] = readonly FlagSpec[]> {
@@ -58,6 +60,10 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
     }
     if (!token.startsWith('-') || token === '-') {
       positionals.push(token);
+      if (positionals.length === 2 && findCommand(positionals[0], spec).passThrough) {
+        positionals.push(...argv.slice(i + 1));
+        break;
+      }
       continue;
     }
     const [written, inline] = splitOnce(token, '=');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../paths.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
+import { app } from './commands/app.js';
 import { bench } from './commands/bench.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
 import { demo } from './commands/demo.js';
@@ -26,6 +27,7 @@ const flags = [
   { name: 'times', value: 'n', help: 'How many recoveries to request (default 1)' },
   { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (default 7)' },
   { name: 'iters', value: 'n', help: 'Operations per run (default 20000)' },
+  { name: 'seconds', value: 's', help: 'Measuring time per isolation mode of bench net|block|sound|serial (default 2; 0.5 allowed)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -65,9 +67,9 @@ const commands: readonly CommandDef[] = [
   {
     name: 'bench',
     args: ['suite'],
-    help: 'Measure crossing costs in every isolation mode (suite: xpc)',
+    help: 'Measure every isolation mode: crossing costs (xpc) or a device class\'s throughput (net, block, sound, serial)',
     run: bench,
-    flags: ['json', 'runs', 'iters'],
+    flags: ['json', 'runs', 'iters', 'seconds'],
     details: [
       'bench xpc: for each isolation mode (none, mprotect, pkey) in one run: boot it, load the null driver and',
       'measure in C++ loops a host -> driver -> host round trip around an empty function and one kernel call from',
@@ -75,11 +77,48 @@ const commands: readonly CommandDef[] = [
       '(pkey without protection keys) are listed as unsupported, with the reason.',
       '"Cycles" are TSC ticks (the constant-rate time-stamp counter, rdtsc), not core clock cycles; ns are',
       'converted with the TSC rate measured against CLOCK_MONOTONIC. Each figure is the median of --runs runs.',
+      '',
+      'bench net|block|sound|serial: for each isolation mode in one run: boot it, add the class\'s emulated device,',
+      'load its driver, run the workload for --seconds (after a 0.25 s warm-up), shut down; next mode. Per mode:',
+      'throughput (what completed, per second), crossings/s into the driver\'s domain, CPU seconds of the whole',
+      'process, and relative = throughput / the none throughput of the same run. The workloads (one per suite):',
+      '  net     net-send: 64-byte frames through eth0 in batches of 256, to a second emulated NIC that drops them',
+      '  block   block-random-4k: random 4 KiB reads and writes, 128 in flight, on a temporary image file',
+      '  sound   sound-playback: PCM playback at 192 kHz stereo (real time: compare CPU and crossings)',
+      '  serial  serial-send: bytes through the UART to a pty at 115200 baud (real time: compare CPU and crossings)',
+      'With --json: one object per workload, { workload, note, seconds, modes: [{ isolation, throughput, unit,',
+      'crossingsPerSec, cpuSeconds, relative }, ...] } (an array of them for a suite with several workloads).',
     ],
     examples: [
       ['nooks bench xpc', 'a table'],
+      ['nooks bench net --json', '{ workload: "net-send", modes: [...] }'],
       ['nooks bench xpc --json', '{ cpu, pku, wrpkruPairCycles, modes: [...] }'],
       ['nooks bench xpc --runs 15 --iters 100000', 'steadier figures, slower'],
+      ['nooks bench block --seconds 0.5', 'a quicker, rougher look'],
+      ['nooks bench sound', 'CPU time and crossings of real-time playback'],
+    ],
+  },
+  {
+    name: 'app',
+    args: ['app?', 'options...'],
+    passThrough: true,
+    help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
+    run: app,
+    flags: ['json'],
+    details: [
+      'Without <app>: the applications, their device class and what each does (--json: with their usage).',
+      'With <app>: boots a kernel (isolation auto) with the application\'s emulated device, loads its driver and',
+      'runs it; everything after <app> is the application\'s own options (`nooks app <app> --help` lists them).',
+      'The outcome is one JSON line on stdout. Exit status 0 when it says ok, 1 when not, 2 for bad options.',
+      'The same programs run as `node dist/lib/apps/<app>.js [options]`.',
+    ],
+    examples: [
+      ['nooks app', 'the list'],
+      ['nooks app db --image /tmp/db.img --rounds 4', 'random record writes and flushes, every record verified'],
+      ['nooks app echo --lines 5', 'an echo session over a pty pair'],
+      ['nooks app player --out /tmp/tone.wav --seconds 0.5', 'a tone through the PCM driver into a WAV file'],
+      ['nooks app net-peer --bind 127.0.0.1:7000 --out /tmp/copy', 'the link partner, in one terminal...'],
+      ['nooks app net-transfer --file /etc/services --peer 127.0.0.1:7000', '...and the sender, in another'],
     ],
   },
   {

@@ -1,10 +1,13 @@
-// `nooks bench xpc`: formats what lib/bench/xpc.ts measures.
-import { benchXpc, defaultModes, type XpcBenchResult } from '../../bench/xpc.js';
+// `nooks bench xpc|net|block|sound|serial`: formats what lib/bench/ measures
+// (xpc.ts: crossing costs; classes.ts: a workload per device class).
+import { benchClass, classSuites, classWorkloads, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
+import { cpuModel, defaultModes } from '../../bench/common.js';
+import { benchXpc, type XpcBenchResult } from '../../bench/xpc.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { intFlag, table, toJson, type Context } from './common.js';
 
-export const suites = ['xpc'] as const;
+export const suites = ['xpc', ...classSuites] as const;
 
 export async function bench(ctx: Context): Promise<number> {
   const [suite] = ctx.args;
@@ -12,6 +15,11 @@ export async function bench(ctx: Context): Promise<number> {
     const hint = closest(suite, suites);
     throw new UsageError(`unknown benchmark "${suite}"${hint ? ` (did you mean "${hint}"?)` : ''}; available: ${suites.join(', ')}`);
   }
+  return suite === 'xpc' ? xpc(ctx) : classes(ctx, suite as ClassSuite);
+}
+
+async function xpc(ctx: Context): Promise<number> {
+  if (ctx.flags.seconds !== undefined) throw new UsageError(`--seconds is an option of bench ${classSuites.join('|')}; bench xpc takes --runs and --iters`);
   const runs = intFlag(ctx, 'runs', 7);
   const iters = intFlag(ctx, 'iters', 20_000);
   // three steps per mode (boot, the native loops, the JS loop); a skipped mode counts its three at once
@@ -27,11 +35,11 @@ export async function bench(ctx: Context): Promise<number> {
     ctx.print(toJson(result));
     return 0;
   }
-  print(ctx, result);
+  printXpc(ctx, result);
   return 0;
 }
 
-function print(ctx: Context, r: XpcBenchResult): void {
+function printXpc(ctx: Context, r: XpcBenchResult): void {
   ctx.print(`cpu: ${r.cpu}`);
   ctx.print(`protection keys (PKU): ${r.pku ? 'yes' : 'no'}; TSC ${r.tscPerNs} ticks/ns; median of ${r.runs} runs of ${r.iters} operations`);
   ctx.print(`bare WRPKRU pair: ${r.wrpkruPairCycles === null ? 'n/a (no PKU)' : `${r.wrpkruPairCycles} cycles`}`);
@@ -52,6 +60,65 @@ function print(ctx: Context, r: XpcBenchResult): void {
   ctx.print('round trip: host -> driver -> host around an empty driver function (C++ loop); upcall: one kernel call');
   ctx.print('from inside the driver (C++ loop); batched call: one empty call when 63 are deferred into one crossing;');
   ctx.print('JS drv.call: one call from JavaScript, N-API included.');
+}
+
+/** `bench net|block|sound|serial`: with --json, one object per workload (an array when a suite has several; each has one now). */
+async function classes(ctx: Context, suite: ClassSuite): Promise<number> {
+  for (const f of ['runs', 'iters'] as const)
+    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench xpc; bench ${suite} takes --seconds`);
+  const seconds = secondsFlag(ctx, 2);
+  // two steps per mode and workload (boot, measure); a skipped mode counts its two at once
+  const total = classWorkloads(suite).length * defaultModes.length * 2;
+  const progress = new Progress({ total, label: `bench ${suite}`, json: ctx.flags.json });
+  const results = await benchClass(suite, { seconds, onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
+  progress.tick(Infinity);
+  progress.finish();
+  if (ctx.flags.json) {
+    ctx.print(toJson(results.length === 1 ? results[0] : results));
+    return 0;
+  }
+  ctx.print(`cpu: ${cpuModel()}; ${seconds} s per mode after a 0.25 s warm-up`);
+  for (const r of results) printWorkload(ctx, r);
+  return 0;
+}
+
+function printWorkload(ctx: Context, r: WorkloadResult): void {
+  ctx.print('');
+  ctx.print(r.workload);
+  const unit = r.modes.find((m) => m.supported)?.unit ?? 'throughput';
+  const rows = r.modes.map((m) =>
+    m.supported
+      ? [m.isolation, fig(m.throughput), m.relative === null ? '' : m.relative.toFixed(2), fig(m.crossingsPerSec),
+        m.cpuSeconds.toFixed(2), fig((m.cpuSeconds / r.seconds) * 100)]
+      : [m.isolation, 'unsupported', '', '', '', ''],
+  );
+  for (const line of table(
+    ['isolation', unit, 'relative', 'crossings/s', 'CPU s', 'CPU % of a core'],
+    rows,
+    ['left', 'right', 'right', 'right', 'right', 'right'],
+  )) ctx.print(line);
+  for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
+  for (const line of wrap(r.note, 110)) ctx.print(line);
+}
+
+/** --seconds: a positive number (0.5 allowed), or `fallback` when absent. */
+function secondsFlag(ctx: Context, fallback: number): number {
+  const raw = ctx.flags.seconds;
+  if (raw === undefined) return fallback;
+  const n = /^\d*\.?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n > 0)) throw new UsageError(`--seconds must be a positive number, got "${raw}"`);
+  return n;
+}
+
+/** Words into lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines;
 }
 
 /** 3 significant digits below 100, whole numbers above. */

@@ -14,6 +14,7 @@ export interface Flags {
   times: string | undefined;
   runs: string | undefined;
   iters: string | undefined;
+  seconds: string | undefined;
 }
 
 export interface Context {

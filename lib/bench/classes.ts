@@ -1,0 +1,375 @@
+// The device-class benchmarks (`nooks bench net|block|sound|serial`): a
+// workload per class, run for a fixed time in each isolation mode in turn
+// (none, mprotect, pkey), each mode in a kernel of its own with the class's
+// emulated device and driver. Per mode: the throughput of what actually
+// completed, the rate of crossings into the driver's domain and the CPU time
+// of the whole process (every thread: JavaScript, the device models, the
+// kernel's workers and interrupt threads): the shape of Table 4 in the Nooks
+// paper. This module measures; the command formats.
+//
+// Data goes through the classes' batched APIs, never a frame or a block per
+// crossing into JavaScript: net send() takes 256 frames a call, block
+// submitAll() 32 operations, sound and serial write() 100 ms and 4 KiB.
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openBlock, type BlockOp } from '../classes/block.js';
+import { freeUdpPort, nicWire, openNet } from '../classes/net.js';
+import { openSerial, ptyPair } from '../classes/serial.js';
+import { openPcm } from '../classes/sound.js';
+import type { Isolation, Kernel } from '../kernel.js';
+import { defaultModes, eachMode, round, type ModeStep, type ModeUnsupported } from './common.js';
+
+export const classSuites = ['net', 'block', 'sound', 'serial'] as const;
+export type ClassSuite = (typeof classSuites)[number];
+
+export interface ClassBenchOptions {
+  /** Measuring time per mode and workload, in seconds (default 2), after a 0.25 s warm-up. */
+  seconds?: number;
+  /** The modes to measure, in order (default: none, mprotect, pkey). */
+  modes?: readonly Isolation[];
+  /** Called before each step, for progress lines. */
+  onStep?: (step: ClassBenchStep) => void;
+}
+
+export interface ClassBenchStep {
+  workload: string;
+  isolation: Isolation;
+  /** boot: kernel, device and driver; measure: the load runs; skip: the mode cannot run here. */
+  what: ModeStep['what'] | 'measure';
+}
+
+export interface ClassModeResult {
+  isolation: Isolation;
+  supported: true;
+  /** Units completed per second over the measuring time. */
+  throughput: number;
+  unit: string;
+  /** Host -> driver entries into the driver's domain per second (all threads). */
+  crossingsPerSec: number;
+  /**
+   * CPU time of the whole process (user + system, all threads) over the
+   * measuring time, scaled to exactly `seconds` of it (the window may end late).
+   */
+  cpuSeconds: number;
+  /** throughput / the `none` throughput of the same run; null without one. */
+  relative: number | null;
+}
+
+export interface WorkloadResult {
+  workload: string;
+  /** What the workload does and how to read its figures. */
+  note: string;
+  /** Measuring time per mode. */
+  seconds: number;
+  modes: (ClassModeResult | ModeUnsupported)[];
+}
+
+/** A load running on a booted kernel. */
+interface Load {
+  /** Units completed so far (frames, operations, bytes). */
+  done(): number;
+  /** Stops the load and lets what is in flight settle (the kernel is still up); throws if the load failed. */
+  stop(): Promise<void>;
+}
+
+interface Workload {
+  name: string;
+  unit: string;
+  /** The driver whose domain's crossings are counted. */
+  driver: string;
+  note: string;
+  /** Adds the device, loads the driver and starts the load; `dir` is scratch space. */
+  start(kernel: Kernel, dir: string): Promise<Load>;
+}
+
+const WARMUP_MS = 250; // queues filled, devices running, before the counters are read
+
+/** The names of the workloads a suite runs (one each for now). */
+export function classWorkloads(suite: ClassSuite): string[] {
+  return workloads[suite].map((w) => w.name);
+}
+
+export async function benchClass(suite: ClassSuite, options: ClassBenchOptions = {}): Promise<WorkloadResult[]> {
+  const seconds = options.seconds ?? 2;
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`seconds must be a positive number, got ${seconds}`);
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-'));
+  try {
+    const results: WorkloadResult[] = [];
+    for (const w of workloads[suite]) {
+      const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
+      const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step);
+      const none = modes.find((m) => m.isolation === 'none' && m.supported);
+      const base = none?.supported ? none.throughput : 0;
+      results.push({
+        workload: w.name,
+        note: w.note,
+        seconds,
+        modes: modes.map((m) => (m.supported ? { ...m, relative: base > 0 ? round(m.throughput / base, 3) : null } : m)),
+      });
+    }
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(kernel: Kernel, w: Workload, seconds: number, dir: string,
+  step: (s: Omit<ClassBenchStep, 'workload'>) => void): Promise<ClassModeResult> {
+  const crossings = (): number => {
+    const d = kernel.domains().find((x) => x.name === w.driver);
+    if (!d) throw new Error(`${w.name}: no domain for driver ${w.driver}`);
+    return d.crossings;
+  };
+  const load = await w.start(kernel, dir);
+  try {
+    step({ isolation: kernel.isolation, what: 'measure' });
+    await sleep(WARMUP_MS);
+    // done() may cross (net: the driver's statistics): read before the crossings at the start, after them at the end
+    const done0 = load.done();
+    const x0 = crossings();
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await sleep(seconds * 1000);
+    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const x1 = crossings();
+    const done1 = load.done();
+    return {
+      isolation: kernel.isolation,
+      supported: true,
+      throughput: round((done1 - done0) / elapsed),
+      unit: w.unit,
+      crossingsPerSec: round((x1 - x0) / elapsed),
+      // per `seconds` of run: a busy event loop may end the window late, and the modes must compare
+      cpuSeconds: round(((cpu.user + cpu.system) / 1e6) * (seconds / elapsed), 3),
+      relative: null, // set once the none figure is known
+    };
+  } finally {
+    await load.stop();
+  }
+}
+
+/**
+ * Runs `step` again and again until stop(). stop(interrupt) ends the step in
+ * progress (by closing what it waits on) and waits for it; a failure before
+ * stop() is thrown there, the interrupted step's own error is expected.
+ */
+function repeat(step: () => Promise<unknown>): { stop(interrupt?: () => void): Promise<void> } {
+  let running = true;
+  let failure: { error: unknown } | undefined;
+  const loop = (async () => {
+    try {
+      while (running) await step();
+    } catch (error) {
+      if (running) failure = { error };
+    }
+  })();
+  return {
+    async stop(interrupt) {
+      running = false;
+      interrupt?.();
+      await loop;
+      if (failure) throw failure.error;
+    },
+  };
+}
+
+async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+// ---- net ---------------------------------------------------------------------
+
+const FRAME_BYTES = 64;
+const SEND_BATCH = 256;
+const NET_WAITING = 4096; // frames kept waiting in the kernel (its queue holds 8192)
+
+const netSend: Workload = {
+  name: 'net-send',
+  unit: 'frames/s',
+  driver: 'e1000',
+  note: `${FRAME_BYTES}-byte frames sent through eth0 (the e1000 driver on an emulated 82540EM), ${SEND_BATCH} per send(), ` +
+    `about ${NET_WAITING} kept waiting; throughput: frames the driver reports transmitted. The link partner is a second ` +
+    'emulated e1000 that nobody opens: its model reads the datagrams off the UDP wire and drops them, in C++.',
+  async start(kernel) {
+    // The link partner: a second emulated e1000 whose interface is never opened, so its receiver is off and
+    // its model's thread takes the datagrams (recvmmsg, 32 at a time) and drops them. Each frame still costs
+    // the sender's model a sendto() onto the wire, and none reaches JavaScript: a JavaScript UDP sink would run
+    // a callback per datagram and measure Node's dgram more than the driver.
+    const [port, partner] = [await freeUdpPort(), await freeUdpPort()];
+    const nic = kernel.addDevice('e1000', { bind: `127.0.0.1:${port}`, peer: `127.0.0.1:${partner}`, mac: '52:54:00:00:0a:01' });
+    kernel.addDevice('e1000', { bind: `127.0.0.1:${partner}`, mac: '52:54:00:00:0b:01' });
+    await kernel.load('e1000');
+    const eth = openNet(kernel, 'eth0'); // the first e1000's: an interface name stays with its device for the process's life
+    await until(() => eth.link, 'eth0: link up');
+    const frame = Buffer.alloc(FRAME_BYTES, 0x5a);
+    Buffer.from([0x52, 0x54, 0, 0, 0x0b, 0x01, 0x52, 0x54, 0, 0, 0x0a, 0x01]).copy(frame); // to the partner, from eth0
+    frame.writeUInt16BE(0x88b5, 12); // a local experimental EtherType
+    const batch = new Array<Buffer>(SEND_BATCH).fill(frame); // send() copies: one buffer serves every slot
+    // Topped up every millisecond from the NIC's own count of frames gone to the wire (no crossing): the driver
+    // never runs dry, and no frame is refused for a full queue.
+    const gone = () => {
+      const w = nicWire(nic.name)!;
+      return w.framesSent + w.framesDropped;
+    };
+    let accepted = 0;
+    const sender = repeat(async () => {
+      while (accepted - gone() < NET_WAITING) {
+        const n = eth.send(batch);
+        accepted += n;
+        if (n < batch.length) break;
+      }
+      await sleep(1);
+    });
+    return {
+      done: () => eth.stats().driver?.txPackets ?? 0,
+      async stop() {
+        try {
+          await sender.stop();
+        } finally {
+          eth.close();
+        }
+      },
+    };
+  },
+};
+
+// ---- block -------------------------------------------------------------------
+
+const BLOCK_BYTES = 4096;
+const DISK_BYTES = 64 << 20;
+const BLOCK_BATCH = 32; // operations per submitAll()
+const BLOCK_LANES = 4; // submitAll() batches in flight at once: 128 operations
+
+const blockRandom: Workload = {
+  name: 'block-random-4k',
+  unit: 'ops/s',
+  driver: 'blk',
+  note: `random ${BLOCK_BYTES / 1024} KiB reads and writes (half each) at aligned offsets of a ${DISK_BYTES >> 20} MiB image ` +
+    `file (the blk driver on the emulated queue-based disk), ${BLOCK_LANES} submitAll() batches of ${BLOCK_BATCH} in ` +
+    `flight (the driver takes 32 at a time); throughput: operations completed (MiB/s = ops/s / ${(1 << 20) / BLOCK_BYTES}). ` +
+    'The image is in the page cache: no flush, so the disk under it is not measured.',
+  async start(kernel, dir) {
+    kernel.addDevice('blk', { image: join(dir, `${kernel.isolation}.img`), size: DISK_BYTES });
+    await kernel.load('blk');
+    const disk = openBlock(kernel, 'blk0');
+    const data = Buffer.alloc(BLOCK_BYTES, 0x5a);
+    const offset = () => Math.floor(Math.random() * (DISK_BYTES / BLOCK_BYTES)) * BLOCK_BYTES;
+    let completed = 0;
+    // Several batches in flight: while one completes and is replaced, the others keep the driver busy.
+    const lanes = Array.from({ length: BLOCK_LANES }, () =>
+      repeat(async () => {
+        const ops = Array.from({ length: BLOCK_BATCH }, (_, i): BlockOp =>
+          i % 2 ? { op: 'read', offset: offset(), length: BLOCK_BYTES } : { op: 'write', offset: offset(), data });
+        await disk.submitAll(ops);
+        completed += ops.length;
+      }));
+    return {
+      done: () => completed,
+      async stop() {
+        try {
+          await Promise.all(lanes.map((l) => l.stop()));
+        } finally {
+          disk.close();
+        }
+      },
+    };
+  },
+};
+
+// ---- sound -------------------------------------------------------------------
+
+const PCM_RATE = 192_000; // the device's highest
+const PCM_CHANNELS = 2;
+
+const soundPlayback: Workload = {
+  name: 'sound-playback',
+  unit: 'frames/s',
+  driver: 'pcm',
+  note: `PCM playback at ${PCM_RATE} Hz, ${PCM_CHANNELS} channels of S16_LE (the device's highest rate), 20 ms periods, ` +
+    'written 100 ms per write() (the pcm driver on the emulated PCM device, into a WAV file); throughput: frames the ' +
+    'device consumed. The device plays in real time, so throughput is bounded by the rate in every mode: the figures ' +
+    'that tell the modes apart are CPU seconds and crossings/s.',
+  async start(kernel, dir) {
+    kernel.addDevice('pcm', { playback: join(dir, `${kernel.isolation}.wav`) });
+    await kernel.load('pcm');
+    const pcm = openPcm(kernel, 'pcm0', { rate: PCM_RATE, channels: PCM_CHANNELS });
+    const chunk = Buffer.alloc((PCM_RATE / 10) * pcm.frameBytes); // silence: the samples do not matter
+    const writer = repeat(() => pcm.write(chunk)); // write() waits for room in the kernel's queue: paced by the device
+    return {
+      done: () => pcm.status().framesDone,
+      stop: () => writer.stop(() => pcm.close()), // close() ends the write waiting for room
+    };
+  },
+};
+
+// ---- serial ------------------------------------------------------------------
+
+const BAUD = 115_200; // the model's 1.8432 MHz clock at divisor 1: its highest
+const SERIAL_CHUNK = 4096;
+const FAR_READ_MS = 10;
+
+const serialSend: Workload = {
+  name: 'serial-send',
+  unit: 'bytes/s',
+  driver: 'uart16550',
+  note: `bytes written to ttyS0 at ${BAUD} baud 8N1, the highest the emulated 16550A's clock gives (the uart16550 ` +
+    `driver), ${SERIAL_CHUNK / 1024} KiB per write(), read at the far end of a pty pair every ${FAR_READ_MS} ms; ` +
+    `throughput: bytes that crossed the pty. The line runs in real time, at most ${BAUD / 10} bytes/s in every mode: ` +
+    'the figures that tell the modes apart are CPU seconds and crossings/s (an interrupt per 16-byte FIFO).',
+  async start(kernel) {
+    const pty = ptyPair();
+    kernel.addDevice('uart16550', { tty: pty.a });
+    await kernel.load('uart16550');
+    // The far end takes what arrived every few milliseconds from a non-blocking fd (the pty is raw). A reader
+    // woken per arrival (the serialport package, a tty stream) runs about once per character at this speed and
+    // costs more CPU than the driver's whole data path, which would blur the comparison of the modes.
+    const far = openSync(pty.b, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+    const buf = Buffer.alloc(64 * 1024);
+    let received = 0;
+    const drain = (): number => {
+      for (;;) {
+        try {
+          const n = readSync(far, buf);
+          if (n <= 0) return received;
+          received += n;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return received;
+          throw e;
+        }
+      }
+    };
+    const reader = repeat(async () => {
+      drain();
+      await sleep(FAR_READ_MS);
+    });
+    const port = openSerial(kernel, 'ttyS0', { baudRate: BAUD });
+    const chunk = Buffer.alloc(SERIAL_CHUNK, 0x55);
+    const writer = repeat(() => port.write(chunk)); // write() waits for room in the kernel's 4 KiB buffer
+    return {
+      done: drain,
+      async stop() {
+        try {
+          await writer.stop(() => port.closeNow()); // closeNow() ends the write waiting for room
+          await reader.stop();
+        } finally {
+          closeSync(far);
+          pty.close(); // before the kernel's shutdown: the UART model takes a hung-up line for a far end gone
+        }
+      },
+    };
+  },
+};
+
+const workloads: Record<ClassSuite, readonly Workload[]> = {
+  net: [netSend],
+  block: [blockRandom],
+  sound: [soundPlayback],
+  serial: [serialSend],
+};
