@@ -41,6 +41,7 @@
         'native/kapi/wrappers.cc',
         'native/loader/loader.cc',
         'native/recovery/recovery.cc',
+        'native/shadow/shadow.cc',
         'native/trap/trap.cc',
         'native/xpc/batch.cc',
         'native/xpc/xpc.cc',

@@ -25,6 +25,8 @@ export interface LoadOptions {
   timeBudgetMs?: number;
   /** The driver's heap limit in bytes (default from the policy). */
   memLimitBytes?: number;
+  /** Shadow the driver (default from the policy): its class keeps devices and requests across restarts. */
+  shadow?: boolean;
 }
 
 /** A driver failure, as seen by the caller whose crossing it ended. */
@@ -73,7 +75,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
       restart: (name) => native().restart(this.byName(name).id),
-      disable: (name) => native().disable(this.byName(name).id),
+      disable: (name, why) => native().disable(this.byName(name).id, why),
       fallback: (name, path) => this.byName(name).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
@@ -113,6 +115,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const p = policyFor(this.policy, name);
     const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes);
+    native().setShadowed(id, options.shadow ?? p.shadow);
     const d = new Driver(this, id, name, path);
     this.drivers.set(name, d);
     this.drainLog();
@@ -295,5 +298,6 @@ export class Driver {
     this.symbols.clear();
     this.path = driverPath(path);
     this.id = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
+    n.setShadowed(this.id, policyFor(this.kernel.policy, this.name).shadow);
   }
 }

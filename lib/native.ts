@@ -86,7 +86,9 @@ export interface NativeAddon {
   restart(id: number): void;
   /** Fails the driver on purpose; returns the failure's generation. */
   fail(id: number): number;
-  disable(id: number): void;
+  /** Gives up on the driver; `why` ends the error of the requests its shadow kept ("<driver> <why>"). */
+  disable(id: number, why?: string): void;
+  setShadowed(id: number, on: boolean): void;
   state(id: number): DriverState;
   domains(): NativeDomain[];
   objects(id: number): NativeObject[];

@@ -13,6 +13,7 @@
 #include "kapi/subsystems.h"
 #include "loader/loader.h"
 #include "recovery/recovery.h"
+#include "shadow/shadow.h"
 #include "trap/trap.h"
 #include "xpc/batch.h"
 #include "xpc/xpc.h"
@@ -240,11 +241,20 @@ Napi::Value Fail(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)d->failure_gen.load());
 }
 
+// disable(id, why): the agent gives up on the driver; a shadow fails what it parked, saying why.
 Napi::Value Disable(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
+  std::string why = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "disabled";
   mark_failed(d);
   recovery_teardown(d, d->failure_gen.load());
   d->state.store(DomainState::disabled);
+  shadow_give_up(d, d->name + " " + why);
+  return info.Env().Undefined();
+}
+
+// setShadowed(id, on): the policy's choice for the driver (native/shadow).
+Napi::Value SetShadowed(const Napi::CallbackInfo &info) {
+  domain_arg(info)->shadowed.store(info[1].ToBoolean().Value());
   return info.Env().Undefined();
 }
 
@@ -414,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restart", Napi::Function::New(env, Restart));
   exports.Set("fail", Napi::Function::New(env, Fail));
   exports.Set("disable", Napi::Function::New(env, Disable));
+  exports.Set("setShadowed", Napi::Function::New(env, SetShadowed));
   exports.Set("state", Napi::Function::New(env, State));
   exports.Set("domains", Napi::Function::New(env, Domains));
   exports.Set("objects", Napi::Function::New(env, Objects));

@@ -1,14 +1,15 @@
 // The block class end to end: the emulated queue-based disk (native/classes/
 // block/model.cc), its driver (drivers/blk), the class's request queue and
 // the promise API (lib/classes/block.ts), and the database-like application.
-// Runs in the default isolation ('pkey' where it can run, else 'mprotect').
+// Recovery here is plain Nooks (shadow: false): requests in flight fail; the
+// shadow driver is test/block-shadow.test.ts. Runs in the default isolation ('pkey' where it can run, else 'mprotect').
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
-import { BlockError, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
+import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
 import { until } from './helpers/util.js';
 
 const SIZE = 8 << 20;
@@ -42,7 +43,7 @@ describe('the block class', () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-blk-'));
     image = join(dir, 'disk.img');
     kernel = await Kernel.boot({
-      policy: { default: { action: 'restart', maxFailures: 3, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 3, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     expect(kernel.addDevice('blk', { image, size: SIZE })).toMatchObject({ name: 'blk0', kind: 'blk', driver: null });
     // a device with no driver: not ready, said clearly

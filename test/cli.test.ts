@@ -203,7 +203,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     const ok = await nooks(['policy', 'check', good]);
     expectExit(ok, 0);
     expect(ok.stdout).toContain(`${good}: valid`);
-    expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864$/m);
+    expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864\s+yes$/m);
     const okJson = await nooks(['policy', 'check', good, '--json']);
     expectExit(okJson, 0);
     expect(json(okJson)).toMatchObject({
@@ -264,11 +264,40 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     }
   });
 
+  it('app: lists the applications; runs one with its own options; a bad option exits 2 with the usage', async () => {
+    const list = json<{ name: string; class: string; usage: string }[]>(await nooks(['app', '--json']));
+    expect(list.map((a) => a.name).sort()).toEqual(['db', 'echo', 'net-peer', 'net-transfer', 'player', 'recorder']);
+    expect(new Set(list.map((a) => a.class))).toEqual(new Set(['block', 'serial', 'sound', 'net']));
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-cli-app-'));
+    try {
+      const db = await nooks(['app', 'db', '--image', join(dir, 'db.img'), '--size', '65536', '--rounds', '2', '--writes', '8']);
+      expectExit(db, 0);
+      expect(json(db)).toMatchObject({ ok: true, rounds: 2, writes: 16, mismatches: 0 });
+      const bad = await nooks(['app', 'db', '--imag', 'x']);
+      expectExit(bad, 2);
+      expect(json(bad)).toMatchObject({ app: 'db', ok: false, error: { code: 'EINVAL', message: expect.stringContaining('usage: db --image PATH') } });
+      const missing = await nooks(['app', 'recorder', '--out', join(dir, 'r.wav')]);
+      expectExit(missing, 2);
+      expect(json(missing).error.message).toContain('--in is required');
+      const typo = await nooks(['app', 'plyer']);
+      expectExit(typo, 1);
+      expect(typo.stderr).toContain('unknown app "plyer" (did you mean "player"?)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bench: an unknown suite exits 1 and names the suites', async () => {
+    const r = await nooks(['bench', 'nett']);
+    expectExit(r, 1);
+    expect(r.stderr).toContain('unknown benchmark "nett" (did you mean "net"?); available: xpc, net, block, sound, serial');
+  });
+
   it('--help lists every command', async () => {
     const r = await nooks(['--help']);
     expectExit(r, 0);
     expect(r.stdout).toMatch(/^Usage: nooks <command> \[options\]$/m);
-    for (const command of ['demo', 'bench', 'run', 'recover', 'domains', 'policy']) {
+    for (const command of ['demo', 'app', 'bench', 'run', 'recover', 'domains', 'policy']) {
       expect(r.stdout, command).toMatch(new RegExp(`^ {2}${command}( |$)`, 'm'));
     }
   });

@@ -5,7 +5,7 @@
 // default isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SerialPort as FarEnd } from 'serialport';
-import { Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
+import { defaultPolicy, Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
 import { faultOf, runNode, until } from './helpers/util.js';
@@ -47,7 +47,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
-      policy: { default: { action: 'restart', maxFailures: 100, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     pty = ptyPair();
     expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 2, driver: null });

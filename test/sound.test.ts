@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, PcmError, openCapture, openPcm, pcmDevices, type Driver } from '../lib/index.js';
+import { defaultPolicy, Kernel, PcmError, openCapture, openPcm, pcmDevices, type Driver } from '../lib/index.js';
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
@@ -38,7 +38,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     source = tone(8000, 1, 1000, 0.5, 0.3);
     writeWav(join(dir, 'source.wav'), 8000, 1, source);
     kernel = await Kernel.boot({
-      policy: { default: { action: 'restart', maxFailures: 100, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     expect(kernel.addDevice('pcm', { playback: played, capture: join(dir, 'source.wav') })).toMatchObject({ name: 'pcm0', kind: 'pcm' });
     drv = await kernel.load('pcm');

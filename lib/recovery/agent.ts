@@ -17,7 +17,8 @@ export type Decision = 'restart' | 'disable' | 'fallback';
 /** The kernel's side. `restart` and `fallback` may be asynchronous, except under `onFaultSync`. */
 export interface RecoveryActions {
   restart(driver: string): Promise<void> | void;
-  disable(driver: string): void;
+  /** `why`: the agent's reason, for the errors of requests a shadow kept ("failed 3 times within 60000 ms: given up"). */
+  disable(driver: string, why: string): void;
   fallback(driver: string, path: string): Promise<void> | void;
 }
 
@@ -112,7 +113,9 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
     const event = { driver, fault, decision: next.decision, failuresInWindow, at };
     this.record('fault', event);
     if (next.decision === 'disable') {
-      this.actions.disable(driver);
+      this.actions.disable(driver, policy.action === 'disable'
+        ? `failed (${fault.kind}) and its recovery policy says disable`
+        : `failed ${failuresInWindow} times within ${policy.windowMs} ms (${fault.kind} last): its recovery policy gave up`);
       this.record('disabled', event);
       return 'disable';
     }
@@ -122,8 +125,8 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
       yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path) : this.actions.restart(driver);
     } catch (err) {
       // A driver that cannot be brought back is disabled rather than retried in a loop.
-      this.actions.disable(driver);
       const failed = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
+      this.actions.disable(driver, `could not be restarted: ${failed.message}`);
       this.finish('disabled', { ...event, fault: failed, decision: 'disable' });
       return 'disable';
     }

@@ -21,6 +21,13 @@ interface Limits {
   readonly timeBudgetMs: number;
   /** The driver's heap + DMA limit. */
   readonly memLimitBytes: number;
+  /**
+   * Shadow driver: its class keeps the driver's devices and the requests in
+   * flight across a restart, so applications keep their handles and lose
+   * nothing (native/shadow); without it (plain Nooks) they fail. Classes that
+   * have a shadow: block.
+   */
+  readonly shadow: boolean;
 }
 
 /** One driver's policy, every field resolved. `fallback` is the path of the driver that replaces it. */
@@ -35,7 +42,7 @@ export interface Policy {
 }
 
 export const defaultPolicy: Policy = {
-  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20 },
+  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20, shadow: true },
   drivers: new Map(),
 };
 
@@ -107,7 +114,7 @@ function readProblem(err: unknown): string {
 
 const actionNames: readonly Action[] = ['restart', 'disable', 'fallback'];
 const isAction = (v: unknown): v is Action => actionNames.includes(v as Action);
-const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes'];
+const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'shadow'];
 
 /** Validates the parsed document and merges each driver's entry over the default. */
 function resolve(doc: unknown, file: string): Policy {
@@ -124,7 +131,7 @@ function resolve(doc: unknown, file: string): Policy {
 
   const entry = (value: unknown, path: string, base: DriverPolicy): DriverPolicy => {
     const raw = mapping(value, path, entryKeys);
-    const limit = (key: keyof Limits): number => {
+    const limit = (key: Exclude<keyof Limits, 'shadow'>): number => {
       const v = raw[key];
       if (v === undefined) return base[key];
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
@@ -132,11 +139,18 @@ function resolve(doc: unknown, file: string): Policy {
       }
       return v;
     };
+    const flag = (key: 'shadow'): boolean => {
+      const v = raw[key];
+      if (v === undefined) return base[key];
+      if (typeof v !== 'boolean') throw fail(join(path, key), `expected true or false, got ${describe(v)}`);
+      return v;
+    };
     const limits: Limits = {
       maxFailures: limit('maxFailures'),
       windowMs: limit('windowMs'),
       timeBudgetMs: limit('timeBudgetMs'),
       memLimitBytes: limit('memLimitBytes'),
+      shadow: flag('shadow'),
     };
 
     const action = raw.action === undefined ? base.action : raw.action;

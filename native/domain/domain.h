@@ -72,6 +72,7 @@ struct Domain {
   void (*exit)() = nullptr;
   const void *batch_runner = nullptr;  // nooks_batch_run in the driver's runtime
 
+  std::atomic<bool> shadowed{false};  // its class objects are parked at a failure (native/shadow)
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;
 

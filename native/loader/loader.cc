@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../recovery/recovery.h"
+#include "../shadow/shadow.h"
 #include "../xpc/xpc.h"
 
 namespace nooks {
@@ -176,6 +177,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
 }
 
 void unload_driver(Domain *d) {
+  shadow_give_up(d, d->name + " was unloaded");  // nothing parks past this
   if (d->state.load() == DomainState::running && d->exit) {
     XpcCall c{(const void *)d->exit, {}, 0};
     Fault f;

@@ -8,7 +8,7 @@
 // beside it, never noticed.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Kernel, type Driver, type DriverFault, type FaultKind, type Isolation, type KernelObject, type Policy } from '../../lib/index.js';
+import { defaultPolicy, Kernel, type Driver, type DriverFault, type FaultKind, type Isolation, type KernelObject, type Policy } from '../../lib/index.js';
 import { faultOf, until } from './util.js';
 
 /** crashy's watchdog budget: small, so the hang cases stay fast. */
@@ -21,7 +21,7 @@ const PROBE_VALUE = 0x600d600d600d600dn;
 // maxFailures far above the number of faults: every fault restarts, none disables.
 // ticker keeps the default 2 s budget (see mprotect-watchdog.test.ts for why).
 const policy: Policy = {
-  default: { action: 'restart', maxFailures: 1000, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 },
+  default: { ...defaultPolicy.default, maxFailures: 1000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 },
   drivers: new Map(),
 };
 

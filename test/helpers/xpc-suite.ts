@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Kernel, type Driver, type Isolation } from '../../lib/index.js';
+import { defaultPolicy, Kernel, type Driver, type Isolation } from '../../lib/index.js';
 import { dynamicSymbol } from '../../lib/elf.js';
 import { packageRoot } from '../../lib/paths.js';
 import { faultOf } from './util.js';
@@ -29,7 +29,7 @@ export function xpcSuite(isolation: Exclude<Isolation, 'none'>): void {
   beforeAll(async () => {
     kernel = await Kernel.boot({
       isolation,
-      policy: { default: { action: 'restart', maxFailures: 1000, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, maxFailures: 1000, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     nul = await kernel.load('null');
     crashy = await kernel.load('crashy');

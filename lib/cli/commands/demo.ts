@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Kernel, type Driver } from '../../kernel.js';
 import type { NativeObject } from '../../native.js';
-import type { Policy } from '../../recovery/policy.js';
+import { defaultPolicy, type Policy } from '../../recovery/policy.js';
 import {
   intFlag, isolationOf, ms, objectSummary, sameObjectTypes, sleep, table, toJson, tryCall, withKernel,
   type Context, type FaultInfo,
@@ -73,8 +73,8 @@ export async function demo(ctx: Context): Promise<number> {
   const isolation = isolationOf(ctx);
   // Generous: the demo fails crashy nine times in a few seconds, and must not see it disabled.
   const policy: Policy = {
-    default: { action: 'restart', maxFailures: 1000, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20 },
-    drivers: new Map([['crashy', { action: 'restart', maxFailures: 1000, windowMs: 60_000, timeBudgetMs: budget, memLimitBytes: 16 << 20 }]]),
+    default: { ...defaultPolicy.default, maxFailures: 1000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20 },
+    drivers: new Map([['crashy', { ...defaultPolicy.default, maxFailures: 1000, timeBudgetMs: budget, memLimitBytes: 16 << 20 }]]),
   };
   const say = ctx.flags.json ? () => {} : ctx.print;
 

@@ -22,14 +22,15 @@ export async function policy(ctx: Context): Promise<number> {
   ctx.print(`${file}: valid`);
   ctx.print('');
   const row = (name: string, d: DriverPolicy) => [name, d.action, d.action === 'fallback' ? d.fallback : '-', String(d.maxFailures),
-    String(d.windowMs), String(d.timeBudgetMs), String(d.memLimitBytes)];
+    String(d.windowMs), String(d.timeBudgetMs), String(d.memLimitBytes), d.shadow ? 'yes' : 'no'];
   for (const line of table(
-    ['driver', 'action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes'],
+    ['driver', 'action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'shadow'],
     [row('(default)', p.default), ...[...p.drivers].map(([n, d]) => row(n, d))],
-    ['left', 'left', 'left', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left'],
   )) ctx.print(line);
   ctx.print('');
   ctx.print(`a driver restarts until it has failed maxFailures times within windowMs, then it is disabled ` +
-    `(action restart) or replaced (action fallback); action disable gives up on the first fault.`);
+    `(action restart) or replaced (action fallback); action disable gives up on the first fault. ` +
+    `shadow: its class keeps the driver's devices and requests across a restart (block).`);
   return 0;
 }

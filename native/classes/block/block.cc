@@ -9,7 +9,11 @@
 //    memory (dma_alloc_coherent on the driver's behalf, inside the kernel
 //    call: a kernel object in the driver's domain that the device can reach,
 //    freed with the domain at recovery). The registration is tracked as a
-//    blkdev object; its release (recovery) fails every request in flight.
+//    blkdev object; its release (recovery) fails every request in flight,
+//    unless the driver is shadowed (native/shadow): then the disk is parked:
+//    requests in flight go back to the head of its queue, new ones queue, and
+//    when the restarted driver registers the disk again they are submitted to
+//    it (reads and writes of whole sectors are idempotent; a flush is too).
 //  - Applications' reads and writes are split into requests of at most
 //    max_sectors and queued per disk. Only the JS thread submits: it copies
 //    write data into free request buffers and hands up to NOOKS_BATCH_MAX
@@ -39,6 +43,7 @@
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../recovery/recovery.h"
+#include "../../shadow/shadow.h"
 #include "../../xpc/batch.h"
 #include "blkdev.h"
 
@@ -84,6 +89,13 @@ struct Disk {
   bool dead = false;
 };
 
+// A shadowed disk whose driver is restarting: what the shadow answers for it.
+struct Parked {
+  int domain;
+  uint64_t capacity;
+  uint32_t depth, max_sectors;
+};
+
 struct Completed {
   uint64_t id;
   std::string code, message;
@@ -95,6 +107,8 @@ struct Block {
   std::mutex lock;
   std::map<std::string, std::shared_ptr<Disk>> disks;      // by name: the registered ones
   std::map<std::string, std::deque<Chunk>> pending;        // by name: waiting for a slot
+  std::map<std::string, Parked> parked;                    // by name: shadowed disks between failure and re-registration
+  std::map<std::string, uint64_t> resubmitted;             // by name: requests parked and submitted again (all time)
   std::vector<Completed> completed;                        // for the JS callback
   bool kicked = false;                                     // a JS callback is queued
   Napi::ThreadSafeFunction tsfn;
@@ -154,14 +168,54 @@ std::shared_ptr<Disk> disk_of(Block &b, int domain, uintptr_t disk) {
   return nullptr;
 }
 
-// Recovery: the failed driver's disk goes, with the requests it held.
+// With b.lock held: the shadow keeps the disk's name and its requests for the restarted driver.
+void park(Block &b, Disk &k) {
+  k.dead = true;
+  b.disks.erase(k.name);
+  b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors};
+  std::deque<Chunk> &q = b.pending[k.name];
+  size_t n = 0;
+  for (auto s = k.slots.rbegin(); s != k.slots.rend(); ++s)  // in slot order, ahead of what waited
+    if (s->busy) {
+      s->busy = false;
+      q.push_front(std::move(s->chunk));
+      s->chunk = Chunk{};
+      n++;
+    }
+  b.resubmitted[k.name] += n;
+  klog(4, "blk: %s: driver %s failed: shadowed, %zu requests in flight and %zu waiting are kept for its restart",
+       k.name.c_str(), g_domains[k.domain] ? g_domains[k.domain]->name.c_str() : "?", n, q.size() - n);
+}
+
+// Recovery: the failed driver's disk goes, with the requests it held (or is parked, when shadowed).
 ObjectRelease release(ObjectType::blkdev, [](Domain *d, const Object &o) {
   Block &b = blk();
   std::lock_guard<std::mutex> g(b.lock);
   std::shared_ptr<Disk> k = disk_of(b, d->id, o.key);
   if (!k) return;
+  if (shadow_parks(d)) return park(b, *k);
   klog(4, "blk: %s: driver %s failed: its requests in flight fail", k->name.c_str(), d->name.c_str());
   disk_gone(b, *k, "EDRIVERFAILED", k->name + ": the driver (" + d->name + ") failed while the request was in flight");
+});
+
+// With b.lock held: the parked disk `name` will not be served; fail what waits for it.
+void fail_parked(Block &b, const std::string &name, const std::string &code, const std::string &why) {
+  b.parked.erase(name);
+  auto p = b.pending.find(name);
+  if (p == b.pending.end()) return;
+  for (Chunk &c : p->second) finish_chunk(b, c, code, why);
+  b.pending.erase(p);
+  kick(b);
+}
+
+// The agent gave up on a shadowed driver (or it was unloaded): its parked disks fail what they kept.
+ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+  Block &b = blk();
+  std::lock_guard<std::mutex> g(b.lock);
+  for (auto it = b.parked.begin(); it != b.parked.end();) {
+    std::string name = (it++)->first;
+    if (b.parked[name].domain == d->id) fail_parked(b, name, "EDRIVERFAILED", name + ": the driver failed and will not be restarted: " + why);
+  }
 });
 
 // ---- submission (JS thread) -----------------------------------------------
@@ -220,6 +274,7 @@ void pump(const std::string &name) {
     std::lock_guard<std::mutex> g(b.lock);
     if (k->dead) continue;
     bool busy = false;
+    std::vector<Chunk> again;  // back to the head of the queue, in order
     for (size_t j = 0; j < taken.size(); j++) {
       Slot &s = k->slots[taken[j]];
       if (j < r.rets.size()) {
@@ -227,7 +282,7 @@ void pump(const std::string &name) {
         if (ret == 0 || !s.busy) continue;
         s.busy = false;
         if (ret == -EBUSY) {  // the device's queue is full: again after a completion
-          b.pending[name].push_front(std::move(s.chunk));
+          again.push_back(std::move(s.chunk));
           busy = true;
         } else {
           finish_chunk(b, s.chunk, "EIO", k->name + ": the driver refused the request (error " + std::to_string(ret) + ")");
@@ -235,10 +290,13 @@ void pump(const std::string &name) {
         s.chunk = Chunk{};
       } else if (r.result == EnterResult::unavailable && s.busy) {
         s.busy = false;
-        finish_chunk(b, s.chunk, "EUNAVAILABLE", k->name + ": the driver (" + d->name + ") is " + state_name(d->state.load()));
+        if (shadow_parks(d)) again.push_back(std::move(s.chunk));  // for the restarted driver
+        else finish_chunk(b, s.chunk, "EUNAVAILABLE", k->name + ": the driver (" + d->name + ") is " + state_name(d->state.load()));
         s.chunk = Chunk{};
       }
     }
+    std::deque<Chunk> &q = b.pending[name];
+    q.insert(q.begin(), std::make_move_iterator(again.begin()), std::make_move_iterator(again.end()));
     if (r.result == EnterResult::fault) {
       // The recovery thread tears the driver down (failing what it held) and tells the agent.
       recovery_notify(d, r.fault);
@@ -309,25 +367,28 @@ Napi::Value Init(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-Napi::Object disk_info(Napi::Env env, const Disk &k) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("name", k.name);
-  o.Set("capacity", Napi::Number::New(env, (double)k.capacity));
-  o.Set("queueDepth", Napi::Number::New(env, k.depth));
-  o.Set("maxSectors", Napi::Number::New(env, k.max_sectors));
-  o.Set("domain", Napi::Number::New(env, k.domain));
-  return o;
-}
-
-// blockDisk(name): the registered disk of that name, or null.
+// blockDisk(name): the registered (or parked: restarting) disk of that name, or null.
 Napi::Value DiskInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Block &b = blk();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::lock_guard<std::mutex> g(b.lock);
   auto it = b.disks.find(name);
-  if (it == b.disks.end()) return env.Null();
-  return disk_info(env, *it->second);
+  auto parked = b.parked.find(name);
+  if (it == b.disks.end() && parked == b.parked.end()) return env.Null();
+  Parked k = it != b.disks.end() ? Parked{it->second->domain, it->second->capacity, it->second->depth, it->second->max_sectors}
+                                 : parked->second;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", name);
+  o.Set("capacity", Napi::Number::New(env, (double)k.capacity));
+  o.Set("queueDepth", Napi::Number::New(env, k.depth));
+  o.Set("maxSectors", Napi::Number::New(env, k.max_sectors));
+  o.Set("domain", Napi::Number::New(env, k.domain));
+  o.Set("restarting", Napi::Boolean::New(env, it == b.disks.end()));
+  auto q = b.pending.find(name);
+  o.Set("queued", Napi::Number::New(env, q == b.pending.end() ? 0 : (double)q->second.size()));
+  o.Set("resubmitted", Napi::Number::New(env, (double)b.resubmitted[name]));
+  return o;
 }
 
 // blockSubmit(name, kind, sector, dataOrSectors): queues an operation; its id.
@@ -354,8 +415,12 @@ Napi::Value Submit(const Napi::CallbackInfo &info) {
   {
     std::lock_guard<std::mutex> g(b.lock);
     auto it = b.disks.find(name);
-    if (it == b.disks.end()) throw_code(env, "ENOTREADY", name + ": not ready: no driver has registered this disk");
-    Disk &k = *it->second;
+    auto parked = b.parked.find(name);
+    if (it == b.disks.end() && parked == b.parked.end())
+      throw_code(env, "ENOTREADY", name + ": not ready: no driver has registered this disk");
+    // a parked disk queues for its restarting driver, with the geometry it had
+    Parked k = it != b.disks.end() ? Parked{it->second->domain, it->second->capacity, it->second->depth, it->second->max_sectors}
+                                   : parked->second;
     if (sector > k.capacity || sectors > k.capacity - sector)
       throw_code(env, "ERANGE", name + ": sectors " + std::to_string(sector) + "+" + std::to_string(sectors) +
                                     " are past the end of the disk (" + std::to_string(k.capacity) + " sectors)");
@@ -441,6 +506,15 @@ extern "C" int kapi_blk_register_disk(void *p) {
   b.disks[name] = k;
   klog(6, "blk: %s: %lu sectors, %u requests of up to %u sectors, driver %s", name.c_str(), (unsigned long)k->capacity, depth,
        max, d->name.c_str());
+  auto parked = b.parked.find(name);
+  if (parked != b.parked.end()) {  // the restarted driver: the shadow hands over what it kept, if it still fits
+    if (parked->second.capacity != k->capacity || parked->second.max_sectors > k->max_sectors) {
+      fail_parked(b, name, "EIO", name + ": the restarted driver registered a different geometry: the requests kept for it fail");
+    } else {
+      b.parked.erase(parked);
+      klog(6, "blk: %s: back from recovery: %zu requests kept for it are submitted", name.c_str(), b.pending[name].size());
+    }
+  }
   kick(b);  // operations may be waiting for it
   return 0;
 }

@@ -1,0 +1,96 @@
+// The block class's shadow driver (native/shadow, native/classes/block): a
+// shadowed blk driver fails and is restarted under applications that keep
+// their handles and lose no request: what was in flight is resubmitted to the
+// restarted driver, what arrives meanwhile queues. A deterministic bug (one
+// that is back after every restart) ends with the policy giving up, and the
+// shadow failing what it kept with the reason.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runDb } from '../lib/apps/db.js';
+import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
+
+const pattern = (n: number, seed: number) => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
+  return b;
+};
+
+describe('the block shadow driver', () => {
+  let kernel: Kernel;
+  let drv: Driver;
+  let disk: BlockDevice;
+  let dir: string;
+  const recoveries = () => kernel.events().filter((e) => e.event === 'recovered').length;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-blk-shadow-'));
+    kernel = await Kernel.boot({
+      policy: { default: { ...defaultPolicy.default, maxFailures: 4, memLimitBytes: 16 << 20 }, drivers: new Map() },
+    });
+    kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 8 << 20 });
+    drv = await kernel.load('blk');
+    disk = openBlock(kernel, 'blk0');
+  });
+  afterEach(async () => {
+    await kernel?.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the requests in flight across a recovery: every write completes and reads back', async () => {
+    expect(drv.call('plug', 1)).toBe(0); // the driver holds its requests: they are in flight when it fails
+    const big = 256 * 1024; // 8 requests each: 32 in the driver, the rest waiting in the class
+    const writes = Array.from({ length: 32 }, (_, i) => disk.write(i * big, pattern(big, i)));
+    expect(disk.inFlight).toBe(32);
+    drv.recover(); // teardown and restart; the restarted driver is not plugged
+    await Promise.all(writes);
+    expect(kernel.log().some((l) => /blk0: driver blk failed: shadowed, 32 requests in flight and \d+ waiting are kept/.test(l.text))).toBe(true);
+    for (let i = 0; i < 32; i++) expect((await disk.read(i * big, big)).equals(pattern(big, i)), `write ${i}`).toBe(true);
+    await disk.flush();
+    expect(drv.state).toBe('running');
+  });
+
+  it('a fault in submit (on the application\'s thread): the request goes to the restarted driver', async () => {
+    expect(drv.call('crash_next_submit')).toBe(0);
+    await disk.write(0, pattern(4096, 7)); // faults the driver, then completes
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
+    expect(kernel.events()[0].fault?.kind).toBe('segv');
+    expect((await disk.read(0, 4096)).equals(pattern(4096, 7))).toBe(true);
+  });
+
+  it('the db application completes verified across three driver failures at random moments', async () => {
+    const faults = [40, 120, 260].map((ms) => setTimeout(() => drv.call('crash_next_submit'), ms + Math.random() * 40));
+    const report = await runDb(disk, { rounds: 40, writesPerRound: 64, records: 2048, seed: 5 });
+    faults.forEach(clearTimeout);
+    expect(report).toMatchObject({ ok: true, mismatches: 0 });
+    expect(report.verified).toBeGreaterThan(1000);
+    expect(recoveries()).toBe(3);
+  });
+
+  it('gives up on a bug that is back after every restart: what the shadow kept fails, saying why', async () => {
+    kernel.on('recovered', () => drv.call('crash_next_submit')); // the bug survives the restart
+    drv.call('crash_next_submit');
+    const e = await disk.write(8192, pattern(512, 1)).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(BlockError);
+    expect(e).toMatchObject({
+      code: 'EDRIVERFAILED',
+      message: expect.stringMatching(/^blk0: the driver failed and will not be restarted: blk failed 4 times within 60000 ms \(segv last\): its recovery policy gave up$/),
+    });
+    expect(recoveries()).toBe(3);
+    expect(drv.state).toBe('disabled');
+    expect((await disk.read(0, 512).catch((err: BlockError) => err)) as BlockError).toMatchObject({ code: 'ENOTREADY' });
+  });
+
+  it('with shadow: false in the policy (plain Nooks), the requests in flight fail instead', async () => {
+    await kernel.shutdown();
+    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, shadow: false }, drivers: new Map() } });
+    kernel.addDevice('blk', { image: join(dir, 'plain.img'), size: 1 << 20 });
+    drv = await kernel.load('blk');
+    disk = openBlock(kernel, 'blk0');
+    drv.call('plug', 1);
+    const w = disk.write(0, pattern(4096, 2)).then(() => null, (err: unknown) => err);
+    drv.recover();
+    expect(await w).toMatchObject({ code: 'EDRIVERFAILED' });
+  });
+});
