@@ -238,4 +238,36 @@ describe('the net class and the emulated e1000', () => {
     expect(received[0].readUInt32BE(14)).toBe(2);
     expect(eth.stats().kernel.registrations).toBe(4);
   });
+
+  it('without a shadow (plain Nooks) a recovery resets the interface: the handle is detached, a new one works', async () => {
+    eth.close();
+    drv.unload();
+    drv = await kernel.load('e1000', { shadow: false });
+    const plain = openNet(kernel, 'eth0');
+    plain.configure({ mtu: 1200 });
+    const detached = new Promise<NetError>((r) => plain.once('detached', r));
+    drv.recover();
+    const e = await detached;
+    expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+    expect(() => plain.send([frame(PEER_MAC, NIC_MAC, 1)])).toThrow(e);
+    expect(plain.info()).toMatchObject({ open: false, mtu: 1500 }); // its configuration went with it
+    eth = openNet(kernel, 'eth0');
+    await until(() => eth.link, 'link up');
+    atPeer.length = 0;
+    eth.send([frame(PEER_MAC, NIC_MAC, 77)]);
+    await until(() => atPeer.length === 1, 'a frame through the new handle');
+  });
+
+  it('a shadowed interface whose driver the agent gives up on is detached with the reason', async () => {
+    eth.close();
+    drv.unload();
+    drv = await kernel.load('e1000'); // shadowed: the policy's default
+    eth = openNet(kernel, 'eth0');
+    const detached = new Promise<NetError>((r) => eth.once('detached', r));
+    for (let i = 0; i < 5 && drv.state !== 'disabled'; i++) drv.recover(); // the policy gives up at the 5th failure
+    expect(drv.state).toBe('disabled');
+    expect(await detached).toMatchObject({
+      code: 'EDRIVERFAILED', message: expect.stringMatching(/^eth0: the driver failed and will not be restarted: e1000 failed 5 times within 60000 ms/),
+    });
+  });
 });

@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
 
-export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED';
+export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
 export class NetError extends Error {
   constructor(readonly code: NetErrorCode, message: string) {
@@ -87,6 +87,8 @@ interface Event {
   iface: string;
   frames?: Buffer[];
   link?: boolean;
+  /** Why the interface was reset under its handles. */
+  detached?: string;
 }
 interface NetAddon {
   netInit(deliver: (events: Event[]) => void): void;
@@ -137,6 +139,7 @@ function addon(): NetAddon {
         for (const h of handles.get(e.iface) ?? []) {
           if (e.frames) h.emit('frames', e.frames);
           if (e.link !== undefined) h.emit('link', e.link);
+          if (e.detached !== undefined) h.detach(e.detached);
         }
     });
     initialised = true;
@@ -154,16 +157,30 @@ function wrap<T>(fn: () => T): T {
   }
 }
 
-/** An open interface. Events: 'frames' (Buffer[]), 'link' (boolean). */
-export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [boolean] }> {
+/**
+ * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),
+ * 'detached' (NetError): its driver failed without a shadow, or for good;
+ * the handle is closed and its calls fail with that error.
+ */
+export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [boolean]; detached: [NetError] }> {
   private closed = false;
+  private detached: NetError | undefined;
 
   constructor(readonly name: string, private readonly n: NetAddon) {
     super();
   }
 
+  /** @internal the kernel reset the interface under this handle (plain-Nooks recovery, or a driver given up on). */
+  detach(why: string): void {
+    if (this.closed) return;
+    this.detached = new NetError('EDRIVERFAILED', why);
+    this.close();
+    this.emit('detached', this.detached);
+  }
+
   /** Queues frames (whole Ethernet frames without FCS, 14 bytes to MTU + 14) for sending; how many were queued. */
   send(frames: Buffer[]): number {
+    if (this.detached) throw this.detached;
     if (this.closed) throw new NetError('ECLOSED', `${this.name}: closed`);
     if (frames.length === 0) return 0;
     return wrap(() => this.n.netSend(this.name, frames));
@@ -187,6 +204,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /** Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery. */
   configure(config: NetConfig): void {
+    if (this.detached) throw this.detached;
     const r = wrap(() => this.n.netConfigure(this.name, config));
     if (r !== 0) throw new NetError('EIO', `${this.name}: the driver refused the configuration (error ${r})`);
   }
@@ -196,8 +214,8 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     this.closed = true;
     handles.get(this.name)?.delete(this);
     updateWatchdog(this.n);
-    this.n.netClose(this.name);
-    this.removeAllListeners();
+    if (!this.detached) this.n.netClose(this.name); // a detached handle is no user any more
+    this.removeAllListeners(['frames', 'link']);
   }
 }
 

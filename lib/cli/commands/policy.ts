@@ -31,6 +31,6 @@ export async function policy(ctx: Context): Promise<number> {
   ctx.print('');
   ctx.print(`a driver restarts until it has failed maxFailures times within windowMs, then it is disabled ` +
     `(action restart) or replaced (action fallback); action disable gives up on the first fault. ` +
-    `shadow: its class keeps the driver's devices and requests across a restart (block).`);
+    `shadow: its class keeps the driver's devices and requests across a restart.`);
   return 0;
 }

@@ -14,7 +14,12 @@
 //    waiting to be sent. When a driver registers the name again after a
 //    failure, that configuration is replayed and the interface reopened
 //    before the waiting frames go out: applications keep their handles (the
-//    shadow driver's job, for the net class).
+//    shadow driver's job, for the net class: frames in flight are lost, as
+//    on a wire). Without a shadow (native/shadow) a failure resets the
+//    interface instead: its handles are detached (their next call fails with
+//    the reason), the configuration and the waiting frames are dropped, and
+//    applications must open it again; the same happens to a shadowed
+//    interface whose driver the agent gives up on.
 //  - Transmit: only the JS thread submits. netSend queues a batch of frames;
 //    pump() copies up to NOOKS_BATCH_MAX of them into free socket buffers and
 //    hands them to ndo_start_xmit in one crossing (deferred calls), with
@@ -49,6 +54,7 @@
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
+#include "../../shadow/shadow.h"
 #include "../../xpc/batch.h"
 #include "e1000_model.h"
 
@@ -116,6 +122,7 @@ struct Net {
   int next_eth = 0;
   std::vector<RxFrame> rx;
   std::vector<std::pair<std::string, bool>> link_events;  // every change, in order
+  std::vector<std::pair<std::string, std::string>> detach_events;  // interface, why
   bool kicked = false;
   Napi::ThreadSafeFunction tsfn;
   Napi::FunctionReference deliver;
@@ -156,13 +163,41 @@ void netdev_gone(Net &n, Iface &i) {
   kick(n);
 }
 
+// With n.lock held: applications lose the interface: their handles are
+// detached with `why`, what they configured and queued is dropped.
+void detach(Net &n, Iface &i, const std::string &why) {
+  if (!i.users) return;
+  i.users = 0;
+  i.mtu = i.tx_timeout_ms = i.flags = 0;
+  i.mac_set = false;
+  i.mc.clear();
+  i.c.tx_dropped += i.txq.size();
+  i.txq.clear();
+  i.replay = false;
+  n.detach_events.emplace_back(i.name, why);
+  kick(n);
+}
+
 ObjectRelease release(ObjectType::netdev, [](Domain *d, const Object &o) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
   Iface *i = iface_of(n, d->id, o.key);
   if (!i) return;
-  klog(4, "net: %s: driver %s failed: frames in flight are lost, waiting ones stay queued", i->name.c_str(), d->name.c_str());
   netdev_gone(n, *i);
+  if (shadow_parks(d)) {
+    klog(4, "net: %s: driver %s failed: shadowed: frames in flight are lost, waiting ones stay queued", i->name.c_str(), d->name.c_str());
+    return;
+  }
+  klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i->name.c_str(), d->name.c_str());
+  detach(n, *i, i->name + ": the driver (" + d->name + ") failed: the interface was reset; open it again");
+});
+
+// The agent gave up on a shadowed driver (or it was unloaded): its interfaces' handles are detached.
+ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  for (auto &e : n.ifaces)
+    if (e.second.last_domain == d->id && !e.second.dev) detach(n, e.second, e.first + ": the driver failed and will not be restarted: " + why);
 });
 
 // ---- calls into the driver (JS thread) ---------------------------------------
@@ -397,12 +432,15 @@ void on_kick(Napi::Env env) {
   for (const std::string &name : names) pump(name);
   std::vector<RxFrame> rx;
   std::vector<std::pair<std::string, bool>> links;
+  std::vector<std::pair<std::string, std::string>> detached;
   {
     std::lock_guard<std::mutex> g(n.lock);
     rx.swap(n.rx);
     links.swap(n.link_events);
+    detached.swap(n.detach_events);
   }
-  if ((rx.empty() && links.empty()) || n.deliver.IsEmpty()) return;
+  if (!detached.empty()) set_ref(env, n);  // detached handles no longer keep the process alive
+  if ((rx.empty() && links.empty() && detached.empty()) || n.deliver.IsEmpty()) return;
   // one event per interface: its frames in order, and its link state if it changed
   std::map<std::string, std::vector<size_t>> per;
   for (size_t j = 0; j < rx.size(); j++) per[rx[j].iface].push_back(j);
@@ -423,6 +461,12 @@ void on_kick(Napi::Env env) {
     Napi::Object ev = Napi::Object::New(env);
     ev.Set("iface", l.first);
     ev.Set("link", Napi::Boolean::New(env, l.second));
+    events.Set(k++, ev);
+  }
+  for (auto &x : detached) {
+    Napi::Object ev = Napi::Object::New(env);
+    ev.Set("iface", x.first);
+    ev.Set("detached", x.second);
     events.Set(k++, ev);
   }
   n.deliver.Call({events});
@@ -455,7 +499,7 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
   return it->second;
 }
 
-// netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean }, ...]).
+// netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why }, ...]).
 Napi::Value Init(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
