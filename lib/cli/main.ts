@@ -15,6 +15,7 @@ import { domains } from './commands/domains.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
 import { run } from './commands/run.js';
+import { tableCommand } from './commands/table.js';
 
 const flags = [
   { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
@@ -119,6 +120,25 @@ const commands: readonly CommandDef[] = [
       ['nooks app player --out /tmp/tone.wav --seconds 0.5', 'a tone through the PCM driver into a WAV file'],
       ['nooks app net-peer --bind 127.0.0.1:7000 --out /tmp/copy', 'the link partner, in one terminal...'],
       ['nooks app net-transfer --file /etc/services --peer 127.0.0.1:7000', '...and the sender, in another'],
+    ],
+  },
+  {
+    name: 'table',
+    args: ['which'],
+    help: 'table apps: each application with its driver faulting, without isolation, with Nooks, with shadow drivers',
+    run: tableCommand,
+    flags: ['json'],
+    details: [
+      'After Table 3 of the shadow-driver paper. For each application (db on block, echo on serial, player on sound,',
+      'net-transfer on net) and each configuration: none (no isolation), nooks (isolated, restarted, no shadow) and',
+      'shadow (isolated, restarted, the class\'s shadow keeps the application\'s state), one run in a child process',
+      'whose driver is made to fault twice at random moments (a NULL dereference on the path the application uses).',
+      'The outcome is the application\'s own verification: continued, malfunction (an error, wrong output, a stall),',
+      'or crash (the process died). --json: { rows: [{ app, class, config, outcome, failures, recoveryMs, detail? }] }.',
+    ],
+    examples: [
+      ['nooks table apps', 'the table'],
+      ['nooks table apps --json', 'the rows as JSON'],
     ],
   },
   {
