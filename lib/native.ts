@@ -18,7 +18,7 @@ export interface NativeFault {
 }
 
 /** What ended a crossing: processor faults, a rejected kernel call, the watchdog, or an abort. */
-export type FaultKind = 'segv' | 'pkey' | 'bus' | 'ill' | 'fpe' | 'bad-call' | 'timeout' | 'aborted' | 'stack-overflow';
+export type FaultKind = 'segv' | 'pkey' | 'bus' | 'ill' | 'fpe' | 'bad-call' | 'timeout' | 'aborted' | 'stack-overflow' | 'stalled';
 
 export interface NativeDomain {
   id: number;

@@ -82,6 +82,21 @@ describe('the block shadow driver', () => {
     expect((await disk.read(0, 512).catch((err: BlockError) => err)) as BlockError).toMatchObject({ code: 'ENOTREADY' });
   });
 
+  it('the nanny: a driver that sits on a request past stallMs is failed (stalled) and recovered; the request completes', async () => {
+    await kernel.shutdown();
+    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    kernel.addDevice('blk', { image: join(dir, 'stall.img'), size: 1 << 20 });
+    drv = await kernel.load('blk');
+    disk = openBlock(kernel, 'blk0');
+    drv.call('plug', 1); // the driver keeps its requests: no fault, no progress
+    const t0 = Date.now();
+    await disk.write(0, pattern(4096, 3));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining('blk0: a request was with the driver for more than 300 ms') } });
+    expect(recoveries()).toBe(1);
+    expect((await disk.read(0, 4096)).equals(pattern(4096, 3))).toBe(true);
+  });
+
   it('with shadow: false in the policy (plain Nooks), the requests in flight fail instead', async () => {
     await kernel.shutdown();
     kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, shadow: false }, drivers: new Map() } });

@@ -28,8 +28,8 @@ drivers:
 describe('loadPolicy', () => {
   it('loads the YAML example and merges driver entries over the default', () => {
     const policy = loadPolicy(file('policy.yaml', example));
-    expect(policy.default).toEqual({ action: 'restart', maxFailures: 5, windowMs: 60000, timeBudgetMs: 2000, memLimitBytes: 67108864, shadow: true });
-    expect(policyFor(policy, 'crashy')).toEqual({ action: 'restart', maxFailures: 3, windowMs: 10000, timeBudgetMs: 2000, memLimitBytes: 67108864, shadow: true });
+    expect(policy.default).toEqual({ action: 'restart', maxFailures: 5, windowMs: 60000, timeBudgetMs: 2000, memLimitBytes: 67108864, stallMs: 5000, shadow: true });
+    expect(policyFor(policy, 'crashy')).toEqual({ action: 'restart', maxFailures: 3, windowMs: 10000, timeBudgetMs: 2000, memLimitBytes: 67108864, stallMs: 5000, shadow: true });
     expect(policyFor(policy, 'blk')).toEqual({ ...policy.default, shadow: false });
     expect(policyFor(policy, 'other')).toBe(policy.default);
   });
@@ -86,7 +86,7 @@ describe('parsePolicy validation', () => {
     ['default: { maxFailures: }\n', 'policy.yaml: default.maxFailures: expected a positive integer, got null'],
     ['default: { action: reboot }\n', 'policy.yaml: default.action: expected one of restart, disable, fallback, got "reboot"'],
     ['drivers: { x: { action: [restart] } }\n', 'policy.yaml: drivers.x.action: expected one of restart, disable, fallback, got a list'],
-    ['drivers: { x: { maxFailure: 3 } }\n', 'policy.yaml: drivers.x.maxFailure: unknown key (expected one of action, fallback, maxFailures, windowMs, timeBudgetMs, memLimitBytes, shadow)'],
+    ['drivers: { x: { maxFailure: 3 } }\n', 'policy.yaml: drivers.x.maxFailure: unknown key (expected one of action, fallback, maxFailures, windowMs, timeBudgetMs, memLimitBytes, stallMs, shadow)'],
     ['default: { shadow: yes please }\n', 'policy.yaml: default.shadow: expected true or false, got "yes please"'],
     ['defaults: {}\n', 'policy.yaml: defaults: unknown key (expected one of default, drivers)'],
     ['- restart\n', 'policy.yaml: expected a mapping, got a list'],

@@ -12,6 +12,7 @@
 //   await disk.flush();          // the image file is fsync'ed
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import { policyFor } from '../recovery/policy.js';
 
 export const SECTOR_SIZE = 512;
 
@@ -82,6 +83,7 @@ interface BlockAddon {
   blockInit(deliver: (done: Completion[]) => void): void;
   blockDisk(name: string): NativeDisk | null;
   blockSubmit(name: string, kind: number, sector: number, arg?: Buffer | number): number;
+  blockNanny(name: string, deadlineMs: number): boolean;
 }
 const OP_READ = 0;
 const OP_WRITE = 1;
@@ -146,6 +148,19 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
   const sizeBytes = disk.capacity * SECTOR_SIZE;
   let closed = false;
   let inFlight = 0;
+  // The nanny, while requests are in flight: a driver that keeps one past its
+  // policy's stallMs without completing it is failed and recovered (the C++ side decides).
+  let nanny: NodeJS.Timeout | undefined;
+  const watch = () => {
+    if (inFlight > 0 && !nanny) {
+      const driver = kernel.domains().find((d) => d.id === n.blockDisk(name)?.domain)?.name;
+      const stallMs = policyFor(kernel.policy, driver ?? '').stallMs;
+      nanny = setInterval(() => n.blockNanny(name, stallMs), Math.min(250, stallMs / 4)).unref();
+    } else if (inFlight === 0 && nanny) {
+      clearInterval(nanny);
+      nanny = undefined;
+    }
+  };
 
   const check = (offset: number, length: number, aligned: boolean): void => {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0)
@@ -167,14 +182,17 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
         throw err.code === 'ENOTREADY' ? notReady(kernel, name, lastDomains.get(name)) : new BlockError((err.code ?? 'EIO') as BlockErrorCode, err.message);
       }
       inFlight++;
+      watch();
       const timer = setTimeout(() => {
         if (!waiting.delete(id)) return;
         inFlight--;
+        watch();
         reject(new BlockError('ETIMEDOUT', `${name}: no completion within ${timeoutMs} ms: the device or its driver is stuck`));
       }, timeoutMs).unref();
       const done = () => {
         clearTimeout(timer);
         inFlight--;
+        watch();
       };
       waiting.set(id, { resolve: (d) => (done(), resolve(d)), reject: (e) => (done(), reject(e)) });
     });

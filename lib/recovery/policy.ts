@@ -21,6 +21,8 @@ interface Limits {
   readonly timeBudgetMs: number;
   /** The driver's heap + DMA limit. */
   readonly memLimitBytes: number;
+  /** Nanny: a request the driver keeps this long without completing it is a failure ('stalled'; block). */
+  readonly stallMs: number;
   /**
    * Shadow driver: its class keeps the driver's devices and the requests in
    * flight across a restart, so applications keep their handles and lose
@@ -42,7 +44,7 @@ export interface Policy {
 }
 
 export const defaultPolicy: Policy = {
-  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20, shadow: true },
+  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20, stallMs: 5_000, shadow: true },
   drivers: new Map(),
 };
 
@@ -114,7 +116,7 @@ function readProblem(err: unknown): string {
 
 const actionNames: readonly Action[] = ['restart', 'disable', 'fallback'];
 const isAction = (v: unknown): v is Action => actionNames.includes(v as Action);
-const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'shadow'];
+const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'stallMs', 'shadow'];
 
 /** Validates the parsed document and merges each driver's entry over the default. */
 function resolve(doc: unknown, file: string): Policy {
@@ -150,6 +152,7 @@ function resolve(doc: unknown, file: string): Policy {
       windowMs: limit('windowMs'),
       timeBudgetMs: limit('timeBudgetMs'),
       memLimitBytes: limit('memLimitBytes'),
+      stallMs: limit('stallMs'),
       shadow: flag('shadow'),
     };
 

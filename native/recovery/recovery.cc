@@ -182,6 +182,18 @@ void recovery_notify(Domain *d, const Fault &f) {
   recoverer.cv.notify_all();
 }
 
+void recovery_fail(Domain *d, FaultKind kind, const std::string &message) {
+  Fault f;
+  f.kind = kind;
+  f.domain = d->id;
+  snprintf(f.message, sizeof f.message, "%s", message.c_str());
+  f.primary = mark_failed(d);
+  f.generation = d->failure_gen.load();
+  if (!f.primary) return;  // failed already: that failure is being dealt with
+  record_primary_fault(f);
+  recovery_notify(d, f);
+}
+
 void recovery_set_listener(std::function<void(int, const Fault &)> fn) {
   std::lock_guard<std::mutex> g(recoverer.lock);
   recoverer.listener = std::move(fn);

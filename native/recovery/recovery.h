@@ -25,6 +25,9 @@ bool recovery_restart(Domain *d, std::string *why);
 // the domain down, then reports it to the listener (the agent). Faults that
 // are only the echo of another (`aborted`) are not reported.
 void recovery_notify(Domain *d, const Fault &f);
+// A class's nanny found d not doing its work (no fault): d fails as if it had
+// faulted with `kind` and `message`, and the recovery thread takes it from there.
+void recovery_fail(Domain *d, FaultKind kind, const std::string &message);
 void recovery_set_listener(std::function<void(int domain, const Fault &)> fn);
 void recovery_thread_start();
 void recovery_thread_stop();

@@ -48,6 +48,7 @@ const char *fault_kind_name(FaultKind k) {
     case FaultKind::timeout: return "timeout";
     case FaultKind::aborted: return "aborted";
     case FaultKind::stack_overflow: return "stack-overflow";
+    case FaultKind::stalled: return "stalled";
   }
   return "?";
 }

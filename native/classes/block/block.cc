@@ -72,6 +72,7 @@ struct Slot {
   void *buffer = nullptr;
   dma_addr_t dma = 0;
   bool busy = false;
+  uint64_t since = 0;  // jiffies when it was handed to the driver (the nanny's clock)
   Chunk chunk;
 };
 
@@ -237,6 +238,7 @@ void pump(const std::string &name) {
         Slot &s = k->slots[i];
         if (s.busy) continue;
         s.busy = true;
+        s.since = jiffies_now();
         s.chunk = std::move(p->second.front());
         p->second.pop_front();
         taken.push_back(i);
@@ -352,6 +354,30 @@ void on_kick(Napi::Env env) {
   b.deliver.Call({a});
 }
 
+// blockNanny(name, deadlineMs): a driver that keeps a request past the deadline
+// without completing it has stopped working without faulting: it is failed
+// (kind 'stalled') and recovered like a fault. True if it was.
+Napi::Value Nanny(const Napi::CallbackInfo &info) {
+  Block &b = blk();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  uint64_t deadline = (uint64_t)info[1].As<Napi::Number>().Int64Value();
+  Domain *stuck = nullptr;
+  {
+    std::lock_guard<std::mutex> g(b.lock);
+    auto it = b.disks.find(name);
+    if (it == b.disks.end()) return Napi::Boolean::New(info.Env(), false);
+    uint64_t now = jiffies_now();
+    for (Slot &s : it->second->slots)
+      if (s.busy && now - s.since > deadline) stuck = g_domains[it->second->domain];
+  }
+  if (!stuck) return Napi::Boolean::New(info.Env(), false);
+  klog(4, "blk: %s: a request has been with %s for more than %lu ms: the nanny fails it", name.c_str(), stuck->name.c_str(),
+       (unsigned long)deadline);
+  recovery_fail(stuck, FaultKind::stalled, name + ": a request was with the driver for more than " + std::to_string(deadline) +
+                                               " ms without completing (nanny)");
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 // blockInit(deliver): deliver([{ id, data?, code?, message? }, ...]) receives finished operations.
 Napi::Value Init(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -453,6 +479,7 @@ AddonExports exports([](Napi::Env env, Napi::Object e) {
   e.Set("blockInit", Napi::Function::New(env, Init));
   e.Set("blockDisk", Napi::Function::New(env, DiskInfo));
   e.Set("blockSubmit", Napi::Function::New(env, Submit));
+  e.Set("blockNanny", Napi::Function::New(env, Nanny));
 });
 
 }  // namespace
