@@ -82,8 +82,16 @@ interface Completion {
 interface BlockAddon {
   blockInit(deliver: (done: Completion[]) => void): void;
   blockDisk(name: string): NativeDisk | null;
-  blockSubmit(name: string, kind: number, sector: number, arg?: Buffer | number): number;
+  /** Queues operations [kind, sector, write data or sectors to read] (all or none); their ids. */
+  blockSubmit(name: string, ops: [number, number, (Buffer | number)?][]): number[];
   blockNanny(name: string, deadlineMs: number): boolean;
+}
+/** One operation as the kernel takes it. */
+interface Request {
+  kind: number;
+  sector: number;
+  /** Write: the data; read: how many sectors. */
+  arg?: Buffer | number;
 }
 const OP_READ = 0;
 const OP_WRITE = 1;
@@ -171,61 +179,69 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
       throw new BlockError('EINVAL', `${name}: writes must start and end on ${SECTOR_SIZE}-byte sector boundaries (offset ${offset}, length ${length})`);
   };
 
-  const submit = (kind: number, sector: number, arg?: Buffer | number): Promise<Buffer | undefined> =>
-    new Promise((resolve, reject) => {
-      if (closed) throw new BlockError('ECLOSED', `${name}: closed`);
-      let id: number;
-      try {
-        id = n.blockSubmit(name, kind, sector, arg);
-      } catch (e) {
-        const err = e as Error & { code?: string };
-        throw err.code === 'ENOTREADY' ? notReady(kernel, name, lastDomains.get(name)) : new BlockError((err.code ?? 'EIO') as BlockErrorCode, err.message);
-      }
-      inFlight++;
-      watch();
-      const timer = setTimeout(() => {
-        if (!waiting.delete(id)) return;
-        inFlight--;
-        watch();
-        reject(new BlockError('ETIMEDOUT', `${name}: no completion within ${timeoutMs} ms: the device or its driver is stuck`));
-      }, timeoutMs).unref();
+  /** Hands `reqs` to the kernel in one call (one batch into the driver); a promise per request. */
+  const submit = (reqs: Request[]): Promise<Buffer | undefined>[] => {
+    if (closed) throw new BlockError('ECLOSED', `${name}: closed`);
+    if (reqs.length === 0) return [];
+    let ids: number[];
+    try {
+      ids = n.blockSubmit(name, reqs.map((r) => [r.kind, r.sector, r.arg]));
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      throw err.code === 'ENOTREADY' ? notReady(kernel, name, lastDomains.get(name)) : new BlockError((err.code ?? 'EIO') as BlockErrorCode, err.message);
+    }
+    inFlight += ids.length;
+    watch();
+    return ids.map((id) => new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
         inFlight--;
         watch();
       };
+      const timer = setTimeout(() => {
+        if (!waiting.delete(id)) return;
+        done();
+        reject(new BlockError('ETIMEDOUT', `${name}: no completion within ${timeoutMs} ms: the device or its driver is stuck`));
+      }, timeoutMs).unref();
       waiting.set(id, { resolve: (d) => (done(), resolve(d)), reject: (e) => (done(), reject(e)) });
-    });
-
-  const read = async (offset: number, length: number): Promise<Buffer> => {
-    check(offset, length, false);
-    const first = Math.floor(offset / SECTOR_SIZE);
-    const end = Math.ceil((offset + length) / SECTOR_SIZE);
-    if (end === first) return Buffer.alloc(0);
-    const data = (await submit(OP_READ, first, end - first)) as Buffer;
-    const skip = offset - first * SECTOR_SIZE;
-    return skip === 0 && data.length === length ? data : data.subarray(skip, skip + length);
-  };
-  const write = async (offset: number, data: Buffer): Promise<void> => {
-    if (!Buffer.isBuffer(data)) throw new BlockError('EINVAL', `${name}: write data must be a Buffer`);
-    check(offset, data.length, true);
-    if (data.length) await submit(OP_WRITE, offset / SECTOR_SIZE, data);
-  };
-  const flush = async (): Promise<void> => {
-    await submit(OP_FLUSH, 0);
+    }));
   };
 
+  // Each operation as a request (or nothing to do), and what its result becomes.
+  const plan = (o: BlockOp): { req?: Request; result: (data: Buffer | undefined) => Buffer | undefined } => {
+    if (o.op === 'flush') return { req: { kind: OP_FLUSH, sector: 0 }, result: () => undefined };
+    if (o.op === 'write') {
+      if (!Buffer.isBuffer(o.data)) throw new BlockError('EINVAL', `${name}: write data must be a Buffer`);
+      check(o.offset, o.data.length, true);
+      return { req: o.data.length ? { kind: OP_WRITE, sector: o.offset / SECTOR_SIZE, arg: o.data } : undefined, result: () => undefined };
+    }
+    check(o.offset, o.length, false);
+    const first = Math.floor(o.offset / SECTOR_SIZE);
+    const end = Math.ceil((o.offset + o.length) / SECTOR_SIZE);
+    const skip = o.offset - first * SECTOR_SIZE;
+    return {
+      req: end > first ? { kind: OP_READ, sector: first, arg: end - first } : undefined,
+      result: (data) => (!data ? Buffer.alloc(0) : skip === 0 && data.length === o.length ? data : data.subarray(skip, skip + o.length)),
+    };
+  };
+
+  /** Many operations, one submission; settles when all have, rejects with the first error. */
+  const submitAll = async (ops: BlockOp[]): Promise<(Buffer | undefined)[]> => {
+    const plans = ops.map(plan);
+    const reqs = plans.flatMap((p) => (p.req ? [p.req] : []));
+    const pending = submit(reqs);
+    let next = 0;
+    return Promise.all(plans.map((p) => (p.req ? pending[next++] : Promise.resolve(undefined)).then(p.result)));
+  };
+
+  const one = async (o: BlockOp) => (await submitAll([o]))[0];
   return {
     name,
     sizeBytes,
-    read,
-    write,
-    flush,
-    submitAll: (ops) =>
-      Promise.all(
-        ops.map((o): Promise<Buffer | undefined> =>
-          o.op === 'read' ? read(o.offset, o.length) : (o.op === 'write' ? write(o.offset, o.data) : flush()).then(() => undefined)),
-      ),
+    read: async (offset, length) => (await one({ op: 'read', offset, length }))!,
+    write: async (offset, data) => void (await one({ op: 'write', offset, data })),
+    flush: async () => void (await one({ op: 'flush' })),
+    submitAll,
     get inFlight() {
       return inFlight;
     },

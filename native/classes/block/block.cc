@@ -15,9 +15,10 @@
 //    when the restarted driver registers the disk again they are submitted to
 //    it (reads and writes of whole sectors are idempotent; a flush is too).
 //  - Applications' reads and writes are split into requests of at most
-//    max_sectors and queued per disk. Only the JS thread submits: it copies
-//    write data into free request buffers and hands up to NOOKS_BATCH_MAX
-//    requests to the driver's submit() in one crossing (deferred calls).
+//    max_sectors and queued per disk, many operations per N-API call. Only
+//    the JS thread submits: it copies write data into free request buffers
+//    and hands up to NOOKS_BATCH_MAX requests to the driver's submit() in one
+//    crossing (deferred calls).
 //  - The driver completes requests with blk_complete (on its interrupt
 //    thread): read data is copied out of the request buffer there, and
 //    finished operations are handed to JS in batches through one
@@ -417,27 +418,37 @@ Napi::Value DiskInfo(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// blockSubmit(name, kind, sector, dataOrSectors): queues an operation; its id.
+// blockSubmit(name, [[kind, sector, dataOrSectors], ...]): queues the
+// operations (all or none) and hands what it can to the driver: one pump, so
+// many operations go in one crossing. Their ids, in order.
 Napi::Value Submit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Block &b = blk();
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  int kind = info[1].As<Napi::Number>().Int32Value();
-  uint64_t sector = (uint64_t)info[2].As<Napi::Number>().Int64Value();
-  auto op = std::make_shared<Op>();
-  op->kind = kind;
-  uint64_t sectors = 0;
-  if (kind == BLK_OP_WRITE) {
-    Napi::Buffer<uint8_t> data = info[3].As<Napi::Buffer<uint8_t>>();
-    if (data.Length() % BLK_SECTOR_SIZE) throw_code(env, "EINVAL", "write length must be a multiple of 512");
-    op->data.assign(data.Data(), data.Data() + data.Length());
-    sectors = data.Length() / BLK_SECTOR_SIZE;
-  } else if (kind == BLK_OP_READ) {
-    sectors = (uint64_t)info[3].As<Napi::Number>().Int64Value();
-    op->data.resize(sectors * BLK_SECTOR_SIZE);
-  } else if (kind != BLK_OP_FLUSH) {
-    throw_code(env, "EINVAL", "unknown block operation");
+  Napi::Array list = info[1].As<Napi::Array>();
+  struct New {
+    std::shared_ptr<Op> op;
+    uint64_t sector, sectors;
+  };
+  std::vector<New> ops;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Array a = list.Get(i).As<Napi::Array>();
+    New n{std::make_shared<Op>(), (uint64_t)a.Get(1u).As<Napi::Number>().Int64Value(), 0};
+    n.op->kind = a.Get(0u).As<Napi::Number>().Int32Value();
+    if (n.op->kind == BLK_OP_WRITE) {
+      Napi::Buffer<uint8_t> data = a.Get(2u).As<Napi::Buffer<uint8_t>>();
+      if (data.Length() % BLK_SECTOR_SIZE) throw_code(env, "EINVAL", "write length must be a multiple of 512");
+      n.op->data.assign(data.Data(), data.Data() + data.Length());
+      n.sectors = data.Length() / BLK_SECTOR_SIZE;
+    } else if (n.op->kind == BLK_OP_READ) {
+      n.sectors = (uint64_t)a.Get(2u).As<Napi::Number>().Int64Value();
+      n.op->data.resize(n.sectors * BLK_SECTOR_SIZE);
+    } else if (n.op->kind != BLK_OP_FLUSH) {
+      throw_code(env, "EINVAL", "unknown block operation");
+    }
+    ops.push_back(std::move(n));
   }
+  Napi::Array ids = Napi::Array::New(env, ops.size());
   {
     std::lock_guard<std::mutex> g(b.lock);
     auto it = b.disks.find(name);
@@ -447,19 +458,24 @@ Napi::Value Submit(const Napi::CallbackInfo &info) {
     // a parked disk queues for its restarting driver, with the geometry it had
     Parked k = it != b.disks.end() ? Parked{it->second->domain, it->second->capacity, it->second->depth, it->second->max_sectors}
                                    : parked->second;
-    if (sector > k.capacity || sectors > k.capacity - sector)
-      throw_code(env, "ERANGE", name + ": sectors " + std::to_string(sector) + "+" + std::to_string(sectors) +
-                                    " are past the end of the disk (" + std::to_string(k.capacity) + " sectors)");
-    op->id = b.next_id++;
+    for (New &n : ops)
+      if (n.sector > k.capacity || n.sectors > k.capacity - n.sector)
+        throw_code(env, "ERANGE", name + ": sectors " + std::to_string(n.sector) + "+" + std::to_string(n.sectors) +
+                                      " are past the end of the disk (" + std::to_string(k.capacity) + " sectors)");
     std::deque<Chunk> &q = b.pending[name];
-    if (kind == BLK_OP_FLUSH) {
-      op->remaining = 1;
-      q.push_back({op, 0, 0, 0});
-    } else {
-      for (uint64_t s = 0; s < sectors; s += k.max_sectors) {
-        uint32_t n = (uint32_t)std::min<uint64_t>(k.max_sectors, sectors - s);
+    for (uint32_t i = 0; i < ops.size(); i++) {
+      std::shared_ptr<Op> &op = ops[i].op;
+      op->id = b.next_id++;
+      ids.Set(i, Napi::Number::New(env, (double)op->id));
+      if (op->kind == BLK_OP_FLUSH) {
+        op->remaining = 1;
+        q.push_back({op, 0, 0, 0});
+        continue;
+      }
+      for (uint64_t s = 0; s < ops[i].sectors; s += k.max_sectors) {
+        uint32_t n = (uint32_t)std::min<uint64_t>(k.max_sectors, ops[i].sectors - s);
         op->remaining++;
-        q.push_back({op, sector + s, n, (size_t)s * BLK_SECTOR_SIZE});
+        q.push_back({op, ops[i].sector + s, n, (size_t)s * BLK_SECTOR_SIZE});
       }
       if (!op->remaining) {  // zero length: done at once
         op->remaining = 1;
@@ -469,10 +485,10 @@ Napi::Value Submit(const Napi::CallbackInfo &info) {
       }
     }
   }
-  b.outstanding++;
+  b.outstanding += ops.size();
   set_ref(env, b);
   pump(name);
-  return Napi::Number::New(env, (double)op->id);
+  return ids;
 }
 
 AddonExports exports([](Napi::Env env, Napi::Object e) {
