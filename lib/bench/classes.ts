@@ -19,6 +19,7 @@ import { freeUdpPort, nicWire, openNet } from '../classes/net.js';
 import { openSerial, ptyPair } from '../classes/serial.js';
 import { openPcm } from '../classes/sound.js';
 import type { Isolation, Kernel } from '../kernel.js';
+import type { Policy } from '../recovery/policy.js';
 import { defaultModes, eachMode, round, type ModeStep, type ModeUnsupported } from './common.js';
 
 export const classSuites = ['net', 'block', 'sound', 'serial'] as const;
@@ -31,6 +32,8 @@ export interface ClassBenchOptions {
   modes?: readonly Isolation[];
   /** Called before each step, for progress lines. */
   onStep?: (step: ClassBenchStep) => void;
+  /** The kernels' recovery policy (default: the default policy; e.g. shadow: false to see what shadowing costs). */
+  policy?: Policy;
 }
 
 export interface ClassBenchStep {
@@ -99,7 +102,7 @@ export async function benchClass(suite: ClassSuite, options: ClassBenchOptions =
     const results: WorkloadResult[] = [];
     for (const w of workloads[suite]) {
       const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
-      const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step);
+      const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy);
       const none = modes.find((m) => m.isolation === 'none' && m.supported);
       const base = none?.supported ? none.throughput : 0;
       results.push({

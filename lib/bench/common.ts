@@ -3,6 +3,7 @@
 // the CPU's name and the rounding of figures.
 import { readFileSync } from 'node:fs';
 import { Kernel, type Isolation } from '../kernel.js';
+import type { Policy } from '../recovery/policy.js';
 
 export const defaultModes: readonly Isolation[] = ['none', 'mprotect', 'pkey'];
 
@@ -28,6 +29,7 @@ export async function eachMode<T>(
   modes: readonly Isolation[],
   body: (kernel: Kernel) => Promise<T>,
   onStep?: (step: ModeStep) => void,
+  policy?: Policy,
 ): Promise<(T | ModeUnsupported)[]> {
   const noPkey = Kernel.pkeyUnusableReason(); // '' when isolation 'pkey' can run here
   const results: (T | ModeUnsupported)[] = [];
@@ -38,7 +40,7 @@ export async function eachMode<T>(
       continue;
     }
     onStep?.({ isolation, what: 'boot' });
-    const kernel = await Kernel.boot({ isolation });
+    const kernel = await Kernel.boot({ isolation, policy });
     try {
       results.push(await body(kernel));
     } finally {

@@ -70,7 +70,7 @@ const commands: readonly CommandDef[] = [
     args: ['suite'],
     help: 'Measure every isolation mode: crossing costs (xpc) or a device class\'s throughput (net, block, sound, serial)',
     run: bench,
-    flags: ['json', 'runs', 'iters', 'seconds'],
+    flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
     details: [
       'bench xpc: for each isolation mode (none, mprotect, pkey) in one run: boot it, load the null driver and',
       'measure in C++ loops a host -> driver -> host round trip around an empty function and one kernel call from',
@@ -97,6 +97,7 @@ const commands: readonly CommandDef[] = [
       ['nooks bench xpc --runs 15 --iters 100000', 'steadier figures, slower'],
       ['nooks bench block --seconds 0.5', 'a quicker, rougher look'],
       ['nooks bench sound', 'CPU time and crossings of real-time playback'],
+      ['nooks bench block --policy noshadow.yaml', 'the same without shadow drivers (default: { shadow: false })'],
     ],
   },
   {

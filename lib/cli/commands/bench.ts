@@ -5,7 +5,7 @@ import { cpuModel, defaultModes } from '../../bench/common.js';
 import { benchXpc, type XpcBenchResult } from '../../bench/xpc.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
-import { intFlag, table, toJson, type Context } from './common.js';
+import { intFlag, policyOf, table, toJson, type Context } from './common.js';
 
 export const suites = ['xpc', ...classSuites] as const;
 
@@ -19,7 +19,8 @@ export async function bench(ctx: Context): Promise<number> {
 }
 
 async function xpc(ctx: Context): Promise<number> {
-  if (ctx.flags.seconds !== undefined) throw new UsageError(`--seconds is an option of bench ${classSuites.join('|')}; bench xpc takes --runs and --iters`);
+  for (const f of ['seconds', 'policy'] as const)
+    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench ${classSuites.join('|')}; bench xpc takes --runs and --iters`);
   const runs = intFlag(ctx, 'runs', 7);
   const iters = intFlag(ctx, 'iters', 20_000);
   // three steps per mode (boot, the native loops, the JS loop); a skipped mode counts its three at once
@@ -70,7 +71,7 @@ async function classes(ctx: Context, suite: ClassSuite): Promise<number> {
   // two steps per mode and workload (boot, measure); a skipped mode counts its two at once
   const total = classWorkloads(suite).length * defaultModes.length * 2;
   const progress = new Progress({ total, label: `bench ${suite}`, json: ctx.flags.json });
-  const results = await benchClass(suite, { seconds, onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
+  const results = await benchClass(suite, { seconds, policy: policyOf(ctx), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
   progress.tick(Infinity);
   progress.finish();
   if (ctx.flags.json) {
