@@ -13,6 +13,7 @@ BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls
     r.result = EnterResult::unavailable;
     return r;
   }
+  if (calls.empty()) return r;  // nothing to run: no crossing (and no memcpy from a null vector)
   nooks_batch *b = dt->batch;
   b->count = calls.size();
   b->done = 0;
