@@ -38,7 +38,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     source = tone(8000, 1, 1000, 0.5, 0.3);
     writeWav(join(dir, 'source.wav'), 8000, 1, source);
     kernel = await Kernel.boot({
-      policy: { default: { ...defaultPolicy.default, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     expect(kernel.addDevice('pcm', { playback: played, capture: join(dir, 'source.wav') })).toMatchObject({ name: 'pcm0', kind: 'pcm' });
     drv = await kernel.load('pcm');

@@ -31,6 +31,8 @@ MODULE_DESCRIPTION("Driver of the nooks emulated PCM sound device");
 #define REG_CAPS	0x8c
 
 #define PCM_ID		0x4e4b5043
+#define CTRL_RUN	1
+#define CTRL_RESUME	2	/* with RUN: go on with the stream a reset cut */
 #define STATUS_ERROR	2
 #define VOLUME_MUTE	(1u << 31)
 
@@ -51,6 +53,7 @@ struct pcm_chip {
 	bool registered;
 	long irqs;
 	int bad_pointer;	/* tests: pointer() lies from now on */
+	bool crash;		/* tests: the next pointer() dereferences NULL */
 };
 
 static struct pcm_chip *the_chip;	/* one device is enough for the tests */
@@ -133,7 +136,8 @@ static int pcm_trigger(struct snd_pcm *pcm, int stream, int cmd)
 
 	switch (cmd) {
 	case SNDRV_PCM_TRIGGER_START:
-		iowrite32(1, reg(chip, stream, REG_CTRL));
+	case SNDRV_PCM_TRIGGER_RESUME:
+		iowrite32(cmd == SNDRV_PCM_TRIGGER_RESUME ? CTRL_RUN | CTRL_RESUME : CTRL_RUN, reg(chip, stream, REG_CTRL));
 		if (ioread32(reg(chip, stream, REG_STATUS)) & STATUS_ERROR) {
 			pr_err("pcm: the device refused to start the %s engine\n", stream ? "capture" : "playback");
 			return -EIO;
@@ -152,8 +156,11 @@ static unsigned long pcm_pointer(struct snd_pcm *pcm, int stream)
 {
 	struct pcm_chip *chip = chip_of(pcm);
 	struct pcm_stream *s = &chip->st[stream];
-	u32 hw = ioread32(reg(chip, stream, REG_HWPTR));
+	u32 hw;
 
+	if (chip->crash)
+		return *(volatile unsigned long *)NULL;	/* a test's driver bug */
+	hw = ioread32(reg(chip, stream, REG_HWPTR));
 	if (chip->bad_pointer)
 		return 0x7fffffff;
 	return (hw % s->bytes) / s->rt->frame_bytes;
@@ -294,6 +301,19 @@ NOOKS_EXPORT long bound(void)
 NOOKS_EXPORT long irqs(void)
 {
 	return the_chip ? the_chip->irqs : -ENODEV;
+}
+
+/*
+ * A driver bug for the tests: the next pointer() faults (a NULL dereference).
+ * The class calls it at every period of a running stream, and when it
+ * restores a stream on the restarted driver.
+ */
+NOOKS_EXPORT long crash_next_pointer(void)
+{
+	if (!the_chip)
+		return -ENODEV;
+	the_chip->crash = true;
+	return 0;
 }
 
 /* A driver bug: pointer() returns a position outside the ring from now on. */

@@ -5,8 +5,13 @@
 // hands a batch of frames (any number of periods) to the kernel's queue at
 // once, and the kernel moves them into the driver's DMA ring as the hardware
 // plays them; JavaScript only hears of progress, batched. A driver that fails
-// ends the stream with a PcmError (code 'ENODEV', "device gone"); a device
-// that stops moving ends it with 'ETIMEDOUT': never a hang.
+// ends the stream with a PcmError (code 'ENODEV', "device gone"), unless it is
+// shadowed (its policy's `shadow`): then the stream is parked while the driver
+// restarts (writes queue up to the kernel's queue, drain() and read() wait)
+// and goes on from where the hardware stopped once the restarted driver has
+// registered the device again; it ends with 'ENODEV' and the reason if the
+// policy gives up. A device that stops moving ends it with 'ETIMEDOUT': never
+// a hang.
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
 
@@ -40,6 +45,8 @@ export interface PcmStatus {
   /** Frames in the driver's DMA ring not yet played. */
   framesInRing: number;
   running: boolean;
+  /** Parked by the shadow driver while the device's driver restarts. */
+  restarting: boolean;
   error: string | null;
 }
 
@@ -136,8 +143,9 @@ abstract class PcmStream {
 
   /**
    * Volume 0..100 of this direction (the device scales the samples). The
-   * mixer belongs to the device: it stays as set for later streams (until the
-   * driver restarts, which resets the device to 100, unmuted).
+   * mixer belongs to the device: it stays as set for later streams, and
+   * across driver restarts when the driver is shadowed (otherwise a restart
+   * resets the device to 100, unmuted).
    */
   setVolume(volume: number): { volume: number; muted: boolean } {
     if (!Number.isInteger(volume) || volume < 0 || volume > 100) throw new PcmError('EINVAL', `volume ${volume}: an integer 0..100`);
@@ -152,7 +160,9 @@ abstract class PcmStream {
   }
 
   status(): PcmStatus {
-    return this.closed ? { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, error: 'closed' } : addon().pcmStatus(this.handle);
+    return this.closed
+      ? { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, restarting: false, error: 'closed' }
+      : addon().pcmStatus(this.handle);
   }
 
   /** Stops the stream at once (unplayed frames are dropped) and gives the device back. */

@@ -16,6 +16,20 @@
 // driver fails, its release ends every stream open on it with "device gone"
 // (applications get an error, never a hang), and the restarted driver
 // registers the pcm again for new opens.
+//
+// Shadow driver (native/shadow; the driver's policy says `shadow`): the
+// release parks the pcm instead. What a stream needs to be rebuilt is what the
+// class keeps anyway, nothing logged per period: its hw_params, whether it
+// runs, its position, the frames written and not yet played (the queue keeps
+// them until the hardware has played them, so it holds a copy of the ring),
+// and the mixer. While parked the stream takes writes (up to its queue's
+// size), reads and drain() wait, mixer changes are recorded. When the
+// restarted driver registers the pcm again, the stream's thread restores it
+// once the driver runs: open, the same hw_params, pointer() (where the reset
+// cut the old engine: the device keeps that position), prepare, the mixer,
+// and trigger RESUME if it was running, from exactly the frame the hardware
+// got to. If the driver does not come back (the policy gives up, or it is
+// unloaded), the parked streams end with "device gone" and the reason.
 #include <napi.h>
 
 #include <algorithm>
@@ -36,6 +50,7 @@
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
+#include "../../shadow/shadow.h"
 #include "../../xpc/xpc.h"
 #include "include/nooks/sound.h"
 
@@ -46,13 +61,15 @@ using namespace nooks;
 namespace {
 
 constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
-constexpr auto kStallLimit = std::chrono::milliseconds(2000);
+constexpr auto kStallLimit = std::chrono::milliseconds(2000);  // also: a restarted driver's time to register its pcm again
+using Clock = std::chrono::steady_clock;
 
 struct Stream;
 
 // A registration: what the kernel copied out of the driver's struct snd_pcm.
 struct Pcm {
   int domain;
+  uint64_t gen;   // the driver's failure generation at registration: no crossing into a driver that failed since
   uintptr_t key;  // the struct snd_pcm in the driver
   std::string name, driver;
   snd_pcm_ops ops;
@@ -66,6 +83,7 @@ struct Pcm {
   // the mixer: a property of the device, kept across streams (guarded by g_lock)
   uint32_t volume[2] = {100, 100};
   bool muted[2] = {false, false};
+  bool mixer_lost[2] = {false, false};  // the device was reset since (a shadow kept the values): set again at the next open
 };
 
 // One event for JavaScript: only when it waits for something (room, data, the
@@ -78,17 +96,19 @@ struct Event {
 
 struct Stream {
   int id;
-  std::shared_ptr<Pcm> pcm;
+  std::shared_ptr<Pcm> pcm;  // changed by the stream's thread only (a restore), under g_lock: others read it there
   int dir;
-  uint32_t fb, bytes;  // frame bytes, ring bytes
-  uint8_t *area = nullptr;
+  snd_pcm_runtime params;  // its hw_params
+  uint32_t fb, bytes;      // frame bytes, ring bytes
+  uint8_t *area = nullptr;  // the DMA ring; null while parked
 
   std::mutex lock;  // after the mprotect lock (DomainMemoryAccess) and g_lock
   std::condition_variable cv;
   bool stop = false, kick = false, elapsed = false, draining = false, finished = false;
   std::string error_code, error;  // set once: the stream is dead
   // the queue between the application and the DMA ring, in host memory:
-  // frames written and not yet in the ring (playback), or captured and not yet read
+  // frames written and not yet played (playback: the first appl - hw bytes are
+  // also in the ring), or captured and not yet read
   std::vector<uint8_t> q;
   size_t qhead = 0, qlen = 0;
   // JavaScript waits for this much room (playback) or data (capture): one event when there is, not one per period
@@ -96,8 +116,13 @@ struct Stream {
   // positions: free-running byte counts since prepare
   uint32_t hw = 0, appl = 0, last_ptr = 0;
   uint64_t frames_done = 0;  // played or captured, in all
-  bool started = false;
+  bool started = false;         // the engine runs (stream thread only)
+  bool restart_engine = false;  // a restore has yet to start the engine the failure stopped (stream thread only)
   std::chrono::steady_clock::time_point last_progress;
+  // the shadow: parked while its driver restarts; `resume` is the pcm the restarted driver registered
+  bool parked = false, mixer_pending = false;  // mixer_pending: changed while parked, not yet given to the driver
+  std::shared_ptr<Pcm> resume;
+  Clock::time_point parked_at;
 
   Napi::ThreadSafeFunction tsfn;
   bool tsfn_live = false;
@@ -108,6 +133,8 @@ struct Stream {
 std::mutex &g_lock = *new std::mutex;
 std::map<std::string, std::shared_ptr<Pcm>> &g_pcms = *new std::map<std::string, std::shared_ptr<Pcm>>;
 std::map<int, std::shared_ptr<Stream>> &g_streams = *new std::map<int, std::shared_ptr<Stream>>;  // by handle (JS thread only)
+// by name: shadowed pcms whose driver is restarting, with their open streams and mixer (guarded by g_lock)
+std::map<std::string, std::shared_ptr<Pcm>> &g_parked = *new std::map<std::string, std::shared_ptr<Pcm>>;
 int g_next_handle = 1;
 
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key) {
@@ -125,32 +152,112 @@ void fail_stream(Stream &s, const std::string &code, const std::string &msg) {
   s.cv.notify_all();
 }
 
+// With g_lock held: the driver's copies of the stream configurations go (the driver does).
+void free_runtimes(Pcm &p) {
+  for (int dir = 0; dir < 2; dir++) {
+    if (p.rt[dir]) host_heap_free(p.rt[dir]);
+    p.rt[dir] = nullptr;
+    p.area[dir] = nullptr;
+  }
+}
+
 // With g_lock held: the pcm is no more; its streams end.
 void drop_locked(Pcm &p, const char *why) {
   p.gone = true;
   for (auto &s : p.open)
     if (s) fail_stream(*s, "ENODEV", p.name + ": device gone (" + why + ")");
-  for (snd_pcm_runtime *&rt : p.rt)
-    if (rt) {
-      host_heap_free(rt);
-      rt = nullptr;
-    }
+  free_runtimes(p);
   g_pcms.erase(p.name);
 }
 
-// ObjectType::pcm release at recovery or unload: the driver's registration goes.
+// With g_lock held: the shadow keeps the pcm's name, mixer and open streams for the restarted driver.
+void park_locked(const std::shared_ptr<Pcm> &p) {
+  p->gone = true;
+  free_runtimes(*p);
+  g_pcms.erase(p->name);
+  g_parked[p->name] = p;
+  int n = 0;
+  for (auto &s : p->open)
+    if (s) {
+      std::lock_guard<std::mutex> g(s->lock);
+      s->parked = true;
+      s->resume = nullptr;
+      s->area = nullptr;  // the ring goes with the driver's DMA memory; the queue still holds its frames
+      s->parked_at = Clock::now();
+      n++;
+    }
+  klog(4, "sound: %s: driver %s failed: shadowed, %d open stream%s kept for its restart", p->name.c_str(), p->driver.c_str(), n,
+       n == 1 ? "" : "s");
+}
+
+// With g_lock held: the restarted driver registered the parked pcm again as p. It gets the mixer the shadow
+// kept and the parked streams; their threads restore them on it once the driver runs (we are inside its init).
+void resume_locked(Pcm &old, const std::shared_ptr<Pcm> &p) {
+  for (int dir = 0; dir < 2; dir++) {
+    p->volume[dir] = old.volume[dir];
+    p->muted[dir] = old.muted[dir];
+    const std::shared_ptr<Stream> &s = old.open[dir];
+    if (!s) {
+      p->mixer_lost[dir] = old.mixer_lost[dir] || old.volume[dir] != 100 || old.muted[dir];
+      continue;
+    }
+    p->open[dir] = s;
+    std::lock_guard<std::mutex> g(s->lock);
+    s->resume = p;
+    s->cv.notify_all();
+  }
+}
+
+// ObjectType::pcm release at recovery or unload: the driver's registration goes (or is parked, when shadowed).
 ObjectRelease release(ObjectType::pcm, [](Domain *d, const Object &o) {
   std::lock_guard<std::mutex> g(g_lock);
-  if (auto p = pcm_of(d, o.key)) drop_locked(*p, ("driver " + d->name + " failed or unloaded").c_str());
+  auto p = pcm_of(d, o.key);
+  if (!p) return;
+  if (shadow_parks(d)) return park_locked(p);
+  drop_locked(*p, ("driver " + d->name + " failed or unloaded").c_str());
 });
 
-// One crossing into the driver's op. False (and *err says why) if the driver
+// The agent gave up on a shadowed driver (or it was unloaded): its parked streams end, saying why.
+ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+  std::lock_guard<std::mutex> g(g_lock);
+  for (auto it = g_parked.begin(); it != g_parked.end();) {
+    Pcm &p = *it->second;
+    if (p.domain != d->id) {
+      ++it;
+      continue;
+    }
+    for (auto &s : p.open)
+      if (s) fail_stream(*s, "ENODEV", p.name + ": device gone (the driver failed and will not be restarted: " + why + ")");
+    it = g_parked.erase(it);
+  }
+});
+
+Domain *domain_of(const Pcm &p) { return p.domain >= 0 && p.domain < kMaxDomains ? g_domains[p.domain] : nullptr; }
+
+// Whether p's registration is live and its driver runs (a restarted driver runs once its init has returned).
+bool runs(const Pcm &p) {
+  Domain *d = domain_of(p);
+  return d && d->state.load() == DomainState::running && d->failure_gen.load() == p.gen;
+}
+
+// What a crossing that did not happen says, and whether the driver's failure is the shadow's to hide.
+struct Op {
+  std::string code, err;
+  bool down = false;  // the driver could not be reached, or failed: no answer of its own
+};
+
+// One crossing into the driver's op. False (and op says why) if the driver
 // cannot be reached or faulted: a fault goes to the recovery thread.
-bool cross(const Pcm &p, const void *fn, std::initializer_list<uint64_t> args, uint64_t *ret, std::string *code, std::string *err) {
-  Domain *d = p.domain >= 0 && p.domain < kMaxDomains ? g_domains[p.domain] : nullptr;
+bool cross(const Pcm &p, const void *fn, std::initializer_list<uint64_t> args, uint64_t *ret, Op &op) {
+  Domain *d = domain_of(p);
+  op.down = true;
+  op.code = "ENODEV";
   if (!d) {
-    *code = "ENODEV";
-    *err = p.name + ": device gone (its driver is unloaded)";
+    op.err = p.name + ": device gone (its driver is unloaded)";
+    return false;
+  }
+  if (d->failure_gen.load() != p.gen) {  // the registration of a driver that failed since: never into its successor
+    op.err = p.name + ": device gone (driver " + d->name + " failed)";
     return false;
   }
   XpcCall c{fn, {}, 0};
@@ -158,23 +265,28 @@ bool cross(const Pcm &p, const void *fn, std::initializer_list<uint64_t> args, u
   for (uint64_t a : args) c.args[i++] = a;
   Fault f;
   switch (xpc_call(d, &c, &f)) {
-    case EnterResult::ok: *ret = c.ret; return true;
+    case EnterResult::ok: op.down = false; *ret = c.ret; return true;
     case EnterResult::unavailable: {
       DomainState st = d->state.load();
       // a stream outlives no failure of its driver: the registration goes with it
-      *code = st == DomainState::loading ? "ENOTREADY" : "ENODEV";
-      *err = p.name + (st == DomainState::loading ? ": device not ready" : ": device gone") + " (driver " + d->name + " is " +
-             state_name(st) + ")";
+      if (st == DomainState::loading) op.code = "ENOTREADY";
+      op.err = p.name + (st == DomainState::loading ? ": device not ready" : ": device gone") + " (driver " + d->name + " is " +
+               state_name(st) + ")";
       return false;
     }
     case EnterResult::fault:
       recovery_notify(d, f);
       fault_describe(&f);
-      *code = "ENODEV";
-      *err = p.name + ": device gone (driver " + d->name + " failed: " + f.message + ")";
+      op.err = p.name + ": device gone (driver " + d->name + " failed: " + f.message + ")";
       return false;
   }
   return false;
+}
+
+// Whether a stream whose crossing found its driver down waits for the shadow's restore (else it ends).
+bool shadowed(const Pcm &p) {
+  Domain *d = domain_of(p);
+  return d && shadow_parks(d);
 }
 
 // A driver answer the kernel cannot use: the driver is failed, as a bad call would.
@@ -213,25 +325,21 @@ void emit(Stream &s, Event *e) {
 
 // ---- the class thread of a stream ------------------------------------------
 
-struct Op {
-  std::string code, err;
-};
-
 // Playback: queue -> ring, as far as the hardware allows (in flight < the ring).
+// The frames stay in the queue until played (update_hw): the shadow's copy of the ring.
 bool fill(Stream &s) {
   DomainMemoryAccess access;  // this thread is in no crossing
   std::lock_guard<std::mutex> g(s.lock);
-  if (!s.error.empty()) return false;
-  uint32_t room = s.bytes - s.fb - (s.appl - s.hw);
-  size_t n = std::min<size_t>(room, s.qlen);
+  if (!s.error.empty() || !s.area) return false;
+  uint32_t in_ring = s.appl - s.hw;
+  size_t n = std::min<size_t>(s.bytes - s.fb - in_ring, s.qlen - in_ring);
   n -= n % s.fb;
+  size_t qoff = (s.qhead + in_ring) % s.q.size();
   for (size_t done = 0; done < n;) {
     uint32_t off = s.appl % s.bytes;
-    size_t qoff = s.qhead;
     size_t chunk = std::min<size_t>({n - done, s.bytes - off, s.q.size() - qoff});
     memcpy(s.area + off, s.q.data() + qoff, chunk);
-    s.qhead = (s.qhead + chunk) % s.q.size();
-    s.qlen -= chunk;
+    qoff = (qoff + chunk) % s.q.size();
     s.appl += (uint32_t)chunk;
     done += chunk;
   }
@@ -242,7 +350,7 @@ bool fill(Stream &s) {
 uint32_t drain_ring(Stream &s) {
   DomainMemoryAccess access;
   std::lock_guard<std::mutex> g(s.lock);
-  if (!s.error.empty()) return 0;
+  if (!s.error.empty() || !s.area) return 0;
   uint32_t n = (uint32_t)std::min<size_t>(s.hw - s.appl, s.q.size() - s.qlen);  // appl: what the class has read
   n -= n % s.fb;
   for (uint32_t done = 0; done < n;) {
@@ -261,20 +369,25 @@ uint32_t drain_ring(Stream &s) {
 bool update_hw(Stream &s, Op &op) {
   const Pcm &p = *s.pcm;
   uint64_t ptr;
-  if (!cross(p, (const void *)p.ops.pointer, {p.key, (uint64_t)s.dir}, &ptr, &op.code, &op.err)) return false;
+  if (!cross(p, (const void *)p.ops.pointer, {p.key, (uint64_t)s.dir}, &ptr, op)) return false;
   uint32_t frames = s.bytes / s.fb;
   if (ptr >= frames) {
     driver_bug(p, "pointer() returned frame " + std::to_string(ptr) + ", outside the ring of " + std::to_string(frames) + " frames");
-    op.code = "ENODEV";
-    op.err = p.name + ": device gone (driver returned a bad hardware position)";
+    op = {"ENODEV", p.name + ": device gone (driver returned a bad hardware position)", true};
     return false;
   }
   uint32_t delta = (uint32_t)((ptr + frames - s.last_ptr) % frames);
   s.last_ptr = (uint32_t)ptr;
   if (delta) {
     std::lock_guard<std::mutex> g(s.lock);
-    s.hw += delta * s.fb;
-    s.frames_done += delta;
+    uint32_t bytes = delta * s.fb;
+    if (s.dir == SNDRV_PCM_STREAM_PLAYBACK) {  // played: out of the queue (never more than the ring held)
+      bytes = std::min(bytes, s.appl - s.hw);
+      s.qhead = (s.qhead + bytes) % s.q.size();
+      s.qlen -= bytes;
+    }
+    s.hw += bytes;
+    s.frames_done += bytes / s.fb;
     s.last_progress = std::chrono::steady_clock::now();
   }
   return true;
@@ -282,7 +395,7 @@ bool update_hw(Stream &s, Op &op) {
 
 bool ack(Stream &s, uint32_t limit, Op &op) {
   uint64_t r;
-  if (!cross(*s.pcm, (const void *)s.pcm->ops.ack, {s.pcm->key, (uint64_t)s.dir, limit}, &r, &op.code, &op.err)) return false;
+  if (!cross(*s.pcm, (const void *)s.pcm->ops.ack, {s.pcm->key, (uint64_t)s.dir, limit}, &r, op)) return false;
   if ((int)r < 0) {
     op.code = "EIO";
     op.err = s.pcm->name + ": the driver refused the new position (" + std::to_string((int)r) + ")";
@@ -293,12 +406,163 @@ bool ack(Stream &s, uint32_t limit, Op &op) {
 
 bool trigger(Stream &s, int cmd, Op &op) {
   uint64_t r;
-  if (!cross(*s.pcm, (const void *)s.pcm->ops.trigger, {s.pcm->key, (uint64_t)s.dir, (uint64_t)cmd}, &r, &op.code, &op.err)) return false;
+  if (!cross(*s.pcm, (const void *)s.pcm->ops.trigger, {s.pcm->key, (uint64_t)s.dir, (uint64_t)cmd}, &r, op)) return false;
+  if ((int)r == -EINVAL && cmd == SNDRV_PCM_TRIGGER_RESUME) return trigger(s, SNDRV_PCM_TRIGGER_START, op);  // no resume: start
   if ((int)r < 0) {
+    const char *what = cmd == SNDRV_PCM_TRIGGER_STOP ? "stop" : cmd == SNDRV_PCM_TRIGGER_START ? "start" : "resume";
     op.code = "EIO";
-    op.err = s.pcm->name + ": trigger " + (cmd ? "start" : "stop") + " failed (" + std::to_string((int)r) + "): see the kernel log";
+    op.err = s.pcm->name + ": trigger " + what + " failed (" + std::to_string((int)r) + "): see the kernel log";
     return false;
   }
+  return true;
+}
+
+// Gives the hardware the ring (filled, for playback) and triggers it: the start
+// of a stream, or (`resume`) its continuation after a shadow's restore.
+bool start_stream(Stream &s, bool resume, Op &op) {
+  uint32_t limit;
+  if (s.dir == SNDRV_PCM_STREAM_PLAYBACK) {
+    fill(s);
+    limit = s.appl;
+  } else {
+    limit = s.appl + s.bytes - s.fb;
+  }
+  if (!ack(s, limit, op) || !trigger(s, resume ? SNDRV_PCM_TRIGGER_RESUME : SNDRV_PCM_TRIGGER_START, op)) return false;
+  s.started = true;
+  s.last_progress = std::chrono::steady_clock::now();
+  return true;
+}
+
+bool set_mixer(const Pcm &p, int dir, uint32_t volume, bool mute, Op &op) {
+  uint64_t r;
+  if (!cross(p, (const void *)p.ops.mixer, {p.key, (uint64_t)dir, volume, mute}, &r, op)) return false;
+  if ((int)r < 0) {
+    op = {"EIO", p.name + ": mixer failed (" + std::to_string((int)r) + ")"};
+    return false;
+  }
+  return true;
+}
+
+// The mixer of the stream's direction, as the class keeps it, to the driver: at a restore (the reset put the
+// device back at 100, unmuted), and for changes the application made while the stream was parked.
+bool apply_mixer(Stream &s, Op &op) {
+  const Pcm &p = *s.pcm;
+  if (!p.ops.mixer) return true;
+  uint32_t volume;
+  bool mute;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    volume = p.volume[s.dir];
+    mute = p.muted[s.dir];
+    std::lock_guard<std::mutex> sg(s.lock);
+    s.mixer_pending = false;
+  }
+  return set_mixer(p, s.dir, volume, mute, op);
+}
+
+// Opens the stream on its pcm's driver: open, hw_params (s.params), prepare; for a new stream and again at a
+// shadow's restore. `stopped_at` (a restore) also asks pointer() after hw_params: where the reset cut the old
+// engine (the device keeps that position until the engine is programmed). False with op set; a driver that
+// refused a step after open closes the stream again.
+bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
+  Pcm &p = *s.pcm;
+  uint64_t dir = (uint64_t)s.dir, r;
+  snd_pcm_runtime *rt = nullptr;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (s.bytes > p.max_buffer) {
+      op = {"EINVAL", p.name + ": a ring of " + std::to_string(s.bytes) + " bytes is more than the driver takes (" + std::to_string(p.max_buffer) + ")"};
+      return false;
+    }
+    if (!p.rt[dir]) p.rt[dir] = (snd_pcm_runtime *)host_heap_alloc(sizeof(snd_pcm_runtime));
+    if ((rt = p.rt[dir])) *rt = s.params;
+    p.area[dir] = nullptr;
+  }
+  if (!rt) {
+    op = {"ENOMEM", "host-object heap exhausted"};
+    return false;
+  }
+  bool opened = false;
+  auto close = [&] {
+    Op ignored;
+    cross(p, (const void *)p.ops.close, {p.key, dir}, &r, ignored);
+  };
+  auto step = [&](const char *what, const void *fn, std::initializer_list<uint64_t> args) {
+    if (!cross(p, fn, args, &r, op)) return false;  // unreachable or failed: nothing to undo
+    if ((int)r >= 0) return opened = true;
+    op = {"EIO", p.name + ": " + what + " failed (" + std::to_string((int)r) + "): see the kernel log"};
+    if (opened) close();
+    return false;
+  };
+  if (!step("open", (const void *)p.ops.open, {p.key, dir}) || !step("hw_params", (const void *)p.ops.hw_params, {p.key, dir, (uint64_t)rt}))
+    return false;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    *area = p.area[dir];
+  }
+  if (!*area) {
+    close();
+    op = {"EIO", p.name + ": the driver's hw_params gave no DMA ring (snd_pcm_set_buffer)"};
+    return false;
+  }
+  if (stopped_at && !cross(p, (const void *)p.ops.pointer, {p.key, dir}, stopped_at, op)) return false;
+  return step("prepare", (const void *)p.ops.prepare, {p.key, dir});
+}
+
+// The shadow's restore, on the stream's thread once the restarted driver runs: the stream opened again with
+// its hw_params, going on from the frame the hardware got to (none played twice, none skipped), its mixer back,
+// and running again if it ran. False with op set (the stream then ends, unless the driver failed again).
+bool restore(Stream &s, Op &op) {
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    std::lock_guard<std::mutex> sg(s.lock);
+    s.pcm = std::move(s.resume);
+    s.resume = nullptr;
+  }
+  uint64_t ptr = 0;
+  uint8_t *area;
+  if (!driver_setup(s, op, s.started ? &ptr : nullptr, &area)) return false;
+  // What the cut engine moved since the class last asked: played (playback), or captured into the lost ring.
+  uint32_t moved = 0;
+  if (s.started) {
+    uint32_t at = (uint32_t)(ptr % (s.bytes / s.fb)) * s.fb;
+    moved = std::min((at + s.bytes - s.hw % s.bytes) % s.bytes, s.dir == SNDRV_PCM_STREAM_PLAYBACK ? s.appl - s.hw : s.bytes - s.fb);
+  }
+  uint64_t taken = 0, lost = 0;  // capture: frames the class had taken, and frames the ring took with it
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    if (s.dir == SNDRV_PCM_STREAM_PLAYBACK) {
+      s.qhead = (s.qhead + moved) % s.q.size();
+      s.qlen -= moved;
+    } else {
+      taken = s.frames_done - (s.hw - s.appl) / s.fb;
+      lost = (s.hw + moved - s.appl) / s.fb;
+    }
+    s.frames_done += moved / s.fb;
+    s.hw = s.appl = s.last_ptr = 0;  // positions count from the new prepare
+    s.area = area;
+    s.restart_engine |= s.started;
+    s.started = false;
+  }
+  if (!apply_mixer(s, op)) return false;
+  bool frames_left;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    frames_left = s.dir == SNDRV_PCM_STREAM_CAPTURE || s.qlen >= s.fb;
+  }
+  if (s.restart_engine && frames_left && !start_stream(s, true, op)) return false;
+  s.restart_engine = false;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    s.parked = false;
+    s.kick = true;
+  }
+  const char *name = s.pcm->name.c_str();
+  klog(6, "sound: %s: %s stream restored on the restarted driver at frame %llu%s", name,
+       s.dir == SNDRV_PCM_STREAM_PLAYBACK ? "playback" : "capture", (unsigned long long)s.frames_done, s.started ? ", running" : "");
+  if (lost)
+    klog(4, "sound: %s: %llu captured frames after frame %llu were lost with the failed driver's ring", name,
+         (unsigned long long)lost, (unsigned long long)taken);
   return true;
 }
 
@@ -314,14 +578,10 @@ bool service_playback(Stream &s, Op &op) {
     size_t have;
     {
       std::lock_guard<std::mutex> g(s.lock);
-      have = s.qlen;
+      have = s.qlen - (s.appl - s.hw);
     }
-    if (have >= s.bytes - s.fb || (draining && have >= s.fb)) {  // start threshold: a full ring, or all there is
-      fill(s);
-      if (!ack(s, s.appl, op) || !trigger(s, SNDRV_PCM_TRIGGER_START, op)) return false;
-      s.started = true;
-      s.last_progress = std::chrono::steady_clock::now();
-    }
+    // start threshold: a full ring, or all there is
+    if ((have >= s.bytes - s.fb || (draining && have >= s.fb)) && !start_stream(s, false, op)) return false;
   } else {
     if (!update_hw(s, op)) return false;
     uint32_t appl = s.appl;
@@ -383,16 +643,37 @@ bool service_capture(Stream &s, Op &op) {
 
 void stream_loop(Stream *s) {
   for (;;) {
+    bool parked, restoring, mixer;
     {
       std::unique_lock<std::mutex> g(s->lock);
-      s->cv.wait_for(g, std::chrono::milliseconds(20), [&] { return s->stop || s->kick || s->elapsed || !s->error.empty(); });
+      // parked: woken when the restarted driver registers the pcm, then polled until it runs (its init returned)
+      bool polling = s->parked && s->resume;
+      s->cv.wait_for(g, std::chrono::milliseconds(polling ? 1 : 20), [&] {
+        if (s->stop || !s->error.empty()) return true;
+        if (!s->parked) return s->kick || s->elapsed || s->mixer_pending;
+        return s->resume && (!polling || runs(*s->resume));
+      });
       if (s->stop) return;
       s->kick = s->elapsed = false;
       if (!s->error.empty()) break;
+      parked = s->parked;
+      restoring = parked && s->resume && runs(*s->resume);
+      mixer = s->mixer_pending;
     }
     Op op;
-    bool ok = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? service_playback(*s, op) : service_capture(*s, op);
-    if (!ok) fail_stream(*s, op.code, op.err);
+    bool ok = true;
+    if (restoring) {
+      ok = restore(*s, op);
+    } else if (parked) {  // a driver that came back without registering the pcm again within 2 s
+      Domain *d = domain_of(*s->pcm);
+      if (d && d->state.load() == DomainState::running && Clock::now() - s->parked_at > kStallLimit)
+        fail_stream(*s, "ENODEV", s->pcm->name + ": device gone (driver " + d->name + " restarted without registering it again)");
+    } else {
+      ok = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? service_playback(*s, op) : service_capture(*s, op);
+      if (ok && mixer) ok = apply_mixer(*s, op);
+    }
+    // a driver that failed under a shadow: the stream waits to be parked and restored; else it ends
+    if (!ok && !(op.down && shadowed(*s->pcm))) fail_stream(*s, op.code, op.err);
   }
   // The stream died: tell JavaScript once, then wait to be closed.
   Event *e = new Event{"error", (double)s->frames_done};
@@ -438,20 +719,27 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
   }
   if (s->thread.joinable()) s->thread.join();
   const Pcm &p = *s->pcm;
-  bool gone;
+  bool gone, parked;
+  std::shared_ptr<Pcm> resume;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    parked = s->parked;  // the driver does not know a parked stream
+    resume = s->resume;
+  }
   {
     std::lock_guard<std::mutex> g(g_lock);
     gone = p.gone;
   }
-  if (call_driver && !gone) {
+  if (call_driver && !gone && !parked) {
     Op op;
     uint64_t r;
     if (s->started) trigger(*s, SNDRV_PCM_TRIGGER_STOP, op);
-    cross(p, (const void *)p.ops.close, {p.key, (uint64_t)s->dir}, &r, &op.code, &op.err);
+    cross(p, (const void *)p.ops.close, {p.key, (uint64_t)s->dir}, &r, op);
   }
   {
     std::lock_guard<std::mutex> g(g_lock);
-    if (s->pcm->open[s->dir] == s) s->pcm->open[s->dir] = nullptr;
+    for (Pcm *q : {s->pcm.get(), resume.get()})
+      if (q && q->open[s->dir] == s) q->open[s->dir] = nullptr;
   }
   if (s->tsfn_live) {
     s->tsfn_live = false;
@@ -474,14 +762,16 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
 
   auto s = std::make_shared<Stream>();
   std::shared_ptr<Pcm> p;
-  snd_pcm_runtime *rt;
   std::string known;
+  bool parked;
   {
     std::lock_guard<std::mutex> g(g_lock);
     auto it = g_pcms.find(name);
     if (it != g_pcms.end()) p = it->second;
     for (auto &kv : g_pcms) known += (known.empty() ? "" : ", ") + kv.first;
+    parked = g_parked.count(name);
   }
+  if (!p && parked) throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");
   if (!p) {  // not with g_lock held: the bus lock comes first (probe registers pcms)
     for (const DeviceInfo &dev : bus_devices())
       if (dev.name == name && dev.kind == "pcm")
@@ -494,59 +784,38 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
     if (p->gone) throw_code(env, "ENODEV", name + ": device gone");
     if (!(p->streams & (1u << dir))) throw_code(env, "EINVAL", name + " has no " + dirs + " stream");
     if (p->open[dir]) throw_code(env, "EBUSY", name + ": its " + dirs + " stream is open already");
-    s->fb = channels * 2;
-    s->bytes = period_frames * s->fb * periods;
-    if (s->bytes > p->max_buffer)
-      throw_code(env, "EINVAL", name + ": a ring of " + std::to_string(s->bytes) + " bytes is more than the driver takes (" + std::to_string(p->max_buffer) + ")");
-    if (!p->rt[dir]) p->rt[dir] = (snd_pcm_runtime *)host_heap_alloc(sizeof(snd_pcm_runtime));
-    rt = p->rt[dir];
-    if (!rt) throw_code(env, "ENOMEM", "host-object heap exhausted");
-    *rt = {rate, channels, SNDRV_PCM_FORMAT_S16_LE, s->fb, period_frames * s->fb, s->bytes};
-    p->area[dir] = nullptr;
     p->open[dir] = s;  // claimed; undone below on failure
   }
   s->id = g_next_handle++;
   s->pcm = p;
   s->dir = dir;
+  s->fb = channels * 2;
+  s->bytes = period_frames * s->fb * periods;
+  s->params = {rate, channels, SNDRV_PCM_FORMAT_S16_LE, s->fb, period_frames * s->fb, s->bytes};
   s->q.resize(std::max<size_t>(4 * (size_t)s->bytes, (size_t)rate * s->fb / 2));
-  auto undo = [&](bool close) {
-    Op op;
-    uint64_t r;
-    if (close) cross(*p, (const void *)p->ops.close, {p->key, (uint64_t)dir}, &r, &op.code, &op.err);
-    std::lock_guard<std::mutex> g(g_lock);
-    if (p->open[dir] == s) p->open[dir] = nullptr;
-  };
   Op op;
-  uint64_t r;
-  auto step = [&](const char *what, const void *fn, std::initializer_list<uint64_t> args, bool close) {
-    if (!cross(*p, fn, args, &r, &op.code, &op.err)) {
-      undo(false);
-      throw_code(env, op.code, op.err);
+  auto fail = [&](bool close) {  // undo the claim (and the driver's open) and throw
+    uint64_t r;
+    Op ignored;
+    if (close) cross(*p, (const void *)p->ops.close, {p->key, (uint64_t)dir}, &r, ignored);
+    {
+      std::lock_guard<std::mutex> g(g_lock);
+      if (p->open[dir] == s) p->open[dir] = nullptr;
     }
-    if ((int)r < 0) {
-      undo(close);
-      throw_code(env, "EIO", name + ": " + what + " failed (" + std::to_string((int)r) + "): see the kernel log");
-    }
+    throw_code(env, op.code, op.err);
   };
-  step("open", (const void *)p->ops.open, {p->key, (uint64_t)dir}, false);
-  step("hw_params", (const void *)p->ops.hw_params, {p->key, (uint64_t)dir, (uint64_t)rt}, true);
+  if (!driver_setup(*s, op, nullptr, &s->area)) fail(false);
+  bool mixer_lost;
   {
     std::lock_guard<std::mutex> g(g_lock);
-    s->area = p->area[dir];
+    mixer_lost = p->mixer_lost[dir];
   }
-  if (!s->area) {
-    undo(true);
-    throw_code(env, "EIO", name + ": the driver's hw_params gave no DMA ring (snd_pcm_set_buffer)");
+  if (mixer_lost) {  // a shadow kept the mixer across a restart that reset the device
+    if (!apply_mixer(*s, op)) fail(!op.down);
+    std::lock_guard<std::mutex> g(g_lock);
+    p->mixer_lost[dir] = false;
   }
-  step("prepare", (const void *)p->ops.prepare, {p->key, (uint64_t)dir}, true);
-  if (dir == SNDRV_PCM_STREAM_CAPTURE) {
-    if (!ack(*s, s->bytes - s->fb, op)) {
-      undo(false);
-      throw_code(env, op.code, op.err);
-    }
-    step("trigger start", (const void *)p->ops.trigger, {p->key, (uint64_t)dir, SNDRV_PCM_TRIGGER_START}, true);
-    s->started = true;
-  }
+  if (dir == SNDRV_PCM_STREAM_CAPTURE && !start_stream(*s, false, op)) fail(!op.down);
   s->last_progress = std::chrono::steady_clock::now();
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "nooks-pcm", 0, 1);
   s->tsfn_live = true;
@@ -646,29 +915,33 @@ Napi::Value Mixer(const Napi::CallbackInfo &info) {
   auto s = handle_arg(info);
   int64_t want_vol = info[1].As<Napi::Number>().Int64Value();
   if (want_vol > 100 || want_vol < -1) throw_code(env, "EINVAL", "volume " + std::to_string(want_vol) + ": outside 0..100");
-  Pcm &p = *s->pcm;
-  if (!p.ops.mixer) throw_code(env, "ENOTSUP", p.name + " has no mixer");
-  {
-    std::unique_lock<std::mutex> g(s->lock);
-    if (!s->error.empty()) {
-      g.unlock();
-      throw_stream_error(env, *s);
-    }
-  }
+  std::shared_ptr<Pcm> p;
+  bool parked, dead;
   uint32_t vol;
   bool mute;
   {
-    std::lock_guard<std::mutex> g(g_lock);
-    vol = want_vol < 0 ? p.volume[s->dir] : (uint32_t)want_vol;
-    mute = info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : p.muted[s->dir];
+    std::lock_guard<std::mutex> g(g_lock);  // s->pcm changes under it
+    std::lock_guard<std::mutex> sg(s->lock);
+    parked = s->parked;
+    dead = !s->error.empty();
+    p = parked && s->resume ? s->resume : s->pcm;  // parked: the pcm its restore will use
+    vol = want_vol < 0 ? p->volume[s->dir] : (uint32_t)want_vol;
+    mute = info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : p->muted[s->dir];
+    if (parked && !dead && p->ops.mixer) {  // the shadow answers for the driver: recorded, given to it at the restore
+      p->volume[s->dir] = vol;
+      p->muted[s->dir] = mute;
+      s->mixer_pending = true;
+    }
   }
-  Op op;
-  uint64_t r;
-  if (!cross(p, (const void *)p.ops.mixer, {p.key, (uint64_t)s->dir, vol, mute}, &r, &op.code, &op.err)) throw_code(env, op.code, op.err);
-  if ((int)r < 0) throw_code(env, "EIO", p.name + ": mixer failed (" + std::to_string((int)r) + ")");
-  std::lock_guard<std::mutex> g(g_lock);
-  p.volume[s->dir] = vol;
-  p.muted[s->dir] = mute;
+  if (!p->ops.mixer) throw_code(env, "ENOTSUP", p->name + " has no mixer");
+  if (dead) throw_stream_error(env, *s);
+  if (!parked) {
+    Op op;
+    if (!set_mixer(*p, s->dir, vol, mute, op)) throw_code(env, op.code, op.err);
+    std::lock_guard<std::mutex> g(g_lock);
+    p->volume[s->dir] = vol;
+    p->muted[s->dir] = mute;
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("volume", vol);
   o.Set("muted", mute);
@@ -680,10 +953,12 @@ Napi::Value Status(const Napi::CallbackInfo &info) {
   auto s = handle_arg(info);
   std::lock_guard<std::mutex> g(s->lock);
   Napi::Object o = Napi::Object::New(env);
+  uint32_t in_ring = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? s->appl - s->hw : s->hw - s->appl;  // playback: also in the queue
   o.Set("framesDone", (double)s->frames_done);
-  o.Set("framesQueued", (double)(s->qlen / s->fb));
-  o.Set("framesInRing", (double)((s->appl - s->hw) / s->fb));
+  o.Set("framesQueued", (double)((s->qlen - (s->dir == SNDRV_PCM_STREAM_PLAYBACK ? in_ring : 0)) / s->fb));
+  o.Set("framesInRing", (double)(in_ring / s->fb));
   o.Set("running", s->started);
+  o.Set("restarting", s->parked);
   o.Set("error", s->error.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s->error)));
   return o;
 }
@@ -732,6 +1007,7 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
   check_driver_fn(d, (const void *)p->ops.mixer, true, "snd_pcm_register", "pcm->ops->mixer");
   if (!pcm->streams || (pcm->streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
   p->domain = d->id;
+  p->gen = d->failure_gen.load();
   p->key = (uintptr_t)pcm;
   p->name = pcm->pdev->dev.name;
   p->driver = d->name;
@@ -741,6 +1017,11 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
     std::lock_guard<std::mutex> g(g_lock);
     if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
     g_pcms[p->name] = p;
+    auto parked = g_parked.find(p->name);
+    if (parked != g_parked.end()) {  // back from recovery: the shadow hands over what it kept
+      resume_locked(*parked->second, p);
+      g_parked.erase(parked);
+    }
   }
   d->objects.add({ObjectType::pcm, (uintptr_t)pcm, sizeof *pcm, 0, p->name});
   klog(6, "sound: %s registered by %s (%s%s%s)", p->name.c_str(), d->name.c_str(), p->streams & 1 ? "playback" : "",

@@ -13,13 +13,23 @@
 //   +0x00 ADDR_LO  +0x04 ADDR_HI  ring bus address
 //   +0x08 SIZE     ring bytes (a multiple of PERIOD)   +0x0c PERIOD bytes
 //   +0x10 RATE     +0x14 CHANNELS  +0x18 FORMAT (2 = S16_LE)
-//   +0x1c CTRL     1 = run, 0 = stop (writing 1 programs the engine: HWPTR = 0)
+//   +0x1c CTRL     1 = run, 0 = stop (writing 1 programs the engine: HWPTR = 0);
+//                  3 = run, resuming the stream a reset cut (see below)
 //   +0x20 HWPTR    (read-only)      +0x24 APPL (limit)
 //   +0x28 VOLUME   0..100, bit 31 mute
 //   +0x2c STATUS   bit 0 running, bit 1 error (bad program or DMA)
 // Global: 0x80 ID (0x4e4b5043), 0x84 INTR status (bit 0 playback period,
 // bit 1 capture period, bit 2 error), 0x88 INTR ack (write 1s to clear),
 // 0x8c CAPS (bit 0 playback, bit 1 capture).
+//
+// A reset (recovery) stops the engines. An engine it stopped while running
+// was cut: its HWPTR keeps the position where it stopped until the engine is
+// programmed again (a restarted driver reads where its predecessor's DMA got
+// to), and a start with CTRL = 3 resumes that stream: playback goes on in the
+// same WAV file, capture from where the source stopped. The file holds what
+// was played, without the silence of the cut (as for any underrun: no silence
+// invented); the cut's length, the audible gap, is logged. A plain start after
+// a reset begins afresh, as after power-on.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -31,6 +41,7 @@
 #include <vector>
 
 #include "../../dev/device.h"
+#include "../../kapi/log.h"
 
 namespace nooks {
 namespace {
@@ -45,14 +56,17 @@ constexpr uint64_t kBank = 0x40;
 constexpr uint32_t kMaxRing = 1u << 24;
 constexpr uint32_t kMute = 1u << 31;
 constexpr uint32_t kIntrError = 4;
+constexpr uint32_t kCtrlRun = 1, kCtrlResume = 2;
+using Clock = std::chrono::steady_clock;
 
 struct Engine {
   uint64_t addr = 0;
   uint32_t size = 0, period = 0, rate = 0, channels = 0, format = 0;
   uint32_t hw = 0, appl = 0, volume = 100, status = 0;
   bool running = false;
+  bool cut = false;  // stopped by a reset while running, not started since
   uint64_t gen = 0;  // bumped at every (re)program/stop: a DMA in flight for an older one is dropped
-  std::chrono::steady_clock::time_point t0;
+  Clock::time_point t0, played_until;  // played_until: when the last frame moved ends, on the wall clock
   uint64_t frames_since_t0 = 0;
 };
 
@@ -147,7 +161,7 @@ class PcmDevice : public EmulatedDevice {
       case FORMAT: e.format = v; return;
       case APPL: e.appl = v; cv_.notify_all(); return;
       case VOLUME: e.volume = v & (kMute | 0xff); if ((e.volume & 0xff) > 100) e.volume = (e.volume & kMute) | 100; return;
-      case CTRL: v & 1 ? start(which, e) : stop(which, e); return;
+      case CTRL: v & kCtrlRun ? start(which, e, v & kCtrlResume) : stop(which, e); return;
       default: undefined_register(off, width);
     }
   }
@@ -155,14 +169,19 @@ class PcmDevice : public EmulatedDevice {
   void reset() override {
     std::lock_guard<std::mutex> g(lock_);
     for (int i = 0; i < 2; i++) {
-      stop(i, eng_[i]);
-      uint64_t gen = eng_[i].gen;  // a DMA in flight stays outdated
-      eng_[i] = Engine{};
-      eng_[i].gen = gen;
+      Engine &e = eng_[i];
+      bool cut = e.running || e.cut;  // a cut stream stays cut until it starts again
+      if (e.running && i == 0) cut_at_ = e.played_until;
+      stop(i, e);
+      Engine fresh;
+      fresh.gen = e.gen;  // a DMA in flight stays outdated
+      fresh.cut = cut;
+      fresh.hw = cut ? e.hw : 0;  // where the cut engine stopped
+      e = fresh;
     }
     intr_ = raised_ = 0;
-    cap_pos_ = 0;
-    close_wav();
+    if (!eng_[1].cut) cap_pos_ = 0;
+    if (!eng_[0].cut) close_wav();  // else kept open (its header written by stop) for the stream to go on
   }
 
  private:
@@ -232,6 +251,13 @@ class PcmDevice : public EmulatedDevice {
     fflush(wav_);
   }
 
+  void write_played(const uint8_t *buf, uint32_t bytes) {
+    std::lock_guard<std::mutex> g(wav_lock_);
+    if (!wav_) return;
+    fwrite(buf, 1, bytes, wav_);
+    wav_bytes_ += bytes;
+  }
+
   void close_wav() {
     std::lock_guard<std::mutex> g(wav_lock_);
     close_wav_locked();
@@ -244,8 +270,9 @@ class PcmDevice : public EmulatedDevice {
     wav_ = nullptr;
   }
 
-  // With lock_ held.
-  void start(int which, Engine &e) {
+  // With lock_ held. `resume`: go on with the stream a reset cut, if there is one.
+  void start(int which, Engine &e, bool resume) {
+    bool resumes = resume && e.cut;
     e.gen++;
     e.running = false;
     e.status = 0;
@@ -262,18 +289,25 @@ class PcmDevice : public EmulatedDevice {
       e.status = 2;
       return;
     }
+    auto now = Clock::now();
     if (which == 0) {
       std::lock_guard<std::mutex> g(wav_lock_);
+      bool goes_on = resumes && wav_ && wav_rate_ == e.rate && wav_channels_ == e.channels;
+      if (e.cut && !resumes) close_wav_locked();  // a new stream after a reset: a new file, as at power-on
       if (!open_wav(e)) {
         report_error("cannot write playback file '%s'", playback_path_.c_str());
         e.status = 2;
         return;
       }
+      if (goes_on)
+        klog(6, "%s: playback resumed at frame %u after a cut of %.1f ms", name.c_str(), wav_bytes_ / (wav_channels_ * 2),
+             std::chrono::duration<double, std::milli>(now - cut_at_).count());
     }
     e.hw = 0;
-    if (which == 1) cap_pos_ = 0;  // capture plays the file from its start
+    if (which == 1 && !resumes) cap_pos_ = 0;  // capture plays the file from its start
+    e.cut = false;
     e.running = true;
-    e.t0 = std::chrono::steady_clock::now();
+    e.t0 = e.played_until = now;
     e.frames_since_t0 = 0;
     cv_.notify_all();
   }
@@ -293,8 +327,9 @@ class PcmDevice : public EmulatedDevice {
     int which;
     uint64_t gen, bus;
     uint32_t bytes, volume, hw, size, period;
+    Clock::time_point end;  // when the frames moved end playing
   };
-  Step plan(int which, Engine &e, std::chrono::steady_clock::time_point now) {
+  Step plan(int which, Engine &e, Clock::time_point now) {
     Step s{};
     if (!e.running) return s;
     uint32_t fb = e.channels * 2;
@@ -312,7 +347,8 @@ class PcmDevice : public EmulatedDevice {
       e.frames_since_t0 += n;
     }
     if (!n) return s;
-    s = {true, which, e.gen, e.addr + off, n * fb, e.volume, e.hw, e.size, e.period};
+    s = {true, which, e.gen, e.addr + off, n * fb, e.volume, e.hw, e.size, e.period,
+         e.t0 + std::chrono::nanoseconds(e.frames_since_t0 * 1000000000ull / e.rate)};
     return s;
   }
 
@@ -322,7 +358,7 @@ class PcmDevice : public EmulatedDevice {
     while (!quit_) {
       cv_.wait_for(g, std::chrono::milliseconds(2));
       if (quit_) break;
-      auto now = std::chrono::steady_clock::now();
+      auto now = Clock::now();
       for (int which = 0; which < 2; which++) {
         Step s = plan(which, eng_[which], now);
         if (!s.any) continue;
@@ -331,14 +367,7 @@ class PcmDevice : public EmulatedDevice {
         bool ok;
         if (which == 0) {
           ok = dma_read(s.bus, buf.data(), s.bytes);
-          if (ok) {
-            scale(buf.data(), s.bytes, s.volume);
-            std::lock_guard<std::mutex> wg(wav_lock_);
-            if (wav_) {
-              fwrite(buf.data(), 1, s.bytes, wav_);
-              wav_bytes_ += s.bytes;
-            }
-          }
+          if (ok) scale(buf.data(), s.bytes, s.volume);
         } else {
           for (uint32_t i = 0; i < s.bytes; i++) buf[i] = cap_pos_ + i < cap_data_.size() ? cap_data_[cap_pos_ + i] : 0;
           scale(buf.data(), s.bytes, s.volume);
@@ -352,9 +381,12 @@ class PcmDevice : public EmulatedDevice {
           e.status = 2;
           intr_ |= kIntrError;
         } else {
+          // played only now that the engine is known to be the same: a reset meanwhile keeps its position exact
+          if (which == 0) write_played(buf.data(), s.bytes);
           if (which == 1) cap_pos_ += s.bytes;
           uint32_t before = e.hw / e.period, after = (e.hw + s.bytes) / e.period;
           e.hw += s.bytes;
+          e.played_until = s.end;
           if (after != before) intr_ |= 1u << which;
         }
         if (intr_ & ~raised_) {
@@ -379,6 +411,7 @@ class PcmDevice : public EmulatedDevice {
   std::mutex wav_lock_;  // after lock_ when both are taken
   FILE *wav_ = nullptr;
   uint32_t wav_rate_ = 0, wav_channels_ = 0, wav_bytes_ = 0;
+  Clock::time_point cut_at_;  // when the playback a reset cut had played up to
 
   bool has_capture_ = false;
   uint32_t cap_rate_ = 0, cap_channels_ = 0;

@@ -25,6 +25,10 @@
 
 #define SNDRV_PCM_TRIGGER_STOP		0
 #define SNDRV_PCM_TRIGGER_START		1
+/* Start again where the stream a device reset cut had stopped (a shadow
+ * driver's restore after the driver's recovery). A driver without it returns
+ * -EINVAL and the kernel starts the stream instead. */
+#define SNDRV_PCM_TRIGGER_RESUME	6
 
 #define SNDRV_PCM_FORMAT_S16_LE		2	/* the only format: 16-bit little-endian */
 
@@ -51,7 +55,9 @@ struct snd_pcm_ops {
 	/* Program the hardware for rt (format, ring); the pointer restarts at 0. */
 	int (*prepare)(struct snd_pcm *pcm, int stream);
 	int (*trigger)(struct snd_pcm *pcm, int stream, int cmd);
-	/* The hardware position in the ring, in frames: 0 .. buffer frames - 1. */
+	/* The hardware position in the ring, in frames: 0 .. buffer frames - 1.
+	 * Also asked after hw_params (before prepare) when a restarted driver's
+	 * stream is restored: where the hardware stopped when the reset cut it. */
 	unsigned long (*pointer)(struct snd_pcm *pcm, int stream);
 	/* The hardware may move up to `limit` bytes (a free-running byte count since prepare). */
 	int (*ack)(struct snd_pcm *pcm, int stream, u32 limit);

@@ -1,0 +1,214 @@
+// The sound class's shadow driver (native/shadow, native/classes/sound): a
+// shadowed pcm driver fails and is restarted under a stream that stays open.
+// The stream is parked meanwhile (writes queue, drain() and read() wait, the
+// mixer is recorded) and then goes on from the frame the hardware got to. The
+// device model writes what it plays to a WAV file (no silence invented, for a
+// cut as for any underrun) and logs each cut: where, and how long the output
+// was silent (the audible gap). The WAV must be exactly the frames written,
+// each once, in order, at the volume set. A deterministic bug (back after
+// every restart) ends with the policy giving up and the stream failing with
+// the reason.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultPolicy, Kernel, openCapture, openPcm, PcmError, type Driver, type PcmStatus } from '../lib/index.js';
+import { play } from '../lib/apps/player.js';
+import { record } from '../lib/apps/recorder.js';
+import { readWav, tone, writeWav } from '../lib/apps/wav.js';
+import { until } from './helpers/util.js';
+
+const RATE = 16000;
+const RING = 4 * 320; // frames: openPcm's default ring (4 periods of 20 ms)
+const QUEUE = RATE / 2; // frames: the kernel's queue for such a stream (the larger of four rings and half a second)
+
+/** Mono S16 samples scaled by the device's volume (it truncates, as C does). */
+function scaled(b: Buffer, volume: number): Buffer {
+  const out = Buffer.alloc(b.length);
+  for (let i = 0; i < b.length; i += 2) out.writeInt16LE(Math.trunc((b.readInt16LE(i) * volume) / 100), i);
+  return out;
+}
+
+function peak(b: Buffer): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i += 2) m = Math.max(m, Math.abs(b.readInt16LE(i)));
+  return m;
+}
+
+/** A cut the device logged: playback resumed at frame `at` of the WAV after `ms` of silence. */
+interface Cut {
+  at: number;
+  ms: number;
+}
+
+describe('the sound shadow driver', () => {
+  let kernel: Kernel;
+  let drv: Driver;
+  let dir: string;
+  let played: string;
+  let source: Buffer;
+  const recoveries = () => kernel.events().filter((e) => e.event === 'recovered').length;
+  const cuts = (): Cut[] =>
+    kernel.log().flatMap((l) => {
+      const m = /^pcm0: playback resumed at frame (\d+) after a cut of ([\d.]+) ms$/.exec(l.text);
+      return m ? [{ at: Number(m[1]), ms: Number(m[2]) }] : [];
+    });
+
+  const boot = async (shadow: boolean) => {
+    kernel = await Kernel.boot({
+      policy: { default: { ...defaultPolicy.default, shadow, maxFailures: 4, memLimitBytes: 16 << 20 }, drivers: new Map() },
+    });
+    kernel.addDevice('pcm', { playback: played, capture: join(dir, 'source.wav') });
+    drv = await kernel.load('pcm');
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-sound-shadow-'));
+    played = join(dir, 'played.wav');
+    source = tone(RATE, 1, 1000, 1, 0.3);
+    writeWav(join(dir, 'source.wav'), RATE, 1, source);
+    await boot(true);
+  });
+  afterEach(async () => {
+    await kernel?.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parks a stream while its driver restarts (writes queue up to the queue, the mixer is recorded) and goes on where the hardware stopped', async () => {
+    const t = tone(RATE, 1, 440, 1.2);
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    p.setVolume(80);
+    await p.write(t.subarray(0, 6000 * 2));
+    await until(() => p.status().framesDone >= 2000, 'playback under way');
+    let during: { status: PcmStatus; queued: PcmStatus; mixer: { volume: number; muted: boolean } } | undefined;
+    let rest: Promise<void> | undefined;
+    kernel.once('recovering', () => {
+      // the failed driver is torn down and not restarted yet: the shadow answers
+      const status = p.status();
+      rest = p.write(t.subarray(6000 * 2)); // takes what the queue holds now; the rest waits for room
+      during = { status, queued: p.status(), mixer: p.setVolume(50) };
+    });
+    drv.recover();
+    expect(during!.status).toMatchObject({ restarting: true, error: null });
+    expect(during!.queued.framesQueued + during!.queued.framesInRing).toBe(QUEUE); // the bound
+    expect(during!.mixer).toEqual({ volume: 50, muted: false }); // recorded, given to the restarted driver
+    await rest;
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
+    p.close();
+    expect(recoveries()).toBe(1);
+    expect(kernel.log().some((l) => l.text === 'sound: pcm0: driver pcm failed: shadowed, 1 open stream kept for its restart')).toBe(true);
+    const cs = cuts();
+    expect(cs).toHaveLength(1);
+    const { at } = cs[0];
+    expect(at).toBeGreaterThanOrEqual(2000);
+    const w = readWav(played);
+    expect(w.frames).toBe(t.length / 2); // every frame written: none lost, none twice
+    // each frame once, in order: at 80 until the cut, at 50 (set while parked) after it
+    expect(w.data.equals(Buffer.concat([scaled(t.subarray(0, at * 2), 80), scaled(t.subarray(at * 2), 50)]))).toBe(true);
+  });
+
+  it('the player plays a tone across drv.recover() while it drains: every frame once, its volume kept', async () => {
+    const t = tone(RATE, 1, 440, 1.2);
+    const irqs = Number(drv.call('irqs'));
+    const playing = play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.2, volume: 50 });
+    // 40 periods (0.8 s) in: the player has written it all (the queue holds 0.5 s) and waits in drain()
+    await until(() => Number(drv.call('irqs')) >= irqs + 40, 'playback under way');
+    drv.recover();
+    expect(await playing).toMatchObject({ app: 'player', ok: true, frames: t.length / 2 });
+    expect(recoveries()).toBe(1);
+    const cs = cuts();
+    expect(cs).toHaveLength(1);
+    const w = readWav(played);
+    expect(w.frames).toBe(t.length / 2);
+    expect(w.data.equals(scaled(t, 50))).toBe(true);
+    // after the cut the samples are still at half amplitude: the volume survived the device's reset
+    const after = w.data.subarray(cs[0].at * 2);
+    expect(after.length).toBeGreaterThan(0);
+    expect(peak(after)).toBe(peak(scaled(t.subarray(cs[0].at * 2), 50)));
+    expect(peak(after)).toBeLessThanOrEqual(Math.ceil(32767 * 0.5 * 0.5));
+  });
+
+  it('three faults at random moments during one playback: it completes with every frame once', async () => {
+    const t = tone(RATE, 1, 440, 1.5);
+    const arm = () => {
+      try {
+        drv.call('crash_next_pointer'); // the driver faults when the class next asks where the hardware is
+      } catch {
+        /* restarting at that instant: the test counts recoveries below */
+      }
+    };
+    const faults = [200, 600, 1000].map((ms) => setTimeout(arm, ms + Math.random() * 150));
+    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.5, volume: 70, chunkFrames: 2000 });
+    faults.forEach(clearTimeout);
+    expect(r).toMatchObject({ ok: true, frames: t.length / 2 });
+    expect(recoveries()).toBe(3);
+    expect(kernel.events().filter((e) => e.event === 'fault').every((e) => e.fault?.kind === 'segv')).toBe(true);
+    expect(cuts()).toHaveLength(3);
+    const w = readWav(played);
+    expect(w.frames).toBe(t.length / 2);
+    expect(w.data.equals(scaled(t, 70))).toBe(true);
+  });
+
+  it('gives up on a bug that is back after every restart: the parked stream ends with the reason, nothing hangs', async () => {
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    const playing = p.write(tone(RATE, 1, 440, 2)).then(() => p.drain());
+    await until(() => p.status().framesDone > 800, 'playback under way');
+    kernel.on('recovered', () => drv.call('crash_next_pointer')); // the bug survives the restart
+    const t0 = Date.now();
+    drv.call('crash_next_pointer');
+    const e = await playing.then(() => null, (err: unknown) => err);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(e).toBeInstanceOf(PcmError);
+    expect(e).toMatchObject({
+      code: 'ENODEV',
+      message: expect.stringMatching(
+        /^pcm0: device gone \(the driver failed and will not be restarted: pcm failed 4 times within 60000 ms \(segv last\): its recovery policy gave up\)$/,
+      ),
+    });
+    expect(recoveries()).toBe(3);
+    expect(drv.state).toBe('disabled');
+    expect(p.status().error).toBe((e as PcmError).message);
+    p.close();
+    expect(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 })).toThrow(expect.objectContaining({ code: 'ENOTREADY' }));
+  });
+
+  it('the recorder records across a recovery: only what the failed driver\'s ring held is lost, nothing repeated', async () => {
+    const irqs = Number(drv.call('irqs'));
+    const recording = record(kernel, { rate: RATE, channels: 1, seconds: 0.5 });
+    await until(() => Number(drv.call('irqs')) >= irqs + 10, 'capture under way');
+    drv.recover();
+    const r = await recording;
+    expect(r).toMatchObject({ app: 'recorder', ok: true, frames: QUEUE });
+    expect(recoveries()).toBe(1);
+    expect(kernel.log().some((l) => /^sound: pcm0: capture stream restored on the restarted driver at frame \d+, running$/.test(l.text))).toBe(true);
+    // frames the device had captured into the failed driver's ring and the class had not taken yet are gone with it
+    const lostLine = kernel.log().map((l) => /^sound: pcm0: (\d+) captured frames after frame (\d+) were lost/.exec(l.text)).find(Boolean);
+    const [lost, taken] = lostLine ? [Number(lostLine[1]), Number(lostLine[2])] : [0, 0];
+    expect(lost).toBeLessThan(RING);
+    expect(r.data!.equals(Buffer.concat([source.subarray(0, taken * 2), source.subarray((taken + lost) * 2, (QUEUE + lost) * 2)]))).toBe(true);
+  });
+
+  it('with shadow: false in the policy (plain Nooks), a recovery ends the stream with "device gone", as before', async () => {
+    await kernel.shutdown();
+    await boot(false);
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    const playing = p.write(tone(RATE, 1, 440, 2)).then(() => p.drain());
+    await until(() => p.status().framesDone > 800, 'playback under way');
+    const t0 = Date.now();
+    drv.recover();
+    await expect(playing).rejects.toMatchObject({ name: 'PcmError', code: 'ENODEV', message: expect.stringMatching(/^pcm0: device gone/) });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    p.close();
+    expect(kernel.log().some((l) => /kept for its restart/.test(l.text))).toBe(false);
+    expect(cuts()).toEqual([]);
+    // the capture side too
+    await until(() => drv.state === 'running', 'the driver restarted');
+    const c = openCapture(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    const reading = c.read(RATE);
+    await until(() => c.status().framesDone > 800, 'capture under way');
+    drv.recover();
+    await expect(reading).rejects.toMatchObject({ code: 'ENODEV' });
+    c.close();
+  });
+});
