@@ -22,12 +22,16 @@ export interface TableRow {
   outcome: Outcome;
   failures: number;
   recoveryMs: number[];
+  /** Sound: the audible gap of each restart in the played WAV. */
+  gapMs?: number[];
   /** What went wrong: the application's error, or how the process ended. */
   detail?: string;
 }
 
 export interface TableOptions {
   apps?: readonly string[];
+  /** Default: none, nooks, shadow. */
+  configs?: readonly Config[];
   seed?: number;
   /** A trial still running after this long is a malfunction (it hung). */
   trialTimeoutMs?: number;
@@ -40,6 +44,7 @@ const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
 function runChild(app: string, config: Config, seed: number, timeoutMs: number): Promise<TableRow> {
   const row = (outcome: Outcome, r: Partial<TrialReport>, detail?: string): TableRow => ({
     app, class: trialApps[app].class, config, outcome, failures: r.failures ?? 0, recoveryMs: r.recoveryMs ?? [],
+    ...(r.gapMs ? { gapMs: r.gapMs } : {}),
     ...(detail ? { detail } : {}),
   });
   return new Promise((resolve) => {
@@ -72,7 +77,7 @@ export async function tableApps(options: TableOptions = {}): Promise<{ rows: Tab
   for (const a of apps) if (!trialApps[a]) throw new Error(`unknown app "${a}" (apps: ${Object.keys(trialApps).join(', ')})`);
   const rows: TableRow[] = [];
   for (const app of apps) {
-    for (const config of configs) {
+    for (const config of options.configs ?? configs) {
       const r = await runChild(app, config, options.seed ?? 1, options.trialTimeoutMs ?? 30_000);
       rows.push(r);
       options.onRow?.(r);

@@ -41,6 +41,8 @@ export interface TrialReport {
   failures: number;
   /** Fault to driver running again, per recovery. */
   recoveryMs: number[];
+  /** Sound: the audible gap each restart cut into the playback, as the device logged it. */
+  gapMs?: number[];
   /** The application's error, when not ok. */
   error?: { code: string; message: string };
 }
@@ -144,10 +146,12 @@ export async function runTrial(app: string, config: Config, seed: number): Promi
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(s.driver.state); i++) await new Promise((r) => setTimeout(r, 10));
     const events = kernel.events();
+    const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
     return {
       app, config, ok: result.ok,
       failures: events.filter((e) => e.event === 'fault').length,
       recoveryMs: events.filter((e) => e.event === 'recovered').map((e) => e.durationMs ?? 0),
+      ...(spec.class === 'sound' ? { gapMs: gaps } : {}),
       ...(result.ok ? {} : { error: result.error ?? { code: 'EFAIL', message: 'the application reported failure' } }),
     };
   } finally {

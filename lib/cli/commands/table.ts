@@ -28,6 +28,8 @@ export async function tableCommand(ctx: Context): Promise<number> {
   ctx.print('');
   const times = result.rows.filter((r) => r.config === 'shadow').flatMap((r) => r.recoveryMs.map((ms) => `${r.app} ${ms} ms`));
   if (times.length) ctx.print(`recovery times (shadow): ${times.join(', ')}`);
+  const gaps = result.rows.filter((r) => r.config === 'shadow' && r.gapMs?.length).map((r) => `${r.app} ${r.gapMs!.join(' and ')} ms`);
+  if (gaps.length) ctx.print(`audible gaps (shadow): ${gaps.join(', ')}`);
   for (const r of result.rows) if (r.detail) ctx.print(`${r.app}, ${r.config}: ${r.detail}`);
   return 0;
 }
