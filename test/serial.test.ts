@@ -1,41 +1,15 @@
 // The serial class end to end: an emulated 16550A (native/classes/serial)
 // whose line is one end of a null modem of two ptys, its driver
 // (drivers/uart16550), the class's port API, and the far end opened with the
-// serialport package as any application would open a real port. Runs in the
-// default isolation.
+// serialport package as any application would open a real port. Recovery here
+// is plain Nooks (shadow: false): the port is detached and reopened; the
+// shadow driver is test/serial-shadow.test.ts. Runs in the default isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SerialPort as FarEnd } from 'serialport';
 import { defaultPolicy, Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
+import { bytes, Far } from './helpers/far-end.js';
 import { faultOf, runNode, until } from './helpers/util.js';
-
-// The far end: bytes it received, and a way to wait for some.
-class Far {
-  received = Buffer.alloc(0);
-  constructor(readonly port: FarEnd) {
-    port.on('data', (b: Buffer) => (this.received = Buffer.concat([this.received, b])));
-  }
-  static async open(path: string): Promise<Far> {
-    const port = new FarEnd({ path, baudRate: 115200, autoOpen: false });
-    await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
-    return new Far(port);
-  }
-  write(b: Buffer): Promise<void> {
-    return new Promise((res, rej) => this.port.write(b, (e) => (e ? rej(e) : this.port.drain(() => res()))));
-  }
-  async take(n: number, timeoutMs = 10_000): Promise<Buffer> {
-    await until(() => this.received.length >= n, `${n} bytes at the far end (have ${this.received.length})`, timeoutMs);
-    const out = this.received.subarray(0, n);
-    this.received = this.received.subarray(n);
-    return out;
-  }
-  close(): Promise<void> {
-    return new Promise((res) => (this.port.isOpen ? this.port.close(() => res()) : res()));
-  }
-}
-
-const bytes = (n: number, seed = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -47,7 +21,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
-      policy: { default: { ...defaultPolicy.default, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     pty = ptyPair();
     expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 2, driver: null });

@@ -1,7 +1,10 @@
 // A serial echo session: the nooks side serves an echo on a port (ttyS0, the
 // uart16550 driver on an emulated 16550A), a client at the far end of the line
 // (opened with the serialport package, as any terminal program would) sends
-// lines and checks that each comes back. The outcome is one JSON object.
+// lines and checks that each comes back. The server answers a line once it
+// has all of it, as request/response protocols on serial lines do: the line
+// is quiet while it answers, so a driver restart then (its shadow keeps the
+// port) loses nothing. The outcome is one JSON object.
 //
 //   node dist/lib/apps/echo.js [--baud 115200] [--lines 20] [--tty A --far B]
 //
@@ -54,14 +57,20 @@ export async function echoSession(kernel: Kernel, o: EchoOptions): Promise<EchoR
   try {
     server = openSerial(kernel, name, { baudRate });
     const srv = server;
-    // the echo: whatever arrives goes back
+    // the echo: every complete line goes back
     const echo = (async () => {
+      let partial = Buffer.alloc(0);
       while (serving) {
         const b = await srv.read(1, 100).catch((e: { code?: string }) => {
           if (e.code === 'ETIMEDOUT' && serving) return Buffer.alloc(0);
           throw e;
         });
-        if (b.length) await srv.write(b);
+        partial = Buffer.concat([partial, b]);
+        const end = partial.lastIndexOf(0x0a) + 1;
+        if (end === 0) continue;
+        const lines = partial.subarray(0, end);
+        partial = partial.subarray(end);
+        await srv.write(lines);
       }
     })();
     echo.catch(() => undefined);

@@ -4,7 +4,11 @@
 // Bytes move between the driver and the port's buffers in the kernel (C++);
 // they reach JavaScript a buffer at a time. Errors are clear and never hang:
 // a port with no driver is ENODEV, a driver that failed or is restarting is
-// EIO/ENODEV with the reason, a read can time out.
+// EIO/ENODEV with the reason, a read can time out. With a shadow driver (the
+// recovery policy's `shadow`, the default) a driver's failure is not seen:
+// the port stays open, writes queue, reads wait, and the kernel restores the
+// port on the restarted driver (native/classes/serial/serial_core.cc); only
+// when the driver will not come back does the port fail (EIO) and close.
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
@@ -35,6 +39,8 @@ export interface SerialPortInfo {
   driver: string;
   attached: boolean;
   open: boolean;
+  /** Its driver is restarting under a shadow: the port is kept, and restored once the driver registers it again. */
+  restarting: boolean;
   rxBytes: number;
   txBytes: number;
   rxDropped: number;
@@ -53,7 +59,7 @@ interface Handle {
   gen: number;
 }
 
-type Listener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached', why: string) => void;
+type Listener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', why: string) => void;
 
 /** The class's native functions (native/classes/serial/serial_napi.cc). */
 interface SerialNative {
@@ -71,6 +77,7 @@ interface SerialNative {
   serialPtyPairClose(id: number): void;
   ttyAttributes(path: string): { baudRate: number; dataBits: number; parity: Parity; stopBits: number; rtscts: boolean };
   uartLineSettings(deviceIndex: number): { baudRate: number; dataBits: number; parity: Parity; stopBits: number };
+  uartRxLost(deviceIndex: number): number;
 }
 
 function serialNative(): SerialNative {
@@ -126,7 +133,10 @@ export function openSerial(_kernel: Kernel, name: string, termios: Termios = {})
   return port;
 }
 
-/** An open port. Events: 'data' (Buffer), 'error' (SerialError: the port was detached), 'close'. */
+/**
+ * An open port. Events: 'data' (Buffer), 'error' (SerialError: the port was
+ * detached, or its shadowed driver will not come back: then 'close' follows), 'close'.
+ */
 export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialError]; close: [] }> {
   private closed = false;
   private failure: SerialError | undefined;
@@ -256,6 +266,13 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
       this.fail(new SerialError(code, why));
       return;
     }
+    if (event === 'failed') {
+      // the shadow kept the port for a driver that will not come back: it fails, and is closed
+      this.fetch();
+      this.fail(new SerialError('EIO', why));
+      this.closeNow();
+      return;
+    }
     if (event === 'rx') {
       const before = this.pending.length;
       this.fetch();
@@ -342,4 +359,14 @@ export function ttyAttributes(path: string): { baudRate: number; dataBits: numbe
  */
 export function uartLineSettings(deviceIndex: number): { baudRate: number; dataBits: number; parity: Parity; stopBits: number } {
   return serialNative().uartLineSettings(deviceIndex);
+}
+
+/**
+ * Bytes a uart16550 device (by bus index) received from its line and then
+ * discarded: its receive FIFO cleared (the reset when its driver fails, the
+ * restarted driver's startup) or overrun. What a driver restart loses of the
+ * bytes arriving meanwhile.
+ */
+export function uartRxLost(deviceIndex: number): number {
+  return serialNative().uartRxLost(deviceIndex);
 }

@@ -27,7 +27,7 @@ interface Limits {
    * Shadow driver: its class keeps the driver's devices and the requests in
    * flight across a restart, so applications keep their handles and lose
    * nothing (native/shadow); without it (plain Nooks) they fail. Classes that
-   * have a shadow: block, net, sound.
+   * have a shadow: block, net, sound, serial.
    */
   readonly shadow: boolean;
 }

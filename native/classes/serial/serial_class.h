@@ -3,7 +3,9 @@
 // applications. Control calls (open, termios, close, start_tx) cross into the
 // driver on the caller's thread; bytes move between the driver and the port's
 // buffers in C++ (uart_insert_chars, uart_get_tx) and reach JavaScript a
-// buffer at a time.
+// buffer at a time. A shadowed driver's failure parks its open ports instead
+// of detaching them (serial_core.cc): handles stay open, and the port is
+// restored on the restarted driver.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -19,12 +21,16 @@ struct SerialError : std::runtime_error {
   SerialError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
 };
 
-enum class SerialEvent : int { rx = 1, space = 2, drained = 3, detached = 4 };
+// detached: the driver is gone (handles fail with the reason; reopen after a restart).
+// failed: a parked port's driver will not come back: handles fail with the reason and are closed.
+// restore: not for applications: the listener calls serial_restore(line) on the JS thread.
+enum class SerialEvent : int { rx = 1, space = 2, drained = 3, detached = 4, failed = 5, restore = 6 };
 
 struct SerialPortInfo {
   int line;
   std::string name, device, driver;
   bool attached, open;
+  bool restarting;  // parked by the shadow, or registered again and not yet restored
   uint64_t rx_bytes, tx_bytes, rx_dropped;
 };
 
@@ -54,6 +60,10 @@ unsigned serial_get_mctrl(SerialHandle h);
 // True when the kernel's buffer and the device's transmitter are empty; else
 // a `drained` event follows when the kernel's buffer empties.
 bool serial_tx_idle(SerialHandle h);
+// The shadow's replay for a port its restarted driver registered again: the
+// driver's startup, the application's line settings and modem lines, then the
+// bytes still waiting. On the JS thread, outside any crossing; never throws.
+void serial_restore(int line);
 // The listener of port events (called on kernel threads; must not block).
 void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &why)> fn);
 

@@ -1,9 +1,21 @@
 // The serial class's kernel side: UART ports registered by drivers
 // (uart_add_one_port, tracked as uart_port objects), their receive and
 // transmit buffers, and the crossings into a port's ops for applications.
-// At recovery a failed driver's port is detached: its application gets a
-// clear error (EIO, with the fault) and may reopen the port once the driver
-// has restarted and registered it again. Bytes already sent are never resent.
+//
+// Recovery. Without a shadow (native/shadow) a failed driver's port is
+// detached: its application gets a clear error (EIO, with the fault) and may
+// reopen the port once the driver has restarted and registered it again.
+// With one, the port is parked instead: the application's handle stays open,
+// writes queue (up to kTxBuffer, as always), reads have no data, and when the
+// restarted driver registers the same device again the port is restored on
+// the JS thread (serial_restore): the driver's startup, the application's
+// line settings and modem lines, then the bytes still waiting. What passive
+// mode keeps for that is what the class holds anyway: the port's open state,
+// its termios and modem lines (recorded as they are set) and the bytes the
+// driver has not taken. Bytes a driver took are never sent again (the UART
+// may have sent them: serial is not idempotent); those its UART still held
+// at the failure are lost, as are bytes received meanwhile (the device model
+// counts those: uart16550_rx_lost).
 #include <nooks/kapi.h>
 
 #include "serial_core.h"
@@ -16,6 +28,7 @@
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../recovery/recovery.h"
+#include "../../shadow/shadow.h"
 #include "../../xpc/xpc.h"
 #include "serial_class.h"
 
@@ -23,25 +36,38 @@ namespace nooks {
 namespace {
 
 constexpr size_t kRxBuffer = 64 * 1024;  // received bytes the application has not read yet
-constexpr size_t kTxBuffer = 4096;       // bytes waiting for the driver
+constexpr size_t kTxBuffer = 4096;       // bytes waiting for the driver (also while it restarts)
 static_assert(sizeof(struct uart_port) == UART_PORT_SIZE, "struct uart_port");
+
+// What a port is opened with.
+constexpr struct ktermios kOpenTermios = {9600, 8, 1, UART_PARITY_NONE, UART_FLOW_NONE};
+constexpr unsigned kOpenMctrl = TIOCM_DTR | TIOCM_RTS | TIOCM_OUT2;
 
 struct Port {
   int line = -1;
   std::string name, device;  // ttyS<line>; the PCI device's name, if any
-  // the registration (changes only under g_lock)
-  int domain = -1;
+  // the registration (changes only under reg.lock)
+  int domain = -1;     // its driver's (while parked: the failed driver's)
   uintptr_t addr = 0;  // the driver's struct uart_port
   uart_ops ops{};      // copied at registration
   uint32_t uartclk = 0, fifosize = 0;
-  uint64_t gen = 0;    // counts registrations: handles carry theirs
+  uint64_t gen = 0;    // counts registrations that handles do not survive: handles carry theirs
   bool attached = false;
+  bool parked = false;  // the shadow keeps it while its driver restarts (not attached)
   std::string detach_code, detach_reason;
+  std::string gone_code, gone_reason;  // why the handles of the previous registration (gen - 1) were detached
 
   std::mutex ops_lock;  // one control crossing at a time (never held by the data path)
-  std::mutex lock;      // the buffers and the flags below
+  std::mutex lock;      // the buffers and the fields below
   std::deque<uint8_t> rx, tx;
-  bool open = false;
+  bool open = false;    // an application has it open
+  bool up = false;      // the driver side is open too (startup, settings applied): the transmitter takes bytes
+  uint64_t downs = 0;   // counts the driver side going down: a bring-up that raced with one leaves the port down
+  // passive mode: what the application set, for a restore (changed under ops_lock too)
+  struct ktermios termios = kOpenTermios;
+  unsigned mctrl = kOpenMctrl;
+  unsigned mstatus = 0;  // the driver's last get_mctrl answer: the shadow's answer while it restarts
+  bool mstatus_known = false;
   bool rx_notified = false, want_space = false, want_drain = false;
   uint64_t rx_bytes = 0, tx_bytes = 0, rx_dropped = 0;
 };
@@ -71,31 +97,66 @@ std::shared_ptr<Port> port_at(int domain, uintptr_t addr) {
   return nullptr;
 }
 
-// Detaches a port (its driver removed it or failed): open handles get `code`.
-void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why) {
+bool attached(const Port &p) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  return p.attached;
+}
+
+// With p->lock held: the driver side is down; the transmitter takes nothing until a bring-up.
+void down_locked(Port &p) {
+  p.up = false;
+  p.downs++;
+}
+
+// Detaches a port (its driver removed it or failed, or the shadow gives it
+// up): open handles get `code` and `why`, by event e.
+void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e = SerialEvent::detached) {
   uint64_t gen;
   {
     std::lock_guard<std::mutex> g(reg.lock);
-    if (!p->attached) return;
-    p->attached = false;
+    if (!p->attached && !p->parked) return;
+    p->attached = p->parked = false;
     p->detach_code = code;
     p->detach_reason = why;
     gen = p->gen;
   }
   {
     std::lock_guard<std::mutex> g(p->lock);
+    down_locked(*p);
     p->tx.clear();  // never resent by the next driver
   }
   klog(4, "%s", why.c_str());
-  notify(*p, gen, SerialEvent::detached, why);
+  notify(*p, gen, e, why);
 }
 
-// The open port of handle h; throws the reason it is not usable.
+// The shadow keeps a failed driver's port for its restart: handles stay open,
+// and what a restore needs (open, settings, bytes not taken) stays with it.
+void park(const std::shared_ptr<Port> &p, const Domain *d) {
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    p->attached = false;
+    p->parked = true;
+  }
+  bool open;
+  size_t waiting;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    down_locked(*p);
+    open = p->open;
+    waiting = p->tx.size();
+  }
+  klog(4, "serial: %s: %s failed: shadowed: the port is kept%s for its restart, %zu bytes waiting to be sent", p->name.c_str(),
+       d->name.c_str(), open ? " open" : "", waiting);
+}
+
+// The open (or parked) port of handle h; throws the reason it is not usable.
 std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
   std::lock_guard<std::mutex> g(reg.lock);
   if (h.line < 0 || h.line >= (int)reg.ports.size()) throw SerialError("EINVAL", "no serial port with line " + std::to_string(h.line));
   std::shared_ptr<Port> p = reg.ports[h.line];
-  if (p->gen != h.gen || !p->attached) {
+  if (p->gen != h.gen || (!p->attached && !p->parked)) {
+    // a handle may hear of its detach after the restarted driver registered the port again: the reason still holds
+    if (h.gen + 1 == p->gen && !p->gone_reason.empty()) throw SerialError(p->gone_code, p->gone_reason);
     if (p->gen != h.gen) throw SerialError("EIO", p->name + ": the port was detached and registered again since it was opened: reopen it");
     throw SerialError(p->detach_code.empty() ? "ENODEV" : p->detach_code, p->detach_reason);
   }
@@ -103,18 +164,25 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
   return p;
 }
 
-// One crossing into the port's driver (on the caller's thread). A fault
-// hands the driver to recovery and throws EIO with what happened.
-uint64_t port_call(const std::shared_ptr<Port> &p, const void *fn, const char *op, uint64_t a0 = 0, uint64_t a1 = 0) {
+// One crossing into the port's driver, fn(port, arg), on the caller's thread;
+// *ret gets its result. False when the driver failed (in this crossing or
+// before) and its shadow keeps the port: what was asked is recorded, and the
+// restore gives it to the restarted driver. Otherwise a failure throws: EIO
+// with the fault (the driver goes to recovery), ENODEV when it is not there.
+bool port_call(const std::shared_ptr<Port> &p, const void *fn, const char *op, uint64_t arg = 0, uint64_t *ret = nullptr) {
   Domain *d = p->domain >= 0 ? g_domains[p->domain] : nullptr;
   if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
-  XpcCall c{fn, {a0, a1}, 0};
+  XpcCall c{fn, {(uint64_t)p->addr, arg}, 0};
   Fault f;
   EnterResult r = xpc_call(d, &c, &f);
-  if (r == EnterResult::ok) return c.ret;
+  if (r == EnterResult::ok) {
+    if (ret) *ret = c.ret;
+    return true;
+  }
+  if (r == EnterResult::fault) recovery_notify(d, f);
+  if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
   if (r == EnterResult::unavailable)
     throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
-  recovery_notify(d, f);
   // aborted because the driver failed on another thread: say what failed there
   const Fault *primary = f.primary ? nullptr : primary_fault(d, f.generation);
   if (primary) {
@@ -126,10 +194,41 @@ uint64_t port_call(const std::shared_ptr<Port> &p, const void *fn, const char *o
   throw SerialError("EIO", p->name + ": " + d->name + " failed in " + op + ": " + f.message);
 }
 
+// With ops_lock held: the driver side of an open port: startup, the
+// application's line settings and modem lines, then the transmitter if bytes
+// wait. At open, and at a restore. False when the driver failed meanwhile and
+// the shadow keeps the port (the next restore brings it up).
+bool bring_up(const std::shared_ptr<Port> &p) {
+  uint64_t downs, rc = 0;
+  struct ktermios t;
+  unsigned mctrl;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    downs = p->downs;
+    t = p->termios;
+    mctrl = p->mctrl;
+  }
+  if (!port_call(p, (const void *)p->ops.startup, "startup", 0, &rc)) return false;
+  if ((int)rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string((int)rc) + ")");
+  if (!port_call(p, (const void *)p->ops.set_termios, "set_termios", (uint64_t)&t) ||
+      !port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", mctrl))
+    return false;
+  bool send;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (p->downs != downs) return false;  // failed since: the port was parked meanwhile
+    p->up = true;
+    send = !p->tx.empty();  // a writer that saw the port down left its bytes to us
+  }
+  return !send || port_call(p, (const void *)p->ops.start_tx, "start_tx");
+}
+
 // What the release of a uart_port object says: the driver failed (recovery) or was unloaded.
 void release_port(Domain *d, const Object &o) {
   std::shared_ptr<Port> p = port_at(d->id, o.key);
   if (!p) return;
+  // parked only if the restarted driver can claim it again: by its device
+  if (shadow_parks(d) && !p->device.empty()) return park(p, d);
   std::string why;
   if (d->state.load() == DomainState::failed) {
     const Fault *f = primary_fault(d, d->failure_gen.load());
@@ -144,6 +243,18 @@ void release_port(Domain *d, const Object &o) {
 }
 ObjectRelease release(ObjectType::uart_port, release_port);
 
+// The agent gave up on a shadowed driver (or it was unloaded): the ports it
+// parked fail, saying why, and their handles are closed.
+ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+  std::vector<std::shared_ptr<Port>> gone;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    for (auto &p : reg.ports)
+      if (p->parked && p->domain == d->id) gone.push_back(p);
+  }
+  for (auto &p : gone) detach(p, "EIO", p->name + ": the driver failed and will not be restarted: " + why, SerialEvent::failed);
+});
+
 }  // namespace
 
 // ---- what applications do (serial_napi.cc, on the JS thread) ----------------
@@ -152,10 +263,11 @@ std::vector<SerialPortInfo> serial_ports() {
   std::vector<SerialPortInfo> v;
   std::lock_guard<std::mutex> g(reg.lock);
   for (auto &p : reg.ports) {
-    Domain *d = p->attached && p->domain >= 0 ? g_domains[p->domain] : nullptr;
+    Domain *d = (p->attached || p->parked) && p->domain >= 0 ? g_domains[p->domain] : nullptr;
     std::lock_guard<std::mutex> pg(p->lock);
-    v.push_back({p->line, p->name, p->device, d ? d->name : "", p->attached, p->open && p->attached, p->rx_bytes, p->tx_bytes,
-                 p->rx_dropped});
+    bool open = p->open && (p->attached || p->parked);
+    v.push_back({p->line, p->name, p->device, d ? d->name : "", p->attached, open, p->parked || (open && !p->up), p->rx_bytes,
+                 p->tx_bytes, p->rx_dropped});
   }
   return v;
 }
@@ -167,7 +279,7 @@ SerialHandle serial_open(const std::string &name) {
     for (auto &q : reg.ports)
       if (q->name == name || (!q->device.empty() && q->device == name)) p = q;
     if (!p) throw SerialError("ENODEV", "no serial port '" + name + "': no driver has registered it (is the driver loaded and bound?)");
-    if (!p->attached) throw SerialError("ENODEV", p->detach_reason.empty() ? p->name + ": no driver" : p->detach_reason);
+    if (!p->attached && !p->parked) throw SerialError("ENODEV", p->detach_reason.empty() ? p->name + ": no driver" : p->detach_reason);
   }
   SerialHandle h{p->line, p->gen};
   std::lock_guard<std::mutex> og(p->ops_lock);
@@ -176,16 +288,19 @@ SerialHandle serial_open(const std::string &name) {
     if (p->open) throw SerialError("EBUSY", p->name + " is open already");
     p->rx.clear();
     p->tx.clear();
-    p->rx_notified = p->want_space = p->want_drain = false;
+    p->rx_notified = p->want_space = p->want_drain = p->mstatus_known = false;
+    p->termios = kOpenTermios;
+    p->mctrl = kOpenMctrl;
+    p->open = true;
   }
-  port_of(h, false);
-  int rc = (int)port_call(p, (const void *)p->ops.startup, "startup", p->addr);
-  if (rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string(rc) + ")");
-  struct ktermios t = {9600, 8, 1, UART_PARITY_NONE, UART_FLOW_NONE};
-  port_call(p, (const void *)p->ops.set_termios, "set_termios", p->addr, (uint64_t)&t);
-  port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", p->addr, TIOCM_DTR | TIOCM_RTS | TIOCM_OUT2);
-  std::lock_guard<std::mutex> g(p->lock);
-  p->open = true;
+  try {
+    port_of(h);  // still there
+    if (attached(*p)) bring_up(p);  // else parked: the restore opens it on the restarted driver
+  } catch (...) {
+    std::lock_guard<std::mutex> g(p->lock);
+    p->open = false;
+    throw;
+  }
   return h;
 }
 
@@ -197,28 +312,34 @@ void serial_close(SerialHandle h) {
     return;  // detached or closed: nothing to shut down
   }
   std::lock_guard<std::mutex> og(p->ops_lock);
+  bool was_up;
   {
     std::lock_guard<std::mutex> g(p->lock);
     if (!p->open) return;
     p->open = false;
+    was_up = p->up;
+    p->up = false;
     p->tx.clear();
   }
-  port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", p->addr, 0);  // hang up: DTR and RTS down
-  port_call(p, (const void *)p->ops.shutdown, "shutdown", p->addr);
+  if (!was_up) return;  // parked or not yet restored: the driver side is not open
+  // hang up (DTR and RTS down), then shut down; a driver failing meanwhile has nothing left to close
+  if (port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", 0)) port_call(p, (const void *)p->ops.shutdown, "shutdown");
 }
 
 size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n) {
   std::shared_ptr<Port> p = port_of(h);
   size_t took;
+  bool up;
   {
     std::lock_guard<std::mutex> g(p->lock);
     took = std::min(n, kTxBuffer - p->tx.size());
     p->tx.insert(p->tx.end(), buf, buf + took);
     if (took < n) p->want_space = true;
+    up = p->up;
   }
-  if (took) {
+  if (took && up) {  // else the bytes wait for the port's bring-up
     std::lock_guard<std::mutex> og(p->ops_lock);
-    port_call(p, (const void *)p->ops.start_tx, "start_tx", p->addr);
+    port_call(p, (const void *)p->ops.start_tx, "start_tx");
   }
   return took;
 }
@@ -255,32 +376,99 @@ void serial_set_termios(SerialHandle h, const SerialTermios &in) {
   if (in.flow > UART_FLOW_RTSCTS) throw SerialError("EINVAL", p->name + ": unknown flow control");
   struct ktermios t = {in.baud, (u8)in.data_bits, (u8)in.stop_bits, (u8)in.parity, (u8)in.flow};
   std::lock_guard<std::mutex> og(p->ops_lock);
-  port_call(p, (const void *)p->ops.set_termios, "set_termios", p->addr, (uint64_t)&t);
+  bool up;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    p->termios = t;  // for a restore
+    up = p->up;
+  }
+  if (up) port_call(p, (const void *)p->ops.set_termios, "set_termios", (uint64_t)&t);
 }
 
 void serial_set_mctrl(SerialHandle h, unsigned mctrl) {
   std::shared_ptr<Port> p = port_of(h);
   std::lock_guard<std::mutex> og(p->ops_lock);
-  port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", p->addr, mctrl);
+  bool up;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    p->mctrl = mctrl;  // for a restore
+    up = p->up;
+  }
+  if (up) port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", mctrl);
 }
 
 unsigned serial_get_mctrl(SerialHandle h) {
   std::shared_ptr<Port> p = port_of(h);
   std::lock_guard<std::mutex> og(p->ops_lock);
-  return (unsigned)port_call(p, (const void *)p->ops.get_mctrl, "get_mctrl", p->addr);
+  bool up;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    up = p->up;
+  }
+  uint64_t v = 0;
+  bool answered = up && port_call(p, (const void *)p->ops.get_mctrl, "get_mctrl", 0, &v);
+  std::lock_guard<std::mutex> g(p->lock);
+  if (answered) {
+    p->mstatus = (unsigned)v;
+    p->mstatus_known = true;
+  } else if (!p->mstatus_known) {  // the driver is restarting and never said: no answer to record
+    throw SerialError("EAGAIN", p->name + ": its driver is restarting and the modem status is not known yet: try again");
+  }
+  return p->mstatus;
 }
 
 bool serial_tx_idle(SerialHandle h) {
   std::shared_ptr<Port> p = port_of(h);
+  bool up;
   {
     std::lock_guard<std::mutex> g(p->lock);
     if (!p->tx.empty()) {
       p->want_drain = true;
       return false;
     }
+    up = p->up;
+  }
+  if (!up) return true;  // nothing waits: what a failed driver had taken is gone (never resent)
+  std::lock_guard<std::mutex> og(p->ops_lock);
+  uint64_t v = 0;
+  return port_call(p, (const void *)p->ops.tx_empty, "tx_empty", 0, &v) && (v & TIOCSER_TEMT);
+}
+
+void serial_restore(int line) {
+  std::shared_ptr<Port> p;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    if (line < 0 || line >= (int)reg.ports.size() || !reg.ports[line]->attached) return;
+    p = reg.ports[line];
   }
   std::lock_guard<std::mutex> og(p->ops_lock);
-  return port_call(p, (const void *)p->ops.tx_empty, "tx_empty", p->addr) & TIOCSER_TEMT;
+  struct ktermios t;
+  unsigned mctrl;
+  size_t waiting;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (!p->open || p->up) return;  // closed meanwhile, or restored already
+    t = p->termios;
+    mctrl = p->mctrl;
+    waiting = p->tx.size();
+  }
+  try {
+    if (!bring_up(p)) return;  // failed again: parked again, restored after the next restart
+  } catch (const SerialError &e) {
+    // the restarted driver cannot take the port back: its handle fails (the registration stays)
+    std::string why = p->name + ": the shadow could not restore the port on the restarted driver: " + e.what();
+    {
+      std::lock_guard<std::mutex> g(p->lock);
+      p->open = false;
+      p->tx.clear();
+    }
+    klog(4, "serial: %s", why.c_str());
+    notify(*p, p->gen, SerialEvent::failed, why);
+    return;
+  }
+  static const char parity[] = "NOEMS";
+  klog(6, "serial: %s: restored on the restarted driver: %u baud %u%c%u%s, modem lines 0x%x, %zu bytes waiting resume", p->name.c_str(),
+       t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl, waiting);
 }
 
 void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
@@ -306,6 +494,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   if (port->uartclk < 16 * 50) return -EINVAL;
   std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
   std::shared_ptr<Port> p;
+  bool restore = false;
   {
     std::lock_guard<std::mutex> g(reg.lock);
     for (auto &q : reg.ports)
@@ -314,7 +503,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     for (auto &q : reg.ports)
       if (!q->attached && !device.empty() && q->device == device) p = q;
     for (auto &q : reg.ports)
-      if (!p && !q->attached && q->device.empty()) p = q;
+      if (!p && !q->attached && !q->parked && q->device.empty()) p = q;
     if (!p) {
       p = std::make_shared<Port>();
       p->line = (int)reg.ports.size();
@@ -327,20 +516,31 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     p->ops = ops;
     p->uartclk = port->uartclk;
     p->fifosize = port->fifosize ? port->fifosize : 1;
-    p->gen++;
     p->attached = true;
+    if (!p->parked) {
+      p->gone_code = std::move(p->detach_code);
+      p->gone_reason = std::move(p->detach_reason);
+    }
     p->detach_code.clear();
     p->detach_reason.clear();
     std::lock_guard<std::mutex> pg(p->lock);
-    p->open = false;
-    p->rx.clear();
-    p->tx.clear();
-    p->rx_notified = p->want_space = p->want_drain = false;
+    if (p->parked) {  // the shadow kept it: handles, settings and waiting bytes carry over to this driver
+      p->parked = false;
+      restore = p->open;
+    } else {
+      p->gen++;
+      p->open = false;
+      p->rx.clear();
+      p->tx.clear();
+      p->rx_notified = p->want_space = p->want_drain = false;
+    }
   }
   port->line = (u32)p->line;
   snprintf(port->name, sizeof port->name, "%s", p->name.c_str());
   d->objects.add({ObjectType::uart_port, (uintptr_t)port, sizeof *port, (uint64_t)p->line, p->name});
   klog(6, "serial: %s registered by %s%s%s", p->name.c_str(), d->name.c_str(), device.empty() ? "" : " for ", device.c_str());
+  // Restored on the JS thread once the driver's init has returned: not from inside its probe
+  if (restore) notify(*p, p->gen, SerialEvent::restore);
   return 0;
 }
 
@@ -348,13 +548,14 @@ extern "C" void kapi_uart_remove_one_port(void *vport) {
   Domain *d = calling_domain();
   std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
   if (!p) return;
-  bool was_open;
+  bool was_up;
   {
     std::lock_guard<std::mutex> g(p->lock);
-    was_open = p->open;
+    was_up = p->up;
     p->open = false;
+    down_locked(*p);
   }
-  if (was_open) {  // a nested crossing: a fault unwinds to the driver's outermost entry
+  if (was_up) {  // a nested crossing: a fault unwinds to the driver's outermost entry
     XpcCall c{(const void *)p->ops.shutdown, {(uint64_t)vport}, 0};
     Fault f;
     xpc_call(d, &c, &f);
@@ -395,7 +596,7 @@ extern "C" int kapi_uart_get_tx(void *vport, void *buf, size_t max) {
   size_t n;
   {
     std::lock_guard<std::mutex> g(p->lock);
-    n = p->open ? std::min(max, p->tx.size()) : 0;
+    n = p->up ? std::min(max, p->tx.size()) : 0;
     std::copy(p->tx.begin(), p->tx.begin() + n, static_cast<uint8_t *>(buf));
     p->tx.erase(p->tx.begin(), p->tx.begin() + n);
     p->tx_bytes += n;

@@ -50,6 +50,7 @@ Napi::Value Ports(const Napi::CallbackInfo &info) {
     o.Set("driver", p.driver);
     o.Set("attached", p.attached);
     o.Set("open", p.open);
+    o.Set("restarting", p.restarting);
     o.Set("rxBytes", (double)p.rx_bytes);
     o.Set("txBytes", (double)p.tx_bytes);
     o.Set("rxDropped", (double)p.rx_dropped);
@@ -118,7 +119,8 @@ struct EventMsg {
   std::string why;
 };
 
-// setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached'.
+// setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached', 'failed'.
+// The class's own `restore` is run here instead (on the JS thread, outside any crossing).
 Napi::Value SetListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (g_events) {
@@ -130,9 +132,10 @@ Napi::Value SetListener(const Napi::CallbackInfo &info) {
   serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &why) {
     auto *m = new EventMsg{line, gen, e, why};
     if (g_events.NonBlockingCall(m, [](Napi::Env env, Napi::Function fn, EventMsg *m) {
-          static const char *names[] = {"", "rx", "space", "drained", "detached"};
-          fn.Call({Napi::Number::New(env, m->line), Napi::Number::New(env, (double)m->gen),
-                   Napi::String::New(env, names[(int)m->e]), Napi::String::New(env, m->why)});
+          static const char *names[] = {"", "rx", "space", "drained", "detached", "failed"};
+          if (m->e == SerialEvent::restore) serial_restore(m->line);
+          else if (env) fn.Call({Napi::Number::New(env, m->line), Napi::Number::New(env, (double)m->gen),
+                                 Napi::String::New(env, names[(int)m->e]), Napi::String::New(env, m->why)});
           delete m;
         }) != napi_ok)
       delete m;
@@ -294,6 +297,14 @@ Napi::Value UartLine(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// uartRxLost(deviceIndex): bytes received from the line that the UART discarded (a driver restart loses some).
+Napi::Value UartRxLost(const Napi::CallbackInfo &info) {
+  uint64_t n;
+  if (!uart16550_rx_lost(bus_device(info[0].As<Napi::Number>().Int32Value()), &n))
+    throw_code(info.Env(), "EINVAL", "no uart16550 device with that index");
+  return Napi::Number::New(info.Env(), (double)n);
+}
+
 AddonExports exports_([](Napi::Env env, Napi::Object e) {
   e.Set("serialPorts", Napi::Function::New(env, Ports));
   e.Set("serialOpen", Napi::Function::New(env, Open));
@@ -309,6 +320,7 @@ AddonExports exports_([](Napi::Env env, Napi::Object e) {
   e.Set("serialPtyPairClose", Napi::Function::New(env, PtyPairClose));
   e.Set("ttyAttributes", Napi::Function::New(env, TtyAttributes));
   e.Set("uartLineSettings", Napi::Function::New(env, UartLine));
+  e.Set("uartRxLost", Napi::Function::New(env, UartRxLost));
 });
 
 }  // namespace

@@ -10,7 +10,9 @@
 //
 // The line of a tty holds what the receive FIFO cannot take (the far end's
 // writes wait in the tty), so a slow driver delays bytes and never loses them;
-// loopback mode is an internal wire and overruns as the chip does.
+// loopback mode is an internal wire and overruns as the chip does. What the
+// receive FIFO held when it is cleared (a reset, when the driver fails; FCR, at
+// the driver's startup) is lost, and counted (uart16550_rx_lost).
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -65,6 +67,11 @@ class Uart16550 : public EmulatedDevice {
   UartLineSettings line_settings() {
     std::lock_guard<std::mutex> g(lock_);
     return requested_;
+  }
+
+  uint64_t rx_lost() {
+    std::lock_guard<std::mutex> g(lock_);
+    return rx_lost_;
   }
 
   explicit Uart16550(const DeviceOptions &opts) {
@@ -205,10 +212,11 @@ class Uart16550 : public EmulatedDevice {
     lsr_errors_ = msr_delta_ = 0;
     thre_ = timeout_ = false;
     line_dirty_ = false;
+    rx_lost_ += rx_.size();
     rx_.clear();
     tx_.clear();
     tsr_busy_ = false;
-    line_in_.clear();
+    // line_in_ stays: those bytes are still on the line (in the tty), not in the chip
     msr_inputs_ = modem_inputs_locked();
     irq_asserted_ = false;
   }
@@ -217,6 +225,7 @@ class Uart16550 : public EmulatedDevice {
     bool was = fcr_ & UART_FCR_ENABLE_FIFO;
     bool on = v & UART_FCR_ENABLE_FIFO;
     if (was != on || (v & UART_FCR_CLEAR_RCVR)) {
+      rx_lost_ += rx_.size();
       rx_.clear();
       timeout_ = false;
     }
@@ -370,8 +379,12 @@ class Uart16550 : public EmulatedDevice {
         }
         while (tsr_busy_ && tsr_done_ <= now) {
           if (loop_mode()) {
-            if (rx_.size() < capacity()) rx_.push_back(tsr_);
-            else lsr_errors_ |= UART_LSR_OE;
+            if (rx_.size() < capacity()) {
+              rx_.push_back(tsr_);
+            } else {
+              lsr_errors_ |= UART_LSR_OE;
+              rx_lost_++;
+            }
             rx_activity_ = now;
           } else if (fd_ >= 0) {
             out.push_back((char)tsr_);
@@ -473,6 +486,7 @@ class Uart16550 : public EmulatedDevice {
   // registers
   uint8_t ier_ = 0, lcr_ = 0, mcr_ = 0, scr_ = 0, fcr_ = 0, dll_ = 12, dlm_ = 0, rbr_ = 0;
   uint8_t lsr_errors_ = 0, msr_delta_ = 0, msr_inputs_ = 0;
+  uint64_t rx_lost_ = 0;  // received bytes discarded: FIFO cleared (reset, FCR) or overrun
   bool thre_ = false, timeout_ = false, line_dirty_ = false;
   std::deque<uint8_t> rx_, tx_;
   // the line
@@ -491,6 +505,12 @@ bool uart16550_line_settings(EmulatedDevice *dev, UartLineSettings *out) {
   if (!dev || strcmp(dev->kind(), "uart16550") != 0) return false;
   auto *u = static_cast<Uart16550 *>(dev);
   *out = u->line_settings();
+  return true;
+}
+
+bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out) {
+  if (!dev || strcmp(dev->kind(), "uart16550") != 0) return false;
+  *out = static_cast<Uart16550 *>(dev)->rx_lost();
   return true;
 }
 

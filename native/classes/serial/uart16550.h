@@ -16,4 +16,9 @@ struct UartLineSettings {
 // False if dev is not a uart16550.
 bool uart16550_line_settings(EmulatedDevice *dev, UartLineSettings *out);
 
+// Bytes received from the line that the UART discarded: its receive FIFO
+// cleared (a reset when the driver fails, FCR at the driver's startup) or
+// overrun. False if dev is not a uart16550.
+bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out);
+
 }  // namespace nooks

@@ -1,0 +1,32 @@
+// The far end of a serial line in the tests: a tty opened with the serialport
+// package, as any application would open a real port.
+import { SerialPort as FarEnd } from 'serialport';
+import { until } from './util.js';
+
+/** The far end: bytes it received, and a way to wait for some. */
+export class Far {
+  received = Buffer.alloc(0);
+  constructor(readonly port: FarEnd) {
+    port.on('data', (b: Buffer) => (this.received = Buffer.concat([this.received, b])));
+  }
+  static async open(path: string): Promise<Far> {
+    const port = new FarEnd({ path, baudRate: 115200, autoOpen: false });
+    await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+    return new Far(port);
+  }
+  write(b: Buffer): Promise<void> {
+    return new Promise((res, rej) => this.port.write(b, (e) => (e ? rej(e) : this.port.drain(() => res()))));
+  }
+  async take(n: number, timeoutMs = 10_000): Promise<Buffer> {
+    await until(() => this.received.length >= n, `${n} bytes at the far end (have ${this.received.length})`, timeoutMs);
+    const out = this.received.subarray(0, n);
+    this.received = this.received.subarray(n);
+    return out;
+  }
+  close(): Promise<void> {
+    return new Promise((res) => (this.port.isOpen ? this.port.close(() => res()) : res()));
+  }
+}
+
+/** n bytes of a pattern that differs with the seed. */
+export const bytes = (n: number, seed = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
