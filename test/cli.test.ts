@@ -82,11 +82,16 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       canaryIntact: boolean;
       skipped?: string;
       applications: { app: string; class: string; ok: boolean }[];
+      shadowed: { app: string; config: string; outcome: string; failures: number }[];
     }>(r);
     // the device classes' applications, each on its emulated device and isolated driver
     expect(d.applications.map((a) => [a.class, a.app, a.ok])).toEqual([
       ['block', 'db', true], ['serial', 'echo', true], ['sound', 'player', true], ['sound', 'recorder', true], ['net', 'net-transfer', true],
     ]);
+    // and again with their drivers failing mid-run, shadowed: every one continues
+    expect(d.shadowed.map((x) => [x.app, x.config, x.outcome])).toEqual(
+      ['db', 'echo', 'player', 'net-transfer'].map((app) => [app, 'shadow', 'continued']));
+    for (const x of d.shadowed) expect(x.failures, x.app).toBeGreaterThanOrEqual(1);
     expect(d.isolation).toBe(autoIsolation);
     expect(d.skipped).toBeUndefined();
     // Under mprotect the write over the canary is a plain SEGV_ACCERR; under pkey a protection-key fault.
@@ -129,6 +134,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(d.isolation).toBe('none');
     expect(d.rows).toEqual([]);
     expect(d.skipped).toEqual(expect.stringContaining("isolation 'none'"));
+    expect(d).not.toHaveProperty('shadowed'); // the applications' failures need isolation too
     expect(d.canaryIntact).toBe(true);
     expect(d.tickerTicks).toBeGreaterThan(0); // ticker did run, unprotected
   });

@@ -56,8 +56,10 @@ const commands: readonly CommandDef[] = [
       'bad_pointer_arg, infinite_loop and deadlock (both ended by the watchdog after --time-budget, default 300 ms).',
       'After each fault it shows the fault kind and message, the recovery time, that crashy answers add(2,3) = 5',
       'again, that the canary is intact and that ticker kept ticking; then a table and a verdict.',
+      'Then each device class\'s application (db, echo, player, recorder, net-transfer) on its emulated device, and',
+      'db, echo, player and net-transfer again with their drivers failing twice mid-run under shadow drivers.',
       'With --isolation none only the harmless part runs: without isolation the first fault would kill the process.',
-      'Exit status 0 when every fault was detected and recovered, 1 otherwise.',
+      'Exit status 0 when every fault was detected and recovered and every application succeeded, 1 otherwise.',
     ],
     examples: [
       ['nooks demo', 'the best isolation this CPU offers'],

@@ -11,6 +11,7 @@ import {
   intFlag, isolationOf, ms, objectSummary, sameObjectTypes, sleep, table, toJson, tryCall, withKernel,
   type Context, type FaultInfo,
 } from './common.js';
+import { tableApps, type TableRow } from '../../experiments/table-apps.js';
 import { runApps, type AppRun } from './demo-apps.js';
 
 interface FaultCase {
@@ -64,6 +65,8 @@ export interface DemoResult {
   skipped?: string;
   /** The device classes' applications, each in its own process (see demo-apps.ts). */
   applications: AppRun[];
+  /** The applications again, each with its driver failing twice mid-run, shadowed (not with --isolation none). */
+  shadowed?: TableRow[];
 }
 
 const settleMs = 60; // between faults: long enough for ticker (every 10 ms) to tick visibly
@@ -116,7 +119,17 @@ export async function demo(ctx: Context): Promise<number> {
   say('the device classes: each application boots a kernel with its emulated device and driver, and works');
   result.applications = await runApps((a) => say(`  ${a.ok ? 'ok    ' : 'FAILED'} ${a.class.padEnd(6)} ${a.app.padEnd(12)} ` +
     `${ms(a.ms)} ms  ${JSON.stringify(a.report).slice(0, 150)}`));
-  const appsOk = result.applications.every((a) => a.ok);
+  if (result.skipped === undefined) {
+    say('');
+    say('shadow drivers: each application again, its driver failing twice at random moments (a NULL dereference)');
+    const failures = (n: number) => `${n} driver failure${n === 1 ? '' : 's'}`;
+    result.shadowed = (await tableApps({
+      configs: ['shadow'],
+      onRow: (r) => say(`  ${r.outcome === 'continued' ? 'ok    ' : 'FAILED'} ${r.class.padEnd(6)} ${r.app.padEnd(12)} ${r.outcome}, ` +
+        `${failures(r.failures)}${r.recoveryMs.length ? `, recovered in ${r.recoveryMs.join(' and ')} ms` : ''}${r.detail ? `: ${r.detail}` : ''}`),
+    })).rows;
+  }
+  const appsOk = result.applications.every((a) => a.ok) && (result.shadowed ?? []).every((r) => r.outcome === 'continued');
   const ok = appsOk && (result.skipped !== undefined
     ? result.canaryIntact
     : result.canaryIntact && result.rows.every((r) => r.problems.length === 0));
@@ -139,6 +152,10 @@ export async function demo(ctx: Context): Promise<number> {
   ctx.print(verdict(result, ok));
   ctx.print(`applications: ${result.applications.filter((a) => a.ok).length} of ${result.applications.length} succeeded ` +
     `(${result.applications.map((a) => `${a.app} ${a.ok ? 'ok' : 'FAILED'}`).join(', ')})`);
+  if (result.shadowed) {
+    ctx.print(`shadow drivers: ${result.shadowed.filter((r) => r.outcome === 'continued').length} of ${result.shadowed.length} ` +
+      `applications continued across their drivers' failures (${result.shadowed.map((r) => `${r.app} ${r.outcome}`).join(', ')})`);
+  }
   return ok ? 0 : 1;
 }
 
@@ -226,6 +243,8 @@ function verdict(r: DemoResult, ok: boolean): string {
   const bad = r.rows.filter((x) => x.problems.length > 0);
   const problems = bad.map((x) => `${x.fault}: ${x.problems.join('; ')}`);
   if (!r.canaryIntact && !r.rows.some((x) => !x.canaryIntact)) problems.push('the kernel canary was overwritten');
+  for (const a of r.applications) if (!a.ok) problems.push(`${a.app} failed`);
+  for (const x of r.shadowed ?? []) if (x.outcome !== 'continued') problems.push(`${x.app} under its shadow driver: ${x.outcome}`);
   return `verdict: FAILED under ${r.isolation}: ${r.rows.length - bad.length} of ${r.rows.length} faults contained and recovered; ` +
     problems.join(' | ');
 }
