@@ -115,7 +115,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const p = policyFor(this.policy, name);
     const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes);
-    native().setShadowed(id, options.shadow ?? p.shadow);
+    native().setRecoveryPolicy(id, options.shadow ?? p.shadow, p.stallMs);
     const d = new Driver(this, id, name, path);
     this.drivers.set(name, d);
     this.drainLog();
@@ -298,6 +298,7 @@ export class Driver {
     this.symbols.clear();
     this.path = driverPath(path);
     this.id = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
-    n.setShadowed(this.id, policyFor(this.kernel.policy, this.name).shadow);
+    const p = policyFor(this.kernel.policy, this.name);
+    n.setRecoveryPolicy(this.id, p.shadow, p.stallMs);
   }
 }

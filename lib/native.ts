@@ -88,7 +88,8 @@ export interface NativeAddon {
   fail(id: number): number;
   /** Gives up on the driver; `why` ends the error of the requests its shadow kept ("<driver> <why>"). */
   disable(id: number, why?: string): void;
-  setShadowed(id: number, on: boolean): void;
+  /** What the kernel applies of the driver's policy: shadowing, the nannies' deadline. */
+  setRecoveryPolicy(id: number, shadow: boolean, stallMs: number): void;
   state(id: number): DriverState;
   domains(): NativeDomain[];
   objects(id: number): NativeObject[];

@@ -252,9 +252,12 @@ Napi::Value Disable(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// setShadowed(id, on): the policy's choice for the driver (native/shadow).
-Napi::Value SetShadowed(const Napi::CallbackInfo &info) {
-  domain_arg(info)->shadowed.store(info[1].ToBoolean().Value());
+// setRecoveryPolicy(id, shadow, stallMs): the policy's choices for the driver
+// that the kernel applies itself: shadowing (native/shadow), the nannies' deadline.
+Napi::Value SetRecoveryPolicy(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  d->shadowed.store(info[1].ToBoolean().Value());
+  d->stall_ms.store((uint64_t)info[2].As<Napi::Number>().Int64Value());
   return info.Env().Undefined();
 }
 
@@ -424,7 +427,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restart", Napi::Function::New(env, Restart));
   exports.Set("fail", Napi::Function::New(env, Fail));
   exports.Set("disable", Napi::Function::New(env, Disable));
-  exports.Set("setShadowed", Napi::Function::New(env, SetShadowed));
+  exports.Set("setRecoveryPolicy", Napi::Function::New(env, SetRecoveryPolicy));
   exports.Set("state", Napi::Function::New(env, State));
   exports.Set("domains", Napi::Function::New(env, Domains));
   exports.Set("objects", Napi::Function::New(env, Objects));

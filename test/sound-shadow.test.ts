@@ -150,6 +150,22 @@ describe('the sound shadow driver', () => {
     expect(w.data.equals(scaled(t, 70))).toBe(true);
   });
 
+  it('the nanny: a driver whose pointer stops moving (no fault) is failed after stallMs and the stream goes on', async () => {
+    await kernel.shutdown();
+    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    kernel.addDevice('pcm', { playback: played });
+    drv = await kernel.load('pcm');
+    const t = tone(RATE, 1, 440, 1);
+    setTimeout(() => drv.call('freeze_pointer'), 200); // from then on pointer() answers the same position
+    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1, volume: 100 });
+    expect(r).toMatchObject({ ok: true, frames: t.length / 2 });
+    expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: 'pcm0: the playback stream made no progress for 300 ms (nanny)' } });
+    expect(recoveries()).toBe(1);
+    const w = readWav(played);
+    expect(w.frames).toBe(t.length / 2); // every frame once: the restarted driver reads the hardware again
+    expect(w.data.equals(t)).toBe(true);
+  });
+
   it('gives up on a bug that is back after every restart: the parked stream ends with the reason, nothing hangs', async () => {
     const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
     const playing = p.write(tone(RATE, 1, 440, 2)).then(() => p.drain());

@@ -42,6 +42,7 @@ struct pcm_stream {
 	u32 bytes;
 	const struct snd_pcm_runtime *rt;
 	bool running;
+	unsigned long last_pointer;	/* what pointer() answered last */
 };
 
 struct pcm_chip {
@@ -54,6 +55,7 @@ struct pcm_chip {
 	long irqs;
 	int bad_pointer;	/* tests: pointer() lies from now on */
 	bool crash;		/* tests: the next pointer() dereferences NULL */
+	bool frozen;		/* tests: pointer() stops reading the hardware */
 };
 
 static struct pcm_chip *the_chip;	/* one device is enough for the tests */
@@ -160,10 +162,13 @@ static unsigned long pcm_pointer(struct snd_pcm *pcm, int stream)
 
 	if (chip->crash)
 		return *(volatile unsigned long *)NULL;	/* a test's driver bug */
+	if (chip->frozen)
+		return s->last_pointer;
 	hw = ioread32(reg(chip, stream, REG_HWPTR));
 	if (chip->bad_pointer)
 		return 0x7fffffff;
-	return (hw % s->bytes) / s->rt->frame_bytes;
+	s->last_pointer = (hw % s->bytes) / s->rt->frame_bytes;
+	return s->last_pointer;
 }
 
 static int pcm_ack(struct snd_pcm *pcm, int stream, u32 limit)
@@ -301,6 +306,15 @@ NOOKS_EXPORT long bound(void)
 NOOKS_EXPORT long irqs(void)
 {
 	return the_chip ? the_chip->irqs : -ENODEV;
+}
+
+/* A driver bug that is no fault: pointer() keeps answering the position it answered last. */
+NOOKS_EXPORT long freeze_pointer(void)
+{
+	if (!the_chip)
+		return -ENODEV;
+	the_chip->frozen = true;
+	return 0;
 }
 
 /*

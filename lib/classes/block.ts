@@ -12,7 +12,6 @@
 //   await disk.flush();          // the image file is fsync'ed
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
-import { policyFor } from '../recovery/policy.js';
 
 export const SECTOR_SIZE = 512;
 
@@ -84,7 +83,7 @@ interface BlockAddon {
   blockDisk(name: string): NativeDisk | null;
   /** Queues operations [kind, sector, write data or sectors to read] (all or none); their ids. */
   blockSubmit(name: string, ops: [number, number, (Buffer | number)?][]): number[];
-  blockNanny(name: string, deadlineMs: number): boolean;
+  blockNanny(name: string): boolean;
 }
 /** One operation as the kernel takes it. */
 interface Request {
@@ -161,9 +160,7 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
   let nanny: NodeJS.Timeout | undefined;
   const watch = () => {
     if (inFlight > 0 && !nanny) {
-      const driver = kernel.domains().find((d) => d.id === n.blockDisk(name)?.domain)?.name;
-      const stallMs = policyFor(kernel.policy, driver ?? '').stallMs;
-      nanny = setInterval(() => n.blockNanny(name, stallMs), Math.min(250, stallMs / 4)).unref();
+      nanny = setInterval(() => n.blockNanny(name), 50).unref();
     } else if (inFlight === 0 && nanny) {
       clearInterval(nanny);
       nanny = undefined;

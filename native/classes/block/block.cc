@@ -355,21 +355,23 @@ void on_kick(Napi::Env env) {
   b.deliver.Call({a});
 }
 
-// blockNanny(name, deadlineMs): a driver that keeps a request past the deadline
+// blockNanny(name): a driver that keeps a request past its policy's stallMs
 // without completing it has stopped working without faulting: it is failed
 // (kind 'stalled') and recovered like a fault. True if it was.
 Napi::Value Nanny(const Napi::CallbackInfo &info) {
   Block &b = blk();
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  uint64_t deadline = (uint64_t)info[1].As<Napi::Number>().Int64Value();
   Domain *stuck = nullptr;
+  uint64_t deadline = 0;
   {
     std::lock_guard<std::mutex> g(b.lock);
     auto it = b.disks.find(name);
-    if (it == b.disks.end()) return Napi::Boolean::New(info.Env(), false);
+    Domain *d = it == b.disks.end() ? nullptr : g_domains[it->second->domain];
+    if (!d) return Napi::Boolean::New(info.Env(), false);
+    deadline = d->stall_ms.load();
     uint64_t now = jiffies_now();
     for (Slot &s : it->second->slots)
-      if (s.busy && now - s.since > deadline) stuck = g_domains[it->second->domain];
+      if (s.busy && now - s.since > deadline) stuck = d;
   }
   if (!stuck) return Napi::Boolean::New(info.Env(), false);
   klog(4, "blk: %s: a request has been with %s for more than %lu ms: the nanny fails it", name.c_str(), stuck->name.c_str(),

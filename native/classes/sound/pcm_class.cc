@@ -61,7 +61,7 @@ using namespace nooks;
 namespace {
 
 constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
-constexpr auto kStallLimit = std::chrono::milliseconds(2000);  // also: a restarted driver's time to register its pcm again
+constexpr auto kReregisterLimit = std::chrono::milliseconds(2000);  // a restarted driver's time to register its pcm again
 using Clock = std::chrono::steady_clock;
 
 struct Stream;
@@ -567,6 +567,20 @@ bool restore(Stream &s, Op &op) {
 }
 
 // One pass of a playback stream. False when the stream died (op says why).
+// The nanny: a stream that should move and has not for the driver's stallMs
+// means a driver that stopped working without faulting (a pointer that no
+// longer moves, periods not acknowledged): it is failed ('stalled') and
+// recovered; its shadow, if any, resumes the stream.
+void nanny(Stream &s, const char *what) {
+  Domain *d = domain_of(*s.pcm);
+  if (!d || std::chrono::steady_clock::now() - s.last_progress <= std::chrono::milliseconds(d->stall_ms.load())) return;
+  s.last_progress = std::chrono::steady_clock::now();  // once per deadline
+  klog(4, "%s: %s made no progress for %lu ms: the nanny fails %s", s.pcm->name.c_str(), what, (unsigned long)d->stall_ms.load(),
+       d->name.c_str());
+  recovery_fail(d, FaultKind::stalled, s.pcm->name + ": the " + what + " stream made no progress for " +
+                                           std::to_string(d->stall_ms.load()) + " ms (nanny)");
+}
+
 bool service_playback(Stream &s, Op &op) {
   uint64_t before = s.frames_done;
   bool draining;
@@ -613,11 +627,7 @@ bool service_playback(Stream &s, Op &op) {
     s.finished = true;
     emit(s, new Event{"drained", (double)s.frames_done});
   }
-  if (s.started && s.hw != s.appl && std::chrono::steady_clock::now() - s.last_progress > kStallLimit) {
-    op.code = "ETIMEDOUT";
-    op.err = s.pcm->name + ": the device stopped moving (no progress for 2 s)";
-    return false;
-  }
+  if (s.started && s.hw != s.appl) nanny(s, "playback");
   return true;
 }
 
@@ -632,12 +642,7 @@ bool service_capture(Stream &s, Op &op) {
     if (ready) s.want = 0;
   }
   if (ready) emit(s, new Event{"data", (double)s.frames_done});
-  // stalled: the device was allowed to move (room in the ring) and did not
-  if (s.hw != limit && std::chrono::steady_clock::now() - s.last_progress > kStallLimit) {
-    op.code = "ETIMEDOUT";
-    op.err = s.pcm->name + ": the device stopped capturing (no progress for 2 s)";
-    return false;
-  }
+  if (s.hw != limit) nanny(s, "capture");  // the device was allowed to move (room in the ring)
   return true;
 }
 
@@ -666,7 +671,7 @@ void stream_loop(Stream *s) {
       ok = restore(*s, op);
     } else if (parked) {  // a driver that came back without registering the pcm again within 2 s
       Domain *d = domain_of(*s->pcm);
-      if (d && d->state.load() == DomainState::running && Clock::now() - s->parked_at > kStallLimit)
+      if (d && d->state.load() == DomainState::running && Clock::now() - s->parked_at > kReregisterLimit)
         fail_stream(*s, "ENODEV", s->pcm->name + ": device gone (driver " + d->name + " restarted without registering it again)");
     } else {
       ok = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? service_playback(*s, op) : service_capture(*s, op);
