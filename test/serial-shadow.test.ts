@@ -86,6 +86,24 @@ describe('the serial shadow driver', () => {
     await port.close();
   });
 
+  it('the nanny: a driver that stops taking bytes (no fault) is failed after stallMs; the bytes go out through the restarted one', async () => {
+    await halt();
+    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    pty = ptyPair();
+    kernel.addDevice('uart16550', { tty: pty.a });
+    drv = await kernel.load('uart16550');
+    far = await Far.open(pty.b);
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    expect(drv.call('hold', 1)).toBe(0); // a bug that is no fault: the driver takes nothing more
+    const waiting = bytes(1000, 5);
+    await port.write(waiting);
+    expect((await far!.take(1000, 5_000)).equals(waiting)).toBe(true); // once each, in order, after the restart
+    expect(kernel.events()[0]).toMatchObject({
+      event: 'fault', fault: { kind: 'stalled', message: 'ttyS0: 1000 bytes waited for the driver to take them for more than 300 ms (nanny)' },
+    });
+    expect(recoveries()).toBe(1);
+  });
+
   it('the application\'s line settings and modem lines are replayed: the real tty has them after the restart', async () => {
     const want = { baudRate: 19200, dataBits: 7, parity: 'even', stopBits: 2 };
     const port = openSerial(kernel, 'ttyS0', { baudRate: 19200, dataBits: 7, parity: 'even', stopBits: 2 });

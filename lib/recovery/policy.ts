@@ -21,7 +21,7 @@ interface Limits {
   readonly timeBudgetMs: number;
   /** The driver's heap + DMA limit. */
   readonly memLimitBytes: number;
-  /** Nanny: a request the driver keeps this long without completing it is a failure ('stalled'; block). */
+  /** Nanny: a request (block), a stream (sound) or bytes (serial) the driver sits on this long is a failure ('stalled'). */
   readonly stallMs: number;
   /**
    * Shadow driver: its class keeps the driver's devices and the requests in

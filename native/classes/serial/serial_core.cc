@@ -27,6 +27,7 @@
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
+#include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../../xpc/xpc.h"
@@ -70,6 +71,7 @@ struct Port {
   bool mstatus_known = false;
   bool rx_notified = false, want_space = false, want_drain = false;
   uint64_t rx_bytes = 0, tx_bytes = 0, rx_dropped = 0;
+  uint64_t tx_moved = 0;  // jiffies when the driver last took bytes, or bytes came to an empty queue (the nanny's clock)
 };
 
 struct Registry {
@@ -332,6 +334,7 @@ size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n) {
   bool up;
   {
     std::lock_guard<std::mutex> g(p->lock);
+    if (p->tx.empty()) p->tx_moved = jiffies_now();
     took = std::min(n, kTxBuffer - p->tx.size());
     p->tx.insert(p->tx.end(), buf, buf + took);
     if (took < n) p->want_space = true;
@@ -471,6 +474,28 @@ void serial_restore(int line) {
        t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl, waiting);
 }
 
+int serial_nanny() {
+  std::vector<std::pair<Domain *, std::string>> stuck;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    uint64_t now = jiffies_now();
+    for (auto &p : reg.ports) {
+      Domain *d = p->attached ? g_domains[p->domain] : nullptr;
+      std::lock_guard<std::mutex> pg(p->lock);
+      // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
+      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
+      p->tx_moved = now;  // once per deadline
+      stuck.emplace_back(d, p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
+                                std::to_string(d->stall_ms.load()) + " ms (nanny)");
+    }
+  }
+  for (auto &[d, why] : stuck) {
+    klog(4, "%s: the nanny fails %s", why.c_str(), d->name.c_str());
+    recovery_fail(d, FaultKind::stalled, why);
+  }
+  return (int)stuck.size();
+}
+
 void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.listener = std::move(fn);
@@ -600,6 +625,7 @@ extern "C" int kapi_uart_get_tx(void *vport, void *buf, size_t max) {
     std::copy(p->tx.begin(), p->tx.begin() + n, static_cast<uint8_t *>(buf));
     p->tx.erase(p->tx.begin(), p->tx.begin() + n);
     p->tx_bytes += n;
+    if (n) p->tx_moved = jiffies_now();
     if (p->want_space && p->tx.size() <= kTxBuffer / 2) {
       p->want_space = false;
       space = true;
