@@ -65,6 +65,26 @@ describe('file transfer over net', () => {
     expect(got.data.equals(data)).toBe(true);
   }, TRANSFER_MS + 10_000);
 
+  it('completes verified across three driver failures at random moments (the shadow keeps eth0)', async () => {
+    const drv = kernel.driver('e1000')!;
+    const before = kernel.events().filter((e) => e.event === 'recovered').length;
+    const data = randomBytes(2 << 20);
+    // crash_poll: the driver's next receive poll (an acknowledgement arriving) dereferences NULL;
+    // armed at a random moment, and again at one after each recovery, three times
+    let armed = 0;
+    const arm = () => void (armed++ < 3 && setTimeout(() => drv.state === 'running' && drv.call('crash_poll'), 10 + Math.random() * 60));
+    kernel.on('recovered', arm);
+    arm();
+    const [sent, got] = await Promise.all([
+      sendFile(eth, data, { peerMac: PEER_MAC, timeoutMs: TRANSFER_MS }),
+      receiveFile(peer, { mac: PEER_MAC }),
+    ]);
+    kernel.off('recovered', arm);
+    expect(sent).toMatchObject({ ok: true });
+    expect(got.data.equals(data)).toBe(true);
+    expect(kernel.events().filter((e) => e.event === 'recovered').length - before).toBe(3);
+  }, TRANSFER_MS + 10_000);
+
   it('the partner ignores late frames of an earlier transfer still on the wire', async () => {
     // a stale data frame and FIN of transfer 7 reach the partner before the new transfer's first frame
     const me = parseMac(eth.info().mac!);
