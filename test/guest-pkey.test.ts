@@ -1,6 +1,7 @@
 // Isolation 'pkey' where this machine cannot run it: inside a QEMU guest
 // (TCG, -cpu max emulates protection keys) on a Debian kernel >= 6.12, the
-// pkey fault matrices run for real against the project's own build.
+// pkey fault matrices, the device classes and their shadow drivers run for
+// real against the project's own build.
 // Skipped only when QEMU is not installed (.ci/run installs it).
 import { describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
@@ -10,7 +11,8 @@ const here = Kernel.pkuSupported();
 const qemu = qemuAvailable();
 const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 'test/xpc-pkey.test.ts', 'test/pkey-keys.test.ts', 'test/bus.test.ts',
   'test/block.test.ts', 'test/serial.test.ts', 'test/sound.test.ts',
-  'test/net.test.ts', 'test/net-transfer.test.ts'];
+  'test/net.test.ts', 'test/net-transfer.test.ts',
+  'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
