@@ -294,7 +294,7 @@ export class Driver {
   replaceWith(path: string): void {
     const n = native();
     const d = n.domains().find((x) => x.id === this.id);
-    n.unload(this.id);
+    n.unload(this.id, true);
     this.symbols.clear();
     this.path = driverPath(path);
     this.id = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);

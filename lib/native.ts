@@ -79,7 +79,8 @@ export interface NativeAddon {
   boot(isolation: 'pkey' | 'mprotect' | 'none'): void;
   shutdown(): void;
   load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number): number;
-  unload(id: number): void;
+  /** `forFallback`: a fallback driver takes the devices over; what their shadows parked waits for it. */
+  unload(id: number, forFallback?: boolean): void;
   resolve(id: number, symbol: string): number;
   call(id: number, fn: number, ...args: (number | bigint | boolean)[]): number | bigint;
   callBatch(id: number, calls: (number | bigint | boolean)[][]): (number | bigint)[];

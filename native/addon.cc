@@ -134,8 +134,9 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   }
 }
 
+// unload(id, forFallback): see unload_driver.
 Napi::Value Unload(const Napi::CallbackInfo &info) {
-  unload_driver(domain_arg(info));
+  unload_driver(domain_arg(info), info[1].ToBoolean().Value());
   return info.Env().Undefined();
 }
 

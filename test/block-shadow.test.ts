@@ -101,6 +101,24 @@ describe('the block shadow driver', () => {
     expect((await disk.read(0, 4096)).equals(pattern(4096, 3))).toBe(true);
   });
 
+  it('a fallback driver takes the disk over: the requests the shadow kept go to it', async () => {
+    await kernel.shutdown();
+    kernel = await Kernel.boot({
+      policy: { default: { ...defaultPolicy.default, action: 'fallback', fallback: 'blk', maxFailures: 1 }, drivers: new Map() },
+    });
+    kernel.addDevice('blk', { image: join(dir, 'fallback.img'), size: 1 << 20 });
+    drv = await kernel.load('blk');
+    disk = openBlock(kernel, 'blk0');
+    const before = drv.objects().length;
+    drv.call('plug', 1);
+    const writes = Array.from({ length: 8 }, (_, i) => disk.write(i * 4096, pattern(4096, i)));
+    drv.recover(); // the policy's answer to the first failure: the fallback driver
+    await Promise.all(writes);
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
+    expect(drv.objects().length).toBe(before); // the same Driver object, a new domain with the disk registered
+    for (let i = 0; i < 8; i++) expect((await disk.read(i * 4096, 4096)).equals(pattern(4096, i))).toBe(true);
+  });
+
   it('with shadow: false in the policy (plain Nooks), the requests in flight fail instead', async () => {
     await kernel.shutdown();
     kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, shadow: false }, drivers: new Map() } });

@@ -24,6 +24,8 @@ struct LoadOptions {
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);
 // Runs module_exit (if the driver is running), releases everything, unloads.
-void unload_driver(Domain *d);
+// What a shadow parked for d fails with it, unless a fallback driver is
+// taking d's devices over (`for_fallback`): then it waits for that driver.
+void unload_driver(Domain *d, bool for_fallback = false);
 
 }  // namespace nooks
