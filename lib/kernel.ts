@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject } from './native.js';
 import { driverPath } from './paths.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
-import { defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
+import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
 
 export type Isolation = 'pkey' | 'mprotect' | 'none';
 
@@ -90,7 +90,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (!['auto', 'pkey', 'mprotect', 'none'].includes(wanted))
       throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect' or 'none'`);
     const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
-    const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : options.policy ?? defaultPolicy;
+    const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);
     const k = new Kernel(isolation, policy, options.eventLog);
     n.setFaultListener((id, f) => k.onKernelThreadFault(id, f));

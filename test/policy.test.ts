@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, loadPolicy, parsePolicy, policyFor, PolicyError } from '../lib/recovery/policy.js';
+import { checkPolicy, defaultPolicy, loadPolicy, parsePolicy, policyFor, PolicyError, type Policy } from '../lib/recovery/policy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +74,16 @@ describe('loadPolicy', () => {
     expect(() => parsePolicy('drivers:\n  a: {}\n  a: {}\n', 'dup.yaml')).toThrow('dup.yaml:3:3: Map keys must be unique');
     expect(() => parsePolicy('{\n  "default": {\n    "action": "restart",\n  }\n}', 'p.json')).toThrow(/^p\.json:4:3: /);
     expect(() => parsePolicy('', 'p.json')).toThrow('p.json: Unexpected end of JSON input');
+  });
+});
+
+describe('checkPolicy (a Policy built in code)', () => {
+  it('names the entry and the key a hand-built policy lacks', () => {
+    const partial = { default: { action: 'restart', maxFailures: 3 }, drivers: new Map() } as unknown as Policy;
+    expect(() => checkPolicy(partial)).toThrow(new PolicyError('policy default.windowMs: expected a number, got undefined (spread defaultPolicy.default into entries built in code)'));
+    const complete = { default: { ...defaultPolicy.default }, drivers: new Map([['blk', { ...defaultPolicy.default, shadow: 'yes' }]]) } as unknown as Policy;
+    expect(() => checkPolicy(complete)).toThrow(/^policy drivers\.blk\.shadow: expected a boolean, got "yes"/);
+    expect(checkPolicy(defaultPolicy)).toBe(defaultPolicy);
   });
 });
 

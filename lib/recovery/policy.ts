@@ -57,6 +57,21 @@ export function policyFor(policy: Policy, driverName: string): DriverPolicy {
   return policy.drivers.get(driverName) ?? policy.default;
 }
 
+/**
+ * Checks a Policy built in code (JavaScript has no type checker to do it):
+ * every entry complete. Throws a PolicyError naming the entry and the key.
+ */
+export function checkPolicy(policy: Policy): Policy {
+  const entries: [string, DriverPolicy][] = [['default', policy.default], ...[...(policy.drivers ?? [])].map(([n, d]): [string, DriverPolicy] => [`drivers.${n}`, d])];
+  for (const [where, d] of entries) {
+    for (const key of Object.keys(defaultPolicy.default) as (keyof DriverPolicy)[]) {
+      if (typeof d?.[key] !== typeof defaultPolicy.default[key])
+        throw new PolicyError(`policy ${where}.${key}: expected a ${typeof defaultPolicy.default[key]}, got ${describe(d?.[key])} (spread defaultPolicy.default into entries built in code)`);
+    }
+  }
+  return policy;
+}
+
 /** Reads and validates a policy file; `.json`, `.yaml` or `.yml`. */
 export function loadPolicy(path: string): Policy {
   syntaxOf(path); // a wrong extension is reported before touching the disk
