@@ -42,6 +42,7 @@
         'native/loader/loader.cc',
         'native/recovery/recovery.cc',
         'native/shadow/shadow.cc',
+        'native/shadow/taps.cc',
         'native/trap/trap.cc',
         'native/xpc/batch.cc',
         'native/xpc/xpc.cc',
