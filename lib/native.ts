@@ -90,6 +90,7 @@ export interface NativeBench {
   tscPerNs: number;
   wrpkruPairTicks: number | null;
   roundTripTicks: number;
+  tappedRoundTripTicks: number;
   upcallTicks: number;
   batchedCallTicks: number;
 }

@@ -426,6 +426,7 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   o.Set("tscPerNs", tsc_per_ns());
   o.Set("wrpkruPairTicks", cpu_has_pku() ? Napi::Value(Napi::Number::New(env, bench_wrpkru_pair(runs, iters))) : env.Null());
   o.Set("roundTripTicks", bench_round_trip(d, nop, runs, iters));
+  o.Set("tappedRoundTripTicks", bench_tapped_round_trip(d, nop, runs, iters));
   o.Set("upcallTicks", bench_upcall(d, upcalls, runs, iters));
   o.Set("batchedCallTicks", bench_batched_call(d, nop, runs, iters));
   return o;
