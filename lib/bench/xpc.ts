@@ -70,7 +70,8 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
 
   result.modes = await eachMode(modes, async (kernel): Promise<XpcModeResult> => {
     const isolation = kernel.isolation;
-    const drv = await kernel.load('null');
+    // one entry makes `iters` kernel calls: under mprotect on a busy machine that can outlast the default watchdog
+    const drv = await kernel.load('null', { timeBudgetMs: 60_000 });
     const nop = native().resolve(drv.id, 'nop');
     const upcalls = native().resolve(drv.id, 'upcall_nop');
 

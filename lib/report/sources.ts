@@ -44,12 +44,15 @@ function runJson(argv: string[]): Promise<unknown> {
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      let data: unknown;
       try {
-        resolve(JSON.parse(out));
+        data = JSON.parse(out);
       } catch {
-        const why = signal ? `killed by ${signal}` : `exit status ${code}`;
-        reject(new Error(`nooks ${argv.join(' ')}: ${why}, no JSON: ${(err.trim().split('\n').at(-1) ?? '').slice(0, 300)}`));
+        // no JSON: what it said last is the reason
       }
+      if (code === 0 && data !== undefined) return resolve(data);
+      const said = (data as { error?: { message?: string } } | undefined)?.error?.message ?? err.trim().split('\n').at(-1) ?? '';
+      reject(new Error(`nooks ${argv.join(' ')}: ${signal ? `killed by ${signal}` : `exit status ${code}`}: ${said.slice(0, 300)}`));
     });
   });
 }
