@@ -6,12 +6,15 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../paths.js';
+import { faultTypes } from '../inject/index.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
 import { app } from './commands/app.js';
 import { bench } from './commands/bench.js';
+import { campaign } from './commands/campaign.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
 import { demo } from './commands/demo.js';
 import { domains } from './commands/domains.js';
+import { inject } from './commands/inject.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
 import { run } from './commands/run.js';
@@ -29,6 +32,14 @@ const flags = [
   { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (default 7)' },
   { name: 'iters', value: 'n', help: 'Operations per run (default 20000)' },
   { name: 'seconds', value: 's', help: 'Measuring time per isolation mode of bench net|block|sound|serial (default 2; 0.5 allowed)' },
+  { name: 'seed', value: 'n', help: 'The fault\'s seed: the same seed injects the same fault (inject: random, printed; campaign: 1)' },
+  { name: 'type', value: 'fault', choices: faultTypes, help: 'Only this fault type (default: any, chosen by the seed)' },
+  { name: 'site', value: 'function', help: 'Only this function of the driver' },
+  { name: 'persistent', help: 'The fault stays across recoveries, like a bug in the binary' },
+  { name: 'transient', help: 'The fault is removed at recovery (the default)' },
+  { name: 'trials', value: 'n', help: 'Faults per driver, each run in every mode (default 400)' },
+  { name: 'jobs', value: 'n', help: 'Trials run at once, each a child process (default 1)' },
+  { name: 'out', value: 'file', help: 'Results file, JSON lines, appended to; a campaign resumes from it (default campaign.jsonl)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -142,6 +153,51 @@ const commands: readonly CommandDef[] = [
     examples: [
       ['nooks table apps', 'the table'],
       ['nooks table apps --json', 'the rows as JSON'],
+    ],
+  },
+  {
+    name: 'inject',
+    args: ['driver'],
+    help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application runs; show what happened',
+    run: inject,
+    flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient'],
+    details: [
+      '<driver> is blk, uart16550, pcm or e1000: its application (db, echo, player, net-transfer) runs in a child process',
+      '(so that a crash without isolation is observed), with shadow drivers, and the fault is written into the driver\'s',
+      'loaded text at a random moment of its first 100 ms. Binary faults (SWIFI, as the Nooks injector): a random',
+      'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
+      'invert-branch, remove-init, corrupt-pointer, off-by-one or alloc-fail. Targeted faults (the shadow-driver paper\'s',
+      'bug classes and lkdtm): null-deref (the driver\'s own hook), missing-init, endless-loop, buffer-overrun, panic,',
+      'loop, stack-overflow, corrupt-stack, write-after-free, overwrite-allocation, at the entry of a random function.',
+      'Prints the seed, the site and bytes, the faults nooks detected, the recoveries and the application\'s verdict.',
+      '--json: { fault, app, isolation, outcome, hostCrashed, failures, faultKinds, recoveryMs, detail? }.',
+    ],
+    examples: [
+      ['nooks inject blk --seed 7', 'a random fault type at a random site, reproducible'],
+      ['nooks inject e1000 --type corrupt-pointer --persistent', 'a corrupted address that stays across restarts'],
+      ['nooks inject pcm --type panic --site pcm_pointer --isolation none', 'without isolation: the host dies'],
+    ],
+  },
+  {
+    name: 'campaign',
+    help: 'Fault-injection campaign: each application\'s driver, N faults, each in every mode; the papers\' figures',
+    run: campaign,
+    flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out'],
+    details: [
+      'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',
+      'each run in every mode (none; mprotect and, with protection keys, pkey; each without and with shadow drivers),',
+      'each run one trial in a fresh child process: the fault injected early in the run, the application\'s own',
+      'verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
+      'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny), recovered, outcome.',
+      'Started again with the same --out, it runs only what the file lacks. Faults are transient unless --persistent.',
+      'Prints the Nooks paper\'s Figure 6 (system crashes) and Figure 7 (non-fatal failures) and the shadow-driver',
+      'paper\'s Figure 7 (detected vs recovered per application) as tables. --json: { trials, byMode: { <mode>:',
+      '{ trials, hostCrashes, visibleFailures, detected, recovered, appContinued } } }.',
+    ],
+    examples: [
+      ['nooks campaign --trials 20', 'a quick look: 20 faults per driver, in every mode'],
+      ['nooks campaign --out full.jsonl', '400 faults per driver; interrupt it and run it again to resume'],
+      ['nooks campaign --trials 50 --type corrupt-pointer --json', 'one fault type, the summary as JSON'],
     ],
   },
   {
