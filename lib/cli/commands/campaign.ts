@@ -7,8 +7,7 @@ import { intFlag, table, toJson, type Context } from './common.js';
 import { faultOptions } from './fault-flags.js';
 
 export async function campaign(ctx: Context): Promise<number> {
-  const { type, transient } = faultOptions(ctx);
-  const seed = ctx.flags.seed === undefined ? 1 : faultOptions(ctx).seed;
+  const { seed, type, transient } = faultOptions(ctx, () => 1);
   const out = ctx.flags.out ?? 'campaign.jsonl';
   let progress: Progress | undefined;
   const started = Date.now();

@@ -15,7 +15,7 @@ export async function inject(ctx: Context): Promise<number> {
   if (!app) {
     throw new UsageError(`no application uses "${driver}": inject runs one of ${Object.values(trialApps).map((a) => a.driver).join(', ')} under its application`);
   }
-  const { seed, type, transient } = faultOptions(ctx);
+  const { seed, type, transient } = faultOptions(ctx, () => Date.now() % 1_000_000);
   const fault = planFault(driver, { seed, type, transient, fn: ctx.flags.site });
   const wanted = ctx.flags.isolation ?? 'auto';
   const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as 'pkey' | 'mprotect' | 'none');
