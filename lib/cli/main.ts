@@ -164,7 +164,7 @@ const commands: readonly CommandDef[] = [
     details: [
       '<driver> is blk, uart16550, pcm or e1000: its application (db, echo, player, net-transfer) runs in a child process',
       '(so that a crash without isolation is observed), with shadow drivers, and the fault is written into the driver\'s',
-      'loaded text at a random moment of its first 100 ms. Binary faults (SWIFI, as the Nooks injector): a random',
+      'loaded text as the application starts. Binary faults (SWIFI, as the Nooks injector): a random',
       'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
       'invert-branch, remove-init, corrupt-pointer, off-by-one or alloc-fail. Targeted faults (the shadow-driver paper\'s',
       'bug classes and lkdtm): null-deref (the driver\'s own hook), missing-init, endless-loop, buffer-overrun, panic,',
@@ -186,8 +186,8 @@ const commands: readonly CommandDef[] = [
     details: [
       'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',
       'each run in every mode (none; mprotect and, with protection keys, pkey; each without and with shadow drivers),',
-      'each run one trial in a fresh child process: the fault injected early in the run, the application\'s own',
-      'verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
+      'each run one trial in a fresh child process: the fault injected as the application starts, the application\'s',
+      'own verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
       'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny), recovered, outcome.',
       'Started again with the same --out, it runs only what the file lacks. Faults are transient unless --persistent.',
       'Prints the Nooks paper\'s Figure 6 (system crashes) and Figure 7 (non-fatal failures) and the shadow-driver',

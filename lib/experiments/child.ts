@@ -52,7 +52,8 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
           : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms: stalled` });
       }
       if (signal || code !== 0) {
-        const last = err.trim().split('\n').filter(Boolean).at(-1);
+        // the error itself, not the stack under it or Node's version line
+        const last = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l) && !/^Node\.js v/.test(l)).at(-1);
         return end({ outcome: 'crash', hostCrashed: true, detail: signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}` });
       }
       const report = JSON.parse(out.trim().split('\n').at(-1)!) as TrialReport;

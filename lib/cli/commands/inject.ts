@@ -19,7 +19,7 @@ export async function inject(ctx: Context): Promise<number> {
   const fault = planFault(driver, { seed, type, transient, fn: ctx.flags.site });
   const wanted = ctx.flags.isolation ?? 'auto';
   const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as 'pkey' | 'mprotect' | 'none');
-  const r = await runTrialChild({ app, isolation, shadow: true, seed, fault, windowMs: 100, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
+  const r = await runTrialChild({ app, isolation, shadow: true, seed, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
   const result = {
     fault, app, isolation, shadow: true, outcome: r.outcome, hostCrashed: r.hostCrashed,
     failures: r.report?.failures ?? 0, faultKinds: r.report?.faultKinds ?? [], recoveryMs: r.report?.recoveryMs ?? [],
