@@ -19,9 +19,10 @@ export async function inject(ctx: Context): Promise<number> {
   const fault = planFault(driver, { seed, type, transient, fn: ctx.flags.site });
   const wanted = ctx.flags.isolation ?? 'auto';
   const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as 'pkey' | 'mprotect' | 'none');
-  const r = await runTrialChild({ app, isolation, shadow: true, seed, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
+  const shadow = isolation !== 'none'; // nothing is restarted without isolation
+  const r = await runTrialChild({ app, isolation, shadow, seed, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
   const result = {
-    fault, app, isolation, shadow: true, outcome: r.outcome, hostCrashed: r.hostCrashed,
+    fault, app, isolation, shadow, outcome: r.outcome, hostCrashed: r.hostCrashed,
     failures: r.report?.failures ?? 0, faultKinds: r.report?.faultKinds ?? [], recoveryMs: r.report?.recoveryMs ?? [],
     ...(r.detail ? { detail: r.detail } : {}), ms: r.ms,
   };
@@ -30,7 +31,7 @@ export async function inject(ctx: Context): Promise<number> {
     return 0;
   }
   ctx.print(`seed ${seed}: ${describeFault(fault)}`);
-  ctx.print(`ran ${app} on ${driver}, isolation ${isolation}, shadow drivers, in a child process (${r.ms} ms)`);
+  ctx.print(`ran ${app} on ${driver}, isolation ${isolation}${shadow ? ', shadow drivers' : ''}, in a child process (${r.ms} ms)`);
   const what = r.hostCrashed
     ? `the host crashed: ${r.detail}`
     : result.failures
