@@ -130,7 +130,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ records: 
     const r = await runTrialChild({
       app, isolation: mode.isolation, shadow: mode.shadow, seed: s, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000,
     }, options.trialTimeoutMs ?? 12_000);
-    const detectors = [...new Set((r.report?.faultKinds ?? []).flatMap((k) => detectorOf[k] ?? []))];
+    const detectors = [...new Set(r.faultKinds.flatMap((k) => detectorOf[k] ?? []))];
     const detected = detectors.length > 0;
     const record: TrialRecord = {
       key, app, driver, mode: mode.name, index, seed: s,
@@ -138,7 +138,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ records: 
       failure: r.hostCrashed || detected || r.outcome !== 'continued',
       hostCrashed: r.hostCrashed,
       detected, detectors,
-      recovered: detected && (r.report?.recoveryMs.length ?? 0) > 0 && r.report?.running === true,
+      recovered: detected && r.recoveryMs.length > 0 && r.report?.running === true,
       outcome: r.outcome,
       ...(r.detail ? { detail: r.detail } : {}),
       ms: r.ms,

@@ -14,6 +14,9 @@ export interface ChildResult {
   report?: TrialReport;
   /** The process died (a signal, an error) or hung: the host did not survive. */
   hostCrashed: boolean;
+  /** The kind of each driver failure nooks detected, and each recovery's time: also from a trial that did not end. */
+  faultKinds: string[];
+  recoveryMs: number[];
   /** What went wrong: the application's error, or how the process ended. */
   detail?: string;
   ms: number;
@@ -44,7 +47,10 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const ms = Date.now() - started;
-      const end = (r: Omit<ChildResult, 'ms'>) => resolve({ ...r, ms });
+      const lines = out.split('\n');
+      const faultKinds = lines.flatMap((l) => /^fault (\S+)$/.exec(l)?.[1] ?? []);
+      const recoveryMs = lines.flatMap((l) => /^recovered (\d+(?:\.\d+)?)$/.exec(l)?.[1] ?? []).map(Number);
+      const end = (r: Omit<ChildResult, 'ms' | 'faultKinds' | 'recoveryMs'>) => resolve({ ...r, faultKinds, recoveryMs, ms });
       if (killedAt !== undefined) {
         // a silent event loop: the process itself was stuck (a driver looping on its thread, unwatched)
         return killedAt - heardAt > silentMs

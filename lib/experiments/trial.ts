@@ -9,7 +9,8 @@
 //
 // Until then it prints `alive` every 100 ms, so that the parent can tell a
 // process that hung (a driver looping on its thread) from an application that
-// stalled. The application's own verification (record checksums, echoed
+// stalled, and `fault <kind>` and `recovered <ms>` as they happen, so that a
+// trial stopped before its end still says what nooks detected. The application's own verification (record checksums, echoed
 // bytes, the played frames, the file's SHA-256) judges the outcome.
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { ptyPair } from '../classes/serial.js';
 import { applyFault, type InjectedFault } from '../inject/index.js';
 import { seeded } from '../inject/random.js';
 import { Kernel, type Driver, type Isolation } from '../kernel.js';
+import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
 
 export interface TrialSpec {
@@ -143,7 +145,7 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
 };
 
 /** Runs one trial in this process; without isolation a fault may end the process. */
-export async function runTrial(spec: TrialSpec): Promise<TrialReport> {
+export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void): Promise<TrialReport> {
   const { app } = spec;
   const appSpec = trialApps[app];
   if (!appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
@@ -158,6 +160,7 @@ export async function runTrial(spec: TrialSpec): Promise<TrialReport> {
       drivers: new Map(),
     },
   });
+  if (onEvent) for (const e of ['fault', 'recovered'] as const) kernel.on(e, onEvent);
   let setup: Setup | undefined;
   try {
     setup = await appSpec.setup(kernel, dir);
@@ -196,7 +199,9 @@ export async function runTrial(spec: TrialSpec): Promise<TrialReport> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const alive = setInterval(() => process.stdout.write('alive\n'), 100);
-  runTrial(JSON.parse(process.argv[2]) as TrialSpec).then(
+  const progress = (e: RecoveryEvent) =>
+    process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
+  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress).then(
     (r) => {
       clearInterval(alive);
       process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -23,7 +23,7 @@ export async function inject(ctx: Context): Promise<number> {
   const r = await runTrialChild({ app, isolation, shadow, seed, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
   const result = {
     fault, app, isolation, shadow, outcome: r.outcome, hostCrashed: r.hostCrashed,
-    failures: r.report?.failures ?? 0, faultKinds: r.report?.faultKinds ?? [], recoveryMs: r.report?.recoveryMs ?? [],
+    failures: r.faultKinds.length, faultKinds: r.faultKinds, recoveryMs: r.recoveryMs,
     ...(r.detail ? { detail: r.detail } : {}), ms: r.ms,
   };
   if (ctx.flags.json) {
