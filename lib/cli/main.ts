@@ -146,7 +146,7 @@ const commands: readonly CommandDef[] = [
       'After Table 3 of the shadow-driver paper. For each application (db on block, echo on serial, player on sound,',
       'net-transfer on net) and each configuration: none (no isolation), nooks (isolated, restarted, no shadow) and',
       'shadow (isolated, restarted, the class\'s shadow keeps the application\'s state), one run in a child process',
-      'whose driver is made to fault twice at random moments (a NULL dereference on the path the application uses).',
+      'whose driver is made to fault twice, as it starts and at a random moment (a NULL dereference on its path).',
       'The outcome is the application\'s own verification: continued, malfunction (an error, wrong output, a stall),',
       'or crash (the process died). --json: { rows: [{ app, class, config, outcome, failures, recoveryMs, detail? }] }.',
     ],

@@ -128,7 +128,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ records: 
     const s = trialSeed(seed, app, index);
     const fault = planFault(driver, { seed: s, type: options.type, transient });
     const r = await runTrialChild({
-      app, isolation: mode.isolation, shadow: mode.shadow, seed: s, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000,
+      app, isolation: mode.isolation, shadow: mode.shadow, seed: s, fault, timeBudgetMs: 1000, stallMs: 1000,
     }, options.trialTimeoutMs ?? 12_000);
     const detectors = [...new Set(r.faultKinds.flatMap((k) => detectorOf[k] ?? []))];
     const detected = detectors.length > 0;

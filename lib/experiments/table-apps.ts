@@ -1,6 +1,6 @@
 // The applications experiment (`nooks table apps`), after Table 3 of the
 // shadow-driver paper: each application runs in three configurations, its
-// driver faulting at random moments (trial.ts), each trial in a child
+// driver faulting twice (trial.ts), each trial in a child
 // process so that a crash is observed, not suffered:
 //   none    no isolation: the fault is a segmentation fault of the process;
 //   nooks   isolated, restarted by the agent, no shadow (plain Nooks);
@@ -38,7 +38,7 @@ export interface TableOptions {
   onRow?: (row: TableRow) => void;
 }
 
-/** Runs one trial as a child process: the driver's null-dereference hook armed at two random moments. */
+/** Runs one trial as a child process: the driver's null-dereference hook armed as the application starts and at a random moment. */
 async function runChild(app: string, config: Config, seed: number, timeoutMs: number): Promise<TableRow> {
   const spec: TrialSpec = {
     app, isolation: config === 'none' ? 'none' : 'auto', shadow: config === 'shadow', seed, moments: 2,

@@ -1,8 +1,8 @@
 // One trial of the fault experiments (table-apps.ts, after the shadow-driver
 // paper's Table 3; campaign.ts, after the papers' fault-injection figures):
 // one application on its emulated device and driver, in one isolation mode,
-// with a fault injected into its driver (lib/inject) at random moments of the
-// run. It runs as a child process, because without isolation the fault takes
+// with a fault injected into its driver (lib/inject) as it starts, and again
+// at random moments of the run if asked. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and prints one JSON line.
 //
 //   node dist/lib/experiments/trial.js '<TrialSpec as JSON>'
@@ -41,8 +41,8 @@ export interface TrialSpec {
   seed: number;
   fault: InjectedFault;
   /**
-   * The fault is injected at this many random moments (default 1) between 20 ms and windowMs (default 300)
-   * into the run; windowMs 0: once, as the application starts, so that a fast run meets it as a slow one does.
+   * How many times the fault is injected (default 1): first as the application starts (a run that
+   * is over in 50 ms meets it as a slow one does), then at random moments from 20 ms to windowMs (default 300).
    */
   moments?: number;
   windowMs?: number;
@@ -165,12 +165,11 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
   try {
     setup = await appSpec.setup(kernel, dir);
     const s = setup;
-    // the moments are spread over the window (reproducible from the seed)
     const random = seeded(spec.seed);
-    const moments = spec.moments ?? 1;
+    const later = (spec.moments ?? 1) - 1;
     const windowMs = spec.windowMs ?? 300;
-    if (windowMs === 0) applyFault(kernel, s.driver, spec.fault);
-    const timers = windowMs === 0 ? [] : Array.from({ length: moments }, (_, k) => ((k + random.next()) * (windowMs - 20)) / moments + 20).map((ms) =>
+    applyFault(kernel, s.driver, spec.fault);
+    const timers = Array.from({ length: later }, (_, k) => 20 + ((k + random.next()) * (windowMs - 20)) / later).map((ms) =>
       setTimeout(() => {
         if (s.driver.state === 'running') applyFault(kernel, s.driver, spec.fault);
       }, ms));

@@ -20,7 +20,7 @@ export async function inject(ctx: Context): Promise<number> {
   const wanted = ctx.flags.isolation ?? 'auto';
   const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as 'pkey' | 'mprotect' | 'none');
   const shadow = isolation !== 'none'; // nothing is restarted without isolation
-  const r = await runTrialChild({ app, isolation, shadow, seed, fault, windowMs: 0, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
+  const r = await runTrialChild({ app, isolation, shadow, seed, fault, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
   const result = {
     fault, app, isolation, shadow, outcome: r.outcome, hostCrashed: r.hostCrashed,
     failures: r.faultKinds.length, faultKinds: r.faultKinds, recoveryMs: r.recoveryMs,
