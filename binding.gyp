@@ -40,6 +40,7 @@
         'native/kapi/work.cc',
         'native/kapi/wrappers.cc',
         'native/loader/loader.cc',
+        'native/loader/text_patch.cc',
         'native/recovery/recovery.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
@@ -60,7 +61,7 @@
     {
       'target_name': 'driver_rt',
       'type': 'static_library',
-      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c', 'native/driver-rt/batch.c'],
+      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c', 'native/driver-rt/batch.c', 'native/driver-rt/lkdtm.c'],
       # the runtime implements memset & co.: GCC must not turn its loops into calls to them
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],

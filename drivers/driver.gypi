@@ -4,7 +4,8 @@
 {
   'cflags': ['<@(driver_cflags)'],
   'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
-  # -u: pull the deferred-call runner out of the runtime archive into every driver
-  'ldflags': ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run'],
+  # -u: pull the deferred-call runner and the targeted faults' bugs (lib/inject)
+  # out of the runtime archive into every driver
+  'ldflags': ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run', '-Wl,-u,nooks_lkdtm'],
   'ldflags!': ['-pthread', '-rdynamic'],
 }

@@ -2,7 +2,7 @@
 // domains, call them, and let the recovery agent restart them when they fail.
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
-import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap } from './native.js';
+import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type TextPatch } from './native.js';
 import { driverPath } from './paths.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
@@ -27,6 +27,8 @@ export interface LoadOptions {
   memLimitBytes?: number;
   /** Shadow the driver (default from the policy): its class keeps devices and requests across restarts. */
   shadow?: boolean;
+  /** Injected faults (lib/inject) written over the driver's text before its module_init runs. */
+  patches?: TextPatch[];
 }
 
 /** A driver failure, as seen by the caller whose crossing it ended. */
@@ -114,7 +116,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const p = policyFor(this.policy, name);
-    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes);
+    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes, options.patches);
     native().setRecoveryPolicy(id, options.shadow ?? p.shadow, p.stallMs);
     const d = new Driver(this, id, name, path);
     this.drivers.set(name, d);
@@ -278,6 +280,11 @@ export class Driver {
   /** Its crossings so far, per kernel call and class operation that saw one (the shadow's taps). */
   taps(): NativeTap[] {
     return native().taps(this.id);
+  }
+
+  /** Writes an injected fault (lib/inject) over the running driver's text. */
+  patchText(patch: TextPatch): void {
+    native().patchText(this.id, patch.offset, patch.bytes, patch.transient);
   }
 
   /** Explicit recovery: fail the driver on purpose and let the policy act. */

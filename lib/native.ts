@@ -95,10 +95,21 @@ export interface NativeBench {
   batchedCallTicks: number;
 }
 
+/** Bytes written over a driver's text at `offset` from its load base (as objdump shows it). */
+export interface TextPatch {
+  offset: number;
+  bytes: Buffer;
+  /** Removed at recovery (the original bytes put back); otherwise the fault stays, like a bug in the binary. */
+  transient: boolean;
+}
+
 export interface NativeAddon {
   boot(isolation: 'pkey' | 'mprotect' | 'none'): void;
   shutdown(): void;
-  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number): number;
+  /** `patches` are written over the text before module_init runs. */
+  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[]): number;
+  /** Writes an injected fault over the running driver's text. */
+  patchText(id: number, offset: number, bytes: Buffer, transient: boolean): void;
   /** `forFallback`: a fallback driver takes the devices over; what their shadows parked waits for it. */
   unload(id: number, forFallback?: boolean): void;
   resolve(id: number, symbol: string): number;

@@ -12,6 +12,7 @@
 #include "kapi/log.h"
 #include "kapi/subsystems.h"
 #include "loader/loader.h"
+#include "loader/text_patch.h"
 #include "recovery/recovery.h"
 #include "shadow/shadow.h"
 #include "shadow/taps.h"
@@ -126,6 +127,16 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   o.name = info[1].As<Napi::String>();
   o.time_budget_ms = (uint64_t)info[2].As<Napi::Number>().Int64Value();
   o.mem_limit = (size_t)info[3].As<Napi::Number>().Int64Value();
+  if (info[4].IsArray()) {
+    Napi::Array patches = info[4].As<Napi::Array>();
+    for (uint32_t i = 0; i < patches.Length(); i++) {
+      Napi::Object p = patches.Get(i).As<Napi::Object>();
+      Napi::Buffer<uint8_t> bytes = p.Get("bytes").As<Napi::Buffer<uint8_t>>();
+      o.patches.push_back({(uint64_t)p.Get("offset").As<Napi::Number>().Int64Value(),
+                           std::vector<uint8_t>(bytes.Data(), bytes.Data() + bytes.Length()),
+                           p.Get("transient").ToBoolean().Value()});
+    }
+  }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {
@@ -133,6 +144,18 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   } catch (const std::exception &e) {
     throw_code(env, "ELOAD", e.what());
   }
+}
+
+// patchText(id, offset, bytes, transient): an injected fault in the running
+// driver's text (native/loader/text_patch.h).
+Napi::Value PatchText(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  uint64_t offset = (uint64_t)info[1].As<Napi::Number>().Int64Value();
+  Napi::Buffer<uint8_t> bytes = info[2].As<Napi::Buffer<uint8_t>>();
+  std::string why;
+  if (!text_patch(d, offset, bytes.Data(), bytes.Length(), info[3].ToBoolean().Value(), &why))
+    throw_code(info.Env(), "EPATCH", d->name + ": cannot inject at text offset " + hex(offset) + ": " + why);
+  return info.Env().Undefined();
 }
 
 // unload(id, forFallback): see unload_driver.
@@ -442,6 +465,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("load", Napi::Function::New(env, Load));
   exports.Set("unload", Napi::Function::New(env, Unload));
+  exports.Set("patchText", Napi::Function::New(env, PatchText));
   exports.Set("resolve", Napi::Function::New(env, Resolve));
   exports.Set("call", Napi::Function::New(env, Call));
   exports.Set("callBatch", Napi::Function::New(env, CallBatch));

@@ -303,7 +303,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     const r = await nooks(['--help']);
     expectExit(r, 0);
     expect(r.stdout).toMatch(/^Usage: nooks <command> \[options\]$/m);
-    for (const command of ['demo', 'app', 'table', 'bench', 'run', 'recover', 'domains', 'policy', 'report']) {
+    for (const command of ['demo', 'app', 'table', 'bench', 'inject', 'campaign', 'run', 'recover', 'domains', 'policy', 'report']) {
       expect(r.stdout, command).toMatch(new RegExp(`^ {2}${command}( |$)`, 'm'));
     }
   });

@@ -1,6 +1,6 @@
 // The applications experiment (`nooks table apps`), after Table 3 of the
 // shadow-driver paper: each application runs in three configurations, its
-// driver faulting at random moments (trial.ts), each trial in a child
+// driver faulting twice (trial.ts), each trial in a child
 // process so that a crash is observed, not suffered:
 //   none    no isolation: the fault is a segmentation fault of the process;
 //   nooks   isolated, restarted by the agent, no shadow (plain Nooks);
@@ -8,12 +8,12 @@
 // The outcome is the application's own verification: continued (it
 // completed and verified its work), malfunction (it finished with an error or
 // wrong output, or hung), crash (the process died).
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
-import { configs, trialApps, type Config, type TrialReport } from './trial.js';
+import { planFault } from '../inject/index.js';
+import { runTrialChild, type Outcome } from './child.js';
+import { trialApps, type TrialSpec } from './trial.js';
 
-export type Outcome = 'continued' | 'malfunction' | 'crash';
+export const configs = ['none', 'nooks', 'shadow'] as const;
+export type Config = (typeof configs)[number];
 
 export interface TableRow {
   app: string;
@@ -38,37 +38,18 @@ export interface TableOptions {
   onRow?: (row: TableRow) => void;
 }
 
-const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
-
-/** Runs one trial as a child process and classifies how it ended. */
-function runChild(app: string, config: Config, seed: number, timeoutMs: number): Promise<TableRow> {
-  const row = (outcome: Outcome, r: Partial<TrialReport>, detail?: string): TableRow => ({
-    app, class: trialApps[app].class, config, outcome, failures: r.failures ?? 0, recoveryMs: r.recoveryMs ?? [],
-    ...(r.gapMs ? { gapMs: r.gapMs } : {}),
-    ...(detail ? { detail } : {}),
-  });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [trialScript, app, config, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    let hung = false;
-    const timer = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (hung) return resolve(row('malfunction', {}, `no result within ${timeoutMs} ms: stalled`));
-      if (signal || code !== 0) {
-        const last = err.trim().split('\n').filter(Boolean).at(-1);
-        return resolve(row('crash', {}, signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}`));
-      }
-      const report = JSON.parse(out.trim().split('\n').at(-1)!) as TrialReport;
-      resolve(report.ok ? row('continued', report) : row('malfunction', report, `${report.error?.code}: ${report.error?.message}`));
-    });
-  });
+/** Runs one trial as a child process: the driver's null-dereference hook armed as the application starts and at a random moment. */
+async function runChild(app: string, config: Config, seed: number, timeoutMs: number): Promise<TableRow> {
+  const spec: TrialSpec = {
+    app, isolation: config === 'none' ? 'none' : 'auto', shadow: config === 'shadow', seed, moments: 2,
+    fault: planFault(trialApps[app].driver, { seed, type: 'null-deref' }),
+  };
+  const r = await runTrialChild(spec, timeoutMs);
+  return {
+    app, class: trialApps[app].class, config, outcome: r.outcome, failures: r.report?.failures ?? 0, recoveryMs: r.report?.recoveryMs ?? [],
+    ...(r.report?.gapMs ? { gapMs: r.report.gapMs } : {}),
+    ...(r.detail ? { detail: r.detail } : {}),
+  };
 }
 
 /** Every application in every configuration, one after the other. */

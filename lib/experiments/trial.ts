@@ -1,15 +1,16 @@
-// One trial of the applications experiment (table-apps.ts; the shadow-driver
-// paper's Table 3): one application on its emulated device and driver, in one
-// configuration, with its driver made to fault at random moments of the run.
-// It runs as a child process, because in configuration `none` the fault takes
+// One trial of the fault experiments (table-apps.ts, after the shadow-driver
+// paper's Table 3; campaign.ts, after the papers' fault-injection figures):
+// one application on its emulated device and driver, in one isolation mode,
+// with a fault injected into its driver (lib/inject) as it starts, and again
+// at random moments of the run if asked. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and prints one JSON line.
 //
-//   node dist/lib/experiments/trial.js <app> <none|nooks|shadow> <seed>
+//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>'
 //
-// The fault is a null dereference on a path the application uses: the
-// driver's test hook arms it (the next request, transmission, poll...), and
-// it is armed again at each random moment, so it is still there after a
-// recovery. The application's own verification (record checksums, echoed
+// Until then it prints `alive` every 100 ms, so that the parent can tell a
+// process that hung (a driver looping on its thread) from an application that
+// stalled, and `fault <kind>` and `recovered <ms>` as they happen, so that a
+// trial stopped before its end still says what nooks detected. The application's own verification (record checksums, echoed
 // bytes, the played frames, the file's SHA-256) judges the outcome.
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,20 +26,42 @@ import { readWav } from '../apps/wav.js';
 import { openBlock } from '../classes/block.js';
 import { openNet } from '../classes/net.js';
 import { ptyPair } from '../classes/serial.js';
-import { Kernel, type Driver } from '../kernel.js';
+import { applyFault, type InjectedFault } from '../inject/index.js';
+import { seeded } from '../inject/random.js';
+import { Kernel, type Driver, type Isolation } from '../kernel.js';
+import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
 
-export const configs = ['none', 'nooks', 'shadow'] as const;
-export type Config = (typeof configs)[number];
+export interface TrialSpec {
+  app: string;
+  isolation: Isolation | 'auto';
+  /** Shadow drivers (the class keeps the application's state across restarts), or plain Nooks. */
+  shadow: boolean;
+  /** Chooses the moments. */
+  seed: number;
+  fault: InjectedFault;
+  /**
+   * How many times the fault is injected (default 1): first as the application starts (a run that
+   * is over in 50 ms meets it as a slow one does), then at random moments from 20 ms to windowMs (default 300).
+   */
+  moments?: number;
+  windowMs?: number;
+  /** The watchdog's and the nannies' deadlines (default: the policy's). */
+  timeBudgetMs?: number;
+  stallMs?: number;
+}
 
 /** What a trial that ran to its end reports (a trial that crashed reports nothing). */
 export interface TrialReport {
   app: string;
-  config: Config;
   /** The application's own verdict. */
   ok: boolean;
   /** Driver failures the kernel saw. */
   failures: number;
+  /** The fault kind of each (segv, timeout, bad-call, stalled, ...). */
+  faultKinds: string[];
+  /** The driver is running at the end. */
+  running: boolean;
   /** Fault to driver running again, per recovery. */
   recoveryMs: number[];
   /** Sound: the audible gap each restart cut into the playback, as the device logged it. */
@@ -47,38 +70,39 @@ export interface TrialReport {
   error?: { code: string; message: string };
 }
 
-/** An application set up for a trial: run() does its job; the hook arms the driver's fault. */
+/** An application set up for a trial: run() does its job. */
 interface Setup {
   driver: Driver;
-  /** The driver's NOOKS_EXPORT test hook that arms a null dereference on the path the application uses. */
-  hook: string;
   run(): Promise<{ ok: boolean; error?: { code: string; message: string } }>;
   cleanup?(): void;
 }
 
 type AppSetup = (kernel: Kernel, dir: string) => Promise<Setup>;
 
-export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | 'net'; setup: AppSetup }> = {
+export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | 'net'; driver: string; setup: AppSetup }> = {
   db: {
     class: 'block',
+    driver: 'blk',
     setup: async (kernel, dir) => {
       const dev = kernel.addDevice('blk', { image: join(dir, 'db.img'), size: 1 << 20 });
       const driver = await kernel.load('blk');
       const disk = openBlock(kernel, dev.name);
-      return { driver, hook: 'crash_next_submit', run: () => runDb(disk, { rounds: 24, writesPerRound: 64, records: 2048 }) };
+      return { driver, run: () => runDb(disk, { rounds: 24, writesPerRound: 64, records: 2048 }) };
     },
   },
   echo: {
     class: 'serial',
+    driver: 'uart16550',
     setup: async (kernel) => {
       const pair = ptyPair();
       kernel.addDevice('uart16550', { tty: pair.a });
       const driver = await kernel.load('uart16550');
-      return { driver, hook: 'crash_on_next_tx', run: () => echoSession(kernel, { far: pair.b, lines: 30 }), cleanup: pair.close };
+      return { driver, run: () => echoSession(kernel, { far: pair.b, lines: 30 }), cleanup: pair.close };
     },
   },
   player: {
     class: 'sound',
+    driver: 'pcm',
     setup: async (kernel, dir) => {
       const out = join(dir, 'played.wav');
       kernel.addDevice('pcm', { playback: out });
@@ -87,7 +111,6 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
       const rate = 16000;
       return {
         driver,
-        hook: 'crash_next_pointer',
         run: async () => {
           const r = await play(kernel, { seconds, rate });
           if (!r.ok) return r;
@@ -101,6 +124,7 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
   },
   'net-transfer': {
     class: 'net',
+    driver: 'e1000',
     setup: async (kernel) => {
       const peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
       await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
@@ -110,7 +134,6 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
       const data = Buffer.alloc(400_000, 0x5a);
       return {
         driver,
-        hook: 'crash_poll',
         run: () => {
           void receiveFile(peer); // the partner's verdict comes back to the sender (peerSha256)
           return sendFile(eth, data, { timeoutMs: 10_000 });
@@ -121,37 +144,49 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
   },
 };
 
-/** Runs one trial in this process; in configuration none a fault ends the process. */
-export async function runTrial(app: string, config: Config, seed: number): Promise<TrialReport> {
-  const spec = trialApps[app];
-  if (!spec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
+/** Runs one trial in this process; without isolation a fault may end the process. */
+export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void): Promise<TrialReport> {
+  const { app } = spec;
+  const appSpec = trialApps[app];
+  if (!appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
   const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
   const kernel = await Kernel.boot({
-    isolation: config === 'none' ? 'none' : 'auto',
-    policy: { default: { ...defaultPolicy.default, maxFailures: 20, shadow: config === 'shadow' }, drivers: new Map() },
+    isolation: spec.isolation,
+    policy: {
+      default: {
+        ...defaultPolicy.default, maxFailures: 20, shadow: spec.shadow,
+        timeBudgetMs: spec.timeBudgetMs ?? defaultPolicy.default.timeBudgetMs, stallMs: spec.stallMs ?? defaultPolicy.default.stallMs,
+      },
+      drivers: new Map(),
+    },
   });
+  if (onEvent) for (const e of ['fault', 'recovered'] as const) kernel.on(e, onEvent);
   let setup: Setup | undefined;
   try {
-    setup = await spec.setup(kernel, dir);
+    setup = await appSpec.setup(kernel, dir);
     const s = setup;
-    // two faults at random moments of the first ~300 ms (xorshift from the seed: reproducible)
-    let x = seed >>> 0 || 1;
-    const random = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 0x100000000);
-    const timers = [20 + random() * 130, 160 + random() * 140].map((ms) =>
+    const random = seeded(spec.seed);
+    const later = (spec.moments ?? 1) - 1;
+    const windowMs = spec.windowMs ?? 300;
+    applyFault(kernel, s.driver, spec.fault);
+    const timers = Array.from({ length: later }, (_, k) => 20 + ((k + random.next()) * (windowMs - 20)) / later).map((ms) =>
       setTimeout(() => {
-        if (s.driver.state === 'running') s.driver.call(s.hook);
+        if (s.driver.state === 'running') applyFault(kernel, s.driver, spec.fault);
       }, ms));
     const result = await s.run();
     timers.forEach(clearTimeout);
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(s.driver.state); i++) await new Promise((r) => setTimeout(r, 10));
     const events = kernel.events();
+    const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
     return {
-      app, config, ok: result.ok,
-      failures: events.filter((e) => e.event === 'fault').length,
+      app, ok: result.ok,
+      failures: faults.length,
+      faultKinds: faults.map((e) => e.fault?.kind ?? 'unknown'),
+      running: s.driver.state === 'running',
       recoveryMs: events.filter((e) => e.event === 'recovered').map((e) => e.durationMs ?? 0),
-      ...(spec.class === 'sound' ? { gapMs: gaps } : {}),
+      ...(appSpec.class === 'sound' ? { gapMs: gaps } : {}),
       ...(result.ok ? {} : { error: result.error ?? { code: 'EFAIL', message: 'the application reported failure' } }),
     };
   } finally {
@@ -162,13 +197,12 @@ export async function runTrial(app: string, config: Config, seed: number): Promi
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [app, config, seed] = process.argv.slice(2);
-  if (!configs.includes(config as Config)) {
-    process.stderr.write(`usage: trial <app> <${configs.join('|')}> <seed>\n`);
-    process.exit(2);
-  }
-  runTrial(app, config as Config, Number(seed ?? 1)).then(
+  const alive = setInterval(() => process.stdout.write('alive\n'), 100);
+  const progress = (e: RecoveryEvent) =>
+    process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
+  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress).then(
     (r) => {
+      clearInterval(alive);
       process.stdout.write(`${JSON.stringify(r)}\n`);
       process.exit(0);
     },

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { WorkloadResult } from '../bench/classes.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import type { TableRow } from '../experiments/table-apps.js';
-import { crossingChart, paper, recoveryChart, relativeChart } from './charts.js';
+import type { TrialRecord } from '../experiments/campaign.js';
+import { crashChart, crossingChart, failureChart, paper, recoveryChart, relativeChart, shadowAppsChart } from './charts.js';
 import { gather, sources, type Gathered, type Source } from './sources.js';
 
 export interface ReportOptions {
@@ -29,7 +30,8 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export async function writeReport(o: ReportOptions = {}): Promise<ReportResult> {
   const out = o.out ?? 'report';
   mkdirSync(out, { recursive: true });
-  const got = await gather(sources(o.quick ?? false), join(out, 'data'), o.fresh ?? false, o.onSource);
+  const dataDir = join(out, 'data');
+  const got = await gather(sources(o.quick ?? false, dataDir), dataDir, o.fresh ?? false, o.onSource);
   const page = join(out, 'index.html');
   writeFileSync(page, html(got));
   return { page, sections: got.map((g) => ({ id: g.source.id, title: g.source.title, cached: g.cached, ...(g.error ? { error: g.error } : {}) })) };
@@ -63,6 +65,7 @@ function html(got: Gathered[]): string {
   const workloads = benches.flatMap((g) => (g.data ? ([] as WorkloadResult[]).concat(g.data as WorkloadResult | WorkloadResult[]) : []));
   const apps = by('table-apps')[0]?.data as { rows: TableRow[] } | undefined;
   const xpc = by('xpc')[0]?.data as XpcBenchResult | undefined;
+  const trials = by('campaign')[0]?.data as TrialRecord[] | undefined;
   const sections = [
     section('Crossing cost per isolation mode',
       `A host → driver → host round trip around an empty driver function, and one kernel call from inside a driver, per isolation mode
@@ -80,6 +83,19 @@ function html(got: Gathered[]): string {
     section('Recovery time per class',
       `From the fault to service resumed, with shadow drivers, on emulated devices. The paper: about 5 s for e1000, 4 s for IDE, 0.1 s for sound.`,
       by('table-apps'), () => recoveryChart(apps!.rows)),
+    section('Fault injection: host crashes',
+      `Each application's driver with injected faults (binary and targeted, lib/inject), one trial per fault and mode, each in a child
+       process. The Nooks paper: ${paper.crashes.native} of ${paper.crashes.trials} injected faults crashed the system natively, ${paper.crashes.nooks} with Nooks.
+       ${trials ? `Here: ${trials.length} trials.` : ''}`,
+      by('campaign'), () => crashChart(trials!)),
+    section('Fault injection: what became of the failures',
+      `Per mode, as a share of its trials: faults that showed (a crash, a detected failure, or an application that did not continue),
+       those nooks detected, those it recovered from, and the applications that continued. The shadow-driver paper detected
+       ${paper.detected * 100} % of failures automatically and recovered all it detected.`,
+      by('campaign'), () => failureChart(trials!)),
+    section('Fault injection under shadow drivers, per application',
+      'The shadow-driver paper\'s Figure 7: per application, the failures, those detected, those recovered.',
+      by('campaign'), () => shadowAppsChart(trials!)),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nooks: the papers' evaluation, measured here</title>

@@ -3,8 +3,9 @@
 // process; a benchmark undisturbed by the others) and kept in <out>/data/ so
 // that a later report reads them instead of measuring again.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRecords } from '../experiments/campaign.js';
 import { packageRoot } from '../paths.js';
 
 export interface Source {
@@ -13,15 +14,20 @@ export interface Source {
   title: string;
   /** `nooks` arguments (--json is added). */
   argv: string[];
+  /** Its results are this JSON-lines file the command appends to (read whole), not its output. */
+  file?: string;
 }
 
-/** Full measurements; `quick` ones are short (a first look, the tests). */
-export function sources(quick: boolean): Source[] {
+/** Full measurements; `quick` ones are short (a first look, the tests). Results files go to dataDir. */
+export function sources(quick: boolean, dataDir: string): Source[] {
   const seconds = quick ? ['--seconds', '0.5'] : [];
+  const campaign = join(dataDir, 'campaign.jsonl');
   return [
     { id: 'xpc', title: 'crossing costs', argv: ['bench', 'xpc', ...(quick ? ['--runs', '3', '--iters', '2000'] : [])] },
     ...['net', 'block', 'sound', 'serial'].map((c) => ({ id: `bench-${c}`, title: `${c} throughput`, argv: ['bench', c, ...seconds] })),
     { id: 'table-apps', title: 'applications under faults', argv: ['table', 'apps'] },
+    // a bigger campaign's file put there (nooks campaign --out <out>/data/campaign.jsonl) is read whole
+    { id: 'campaign', title: 'fault-injection campaign', argv: ['campaign', '--trials', quick ? '1' : '25', '--jobs', '2', '--out', campaign], file: campaign },
   ];
 }
 
@@ -65,12 +71,21 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean, on
   mkdirSync(dataDir, { recursive: true });
   const out: Gathered[] = [];
   for (const source of list) {
-    const file = join(dataDir, `${source.id}.json`);
+    const file = source.file ?? join(dataDir, `${source.id}.json`);
     const cached = !fresh && existsSync(file);
     onSource?.(source, cached);
     try {
-      const data = cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv);
-      if (!cached) writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+      let data: unknown;
+      if (source.file) {
+        if (!cached) {
+          rmSync(file, { force: true });
+          await runJson(source.argv);
+        }
+        data = readRecords(file);
+      } else {
+        data = cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv);
+        if (!cached) writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+      }
       out.push({ source, data, cached });
     } catch (e) {
       out.push({ source, cached, error: (e as Error).message });

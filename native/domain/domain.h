@@ -49,6 +49,14 @@ struct Segment {
   std::vector<uint8_t> clean;
 };
 
+// An injected fault in the driver's text (native/loader/text_patch.h): the
+// bytes it replaced, and whether recovery puts them back.
+struct TextPatch {
+  uintptr_t addr;
+  std::vector<uint8_t> original;
+  bool transient;
+};
+
 constexpr int kMaxDomains = 64;
 
 struct Domain {
@@ -66,6 +74,8 @@ struct Domain {
   std::vector<Segment> segments;  // writable parts of the image
   std::vector<Range> readable;    // the whole image (for strings and constant data)
   std::vector<Range> text;        // executable parts (callbacks must point here)
+  std::mutex patches_lock;
+  std::vector<TextPatch> patches;  // injected faults, oldest first
 
   void *handle = nullptr;  // dlopen handle
   int (*init)() = nullptr;

@@ -16,6 +16,7 @@
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
 #include "../xpc/xpc.h"
+#include "text_patch.h"
 
 namespace nooks {
 
@@ -92,17 +93,13 @@ void scan_text(const Image &img, const std::string &path) {
     if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
     const uint8_t *t = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
     if (!t) throw LoadError("ENOTELF", path + ": truncated text segment");
-    for (uint64_t k = 0; k + 2 < ph[i].p_filesz; k++) {
-      if (t[k] != 0x0f) continue;
-      bool wrpkru = t[k + 1] == 0x01 && t[k + 2] == 0xef;
-      bool xrstor = t[k + 1] == 0xae && ((t[k + 2] >> 3) & 7) == 5 && (t[k + 2] >> 6) != 3;
-      if (wrpkru || xrstor) {
-        char msg[64];
-        snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(ph[i].p_offset + k));
-        throw LoadError("EWRPKRU", path + ": the driver's code contains a " + (wrpkru ? "WRPKRU" : "XRSTOR") +
-                                       " instruction sequence" + msg + ", which could change protection keys; refused");
-      }
-    }
+    long k = pkru_sequence_at(t, ph[i].p_filesz);
+    if (k < 0) continue;
+    bool wrpkru = t[k + 1] == 0x01;
+    char msg[64];
+    snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(ph[i].p_offset + k));
+    throw LoadError("EWRPKRU", path + ": the driver's code contains a " + (wrpkru ? "WRPKRU" : "XRSTOR") +
+                                   " instruction sequence" + msg + ", which could change protection keys; refused");
   }
 }
 
@@ -152,6 +149,15 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   {
     DomainMemoryAccess access;
     map_segments(d, img, lm->l_addr);
+  }
+  for (const LoadOptions::Patch &p : opts.patches) {
+    std::string why;
+    if (text_patch(d, p.offset, p.bytes.data(), p.bytes.size(), p.transient, &why)) continue;
+    char at[32];
+    snprintf(at, sizeof at, " at text offset 0x%lx: ", (unsigned long)p.offset);
+    dlclose(d->handle);
+    domain_destroy(d);
+    throw LoadError("EPATCH", path + ": cannot inject" + at + why);
   }
   d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../domain/domain.h"
 
@@ -10,7 +11,7 @@ namespace nooks {
 
 // A driver that cannot be loaded; `code` names the reason for programs:
 // ENOENT, ENOTELF, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
-// EINITFAULT, EINITFAILED.
+// EINITFAULT, EINITFAILED, EPATCH.
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -20,6 +21,13 @@ struct LoadOptions {
   std::string name;
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;
+  // Injected faults written over the text before module_init runs.
+  struct Patch {
+    uint64_t offset;
+    std::vector<uint8_t> bytes;
+    bool transient;
+  };
+  std::vector<Patch> patches;
 };
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);

@@ -12,6 +12,7 @@
 #include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../loader/text_patch.h"
 #include "../trap/trap.h"
 
 namespace nooks {
@@ -66,6 +67,7 @@ bool recovery_restart(Domain *d, std::string *why) {
     DomainMemoryAccess access;
     for (Segment &s : d->segments) memcpy((void *)s.range.lo, s.clean.data(), s.clean.size());
   }
+  text_revert_transient(d);
   d->state.store(DomainState::recovering);
   irq_mask_domain(d, false);
   g.unlock();

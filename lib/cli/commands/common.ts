@@ -15,6 +15,13 @@ export interface Flags {
   runs: string | undefined;
   iters: string | undefined;
   seconds: string | undefined;
+  seed: string | undefined;
+  type: string | undefined;
+  site: string | undefined;
+  persistent: boolean;
+  transient: boolean;
+  trials: string | undefined;
+  jobs: string | undefined;
   out: string | undefined;
   fresh: boolean;
   quick: boolean;
@@ -52,7 +59,7 @@ export function policyOf(ctx: Context, fallback?: Policy): Policy | undefined {
 }
 
 /** A positive integer flag (`--runs 5`), or `fallback` when absent. */
-export function intFlag(ctx: Context, name: 'time-budget' | 'times' | 'runs' | 'iters', fallback: number): number {
+export function intFlag(ctx: Context, name: 'time-budget' | 'times' | 'runs' | 'iters' | 'trials' | 'jobs', fallback: number): number {
   const raw = ctx.flags[name];
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;

@@ -7,9 +7,10 @@ import { toJson, type Context } from './common.js';
 
 export async function report(ctx: Context): Promise<number> {
   const quick = ctx.flags.quick;
-  const progress = new Progress({ total: sources(quick).length, label: 'report', json: ctx.flags.json });
+  const out = ctx.flags.out ?? 'report';
+  const progress = new Progress({ total: sources(quick, '').length, label: 'report', json: ctx.flags.json });
   const r = await writeReport({
-    out: ctx.flags.out ?? 'report',
+    out,
     fresh: ctx.flags.fresh,
     quick,
     onSource: (s, cached) => {

@@ -1,6 +1,6 @@
 // `nooks table apps`: the applications experiment (lib/experiments/table-apps.ts).
-import { tableApps, type TableRow } from '../../experiments/table-apps.js';
-import { configs, trialApps } from '../../experiments/trial.js';
+import { configs, tableApps, type TableRow } from '../../experiments/table-apps.js';
+import { trialApps } from '../../experiments/trial.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { table, toJson, type Context } from './common.js';

@@ -1,0 +1,71 @@
+// Runs one trial (trial.ts) in a child process and says how it ended: a
+// crash or hang of the child is a result to observe, not one to suffer.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+import type { TrialReport, TrialSpec } from './trial.js';
+
+export type Outcome = 'continued' | 'malfunction' | 'crash';
+
+export interface ChildResult {
+  /** The application's own verdict, or crash when the process died (or hung, its event loop stopped). */
+  outcome: Outcome;
+  /** What the trial reported, when it ran to its end. */
+  report?: TrialReport;
+  /** The process died (a signal, an error) or hung: the host did not survive. */
+  hostCrashed: boolean;
+  /** The kind of each driver failure nooks detected, and each recovery's time: also from a trial that did not end. */
+  faultKinds: string[];
+  recoveryMs: number[];
+  /** What went wrong: the application's error, or how the process ended. */
+  detail?: string;
+  ms: number;
+}
+
+const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
+
+/** How long the child's event loop may stay silent before it counts as hung. */
+const silentMs = 1000;
+
+export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<ChildResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [trialScript, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let heardAt = Date.now();
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      heardAt = Date.now();
+    });
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    let killedAt: number | undefined;
+    const timer = setTimeout(() => {
+      killedAt = Date.now();
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const ms = Date.now() - started;
+      const lines = out.split('\n');
+      const faultKinds = lines.flatMap((l) => /^fault (\S+)$/.exec(l)?.[1] ?? []);
+      const recoveryMs = lines.flatMap((l) => /^recovered (\d+(?:\.\d+)?)$/.exec(l)?.[1] ?? []).map(Number);
+      const end = (r: Omit<ChildResult, 'ms' | 'faultKinds' | 'recoveryMs'>) => resolve({ ...r, faultKinds, recoveryMs, ms });
+      if (killedAt !== undefined) {
+        // a silent event loop: the process itself was stuck (a driver looping on its thread, unwatched)
+        return killedAt - heardAt > silentMs
+          ? end({ outcome: 'crash', hostCrashed: true, detail: `the process hung (silent for ${killedAt - heardAt} ms)` })
+          : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms: stalled` });
+      }
+      if (signal || code !== 0) {
+        // the error itself, not the stack under it or Node's version line
+        const last = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l) && !/^Node\.js v/.test(l)).at(-1);
+        return end({ outcome: 'crash', hostCrashed: true, detail: signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}` });
+      }
+      const report = JSON.parse(out.trim().split('\n').at(-1)!) as TrialReport;
+      end(report.ok
+        ? { outcome: 'continued', hostCrashed: false, report }
+        : { outcome: 'malfunction', hostCrashed: false, report, detail: `${report.error?.code}: ${report.error?.message}` });
+    });
+  });
+}

@@ -1,0 +1,124 @@
+// The fault injector: from a driver, a seed and optionally a type, one fault
+// (plan), reproducible: the same inputs give the same site and bytes; then
+// written into a loaded driver (apply). The mechanism that writes driver
+// text is native (native/loader/text_patch.cc); what to write is chosen here.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { dynamicSymbol } from '../elf.js';
+import type { Driver, Kernel } from '../kernel.js';
+import type { TextPatch } from '../native.js';
+import { driverPath } from '../paths.js';
+import { binaryTypeHelp, binaryTypes, candidates, mutate, type BinaryType } from './binary.js';
+import { disassemble, type Disassembly } from './disasm.js';
+import { seeded } from './random.js';
+import { lkdtmPatch, lkdtmPatchSize, nullDerefHooks, targetedTypeHelp, targetedTypes, type TargetedType } from './targeted.js';
+
+export { binaryTypes, targetedTypes, type BinaryType, type TargetedType };
+export type FaultType = BinaryType | TargetedType;
+export const faultTypes: readonly FaultType[] = [...binaryTypes, ...targetedTypes];
+export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...targetedTypeHelp };
+
+/** One injected fault: what, where, and the bytes (or the hook) that make it. JSON as it is. */
+export interface InjectedFault {
+  driver: string;
+  kind: 'binary' | 'targeted';
+  type: FaultType;
+  seed: number;
+  /** Removed at recovery (the original bytes put back); otherwise it stays, like a bug in the binary. */
+  transient: boolean;
+  /** The function, and for a text patch the offset (from the driver's load base) and the instruction there. */
+  site: { function: string; offset?: number; instruction?: string };
+  /** The text patch: hex bytes before and after. */
+  patch?: { offset: number; before: string; after: string };
+  /** Or a test hook of the driver that arms the fault. */
+  hook?: string;
+}
+
+export interface PlanOptions {
+  seed: number;
+  /** Default: one of the types that has a site in this driver, chosen by the seed. */
+  type?: FaultType;
+  transient?: boolean;
+  /** Only this function of the driver. */
+  fn?: string;
+}
+
+function isBinary(t: FaultType): t is BinaryType {
+  return (binaryTypes as readonly string[]).includes(t);
+}
+
+/** Where each type could go in this driver (binary: instructions; targeted: functions or the hook). */
+function sites(d: Disassembly, type: FaultType, fn: string | undefined, hook: string | undefined) {
+  // by default the driver's code apart from its test hooks; any function of its own when named
+  const pool = new Set(d.functions.filter((f) => f.own && (fn ? f.name === fn : !f.exported)).map((f) => f.name));
+  const ins = d.instructions.filter((i) => pool.has(i.fn));
+  if (isBinary(type)) return { instructions: candidates(type, ins), functions: [] };
+  if (type === 'null-deref' && hook && !fn) return { instructions: [], functions: [], hook };
+  if (d.symbol('nooks_lkdtm') === undefined) return { instructions: [], functions: [] };
+  const functions = d.functions.filter((f) => pool.has(f.name) && f.end - f.start >= lkdtmPatchSize);
+  return { instructions: [], functions };
+}
+
+export function planFault(nameOrPath: string, options: PlanOptions): InjectedFault {
+  const path = driverPath(nameOrPath);
+  const d = disassemble(path);
+  if (options.fn && !d.functions.some((f) => f.own && f.name === options.fn)) {
+    throw new Error(`${basename(path)} has no function "${options.fn}" of its own (its functions: ${d.functions.filter((f) => f.own).map((f) => f.name).join(', ')})`);
+  }
+  const elf = readFileSync(path);
+  const hook = nullDerefHooks.find((h) => dynamicSymbol(elf, h) !== undefined);
+  const rng = seeded(options.seed);
+  const usable = faultTypes.filter((t) => {
+    const s = sites(d, t, options.fn, hook);
+    return s.instructions.length + s.functions.length > 0 || s.hook;
+  });
+  const type = options.type ?? rng.pick(usable);
+  if (!usable.includes(type)) throw new Error(`no site for a ${type} fault in ${basename(path)}${options.fn ? `'s ${options.fn}` : ''}`);
+  const base = { driver: basename(path).replace(/\.so$/, ''), type, seed: options.seed, transient: options.transient ?? true };
+  const s = sites(d, type, options.fn, hook);
+  if (s.hook) return { ...base, kind: 'targeted', site: { function: s.hook }, hook: s.hook };
+  if (isBinary(type)) {
+    const i = rng.pick(s.instructions);
+    const after = mutate(type, i, rng);
+    return {
+      ...base, kind: 'binary',
+      site: { function: i.fn, offset: i.offset, instruction: `${i.mnemonic} ${i.operands}`.trim() },
+      patch: { offset: i.offset, before: i.bytes.toString('hex'), after: after.toString('hex') },
+    };
+  }
+  const f = rng.pick(s.functions);
+  const before = d.instructions.filter((i) => i.offset >= f.start && i.offset < f.start + lkdtmPatchSize);
+  const original = Buffer.concat(before.map((i) => i.bytes)).subarray(0, lkdtmPatchSize);
+  return {
+    ...base, kind: 'targeted',
+    site: { function: f.name, offset: f.start },
+    patch: { offset: f.start, before: original.toString('hex'), after: lkdtmPatch(type as TargetedType, f, d.symbol('nooks_lkdtm')!).toString('hex') },
+  };
+}
+
+/** The fault as the loader takes it (`kernel.load(path, { patches })`), for text patches. */
+export function textPatch(f: InjectedFault): TextPatch | undefined {
+  return f.patch ? { offset: f.patch.offset, bytes: Buffer.from(f.patch.after, 'hex'), transient: f.transient } : undefined;
+}
+
+/**
+ * Injects the fault into a running driver: writes the patch over its text, or
+ * arms its hook (a persistent hook fault is armed again after each recovery).
+ */
+export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): void {
+  const patch = textPatch(f);
+  if (patch) return driver.patchText(patch);
+  driver.call(f.hook!);
+  if (!f.transient) {
+    kernel.on('recovered', (e) => {
+      if (e.driver === driver.name && driver.state === 'running') driver.call(f.hook!);
+    });
+  }
+}
+
+/** `corrupt-pointer in blk_submit+0x2a (mov 0x8(%rbx),%rax): 488b4308 -> 488b4708` */
+export function describeFault(f: InjectedFault): string {
+  if (f.hook) return `${f.type} through the driver's hook ${f.hook}() (${f.transient ? 'transient' : 'persistent'})`;
+  const at = `${f.site.function}${f.site.instruction ? ` at 0x${f.site.offset!.toString(16)} (${f.site.instruction})` : ''}`;
+  return `${f.type} in ${at}: ${f.patch!.before} -> ${f.patch!.after} (${f.transient ? 'transient' : 'persistent'})`;
+}

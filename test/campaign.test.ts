@@ -1,0 +1,74 @@
+// A small fault-injection campaign through the command line: every trial in
+// a child process, one JSON line each; interrupted, it resumes without
+// running a trial twice; the summary adds up to the lines.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CampaignSummary, TrialRecord } from '../lib/experiments/campaign.js';
+import { packageRoot } from '../lib/paths.js';
+import { runNode, until } from './helpers/util.js';
+
+const main = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'nooks-campaign-'));
+const out = join(dir, 'results.jsonl');
+// the drivers' own null-dereference hooks: a failure on the path each application uses
+const args = [main, 'campaign', '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', out];
+const lines = (): TrialRecord[] => readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialRecord);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('nooks campaign', () => {
+  it('records every trial, resumes after an interruption without redoing any, and sums them up', async () => {
+    // interrupted after three trials
+    const child = spawn(process.execPath, args, { cwd: dir, stdio: 'ignore' });
+    await until(() => {
+      try {
+        return lines().length >= 3;
+      } catch {
+        return false;
+      }
+    }, 'three trials in the results file', 30_000);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const before = lines();
+    expect(before.length).toBeLessThan(12);
+
+    const r = await runNode([...args, '--json'], dir, 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as CampaignSummary;
+    const all = lines();
+    // four applications x one fault x three modes (none, mprotect, mprotect+shadow; pkey where the CPU has it)
+    const modes = Object.keys(summary.byMode);
+    expect(modes.slice(0, 3)).toEqual(['none', 'mprotect', 'mprotect+shadow']);
+    expect(all).toHaveLength(4 * modes.length);
+    expect(all.slice(0, before.length)).toEqual(before); // what was there stays, and is not run again
+    expect(new Set(all.map((x) => x.key)).size).toBe(all.length);
+    expect(summary.trials).toBe(all.length);
+
+    for (const m of modes) {
+      const rs = all.filter((x) => x.mode === m);
+      const s = summary.byMode[m];
+      expect(s).toEqual({
+        trials: rs.length,
+        hostCrashes: rs.filter((x) => x.hostCrashed).length,
+        visibleFailures: rs.filter((x) => x.failure).length,
+        detected: rs.filter((x) => x.detected).length,
+        recovered: rs.filter((x) => x.recovered).length,
+        appContinued: rs.filter((x) => x.outcome === 'continued').length,
+      });
+      expect(s.recovered).toBeLessThanOrEqual(s.detected);
+      expect(s.detected).toBeLessThanOrEqual(s.visibleFailures);
+    }
+    for (const x of all) {
+      expect(x.fault.type).toBe('null-deref');
+      expect(x.fault.hook).toMatch(/^crash_/);
+      if (x.mode !== 'none') expect(x.hostCrashed, `${x.app} ${x.mode}: ${x.detail}`).toBe(false);
+      if (x.detected) expect(x.detectors).toContain('trap');
+    }
+    // without isolation a NULL dereference the application reaches takes the process down: observed, not suffered
+    expect(all.filter((x) => x.mode === 'none' && x.hostCrashed).map((x) => x.detail)).toContain('the process died of SIGSEGV');
+    expect(summary.byMode['mprotect+shadow'].detected).toBeGreaterThan(0);
+  }, 90_000);
+});

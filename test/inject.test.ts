@@ -1,0 +1,162 @@
+// The fault injector (lib/inject) and the loader's text patches: a seed names
+// one fault; each type changes the instruction as it says; the patch really
+// goes into the loaded text, shows, is trapped under mprotect, and stays
+// across recovery (persistent) or goes (transient).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decode } from '../lib/inject/binary.js';
+import { disassemble } from '../lib/inject/disasm.js';
+import { binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
+import { defaultPolicy, Kernel, type Driver } from '../lib/index.js';
+import { driverPath } from '../lib/paths.js';
+import { faultOf } from './helpers/util.js';
+
+const bits = (a: number, b: number) => [...(a ^ b).toString(2)].filter((c) => c === '1').length;
+const hex = (s: string) => Buffer.from(s, 'hex');
+
+describe('planning', () => {
+  it('the same seed gives the same fault; other seeds other sites', () => {
+    for (const driver of ['blk', 'uart16550', 'pcm', 'e1000']) {
+      expect(planFault(driver, { seed: 42 })).toEqual(planFault(driver, { seed: 42 }));
+      const sites = new Set(Array.from({ length: 20 }, (_, s) => JSON.stringify(planFault(driver, { seed: s }).site)));
+      expect(sites.size).toBeGreaterThan(10);
+    }
+  });
+
+  it('each binary type changes the chosen instruction as described', () => {
+    const d = disassemble(driverPath('e1000'));
+    for (const type of binaryTypes) {
+      for (let seed = 1; seed <= 10; seed++) {
+        const f = planFault('e1000', { seed, type });
+        const before = hex(f.patch!.before), after = hex(f.patch!.after);
+        const insn = d.instructions.find((i) => i.offset === f.patch!.offset)!;
+        expect(insn.bytes.equals(before), type).toBe(true);
+        expect(after.length, type).toBe(before.length);
+        const diff = [...before].flatMap((b, k) => (b === after[k] ? [] : [k]));
+        const cc = insn.bytes.length === 2 ? 0 : 1; // the condition nibble of 7x rel8 or 0f 8x rel32
+        switch (type) {
+          case 'flip-bit':
+            expect(diff).toHaveLength(1);
+            expect(bits(before[diff[0]], after[diff[0]])).toBe(1);
+            break;
+          case 'nop':
+          case 'remove-init':
+            expect([...after].every((b) => b === 0x90)).toBe(true);
+            if (type === 'remove-init') expect(insn.mnemonic).toMatch(/^mov/), expect(insn.operands).toMatch(/\)$/);
+            break;
+          case 'corrupt-register': {
+            const m = decode(before)!.modrm!;
+            expect(diff).toEqual([m]);
+            expect(after[m] >> 6).toBe(before[m] >> 6); // same addressing form: only a register field changed
+            break;
+          }
+          case 'invert-branch':
+            expect(insn.mnemonic).toMatch(/^j/);
+            expect(diff).toEqual([cc]);
+            expect(before[cc] ^ after[cc]).toBe(1);
+            break;
+          case 'off-by-one':
+            expect(diff).toEqual([cc]);
+            expect([[0x2, 0x6], [0x3, 0x7], [0xc, 0xe], [0xd, 0xf]].some(([a, b]) =>
+              ((before[cc] & 0xf) === a && (after[cc] & 0xf) === b) || ((before[cc] & 0xf) === b && (after[cc] & 0xf) === a))).toBe(true);
+            break;
+          case 'corrupt-pointer':
+            expect(insn.operands).toMatch(/\(/);
+            expect(diff.length).toBe(1);
+            break;
+          case 'alloc-fail':
+            expect(insn.target).toMatch(/^(kmalloc|kzalloc|dma_alloc_coherent)@plt$/);
+            expect(f.patch!.after).toBe('31c00f1f00');
+            break;
+        }
+      }
+    }
+  });
+
+  it('a targeted fault jumps from a function entry to the runtime\'s bug, or arms the driver\'s own hook', () => {
+    const d = disassemble(driverPath('pcm'));
+    for (const type of targetedTypes.filter((t) => t !== 'null-deref')) {
+      const f = planFault('pcm', { seed: 3, type });
+      const after = hex(f.patch!.after);
+      expect(f.patch!.offset).toBe(d.functions.find((x) => x.name === f.site.function)!.start);
+      expect(after[0]).toBe(0xbf);
+      expect(after.readInt32LE(1)).toBe(targetedTypes.indexOf(type));
+      expect(after[5]).toBe(0xe9);
+      expect(f.patch!.offset + 10 + after.readInt32LE(6)).toBe(d.symbol('nooks_lkdtm'));
+    }
+    expect(planFault('pcm', { seed: 3, type: 'null-deref' }).hook).toBe('crash_next_pointer');
+  });
+});
+
+describe('injected into a loaded driver (mprotect)', () => {
+  let kernel: Kernel;
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation: 'mprotect', policy: { default: { ...defaultPolicy.default, maxFailures: 100 }, drivers: new Map() } });
+  });
+  afterAll(() => kernel.shutdown());
+  afterEach(() => kernel.driver('crashy')?.unload());
+
+  // wild_write's store through %rdi redirected to a register the call sets to 0
+  const pointerFault = (transient: boolean): InjectedFault => {
+    for (let seed = 1; ; seed++) {
+      const f = planFault('crashy', { seed, type: 'corrupt-pointer', fn: 'wild_write', transient });
+      if ([1, 2, 6].includes(hex(f.patch!.after)[2] & 7)) return f; // rcx, rdx or rsi
+    }
+  };
+  const writeFault = (d: Driver) => faultOf(() => d.call('wild_write', 0x10, 0, 0, 0));
+
+  it('a persistent binary fault applied at load shows, is trapped, and is still there after recovery', async () => {
+    const d = await kernel.load('crashy', { patches: [textPatch(pointerFault(false))!] });
+    for (let i = 0; i < 2; i++) {
+      const f = writeFault(d);
+      expect(f.kind).toBe('segv');
+      expect(f.address).toBe('0x0'); // the unpatched store would fault at 0x10
+      expect(d.state).toBe('running');
+    }
+    expect(d.call('add', 2, 3)).toBe(5); // the host and the rest of the driver are fine
+  });
+
+  it('a transient binary fault injected at run time is gone after the recovery it caused', async () => {
+    const d = await kernel.load('crashy');
+    expect(writeFault(d).address).toBe('0x10');
+    d.patchText(textPatch(pointerFault(true))!);
+    expect(writeFault(d).address).toBe('0x0');
+    expect(writeFault(d).address).toBe('0x10'); // the original store again
+  });
+
+  it('a corrupted register shows as a wrong answer, not a fault; explicit recovery removes it when transient', async () => {
+    const d = await kernel.load('crashy');
+    // lea (%rdi,%rsi,1),%rax with another destination: not %rsp or %rbp (that would fault at the ret)
+    let seed = 1;
+    while ([4, 5].includes((hex(planFault('crashy', { seed, type: 'corrupt-register', fn: 'add' }).patch!.after)[2] >> 3) & 7)) seed++;
+    d.patchText(textPatch(planFault('crashy', { seed, type: 'corrupt-register', fn: 'add', transient: true }))!);
+    expect(d.call('add', 2, 3)).not.toBe(5);
+    d.recover();
+    expect(d.call('add', 2, 3)).toBe(5);
+  });
+
+  it('targeted faults: BUG() trapped as an illegal instruction, the endless loop by the watchdog; persistent ones recur', async () => {
+    const d = await kernel.load('crashy', { timeBudgetMs: 200 });
+    d.patchText(textPatch(planFault('crashy', { seed: 1, type: 'panic', fn: 'add', transient: false }))!);
+    expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('ill');
+    expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('ill');
+    d.unload();
+    const e = await kernel.load('crashy', { timeBudgetMs: 200 });
+    e.patchText(textPatch(planFault('crashy', { seed: 1, type: 'endless-loop', fn: 'data_value', transient: true }))!);
+    expect(faultOf(() => e.call('data_value')).kind).toBe('timeout');
+    expect(e.call('data_value')).toBe(42);
+    expect(faultOf(() => e.call('stack_overflow', 0)).kind).toBe('stack-overflow'); // the driver's own bug, for comparison
+    e.patchText(textPatch(planFault('crashy', { seed: 1, type: 'stack-overflow', fn: 'add', transient: true }))!);
+    expect(faultOf(() => e.call('add', 2, 3)).kind).toBe('stack-overflow');
+  });
+
+  it('refuses patches outside the text and patches that would create a WRPKRU', async () => {
+    const d = await kernel.load('crashy');
+    const add = disassemble(driverPath('crashy')).symbol('add')!;
+    expect(() => d.patchText({ offset: 0x10_0000, bytes: Buffer.from([0x90]), transient: true })).toThrow(/not inside the driver's text/);
+    expect(() => d.patchText({ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: true })).toThrow(/WRPKRU/);
+    expect(d.call('add', 2, 3)).toBe(5);
+    d.unload();
+    await expect(kernel.load('crashy', { patches: [{ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: false }] }))
+      .rejects.toMatchObject({ code: 'EPATCH' });
+  });
+});
