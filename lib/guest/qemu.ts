@@ -75,6 +75,10 @@ export interface GuestOptions {
   memoryMb?: number;
   timeoutMs?: number;
   extraArgs?: string[];
+  /** More kernel command-line arguments (e.g. intel_iommu=on hugepages=32). */
+  append?: string;
+  /** A q35 machine with an Intel IOMMU, on (intel_iommu=on) and in passthrough for the guest's own drivers (iommu=pt, so UIO works beside VFIO). */
+  iommu?: boolean;
 }
 
 /** Boots a guest (-cpu max: protection keys included), runs `command`, returns its status and console. */
@@ -87,9 +91,10 @@ export async function runInGuest(o: GuestOptions): Promise<GuestRun> {
     command: o.command,
   });
   const args = [
+    ...(o.iommu ? ['-machine', 'q35', '-device', 'intel-iommu'] : []),
     '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(o.memoryMb ?? 1024),
     '-kernel', kernel.image, '-initrd', initrd,
-    '-append', 'console=ttyS0 quiet panic=-1',
+    '-append', ['console=ttyS0 quiet panic=-1', ...(o.iommu ? ['intel_iommu=on iommu=pt'] : []), ...(o.append ? [o.append] : [])].join(' '),
     '-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
     '-fsdev', `local,id=fs0,path=${packageRoot},security_model=none,readonly=on`,

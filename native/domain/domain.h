@@ -66,6 +66,13 @@ struct Domain {
   std::vector<Segment> segments;  // writable parts of the image
   std::vector<Range> readable;    // the whole image (for strings and constant data)
   std::vector<Range> text;        // executable parts (callbacks must point here)
+  // BARs of real devices mapped for the driver (pci_iomap): under mprotect
+  // they open and close with the domain's other memory.
+  std::mutex mmio_lock;
+  std::vector<Range> mmio;
+  // UIO: the physical address of each hugepage of the DMA arena, which are
+  // then the bus addresses (empty: bus addresses are the domain's window).
+  std::vector<uint64_t> dma_phys;
 
   void *handle = nullptr;  // dlopen handle
   int (*init)() = nullptr;
