@@ -29,7 +29,7 @@ describe.skipIf(!qemu)(`real PCI devices in a QEMU guest${qemu ? '' : ' (skipped
   beforeAll(async () => {
     for (const [i, via] of (['uio', 'vfio'] as const).entries()) {
       const [host, guest] = [await freeUdpPort(), await freeUdpPort()];
-      const s = createSocket('udp4');
+      const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
       await new Promise<void>((r) => s.bind(host, '127.0.0.1', r));
       sockets.push(s);
       partner(s, received[via]);
@@ -45,7 +45,7 @@ describe.skipIf(!qemu)(`real PCI devices in a QEMU guest${qemu ? '' : ' (skipped
       minKernel: [6, 12],
       iommu: true,
       append: 'hugepages=32',
-      modules: ['uio_pci_generic', 'vfio-pci'],
+      modules: ['uio_pci_generic', 'vfio-pci', 'vfio_iommu_type1'],
       extraArgs: nics,
       command: `rc=0; for c in ${runs.map((r) => `'${r}'`).join(' ')}; do $c || rc=1; done; exit $rc`,
       timeoutMs: 170_000,

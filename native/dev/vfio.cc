@@ -41,7 +41,7 @@ class VfioDevice : public HostPciDevice {
     if (container_ < 0)
       throw DeviceError("ENODEV", errno_text("/dev/vfio/vfio") + " (load the vfio-pci module: modprobe vfio-pci)");
     if (ioctl(container_, VFIO_GET_API_VERSION) != VFIO_API_VERSION || !ioctl(container_, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU))
-      throw DeviceError("ENOTSUP", "this kernel's VFIO has no type 1 v2 IOMMU");
+      throw DeviceError("ENOTSUP", "VFIO offers no type 1 v2 IOMMU here (load it: modprobe vfio_iommu_type1)");
     std::string gpath = "/dev/vfio/" + group_id_;
     group_ = open(gpath.c_str(), O_RDWR | O_CLOEXEC);
     if (group_ < 0)
