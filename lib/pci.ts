@@ -37,7 +37,11 @@ export interface PciDevice {
   /** The Linux driver bound to it, or null. */
   driver: string | null;
   iommuGroup: number | null;
-  /** What the running system uses it for (an interface that is up, a mounted disk); empty if nothing. */
+  /**
+   * What the running system uses it for (an interface that is up, a mounted
+   * disk; for devices that are neither network nor storage controllers, any
+   * kernel driver bound); empty if nothing.
+   */
   inUse: string[];
 }
 
@@ -50,19 +54,26 @@ const link = (p: string) => {
   }
 };
 
-/** Why the running system needs the device: network interfaces that are up, block devices mounted or swapped on. */
+/** Why the running system needs the device: its network interfaces that are up, its disks mounted, swapped on or held (md, dm). */
 function usesOf(dir: string): string[] {
   const uses: string[] = [];
-  const netDir = join(dir, 'net');
-  for (const ifname of existsSync(netDir) ? readdirSync(netDir) : []) {
-    const flags = parseInt(readFileSync(join(netDir, ifname, 'flags'), 'utf8'), 16);
-    if (flags & 1) uses.push(`network interface ${ifname} is up`);
+  const real = `${realpathSync(dir)}/`; // interfaces and disks sit below the device (virtio: below virtioN)
+  const below = (p: string) => realpathSync(p).startsWith(real);
+  for (const ifname of existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : []) {
+    const p = join('/sys/class/net', ifname);
+    if (below(p) && parseInt(readFileSync(join(p, 'flags'), 'utf8'), 16) & 1) uses.push(`network interface ${ifname} is up`);
   }
-  const real = realpathSync(dir);
-  const mounts = readFileSync('/proc/mounts', 'utf8') + readFileSync('/proc/swaps', 'utf8');
+  const mounted = new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[2]));
+  const swaps = readFileSync('/proc/swaps', 'utf8');
   for (const disk of existsSync('/sys/block') ? readdirSync('/sys/block') : []) {
-    if (!realpathSync(join('/sys/block', disk)).startsWith(`${real}/`)) continue;
-    if (new RegExp(`^/dev/${disk}\\S*\\s`, 'm').test(mounts)) uses.push(`disk ${disk} is mounted or used for swap`);
+    const p = join('/sys/block', disk);
+    if (!below(p)) continue;
+    const parts = [disk, ...readdirSync(p).filter((e) => e.startsWith(disk))];
+    const dev = (part: string) => readFileSync(join(p, part === disk ? '' : part, 'dev'), 'utf8').trim();
+    if (parts.some((part) => mounted.has(dev(part)) || swaps.includes(`/dev/${part} `)))
+      uses.push(`disk ${disk} is mounted or used for swap`);
+    else if (parts.some((part) => readdirSync(join(p, part === disk ? '' : part, 'holders')).length))
+      uses.push(`disk ${disk} is held by another device (md, dm)`);
   }
   return uses;
 }
@@ -72,9 +83,15 @@ export function pciDevice(address: string): PciDevice {
   const dir = join(SYS, 'devices', a);
   if (!existsSync(dir)) throw new PciError('ENODEV', `no PCI device ${a} (\`nooks pci\` lists them)`);
   const group = link(join(dir, 'iommu_group'));
+  const driver = link(join(dir, 'driver'));
+  const cls = hex(dir, 'class');
+  const inUse = usesOf(dir);
+  // Past network and storage controllers, what a driver does with a device is not visible here: assume it matters.
+  if (driver && !Object.values(stubDriver).includes(driver) && ![1, 2].includes(cls >> 16)) inUse.push(`driven by ${driver}`);
+  if (cls >> 16 === 6) inUse.push('a bridge: the bus itself');
   return {
-    address: a, vendor: hex(dir, 'vendor'), device: hex(dir, 'device'), class: hex(dir, 'class'),
-    driver: link(join(dir, 'driver')), iommuGroup: group === null ? null : Number(group), inUse: usesOf(dir),
+    address: a, vendor: hex(dir, 'vendor'), device: hex(dir, 'device'), class: cls,
+    driver, iommuGroup: group === null ? null : Number(group), inUse,
   };
 }
 

@@ -12,6 +12,7 @@ import { bench } from './commands/bench.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
 import { demo } from './commands/demo.js';
 import { domains } from './commands/domains.js';
+import { pci } from './commands/pci.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
 import { run } from './commands/run.js';
@@ -29,6 +30,7 @@ const flags = [
   { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (default 7)' },
   { name: 'iters', value: 'n', help: 'Operations per run (default 20000)' },
   { name: 'seconds', value: 's', help: 'Measuring time per isolation mode of bench net|block|sound|serial (default 2; 0.5 allowed)' },
+  { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -214,6 +216,27 @@ const commands: readonly CommandDef[] = [
     examples: [
       ['nooks policy check policy.yaml', 'valid? and the resolved entries'],
       ['nooks policy check policy.json --json', 'the resolved policy as JSON'],
+    ],
+  },
+  {
+    name: 'pci',
+    args: ['action?', 'address?', 'via?'],
+    help: 'List the PCI devices; pci bind <address> uio|vfio, pci unbind <address>: hand one to nooks and back',
+    run: pci,
+    flags: ['json', 'force'],
+    details: [
+      'Without an action: every PCI device of this machine with its ids, class, the Linux driver bound to it, its IOMMU',
+      'group and what the running system uses it for. bind hands the device to uio_pci_generic or vfio-pci (through',
+      'driver_override, loading the module if needed) so that kernel.attachPci(address, { via }) can put it on a nooks',
+      'kernel\'s bus; a device the system uses (a network interface that is up, a disk that is mounted, swapped on or',
+      'held) is refused unless --force. vfio needs an IOMMU (intel_iommu=on or amd_iommu=on); uio needs hugepages',
+      '(/proc/sys/vm/nr_hugepages) for DMA. unbind takes it off and lets the kernel\'s own drivers probe it again.',
+      'Binding needs root.',
+    ],
+    examples: [
+      ['nooks pci', 'address, vendor:device, class, driver, iommu group, in use'],
+      ['nooks pci bind 0000:03:00.0 vfio', 'to vfio-pci: then kernel.attachPci(\'0000:03:00.0\', { via: \'vfio\' })'],
+      ['nooks pci unbind 0000:03:00.0', 'back to the kernel\'s driver'],
     ],
   },
 ];

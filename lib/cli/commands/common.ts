@@ -15,6 +15,7 @@ export interface Flags {
   runs: string | undefined;
   iters: string | undefined;
   seconds: string | undefined;
+  force: boolean;
 }
 
 export interface Context {
