@@ -12,6 +12,7 @@ import { bench } from './commands/bench.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
 import { demo } from './commands/demo.js';
 import { domains } from './commands/domains.js';
+import { guest } from './commands/guest.js';
 import { pci } from './commands/pci.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
@@ -71,8 +72,8 @@ const commands: readonly CommandDef[] = [
   },
   {
     name: 'bench',
-    args: ['suite'],
-    help: 'Measure every isolation mode: crossing costs (xpc) or a device class\'s throughput (net, block, sound, serial)',
+    args: ['suite', 'device...'],
+    help: 'Measure every isolation mode: crossing costs (xpc) or a device class\'s throughput (net, block, sound, serial, pci)',
     run: bench,
     flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
     details: [
@@ -91,6 +92,8 @@ const commands: readonly CommandDef[] = [
       '  block   block-random-4k: random 4 KiB reads and writes, 128 in flight, on a temporary image file',
       '  sound   sound-playback: PCM playback at 192 kHz stereo (real time: compare CPU and crossings)',
       '  serial  serial-send: bytes through the UART to a pty at 115200 baud (real time: compare CPU and crossings)',
+      '  pci     pci-net-send: net-send on a real 82540EM-family NIC: bench pci <address> uio|vfio (bound first with',
+      '          nooks pci bind; root). Where there is none: nooks guest bench pci runs it on QEMU\'s e1000 in a guest',
       'With --json: one object per workload, { workload, note, seconds, modes: [{ isolation, throughput, unit,',
       'crossingsPerSec, cpuSeconds, relative }, ...] } (an array of them for a suite with several workloads).',
     ],
@@ -216,6 +219,23 @@ const commands: readonly CommandDef[] = [
     examples: [
       ['nooks policy check policy.yaml', 'valid? and the resolved entries'],
       ['nooks policy check policy.json --json', 'the resolved policy as JSON'],
+    ],
+  },
+  {
+    name: 'guest',
+    args: ['what', 'suite'],
+    help: 'guest bench pci: the pci benchmark on QEMU\'s e1000 in a QEMU guest, through UIO and VFIO',
+    run: guest,
+    flags: ['json', 'seconds'],
+    details: [
+      'Boots a Debian kernel (>= 6.12) in QEMU (software emulation, q35 with an Intel IOMMU, hugepages) with this',
+      'project shared read-only, binds one e1000 to uio_pci_generic and one to vfio-pci, and runs',
+      'nooks bench pci on each: frames/s and crossings/s in each isolation mode, pkey included (emulated), with',
+      'relative = throughput / none. Emulation makes absolute figures slow: compare the ratios. About 2 minutes.',
+    ],
+    examples: [
+      ['nooks guest bench pci --json', '{ uio: { workload, modes: [...] }, vfio: { ... } }'],
+      ['nooks guest bench pci --seconds 2', 'longer measurements'],
     ],
   },
   {
