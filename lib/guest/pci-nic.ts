@@ -5,7 +5,7 @@
 // checksums while the driver fails `--faults` times mid-stream; the shadow
 // driver keeps eth0 and the transfer goes on. One JSON line:
 //
-//   node dist/lib/guest/pci-nic.js --address 0000:00:03.0 --via uio|vfio [--isolation mprotect] [--bytes 524288] [--faults 1]
+//   node dist/lib/guest/pci-nic.js --address 0000:00:03.0 --via uio|vfio [--isolation mprotect] [--bytes 524288] [--faults 1] [--wild-dma ADDRESS]
 //
 // Needs root (binding, UIO's physical addresses, VFIO's group).
 import { randomBytes } from 'node:crypto';
@@ -42,6 +42,7 @@ export const program: Program = {
     address: '!PCI address', via: '!uio|vfio', isolation: 'mprotect|pkey|none (default mprotect)',
     bytes: 'N (default 524288)', faults: 'N: driver failures mid-stream (default 1)', 'peer-mac': 'MAC (default 52:54:00:cc:dd:02)',
     'timeout-ms': 'MS (default 60000)',
+    'wild-dma': 'ADDRESS: afterwards, a transmit descriptor pointing there, outside the driver\'s DMA memory (a driver bug)',
   },
   async run(o) {
     const via = o.via as PciVia;
@@ -59,6 +60,10 @@ export const program: Program = {
         peerMac: o['peer-mac'], timeoutMs: numberOption(o, 'timeout-ms', 60_000), retransmitMs: 300,
       });
       kernel.off('recovered', arm);
+      if (o['wild-dma'] !== undefined) {
+        drv.call('wild_tx', BigInt(o['wild-dma']));
+        await new Promise((r) => setTimeout(r, 500)); // the device has fetched it
+      }
       const recoveries = kernel.events().filter((e) => e.event === 'recovered').map((e) => e.durationMs ?? -1);
       const device = kernel.devices().find((d) => d.name === o.address);
       return {
