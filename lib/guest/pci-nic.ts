@@ -5,7 +5,7 @@
 // checksums while the driver fails `--faults` times mid-stream; the shadow
 // driver keeps eth0 and the transfer goes on. One JSON line:
 //
-//   node dist/lib/guest/pci-nic.js --address 0000:00:03.0 --via uio|vfio [--isolation mprotect] [--bytes 524288] [--faults 1] [--wild-dma ADDRESS]
+//   node dist/lib/guest/pci-nic.js --address 0000:00:03.0 --via uio|vfio [--isolation mprotect] [--bytes 262144] [--faults 1] [--wild-dma ADDRESS]
 //
 // Needs root (binding, UIO's physical addresses, VFIO's group).
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ export async function withPciNic<T>(address: string, via: PciVia, isolation: Iso
     const drv = await kernel.load('e1000');
     if (!drv.call('bound')) throw Object.assign(new Error(`e1000 did not bind to ${address}: ${kernel.log().slice(-5).map((l) => l.text).join(' | ')}`), { code: 'ENODEV' });
     const eth = openNet(kernel, 'eth0');
+    for (const end = Date.now() + 5000; !eth.link && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
     try {
       return await body(kernel, eth);
     } finally {
@@ -40,7 +41,7 @@ export const program: Program = {
   summary: 'a checksummed file transfer through the e1000 driver on a real PCI NIC (UIO or VFIO) while the driver fails',
   options: {
     address: '!PCI address', via: '!uio|vfio', isolation: 'mprotect|pkey|none (default mprotect)',
-    bytes: 'N (default 524288)', faults: 'N: driver failures mid-stream (default 1)', 'peer-mac': 'MAC (default 52:54:00:cc:dd:02)',
+    bytes: 'N (default 262144)', faults: 'N: driver failures mid-stream (default 1)', 'peer-mac': 'MAC (default 52:54:00:cc:dd:02)',
     'timeout-ms': 'MS (default 60000)',
     'wild-dma': 'ADDRESS: afterwards, a transmit descriptor pointing there, outside the driver\'s DMA memory (a driver bug)',
   },
@@ -56,7 +57,7 @@ export const program: Program = {
       const arm = () => void (armed++ < faults && setTimeout(() => drv.state === 'running' && drv.call('crash_poll'), 150));
       kernel.on('recovered', arm);
       arm();
-      const sent = await sendFile(eth, randomBytes(numberOption(o, 'bytes', 512 << 10)), {
+      const sent = await sendFile(eth, randomBytes(numberOption(o, 'bytes', 256 << 10)), {
         peerMac: o['peer-mac'], timeoutMs: numberOption(o, 'timeout-ms', 60_000), retransmitMs: 300,
       });
       kernel.off('recovered', arm);

@@ -29,7 +29,7 @@ class UioDevice : public HostPciDevice {
       throw DeviceError("ENODEV", "no PCI device " + address + " (`nooks pci` lists them)");
     std::string drv = pci_bound_driver(address);
     if (drv != "uio_pci_generic")
-      throw DeviceError("EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
+      throw DeviceError(drv.empty() ? "ENODEV" : "EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
                                      ", not uio_pci_generic: `nooks pci bind " + address + " uio` binds it");
     std::string uio = uio_name(sys);
     config_fd_ = open((sys + "/config").c_str(), O_RDWR | O_CLOEXEC);

@@ -35,7 +35,7 @@ class VfioDevice : public HostPciDevice {
     group_id_ = strrchr(link, '/') + 1;
     std::string drv = pci_bound_driver(address);
     if (drv != "vfio-pci")
-      throw DeviceError("EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
+      throw DeviceError(drv.empty() ? "ENODEV" : "EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
                                      ", not vfio-pci: `nooks pci bind " + address + " vfio` binds it");
     container_ = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
     if (container_ < 0)
