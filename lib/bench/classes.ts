@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openBlock, type BlockOp } from '../classes/block.js';
-import { freeUdpPort, nicWire, openNet } from '../classes/net.js';
+import { freeUdpPort, nicWire, openNet, type NetInterface } from '../classes/net.js';
 import { openSerial, ptyPair } from '../classes/serial.js';
 import { openPcm } from '../classes/sound.js';
 import type { Isolation, Kernel } from '../kernel.js';
@@ -239,18 +239,23 @@ const netSend: Workload = {
       }
       await sleep(1);
     });
-    return {
-      done: () => eth.stats().driver?.txPackets ?? 0,
-      async stop() {
-        try {
-          await sender.stop();
-        } finally {
-          eth.close();
-        }
-      },
-    };
+    return sending(eth, sender);
   },
 };
+
+/** A net-send load: the frames the driver reports transmitted; stop() ends the sender, then closes the interface. */
+function sending(eth: NetInterface, sender: ReturnType<typeof repeat>): Load {
+  return {
+    done: () => eth.stats().driver?.txPackets ?? 0,
+    async stop() {
+      try {
+        await sender.stop();
+      } finally {
+        eth.close();
+      }
+    },
+  };
+}
 
 /** net-send on a real NIC: whatever is at the other end of its cable takes the frames. */
 function pciNetSend(pci: ClassBenchOptions['pci']): Workload {
@@ -273,16 +278,7 @@ function pciNetSend(pci: ClassBenchOptions['pci']): Workload {
         while (eth.send(batch) === batch.length);
         await sleep(1);
       });
-      return {
-        done: () => eth.stats().driver?.txPackets ?? 0,
-        async stop() {
-          try {
-            await sender.stop();
-          } finally {
-            eth.close();
-          }
-        },
-      };
+      return sending(eth, sender);
     },
   };
 }

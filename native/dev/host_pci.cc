@@ -41,6 +41,16 @@ std::string pci_bound_driver(const std::string &address) {
   return slash ? slash + 1 : buf;
 }
 
+std::string pci_sysfs_bound(const std::string &address, const std::string &driver, const char *via) {
+  std::string sys = pci_sysfs(address);
+  if (access(sys.c_str(), F_OK) != 0) throw DeviceError("ENODEV", "no PCI device " + address + " (`nooks pci` lists them)");
+  std::string drv = pci_bound_driver(address);
+  if (drv != driver)
+    throw DeviceError(drv.empty() ? "ENODEV" : "EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
+                                                            ", not " + driver + ": `nooks pci bind " + address + " " + via + "` binds it");
+  return sys;
+}
+
 std::string read_text(const std::string &path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";

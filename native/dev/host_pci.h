@@ -82,6 +82,9 @@ std::unique_ptr<BusDevice> vfio_open(const std::string &address);
 // Helpers for the backends: the sysfs directory of a device, the name of the
 // kernel driver bound to it ("" if none), and the whole of a small file.
 std::string pci_sysfs(const std::string &address);
+// The sysfs directory of a device that exists and is bound to `driver` (the
+// stub driver of `via`); else throws DeviceError saying how to get there.
+std::string pci_sysfs_bound(const std::string &address, const std::string &driver, const char *via);
 std::string pci_bound_driver(const std::string &address);
 std::string read_text(const std::string &path);
 // strerror(errno) of the last failed call, as "what: reason".

@@ -24,13 +24,7 @@ constexpr uint64_t kIoresourceMem = 0x200;
 class UioDevice : public HostPciDevice {
  public:
   explicit UioDevice(const std::string &address) : HostPciDevice("uio", address) {
-    std::string sys = pci_sysfs(address);
-    if (access(sys.c_str(), F_OK) != 0)
-      throw DeviceError("ENODEV", "no PCI device " + address + " (`nooks pci` lists them)");
-    std::string drv = pci_bound_driver(address);
-    if (drv != "uio_pci_generic")
-      throw DeviceError(drv.empty() ? "ENODEV" : "EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
-                                     ", not uio_pci_generic: `nooks pci bind " + address + " uio` binds it");
+    std::string sys = pci_sysfs_bound(address, "uio_pci_generic", "uio");
     std::string uio = uio_name(sys);
     config_fd_ = open((sys + "/config").c_str(), O_RDWR | O_CLOEXEC);
     if (config_fd_ < 0) throw DeviceError(errno == EACCES ? "EACCES" : "EIO", errno_text(sys + "/config") + " (UIO needs root)");

@@ -23,9 +23,7 @@ namespace {
 class VfioDevice : public HostPciDevice {
  public:
   explicit VfioDevice(const std::string &address) : HostPciDevice("vfio", address) {
-    std::string sys = pci_sysfs(address);
-    if (access(sys.c_str(), F_OK) != 0)
-      throw DeviceError("ENODEV", "no PCI device " + address + " (`nooks pci` lists them)");
+    std::string sys = pci_sysfs_bound(address, "vfio-pci", "vfio");
     char link[256];
     ssize_t n = readlink((sys + "/iommu_group").c_str(), link, sizeof link - 1);
     if (n <= 0)
@@ -33,10 +31,6 @@ class VfioDevice : public HostPciDevice {
                                             "and boot with intel_iommu=on (or amd_iommu=on); or use UIO");
     link[n] = 0;
     group_id_ = strrchr(link, '/') + 1;
-    std::string drv = pci_bound_driver(address);
-    if (drv != "vfio-pci")
-      throw DeviceError(drv.empty() ? "ENODEV" : "EBUSY", address + (drv.empty() ? " is bound to no driver" : " is bound to " + drv) +
-                                     ", not vfio-pci: `nooks pci bind " + address + " vfio` binds it");
     container_ = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
     if (container_ < 0)
       throw DeviceError("ENODEV", errno_text("/dev/vfio/vfio") + " (load the vfio-pci module: modprobe vfio-pci)");
