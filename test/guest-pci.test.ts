@@ -62,5 +62,5 @@ describe.skipIf(!qemu)(`real PCI devices in a QEMU guest${qemu ? '' : ' (skipped
       expect(received[via].map((r) => r.ok)).toEqual([true, true]);
       expect(received[via].every((r) => r.sha256 === r.senderSha256 && r.bytes === 256 << 10)).toBe(true);
     }
-  }, 180_000);
+  }, 250_000);
 });

@@ -16,7 +16,7 @@ export const guestNics: Record<PciVia, string> = { uio: '0000:00:03.0', vfio: '0
  * `wire` is given this side's socket of each NIC's wire before the guest
  * boots (a link partner, or a sink); the sockets close when the guest is done.
  */
-export async function runPciGuest(command: string, wire: (via: PciVia, socket: Socket) => void, timeoutMs = 170_000): Promise<GuestRun> {
+export async function runPciGuest(command: string, wire: (via: PciVia, socket: Socket) => void, timeoutMs = 240_000): Promise<GuestRun> {
   const sockets: Socket[] = [];
   const nics: string[] = [];
   try {
