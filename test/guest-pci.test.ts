@@ -25,6 +25,11 @@ describe.skipIf(!qemu)(`real PCI devices in a QEMU guest${qemu ? '' : ' (skipped
       `${cli} pci --json`,
       `${cli} pci bind ${guestNics.uio} uio --json`,
       `${cli} pci bind ${guestNics.vfio} vfio --json`,
+      // UIO without hugepages: the driver is not bound, and the log says how many to reserve and how
+      'echo 0 > /proc/sys/vm/nr_hugepages',
+      `node -e "import('./dist/lib/index.js').then(async ({ Kernel }) => { const k = await Kernel.boot(); k.attachPci('${guestNics.uio}', { via: 'uio' }); ` +
+        `const d = await k.load('e1000'); console.log(JSON.stringify({ bound: d.call('bound'), log: k.log().map((l) => l.text).filter((t) => t.includes('hugepages')) })); await k.shutdown() })"`,
+      'echo 32 > /proc/sys/vm/nr_hugepages',
       ...Object.entries(guestNics).flatMap(([via, address]) =>
         ['mprotect', 'pkey'].map((iso) => `node dist/lib/guest/pci-nic.js --address ${address} --via ${via} --isolation ${iso}` +
           // then a driver bug: a transmit descriptor at an address outside its DMA memory
@@ -39,13 +44,15 @@ describe.skipIf(!qemu)(`real PCI devices in a QEMU guest${qemu ? '' : ' (skipped
       serve();
     });
     const out = guestJson(run);
-    const [refused, list, boundUio, boundVfio, ...transfers] = out as any[];
-    if (out.length !== 8 || transfers.some((l) => !l.ok)) console.log(run.output.slice(-8000));
+    const [refused, list, boundUio, boundVfio, noHugepages, ...transfers] = out as any[];
+    if (out.length !== 9 || transfers.some((l) => !l.ok)) console.log(run.output.slice(-8000));
     expect(refused).toMatchObject({ attach: 'ENODEV' });
     expect(refused.message).toContain(`nooks pci bind ${guestNics.uio} uio`);
     expect(list.devices).toContainEqual(expect.objectContaining({ address: guestNics.uio, vendor: '8086', device: '100e', driver: null }));
     expect(boundUio).toMatchObject({ address: guestNics.uio, driver: 'uio_pci_generic' });
     expect(boundVfio).toMatchObject({ address: guestNics.vfio, driver: 'vfio-pci' });
+    expect(noHugepages.bound).toBe(0);
+    expect(noHugepages.log.join('\n')).toMatch(/cannot get 8 locked 2 MiB hugepages for its DMA memory.*echo 8 > \/proc\/sys\/vm\/nr_hugepages/);
     for (const l of transfers) console.log(`${l.via}/${l.isolation}: ${l.bytes} bytes in ${l.ms} ms, recovery ${l.recoveries?.join(', ')} ms`);
     expect(transfers.map((l) => [l.via, l.isolation, l.ok, l.process])).toEqual([
       ['uio', 'mprotect', true, 'survived'], ['uio', 'pkey', true, 'survived'],
