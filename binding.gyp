@@ -45,6 +45,7 @@
         'native/loader/loader.cc',
         'native/recovery/recovery.cc',
         'native/shadow/shadow.cc',
+        'native/shadow/taps.cc',
         'native/trap/trap.cc',
         'native/xpc/batch.cc',
         'native/xpc/xpc.cc',

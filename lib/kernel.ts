@@ -2,7 +2,7 @@
 // domains, call them, and let the recovery agent restart them when they fail.
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
-import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject } from './native.js';
+import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap } from './native.js';
 import { driverPath } from './paths.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
@@ -289,6 +289,11 @@ export class Driver {
   /** Every kernel object the driver holds now. */
   objects(): NativeObject[] {
     return native().objects(this.id);
+  }
+
+  /** Its crossings so far, per kernel call and class operation that saw one (the shadow's taps). */
+  taps(): NativeTap[] {
+    return native().taps(this.id);
   }
 
   /** Explicit recovery: fail the driver on purpose and let the policy act. */

@@ -47,6 +47,25 @@ export interface NativeObject {
   label: string;
 }
 
+/**
+ * The crossings of one kernel call (driver → kernel) or class operation
+ * (kernel → driver) of a driver, counted by its tap (native/shadow/taps.h).
+ */
+export interface NativeTap {
+  direction: 'to-kernel' | 'to-driver';
+  /** "kapi", or the operations table (net_device_ops, blk_disk_ops, uart_ops, snd_pcm_ops) */
+  table: string;
+  name: string;
+  /** to-driver: what the shadow does with the operation (lib/wrappers/ops/types.ts ShadowRole) */
+  role?: 'lifecycle' | 'config' | 'request' | 'query' | 'recovery';
+  /** every call, crossed or not */
+  calls: number;
+  /** calls in which the driver faulted */
+  faults: number;
+  /** calls that did not cross: the driver was down (failed, restarting), its shadow answered */
+  held: number;
+}
+
 /** A device on the kernel's PCI bus. */
 export interface DeviceInfo {
   index: number;
@@ -71,6 +90,7 @@ export interface NativeBench {
   tscPerNs: number;
   wrpkruPairTicks: number | null;
   roundTripTicks: number;
+  tappedRoundTripTicks: number;
   upcallTicks: number;
   batchedCallTicks: number;
 }
@@ -94,6 +114,7 @@ export interface NativeAddon {
   state(id: number): DriverState;
   domains(): NativeDomain[];
   objects(id: number): NativeObject[];
+  taps(id: number): NativeTap[];
   log(): LogLine[];
   raiseIrq(line: number): boolean;
   addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;

@@ -15,6 +15,7 @@
 #include "loader/loader.h"
 #include "recovery/recovery.h"
 #include "shadow/shadow.h"
+#include "shadow/taps.h"
 #include "trap/trap.h"
 #include "xpc/batch.h"
 #include "xpc/xpc.h"
@@ -314,6 +315,24 @@ Napi::Value Objects(const Napi::CallbackInfo &info) {
   return a;
 }
 
+// taps(id): the crossings between the driver and its classes, per kernel call and operation.
+Napi::Value Taps(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  for (const TapCount &t : taps_of(domain_arg(info))) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("direction", t.info->direction == TapDirection::to_driver ? "to-driver" : "to-kernel");
+    x.Set("table", t.info->table);
+    x.Set("name", t.info->name);
+    if (t.info->role) x.Set("role", t.info->role);
+    x.Set("calls", (double)t.calls);
+    x.Set("faults", (double)t.faults);
+    x.Set("held", (double)t.held);
+    a.Set(a.Length(), x);
+  }
+  return a;
+}
+
 Napi::Value Log(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env);
@@ -421,6 +440,7 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   o.Set("tscPerNs", tsc_per_ns());
   o.Set("wrpkruPairTicks", cpu_has_pku() ? Napi::Value(Napi::Number::New(env, bench_wrpkru_pair(runs, iters))) : env.Null());
   o.Set("roundTripTicks", bench_round_trip(d, nop, runs, iters));
+  o.Set("tappedRoundTripTicks", bench_tapped_round_trip(d, nop, runs, iters));
   o.Set("upcallTicks", bench_upcall(d, upcalls, runs, iters));
   o.Set("batchedCallTicks", bench_batched_call(d, nop, runs, iters));
   return o;
@@ -446,6 +466,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("state", Napi::Function::New(env, State));
   exports.Set("domains", Napi::Function::New(env, Domains));
   exports.Set("objects", Napi::Function::New(env, Objects));
+  exports.Set("taps", Napi::Function::New(env, Taps));
   exports.Set("log", Napi::Function::New(env, Log));
   exports.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
   exports.Set("addDevice", Napi::Function::New(env, AddDevice));

@@ -246,7 +246,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(d.iters).toBe(2000);
     expect(Array.isArray(d.modes)).toBe(true);
     expect(d.modes.map((m) => m.isolation)).toEqual(['none', 'mprotect', 'pkey']);
-    const figures = ['roundTripCycles', 'roundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs'];
+    const figures = ['roundTripCycles', 'roundTripNs', 'tappedRoundTripCycles', 'tappedRoundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs'];
     const measured = (m: Record<string, unknown>) => {
       expect(m.supported, String(m.isolation)).toBe(true);
       for (const f of figures) {
@@ -303,7 +303,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     const r = await nooks(['--help']);
     expectExit(r, 0);
     expect(r.stdout).toMatch(/^Usage: nooks <command> \[options\]$/m);
-    for (const command of ['demo', 'app', 'table', 'bench', 'run', 'recover', 'domains', 'policy', 'pci', 'guest']) {
+    for (const command of ['demo', 'app', 'table', 'bench', 'run', 'recover', 'domains', 'policy', 'report', 'pci', 'guest']) {
       expect(r.stdout, command).toMatch(new RegExp(`^ {2}${command}( |$)`, 'm'));
     }
   });

@@ -73,6 +73,10 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 	return 0;
 }
 
+static const struct blk_disk_ops blk_ops = {
+	.submit = blk_submit,
+};
+
 static irqreturn_t blk_irq(int irq, void *data)
 {
 	struct blk *b = data;
@@ -169,7 +173,7 @@ static int blk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	b->disk.capacity = ioread32(b->regs + BLKDEV_REG_CAP_LO) | (u64)ioread32(b->regs + BLKDEV_REG_CAP_HI) << 32;
 	b->disk.queue_depth = QUEUE_DEPTH;
 	b->disk.max_sectors = MAX_SECTORS;
-	b->disk.submit = blk_submit;
+	b->disk.ops = &blk_ops;
 	b->disk.private_data = b;
 	err = blk_register_disk(&b->disk);
 	if (err)

@@ -33,6 +33,9 @@ export interface XpcModeResult {
   /** host -> driver -> host around an empty driver function, measured in C++. */
   roundTripCycles: number;
   roundTripNs: number;
+  /** The same round trip as a device class makes it: through the operation's tap (native/shadow/taps.cc). */
+  tappedRoundTripCycles: number;
+  tappedRoundTripNs: number;
   /** One driver -> host -> driver kernel call (nooks_jiffies), measured in C++. */
   upcallCycles: number;
   upcallNs: number;
@@ -67,7 +70,8 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
 
   result.modes = await eachMode(modes, async (kernel): Promise<XpcModeResult> => {
     const isolation = kernel.isolation;
-    const drv = await kernel.load('null');
+    // one entry makes `iters` kernel calls: under mprotect on a busy machine that can outlast the default watchdog
+    const drv = await kernel.load('null', { timeBudgetMs: 60_000 });
     const nop = native().resolve(drv.id, 'nop');
     const upcalls = native().resolve(drv.id, 'upcall_nop');
 
@@ -84,6 +88,8 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
       supported: true,
       roundTripCycles: round(b.roundTripTicks),
       roundTripNs: round(b.roundTripTicks / b.tscPerNs),
+      tappedRoundTripCycles: round(b.tappedRoundTripTicks),
+      tappedRoundTripNs: round(b.tappedRoundTripTicks / b.tscPerNs),
       upcallCycles: round(b.upcallTicks),
       upcallNs: round(b.upcallTicks / b.tscPerNs),
       batchedCallCycles: round(b.batchedCallTicks),

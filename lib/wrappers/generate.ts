@@ -1,19 +1,16 @@
 // Generates the driver-facing prototypes and the host-side wrappers from the
-// interface description in kapi.ts. Run by `npm run build` before node-gyp.
+// interface descriptions in kapi.ts (driver → kernel) and ops.ts (kernel →
+// driver, see generate-ops.ts). Run by `npm run build` before node-gyp.
 //   gen/nooks/kapi_calls.h   C prototypes (included by native/include/nooks/kapi.h)
-//   gen/kapi_wrappers.inc    per call: a checking wrapper, the dispatch tables and the names
+//   gen/kapi_wrappers.inc    per call: a checking wrapper (its tap first), the dispatch tables and the names
 //   gen/kapi_stubs.S         per call: the exported entry stub a driver import binds to
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { declare } from './declare.js';
+import { hostOps, opsHeader, tapTable } from './generate-ops.js';
 import { kapi, type KapiCall, type Param } from './kapi.js';
-
-/** Declares `name` with C type `type` (function-pointer types get the name inside). */
-export function declare(type: string, name: string): string {
-  const fp = type.match(/^(.*)\(\*\)(.*)$/);
-  if (fp) return `${fp[1]}(*${name})${fp[2]}`;
-  return type.endsWith('*') ? `${type}${name}` : `${type} ${name}`;
-}
+import { opsTables } from './ops.js';
 
 function prototype(c: KapiCall): string {
   const params = c.params.length ? c.params.map((q) => declare(q.type, q.name)).join(', ') : 'void';
@@ -48,13 +45,13 @@ function checkOf(c: KapiCall, q: Param): string {
 
 function wrappers(): string {
   const out = ['// Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit.', ''];
-  for (const c of kapi) {
+  kapi.forEach((c, i) => {
     const args = c.params.map((q) => q.name).join(', ');
     const checks = c.params.map((q) => checkOf(c, q)).filter(Boolean);
     const isVoid = c.ret.trim() === 'void';
     out.push(`extern "C" ${prototype({ ...c, name: `kapi_${c.name}` })};`);
     out.push(`static ${prototype({ ...c, name: `checked_${c.name}` })} {`);
-    out.push('  Domain *d = calling_domain();');
+    out.push('  Domain *d = calling_domain();', `  tap_count(d, ${i});`);
     for (const s of checks) out.push(`  ${s}`);
     if (isVoid) {
       out.push(`  kapi_${c.name}(${args});`, '  after_call(d);', '}');
@@ -62,7 +59,7 @@ function wrappers(): string {
       out.push(`  ${declare(c.ret, 'r')} = kapi_${c.name}(${args});`, '  after_call(d);', '  return r;', '}');
     }
     out.push('');
-  }
+  });
   out.push('namespace nooks {', `extern const int kKapiCount = ${kapi.length};`);
   out.push('extern const char *const kKapiNames[] = {', ...kapi.map((c) => `  "${c.name}",`), '};', '}  // namespace nooks');
   out.push('// Checking wrappers: what isolated drivers reach through the crossing.');
@@ -97,5 +94,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeIfChanged(join(root, 'gen', 'nooks', 'kapi_calls.h'), header());
   writeIfChanged(join(root, 'gen', 'kapi_wrappers.inc'), wrappers());
   writeIfChanged(join(root, 'gen', 'kapi_stubs.S'), stubs());
-  console.log(`nooks: generated ${kapi.length} kernel-API wrappers into gen/`);
+  for (const t of opsTables) writeIfChanged(join(root, 'gen', 'nooks', 'ops', `${t.name}.h`), opsHeader(t));
+  writeIfChanged(join(root, 'gen', 'class_ops.inc'), hostOps(kapi, opsTables));
+  writeIfChanged(join(root, 'gen', 'taps.inc'), tapTable(kapi, opsTables));
+  const ops = opsTables.reduce((n, t) => n + t.ops.length, 0);
+  console.log(`nooks: generated ${kapi.length} kernel-API wrappers and ${opsTables.length} class operations tables (${ops} operations) into gen/`);
 }

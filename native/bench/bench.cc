@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../shadow/taps.h"
 #include "../xpc/batch.h"
 #include "../xpc/pkru.h"
 
@@ -55,6 +56,14 @@ double bench_round_trip(Domain *d, const void *fn, int runs, int iters) {
   XpcCall c{fn, {}, 0};
   Fault f;
   return ticks_per_iter(runs, iters, [&] { xpc_call(d, &c, &f); });
+}
+
+double bench_tapped_round_trip(Domain *d, const void *fn, int runs, int iters) {
+  OpCall c{BlkDiskOps::kFirstTap, fn, {}};  // any operation's tap: they cost the same
+  Fault f;
+  double ticks = ticks_per_iter(runs, iters, [&] { op_cross(d, c, &f); });
+  taps_reset(d);  // the bench's counts are not the driver's
+  return ticks;
 }
 
 double bench_upcall(Domain *d, const void *fn, int runs, int iters) {

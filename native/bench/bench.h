@@ -9,6 +9,8 @@ double tsc_per_ns();
 double bench_wrpkru_pair(int runs, int iters);
 // A null host -> driver -> host round trip through fn (a driver function returning at once).
 double bench_round_trip(Domain *d, const void *fn, int runs, int iters);
+// The same round trip as a class makes it: an operation through its tap (op_cross).
+double bench_tapped_round_trip(Domain *d, const void *fn, int runs, int iters);
 // One driver -> host kernel call; fn(n) must make n calls and return.
 double bench_upcall(Domain *d, const void *fn, int runs, int iters);
 

@@ -1,5 +1,6 @@
 // The checking wrappers and dispatch tables, generated from lib/wrappers/kapi.ts.
 #include "checks.h"
+#include "../shadow/taps.h"
 
 #include <nooks/kapi.h>
 

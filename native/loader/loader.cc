@@ -14,6 +14,7 @@
 
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
+#include "../shadow/taps.h"
 #include "../xpc/xpc.h"
 
 namespace nooks {
@@ -139,6 +140,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit);
+  taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {
     std::string err = dlerror();

@@ -50,18 +50,20 @@ function printXpc(ctx: Context, r: XpcBenchResult): void {
   ctx.print('');
   const rows = r.modes.map((m) =>
     m.supported
-      ? [m.isolation, fig(m.roundTripCycles), fig(m.roundTripNs), fig(m.upcallCycles), fig(m.upcallNs), fig(m.batchedCallNs), fig(m.jsCallNs)]
-      : [m.isolation, 'unsupported', '', '', '', '', ''],
+      ? [m.isolation, fig(m.roundTripCycles), fig(m.roundTripNs), fig(m.tappedRoundTripNs), fig(m.upcallCycles), fig(m.upcallNs), fig(m.batchedCallNs),
+        fig(m.jsCallNs)]
+      : [m.isolation, 'unsupported', '', '', '', '', '', ''],
   );
   for (const line of table(
-    ['isolation', 'round trip cycles', 'round trip ns', 'upcall cycles', 'upcall ns', 'batched call ns', 'JS drv.call ns'],
+    ['isolation', 'round trip cycles', 'round trip ns', 'via a tap ns', 'upcall cycles', 'upcall ns', 'batched call ns', 'JS drv.call ns'],
     rows,
-    ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   )) ctx.print(line);
   for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
   ctx.print('');
   ctx.print('cycles are TSC ticks (constant-rate time-stamp counter), converted to ns with the measured TSC rate.');
-  ctx.print('round trip: host -> driver -> host around an empty driver function (C++ loop); upcall: one kernel call');
+  ctx.print('round trip: host -> driver -> host around an empty driver function (C++ loop); via a tap: the same as a');
+  ctx.print('class calls its driver\'s operations, through the shadow\'s tap; upcall: one kernel call');
   ctx.print('from inside the driver (C++ loop); batched call: one empty call when 63 are deferred into one crossing;');
   ctx.print('JS drv.call: one call from JavaScript, N-API included.');
 }

@@ -15,6 +15,9 @@ export interface Flags {
   runs: string | undefined;
   iters: string | undefined;
   seconds: string | undefined;
+  out: string | undefined;
+  fresh: boolean;
+  quick: boolean;
   force: boolean;
 }
 

@@ -5,7 +5,7 @@
  *
  *   the kernel                           the driver
  *   blk_register_disk(disk)     <-----   probe: a disk for its pci_dev
- *   disk->submit(disk, rq)      ----->   program the device (a crossing; the
+ *   disk->ops->submit(disk, rq) ----->   program the device (a crossing; the
  *                                        kernel queues several per crossing)
  *   blk_complete(rq, status)    <-----   the completion interrupt
  *   blk_unregister_disk(disk)   <-----   remove
@@ -37,14 +37,14 @@ struct blk_request {
 	void *driver_data;	/* the driver's, untouched by the kernel */
 };
 
+#include <nooks/ops/blk_disk_ops.h>	/* the operations: lib/wrappers/ops/block.ts */
+
 struct blk_disk {
 	struct pci_dev *pdev;		/* the device (the disk takes its name) */
 	u64 capacity;			/* in 512-byte sectors */
 	u32 queue_depth;		/* requests in flight at most (1..BLK_MAX_QUEUE_DEPTH) */
 	u32 max_sectors;		/* sectors per request at most (1..BLK_MAX_SECTORS) */
-	/* Start rq (a crossing from the kernel); 0, or -EBUSY to be given it
-	 * again after a completion, or another -errno to fail it. */
-	int (*submit)(struct blk_disk *disk, struct blk_request *rq);
+	const struct blk_disk_ops *ops;	/* the driver's operations */
 	void *private_data;		/* the driver's */
 };
 

@@ -45,7 +45,7 @@
 #include "../../kapi/objects.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/batch.h"
+#include "../../shadow/taps.h"
 #include "blkdev.h"
 
 namespace nooks {
@@ -81,7 +81,7 @@ struct Slot {
 struct Disk {
   int domain;
   uintptr_t disk;  // the driver's struct blk_disk
-  uintptr_t submit;
+  BlkDiskOps ops;  // the driver's, reachable only through taps
   std::string name;
   uint64_t capacity;
   uint32_t depth, max_sectors;
@@ -267,13 +267,9 @@ void pump(const std::string &name) {
         if (op.kind == BLK_OP_WRITE) memcpy(s.buffer, op.data.data() + s.chunk.offset, (size_t)s.chunk.count * BLK_SECTOR_SIZE);
       }
     }
-    std::vector<nooks_batch_call> calls(taken.size());
-    for (size_t j = 0; j < taken.size(); j++) {
-      calls[j].fn = k->submit;
-      calls[j].args[0] = k->disk;
-      calls[j].args[1] = (uint64_t)(uintptr_t)k->slots[taken[j]].rq;
-    }
-    BatchResult r = xpc_call_batch(d, calls);
+    std::vector<OpCall> calls;
+    for (size_t j = 0; j < taken.size(); j++) calls.push_back(k->ops.submit(k->disk, (uintptr_t)k->slots[taken[j]].rq));
+    BatchResult r = op_cross_batch(d, calls);
     std::lock_guard<std::mutex> g(b.lock);
     if (k->dead) continue;
     bool busy = false;
@@ -512,7 +508,8 @@ extern "C" int kapi_blk_register_disk(void *p) {
   auto *disk = static_cast<blk_disk *>(p);
   check_writable(d, disk, sizeof *disk, false, "blk_register_disk", "disk");
   check_object(d, (uintptr_t)disk->pdev, ObjectType::pci_dev, false, "blk_register_disk", "disk->pdev");
-  check_driver_fn(d, (const void *)disk->submit, false, "blk_register_disk", "disk->submit");
+  BlkDiskOps ops;
+  ops.take(d, disk->ops, "blk_register_disk");
   uint32_t depth = disk->queue_depth, max = disk->max_sectors;
   if (!disk->capacity || depth < 1 || depth > BLK_MAX_QUEUE_DEPTH || max < 1 || max > BLK_MAX_SECTORS) return -EINVAL;
   std::string name = disk->pdev->dev.name;
@@ -531,7 +528,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
   auto k = std::make_shared<Disk>();
   k->domain = d->id;
   k->disk = (uintptr_t)disk;
-  k->submit = (uintptr_t)disk->submit;
+  k->ops = ops;
   k->name = name;
   k->capacity = disk->capacity;
   k->depth = depth;

@@ -55,7 +55,7 @@
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/batch.h"
+#include "../../shadow/taps.h"
 #include "e1000_model.h"
 
 namespace nooks {
@@ -76,7 +76,7 @@ struct SkbSlot {
 struct NetDev {
   int domain;
   uintptr_t dev;  // the driver's struct net_device
-  net_device_ops ops;
+  NetDeviceOps ops;  // the driver's, reachable only through taps
   std::string name;
   std::vector<void *> pools;  // DMA memory: the sk_buffs, then their data buffers
   size_t buf_size = 0;
@@ -203,18 +203,18 @@ ShadowGiveUp give_up([](Domain *d, const std::string &why) {
 // ---- calls into the driver (JS thread) ---------------------------------------
 
 // Calls an operation of the interface's driver; -ENODEV if it has none now.
-int64_t call_op(const std::shared_ptr<NetDev> &k, const void *fn, uint64_t a1 = 0, uint64_t a2 = 0) {
+int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op) {
   Domain *d = g_domains[k->domain];
-  if (!d || !fn) return -ENODEV;
-  XpcCall c{fn, {(uint64_t)k->dev, a1, a2}, 0};
+  if (!d) return -ENODEV;
+  uint64_t ret = 0;
   Fault f;
-  EnterResult r = xpc_call(d, &c, &f);
+  EnterResult r = op_cross(d, op, &f, &ret);
   if (r == EnterResult::fault) {
     recovery_notify(d, f);  // the recovery thread tears it down and tells the agent
     return -EIO;
   }
   if (r != EnterResult::ok) return -ENODEV;
-  return (int64_t)(int)c.ret;
+  return (int64_t)(int)ret;
 }
 
 // The registration of `name` if alive.
@@ -244,22 +244,22 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k) {
     mc = i.mc;
   }
   int err = 0;
-  if (mac_set && k->ops.ndo_set_mac_address) {
+  if (mac_set && k->ops.has_ndo_set_mac_address()) {
     {
       DomainMemoryAccess access;
       std::lock_guard<std::mutex> g(n.lock);
       if (k->dead) return -ENODEV;
       memcpy(((net_device *)k->dev)->addr_req, mac.data(), 6);
     }
-    int r = (int)call_op(k, (const void *)k->ops.ndo_set_mac_address, k->dev + offsetof(net_device, addr_req));
+    int r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
     if (r && !err) err = r;
   }
-  if (mtu && k->ops.ndo_change_mtu) {
-    int r = (int)call_op(k, (const void *)k->ops.ndo_change_mtu, mtu);
+  if (mtu && k->ops.has_ndo_change_mtu()) {
+    int r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
     if (r && !err) err = r;
     if (!r) k->mtu = mtu;
   }
-  if (k->ops.ndo_set_rx_mode) {
+  if (k->ops.has_ndo_set_rx_mode()) {
     {
       DomainMemoryAccess access;
       std::lock_guard<std::mutex> g(n.lock);
@@ -269,7 +269,7 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k) {
       dev->mc_count = (u32)mc.size();
       for (size_t j = 0; j < mc.size(); j++) memcpy(dev->mc_list[j], mc[j].data(), 6);
     }
-    call_op(k, (const void *)k->ops.ndo_set_rx_mode);
+    call_op(k, k->ops.ndo_set_rx_mode(k->dev));
   }
   return err;
 }
@@ -278,7 +278,7 @@ int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k) {
   if (k->opened) return 0;
   int r = apply_config(name, k);
   if (r == -ENODEV || r == -EIO) return r;
-  r = (int)call_op(k, (const void *)k->ops.ndo_open);
+  r = (int)call_op(k, k->ops.ndo_open(k->dev));
   if (r == 0) {
     Net &n = net();
     std::lock_guard<std::mutex> g(n.lock);
@@ -334,13 +334,9 @@ void pump(const std::string &name) {
         s.skb->driver_data = nullptr;
       }
     }
-    std::vector<nooks_batch_call> calls(taken.size());
-    for (size_t j = 0; j < taken.size(); j++) {
-      calls[j].fn = (uint64_t)(uintptr_t)k->ops.ndo_start_xmit;
-      calls[j].args[0] = (uint64_t)(uintptr_t)k->skbs[taken[j]].skb;
-      calls[j].args[1] = k->dev;
-    }
-    BatchResult r = xpc_call_batch(d, calls);
+    std::vector<OpCall> calls;
+    for (size_t j = 0; j < taken.size(); j++) calls.push_back(k->ops.ndo_start_xmit((uintptr_t)k->skbs[taken[j]].skb, k->dev));
+    BatchResult r = op_cross_batch(d, calls);
     bool stop = r.result != EnterResult::ok;
     {
       std::lock_guard<std::mutex> g(n.lock);
@@ -599,7 +595,7 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
     }
   }
   if (k) {
-    call_op(k, (const void *)k->ops.ndo_stop);
+    call_op(k, k->ops.ndo_stop(k->dev));
     std::lock_guard<std::mutex> g(n.lock);
     k->opened = false;
     k->carrier = false;
@@ -696,20 +692,20 @@ Napi::Value Configure(const Napi::CallbackInfo &info) {
   }
   int r = 0;
   if (k) {
-    if (want_mac && k->ops.ndo_set_mac_address) {
+    if (want_mac && k->ops.has_ndo_set_mac_address()) {
       {
         DomainMemoryAccess access;
         std::lock_guard<std::mutex> g(n.lock);
         if (!k->dead) memcpy(((net_device *)k->dev)->addr_req, n.ifaces[name].mac.data(), 6);
       }
-      r = (int)call_op(k, (const void *)k->ops.ndo_set_mac_address, k->dev + offsetof(net_device, addr_req));
+      r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
     }
-    if (!r && want_mtu && k->ops.ndo_change_mtu) {
+    if (!r && want_mtu && k->ops.has_ndo_change_mtu()) {
       uint32_t mtu = n.ifaces[name].mtu;
-      r = (int)call_op(k, (const void *)k->ops.ndo_change_mtu, mtu);
+      r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
       if (!r) k->mtu = mtu;
     }
-    if (!r && want_mode && k->ops.ndo_set_rx_mode) {
+    if (!r && want_mode && k->ops.has_ndo_set_rx_mode()) {
       {
         DomainMemoryAccess access;
         std::lock_guard<std::mutex> g(n.lock);
@@ -721,7 +717,7 @@ Napi::Value Configure(const Napi::CallbackInfo &info) {
           for (size_t j = 0; j < i.mc.size(); j++) memcpy(dev->mc_list[j], i.mc[j].data(), 6);
         }
       }
-      call_op(k, (const void *)k->ops.ndo_set_rx_mode);
+      call_op(k, k->ops.ndo_set_rx_mode(k->dev));
     }
   }
   return Napi::Number::New(env, r);
@@ -743,7 +739,7 @@ Napi::Value Stats(const Napi::CallbackInfo &info) {
     queued = i.txq.size();
   }
   Napi::Object o = Napi::Object::New(env);
-  if (k && k->ops.ndo_get_stats) call_op(k, (const void *)k->ops.ndo_get_stats);
+  if (k && k->ops.has_ndo_get_stats()) call_op(k, k->ops.ndo_get_stats(k->dev));
   if (k) {
     DomainMemoryAccess access;
     std::lock_guard<std::mutex> g(n.lock);
@@ -812,7 +808,7 @@ Napi::Value Watchdog(const Napi::CallbackInfo &info) {
     uint64_t now = jiffies_now();
     for (auto &e : n.ifaces) {
       std::shared_ptr<NetDev> k = e.second.dev;
-      if (!k || k->dead || !k->opened || !k->ops.ndo_tx_timeout) continue;
+      if (!k || k->dead || !k->opened || !k->ops.has_ndo_tx_timeout()) continue;
       uint64_t limit = e.second.tx_timeout_ms ? e.second.tx_timeout_ms : k->watchdog_ms;
       bool late = false;
       for (SkbSlot &s : k->skbs) late |= s.busy && now - s.since > limit;
@@ -822,7 +818,7 @@ Napi::Value Watchdog(const Napi::CallbackInfo &info) {
       stuck.push_back(k);
     }
   }
-  for (auto &k : stuck) call_op(k, (const void *)k->ops.ndo_tx_timeout, 0);
+  for (auto &k : stuck) call_op(k, k->ops.ndo_tx_timeout(k->dev, 0));
   for (auto &k : stuck) pump(k->name);  // frames still waiting go to the reset transmitter
   return Napi::Number::New(env, (double)stuck.size());
 }
@@ -858,16 +854,8 @@ extern "C" int kapi_register_netdev(void *p) {
   Domain *d = calling_domain();
   auto *dev = static_cast<net_device *>(p);
   check_object(d, (uintptr_t)dev->pdev, ObjectType::pci_dev, false, "register_netdev", "dev->pdev");
-  check_readable(d, dev->netdev_ops, sizeof(net_device_ops), false, "register_netdev", "dev->netdev_ops");
-  net_device_ops ops = *dev->netdev_ops;
-  check_driver_fn(d, (const void *)ops.ndo_open, false, "register_netdev", "ndo_open");
-  check_driver_fn(d, (const void *)ops.ndo_stop, false, "register_netdev", "ndo_stop");
-  check_driver_fn(d, (const void *)ops.ndo_start_xmit, false, "register_netdev", "ndo_start_xmit");
-  check_driver_fn(d, (const void *)ops.ndo_set_mac_address, true, "register_netdev", "ndo_set_mac_address");
-  check_driver_fn(d, (const void *)ops.ndo_change_mtu, true, "register_netdev", "ndo_change_mtu");
-  check_driver_fn(d, (const void *)ops.ndo_set_rx_mode, true, "register_netdev", "ndo_set_rx_mode");
-  check_driver_fn(d, (const void *)ops.ndo_get_stats, true, "register_netdev", "ndo_get_stats");
-  check_driver_fn(d, (const void *)ops.ndo_tx_timeout, true, "register_netdev", "ndo_tx_timeout");
+  NetDeviceOps ops;
+  ops.take(d, dev->netdev_ops, "register_netdev");
   uint32_t max_mtu = dev->max_mtu ? dev->max_mtu : ETH_DATA_LEN, min_mtu = dev->min_mtu ? dev->min_mtu : 68;
   if (!dev->mtu) dev->mtu = ETH_DATA_LEN;
   if (min_mtu > dev->mtu || dev->mtu > max_mtu || max_mtu > ETH_FRAME_MAX - ETH_HLEN - 4) return -EINVAL;
@@ -951,9 +939,8 @@ extern "C" void kapi_unregister_netdev(void *p) {
     if (i) k = i->dev;
   }
   if (k && k->opened) {  // a nested crossing: a fault in it unwinds to the driver's outermost entry
-    XpcCall c{(const void *)k->ops.ndo_stop, {(uint64_t)(uintptr_t)dev}, 0};
     Fault f;
-    xpc_call(d, &c, &f);
+    op_cross(d, k->ops.ndo_stop(k->dev), &f);
   }
   {
     std::lock_guard<std::mutex> g(n.lock);

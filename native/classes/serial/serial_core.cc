@@ -30,7 +30,7 @@
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/xpc.h"
+#include "../../shadow/taps.h"
 #include "serial_class.h"
 
 namespace nooks {
@@ -50,7 +50,7 @@ struct Port {
   // the registration (changes only under reg.lock)
   int domain = -1;     // its driver's (while parked: the failed driver's)
   uintptr_t addr = 0;  // the driver's struct uart_port
-  uart_ops ops{};      // copied at registration
+  UartOps ops;         // the driver's, copied at registration: reachable only through taps
   uint32_t uartclk = 0, fifosize = 0;
   uint64_t gen = 0;    // counts registrations that handles do not survive: handles carry theirs
   bool attached = false;
@@ -166,21 +166,17 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
   return p;
 }
 
-// One crossing into the port's driver, fn(port, arg), on the caller's thread;
+// One crossing into the port's driver for `call` (one of its operations), on the caller's thread;
 // *ret gets its result. False when the driver failed (in this crossing or
 // before) and its shadow keeps the port: what was asked is recorded, and the
 // restore gives it to the restarted driver. Otherwise a failure throws: EIO
 // with the fault (the driver goes to recovery), ENODEV when it is not there.
-bool port_call(const std::shared_ptr<Port> &p, const void *fn, const char *op, uint64_t arg = 0, uint64_t *ret = nullptr) {
+bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret = nullptr) {
   Domain *d = p->domain >= 0 ? g_domains[p->domain] : nullptr;
   if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
-  XpcCall c{fn, {(uint64_t)p->addr, arg}, 0};
   Fault f;
-  EnterResult r = xpc_call(d, &c, &f);
-  if (r == EnterResult::ok) {
-    if (ret) *ret = c.ret;
-    return true;
-  }
+  EnterResult r = op_cross(d, call, &f, ret);
+  if (r == EnterResult::ok) return true;
   if (r == EnterResult::fault) recovery_notify(d, f);
   if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
   if (r == EnterResult::unavailable)
@@ -190,10 +186,10 @@ bool port_call(const std::shared_ptr<Port> &p, const void *fn, const char *op, u
   if (primary) {
     Fault cause = *primary;
     fault_describe(&cause);
-    throw SerialError("EIO", p->name + ": " + d->name + " failed (" + cause.message + ") during " + op);
+    throw SerialError("EIO", p->name + ": " + d->name + " failed (" + cause.message + ") during " + tap_name(call.tap));
   }
   fault_describe(&f);
-  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + op + ": " + f.message);
+  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + f.message);
 }
 
 // With ops_lock held: the driver side of an open port: startup, the
@@ -210,10 +206,10 @@ bool bring_up(const std::shared_ptr<Port> &p) {
     t = p->termios;
     mctrl = p->mctrl;
   }
-  if (!port_call(p, (const void *)p->ops.startup, "startup", 0, &rc)) return false;
+  if (!port_call(p, p->ops.startup(p->addr), &rc)) return false;
   if ((int)rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string((int)rc) + ")");
-  if (!port_call(p, (const void *)p->ops.set_termios, "set_termios", (uint64_t)&t) ||
-      !port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", mctrl))
+  if (!port_call(p, p->ops.set_termios(p->addr, (uintptr_t)&t)) ||
+      !port_call(p, p->ops.set_mctrl(p->addr, mctrl)))
     return false;
   bool send;
   {
@@ -222,7 +218,7 @@ bool bring_up(const std::shared_ptr<Port> &p) {
     p->up = true;
     send = !p->tx.empty();  // a writer that saw the port down left its bytes to us
   }
-  return !send || port_call(p, (const void *)p->ops.start_tx, "start_tx");
+  return !send || port_call(p, p->ops.start_tx(p->addr));
 }
 
 // What the release of a uart_port object says: the driver failed (recovery) or was unloaded.
@@ -325,7 +321,7 @@ void serial_close(SerialHandle h) {
   }
   if (!was_up) return;  // parked or not yet restored: the driver side is not open
   // hang up (DTR and RTS down), then shut down; a driver failing meanwhile has nothing left to close
-  if (port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", 0)) port_call(p, (const void *)p->ops.shutdown, "shutdown");
+  if (port_call(p, p->ops.set_mctrl(p->addr, 0))) port_call(p, p->ops.shutdown(p->addr));
 }
 
 size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n) {
@@ -342,7 +338,7 @@ size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n) {
   }
   if (took && up) {  // else the bytes wait for the port's bring-up
     std::lock_guard<std::mutex> og(p->ops_lock);
-    port_call(p, (const void *)p->ops.start_tx, "start_tx");
+    port_call(p, p->ops.start_tx(p->addr));
   }
   return took;
 }
@@ -385,7 +381,7 @@ void serial_set_termios(SerialHandle h, const SerialTermios &in) {
     p->termios = t;  // for a restore
     up = p->up;
   }
-  if (up) port_call(p, (const void *)p->ops.set_termios, "set_termios", (uint64_t)&t);
+  if (up) port_call(p, p->ops.set_termios(p->addr, (uintptr_t)&t));
 }
 
 void serial_set_mctrl(SerialHandle h, unsigned mctrl) {
@@ -397,7 +393,7 @@ void serial_set_mctrl(SerialHandle h, unsigned mctrl) {
     p->mctrl = mctrl;  // for a restore
     up = p->up;
   }
-  if (up) port_call(p, (const void *)p->ops.set_mctrl, "set_mctrl", mctrl);
+  if (up) port_call(p, p->ops.set_mctrl(p->addr, mctrl));
 }
 
 unsigned serial_get_mctrl(SerialHandle h) {
@@ -409,7 +405,7 @@ unsigned serial_get_mctrl(SerialHandle h) {
     up = p->up;
   }
   uint64_t v = 0;
-  bool answered = up && port_call(p, (const void *)p->ops.get_mctrl, "get_mctrl", 0, &v);
+  bool answered = up && port_call(p, p->ops.get_mctrl(p->addr), &v);
   std::lock_guard<std::mutex> g(p->lock);
   if (answered) {
     p->mstatus = (unsigned)v;
@@ -434,7 +430,7 @@ bool serial_tx_idle(SerialHandle h) {
   if (!up) return true;  // nothing waits: what a failed driver had taken is gone (never resent)
   std::lock_guard<std::mutex> og(p->ops_lock);
   uint64_t v = 0;
-  return port_call(p, (const void *)p->ops.tx_empty, "tx_empty", 0, &v) && (v & TIOCSER_TEMT);
+  return port_call(p, p->ops.tx_empty(p->addr), &v) && (v & TIOCSER_TEMT);
 }
 
 void serial_restore(int line) {
@@ -510,12 +506,8 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   Domain *d = calling_domain();
   auto *port = static_cast<struct uart_port *>(vport);
   // every check before a lock: a failed check leaves the domain at once
-  check_readable(d, port->ops, sizeof(struct uart_ops), false, "uart_add_one_port", "port->ops");
-  uart_ops ops = *port->ops;
-  const void *fns[] = {(const void *)ops.startup, (const void *)ops.shutdown, (const void *)ops.set_termios,
-                       (const void *)ops.start_tx, (const void *)ops.stop_tx, (const void *)ops.set_mctrl,
-                       (const void *)ops.get_mctrl, (const void *)ops.tx_empty};
-  for (const void *fn : fns) check_driver_fn(d, fn, false, "uart_add_one_port", "port->ops");
+  UartOps ops;
+  ops.take(d, port->ops, "uart_add_one_port");
   if (port->uartclk < 16 * 50) return -EINVAL;
   std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
   std::shared_ptr<Port> p;
@@ -581,9 +573,8 @@ extern "C" void kapi_uart_remove_one_port(void *vport) {
     down_locked(*p);
   }
   if (was_up) {  // a nested crossing: a fault unwinds to the driver's outermost entry
-    XpcCall c{(const void *)p->ops.shutdown, {(uint64_t)vport}, 0};
     Fault f;
-    xpc_call(d, &c, &f);
+    op_cross(d, p->ops.shutdown((uintptr_t)vport), &f);
   }
   d->objects.remove(ObjectType::uart_port, (uintptr_t)vport);
   detach(p, "ENODEV", p->name + ": " + d->name + " removed the port");

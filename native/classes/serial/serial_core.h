@@ -61,16 +61,7 @@ struct ktermios {
 
 struct uart_port;
 
-struct uart_ops {
-	int (*startup)(struct uart_port *port);		/* 0 or -errno */
-	void (*shutdown)(struct uart_port *port);
-	void (*set_termios)(struct uart_port *port, const struct ktermios *t);
-	void (*start_tx)(struct uart_port *port);
-	void (*stop_tx)(struct uart_port *port);
-	void (*set_mctrl)(struct uart_port *port, unsigned int mctrl);
-	unsigned int (*get_mctrl)(struct uart_port *port);
-	unsigned int (*tx_empty)(struct uart_port *port);	/* TIOCSER_TEMT when all is sent */
-};
+#include <nooks/ops/uart_ops.h>	/* the operations: lib/wrappers/ops/serial.ts */
 
 #define UART_PORT_SIZE 56
 struct uart_port {

@@ -51,7 +51,7 @@
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/xpc.h"
+#include "../../shadow/taps.h"
 #include "include/nooks/sound.h"
 
 static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
@@ -72,7 +72,7 @@ struct Pcm {
   uint64_t gen;   // the driver's failure generation at registration: no crossing into a driver that failed since
   uintptr_t key;  // the struct snd_pcm in the driver
   std::string name, driver;
-  snd_pcm_ops ops;
+  SndPcmOps ops;  // the driver's, reachable only through taps
   uint32_t streams, max_buffer;
   bool gone = false;                // unregistered or released (guarded by g_lock)
   std::shared_ptr<Stream> open[2];  // guarded by g_lock
@@ -248,7 +248,7 @@ struct Op {
 
 // One crossing into the driver's op. False (and op says why) if the driver
 // cannot be reached or faulted: a fault goes to the recovery thread.
-bool cross(const Pcm &p, const void *fn, std::initializer_list<uint64_t> args, uint64_t *ret, Op &op) {
+bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
   Domain *d = domain_of(p);
   op.down = true;
   op.code = "ENODEV";
@@ -260,12 +260,9 @@ bool cross(const Pcm &p, const void *fn, std::initializer_list<uint64_t> args, u
     op.err = p.name + ": device gone (driver " + d->name + " failed)";
     return false;
   }
-  XpcCall c{fn, {}, 0};
-  size_t i = 0;
-  for (uint64_t a : args) c.args[i++] = a;
   Fault f;
-  switch (xpc_call(d, &c, &f)) {
-    case EnterResult::ok: op.down = false; *ret = c.ret; return true;
+  switch (op_cross(d, call, &f, ret)) {
+    case EnterResult::ok: op.down = false; return true;
     case EnterResult::unavailable: {
       DomainState st = d->state.load();
       // a stream outlives no failure of its driver: the registration goes with it
@@ -369,7 +366,7 @@ uint32_t drain_ring(Stream &s) {
 bool update_hw(Stream &s, Op &op) {
   const Pcm &p = *s.pcm;
   uint64_t ptr;
-  if (!cross(p, (const void *)p.ops.pointer, {p.key, (uint64_t)s.dir}, &ptr, op)) return false;
+  if (!cross(p, p.ops.pointer(p.key, s.dir), &ptr, op)) return false;
   uint32_t frames = s.bytes / s.fb;
   if (ptr >= frames) {
     driver_bug(p, "pointer() returned frame " + std::to_string(ptr) + ", outside the ring of " + std::to_string(frames) + " frames");
@@ -395,7 +392,7 @@ bool update_hw(Stream &s, Op &op) {
 
 bool ack(Stream &s, uint32_t limit, Op &op) {
   uint64_t r;
-  if (!cross(*s.pcm, (const void *)s.pcm->ops.ack, {s.pcm->key, (uint64_t)s.dir, limit}, &r, op)) return false;
+  if (!cross(*s.pcm, s.pcm->ops.ack(s.pcm->key, s.dir, limit), &r, op)) return false;
   if ((int)r < 0) {
     op.code = "EIO";
     op.err = s.pcm->name + ": the driver refused the new position (" + std::to_string((int)r) + ")";
@@ -406,7 +403,7 @@ bool ack(Stream &s, uint32_t limit, Op &op) {
 
 bool trigger(Stream &s, int cmd, Op &op) {
   uint64_t r;
-  if (!cross(*s.pcm, (const void *)s.pcm->ops.trigger, {s.pcm->key, (uint64_t)s.dir, (uint64_t)cmd}, &r, op)) return false;
+  if (!cross(*s.pcm, s.pcm->ops.trigger(s.pcm->key, s.dir, (uint64_t)cmd), &r, op)) return false;
   if ((int)r == -EINVAL && cmd == SNDRV_PCM_TRIGGER_RESUME) return trigger(s, SNDRV_PCM_TRIGGER_START, op);  // no resume: start
   if ((int)r < 0) {
     const char *what = cmd == SNDRV_PCM_TRIGGER_STOP ? "stop" : cmd == SNDRV_PCM_TRIGGER_START ? "start" : "resume";
@@ -435,7 +432,7 @@ bool start_stream(Stream &s, bool resume, Op &op) {
 
 bool set_mixer(const Pcm &p, int dir, uint32_t volume, bool mute, Op &op) {
   uint64_t r;
-  if (!cross(p, (const void *)p.ops.mixer, {p.key, (uint64_t)dir, volume, mute}, &r, op)) return false;
+  if (!cross(p, p.ops.mixer(p.key, dir, volume, mute), &r, op)) return false;
   if ((int)r < 0) {
     op = {"EIO", p.name + ": mixer failed (" + std::to_string((int)r) + ")"};
     return false;
@@ -447,7 +444,7 @@ bool set_mixer(const Pcm &p, int dir, uint32_t volume, bool mute, Op &op) {
 // device back at 100, unmuted), and for changes the application made while the stream was parked.
 bool apply_mixer(Stream &s, Op &op) {
   const Pcm &p = *s.pcm;
-  if (!p.ops.mixer) return true;
+  if (!p.ops.has_mixer()) return true;
   uint32_t volume;
   bool mute;
   {
@@ -485,16 +482,16 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
   bool opened = false;
   auto close = [&] {
     Op ignored;
-    cross(p, (const void *)p.ops.close, {p.key, dir}, &r, ignored);
+    cross(p, p.ops.close(p.key, dir), &r, ignored);
   };
-  auto step = [&](const char *what, const void *fn, std::initializer_list<uint64_t> args) {
-    if (!cross(p, fn, args, &r, op)) return false;  // unreachable or failed: nothing to undo
+  auto step = [&](const OpCall &call) {
+    if (!cross(p, call, &r, op)) return false;  // unreachable or failed: nothing to undo
     if ((int)r >= 0) return opened = true;
-    op = {"EIO", p.name + ": " + what + " failed (" + std::to_string((int)r) + "): see the kernel log"};
+    op = {"EIO", p.name + ": " + tap_name(call.tap) + " failed (" + std::to_string((int)r) + "): see the kernel log"};
     if (opened) close();
     return false;
   };
-  if (!step("open", (const void *)p.ops.open, {p.key, dir}) || !step("hw_params", (const void *)p.ops.hw_params, {p.key, dir, (uint64_t)rt}))
+  if (!step(p.ops.open(p.key, dir)) || !step(p.ops.hw_params(p.key, dir, (uintptr_t)rt)))
     return false;
   {
     std::lock_guard<std::mutex> g(g_lock);
@@ -505,8 +502,8 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
     op = {"EIO", p.name + ": the driver's hw_params gave no DMA ring (snd_pcm_set_buffer)"};
     return false;
   }
-  if (stopped_at && !cross(p, (const void *)p.ops.pointer, {p.key, dir}, stopped_at, op)) return false;
-  return step("prepare", (const void *)p.ops.prepare, {p.key, dir});
+  if (stopped_at && !cross(p, p.ops.pointer(p.key, dir), stopped_at, op)) return false;
+  return step(p.ops.prepare(p.key, dir));
 }
 
 // The shadow's restore, on the stream's thread once the restarted driver runs: the stream opened again with
@@ -739,7 +736,7 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
     Op op;
     uint64_t r;
     if (s->started) trigger(*s, SNDRV_PCM_TRIGGER_STOP, op);
-    cross(p, (const void *)p.ops.close, {p.key, (uint64_t)s->dir}, &r, op);
+    cross(p, p.ops.close(p.key, s->dir), &r, op);
   }
   {
     std::lock_guard<std::mutex> g(g_lock);
@@ -802,7 +799,7 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   auto fail = [&](bool close) {  // undo the claim (and the driver's open) and throw
     uint64_t r;
     Op ignored;
-    if (close) cross(*p, (const void *)p->ops.close, {p->key, (uint64_t)dir}, &r, ignored);
+    if (close) cross(*p, p->ops.close(p->key, dir), &r, ignored);
     {
       std::lock_guard<std::mutex> g(g_lock);
       if (p->open[dir] == s) p->open[dir] = nullptr;
@@ -932,13 +929,13 @@ Napi::Value Mixer(const Napi::CallbackInfo &info) {
     p = parked && s->resume ? s->resume : s->pcm;  // parked: the pcm its restore will use
     vol = want_vol < 0 ? p->volume[s->dir] : (uint32_t)want_vol;
     mute = info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : p->muted[s->dir];
-    if (parked && !dead && p->ops.mixer) {  // the shadow answers for the driver: recorded, given to it at the restore
+    if (parked && !dead && p->ops.has_mixer()) {  // the shadow answers for the driver: recorded, given to it at the restore
       p->volume[s->dir] = vol;
       p->muted[s->dir] = mute;
       s->mixer_pending = true;
     }
   }
-  if (!p->ops.mixer) throw_code(env, "ENOTSUP", p->name + " has no mixer");
+  if (!p->ops.has_mixer()) throw_code(env, "ENOTSUP", p->name + " has no mixer");
   if (dead) throw_stream_error(env, *s);
   if (!parked) {
     Op op;
@@ -1002,14 +999,8 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
   Domain *d = calling_domain();
   auto *pcm = static_cast<snd_pcm *>(arg);
   if (!pcm->pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pcm->pdev)) return -ENODEV;
-  check_readable(d, pcm->ops, sizeof(snd_pcm_ops), false, "snd_pcm_register", "pcm->ops");
   auto p = std::make_shared<Pcm>();
-  p->ops = *pcm->ops;
-  const void *required[] = {(const void *)p->ops.open, (const void *)p->ops.close, (const void *)p->ops.hw_params,
-                            (const void *)p->ops.prepare, (const void *)p->ops.trigger, (const void *)p->ops.pointer,
-                            (const void *)p->ops.ack};
-  for (const void *fn : required) check_driver_fn(d, fn, false, "snd_pcm_register", "pcm->ops");
-  check_driver_fn(d, (const void *)p->ops.mixer, true, "snd_pcm_register", "pcm->ops->mixer");
+  p->ops.take(d, pcm->ops, "snd_pcm_register");
   if (!pcm->streams || (pcm->streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
   p->domain = d->id;
   p->gen = d->failure_gen.load();

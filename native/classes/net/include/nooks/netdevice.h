@@ -58,16 +58,7 @@ struct net_device_stats {
 };
 
 struct net_device;
-struct net_device_ops {
-	int (*ndo_open)(struct net_device *dev);
-	int (*ndo_stop)(struct net_device *dev);
-	int (*ndo_start_xmit)(struct sk_buff *skb, struct net_device *dev);
-	int (*ndo_set_mac_address)(struct net_device *dev, const u8 *addr);	/* addr: dev->addr_req */
-	int (*ndo_change_mtu)(struct net_device *dev, int new_mtu);
-	void (*ndo_set_rx_mode)(struct net_device *dev);	/* dev->flags, dev->mc_list changed */
-	void (*ndo_get_stats)(struct net_device *dev);		/* refresh dev->stats (optional) */
-	void (*ndo_tx_timeout)(struct net_device *dev, unsigned int txqueue);	/* optional */
-};
+#include <nooks/ops/net_device_ops.h>	/* the operations: lib/wrappers/ops/net.ts */
 
 struct net_device {
 	char name[IFNAMSIZ];		/* set by register_netdev: eth0, eth1... */

@@ -47,23 +47,7 @@ struct snd_pcm_runtime {
 
 struct snd_pcm;
 
-struct snd_pcm_ops {
-	int (*open)(struct snd_pcm *pcm, int stream);
-	int (*close)(struct snd_pcm *pcm, int stream);
-	/* Allocate the DMA ring (rt->buffer_bytes) and call snd_pcm_set_buffer. */
-	int (*hw_params)(struct snd_pcm *pcm, int stream, const struct snd_pcm_runtime *rt);
-	/* Program the hardware for rt (format, ring); the pointer restarts at 0. */
-	int (*prepare)(struct snd_pcm *pcm, int stream);
-	int (*trigger)(struct snd_pcm *pcm, int stream, int cmd);
-	/* The hardware position in the ring, in frames: 0 .. buffer frames - 1.
-	 * Also asked after hw_params (before prepare) when a restarted driver's
-	 * stream is restored: where the hardware stopped when the reset cut it. */
-	unsigned long (*pointer)(struct snd_pcm *pcm, int stream);
-	/* The hardware may move up to `limit` bytes (a free-running byte count since prepare). */
-	int (*ack)(struct snd_pcm *pcm, int stream, u32 limit);
-	/* Mixer: volume 0..100, mute 0/1. */
-	int (*mixer)(struct snd_pcm *pcm, int stream, unsigned int volume, int mute);
-};
+#include <nooks/ops/snd_pcm_ops.h>	/* the operations: lib/wrappers/ops/sound.ts */
 
 struct snd_pcm {
 	struct pci_dev *pdev;		/* the device: the pcm takes its name (pcm0, ...) */

@@ -1,0 +1,80 @@
+// What the report is made of: the results of the project's own commands, each
+// run as `nooks <command> --json` in a child process of its own (a kernel per
+// process; a benchmark undisturbed by the others) and kept in <out>/data/ so
+// that a later report reads them instead of measuring again.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
+
+export interface Source {
+  id: string;
+  /** What it measures, for progress lines and the page. */
+  title: string;
+  /** `nooks` arguments (--json is added). */
+  argv: string[];
+}
+
+/** Full measurements; `quick` ones are short (a first look, the tests). */
+export function sources(quick: boolean): Source[] {
+  const seconds = quick ? ['--seconds', '0.5'] : [];
+  return [
+    { id: 'xpc', title: 'crossing costs', argv: ['bench', 'xpc', ...(quick ? ['--runs', '3', '--iters', '2000'] : [])] },
+    ...['net', 'block', 'sound', 'serial'].map((c) => ({ id: `bench-${c}`, title: `${c} throughput`, argv: ['bench', c, ...seconds] })),
+    { id: 'table-apps', title: 'applications under faults', argv: ['table', 'apps'] },
+  ];
+}
+
+export interface Gathered {
+  source: Source;
+  /** The command's JSON, or undefined when it failed (error says why). */
+  data?: unknown;
+  error?: string;
+  cached: boolean;
+}
+
+const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+
+function runJson(argv: string[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...argv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      let data: unknown;
+      try {
+        data = JSON.parse(out);
+      } catch {
+        // no JSON: what it said last is the reason
+      }
+      if (code === 0 && data !== undefined) return resolve(data);
+      const said = (data as { error?: { message?: string } } | undefined)?.error?.message ?? err.trim().split('\n').at(-1) ?? '';
+      reject(new Error(`nooks ${argv.join(' ')}: ${signal ? `killed by ${signal}` : `exit status ${code}`}: ${said.slice(0, 300)}`));
+    });
+  });
+}
+
+/**
+ * Each source's results: from <dataDir>/<id>.json when there and not `fresh`,
+ * else measured now (and kept). A source that fails is reported, not fatal.
+ */
+export async function gather(list: Source[], dataDir: string, fresh: boolean, onSource?: (s: Source, cached: boolean) => void): Promise<Gathered[]> {
+  mkdirSync(dataDir, { recursive: true });
+  const out: Gathered[] = [];
+  for (const source of list) {
+    const file = join(dataDir, `${source.id}.json`);
+    const cached = !fresh && existsSync(file);
+    onSource?.(source, cached);
+    try {
+      const data = cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv);
+      if (!cached) writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+      out.push({ source, data, cached });
+    } catch (e) {
+      out.push({ source, cached, error: (e as Error).message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+// `nooks report` end to end: the benchmarks and experiments measured (short
+// runs), the page written with its charts, and the page rendered by headless
+// Chromium (.ci/run installs it; skipped only where it is missing).
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
+const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('which', [c]).status === 0);
+const run = promisify(execFile);
+// asynchronous: a test worker blocked in a synchronous spawn cannot answer vitest's RPC
+async function nooks(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 180_000 });
+    return { status: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? String(e) };
+  }
+}
+
+describe('nooks report', () => {
+  let out: string;
+  let first: Awaited<ReturnType<typeof nooks>>;
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), 'nooks-report-'));
+    first = await nooks('report', '--quick', '--out', out, '--json');
+  }, 200_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures every part and writes the page with a chart or table for each', () => {
+    expect(first.status, first.stderr).toBe(0);
+    const r = JSON.parse(first.stdout);
+    expect(r.sections.map((s: { id: string }) => s.id)).toEqual(['xpc', 'bench-net', 'bench-block', 'bench-sound', 'bench-serial', 'table-apps']);
+    expect(r.sections.every((s: { cached: boolean; error?: string }) => !s.cached && !s.error)).toBe(true);
+    const page = readFileSync(r.page, 'utf8');
+    expect(page).not.toMatch(/Not measured/);
+    expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3); // crossings, relative performance, recovery times
+    expect(page).toMatch(/<td class="continued">continued/); // Table 3: shadow drivers
+    expect(page).toMatch(/>3000</); // the paper's XPC beside ours
+    for (const id of ['xpc', 'bench-block', 'table-apps']) expect(existsSync(join(out, 'data', `${id}.json`))).toBe(true);
+  });
+
+  it('a second run reads the kept results instead of measuring', async () => {
+    const again = await nooks('report', '--out', out, '--json');
+    expect(again.status, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).sections.every((s: { cached: boolean }) => s.cached)).toBe(true);
+  });
+
+  it.skipIf(!chromium)(`renders in headless Chromium${chromium ? '' : ' (skipped: chromium is not installed)'}`, async () => {
+    const url = `file://${join(out, 'index.html')}`;
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
+    const { stdout: dom } = await run(chromium!, [...flags, '--dump-dom', url], { timeout: 60_000 });
+    expect(dom.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(dom).toMatch(/Crossing cost per isolation mode/);
+    const shot = join(out, 'shot.png');
+    await run(chromium!, [...flags, '--window-size=900,2400', `--screenshot=${shot}`, url], { timeout: 60_000 });
+    const png = readFileSync(shot);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBe(900); // IHDR width
+    expect(png.length).toBeGreaterThan(50_000); // text and charts, not a blank page (a blank one is a few KB)
+  }, 130_000);
+
+  it('a part that cannot be read or measured is named on the page, and the command exits 1', async () => {
+    writeFileSync(join(out, 'data', 'bench-net.json'), '{ cut short');
+    const r = await nooks('report', '--out', out, '--json');
+    expect(r.status).toBe(1);
+    const net = JSON.parse(r.stdout).sections.find((s: { id: string }) => s.id === 'bench-net');
+    expect(net.error).toMatch(/JSON/);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/Not measured: .*JSON/);
+  });
+});
