@@ -3,7 +3,7 @@
 // virtio-9p. Used where this machine cannot do a thing itself: protection
 // keys on a CPU without them (TCG emulates PKU), real PCI devices.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { buildInitramfs } from './initramfs.js';
@@ -51,11 +51,23 @@ export function guestKernel(min: [number, number] = [0, 0]): GuestKernel {
   const root = join(guestCacheDir, pkg);
   const boot = join(root, 'boot');
   if (!existsSync(boot)) {
-    execFileSync('apt-get', ['download', pkg], { cwd: guestCacheDir, stdio: 'ignore' });
-    const deb = readdirSync(guestCacheDir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
-    if (!deb) throw new Error(`apt-get download ${pkg} produced no package`);
-    execFileSync('dpkg-deb', ['-x', join(guestCacheDir, deb), root]);
-    rmSync(join(guestCacheDir, deb));
+    // In a directory of this process's own, renamed into place when complete: guest tests run in parallel.
+    const tmp = join(guestCacheDir, `.${pkg}.${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    try {
+      execFileSync('apt-get', ['download', pkg], { cwd: tmp, stdio: 'ignore' });
+      const deb = readdirSync(tmp).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+      if (!deb) throw new Error(`apt-get download ${pkg} produced no package`);
+      execFileSync('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'root')]);
+      try {
+        renameSync(join(tmp, 'root'), root);
+      } catch (e) {
+        if (!existsSync(boot)) throw e; // else another test was first
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const image = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
   if (!image) throw new Error(`${pkg} has no kernel image`);
