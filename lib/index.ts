@@ -6,3 +6,4 @@ export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, typ
 export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, type PcmOptions, type PcmStatus, type PcmDevice } from './classes/sound.js';
 export { openSerial, serialPorts, ptyPair, ttyAttributes, uartLineSettings, uartRxLost, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';
 export { openNet, netInterfaces, nicWire, nicCable, nicHangTx, NetInterface, NetError, type NetStats, type NetInfo, type NetConfig, type NicWire, type NetErrorCode } from './classes/net.js';
+export { pciDevices, pciDevice, pciBind, pciUnbind, pciAddress, PciError, stubDriver, type PciDevice, type PciVia } from './pci.js';

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type TextPatch } from './native.js';
 import { driverPath } from './paths.js';
+import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
 
@@ -155,6 +156,21 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    */
   addDevice(kind: string, options: Record<string, string | number | boolean> = {}): DeviceInfo {
     const d = native().addDevice(kind, options);
+    this.drainLog();
+    return d;
+  }
+
+  /**
+   * Puts a real PCI device of this machine on the kernel's bus, reached
+   * through uio_pci_generic or vfio-pci (bind it first: `nooks pci bind`);
+   * named by its address. Drivers see no difference from an emulated device:
+   * a matching one is probed for it at once. Errors (a PciError or the
+   * kernel's, with a `code`) name the fix.
+   */
+  attachPci(address: string, options: { via: PciVia }): DeviceInfo {
+    const via = options?.via;
+    if (via !== 'uio' && via !== 'vfio') throw new PciError('EINVAL', `attachPci: via must be 'uio' or 'vfio', got ${JSON.stringify(via)}`);
+    const d = native().attachPci(pciAddress(address), via);
     this.drainLog();
     return d;
   }

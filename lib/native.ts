@@ -130,6 +130,7 @@ export interface NativeAddon {
   raiseIrq(line: number): boolean;
   addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
   devices(): DeviceInfo[];
+  attachPci(address: string, via: 'uio' | 'vfio'): DeviceInfo;
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;

@@ -8,6 +8,7 @@
 #include "addon.h"
 #include "bench/bench.h"
 #include "dev/bus.h"
+#include "dev/host_pci.h"
 #include "domain/host_heap.h"
 #include "kapi/log.h"
 #include "kapi/subsystems.h"
@@ -401,6 +402,19 @@ Napi::Value AddDevice(const Napi::CallbackInfo &info) {
   }
 }
 
+// attachPci(address, 'uio' | 'vfio'): a real PCI device of the machine on the bus, named by its address.
+Napi::Value AttachPci(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_booted(env);
+  std::string address = info[0].As<Napi::String>(), via = info[1].As<Napi::String>();
+  try {
+    return device_object(env, bus_attach(via == "vfio" ? vfio_open(address) : uio_open(address), address));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());  } catch (const std::exception &e) {
+    throw_code(env, "EINVAL", e.what());
+  }
+}
+
 Napi::Value Devices(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env);
@@ -481,6 +495,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
   exports.Set("addDevice", Napi::Function::New(env, AddDevice));
   exports.Set("devices", Napi::Function::New(env, Devices));
+  exports.Set("attachPci", Napi::Function::New(env, AttachPci));
   exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));

@@ -296,14 +296,14 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('bench: an unknown suite exits 1 and names the suites', async () => {
     const r = await nooks(['bench', 'nett']);
     expectExit(r, 1);
-    expect(r.stderr).toContain('unknown benchmark "nett" (did you mean "net"?); available: xpc, net, block, sound, serial');
+    expect(r.stderr).toContain('unknown benchmark "nett" (did you mean "net"?); available: xpc, net, block, sound, serial, pci');
   });
 
   it('--help lists every command', async () => {
     const r = await nooks(['--help']);
     expectExit(r, 0);
     expect(r.stdout).toMatch(/^Usage: nooks <command> \[options\]$/m);
-    for (const command of ['demo', 'app', 'table', 'bench', 'inject', 'campaign', 'run', 'recover', 'domains', 'policy', 'report']) {
+    for (const command of ['demo', 'app', 'table', 'bench', 'inject', 'campaign', 'run', 'recover', 'domains', 'policy', 'report', 'pci', 'guest']) {
       expect(r.stdout, command).toMatch(new RegExp(`^ {2}${command}( |$)`, 'm'));
     }
   });

@@ -1,7 +1,8 @@
 // The device-class benchmarks (`nooks bench net|block|sound|serial`): a
 // workload per class, run for a fixed time in each isolation mode in turn
 // (none, mprotect, pkey), each mode in a kernel of its own with the class's
-// emulated device and driver. Per mode: the throughput of what actually
+// emulated device and driver (`bench pci`: the net workload on a real PCI
+// NIC, through UIO or VFIO). Per mode: the throughput of what actually
 // completed, the rate of crossings into the driver's domain and the CPU time
 // of the whole process (every thread: JavaScript, the device models, the
 // kernel's workers and interrupt threads): the shape of Table 4 in the Nooks
@@ -15,14 +16,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openBlock, type BlockOp } from '../classes/block.js';
-import { freeUdpPort, nicWire, openNet } from '../classes/net.js';
+import { freeUdpPort, nicWire, openNet, type NetInterface } from '../classes/net.js';
 import { openSerial, ptyPair } from '../classes/serial.js';
 import { openPcm } from '../classes/sound.js';
 import type { Isolation, Kernel } from '../kernel.js';
+import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
 import { defaultModes, eachMode, round, type ModeStep, type ModeUnsupported } from './common.js';
 
-export const classSuites = ['net', 'block', 'sound', 'serial'] as const;
+export const classSuites = ['net', 'block', 'sound', 'serial', 'pci'] as const;
 export type ClassSuite = (typeof classSuites)[number];
 
 export interface ClassBenchOptions {
@@ -34,6 +36,8 @@ export interface ClassBenchOptions {
   onStep?: (step: ClassBenchStep) => void;
   /** The kernels' recovery policy (default: the default policy; e.g. shadow: false to see what shadowing costs). */
   policy?: Policy;
+  /** Suite pci: the real 82540EM-family NIC, already bound to the stub driver of `via` (`nooks pci bind`). */
+  pci?: { address: string; via: PciVia };
 }
 
 export interface ClassBenchStep {
@@ -91,7 +95,7 @@ const WARMUP_MS = 250; // queues filled, devices running, before the counters ar
 
 /** The names of the workloads a suite runs (one each for now). */
 export function classWorkloads(suite: ClassSuite): string[] {
-  return workloads[suite].map((w) => w.name);
+  return suite === 'pci' ? ['pci-net-send'] : workloads[suite].map((w) => w.name);
 }
 
 export async function benchClass(suite: ClassSuite, options: ClassBenchOptions = {}): Promise<WorkloadResult[]> {
@@ -100,7 +104,7 @@ export async function benchClass(suite: ClassSuite, options: ClassBenchOptions =
   const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-'));
   try {
     const results: WorkloadResult[] = [];
-    for (const w of workloads[suite]) {
+    for (const w of suite === 'pci' ? [pciNetSend(options.pci)] : workloads[suite]) {
       const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
       const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy);
       const none = modes.find((m) => m.isolation === 'none' && m.supported);
@@ -193,6 +197,14 @@ const FRAME_BYTES = 64;
 const SEND_BATCH = 256;
 const NET_WAITING = 4096; // frames kept waiting in the kernel (its queue holds 8192)
 
+/** A send() batch of ${SEND_BATCH} frames from `src` to `dst` (send() copies: one buffer serves every slot). */
+function frames(dst: string, src: string): Buffer[] {
+  const frame = Buffer.alloc(FRAME_BYTES, 0x5a);
+  Buffer.from(`${dst}:${src}`.split(':').map((b) => parseInt(b, 16))).copy(frame);
+  frame.writeUInt16BE(0x88b5, 12); // a local experimental EtherType
+  return new Array<Buffer>(SEND_BATCH).fill(frame);
+}
+
 const netSend: Workload = {
   name: 'net-send',
   unit: 'frames/s',
@@ -211,10 +223,7 @@ const netSend: Workload = {
     await kernel.load('e1000');
     const eth = openNet(kernel, 'eth0'); // the first e1000's: an interface name stays with its device for the process's life
     await until(() => eth.link, 'eth0: link up');
-    const frame = Buffer.alloc(FRAME_BYTES, 0x5a);
-    Buffer.from([0x52, 0x54, 0, 0, 0x0b, 0x01, 0x52, 0x54, 0, 0, 0x0a, 0x01]).copy(frame); // to the partner, from eth0
-    frame.writeUInt16BE(0x88b5, 12); // a local experimental EtherType
-    const batch = new Array<Buffer>(SEND_BATCH).fill(frame); // send() copies: one buffer serves every slot
+    const batch = frames('52:54:00:00:0b:01', '52:54:00:00:0a:01'); // to the partner, from eth0
     // Topped up every millisecond from the NIC's own count of frames gone to the wire (no crossing): the driver
     // never runs dry, and no frame is refused for a full queue.
     const gone = () => {
@@ -230,18 +239,49 @@ const netSend: Workload = {
       }
       await sleep(1);
     });
-    return {
-      done: () => eth.stats().driver?.txPackets ?? 0,
-      async stop() {
-        try {
-          await sender.stop();
-        } finally {
-          eth.close();
-        }
-      },
-    };
+    return sending(eth, sender);
   },
 };
+
+/** A net-send load: the frames the driver reports transmitted; stop() ends the sender, then closes the interface. */
+function sending(eth: NetInterface, sender: ReturnType<typeof repeat>): Load {
+  return {
+    done: () => eth.stats().driver?.txPackets ?? 0,
+    async stop() {
+      try {
+        await sender.stop();
+      } finally {
+        eth.close();
+      }
+    },
+  };
+}
+
+/** net-send on a real NIC: whatever is at the other end of its cable takes the frames. */
+function pciNetSend(pci: ClassBenchOptions['pci']): Workload {
+  if (!pci) throw new RangeError('bench pci needs the NIC: its PCI address and uio or vfio');
+  return {
+    name: 'pci-net-send',
+    unit: 'frames/s',
+    driver: 'e1000',
+    note: `${FRAME_BYTES}-byte frames sent through eth0: the e1000 driver on the real PCI NIC ${pci.address} through ${pci.via} ` +
+      `(its registers a plain load or store on the mapped BAR, no crossing; its interrupts from the ${pci.via} stub driver), ` +
+      `${SEND_BATCH} per send(), the kernel's queue kept full; throughput: frames the driver reports transmitted.`,
+    async start(kernel) {
+      kernel.attachPci(pci.address, { via: pci.via });
+      await kernel.load('e1000');
+      const eth = openNet(kernel, 'eth0');
+      await until(() => eth.link, 'eth0: link up');
+      const batch = frames('ff:ff:ff:ff:ff:ff', eth.info().mac ?? '52:54:00:12:34:56');
+      // topped up every millisecond: send() takes what fits in the kernel's queue
+      const sender = repeat(async () => {
+        while (eth.send(batch) === batch.length);
+        await sleep(1);
+      });
+      return sending(eth, sender);
+    },
+  };
+}
 
 // ---- block -------------------------------------------------------------------
 
@@ -370,7 +410,7 @@ const serialSend: Workload = {
   },
 };
 
-const workloads: Record<ClassSuite, readonly Workload[]> = {
+const workloads: Record<Exclude<ClassSuite, 'pci'>, readonly Workload[]> = {
   net: [netSend],
   block: [blockRandom],
   sound: [soundPlayback],

@@ -14,12 +14,17 @@ import { campaign } from './commands/campaign.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
 import { demo } from './commands/demo.js';
 import { domains } from './commands/domains.js';
+import { guest } from './commands/guest.js';
 import { inject } from './commands/inject.js';
+import { pci } from './commands/pci.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
-import { report } from './commands/report.js';
 import { run } from './commands/run.js';
 import { tableCommand } from './commands/table.js';
+
+// The report brings a DOM and a plotting library: loaded when it is asked for, not at every start
+// (a QEMU guest reading the package over 9p took 40 s to start any command).
+const report: Command = async (ctx) => (await import('./commands/report.js')).report(ctx);
 
 const flags = [
   { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
@@ -43,6 +48,7 @@ const flags = [
   { name: 'out', value: 'path', help: 'campaign: the results file, JSON lines, appended to and resumed from (default campaign.jsonl); report: its directory (default report)' },
   { name: 'fresh', help: 'Measure again instead of reading the results the report kept' },
   { name: 'quick', help: 'Short measurements: a first look in about a minute' },
+  { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -83,8 +89,8 @@ const commands: readonly CommandDef[] = [
   },
   {
     name: 'bench',
-    args: ['suite'],
-    help: 'Measure every isolation mode: crossing costs (xpc) or a device class\'s throughput (net, block, sound, serial)',
+    args: ['suite', 'device...'],
+    help: 'Measure every isolation mode: crossing costs (xpc) or a device class\'s throughput (net, block, sound, serial, pci)',
     run: bench,
     flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
     details: [
@@ -103,6 +109,8 @@ const commands: readonly CommandDef[] = [
       '  block   block-random-4k: random 4 KiB reads and writes, 128 in flight, on a temporary image file',
       '  sound   sound-playback: PCM playback at 192 kHz stereo (real time: compare CPU and crossings)',
       '  serial  serial-send: bytes through the UART to a pty at 115200 baud (real time: compare CPU and crossings)',
+      '  pci     pci-net-send: net-send on a real 82540EM-family NIC: bench pci <address> uio|vfio (bound first with',
+      '          nooks pci bind; root). Where there is none: nooks guest bench pci runs it on QEMU\'s e1000 in a guest',
       'With --json: one object per workload, { workload, note, seconds, modes: [{ isolation, throughput, unit,',
       'crossingsPerSec, cpuSeconds, relative }, ...] } (an array of them for a suite with several workloads).',
     ],
@@ -294,6 +302,44 @@ const commands: readonly CommandDef[] = [
     examples: [
       ['nooks policy check policy.yaml', 'valid? and the resolved entries'],
       ['nooks policy check policy.json --json', 'the resolved policy as JSON'],
+    ],
+  },
+  {
+    name: 'guest',
+    args: ['what', 'suite'],
+    help: 'guest bench pci: the pci benchmark on QEMU\'s e1000 in a QEMU guest, through UIO and VFIO',
+    run: guest,
+    flags: ['json', 'seconds'],
+    details: [
+      'Boots a Debian kernel (>= 6.12) in QEMU (software emulation, q35 with an Intel IOMMU, hugepages) with this',
+      'project shared read-only, binds one e1000 to uio_pci_generic and one to vfio-pci, and runs',
+      'nooks bench pci on each: frames/s and crossings/s in each isolation mode, pkey included (emulated), with',
+      'relative = throughput / none. Emulation makes absolute figures slow: compare the ratios. About 2 minutes.',
+    ],
+    examples: [
+      ['nooks guest bench pci --json', '{ uio: { workload, modes: [...] }, vfio: { ... } }'],
+      ['nooks guest bench pci --seconds 2', 'longer measurements'],
+    ],
+  },
+  {
+    name: 'pci',
+    args: ['action?', 'address?', 'via?'],
+    help: 'List the PCI devices; pci bind <address> uio|vfio, pci unbind <address>: hand one to nooks and back',
+    run: pci,
+    flags: ['json', 'force'],
+    details: [
+      'Without an action: every PCI device of this machine with its ids, class, the Linux driver bound to it, its IOMMU',
+      'group and what the running system uses it for. bind hands the device to uio_pci_generic or vfio-pci (through',
+      'driver_override, loading the module if needed) so that kernel.attachPci(address, { via }) can put it on a nooks',
+      'kernel\'s bus; a device the system uses (a network interface that is up, a disk that is mounted, swapped on or',
+      'held) is refused unless --force. vfio needs an IOMMU (intel_iommu=on or amd_iommu=on); uio needs hugepages',
+      '(/proc/sys/vm/nr_hugepages) for DMA. unbind takes it off and lets the kernel\'s own drivers probe it again.',
+      'Binding needs root.',
+    ],
+    examples: [
+      ['nooks pci', 'address, vendor:device, class, driver, iommu group, in use'],
+      ['nooks pci bind 0000:03:00.0 vfio', 'to vfio-pci: then kernel.attachPci(\'0000:03:00.0\', { via: \'vfio\' })'],
+      ['nooks pci unbind 0000:03:00.0', 'back to the kernel\'s driver'],
     ],
   },
 ];

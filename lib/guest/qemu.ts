@@ -3,7 +3,7 @@
 // virtio-9p. Used where this machine cannot do a thing itself: protection
 // keys on a CPU without them (TCG emulates PKU), real PCI devices.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { buildInitramfs } from './initramfs.js';
@@ -51,11 +51,23 @@ export function guestKernel(min: [number, number] = [0, 0]): GuestKernel {
   const root = join(guestCacheDir, pkg);
   const boot = join(root, 'boot');
   if (!existsSync(boot)) {
-    execFileSync('apt-get', ['download', pkg], { cwd: guestCacheDir, stdio: 'ignore' });
-    const deb = readdirSync(guestCacheDir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
-    if (!deb) throw new Error(`apt-get download ${pkg} produced no package`);
-    execFileSync('dpkg-deb', ['-x', join(guestCacheDir, deb), root]);
-    rmSync(join(guestCacheDir, deb));
+    // In a directory of this process's own, renamed into place when complete: guest tests run in parallel.
+    const tmp = join(guestCacheDir, `.${pkg}.${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    try {
+      execFileSync('apt-get', ['download', pkg], { cwd: tmp, stdio: 'ignore' });
+      const deb = readdirSync(tmp).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+      if (!deb) throw new Error(`apt-get download ${pkg} produced no package`);
+      execFileSync('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'root')]);
+      try {
+        renameSync(join(tmp, 'root'), root);
+      } catch (e) {
+        if (!existsSync(boot)) throw e; // else another test was first
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const image = readdirSync(boot).find((f) => f.startsWith('vmlinuz-'));
   if (!image) throw new Error(`${pkg} has no kernel image`);
@@ -75,6 +87,10 @@ export interface GuestOptions {
   memoryMb?: number;
   timeoutMs?: number;
   extraArgs?: string[];
+  /** More kernel command-line arguments (e.g. intel_iommu=on hugepages=32). */
+  append?: string;
+  /** A q35 machine with an Intel IOMMU, on (intel_iommu=on) and in passthrough for the guest's own drivers (iommu=pt, so UIO works beside VFIO). */
+  iommu?: boolean;
 }
 
 /** Boots a guest (-cpu max: protection keys included), runs `command`, returns its status and console. */
@@ -87,9 +103,10 @@ export async function runInGuest(o: GuestOptions): Promise<GuestRun> {
     command: o.command,
   });
   const args = [
+    ...(o.iommu ? ['-machine', 'q35', '-device', 'intel-iommu'] : []),
     '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(o.memoryMb ?? 1024),
     '-kernel', kernel.image, '-initrd', initrd,
-    '-append', 'console=ttyS0 quiet panic=-1',
+    '-append', ['console=ttyS0 quiet panic=-1', ...(o.iommu ? ['intel_iommu=on iommu=pt'] : []), ...(o.append ? [o.append] : [])].join(' '),
     '-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none', '-serial', 'stdio',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
     '-fsdev', `local,id=fs0,path=${packageRoot},security_model=none,readonly=on`,

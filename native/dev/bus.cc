@@ -20,7 +20,7 @@ constexpr unsigned kFirstDeviceIrq = 32;  // lines below are free for tests and 
 constexpr int kMaxIds = 64;               // entries read from a driver's id table
 
 struct Slot {
-  std::unique_ptr<EmulatedDevice> dev;
+  std::unique_ptr<BusDevice> dev;
   pci_dev *pdev = nullptr;  // in the host-object heap: drivers read it, never write it
   uintptr_t drv = 0;        // the pci_driver bound (its address in the driver)
   void *drvdata = nullptr;
@@ -42,6 +42,7 @@ struct Bus {
   std::vector<Registration> drivers;
   std::map<std::string, DeviceFactory> kinds;
   std::map<std::string, int> counts;  // per kind, for names: blk0, blk1, ...
+  std::map<uintptr_t, int> iomaps;    // what pci_iomap returned -> the device's slot
 };
 Bus &bus() {
   static Bus *b = new Bus;
@@ -49,7 +50,7 @@ Bus &bus() {
 }
 
 DeviceInfo info_of(const Slot &s) {
-  const EmulatedDevice &d = *s.dev;
+  const BusDevice &d = *s.dev;
   return {d.index, d.name, d.kind(), d.vendor(), d.device_id(), d.irq_line, d.domain.load(), d.errors.load()};
 }
 
@@ -59,7 +60,7 @@ Slot *slot_of(const pci_dev *pdev) {
   return nullptr;
 }
 
-bool matches(const Registration &r, const EmulatedDevice &d, size_t *which) {
+bool matches(const Registration &r, const BusDevice &d, size_t *which) {
   for (size_t i = 0; i < r.ids.size(); i++)
     if (r.ids[i].vendor == d.vendor() && r.ids[i].device == d.device_id()) {
       *which = i;
@@ -72,8 +73,8 @@ void unbind(Slot &s, Domain *d) {
   d->objects.remove(ObjectType::pci_dev, (uintptr_t)s.pdev);
   s.drv = 0;
   s.drvdata = nullptr;
+  s.dev->release(d);
   s.dev->domain.store(-1);
-  s.dev->reset();
 }
 
 // Offers an unbound device to a registration; probe runs in the driver
@@ -82,6 +83,11 @@ void try_probe(Slot &s, const Registration &r) {
   size_t which;
   Domain *d = g_domains[r.domain];
   if (!d || s.drv || !matches(r, *s.dev, &which)) return;
+  std::string why = s.dev->claim(d);
+  if (!why.empty()) {
+    klog(3, "pci: %s cannot be bound to %s: %s", s.dev->name.c_str(), d->name.c_str(), why.c_str());
+    return;
+  }
   s.drv = r.drv;
   s.dev->domain.store(r.domain);
   d->objects.add({ObjectType::pci_dev, (uintptr_t)s.pdev, sizeof(pci_dev), (uint64_t)s.dev->index, s.dev->name});
@@ -110,11 +116,16 @@ DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
     for (auto &x : b.kinds) known += (known.empty() ? "" : ", ") + x.first;
     throw std::invalid_argument("unknown device kind '" + kind + "' (known: " + known + ")");
   }
-  std::unique_ptr<EmulatedDevice> dev = k->second(opts);  // throws std::invalid_argument on bad options
+  return bus_attach(k->second(opts));  // the factory throws std::invalid_argument on bad options
+}
+
+DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
   dev->index = (int)b.slots.size();
   dev->irq_line = kFirstDeviceIrq + dev->index;
   if (dev->irq_line >= (unsigned)kIrqLines) throw std::invalid_argument("the bus is full");
-  dev->name = kind + std::to_string(b.counts[kind]++);
+  dev->name = name.empty() ? dev->kind() + std::to_string(b.counts[dev->kind()]++) : name;
   auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
   if (!pdev) throw std::runtime_error("host-object heap exhausted");
   pdev->vendor = dev->vendor();
@@ -123,6 +134,7 @@ DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
   pdev->dev.name = strdup(dev->name.c_str());
   b.slots.push_back({std::move(dev), pdev});
   Slot &s = b.slots.back();
+  s.dev->attached();
   for (const Registration &r : b.drivers) try_probe(s, r);
   return info_of(s);
 }
@@ -136,7 +148,7 @@ std::vector<DeviceInfo> bus_devices() {
 
 EmulatedDevice *bus_device(int index) {
   std::lock_guard<std::recursive_mutex> g(bus().lock);
-  return index >= 0 && index < (int)bus().slots.size() ? bus().slots[index].dev.get() : nullptr;
+  return index >= 0 && index < (int)bus().slots.size() ? bus().slots[index].dev->emulated() : nullptr;
 }
 
 void bus_release_driver(Domain *d, uintptr_t drv) {
@@ -151,7 +163,14 @@ void bus_release_driver(Domain *d, uintptr_t drv) {
     }
 }
 
-void bus_release_iomap(Domain *, uintptr_t cookie) { iomem_unmap(cookie); }
+void bus_release_iomap(Domain *d, uintptr_t addr) {
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
+  auto it = b.iomaps.find(addr);
+  if (it == b.iomaps.end()) return;
+  b.slots[it->second].dev->iounmap(d, addr);
+  b.iomaps.erase(it);
+}
 
 void bus_clear() {
   Bus &b = bus();
@@ -159,10 +178,22 @@ void bus_clear() {
   for (Slot &s : b.slots) host_heap_free(s.pdev);
   b.slots.clear();
   b.drivers.clear();
+  b.iomaps.clear();
   b.counts.clear();
 }
 
-// ---- DMA and interrupts, for the models ------------------------------------
+// ---- register windows, DMA and interrupts, for the models --------------------
+
+uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) {
+  IoWindow w;
+  w.size = size;
+  w.domain = d->id;
+  w.read = [this, bar](uint64_t off, unsigned width) { return read(bar, off, width); };
+  w.write = [this, bar](uint64_t off, uint32_t v, unsigned width) { write(bar, off, v, width); };
+  return iomem_map(w);
+}
+
+void EmulatedDevice::iounmap(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
   int id = domain.load();
@@ -250,7 +281,10 @@ extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
 
 extern "C" int kapi_pci_enable_device(struct pci_dev *) { return 0; }
 
-extern "C" void kapi_pci_set_master(struct pci_dev *) {}
+extern "C" void kapi_pci_set_master(struct pci_dev *pdev) {
+  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  if (Slot *s = slot_of(pdev)) s->dev->set_master();
+}
 
 extern "C" unsigned long kapi_pci_resource_len(struct pci_dev *pdev, int bar) {
   std::lock_guard<std::recursive_mutex> g(bus().lock);
@@ -260,26 +294,23 @@ extern "C" unsigned long kapi_pci_resource_len(struct pci_dev *pdev, int bar) {
 
 extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long maxlen) {
   Domain *d = calling_domain();
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  Bus &b = bus();
+  std::lock_guard<std::recursive_mutex> g(b.lock);
   Slot *s = slot_of(pdev);
   if (!s || bar < 0 || bar >= 6 || !s->dev->bar_size(bar)) return nullptr;
-  EmulatedDevice *dev = s->dev.get();
-  uint64_t size = s->dev->bar_size(bar);
+  BusDevice *dev = s->dev.get();
+  uint64_t size = dev->bar_size(bar);
   if (maxlen && maxlen < size) size = maxlen;
-  IoWindow w;
-  w.size = size;
-  w.domain = d->id;
-  w.read = [dev, bar](uint64_t off, unsigned width) { return dev->read(bar, off, width); };
-  w.write = [dev, bar](uint64_t off, uint32_t v, unsigned width) { dev->write(bar, off, v, width); };
-  uintptr_t cookie = iomem_map(w);
-  d->objects.add({ObjectType::iomap, cookie, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
-  return (void *)cookie;
+  uintptr_t addr = dev->iomap(d, bar, size);
+  if (!addr) return nullptr;
+  b.iomaps[addr] = dev->index;
+  d->objects.add({ObjectType::iomap, addr, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
+  return (void *)addr;
 }
 
 extern "C" void kapi_pci_iounmap(struct pci_dev *, void *addr) {
   Domain *d = calling_domain();
-  d->objects.remove(ObjectType::iomap, (uintptr_t)addr);
-  iomem_unmap((uintptr_t)addr);
+  if (d->objects.remove(ObjectType::iomap, (uintptr_t)addr)) bus_release_iomap(d, (uintptr_t)addr);
 }
 
 extern "C" void kapi_pci_set_drvdata(struct pci_dev *pdev, void *data) {

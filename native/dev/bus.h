@@ -21,12 +21,14 @@ struct DeviceInfo {
 // drivers registered for it. Throws std::invalid_argument for an unknown kind
 // or bad options (the factory's message).
 DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts);
+// Puts a device on the bus (named `name`, or kind + a number) and probes the drivers registered for it.
+DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name = "");
 std::vector<DeviceInfo> bus_devices();
 // The model of device `index` (for its class's kernel side), or nullptr.
 EmulatedDevice *bus_device(int index);
 // Recovery: the failed driver loses its devices, which are reset.
 void bus_release_driver(Domain *d, uintptr_t drv);
-void bus_release_iomap(Domain *d, uintptr_t cookie);
+void bus_release_iomap(Domain *d, uintptr_t addr);
 // Kernel shutdown: every device off the bus.
 void bus_clear();
 

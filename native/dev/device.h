@@ -1,14 +1,20 @@
-// Emulated devices: C++ models of hardware on the kernel's PCI bus
-// (native/dev/bus.cc). A model answers register accesses to its BARs, raises
-// its interrupt line, and reaches memory only by DMA through its driver's DMA
-// window (an IOMMU: a bad bus address is a device error, never a wild write).
-// Models that work on their own (a disk, a NIC's wire) run their own threads.
+// Devices on the kernel's PCI bus (native/dev/bus.cc). A BusDevice is what
+// the bus and the PCI calls see; its backend is an emulated model (below), a
+// device bound to uio_pci_generic (uio.cc) or to vfio-pci (vfio.cc): drivers
+// cannot tell them apart.
+//
+// Emulated devices: C++ models of hardware. A model answers register accesses
+// to its BARs, raises its interrupt line, and reaches memory only by DMA
+// through its driver's DMA window (an IOMMU: a bad bus address is a device
+// error, never a wild write). Models that work on their own (a disk, a NIC's
+// wire) run their own threads.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace nooks {
@@ -16,18 +22,28 @@ namespace nooks {
 // A model's creation options (from Kernel.addDevice), as strings.
 using DeviceOptions = std::map<std::string, std::string>;
 
-class EmulatedDevice {
+struct Domain;
+
+class BusDevice {
  public:
-  virtual ~EmulatedDevice() = default;
+  virtual ~BusDevice() = default;
   virtual const char *kind() const = 0;
   virtual uint16_t vendor() const = 0;
   virtual uint16_t device_id() const = 0;
   virtual uint64_t bar_size(int bar) const = 0;  // 0: no such BAR
-  virtual uint32_t read(int bar, uint64_t off, unsigned width) = 0;
-  virtual void write(int bar, uint64_t off, uint32_t value, unsigned width) = 0;
-  // Back to the state at power-on: recovery resets the device of a failed
-  // driver so the restarted one finds it as the first one did.
-  virtual void reset() = 0;
+  // What pci_iomap returns to driver d for the first `size` bytes of BAR
+  // `bar` (0 on failure), and its undoing (pci_iounmap, or recovery).
+  virtual uintptr_t iomap(Domain *d, int bar, uint64_t size) = 0;
+  virtual void iounmap(Domain *d, uintptr_t addr) = 0;
+  // Driver d is about to be probed for the device: "" or why it cannot be.
+  virtual std::string claim(Domain *) { return ""; }
+  // Driver d let go of the device (removed, or failed): stop it and put it
+  // back in the state at power-on, so the next driver finds it as the first one did.
+  virtual void release(Domain *d) = 0;
+  virtual void set_master() {}  // pci_set_master
+  // Called once the bus has given the device its index, line and name.
+  virtual void attached() {}
+  virtual class EmulatedDevice *emulated() { return nullptr; }  // the model, if it is one
 
   // Set by the bus.
   int index = -1;         // position on the bus
@@ -35,6 +51,26 @@ class EmulatedDevice {
   std::string name;       // e.g. "blk0"
   std::atomic<int> domain{-1};  // the driver bound to it (-1: none)
   std::atomic<uint64_t> errors{0};
+};
+
+// A device that could not be attached: `code` for the application (ENODEV, EACCES, ...).
+struct DeviceError : std::runtime_error {
+  DeviceError(const std::string &code, const std::string &msg) : std::runtime_error(msg), code(code) {}
+  std::string code;
+};
+
+class EmulatedDevice : public BusDevice {
+ public:
+  virtual uint32_t read(int bar, uint64_t off, unsigned width) = 0;
+  virtual void write(int bar, uint64_t off, uint32_t value, unsigned width) = 0;
+  // Back to the state at power-on.
+  virtual void reset() = 0;
+
+  // Register windows: cookies the driver's ioread/iowrite send to read/write.
+  uintptr_t iomap(Domain *d, int bar, uint64_t size) override;
+  void iounmap(Domain *d, uintptr_t addr) override;
+  void release(Domain *) override { reset(); }
+  EmulatedDevice *emulated() override { return this; }
 
  protected:
   // DMA between the device and its driver's DMA memory; false (and a device

@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,10 +24,29 @@ bool Arena::map(size_t size, int pkey) {
   return true;
 }
 
+bool Arena::map_huge(size_t size, int pkey) {
+  size_ = (size + kHugePage - 1) & ~(kHugePage - 1);
+  // Shared, so a fork() can never copy-on-write a page away from under the device.
+  void *p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  if (mlock(p, size_) != 0 || madvise(p, size_, MADV_DONTFORK) != 0 ||
+      (pkey >= 0 && pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0)) {
+    int e = errno;
+    munmap(p, size_);
+    errno = e;
+    return false;
+  }
+  base_ = (uintptr_t)p;
+  huge_ = true;
+  reset();
+  return true;
+}
+
 void Arena::unmap() {
   if (base_) munmap((void *)base_, size_);
   base_ = 0;
   size_ = 0;
+  huge_ = false;
   free_.clear();
   live_.clear();
   used_ = 0;
@@ -38,8 +58,9 @@ void Arena::reset() {
   used_ = 0;
   if (base_) {
     free_[base_] = size_;
-    // Give the pages back so a restarted driver starts from zeroed memory.
-    madvise((void *)base_, size_, MADV_DONTNEED);
+    // Give the pages back so a restarted driver starts from zeroed memory;
+    // hugepages stay where the device knows them (dma_alloc_coherent zeroes).
+    if (!huge_) madvise((void *)base_, size_, MADV_DONTNEED);
   }
 }
 
@@ -49,6 +70,10 @@ void *Arena::alloc(size_t size, size_t align) {
   for (auto it = free_.begin(); it != free_.end(); ++it) {
     uintptr_t start = (it->first + align - 1) & ~(uintptr_t)(align - 1);
     uintptr_t end = it->first + it->second;
+    if (huge_ && (start ^ (start + size - 1)) >= kHugePage) {  // would straddle: from the next hugepage
+      if (size > kHugePage) return nullptr;
+      start = (start + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1);
+    }
     if (start + size > end) continue;
     uintptr_t blk = it->first, blk_end = end;
     free_.erase(it);

@@ -12,6 +12,11 @@ class Arena {
  public:
   // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none).
   bool map(size_t size, int pkey);
+  // Instead: `size` bytes of locked 2 MiB hugepages (rounded up), no
+  // allocation straddling two of them (each is contiguous in physical memory,
+  // the next one need not be), kept across reset(). false with errno set.
+  bool map_huge(size_t size, int pkey);
+  static constexpr size_t kHugePage = 2u << 20;
   void unmap();
   // Returns nullptr when no free block fits.
   void *alloc(size_t size, size_t align);
@@ -19,6 +24,8 @@ class Arena {
   size_t free(void *p);
   size_t size_of(const void *p) const;
   void reset();  // forget every block (recovery releases them all at once)
+  // The longest block that is contiguous for a device (hugepages: one of them).
+  size_t contiguous_max() const { return huge_ ? kHugePage : size_; }
 
   uintptr_t lo() const { return base_; }
   uintptr_t hi() const { return base_ + size_; }
@@ -29,6 +36,7 @@ class Arena {
   uintptr_t base_ = 0;
   size_t size_ = 0;
   size_t used_ = 0;
+  bool huge_ = false;
   std::map<uintptr_t, size_t> free_;  // start -> length, coalesced
   std::map<uintptr_t, size_t> live_;  // start -> length
 };

@@ -76,6 +76,13 @@ struct Domain {
   std::vector<Range> text;        // executable parts (callbacks must point here)
   std::mutex patches_lock;
   std::vector<TextPatch> patches;  // injected faults, oldest first
+  // BARs of real devices mapped for the driver (pci_iomap): under mprotect
+  // they open and close with the domain's other memory.
+  std::mutex mmio_lock;
+  std::vector<Range> mmio;
+  // UIO: the physical address of each hugepage of the DMA arena, which are
+  // then the bus addresses (empty: bus addresses are the domain's window).
+  std::vector<uint64_t> dma_phys;
 
   void *handle = nullptr;  // dlopen handle
   int (*init)() = nullptr;

@@ -2,6 +2,7 @@
 // line wakes it, and it crosses into the driver's handler. Raises that arrive
 // while the handler runs or the line is masked coalesce, as a level line does.
 #include <condition_variable>
+#include <functional>
 #include <thread>
 
 #include "../recovery/recovery.h"
@@ -23,6 +24,9 @@ struct Line {
   bool running = false;
   bool stop = false;
   std::thread thread;
+  // A real device's end of interrupt (unmask INTx): after each handler run,
+  // and when a handler is attached. Set by the device, not the driver.
+  std::function<void()> ack;
 };
 // Every interrupt line.
 // Never destroyed: kernel threads may still run while the process exits.
@@ -45,6 +49,12 @@ void irq_loop(unsigned irq) {
     Fault f;
     if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
     g.lock();
+    if (l.ack) {
+      auto ack = l.ack;
+      g.unlock();
+      ack();
+      g.lock();
+    }
     l.running = false;
     l.cv.notify_all();
   }
@@ -72,6 +82,7 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
   Domain *d = calling_domain();
   if (irq >= kIrqLines) return -EINVAL;
   Line &l = irqs.lines[irq];
+  std::function<void()> ack;
   {
     std::lock_guard<std::mutex> g(l.lock);
     if (l.domain >= 0 || l.thread.joinable()) return -EBUSY;
@@ -82,8 +93,10 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
     l.domain_masked = false;
     l.pending = l.stop = false;
     l.thread = std::thread(irq_loop, irq);
+    ack = l.ack;
   }
   d->objects.add({ObjectType::irq, irq, 0, (uint64_t)handler, name});
+  if (ack) ack();  // an interrupt that came while no handler was attached is delivered now
   return 0;
 }
 
@@ -123,6 +136,11 @@ bool irq_raise(unsigned irq) {
   l.pending = true;
   l.cv.notify_all();
   return true;
+}
+
+void irq_set_ack(unsigned irq, std::function<void()> ack) {
+  std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
+  irqs.lines[irq].ack = std::move(ack);
 }
 
 void irq_mask_domain(Domain *d, bool masked) {

@@ -65,15 +65,21 @@ namespace nooks {
 
 // Bus addresses: each domain's DMA arena appears at a window of its own, so a
 // device model can tell which driver a bus address belongs to and reject the rest.
+// Under UIO the device sees physical memory: bus addresses are physical ones.
 dma_addr_t dma_bus_address(Domain *d, const void *cpu) {
-  return kDmaBusBase + ((uint64_t)d->id << kDmaWindowShift) + ((uintptr_t)cpu - d->dma.lo());
+  uintptr_t off = (uintptr_t)cpu - d->dma.lo();
+  if (!d->dma_phys.empty()) return d->dma_phys[off / Arena::kHugePage] + off % Arena::kHugePage;
+  return dma_window(d) + off;
 }
 
 void *dma_cpu_address(Domain *d, dma_addr_t bus, size_t n) {
-  uint64_t base = kDmaBusBase + ((uint64_t)d->id << kDmaWindowShift);
-  if (bus < base) return nullptr;
-  uintptr_t cpu = d->dma.lo() + (bus - base);
-  return d->dma.contains(cpu, n) ? (void *)cpu : nullptr;
+  uintptr_t cpu = 0;
+  for (size_t i = 0; i < d->dma_phys.size(); i++)
+    if (bus >= d->dma_phys[i] && bus - d->dma_phys[i] < Arena::kHugePage) cpu = d->dma.lo() + i * Arena::kHugePage + (bus - d->dma_phys[i]);
+  if (d->dma_phys.empty() && bus >= dma_window(d)) cpu = d->dma.lo() + (bus - dma_window(d));
+  return cpu && d->dma.contains(cpu, n) ? (void *)cpu : nullptr;
 }
+
+uint64_t dma_window(Domain *d) { return kDmaBusBase + ((uint64_t)d->id << kDmaWindowShift); }
 
 }  // namespace nooks

@@ -4,6 +4,7 @@
 #include <nooks/kapi.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "../domain/domain.h"
 #include "objects.h"
@@ -12,9 +13,13 @@ namespace nooks {
 
 constexpr uint64_t kDmaBusBase = 1ull << 32;
 constexpr int kDmaWindowShift = 28;  // 256 MiB of bus addresses per domain
+// The first bus address of d's window (where VFIO maps its DMA memory in the IOMMU).
+uint64_t dma_window(Domain *d);
 dma_addr_t dma_bus_address(Domain *d, const void *cpu);
 // The CPU address behind `n` bytes at bus address `bus` of d's window, or nullptr.
 void *dma_cpu_address(Domain *d, dma_addr_t bus, size_t n);
+// The longest DMA block that is contiguous for d's devices (dma_alloc_coherent fails past it).
+inline size_t dma_contiguous_max(Domain *d) { return d->dma.contiguous_max(); }
 
 // Kernel threads (timers, work) start with the kernel and stop with it.
 void timers_start();
@@ -30,6 +35,8 @@ void irq_release(Domain *d, unsigned irq);
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;
 bool irq_raise(unsigned line);
+// A real device's end-of-interrupt on its line (nullptr: none).
+void irq_set_ack(unsigned line, std::function<void()> ack);
 void irq_mask_domain(Domain *d, bool masked);
 
 uint64_t jiffies_now();

@@ -145,6 +145,10 @@ void mprotect_apply(int domain_id) {
     mprotect((void *)d->heap.lo(), d->heap.hi() - d->heap.lo(), prot);
     mprotect((void *)d->dma.lo(), d->dma.hi() - d->dma.lo(), prot);
     for (auto &s : d->segments) mprotect((void *)s.range.lo, s.range.hi - s.range.lo, prot);
+    {
+      std::lock_guard<std::mutex> g(d->mmio_lock);
+      for (const Range &r : d->mmio) mprotect((void *)r.lo, r.hi - r.lo, prot);
+    }
     std::lock_guard<std::mutex> g(d->threads_lock);
     for (DomainThread *dt : d->threads) mprotect((void *)dt->stack_lo, dt->stack_hi - dt->stack_lo, prot);
   };

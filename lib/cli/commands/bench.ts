@@ -1,8 +1,10 @@
-// `nooks bench xpc|net|block|sound|serial`: formats what lib/bench/ measures
-// (xpc.ts: crossing costs; classes.ts: a workload per device class).
+// `nooks bench xpc|net|block|sound|serial|pci`: formats what lib/bench/ measures
+// (xpc.ts: crossing costs; classes.ts: a workload per device class, and the
+// net one on a real PCI NIC).
 import { benchClass, classSuites, classWorkloads, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
 import { cpuModel, defaultModes } from '../../bench/common.js';
 import { benchXpc, type XpcBenchResult } from '../../bench/xpc.js';
+import type { PciVia } from '../../pci.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { intFlag, policyOf, table, toJson, type Context } from './common.js';
@@ -15,6 +17,7 @@ export async function bench(ctx: Context): Promise<number> {
     const hint = closest(suite, suites);
     throw new UsageError(`unknown benchmark "${suite}"${hint ? ` (did you mean "${hint}"?)` : ''}; available: ${suites.join(', ')}`);
   }
+  if (suite !== 'pci' && ctx.args.length > 1) throw new UsageError(`bench ${suite} takes no more arguments`);
   return suite === 'xpc' ? xpc(ctx) : classes(ctx, suite as ClassSuite);
 }
 
@@ -73,7 +76,7 @@ async function classes(ctx: Context, suite: ClassSuite): Promise<number> {
   // two steps per mode and workload (boot, measure); a skipped mode counts its two at once
   const total = classWorkloads(suite).length * defaultModes.length * 2;
   const progress = new Progress({ total, label: `bench ${suite}`, json: ctx.flags.json });
-  const results = await benchClass(suite, { seconds, policy: policyOf(ctx), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
+  const results = await benchClass(suite, { seconds, policy: policyOf(ctx), pci: pciOf(ctx, suite), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
   progress.tick(Infinity);
   progress.finish();
   if (ctx.flags.json) {
@@ -102,6 +105,15 @@ function printWorkload(ctx: Context, r: WorkloadResult): void {
   )) ctx.print(line);
   for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
   for (const line of wrap(r.note, 110)) ctx.print(line);
+}
+
+/** bench pci <address> uio|vfio: the NIC (bound already, with `nooks pci bind`). */
+function pciOf(ctx: Context, suite: ClassSuite): { address: string; via: PciVia } | undefined {
+  if (suite !== 'pci') return undefined;
+  const [, address, via] = ctx.args;
+  if (!address || (via !== 'uio' && via !== 'vfio'))
+    throw new UsageError('usage: nooks bench pci <address> uio|vfio (an 82540EM-family NIC bound with nooks pci bind; in a QEMU guest: nooks guest bench pci)');
+  return { address, via };
 }
 
 /** --seconds: a positive number (0.5 allowed), or `fallback` when absent. */

@@ -25,6 +25,7 @@ export interface Flags {
   out: string | undefined;
   fresh: boolean;
   quick: boolean;
+  force: boolean;
 }
 
 export interface Context {

@@ -78,7 +78,7 @@ struct NetDev {
   uintptr_t dev;  // the driver's struct net_device
   NetDeviceOps ops;  // the driver's, reachable only through taps
   std::string name;
-  void *pool = nullptr;
+  std::vector<void *> pools;  // DMA memory: the sk_buffs, then their data buffers
   size_t buf_size = 0;
   std::vector<SkbSlot> skbs;
   uint32_t max_mtu = ETH_DATA_LEN, min_mtu = 68;
@@ -869,28 +869,36 @@ extern "C" int kapi_register_netdev(void *p) {
   }
   size_t buf = ((size_t)max_mtu + ETH_HLEN + 4 + 63) & ~(size_t)63;
   if (buf < 2048) buf = 2048;
-  size_t head = (NETDEV_TX_SKBS * sizeof(sk_buff) + 4095) & ~(size_t)4095;
-  size_t bytes = head + NETDEV_TX_SKBS * buf;
-  dma_addr_t bus = 0;
-  void *pool = kapi_dma_alloc_coherent(nullptr, bytes, &bus, GFP_KERNEL);
-  if (!pool) return -ENOMEM;
+  // Data buffers in pieces the device sees contiguous (UIO: one hugepage each).
+  size_t per = std::min<size_t>(NETDEV_TX_SKBS, dma_contiguous_max(d) / buf);
   auto k = std::make_shared<NetDev>();
+  dma_addr_t bus = 0;
+  void *skbs = kapi_dma_alloc_coherent(nullptr, NETDEV_TX_SKBS * sizeof(sk_buff), &bus, GFP_KERNEL);
+  if (skbs) k->pools.push_back(skbs);
+  for (size_t i = 0; skbs && per && i < NETDEV_TX_SKBS; i += per) {
+    SkbSlot s;
+    char *data = (char *)kapi_dma_alloc_coherent(nullptr, std::min(per, NETDEV_TX_SKBS - i) * buf, &bus, GFP_KERNEL);
+    if (!data) break;
+    k->pools.push_back(data);
+    for (size_t j = 0; j < per && i + j < NETDEV_TX_SKBS; j++) {
+      s.skb = (sk_buff *)skbs + i + j;
+      s.data = data + j * buf;
+      s.dma = bus + j * buf;
+      k->skbs.push_back(s);
+    }
+  }
+  if (k->skbs.size() < NETDEV_TX_SKBS) {
+    for (void *p : k->pools) kapi_dma_free_coherent(nullptr, 0, p, 0);
+    return -ENOMEM;
+  }
   k->domain = d->id;
   k->dev = (uintptr_t)dev;
   k->ops = ops;
-  k->pool = pool;
   k->buf_size = buf;
   k->max_mtu = max_mtu;
   k->min_mtu = min_mtu;
   k->mtu = dev->mtu;
   k->watchdog_ms = dev->watchdog_timeo ? dev->watchdog_timeo : 5000;
-  for (size_t i = 0; i < NETDEV_TX_SKBS; i++) {
-    SkbSlot s;
-    s.skb = (sk_buff *)pool + i;
-    s.data = (char *)pool + head + i * buf;
-    s.dma = bus + head + i * buf;
-    k->skbs.push_back(s);
-  }
   std::string name;
   {
     std::lock_guard<std::mutex> g(n.lock);
@@ -939,7 +947,8 @@ extern "C" void kapi_unregister_netdev(void *p) {
     if (Iface *i = iface_of(n, d->id, (uintptr_t)dev)) netdev_gone(n, *i);
   }
   d->objects.remove(ObjectType::netdev, (uintptr_t)dev);
-  if (k) kapi_dma_free_coherent(nullptr, 0, k->pool, 0);
+  if (k)
+    for (void *p : k->pools) kapi_dma_free_coherent(nullptr, 0, p, 0);
 }
 
 extern "C" int kapi_netif_rx(void *p, const void *data, size_t len) {

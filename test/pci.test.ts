@@ -1,0 +1,83 @@
+// Real PCI devices, what can be checked on this machine without handing any
+// device over (it runs the tests: nothing here is ever bound): addresses,
+// the listing, refusals that name the fix. The devices themselves are driven
+// in test/guest-pci.test.ts, on QEMU's e1000 in a guest.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, pciAddress, pciBind, pciDevices, PciError } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { runNode } from './helpers/util.js';
+
+const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+const hasPci = existsSync('/sys/bus/pci/devices');
+
+describe('PCI addresses and devices', () => {
+  it('takes full and short addresses, and refuses what is none', () => {
+    expect(pciAddress('00:03.0')).toBe('0000:00:03.0');
+    expect(pciAddress('0000:3B:00.1')).toBe('0000:3b:00.1');
+    for (const bad of ['eth0', '00:03', '0000:00:03.8', '']) expect(() => pciAddress(bad)).toThrow(PciError);
+  });
+
+  it.skipIf(!hasPci)('lists the devices with ids, class, driver and what the system uses them for', () => {
+    const devices = pciDevices();
+    expect(devices.length).toBeGreaterThan(0);
+    for (const d of devices) {
+      expect(d.address).toMatch(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/);
+      expect(d.vendor).toBeGreaterThan(0);
+      expect(Array.isArray(d.inUse)).toBe(true);
+    }
+  });
+
+  it.skipIf(!hasPci)('refuses to bind a device the system uses, before touching it', () => {
+    const used = pciDevices().find((d) => d.inUse.length && d.iommuGroup !== null) ?? pciDevices().find((d) => d.inUse.length);
+    if (!used) return; // nothing in use here: nothing to refuse
+    const via = used.iommuGroup === null ? 'uio' : 'vfio';
+    const before = used.driver;
+    expect(() => pciBind(used.address, via)).toThrow(/is in use by this system .*--force takes it anyway/);
+    expect(pciDevices().find((d) => d.address === used.address)!.driver).toBe(before);
+  });
+
+  it.skipIf(!hasPci)('nooks pci --json lists them; bind without an IOMMU or of a used device says why', async () => {
+    const list = await runNode([cli, 'pci', '--json'], packageRoot);
+    expect(list.code).toBe(0);
+    const devices = JSON.parse(list.stdout).devices;
+    expect(devices[0]).toMatchObject({ address: expect.any(String), vendor: expect.stringMatching(/^[0-9a-f]{4}$/), class: expect.stringMatching(/^[0-9a-f]{6}$/) });
+    const noGroup = pciDevices().find((d) => d.iommuGroup === null && d.driver !== 'vfio-pci');
+    if (noGroup) {
+      const r = await runNode([cli, 'pci', 'bind', noGroup.address, 'vfio'], packageRoot);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('has no IOMMU group: the IOMMU is off');
+      expect(r.stderr).toContain('intel_iommu=on');
+    }
+  });
+});
+
+describe('kernel.attachPci', () => {
+  let kernel: Kernel;
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation: 'mprotect' });
+  });
+  afterAll(() => kernel.shutdown());
+
+  it('says what is wrong: no such device, not bound to the stub driver, an unknown way', () => {
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+      throw new Error('did not throw');
+    };
+    expect(err(() => kernel.attachPci('0000:7f:1f.7', { via: 'uio' }))).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('no PCI device 0000:7f:1f.7') });
+    expect(err(() => kernel.attachPci('0000:7f:1f.7', { via: 'vfio' }))).toMatchObject({ code: 'ENODEV' });
+    expect(err(() => kernel.attachPci('00:03.0', { via: 'dpdk' as 'uio' }))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("via must be 'uio' or 'vfio'") });
+    const driven = hasPci ? pciDevices().find((d) => d.driver && d.driver !== 'uio_pci_generic') : undefined;
+    if (driven) {
+      const e = err(() => kernel.attachPci(driven.address, { via: 'uio' }));
+      expect(e.code).toBe('EBUSY');
+      expect(e.message).toBe(`${driven.address} is bound to ${driven.driver}, not uio_pci_generic: \`nooks pci bind ${driven.address} uio\` binds it`);
+    }
+    expect(kernel.devices()).toEqual([]);
+  });
+});
