@@ -149,6 +149,14 @@ describe('injected into a loaded driver (mprotect)', () => {
     expect(faultOf(() => e.call('add', 2, 3)).kind).toBe('stack-overflow');
   });
 
+  it('a buffer overrun runs off the heap into its guard page: trapped inside the domain, the host untouched', async () => {
+    // 64 MiB written from a 64-byte block of a 16 MiB heap: without the guard it reaches the next mapping (host memory)
+    const d = await kernel.load('crashy', { memLimitBytes: 16 << 20 });
+    d.patchText(textPatch(planFault('crashy', { seed: 1, type: 'buffer-overrun', fn: 'add', transient: true }))!);
+    expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('segv');
+    expect(d.call('add', 2, 3)).toBe(5);
+  });
+
   it('refuses patches outside the text and patches that would create a WRPKRU', async () => {
     const d = await kernel.load('crashy');
     const add = disassemble(driverPath('crashy')).symbol('add')!;

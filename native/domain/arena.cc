@@ -13,10 +13,15 @@ static size_t page_round(size_t n) {
 
 bool Arena::map(size_t size, int pkey) {
   size_ = page_round(size);
-  void *p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return false;
-  if (pkey >= 0 && pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0) {
-    munmap(p, size_);
+  // An inaccessible page on each side: a driver that runs off its arena (an
+  // overrun, a bad length) faults there, inside its domain, instead of writing
+  // the next mapping, which may be host memory (writable under mprotect).
+  const size_t guard = page_round(1);
+  void *r = mmap(nullptr, size_ + 2 * guard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return false;
+  void *p = (char *)r + guard;
+  if (pkey >= 0 ? pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0 : mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
+    munmap(r, size_ + 2 * guard);
     return false;
   }
   base_ = (uintptr_t)p;
@@ -43,7 +48,8 @@ bool Arena::map_huge(size_t size, int pkey) {
 }
 
 void Arena::unmap() {
-  if (base_) munmap((void *)base_, size_);
+  const size_t guard = huge_ ? 0 : page_round(1);  // hugepage arenas have no guards (map_huge)
+  if (base_) munmap((void *)(base_ - guard), size_ + 2 * guard);
   base_ = 0;
   size_ = 0;
   huge_ = false;

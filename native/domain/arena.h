@@ -10,7 +10,8 @@ namespace nooks {
 
 class Arena {
  public:
-  // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none).
+  // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none),
+  // between two inaccessible guard pages.
   bool map(size_t size, int pkey);
   // Instead: `size` bytes of locked 2 MiB hugepages (rounded up), no
   // allocation straddling two of them (each is contiguous in physical memory,
