@@ -101,6 +101,21 @@ describe('the block shadow driver', () => {
     expect((await disk.read(0, 4096)).equals(pattern(4096, 3))).toBe(true);
   });
 
+  it('the nanny: a driver that refuses every request (-EBUSY, nothing in flight) is failed too; the request completes', async () => {
+    await kernel.shutdown();
+    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    kernel.addDevice('blk', { image: join(dir, 'refuse.img'), size: 1 << 20 });
+    drv = await kernel.load('blk');
+    disk = openBlock(kernel, 'blk0');
+    drv.call('refuse', 1); // the request waits in the class's queue: no slot of it is with the driver
+    const t0 = Date.now();
+    await disk.write(0, pattern(4096, 4));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining('the driver took no request and completed none for more than 300 ms') } });
+    expect(recoveries()).toBe(1);
+    expect((await disk.read(0, 4096)).equals(pattern(4096, 4))).toBe(true);
+  });
+
   it('a fallback driver takes the disk over: the requests the shadow kept go to it', async () => {
     await kernel.shutdown();
     kernel = await Kernel.boot({

@@ -30,6 +30,7 @@ struct blk {
 	u16 phase;
 	bool irq_attached, registered;
 	bool plugged;		/* tests: queue requests without ringing the doorbell */
+	bool refusing;		/* tests: answer every submit -EBUSY (a driver that lost track of its ring) */
 	bool crash;		/* tests: the next submit dereferences NULL */
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
 	struct blk_request *rqs[QSIZE];
@@ -48,6 +49,8 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 		return -EINVAL;
 	if (b->crash)
 		return *(volatile int *)NULL;	/* a test's driver bug */
+	if (b->refusing)
+		return -EBUSY;
 	spin_lock(&b->lock);
 	tail = (b->sq_tail + 1) % QSIZE;
 	if (tail == b->sq_head || b->rqs[rq->tag]) {
@@ -237,6 +240,15 @@ NOOKS_EXPORT long crash_next_submit(void)
 	if (!the_dev)
 		return -ENODEV;
 	the_dev->crash = true;
+	return 0;
+}
+
+/* A driver bug for the tests: every submit is refused as if the ring were full (1), or not (0). */
+NOOKS_EXPORT long refuse(long on)
+{
+	if (!the_dev)
+		return -ENODEV;
+	the_dev->refusing = on != 0;
 	return 0;
 }
 

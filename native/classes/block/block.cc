@@ -88,6 +88,7 @@ struct Disk {
   void *pool;
   size_t pool_bytes;
   std::vector<Slot> slots;
+  uint64_t progress = 0;  // jiffies of the driver's last sign of work: a request taken or completed (the nanny's other clock)
   bool dead = false;
 };
 
@@ -278,6 +279,7 @@ void pump(const std::string &name) {
       Slot &s = k->slots[taken[j]];
       if (j < r.rets.size()) {
         int ret = (int)r.rets[j];
+        if (ret == 0) k->progress = jiffies_now();
         if (ret == 0 || !s.busy) continue;
         s.busy = false;
         if (ret == -EBUSY) {  // the device's queue is full: again after a completion
@@ -352,12 +354,15 @@ void on_kick(Napi::Env env) {
 }
 
 // blockNanny(name): a driver that keeps a request past its policy's stallMs
-// without completing it has stopped working without faulting: it is failed
-// (kind 'stalled') and recovered like a fault. True if it was.
+// without completing it, or that takes none of the waiting ones for as long
+// (it keeps answering -EBUSY: it lost track of its queue), has stopped working
+// without faulting: it is failed (kind 'stalled') and recovered like a fault.
+// True if it was.
 Napi::Value Nanny(const Napi::CallbackInfo &info) {
   Block &b = blk();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   Domain *stuck = nullptr;
+  bool refusing = false;
   uint64_t deadline = 0;
   {
     std::lock_guard<std::mutex> g(b.lock);
@@ -368,12 +373,16 @@ Napi::Value Nanny(const Napi::CallbackInfo &info) {
     uint64_t now = jiffies_now();
     for (Slot &s : it->second->slots)
       if (s.busy && now - s.since > deadline) stuck = d;
+    if (!b.pending[name].empty() && now - it->second->progress > deadline) {
+      stuck = d;
+      refusing = true;
+    }
   }
   if (!stuck) return Napi::Boolean::New(info.Env(), false);
-  klog(4, "blk: %s: a request has been with %s for more than %lu ms: the nanny fails it", name.c_str(), stuck->name.c_str(),
-       (unsigned long)deadline);
-  recovery_fail(stuck, FaultKind::stalled, name + ": a request was with the driver for more than " + std::to_string(deadline) +
-                                               " ms without completing (nanny)");
+  std::string why = refusing ? "the driver took no request and completed none for more than " + std::to_string(deadline) + " ms while requests waited"
+                             : "a request was with the driver for more than " + std::to_string(deadline) + " ms without completing";
+  klog(4, "blk: %s: %s: the nanny fails %s", name.c_str(), why.c_str(), stuck->name.c_str());
+  recovery_fail(stuck, FaultKind::stalled, name + ": " + why + " (nanny)");
   return Napi::Boolean::New(info.Env(), true);
 }
 
@@ -533,6 +542,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
   k->capacity = disk->capacity;
   k->depth = depth;
   k->max_sectors = max;
+  k->progress = jiffies_now();
   k->pool = pool;
   k->pool_bytes = bytes;
   for (uint32_t i = 0; i < depth; i++) {
@@ -592,6 +602,7 @@ extern "C" void kapi_blk_complete(void *p, int status) {
       if (s.rq != rq || !s.busy) break;
       found = true;
       s.busy = false;
+      k.progress = jiffies_now();
       if (status == 0 && s.chunk.op->kind == BLK_OP_READ)
         memcpy(s.chunk.op->data.data() + s.chunk.offset, s.buffer, (size_t)s.chunk.count * BLK_SECTOR_SIZE);
       if (status == 0) finish_chunk(b, s.chunk, "", "");
