@@ -1,7 +1,8 @@
 // Taps: every crossing between a device class and its driver passes one, in
 // both directions, and both are generated from the interface descriptions:
 // driver → kernel, each kernel call's checking wrapper counts itself first
-// (lib/wrappers/kapi.ts → gen/kapi_wrappers.inc); kernel → driver, a class
+// (lib/wrappers/kapi.ts → gen/kapi_wrappers.inc; isolation 'none' calls the
+// bodies directly, uncounted); kernel → driver, a class
 // holds its driver's operations only as a generated table (lib/wrappers/ops.ts
 // → gen/class_ops.inc) whose functions come out as OpCalls, and an OpCall
 // crosses only through op_cross here. No call escapes: a driver's table is a
