@@ -86,34 +86,24 @@ describe('the block shadow driver', () => {
     expect((await disk.read(0, 512).catch((err: BlockError) => err)) as BlockError).toMatchObject({ code: 'ENOTREADY' });
   });
 
-  it('the nanny: a driver that sits on a request past stallMs is failed (stalled) and recovered; the request completes', async () => {
+  // A driver that stops working without faulting, made so by `hook`: the nanny fails it after stallMs (300 here),
+  // with `says` in the fault's message; it is recovered and the write waiting meanwhile completes.
+  it.each([
+    ['sits on a request past stallMs', 'plug', 'blk0: a request was with the driver for more than 300 ms'], // its requests stay in its ring
+    ['refuses every request (-EBUSY, nothing in flight)', 'refuse', 'the driver took no request and completed none for more than 300 ms'],
+  ])('the nanny: a driver that %s is failed (stalled) and recovered; the request completes', async (_what, hook, says) => {
     await kernel.shutdown();
     kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
-    kernel.addDevice('blk', { image: join(dir, 'stall.img'), size: 1 << 20 });
+    kernel.addDevice('blk', { image: join(dir, `${hook}.img`), size: 1 << 20 });
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
-    drv.call('plug', 1); // the driver keeps its requests: no fault, no progress
+    drv.call(hook, 1);
     const t0 = Date.now();
     await disk.write(0, pattern(4096, 3));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
-    expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining('blk0: a request was with the driver for more than 300 ms') } });
+    expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining(says) } });
     expect(recoveries()).toBe(1);
     expect((await disk.read(0, 4096)).equals(pattern(4096, 3))).toBe(true);
-  });
-
-  it('the nanny: a driver that refuses every request (-EBUSY, nothing in flight) is failed too; the request completes', async () => {
-    await kernel.shutdown();
-    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
-    kernel.addDevice('blk', { image: join(dir, 'refuse.img'), size: 1 << 20 });
-    drv = await kernel.load('blk');
-    disk = openBlock(kernel, 'blk0');
-    drv.call('refuse', 1); // the request waits in the class's queue: no slot of it is with the driver
-    const t0 = Date.now();
-    await disk.write(0, pattern(4096, 4));
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
-    expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining('the driver took no request and completed none for more than 300 ms') } });
-    expect(recoveries()).toBe(1);
-    expect((await disk.read(0, 4096)).equals(pattern(4096, 4))).toBe(true);
   });
 
   it('a fallback driver takes the disk over: the requests the shadow kept go to it', async () => {
