@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { opsTables } from '../lib/wrappers/ops.js';
-import { defaultPolicy, Kernel, openBlock, openNet, type Driver, type Tap } from '../lib/index.js';
+import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, ptyPair, type Driver, type Tap } from '../lib/index.js';
 import { until } from './helpers/util.js';
 
 const tap = (drv: Driver, table: string, name: string): Tap | undefined => drv.taps().find((t) => t.table === table && t.name === name);
@@ -70,8 +69,29 @@ describe('taps on the crossings between a class and its driver', () => {
     expect(tap(drv, 'net_device_ops', 'ndo_stop')?.calls).toBe(1);
   });
 
-  it('the description covers every class: one operations table each, every operation with a shadow role', () => {
-    expect(opsTables.map((t) => t.class).sort()).toEqual(['block', 'net', 'serial', 'sound']);
-    for (const t of opsTables) for (const o of t.ops) expect(['lifecycle', 'config', 'request', 'query', 'recovery']).toContain(o.role);
+  it('serial and sound: opening, configuring and moving data cross through their operations\' taps', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-taps-'));
+    kernel = await Kernel.boot({ policy });
+    const pty = ptyPair();
+    try {
+      kernel.addDevice('uart16550', { tty: pty.a });
+      const uart = await kernel.load('uart16550');
+      const port = openSerial(kernel, 'ttyS0', { baud: 9600 });
+      await port.write('taps');
+      await port.close();
+      expect(tap(uart, 'uart_ops', 'startup')).toMatchObject({ direction: 'to-driver', role: 'lifecycle', calls: 1 });
+      expect(tap(uart, 'uart_ops', 'set_termios')).toMatchObject({ role: 'config' });
+      expect(tap(uart, 'uart_ops', 'start_tx')?.calls).toBeGreaterThanOrEqual(1);
+      expect(tap(uart, 'uart_ops', 'shutdown')?.calls).toBe(1);
+    } finally {
+      pty.close();
+    }
+    kernel.addDevice('pcm', { playback: join(dir, 'played.wav') });
+    const pcm = await kernel.load('pcm');
+    const p = openPcm(kernel, 'pcm0', { rate: 8000, channels: 1 });
+    p.setVolume(40);
+    p.close();
+    for (const op of ['open', 'hw_params', 'prepare', 'close']) expect(tap(pcm, 'snd_pcm_ops', op)?.calls, op).toBe(1);
+    expect(tap(pcm, 'snd_pcm_ops', 'mixer')).toMatchObject({ role: 'config', calls: 1 });
   });
 });

@@ -27,10 +27,13 @@ export interface ReportResult {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** Where a report in `out` keeps its results. */
+export const dataDirOf = (out: string): string => join(out, 'data');
+
 export async function writeReport(o: ReportOptions = {}): Promise<ReportResult> {
   const out = o.out ?? 'report';
   mkdirSync(out, { recursive: true });
-  const dataDir = join(out, 'data');
+  const dataDir = dataDirOf(out);
   const got = await gather(sources(o.quick ?? false, dataDir), dataDir, o.fresh ?? false, o.onSource);
   const page = join(out, 'index.html');
   writeFileSync(page, html(got));

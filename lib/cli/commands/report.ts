@@ -1,6 +1,6 @@
 // `nooks report`: the papers' evaluation as a page (lib/report/).
 import { resolve } from 'node:path';
-import { writeReport } from '../../report/report.js';
+import { dataDirOf, writeReport } from '../../report/report.js';
 import { sources } from '../../report/sources.js';
 import { Progress } from '../progress.js';
 import { toJson, type Context } from './common.js';
@@ -8,7 +8,7 @@ import { toJson, type Context } from './common.js';
 export async function report(ctx: Context): Promise<number> {
   const quick = ctx.flags.quick;
   const out = ctx.flags.out ?? 'report';
-  const progress = new Progress({ total: sources(quick, '').length, label: 'report', json: ctx.flags.json });
+  const progress = new Progress({ total: sources(quick, dataDirOf(out)).length, label: 'report', json: ctx.flags.json });
   const r = await writeReport({
     out,
     fresh: ctx.flags.fresh,

@@ -373,7 +373,8 @@ Napi::Value Nanny(const Napi::CallbackInfo &info) {
     uint64_t now = jiffies_now();
     for (Slot &s : it->second->slots)
       if (s.busy && now - s.since > deadline) stuck = d;
-    if (!b.pending[name].empty() && now - it->second->progress > deadline) {
+    auto waiting = b.pending.find(name);
+    if (waiting != b.pending.end() && !waiting->second.empty() && now - it->second->progress > deadline) {
       stuck = d;
       refusing = true;
     }
