@@ -44,6 +44,8 @@
         'native/kapi/wrappers.cc',
         'native/loader/loader.cc',
         'native/loader/text_patch.cc',
+        'native/process/driver_host.cc',
+        'native/process/helper.cc',
         'native/recovery/recovery.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',

@@ -8,7 +8,7 @@ import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
 
-export type Isolation = 'pkey' | 'mprotect' | 'none';
+export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
 
 export interface BootOptions {
   /** 'auto' (default): pkey where the CPU has protection keys, else mprotect. */
@@ -90,8 +90,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (booted) throw new Error('a kernel is already booted in this process; call shutdown() first');
     const n = native();
     const wanted = options.isolation ?? 'auto';
-    if (!['auto', 'pkey', 'mprotect', 'none'].includes(wanted))
-      throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect' or 'none'`);
+    if (!['auto', 'pkey', 'mprotect', 'process', 'none'].includes(wanted))
+      throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect', 'process' or 'none'`);
     const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);

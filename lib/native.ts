@@ -104,7 +104,7 @@ export interface TextPatch {
 }
 
 export interface NativeAddon {
-  boot(isolation: 'pkey' | 'mprotect' | 'none'): void;
+  boot(isolation: 'pkey' | 'mprotect' | 'process' | 'none'): void;
   shutdown(): void;
   /** `patches` are written over the text before module_init runs. */
   load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[]): number;

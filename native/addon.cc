@@ -76,7 +76,8 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   if (mode == "pkey") m = Isolation::pkey;
   else if (mode == "mprotect") m = Isolation::mprotect;
   else if (mode == "none") m = Isolation::none;
-  else throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, none)");
+  else if (mode == "process") m = Isolation::process;
+  else throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, process, none)");
   std::string no_pkey = pkey_unusable_reason();
   if (m == Isolation::pkey && !no_pkey.empty())
     throw_code(env, "ENOPKU", "isolation 'pkey' is not available: " + no_pkey +
@@ -85,6 +86,9 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   Dl_info self{};
   if (dladdr((void *)&Boot, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
   g_isolation = m;
+  // Before any driver's host process is forked: they share it (isolation 'process').
+  if (!host_heap_init())
+    throw_code(env, "ENOMEM", "cannot map the host-object heap (isolation 'process' must be the first kernel booted in a process)");
   xpc_set_isolation(m);
   thread_ctx();
   trap_install();
@@ -407,6 +411,9 @@ Napi::Value AttachPci(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);
   std::string address = info[0].As<Napi::String>(), via = info[1].As<Napi::String>();
+  // A device's BARs would have to be mapped into the driver's host process too.
+  if (g_isolation == Isolation::process)
+    throw_code(env, "ENOTSUP", "real PCI devices are not supported under isolation 'process' (emulated devices only); use 'pkey' or 'mprotect'");
   try {
     return device_object(env, bus_attach(via == "vfio" ? vfio_open(address) : uio_open(address), address));
   } catch (const DeviceError &e) {

@@ -11,17 +11,20 @@ static size_t page_round(size_t n) {
   return (n + pg - 1) & ~(pg - 1);
 }
 
-bool Arena::map(size_t size, int pkey) {
+size_t Arena::guard() const { return base_ && !huge_ ? page_round(1) : 0; }
+
+bool Arena::map(size_t size, int pkey, bool shared) {
   size_ = page_round(size);
+  shared_ = shared;
   // An inaccessible page on each side: a driver that runs off its arena (an
   // overrun, a bad length) faults there, inside its domain, instead of writing
   // the next mapping, which may be host memory (writable under mprotect).
-  const size_t guard = page_round(1);
-  void *r = mmap(nullptr, size_ + 2 * guard, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  const size_t pad = page_round(1);
+  void *r = mmap(nullptr, size_ + 2 * pad, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (r == MAP_FAILED) return false;
-  void *p = (char *)r + guard;
+  void *p = (char *)r + pad;
   if (pkey >= 0 ? pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0 : mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
-    munmap(r, size_ + 2 * guard);
+    munmap(r, size_ + 2 * pad);
     return false;
   }
   base_ = (uintptr_t)p;
@@ -48,11 +51,11 @@ bool Arena::map_huge(size_t size, int pkey) {
 }
 
 void Arena::unmap() {
-  const size_t guard = huge_ ? 0 : page_round(1);  // hugepage arenas have no guards (map_huge)
-  if (base_) munmap((void *)(base_ - guard), size_ + 2 * guard);
+  if (base_) munmap((void *)reserved_lo(), reserved_hi() - reserved_lo());
   base_ = 0;
   size_ = 0;
   huge_ = false;
+  shared_ = false;
   free_.clear();
   live_.clear();
   used_ = 0;
@@ -64,9 +67,10 @@ void Arena::reset() {
   used_ = 0;
   if (base_) {
     free_[base_] = size_;
-    // Give the pages back so a restarted driver starts from zeroed memory;
+    // Give the pages back so a restarted driver starts from zeroed memory
+    // (shared pages live on in their shmem object unless removed from it);
     // hugepages stay where the device knows them (dma_alloc_coherent zeroes).
-    if (!huge_) madvise((void *)base_, size_, MADV_DONTNEED);
+    if (!huge_) madvise((void *)base_, size_, shared_ ? MADV_REMOVE : MADV_DONTNEED);
   }
 }
 

@@ -11,8 +11,9 @@ namespace nooks {
 class Arena {
  public:
   // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none),
-  // between two inaccessible guard pages.
-  bool map(size_t size, int pkey);
+  // between two inaccessible guard pages; `shared`: MAP_SHARED, so that a
+  // driver host process forked later sees and writes the same pages.
+  bool map(size_t size, int pkey, bool shared = false);
   // Instead: `size` bytes of locked 2 MiB hugepages (rounded up), no
   // allocation straddling two of them (each is contiguous in physical memory,
   // the next one need not be), kept across reset(). false with errno set.
@@ -29,7 +30,11 @@ class Arena {
   size_t contiguous_max() const { return huge_ ? kHugePage : size_; }
 
   uintptr_t lo() const { return base_; }
+  // The whole mapping, guard pages included.
+  uintptr_t reserved_lo() const { return base_ - guard(); }
+  uintptr_t reserved_hi() const { return base_ + size_ + guard(); }
   uintptr_t hi() const { return base_ + size_; }
+  bool shared() const { return shared_; }
   size_t used() const { return used_; }
   bool contains(uintptr_t p, size_t n) const { return p >= base_ && n <= size_ && p - base_ <= size_ - n; }
 
@@ -38,6 +43,8 @@ class Arena {
   size_t size_ = 0;
   size_t used_ = 0;
   bool huge_ = false;
+  bool shared_ = false;
+  size_t guard() const;
   std::map<uintptr_t, size_t> free_;  // start -> length, coalesced
   std::map<uintptr_t, size_t> live_;  // start -> length
 };

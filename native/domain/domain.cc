@@ -15,6 +15,7 @@
 #include <nooks/batch.h>
 
 #include "../kapi/log.h"
+#include "../process/driver_host.h"
 #include "../xpc/pkru.h"
 #include "../xpc/xpc.h"
 
@@ -34,6 +35,7 @@ const char *isolation_name(Isolation m) {
     case Isolation::none: return "none";
     case Isolation::pkey: return "pkey";
     case Isolation::mprotect: return "mprotect";
+    case Isolation::process: return "process";
   }
   return "?";
 }
@@ -139,11 +141,16 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
   d->mem_limit = mem_limit;
   try {
     if (g_isolation == Isolation::pkey) d->pkey = take_key(name);
-    if (!d->heap.map(mem_limit, d->pkey) || !d->dma.map(std::min(mem_limit, kDmaSize), d->pkey))
+    bool shared = shared_domains();
+    void *stacks = mmap(nullptr, stacks_size(), PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (stacks != MAP_FAILED) d->stacks = (uintptr_t)stacks;
+    if (!d->stacks || !d->heap.map(mem_limit, d->pkey, shared) || !d->dma.map(std::min(mem_limit, kDmaSize), d->pkey, shared) ||
+        (shared && !driver_host_create(d)))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
   } catch (...) {
     d->heap.unmap();
     d->dma.unmap();
+    if (d->stacks) munmap((void *)d->stacks, stacks_size());
     delete d;
     throw;
   }
@@ -160,59 +167,67 @@ static bool key_shared(const Domain *self) {
 
 void domain_destroy(Domain *d) {
   std::lock_guard<std::mutex> g(g_domains_lock);
+  driver_host_destroy(d);
   d->heap.unmap();
   d->dma.unmap();
   {
     std::lock_guard<std::mutex> tg(d->threads_lock);
     for (DomainThread *dt : d->threads) {
       dt->thread->dts[d->id] = nullptr;
-      munmap((void *)(dt->stack_lo - kGuardSize), kGuardSize + (dt->stack_hi - dt->stack_lo));
       delete dt;
     }
     d->threads.clear();
   }
+  munmap((void *)d->stacks, stacks_size());
   if (d->pkey >= 0 && !key_shared(d)) pkey_free(d->pkey);
   g_domains[d->id] = nullptr;
   recompute_pkru_bits();
   delete d;
 }
 
+static uintptr_t slot_stack(const Domain *d, int slot) { return d->stacks + (size_t)slot * (kGuardSize + kStackSize) + kGuardSize; }
+
 DomainThread *domain_thread(Domain *d) {
   ThreadCtx *t = thread_ctx();
   if (t->dts[d->id]) return t->dts[d->id];
-  void *p = mmap(nullptr, kGuardSize + kStackSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  char *stack = (char *)p + kGuardSize;
-  if (mprotect(stack, kStackSize, PROT_READ | PROT_WRITE) != 0) {
-    munmap(p, kGuardSize + kStackSize);
-    return nullptr;
-  }
-  d->tag(stack, kStackSize);
   auto *dt = new DomainThread();
-  dt->domain = d;
-  dt->thread = t;
-  dt->stack_lo = (uintptr_t)stack;
-  dt->stack_hi = (uintptr_t)stack + kStackSize;
-  dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_BATCH_BYTES);
-  dt->sp = (uintptr_t)dt->batch;
   {
     std::lock_guard<std::mutex> g(d->threads_lock);
+    int slot = std::find(d->slot_used, d->slot_used + kMaxDomainThreads, false) - d->slot_used;
+    char *stack = slot < kMaxDomainThreads ? (char *)slot_stack(d, slot) : nullptr;
+    if (!stack || mprotect(stack, kStackSize, PROT_READ | PROT_WRITE) != 0) {
+      klog(3, "nooks: %s: no stack for one more thread (at most %d threads inside a driver at once)", d->name.c_str(), kMaxDomainThreads);
+      delete dt;
+      return nullptr;
+    }
+    d->slot_used[slot] = true;
+    d->tag(stack, kStackSize);
+    dt->slot = slot;
+    dt->domain = d;
+    dt->thread = t;
+    dt->stack_lo = (uintptr_t)stack;
+    dt->stack_hi = (uintptr_t)stack + kStackSize;
+    dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_BATCH_BYTES);
+    dt->sp = (uintptr_t)dt->batch;
     d->threads.push_back(dt);
   }
+  if (d->host) driver_host_thread_added(d, dt);
   t->dts[d->id] = dt;
   return dt;
 }
 
 void domain_thread_release(DomainThread *dt) {
   Domain *d = dt->domain;
-  {
-    std::lock_guard<std::mutex> g(d->threads_lock);
-    d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
-  }
-  munmap((void *)(dt->stack_lo - kGuardSize), kGuardSize + (dt->stack_hi - dt->stack_lo));
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
+  // Empty for the next thread (shared pages are kept by their shmem object unless removed).
+  madvise((void *)dt->stack_lo, kStackSize, shared_domains() ? MADV_REMOVE : MADV_DONTNEED);
+  mprotect((void *)dt->stack_lo, kStackSize, PROT_NONE);
+  d->slot_used[dt->slot] = false;
   delete dt;
 }
 
 uintptr_t guard_size() { return kGuardSize; }
+size_t stacks_size() { return (size_t)kMaxDomainThreads * (kGuardSize + kStackSize); }
 
 }  // namespace nooks

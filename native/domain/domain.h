@@ -13,7 +13,7 @@
 
 namespace nooks {
 
-enum class Isolation { none, pkey, mprotect };
+enum class Isolation { none, pkey, mprotect, process };
 const char *isolation_name(Isolation m);
 
 enum class DomainState : int { loading, running, failed, recovering, disabled, unloaded };
@@ -21,6 +21,7 @@ const char *state_name(DomainState s);
 
 struct Domain;
 struct ThreadCtx;
+struct DriverHost;  // isolation 'process': the driver's host process (native/process)
 
 // One per (thread, domain): the thread's stack inside the domain.
 // Field order is fixed by native/xpc/layout.h.
@@ -34,6 +35,7 @@ struct DomainThread {
   uintptr_t stack_lo;  // lowest usable byte; a guard page lies below
   uintptr_t stack_hi;  // top of the stack's memory
   struct nooks_batch *batch;  // deferred calls: the top page of the stack
+  int slot;            // which of the domain's stacks (and, isolation 'process', channels)
 };
 
 // A range of the driver's memory: which the driver may write, read, or execute.
@@ -58,6 +60,7 @@ struct TextPatch {
 };
 
 constexpr int kMaxDomains = 64;
+constexpr int kMaxDomainThreads = 128;  // threads that may be inside one domain at once
 
 struct Domain {
   int id = -1;
@@ -97,6 +100,11 @@ struct Domain {
   Objects objects;         // what the driver holds; released at recovery
   std::mutex threads_lock;
   std::vector<DomainThread *> threads;
+  // Every stack of the domain, in one reservation: kMaxDomainThreads slots of
+  // guard + stack (shared under isolation 'process', for the driver's host process).
+  uintptr_t stacks = 0;
+  bool slot_used[kMaxDomainThreads] = {};
+  DriverHost *host = nullptr;  // isolation 'process' only
 
   std::mutex recovery_lock;
   uint64_t torn_down_gen = 0;  // the last failure whose objects were released
@@ -130,5 +138,9 @@ DomainThread *domain_thread(Domain *d);
 void domain_thread_release(DomainThread *dt);
 // Bytes of inaccessible guard below each domain stack (overflow lands there).
 uintptr_t guard_size();
+// The reservation that holds every stack of a domain.
+size_t stacks_size();
+// Under isolation 'process' the domain's memory is shared with its host process.
+inline bool shared_domains() { return g_isolation == Isolation::process; }
 
 }  // namespace nooks

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "arena.h"
+#include "domain.h"
 
 namespace nooks {
 
@@ -17,10 +18,24 @@ struct HostHeap {
 static HostHeap &host_heap = *new HostHeap;
 constexpr size_t kHostHeapSize = 4u << 20;
 
+static bool mapped() {
+  return host_heap.heap.lo() || host_heap.heap.map(kHostHeapSize, -1, shared_domains());
+}
+
+bool host_heap_init() {
+  std::lock_guard<std::mutex> g(host_heap.lock);
+  // Mapped private by an earlier kernel of this process: no host process could share it.
+  return mapped() && (host_heap.heap.shared() || !shared_domains());
+}
+
 void *host_heap_alloc(size_t size) {
   std::lock_guard<std::mutex> g(host_heap.lock);
-  if (!host_heap.heap.lo() && !host_heap.heap.map(kHostHeapSize, -1)) return nullptr;
-  return host_heap.heap.alloc(size, 16);
+  return mapped() ? host_heap.heap.alloc(size, 16) : nullptr;
+}
+
+void host_heap_range(uintptr_t *lo, uintptr_t *hi) {
+  *lo = host_heap.heap.reserved_lo();
+  *hi = host_heap.heap.reserved_hi();
 }
 
 void host_heap_free(void *p) {

@@ -1,6 +1,7 @@
 // The host-object heap: kernel objects a driver may read but never write.
 // Under pkey it is ordinary key-0 memory (read-only inside every domain);
-// under mprotect it is made read-only while any driver runs.
+// under mprotect it is made read-only while any driver runs; under process it
+// is shared with the drivers' host processes, which map it read-only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -10,5 +11,9 @@ namespace nooks {
 void *host_heap_alloc(size_t size);
 void host_heap_free(void *p);
 void host_heap_protect(bool read_only);
+// Maps the heap (at boot, before any driver's host process is forked).
+bool host_heap_init();
+// The heap's whole mapping.
+void host_heap_range(uintptr_t *lo, uintptr_t *hi);
 
 }  // namespace nooks

@@ -6,12 +6,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <vector>
 
+#include "../process/driver_host.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
@@ -106,6 +108,17 @@ void scan_text(const Image &img, const std::string &path) {
 uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
+// Isolation 'process': the pages [lo, hi) become shared memory with the same
+// contents and protection, so that the driver's host process, forked later,
+// shares them (its writes; and the kernel's patches of the text).
+void share_pages(uintptr_t lo, uintptr_t hi, int prot, const std::string &path) {
+  std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)hi);
+  if (mmap((void *)lo, hi - lo, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+    throw LoadError("ENOMEM", path + ": cannot share the driver's image with its host process: " + strerror(errno));
+  memcpy((void *)lo, copy.data(), copy.size());
+  mprotect((void *)lo, hi - lo, prot);
+}
+
 // Records the image's ranges and tags its writable, non-RELRO pages.
 void map_segments(Domain *d, const Image &img, uintptr_t base) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
@@ -117,9 +130,11 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
     uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
     d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
+    if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), PROT_READ | PROT_EXEC, d->path);
     if (!(ph[i].p_flags & PF_W)) continue;
     uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
     if (wlo >= whi) continue;
+    if (shared_domains()) share_pages(wlo, whi, PROT_READ | PROT_WRITE, d->path);
     d->tag((void *)wlo, whi - wlo);
     Segment s{{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)whi)};
     d->segments.push_back(std::move(s));
@@ -146,9 +161,13 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   link_map *lm = nullptr;
   dlinfo(d->handle, RTLD_DI_LINKMAP, &lm);
-  {
+  try {
     DomainMemoryAccess access;
     map_segments(d, img, lm->l_addr);
+  } catch (const LoadError &) {
+    dlclose(d->handle);
+    domain_destroy(d);
+    throw;
   }
   for (const LoadOptions::Patch &p : opts.patches) {
     std::string why;
@@ -163,6 +182,12 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
+  std::string no_host;
+  if (d->host && !driver_host_start(d, &no_host)) {
+    dlclose(d->handle);
+    domain_destroy(d);
+    throw LoadError("EHOST", path + ": " + no_host);
+  }
   XpcCall c{(const void *)d->init, {}, 0};
   Fault f;
   EnterResult r = xpc_call(d, &c, &f);

@@ -25,12 +25,11 @@ static DomainThread *stack_owner(ThreadCtx *t, uintptr_t rsp) {
   return nullptr;
 }
 
-static FaultKind kind_of(int sig, const siginfo_t *si, const DomainThread *dt) {
+FaultKind fault_kind_of(int sig, int code, uintptr_t addr, uintptr_t stack_lo) {
   switch (sig) {
     case SIGSEGV:
-      if ((uintptr_t)si->si_addr < dt->stack_lo && (uintptr_t)si->si_addr >= dt->stack_lo - guard_size())
-        return FaultKind::stack_overflow;
-      return si->si_code == SEGV_PKUERR ? FaultKind::pkey : FaultKind::segv;
+      if (addr < stack_lo && addr >= stack_lo - guard_size()) return FaultKind::stack_overflow;
+      return code == SEGV_PKUERR ? FaultKind::pkey : FaultKind::segv;
     case SIGBUS: return FaultKind::bus;
     case SIGILL: return FaultKind::ill;
     case SIGFPE: return FaultKind::fpe;
@@ -75,7 +74,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   DomainThread *dt = faulting_domain(t, uc);
   if (!dt || g_isolation == Isolation::none) return chain(sig, si, ucv);
   Fault &f = t->fault;
-  f.kind = kind_of(sig, si, dt);
+  f.kind = fault_kind_of(sig, si->si_code, (uintptr_t)si->si_addr, dt->stack_lo);
   f.signo = sig;
   f.code = si->si_code;
   f.addr = (uintptr_t)si->si_addr;

@@ -14,6 +14,11 @@ int trap_abort_signal();
 // is in driver code, or when its kernel call returns or wakes.
 struct ThreadCtx;
 void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary);
+// What a processor fault (signal, si_code, address) inside a driver is; a
+// fault just below the thread's domain stack (stack_lo) is a stack overflow.
+// Async-signal-safe.
+enum class FaultKind : int;
+FaultKind fault_kind_of(int sig, int code, uintptr_t addr, uintptr_t stack_lo);
 void watchdog_start();
 void watchdog_stop();
 

@@ -15,6 +15,7 @@
 #endif
 
 #include "../domain/host_heap.h"
+#include "../process/driver_host.h"
 #include "../trap/trap.h"
 #include "pkru.h"
 
@@ -24,12 +25,14 @@ __thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec"
 __attribute__((visibility("hidden"))) const void *nooks_upcall_entry = nullptr;
 int nooks_xpc_enter_pkey(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack, uint32_t pkru);
 int nooks_xpc_enter_plain(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack);
+int nooks_xpc_enter_local(nooks::EntryFrame *f, nooks::XpcCall *c);
 [[noreturn]] void nooks_xpc_unwind(nooks::EntryFrame *f, const void *landing);
 void nooks_xpc_landing_pkey();
 void nooks_xpc_landing_plain();
 void nooks_upcall_pkey();
 void nooks_upcall_mprotect();
 void nooks_upcall_direct();
+void nooks_upcall_process();
 void nooks_mprotect_to_host();
 void nooks_mprotect_to_domain();
 }
@@ -127,6 +130,8 @@ void xpc_set_isolation(Isolation m) {
     case Isolation::pkey: nooks_upcall_entry = (const void *)nooks_upcall_pkey; break;
     case Isolation::mprotect: nooks_upcall_entry = (const void *)nooks_upcall_mprotect; break;
     case Isolation::none: nooks_upcall_entry = (const void *)nooks_upcall_direct; break;
+    // Driver code runs only in its host process, which forwards its kernel calls.
+    case Isolation::process: nooks_upcall_entry = (const void *)nooks_upcall_process; break;
   }
 }
 
@@ -251,26 +256,32 @@ bool mark_failed(Domain *d) {
   nooks_xpc_unwind(frame, landing());
 }
 
-void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
+void xpc_leave_with(Domain *d, const Fault &fault) {
   ThreadCtx *t = nooks_tls_ctx;
   Fault &f = t->fault;
-  f = Fault();
-  f.kind = kind;
+  f = fault;
   f.domain = d->id;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(f.message, sizeof f.message, fmt, ap);
-  va_end(ap);
   f.primary = mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
 }
 
-void xpc_abort_current(Domain *d) {
+void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
+  Fault f;
+  f.kind = kind;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(f.message, sizeof f.message, fmt, ap);
+  va_end(ap);
+  xpc_leave_with(d, f);
+}
+
+void xpc_abort_current(Domain *d, uintptr_t ip) {
   ThreadCtx *t = nooks_tls_ctx;
   Fault &f = t->fault;
   f = Fault();
+  f.ip = ip;
   // No request for this thread: it found the domain failed by another.
   bool asked = t->abort_domain.load() == d->id;
   f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
@@ -328,6 +339,13 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
       rc = nooks_xpc_enter_plain(&f, c, dt->sp & ~(uintptr_t)15);
       if (took && t->holds_mprotect) mprotect_give(t);
       else if (t->holds_mprotect) mprotect_apply(-1);  // back in the kernel call that entered
+      break;
+    }
+    case Isolation::process: {
+      // The crossing runs on this stack, as kernel code, so a fault found
+      // while serving it unwinds to this entry like any other.
+      XpcCall cross{(const void *)driver_host_cross, {(uint64_t)d, (uint64_t)c, (uint64_t)dt}, 0};
+      rc = nooks_xpc_enter_local(&f, &cross);
       break;
     }
     case Isolation::none: {

@@ -91,7 +91,11 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault);
 // Kernel code (a wrapper) calls these; they never return.
 [[noreturn]] void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-[[noreturn]] void xpc_abort_current(Domain *d);
+// `ip`: where the driver was, if known (isolation 'process').
+[[noreturn]] void xpc_abort_current(Domain *d, uintptr_t ip = 0);
+// Ends the calling thread's crossing into d with `fault` (its kind and where;
+// the rest is filled in here).
+[[noreturn]] void xpc_leave_with(Domain *d, const Fault &fault);
 
 
 // Switches the isolation mode's upcall path (at boot).

@@ -92,6 +92,26 @@ nooks_xpc_enter_plain:
 	RESTORE_HOST_AND_RETURN
 	.size nooks_xpc_enter_plain, .-nooks_xpc_enter_plain
 
+# int nooks_xpc_enter_local(EntryFrame *f, XpcCall *c)
+# No switch at all: c runs on this stack (isolation 'process', whose driver
+# runs elsewhere); the frame is what a fault unwinds to, as in the other modes.
+	.globl nooks_xpc_enter_local
+	.hidden nooks_xpc_enter_local
+	.type nooks_xpc_enter_local, @function
+	.p2align 4
+nooks_xpc_enter_local:
+	SAVE_HOST
+	mov %rsp, EF_HOST_SP(%rdi)
+	mov %rdi, %rbx
+	mov %rsi, %r12
+	sub $8, %rsp			# the call below needs a 16-byte aligned stack
+	LOAD_ARGS_AND_CALL
+	mov EF_HOST_SP(%rbx), %rsp
+	mov %rax, XC_RET(%r12)
+	xor %eax, %eax
+	RESTORE_HOST_AND_RETURN
+	.size nooks_xpc_enter_local, .-nooks_xpc_enter_local
+
 # Resumption points, entered with rbx = the EntryFrame to return through.
 	.globl nooks_xpc_landing_pkey
 	.hidden nooks_xpc_landing_pkey
@@ -219,5 +239,19 @@ nooks_upcall_direct:
 	lea nooks_kapi_raw(%rip), %rax
 	jmp *(%rax,%r11,8)
 	.size nooks_upcall_direct, .-nooks_upcall_direct
+
+# Upcall, process: runs in the driver's host process, on the driver stack;
+# forwards the call (its index as the seventh argument) over the thread's
+# channel to the kernel (native/process/helper.cc).
+	.globl nooks_upcall_process
+	.hidden nooks_upcall_process
+	.type nooks_upcall_process, @function
+	.p2align 4
+nooks_upcall_process:
+	push %r11			# 7th argument; aligns the stack for the call
+	call nooks_process_kcall
+	add $8, %rsp
+	ret
+	.size nooks_upcall_process, .-nooks_upcall_process
 
 	.section .note.GNU-stack,"",@progbits

@@ -74,8 +74,9 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
   const eventsOf = (name: string) => kernel.events().filter((e) => e.driver === name);
   const ticks = () => Number(ticker.call('ticks'));
 
-  // A write the protection forbids: SEGV_ACCERR under mprotect, SEGV_PKUERR under pkey.
-  const protectionKinds: FaultKind[] = isolation === 'mprotect' ? ['segv'] : ['pkey'];
+  // A write the protection forbids: SEGV_PKUERR under pkey; a plain segv under
+  // mprotect (page protection) and process (read-only, or not mapped at all, in the driver's process).
+  const protectionKinds: FaultKind[] = isolation === 'pkey' ? ['pkey'] : ['segv'];
 
   /** Calls crashy.fn, expects a fault, then checks that crashy was restarted and ticker left alone. */
   async function faultAndRecover(fn: string, args: number[] = []): Promise<{ fault: DriverFault; elapsedMs: number }> {

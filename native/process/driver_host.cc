@@ -1,0 +1,143 @@
+// Isolation 'process', the kernel's side: the host process's life and the
+// crossing. The host process's own side is helper.cc.
+#include "driver_host.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "../kapi/checks.h"
+#include "../trap/trap.h"
+#include "../xpc/xpc.h"
+#include "channel.h"
+
+extern "C" const void *const nooks_kapi_checked[];
+
+namespace nooks {
+
+extern const int kKapiCount;
+
+bool driver_host_create(Domain *d) {
+  void *p = mmap(nullptr, sizeof(DriverHostShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  d->host = new DriverHost{static_cast<DriverHostShared *>(p)};  // zeroed: every channel idle
+  return true;
+}
+
+void driver_host_destroy(Domain *d) {
+  if (!d->host) return;
+  driver_host_stop(d);
+  munmap(d->host->shared, sizeof(DriverHostShared));
+  delete d->host;
+  d->host = nullptr;
+}
+
+void driver_host_thread_added(Domain *d, DomainThread *dt) {
+  DriverHostShared *s = d->host->shared;
+  Channel &ch = s->channels[dt->slot];
+  ch.state.store(kIdle);
+  ch.stack_lo = dt->stack_lo;
+  ch.stack_hi = dt->stack_hi;
+  s->active[dt->slot / 64].fetch_or(1ull << (dt->slot % 64));
+  s->started.fetch_add(1);
+  futex(&s->started, FUTEX_WAKE, 1, nullptr);
+}
+
+bool driver_host_start(Domain *d, std::string *why) {
+  DriverHost *h = d->host;
+  for (Channel &ch : h->shared->channels) {
+    ch.state.store(kIdle);
+    ch.sleeping[kKernelSide].store(0);
+    ch.sleeping[kHostSide].store(0);
+  }
+  pid_t kernel = getpid();
+  pid_t pid = fork();
+  if (pid == 0) driver_host_main(d, kernel);
+  if (pid < 0) {
+    *why = std::string("cannot fork the driver's host process: ") + strerror(errno);
+    return false;
+  }
+  h->pid = pid;
+  return true;
+}
+
+void driver_host_stop(Domain *d) {
+  DriverHost *h = d->host;
+  if (h->pid <= 0) return;
+  kill(h->pid, SIGKILL);
+  while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  h->pid = -1;
+}
+
+// The host process died without saying why over this thread's channel (its
+// handler could not run, or another thread's fault took it down): false if it lives.
+static bool host_died(DriverHost *h, Fault *f) {
+  siginfo_t si{};
+  if (h->pid <= 0 || waitid(P_PID, h->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != h->pid) return false;
+  bool signalled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+  f->kind = signalled ? fault_kind_of(si.si_status, 0, 0, 0) : FaultKind::aborted;
+  f->signo = signalled ? si.si_status : 0;
+  if (signalled)
+    snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) was killed by signal %d (%s)", (int)h->pid,
+             si.si_status, strsignal(si.si_status));
+  else
+    snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) exited with status %d", (int)h->pid, si.si_status);
+  return true;
+}
+
+// Stops the twin running driver code for a thread asked to leave, and
+// returns where it was (0 if it does not say within 100 ms).
+static uintptr_t where_twin_is(DriverHost *h, Channel *ch) {
+  if (!among(ch->state.load(), bit(kCall) | bit(kKreturn)) || ch->tid <= 0 || syscall(SYS_tgkill, h->pid, ch->tid, kStopSignal) != 0) return 0;
+  static const timespec wait = {0, 100 * 1000 * 1000};
+  return channel_wait(ch, kKernelSide, bit(kFault), &wait) == kFault && ch->signo == 0 ? ch->ip : 0;
+}
+
+// One kernel call of the driver, on this thread, as an upcall would run it.
+static void serve_kcall(Domain *d, Channel *ch) {
+  uint32_t index = ch->kcall;
+  uint64_t a[6];
+  memcpy(a, ch->args, sizeof a);  // once: the host process may change them meanwhile
+  if (index >= (uint32_t)kKapiCount)
+    xpc_fail_current(d, FaultKind::bad_call, "the driver's host process asked for kernel call %u, which does not exist", index);
+  using Fn = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+  ch->ret = ((Fn)nooks_kapi_checked[index])(a[0], a[1], a[2], a[3], a[4], a[5]);
+  channel_post(ch, kKernelSide, kKreturn);
+}
+
+uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt) {
+  DriverHost *h = d->host;
+  Channel *ch = &h->shared->channels[dt->slot];
+  ch->fn = (uint64_t)c->fn;
+  memcpy(ch->args, c->args, sizeof c->args);
+  ch->sp = dt->sp & ~(uintptr_t)15;
+  channel_post(ch, kKernelSide, kCall);
+  // Wakes now and then to notice an abort request (watchdog, recovery) or a
+  // host process that is gone.
+  static const timespec tick = {0, 10 * 1000 * 1000};
+  for (;;) {
+    switch (channel_wait(ch, kKernelSide, bit(kReturn) | bit(kKcall) | bit(kFault), &tick)) {
+      case kReturn: c->ret = ch->ret; return 0;
+      case kKcall: serve_kcall(d, ch); continue;
+      case kFault: {
+        if (ch->signo == 0) break;  // a stop's answer that came late: the abort below
+        Fault f;
+        f.signo = ch->signo;
+        f.code = ch->code;
+        f.addr = ch->addr;
+        f.ip = ch->ip;
+        f.kind = fault_kind_of(f.signo, f.code, f.addr, dt->stack_lo);
+        xpc_leave_with(d, f);
+      }
+    }
+    if (should_abort(d)) xpc_abort_current(d, where_twin_is(h, ch));
+    Fault f;
+    if (host_died(h, &f)) xpc_leave_with(d, f);
+  }
+}
+
+}  // namespace nooks
