@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
+import { suiteIsolation } from './helpers/util.js';
 
 const pattern = (n: number, seed: number) => {
   const b = Buffer.alloc(n);
@@ -27,6 +28,7 @@ describe('the block shadow driver', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-blk-shadow-'));
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, maxFailures: 4, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 8 << 20 });
@@ -93,7 +95,7 @@ describe('the block shadow driver', () => {
     ['refuses every request (-EBUSY, nothing in flight)', 'refuse', 'the driver took no request and completed none for more than 300 ms'],
   ])('the nanny: a driver that %s is failed (stalled) and recovered; the request completes', async (_what, hook, says) => {
     await kernel.shutdown();
-    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
     kernel.addDevice('blk', { image: join(dir, `${hook}.img`), size: 1 << 20 });
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
@@ -109,6 +111,7 @@ describe('the block shadow driver', () => {
   it('a fallback driver takes the disk over: the requests the shadow kept go to it', async () => {
     await kernel.shutdown();
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, action: 'fallback', fallback: 'blk', maxFailures: 1 }, drivers: new Map() },
     });
     kernel.addDevice('blk', { image: join(dir, 'fallback.img'), size: 1 << 20 });
@@ -126,7 +129,7 @@ describe('the block shadow driver', () => {
 
   it('with shadow: false in the policy (plain Nooks), the requests in flight fail instead', async () => {
     await kernel.shutdown();
-    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, shadow: false }, drivers: new Map() } });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, shadow: false }, drivers: new Map() } });
     kernel.addDevice('blk', { image: join(dir, 'plain.img'), size: 1 << 20 });
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
-import { until } from './helpers/util.js';
+import { until, suiteIsolation } from './helpers/util.js';
 
 const SIZE = 8 << 20;
 const pattern = (n: number, seed: number) => {
@@ -43,6 +43,7 @@ describe('the block class', () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-blk-'));
     image = join(dir, 'disk.img');
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 3, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     expect(kernel.addDevice('blk', { image, size: SIZE })).toMatchObject({ name: 'blk0', kind: 'blk', driver: null });

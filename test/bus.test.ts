@@ -5,7 +5,7 @@
 // can run, so test/guest-pkey.test.ts runs it in its guest too).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver } from '../lib/index.js';
-import { faultOf, until } from './helpers/util.js';
+import { faultOf, until, suiteIsolation } from './helpers/util.js';
 
 describe('the PCI bus and an emulated device', () => {
   let kernel: Kernel;
@@ -15,6 +15,7 @@ describe('the PCI bus and an emulated device', () => {
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, maxFailures: 100, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     expect(kernel.addDevice('testdev')).toMatchObject({ name: 'testdev0', kind: 'testdev', vendor: 0x4e4b, device: 1, driver: null });

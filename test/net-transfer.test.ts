@@ -14,7 +14,7 @@ import { sendFile } from '../lib/apps/net-transfer.js';
 import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { runNode, suiteIsolation } from './helpers/util.js';
 
 const PEER_MAC = '52:54:00:cc:dd:02';
 // Deadlines for a slow machine: the pkey run of this file is in a TCG guest, ~20 times slower
@@ -31,7 +31,7 @@ describe('file transfer over net', () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-net-'));
     peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
     await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
-    kernel = await Kernel.boot();
+    kernel = await Kernel.boot({ isolation: suiteIsolation });
     kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}` });
     await kernel.load('e1000');
     eth = openNet(kernel, 'eth0');

@@ -6,7 +6,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, nicCable, nicHangTx, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
-import { until } from './helpers/util.js';
+import { until, suiteIsolation } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
@@ -41,6 +41,7 @@ describe('the net class and the emulated e1000', () => {
     peer.on('message', (m) => atPeer.push(m));
     await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, maxFailures: 5, timeBudgetMs: 2_000, memLimitBytes: 32 << 20 }, drivers: new Map() },
     });
     const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC_MAC });

@@ -12,7 +12,7 @@ import {
   defaultPolicy, Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, uartRxLost, type Driver, type SerialError,
 } from '../lib/index.js';
 import { bytes, Far } from './helpers/far-end.js';
-import { until } from './helpers/util.js';
+import { until, suiteIsolation } from './helpers/util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,6 +28,7 @@ describe('the serial shadow driver', () => {
 
   async function boot(shadow: boolean): Promise<void> {
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, shadow, maxFailures: 4, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     pty = ptyPair();
@@ -88,7 +89,7 @@ describe('the serial shadow driver', () => {
 
   it('the nanny: a driver that stops taking bytes (no fault) is failed after stallMs; the bytes go out through the restarted one', async () => {
     await halt();
-    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
     pty = ptyPair();
     kernel.addDevice('uart16550', { tty: pty.a });
     drv = await kernel.load('uart16550');

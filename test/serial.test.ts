@@ -9,7 +9,7 @@ import { defaultPolicy, Kernel, openSerial, ptyPair, serialPorts, ttyAttributes,
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
 import { bytes, Far } from './helpers/far-end.js';
-import { faultOf, runNode, until } from './helpers/util.js';
+import { faultOf, runNode, until, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -21,6 +21,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     pty = ptyPair();

@@ -16,7 +16,7 @@ import { defaultPolicy, Kernel, openCapture, openPcm, PcmError, type Driver, typ
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
-import { until } from './helpers/util.js';
+import { until, suiteIsolation } from './helpers/util.js';
 
 const RATE = 16000;
 const RING = 4 * 320; // frames: openPcm's default ring (4 periods of 20 ms)
@@ -56,6 +56,7 @@ describe('the sound shadow driver', () => {
 
   const boot = async (shadow: boolean) => {
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, shadow, maxFailures: 4, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     kernel.addDevice('pcm', { playback: played, capture: join(dir, 'source.wav') });
@@ -152,7 +153,7 @@ describe('the sound shadow driver', () => {
 
   it('the nanny: a driver whose pointer stops moving (no fault) is failed after stallMs and the stream goes on', async () => {
     await kernel.shutdown();
-    kernel = await Kernel.boot({ policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
     kernel.addDevice('pcm', { playback: played });
     drv = await kernel.load('pcm');
     const t = tone(RATE, 1, 440, 1);

@@ -11,7 +11,7 @@ import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode, until } from './helpers/util.js';
+import { runNode, until, suiteIsolation } from './helpers/util.js';
 
 const RATE = 16000;
 
@@ -38,6 +38,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     source = tone(8000, 1, 1000, 0.5, 0.3);
     writeWav(join(dir, 'source.wav'), 8000, 1, source);
     kernel = await Kernel.boot({
+      isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     expect(kernel.addDevice('pcm', { playback: played, capture: join(dir, 'source.wav') })).toMatchObject({ name: 'pcm0', kind: 'pcm' });
@@ -204,7 +205,7 @@ describe('the sound applications on the command line', () => {
       // a kernel shut down under a playing stream: the application gets its error and the process exits
       const script = `
         import { Kernel, openPcm } from ${JSON.stringify(join(packageRoot, 'dist/lib/index.js'))};
-        const k = await Kernel.boot();
+        const k = await Kernel.boot({ isolation: ${JSON.stringify(suiteIsolation)} });
         k.addDevice('pcm', { playback: ${JSON.stringify(join(dir, 'cut.wav'))} });
         await k.load('pcm');
         const p = openPcm(k, 'pcm0', { rate: 8000, channels: 1 });

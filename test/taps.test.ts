@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, ptyPair, type Driver, type Tap } from '../lib/index.js';
-import { until } from './helpers/util.js';
+import { until, suiteIsolation } from './helpers/util.js';
 
 const tap = (drv: Driver, table: string, name: string): Tap | undefined => drv.taps().find((t) => t.table === table && t.name === name);
 const policy = { default: { ...defaultPolicy.default, maxFailures: 4, memLimitBytes: 32 << 20 }, drivers: new Map() };
@@ -27,7 +27,7 @@ describe('taps on the crossings between a class and its driver', () => {
 
   it('block: each request is one submit tap and one blk_complete tap; a fault is counted on its operation', async () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-taps-'));
-    kernel = await Kernel.boot({ policy });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy });
     kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 4 << 20 });
     const drv = await kernel.load('blk');
     const disk = openBlock(kernel, 'blk0');
@@ -49,7 +49,7 @@ describe('taps on the crossings between a class and its driver', () => {
     const atPeer: Buffer[] = [];
     peer.on('message', (m) => atPeer.push(m));
     await new Promise<void>((r) => peer!.bind(0, '127.0.0.1', r));
-    kernel = await Kernel.boot({ policy });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy });
     kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}` });
     const drv = await kernel.load('e1000');
     const eth = openNet(kernel, 'eth0');
@@ -71,7 +71,7 @@ describe('taps on the crossings between a class and its driver', () => {
 
   it('serial and sound: opening, configuring and moving data cross through their operations\' taps', async () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-taps-'));
-    kernel = await Kernel.boot({ policy });
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy });
     const pty = ptyPair();
     try {
       kernel.addDevice('uart16550', { tty: pty.a });

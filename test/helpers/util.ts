@@ -1,7 +1,13 @@
 // Small helpers shared by the kernel tests.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
-import { DriverFault } from '../../lib/index.js';
+import { DriverFault, type Isolation } from '../../lib/index.js';
+
+/**
+ * The isolation the device-class suites boot: the default ('auto') unless the
+ * suite runs again under another (vitest.config.ts: project 'process').
+ */
+export const suiteIsolation = (process.env.NOOKS_TEST_ISOLATION ?? 'auto') as Isolation | 'auto';
 
 /** Polls `cond` every 5 ms; fails with `what` after `timeoutMs`. */
 export async function until(cond: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {

@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 
+#include "../../domain/host_heap.h"
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/subsystems.h"
@@ -72,7 +73,17 @@ struct Port {
   bool rx_notified = false, want_space = false, want_drain = false;
   uint64_t rx_bytes = 0, tx_bytes = 0, rx_dropped = 0;
   uint64_t tx_moved = 0;  // jiffies when the driver last took bytes, or bytes came to an empty queue (the nanny's clock)
+  // The settings as set_termios hands them to the driver: in the host-object
+  // heap, which the driver may read under every isolation (its host process too).
+  struct ktermios *termios_arg = static_cast<struct ktermios *>(host_heap_alloc(sizeof(struct ktermios)));
+  ~Port() { host_heap_free(termios_arg); }
 };
+
+// With ops_lock held: the driver's set_termios with t.
+OpCall set_termios_call(Port &p, const struct ktermios &t) {
+  *p.termios_arg = t;
+  return p.ops.set_termios(p.addr, (uintptr_t)p.termios_arg);
+}
 
 struct Registry {
   std::mutex lock;
@@ -208,7 +219,7 @@ bool bring_up(const std::shared_ptr<Port> &p) {
   }
   if (!port_call(p, p->ops.startup(p->addr), &rc)) return false;
   if ((int)rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string((int)rc) + ")");
-  if (!port_call(p, p->ops.set_termios(p->addr, (uintptr_t)&t)) ||
+  if (!port_call(p, set_termios_call(*p, t)) ||
       !port_call(p, p->ops.set_mctrl(p->addr, mctrl)))
     return false;
   bool send;
@@ -381,7 +392,7 @@ void serial_set_termios(SerialHandle h, const SerialTermios &in) {
     p->termios = t;  // for a restore
     up = p->up;
   }
-  if (up) port_call(p, p->ops.set_termios(p->addr, (uintptr_t)&t));
+  if (up) port_call(p, set_termios_call(*p, t));
 }
 
 void serial_set_mctrl(SerialHandle h, unsigned mctrl) {
