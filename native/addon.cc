@@ -87,8 +87,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   if (dladdr((void *)&Boot, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
   g_isolation = m;
   // Before any driver's host process is forked: they share it (isolation 'process').
-  if (!host_heap_init())
-    throw_code(env, "ENOMEM", "cannot map the host-object heap (isolation 'process' must be the first kernel booted in a process)");
+  if (!host_heap_init()) throw_code(env, "ENOMEM", "cannot map the host-object heap");
   xpc_set_isolation(m);
   thread_ctx();
   trap_install();

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Kernel, type Isolation } from '../kernel.js';
 import type { Policy } from '../recovery/policy.js';
 
-export const defaultModes: readonly Isolation[] = ['none', 'mprotect', 'pkey'];
+// 'process' beside 'pkey': what containing a driver in a process of its own costs.
+export const defaultModes: readonly Isolation[] = ['none', 'mprotect', 'pkey', 'process'];
 
 /** A mode that was not measured: this machine cannot run it. */
 export interface ModeUnsupported {

@@ -29,7 +29,7 @@ const report: Command = async (ctx) => (await import('./commands/report.js')).re
 const flags = [
   { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
   {
-    name: 'isolation', value: 'mode', choices: ['auto', 'pkey', 'mprotect', 'none'],
+    name: 'isolation', value: 'mode', choices: ['auto', 'pkey', 'mprotect', 'process', 'none'],
     help: 'Driver isolation; auto (the default) picks pkey if the CPU has protection keys, else mprotect',
   },
   { name: 'time-budget', value: 'ms', help: 'Watchdog: the longest one call may stay in the driver (demo: 300; run: the policy\'s, 2000)' },
@@ -84,6 +84,7 @@ const commands: readonly CommandDef[] = [
     examples: [
       ['nooks demo', 'the best isolation this CPU offers'],
       ['nooks demo --isolation mprotect', 'page protection flipped at each crossing'],
+      ['nooks demo --isolation process', 'each driver in a host process of its own'],
       ['nooks demo --json', '{ isolation, rows: [...], tickerTicks, canaryIntact }'],
     ],
   },
@@ -94,7 +95,7 @@ const commands: readonly CommandDef[] = [
     run: bench,
     flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
     details: [
-      'bench xpc: for each isolation mode (none, mprotect, pkey) in one run: boot it, load the null driver and',
+      'bench xpc: for each isolation mode (none, mprotect, pkey, process) in one run: boot it, load the null driver and',
       'measure in C++ loops a host -> driver -> host round trip around an empty function and one kernel call from',
       'inside the driver (an upcall), then one drv.call() from JavaScript; shut down; next mode. Modes the CPU lacks',
       '(pkey without protection keys) are listed as unsupported, with the reason.',
@@ -196,7 +197,7 @@ const commands: readonly CommandDef[] = [
     flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out'],
     details: [
       'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',
-      'each run in every mode (none; mprotect and, with protection keys, pkey; each without and with shadow drivers),',
+      'each run in every mode (none; mprotect, process and, with protection keys, pkey; each without and with shadow drivers),',
       'each run one trial in a fresh child process: the fault injected as the application starts, the application\'s',
       'own verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
       'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny), recovered, outcome.',

@@ -12,7 +12,7 @@ import { runTrialChild, type Outcome } from './child.js';
 import { trialApps } from './trial.js';
 
 export interface Mode {
-  /** `none`, `mprotect`, `mprotect+shadow`, `pkey`, `pkey+shadow`. */
+  /** `none`, `mprotect`, `mprotect+shadow`, `pkey`, `pkey+shadow`, `process`, `process+shadow`. */
   name: string;
   isolation: Isolation;
   shadow: boolean;
@@ -84,7 +84,7 @@ export interface CampaignSummary {
 
 /** none, and each isolated mode this machine runs, without and with shadow drivers. */
 export function campaignModes(): Mode[] {
-  const isolated: Isolation[] = Kernel.pkuSupported() ? ['mprotect', 'pkey'] : ['mprotect'];
+  const isolated: Isolation[] = Kernel.pkuSupported() ? ['mprotect', 'pkey', 'process'] : ['mprotect', 'process'];
   return [
     { name: 'none', isolation: 'none', shadow: false },
     ...isolated.flatMap((i) => [{ name: i, isolation: i, shadow: false }, { name: `${i}+shadow`, isolation: i, shadow: true }]),

@@ -34,7 +34,6 @@ class Arena {
   uintptr_t reserved_lo() const { return base_ - guard(); }
   uintptr_t reserved_hi() const { return base_ + size_ + guard(); }
   uintptr_t hi() const { return base_ + size_; }
-  bool shared() const { return shared_; }
   size_t used() const { return used_; }
   bool contains(uintptr_t p, size_t n) const { return p >= base_ && n <= size_ && p - base_ <= size_ - n; }
 

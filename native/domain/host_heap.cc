@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "arena.h"
-#include "domain.h"
 
 namespace nooks {
 
@@ -18,14 +17,13 @@ struct HostHeap {
 static HostHeap &host_heap = *new HostHeap;
 constexpr size_t kHostHeapSize = 4u << 20;
 
-static bool mapped() {
-  return host_heap.heap.lo() || host_heap.heap.map(kHostHeapSize, -1, shared_domains());
-}
+// Shared whatever the isolation, so that a later kernel of this process
+// under 'process' can share it with its drivers' host processes too.
+static bool mapped() { return host_heap.heap.lo() || host_heap.heap.map(kHostHeapSize, -1, true); }
 
 bool host_heap_init() {
   std::lock_guard<std::mutex> g(host_heap.lock);
-  // Mapped private by an earlier kernel of this process: no host process could share it.
-  return mapped() && (host_heap.heap.shared() || !shared_domains());
+  return mapped();
 }
 
 void *host_heap_alloc(size_t size) {

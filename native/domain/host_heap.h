@@ -1,7 +1,7 @@
 // The host-object heap: kernel objects a driver may read but never write.
 // Under pkey it is ordinary key-0 memory (read-only inside every domain);
-// under mprotect it is made read-only while any driver runs; under process it
-// is shared with the drivers' host processes, which map it read-only.
+// under mprotect it is made read-only while any driver runs; it is shared
+// memory, which the drivers' host processes (isolation 'process') map read-only.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 import { runTrialChild } from '../../experiments/child.js';
 import { trialApps } from '../../experiments/trial.js';
 import { describeFault, planFault } from '../../inject/index.js';
-import { Kernel } from '../../kernel.js';
+import { Kernel, type Isolation } from '../../kernel.js';
 import { UsageError } from '../args.js';
 import { toJson, type Context } from './common.js';
 import { faultOptions } from './fault-flags.js';
@@ -18,7 +18,7 @@ export async function inject(ctx: Context): Promise<number> {
   const { seed, type, transient } = faultOptions(ctx, () => Date.now() % 1_000_000);
   const fault = planFault(driver, { seed, type, transient, fn: ctx.flags.site });
   const wanted = ctx.flags.isolation ?? 'auto';
-  const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as 'pkey' | 'mprotect' | 'none');
+  const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as Isolation);
   const shadow = isolation !== 'none'; // nothing is restarted without isolation
   const r = await runTrialChild({ app, isolation, shadow, seed, fault, timeBudgetMs: 1000, stallMs: 1000 }, 20_000);
   const result = {
