@@ -128,10 +128,14 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
   dev->name = name.empty() ? dev->kind() + std::to_string(b.counts[dev->kind()]++) : name;
   auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
   if (!pdev) throw std::runtime_error("host-object heap exhausted");
-  pdev->vendor = dev->vendor();
-  pdev->device = dev->device_id();
-  pdev->irq = dev->irq_line;
-  pdev->dev.name = strdup(dev->name.c_str());
+  {
+    // Under mprotect the host-object heap is read-only while a driver runs on another thread.
+    DomainMemoryAccess access;
+    pdev->vendor = dev->vendor();
+    pdev->device = dev->device_id();
+    pdev->irq = dev->irq_line;
+    pdev->dev.name = strdup(dev->name.c_str());
+  }
   b.slots.push_back({std::move(dev), pdev});
   Slot &s = b.slots.back();
   s.dev->attached();
