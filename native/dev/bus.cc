@@ -10,6 +10,7 @@
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../recovery/recovery.h"
+#include "../xpc/xpc.h"
 #include "iomem.h"
 
 namespace nooks {
@@ -37,7 +38,9 @@ struct Registration {
 
 // Never destroyed: kernel threads may still run while the process exits.
 struct Bus {
-  std::recursive_mutex lock;  // probe runs with it held and may call back (pci_enable_device...)
+  // Probe runs with it held and may call back (pci_enable_device...). Before
+  // the mprotect lock: take it only through BusLock.
+  std::recursive_mutex lock;
   std::vector<Slot> slots;
   std::vector<Registration> drivers;
   std::map<std::string, DeviceFactory> kinds;
@@ -48,6 +51,23 @@ Bus &bus() {
   static Bus *b = new Bus;
   return *b;
 }
+
+// The bus lock, taken before the mprotect lock: the JS thread holds it while
+// it probes a driver (a crossing). So a driver thread that calls the bus from
+// inside a crossing, holding the mprotect lock, gives that up while it waits
+// for the bus lock, and takes it back once it has it. Touches no driver
+// memory meanwhile. A try_lock that succeeds waits for nothing: no cycle.
+class BusLock {
+ public:
+  BusLock() {
+    if (bus().lock.try_lock()) return;
+    UnlockedWait w;
+    bus().lock.lock();
+  }
+  ~BusLock() { bus().lock.unlock(); }
+  BusLock(const BusLock &) = delete;
+  BusLock &operator=(const BusLock &) = delete;
+};
 
 DeviceInfo info_of(const Slot &s) {
   const BusDevice &d = *s.dev;
@@ -109,7 +129,7 @@ DeviceKind::DeviceKind(const char *kind, DeviceFactory make) { bus().kinds[kind]
 
 DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   auto k = b.kinds.find(kind);
   if (k == b.kinds.end()) {
     std::string known;
@@ -121,17 +141,21 @@ DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
 
 DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   dev->index = (int)b.slots.size();
   dev->irq_line = kFirstDeviceIrq + dev->index;
   if (dev->irq_line >= (unsigned)kIrqLines) throw std::invalid_argument("the bus is full");
   dev->name = name.empty() ? dev->kind() + std::to_string(b.counts[dev->kind()]++) : name;
   auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
   if (!pdev) throw std::runtime_error("host-object heap exhausted");
-  pdev->vendor = dev->vendor();
-  pdev->device = dev->device_id();
-  pdev->irq = dev->irq_line;
-  pdev->dev.name = strdup(dev->name.c_str());
+  {
+    // Under mprotect the host-object heap is read-only while a driver runs on another thread.
+    DomainMemoryAccess access;
+    pdev->vendor = dev->vendor();
+    pdev->device = dev->device_id();
+    pdev->irq = dev->irq_line;
+    pdev->dev.name = strdup(dev->name.c_str());
+  }
   b.slots.push_back({std::move(dev), pdev});
   Slot &s = b.slots.back();
   s.dev->attached();
@@ -140,20 +164,20 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
 }
 
 std::vector<DeviceInfo> bus_devices() {
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  BusLock g;
   std::vector<DeviceInfo> v;
   for (Slot &s : bus().slots) v.push_back(info_of(s));
   return v;
 }
 
 EmulatedDevice *bus_device(int index) {
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  BusLock g;
   return index >= 0 && index < (int)bus().slots.size() ? bus().slots[index].dev->emulated() : nullptr;
 }
 
 void bus_release_driver(Domain *d, uintptr_t drv) {
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   for (Slot &s : b.slots)
     if (s.drv == drv && s.dev->domain.load() == d->id) unbind(s, d);
   for (auto it = b.drivers.begin(); it != b.drivers.end(); ++it)
@@ -165,7 +189,7 @@ void bus_release_driver(Domain *d, uintptr_t drv) {
 
 void bus_release_iomap(Domain *d, uintptr_t addr) {
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   auto it = b.iomaps.find(addr);
   if (it == b.iomaps.end()) return;
   b.slots[it->second].dev->iounmap(d, addr);
@@ -174,7 +198,7 @@ void bus_release_iomap(Domain *d, uintptr_t addr) {
 
 void bus_clear() {
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   for (Slot &s : b.slots) host_heap_free(s.pdev);
   b.slots.clear();
   b.drivers.clear();
@@ -252,7 +276,7 @@ extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
     r.id_addrs.push_back((uintptr_t)id);
   }
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   for (const Registration &x : b.drivers)
     if (x.domain == d->id && x.drv == (uintptr_t)drv) return -EBUSY;
   b.drivers.push_back(r);
@@ -265,7 +289,7 @@ extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
 extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
   Domain *d = calling_domain();
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   for (Slot &s : b.slots) {
     if (s.drv != (uintptr_t)drv) continue;
     if (drv->remove) {
@@ -282,12 +306,12 @@ extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
 extern "C" int kapi_pci_enable_device(struct pci_dev *) { return 0; }
 
 extern "C" void kapi_pci_set_master(struct pci_dev *pdev) {
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  BusLock g;
   if (Slot *s = slot_of(pdev)) s->dev->set_master();
 }
 
 extern "C" unsigned long kapi_pci_resource_len(struct pci_dev *pdev, int bar) {
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  BusLock g;
   Slot *s = slot_of(pdev);
   return s && bar >= 0 && bar < 6 ? s->dev->bar_size(bar) : 0;
 }
@@ -295,7 +319,7 @@ extern "C" unsigned long kapi_pci_resource_len(struct pci_dev *pdev, int bar) {
 extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long maxlen) {
   Domain *d = calling_domain();
   Bus &b = bus();
-  std::lock_guard<std::recursive_mutex> g(b.lock);
+  BusLock g;
   Slot *s = slot_of(pdev);
   if (!s || bar < 0 || bar >= 6 || !s->dev->bar_size(bar)) return nullptr;
   BusDevice *dev = s->dev.get();
@@ -314,12 +338,12 @@ extern "C" void kapi_pci_iounmap(struct pci_dev *, void *addr) {
 }
 
 extern "C" void kapi_pci_set_drvdata(struct pci_dev *pdev, void *data) {
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  BusLock g;
   if (Slot *s = slot_of(pdev)) s->drvdata = data;
 }
 
 extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
-  std::lock_guard<std::recursive_mutex> g(bus().lock);
+  BusLock g;
   Slot *s = slot_of(pdev);
   return s ? s->drvdata : nullptr;
 }
