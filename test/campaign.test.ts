@@ -39,9 +39,10 @@ describe('nooks campaign', () => {
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as CampaignSummary;
     const all = lines();
-    // four applications x one fault x three modes (none, mprotect, mprotect+shadow; pkey where the CPU has it)
+    // four applications x one fault x every mode (none, mprotect, mprotect+shadow; pkey where the CPU has it; process, process+shadow)
     const modes = Object.keys(summary.byMode);
     expect(modes.slice(0, 3)).toEqual(['none', 'mprotect', 'mprotect+shadow']);
+    expect(modes.slice(-2)).toEqual(['process', 'process+shadow']);
     expect(all).toHaveLength(4 * modes.length);
     expect(all.slice(0, before.length)).toEqual(before); // what was there stays, and is not run again
     expect(new Set(all.map((x) => x.key)).size).toBe(all.length);
