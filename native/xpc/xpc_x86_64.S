@@ -93,23 +93,17 @@ nooks_xpc_enter_plain:
 	.size nooks_xpc_enter_plain, .-nooks_xpc_enter_plain
 
 # int nooks_xpc_enter_local(EntryFrame *f, XpcCall *c)
-# No switch at all: c runs on this stack (isolation 'process', whose driver
-# runs elsewhere); the frame is what a fault unwinds to, as in the other modes.
+# No switch of stack: c runs on this one, below the registers enter_plain
+# saves (isolation 'process', whose driver runs elsewhere); the frame is what
+# a fault unwinds to, as in the other modes.
 	.globl nooks_xpc_enter_local
 	.hidden nooks_xpc_enter_local
 	.type nooks_xpc_enter_local, @function
 	.p2align 4
 nooks_xpc_enter_local:
-	SAVE_HOST
-	mov %rsp, EF_HOST_SP(%rdi)
-	mov %rdi, %rbx
-	mov %rsi, %r12
-	sub $8, %rsp			# the call below needs a 16-byte aligned stack
-	LOAD_ARGS_AND_CALL
-	mov EF_HOST_SP(%rbx), %rsp
-	mov %rax, XC_RET(%r12)
-	xor %eax, %eax
-	RESTORE_HOST_AND_RETURN
+	lea -64(%rsp), %rdx
+	and $-16, %rdx
+	jmp nooks_xpc_enter_plain
 	.size nooks_xpc_enter_local, .-nooks_xpc_enter_local
 
 # Resumption points, entered with rbx = the EntryFrame to return through.
