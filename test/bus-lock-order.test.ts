@@ -100,6 +100,37 @@ module_init(hammer_init);
 module_exit(hammer_exit);
 `;
 
+// A driver whose probe dereferences NULL: it runs nested in its init's
+// pci_register_driver (the device is there first).
+const badProbe = `#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+static int bad_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	(void)pdev;
+	(void)id;
+	return *(volatile int *)0;
+}
+
+static const struct pci_device_id ids[] = {
+	PCI_DEVICE(0x4e4b, 0x0001),
+	{ 0, 0 },
+};
+
+static struct pci_driver bad_driver = {
+	.name = "badprobe",
+	.id_table = ids,
+	.probe = bad_probe,
+};
+
+static int bad_init(void) { return pci_register_driver(&bad_driver); }
+static void bad_exit(void) { pci_unregister_driver(&bad_driver); }
+
+module_init(bad_init);
+module_exit(bad_exit);
+`;
+
 // Run in the child: the worker hammers the bus while this thread adds devices
 // (each add probes the driver: bus lock, then a crossing).
 const scenario = (lib: string, so: string, adds: number) => `
@@ -130,23 +161,49 @@ describe("isolation 'mprotect': the bus lock and the mprotect lock", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a driver thread in PCI calls while the JS thread adds devices: no deadlock', async () => {
-    const so = buildDriver(dir, 'hammer', hammer);
-    const lib = pathToFileURL(join(packageRoot, 'dist', 'lib', 'index.js')).href;
-    const adds = 30; // the bus has 32 lines for devices
-    const out = await new Promise<string>((resolve, reject) => {
+  /** Runs `script` in a kernel process of its own; its last stdout line, parsed. */
+  const runScenario = (script: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
       let stdout = '';
       let stderr = '';
-      child = spawn(process.execPath, ['--input-type=module', '-e', scenario(lib, so, adds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (b) => (stdout += b));
       child.stderr!.on('data', (b) => (stderr += b));
       child.on('error', reject);
       child.on('exit', (code, signal) =>
-        code === 0 ? resolve(stdout) : reject(new Error(`kernel process exited with ${code ?? signal}:\n${stderr}`)),
+        code === 0 ? resolve(JSON.parse(stdout.trim().split('\n').pop()!)) : reject(new Error(`kernel process exited with ${code ?? signal}:\n${stderr}`)),
       );
     });
-    const r = JSON.parse(out.trim().split('\n').pop()!);
+  const lib = pathToFileURL(join(packageRoot, 'dist', 'lib', 'index.js')).href;
+
+  it('a driver thread in PCI calls while the JS thread adds devices: no deadlock', async () => {
+    const so = buildDriver(dir, 'hammer', hammer);
+    const adds = 30; // the bus has 32 lines for devices
+    const r = await runScenario(scenario(lib, so, adds));
     expect(r).toMatchObject({ probed: adds + 1, devices: adds + 1, state: 'running', events: 0 });
+    expect(r.calls).toBeGreaterThan(0);
+  }, 20_000);
+
+  it('a probe that faults inside pci_register_driver leaves the bus lock free for other threads', async () => {
+    // The fault unwinds the JS thread to the driver's outermost entry (its
+    // init), past the kernel call's frames: had the bus lock been held across
+    // the probe, this thread would keep it, and the worker's PCI calls below
+    // would wait for ever.
+    const bad = buildDriver(dir, 'badprobe', badProbe);
+    const so = buildDriver(dir, 'hammer', hammer);
+    const r = await runScenario(`
+import { Kernel } from ${JSON.stringify(lib)};
+const kernel = await Kernel.boot({ isolation: 'mprotect' });
+kernel.addDevice('testdev');
+const failed = await kernel.load(${JSON.stringify(bad)}).then(() => 'loaded', (e) => e.code);
+const drv = await kernel.load(${JSON.stringify(so)}, { timeBudgetMs: 10_000 });
+drv.call('start', 10);
+while (Number(drv.call('rounds_done')) < 3) await new Promise((r) => setTimeout(r, 1));
+const calls = Number(drv.call('halt'));
+await kernel.shutdown();
+console.log(JSON.stringify({ failed, calls }));
+`);
+    expect(r).toMatchObject({ failed: 'EINITFAULT' });
     expect(r.calls).toBeGreaterThan(0);
   }, 20_000);
 });

@@ -38,8 +38,8 @@ struct Registration {
 
 // Never destroyed: kernel threads may still run while the process exits.
 struct Bus {
-  // Probe runs with it held and may call back (pci_enable_device...). Before
-  // the mprotect lock: take it only through BusLock.
+  // Never held across a crossing (probe, remove: see Probe). Before the
+  // mprotect lock: take it only through BusLock.
   std::recursive_mutex lock;
   std::vector<Slot> slots;
   std::vector<Registration> drivers;
@@ -52,11 +52,12 @@ Bus &bus() {
   return *b;
 }
 
-// The bus lock, taken before the mprotect lock: the JS thread holds it while
-// it probes a driver (a crossing). So a driver thread that calls the bus from
-// inside a crossing, holding the mprotect lock, gives that up while it waits
-// for the bus lock, and takes it back once it has it. Touches no driver
-// memory meanwhile. A try_lock that succeeds waits for nothing: no cycle.
+// The bus lock, taken before the mprotect lock: kernel code holding it may
+// open driver memory (DomainMemoryAccess: a new device's pci_dev, a device's
+// DMA mappings at claim). So a driver thread that calls the bus from inside a
+// crossing, holding the mprotect lock, gives that up while it waits for the
+// bus lock, and takes it back once it has it. Touches no driver memory
+// meanwhile. A try_lock that succeeds waits for nothing: no cycle.
 class BusLock {
  public:
   BusLock() {
@@ -97,30 +98,47 @@ void unbind(Slot &s, Domain *d) {
   s.dev->domain.store(-1);
 }
 
-// Offers an unbound device to a registration; probe runs in the driver
-// (nested in the kernel call that brought us here, or from the JS thread).
-void try_probe(Slot &s, const Registration &r) {
+// A device offered to a driver: claimed under the bus lock, probed without
+// it. A probe that faults inside pci_register_driver unwinds to the driver's
+// outermost entry, past whatever this thread holds: never the bus lock.
+struct Probe {
+  int slot;
+  Domain *d;
+  uintptr_t drv;
+  XpcCall call;
+};
+
+// With the bus lock held: binds s to r for the probe to come, if r drives it.
+bool claim(Slot &s, const Registration &r, std::vector<Probe> *probes) {
   size_t which;
   Domain *d = g_domains[r.domain];
-  if (!d || s.drv || !matches(r, *s.dev, &which)) return;
+  if (!d || s.drv || !matches(r, *s.dev, &which)) return false;
   std::string why = s.dev->claim(d);
   if (!why.empty()) {
     klog(3, "pci: %s cannot be bound to %s: %s", s.dev->name.c_str(), d->name.c_str(), why.c_str());
-    return;
+    return false;
   }
   s.drv = r.drv;
   s.dev->domain.store(r.domain);
   d->objects.add({ObjectType::pci_dev, (uintptr_t)s.pdev, sizeof(pci_dev), (uint64_t)s.dev->index, s.dev->name});
-  XpcCall c{r.probe, {(uint64_t)s.pdev, (uint64_t)r.id_addrs[which]}, 0};
+  probes->push_back({s.dev->index, d, r.drv, {r.probe, {(uint64_t)s.pdev, (uint64_t)r.id_addrs[which]}, 0}});
+  return true;
+}
+
+// Without the bus lock: probe runs in the driver (nested in the kernel call
+// that brought us here, or from the JS thread); a device it refuses is unbound.
+void probe(Probe &p) {
   Fault f;
-  EnterResult res = xpc_call(d, &c, &f);
-  if (res == EnterResult::ok && (int)c.ret == 0) {
-    klog(6, "pci: %s bound to %s", s.dev->name.c_str(), d->name.c_str());
+  EnterResult res = xpc_call(p.d, &p.call, &f);
+  BusLock g;
+  Slot &s = bus().slots[p.slot];
+  if (res == EnterResult::ok && (int)p.call.ret == 0) {
+    klog(6, "pci: %s bound to %s", s.dev->name.c_str(), p.d->name.c_str());
     return;
   }
-  if (res == EnterResult::ok) klog(4, "pci: %s: %s probe returned %d", s.dev->name.c_str(), d->name.c_str(), (int)c.ret);
-  unbind(s, d);
-  if (res == EnterResult::fault) recovery_notify(d, f);  // the recovery thread tears it down and reports
+  if (res == EnterResult::ok) klog(4, "pci: %s: %s probe returned %d", s.dev->name.c_str(), p.d->name.c_str(), (int)p.call.ret);
+  if (s.drv == p.drv) unbind(s, p.d);
+  if (res == EnterResult::fault) recovery_notify(p.d, f);  // the recovery thread tears it down and reports
 }
 
 }  // namespace
@@ -141,26 +159,34 @@ DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
 
 DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
   Bus &b = bus();
-  BusLock g;
-  dev->index = (int)b.slots.size();
-  dev->irq_line = kFirstDeviceIrq + dev->index;
-  if (dev->irq_line >= (unsigned)kIrqLines) throw std::invalid_argument("the bus is full");
-  dev->name = name.empty() ? dev->kind() + std::to_string(b.counts[dev->kind()]++) : name;
-  auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
-  if (!pdev) throw std::runtime_error("host-object heap exhausted");
+  std::vector<Probe> probes;
+  int index;
   {
-    // Under mprotect the host-object heap is read-only while a driver runs on another thread.
-    DomainMemoryAccess access;
-    pdev->vendor = dev->vendor();
-    pdev->device = dev->device_id();
-    pdev->irq = dev->irq_line;
-    pdev->dev.name = strdup(dev->name.c_str());
+    BusLock g;
+    index = (int)b.slots.size();
+    dev->index = index;
+    dev->irq_line = kFirstDeviceIrq + index;
+    if (dev->irq_line >= (unsigned)kIrqLines) throw std::invalid_argument("the bus is full");
+    dev->name = name.empty() ? dev->kind() + std::to_string(b.counts[dev->kind()]++) : name;
+    auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
+    if (!pdev) throw std::runtime_error("host-object heap exhausted");
+    {
+      // Under mprotect the host-object heap is read-only while a driver runs on another thread.
+      DomainMemoryAccess access;
+      pdev->vendor = dev->vendor();
+      pdev->device = dev->device_id();
+      pdev->irq = dev->irq_line;
+      pdev->dev.name = strdup(dev->name.c_str());
+    }
+    b.slots.push_back({std::move(dev), pdev});
+    Slot &s = b.slots.back();
+    s.dev->attached();
+    for (const Registration &r : b.drivers)
+      if (claim(s, r, &probes)) break;
   }
-  b.slots.push_back({std::move(dev), pdev});
-  Slot &s = b.slots.back();
-  s.dev->attached();
-  for (const Registration &r : b.drivers) try_probe(s, r);
-  return info_of(s);
+  for (Probe &p : probes) probe(p);
+  BusLock g;
+  return info_of(b.slots[index]);
 }
 
 std::vector<DeviceInfo> bus_devices() {
@@ -276,31 +302,40 @@ extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
     r.id_addrs.push_back((uintptr_t)id);
   }
   Bus &b = bus();
-  BusLock g;
-  for (const Registration &x : b.drivers)
-    if (x.domain == d->id && x.drv == (uintptr_t)drv) return -EBUSY;
-  b.drivers.push_back(r);
-  d->objects.add({ObjectType::pci_driver, (uintptr_t)drv, sizeof *drv, 0, "pci_driver"});
-  Registration copy = b.drivers.back();
-  for (Slot &s : b.slots) try_probe(s, copy);
+  std::vector<Probe> probes;
+  {
+    BusLock g;
+    for (const Registration &x : b.drivers)
+      if (x.domain == d->id && x.drv == (uintptr_t)drv) return -EBUSY;
+    b.drivers.push_back(r);
+    d->objects.add({ObjectType::pci_driver, (uintptr_t)drv, sizeof *drv, 0, "pci_driver"});
+    for (Slot &s : b.slots) claim(s, r, &probes);
+  }
+  for (Probe &p : probes) probe(p);
   return 0;
 }
 
 extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
   Domain *d = calling_domain();
   Bus &b = bus();
-  BusLock g;
-  for (Slot &s : b.slots) {
-    if (s.drv != (uintptr_t)drv) continue;
-    if (drv->remove) {
-      XpcCall c{(const void *)drv->remove, {(uint64_t)s.pdev}, 0};
-      Fault f;
-      xpc_call(d, &c, &f);  // a fault here unwinds past us, to the driver's outermost entry
-    }
-    unbind(s, d);
+  const void *remove = nullptr;  // as checked at registration
+  std::vector<pci_dev *> bound;
+  {
+    BusLock g;
+    for (const Registration &r : b.drivers)
+      if (r.domain == d->id && r.drv == (uintptr_t)drv) remove = r.remove;
+    for (Slot &s : b.slots)
+      if (s.drv == (uintptr_t)drv && s.dev->domain.load() == d->id) bound.push_back(s.pdev);
+  }
+  // remove runs in the driver without the bus lock: a fault there unwinds
+  // past us, to the driver's outermost entry (recovery unbinds the rest).
+  for (pci_dev *pdev : bound) {
+    XpcCall c{remove, {(uint64_t)pdev}, 0};
+    Fault f;
+    if (remove) xpc_call(d, &c, &f);
   }
   d->objects.remove(ObjectType::pci_driver, (uintptr_t)drv);
-  bus_release_driver(d, (uintptr_t)drv);
+  bus_release_driver(d, (uintptr_t)drv);  // unbinds its devices
 }
 
 extern "C" int kapi_pci_enable_device(struct pci_dev *) { return 0; }
