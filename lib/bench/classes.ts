@@ -87,6 +87,8 @@ interface Workload {
   /** The driver whose domain's crossings are counted. */
   driver: string;
   note: string;
+  /** Modes the workload cannot run in, and why. */
+  unsupported?: Partial<Record<Isolation, string>>;
   /** Adds the device, loads the driver and starts the load; `dir` is scratch space. */
   start(kernel: Kernel, dir: string): Promise<Load>;
 }
@@ -106,7 +108,7 @@ export async function benchClass(suite: ClassSuite, options: ClassBenchOptions =
     const results: WorkloadResult[] = [];
     for (const w of suite === 'pci' ? [pciNetSend(options.pci)] : workloads[suite]) {
       const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
-      const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy);
+      const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported);
       const none = modes.find((m) => m.isolation === 'none' && m.supported);
       const base = none?.supported ? none.throughput : 0;
       results.push({
@@ -262,6 +264,7 @@ function pciNetSend(pci: ClassBenchOptions['pci']): Workload {
   if (!pci) throw new RangeError('bench pci needs the NIC: its PCI address and uio or vfio');
   return {
     name: 'pci-net-send',
+    unsupported: { process: "real PCI devices are not supported under isolation 'process' (their BARs would have to be mapped into the driver's host process)" },
     unit: 'frames/s',
     driver: 'e1000',
     note: `${FRAME_BYTES}-byte frames sent through eth0: the e1000 driver on the real PCI NIC ${pci.address} through ${pci.via} ` +

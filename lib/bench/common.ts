@@ -24,20 +24,23 @@ export interface ModeStep {
 /**
  * Runs `body` once per mode, in order, each time in a kernel of its own
  * (one kernel per process: booted for the mode, shut down after, whatever
- * happens). pkey where it cannot run is not booted but reported unsupported.
+ * happens). pkey where it cannot run, and the modes `unsupported` names (the
+ * workload cannot run in them), are not booted but reported unsupported.
  */
 export async function eachMode<T>(
   modes: readonly Isolation[],
   body: (kernel: Kernel) => Promise<T>,
   onStep?: (step: ModeStep) => void,
   policy?: Policy,
+  unsupported: Partial<Record<Isolation, string>> = {},
 ): Promise<(T | ModeUnsupported)[]> {
   const noPkey = Kernel.pkeyUnusableReason(); // '' when isolation 'pkey' can run here
   const results: (T | ModeUnsupported)[] = [];
   for (const isolation of modes) {
-    if (isolation === 'pkey' && noPkey !== '') {
+    const reason = isolation === 'pkey' && noPkey !== '' ? noPkey : unsupported[isolation];
+    if (reason) {
       onStep?.({ isolation, what: 'skip' });
-      results.push({ isolation, supported: false, reason: noPkey });
+      results.push({ isolation, supported: false, reason });
       continue;
     }
     onStep?.({ isolation, what: 'boot' });
