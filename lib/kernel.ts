@@ -11,7 +11,10 @@ import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from '
 export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
 
 export interface BootOptions {
-  /** 'auto' (default): pkey where the CPU has protection keys, else mprotect. */
+  /**
+   * 'auto' (default): pkey where the CPU has protection keys, else mprotect.
+   * 'process': each driver in a host process of its own (README, Isolation modes).
+   */
   isolation?: Isolation | 'auto';
   /** Recovery policy: a .json/.yaml file or a parsed Policy. */
   policy?: string | Policy;
