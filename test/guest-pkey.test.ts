@@ -21,7 +21,8 @@ describe.skipIf(here || !qemu)(
       const run = await runInGuest({
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader
-        command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner ${files.join(' ')}`,
+        // project default: the class suites under the guest's default isolation, pkey (the process project needs no PKU)
+        command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner --project default ${files.join(' ')}`,
         timeoutMs: 900_000,
       });
       const output = run.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''); // the reporter's colours
