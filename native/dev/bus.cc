@@ -330,9 +330,10 @@ extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
   // remove runs in the driver without the bus lock: a fault there unwinds
   // past us, to the driver's outermost entry (recovery unbinds the rest).
   for (pci_dev *pdev : bound) {
+    if (!remove) break;
     XpcCall c{remove, {(uint64_t)pdev}, 0};
     Fault f;
-    if (remove) xpc_call(d, &c, &f);
+    xpc_call(d, &c, &f);
   }
   d->objects.remove(ObjectType::pci_driver, (uintptr_t)drv);
   bus_release_driver(d, (uintptr_t)drv);  // unbinds its devices

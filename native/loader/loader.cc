@@ -159,35 +159,33 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     domain_destroy(d);
     throw LoadError("EDLOPEN", path + ": " + err);
   }
+  // Loaded, nothing of it run yet: undone by unmapping it and its domain.
+  auto refuse = [&](const LoadError &e) {
+    dlclose(d->handle);
+    domain_destroy(d);
+    throw e;
+  };
   link_map *lm = nullptr;
   dlinfo(d->handle, RTLD_DI_LINKMAP, &lm);
   try {
     DomainMemoryAccess access;
     map_segments(d, img, lm->l_addr);
-  } catch (const LoadError &) {
-    dlclose(d->handle);
-    domain_destroy(d);
-    throw;
+  } catch (const LoadError &e) {
+    refuse(e);
   }
   for (const LoadOptions::Patch &p : opts.patches) {
     std::string why;
     if (text_patch(d, p.offset, p.bytes.data(), p.bytes.size(), p.transient, &why)) continue;
     char at[32];
     snprintf(at, sizeof at, " at text offset 0x%lx: ", (unsigned long)p.offset);
-    dlclose(d->handle);
-    domain_destroy(d);
-    throw LoadError("EPATCH", path + ": cannot inject" + at + why);
+    refuse(LoadError("EPATCH", path + ": cannot inject" + at + why));
   }
   d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
   std::string no_host;
-  if (d->host && !driver_host_start(d, &no_host)) {
-    dlclose(d->handle);
-    domain_destroy(d);
-    throw LoadError("EHOST", path + ": " + no_host);
-  }
+  if (d->host && !driver_host_start(d, &no_host)) refuse(LoadError("EHOST", path + ": " + no_host));
   XpcCall c{(const void *)d->init, {}, 0};
   Fault f;
   EnterResult r = xpc_call(d, &c, &f);

@@ -1,0 +1,49 @@
+// Isolation 'process': the driver really runs in a process of its own, a
+// child of the kernel's, and a restart runs it in a new one (the old one is
+// gone); the suites under the 'process' project check everything else.
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type Driver } from '../lib/index.js';
+import { faultOf, until } from './helpers/util.js';
+
+/** This process's children named `nooks:<driver>` (a host process sets its name so). */
+function hostProcesses(driver: string): number[] {
+  const pids = readdirSync('/proc/self/task').flatMap((t) =>
+    readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === `nooks:${driver}`;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+describe("isolation 'process': a host process per driver", () => {
+  let kernel: Kernel;
+  let crashy: Driver;
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation: 'process' });
+    crashy = await kernel.load('crashy');
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  it('runs the driver in a child process, and after a fault in a new one', async () => {
+    expect(crashy.call('add', 2, 3)).toBe(5);
+    const [first] = hostProcesses('crashy');
+    expect(first).toBeGreaterThan(0);
+    expect(first).not.toBe(process.pid);
+    expect(faultOf(() => crashy.call('null_deref')).kind).toBe('segv');
+    await until(() => crashy.state === 'running' && hostProcesses('crashy').length === 1 && hostProcesses('crashy')[0] !== first,
+      'crashy restarted in a new host process');
+    expect(crashy.call('add', 2, 3)).toBe(5);
+    expect(() => readFileSync(`/proc/${first}/comm`)).toThrow(); // killed and reaped
+  });
+
+  it('leaves no host process behind once the driver is unloaded', async () => {
+    crashy.unload();
+    expect(hostProcesses('crashy')).toEqual([]);
+  });
+});
