@@ -8,8 +8,8 @@
  */
 #include <nooks/kapi.h>
 
-#include "serial_core.h"
-#include "uart_regs.h"
+#include <nooks/serial_core.h>
+#include <nooks/hw/uart_regs.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("16550A UART on a PCI card");

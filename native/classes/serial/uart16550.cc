@@ -32,7 +32,7 @@
 
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
-#include "uart_regs.h"
+#include <nooks/hw/uart_regs.h>
 #include "uart16550.h"
 
 namespace nooks {
