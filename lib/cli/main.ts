@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
+import { driverClasses } from '../sdk/new.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
 import { app } from './commands/app.js';
 import { bench } from './commands/bench.js';
@@ -20,6 +21,7 @@ import { pci } from './commands/pci.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
 import { run } from './commands/run.js';
+import { build, newCommand, sdk } from './commands/sdk.js';
 import { tableCommand } from './commands/table.js';
 
 // The report brings a DOM and a plotting library: loaded when it is asked for, not at every start
@@ -48,7 +50,8 @@ const flags = [
   { name: 'out', value: 'path', help: 'campaign: the results file, JSON lines, appended to and resumed from (default campaign.jsonl); report: its directory (default report)' },
   { name: 'fresh', help: 'Measure again instead of reading the results the report kept' },
   { name: 'quick', help: 'Short measurements: a first look in about a minute' },
-  { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk)' },
+  { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk); new: overwrite' },
+  { name: 'class', value: 'class', choices: driverClasses, help: 'new: the device class of the driver (default plain: no device)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -86,6 +89,63 @@ const commands: readonly CommandDef[] = [
       ['nooks demo --isolation mprotect', 'page protection flipped at each crossing'],
       ['nooks demo --isolation process', 'each driver in a host process of its own'],
       ['nooks demo --json', '{ isolation, rows: [...], tickerTicks, canaryIntact }'],
+    ],
+  },
+  {
+    name: 'new',
+    args: ['name'],
+    help: 'Start a driver of your own: a commented driver, its test and a fault-injection workload',
+    run: newCommand,
+    flags: ['json', 'class', 'force'],
+    details: [
+      'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
+      'net, serial or sound a driver of that class for its emulated device), <name>/<name>.test.mjs (tests with',
+      'node:test that load it and exercise it) and <name>/workload.mjs (what nooks inject and nooks campaign run',
+      'against it), and adds build:<name> and test:<name> scripts to the package.json of the working directory.',
+      'Refuses to overwrite files unless --force. <name> names C symbols: lower-case letters, digits and _.',
+    ],
+    examples: [
+      ['nooks new hello', 'a driver with no device: calls, buffers, strings, a deliberate bug'],
+      ['nooks new mydisk --class block', 'a block driver for the emulated disk'],
+    ],
+  },
+  {
+    name: 'build',
+    args: ['sources...'],
+    passThrough: 'after-name',
+    help: 'Compile and link a driver outside this package exactly as the built-in drivers are',
+    run: build,
+    flags: ['json'],
+    details: [
+      'nooks build <sources...> [-I dir] [-D name[=value]] [-o out.so]: one compiler run ($CC, default cc) with the',
+      'flags of the built-in drivers (freestanding C, no libc, hidden symbols), the package\'s headers (<nooks/kapi.h>',
+      'and the class headers) and the driver runtime linked in. The driver is stamped with the kernel-API version;',
+      'a kernel of another version refuses it (EABI). The default output is <first source>.so in the working directory.',
+      'Compiler warnings go to stderr; errors fail the build with the compiler\'s output (EBUILD). For make or CMake,',
+      'nooks sdk prints the same flags.',
+    ],
+    examples: [
+      ['nooks build hello/hello.c -o build/hello.so', 'then kernel.load(\'build/hello.so\')'],
+      ['nooks build src/a.c src/b.c -I include -D DEBUG=1 -o out/drv.so', 'several sources'],
+    ],
+  },
+  {
+    name: 'sdk',
+    args: ['options...'],
+    passThrough: 'after-name',
+    help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --include-dir)',
+    run: sdk,
+    flags: ['json'],
+    details: [
+      '--cflags: compiler flags with the include directories; --ldflags: linker flags with the driver runtime (after',
+      'the objects); --include-dir: the include directories; --kapi-version: the kernel-API version drivers are stamped',
+      'with. Each asked for is printed on a line of its own; without options, all of them, named.',
+      'In a Makefile:  CFLAGS = $(shell npx nooks sdk --cflags)   LDFLAGS = $(shell npx nooks sdk --ldflags)',
+      '  drv.so: drv.c ; $(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)',
+    ],
+    examples: [
+      ['nooks sdk', 'everything'],
+      ['cc $(nooks sdk --cflags) drv.c -o drv.so $(nooks sdk --ldflags)', 'what nooks build runs'],
     ],
   },
   {
@@ -128,7 +188,7 @@ const commands: readonly CommandDef[] = [
   {
     name: 'app',
     args: ['app?', 'options...'],
-    passThrough: true,
+    passThrough: 'after-first-argument',
     help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
     run: app,
     flags: ['json'],

@@ -23,8 +23,8 @@ export interface BuildOptions {
 /** A build that failed: the compiler's own output is in the message. */
 export class BuildError extends Error {
   override name = 'BuildError';
-  constructor(readonly code: 'ENOENT' | 'ENOCC' | 'ENORUNTIME' | 'EBUILD', message: string) {
-    super(`${message} [${code}]`);
+  constructor(readonly code: 'ENOENT' | 'ENOCC' | 'ENORUNTIME' | 'EBUILD', message: string, compilerOutput?: string) {
+    super(`${message} [${code}]${compilerOutput ? `:\n${compilerOutput}` : ''}`);
   }
 }
 
@@ -41,7 +41,7 @@ export interface Built {
 }
 
 export function buildDriver(options: BuildOptions): Built {
-  if (options.sources.length === 0) throw new BuildError('ENOENT', 'nooks build: no source files given');
+  if (options.sources.length === 0) throw new BuildError('ENOENT', 'no source files given');
   for (const s of options.sources) {
     if (!existsSync(s)) throw new BuildError('ENOENT', `${s}: no such source file`);
     if (statSync(s).isDirectory()) throw new BuildError('ENOENT', `${s}: is a directory, not a source file`);
@@ -63,7 +63,7 @@ export function buildDriver(options: BuildOptions): Built {
     throw new BuildError('ENOCC', `cannot run the C compiler '${cc}': ${r.error.message} (Debian/Ubuntu: apt-get install gcc; or set CC)`);
   }
   if (r.status !== 0) {
-    throw new BuildError('EBUILD', `${options.sources.join(' ')}: the compiler failed (exit ${r.status}):\n${(r.stderr || r.stdout).trimEnd()}`);
+    throw new BuildError('EBUILD', `${options.sources.join(' ')}: the compiler failed (exit ${r.status})`, (r.stderr || r.stdout).trimEnd());
   }
   return { path: out, warnings: r.stderr.trimEnd() };
 }

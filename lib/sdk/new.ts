@@ -25,10 +25,10 @@ export class NewDriverError extends Error {
 /** Writes driver `name` of `cls` into `<project>/<name>/`; refuses to overwrite unless `force`. */
 export function newDriver(name: string, cls: DriverClass, project: string, force = false): NewDriver {
   if (!/^[a-z_][a-z0-9_]{0,31}$/.test(name)) {
-    throw new NewDriverError('EINVAL', `nooks new: '${name}' is not a driver name: lower-case letters, digits and _, starting with a letter (it names C symbols)`);
+    throw new NewDriverError('EINVAL', `'${name}' is not a driver name: lower-case letters, digits and _, starting with a letter (it names C symbols)`);
   }
   if (!(driverClasses as readonly string[]).includes(cls)) {
-    throw new NewDriverError('EINVAL', `nooks new: unknown class '${cls}': one of ${driverClasses.join(', ')}`);
+    throw new NewDriverError('EINVAL', `unknown class '${cls}': one of ${driverClasses.join(', ')}`);
   }
   const templates = join(packageRoot, 'templates', cls);
   const dir = resolve(project, name);
@@ -37,7 +37,7 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   ];
   const there = files.map(([, to]) => join(dir, to)).filter((f) => existsSync(f));
   if (there.length && !force) {
-    throw new NewDriverError('EEXIST', `nooks new: ${there.map((f) => relative(project, f)).join(', ')} already exist(s): choose another name, or --force to overwrite`);
+    throw new NewDriverError('EEXIST', `${there.map((f) => relative(project, f)).join(', ')} already exist(s): choose another name, or --force to overwrite`);
   }
   mkdirSync(dir, { recursive: true });
   for (const [from, to] of files) writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@NAME@', name));

@@ -26,6 +26,7 @@ export interface Flags {
   fresh: boolean;
   quick: boolean;
   force: boolean;
+  class: string | undefined;
 }
 
 export interface Context {
