@@ -30,7 +30,7 @@ export function driverPath(nameOrPath: string): string {
   const path = join(driversDir, `${nameOrPath}.so`);
   if (!existsSync(path)) {
     const known = builtInDrivers();
-    throw Object.assign(new Error(`no built-in driver '${nameOrPath}' [ENOENT]: ` +
+    throw Object.assign(new Error(`no built-in driver '${nameOrPath}' (no ${path}) [ENOENT]: ` +
       (known.length ? `the built-in drivers are ${known.join(', ')}` : `none is built in ${driversDir} (${rebuildCommand})`) +
       `; load a driver of your own by its path (./build/${nameOrPath}.so)`), { code: 'ENOENT' });
   }
