@@ -1,7 +1,7 @@
 // `nooks campaign merge`: the shards of one campaign (`--shard i/n`, run on
 // many machines) put back together, after checking that they are slices of
 // one plan (plan.ts) that add up to it: no trial missing, none twice.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { readCampaignFile, type PlanHeader, type TrialRecord } from './campaign.js';
 import { planTrials, shardOf, type PlanIdentity } from './plan.js';
 
@@ -28,8 +28,12 @@ const some = (items: readonly string[]) => `${items.slice(0, 3).join(', ')}${ite
 
 /** Reads the shards, checks them, and returns the plan and its trials in the plan's order. */
 export function mergeShards(files: readonly string[]): { plan: PlanIdentity; records: TrialRecord[] } {
+  const named = new Set<string>();
   const read = files.map((file) => {
     if (!existsSync(file)) throw new MergeError('ENOENT', `${file} does not exist`);
+    const real = realpathSync(file);
+    if (named.has(real)) throw new MergeError('EDUPLICATE', `${file} is named twice`);
+    named.add(real);
     const content = readCampaignFile(file);
     if (content.plans.length === 0) {
       throw new MergeError('ENOPLAN', `${file} holds no plan header: it was not written by nooks campaign (or by a version before shards)`);

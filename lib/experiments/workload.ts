@@ -48,7 +48,12 @@ export function workloadName(path: string): string {
 
 /** Imports the module and returns its default export, which must be a function. */
 export async function importWorkload(path: string): Promise<Workload> {
-  const m = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  let m: { default?: unknown };
+  try {
+    m = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (e) {
+    throw Object.assign(new Error(`cannot import the workload module ${path}: ${(e as Error).message}`), { code: 'EWORKLOAD' });
+  }
   if (typeof m.default !== 'function') {
     throw Object.assign(new Error(`workload module ${path} must export a default function ({ kernel, driver, trial, seed }) => ok, got ${typeof m.default}`),
       { code: 'EWORKLOAD' });
