@@ -3,8 +3,10 @@
 // application and its driver, N faults (lib/inject, one seed each), each run
 // in every mode -- none, then isolated without and with shadow drivers -- as
 // one trial in a child process (child.ts, trial.ts), so that a host crash is
-// observed, not suffered. Every trial is appended to a JSON-lines file as it
-// ends; a campaign started again with the same file skips what it holds.
+// observed, not suffered; or the same for a user's driver under a workload
+// module (workload.ts). Every trial is appended to a JSON-lines file as it
+// ends, after a header naming the plan (plan.ts); a campaign started again
+// with the same file skips what it holds. A shard runs one slice of the plan.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';

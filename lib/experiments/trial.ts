@@ -1,6 +1,7 @@
 // One trial of the fault experiments (table-apps.ts, after the shadow-driver
 // paper's Table 3; campaign.ts, after the papers' fault-injection figures):
-// one application on its emulated device and driver, in one isolation mode,
+// one application on its emulated device and driver (or a user's driver under
+// its workload module, workload.ts), in one isolation mode,
 // with a fault injected into its driver (lib/inject) as it starts, and again
 // at random moments of the run if asked. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and prints one JSON line.
