@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
 import { fileSha256 } from '../lib/experiments/plan.js';
-import type { InjectedFault } from '../lib/inject/index.js';
+import { planFault, type InjectedFault } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { runNode } from './helpers/util.js';
@@ -108,6 +108,8 @@ describe('nooks inject and campaign on a user\'s driver', () => {
       return JSON.parse(r.stdout) as InjectResult;
     }));
     expect(none.fault).toEqual(mprotect.fault);
+    // the planner the package exports plans the same fault from the same inputs
+    expect(planFault(so, { seed: 9, type: 'null-deref', fn: 'slot' })).toEqual(none.fault);
     expect(none.fault).toMatchObject({ driver: 'kv', kind: 'targeted', type: 'null-deref', seed: 9, site: { function: 'slot' }, transient: true });
     expect(none).toMatchObject({ app: 'kv-workload', hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
     expect(mprotect).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['segv'] });
