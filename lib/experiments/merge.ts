@@ -1,9 +1,9 @@
 // `nooks campaign merge`: the shards of one campaign (`--shard i/n`, run on
 // many machines) put back together, after checking that they are slices of
 // one plan (plan.ts) that add up to it: no trial missing, none twice.
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { readCampaignFile, type PlanHeader, type TrialRecord } from './campaign.js';
-import { planTrials, shardOf, type PlanIdentity } from './plan.js';
+import { planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
 
 export class MergeError extends Error {
   override name = 'MergeError';
@@ -31,12 +31,16 @@ export function mergeShards(files: readonly string[]): { plan: PlanIdentity; rec
   const named = new Set<string>();
   const read = files.map((file) => {
     if (!existsSync(file)) throw new MergeError('ENOENT', `${file} does not exist`);
+    if (!statSync(file).isFile()) throw new MergeError('ENOPLAN', `${file} is not a file`);
     const real = realpathSync(file);
     if (named.has(real)) throw new MergeError('EDUPLICATE', `${file} is named twice`);
     named.add(real);
     const content = readCampaignFile(file);
     if (content.plans.length === 0) {
       throw new MergeError('ENOPLAN', `${file} holds no plan header: it was not written by nooks campaign (or by a version before shards)`);
+    }
+    for (const { plan } of content.plans) {
+      if (planIdentity(plan).id !== plan.id) throw new MergeError('EPLAN', `${file}: the header of plan ${plan.id} was altered (its fields no longer give that id)`);
     }
     return { file, ...content };
   });

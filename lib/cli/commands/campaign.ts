@@ -45,6 +45,8 @@ export async function campaign(ctx: Context): Promise<number> {
 /** `nooks campaign merge a.jsonl b.jsonl --out all.jsonl`: checked to be one plan with nothing missing or twice. */
 function merge(ctx: Context, files: string[]): number {
   if (files.length === 0) throw new UsageError('campaign merge: name the shards\' files: nooks campaign merge <shard.jsonl>... [--out <all.jsonl>]');
+  const planFlags = (['trials', 'seed', 'type', 'persistent', 'jobs', 'driver', 'workload', 'shard'] as const).filter((f) => ctx.flags[f]);
+  if (planFlags.length) throw new UsageError(`campaign merge takes the plan from the files: ${planFlags.map((f) => `--${f}`).join(', ')} ${planFlags.length === 1 ? 'is' : 'are'} not for merge`);
   const { plan, records } = mergeShards(files);
   if (ctx.flags.out) writeMerged(ctx.flags.out, plan, records);
   const summary = summarize(records);
