@@ -7,3 +7,5 @@ export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, ty
 export { openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';
 export { openNet, netInterfaces, nicWire, nicCable, NetInterface, NetError, type NetStats, type NetInfo, type NetConfig, type NicWire, type NetErrorCode } from './classes/net.js';
 export { pciDevices, pciDevice, pciBind, pciUnbind, pciAddress, PciError, stubDriver, type PciDevice, type PciVia } from './pci.js';
+export { planFault, applyFault, describeFault, textPatch, faultTypes, type InjectedFault, type FaultType, type PlanOptions } from './inject/index.js';
+export type { Workload, WorkloadContext, WorkloadResult } from './experiments/workload.js';
