@@ -158,8 +158,8 @@ console.log(JSON.stringify({ results, devices: kernel.devices().map((d) => ({ ki
 await kernel.shutdown();
 `;
 
-/** Devices the workload of each class adds to a kernel: once, used again in later calls. */
-const workloadDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
+/** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
+const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
 
 // driver.alloc/write/free/cstring, which the plain template uses, are not in every build of nooks yet
 const hasDriverMemory = 'alloc' in Driver.prototype;
@@ -199,7 +199,7 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { results: unknown[]; devices: { kind: string; driver: string }[] };
     expect(out.results).toEqual([true, true, true]);
-    expect(out.devices).toEqual(workloadDevices[cls].map((kind) => ({ kind, driver: name })));
+    expect(out.devices).toEqual(classDevices[cls].map((kind) => ({ kind, driver: name })));
   }, 40_000);
 
   it(cls === 'plain' ? 'in this process: calls, and a bug contained' : 'in this process: I/O through the class, a fault injected on its path, recovered, I/O again', async () => {
@@ -220,7 +220,7 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
       const set = await ex.setUp(kernel, dir);
       close = set.close;
       const driver = await kernel.load(so);
-      expect(kernel.devices().map((d) => d.driver)).toEqual(workloadDevices[cls].map(() => name));
+      expect(kernel.devices().map((d) => d.driver)).toEqual(classDevices[cls].map(() => name));
       await set.io(1, false);
       applyFault(kernel, driver, planFault(so, { seed: 1, type: 'null-deref', fn: `${name}_${ex.faultIn}`, transient: true }));
       await set.io(2, true); // faults the driver on the way; its shadow keeps the class's state across the restart

@@ -28,11 +28,11 @@ MODULE_DESCRIPTION("@NAME@: a 16550A UART driver made with nooks new");
 #define FIFO_SIZE	16
 
 struct @NAME@_port {
-	struct uart_port port;		/* first: the class gives it back to the ops */
+	struct uart_port port;		/* the ops get it: to_port() finds the rest */
 	struct pci_dev *pdev;
 	void __iomem *regs;
 	spinlock_t lock;		/* the registers: the ops and the interrupt race */
-	u8 ier;				/* what IER holds (it cannot be read back safely under DLAB) */
+	u8 ier;				/* a copy of IER: changing it needs no read of the register */
 	bool crtscts, cts_stopped;	/* RTS/CTS flow control: transmission waits while CTS is down */
 };
 
@@ -150,6 +150,15 @@ static void @NAME@_shutdown(struct uart_port *port)
 	spin_unlock(&up->lock);
 }
 
+/* LCR's parity bits for UART_PARITY_* */
+static const u8 parity_bits[] = {
+	[UART_PARITY_NONE] = 0,
+	[UART_PARITY_ODD] = UART_LCR_PARITY,
+	[UART_PARITY_EVEN] = UART_LCR_PARITY | UART_LCR_EPAR,
+	[UART_PARITY_MARK] = UART_LCR_PARITY | UART_LCR_SPAR,
+	[UART_PARITY_SPACE] = UART_LCR_PARITY | UART_LCR_EPAR | UART_LCR_SPAR,
+};
+
 static void @NAME@_set_termios(struct uart_port *port, const struct ktermios *t)
 {
 	struct @NAME@_port *up = to_port(port);
@@ -162,14 +171,8 @@ static void @NAME@_set_termios(struct uart_port *port, const struct ktermios *t)
 		divisor = 0xffff;
 	if (t->stop_bits == 2)
 		lcr |= UART_LCR_STOP;
-	if (t->parity == UART_PARITY_ODD)
-		lcr |= UART_LCR_PARITY;
-	else if (t->parity == UART_PARITY_EVEN)
-		lcr |= UART_LCR_PARITY | UART_LCR_EPAR;
-	else if (t->parity == UART_PARITY_MARK)
-		lcr |= UART_LCR_PARITY | UART_LCR_SPAR;
-	else if (t->parity == UART_PARITY_SPACE)
-		lcr |= UART_LCR_PARITY | UART_LCR_EPAR | UART_LCR_SPAR;
+	if (t->parity < sizeof(parity_bits))
+		lcr |= parity_bits[t->parity];
 	spin_lock(&up->lock);
 	up->crtscts = t->flow == UART_FLOW_RTSCTS;
 	ier = up->crtscts ? up->ier | UART_IER_MSI : up->ier & ~UART_IER_MSI;
