@@ -375,7 +375,12 @@ void pump(const std::string &name) {
           if (!k->dead) k->skbs[taken[m]].busy = false;
         requeue(j);  // sent after the driver is back
       } else if (j < taken.size()) {
-        i.c.tx_lost += taken.size() - j;  // the driver faulted on them
+        // the driver faulted on them: lost, counted once (netdev_gone counts those still busy when it retires the registration)
+        for (size_t m = j; m < taken.size(); m++)
+          if (!k->dead) {
+            k->skbs[taken[m]].busy = false;
+            i.c.tx_lost++;
+          }
       }
     }
     if (r.result == EnterResult::fault) {
