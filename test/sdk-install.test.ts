@@ -87,6 +87,25 @@ describe('nooks installed into another project', () => {
     expect(out).toMatch(/# pass 3\n# fail 0/);
   });
 
+  it('nooks inject and a 10-trial campaign on the driver, with the template\'s workload', async () => {
+    // a NULL dereference at the entry of add(): without isolation the host dies; isolated, the driver restarts
+    const inject = async (isolation: string) => JSON.parse(await run('npx', ['nooks', 'inject', 'build/hello.so', '--workload', 'hello/workload.mjs',
+      '--seed', '1', '--type', 'null-deref', '--site', 'add', '--isolation', isolation, '--json'], { timeout: 60_000 }));
+    expect(await inject('none')).toMatchObject({ hostCrashed: true, outcome: 'crash' });
+    expect(await inject('mprotect')).toMatchObject({ hostCrashed: false, faultKinds: ['segv'] });
+
+    const summary = JSON.parse(await run('npx', ['nooks', 'campaign', '--driver', 'build/hello.so', '--workload', 'hello/workload.mjs',
+      '--trials', '10', '--seed', '7', '--jobs', '2', '--out', 'campaign.jsonl', '--json'], { timeout: 300_000 }));
+    const lines = readFileSync(join(project, 'campaign.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const modes = Object.keys(summary.byMode);
+    expect(modes.slice(0, 3)).toEqual(['none', 'mprotect', 'mprotect+shadow']);
+    expect(lines[0].plan.trials).toBe(10);
+    expect(lines.slice(1)).toHaveLength(10 * modes.length);
+    expect(summary.trials).toBe(10 * modes.length);
+    for (const m of modes) expect(summary.byMode[m].trials).toBe(10);
+    for (const x of lines.slice(1)) expect(x).toMatchObject({ driver: 'hello', mode: expect.any(String), outcome: expect.any(String) });
+  }, 420_000);
+
   it('a missing make, C compiler or Python is named, with the Debian packages', async () => {
     // a PATH with node and nothing else
     const bin = join(work, 'bin');

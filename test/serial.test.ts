@@ -26,7 +26,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     pty = ptyPair();
-    expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 2, driver: null });
+    expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 3, driver: null });
     drv = await kernel.load('uart16550');
     far = await Far.open(pty.b);
   });

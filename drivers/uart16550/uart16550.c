@@ -408,7 +408,7 @@ static void uart16550_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id uart16550_ids[] = {
-	PCI_DEVICE(0x4e4b, 0x0002),
+	PCI_DEVICE(UART16550_VENDOR, UART16550_DEVICE),
 	{ 0, 0 },
 };
 

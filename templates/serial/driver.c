@@ -301,7 +301,7 @@ static void @NAME@_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id @NAME@_ids[] = {
-	PCI_DEVICE(0x4e4b, 0x0002),
+	PCI_DEVICE(UART16550_VENDOR, UART16550_DEVICE),
 	{ 0, 0 },
 };
 
