@@ -5,7 +5,7 @@
 // one trial in a child process (child.ts, trial.ts), so that a host crash is
 // observed, not suffered. Every trial is appended to a JSON-lines file as it
 // ends; a campaign started again with the same file skips what it holds.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
 import { runTrialChild, type Outcome } from './child.js';
@@ -100,6 +100,7 @@ function trialSeed(seed: number, app: string, index: number): number {
 
 export function readRecords(path: string): TrialRecord[] {
   if (!existsSync(path)) return [];
+  if (statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is a directory, not a results file`), { code: 'EISDIR' });
   // a line cut short by an interruption is not a result
   return readFileSync(path, 'utf8').split('\n').flatMap((l) => {
     try {
