@@ -400,6 +400,8 @@ Napi::Value AddDevice(const Napi::CallbackInfo &info) {
   }
   try {
     return device_object(env, bus_add_device(info[0].As<Napi::String>(), opts));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());
   } catch (const std::exception &e) {
     throw_code(env, "EINVAL", e.what());
   }
