@@ -70,6 +70,19 @@ describe('the command line', () => {
     }
   });
 
+  it("an application's negative number, or a disk size that is no whole number of sectors, is a usage mistake (exit 2)", async () => {
+    const cases: [string[], string][] = [
+      [['db', '--image', join(dir, 'unused.img'), '--rounds', '-1'], '--rounds must be a non-negative number, got "-1"'],
+      [['db', '--image', join(dir, 'unused.img'), '--size', '1000'], '--size must be a positive multiple of 512 bytes, got "1000"'],
+      [['player', '--out', join(dir, 'unused.wav'), '--seconds', '-1'], '--seconds must be a non-negative number, got "-1"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nooks(['app', ...args]);
+      expect(r.code, shown(r)).toBe(2);
+      expect(JSON.parse(r.stdout).error).toEqual({ code: 'EINVAL', message });
+    }
+  });
+
   it('campaign --out <a directory> names it', async () => {
     const r = await nooks(['campaign', '--out', dir, '--trials', '1']);
     expect(r.code, shown(r)).toBe(1);

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { openBlock, SECTOR_SIZE, type BlockDevice } from '../classes/block.js';
-import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
+import { isolationOption, numberOption, runIfMain, UsageMistake, withProgramKernel, type Program } from './program.js';
 
 export interface DbOptions {
   /** Records (one 512-byte sector each) from the start of the disk; default: the whole disk, at most 4096. */
@@ -159,10 +159,12 @@ export const program: Program = {
   },
   switches: { force: 'use an image file that is not a db image (overwriting it)' },
   async run(o) {
+    const size = numberOption(o, 'size', 4 << 20);
+    if (!Number.isInteger(size) || size === 0 || size % SECTOR_SIZE) throw new UsageMistake(`--size must be a positive multiple of ${SECTOR_SIZE} bytes, got "${o.size}"`);
     checkImage(o.image!, o.force === 'true');
     return withProgramKernel(o, async (kernel) => {
       // the blk device locks the image: a second db on it is refused with EBUSY
-      const dev = kernel.addDevice('blk', { image: o.image!, size: numberOption(o, 'size', 4 << 20) + SECTOR_SIZE });
+      const dev = kernel.addDevice('blk', { image: o.image!, size: size + SECTOR_SIZE });
       await kernel.load('blk');
       const disk = openBlock(kernel, dev.name);
       await disk.write(0, Buffer.concat([IMAGE_MAGIC], SECTOR_SIZE));

@@ -61,14 +61,14 @@ export function parseOptions(p: Program, argv: readonly string[]): Record<string
   return values;
 }
 
-/** A number option, or `fallback` when absent; a value that is no number is a usage mistake. */
+/** A number option, or `fallback` when absent; a value that is no number, or a negative one, is a usage mistake. */
 export function numberOption(values: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number;
 export function numberOption(values: Readonly<Record<string, string | undefined>>, name: string): number | undefined;
 export function numberOption(values: Readonly<Record<string, string | undefined>>, name: string, fallback?: number): number | undefined {
   const v = values[name];
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageMistake(`--${name} must be a number, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageMistake(`--${name} must be a non-negative number, got "${v}"`);
   return n;
 }
 
