@@ -6,7 +6,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverPath } from './paths.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
-import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
+import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
 
 export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
 
@@ -16,8 +16,8 @@ export interface BootOptions {
    * 'process': each driver in a host process of its own (README, Isolation modes).
    */
   isolation?: Isolation | 'auto';
-  /** Recovery policy: a .json/.yaml file or a parsed Policy. */
-  policy?: string | Policy;
+  /** Recovery policy: a .json/.yaml file, a parsed Policy, or one written like the file. */
+  policy?: string | Policy | PolicyDocument;
   /** Append every recovery event to this file as JSON lines. */
   eventLog?: string;
 }
@@ -223,6 +223,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** @internal Driver.unload */
   forget(d: Driver): void {
     this.drivers.delete(d.name);
+    this.drainLog(); // a module_exit that faulted says so at once
   }
 }
 

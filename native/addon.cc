@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <napi.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "addon.h"
@@ -177,15 +178,26 @@ Napi::Value Resolve(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)(uintptr_t)p);
 }
 
+// A driver argument is one 64-bit register: -2^63 .. 2^64-1, signed or not.
 uint64_t to_u64(Napi::Env env, Napi::Value v) {
+  auto out_of_range = [&] {
+    throw_code(env, "ERANGE", "driver call argument " + v.ToString().Utf8Value() + (v.IsBigInt() ? "n" : "") +
+                                  " is out of range: arguments are 64-bit (-2^63 .. 2^64-1)");
+  };
   if (v.IsBigInt()) {
     bool lossless;
-    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+    int64_t s = v.As<Napi::BigInt>().Int64Value(&lossless);
+    if (lossless) return (uint64_t)s;
+    uint64_t u = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) out_of_range();
+    return u;
   }
   if (v.IsNumber()) {
     double x = v.As<Napi::Number>().DoubleValue();
-    if (x != (double)(int64_t)x) throw_code(env, "EINVAL", "driver call arguments must be integers");
-    return (uint64_t)(int64_t)x;
+    if (std::trunc(x) != x)  // NaN or a fraction; infinities are out of range below
+      throw_code(env, "EINVAL", "driver call argument " + v.ToString().Utf8Value() + " is not an integer");
+    if (x < -0x1p63 || x >= 0x1p64) out_of_range();
+    return x < 0 ? (uint64_t)(int64_t)x : (uint64_t)x;
   }
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
   throw_code(env, "EINVAL", "driver call arguments must be numbers, bigints or booleans");
@@ -400,6 +412,8 @@ Napi::Value AddDevice(const Napi::CallbackInfo &info) {
   }
   try {
     return device_object(env, bus_add_device(info[0].As<Napi::String>(), opts));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());
   } catch (const std::exception &e) {
     throw_code(env, "EINVAL", e.what());
   }

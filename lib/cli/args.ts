@@ -86,7 +86,9 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
       flags[flag.name] = true;
       continue;
     }
-    const value = inline ?? (argv[i + 1]?.startsWith('-') ? undefined : argv[++i]);
+    // a negative number is a value (for its flag to refuse by name), not an option
+    const next = argv[i + 1];
+    const value = inline ?? (next === undefined || (next.startsWith('-') && !/^-\.?\d/.test(next)) ? undefined : argv[++i]);
     if (value === undefined) throw new UsageError(`${written} needs a value: ${written} <${flag.value}>`);
     if (flag.choices && !flag.choices.includes(value)) {
       const hint = closest(value, flag.choices);

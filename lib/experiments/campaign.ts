@@ -7,7 +7,7 @@
 // module (workload.ts). Every trial is appended to a JSON-lines file as it
 // ends, after a header naming the plan (plan.ts); a campaign started again
 // with the same file skips what it holds. A shard runs one slice of the plan.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
@@ -127,6 +127,7 @@ export function readCampaignFile(path: string): { plans: PlanHeader[]; records: 
   const plans: PlanHeader[] = [];
   const records: TrialRecord[] = [];
   if (!existsSync(path)) return { plans, records };
+  if (statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is a directory, not a results file`), { code: 'EISDIR' });
   for (const l of readFileSync(path, 'utf8').split('\n')) {
     let line: Partial<TrialRecord & PlanHeader>;
     try {

@@ -59,6 +59,8 @@ export interface TrialSpec {
 /** What a trial that ran to its end reports (a trial that crashed reports nothing). */
 export interface TrialReport {
   app: string;
+  /** What the kernel ran (auto resolved). */
+  isolation: Isolation;
   /** The application's own verdict. */
   ok: boolean;
   /** Driver failures the kernel saw. */
@@ -194,7 +196,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
     return {
-      app, ok: result.ok,
+      app, isolation: kernel.isolation, ok: result.ok,
       failures: faults.length,
       faultKinds: faults.map((e) => e.fault?.kind ?? 'unknown'),
       running: s.driver.state === 'running',

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,9 +42,22 @@ struct Image {
   }
 };
 
+// Only a regular file can be a driver: a directory would fail inside the
+// stream library, a FIFO or a device like /dev/zero would never end.
+void check_regular_file(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) throw LoadError("ENOENT", path + ": no such driver file");
+    throw LoadError(errno == EACCES ? "EACCES" : "ENOENT", path + ": cannot read the driver file: " + strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
+  if (!S_ISREG(st.st_mode)) throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
+}
+
 Image read_image(const std::string &path) {
+  check_regular_file(path);
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError("ENOENT", path + ": no such driver file");
+  if (!f) throw LoadError("EACCES", path + ": cannot read the driver file: " + strerror(errno));
   Image img;
   img.bytes.assign(std::istreambuf_iterator<char>(f), {});
   const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
@@ -249,7 +263,10 @@ void unload_driver(Domain *d, bool for_fallback) {
   if (d->state.load() == DomainState::running && d->exit) {
     XpcCall c{(const void *)d->exit, {}, 0};
     Fault f;
-    if (xpc_call(d, &c, &f) != EnterResult::ok) mark_failed(d);
+    if (xpc_call(d, &c, &f) == EnterResult::fault) {  // contained; the unload goes on, but not in silence
+      fault_describe(&f);
+      klog_line(3, d->name, std::string("module_exit faulted: ") + f.message + "; unloaded anyway");
+    }
   }
   mark_failed(d);  // refuse new entries while everything is released
   recovery_teardown(d, d->failure_gen.load());

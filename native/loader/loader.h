@@ -10,7 +10,7 @@
 namespace nooks {
 
 // A driver that cannot be loaded; `code` names the reason for programs:
-// ENOENT, ENOTELF, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
+// ENOENT, EISDIR, EACCES, ENOTELF, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
 // EINITFAULT, EINITFAILED, EPATCH, EHOST (isolation process: no host process).
 struct LoadError : std::runtime_error {
   std::string code;
