@@ -2,6 +2,7 @@
 
 #include <nooks/kapi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -34,9 +35,13 @@ size_t type_size(uint32_t t) {
   }
 }
 
+// By name: the compiler does not keep the declarations in source order.
 std::string declared(const Domain *d) {
+  std::vector<std::string> each;
+  for (const ModuleParam &p : d->params) each.push_back(p.name + " (" + type_name(p.type) + ")");
+  std::sort(each.begin(), each.end());
   std::string s;
-  for (const ModuleParam &p : d->params) s += (s.empty() ? "" : ", ") + p.name + " (" + type_name(p.type) + ")";
+  for (const std::string &e : each) s += (s.empty() ? "" : ", ") + e;
   return s.empty() ? "none (module_param in nooks/kapi.h)" : s;
 }
 
@@ -89,7 +94,7 @@ void params_give(Domain *d, const std::vector<ParamArg> &given) {
           expected = "an integer from -2147483648 to 2147483647";
         break;
       case NOOKS_PARAM_long:
-        if (a.kind != ParamArg::Kind::integer || !a.exact) expected = "an integer from -2^63 to 2^63-1";
+        if (a.kind != ParamArg::Kind::integer || !a.exact) expected = "an integer from -2^63 to 2^63-1 (a bigint past 2^53)";
         break;
       case NOOKS_PARAM_bool:
         if (a.kind != ParamArg::Kind::boolean) expected = "true or false";
