@@ -6,7 +6,7 @@
 // needs protection keys: not on this machine; its kernel side opens the
 // domain with the same DomainMemoryAccess as the other modes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { DriverUnavailable, Kernel, type Driver, type Isolation } from '../lib/index.js';
 import { faultOf } from './helpers/util.js';
 
 /** The error `fn` throws, which must carry a code. */
@@ -145,5 +145,16 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("driver memory, isolat
     d.write(b, Buffer.from([1, 2, 3]));
     expect(d.call('sum', b, 16)).toBe(6);
     d.free(b);
+  });
+
+  it('a disabled driver has no memory to offer: DriverUnavailable', () => {
+    const a = d.alloc(16);
+    for (let i = 0; i < 10 && d.state !== 'disabled'; i++) d.recover(); // past the policy's maxFailures
+    expect(d.state).toBe('disabled');
+    for (const fn of [() => d.alloc(16), () => d.read(a, 1), () => d.write(a, Buffer.from([1])), () => d.free(a)]) {
+      const e = errorOf(fn);
+      expect(e).toBeInstanceOf(DriverUnavailable);
+      expect(e.message).toBe('memtest is disabled: its memory is not accessible');
+    }
   });
 });

@@ -74,7 +74,7 @@ void params_declare(Domain *d, uintptr_t lo, size_t size) {
     bool in_data = false;
     for (const Segment &s : d->segments) in_data |= s.range.contains(p.var, type_size(p.type));
     if (e->size != type_size(p.type) || !in_data)
-      refuse(d, "parameter '" + p.name + "' does not name a " + type_name(p.type) + " variable of the driver");
+      refuse(d, "parameter '" + p.name + "' does not name a variable of the driver's data of type " + type_name(p.type));
     for (const ModuleParam &q : d->params)
       if (q.name == p.name) refuse(d, "parameter '" + p.name + "' is declared twice");
     d->params.push_back(p);
