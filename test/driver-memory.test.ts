@@ -2,12 +2,11 @@
 // write, read, cstring) to pass buffers and strings to its exported
 // functions: blocks of the driver's heap, held as its objects, bounds-checked
 // against the blocks it holds, released at recovery. drivers/memtest reads
-// and writes what it is given. Each isolation mode boots in turn ('pkey'
-// needs protection keys: not on this machine; its kernel side opens the
-// domain with the same DomainMemoryAccess as the other modes).
+// and writes what it is given. Each isolation mode boots in turn, 'pkey'
+// where the machine has protection keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverUnavailable, Kernel, type Driver, type Isolation } from '../lib/index.js';
-import { faultOf } from './helpers/util.js';
+import { bootableIsolations, faultOf } from './helpers/util.js';
 
 /** The error `fn` throws, which must carry a code. */
 function errorOf(fn: () => unknown): Error & { code?: string } {
@@ -21,7 +20,7 @@ function errorOf(fn: () => unknown): Error & { code?: string } {
 
 const hex = (a: number) => `0x${a.toString(16)}`;
 
-describe.each<Isolation>(['mprotect', 'process', 'none'])("driver memory, isolation '%s'", (isolation) => {
+describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (isolation) => {
   let kernel: Kernel;
   let d: Driver;
 
