@@ -1,14 +1,13 @@
 # One build for everything native: the addon, the driver runtime and every
 # driver under drivers/ (each a shared object in build/Release/drivers/).
-# `npm run build` generates gen/ from lib/wrappers/kapi.ts first.
+# `npm run build` (scripts/build.mjs) compiles lib/ and generates gen/ from
+# lib/wrappers/kapi.ts first.
 {
   'variables': {
-    # Drivers are freestanding C: no libc, no stack protector (it reads TLS
-    # and calls libc), hidden symbols except NOOKS_EXPORT and module_init/exit.
-    'driver_cflags': [
-      '-std=gnu11', '-O2', '-fPIC', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
-      '-fvisibility=hidden', '-fcf-protection=none', '-Wall', '-Wextra', '-Werror',
-    ],
+    # The driver flags live in lib/sdk/flags.ts, shared with `nooks build` and
+    # `nooks sdk`; the in-tree drivers are held to no warnings.
+    'driver_cflags': ['<!@(node dist/lib/sdk/flags.js cflags)', '-Werror'],
+    'driver_link_flags': ['<!@(node dist/lib/sdk/flags.js link)'],
   },
   'target_defaults': {
     'include_dirs': ['native/include', 'gen'],

@@ -1,7 +1,7 @@
 // The C++ addon (native/addon.cc), typed. Only lib/kernel.ts talks to it.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from './paths.js';
+import { packageRoot, rebuildCommand } from './paths.js';
 
 export interface NativeFault {
   kind: FaultKind;
@@ -159,7 +159,7 @@ export function native(): NativeAddon {
     try {
       addon = createRequire(import.meta.url)(path) as NativeAddon;
     } catch (e) {
-      throw new Error(`cannot load the nooks addon at ${path} (run \`npm install\` or \`npm run build\`): ${(e as Error).message}`);
+      throw new Error(`cannot load the nooks addon at ${path} (build it: \`${rebuildCommand}\`): ${(e as Error).message}`);
     }
   }
   return addon;

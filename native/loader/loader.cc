@@ -13,6 +13,10 @@
 #include <set>
 #include <vector>
 
+#include <nooks/abi.h>
+#include <nooks/kapi.h>
+
+#include "../kapi/log.h"
 #include "../process/driver_host.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
@@ -39,7 +43,7 @@ struct Image {
 
 Image read_image(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError("ENOENT", path + ": no such driver file (build drivers with `npm run build`)");
+  if (!f) throw LoadError("ENOENT", path + ": no such driver file");
   Image img;
   img.bytes.assign(std::istreambuf_iterator<char>(f), {});
   const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
@@ -50,6 +54,37 @@ Image read_image(const std::string &path) {
   if (!img.at<Elf64_Phdr>(eh->e_phoff, eh->e_phnum) || !img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
     throw LoadError("ENOTELF", path + ": truncated ELF headers");
   return img;
+}
+
+// The kernel-API version the driver was built against, from the notes
+// <nooks/kapi.h> stamps into every object that includes it: each must be
+// this kernel's. A driver with none (built without the header) loads with a warning.
+void check_abi(const Image &img, const std::string &path) {
+  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
+  bool stamped = false;
+  for (int i = 0; i < img.eh()->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_NOTE) continue;
+    const uint8_t *notes = img.at<uint8_t>(sh[i].sh_offset, sh[i].sh_size);
+    if (!notes) throw LoadError("ENOTELF", path + ": truncated note section");
+    for (uint64_t o = 0; o + sizeof(Elf64_Nhdr) <= sh[i].sh_size;) {
+      const Elf64_Nhdr *n = (const Elf64_Nhdr *)(notes + o);
+      uint64_t name_at = o + sizeof(Elf64_Nhdr), desc_at = name_at + ((n->n_namesz + 3ull) & ~3ull);
+      uint64_t next = desc_at + ((n->n_descsz + 3ull) & ~3ull);
+      if (next > sh[i].sh_size) throw LoadError("ENOTELF", path + ": malformed note section");
+      o = next;
+      if (n->n_namesz != sizeof("nooks") || memcmp(notes + name_at, "nooks", sizeof("nooks")) ||
+          n->n_type != NOOKS_NOTE_KAPI_VERSION)
+        continue;
+      std::string version((const char *)notes + desc_at, strnlen((const char *)notes + desc_at, n->n_descsz));
+      if (version != NOOKS_KAPI_VERSION)
+        throw LoadError("EABI", path + ": built against kernel API " + version + ", this kernel has " +
+                                    NOOKS_KAPI_VERSION + ": rebuild the driver against this nooks (nooks build)");
+      stamped = true;
+    }
+  }
+  if (!stamped)
+    klog(4, "%s: carries no kernel-API version (not built with <nooks/kapi.h>?): loaded without the check",
+         path.c_str());
 }
 
 // Every undefined symbol must be a kernel call; anything else (libc above
@@ -82,7 +117,7 @@ void check_symbols(const Image &img, const std::string &path) {
   };
   if (!libc.empty())
     throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "); drivers may only use native/include/nooks/kapi.h");
+                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
@@ -159,6 +194,7 @@ std::pair<uint64_t, size_t> find_section(const Image &img, const char *name) {
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   Image img = read_image(path);
+  check_abi(img, path);
   check_symbols(img, path);
   scan_text(img, path);
   if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {

@@ -1,5 +1,5 @@
 // "blk": an emulated disk backed by an image file. A queue-based controller
-// (blkdev_regs.h): the driver puts 32-byte entries in a submission ring in
+// (<nooks/hw/blkdev_regs.h>): the driver puts 32-byte entries in a submission ring in
 // its DMA memory and rings the SQ_TAIL doorbell; the device's own thread
 // reads the entries, moves the data by DMA (checked against the driver's DMA
 // window: a bad address completes the request with an error), does the I/O
@@ -23,7 +23,7 @@
 
 #include "../../dev/device.h"
 #include "../../xpc/xpc.h"
-#include "blkdev_regs.h"
+#include <nooks/hw/blkdev_regs.h>
 
 namespace nooks {
 namespace {

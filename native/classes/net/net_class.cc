@@ -2,7 +2,7 @@
 // transmit queues and socket buffers, received frames on their way to
 // JavaScript, and the N-API functions behind lib/classes/net.ts.
 //
-// Design (see netdevice.h for the driver's view):
+// Design (see <nooks/netdevice.h> for the driver's view):
 //  - An interface is registered by its driver (register_netdev) for a pci_dev
 //    it holds. Its name (eth0, eth1...) belongs to the device: a driver that
 //    registers again after a recovery gets the same name. The kernel allocates
@@ -375,7 +375,12 @@ void pump(const std::string &name) {
           if (!k->dead) k->skbs[taken[m]].busy = false;
         requeue(j);  // sent after the driver is back
       } else if (j < taken.size()) {
-        i.c.tx_lost += taken.size() - j;  // the driver faulted on them
+        // the driver faulted on them: lost, counted once (netdev_gone counts those still busy when it retires the registration)
+        for (size_t m = j; m < taken.size(); m++)
+          if (!k->dead) {
+            k->skbs[taken[m]].busy = false;
+            i.c.tx_lost++;
+          }
       }
     }
     if (r.result == EnterResult::fault) {

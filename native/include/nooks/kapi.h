@@ -71,9 +71,27 @@ typedef _Bool bool;
 	NOOKS_EXPORT int nooks_module_init(void) { return fn(); }
 #define module_exit(fn) \
 	NOOKS_EXPORT void nooks_module_exit(void) { fn(); }
+
 #define MODULE_LICENSE(s)
 #define MODULE_DESCRIPTION(s)
 #define MODULE_AUTHOR(s)
+
+/* ---- the kernel-API version ----------------------------------------------
+ * Every object that includes this header carries the version of the kernel
+ * API it was compiled against (NOOKS_KAPI_VERSION, generated), as an ELF
+ * note named "nooks": the loader refuses a driver built against another
+ * version (EABI) and warns about one that carries none. */
+#include <nooks/abi.h>
+#define NOOKS_NOTE_KAPI_VERSION 1	/* the note's type */
+#ifndef NOOKS_HOST
+static const struct {
+	u32 namesz, descsz, type;
+	char name[8];
+	char desc[(sizeof(NOOKS_KAPI_VERSION) + 3) & ~3u];
+} nooks_kapi_note __attribute__((section(".note.nooks"), aligned(4), used)) = {
+	sizeof("nooks"), sizeof(NOOKS_KAPI_VERSION), NOOKS_NOTE_KAPI_VERSION, "nooks", NOOKS_KAPI_VERSION,
+};
+#endif
 
 /* ---- load parameters ------------------------------------------------------
  * As Linux's: a static variable the host sets at load,
