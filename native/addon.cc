@@ -176,7 +176,11 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
                            p.Get("transient").ToBoolean().Value()});
     }
   }
-  if (info[5].IsObject()) o.params = param_args(env, info[5].As<Napi::Object>());
+  if (!info[5].IsUndefined()) {
+    if (!info[5].IsObject() || info[5].IsArray())
+      throw_code(env, "EPARAM", path + ": params must be an object { name: value }, got " + info[5].ToString().Utf8Value());
+    o.params = param_args(env, info[5].As<Napi::Object>());
+  }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {

@@ -133,6 +133,11 @@ describe('load parameters refused (EPARAM)', () => {
     e.unload();
   });
 
+  it('params that are not an object { name: value }', async () => {
+    expect(await refused([7] as unknown as LoadOptions['params'])).toMatch(/memtest\.so: params must be an object \{ name: value \}, got 7$/);
+    expect(await refused('count=7' as unknown as LoadOptions['params'])).toMatch(/got count=7$/);
+  });
+
   it('a malformed declaration: an unknown type', async () => {
     expect(await refused({}, badType)).toMatch(/badtype\.so: parameter 'x' has unknown type 9 \(int, long, bool or charp\)/);
   });
