@@ -30,6 +30,7 @@
         'native/dev/testdev.cc',
         'native/domain/arena.cc',
         'native/domain/domain.cc',
+        'native/domain/driver_memory.cc',
         'native/domain/host_heap.cc',
         'native/kapi/checks.cc',
         'native/kapi/io.cc',
@@ -42,6 +43,7 @@
         'native/kapi/work.cc',
         'native/kapi/wrappers.cc',
         'native/loader/loader.cc',
+        'native/loader/params.cc',
         'native/loader/text_patch.cc',
         'native/process/driver_host.cc',
         'native/process/helper.cc',
@@ -81,6 +83,10 @@
     {
       'target_name': 'testdev', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['drivers/testdev/testdev.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+    },
+    {
+      'target_name': 'memtest', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
+      'sources': ['drivers/memtest/memtest.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
     {
       'target_name': 'null', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFault, planFault } from '../lib/inject/index.js';
-import { Driver, Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
+import { Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from '../lib/sdk/build.js';
 import { newDriver, type DriverClass } from '../lib/sdk/new.js';
@@ -161,9 +161,6 @@ await kernel.shutdown();
 /** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
 const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
 
-// driver.alloc/write/free/cstring, which the plain template uses, are not in every build of nooks yet
-const hasDriverMemory = 'alloc' in Driver.prototype;
-
 describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new --class %s', (cls) => {
   const name = `my_${cls}`;
   let project: string;
@@ -186,14 +183,14 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     expect(warnings).toBe(''); // and built: -Werror fails the build on any
   });
 
-  it.skipIf(cls === 'plain' && !hasDriverMemory)('the test it writes passes under node --test', async () => {
+  it('the test it writes passes under node --test', async () => {
     const r = await runNode(['--test', `${name}/`], project, 30_000);
     expect(r.stdout, r.stderr).toMatch(/^# fail 0$/m);
     expect(r.stdout).toMatch(/^# pass [1-9]\d*$/m);
     expect(r.code).toBe(0);
   }, 40_000);
 
-  it.skipIf(cls === 'plain' && !hasDriverMemory)('its workload passes, on devices it adds once, and after a restart', async () => {
+  it('its workload passes, on devices it adds once, and after a restart', async () => {
     writeFileSync(join(project, 'run-workload.mjs'), workloadRunner);
     const r = await runNode(['run-workload.mjs', so, join(project, name, 'workload.mjs')], project, 30_000);
     expect(r.code, r.stderr).toBe(0);

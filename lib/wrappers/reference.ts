@@ -62,6 +62,16 @@ export function reference(): string {
     '`strcmp`, `strncmp`, `strscpy`, `snprintf`, `vsnprintf`. Entry points: `module_init(fn)` (at load and after every',
     'restart), `module_exit(fn)`, `NOOKS_EXPORT` functions (called with `driver.call(name, ...args)`).',
     '',
+    'Load parameters: `module_param(name, type, perm)` on a static variable of type `int`, `long`, `bool` or `charp`',
+    '(`char *`; the compiler checks the type) declares it in the section `.nooks_params`; `kernel.load(path, { params:',
+    '{ name: value } })` sets it before `module_init` runs, at load and after every restart (a `charp` as a string in',
+    'the driver\'s heap). The loader refuses (`EPARAM`) an undeclared name, a value of the wrong type or out of range.',
+    '',
+    'Buffers and strings from JavaScript, for `NOOKS_EXPORT` functions: `driver.alloc(size)` (a zeroed block of the',
+    'driver\'s heap, held as its object: the driver may `kfree` it), `driver.cstring(text)`, `driver.free(address)`',
+    '(blocks from `alloc` only), `driver.write(address, bytes)`, `driver.read(address, length)` (only inside one heap',
+    'or DMA block the driver holds: else `EFAULT`). A restart releases them all.',
+    '',
   ];
   for (const [title, header, calls] of areas) {
     out.push(`## ${title}`, '', `Declared by ${header}.`, '', '| call | what it does | checks |', '|---|---|---|');

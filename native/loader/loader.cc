@@ -190,6 +190,20 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
   }
 }
 
+// Where section `name` is in the loaded image: its offset from the load base
+// and its size (0 when the driver has none).
+std::pair<uint64_t, size_t> find_section(const Image &img, const char *name) {
+  const Elf64_Ehdr *eh = img.eh();
+  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum);
+  if (eh->e_shstrndx >= eh->e_shnum) return {0, 0};
+  const Elf64_Shdr &names = sh[eh->e_shstrndx];
+  for (int i = 0; i < eh->e_shnum; i++) {
+    const char *n = img.at<char>(names.sh_offset + sh[i].sh_name, strlen(name) + 1);
+    if (n && sh[i].sh_name < names.sh_size && !memcmp(n, name, strlen(name) + 1)) return {sh[i].sh_addr, sh[i].sh_size};
+  }
+  return {0, 0};
+}
+
 }  // namespace
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
@@ -220,9 +234,13 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   try {
     DomainMemoryAccess access;
     map_segments(d, img, lm->l_addr);
+    auto [params, params_size] = find_section(img, ".nooks_params");
+    if (params_size) params_declare(d, lm->l_addr + params, params_size);
+    params_give(d, opts.params);
   } catch (const LoadError &e) {
     refuse(e);
   }
+  if (std::string why; !params_apply(d, &why)) refuse(LoadError("EPARAM", path + ": " + why));
   for (const LoadOptions::Patch &p : opts.patches) {
     std::string why;
     if (text_patch(d, p.offset, p.bytes.data(), p.bytes.size(), p.transient, &why)) continue;
