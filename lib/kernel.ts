@@ -53,12 +53,23 @@ export class DriverFault extends Error {
   }
 }
 
-/** Calls refused because the driver is disabled, failed or unloaded. */
+/**
+ * Calls refused because the driver is disabled or failed (`EUNAVAILABLE`), or
+ * because the handle is stale (`EUNLOADED`): the driver was unloaded, replaced
+ * by a fallback, or its kernel shut down. Domain ids are reused, so a stale
+ * handle must never reach whatever driver holds its id now.
+ */
 export class DriverUnavailable extends Error {
-  constructor(message: string) {
+  readonly code: 'EUNAVAILABLE' | 'EUNLOADED';
+  constructor(message: string, code: 'EUNAVAILABLE' | 'EUNLOADED' = 'EUNAVAILABLE') {
     super(message);
     this.name = 'DriverUnavailable';
+    this.code = code;
   }
+}
+
+function unloaded(what: string): DriverUnavailable {
+  return new DriverUnavailable(`${what} [EUNLOADED]`, 'EUNLOADED');
 }
 
 interface NativeError extends Error {
@@ -74,6 +85,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private readonly agent: RecoveryAgent;
   private readonly drivers = new Map<string, Driver>();
   private readonly history: LogLine[] = [];
+  private down = false;
 
   private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
     super();
@@ -116,6 +128,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Loads a driver (a name from build/drivers, or a path to a .so) into a new domain and runs its module_init. */
   async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
+    this.live();
     const path = driverPath(nameOrPath);
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
@@ -129,17 +142,19 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   driver(name: string): Driver | undefined {
+    this.live();
     return this.drivers.get(name);
   }
 
   /** Every loaded driver's domain: key, state, memory, objects, recoveries. */
   domains(): NativeDomain[] {
+    this.live();
     return native().domains();
   }
 
-  /** Kernel log lines (driver printk and kernel messages) since boot, oldest first. */
+  /** Kernel log lines (driver printk and kernel messages) since boot, oldest first (after shutdown: what it had). */
   log(): LogLine[] {
-    this.drainLog();
+    if (!this.down) this.drainLog();
     return [...this.history];
   }
 
@@ -150,6 +165,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Asserts interrupt line `line` (what a device does); false if no handler is attached. */
   raiseIrq(line: number): boolean {
+    this.live();
     return native().raiseIrq(line);
   }
 
@@ -158,6 +174,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * a loaded driver whose id table matches is probed for it at once.
    */
   addDevice(kind: string, options: Record<string, string | number | boolean> = {}): DeviceInfo {
+    this.live();
     const d = native().addDevice(kind, options);
     this.drainLog();
     return d;
@@ -171,6 +188,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * kernel's, with a `code`) name the fix.
    */
   attachPci(address: string, options: { via: PciVia }): DeviceInfo {
+    this.live();
     const via = options?.via;
     if (via !== 'uio' && via !== 'vfio') throw new PciError('EINVAL', `attachPci: via must be 'uio' or 'vfio', got ${JSON.stringify(via)}`);
     const d = native().attachPci(pciAddress(address), via);
@@ -180,18 +198,33 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** The devices on the bus and the drivers bound to them. */
   devices(): DeviceInfo[] {
+    this.live();
     return native().devices();
   }
 
   /** A kernel object drivers may read but not write; its address and current value. */
   hostProbe(): { address: number; value: bigint } {
+    this.live();
     return native().hostProbe();
   }
 
+  /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */
   async shutdown(): Promise<void> {
+    if (this.down) return;
     native().shutdown();
     this.drivers.clear();
+    this.down = true;
     booted = undefined;
+  }
+
+  /** @internal Throws DriverUnavailable (EUNLOADED) unless `d` is the driver this running kernel has under its name. */
+  checkCurrent(d: Driver): void {
+    this.live(d.name);
+    if (this.drivers.get(d.name) !== d) throw unloaded(`${d.name}: the driver was unloaded`);
+  }
+
+  private live(driver?: string): void {
+    if (this.down) throw unloaded(`${driver ? `${driver}: ` : ''}the kernel was shut down: its drivers were unloaded`);
   }
 
   /** Recovery after a fault on the caller's own thread: synchronous, so the caller sees the outcome. */
@@ -232,14 +265,29 @@ export class Driver {
 
   constructor(
     readonly kernel: Kernel,
-    /** The domain id (changes when a fallback driver replaces this one). */
-    public id: number,
+    private domain: number,
     readonly name: string,
     public path: string,
   ) {}
 
+  /**
+   * The domain id (changes when a fallback driver replaces this one). Ids are
+   * reused: reading it from a stale handle throws DriverUnavailable (EUNLOADED),
+   * so nothing done through it reaches another driver.
+   */
+  get id(): number {
+    this.kernel.checkCurrent(this);
+    return this.domain;
+  }
+
+  /** 'unloaded' once the handle is stale. */
   get state(): DriverState {
-    return native().state(this.id);
+    try {
+      this.kernel.checkCurrent(this);
+    } catch {
+      return 'unloaded';
+    }
+    return native().state(this.domain);
   }
 
   /**
@@ -279,7 +327,7 @@ export class Driver {
         if (this.claim(err.fault.generation)) this.kernel.recoverSync(this, err.fault);
         throw new DriverFault(err.fault);
       }
-      if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message);
+      if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message, 'EUNAVAILABLE');
       throw e;
     }
   }
@@ -328,7 +376,7 @@ export class Driver {
     n.unload(this.id, true);
     this.symbols.clear();
     this.path = driverPath(path);
-    this.id = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
+    this.domain = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
     const p = policyFor(this.kernel.policy, this.name);
     n.setRecoveryPolicy(this.id, p.shadow, p.stallMs);
   }

@@ -220,6 +220,7 @@ Napi::Value Call(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   if (info.Length() > 8) throw_code(env, "EINVAL", "driver functions take at most six arguments");
   XpcCall c{(const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue(), {}, 0};
+  if (!d->in_text((uintptr_t)c.fn)) throw_code(env, "EINVAL", hex((uintptr_t)c.fn) + " is not a function of " + d->name);
   for (size_t i = 2; i < info.Length(); i++) c.args[i - 2] = to_u64(env, info[i]);
   Fault f;
   switch (xpc_call(d, &c, &f)) {
