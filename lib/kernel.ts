@@ -6,7 +6,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverPath } from './paths.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
-import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
+import { checkPolicy, defaultPolicy, flagProblem, limitProblem, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
 
 export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
 
@@ -42,8 +42,11 @@ export class DriverFault extends Error {
   readonly address: string;
   readonly ip: string;
   readonly signal: number;
-  constructor(f: NativeFault) {
-    super(`${f.driver}: ${f.message}`);
+  /** Why the policy's recovery failed (the driver is then disabled): a restart, or a fallback driver that cannot load. */
+  readonly recoveryFailed?: string;
+  constructor(f: NativeFault, recoveryFailed?: string) {
+    super(`${f.driver}: ${f.message}${recoveryFailed ? `; its recovery failed, so it is disabled: ${recoveryFailed}` : ''}`);
+    if (recoveryFailed) this.recoveryFailed = recoveryFailed;
     this.name = 'DriverFault';
     this.kind = f.kind;
     this.driver = f.driver;
@@ -75,6 +78,18 @@ function unloaded(what: string): DriverUnavailable {
 interface NativeError extends Error {
   code?: string;
   fault?: NativeFault;
+}
+
+/** What a driver runs under: its load options over its policy entry. */
+interface DriverLimits {
+  timeBudgetMs: number;
+  memLimitBytes: number;
+  shadow: boolean;
+  stallMs: number;
+}
+
+function invalidOption(name: string, key: string, problem: string): Error {
+  return Object.assign(new Error(`${name}: load option ${key}: ${problem} [EINVAL]`), { code: 'EINVAL' });
 }
 
 let booted: Kernel | undefined;
@@ -130,15 +145,36 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
     this.live();
     const path = driverPath(nameOrPath);
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === ''))
+      throw invalidOption(nameOrPath, 'name', `expected a non-empty string, got ${JSON.stringify(options.name)}`);
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
-    const p = policyFor(this.policy, name);
-    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes, options.patches);
-    native().setRecoveryPolicy(id, options.shadow ?? p.shadow, p.stallMs);
-    const d = new Driver(this, id, name, path);
+    const limits = this.limitsFor(name, options);
+    const d = new Driver(this, this.startDomain(path, name, limits, options.patches), name, path, limits);
     this.drivers.set(name, d);
     this.drainLog();
     return d;
+  }
+
+  /** Load options over the policy's entry, checked as the policy's limits are (same words). */
+  private limitsFor(name: string, options: LoadOptions): DriverLimits {
+    const p = policyFor(this.policy, name);
+    const limits = { timeBudgetMs: options.timeBudgetMs ?? p.timeBudgetMs, memLimitBytes: options.memLimitBytes ?? p.memLimitBytes,
+      shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };
+    for (const key of ['timeBudgetMs', 'memLimitBytes'] as const) {
+      const problem = limitProblem(limits[key]);
+      if (problem) throw invalidOption(name, key, problem);
+    }
+    const problem = flagProblem(limits.shadow);
+    if (problem) throw invalidOption(name, 'shadow', problem);
+    return limits;
+  }
+
+  /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
+  startDomain(path: string, name: string, limits: DriverLimits, patches?: TextPatch[]): number {
+    const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, patches);
+    native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
+    return id;
   }
 
   driver(name: string): Driver | undefined {
@@ -227,10 +263,15 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (this.down) throw unloaded(`${driver ? `${driver}: ` : ''}the kernel was shut down: its drivers were unloaded`);
   }
 
-  /** Recovery after a fault on the caller's own thread: synchronous, so the caller sees the outcome. */
-  recoverSync(d: Driver, f: NativeFault): void {
+  /**
+   * Recovery after a fault on the caller's own thread: synchronous, so the
+   * caller sees the outcome. Returns why the recovery failed, if it did.
+   */
+  recoverSync(d: Driver, f: NativeFault): string | undefined {
     this.agent.onFaultSync(d.name, f);
     this.drainLog();
+    const outcome = this.agent.last();
+    return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
 
   private onKernelThreadFault(id: number, f: NativeFault): void {
@@ -268,6 +309,7 @@ export class Driver {
     private domain: number,
     readonly name: string,
     public path: string,
+    private readonly limits: DriverLimits,
   ) {}
 
   /**
@@ -324,8 +366,8 @@ export class Driver {
     } catch (e) {
       const err = e as NativeError;
       if (err.code === 'EDRIVERFAULT' && err.fault) {
-        if (this.claim(err.fault.generation)) this.kernel.recoverSync(this, err.fault);
-        throw new DriverFault(err.fault);
+        const recoveryFailed = this.claim(err.fault.generation) ? this.kernel.recoverSync(this, err.fault) : undefined;
+        throw new DriverFault(err.fault, recoveryFailed);
       }
       if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message, 'EUNAVAILABLE');
       throw e;
@@ -369,15 +411,25 @@ export class Driver {
     this.kernel.forget(this);
   }
 
-  /** @internal the agent's fallback action: the same Driver object, another binary. */
+  /**
+   * @internal The agent's fallback action: the same Driver object, another
+   * binary with the same limits. The fallback is loaded before this driver's
+   * (failed, torn down) domain goes: one that cannot load leaves the driver
+   * to be disabled, with the reason.
+   */
   replaceWith(path: string): void {
-    const n = native();
-    const d = n.domains().find((x) => x.id === this.id);
-    n.unload(this.id, true);
+    const fallback = driverPath(path);
+    if (fallback === this.path) throw new Error(`the fallback driver ${fallback} is the driver itself: refused [EFALLBACK]`);
+    let domain: number;
+    try {
+      domain = this.kernel.startDomain(fallback, this.name, this.limits);
+    } catch (e) {
+      const err = e as NativeError;
+      throw new Error(`the fallback driver cannot be loaded: ${err.message} [${err.code ?? 'ELOAD'}]`, { cause: e });
+    }
+    native().unload(this.id, true);
     this.symbols.clear();
-    this.path = driverPath(path);
-    this.domain = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
-    const p = policyFor(this.kernel.policy, this.name);
-    n.setRecoveryPolicy(this.id, p.shadow, p.stallMs);
+    this.path = fallback;
+    this.domain = domain;
   }
 }
