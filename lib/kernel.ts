@@ -158,16 +158,13 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Load options over the policy's entry, checked as the policy's limits are (same words). */
   private limitsFor(name: string, options: LoadOptions): DriverLimits {
-    const p = policyFor(this.policy, name);
-    const limits = { timeBudgetMs: options.timeBudgetMs ?? p.timeBudgetMs, memLimitBytes: options.memLimitBytes ?? p.memLimitBytes,
-      shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };
-    for (const key of ['timeBudgetMs', 'memLimitBytes'] as const) {
-      const problem = limitProblem(limits[key]);
+    for (const [key, check] of [['timeBudgetMs', limitProblem], ['memLimitBytes', limitProblem], ['shadow', flagProblem]] as const) {
+      const problem = options[key] === undefined ? undefined : check(options[key]);
       if (problem) throw invalidOption(name, key, problem);
     }
-    const problem = flagProblem(limits.shadow);
-    if (problem) throw invalidOption(name, 'shadow', problem);
-    return limits;
+    const p = policyFor(this.policy, name);
+    return { timeBudgetMs: options.timeBudgetMs ?? p.timeBudgetMs, memLimitBytes: options.memLimitBytes ?? p.memLimitBytes,
+      shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };
   }
 
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */

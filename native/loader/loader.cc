@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -109,10 +110,11 @@ uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
 // Isolation 'process': the pages [lo, hi) become shared memory with the same
-// contents and protection, so that the driver's host process, forked later,
-// shares them (its writes; and the kernel's patches of the text).
-void share_pages(uintptr_t lo, uintptr_t hi, int prot, const std::string &path) {
-  std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)hi);
+// contents (those of [lo, copy_hi): zeros above) and protection, so that the
+// driver's host process, forked later, shares them (its writes; and the
+// kernel's patches of the text).
+void share_pages(uintptr_t lo, uintptr_t hi, uintptr_t copy_hi, int prot, const std::string &path) {
+  std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)copy_hi);
   if (mmap((void *)lo, hi - lo, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
     throw LoadError("ENOMEM", path + ": cannot share the driver's image with its host process: " + strerror(errno));
   memcpy((void *)lo, copy.data(), copy.size());
@@ -130,15 +132,25 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
     uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
     d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
-    if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), PROT_READ | PROT_EXEC, d->path);
+    if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), page_up(hi), PROT_READ | PROT_EXEC, d->path);
     if (!(ph[i].p_flags & PF_W)) continue;
     uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
     if (wlo >= whi) continue;
-    if (shared_domains()) share_pages(wlo, whi, PROT_READ | PROT_WRITE, d->path);
+    // Above the file's bytes: .bss, zero pages ld.so mapped and nothing has touched.
+    uintptr_t file_hi = std::clamp(page_up(lo + ph[i].p_filesz), wlo, whi);
+    if (shared_domains()) share_pages(wlo, whi, file_hi, PROT_READ | PROT_WRITE, d->path);
     d->tag((void *)wlo, whi - wlo);
-    Segment s{{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)whi)};
-    d->segments.push_back(std::move(s));
+    d->segments.push_back({{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)file_hi)});
   }
+}
+
+// Bytes of the image's writable segments (.data, .bss; whole pages): they count toward memLimitBytes.
+size_t static_bytes(const Image &img) {
+  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  size_t n = 0;
+  for (int i = 0; i < img.eh()->e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W)) n += page_up(ph[i].p_vaddr + ph[i].p_memsz) - page_down(ph[i].p_vaddr);
+  return n;
 }
 
 }  // namespace
@@ -147,11 +159,15 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   Image img = read_image(path);
   check_symbols(img, path);
   scan_text(img, path);
+  size_t statics = static_bytes(img);
+  if (statics >= opts.mem_limit)
+    throw LoadError("EMEMLIMIT", path + ": its static data (.data and .bss: " + std::to_string(statics) +
+                                     " bytes) leaves no heap within memLimitBytes " + std::to_string(opts.mem_limit));
   if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
     dlclose(h);
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
-  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit);
+  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {
