@@ -117,7 +117,7 @@ void share_pages(uintptr_t lo, uintptr_t hi, uintptr_t copy_hi, int prot, const 
   std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)copy_hi);
   if (mmap((void *)lo, hi - lo, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
     throw LoadError("ENOMEM", path + ": cannot share the driver's image with its host process: " + strerror(errno));
-  memcpy((void *)lo, copy.data(), copy.size());
+  if (!copy.empty()) memcpy((void *)lo, copy.data(), copy.size());
   mprotect((void *)lo, hi - lo, prot);
 }
 
