@@ -58,9 +58,9 @@ export class DriverFault extends Error {
 
 /**
  * Calls refused because the driver is disabled or failed (`EUNAVAILABLE`), or
- * because the handle is stale (`EUNLOADED`): the driver was unloaded, replaced
- * by a fallback, or its kernel shut down. Domain ids are reused, so a stale
- * handle must never reach whatever driver holds its id now.
+ * because the handle is stale (`EUNLOADED`): the driver was unloaded or its
+ * kernel shut down. Domain ids are reused, so a stale handle must never reach
+ * whatever driver holds its id now.
  */
 export class DriverUnavailable extends Error {
   readonly code: 'EUNAVAILABLE' | 'EUNLOADED';

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <napi.h>
 
+#include <atomic>
 #include <cstdio>
 
 #include "addon.h"
@@ -25,10 +26,10 @@ using namespace nooks;
 
 namespace {
 
-bool g_booted = false;
+std::atomic<bool> g_booted{false};
 // The kernel belongs to the thread (Node environment: main or a worker) that
 // booted it; the addon is loaded once per environment but its state is per process.
-napi_env g_boot_env = nullptr;
+std::atomic<napi_env> g_boot_env{nullptr};
 
 std::vector<AddonExports::Fn> &extra_exports() {
   static auto *v = new std::vector<AddonExports::Fn>;
