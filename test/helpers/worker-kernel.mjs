@@ -20,12 +20,23 @@ function inWorker(body, onMessage = () => {}) {
 /** CPU ticks so far of every thread of this process but the main one, and of its child processes (driver hosts). */
 function busyTicks() {
   let ticks = 0;
+  const tasks = (pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return []; // the process ended meanwhile
+    }
+  };
   const add = (pid) => {
-    for (const t of readdirSync(`/proc/${pid}/task`)) {
+    for (const t of tasks(pid)) {
       if (t === String(process.pid)) continue;
-      const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) add(c);
+      try {
+        const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ');
+        ticks += Number(f[11]) + Number(f[12]);
+        for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) add(c);
+      } catch {
+        // the thread (or process) ended meanwhile
+      }
     }
   };
   add(process.pid);
