@@ -6,7 +6,8 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverPath } from './paths.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
-import { checkPolicy, defaultPolicy, flagProblem, limitProblem, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
+import { checkLoadOptions } from './load-options.js';
+import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
 
 export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
 
@@ -88,10 +89,6 @@ interface DriverLimits {
   stallMs: number;
 }
 
-function invalidOption(name: string, key: string, problem: string): Error {
-  return Object.assign(new Error(`${name}: load option ${key}: ${problem} [EINVAL]`), { code: 'EINVAL' });
-}
-
 let booted: Kernel | undefined;
 
 export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent]> & { log: [LogLine] }> {
@@ -144,9 +141,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** Loads a driver (a name from build/drivers, or a path to a .so) into a new domain and runs its module_init. */
   async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
     this.live();
+    checkLoadOptions(nameOrPath, options);
     const path = driverPath(nameOrPath);
-    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === ''))
-      throw invalidOption(nameOrPath, 'name', `expected a non-empty string, got ${JSON.stringify(options.name)}`);
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
@@ -156,12 +152,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return d;
   }
 
-  /** Load options over the policy's entry, checked as the policy's limits are (same words). */
+  /** Load options (checked) over the policy's entry. */
   private limitsFor(name: string, options: LoadOptions): DriverLimits {
-    for (const [key, check] of [['timeBudgetMs', limitProblem], ['memLimitBytes', limitProblem], ['shadow', flagProblem]] as const) {
-      const problem = options[key] === undefined ? undefined : check(options[key]);
-      if (problem) throw invalidOption(name, key, problem);
-    }
     const p = policyFor(this.policy, name);
     return { timeBudgetMs: options.timeBudgetMs ?? p.timeBudgetMs, memLimitBytes: options.memLimitBytes ?? p.memLimitBytes,
       shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };

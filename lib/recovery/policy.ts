@@ -226,9 +226,11 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
+/** A value as errors show it: `"text"`, `-1`, `null`, `a list`, `a mapping`. */
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a mapping';
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
+export { describe as describeValue };
