@@ -2,11 +2,12 @@
 // is disabled with the fallback's error, in the `disabled` event and in the
 // DriverFault its caller gets; a driver cannot be its own fallback; and
 // `nooks policy check` finds fallbacks that do not exist.
+import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, DriverUnavailable, Kernel, parsePolicy, type DriverPolicy } from '../lib/index.js';
+import { defaultPolicy, DriverUnavailable, Kernel, parsePolicy, type DriverPolicy, type RecoveryEvent } from '../lib/index.js';
 import { driverPath, packageRoot } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { faultOf, runNode } from './helpers/util.js';
@@ -40,6 +41,7 @@ describe('a fallback driver that cannot take over', () => {
           ['notelf', fallbackTo(notElf)],
           ['initfault', fallbackTo(initFault)],
           ['itself', fallbackTo(join(dir, 'itself.so'))],
+          ['timer', fallbackTo(join(dir, 'no-such-driver.so'))],
           ['good', fallbackTo('crashy')],
         ]),
       },
@@ -68,6 +70,15 @@ describe('a fallback driver that cannot take over', () => {
       expect(kernel.domains().find((x) => x.name === name)?.state).toBe('disabled');
       expect(() => d.call('add', 2, 3)).toThrow(DriverUnavailable);
     });
+  });
+
+  it('a fault on a kernel thread (a timer), recovered asynchronously: disabled, the disabled event says why', async () => {
+    const d = await kernel.load(crashyAs('timer'));
+    const disabled = once(kernel, 'disabled');
+    d.call('timer_fault', 1);
+    const [event] = (await disabled) as [RecoveryEvent];
+    expect(event).toMatchObject({ driver: 'timer', fault: { kind: 'recovery-failed', message: expect.stringMatching(/no-such-driver\.so: no such driver file .*\[ENOENT\]/) } });
+    expect(d.state).toBe('disabled');
   });
 
   it('a fallback that loads takes the driver over, in the same Driver object', async () => {
