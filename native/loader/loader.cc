@@ -3,14 +3,14 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <vector>
 
@@ -38,11 +38,21 @@ struct Image {
   }
 };
 
+// The whole file, read in large blocks (byte by byte, a large driver took seconds).
 Image read_image(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError("ENOENT", path + ": no such driver file (build drivers with `npm run build`)");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw LoadError("ENOENT", path + ": no such driver file (build drivers with `npm run build`)");
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw LoadError("ENOTELF", path + ": not a driver file (not a regular file)");
+  }
   Image img;
-  img.bytes.assign(std::istreambuf_iterator<char>(f), {});
+  img.bytes.resize(st.st_size);
+  size_t got = 0;
+  for (ssize_t n; got < img.bytes.size() && (n = read(fd, img.bytes.data() + got, img.bytes.size() - got)) > 0;) got += n;
+  close(fd);
+  img.bytes.resize(got);
   const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
   if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
     throw LoadError("ENOTELF", path + ": not an ELF file");
