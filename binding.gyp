@@ -57,7 +57,7 @@
         'gen/kapi_stubs.S',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")", 'native/xpc'],
-      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NOOKS_HOST'],
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', 'NOOKS_HOST'],
       'cflags': ['-Wall', '-Wextra', '-Wno-missing-field-initializers'],
       'cflags!': ['-fno-exceptions'],
       'cflags_cc': ['-std=gnu++17'],

@@ -6,6 +6,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverPath } from './paths.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
 
 export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
@@ -48,8 +49,11 @@ export class DriverFault extends Error {
   readonly address: string;
   readonly ip: string;
   readonly signal: number;
-  constructor(f: NativeFault) {
-    super(`${f.driver}: ${f.message}`);
+  /** Why the policy's recovery failed (the driver is then disabled): a restart, or a fallback driver that cannot load. */
+  readonly recoveryFailed?: string;
+  constructor(f: NativeFault, recoveryFailed?: string) {
+    super(`${f.driver}: ${f.message}${recoveryFailed ? `; its recovery failed, so it is disabled: ${recoveryFailed}` : ''}`);
+    if (recoveryFailed) this.recoveryFailed = recoveryFailed;
     this.name = 'DriverFault';
     this.kind = f.kind;
     this.driver = f.driver;
@@ -59,17 +63,36 @@ export class DriverFault extends Error {
   }
 }
 
-/** Calls refused because the driver is disabled, failed or unloaded. */
+/**
+ * Calls refused because the driver is disabled or failed (`EUNAVAILABLE`), or
+ * because the handle is stale (`EUNLOADED`): the driver was unloaded or its
+ * kernel shut down. Domain ids are reused, so a stale handle must never reach
+ * whatever driver holds its id now.
+ */
 export class DriverUnavailable extends Error {
-  constructor(message: string) {
+  readonly code: 'EUNAVAILABLE' | 'EUNLOADED';
+  constructor(message: string, code: 'EUNAVAILABLE' | 'EUNLOADED' = 'EUNAVAILABLE') {
     super(message);
     this.name = 'DriverUnavailable';
+    this.code = code;
   }
+}
+
+function unloaded(what: string): DriverUnavailable {
+  return new DriverUnavailable(`${what} [EUNLOADED]`, 'EUNLOADED');
 }
 
 interface NativeError extends Error {
   code?: string;
   fault?: NativeFault;
+}
+
+/** What a driver runs under: its load options over its policy entry. */
+interface DriverLimits {
+  timeBudgetMs: number;
+  memLimitBytes: number;
+  shadow: boolean;
+  stallMs: number;
 }
 
 let booted: Kernel | undefined;
@@ -80,6 +103,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private readonly agent: RecoveryAgent;
   private readonly drivers = new Map<string, Driver>();
   private readonly history: LogLine[] = [];
+  private down = false;
 
   private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
     super();
@@ -122,30 +146,46 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Loads a driver (a name from build/drivers, or a path to a .so) into a new domain and runs its module_init. */
   async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
+    this.live();
+    checkLoadOptions(nameOrPath, options);
     const path = driverPath(nameOrPath);
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
-    const p = policyFor(this.policy, name);
-    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes, options.patches, options.params);
-    native().setRecoveryPolicy(id, options.shadow ?? p.shadow, p.stallMs);
-    const d = new Driver(this, id, name, path);
+    const limits = this.limitsFor(name, options);
+    const d = new Driver(this, this.startDomain(path, name, limits, options.patches, options.params), name, path, limits);
     this.drivers.set(name, d);
     this.drainLog();
     return d;
   }
 
+  /** Load options (checked) over the policy's entry. */
+  private limitsFor(name: string, options: LoadOptions): DriverLimits {
+    const p = policyFor(this.policy, name);
+    return { timeBudgetMs: options.timeBudgetMs ?? p.timeBudgetMs, memLimitBytes: options.memLimitBytes ?? p.memLimitBytes,
+      shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };
+  }
+
+  /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
+  startDomain(path: string, name: string, limits: DriverLimits, patches?: TextPatch[], params?: Record<string, ParamValue>): number {
+    const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, patches, params);
+    native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
+    return id;
+  }
+
   driver(name: string): Driver | undefined {
+    this.live();
     return this.drivers.get(name);
   }
 
   /** Every loaded driver's domain: key, state, memory, objects, recoveries. */
   domains(): NativeDomain[] {
+    this.live();
     return native().domains();
   }
 
-  /** Kernel log lines (driver printk and kernel messages) since boot, oldest first. */
+  /** Kernel log lines (driver printk and kernel messages) since boot, oldest first (after shutdown: what it had). */
   log(): LogLine[] {
-    this.drainLog();
+    if (!this.down) this.drainLog();
     return [...this.history];
   }
 
@@ -156,6 +196,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Asserts interrupt line `line` (what a device does); false if no handler is attached. */
   raiseIrq(line: number): boolean {
+    this.live();
     return native().raiseIrq(line);
   }
 
@@ -164,6 +205,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * a loaded driver whose id table matches is probed for it at once.
    */
   addDevice(kind: string, options: Record<string, string | number | boolean> = {}): DeviceInfo {
+    this.live();
     const d = native().addDevice(kind, options);
     this.drainLog();
     return d;
@@ -177,6 +219,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * kernel's, with a `code`) name the fix.
    */
   attachPci(address: string, options: { via: PciVia }): DeviceInfo {
+    this.live();
     const via = options?.via;
     if (via !== 'uio' && via !== 'vfio') throw new PciError('EINVAL', `attachPci: via must be 'uio' or 'vfio', got ${JSON.stringify(via)}`);
     const d = native().attachPci(pciAddress(address), via);
@@ -186,24 +229,44 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** The devices on the bus and the drivers bound to them. */
   devices(): DeviceInfo[] {
+    this.live();
     return native().devices();
   }
 
   /** A kernel object drivers may read but not write; its address and current value. */
   hostProbe(): { address: number; value: bigint } {
+    this.live();
     return native().hostProbe();
   }
 
+  /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */
   async shutdown(): Promise<void> {
+    if (this.down) return;
     native().shutdown();
     this.drivers.clear();
+    this.down = true;
     booted = undefined;
   }
 
-  /** Recovery after a fault on the caller's own thread: synchronous, so the caller sees the outcome. */
-  recoverSync(d: Driver, f: NativeFault): void {
+  /** @internal Throws DriverUnavailable (EUNLOADED) unless `d` is the driver this running kernel has under its name. */
+  checkCurrent(d: Driver): void {
+    this.live(d.name);
+    if (this.drivers.get(d.name) !== d) throw unloaded(`${d.name}: the driver was unloaded`);
+  }
+
+  private live(driver?: string): void {
+    if (this.down) throw unloaded(`${driver ? `${driver}: ` : ''}the kernel was shut down: its drivers were unloaded`);
+  }
+
+  /**
+   * Recovery after a fault on the caller's own thread: synchronous, so the
+   * caller sees the outcome. Returns why the recovery failed, if it did.
+   */
+  recoverSync(d: Driver, f: NativeFault): string | undefined {
     this.agent.onFaultSync(d.name, f);
     this.drainLog();
+    const outcome = this.agent.last();
+    return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
 
   private onKernelThreadFault(id: number, f: NativeFault): void {
@@ -239,14 +302,30 @@ export class Driver {
 
   constructor(
     readonly kernel: Kernel,
-    /** The domain id (changes when a fallback driver replaces this one). */
-    public id: number,
+    private domain: number,
     readonly name: string,
     public path: string,
+    private readonly limits: DriverLimits,
   ) {}
 
+  /**
+   * The domain id (changes when a fallback driver replaces this one). Ids are
+   * reused: reading it from a stale handle throws DriverUnavailable (EUNLOADED),
+   * so nothing done through it reaches another driver.
+   */
+  get id(): number {
+    this.kernel.checkCurrent(this);
+    return this.domain;
+  }
+
+  /** 'unloaded' once the handle is stale. */
   get state(): DriverState {
-    return native().state(this.id);
+    try {
+      this.kernel.checkCurrent(this);
+    } catch {
+      return 'unloaded';
+    }
+    return native().state(this.domain);
   }
 
   /**
@@ -283,10 +362,10 @@ export class Driver {
     } catch (e) {
       const err = e as NativeError;
       if (err.code === 'EDRIVERFAULT' && err.fault) {
-        if (this.claim(err.fault.generation)) this.kernel.recoverSync(this, err.fault);
-        throw new DriverFault(err.fault);
+        const recoveryFailed = this.claim(err.fault.generation) ? this.kernel.recoverSync(this, err.fault) : undefined;
+        throw new DriverFault(err.fault, recoveryFailed);
       }
-      if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message);
+      if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message, 'EUNAVAILABLE');
       throw e;
     }
   }
@@ -365,15 +444,25 @@ export class Driver {
     this.kernel.forget(this);
   }
 
-  /** @internal the agent's fallback action: the same Driver object, another binary. */
+  /**
+   * @internal The agent's fallback action: the same Driver object, another
+   * binary with the same limits. The fallback is loaded before this driver's
+   * (failed, torn down) domain goes: one that cannot load leaves the driver
+   * to be disabled, with the reason.
+   */
   replaceWith(path: string): void {
-    const n = native();
-    const d = n.domains().find((x) => x.id === this.id);
-    n.unload(this.id, true);
+    const fallback = driverPath(path);
+    if (fallback === this.path) throw new Error(`the fallback driver ${fallback} is the driver itself: refused [EFALLBACK]`);
+    let domain: number;
+    try {
+      domain = this.kernel.startDomain(fallback, this.name, this.limits);
+    } catch (e) {
+      const err = e as NativeError;
+      throw new Error(`the fallback driver cannot be loaded: ${err.message} [${err.code ?? 'ELOAD'}]`, { cause: e });
+    }
+    native().unload(this.id, true);
     this.symbols.clear();
-    this.path = driverPath(path);
-    this.id = n.load(this.path, this.name, d?.timeBudgetMs ?? 2000, d?.memLimit ?? 64 << 20);
-    const p = policyFor(this.kernel.policy, this.name);
-    n.setRecoveryPolicy(this.id, p.shadow, p.stallMs);
+    this.path = fallback;
+    this.domain = domain;
   }
 }

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 
@@ -27,7 +28,10 @@ using namespace nooks;
 
 namespace {
 
-bool g_booted = false;
+std::atomic<bool> g_booted{false};
+// The kernel belongs to the thread (Node environment: main or a worker) that
+// booted it; the addon is loaded once per environment but its state is per process.
+std::atomic<napi_env> g_boot_env{nullptr};
 
 std::vector<AddonExports::Fn> &extra_exports() {
   static auto *v = new std::vector<AddonExports::Fn>;
@@ -37,8 +41,14 @@ Napi::ThreadSafeFunction g_fault_tsfn;
 uint64_t *g_host_probe = nullptr;
 
 
+void require_owner(Napi::Env env) {
+  if (g_booted && (napi_env)env != g_boot_env)
+    throw_code(env, "EBOOTED", "the kernel belongs to the thread that booted it (the main thread or another worker)");
+}
+
 void require_booted(Napi::Env env) {
   if (!g_booted) throw_code(env, "ENOTBOOTED", "the kernel is not booted (Kernel.boot)");
+  require_owner(env);
 }
 
 Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) {
@@ -73,7 +83,8 @@ Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
 Napi::Value Boot(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string mode = info[0].As<Napi::String>();
-  if (g_booted) throw_code(env, "EBOOTED", "a kernel is already booted in this process; shut it down first");
+  if (g_booted && (napi_env)env == g_boot_env) throw_code(env, "EBOOTED", "a kernel is already booted in this process; shut it down first");
+  require_owner(env);
   Isolation m;
   if (mode == "pkey") m = Isolation::pkey;
   else if (mode == "mprotect") m = Isolation::mprotect;
@@ -100,6 +111,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   recovery_thread_start();
   watchdog_start();
   g_booted = true;
+  g_boot_env = env;
   return env.Undefined();
 }
 
@@ -118,9 +130,11 @@ void shutdown_kernel() {
     g_fault_tsfn = Napi::ThreadSafeFunction();
   }
   g_booted = false;
+  g_boot_env = nullptr;
 }
 
 Napi::Value Shutdown(const Napi::CallbackInfo &info) {
+  require_owner(info.Env());
   shutdown_kernel();
   return info.Env().Undefined();
 }
@@ -271,6 +285,7 @@ Napi::Value Call(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   if (info.Length() > 8) throw_code(env, "EINVAL", "driver functions take at most six arguments");
   XpcCall c{(const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue(), {}, 0};
+  if (!d->in_text((uintptr_t)c.fn)) throw_code(env, "EINVAL", hex((uintptr_t)c.fn) + " is not a function of " + d->name);
   for (size_t i = 2; i < info.Length(); i++) c.args[i - 2] = to_u64(env, info[i]);
   Fault f;
   switch (xpc_call(d, &c, &f)) {
@@ -347,6 +362,7 @@ Napi::Value State(const Napi::CallbackInfo &info) {
 
 Napi::Value Domains(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  require_owner(env);
   Napi::Array a = Napi::Array::New(env);
   std::lock_guard<std::mutex> g(g_domains_lock);
   for (Domain *d : g_domains) {
@@ -467,6 +483,7 @@ Napi::Value Taps(const Napi::CallbackInfo &info) {
 
 Napi::Value Log(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  require_owner(env);
   Napi::Array a = Napi::Array::New(env);
   for (const LogLine &l : klog_drain()) {
     Napi::Object x = Napi::Object::New(env);
@@ -531,12 +548,14 @@ Napi::Value AttachPci(const Napi::CallbackInfo &info) {
 
 Napi::Value Devices(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  require_owner(env);
   Napi::Array a = Napi::Array::New(env);
   for (const DeviceInfo &i : bus_devices()) a.Set(a.Length(), device_object(env, i));
   return a;
 }
 
 Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
+  require_owner(info.Env());
   return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
 }
 
@@ -553,6 +572,7 @@ Napi::Value HostProbe(const Napi::CallbackInfo &info) {
 
 Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  require_booted(env);
   if (g_fault_tsfn) g_fault_tsfn.Release();
   // Referenced: like an open server, a booted kernel keeps the process alive
   // (its drivers' timers and interrupts may still report faults) until shutdown.
@@ -587,8 +607,11 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
 Napi::Value PkeyUnusableReason(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), pkey_unusable_reason()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // A process that exits without Kernel.shutdown() still stops the kernel's threads.
-  env.AddCleanupHook(shutdown_kernel);
+  // A process (or the worker that booted the kernel) that exits without
+  // Kernel.shutdown() still stops the kernel's threads; other environments' exits leave it be.
+  napi_add_env_cleanup_hook(env, [](void *exiting) {
+    if (exiting == g_boot_env) shutdown_kernel();
+  }, (napi_env)env);
   exports.Set("boot", Napi::Function::New(env, Boot));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown));
   exports.Set("load", Napi::Function::New(env, Load));

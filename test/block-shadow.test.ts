@@ -4,12 +4,13 @@
 // restarted driver, what arrives meanwhile queues. A deterministic bug (one
 // that is back after every restart) ends with the policy giving up, and the
 // shadow failing what it kept with the reason.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
+import { driverPath } from '../lib/paths.js';
 import { suiteIsolation } from './helpers/util.js';
 
 const pattern = (n: number, seed: number) => {
@@ -110,9 +111,11 @@ describe('the block shadow driver', () => {
 
   it('a fallback driver takes the disk over: the requests the shadow kept go to it', async () => {
     await kernel.shutdown();
+    const fallback = join(dir, 'blk-safe.so'); // another file: a driver cannot be its own fallback
+    copyFileSync(driverPath('blk'), fallback);
     kernel = await Kernel.boot({
       isolation: suiteIsolation,
-      policy: { default: { ...defaultPolicy.default, action: 'fallback', fallback: 'blk', maxFailures: 1 }, drivers: new Map() },
+      policy: { default: { ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 }, drivers: new Map() },
     });
     kernel.addDevice('blk', { image: join(dir, 'fallback.img'), size: 1 << 20 });
     drv = await kernel.load('blk');
@@ -124,6 +127,7 @@ describe('the block shadow driver', () => {
     await Promise.all(writes);
     expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
     expect(drv.objects().length).toBe(before); // the same Driver object, a new domain with the disk registered
+    expect(drv.path).toBe(fallback);
     for (let i = 0; i < 8; i++) expect((await disk.read(i * 4096, 4096)).equals(pattern(4096, i))).toBe(true);
   });
 

@@ -62,7 +62,7 @@ describe('ticker', () => {
     ticker.unload();
     expect(kernel.domains().map((d) => d.name)).not.toContain('ticker');
     expect(kernel.driver('ticker')).toBeUndefined();
-    expect(() => ticker.objects()).toThrow(/no driver with domain id/);
+    expect(() => ticker.objects()).toThrow(/^ticker: the driver was unloaded \[EUNLOADED\]$/); // a stale handle
     expect(kernel.raiseIrq(IRQ)).toBe(false);
 
     // line 5 is free again: a fresh ticker can request it, and starts from zero

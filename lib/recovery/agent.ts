@@ -97,6 +97,11 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
     }
   }
 
+  /** The latest event (after onFaultSync: how that recovery ended). */
+  last(): RecoveryEvent | undefined {
+    return this.entries.at(-1);
+  }
+
   /** The last 1000 events, oldest first. */
   log(): readonly RecoveryEvent[] {
     return [...this.entries];
@@ -127,7 +132,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
     } catch (err) {
       // A driver that cannot be brought back is disabled rather than retried in a loop.
       const failed = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
-      this.actions.disable(driver, `could not be restarted: ${failed.message}`);
+      this.actions.disable(driver, `could not be ${next.decision === 'fallback' ? 'replaced by its fallback' : 'restarted'}: ${failed.message}`);
       this.finish('disabled', { ...event, fault: failed, decision: 'disable' });
       return 'disable';
     }

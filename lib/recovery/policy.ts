@@ -1,9 +1,10 @@
 // The recovery policy file: what the recovery agent does when a driver faults,
 // and the limits the kernel enforces on each driver. JSON or YAML, validated by
 // hand so that every error names the file, the key path and what was expected.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
+import { driverPath } from '../paths.js';
 
 /**
  * What to do when a driver faults. `restart` and `fallback` restart it until it
@@ -82,6 +83,29 @@ export function checkPolicy(policy: Policy | PolicyDocument): Policy {
   return policy;
 }
 
+/** What is wrong with a limit (timeBudgetMs, memLimitBytes, ...), in the words of policy errors; undefined if nothing. */
+export function limitProblem(v: unknown): string | undefined {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) return `expected a positive integer, got ${describe(v)}`;
+  return undefined;
+}
+
+/** What is wrong with a flag (shadow), in the words of policy errors; undefined if nothing. */
+export function flagProblem(v: unknown): string | undefined {
+  if (typeof v !== 'boolean') return `expected true or false, got ${describe(v)}`;
+  return undefined;
+}
+
+/**
+ * Checks what parsing cannot: that every fallback driver exists (a name in
+ * build/drivers or a path to a file). Throws a PolicyError naming the entry.
+ */
+export function checkFallbacks(policy: Policy, file: string): void {
+  for (const [where, d] of [['default', policy.default], ...[...policy.drivers].map(([n, e]) => [`drivers.${n}`, e])] as [string, DriverPolicy][]) {
+    if (d.action === 'fallback' && !existsSync(driverPath(d.fallback)))
+      throw new PolicyError(`${file}: ${where}.fallback: no such driver: ${driverPath(d.fallback)} (a driver name in build/drivers or a path to a .so)`);
+  }
+}
+
 /** Reads and validates a policy file; `.json`, `.yaml` or `.yml`. */
 export function loadPolicy(path: string): Policy {
   syntaxOf(path); // a wrong extension is reported before touching the disk
@@ -156,21 +180,22 @@ function resolve(doc: unknown, file: string): Policy {
     return value as Record<string, unknown>;
   };
 
-  const entry = (value: unknown, path: string, base: DriverPolicy): DriverPolicy => {
+  // `driver`: the entry's driver name (none for the default entry).
+  const entry = (value: unknown, path: string, base: DriverPolicy, driver?: string): DriverPolicy => {
     const raw = mapping(value, path, entryKeys);
     const limit = (key: Exclude<keyof Limits, 'shadow'>): number => {
       const v = raw[key];
       if (v === undefined) return base[key];
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-        throw fail(join(path, key), `expected a positive integer, got ${describe(v)}`);
-      }
-      return v;
+      const problem = limitProblem(v);
+      if (problem) throw fail(join(path, key), problem);
+      return v as number;
     };
     const flag = (key: 'shadow'): boolean => {
       const v = raw[key];
       if (v === undefined) return base[key];
-      if (typeof v !== 'boolean') throw fail(join(path, key), `expected true or false, got ${describe(v)}`);
-      return v;
+      const problem = flagProblem(v);
+      if (problem) throw fail(join(path, key), problem);
+      return v as boolean;
     };
     const limits: Limits = {
       maxFailures: limit('maxFailures'),
@@ -192,13 +217,15 @@ function resolve(doc: unknown, file: string): Policy {
     if (typeof fallback !== 'string' || fallback === '') {
       throw fail(join(path, 'fallback'), `expected the path of the fallback driver, got ${describe(fallback)}`);
     }
+    if (driver !== undefined && driverPath(fallback) === driverPath(driver))
+      throw fail(join(path, 'fallback'), `${describe(fallback)} is the driver itself: a driver cannot be its own fallback`);
     return { action, fallback, ...limits };
   };
 
   const root = mapping(doc, '', ['default', 'drivers']);
   const base = entry(root.default, 'default', defaultPolicy.default);
   const drivers = new Map(
-    Object.entries(mapping(root.drivers, 'drivers')).map(([name, value]) => [name, entry(value, join('drivers', name), base)]),
+    Object.entries(mapping(root.drivers, 'drivers')).map(([name, value]) => [name, entry(value, join('drivers', name), base, name)]),
   );
   return { default: base, drivers };
 }
@@ -209,9 +236,11 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
+/** A value as errors show it: `"text"`, `-1`, `null`, `a list`, `a mapping`. */
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a mapping';
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
+export { describe as describeValue };

@@ -70,9 +70,11 @@ void Arena::reset() {
     // Give the pages back so a restarted driver starts from zeroed memory
     // (shared pages live on in their shmem object unless removed from it);
     // hugepages stay where the device knows them (dma_alloc_coherent zeroes).
-    if (!huge_) madvise((void *)base_, size_, shared_ ? MADV_REMOVE : MADV_DONTNEED);
+    if (!huge_) give_back_pages(base_, size_, shared_);
   }
 }
+
+void give_back_pages(uintptr_t lo, size_t n, bool shared) { madvise((void *)lo, n, shared ? MADV_REMOVE : MADV_DONTNEED); }
 
 void *Arena::alloc(size_t size, size_t align) {
   if (size == 0) size = 1;

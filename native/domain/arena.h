@@ -8,6 +8,11 @@
 
 namespace nooks {
 
+// Gives the pages of [lo, lo+n) back: they read as zeros again, faulted in
+// only when touched (`shared`: MAP_SHARED pages live in a shmem object, which
+// must drop them too).
+void give_back_pages(uintptr_t lo, size_t n, bool shared);
+
 class Arena {
  public:
   // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none),

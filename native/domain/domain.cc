@@ -92,6 +92,12 @@ bool Domain::in_text(uintptr_t p) const {
   return false;
 }
 
+void Segment::reset() const {
+  if (!clean.empty()) memcpy((void *)range.lo, clean.data(), clean.size());
+  uintptr_t bss = range.lo + clean.size();
+  if (bss < range.hi) give_back_pages(bss, range.hi - bss, shared_domains());
+}
+
 void Domain::tag(void *p, size_t n) const {
   if (pkey >= 0) pkey_mprotect(p, n, PROT_READ | PROT_WRITE, pkey);
 }
@@ -124,7 +130,7 @@ static int take_key(const std::string &name) {
   return best;
 }
 
-Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit) {
+Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes) {
   std::lock_guard<std::mutex> g(g_domains_lock);
   int id = -1;
   for (int i = 0; i < kMaxDomains; i++)
@@ -144,7 +150,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     bool shared = shared_domains();
     void *stacks = mmap(nullptr, stacks_size(), PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (stacks != MAP_FAILED) d->stacks = (uintptr_t)stacks;
-    if (!d->stacks || !d->heap.map(mem_limit, d->pkey, shared) || !d->dma.map(std::min(mem_limit, kDmaSize), d->pkey, shared) ||
+    if (!d->stacks || !d->heap.map(mem_limit - static_bytes, d->pkey, shared) || !d->dma.map(std::min(mem_limit, kDmaSize), d->pkey, shared) ||
         (shared && !driver_host_create(d)))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
   } catch (...) {

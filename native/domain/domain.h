@@ -45,10 +45,15 @@ struct Range {
 };
 
 // A writable segment of the driver's image and the copy taken at load, from
-// which recovery resets it.
+// which recovery resets it. Only the bytes that come from the file (.data)
+// are copied: the pages above them (.bss) are zero at load and reset by
+// giving them back, so a large .bss is never touched, copied or mapped in
+// (under mprotect every crossing re-protects whatever is mapped in).
 struct Segment {
   Range range;
-  std::vector<uint8_t> clean;
+  std::vector<uint8_t> clean;  // the clean bytes of [range.lo, range.lo + clean.size()); zeros above
+  // Back to what it was at load; the caller has access to the domain's memory.
+  void reset() const;
 };
 
 // An injected fault in the driver's text (native/loader/text_patch.h): the
@@ -142,7 +147,8 @@ bool cpu_has_pku();
 // thread's PKRU, so a fault inside a domain could not be delivered).
 std::string pkey_unusable_reason();
 // Allocate a domain slot and its key; throws std::runtime_error with a clear message.
-Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit);
+// `static_bytes` of the image's writable segments count toward `mem_limit`: the heap gets the rest.
+Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes);
 void domain_destroy(Domain *d);
 // The DomainThread of the calling thread for d (creates its stack on first use).
 DomainThread *domain_thread(Domain *d);

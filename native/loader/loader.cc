@@ -3,14 +3,14 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <vector>
 
@@ -42,24 +42,28 @@ struct Image {
   }
 };
 
-// Only a regular file can be a driver: a directory would fail inside the
-// stream library, a FIFO or a device like /dev/zero would never end.
-void check_regular_file(const std::string &path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
+// The whole file, read in large blocks (byte by byte, a large driver took
+// seconds). Only a regular file can be a driver: a directory would fail in
+// the reading, a FIFO (opened without waiting for a writer) or a device like
+// /dev/zero would never end.
+Image read_image(const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     if (errno == ENOENT) throw LoadError("ENOENT", path + ": no such driver file");
     throw LoadError(errno == EACCES ? "EACCES" : "ENOENT", path + ": cannot read the driver file: " + strerror(errno));
   }
-  if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
-  if (!S_ISREG(st.st_mode)) throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
-}
-
-Image read_image(const std::string &path) {
-  check_regular_file(path);
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError("EACCES", path + ": cannot read the driver file: " + strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
+    throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
+  }
   Image img;
-  img.bytes.assign(std::istreambuf_iterator<char>(f), {});
+  img.bytes.resize(st.st_size);
+  size_t got = 0;
+  for (ssize_t n; got < img.bytes.size() && (n = read(fd, img.bytes.data() + got, img.bytes.size() - got)) > 0;) got += n;
+  close(fd);
+  img.bytes.resize(got);
   const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
   if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
     throw LoadError("ENOTELF", path + ": not an ELF file");
@@ -158,13 +162,14 @@ uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
 // Isolation 'process': the pages [lo, hi) become shared memory with the same
-// contents and protection, so that the driver's host process, forked later,
-// shares them (its writes; and the kernel's patches of the text).
-void share_pages(uintptr_t lo, uintptr_t hi, int prot, const std::string &path) {
-  std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)hi);
+// contents (those of [lo, copy_hi): zeros above) and protection, so that the
+// driver's host process, forked later, shares them (its writes; and the
+// kernel's patches of the text).
+void share_pages(uintptr_t lo, uintptr_t hi, uintptr_t copy_hi, int prot, const std::string &path) {
+  std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)copy_hi);
   if (mmap((void *)lo, hi - lo, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
     throw LoadError("ENOMEM", path + ": cannot share the driver's image with its host process: " + strerror(errno));
-  memcpy((void *)lo, copy.data(), copy.size());
+  if (!copy.empty()) memcpy((void *)lo, copy.data(), copy.size());
   mprotect((void *)lo, hi - lo, prot);
 }
 
@@ -179,14 +184,15 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
     uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
     d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
-    if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), PROT_READ | PROT_EXEC, d->path);
+    if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), page_up(hi), PROT_READ | PROT_EXEC, d->path);
     if (!(ph[i].p_flags & PF_W)) continue;
     uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
     if (wlo >= whi) continue;
-    if (shared_domains()) share_pages(wlo, whi, PROT_READ | PROT_WRITE, d->path);
+    // Above the file's bytes: .bss, zero pages ld.so mapped and nothing has touched.
+    uintptr_t file_hi = std::clamp(page_up(lo + ph[i].p_filesz), wlo, whi);
+    if (shared_domains()) share_pages(wlo, whi, file_hi, PROT_READ | PROT_WRITE, d->path);
     d->tag((void *)wlo, whi - wlo);
-    Segment s{{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)whi)};
-    d->segments.push_back(std::move(s));
+    d->segments.push_back({{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)file_hi)});
   }
 }
 
@@ -204,6 +210,15 @@ std::pair<uint64_t, size_t> find_section(const Image &img, const char *name) {
   return {0, 0};
 }
 
+// Bytes of the image's writable segments (.data, .bss; whole pages): they count toward memLimitBytes.
+size_t static_bytes(const Image &img) {
+  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  size_t n = 0;
+  for (int i = 0; i < img.eh()->e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W)) n += page_up(ph[i].p_vaddr + ph[i].p_memsz) - page_down(ph[i].p_vaddr);
+  return n;
+}
+
 }  // namespace
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
@@ -211,11 +226,15 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   check_abi(img, path);
   check_symbols(img, path);
   scan_text(img, path);
+  size_t statics = static_bytes(img);
+  if (statics >= opts.mem_limit)
+    throw LoadError("EMEMLIMIT", path + ": its static data (.data and .bss: " + std::to_string(statics) +
+                                     " bytes) leaves no heap within memLimitBytes " + std::to_string(opts.mem_limit));
   if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
     dlclose(h);
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
-  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit);
+  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {

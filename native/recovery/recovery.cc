@@ -68,7 +68,7 @@ bool recovery_restart(Domain *d, std::string *why) {
   std::unique_lock<std::mutex> g(d->recovery_lock);
   {
     DomainMemoryAccess access;
-    for (Segment &s : d->segments) memcpy((void *)s.range.lo, s.clean.data(), s.clean.size());
+    for (const Segment &s : d->segments) s.reset();
   }
   if (!params_apply(d, why)) return false;  // the domain stays failed
   text_revert_transient(d);

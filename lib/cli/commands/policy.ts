@@ -1,7 +1,8 @@
 // `nooks policy check <file>`: validate a recovery policy file and show it
-// resolved (every driver entry merged over the default).
+// resolved (every driver entry merged over the default); its fallback
+// drivers must exist.
 import { closest, UsageError } from '../args.js';
-import { loadPolicy, type DriverPolicy } from '../../recovery/policy.js';
+import { checkFallbacks, loadPolicy, type DriverPolicy } from '../../recovery/policy.js';
 import { table, toJson, type Context } from './common.js';
 
 export const policyActions = ['check'] as const;
@@ -14,6 +15,7 @@ export async function policy(ctx: Context): Promise<number> {
   }
   // PolicyError messages name the file, the key path and what was expected.
   const p = loadPolicy(file);
+  checkFallbacks(p, file);
   const drivers = Object.fromEntries(p.drivers);
   if (ctx.flags.json) {
     ctx.print(toJson({ file, valid: true, default: p.default, drivers }));

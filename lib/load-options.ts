@@ -1,0 +1,37 @@
+// kernel.load's options, checked as the policy file's entries are (the same
+// words): a bad value is refused before anything is loaded, naming the option.
+import type { LoadOptions } from './kernel.js';
+import { describeValue, flagProblem, limitProblem } from './recovery/policy.js';
+
+const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'patches', 'params'];
+
+function patchesProblem(v: unknown): [string, string] | undefined {
+  if (!Array.isArray(v)) return ['', `expected a list of text patches, got ${describeValue(v)}`];
+  for (const [i, p] of v.entries()) {
+    const at = `[${i}]`;
+    if (typeof p !== 'object' || p === null) return [at, `expected a text patch { offset, bytes, transient }, got ${describeValue(p)}`];
+    if (!Number.isSafeInteger(p.offset) || p.offset < 0) return [`${at}.offset`, `expected a non-negative integer, got ${describeValue(p.offset)}`];
+    if (!Buffer.isBuffer(p.bytes)) return [`${at}.bytes`, `expected a Buffer, got ${describeValue(p.bytes)}`];
+    const flag = flagProblem(p.transient);
+    if (flag) return [`${at}.transient`, flag];
+  }
+  return undefined;
+}
+
+/** Throws an Error (code EINVAL) naming the driver, the option and the value. */
+export function checkLoadOptions(driver: string, options: unknown): LoadOptions {
+  const fail = (key: string, problem: string) =>
+    Object.assign(new Error(`${driver}: load option${key ? ` ${key}` : 's'}: ${problem} [EINVAL]`), { code: 'EINVAL' });
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw fail('', `expected an object, got ${describeValue(options)}`);
+  const o = options as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => !keys.includes(k));
+  if (unknown !== undefined) throw fail(unknown, `unknown option (expected one of ${keys.join(', ')})`);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw fail('name', `expected a non-empty string, got ${describeValue(o.name)}`);
+  for (const [key, check] of [['timeBudgetMs', limitProblem], ['memLimitBytes', limitProblem], ['shadow', flagProblem]] as const) {
+    const problem = o[key] === undefined ? undefined : check(o[key]);
+    if (problem) throw fail(key, problem);
+  }
+  const patches = o.patches === undefined ? undefined : patchesProblem(o.patches);
+  if (patches) throw fail(`patches${patches[0]}`, patches[1]);
+  return o as LoadOptions;
+}

@@ -1,0 +1,118 @@
+// action: fallback whose fallback driver cannot take over: the original driver
+// is disabled with the fallback's error, in the `disabled` event and in the
+// DriverFault its caller gets; a driver cannot be its own fallback; and
+// `nooks policy check` finds fallbacks that do not exist.
+import { once } from 'node:events';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultPolicy, DriverUnavailable, Kernel, parsePolicy, type DriverPolicy, type RecoveryEvent } from '../lib/index.js';
+import { driverPath, packageRoot } from '../lib/paths.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { faultOf, runNode } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-fallback-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** crashy.so under another file name: a driver of that name, in a domain of its own. */
+function crashyAs(name: string): string {
+  const path = join(dir, `${name}.so`);
+  copyFileSync(driverPath('crashy'), path);
+  return path;
+}
+
+const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });
+
+describe('a fallback driver that cannot take over', () => {
+  let kernel: Kernel;
+  const notElf = join(dir, 'not-elf.so');
+  const initFault = join(dir, 'fallbacks', 'initfault.so');
+  beforeAll(async () => {
+    writeFileSync(notElf, 'not a driver\n');
+    mkdirSync(join(dir, 'fallbacks'));
+    buildDriver(join(dir, 'fallbacks'), 'initfault', '#include <nooks/kapi.h>\nstatic int init(void)\n{\n\tint *volatile p = NULL;\n\n\treturn *p;\n}\nmodule_init(init);\n');
+    kernel = await Kernel.boot({
+      isolation: 'mprotect',
+      policy: {
+        default: defaultPolicy.default,
+        drivers: new Map([
+          ['missing', fallbackTo(join(dir, 'no-such-driver.so'))],
+          ['notelf', fallbackTo(notElf)],
+          ['initfault', fallbackTo(initFault)],
+          ['itself', fallbackTo(join(dir, 'itself.so'))],
+          ['timer', fallbackTo(join(dir, 'no-such-driver.so'))],
+          ['good', fallbackTo('crashy')],
+        ]),
+      },
+    });
+  });
+  afterAll(() => kernel?.shutdown());
+
+  it.each([
+    ['missing', /the fallback driver cannot be loaded: .*no-such-driver\.so: no such driver file .*\[ENOENT\]/],
+    ['notelf', /the fallback driver cannot be loaded: .*not-elf\.so: not an ELF file \[ENOTELF\]/],
+    ['initfault', /the fallback driver cannot be loaded: .*initfault\.so: module_init faulted: segmentation fault .*\[EINITFAULT\]/],
+    ['itself', /the fallback driver .*itself\.so is the driver itself: refused \[EFALLBACK\]/],
+  ])('%s: the driver is disabled, and its caller and the disabled event say why', (name, why) => {
+    const drv = kernel.load(crashyAs(name));
+    return drv.then((d) => {
+      const events: string[] = [];
+      kernel.on('disabled', (e) => e.driver === name && events.push(e.fault?.message ?? ''));
+      const f = faultOf(() => d.call('null_deref'));
+      expect(f.kind).toBe('segv');
+      expect(f.recoveryFailed).toMatch(why);
+      expect(f.message).toMatch(/^.*: segmentation fault .*; its recovery failed, so it is disabled: /);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatch(why);
+      expect(kernel.events().filter((e) => e.driver === name).map((e) => e.event)).toEqual(['fault', 'recovering', 'disabled']);
+      expect(d.state).toBe('disabled');
+      expect(kernel.domains().find((x) => x.name === name)?.state).toBe('disabled');
+      expect(() => d.call('add', 2, 3)).toThrow(DriverUnavailable);
+    });
+  });
+
+  it('a fault on a kernel thread (a timer), recovered asynchronously: disabled, the disabled event says why', async () => {
+    const d = await kernel.load(crashyAs('timer'));
+    const disabled = once(kernel, 'disabled');
+    d.call('timer_fault', 1);
+    const [event] = (await disabled) as [RecoveryEvent];
+    expect(event).toMatchObject({ driver: 'timer', fault: { kind: 'recovery-failed', message: expect.stringMatching(/no-such-driver\.so: no such driver file .*\[ENOENT\]/) } });
+    expect(d.state).toBe('disabled');
+  });
+
+  it('a fallback that loads takes the driver over, in the same Driver object', async () => {
+    const d = await kernel.load(crashyAs('good'));
+    faultOf(() => d.call('null_deref'));
+    expect(kernel.events().filter((e) => e.driver === 'good').map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
+    expect(d.path).toBe(driverPath('crashy'));
+    expect(d.state).toBe('running');
+    expect(d.call('add', 2, 3)).toBe(5);
+    expect(kernel.domains().filter((x) => x.name === 'good')).toHaveLength(1);
+  });
+});
+
+describe('policy files', () => {
+  it('refuse a driver that is its own fallback', () => {
+    expect(() => parsePolicy('drivers:\n  crashy: { action: fallback, fallback: crashy }\n', 'p.yaml')).toThrow(
+      'p.yaml: drivers.crashy.fallback: "crashy" is the driver itself: a driver cannot be its own fallback',
+    );
+    // inherited from the default entry, too
+    expect(() => parsePolicy('default: { action: fallback, fallback: ticker }\ndrivers:\n  ticker: { maxFailures: 2 }\n', 'p.yaml')).toThrow(
+      'p.yaml: drivers.ticker.fallback: "ticker" is the driver itself',
+    );
+  });
+
+  it('`nooks policy check` finds a fallback driver that does not exist', async () => {
+    const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, `drivers:\n  crashy: { action: fallback, fallback: ${join(dir, 'gone.so')} }\n  blk: { action: fallback, fallback: ticker }\n`);
+    const bad = await runNode([cli, 'policy', 'check', file], packageRoot);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${file}: drivers.crashy.fallback: no such driver: ${join(dir, 'gone.so')}`);
+    writeFileSync(file, `drivers:\n  blk: { action: fallback, fallback: ticker }\n`);
+    const good = await runNode([cli, 'policy', 'check', file], packageRoot);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain(`${file}: valid`);
+  });
+});
