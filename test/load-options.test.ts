@@ -52,7 +52,7 @@ describe('load options', () => {
     [{ memLimitBytes: null }, 'crashy: load option memLimitBytes: expected a positive integer, got null [EINVAL]'],
     [{ shadow: 'yes' }, 'crashy: load option shadow: expected true or false, got "yes" [EINVAL]'],
     [{ name: '' }, 'crashy: load option name: expected a non-empty string, got "" [EINVAL]'],
-    [{ timeBudget: 100 }, 'crashy: load option timeBudget: unknown option (expected one of name, timeBudgetMs, memLimitBytes, shadow, patches) [EINVAL]'],
+    [{ timeBudget: 100 }, 'crashy: load option timeBudget: unknown option (expected one of name, timeBudgetMs, memLimitBytes, shadow, patches, params) [EINVAL]'],
     [{ patches: 'x' }, 'crashy: load option patches: expected a list of text patches, got "x" [EINVAL]'],
     [{ patches: [{ offset: -1, bytes: Buffer.from([0x90]), transient: true }] }, 'crashy: load option patches[0].offset: expected a non-negative integer, got -1 [EINVAL]'],
     [{ patches: [{ offset: 0, bytes: [0x90], transient: true }] }, 'crashy: load option patches[0].bytes: expected a Buffer, got a list [EINVAL]'],
