@@ -4,12 +4,13 @@ import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type ParamValue, type TextPatch } from './native.js';
 import { driverPath } from './paths.js';
+import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
 
-export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
+export type { Isolation } from './wrappers/enums.js';
 
 export interface BootOptions {
   /**
@@ -123,7 +124,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (booted) throw new Error('a kernel is already booted in this process; call shutdown() first');
     const n = native();
     const wanted = options.isolation ?? 'auto';
-    if (!['auto', 'pkey', 'mprotect', 'process', 'none'].includes(wanted))
+    if (wanted !== 'auto' && !(isolations as readonly string[]).includes(wanted))
       throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect', 'process' or 'none'`);
     const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);

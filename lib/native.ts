@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot, rebuildCommand } from './paths.js';
+import type { DriverState, FaultKind, Isolation, ObjectType } from './wrappers/enums.js';
 
 export interface NativeFault {
   kind: FaultKind;
@@ -18,7 +19,7 @@ export interface NativeFault {
 }
 
 /** What ended a crossing: processor faults, a rejected kernel call, the watchdog, or an abort. */
-export type FaultKind = 'segv' | 'pkey' | 'bus' | 'ill' | 'fpe' | 'bad-call' | 'timeout' | 'aborted' | 'stack-overflow' | 'stalled';
+export type { FaultKind, DriverState, ObjectType } from './wrappers/enums.js';
 
 export interface NativeDomain {
   id: number;
@@ -38,10 +39,9 @@ export interface NativeDomain {
   crossings: number;
 }
 
-export type DriverState = 'loading' | 'running' | 'failed' | 'recovering' | 'disabled' | 'unloaded';
 
 export interface NativeObject {
-  type: 'irq' | 'timer' | 'work' | 'blkdev' | 'uart_port' | 'pcm' | 'netdev' | 'pci_driver' | 'pci_dev' | 'iomap' | 'lock' | 'mutex' | 'dma' | 'memory';
+  type: ObjectType;
   address: string;
   size: number;
   label: string;
@@ -107,7 +107,7 @@ export interface TextPatch {
 }
 
 export interface NativeAddon {
-  boot(isolation: 'pkey' | 'mprotect' | 'process' | 'none'): void;
+  boot(isolation: Isolation): void;
   shutdown(): void;
   /**
    * `patches` are written over the text before module_init runs; `params` set

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
 import { driverClasses } from '../sdk/new.js';
+import { isolations } from '../wrappers/enums.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
 import { app } from './commands/app.js';
 import { bench } from './commands/bench.js';
@@ -31,7 +32,7 @@ const report: Command = async (ctx) => (await import('./commands/report.js')).re
 const flags = [
   { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
   {
-    name: 'isolation', value: 'mode', choices: ['auto', 'pkey', 'mprotect', 'process', 'none'],
+    name: 'isolation', value: 'mode', choices: ['auto', ...isolations],
     help: 'Driver isolation; auto (the default) picks pkey if the CPU has protection keys, else mprotect',
   },
   { name: 'time-budget', value: 'ms', help: 'Watchdog: the longest one call may stay in the driver (demo: 300; run: the policy\'s, 2000)' },

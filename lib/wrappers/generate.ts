@@ -5,11 +5,13 @@
 //   gen/kapi_wrappers.inc    per call: a checking wrapper (its tap first), the dispatch tables and the names
 //   gen/kapi_stubs.S         per call: the exported entry stub a driver import binds to
 //   gen/nooks/abi.h          the kernel-API version drivers are stamped with (abi.ts)
+//   gen/shared_enums.h       the named values C++ and TypeScript share (enums.ts)
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abiHeader, kapiVersion } from './abi.js';
 import { declare } from './declare.js';
+import { enumsHeader } from './enums.js';
 import { hostOps, opsHeader, tapTable } from './generate-ops.js';
 import { kapi, type KapiCall, type Param } from './kapi.js';
 import { opsTables } from './ops.js';
@@ -100,6 +102,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeIfChanged(join(root, 'gen', 'class_ops.inc'), hostOps(kapi, opsTables));
   writeIfChanged(join(root, 'gen', 'taps.inc'), tapTable(kapi, opsTables));
   writeIfChanged(join(root, 'gen', 'nooks', 'abi.h'), abiHeader(kapiVersion(root)));
+  writeIfChanged(join(root, 'gen', 'shared_enums.h'), enumsHeader());
   const ops = opsTables.reduce((n, t) => n + t.ops.length, 0);
   console.log(`nooks: generated ${kapi.length} kernel-API wrappers and ${opsTables.length} class operations tables (${ops} operations) into gen/`);
 }

@@ -30,28 +30,6 @@ constexpr size_t kStackSize = 256 * 1024;
 constexpr size_t kGuardSize = 16 * 1024;
 constexpr size_t kDmaSize = 16u << 20;
 
-const char *isolation_name(Isolation m) {
-  switch (m) {
-    case Isolation::none: return "none";
-    case Isolation::pkey: return "pkey";
-    case Isolation::mprotect: return "mprotect";
-    case Isolation::process: return "process";
-  }
-  return "?";
-}
-
-const char *state_name(DomainState s) {
-  switch (s) {
-    case DomainState::loading: return "loading";
-    case DomainState::running: return "running";
-    case DomainState::failed: return "failed";
-    case DomainState::recovering: return "recovering";
-    case DomainState::disabled: return "disabled";
-    case DomainState::unloaded: return "unloaded";
-  }
-  return "?";
-}
-
 bool cpu_has_pku() {
   unsigned a, b, c, d;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;

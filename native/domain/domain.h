@@ -8,16 +8,14 @@
 #include <string>
 #include <vector>
 
+#include <shared_enums.h>  // Isolation, DomainState (lib/wrappers/enums.ts)
+
 #include "../kapi/objects.h"
 #include "arena.h"
 
 namespace nooks {
 
-enum class Isolation { none, pkey, mprotect, process };
-const char *isolation_name(Isolation m);
 
-enum class DomainState : int { loading, running, failed, recovering, disabled, unloaded };
-const char *state_name(DomainState s);
 
 struct Domain;
 struct ThreadCtx;

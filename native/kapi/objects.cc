@@ -2,27 +2,6 @@
 
 namespace nooks {
 
-const char *object_type_name(ObjectType t) {
-  switch (t) {
-    case ObjectType::irq: return "irq";
-    case ObjectType::timer: return "timer";
-    case ObjectType::work: return "work";
-    case ObjectType::blkdev: return "blkdev";
-    case ObjectType::uart_port: return "uart_port";
-    case ObjectType::pcm: return "pcm";
-    case ObjectType::netdev: return "netdev";
-    case ObjectType::pci_driver: return "pci_driver";
-    case ObjectType::pci_dev: return "pci_dev";
-    case ObjectType::iomap: return "iomap";
-    case ObjectType::lock: return "lock";
-    case ObjectType::mutex: return "mutex";
-    case ObjectType::dma: return "dma";
-    case ObjectType::memory: return "memory";
-    case ObjectType::count: break;
-  }
-  return "?";
-}
-
 static ReleaseFn *release_fns() {
   static ReleaseFn fns[(int)ObjectType::count] = {};
   return fns;

@@ -11,13 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include <shared_enums.h>  // ObjectType (lib/wrappers/enums.ts)
+
 namespace nooks {
 
 // The order is the release order at recovery: stop what calls into the driver
 // (interrupts, timers, work), then reset its devices (no more DMA), before
 // freeing the memory those touched.
-enum class ObjectType : int { irq, timer, work, blkdev, uart_port, pcm, netdev, pci_driver, pci_dev, iomap, lock, mutex, dma, memory, count };
-const char *object_type_name(ObjectType t);
 
 struct Object {
   ObjectType type;

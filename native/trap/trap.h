@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include <shared_enums.h>  // FaultKind (lib/wrappers/enums.ts)
+
 namespace nooks {
 
 // Installs the handlers (once); faults outside domains go to the previous handlers.
@@ -17,7 +19,6 @@ void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary);
 // What a processor fault (signal, si_code, address) inside a driver is; a
 // fault just below the thread's domain stack (stack_lo) is a stack overflow.
 // Async-signal-safe.
-enum class FaultKind : int;
 FaultKind fault_kind_of(int sig, int code, uintptr_t addr, uintptr_t stack_lo);
 void watchdog_start();
 void watchdog_stop();

@@ -39,23 +39,6 @@ void nooks_mprotect_to_domain();
 
 namespace nooks {
 
-const char *fault_kind_name(FaultKind k) {
-  switch (k) {
-    case FaultKind::none: return "none";
-    case FaultKind::segv: return "segv";
-    case FaultKind::pkey: return "pkey";
-    case FaultKind::bus: return "bus";
-    case FaultKind::ill: return "ill";
-    case FaultKind::fpe: return "fpe";
-    case FaultKind::bad_call: return "bad-call";
-    case FaultKind::timeout: return "timeout";
-    case FaultKind::aborted: return "aborted";
-    case FaultKind::stack_overflow: return "stack-overflow";
-    case FaultKind::stalled: return "stalled";
-  }
-  return "?";
-}
-
 std::mutex g_threads_lock;
 static ThreadCtx *g_threads = nullptr;
 static pthread_key_t g_thread_key;

@@ -12,8 +12,6 @@
 namespace nooks {
 
 // stalled: a nanny found the driver not doing its work (a request with it past its deadline) without a fault.
-enum class FaultKind : int { none, segv, pkey, bus, ill, fpe, bad_call, timeout, aborted, stack_overflow, stalled };
-const char *fault_kind_name(FaultKind k);
 
 // What went wrong inside a driver; filled by the signal handler (plain stores
 // only) or by a wrapper that rejected a call.

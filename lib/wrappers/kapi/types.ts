@@ -18,7 +18,8 @@ export type Check =
   | { kind: 'object'; type: ObjectType; nullable?: boolean };
 
 /** Object types the tracker knows; each has a release function in native/kapi/objects.cc. */
-export type ObjectType = 'memory' | 'dma' | 'timer' | 'work' | 'irq' | 'lock' | 'mutex' | 'pci_driver' | 'pci_dev' | 'iomap' | 'blkdev' | 'uart_port' | 'pcm' | 'netdev';
+export type { ObjectType } from '../enums.js';
+import type { ObjectType } from '../enums.js';
 
 export interface Param {
   name: string;
