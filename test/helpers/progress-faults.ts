@@ -12,6 +12,8 @@ export interface ProgressFaultOptions {
   faults: number;
   /** Progress units before each fault: a random integer in [min, max). */
   between: [number, number];
+  /** Units that do not count towards the first fault (what a queue takes at once, before progress is paced). */
+  from?: number;
   /** Arms the driver's bug (it strikes on the driver's next use). */
   arm: () => void;
 }
@@ -26,7 +28,7 @@ export class ProgressFaults {
   private recovering = false;
 
   constructor(private readonly kernel: Kernel, private readonly o: ProgressFaultOptions) {
-    this.due = this.draw();
+    this.due = (o.from ?? 0) + this.draw();
     kernel.on('recovered', this.onRecovered);
   }
 
