@@ -1,14 +1,13 @@
 # One build for everything native: the addon, the driver runtime and every
 # driver under drivers/ (each a shared object in build/Release/drivers/).
-# `npm run build` generates gen/ from lib/wrappers/kapi.ts first.
+# `npm run build` (scripts/build.mjs) compiles lib/ and generates gen/ from
+# lib/wrappers/kapi.ts first.
 {
   'variables': {
-    # Drivers are freestanding C: no libc, no stack protector (it reads TLS
-    # and calls libc), hidden symbols except NOOKS_EXPORT and module_init/exit.
-    'driver_cflags': [
-      '-std=gnu11', '-O2', '-fPIC', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
-      '-fvisibility=hidden', '-fcf-protection=none', '-Wall', '-Wextra', '-Werror',
-    ],
+    # The driver flags live in lib/sdk/flags.ts, shared with `nooks build` and
+    # `nooks sdk`; the in-tree drivers are held to no warnings.
+    'driver_cflags': ['<!@(node dist/lib/sdk/flags.js cflags)', '-Werror'],
+    'driver_link_flags': ['<!@(node dist/lib/sdk/flags.js link)'],
   },
   'target_defaults': {
     'include_dirs': ['native/include', 'gen'],
@@ -31,6 +30,7 @@
         'native/dev/testdev.cc',
         'native/domain/arena.cc',
         'native/domain/domain.cc',
+        'native/domain/driver_memory.cc',
         'native/domain/host_heap.cc',
         'native/kapi/checks.cc',
         'native/kapi/io.cc',
@@ -43,6 +43,7 @@
         'native/kapi/work.cc',
         'native/kapi/wrappers.cc',
         'native/loader/loader.cc',
+        'native/loader/params.cc',
         'native/loader/text_patch.cc',
         'native/process/driver_host.cc',
         'native/process/helper.cc',
@@ -82,6 +83,10 @@
     {
       'target_name': 'testdev', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['drivers/testdev/testdev.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+    },
+    {
+      'target_name': 'memtest', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
+      'sources': ['drivers/memtest/memtest.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
     {
       'target_name': 'null', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',

@@ -2,11 +2,11 @@
 // domains, call them, and let the recovery agent restart them when they fail.
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
-import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type TextPatch } from './native.js';
+import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type ParamValue, type TextPatch } from './native.js';
 import { driverPath } from './paths.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
-import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy } from './recovery/policy.js';
+import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
 
 export type Isolation = 'pkey' | 'mprotect' | 'process' | 'none';
 
@@ -16,8 +16,8 @@ export interface BootOptions {
    * 'process': each driver in a host process of its own (README, Isolation modes).
    */
   isolation?: Isolation | 'auto';
-  /** Recovery policy: a .json/.yaml file or a parsed Policy. */
-  policy?: string | Policy;
+  /** Recovery policy: a .json/.yaml file, a parsed Policy, or one written like the file. */
+  policy?: string | Policy | PolicyDocument;
   /** Append every recovery event to this file as JSON lines. */
   eventLog?: string;
 }
@@ -33,6 +33,12 @@ export interface LoadOptions {
   shadow?: boolean;
   /** Injected faults (lib/inject) written over the driver's text before its module_init runs. */
   patches?: TextPatch[];
+  /**
+   * Values for the driver's load parameters (module_param in nooks/kapi.h),
+   * set before its module_init runs, at load and after every recovery. An
+   * undeclared name, a wrong type or a value out of range fails the load with EPARAM.
+   */
+  params?: Record<string, ParamValue>;
 }
 
 /** A driver failure, as seen by the caller whose crossing it ended. */
@@ -120,7 +126,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const p = policyFor(this.policy, name);
-    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes, options.patches);
+    const id = native().load(path, name, options.timeBudgetMs ?? p.timeBudgetMs, options.memLimitBytes ?? p.memLimitBytes, options.patches, options.params);
     native().setRecoveryPolicy(id, options.shadow ?? p.shadow, p.stallMs);
     const d = new Driver(this, id, name, path);
     this.drivers.set(name, d);
@@ -223,6 +229,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** @internal Driver.unload */
   forget(d: Driver): void {
     this.drivers.delete(d.name);
+    this.drainLog(); // a module_exit that faulted says so at once
   }
 }
 
@@ -289,6 +296,43 @@ export class Driver {
     if (generation <= this.handledGeneration) return false;
     this.handledGeneration = generation;
     return true;
+  }
+
+  /**
+   * Memory inside the driver's domain, to pass buffers to its functions: a
+   * zeroed block of `size` bytes from its heap (counted against its memory
+   * limit), held as its object (`objects()`: label 'driver.alloc') until
+   * free(), a kfree by the driver, or a recovery. Returns its address.
+   */
+  alloc(size: number): number {
+    return this.crossing(() => native().memAlloc(this.id, size));
+  }
+
+  /** Frees a block alloc() or cstring() made; anything else is refused (EFAULT). */
+  free(address: number | bigint): void {
+    this.crossing(() => native().memFree(this.id, address));
+  }
+
+  /**
+   * Copies `bytes` into the driver's memory at `address`: the range must lie
+   * inside one block the driver holds now (alloc, its kmalloc or DMA), else EFAULT.
+   */
+  write(address: number | bigint, bytes: Uint8Array): void {
+    this.crossing(() => native().memWrite(this.id, address, bytes));
+  }
+
+  /** Copies `length` bytes out of the driver's memory at `address`, checked as write() is. */
+  read(address: number | bigint, length: number): Buffer {
+    return this.crossing(() => native().memRead(this.id, address, length));
+  }
+
+  /** `text` as a NUL-terminated UTF-8 string in a new alloc() block; its address. */
+  cstring(text: string): number {
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.includes(0)) throw Object.assign(new Error(`${this.name}: cstring: the text contains a NUL character`), { code: 'EINVAL' });
+    const address = this.alloc(bytes.length + 1);
+    this.write(address, bytes);
+    return address;
   }
 
   /** Every kernel object the driver holds now. */

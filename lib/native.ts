@@ -1,7 +1,7 @@
 // The C++ addon (native/addon.cc), typed. Only lib/kernel.ts talks to it.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from './paths.js';
+import { packageRoot, rebuildCommand } from './paths.js';
 
 export interface NativeFault {
   kind: FaultKind;
@@ -95,6 +95,9 @@ export interface NativeBench {
   batchedCallTicks: number;
 }
 
+/** A load parameter's value: int and long take integers (a bigint past 2^53), bool a boolean, charp a string. */
+export type ParamValue = number | bigint | boolean | string;
+
 /** Bytes written over a driver's text at `offset` from its load base (as objdump shows it). */
 export interface TextPatch {
   offset: number;
@@ -106,8 +109,11 @@ export interface TextPatch {
 export interface NativeAddon {
   boot(isolation: 'pkey' | 'mprotect' | 'process' | 'none'): void;
   shutdown(): void;
-  /** `patches` are written over the text before module_init runs. */
-  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[]): number;
+  /**
+   * `patches` are written over the text before module_init runs; `params` set
+   * the driver's module_param variables (checked against its declarations: EPARAM).
+   */
+  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[], params?: Record<string, ParamValue>): number;
   /** Writes an injected fault over the running driver's text. */
   patchText(id: number, offset: number, bytes: Buffer, transient: boolean): void;
   /** `forFallback`: a fallback driver takes the devices over; what their shadows parked waits for it. */
@@ -126,6 +132,13 @@ export interface NativeAddon {
   domains(): NativeDomain[];
   objects(id: number): NativeObject[];
   taps(id: number): NativeTap[];
+  /** A zeroed block of the driver's heap, held as its object; its address. */
+  memAlloc(id: number, size: number): number;
+  /** Frees a block memAlloc made (EFAULT for anything else). */
+  memFree(id: number, address: number | bigint): void;
+  /** The range must lie inside one heap or DMA block the driver holds (EFAULT). */
+  memWrite(id: number, address: number | bigint, bytes: Uint8Array): void;
+  memRead(id: number, address: number | bigint, length: number): Buffer;
   log(): LogLine[];
   raiseIrq(line: number): boolean;
   addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
@@ -146,7 +159,7 @@ export function native(): NativeAddon {
     try {
       addon = createRequire(import.meta.url)(path) as NativeAddon;
     } catch (e) {
-      throw new Error(`cannot load the nooks addon at ${path} (run \`npm install\` or \`npm run build\`): ${(e as Error).message}`);
+      throw new Error(`cannot load the nooks addon at ${path} (build it: \`${rebuildCommand}\`): ${(e as Error).message}`);
     }
   }
   return addon;

@@ -1,5 +1,5 @@
 // Where the package's built parts live, wherever it is run from (source or dist/).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,8 +13,26 @@ function findRoot(from: string): string {
 export const packageRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const driversDir = join(packageRoot, 'build', 'drivers');
 
-/** A driver given by name ('crashy') is the one built into build/drivers; anything else is a path. */
+/** How to build the package's native parts again: in a project that installed nooks, or in its checkout. */
+export const rebuildCommand = packageRoot.split(/[\\/]/).includes('node_modules') ? 'npm rebuild nooks' : 'npm run build';
+
+/** The drivers built with the package (build/drivers/*.so), by name. */
+export function builtInDrivers(): string[] {
+  return existsSync(driversDir) ? readdirSync(driversDir).filter((f) => f.endsWith('.so')).map((f) => f.slice(0, -3)).sort() : [];
+}
+
+/**
+ * A driver given by name ('crashy') is the one built into build/drivers;
+ * anything with a '/' or ending in .so is a path, from the working directory.
+ */
 export function driverPath(nameOrPath: string): string {
-  if (!nameOrPath.includes('/') && !nameOrPath.endsWith('.so')) return join(driversDir, `${nameOrPath}.so`);
-  return resolve(nameOrPath);
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.so')) return resolve(nameOrPath);
+  const path = join(driversDir, `${nameOrPath}.so`);
+  if (!existsSync(path)) {
+    const known = builtInDrivers();
+    throw Object.assign(new Error(`no built-in driver '${nameOrPath}' (no ${path}) [ENOENT]: ` +
+      (known.length ? `the built-in drivers are ${known.join(', ')}` : `none is built in ${driversDir} (${rebuildCommand})`) +
+      `; load a driver of your own by its path (./build/${nameOrPath}.so)`), { code: 'ENOENT' });
+  }
+  return path;
 }

@@ -3,12 +3,14 @@
 #include <dlfcn.h>
 #include <napi.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "addon.h"
 #include "bench/bench.h"
 #include "dev/bus.h"
 #include "dev/host_pci.h"
+#include "domain/driver_memory.h"
 #include "domain/host_heap.h"
 #include "kapi/log.h"
 #include "kapi/subsystems.h"
@@ -123,6 +125,39 @@ Napi::Value Shutdown(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// { name: value }: the load parameters as given, checked by the loader
+// against what the driver declares (native/loader/params.h).
+std::vector<ParamArg> param_args(Napi::Env env, Napi::Object given) {
+  std::vector<ParamArg> args;
+  Napi::Array names = given.GetPropertyNames();
+  Napi::Function inspect = env.Global().Get("JSON").As<Napi::Object>().Get("stringify").As<Napi::Function>();
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    ParamArg a{ParamArg::Kind::other};
+    a.name = names.Get(i).ToString();
+    Napi::Value v = given.Get(a.name);
+    Napi::Value shown = v.IsBigInt() ? v.ToString() : inspect.Call({v});
+    a.shown = shown.IsString() ? shown.As<Napi::String>().Utf8Value() : v.ToString().Utf8Value();
+    if (v.IsBigInt()) {
+      a.kind = ParamArg::Kind::integer;
+      a.integer = v.As<Napi::BigInt>().Int64Value(&a.exact);
+    } else if (v.IsNumber()) {
+      double x = v.As<Napi::Number>().DoubleValue();
+      a.kind = ParamArg::Kind::integer;
+      // integers that a double holds exactly (|x| <= 2^53: the larger ones may have been rounded)
+      a.exact = x >= -9007199254740992.0 && x <= 9007199254740992.0 && x == std::trunc(x);
+      a.integer = a.exact ? (int64_t)x : 0;
+    } else if (v.IsBoolean()) {
+      a.kind = ParamArg::Kind::boolean;
+      a.integer = v.As<Napi::Boolean>().Value();
+    } else if (v.IsString()) {
+      a.kind = ParamArg::Kind::string;
+      a.text = v.As<Napi::String>().Utf8Value();
+    }
+    args.push_back(std::move(a));
+  }
+  return args;
+}
+
 Napi::Value Load(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);
@@ -140,6 +175,11 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
                            std::vector<uint8_t>(bytes.Data(), bytes.Data() + bytes.Length()),
                            p.Get("transient").ToBoolean().Value()});
     }
+  }
+  if (!info[5].IsUndefined()) {
+    if (!info[5].IsObject() || info[5].IsArray())
+      throw_code(env, "EPARAM", path + ": params must be an object { name: value }, got " + info[5].ToString().Utf8Value());
+    o.params = param_args(env, info[5].As<Napi::Object>());
   }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
@@ -177,15 +217,26 @@ Napi::Value Resolve(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)(uintptr_t)p);
 }
 
+// A driver argument is one 64-bit register: -2^63 .. 2^64-1, signed or not.
 uint64_t to_u64(Napi::Env env, Napi::Value v) {
+  auto out_of_range = [&] {
+    throw_code(env, "ERANGE", "driver call argument " + v.ToString().Utf8Value() + (v.IsBigInt() ? "n" : "") +
+                                  " is out of range: arguments are 64-bit (-2^63 .. 2^64-1)");
+  };
   if (v.IsBigInt()) {
     bool lossless;
-    return v.As<Napi::BigInt>().Uint64Value(&lossless);
+    int64_t s = v.As<Napi::BigInt>().Int64Value(&lossless);
+    if (lossless) return (uint64_t)s;
+    uint64_t u = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) out_of_range();
+    return u;
   }
   if (v.IsNumber()) {
     double x = v.As<Napi::Number>().DoubleValue();
-    if (x != (double)(int64_t)x) throw_code(env, "EINVAL", "driver call arguments must be integers");
-    return (uint64_t)(int64_t)x;
+    if (std::trunc(x) != x)  // NaN or a fraction; infinities are out of range below
+      throw_code(env, "EINVAL", "driver call argument " + v.ToString().Utf8Value() + " is not an integer");
+    if (x < -0x1p63 || x >= 0x1p64) out_of_range();
+    return x < 0 ? (uint64_t)(int64_t)x : (uint64_t)x;
   }
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
   throw_code(env, "EINVAL", "driver call arguments must be numbers, bigints or booleans");
@@ -341,6 +392,61 @@ Napi::Value Objects(const Napi::CallbackInfo &info) {
   return a;
 }
 
+// ---- driver memory (native/domain/driver_memory.h): memAlloc(id, size),
+// memFree(id, address), memWrite(id, address, bytes), memRead(id, address, length).
+
+uint64_t address_arg(Napi::Env env, Napi::Value v) {
+  if (!v.IsNumber() && !v.IsBigInt()) throw_code(env, "EINVAL", "an address is a number or a bigint");
+  return to_u64(env, v);
+}
+
+size_t length_arg(Napi::Env env, Napi::Value v, const char *what) {
+  double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(x >= 0 && x <= 9007199254740992.0 && x == std::trunc(x)))
+    throw_code(env, "EINVAL", std::string(what) + " must be a non-negative integer, got " + v.ToString().Utf8Value());
+  return (size_t)x;
+}
+
+template <class F>
+auto driver_memory(Napi::Env env, F op) -> decltype(op()) {
+  try {
+    return op();
+  } catch (const DriverMemoryError &e) {
+    throw_code(env, e.code, e.what());
+  }
+}
+
+Napi::Value MemAlloc(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  size_t size = length_arg(info.Env(), info[1], "the size");
+  return Napi::Number::New(info.Env(), (double)driver_memory(info.Env(), [&] { return driver_alloc(d, size); }));
+}
+
+Napi::Value MemFree(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  uint64_t p = address_arg(info.Env(), info[1]);
+  driver_memory(info.Env(), [&] { driver_free(d, p); });
+  return info.Env().Undefined();
+}
+
+Napi::Value MemWrite(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  uint64_t p = address_arg(info.Env(), info[1]);
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw_code(info.Env(), "EINVAL", "driver.write takes a Buffer or Uint8Array");
+  Napi::Uint8Array bytes = info[2].As<Napi::Uint8Array>();
+  driver_memory(info.Env(), [&] { driver_write(d, p, bytes.Data(), bytes.ByteLength()); });
+  return info.Env().Undefined();
+}
+
+Napi::Value MemRead(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  uint64_t p = address_arg(info.Env(), info[1]);
+  size_t n = length_arg(info.Env(), info[2], "the length");
+  std::vector<uint8_t> bytes = driver_memory(info.Env(), [&] { return driver_read(d, p, n); });
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), n);
+}
+
 // taps(id): the crossings between the driver and its classes, per kernel call and operation.
 Napi::Value Taps(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -400,6 +506,8 @@ Napi::Value AddDevice(const Napi::CallbackInfo &info) {
   }
   try {
     return device_object(env, bus_add_device(info[0].As<Napi::String>(), opts));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());
   } catch (const std::exception &e) {
     throw_code(env, "EINVAL", e.what());
   }
@@ -497,6 +605,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("domains", Napi::Function::New(env, Domains));
   exports.Set("objects", Napi::Function::New(env, Objects));
   exports.Set("taps", Napi::Function::New(env, Taps));
+  exports.Set("memAlloc", Napi::Function::New(env, MemAlloc));
+  exports.Set("memFree", Napi::Function::New(env, MemFree));
+  exports.Set("memWrite", Napi::Function::New(env, MemWrite));
+  exports.Set("memRead", Napi::Function::New(env, MemRead));
   exports.Set("log", Napi::Function::New(env, Log));
   exports.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
   exports.Set("addDevice", Napi::Function::New(env, AddDevice));

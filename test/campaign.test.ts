@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CampaignSummary, TrialRecord } from '../lib/experiments/campaign.js';
+import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
 import { packageRoot } from '../lib/paths.js';
 import { runNode, until } from './helpers/util.js';
 
@@ -15,7 +15,9 @@ const dir = mkdtempSync(join(tmpdir(), 'nooks-campaign-'));
 const out = join(dir, 'results.jsonl');
 // the drivers' own null-dereference hooks: a failure on the path each application uses
 const args = [main, 'campaign', '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', out];
-const lines = (): TrialRecord[] => readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialRecord);
+const jsonLines = () => readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialRecord | PlanHeader);
+// the trials, after the plan's header
+const lines = (): TrialRecord[] => jsonLines().filter((l): l is TrialRecord => 'key' in l);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -47,6 +49,12 @@ describe('nooks campaign', () => {
     expect(all.slice(0, before.length)).toEqual(before); // what was there stays, and is not run again
     expect(new Set(all.map((x) => x.key)).size).toBe(all.length);
     expect(summary.trials).toBe(all.length);
+    // the plan, once, first: what every trial names
+    const [header, ...rest] = jsonLines();
+    expect(header).toMatchObject({ plan: { seed: 5, type: 'null-deref', transient: true, trials: 1, modes } });
+    expect(rest.filter((l) => 'plan' in l && typeof l.plan === 'object')).toEqual([]);
+    for (const x of all) expect(x.plan).toBe((header as PlanHeader).plan.id);
+    expect((header as PlanHeader).plan.targets.map((t) => [t.app, t.driver])).toEqual([['db', 'blk'], ['echo', 'uart16550'], ['player', 'pcm'], ['net-transfer', 'e1000']]);
 
     for (const m of modes) {
       const rs = all.filter((x) => x.mode === m);

@@ -139,6 +139,15 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(d.tickerTicks).toBeGreaterThan(0); // ticker did run, unprotected
   });
 
+  it('demo --isolation process --json: the applications and their shadowed trials run under process too', async () => {
+    const r = await nooks(['demo', '--isolation', 'process', '--json']);
+    expectExit(r, 0);
+    const d = json<{ isolation: string; applications: { app: string; report: { isolation?: string; sender?: { isolation?: string } } }[]; shadowed: { isolation?: string }[] }>(r);
+    expect(d.isolation).toBe('process');
+    expect(d.applications.map((a) => a.report.isolation ?? a.report.sender?.isolation)).toEqual(d.applications.map(() => 'process'));
+    expect(d.shadowed.map((row) => row.isolation)).toEqual(d.shadowed.map(() => 'process'));
+  });
+
   it('run crashy add 2 3: prints 5, exit 0', async () => {
     const r = await nooks(['run', 'crashy', 'add', '2', '3']);
     expectExit(r, 0);

@@ -1,12 +1,14 @@
 // What the loader refuses, and with which code: each bad driver is built here
 // with the real driver flags, so it fails for the one reason it is meant to.
 // Also the boot errors, which must leave no kernel behind.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
+import { cflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-load-'));
@@ -112,7 +114,7 @@ describe('load errors', () => {
 
   it('an ELF object that is not a shared object: ENOTELF', async () => {
     const path = join(dir, 'object.so');
-    copyFileSync(join(dir, 'noinit.o'), path); // a relocatable .o under a .so name
+    execFileSync('cc', [...cflags(), '-c', join(dir, 'noinit.c'), '-o', path]); // a relocatable .o under a .so name
     expect(await loadError(path, 'ENOTELF')).toMatch(/not an x86-64 shared object/);
   });
 

@@ -5,7 +5,8 @@
 // run, else 'mprotect').
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, nicCable, nicHangTx, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
+import { defaultPolicy, Kernel, nicCable, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
+import { nicHangTx } from '../lib/testing.js';
 import { until, suiteIsolation } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';

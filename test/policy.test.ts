@@ -85,6 +85,15 @@ describe('checkPolicy (a Policy built in code)', () => {
     expect(() => checkPolicy(complete)).toThrow(/^policy drivers\.blk\.shadow: expected a boolean, got "yes"/);
     expect(checkPolicy(defaultPolicy)).toBe(defaultPolicy);
   });
+
+  it('takes a policy written like the file (drivers a mapping, keys optional) and checks it as the file is checked', () => {
+    const policy = checkPolicy({ default: { maxFailures: 2 }, drivers: { crashy: { action: 'disable' } } });
+    expect(policy.default).toEqual({ ...defaultPolicy.default, maxFailures: 2 });
+    expect(policyFor(policy, 'crashy')).toEqual({ ...defaultPolicy.default, maxFailures: 2, action: 'disable' });
+    expect(checkPolicy({}).drivers).toEqual(new Map());
+    expect(() => checkPolicy({ drivers: { crashy: { maxFailures: -1 } } })).toThrow(new PolicyError('policy: drivers.crashy.maxFailures: expected a positive integer, got -1'));
+    expect(() => checkPolicy({ drivers: [] } as never)).toThrow(new PolicyError('policy: drivers: expected a mapping, got a list'));
+  });
 });
 
 describe('parsePolicy validation', () => {

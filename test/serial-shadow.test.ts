@@ -9,8 +9,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { echoSession } from '../lib/apps/echo.js';
 import {
-  defaultPolicy, Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, uartRxLost, type Driver, type SerialError,
+  defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, type Driver, type SerialError,
 } from '../lib/index.js';
+import { ptyPair, uartRxLost } from '../lib/testing.js';
 import { bytes, Far } from './helpers/far-end.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { until, suiteIsolation } from './helpers/util.js';

@@ -5,7 +5,8 @@
 // is plain Nooks (shadow: false): the port is detached and reopened; the
 // shadow driver is test/serial-shadow.test.ts. Runs in the default isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openSerial, ptyPair, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
+import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
+import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
 import { bytes, Far } from './helpers/far-end.js';
@@ -25,7 +26,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       policy: { default: { ...defaultPolicy.default, shadow: false, maxFailures: 100, timeBudgetMs: 2_000, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     pty = ptyPair();
-    expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 2, driver: null });
+    expect(kernel.addDevice('uart16550', { tty: pty.a })).toMatchObject({ kind: 'uart16550', vendor: 0x4e4b, device: 3, driver: null });
     drv = await kernel.load('uart16550');
     far = await Far.open(pty.b);
   });

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, ptyPair, type Driver, type Tap } from '../lib/index.js';
+import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, type Driver, type Tap } from '../lib/index.js';
+import { ptyPair } from '../lib/testing.js';
 import { until, suiteIsolation } from './helpers/util.js';
 
 const tap = (drv: Driver, table: string, name: string): Tap | undefined => drv.taps().find((t) => t.table === table && t.name === name);

@@ -1,16 +1,16 @@
 /*
  * blk: the driver of the emulated queue-based disk (native/classes/block/
- * model.cc, registers in blkdev_regs.h), written as a Linux PCI block driver:
+ * model.cc, registers in <nooks/hw/blkdev_regs.h>), written as a Linux PCI block driver:
  * probe maps BAR 0, puts a submission and a completion ring in DMA memory,
  * takes the interrupt and registers a disk with the block class
- * (native/classes/block/blkdev.h). submit() turns a request into a
+ * (<nooks/blkdev.h>). submit() turns a request into a
  * submission entry and rings the doorbell; the interrupt handler reaps
  * completion entries and completes their requests.
  */
 #include <nooks/kapi.h>
 
-#include "../../native/classes/block/blkdev.h"
-#include "../../native/classes/block/blkdev_regs.h"
+#include <nooks/blkdev.h>
+#include <nooks/hw/blkdev_regs.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Driver of the nooks emulated queue-based disk");

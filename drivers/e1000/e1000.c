@@ -21,7 +21,7 @@
 #include <nooks/kapi.h>
 #include <nooks/netdevice.h>
 
-#include "e1000_regs.h"
+#include <nooks/hw/e1000_regs.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Intel 82540EM (e1000) network driver for nooks");

@@ -4,8 +4,6 @@
     {
       'target_name': 'e1000', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['e1000.c'], 'dependencies': ['driver_rt'], 'includes': ['../driver.gypi'],
-      # the net class's driver-facing header (<nooks/netdevice.h>) and the 8254x registers
-      'include_dirs': ['../../native/classes/net/include', '../../native/classes/net'],
     },
   ],
 }

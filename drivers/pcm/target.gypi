@@ -4,8 +4,6 @@
     {
       'target_name': 'pcm', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['pcm.c'], 'dependencies': ['driver_rt'], 'includes': ['../driver.gypi'],
-      # the class's driver-facing header, <nooks/sound.h>
-      'include_dirs': ['../../native/classes/sound/include'],
     },
   ],
 }

@@ -4,8 +4,6 @@
     {
       'target_name': 'uart16550', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
       'sources': ['uart16550.c'], 'dependencies': ['driver_rt'], 'includes': ['../driver.gypi'],
-      # the serial class's shared headers: serial_core.h, uart_regs.h
-      'include_dirs': ['../../native/classes/serial'],
     },
   ],
 }

@@ -8,8 +8,8 @@
  */
 #include <nooks/kapi.h>
 
-#include "serial_core.h"
-#include "uart_regs.h"
+#include <nooks/serial_core.h>
+#include <nooks/hw/uart_regs.h>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("16550A UART on a PCI card");
@@ -408,7 +408,7 @@ static void uart16550_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id uart16550_ids[] = {
-	PCI_DEVICE(0x4e4b, 0x0002),
+	PCI_DEVICE(UART16550_VENDOR, UART16550_DEVICE),
 	{ 0, 0 },
 };
 

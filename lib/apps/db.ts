@@ -2,11 +2,13 @@
 // random, many in flight, a flush after each round (a commit), then every
 // record read back and verified. The report is machine-readable (JSON); as
 // a program it exits 0 on success and 1 on failure:
-//   node dist/lib/apps/db.js --image /tmp/db.img [--size 4194304] [--rounds 8] [--writes 256] [--isolation mprotect]
+//   node dist/lib/apps/db.js --image /tmp/db.img [--size 4194304] [--rounds 8] [--writes 256] [--isolation mprotect] [--force]
+// As a program its image begins with a header sector, so that it never takes
+// another file for its own (a mistyped path) unless forced.
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { openBlock, SECTOR_SIZE, type BlockDevice } from '../classes/block.js';
-import { Kernel, type Isolation } from '../kernel.js';
-import { numberOption, runIfMain, type Program } from './program.js';
+import { isolationOption, numberOption, runIfMain, UsageMistake, withProgramKernel, type Program } from './program.js';
 
 export interface DbOptions {
   /** Records (one 512-byte sector each) from the start of the disk; default: the whole disk, at most 4096. */
@@ -17,6 +19,8 @@ export interface DbOptions {
   writesPerRound?: number;
   /** Seed of the random record choice; default 1. */
   seed?: number;
+  /** Sectors before the first record (the program's header); default 0. */
+  firstSector?: number;
 }
 
 export interface DbReport {
@@ -69,7 +73,8 @@ function rng(seed: number): () => number {
 /** Runs the workload on an open disk; never throws: errors are in the report. */
 export async function runDb(disk: BlockDevice, options: DbOptions = {}): Promise<DbReport> {
   const start = Date.now();
-  const records = Math.min(options.records ?? 4096, Math.floor(disk.sizeBytes / SECTOR_SIZE));
+  const first = options.firstSector ?? 0;
+  const records = Math.min(options.records ?? 4096, Math.floor(disk.sizeBytes / SECTOR_SIZE) - first);
   const rounds = options.rounds ?? 8;
   const perRound = options.writesPerRound ?? 256;
   const random = rng(options.seed ?? 1);
@@ -82,7 +87,7 @@ export async function runDb(disk: BlockDevice, options: DbOptions = {}): Promise
       // distinct records per round: concurrent writes to one record would race
       const chosen = new Set<number>();
       while (chosen.size < Math.min(perRound, records)) chosen.add(Math.floor(random() * records));
-      await disk.submitAll([...chosen].map((rec) => ({ op: 'write' as const, offset: rec * SECTOR_SIZE, data: encode(rec, r) })));
+      await disk.submitAll([...chosen].map((rec) => ({ op: 'write' as const, offset: (first + rec) * SECTOR_SIZE, data: encode(rec, r) })));
       for (const rec of chosen) versions[rec] = r;
       report.writes += chosen.size;
       await disk.flush();
@@ -91,8 +96,8 @@ export async function runDb(disk: BlockDevice, options: DbOptions = {}): Promise
     // verify every record, in large reads (many sectors per request)
     const span = 256;
     const reads = [];
-    for (let first = 0; first < records; first += span)
-      reads.push({ op: 'read' as const, offset: first * SECTOR_SIZE, length: Math.min(span, records - first) * SECTOR_SIZE });
+    for (let from = 0; from < records; from += span)
+      reads.push({ op: 'read' as const, offset: (first + from) * SECTOR_SIZE, length: Math.min(span, records - from) * SECTOR_SIZE });
     const data = await disk.submitAll(reads);
     data.forEach((buf, i) => {
       for (let k = 0; k * SECTOR_SIZE < buf!.length; k++) {
@@ -115,26 +120,58 @@ export async function runDb(disk: BlockDevice, options: DbOptions = {}): Promise
   return report;
 }
 
-/** As a program: boots a kernel with one blk device and its driver, runs the workload, prints the report. */
+/** The program's image header: its first sector, before the records. */
+const IMAGE_MAGIC = Buffer.from('NOOKSDB1');
+
+/** An image may be new (absent or empty) or the program's own; anything else only with --force. */
+function checkImage(path: string, force: boolean): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error(`${path} is a directory, not a db image`), { code: 'EISDIR' });
+    size = st.size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (size === 0 || force) return;
+  const head = Buffer.alloc(IMAGE_MAGIC.length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(IMAGE_MAGIC)) {
+    throw Object.assign(new Error(`${path} is not a db image (it does not begin with ${IMAGE_MAGIC}): not overwritten; --force uses it anyway`),
+      { code: 'ENOTIMAGE' });
+  }
+}
+
+/** As a program: boots a kernel with one blk device on the image and its driver, writes the header, runs the workload, prints the report. */
 export const program: Program = {
   name: 'db',
   class: 'block',
   summary: 'random record writes with flushes on the emulated disk, then every record verified',
   options: {
-    image: '!PATH', size: 'BYTES (default 4194304)', rounds: 'N (default 8)', writes: 'N: per round (default 256)',
-    records: 'N', isolation: 'MODE (default auto)',
+    image: '!PATH: a db image, or a new file (a header sector, then the records)', size: 'BYTES: the records\' space (default 4194304)',
+    rounds: 'N (default 8)', writes: 'N: per round (default 256)', records: 'N', isolation: isolationOption,
   },
+  switches: { force: 'use an image file that is not a db image (overwriting it)' },
   async run(o) {
-    const kernel = await Kernel.boot({ isolation: (o.isolation ?? 'auto') as Isolation | 'auto' });
-    try {
-      const dev = kernel.addDevice('blk', { image: o.image!, size: numberOption(o, 'size', 4 << 20) });
+    const size = numberOption(o, 'size', 4 << 20);
+    if (!Number.isInteger(size) || size === 0 || size % SECTOR_SIZE) throw new UsageMistake(`--size must be a positive multiple of ${SECTOR_SIZE} bytes, got "${o.size}"`);
+    checkImage(o.image!, o.force === 'true');
+    return withProgramKernel(o, async (kernel) => {
+      // the blk device locks the image: a second db on it is refused with EBUSY
+      const dev = kernel.addDevice('blk', { image: o.image!, size: size + SECTOR_SIZE });
       await kernel.load('blk');
-      return await runDb(openBlock(kernel, dev.name), {
-        rounds: numberOption(o, 'rounds'), writesPerRound: numberOption(o, 'writes'), records: numberOption(o, 'records'),
+      const disk = openBlock(kernel, dev.name);
+      await disk.write(0, Buffer.concat([IMAGE_MAGIC], SECTOR_SIZE));
+      return runDb(disk, {
+        rounds: numberOption(o, 'rounds'), writesPerRound: numberOption(o, 'writes'), records: numberOption(o, 'records'), firstSector: 1,
       });
-    } finally {
-      await kernel.shutdown();
-    }
+    });
   },
 };
 

@@ -12,9 +12,9 @@
 // them, the UART's line is tty A and the client opens tty B (two real ports
 // joined by a null-modem cable). Exit status 0 on success, 1 on failure.
 import { SerialPort as FarPort } from 'serialport';
-import { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel.js';
 import { openSerial, ptyPair, type SerialPort } from '../classes/serial.js';
-import { numberOption, runIfMain, UsageMistake, type Program } from './program.js';
+import { isolationOption, numberOption, runIfMain, UsageMistake, withProgramKernel, type Program } from './program.js';
 
 export interface EchoOptions {
   /** The nooks port (default ttyS0). */
@@ -116,18 +116,20 @@ export const program: Program = {
   name: 'echo',
   class: 'serial',
   summary: 'an echo served on ttyS0; a client at the far end of the line sends lines and checks each comes back',
-  options: { baud: 'RATE (default 115200)', lines: 'N (default 20)', tty: 'PATH: the UART\'s line (with --far)', far: 'PATH: the client\'s tty (with --tty)' },
+  options: {
+    baud: 'RATE (default 115200)', lines: 'N (default 20)', tty: 'PATH: the UART\'s line (with --far)', far: 'PATH: the client\'s tty (with --tty)',
+    isolation: isolationOption,
+  },
   async run(o) {
     if ((o.tty === undefined) !== (o.far === undefined)) throw new UsageMistake('--tty and --far go together: the UART\'s line and the tty the client opens');
     const pair = o.tty ? undefined : ptyPair();
-    let kernel: Kernel | undefined;
     try {
-      kernel = await Kernel.boot();
-      kernel.addDevice('uart16550', { tty: o.tty ?? pair!.a });
-      await kernel.load('uart16550');
-      return await echoSession(kernel, { far: o.far ?? pair!.b, baudRate: numberOption(o, 'baud', 115200), lines: numberOption(o, 'lines', 20) });
+      return await withProgramKernel(o, async (kernel) => {
+        kernel.addDevice('uart16550', { tty: o.tty ?? pair!.a });
+        await kernel.load('uart16550');
+        return await echoSession(kernel, { far: o.far ?? pair!.b, baudRate: numberOption(o, 'baud', 115200), lines: numberOption(o, 'lines', 20) });
+      });
     } finally {
-      await kernel?.shutdown();
       pair?.close();
     }
   },

@@ -11,9 +11,8 @@
 // Exit status 0 when the partner confirmed the file intact, 1 otherwise.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Kernel } from '../kernel.js';
 import { openNet, type NetInterface } from '../classes/net.js';
-import { numberOption, runIfMain, type Program } from './program.js';
+import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
 import { CHUNK, HDR, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
 
 export interface TransferOptions {
@@ -197,21 +196,18 @@ export const program: Program = {
   summary: 'sends a file through eth0 (e1000 on the emulated NIC) to net-peer on the NIC\'s UDP wire, checked frame by frame and whole',
   options: {
     file: '!PATH', peer: '!HOST:PORT: where net-peer listens', bind: 'HOST:PORT: the NIC\'s end of the wire (default 127.0.0.1:0)',
-    'peer-mac': 'MAC (default 52:54:00:cc:dd:02)', 'timeout-ms': 'MS (default 20000)',
+    'peer-mac': 'MAC (default 52:54:00:cc:dd:02)', 'timeout-ms': 'MS (default 20000)', isolation: isolationOption,
   },
   async run(o) {
     const data = readFileSync(o.file!);
-    const kernel = await Kernel.boot();
-    try {
+    return withProgramKernel(o, async (kernel) => {
       kernel.addDevice('e1000', { peer: o.peer!, bind: o.bind ?? '127.0.0.1:0' });
       await kernel.load('e1000');
       const eth = openNet(kernel, 'eth0');
       const result = await sendFile(eth, data, { peerMac: o['peer-mac'], timeoutMs: numberOption(o, 'timeout-ms', 20_000) });
       eth.close();
       return result;
-    } finally {
-      await kernel.shutdown();
-    }
+    });
   },
 };
 

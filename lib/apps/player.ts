@@ -4,9 +4,9 @@
 //   node dist/lib/apps/player.js --out played.wav [--freq 440] [--seconds 1] [--rate 16000] [--channels 1] [--volume 100]
 //   node dist/lib/apps/player.js --out played.wav --track song.wav
 // (boots a kernel with an emulated pcm device whose playback goes to --out, and loads drivers/pcm)
-import { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel.js';
 import { openPcm, PcmError } from '../classes/sound.js';
-import { numberOption, runIfMain, type Program } from './program.js';
+import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
 import { readWav, tone } from './wav.js';
 
 export interface PlayerOptions {
@@ -89,20 +89,17 @@ export const program: Program = {
   summary: 'plays a tone or a WAV track on pcm0 (the emulated device writes what it plays to --out) and waits until played',
   options: {
     out: '!WAV: where the device writes what it plays', freq: 'HZ (default 440)', seconds: 'S (default 1)', rate: 'HZ (default 16000)',
-    channels: 'N (default 1)', volume: '0..100 (default 100)', track: 'WAV: play this instead of a tone',
+    channels: 'N (default 1)', volume: '0..100 (default 100)', track: 'WAV: play this instead of a tone', isolation: isolationOption,
   },
   async run(o) {
-    const kernel = await Kernel.boot();
-    try {
+    return withProgramKernel(o, async (kernel) => {
       kernel.addDevice('pcm', { playback: o.out! });
       await kernel.load('pcm');
       return await play(kernel, {
         track: o.track, freq: numberOption(o, 'freq'), seconds: numberOption(o, 'seconds'), rate: numberOption(o, 'rate'),
         channels: numberOption(o, 'channels'), volume: numberOption(o, 'volume'),
       });
-    } finally {
-      await kernel.shutdown();
-    }
+    });
   },
 };
 

@@ -5,10 +5,13 @@
 // one JSON line on stdout, and the exit status is 0 when it says ok, 1 when
 // not, 2 for a usage mistake.
 import { fileURLToPath } from 'node:url';
+import { Kernel, type Isolation } from '../kernel.js';
 
 export interface Outcome {
   ok: boolean;
   error?: { code: string; message: string };
+  /** The isolation the application's driver ran under. */
+  isolation?: Isolation;
 }
 
 export interface Program {
@@ -19,6 +22,8 @@ export interface Program {
   summary: string;
   /** Its options, in the help's order: `--name` → what the value is (a leading `!` marks it required). */
   options: Readonly<Record<string, string>>;
+  /** Its switches, which take no value: `--name` → what it does; given, its value in run() is 'true'. */
+  switches?: Readonly<Record<string, string>>;
   run(options: Readonly<Record<string, string | undefined>>): Promise<Outcome>;
 }
 
@@ -33,18 +38,22 @@ export function usageLine(p: Program): string {
     const value = what.replace(/^!/, '').split(/: | \(/)[0];
     return what.startsWith('!') ? `--${name} ${value}` : `[--${name} ${value}]`;
   });
-  return `${p.name} ${opts.join(' ')}`;
+  return [p.name, ...opts, ...Object.keys(p.switches ?? {}).map((name) => `[--${name}]`)].join(' ');
 }
 
 /** `--name value` pairs, checked against what `p` takes. */
 export function parseOptions(p: Program, argv: readonly string[]): Record<string, string | undefined> {
   const values: Record<string, string | undefined> = {};
   const fail = (why: string) => new UsageMistake(`${why}; usage: ${usageLine(p)}`);
-  for (let i = 0; i < argv.length; i += 2) {
+  for (let i = 0; i < argv.length; i++) {
     const name = argv[i].startsWith('--') ? argv[i].slice(2) : undefined;
+    if (name !== undefined && p.switches && name in p.switches) {
+      values[name] = 'true';
+      continue;
+    }
     if (name === undefined || !(name in p.options)) throw fail(`unexpected ${name === undefined ? 'argument' : 'option'} "${argv[i]}"`);
     if (argv[i + 1] === undefined || argv[i + 1].startsWith('--')) throw fail(`--${name} needs a value`);
-    values[name] = argv[i + 1];
+    values[name] = argv[++i];
   }
   for (const [name, what] of Object.entries(p.options)) {
     if (what.startsWith('!') && values[name] === undefined) throw fail(`--${name} is required`);
@@ -52,14 +61,14 @@ export function parseOptions(p: Program, argv: readonly string[]): Record<string
   return values;
 }
 
-/** A number option, or `fallback` when absent; a value that is no number is a usage mistake. */
+/** A number option, or `fallback` when absent; a value that is no number, or a negative one, is a usage mistake. */
 export function numberOption(values: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number;
 export function numberOption(values: Readonly<Record<string, string | undefined>>, name: string): number | undefined;
 export function numberOption(values: Readonly<Record<string, string | undefined>>, name: string, fallback?: number): number | undefined {
   const v = values[name];
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageMistake(`--${name} must be a number, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageMistake(`--${name} must be a non-negative number, got "${v}"`);
   return n;
 }
 
@@ -77,6 +86,21 @@ export async function runProgram(p: Program, argv: readonly string[]): Promise<n
   }
   process.stdout.write(`${JSON.stringify(outcome)}\n`);
   return status;
+}
+
+/** The `--isolation` option of the applications that boot a kernel. */
+export const isolationOption = 'MODE: auto, pkey, mprotect, process or none (default auto)';
+
+/** Boots a kernel in the `--isolation` asked for, runs `work` on it and shuts it down; the outcome says the isolation. */
+export async function withProgramKernel<T extends Outcome>(
+  o: Readonly<Record<string, string | undefined>>, work: (kernel: Kernel) => Promise<T>,
+): Promise<T> {
+  const kernel = await Kernel.boot({ isolation: (o.isolation ?? 'auto') as Isolation | 'auto' });
+  try {
+    return { ...(await work(kernel)), isolation: kernel.isolation };
+  } finally {
+    await kernel.shutdown();
+  }
 }
 
 /** At the end of an application's module: run it when the module is the program node was started with. */

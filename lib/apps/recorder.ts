@@ -2,10 +2,10 @@
 // WAV file. Reports one JSON line: { app, ok, device, frames, seconds, elapsedMs, error? }.
 //   node dist/lib/apps/recorder.js --in source.wav --out recorded.wav [--seconds 1]
 // (boots a kernel with an emulated pcm device capturing from --in, and loads drivers/pcm)
-import { Kernel } from '../kernel.js';
+import type { Kernel } from '../kernel.js';
 import { openCapture } from '../classes/sound.js';
 import { failure, type AppResult } from './player.js';
-import { numberOption, runIfMain, type Program } from './program.js';
+import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
 import { readWav, writeWav } from './wav.js';
 
 export interface RecorderOptions {
@@ -42,18 +42,15 @@ export const program: Program = {
   name: 'recorder',
   class: 'sound',
   summary: 'records from pcm0 (the emulated device captures from --in) into a WAV file',
-  options: { in: '!WAV: what the device captures', out: '!WAV: what was recorded', seconds: 'S (default 1)' },
+  options: { in: '!WAV: what the device captures', out: '!WAV: what was recorded', seconds: 'S (default 1)', isolation: isolationOption },
   async run(o) {
     const src = readWav(o.in!);
-    const kernel = await Kernel.boot();
-    try {
+    return withProgramKernel(o, async (kernel) => {
       kernel.addDevice('pcm', { capture: o.in! });
       await kernel.load('pcm');
       const { data: _data, ...r } = await record(kernel, { rate: src.rate, channels: src.channels, seconds: numberOption(o, 'seconds', 1), out: o.out });
       return r;
-    } finally {
-      await kernel.shutdown();
-    }
+    });
   },
 };
 

@@ -17,8 +17,12 @@ export interface CommandSpec {
   /** Positional arguments in order: `driver`, `count?` (optional), `files...` (any number). */
   readonly args?: readonly string[];
   readonly help: string;
-  /** Everything after the first argument is the command's own, unparsed (`nooks app db --image x`). */
-  readonly passThrough?: boolean;
+  /**
+   * The command parses its own options: everything after its first argument
+   * (`nooks app db --image x`) or right after its name (`nooks build -I inc x.c -o x.so`).
+   * `--help` among them still asks for the command's help in the second case.
+   */
+  readonly passThrough?: 'after-first-argument' | 'after-name';
 }
 
 export interface CliSpec<F extends readonly FlagSpec[] = readonly FlagSpec[]> {
@@ -60,8 +64,11 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
     }
     if (!token.startsWith('-') || token === '-') {
       positionals.push(token);
-      if (positionals.length === 2 && findCommand(positionals[0], spec).passThrough) {
-        positionals.push(...argv.slice(i + 1));
+      const pass = spec.commands.find((c) => c.name === positionals[0])?.passThrough;
+      if ((pass === 'after-name' && positionals.length === 1) || (pass === 'after-first-argument' && positionals.length === 2)) {
+        const own = argv.slice(i + 1);
+        if (pass === 'after-name' && own.some((t) => t === '--help' || t === '-h')) help = true;
+        positionals.push(...own);
         break;
       }
       continue;
@@ -79,7 +86,9 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
       flags[flag.name] = true;
       continue;
     }
-    const value = inline ?? (argv[i + 1]?.startsWith('-') ? undefined : argv[++i]);
+    // a negative number is a value (for its flag to refuse by name), not an option
+    const next = argv[i + 1];
+    const value = inline ?? (next === undefined || (next.startsWith('-') && !/^-\.?\d/.test(next)) ? undefined : argv[++i]);
     if (value === undefined) throw new UsageError(`${written} needs a value: ${written} <${flag.value}>`);
     if (flag.choices && !flag.choices.includes(value)) {
       const hint = closest(value, flag.choices);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
+import { driverClasses } from '../sdk/new.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
 import { app } from './commands/app.js';
 import { bench } from './commands/bench.js';
@@ -20,6 +21,7 @@ import { pci } from './commands/pci.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
 import { run } from './commands/run.js';
+import { build, newCommand, sdk } from './commands/sdk.js';
 import { tableCommand } from './commands/table.js';
 
 // The report brings a DOM and a plotting library: loaded when it is asked for, not at every start
@@ -43,12 +45,16 @@ const flags = [
   { name: 'site', value: 'function', help: 'Only this function of the driver' },
   { name: 'persistent', help: 'The fault stays across recoveries, like a bug in the binary' },
   { name: 'transient', help: 'The fault is removed at recovery (the default)' },
-  { name: 'trials', value: 'n', help: 'Faults per driver, each run in every mode (default 400)' },
+  { name: 'trials', value: 'n', help: 'campaign: faults per driver, each run in every mode (default 400); inject: n faults, in the one mode' },
   { name: 'jobs', value: 'n', help: 'Trials run at once, each a child process (default 1)' },
-  { name: 'out', value: 'path', help: 'campaign: the results file, JSON lines, appended to and resumed from (default campaign.jsonl); report: its directory (default report)' },
+  { name: 'out', value: 'path', help: 'campaign, inject --trials: the results file, JSON lines, appended to and resumed from (campaign: default campaign.jsonl); campaign merge: the merged file; report: its directory (default report)' },
   { name: 'fresh', help: 'Measure again instead of reading the results the report kept' },
   { name: 'quick', help: 'Short measurements: a first look in about a minute' },
-  { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk)' },
+  { name: 'driver', value: 'driver', help: 'campaign: only this driver: a built-in one under its application, or with --workload any driver (a path to a .so)' },
+  { name: 'workload', value: 'module', help: 'inject, campaign: the .mjs module whose default export exercises the driver and says whether its work was correct' },
+  { name: 'shard', value: 'i/n', help: 'campaign: run only the i-th of n disjoint slices of the plan (nooks campaign merge puts them together)' },
+  { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk); new: overwrite' },
+  { name: 'class', value: 'class', choices: driverClasses, help: 'new: the device class of the driver (default plain: no device)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -86,6 +92,63 @@ const commands: readonly CommandDef[] = [
       ['nooks demo --isolation mprotect', 'page protection flipped at each crossing'],
       ['nooks demo --isolation process', 'each driver in a host process of its own'],
       ['nooks demo --json', '{ isolation, rows: [...], tickerTicks, canaryIntact }'],
+    ],
+  },
+  {
+    name: 'new',
+    args: ['name'],
+    help: 'Start a driver of your own: a commented driver, its test and a fault-injection workload',
+    run: newCommand,
+    flags: ['json', 'class', 'force'],
+    details: [
+      'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
+      'net, serial or sound a driver of that class for its emulated device), <name>/<name>.test.mjs (tests with',
+      'node:test that load it and exercise it) and <name>/workload.mjs (what nooks inject and nooks campaign run',
+      'against it), and adds build:<name> and test:<name> scripts to the package.json of the working directory.',
+      'Refuses to overwrite files unless --force. <name> names C symbols: lower-case letters, digits and _.',
+    ],
+    examples: [
+      ['nooks new hello', 'a driver with no device: calls, buffers, strings, a deliberate bug'],
+      ['nooks new mydisk --class block', 'a block driver for the emulated disk'],
+    ],
+  },
+  {
+    name: 'build',
+    args: ['sources...'],
+    passThrough: 'after-name',
+    help: 'Compile and link a driver outside this package exactly as the built-in drivers are',
+    run: build,
+    flags: ['json'],
+    details: [
+      'nooks build <sources...> [-I dir] [-D name[=value]] [-o out.so]: one compiler run ($CC, default cc) with the',
+      'flags of the built-in drivers (freestanding C, no libc, hidden symbols), the package\'s headers (<nooks/kapi.h>',
+      'and the class headers) and the driver runtime linked in. The driver is stamped with the kernel-API version;',
+      'a kernel of another version refuses it (EABI). The default output is <first source>.so in the working directory.',
+      'Compiler warnings go to stderr; errors fail the build with the compiler\'s output (EBUILD). For make or CMake,',
+      'nooks sdk prints the same flags.',
+    ],
+    examples: [
+      ['nooks build hello/hello.c -o build/hello.so', 'then kernel.load(\'build/hello.so\')'],
+      ['nooks build src/a.c src/b.c -I include -D DEBUG=1 -o out/drv.so', 'several sources'],
+    ],
+  },
+  {
+    name: 'sdk',
+    args: ['options...'],
+    passThrough: 'after-name',
+    help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --include-dir)',
+    run: sdk,
+    flags: ['json'],
+    details: [
+      '--cflags: compiler flags with the include directories; --ldflags: linker flags with the driver runtime (after',
+      'the objects); --include-dir: the include directories; --kapi-version: the kernel-API version drivers are stamped',
+      'with. Each asked for is printed on a line of its own; without options, all of them, named.',
+      'In a Makefile:  CFLAGS = $(shell npx nooks sdk --cflags)   LDFLAGS = $(shell npx nooks sdk --ldflags)',
+      '  drv.so: drv.c ; $(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)',
+    ],
+    examples: [
+      ['nooks sdk', 'everything'],
+      ['cc $(nooks sdk --cflags) drv.c -o drv.so $(nooks sdk --ldflags)', 'what nooks build runs'],
     ],
   },
   {
@@ -128,7 +191,7 @@ const commands: readonly CommandDef[] = [
   {
     name: 'app',
     args: ['app?', 'options...'],
-    passThrough: true,
+    passThrough: 'after-first-argument',
     help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
     run: app,
     flags: ['json'],
@@ -170,31 +233,37 @@ const commands: readonly CommandDef[] = [
   {
     name: 'inject',
     args: ['driver'],
-    help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application runs; show what happened',
+    help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application or your workload runs; show what happened',
     run: inject,
-    flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient'],
+    flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient', 'workload', 'trials', 'jobs', 'out'],
     details: [
       '<driver> is blk, uart16550, pcm or e1000: its application (db, echo, player, net-transfer) runs in a child process',
       '(so that a crash without isolation is observed), with shadow drivers, and the fault is written into the driver\'s',
-      'loaded text as the application starts. Binary faults (SWIFI, as the Nooks injector): a random',
+      'loaded text as the application starts. Any other driver (a path: it contains / or ends in .so) runs under',
+      '--workload <module.mjs>, whose default export async ({ kernel, driver, trial, seed }) exercises the driver,',
+      'loaded and faulted, and returns true, false or { ok, detail? } (README, Fault injection). Binary faults (SWIFI, as the Nooks injector): a random',
       'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
       'invert-branch, remove-init, corrupt-pointer, off-by-one or alloc-fail. Targeted faults (the shadow-driver paper\'s',
       'bug classes and lkdtm): null-deref (the driver\'s own hook), missing-init, endless-loop, buffer-overrun, panic,',
       'loop, stack-overflow, corrupt-stack, write-after-free, overwrite-allocation, at the entry of a random function.',
       'Prints the seed, the site and bytes, the faults nooks detected, the recoveries and the application\'s verdict.',
       '--json: { fault, app, isolation, outcome, hostCrashed, failures, faultKinds, recoveryMs, detail? }.',
+      'With --trials n: n faults (from --seed, as a campaign plans them), each one trial in this one mode, a line each',
+      'and the sums; --out keeps the trials as JSON lines. --json: { mode, records, summary }.',
     ],
     examples: [
       ['nooks inject blk --seed 7', 'a random fault type at a random site, reproducible'],
+      ['nooks inject build/hello.so --workload hello/workload.mjs --trials 50', '50 faults in your own driver'],
       ['nooks inject e1000 --type corrupt-pointer --persistent', 'a corrupted address that stays across restarts'],
       ['nooks inject pcm --type panic --site pcm_pointer --isolation none', 'without isolation: the host dies'],
     ],
   },
   {
     name: 'campaign',
-    help: 'Fault-injection campaign: each application\'s driver, N faults, each in every mode; the papers\' figures',
+    args: ['action?', 'files...'],
+    help: 'Fault-injection campaign: each application\'s driver (or yours), N faults, each in every mode; the papers\' figures',
     run: campaign,
-    flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out'],
+    flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out', 'driver', 'workload', 'shard'],
     details: [
       'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',
       'each run in every mode (none; mprotect, process and, with protection keys, pkey; each without and with shadow drivers),',
@@ -202,14 +271,21 @@ const commands: readonly CommandDef[] = [
       'own verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
       'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny), recovered, outcome.',
       'Started again with the same --out, it runs only what the file lacks. Faults are transient unless --persistent.',
+      '--driver <path.so> --workload <module.mjs>: your driver under your workload module instead (as nooks inject).',
+      '--shard i/n runs the i-th of n disjoint slices of the plan (same seeds: the shards together are the campaign);',
+      'nooks campaign merge <shard.jsonl>... --out <all.jsonl> checks that they are one plan with no trial missing or',
+      'twice (each file records the plan: drivers, seeds, modes, trials, a hash) and prints the figures.',
       'Prints the Nooks paper\'s Figure 6 (system crashes) and Figure 7 (non-fatal failures) and the shadow-driver',
       'paper\'s Figure 7 (detected vs recovered per application) as tables. --json: { trials, byMode: { <mode>:',
       '{ trials, hostCrashes, visibleFailures, detected, recovered, appContinued } } }.',
     ],
     examples: [
       ['nooks campaign --trials 20', 'a quick look: 20 faults per driver, in every mode'],
+      ['nooks campaign --driver build/hello.so --workload hello/workload.mjs --trials 50', 'your driver, in every mode'],
       ['nooks campaign --out full.jsonl', '400 faults per driver; interrupt it and run it again to resume'],
       ['nooks campaign --trials 50 --type corrupt-pointer --json', 'one fault type, the summary as JSON'],
+      ['nooks campaign --shard 2/8 --out part2.jsonl', 'the second of eight slices (on another machine)'],
+      ['nooks campaign merge part*.jsonl --out all.jsonl', 'the slices checked and put together'],
     ],
   },
   {

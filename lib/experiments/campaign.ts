@@ -3,13 +3,24 @@
 // application and its driver, N faults (lib/inject, one seed each), each run
 // in every mode -- none, then isolated without and with shadow drivers -- as
 // one trial in a child process (child.ts, trial.ts), so that a host crash is
-// observed, not suffered. Every trial is appended to a JSON-lines file as it
-// ends; a campaign started again with the same file skips what it holds.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+// observed, not suffered; or the same for a user's driver under a workload
+// module (workload.ts). Every trial is appended to a JSON-lines file as it
+// ends, after a header naming the plan (plan.ts); a campaign started again
+// with the same file skips what it holds. A shard runs one slice of the plan.
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
+import { driverPath } from '../paths.js';
 import { runTrialChild, type Outcome } from './child.js';
+import { fileSha256, planIdentity, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
 import { trialApps } from './trial.js';
+import { workloadName } from './workload.js';
+
+/** `build/hello.so` -> `hello`. */
+function driverName(nameOrPath: string): string {
+  return basename(driverPath(nameOrPath)).replace(/\.so$/, '');
+}
 
 export interface Mode {
   /** `none`, `mprotect`, `mprotect+shadow`, `pkey`, `pkey+shadow`, `process`, `process+shadow`. */
@@ -29,6 +40,8 @@ const detectorOf: Record<string, Detector> = {
 /** One line of the results file. */
 export interface TrialRecord {
   key: string;
+  /** The plan's identity (plan.ts): the same in every shard of one campaign. */
+  plan: string;
   app: string;
   driver: string;
   mode: string;
@@ -49,17 +62,29 @@ export interface TrialRecord {
   ms: number;
 }
 
+/** A user's driver (a .so path, or a built-in driver's name) under a workload module (workload.ts), in place of the applications. */
+export interface UserTarget {
+  driver: string;
+  workload: string;
+}
+
 export interface CampaignOptions {
   /** Faults per application (and so per driver); each runs in every mode. Default 400. */
   trials?: number;
+  /** The built-in applications (default: all of them), unless `user`. */
   apps?: readonly string[];
+  user?: UserTarget;
   seed?: number;
   /** Only this fault type. */
   type?: FaultType;
   /** Faults stay across recovery (default: removed at recovery, as in the shadow-driver paper's campaign). */
   persistent?: boolean;
-  /** The JSON-lines file: appended to; what it holds is not run again. */
-  out: string;
+  /** Default: campaignModes(). */
+  modes?: readonly Mode[];
+  /** Run only the i-th (1-based) of n disjoint slices of the plan: its faults k with k % n == i - 1. */
+  shard?: Shard;
+  /** The JSON-lines file: appended to; what it holds is not run again. Without it nothing is kept. */
+  out?: string;
   /** Trials run at once (each a child process). Default 1. */
   jobs?: number;
   trialTimeoutMs?: number;
@@ -91,49 +116,82 @@ export function campaignModes(): Mode[] {
   ];
 }
 
-/** A fault's seed: from the campaign's seed, the application and the fault's number (FNV-1a). */
-function trialSeed(seed: number, app: string, index: number): number {
-  let h = 0x811c9dc5;
-  for (const c of `${seed}/${app}/${index}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193);
-  return h >>> 0;
+/** The first line a campaign writes into its file: the plan its trials belong to, and which slice of it ran there. */
+export interface PlanHeader {
+  plan: PlanIdentity;
+  shard?: string;
+}
+
+/** A campaign's JSON-lines file: its plan headers and its trials. */
+export function readCampaignFile(path: string): { plans: PlanHeader[]; records: TrialRecord[] } {
+  const plans: PlanHeader[] = [];
+  const records: TrialRecord[] = [];
+  if (!existsSync(path)) return { plans, records };
+  if (statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is a directory, not a results file`), { code: 'EISDIR' });
+  for (const l of readFileSync(path, 'utf8').split('\n')) {
+    let line: Partial<TrialRecord & PlanHeader>;
+    try {
+      line = l.trim() ? (JSON.parse(l) as Partial<TrialRecord & PlanHeader>) : {};
+    } catch {
+      continue; // a line cut short by an interruption is not a result
+    }
+    if (line.plan && typeof line.plan === 'object') plans.push(line as PlanHeader);
+    else if (typeof line.key === 'string') records.push(line as TrialRecord);
+  }
+  return { plans, records };
 }
 
 export function readRecords(path: string): TrialRecord[] {
-  if (!existsSync(path)) return [];
-  // a line cut short by an interruption is not a result
-  return readFileSync(path, 'utf8').split('\n').flatMap((l) => {
-    try {
-      return l.trim() ? [JSON.parse(l) as TrialRecord] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readCampaignFile(path).records;
 }
 
-export async function runCampaign(options: CampaignOptions): Promise<{ records: TrialRecord[]; summary: CampaignSummary }> {
+/** What each trial loads: the driver (a name or path), and the workload module in place of an application. */
+interface Target {
+  app: string;
+  driver: string;
+  workload?: string;
+}
+
+function targetsOf(options: CampaignOptions): Target[] {
+  if (options.user) return [{ app: workloadName(options.user.workload), driver: options.user.driver, workload: options.user.workload }];
   const apps = options.apps ?? Object.keys(trialApps);
   for (const a of apps) if (!trialApps[a]) throw new Error(`unknown app "${a}" (apps: ${Object.keys(trialApps).join(', ')})`);
-  const n = options.trials ?? 400;
-  const seed = options.seed ?? 1;
-  const modes = campaignModes();
-  const transient = !options.persistent;
-  const variant = `${seed}/${options.type ?? 'any'}/${transient ? 'transient' : 'persistent'}`;
-  const plan = apps.flatMap((app) => Array.from({ length: n }, (_, index) => modes.map((mode) => ({ app, index, mode, key: `${variant}/${app}/${index}/${mode.name}` })))).flat();
-  const held = new Map(readRecords(options.out).map((r) => [r.key, r]));
-  const todo = plan.filter((t) => !held.has(t.key));
-  options.onStart?.(plan.length, plan.length - todo.length);
+  return apps.map((app) => ({ app, driver: trialApps[app].driver }));
+}
 
-  const runOne = async ({ app, index, mode, key }: (typeof plan)[number]): Promise<void> => {
-    const driver = trialApps[app].driver;
-    const s = trialSeed(seed, app, index);
-    const fault = planFault(driver, { seed: s, type: options.type, transient });
+export async function runCampaign(options: CampaignOptions): Promise<{ plan: PlanIdentity; records: TrialRecord[]; summary: CampaignSummary }> {
+  const targets = targetsOf(options);
+  const modes = options.modes ?? campaignModes();
+  const transient = !options.persistent;
+  const plan = planIdentity({
+    targets: targets.map((t) => ({
+      app: t.app, driver: driverName(t.driver), driverSha256: fileSha256(driverPath(t.driver)),
+      ...(t.workload ? { workloadSha256: fileSha256(t.workload) } : {}),
+    })),
+    seed: options.seed ?? 1, type: options.type ?? 'any', transient, trials: options.trials ?? 400, modes: modes.map((m) => m.name),
+  });
+  const trials = planTrials(plan, options.shard);
+  const file = options.out ? readCampaignFile(options.out) : { plans: [], records: [] };
+  if (options.out && !file.plans.some((h) => h.plan.id === plan.id)) {
+    const header: PlanHeader = { plan, ...(options.shard ? { shard: shardName(options.shard) } : {}) };
+    appendFileSync(options.out, `${JSON.stringify(header)}\n`);
+  }
+  const held = new Map(file.records.map((r) => [r.key, r]));
+  const todo = trials.filter((t) => !held.has(t.key));
+  options.onStart?.(trials.length, trials.length - todo.length);
+
+  const runOne = async (t: PlannedTrial): Promise<void> => {
+    const { driver, workload } = targets[t.target];
+    const mode = modes.find((m) => m.name === t.mode)!;
+    const fault = planFault(driver, { seed: t.seed, type: options.type, transient });
     const r = await runTrialChild({
-      app, isolation: mode.isolation, shadow: mode.shadow, seed: s, fault, timeBudgetMs: 1000, stallMs: 1000,
+      app: t.app, isolation: mode.isolation, shadow: mode.shadow, seed: t.seed, fault, timeBudgetMs: 1000, stallMs: 1000,
+      ...(workload ? { workload: { driver: driverPath(driver), module: workload, index: t.index, mode: mode.name } } : {}),
     }, options.trialTimeoutMs ?? 12_000);
     const detectors = [...new Set(r.faultKinds.flatMap((k) => detectorOf[k] ?? []))];
     const detected = detectors.length > 0;
     const record: TrialRecord = {
-      key, app, driver, mode: mode.name, index, seed: s,
+      key: t.key, plan: plan.id, app: t.app, driver: plan.targets[t.target].driver, mode: mode.name, index: t.index, seed: t.seed,
       fault: { kind: fault.kind, type: fault.type, site: fault.site, transient, ...(fault.patch ? { patch: fault.patch } : {}), ...(fault.hook ? { hook: fault.hook } : {}) },
       failure: r.hostCrashed || detected || r.outcome !== 'continued',
       hostCrashed: r.hostCrashed,
@@ -143,8 +201,8 @@ export async function runCampaign(options: CampaignOptions): Promise<{ records: 
       ...(r.detail ? { detail: r.detail } : {}),
       ms: r.ms,
     };
-    appendFileSync(options.out, `${JSON.stringify(record)}\n`);
-    held.set(key, record);
+    if (options.out) appendFileSync(options.out, `${JSON.stringify(record)}\n`);
+    held.set(t.key, record);
     options.onTrial?.(record);
   };
 
@@ -152,8 +210,8 @@ export async function runCampaign(options: CampaignOptions): Promise<{ records: 
   await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 1) }, async () => {
     for (let t = queue.shift(); t; t = queue.shift()) await runOne(t);
   }));
-  const records = plan.map((t) => held.get(t.key)!);
-  return { records, summary: summarize(records) };
+  const records = trials.map((t) => held.get(t.key)!);
+  return { plan, records, summary: summarize(records) };
 }
 
 export function summarize(records: readonly TrialRecord[]): CampaignSummary {

@@ -9,6 +9,7 @@
 // completed and verified its work), malfunction (it finished with an error or
 // wrong output, or hung), crash (the process died).
 import { planFault } from '../inject/index.js';
+import type { Isolation } from '../kernel.js';
 import { runTrialChild, type Outcome } from './child.js';
 import { trialApps, type TrialSpec } from './trial.js';
 
@@ -19,6 +20,8 @@ export interface TableRow {
   app: string;
   class: string;
   config: Config;
+  /** The isolation the trial ran under (absent when it crashed before saying). */
+  isolation?: Isolation;
   outcome: Outcome;
   failures: number;
   recoveryMs: number[];
@@ -33,20 +36,22 @@ export interface TableOptions {
   /** Default: none, nooks, shadow. */
   configs?: readonly Config[];
   seed?: number;
+  /** The isolated configurations' mode (default auto). */
+  isolation?: Isolation | 'auto';
   /** A trial still running after this long is a malfunction (it hung). */
   trialTimeoutMs?: number;
   onRow?: (row: TableRow) => void;
 }
 
 /** Runs one trial as a child process: the driver's null-dereference hook armed as the application starts and at a random moment. */
-async function runChild(app: string, config: Config, seed: number, timeoutMs: number): Promise<TableRow> {
+async function runChild(app: string, config: Config, isolation: Isolation | 'auto', seed: number, timeoutMs: number): Promise<TableRow> {
   const spec: TrialSpec = {
-    app, isolation: config === 'none' ? 'none' : 'auto', shadow: config === 'shadow', seed, moments: 2,
+    app, isolation: config === 'none' ? 'none' : isolation, shadow: config === 'shadow', seed, moments: 2,
     fault: planFault(trialApps[app].driver, { seed, type: 'null-deref' }),
   };
   const r = await runTrialChild(spec, timeoutMs);
   return {
-    app, class: trialApps[app].class, config, outcome: r.outcome, failures: r.report?.failures ?? 0, recoveryMs: r.report?.recoveryMs ?? [],
+    app, class: trialApps[app].class, config, ...(r.report ? { isolation: r.report.isolation } : {}), outcome: r.outcome, failures: r.report?.failures ?? 0, recoveryMs: r.report?.recoveryMs ?? [],
     ...(r.report?.gapMs ? { gapMs: r.report.gapMs } : {}),
     ...(r.detail ? { detail: r.detail } : {}),
   };
@@ -59,7 +64,7 @@ export async function tableApps(options: TableOptions = {}): Promise<{ rows: Tab
   const rows: TableRow[] = [];
   for (const app of apps) {
     for (const config of options.configs ?? configs) {
-      const r = await runChild(app, config, options.seed ?? 1, options.trialTimeoutMs ?? 30_000);
+      const r = await runChild(app, config, options.isolation ?? 'auto', options.seed ?? 1, options.trialTimeoutMs ?? 30_000);
       rows.push(r);
       options.onRow?.(r);
     }

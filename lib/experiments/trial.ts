@@ -1,6 +1,7 @@
 // One trial of the fault experiments (table-apps.ts, after the shadow-driver
 // paper's Table 3; campaign.ts, after the papers' fault-injection figures):
-// one application on its emulated device and driver, in one isolation mode,
+// one application on its emulated device and driver (or a user's driver under
+// its workload module, workload.ts), in one isolation mode,
 // with a fault injected into its driver (lib/inject) as it starts, and again
 // at random moments of the run if asked. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and prints one JSON line.
@@ -31,9 +32,13 @@ import { seeded } from '../inject/random.js';
 import { Kernel, type Driver, type Isolation } from '../kernel.js';
 import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
+import { importWorkload, runWorkload } from './workload.js';
 
 export interface TrialSpec {
+  /** A built-in application (trialApps), or the name of the workload below. */
   app: string;
+  /** A driver (a .so path, or a built-in driver's name) exercised by a user's workload module (workload.ts), in place of an application. */
+  workload?: { driver: string; module: string; index: number; mode: string };
   isolation: Isolation | 'auto';
   /** Shadow drivers (the class keeps the application's state across restarts), or plain Nooks. */
   shadow: boolean;
@@ -54,6 +59,8 @@ export interface TrialSpec {
 /** What a trial that ran to its end reports (a trial that crashed reports nothing). */
 export interface TrialReport {
   app: string;
+  /** What the kernel ran (auto resolved). */
+  isolation: Isolation;
   /** The application's own verdict. */
   ok: boolean;
   /** Driver failures the kernel saw. */
@@ -144,11 +151,19 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
   },
 };
 
+/** The driver loaded, the workload module imported: its run() is the workload's verdict. */
+async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<TrialSpec['workload']>): Promise<Setup> {
+  const workload = await importWorkload(w.module);
+  const driver = await kernel.load(w.driver);
+  const trial = { index: w.index, mode: w.mode, isolation: kernel.isolation, shadow: spec.shadow, fault: spec.fault };
+  return { driver, run: () => runWorkload(workload, { kernel, driver, trial, seed: spec.seed }) };
+}
+
 /** Runs one trial in this process; without isolation a fault may end the process. */
 export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void): Promise<TrialReport> {
-  const { app } = spec;
-  const appSpec = trialApps[app];
-  if (!appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
+  const { app, workload } = spec;
+  const appSpec = workload ? undefined : trialApps[app];
+  if (!workload && !appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
   const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
   const kernel = await Kernel.boot({
     isolation: spec.isolation,
@@ -163,7 +178,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
   if (onEvent) for (const e of ['fault', 'recovered'] as const) kernel.on(e, onEvent);
   let setup: Setup | undefined;
   try {
-    setup = await appSpec.setup(kernel, dir);
+    setup = workload ? await workloadSetup(kernel, spec, workload) : await appSpec!.setup(kernel, dir);
     const s = setup;
     const random = seeded(spec.seed);
     const later = (spec.moments ?? 1) - 1;
@@ -181,12 +196,12 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
     return {
-      app, ok: result.ok,
+      app, isolation: kernel.isolation, ok: result.ok,
       failures: faults.length,
       faultKinds: faults.map((e) => e.fault?.kind ?? 'unknown'),
       running: s.driver.state === 'running',
       recoveryMs: events.filter((e) => e.event === 'recovered').map((e) => e.durationMs ?? 0),
-      ...(appSpec.class === 'sound' ? { gapMs: gaps } : {}),
+      ...(appSpec?.class === 'sound' ? { gapMs: gaps } : {}),
       ...(result.ok ? {} : { error: result.error ?? { code: 'EFAIL', message: 'the application reported failure' } }),
     };
   } finally {

@@ -117,7 +117,7 @@ export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): vo
 }
 
 /** `corrupt-pointer in blk_submit+0x2a (mov 0x8(%rbx),%rax): 488b4308 -> 488b4708` */
-export function describeFault(f: InjectedFault): string {
+export function describeFault(f: Pick<InjectedFault, 'type' | 'site' | 'patch' | 'hook' | 'transient'>): string {
   if (f.hook) return `${f.type} through the driver's hook ${f.hook}() (${f.transient ? 'transient' : 'persistent'})`;
   const at = `${f.site.function}${f.site.instruction ? ` at 0x${f.site.offset!.toString(16)} (${f.site.instruction})` : ''}`;
   return `${f.type} in ${at}: ${f.patch!.before} -> ${f.patch!.after} (${f.transient ? 'transient' : 'persistent'})`;

@@ -2,8 +2,9 @@
 // whether to restart it, disable it or replace it with a fallback driver (policy);
 // the kernel's `actions` carry the decision out (mechanism).
 import { EventEmitter } from 'node:events';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirs } from '../dirs.js';
 import { policyFor, type DriverPolicy, type Policy } from './policy.js';
 
 export interface Fault {
@@ -68,7 +69,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
     this.logFile = options.logFile;
     if (this.logFile) {
       try {
-        mkdirSync(dirname(this.logFile), { recursive: true });
+        makeDirs(dirname(this.logFile));
       } catch (err) {
         this.logFailed(err);
       }

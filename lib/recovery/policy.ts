@@ -57,12 +57,22 @@ export function policyFor(policy: Policy, driverName: string): DriverPolicy {
   return policy.drivers.get(driverName) ?? policy.default;
 }
 
+/** A policy in code written like the file: `drivers` a mapping, every key optional. */
+export interface PolicyDocument {
+  readonly default?: Partial<DriverPolicy>;
+  readonly drivers?: Readonly<Record<string, Partial<DriverPolicy>>>;
+}
+
+const isBuilt = (policy: Policy | PolicyDocument): policy is Policy => policy?.drivers instanceof Map;
+
 /**
  * Checks a Policy built in code (JavaScript has no type checker to do it):
  * every entry complete. Throws a PolicyError naming the entry and the key.
+ * One written like the file (no Map of drivers) is validated and resolved as the file is.
  */
-export function checkPolicy(policy: Policy): Policy {
-  const entries: [string, DriverPolicy][] = [['default', policy.default], ...[...(policy.drivers ?? [])].map(([n, d]): [string, DriverPolicy] => [`drivers.${n}`, d])];
+export function checkPolicy(policy: Policy | PolicyDocument): Policy {
+  if (!isBuilt(policy)) return resolve(policy, 'policy');
+  const entries: [string, DriverPolicy][] = [['default', policy.default], ...[...policy.drivers].map(([n, d]): [string, DriverPolicy] => [`drivers.${n}`, d])];
   for (const [where, d] of entries) {
     for (const key of Object.keys(defaultPolicy.default) as (keyof DriverPolicy)[]) {
       if (typeof d?.[key] !== typeof defaultPolicy.default[key])

@@ -1,9 +1,10 @@
 // `nooks report`: gathers the benchmarks' and experiments' results (sources.ts)
 // and writes <out>/index.html: the figures (charts.ts) with the papers'
 // numbers beside ours, a table per experiment, and the command behind each.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkloadResult } from '../bench/classes.js';
+import { makeDirs } from '../dirs.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import type { TableRow } from '../experiments/table-apps.js';
 import type { TrialRecord } from '../experiments/campaign.js';
@@ -32,7 +33,7 @@ export const dataDirOf = (out: string): string => join(out, 'data');
 
 export async function writeReport(o: ReportOptions = {}): Promise<ReportResult> {
   const out = o.out ?? 'report';
-  mkdirSync(out, { recursive: true });
+  makeDirs(out);
   const dataDir = dataDirOf(out);
   const got = await gather(sources(o.quick ?? false, dataDir), dataDir, o.fresh ?? false, o.onSource);
   const page = join(out, 'index.html');

@@ -3,8 +3,9 @@
 // process; a benchmark undisturbed by the others) and kept in <out>/data/ so
 // that a later report reads them instead of measuring again.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirs } from '../dirs.js';
 import { readRecords } from '../experiments/campaign.js';
 import { packageRoot } from '../paths.js';
 
@@ -68,7 +69,7 @@ function runJson(argv: string[]): Promise<unknown> {
  * else measured now (and kept). A source that fails is reported, not fatal.
  */
 export async function gather(list: Source[], dataDir: string, fresh: boolean, onSource?: (s: Source, cached: boolean) => void): Promise<Gathered[]> {
-  mkdirSync(dataDir, { recursive: true });
+  makeDirs(dataDir);
   const out: Gathered[] = [];
   for (const source of list) {
     const file = source.file ?? join(dataDir, `${source.id}.json`);

@@ -4,9 +4,11 @@
 //   gen/nooks/kapi_calls.h   C prototypes (included by native/include/nooks/kapi.h)
 //   gen/kapi_wrappers.inc    per call: a checking wrapper (its tap first), the dispatch tables and the names
 //   gen/kapi_stubs.S         per call: the exported entry stub a driver import binds to
+//   gen/nooks/abi.h          the kernel-API version drivers are stamped with (abi.ts)
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { abiHeader, kapiVersion } from './abi.js';
 import { declare } from './declare.js';
 import { hostOps, opsHeader, tapTable } from './generate-ops.js';
 import { kapi, type KapiCall, type Param } from './kapi.js';
@@ -97,6 +99,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const t of opsTables) writeIfChanged(join(root, 'gen', 'nooks', 'ops', `${t.name}.h`), opsHeader(t));
   writeIfChanged(join(root, 'gen', 'class_ops.inc'), hostOps(kapi, opsTables));
   writeIfChanged(join(root, 'gen', 'taps.inc'), tapTable(kapi, opsTables));
+  writeIfChanged(join(root, 'gen', 'nooks', 'abi.h'), abiHeader(kapiVersion(root)));
   const ops = opsTables.reduce((n, t) => n + t.ops.length, 0);
   console.log(`nooks: generated ${kapi.length} kernel-API wrappers and ${opsTables.length} class operations tables (${ops} operations) into gen/`);
 }

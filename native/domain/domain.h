@@ -59,6 +59,17 @@ struct TextPatch {
   bool transient;
 };
 
+// A load parameter the driver declares (module_param in nooks/kapi.h) and
+// the value the host gave it at load, applied again at every restart.
+struct ModuleParam {
+  std::string name;
+  uint32_t type;        // NOOKS_PARAM_*
+  uintptr_t var;        // the driver's variable
+  bool given = false;   // false: the variable keeps its initializer
+  int64_t value = 0;    // int, long, bool
+  std::string text;     // charp
+};
+
 constexpr int kMaxDomains = 64;
 constexpr int kMaxDomainThreads = 128;  // threads that may be inside one domain at once
 
@@ -79,6 +90,7 @@ struct Domain {
   std::vector<Range> text;        // executable parts (callbacks must point here)
   std::mutex patches_lock;
   std::vector<TextPatch> patches;  // injected faults, oldest first
+  std::vector<ModuleParam> params;  // declared and given at load (native/loader/params.h)
   // BARs of real devices mapped for the driver (pci_iomap): under mprotect
   // they open and close with the domain's other memory.
   std::mutex mmio_lock;

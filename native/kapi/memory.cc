@@ -7,30 +7,38 @@
 
 using namespace nooks;
 
-static void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType type, uint64_t data) {
+namespace nooks {
+
+void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType type, uint64_t data, const char *label) {
   void *p;
   {
     std::lock_guard<std::mutex> g(d->mem_lock);
     p = a.alloc(size, align);
   }
   if (!p) {
-    klog(4, "%s: %s of %zu bytes failed: the domain's memory limit is reached", d->name.c_str(),
-         type == ObjectType::dma ? "dma_alloc_coherent" : "kmalloc", size);
+    klog(4, "%s: %s of %zu bytes failed: the domain's memory limit is reached", d->name.c_str(), label, size);
     return nullptr;
   }
-  d->objects.add({type, (uintptr_t)p, size, data, type == ObjectType::dma ? "dma_alloc_coherent" : "kmalloc"});
+  d->objects.add({type, (uintptr_t)p, size, data, label});
   return p;
 }
 
-static void domain_free(Domain *d, Arena &a, const void *p, ObjectType type, const char *fn) {
-  if (!d->objects.remove(type, (uintptr_t)p)) kernel_bug(d, "%s(%p): not allocated (double free?)", fn, p);
+bool domain_free_block(Domain *d, Arena &a, uintptr_t p, ObjectType type) {
+  if (!d->objects.remove(type, p)) return false;
   std::lock_guard<std::mutex> g(d->mem_lock);
-  a.free(const_cast<void *>(p));
+  a.free((void *)p);
+  return true;
+}
+
+}  // namespace nooks
+
+static void domain_free(Domain *d, Arena &a, const void *p, ObjectType type, const char *fn) {
+  if (!domain_free_block(d, a, (uintptr_t)p, type)) kernel_bug(d, "%s(%p): not allocated (double free?)", fn, p);
 }
 
 extern "C" void *kapi_kmalloc(size_t size, gfp_t) {
   Domain *d = calling_domain();
-  return domain_alloc(d, d->heap, size, 16, ObjectType::memory, 0);
+  return domain_alloc(d, d->heap, size, 16, ObjectType::memory, 0, "kmalloc");
 }
 
 extern "C" void *kapi_kzalloc(size_t size, gfp_t flags) {
@@ -47,7 +55,7 @@ extern "C" void kapi_kfree(const void *p) {
 
 extern "C" void *kapi_dma_alloc_coherent(struct device *, size_t size, dma_addr_t *handle, gfp_t) {
   Domain *d = calling_domain();
-  void *p = domain_alloc(d, d->dma, size, 4096, ObjectType::dma, 0);
+  void *p = domain_alloc(d, d->dma, size, 4096, ObjectType::dma, 0, "dma_alloc_coherent");
   if (!p) return nullptr;
   memset(p, 0, size);
   dma_addr_t bus = dma_bus_address(d, p);

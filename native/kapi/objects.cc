@@ -54,6 +54,16 @@ bool Objects::find(ObjectType t, uintptr_t key, Object *out) const {
   return true;
 }
 
+bool Objects::find_containing(ObjectType t, uintptr_t p, size_t n, Object *out) const {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = objects_.upper_bound({(int)t, p});
+  if (it == objects_.begin()) return false;
+  const Object &o = (--it)->second;
+  if (o.type != t || n > o.size || p - o.key > o.size - n) return false;
+  if (out) *out = o;
+  return true;
+}
+
 bool Objects::update_data(ObjectType t, uintptr_t key, uint64_t data) {
   std::lock_guard<std::mutex> g(lock_);
   auto it = objects_.find({(int)t, key});

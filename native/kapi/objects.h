@@ -43,6 +43,8 @@ class Objects {
   void add(const Object &o);
   bool remove(ObjectType t, uintptr_t key, Object *out = nullptr);
   bool find(ObjectType t, uintptr_t key, Object *out = nullptr) const;
+  // The object of type t whose [key, key+size) holds all of [p, p+n) (memory, DMA).
+  bool find_containing(ObjectType t, uintptr_t p, size_t n, Object *out = nullptr) const;
   bool update_data(ObjectType t, uintptr_t key, uint64_t data);
   std::vector<Object> list() const;
   // Removes and returns every object, in release order.

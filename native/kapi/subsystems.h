@@ -18,6 +18,11 @@ uint64_t dma_window(Domain *d);
 dma_addr_t dma_bus_address(Domain *d, const void *cpu);
 // The CPU address behind `n` bytes at bus address `bus` of d's window, or nullptr.
 void *dma_cpu_address(Domain *d, dma_addr_t bus, size_t n);
+// A block of d's arena `a`, tracked as the driver's object (type, data,
+// label: the call that asked); nullptr, logged, when the domain's limit is reached.
+void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType type, uint64_t data, const char *label);
+// Frees a block domain_alloc made; false if the driver holds no such block.
+bool domain_free_block(Domain *d, Arena &a, uintptr_t p, ObjectType type);
 // The longest DMA block that is contiguous for d's devices (dma_alloc_coherent fails past it).
 inline size_t dma_contiguous_max(Domain *d) { return d->dma.contiguous_max(); }
 

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,10 @@
 #include <set>
 #include <vector>
 
+#include <nooks/abi.h>
+#include <nooks/kapi.h>
+
+#include "../kapi/log.h"
 #include "../process/driver_host.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
@@ -37,9 +42,22 @@ struct Image {
   }
 };
 
+// Only a regular file can be a driver: a directory would fail inside the
+// stream library, a FIFO or a device like /dev/zero would never end.
+void check_regular_file(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) throw LoadError("ENOENT", path + ": no such driver file");
+    throw LoadError(errno == EACCES ? "EACCES" : "ENOENT", path + ": cannot read the driver file: " + strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
+  if (!S_ISREG(st.st_mode)) throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
+}
+
 Image read_image(const std::string &path) {
+  check_regular_file(path);
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError("ENOENT", path + ": no such driver file (build drivers with `npm run build`)");
+  if (!f) throw LoadError("EACCES", path + ": cannot read the driver file: " + strerror(errno));
   Image img;
   img.bytes.assign(std::istreambuf_iterator<char>(f), {});
   const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
@@ -50,6 +68,37 @@ Image read_image(const std::string &path) {
   if (!img.at<Elf64_Phdr>(eh->e_phoff, eh->e_phnum) || !img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
     throw LoadError("ENOTELF", path + ": truncated ELF headers");
   return img;
+}
+
+// The kernel-API version the driver was built against, from the notes
+// <nooks/kapi.h> stamps into every object that includes it: each must be
+// this kernel's. A driver with none (built without the header) loads with a warning.
+void check_abi(const Image &img, const std::string &path) {
+  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
+  bool stamped = false;
+  for (int i = 0; i < img.eh()->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_NOTE) continue;
+    const uint8_t *notes = img.at<uint8_t>(sh[i].sh_offset, sh[i].sh_size);
+    if (!notes) throw LoadError("ENOTELF", path + ": truncated note section");
+    for (uint64_t o = 0; o + sizeof(Elf64_Nhdr) <= sh[i].sh_size;) {
+      const Elf64_Nhdr *n = (const Elf64_Nhdr *)(notes + o);
+      uint64_t name_at = o + sizeof(Elf64_Nhdr), desc_at = name_at + ((n->n_namesz + 3ull) & ~3ull);
+      uint64_t next = desc_at + ((n->n_descsz + 3ull) & ~3ull);
+      if (next > sh[i].sh_size) throw LoadError("ENOTELF", path + ": malformed note section");
+      o = next;
+      if (n->n_namesz != sizeof("nooks") || memcmp(notes + name_at, "nooks", sizeof("nooks")) ||
+          n->n_type != NOOKS_NOTE_KAPI_VERSION)
+        continue;
+      std::string version((const char *)notes + desc_at, strnlen((const char *)notes + desc_at, n->n_descsz));
+      if (version != NOOKS_KAPI_VERSION)
+        throw LoadError("EABI", path + ": built against kernel API " + version + ", this kernel has " +
+                                    NOOKS_KAPI_VERSION + ": rebuild the driver against this nooks (nooks build)");
+      stamped = true;
+    }
+  }
+  if (!stamped)
+    klog(4, "%s: carries no kernel-API version (not built with <nooks/kapi.h>?): loaded without the check",
+         path.c_str());
 }
 
 // Every undefined symbol must be a kernel call; anything else (libc above
@@ -82,7 +131,7 @@ void check_symbols(const Image &img, const std::string &path) {
   };
   if (!libc.empty())
     throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "); drivers may only use native/include/nooks/kapi.h");
+                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
@@ -141,10 +190,25 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
   }
 }
 
+// Where section `name` is in the loaded image: its offset from the load base
+// and its size (0 when the driver has none).
+std::pair<uint64_t, size_t> find_section(const Image &img, const char *name) {
+  const Elf64_Ehdr *eh = img.eh();
+  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum);
+  if (eh->e_shstrndx >= eh->e_shnum) return {0, 0};
+  const Elf64_Shdr &names = sh[eh->e_shstrndx];
+  for (int i = 0; i < eh->e_shnum; i++) {
+    const char *n = img.at<char>(names.sh_offset + sh[i].sh_name, strlen(name) + 1);
+    if (n && sh[i].sh_name < names.sh_size && !memcmp(n, name, strlen(name) + 1)) return {sh[i].sh_addr, sh[i].sh_size};
+  }
+  return {0, 0};
+}
+
 }  // namespace
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   Image img = read_image(path);
+  check_abi(img, path);
   check_symbols(img, path);
   scan_text(img, path);
   if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
@@ -170,9 +234,13 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   try {
     DomainMemoryAccess access;
     map_segments(d, img, lm->l_addr);
+    auto [params, params_size] = find_section(img, ".nooks_params");
+    if (params_size) params_declare(d, lm->l_addr + params, params_size);
+    params_give(d, opts.params);
   } catch (const LoadError &e) {
     refuse(e);
   }
+  if (std::string why; !params_apply(d, &why)) refuse(LoadError("EPARAM", path + ": " + why));
   for (const LoadOptions::Patch &p : opts.patches) {
     std::string why;
     if (text_patch(d, p.offset, p.bytes.data(), p.bytes.size(), p.transient, &why)) continue;
@@ -213,7 +281,10 @@ void unload_driver(Domain *d, bool for_fallback) {
   if (d->state.load() == DomainState::running && d->exit) {
     XpcCall c{(const void *)d->exit, {}, 0};
     Fault f;
-    if (xpc_call(d, &c, &f) != EnterResult::ok) mark_failed(d);
+    if (xpc_call(d, &c, &f) == EnterResult::fault) {  // contained; the unload goes on, but not in silence
+      fault_describe(&f);
+      klog_line(3, d->name, std::string("module_exit faulted: ") + f.message + "; unloaded anyway");
+    }
   }
   mark_failed(d);  // refuse new entries while everything is released
   recovery_teardown(d, d->failure_gen.load());

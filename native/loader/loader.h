@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "../domain/domain.h"
+#include "params.h"
 
 namespace nooks {
 
 // A driver that cannot be loaded; `code` names the reason for programs:
-// ENOENT, ENOTELF, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
-// EINITFAULT, EINITFAILED, EPATCH, EHOST (isolation process: no host process).
+// ENOENT, EISDIR, EACCES, ENOTELF, EABI, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
+// EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters), EHOST (isolation process: no host process).
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -28,6 +29,8 @@ struct LoadOptions {
     bool transient;
   };
   std::vector<Patch> patches;
+  // Values for the parameters the driver declares (module_param).
+  std::vector<ParamArg> params;
 };
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);

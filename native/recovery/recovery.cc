@@ -12,6 +12,7 @@
 #include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../loader/params.h"
 #include "../loader/text_patch.h"
 #include "../process/driver_host.h"
 #include "../trap/trap.h"
@@ -69,6 +70,7 @@ bool recovery_restart(Domain *d, std::string *why) {
     DomainMemoryAccess access;
     for (Segment &s : d->segments) memcpy((void *)s.range.lo, s.clean.data(), s.clean.size());
   }
+  if (!params_apply(d, why)) return false;  // the domain stays failed
   text_revert_transient(d);
   if (d->host && !driver_host_start(d, why)) return false;  // the domain stays failed
   d->state.store(DomainState::recovering);

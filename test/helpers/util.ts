@@ -1,13 +1,16 @@
 // Small helpers shared by the kernel tests.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
-import { DriverFault, type Isolation } from '../../lib/index.js';
+import { DriverFault, Kernel, type Isolation } from '../../lib/index.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
  * suite runs again under another (vitest.config.ts: project 'process').
  */
 export const suiteIsolation = (process.env.NOOKS_TEST_ISOLATION ?? 'auto') as Isolation | 'auto';
+
+/** Every isolation mode this machine can boot: 'pkey' only where it has protection keys (and Linux 6.12 or later). */
+export const bootableIsolations: Isolation[] = ['mprotect', 'process', 'none', ...(Kernel.pkuSupported() ? (['pkey'] as const) : [])];
 
 /** Polls `cond` every 5 ms; fails with `what` after `timeoutMs`. */
 export async function until(cond: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {

@@ -24,7 +24,7 @@ export async function app(ctx: Context): Promise<number> {
   }
   if (options.includes('--help') || options.includes('-h')) {
     ctx.print(`${program.summary}\n\nusage: nooks app ${usageLine(program)}`);
-    for (const [opt, what] of Object.entries(program.options)) ctx.print(`  --${opt.padEnd(12)} ${what.replace(/^!/, '(required) ')}`);
+    for (const [opt, what] of Object.entries({ ...program.options, ...program.switches })) ctx.print(`  --${opt.padEnd(12)} ${what.replace(/^!/, '(required) ')}`);
     return 0;
   }
   return runProgram(program, options);

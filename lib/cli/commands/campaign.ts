@@ -1,21 +1,29 @@
 // `nooks campaign`: the fault-injection campaign (lib/experiments/campaign.ts)
-// with a progress line, then the papers' figures as tables.
-import { campaignModes, runCampaign, type TrialRecord } from '../../experiments/campaign.js';
-import { trialApps } from '../../experiments/trial.js';
+// with a progress line, then the papers' figures as tables; one shard of it
+// (--shard i/n); `nooks campaign merge`: the shards put back together.
+import { runCampaign, summarize, type TrialRecord } from '../../experiments/campaign.js';
+import { mergeShards, writeMerged } from '../../experiments/merge.js';
+import { parseShard } from '../../experiments/plan.js';
+import { UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { intFlag, table, toJson, type Context } from './common.js';
-import { faultOptions } from './fault-flags.js';
+import { faultOptions, faultTarget } from './fault-flags.js';
 
 export async function campaign(ctx: Context): Promise<number> {
+  const [action, ...files] = ctx.args;
+  if (action === 'merge') return merge(ctx, files);
+  if (action !== undefined) throw new UsageError(`campaign: unknown action "${action}": the only one is merge (nooks campaign merge <shard.jsonl>... --out <all.jsonl>)`);
   const { seed, type, transient } = faultOptions(ctx, () => 1);
+  const target = await faultTarget(ctx.flags.driver, ctx.flags.workload);
+  const shard = ctx.flags.shard === undefined ? undefined : parseShard(ctx.flags.shard);
   const out = ctx.flags.out ?? 'campaign.jsonl';
   let progress: Progress | undefined;
   const started = Date.now();
   let ran = 0;
-  const { records, summary } = await runCampaign({
-    trials: intFlag(ctx, 'trials', 400), seed, type, persistent: !transient, out, jobs: intFlag(ctx, 'jobs', 1),
+  const { plan, records, summary } = await runCampaign({
+    trials: intFlag(ctx, 'trials', 400), seed, type, persistent: !transient, out, jobs: intFlag(ctx, 'jobs', 1), shard, ...target,
     onStart: (total, done) => {
-      progress = new Progress({ total: total - done, label: `campaign (${done} of ${total} in ${out})`, json: ctx.flags.json });
+      progress = new Progress({ total: total - done, label: `campaign${shard ? ` shard ${ctx.flags.shard}` : ''} (${done} of ${total} in ${out})`, json: ctx.flags.json });
     },
     onTrial: () => {
       ran++;
@@ -27,15 +35,40 @@ export async function campaign(ctx: Context): Promise<number> {
     ctx.print(toJson(summary));
     return 0;
   }
-  const modes = campaignModes().map((m) => m.name).filter((m) => summary.byMode[m]);
+  const faults = plan.trials / (shard?.count ?? 1);
+  ctx.print(`${summary.trials} trials (${shard ? `shard ${ctx.flags.shard} of plan ${plan.id}: about ${Math.round(faults)}` : plan.trials} faults per driver, each in ${plan.modes.join(', ')}); results in ${out}`);
+  ctx.print(`${ran} run now in ${((Date.now() - started) / 1000).toFixed(0)} s, ${records.length - ran} from the file`);
+  printFigures(ctx, plan.modes, records);
+  return 0;
+}
+
+/** `nooks campaign merge a.jsonl b.jsonl --out all.jsonl`: checked to be one plan with nothing missing or twice. */
+function merge(ctx: Context, files: string[]): number {
+  if (files.length === 0) throw new UsageError('campaign merge: name the shards\' files: nooks campaign merge <shard.jsonl>... [--out <all.jsonl>]');
+  const planFlags = (['trials', 'seed', 'type', 'persistent', 'jobs', 'driver', 'workload', 'shard'] as const).filter((f) => ctx.flags[f]);
+  if (planFlags.length) throw new UsageError(`campaign merge takes the plan from the files: ${planFlags.map((f) => `--${f}`).join(', ')} ${planFlags.length === 1 ? 'is' : 'are'} not for merge`);
+  const { plan, records } = mergeShards(files);
+  if (ctx.flags.out) writeMerged(ctx.flags.out, plan, records);
+  const summary = summarize(records);
+  if (ctx.flags.json) {
+    ctx.print(toJson(summary));
+    return 0;
+  }
+  ctx.print(`${records.length} trials of plan ${plan.id} from ${files.length} file${files.length === 1 ? '' : 's'} (${plan.trials} faults per driver, each in ${plan.modes.join(', ')})${ctx.flags.out ? `; merged into ${ctx.flags.out}` : ''}`);
+  printFigures(ctx, plan.modes, records);
+  return 0;
+}
+
+/** The Nooks paper's Figures 6 and 7 and the shadow-driver paper's Figure 7, as tables. */
+function printFigures(ctx: Context, planModes: readonly string[], records: readonly TrialRecord[]): void {
+  const summary = summarize(records);
+  const modes = planModes.filter((m) => summary.byMode[m]);
   const apps = [...new Set(records.map((r) => r.app))];
   const of = (app: string, mode: string) => records.filter((r) => r.app === app && r.mode === mode);
   const count = (rs: TrialRecord[], p: (r: TrialRecord) => boolean) => rs.filter(p).length;
   const pct = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : '-');
-  const label = (app: string) => `${trialApps[app].driver} (${app})`;
+  const label = (app: string) => `${records.find((r) => r.app === app)!.driver} (${app})`;
 
-  ctx.print(`${summary.trials} trials (${records.length / Math.max(1, modes.length) / Math.max(1, apps.length)} faults per driver, each in ${modes.join(', ')}); results in ${out}`);
-  ctx.print(`${ran} run now in ${((Date.now() - started) / 1000).toFixed(0)} s, ${records.length - ran} from the file`);
   ctx.print('');
   ctx.print('System crashes (Nooks, Figure 6): trials in which the host process died or hung');
   for (const l of table(['driver', ...modes], apps.map((a) => [label(a), ...modes.map((m) => String(count(of(a, m), (r) => r.hostCrashed)))]))) ctx.print(l);
@@ -53,10 +86,14 @@ export async function campaign(ctx: Context): Promise<number> {
     for (const l of table(['application', 'failures', 'detected', 'recovered', 'app continued'], rows)) ctx.print(l);
   }
   ctx.print('');
-  for (const l of table(['mode', 'trials', 'host crashes', 'failures shown', 'detected', 'recovered', 'app continued'],
+  for (const l of modeTable(modes, summary)) ctx.print(l);
+}
+
+/** One row per mode: trials, host crashes, failures shown, detected, recovered, app continued. */
+export function modeTable(modes: readonly string[], summary: ReturnType<typeof summarize>): string[] {
+  return table(['mode', 'trials', 'host crashes', 'failures shown', 'detected', 'recovered', 'app continued'],
     modes.map((m) => {
       const s = summary.byMode[m];
       return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), String(s.recovered), String(s.appContinued)];
-    }))) ctx.print(l);
-  return 0;
+    }));
 }

@@ -26,6 +26,10 @@ export interface Flags {
   fresh: boolean;
   quick: boolean;
   force: boolean;
+  driver: string | undefined;
+  workload: string | undefined;
+  shard: string | undefined;
+  class: string | undefined;
 }
 
 export interface Context {

@@ -1,12 +1,13 @@
 // The second part of `nooks demo`: the four device classes at work. Each
 // application runs as its own program (one kernel per process): it boots a
-// kernel (isolation 'auto') with its emulated device, loads the driver, does
-// its job and prints one JSON line, which is shown here.
+// kernel in the demo's isolation with its emulated device, loads the driver,
+// does its job and prints one JSON line, which is shown here.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort } from '../../classes/net.js';
+import type { Isolation } from '../../kernel.js';
 import { packageRoot } from '../../paths.js';
 
 export interface AppRun {
@@ -21,7 +22,7 @@ export interface AppRun {
 const app = (name: string) => join(packageRoot, 'dist', 'lib', 'apps', `${name}.js`);
 
 /** Runs `node <app> ...args`; resolves with its exit status and its last JSON line. */
-function run(name: string, args: string[], timeoutMs = 30_000): Promise<{ ok: boolean; report: unknown; ms: number }> {
+function runApp(name: string, args: string[], timeoutMs = 30_000): Promise<{ ok: boolean; report: unknown; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [app(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,10 +45,11 @@ function run(name: string, args: string[], timeoutMs = 30_000): Promise<{ ok: bo
   });
 }
 
-/** Runs the applications one after the other (each boots isolation 'auto'); onDone hears of each as it ends. */
-export async function runApps(onDone: (r: AppRun) => void): Promise<AppRun[]> {
+/** Runs the applications one after the other, each booting `isolation`; onDone hears of each as it ends. */
+export async function runApps(isolation: Isolation | 'auto', onDone: (r: AppRun) => void): Promise<AppRun[]> {
   const dir = mkdtempSync(join(tmpdir(), 'nooks-demo-'));
   const runs: AppRun[] = [];
+  const run = (name: string, args: string[]) => runApp(name, [...args, '--isolation', isolation]);
   const record = (a: string, cls: AppRun['class'], r: { ok: boolean; report: unknown; ms: number }) => {
     const one = { app: a, class: cls, ...r };
     runs.push(one);
@@ -62,7 +64,7 @@ export async function runApps(onDone: (r: AppRun) => void): Promise<AppRun[]> {
     const port = await freeUdpPort();
     const file = join(dir, 'file.bin');
     writeFileSync(file, Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => (i * 131) & 0xff)));
-    const peer = run('net-peer', ['--bind', `127.0.0.1:${port}`, '--timeout-ms', '20000']);
+    const peer = runApp('net-peer', ['--bind', `127.0.0.1:${port}`, '--timeout-ms', '20000']);
     const sent = await run('net-transfer', ['--file', file, '--peer', `127.0.0.1:${port}`]);
     const received = await peer;
     record('net-transfer', 'net', { ok: sent.ok && received.ok, report: { sender: sent.report, peer: received.report }, ms: sent.ms });

@@ -117,14 +117,14 @@ export async function demo(ctx: Context): Promise<number> {
 
   say('');
   say('the device classes: each application boots a kernel with its emulated device and driver, and works');
-  result.applications = await runApps((a) => say(`  ${a.ok ? 'ok    ' : 'FAILED'} ${a.class.padEnd(6)} ${a.app.padEnd(12)} ` +
+  result.applications = await runApps(isolation, (a) => say(`  ${a.ok ? 'ok    ' : 'FAILED'} ${a.class.padEnd(6)} ${a.app.padEnd(12)} ` +
     `${ms(a.ms)} ms  ${JSON.stringify(a.report).slice(0, 150)}`));
   if (result.skipped === undefined) {
     say('');
     say('shadow drivers: each application again, its driver failing twice at random moments (a NULL dereference)');
     const failures = (n: number) => `${n} driver failure${n === 1 ? '' : 's'}`;
     result.shadowed = (await tableApps({
-      configs: ['shadow'],
+      configs: ['shadow'], isolation,
       onRow: (r) => say(`  ${r.outcome === 'continued' ? 'ok    ' : 'FAILED'} ${r.class.padEnd(6)} ${r.app.padEnd(12)} ${r.outcome}, ` +
         `${failures(r.failures)}${r.recoveryMs.length ? `, recovered in ${r.recoveryMs.join(' and ')} ms` : ''}${r.detail ? `: ${r.detail}` : ''}`),
     })).rows;

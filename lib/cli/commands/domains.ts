@@ -1,22 +1,12 @@
 // `nooks domains [drivers...]`: load drivers and show their protection
 // domains and the kernel objects each holds.
-import { readdirSync } from 'node:fs';
 import type { Driver } from '../../kernel.js';
-import { driversDir } from '../../paths.js';
+import { builtInDrivers, driversDir, rebuildCommand } from '../../paths.js';
 import { isolationOf, policyOf, sleep, table, toJson, withKernel, type Context } from './common.js';
 
-/** Every driver built into build/drivers, by name. */
-export function builtDrivers(): string[] {
-  try {
-    return readdirSync(driversDir).filter((f) => f.endsWith('.so')).map((f) => f.slice(0, -3)).sort();
-  } catch {
-    return [];
-  }
-}
-
 export async function domains(ctx: Context): Promise<number> {
-  const names = ctx.args.length > 0 ? ctx.args : builtDrivers();
-  if (names.length === 0) throw new Error(`no drivers given and none built in ${driversDir} (run \`npm run build\`)`);
+  const names = ctx.args.length > 0 ? ctx.args : builtInDrivers();
+  if (names.length === 0) throw new Error(`no drivers given and none built in ${driversDir} (\`${rebuildCommand}\`)`);
 
   return withKernel({ isolation: isolationOf(ctx), policy: policyOf(ctx) }, async (k) => {
     const loaded: Driver[] = [];

@@ -1,5 +1,11 @@
-// The flags `nooks inject` and `nooks campaign` share: which fault, from which seed, how long it stays.
+// The flags `nooks inject` and `nooks campaign` share: which fault, from which
+// seed, how long it stays; which driver it goes into, under what.
+import { existsSync } from 'node:fs';
+import type { UserTarget } from '../../experiments/campaign.js';
+import { trialApps } from '../../experiments/trial.js';
+import { importWorkload, workloadPath } from '../../experiments/workload.js';
 import type { FaultType } from '../../inject/index.js';
+import { driverPath } from '../../paths.js';
 import { UsageError } from '../args.js';
 import type { Context } from './common.js';
 
@@ -10,4 +16,27 @@ export function faultOptions(ctx: Context, seed: () => number): { seed: number; 
   if (raw !== undefined && !(/^\d+$/.test(raw) && Number.isSafeInteger(Number(raw)))) throw new UsageError(`--seed must be a non-negative integer, got "${raw}"`);
   // the type's choices are checked by the argument parser
   return { seed: raw === undefined ? seed() : Number(raw), type: ctx.flags.type as FaultType | undefined, transient: !ctx.flags.persistent };
+}
+
+/**
+ * What the faults go into. With a workload module: the driver (a path, or a
+ * built-in driver's name) under it. Without: a built-in driver under its
+ * application. Neither: every built-in application.
+ */
+export async function faultTarget(driver: string | undefined, workload: string | undefined): Promise<{ apps?: string[]; user?: UserTarget }> {
+  if (workload === undefined) {
+    if (driver === undefined) return {};
+    const app = Object.keys(trialApps).find((a) => trialApps[a].driver === driver);
+    if (!app) {
+      throw new UsageError(`no application uses "${driver}": the built-in applications run ${Object.values(trialApps).map((a) => a.driver).join(', ')}; `
+        + 'exercise any other driver with --workload <module.mjs>');
+    }
+    return { apps: [app] };
+  }
+  if (driver === undefined) throw new UsageError('--workload needs the driver it exercises: --driver <path.so>');
+  const path = driverPath(driver);
+  if (!existsSync(path)) throw Object.assign(new Error(`driver ${path} does not exist`), { code: 'ENOENT' });
+  const module = workloadPath(workload);
+  await importWorkload(module); // a module without a default function is refused now, not in every trial
+  return { user: { driver: path, workload: module } };
 }

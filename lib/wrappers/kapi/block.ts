@@ -1,6 +1,6 @@
 // The block class: how a block driver registers its disk and completes requests.
 // The structures (struct blk_disk, struct blk_request) are in
-// native/classes/block/blkdev.h; the parameters are `void *` here so that the
+// native/include/nooks/blkdev.h; the parameters are `void *` here so that the
 // generated prototypes need no declaration of them in every driver, and the
 // bodies (native/classes/block/block.cc) check them.
 import { p, type KapiCall } from './types.js';

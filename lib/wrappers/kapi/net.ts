@@ -1,5 +1,5 @@
 // The net class: how a network driver registers its interface and moves frames.
-// The driver-facing header is native/classes/net/include/nooks/netdevice.h
+// The driver-facing header is native/include/nooks/netdevice.h
 // (struct net_device, struct sk_buff, the operations); kapi.h cannot name the
 // class's structs, so the prototypes take void *. Bodies: native/classes/net/net_class.cc.
 import { p, type KapiCall } from './types.js';

@@ -1,5 +1,5 @@
 // The serial (tty) class: how a UART driver registers its port and moves bytes
-// (native/classes/serial/serial_core.h, bodies in serial_core.cc). The port is
+// (native/include/nooks/serial_core.h, bodies in serial_core.cc). The port is
 // passed as `void *` (a struct uart_port *): kapi.h does not declare the class
 // types, and a struct first named in a prototype would be invisible outside it.
 import { p, type KapiCall } from './types.js';

@@ -1,5 +1,5 @@
 // The sound class: how a PCM driver registers its streams and reports periods.
-// The driver-facing header is native/classes/sound/include/nooks/sound.h: it
+// The driver-facing header is native/include/nooks/sound.h: it
 // defines struct snd_pcm and the typed snd_pcm_* wrappers of these calls
 // (kapi.h cannot name the class's structs, so the prototypes take void *).
 import { p, type KapiCall } from './types.js';

@@ -2,7 +2,7 @@
 // request queue in front of each, and the N-API functions behind
 // lib/classes/block.ts.
 //
-// Design (see blkdev.h for the driver's view):
+// Design (see <nooks/blkdev.h> for the driver's view):
 //  - A disk is registered by its driver (blk_register_disk) for a pci_dev it
 //    holds and takes the device's name ("blk0"). The kernel then allocates the
 //    disk's requests and their data buffers in one block of the driver's DMA
@@ -46,7 +46,7 @@
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../../shadow/taps.h"
-#include "blkdev.h"
+#include <nooks/blkdev.h>
 
 namespace nooks {
 namespace {

@@ -1,11 +1,12 @@
 // "blk": an emulated disk backed by an image file. A queue-based controller
-// (blkdev_regs.h): the driver puts 32-byte entries in a submission ring in
+// (<nooks/hw/blkdev_regs.h>): the driver puts 32-byte entries in a submission ring in
 // its DMA memory and rings the SQ_TAIL doorbell; the device's own thread
 // reads the entries, moves the data by DMA (checked against the driver's DMA
 // window: a bad address completes the request with an error), does the I/O
 // with pread/pwrite/fsync on the image, writes 16-byte completion entries and
 // raises its interrupt. reset() stops the work and forgets the rings.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +24,7 @@
 
 #include "../../dev/device.h"
 #include "../../xpc/xpc.h"
-#include "blkdev_regs.h"
+#include <nooks/hw/blkdev_regs.h>
 
 namespace nooks {
 namespace {
@@ -263,6 +264,14 @@ std::unique_ptr<EmulatedDevice> make(const DeviceOptions &opts) {
   }
   int fd = open(image->second.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw std::invalid_argument("blk: cannot open image '" + image->second + "': " + strerror(errno));
+  // One disk per image: two writers would corrupt each other's data. The lock
+  // goes with the descriptor (closed by ~BlkDev, or by the process's death).
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) throw DeviceError("EBUSY", "blk: image '" + image->second + "' is in use by another blk device (this process's or another's)");
+    throw std::invalid_argument("blk: cannot lock image '" + image->second + "': " + strerror(err));
+  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     close(fd);

@@ -1,5 +1,5 @@
 // "e1000": an emulated Intel 82540EM Gigabit Ethernet controller (PCI 8086:100e),
-// the register subset a driver needs (e1000_regs.h), following the 8254x
+// the register subset a driver needs (<nooks/hw/e1000_regs.h>), following the 8254x
 // Software Developer's Manual so that the same driver runs on QEMU's e1000 and
 // on the real part: 32-bit register accesses to BAR 0, an EEPROM read through
 // EERD holding the MAC address, receive address and multicast filters, legacy
@@ -39,7 +39,7 @@
 #include "../../kapi/log.h"
 #include "../../xpc/xpc.h"
 #include "e1000_model.h"
-#include "e1000_regs.h"
+#include <nooks/hw/e1000_regs.h>
 
 namespace nooks {
 namespace {

@@ -6,7 +6,7 @@
 #include <nooks/kapi.h>
 
 extern "C" {
-#include "e1000_regs.h"
+#include <nooks/hw/e1000_regs.h>
 }
 
 namespace nooks {

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "../../dev/host_pci.h"
-#include "e1000_regs.h"
+#include <nooks/hw/e1000_regs.h>
 
 namespace nooks {
 namespace {

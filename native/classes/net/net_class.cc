@@ -2,7 +2,7 @@
 // transmit queues and socket buffers, received frames on their way to
 // JavaScript, and the N-API functions behind lib/classes/net.ts.
 //
-// Design (see netdevice.h for the driver's view):
+// Design (see <nooks/netdevice.h> for the driver's view):
 //  - An interface is registered by its driver (register_netdev) for a pci_dev
 //    it holds. Its name (eth0, eth1...) belongs to the device: a driver that
 //    registers again after a recovery gets the same name. The kernel allocates

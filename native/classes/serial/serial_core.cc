@@ -18,7 +18,7 @@
 // counts those: uart16550_rx_lost).
 #include <nooks/kapi.h>
 
-#include "serial_core.h"
+#include <nooks/serial_core.h>
 
 #include <cstring>
 #include <deque>

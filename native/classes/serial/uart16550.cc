@@ -32,7 +32,7 @@
 
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
-#include "uart_regs.h"
+#include <nooks/hw/uart_regs.h>
 #include "uart16550.h"
 
 namespace nooks {
@@ -103,8 +103,8 @@ class Uart16550 : public EmulatedDevice {
   }
 
   const char *kind() const override { return "uart16550"; }
-  uint16_t vendor() const override { return 0x4e4b; }
-  uint16_t device_id() const override { return 0x0002; }
+  uint16_t vendor() const override { return UART16550_VENDOR; }
+  uint16_t device_id() const override { return UART16550_DEVICE; }
   uint64_t bar_size(int bar) const override { return bar == 0 ? 8 : 0; }
 
   uint32_t read(int, uint64_t off, unsigned width) override {

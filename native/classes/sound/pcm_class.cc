@@ -52,7 +52,7 @@
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../../shadow/taps.h"
-#include "include/nooks/sound.h"
+#include <nooks/sound.h>
 
 static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
 

@@ -71,9 +71,63 @@ typedef _Bool bool;
 	NOOKS_EXPORT int nooks_module_init(void) { return fn(); }
 #define module_exit(fn) \
 	NOOKS_EXPORT void nooks_module_exit(void) { fn(); }
+
 #define MODULE_LICENSE(s)
 #define MODULE_DESCRIPTION(s)
 #define MODULE_AUTHOR(s)
+
+/* ---- the kernel-API version ----------------------------------------------
+ * Every object that includes this header carries the version of the kernel
+ * API it was compiled against (NOOKS_KAPI_VERSION, generated), as an ELF
+ * note named "nooks": the loader refuses a driver built against another
+ * version (EABI) and warns about one that carries none. */
+#include <nooks/abi.h>
+#define NOOKS_NOTE_KAPI_VERSION 1	/* the note's type */
+#ifndef NOOKS_HOST
+static const struct {
+	u32 namesz, descsz, type;
+	char name[8];
+	char desc[(sizeof(NOOKS_KAPI_VERSION) + 3) & ~3u];
+} nooks_kapi_note __attribute__((section(".note.nooks"), aligned(4), used)) = {
+	sizeof("nooks"), sizeof(NOOKS_KAPI_VERSION), NOOKS_NOTE_KAPI_VERSION, "nooks", NOOKS_KAPI_VERSION,
+};
+#endif
+
+/* ---- load parameters ------------------------------------------------------
+ * As Linux's: a static variable the host sets at load,
+ * kernel.load(path, { params: { name: value } }), before module_init runs and
+ * again before it runs after every recovery. Unset, it keeps its initializer.
+ *   static int queue_len = 8;          module_param(queue_len, int, 0444);
+ *   static char *label = "default";    module_param(label, charp, 0444);
+ * Types: int (32-bit), long (64-bit), bool, charp (a NUL-terminated string the
+ * kernel places in the driver's heap, held for it; do not kfree it). The
+ * loader reads the declarations from the section .nooks_params and refuses an
+ * unknown name, a value of the wrong type or out of the type's range (EPARAM).
+ * `perm` is accepted for source compatibility (there is no sysfs here). */
+enum { NOOKS_PARAM_int = 1, NOOKS_PARAM_long = 2, NOOKS_PARAM_bool = 3, NOOKS_PARAM_charp = 4 };
+struct nooks_param {
+	const char *name;
+	void *var;
+	u32 type;	/* NOOKS_PARAM_* */
+	u32 size;	/* sizeof the variable */
+};
+typedef int nooks_param_type_int;
+typedef long nooks_param_type_long;
+typedef bool nooks_param_type_bool;
+typedef char *nooks_param_type_charp;
+#ifndef __cplusplus
+#define NOOKS_PARAM_CHECK(name, type) \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(name), nooks_param_type_##type), \
+		       "module_param(" #name ", " #type "): the variable is not of type " #type);
+#else
+#define NOOKS_PARAM_CHECK(name, type)
+#endif
+#define module_param(name, type, perm) \
+	NOOKS_PARAM_CHECK(name, type) \
+	static const struct nooks_param nooks_param_##name \
+		__attribute__((used, section(".nooks_params"), aligned(8))) = \
+		{ #name, (void *)&(name), NOOKS_PARAM_##type, sizeof(name) }
+#define MODULE_PARM_DESC(name, desc)
 
 /* ---- locks: they live in driver memory; the kernel tracks who holds them */
 typedef struct { volatile u32 locked; u32 owner; } spinlock_t;

@@ -4,6 +4,10 @@
 #ifndef NOOKS_UART_REGS_H
 #define NOOKS_UART_REGS_H
 
+/* the emulated UART's PCI ids (each emulated device has ids of its own) */
+#define UART16550_VENDOR	0x4e4b
+#define UART16550_DEVICE	0x0003
+
 #define UART_RX		0	/* in: receive buffer (DLAB=0) */
 #define UART_TX		0	/* out: transmit holding (DLAB=0) */
 #define UART_DLL	0	/* divisor latch low (DLAB=1) */

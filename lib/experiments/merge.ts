@@ -1,0 +1,90 @@
+// `nooks campaign merge`: the shards of one campaign (`--shard i/n`, run on
+// many machines) put back together, after checking that they are slices of
+// one plan (plan.ts) that add up to it: no trial missing, none twice.
+import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { readCampaignFile, type PlanHeader, type TrialRecord } from './campaign.js';
+import { planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
+
+export class MergeError extends Error {
+  override name = 'MergeError';
+  constructor(readonly code: 'ENOENT' | 'ENOPLAN' | 'EPLAN' | 'EDUPLICATE' | 'EGAP', message: string) {
+    super(message);
+  }
+}
+
+/** `driver blk, seed 1, 10 trials, modes none,mprotect`: enough to tell two plans apart. */
+function describePlan(p: PlanIdentity): string {
+  return `plan ${p.id} (${p.targets.map((t) => `${t.driver} under ${t.app}`).join(', ')}; seed ${p.seed}, ${p.type}, `
+    + `${p.transient ? 'transient' : 'persistent'}, ${p.trials} trials, modes ${p.modes.join(',')})`;
+}
+
+/** The fields in which two plans differ. */
+function differences(a: PlanIdentity, b: PlanIdentity): string[] {
+  const fields = ['targets', 'seed', 'type', 'transient', 'trials', 'modes'] as const;
+  return fields.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]));
+}
+
+const some = (items: readonly string[]) => `${items.slice(0, 3).join(', ')}${items.length > 3 ? `, ... (${items.length} in all)` : ''}`;
+
+/** Reads the shards, checks them, and returns the plan and its trials in the plan's order. */
+export function mergeShards(files: readonly string[]): { plan: PlanIdentity; records: TrialRecord[] } {
+  const named = new Set<string>();
+  const read = files.map((file) => {
+    if (!existsSync(file)) throw new MergeError('ENOENT', `${file} does not exist`);
+    if (!statSync(file).isFile()) throw new MergeError('ENOPLAN', `${file} is not a file`);
+    const real = realpathSync(file);
+    if (named.has(real)) throw new MergeError('EDUPLICATE', `${file} is named twice`);
+    named.add(real);
+    const content = readCampaignFile(file);
+    if (content.plans.length === 0) {
+      throw new MergeError('ENOPLAN', `${file} holds no plan header: it was not written by nooks campaign (or by a version before shards)`);
+    }
+    for (const { plan } of content.plans) {
+      if (planIdentity(plan).id !== plan.id) throw new MergeError('EPLAN', `${file}: the header of plan ${plan.id} was altered (its fields no longer give that id)`);
+    }
+    return { file, ...content };
+  });
+  const headers = read.flatMap((r) => r.plans.map((h): [string, PlanHeader] => [r.file, h]));
+  const [firstFile, first] = headers[0];
+  const plan = first.plan;
+  for (const [file, h] of headers) {
+    if (h.plan.id !== plan.id) {
+      throw new MergeError('EPLAN', `${firstFile} and ${file} are pieces of different campaigns (they differ in ${differences(plan, h.plan).join(', ') || 'their identity'}): `
+        + `${describePlan(plan)} against ${describePlan(h.plan)}`);
+    }
+  }
+  const trials = planTrials(plan);
+  const inPlan = new Set(trials.map((t) => t.key));
+  const seen = new Map<string, { file: string; record: TrialRecord }>();
+  const duplicates: string[] = [];
+  for (const { file, records } of read) {
+    for (const record of records) {
+      if (record.plan !== plan.id || !inPlan.has(record.key)) {
+        throw new MergeError('EPLAN', `${file} holds trial ${record.key} of ${record.plan ? `plan ${record.plan}` : 'no plan'}, not of ${describePlan(plan)}`);
+      }
+      const before = seen.get(record.key);
+      if (before) duplicates.push(`${record.key} (in ${before.file} and ${file})`);
+      else seen.set(record.key, { file, record });
+    }
+  }
+  if (duplicates.length) {
+    throw new MergeError('EDUPLICATE', `${duplicates.length} trial${duplicates.length === 1 ? ' is' : 's are'} in the shards twice: ${some(duplicates)}; `
+      + 'was a shard run twice, or into two files?');
+  }
+  const missing = trials.filter((t) => !seen.has(t.key));
+  if (missing.length) {
+    // which slices they belong to, when the shards say how many there were
+    const counts = [...new Set(headers.flatMap(([, h]) => (h.shard ? [Number(h.shard.split('/')[1])] : [])))];
+    const slices = counts.length === 1
+      ? `; they belong to shard ${[...new Set(missing.map((t) => shardOf(plan, t.target, t.index, counts[0])))].map((i) => `${i}/${counts[0]}`).join(', ')}`
+      : '';
+    throw new MergeError('EGAP', `${missing.length} of ${trials.length} trials of ${describePlan(plan)} are in none of the shards: ${some(missing.map((t) => t.key))}${slices}`);
+  }
+  return { plan, records: trials.map((t) => seen.get(t.key)!.record) };
+}
+
+/** The merged campaign as one file: its plan header, then every trial in the plan's order. */
+export function writeMerged(out: string, plan: PlanIdentity, records: readonly TrialRecord[]): void {
+  const header: PlanHeader = { plan };
+  writeFileSync(out, [header, ...records].map((l) => `${JSON.stringify(l)}\n`).join(''));
+}

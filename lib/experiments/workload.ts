@@ -1,0 +1,79 @@
+// A user's workload: the module that exercises a user's own driver in a
+// fault-injection trial (`nooks inject <driver.so> --workload <module.mjs>`,
+// `nooks campaign --driver <driver.so> --workload <module.mjs>`), in place of
+// the built-in drivers' applications. Its verdict judges the trial's outcome.
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InjectedFault } from '../inject/index.js';
+import { DriverFault, type Driver, type Isolation, type Kernel } from '../kernel.js';
+
+/** What the workload is given: the driver is loaded already, the fault injected into it. */
+export interface WorkloadContext {
+  kernel: Kernel;
+  driver: Driver;
+  /** Which trial: its number in the campaign (0 for one `nooks inject`), its mode and the fault injected. */
+  trial: { index: number; mode: string; isolation: Isolation; shadow: boolean; fault: InjectedFault };
+  /** The trial's seed (the fault's): for the workload's own random choices, so that a trial runs again alike. */
+  seed: number;
+}
+
+/** Whether the workload's work was correct; `detail` says what went wrong. */
+export type WorkloadResult = boolean | { ok: boolean; detail?: string };
+
+/**
+ * The module's default export. Throwing counts as failure (a DriverFault by
+ * its kind: `segv`, `timeout`, ...).
+ */
+export type Workload = (context: WorkloadContext) => Promise<WorkloadResult> | WorkloadResult;
+
+/** The application's verdict, as the trials report it. */
+export interface Verdict {
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+
+/** A workload module's path, checked: it exists and is a file. */
+export function workloadPath(path: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw Object.assign(new Error(`workload module ${abs} does not exist`), { code: 'ENOENT' });
+  if (!statSync(abs).isFile()) throw Object.assign(new Error(`workload module ${abs} is not a file`), { code: 'EWORKLOAD' });
+  return abs;
+}
+
+/** `hello.workload.mjs` -> `hello.workload`: the name it goes by in records and tables. */
+export function workloadName(path: string): string {
+  return basename(path).replace(/\.(m|c)?[jt]s$/, '');
+}
+
+/** Imports the module and returns its default export, which must be a function. */
+export async function importWorkload(path: string): Promise<Workload> {
+  let m: { default?: unknown };
+  try {
+    m = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (e) {
+    throw Object.assign(new Error(`cannot import the workload module ${path}: ${(e as Error).message}`), { code: 'EWORKLOAD' });
+  }
+  if (typeof m.default !== 'function') {
+    throw Object.assign(new Error(`workload module ${path} must export a default function ({ kernel, driver, trial, seed }) => ok, got ${typeof m.default}`),
+      { code: 'EWORKLOAD' });
+  }
+  return m.default as Workload;
+}
+
+/** Runs the workload and turns what it returned or threw into a verdict. */
+export async function runWorkload(workload: Workload, context: WorkloadContext): Promise<Verdict> {
+  let result: WorkloadResult;
+  try {
+    result = await workload(context);
+  } catch (e) {
+    const err = e as Error & { code?: unknown };
+    const code = e instanceof DriverFault ? e.kind : typeof err.code === 'string' ? err.code : 'EWORKLOAD';
+    return { ok: false, error: { code, message: err?.message ?? String(e) } };
+  }
+  if (typeof result === 'boolean') return result ? { ok: true } : { ok: false, error: { code: 'EWORKLOAD', message: 'the workload returned false' } };
+  if (result === null || typeof result !== 'object' || typeof result.ok !== 'boolean') {
+    return { ok: false, error: { code: 'EWORKLOAD', message: `the workload must return true, false or { ok, detail? }, got ${JSON.stringify(result)}` } };
+  }
+  return result.ok ? { ok: true } : { ok: false, error: { code: 'EWORKLOAD', message: result.detail ?? 'the workload reported failure' } };
+}

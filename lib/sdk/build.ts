@@ -1,0 +1,69 @@
+// `nooks build`: compiles and links a driver outside this package exactly as
+// the in-tree drivers are built (lib/sdk/flags.ts: the same flags, headers and
+// driver runtime), in one compiler run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { rebuildCommand } from '../paths.js';
+import { driverCflags, driverLinkFlags, includeDirs, runtimeArchive } from './flags.js';
+
+export interface BuildOptions {
+  /** C (or assembly) sources, from the working directory. */
+  sources: readonly string[];
+  /** The shared object to write (default: the first source's name with .so, in the working directory). */
+  out?: string;
+  /** More include directories, searched before the package's. */
+  includeDirs?: readonly string[];
+  /** Macros: `NAME` or `NAME=value`. */
+  defines?: readonly string[];
+  /** More compiler flags, after the driver flags (e.g. -Werror, -g). */
+  extraCflags?: readonly string[];
+}
+
+/** A build that failed: the compiler's own output is in the message. */
+export class BuildError extends Error {
+  override name = 'BuildError';
+  constructor(readonly code: 'ENOENT' | 'ENOCC' | 'ENORUNTIME' | 'EBUILD', message: string, compilerOutput?: string) {
+    super(`${message} [${code}]${compilerOutput ? `:\n${compilerOutput}` : ''}`);
+  }
+}
+
+/** The C compiler: $CC, else cc (what node-gyp's make uses for the in-tree drivers). */
+export function compiler(): string {
+  return process.env.CC?.trim() || 'cc';
+}
+
+export interface Built {
+  /** The shared object, absolute. */
+  path: string;
+  /** What the compiler warned about ('' when nothing). */
+  warnings: string;
+}
+
+export function buildDriver(options: BuildOptions): Built {
+  if (options.sources.length === 0) throw new BuildError('ENOENT', 'no source files given');
+  for (const s of options.sources) {
+    if (!existsSync(s)) throw new BuildError('ENOENT', `${s}: no such source file`);
+    if (statSync(s).isDirectory()) throw new BuildError('ENOENT', `${s}: is a directory, not a source file`);
+  }
+  if (!existsSync(runtimeArchive)) {
+    throw new BuildError('ENORUNTIME', `the driver runtime ${runtimeArchive} is not built (${rebuildCommand})`);
+  }
+  const out = resolve(options.out ?? `${basename(options.sources[0], extname(options.sources[0]))}.so`);
+  mkdirSync(dirname(out), { recursive: true });
+  const args = [
+    ...driverCflags, ...(options.extraCflags ?? []),
+    ...(options.defines ?? []).map((d) => `-D${d}`),
+    ...[...(options.includeDirs ?? []), ...includeDirs].map((d) => `-I${d}`),
+    ...options.sources, '-o', out, '-shared', ...driverLinkFlags, runtimeArchive,
+  ];
+  const [cc, ...ccArgs] = compiler().split(/\s+/);
+  const r = spawnSync(cc, [...ccArgs, ...args], { encoding: 'utf8' });
+  if (r.error) {
+    throw new BuildError('ENOCC', `cannot run the C compiler '${cc}': ${r.error.message} (Debian/Ubuntu: apt-get install gcc; or set CC)`);
+  }
+  if (r.status !== 0) {
+    throw new BuildError('EBUILD', `${options.sources.join(' ')}: the compiler failed (exit ${r.status})`, (r.stderr || r.stdout).trimEnd());
+  }
+  return { path: out, warnings: r.stderr.trimEnd() };
+}

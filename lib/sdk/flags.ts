@@ -1,0 +1,47 @@
+// How a driver is compiled and linked: the one list that binding.gyp (the
+// in-tree drivers), `nooks build` and `nooks sdk` all read.
+//
+// Drivers are freestanding C: no libc, no stack protector (it reads TLS and
+// calls libc), hidden symbols except NOOKS_EXPORT and module_init/exit; they
+// link against nothing but the driver runtime, and their kernel calls stay
+// undefined, bound at load to the kernel's wrappers.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../paths.js';
+
+/** Compiler flags (C). The in-tree build adds -Werror. */
+export const driverCflags: readonly string[] = [
+  '-std=gnu11', '-O3', '-fPIC', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
+  '-fvisibility=hidden', '-fcf-protection=none', '-Wall', '-Wextra', '-Wno-unused-parameter',
+];
+
+/** Linker flags, without -shared and the runtime archive (node-gyp adds those for the in-tree drivers).
+ *  -u pulls the deferred-call runner and the targeted faults' bugs (lib/inject) out of the runtime. */
+export const driverLinkFlags: readonly string[] = ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run', '-Wl,-u,nooks_lkdtm'];
+
+/** The headers: <nooks/kapi.h> and the class headers, and the generated <nooks/kapi_calls.h>, <nooks/abi.h>, <nooks/ops/...>. */
+export const includeDirs: readonly string[] = [join(packageRoot, 'native', 'include'), join(packageRoot, 'gen')];
+
+/** The driver runtime (memcpy & co., snprintf, printk, the deferred-call runner), linked into every driver. */
+export const runtimeArchive = join(packageRoot, 'build', 'Release', 'driver_rt.a');
+
+/** Everything a compiler needs, for `nooks sdk --cflags`. */
+export function cflags(): string[] {
+  return [...driverCflags, ...includeDirs.map((d) => `-I${d}`)];
+}
+
+/** Everything a linker needs, for `nooks sdk --ldflags` (after the objects). */
+export function ldflags(): string[] {
+  return ['-shared', ...driverLinkFlags, runtimeArchive];
+}
+
+// binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link`.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const lists: Record<string, readonly string[]> = { cflags: driverCflags, link: driverLinkFlags };
+  const list = lists[process.argv[2] ?? ''];
+  if (!list) {
+    console.error(`usage: node ${process.argv[1]} ${Object.keys(lists).join('|')}`);
+    process.exit(2);
+  }
+  console.log(list.join(' '));
+}

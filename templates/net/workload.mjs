@@ -1,0 +1,64 @@
+// The workload of @NAME@'s fault-injection campaigns (written by `nooks new @NAME@ --class net`):
+//   npx nooks inject build/@NAME@.so --workload @NAME@/workload.mjs
+//   npx nooks campaign --driver build/@NAME@.so --workload @NAME@/workload.mjs --trials 50
+// nooks loads the driver with a fault injected into its code, then calls this;
+// it sends frames to a link partner and has it send frames back, and says
+// whether they all arrived intact (a throw is a failure). It needs to be the
+// far end of the wire, so it does not use NICs already on the bus: it adds an
+// e1000 of its own whose peer is its UDP socket, once per kernel (the driver
+// probes it then), and uses it again in later calls.
+import { createSocket } from 'node:dgram';
+import { netInterfaces, nicWire, openNet } from 'nooks';
+
+const NIC = '52:54:00:00:00:41';
+const PEER = '52:54:00:00:00:42';
+let peer;                                         // the link partner: one per process, a kernel at a time uses it
+const atPeer = [];
+const nics = new WeakMap();                       // kernel -> its device
+
+function frame(dst, src, seq) {
+  const f = Buffer.alloc(14 + 200, seq);
+  Buffer.from(dst.replaceAll(':', ''), 'hex').copy(f, 0);
+  Buffer.from(src.replaceAll(':', ''), 'hex').copy(f, 6);
+  f.writeUInt16BE(0x88b5, 12);
+  f.writeUInt32BE(seq, 14);
+  return f;
+}
+async function until(cond, ms = 5_000) {
+  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) return false;
+  return true;
+}
+
+export default async function workload({ kernel }) {
+  if (!peer) {
+    peer = createSocket('udp4').on('message', (m) => atPeer.push(m));
+    await new Promise((r) => peer.bind(0, '127.0.0.1', r));
+    peer.unref();                                // it does not keep the process alive
+  }
+  if (!nics.has(kernel)) nics.set(kernel, kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC }).name);
+  const device = nics.get(kernel);
+  let eth;
+  for (const name of netInterfaces()) {          // the interface the driver registered for the device
+    const h = openNet(kernel, name);
+    if (h.info().device === device) eth = h;
+    else h.close();
+  }
+  if (!eth) return { ok: false, detail: `the driver registered no interface for ${device}` };
+  const received = [];
+  eth.on('frames', (fs) => received.push(...fs));
+  try {
+    if (!(await until(() => eth.link))) return { ok: false, detail: `${eth.name}: no link` };
+    atPeer.length = 0;
+    const out = Array.from({ length: 64 }, (_, i) => frame(PEER, NIC, i));
+    eth.send(out);
+    if (!(await until(() => atPeer.length >= out.length))) return { ok: false, detail: `${atPeer.length} of ${out.length} frames sent` };
+    if (atPeer.some((f, i) => !f.equals(out[i]))) return { ok: false, detail: 'a frame sent came out wrong' };
+    const port = Number(nicWire(device).local.split(':')[1]);
+    const back = Array.from({ length: 64 }, (_, i) => frame(NIC, PEER, 1000 + i));
+    for (const f of back) peer.send(f, port, '127.0.0.1');
+    if (!(await until(() => received.length >= back.length))) return { ok: false, detail: `${received.length} of ${back.length} frames received` };
+    return received.every((f, i) => f.equals(back[i])) ? true : { ok: false, detail: 'a frame received came out wrong' };
+  } finally {
+    eth.close();
+  }
+}

@@ -1,0 +1,235 @@
+// Bad input from users and programs: each gets a clear error that names the
+// path or the value, never a hang, a silent wrap or a library's internals.
+// What could hang (paths under /proc, a FIFO as a driver) runs in a child
+// process with a deadline, so that the old behaviour fails the test instead
+// of hanging it. The CLI runs from dist/: `npx tsc -p .` after changes to lib/.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDirs } from '../lib/dirs.js';
+import { Kernel, type LogLine } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { runNode, type Exit } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-bad-input-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+const nooks = (args: string[]): Promise<Exit> => runNode([cli, ...args], packageRoot, 15_000);
+/** Runs ES module code in a child node from the package root. */
+const script = (code: string): Promise<Exit> => runNode(['--input-type=module', '-e', code], packageRoot, 15_000);
+const shown = (r: Exit) => `exit ${r.code} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+describe('paths that cannot be made: an error naming them, no hang', () => {
+  it('makeDirs makes the parents, and under /proc fails once', () => {
+    makeDirs(join(dir, 'a', 'b', 'c'));
+    expect(statSync(join(dir, 'a', 'b', 'c')).isDirectory()).toBe(true);
+    makeDirs(join(dir, 'a', 'b')); // there already
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => makeDirs(join(dir, 'file'))).toThrow(expect.objectContaining({ code: 'EEXIST', message: expect.stringContaining(join(dir, 'file')) }));
+    expect(() => makeDirs('/proc/nooks-x/y')).toThrow(expect.objectContaining({ code: 'ENOENT', message: expect.stringContaining('/proc/nooks-x') }));
+  });
+
+  it('nooks report --out /proc/x exits 1 naming the path', async () => {
+    const r = await nooks(['report', '--out', '/proc/x', '--quick']);
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr).toContain("'/proc/x'");
+  });
+
+  it("Kernel.boot({ eventLog: '/proc/a/b.jsonl' }) boots, warning that the log cannot be written", async () => {
+    const r = await script(`
+      import { Kernel } from './dist/lib/index.js';
+      const k = await Kernel.boot({ isolation: 'mprotect', eventLog: '/proc/a/b.jsonl' });
+      await k.shutdown();
+      console.log('booted');`);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toBe('booted\n');
+    expect(r.stderr).toMatch(/cannot write the recovery log \/proc\/a\/b\.jsonl: .*'\/proc\/a'/);
+  });
+});
+
+describe('the command line', () => {
+  it('a negative number given to a numeric flag is refused as invalid, by name', async () => {
+    const cases: [string[], string][] = [
+      [['campaign', '--trials', '-1'], '--trials must be a positive integer, got "-1"'],
+      [['campaign', '--jobs', '-2'], '--jobs must be a positive integer, got "-2"'],
+      [['bench', 'xpc', '--runs', '-3'], '--runs must be a positive integer, got "-3"'],
+      [['bench', 'xpc', '--iters', '-1'], '--iters must be a positive integer, got "-1"'],
+      [['bench', 'block', '--seconds', '-.5'], '--seconds must be a positive number, got "-.5"'],
+      [['inject', 'blk', '--seed', '-5'], '--seed must be a non-negative integer, got "-5"'],
+      [['recover', 'crashy', '--times', '-1'], '--times must be a positive integer, got "-1"'],
+      [['run', 'crashy', 'add', '1', '2', '--time-budget', '-1'], '--time-budget must be a positive integer, got "-1"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nooks(args);
+      expect(r.code, shown(r)).toBe(1);
+      expect(r.stderr, args.join(' ')).toContain(message);
+    }
+  });
+
+  it("an application's negative number, or a disk size that is no whole number of sectors, is a usage mistake (exit 2)", async () => {
+    const cases: [string[], string][] = [
+      [['db', '--image', join(dir, 'unused.img'), '--rounds', '-1'], '--rounds must be a non-negative number, got "-1"'],
+      [['db', '--image', join(dir, 'unused.img'), '--size', '1000'], '--size must be a positive multiple of 512 bytes, got "1000"'],
+      [['player', '--out', join(dir, 'unused.wav'), '--seconds', '-1'], '--seconds must be a non-negative number, got "-1"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nooks(['app', ...args]);
+      expect(r.code, shown(r)).toBe(2);
+      expect(JSON.parse(r.stdout).error).toEqual({ code: 'EINVAL', message });
+    }
+  });
+
+  it('campaign --out <a directory> names it', async () => {
+    const r = await nooks(['campaign', '--out', dir, '--trials', '1']);
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr).toContain(`${dir} is a directory, not a results file [EISDIR]`);
+  });
+});
+
+describe('app db: its own image only, one user at a time', () => {
+  const db = (image: string, ...more: string[]) => nooks(['app', 'db', '--image', image, '--size', '65536', '--rounds', '2', '--writes', '8', ...more]);
+  const outcome = (r: Exit) => JSON.parse(r.stdout) as { ok: boolean; error?: { code: string; message: string } };
+
+  it('refuses a file that is not its image, leaving it as it was; --force overrides', async () => {
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'not a disk\n');
+    const r = await db(notes);
+    expect(r.code, shown(r)).toBe(1);
+    expect(outcome(r).error).toEqual({ code: 'ENOTIMAGE', message: expect.stringContaining(`${notes} is not a db image`) });
+    expect(readFileSync(notes, 'utf8')).toBe('not a disk\n');
+    const forced = await db(notes, '--force');
+    expect(forced.code, shown(forced)).toBe(0);
+    expect(outcome(forced).ok).toBe(true);
+    const again = await db(notes); // now it is one
+    expect(again.code, shown(again)).toBe(0);
+  });
+
+  it('a directory as the image: EISDIR naming it', async () => {
+    const r = await db(dir);
+    expect(outcome(r).error).toEqual({ code: 'EISDIR', message: `${dir} is a directory, not a db image` });
+  });
+
+  it('an image in use by another blk device: EBUSY, "in use", the image untouched', async () => {
+    const image = join(dir, 'shared.img');
+    expect((await db(image)).code).toBe(0);
+    const before = readFileSync(image);
+    const holder = await script(`
+      import { execFileSync } from 'node:child_process';
+      import { Kernel } from './dist/lib/index.js';
+      const k = await Kernel.boot({ isolation: 'mprotect' });
+      k.addDevice('blk', { image: ${JSON.stringify(image)} });
+      let second;
+      try { k.addDevice('blk', { image: ${JSON.stringify(image)} }); } catch (e) { second = { code: e.code, message: e.message }; }
+      let other;
+      try {
+        execFileSync(process.execPath, [${JSON.stringify(cli)}, 'app', 'db', '--image', ${JSON.stringify(image)}, '--size', '65536'], { stdio: 'pipe' });
+      } catch (e) { other = JSON.parse(e.stdout); }
+      await k.shutdown();
+      console.log(JSON.stringify({ second, other }));`);
+    expect(holder.code, shown(holder)).toBe(0);
+    const { second, other } = JSON.parse(holder.stdout);
+    const inUse = { code: 'EBUSY', message: expect.stringMatching(new RegExp(`image '${image}' is in use`)) };
+    expect(second).toEqual(inUse);
+    expect(other).toMatchObject({ ok: false, error: inUse });
+    expect(readFileSync(image).equals(before)).toBe(true);
+    expect((await db(image)).code).toBe(0); // the lock went with the kernel
+  });
+});
+
+describe('a FIFO as a driver is refused, not waited on', () => {
+  it('ENOTELF, naming it', async () => {
+    const fifo = join(dir, 'fifo.so');
+    execFileSync('mkfifo', [fifo]);
+    const r = await script(`
+      import { Kernel } from './dist/lib/index.js';
+      const k = await Kernel.boot({ isolation: 'mprotect' });
+      try { await k.load(${JSON.stringify(fifo)}); } catch (e) { console.log(e.code, e.message); }
+      await k.shutdown();`);
+    expect(r.stdout).toBe(`ENOTELF ${fifo}: not a regular file, so not a driver\n`);
+  });
+});
+
+for (const isolation of ['mprotect', 'process'] as const) {
+  describe(`isolation ${isolation}`, () => {
+    let kernel: Kernel;
+    let exitFault: string;
+    const log: LogLine[] = [];
+
+    beforeAll(async () => {
+      // a policy written like the file: drivers as a mapping, entries partial
+      kernel = await Kernel.boot({ isolation, policy: { default: { timeBudgetMs: 1000 }, drivers: { crashy: { action: 'disable' } } } });
+      kernel.on('log', (l) => log.push(l));
+      mkdirSync(join(dir, isolation));
+      exitFault = buildDriver(join(dir, isolation), 'exitfault', [
+        '#include <nooks/kapi.h>',
+        'static int ok_init(void) { return 0; }',
+        'static void bad_exit(void) { int *volatile p = NULL; *(volatile int *)p = 1; }',
+        'module_init(ok_init);',
+        'module_exit(bad_exit);',
+        'NOOKS_EXPORT long same(long x) { return x; }',
+      ].join('\n'));
+    }, 60_000);
+    afterAll(async () => {
+      await kernel?.shutdown();
+    });
+
+    it('resolves a policy in code written like the file, over the defaults', async () => {
+      expect(kernel.policy.default).toMatchObject({ action: 'restart', timeBudgetMs: 1000, maxFailures: 5 });
+      expect(kernel.policy.drivers.get('crashy')).toMatchObject({ action: 'disable', timeBudgetMs: 1000 });
+      const crashy = await kernel.load('crashy');
+      expect(() => crashy.call('null_deref')).toThrow();
+      expect(crashy.state).toBe('disabled'); // its entry applied
+      crashy.unload();
+    });
+
+    it('driver call arguments outside 64 bits are refused, naming the value; fractions are not integers', async () => {
+      const crashy = await kernel.load('crashy', { name: 'args' });
+      try {
+        const refused = (...args: (number | bigint)[]) => {
+          try {
+            crashy.call('add', ...args);
+          } catch (e) {
+            return `${(e as { code: string }).code} ${(e as Error).message}`;
+          }
+          return 'accepted';
+        };
+        expect(refused(2n ** 64n, 0)).toBe('ERANGE driver call argument 18446744073709551616n is out of range: arguments are 64-bit (-2^63 .. 2^64-1)');
+        expect(refused(-(2n ** 63n) - 1n, 0)).toMatch(/^ERANGE driver call argument -9223372036854775809n is out of range/);
+        expect(refused(1e300, 0)).toMatch(/^ERANGE driver call argument 1e\+300 is out of range/);
+        expect(refused(0, -Infinity)).toMatch(/^ERANGE driver call argument -Infinity is out of range/);
+        expect(refused(1.5, 0)).toBe('EINVAL driver call argument 1.5 is not an integer');
+        expect(refused(NaN, 0)).toBe('EINVAL driver call argument NaN is not an integer');
+        expect(() => crashy.batch([['add', 1, 2], ['add', 2n ** 64n, 0]])).toThrow(/18446744073709551616n is out of range/);
+        // the edges of the range pass, unsigned or signed
+        expect(crashy.call('add', 2n ** 64n - 1n, 1)).toBe(0);
+        expect(crashy.call('add', -(2n ** 63n), 0)).toBe(-(2n ** 63n));
+        expect(crashy.call('add', 2 ** 63, 0)).toBe(-(2n ** 63n));
+      } finally {
+        crashy.unload();
+      }
+    });
+
+    it('a directory as a driver: EISDIR, naming it', async () => {
+      await expect(kernel.load(dir)).rejects.toMatchObject({ code: 'EISDIR', message: `${dir}: is a directory, not a driver file` });
+    });
+
+    it('a module_exit that faults is contained and reported at unload, naming the driver and the fault', async () => {
+      const drv = await kernel.load(exitFault);
+      expect(drv.call('same', 7)).toBe(7);
+      log.length = 0;
+      drv.unload();
+      expect(log).toEqual([{
+        level: 3, source: 'exitfault',
+        text: expect.stringMatching(/^module_exit faulted: segmentation fault at address 0x0 in exitfault\.so:nooks_module_exit\+0x[0-9a-f]+; unloaded anyway$/),
+      }]);
+      expect(kernel.domains()).toEqual([]);
+      const again = await kernel.load(exitFault, { name: 'again' }); // nothing of it stayed loaded
+      expect(again.call('same', 8)).toBe(8);
+      again.unload();
+    });
+  });
+}

@@ -1,0 +1,104 @@
+// `nooks new`, `nooks build` and `nooks sdk`, run as a user runs them (the
+// built CLI, in a project directory of its own), and their errors.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../lib/paths.js';
+import { runNode, type Exit } from './helpers/util.js';
+
+const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+const project = mkdtempSync(join(tmpdir(), 'nooks-sdk-cli-'));
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+const nooks = (...args: string[]): Promise<Exit> => runNode([cli, ...args], project, 60_000);
+const shown = (r: Exit) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+
+describe('nooks new, build, sdk', () => {
+  it('new writes the driver, its test and its workload, and scripts into package.json', async () => {
+    writeFileSync(join(project, 'package.json'), '{ "name": "p", "version": "1.0.0", "scripts": { "test": "true" } }\n');
+    const r = await nooks('new', 'hello', '--json');
+    expect(r.code, shown(r)).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      name: 'hello', class: 'plain', files: ['hello/hello.c', 'hello/hello.test.mjs', 'hello/workload.mjs'],
+      scripts: { 'build:hello': 'nooks build hello/hello.c -o build/hello.so', 'test:hello': 'npm run build:hello && node --test hello/' },
+    });
+    const c = readFileSync(join(project, 'hello', 'hello.c'), 'utf8');
+    expect(c).toContain('NOOKS_EXPORT long add(long a, long b)');
+    expect(c).not.toContain('@NAME@');
+    const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
+    expect(pkg.scripts).toMatchObject({ test: 'true', 'build:hello': 'nooks build hello/hello.c -o build/hello.so' });
+  });
+
+  it('new refuses to overwrite, a name that is not a C identifier, an unknown class', async () => {
+    let r = await nooks('new', 'hello');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('hello/hello.c, hello/hello.test.mjs, hello/workload.mjs already exist(s)');
+    expect(r.stderr).toContain('[EEXIST]');
+    r = await nooks('new', 'my-driver');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("'my-driver' is not a driver name");
+    r = await nooks('new', 'x', '--class', 'gpu');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--class must be one of plain, block, net, serial, sound, got "gpu"');
+    expect(existsSync(join(project, 'x'))).toBe(false);
+  });
+
+  it('build compiles and links with the built-in drivers\' flags; the result loads and runs', async () => {
+    const r = await nooks('build', 'hello/hello.c', '-o', 'out/hello.so', '--json');
+    expect(r.code, shown(r)).toBe(0);
+    const built = JSON.parse(r.stdout);
+    expect(built.path).toBe(join(project, 'out', 'hello.so'));
+    expect(built.kapiVersion).toMatch(/^kapi-[0-9a-f]{12}$/);
+    expect(built.warnings).toBe('');
+    const run = await nooks('run', './out/hello.so', 'add', '40', '2', '--json');
+    expect(run.code, shown(run)).toBe(0);
+    expect(JSON.parse(run.stdout).result).toBe(42);
+  });
+
+  it('build: several sources, -I, -D (joined or apart), the default output name', async () => {
+    mkdirSync(join(project, 'multi', 'inc'), { recursive: true });
+    writeFileSync(join(project, 'multi', 'inc', 'answer.h'), 'long answer(void);\n');
+    writeFileSync(join(project, 'multi', 'answer.c'), '#include <nooks/kapi.h>\n#include "answer.h"\nlong answer(void) { return ANSWER + BONUS; }\n');
+    writeFileSync(join(project, 'multi', 'main.c'),
+      '#include <nooks/kapi.h>\n#include "answer.h"\nNOOKS_EXPORT long get(void) { return answer(); }\nstatic int i(void) { return 0; }\nmodule_init(i);\n');
+    const r = await nooks('build', 'multi/main.c', 'multi/answer.c', '-I', 'multi/inc', '-DANSWER=40', '-D', 'BONUS=2');
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toMatch(/^built main\.so \(kernel API kapi-/);
+    const run = await nooks('run', './main.so', 'get', '--json');
+    expect(JSON.parse(run.stdout).result).toBe(42);
+  });
+
+  it('build: a compiler error is EBUILD with the compiler\'s message; a missing source, an unknown option', async () => {
+    writeFileSync(join(project, 'broken.c'), '#include <nooks/kapi.h>\nNOOKS_EXPORT long f(void) { return undeclared; }\n');
+    let r = await nooks('build', 'broken.c');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('broken.c: the compiler failed (exit 1) [EBUILD]:\n');
+    expect(r.stderr).toMatch(/broken\.c:2:\d+: error: .undeclared. undeclared/);
+    r = await nooks('build', 'nope.c');
+    expect(r.stderr).toContain('nope.c: no such source file [ENOENT]');
+    r = await nooks('build', 'broken.c', '-O2');
+    expect(r.stderr).toContain('build: unknown option -O2');
+    r = await nooks('build', '-o');
+    expect(r.stderr).toContain('-o needs a value');
+    r = await nooks('build', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: nooks build');
+  });
+
+  it('sdk prints the flags make or CMake need; they build the same driver', async () => {
+    const r = await nooks('sdk', '--cflags', '--ldflags');
+    expect(r.code, shown(r)).toBe(0);
+    const [cflags, ldflags] = r.stdout.trim().split('\n');
+    expect(cflags).toContain('-ffreestanding');
+    expect(cflags).toContain(`-I${join(packageRoot, 'native', 'include')}`);
+    expect(ldflags).toContain(join(packageRoot, 'build', 'Release', 'driver_rt.a'));
+    execFileSync('sh', ['-c', `cc ${cflags} hello/hello.c -o byhand.so ${ldflags}`], { cwd: project });
+    const run = await nooks('run', './byhand.so', 'add', '1', '2', '--json');
+    expect(JSON.parse(run.stdout).result).toBe(3);
+    const dirs = await nooks('sdk', '--include-dir');
+    expect(dirs.stdout.trim()).toBe(`${join(packageRoot, 'native', 'include')} ${join(packageRoot, 'gen')}`);
+    expect((await nooks('sdk', '--bogus')).stderr).toContain('sdk: unknown option --bogus');
+  });
+});

@@ -1,0 +1,235 @@
+// `nooks new` for every class (templates/<class>/): the driver it writes
+// builds with no warnings under -Werror, the test it writes passes under
+// `node --test` in a project that depends on nooks (node_modules/nooks here is
+// this package), its workload passes, and in this process the driver does real
+// I/O through its class, takes a fault injected into its data path (a NULL
+// dereference at the entry of the function named) and, restarted under its
+// shadow, goes on.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSocket } from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyFault, planFault } from '../lib/inject/index.js';
+import { Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { buildDriver } from '../lib/sdk/build.js';
+import { newDriver, type DriverClass } from '../lib/sdk/new.js';
+import { ptyPair } from '../lib/testing.js';
+import { faultOf, runNode, suiteIsolation, until } from './helpers/util.js';
+
+/** n bytes of a pattern that differs with the seed. */
+const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
+
+/** An Ethernet frame from `src` to `dst` numbered `seq`. */
+function frame(dst: string, src: string, seq: number): Buffer {
+  const f = Buffer.alloc(114, seq);
+  Buffer.from(dst.replaceAll(':', ''), 'hex').copy(f, 0);
+  Buffer.from(src.replaceAll(':', ''), 'hex').copy(f, 6);
+  f.writeUInt16BE(0x88b5, 12);
+  f.writeUInt32BE(seq, 14);
+  return f;
+}
+
+/** What a class's driver is exercised with in this process: its devices, and a round of I/O through the class. */
+interface Exercise {
+  /** The driver function the injected fault goes into (after the driver's name and '_'), on the path `io` takes. */
+  faultIn: string;
+  /** Adds the devices (before the driver is loaded); returns what `io` needs and what to release. */
+  setUp(kernel: Kernel, dir: string): Promise<{ io: (round: number, faulting: boolean) => Promise<void>; close: () => Promise<void> | void }>;
+}
+
+const exercises: Record<Exclude<DriverClass, 'plain'>, Exercise> = {
+  block: {
+    faultIn: 'submit',
+    async setUp(kernel, dir) {
+      const dev = kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 1 << 20 });
+      let disk: ReturnType<typeof openBlock> | undefined;
+      return {
+        async io(round) {
+          disk ??= openBlock(kernel, dev.name);
+          await disk.write(round * 65536, bytes(65536, round));
+          await disk.flush();
+          expect((await disk.read(round * 65536, 65536)).equals(bytes(65536, round))).toBe(true);
+        },
+        close: () => disk?.close(),
+      };
+    },
+  },
+  sound: {
+    faultIn: 'pointer', // the kernel asks it at every period: the fault is on its interrupt thread
+    async setUp(kernel, dir) {
+      const played = join(dir, 'played.wav');
+      const dev = kernel.addDevice('pcm', { playback: played });
+      return {
+        async io(round) {
+          const frames = bytes(8000 * 2 * 0.2, round); // 0.2 s at 8 kHz, mono
+          const p = openPcm(kernel, dev.name, { rate: 8000, channels: 1 });
+          const from = existsSync(played) ? readFileSync(played).length : 44; // a stream of the same format goes on in the file
+          await p.write(frames);
+          await p.drain();
+          expect(p.status()).toMatchObject({ framesDone: frames.length / 2, error: null });
+          p.close();
+          expect(readFileSync(played).subarray(from).equals(frames)).toBe(true); // each frame once, in order
+        },
+        close: () => {},
+      };
+    },
+  },
+  serial: {
+    faultIn: 'start_tx',
+    async setUp(kernel) {
+      const cable = ptyPair();
+      const devs = [kernel.addDevice('uart16550', { tty: cable.a }), kernel.addDevice('uart16550', { tty: cable.b })];
+      let ports: ReturnType<typeof openSerial>[] = [];
+      return {
+        async io(round) {
+          if (!ports.length) ports = devs.map((d) => openSerial(kernel, serialPorts().find((p) => p.device === d.name)!.name, { baudRate: 115200 }));
+          const [left, right] = ports;
+          const there = bytes(400, round);
+          await left.write(there);
+          expect((await right.read(there.length, 10_000)).equals(there)).toBe(true);
+          const back = bytes(200, round + 1);
+          await right.write(back);
+          expect((await left.read(back.length, 10_000)).equals(back)).toBe(true);
+        },
+        async close() {
+          for (const p of ports) await p.close();
+          cable.close();
+        },
+      };
+    },
+  },
+  net: {
+    faultIn: 'xmit',
+    async setUp(kernel) {
+      const NIC = '52:54:00:00:00:01';
+      const PEER = '52:54:00:00:00:02';
+      const atPeer: Buffer[] = [];
+      const received: Buffer[] = [];
+      const peer = createSocket('udp4').on('message', (m) => atPeer.push(m));
+      await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+      const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC });
+      let eth: ReturnType<typeof openNet> | undefined;
+      return {
+        async io(round, faulting) {
+          if (!eth) {
+            eth = openNet(kernel, 'eth0');
+            eth.on('frames', (fs) => received.push(...fs));
+          }
+          expect(eth.info().device).toBe(dev.name);
+          await until(() => eth!.info().open && eth!.link, 'the interface open, its link up'); // the NIC drops what it sends without a link
+          // every frame reaches the peer, or is counted lost: the class loses the batch a driver faulted on (as a wire would)
+          const out = Array.from({ length: 50 }, (_, i) => frame(PEER, NIC, round * 100 + i));
+          const lost = () => eth!.stats().kernel.txLost;
+          const lostBefore = lost();
+          atPeer.length = 0;
+          eth.send(out);
+          await until(() => atPeer.length + lost() - lostBefore === out.length, 'every frame at the peer or lost');
+          expect(atPeer.every((f, i) => f.equals(out[out.length - atPeer.length + i]))).toBe(true);
+          if (faulting) return; // frames that reach the NIC while its driver restarts are lost on the wire, as they would be on a real one
+          received.length = 0;
+          const port = Number(nicWire(dev.name)!.local.split(':')[1]);
+          for (let i = 0; i < 30; i++) peer.send(frame(NIC, PEER, round * 100 + i), port, '127.0.0.1');
+          await until(() => received.length === 30, '30 frames received');
+          expect(received.map((f) => f.readUInt32BE(14))).toEqual(Array.from({ length: 30 }, (_, i) => round * 100 + i));
+        },
+        close() {
+          eth?.close();
+          peer.close();
+        },
+      };
+    },
+  },
+};
+
+/** Runs a template's workload in a project: on a kernel of its own, twice, then again after a restart of the driver. */
+const workloadRunner = `
+import { pathToFileURL } from 'node:url';
+import { Kernel } from 'nooks';
+const [so, workloadFile] = process.argv.slice(2);
+const kernel = await Kernel.boot();
+const driver = await kernel.load(so);
+const { default: workload } = await import(pathToFileURL(workloadFile).href);
+const results = [await workload({ kernel, driver }), await workload({ kernel, driver })];
+driver.recover();
+results.push(await workload({ kernel, driver }));
+console.log(JSON.stringify({ results, devices: kernel.devices().map((d) => ({ kind: d.kind, driver: d.driver })) }));
+await kernel.shutdown();
+`;
+
+/** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
+const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
+
+describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new --class %s', (cls) => {
+  const name = `my_${cls}`;
+  let project: string;
+  let so: string;
+  let warnings: string;
+
+  beforeAll(() => {
+    project = mkdtempSync(join(tmpdir(), `nooks-new-${cls}-`));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'drivers', private: true, type: 'module' }));
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map
+    const made = newDriver(name, cls, project);
+    expect(made.files).toEqual([`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`]);
+    for (const f of made.files) expect(readFileSync(join(project, f), 'utf8')).not.toContain('@NAME@');
+    ({ path: so, warnings } = buildDriver({ sources: [join(project, name, `${name}.c`)], out: join(project, 'build', `${name}.so`), extraCflags: ['-Werror'] }));
+  }, 60_000);
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it('builds with no warnings under -Werror', () => {
+    expect(warnings).toBe(''); // and built: -Werror fails the build on any
+  });
+
+  it('the test it writes passes under node --test', async () => {
+    const r = await runNode(['--test', `${name}/`], project, 30_000);
+    expect(r.stdout, r.stderr).toMatch(/^# fail 0$/m);
+    expect(r.stdout).toMatch(/^# pass [1-9]\d*$/m);
+    expect(r.code).toBe(0);
+  }, 40_000);
+
+  it('its workload passes, on devices it adds once, and after a restart', async () => {
+    writeFileSync(join(project, 'run-workload.mjs'), workloadRunner);
+    const r = await runNode(['run-workload.mjs', so, join(project, name, 'workload.mjs')], project, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: unknown[]; devices: { kind: string; driver: string }[] };
+    expect(out.results).toEqual([true, true, true]);
+    expect(out.devices).toEqual(classDevices[cls].map((kind) => ({ kind, driver: name })));
+  }, 40_000);
+
+  it(cls === 'plain' ? 'in this process: calls, and a bug contained' : 'in this process: I/O through the class, a fault injected on its path, recovered, I/O again', async () => {
+    const kernel = await Kernel.boot({ isolation: suiteIsolation });
+    const dir = mkdtempSync(join(tmpdir(), `nooks-new-${cls}-io-`));
+    let close: () => Promise<void> | void = () => {};
+    try {
+      if (cls === 'plain') {
+        const driver = await kernel.load(so);
+        expect(driver.call('add', 2, 3)).toBe(5);
+        expect(faultOf(() => driver.call('oops')).kind).toBe('segv');
+        expect(driver.state).toBe('running');
+        expect(driver.call('calls')).toBe(0); // a fresh start
+        expect(driver.call('add', 40, 2)).toBe(42);
+        return;
+      }
+      const ex = exercises[cls];
+      const set = await ex.setUp(kernel, dir);
+      close = set.close;
+      const driver = await kernel.load(so);
+      expect(kernel.devices().map((d) => d.driver)).toEqual(classDevices[cls].map(() => name));
+      await set.io(1, false);
+      applyFault(kernel, driver, planFault(so, { seed: 1, type: 'null-deref', fn: `${name}_${ex.faultIn}`, transient: true }));
+      await set.io(2, true); // faults the driver on the way; its shadow keeps the class's state across the restart
+      await until(() => kernel.events().some((e) => e.event === 'recovered'), 'the recovery');
+      expect(kernel.events()[0].fault).toMatchObject({ kind: 'segv' });
+      expect(driver.state).toBe('running');
+      await set.io(3, false);
+      expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']); // one fault: the injected one
+    } finally {
+      await close();
+      await kernel.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});

@@ -1,0 +1,205 @@
+// Fault injection on a user's own driver: a driver built outside drivers/
+// (with the flags the in-tree drivers get) and a workload module that judges
+// each trial; `nooks inject` and a campaign on it, as JSON lines. Then the
+// same campaign as two shards, merged: the same trials as unsharded, and merge
+// refusing a gap, a duplicate and a shard of another plan.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
+import { fileSha256 } from '../lib/experiments/plan.js';
+import { planFault, type InjectedFault } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { runNode } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-user-campaign-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const nooks = (args: string[], timeoutMs = 30_000) => runNode([join(packageRoot, 'dist', 'lib', 'cli', 'main.js'), ...args], dir, timeoutMs);
+
+// kv_put and kv_get are what the workload calls; slot() is on both their paths, kv_init runs at load and recovery
+const so = buildDriver(dir, 'kv', `
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+#define SLOTS 16
+
+static long *table;
+
+static __attribute__((noinline)) long *slot(long key)
+{
+	return &table[(unsigned long)key % SLOTS];
+}
+
+NOOKS_EXPORT long kv_put(long key, long value)
+{
+	*slot(key) = value;
+	return 0;
+}
+
+NOOKS_EXPORT long kv_get(long key)
+{
+	return *slot(key);
+}
+
+static int kv_init(void)
+{
+	table = kzalloc(SLOTS * sizeof(*table), GFP_KERNEL);
+	return table ? 0 : -ENOMEM;
+}
+
+module_init(kv_init);
+`);
+
+// Puts 16 keys and reads them back; after a driver failure nooks restarts the
+// driver (its table empty again), so the work starts over, once.
+const workload = join(dir, 'kv-workload.mjs');
+writeFileSync(workload, `
+export default async function workload({ driver, trial, seed }) {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      for (let k = 0; k < 16; k++) driver.call('kv_put', k, seed + k + trial.index);
+      for (let k = 0; k < 16; k++) {
+        if (driver.call('kv_get', k) !== seed + k + trial.index) return { ok: false, detail: 'key ' + k + ' read back wrong' };
+      }
+      return true;
+    } catch (e) {
+      if (attempt === 1 || e.name !== 'DriverFault') throw e;
+      while (driver.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+`);
+// the same work without a second attempt: the DriverFault it meets is its verdict
+const strict = join(dir, 'kv-strict.mjs');
+writeFileSync(strict, `
+export default function workload({ driver }) {
+  driver.call('kv_put', 1, 2);
+  return driver.call('kv_get', 1) === 2;
+}
+`);
+
+interface InjectResult {
+  fault: InjectedFault;
+  app: string;
+  outcome: string;
+  hostCrashed: boolean;
+  faultKinds: string[];
+  recoveryMs: number[];
+  detail?: string;
+}
+
+const jsonLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PlanHeader | TrialRecord);
+const recordsOf = (file: string) => jsonLines(file).filter((l): l is TrialRecord => 'key' in l);
+const headersOf = (file: string) => jsonLines(file).filter((l): l is PlanHeader => 'plan' in l && typeof l.plan === 'object');
+/** What a trial is and how it ended, apart from its timing. */
+const trialOf = (r: TrialRecord) => JSON.stringify([r.key, r.plan, r.seed, r.mode, r.fault, r.outcome, r.hostCrashed, r.detected, r.recovered]);
+
+const campaignArgs = ['campaign', '--driver', so, '--workload', workload, '--trials', '10', '--type', 'null-deref', '--seed', '4', '--jobs', '2'];
+const whole = join(dir, 'whole.jsonl');
+
+describe('nooks inject and campaign on a user\'s driver', () => {
+  it('a NULL dereference on the workload\'s path: the host dies without isolation; under mprotect it is recovered and the work verified', async () => {
+    const [none, mprotect, strictRun] = await Promise.all([['none', workload], ['mprotect', workload], ['mprotect', strict]].map(async ([isolation, module]) => {
+      const r = await nooks(['inject', so, '--workload', module, '--seed', '9', '--type', 'null-deref', '--site', 'slot', '--isolation', isolation, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as InjectResult;
+    }));
+    expect(none.fault).toEqual(mprotect.fault);
+    // the planner the package exports plans the same fault from the same inputs
+    expect(planFault(so, { seed: 9, type: 'null-deref', fn: 'slot' })).toEqual(none.fault);
+    expect(none.fault).toMatchObject({ driver: 'kv', kind: 'targeted', type: 'null-deref', seed: 9, site: { function: 'slot' }, transient: true });
+    expect(none).toMatchObject({ app: 'kv-workload', hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
+    expect(mprotect).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['segv'] });
+    expect(mprotect.recoveryMs).toHaveLength(1);
+    // a workload that throws the DriverFault fails the trial, by the fault's kind
+    expect(strictRun).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: ['segv'] });
+    expect(strictRun.detail).toMatch(/^segv: kv: /);
+  });
+
+  it('inject --trials n: n faults from the seed in the one mode, each reproducible by its own seed', async () => {
+    const r = await nooks(['inject', so, '--workload', workload, '--trials', '3', '--seed', '2', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { mode, records } = JSON.parse(r.stdout) as { mode: string; records: TrialRecord[] };
+    expect(mode).toBe('mprotect+shadow');
+    expect(records.map((x) => [x.index, x.mode])).toEqual([[0, mode], [1, mode], [2, mode]]);
+    for (const x of records) expect(x.hostCrashed, x.detail).toBe(false);
+    const again = await nooks(['inject', so, '--workload', workload, '--seed', String(records[1].seed), '--isolation', 'mprotect', '--json']);
+    expect((JSON.parse(again.stdout) as InjectResult).fault).toMatchObject(records[1].fault);
+  });
+
+  it('a 10-trial campaign: JSON lines with the plan, each trial\'s outcome by where its fault went', async () => {
+    const r = await nooks([...campaignArgs, '--out', whole, '--json'], 120_000);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as CampaignSummary;
+    const [header, ...rest] = headersOf(whole);
+    expect(rest).toEqual([]);
+    expect(header.plan).toMatchObject({
+      targets: [{ app: 'kv-workload', driver: 'kv', driverSha256: fileSha256(so), workloadSha256: fileSha256(workload) }],
+      seed: 4, type: 'null-deref', transient: true, trials: 10,
+    });
+    const modes = header.plan.modes;
+    expect(modes).toEqual(Object.keys(summary.byMode));
+    expect(modes.slice(0, 3)).toEqual(['none', 'mprotect', 'mprotect+shadow']);
+    const records = recordsOf(whole);
+    expect(records).toHaveLength(10 * modes.length);
+    expect(summary.trials).toBe(records.length);
+    expect(new Set(records.map((x) => x.key)).size).toBe(records.length);
+    const sites = new Set<string>();
+    for (const x of records) {
+      expect(x).toMatchObject({ plan: header.plan.id, app: 'kv-workload', driver: 'kv' });
+      sites.add(x.fault.site.function);
+      if (x.fault.site.function === 'slot') {
+        // on every path the workload takes
+        if (x.mode === 'none') expect(x).toMatchObject({ hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
+        else expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ hostCrashed: false, detected: true, detectors: ['trap'], recovered: true, outcome: 'continued' });
+      } else {
+        // module_init's code: it runs again only at a recovery, and the transient fault is gone by then
+        expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ failure: false, outcome: 'continued' });
+      }
+    }
+    expect(sites).toEqual(new Set(['slot', 'nooks_module_init']));
+  }, 120_000);
+
+  it('the campaign as two shards, merged, is the campaign; merge refuses a gap, a duplicate and another plan', async () => {
+    const shards = [1, 2].map((i) => join(dir, `shard${i}.jsonl`));
+    for (const [i, file] of shards.entries()) {
+      const r = await nooks([...campaignArgs, '--shard', `${i + 1}/2`, '--out', file], 120_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(headersOf(file).map((h) => h.shard)).toEqual([`${i + 1}/2`]);
+    }
+    const [a, b] = shards.map(recordsOf);
+    expect(a.length).toBeGreaterThan(0);
+    expect(b.length).toBeGreaterThan(0);
+    expect(a.filter((x) => b.some((y) => y.key === x.key))).toEqual([]);
+    // a shard takes whole faults, each in every mode
+    expect(new Set(a.map((x) => x.index)).size * headersOf(whole)[0].plan.modes.length).toBe(a.length);
+
+    const all = join(dir, 'all.jsonl');
+    const merged = await nooks(['campaign', 'merge', ...shards, '--out', all]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/^\d+ trials of plan [0-9a-f]{16} from 2 files/);
+    expect(merged.stdout).toContain('System crashes (Nooks, Figure 6)');
+    expect(headersOf(all).map((h) => h.plan)).toEqual(headersOf(whole).map((h) => h.plan));
+    expect(recordsOf(all).map(trialOf).sort()).toEqual(recordsOf(whole).map(trialOf).sort());
+
+    const gap = await nooks(['campaign', 'merge', shards[0]]);
+    expect(gap.code).toBe(1);
+    expect(gap.stderr).toMatch(/\d+ of 50 trials of plan .* are in none of the shards: .*they belong to shard 2\/2 \[EGAP\]/);
+
+    const copy = join(dir, 'copy.jsonl');
+    copyFileSync(shards[1], copy);
+    const dup = await nooks(['campaign', 'merge', ...shards, copy]);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/trials are in the shards twice: .*\(in .*shard2\.jsonl and .*copy\.jsonl\).*\[EDUPLICATE\]/);
+
+    const other = join(dir, 'other.jsonl');
+    const r = await nooks(['campaign', '--driver', so, '--workload', workload, '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', other], 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const mixed = await nooks(['campaign', 'merge', shards[0], other]);
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toMatch(/shard1\.jsonl and .*other\.jsonl are pieces of different campaigns \(they differ in seed, trials\).*\[EPLAN\]/);
+  }, 180_000);
+});
