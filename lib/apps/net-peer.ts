@@ -39,8 +39,9 @@ export interface PeerResult {
   frames: number;
   /** Data frames that arrived, every copy (lost ones, by the `lose` hook, not counted). */
   framesArrived: number;
-  /** Data frames discarded: bad CRC; and those that came after a gap (kept). */
+  /** Data frames discarded: a bad CRC (or length, or sequence number). */
   badCrc: number;
+  /** Data frames that came after a gap (kept). */
   outOfOrder: number;
   sha256: string;
   senderSha256: string;
@@ -62,7 +63,6 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
     let expected = 0; // every frame below it received
     let top = 0; // one past the highest frame received
     let frames = 0;
-    let bytes = 0;
     let framesArrived = 0;
     let badCrc = 0;
     let outOfOrder = 0;
@@ -107,7 +107,6 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
     const onData = (f: Buffer) => {
       const seq = f.readUInt32BE(HDR);
       frames = f.readUInt32BE(HDR + 4);
-      bytes = f.readUInt32BE(HDR + 8);
       const crc = f.readUInt32BE(HDR + 12);
       const len = f.readUInt16BE(HDR + 16);
       const chunk = Buffer.from(f.subarray(DATA_HDR, DATA_HDR + len));
@@ -145,7 +144,7 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
       // Latch onto a transfer: the first one heard of, or one whose frame 0 (or POLL: a live sender) comes
       // while the latched one has not had its frame 0: a late frame of an earlier transfer never wins.
       const starts = (isData && f.readUInt32BE(HDR) === 0) || type === T_POLL;
-      if (fid !== id && ((id === -1 && (isData || starts)) || (starts && expected === 0))) {
+      if (fid !== id && (id === -1 ? isData || type === T_POLL : starts && expected === 0)) {
         id = fid;
         expected = top = framesArrived = badCrc = outOfOrder = 0;
         chunks = [];

@@ -112,7 +112,10 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
     };
     const resend = (seqs: number[]) => {
       if (!seqs.length || !transmit(seqs.map(dataFrame))) return;
-      for (const s of seqs) resent[s] = 1, sentIn[s] = sends;
+      for (const s of seqs) {
+        resent[s] = 1;
+        sentIn[s] = sends;
+      }
       framesSent += seqs.length;
       retransmissions += seqs.length;
     };
@@ -132,13 +135,14 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
       }
     };
     const onAck = (a: Ack) => {
-      const before = base;
       let gained = false;
-      for (let s = base; s < Math.min(total, Math.max(a.top, a.next)); s++) {
-        if (!acked[s] && a.has(s)) acked[s] = 1, gained = true;
+      for (let s = base; s < Math.min(total, a.top); s++) {
+        if (acked[s] || !a.has(s)) continue;
+        acked[s] = 1;
+        gained = true;
       }
       while (base < total && acked[base]) base++;
-      if (gained || base > before) lastProgress = Date.now();
+      if (gained) lastProgress = Date.now();
       const lost: number[] = [];
       if (a.poll === poll && pollSend >= 0) {
         // the answer to the POLL: whatever went out before it and is not here was lost
