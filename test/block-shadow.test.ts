@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
-import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
+import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type BlockOp, type Driver } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
+import { ProgressFaults } from './helpers/progress-faults.js';
 import { suiteIsolation } from './helpers/util.js';
 
 const pattern = (n: number, seed: number) => {
@@ -63,16 +64,17 @@ describe('the block shadow driver', () => {
   });
 
   it('the db application completes verified across three driver failures at random moments', async () => {
-    // armed at a random moment, and again at one after each recovery: three failures, however fast the machine
-    let armed = 0;
-    const arm = () => void (armed++ < 3 && setTimeout(() => drv.state === 'running' && drv.call('crash_next_submit'), 10 + Math.random() * 60));
-    kernel.on('recovered', arm);
-    arm();
-    const report = await runDb(disk, { rounds: 40, writesPerRound: 64, records: 2048, seed: 5 });
-    kernel.off('recovered', arm);
-    expect(report).toMatchObject({ ok: true, mismatches: 0 });
+    // armed after a random number of requests (of 2560 writes), and again after each recovery: three failures,
+    // however fast the machine; each strikes the next request submitted
+    const faults = new ProgressFaults(kernel, { faults: 3, between: [100, 700], arm: () => drv.call('crash_next_submit') });
+    const counted: BlockDevice = Object.assign(Object.create(disk) as BlockDevice, {
+      submitAll: (ops: BlockOp[]) => (faults.advance(ops.length), disk.submitAll(ops)),
+    });
+    const report = await runDb(counted, { rounds: 40, writesPerRound: 64, records: 2048, seed: 5 });
+    faults.stop();
+    expect(report, faults.describe()).toMatchObject({ ok: true, mismatches: 0 });
     expect(report.verified).toBeGreaterThan(1000);
-    expect(recoveries()).toBe(3);
+    expect(recoveries(), faults.describe()).toBe(3);
   });
 
   it('gives up on a bug that is back after every restart: what the shadow kept fails, saying why', async () => {

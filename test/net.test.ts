@@ -241,6 +241,45 @@ describe('the net class and the emulated e1000', () => {
     expect(eth.stats().kernel.registrations).toBe(4);
   });
 
+  // The shadow parks the interface: what waits in the kernel when the driver fails goes to the restarted
+  // driver, in order; what the driver held (in flight) is lost, and counted.
+  const seeds = (fs: Buffer[]) => fs.map((f) => f.readUInt32BE(14));
+  const marked = async (what: string) => {
+    eth.send([frame(PEER_MAC, NIC_MAC, 99_999)]); // first in, first out: all before it are through
+    await until(() => atPeer.some((f) => f.readUInt32BE(14) === 99_999), what);
+    return seeds(atPeer.filter((f) => f.readUInt32BE(14) !== 99_999));
+  };
+
+  it('frames waiting in the kernel when the driver fails go out through the restarted driver; those it held are lost', async () => {
+    eth.close();
+    drv.unload();
+    drv = await kernel.load('e1000', { name: 'e1000-parked' }); // shadowed; its failures counted apart (the policy's window)
+    eth = openNet(kernel, 'eth0');
+    await until(() => eth.link, 'link up');
+    expect(nicHangTx('e10000')).toBe(true); // the NIC sends nothing: the driver keeps what it takes
+    atPeer.length = 0;
+    const lostBefore = eth.stats().kernel.txLost;
+    const frames = Array.from({ length: 600 }, (_, i) => frame(PEER_MAC, NIC_MAC, 1000 + i));
+    expect(eth.send(frames)).toBe(600);
+    const waiting = eth.stats().kernel.txWaiting;
+    expect(waiting).toBeGreaterThan(0); // the driver's ring is full
+    expect(() => drv.call('crash')).toThrow();
+    expect(await marked('the waiting frames after the restart')).toEqual(seeds(frames.slice(600 - waiting)));
+    expect(eth.stats().kernel.txLost - lostBefore).toBe(600 - waiting);
+  });
+
+  it('a fault in the middle of a transmit batch: the frames after it were never the driver\'s, and go out after the restart', async () => {
+    atPeer.length = 0;
+    const lostBefore = eth.stats().kernel.txLost;
+    expect(drv.call('crash_xmit', 5)).toBe(0); // the 5th frame handed to the driver faults it
+    const recovered = new Promise((r) => kernel.once('recovered', r));
+    const frames = Array.from({ length: 20 }, (_, i) => frame(PEER_MAC, NIC_MAC, 2000 + i));
+    expect(eth.send(frames)).toBe(20); // one batch: the first 4 in the ring (no doorbell yet), the 5th faults
+    await recovered;
+    expect(await marked('the rest of the batch after the restart')).toEqual(seeds(frames.slice(5)));
+    expect(eth.stats().kernel.txLost - lostBefore).toBe(5);
+  });
+
   it('without a shadow (plain Nooks) a recovery resets the interface: the handle is detached, a new one works', async () => {
     eth.close();
     drv.unload();

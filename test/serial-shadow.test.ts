@@ -13,6 +13,7 @@ import {
 } from '../lib/index.js';
 import { ptyPair, uartRxLost } from '../lib/testing.js';
 import { bytes, Far } from './helpers/far-end.js';
+import { ProgressFaults } from './helpers/progress-faults.js';
 import { until, suiteIsolation } from './helpers/util.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,18 +151,14 @@ describe('the serial shadow driver', () => {
 
   it('the echo application completes verified across three driver failures at random moments', async () => {
     await far!.close(); // the session opens the far end itself
-    let done = false;
-    const session = echoSession(kernel, { far: pty.b, baudRate: 115200, lines: 120, timeoutMs: 30_000 }).finally(() => (done = true));
-    for (let i = 0; i < 3 && !done; i++) {
-      await sleep(20 + Math.random() * 60);
-      if (done) break;
-      drv.call('crash_on_next_tx'); // the next transmission faults: the echo of some line
-      await Promise.race([new Promise((r) => kernel.once('recovered', r)), session]);
-    }
-    const r = await session;
-    expect(r).toMatchObject({ ok: true, linesSent: 120, linesEchoed: 120 });
+    // armed after a random number of lines (of 120) has come back, and again after each recovery: the next
+    // transmission faults, the echo of the next line
+    const faults = new ProgressFaults(kernel, { faults: 3, between: [5, 35], arm: () => drv.call('crash_on_next_tx') });
+    const r = await echoSession(kernel, { far: pty.b, baudRate: 115200, lines: 120, timeoutMs: 30_000, onEchoed: () => faults.advance() });
+    faults.stop();
+    expect(r, faults.describe()).toMatchObject({ ok: true, linesSent: 120, linesEchoed: 120 });
     expect(r.bytesEchoed).toBe(r.bytesSent);
-    expect(recoveries()).toBe(3);
+    expect(recoveries(), faults.describe()).toBe(3);
     expect(kernel.events().filter((e) => e.event === 'fault').every((e) => e.fault?.kind === 'segv')).toBe(true);
   });
 

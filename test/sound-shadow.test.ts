@@ -16,10 +16,12 @@ import { defaultPolicy, DriverFault, Kernel, openCapture, openPcm, PcmError, typ
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
+import { ProgressFaults } from './helpers/progress-faults.js';
 import { until, suiteIsolation } from './helpers/util.js';
 
 const RATE = 16000;
-const RING = 4 * 320; // frames: openPcm's default ring (4 periods of 20 ms)
+const PERIOD = 320; // frames: openPcm's default period (20 ms)
+const RING = 4 * PERIOD; // frames: openPcm's default ring (4 periods)
 const QUEUE = RATE / 2; // frames: the kernel's queue for such a stream (the larger of four rings and half a second)
 
 /** Mono S16 samples scaled by the device's volume (it truncates, as C does). */
@@ -132,18 +134,14 @@ describe('the sound shadow driver', () => {
 
   it('three faults at random moments during one playback: it completes with every frame once', async () => {
     const t = tone(RATE, 1, 440, 1.5);
-    const arm = () => {
-      try {
-        drv.call('crash_next_pointer'); // the driver faults when the class next asks where the hardware is
-      } catch {
-        /* restarting at that instant: the test counts recoveries below */
-      }
-    };
-    const faults = [200, 600, 1000].map((ms) => setTimeout(arm, ms + Math.random() * 150));
-    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.5, volume: 70, chunkFrames: 2000 });
-    faults.forEach(clearTimeout);
-    expect(r).toMatchObject({ ok: true, frames: t.length / 2 });
-    expect(recoveries()).toBe(3);
+    // written a period at a time (75 writes; past the 25 the kernel's queue takes at once, each waits
+    // for a period to play), the driver armed after a random number of them, and again after each recovery:
+    // it faults when the class next asks where the hardware is
+    const faults = new ProgressFaults(kernel, { faults: 3, from: QUEUE / PERIOD, between: [5, 15], arm: () => drv.call('crash_next_pointer') });
+    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.5, volume: 70, chunkFrames: PERIOD, onWritten: () => faults.advance() });
+    faults.stop();
+    expect(r, faults.describe()).toMatchObject({ ok: true, frames: t.length / 2 });
+    expect(recoveries(), faults.describe()).toBe(3);
     expect(kernel.events().filter((e) => e.event === 'fault').every((e) => e.fault?.kind === 'segv')).toBe(true);
     expect(cuts()).toHaveLength(3);
     const w = readWav(played);
@@ -157,9 +155,12 @@ describe('the sound shadow driver', () => {
     kernel.addDevice('pcm', { playback: played });
     drv = await kernel.load('pcm');
     const t = tone(RATE, 1, 440, 1);
-    setTimeout(() => drv.call('freeze_pointer'), 200); // from then on pointer() answers the same position
-    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1, volume: 100 });
-    expect(r).toMatchObject({ ok: true, frames: t.length / 2 });
+    // a few periods into playback (written a period at a time, 50 writes, 25 taken at once) pointer() starts
+    // answering the same position
+    const stall = new ProgressFaults(kernel, { faults: 1, from: QUEUE / PERIOD, between: [3, 10], arm: () => drv.call('freeze_pointer') });
+    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1, volume: 100, chunkFrames: PERIOD, onWritten: () => stall.advance() });
+    stall.stop();
+    expect(r, stall.describe()).toMatchObject({ ok: true, frames: t.length / 2 });
     expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: 'pcm0: the playback stream made no progress for 300 ms (nanny)' } });
     expect(recoveries()).toBe(1);
     const w = readWav(played);

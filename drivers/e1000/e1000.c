@@ -61,6 +61,7 @@ struct e1000_adapter {
 
 static struct e1000_adapter *the_adapter;	/* the last probed, for the exported test hooks */
 static bool crash_in_poll;			/* test hook: the next poll dereferences NULL */
+static long crash_in_xmit;			/* test hook: the n-th transmit from now dereferences NULL */
 
 static inline u32 er32(struct e1000_adapter *a, u32 reg)
 {
@@ -428,6 +429,11 @@ static int e1000_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct e1000_tx_desc *d;
 	u32 i;
 
+	if (crash_in_xmit && --crash_in_xmit == 0) {
+		u32 *volatile p = NULL;
+
+		*p = 1;
+	}
 	spin_lock(&a->tx_lock);
 	if (!a->up || (a->tx_next_to_use + 1) % TX_RING == a->tx_next_to_clean) {
 		if (a->up && a->tx_tail != a->tx_next_to_use) {	/* ring what the batch queued so far */
@@ -665,6 +671,13 @@ NOOKS_EXPORT long crash(void)
 NOOKS_EXPORT long crash_poll(void)
 {
 	crash_in_poll = true;
+	return 0;
+}
+
+/* A driver bug on the transmit path: the n-th frame handed to it from now on faults (mid-batch for n > 1). */
+NOOKS_EXPORT long crash_xmit(long n)
+{
+	crash_in_xmit = n;
 	return 0;
 }
 

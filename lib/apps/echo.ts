@@ -26,6 +26,8 @@ export interface EchoOptions {
   lines?: number;
   /** The whole session's deadline (default 10 s). */
   timeoutMs?: number;
+  /** Called as each line has come back, with the count so far (progress, for whoever watches). */
+  onEchoed?: (lines: number) => void;
 }
 
 export interface EchoResult {
@@ -93,6 +95,7 @@ export async function echoSession(kernel: Kernel, o: EchoOptions): Promise<EchoR
         res.bytesEchoed += back.length;
         if (back !== line) throw Object.assign(new Error(`line ${i} came back as ${JSON.stringify(back)}`), { code: 'EMISMATCH' });
         res.linesEchoed++;
+        o.onEchoed?.(res.linesEchoed);
       }
     })();
     await Promise.race([session, deadline]);

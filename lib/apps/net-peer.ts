@@ -1,8 +1,10 @@
 // The link partner of a file transfer (net-transfer.ts): a plain UDP socket on
 // the emulated NIC's wire (one datagram per Ethernet frame, as QEMU's -netdev
-// socket), outside nooks. It checks each data frame's CRC-32, acknowledges,
-// and at the end compares the SHA-256 of what it received with the sender's
-// and answers with the verdict. The outcome is one JSON object.
+// socket), outside nooks. It checks each data frame's CRC-32, keeps frames
+// that arrive after a gap, acknowledges selectively, and at the end compares
+// the SHA-256 of what it received with the sender's and answers with the
+// verdict, again for every FIN repeated (the verdict may be lost). The
+// outcome is one JSON object.
 //
 //   node dist/lib/apps/net-peer.js --bind 127.0.0.1:7000 [--mac 52:54:00:cc:dd:02] [--out FILE] [--timeout-ms 30000]
 //
@@ -12,15 +14,22 @@ import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { numberOption, runIfMain, type Program } from './program.js';
-import { CHUNK, DATA_HDR, HDR, T_ACK, T_DATA, T_FIN, T_RESULT, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
+import { CHUNK, DATA_HDR, HDR, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, ackBody, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
+
+/** Frame kinds the `lose` test hook counts: data, FIN and POLL arriving, ACK and RESULT leaving. */
+export type FrameKind = 'data' | 'fin' | 'poll' | 'ack' | 'result';
 
 export interface PeerOptions {
   /** The partner's MAC address (default 52:54:00:cc:dd:02). */
   mac?: string;
-  /** Acknowledge every n in-order frames (default 16; always the last and after a loss). */
+  /** Acknowledge every n in-order frames (default 16; at once after a gap, a duplicate, a bad frame, the last one). */
   ackEvery?: number;
+  /** After the verdict, answer repeated FINs until none came for this long or another transfer starts (default 1000 ms). */
+  lingerMs?: number;
   /** Test hook: flip a bit in every n-th data frame received (wire corruption), 0: never. */
   corruptEvery?: number;
+  /** Test hook: lose the n-th (from 1) frame of a kind on the wire, for each n listed. */
+  lose?: Partial<Record<FrameKind, number[]>>;
 }
 
 export interface PeerResult {
@@ -28,12 +37,17 @@ export interface PeerResult {
   transferId: number;
   bytes: number;
   frames: number;
-  /** Data frames discarded: bad CRC, or out of order. */
+  /** Data frames that arrived, every copy (lost ones, by the `lose` hook, not counted). */
+  framesArrived: number;
+  /** Data frames discarded: a bad CRC (or length, or sequence number). */
   badCrc: number;
+  /** Data frames that came after a gap (kept). */
   outOfOrder: number;
   sha256: string;
   senderSha256: string;
   data: Buffer;
+  /** Resolves when the partner stops answering repeated FINs (after `lingerMs` without one, or another transfer began). */
+  lingered: Promise<void>;
 }
 
 /**
@@ -43,72 +57,108 @@ export interface PeerResult {
 export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<PeerResult> {
   const me = parseMac(options.mac ?? '52:54:00:cc:dd:02');
   const ackEvery = options.ackEvery ?? 16;
+  const lingerMs = options.lingerMs ?? 1000;
   return new Promise((resolve) => {
     let id = -1;
-    let expected = 0;
+    let expected = 0; // every frame below it received
+    let top = 0; // one past the highest frame received
     let frames = 0;
-    let bytes = 0;
+    let framesArrived = 0;
     let badCrc = 0;
     let outOfOrder = 0;
     let seen = 0;
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = []; // by sequence number, with holes
+    let verdict: Buffer | undefined; // the RESULT body, once FIN came
+    let endLinger = () => {};
+    let lingerTimer: NodeJS.Timeout | undefined;
+    const count: Partial<Record<FrameKind, number>> = {};
+    const lost = (kind: FrameKind) => options.lose?.[kind]?.includes((count[kind] = (count[kind] ?? 0) + 1)) ?? false;
     let nic: { address: string; port: number } | undefined;
     let sender = Buffer.alloc(6);
-    const reply = (type: number, body: Buffer) => {
-      if (nic) socket.send(packet(sender, me, type, id, body), nic.port, nic.address);
+    const reply = (kind: FrameKind, type: number, body: Buffer) => {
+      if (nic && !lost(kind)) socket.send(packet(sender, me, type, id, body), nic.port, nic.address);
     };
-    const ack = () => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(expected);
-      reply(T_ACK, b);
+    const ack = (poll = 0) => reply('ack', T_ACK, ackBody(expected, top, poll, (s) => chunks[s] !== undefined));
+    const linger = () => {
+      clearTimeout(lingerTimer);
+      lingerTimer = setTimeout(endLinger, lingerMs).unref();
+    };
+    const answerFin = (f: Buffer) => {
+      if (!verdict) {
+        const size = f.readUInt32BE(HDR + 4);
+        const senderSha = f.subarray(HDR + 8, HDR + 40).toString('hex');
+        const data = Buffer.concat(chunks.slice(0, expected));
+        const sha = createHash('sha256').update(data).digest();
+        const ok = expected === f.readUInt32BE(HDR) && data.length === size && sha.toString('hex') === senderSha;
+        verdict = Buffer.alloc(37);
+        verdict[0] = ok ? 1 : 0;
+        verdict.writeUInt32BE(data.length, 1);
+        sha.copy(verdict, 5);
+        const lingered = new Promise<void>((r) => (endLinger = () => {
+          clearTimeout(lingerTimer);
+          socket.off('message', onMessage);
+          r();
+        }));
+        resolve({ ok, transferId: id, bytes: data.length, frames: expected, framesArrived, badCrc, outOfOrder, sha256: sha.toString('hex'), senderSha256: senderSha, data, lingered });
+      }
+      reply('result', T_RESULT, verdict);
+      linger();
+    };
+    const onData = (f: Buffer) => {
+      const seq = f.readUInt32BE(HDR);
+      frames = f.readUInt32BE(HDR + 4);
+      const crc = f.readUInt32BE(HDR + 12);
+      const len = f.readUInt16BE(HDR + 16);
+      const chunk = Buffer.from(f.subarray(DATA_HDR, DATA_HDR + len));
+      seen++;
+      if (options.corruptEvery && seen % options.corruptEvery === 0 && chunk.length) chunk[chunk.length >> 1] ^= 0x10;
+      if (chunk.length !== len || len > CHUNK || seq >= frames || crc32(chunk) !== crc) {
+        badCrc++;
+        ack();
+        return;
+      }
+      const fresh = chunks[seq] === undefined;
+      const plain = fresh && seq === expected && top === expected; // in order, nothing kept beyond it
+      if (fresh) {
+        if (seq > expected) outOfOrder++;
+        chunks[seq] = chunk;
+        top = Math.max(top, seq + 1);
+      }
+      const before = expected;
+      while (chunks[expected] !== undefined) expected++;
+      if (!plain || expected === frames || Math.floor(expected / ackEvery) > Math.floor(before / ackEvery)) ack();
     };
     const onMessage = (f: Buffer, rinfo: { address: string; port: number }) => {
       if (!isOurs(f) || !f.subarray(0, 6).equals(me)) return;
       const type = f[14];
       const fid = f.readUInt32BE(15);
-      // A transfer starts with its frame 0: latch onto it (or onto a newer one while nothing got through),
-      // never onto a late frame of an earlier transfer still in flight on the wire.
-      const first = type === T_DATA && f.length >= DATA_HDR && f.readUInt32BE(HDR) === 0;
-      if (first && fid !== id && expected === 0) id = fid;
-      if (id === -1 || fid !== id) return;
+      const isData = type === T_DATA && f.length >= DATA_HDR;
+      const kind = ({ [T_DATA]: 'data', [T_FIN]: 'fin', [T_POLL]: 'poll' } as Record<number, FrameKind | undefined>)[type];
+      if (kind && lost(kind)) return;
+      if (verdict) {
+        // done: answer the FIN again until the sender has the verdict
+        if (fid === id && type === T_FIN) answerFin(f);
+        else if (fid !== id && isData) endLinger();
+        return;
+      }
+      // Latch onto a transfer: the first one heard of, or one whose frame 0 (or POLL: a live sender) comes
+      // while the latched one has not had its frame 0: a late frame of an earlier transfer never wins.
+      const starts = (isData && f.readUInt32BE(HDR) === 0) || type === T_POLL;
+      if (fid !== id && (id === -1 ? isData || type === T_POLL : starts && expected === 0)) {
+        id = fid;
+        expected = top = framesArrived = badCrc = outOfOrder = 0;
+        chunks = [];
+      }
+      if (fid !== id) return;
       nic = { address: rinfo.address, port: rinfo.port };
       sender = Buffer.from(f.subarray(6, 12));
-      if (type === T_DATA && f.length >= DATA_HDR) {
-        const seq = f.readUInt32BE(HDR);
-        frames = f.readUInt32BE(HDR + 4);
-        bytes = f.readUInt32BE(HDR + 8);
-        const crc = f.readUInt32BE(HDR + 12);
-        const len = f.readUInt16BE(HDR + 16);
-        const chunk = Buffer.from(f.subarray(DATA_HDR, DATA_HDR + len));
-        seen++;
-        if (options.corruptEvery && seen % options.corruptEvery === 0 && chunk.length) chunk[chunk.length >> 1] ^= 0x10;
-        if (chunk.length !== len || len > CHUNK || crc32(chunk) !== crc) {
-          badCrc++;
-          ack();
-          return;
-        }
-        if (seq !== expected) {
-          if (seq > expected) outOfOrder++;
-          ack();
-          return;
-        }
-        chunks.push(chunk);
-        expected++;
-        if (expected % ackEvery === 0 || expected === frames) ack();
-      } else if (type === T_FIN && f.length >= HDR + 40) {
-        const total = f.readUInt32BE(HDR);
-        const size = f.readUInt32BE(HDR + 4);
-        const senderSha = f.subarray(HDR + 8, HDR + 40).toString('hex');
-        const data = Buffer.concat(chunks);
-        const sha = createHash('sha256').update(data).digest();
-        const ok = expected === total && data.length === size && sha.toString('hex') === senderSha;
-        const body = Buffer.alloc(37);
-        body[0] = ok ? 1 : 0;
-        body.writeUInt32BE(data.length, 1);
-        sha.copy(body, 5);
-        reply(T_RESULT, body);
-        socket.off('message', onMessage);
-        resolve({ ok, transferId: id, bytes: data.length, frames: expected, badCrc, outOfOrder, sha256: sha.toString('hex'), senderSha256: senderSha, data });
+      if (isData) {
+        framesArrived++;
+        onData(f);
+      } else if (type === T_POLL && f.length >= HDR + 4) {
+        ack(f.readUInt32BE(HDR));
+      } else if (type === T_FIN && f.length >= HDR + 40 && expected > 0) {
+        answerFin(f); // (a FIN before frame 0 is a late one of an earlier transfer)
       }
     };
     socket.on('message', onMessage);
@@ -132,10 +182,9 @@ export const program: Program = {
       const deadline = new Promise<never>((_, reject) => {
         timeout = setTimeout(() => reject(Object.assign(new Error('no complete transfer before the deadline'), { code: 'ETIMEDOUT' })), numberOption(o, 'timeout-ms', 30_000));
       });
-      const { data, ...result } = await Promise.race([receiveFile(socket, { mac: o.mac }), deadline]);
+      const { data, lingered, ...result } = await Promise.race([receiveFile(socket, { mac: o.mac }), deadline]);
       if (o.out && result.ok) writeFileSync(o.out, data);
-      // let the RESULT frame leave before the socket closes
-      await new Promise((r) => setTimeout(r, 50));
+      await lingered; // the verdict may be lost: answer the sender's repeated FINs
       return { ...result, mac: macString(parseMac(o.mac ?? '52:54:00:cc:dd:02')) };
     } finally {
       clearTimeout(timeout);

@@ -1,23 +1,63 @@
 // The file-transfer protocol of net-transfer.ts (sender, through a nooks
 // interface) and net-peer.ts (the link partner, on the UDP wire): raw Ethernet
-// frames of a local experimental ethertype, go-back-N with cumulative
-// acknowledgements, a CRC-32 per data frame and a SHA-256 of the whole file.
+// frames of a local experimental ethertype, a CRC-32 per data frame, a
+// SHA-256 of the whole file, and selective acknowledgements, so that the
+// sender resends exactly the frames that were lost (a wire, or a NIC driver
+// restarting under its shadow, loses frames: any of them, FIN and verdict
+// included). Both directions are first in, first out.
 //
 // payload (after the 14-byte Ethernet header):
 //   u8 type, u32 transfer id, then per type:
 //   DATA   u32 seq, u32 frames, u32 bytes (file size), u32 crc32(chunk), u16 length, chunk
-//   ACK    u32 next seq expected
-//   FIN    u32 frames, u32 bytes, 32 bytes SHA-256 of the file
-//   RESULT u8 ok, u32 bytes received, 32 bytes SHA-256 of what was received
+//   ACK    u32 next seq expected (all below it received), u32 top (one past the highest received),
+//          u32 the POLL it answers (0: none), bitmap of the frames in [next, top): bit i (LSB first) = next+i received
+//   POLL   u32 poll number: "what do you have?", sent after a quiet spell; the ACK answering it
+//          is authoritative: every frame sent before the POLL and not in it was lost
+//   FIN    u32 frames, u32 bytes, 32 bytes SHA-256 of the file (sent again until the verdict comes)
+//   RESULT u8 ok, u32 bytes received, 32 bytes SHA-256 of what was received (the partner answers every FIN)
 export const ETHERTYPE = 0x88b5;
 export const T_DATA = 1;
 export const T_ACK = 2;
 export const T_FIN = 3;
 export const T_RESULT = 4;
+export const T_POLL = 5;
 export const HDR = 14 + 5;
 export const DATA_HDR = HDR + 18;
 /** Payload bytes per data frame: fits a 1500-byte MTU. */
 export const CHUNK = 1400;
+/** Frames an ACK's bitmap covers at most (1024 bytes of it): far more than a window. */
+export const SACK_SPAN = 8 * 1024;
+
+/** What an ACK says. */
+export interface Ack {
+  next: number;
+  top: number;
+  poll: number;
+  has(seq: number): boolean;
+}
+
+/** An ACK's body: `received(seq)` for the frames in [next, top), top capped to SACK_SPAN past next. */
+export function ackBody(next: number, top: number, poll: number, received: (seq: number) => boolean): Buffer {
+  const end = Math.min(top, next + SACK_SPAN);
+  const b = Buffer.alloc(12 + Math.ceil((end - next) / 8));
+  b.writeUInt32BE(next, 0);
+  b.writeUInt32BE(end, 4);
+  b.writeUInt32BE(poll, 8);
+  for (let s = next; s < end; s++) if (received(s)) b[12 + ((s - next) >> 3)] |= 1 << ((s - next) & 7);
+  return b;
+}
+
+/** Reads an ACK frame; undefined if it is malformed. */
+export function parseAck(f: Buffer): Ack | undefined {
+  if (f.length < HDR + 12) return undefined;
+  const next = f.readUInt32BE(HDR);
+  const top = f.readUInt32BE(HDR + 4);
+  if (top < next || f.length < HDR + 12 + Math.ceil((top - next) / 8)) return undefined;
+  return {
+    next, top, poll: f.readUInt32BE(HDR + 8),
+    has: (seq) => seq < next || (seq < top && (f[HDR + 12 + ((seq - next) >> 3)] & (1 << ((seq - next) & 7))) !== 0),
+  };
+}
 
 const table = (() => {
   const t = new Uint32Array(256);

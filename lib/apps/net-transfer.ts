@@ -2,8 +2,9 @@
 // interface (eth0: the e1000 driver on the emulated NIC) as raw Ethernet
 // frames to a link partner on the NIC's UDP wire (net-peer.ts), which checks
 // every frame's CRC-32 and the file's SHA-256. Frames go to the kernel in
-// batches (one send() per window), lost or corrupted ones are sent again
-// (go-back-N). The outcome is one JSON object.
+// batches (one send() per window); the partner's selective acknowledgements
+// say which frames it lacks, and only those are sent again (net-proto.ts).
+// The outcome is one JSON object.
 //
 //   node dist/lib/apps/net-transfer.js --file FILE --peer 127.0.0.1:7000 [--bind 127.0.0.1:0] [--peer-mac MAC] [--timeout-ms 20000]
 //
@@ -12,14 +13,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openNet, type NetInterface } from '../classes/net.js';
 import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
-import { CHUNK, HDR, T_ACK, T_DATA, T_FIN, T_RESULT, crc32, isOurs, packet, parseMac } from './net-proto.js';
+import { CHUNK, HDR, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
 
 export interface TransferOptions {
   /** The link partner's MAC address (default 52:54:00:cc:dd:02). */
   peerMac?: string;
-  /** Frames in flight at most (default 128). */
+  /** Frames sent and not yet acknowledged, from the first unacknowledged one, at most (default 128). */
   window?: number;
-  /** Resend from the first unacknowledged frame after this long without progress (default 100 ms). */
+  /** After this long without progress ask the partner what it has (POLL), or send FIN again (default 100 ms). */
   retransmitMs?: number;
   /** The whole transfer's deadline (default 20 s). */
   timeoutMs?: number;
@@ -30,7 +31,9 @@ export interface TransferResult {
   interface: string;
   bytes: number;
   frames: number;
+  /** Data frames sent, first copies and retransmissions. */
   framesSent: number;
+  /** Data frames sent again: as many as were lost on the way. */
   retransmissions: number;
   sha256: string;
   /** The partner's SHA-256 of what it received (absent if it never answered). */
@@ -50,13 +53,20 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
   const total = Math.max(1, Math.ceil(data.length / CHUNK));
   const sha = createHash('sha256').update(data).digest();
   const start = Date.now();
+  const acked = new Uint8Array(total);
+  // sent again since the partner last said it lacked them: a later ACK sent before the copy arrived says so too
+  const resent = new Uint8Array(total);
   let base = 0; // first frame not acknowledged
-  let next = 0; // next frame to send
+  let next = 0; // next frame never sent
   let framesSent = 0;
   let retransmissions = 0;
   let lastProgress = Date.now();
   let finishing = false;
-  let dupAcks = 0; // acknowledgements that moved nothing: the partner discarded a frame
+  // transmit() calls so far, and the call that sent each frame's latest copy: what went out before a POLL
+  let sends = 0;
+  const sentIn = new Float64Array(total);
+  let poll = 0; // the last POLL's number
+  let pollSend = -1; // the transmit() call that sent it; -1 once answered
 
   const dataFrame = (seq: number): Buffer => {
     const chunk = data.subarray(seq * CHUNK, Math.min(data.length, (seq + 1) * CHUNK));
@@ -82,48 +92,75 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
       ok, interface: eth.name, bytes: data.length, frames: total, framesSent, retransmissions,
       sha256: sha.toString('hex'), ms: Date.now() - start, ...extra,
     });
+    let done = false;
     const finish = (r: TransferResult) => {
+      done = true;
       clearInterval(timer);
       eth.off('frames', onFrames);
       resolve(r);
     };
-    // one batch per call: every frame the window allows
+    // false (and the transfer over) if the interface refused them
+    const transmit = (frames: Buffer[]): boolean => {
+      try {
+        eth.send(frames);
+        sends++;
+        return true;
+      } catch (e) {
+        finish(result(false, { error: { code: (e as { code?: string }).code ?? 'EIO', message: (e as Error).message } }));
+        return false;
+      }
+    };
+    const resend = (seqs: number[]) => {
+      if (!seqs.length || !transmit(seqs.map(dataFrame))) return;
+      for (const s of seqs) {
+        resent[s] = 1;
+        sentIn[s] = sends;
+      }
+      framesSent += seqs.length;
+      retransmissions += seqs.length;
+    };
+    // one batch per call: every new frame the window allows, then FIN once all are acknowledged
     const pump = () => {
-      if (finishing) return;
+      if (finishing || done) return;
+      const first = next;
       const batch: Buffer[] = [];
       while (next < total && next < base + window) batch.push(dataFrame(next++));
-      if (batch.length) {
-        try {
-          eth.send(batch);
-        } catch (e) {
-          finish(result(false, { error: { code: (e as { code?: string }).code ?? 'EIO', message: (e as Error).message } }));
-          return;
-        }
-        framesSent += batch.length;
-      }
+      if (batch.length && !transmit(batch)) return;
+      sentIn.fill(sends, first, next);
+      framesSent += batch.length;
       if (base === total) {
         finishing = true;
         lastProgress = Date.now();
-        eth.send([fin()]);
+        transmit([fin()]);
       }
     };
-    const goBack = () => {
-      retransmissions += next - base;
-      next = base; // go back N
-      lastProgress = Date.now();
+    const onAck = (a: Ack) => {
+      let gained = false;
+      for (let s = base; s < Math.min(total, a.top); s++) {
+        if (acked[s] || !a.has(s)) continue;
+        acked[s] = 1;
+        gained = true;
+      }
+      while (base < total && acked[base]) base++;
+      if (gained) lastProgress = Date.now();
+      const lost: number[] = [];
+      if (a.poll === poll && pollSend >= 0) {
+        // the answer to the POLL: whatever went out before it and is not here was lost
+        for (let s = base; s < next; s++) if (!acked[s] && sentIn[s] < pollSend) lost.push(s);
+        pollSend = -1;
+      } else {
+        // below the highest frame received, a frame missing was lost (first in, first out); once is enough
+        for (let s = base; s < Math.min(a.top, next); s++) if (!acked[s] && !resent[s]) lost.push(s);
+      }
+      resend(lost);
     };
     const onFrames = (frames: Buffer[]) => {
       for (const f of frames) {
+        if (done) return;
         if (!isOurs(f) || f.readUInt32BE(15) !== id) continue;
         if (f[14] === T_ACK) {
-          const upTo = f.readUInt32BE(HDR);
-          if (upTo > base) {
-            base = Math.min(upTo, total);
-            lastProgress = Date.now();
-            dupAcks = 0;
-          } else if (upTo === base && next > base && ++dupAcks === 3) {
-            goBack(); // fast retransmit: three repeats mean a loss, no need to wait for the timer
-          }
+          const a = parseAck(f);
+          if (a) onAck(a);
         } else if (f[14] === T_RESULT && f.length >= HDR + 37) {
           const ok = f[HDR] === 1;
           const peerSha256 = f.subarray(HDR + 5, HDR + 37).toString('hex');
@@ -142,13 +179,15 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
         return;
       }
       if (Date.now() - lastProgress < retransmitMs) return;
+      lastProgress = Date.now();
       if (finishing) {
-        lastProgress = Date.now();
-        eth.send([fin()]);
+        transmit([fin()]); // FIN or the verdict was lost
         return;
       }
-      goBack();
-      pump();
+      // frames or acknowledgements were lost: ask, and resend what the answer says is missing
+      const body = Buffer.alloc(4);
+      body.writeUInt32BE(++poll);
+      if (transmit([packet(peer, me, T_POLL, id, body)])) pollSend = sends;
     }, Math.max(10, retransmitMs / 4));
     eth.on('frames', onFrames);
     pump();

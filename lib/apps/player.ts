@@ -22,6 +22,8 @@ export interface PlayerOptions {
   muted?: boolean;
   /** Frames per write() (default: all at once). */
   chunkFrames?: number;
+  /** Called after each write() with the frames written so far (progress, for whoever watches). */
+  onWritten?: (frames: number) => void;
 }
 
 export interface AppResult {
@@ -64,7 +66,10 @@ export async function play(kernel: Kernel, o: PlayerOptions = {}): Promise<AppRe
     pcm.mute(o.muted ?? false);
     const fb = channels * 2;
     const chunk = (o.chunkFrames ?? data.length / fb) * fb;
-    for (let off = 0; off < data.length; off += chunk) await pcm.write(data.subarray(off, off + chunk));
+    for (let off = 0; off < data.length; off += chunk) {
+      await pcm.write(data.subarray(off, off + chunk));
+      o.onWritten?.(Math.min(data.length, off + chunk) / fb);
+    }
     await pcm.drain();
     frames = pcm.status().framesDone;
     pcm.close();

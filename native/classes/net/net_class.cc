@@ -341,6 +341,7 @@ void pump(const std::string &name) {
     {
       std::lock_guard<std::mutex> g(n.lock);
       Iface &i = n.ifaces[name];
+      std::vector<std::vector<uint8_t>> back;  // refused, or never offered: to the head of the queue, in order
       size_t j = 0;
       for (; j < taken.size() && j < r.rets.size(); j++) {
         int ret = (int)r.rets[j];
@@ -354,7 +355,6 @@ void pump(const std::string &name) {
           stop = true;
           // this frame and the rest go back; the rest were never offered (the batch ran them though: they were
           // refused too, or accepted: count those)
-          std::vector<std::vector<uint8_t>> back;
           back.push_back(std::move(frames[j]));
           for (size_t m = j + 1; m < taken.size() && m < r.rets.size(); m++) {
             if ((int)r.rets[m] == NETDEV_TX_OK) {
@@ -364,24 +364,19 @@ void pump(const std::string &name) {
               back.push_back(std::move(frames[m]));
             }
           }
-          for (size_t b = back.size(); b-- > 0;) i.txq.push_front(std::move(back[b]));
           j = r.rets.size();
           break;
         }
         i.c.tx_dropped++;  // the driver refused it
       }
-      if (j < taken.size() && r.result == EnterResult::unavailable) {
-        for (size_t m = j; m < taken.size(); m++)
-          if (!k->dead) k->skbs[taken[m]].busy = false;
-        requeue(j);  // sent after the driver is back
-      } else if (j < taken.size()) {
-        // the driver faulted on them: lost, counted once (netdev_gone counts those still busy when it retires the registration)
-        for (size_t m = j; m < taken.size(); m++)
-          if (!k->dead) {
-            k->skbs[taken[m]].busy = false;
-            i.c.tx_lost++;
-          }
+      // the frames the batch did not run: after a fault the first of them faulted the driver, which had it (in
+      // flight: its buffer is counted lost when the registration goes, netdev_gone); the driver never saw the
+      // others: they wait for the restarted driver
+      for (size_t m = r.result == EnterResult::fault ? j + 1 : j; m < taken.size(); m++) {
+        if (!k->dead) k->skbs[taken[m]].busy = false;
+        back.push_back(std::move(frames[m]));
       }
+      for (size_t b = back.size(); b-- > 0;) i.txq.push_front(std::move(back[b]));
     }
     if (r.result == EnterResult::fault) {
       recovery_notify(d, r.fault);
