@@ -143,19 +143,27 @@ void xpc_set_isolation(Isolation m) {
 // and the host-object heap read-only; while kernel code runs, all is open.
 static std::mutex g_mprotect_lock;
 static int g_mprotect_applied = -1;
+static std::atomic<uint64_t> g_mprotect_calls{0};
+
+uint64_t mprotect_calls() { return g_mprotect_calls.load(std::memory_order_relaxed); }
+
+static void protect(uintptr_t lo, uintptr_t hi, int prot) {
+  mprotect((void *)lo, hi - lo, prot);
+  g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
+}
 
 void mprotect_apply(int domain_id) {
   if (domain_id == g_mprotect_applied) return;
   auto set = [](Domain *d, int prot) {
-    mprotect((void *)d->heap.lo(), d->heap.hi() - d->heap.lo(), prot);
-    mprotect((void *)d->dma.lo(), d->dma.hi() - d->dma.lo(), prot);
-    for (auto &s : d->segments) mprotect((void *)s.range.lo, s.range.hi - s.range.lo, prot);
+    protect(d->heap.lo(), d->heap.hi(), prot);
+    protect(d->dma.lo(), d->dma.hi(), prot);
+    for (auto &s : d->segments) protect(s.range.lo, s.range.hi, prot);
     {
       std::lock_guard<std::mutex> g(d->mmio_lock);
-      for (const Range &r : d->mmio) mprotect((void *)r.lo, r.hi - r.lo, prot);
+      for (const Range &r : d->mmio) protect(r.lo, r.hi, prot);
     }
     std::lock_guard<std::mutex> g(d->threads_lock);
-    for (DomainThread *dt : d->threads) mprotect((void *)dt->stack_lo, dt->stack_hi - dt->stack_lo, prot);
+    for (DomainThread *dt : d->threads) protect(dt->stack_lo, dt->stack_hi, prot);
   };
   for (Domain *d : g_domains) {
     if (!d || d->state.load() == DomainState::unloaded) continue;
@@ -163,7 +171,7 @@ void mprotect_apply(int domain_id) {
     bool was_open = g_mprotect_applied < 0 || d->id == g_mprotect_applied;
     if (open != was_open) set(d, open ? PROT_READ | PROT_WRITE : PROT_NONE);
   }
-  host_heap_protect(domain_id >= 0);
+  if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
   g_mprotect_applied = domain_id;
 }
 
