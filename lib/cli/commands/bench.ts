@@ -25,7 +25,8 @@ export async function bench(ctx: Context): Promise<number> {
 
 async function xpc(ctx: Context): Promise<number> {
   for (const f of ['seconds', 'policy'] as const)
-    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench ${classSuites.join('|')}; bench xpc takes --runs and --iters`);
+    if (ctx.flags[f] !== undefined)
+      throw new UsageError(`--${f} is an option of bench ${[...(f === 'seconds' ? ['scale'] : []), ...classSuites].join('|')}; bench xpc takes --runs and --iters`);
   const runs = intFlag(ctx, 'runs', 7);
   const iters = intFlag(ctx, 'iters', 20_000);
   // four steps per mode (boot, the native loops, the JS loop, more domains); a skipped mode counts its four at once
