@@ -22,6 +22,7 @@
       'sources': [
         'native/addon.cc',
         'native/bench/bench.cc',
+        'native/bench/scale.cc',
         'native/dev/bus.cc',
         'native/dev/iomem.cc',
         'native/dev/host_pci.cc',

@@ -89,7 +89,11 @@ export interface LogLine {
 export interface NativeBench {
   tscPerNs: number;
   wrpkruPairTicks: number | null;
+  /** A pair of mprotect calls on the pages a crossing flips (the host-object heap); null outside isolation 'mprotect'. */
+  mprotectPairTicks: number | null;
   roundTripTicks: number;
+  /** mprotect calls per round trip (isolation 'mprotect'; 0 in the others). */
+  mprotectCallsPerCrossing: number;
   tappedRoundTripTicks: number;
   upcallTicks: number;
   batchedCallTicks: number;
@@ -147,6 +151,9 @@ export interface NativeAddon {
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
+  benchRoundTrip(id: number, nop: number, runs: number, iters: number): Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>;
+  /** Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once. */
+  benchScale(ids: number[], fns: number[], threads: number, seconds: number): { crossings: number; seconds: number };
   /** '' when isolation 'pkey' can run here, else the reason it cannot. */
   pkeyUnusableReason(): string;
 }

@@ -9,6 +9,7 @@
 
 #include "addon.h"
 #include "bench/bench.h"
+#include "bench/scale.h"
 #include "dev/bus.h"
 #include "dev/host_pci.h"
 #include "domain/driver_memory.h"
@@ -51,13 +52,15 @@ void require_booted(Napi::Env env) {
   require_owner(env);
 }
 
-Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) {
-  require_booted(info.Env());
-  int id = info[i].As<Napi::Number>().Int32Value();
+Domain *domain_of(Napi::Env env, Napi::Value v) {
+  require_booted(env);
+  int id = v.As<Napi::Number>().Int32Value();
   Domain *d = id >= 0 && id < kMaxDomains ? g_domains[id] : nullptr;
-  if (!d) throw_code(info.Env(), "ENODOMAIN", "no driver with domain id " + std::to_string(id));
+  if (!d) throw_code(env, "ENODOMAIN", "no driver with domain id " + std::to_string(id));
   return d;
 }
+
+Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) { return domain_of(info.Env(), info[i]); }
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -587,6 +590,13 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// The round trip, and the mprotect calls each made (isolation 'mprotect'; 0 in the others).
+void set_round_trip(Napi::Object o, Domain *d, const void *nop, int runs, int iters) {
+  uint64_t calls = mprotect_calls();
+  o.Set("roundTripTicks", bench_round_trip(d, nop, runs, iters));
+  o.Set("mprotectCallsPerCrossing", double(mprotect_calls() - calls) / ((double)runs * iters));
+}
+
 Napi::Value Bench(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Domain *d = domain_arg(info);
@@ -596,10 +606,37 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("tscPerNs", tsc_per_ns());
   o.Set("wrpkruPairTicks", cpu_has_pku() ? Napi::Value(Napi::Number::New(env, bench_wrpkru_pair(runs, iters))) : env.Null());
-  o.Set("roundTripTicks", bench_round_trip(d, nop, runs, iters));
+  o.Set("mprotectPairTicks", g_isolation == Isolation::mprotect ? Napi::Value(Napi::Number::New(env, bench_mprotect_pair(runs, iters))) : env.Null());
+  set_round_trip(o, d, nop, runs, iters);
   o.Set("tappedRoundTripTicks", bench_tapped_round_trip(d, nop, runs, iters));
   o.Set("upcallTicks", bench_upcall(d, upcalls, runs, iters));
   o.Set("batchedCallTicks", bench_batched_call(d, nop, runs, iters));
+  return o;
+}
+
+// Only the round trip (bench xpc with more domains loaded).
+Napi::Value BenchRoundTrip(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  const void *nop = (const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue();
+  Napi::Object o = Napi::Object::New(info.Env());
+  set_round_trip(o, d, nop, info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value());
+  return o;
+}
+
+// benchScale(ids, fns, threads, seconds): thread i crosses into ids[i % n] through fns[i % n].
+Napi::Value BenchScale(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array ids = info[0].As<Napi::Array>(), fns = info[1].As<Napi::Array>();
+  std::vector<ScaleTarget> targets;
+  for (uint32_t i = 0; i < ids.Length(); i++)
+    targets.push_back({domain_of(env, ids.Get(i)), (const void *)(uintptr_t)fns.Get(i).As<Napi::Number>().DoubleValue()});
+  int threads = info[2].As<Napi::Number>().Int32Value();
+  if (targets.empty() || threads <= 0) throw_code(env, "EINVAL", "benchScale: no driver or no thread");
+  ScaleResult r = bench_scale(targets, threads, info[3].As<Napi::Number>().DoubleValue());
+  if (r.failed) throw_code(env, "EFAULT", std::to_string(r.failed) + " of " + std::to_string(threads) + " threads could not cross (a driver failed)");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("crossings", (double)r.crossings);
+  o.Set("seconds", r.seconds);
   return o;
 }
 
@@ -640,6 +677,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));
+  exports.Set("benchRoundTrip", Napi::Function::New(env, BenchRoundTrip));
+  exports.Set("benchScale", Napi::Function::New(env, BenchScale));
   exports.Set("pkeyUnusableReason", Napi::Function::New(env, PkeyUnusableReason));
   for (AddonExports::Fn fn : extra_exports()) fn(env, exports);
   return exports;

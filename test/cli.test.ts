@@ -246,7 +246,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('bench xpc --json --runs 3 --iters 2000: the documented shape (not speed)', async () => {
     const r = await nooks(['bench', 'xpc', '--json', '--runs', '3', '--iters', '2000'], 30_000);
     expectExit(r, 0);
-    const d = json<{ cpu: unknown; pku: unknown; wrpkruPairCycles: unknown; modes: Record<string, unknown>[]; runs: unknown; iters: unknown }>(r);
+    const d = json<{ cpu: unknown; pku: unknown; wrpkruPairCycles: unknown; mprotectPairCycles: unknown; modes: Record<string, unknown>[]; runs: unknown; iters: unknown }>(r);
     expect(typeof d.cpu).toBe('string');
     expect(d.cpu).toMatch(/\S/);
     expect(typeof d.pku).toBe('boolean');
@@ -266,6 +266,20 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     };
     measured(d.modes[0]);
     measured(d.modes[1]);
+    // the round trip again with more domains loaded, and the mprotect calls of each crossing
+    const domains = (m: Record<string, unknown>) => m.domains as { loaded: number; roundTripCycles: number; mprotectCallsPerCrossing: number }[];
+    for (const m of d.modes.filter((m) => m.supported)) {
+      expect(domains(m).map((x) => x.loaded), String(m.isolation)).toEqual([1, 4, 16]);
+      for (const x of domains(m)) expect(x.roundTripCycles, `${m.isolation} ${x.loaded} loaded`).toBeGreaterThan(0);
+      expect(domains(m)[0].mprotectCallsPerCrossing).toBe(m.mprotectCallsPerCrossing);
+      if (m.isolation !== 'mprotect') for (const x of domains(m)) expect(x.mprotectCallsPerCrossing, String(m.isolation)).toBe(0);
+    }
+    // mprotect: at least the host-object heap made read-only and writable again per crossing; more with every domain to close
+    const calls = domains(d.modes[1]).map((x) => x.mprotectCallsPerCrossing);
+    expect(calls[0]).toBeGreaterThanOrEqual(2);
+    expect(calls[1]).toBeGreaterThan(calls[0]);
+    expect(calls[2]).toBeGreaterThan(calls[1]);
+    expect(d.mprotectPairCycles as number).toBeGreaterThan(0);
     const pkey = d.modes[2];
     if (d.pku) {
       measured(pkey);
@@ -277,6 +291,27 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       expect(pkey.reason).toMatch(/\S/);
       expect(d.wrpkruPairCycles).toBeNull();
     }
+  });
+
+  it('bench scale --json --seconds 0.05: every mode and shape crossed with 1 to 16 threads (the shape, not speed)', async () => {
+    const r = await nooks(['bench', 'scale', '--json', '--seconds', '0.05'], 60_000);
+    expectExit(r, 0);
+    const d = json<{ cpu: string; cores: number; seconds: number; modes: Record<string, any>[] }>(r);
+    expect(d.cpu).toMatch(/\S/);
+    expect(Number.isInteger(d.cores) && d.cores > 0).toBe(true);
+    expect(d.seconds).toBe(0.05);
+    const measured = ['none', 'mprotect', ...(Kernel.pkuSupported() ? ['pkey'] : []), 'process'];
+    expect(d.modes.filter((m) => m.supported).map((m) => `${m.isolation} ${m.shape}`)).toEqual(
+      measured.flatMap((i) => [`${i} own-driver`, `${i} one-driver`]));
+    for (const m of d.modes.filter((m) => m.supported)) {
+      expect(m.points.map((p: { threads: number }) => p.threads), `${m.isolation} ${m.shape}`).toEqual([1, 2, 4, 8, 16]);
+      for (const p of m.points) {
+        // every thread crossed (a thread that cannot cross fails the command)
+        expect(p.crossingsPerSec, `${m.isolation} ${m.shape} ${p.threads}`).toBeGreaterThan(0);
+        expect(p.perThread).toBeCloseTo(p.crossingsPerSec / p.threads, -1);
+      }
+    }
+    if (!Kernel.pkuSupported()) expect(d.modes.find((m) => m.isolation === 'pkey')).toEqual({ isolation: 'pkey', supported: false, reason: Kernel.pkeyUnusableReason() });
   });
 
   it('app: lists the applications; runs one with its own options; a bad option exits 2 with the usage', async () => {
@@ -305,7 +340,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('bench: an unknown suite exits 1 and names the suites', async () => {
     const r = await nooks(['bench', 'nett']);
     expectExit(r, 1);
-    expect(r.stderr).toContain('unknown benchmark "nett" (did you mean "net"?); available: xpc, net, block, sound, serial, pci');
+    expect(r.stderr).toContain('unknown benchmark "nett" (did you mean "net"?); available: xpc, scale, net, block, sound, serial, pci');
   });
 
   it('--help lists every command', async () => {

@@ -35,18 +35,20 @@ describe('nooks report', () => {
   it('measures every part and writes the page with a chart or table for each', () => {
     expect(first.status, first.stderr.slice(0, 2000)).toBe(0);
     const r = JSON.parse(first.stdout);
-    expect(r.sections.map((s: { id: string }) => s.id)).toEqual(['xpc', 'bench-net', 'bench-block', 'bench-sound', 'bench-serial', 'table-apps', 'campaign']);
+    expect(r.sections.map((s: { id: string }) => s.id)).toEqual(['xpc', 'scale', 'bench-net', 'bench-block', 'bench-sound', 'bench-serial', 'table-apps', 'campaign']);
     expect(r.sections.every((s: { cached: boolean; error?: string }) => !s.cached && !s.error)).toBe(true);
     const page = readFileSync(r.page, 'utf8');
     expect(page).not.toMatch(/Not measured/);
-    // crossings, relative performance, recovery times, and the campaign's three figures
-    expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(6);
+    // crossings, crossings with threads, relative performance, recovery times, and the campaign's three figures
+    expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(7);
+    expect(page).toMatch(/Crossings with threads/);
+    expect(page).toMatch(/<th>16 loaded<\/th>/); // the round trip with more drivers loaded
     expect(page).toMatch(/317\/2000/); // the Nooks paper's system crashes beside ours
     // the plan's header, then 4 applications x every mode (none, then mprotect and process, pkey where the CPU has it, each without and with shadow), 1 fault each
     expect(readFileSync(join(out, 'data', 'campaign.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1 + 4 * campaignModes().length);
     expect(page).toMatch(/<td class="continued">continued/); // Table 3: shadow drivers
     expect(page).toMatch(/>3000</); // the paper's XPC beside ours
-    for (const id of ['xpc', 'bench-block', 'table-apps']) expect(existsSync(join(out, 'data', `${id}.json`))).toBe(true);
+    for (const id of ['xpc', 'scale', 'bench-block', 'table-apps']) expect(existsSync(join(out, 'data', `${id}.json`))).toBe(true);
   });
 
   it('a second run reads the kept results instead of measuring', async () => {
@@ -59,7 +61,7 @@ describe('nooks report', () => {
     const url = `file://${join(out, 'index.html')}`;
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
     const { stdout: dom } = await run(chromium!, [...flags, '--dump-dom', url], { timeout: 60_000 });
-    expect(dom.match(/<svg/g)?.length).toBeGreaterThanOrEqual(6);
+    expect(dom.match(/<svg/g)?.length).toBeGreaterThanOrEqual(7);
     expect(dom).toMatch(/Crossing cost per isolation mode/);
     const shot = join(out, 'shot.png');
     await run(chromium!, [...flags, '--window-size=900,2400', `--screenshot=${shot}`, url], { timeout: 60_000 });

@@ -1,8 +1,12 @@
 // What the benchmarks share: the walk through the isolation modes (a kernel
 // booted for each, modes this machine cannot run reported with the reason),
-// the CPU's name and the rounding of figures.
-import { readFileSync } from 'node:fs';
-import { Kernel, type Isolation } from '../kernel.js';
+// null drivers in domains of their own, the CPU's name and the rounding of figures.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kernel, type Driver, type Isolation, type LoadOptions } from '../kernel.js';
+import { native } from '../native.js';
+import { driverPath } from '../paths.js';
 import type { Policy } from '../recovery/policy.js';
 
 // 'process' beside 'pkey': what containing a driver in a process of its own costs.
@@ -52,6 +56,43 @@ export async function eachMode<T>(
     }
   }
   return results;
+}
+
+/** A loaded null driver (drivers/null): its domain and its empty function. */
+export interface NullDriver {
+  driver: Driver;
+  nop: number;
+}
+
+/**
+ * Null drivers in domains of their own, loaded on demand. The loader takes a
+ * file once, so each after the first is a copy of build/drivers/null.so in a
+ * temporary directory; remove() deletes the copies (a loaded one stays mapped).
+ */
+export class NullDrivers {
+  private readonly loaded: NullDriver[] = [];
+  private dir: string | undefined;
+
+  constructor(private readonly kernel: Kernel, private readonly options: LoadOptions = {}) {}
+
+  /** The first `n`, loading those missing. */
+  async first(n: number): Promise<NullDriver[]> {
+    while (this.loaded.length < n) {
+      const k = this.loaded.length;
+      let path = driverPath('null');
+      if (k > 0) {
+        this.dir ??= mkdtempSync(join(tmpdir(), 'nooks-null-'));
+        copyFileSync(path, (path = join(this.dir, `null-${k}.so`)));
+      }
+      const drv = await this.kernel.load(path, { ...this.options, name: k ? `null-${k}` : 'null' });
+      this.loaded.push({ driver: drv, nop: native().resolve(drv.id, 'nop') });
+    }
+    return this.loaded.slice(0, n);
+  }
+
+  remove(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /** `model name` from /proc/cpuinfo. */

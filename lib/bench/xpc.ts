@@ -8,7 +8,10 @@
 // a constant rate whatever the core's frequency. tscPerNs converts them.
 import { Kernel, type Isolation } from '../kernel.js';
 import { native } from '../native.js';
-import { cpuModel, defaultModes, eachMode, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { cpuModel, defaultModes, eachMode, NullDrivers, round, type ModeStep, type ModeUnsupported } from './common.js';
+
+/** How many null drivers are loaded for the round trips of `domains` (mprotect closes every other domain per crossing). */
+export const domainCounts = [1, 4, 16] as const;
 
 export interface XpcBenchOptions {
   /** Runs of each measurement; the median run is reported (default 7). */
@@ -23,7 +26,7 @@ export interface XpcBenchOptions {
 
 export interface XpcBenchStep {
   isolation: Isolation;
-  what: ModeStep['what'] | 'native' | 'js';
+  what: ModeStep['what'] | 'native' | 'js' | 'domains';
 }
 
 /** One mode's figures. Cycles are TSC ticks per operation (median run). */
@@ -33,6 +36,10 @@ export interface XpcModeResult {
   /** host -> driver -> host around an empty driver function, measured in C++. */
   roundTripCycles: number;
   roundTripNs: number;
+  /** mprotect calls per round trip (isolation 'mprotect'; 0 in the others). */
+  mprotectCallsPerCrossing: number;
+  /** The round trip with 1, 4 and 16 domains loaded (`iters / loaded` operations per run). */
+  domains: DomainsRoundTrip[];
   /** The same round trip as a device class makes it: through the operation's tap (native/shadow/taps.cc). */
   tappedRoundTripCycles: number;
   tappedRoundTripNs: number;
@@ -46,6 +53,13 @@ export interface XpcModeResult {
   jsCallNs: number;
 }
 
+export interface DomainsRoundTrip {
+  loaded: number;
+  roundTripCycles: number;
+  roundTripNs: number;
+  mprotectCallsPerCrossing: number;
+}
+
 export interface XpcBenchResult {
   /** `model name` from /proc/cpuinfo. */
   cpu: string;
@@ -53,6 +67,8 @@ export interface XpcBenchResult {
   pku: boolean;
   /** A bare pair of WRPKRU instructions, in TSC ticks; null without PKU. */
   wrpkruPairCycles: number | null;
+  /** mprotect then mprotect back on the pages a round trip flips with one domain loaded, in TSC ticks; null without isolation 'mprotect' measured. */
+  mprotectPairCycles: number | null;
   modes: (XpcModeResult | ModeUnsupported)[];
   /** TSC ticks per nanosecond, measured against CLOCK_MONOTONIC. */
   tscPerNs: number;
@@ -65,37 +81,57 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
   const iters = positive(options.iters ?? 20_000, 'iters');
   const modes = options.modes ?? defaultModes;
   const pku = Kernel.pkuSupported();
-  const result: XpcBenchResult = { cpu: cpuModel(), pku, wrpkruPairCycles: null, modes: [], tscPerNs: 0, runs, iters };
+  const result: XpcBenchResult = { cpu: cpuModel(), pku, wrpkruPairCycles: null, mprotectPairCycles: null, modes: [], tscPerNs: 0, runs, iters };
   const tscPerNs: number[] = [];
 
   result.modes = await eachMode(modes, async (kernel): Promise<XpcModeResult> => {
     const isolation = kernel.isolation;
     // one entry makes `iters` kernel calls: under mprotect on a busy machine that can outlast the default watchdog
-    const drv = await kernel.load('null', { timeBudgetMs: 60_000 });
-    const nop = native().resolve(drv.id, 'nop');
-    const upcalls = native().resolve(drv.id, 'upcall_nop');
+    const nulls = new NullDrivers(kernel, { timeBudgetMs: 60_000 });
+    try {
+      const [{ driver: drv, nop }] = await nulls.first(1);
+      const upcalls = native().resolve(drv.id, 'upcall_nop');
 
-    options.onStep?.({ isolation, what: 'native' });
-    const b = native().bench(drv.id, nop, upcalls, runs, iters);
-    tscPerNs.push(b.tscPerNs);
-    if (b.wrpkruPairTicks !== null && result.wrpkruPairCycles === null) result.wrpkruPairCycles = round(b.wrpkruPairTicks);
+      options.onStep?.({ isolation, what: 'native' });
+      const b = native().bench(drv.id, nop, upcalls, runs, iters);
+      tscPerNs.push(b.tscPerNs);
+      if (b.wrpkruPairTicks !== null && result.wrpkruPairCycles === null) result.wrpkruPairCycles = round(b.wrpkruPairTicks);
+      if (b.mprotectPairTicks !== null) result.mprotectPairCycles = round(b.mprotectPairTicks);
 
-    options.onStep?.({ isolation, what: 'js' });
-    const jsCallNs = jsCallCost(() => drv.call('nop'), runs, iters);
+      options.onStep?.({ isolation, what: 'js' });
+      const jsCallNs = jsCallCost(() => drv.call('nop'), runs, iters);
 
-    return {
-      isolation,
-      supported: true,
-      roundTripCycles: round(b.roundTripTicks),
-      roundTripNs: round(b.roundTripTicks / b.tscPerNs),
-      tappedRoundTripCycles: round(b.tappedRoundTripTicks),
-      tappedRoundTripNs: round(b.tappedRoundTripTicks / b.tscPerNs),
-      upcallCycles: round(b.upcallTicks),
-      upcallNs: round(b.upcallTicks / b.tscPerNs),
-      batchedCallCycles: round(b.batchedCallTicks),
-      batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
-      jsCallNs: round(jsCallNs),
-    };
+      options.onStep?.({ isolation, what: 'domains' });
+      const domains: DomainsRoundTrip[] = [];
+      for (const loaded of domainCounts) {
+        await nulls.first(loaded);
+        const r = loaded === 1 ? b : native().benchRoundTrip(drv.id, nop, runs, Math.max(1, Math.round(iters / loaded)));
+        domains.push({
+          loaded,
+          roundTripCycles: round(r.roundTripTicks),
+          roundTripNs: round(r.roundTripTicks / b.tscPerNs),
+          mprotectCallsPerCrossing: round(r.mprotectCallsPerCrossing, 2),
+        });
+      }
+
+      return {
+        isolation,
+        supported: true,
+        roundTripCycles: round(b.roundTripTicks),
+        roundTripNs: round(b.roundTripTicks / b.tscPerNs),
+        mprotectCallsPerCrossing: round(b.mprotectCallsPerCrossing, 2),
+        domains,
+        tappedRoundTripCycles: round(b.tappedRoundTripTicks),
+        tappedRoundTripNs: round(b.tappedRoundTripTicks / b.tscPerNs),
+        upcallCycles: round(b.upcallTicks),
+        upcallNs: round(b.upcallTicks / b.tscPerNs),
+        batchedCallCycles: round(b.batchedCallTicks),
+        batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
+        jsCallNs: round(jsCallNs),
+      };
+    } finally {
+      nulls.remove();
+    }
   }, options.onStep);
   result.tscPerNs = tscPerNs.length ? round(median(tscPerNs), 3) : 0;
   return result;

@@ -4,6 +4,7 @@
 import * as Plot from '@observablehq/plot';
 import { JSDOM } from 'jsdom';
 import type { WorkloadResult } from '../bench/classes.js';
+import type { ScaleBenchResult } from '../bench/scale.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import { summarize, type TrialRecord } from '../experiments/campaign.js';
 import type { TableRow } from '../experiments/table-apps.js';
@@ -40,6 +41,24 @@ export function crossingChart(r: XpcBenchResult): string {
       Plot.dot(rows, { fy: 'what', x: 'cycles', y: 'who', fill: (d: { who: string }) => (d.who.includes('paper') ? 'paper' : 'ours'), r: 6 }),
       Plot.text(rows, { fy: 'what', x: 'cycles', y: 'who', text: label, dx: 10, textAnchor: 'start' }),
     ],
+  });
+}
+
+// the isolation modes from the least isolated to the most
+const isolationOrder = ['none', 'pkey', 'mprotect', 'process'];
+
+/** Crossings per second against threads crossing at once, log scales: a line per mode and shape (solid: a driver per thread). */
+export function scaleChart(r: ScaleBenchResult): string {
+  const rows = r.modes.flatMap((m) => (m.supported ? m.points.map((p) => ({ mode: m.isolation, shape: m.shape, threads: p.threads, perSec: p.crossingsPerSec })) : []));
+  const line = (shape: string, dash?: string) =>
+    Plot.line(rows.filter((d) => d.shape === shape), { x: 'threads', y: 'perSec', stroke: 'mode', z: 'mode', strokeWidth: 2, strokeDasharray: dash });
+  const threads = [...new Set(rows.map((d) => d.threads))];
+  return render({
+    width: 720, height: 420, marginLeft: 80, marginRight: 20,
+    x: { type: 'log', base: 2, ticks: threads, tickFormat: (t: number) => `${t}`, label: 'threads crossing at once (log scale) →', grid: true },
+    y: { type: 'log', label: '↑ crossings per second, all threads (log scale)', grid: true },
+    color: { legend: true, domain: isolationOrder.filter((m) => rows.some((d) => d.mode === m)) },
+    marks: [line('own-driver'), line('one-driver', '5,4'), Plot.dot(rows, { x: 'threads', y: 'perSec', stroke: 'mode', r: 3 })],
   });
 }
 

@@ -4,11 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkloadResult } from '../bench/classes.js';
+import type { ScaleBenchResult } from '../bench/scale.js';
 import { makeDirs } from '../dirs.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import type { TableRow } from '../experiments/table-apps.js';
 import type { TrialRecord } from '../experiments/campaign.js';
-import { crashChart, crossingChart, failureChart, paper, recoveryChart, relativeChart, shadowAppsChart } from './charts.js';
+import { crashChart, crossingChart, failureChart, paper, recoveryChart, relativeChart, scaleChart, shadowAppsChart } from './charts.js';
 import { gather, sources, type Gathered, type Source } from './sources.js';
 
 export interface ReportOptions {
@@ -63,6 +64,16 @@ function outcomeTable(rows: TableRow[]): string {
   }).join('')}</table>`;
 }
 
+/** The round trip with more drivers loaded, and mprotect's calls per crossing beside a bare pair of them. */
+function domainsTable(r: XpcBenchResult): string {
+  const modes = r.modes.flatMap((m) => (m.supported ? [m] : []));
+  const loaded = modes[0]?.domains.map((d) => d.loaded) ?? [];
+  const pair = r.mprotectPairCycles === null ? '' : ` A bare pair of <code>mprotect</code> calls on the pages a crossing flips: ${r.mprotectPairCycles} cycles.`;
+  return `<p>Round trip in cycles with more drivers loaded (in brackets: <code>mprotect</code> calls per crossing).${pair}</p>
+<table><tr><th>isolation</th>${loaded.map((n) => `<th>${n} loaded</th>`).join('')}</tr>${modes.map((m) =>
+    `<tr><td>${m.isolation}</td>${m.domains.map((d) => `<td>${Math.round(d.roundTripCycles)} (${d.mprotectCallsPerCrossing})</td>`).join('')}</tr>`).join('')}</table>`;
+}
+
 function html(got: Gathered[]): string {
   const by = (id: string) => got.filter((g) => g.source.id === id);
   const benches = got.filter((g) => g.source.id.startsWith('bench-'));
@@ -70,12 +81,19 @@ function html(got: Gathered[]): string {
   const apps = by('table-apps')[0]?.data as { rows: TableRow[] } | undefined;
   const xpc = by('xpc')[0]?.data as XpcBenchResult | undefined;
   const trials = by('campaign')[0]?.data as TrialRecord[] | undefined;
+  const scale = by('scale')[0]?.data as ScaleBenchResult | undefined;
   const sections = [
     section('Crossing cost per isolation mode',
       `A host → driver → host round trip around an empty driver function, and one kernel call from inside a driver, per isolation mode
        (C++ loops, median run). The Nooks paper's extension procedure call (a page-table switch) took about ${paper.xpcCycles} cycles.
        ${xpc && !xpc.pku ? 'This CPU has no protection keys: <code>pkey</code> is not measured here.' : ''}`,
-      by('xpc'), () => crossingChart(xpc!)),
+      by('xpc'), () => crossingChart(xpc!) + domainsTable(xpc!)),
+    section('Crossings with threads',
+      `Kernel threads crossing at once into an empty driver function (C++ loops), 1 to 16 of them: solid lines with a driver per
+       thread (as many loaded as threads), dashed with every thread in one driver. mprotect serialises every crossing on one lock
+       and changes page protections process-wide, so it cannot scale; its cost also grows with the drivers loaded.
+       ${scale ? `${scale.cores} cores here, ${scale.seconds} s per point.` : ''}`,
+      by('scale'), () => scaleChart(scale!)),
     section('Relative performance per workload',
       `Each device class's workload in every isolation mode, as throughput relative to no isolation (the paper's Table 4 shape;
        its range, ${paper.relative[0]}–${paper.relative[1]}, shaded).`,

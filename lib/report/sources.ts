@@ -25,6 +25,7 @@ export function sources(quick: boolean, dataDir: string): Source[] {
   const campaign = join(dataDir, 'campaign.jsonl');
   return [
     { id: 'xpc', title: 'crossing costs', argv: ['bench', 'xpc', ...(quick ? ['--runs', '3', '--iters', '2000'] : [])] },
+    { id: 'scale', title: 'crossings with threads', argv: ['bench', 'scale', ...(quick ? ['--seconds', '0.05'] : [])] },
     ...['net', 'block', 'sound', 'serial'].map((c) => ({ id: `bench-${c}`, title: `${c} throughput`, argv: ['bench', c, ...seconds] })),
     { id: 'table-apps', title: 'applications under faults', argv: ['table', 'apps'] },
     // a bigger campaign's file put there (nooks campaign --out <out>/data/campaign.jsonl) is read whole

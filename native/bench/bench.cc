@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../domain/host_heap.h"
 #include "../shadow/taps.h"
 #include "../xpc/batch.h"
 #include "../xpc/pkru.h"
@@ -77,6 +78,14 @@ double bench_upcall(Domain *d, const void *fn, int runs, int iters) {
     r.push_back(double(__rdtsc() - c0) / iters);
   }
   return median(r);
+}
+
+double bench_mprotect_pair(int runs, int iters) {
+  DomainMemoryAccess open_all;  // no driver code runs meanwhile, and the heap is writable before and after
+  return ticks_per_iter(runs, iters, [] {
+    host_heap_protect(true);
+    host_heap_protect(false);
+  });
 }
 
 double bench_batched_call(Domain *d, const void *fn, int runs, int iters) {

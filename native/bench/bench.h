@@ -14,6 +14,11 @@ double bench_tapped_round_trip(Domain *d, const void *fn, int runs, int iters);
 // One driver -> host kernel call; fn(n) must make n calls and return.
 double bench_upcall(Domain *d, const void *fn, int runs, int iters);
 
+// One mprotect pair on the pages a crossing flips when one domain is loaded:
+// the host-object heap made read-only and writable again (isolation
+// 'mprotect' only: it holds the mprotect lock meanwhile).
+double bench_mprotect_pair(int runs, int iters);
+
 // One call to fn when calls are deferred and run NOOKS_BATCH_MAX per crossing.
 double bench_batched_call(Domain *d, const void *fn, int runs, int iters);
 

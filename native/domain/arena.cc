@@ -13,18 +13,27 @@ static size_t page_round(size_t n) {
 
 size_t Arena::guard() const { return base_ && !huge_ ? page_round(1) : 0; }
 
-bool Arena::map(size_t size, int pkey, bool shared) {
+size_t Arena::footprint(size_t size) { return page_round(size) + 2 * page_round(1); }
+
+// PROT_NONE address space, at `at` (replacing what is there) or anywhere.
+static void *reserve(size_t n, bool shared, uintptr_t at) {
+  int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0);
+  return mmap((void *)at, n, PROT_NONE, flags, -1, 0);
+}
+
+bool Arena::map(size_t size, int pkey, bool shared, uintptr_t at) {
   size_ = page_round(size);
   shared_ = shared;
+  placed_ = at != 0;
   // An inaccessible page on each side: a driver that runs off its arena (an
   // overrun, a bad length) faults there, inside its domain, instead of writing
   // the next mapping, which may be host memory (writable under mprotect).
   const size_t pad = page_round(1);
-  void *r = mmap(nullptr, size_ + 2 * pad, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *r = reserve(size_ + 2 * pad, shared, at);
   if (r == MAP_FAILED) return false;
   void *p = (char *)r + pad;
   if (pkey >= 0 ? pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0 : mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
-    munmap(r, size_ + 2 * pad);
+    if (!placed_) munmap(r, size_ + 2 * pad);
     return false;
   }
   base_ = (uintptr_t)p;
@@ -51,11 +60,14 @@ bool Arena::map_huge(size_t size, int pkey) {
 }
 
 void Arena::unmap() {
-  if (base_) munmap((void *)reserved_lo(), reserved_hi() - reserved_lo());
+  // placed: inaccessible again, so that the reservation stays whole (mprotect mode closes it in one call)
+  if (base_ && placed_) reserve(reserved_hi() - reserved_lo(), false, reserved_lo());
+  else if (base_) munmap((void *)reserved_lo(), reserved_hi() - reserved_lo());
   base_ = 0;
   size_ = 0;
   huge_ = false;
   shared_ = false;
+  placed_ = false;
   free_.clear();
   live_.clear();
   used_ = 0;

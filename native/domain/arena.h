@@ -17,8 +17,11 @@ class Arena {
  public:
   // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none),
   // between two inaccessible guard pages; `shared`: MAP_SHARED, so that a
-  // driver host process forked later sees and writes the same pages.
-  bool map(size_t size, int pkey, bool shared = false);
+  // driver host process forked later sees and writes the same pages. `at`:
+  // where in the caller's reservation (footprint(size) bytes there) it goes.
+  bool map(size_t size, int pkey, bool shared = false, uintptr_t at = 0);
+  // The bytes map() takes for `size`, guard pages included.
+  static size_t footprint(size_t size);
   // Instead: `size` bytes of locked 2 MiB hugepages (rounded up), no
   // allocation straddling two of them (each is contiguous in physical memory,
   // the next one need not be), kept across reset(). false with errno set.
@@ -48,6 +51,7 @@ class Arena {
   size_t used_ = 0;
   bool huge_ = false;
   bool shared_ = false;
+  bool placed_ = false;  // in the caller's reservation: unmap() gives the addresses back to it
   size_t guard() const;
   std::map<uintptr_t, size_t> free_;  // start -> length, coalesced
   std::map<uintptr_t, size_t> live_;  // start -> length

@@ -126,15 +126,16 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
   try {
     if (g_isolation == Isolation::pkey) d->pkey = take_key(name);
     bool shared = shared_domains();
-    void *stacks = mmap(nullptr, stacks_size(), PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (stacks != MAP_FAILED) d->stacks = (uintptr_t)stacks;
-    if (!d->stacks || !d->heap.map(mem_limit - static_bytes, d->pkey, shared) || !d->dma.map(std::min(mem_limit, kDmaSize), d->pkey, shared) ||
-        (shared && !driver_host_create(d)))
+    size_t dma_size = std::min(mem_limit, kDmaSize), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);
+    size_t n = heap_n + dma_n + stacks_size();
+    void *r = mmap(nullptr, n, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
+    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, d->pkey, shared, d->memory.lo) ||
+        !d->dma.map(dma_size, d->pkey, shared, d->memory.lo + heap_n) || (shared && !driver_host_create(d)))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
+    d->stacks = d->memory.lo + heap_n + dma_n;
   } catch (...) {
-    d->heap.unmap();
-    d->dma.unmap();
-    if (d->stacks) munmap((void *)d->stacks, stacks_size());
+    if (d->memory.lo) munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
     delete d;
     throw;
   }
@@ -153,7 +154,7 @@ void domain_destroy(Domain *d) {
   std::lock_guard<std::mutex> g(g_domains_lock);
   driver_host_destroy(d);
   d->heap.unmap();
-  d->dma.unmap();
+  d->dma.unmap();  // hugepages (UIO) lie outside the reservation
   {
     std::lock_guard<std::mutex> tg(d->threads_lock);
     for (DomainThread *dt : d->threads) {
@@ -162,7 +163,7 @@ void domain_destroy(Domain *d) {
     }
     d->threads.clear();
   }
-  munmap((void *)d->stacks, stacks_size());
+  munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
   if (d->pkey >= 0 && !key_shared(d)) pkey_free(d->pkey);
   g_domains[d->id] = nullptr;
   recompute_pkru_bits();

@@ -73,6 +73,9 @@ struct ModuleParam {
   std::string text;     // charp
 };
 
+// Under isolation 'mprotect': how a domain's memory is protected now (native/xpc/xpc.cc says what each means).
+enum class MprotectView : uint8_t { exact, closed, open };
+
 constexpr int kMaxDomains = 64;
 constexpr int kMaxDomainThreads = 128;  // threads that may be inside one domain at once
 
@@ -115,9 +118,13 @@ struct Domain {
   Objects objects;         // what the driver holds; released at recovery
   std::mutex threads_lock;
   std::vector<DomainThread *> threads;
-  // Every stack of the domain, in one reservation: kMaxDomainThreads slots of
-  // guard + stack (shared under isolation 'process', for the driver's host process).
+  // The heap, the DMA arena and every stack in one reservation, guard pages
+  // between them (under isolation 'mprotect' one call closes or opens it all;
+  // shared under isolation 'process', for the driver's host process).
+  Range memory{0, 0};
+  // Its stacks: kMaxDomainThreads slots of guard + stack.
   uintptr_t stacks = 0;
+  MprotectView view = MprotectView::exact;  // guarded by the mprotect lock
   bool slot_used[kMaxDomainThreads] = {};
   DriverHost *host = nullptr;  // isolation 'process' only
 

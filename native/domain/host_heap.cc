@@ -41,8 +41,10 @@ void host_heap_free(void *p) {
   host_heap.heap.free(p);
 }
 
-void host_heap_protect(bool read_only) {
-  if (host_heap.heap.lo()) mprotect((void *)host_heap.heap.lo(), host_heap.heap.hi() - host_heap.heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
+bool host_heap_protect(bool read_only) {
+  if (!host_heap.heap.lo()) return false;
+  mprotect((void *)host_heap.heap.lo(), host_heap.heap.hi() - host_heap.heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
+  return true;
 }
 
 

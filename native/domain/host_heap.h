@@ -10,7 +10,8 @@ namespace nooks {
 
 void *host_heap_alloc(size_t size);
 void host_heap_free(void *p);
-void host_heap_protect(bool read_only);
+// false if the heap is not mapped (nothing to protect: no mprotect call made).
+bool host_heap_protect(bool read_only);
 // Maps the heap (at boot, before any driver's host process is forked).
 bool host_heap_init();
 // The heap's whole mapping.

@@ -85,9 +85,8 @@ bool holds(const Range &r, uintptr_t lo, uintptr_t hi) { return lo >= r.lo && hi
 void keep_own_shared_memory(Domain *d) {
   Range own[8 + 64];
   int n = 0;
-  own[n++] = {d->heap.reserved_lo(), d->heap.reserved_hi()};
-  own[n++] = {d->dma.reserved_lo(), d->dma.reserved_hi()};
-  own[n++] = {d->stacks, d->stacks + stacks_size()};
+  own[n++] = d->memory;  // heap, DMA and stacks
+  own[n++] = {d->dma.reserved_lo(), d->dma.reserved_hi()};  // unless hugepages (UIO) hold the DMA arena
   own[n++] = {(uintptr_t)g_shared, (uintptr_t)g_shared + sizeof(DriverHostShared)};
   for (const Segment &s : d->segments)
     if (n < (int)(sizeof own / sizeof *own)) own[n++] = s.range;

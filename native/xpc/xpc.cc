@@ -126,27 +126,61 @@ void xpc_set_isolation(Isolation m) {
 // and the host-object heap read-only; while kernel code runs, all is open.
 static std::mutex g_mprotect_lock;
 static int g_mprotect_applied = -1;
+static std::atomic<uint64_t> g_mprotect_calls{0};
+
+uint64_t mprotect_calls() { return g_mprotect_calls.load(std::memory_order_relaxed); }
+
+static void protect(uintptr_t lo, uintptr_t hi, int prot) {
+  mprotect((void *)lo, hi - lo, prot);
+  g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+// What a domain's memory looks like (d->memory: heap, DMA and stacks in one
+// reservation; the writable segments, mapped device registers and hugepage
+// DMA lie apart):
+//  exact:  what its own driver may touch writable; the guards and unused
+//          stacks inaccessible. Kernel code needs no more: a domain left by
+//          its driver stays so.
+//  closed: nothing accessible (another domain's driver runs): one call.
+//  open:   the whole reservation writable, guards included (kernel code runs,
+//          and while it does no driver code runs anywhere): one call.
+// So a crossing into the domain that ran last changes every other domain
+// with one call each way.
+using View = MprotectView;
+
+static void set_view(Domain *d, View v) {
+  View was = d->view;
+  if (was == v) return;
+  const int rw = PROT_READ | PROT_WRITE;
+  const Range &m = d->memory;
+  bool dma_apart = !m.contains(d->dma.lo(), d->dma.hi() - d->dma.lo());
+  if (v == View::exact) {
+    if (was == View::open) protect(m.lo, m.hi, PROT_NONE);
+    protect(d->heap.lo(), d->heap.hi(), rw);
+    if (!dma_apart) protect(d->dma.lo(), d->dma.hi(), rw);
+    std::lock_guard<std::mutex> g(d->threads_lock);
+    for (DomainThread *dt : d->threads) protect(dt->stack_lo, dt->stack_hi, rw);
+  } else {
+    protect(m.lo, m.hi, v == View::closed ? PROT_NONE : rw);
+  }
+  d->view = v;
+  if (v != View::closed && was != View::closed) return;  // the rest is writable in both
+  int prot = v == View::closed ? PROT_NONE : rw;
+  if (dma_apart) protect(d->dma.lo(), d->dma.hi(), prot);
+  for (auto &s : d->segments) protect(s.range.lo, s.range.hi, prot);
+  std::lock_guard<std::mutex> g(d->mmio_lock);
+  for (const Range &r : d->mmio) protect(r.lo, r.hi, prot);
+}
 
 void mprotect_apply(int domain_id) {
   if (domain_id == g_mprotect_applied) return;
-  auto set = [](Domain *d, int prot) {
-    mprotect((void *)d->heap.lo(), d->heap.hi() - d->heap.lo(), prot);
-    mprotect((void *)d->dma.lo(), d->dma.hi() - d->dma.lo(), prot);
-    for (auto &s : d->segments) mprotect((void *)s.range.lo, s.range.hi - s.range.lo, prot);
-    {
-      std::lock_guard<std::mutex> g(d->mmio_lock);
-      for (const Range &r : d->mmio) mprotect((void *)r.lo, r.hi - r.lo, prot);
-    }
-    std::lock_guard<std::mutex> g(d->threads_lock);
-    for (DomainThread *dt : d->threads) mprotect((void *)dt->stack_lo, dt->stack_hi - dt->stack_lo, prot);
-  };
   for (Domain *d : g_domains) {
     if (!d || d->state.load() == DomainState::unloaded) continue;
-    bool open = domain_id < 0 || d->id == domain_id;
-    bool was_open = g_mprotect_applied < 0 || d->id == g_mprotect_applied;
-    if (open != was_open) set(d, open ? PROT_READ | PROT_WRITE : PROT_NONE);
+    if (domain_id == d->id) set_view(d, View::exact);
+    else if (domain_id >= 0) set_view(d, View::closed);
+    else if (d->view == View::closed) set_view(d, View::open);
   }
-  host_heap_protect(domain_id >= 0);
+  if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
   g_mprotect_applied = domain_id;
 }
 

@@ -106,6 +106,8 @@ EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
 
 // mprotect mode: make domain_id's memory the only accessible domain (-1: host).
 void mprotect_apply(int domain_id);
+// mprotect calls mprotect_apply has made so far (what a crossing costs in system calls).
+uint64_t mprotect_calls();
 
 // A kernel call about to wait (sleep, a lock, another thread): under mprotect
 // it lets other threads run driver code meanwhile. Touch no driver memory

@@ -1,15 +1,16 @@
-// `nooks bench xpc|net|block|sound|serial|pci`: formats what lib/bench/ measures
-// (xpc.ts: crossing costs; classes.ts: a workload per device class, and the
-// net one on a real PCI NIC).
+// `nooks bench xpc|scale|net|block|sound|serial|pci`: formats what lib/bench/
+// measures (xpc.ts: crossing costs; scale.ts: crossings with 1 to 16 threads;
+// classes.ts: a workload per device class, and the net one on a real PCI NIC).
 import { benchClass, classSuites, classWorkloads, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
 import { cpuModel, defaultModes } from '../../bench/common.js';
-import { benchXpc, type XpcBenchResult } from '../../bench/xpc.js';
+import { benchScale, threadCounts, type ScaleBenchResult } from '../../bench/scale.js';
+import { benchXpc, domainCounts, type XpcBenchResult } from '../../bench/xpc.js';
 import type { PciVia } from '../../pci.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { intFlag, policyOf, table, toJson, type Context } from './common.js';
 
-export const suites = ['xpc', ...classSuites] as const;
+export const suites = ['xpc', 'scale', ...classSuites] as const;
 
 export async function bench(ctx: Context): Promise<number> {
   const [suite] = ctx.args;
@@ -18,20 +19,22 @@ export async function bench(ctx: Context): Promise<number> {
     throw new UsageError(`unknown benchmark "${suite}"${hint ? ` (did you mean "${hint}"?)` : ''}; available: ${suites.join(', ')}`);
   }
   if (suite !== 'pci' && ctx.args.length > 1) throw new UsageError(`bench ${suite} takes no more arguments`);
-  return suite === 'xpc' ? xpc(ctx) : classes(ctx, suite as ClassSuite);
+  if (suite === 'xpc') return xpc(ctx);
+  return suite === 'scale' ? scale(ctx) : classes(ctx, suite as ClassSuite);
 }
 
 async function xpc(ctx: Context): Promise<number> {
   for (const f of ['seconds', 'policy'] as const)
-    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench ${classSuites.join('|')}; bench xpc takes --runs and --iters`);
+    if (ctx.flags[f] !== undefined)
+      throw new UsageError(`--${f} is an option of bench ${[...(f === 'seconds' ? ['scale'] : []), ...classSuites].join('|')}; bench xpc takes --runs and --iters`);
   const runs = intFlag(ctx, 'runs', 7);
   const iters = intFlag(ctx, 'iters', 20_000);
-  // three steps per mode (boot, the native loops, the JS loop); a skipped mode counts its three at once
-  const progress = new Progress({ total: defaultModes.length * 3, label: 'bench xpc', json: ctx.flags.json });
+  // four steps per mode (boot, the native loops, the JS loop, more domains); a skipped mode counts its four at once
+  const progress = new Progress({ total: defaultModes.length * 4, label: 'bench xpc', json: ctx.flags.json });
   const result = await benchXpc({
     runs,
     iters,
-    onStep: (s) => progress.tick(s.what === 'skip' ? 3 : 1),
+    onStep: (s) => progress.tick(s.what === 'skip' ? 4 : 1),
   });
   progress.tick(Infinity);
   progress.finish();
@@ -47,6 +50,7 @@ function printXpc(ctx: Context, r: XpcBenchResult): void {
   ctx.print(`cpu: ${r.cpu}`);
   ctx.print(`protection keys (PKU): ${r.pku ? 'yes' : 'no'}; TSC ${r.tscPerNs} ticks/ns; median of ${r.runs} runs of ${r.iters} operations`);
   ctx.print(`bare WRPKRU pair: ${r.wrpkruPairCycles === null ? 'n/a (no PKU)' : `${r.wrpkruPairCycles} cycles`}`);
+  ctx.print(`bare mprotect pair on the pages a crossing flips: ${r.mprotectPairCycles === null ? 'n/a (mprotect not measured)' : `${r.mprotectPairCycles} cycles`}`);
   ctx.print('');
   const rows = r.modes.map((m) =>
     m.supported
@@ -61,11 +65,51 @@ function printXpc(ctx: Context, r: XpcBenchResult): void {
   )) ctx.print(line);
   for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
   ctx.print('');
+  ctx.print('round trip with more domains loaded: cycles (mprotect calls per crossing)');
+  for (const line of table(
+    ['isolation', ...domainCounts.map((n) => `${n} loaded`)],
+    r.modes.flatMap((m) => (m.supported ? [[m.isolation, ...m.domains.map((d) => `${fig(d.roundTripCycles)} (${d.mprotectCallsPerCrossing})`)]] : [])),
+    ['left', ...domainCounts.map(() => 'right' as const)],
+  )) ctx.print(line);
+  ctx.print('');
   ctx.print('cycles are TSC ticks (constant-rate time-stamp counter), converted to ns with the measured TSC rate.');
   ctx.print('round trip: host -> driver -> host around an empty driver function (C++ loop); via a tap: the same as a');
   ctx.print('class calls its driver\'s operations, through the shadow\'s tap; upcall: one kernel call');
   ctx.print('from inside the driver (C++ loop); batched call: one empty call when 63 are deferred into one crossing;');
   ctx.print('JS drv.call: one call from JavaScript, N-API included.');
+}
+
+async function scale(ctx: Context): Promise<number> {
+  for (const f of ['runs', 'iters', 'policy'] as const)
+    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is not an option of bench scale; it takes --seconds (per point)`);
+  const seconds = secondsFlag(ctx, 0.5);
+  // per mode: boot, then a step per point of each shape; a skipped mode counts them at once
+  const perMode = 1 + 2 * threadCounts.length;
+  const progress = new Progress({ total: defaultModes.length * perMode, label: 'bench scale', json: ctx.flags.json });
+  const result = await benchScale({ seconds, onStep: (s) => progress.tick(s.what === 'skip' ? perMode : 1) });
+  progress.tick(Infinity);
+  progress.finish();
+  if (ctx.flags.json) {
+    ctx.print(toJson(result));
+    return 0;
+  }
+  printScale(ctx, result);
+  return 0;
+}
+
+function printScale(ctx: Context, r: ScaleBenchResult): void {
+  ctx.print(`cpu: ${r.cpu}; ${r.cores} cores; ${r.seconds} s per point`);
+  ctx.print('');
+  ctx.print('crossings per second (all threads together), by threads crossing at once');
+  for (const line of table(
+    ['isolation', 'shape', ...threadCounts.map(String)],
+    r.modes.map((m) => (m.supported ? [m.isolation, m.shape, ...m.points.map((p) => fig(p.crossingsPerSec))] : [m.isolation, 'unsupported', ...threadCounts.map(() => '')])),
+    ['left', 'left', ...threadCounts.map(() => 'right' as const)],
+  )) ctx.print(line);
+  for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
+  ctx.print('');
+  ctx.print('own-driver: each thread crosses into a null driver of its own (as many loaded as threads); one-driver: every');
+  ctx.print('thread into the same one. Each crossing is a round trip into an empty function, in a C++ loop per thread.');
 }
 
 /** `bench net|block|sound|serial`: with --json, one object per workload (an array when a suite has several; each has one now). */
