@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type ParamValue, type TextPatch } from './native.js';
-import { driverPath } from './paths.js';
+import { driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
@@ -149,7 +149,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
     this.live();
     checkLoadOptions(nameOrPath, options);
-    const path = driverPath(nameOrPath);
+    const path = loadableDriverPath(nameOrPath);
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);

@@ -27,8 +27,13 @@ export function builtInDrivers(): string[] {
  */
 export function driverPath(nameOrPath: string): string {
   if (nameOrPath.includes('/') || nameOrPath.endsWith('.so')) return resolve(nameOrPath);
-  const path = join(driversDir, `${nameOrPath}.so`);
-  if (!existsSync(path)) {
+  return join(driversDir, `${nameOrPath}.so`);
+}
+
+/** driverPath, for loading: a name that is not built in is refused, naming the ones that are (ENOENT). */
+export function loadableDriverPath(nameOrPath: string): string {
+  const path = driverPath(nameOrPath);
+  if (path === join(driversDir, `${nameOrPath}.so`) && !existsSync(path)) {
     const known = builtInDrivers();
     throw Object.assign(new Error(`no built-in driver '${nameOrPath}' (no ${path}) [ENOENT]: ` +
       (known.length ? `the built-in drivers are ${known.join(', ')}` : `none is built in ${driversDir} (${rebuildCommand})`) +
