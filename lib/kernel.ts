@@ -15,7 +15,7 @@ export type { Isolation } from './wrappers/enums.js';
 export interface BootOptions {
   /**
    * 'auto' (default): pkey where the CPU has protection keys, else mprotect.
-   * 'process': each driver in a host process of its own (README, Isolation modes).
+   * 'process': each driver in a host process of its own (docs/design.md).
    */
   isolation?: Isolation | 'auto';
   /** Recovery policy: a .json/.yaml file, a parsed Policy, or one written like the file. */

@@ -250,7 +250,7 @@ const commands: readonly CommandDef[] = [
       '(so that a crash without isolation is observed), with shadow drivers, and the fault is written into the driver\'s',
       'loaded text as the application starts. Any other driver (a path: it contains / or ends in .so) runs under',
       '--workload <module.mjs>, whose default export async ({ kernel, driver, trial, seed }) exercises the driver,',
-      'loaded and faulted, and returns true, false or { ok, detail? } (README, Fault injection). Binary faults (SWIFI, as the Nooks injector): a random',
+      'loaded and faulted, and returns true, false or { ok, detail? } (docs/fault-injection.md). Binary faults (SWIFI, as the Nooks injector): a random',
       'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
       'invert-branch, remove-init, corrupt-pointer, off-by-one or alloc-fail. Targeted faults (the shadow-driver paper\'s',
       'bug classes and lkdtm): null-deref (the driver\'s own hook), missing-init, endless-loop, buffer-overrun, panic,',
