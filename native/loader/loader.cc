@@ -8,8 +8,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <vector>
 
@@ -18,6 +16,7 @@
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
 #include "../xpc/xpc.h"
+#include "elf_check.h"
 #include "text_patch.h"
 
 namespace nooks {
@@ -27,53 +26,22 @@ extern const char *const kKapiNames[];
 
 namespace {
 
-struct Image {
-  std::vector<uint8_t> bytes;
-  const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
-  template <class T>
-  const T *at(uint64_t off, uint64_t count = 1) const {
-    if (off > bytes.size() || count * sizeof(T) > bytes.size() - off) return nullptr;
-    return (const T *)(bytes.data() + off);
-  }
-};
-
-Image read_image(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw LoadError("ENOENT", path + ": no such driver file (build drivers with `npm run build`)");
-  Image img;
-  img.bytes.assign(std::istreambuf_iterator<char>(f), {});
-  const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
-  if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-    throw LoadError("ENOTELF", path + ": not an ELF file");
-  if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 || eh->e_type != ET_DYN)
-    throw LoadError("ENOTELF", path + ": not an x86-64 shared object");
-  if (!img.at<Elf64_Phdr>(eh->e_phoff, eh->e_phnum) || !img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
-    throw LoadError("ENOTELF", path + ": truncated ELF headers");
-  return img;
-}
-
 // Every undefined symbol must be a kernel call; anything else (libc above
 // all) is a driver bug. Also checks that module_init is there.
-void check_symbols(const Image &img, const std::string &path) {
+void check_symbols(const DriverImage &img, const std::string &path) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
-  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
   std::vector<std::string> libc, unknown;
   bool has_init = false;
-  for (int i = 0; i < img.eh()->e_shnum; i++) {
-    if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= img.eh()->e_shnum) continue;
-    const Elf64_Shdr &strtab = sh[sh[i].sh_link];
-    const Elf64_Sym *syms = img.at<Elf64_Sym>(sh[i].sh_offset, sh[i].sh_size / sizeof(Elf64_Sym));
-    if (!syms) throw LoadError("ENOTELF", path + ": bad symbol table");
-    for (size_t s = 1; s < sh[i].sh_size / sizeof(Elf64_Sym); s++) {
-      const char *name = img.at<char>(strtab.sh_offset + syms[s].st_name);
-      if (!name || !*name || strnlen(name, strtab.sh_size) == strtab.sh_size) continue;
-      if (syms[s].st_shndx != SHN_UNDEF) {
-        if (!strcmp(name, "nooks_module_init")) has_init = true;
-        continue;
-      }
-      if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
-      (dlsym(RTLD_DEFAULT, name) ? libc : unknown).push_back(name);
+  const Elf64_Sym *syms = img.syms();
+  for (uint64_t s = 1; s < img.nsyms; s++) {
+    const char *name = img.name_of(syms[s]);
+    if (!*name) continue;
+    if (syms[s].st_shndx != SHN_UNDEF) {
+      if (!strcmp(name, "nooks_module_init")) has_init = true;
+      continue;
     }
+    if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
+    (dlsym(RTLD_DEFAULT, name) ? libc : unknown).push_back(name);
   }
   auto join = [](const std::vector<std::string> &v) {
     std::string s;
@@ -89,7 +57,7 @@ void check_symbols(const Image &img, const std::string &path) {
 
 // WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
 // memory form) can load PKRU too. Refuse text that contains either byte sequence.
-void scan_text(const Image &img, const std::string &path) {
+void scan_text(const DriverImage &img, const std::string &path) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
@@ -120,7 +88,7 @@ void share_pages(uintptr_t lo, uintptr_t hi, int prot, const std::string &path) 
 }
 
 // Records the image's ranges and tags its writable, non-RELRO pages.
-void map_segments(Domain *d, const Image &img, uintptr_t base) {
+void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
   uintptr_t relro_end = 0;
   for (int i = 0; i < img.eh()->e_phnum; i++)
@@ -144,7 +112,7 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
 }  // namespace
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
-  Image img = read_image(path);
+  DriverImage img = read_driver_image(path);
   check_symbols(img, path);
   scan_text(img, path);
   if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
@@ -182,6 +150,9 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
+  // the symbol table says where they are: it must be the driver's code
+  if (!d->in_text((uintptr_t)d->init) || (d->exit && !d->in_text((uintptr_t)d->exit)))
+    refuse(LoadError("ENOINIT", path + ": module_init or module_exit is not in the driver's code"));
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
   std::string no_host;
