@@ -16,6 +16,9 @@ namespace {
 
 const uint64_t kPage = 4096;
 const uint64_t kMaxVaddr = 1ull << 47;  // user address space: nothing maps above it
+// The loader copies a driver's writable segments (for recovery) and tags its
+// pages: an image beyond this is a damaged size, not a driver.
+const uint64_t kMaxSpan = 1ull << 30;
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -69,8 +72,10 @@ class Checker {
     dynamic();
     tables();
     load_time_code();
-    relocations(tag(DT_RELA), tag(DT_RELASZ), "DT_RELA");
-    relocations(tag(DT_JMPREL), tag(DT_PLTRELSZ), "DT_JMPREL");
+    // glibc applies the first DT_RELACOUNT of DT_RELA as R_X86_64_RELATIVE, asserting they are
+    if (tag(DT_RELACOUNT) > tag(DT_RELASZ) / sizeof(Elf64_Rela)) malformed(path_, "DT_RELACOUNT exceeds DT_RELASZ");
+    relocations(tag(DT_RELA), tag(DT_RELASZ), tag(DT_RELACOUNT), "DT_RELA");
+    relocations(tag(DT_JMPREL), tag(DT_PLTRELSZ), 0, "DT_JMPREL");
   }
 
  private:
@@ -135,6 +140,9 @@ class Checker {
       loads_.push_back(&p);
     }
     if (loads_.empty()) malformed(path_, "no PT_LOAD segment");
+    if (loads_.back()->p_vaddr + loads_.back()->p_memsz - loads_.front()->p_vaddr > kMaxSpan)
+      malformed(path_, "the segments span more than 1 GiB");
+    bool phdr = false;
     for (int i = 0; i < img_.eh()->e_phnum; i++) {
       const Elf64_Phdr &p = ph[i];
       switch (p.p_type) {
@@ -142,7 +150,8 @@ class Checker {
         case PT_GNU_EH_FRAME:
           if (!segment_of(p.p_vaddr, p.p_memsz, false)) malformed(path_, segment_name(i) + " lies outside the loaded segments");
           break;
-        case PT_PHDR:  // the unwinder reads program headers from there
+        case PT_PHDR:  // glibc reads the program headers there (_dl_find_object)
+          phdr = true;
           if (p.p_offset != img_.eh()->e_phoff || p.p_filesz != img_.eh()->e_phnum * sizeof(Elf64_Phdr))
             malformed(path_, "PT_PHDR does not describe the program headers");
           mapped_as_in_file(p, i);
@@ -161,13 +170,28 @@ class Checker {
       }
     }
     if (!dyn_) malformed(path_, "no PT_DYNAMIC");
+    if (!phdr) program_headers_in_memory();
   }
 
   // A segment glibc reads both from the file and from memory: both must be the same bytes.
   void mapped_as_in_file(const Elf64_Phdr &p, int i) const {
     const Elf64_Phdr *load = segment_of(p.p_vaddr, p.p_memsz, true);
-    if (!load || p.p_filesz != p.p_memsz || file_offset(load, p.p_vaddr) != p.p_offset)
-      malformed(path_, segment_name(i) + " lies outside the loaded segments");
+    if (!load || !readable(load) || p.p_filesz != p.p_memsz || file_offset(load, p.p_vaddr) != p.p_offset)
+      malformed(path_, segment_name(i) + " lies outside the loaded, readable segments");
+  }
+
+  static bool readable(const Elf64_Phdr *load) { return load->p_flags & (PF_R | PF_W); }
+
+  // Without PT_PHDR, glibc looks for the program headers in the mapped file
+  // pages (and reads them there while dlopen runs) or copies them.
+  void program_headers_in_memory() const {
+    uint64_t lo = img_.eh()->e_phoff, hi = lo + img_.eh()->e_phnum * sizeof(Elf64_Phdr);
+    for (const Elf64_Phdr *p : loads_) {
+      uint64_t mapoff = p->p_offset / kPage * kPage, mapped = (p->p_vaddr + p->p_filesz + kPage - 1) / kPage * kPage - p->p_vaddr / kPage * kPage;
+      if (mapoff > lo || mapoff + mapped < hi) continue;
+      if (!readable(p)) malformed(path_, "the program headers are in a segment that is not readable");
+      return;
+    }
   }
 
   // glibc walks 4- and 8-aligned notes (ABI tag, x86 properties) trusting their sizes.
@@ -248,7 +272,7 @@ class Checker {
   // relocation can rewrite it while glibc reads it. Its file offset.
   uint64_t table(uint64_t vaddr, uint64_t size, const std::string &what) const {
     const Elf64_Phdr *p = segment_of(vaddr, size, true);
-    if (!p || (p->p_flags & PF_W)) malformed(path_, what + " lies outside the driver's read-only segments");
+    if (!p || !readable(p) || (p->p_flags & PF_W)) malformed(path_, what + " lies outside the driver's read-only segments");
     return file_offset(p, vaddr);
   }
 
@@ -311,7 +335,7 @@ class Checker {
   // Each relocation: a type glibc applies here, a symbol in the table, a
   // target in a writable segment and not in the dynamic section (glibc
   // rereads it while relocating).
-  void relocations(uint64_t vaddr, uint64_t size, const char *what) const {
+  void relocations(uint64_t vaddr, uint64_t size, uint64_t nrelative, const char *what) const {
     if (size == 0) return;
     if (size % sizeof(Elf64_Rela) != 0) malformed(path_, std::string(what) + " size is not a multiple of 24");
     uint64_t n = size / sizeof(Elf64_Rela);
@@ -320,6 +344,7 @@ class Checker {
       std::string which = std::string("relocation ") + std::to_string(i) + " of " + what;
       uint32_t type = ELF64_R_TYPE(r[i].r_info);
       if (type == R_X86_64_IRELATIVE) ifunc(which);
+      if (i < nrelative && type != R_X86_64_RELATIVE) malformed(path_, which + " is counted in DT_RELACOUNT but not relative");
       if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
           type != R_X86_64_RELATIVE)
         malformed(path_, which + " has unsupported type " + std::to_string(type));

@@ -96,7 +96,8 @@ void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD) continue;
     uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
-    d->readable.push_back({lo, hi});
+    // what the kernel may read for the driver (its strings): what the driver can read itself
+    if (ph[i].p_flags & (PF_R | PF_W)) d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
     if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), PROT_READ | PROT_EXEC, d->path);
     if (!(ph[i].p_flags & PF_W)) continue;

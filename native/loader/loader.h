@@ -10,8 +10,9 @@
 namespace nooks {
 
 // A driver that cannot be loaded; `code` names the reason for programs:
-// ENOENT, ENOTELF, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
-// EINITFAULT, EINITFAILED, EPATCH, EHOST (isolation process: no host process).
+// ENOENT, EISDIR, ENOTELF, ENEEDED, ECTOR (elf_check.h), ENOINIT, EUNRESOLVED,
+// ELIBC, EWRPKRU, ELOADED, EDLOPEN, EINITFAULT, EINITFAILED, EPATCH, EHOST
+// (isolation process: no host process).
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
