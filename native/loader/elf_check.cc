@@ -100,6 +100,7 @@ class Checker {
       throw LoadError("ENOTELF", path_ + ": not an x86-64 shared object");
     if (eh->e_phentsize != sizeof(Elf64_Phdr) || !img_.ph() || !img_.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
       throw LoadError("ENOTELF", path_ + ": truncated ELF headers");
+    if (eh->e_phoff % alignof(Elf64_Phdr) != 0) malformed(path_, "the program headers are misaligned");
   }
 
   // The PT_LOAD whose memory holds [vaddr, vaddr+size) (`file`: in the part
@@ -163,6 +164,7 @@ class Checker {
           break;
         case PT_DYNAMIC:
           mapped_as_in_file(p, i);
+          if (p.p_offset % alignof(Elf64_Dyn) != 0) malformed(path_, "PT_DYNAMIC is misaligned");
           // glibc adjusts the entries in place, and no relocation may rewrite them (below)
           if (!(segment_of(p.p_vaddr, p.p_memsz, true)->p_flags & PF_W))
             malformed(path_, "PT_DYNAMIC is not in a writable segment");
@@ -200,8 +202,9 @@ class Checker {
     auto up = [&](uint64_t v) { return (v + p.p_align - 1) & ~(p.p_align - 1); };
     uint64_t at = 0;
     while (at + sizeof(Elf64_Nhdr) < p.p_filesz) {
-      const Elf64_Nhdr *n = img_.at<Elf64_Nhdr>(p.p_offset + at);
-      uint64_t next = at + up(up(sizeof(Elf64_Nhdr) + n->n_namesz) + n->n_descsz);
+      Elf64_Nhdr n;  // notes may be misaligned in a damaged file
+      memcpy(&n, img_.bytes.data() + p.p_offset + at, sizeof n);
+      uint64_t next = at + up(up(sizeof(Elf64_Nhdr) + n.n_namesz) + n.n_descsz);
       if (next > p.p_filesz) malformed(path_, "a note in " + segment_name(i) + " extends past its end");
       at = next;
     }
@@ -270,9 +273,10 @@ class Checker {
 
   // A table dlopen reads: in the file part of a read-only PT_LOAD, so that no
   // relocation can rewrite it while glibc reads it. Its file offset.
-  uint64_t table(uint64_t vaddr, uint64_t size, const std::string &what) const {
+  uint64_t table(uint64_t vaddr, uint64_t size, uint64_t align, const std::string &what) const {
     const Elf64_Phdr *p = segment_of(vaddr, size, true);
     if (!p || !readable(p) || (p->p_flags & PF_W)) malformed(path_, what + " lies outside the driver's read-only segments");
+    if (vaddr % align != 0) malformed(path_, what + " is misaligned");
     return file_offset(p, vaddr);
   }
 
@@ -280,18 +284,18 @@ class Checker {
   const T *array(uint64_t vaddr, uint64_t count, const std::string &what) const {
     uint64_t size;
     if (__builtin_mul_overflow(count, sizeof(T), &size)) malformed(path_, what + " is too large");
-    return img_.at<T>(table(vaddr, size, what), count);
+    return img_.at<T>(table(vaddr, size, alignof(T), what), count);
   }
 
   void tables() {
-    img_.strtab_offset = table(tag(DT_STRTAB), tag(DT_STRSZ), "the string table (DT_STRTAB, DT_STRSZ)");
+    img_.strtab_offset = table(tag(DT_STRTAB), tag(DT_STRSZ), 1, "the string table (DT_STRTAB, DT_STRSZ)");
     uint64_t strsz = tag(DT_STRSZ);
     if (strsz == 0 || img_.bytes[img_.strtab_offset + strsz - 1] != 0) malformed(path_, "the string table does not end with NUL");
     if (tags_.count(DT_SONAME) && tag(DT_SONAME) >= strsz) malformed(path_, "DT_SONAME is outside the string table");
     uint64_t nsyms = 0;
     if (tags_.count(DT_HASH)) nsyms = sysv_hash();
     if (tags_.count(DT_GNU_HASH)) nsyms = gnu_hash();  // glibc prefers it
-    img_.syms_offset = table(tag(DT_SYMTAB), nsyms * sizeof(Elf64_Sym), "the symbol table (DT_SYMTAB)");
+    img_.syms_offset = table(tag(DT_SYMTAB), nsyms * sizeof(Elf64_Sym), alignof(Elf64_Sym), "the symbol table (DT_SYMTAB)");
     img_.nsyms = nsyms;
     const Elf64_Sym *s = img_.syms();
     for (uint64_t i = 0; i < nsyms; i++) {
