@@ -1,6 +1,7 @@
 // Code that would run while a driver is opened or closed (constructors,
-// destructors, DT_INIT, IFUNC resolvers) runs in the host, outside any domain:
-// the loader refuses it (ECTOR), in every isolation mode. Each driver is built
+// destructors, DT_INIT, IFUNC resolvers; other libraries) runs in the host,
+// outside any domain: the loader refuses it (ECTOR; ENEEDED), in every
+// isolation mode. Each driver is built
 // here with the real driver flags and crashes if its load-time code ever
 // runs; each mode is tried in a child process, which must load them all,
 // refused, and exit cleanly (a destructor would run at its exit).
@@ -21,8 +22,8 @@ const prelude = '#include <nooks/kapi.h>\n';
 const okInit = 'static int ok_init(void) { return 0; }\nmodule_init(ok_init);\n';
 const crash = '{ volatile int *volatile p = NULL; *p = 1; }';
 
-// name -> [source, what the refusal must name]
-const drivers: Record<string, [string, RegExp]> = {
+// name -> [source, what the refusal must name, its code, extra link flags]
+const drivers: Record<string, [string, RegExp, string?, string[]?]> = {
   ctor: [`__attribute__((constructor)) static void boom(void) ${crash}\n`, /constructors \(\.init_array \(DT_INIT_ARRAY\)\)/],
   dtor: [`__attribute__((destructor)) static void boom(void) ${crash}\n`, /destructors \(\.fini_array \(DT_FINI_ARRAY\)\)/],
   // ld makes a function named _init the object's DT_INIT
@@ -33,24 +34,26 @@ const drivers: Record<string, [string, RegExp]> = {
       'NOOKS_EXPORT long echo(long x) __attribute__((ifunc("resolve_echo")));\n',
     /IFUNC, whose resolver would run in the host/,
   ],
+  // another library, whose own constructors would run in the host
+  needs: ['', /needs the shared library libm\.so\.6 \(DT_NEEDED\)/, 'ENEEDED', ['-Wl,--no-as-needed', '-lm']],
 };
 const paths: Record<string, string> = {};
 
 beforeAll(() => {
-  for (const [name, [source]] of Object.entries(drivers)) paths[name] = buildDriver(dir, name, prelude + source + okInit);
+  for (const [name, [source, , , ldflags]] of Object.entries(drivers)) paths[name] = buildDriver(dir, name, prelude + source + okInit, ldflags);
   writeFileSync(join(dir, 'all.list'), [...Object.values(paths), driverPath('null')].join('\n'));
 }, 60_000);
 
 describe('load-time code is refused', () => {
   for (const mode of modes) {
-    it(`in isolation '${mode}': ECTOR naming the section and the file; the host runs on and exits cleanly`, async () => {
+    it(`in isolation '${mode}': refused, naming the section and the file; the host runs on and exits cleanly`, async () => {
       const run = await runNode([join(packageRoot, 'test', 'helpers', 'load-each.mjs'), mode, join(dir, 'all.list'), 'nop'], packageRoot);
       const outcomes = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
       expect(run.signal, run.stderr).toBeNull();
       expect(run.code, run.stderr).toBe(0);
-      for (const [name, [, names]] of Object.entries(drivers)) {
+      for (const [name, [, names, code = 'ECTOR']] of Object.entries(drivers)) {
         const o = outcomes.find((x) => x.file === paths[name]);
-        expect(o, name).toMatchObject({ code: 'ECTOR' });
+        expect(o, name).toMatchObject({ code });
         expect(o.message).toContain(paths[name]);
         expect(o.message).toMatch(names);
       }

@@ -36,7 +36,8 @@ DriverImage read_file(const std::string &path) {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    throw LoadError("EISDIR", path + ": not a regular file (a driver is a shared object file)");
+    if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
+    throw LoadError("ENOTELF", path + ": not a regular file, so not a driver file");
   }
   DriverImage img;
   img.bytes.resize(st.st_size);
@@ -315,25 +316,23 @@ class Checker {
   }
 
   // DT_GNU_HASH: nbuckets, symbias, bloom words (a power of two), shift,
-  // bloom, buckets, chains (each ends with its low bit set). The symbol count
-  // is one past the last symbol a chain reaches.
+  // bloom, buckets, chains (runs of symbols, each ending with its low bit
+  // set). The symbol count is one past the end of the chain that starts last.
   uint64_t gnu_hash() const {
     uint64_t at = tag(DT_GNU_HASH);
     const uint32_t *h = array<uint32_t>(at, 4, "DT_GNU_HASH");
     uint64_t nbuckets = h[0], symbias = h[1], nwords = h[2];
     if (nbuckets == 0 || nwords == 0 || (nwords & (nwords - 1)) != 0) malformed(path_, "DT_GNU_HASH has a bad header");
-    uint64_t chains_at = at + 16 + 8 * nwords + 4 * nbuckets;
     const uint32_t *buckets = array<uint32_t>(at + 16, 2 * nwords + nbuckets, "DT_GNU_HASH") + 2 * nwords;
-    uint64_t nsyms = symbias;
+    uint64_t last = 0;
     for (uint64_t b = 0; b < nbuckets; b++) {
-      if (buckets[b] == 0) continue;
-      if (buckets[b] < symbias) malformed(path_, "DT_GNU_HASH has a bucket below its first symbol");
-      for (uint64_t i = buckets[b];; i++) {
-        nsyms = std::max(nsyms, i + 1);
-        if (*array<uint32_t>(chains_at + 4 * (i - symbias), 1, "a DT_GNU_HASH chain") & 1) break;
-      }
+      if (buckets[b] != 0 && buckets[b] < symbias) malformed(path_, "DT_GNU_HASH has a bucket below its first symbol");
+      last = std::max<uint64_t>(last, buckets[b]);
     }
-    return nsyms;
+    if (last == 0) return symbias;
+    uint64_t chains_at = at + 16 + 8 * nwords + 4 * nbuckets;
+    for (uint64_t i = last;; i++)
+      if (*array<uint32_t>(chains_at + 4 * (i - symbias), 1, "a DT_GNU_HASH chain") & 1) return i + 1;
   }
 
   // Each relocation: a type glibc applies here, a symbol in the table, a

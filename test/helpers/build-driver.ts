@@ -20,8 +20,8 @@ function driverFlags(): { cflags: string[]; ldflags: string[] } {
   return { cflags, ldflags: ['-shared', ...gypList('drivers/driver.gypi', 'ldflags')] };
 }
 
-/** Compiles `source` into `<dir>/<name>.so` as a driver; returns the path. */
-export function buildDriver(dir: string, name: string, source: string): string {
+/** Compiles `source` into `<dir>/<name>.so` as a driver (linked with `extraLdflags` too); returns the path. */
+export function buildDriver(dir: string, name: string, source: string, extraLdflags: string[] = []): string {
   const runtime = join(packageRoot, 'build', 'Release', 'driver_rt.a');
   if (!existsSync(runtime)) throw new Error(`${runtime} is missing: build the native code first`);
   const { cflags, ldflags } = driverFlags();
@@ -31,6 +31,6 @@ export function buildDriver(dir: string, name: string, source: string): string {
   writeFileSync(src, source);
   const include = ['-I', join(packageRoot, 'native', 'include'), '-I', join(packageRoot, 'gen')];
   execFileSync('gcc', [...cflags, ...include, '-c', src, '-o', obj], { stdio: 'pipe' });
-  execFileSync('gcc', [...ldflags, '-o', so, obj, runtime], { stdio: 'pipe' });
+  execFileSync('gcc', [...ldflags, '-o', so, obj, runtime, ...extraLdflags], { stdio: 'pipe' });
   return so;
 }
