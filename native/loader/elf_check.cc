@@ -19,6 +19,7 @@ const uint64_t kMaxVaddr = 1ull << 47;  // user address space: nothing maps abov
 // The loader copies a driver's writable segments (for recovery) and tags its
 // pages: an image beyond this is a damaged size, not a driver.
 const uint64_t kMaxSpan = 1ull << 30;
+const int kMaxPhnum = 256;
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -102,6 +103,8 @@ class Checker {
     if (eh->e_phentsize != sizeof(Elf64_Phdr) || !img_.ph() || !img_.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
       throw LoadError("ENOTELF", path_ + ": truncated ELF headers");
     if (eh->e_phoff % alignof(Elf64_Phdr) != 0) malformed(path_, "the program headers are misaligned");
+    // glibc copies them (and one record per PT_LOAD) onto the stack of the thread that loads
+    if (eh->e_phnum > kMaxPhnum) malformed(path_, std::to_string(eh->e_phnum) + " program headers (a driver has about 10)");
   }
 
   // The PT_LOAD whose memory holds [vaddr, vaddr+size) (`file`: in the part
