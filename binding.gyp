@@ -43,6 +43,7 @@
         'native/kapi/time.cc',
         'native/kapi/work.cc',
         'native/kapi/wrappers.cc',
+        'native/loader/elf_check.cc',
         'native/loader/loader.cc',
         'native/loader/params.cc',
         'native/loader/text_patch.cc',

@@ -18,6 +18,8 @@ export interface BuildOptions {
   defines?: readonly string[];
   /** More compiler flags, after the driver flags (e.g. -Werror, -g). */
   extraCflags?: readonly string[];
+  /** More linker flags, after the driver runtime. */
+  extraLdflags?: readonly string[];
 }
 
 /** A build that failed: the compiler's own output is in the message. */
@@ -55,7 +57,7 @@ export function buildDriver(options: BuildOptions): Built {
     ...driverCflags, ...(options.extraCflags ?? []),
     ...(options.defines ?? []).map((d) => `-D${d}`),
     ...[...(options.includeDirs ?? []), ...includeDirs].map((d) => `-I${d}`),
-    ...options.sources, '-o', out, '-shared', ...driverLinkFlags, runtimeArchive,
+    ...options.sources, '-o', out, '-shared', ...driverLinkFlags, runtimeArchive, ...(options.extraLdflags ?? []),
   ];
   const [cc, ...ccArgs] = compiler().split(/\s+/);
   const r = spawnSync(cc, [...ccArgs, ...args], { encoding: 'utf8' });

@@ -11,9 +11,9 @@
 namespace nooks {
 
 // A driver that cannot be loaded; `code` names the reason for programs:
-// ENOENT, EISDIR, EACCES, ENOTELF, EABI, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
-// EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters), EHOST (isolation process: no host process),
-// EMEMLIMIT (the static data does not fit memLimitBytes).
+// ENOENT, EISDIR, EACCES, ENOTELF, ENEEDED, ECTOR (elf_check.h), EABI, ENOINIT, EUNRESOLVED,
+// ELIBC, EWRPKRU, ELOADED, EDLOPEN, EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters),
+// EHOST (isolation process: no host process), EMEMLIMIT (the static data does not fit memLimitBytes).
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
