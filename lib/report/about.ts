@@ -26,6 +26,8 @@ export interface Machine {
 export interface Measured extends Machine {
   argv: string[];
   quick: boolean;
+  /** The results file's size when measured: a file changed since (a bigger campaign put there) is not this run's. */
+  bytes?: number;
 }
 
 /** <data>/about.json: per source id. */

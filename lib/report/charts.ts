@@ -10,7 +10,7 @@ import type { ScaleBenchResult } from '../bench/scale.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import { summarize, type ModeSummary, type TrialRecord } from '../experiments/campaign.js';
 import type { TableRow } from '../experiments/table-apps.js';
-import { modeColors, ordered, paperColor } from './modes.js';
+import { byMode, modeColors, ordered, paperColor } from './modes.js';
 import { percent, rate, type Rate } from './stats.js';
 
 const { document } = new JSDOM('').window;
@@ -156,15 +156,12 @@ function rateBars(data: RateBar[], o: { y: string[]; fy?: string[]; color: { dom
 }
 
 /** The campaign's summary per mode, in the report's order. */
-export const campaignModesSummary = (records: TrialRecord[]): [string, ModeSummary][] => {
-  const s = summarize(records).byMode;
-  return ordered(Object.keys(s)).map((mode) => [mode, s[mode]]);
-};
+export const summaryByMode = (records: TrialRecord[]): [string, ModeSummary][] => byMode(Object.entries(summarize(records).byMode), ([mode]) => mode);
 
 /** Host crashes per mode (the Nooks paper's Figure 6), the paper's two rates after ours: a bar each, coloured by mode or `paper`. */
 export function crashRates(records: TrialRecord[]): RateBar[] {
   return [
-    ...campaignModesSummary(records).map(([mode, m]) => ({ y: mode, color: mode, ...rate(m.hostCrashes, m.trials) })),
+    ...summaryByMode(records).map(([mode, m]) => ({ y: mode, color: mode, ...rate(m.hostCrashes, m.trials) })),
     { y: 'native (paper)', color: 'paper', ...rate(paper.crashes.native, paper.crashes.trials) },
     { y: 'Nooks (paper)', color: 'paper', ...rate(paper.crashes.nooks, paper.crashes.trials) },
   ];
@@ -187,7 +184,7 @@ export const failureMeasures: [string, (m: ModeSummary) => number][] = [
 
 /** What became of the failures, a panel per measure and a bar per mode (the Nooks paper's Figure 7, the shadow paper's detection). */
 export function failureChart(records: TrialRecord[]): string {
-  const modes = campaignModesSummary(records);
+  const modes = summaryByMode(records);
   const data: RateBar[] = failureMeasures.flatMap(([what, count]) => modes.map(([mode, m]) => ({ fy: what, y: mode, color: mode, ...rate(count(m), m.trials) })));
   return rateBars(data, {
     y: modes.map(([m]) => m), fy: failureMeasures.map(([w]) => w), color: modeColors(modes.map(([m]) => m)),

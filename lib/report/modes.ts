@@ -18,12 +18,13 @@ export const modeOrder: string[] = isolations.flatMap((i) => [i, `${i}+shadow`])
 
 const colorOf = new Map<string, string>(isolations.flatMap((i) => [[i, base[i][0]], [`${i}+shadow`, base[i][1]]] as [string, string][]));
 
-/** The modes among `names`, in the report's order; unknown names last, as given. */
-export function ordered(names: Iterable<string>): string[] {
-  const all = [...new Set(names)];
-  const rank = (m: string) => (modeOrder.includes(m) ? modeOrder.indexOf(m) : modeOrder.length);
-  return all.sort((a, b) => rank(a) - rank(b));
-}
+const rank = (m: string) => (modeOrder.includes(m) ? modeOrder.indexOf(m) : modeOrder.length);
+
+/** Items in the report's order of their modes; unknown modes last, as given. */
+export const byMode = <T>(items: readonly T[], modeOf: (t: T) => string): T[] => [...items].sort((a, b) => rank(modeOf(a)) - rank(modeOf(b)));
+
+/** The modes among `names`, once each, in the report's order. */
+export const ordered = (names: Iterable<string>): string[] => byMode([...new Set(names)], (m) => m);
 
 /** A Plot colour scale for these modes (and the papers, named `paper`), the same colour for a mode on every chart. */
 export function modeColors(names: Iterable<string>, paper?: string): { domain: string[]; range: string[] } {

@@ -12,9 +12,9 @@ import type { TableRow } from '../experiments/table-apps.js';
 import type { TrialRecord } from '../experiments/campaign.js';
 import { aboutFile, type Machine, type Measured } from './about.js';
 import {
-  campaignModesSummary, cpuChart, crashChart, crashRates, crossingChart, failureChart, failureMeasures, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
+  summaryByMode, cpuChart, crashChart, crashRates, crossingChart, failureChart, failureMeasures, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
 } from './charts.js';
-import { ordered } from './modes.js';
+import { byMode } from './modes.js';
 import { MAX_COMPARABLE_WIDTH_PP, percent, rate, rateText, TOO_FEW, type Rate } from './stats.js';
 import { gather, sources, type Gathered, type Source } from './sources.js';
 
@@ -69,9 +69,10 @@ function section(title: string, about: string, from: Gathered[], out: string, bo
   return `<section><h2>${esc(title)}</h2><p>${about}</p>${content}${provenance(from, out)}</section>`;
 }
 
-/** The run behind the page: each field's values over the sources (several where kept results came from other runs). */
+/** The run behind the page: each field's values over the sources shown (several where kept results came from other runs). */
 function aboutBlock(got: Gathered[], out: string, dataDir: string): string {
-  const runs = got.map((g) => g.measured);
+  const shown = got.filter((g) => !g.error);
+  const runs = shown.map((g) => g.measured);
   const known = runs.filter((m): m is Measured => m !== undefined);
   const unknown = known.length < runs.length ? ['unknown (kept results put there by hand)'] : [];
   const values = (f: (m: Measured) => string) => [...new Set(known.map(f)), ...unknown].map(esc).join('; ');
@@ -79,7 +80,7 @@ function aboutBlock(got: Gathered[], out: string, dataDir: string): string {
   const field = (name: string, value: string) => `<dt>${name}</dt><dd>${value}</dd>`;
   const yesNo = (b: boolean) => (b ? 'yes' : 'no');
   const quick = values((m) => (m.quick ? 'yes: short measurements, a first look; not for comparison' : 'no'));
-  const raw = [aboutFile(dataDir), ...got.filter((g) => !g.error).map((g) => g.file)].map((f) => relative(out, f));
+  const raw = [aboutFile(dataDir), ...shown.map((g) => g.file)].map((f) => relative(out, f));
   const pick = (k: keyof Machine) => values((m) => String(m[k]));
   return `<dl class="about">
 ${field('Measured', dates.length ? `${esc(day(dates[0]))}${dates.length > 1 && day(dates.at(-1)!) !== day(dates[0]) ? ` to ${esc(day(dates.at(-1)!))}` : ''}` : 'unknown')}
@@ -116,10 +117,9 @@ function outcomeTable(rows: TableRow[]): string {
 
 /** Crossing costs in ns, with the cycles of the CPU that measured them beside the paper's cycles on its own CPU. */
 function crossingTable(r: XpcBenchResult): string {
-  const modes = r.modes.flatMap((m) => (m.supported ? [m] : []));
-  const byMode = ordered(modes.map((m) => m.isolation)).map((i) => modes.find((m) => m.isolation === i)!);
+  const modes = byMode(r.modes.flatMap((m) => (m.supported ? [m] : [])), (m) => m.isolation);
   return `<table><tr><th>isolation</th><th>round trip, ns</th><th>round trip, cycles</th><th>kernel call, ns</th><th>kernel call, cycles</th></tr>
-${byMode.map((m) => `<tr><td>${m.isolation}</td><td>${Math.round(m.roundTripNs)}</td><td>${Math.round(m.roundTripCycles)}</td><td>${Math.round(m.upcallNs)}</td><td>${Math.round(m.upcallCycles)}</td></tr>`).join('\n')}
+${modes.map((m) => `<tr><td>${m.isolation}</td><td>${Math.round(m.roundTripNs)}</td><td>${Math.round(m.roundTripCycles)}</td><td>${Math.round(m.upcallNs)}</td><td>${Math.round(m.upcallCycles)}</td></tr>`).join('\n')}
 <tr class="paper"><td>Nooks (paper)</td><td>≈ ${paperXpcNs}</td><td>${paper.xpcCycles}</td><td></td><td></td></tr></table>
 <p>Cycles here are TSC ticks of this CPU (${r.tscPerNs} per ns; ${esc(r.cpu)}); the paper's are core cycles of a ${paper.xpcGHz} GHz Pentium 4.
 They count different things on different machines: compare the ns.</p>`;
@@ -127,20 +127,19 @@ They count different things on different machines: compare the ns.</p>`;
 
 /** The round trip with more drivers loaded, and mprotect's calls per crossing beside a bare pair of them. */
 function domainsTable(r: XpcBenchResult): string {
-  const modes = r.modes.flatMap((m) => (m.supported ? [m] : []));
-  const byMode = ordered(modes.map((m) => m.isolation)).map((i) => modes.find((m) => m.isolation === i)!);
-  const loaded = byMode[0]?.domains.map((d) => d.loaded) ?? [];
+  const modes = byMode(r.modes.flatMap((m) => (m.supported ? [m] : [])), (m) => m.isolation);
+  const loaded = modes[0]?.domains.map((d) => d.loaded) ?? [];
   const pair = r.mprotectPairCycles === null ? '' : ` A bare pair of <code>mprotect</code> calls on the pages a crossing flips: ${Math.round(r.mprotectPairCycles / r.tscPerNs)} ns.`;
   return `<p>Round trip in ns with more drivers loaded (in brackets: <code>mprotect</code> calls per crossing).${pair}</p>
-<table><tr><th>isolation</th>${loaded.map((n) => `<th>${n} loaded</th>`).join('')}</tr>${byMode.map((m) =>
+<table><tr><th>isolation</th>${loaded.map((n) => `<th>${n} loaded</th>`).join('')}</tr>${modes.map((m) =>
     `<tr><td>${m.isolation}</td>${m.domains.map((d) => `<td>${Math.round(d.roundTripNs)} (${d.mprotectCallsPerCrossing})</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 /** Throughput and the CPU it took, per workload and mode (the paper's Table 4 reported both). */
 function throughputTable(workloads: WorkloadResult[]): string {
   const rows = workloads.flatMap((w) => {
-    const modes = w.modes.flatMap((m) => (m.supported ? [m] : []));
-    return ordered(modes.map((m) => m.isolation)).map((i) => modes.find((m) => m.isolation === i)!).map((m) =>
+    const modes = byMode(w.modes.flatMap((m) => (m.supported ? [m] : [])), (m) => m.isolation);
+    return modes.map((m) =>
       `<tr><td>${esc(w.workload)}</td><td>${m.isolation}</td><td>${Math.round(m.throughput)} ${esc(m.unit)}</td><td>${m.relative ?? ''}</td><td>${m.cpuSeconds} s of ${w.seconds} s</td></tr>`);
   });
   return `<table><tr><th>workload</th><th>isolation</th><th>throughput</th><th>relative</th><th>CPU (user + system)</th></tr>${rows.join('\n')}</table>`;
@@ -156,7 +155,7 @@ ${tooFewNote(rows)}`;
 
 /** Each failure measure per mode, with its interval. */
 function failureTable(records: TrialRecord[]): string {
-  const modes = campaignModesSummary(records);
+  const modes = summaryByMode(records);
   const rates = modes.map(([, m]) => failureMeasures.map(([, count]) => rate(count(m), m.trials)));
   const cell = (r: Rate) => `<td${r.tooFew ? ' class="few"' : ''}>${percent(r.p)} %<br><small>${r.k}/${r.n}; ${percent(r.low)}–${percent(r.high)} %</small></td>`;
   return `<table><tr><th>mode</th>${failureMeasures.map(([w]) => `<th>${w}</th>`).join('')}</tr>${modes.map(([mode], i) =>

@@ -3,7 +3,7 @@
 // process; a benchmark undisturbed by the others) and kept in <out>/data/ so
 // that a later report reads them instead of measuring again.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDirs } from '../dirs.js';
 import { readRecords } from '../experiments/campaign.js';
@@ -92,6 +92,8 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean, on
     if (!cached) {
       here ??= machine();
       about[source.id] = { ...here, date: new Date().toISOString(), argv: source.argv, quick: source.quick };
+    } else if (about[source.id]?.bytes !== statSync(file).size) {
+      delete about[source.id]; // not the file that run wrote
     }
     try {
       let data: unknown;
@@ -105,6 +107,7 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean, on
         data = cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv);
         if (!cached) writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
       }
+      if (!cached) about[source.id].bytes = statSync(file).size;
       out.push({ source, data, cached, file, measured: about[source.id] });
     } catch (e) {
       if (!cached) delete about[source.id]; // nothing measured
