@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuModel } from '../lib/bench/common.js';
 import { campaignModes } from '../lib/experiments/campaign.js';
+import { modeColors } from '../lib/report/modes.js';
 import { isolations } from '../lib/wrappers/enums.js';
 
 const cli = join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
@@ -83,6 +84,20 @@ describe('nooks report', () => {
     expect(rows.at(-2)![1]).toBe('15.9 % (317/2000; 95 % CI 14.3–17.5 %)');
     expect(crashes).toMatch(/Faded bars: too few trials to compare\. With 4 trials, the 95 % interval \(Wilson score\) is wider than 20 percentage points/);
     expect(crashes).toMatch(/too few to compare<\/text>/); // on the chart too, beside each faded bar
+  });
+
+  it('gives each mode one colour on every chart that shows it', () => {
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    const sections = page.split('<section>').slice(1);
+    const { domain, range } = modeColors(['none', 'mprotect', 'mprotect+shadow', 'process']);
+    const colour = Object.fromEntries(domain.map((m, i) => [m, range[i]]));
+    for (const title of ['Crossing cost', 'Crossings with threads', 'Throughput and CPU', 'host crashes', 'what became of the failures']) {
+      const s = sections.find((x) => x.includes(title))!;
+      for (const m of ['none', 'mprotect', 'process']) expect(s, `${m} in ${title}`).toMatch(new RegExp(`(fill|stroke)="${colour[m]}"`));
+    }
+    const recovery = sections.find((x) => x.includes('Recovery time per class'))!;
+    expect(recovery).toMatch(new RegExp(`fill="(${colour['mprotect+shadow']}|${modeColors(['process+shadow']).range[0]}|${modeColors(['pkey+shadow']).range[0]})"`));
+    expect(recovery).toMatch(/fill="#444444"/); // the paper's
   });
 
   it('draws crossing costs in ns, with cycles only in the table beside the paper\'s, and CPU seconds beside throughput', () => {

@@ -18,10 +18,11 @@ export interface Interval {
 }
 
 /** The Wilson score interval for k successes in n trials, as fractions in [0, 1]; [0, 1] when n is 0. */
-export function wilson(k: number, n: number, z = Z95): Interval {
+export function wilson(k: number, n: number): Interval {
   if (!Number.isInteger(k) || !Number.isInteger(n) || n < 0 || k < 0 || k > n) throw new RangeError(`[EINVAL] wilson: ${k} of ${n} is not a count out of a sample`);
   if (n === 0) return { low: 0, high: 1 };
   const p = k / n;
+  const z = Z95;
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
