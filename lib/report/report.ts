@@ -74,16 +74,17 @@ function aboutBlock(got: Gathered[], out: string, dataDir: string): string {
   const shown = got.filter((g) => !g.error);
   const runs = shown.map((g) => g.measured);
   const known = runs.filter((m): m is Measured => m !== undefined);
-  const unknown = known.length < runs.length ? ['unknown (kept results put there by hand)'] : [];
+  const unknown = known.length < runs.length ? ['unknown for results this report did not measure (put there, or changed since)'] : [];
   const values = (f: (m: Measured) => string) => [...new Set(known.map(f)), ...unknown].map(esc).join('; ');
-  const dates = known.map((m) => m.date).sort();
+  const dates = known.map((m) => day(m.date)).sort();
+  const span = dates.length ? [dates[0] === dates.at(-1) ? dates[0] : `${dates[0]} to ${dates.at(-1)}`] : [];
   const field = (name: string, value: string) => `<dt>${name}</dt><dd>${value}</dd>`;
   const yesNo = (b: boolean) => (b ? 'yes' : 'no');
   const quick = values((m) => (m.quick ? 'yes: short measurements, a first look; not for comparison' : 'no'));
   const raw = [aboutFile(dataDir), ...shown.map((g) => g.file)].map((f) => relative(out, f));
   const pick = (k: keyof Machine) => values((m) => String(m[k]));
   return `<dl class="about">
-${field('Measured', dates.length ? `${esc(day(dates[0]))}${dates.length > 1 && day(dates.at(-1)!) !== day(dates[0]) ? ` to ${esc(day(dates.at(-1)!))}` : ''}` : 'unknown')}
+${field('Measured', [...span, ...unknown].map(esc).join('; '))}
 ${field('Page written', esc(day(new Date().toISOString())))}
 ${field('Commit', pick('commit'))}
 ${field('Kernel', pick('kernel'))}
