@@ -126,10 +126,12 @@ const commands: readonly CommandDef[] = [
       'and the class headers) and the driver runtime linked in. The driver is stamped with the kernel-API version;',
       'a kernel of another version refuses it (EABI). The default output is <first source>.so in the working directory.',
       'Compiler warnings go to stderr; errors fail the build with the compiler\'s output (EBUILD). For make or CMake,',
-      'nooks sdk prints the same flags.',
+      'nooks sdk prints the same flags. --posix: unmodified C written against libc (<stdio.h>, <stdlib.h>...), built',
+      'against the system\'s headers with the POSIX personality linked in (docs/drivers.md).',
     ],
     examples: [
       ['nooks build hello/hello.c -o build/hello.so', 'then kernel.load(\'build/hello.so\')'],
+      ['nooks build --posix mydrv.c -o build/mydrv.so', 'a driver written against libc'],
       ['nooks build src/a.c src/b.c -I include -D DEBUG=1 -o out/drv.so', 'several sources'],
     ],
   },

@@ -105,8 +105,9 @@ void check_abi(const Image &img, const std::string &path) {
          path.c_str());
 }
 
-// Every undefined symbol must be a kernel call; anything else (libc above
-// all) is a driver bug. Also checks that module_init is there.
+// Every undefined symbol must be a kernel call (the kernel API or the POSIX
+// personality's); anything else (libc above all) is a driver bug: all of them
+// are named. Also checks that module_init is there.
 void check_symbols(const Image &img, const std::string &path) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
   const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
@@ -134,8 +135,9 @@ void check_symbols(const Image &img, const std::string &path) {
     return s;
   };
   if (!libc.empty())
-    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers");
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API and outside the POSIX personality (" +
+                                 join(libc) + "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers, "
+                                 "or the C library subset of the personality (nooks build --posix)");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
@@ -235,6 +237,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
+  d->env = opts.env;
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {
