@@ -135,6 +135,23 @@ long ids(void)
 	return getpid() > 0 && (long)getuid() == (long)geteuid() && sysconf(_SC_PAGESIZE) == 4096 && sysconf(_SC_NPROCESSORS_ONLN) == 1;
 }
 
+long huge(void)
+{
+	errno = 0;
+	return malloc((size_t)1 << 40) == NULL && errno == ENOMEM && realloc(malloc(8), (size_t)1 << 40) == NULL;
+}
+
+long calls_address(void)
+{
+	return (long)&calls;
+}
+
+long free_at(long address)
+{
+	free((void *)address);
+	return 0;
+}
+
 long count_calls(void)
 {
 	return calls;
@@ -278,6 +295,10 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written agai
     expect(d.call('strings')).toBe(10);
   });
 
+  it('malloc past the memory limit is NULL and ENOMEM, not a fault', () => {
+    expect(d.call('huge')).toBe(1);
+  });
+
   it('errno: perror and strerror on stderr; each thread has its own', async () => {
     const from = kernel.log().length;
     expect(d.call('fail_errno')).toBe(19);
@@ -324,7 +345,8 @@ describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained 
   let d: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
+    // each test fails the driver: more failures than the default policy restarts
+    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
     d = await kernel.load(libc, { timeBudgetMs: 500 });
   });
   afterAll(async () => {
@@ -347,6 +369,11 @@ describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained 
     expect(f.kind).toBe('abort');
     expect(f.message).toMatch(/libcdrv\.c:\d+: checked: Assertion `v == 42' failed\.$/);
     expect(linesOf(kernel, d, from).map((l) => l.text)).toContainEqual(expect.stringMatching(/Assertion `v == 42' failed/));
+    expect(d.call('checked', 42)).toBe(42);
+  });
+
+  it('freeing what malloc did not give is a bad call', () => {
+    expect(faultOf(() => d.call('free_at', d.call('calls_address')))).toMatchObject({ kind: 'bad-call', message: expect.stringMatching(/kfree\(ptr=0x[0-9a-f]+\): not a memory object/) });
     expect(d.call('checked', 42)).toBe(42);
   });
 
@@ -377,7 +404,7 @@ describe('what the personality does not provide', () => {
     try {
       const err = await kernel.load(outside).then(() => expect.fail('expected ELIBC'), (e: Error & { code?: string }) => e);
       expect(err.code).toBe('ELIBC');
-      expect(err.message).toMatch(/outside the nooks kernel API and outside the POSIX personality \((fopen, socket|socket, fopen)\)/);
+      expect(err.message).toMatch(/outside the nooks kernel API \((fopen, socket|socket, fopen)\), which the POSIX personality does not provide either/);
       expect(kernel.domains()).toEqual([]);
     } finally {
       await kernel.shutdown();

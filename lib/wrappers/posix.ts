@@ -12,12 +12,12 @@ import { p, type KapiCall } from './kapi/types.js';
 export const posix: KapiCall[] = [
   {
     name: 'nooks_posix_malloc', ret: 'void *',
-    params: [p('size', 'size_t', { kind: 'size', max: 1 << 26 }), p('align', 'size_t')],
-    doc: 'malloc & co.: `size` bytes of the driver\'s domain heap aligned to `align` (a power of two from 16 to 4096; else NULL), held as a memory object labelled `malloc` (free is kfree). NULL at the memory limit.',
+    params: [p('size', 'size_t'), p('align', 'size_t')],
+    doc: 'malloc & co.: `size` bytes of the driver\'s domain heap aligned to `align` (a power of two from 16 to 4096; else NULL), held as a memory object labelled `malloc` (free is kfree). NULL when it does not fit the memory limit (any size: malloc\'s failure, not a fault).',
   },
   {
     name: 'nooks_posix_realloc', ret: 'void *',
-    params: [p('ptr', 'void *', { kind: 'object', type: 'memory' }), p('size', 'size_t', { kind: 'size', max: 1 << 26 })],
+    params: [p('ptr', 'void *', { kind: 'object', type: 'memory' }), p('size', 'size_t')],
     doc: 'realloc: a new block of `size` bytes holding the old block\'s bytes (as many as fit); the old block is freed. NULL (the old block kept) at the memory limit.',
   },
   {

@@ -18,6 +18,7 @@ using namespace nooks;
 extern "C" void *kapi_nooks_posix_malloc(size_t size, size_t align) {
   if (align < 16 || align > 4096 || (align & (align - 1))) return nullptr;
   Domain *d = calling_domain();
+  if (size > d->mem_limit) return nullptr;  // malloc(huge) fails as malloc does
   return domain_alloc(d, d->heap, size ? size : 1, align, ObjectType::memory, 0, "malloc");
 }
 
@@ -25,6 +26,7 @@ extern "C" void *kapi_nooks_posix_realloc(void *ptr, size_t size) {
   Domain *d = calling_domain();
   Object old;
   if (!d->objects.find(ObjectType::memory, (uintptr_t)ptr, &old)) kernel_bug(d, "realloc(%p): not allocated", ptr);
+  if (size > d->mem_limit) return nullptr;
   void *p = domain_alloc(d, d->heap, size ? size : 1, 16, ObjectType::memory, 0, "malloc");
   if (!p) return nullptr;
   memcpy(p, ptr, std::min(old.size, size));

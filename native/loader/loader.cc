@@ -135,9 +135,10 @@ void check_symbols(const Image &img, const std::string &path) {
     return s;
   };
   if (!libc.empty())
-    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API and outside the POSIX personality (" +
-                                 join(libc) + "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers, "
-                                 "or the C library subset of the personality (nooks build --posix)");
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
+                                 "), which the POSIX personality does not provide either; drivers may only use the kernel API "
+                                 "of <nooks/kapi.h> and the class headers, and the C library subset of the POSIX personality "
+                                 "(nooks build --posix)");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
