@@ -22,7 +22,7 @@ function patchesProblem(v: unknown): [string, string] | undefined {
 function envProblem(v: unknown): [string, string] | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return ['', `expected an object { NAME: value }, got ${describeValue(v)}`];
   for (const [name, value] of Object.entries(v)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(name)) return [`.${name}`, 'expected a name of letters, digits and _ (not first), at most 256'];
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(name)) return [`.${name}`, 'expected a name of letters, digits and _, not starting with a digit, at most 256 characters'];
     if (typeof value !== 'string') return [`.${name}`, `expected a string, got ${describeValue(value)}`];
     if (value.includes('\0') || Buffer.byteLength(value) > 4095) return [`.${name}`, `expected a string without NUL of at most 4095 bytes, got ${describeValue(value)}`];
   }
