@@ -38,10 +38,10 @@ export const posixCflags: readonly string[] = [
 ];
 
 /** Linker flags added for the personality. -Bsymbolic: the driver's calls to its own (exported) functions bind
- *  to them, never to a host symbol of the same name. -u __errno_location pulls in a member of the personality,
- *  which stamps the kernel-API version; -u nooks_module_init gives a driver without one the personality's empty
+ *  to them, never to a host symbol of the same name. -u nooks_posix_personality links the personality's mark
+ *  (and with it the kernel-API stamp); -u nooks_module_init gives a driver without one the personality's empty
  *  module_init (a library-style driver). */
-export const posixLinkFlags: readonly string[] = ['-Wl,-Bsymbolic', '-Wl,-u,__errno_location', '-Wl,-u,nooks_module_init'];
+export const posixLinkFlags: readonly string[] = ['-Wl,-Bsymbolic', '-Wl,-u,nooks_posix_personality', '-Wl,-u,nooks_module_init'];
 
 /** The POSIX personality (native/driver-rt/posix/): the C library subset, linked before the driver runtime. */
 export const posixArchive = join(packageRoot, 'build', 'Release', 'posix_rt.a');

@@ -107,12 +107,12 @@ void check_abi(const Image &img, const std::string &path) {
 
 // Every undefined symbol must be a kernel call (the kernel API or the POSIX
 // personality's); anything else (libc above all) is a driver bug: all of them
-// are named. Also checks that module_init is there.
+// are named, as outside the personality too when the driver has it linked in. Also checks that module_init is there.
 void check_symbols(const Image &img, const std::string &path) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
   const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
   std::vector<std::string> libc, unknown;
-  bool has_init = false;
+  bool has_init = false, has_personality = false;
   for (int i = 0; i < img.eh()->e_shnum; i++) {
     if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= img.eh()->e_shnum) continue;
     const Elf64_Shdr &strtab = sh[sh[i].sh_link];
@@ -123,6 +123,7 @@ void check_symbols(const Image &img, const std::string &path) {
       if (!name || !*name || strnlen(name, strtab.sh_size) == strtab.sh_size) continue;
       if (syms[s].st_shndx != SHN_UNDEF) {
         if (!strcmp(name, "nooks_module_init")) has_init = true;
+        if (!strcmp(name, "nooks_posix_personality")) has_personality = true;
         continue;
       }
       if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
@@ -134,11 +135,13 @@ void check_symbols(const Image &img, const std::string &path) {
     for (auto &n : v) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
+  if (!libc.empty() && has_personality)
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API and outside the POSIX "
+                                 "personality (" + join(libc) + "); these are not provided to drivers (docs/drivers.md)");
   if (!libc.empty())
     throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "), which the POSIX personality does not provide either; drivers may only use the kernel API "
-                                 "of <nooks/kapi.h> and the class headers, and the C library subset of the POSIX personality "
-                                 "(nooks build --posix)");
+                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers, or, built "
+                                 "with nooks build --posix, the C library subset of the POSIX personality");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
