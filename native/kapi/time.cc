@@ -13,18 +13,13 @@
 
 using namespace nooks;
 
-static uint64_t mono_ms() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-static const uint64_t g_boot_ms = mono_ms();
-
 static uint64_t mono_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+static uint64_t mono_ms() { return mono_ns() / 1000000; }
+static const uint64_t g_boot_ms = mono_ms();
 
 namespace nooks {
 uint64_t jiffies_now() { return mono_ms() - g_boot_ms; }

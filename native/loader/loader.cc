@@ -107,7 +107,8 @@ void check_abi(const Image &img, const std::string &path) {
 
 // Every undefined symbol must be a kernel call (the kernel API or the POSIX
 // personality's); anything else (libc above all) is a driver bug: all of them
-// are named, as outside the personality too when the driver has it linked in. Also checks that module_init is there.
+// are named, as outside the personality too when the driver has it linked in.
+// Also checks that module_init is there.
 void check_symbols(const Image &img, const std::string &path) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
   const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
