@@ -198,6 +198,15 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
       throw_code(env, "EPARAM", path + ": params must be an object { name: value }, got " + info[5].ToString().Utf8Value());
     o.params = param_args(env, info[5].As<Napi::Object>());
   }
+  // env: strings by name, checked in lib/load-options.ts.
+  if (info[6].IsObject()) {
+    Napi::Object given = info[6].As<Napi::Object>();
+    Napi::Array names = given.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).ToString();
+      o.env[name] = given.Get(name).ToString().Utf8Value();
+    }
+  }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {

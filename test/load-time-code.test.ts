@@ -40,7 +40,7 @@ const drivers: Record<string, [string, RegExp, string?, string[]?]> = {
 const paths: Record<string, string> = {};
 
 beforeAll(() => {
-  for (const [name, [source, , , ldflags]] of Object.entries(drivers)) paths[name] = buildDriver(dir, name, prelude + source + okInit, ldflags);
+  for (const [name, [source, , , ldflags]] of Object.entries(drivers)) paths[name] = buildDriver(dir, name, prelude + source + okInit, { extraLdflags: ldflags });
   writeFileSync(join(dir, 'all.list'), [...Object.values(paths), driverPath('null')].join('\n'));
 }, 60_000);
 

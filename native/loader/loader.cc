@@ -65,18 +65,21 @@ void check_abi(const DriverImage &img, const std::string &path) {
          path.c_str());
 }
 
-// Every undefined symbol must be a kernel call; anything else (libc above
-// all) is a driver bug. Also checks that module_init is there.
+// Every undefined symbol must be a kernel call (the kernel API or the POSIX
+// personality's); anything else (libc above all) is a driver bug: all of them
+// are named, as outside the personality too when the driver has it linked in.
+// Also checks that module_init is there.
 void check_symbols(const DriverImage &img, const std::string &path) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
   std::vector<std::string> libc, unknown;
-  bool has_init = false;
+  bool has_init = false, has_personality = false;
   const Elf64_Sym *syms = img.syms();
   for (uint64_t s = 1; s < img.nsyms; s++) {
     const char *name = img.name_of(syms[s]);
     if (!*name) continue;
     if (syms[s].st_shndx != SHN_UNDEF) {
       if (!strcmp(name, "nooks_module_init")) has_init = true;
+      if (!strcmp(name, "nooks_posix_personality")) has_personality = true;
       continue;
     }
     if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
@@ -87,9 +90,13 @@ void check_symbols(const DriverImage &img, const std::string &path) {
     for (auto &n : v) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
+  if (!libc.empty() && has_personality)
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API and outside the POSIX "
+                                 "personality (" + join(libc) + "); these are not provided to drivers (docs/drivers.md)");
   if (!libc.empty())
     throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers");
+                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers, or, built "
+                                 "with nooks build --posix, the C library subset of the POSIX personality");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
@@ -190,6 +197,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
+  d->env = opts.env;
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {

@@ -1,6 +1,7 @@
 // Loading a driver into a new domain: check the ELF file, bind its imports,
 // tag its writable segments, keep a clean copy of them, run module_init.
 #pragma once
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ struct LoadOptions {
   std::vector<Patch> patches;
   // Values for the parameters the driver declares (module_param).
   std::vector<ParamArg> params;
+  // The environment the POSIX personality's getenv reads.
+  std::map<std::string, std::string> env;
 };
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);
