@@ -16,9 +16,9 @@ namespace {
 
 const uint64_t kPage = 4096;
 const uint64_t kMaxVaddr = 1ull << 47;  // user address space: nothing maps above it
-// The loader copies a driver's writable segments (for recovery) and tags its
-// pages: an image beyond this is a damaged size, not a driver.
-const uint64_t kMaxSpan = 1ull << 30;
+// An image beyond this is a damaged size, not a driver (its static data must
+// also fit memLimitBytes: checked when its domain is made).
+const uint64_t kMaxSpan = 64ull << 30;
 const int kMaxPhnum = 256;
 
 std::string hex(uint64_t v) {
@@ -66,7 +66,7 @@ const std::map<int64_t, std::string> kSupportedTags = {
     {DT_SYMTAB, "DT_SYMTAB"},     {DT_STRSZ, "DT_STRSZ"},       {DT_SYMENT, "DT_SYMENT"},     {DT_PLTGOT, "DT_PLTGOT"},
     {DT_PLTRELSZ, "DT_PLTRELSZ"}, {DT_PLTREL, "DT_PLTREL"},     {DT_JMPREL, "DT_JMPREL"},     {DT_RELA, "DT_RELA"},
     {DT_RELASZ, "DT_RELASZ"},     {DT_RELAENT, "DT_RELAENT"},   {DT_RELACOUNT, "DT_RELACOUNT"}, {DT_FLAGS, "DT_FLAGS"},
-    {DT_FLAGS_1, "DT_FLAGS_1"},   {DT_BIND_NOW, "DT_BIND_NOW"},
+    {DT_FLAGS_1, "DT_FLAGS_1"},   {DT_BIND_NOW, "DT_BIND_NOW"}, {DT_SYMBOLIC, "DT_SYMBOLIC"},
 };
 
 // What dlopen will read of the image, checked field by field.
@@ -152,7 +152,7 @@ class Checker {
     }
     if (loads_.empty()) malformed(path_, "no PT_LOAD segment");
     if (loads_.back()->p_vaddr + loads_.back()->p_memsz - loads_.front()->p_vaddr > kMaxSpan)
-      malformed(path_, "the segments span more than 1 GiB");
+      malformed(path_, "the segments span more than 64 GiB");
     bool phdr = false;
     for (int i = 0; i < img_.eh()->e_phnum; i++) {
       const Elf64_Phdr &p = ph[i];
@@ -232,7 +232,7 @@ class Checker {
     }
     // glibc reads entries up to DT_NULL, whatever the segment's size
     if (k == n) malformed(path_, "no DT_NULL inside PT_DYNAMIC");
-    if (tag(DT_FLAGS) & ~(uint64_t)DF_BIND_NOW) malformed(path_, "unsupported DT_FLAGS " + hex(tag(DT_FLAGS)));
+    if (tag(DT_FLAGS) & ~(uint64_t)(DF_BIND_NOW | DF_SYMBOLIC)) malformed(path_, "unsupported DT_FLAGS " + hex(tag(DT_FLAGS)));
     if (tag(DT_FLAGS_1) & ~(uint64_t)DF_1_NOW) malformed(path_, "unsupported DT_FLAGS_1 " + hex(tag(DT_FLAGS_1)));
     for (int64_t t : {DT_STRTAB, DT_SYMTAB, DT_STRSZ})
       if (!tags_.count(t)) malformed(path_, "no " + kSupportedTags.at(t));
