@@ -72,7 +72,6 @@ interface SerialNative {
   serialSetMctrl(line: number, gen: number, mctrl: number): void;
   serialGetMctrl(line: number, gen: number): number;
   serialTxIdle(line: number, gen: number): boolean;
-  serialNanny(): number;
   serialSetListener(fn: Listener): void;
   serialPtyPair(): { id: number; a: string; b: string };
   serialPtyPairClose(id: number): void;
@@ -101,15 +100,6 @@ const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR:
 // Every open port, by line: the class's single event listener dispatches to them.
 const openPorts = new Map<number, SerialPort>();
 let listening = false;
-// The nanny's timer (a driver that stops taking bytes): runs while any port is open.
-let nanny: NodeJS.Timeout | undefined;
-function updateNanny(): void {
-  if (openPorts.size > 0 && !nanny) nanny = setInterval(() => serialNative().serialNanny(), 100).unref();
-  if (openPorts.size === 0 && nanny) {
-    clearInterval(nanny);
-    nanny = undefined;
-  }
-}
 
 function listen(): void {
   if (listening) return;
@@ -132,7 +122,6 @@ export function openSerial(_kernel: Kernel, name: string, termios: Termios = {})
   const h = wrap(() => serialNative().serialOpen(name));
   const port = new SerialPort(h, serialNative().serialPorts().find((p) => p.line === h.line)?.name ?? name);
   openPorts.set(h.line, port);
-  updateNanny();
   if (Object.keys(termios).length) {
     try {
       port.setTermios(termios);
@@ -253,7 +242,6 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     if (this.closed) return;
     this.closed = true;
     openPorts.delete(this.h.line);
-    updateNanny();
     if (!this.failure) {
       try {
         serialNative().serialClose(this.h.line, this.h.gen);
@@ -332,7 +320,6 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     if (this.failure || this.closed) return;
     this.failure = e;
     openPorts.delete(this.h.line);
-    updateNanny();
     this.failWaiters(e);
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }

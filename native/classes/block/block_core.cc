@@ -9,6 +9,7 @@
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
+#include "../../trap/trap.h"
 
 namespace nooks {
 namespace block_class {
@@ -30,12 +31,6 @@ void finish_chunk(Block &b, Chunk &c, const std::string &code, const std::string
   b.completed.push_back(std::move(done));
 }
 
-void kick(Block &b) {
-  if (b.kicked || !b.tsfn) return;
-  b.kicked = true;
-  b.tsfn.NonBlockingCall([](Napi::Env env, Napi::Function) { on_kick(env); });
-}
-
 void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &why) {
   k.dead = true;
   auto it = b.disks.find(k.name);
@@ -51,7 +46,7 @@ void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &wh
     for (Chunk &c : p->second) finish_chunk(b, c, code, why);
     b.pending.erase(p);
   }
-  kick(b);
+  b.js.kick();
 }
 
 std::shared_ptr<Disk> disk_of(Block &b, int domain, uintptr_t disk) {
@@ -81,16 +76,23 @@ void park(Block &b, Disk &k) {
        k.name.c_str(), g_domains[k.domain] ? g_domains[k.domain]->name.c_str() : "?", n, q.size() - n);
 }
 
-// Recovery: the failed driver's disk goes, with the requests it held (or is parked, when shadowed).
-ObjectRelease release(ObjectType::blkdev, [](Domain *d, const Object &o) {
+// A shadowed driver failed: its disk is parked for the restarted driver.
+bool park_disk(Domain *d, const Object &o) {
+  Block &b = blk();
+  std::lock_guard<std::mutex> g(b.lock);
+  if (std::shared_ptr<Disk> k = disk_of(b, d->id, o.key)) park(b, *k);
+  return true;
+}
+
+// Recovery or unload: the driver's disk goes, with the requests it held.
+void drop_disk(Domain *d, const Object &o) {
   Block &b = blk();
   std::lock_guard<std::mutex> g(b.lock);
   std::shared_ptr<Disk> k = disk_of(b, d->id, o.key);
   if (!k) return;
-  if (shadow_parks(d)) return park(b, *k);
   klog(4, "blk: %s: driver %s failed: its requests in flight fail", k->name.c_str(), d->name.c_str());
   disk_gone(b, *k, "EDRIVERFAILED", k->name + ": the driver (" + d->name + ") failed while the request was in flight");
-});
+}
 
 }  // namespace
 
@@ -100,20 +102,22 @@ void fail_parked(Block &b, const std::string &name, const std::string &code, con
   if (p == b.pending.end()) return;
   for (Chunk &c : p->second) finish_chunk(b, c, code, why);
   b.pending.erase(p);
-  kick(b);
+  b.js.kick();
 }
 
 namespace {
 
 // The agent gave up on a shadowed driver (or it was unloaded): its parked disks fail what they kept.
-ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+void give_up_disks(Domain *d, const std::string &why) {
   Block &b = blk();
   std::lock_guard<std::mutex> g(b.lock);
   for (auto it = b.parked.begin(); it != b.parked.end();) {
     std::string name = (it++)->first;
     if (b.parked[name].domain == d->id) fail_parked(b, name, "EDRIVERFAILED", name + ": the driver failed and will not be restarted: " + why);
   }
-});
+}
+
+ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, give_up_disks});
 
 }  // namespace
 
@@ -195,43 +199,52 @@ void pump(const std::string &name) {
       recovery_notify(d, r.fault);
       return;
     }
-    kick(b);
+    b.js.kick();
     if (busy || r.result != EnterResult::ok) return;
   }
 }
 
-// The nanny: a driver that keeps a request past its policy's stallMs
-// without completing it, or that takes none of the waiting ones for as long
-// (it keeps answering -EBUSY: it lost track of its queue), has stopped working
-// without faulting: it is failed (kind 'stalled') and recovered like a fault.
-// True if it was.
-bool nanny(const std::string &name) {
+namespace {
+
+// The nanny (run by the watchdog thread): a driver that keeps a request past
+// its policy's stallMs without completing it, or that takes none of the
+// waiting ones for as long (it keeps answering -EBUSY: it lost track of its
+// queue), has stopped working without faulting: it is failed (kind
+// 'stalled') and recovered like a fault.
+void check_disks() {
   Block &b = blk();
-  Domain *stuck = nullptr;
-  bool refusing = false;
-  uint64_t deadline = 0;
+  struct Stuck {
+    Domain *d;
+    std::string disk;
+    bool refusing;
+    uint64_t deadline;
+  };
+  std::vector<Stuck> stuck;
   {
     std::lock_guard<std::mutex> g(b.lock);
-    auto it = b.disks.find(name);
-    Domain *d = it == b.disks.end() ? nullptr : g_domains[it->second->domain];
-    if (!d) return false;
-    deadline = d->stall_ms.load();
     uint64_t now = jiffies_now();
-    for (Slot &s : it->second->slots)
-      if (s.busy && now - s.since > deadline) stuck = d;
-    auto waiting = b.pending.find(name);
-    if (waiting != b.pending.end() && !waiting->second.empty() && now - it->second->progress > deadline) {
-      stuck = d;
-      refusing = true;
+    for (auto &e : b.disks) {
+      Domain *d = g_domains[e.second->domain];
+      if (!d) continue;
+      uint64_t deadline = d->stall_ms.load();
+      bool late = false, refusing = false;
+      for (Slot &s : e.second->slots) late |= s.busy && now - s.since > deadline;
+      auto waiting = b.pending.find(e.first);
+      if (waiting != b.pending.end() && !waiting->second.empty() && now - e.second->progress > deadline) late = refusing = true;
+      if (late) stuck.push_back({d, e.first, refusing, deadline});
     }
   }
-  if (!stuck) return false;
-  std::string why = refusing ? "the driver took no request and completed none for more than " + std::to_string(deadline) + " ms while requests waited"
-                             : "a request was with the driver for more than " + std::to_string(deadline) + " ms without completing";
-  klog(4, "blk: %s: %s: the nanny fails %s", name.c_str(), why.c_str(), stuck->name.c_str());
-  recovery_fail(stuck, FaultKind::stalled, name + ": " + why + " (nanny)");
-  return true;
+  for (Stuck &s : stuck) {
+    std::string ms = std::to_string(s.deadline);
+    std::string why = s.refusing ? "the driver took no request and completed none for more than " + ms + " ms while requests waited"
+                                 : "a request was with the driver for more than " + ms + " ms without completing";
+    klog(4, "blk: %s: %s: the nanny fails %s", s.disk.c_str(), why.c_str(), s.d->name.c_str());
+    recovery_fail(s.d, FaultKind::stalled, s.disk + ": " + why + " (nanny)");
+  }
 }
+Nanny nanny(50, check_disks);
+
+}  // namespace
 
 }  // namespace block_class
 }  // namespace nooks

@@ -43,6 +43,7 @@
 #include <nooks/blkdev.h>  // after kapi.h: its types
 
 #include "../../shadow/taps.h"
+#include "../common/js_pump.h"
 
 namespace nooks {
 namespace block_class {
@@ -102,6 +103,9 @@ struct Completed {
   bool read;
 };
 
+// The JS pump's drain (block_napi.cc): deliver finished operations, submit waiting ones.
+void on_kick(Napi::Env env);
+
 struct Block {
   std::mutex lock;
   std::map<std::string, std::shared_ptr<Disk>> disks;      // by name: the registered ones
@@ -109,20 +113,13 @@ struct Block {
   std::map<std::string, Parked> parked;                    // by name: shadowed disks between failure and re-registration
   std::map<std::string, uint64_t> resubmitted;             // by name: requests parked and submitted again (all time)
   std::vector<Completed> completed;                        // for the JS callback
-  bool kicked = false;                                     // a JS callback is queued
-  Napi::ThreadSafeFunction tsfn;
-  Napi::FunctionReference deliver;
+  JsPump js{on_kick, "nooks-block"};                       // finished operations and waiting requests: to the JS thread
   uint64_t next_id = 1;
   size_t outstanding = 0;                                  // operations not yet delivered (JS thread)
-  bool refd = false;
 };Block &blk();
 
 // With b.lock held. Records a finished request; queues the JS callback when needed.
 void finish_chunk(Block &b, Chunk &c, const std::string &code, const std::string &message);
-// With b.lock held: JavaScript runs on_kick soon (once for many kicks).
-void kick(Block &b);
-// The thread-safe function's callback (block_napi.cc): deliver finished operations, submit waiting ones.
-void on_kick(Napi::Env env);
 std::shared_ptr<Disk> disk_of(Block &b, int domain, uintptr_t disk);
 // With b.lock held: the disk is gone; fail everything it had and every request waiting for it.
 void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &why);
@@ -131,8 +128,6 @@ void fail_parked(Block &b, const std::string &name, const std::string &code, con
 // Hands waiting requests of disk `name` to its driver, a batch per crossing,
 // until no slot is free or nothing waits.
 void pump(const std::string &name);
-// The nanny of disk `name`: fails a driver that stalls it (see block_core.cc). Whether it did.
-bool nanny(const std::string &name);
 
 }  // namespace block_class
 }  // namespace nooks

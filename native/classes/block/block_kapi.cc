@@ -66,7 +66,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
       klog(6, "blk: %s: back from recovery: %zu requests kept for it are submitted", name.c_str(), b.pending[name].size());
     }
   }
-  kick(b);  // operations may be waiting for it
+  b.js.kick();  // operations may be waiting for it
   return 0;
 }
 
@@ -107,7 +107,7 @@ extern "C" void kapi_blk_complete(void *p, int status) {
       if (status == 0) finish_chunk(b, s.chunk, "", "");
       else finish_chunk(b, s.chunk, "EIO", k.name + ": I/O error (the driver completed the request with status " + std::to_string(status) + ")");
       s.chunk = Chunk{};
-      kick(b);
+      b.js.kick();
       break;
     }
   }

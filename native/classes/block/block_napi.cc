@@ -12,10 +12,7 @@ namespace {
 
 void set_ref(Napi::Env env, Block &b) {
   bool want = b.outstanding > 0;
-  if (want == b.refd || !b.tsfn) return;
-  if (want) b.tsfn.Ref(env);
-  else b.tsfn.Unref(env);
-  b.refd = want;
+  b.js.keep_alive(env, want);
 }
 
 }  // namespace
@@ -26,7 +23,7 @@ void on_kick(Napi::Env env) {
   std::vector<std::string> names;
   {
     std::lock_guard<std::mutex> g(b.lock);
-    b.kicked = false;
+    b.js.drained();
     for (auto &p : b.pending)
       if (!p.second.empty()) names.push_back(p.first);
   }
@@ -36,7 +33,7 @@ void on_kick(Napi::Env env) {
     std::lock_guard<std::mutex> g(b.lock);
     done.swap(b.completed);
   }
-  if (done.empty() || b.deliver.IsEmpty()) return;
+  if (done.empty()) return;
   Napi::Array a = Napi::Array::New(env, done.size());
   for (uint32_t i = 0; i < done.size(); i++) {
     Completed &c = done[i];
@@ -52,26 +49,16 @@ void on_kick(Napi::Env env) {
   }
   b.outstanding -= std::min(b.outstanding, done.size());
   set_ref(env, b);
-  b.deliver.Call({a});
+  b.js.deliver(a);
 }
 
 namespace {
-
-// blockNanny(name): the nanny of disk `name` (block_core.cc). True if it failed the driver.
-Napi::Value Nanny(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), nanny(info[0].As<Napi::String>().Utf8Value())); }
 
 // blockInit(deliver): deliver([{ id, data?, code?, message? }, ...]) receives finished operations.
 Napi::Value Init(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Block &b = blk();
-  b.deliver = Napi::Persistent(info[0].As<Napi::Function>());
-  if (!b.tsfn) {
-    Napi::ThreadSafeFunction t = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}),
-                                                               "nooks-block", 0, 1);
-    t.Unref(env);
-    std::lock_guard<std::mutex> g(b.lock);
-    b.tsfn = t;
-  }
+  b.js.init(env, info[0].As<Napi::Function>());
   return env.Undefined();
 }
 
@@ -162,7 +149,7 @@ Napi::Value Submit(const Napi::CallbackInfo &info) {
         op->remaining = 1;
         Chunk c{op, 0, 0, 0};
         finish_chunk(b, c, "", "");
-        kick(b);
+        b.js.kick();
       }
     }
   }
@@ -176,7 +163,6 @@ AddonExports exports([](Napi::Env env, Napi::Object e) {
   e.Set("blockInit", Napi::Function::New(env, Init));
   e.Set("blockDisk", Napi::Function::New(env, DiskInfo));
   e.Set("blockSubmit", Napi::Function::New(env, Submit));
-  e.Set("blockNanny", Napi::Function::New(env, Nanny));
 });
 
 }  // namespace

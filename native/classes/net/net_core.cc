@@ -10,6 +10,8 @@
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
+#include "../../trap/trap.h"
+#include "../common/cross.h"
 
 namespace nooks {
 namespace net_class {
@@ -17,12 +19,6 @@ namespace net_class {
 Net &net() {
   static Net *n = new Net;  // never destroyed: driver threads may deliver during exit
   return *n;
-}
-
-void kick(Net &n) {
-  if (n.kicked || !n.tsfn) return;
-  n.kicked = true;
-  n.tsfn.NonBlockingCall([](Napi::Env env, Napi::Function) { on_kick(env); });
 }
 
 Iface *iface_of(Net &n, int domain, uintptr_t dev) {
@@ -43,7 +39,7 @@ void netdev_gone(Net &n, Iface &i) {
   i.dev.reset();
   i.replay = false;
   if (k->carrier) n.link_events.emplace_back(i.name, false);
-  kick(n);
+  n.js.kick();
 }
 
 namespace {
@@ -60,45 +56,47 @@ void detach(Net &n, Iface &i, const std::string &why) {
   i.txq.clear();
   i.replay = false;
   n.detach_events.emplace_back(i.name, why);
-  kick(n);
+  n.js.kick();
 }
 
-ObjectRelease release(ObjectType::netdev, [](Domain *d, const Object &o) {
+// The shadow (native/shadow) for interfaces: a shadowed driver's interface keeps its handles, configuration and
+// waiting frames (those in flight are lost); otherwise the interface is reset and its handles are detached.
+bool park_iface(Domain *d, const Object &o) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  Iface *i = iface_of(n, d->id, o.key);
+  if (!i) return true;
+  netdev_gone(n, *i);
+  klog(4, "net: %s: driver %s failed: shadowed: frames in flight are lost, waiting ones stay queued", i->name.c_str(), d->name.c_str());
+  return true;
+}
+
+void drop_iface(Domain *d, const Object &o) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
   Iface *i = iface_of(n, d->id, o.key);
   if (!i) return;
   netdev_gone(n, *i);
-  if (shadow_parks(d)) {
-    klog(4, "net: %s: driver %s failed: shadowed: frames in flight are lost, waiting ones stay queued", i->name.c_str(), d->name.c_str());
-    return;
-  }
   klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i->name.c_str(), d->name.c_str());
   detach(n, *i, i->name + ": the driver (" + d->name + ") failed: the interface was reset; open it again");
-});
+}
 
 // The agent gave up on a shadowed driver (or it was unloaded): its interfaces' handles are detached.
-ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+void give_up_ifaces(Domain *d, const std::string &why) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
   for (auto &e : n.ifaces)
     if (e.second.last_domain == d->id && !e.second.dev) detach(n, e.second, e.first + ": the driver failed and will not be restarted: " + why);
-});
+}
+
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, give_up_ifaces});
 
 }  // namespace
 
 int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op) {
-  Domain *d = g_domains[k->domain];
-  if (!d) return -ENODEV;
-  uint64_t ret = 0;
-  Fault f;
-  EnterResult r = op_cross(d, op, &f, &ret);
-  if (r == EnterResult::fault) {
-    recovery_notify(d, f);  // the recovery thread tears it down and tells the agent
-    return -EIO;
-  }
-  if (r != EnterResult::ok) return -ENODEV;
-  return (int64_t)(int)ret;
+  Crossed c = class_cross(g_domains[k->domain], op);
+  if (c.ok()) return c.status();
+  return c.result == EnterResult::fault ? -EIO : -ENODEV;
 }
 
 std::shared_ptr<NetDev> live(const std::string &name) {
@@ -267,27 +265,48 @@ void pump(const std::string &name) {
   }
 }
 
-int tx_watchdog() {
+namespace {
+
+// The transmit watchdog's nanny (run by the watchdog thread): an interface
+// whose oldest socket buffer has been with the driver longer than its timeout
+// is due an ndo_tx_timeout, which the JS thread gives it (tx_timeouts): only
+// the JS thread crosses into a net driver for transmission.
+void check_tx() {
   Net &n = net();
-  std::vector<std::shared_ptr<NetDev>> stuck;
+  std::lock_guard<std::mutex> g(n.lock);
+  uint64_t now = jiffies_now();
+  for (auto &e : n.ifaces) {
+    std::shared_ptr<NetDev> k = e.second.dev;
+    if (!k || k->dead || !k->opened || !k->ops.has_ndo_tx_timeout()) continue;
+    uint64_t limit = e.second.tx_timeout_ms ? e.second.tx_timeout_ms : k->watchdog_ms;
+    bool late = false;
+    for (SkbSlot &s : k->skbs) late |= s.busy && now - s.since > limit;
+    if (!late) continue;
+    for (SkbSlot &s : k->skbs) s.since = now;  // once per timeout
+    klog(4, "net: %s: transmit timed out (a frame with the driver for more than %lu ms)", e.first.c_str(), (unsigned long)limit);
+    n.timed_out.push_back(k);
+    n.js.kick();
+  }
+}
+Nanny nanny(100, check_tx);
+
+}  // namespace
+
+void tx_timeouts(std::vector<std::string> *names) {
+  Net &n = net();
+  std::vector<std::shared_ptr<NetDev>> late;
   {
     std::lock_guard<std::mutex> g(n.lock);
-    uint64_t now = jiffies_now();
-    for (auto &e : n.ifaces) {
-      std::shared_ptr<NetDev> k = e.second.dev;
-      if (!k || k->dead || !k->opened || !k->ops.has_ndo_tx_timeout()) continue;
-      uint64_t limit = e.second.tx_timeout_ms ? e.second.tx_timeout_ms : k->watchdog_ms;
-      bool late = false;
-      for (SkbSlot &s : k->skbs) late |= s.busy && now - s.since > limit;
-      if (!late) continue;
-      for (SkbSlot &s : k->skbs) s.since = now;  // once per timeout
-      klog(4, "net: %s: transmit timed out (a frame with the driver for more than %lu ms)", e.first.c_str(), (unsigned long)limit);
-      stuck.push_back(k);
-    }
+    late.swap(n.timed_out);
   }
-  for (auto &k : stuck) call_op(k, k->ops.ndo_tx_timeout(k->dev, 0));
-  for (auto &k : stuck) pump(k->name);  // frames still waiting go to the reset transmitter
-  return (int)stuck.size();
+  for (auto &k : late) {
+    {
+      std::lock_guard<std::mutex> g(n.lock);
+      if (k->dead) continue;  // gone since: its driver is recovered instead
+    }
+    call_op(k, k->ops.ndo_tx_timeout(k->dev, 0));
+    names->push_back(k->name);  // frames still waiting go to the reset transmitter
+  }
 }
 
 std::string mac_string(const uint8_t *m) {

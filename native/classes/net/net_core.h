@@ -49,6 +49,7 @@
 #include <nooks/netdevice.h>
 
 #include "../../shadow/taps.h"
+#include "../common/js_pump.h"
 
 namespace nooks {
 namespace net_class {
@@ -104,6 +105,10 @@ struct RxFrame {
   std::vector<uint8_t> data;
 };
 
+// The JS pump's drain (net_napi.cc): replay configuration to re-registered
+// interfaces, send what waits, deliver received frames and link changes.
+void on_kick(Napi::Env env);
+
 struct Net {
   std::mutex lock;
   std::map<std::string, Iface> ifaces;           // by name
@@ -112,18 +117,11 @@ struct Net {
   std::vector<RxFrame> rx;
   std::vector<std::pair<std::string, bool>> link_events;  // every change, in order
   std::vector<std::pair<std::string, std::string>> detach_events;  // interface, why
-  bool kicked = false;
-  Napi::ThreadSafeFunction tsfn;
-  Napi::FunctionReference deliver;
-  bool refd = false;
+  std::vector<std::shared_ptr<NetDev>> timed_out;  // late transmitters, for the JS thread (tx_timeouts)
+  JsPump js{on_kick, "nooks-net"};  // received frames, link changes, replays and waiting frames: to the JS thread
 };
 Net &net();
 
-// With n.lock held: JavaScript runs on_kick soon (once for many kicks).
-void kick(Net &n);
-// The thread-safe function's callback (net_napi.cc): replay configuration to
-// re-registered interfaces, send what waits, deliver received frames and link changes.
-void on_kick(Napi::Env env);
 // With n.lock held: the interface d registered as its net_device `dev`, if any.
 Iface *iface_of(Net &n, int domain, uintptr_t dev);
 // With n.lock held: the registration is gone (unregistered or its driver failed).
@@ -137,8 +135,9 @@ int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k);
 // Hands waiting frames of interface `name` to its driver, a batch per crossing,
 // until no socket buffer is free, the driver is busy, or nothing waits.
 void pump(const std::string &name);
-// The transmit watchdog: ndo_tx_timeout for interfaces whose oldest socket buffer is late. How many fired.
-int tx_watchdog();
+// JS thread: ndo_tx_timeout for the registrations the transmit watchdog found late; adds their names to *names
+// (to pump what waits for them).
+void tx_timeouts(std::vector<std::string> *names);
 std::string mac_string(const uint8_t *m);
 
 }  // namespace net_class

@@ -84,7 +84,7 @@ extern "C" int kapi_register_netdev(void *p) {
     k->name = name;
     if (i.users > 0) {  // applications have it open: reopen it with their configuration (JS thread)
       i.replay = true;
-      kick(n);
+      n.js.kick();
     }
   }
   snprintf(dev->name, IFNAMSIZ, "%s", name.c_str());
@@ -129,7 +129,7 @@ extern "C" int kapi_netif_rx(void *p, const void *data, size_t len) {
   const auto *b = static_cast<const uint8_t *>(data);
   n.rx.push_back({i->name, std::vector<uint8_t>(b, b + len)});
   i->c.rx_delivered++;
-  kick(n);
+  n.js.kick();
   return 0;
 }
 
@@ -148,7 +148,7 @@ extern "C" void kapi_dev_kfree_skb_any(void *p) {
       if (s.skb != skb || !s.busy) break;
       s.busy = false;
       found = true;
-      if (!e.second.txq.empty()) kick(n);  // frames wait for a buffer
+      if (!e.second.txq.empty()) n.js.kick();  // frames wait for a buffer
       break;
     }
   }
@@ -164,7 +164,7 @@ static void carrier(void *p, bool on) {
   i->dev->carrier = on;
   n.link_events.emplace_back(i->name, on);
   klog(6, "net: %s: link %s", i->name.c_str(), on ? "up" : "down");
-  kick(n);
+  n.js.kick();
 }
 
 extern "C" void kapi_netif_carrier_on(void *p) { carrier(p, true); }

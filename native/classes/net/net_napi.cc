@@ -18,10 +18,7 @@ void set_ref(Napi::Env env, Net &n) {
     std::lock_guard<std::mutex> g(n.lock);
     for (auto &e : n.ifaces) want |= e.second.users > 0;
   }
-  if (want == n.refd || !n.tsfn) return;
-  if (want) n.tsfn.Ref(env);
-  else n.tsfn.Unref(env);
-  n.refd = want;
+  n.js.keep_alive(env, want);
 }
 
 }  // namespace
@@ -31,12 +28,13 @@ void on_kick(Napi::Env env) {
   std::vector<std::string> replay, names;
   {
     std::lock_guard<std::mutex> g(n.lock);
-    n.kicked = false;
+    n.js.drained();
     for (auto &e : n.ifaces) {
       if (e.second.replay && e.second.dev) replay.push_back(e.first);
       if (!e.second.txq.empty()) names.push_back(e.first);
     }
   }
+  tx_timeouts(&names);
   for (const std::string &name : replay) {
     std::shared_ptr<NetDev> k = live(name);
     if (!k) continue;
@@ -60,7 +58,7 @@ void on_kick(Napi::Env env) {
     detached.swap(n.detach_events);
   }
   if (!detached.empty()) set_ref(env, n);  // detached handles no longer keep the process alive
-  if ((rx.empty() && links.empty() && detached.empty()) || n.deliver.IsEmpty()) return;
+  if (rx.empty() && links.empty() && detached.empty()) return;
   // one event per interface: its frames in order, and its link state if it changed
   std::map<std::string, std::vector<size_t>> per;
   for (size_t j = 0; j < rx.size(); j++) per[rx[j].iface].push_back(j);
@@ -89,7 +87,7 @@ void on_kick(Napi::Env env) {
     ev.Set("detached", x.second);
     events.Set(k++, ev);
   }
-  n.deliver.Call({events});
+  n.js.deliver(events);
 }
 
 namespace {
@@ -119,14 +117,7 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
 Napi::Value Init(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
-  n.deliver = Napi::Persistent(info[0].As<Napi::Function>());
-  if (!n.tsfn) {
-    Napi::ThreadSafeFunction t =
-        Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}), "nooks-net", 0, 1);
-    t.Unref(env);
-    std::lock_guard<std::mutex> g(n.lock);
-    n.tsfn = t;
-  }
+  n.js.init(env, info[0].As<Napi::Function>());
   return env.Undefined();
 }
 
@@ -416,18 +407,12 @@ Napi::Value Cable(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(env, ok);
 }
 
-// netWatchdog(): the transmit watchdog, run periodically by lib/classes/net.ts
-// while interfaces are open: an interface whose oldest socket buffer has been
-// with the driver longer than its timeout gets ndo_tx_timeout. How many fired.
-Napi::Value Watchdog(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), tx_watchdog()); }
-
 // nicHangTx(device): test hook: the emulated NIC's transmitter hangs.
 Napi::Value HangTx(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), e1000_hang_tx(device_index(info[0].As<Napi::String>().Utf8Value())));
 }
 
 AddonExports exports([](Napi::Env env, Napi::Object e) {
-  e.Set("netWatchdog", Napi::Function::New(env, Watchdog));
   e.Set("nicHangTx", Napi::Function::New(env, HangTx));
   e.Set("netInit", Napi::Function::New(env, Init));
   e.Set("netInfo", Napi::Function::New(env, Info));

@@ -23,6 +23,8 @@
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
+#include "../../trap/trap.h"
+#include "../common/cross.h"
 #include "serial_port.h"
 
 namespace nooks {
@@ -130,22 +132,16 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
 bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret = nullptr) {
   Domain *d = p->domain >= 0 ? g_domains[p->domain] : nullptr;
   if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
-  Fault f;
-  EnterResult r = op_cross(d, call, &f, ret);
-  if (r == EnterResult::ok) return true;
-  if (r == EnterResult::fault) recovery_notify(d, f);
-  if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
-  if (r == EnterResult::unavailable)
-    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
-  // aborted because the driver failed on another thread: say what failed there
-  const Fault *primary = f.primary ? nullptr : primary_fault(d, f.generation);
-  if (primary) {
-    Fault cause = *primary;
-    fault_describe(&cause);
-    throw SerialError("EIO", p->name + ": " + d->name + " failed (" + cause.message + ") during " + tap_name(call.tap));
+  Crossed c = class_cross(d, call);
+  if (c.ok()) {
+    if (ret) *ret = c.ret;
+    return true;
   }
-  fault_describe(&f);
-  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + f.message);
+  if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
+  if (c.result == EnterResult::unavailable)
+    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
+  if (c.aborted) throw SerialError("EIO", p->name + ": " + d->name + " failed (" + c.cause + ") during " + tap_name(call.tap));
+  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause);
 }
 
 // With ops_lock held: the driver side of an open port: startup, the
@@ -177,12 +173,19 @@ bool bring_up(const std::shared_ptr<Port> &p) {
   return !send || port_call(p, p->ops.start_tx(p->addr));
 }
 
+// A shadowed driver's port is parked only if the restarted driver can claim it again: by its device.
+bool park_port(Domain *d, const Object &o) {
+  std::shared_ptr<Port> p = port_at(d->id, o.key);
+  if (!p) return true;
+  if (p->device.empty()) return false;
+  park(p, d);
+  return true;
+}
+
 // What the release of a uart_port object says: the driver failed (recovery) or was unloaded.
-void release_port(Domain *d, const Object &o) {
+void drop_port(Domain *d, const Object &o) {
   std::shared_ptr<Port> p = port_at(d->id, o.key);
   if (!p) return;
-  // parked only if the restarted driver can claim it again: by its device
-  if (shadow_parks(d) && !p->device.empty()) return park(p, d);
   std::string why;
   if (d->state.load() == DomainState::failed) {
     const Fault *f = primary_fault(d, d->failure_gen.load());
@@ -195,11 +198,10 @@ void release_port(Domain *d, const Object &o) {
     detach(p, "ENODEV", p->name + ": " + d->name + " is gone: the port was detached");
   }
 }
-ObjectRelease release(ObjectType::uart_port, release_port);
 
 // The agent gave up on a shadowed driver (or it was unloaded): the ports it
 // parked fail, saying why, and their handles are closed.
-ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+void give_up_ports(Domain *d, const std::string &why) {
   std::vector<std::shared_ptr<Port>> gone;
   {
     std::lock_guard<std::mutex> g(reg.lock);
@@ -207,7 +209,34 @@ ShadowGiveUp give_up([](Domain *d, const std::string &why) {
       if (p->parked && p->domain == d->id) gone.push_back(p);
   }
   for (auto &p : gone) detach(p, "EIO", p->name + ": the driver failed and will not be restarted: " + why, SerialEvent::failed);
-});
+}
+
+ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, give_up_ports});
+
+// The nanny (run by the watchdog thread): a port whose driver has taken none
+// of the bytes waiting for it for its stallMs (no flow control holding it)
+// fails that driver ('stalled').
+void check_ports() {
+  std::vector<std::pair<Domain *, std::string>> stuck;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    uint64_t now = jiffies_now();
+    for (auto &p : reg.ports) {
+      Domain *d = p->attached ? g_domains[p->domain] : nullptr;
+      std::lock_guard<std::mutex> pg(p->lock);
+      // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
+      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
+      p->tx_moved = now;  // once per deadline
+      stuck.emplace_back(d, p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
+                                std::to_string(d->stall_ms.load()) + " ms (nanny)");
+    }
+  }
+  for (auto &[d, why] : stuck) {
+    klog(4, "%s: the nanny fails %s", why.c_str(), d->name.c_str());
+    recovery_fail(d, FaultKind::stalled, why);
+  }
+}
+Nanny nanny(100, check_ports);
 
 }  // namespace
 
@@ -426,27 +455,6 @@ void serial_restore(int line) {
        t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl, waiting);
 }
 
-int serial_nanny() {
-  std::vector<std::pair<Domain *, std::string>> stuck;
-  {
-    std::lock_guard<std::mutex> g(reg.lock);
-    uint64_t now = jiffies_now();
-    for (auto &p : reg.ports) {
-      Domain *d = p->attached ? g_domains[p->domain] : nullptr;
-      std::lock_guard<std::mutex> pg(p->lock);
-      // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
-      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
-      p->tx_moved = now;  // once per deadline
-      stuck.emplace_back(d, p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
-                                std::to_string(d->stall_ms.load()) + " ms (nanny)");
-    }
-  }
-  for (auto &[d, why] : stuck) {
-    klog(4, "%s: the nanny fails %s", why.c_str(), d->name.c_str());
-    recovery_fail(d, FaultKind::stalled, why);
-  }
-  return (int)stuck.size();
-}
 
 void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
   std::lock_guard<std::mutex> g(reg.lock);

@@ -315,9 +315,6 @@ AddonExports exports_([](Napi::Env env, Napi::Object e) {
   e.Set("serialSetMctrl", Napi::Function::New(env, SetMctrl));
   e.Set("serialGetMctrl", Napi::Function::New(env, GetMctrl));
   e.Set("serialTxIdle", Napi::Function::New(env, TxIdle));
-  e.Set("serialNanny", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), serial_nanny());
-  }));
   e.Set("serialSetListener", Napi::Function::New(env, SetListener));
   e.Set("serialPtyPair", Napi::Function::New(env, PtyPair));
   e.Set("serialPtyPairClose", Napi::Function::New(env, PtyPairClose));

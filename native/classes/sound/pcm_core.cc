@@ -8,6 +8,7 @@
 #include "../../kapi/objects.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
+#include "../common/cross.h"
 
 namespace nooks {
 namespace sound_class {
@@ -89,17 +90,21 @@ void resume_locked(Pcm &old, const std::shared_ptr<Pcm> &p) {
 
 namespace {
 
-// ObjectType::pcm release at recovery or unload: the driver's registration goes (or is parked, when shadowed).
-ObjectRelease release(ObjectType::pcm, [](Domain *d, const Object &o) {
+// A shadowed driver failed: the shadow keeps its pcm, its streams and the mixer (park_locked).
+bool park_pcm(Domain *d, const Object &o) {
   std::lock_guard<std::mutex> g(g_lock);
-  auto p = pcm_of(d, o.key);
-  if (!p) return;
-  if (shadow_parks(d)) return park_locked(p);
-  drop_locked(*p, ("driver " + d->name + " failed or unloaded").c_str());
-});
+  if (auto p = pcm_of(d, o.key)) park_locked(p);
+  return true;
+}
+
+// Recovery or unload of an unshadowed driver: its registration goes.
+void drop_pcm(Domain *d, const Object &o) {
+  std::lock_guard<std::mutex> g(g_lock);
+  if (auto p = pcm_of(d, o.key)) drop_locked(*p, ("driver " + d->name + " failed or unloaded").c_str());
+}
 
 // The agent gave up on a shadowed driver (or it was unloaded): its parked streams end, saying why.
-ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+void give_up_pcms(Domain *d, const std::string &why) {
   std::lock_guard<std::mutex> g(g_lock);
   for (auto it = g_parked.begin(); it != g_parked.end();) {
     Pcm &p = *it->second;
@@ -111,7 +116,9 @@ ShadowGiveUp give_up([](Domain *d, const std::string &why) {
       if (s) fail_stream(*s, "ENODEV", p.name + ": device gone (the driver failed and will not be restarted: " + why + ")");
     it = g_parked.erase(it);
   }
-});
+}
+
+ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, give_up_pcms});
 
 }  // namespace
 
@@ -137,9 +144,12 @@ bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
     op.err = p.name + ": device gone (driver " + d->name + " failed)";
     return false;
   }
-  Fault f;
-  switch (op_cross(d, call, &f, ret)) {
-    case EnterResult::ok: op.down = false; return true;
+  Crossed c = class_cross(d, call);
+  switch (c.result) {
+    case EnterResult::ok:
+      if (ret) *ret = c.ret;
+      op.down = false;
+      return true;
     case EnterResult::unavailable: {
       DomainState st = d->state.load();
       // a stream outlives no failure of its driver: the registration goes with it
@@ -149,9 +159,7 @@ bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
       return false;
     }
     case EnterResult::fault:
-      recovery_notify(d, f);
-      fault_describe(&f);
-      op.err = p.name + ": device gone (driver " + d->name + " failed: " + f.message + ")";
+      op.err = p.name + ": device gone (driver " + d->name + " failed: " + c.fault.message + ")";
       return false;
   }
   return false;
