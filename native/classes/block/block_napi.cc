@@ -49,7 +49,7 @@ void on_kick(Napi::Env env) {
   }
   b.outstanding -= std::min(b.outstanding, done.size());
   set_ref(env, b);
-  b.js.deliver(a);
+  b.js.deliver({a});
 }
 
 namespace {

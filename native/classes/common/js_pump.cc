@@ -15,7 +15,9 @@ void JsPump::kick() {
   if (kicked_ || !tsfn_) return;
   kicked_ = true;
   void (*drain)(Napi::Env) = drain_;
-  tsfn_.NonBlockingCall([drain](Napi::Env env, Napi::Function) { drain(env); });
+  tsfn_.NonBlockingCall([drain](Napi::Env env, Napi::Function) {
+    if (env) drain(env);  // no env: the environment is being torn down
+  });
 }
 
 void JsPump::drained() {
@@ -30,8 +32,8 @@ void JsPump::keep_alive(Napi::Env env, bool want) {
   refd_ = want;
 }
 
-void JsPump::deliver(const Napi::Value &events) {
-  if (!deliver_.IsEmpty()) deliver_.Call({events});
+void JsPump::deliver(const std::vector<napi_value> &args) {
+  if (!deliver_.IsEmpty()) deliver_.Call(args);
 }
 
 }  // namespace nooks

@@ -3,11 +3,12 @@
 // call on a thread-safe function, and many kicks before the JS thread gets to
 // it make one call. On the JS thread the class then drains what it collected
 // (finished requests, received frames...) and hands it to the function
-// JavaScript registered (`deliver`) in one call.
+// JavaScript registered (`deliver`), in one call or one per event.
 #pragma once
 #include <napi.h>
 
 #include <mutex>
+#include <vector>
 
 namespace nooks {
 
@@ -24,8 +25,8 @@ class JsPump {
   void drained();
   // JS thread: whether the pump keeps the process alive (while applications wait for events).
   void keep_alive(Napi::Env env, bool want);
-  // JS thread: hands JavaScript what drain collected; nothing before init.
-  void deliver(const Napi::Value &events);
+  // JS thread: calls JavaScript's receiver with what drain collected; nothing before init.
+  void deliver(const std::vector<napi_value> &args);
 
  private:
   void (*drain_)(Napi::Env env);

@@ -87,7 +87,7 @@ void on_kick(Napi::Env env) {
     ev.Set("detached", x.second);
     events.Set(k++, ev);
   }
-  n.js.deliver(events);
+  n.js.deliver({events});
 }
 
 namespace {
