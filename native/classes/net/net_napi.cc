@@ -2,8 +2,8 @@
 // callback that hands JavaScript what the drivers sent up (on_kick).
 #include "../../addon.h"
 #include "../../dev/bus.h"
+#include "../../dev/device.h"
 #include "../../kapi/log.h"
-#include "e1000_model.h"
 #include "net_core.h"
 
 namespace nooks {
@@ -379,17 +379,23 @@ Napi::Value Stats(const Napi::CallbackInfo &info) {
   return o;
 }
 
-int device_index(const std::string &name) {
+// The wire of bus device `name`, if it is a network device (through the bus's device interface, dev/device.h).
+NicPort *nic_of(const Napi::Value &name) {
+  std::string n = name.As<Napi::String>().Utf8Value();
   for (const DeviceInfo &d : bus_devices())
-    if (d.name == name) return d.index;
-  return -1;
+    if (d.name == n) {
+      EmulatedDevice *dev = bus_device(d.index);
+      return dev ? dev->nic() : nullptr;
+    }
+  return nullptr;
 }
 
-// nicWire(device): the emulated NIC's UDP wire and counters, or null if not an e1000.
+// nicWire(device): the emulated NIC's UDP wire and counters, or null if not a NIC.
 Napi::Value Wire(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  NicWire w;
-  if (!e1000_wire(device_index(info[0].As<Napi::String>().Utf8Value()), &w)) return env.Null();
+  NicPort *nic = nic_of(info[0]);
+  if (!nic) return env.Null();
+  NicWire w = nic->wire();
   Napi::Object o = Napi::Object::New(env);
   o.Set("local", w.local);
   o.Set("peer", w.peer.empty() ? env.Null() : Napi::String::New(env, w.peer));
@@ -402,14 +408,16 @@ Napi::Value Wire(const Napi::CallbackInfo &info) {
 
 // nicCable(device, up): plugs or pulls the emulated NIC's cable.
 Napi::Value Cable(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  bool ok = e1000_set_cable(device_index(info[0].As<Napi::String>().Utf8Value()), info[1].ToBoolean());
-  return Napi::Boolean::New(env, ok);
+  NicPort *nic = nic_of(info[0]);
+  if (nic) nic->set_cable(info[1].ToBoolean());
+  return Napi::Boolean::New(info.Env(), nic != nullptr);
 }
 
 // nicHangTx(device): test hook: the emulated NIC's transmitter hangs.
 Napi::Value HangTx(const Napi::CallbackInfo &info) {
-  return Napi::Boolean::New(info.Env(), e1000_hang_tx(device_index(info[0].As<Napi::String>().Utf8Value())));
+  NicPort *nic = nic_of(info[0]);
+  if (nic) nic->hang_tx();
+  return Napi::Boolean::New(info.Env(), nic != nullptr);
 }
 
 AddonExports exports([](Napi::Env env, Napi::Object e) {
