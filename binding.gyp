@@ -23,6 +23,7 @@
         'native/addon.cc',
         'native/bench/bench.cc',
         'native/dev/bus.cc',
+        'native/dev/bus_napi.cc',
         'native/dev/iomem.cc',
         'native/dev/host_pci.cc',
         'native/dev/uio.cc',
