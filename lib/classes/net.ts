@@ -20,6 +20,7 @@ import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import { classCall } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
@@ -134,15 +135,7 @@ function addon(): NetAddon {
   return n;
 }
 
-function wrap<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (err.code) throw new NetError(err.code as NetErrorCode, err.message);
-    throw e;
-  }
-}
+const wrap = <T>(f: () => T): T => classCall(f, NetError);
 
 /**
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),

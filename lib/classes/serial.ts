@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import { classCall } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -84,15 +85,7 @@ function serialNative(): SerialNative {
   return native() as unknown as SerialNative;
 }
 
-function wrap<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (err.code && !(err instanceof SerialError)) throw new SerialError(err.code, err.message);
-    throw e;
-  }
-}
+const wrap = <T>(f: () => T): T => classCall(f, SerialError);
 
 const PARITY: Record<Parity, number> = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
 const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR: 0x100, OUT2: 0x4000 };
