@@ -18,12 +18,13 @@
     {
       'target_name': 'nooks',
       # each device class adds its kernel side and device model
-      'includes': ['native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi'],
+      'includes': ['native/classes/common/sources.gypi', 'native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi'],
       'sources': [
         'native/addon.cc',
         'native/bench/bench.cc',
         'native/bench/scale.cc',
         'native/dev/bus.cc',
+        'native/dev/bus_napi.cc',
         'native/dev/iomem.cc',
         'native/dev/host_pci.cc',
         'native/dev/uio.cc',
