@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../domain/domain.h"
+#include "../isolation/backend.h"
 #include "layout.h"
 
 namespace nooks {
@@ -96,18 +97,10 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault);
 [[noreturn]] void xpc_leave_with(Domain *d, const Fault &fault);
 
 
-// Switches the isolation mode's upcall path (at boot).
-void xpc_set_isolation(Isolation m);
-
 // Unwinds the bookkeeping of the frames above `f` (async-signal-safe).
 void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f);
 // The outermost active entry frame of d on thread t, or nullptr.
 EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
-
-// mprotect mode: make domain_id's memory the only accessible domain (-1: host).
-void mprotect_apply(int domain_id);
-// mprotect calls mprotect_apply has made so far (what a crossing costs in system calls).
-uint64_t mprotect_calls();
 
 // A kernel call about to wait (sleep, a lock, another thread): under mprotect
 // it lets other threads run driver code meanwhile. Touch no driver memory
@@ -118,19 +111,20 @@ class UnlockedWait {
   ~UnlockedWait();
 
  private:
-  bool released_ = false;
+  bool released_;
 };
 
 // Kernel code outside any crossing (loader, recovery, devices) about to touch
 // driver memory: under mprotect, waits until no driver code runs and opens
-// every domain; under pkey, opens every domain's key for this thread.
+// every domain; under pkey, opens every domain's key for this thread
+// (g_backend.open_memory).
 class DomainMemoryAccess {
  public:
   DomainMemoryAccess();
   ~DomainMemoryAccess();
 
  private:
-  bool took_ = false;
+  bool opened_;
 };
 // Marks d failed if it was live; false if it had already failed or stopped.
 bool mark_failed(Domain *d);
@@ -138,7 +132,7 @@ bool mark_failed(Domain *d);
 // not (yet). Recorded by the thread that failed the domain (async-signal-safe).
 const Fault *primary_fault(Domain *d, uint64_t generation);
 void record_primary_fault(const Fault &f);
-// Where a thread resumes when its entry is abandoned (depends on the mode).
+// Where a thread resumes when its entry is abandoned (the backend's landing).
 const void *xpc_landing();
 constexpr size_t kAltStackSize = 64 * 1024;
 

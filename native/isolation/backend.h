@@ -1,0 +1,90 @@
+// An isolation backend: how a mode keeps drivers from the kernel's memory
+// (and from each other's). Each mode is one folder under native/isolation/
+// that fills in this table; the table is picked once, at boot
+// (isolation_select), and the rest of the kernel asks g_backend, never the
+// mode. A new mode is a new folder and one line in backend.cc.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <shared_enums.h>  // Isolation (lib/wrappers/enums.ts)
+
+namespace nooks {
+
+struct Domain;
+struct DomainThread;
+struct ThreadCtx;
+struct EntryFrame;
+struct XpcCall;
+
+struct IsolationBackend {
+  Isolation mode;
+  // What it offers.
+  bool contains_faults;         // a driver's fault fails its domain, and kernel calls are checked (false: 'none')
+  bool shares_memory;           // a domain's memory is MAP_SHARED (with the driver's host process)
+  bool flips_page_protection;   // crossings change page protection with system calls (bench reports the floor)
+  const char *no_real_devices;  // why real PCI devices cannot be attached; nullptr if they can
+  std::string (*unusable_reason)();  // why it cannot run on this machine; "" when it can
+  const char *unusable_code;         // the error code boot gives then
+
+  // The crossing (native/xpc/xpc.cc records it around these).
+  // Before the crossing is recorded, and may wait (mprotect: for the lock):
+  // false when d failed meanwhile. *held: what enter must let go at the end.
+  // nullptr: every crossing is admitted (no call made).
+  bool (*admit)(ThreadCtx *t, Domain *d, bool *held);
+  // Runs c inside dt's domain, f the thread's new top frame: 0 when it
+  // returned, 1 when it was abandoned at `landing` (a fault, an abort).
+  int (*enter)(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held);
+  const void *upcall;   // where every kernel-call stub jumps (gen/kapi_stubs.S), r11d = the call's index
+  const void *landing;  // where an abandoned crossing resumes, rbx = its EntryFrame (native/trap, xpc_leave_with)
+
+  // Kernel code.
+  void (*thread_registered)(ThreadCtx *t);  // a thread that may enter domains, on first use
+  // Kernel code outside any crossing about to touch domain memory
+  // (DomainMemoryAccess): true if close_memory must follow.
+  bool (*open_memory)();
+  void (*close_memory)();
+  // A kernel call about to wait lets other threads run driver code
+  // meanwhile (UnlockedWait): true if resume_after_wait must follow.
+  bool (*pause_for_wait)();
+  void (*resume_after_wait)();
+
+  // Domains and their threads.
+  // Before the domain's memory is mapped (a key, channels); throws std::runtime_error.
+  void (*domain_setup)(Domain *d);
+  // Last, after its memory is unmapped (also when domain_setup or the mapping failed).
+  void (*domain_teardown)(Domain *d);
+  // g_domains changed (a domain created or destroyed), under g_domains_lock.
+  void (*domains_changed)();
+  void (*thread_added)(Domain *d, DomainThread *dt);  // dt's stack in d is ready
+  // The loader placed pages [lo, hi) of the driver's image, protected `prot`
+  // ([lo, file_hi) from the file, zeros above), in d; throws LoadError.
+  void (*adopt_image)(Domain *d, uintptr_t lo, uintptr_t hi, uintptr_t file_hi, int prot, const std::string &path);
+
+  // Restart: driver code runs only between start and stop.
+  bool (*start)(Domain *d, std::string *why);  // after load or reset, before the driver's init; false + why
+  void (*stop)(Domain *d);                     // at a failure's teardown and at unload; idempotent
+};
+
+// The backend of the booted kernel (the 'none' backend before boot). A copy,
+// so that a crossing loads its entry with one instruction.
+extern IsolationBackend g_backend;
+
+// The one place that maps a mode to its backend: nullptr if there is none.
+const IsolationBackend *isolation_backend(const std::string &mode);
+// At boot, before any thread enters a domain.
+void isolation_select(const IsolationBackend &b);
+
+// Backend steps that do nothing, for the modes that need none.
+namespace backend_nothing {
+inline std::string unusable_reason() { return ""; }
+inline void thread(ThreadCtx *) {}
+inline bool held() { return false; }
+inline void none() {}
+inline void domain(Domain *) {}
+inline void thread_added(Domain *, DomainThread *) {}
+inline void adopt(Domain *, uintptr_t, uintptr_t, uintptr_t, int, const std::string &) {}
+inline bool start(Domain *, std::string *) { return true; }
+}  // namespace backend_nothing
+
+}  // namespace nooks
