@@ -16,6 +16,8 @@ struct DomainThread;
 struct ThreadCtx;
 struct EntryFrame;
 struct XpcCall;
+struct Fault;
+enum class EnterResult;
 
 struct IsolationBackend {
   Isolation mode;
@@ -27,14 +29,10 @@ struct IsolationBackend {
   std::string (*unusable_reason)();  // why it cannot run on this machine; "" when it can
   const char *unusable_code;         // the error code boot gives then
 
-  // The crossing (native/xpc/xpc.cc records it around these).
-  // Before the crossing is recorded, and may wait (mprotect: for the lock):
-  // false when d failed meanwhile. *held: what enter must let go at the end.
-  // nullptr: every crossing is admitted (no call made).
-  bool (*admit)(ThreadCtx *t, Domain *d, bool *held);
-  // Runs c inside dt's domain, f the thread's new top frame: 0 when it
-  // returned, 1 when it was abandoned at `landing` (a fault, an abort).
-  int (*enter)(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held);
+  // The crossing: calls c->fn(c->args...) inside d on the calling thread
+  // (xpc_call). Each backend's is xpc_cross<its admit, its enter>
+  // (native/xpc/crossing.h): its entry inlined in the common bookkeeping.
+  EnterResult (*call)(Domain *d, XpcCall *c, Fault *fault);
   const void *upcall;   // where every kernel-call stub jumps (gen/kapi_stubs.S), r11d = the call's index
   const void *landing;  // where an abandoned crossing resumes, rbx = its EntryFrame (native/trap, xpc_leave_with)
 

@@ -15,6 +15,7 @@
 #endif
 
 #include "../trap/trap.h"
+#include "crossing.h"
 
 extern "C" {
 __thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec"))) = nullptr;
@@ -63,8 +64,7 @@ static void rseq_off() {
     reinterpret_cast<struct rseq *>(area)->cpu_id = RSEQ_CPU_ID_REGISTRATION_FAILED;
 }
 
-ThreadCtx *thread_ctx() {
-  if (nooks_tls_ctx) return nooks_tls_ctx;
+ThreadCtx *thread_register() {
   pthread_once(&g_thread_key_once, [] { pthread_key_create(&g_thread_key, thread_exit); });
   ThreadCtx *t = new ThreadCtx();
   t->thread = pthread_self();
@@ -184,40 +184,7 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   leave_for_fault(t, d);
 }
 
-EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
-  DomainState s = d->state.load(std::memory_order_acquire);
-  if (s == DomainState::failed || s == DomainState::disabled || s == DomainState::unloaded) return EnterResult::unavailable;
-  ThreadCtx *t = thread_ctx();
-  DomainThread *dt = t->dts[d->id];
-  if (!dt) dt = domain_thread(d);
-  if (!dt) return EnterResult::unavailable;
-  bool held = false;
-  if (g_backend.admit && !g_backend.admit(t, d, &held)) return EnterResult::unavailable;
-
-  EntryFrame f;
-  f.dt = dt;
-  f.prev = t->top;
-  f.prev_cur = t->cur;
-  f.saved_sp = dt->sp;
-  f.saved_depth = dt->depth;
-  f.prev_host_pkru = (uint32_t)t->host_pkru;
-  if (t->depth++ == 0) {
-    t->outer_domain.store(d->id, std::memory_order_relaxed);
-    t->entries.fetch_add(1, std::memory_order_relaxed);
-  }
-  dt->depth++;
-  dt->entries++;
-  t->top = &f;
-  t->cur = dt;
-
-  int rc = g_backend.enter(t, dt, &f, c, held);
-
-  t->cur = f.prev_cur;
-  t->top = f.prev;
-  t->host_pkru = f.prev_host_pkru;
-  dt->sp = f.saved_sp;
-  dt->depth = f.saved_depth;
-  if (--t->depth == 0) t->outer_domain.store(-1, std::memory_order_relaxed);
+EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const EntryFrame &f, int rc, bool asked, Fault *fault) {
 #if defined(__SANITIZE_ADDRESS__)
   // The entry was abandoned mid-way: the frames below it died without
   // returning. Clear their stack's poison, or AddressSanitizer reports false
@@ -231,8 +198,6 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
     pthread_attr_destroy(&a);
   }
 #endif
-  bool asked = t->abort_domain.load() == d->id;
-  if (rc == 0 && !asked) return EnterResult::ok;
   if (rc == 0) {
     // Asked to leave (the watchdog, recovery), it got out by itself before
     // being unwound: the domain has failed all the same, and if the watchdog

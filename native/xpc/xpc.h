@@ -75,9 +75,9 @@ static_assert(offsetof(XpcCall, fn) == XC_FN);
 static_assert(offsetof(XpcCall, args) == XC_ARGS);
 static_assert(offsetof(XpcCall, ret) == XC_RET);
 
-// The calling thread's context; registers the thread (rseq off, a key-0
-// signal stack, nooks keys open for kernel code) on first use.
-ThreadCtx *thread_ctx();
+// Registers the calling thread (rseq off, a key-0 signal stack, the
+// backend's set-up: pkey opens every key for kernel code): thread_ctx's first use.
+ThreadCtx *thread_register();
 // Registered threads, for the watchdog and for recovery.
 ThreadCtx *threads_head();
 extern std::mutex g_threads_lock;
@@ -85,7 +85,7 @@ extern std::mutex g_threads_lock;
 enum class EnterResult { ok, fault, unavailable };
 // Calls c->fn(c->args...) inside d on the calling thread. On `fault`, *fault
 // says what happened (the domain has been marked failed).
-EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault);
+inline EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) { return g_backend.call(d, c, fault); }
 
 // Kernel code (a wrapper) calls these; they never return.
 [[noreturn]] void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...)
@@ -141,5 +141,7 @@ constexpr size_t kAltStackSize = 64 * 1024;
 extern "C" __thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec")));
 
 namespace nooks {
+// The calling thread's context (registered on first use).
+inline ThreadCtx *thread_ctx() { return nooks_tls_ctx ? nooks_tls_ctx : thread_register(); }
 inline Domain *calling_domain() { return nooks_tls_ctx && nooks_tls_ctx->cur ? nooks_tls_ctx->cur->domain : nullptr; }
 }  // namespace nooks

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "../../domain/host_heap.h"
-#include "../../xpc/xpc.h"
+#include "../../xpc/crossing.h"
 
 extern "C" {
 int nooks_xpc_enter_plain(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack);
@@ -142,8 +142,7 @@ const IsolationBackend kMprotectBackend = {
     /*no_real_devices=*/nullptr,
     backend_nothing::unusable_reason,
     /*unusable_code=*/nullptr,
-    admit,
-    enter,
+    xpc_cross<admit, enter>,
     (const void *)nooks_upcall_mprotect,
     (const void *)nooks_xpc_landing_plain,
     backend_nothing::thread,

@@ -1,6 +1,6 @@
 #include "none.h"
 
-#include "../../xpc/xpc.h"
+#include "../../xpc/crossing.h"
 
 extern "C" void nooks_upcall_direct();
 extern "C" void nooks_xpc_landing_plain();
@@ -24,8 +24,7 @@ const IsolationBackend kNoneBackend = {
     /*no_real_devices=*/nullptr,
     backend_nothing::unusable_reason,
     /*unusable_code=*/nullptr,
-    /*admit=*/nullptr,
-    enter,
+    xpc_cross<nullptr, enter>,
     (const void *)nooks_upcall_direct,
     (const void *)nooks_xpc_landing_plain,
     backend_nothing::thread,

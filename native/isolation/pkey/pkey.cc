@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "../../kapi/log.h"
-#include "../../xpc/xpc.h"
+#include "../../xpc/crossing.h"
 #include "pkru.h"
 
 extern "C" {
@@ -111,8 +111,7 @@ const IsolationBackend kPkeyBackend = {
     /*no_real_devices=*/nullptr,
     pkey_unusable_reason,
     /*unusable_code=*/"ENOPKU",
-    /*admit=*/nullptr,
-    enter,
+    xpc_cross<nullptr, enter>,
     (const void *)nooks_upcall_pkey,
     (const void *)nooks_xpc_landing_pkey,
     thread_registered,

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "../../loader/loader.h"
-#include "../../xpc/xpc.h"
+#include "../../xpc/crossing.h"
 #include "driver_host.h"
 
 extern "C" {
@@ -53,8 +53,7 @@ const IsolationBackend kProcessBackend = {
     /*no_real_devices=*/"real PCI devices are not supported under isolation 'process' (emulated devices only); use 'pkey' or 'mprotect'",
     backend_nothing::unusable_reason,
     /*unusable_code=*/nullptr,
-    /*admit=*/nullptr,
-    enter,
+    xpc_cross<nullptr, enter>,
     // Driver code runs only in its host process, which forwards its kernel calls.
     (const void *)nooks_upcall_process,
     (const void *)nooks_xpc_landing_plain,
