@@ -8,6 +8,7 @@ import type { ScaleBenchResult } from '../bench/scale.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import { summarize, type TrialRecord } from '../experiments/campaign.js';
 import type { TableRow } from '../experiments/table-apps.js';
+import { isolations } from '../wrappers/enums.js';
 
 const { document } = new JSDOM('').window;
 const render = (options: Plot.PlotOptions): string => Plot.plot({ document, ...options }).outerHTML;
@@ -45,7 +46,7 @@ export function crossingChart(r: XpcBenchResult): string {
 }
 
 // the isolation modes from the least isolated to the most
-const isolationOrder = ['none', 'pkey', 'mprotect', 'process'];
+const isolationOrder: readonly string[] = isolations;
 
 /** Crossings per second against threads crossing at once, log scales: a line per mode and shape (solid: a driver per thread). */
 export function scaleChart(r: ScaleBenchResult): string {
