@@ -135,28 +135,15 @@ void resume_after_wait() { take(nooks_tls_ctx); }
 }  // namespace
 
 const IsolationBackend kMprotectBackend = {
-    Isolation::mprotect,
-    /*contains_faults=*/true,
-    /*shares_memory=*/false,
-    /*flips_page_protection=*/true,
-    /*no_real_devices=*/nullptr,
-    backend_nothing::unusable_reason,
-    /*unusable_code=*/nullptr,
-    xpc_cross<admit, enter>,
-    (const void *)nooks_upcall_mprotect,
-    (const void *)nooks_xpc_landing_plain,
-    backend_nothing::thread,
-    open_memory,
-    close_memory,
-    pause_for_wait,
-    resume_after_wait,
-    backend_nothing::domain,
-    backend_nothing::domain,
-    backend_nothing::none,
-    backend_nothing::thread_added,
-    backend_nothing::adopt,
-    backend_nothing::start,
-    backend_nothing::domain,
+    .mode = Isolation::mprotect,
+    .call = xpc_cross<admit, enter>,
+    .upcall = (const void *)nooks_upcall_mprotect,
+    .landing = (const void *)nooks_xpc_landing_plain,
+    .flips_page_protection = true,
+    .open_memory = open_memory,
+    .close_memory = close_memory,
+    .pause_for_wait = pause_for_wait,
+    .resume_after_wait = resume_after_wait,
 };
 
 }  // namespace nooks

@@ -17,28 +17,11 @@ int enter(ThreadCtx *, DomainThread *, EntryFrame *, XpcCall *c, bool) {
 }  // namespace
 
 const IsolationBackend kNoneBackend = {
-    Isolation::none,
-    /*contains_faults=*/false,
-    /*shares_memory=*/false,
-    /*flips_page_protection=*/false,
-    /*no_real_devices=*/nullptr,
-    backend_nothing::unusable_reason,
-    /*unusable_code=*/nullptr,
-    xpc_cross<nullptr, enter>,
-    (const void *)nooks_upcall_direct,
-    (const void *)nooks_xpc_landing_plain,
-    backend_nothing::thread,
-    backend_nothing::held,
-    backend_nothing::none,
-    backend_nothing::held,
-    backend_nothing::none,
-    backend_nothing::domain,
-    backend_nothing::domain,
-    backend_nothing::none,
-    backend_nothing::thread_added,
-    backend_nothing::adopt,
-    backend_nothing::start,
-    backend_nothing::domain,
+    .mode = Isolation::none,
+    .call = xpc_cross<nullptr, enter>,
+    .upcall = (const void *)nooks_upcall_direct,
+    .landing = (const void *)nooks_xpc_landing_plain,
+    .contains_faults = false,
 };
 
 }  // namespace nooks

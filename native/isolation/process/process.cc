@@ -45,30 +45,20 @@ void share_pages(Domain *, uintptr_t lo, uintptr_t hi, uintptr_t file_hi, int pr
 }  // namespace
 
 const IsolationBackend kProcessBackend = {
-    Isolation::process,
-    /*contains_faults=*/true,
-    /*shares_memory=*/true,
-    /*flips_page_protection=*/false,
-    // A device's BARs would have to be mapped into the driver's host process too.
-    /*no_real_devices=*/"real PCI devices are not supported under isolation 'process' (emulated devices only); use 'pkey' or 'mprotect'",
-    backend_nothing::unusable_reason,
-    /*unusable_code=*/nullptr,
-    xpc_cross<nullptr, enter>,
+    .mode = Isolation::process,
+    .call = xpc_cross<nullptr, enter>,
     // Driver code runs only in its host process, which forwards its kernel calls.
-    (const void *)nooks_upcall_process,
-    (const void *)nooks_xpc_landing_plain,
-    backend_nothing::thread,
-    backend_nothing::held,
-    backend_nothing::none,
-    backend_nothing::held,
-    backend_nothing::none,
-    setup,
-    driver_host_destroy,
-    backend_nothing::none,
-    driver_host_thread_added,
-    share_pages,
-    driver_host_start,
-    driver_host_stop,
+    .upcall = (const void *)nooks_upcall_process,
+    .landing = (const void *)nooks_xpc_landing_plain,
+    .shares_memory = true,
+    // A device's BARs would have to be mapped into the driver's host process too.
+    .no_real_devices = "real PCI devices are not supported under isolation 'process' (emulated devices only); use 'pkey' or 'mprotect'",
+    .domain_setup = setup,
+    .domain_teardown = driver_host_destroy,
+    .thread_added = driver_host_thread_added,
+    .adopt_image = share_pages,
+    .start = driver_host_start,
+    .stop = driver_host_stop,
 };
 
 }  // namespace nooks
