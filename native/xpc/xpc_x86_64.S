@@ -21,11 +21,7 @@
 	.type nooks_xpc_enter_plain, @function
 	.p2align 4
 nooks_xpc_enter_plain:
-	SAVE_HOST
-	mov %rsp, EF_HOST_SP(%rdi)
-	mov %rdi, %rbx
-	mov %rsi, %r12
-	mov %rdx, %rsp
+	ENTER_DOMAIN_STACK
 	LOAD_ARGS_AND_CALL
 	mov EF_HOST_SP(%rbx), %rsp
 	mov %rax, XC_RET(%r12)

@@ -16,14 +16,7 @@ nooks_upcall_mprotect:
 	mov %fs:(%r10), %r10
 	mov TC_TOP(%r10), %r10
 	mov %rsp, %rax
-	mov EF_HOST_SP(%r10), %rsp
-	push %rbx
-	push %r12
-	push %r13
-	mov EF_DT(%r10), %rbx
-	mov %rax, %r12
-	mov DT_SP(%rbx), %r13
-	mov %rax, DT_SP(%rbx)
+	UPCALL_TO_HOST_STACK
 	push %rdi
 	push %rsi
 	push %rdx

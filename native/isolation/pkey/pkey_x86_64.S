@@ -13,11 +13,7 @@
 	.type nooks_xpc_enter_pkey, @function
 	.p2align 4
 nooks_xpc_enter_pkey:
-	SAVE_HOST
-	mov %rsp, EF_HOST_SP(%rdi)
-	mov %rdi, %rbx
-	mov %rsi, %r12
-	mov %rdx, %rsp
+	ENTER_DOMAIN_STACK
 	mov %ecx, %eax
 	SET_PKRU_EAX			# inside the domain: host memory is read-only now
 	LOAD_ARGS_AND_CALL
@@ -55,14 +51,7 @@ nooks_upcall_pkey:
 	SET_PKRU_EAX			# kernel protection from here
 	mov %rsp, %rax
 	mov TC_TOP(%r10), %r10
-	mov EF_HOST_SP(%r10), %rsp	# kernel code never runs on a driver stack
-	push %rbx
-	push %r12
-	push %r13
-	mov EF_DT(%r10), %rbx
-	mov %rax, %r12
-	mov DT_SP(%rbx), %r13
-	mov %rax, DT_SP(%rbx)		# a nested entry runs below the caller's frames
+	UPCALL_TO_HOST_STACK
 	mov (%r12), %rcx
 	mov 8(%r12), %rdx
 	lea nooks_kapi_checked(%rip), %rax
