@@ -18,7 +18,9 @@
     {
       'target_name': 'nooks',
       # each device class adds its kernel side and device model
-      'includes': ['native/classes/common/sources.gypi', 'native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi'],
+      'includes': ['native/classes/common/sources.gypi', 'native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi',
+                   # each isolation mode adds its backend
+                   'native/isolation/none/sources.gypi', 'native/isolation/pkey/sources.gypi', 'native/isolation/mprotect/sources.gypi', 'native/isolation/process/sources.gypi'],
       'sources': [
         'native/addon.cc',
         'native/bench/bench.cc',
@@ -34,6 +36,7 @@
         'native/domain/domain.cc',
         'native/domain/driver_memory.cc',
         'native/domain/host_heap.cc',
+        'native/isolation/backend.cc',
         'native/kapi/checks.cc',
         'native/kapi/io.cc',
         'native/kapi/irq.cc',
@@ -49,8 +52,6 @@
         'native/loader/loader.cc',
         'native/loader/params.cc',
         'native/loader/text_patch.cc',
-        'native/process/driver_host.cc',
-        'native/process/helper.cc',
         'native/recovery/recovery.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',

@@ -131,7 +131,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const n = native();
     const wanted = options.isolation ?? 'auto';
     if (wanted !== 'auto' && !(isolations as readonly string[]).includes(wanted))
-      throw new Error(`unknown isolation '${wanted}': use 'auto', 'pkey', 'mprotect', 'process' or 'none'`);
+      throw new Error(`unknown isolation '${wanted}': use 'auto' or one of ${isolations.map((i) => `'${i}'`).join(', ')}`);
     const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);

@@ -14,6 +14,8 @@
 #include "dev/host_pci.h"
 #include "domain/driver_memory.h"
 #include "domain/host_heap.h"
+#include "isolation/mprotect/mprotect.h"
+#include "isolation/pkey/pkey.h"
 #include "kapi/log.h"
 #include "kapi/subsystems.h"
 #include "loader/loader.h"
@@ -91,23 +93,18 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   std::string mode = info[0].As<Napi::String>();
   if (g_booted && (napi_env)env == g_boot_env) throw_code(env, "EBOOTED", "a kernel is already booted in this process; shut it down first");
   require_owner(env);
-  Isolation m;
-  if (mode == "pkey") m = Isolation::pkey;
-  else if (mode == "mprotect") m = Isolation::mprotect;
-  else if (mode == "none") m = Isolation::none;
-  else if (mode == "process") m = Isolation::process;
-  else throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, process, none)");
-  std::string no_pkey = pkey_unusable_reason();
-  if (m == Isolation::pkey && !no_pkey.empty())
-    throw_code(env, "ENOPKU", "isolation 'pkey' is not available: " + no_pkey +
-                              ". Use isolation 'mprotect', or 'auto' to pick the best available");
+  const IsolationBackend *backend = isolation_backend(mode);
+  if (!backend) throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, process, none)");
+  std::string unusable = backend->unusable_reason();
+  if (!unusable.empty())
+    throw_code(env, backend->unusable_code, "isolation '" + mode + "' is not available: " + unusable +
+                                                ". Use isolation 'mprotect', or 'auto' to pick the best available");
   // Drivers' imports resolve to the stubs this addon exports: make them global.
   Dl_info self{};
   if (dladdr((void *)&Boot, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
-  g_isolation = m;
   // Before any driver's host process is forked: they share it (isolation 'process').
   if (!host_heap_init()) throw_code(env, "ENOMEM", "cannot map the host-object heap");
-  xpc_set_isolation(m);
+  isolation_select(*backend);
   thread_ctx();
   trap_install();
   if (!g_host_probe) g_host_probe = (uint64_t *)host_heap_alloc(64);
@@ -387,7 +384,7 @@ Napi::Value Domains(const Napi::CallbackInfo &info) {
     o.Set("name", d->name);
     o.Set("path", d->path);
     o.Set("state", state_name(d->state.load()));
-    o.Set("isolation", isolation_name(g_isolation));
+    o.Set("isolation", isolation_name(g_backend.mode));
     o.Set("pkey", d->pkey);
     int sharers = 0;
     for (Domain *e : g_domains) sharers += e && e != d && d->pkey >= 0 && e->pkey == d->pkey;
@@ -554,7 +551,7 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("tscPerNs", tsc_per_ns());
   o.Set("wrpkruPairTicks", cpu_has_pku() ? Napi::Value(Napi::Number::New(env, bench_wrpkru_pair(runs, iters))) : env.Null());
-  o.Set("mprotectPairTicks", g_isolation == Isolation::mprotect ? Napi::Value(Napi::Number::New(env, bench_mprotect_pair(runs, iters))) : env.Null());
+  o.Set("mprotectPairTicks", g_backend.flips_page_protection ? Napi::Value(Napi::Number::New(env, bench_mprotect_pair(runs, iters))) : env.Null());
   set_round_trip(o, d, nop, runs, iters);
   o.Set("tappedRoundTripTicks", bench_tapped_round_trip(d, nop, runs, iters));
   o.Set("upcallTicks", bench_upcall(d, upcalls, runs, iters));

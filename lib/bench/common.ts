@@ -8,9 +8,10 @@ import { Kernel, type Driver, type Isolation, type LoadOptions } from '../kernel
 import { native } from '../native.js';
 import { driverPath } from '../paths.js';
 import type { Policy } from '../recovery/policy.js';
+import { isolations } from '../wrappers/enums.js';
 
-// 'process' beside 'pkey': what containing a driver in a process of its own costs.
-export const defaultModes: readonly Isolation[] = ['none', 'mprotect', 'pkey', 'process'];
+// Every mode, 'process' beside 'pkey': what containing a driver in a process of its own costs.
+export const defaultModes: readonly Isolation[] = isolations;
 
 /** A mode that was not measured: this machine cannot run it. */
 export interface ModeUnsupported {

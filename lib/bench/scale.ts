@@ -15,7 +15,7 @@ export type ScaleShape = (typeof scaleShapes)[number];
 export interface ScaleBenchOptions {
   /** Measuring time per point, in seconds (default 0.5). */
   seconds?: number;
-  /** The modes to measure, in order (default: none, mprotect, pkey, process). */
+  /** The modes to measure, in order (default: none, pkey, mprotect, process). */
   modes?: readonly Isolation[];
   onStep?: (step: { isolation: Isolation; what: ModeStep['what'] | 'point' }) => void;
 }

@@ -162,7 +162,7 @@ const commands: readonly CommandDef[] = [
     run: bench,
     flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
     details: [
-      'bench xpc: for each isolation mode (none, mprotect, pkey, process) in one run: boot it, load the null driver and',
+      'bench xpc: for each isolation mode (none, pkey, mprotect, process) in one run: boot it, load the null driver and',
       'measure in C++ loops a host -> driver -> host round trip around an empty function and one kernel call from',
       'inside the driver (an upcall), then one drv.call() from JavaScript; shut down; next mode. Modes the CPU lacks',
       '(pkey without protection keys) are listed as unsupported, with the reason. Then the round trip again with 4 and',

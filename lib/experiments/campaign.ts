@@ -12,6 +12,7 @@ import { basename } from 'node:path';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
 import { driverPath } from '../paths.js';
+import { isolations } from '../wrappers/enums.js';
 import { runTrialChild, type Outcome } from './child.js';
 import { fileSha256, planIdentity, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
 import { trialApps } from './trial.js';
@@ -109,7 +110,7 @@ export interface CampaignSummary {
 
 /** none, and each isolated mode this machine runs, without and with shadow drivers. */
 export function campaignModes(): Mode[] {
-  const isolated: Isolation[] = Kernel.pkuSupported() ? ['mprotect', 'pkey', 'process'] : ['mprotect', 'process'];
+  const isolated = isolations.filter((i) => i !== 'none' && (i !== 'pkey' || Kernel.pkuSupported()));
   return [
     { name: 'none', isolation: 'none', shadow: false },
     ...isolated.flatMap((i) => [{ name: i, isolation: i, shadow: false }, { name: `${i}+shadow`, isolation: i, shadow: true }]),

@@ -9,7 +9,7 @@
 #include "../domain/host_heap.h"
 #include "../shadow/taps.h"
 #include "../xpc/batch.h"
-#include "../xpc/pkru.h"
+#include "../isolation/pkey/pkru.h"
 
 namespace nooks {
 

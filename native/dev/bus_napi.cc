@@ -4,6 +4,7 @@
 
 #include "../addon.h"
 #include "../domain/domain.h"
+#include "../isolation/backend.h"
 #include "../kapi/subsystems.h"
 #include "bus.h"
 #include "host_pci.h"
@@ -51,9 +52,7 @@ Napi::Value AttachPci(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);
   std::string address = info[0].As<Napi::String>(), via = info[1].As<Napi::String>();
-  // A device's BARs would have to be mapped into the driver's host process too.
-  if (g_isolation == Isolation::process)
-    throw_code(env, "ENOTSUP", "real PCI devices are not supported under isolation 'process' (emulated devices only); use 'pkey' or 'mprotect'");
+  if (g_backend.no_real_devices) throw_code(env, "ENOTSUP", g_backend.no_real_devices);
   try {
     return device_object(env, bus_attach(via == "vfio" ? vfio_open(address) : uio_open(address), address));
   } catch (const DeviceError &e) {

@@ -1,12 +1,9 @@
 #include "domain.h"
 
-#include <cpuid.h>
 #include <errno.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
-#include <cstdio>
 
 #include <algorithm>
 #include <cstring>
@@ -15,38 +12,16 @@
 #include <nooks/batch.h>
 
 #include "../kapi/log.h"
-#include "../process/driver_host.h"
-#include "../xpc/pkru.h"
 #include "../xpc/xpc.h"
 
 namespace nooks {
 
 Domain *g_domains[kMaxDomains];
-Isolation g_isolation = Isolation::none;
-uint32_t g_pkey_mask = 0;
 std::mutex g_domains_lock;
 
 constexpr size_t kStackSize = 256 * 1024;
 constexpr size_t kGuardSize = 16 * 1024;
 constexpr size_t kDmaSize = 16u << 20;
-
-bool cpu_has_pku() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  bool pku = c & (1u << 3), ospke = c & (1u << 4);
-  return pku && ospke;
-}
-
-std::string pkey_unusable_reason() {
-  if (!cpu_has_pku()) return "this CPU (or its hypervisor) offers no protection keys (PKU/OSPKE)";
-  utsname u{};
-  int major = 0, minor = 0;
-  if (uname(&u) == 0) sscanf(u.release, "%d.%d", &major, &minor);
-  if (major < 6 || (major == 6 && minor < 12))
-    return std::string("Linux ") + u.release + " writes signal frames under the faulting thread's PKRU, so a fault "
-           "inside a pkey domain would kill the process; pkey isolation needs Linux 6.12 or later";
-  return "";
-}
 
 bool Domain::writable(uintptr_t p, size_t n) const {
   for (auto &s : segments)
@@ -80,34 +55,6 @@ void Domain::tag(void *p, size_t n) const {
   if (pkey >= 0) pkey_mprotect(p, n, PROT_READ | PROT_WRITE, pkey);
 }
 
-// Inside domain d: key 0 read-only, every other nooks key inaccessible, d's own key open.
-static void recompute_pkru_bits() {
-  g_pkey_mask = 0;
-  for (Domain *d : g_domains)
-    if (d && d->pkey >= 0) g_pkey_mask |= pkru_both(d->pkey);
-  for (Domain *d : g_domains)
-    if (d) d->pkru_bits = pkru_wd(0) | (d->pkey >= 0 ? g_pkey_mask & ~pkru_both(d->pkey) : 0);
-}
-
-// A key for a new domain. Node's V8 holds key 1, so 14 are left; past that,
-// domains share the key of the domain with the fewest sharers: they are still
-// isolated from the kernel, not from each other (and the log says so).
-static int take_key(const std::string &name) {
-  int k = pkey_alloc(0, 0);
-  if (k >= 0) return k;
-  if (errno != ENOSPC) throw std::runtime_error(std::string("pkey_alloc failed: ") + strerror(errno));
-  int counts[16] = {0};
-  for (Domain *d : g_domains)
-    if (d && d->pkey >= 0) counts[d->pkey]++;
-  int best = -1;
-  for (int i = 0; i < 16; i++)
-    if (counts[i] && (best < 0 || counts[i] < counts[best])) best = i;
-  if (best < 0) throw std::runtime_error("no protection key available (every key is held outside nooks)");
-  klog(4, "nooks: out of protection keys: domain %s shares key %d with %d other domain(s); "
-          "they are isolated from the kernel but not from each other", name.c_str(), best, counts[best]);
-  return best;
-}
-
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes) {
   std::lock_guard<std::mutex> g(g_domains_lock);
   int id = -1;
@@ -124,35 +71,30 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
   d->time_budget_ms = budget_ms;
   d->mem_limit = mem_limit;
   try {
-    if (g_isolation == Isolation::pkey) d->pkey = take_key(name);
+    g_backend.domain_setup(d);
     bool shared = shared_domains();
     size_t dma_size = std::min(mem_limit, kDmaSize), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);
     size_t n = heap_n + dma_n + stacks_size();
     void *r = mmap(nullptr, n, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
     if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, d->pkey, shared, d->memory.lo) ||
-        !d->dma.map(dma_size, d->pkey, shared, d->memory.lo + heap_n) || (shared && !driver_host_create(d)))
+        !d->dma.map(dma_size, d->pkey, shared, d->memory.lo + heap_n))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
     d->stacks = d->memory.lo + heap_n + dma_n;
   } catch (...) {
     if (d->memory.lo) munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
+    g_backend.domain_teardown(d);
     delete d;
     throw;
   }
   g_domains[id] = d;
-  recompute_pkru_bits();
+  g_backend.domains_changed();
   return d;
-}
-
-static bool key_shared(const Domain *self) {
-  for (Domain *d : g_domains)
-    if (d && d != self && d->pkey == self->pkey) return true;
-  return false;
 }
 
 void domain_destroy(Domain *d) {
   std::lock_guard<std::mutex> g(g_domains_lock);
-  driver_host_destroy(d);
+  g_backend.stop(d);
   d->heap.unmap();
   d->dma.unmap();  // hugepages (UIO) lie outside the reservation
   {
@@ -164,9 +106,9 @@ void domain_destroy(Domain *d) {
     d->threads.clear();
   }
   munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
-  if (d->pkey >= 0 && !key_shared(d)) pkey_free(d->pkey);
+  g_backend.domain_teardown(d);
   g_domains[d->id] = nullptr;
-  recompute_pkru_bits();
+  g_backend.domains_changed();
   delete d;
 }
 
@@ -196,7 +138,7 @@ DomainThread *domain_thread(Domain *d) {
     dt->sp = (uintptr_t)dt->batch;
     d->threads.push_back(dt);
   }
-  if (d->host) driver_host_thread_added(d, dt);
+  g_backend.thread_added(d, dt);
   t->dts[d->id] = dt;
   return dt;
 }

@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include <shared_enums.h>  // Isolation, DomainState (lib/wrappers/enums.ts)
+#include <shared_enums.h>  // DomainState (lib/wrappers/enums.ts)
 
+#include "../isolation/backend.h"
 #include "../kapi/objects.h"
 #include "arena.h"
 
@@ -20,7 +21,7 @@ namespace nooks {
 
 struct Domain;
 struct ThreadCtx;
-struct DriverHost;  // isolation 'process': the driver's host process (native/process)
+struct DriverHost;  // isolation 'process': the driver's host process (native/isolation/process)
 
 // One per (thread, domain): the thread's stack inside the domain.
 // Field order is fixed by native/xpc/layout.h.
@@ -74,7 +75,7 @@ struct ModuleParam {
   std::string text;     // charp
 };
 
-// Under isolation 'mprotect': how a domain's memory is protected now (native/xpc/xpc.cc says what each means).
+// Under isolation 'mprotect': how a domain's memory is protected now (native/isolation/mprotect/mprotect.cc says what each means).
 enum class MprotectView : uint8_t { exact, closed, open };
 
 constexpr int kMaxDomains = 64;
@@ -144,15 +145,8 @@ struct Domain {
 
 // Every domain, by id (slots are reused after unload).
 extern Domain *g_domains[kMaxDomains];
-extern Isolation g_isolation;
-extern uint32_t g_pkey_mask;      // PKRU bits (both) of every key nooks owns
 extern std::mutex g_domains_lock;
 
-bool cpu_has_pku();
-// Why isolation 'pkey' cannot run here ("" when it can): the CPU lacks PKU, or
-// the kernel is older than 6.12 (it writes signal frames under the faulting
-// thread's PKRU, so a fault inside a domain could not be delivered).
-std::string pkey_unusable_reason();
 // Allocate a domain slot and its key; throws std::runtime_error with a clear message.
 // `static_bytes` of the image's writable segments count toward `mem_limit`: the heap gets the rest.
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes);
@@ -166,6 +160,6 @@ uintptr_t guard_size();
 // The reservation that holds every stack of a domain.
 size_t stacks_size();
 // Under isolation 'process' the domain's memory is shared with its host process.
-inline bool shared_domains() { return g_isolation == Isolation::process; }
+inline bool shared_domains() { return g_backend.shares_memory; }
 
 }  // namespace nooks

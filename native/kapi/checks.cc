@@ -59,7 +59,7 @@ void kernel_bug(Domain *d, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (g_isolation != Isolation::none && d) xpc_fail_current(d, FaultKind::bad_call, "%s", msg);
+  if (g_backend.contains_faults && d) xpc_fail_current(d, FaultKind::bad_call, "%s", msg);
   fprintf(stderr, "nooks: kernel BUG in driver %s: %s\n", d ? d->name.c_str() : "?", msg);
   abort();
 }

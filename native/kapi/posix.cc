@@ -66,14 +66,14 @@ extern "C" unsigned int kapi_nooks_posix_geteuid() { return geteuid(); }
 // the driver would have ended it without nooks.
 extern "C" void kapi_nooks_posix_exit(int status) {
   Domain *d = calling_domain();
-  if (g_isolation != Isolation::none) xpc_fail_current(d, FaultKind::exit, "exit(%d)", status);
+  if (g_backend.contains_faults) xpc_fail_current(d, FaultKind::exit, "exit(%d)", status);
   fprintf(stderr, "nooks: driver %s called exit(%d)\n", d->name.c_str(), status);
   _exit(status);
 }
 
 extern "C" void kapi_nooks_posix_abort(const char *message) {
   Domain *d = calling_domain();
-  if (g_isolation != Isolation::none) xpc_fail_current(d, FaultKind::abort, "%s", message);
+  if (g_backend.contains_faults) xpc_fail_current(d, FaultKind::abort, "%s", message);
   fprintf(stderr, "nooks: driver %s: %s\n", d->name.c_str(), message);
   abort();
 }

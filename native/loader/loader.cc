@@ -18,7 +18,6 @@
 #include <nooks/kapi.h>
 
 #include "../kapi/log.h"
-#include "../process/driver_host.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
@@ -122,18 +121,6 @@ void scan_text(const DriverImage &img, const std::string &path) {
 uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
-// Isolation 'process': the pages [lo, hi) become shared memory with the same
-// contents (those of [lo, copy_hi): zeros above) and protection, so that the
-// driver's host process, forked later, shares them (its writes; and the
-// kernel's patches of the text).
-void share_pages(uintptr_t lo, uintptr_t hi, uintptr_t copy_hi, int prot, const std::string &path) {
-  std::vector<uint8_t> copy((const uint8_t *)lo, (const uint8_t *)copy_hi);
-  if (mmap((void *)lo, hi - lo, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-    throw LoadError("ENOMEM", path + ": cannot share the driver's image with its host process: " + strerror(errno));
-  if (!copy.empty()) memcpy((void *)lo, copy.data(), copy.size());
-  mprotect((void *)lo, hi - lo, prot);
-}
-
 // Records the image's ranges and tags its writable, non-RELRO pages.
 void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
@@ -146,13 +133,13 @@ void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
     // what the kernel may read for the driver (its strings): what the driver can read itself
     if (ph[i].p_flags & (PF_R | PF_W)) d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
-    if ((ph[i].p_flags & PF_X) && shared_domains()) share_pages(page_down(lo), page_up(hi), page_up(hi), PROT_READ | PROT_EXEC, d->path);
+    if (ph[i].p_flags & PF_X) g_backend.adopt_image(d, page_down(lo), page_up(hi), page_up(hi), PROT_READ | PROT_EXEC, d->path);
     if (!(ph[i].p_flags & PF_W)) continue;
     uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
     if (wlo >= whi) continue;
     // Above the file's bytes: .bss, zero pages ld.so mapped and nothing has touched.
     uintptr_t file_hi = std::clamp(page_up(lo + ph[i].p_filesz), wlo, whi);
-    if (shared_domains()) share_pages(wlo, whi, file_hi, PROT_READ | PROT_WRITE, d->path);
+    g_backend.adopt_image(d, wlo, whi, file_hi, PROT_READ | PROT_WRITE, d->path);
     d->tag((void *)wlo, whi - wlo);
     d->segments.push_back({{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)file_hi)});
   }
@@ -238,7 +225,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
   std::string no_host;
-  if (d->host && !driver_host_start(d, &no_host)) refuse(LoadError("EHOST", path + ": " + no_host));
+  if (!g_backend.start(d, &no_host)) refuse(LoadError("EHOST", path + ": " + no_host));
   XpcCall c{(const void *)d->init, {}, 0};
   Fault f;
   EnterResult r = xpc_call(d, &c, &f);

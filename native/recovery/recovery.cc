@@ -14,7 +14,6 @@
 #include "../kapi/subsystems.h"
 #include "../loader/params.h"
 #include "../loader/text_patch.h"
-#include "../process/driver_host.h"
 #include "../trap/trap.h"
 
 namespace nooks {
@@ -46,7 +45,7 @@ void recovery_teardown(Domain *d, uint64_t generation) {
     timespec ts = {0, 5 * 1000 * 1000};
     nanosleep(&ts, nullptr);
   }
-  if (d->host) driver_host_stop(d);  // its driver code may still run (a livelock)
+  g_backend.stop(d);  // its driver code may still run (a livelock)
   for (const Object &o : d->objects.take_all()) release_object(d, o);
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);
@@ -72,7 +71,7 @@ bool recovery_restart(Domain *d, std::string *why) {
   }
   if (!params_apply(d, why)) return false;  // the domain stays failed
   text_revert_transient(d);
-  if (d->host && !driver_host_start(d, why)) return false;  // the domain stays failed
+  if (!g_backend.start(d, why)) return false;  // the domain stays failed
   d->state.store(DomainState::recovering);
   irq_mask_domain(d, false);
   g.unlock();

@@ -14,27 +14,12 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-#include "../domain/host_heap.h"
-#include "../process/driver_host.h"
 #include "../trap/trap.h"
-#include "pkru.h"
+#include "crossing.h"
 
 extern "C" {
 __thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec"))) = nullptr;
-// The stubs of gen/kapi_stubs.S jump through this.
-__attribute__((visibility("hidden"))) const void *nooks_upcall_entry = nullptr;
-int nooks_xpc_enter_pkey(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack, uint32_t pkru);
-int nooks_xpc_enter_plain(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack);
-int nooks_xpc_enter_local(nooks::EntryFrame *f, nooks::XpcCall *c);
 [[noreturn]] void nooks_xpc_unwind(nooks::EntryFrame *f, const void *landing);
-void nooks_xpc_landing_pkey();
-void nooks_xpc_landing_plain();
-void nooks_upcall_pkey();
-void nooks_upcall_mprotect();
-void nooks_upcall_direct();
-void nooks_upcall_process();
-void nooks_mprotect_to_host();
-void nooks_mprotect_to_domain();
 }
 
 namespace nooks {
@@ -79,8 +64,7 @@ static void rseq_off() {
     reinterpret_cast<struct rseq *>(area)->cpu_id = RSEQ_CPU_ID_REGISTRATION_FAILED;
 }
 
-ThreadCtx *thread_ctx() {
-  if (nooks_tls_ctx) return nooks_tls_ctx;
+ThreadCtx *thread_register() {
   pthread_once(&g_thread_key_once, [] { pthread_key_create(&g_thread_key, thread_exit); });
   ThreadCtx *t = new ThreadCtx();
   t->thread = pthread_self();
@@ -99,7 +83,7 @@ ThreadCtx *thread_ctx() {
       else munmap(p, kAltStackSize);
     }
   }
-  if (g_isolation == Isolation::pkey) wrpkru(rdpkru() & ~g_pkey_mask);  // kernel code may touch every domain
+  g_backend.thread_registered(t);
   pthread_setspecific(g_thread_key, t);
   nooks_tls_ctx = t;
   std::lock_guard<std::mutex> g(g_threads_lock);
@@ -108,123 +92,17 @@ ThreadCtx *thread_ctx() {
   return t;
 }
 
-void xpc_set_isolation(Isolation m) {
-  switch (m) {
-    case Isolation::pkey: nooks_upcall_entry = (const void *)nooks_upcall_pkey; break;
-    case Isolation::mprotect: nooks_upcall_entry = (const void *)nooks_upcall_mprotect; break;
-    case Isolation::none: nooks_upcall_entry = (const void *)nooks_upcall_direct; break;
-    // Driver code runs only in its host process, which forwards its kernel calls.
-    case Isolation::process: nooks_upcall_entry = (const void *)nooks_upcall_process; break;
-  }
-}
-
-// ---- mprotect mode --------------------------------------------------------
-// Page protection is process-wide, so one thread at a time may run driver
-// code or touch driver memory: it holds g_mprotect_lock, from its outermost
-// entry until it leaves, and gives it up only while a kernel call waits
-// (UnlockedWait). While driver code runs, every other domain is inaccessible
-// and the host-object heap read-only; while kernel code runs, all is open.
-static std::mutex g_mprotect_lock;
-static int g_mprotect_applied = -1;
-static std::atomic<uint64_t> g_mprotect_calls{0};
-
-uint64_t mprotect_calls() { return g_mprotect_calls.load(std::memory_order_relaxed); }
-
-static void protect(uintptr_t lo, uintptr_t hi, int prot) {
-  mprotect((void *)lo, hi - lo, prot);
-  g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
-}
-
-// What a domain's memory looks like (d->memory: heap, DMA and stacks in one
-// reservation; the writable segments, mapped device registers and hugepage
-// DMA lie apart):
-//  exact:  what its own driver may touch writable; the guards and unused
-//          stacks inaccessible. Kernel code needs no more: a domain left by
-//          its driver stays so.
-//  closed: nothing accessible (another domain's driver runs): one call.
-//  open:   the whole reservation writable, guards included (kernel code runs,
-//          and while it does no driver code runs anywhere): one call.
-// So a crossing into the domain that ran last changes every other domain
-// with one call each way.
-using View = MprotectView;
-
-static void set_view(Domain *d, View v) {
-  View was = d->view;
-  if (was == v) return;
-  const int rw = PROT_READ | PROT_WRITE;
-  const Range &m = d->memory;
-  bool dma_apart = !m.contains(d->dma.lo(), d->dma.hi() - d->dma.lo());
-  if (v == View::exact) {
-    if (was == View::open) protect(m.lo, m.hi, PROT_NONE);
-    protect(d->heap.lo(), d->heap.hi(), rw);
-    if (!dma_apart) protect(d->dma.lo(), d->dma.hi(), rw);
-    std::lock_guard<std::mutex> g(d->threads_lock);
-    for (DomainThread *dt : d->threads) protect(dt->stack_lo, dt->stack_hi, rw);
-  } else {
-    protect(m.lo, m.hi, v == View::closed ? PROT_NONE : rw);
-  }
-  d->view = v;
-  if (v != View::closed && was != View::closed) return;  // the rest is writable in both
-  int prot = v == View::closed ? PROT_NONE : rw;
-  if (dma_apart) protect(d->dma.lo(), d->dma.hi(), prot);
-  for (auto &s : d->segments) protect(s.range.lo, s.range.hi, prot);
-  std::lock_guard<std::mutex> g(d->mmio_lock);
-  for (const Range &r : d->mmio) protect(r.lo, r.hi, prot);
-}
-
-void mprotect_apply(int domain_id) {
-  if (domain_id == g_mprotect_applied) return;
-  for (Domain *d : g_domains) {
-    if (!d || d->state.load() == DomainState::unloaded) continue;
-    if (domain_id == d->id) set_view(d, View::exact);
-    else if (domain_id >= 0) set_view(d, View::closed);
-    else if (d->view == View::closed) set_view(d, View::open);
-  }
-  if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
-  g_mprotect_applied = domain_id;
-}
-
-// Takes the lock for t if it does not hold it; true if it took it.
-static bool mprotect_take(ThreadCtx *t) {
-  if (t->holds_mprotect) return false;
-  g_mprotect_lock.lock();
-  t->holds_mprotect = true;
-  mprotect_apply(-1);
-  return true;
-}
-
-static void mprotect_give(ThreadCtx *t) {
-  mprotect_apply(-1);
-  t->holds_mprotect = false;
-  g_mprotect_lock.unlock();
-}
-
-UnlockedWait::UnlockedWait() {
-  ThreadCtx *t = nooks_tls_ctx;
-  released_ = g_isolation == Isolation::mprotect && t && t->holds_mprotect;
-  if (released_) mprotect_give(t);
-}
+UnlockedWait::UnlockedWait() : released_(g_backend.pause_for_wait()) {}
 
 UnlockedWait::~UnlockedWait() {
-  if (released_) mprotect_take(nooks_tls_ctx);
+  if (released_) g_backend.resume_after_wait();
 }
 
-DomainMemoryAccess::DomainMemoryAccess() {
-  if (g_isolation == Isolation::mprotect) took_ = mprotect_take(thread_ctx());
-  // pkey: a thread's PKRU opens only the keys that existed when it registered.
-  if (g_isolation == Isolation::pkey) wrpkru(rdpkru() & ~g_pkey_mask);
-}
+DomainMemoryAccess::DomainMemoryAccess() : opened_(g_backend.open_memory()) {}
 
 DomainMemoryAccess::~DomainMemoryAccess() {
-  if (took_) mprotect_give(nooks_tls_ctx);
+  if (opened_) g_backend.close_memory();
 }
-
-}  // namespace nooks
-
-extern "C" void nooks_mprotect_to_host() { nooks::mprotect_apply(-1); }
-extern "C" void nooks_mprotect_to_domain() { nooks::mprotect_apply(nooks_tls_ctx->cur->domain->id); }
-
-namespace nooks {
 
 EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d) {
   EntryFrame *found = nullptr;
@@ -242,11 +120,7 @@ void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f) {
   t->top = f;  // f's own entry routine restores the rest when it returns
 }
 
-static const void *landing() {
-  return g_isolation == Isolation::pkey ? (const void *)nooks_xpc_landing_pkey : (const void *)nooks_xpc_landing_plain;
-}
-
-const void *xpc_landing() { return landing(); }
+const void *xpc_landing() { return g_backend.landing; }
 
 static Fault g_primary_faults[kMaxDomains];
 
@@ -270,7 +144,7 @@ bool mark_failed(Domain *d) {
 [[noreturn]] static void leave_for_fault(ThreadCtx *t, Domain *d) {
   EntryFrame *frame = xpc_outermost_frame(t, d);
   xpc_unwind_frames(t, frame);
-  nooks_xpc_unwind(frame, landing());
+  nooks_xpc_unwind(frame, g_backend.landing);
 }
 
 void xpc_leave_with(Domain *d, const Fault &fault) {
@@ -310,74 +184,7 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   leave_for_fault(t, d);
 }
 
-EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
-  DomainState s = d->state.load(std::memory_order_acquire);
-  if (s == DomainState::failed || s == DomainState::disabled || s == DomainState::unloaded) return EnterResult::unavailable;
-  ThreadCtx *t = thread_ctx();
-  DomainThread *dt = t->dts[d->id];
-  if (!dt) dt = domain_thread(d);
-  if (!dt) return EnterResult::unavailable;
-  // mprotect: wait for the lock first, so that waiting is not counted as time
-  // in the driver; the domain may have failed meanwhile.
-  bool took = g_isolation == Isolation::mprotect && mprotect_take(t);
-  if (took && d->state.load() == DomainState::failed) {
-    mprotect_give(t);
-    return EnterResult::unavailable;
-  }
-
-  EntryFrame f;
-  f.dt = dt;
-  f.prev = t->top;
-  f.prev_cur = t->cur;
-  f.saved_sp = dt->sp;
-  f.saved_depth = dt->depth;
-  f.prev_host_pkru = (uint32_t)t->host_pkru;
-  if (t->depth++ == 0) {
-    t->outer_domain.store(d->id, std::memory_order_relaxed);
-    t->entries.fetch_add(1, std::memory_order_relaxed);
-  }
-  dt->depth++;
-  dt->entries++;
-  t->top = &f;
-  t->cur = dt;
-
-  int rc = 0;
-  switch (g_isolation) {
-    case Isolation::pkey: {
-      uint32_t orig = rdpkru();
-      f.orig_pkru = orig;
-      t->host_pkru = orig & ~g_pkey_mask;
-      dt->pkru = (orig & ~(g_pkey_mask | pkru_both(0))) | d->pkru_bits;
-      rc = nooks_xpc_enter_pkey(&f, c, dt->sp & ~(uintptr_t)15, dt->pkru);
-      break;
-    }
-    case Isolation::mprotect: {
-      mprotect_apply(d->id);
-      rc = nooks_xpc_enter_plain(&f, c, dt->sp & ~(uintptr_t)15);
-      if (took && t->holds_mprotect) mprotect_give(t);
-      else if (t->holds_mprotect) mprotect_apply(-1);  // back in the kernel call that entered
-      break;
-    }
-    case Isolation::process: {
-      // The crossing runs on this stack, as kernel code, so a fault found
-      // while serving it unwinds to this entry like any other.
-      XpcCall cross{(const void *)driver_host_cross, {(uint64_t)d, (uint64_t)c, (uint64_t)dt}, 0};
-      rc = nooks_xpc_enter_local(&f, &cross);
-      break;
-    }
-    case Isolation::none: {
-      using Fn = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-      c->ret = ((Fn)c->fn)(c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
-      break;
-    }
-  }
-
-  t->cur = f.prev_cur;
-  t->top = f.prev;
-  t->host_pkru = f.prev_host_pkru;
-  dt->sp = f.saved_sp;
-  dt->depth = f.saved_depth;
-  if (--t->depth == 0) t->outer_domain.store(-1, std::memory_order_relaxed);
+EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const EntryFrame &f, int rc, bool asked, Fault *fault) {
 #if defined(__SANITIZE_ADDRESS__)
   // The entry was abandoned mid-way: the frames below it died without
   // returning. Clear their stack's poison, or AddressSanitizer reports false
@@ -391,8 +198,6 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) {
     pthread_attr_destroy(&a);
   }
 #endif
-  bool asked = t->abort_domain.load() == d->id;
-  if (rc == 0 && !asked) return EnterResult::ok;
   if (rc == 0) {
     // Asked to leave (the watchdog, recovery), it got out by itself before
     // being unwound: the domain has failed all the same, and if the watchdog

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "../domain/domain.h"
+#include "../isolation/backend.h"
 #include "layout.h"
 
 namespace nooks {
@@ -74,9 +75,9 @@ static_assert(offsetof(XpcCall, fn) == XC_FN);
 static_assert(offsetof(XpcCall, args) == XC_ARGS);
 static_assert(offsetof(XpcCall, ret) == XC_RET);
 
-// The calling thread's context; registers the thread (rseq off, a key-0
-// signal stack, nooks keys open for kernel code) on first use.
-ThreadCtx *thread_ctx();
+// Registers the calling thread (rseq off, a key-0 signal stack, the
+// backend's set-up: pkey opens every key for kernel code): thread_ctx's first use.
+ThreadCtx *thread_register();
 // Registered threads, for the watchdog and for recovery.
 ThreadCtx *threads_head();
 extern std::mutex g_threads_lock;
@@ -84,7 +85,7 @@ extern std::mutex g_threads_lock;
 enum class EnterResult { ok, fault, unavailable };
 // Calls c->fn(c->args...) inside d on the calling thread. On `fault`, *fault
 // says what happened (the domain has been marked failed).
-EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault);
+inline EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) { return g_backend.call(d, c, fault); }
 
 // Kernel code (a wrapper) calls these; they never return.
 [[noreturn]] void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...)
@@ -96,18 +97,10 @@ EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault);
 [[noreturn]] void xpc_leave_with(Domain *d, const Fault &fault);
 
 
-// Switches the isolation mode's upcall path (at boot).
-void xpc_set_isolation(Isolation m);
-
 // Unwinds the bookkeeping of the frames above `f` (async-signal-safe).
 void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f);
 // The outermost active entry frame of d on thread t, or nullptr.
 EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
-
-// mprotect mode: make domain_id's memory the only accessible domain (-1: host).
-void mprotect_apply(int domain_id);
-// mprotect calls mprotect_apply has made so far (what a crossing costs in system calls).
-uint64_t mprotect_calls();
 
 // A kernel call about to wait (sleep, a lock, another thread): under mprotect
 // it lets other threads run driver code meanwhile. Touch no driver memory
@@ -118,19 +111,20 @@ class UnlockedWait {
   ~UnlockedWait();
 
  private:
-  bool released_ = false;
+  bool released_;
 };
 
 // Kernel code outside any crossing (loader, recovery, devices) about to touch
 // driver memory: under mprotect, waits until no driver code runs and opens
-// every domain; under pkey, opens every domain's key for this thread.
+// every domain; under pkey, opens every domain's key for this thread
+// (g_backend.open_memory).
 class DomainMemoryAccess {
  public:
   DomainMemoryAccess();
   ~DomainMemoryAccess();
 
  private:
-  bool took_ = false;
+  bool opened_;
 };
 // Marks d failed if it was live; false if it had already failed or stopped.
 bool mark_failed(Domain *d);
@@ -138,7 +132,7 @@ bool mark_failed(Domain *d);
 // not (yet). Recorded by the thread that failed the domain (async-signal-safe).
 const Fault *primary_fault(Domain *d, uint64_t generation);
 void record_primary_fault(const Fault &f);
-// Where a thread resumes when its entry is abandoned (depends on the mode).
+// Where a thread resumes when its entry is abandoned (the backend's landing).
 const void *xpc_landing();
 constexpr size_t kAltStackSize = 64 * 1024;
 
@@ -147,5 +141,7 @@ constexpr size_t kAltStackSize = 64 * 1024;
 extern "C" __thread nooks::ThreadCtx *nooks_tls_ctx __attribute__((tls_model("initial-exec")));
 
 namespace nooks {
+// The calling thread's context (registered on first use).
+inline ThreadCtx *thread_ctx() { return nooks_tls_ctx ? nooks_tls_ctx : thread_register(); }
 inline Domain *calling_domain() { return nooks_tls_ctx && nooks_tls_ctx->cur ? nooks_tls_ctx->cur->domain : nullptr; }
 }  // namespace nooks

@@ -1,0 +1,90 @@
+// An isolation backend: how a mode keeps drivers from the kernel's memory
+// (and from each other's). Each mode is one folder under native/isolation/
+// that fills in this table; the table is picked once, at boot
+// (isolation_select), and the rest of the kernel asks g_backend, never the
+// mode. A new mode is a new folder and one line in backend.cc.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <shared_enums.h>  // Isolation (lib/wrappers/enums.ts)
+
+namespace nooks {
+
+struct Domain;
+struct DomainThread;
+struct ThreadCtx;
+struct EntryFrame;
+struct XpcCall;
+struct Fault;
+enum class EnterResult;
+
+// Steps that do nothing: the defaults of the table below.
+namespace backend_nothing {
+inline std::string unusable_reason() { return ""; }
+inline void thread(ThreadCtx *) {}
+inline bool held() { return false; }
+inline void none() {}
+inline void domain(Domain *) {}
+inline void thread_added(Domain *, DomainThread *) {}
+inline void adopt(Domain *, uintptr_t, uintptr_t, uintptr_t, int, const std::string &) {}
+inline bool start(Domain *, std::string *) { return true; }
+}  // namespace backend_nothing
+
+// A backend fills in the first four and what it needs of the rest (by name:
+// {.mode = ..., .call = ..., ...}), in this order.
+struct IsolationBackend {
+  Isolation mode;
+  // The crossing: calls c->fn(c->args...) inside d on the calling thread
+  // (xpc_call). Each backend's is xpc_cross<its admit, its enter>
+  // (native/xpc/crossing.h): its entry inlined in the common bookkeeping.
+  EnterResult (*call)(Domain *d, XpcCall *c, Fault *fault);
+  const void *upcall;   // where every kernel-call stub jumps (gen/kapi_stubs.S), r11d = the call's index
+  const void *landing;  // where an abandoned crossing resumes, rbx = its EntryFrame (native/trap, xpc_leave_with)
+
+  // What it offers.
+  bool contains_faults = true;         // a driver's fault fails its domain, and kernel calls are checked (false: 'none')
+  bool shares_memory = false;          // a domain's memory is MAP_SHARED (with the driver's host process)
+  bool flips_page_protection = false;  // crossings change page protection with system calls (bench reports the floor)
+  const char *no_real_devices = nullptr;  // why real PCI devices cannot be attached; nullptr if they can
+  std::string (*unusable_reason)() = backend_nothing::unusable_reason;  // why it cannot run on this machine; "" when it can
+  const char *unusable_code = nullptr;  // the error code boot gives then
+
+  // Kernel code.
+  void (*thread_registered)(ThreadCtx *t) = backend_nothing::thread;  // a thread that may enter domains, on first use
+  // Kernel code outside any crossing about to touch domain memory
+  // (DomainMemoryAccess): true if close_memory must follow.
+  bool (*open_memory)() = backend_nothing::held;
+  void (*close_memory)() = backend_nothing::none;
+  // A kernel call about to wait lets other threads run driver code
+  // meanwhile (UnlockedWait): true if resume_after_wait must follow.
+  bool (*pause_for_wait)() = backend_nothing::held;
+  void (*resume_after_wait)() = backend_nothing::none;
+
+  // Domains and their threads.
+  // Before the domain's memory is mapped (a key, channels); throws std::runtime_error.
+  void (*domain_setup)(Domain *d) = backend_nothing::domain;
+  // Last, after its memory is unmapped (also when domain_setup or the mapping failed).
+  void (*domain_teardown)(Domain *d) = backend_nothing::domain;
+  // g_domains changed (a domain created or destroyed), under g_domains_lock.
+  void (*domains_changed)() = backend_nothing::none;
+  void (*thread_added)(Domain *d, DomainThread *dt) = backend_nothing::thread_added;  // dt's stack in d is ready
+  // The loader placed pages [lo, hi) of the driver's image, protected `prot`
+  // ([lo, file_hi) from the file, zeros above), in d; throws LoadError.
+  void (*adopt_image)(Domain *d, uintptr_t lo, uintptr_t hi, uintptr_t file_hi, int prot, const std::string &path) = backend_nothing::adopt;
+
+  // Restart: driver code runs only between start and stop.
+  bool (*start)(Domain *d, std::string *why) = backend_nothing::start;  // after load or reset, before the driver's init; false + why
+  void (*stop)(Domain *d) = backend_nothing::domain;                    // at a failure's teardown and at unload; idempotent
+};
+
+// The backend of the booted kernel (the 'none' backend before boot). A copy,
+// so that a crossing loads its entry with one instruction.
+extern IsolationBackend g_backend;
+
+// The one place that maps a mode to its backend: nullptr if there is none.
+const IsolationBackend *isolation_backend(const std::string &mode);
+// At boot, before any thread enters a domain.
+void isolation_select(const IsolationBackend &b);
+
+}  // namespace nooks

@@ -1,0 +1,153 @@
+#include "mprotect.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "../../domain/host_heap.h"
+#include "../../xpc/crossing.h"
+
+extern "C" {
+int nooks_xpc_enter_plain(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack);
+void nooks_xpc_landing_plain();
+void nooks_upcall_mprotect();
+void nooks_mprotect_to_host();
+void nooks_mprotect_to_domain();
+}
+
+namespace nooks {
+
+// Page protection is process-wide, so one thread at a time may run driver
+// code or touch driver memory: it holds g_mprotect_lock, from its outermost
+// entry until it leaves, and gives it up only while a kernel call waits
+// (UnlockedWait). While driver code runs, every other domain is inaccessible
+// and the host-object heap read-only; while kernel code runs, all is open.
+static std::mutex g_mprotect_lock;
+static int g_mprotect_applied = -1;
+static std::atomic<uint64_t> g_mprotect_calls{0};
+
+uint64_t mprotect_calls() { return g_mprotect_calls.load(std::memory_order_relaxed); }
+
+static void protect(uintptr_t lo, uintptr_t hi, int prot) {
+  mprotect((void *)lo, hi - lo, prot);
+  g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+// What a domain's memory looks like (d->memory: heap, DMA and stacks in one
+// reservation; the writable segments, mapped device registers and hugepage
+// DMA lie apart):
+//  exact:  what its own driver may touch writable; the guards and unused
+//          stacks inaccessible. Kernel code needs no more: a domain left by
+//          its driver stays so.
+//  closed: nothing accessible (another domain's driver runs): one call.
+//  open:   the whole reservation writable, guards included (kernel code runs,
+//          and while it does no driver code runs anywhere): one call.
+// So a crossing into the domain that ran last changes every other domain
+// with one call each way.
+using View = MprotectView;
+
+static void set_view(Domain *d, View v) {
+  View was = d->view;
+  if (was == v) return;
+  const int rw = PROT_READ | PROT_WRITE;
+  const Range &m = d->memory;
+  bool dma_apart = !m.contains(d->dma.lo(), d->dma.hi() - d->dma.lo());
+  if (v == View::exact) {
+    if (was == View::open) protect(m.lo, m.hi, PROT_NONE);
+    protect(d->heap.lo(), d->heap.hi(), rw);
+    if (!dma_apart) protect(d->dma.lo(), d->dma.hi(), rw);
+    std::lock_guard<std::mutex> g(d->threads_lock);
+    for (DomainThread *dt : d->threads) protect(dt->stack_lo, dt->stack_hi, rw);
+  } else {
+    protect(m.lo, m.hi, v == View::closed ? PROT_NONE : rw);
+  }
+  d->view = v;
+  if (v != View::closed && was != View::closed) return;  // the rest is writable in both
+  int prot = v == View::closed ? PROT_NONE : rw;
+  if (dma_apart) protect(d->dma.lo(), d->dma.hi(), prot);
+  for (auto &s : d->segments) protect(s.range.lo, s.range.hi, prot);
+  std::lock_guard<std::mutex> g(d->mmio_lock);
+  for (const Range &r : d->mmio) protect(r.lo, r.hi, prot);
+}
+
+// Makes domain_id's memory the only accessible domain (-1: the kernel's view, all open).
+static void apply(int domain_id) {
+  if (domain_id == g_mprotect_applied) return;
+  for (Domain *d : g_domains) {
+    if (!d || d->state.load() == DomainState::unloaded) continue;
+    if (domain_id == d->id) set_view(d, View::exact);
+    else if (domain_id >= 0) set_view(d, View::closed);
+    else if (d->view == View::closed) set_view(d, View::open);
+  }
+  if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
+  g_mprotect_applied = domain_id;
+}
+
+// Takes the lock for t if it does not hold it; true if it took it.
+static bool take(ThreadCtx *t) {
+  if (t->holds_mprotect) return false;
+  g_mprotect_lock.lock();
+  t->holds_mprotect = true;
+  apply(-1);
+  return true;
+}
+
+static void give(ThreadCtx *t) {
+  apply(-1);
+  t->holds_mprotect = false;
+  g_mprotect_lock.unlock();
+}
+
+namespace {
+
+// Waits for the lock first, so that waiting is not counted as time in the
+// driver; the domain may have failed meanwhile.
+bool admit(ThreadCtx *t, Domain *d, bool *held) {
+  *held = take(t);
+  if (*held && d->state.load() == DomainState::failed) {
+    give(t);
+    return false;
+  }
+  return true;
+}
+
+int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held) {
+  apply(dt->domain->id);
+  int rc = nooks_xpc_enter_plain(f, c, dt->sp & ~(uintptr_t)15);
+  if (held && t->holds_mprotect) give(t);
+  else if (t->holds_mprotect) apply(-1);  // back in the kernel call that entered
+  return rc;
+}
+
+bool open_memory() { return take(thread_ctx()); }
+void close_memory() { give(nooks_tls_ctx); }
+
+bool pause_for_wait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  bool holds = t && t->holds_mprotect;
+  if (holds) give(t);
+  return holds;
+}
+
+void resume_after_wait() { take(nooks_tls_ctx); }
+
+}  // namespace
+
+const IsolationBackend kMprotectBackend = {
+    .mode = Isolation::mprotect,
+    .call = xpc_cross<admit, enter>,
+    .upcall = (const void *)nooks_upcall_mprotect,
+    .landing = (const void *)nooks_xpc_landing_plain,
+    .flips_page_protection = true,
+    .open_memory = open_memory,
+    .close_memory = close_memory,
+    .pause_for_wait = pause_for_wait,
+    .resume_after_wait = resume_after_wait,
+};
+
+}  // namespace nooks
+
+// The upcall's page-protection flips (upcall_x86_64.S).
+extern "C" void nooks_mprotect_to_host() { nooks::apply(-1); }
+extern "C" void nooks_mprotect_to_domain() { nooks::apply(nooks_tls_ctx->cur->domain->id); }
