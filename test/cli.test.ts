@@ -254,7 +254,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(d.runs).toBe(3);
     expect(d.iters).toBe(2000);
     expect(Array.isArray(d.modes)).toBe(true);
-    expect(d.modes.map((m) => m.isolation)).toEqual(['none', 'mprotect', 'pkey', 'process']);
+    expect(d.modes.map((m) => m.isolation)).toEqual(['none', 'pkey', 'mprotect', 'process']);
     const figures = ['roundTripCycles', 'roundTripNs', 'tappedRoundTripCycles', 'tappedRoundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs'];
     const measured = (m: Record<string, unknown>) => {
       expect(m.supported, String(m.isolation)).toBe(true);

@@ -1,6 +1,6 @@
 // The device-class benchmarks (`nooks bench net|block|sound|serial`): a
 // workload per class, run for a fixed time in each isolation mode in turn
-// (none, mprotect, pkey), each mode in a kernel of its own with the class's
+// (none, pkey, mprotect, process), each mode in a kernel of its own with the class's
 // emulated device and driver (`bench pci`: the net workload on a real PCI
 // NIC, through UIO or VFIO). Per mode: the throughput of what actually
 // completed, the rate of crossings into the driver's domain and the CPU time
@@ -30,7 +30,7 @@ export type ClassSuite = (typeof classSuites)[number];
 export interface ClassBenchOptions {
   /** Measuring time per mode and workload, in seconds (default 2), after a 0.25 s warm-up. */
   seconds?: number;
-  /** The modes to measure, in order (default: none, mprotect, pkey). */
+  /** The modes to measure, in order (default: none, pkey, mprotect, process). */
   modes?: readonly Isolation[];
   /** Called before each step, for progress lines. */
   onStep?: (step: ClassBenchStep) => void;

@@ -18,7 +18,7 @@ export interface XpcBenchOptions {
   runs?: number;
   /** Operations per run (default 20000). */
   iters?: number;
-  /** The modes to measure, in order (default: none, mprotect, pkey). */
+  /** The modes to measure, in order (default: none, pkey, mprotect, process). */
   modes?: readonly Isolation[];
   /** Called before each step, for progress lines. */
   onStep?: (step: XpcBenchStep) => void;
