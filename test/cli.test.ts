@@ -255,6 +255,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(d.iters).toBe(2000);
     expect(Array.isArray(d.modes)).toBe(true);
     expect(d.modes.map((m) => m.isolation)).toEqual(['none', 'pkey', 'mprotect', 'process']);
+    const mode = (name: string) => d.modes.find((m) => m.isolation === name)!;
     const figures = ['roundTripCycles', 'roundTripNs', 'tappedRoundTripCycles', 'tappedRoundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs'];
     const measured = (m: Record<string, unknown>) => {
       expect(m.supported, String(m.isolation)).toBe(true);
@@ -264,8 +265,8 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
         expect(m[f] as number, `${m.isolation}.${f}`).toBeGreaterThan(0);
       }
     };
-    measured(d.modes[0]);
-    measured(d.modes[1]);
+    measured(mode('none'));
+    measured(mode('mprotect'));
     // the round trip again with more domains loaded, and the mprotect calls of each crossing
     const domains = (m: Record<string, unknown>) => m.domains as { loaded: number; roundTripCycles: number; mprotectCallsPerCrossing: number }[];
     for (const m of d.modes.filter((m) => m.supported)) {
@@ -275,12 +276,12 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       if (m.isolation !== 'mprotect') for (const x of domains(m)) expect(x.mprotectCallsPerCrossing, String(m.isolation)).toBe(0);
     }
     // mprotect: at least the host-object heap made read-only and writable again per crossing; more with every domain to close
-    const calls = domains(d.modes[1]).map((x) => x.mprotectCallsPerCrossing);
+    const calls = domains(mode('mprotect')).map((x) => x.mprotectCallsPerCrossing);
     expect(calls[0]).toBeGreaterThanOrEqual(2);
     expect(calls[1]).toBeGreaterThan(calls[0]);
     expect(calls[2]).toBeGreaterThan(calls[1]);
     expect(d.mprotectPairCycles as number).toBeGreaterThan(0);
-    const pkey = d.modes[2];
+    const pkey = mode('pkey');
     if (d.pku) {
       measured(pkey);
       expect(typeof d.wrpkruPairCycles).toBe('number');
