@@ -6,6 +6,7 @@
 #define EF_HOST_SP 0     // host rsp after the entry routine saved its registers
 #define EF_ORIG_PKRU 8   // PKRU of the host code that entered (restored on exit)
 #define EF_DT 16         // the DomainThread entered
+#define EF_CALL 24       // the XpcCall being made
 
 // struct DomainThread: one per (thread, domain)
 #define DT_SP 0          // where the next entry into this domain starts on its stack

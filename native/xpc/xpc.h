@@ -31,6 +31,7 @@ struct EntryFrame {
   uintptr_t host_sp;        // EF_HOST_SP
   uint64_t orig_pkru;       // EF_ORIG_PKRU
   DomainThread *dt;         // EF_DT
+  XpcCall *call;            // EF_CALL
   EntryFrame *prev;
   DomainThread *prev_cur;
   uintptr_t saved_sp;       // dt->sp before this entry
@@ -67,6 +68,7 @@ struct XpcCall {
 static_assert(offsetof(EntryFrame, host_sp) == EF_HOST_SP);
 static_assert(offsetof(EntryFrame, orig_pkru) == EF_ORIG_PKRU);
 static_assert(offsetof(EntryFrame, dt) == EF_DT);
+static_assert(offsetof(EntryFrame, call) == EF_CALL);
 static_assert(offsetof(DomainThread, sp) == DT_SP);
 static_assert(offsetof(DomainThread, pkru) == DT_PKRU);
 static_assert(offsetof(ThreadCtx, host_pkru) == TC_HOST_PKRU);

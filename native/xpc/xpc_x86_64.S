@@ -23,6 +23,7 @@
 nooks_xpc_enter_plain:
 	ENTER_DOMAIN_STACK
 	LOAD_ARGS_AND_CALL
+	AFTER_DRIVER
 	mov EF_HOST_SP(%rbx), %rsp
 	mov %rax, XC_RET(%r12)
 	xor %eax, %eax

@@ -18,6 +18,7 @@ nooks_xpc_enter_pkey:
 	SET_PKRU_EAX			# inside the domain: host memory is read-only now
 	LOAD_ARGS_AND_CALL
 	mov %rax, %r13
+	AFTER_DRIVER			# host memory is readable here
 	mov EF_ORIG_PKRU(%rbx), %eax
 	SET_PKRU_EAX
 	mov EF_HOST_SP(%rbx), %rsp

@@ -65,10 +65,14 @@ void *twin(void *arg) {
   ss.ss_size = kAltStackSize;
   ss.ss_sp = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (ss.ss_sp != MAP_FAILED) sigaltstack(&ss, nullptr);
+  // Only for the entry routine (native/xpc/macros_x86_64.inc): the innermost frame.
+  static thread_local ThreadCtx ctx;
+  nooks_tls_ctx = &ctx;
   for (;;) {
     channel_wait(ch, kHostSide, bit(kCall), nullptr);
     EntryFrame f{};
     XpcCall c{(const void *)ch->fn, {ch->args[0], ch->args[1], ch->args[2], ch->args[3], ch->args[4], ch->args[5]}, 0};
+    ctx.top = &f;  // where the entry finds its frame again when the driver returns
     nooks_xpc_enter_plain(&f, &c, ch->sp);  // onto the thread's domain stack
     ch->ret = c.ret;
     channel_post(ch, kHostSide, kReturn);

@@ -1,0 +1,46 @@
+// A driver that breaks the calling convention: it returns with the host's
+// callee-saved registers (rbx, rbp, r12-r15) overwritten, as a corrupted
+// function pointer or a jump into the middle of a function can. The crossing
+// must not trust them on the way back (native/xpc/macros_x86_64.inc,
+// AFTER_DRIVER): the kernel goes on, in a child process so that a crash is seen.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Kernel } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { runNode } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-callee-saved-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const so = buildDriver(dir, 'clobber', [
+  '#include <nooks/kapi.h>',
+  'static int ok(void) { return 0; }',
+  'module_init(ok);',
+  'NOOKS_EXPORT long add(long a, long b) { return a + b; }',
+  // every callee-saved register overwritten, then a plain return of 7
+  '__asm__(".globl clobber\\n.type clobber,@function\\nclobber:\\n"',
+  '  "mov $0x1111, %rbx\\nmov $0x2222, %rbp\\nmov $0x3333, %r12\\nmov $0x4444, %r13\\nmov $0x5555, %r14\\nmov $0x6666, %r15\\n"',
+  '  "mov $7, %eax\\nret\\n.size clobber, .-clobber\\n");',
+].join('\n'));
+
+const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
+
+describe('a driver that does not preserve the callee-saved registers', () => {
+  it.each(modes)('%s: the call returns its value and the kernel goes on', async (isolation) => {
+    const script = `
+      const { Kernel } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
+      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
+      const d = await k.load(${JSON.stringify(so)});
+      const out = [];
+      for (let i = 0; i < 3; i++) out.push(d.call('clobber'), d.call('add', i, 1));
+      await k.shutdown();
+      console.log(JSON.stringify(out));`;
+    const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([7, 1, 7, 2, 7, 3]);
+  });
+});
