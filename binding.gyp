@@ -18,7 +18,7 @@
     {
       'target_name': 'nooks',
       # each device class adds its kernel side and device model
-      'includes': ['native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi',
+      'includes': ['native/classes/common/sources.gypi', 'native/classes/block/sources.gypi', 'native/classes/serial/sources.gypi', 'native/classes/sound/sources.gypi', 'native/classes/net/sources.gypi',
                    # each isolation mode adds its backend
                    'native/isolation/none/sources.gypi', 'native/isolation/pkey/sources.gypi', 'native/isolation/mprotect/sources.gypi', 'native/isolation/process/sources.gypi'],
       'sources': [
@@ -26,6 +26,7 @@
         'native/bench/bench.cc',
         'native/bench/scale.cc',
         'native/dev/bus.cc',
+        'native/dev/bus_napi.cc',
         'native/dev/iomem.cc',
         'native/dev/host_pci.cc',
         'native/dev/uio.cc',
@@ -43,9 +44,11 @@
         'native/kapi/log.cc',
         'native/kapi/memory.cc',
         'native/kapi/objects.cc',
+        'native/kapi/posix.cc',
         'native/kapi/time.cc',
         'native/kapi/work.cc',
         'native/kapi/wrappers.cc',
+        'native/loader/elf_check.cc',
         'native/loader/loader.cc',
         'native/loader/params.cc',
         'native/loader/text_patch.cc',
@@ -71,6 +74,18 @@
       'type': 'static_library',
       'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c', 'native/driver-rt/batch.c', 'native/driver-rt/lkdtm.c'],
       # the runtime implements memset & co.: GCC must not turn its loops into calls to them
+      'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
+      'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
+    },
+    {
+      # The POSIX personality (native/driver-rt/posix/): the C library subset
+      # `nooks build --posix` links into drivers written against libc.
+      'target_name': 'posix_rt',
+      'type': 'static_library',
+      'sources': ['native/driver-rt/posix/personality.c', 'native/driver-rt/posix/memory.c', 'native/driver-rt/posix/errno.c', 'native/driver-rt/posix/init.c',
+                  'native/driver-rt/posix/stdio.c', 'native/driver-rt/posix/strerror.c', 'native/driver-rt/posix/string.c',
+                  'native/driver-rt/posix/number.c', 'native/driver-rt/posix/ctype.c', 'native/driver-rt/posix/time.c',
+                  'native/driver-rt/posix/process.c', 'native/driver-rt/posix/fortify.c'],
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
     },

@@ -15,7 +15,7 @@ export type { Isolation } from './wrappers/enums.js';
 export interface BootOptions {
   /**
    * 'auto' (default): pkey where the CPU has protection keys, else mprotect.
-   * 'process': each driver in a host process of its own (README, Isolation modes).
+   * 'process': each driver in a host process of its own (docs/design.md).
    */
   isolation?: Isolation | 'auto';
   /** Recovery policy: a .json/.yaml file, a parsed Policy, or one written like the file. */
@@ -41,6 +41,12 @@ export interface LoadOptions {
    * undeclared name, a wrong type or a value out of range fails the load with EPARAM.
    */
   params?: Record<string, ParamValue>;
+  /**
+   * The environment of a driver built with the POSIX personality (nooks build
+   * --posix): what its getenv returns. Names are C identifiers; values strings
+   * without NUL, at most 4095 bytes.
+   */
+  env?: Record<string, string>;
 }
 
 /** A driver failure, as seen by the caller whose crossing it ended. */
@@ -153,7 +159,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const name = options.name ?? basename(path).replace(/\.so$/, '');
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
-    const d = new Driver(this, this.startDomain(path, name, limits, options.patches, options.params), name, path, limits);
+    const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits);
     this.drivers.set(name, d);
     this.drainLog();
     return d;
@@ -167,8 +173,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
-  startDomain(path: string, name: string, limits: DriverLimits, patches?: TextPatch[], params?: Record<string, ParamValue>): number {
-    const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, patches, params);
+  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'patches' | 'params' | 'env'> = {}): number {
+    const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env);
     native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
     return id;
   }

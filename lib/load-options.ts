@@ -3,7 +3,7 @@
 import type { LoadOptions } from './kernel.js';
 import { describeValue, flagProblem, limitProblem } from './recovery/policy.js';
 
-const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'patches', 'params'];
+const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'patches', 'params', 'env'];
 
 function patchesProblem(v: unknown): [string, string] | undefined {
   if (!Array.isArray(v)) return ['', `expected a list of text patches, got ${describeValue(v)}`];
@@ -14,6 +14,17 @@ function patchesProblem(v: unknown): [string, string] | undefined {
     if (!Buffer.isBuffer(p.bytes)) return [`${at}.bytes`, `expected a Buffer, got ${describeValue(p.bytes)}`];
     const flag = flagProblem(p.transient);
     if (flag) return [`${at}.transient`, flag];
+  }
+  return undefined;
+}
+
+// The POSIX personality's environment: C identifiers to strings its getenv can return whole.
+function envProblem(v: unknown): [string, string] | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return ['', `expected an object { NAME: value }, got ${describeValue(v)}`];
+  for (const [name, value] of Object.entries(v)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(name)) return [`.${name}`, 'expected a name of letters, digits and _, not starting with a digit, at most 256 characters'];
+    if (typeof value !== 'string') return [`.${name}`, `expected a string, got ${describeValue(value)}`];
+    if (value.includes('\0') || Buffer.byteLength(value) > 4095) return [`.${name}`, `expected a string without NUL of at most 4095 bytes, got ${describeValue(value)}`];
   }
   return undefined;
 }
@@ -33,5 +44,7 @@ export function checkLoadOptions(driver: string, options: unknown): LoadOptions 
   }
   const patches = o.patches === undefined ? undefined : patchesProblem(o.patches);
   if (patches) throw fail(`patches${patches[0]}`, patches[1]);
+  const env = o.env === undefined ? undefined : envProblem(o.env);
+  if (env) throw fail(`env${env[0]}`, env[1]);
   return o as LoadOptions;
 }

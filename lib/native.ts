@@ -115,9 +115,11 @@ export interface NativeAddon {
   shutdown(): void;
   /**
    * `patches` are written over the text before module_init runs; `params` set
-   * the driver's module_param variables (checked against its declarations: EPARAM).
+   * the driver's module_param variables (checked against its declarations: EPARAM);
+   * `env` is what the POSIX personality's getenv returns (checked in lib/load-options.ts).
    */
-  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[], params?: Record<string, ParamValue>): number;
+  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[], params?: Record<string, ParamValue>,
+    env?: Record<string, string>): number;
   /** Writes an injected fault over the running driver's text. */
   patchText(id: number, offset: number, bytes: Buffer, transient: boolean): void;
   /** `forFallback`: a fallback driver takes the devices over; what their shadows parked waits for it. */

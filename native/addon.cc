@@ -43,16 +43,19 @@ std::vector<AddonExports::Fn> &extra_exports() {
 Napi::ThreadSafeFunction g_fault_tsfn;
 uint64_t *g_host_probe = nullptr;
 
+}  // namespace
 
-void require_owner(Napi::Env env) {
+void nooks::require_owner(Napi::Env env) {
   if (g_booted && (napi_env)env != g_boot_env)
     throw_code(env, "EBOOTED", "the kernel belongs to the thread that booted it (the main thread or another worker)");
 }
 
-void require_booted(Napi::Env env) {
+void nooks::require_booted(Napi::Env env) {
   if (!g_booted) throw_code(env, "ENOTBOOTED", "the kernel is not booted (Kernel.boot)");
   require_owner(env);
 }
+
+namespace {
 
 Domain *domain_of(Napi::Env env, Napi::Value v) {
   require_booted(env);
@@ -194,6 +197,15 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
     if (!info[5].IsObject() || info[5].IsArray())
       throw_code(env, "EPARAM", path + ": params must be an object { name: value }, got " + info[5].ToString().Utf8Value());
     o.params = param_args(env, info[5].As<Napi::Object>());
+  }
+  // env: strings by name, checked in lib/load-options.ts.
+  if (info[6].IsObject()) {
+    Napi::Object given = info[6].As<Napi::Object>();
+    Napi::Array names = given.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).ToString();
+      o.env[name] = given.Get(name).ToString().Utf8Value();
+    }
   }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
@@ -495,68 +507,6 @@ Napi::Value Log(const Napi::CallbackInfo &info) {
   return a;
 }
 
-Napi::Object device_object(Napi::Env env, const DeviceInfo &i) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("index", i.index);
-  o.Set("name", i.name);
-  o.Set("kind", i.kind);
-  o.Set("vendor", i.vendor);
-  o.Set("device", i.device_id);
-  o.Set("irq", i.irq);
-  o.Set("driver", i.domain >= 0 && g_domains[i.domain] ? Napi::Value(Napi::String::New(env, g_domains[i.domain]->name)) : env.Null());
-  o.Set("errors", (double)i.errors);
-  return o;
-}
-
-// addDevice(kind, { option: string }): a new emulated device on the bus (drivers registered for it probe it now).
-Napi::Value AddDevice(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  require_booted(env);
-  DeviceOptions opts;
-  if (info.Length() > 1 && info[1].IsObject()) {
-    Napi::Object o = info[1].As<Napi::Object>();
-    Napi::Array keys = o.GetPropertyNames();
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      std::string k = keys.Get(i).ToString();
-      opts[k] = o.Get(k).ToString();
-    }
-  }
-  try {
-    return device_object(env, bus_add_device(info[0].As<Napi::String>(), opts));
-  } catch (const DeviceError &e) {
-    throw_code(env, e.code, e.what());
-  } catch (const std::exception &e) {
-    throw_code(env, "EINVAL", e.what());
-  }
-}
-
-// attachPci(address, 'uio' | 'vfio'): a real PCI device of the machine on the bus, named by its address.
-Napi::Value AttachPci(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  require_booted(env);
-  std::string address = info[0].As<Napi::String>(), via = info[1].As<Napi::String>();
-  if (g_backend.no_real_devices) throw_code(env, "ENOTSUP", g_backend.no_real_devices);
-  try {
-    return device_object(env, bus_attach(via == "vfio" ? vfio_open(address) : uio_open(address), address));
-  } catch (const DeviceError &e) {
-    throw_code(env, e.code, e.what());  } catch (const std::exception &e) {
-    throw_code(env, "EINVAL", e.what());
-  }
-}
-
-Napi::Value Devices(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  require_owner(env);
-  Napi::Array a = Napi::Array::New(env);
-  for (const DeviceInfo &i : bus_devices()) a.Set(a.Length(), device_object(env, i));
-  return a;
-}
-
-Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
-  require_owner(info.Env());
-  return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
-}
-
 // A 64-bit kernel object in the host-object heap: tests and the demo aim wild
 // writes at it and check it survives.
 Napi::Value HostProbe(const Napi::CallbackInfo &info) {
@@ -665,10 +615,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memWrite", Napi::Function::New(env, MemWrite));
   exports.Set("memRead", Napi::Function::New(env, MemRead));
   exports.Set("log", Napi::Function::New(env, Log));
-  exports.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
-  exports.Set("addDevice", Napi::Function::New(env, AddDevice));
-  exports.Set("devices", Napi::Function::New(env, Devices));
-  exports.Set("attachPci", Napi::Function::New(env, AttachPci));
   exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));

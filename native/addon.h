@@ -10,6 +10,11 @@ struct AddonExports {
   explicit AddonExports(Fn fn);
 };
 
+// Throws EBOOTED unless env is the thread that booted the kernel (if it is booted).
+void require_owner(Napi::Env env);
+// Throws ENOTBOOTED unless the kernel is booted (and by env).
+void require_booted(Napi::Env env);
+
 // Throws a JavaScript Error with a `code` property (as every addon error has).
 [[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg);
 

@@ -106,6 +106,10 @@ describe('load errors', () => {
     expect(await loadError(join(dir, 'nope.so'), 'ENOENT')).toMatch(/no such driver file/);
   });
 
+  it('a directory: EISDIR', async () => {
+    expect(await loadError(dir, 'EISDIR')).toMatch(/is a directory, not a driver file/);
+  });
+
   it('a text file named .so: ENOTELF', async () => {
     const path = join(dir, 'x.so');
     writeFileSync(path, 'this is not a driver\n');

@@ -4,10 +4,13 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuModel } from '../lib/bench/common.js';
 import { campaignModes } from '../lib/experiments/campaign.js';
+import { modeColors } from '../lib/report/modes.js';
+import { isolations } from '../lib/wrappers/enums.js';
 
 const cli = join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('which', [c]).status === 0);
@@ -39,8 +42,8 @@ describe('nooks report', () => {
     expect(r.sections.every((s: { cached: boolean; error?: string }) => !s.cached && !s.error)).toBe(true);
     const page = readFileSync(r.page, 'utf8');
     expect(page).not.toMatch(/Not measured/);
-    // crossings, crossings with threads, relative performance, recovery times, and the campaign's three figures
-    expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(7);
+    // crossings, crossings with threads, relative performance and CPU, recovery times, and the campaign's three figures
+    expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(8);
     expect(page).toMatch(/Crossings with threads/);
     expect(page).toMatch(/<th>16 loaded<\/th>/); // the round trip with more drivers loaded
     expect(page).toMatch(/317\/2000/); // the Nooks paper's system crashes beside ours
@@ -51,17 +54,77 @@ describe('nooks report', () => {
     for (const id of ['xpc', 'scale', 'bench-block', 'table-apps']) expect(existsSync(join(out, 'data', `${id}.json`))).toBe(true);
   });
 
+  it('names the run behind the page and links its raw data', () => {
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    const about = (name: string) => new RegExp(`<dt>${name.replace(/[()]/g, '\\$&')}</dt><dd>([^<]*(?:<a [^]*?)?)</dd>`).exec(page)?.[1];
+    const head = spawnSync('git', ['-C', join(__dirname, '..'), 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    expect(about('Commit')).toMatch(new RegExp(`^${head}( \\+ local changes)?$`));
+    expect(about('Kernel')).toBe(release());
+    expect(about('Node')).toBe(process.version);
+    expect(about('CPU')).toBe(cpuModel());
+    const xpc = JSON.parse(readFileSync(join(out, 'data', 'xpc.json'), 'utf8'));
+    expect(about('Protection keys (PKU)')).toBe(xpc.pku ? 'yes' : 'no');
+    expect(about('Quick run')).toMatch(/^yes/);
+    expect(about('Measured')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    const links = [...(about('Raw data') ?? '').matchAll(/href="([^"]+)"/g)].map((m) => m[1]);
+    expect(links).toEqual(['data/about.json', 'data/xpc.json', 'data/scale.json', 'data/bench-net.json', 'data/bench-block.json',
+      'data/bench-sound.json', 'data/bench-serial.json', 'data/table-apps.json', 'data/campaign.jsonl']);
+    for (const l of links) expect(existsSync(join(out, l)), l).toBe(true);
+  });
+
+  it('gives each rate its sample and 95 % interval, and says a quick campaign is too small to compare', () => {
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    const crashes = page.slice(page.indexOf('<h2>Fault injection: host crashes'), page.indexOf('<h2>Fault injection: what became'));
+    const rows = [...crashes.matchAll(/<tr[^>]*><td>([^<]+)<\/td><td[^>]*>([^<]+)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]);
+    // every mode with its 4 trials (one per application), in the report's order, each too few to compare; the paper's 2000 are not
+    const modes = campaignModes().map((m) => m.name);
+    const order = isolations.flatMap((i) => [i, `${i}+shadow`]).filter((m) => modes.includes(m));
+    expect(rows.map(([mode]) => mode)).toEqual([...order, 'native (paper)', 'Nooks (paper)']);
+    for (const [, text] of rows.slice(0, -2)) expect(text).toMatch(/^[\d.]+ % \([0-4]\/4; 95 % CI [\d.]+–[\d.]+ %; too few trials to compare\)$/);
+    expect(rows.at(-2)![1]).toBe('15.9 % (317/2000; 95 % CI 14.3–17.5 %)');
+    expect(crashes).toMatch(/Faded bars: too few trials to compare\. With 4 trials, the 95 % interval \(Wilson score\) is wider than 20 percentage points/);
+    expect(crashes).toMatch(/too few to compare<\/text>/); // on the chart too, beside each faded bar
+  });
+
+  it('gives each mode one colour on every chart that shows it', () => {
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    const sections = page.split('<section>').slice(1);
+    const { domain, range } = modeColors(['none', 'mprotect', 'mprotect+shadow', 'process']);
+    const colour = Object.fromEntries(domain.map((m, i) => [m, range[i]]));
+    for (const title of ['Crossing cost', 'Crossings with threads', 'Throughput and CPU', 'host crashes', 'what became of the failures']) {
+      const s = sections.find((x) => x.includes(title))!;
+      for (const m of ['none', 'mprotect', 'process']) expect(s, `${m} in ${title}`).toMatch(new RegExp(`(fill|stroke)="${colour[m]}"`));
+    }
+    const recovery = sections.find((x) => x.includes('Recovery time per class'))!;
+    expect(recovery).toMatch(new RegExp(`fill="(${colour['mprotect+shadow']}|${modeColors(['process+shadow']).range[0]}|${modeColors(['pkey+shadow']).range[0]})"`));
+    expect(recovery).toMatch(/fill="#444444"/); // the paper's
+  });
+
+  it('draws crossing costs in ns, with cycles only in the table beside the paper\'s, and CPU seconds beside throughput', () => {
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(page).toMatch(/ns per crossing \(log scale\)/);
+    expect(page).not.toMatch(/cycles per crossing/);
+    expect(page).toMatch(/<th>round trip, ns<\/th><th>round trip, cycles<\/th>/);
+    expect(page).toMatch(/<td>Nooks \(paper\)<\/td><td>≈ 1765<\/td><td>3000<\/td>/);
+    expect(page).toMatch(/CPU s per s measured/);
+    expect(page).toMatch(/<td>[\d.]+ s of 0\.5 s<\/td>/);
+  });
+
   it('a second run reads the kept results instead of measuring', async () => {
     const again = await nooks('report', '--out', out, '--json');
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).sections.every((s: { cached: boolean }) => s.cached)).toBe(true);
+    // the page names the quick run that measured the kept results, not the full one this command would have run
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(page).toMatch(/<dt>Quick run<\/dt><dd>yes/);
+    expect(page).toMatch(/campaign --trials 1 .*kept from \d{4}-\d\d-\d\d \d\d:\d\d UTC, quick/);
   });
 
   it.skipIf(!chromium)(`renders in headless Chromium${chromium ? '' : ' (skipped: chromium is not installed)'}`, async () => {
     const url = `file://${join(out, 'index.html')}`;
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars'];
     const { stdout: dom } = await run(chromium!, [...flags, '--dump-dom', url], { timeout: 60_000 });
-    expect(dom.match(/<svg/g)?.length).toBeGreaterThanOrEqual(7);
+    expect(dom.match(/<svg/g)?.length).toBeGreaterThanOrEqual(8);
     expect(dom).toMatch(/Crossing cost per isolation mode/);
     const shot = join(out, 'shot.png');
     await run(chromium!, [...flags, '--window-size=900,2400', `--screenshot=${shot}`, url], { timeout: 60_000 });
@@ -77,6 +140,9 @@ describe('nooks report', () => {
     expect(r.status).toBe(1);
     const net = JSON.parse(r.stdout).sections.find((s: { id: string }) => s.id === 'bench-net');
     expect(net.error).toMatch(/JSON/);
-    expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(/Not measured: .*JSON/);
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(page).toMatch(/Not measured: .*JSON/);
+    // not the file the measuring run wrote: the page does not claim that run for it
+    expect(page).toMatch(/bench net --json<\/code> \(kept; its run is unknown\)/);
   });
 });

@@ -87,6 +87,24 @@ describe('nooks new, build, sdk', () => {
     expect(r.stdout).toContain('Usage: nooks build');
   });
 
+  it('build --posix (and sdk --posix-cflags/--posix-ldflags): a driver written against libc loads and runs; without, ELIBC', async () => {
+    writeFileSync(join(project, 'libc.c'), '#include <stdlib.h>\n#include <string.h>\n' +
+      'long twice(long x) { char *s = malloc(32); strcpy(s, "ok"); long r = 2 * x + (long)strlen(s) - 2; free(s); return r; }\n');
+    let r = await nooks('build', '--posix', 'libc.c', '-o', 'out/libc.so');
+    expect(r.code, shown(r)).toBe(0);
+    expect(JSON.parse((await nooks('run', './out/libc.so', 'twice', '21', '--json')).stdout).result).toBe(42);
+    const flags = await nooks('sdk', '--posix-cflags', '--posix-ldflags');
+    const [cflags, ldflags] = flags.stdout.trim().split('\n');
+    expect(ldflags).toContain(join(packageRoot, 'build', 'Release', 'posix_rt.a'));
+    execFileSync('sh', ['-c', `cc ${cflags} libc.c -o libc-byhand.so ${ldflags}`], { cwd: project });
+    expect(JSON.parse((await nooks('run', './libc-byhand.so', 'twice', '1', '--json')).stdout).result).toBe(2);
+    r = await nooks('build', 'libc.c', '-o', 'out/plain.so');
+    expect(r.code, shown(r)).toBe(0);
+    r = await nooks('run', './out/plain.so', 'twice', '21');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/outside the nooks kernel API \([^)]*malloc[^)]*\); .*built with nooks build --posix, the C library subset of the POSIX personality.*\[ELIBC\]/s);
+  });
+
   it('sdk prints the flags make or CMake need; they build the same driver', async () => {
     const r = await nooks('sdk', '--cflags', '--ldflags');
     expect(r.code, shown(r)).toBe(0);

@@ -83,7 +83,6 @@ interface BlockAddon {
   blockDisk(name: string): NativeDisk | null;
   /** Queues operations [kind, sector, write data or sectors to read] (all or none); their ids. */
   blockSubmit(name: string, ops: [number, number, (Buffer | number)?][]): number[];
-  blockNanny(name: string): boolean;
 }
 /** One operation as the kernel takes it. */
 interface Request {
@@ -155,17 +154,6 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
   const sizeBytes = disk.capacity * SECTOR_SIZE;
   let closed = false;
   let inFlight = 0;
-  // The nanny, while requests are in flight: a driver that keeps one past its
-  // policy's stallMs without completing it is failed and recovered (the C++ side decides).
-  let nanny: NodeJS.Timeout | undefined;
-  const watch = () => {
-    if (inFlight > 0 && !nanny) {
-      nanny = setInterval(() => n.blockNanny(name), 50).unref();
-    } else if (inFlight === 0 && nanny) {
-      clearInterval(nanny);
-      nanny = undefined;
-    }
-  };
 
   const check = (offset: number, length: number, aligned: boolean): void => {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0)
@@ -188,12 +176,10 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
       throw err.code === 'ENOTREADY' ? notReady(kernel, name, lastDomains.get(name)) : new BlockError((err.code ?? 'EIO') as BlockErrorCode, err.message);
     }
     inFlight += ids.length;
-    watch();
     return ids.map((id) => new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
         inFlight--;
-        watch();
       };
       const timer = setTimeout(() => {
         if (!waiting.delete(id)) return;

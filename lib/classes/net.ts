@@ -20,6 +20,7 @@ import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import { classCall } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
@@ -101,7 +102,6 @@ interface NetAddon {
   netStats(name: string): NetStats;
   nicWire(device: string): NicWire | null;
   nicCable(device: string, up: boolean): boolean;
-  netWatchdog(): number;
   nicHangTx(device: string): boolean;
 }
 
@@ -118,18 +118,6 @@ export interface NicWire {
 
 const handles = new Map<string, Set<NetInterface>>();
 let initialised = false;
-/** The transmit watchdog's timer: runs while any interface is open. */
-let watchdog: NodeJS.Timeout | undefined;
-const WATCHDOG_MS = 100;
-
-function updateWatchdog(n: NetAddon): void {
-  const open = [...handles.values()].some((s) => s.size > 0);
-  if (open && !watchdog) watchdog = setInterval(() => n.netWatchdog(), WATCHDOG_MS).unref();
-  if (!open && watchdog) {
-    clearInterval(watchdog);
-    watchdog = undefined;
-  }
-}
 
 function addon(): NetAddon {
   const n = native() as unknown as NetAddon;
@@ -147,15 +135,7 @@ function addon(): NetAddon {
   return n;
 }
 
-function wrap<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (err.code) throw new NetError(err.code as NetErrorCode, err.message);
-    throw e;
-  }
-}
+const wrap = <T>(f: () => T): T => classCall(f, NetError);
 
 /**
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),
@@ -213,7 +193,6 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     if (this.closed) return;
     this.closed = true;
     handles.get(this.name)?.delete(this);
-    updateWatchdog(this.n);
     if (!this.detached) this.n.netClose(this.name); // a detached handle is no user any more
     this.removeAllListeners(['frames', 'link']);
   }
@@ -232,7 +211,6 @@ export function openNet(kernel: Kernel, name: string): NetInterface {
   let set = handles.get(name);
   if (!set) handles.set(name, (set = new Set()));
   set.add(h);
-  updateWatchdog(n);
   return h;
 }
 

@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import { classCall } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -72,7 +73,6 @@ interface SerialNative {
   serialSetMctrl(line: number, gen: number, mctrl: number): void;
   serialGetMctrl(line: number, gen: number): number;
   serialTxIdle(line: number, gen: number): boolean;
-  serialNanny(): number;
   serialSetListener(fn: Listener): void;
   serialPtyPair(): { id: number; a: string; b: string };
   serialPtyPairClose(id: number): void;
@@ -85,15 +85,7 @@ function serialNative(): SerialNative {
   return native() as unknown as SerialNative;
 }
 
-function wrap<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (err.code && !(err instanceof SerialError)) throw new SerialError(err.code, err.message);
-    throw e;
-  }
-}
+const wrap = <T>(f: () => T): T => classCall(f, SerialError);
 
 const PARITY: Record<Parity, number> = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
 const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR: 0x100, OUT2: 0x4000 };
@@ -101,15 +93,6 @@ const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR:
 // Every open port, by line: the class's single event listener dispatches to them.
 const openPorts = new Map<number, SerialPort>();
 let listening = false;
-// The nanny's timer (a driver that stops taking bytes): runs while any port is open.
-let nanny: NodeJS.Timeout | undefined;
-function updateNanny(): void {
-  if (openPorts.size > 0 && !nanny) nanny = setInterval(() => serialNative().serialNanny(), 100).unref();
-  if (openPorts.size === 0 && nanny) {
-    clearInterval(nanny);
-    nanny = undefined;
-  }
-}
 
 function listen(): void {
   if (listening) return;
@@ -132,7 +115,6 @@ export function openSerial(_kernel: Kernel, name: string, termios: Termios = {})
   const h = wrap(() => serialNative().serialOpen(name));
   const port = new SerialPort(h, serialNative().serialPorts().find((p) => p.line === h.line)?.name ?? name);
   openPorts.set(h.line, port);
-  updateNanny();
   if (Object.keys(termios).length) {
     try {
       port.setTermios(termios);
@@ -253,7 +235,6 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     if (this.closed) return;
     this.closed = true;
     openPorts.delete(this.h.line);
-    updateNanny();
     if (!this.failure) {
       try {
         serialNative().serialClose(this.h.line, this.h.gen);
@@ -332,7 +313,6 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     if (this.failure || this.closed) return;
     this.failure = e;
     openPorts.delete(this.h.line);
-    updateNanny();
     this.failWaiters(e);
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }

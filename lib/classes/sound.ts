@@ -14,6 +14,7 @@
 // a hang.
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import { classCall } from './common.js';
 
 /** Frames are interleaved signed 16-bit little-endian samples. */
 export interface PcmOptions {
@@ -78,15 +79,7 @@ interface SoundAddon {
 
 const addon = (): SoundAddon => native() as unknown as SoundAddon;
 
-function wrap<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (err.code) throw new PcmError(err.code, err.message);
-    throw e;
-  }
-}
+const wrap = <T>(f: () => T): T => classCall(f, PcmError);
 
 /** The PCM devices drivers have registered. */
 export function pcmDevices(_kernel: Kernel): PcmDevice[] {

@@ -1,52 +1,57 @@
 // The report's charts: SVG made by a charting library (Observable Plot) on a
 // server-side DOM (jsdom), one function per figure, each with the papers'
-// numbers beside ours where the papers have them.
+// numbers beside ours where the papers have them. Modes keep one order and
+// colour throughout (modes.ts); rates carry their 95 % interval as an error
+// bar and are faded where too few trials stand behind them (stats.ts).
 import * as Plot from '@observablehq/plot';
 import { JSDOM } from 'jsdom';
-import type { WorkloadResult } from '../bench/classes.js';
+import type { ClassModeResult, WorkloadResult } from '../bench/classes.js';
 import type { ScaleBenchResult } from '../bench/scale.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
-import { summarize, type TrialRecord } from '../experiments/campaign.js';
+import { summarize, type ModeSummary, type TrialRecord } from '../experiments/campaign.js';
 import type { TableRow } from '../experiments/table-apps.js';
-import { isolations } from '../wrappers/enums.js';
+import { byMode, modeColors, ordered, paperColor } from './modes.js';
+import { percent, rate, type Rate } from './stats.js';
 
 const { document } = new JSDOM('').window;
 const render = (options: Plot.PlotOptions): string => Plot.plot({ document, ...options }).outerHTML;
 
 // Swift et al., SOSP 2003 and OSDI 2004.
 export const paper = {
-  xpcCycles: 3000, // a Nooks extension procedure call, round trip (page-table switch; 1.7 GHz Pentium 4)
+  xpcCycles: 3000, // a Nooks extension procedure call, round trip (page-table switch)
+  xpcGHz: 1.7, // on a 1.7 GHz Pentium 4: 3000 cycles are about 1765 ns
   relative: [0.44, 1.0] as const, // Nooks' relative performance over the paper's workloads (Table 4)
   recoveryMs: { net: 5000, block: 4000, sound: 100 } as Record<string, number>, // e1000, IDE, sound (OSDI 2004, section 5)
   crashes: { trials: 2000, native: 317, nooks: 4 }, // system crashes from injected faults (SOSP 2003, Figure 6)
   detected: 0.65, // shadow drivers: failures detected automatically; all of those recovered (OSDI 2004, section 5)
 };
 
-/** Round trip (host → driver → host) and kernel call per isolation mode, in cycles, log scale; the paper's XPC beside. */
+/** The paper's XPC round trip in ns, on its own CPU. */
+export const paperXpcNs = Math.round(paper.xpcCycles / paper.xpcGHz);
+
+/** Round trip (host → driver → host) and kernel call per isolation mode, in ns, log scale; the paper's XPC (in ns on its CPU) beside. */
 export function crossingChart(r: XpcBenchResult): string {
-  const rows: { who: string; what: string; cycles: number }[] = [];
+  const rows: { who: string; what: string; ns: number }[] = [];
   for (const m of r.modes) {
     if (!m.supported) continue;
-    rows.push({ who: m.isolation, what: 'round trip', cycles: m.roundTripCycles }, { who: m.isolation, what: 'kernel call', cycles: m.upcallCycles });
+    rows.push({ who: m.isolation, what: 'round trip', ns: m.roundTripNs }, { who: m.isolation, what: 'kernel call', ns: m.upcallNs });
   }
-  rows.push({ who: 'Nooks (paper)', what: 'round trip', cycles: paper.xpcCycles });
-  const label = (d: { cycles: number }) => `${Math.round(d.cycles)}`;
+  rows.push({ who: 'Nooks (paper)', what: 'round trip', ns: paperXpcNs });
+  const who = [...ordered(rows.filter((d) => d.who !== 'Nooks (paper)').map((d) => d.who)), 'Nooks (paper)'];
   return render({
     width: 720, height: 80 + 26 * rows.length, marginLeft: 110, marginRight: 90,
     // room on the right for the labels
-    x: { type: 'log', domain: [1, 20 * Math.max(...rows.map((d) => d.cycles))], label: 'TSC cycles per crossing (log scale) →', grid: true },
-    y: { label: null },
-    fy: { label: null },
+    x: { type: 'log', domain: [1, 20 * Math.max(...rows.map((d) => d.ns))], label: 'ns per crossing (log scale) →', grid: true },
+    y: { label: null, domain: who },
+    fy: { label: null, domain: ['round trip', 'kernel call'] },
+    color: modeColors(who.slice(0, -1), 'Nooks (paper)'),
     marks: [
-      Plot.ruleY(rows, { fy: 'what', y: 'who', x1: 1, x2: 'cycles', strokeOpacity: 0.3 }),
-      Plot.dot(rows, { fy: 'what', x: 'cycles', y: 'who', fill: (d: { who: string }) => (d.who.includes('paper') ? 'paper' : 'ours'), r: 6 }),
-      Plot.text(rows, { fy: 'what', x: 'cycles', y: 'who', text: label, dx: 10, textAnchor: 'start' }),
+      Plot.ruleY(rows, { fy: 'what', y: 'who', x1: 1, x2: 'ns', strokeOpacity: 0.3 }),
+      Plot.dot(rows, { fy: 'what', x: 'ns', y: 'who', fill: 'who', r: 6 }),
+      Plot.text(rows, { fy: 'what', x: 'ns', y: 'who', text: (d: { ns: number }) => `${Math.round(d.ns)} ns`, dx: 10, textAnchor: 'start' }),
     ],
   });
 }
-
-// the isolation modes from the least isolated to the most
-const isolationOrder: readonly string[] = isolations;
 
 /** Crossings per second against threads crossing at once, log scales: a line per mode and shape (solid: a driver per thread). */
 export function scaleChart(r: ScaleBenchResult): string {
@@ -58,107 +63,153 @@ export function scaleChart(r: ScaleBenchResult): string {
     width: 720, height: 420, marginLeft: 80, marginRight: 20,
     x: { type: 'log', base: 2, ticks: threads, tickFormat: (t: number) => `${t}`, label: 'threads crossing at once (log scale) →', grid: true },
     y: { type: 'log', label: '↑ crossings per second, all threads (log scale)', grid: true },
-    color: { legend: true, domain: isolationOrder.filter((m) => rows.some((d) => d.mode === m)) },
+    color: { legend: true, ...modeColors(rows.map((d) => d.mode)) },
     marks: [line('own-driver'), line('one-driver', '5,4'), Plot.dot(rows, { x: 'threads', y: 'perSec', stroke: 'mode', r: 3 })],
+  });
+}
+
+type Measured = ClassModeResult & { workload: string; seconds: number };
+const measuredModes = (workloads: WorkloadResult[]): Measured[] =>
+  workloads.flatMap((w) => w.modes.flatMap((m) => (m.supported ? [{ ...m, workload: w.workload, seconds: w.seconds }] : [])));
+
+/** Each facet's name above its panel (Plot's own facet labels sit in the right margin, where the bars' labels run). */
+const panelTitles = (names: string[]) =>
+  Plot.text(names, { fy: (d: string) => d, text: (d: string) => d, frameAnchor: 'top-left', dy: -14, fontWeight: 'bold' });
+
+/** Bars per workload (a panel each) and mode, in the modes' order and colours. */
+function workloadBars(rows: { workload: string; mode: string; x: number; label: string }[], x: Plot.ScaleOptions, extra: Plot.Markish[] = []): string {
+  const workloads = [...new Set(rows.map((d) => d.workload))];
+  return render({
+    width: 360, height: 60 + 90 * workloads.length, marginLeft: 80, marginRight: 50,
+    x, y: { label: null, domain: ordered(rows.map((d) => d.mode)) }, fy: { label: null, domain: workloads, axis: null, padding: 0.3 },
+    color: modeColors(rows.map((d) => d.mode)),
+    marks: [
+      ...extra,
+      panelTitles(workloads),
+      Plot.barX(rows, { fy: 'workload', x: 'x', y: 'mode', fill: 'mode', insetTop: 2, insetBottom: 2 }),
+      Plot.text(rows, { fy: 'workload', x: 'x', y: 'mode', text: 'label', dx: 4, textAnchor: 'start' }),
+    ],
   });
 }
 
 /** Throughput relative to `none` per device workload and mode (Table 4's shape), the paper's range shaded. */
 export function relativeChart(workloads: WorkloadResult[]): string {
-  const rows = workloads.flatMap((w) =>
-    w.modes.flatMap((m) => (m.supported && m.relative !== null ? [{ workload: w.workload, mode: m.isolation, relative: m.relative }] : [])));
-  return render({
-    width: 720, height: 60 + 70 * workloads.length, marginLeft: 80, marginRight: 120,
-    x: { domain: [0, Math.max(1.1, ...rows.map((d) => d.relative))], label: 'throughput relative to no isolation →', grid: true },
-    y: { label: null },
-    fy: { label: null },
-    marks: [
-      Plot.rectX([paper.relative], { x1: (d: readonly number[]) => d[0], x2: (d: readonly number[]) => d[1], fill: '#999', fillOpacity: 0.15 }),
-      Plot.barX(rows, { fy: 'workload', x: 'relative', y: 'mode', fill: 'mode', insetTop: 2, insetBottom: 2 }),
-      Plot.text(rows, { fy: 'workload', x: 'relative', y: 'mode', text: (d: { relative: number }) => `${d.relative}`, dx: 4, textAnchor: 'start' }),
-      Plot.ruleX([1], { strokeDasharray: '4,3' }),
-    ],
+  const rows = measuredModes(workloads).flatMap((m) => (m.relative === null ? [] : [{ workload: m.workload, mode: m.isolation, x: m.relative, label: `${m.relative}` }]));
+  return workloadBars(rows, { domain: [0, Math.max(1.1, ...rows.map((d) => d.x))], label: 'throughput relative to none →', grid: true }, [
+    Plot.rectX([paper.relative], { x1: (d: readonly number[]) => d[0], x2: (d: readonly number[]) => d[1], fill: paperColor, fillOpacity: 0.12 }),
+    Plot.ruleX([1], { strokeDasharray: '4,3' }),
+  ]);
+}
+
+/** CPU seconds per second of measuring (cores kept busy, whole process) per workload and mode: Table 4's CPU utilisation. */
+export function cpuChart(workloads: WorkloadResult[]): string {
+  const rows = measuredModes(workloads).map((m) => {
+    const busy = m.cpuSeconds / m.seconds;
+    return { workload: m.workload, mode: m.isolation, x: busy, label: busy.toFixed(2) };
   });
+  return workloadBars(rows, { domain: [0, Math.max(1, ...rows.map((d) => d.x))], label: 'CPU s per s measured →', grid: true });
 }
 
 /** Recovery time per class (shadow drivers, emulated devices), log scale; the paper's times beside. */
 export function recoveryChart(rows: TableRow[]): string {
-  const ours = rows.filter((r) => r.config === 'shadow').flatMap((r) => r.recoveryMs.map((ms) => ({ class: r.class, who: 'nooks (ours)', ms })));
+  const ours = rows.filter((r) => r.config === 'shadow').flatMap((r) => r.recoveryMs.map((ms) => ({ class: r.class, who: `${r.isolation ?? '?'}+shadow`, ms })));
   const theirs = Object.entries(paper.recoveryMs).map(([c, ms]) => ({ class: c, who: 'shadow drivers (paper)', ms }));
   const data = [...ours, ...theirs];
   return render({
     width: 720, height: 90 + 36 * new Set(data.map((d) => d.class)).size, marginLeft: 70,
     x: { type: 'log', label: 'recovery time, ms (log scale) →', grid: true },
     y: { label: null },
-    color: { legend: true, domain: ['nooks (ours)', 'shadow drivers (paper)'] },
+    color: { legend: true, ...modeColors(ours.map((d) => d.who), 'shadow drivers (paper)') },
     marks: [Plot.dot(data, { x: 'ms', y: 'class', fill: 'who', r: 5, fillOpacity: 0.8 })],
   });
 }
 
-// none first, then each isolation without and with shadow drivers
-const modeOrder = (modes: string[]) => [...modes].sort((a, b) => (a === 'none' ? -1 : b === 'none' ? 1 : a.localeCompare(b)));
-const pct = (n: number, of: number) => (of ? Math.round((1000 * n) / of) / 10 : 0);
+/** A rate's bar: faded, its label saying so, when too few trials stand behind it. */
+export interface RateBar extends Rate {
+  y: string;
+  fy?: string;
+  color: string;
+}
 
-/** Host crashes per mode, as a share of trials (the Nooks paper's Figure 6), the paper's beside. */
-export function crashChart(records: TrialRecord[]): string {
-  const s = summarize(records).byMode;
-  const data = [
-    ...modeOrder(Object.keys(s)).map((mode) => [mode, s[mode]] as const).map(([mode, m]) => ({ who: 'ours', config: mode, percent: pct(m.hostCrashes, m.trials), n: `${m.hostCrashes}/${m.trials}` })),
-    { who: 'paper', config: 'native (paper)', percent: pct(paper.crashes.native, paper.crashes.trials), n: `${paper.crashes.native}/${paper.crashes.trials}` },
-    { who: 'paper', config: 'Nooks (paper)', percent: pct(paper.crashes.nooks, paper.crashes.trials), n: `${paper.crashes.nooks}/${paper.crashes.trials}` },
+/** Horizontal bars of rates in %, with their 95 % intervals as error bars and `k/n` beside. */
+function rateBars(data: RateBar[], o: { y: string[]; fy?: string[]; color: { domain: string[]; range: string[] }; height: number; marginLeft: number }): string {
+  const pc = (x: number) => x * 100;
+  const fy = o.fy ? { fy: 'fy' } : {};
+  return render({
+    width: 720, height: o.height, marginLeft: o.marginLeft, marginRight: 170,
+    x: { label: '% of trials (bars: 95 % interval) →', grid: true, domain: [0, 100] },
+    y: { label: null, domain: o.y },
+    ...(o.fy ? { fy: { label: null, domain: o.fy, axis: null, padding: 0.25 } } : {}),
+    color: o.color,
+    marks: [
+      ...(o.fy ? [panelTitles(o.fy)] : []),
+      Plot.barX(data, { ...fy, x: (d: RateBar) => pc(d.p), y: 'y', fill: 'color', fillOpacity: (d: RateBar) => (d.tooFew ? 0.3 : 1), insetTop: 3, insetBottom: 3 }),
+      Plot.ruleY(data, { ...fy, y: 'y', x1: (d: RateBar) => pc(d.low), x2: (d: RateBar) => pc(d.high), stroke: '#222' }),
+      Plot.tickX(data, { ...fy, y: 'y', x: (d: RateBar) => pc(d.low), stroke: '#222', insetTop: 6, insetBottom: 6 }),
+      Plot.tickX(data, { ...fy, y: 'y', x: (d: RateBar) => pc(d.high), stroke: '#222', insetTop: 6, insetBottom: 6 }),
+      Plot.text(data, {
+        ...fy, y: 'y', x: (d: RateBar) => pc(d.high), dx: 6, textAnchor: 'start',
+        text: (d: RateBar) => `${percent(d.p)} % (${d.k}/${d.n})${d.tooFew ? ' too few to compare' : ''}`,
+      }),
+    ],
+  });
+}
+
+/** The campaign's summary per mode, in the report's order. */
+export const summaryByMode = (records: TrialRecord[]): [string, ModeSummary][] => byMode(Object.entries(summarize(records).byMode), ([mode]) => mode);
+
+/** Host crashes per mode (the Nooks paper's Figure 6), the paper's two rates after ours: a bar each, coloured by mode or `paper`. */
+export function crashRates(records: TrialRecord[]): RateBar[] {
+  return [
+    ...summaryByMode(records).map(([mode, m]) => ({ y: mode, color: mode, ...rate(m.hostCrashes, m.trials) })),
+    { y: 'native (paper)', color: 'paper', ...rate(paper.crashes.native, paper.crashes.trials) },
+    { y: 'Nooks (paper)', color: 'paper', ...rate(paper.crashes.nooks, paper.crashes.trials) },
   ];
-  return render({
-    width: 720, height: 60 + 32 * data.length, marginLeft: 130, marginRight: 90,
-    x: { label: 'host crashes, % of trials →', grid: true },
-    y: { label: null, domain: data.map((d) => d.config) },
-    color: { legend: true, domain: ['ours', 'paper'] },
-    marks: [
-      Plot.barX(data, { x: 'percent', y: 'config', fill: 'who', insetTop: 3, insetBottom: 3 }),
-      Plot.text(data, { x: 'percent', y: 'config', text: (d: { percent: number; n: string }) => `${d.percent} % (${d.n})`, dx: 4, textAnchor: 'start' }),
-    ],
-  });
 }
 
-/** What became of the failures, per mode (the Nooks paper's Figure 7 and the shadow paper's detection): % of trials. */
+/** Host crashes per mode, as a share of trials with its interval, the paper's beside. */
+export function crashChart(records: TrialRecord[]): string {
+  const data = crashRates(records);
+  const modes = data.filter((d) => d.color !== 'paper').map((d) => d.y);
+  return rateBars(data, { y: data.map((d) => d.y), color: modeColors(modes, 'paper'), height: 60 + 32 * data.length, marginLeft: 130 });
+}
+
+/** The campaign's measures of what became of the failures, each a count out of a mode's trials. */
+export const failureMeasures: [string, (m: ModeSummary) => number][] = [
+  ['visible failures', (m) => m.visibleFailures],
+  ['detected', (m) => m.detected],
+  ['recovered', (m) => m.recovered],
+  ['app continued', (m) => m.appContinued],
+];
+
+/** What became of the failures, a panel per measure and a bar per mode (the Nooks paper's Figure 7, the shadow paper's detection). */
 export function failureChart(records: TrialRecord[]): string {
-  const s = summarize(records).byMode;
-  const measures = ['visible failures', 'detected', 'recovered', 'app continued'] as const;
-  const data = Object.entries(s).flatMap(([mode, m]) => {
-    const v = [m.visibleFailures, m.detected, m.recovered, m.appContinued];
-    return measures.map((what, i) => ({ mode, what, percent: pct(v[i], m.trials) }));
-  });
-  return render({
-    width: 720, height: 70 + 110 * Object.keys(s).length, marginLeft: 120, marginRight: 50,
-    x: { label: '% of trials →', grid: true, domain: [0, 100] },
-    y: { label: null, domain: [...measures] },
-    fy: { label: null, domain: modeOrder(Object.keys(s)) },
-    color: { domain: [...measures] },
-    marks: [
-      Plot.barX(data, { fy: 'mode', x: 'percent', y: 'what', fill: 'what', insetTop: 2, insetBottom: 2 }),
-      Plot.text(data, { fy: 'mode', x: 'percent', y: 'what', text: (d: { percent: number }) => `${d.percent}`, dx: 4, textAnchor: 'start' }),
-    ],
+  const modes = summaryByMode(records);
+  const data: RateBar[] = failureMeasures.flatMap(([what, count]) => modes.map(([mode, m]) => ({ fy: what, y: mode, color: mode, ...rate(count(m), m.trials) })));
+  return rateBars(data, {
+    y: modes.map(([m]) => m), fy: failureMeasures.map(([w]) => w), color: modeColors(modes.map(([m]) => m)),
+    height: 70 + failureMeasures.length * (20 + 22 * modes.length), marginLeft: 120,
   });
 }
 
-/** Per application under shadow drivers: failures, detected, recovered (the shadow paper's Figure 7). */
-export function shadowAppsChart(records: TrialRecord[]): string {
+const shadowMeasures: [string, (r: TrialRecord) => boolean][] = [['failures', (r) => r.failure], ['detected', (r) => r.detected], ['recovered', (r) => r.recovered]];
+
+/** Per application under shadow drivers (all isolation modes): failures, detected, recovered, as shares of its trials. */
+export function shadowAppRates(records: TrialRecord[]): RateBar[] {
   const shadowed = records.filter((r) => r.mode.endsWith('+shadow'));
-  const apps = [...new Set(shadowed.map((r) => r.app))];
-  const measures = ['failures', 'detected', 'recovered'] as const;
-  const data = apps.flatMap((app) => {
+  return [...new Set(shadowed.map((r) => r.app))].flatMap((app) => {
     const of = shadowed.filter((r) => r.app === app);
-    const v = [of.filter((r) => r.failure).length, of.filter((r) => r.detected).length, of.filter((r) => r.recovered).length];
-    return measures.map((what, i) => ({ app, what, count: v[i] }));
+    return shadowMeasures.map(([what, is]) => ({ fy: app, y: what, color: what, ...rate(of.filter(is).length, of.length) }));
   });
-  return render({
-    width: 720, height: 70 + 90 * apps.length, marginLeft: 90, marginRight: 50,
-    x: { label: 'trials →', grid: true, domain: [0, Math.max(1, ...data.map((d) => d.count))] },
-    y: { label: null, domain: [...measures] },
-    fy: { label: null },
-    color: { domain: [...measures] },
-    marks: [
-      Plot.barX(data, { fy: 'app', x: 'count', y: 'what', fill: 'what', insetTop: 2, insetBottom: 2 }),
-      Plot.text(data, { fy: 'app', x: 'count', y: 'what', text: (d: { count: number }) => `${d.count}`, dx: 4, textAnchor: 'start' }),
-    ],
+}
+
+/** The shadow paper's Figure 7: a panel per application, a bar per measure. */
+export function shadowAppsChart(records: TrialRecord[]): string {
+  const data = shadowAppRates(records);
+  const apps = [...new Set(data.map((d) => d.fy!))];
+  const names = shadowMeasures.map(([w]) => w);
+  return rateBars(data, {
+    y: names, fy: apps, color: { domain: names, range: ['#bab0ac', '#76b7b2', '#edc948'] },
+    height: 70 + 90 * apps.length, marginLeft: 90,
   });
 }

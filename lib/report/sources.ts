@@ -3,11 +3,12 @@
 // process; a benchmark undisturbed by the others) and kept in <out>/data/ so
 // that a later report reads them instead of measuring again.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDirs } from '../dirs.js';
 import { readRecords } from '../experiments/campaign.js';
 import { packageRoot } from '../paths.js';
+import { machine, readAbout, writeAbout, type Machine, type Measured } from './about.js';
 
 export interface Source {
   id: string;
@@ -17,6 +18,8 @@ export interface Source {
   argv: string[];
   /** Its results are this JSON-lines file the command appends to (read whole), not its output. */
   file?: string;
+  /** Short measurements (--quick). */
+  quick: boolean;
 }
 
 /** Full measurements; `quick` ones are short (a first look, the tests). Results files go to dataDir. */
@@ -24,14 +27,17 @@ export function sources(quick: boolean, dataDir: string): Source[] {
   const seconds = quick ? ['--seconds', '0.5'] : [];
   const campaign = join(dataDir, 'campaign.jsonl');
   return [
-    { id: 'xpc', title: 'crossing costs', argv: ['bench', 'xpc', ...(quick ? ['--runs', '3', '--iters', '2000'] : [])] },
-    { id: 'scale', title: 'crossings with threads', argv: ['bench', 'scale', ...(quick ? ['--seconds', '0.05'] : [])] },
-    ...['net', 'block', 'sound', 'serial'].map((c) => ({ id: `bench-${c}`, title: `${c} throughput`, argv: ['bench', c, ...seconds] })),
-    { id: 'table-apps', title: 'applications under faults', argv: ['table', 'apps'] },
+    { id: 'xpc', title: 'crossing costs', argv: ['bench', 'xpc', ...(quick ? ['--runs', '3', '--iters', '2000'] : [])], quick },
+    { id: 'scale', title: 'crossings with threads', argv: ['bench', 'scale', ...(quick ? ['--seconds', '0.05'] : [])], quick },
+    ...['net', 'block', 'sound', 'serial'].map((c) => ({ id: `bench-${c}`, title: `${c} throughput`, argv: ['bench', c, ...seconds], quick })),
+    { id: 'table-apps', title: 'applications under faults', argv: ['table', 'apps'], quick },
     // a bigger campaign's file put there (nooks campaign --out <out>/data/campaign.jsonl) is read whole
-    { id: 'campaign', title: 'fault-injection campaign', argv: ['campaign', '--trials', quick ? '1' : '25', '--jobs', '2', '--out', campaign], file: campaign },
+    { id: 'campaign', title: 'fault-injection campaign', argv: ['campaign', '--trials', quick ? '1' : '25', '--jobs', '2', '--out', campaign], file: campaign, quick },
   ];
 }
+
+/** Where a source's raw results lie: its JSON-lines file, or <dataDir>/<id>.json. */
+export const resultFile = (s: Source, dataDir: string): string => s.file ?? join(dataDir, `${s.id}.json`);
 
 export interface Gathered {
   source: Source;
@@ -39,6 +45,10 @@ export interface Gathered {
   data?: unknown;
   error?: string;
   cached: boolean;
+  /** Its raw results (linked from the page). */
+  file: string;
+  /** The run that measured it; undefined for kept results that about.json does not describe (put there by hand). */
+  measured?: Measured;
 }
 
 const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
@@ -67,15 +77,24 @@ function runJson(argv: string[]): Promise<unknown> {
 
 /**
  * Each source's results: from <dataDir>/<id>.json when there and not `fresh`,
- * else measured now (and kept). A source that fails is reported, not fatal.
+ * else measured now (and kept, with the run that measured them in about.json).
+ * A source that fails is reported, not fatal.
  */
 export async function gather(list: Source[], dataDir: string, fresh: boolean, onSource?: (s: Source, cached: boolean) => void): Promise<Gathered[]> {
   makeDirs(dataDir);
+  const about = readAbout(dataDir);
+  let here: Machine | undefined;
   const out: Gathered[] = [];
   for (const source of list) {
-    const file = source.file ?? join(dataDir, `${source.id}.json`);
+    const file = resultFile(source, dataDir);
     const cached = !fresh && existsSync(file);
     onSource?.(source, cached);
+    if (!cached) {
+      here ??= machine();
+      about[source.id] = { ...here, date: new Date().toISOString(), argv: source.argv, quick: source.quick };
+    } else if (about[source.id]?.bytes !== statSync(file).size) {
+      delete about[source.id]; // not the file that run wrote
+    }
     try {
       let data: unknown;
       if (source.file) {
@@ -88,10 +107,13 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean, on
         data = cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv);
         if (!cached) writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
       }
-      out.push({ source, data, cached });
+      if (!cached) about[source.id].bytes = statSync(file).size;
+      out.push({ source, data, cached, file, measured: about[source.id] });
     } catch (e) {
-      out.push({ source, cached, error: (e as Error).message });
+      if (!cached) delete about[source.id]; // nothing measured
+      out.push({ source, cached, file, error: (e as Error).message });
     }
   }
+  writeAbout(dataDir, about);
   return out;
 }

@@ -1,11 +1,12 @@
 // `nooks build`: compiles and links a driver outside this package exactly as
 // the in-tree drivers are built (lib/sdk/flags.ts: the same flags, headers and
-// driver runtime), in one compiler run.
+// driver runtime), in one compiler run; with `posix`, unmodified C written
+// against libc, with the POSIX personality linked in (docs/drivers.md).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { rebuildCommand } from '../paths.js';
-import { driverCflags, driverLinkFlags, includeDirs, runtimeArchive } from './flags.js';
+import { driverCflags, driverLinkFlags, includeDirs, posixArchive, posixCflags, posixLinkFlags, runtimeArchive } from './flags.js';
 
 export interface BuildOptions {
   /** C (or assembly) sources, from the working directory. */
@@ -18,6 +19,10 @@ export interface BuildOptions {
   defines?: readonly string[];
   /** More compiler flags, after the driver flags (e.g. -Werror, -g). */
   extraCflags?: readonly string[];
+  /** More linker flags, after the driver runtime. */
+  extraLdflags?: readonly string[];
+  /** Unmodified C against the system's headers, with the POSIX personality (a libc subset) linked in. */
+  posix?: boolean;
 }
 
 /** A build that failed: the compiler's own output is in the message. */
@@ -46,16 +51,19 @@ export function buildDriver(options: BuildOptions): Built {
     if (!existsSync(s)) throw new BuildError('ENOENT', `${s}: no such source file`);
     if (statSync(s).isDirectory()) throw new BuildError('ENOENT', `${s}: is a directory, not a source file`);
   }
-  if (!existsSync(runtimeArchive)) {
-    throw new BuildError('ENORUNTIME', `the driver runtime ${runtimeArchive} is not built (${rebuildCommand})`);
+  for (const archive of options.posix ? [posixArchive, runtimeArchive] : [runtimeArchive]) {
+    if (!existsSync(archive)) throw new BuildError('ENORUNTIME', `the driver runtime ${archive} is not built (${rebuildCommand})`);
   }
   const out = resolve(options.out ?? `${basename(options.sources[0], extname(options.sources[0]))}.so`);
   mkdirSync(dirname(out), { recursive: true });
+  const [cflags, link] = options.posix
+    ? [posixCflags, [...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive]]
+    : [driverCflags, [...driverLinkFlags, runtimeArchive]];
   const args = [
-    ...driverCflags, ...(options.extraCflags ?? []),
+    ...cflags, ...(options.extraCflags ?? []),
     ...(options.defines ?? []).map((d) => `-D${d}`),
     ...[...(options.includeDirs ?? []), ...includeDirs].map((d) => `-I${d}`),
-    ...options.sources, '-o', out, '-shared', ...driverLinkFlags, runtimeArchive,
+    ...options.sources, '-o', out, '-shared', ...link, ...(options.extraLdflags ?? []),
   ];
   const [cc, ...ccArgs] = compiler().split(/\s+/);
   const r = spawnSync(cc, [...ccArgs, ...args], { encoding: 'utf8' });

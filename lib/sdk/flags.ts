@@ -25,6 +25,27 @@ export const includeDirs: readonly string[] = [join(packageRoot, 'native', 'incl
 /** The driver runtime (memcpy & co., snprintf, printk, the deferred-call runner), linked into every driver. */
 export const runtimeArchive = join(packageRoot, 'build', 'Release', 'driver_rt.a');
 
+/**
+ * Compiler flags of a driver built with the POSIX personality (`nooks build
+ * --posix`): unmodified C against the system's own headers (<stdio.h>,
+ * <stdlib.h>...). Not freestanding, builtins on: what the compiler makes of
+ * libc calls (printf → puts, inline memcpy, _FORTIFY_SOURCE's __*_chk) is what
+ * the personality provides. Still no stack protector and no CET (they read
+ * TLS). Default visibility: a library-style driver's functions are its entry points.
+ */
+export const posixCflags: readonly string[] = [
+  '-std=gnu11', '-O2', '-fPIC', '-fno-stack-protector', '-fcf-protection=none', '-Wall', '-Wextra', '-Wno-unused-parameter',
+];
+
+/** Linker flags added for the personality. -Bsymbolic: the driver's calls to its own (exported) functions bind
+ *  to them, never to a host symbol of the same name. -u nooks_posix_personality links the personality's mark
+ *  (and with it the kernel-API stamp); -u nooks_module_init gives a driver without one the personality's empty
+ *  module_init (a library-style driver). */
+export const posixLinkFlags: readonly string[] = ['-Wl,-Bsymbolic', '-Wl,-u,nooks_posix_personality', '-Wl,-u,nooks_module_init'];
+
+/** The POSIX personality (native/driver-rt/posix/): the C library subset, linked before the driver runtime. */
+export const posixArchive = join(packageRoot, 'build', 'Release', 'posix_rt.a');
+
 /** Everything a compiler needs, for `nooks sdk --cflags`. */
 export function cflags(): string[] {
   return [...driverCflags, ...includeDirs.map((d) => `-I${d}`)];
@@ -33,6 +54,16 @@ export function cflags(): string[] {
 /** Everything a linker needs, for `nooks sdk --ldflags` (after the objects). */
 export function ldflags(): string[] {
   return ['-shared', ...driverLinkFlags, runtimeArchive];
+}
+
+/** The same for a driver of the POSIX personality (`nooks sdk --posix-cflags`). */
+export function posixCompileFlags(): string[] {
+  return [...posixCflags, ...includeDirs.map((d) => `-I${d}`)];
+}
+
+/** The same for a driver of the POSIX personality (`nooks sdk --posix-ldflags`). */
+export function posixLdflags(): string[] {
+  return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive];
 }
 
 // binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link`.

@@ -1,13 +1,13 @@
 // The kernel-API version a driver is built against: a digest of everything a
 // driver binary depends on — the kernel calls and class operations tables
-// (kapi.ts, ops.ts) and the driver-facing headers (native/include/nooks/,
+// (kapi.ts, posix.ts, ops.ts) and the driver-facing headers (native/include/nooks/,
 // comments and spacing aside). The generator writes it into <nooks/abi.h>;
 // <nooks/kapi.h> stamps it into every driver as an ELF note, and the loader
 // refuses a driver whose stamp differs (EABI).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { kapi } from './kapi.js';
+import { kernelCalls } from './kapi.js';
 import { opsTables } from './ops.js';
 
 function headers(dir: string): string[] {
@@ -24,7 +24,7 @@ function normalized(c: string): string {
 
 export function kapiVersion(root: string): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ kapi, opsTables }));
+  h.update(JSON.stringify({ kapi: kernelCalls, opsTables }));
   const include = join(root, 'native', 'include');
   for (const f of headers(include)) h.update(`\0${relative(include, f)}\0${normalized(readFileSync(f, 'utf8'))}`);
   return `kapi-${h.digest('hex').slice(0, 12)}`;

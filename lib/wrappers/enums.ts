@@ -9,8 +9,8 @@ export const objectTypes = [
 ] as const;
 export type ObjectType = (typeof objectTypes)[number];
 
-/** How a driver failed ('none': it did not). */
-export const faultKinds = ['none', 'segv', 'pkey', 'bus', 'ill', 'fpe', 'bad-call', 'timeout', 'aborted', 'stack-overflow', 'stalled'] as const;
+/** How a driver failed ('none': it did not). 'exit' and 'abort': a driver of the POSIX personality called exit or abort (or failed an assert). */
+export const faultKinds = ['none', 'segv', 'pkey', 'bus', 'ill', 'fpe', 'bad-call', 'timeout', 'aborted', 'stack-overflow', 'stalled', 'exit', 'abort'] as const;
 export type FaultKind = Exclude<(typeof faultKinds)[number], 'none'>;
 
 /** A driver's domain, from load to unload. */

@@ -2,6 +2,7 @@
 // interface descriptions in kapi.ts (driver → kernel) and ops.ts (kernel →
 // driver, see generate-ops.ts). Run by `npm run build` before node-gyp.
 //   gen/nooks/kapi_calls.h   C prototypes (included by native/include/nooks/kapi.h)
+//   gen/nooks/posix_calls.h  C prototypes of the POSIX personality's calls (posix.ts; included by native/driver-rt/posix/)
 //   gen/kapi_wrappers.inc    per call: a checking wrapper (its tap first), the dispatch tables and the names
 //   gen/kapi_stubs.S         per call: the exported entry stub a driver import binds to
 //   gen/nooks/abi.h          the kernel-API version drivers are stamped with (abi.ts)
@@ -13,7 +14,8 @@ import { abiHeader, kapiVersion } from './abi.js';
 import { declare } from './declare.js';
 import { enumsHeader } from './enums.js';
 import { hostOps, opsHeader, tapTable } from './generate-ops.js';
-import { kapi, type KapiCall, type Param } from './kapi.js';
+import { kapi, kernelCalls, type KapiCall, type Param } from './kapi.js';
+import { posix } from './posix.js';
 import { opsTables } from './ops.js';
 
 function prototype(c: KapiCall): string {
@@ -21,10 +23,10 @@ function prototype(c: KapiCall): string {
   return `${declare(c.ret, c.name)}(${params})`;
 }
 
-function header(): string {
-  const out = ['/* Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit. */',
-    '#ifndef NOOKS_KAPI_CALLS_H', '#define NOOKS_KAPI_CALLS_H', ''];
-  for (const c of kapi) {
+function header(calls: KapiCall[], source: string, guard: string): string {
+  const out = [`/* Generated from ${source} by lib/wrappers/generate.ts: do not edit. */`,
+    `#ifndef ${guard}`, `#define ${guard}`, ''];
+  for (const c of calls) {
     out.push(`/* ${c.doc} */`, `${prototype(c)};`, '');
   }
   out.push('#endif', '');
@@ -48,8 +50,8 @@ function checkOf(c: KapiCall, q: Param): string {
 }
 
 function wrappers(): string {
-  const out = ['// Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit.', ''];
-  kapi.forEach((c, i) => {
+  const out = ['// Generated from lib/wrappers/kapi.ts and posix.ts by lib/wrappers/generate.ts: do not edit.', ''];
+  kernelCalls.forEach((c, i) => {
     const args = c.params.map((q) => q.name).join(', ');
     const checks = c.params.map((q) => checkOf(c, q)).filter(Boolean);
     const isVoid = c.ret.trim() === 'void';
@@ -64,22 +66,22 @@ function wrappers(): string {
     }
     out.push('');
   });
-  out.push('namespace nooks {', `extern const int kKapiCount = ${kapi.length};`);
-  out.push('extern const char *const kKapiNames[] = {', ...kapi.map((c) => `  "${c.name}",`), '};', '}  // namespace nooks');
+  out.push('namespace nooks {', `extern const int kKapiCount = ${kernelCalls.length};`);
+  out.push('extern const char *const kKapiNames[] = {', ...kernelCalls.map((c) => `  "${c.name}",`), '};', '}  // namespace nooks');
   out.push('// Checking wrappers: what isolated drivers reach through the crossing.');
-  out.push(`#define KAPI_CHECKED ${kapi.map((c) => `(const void *)checked_${c.name}`).join(', ')}`);
+  out.push(`#define KAPI_CHECKED ${kernelCalls.map((c) => `(const void *)checked_${c.name}`).join(', ')}`);
   out.push('// Bodies alone: what drivers reach with isolation "none" (the native baseline).');
-  out.push(`#define KAPI_RAW ${kapi.map((c) => `(const void *)kapi_${c.name}`).join(', ')}`);
+  out.push(`#define KAPI_RAW ${kernelCalls.map((c) => `(const void *)kapi_${c.name}`).join(', ')}`);
   out.push('');
   return out.join('\n');
 }
 
 function stubs(): string {
-  const out = ['# Generated from lib/wrappers/kapi.ts by lib/wrappers/generate.ts: do not edit.',
+  const out = ['# Generated from lib/wrappers/kapi.ts and posix.ts by lib/wrappers/generate.ts: do not edit.',
     '# Each kernel call a driver imports resolves to one of these: load the call\'s index',
     '# and jump to the entry of the current isolation mode (native/xpc/xpc_x86_64.S).',
     '\t.text'];
-  kapi.forEach((c, i) => {
+  kernelCalls.forEach((c, i) => {
     out.push(`\t.globl ${c.name}`, `\t.type ${c.name}, @function`, `\t.p2align 4`, `${c.name}:`,
       `\tmovl $${i}, %r11d`, `\tjmp *nooks_upcall_entry(%rip)`, `\t.size ${c.name}, .-${c.name}`);
   });
@@ -95,14 +97,15 @@ function writeIfChanged(path: string, text: string): void {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeIfChanged(join(root, 'gen', 'nooks', 'kapi_calls.h'), header());
+  writeIfChanged(join(root, 'gen', 'nooks', 'kapi_calls.h'), header(kapi, 'lib/wrappers/kapi.ts', 'NOOKS_KAPI_CALLS_H'));
+  writeIfChanged(join(root, 'gen', 'nooks', 'posix_calls.h'), header(posix, 'lib/wrappers/posix.ts', 'NOOKS_POSIX_CALLS_H'));
   writeIfChanged(join(root, 'gen', 'kapi_wrappers.inc'), wrappers());
   writeIfChanged(join(root, 'gen', 'kapi_stubs.S'), stubs());
   for (const t of opsTables) writeIfChanged(join(root, 'gen', 'nooks', 'ops', `${t.name}.h`), opsHeader(t));
-  writeIfChanged(join(root, 'gen', 'class_ops.inc'), hostOps(kapi, opsTables));
-  writeIfChanged(join(root, 'gen', 'taps.inc'), tapTable(kapi, opsTables));
+  writeIfChanged(join(root, 'gen', 'class_ops.inc'), hostOps(kernelCalls, opsTables));
+  writeIfChanged(join(root, 'gen', 'taps.inc'), tapTable(kernelCalls, opsTables));
   writeIfChanged(join(root, 'gen', 'nooks', 'abi.h'), abiHeader(kapiVersion(root)));
   writeIfChanged(join(root, 'gen', 'shared_enums.h'), enumsHeader());
   const ops = opsTables.reduce((n, t) => n + t.ops.length, 0);
-  console.log(`nooks: generated ${kapi.length} kernel-API wrappers and ${opsTables.length} class operations tables (${ops} operations) into gen/`);
+  console.log(`nooks: generated ${kapi.length} kernel-API and ${posix.length} POSIX-personality wrappers and ${opsTables.length} class operations tables (${ops} operations) into gen/`);
 }

@@ -15,6 +15,7 @@ import { serial } from './kapi/serial.js';
 import { sound } from './kapi/sound.js';
 import type { Check, KapiCall } from './kapi/types.js';
 import { opsTables } from './ops.js';
+import { posix } from './posix.js';
 
 const areas: [title: string, header: string, calls: KapiCall[]][] = [
   ['Core: memory, locks, time, deferred work, interrupts, DMA, registers, log', '<nooks/kapi.h>', core],
@@ -23,6 +24,7 @@ const areas: [title: string, header: string, calls: KapiCall[]][] = [
   ['Serial class', '<nooks/serial_core.h>', serial],
   ['Sound class', '<nooks/sound.h>', sound],
   ['Net class', '<nooks/netdevice.h>', net],
+  ['POSIX personality: the kernel side of the C library subset', '<nooks/posix_calls.h>, for the personality (native/driver-rt/posix/), not for drivers', posix],
 ];
 
 /** What the wrapper checks of one parameter, in words ('' for none). */
@@ -48,7 +50,7 @@ export function reference(): string {
   const out = [
     '# The driver API',
     '',
-    '<!-- Generated from lib/wrappers/kapi.ts and ops.ts by lib/wrappers/reference.ts (`npm run docs`): do not edit. -->',
+    '<!-- Generated from lib/wrappers/kapi.ts, posix.ts and ops.ts by lib/wrappers/reference.ts (`npm run docs`): do not edit. -->',
     '',
     'A driver includes `<nooks/kapi.h>` (and its class\'s header) and imports nothing but the calls below: the loader',
     'binds each import to a wrapper that checks the arguments as listed, then runs the call in the kernel. A check that',
@@ -71,6 +73,9 @@ export function reference(): string {
     'driver\'s heap, held as its object: the driver may `kfree` it), `driver.cstring(text)`, `driver.free(address)`',
     '(blocks from `alloc` only), `driver.write(address, bytes)`, `driver.read(address, length)` (only inside one heap',
     'or DMA block the driver holds: else `EFAULT`). A restart releases them all.',
+    '',
+    'A driver written against libc (`nooks build --posix`) links the POSIX personality, a C library subset that runs',
+    'inside its domain; its own kernel calls are the last table below (what it covers: [drivers.md](drivers.md)).',
     '',
   ];
   for (const [title, header, calls] of areas) {

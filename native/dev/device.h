@@ -24,6 +24,23 @@ using DeviceOptions = std::map<std::string, std::string>;
 
 struct Domain;
 
+// A network device's side beyond its registers, for the net class: the wire to
+// its link partner and the cable. A NIC model returns it from BusDevice::nic().
+struct NicWire {
+  std::string local, peer;  // host:port of the UDP wire ("" peer: none)
+  bool link = false;
+  uint64_t frames_sent = 0, frames_received = 0, frames_dropped = 0;
+};
+class NicPort {
+ public:
+  virtual ~NicPort() = default;
+  virtual NicWire wire() = 0;
+  // Plugs or pulls the cable (a link change the driver sees).
+  virtual void set_cable(bool up) = 0;
+  // Test hook: the transmitter hangs until the driver disables it (a tx timeout's cure).
+  virtual void hang_tx() = 0;
+};
+
 class BusDevice {
  public:
   virtual ~BusDevice() = default;
@@ -44,6 +61,7 @@ class BusDevice {
   // Called once the bus has given the device its index, line and name.
   virtual void attached() {}
   virtual class EmulatedDevice *emulated() { return nullptr; }  // the model, if it is one
+  virtual NicPort *nic() { return nullptr; }  // its wire, if it is a network device
 
   // Set by the bus.
   int index = -1;         // position on the bus

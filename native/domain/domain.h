@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -98,6 +99,7 @@ struct Domain {
   std::mutex patches_lock;
   std::vector<TextPatch> patches;  // injected faults, oldest first
   std::vector<ModuleParam> params;  // declared and given at load (native/loader/params.h)
+  std::map<std::string, std::string> env;  // the load option env: the POSIX personality's getenv
   // BARs of real devices mapped for the driver (pci_iomap): under mprotect
   // they open and close with the domain's other memory.
   std::mutex mmio_lock;

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Unit tests for the driver runtime, run on the host under ASan and UBSan.
+# Unit tests for the driver runtime and the POSIX personality's pure parts,
+# run on the host under ASan and UBSan.
 # The runtime sources are built with the same code-shaping flags as for
 # drivers (freestanding, no builtins, no loop-to-memset rewriting).
 set -eu
@@ -29,3 +30,13 @@ gcc $common -c test_format.c -o "$out/test_format.o"
 gcc $common -o "$out/test_format" "$out/test_format.o" "$out/string.o" "$out/format.o"
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_format"
+
+# The POSIX personality's pure parts, in place of the host libc's.
+posix="posix/number.c posix/ctype.c posix/string.c posix/strerror.c"
+for src in $posix; do
+	# shellcheck disable=SC2086
+	gcc $common $rt -c "$src" -o "$out/posix_$(basename "$src" .c).o"
+done
+# shellcheck disable=SC2086
+gcc $common -D_GNU_SOURCE -o "$out/test_pure" posix/test_pure.c "$out"/posix_*.o
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_pure"

@@ -45,6 +45,9 @@ void irq_set_ack(unsigned line, std::function<void()> ack);
 void irq_mask_domain(Domain *d, bool masked);
 
 uint64_t jiffies_now();
+// Sleeps on behalf of d's driver (msleep, the personality's usleep): inside its
+// crossing, so it counts against its time budget; ends early when d fails.
+void driver_sleep_ns(Domain *d, uint64_t ns);
 
 }  // namespace nooks
 

@@ -13,29 +13,31 @@
 
 using namespace nooks;
 
-static uint64_t mono_ms() {
+static uint64_t mono_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+static uint64_t mono_ms() { return mono_ns() / 1000000; }
 static const uint64_t g_boot_ms = mono_ms();
 
 namespace nooks {
 uint64_t jiffies_now() { return mono_ms() - g_boot_ms; }
-}
 
-extern "C" unsigned long kapi_nooks_jiffies() { return jiffies_now(); }
-
-extern "C" void kapi_msleep(unsigned int ms) {
-  Domain *d = calling_domain();
-  uint64_t until = mono_ms() + ms;
-  for (uint64_t now = mono_ms(); now < until && !should_abort(d); now = mono_ms()) {
-    uint64_t slice = std::min<uint64_t>(until - now, 10);  // wake to notice a failed domain
-    timespec ts = {0, (long)slice * 1000000};
+void driver_sleep_ns(Domain *d, uint64_t ns) {
+  uint64_t until = mono_ns() + ns;
+  for (uint64_t now = mono_ns(); now < until && !should_abort(d); now = mono_ns()) {
+    uint64_t slice = std::min<uint64_t>(until - now, 10000000);  // wake every 10 ms to notice a failed domain
+    timespec ts = {0, (long)slice};
     UnlockedWait w;
     nanosleep(&ts, nullptr);
   }
 }
+}  // namespace nooks
+
+extern "C" unsigned long kapi_nooks_jiffies() { return jiffies_now(); }
+
+extern "C" void kapi_msleep(unsigned int ms) { driver_sleep_ns(calling_domain(), (uint64_t)ms * 1000000); }
 
 // ---- timers ---------------------------------------------------------------
 namespace {

@@ -22,6 +22,7 @@
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
 #include "../xpc/xpc.h"
+#include "elf_check.h"
 #include "text_patch.h"
 
 namespace nooks {
@@ -31,63 +32,22 @@ extern const char *const kKapiNames[];
 
 namespace {
 
-struct Image {
-  std::vector<uint8_t> bytes;
-  const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
-  template <class T>
-  const T *at(uint64_t off, uint64_t count = 1) const {
-    if (off > bytes.size() || count * sizeof(T) > bytes.size() - off) return nullptr;
-    return (const T *)(bytes.data() + off);
-  }
-};
-
-// The whole file, read in large blocks (byte by byte, a large driver took
-// seconds). Only a regular file can be a driver: a directory would fail in
-// the reading, a FIFO (opened without waiting for a writer) or a device like
-// /dev/zero would never end.
-Image read_image(const std::string &path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    if (errno == ENOENT) throw LoadError("ENOENT", path + ": no such driver file");
-    throw LoadError(errno == EACCES ? "EACCES" : "ENOENT", path + ": cannot read the driver file: " + strerror(errno));
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
-    throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
-  }
-  Image img;
-  img.bytes.resize(st.st_size);
-  size_t got = 0;
-  for (ssize_t n; got < img.bytes.size() && (n = read(fd, img.bytes.data() + got, img.bytes.size() - got)) > 0;) got += n;
-  close(fd);
-  img.bytes.resize(got);
-  const Elf64_Ehdr *eh = img.at<Elf64_Ehdr>(0);
-  if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-    throw LoadError("ENOTELF", path + ": not an ELF file");
-  if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 || eh->e_type != ET_DYN)
-    throw LoadError("ENOTELF", path + ": not an x86-64 shared object");
-  if (!img.at<Elf64_Phdr>(eh->e_phoff, eh->e_phnum) || !img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
-    throw LoadError("ENOTELF", path + ": truncated ELF headers");
-  return img;
-}
-
 // The kernel-API version the driver was built against, from the notes
-// <nooks/kapi.h> stamps into every object that includes it: each must be
-// this kernel's. A driver with none (built without the header) loads with a warning.
-void check_abi(const Image &img, const std::string &path) {
-  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
+// <nooks/kapi.h> stamps into every object that includes it (in the image's
+// PT_NOTE segments, which elf_check has walked): each must be this kernel's.
+// A driver with none (built without the header) loads with a warning.
+void check_abi(const DriverImage &img, const std::string &path) {
+  const Elf64_Phdr *ph = img.ph();
   bool stamped = false;
-  for (int i = 0; i < img.eh()->e_shnum; i++) {
-    if (sh[i].sh_type != SHT_NOTE) continue;
-    const uint8_t *notes = img.at<uint8_t>(sh[i].sh_offset, sh[i].sh_size);
-    if (!notes) throw LoadError("ENOTELF", path + ": truncated note section");
-    for (uint64_t o = 0; o + sizeof(Elf64_Nhdr) <= sh[i].sh_size;) {
+  for (int i = 0; i < img.eh()->e_phnum; i++) {
+    if (ph[i].p_type != PT_NOTE) continue;
+    const uint8_t *notes = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
+    if (!notes) throw LoadError("ENOTELF", path + ": truncated note segment");
+    for (uint64_t o = 0; o + sizeof(Elf64_Nhdr) <= ph[i].p_filesz;) {
       const Elf64_Nhdr *n = (const Elf64_Nhdr *)(notes + o);
       uint64_t name_at = o + sizeof(Elf64_Nhdr), desc_at = name_at + ((n->n_namesz + 3ull) & ~3ull);
       uint64_t next = desc_at + ((n->n_descsz + 3ull) & ~3ull);
-      if (next > sh[i].sh_size) throw LoadError("ENOTELF", path + ": malformed note section");
+      if (next > ph[i].p_filesz) throw LoadError("ENOTELF", path + ": malformed note segment");
       o = next;
       if (n->n_namesz != sizeof("nooks") || memcmp(notes + name_at, "nooks", sizeof("nooks")) ||
           n->n_type != NOOKS_NOTE_KAPI_VERSION)
@@ -104,44 +64,45 @@ void check_abi(const Image &img, const std::string &path) {
          path.c_str());
 }
 
-// Every undefined symbol must be a kernel call; anything else (libc above
-// all) is a driver bug. Also checks that module_init is there.
-void check_symbols(const Image &img, const std::string &path) {
+// Every undefined symbol must be a kernel call (the kernel API or the POSIX
+// personality's); anything else (libc above all) is a driver bug: all of them
+// are named, as outside the personality too when the driver has it linked in.
+// Also checks that module_init is there.
+void check_symbols(const DriverImage &img, const std::string &path) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
-  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(img.eh()->e_shoff, img.eh()->e_shnum);
   std::vector<std::string> libc, unknown;
-  bool has_init = false;
-  for (int i = 0; i < img.eh()->e_shnum; i++) {
-    if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= img.eh()->e_shnum) continue;
-    const Elf64_Shdr &strtab = sh[sh[i].sh_link];
-    const Elf64_Sym *syms = img.at<Elf64_Sym>(sh[i].sh_offset, sh[i].sh_size / sizeof(Elf64_Sym));
-    if (!syms) throw LoadError("ENOTELF", path + ": bad symbol table");
-    for (size_t s = 1; s < sh[i].sh_size / sizeof(Elf64_Sym); s++) {
-      const char *name = img.at<char>(strtab.sh_offset + syms[s].st_name);
-      if (!name || !*name || strnlen(name, strtab.sh_size) == strtab.sh_size) continue;
-      if (syms[s].st_shndx != SHN_UNDEF) {
-        if (!strcmp(name, "nooks_module_init")) has_init = true;
-        continue;
-      }
-      if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
-      (dlsym(RTLD_DEFAULT, name) ? libc : unknown).push_back(name);
+  bool has_init = false, has_personality = false;
+  const Elf64_Sym *syms = img.syms();
+  for (uint64_t s = 1; s < img.nsyms; s++) {
+    const char *name = img.name_of(syms[s]);
+    if (!*name) continue;
+    if (syms[s].st_shndx != SHN_UNDEF) {
+      if (!strcmp(name, "nooks_module_init")) has_init = true;
+      if (!strcmp(name, "nooks_posix_personality")) has_personality = true;
+      continue;
     }
+    if (kapi.count(name) || ELF64_ST_BIND(syms[s].st_info) == STB_WEAK) continue;
+    (dlsym(RTLD_DEFAULT, name) ? libc : unknown).push_back(name);
   }
   auto join = [](const std::vector<std::string> &v) {
     std::string s;
     for (auto &n : v) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
+  if (!libc.empty() && has_personality)
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API and outside the POSIX "
+                                 "personality (" + join(libc) + "); these are not provided to drivers (docs/drivers.md)");
   if (!libc.empty())
     throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers");
+                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers, or, built "
+                                 "with nooks build --posix, the C library subset of the POSIX personality");
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
 
 // WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
 // memory form) can load PKRU too. Refuse text that contains either byte sequence.
-void scan_text(const Image &img, const std::string &path) {
+void scan_text(const DriverImage &img, const std::string &path) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
@@ -161,7 +122,7 @@ uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
 // Records the image's ranges and tags its writable, non-RELRO pages.
-void map_segments(Domain *d, const Image &img, uintptr_t base) {
+void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
   uintptr_t relro_end = 0;
   for (int i = 0; i < img.eh()->e_phnum; i++)
@@ -169,7 +130,8 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD) continue;
     uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
-    d->readable.push_back({lo, hi});
+    // what the kernel may read for the driver (its strings): what the driver can read itself
+    if (ph[i].p_flags & (PF_R | PF_W)) d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) g_backend.adopt_image(d, page_down(lo), page_up(hi), page_up(hi), PROT_READ | PROT_EXEC, d->path);
     if (!(ph[i].p_flags & PF_W)) continue;
@@ -185,7 +147,7 @@ void map_segments(Domain *d, const Image &img, uintptr_t base) {
 
 // Where section `name` is in the loaded image: its offset from the load base
 // and its size (0 when the driver has none).
-std::pair<uint64_t, size_t> find_section(const Image &img, const char *name) {
+std::pair<uint64_t, size_t> find_section(const DriverImage &img, const char *name) {
   const Elf64_Ehdr *eh = img.eh();
   const Elf64_Shdr *sh = img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum);
   if (eh->e_shstrndx >= eh->e_shnum) return {0, 0};
@@ -198,7 +160,7 @@ std::pair<uint64_t, size_t> find_section(const Image &img, const char *name) {
 }
 
 // Bytes of the image's writable segments (.data, .bss; whole pages): they count toward memLimitBytes.
-size_t static_bytes(const Image &img) {
+size_t static_bytes(const DriverImage &img) {
   const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
   size_t n = 0;
   for (int i = 0; i < img.eh()->e_phnum; i++)
@@ -209,7 +171,7 @@ size_t static_bytes(const Image &img) {
 }  // namespace
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
-  Image img = read_image(path);
+  DriverImage img = read_driver_image(path);
   check_abi(img, path);
   check_symbols(img, path);
   scan_text(img, path);
@@ -222,6 +184,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
+  d->env = opts.env;
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {
@@ -256,6 +219,9 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
   d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
+  // the symbol table says where they are: it must be the driver's code
+  if (!d->in_text((uintptr_t)d->init) || (d->exit && !d->in_text((uintptr_t)d->exit)))
+    refuse(LoadError("ENOINIT", path + ": module_init or module_exit is not in the driver's code"));
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
   std::string no_host;

@@ -1,6 +1,7 @@
 // Loading a driver into a new domain: check the ELF file, bind its imports,
 // tag its writable segments, keep a clean copy of them, run module_init.
 #pragma once
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,9 +12,9 @@
 namespace nooks {
 
 // A driver that cannot be loaded; `code` names the reason for programs:
-// ENOENT, EISDIR, EACCES, ENOTELF, EABI, ENOINIT, EUNRESOLVED, ELIBC, EWRPKRU, ELOADED, EDLOPEN,
-// EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters), EHOST (isolation process: no host process),
-// EMEMLIMIT (the static data does not fit memLimitBytes).
+// ENOENT, EISDIR, EACCES, ENOTELF, ENEEDED, ECTOR (elf_check.h), EABI, ENOINIT, EUNRESOLVED,
+// ELIBC, EWRPKRU, ELOADED, EDLOPEN, EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters),
+// EHOST (isolation process: no host process), EMEMLIMIT (the static data does not fit memLimitBytes).
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -32,6 +33,8 @@ struct LoadOptions {
   std::vector<Patch> patches;
   // Values for the parameters the driver declares (module_param).
   std::vector<ParamArg> params;
+  // The environment the POSIX personality's getenv reads.
+  std::map<std::string, std::string> env;
 };
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);

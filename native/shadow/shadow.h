@@ -11,17 +11,31 @@
 #include <string>
 
 #include "../domain/domain.h"
+#include "../kapi/objects.h"
 
 namespace nooks {
 
 // Whether d's class objects are parked, not failed, when d is torn down now.
 bool shadow_parks(const Domain *d);
 
-// What a class does when a shadowed driver will not come back: fail what it
-// parked for d, saying `why`. A static ShadowGiveUp in the class's own file.
-using GiveUpFn = void (*)(Domain *d, const std::string &why);
-struct ShadowGiveUp {
-  explicit ShadowGiveUp(GiveUpFn fn);
+// A device class's side of the shadow, for the registrations it tracks as
+// objects of one type (a disk, a port, an interface): what the class does
+// when their driver goes. Which of them applies is decided here (shadow.cc),
+// once for every class; what each does is the class's.
+struct ShadowOps {
+  // d failed and is shadowed: keep o's device for the restarted driver (its
+  // name, what applications queued on it). False: o cannot be kept: dropped instead.
+  bool (*park)(Domain *d, const Object &o);
+  // d failed and is not shadowed, or is unloaded: o's device goes, and what
+  // applications had on it fails.
+  void (*drop)(Domain *d, const Object &o);
+  // d will not come back (the agent gave up, or it was unloaded): fail what
+  // park kept for d, saying `why`.
+  void (*give_up)(Domain *d, const std::string &why);
+};
+// A static ShadowedClass in a class's core: ops become the release of object type t.
+struct ShadowedClass {
+  ShadowedClass(ObjectType t, const ShadowOps &ops);
 };
 
 // d will not be restarted: d is no longer shadowed, and every class fails what it parked for d.

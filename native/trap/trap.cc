@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "../xpc/xpc.h"
 
@@ -147,9 +148,34 @@ static uint64_t now_ms() {
   return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+namespace {
+struct NannyEntry {
+  unsigned period_ms;
+  void (*check)();
+};
+// Filled by static constructors before main, read after: no lock needed.
+std::vector<NannyEntry> &nannies() {
+  static std::vector<NannyEntry> v;
+  return v;
+}
+}  // namespace
+
+Nanny::Nanny(unsigned period_ms, void (*check)()) { nannies().push_back({period_ms, check}); }
+
+// Runs the nannies that are due (the watchdog thread, no lock held).
+static void run_nannies(uint64_t now, std::vector<uint64_t> &last) {
+  last.resize(nannies().size());
+  for (size_t i = 0; i < nannies().size(); i++) {
+    if (now - last[i] < nannies()[i].period_ms) continue;
+    last[i] = now;
+    nannies()[i].check();
+  }
+}
+
 static void watchdog_loop() {
   struct Seen { uint64_t entries, since, fired; };
   std::unordered_map<ThreadCtx *, Seen> seen;
+  std::vector<uint64_t> nanny_last;
   while (watchdog.run.load()) {
     uint64_t now = now_ms();
     {
@@ -180,6 +206,7 @@ static void watchdog_loop() {
         trap_abort_thread(t, id, (int)FaultKind::timeout, first);
       }
     }
+    run_nannies(now, nanny_last);
     struct timespec ts = {0, 5 * 1000 * 1000};
     nanosleep(&ts, nullptr);
   }

@@ -20,7 +20,17 @@ void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary);
 // fault just below the thread's domain stack (stack_lo) is a stack overflow.
 // Async-signal-safe.
 FaultKind fault_kind_of(int sig, int code, uintptr_t addr, uintptr_t stack_lo);
+// The watchdog thread: ends threads past their domain's time budget, and runs the nannies.
 void watchdog_start();
 void watchdog_stop();
+
+// A nanny: a device class's check for a driver that stopped working without
+// faulting (a request it keeps, bytes it does not take), which it fails
+// ('stalled') through recovery. The watchdog thread runs it every period_ms,
+// outside any lock and never on the JS thread: no JavaScript timer. A static
+// Nanny in the class's core.
+struct Nanny {
+  Nanny(unsigned period_ms, void (*check)());
+};
 
 }  // namespace nooks

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { packageRoot } from '../../paths.js';
 import { buildDriver } from '../../sdk/build.js';
-import { cflags, includeDirs, ldflags } from '../../sdk/flags.js';
+import { cflags, includeDirs, ldflags, posixCompileFlags, posixLdflags } from '../../sdk/flags.js';
 import { newDriver, type DriverClass } from '../../sdk/new.js';
 import { UsageError } from '../args.js';
 import { toJson, type Context } from './common.js';
@@ -27,12 +27,13 @@ function valued(args: readonly string[], i: number, flag: string): [string, numb
 export async function build(ctx: Context): Promise<number> {
   const sources: string[] = [], dirs: string[] = [], defines: string[] = [];
   let out: string | undefined;
-  let json = false;
+  let json = false, posix = false;
   for (let i = 0; i < ctx.args.length;) {
     const a = ctx.args[i];
     const flag = ['-I', '-D', '-o'].find((f) => a.startsWith(f));
-    if (a === '--json') {
-      json = true;
+    if (a === '--json' || a === '--posix') {
+      if (a === '--json') json = true;
+      else posix = true;
       i++;
     } else if (flag) {
       const [v, n] = valued(ctx.args, i, flag);
@@ -41,14 +42,14 @@ export async function build(ctx: Context): Promise<number> {
       else out = v;
       i += n;
     } else if (a.startsWith('-')) {
-      throw new UsageError(`build: unknown option ${a}: the options are -I <dir>, -D <name[=value]>, -o <out.so>, --json`);
+      throw new UsageError(`build: unknown option ${a}: the options are -I <dir>, -D <name[=value]>, -o <out.so>, --posix, --json`);
     } else {
       sources.push(a);
       i++;
     }
   }
-  if (sources.length === 0) throw new UsageError('build: no source files; usage: nooks build <sources...> [-I dir] [-D name[=value]] [-o out.so]');
-  const built = buildDriver({ sources, out, includeDirs: dirs, defines });
+  if (sources.length === 0) throw new UsageError('build: no source files; usage: nooks build <sources...> [-I dir] [-D name[=value]] [-o out.so] [--posix]');
+  const built = buildDriver({ sources, out, includeDirs: dirs, defines, posix });
   if (built.warnings) process.stderr.write(`${built.warnings}\n`);
   const version = kapiVersion();
   if (json) ctx.print(toJson({ path: built.path, kapiVersion: version, warnings: built.warnings }));
@@ -58,7 +59,7 @@ export async function build(ctx: Context): Promise<number> {
 
 export async function sdk(ctx: Context): Promise<number> {
   const lists: Record<string, () => string[]> = {
-    '--cflags': cflags, '--ldflags': ldflags, '--include-dir': () => [...includeDirs], '--kapi-version': () => [kapiVersion()],
+    '--cflags': cflags, '--ldflags': ldflags, '--posix-cflags': posixCompileFlags, '--posix-ldflags': posixLdflags, '--include-dir': () => [...includeDirs], '--kapi-version': () => [kapiVersion()],
   };
   const json = ctx.args.includes('--json');
   const asked = ctx.args.filter((a) => a !== '--json');

@@ -1,4 +1,4 @@
 # The block class: its kernel side and device model (sources of the nooks addon target).
 {
-  'sources': ['block.cc', 'model.cc'],  # relative to this file (gyp rebases included paths)
+  'sources': ['block_core.cc', 'block_kapi.cc', 'block_napi.cc', 'model.cc'],  # relative to this file (gyp rebases included paths)
 }

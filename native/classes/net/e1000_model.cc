@@ -38,7 +38,6 @@
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
 #include "../../xpc/xpc.h"
-#include "e1000_model.h"
 #include <nooks/hw/e1000_regs.h>
 
 namespace nooks {
@@ -78,7 +77,7 @@ uint32_t crc32_ether(const uint8_t *p, size_t n) {
 
 int instances = 0;  // for default MAC addresses
 
-class E1000 : public EmulatedDevice {
+class E1000 : public EmulatedDevice, public NicPort {
  public:
   explicit E1000(const DeviceOptions &opts) {
     sockaddr_in bind_addr;
@@ -247,7 +246,7 @@ class E1000 : public EmulatedDevice {
   }
 
   // The cable: plugged in or not (a link state change the driver sees as LSC).
-  void set_cable(bool up) {
+  void set_cable(bool up) override {
     bool irq = false;
     {
       std::lock_guard<std::mutex> g(lock_);
@@ -261,12 +260,13 @@ class E1000 : public EmulatedDevice {
 
   // Test hook: the transmitter hangs (descriptors are neither sent nor written
   // back) until the driver disables it or resets the device.
-  void hang_tx() {
+  void hang_tx() override {
     std::lock_guard<std::mutex> g(lock_);
     tx_hung_ = true;
   }
 
-  NicWire wire() {
+  NicPort *nic() override { return this; }
+  NicWire wire() override {
     std::lock_guard<std::mutex> g(lock_);
     NicWire w;
     w.local = hostport(local_);
@@ -551,32 +551,5 @@ class E1000 : public EmulatedDevice {
 
 DeviceKind kind("e1000", [](const DeviceOptions &o) -> std::unique_ptr<EmulatedDevice> { return std::make_unique<E1000>(o); });
 
-E1000 *nic_at(int index) {
-  EmulatedDevice *d = bus_device(index);
-  return d && !strcmp(d->kind(), "e1000") ? static_cast<E1000 *>(d) : nullptr;
-}
-
 }  // namespace
-
-bool e1000_wire(int index, NicWire *out) {
-  E1000 *nic = nic_at(index);
-  if (!nic) return false;
-  *out = nic->wire();
-  return true;
-}
-
-bool e1000_hang_tx(int index) {
-  E1000 *nic = nic_at(index);
-  if (!nic) return false;
-  nic->hang_tx();
-  return true;
-}
-
-bool e1000_set_cable(int index, bool up) {
-  E1000 *nic = nic_at(index);
-  if (!nic) return false;
-  nic->set_cable(up);
-  return true;
-}
-
 }  // namespace nooks

@@ -64,10 +64,6 @@ bool serial_tx_idle(SerialHandle h);
 // driver's startup, the application's line settings and modem lines, then the
 // bytes still waiting. On the JS thread, outside any crossing; never throws.
 void serial_restore(int line);
-// The nanny: a port whose driver has taken none of the bytes waiting for it
-// for its stallMs (no flow control holding it) fails that driver ('stalled').
-// How many it failed.
-int serial_nanny();
 // The listener of port events (called on kernel threads; must not block).
 void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &why)> fn);
 

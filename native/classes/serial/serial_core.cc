@@ -16,84 +16,23 @@
 // may have sent them: serial is not idempotent); those its UART still held
 // at the failure are lost, as are bytes received meanwhile (the device model
 // counts those: uart16550_rx_lost).
-#include <nooks/kapi.h>
-
-#include <nooks/serial_core.h>
-
 #include <cstring>
-#include <deque>
-#include <memory>
-#include <mutex>
 
-#include "../../domain/host_heap.h"
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
-#include "../../shadow/taps.h"
-#include "serial_class.h"
+#include "../../trap/trap.h"
+#include "../common/cross.h"
+#include "serial_port.h"
 
 namespace nooks {
-namespace {
+namespace serial_class {
 
-constexpr size_t kRxBuffer = 64 * 1024;  // received bytes the application has not read yet
-constexpr size_t kTxBuffer = 4096;       // bytes waiting for the driver (also while it restarts)
-static_assert(sizeof(struct uart_port) == UART_PORT_SIZE, "struct uart_port");
-
-// What a port is opened with.
-constexpr struct ktermios kOpenTermios = {9600, 8, 1, UART_PARITY_NONE, UART_FLOW_NONE};
-constexpr unsigned kOpenMctrl = TIOCM_DTR | TIOCM_RTS | TIOCM_OUT2;
-
-struct Port {
-  int line = -1;
-  std::string name, device;  // ttyS<line>; the PCI device's name, if any
-  // the registration (changes only under reg.lock)
-  int domain = -1;     // its driver's (while parked: the failed driver's)
-  uintptr_t addr = 0;  // the driver's struct uart_port
-  UartOps ops;         // the driver's, copied at registration: reachable only through taps
-  uint32_t uartclk = 0, fifosize = 0;
-  uint64_t gen = 0;    // counts registrations that handles do not survive: handles carry theirs
-  bool attached = false;
-  bool parked = false;  // the shadow keeps it while its driver restarts (not attached)
-  std::string detach_code, detach_reason;
-  std::string gone_code, gone_reason;  // why the handles of the previous registration (gen - 1) were detached
-
-  std::mutex ops_lock;  // one control crossing at a time (never held by the data path)
-  std::mutex lock;      // the buffers and the fields below
-  std::deque<uint8_t> rx, tx;
-  bool open = false;    // an application has it open
-  bool up = false;      // the driver side is open too (startup, settings applied): the transmitter takes bytes
-  uint64_t downs = 0;   // counts the driver side going down: a bring-up that raced with one leaves the port down
-  // passive mode: what the application set, for a restore (changed under ops_lock too)
-  struct ktermios termios = kOpenTermios;
-  unsigned mctrl = kOpenMctrl;
-  unsigned mstatus = 0;  // the driver's last get_mctrl answer: the shadow's answer while it restarts
-  bool mstatus_known = false;
-  bool rx_notified = false, want_space = false, want_drain = false;
-  uint64_t rx_bytes = 0, tx_bytes = 0, rx_dropped = 0;
-  uint64_t tx_moved = 0;  // jiffies when the driver last took bytes, or bytes came to an empty queue (the nanny's clock)
-  // The settings as set_termios hands them to the driver: in the host-object
-  // heap, which the driver may read under every isolation (its host process too).
-  struct ktermios *termios_arg = static_cast<struct ktermios *>(host_heap_alloc(sizeof(struct ktermios)));
-  ~Port() { host_heap_free(termios_arg); }
-};
-
-// With ops_lock held: the driver's set_termios with t.
-OpCall set_termios_call(Port &p, const struct ktermios &t) {
-  *p.termios_arg = t;
-  return p.ops.set_termios(p.addr, (uintptr_t)p.termios_arg);
-}
-
-struct Registry {
-  std::mutex lock;
-  std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks
-  std::function<void(int, uint64_t, SerialEvent, const std::string &)> listener;
-};
-// Never destroyed: kernel threads may still run while the process exits.
 Registry &reg = *new Registry;
 
-void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &why = "") {
+void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &why) {
   std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn;
   {
     std::lock_guard<std::mutex> g(reg.lock);
@@ -102,7 +41,6 @@ void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &why =
   if (fn) fn(p.line, gen, e, why);
 }
 
-// The port a driver registered at addr, or nullptr.
 std::shared_ptr<Port> port_at(int domain, uintptr_t addr) {
   std::lock_guard<std::mutex> g(reg.lock);
   for (auto &p : reg.ports)
@@ -110,20 +48,12 @@ std::shared_ptr<Port> port_at(int domain, uintptr_t addr) {
   return nullptr;
 }
 
-bool attached(const Port &p) {
-  std::lock_guard<std::mutex> g(reg.lock);
-  return p.attached;
-}
-
-// With p->lock held: the driver side is down; the transmitter takes nothing until a bring-up.
 void down_locked(Port &p) {
   p.up = false;
   p.downs++;
 }
 
-// Detaches a port (its driver removed it or failed, or the shadow gives it
-// up): open handles get `code` and `why`, by event e.
-void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e = SerialEvent::detached) {
+void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e) {
   uint64_t gen;
   {
     std::lock_guard<std::mutex> g(reg.lock);
@@ -140,6 +70,23 @@ void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::
   }
   klog(4, "%s", why.c_str());
   notify(*p, gen, e, why);
+}
+
+}  // namespace serial_class
+
+using namespace serial_class;
+
+namespace {
+
+// With ops_lock held: the driver's set_termios with t.
+OpCall set_termios_call(Port &p, const struct ktermios &t) {
+  *p.termios_arg = t;
+  return p.ops.set_termios(p.addr, (uintptr_t)p.termios_arg);
+}
+
+bool attached(const Port &p) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  return p.attached;
 }
 
 // The shadow keeps a failed driver's port for its restart: handles stay open,
@@ -185,22 +132,16 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
 bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret = nullptr) {
   Domain *d = p->domain >= 0 ? g_domains[p->domain] : nullptr;
   if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
-  Fault f;
-  EnterResult r = op_cross(d, call, &f, ret);
-  if (r == EnterResult::ok) return true;
-  if (r == EnterResult::fault) recovery_notify(d, f);
-  if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
-  if (r == EnterResult::unavailable)
-    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
-  // aborted because the driver failed on another thread: say what failed there
-  const Fault *primary = f.primary ? nullptr : primary_fault(d, f.generation);
-  if (primary) {
-    Fault cause = *primary;
-    fault_describe(&cause);
-    throw SerialError("EIO", p->name + ": " + d->name + " failed (" + cause.message + ") during " + tap_name(call.tap));
+  Crossed c = class_cross(d, call);
+  if (c.ok()) {
+    if (ret) *ret = c.ret;
+    return true;
   }
-  fault_describe(&f);
-  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + f.message);
+  if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
+  if (c.result == EnterResult::unavailable)
+    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
+  if (c.aborted) throw SerialError("EIO", p->name + ": " + d->name + " failed (" + c.cause + ") during " + tap_name(call.tap));
+  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause);
 }
 
 // With ops_lock held: the driver side of an open port: startup, the
@@ -232,12 +173,19 @@ bool bring_up(const std::shared_ptr<Port> &p) {
   return !send || port_call(p, p->ops.start_tx(p->addr));
 }
 
+// A shadowed driver's port is parked only if the restarted driver can claim it again: by its device.
+bool park_port(Domain *d, const Object &o) {
+  std::shared_ptr<Port> p = port_at(d->id, o.key);
+  if (!p) return true;
+  if (p->device.empty()) return false;
+  park(p, d);
+  return true;
+}
+
 // What the release of a uart_port object says: the driver failed (recovery) or was unloaded.
-void release_port(Domain *d, const Object &o) {
+void drop_port(Domain *d, const Object &o) {
   std::shared_ptr<Port> p = port_at(d->id, o.key);
   if (!p) return;
-  // parked only if the restarted driver can claim it again: by its device
-  if (shadow_parks(d) && !p->device.empty()) return park(p, d);
   std::string why;
   if (d->state.load() == DomainState::failed) {
     const Fault *f = primary_fault(d, d->failure_gen.load());
@@ -250,11 +198,10 @@ void release_port(Domain *d, const Object &o) {
     detach(p, "ENODEV", p->name + ": " + d->name + " is gone: the port was detached");
   }
 }
-ObjectRelease release(ObjectType::uart_port, release_port);
 
 // The agent gave up on a shadowed driver (or it was unloaded): the ports it
 // parked fail, saying why, and their handles are closed.
-ShadowGiveUp give_up([](Domain *d, const std::string &why) {
+void give_up_ports(Domain *d, const std::string &why) {
   std::vector<std::shared_ptr<Port>> gone;
   {
     std::lock_guard<std::mutex> g(reg.lock);
@@ -262,7 +209,34 @@ ShadowGiveUp give_up([](Domain *d, const std::string &why) {
       if (p->parked && p->domain == d->id) gone.push_back(p);
   }
   for (auto &p : gone) detach(p, "EIO", p->name + ": the driver failed and will not be restarted: " + why, SerialEvent::failed);
-});
+}
+
+ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, give_up_ports});
+
+// The nanny (run by the watchdog thread): a port whose driver has taken none
+// of the bytes waiting for it for its stallMs (no flow control holding it)
+// fails that driver ('stalled').
+void check_ports() {
+  std::vector<std::pair<Domain *, std::string>> stuck;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    uint64_t now = jiffies_now();
+    for (auto &p : reg.ports) {
+      Domain *d = p->attached ? g_domains[p->domain] : nullptr;
+      std::lock_guard<std::mutex> pg(p->lock);
+      // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
+      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
+      p->tx_moved = now;  // once per deadline
+      stuck.emplace_back(d, p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
+                                std::to_string(d->stall_ms.load()) + " ms (nanny)");
+    }
+  }
+  for (auto &[d, why] : stuck) {
+    klog(4, "%s: the nanny fails %s", why.c_str(), d->name.c_str());
+    recovery_fail(d, FaultKind::stalled, why);
+  }
+}
+Nanny nanny(100, check_ports);
 
 }  // namespace
 
@@ -481,27 +455,6 @@ void serial_restore(int line) {
        t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl, waiting);
 }
 
-int serial_nanny() {
-  std::vector<std::pair<Domain *, std::string>> stuck;
-  {
-    std::lock_guard<std::mutex> g(reg.lock);
-    uint64_t now = jiffies_now();
-    for (auto &p : reg.ports) {
-      Domain *d = p->attached ? g_domains[p->domain] : nullptr;
-      std::lock_guard<std::mutex> pg(p->lock);
-      // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
-      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
-      p->tx_moved = now;  // once per deadline
-      stuck.emplace_back(d, p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
-                                std::to_string(d->stall_ms.load()) + " ms (nanny)");
-    }
-  }
-  for (auto &[d, why] : stuck) {
-    klog(4, "%s: the nanny fails %s", why.c_str(), d->name.c_str());
-    recovery_fail(d, FaultKind::stalled, why);
-  }
-  return (int)stuck.size();
-}
 
 void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
   std::lock_guard<std::mutex> g(reg.lock);
@@ -509,135 +462,3 @@ void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const st
 }
 
 }  // namespace nooks
-
-// ---- the kernel calls UART drivers make (lib/wrappers/kapi/serial.ts) ------
-using namespace nooks;
-
-extern "C" int kapi_uart_add_one_port(void *vport) {
-  Domain *d = calling_domain();
-  auto *port = static_cast<struct uart_port *>(vport);
-  // every check before a lock: a failed check leaves the domain at once
-  UartOps ops;
-  ops.take(d, port->ops, "uart_add_one_port");
-  if (port->uartclk < 16 * 50) return -EINVAL;
-  std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
-  std::shared_ptr<Port> p;
-  bool restore = false;
-  {
-    std::lock_guard<std::mutex> g(reg.lock);
-    for (auto &q : reg.ports)
-      if (q->attached && q->domain == d->id && q->addr == (uintptr_t)port) return -EBUSY;
-    // the line this device had before (a restarted driver gets its ttyS back), else the lowest free one
-    for (auto &q : reg.ports)
-      if (!q->attached && !device.empty() && q->device == device) p = q;
-    for (auto &q : reg.ports)
-      if (!p && !q->attached && !q->parked && q->device.empty()) p = q;
-    if (!p) {
-      p = std::make_shared<Port>();
-      p->line = (int)reg.ports.size();
-      p->name = "ttyS" + std::to_string(p->line);
-      reg.ports.push_back(p);
-    }
-    p->device = device;
-    p->domain = d->id;
-    p->addr = (uintptr_t)port;
-    p->ops = ops;
-    p->uartclk = port->uartclk;
-    p->fifosize = port->fifosize ? port->fifosize : 1;
-    p->attached = true;
-    if (!p->parked) {
-      p->gone_code = std::move(p->detach_code);
-      p->gone_reason = std::move(p->detach_reason);
-    }
-    p->detach_code.clear();
-    p->detach_reason.clear();
-    std::lock_guard<std::mutex> pg(p->lock);
-    if (p->parked) {  // the shadow kept it: handles, settings and waiting bytes carry over to this driver
-      p->parked = false;
-      restore = p->open;
-    } else {
-      p->gen++;
-      p->open = false;
-      p->rx.clear();
-      p->tx.clear();
-      p->rx_notified = p->want_space = p->want_drain = false;
-    }
-  }
-  port->line = (u32)p->line;
-  snprintf(port->name, sizeof port->name, "%s", p->name.c_str());
-  d->objects.add({ObjectType::uart_port, (uintptr_t)port, sizeof *port, (uint64_t)p->line, p->name});
-  klog(6, "serial: %s registered by %s%s%s", p->name.c_str(), d->name.c_str(), device.empty() ? "" : " for ", device.c_str());
-  // Restored on the JS thread once the driver's init has returned: not from inside its probe
-  if (restore) notify(*p, p->gen, SerialEvent::restore);
-  return 0;
-}
-
-extern "C" void kapi_uart_remove_one_port(void *vport) {
-  Domain *d = calling_domain();
-  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
-  if (!p) return;
-  bool was_up;
-  {
-    std::lock_guard<std::mutex> g(p->lock);
-    was_up = p->up;
-    p->open = false;
-    down_locked(*p);
-  }
-  if (was_up) {  // a nested crossing: a fault unwinds to the driver's outermost entry
-    Fault f;
-    op_cross(d, p->ops.shutdown((uintptr_t)vport), &f);
-  }
-  d->objects.remove(ObjectType::uart_port, (uintptr_t)vport);
-  detach(p, "ENODEV", p->name + ": " + d->name + " removed the port");
-}
-
-extern "C" int kapi_uart_insert_chars(void *vport, const void *buf, size_t n) {
-  Domain *d = calling_domain();
-  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
-  if (!p) return 0;
-  bool tell = false;
-  uint64_t gen = p->gen;
-  size_t kept = 0;
-  {
-    std::lock_guard<std::mutex> g(p->lock);
-    if (p->open) {
-      kept = std::min(n, kRxBuffer - p->rx.size());
-      const uint8_t *b = static_cast<const uint8_t *>(buf);
-      p->rx.insert(p->rx.end(), b, b + kept);
-      p->rx_bytes += kept;
-      tell = kept && !p->rx_notified;
-      if (tell) p->rx_notified = true;
-    }
-    p->rx_dropped += n - kept;
-  }
-  if (tell) notify(*p, gen, SerialEvent::rx);
-  return (int)kept;
-}
-
-extern "C" int kapi_uart_get_tx(void *vport, void *buf, size_t max) {
-  Domain *d = calling_domain();
-  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
-  if (!p) return 0;
-  bool space = false, drained = false;
-  uint64_t gen = p->gen;
-  size_t n;
-  {
-    std::lock_guard<std::mutex> g(p->lock);
-    n = p->up ? std::min(max, p->tx.size()) : 0;
-    std::copy(p->tx.begin(), p->tx.begin() + n, static_cast<uint8_t *>(buf));
-    p->tx.erase(p->tx.begin(), p->tx.begin() + n);
-    p->tx_bytes += n;
-    if (n) p->tx_moved = jiffies_now();
-    if (p->want_space && p->tx.size() <= kTxBuffer / 2) {
-      p->want_space = false;
-      space = true;
-    }
-    if (p->want_drain && p->tx.empty()) {
-      p->want_drain = false;
-      drained = true;
-    }
-  }
-  if (space) notify(*p, gen, SerialEvent::space);
-  if (drained) notify(*p, gen, SerialEvent::drained);
-  return (int)n;
-}

@@ -1,5 +1,5 @@
 // The serial class's N-API functions (lib/classes/serial.ts): open, write,
-// read and configure ports; port events through one thread-safe function;
+// read and configure ports; port events through the class's JS pump;
 // and for tests and tools a null-modem pair of ptys and the termios of a tty.
 #include <errno.h>
 #include <fcntl.h>
@@ -17,14 +17,13 @@
 
 #include "../../addon.h"
 #include "../../dev/bus.h"
+#include "../common/js_pump.h"
 #include "serial_class.h"
 #include "uart16550.h"
 
 using namespace nooks;
 
 namespace {
-
-Napi::ThreadSafeFunction g_events;
 
 SerialHandle handle_arg(const Napi::CallbackInfo &info) {
   return {info[0].As<Napi::Number>().Int32Value(), (uint64_t)info[1].As<Napi::Number>().Int64Value()};
@@ -118,29 +117,41 @@ struct EventMsg {
   SerialEvent e;
   std::string why;
 };
+// Never destroyed: kernel threads may still send events while the process exits.
+std::mutex &g_events_lock = *new std::mutex;  // a leaf
+std::vector<EventMsg> &g_events = *new std::vector<EventMsg>;  // from kernel threads, for the JS thread
+
+void drain_events(Napi::Env env);
+// Unreferenced: open ports do not keep the process alive by themselves.
+JsPump &g_pump = *new JsPump(drain_events, "nooks-serial");
+
+// The JS thread: every port event in order; the class's own `restore` runs here (outside any crossing).
+void drain_events(Napi::Env env) {
+  g_pump.drained();
+  std::vector<EventMsg> events;
+  {
+    std::lock_guard<std::mutex> g(g_events_lock);
+    events.swap(g_events);
+  }
+  static const char *names[] = {"", "rx", "space", "drained", "detached", "failed"};
+  for (EventMsg &m : events) {
+    if (m.e == SerialEvent::restore) serial_restore(m.line);
+    else g_pump.deliver({Napi::Number::New(env, m.line), Napi::Number::New(env, (double)m.gen), Napi::String::New(env, names[(int)m.e]),
+                         Napi::String::New(env, m.why)});
+  }
+}
 
 // setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached', 'failed'.
-// The class's own `restore` is run here instead (on the JS thread, outside any crossing).
 Napi::Value SetListener(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (g_events) {
-    serial_set_listener(nullptr);
-    g_events.Release();
-  }
-  g_events = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "nooks-serial", 0, 1);
-  g_events.Unref(env);  // open ports do not keep the process alive by themselves
+  g_pump.init(info.Env(), info[0].As<Napi::Function>());
   serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &why) {
-    auto *m = new EventMsg{line, gen, e, why};
-    if (g_events.NonBlockingCall(m, [](Napi::Env env, Napi::Function fn, EventMsg *m) {
-          static const char *names[] = {"", "rx", "space", "drained", "detached", "failed"};
-          if (m->e == SerialEvent::restore) serial_restore(m->line);
-          else if (env) fn.Call({Napi::Number::New(env, m->line), Napi::Number::New(env, (double)m->gen),
-                                 Napi::String::New(env, names[(int)m->e]), Napi::String::New(env, m->why)});
-          delete m;
-        }) != napi_ok)
-      delete m;
+    {
+      std::lock_guard<std::mutex> g(g_events_lock);
+      g_events.push_back({line, gen, e, why});
+    }
+    g_pump.kick();
   });
-  return env.Undefined();
+  return info.Env().Undefined();
 }
 
 // ---- a null modem: two ptys whose masters are joined by a thread ----------
@@ -315,9 +326,6 @@ AddonExports exports_([](Napi::Env env, Napi::Object e) {
   e.Set("serialSetMctrl", Napi::Function::New(env, SetMctrl));
   e.Set("serialGetMctrl", Napi::Function::New(env, GetMctrl));
   e.Set("serialTxIdle", Napi::Function::New(env, TxIdle));
-  e.Set("serialNanny", Napi::Function::New(env, [](const Napi::CallbackInfo &info) {
-    return Napi::Number::New(info.Env(), serial_nanny());
-  }));
   e.Set("serialSetListener", Napi::Function::New(env, SetListener));
   e.Set("serialPtyPair", Napi::Function::New(env, PtyPair));
   e.Set("serialPtyPairClose", Napi::Function::New(env, PtyPairClose));

@@ -4,6 +4,7 @@
   'sources': [
     'uart16550.cc',
     'serial_core.cc',
+    'serial_kapi.cc',
     'serial_napi.cc',
   ],
 }

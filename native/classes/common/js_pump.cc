@@ -1,0 +1,39 @@
+#include "js_pump.h"
+
+namespace nooks {
+
+void JsPump::init(Napi::Env env, Napi::Function deliver) {
+  deliver_ = Napi::Persistent(deliver);
+  std::lock_guard<std::mutex> g(lock_);
+  if (tsfn_) return;
+  tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}), name_, 0, 1);
+  tsfn_.Unref(env);
+}
+
+void JsPump::kick() {
+  std::lock_guard<std::mutex> g(lock_);
+  if (kicked_ || !tsfn_) return;
+  kicked_ = true;
+  void (*drain)(Napi::Env) = drain_;
+  tsfn_.NonBlockingCall([drain](Napi::Env env, Napi::Function) {
+    if (env) drain(env);  // no env: the environment is being torn down
+  });
+}
+
+void JsPump::drained() {
+  std::lock_guard<std::mutex> g(lock_);
+  kicked_ = false;
+}
+
+void JsPump::keep_alive(Napi::Env env, bool want) {
+  if (want == refd_ || !tsfn_) return;
+  if (want) tsfn_.Ref(env);
+  else tsfn_.Unref(env);
+  refd_ = want;
+}
+
+void JsPump::deliver(const std::vector<napi_value> &args) {
+  if (!deliver_.IsEmpty()) deliver_.Call(args);
+}
+
+}  // namespace nooks

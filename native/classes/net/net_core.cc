@@ -1,0 +1,319 @@
+// The net class's core: the interfaces drivers register, parking them for
+// the shadow (or detaching their handles), and the calls into the drivers:
+// configuration, open, transmit and the transmit watchdog. See net_core.h.
+#include "net_core.h"
+
+#include <cstring>
+
+#include "../../kapi/log.h"
+#include "../../kapi/objects.h"
+#include "../../kapi/subsystems.h"
+#include "../../recovery/recovery.h"
+#include "../../shadow/shadow.h"
+#include "../../trap/trap.h"
+#include "../common/cross.h"
+
+namespace nooks {
+namespace net_class {
+
+Net &net() {
+  static Net *n = new Net;  // never destroyed: driver threads may deliver during exit
+  return *n;
+}
+
+Iface *iface_of(Net &n, int domain, uintptr_t dev) {
+  for (auto &e : n.ifaces)
+    if (e.second.dev && e.second.dev->domain == domain && e.second.dev->dev == dev) return &e.second;
+  return nullptr;
+}
+
+void netdev_gone(Net &n, Iface &i) {
+  std::shared_ptr<NetDev> k = i.dev;
+  if (!k) return;
+  k->dead = true;
+  for (SkbSlot &s : k->skbs)
+    if (s.busy) {
+      s.busy = false;
+      i.c.tx_lost++;
+    }
+  i.dev.reset();
+  i.replay = false;
+  if (k->carrier) n.link_events.emplace_back(i.name, false);
+  n.js.kick();
+}
+
+namespace {
+
+// With n.lock held: applications lose the interface: their handles are
+// detached with `why`, what they configured and queued is dropped.
+void detach(Net &n, Iface &i, const std::string &why) {
+  if (!i.users) return;
+  i.users = 0;
+  i.mtu = i.tx_timeout_ms = i.flags = 0;
+  i.mac_set = false;
+  i.mc.clear();
+  i.c.tx_dropped += i.txq.size();
+  i.txq.clear();
+  i.replay = false;
+  n.detach_events.emplace_back(i.name, why);
+  n.js.kick();
+}
+
+// The shadow (native/shadow) for interfaces: a shadowed driver's interface keeps its handles, configuration and
+// waiting frames (those in flight are lost); otherwise the interface is reset and its handles are detached.
+bool park_iface(Domain *d, const Object &o) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  Iface *i = iface_of(n, d->id, o.key);
+  if (!i) return true;
+  netdev_gone(n, *i);
+  klog(4, "net: %s: driver %s failed: shadowed: frames in flight are lost, waiting ones stay queued", i->name.c_str(), d->name.c_str());
+  return true;
+}
+
+void drop_iface(Domain *d, const Object &o) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  Iface *i = iface_of(n, d->id, o.key);
+  if (!i) return;
+  netdev_gone(n, *i);
+  klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i->name.c_str(), d->name.c_str());
+  detach(n, *i, i->name + ": the driver (" + d->name + ") failed: the interface was reset; open it again");
+}
+
+// The agent gave up on a shadowed driver (or it was unloaded): its interfaces' handles are detached.
+void give_up_ifaces(Domain *d, const std::string &why) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  for (auto &e : n.ifaces)
+    if (e.second.last_domain == d->id && !e.second.dev) detach(n, e.second, e.first + ": the driver failed and will not be restarted: " + why);
+}
+
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, give_up_ifaces});
+
+}  // namespace
+
+int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op) {
+  Crossed c = class_cross(g_domains[k->domain], op);
+  if (c.ok()) return c.status();
+  return c.result == EnterResult::fault ? -EIO : -ENODEV;
+}
+
+std::shared_ptr<NetDev> live(const std::string &name) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  auto it = n.ifaces.find(name);
+  if (it == n.ifaces.end() || !it->second.dev || it->second.dev->dead) return nullptr;
+  return it->second.dev;
+}
+
+// Writes the configuration the applications set into the driver's net_device
+// and calls the operations that apply it. 0 or the first error.
+int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k) {
+  Net &n = net();
+  uint32_t mtu, flags;
+  bool mac_set;
+  std::array<uint8_t, 6> mac;
+  std::vector<std::array<uint8_t, 6>> mc;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = n.ifaces[name];
+    mtu = i.mtu;
+    flags = i.flags;
+    mac_set = i.mac_set;
+    mac = i.mac;
+    mc = i.mc;
+  }
+  int err = 0;
+  if (mac_set && k->ops.has_ndo_set_mac_address()) {
+    {
+      DomainMemoryAccess access;
+      std::lock_guard<std::mutex> g(n.lock);
+      if (k->dead) return -ENODEV;
+      memcpy(((net_device *)k->dev)->addr_req, mac.data(), 6);
+    }
+    int r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
+    if (r && !err) err = r;
+  }
+  if (mtu && k->ops.has_ndo_change_mtu()) {
+    int r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
+    if (r && !err) err = r;
+    if (!r) k->mtu = mtu;
+  }
+  if (k->ops.has_ndo_set_rx_mode()) {
+    {
+      DomainMemoryAccess access;
+      std::lock_guard<std::mutex> g(n.lock);
+      if (k->dead) return -ENODEV;
+      auto *dev = (net_device *)k->dev;
+      dev->flags = flags;
+      dev->mc_count = (u32)mc.size();
+      for (size_t j = 0; j < mc.size(); j++) memcpy(dev->mc_list[j], mc[j].data(), 6);
+    }
+    call_op(k, k->ops.ndo_set_rx_mode(k->dev));
+  }
+  return err;
+}
+
+int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k) {
+  if (k->opened) return 0;
+  int r = apply_config(name, k);
+  if (r == -ENODEV || r == -EIO) return r;
+  r = (int)call_op(k, k->ops.ndo_open(k->dev));
+  if (r == 0) {
+    Net &n = net();
+    std::lock_guard<std::mutex> g(n.lock);
+    if (!k->dead) k->opened = true;
+  }
+  return r;
+}
+
+void pump(const std::string &name) {
+  Net &n = net();
+  for (;;) {
+    std::shared_ptr<NetDev> k;
+    std::vector<size_t> taken;
+    std::vector<std::vector<uint8_t>> frames;
+    {
+      std::lock_guard<std::mutex> g(n.lock);
+      auto it = n.ifaces.find(name);
+      if (it == n.ifaces.end()) return;
+      Iface &i = it->second;
+      k = i.dev;
+      if (!k || k->dead || !k->opened || i.replay || i.txq.empty()) return;
+      for (size_t s = 0; s < k->skbs.size() && taken.size() < NOOKS_BATCH_MAX && !i.txq.empty(); s++) {
+        if (k->skbs[s].busy) continue;
+        k->skbs[s].busy = true;
+        k->skbs[s].since = jiffies_now();
+        taken.push_back(s);
+        frames.push_back(std::move(i.txq.front()));
+        i.txq.pop_front();
+      }
+      if (taken.empty()) return;
+    }
+    Domain *d = g_domains[k->domain];
+    auto requeue = [&](size_t from) {  // with n.lock held: frames[from..] back at the head, in order
+      Iface &i = n.ifaces[name];
+      for (size_t j = frames.size(); j-- > from;) i.txq.push_front(std::move(frames[j]));
+    };
+    {
+      DomainMemoryAccess access;
+      std::lock_guard<std::mutex> g(n.lock);
+      if (k->dead || !d) {
+        requeue(0);
+        continue;
+      }
+      for (size_t j = 0; j < taken.size(); j++) {
+        SkbSlot &s = k->skbs[taken[j]];
+        memcpy(s.data, frames[j].data(), frames[j].size());
+        s.skb->data = s.data;
+        s.skb->dma = s.dma;
+        s.skb->len = (u32)frames[j].size();
+        s.skb->xmit_more = j + 1 < taken.size();
+        s.skb->driver_data = nullptr;
+      }
+    }
+    std::vector<OpCall> calls;
+    for (size_t j = 0; j < taken.size(); j++) calls.push_back(k->ops.ndo_start_xmit((uintptr_t)k->skbs[taken[j]].skb, k->dev));
+    BatchResult r = op_cross_batch(d, calls);
+    bool stop = r.result != EnterResult::ok;
+    {
+      std::lock_guard<std::mutex> g(n.lock);
+      Iface &i = n.ifaces[name];
+      std::vector<std::vector<uint8_t>> back;  // refused, or never offered: to the head of the queue, in order
+      size_t j = 0;
+      for (; j < taken.size() && j < r.rets.size(); j++) {
+        int ret = (int)r.rets[j];
+        if (ret == NETDEV_TX_OK) {
+          i.c.tx_queued++;
+          continue;
+        }
+        if (!k->dead) k->skbs[taken[j]].busy = false;
+        if (ret == NETDEV_TX_BUSY) {
+          i.c.tx_busy++;
+          stop = true;
+          // this frame and the rest go back; the rest were never offered (the batch ran them though: they were
+          // refused too, or accepted: count those)
+          back.push_back(std::move(frames[j]));
+          for (size_t m = j + 1; m < taken.size() && m < r.rets.size(); m++) {
+            if ((int)r.rets[m] == NETDEV_TX_OK) {
+              i.c.tx_queued++;
+            } else {
+              if (!k->dead) k->skbs[taken[m]].busy = false;
+              back.push_back(std::move(frames[m]));
+            }
+          }
+          j = r.rets.size();
+          break;
+        }
+        i.c.tx_dropped++;  // the driver refused it
+      }
+      // the frames the batch did not run: after a fault the first of them faulted the driver, which had it (in
+      // flight: its buffer is counted lost when the registration goes, netdev_gone); the driver never saw the
+      // others: they wait for the restarted driver
+      for (size_t m = r.result == EnterResult::fault ? j + 1 : j; m < taken.size(); m++) {
+        if (!k->dead) k->skbs[taken[m]].busy = false;
+        back.push_back(std::move(frames[m]));
+      }
+      for (size_t b = back.size(); b-- > 0;) i.txq.push_front(std::move(back[b]));
+    }
+    if (r.result == EnterResult::fault) {
+      recovery_notify(d, r.fault);
+      return;
+    }
+    if (stop) return;
+  }
+}
+
+namespace {
+
+// The transmit watchdog's nanny (run by the watchdog thread): an interface
+// whose oldest socket buffer has been with the driver longer than its timeout
+// is due an ndo_tx_timeout, which the JS thread gives it (tx_timeouts): only
+// the JS thread crosses into a net driver for transmission.
+void check_tx() {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  uint64_t now = jiffies_now();
+  for (auto &e : n.ifaces) {
+    std::shared_ptr<NetDev> k = e.second.dev;
+    if (!k || k->dead || !k->opened || !k->ops.has_ndo_tx_timeout()) continue;
+    uint64_t limit = e.second.tx_timeout_ms ? e.second.tx_timeout_ms : k->watchdog_ms;
+    bool late = false;
+    for (SkbSlot &s : k->skbs) late |= s.busy && now - s.since > limit;
+    if (!late) continue;
+    for (SkbSlot &s : k->skbs) s.since = now;  // once per timeout
+    klog(4, "net: %s: transmit timed out (a frame with the driver for more than %lu ms)", e.first.c_str(), (unsigned long)limit);
+    n.timed_out.push_back(k);
+    n.js.kick();
+  }
+}
+Nanny nanny(100, check_tx);
+
+}  // namespace
+
+void tx_timeouts(std::vector<std::string> *names) {
+  Net &n = net();
+  std::vector<std::shared_ptr<NetDev>> late;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    late.swap(n.timed_out);
+  }
+  for (auto &k : late) {
+    {
+      std::lock_guard<std::mutex> g(n.lock);
+      if (k->dead) continue;  // gone since: its driver is recovered instead
+    }
+    call_op(k, k->ops.ndo_tx_timeout(k->dev, 0));
+    names->push_back(k->name);  // frames still waiting go to the reset transmitter
+  }
+}
+
+std::string mac_string(const uint8_t *m) {
+  char b[18];
+  snprintf(b, sizeof b, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return b;
+}
+
+}  // namespace net_class
+}  // namespace nooks

@@ -1,0 +1,439 @@
+// The net class: the N-API functions behind lib/classes/net.ts, and the
+// callback that hands JavaScript what the drivers sent up (on_kick).
+#include "../../addon.h"
+#include "../../dev/bus.h"
+#include "../../dev/device.h"
+#include "../../kapi/log.h"
+#include "net_core.h"
+
+namespace nooks {
+namespace net_class {
+namespace {
+
+constexpr size_t kTxQueueMax = 8192;  // frames waiting per interface
+
+void set_ref(Napi::Env env, Net &n) {
+  bool want = false;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    for (auto &e : n.ifaces) want |= e.second.users > 0;
+  }
+  n.js.keep_alive(env, want);
+}
+
+}  // namespace
+
+void on_kick(Napi::Env env) {
+  Net &n = net();
+  std::vector<std::string> replay, names;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    n.js.drained();
+    for (auto &e : n.ifaces) {
+      if (e.second.replay && e.second.dev) replay.push_back(e.first);
+      if (!e.second.txq.empty()) names.push_back(e.first);
+    }
+  }
+  tx_timeouts(&names);
+  for (const std::string &name : replay) {
+    std::shared_ptr<NetDev> k = live(name);
+    if (!k) continue;
+    int r = open_dev(name, k);
+    {
+      std::lock_guard<std::mutex> g(n.lock);
+      n.ifaces[name].replay = false;
+    }
+    if (r) klog(4, "net: %s: reopening after the driver came back failed (%d)", name.c_str(), r);
+    else klog(6, "net: %s: configuration replayed and reopened", name.c_str());
+    names.push_back(name);
+  }
+  for (const std::string &name : names) pump(name);
+  std::vector<RxFrame> rx;
+  std::vector<std::pair<std::string, bool>> links;
+  std::vector<std::pair<std::string, std::string>> detached;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    rx.swap(n.rx);
+    links.swap(n.link_events);
+    detached.swap(n.detach_events);
+  }
+  if (!detached.empty()) set_ref(env, n);  // detached handles no longer keep the process alive
+  if (rx.empty() && links.empty() && detached.empty()) return;
+  // one event per interface: its frames in order, and its link state if it changed
+  std::map<std::string, std::vector<size_t>> per;
+  for (size_t j = 0; j < rx.size(); j++) per[rx[j].iface].push_back(j);
+  Napi::Array events = Napi::Array::New(env);
+  uint32_t k = 0;
+  for (auto &p : per) {
+    Napi::Object ev = Napi::Object::New(env);
+    ev.Set("iface", p.first);
+    Napi::Array frames = Napi::Array::New(env, p.second.size());
+    for (uint32_t j = 0; j < p.second.size(); j++) {
+      std::vector<uint8_t> &f = rx[p.second[j]].data;
+      frames.Set(j, Napi::Buffer<uint8_t>::Copy(env, f.data(), f.size()));
+    }
+    ev.Set("frames", frames);
+    events.Set(k++, ev);
+  }
+  for (auto &l : links) {
+    Napi::Object ev = Napi::Object::New(env);
+    ev.Set("iface", l.first);
+    ev.Set("link", Napi::Boolean::New(env, l.second));
+    events.Set(k++, ev);
+  }
+  for (auto &x : detached) {
+    Napi::Object ev = Napi::Object::New(env);
+    ev.Set("iface", x.first);
+    ev.Set("detached", x.second);
+    events.Set(k++, ev);
+  }
+  n.js.deliver({events});
+}
+
+namespace {
+
+bool parse_mac(const std::string &s, std::array<uint8_t, 6> *out) {
+  unsigned v[6];
+  char extra;
+  if (sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &extra) != 6) return false;
+  for (int i = 0; i < 6; i++) {
+    if (v[i] > 255) return false;
+    (*out)[i] = (uint8_t)v[i];
+  }
+  return true;
+}
+
+Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
+  auto it = n.ifaces.find(name);
+  if (it == n.ifaces.end()) {
+    std::string known;
+    for (auto &e : n.ifaces) known += (known.empty() ? "" : ", ") + e.first;
+    throw_code(env, "ENODEV", name + ": no such interface (interfaces: " + (known.empty() ? "none" : known) + ")");
+  }
+  return it->second;
+}
+
+// netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why }, ...]).
+Napi::Value Init(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  n.js.init(env, info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
+// netInfo(name): the interface, or null if no such name.
+Napi::Value Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::shared_ptr<NetDev> k;
+  Napi::Object o = Napi::Object::New(env);
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    auto it = n.ifaces.find(name);
+    if (it == n.ifaces.end()) return env.Null();
+    Iface &i = it->second;
+    k = i.dev && !i.dev->dead ? i.dev : nullptr;
+    o.Set("name", i.name);
+    o.Set("device", i.device);
+    o.Set("registered", Napi::Boolean::New(env, (bool)k));
+    o.Set("open", Napi::Boolean::New(env, k && k->opened));
+    o.Set("carrier", Napi::Boolean::New(env, k && k->carrier));
+    o.Set("users", Napi::Number::New(env, i.users));
+    o.Set("queued", Napi::Number::New(env, (double)i.txq.size()));
+    o.Set("domain", Napi::Number::New(env, k ? k->domain : i.last_domain));
+  }
+  if (k) {
+    DomainMemoryAccess access;
+    std::lock_guard<std::mutex> g(n.lock);
+    if (!k->dead) {
+      auto *dev = (net_device *)k->dev;
+      o.Set("mac", mac_string(dev->dev_addr));
+      o.Set("permanentMac", mac_string(dev->perm_addr));
+      o.Set("mtu", Napi::Number::New(env, dev->mtu));
+      o.Set("flags", Napi::Number::New(env, dev->flags));
+    }
+  }
+  return o;
+}
+
+// netList(): names of every interface ever registered.
+Napi::Value List(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  Napi::Array a = Napi::Array::New(env);
+  uint32_t j = 0;
+  for (auto &e : n.ifaces) a.Set(j++, e.first);
+  return a;
+}
+
+// netOpen(name): one more user; opens the interface (ndo_open) for the first.
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::shared_ptr<NetDev> k;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = iface_or_throw(env, n, name);
+    if (!i.dev || i.dev->dead) throw_code(env, "ENOTREADY", name + ": not ready: its driver has not registered it");
+    k = i.dev;
+  }
+  int r = open_dev(name, k);
+  if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open: error " + std::to_string(r) + ")");
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    n.ifaces[name].users++;
+  }
+  set_ref(env, n);
+  return env.Undefined();
+}
+
+// netClose(name): one user less; the last stops the interface (ndo_stop). Waiting frames are dropped.
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::shared_ptr<NetDev> k;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = iface_or_throw(env, n, name);
+    if (i.users > 0 && --i.users == 0) {
+      i.c.tx_dropped += i.txq.size();
+      i.txq.clear();
+      if (i.dev && !i.dev->dead && i.dev->opened) k = i.dev;
+    }
+  }
+  if (k) {
+    call_op(k, k->ops.ndo_stop(k->dev));
+    std::lock_guard<std::mutex> g(n.lock);
+    k->opened = false;
+    k->carrier = false;
+  }
+  set_ref(env, n);
+  return env.Undefined();
+}
+
+// netSend(name, frames: Buffer[]): queues the frames and starts sending; how many were queued.
+Napi::Value Send(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array frames = info[1].As<Napi::Array>();
+  uint32_t count = frames.Length(), queued = 0;
+  std::vector<std::vector<uint8_t>> copies;
+  copies.reserve(count);
+  size_t max;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = iface_or_throw(env, n, name);
+    if (!i.users) throw_code(env, "ECLOSED", name + ": not open");
+    max = i.dev ? std::min<size_t>(i.dev->mtu + ETH_HLEN + 4, i.dev->buf_size) : ETH_FRAME_MAX;
+  }
+  for (uint32_t j = 0; j < count; j++) {
+    Napi::Value v = frames[j];
+    if (!v.IsBuffer()) throw_code(env, "EINVAL", name + ": frame " + std::to_string(j) + " is not a Buffer");
+    Napi::Buffer<uint8_t> b = v.As<Napi::Buffer<uint8_t>>();
+    if (b.Length() < ETH_HLEN || b.Length() > max)
+      throw_code(env, "EINVAL", name + ": frame " + std::to_string(j) + " is " + std::to_string(b.Length()) + " bytes (" +
+                                    std::to_string(ETH_HLEN) + ".." + std::to_string(max) + ")");
+    copies.emplace_back(b.Data(), b.Data() + b.Length());
+  }
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = n.ifaces[name];
+    for (auto &c : copies) {
+      if (i.txq.size() >= kTxQueueMax) {
+        i.c.tx_dropped++;
+        continue;
+      }
+      i.txq.push_back(std::move(c));
+      queued++;
+    }
+  }
+  pump(name);
+  return Napi::Number::New(env, queued);
+}
+
+// netConfigure(name, { mtu?, mac?, promiscuous?, allmulti?, multicast? }): kept for the
+// interface (replayed after a recovery) and applied now if a driver has it. 0 or -errno.
+Napi::Value Configure(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = info[1].As<Napi::Object>();
+  std::shared_ptr<NetDev> k;
+  bool want_mtu = o.Has("mtu"), want_mac = o.Has("mac"), want_mode = o.Has("promiscuous") || o.Has("allmulti") || o.Has("multicast");
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = iface_or_throw(env, n, name);
+    k = i.dev && !i.dev->dead ? i.dev : nullptr;
+    if (want_mtu) {
+      uint32_t mtu = o.Get("mtu").As<Napi::Number>().Uint32Value();
+      if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
+        throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
+      i.mtu = mtu;
+    }
+    if (want_mac) {
+      std::array<uint8_t, 6> m;
+      if (!parse_mac(o.Get("mac").As<Napi::String>().Utf8Value(), &m) || (m[0] & 1))
+        throw_code(env, "EINVAL", name + ": not a unicast MAC address: " + o.Get("mac").ToString().Utf8Value());
+      i.mac = m;
+      i.mac_set = true;
+    }
+    if (o.Has("txTimeoutMs")) i.tx_timeout_ms = o.Get("txTimeoutMs").As<Napi::Number>().Uint32Value();
+    if (o.Has("promiscuous")) i.flags = o.Get("promiscuous").ToBoolean() ? i.flags | IFF_PROMISC : i.flags & ~IFF_PROMISC;
+    if (o.Has("allmulti")) i.flags = o.Get("allmulti").ToBoolean() ? i.flags | IFF_ALLMULTI : i.flags & ~IFF_ALLMULTI;
+    if (o.Has("multicast")) {
+      Napi::Array a = o.Get("multicast").As<Napi::Array>();
+      std::vector<std::array<uint8_t, 6>> mc;
+      for (uint32_t j = 0; j < a.Length(); j++) {
+        std::array<uint8_t, 6> m;
+        if (!parse_mac(a.Get(j).ToString().Utf8Value(), &m) || !(m[0] & 1))
+          throw_code(env, "EINVAL", name + ": not a multicast address: " + a.Get(j).ToString().Utf8Value());
+        mc.push_back(m);
+      }
+      if (mc.size() > NETDEV_MC_MAX) {
+        mc.clear();  // more than the driver can filter: all multicast, as Linux does
+        i.flags |= IFF_ALLMULTI;
+      }
+      i.mc = mc;
+    }
+  }
+  int r = 0;
+  if (k) {
+    if (want_mac && k->ops.has_ndo_set_mac_address()) {
+      {
+        DomainMemoryAccess access;
+        std::lock_guard<std::mutex> g(n.lock);
+        if (!k->dead) memcpy(((net_device *)k->dev)->addr_req, n.ifaces[name].mac.data(), 6);
+      }
+      r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
+    }
+    if (!r && want_mtu && k->ops.has_ndo_change_mtu()) {
+      uint32_t mtu = n.ifaces[name].mtu;
+      r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
+      if (!r) k->mtu = mtu;
+    }
+    if (!r && want_mode && k->ops.has_ndo_set_rx_mode()) {
+      {
+        DomainMemoryAccess access;
+        std::lock_guard<std::mutex> g(n.lock);
+        Iface &i = n.ifaces[name];
+        if (!k->dead) {
+          auto *dev = (net_device *)k->dev;
+          dev->flags = i.flags;
+          dev->mc_count = (u32)i.mc.size();
+          for (size_t j = 0; j < i.mc.size(); j++) memcpy(dev->mc_list[j], i.mc[j].data(), 6);
+        }
+      }
+      call_op(k, k->ops.ndo_set_rx_mode(k->dev));
+    }
+  }
+  return Napi::Number::New(env, r);
+}
+
+// netStats(name): the driver's statistics (refreshed by ndo_get_stats) and the class's counters.
+Napi::Value Stats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Net &n = net();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::shared_ptr<NetDev> k;
+  Counters c;
+  size_t queued;
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = iface_or_throw(env, n, name);
+    k = i.dev && !i.dev->dead ? i.dev : nullptr;
+    c = i.c;
+    queued = i.txq.size();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  if (k && k->ops.has_ndo_get_stats()) call_op(k, k->ops.ndo_get_stats(k->dev));
+  if (k) {
+    DomainMemoryAccess access;
+    std::lock_guard<std::mutex> g(n.lock);
+    if (!k->dead) {
+      net_device_stats s = ((net_device *)k->dev)->stats;
+      Napi::Object d = Napi::Object::New(env);
+      const std::pair<const char *, u64> fields[] = {
+          {"rxPackets", s.rx_packets}, {"txPackets", s.tx_packets}, {"rxBytes", s.rx_bytes}, {"txBytes", s.tx_bytes},
+          {"rxErrors", s.rx_errors}, {"txErrors", s.tx_errors}, {"rxDropped", s.rx_dropped}, {"txDropped", s.tx_dropped},
+          {"multicast", s.multicast}, {"collisions", s.collisions}, {"rxMissed", s.rx_missed_errors}, {"txTimeouts", s.tx_timeouts},
+          {"hwRxGood", s.hw_rx_good}, {"hwTxGood", s.hw_tx_good}};
+      for (auto &f : fields) d.Set(f.first, Napi::Number::New(env, (double)f.second));
+      o.Set("driver", d);
+    }
+  }
+  Napi::Object kc = Napi::Object::New(env);
+  kc.Set("rxDelivered", Napi::Number::New(env, (double)c.rx_delivered));
+  kc.Set("rxDropped", Napi::Number::New(env, (double)c.rx_dropped));
+  kc.Set("txQueued", Napi::Number::New(env, (double)c.tx_queued));
+  kc.Set("txDropped", Napi::Number::New(env, (double)c.tx_dropped));
+  kc.Set("txLost", Napi::Number::New(env, (double)c.tx_lost));
+  kc.Set("txBusy", Napi::Number::New(env, (double)c.tx_busy));
+  kc.Set("txWaiting", Napi::Number::New(env, (double)queued));
+  kc.Set("registrations", Napi::Number::New(env, (double)c.registrations));
+  o.Set("kernel", kc);
+  return o;
+}
+
+// The wire of bus device `name`, if it is a network device (through the bus's device interface, dev/device.h).
+NicPort *nic_of(const Napi::Value &name) {
+  std::string n = name.As<Napi::String>().Utf8Value();
+  for (const DeviceInfo &d : bus_devices())
+    if (d.name == n) {
+      EmulatedDevice *dev = bus_device(d.index);
+      return dev ? dev->nic() : nullptr;
+    }
+  return nullptr;
+}
+
+// nicWire(device): the emulated NIC's UDP wire and counters, or null if not a NIC.
+Napi::Value Wire(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  NicPort *nic = nic_of(info[0]);
+  if (!nic) return env.Null();
+  NicWire w = nic->wire();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("local", w.local);
+  o.Set("peer", w.peer.empty() ? env.Null() : Napi::String::New(env, w.peer));
+  o.Set("link", Napi::Boolean::New(env, w.link));
+  o.Set("framesSent", Napi::Number::New(env, (double)w.frames_sent));
+  o.Set("framesReceived", Napi::Number::New(env, (double)w.frames_received));
+  o.Set("framesDropped", Napi::Number::New(env, (double)w.frames_dropped));
+  return o;
+}
+
+// nicCable(device, up): plugs or pulls the emulated NIC's cable.
+Napi::Value Cable(const Napi::CallbackInfo &info) {
+  NicPort *nic = nic_of(info[0]);
+  if (nic) nic->set_cable(info[1].ToBoolean());
+  return Napi::Boolean::New(info.Env(), nic != nullptr);
+}
+
+// nicHangTx(device): test hook: the emulated NIC's transmitter hangs.
+Napi::Value HangTx(const Napi::CallbackInfo &info) {
+  NicPort *nic = nic_of(info[0]);
+  if (nic) nic->hang_tx();
+  return Napi::Boolean::New(info.Env(), nic != nullptr);
+}
+
+AddonExports exports([](Napi::Env env, Napi::Object e) {
+  e.Set("nicHangTx", Napi::Function::New(env, HangTx));
+  e.Set("netInit", Napi::Function::New(env, Init));
+  e.Set("netInfo", Napi::Function::New(env, Info));
+  e.Set("netList", Napi::Function::New(env, List));
+  e.Set("netOpen", Napi::Function::New(env, Open));
+  e.Set("netClose", Napi::Function::New(env, Close));
+  e.Set("netSend", Napi::Function::New(env, Send));
+  e.Set("netConfigure", Napi::Function::New(env, Configure));
+  e.Set("netStats", Napi::Function::New(env, Stats));
+  e.Set("nicWire", Napi::Function::New(env, Wire));
+  e.Set("nicCable", Napi::Function::New(env, Cable));
+});
+
+}  // namespace
+}  // namespace net_class
+}  // namespace nooks

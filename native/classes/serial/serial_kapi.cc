@@ -1,0 +1,142 @@
+// The serial class: the kernel calls UART drivers make (lib/wrappers/kapi/serial.ts):
+// registering and removing a port, and the bytes a driver moves between its
+// UART and the port's buffers.
+#include <algorithm>
+#include <cstdio>
+
+#include "../../kapi/log.h"
+#include "../../kapi/objects.h"
+#include "../../kapi/subsystems.h"
+#include "serial_port.h"
+
+using namespace nooks;
+using namespace nooks::serial_class;
+
+extern "C" int kapi_uart_add_one_port(void *vport) {
+  Domain *d = calling_domain();
+  auto *port = static_cast<struct uart_port *>(vport);
+  // every check before a lock: a failed check leaves the domain at once
+  UartOps ops;
+  ops.take(d, port->ops, "uart_add_one_port");
+  if (port->uartclk < 16 * 50) return -EINVAL;
+  std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
+  std::shared_ptr<Port> p;
+  bool restore = false;
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    for (auto &q : reg.ports)
+      if (q->attached && q->domain == d->id && q->addr == (uintptr_t)port) return -EBUSY;
+    // the line this device had before (a restarted driver gets its ttyS back), else the lowest free one
+    for (auto &q : reg.ports)
+      if (!q->attached && !device.empty() && q->device == device) p = q;
+    for (auto &q : reg.ports)
+      if (!p && !q->attached && !q->parked && q->device.empty()) p = q;
+    if (!p) {
+      p = std::make_shared<Port>();
+      p->line = (int)reg.ports.size();
+      p->name = "ttyS" + std::to_string(p->line);
+      reg.ports.push_back(p);
+    }
+    p->device = device;
+    p->domain = d->id;
+    p->addr = (uintptr_t)port;
+    p->ops = ops;
+    p->uartclk = port->uartclk;
+    p->fifosize = port->fifosize ? port->fifosize : 1;
+    p->attached = true;
+    if (!p->parked) {
+      p->gone_code = std::move(p->detach_code);
+      p->gone_reason = std::move(p->detach_reason);
+    }
+    p->detach_code.clear();
+    p->detach_reason.clear();
+    std::lock_guard<std::mutex> pg(p->lock);
+    if (p->parked) {  // the shadow kept it: handles, settings and waiting bytes carry over to this driver
+      p->parked = false;
+      restore = p->open;
+    } else {
+      p->gen++;
+      p->open = false;
+      p->rx.clear();
+      p->tx.clear();
+      p->rx_notified = p->want_space = p->want_drain = false;
+    }
+  }
+  port->line = (u32)p->line;
+  snprintf(port->name, sizeof port->name, "%s", p->name.c_str());
+  d->objects.add({ObjectType::uart_port, (uintptr_t)port, sizeof *port, (uint64_t)p->line, p->name});
+  klog(6, "serial: %s registered by %s%s%s", p->name.c_str(), d->name.c_str(), device.empty() ? "" : " for ", device.c_str());
+  // Restored on the JS thread once the driver's init has returned: not from inside its probe
+  if (restore) notify(*p, p->gen, SerialEvent::restore);
+  return 0;
+}
+
+extern "C" void kapi_uart_remove_one_port(void *vport) {
+  Domain *d = calling_domain();
+  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
+  if (!p) return;
+  bool was_up;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    was_up = p->up;
+    p->open = false;
+    down_locked(*p);
+  }
+  if (was_up) {  // a nested crossing: a fault unwinds to the driver's outermost entry
+    Fault f;
+    op_cross(d, p->ops.shutdown((uintptr_t)vport), &f);
+  }
+  d->objects.remove(ObjectType::uart_port, (uintptr_t)vport);
+  detach(p, "ENODEV", p->name + ": " + d->name + " removed the port");
+}
+
+extern "C" int kapi_uart_insert_chars(void *vport, const void *buf, size_t n) {
+  Domain *d = calling_domain();
+  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
+  if (!p) return 0;
+  bool tell = false;
+  uint64_t gen = p->gen;
+  size_t kept = 0;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    if (p->open) {
+      kept = std::min(n, kRxBuffer - p->rx.size());
+      const uint8_t *b = static_cast<const uint8_t *>(buf);
+      p->rx.insert(p->rx.end(), b, b + kept);
+      p->rx_bytes += kept;
+      tell = kept && !p->rx_notified;
+      if (tell) p->rx_notified = true;
+    }
+    p->rx_dropped += n - kept;
+  }
+  if (tell) notify(*p, gen, SerialEvent::rx);
+  return (int)kept;
+}
+
+extern "C" int kapi_uart_get_tx(void *vport, void *buf, size_t max) {
+  Domain *d = calling_domain();
+  std::shared_ptr<Port> p = port_at(d->id, (uintptr_t)vport);
+  if (!p) return 0;
+  bool space = false, drained = false;
+  uint64_t gen = p->gen;
+  size_t n;
+  {
+    std::lock_guard<std::mutex> g(p->lock);
+    n = p->up ? std::min(max, p->tx.size()) : 0;
+    std::copy(p->tx.begin(), p->tx.begin() + n, static_cast<uint8_t *>(buf));
+    p->tx.erase(p->tx.begin(), p->tx.begin() + n);
+    p->tx_bytes += n;
+    if (n) p->tx_moved = jiffies_now();
+    if (p->want_space && p->tx.size() <= kTxBuffer / 2) {
+      p->want_space = false;
+      space = true;
+    }
+    if (p->want_drain && p->tx.empty()) {
+      p->want_drain = false;
+      drained = true;
+    }
+  }
+  if (space) notify(*p, gen, SerialEvent::space);
+  if (drained) notify(*p, gen, SerialEvent::drained);
+  return (int)n;
+}

@@ -1,0 +1,80 @@
+// The sound class: the kernel calls sound drivers make (lib/wrappers/kapi/sound.ts).
+#include <algorithm>
+
+#include "../../kapi/checks.h"
+#include "../../kapi/log.h"
+#include "../../kapi/objects.h"
+#include "../../kapi/subsystems.h"
+#include "pcm_core.h"
+
+static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
+
+using namespace nooks;
+using namespace nooks::sound_class;
+
+namespace {
+constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
+}  // namespace
+
+extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
+  Domain *d = calling_domain();
+  auto *pcm = static_cast<snd_pcm *>(arg);
+  if (!pcm->pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pcm->pdev)) return -ENODEV;
+  auto p = std::make_shared<Pcm>();
+  p->ops.take(d, pcm->ops, "snd_pcm_register");
+  if (!pcm->streams || (pcm->streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
+  p->domain = d->id;
+  p->gen = d->failure_gen.load();
+  p->key = (uintptr_t)pcm;
+  p->name = pcm->pdev->dev.name;
+  p->driver = d->name;
+  p->streams = pcm->streams;
+  p->max_buffer = pcm->max_buffer_bytes ? std::min(pcm->max_buffer_bytes, 1u << 24) : kDefaultMaxBuffer;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
+    g_pcms[p->name] = p;
+    auto parked = g_parked.find(p->name);
+    if (parked != g_parked.end()) {  // back from recovery: the shadow hands over what it kept
+      resume_locked(*parked->second, p);
+      g_parked.erase(parked);
+    }
+  }
+  d->objects.add({ObjectType::pcm, (uintptr_t)pcm, sizeof *pcm, 0, p->name});
+  klog(6, "sound: %s registered by %s (%s%s%s)", p->name.c_str(), d->name.c_str(), p->streams & 1 ? "playback" : "",
+       p->streams == 3 ? ", " : "", p->streams & 2 ? "capture" : "");
+  return 0;
+}
+
+extern "C" void kapi_nooks_snd_pcm_unregister(void *arg) {
+  Domain *d = calling_domain();
+  d->objects.remove(ObjectType::pcm, (uintptr_t)arg);
+  std::lock_guard<std::mutex> g(g_lock);
+  if (auto p = pcm_of(d, (uintptr_t)arg)) drop_locked(*p, "unregistered by its driver");
+}
+
+extern "C" int kapi_nooks_snd_pcm_set_buffer(void *arg, int stream, void *area, unsigned long bytes) {
+  Domain *d = calling_domain();
+  std::lock_guard<std::mutex> g(g_lock);
+  auto p = pcm_of(d, (uintptr_t)arg);
+  if (!p || (stream != 0 && stream != 1) || !p->rt[stream]) return -EINVAL;
+  if (bytes != p->rt[stream]->buffer_bytes || !dma_cpu_address(d, dma_bus_address(d, area), bytes)) {
+    klog(3, "sound: %s: snd_pcm_set_buffer: %lu bytes at %p is not a DMA ring of %u bytes", p->name.c_str(), bytes, area,
+         p->rt[stream]->buffer_bytes);
+    return -EINVAL;
+  }
+  p->area[stream] = static_cast<uint8_t *>(area);
+  return 0;
+}
+
+extern "C" void kapi_nooks_snd_pcm_period_elapsed(void *arg, int stream) {
+  Domain *d = calling_domain();
+  if (stream != 0 && stream != 1) kernel_bug(d, "snd_pcm_period_elapsed: stream %d is neither playback (0) nor capture (1)", stream);
+  std::lock_guard<std::mutex> g(g_lock);
+  auto p = pcm_of(d, (uintptr_t)arg);
+  if (!p || !p->open[stream]) return;  // a late interrupt: nothing open
+  Stream &s = *p->open[stream];
+  std::lock_guard<std::mutex> sg(s.lock);
+  s.elapsed = true;
+  s.cv.notify_all();
+}

@@ -1,0 +1,85 @@
+// The bus's N-API functions (lib/kernel.ts): emulated devices added, real PCI
+// devices attached, the devices listed, an interrupt line raised.
+#include <napi.h>
+
+#include "../addon.h"
+#include "../domain/domain.h"
+#include "../kapi/subsystems.h"
+#include "bus.h"
+#include "host_pci.h"
+
+namespace nooks {
+namespace {
+
+Napi::Object device_object(Napi::Env env, const DeviceInfo &i) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("index", i.index);
+  o.Set("name", i.name);
+  o.Set("kind", i.kind);
+  o.Set("vendor", i.vendor);
+  o.Set("device", i.device_id);
+  o.Set("irq", i.irq);
+  o.Set("driver", i.domain >= 0 && g_domains[i.domain] ? Napi::Value(Napi::String::New(env, g_domains[i.domain]->name)) : env.Null());
+  o.Set("errors", (double)i.errors);
+  return o;
+}
+
+// addDevice(kind, { option: string }): a new emulated device on the bus (drivers registered for it probe it now).
+Napi::Value AddDevice(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_booted(env);
+  DeviceOptions opts;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      std::string k = keys.Get(i).ToString();
+      opts[k] = o.Get(k).ToString();
+    }
+  }
+  try {
+    return device_object(env, bus_add_device(info[0].As<Napi::String>(), opts));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());
+  } catch (const std::exception &e) {
+    throw_code(env, "EINVAL", e.what());
+  }
+}
+
+// attachPci(address, 'uio' | 'vfio'): a real PCI device of the machine on the bus, named by its address.
+Napi::Value AttachPci(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_booted(env);
+  std::string address = info[0].As<Napi::String>(), via = info[1].As<Napi::String>();
+  if (g_backend.no_real_devices) throw_code(env, "ENOTSUP", g_backend.no_real_devices);
+  try {
+    return device_object(env, bus_attach(via == "vfio" ? vfio_open(address) : uio_open(address), address));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());
+  } catch (const std::exception &e) {
+    throw_code(env, "EINVAL", e.what());
+  }
+}
+
+Napi::Value Devices(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_owner(env);
+  Napi::Array a = Napi::Array::New(env);
+  for (const DeviceInfo &i : bus_devices()) a.Set(a.Length(), device_object(env, i));
+  return a;
+}
+
+Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
+  require_owner(info.Env());
+  return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+AddonExports exports([](Napi::Env env, Napi::Object e) {
+  e.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
+  e.Set("addDevice", Napi::Function::New(env, AddDevice));
+  e.Set("devices", Napi::Function::New(env, Devices));
+  e.Set("attachPci", Napi::Function::New(env, AttachPci));
+});
+
+}  // namespace
+}  // namespace nooks

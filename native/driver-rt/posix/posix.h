@@ -1,0 +1,37 @@
+/*
+ * The POSIX personality: the subset of the C library that `nooks build
+ * --posix` links into a driver written against libc (docs/drivers.md). It
+ * runs inside the driver's domain, like the driver runtime beside it
+ * (native/driver-rt/); what it cannot do there it asks of the kernel through
+ * the nooks_posix_* calls (lib/wrappers/posix.ts, checked like every kernel
+ * call). Its definitions take the prototypes of the system's own headers,
+ * so the compiler holds them to what unmodified sources expect; they are
+ * hidden (-fvisibility=hidden): a driver's calls bind to them at link time,
+ * never to the host's libc.
+ *
+ * No TLS anywhere (a driver's domain has none): errno lives in a table of
+ * per-thread slots (errno.c), the streams' partial lines in static data.
+ * A recovery resets all of it with the driver's data and frees its heap.
+ */
+#ifndef NOOKS_POSIX_H
+#define NOOKS_POSIX_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nooks/kapi.h>
+#include <nooks/posix_calls.h>
+
+/* Writes n bytes to a stream (stdout or stderr): each '\n' ends one line of
+ * the kernel log. -1 (errno EBADF) for any other FILE. */
+int posix_stream_write(FILE *f, const char *p, size_t n);
+/* Logs what stdout and stderr hold of an unfinished line (exit does). */
+void posix_streams_flush(void);
+/* Ends the driver as abort() does, with `message` (at most 511 bytes kept). */
+void posix_abort(const char *message) __attribute__((noreturn));
+
+#endif

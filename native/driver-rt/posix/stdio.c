@@ -1,0 +1,188 @@
+/* stdout and stderr as the kernel log: every '\n' ends one line, tagged with
+ * the driver (the kernel knows the caller), level info for stdout and err for
+ * stderr. An unfinished line waits in the stream; a line longer than the
+ * stream's buffer is logged in pieces. */
+#include "posix.h"
+
+#define LINE_MAX_BYTES 512
+
+struct stream {
+	const char *level;	/* the KERN_* prefix of its lines */
+	spinlock_t lock;
+	size_t len;
+	char line[LINE_MAX_BYTES];	/* the level prefix, then the line */
+};
+
+static struct stream out_stream = { .level = KERN_INFO }, err_stream = { .level = KERN_ERR };
+
+FILE *stdout = (FILE *)&out_stream;
+FILE *stderr = (FILE *)&err_stream;
+
+static struct stream *stream_of(FILE *f)
+{
+	if (f != (FILE *)&out_stream && f != (FILE *)&err_stream) {
+		errno = EBADF;
+		return NULL;
+	}
+	return (struct stream *)f;
+}
+
+static void emit(struct stream *s)
+{
+	nooks_log(s->line, s->len);
+	s->len = 0;
+}
+
+int posix_stream_write(FILE *f, const char *p, size_t n)
+{
+	struct stream *s = stream_of(f);
+
+	if (!s)
+		return -1;
+	spin_lock(&s->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (s->len == 0) {
+			memcpy(s->line, s->level, 3);
+			s->len = 3;
+		}
+		if (p[i] == '\n') {
+			emit(s);
+			continue;
+		}
+		s->line[s->len++] = p[i];
+		if (s->len == sizeof(s->line))
+			emit(s);
+	}
+	spin_unlock(&s->lock);
+	return 0;
+}
+
+void posix_streams_flush(void)
+{
+	struct stream *all[] = { &out_stream, &err_stream };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		spin_lock(&all[i]->lock);
+		if (all[i]->len > 3)
+			emit(all[i]);
+		spin_unlock(&all[i]->lock);
+	}
+}
+
+int fflush(FILE *f)
+{
+	/* lines reach the log whole, at their '\n' */
+	return f && !stream_of(f) ? EOF : 0;
+}
+
+int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	char small[256], *text = small;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small)) {
+		text = malloc((size_t)n + 1);
+		if (text)
+			vsnprintf(text, (size_t)n + 1, fmt, again);
+	}
+	va_end(again);
+	if (!text)
+		return -1;
+	if (n > 0 && posix_stream_write(f, text, (size_t)n) < 0)
+		n = -1;
+	if (text != small)
+		free(text);
+	return n;
+}
+
+int fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(f, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int vprintf(const char *fmt, va_list ap)
+{
+	return vfprintf(stdout, fmt, ap);
+}
+
+int printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int vsprintf(char *buf, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, (size_t)-1 / 2, fmt, ap);
+}
+
+int sprintf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsprintf(buf, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int fputs(const char *s, FILE *f)
+{
+	return posix_stream_write(f, s, strlen(s)) < 0 ? EOF : 1;
+}
+
+int puts(const char *s)
+{
+	if (fputs(s, stdout) == EOF)
+		return EOF;
+	return posix_stream_write(stdout, "\n", 1) < 0 ? EOF : 1;
+}
+
+int fputc(int c, FILE *f)
+{
+	char ch = (char)c;
+
+	return posix_stream_write(f, &ch, 1) < 0 ? EOF : (unsigned char)c;
+}
+
+int putc(int c, FILE *f)
+{
+	return fputc(c, f);
+}
+
+int putchar(int c)
+{
+	return fputc(c, stdout);
+}
+
+size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+	if (!size || !n)
+		return 0;
+	return posix_stream_write(f, p, size * n) < 0 ? 0 : n;
+}
+
+void perror(const char *s)
+{
+	const char *why = strerror(errno);
+
+	if (s && *s)
+		fprintf(stderr, "%s: %s\n", s, why);
+	else
+		fprintf(stderr, "%s\n", why);
+}

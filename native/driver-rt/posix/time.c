@@ -1,0 +1,64 @@
+/* Clocks and sleeps. A sleep is a kernel call that waits inside the driver's
+ * crossing: it counts against the driver's time budget, as msleep. */
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#define NS_PER_S 1000000000LL
+
+int clock_gettime(clockid_t clock, struct timespec *ts)
+{
+	long long ns = nooks_posix_clock_ns(clock);
+
+	if (ns < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	ts->tv_sec = ns / NS_PER_S;
+	ts->tv_nsec = ns % NS_PER_S;
+	return 0;
+}
+
+int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+	long long ns = nooks_posix_clock_ns(CLOCK_REALTIME);
+
+	tv->tv_sec = ns / NS_PER_S;	/* glibc declares tv non-null */
+	tv->tv_usec = ns % NS_PER_S / 1000;
+	return 0;
+}
+
+time_t time(time_t *out)
+{
+	time_t now = nooks_posix_clock_ns(CLOCK_REALTIME) / NS_PER_S;
+
+	if (out)
+		*out = now;
+	return now;
+}
+
+int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= NS_PER_S) {
+		errno = EINVAL;
+		return -1;
+	}
+	nooks_posix_sleep_ns((unsigned long long)req->tv_sec * NS_PER_S + (unsigned long long)req->tv_nsec);
+	if (rem)
+		rem->tv_sec = rem->tv_nsec = 0;
+	return 0;
+}
+
+int usleep(useconds_t us)
+{
+	nooks_posix_sleep_ns((unsigned long long)us * 1000);
+	return 0;
+}
+
+unsigned int sleep(unsigned int s)
+{
+	nooks_posix_sleep_ns((unsigned long long)s * NS_PER_S);
+	return 0;
+}

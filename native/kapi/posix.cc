@@ -1,0 +1,79 @@
+// The kernel side of the POSIX personality (lib/wrappers/posix.ts): what the
+// C library linked into a driver (native/driver-rt/posix/) cannot do inside
+// the driver's domain. Checked and dispatched like every kernel call.
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "checks.h"
+#include "log.h"
+#include "subsystems.h"
+
+using namespace nooks;
+
+extern "C" void *kapi_nooks_posix_malloc(size_t size, size_t align) {
+  if (align < 16 || align > 4096 || (align & (align - 1))) return nullptr;
+  Domain *d = calling_domain();
+  if (size > d->mem_limit) return nullptr;  // malloc(huge) fails as malloc does
+  return domain_alloc(d, d->heap, size ? size : 1, align, ObjectType::memory, 0, "malloc");
+}
+
+extern "C" void *kapi_nooks_posix_realloc(void *ptr, size_t size) {
+  Domain *d = calling_domain();
+  Object old;
+  if (!d->objects.find(ObjectType::memory, (uintptr_t)ptr, &old)) kernel_bug(d, "realloc(%p): not allocated", ptr);
+  if (size > d->mem_limit) return nullptr;
+  void *p = domain_alloc(d, d->heap, size ? size : 1, 16, ObjectType::memory, 0, "malloc");
+  if (!p) return nullptr;
+  memcpy(p, ptr, std::min(old.size, size));
+  domain_free_block(d, d->heap, (uintptr_t)ptr, ObjectType::memory);
+  return p;
+}
+
+extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_MONOTONIC_RAW && clock != CLOCK_BOOTTIME)
+    return -EINVAL;
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+extern "C" void kapi_nooks_posix_sleep_ns(unsigned long long ns) { driver_sleep_ns(calling_domain(), ns); }
+
+extern "C" long kapi_nooks_posix_getenv(const char *name, char *buf, size_t size) {
+  Domain *d = calling_domain();
+  auto it = d->env.find(name);
+  if (it == d->env.end()) return -1;
+  if (buf && size) {
+    size_t n = std::min(it->second.size(), size - 1);
+    memcpy(buf, it->second.data(), n);
+    buf[n] = 0;
+  }
+  return (long)it->second.size();
+}
+
+extern "C" int kapi_nooks_posix_gettid() { return gettid(); }
+extern "C" int kapi_nooks_posix_getpid() { return getpid(); }
+extern "C" unsigned int kapi_nooks_posix_getuid() { return getuid(); }
+extern "C" unsigned int kapi_nooks_posix_geteuid() { return geteuid(); }
+
+// A driver that ends itself fails as it would by a fault: contained and
+// recovered. Without isolation nothing can contain it: the process ends, as
+// the driver would have ended it without nooks.
+extern "C" void kapi_nooks_posix_exit(int status) {
+  Domain *d = calling_domain();
+  if (g_backend.contains_faults) xpc_fail_current(d, FaultKind::exit, "exit(%d)", status);
+  fprintf(stderr, "nooks: driver %s called exit(%d)\n", d->name.c_str(), status);
+  _exit(status);
+}
+
+extern "C" void kapi_nooks_posix_abort(const char *message) {
+  Domain *d = calling_domain();
+  if (g_backend.contains_faults) xpc_fail_current(d, FaultKind::abort, "%s", message);
+  fprintf(stderr, "nooks: driver %s: %s\n", d->name.c_str(), message);
+  abort();
+}

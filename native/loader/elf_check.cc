@@ -1,0 +1,380 @@
+#include "elf_check.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "loader.h"
+
+namespace nooks {
+
+namespace {
+
+const uint64_t kPage = 4096;
+const uint64_t kMaxVaddr = 1ull << 47;  // user address space: nothing maps above it
+// An image beyond this is a damaged size, not a driver (its static data must
+// also fit memLimitBytes: checked when its domain is made).
+const uint64_t kMaxSpan = 64ull << 30;
+const int kMaxPhnum = 256;
+
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
+  return b;
+}
+
+[[noreturn]] void malformed(const std::string &path, const std::string &what) {
+  throw LoadError("ENOTELF", path + ": malformed driver file: " + what);
+}
+
+// Only a regular file can be a driver: a directory would fail in the
+// reading, a FIFO (opened without waiting for a writer) or a device like
+// /dev/zero would never end.
+DriverImage read_file(const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) throw LoadError("ENOENT", path + ": no such driver file");
+    throw LoadError(errno == EACCES ? "EACCES" : "ENOENT", path + ": cannot read the driver file: " + strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
+    throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
+  }
+  DriverImage img;
+  img.bytes.resize(st.st_size);
+  size_t got = 0;
+  while (got < img.bytes.size()) {
+    ssize_t n = read(fd, img.bytes.data() + got, img.bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += n;
+  }
+  close(fd);
+  img.bytes.resize(got);
+  return img;
+}
+
+// The dynamic entries a driver may have (with their names); any other is refused.
+const std::map<int64_t, std::string> kSupportedTags = {
+    {DT_SONAME, "DT_SONAME"},     {DT_HASH, "DT_HASH"},         {DT_GNU_HASH, "DT_GNU_HASH"}, {DT_STRTAB, "DT_STRTAB"},
+    {DT_SYMTAB, "DT_SYMTAB"},     {DT_STRSZ, "DT_STRSZ"},       {DT_SYMENT, "DT_SYMENT"},     {DT_PLTGOT, "DT_PLTGOT"},
+    {DT_PLTRELSZ, "DT_PLTRELSZ"}, {DT_PLTREL, "DT_PLTREL"},     {DT_JMPREL, "DT_JMPREL"},     {DT_RELA, "DT_RELA"},
+    {DT_RELASZ, "DT_RELASZ"},     {DT_RELAENT, "DT_RELAENT"},   {DT_RELACOUNT, "DT_RELACOUNT"}, {DT_FLAGS, "DT_FLAGS"},
+    {DT_FLAGS_1, "DT_FLAGS_1"},   {DT_BIND_NOW, "DT_BIND_NOW"}, {DT_SYMBOLIC, "DT_SYMBOLIC"},
+};
+
+// What dlopen will read of the image, checked field by field.
+class Checker {
+ public:
+  Checker(DriverImage &img, const std::string &path) : img_(img), path_(path) {}
+
+  void run() {
+    header();
+    segments();
+    dynamic();
+    tables();
+    load_time_code();
+    // glibc applies the first DT_RELACOUNT of DT_RELA as R_X86_64_RELATIVE, asserting they are
+    if (tag(DT_RELACOUNT) > tag(DT_RELASZ) / sizeof(Elf64_Rela)) malformed(path_, "DT_RELACOUNT exceeds DT_RELASZ");
+    relocations(tag(DT_RELA), tag(DT_RELASZ), tag(DT_RELACOUNT), "DT_RELA");
+    relocations(tag(DT_JMPREL), tag(DT_PLTRELSZ), 0, "DT_JMPREL");
+  }
+
+ private:
+  DriverImage &img_;
+  const std::string &path_;
+  std::vector<const Elf64_Phdr *> loads_;
+  const Elf64_Phdr *dyn_ = nullptr;
+  std::map<int64_t, uint64_t> tags_;  // the last entry of each tag wins, as in glibc
+  std::vector<uint64_t> needed_;       // DT_NEEDED names (string table offsets)
+  int64_t ctor_ = 0;                   // a constructor or destructor tag
+
+  uint64_t tag(int64_t t) const {
+    auto i = tags_.find(t);
+    return i == tags_.end() ? 0 : i->second;
+  }
+
+  void header() {
+    const Elf64_Ehdr *eh = img_.at<Elf64_Ehdr>(0);
+    if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) throw LoadError("ENOTELF", path_ + ": not an ELF file");
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64 ||
+        eh->e_type != ET_DYN)
+      throw LoadError("ENOTELF", path_ + ": not an x86-64 shared object");
+    if (eh->e_phentsize != sizeof(Elf64_Phdr) || !img_.ph() || !img_.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
+      throw LoadError("ENOTELF", path_ + ": truncated ELF headers");
+    if (eh->e_phoff % alignof(Elf64_Phdr) != 0) malformed(path_, "the program headers are misaligned");
+    // glibc copies them (and one record per PT_LOAD) onto the stack of the thread that loads
+    if (eh->e_phnum > kMaxPhnum) malformed(path_, std::to_string(eh->e_phnum) + " program headers (a driver has about 10)");
+  }
+
+  // The PT_LOAD whose memory holds [vaddr, vaddr+size) (`file`: in the part
+  // read from the file), or null.
+  const Elf64_Phdr *segment_of(uint64_t vaddr, uint64_t size, bool file) const {
+    uint64_t end;
+    if (__builtin_add_overflow(vaddr, size, &end)) return nullptr;
+    for (const Elf64_Phdr *p : loads_)
+      if (vaddr >= p->p_vaddr && end <= p->p_vaddr + (file ? p->p_filesz : p->p_memsz)) return p;
+    return nullptr;
+  }
+
+  // File offset of the bytes dlopen maps at vaddr (inside a PT_LOAD's file part).
+  uint64_t file_offset(const Elf64_Phdr *load, uint64_t vaddr) const { return load->p_offset + (vaddr - load->p_vaddr); }
+
+  std::string segment_name(int i) const { return "program header " + std::to_string(i); }
+
+  void segments() {
+    const Elf64_Phdr *ph = img_.ph();
+    for (int i = 0; i < img_.eh()->e_phnum; i++) {
+      const Elf64_Phdr &p = ph[i];
+      uint64_t end;
+      if (p.p_type != PT_GNU_STACK && (__builtin_add_overflow(p.p_offset, p.p_filesz, &end) || end > img_.bytes.size()))
+        malformed(path_, segment_name(i) + " extends past the end of the file");
+      if (p.p_type == PT_TLS) malformed(path_, "thread-local storage (PT_TLS) is not supported in drivers");
+      if (p.p_type == PT_DYNAMIC) {
+        if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
+        dyn_ = &p;
+      }
+      if (p.p_type != PT_LOAD) continue;
+      if (p.p_memsz == 0 || p.p_filesz > p.p_memsz || p.p_vaddr >= kMaxVaddr || p.p_memsz > kMaxVaddr - p.p_vaddr)
+        malformed(path_, segment_name(i) + " (PT_LOAD) has bad sizes");
+      // the file bytes at p_offset are what glibc maps at p_vaddr
+      if ((p.p_vaddr - p.p_offset) % kPage != 0) malformed(path_, segment_name(i) + " (PT_LOAD) is not page-aligned");
+      // glibc reserves the span from the first segment to the last: out of order, one would land outside it
+      if (!loads_.empty() && p.p_vaddr / kPage < (loads_.back()->p_vaddr + loads_.back()->p_memsz + kPage - 1) / kPage)
+        malformed(path_, segment_name(i) + " (PT_LOAD) overlaps or precedes the one before it");
+      loads_.push_back(&p);
+    }
+    if (loads_.empty()) malformed(path_, "no PT_LOAD segment");
+    if (loads_.back()->p_vaddr + loads_.back()->p_memsz - loads_.front()->p_vaddr > kMaxSpan)
+      malformed(path_, "the segments span more than 64 GiB");
+    bool phdr = false;
+    for (int i = 0; i < img_.eh()->e_phnum; i++) {
+      const Elf64_Phdr &p = ph[i];
+      switch (p.p_type) {
+        case PT_GNU_RELRO:  // made read-only after relocation
+        case PT_GNU_EH_FRAME:
+          if (!segment_of(p.p_vaddr, p.p_memsz, false)) malformed(path_, segment_name(i) + " lies outside the loaded segments");
+          break;
+        case PT_PHDR:  // glibc reads the program headers there (_dl_find_object)
+          phdr = true;
+          if (p.p_offset != img_.eh()->e_phoff || p.p_filesz != img_.eh()->e_phnum * sizeof(Elf64_Phdr))
+            malformed(path_, "PT_PHDR does not describe the program headers");
+          mapped_as_in_file(p, i);
+          break;
+        case PT_NOTE:
+        case PT_GNU_PROPERTY:
+          mapped_as_in_file(p, i);
+          notes(p, i);
+          break;
+        case PT_DYNAMIC:
+          mapped_as_in_file(p, i);
+          if (p.p_offset % alignof(Elf64_Dyn) != 0) malformed(path_, "PT_DYNAMIC is misaligned");
+          // glibc adjusts the entries in place, and no relocation may rewrite them (below)
+          if (!(segment_of(p.p_vaddr, p.p_memsz, true)->p_flags & PF_W))
+            malformed(path_, "PT_DYNAMIC is not in a writable segment");
+          break;
+      }
+    }
+    if (!dyn_) malformed(path_, "no PT_DYNAMIC");
+    if (!phdr) program_headers_in_memory();
+  }
+
+  // A segment glibc reads both from the file and from memory: both must be the same bytes.
+  void mapped_as_in_file(const Elf64_Phdr &p, int i) const {
+    const Elf64_Phdr *load = segment_of(p.p_vaddr, p.p_memsz, true);
+    if (!load || !readable(load) || p.p_filesz != p.p_memsz || file_offset(load, p.p_vaddr) != p.p_offset)
+      malformed(path_, segment_name(i) + " lies outside the loaded, readable segments");
+  }
+
+  static bool readable(const Elf64_Phdr *load) { return load->p_flags & (PF_R | PF_W); }
+
+  // Without PT_PHDR, glibc looks for the program headers in the mapped file
+  // pages (and reads them there while dlopen runs) or copies them.
+  void program_headers_in_memory() const {
+    uint64_t lo = img_.eh()->e_phoff, hi = lo + img_.eh()->e_phnum * sizeof(Elf64_Phdr);
+    for (const Elf64_Phdr *p : loads_) {
+      uint64_t mapoff = p->p_offset / kPage * kPage, mapped = (p->p_vaddr + p->p_filesz + kPage - 1) / kPage * kPage - p->p_vaddr / kPage * kPage;
+      if (mapoff > lo || mapoff + mapped < hi) continue;
+      if (!readable(p)) malformed(path_, "the program headers are in a segment that is not readable");
+      return;
+    }
+  }
+
+  // glibc walks 4- and 8-aligned notes (ABI tag, x86 properties) trusting their sizes.
+  void notes(const Elf64_Phdr &p, int i) const {
+    if (p.p_align != 4 && p.p_align != 8) return;
+    auto up = [&](uint64_t v) { return (v + p.p_align - 1) & ~(p.p_align - 1); };
+    uint64_t at = 0;
+    while (at + sizeof(Elf64_Nhdr) < p.p_filesz) {
+      Elf64_Nhdr n;  // notes may be misaligned in a damaged file
+      memcpy(&n, img_.bytes.data() + p.p_offset + at, sizeof n);
+      uint64_t next = at + up(up(sizeof(Elf64_Nhdr) + n.n_namesz) + n.n_descsz);
+      if (next > p.p_filesz) malformed(path_, "a note in " + segment_name(i) + " extends past its end");
+      at = next;
+    }
+  }
+
+  void dynamic() {
+    const Elf64_Dyn *d = img_.at<Elf64_Dyn>(dyn_->p_offset, dyn_->p_filesz / sizeof(Elf64_Dyn));
+    uint64_t n = dyn_->p_filesz / sizeof(Elf64_Dyn), k = 0;
+    for (; k < n && d[k].d_tag != DT_NULL; k++) {
+      int64_t t = d[k].d_tag;
+      if (t == DT_NEEDED) needed_.push_back(d[k].d_un.d_val);
+      else if (ctor_name(t)) ctor_ = t;
+      else if (!kSupportedTags.count(t)) malformed(path_, "unsupported dynamic entry (tag " + hex(t) + ")");
+      else tags_[t] = d[k].d_un.d_val;
+    }
+    // glibc reads entries up to DT_NULL, whatever the segment's size
+    if (k == n) malformed(path_, "no DT_NULL inside PT_DYNAMIC");
+    if (tag(DT_FLAGS) & ~(uint64_t)(DF_BIND_NOW | DF_SYMBOLIC)) malformed(path_, "unsupported DT_FLAGS " + hex(tag(DT_FLAGS)));
+    if (tag(DT_FLAGS_1) & ~(uint64_t)DF_1_NOW) malformed(path_, "unsupported DT_FLAGS_1 " + hex(tag(DT_FLAGS_1)));
+    for (int64_t t : {DT_STRTAB, DT_SYMTAB, DT_STRSZ})
+      if (!tags_.count(t)) malformed(path_, "no " + kSupportedTags.at(t));
+    if (!tags_.count(DT_HASH) && !tags_.count(DT_GNU_HASH)) malformed(path_, "no symbol hash table (DT_HASH, DT_GNU_HASH)");
+    // glibc dereferences these without a check, or asserts them (and exits the process) rather than failing dlopen
+    if (tags_.count(DT_SYMENT) && tag(DT_SYMENT) != sizeof(Elf64_Sym)) malformed(path_, "DT_SYMENT is not 24");
+    if (tags_.count(DT_RELA) && (!tags_.count(DT_RELASZ) || tag(DT_RELAENT) != sizeof(Elf64_Rela)))
+      malformed(path_, "DT_RELA without DT_RELASZ and a DT_RELAENT of 24");
+    if (tags_.count(DT_PLTREL) && (tag(DT_PLTREL) != DT_RELA || !tags_.count(DT_JMPREL) || !tags_.count(DT_PLTRELSZ)))
+      malformed(path_, "DT_PLTREL is not DT_RELA with DT_JMPREL and DT_PLTRELSZ");
+  }
+
+  // Code that dlopen or dlclose would run in the host: other libraries (and
+  // their constructors), constructors and destructors, IFUNC resolvers.
+  void load_time_code() const {
+    if (!needed_.empty()) {
+      uint64_t name = needed_[0];
+      throw LoadError("ENEEDED", path_ + ": the driver needs the shared library " +
+                                     (name < tag(DT_STRSZ) ? (const char *)img_.bytes.data() + img_.strtab_offset + name : "?") +
+                                     " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime");
+    }
+    if (ctor_) {
+      bool exit = ctor_ == DT_FINI || ctor_ == DT_FINI_ARRAY || ctor_ == DT_FINI_ARRAYSZ;
+      throw LoadError("ECTOR", path_ + ": the driver has " + (exit ? "destructors" : "constructors") + " (" + ctor_name(ctor_) +
+                                   "), code that would run in the host, outside its domain, when it is " +
+                                   (exit ? "unloaded" : "loaded") + "; refused (use module_init and module_exit)");
+    }
+    const Elf64_Sym *s = img_.syms();
+    for (uint64_t i = 0; i < img_.nsyms; i++)
+      if (ELF64_ST_TYPE(s[i].st_info) == STT_GNU_IFUNC && s[i].st_shndx != SHN_UNDEF) ifunc(img_.name_of(s[i]));
+  }
+
+  [[noreturn]] void ifunc(const std::string &what) const {
+    throw LoadError("ECTOR", path_ + ": " + what + " is an IFUNC, whose resolver would run in the host, outside the "
+                                                   "driver's domain, when it is loaded; refused");
+  }
+
+  static const char *ctor_name(int64_t t) {
+    switch (t) {
+      case DT_INIT: return ".init (DT_INIT)";
+      case DT_FINI: return ".fini (DT_FINI)";
+      case DT_INIT_ARRAY: case DT_INIT_ARRAYSZ: return ".init_array (DT_INIT_ARRAY)";
+      case DT_FINI_ARRAY: case DT_FINI_ARRAYSZ: return ".fini_array (DT_FINI_ARRAY)";
+      case DT_PREINIT_ARRAY: case DT_PREINIT_ARRAYSZ: return ".preinit_array (DT_PREINIT_ARRAY)";
+      default: return nullptr;
+    }
+  }
+
+  // A table dlopen reads: in the file part of a read-only PT_LOAD, so that no
+  // relocation can rewrite it while glibc reads it. Its file offset.
+  uint64_t table(uint64_t vaddr, uint64_t size, uint64_t align, const std::string &what) const {
+    const Elf64_Phdr *p = segment_of(vaddr, size, true);
+    if (!p || !readable(p) || (p->p_flags & PF_W)) malformed(path_, what + " lies outside the driver's read-only segments");
+    if (vaddr % align != 0) malformed(path_, what + " is misaligned");
+    return file_offset(p, vaddr);
+  }
+
+  template <class T>
+  const T *array(uint64_t vaddr, uint64_t count, const std::string &what) const {
+    uint64_t size;
+    if (__builtin_mul_overflow(count, sizeof(T), &size)) malformed(path_, what + " is too large");
+    return img_.at<T>(table(vaddr, size, alignof(T), what), count);
+  }
+
+  void tables() {
+    img_.strtab_offset = table(tag(DT_STRTAB), tag(DT_STRSZ), 1, "the string table (DT_STRTAB, DT_STRSZ)");
+    uint64_t strsz = tag(DT_STRSZ);
+    if (strsz == 0 || img_.bytes[img_.strtab_offset + strsz - 1] != 0) malformed(path_, "the string table does not end with NUL");
+    if (tags_.count(DT_SONAME) && tag(DT_SONAME) >= strsz) malformed(path_, "DT_SONAME is outside the string table");
+    uint64_t nsyms = 0;
+    if (tags_.count(DT_HASH)) nsyms = sysv_hash();
+    if (tags_.count(DT_GNU_HASH)) nsyms = gnu_hash();  // glibc prefers it
+    img_.syms_offset = table(tag(DT_SYMTAB), nsyms * sizeof(Elf64_Sym), alignof(Elf64_Sym), "the symbol table (DT_SYMTAB)");
+    img_.nsyms = nsyms;
+    const Elf64_Sym *s = img_.syms();
+    for (uint64_t i = 0; i < nsyms; i++) {
+      if (s[i].st_name >= strsz) malformed(path_, "symbol " + std::to_string(i) + " has its name outside the string table");
+    }
+  }
+
+  // DT_HASH: nbucket, nchain, buckets, chains; every index below nchain, the symbol count.
+  uint64_t sysv_hash() const {
+    const uint32_t *h = array<uint32_t>(tag(DT_HASH), 2, "DT_HASH");
+    uint64_t nbucket = h[0], nchain = h[1];
+    const uint32_t *all = array<uint32_t>(tag(DT_HASH), 2 + nbucket + nchain, "DT_HASH");
+    if (nbucket == 0) malformed(path_, "DT_HASH has no buckets");
+    for (uint64_t i = 2; i < 2 + nbucket + nchain; i++)
+      if (all[i] >= nchain) malformed(path_, "DT_HASH has a symbol index out of range");
+    return nchain;
+  }
+
+  // DT_GNU_HASH: nbuckets, symbias, bloom words (a power of two), shift,
+  // bloom, buckets, chains (runs of symbols, each ending with its low bit
+  // set). The symbol count is one past the end of the chain that starts last.
+  uint64_t gnu_hash() const {
+    uint64_t at = tag(DT_GNU_HASH);
+    const uint32_t *h = array<uint32_t>(at, 4, "DT_GNU_HASH");
+    uint64_t nbuckets = h[0], symbias = h[1], nwords = h[2];
+    if (nbuckets == 0 || nwords == 0 || (nwords & (nwords - 1)) != 0) malformed(path_, "DT_GNU_HASH has a bad header");
+    const uint32_t *buckets = array<uint32_t>(at + 16, 2 * nwords + nbuckets, "DT_GNU_HASH") + 2 * nwords;
+    uint64_t last = 0;
+    for (uint64_t b = 0; b < nbuckets; b++) {
+      if (buckets[b] != 0 && buckets[b] < symbias) malformed(path_, "DT_GNU_HASH has a bucket below its first symbol");
+      last = std::max<uint64_t>(last, buckets[b]);
+    }
+    if (last == 0) return symbias;
+    uint64_t chains_at = at + 16 + 8 * nwords + 4 * nbuckets;
+    for (uint64_t i = last;; i++)
+      if (*array<uint32_t>(chains_at + 4 * (i - symbias), 1, "a DT_GNU_HASH chain") & 1) return i + 1;
+  }
+
+  // Each relocation: a type glibc applies here, a symbol in the table, a
+  // target in a writable segment and not in the dynamic section (glibc
+  // rereads it while relocating).
+  void relocations(uint64_t vaddr, uint64_t size, uint64_t nrelative, const char *what) const {
+    if (size == 0) return;
+    if (size % sizeof(Elf64_Rela) != 0) malformed(path_, std::string(what) + " size is not a multiple of 24");
+    uint64_t n = size / sizeof(Elf64_Rela);
+    const Elf64_Rela *r = array<Elf64_Rela>(vaddr, n, what);
+    for (uint64_t i = 0; i < n; i++) {
+      std::string which = std::string("relocation ") + std::to_string(i) + " of " + what;
+      uint32_t type = ELF64_R_TYPE(r[i].r_info);
+      if (type == R_X86_64_IRELATIVE) ifunc(which);
+      if (i < nrelative && type != R_X86_64_RELATIVE) malformed(path_, which + " is counted in DT_RELACOUNT but not relative");
+      if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
+          type != R_X86_64_RELATIVE)
+        malformed(path_, which + " has unsupported type " + std::to_string(type));
+      if (ELF64_R_SYM(r[i].r_info) >= img_.nsyms) malformed(path_, which + " names a symbol out of range");
+      const Elf64_Phdr *target = segment_of(r[i].r_offset, 8, false);
+      uint64_t end = r[i].r_offset + 8;
+      if (!target || !(target->p_flags & PF_W) || (end > dyn_->p_vaddr && r[i].r_offset < dyn_->p_vaddr + dyn_->p_memsz))
+        malformed(path_, which + " writes outside the driver's writable data (offset " + hex(r[i].r_offset) + ")");
+    }
+  }
+};
+
+}  // namespace
+
+DriverImage read_driver_image(const std::string &path) {
+  DriverImage img = read_file(path);
+  Checker(img, path).run();
+  return img;
+}
+
+}  // namespace nooks

@@ -1,0 +1,40 @@
+// Reading a driver file and checking it before dlopen sees it. glibc's loader
+// trusts every offset, size and index in an ELF file, so one corrupt field
+// can crash the host inside dlopen; and code that runs while an object is
+// opened or closed (constructors, destructors, IFUNC resolvers, the libraries
+// it needs) would run in the host, outside any domain. So everything dlopen
+// reads is checked to lie in the file and in the loaded segments, and
+// load-time code is refused.
+#pragma once
+#include <elf.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nooks {
+
+struct DriverImage {
+  std::vector<uint8_t> bytes;
+  // The dynamic symbol table that dlopen binds (checked: every name is a
+  // NUL-terminated string inside the string table).
+  uint64_t syms_offset = 0, nsyms = 0, strtab_offset = 0;
+
+  const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
+  const Elf64_Phdr *ph() const { return at<Elf64_Phdr>(eh()->e_phoff, eh()->e_phnum); }
+  const Elf64_Sym *syms() const { return at<Elf64_Sym>(syms_offset, nsyms); }
+  const char *name_of(const Elf64_Sym &s) const { return (const char *)bytes.data() + strtab_offset + s.st_name; }
+  // `count` Ts at file offset `off`, or null where they would not all fit.
+  template <class T>
+  const T *at(uint64_t off, uint64_t count = 1) const {
+    if (off > bytes.size() || count > (bytes.size() - off) / sizeof(T)) return nullptr;
+    return (const T *)(bytes.data() + off);
+  }
+};
+
+// The file at `path`, checked. Throws LoadError: ENOENT, EISDIR, ENOTELF (not
+// an x86-64 shared object, or a malformed one: the message says which field),
+// ENEEDED (it needs other libraries), ECTOR (it has load-time code).
+DriverImage read_driver_image(const std::string &path);
+
+}  // namespace nooks
