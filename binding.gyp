@@ -35,6 +35,7 @@
         'native/domain/arena.cc',
         'native/domain/domain.cc',
         'native/domain/driver_memory.cc',
+        'native/domain/driver_memory_napi.cc',
         'native/domain/host_heap.cc',
         'native/isolation/backend.cc',
         'native/kapi/checks.cc',

@@ -12,7 +12,6 @@
 #include "bench/scale.h"
 #include "dev/bus.h"
 #include "dev/host_pci.h"
-#include "domain/driver_memory.h"
 #include "domain/host_heap.h"
 #include "isolation/mprotect/mprotect.h"
 #include "isolation/pkey/pkey.h"
@@ -55,15 +54,15 @@ void nooks::require_booted(Napi::Env env) {
   require_owner(env);
 }
 
-namespace {
-
-Domain *domain_of(Napi::Env env, Napi::Value v) {
+Domain *nooks::domain_of(Napi::Env env, Napi::Value v) {
   require_booted(env);
   int id = v.As<Napi::Number>().Int32Value();
   Domain *d = id >= 0 && id < kMaxDomains ? g_domains[id] : nullptr;
   if (!d) throw_code(env, "ENODOMAIN", "no driver with domain id " + std::to_string(id));
   return d;
 }
+
+namespace {
 
 Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) { return domain_of(info.Env(), info[i]); }
 
@@ -243,8 +242,10 @@ Napi::Value Resolve(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)(uintptr_t)p);
 }
 
+}  // namespace
+
 // A driver argument is one 64-bit register: -2^63 .. 2^64-1, signed or not.
-uint64_t to_u64(Napi::Env env, Napi::Value v) {
+uint64_t nooks::to_u64(Napi::Env env, Napi::Value v) {
   auto out_of_range = [&] {
     throw_code(env, "ERANGE", "driver call argument " + v.ToString().Utf8Value() + (v.IsBigInt() ? "n" : "") +
                                   " is out of range: arguments are 64-bit (-2^63 .. 2^64-1)");
@@ -267,6 +268,8 @@ uint64_t to_u64(Napi::Env env, Napi::Value v) {
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
   throw_code(env, "EINVAL", "driver call arguments must be numbers, bigints or booleans");
 }
+
+namespace {
 
 Napi::Value to_js(Napi::Env env, uint64_t ret) {
   int64_t r = (int64_t)ret;
@@ -420,61 +423,6 @@ Napi::Value Objects(const Napi::CallbackInfo &info) {
   return a;
 }
 
-// ---- driver memory (native/domain/driver_memory.h): memAlloc(id, size),
-// memFree(id, address), memWrite(id, address, bytes), memRead(id, address, length).
-
-uint64_t address_arg(Napi::Env env, Napi::Value v) {
-  if (!v.IsNumber() && !v.IsBigInt()) throw_code(env, "EINVAL", "an address is a number or a bigint");
-  return to_u64(env, v);
-}
-
-size_t length_arg(Napi::Env env, Napi::Value v, const char *what) {
-  double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (!(x >= 0 && x <= 9007199254740992.0 && x == std::trunc(x)))
-    throw_code(env, "EINVAL", std::string(what) + " must be a non-negative integer, got " + v.ToString().Utf8Value());
-  return (size_t)x;
-}
-
-template <class F>
-auto driver_memory(Napi::Env env, F op) -> decltype(op()) {
-  try {
-    return op();
-  } catch (const DriverMemoryError &e) {
-    throw_code(env, e.code, e.what());
-  }
-}
-
-Napi::Value MemAlloc(const Napi::CallbackInfo &info) {
-  Domain *d = domain_arg(info);
-  size_t size = length_arg(info.Env(), info[1], "the size");
-  return Napi::Number::New(info.Env(), (double)driver_memory(info.Env(), [&] { return driver_alloc(d, size); }));
-}
-
-Napi::Value MemFree(const Napi::CallbackInfo &info) {
-  Domain *d = domain_arg(info);
-  uint64_t p = address_arg(info.Env(), info[1]);
-  driver_memory(info.Env(), [&] { driver_free(d, p); });
-  return info.Env().Undefined();
-}
-
-Napi::Value MemWrite(const Napi::CallbackInfo &info) {
-  Domain *d = domain_arg(info);
-  uint64_t p = address_arg(info.Env(), info[1]);
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    throw_code(info.Env(), "EINVAL", "driver.write takes a Buffer or Uint8Array");
-  Napi::Uint8Array bytes = info[2].As<Napi::Uint8Array>();
-  driver_memory(info.Env(), [&] { driver_write(d, p, bytes.Data(), bytes.ByteLength()); });
-  return info.Env().Undefined();
-}
-
-Napi::Value MemRead(const Napi::CallbackInfo &info) {
-  Domain *d = domain_arg(info);
-  uint64_t p = address_arg(info.Env(), info[1]);
-  size_t n = length_arg(info.Env(), info[2], "the length");
-  std::vector<uint8_t> bytes = driver_memory(info.Env(), [&] { return driver_read(d, p, n); });
-  return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), n);
-}
-
 // taps(id): the crossings between the driver and its classes, per kernel call and operation.
 Napi::Value Taps(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -610,10 +558,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("domains", Napi::Function::New(env, Domains));
   exports.Set("objects", Napi::Function::New(env, Objects));
   exports.Set("taps", Napi::Function::New(env, Taps));
-  exports.Set("memAlloc", Napi::Function::New(env, MemAlloc));
-  exports.Set("memFree", Napi::Function::New(env, MemFree));
-  exports.Set("memWrite", Napi::Function::New(env, MemWrite));
-  exports.Set("memRead", Napi::Function::New(env, MemRead));
   exports.Set("log", Napi::Function::New(env, Log));
   exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));

@@ -15,6 +15,12 @@ void require_owner(Napi::Env env);
 // Throws ENOTBOOTED unless the kernel is booted (and by env).
 void require_booted(Napi::Env env);
 
+struct Domain;
+// The driver a JavaScript domain id names (ENODOMAIN if none; the kernel must be booted, by env).
+Domain *domain_of(Napi::Env env, Napi::Value id);
+// A driver call argument as its 64-bit register (ERANGE outside -2^63 .. 2^64-1, EINVAL for a fraction).
+uint64_t to_u64(Napi::Env env, Napi::Value v);
+
 // Throws a JavaScript Error with a `code` property (as every addon error has).
 [[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg);
 
