@@ -1,9 +1,8 @@
 // The public entry point: boot a kernel, load drivers into protection
 // domains, call them, and let the recovery agent restart them when they fail.
 import { EventEmitter } from 'node:events';
-import { basename } from 'node:path';
 import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type ParamValue, type TextPatch } from './native.js';
-import { driverPath, loadableDriverPath } from './paths.js';
+import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
@@ -156,7 +155,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.live();
     checkLoadOptions(nameOrPath, options);
     const path = loadableDriverPath(nameOrPath);
-    const name = options.name ?? basename(path).replace(/\.so$/, '');
+    const name = options.name ?? driverName(path);
     if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
     const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits);
@@ -250,15 +249,10 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   async shutdown(): Promise<void> {
     if (this.down) return;
     native().shutdown();
+    for (const d of this.drivers.values()) d.retire(`${d.name}: the kernel was shut down: its drivers were unloaded`);
     this.drivers.clear();
     this.down = true;
     booted = undefined;
-  }
-
-  /** @internal Throws DriverUnavailable (EUNLOADED) unless `d` is the driver this running kernel has under its name. */
-  checkCurrent(d: Driver): void {
-    this.live(d.name);
-    if (this.drivers.get(d.name) !== d) throw unloaded(`${d.name}: the driver was unloaded`);
   }
 
   private live(driver?: string): void {
@@ -277,7 +271,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   private onKernelThreadFault(id: number, f: NativeFault): void {
-    const d = [...this.drivers.values()].find((x) => x.id === id);
+    const d = [...this.drivers.values()].find((x) => x.domainId === id);
     if (!d || !d.claim(f.generation)) return;
     void this.agent.onFault(d.name, f).finally(() => this.drainLog());
   }
@@ -299,6 +293,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** @internal Driver.unload */
   forget(d: Driver): void {
     this.drivers.delete(d.name);
+    d.retire(`${d.name}: the driver was unloaded`);
     this.drainLog(); // a module_exit that faulted says so at once
   }
 }
@@ -315,24 +310,32 @@ export class Driver {
     private readonly limits: DriverLimits,
   ) {}
 
+  /** Why the handle is stale (unloaded, or its kernel shut down); undefined while it is current. */
+  private stale: string | undefined;
+
   /**
    * The domain id (changes when a fallback driver replaces this one). Ids are
    * reused: reading it from a stale handle throws DriverUnavailable (EUNLOADED),
    * so nothing done through it reaches another driver.
    */
   get id(): number {
-    this.kernel.checkCurrent(this);
+    if (this.stale !== undefined) throw unloaded(this.stale);
+    return this.domain;
+  }
+
+  /** @internal The id without the staleness check: for the kernel, which holds only current drivers. */
+  get domainId(): number {
     return this.domain;
   }
 
   /** 'unloaded' once the handle is stale. */
   get state(): DriverState {
-    try {
-      this.kernel.checkCurrent(this);
-    } catch {
-      return 'unloaded';
-    }
-    return native().state(this.domain);
+    return this.stale === undefined ? native().state(this.domain) : 'unloaded';
+  }
+
+  /** @internal The kernel let this driver go (unload, shutdown): every later use of the handle throws `why`. */
+  retire(why: string): void {
+    this.stale = why;
   }
 
   /**

@@ -1,6 +1,6 @@
 // Where the package's built parts live, wherever it is run from (source or dist/).
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function findRoot(from: string): string {
@@ -28,6 +28,11 @@ export function builtInDrivers(): string[] {
 export function driverPath(nameOrPath: string): string {
   if (nameOrPath.includes('/') || nameOrPath.endsWith('.so')) return resolve(nameOrPath);
   return join(driversDir, `${nameOrPath}.so`);
+}
+
+/** A driver's name: its file's name without .so (`build/hello.so` -> `hello`). */
+export function driverName(nameOrPath: string): string {
+  return basename(driverPath(nameOrPath)).replace(/\.so$/, '');
 }
 
 /** driverPath, for loading: a name that is not built in is refused, naming the ones that are (ENOENT). */

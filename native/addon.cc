@@ -66,12 +66,6 @@ namespace {
 
 Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) { return domain_of(info.Env(), info[i]); }
 
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
-  return b;
-}
-
 Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
   fault_describe(&f);
   Napi::Object o = Napi::Object::New(env);

@@ -71,6 +71,11 @@ describe('load errors', () => {
       `${prelude}long nooks_no_such_call(long x);\nNOOKS_EXPORT long f(long x) { return nooks_no_such_call(x); }\n${okInit}`,
     );
     so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
+    so.wrfsbase = buildDriver(
+      dir,
+      'wrfsbase',
+      `${prelude}NOOKS_EXPORT long f(long base) { __asm__ volatile("wrfsbase %0" :: "r"(base)); return 0; }\n${okInit}`,
+    );
     so.wrpkru = buildDriver(
       dir,
       'wrpkru',
@@ -138,6 +143,10 @@ describe('load errors', () => {
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {
     expect(await loadError(so.wrpkru, 'EWRPKRU')).toMatch(/contains a WRPKRU instruction sequence at file offset 0x[0-9a-f]+/);
+  });
+
+  it('a WRFSBASE in its code (it could move the thread context the crossing trusts): EWRPKRU', async () => {
+    expect(await loadError(so.wrfsbase, 'EWRPKRU')).toMatch(/contains a WRFSBASE instruction sequence at file offset 0x[0-9a-f]+/);
   });
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {

@@ -8,20 +8,15 @@
 // ends, after a header naming the plan (plan.ts); a campaign started again
 // with the same file skips what it holds. A shard runs one slice of the plan.
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
-import { driverPath } from '../paths.js';
+import { driverName, driverPath } from '../paths.js';
 import { isolations } from '../wrappers/enums.js';
 import { runTrialChild, type Outcome } from './child.js';
 import { fileSha256, planIdentity, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
 import { trialApps } from './trial.js';
 import { workloadName } from './workload.js';
 
-/** `build/hello.so` -> `hello`. */
-function driverName(nameOrPath: string): string {
-  return basename(driverPath(nameOrPath)).replace(/\.so$/, '');
-}
 
 export interface Mode {
   /** `none`, `mprotect`, `mprotect+shadow`, `pkey`, `pkey+shadow`, `process`, `process+shadow`. */

@@ -3,7 +3,7 @@
 // one plan (plan.ts) that add up to it: no trial missing, none twice.
 import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { readCampaignFile, type PlanHeader, type TrialRecord } from './campaign.js';
-import { planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
+import { parseShard, planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
 
 export class MergeError extends Error {
   override name = 'MergeError';
@@ -74,7 +74,7 @@ export function mergeShards(files: readonly string[]): { plan: PlanIdentity; rec
   const missing = trials.filter((t) => !seen.has(t.key));
   if (missing.length) {
     // which slices they belong to, when the shards say how many there were
-    const counts = [...new Set(headers.flatMap(([, h]) => (h.shard ? [Number(h.shard.split('/')[1])] : [])))];
+    const counts = [...new Set(headers.flatMap(([, h]) => (h.shard ? [parseShard(h.shard).count] : [])))];
     const slices = counts.length === 1
       ? `; they belong to shard ${[...new Set(missing.map((t) => shardOf(plan, t.target, t.index, counts[0])))].map((i) => `${i}/${counts[0]}`).join(', ')}`
       : '';

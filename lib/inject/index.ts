@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { dynamicSymbol } from '../elf.js';
 import type { Driver, Kernel } from '../kernel.js';
 import type { TextPatch } from '../native.js';
-import { driverPath } from '../paths.js';
+import { driverName, driverPath } from '../paths.js';
 import { binaryTypeHelp, binaryTypes, candidates, mutate, type BinaryType } from './binary.js';
 import { disassemble, type Disassembly } from './disasm.js';
 import { seeded } from './random.js';
@@ -74,7 +74,7 @@ export function planFault(nameOrPath: string, options: PlanOptions): InjectedFau
   });
   const type = options.type ?? rng.pick(usable);
   if (!usable.includes(type)) throw new Error(`no site for a ${type} fault in ${basename(path)}${options.fn ? `'s ${options.fn}` : ''}`);
-  const base = { driver: basename(path).replace(/\.so$/, ''), type, seed: options.seed, transient: options.transient ?? true };
+  const base = { driver: driverName(path), type, seed: options.seed, transient: options.transient ?? true };
   const s = sites(d, type, options.fn, hook);
   if (s.hook) return { ...base, kind: 'targeted', site: { function: s.hook }, hook: s.hook };
   if (isBinary(type)) {

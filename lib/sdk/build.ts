@@ -3,10 +3,11 @@
 // driver runtime), in one compiler run; with `posix`, unmodified C written
 // against libc, with the POSIX personality linked in (docs/drivers.md).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
+import { makeDirs } from '../dirs.js';
 import { rebuildCommand } from '../paths.js';
-import { driverCflags, driverLinkFlags, includeDirs, posixArchive, posixCflags, posixLinkFlags, runtimeArchive } from './flags.js';
+import { driverCflags, includeDirs, ldflags, posixCflags, posixLdflags } from './flags.js';
 
 export interface BuildOptions {
   /** C (or assembly) sources, from the working directory. */
@@ -51,19 +52,17 @@ export function buildDriver(options: BuildOptions): Built {
     if (!existsSync(s)) throw new BuildError('ENOENT', `${s}: no such source file`);
     if (statSync(s).isDirectory()) throw new BuildError('ENOENT', `${s}: is a directory, not a source file`);
   }
-  for (const archive of options.posix ? [posixArchive, runtimeArchive] : [runtimeArchive]) {
+  const link = options.posix ? posixLdflags() : ldflags();
+  for (const archive of link.filter((f) => f.endsWith('.a'))) {
     if (!existsSync(archive)) throw new BuildError('ENORUNTIME', `the driver runtime ${archive} is not built (${rebuildCommand})`);
   }
   const out = resolve(options.out ?? `${basename(options.sources[0], extname(options.sources[0]))}.so`);
-  mkdirSync(dirname(out), { recursive: true });
-  const [cflags, link] = options.posix
-    ? [posixCflags, [...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive]]
-    : [driverCflags, [...driverLinkFlags, runtimeArchive]];
+  makeDirs(dirname(out));
   const args = [
-    ...cflags, ...(options.extraCflags ?? []),
+    ...(options.posix ? posixCflags : driverCflags), ...(options.extraCflags ?? []),
     ...(options.defines ?? []).map((d) => `-D${d}`),
     ...[...(options.includeDirs ?? []), ...includeDirs].map((d) => `-I${d}`),
-    ...options.sources, '-o', out, '-shared', ...link, ...(options.extraLdflags ?? []),
+    ...options.sources, '-o', out, ...link, ...(options.extraLdflags ?? []),
   ];
   const [cc, ...ccArgs] = compiler().split(/\s+/);
   const r = spawnSync(cc, [...ccArgs, ...args], { encoding: 'utf8' });

@@ -1,8 +1,9 @@
 // `nooks new <name> [--class ...]`: a commented driver of that class, a test
 // that builds on it and a fault-injection workload, from templates/<class>/,
 // and scripts in the project's package.json to build and test it.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { makeDirs } from '../dirs.js';
 import { packageRoot } from '../paths.js';
 
 export const driverClasses = ['plain', 'block', 'net', 'serial', 'sound'] as const;
@@ -39,7 +40,7 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   if (there.length && !force) {
     throw new NewDriverError('EEXIST', `${there.map((f) => relative(project, f)).join(', ')} already exist(s): choose another name, or --force to overwrite`);
   }
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   for (const [from, to] of files) writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@NAME@', name));
 
   const scripts: Record<string, string> = {

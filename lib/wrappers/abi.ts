@@ -24,7 +24,10 @@ function normalized(c: string): string {
 
 export function kapiVersion(root: string): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ kapi: kernelCalls, opsTables }));
+  // what a binary depends on: names, types and order (not the docs)
+  const calls = kernelCalls.map((c) => [c.name, c.ret, c.params.map((q) => q.type)]);
+  const ops = opsTables.map((t) => [t.name, t.ops.map((o) => [o.name, o.ret, o.params.map((q) => q.type)])]);
+  h.update(JSON.stringify({ calls, ops }));
   const include = join(root, 'native', 'include');
   for (const f of headers(include)) h.update(`\0${relative(include, f)}\0${normalized(readFileSync(f, 'utf8'))}`);
   return `kapi-${h.digest('hex').slice(0, 12)}`;

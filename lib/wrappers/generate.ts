@@ -11,17 +11,12 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abiHeader, kapiVersion } from './abi.js';
-import { declare } from './declare.js';
+import { declare, prototype } from './declare.js';
 import { enumsHeader } from './enums.js';
 import { hostOps, opsHeader, tapTable } from './generate-ops.js';
 import { kapi, kernelCalls, type KapiCall, type Param } from './kapi.js';
 import { posix } from './posix.js';
 import { opsTables } from './ops.js';
-
-function prototype(c: KapiCall): string {
-  const params = c.params.length ? c.params.map((q) => declare(q.type, q.name)).join(', ') : 'void';
-  return `${declare(c.ret, c.name)}(${params})`;
-}
 
 function header(calls: KapiCall[], source: string, guard: string): string {
   const out = [`/* Generated from ${source} by lib/wrappers/generate.ts: do not edit. */`,

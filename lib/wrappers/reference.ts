@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../paths.js';
-import { declare } from './declare.js';
+import { declare, prototype } from './declare.js';
 import { block } from './kapi/block.js';
 import { core } from './kapi/core.js';
 import { net } from './kapi/net.js';
@@ -39,11 +39,6 @@ function checkText(c: Check): string {
     case 'driver-fn': return `a function of the driver's own code${orNull}`;
     case 'object': return `a ${c.type} object the driver holds (the object tracker knows it)${orNull}`;
   }
-}
-
-function signature(c: KapiCall): string {
-  const params = c.params.length ? c.params.map((q) => declare(q.type, q.name)).join(', ') : 'void';
-  return `${declare(c.ret, c.name)}(${params})`;
 }
 
 export function reference(): string {
@@ -83,7 +78,7 @@ export function reference(): string {
     for (const c of calls) {
       const checks = c.params.map((q) => [q.name, checkText(q.check)]).filter(([, t]) => t).map(([n, t]) => `\`${n}\`: ${t}`);
       const doc = `${c.doc}${c.blocking ? ' *Blocking.*' : ''}`.replace(/\|/g, '\\|');
-      out.push(`| \`${signature(c)}\` | ${doc} | ${checks.join('; ').replace(/\|/g, '\\|') || '—'} |`);
+      out.push(`| \`${prototype(c)}\` | ${doc} | ${checks.join('; ').replace(/\|/g, '\\|') || '—'} |`);
     }
     out.push('');
   }

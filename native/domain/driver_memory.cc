@@ -4,18 +4,13 @@
 #include <cstring>
 #include <mutex>
 
+#include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../xpc/xpc.h"
 
 namespace nooks {
 
 namespace {
-
-std::string hex(uintptr_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
-  return b;
-}
 
 // Recovery holds d->recovery_lock while it releases the driver's memory: a
 // request made under it sees the blocks either all held or all released.

@@ -40,6 +40,12 @@ std::vector<LogLine> klog_drain() {
   return v;
 }
 
+std::string hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
+  return b;
+}
+
 }  // namespace nooks
 
 // printk in the driver formats the line and hands it here: "<n>" gives the level.

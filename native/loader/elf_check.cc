@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 
+#include "../kapi/log.h"
 #include "loader.h"
 
 namespace nooks {
@@ -20,12 +21,6 @@ const uint64_t kMaxVaddr = 1ull << 47;  // user address space: nothing maps abov
 // also fit memLimitBytes: checked when its domain is made).
 const uint64_t kMaxSpan = 64ull << 30;
 const int kMaxPhnum = 256;
-
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
-  return b;
-}
 
 [[noreturn]] void malformed(const std::string &path, const std::string &what) {
   throw LoadError("ENOTELF", path + ": malformed driver file: " + what);

@@ -89,31 +89,32 @@ void check_symbols(const DriverImage &img, const std::string &path) {
     for (auto &n : v) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
-  if (!libc.empty() && has_personality)
-    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API and outside the POSIX "
-                                 "personality (" + join(libc) + "); these are not provided to drivers (docs/drivers.md)");
   if (!libc.empty())
-    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API (" + join(libc) +
-                                 "); drivers may only use the kernel API of <nooks/kapi.h> and the class headers, or, built "
-                                 "with nooks build --posix, the C library subset of the POSIX personality");
+    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API" +
+                                 (has_personality ? " and outside the POSIX personality (" + join(libc) +
+                                                        "); these are not provided to drivers (docs/drivers.md)"
+                                                  : " (" + join(libc) +
+                                                        "); drivers may only use the kernel API of <nooks/kapi.h> and the class "
+                                                        "headers, or, built with nooks build --posix, the C library subset of "
+                                                        "the POSIX personality"));
   if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
   if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
 }
 
 // WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
-// memory form) can load PKRU too. Refuse text that contains either byte sequence.
+// memory form) can load PKRU too; WRFSBASE/WRGSBASE could point the crossing
+// at a thread context of the driver's making. Refuse text that contains any.
 void scan_text(const DriverImage &img, const std::string &path) {
-  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  const Elf64_Phdr *ph = img.ph();
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
     const uint8_t *t = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
     if (!t) throw LoadError("ENOTELF", path + ": truncated text segment");
     long k = pkru_sequence_at(t, ph[i].p_filesz);
     if (k < 0) continue;
-    bool wrpkru = t[k + 1] == 0x01;
     char msg[64];
     snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(ph[i].p_offset + k));
-    throw LoadError("EWRPKRU", path + ": the driver's code contains a " + (wrpkru ? "WRPKRU" : "XRSTOR") +
+    throw LoadError("EWRPKRU", path + ": the driver's code contains a " + pkru_sequence_name(t + k) +
                                    " instruction sequence" + msg + ", which could change protection keys; refused");
   }
 }
@@ -123,7 +124,7 @@ uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
 // Records the image's ranges and tags its writable, non-RELRO pages.
 void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
-  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  const Elf64_Phdr *ph = img.ph();
   uintptr_t relro_end = 0;
   for (int i = 0; i < img.eh()->e_phnum; i++)
     if (ph[i].p_type == PT_GNU_RELRO) relro_end = page_up(base + ph[i].p_vaddr + ph[i].p_memsz);
@@ -161,7 +162,7 @@ std::pair<uint64_t, size_t> find_section(const DriverImage &img, const char *nam
 
 // Bytes of the image's writable segments (.data, .bss; whole pages): they count toward memLimitBytes.
 size_t static_bytes(const DriverImage &img) {
-  const Elf64_Phdr *ph = img.at<Elf64_Phdr>(img.eh()->e_phoff, img.eh()->e_phnum);
+  const Elf64_Phdr *ph = img.ph();
   size_t n = 0;
   for (int i = 0; i < img.eh()->e_phnum; i++)
     if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_W)) n += page_up(ph[i].p_vaddr + ph[i].p_memsz) - page_down(ph[i].p_vaddr);

@@ -15,9 +15,17 @@ long pkru_sequence_at(const uint8_t *t, size_t n) {
     if (t[k] != 0x0f) continue;
     bool wrpkru = t[k + 1] == 0x01 && t[k + 2] == 0xef;
     bool xrstor = t[k + 1] == 0xae && ((t[k + 2] >> 3) & 7) == 5 && (t[k + 2] >> 6) != 3;
-    if (wrpkru || xrstor) return (long)k;
+    // without its f3 prefix the register form of /2 and /3 is undefined: refusing it costs nothing
+    bool wrbase = t[k + 1] == 0xae && (t[k + 2] & 0xf0) == 0xd0;  // mod 3, reg 2 or 3
+    if (wrpkru || xrstor || wrbase) return (long)k;
   }
   return -1;
+}
+
+const char *pkru_sequence_name(const uint8_t *t) {
+  if (t[1] == 0x01) return "WRPKRU";
+  if (((t[2] >> 3) & 7) == 5) return "XRSTOR";
+  return ((t[2] >> 3) & 7) == 2 ? "WRFSBASE" : "WRGSBASE";
 }
 
 namespace {
@@ -59,7 +67,7 @@ bool text_patch(Domain *d, uint64_t offset, const uint8_t *bytes, size_t n, bool
   std::vector<uint8_t> window((const uint8_t *)lo, (const uint8_t *)hi);
   memcpy(window.data() + (addr - lo), bytes, n);
   if (pkru_sequence_at(window.data(), window.size()) >= 0) {
-    *why = "the patch would create a WRPKRU or XRSTOR instruction sequence";
+    *why = "the patch would create a WRPKRU, XRSTOR, WRFSBASE or WRGSBASE instruction sequence";
     return false;
   }
   TextPatch p{addr, std::vector<uint8_t>((const uint8_t *)addr, (const uint8_t *)addr + n), transient};

@@ -11,9 +11,13 @@
 
 namespace nooks {
 
-// Offset of a WRPKRU (0f 01 ef) or memory-form XRSTOR (0f ae /5) byte
-// sequence in [t, t+n), or -1: either could change protection keys.
+// Offset of a byte sequence in [t, t+n) that could let driver code out of its
+// domain, or -1: WRPKRU (0f 01 ef) and memory-form XRSTOR (0f ae /5) change
+// PKRU; WRFSBASE/WRGSBASE (f3 [rex] 0f ae /2, /3, register form) move the
+// thread-context base the crossing reads its frame and PKRU through.
 long pkru_sequence_at(const uint8_t *t, size_t n);
+// Which instruction the sequence at t (found by pkru_sequence_at) is.
+const char *pkru_sequence_name(const uint8_t *t);
 
 // Writes n bytes at `offset` from the driver's load base (a file offset as
 // objdump shows it). Refuses, saying why, a patch outside the driver's text

@@ -38,7 +38,7 @@ export async function campaign(ctx: Context): Promise<number> {
   const faults = plan.trials / (shard?.count ?? 1);
   ctx.print(`${summary.trials} trials (${shard ? `shard ${ctx.flags.shard} of plan ${plan.id}: about ${Math.round(faults)}` : plan.trials} faults per driver, each in ${plan.modes.join(', ')}); results in ${out}`);
   ctx.print(`${ran} run now in ${((Date.now() - started) / 1000).toFixed(0)} s, ${records.length - ran} from the file`);
-  printFigures(ctx, plan.modes, records);
+  printFigures(ctx, plan.modes, records, summary);
   return 0;
 }
 
@@ -55,13 +55,12 @@ function merge(ctx: Context, files: string[]): number {
     return 0;
   }
   ctx.print(`${records.length} trials of plan ${plan.id} from ${files.length} file${files.length === 1 ? '' : 's'} (${plan.trials} faults per driver, each in ${plan.modes.join(', ')})${ctx.flags.out ? `; merged into ${ctx.flags.out}` : ''}`);
-  printFigures(ctx, plan.modes, records);
+  printFigures(ctx, plan.modes, records, summary);
   return 0;
 }
 
 /** The Nooks paper's Figures 6 and 7 and the shadow-driver paper's Figure 7, as tables. */
-function printFigures(ctx: Context, planModes: readonly string[], records: readonly TrialRecord[]): void {
-  const summary = summarize(records);
+function printFigures(ctx: Context, planModes: readonly string[], records: readonly TrialRecord[], summary: ReturnType<typeof summarize>): void {
   const modes = planModes.filter((m) => summary.byMode[m]);
   const apps = [...new Set(records.map((r) => r.app))];
   const of = (app: string, mode: string) => records.filter((r) => r.app === app && r.mode === mode);

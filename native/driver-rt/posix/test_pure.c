@@ -62,6 +62,10 @@ static void classes(void)
 		CHECK(!!ispunct(c) == (isprint(c) && !isalnum(c) && c != ' '));
 		CHECK(tolower(c) == (c >= 'A' && c <= 'Z' ? c + 32 : c));
 		CHECK(toupper(c) == (c >= 'a' && c <= 'z' ? c - 32 : c));
+		/* the functions themselves (what -O0 or __NO_CTYPE calls): <ctype.h>'s macros read the tables */
+		CHECK(!!(isalpha)(c) == !!isalpha(c) && !!(isdigit)(c) == !!isdigit(c) && !!(isspace)(c) == !!isspace(c));
+		CHECK(!!(isprint)(c) == !!isprint(c) && !!(ispunct)(c) == !!ispunct(c) && !!(isalnum)(c) == !!isalnum(c));
+		CHECK((tolower)(c) == tolower(c) && (toupper)(c) == toupper(c));
 	}
 	CHECK(isxdigit('F') && isxdigit('a') && !isxdigit('g') && isblank('\t') && !isblank('\n') && iscntrl(127));
 	CHECK(tolower(EOF) == EOF && !isalpha(EOF));

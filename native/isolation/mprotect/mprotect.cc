@@ -148,6 +148,6 @@ const IsolationBackend kMprotectBackend = {
 
 }  // namespace nooks
 
-// The upcall's page-protection flips (upcall_x86_64.S).
+// The upcall's page-protection flips (mprotect_x86_64.S).
 extern "C" void nooks_mprotect_to_host() { nooks::apply(-1); }
 extern "C" void nooks_mprotect_to_domain() { nooks::apply(nooks_tls_ctx->cur->domain->id); }

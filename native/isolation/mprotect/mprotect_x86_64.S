@@ -6,7 +6,7 @@
 
 	.text
 
-# Upcall, mprotect: as above, with page-protection flips done by kernel code.
+# Upcall, mprotect: onto the host stack as every upcall (UPCALL_TO_HOST_STACK), with the page-protection flips done by kernel code.
 	.globl nooks_upcall_mprotect
 	.hidden nooks_upcall_mprotect
 	.type nooks_upcall_mprotect, @function

@@ -66,7 +66,7 @@ bool driver_host_start(Domain *d, std::string *why) {
 
 void driver_host_stop(Domain *d) {
   DriverHost *h = d->host;
-  if (h->pid <= 0) return;
+  if (!h || h->pid <= 0) return;  // idempotent: teardown and unload both stop it
   kill(h->pid, SIGKILL);
   while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
   }
