@@ -52,6 +52,13 @@ class BusDevice {
   // `bar` (0 on failure), and its undoing (pci_iounmap, or recovery).
   virtual uintptr_t iomap(Domain *d, int bar, uint64_t size) = 0;
   virtual void iounmap(Domain *d, uintptr_t addr) = 0;
+  // What a POSIX driver's mmap of sysfs resource<bar> gives driver d: the
+  // first `size` bytes of BAR `bar` as memory its own loads and stores reach
+  // (0 on failure), and its undoing. A real device's BAR is mapped itself, as
+  // pci_iomap maps it; an emulated device's is a range that traps each access
+  // and performs it on the model (MMIO trap-and-emulate).
+  virtual uintptr_t map_bar(Domain *d, int bar, uint64_t size) { return iomap(d, bar, size); }
+  virtual void unmap_bar(Domain *d, uintptr_t addr) { iounmap(d, addr); }
   // Driver d is about to be probed for the device: "" or why it cannot be.
   virtual std::string claim(Domain *) { return ""; }
   // Driver d let go of the device (removed, or failed): stop it and put it
@@ -87,6 +94,8 @@ class EmulatedDevice : public BusDevice {
   // Register windows: cookies the driver's ioread/iowrite send to read/write.
   uintptr_t iomap(Domain *d, int bar, uint64_t size) override;
   void iounmap(Domain *d, uintptr_t addr) override;
+  uintptr_t map_bar(Domain *, int, uint64_t) override { return 0; }  // until MMIO trap-and-emulate lands
+  void unmap_bar(Domain *, uintptr_t) override {}
   void release(Domain *) override { reset(); }
   EmulatedDevice *emulated() override { return this; }
 
