@@ -40,18 +40,28 @@
 #define E1000_TDT	0x3818
 #define E1000_TIDV	0x3820
 #define E1000_TADV	0x382c
-#define E1000_CRCERRS	0x4000	/* statistics: 0x4000..0x40fc, read clears */
-#define E1000_MPC	0x4010
+#define E1000_CRCERRS	0x4000	/* statistics: 0x4000..0x40fc, read clears (saturating) */
+#define E1000_STATS_END	0x4100
+#define E1000_MPC	0x4010	/* missed: no receive descriptor */
+#define E1000_PRC64	0x405c	/* received by size (FCS included): 64, 65-127, ... 1023-1522 */
 #define E1000_GPRC	0x4074
 #define E1000_BPRC	0x4078
 #define E1000_MPRC	0x407c
 #define E1000_GPTC	0x4080
-#define E1000_GORCL	0x4088
+#define E1000_GORCL	0x4088	/* 64-bit counters: reading the high half clears both */
 #define E1000_GORCH	0x408c
 #define E1000_GOTCL	0x4090
 #define E1000_GOTCH	0x4094
+#define E1000_RNBC	0x40a0	/* receive: no buffers */
+#define E1000_TORL	0x40c0
+#define E1000_TORH	0x40c4
+#define E1000_TOTL	0x40c8
+#define E1000_TOTH	0x40cc
 #define E1000_TPR	0x40d0
 #define E1000_TPT	0x40d4
+#define E1000_PTC64	0x40d8	/* transmitted by size, as PRC64.. */
+#define E1000_MPTC	0x40f0
+#define E1000_BPTC	0x40f4
 #define E1000_MTA	0x5200	/* 128 registers: the multicast hash table */
 #define E1000_RAL(n)	(0x5400 + 8 * (n))	/* 16 receive addresses */
 #define E1000_RAH(n)	(0x5404 + 8 * (n))
@@ -65,6 +75,7 @@
 #define E1000_STATUS_FD		(1u << 0)
 #define E1000_STATUS_LU		(1u << 1)
 #define E1000_STATUS_SPEED_1000	(2u << 6)
+#define E1000_STATUS_ASDV_1000	(2u << 8)	/* the speed auto-detection found */
 
 #define E1000_EECD_PRES		(1u << 8)
 #define E1000_EERD_START	(1u << 0)
@@ -116,6 +127,8 @@ struct e1000_rx_desc {
 };
 #define E1000_RXD_STAT_DD	(1u << 0)
 #define E1000_RXD_STAT_EOP	(1u << 1)
+#define E1000_RXD_STAT_IXSM	(1u << 2)	/* no checksum computed: ignore the checksum bits */
+#define E1000_RXD_ERR_RXE	(1u << 7)
 
 struct e1000_tx_desc {
 	u64 buffer_addr;
