@@ -1,7 +1,7 @@
 // The emulated 82540EM (native/classes/net/e1000_model.cc) register by
 // register, against what the 8254x Software Developer's Manual and QEMU's
 // e1000 (the reference a driver is checked on) say, for everything a driver
-// touches: reset, link status, the EEPROM, receive address filtering, the
+// touches: reset, link status, the PHY, the EEPROM, receive address filtering, the
 // statistics counters, the descriptor rings and their head/tail registers,
 // interrupt cause and mask, descriptor write-back. A small driver (built
 // here) only maps BAR 0, holds 64 KiB of DMA memory and counts interrupts;
@@ -211,6 +211,25 @@ describe('the emulated 82540EM against the SDM and QEMU\'s e1000', () => {
     nicCable('e10000', true);
     expect(rd(STATUS)).toBe(0x283);
     expect(rd(ICR) & ICR_LSC).toBe(ICR_LSC);
+  });
+
+  it('the PHY through MDIC: its IDs, link status following the cable, BMCR writable with its self-clearing bits; another PHY address is an error', () => {
+    const MDIC = 0x20, READ = 2 << 26, WRITE = 1 << 26, READY = 1 << 28, ERROR = 1 << 30;
+    const mdi = (op: number, reg: number, data = 0, phy = 1) => {
+      wr(MDIC, op | (phy << 21) | (reg << 16) | data);
+      return rd(MDIC);
+    };
+    expect([mdi(READ, 2) & 0xffff, mdi(READ, 3) & 0xffff]).toEqual([0x0141, 0x0c20]);
+    expect(mdi(READ, 1) & (READY | ERROR | 0x24)).toBe(READY | 0x24); // link, auto-negotiation complete
+    nicCable('e10000', false);
+    expect(mdi(READ, 1) & 0x24).toBe(0);
+    expect(mdi(READ, 0x11) & 0x400).toBe(0);
+    nicCable('e10000', true);
+    expect(mdi(READ, 0x11) & 0x400).toBe(0x400);
+    expect(mdi(WRITE, 0, 0x9340) & (READY | ERROR)).toBe(READY); // reset, restart auto-negotiation
+    expect(mdi(READ, 0) & 0xffff).toBe(0x1140);
+    expect(mdi(WRITE, 1, 0) & ERROR).toBe(ERROR); // BMSR is read-only
+    expect(mdi(READ, 2, 0, 2) & (READY | ERROR)).toBe(READY | ERROR);
   });
 
   it('EEPROM through EERD: the MAC in words 0-2, words adding up to 0xBABA, DONE; past the 64 words: DONE, no data', () => {

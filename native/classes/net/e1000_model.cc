@@ -1,11 +1,11 @@
 // "e1000": an emulated Intel 82540EM Gigabit Ethernet controller (PCI 8086:100e),
 // the register subset a driver needs (<nooks/hw/e1000_regs.h>), following the 8254x
 // Software Developer's Manual so that the same driver runs on QEMU's e1000 and
-// on the real part: 32-bit register accesses to BAR 0, an EEPROM read through
-// EERD holding the MAC address, receive address and multicast filters, legacy
-// receive and transmit descriptor rings in the driver's DMA memory, interrupt
-// causes in ICR (read clears) masked by IMS/IMC, statistics counters that clear
-// on read.
+// on the real part (docs/devices.md lists what it implements): 32-bit register
+// accesses to BAR 0, an EEPROM read through EERD holding the MAC address, the
+// PHY through MDIC, receive address and multicast filters, legacy receive and
+// transmit descriptor rings in the driver's DMA memory, interrupt causes in ICR
+// (read clears) masked by IMS/IMC, statistics counters that clear on read.
 //
 // The wire is a UDP socket (as QEMU's -netdev socket,udp=PEER,localaddr=BIND):
 // each datagram is one Ethernet frame without its FCS, so another process, or
@@ -14,7 +14,8 @@
 // (aa:bb:cc:dd:ee:ff, default 52:54:00:12:34:5N), link ("up"/"down": the cable).
 //
 // Transmit runs in the TDT write (on the driver's thread): descriptors from TDH
-// to TDT are fetched, their frames sent, written back (DD) and TXDW raised.
+// to TDT are fetched and their frames sent; those asking (RS) are written back
+// (DD) and raise TXDW.
 // Receive runs on the model's own thread: it waits on the socket, takes every
 // datagram waiting (recvmmsg), writes them into the ring and raises RXT0 once.
 #include <arpa/inet.h>
@@ -199,8 +200,9 @@ class E1000 : public EmulatedDevice, public NicPort {
         regs_[off / 4] = (v & 0xff00) | ((v & E1000_EERD_START) ? E1000_EERD_DONE | (word << E1000_EERD_DATA_SHIFT) : 0);
         break;
       }
-      case E1000_MDIC:  // PHY register access: completes at once (ready bit 28), reads as 0
-        regs_[off / 4] = (v & 0xffff0000) | (1u << 28);
+      case E1000_MDIC:
+        regs_[off / 4] = mdi_access(v);
+        if (v & E1000_MDIC_INT_EN) irq = cause(E1000_ICR_MDAC);
         break;
       case E1000_ICR: icr_ &= ~v; break;  // writing 1s clears
       case E1000_ICS: irq = cause(v); break;
@@ -288,6 +290,7 @@ class E1000 : public EmulatedDevice, public NicPort {
     memset(regs_, 0, sizeof regs_);
     memset(stats_, 0, sizeof stats_);
     icr_ = ims_ = 0;
+    phy_power_on();
     tx_hung_ = false;
     room_.notify_all();
     regs_[E1000_CTRL / 4] = E1000_CTRL_FD | E1000_CTRL_ASDE;
@@ -298,6 +301,42 @@ class E1000 : public EmulatedDevice, public NicPort {
   }
 
   bool link_up() const { return cable_ && (regs_[E1000_CTRL / 4] & E1000_CTRL_SLU); }
+
+  // One MDIC access to the PHY (completes at once, READY set): the registers a
+  // driver reads to identify it and see the link, with QEMU's e1000 values; the
+  // PHY's link is the cable (auto-negotiation done at once). Another PHY
+  // address, a register it has not, or a write to a read-only one: ERROR.
+  uint32_t mdi_access(uint32_t v) {
+    unsigned reg = (v >> E1000_MDIC_REG_SHIFT) & 0x1f, phy = (v >> E1000_MDIC_PHY_SHIFT) & 0x1f;
+    bool writable = reg == MII_BMCR || reg == MII_ANAR || reg == MII_CTRL1000 || reg == M88_PHY_SPEC_CTRL;
+    bool readable = writable || reg == MII_BMSR || reg == MII_PHYID1 || reg == MII_PHYID2 || reg == MII_ANLPAR ||
+                    reg == MII_STAT1000 || reg == M88_PHY_SPEC_STATUS;
+    if (phy != E1000_PHY_ADDR || !readable || ((v & E1000_MDIC_OP_WRITE) && !writable))
+      return v | E1000_MDIC_READY | E1000_MDIC_ERROR;
+    if (v & E1000_MDIC_OP_WRITE) {
+      phy_[reg] = (uint16_t)(v & E1000_MDIC_DATA_MASK);
+      if (reg == MII_BMCR) phy_[reg] &= ~(MII_BMCR_RESET | MII_BMCR_RESTART_AN);  // self-clearing
+      return v | E1000_MDIC_READY;
+    }
+    uint16_t data = phy_[reg];
+    if (reg == MII_BMSR) data |= cable_ ? MII_BMSR_LINK | MII_BMSR_AN_COMPLETE : 0;
+    if (reg == M88_PHY_SPEC_STATUS) data |= cable_ ? M88_PSSR_LINK : 0;
+    return (v & ~E1000_MDIC_DATA_MASK) | data | E1000_MDIC_READY;
+  }
+
+  void phy_power_on() {
+    memset(phy_, 0, sizeof phy_);
+    phy_[MII_BMCR] = 0x1140;              // auto-negotiation on, 1000 Mb/s, full duplex
+    phy_[MII_BMSR] = 0x7949;              // its abilities (link and AN-complete bits: the cable)
+    phy_[MII_PHYID1] = 0x0141;            // Marvell
+    phy_[MII_PHYID2] = 0x0c20;            // 88E1011, as in the 82540EM
+    phy_[MII_ANAR] = 0x0de1;
+    phy_[MII_ANLPAR] = 0x01e0;
+    phy_[MII_CTRL1000] = 0x0e00;
+    phy_[MII_STAT1000] = 0x3c00;
+    phy_[M88_PHY_SPEC_CTRL] = 0x0360;
+    phy_[M88_PHY_SPEC_STATUS] = 0xa000;  // 1000 Mb/s, full duplex (link bit: the cable)
+  }
 
   uint32_t status() const {
     return E1000_STATUS_FD | (link_up() ? E1000_STATUS_LU | E1000_STATUS_SPEED_1000 | E1000_STATUS_ASDV_1000 : 0);
@@ -579,6 +618,7 @@ class E1000 : public EmulatedDevice, public NicPort {
   uint32_t stats_[64];
   uint32_t icr_ = 0, ims_ = 0;
   uint16_t eeprom_[E1000_EEPROM_WORDS] = {};
+  uint16_t phy_[32];
   std::vector<uint8_t> pending_;  // a frame being gathered from several descriptors
   bool cable_ = true;
   bool tx_hung_ = false;

@@ -116,6 +116,34 @@
 
 #define E1000_RAH_AV		(1u << 31)
 
+/* MDIC: the PHY's registers (MII), read and written through the MAC */
+#define E1000_MDIC_DATA_MASK	0xffffu
+#define E1000_MDIC_REG_SHIFT	16
+#define E1000_MDIC_PHY_SHIFT	21
+#define E1000_MDIC_OP_WRITE	(1u << 26)
+#define E1000_MDIC_OP_READ	(2u << 26)
+#define E1000_MDIC_READY	(1u << 28)
+#define E1000_MDIC_INT_EN	(1u << 29)
+#define E1000_MDIC_ERROR	(1u << 30)
+#define E1000_PHY_ADDR		1	/* the internal PHY's address */
+#define E1000_ICR_MDAC		(1u << 9)	/* MDI/O access complete */
+/* PHY registers: MII control and status, the IDs (Marvell 88E1011-compatible), 1000BASE-T, PHY specific status */
+#define MII_BMCR		0x00
+#define MII_BMSR		0x01
+#define MII_PHYID1		0x02
+#define MII_PHYID2		0x03
+#define MII_ANAR		0x04
+#define MII_ANLPAR		0x05
+#define MII_CTRL1000		0x09
+#define MII_STAT1000		0x0a
+#define M88_PHY_SPEC_CTRL	0x10
+#define M88_PHY_SPEC_STATUS	0x11
+#define MII_BMCR_RESTART_AN	(1u << 9)
+#define MII_BMCR_RESET		(1u << 15)
+#define MII_BMSR_LINK		(1u << 2)
+#define MII_BMSR_AN_COMPLETE	(1u << 5)
+#define M88_PSSR_LINK		(1u << 10)
+
 /* legacy descriptors: 16 bytes, rings of multiples of 8 (RDLEN/TDLEN multiples of 128) */
 struct e1000_rx_desc {
 	u64 buffer_addr;
