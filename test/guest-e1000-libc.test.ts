@@ -22,7 +22,9 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
     // under build/: the guest sees the project (read-only) at its working directory
     const check = join(packageRoot, 'build', 'e1000l-check');
     const src = join(packageRoot, 'drivers', 'e1000-libc');
-    execFileSync('cc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', check, join(src, 'e1000l.c'), join(src, 'check.c')]);
+    // undefined behaviour traps (UBSan without its runtime: a static program)
+    execFileSync('cc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-fsanitize=undefined', '-fsanitize-undefined-trap-on-error',
+      '-o', check, join(src, 'e1000l.c'), join(src, 'check.c')]);
 
     const atPartner: Buffer[] = [];
     const run = await runPciGuest([
@@ -44,6 +46,7 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
     const bound = out.find((o) => 'driver' in o);
     const result = out.find((o) => o.check === 'e1000l') as any;
     if (!result || result.intact !== FRAMES) console.log(run.output.slice(-6000));
+    else console.log(`e1000l on QEMU's e1000 (UIO): ${FRAMES} frames out and echoed back in ${result.ms} ms`);
     expect(bound).toMatchObject({ address: guestNics.uio, driver: 'uio_pci_generic' });
     expect(run.output).toMatch(/e1000l: 0000:00:03\.0: 52:54:00:12:34:5\d, link up/);
     expect(result).toMatchObject({ address: guestNics.uio, link: 1, sent: FRAMES, received: FRAMES, intact: FRAMES });
