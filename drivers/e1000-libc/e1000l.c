@@ -10,6 +10,9 @@
  *   /mnt/huge (hugetlbfs)                  2 MiB of physically contiguous DMA memory
  *   /proc/self/pagemap                     its physical (bus) address
  *
+ * or, for a device bound to vfio-pci, through VFIO (vfio.c): BAR 0 and the
+ * config space from the device's file, the hugepage mapped into the IOMMU.
+ *
  * One 2 MiB hugepage holds everything the device reads and writes: the
  * legacy receive and transmit descriptor rings and a 2 KiB buffer for each
  * descriptor. Nothing but the C library.
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "e1000l.h"
+#include "e1000l_private.h"
 
 /* ---- the 82540EM (SDM chapter 13, table 13-2: register offsets in BAR 0) ---- */
 
@@ -133,9 +137,11 @@ struct e1000l {
 	unsigned tx_tail;		/* the next free transmit descriptor (our TDT) */
 	unsigned tx_clean;		/* the oldest transmit descriptor not yet seen done */
 	struct e1000l_stats totals;
+	int via_vfio;
+	struct vfio_dev vfio;
 };
 
-static void die(const char *fmt, ...)
+void e1000l_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -182,16 +188,16 @@ static void enable_device(const char *addr)
 	sysfs_path(path, sizeof path, addr, "config");
 	fd = open(path, O_RDWR);
 	if (fd < 0)
-		die("cannot open %s: %s", path, strerror(errno));
+		e1000l_die("cannot open %s: %s", path, strerror(errno));
 	if (pread(fd, id, sizeof id, 0) != sizeof id)
-		die("cannot read %s: %s", path, strerror(errno));
+		e1000l_die("cannot read %s: %s", path, strerror(errno));
 	if (id[0] != 0x8086 || id[1] != 0x100e)
-		die("%s is %04x:%04x, not an 82540EM (8086:100e)", addr, id[0], id[1]);
+		e1000l_die("%s is %04x:%04x, not an 82540EM (8086:100e)", addr, id[0], id[1]);
 	if (pread(fd, &cmd, sizeof cmd, 4) != sizeof cmd)
-		die("cannot read the command register of %s: %s", addr, strerror(errno));
+		e1000l_die("cannot read the command register of %s: %s", addr, strerror(errno));
 	cmd |= (1u << 1) | (1u << 2);	/* memory space, bus master */
 	if (pwrite(fd, &cmd, sizeof cmd, 4) != sizeof cmd)
-		die("cannot enable bus mastering on %s: %s", addr, strerror(errno));
+		e1000l_die("cannot enable bus mastering on %s: %s", addr, strerror(errno));
 	close(fd);
 }
 
@@ -220,14 +226,14 @@ static volatile uint8_t *map_bar0(const char *addr)
 	sysfs_path(path, sizeof path, addr, "resource0");
 	fd = open(path, O_RDWR);
 	if (fd < 0)
-		die("cannot open %s: %s", path, strerror(errno));
+		e1000l_die("cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0)
-		die("cannot stat %s: %s", path, strerror(errno));
+		e1000l_die("cannot stat %s: %s", path, strerror(errno));
 	if (st.st_size != 0 && st.st_size < BAR0_SIZE)
-		die("%s is %lld bytes, the 82540EM has %d", path, (long long)st.st_size, BAR0_SIZE);
+		e1000l_die("%s is %lld bytes, the 82540EM has %d", path, (long long)st.st_size, BAR0_SIZE);
 	p = mmap(NULL, BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
-		die("cannot map %s: %s", path, strerror(errno));
+		e1000l_die("cannot map %s: %s", path, strerror(errno));
 	close(fd);
 	return p;
 }
@@ -242,17 +248,17 @@ static uint64_t bus_address(const void *virt)
 	int fd = open("/proc/self/pagemap", O_RDONLY);
 
 	if (fd < 0)
-		die("cannot open /proc/self/pagemap: %s", strerror(errno));
+		e1000l_die("cannot open /proc/self/pagemap: %s", strerror(errno));
 	if (pread(fd, &entry, sizeof entry, (off_t)((uintptr_t)virt / page * sizeof entry)) != sizeof entry)
-		die("cannot read /proc/self/pagemap: %s", strerror(errno));
+		e1000l_die("cannot read /proc/self/pagemap: %s", strerror(errno));
 	close(fd);
 	if (!(entry & (1ull << 63)) || !(entry & ((1ull << 55) - 1)))
-		die("/proc/self/pagemap gives no frame for %p (not root?)", virt);
+		e1000l_die("/proc/self/pagemap gives no frame for %p (not root?)", virt);
 	return (entry & ((1ull << 55) - 1)) * page + (uintptr_t)virt % page;
 }
 
 /* One locked 2 MiB hugepage: physically contiguous, so one bus address covers it. */
-static uint8_t *alloc_dma(const char *addr, uint64_t *bus)
+static uint8_t *alloc_hugepage(const char *addr)
 {
 	char path[128];
 	void *p;
@@ -261,18 +267,17 @@ static uint8_t *alloc_dma(const char *addr, uint64_t *bus)
 	snprintf(path, sizeof path, "/mnt/huge/e1000l-%d-%s", (int)getpid(), addr);
 	fd = open(path, O_CREAT | O_RDWR, 0600);
 	if (fd < 0)
-		die("cannot create %s (is hugetlbfs mounted on /mnt/huge?): %s", path, strerror(errno));
+		e1000l_die("cannot create %s (is hugetlbfs mounted on /mnt/huge?): %s", path, strerror(errno));
 	if (ftruncate(fd, HUGEPAGE) < 0)
-		die("cannot size %s: %s", path, strerror(errno));
+		e1000l_die("cannot size %s: %s", path, strerror(errno));
 	p = mmap(NULL, HUGEPAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_HUGETLB, fd, 0);
 	if (p == MAP_FAILED)
-		die("cannot map a hugepage from %s (reserved in /proc/sys/vm/nr_hugepages?): %s", path, strerror(errno));
+		e1000l_die("cannot map a hugepage from %s (reserved in /proc/sys/vm/nr_hugepages?): %s", path, strerror(errno));
 	if (mlock(p, HUGEPAGE) < 0)
-		die("cannot lock the DMA memory: %s", strerror(errno));
+		e1000l_die("cannot lock the DMA memory: %s", strerror(errno));
 	close(fd);
 	unlink(path);	/* the mapping keeps the page */
 	memset(p, 0, HUGEPAGE);
-	*bus = bus_address(p);
 	return p;
 }
 
@@ -289,7 +294,7 @@ static void reset(struct e1000l *nic)
 	for (i = 0; i < 100 && (rd32(nic, CTRL) & CTRL_RST); i++)
 		sleep_us(1000);
 	if (rd32(nic, CTRL) & CTRL_RST)
-		die("%s: the reset did not complete", nic->addr);
+		e1000l_die("%s: the reset did not complete", nic->addr);
 	wr32(nic, IMC, 0xffffffff);	/* again: the reset may have left causes masked in */
 	rd32(nic, ICR);			/* reading clears the causes */
 }
@@ -304,7 +309,7 @@ static uint16_t eeprom_word(struct e1000l *nic, unsigned word)
 	for (i = 0; i < 1000 && !((v = rd32(nic, EERD)) & EERD_DONE); i++)
 		sleep_us(10);
 	if (!(v & EERD_DONE))
-		die("%s: EEPROM read of word %u did not complete", nic->addr, word);
+		e1000l_die("%s: EEPROM read of word %u did not complete", nic->addr, word);
 	return v >> 16;
 }
 
@@ -389,14 +394,22 @@ struct e1000l *e1000l_open(const char *pci_addr)
 	int i;
 
 	if (!nic)
-		die("out of memory");
+		e1000l_die("out of memory");
 	if (strlen(pci_addr) >= sizeof nic->addr)
-		die("'%s' is not a PCI address (DDDD:BB:DD.F)", pci_addr);
+		e1000l_die("'%s' is not a PCI address (DDDD:BB:DD.F)", pci_addr);
 	strcpy(nic->addr, pci_addr);
-	unbind_kernel_driver(pci_addr);
-	enable_device(pci_addr);
-	nic->regs = map_bar0(pci_addr);
-	nic->dma = alloc_dma(pci_addr, &nic->dma_bus);
+	nic->via_vfio = vfio_bound(pci_addr);
+	if (nic->via_vfio) {
+		nic->regs = vfio_open_device(pci_addr, &nic->vfio, BAR0_SIZE);
+		nic->dma = alloc_hugepage(pci_addr);
+		nic->dma_bus = vfio_map_dma(&nic->vfio, nic->dma, HUGEPAGE);
+	} else {
+		unbind_kernel_driver(pci_addr);
+		enable_device(pci_addr);
+		nic->regs = map_bar0(pci_addr);
+		nic->dma = alloc_hugepage(pci_addr);
+		nic->dma_bus = bus_address(nic->dma);
+	}
 	nic->rx_ring = (struct rx_desc *)(nic->dma + RX_RING_AT);
 	nic->tx_ring = (struct tx_desc *)(nic->dma + TX_RING_AT);
 
@@ -408,8 +421,8 @@ struct e1000l *e1000l_open(const char *pci_addr)
 	for (i = 0; i < 3000 && !e1000l_link_up(nic); i++)
 		sleep_us(1000);
 	e1000l_mac(nic, mac);
-	printf("e1000l: %s: %02x:%02x:%02x:%02x:%02x:%02x, link %s\n", pci_addr, mac[0], mac[1], mac[2], mac[3], mac[4],
-	       mac[5], e1000l_link_up(nic) ? "up" : "down");
+	printf("e1000l: %s: %02x:%02x:%02x:%02x:%02x:%02x, link %s, %s\n", pci_addr, mac[0], mac[1], mac[2], mac[3], mac[4],
+	       mac[5], e1000l_link_up(nic) ? "up" : "down", nic->via_vfio ? "vfio" : "sysfs");
 	return nic;
 }
 
@@ -504,5 +517,7 @@ void e1000l_close(struct e1000l *nic)
 	reset(nic);	/* the NIC stops using the rings before their memory goes */
 	munmap(nic->dma, HUGEPAGE);
 	munmap((void *)nic->regs, BAR0_SIZE);
+	if (nic->via_vfio)
+		vfio_close_device(&nic->vfio);
 	free(nic);
 }
