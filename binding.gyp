@@ -73,7 +73,7 @@
     {
       'target_name': 'driver_rt',
       'type': 'static_library',
-      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c', 'native/driver-rt/batch.c', 'native/driver-rt/lkdtm.c'],
+      'sources': ['native/driver-rt/string.c', 'native/driver-rt/format.c', 'native/driver-rt/format_float.c', 'native/driver-rt/batch.c', 'native/driver-rt/lkdtm.c'],
       # the runtime implements memset & co.: GCC must not turn its loops into calls to them
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],

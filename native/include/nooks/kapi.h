@@ -210,8 +210,9 @@ struct pci_driver {
 #define KERN_NOTICE "<5>"
 #define KERN_INFO "<6>"
 #define KERN_DEBUG "<7>"
-/* printk formats inside the driver (%d %i %u %x %X %p %s %c %ld %lu %lx %llu
- * %llx %zu %zd and widths/zero padding) and hands the line to the kernel. */
+/* printk formats inside the driver (%d %i %u %x %X %p %s %c %f %e %g with the
+ * length modifiers hh h l ll z t L, flags - 0 # + space, width and precision)
+ * and hands the line to the kernel. */
 int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define pr_err(...) printk(KERN_ERR __VA_ARGS__)
 #define pr_warn(...) printk(KERN_WARNING __VA_ARGS__)
