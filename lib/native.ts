@@ -150,6 +150,8 @@ export interface NativeAddon {
   addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
   devices(): DeviceInfo[];
   attachPci(address: string, via: 'uio' | 'vfio'): DeviceInfo;
+  /** Test hook: BAR `bar` of device `index` mapped for driver `id` (bound to it), as its mmap of resource<bar>; the address. */
+  mapBar(id: number, index: number, bar: number): number;
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;

@@ -127,6 +127,18 @@ NOOKS_EXPORT long scratch(long v)
 	return ioread32(the_dev->regs + REG_SCRATCH);
 }
 
+/* Register access through the kernel (ioread32/iowrite32 on the pci_iomap cookie). */
+NOOKS_EXPORT long reg_read(long off)
+{
+	return ioread32(the_dev->regs + off);
+}
+
+NOOKS_EXPORT long reg_write(long off, long v)
+{
+	iowrite32((u32)v, the_dev->regs + off);
+	return 0;
+}
+
 NOOKS_EXPORT long irqs(void)
 {
 	return the_dev->irqs;
