@@ -36,6 +36,16 @@ NOOKS_EXPORT long mmio_load(long bar, long off, long width, long is_signed)
 	return -EINVAL;
 }
 
+/* The benchmark's loop (nooks bench xpc): n trapped reads of the scratch register. */
+NOOKS_EXPORT long mmio_read_loop(long n, long bar)
+{
+	u32 sum = 0;
+
+	while (n-- > 0)
+		sum += *(volatile u32 *)((u8 *)bar + 0x04);
+	return sum;
+}
+
 /* movnti: a store compilers emit for non-temporal writes. */
 NOOKS_EXPORT long mmio_store_nt(long bar, long off, long value)
 {

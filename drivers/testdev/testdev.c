@@ -139,6 +139,16 @@ NOOKS_EXPORT long reg_write(long off, long v)
 	return 0;
 }
 
+/* The benchmark's loop (nooks bench xpc): n register reads through the kernel. */
+NOOKS_EXPORT long io_read_loop(long n)
+{
+	u32 sum = 0;
+
+	while (n-- > 0)
+		sum += ioread32(the_dev->regs + REG_SCRATCH);
+	return sum;
+}
+
 NOOKS_EXPORT long irqs(void)
 {
 	return the_dev->irqs;
