@@ -5,25 +5,16 @@
 // with the destination register set. The testdev driver (drivers/testdev/mmio.c)
 // makes plain volatile accesses of every width, loads into every general
 // register, and an access the trap cannot emulate. In every isolation mode the
-// machine can run; the decoder's own unit tests (against gcc's code, and
-// random bytes) run natively under ASan/UBSan (native/trap/run-tests.sh).
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+// machine can run (test/guest-pkey.test.ts runs it where pkey can); the
+// decoder's own tests are test/mmio-decode.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type Isolation } from '../lib/index.js';
-import { packageRoot } from '../lib/paths.js';
 import { mapBar } from '../lib/testing.js';
 import { bootableIsolations, faultOf } from './helpers/util.js';
 
 const RAM = 0x100; // testdev's RAM: any width (native/dev/testdev.cc)
 const RAM_ACCESSES = 0x30; // read to clear
 const LAST_ACCESS = 0x34; // offset in the RAM | width << 8 | write << 16
-
-it('the decoder passes its native tests (gcc\'s code at -O0/-O2/no-PIE, random bytes) under ASan and UBSan', () => {
-  const out = execFileSync('sh', [join(packageRoot, 'native/trap/run-tests.sh')], { encoding: 'utf8' });
-  expect(out).toMatch(/decode: 1[0-9]{2} trapped accesses emulated/);
-  expect(out).toMatch(/decode: all checks passed/);
-}, 120_000);
 
 describe.each<Isolation>(bootableIsolations)("MMIO trap-and-emulate, isolation '%s'", (isolation) => {
   let kernel: Kernel;

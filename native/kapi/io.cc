@@ -25,15 +25,8 @@ extern "C" void kapi_nooks_io_write(volatile void *addr, u32 value, unsigned int
 
 extern "C" void kapi_nooks_mmio_emulate(struct nooks_mmio_frame *f) {
   Domain *d = calling_domain();
-  // Read once: the frame is the driver's memory.
-  X86Access a;
-  a.width = f->width;
-  a.store = f->store;
-  a.reg = (int8_t)(f->reg & 15);
-  a.high8 = f->high8;
-  a.dest_width = f->dest_width;
-  a.extend = f->extend == 2 ? X86Extend::sign : f->extend == 1 ? X86Extend::zero : X86Extend::none;
-  uintptr_t addr = f->addr, rip = f->rip;
+  X86Access a = mmio_access_of(f);
+  uintptr_t addr = f->addr, rip = f->rip;  // read once: the frame is the driver's memory
   uint64_t value = f->value;
   if (!iomem_access(d, addr, a.width, a.store, &value))
     kernel_bug(d, "%s of %u bytes at %p by the instruction %s at %p: not inside an emulated BAR this driver mapped",

@@ -1,5 +1,7 @@
 #include "mmio.h"
 
+#include <signal.h>
+
 #include <nooks/kapi.h>
 
 #include <cstddef>
@@ -16,11 +18,12 @@ static_assert(offsetof(nooks_mmio_frame, gpr) == MF_GPR && offsetof(nooks_mmio_f
               offsetof(nooks_mmio_frame, resume_sp) == MF_GPR + 136 && sizeof(nooks_mmio_frame) == MF_GPR + 144);
 
 // Which vector registers the stub keeps: 0, what fxsave holds (x87, MXCSR,
-// xmm0-15); 1, ymm0-15 too; 2, zmm0-31 and k0-7 too. The kernel call's code
-// (glibc's string functions) may use them all.
+// xmm0-15); 1, ymm0-15 too; 2, zmm0-31 and k0-7 too (kmovq needs AVX512BW).
+// The kernel call's code (glibc's string functions) may use them all.
 extern "C" __attribute__((visibility("hidden"))) const uint8_t nooks_mmio_vectors = [] {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx") ? 1 : 0;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return 2;
+  return __builtin_cpu_supports("avx") ? 1 : 0;
 }();
 
 namespace nooks {
@@ -29,6 +32,10 @@ namespace nooks {
 constexpr uint64_t kRedZone = 128;
 
 bool mmio_trap(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi) {
+  // The frame goes below the driver's stack pointer, where the kernel put this
+  // handler's own frame and the saved registers unless it runs on its signal stack.
+  stack_t ss;
+  if (sigaltstack(nullptr, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK)) return false;
   mcontext_t &mc = uc->uc_mcontext;
   auto *rip = (const uint8_t *)mc.gregs[REG_RIP];
   X86Access a;
@@ -57,6 +64,17 @@ bool mmio_trap(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi) {
   mc.gregs[REG_RSP] = (greg_t)frame;
   mc.gregs[REG_RIP] = (greg_t)nooks_mmio_stub;
   return true;
+}
+
+X86Access mmio_access_of(const volatile nooks_mmio_frame *f) {
+  X86Access a;
+  a.width = f->width;
+  a.store = f->store;
+  a.reg = (int8_t)(f->reg & 15);
+  a.high8 = f->high8;
+  a.dest_width = f->dest_width;
+  a.extend = f->extend == 2 ? X86Extend::sign : f->extend == 1 ? X86Extend::zero : X86Extend::none;
+  return a;
 }
 
 std::string mmio_instruction(Domain *d, uintptr_t ip) {

@@ -16,6 +16,8 @@
 #pragma once
 #include <ucontext.h>
 
+#include <nooks/kapi.h>
+
 #include <cstdint>
 #include <string>
 
@@ -25,11 +27,14 @@ struct Domain;
 
 // From a SIGSEGV handler, for a fault at an address in a trapped window: true
 // if the thread was sent to the stub (return from the handler to run it);
-// false if the instruction cannot be emulated (not one it decodes) or the
+// false if the instruction cannot be emulated (not one it decodes), the
 // stack pointer is not inside the driver's stack [stack_lo, stack_hi) with
-// room for the frame (0, 0: no bounds, isolation 'none'): then it is a fault.
-// Async-signal-safe.
+// room for the frame (0, 0: no bounds, isolation 'none'), or the handler is
+// not on its signal stack: then it is a fault. Async-signal-safe.
 bool mmio_trap(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi);
+// The access a frame describes (its fields read once: the frame is the driver's memory).
+struct X86Access;
+X86Access mmio_access_of(const volatile nooks_mmio_frame *f);
 // The instruction at ip in d's text, as hex bytes ("8b 46 14"), for messages.
 std::string mmio_instruction(Domain *d, uintptr_t ip);
 

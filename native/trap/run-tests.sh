@@ -1,7 +1,8 @@
 #!/bin/sh
-# Unit tests of the MMIO trap's instruction decoder (x86_decode.cc), run on
-# the host under ASan and UBSan, against the code gcc emits for volatile
-# accesses (test/accesses.c, compiled at -O0 and -O2, as PIE and not).
+# Unit tests of the MMIO trap, run on the host under ASan and UBSan: the
+# instruction decoder (x86_decode.cc) against the code gcc emits for volatile
+# accesses (test/accesses.c, compiled at -O0 and -O2, as PIE and not), and the
+# handler side and stub (mmio.cc, mmio_x86_64.S).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${TMPDIR:-/tmp}/nooks-trap-test
@@ -18,3 +19,9 @@ g++ $warn $san -std=c++17 -O1 -g -no-pie -o "$out/test_decode" test/test_decode.
 	"$out/accesses_O0.o" "$out/accesses_O2.o" "$out/accesses_nopie.o"
 # The test's own SIGSEGV handler emulates the trapped accesses.
 ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_decode"
+
+# The handler side and the stub (mmio.cc, mmio_x86_64.S), the kernel call
+# replaced by one that wrecks what a callee may: every register must survive.
+g++ $warn $san -std=c++17 -O1 -g -DNOOKS_HOST -I "$root/native/include" -I "$root/gen" -o "$out/test_stub" \
+	test/test_stub.cc test/stub_body.S mmio.cc mmio_x86_64.S x86_decode.cc
+ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_stub"
