@@ -56,7 +56,10 @@
         'native/recovery/recovery.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
+        'native/trap/mmio.cc',
+        'native/trap/mmio_x86_64.S',
         'native/trap/trap.cc',
+        'native/trap/x86_decode.cc',
         'native/xpc/batch.cc',
         'native/xpc/xpc.cc',
         'native/xpc/xpc_x86_64.S',
@@ -100,7 +103,7 @@
     },
     {
       'target_name': 'testdev', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',
-      'sources': ['drivers/testdev/testdev.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
+      'sources': ['drivers/testdev/testdev.c', 'drivers/testdev/mmio.c'], 'dependencies': ['driver_rt'], 'includes': ['drivers/driver.gypi'],
     },
     {
       'target_name': 'memtest', 'type': 'shared_library', 'product_prefix': '', 'product_dir': '<(PRODUCT_DIR)/../drivers',

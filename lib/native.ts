@@ -150,10 +150,14 @@ export interface NativeAddon {
   addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
   devices(): DeviceInfo[];
   attachPci(address: string, via: 'uio' | 'vfio'): DeviceInfo;
+  /** Test hook: BAR `bar` of device `index` mapped for driver `id` (bound to it), as its mmap of resource<bar>; the address. */
+  mapBar(id: number, index: number, bar: number): number;
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
   benchRoundTrip(id: number, nop: number, runs: number, iters: number): Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>;
+  /** One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)). */
+  benchMmio(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number): { ioReadTicks: number; trappedReadTicks: number };
   /** Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once. */
   benchScale(ids: number[], fns: number[], threads: number, seconds: number): { crossings: number; seconds: number };
   /** '' when isolation 'pkey' can run here, else the reason it cannot. */

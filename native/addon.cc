@@ -501,6 +501,19 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// benchMmio(id, ioReadLoop, trappedReadLoop, bar, runs, iters): one register
+// read of an emulated device through the ioread32 kernel call, and one
+// trapped in the BAR the driver mapped (MMIO trap-and-emulate).
+Napi::Value BenchMmio(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  auto number = [&](int i) { return (uint64_t)info[i].As<Napi::Number>().DoubleValue(); };
+  int runs = (int)number(4), iters = (int)number(5);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("ioReadTicks", bench_upcall(d, (const void *)number(1), runs, iters));
+  o.Set("trappedReadTicks", bench_upcall(d, (const void *)number(2), runs, iters, number(3)));
+  return o;
+}
+
 // Only the round trip (bench xpc with more domains loaded).
 Napi::Value BenchRoundTrip(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
@@ -557,6 +570,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
   exports.Set("bench", Napi::Function::New(env, Bench));
   exports.Set("benchRoundTrip", Napi::Function::New(env, BenchRoundTrip));
+  exports.Set("benchMmio", Napi::Function::New(env, BenchMmio));
   exports.Set("benchScale", Napi::Function::New(env, BenchScale));
   exports.Set("pkeyUnusableReason", Napi::Function::New(env, PkeyUnusableReason));
   for (AddonExports::Fn fn : extra_exports()) fn(env, exports);

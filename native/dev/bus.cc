@@ -45,7 +45,12 @@ struct Bus {
   std::vector<Registration> drivers;
   std::map<std::string, DeviceFactory> kinds;
   std::map<std::string, int> counts;  // per kind, for names: blk0, blk1, ...
-  std::map<uintptr_t, int> iomaps;    // what pci_iomap returned -> the device's slot
+  // What pci_iomap or map_bar (mapped: true) returned -> the device's slot.
+  struct Mapping {
+    int slot;
+    bool mapped;
+  };
+  std::map<uintptr_t, Mapping> iomaps;
 };
 Bus &bus() {
   static Bus *b = new Bus;
@@ -218,8 +223,25 @@ void bus_release_iomap(Domain *d, uintptr_t addr) {
   BusLock g;
   auto it = b.iomaps.find(addr);
   if (it == b.iomaps.end()) return;
-  b.slots[it->second].dev->iounmap(d, addr);
+  BusDevice *dev = b.slots[it->second.slot].dev.get();
+  if (it->second.mapped) dev->unmap_bar(d, addr);
+  else dev->iounmap(d, addr);
   b.iomaps.erase(it);
+}
+
+uintptr_t bus_map_bar(Domain *d, int index, int bar) {
+  Bus &b = bus();
+  BusLock g;
+  if (index < 0 || index >= (int)b.slots.size()) throw DeviceError("ENODEV", "no device " + std::to_string(index) + " on the bus");
+  BusDevice *dev = b.slots[index].dev.get();
+  if (dev->domain.load() != d->id) throw DeviceError("EACCES", dev->name + " is not bound to " + d->name);
+  uint64_t size = bar >= 0 && bar < 6 ? dev->bar_size(bar) : 0;
+  if (!size) throw DeviceError("EINVAL", dev->name + " has no BAR " + std::to_string(bar));
+  uintptr_t addr = dev->map_bar(d, bar, size);
+  if (!addr) throw DeviceError("ENOMEM", "cannot map " + dev->name + " BAR " + std::to_string(bar));
+  b.iomaps[addr] = {index, true};
+  d->objects.add({ObjectType::iomap, addr, size, (uint64_t)index, dev->name + " BAR" + std::to_string(bar) + " (mapped)"});
+  return addr;
 }
 
 void bus_clear() {
@@ -234,16 +256,20 @@ void bus_clear() {
 
 // ---- register windows, DMA and interrupts, for the models --------------------
 
-uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) {
+// Driver d's window on the first `size` bytes of BAR `bar`.
+IoWindow EmulatedDevice::window(Domain *d, int bar, uint64_t size) {
   IoWindow w;
   w.size = size;
   w.domain = d->id;
   w.read = [this, bar](uint64_t off, unsigned width) { return read(bar, off, width); };
   w.write = [this, bar](uint64_t off, uint32_t v, unsigned width) { write(bar, off, v, width); };
-  return iomem_map(w);
+  return w;
 }
 
+uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) { return iomem_map(window(d, bar, size)); }
 void EmulatedDevice::iounmap(Domain *, uintptr_t addr) { iomem_unmap(addr); }
+uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) { return iomem_map_trapped(window(d, bar, size)); }
+void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
   int id = domain.load();
@@ -363,7 +389,7 @@ extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long max
   if (maxlen && maxlen < size) size = maxlen;
   uintptr_t addr = dev->iomap(d, bar, size);
   if (!addr) return nullptr;
-  b.iomaps[addr] = dev->index;
+  b.iomaps[addr] = {dev->index, false};
   d->objects.add({ObjectType::iomap, addr, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
   return (void *)addr;
 }

@@ -29,6 +29,10 @@ EmulatedDevice *bus_device(int index);
 // Recovery: the failed driver loses its devices, which are reset.
 void bus_release_driver(Domain *d, uintptr_t drv);
 void bus_release_iomap(Domain *d, uintptr_t addr);
+// Maps BAR `bar` of device `index` for driver d, which must be bound to it, as
+// its mmap of resource<bar> would (BusDevice::map_bar); a tracked object,
+// undone at recovery. Throws DeviceError (ENODEV, EACCES, EINVAL, ENOMEM).
+uintptr_t bus_map_bar(Domain *d, int index, int bar);
 // Kernel shutdown: every device off the bus.
 void bus_clear();
 

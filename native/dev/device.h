@@ -23,6 +23,7 @@ namespace nooks {
 using DeviceOptions = std::map<std::string, std::string>;
 
 struct Domain;
+struct IoWindow;
 
 // A network device's side beyond its registers, for the net class: the wire to
 // its link partner and the cable. A NIC model returns it from BusDevice::nic().
@@ -94,8 +95,9 @@ class EmulatedDevice : public BusDevice {
   // Register windows: cookies the driver's ioread/iowrite send to read/write.
   uintptr_t iomap(Domain *d, int bar, uint64_t size) override;
   void iounmap(Domain *d, uintptr_t addr) override;
-  uintptr_t map_bar(Domain *, int, uint64_t) override { return 0; }  // until MMIO trap-and-emulate lands
-  void unmap_bar(Domain *, uintptr_t) override {}
+  // A trapped window (iomem.h): each load or store faults and is performed on the model (native/trap/mmio.h).
+  uintptr_t map_bar(Domain *d, int bar, uint64_t size) override;
+  void unmap_bar(Domain *d, uintptr_t addr) override;
   void release(Domain *) override { reset(); }
   EmulatedDevice *emulated() override { return this; }
 
@@ -112,6 +114,7 @@ class EmulatedDevice : public BusDevice {
   uint32_t undefined_register(uint64_t off, unsigned width);
 
  private:
+  IoWindow window(Domain *d, int bar, uint64_t size);
   bool dma(uint64_t bus, void *buf, size_t n, bool to_memory);
   std::atomic<bool> warned_no_handler_{false};
 };

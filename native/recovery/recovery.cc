@@ -9,11 +9,13 @@
 #include <thread>
 
 #include "../dev/bus.h"
+#include "../dev/iomem.h"
 #include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../loader/params.h"
 #include "../loader/text_patch.h"
+#include "../trap/mmio.h"
 #include "../trap/trap.h"
 
 namespace nooks {
@@ -129,6 +131,12 @@ void fault_describe(Fault *f) {
   }
   switch (f->kind) {
     case FaultKind::segv:
+      if (iomem_trapped(f->addr)) {
+        Domain *d = f->domain >= 0 ? g_domains[f->domain] : nullptr;
+        snprintf(f->message, sizeof f->message, "access to an emulated BAR at 0x%lx that cannot be emulated: instruction %s%s",
+                 (unsigned long)f->addr, mmio_instruction(d, f->ip).c_str(), where);
+        break;
+      }
       snprintf(f->message, sizeof f->message, "segmentation fault at address 0x%lx%s", (unsigned long)f->addr, where);
       break;
     case FaultKind::pkey:

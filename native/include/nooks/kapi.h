@@ -201,6 +201,28 @@ struct pci_driver {
 #define nooks_is_emu_io(a) ((unsigned long)(a) >= NOOKS_IOMEM_EMU_BASE)
 #define __iomem
 
+/* A load or store a driver made in an emulated device's BAR that it mapped
+ * with mmap (MMIO trap-and-emulate: native/trap/mmio.cc), as the fault
+ * handler decoded it. Built on the driver's stack; the trap's stub hands it to
+ * nooks_mmio_emulate, which performs the access and sets the destination
+ * register. Drivers never build one themselves. */
+struct nooks_mmio_frame {
+	u8 vector[2624];	/* the vector registers, saved by the stub */
+	u64 addr;		/* the access's address */
+	u64 value;		/* a store: what it writes */
+	u64 rip;		/* the trapped instruction */
+	u8 width;		/* bytes: 1, 2, 4, 8 */
+	u8 store;
+	u8 reg;			/* a load: the destination register (encoding order) */
+	u8 high8;		/* ... AH, CH, DH or BH */
+	u8 dest_width;		/* ... its width in bytes */
+	u8 extend;		/* ... 0: none, 1: zero, 2: sign */
+	u8 pad[2];
+	u64 gpr[16];		/* rax rcx rdx rbx rsp rbp rsi rdi r8-r15, as the stub restores them */
+	u64 rflags;
+	u64 resume_sp;		/* where the stub returns from: the next instruction's address */
+};
+
 /* ---- log ----------------------------------------------------------------- */
 #define KERN_EMERG "<0>"
 #define KERN_ALERT "<1>"
