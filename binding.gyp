@@ -27,6 +27,7 @@
         'native/bench/scale.cc',
         'native/dev/bus.cc',
         'native/dev/bus_napi.cc',
+        'native/dev/config_space.cc',
         'native/dev/iomem.cc',
         'native/dev/host_pci.cc',
         'native/dev/uio.cc',
