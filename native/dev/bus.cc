@@ -280,6 +280,11 @@ bool bus_with_held(Domain *d, const std::string &address, const std::function<vo
   return true;
 }
 
+void bus_unmap_bar(Domain *d, const std::string &address, uintptr_t addr) {
+  BusLock g;
+  if (Slot *s = slot_at(address)) s->dev->unmap_bar(d, addr);
+}
+
 void bus_release_iomap(Domain *d, uintptr_t addr) {
   Bus &b = bus();
   BusLock g;

@@ -40,6 +40,8 @@ void bus_release_held(Domain *d, int index);
 // Runs fn with the bus lock held on the device at `address` if d holds it
 // (load option devices); false if it does not.
 bool bus_with_held(Domain *d, const std::string &address, const std::function<void(BusDevice &)> &fn);
+// Undoes BusDevice::map_bar of the device at `address` (held or not any more).
+void bus_unmap_bar(Domain *d, const std::string &address, uintptr_t addr);
 // Kernel shutdown: every device off the bus.
 void bus_clear();
 

@@ -47,6 +47,7 @@ void recovery_teardown(Domain *d, uint64_t generation) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   for (const Object &o : d->objects.take_all()) release_object(d, o);
+  d->posix.reset();  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);
     d->heap.reset();
@@ -107,7 +108,6 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::netdev:
     case ObjectType::mapping:  // the POSIX personality's (native/posix/)
     case ObjectType::file:
-    case ObjectType::hugepage:
       if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
       break;
     case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
@@ -118,6 +118,7 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::lock:
     case ObjectType::mutex:
     case ObjectType::dma:
+    case ObjectType::hugepage:
     case ObjectType::memory:
     case ObjectType::count: break;
   }
