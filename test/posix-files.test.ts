@@ -328,6 +328,16 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     expect(d.objects()).toContainEqual(expect.objectContaining({ type: 'device', label: nic.address }));
   });
 
+  it('the load option devices: an address not on the bus is ENODEV, a device another driver holds EBUSY', async () => {
+    await expect(kernel.load('null', { devices: ['0000:00:09.0'] })).rejects.toMatchObject({
+      code: 'ENODEV', message: expect.stringContaining('load option devices: no device 0000:00:09.0 on the kernel\'s bus'),
+    });
+    await expect(kernel.load('null', { devices: [other.address, nic.address] })).rejects.toMatchObject({
+      code: 'EBUSY', message: expect.stringContaining(`load option devices: ${nic.address} (testdev0) is bound to ${d.name}`),
+    });
+    expect(kernel.devices().map((x) => x.driver)).toEqual([d.name, null]); // the refused load let go of what it held
+  });
+
   it('sysfs attributes, as Linux prints them', () => {
     expect(attr(nic.address, 'vendor')).toBe('0x4e4b\n');
     expect(attr(nic.address, 'device')).toBe('0x0001\n');
