@@ -2,6 +2,7 @@
 // Domain::posix): each descriptor a tracked object of type `file`, each
 // mapping of type `mapping`, released at recovery with the table.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,12 +12,13 @@
 namespace nooks {
 
 // An open file description: one per open() (no dup).
+// Threads of the driver may share one: its fields change one at a time.
 struct OpenFile {
   std::shared_ptr<File> file;
-  uint64_t pos = 0;
-  int flags = 0;         // O_ACCMODE and the status flags fcntl(F_SETFL) sets
-  bool cloexec = false;  // FD_CLOEXEC
-  int lock = 0;          // flock: 0, LOCK_SH or LOCK_EX
+  std::atomic<uint64_t> pos{0};
+  std::atomic<int> flags{0};         // O_ACCMODE and the status flags fcntl(F_SETFL) sets
+  std::atomic<bool> cloexec{false};  // FD_CLOEXEC
+  int lock = 0;                      // flock: 0, LOCK_SH or LOCK_EX (under PosixFiles::lock)
 };
 
 // A mapping mmap handed out: anonymous memory of an arena, or a file's.
