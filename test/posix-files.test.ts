@@ -416,12 +416,20 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     expect(after).toBe(bar);
     expect(bar & 0xfff).toBe(0);
     expect(d.call('config16', s(nic.address), 0x3c) & 0xff).toBe(nic.irq & 0xff);
+    const enable = `/sys/bus/pci/devices/${nic.address}/enable`;
+    expect(attr(nic.address, 'enable')).toBe('0\n');
+    expect(d.call('write_file', s(enable), s('1\n'))).toBe(2);
+    expect([attr(nic.address, 'enable'), d.call('config16', s(nic.address), 4)]).toEqual(['1\n', 0x7]);
+    expect(d.call('write_file', s(enable), s('0'))).toBe(1);
+    expect(d.call('write_file', s(enable), s('2'))).toBe(-22);
+    expect(d.call('config16', s(nic.address), 4)).toBe(0x4);
   });
 
   it('writing its own address to driver/unbind is accepted and ignored; another is not bound there', () => {
     expect(d.call('unbind', s(nic.address), s(nic.address))).toBe(13);
     expect(kernel.devices()[0].driver).toBe(d.name);
     expect(d.call('unbind', s(nic.address), s(other.address))).toBe(-19); // ENODEV
+    expect(d.call('write_file', s('/sys/bus/pci/drivers/e1000/unbind'), s(nic.address))).toBe(12);
   });
 
   it('another device\'s files and any other path: EACCES and a log line naming the path', () => {
