@@ -50,19 +50,20 @@ class TextFile : public File {
 class ConfigFile : public File {
  public:
   ConfigFile(std::string path, std::string address) : File(std::move(path)), address_(std::move(address)) {}
-  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off) override { return access(d, buf, n, off, false); }
-  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t off) override { return access(d, const_cast<uint8_t *>(buf), n, off, true); }
+  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off) override {
+    return access(d, n, off, [&](BusDevice &dev, uint32_t at, size_t len) { pci_config_read(dev, at, buf, len); });
+  }
+  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t off) override {
+    return access(d, n, off, [&](BusDevice &dev, uint32_t at, size_t len) { pci_config_write(dev, at, buf, len); });
+  }
   FileStat fstat() override { return {S_IFREG | 0644, kPciConfigSize}; }
 
  private:
-  long access(Domain *d, uint8_t *buf, size_t n, uint64_t off, bool write) {
+  // The part of [off, off+n) inside configuration space, on the device if d still holds it.
+  long access(Domain *d, size_t n, uint64_t off, const std::function<void(BusDevice &, uint32_t, size_t)> &op) {
     if (off >= kPciConfigSize) return 0;
     n = std::min<uint64_t>(n, kPciConfigSize - off);
-    bool held = bus_with_held(d, address_, [&](BusDevice &dev) {
-      if (write) pci_config_write(dev, (uint32_t)off, buf, n);
-      else pci_config_read(dev, (uint32_t)off, buf, n);
-    });
-    return held ? (long)n : -ENODEV;
+    return bus_with_held(d, address_, [&](BusDevice &dev) { op(dev, (uint32_t)off, n); }) ? (long)n : -ENODEV;
   }
   std::string address_;
 };
