@@ -26,6 +26,8 @@ class File {
   virtual ~File() = default;
   virtual long pread(Domain *, uint8_t *, size_t, uint64_t) { return -EINVAL; }
   virtual long pwrite(Domain *, const uint8_t *, size_t, uint64_t) { return -EINVAL; }
+  // `arg` comes unchecked: a kind whose requests take a pointer checks it
+  // (check_readable/check_writable, native/kapi/checks.h) before use.
   virtual long ioctl(Domain *, unsigned long, unsigned long) { return -ENOTTY; }
   // The address in the driver's memory of `len` bytes at `off` (a multiple
   // of the page), or -errno; and its undoing (munmap, or recovery).
