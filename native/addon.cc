@@ -200,6 +200,11 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
       o.env[name] = given.Get(name).ToString().Utf8Value();
     }
   }
+  // devices: PCI addresses, checked in lib/load-options.ts.
+  if (info[7].IsArray()) {
+    Napi::Array devices = info[7].As<Napi::Array>();
+    for (uint32_t i = 0; i < devices.Length(); i++) o.devices.push_back(devices.Get(i).ToString().Utf8Value());
+  }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {

@@ -17,6 +17,7 @@ Napi::Object device_object(Napi::Env env, const DeviceInfo &i) {
   o.Set("index", i.index);
   o.Set("name", i.name);
   o.Set("kind", i.kind);
+  o.Set("address", i.address);
   o.Set("vendor", i.vendor);
   o.Set("device", i.device_id);
   o.Set("irq", i.irq);
