@@ -71,6 +71,8 @@ export interface DeviceInfo {
   index: number;
   name: string;
   kind: string;
+  /** Its PCI address: an emulated device's is given by the bus (0000:00:02.0 for the first), a real one keeps its own. */
+  address: string;
   vendor: number;
   device: number;
   irq: number;
@@ -116,10 +118,10 @@ export interface NativeAddon {
   /**
    * `patches` are written over the text before module_init runs; `params` set
    * the driver's module_param variables (checked against its declarations: EPARAM);
-   * `env` is what the POSIX personality's getenv returns (checked in lib/load-options.ts).
+   * `env` is what the POSIX personality's getenv returns, `devices` the PCI addresses it holds (checked in lib/load-options.ts).
    */
   load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[], params?: Record<string, ParamValue>,
-    env?: Record<string, string>): number;
+    env?: Record<string, string>, devices?: string[]): number;
   /** Writes an injected fault over the running driver's text. */
   patchText(id: number, offset: number, bytes: Buffer, transient: boolean): void;
   /** `forFallback`: a fallback driver takes the devices over; what their shadows parked waits for it. */
@@ -150,10 +152,14 @@ export interface NativeAddon {
   addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
   devices(): DeviceInfo[];
   attachPci(address: string, via: 'uio' | 'vfio'): DeviceInfo;
+  /** Test hook: BAR `bar` of device `index` mapped for driver `id` (bound to it), as its mmap of resource<bar>; the address. */
+  mapBar(id: number, index: number, bar: number): number;
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
   benchRoundTrip(id: number, nop: number, runs: number, iters: number): Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>;
+  /** One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)). */
+  benchMmio(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number): { ioReadTicks: number; trappedReadTicks: number };
   /** Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once. */
   benchScale(ids: number[], fns: number[], threads: number, seconds: number): { crossings: number; seconds: number };
   /** '' when isolation 'pkey' can run here, else the reason it cannot. */
