@@ -9,8 +9,8 @@
 // fault injected after k frames is trapped, the driver restarted (back to its
 // freshly loaded state: the caller opens the NIC again) and traffic resumes;
 // a path outside its devices is EACCES, and its exit() on that error a
-// contained failure. Faults are contained in 'mprotect' and 'process' only:
-// under 'none' a fault or exit() ends the process, as without nooks.
+// contained failure. Faults are contained in every mode but 'none', where a
+// fault or exit() ends the process, as without nooks.
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverFault, Kernel, nicWire, type Driver, type Isolation } from '../lib/index.js';
@@ -43,7 +43,8 @@ function frameArray(frames: Buffer[]): Buffer {
   return b;
 }
 
-describe.each(['none', 'mprotect', 'process'] as Isolation[])("the libc-style e1000 driver under '%s'", (isolation) => {
+// pkey where the CPU has protection keys (test/guest-pkey.test.ts runs this file in a QEMU guest that has them)
+describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])] as Isolation[])("the libc-style e1000 driver under '%s'", (isolation) => {
   const contained = isolation !== 'none';
   let kernel: Kernel;
   let drv: Driver;
