@@ -120,7 +120,7 @@ struct tx_desc {
 /* Offsets in the hugepage */
 #define RX_RING_AT	0
 #define TX_RING_AT	(RING * sizeof(struct rx_desc))
-#define RX_BUFS_AT	4096 * 2
+#define RX_BUFS_AT	(2 * 4096)
 #define TX_BUFS_AT	(RX_BUFS_AT + RING * BUF_SIZE)
 
 _Static_assert(TX_BUFS_AT + RING * BUF_SIZE <= HUGEPAGE, "the rings and buffers fit in one hugepage");
@@ -429,7 +429,7 @@ struct e1000l *e1000l_open(const char *pci_addr)
 /* Descriptors the NIC is done with (DD written back) become free again. */
 static void reclaim_tx(struct e1000l *nic)
 {
-	while (nic->tx_clean != nic->tx_tail && (nic->tx_ring[nic->tx_clean].status & TXD_DD))
+	while (nic->tx_clean != nic->tx_tail && (__atomic_load_n(&nic->tx_ring[nic->tx_clean].status, __ATOMIC_ACQUIRE) & TXD_DD))
 		nic->tx_clean = (nic->tx_clean + 1) % RING;
 }
 
