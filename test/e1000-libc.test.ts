@@ -10,10 +10,12 @@
 // freshly loaded state: the caller opens the NIC again) and traffic resumes;
 // a path outside its devices is EACCES, and its exit() on that error a
 // contained failure. Faults are contained in every mode but 'none', where a
-// fault or exit() ends the process, as without nooks.
+// fault or exit() ends the process, as without nooks. And `nooks bench net`
+// measures it beside the kapi e1000.
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverFault, Kernel, nicWire, type Driver, type Isolation } from '../lib/index.js';
+import { benchClass } from '../lib/bench/classes.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
 import { faultOf, until } from './helpers/util.js';
 
@@ -164,4 +166,20 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
     open(); // and usable again
     await send(5000, 1);
   });
+});
+
+describe('nooks bench net', () => {
+  it('measures the libc-style driver beside the kapi e1000, per isolation mode (the shape, not speed)', async () => {
+    const results = await benchClass('net', { seconds: 0.2, modes: ['none', 'mprotect'] });
+    expect(results.map((r) => r.workload)).toEqual(['net-send', 'net-send-libc']);
+    const libc = results[1];
+    expect(libc.modes.map((m) => m.isolation)).toEqual(['none', 'mprotect']);
+    for (const m of libc.modes) {
+      if (!m.supported) throw new Error(`${m.isolation}: ${m.reason}`);
+      expect(m).toMatchObject({ unit: 'frames/s' });
+      expect(m.throughput).toBeGreaterThan(0);
+      expect(m.crossingsPerSec).toBeGreaterThan(0); // the e1000-libc domain's: its calls from JavaScript
+    }
+    expect(libc.modes[0]).toMatchObject({ relative: 1 });
+  }, 30_000);
 });
