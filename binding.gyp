@@ -54,6 +54,7 @@
         'native/loader/params.cc',
         'native/loader/text_patch.cc',
         'native/recovery/recovery.cc',
+        'native/recovery/teardown.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
         'native/trap/trap.cc',

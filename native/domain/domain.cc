@@ -64,8 +64,10 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
       break;
     }
   if (id < 0) throw std::runtime_error("too many drivers loaded (at most 64)");
+  static uint64_t loads = 0;
   auto *d = new Domain();
   d->id = id;
+  d->serial = ++loads;
   d->name = name;
   d->path = path;
   d->time_budget_ms = budget_ms;

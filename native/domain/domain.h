@@ -83,6 +83,7 @@ constexpr int kMaxDomainThreads = 128;  // threads that may be inside one domain
 
 struct Domain {
   int id = -1;
+  uint64_t serial = 0;  // unique to this load: tells it from earlier drivers in the same slot
   std::string name;
   std::string path;
   int pkey = -1;           // -1 unless isolation is pkey
@@ -132,7 +133,7 @@ struct Domain {
   DriverHost *host = nullptr;  // isolation 'process' only
 
   std::mutex recovery_lock;
-  uint64_t torn_down_gen = 0;  // the last failure whose objects were released
+  uint64_t torn_down_gen = 0;  // the last failure torn down (native/recovery/teardown.cc)
   uint64_t faults = 0, recoveries = 0;
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
