@@ -388,9 +388,9 @@ Napi::Value Domains(const Napi::CallbackInfo &info) {
     o.Set("path", d->path);
     o.Set("state", state_name(d->state.load()));
     o.Set("isolation", isolation_name(g_backend.mode));
-    o.Set("pkey", d->pkey);
-    int sharers = 0;
-    for (Domain *e : g_domains) sharers += e && e != d && d->pkey >= 0 && e->pkey == d->pkey;
+    int key = g_backend.protection_key(d), sharers = 0;
+    o.Set("pkey", key);
+    for (Domain *e : g_domains) sharers += e && e != d && key >= 0 && g_backend.protection_key(e) == key;
     o.Set("sharedKey", sharers > 0);
     o.Set("heapUsed", (double)d->heap.used());
     o.Set("memLimit", (double)d->mem_limit);

@@ -51,9 +51,7 @@ void Segment::reset() const {
   if (bss < range.hi) give_back_pages(bss, range.hi - bss, shared_domains());
 }
 
-void Domain::tag(void *p, size_t n) const {
-  if (pkey >= 0) pkey_mprotect(p, n, PROT_READ | PROT_WRITE, pkey);
-}
+bool Domain::tag(void *p, size_t n) const { return g_backend.tag_memory(this, p, n); }
 
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes) {
   std::lock_guard<std::mutex> g(g_domains_lock);
@@ -79,8 +77,9 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     size_t n = heap_n + dma_n + stacks_size();
     void *r = mmap(nullptr, n, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
-    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, d->pkey, shared, d->memory.lo) ||
-        !d->dma.map(dma_size, d->pkey, shared, d->memory.lo + heap_n))
+    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, shared, d->memory.lo) ||
+        !d->dma.map(dma_size, shared, d->memory.lo + heap_n) || !d->tag((void *)d->heap.lo(), d->heap.hi() - d->heap.lo()) ||
+        !d->tag((void *)d->dma.lo(), d->dma.hi() - d->dma.lo()))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
     d->stacks = d->memory.lo + heap_n + dma_n;
   } catch (...) {
