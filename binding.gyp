@@ -61,6 +61,7 @@
         'native/posix/sysfs.cc',
         'native/posix/view.cc',
         'native/recovery/recovery.cc',
+        'native/recovery/teardown.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
         'native/trap/mmio.cc',

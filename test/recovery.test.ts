@@ -136,4 +136,29 @@ describe('faults on kernel threads', () => {
     expect(eventsOf('bomb').map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
     expect(kernel.domains().find((d) => d.name === 'bomb')!.recoveries).toBe(1);
   }, 5_000);
+
+  it('a fault reported after its driver was unloaded is not taken for the driver loaded in its slot', async () => {
+    const late = await kernel.load(crashyAs('late'));
+    const slot = late.domainId;
+    expect(late.call('timer_fault', 20)).toBe(0);
+    // Without giving the event loop a turn (the report waits there): the
+    // recovery thread has torn the failure down once the objects are gone.
+    for (const end = Date.now() + 5_000; late.objects().length > 0; )
+      if (Date.now() > end) throw new Error('the timer fault was not torn down');
+    late.unload();
+    const heir = await kernel.load(crashyAs('heir'));
+    expect(heir.domainId).toBe(slot);
+
+    // Reports come in order: once a later fault's is in, the late one's was too.
+    const witness = await kernel.load(crashyAs('witness'));
+    expect(witness.call('timer_fault', 20)).toBe(0);
+    await until(() => eventsOf('witness').some((e) => e.event === 'recovered'), "the witness's recovery");
+
+    expect(eventsOf('late')).toEqual([]);
+    expect(eventsOf('heir')).toEqual([]);
+    expect(kernel.domains().find((d) => d.name === 'heir')!.recoveries).toBe(0);
+    expect(heir.call('add', 2, 3)).toBe(5);
+    heir.unload();
+    witness.unload();
+  }, 10_000);
 });
