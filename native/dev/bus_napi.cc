@@ -75,12 +75,7 @@ Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
 }
 
-AddonExports exports([](Napi::Env env, Napi::Object e) {
-  e.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
-  e.Set("addDevice", Napi::Function::New(env, AddDevice));
-  e.Set("devices", Napi::Function::New(env, Devices));
-  e.Set("attachPci", Napi::Function::New(env, AttachPci));
-});
+#include "addon/bus.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace
 }  // namespace nooks
