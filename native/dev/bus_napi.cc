@@ -30,7 +30,7 @@ Napi::Value AddDevice(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);
   DeviceOptions opts;
-  if (info.Length() > 1 && info[1].IsObject()) {
+  if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     Napi::Array keys = o.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); i++) {

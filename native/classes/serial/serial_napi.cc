@@ -81,7 +81,7 @@ Napi::Value SerialWrite(const Napi::CallbackInfo &info) {
 
 Napi::Value SerialRead(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  size_t max = info.Length() > 2 ? (size_t)info[2].As<Napi::Number>().Int64Value() : 1 << 20;
+  size_t max = info[2].IsUndefined() ? 1 << 20 : (size_t)info[2].As<Napi::Number>().Int64Value();
   std::vector<uint8_t> v = guarded(env, [&] { return serial_read(handle_arg(info), max); });
   return Napi::Buffer<uint8_t>::Copy(env, v.data(), v.size());
 }
