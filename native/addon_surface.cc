@@ -21,17 +21,21 @@ std::vector<Table> &tables() {
   return *v;
 }
 
-bool admits(ArgKind kind, const Napi::Value &v) {
-  switch (kind) {
+// One napi_typeof per argument (two for arrays and byte arrays): the check runs on every call.
+bool admits(const ArgCheck &c, const Napi::Value &v) {
+  napi_valuetype t = v.Type();
+  if (t == napi_undefined) return c.optional;
+  if (t == napi_null) return c.nullable || c.kind == ArgKind::any;
+  switch (c.kind) {
     case ArgKind::any: return true;
-    case ArgKind::number: return v.IsNumber();
-    case ArgKind::string: return v.IsString();
-    case ArgKind::boolean: return v.IsBoolean();
-    case ArgKind::integer: return v.IsNumber() || v.IsBigInt();
-    case ArgKind::bytes: return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
-    case ArgKind::function: return v.IsFunction();
-    case ArgKind::array: return v.IsArray();
-    case ArgKind::object: return v.IsObject();
+    case ArgKind::number: return t == napi_number;
+    case ArgKind::string: return t == napi_string;
+    case ArgKind::boolean: return t == napi_boolean;
+    case ArgKind::integer: return t == napi_number || t == napi_bigint;
+    case ArgKind::bytes: return t == napi_object && v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+    case ArgKind::function: return t == napi_function;
+    case ArgKind::array: return t == napi_object && v.IsArray();
+    case ArgKind::object: return t == napi_object;
   }
   return false;
 }
@@ -51,18 +55,17 @@ const char *kind_name(ArgKind kind) {
   return "?";
 }
 
-std::string type_name(const Napi::Value &v) {
-  if (v.IsNull()) return "null";
-  if (v.IsArray()) return "an array";
-  if (v.IsTypedArray()) return "a typed array";
+const char *type_name(const Napi::Value &v) {
   switch (v.Type()) {
     case napi_undefined: return "undefined";
+    case napi_null: return "null";
     case napi_boolean: return "a boolean";
     case napi_number: return "a number";
     case napi_string: return "a string";
     case napi_bigint: return "a bigint";
     case napi_function: return "a function";
-    default: return "an object";
+    case napi_object: return v.IsArray() ? "an array" : v.IsTypedArray() ? "a typed array" : "an object";
+    default: return "a symbol or an external";
   }
 }
 
@@ -70,8 +73,7 @@ void check_args(const Napi::CallbackInfo &info, const AddonFunction &f) {
   for (int i = 0; i < f.nargs; i++) {
     const ArgCheck &c = f.args[i];
     Napi::Value v = info[i];
-    bool ok = v.IsUndefined() ? c.optional : v.IsNull() ? c.nullable || c.kind == ArgKind::any : admits(c.kind, v);
-    if (ok) continue;
+    if (admits(c, v)) continue;
     std::string want = std::string(kind_name(c.kind)) + (c.optional ? " or undefined" : "") + (c.nullable ? " or null" : "");
     Napi::TypeError e = Napi::TypeError::New(info.Env(), std::string(f.name) + ": argument " + std::to_string(i + 1) + " must be " +
                                                              want + ", got " + type_name(v));
