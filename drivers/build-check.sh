@@ -65,12 +65,12 @@ for dir in "$root"/drivers/*/; do
 	extra=$(comm -23 "$out/$name.imports" "$out/kapi.names")
 	[ -z "$extra" ] || bad "imports that are not kernel calls: $(echo $extra)"
 
-	# exports: the entry points the source declares, nothing else
+	# exports: the entry points its sources declare, nothing else
 	{
 		grep -q '^module_init(' "$src" && echo nooks_module_init
 		grep -q '^module_exit(' "$src" && echo nooks_module_exit
 		echo nooks_batch_run	# the runtime's deferred-call runner
-		sed -n 's/^NOOKS_EXPORT[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' "$src"
+		sed -n 's/^NOOKS_EXPORT[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' "$dir"*.c	# every source of the driver
 	} | sort -u >"$out/$name.want"
 	nm -D --defined-only "$so" | awk '$2 ~ /^[A-Z]$/ { print $3 }' | sort -u >"$out/$name.exports"
 	if ! cmp -s "$out/$name.want" "$out/$name.exports"; then

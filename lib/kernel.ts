@@ -46,6 +46,14 @@ export interface LoadOptions {
    * without NUL, at most 4095 bytes.
    */
   env?: Record<string, string>;
+  /**
+   * The PCI addresses of the devices on the kernel's bus (DeviceInfo.address)
+   * the driver holds while it is loaded: a driver built with the POSIX
+   * personality sees exactly these under /sys/bus/pci/devices (docs/drivers.md).
+   * A recovery resets them. An address not on the bus fails the load with
+   * ENODEV, a device another driver holds with EBUSY.
+   */
+  devices?: string[];
 }
 
 /** A driver failure, as seen by the caller whose crossing it ended. */
@@ -172,8 +180,9 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
-  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'patches' | 'params' | 'env'> = {}): number {
-    const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env);
+  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'patches' | 'params' | 'env' | 'devices'> = {}): number {
+    const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env,
+      given.devices?.map(pciAddress));
     native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
     return id;
   }

@@ -1,9 +1,10 @@
 // kernel.load's options, checked as the policy file's entries are (the same
 // words): a bad value is refused before anything is loaded, naming the option.
 import type { LoadOptions } from './kernel.js';
+import { pciAddress } from './pci.js';
 import { describeValue, flagProblem, limitProblem } from './recovery/policy.js';
 
-const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'patches', 'params', 'env'];
+const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'patches', 'params', 'env', 'devices'];
 
 function patchesProblem(v: unknown): [string, string] | undefined {
   if (!Array.isArray(v)) return ['', `expected a list of text patches, got ${describeValue(v)}`];
@@ -29,6 +30,23 @@ function envProblem(v: unknown): [string, string] | undefined {
   return undefined;
 }
 
+// The devices a driver holds: PCI addresses (lib/pci.ts's forms), each once.
+function devicesProblem(v: unknown): [string, string] | undefined {
+  if (!Array.isArray(v)) return ['', `expected a list of PCI addresses, got ${describeValue(v)}`];
+  const seen = new Set<string>();
+  for (const [i, a] of v.entries()) {
+    let address: string;
+    try {
+      address = pciAddress(typeof a === 'string' ? a : '');
+    } catch {
+      return [`[${i}]`, `expected a PCI address like 0000:00:02.0, got ${describeValue(a)}`];
+    }
+    if (seen.has(address)) return [`[${i}]`, `${address} is named twice`];
+    seen.add(address);
+  }
+  return undefined;
+}
+
 /** Throws an Error (code EINVAL) naming the driver, the option and the value. */
 export function checkLoadOptions(driver: string, options: unknown): LoadOptions {
   const fail = (key: string, problem: string) =>
@@ -46,5 +64,7 @@ export function checkLoadOptions(driver: string, options: unknown): LoadOptions 
   if (patches) throw fail(`patches${patches[0]}`, patches[1]);
   const env = o.env === undefined ? undefined : envProblem(o.env);
   if (env) throw fail(`env${env[0]}`, env[1]);
+  const devices = o.devices === undefined ? undefined : devicesProblem(o.devices);
+  if (devices) throw fail(`devices${devices[0]}`, devices[1]);
   return o as LoadOptions;
 }

@@ -74,6 +74,8 @@ export interface DeviceInfo {
   index: number;
   name: string;
   kind: string;
+  /** Its PCI address: an emulated device's is given by the bus (0000:00:02.0 for the first), a real one keeps its own. */
+  address: string;
   vendor: number;
   device: number;
   irq: number;

@@ -1,4 +1,21 @@
 // Test-only hooks, apart from the public API ('nooks/testing'): they make an
-// emulated device or a driver misbehave, or give a test the other end of a wire.
+// emulated device or a driver misbehave, or give a test the other end of a wire,
+// or reach a kernel mechanism before its public way in exists.
+import type { Driver } from './kernel.js';
+import { native } from './native.js';
+
 export { nicHangTx } from './classes/net.js';
 export { ptyPair, uartRxLost } from './classes/serial.js';
+
+/**
+ * Maps BAR `bar` of a device (bus index or name) bound to `driver` into the
+ * driver's address space, as a POSIX driver's mmap of sysfs resource<bar>
+ * will: on an emulated device, a range every load and store of which traps and
+ * is performed on the model (MMIO trap-and-emulate). Returns the address; the
+ * mapping is the driver's object, released at recovery.
+ */
+export function mapBar(driver: Driver, device: number | string, bar = 0): number {
+  const index = typeof device === 'number' ? device : native().devices().find((d) => d.name === device)?.index;
+  if (index === undefined) throw Object.assign(new Error(`[ENODEV] no device named ${device} on the bus`), { code: 'ENODEV' });
+  return native().mapBar(driver.id, index, bar);
+}

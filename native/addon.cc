@@ -196,6 +196,11 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
       o.env[name] = given.Get(name).ToString().Utf8Value();
     }
   }
+  // devices: PCI addresses, checked in lib/load-options.ts.
+  if (info[7].IsArray()) {
+    Napi::Array devices = info[7].As<Napi::Array>();
+    for (uint32_t i = 0; i < devices.Length(); i++) o.devices.push_back(devices.Get(i).ToString().Utf8Value());
+  }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {
@@ -494,6 +499,19 @@ Napi::Value Bench(const Napi::CallbackInfo &info) {
   o.Set("tappedRoundTripTicks", bench_tapped_round_trip(d, nop, runs, iters));
   o.Set("upcallTicks", bench_upcall(d, upcalls, runs, iters));
   o.Set("batchedCallTicks", bench_batched_call(d, nop, runs, iters));
+  return o;
+}
+
+// benchMmio(id, ioReadLoop, trappedReadLoop, bar, runs, iters): one register
+// read of an emulated device through the ioread32 kernel call, and one
+// trapped in the BAR the driver mapped (MMIO trap-and-emulate).
+Napi::Value BenchMmio(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  auto number = [&](int i) { return (uint64_t)info[i].As<Napi::Number>().DoubleValue(); };
+  int runs = (int)number(4), iters = (int)number(5);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("ioReadTicks", bench_upcall(d, (const void *)number(1), runs, iters));
+  o.Set("trappedReadTicks", bench_upcall(d, (const void *)number(2), runs, iters, number(3)));
   return o;
 }
 

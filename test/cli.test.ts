@@ -256,7 +256,8 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(Array.isArray(d.modes)).toBe(true);
     expect(d.modes.map((m) => m.isolation)).toEqual(['none', 'pkey', 'mprotect', 'process']);
     const mode = (name: string) => d.modes.find((m) => m.isolation === name)!;
-    const figures = ['roundTripCycles', 'roundTripNs', 'tappedRoundTripCycles', 'tappedRoundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs'];
+    const figures = ['roundTripCycles', 'roundTripNs', 'tappedRoundTripCycles', 'tappedRoundTripNs', 'upcallCycles', 'upcallNs', 'jsCallNs',
+      'ioReadCycles', 'ioReadNs', 'mmioTrapCycles', 'mmioTrapNs'];
     const measured = (m: Record<string, unknown>) => {
       expect(m.supported, String(m.isolation)).toBe(true);
       for (const f of figures) {

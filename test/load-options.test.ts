@@ -52,7 +52,7 @@ describe('load options', () => {
     [{ memLimitBytes: null }, 'crashy: load option memLimitBytes: expected a positive integer, got null [EINVAL]'],
     [{ shadow: 'yes' }, 'crashy: load option shadow: expected true or false, got "yes" [EINVAL]'],
     [{ name: '' }, 'crashy: load option name: expected a non-empty string, got "" [EINVAL]'],
-    [{ timeBudget: 100 }, 'crashy: load option timeBudget: unknown option (expected one of name, timeBudgetMs, memLimitBytes, shadow, patches, params, env) [EINVAL]'],
+    [{ timeBudget: 100 }, 'crashy: load option timeBudget: unknown option (expected one of name, timeBudgetMs, memLimitBytes, shadow, patches, params, env, devices) [EINVAL]'],
     [{ patches: 'x' }, 'crashy: load option patches: expected a list of text patches, got "x" [EINVAL]'],
     [{ patches: [{ offset: -1, bytes: Buffer.from([0x90]), transient: true }] }, 'crashy: load option patches[0].offset: expected a non-negative integer, got -1 [EINVAL]'],
     [{ patches: [{ offset: 0, bytes: [0x90], transient: true }] }, 'crashy: load option patches[0].bytes: expected a Buffer, got a list [EINVAL]'],
@@ -60,6 +60,9 @@ describe('load options', () => {
     [{ env: { 'A-B': 'x' } }, 'crashy: load option env.A-B: expected a name of letters, digits and _, not starting with a digit, at most 256 characters [EINVAL]'],
     [{ env: { NIC: 3 } }, 'crashy: load option env.NIC: expected a string, got 3 [EINVAL]'],
     [{ env: { NIC: 'a\0b' } }, 'crashy: load option env.NIC: expected a string without NUL of at most 4095 bytes, got "a\\u0000b" [EINVAL]'],
+    [{ devices: '0000:00:02.0' }, 'crashy: load option devices: expected a list of PCI addresses, got "0000:00:02.0" [EINVAL]'],
+    [{ devices: ['0000:00:02'] }, 'crashy: load option devices[0]: expected a PCI address like 0000:00:02.0, got "0000:00:02" [EINVAL]'],
+    [{ devices: ['00:02.0', '0000:00:02.0'] }, 'crashy: load option devices[1]: 0000:00:02.0 is named twice [EINVAL]'],
     [[], 'crashy: load options: expected an object, got a list [EINVAL]'],
   ])('%o is refused, naming the option and the value', async (options, message) => {
     kernel = await Kernel.boot({ isolation: 'mprotect' });

@@ -41,6 +41,7 @@ long hello(long n)
 	printf("in %d writes", 3);
 	putchar('\\n');
 	fwrite("two\\nlines\\n", 1, 10, stdout);
+	printf("rate %.2f Mbit/s, %g%% lost, %e\\n", n * 1.5, 0.25, 1e-7 * n);
 	return calls;
 }
 
@@ -288,6 +289,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written agai
       { level: 6, text: 'one line in 3 writes' },
       { level: 6, text: 'two' },
       { level: 6, text: 'lines' },
+      { level: 6, text: 'rate 7.50 Mbit/s, 0.25% lost, 5.000000e-07' },
     ]);
   });
 

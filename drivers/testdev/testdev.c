@@ -127,6 +127,28 @@ NOOKS_EXPORT long scratch(long v)
 	return ioread32(the_dev->regs + REG_SCRATCH);
 }
 
+/* Register access through the kernel (ioread32/iowrite32 on the pci_iomap cookie). */
+NOOKS_EXPORT long reg_read(long off)
+{
+	return ioread32(the_dev->regs + off);
+}
+
+NOOKS_EXPORT long reg_write(long off, long v)
+{
+	iowrite32((u32)v, the_dev->regs + off);
+	return 0;
+}
+
+/* The benchmark's loop (nooks bench xpc): n register reads through the kernel. */
+NOOKS_EXPORT long io_read_loop(long n)
+{
+	u32 sum = 0;
+
+	while (n-- > 0)
+		sum += ioread32(the_dev->regs + REG_SCRATCH);
+	return sum;
+}
+
 NOOKS_EXPORT long irqs(void)
 {
 	return the_dev->irqs;

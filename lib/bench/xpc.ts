@@ -1,5 +1,6 @@
 // The crossing benchmark (`nooks bench xpc`): what one host -> driver round
-// trip, one driver -> host kernel call and one JavaScript drv.call() cost in
+// trip, one driver -> host kernel call, one JavaScript drv.call() and one
+// emulated register read (through ioread32, or trapped in a mapped BAR) cost in
 // each isolation mode, measured side by side in one process, one mode after
 // the other. The loops that need cycle precision run in C++ (native/bench);
 // this module boots each mode, drives them and converts the results.
@@ -26,7 +27,7 @@ export interface XpcBenchOptions {
 
 export interface XpcBenchStep {
   isolation: Isolation;
-  what: ModeStep['what'] | 'native' | 'js' | 'domains';
+  what: ModeStep['what'] | 'native' | 'js' | 'domains' | 'mmio';
 }
 
 /** One mode's figures. Cycles are TSC ticks per operation (median run). */
@@ -51,6 +52,12 @@ export interface XpcModeResult {
   batchedCallNs: number;
   /** One `drv.call('nop')` from JavaScript, N-API included (median of the runs). */
   jsCallNs: number;
+  /** One register read of an emulated device (testdev) through the ioread32 kernel call, from inside the driver. */
+  ioReadCycles: number;
+  ioReadNs: number;
+  /** The same read as a load in the BAR the driver mapped: trapped, decoded and emulated (native/trap/mmio.h). */
+  mmioTrapCycles: number;
+  mmioTrapNs: number;
 }
 
 export interface DomainsRoundTrip {
@@ -101,6 +108,10 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
       options.onStep?.({ isolation, what: 'js' });
       const jsCallNs = jsCallCost(() => drv.call('nop'), runs, iters);
 
+      // Before more domains are loaded: under mprotect each kernel call pays for every one.
+      options.onStep?.({ isolation, what: 'mmio' });
+      const m = await mmioCost(kernel, runs, iters);
+
       options.onStep?.({ isolation, what: 'domains' });
       const domains: DomainsRoundTrip[] = [];
       for (const loaded of domainCounts) {
@@ -128,6 +139,10 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
         batchedCallCycles: round(b.batchedCallTicks),
         batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
         jsCallNs: round(jsCallNs),
+        ioReadCycles: round(m.ioReadTicks),
+        ioReadNs: round(m.ioReadTicks / b.tscPerNs),
+        mmioTrapCycles: round(m.trappedReadTicks),
+        mmioTrapNs: round(m.trappedReadTicks / b.tscPerNs),
       };
     } finally {
       nulls.remove();
@@ -135,6 +150,20 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
   }, options.onStep);
   result.tscPerNs = tscPerNs.length ? round(median(tscPerNs), 3) : 0;
   return result;
+}
+
+/** One emulated register read (the bus test device's scratch register), through ioread32 and trapped in a mapped BAR. */
+async function mmioCost(kernel: Kernel, runs: number, iters: number): Promise<{ ioReadTicks: number; trappedReadTicks: number }> {
+  const dev = kernel.addDevice('testdev');
+  const drv = await kernel.load('testdev', { timeBudgetMs: 60_000 });
+  try {
+    const fn = (name: string) => native().resolve(drv.id, name);
+    const bar = native().mapBar(drv.id, dev.index, 0);
+    // Fewer: a trapped access costs a few microseconds.
+    return native().benchMmio(drv.id, fn('io_read_loop'), fn('mmio_read_loop'), bar, runs, Math.max(1, Math.round(iters / 10)));
+  } finally {
+    drv.unload();
+  }
 }
 
 /** ns per call of `fn`: median over `runs` runs of `iters` calls, after a warm-up. */

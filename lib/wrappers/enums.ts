@@ -5,7 +5,8 @@
 
 /** Kernel objects the tracker knows, in the order recovery releases them (native/kapi/objects.cc). */
 export const objectTypes = [
-  'irq', 'timer', 'work', 'blkdev', 'uart_port', 'pcm', 'netdev', 'pci_driver', 'pci_dev', 'iomap', 'lock', 'mutex', 'dma', 'memory',
+  'irq', 'timer', 'work', 'blkdev', 'uart_port', 'pcm', 'netdev', 'pci_driver', 'pci_dev', 'device', 'iomap', 'mapping', 'file', 'hugepage',
+  'lock', 'mutex', 'dma', 'memory',
 ] as const;
 export type ObjectType = (typeof objectTypes)[number];
 

@@ -6,10 +6,12 @@
 // kernel API (generate.ts: gen/nooks/posix_calls.h for the personality, the
 // wrappers and entry stubs after the kernel API's). Their names keep the
 // nooks_posix_ prefix: the host's own libc names are never bound to a driver.
-// The bodies are in native/kapi/posix.cc.
+// The bodies are in native/kapi/posix.cc; those of files and mappings (the
+// driver's view of its devices, hugepages, pagemap) in native/posix/calls.cc.
+// Those return -errno on failure; the personality sets errno.
 import { p, type KapiCall } from './kapi/types.js';
 
-export const posix: KapiCall[] = [
+const posixCore: KapiCall[] = [
   {
     name: 'nooks_posix_malloc', ret: 'void *',
     params: [p('size', 'size_t'), p('align', 'size_t')],
@@ -59,3 +61,58 @@ export const posix: KapiCall[] = [
     doc: 'abort, a failed assert, a _FORTIFY_SOURCE overflow: the driver fails (fault kind `abort`, carrying `message`) and is recovered; it never returns. Under isolation none, the process aborts, as without nooks.',
   },
 ];
+
+const path = (name = 'path') => p(name, 'const char *', { kind: 'string', max: 4096 });
+/** Bytes one read or write moves at most: the personality asks again for the rest (a short count, as POSIX allows). */
+const ioMax = 1 << 20;
+
+const posixFiles: KapiCall[] = [
+  {
+    name: 'nooks_posix_open', ret: 'int', params: [p('dirfd', 'int'), path(), p('flags', 'int'), p('mode', 'unsigned int')],
+    doc: 'open, openat: a descriptor of the file at `path` in the driver\'s view (docs/drivers.md): its devices\' sysfs files, hugetlbfs, /proc/self/pagemap. Relative paths start at / (`dirfd` AT_FDCWD). -EACCES, logged, for any path outside the view; -ENOENT, -EEXIST, -EISDIR, -EMFILE.',
+  },
+  { name: 'nooks_posix_close', ret: 'int', params: [p('fd', 'int')], doc: 'close: 0, or -EBADF.' },
+  {
+    name: 'nooks_posix_read', ret: 'long',
+    params: [p('fd', 'int'), p('buf', 'void *', { kind: 'writable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
+    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO.',
+  },
+  {
+    name: 'nooks_posix_write', ret: 'long',
+    params: [p('fd', 'int'), p('buf', 'const void *', { kind: 'readable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
+    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold).',
+  },
+  {
+    name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
+    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL.',
+  },
+  {
+    name: 'nooks_posix_fstat', ret: 'int',
+    params: [p('fd', 'int'), p('st', 'unsigned long long *', { kind: 'writable', size: '2 * sizeof(unsigned long long)' })],
+    doc: 'fstat: st[0] the mode (S_IF* and permissions), st[1] the size. -EBADF.',
+  },
+  {
+    name: 'nooks_posix_stat', ret: 'int', params: [path(), p('st', 'unsigned long long *', { kind: 'writable', size: '2 * sizeof(unsigned long long)' })],
+    doc: 'stat: as fstat, by path (a symlink: what it points to). -ENOENT, -EACCES (logged: outside the view).',
+  },
+  { name: 'nooks_posix_access', ret: 'int', params: [path(), p('mode', 'int')], doc: 'access: 0 when the view has `path` and grants `mode` (R_OK, W_OK, X_OK, F_OK); -ENOENT, -EACCES.' },
+  {
+    name: 'nooks_posix_readlink', ret: 'long',
+    params: [path(), p('buf', 'char *', { kind: 'writable', size: 'size' }), p('size', 'size_t', { kind: 'size', max: 4096 })],
+    doc: 'readlink: the link\'s target (not NUL-terminated, cut to `size`): a device\'s iommu_group and driver. -EINVAL (not a link), -ENOENT, -EACCES.',
+  },
+  { name: 'nooks_posix_unlink', ret: 'int', params: [path()], doc: 'unlink: a hugetlbfs file\'s name goes (its memory when nothing maps it). -ENOENT, -EACCES.' },
+  { name: 'nooks_posix_ftruncate', ret: 'int', params: [p('fd', 'int'), p('length', 'long long')], doc: 'ftruncate: sizes a hugetlbfs file (its DMA memory, 2 MiB aligned). -EBADF, -EINVAL, -ENOMEM, -EBUSY (mapped).' },
+  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: -ENOTTY for the files of the view (none has ioctls yet); -EBADF.' },
+  { name: 'nooks_posix_fcntl', ret: 'int', params: [p('fd', 'int'), p('cmd', 'int'), p('arg', 'long')], doc: 'fcntl: F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_GETFD, F_SETFD (FD_CLOEXEC); -EINVAL for other commands, -EBADF.' },
+  { name: 'nooks_posix_flock', ret: 'int', params: [p('fd', 'int'), p('operation', 'int')], doc: 'flock: LOCK_SH, LOCK_EX, LOCK_UN (| LOCK_NB) between the driver\'s descriptors of one file; a conflict is -EWOULDBLOCK (the holder is the driver itself: never waited for). -EBADF, -EINVAL.' },
+  {
+    name: 'nooks_posix_mmap', ret: 'long',
+    params: [p('length', 'size_t'), p('prot', 'int'), p('flags', 'int'), p('fd', 'int'), p('offset', 'long long')],
+    doc: 'mmap: the address of the mapping, or -errno. MAP_ANONYMOUS: zeroed memory of the domain heap (page aligned) or, with MAP_HUGETLB, of its DMA memory (2 MiB aligned); a file (MAP_SHARED): a hugetlbfs file\'s memory, a device\'s BAR (resource<N>: -ENODEV where the BAR cannot be mapped). Each mapping is tracked. -EINVAL (MAP_FIXED, a bad offset or length), -EACCES (PROT_EXEC; the descriptor\'s mode), -ENOMEM.',
+  },
+  { name: 'nooks_posix_munmap', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'munmap: undoes the mappings inside [addr, addr+length); -EINVAL for a part of one.' },
+  { name: 'nooks_posix_mapped', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'mlock, munlock, madvise: 0 when [addr, addr+length) is the driver\'s own memory (all of it stays resident), else -ENOMEM.' },
+];
+
+export const posix: KapiCall[] = [...posixCore, ...posixFiles];

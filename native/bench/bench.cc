@@ -67,9 +67,9 @@ double bench_tapped_round_trip(Domain *d, const void *fn, int runs, int iters) {
   return ticks;
 }
 
-double bench_upcall(Domain *d, const void *fn, int runs, int iters) {
-  // fn(n) makes n kernel calls from inside the driver: one entry, n upcalls.
-  XpcCall c{fn, {(uint64_t)iters}, 0};
+double bench_upcall(Domain *d, const void *fn, int runs, int iters, uint64_t arg) {
+  // fn(n, arg) makes n kernel calls from inside the driver: one entry, n upcalls.
+  XpcCall c{fn, {(uint64_t)iters, arg}, 0};
   Fault f;
   std::vector<double> r;
   for (int k = 0; k < runs; k++) {

@@ -11,8 +11,9 @@ double bench_wrpkru_pair(int runs, int iters);
 double bench_round_trip(Domain *d, const void *fn, int runs, int iters);
 // The same round trip as a class makes it: an operation through its tap (op_cross).
 double bench_tapped_round_trip(Domain *d, const void *fn, int runs, int iters);
-// One driver -> host kernel call; fn(n) must make n calls and return.
-double bench_upcall(Domain *d, const void *fn, int runs, int iters);
+// One driver -> host kernel call; fn(n, arg) must make n calls and return
+// (or n other operations: an emulated register read, trapped or through ioread32).
+double bench_upcall(Domain *d, const void *fn, int runs, int iters, uint64_t arg = 0);
 
 // One mprotect pair on the pages a crossing flips when one domain is loaded:
 // the host-object heap made read-only and writable again (isolation

@@ -24,6 +24,7 @@ struct Slot {
   std::unique_ptr<BusDevice> dev;
   pci_dev *pdev = nullptr;  // in the host-object heap: drivers read it, never write it
   uintptr_t drv = 0;        // the pci_driver bound (its address in the driver)
+  bool held = false;        // bound to its domain by the load option devices instead
   void *drvdata = nullptr;
 };
 
@@ -45,7 +46,12 @@ struct Bus {
   std::vector<Registration> drivers;
   std::map<std::string, DeviceFactory> kinds;
   std::map<std::string, int> counts;  // per kind, for names: blk0, blk1, ...
-  std::map<uintptr_t, int> iomaps;    // what pci_iomap returned -> the device's slot
+  // What pci_iomap or map_bar (mapped: true) returned -> the device's slot.
+  struct Mapping {
+    int slot;
+    bool mapped;
+  };
+  std::map<uintptr_t, Mapping> iomaps;
 };
 Bus &bus() {
   static Bus *b = new Bus;
@@ -72,7 +78,30 @@ class BusLock {
 
 DeviceInfo info_of(const Slot &s) {
   const BusDevice &d = *s.dev;
-  return {d.index, d.name, d.kind(), d.vendor(), d.device_id(), d.irq_line, d.domain.load(), d.errors.load()};
+  return {d.index, d.name, d.kind(), d.address, d.vendor(), d.device_id(), d.irq_line, d.domain.load(), d.errors.load()};
+}
+
+Slot *slot_at(const std::string &address) {
+  for (Slot &s : bus().slots)
+    if (s.dev->address == address) return &s;
+  return nullptr;
+}
+
+// An emulated device's PCI address: the first free slot from 00:02.0 (where
+// QEMU puts its first device), never one an attached real device has.
+std::string free_address() {
+  for (int n = 2;; n++) {
+    char a[24];
+    snprintf(a, sizeof a, "0000:%02x:%02x.0", n / 32, n % 32);
+    if (!slot_at(a)) return a;
+  }
+}
+
+// The device goes back to power-on: its driver's sizing of BARs too.
+void reset_device(BusDevice &dev, Domain *d) {
+  dev.release(d);
+  dev.bar_sizing = 0;
+  dev.domain.store(-1);
 }
 
 Slot *slot_of(const pci_dev *pdev) {
@@ -94,8 +123,7 @@ void unbind(Slot &s, Domain *d) {
   d->objects.remove(ObjectType::pci_dev, (uintptr_t)s.pdev);
   s.drv = 0;
   s.drvdata = nullptr;
-  s.dev->release(d);
-  s.dev->domain.store(-1);
+  reset_device(*s.dev, d);
 }
 
 // A device offered to a driver: claimed under the bus lock, probed without
@@ -112,7 +140,7 @@ struct Probe {
 bool claim(Slot &s, const Registration &r, std::vector<Probe> *probes) {
   size_t which;
   Domain *d = g_domains[r.domain];
-  if (!d || s.drv || !matches(r, *s.dev, &which)) return false;
+  if (!d || s.drv || s.held || !matches(r, *s.dev, &which)) return false;
   std::string why = s.dev->claim(d);
   if (!why.empty()) {
     klog(3, "pci: %s cannot be bound to %s: %s", s.dev->name.c_str(), d->name.c_str(), why.c_str());
@@ -168,6 +196,7 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
     dev->irq_line = kFirstDeviceIrq + index;
     if (dev->irq_line >= (unsigned)kIrqLines) throw std::invalid_argument("the bus is full");
     dev->name = name.empty() ? dev->kind() + std::to_string(b.counts[dev->kind()]++) : name;
+    dev->address = dev->host_address() ? dev->host_address() : free_address();
     auto *pdev = static_cast<pci_dev *>(host_heap_alloc(sizeof(pci_dev)));
     if (!pdev) throw std::runtime_error("host-object heap exhausted");
     {
@@ -213,13 +242,78 @@ void bus_release_driver(Domain *d, uintptr_t drv) {
     }
 }
 
+std::string bus_hold_devices(Domain *d, std::string *code) {
+  BusLock g;
+  for (const std::string &address : d->devices) {
+    Slot *s = slot_at(address);
+    if (!s) {
+      *code = "ENODEV";
+      return "load option devices: no device " + address + " on the kernel's bus (kernel.devices() lists them)";
+    }
+    if (s->held && s->dev->domain.load() == d->id) continue;
+    int other = s->dev->domain.load();
+    if (other >= 0) {
+      *code = "EBUSY";
+      return "load option devices: " + address + " (" + s->dev->name + ") is bound to " +
+             (g_domains[other] ? g_domains[other]->name : "another driver");
+    }
+    if (std::string why = s->dev->claim(d); !why.empty()) {
+      *code = "EBUSY";
+      return "load option devices: " + address + " cannot be bound to " + d->name + ": " + why;
+    }
+    s->held = true;
+    s->dev->domain.store(d->id);
+    d->objects.add({ObjectType::device, (uintptr_t)s->dev->index, 0, 0, address});
+  }
+  return "";
+}
+
+void bus_release_held(Domain *d, int index) {
+  BusLock g;
+  if (index < 0 || index >= (int)bus().slots.size()) return;
+  Slot &s = bus().slots[index];
+  if (!s.held || s.dev->domain.load() != d->id) return;
+  s.held = false;
+  reset_device(*s.dev, d);
+}
+
+bool bus_with_held(Domain *d, const std::string &address, const std::function<void(BusDevice &)> &fn) {
+  BusLock g;
+  Slot *s = slot_at(address);
+  if (!s || !s->held || s->dev->domain.load() != d->id) return false;
+  fn(*s->dev);
+  return true;
+}
+
+void bus_unmap_bar(Domain *d, const std::string &address, uintptr_t addr) {
+  BusLock g;
+  if (Slot *s = slot_at(address)) s->dev->unmap_bar(d, addr);
+}
+
 void bus_release_iomap(Domain *d, uintptr_t addr) {
   Bus &b = bus();
   BusLock g;
   auto it = b.iomaps.find(addr);
   if (it == b.iomaps.end()) return;
-  b.slots[it->second].dev->iounmap(d, addr);
+  BusDevice *dev = b.slots[it->second.slot].dev.get();
+  if (it->second.mapped) dev->unmap_bar(d, addr);
+  else dev->iounmap(d, addr);
   b.iomaps.erase(it);
+}
+
+uintptr_t bus_map_bar(Domain *d, int index, int bar) {
+  Bus &b = bus();
+  BusLock g;
+  if (index < 0 || index >= (int)b.slots.size()) throw DeviceError("ENODEV", "no device " + std::to_string(index) + " on the bus");
+  BusDevice *dev = b.slots[index].dev.get();
+  if (dev->domain.load() != d->id) throw DeviceError("EACCES", dev->name + " is not bound to " + d->name);
+  uint64_t size = bar >= 0 && bar < 6 ? dev->bar_size(bar) : 0;
+  if (!size) throw DeviceError("EINVAL", dev->name + " has no BAR " + std::to_string(bar));
+  uintptr_t addr = dev->map_bar(d, bar, size);
+  if (!addr) throw DeviceError("ENOMEM", "cannot map " + dev->name + " BAR " + std::to_string(bar));
+  b.iomaps[addr] = {index, true};
+  d->objects.add({ObjectType::iomap, addr, size, (uint64_t)index, dev->name + " BAR" + std::to_string(bar) + " (mapped)"});
+  return addr;
 }
 
 void bus_clear() {
@@ -234,16 +328,20 @@ void bus_clear() {
 
 // ---- register windows, DMA and interrupts, for the models --------------------
 
-uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) {
+// Driver d's window on the first `size` bytes of BAR `bar`.
+IoWindow EmulatedDevice::window(Domain *d, int bar, uint64_t size) {
   IoWindow w;
   w.size = size;
   w.domain = d->id;
   w.read = [this, bar](uint64_t off, unsigned width) { return read(bar, off, width); };
   w.write = [this, bar](uint64_t off, uint32_t v, unsigned width) { write(bar, off, v, width); };
-  return iomem_map(w);
+  return w;
 }
 
+uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) { return iomem_map(window(d, bar, size)); }
 void EmulatedDevice::iounmap(Domain *, uintptr_t addr) { iomem_unmap(addr); }
+uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) { return iomem_map_trapped(window(d, bar, size)); }
+void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
   int id = domain.load();
@@ -363,7 +461,7 @@ extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long max
   if (maxlen && maxlen < size) size = maxlen;
   uintptr_t addr = dev->iomap(d, bar, size);
   if (!addr) return nullptr;
-  b.iomaps[addr] = dev->index;
+  b.iomaps[addr] = {dev->index, false};
   d->objects.add({ObjectType::iomap, addr, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
   return (void *)addr;
 }

@@ -1,5 +1,6 @@
 // The kernel's PCI bus: the devices on it and the drivers bound to them.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,7 @@ namespace nooks {
 
 struct DeviceInfo {
   int index;
-  std::string name, kind;
+  std::string name, kind, address;
   uint16_t vendor, device_id;
   unsigned irq;
   int domain;  // bound driver, -1 if none
@@ -29,6 +30,22 @@ EmulatedDevice *bus_device(int index);
 // Recovery: the failed driver loses its devices, which are reset.
 void bus_release_driver(Domain *d, uintptr_t drv);
 void bus_release_iomap(Domain *d, uintptr_t addr);
+// Maps BAR `bar` of device `index` for driver d, which must be bound to it, as
+// its mmap of resource<bar> would (BusDevice::map_bar); a tracked object,
+// undone at recovery. Throws DeviceError (ENODEV, EACCES, EINVAL, ENOMEM).
+uintptr_t bus_map_bar(Domain *d, int index, int bar);
+// The load option `devices`: binds the devices at d->devices to d (each a
+// tracked object of type device), for as long as it is loaded; after a
+// recovery released them, again before module_init runs. "" or why not, with
+// `code` set (ENODEV: no such address on the bus, EBUSY: another driver has it).
+std::string bus_hold_devices(Domain *d, std::string *code);
+// Lets go of device `index` that d holds (recovery, unload): it is reset.
+void bus_release_held(Domain *d, int index);
+// Runs fn with the bus lock held on the device at `address` if d holds it
+// (load option devices); false if it does not.
+bool bus_with_held(Domain *d, const std::string &address, const std::function<void(BusDevice &)> &fn);
+// Undoes BusDevice::map_bar of the device at `address` (held or not any more).
+void bus_unmap_bar(Domain *d, const std::string &address, uintptr_t addr);
 // Kernel shutdown: every device off the bus.
 void bus_clear();
 

@@ -1,5 +1,5 @@
 // The bus's N-API functions (lib/kernel.ts): emulated devices added, real PCI
-// devices attached, the devices listed, an interrupt line raised.
+// devices attached, the devices listed, an interrupt line raised, a BAR mapped (a test hook).
 #include <napi.h>
 
 #include "../addon.h"
@@ -17,6 +17,7 @@ Napi::Object device_object(Napi::Env env, const DeviceInfo &i) {
   o.Set("index", i.index);
   o.Set("name", i.name);
   o.Set("kind", i.kind);
+  o.Set("address", i.address);
   o.Set("vendor", i.vendor);
   o.Set("device", i.device_id);
   o.Set("irq", i.irq);
@@ -73,6 +74,18 @@ Napi::Value Devices(const Napi::CallbackInfo &info) {
 Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
   require_owner(info.Env());
   return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+// mapBar(domain, deviceIndex, bar): test hook, what the driver's mmap of resource<bar> gives it (bus_map_bar).
+Napi::Value MapBar(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  require_owner(env);
+  Domain *d = domain_of(env, info[0]);
+  try {
+    return Napi::Number::New(env, (double)bus_map_bar(d, info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value()));
+  } catch (const DeviceError &e) {
+    throw_code(env, e.code, e.what());
+  }
 }
 
 #include "addon/bus.inc"  // the table of the functions above (lib/wrappers/addon/)

@@ -23,6 +23,7 @@ namespace nooks {
 using DeviceOptions = std::map<std::string, std::string>;
 
 struct Domain;
+struct IoWindow;
 
 // A network device's side beyond its registers, for the net class: the wire to
 // its link partner and the cable. A NIC model returns it from BusDevice::nic().
@@ -65,6 +66,14 @@ class BusDevice {
   // back in the state at power-on, so the next driver finds it as the first one did.
   virtual void release(Domain *d) = 0;
   virtual void set_master() {}  // pci_set_master
+  // Its PCI configuration space as the device holds it (256 bytes, [off,
+  // off+n) inside): an emulated device's is made from its model
+  // (config_space.cc), a real one's is the host's. What a driver may write is
+  // checked by the bus first (bus_config_write): never a BAR's address.
+  virtual void config_read(uint32_t off, uint8_t *buf, size_t n) = 0;
+  virtual void config_write(uint32_t off, const uint8_t *buf, size_t n) = 0;
+  // The host's PCI address of a real device; nullptr for an emulated one (the bus gives it one).
+  virtual const char *host_address() const { return nullptr; }
   // Called once the bus has given the device its index, line and name.
   virtual void attached() {}
   virtual class EmulatedDevice *emulated() { return nullptr; }  // the model, if it is one
@@ -74,6 +83,8 @@ class BusDevice {
   int index = -1;         // position on the bus
   unsigned irq_line = 0;  // its interrupt line
   std::string name;       // e.g. "blk0"
+  std::string address;    // its PCI address, e.g. "0000:00:02.0"
+  uint8_t bar_sizing = 0; // BARs a driver wrote all ones to: they read back their size (bus_config_*)
   std::atomic<int> domain{-1};  // the driver bound to it (-1: none)
   std::atomic<uint64_t> errors{0};
 };
@@ -94,10 +105,17 @@ class EmulatedDevice : public BusDevice {
   // Register windows: cookies the driver's ioread/iowrite send to read/write.
   uintptr_t iomap(Domain *d, int bar, uint64_t size) override;
   void iounmap(Domain *d, uintptr_t addr) override;
-  uintptr_t map_bar(Domain *, int, uint64_t) override { return 0; }  // until MMIO trap-and-emulate lands
-  void unmap_bar(Domain *, uintptr_t) override {}
-  void release(Domain *) override { reset(); }
+  // A trapped window (iomem.h): each load or store faults and is performed on the model (native/trap/mmio.h).
+  uintptr_t map_bar(Domain *d, int bar, uint64_t size) override;
+  void unmap_bar(Domain *d, uintptr_t addr) override;
+  void release(Domain *) override {
+    reset();
+    config_made_ = false;  // its command register as at power-on
+  }
   EmulatedDevice *emulated() override { return this; }
+  // Configuration space made from the model: its ids, class, BARs (config_space.cc).
+  void config_read(uint32_t off, uint8_t *buf, size_t n) override;
+  void config_write(uint32_t off, const uint8_t *buf, size_t n) override;
 
  protected:
   // DMA between the device and its driver's DMA memory; false (and a device
@@ -112,8 +130,12 @@ class EmulatedDevice : public BusDevice {
   uint32_t undefined_register(uint64_t off, unsigned width);
 
  private:
+  IoWindow window(Domain *d, int bar, uint64_t size);
   bool dma(uint64_t bus, void *buf, size_t n, bool to_memory);
   std::atomic<bool> warned_no_handler_{false};
+  uint8_t config_[256] = {};  // built at the first access (config_space.cc)
+  bool config_made_ = false;
+  void make_config();
 };
 
 // Models register a factory under their kind ("blk", "uart16550", ...).

@@ -100,6 +100,17 @@ void HostPciDevice::command(uint16_t set, uint16_t clear) {
     klog(3, "%s: cannot write the PCI command register: %s", name.c_str(), strerror(errno));
 }
 
+void HostPciDevice::config_read(uint32_t off, uint8_t *buf, size_t n) {
+  std::lock_guard<std::mutex> g(lock_);
+  if (pread(config_fd_, buf, n, (off_t)(config_offset_ + off)) != (ssize_t)n) memset(buf, 0xff, n);  // as a master abort reads
+}
+
+void HostPciDevice::config_write(uint32_t off, const uint8_t *buf, size_t n) {
+  std::lock_guard<std::mutex> g(lock_);
+  if (pwrite(config_fd_, buf, n, (off_t)(config_offset_ + off)) != (ssize_t)n)
+    klog(3, "%s: cannot write its configuration space at 0x%x: %s", name.c_str(), off, strerror(errno));
+}
+
 void HostPciDevice::attached() {
   // The kernel's own view of BAR 0 (key 0, never in a domain): reset quirks write through it.
   if (bars_[0].fd >= 0) {

@@ -28,6 +28,9 @@ class HostPciDevice : public BusDevice {
   void release(Domain *d) override;
   void set_master() override;
   void attached() override;
+  void config_read(uint32_t off, uint8_t *buf, size_t n) override;
+  void config_write(uint32_t off, const uint8_t *buf, size_t n) override;
+  const char *host_address() const override { return address_.c_str(); }
 
  protected:
   HostPciDevice(const char *via, const std::string &address) : address_(address), via_(via) {}

@@ -1,11 +1,24 @@
 #include "iomem.h"
 
+#include <sys/mman.h>
+
 #include <nooks/kapi.h>
 
 #include <map>
 #include <mutex>
 
 namespace nooks {
+
+// The reservation trapped windows are carved from: made when the addon loads,
+// before any driver's host process is forked (isolation 'process'), so that
+// every process has it, never accessible.
+constexpr uint64_t kTrappedSpace = 1ull << 30;
+static const uintptr_t trapped_lo = [] {
+  void *p = mmap(nullptr, kTrappedSpace, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? 0 : (uintptr_t)p;
+}();
+
+bool iomem_trapped(uintptr_t addr) { return trapped_lo && addr - trapped_lo < kTrappedSpace; }
 
 // Every emulated register window.
 // Never destroyed: kernel threads may still run while the process exits.
@@ -16,11 +29,28 @@ struct Windows {
 };
 static Windows &windows = *new Windows;
 
+// The bytes a window takes: whole pages, and a hole after it that catches overruns.
+static uint64_t footprint(uint64_t size) { return ((size + 0xfff) & ~0xfffull) + 0x1000; }
+
 uintptr_t iomem_map(IoWindow w) {
   std::lock_guard<std::mutex> g(windows.lock);
   w.base = windows.next;
-  windows.next += (w.size + 0xfff) & ~0xfffull;
-  windows.next += 0x1000;  // a hole between windows catches overruns
+  windows.next += footprint(w.size);
+  windows.by_base[w.base] = w;
+  return w.base;
+}
+
+uintptr_t iomem_map_trapped(IoWindow w) {
+  std::lock_guard<std::mutex> g(windows.lock);
+  if (!trapped_lo) return 0;
+  // The first gap that fits: windows come and go with drivers' restarts.
+  uintptr_t at = trapped_lo, end = trapped_lo + kTrappedSpace;
+  for (auto it = windows.by_base.lower_bound(trapped_lo); it != windows.by_base.end() && it->first < end; ++it) {
+    if (it->first - at >= footprint(w.size)) break;
+    at = it->first + footprint(it->second.size);
+  }
+  if (end - at < footprint(w.size)) return 0;
+  w.base = at;
   windows.by_base[w.base] = w;
   return w.base;
 }
@@ -30,8 +60,8 @@ void iomem_unmap(uintptr_t base) {
   windows.by_base.erase(base);
 }
 
-bool iomem_access(Domain *d, uintptr_t addr, unsigned width, bool write, uint32_t *value) {
-  if (width != 1 && width != 2 && width != 4) return false;
+bool iomem_access(Domain *d, uintptr_t addr, unsigned width, bool write, uint64_t *value) {
+  if (width != 1 && width != 2 && width != 4 && width != 8) return false;
   IoWindow w;
   {
     std::lock_guard<std::mutex> g(windows.lock);
@@ -39,9 +69,21 @@ bool iomem_access(Domain *d, uintptr_t addr, unsigned width, bool write, uint32_
     if (it == windows.by_base.begin()) return false;
     w = std::prev(it)->second;
   }
-  if (w.domain != d->id || addr - w.base + width > w.size) return false;
-  if (write) w.write(addr - w.base, *value, width);
-  else *value = w.read(addr - w.base, width);
+  uint64_t off = addr - w.base;
+  if (w.domain != d->id || off >= w.size || w.size - off < width) return false;
+  if (width == 8) {
+    if (write) {
+      w.write(off, (uint32_t)*value, 4);
+      w.write(off + 4, (uint32_t)(*value >> 32), 4);
+    } else {
+      uint64_t lo = w.read(off, 4);
+      *value = lo | (uint64_t)w.read(off + 4, 4) << 32;
+    }
+  } else if (write) {
+    w.write(off, (uint32_t)*value, width);
+  } else {
+    *value = w.read(off, width);
+  }
   return true;
 }
 

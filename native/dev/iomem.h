@@ -1,5 +1,9 @@
-// Emulated register windows: a device model claims a range of I/O cookies
-// (at or above NOOKS_IOMEM_EMU_BASE) for one driver and answers its accesses.
+// Emulated register windows: a device model claims a range of addresses for
+// one driver and answers its accesses. Two kinds: I/O cookies (at or above
+// NOOKS_IOMEM_EMU_BASE: what pci_iomap returns; the driver's ioread/iowrite
+// send them to the kernel), and trapped windows (what a driver's mmap of a
+// BAR returns: addresses in a reservation no one can access, so that each
+// load or store faults and is emulated: native/trap/mmio.cc).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -18,8 +22,14 @@ struct IoWindow {
 
 // Returns the cookie of the new window.
 uintptr_t iomem_map(IoWindow w);
+// Returns the address of the new trapped window (0 if the reservation is full).
+uintptr_t iomem_map_trapped(IoWindow w);
 void iomem_unmap(uintptr_t base);
-// One register access by driver d; false if d has no window at addr or the width is not 1, 2 or 4.
-bool iomem_access(Domain *d, uintptr_t addr, unsigned width, bool write, uint32_t *value);
+// Whether addr is in the reservation of trapped windows. Async-signal-safe.
+bool iomem_trapped(uintptr_t addr);
+// One register access by driver d; false if d has no window at [addr, addr +
+// width) or the width is not 1, 2, 4 or 8 (8: two 4-byte accesses, low first,
+// as a PCI bridge splits a 64-bit one).
+bool iomem_access(Domain *d, uintptr_t addr, unsigned width, bool write, uint64_t *value);
 
 }  // namespace nooks

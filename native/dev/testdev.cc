@@ -1,7 +1,8 @@
 // "testdev": a small device for testing the bus itself: a scratch register,
 // a DMA engine that fills or sums driver memory, an interrupt when a DMA
-// finishes, and nothing at the other offsets (undefined registers are device
-// errors). Not a model of real hardware.
+// finishes, a small RAM that takes accesses of any width and counts them (a
+// read-to-clear register), and nothing at the other offsets (undefined
+// registers are device errors). Not a model of real hardware.
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -14,7 +15,11 @@ namespace {
 enum Reg : uint64_t {
   ID = 0x00, SCRATCH = 0x04, DMA_LO = 0x08, DMA_HI = 0x0c, DMA_LEN = 0x10, PATTERN = 0x14,
   CTRL = 0x18, STATUS = 0x1c, RESULT = 0x20, IRQ_ACK = 0x24, IRQ_RAISE = 0x28,
+  RAM_ACCESSES = 0x30,  // accesses to the RAM since the last read of this register (read to clear)
+  LAST_ACCESS = 0x34,   // the last RAM access: offset in the RAM | width << 8 | write << 16
+  RAM = 0x100,          // kRamSize bytes, any width
 };
+constexpr uint64_t kRamSize = 64;
 enum Ctrl : uint32_t { FILL = 1, SUM = 2 };
 enum Status : uint32_t { DONE = 1, ERROR = 2 };
 constexpr uint32_t kId = 0x4e4b0001;
@@ -29,8 +34,15 @@ class TestDev : public EmulatedDevice {
 
   uint32_t read(int, uint64_t off, unsigned width) override {
     std::lock_guard<std::mutex> g(lock_);
+    if (off - RAM < kRamSize) return ram(off - RAM, width, false, 0);
     if (width != 4) return undefined_register(off, width);
     switch (off) {
+      case RAM_ACCESSES: {
+        uint32_t n = ram_accesses_;
+        ram_accesses_ = 0;
+        return n;
+      }
+      case LAST_ACCESS: return last_access_;
       case ID: return kId;
       case SCRATCH: return scratch_;
       case DMA_LO: return (uint32_t)addr_;
@@ -45,6 +57,7 @@ class TestDev : public EmulatedDevice {
 
   void write(int, uint64_t off, uint32_t v, unsigned width) override {
     std::unique_lock<std::mutex> g(lock_);
+    if (off - RAM < kRamSize) return (void)ram(off - RAM, width, true, v);
     if (width != 4) return (void)undefined_register(off, width);
     switch (off) {
       case SCRATCH: scratch_ = v; return;
@@ -61,11 +74,25 @@ class TestDev : public EmulatedDevice {
 
   void reset() override {
     std::lock_guard<std::mutex> g(lock_);
-    scratch_ = len_ = pattern_ = status_ = result_ = 0;
+    scratch_ = len_ = pattern_ = status_ = result_ = ram_accesses_ = last_access_ = 0;
     addr_ = 0;
+    memset(ram_, 0, sizeof ram_);
   }
 
  private:
+  // One access to the RAM (little-endian, as PCI); one that runs past its end is a device error.
+  uint32_t ram(uint64_t off, unsigned width, bool write, uint32_t v) {
+    if (off + width > kRamSize) return undefined_register(RAM + off, width);
+    ram_accesses_++;
+    last_access_ = (uint32_t)off | width << 8 | (uint32_t)write << 16;
+    if (!write) {
+      uint32_t r = 0;
+      memcpy(&r, ram_ + off, width);
+      return r;
+    }
+    memcpy(ram_ + off, &v, width);
+    return 0;
+  }
 
   // The DMA runs in the register write, then interrupts.
   void run(uint32_t op, std::unique_lock<std::mutex> &g) {
@@ -83,7 +110,8 @@ class TestDev : public EmulatedDevice {
   }
 
   std::mutex lock_;
-  uint32_t scratch_ = 0, len_ = 0, pattern_ = 0, status_ = 0, result_ = 0;
+  uint32_t scratch_ = 0, len_ = 0, pattern_ = 0, status_ = 0, result_ = 0, ram_accesses_ = 0, last_access_ = 0;
+  uint8_t ram_[kRamSize] = {};
   uint64_t addr_ = 0;
 };
 

@@ -74,13 +74,16 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     g_backend.domain_setup(d);
     bool shared = shared_domains();
     size_t dma_size = std::min(mem_limit, kDmaSize), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);
-    size_t n = heap_n + dma_n + stacks_size();
+    // The DMA arena starts on a 2 MiB boundary (hugepages: MAP_HUGETLB, hugetlbfs): up to 2 MiB of slack before it.
+    size_t n = heap_n + Arena::kHugePage + dma_n + stacks_size();
     void *r = mmap(nullptr, n, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
+    size_t pad = Arena::footprint(0) / 2;  // the guard page before an arena
+    uintptr_t dma_at = ((d->memory.lo + heap_n + pad + Arena::kHugePage - 1) & ~(uintptr_t)(Arena::kHugePage - 1)) - pad;
     if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, d->pkey, shared, d->memory.lo) ||
-        !d->dma.map(dma_size, d->pkey, shared, d->memory.lo + heap_n))
+        !d->dma.map(dma_size, d->pkey, shared, dma_at))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
-    d->stacks = d->memory.lo + heap_n + dma_n;
+    d->stacks = dma_at + dma_n;
   } catch (...) {
     if (d->memory.lo) munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
     g_backend.domain_teardown(d);
@@ -95,6 +98,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
 void domain_destroy(Domain *d) {
   std::lock_guard<std::mutex> g(g_domains_lock);
   g_backend.stop(d);
+  d->posix.reset();  // before the memory its files hold
   d->heap.unmap();
   d->dma.unmap();  // hugepages (UIO) lie outside the reservation
   {

@@ -2,24 +2,18 @@
  * vsnprintf/snprintf/printk for drivers (see nooks/kapi.h).
  *
  * Runs inside the driver's domain: no libc, no state, everything on the
- * stack. Conversions: %d %i %u %x %X %p %s %c %%, length modifiers hh h l ll
- * z t, flags '-' '0' '#', field width and precision (digits or '*').
- * Anything else is copied to the output as written.
+ * stack. Conversions: %d %i %u %x %X %p %s %c %%, and the floating-point
+ * %f %F %e %E %g %G (format_float.c); length modifiers hh h l ll z t (and L:
+ * a long double, shown at double precision); flags '-' '0' '#' '+' ' ',
+ * field width and precision (digits or '*'). Anything else is copied to the
+ * output as written.
  */
-#include <nooks/kapi.h>
-
-#define RT_HIDDEN __attribute__((visibility("hidden")))
+#include "format.h"
 
 /* printk formats a line into this much stack; longer lines are cut */
 #define PRINTK_LINE 256
 
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;	/* characters produced so far, stored or not */
-};
-
-static void put(struct out *o, char c)
+void format_put(struct out *o, char c)
 {
 	/* keep the last byte of the buffer for the NUL */
 	if (o->len + 1 < o->size)
@@ -27,19 +21,14 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
-static void pad(struct out *o, char c, int n)
+void format_pad(struct out *o, char c, int n)
 {
 	while (n-- > 0)
-		put(o, c);
+		format_put(o, c);
 }
 
-struct spec {
-	bool left;	/* '-' */
-	bool zero;	/* '0' */
-	bool alt;	/* '#' */
-	int width;
-	int prec;	/* -1: none */
-};
+#define put format_put
+#define pad format_pad
 
 /* Emit prefix (sign, 0x) and digits, honouring width, precision and flags. */
 static void emit(struct out *o, const struct spec *sp, const char *prefix,
@@ -80,6 +69,8 @@ static void number(struct out *o, const struct spec *sp, unsigned long long v,
 	}
 	if (neg)
 		pre[0] = '-';
+	else if (base == 10 && sp->sign)
+		pre[0] = sp->sign;
 	else if (prefix)
 		pre[0] = prefix[0], pre[1] = prefix[1];
 	emit(o, sp, pre, tmp + i, (int)sizeof(tmp) - i);
@@ -90,8 +81,8 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	struct out o = { buf, size, 0 };
 
 	for (; *fmt; fmt++) {
-		struct spec sp = { false, false, false, 0, -1 };
-		int lng = 0;	/* -2 hh, -1 h, 0 int, 1 long, 2 long long */
+		struct spec sp = { false, false, false, 0, 0, -1 };
+		int lng = 0;	/* -2 hh, -1 h, 0 int, 1 long, 2 long long; 3 L */
 		const char *start = fmt;
 
 		if (*fmt != '%') {
@@ -105,6 +96,10 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				sp.zero = true;
 			else if (*fmt == '#')
 				sp.alt = true;
+			else if (*fmt == '+')
+				sp.sign = '+';
+			else if (*fmt == ' ' && sp.sign != '+')
+				sp.sign = ' ';
 			else
 				break;
 		}
@@ -136,6 +131,8 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				lng++;
 			else if (*fmt == 'z' || *fmt == 't')
 				lng = 1;	/* size_t and ptrdiff_t are long here */
+			else if (*fmt == 'L')
+				lng = 3;
 			else
 				break;
 		}
@@ -166,6 +163,7 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				u = (unsigned short)u;
 			else if (lng <= -2)
 				u = (unsigned char)u;
+			sp.sign = 0;	/* '+' and ' ' are for signed conversions */
 			if (*fmt == 'u')
 				number(&o, &sp, u, false, 10, false, NULL);
 			else
@@ -173,7 +171,16 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				       sp.alt && u ? (*fmt == 'X' ? "0X" : "0x") : NULL);
 			break;
 		}
+		case 'f':
+		case 'F':
+		case 'e':
+		case 'E':
+		case 'g':
+		case 'G':
+			format_double(&o, &sp, lng == 3 ? (double)va_arg(ap, long double) : va_arg(ap, double), *fmt);
+			break;
 		case 'p':
+			sp.sign = 0;
 			number(&o, &sp, (uintptr_t)va_arg(ap, void *), false, 16, false, "0x");
 			break;
 		case 's': {

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
+#include <dlfcn.h>
+#include <stdint.h>
 
 static int failures;
 
@@ -216,6 +218,58 @@ static void test_strings(void)
 	free(heap);
 }
 
+/* The floating-point conversions print what glibc prints: fixed cases, then
+ * random doubles of every kind (denormals, huge, ties) against glibc itself. */
+static void test_floats(void)
+{
+	typedef int (*snprintf_fn)(char *, size_t, const char *, ...);
+	snprintf_fn libc_snprintf = (snprintf_fn)dlsym(RTLD_DEFAULT, "snprintf");
+	static const char *const formats[] = {
+		"%f", "%.0f", "%.1f", "%.3f", "%.17f", "%.40f", "%#.0f", "%+f", "% f", "%012.3f", "%-14.2f|",
+		"%e", "%.0e", "%.3E", "%.16e", "%.60e", "%#.0e", "%+12.4e", "%015.6e",
+		"%g", "%.0g", "%.1g", "%.3g", "%.17g", "%#g", "%#.4f", "%-12g|", "%010g", "%F", "%G", "%Lf",
+	};
+	static char ours[4096], theirs[4096];
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	CHECK(libc_snprintf && libc_snprintf != snprintf);
+	EXPECT("3.141593 3.14 3 -0.500000", "%f %.2f %.0f %f", 3.14159265, 3.14159265, 3.14159265, -0.5);
+	EXPECT("0 2 2 0.1000000000000000055511", "%.0f %.0f %.0f %.22f", 0.5, 1.5, 2.5, 0.1);
+	EXPECT("1.000000e+00 1.234568E-300 0.000000e+00", "%e %E %e", 1.0, 1.2345678e-300, 0.0);
+	EXPECT("100000 1e+06 0.0001 1e-05 10", "%g %g %g %g %.2g", 1e5, 1e6, 1e-4, 1e-5, 9.99);
+	EXPECT("inf -INF nan -NAN   -inf|inf  ", "%f %F %e %E %6g|%-5f", 1.0 / 0.0, -1.0 / 0.0, __builtin_nan(""), -__builtin_nan(""),
+	       -1.0 / 0.0, 1.0 / 0.0);
+	/* '#' keeps %g's trailing zeros, also after a carry (glibc drops them there: "1.e+03") */
+	EXPECT("1.00e+03 100. 0.00100 1.0", "%#.3g %#.3g %#.3g %#.2g", 999.9, 99.99, 0.0009999, 0.999);
+	EXPECT("+1.50 -001.50  2", "%+.2f %07.2f % .0f", 1.5, -1.5, 1.5);
+	EXPECT("4.9406564584124654e-324 179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368.000000",
+	       "%.17g %f", 4.9406564584124654e-324, 1.7976931348623157e308);
+	for (int i = 0; i < 20000; i++) {
+		double v;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		memcpy(&v, &x, sizeof(v));
+		if (i % 4 == 1)
+			v = (double)(x % 2000001) / 1000 - 1000;	/* short decimals: ties */
+		for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
+			bool is_long = !strcmp(formats[f], "%Lf");
+
+			if (is_long) {
+				snprintf(ours, sizeof(ours), formats[f], (long double)v);
+				libc_snprintf(theirs, sizeof(theirs), formats[f], (long double)v);
+			} else {
+				snprintf(ours, sizeof(ours), formats[f], v);
+				libc_snprintf(theirs, sizeof(theirs), formats[f], v);
+			}
+			if (strcmp(ours, theirs)) {
+				failures++;
+				fprintf(stderr, "test_format.c: \"%s\" of %a: got \"%.80s\", glibc \"%.80s\"\n", formats[f], v, ours, theirs);
+				return;
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	test_conversions();
@@ -223,6 +277,7 @@ int main(void)
 	test_truncation();
 	test_printk();
 	test_strings();
+	test_floats();
 	if (failures) {
 		fprintf(stderr, "driver-rt: %d check(s) failed\n", failures);
 		return 1;

@@ -17,6 +17,7 @@
 #include <nooks/abi.h>
 #include <nooks/kapi.h>
 
+#include "../dev/bus.h"
 #include "../kapi/log.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
@@ -186,6 +187,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
   d->env = opts.env;
+  d->devices = opts.devices;
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!d->handle) {
@@ -195,6 +197,8 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   // Loaded, nothing of it run yet: undone by unmapping it and its domain.
   auto refuse = [&](const LoadError &e) {
+    for (const Object &o : d->objects.take_all())
+      if (o.type == ObjectType::device) bus_release_held(d, (int)o.key);
     dlclose(d->handle);
     domain_destroy(d);
     throw e;
@@ -225,6 +229,8 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     refuse(LoadError("ENOINIT", path + ": module_init or module_exit is not in the driver's code"));
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
+  std::string held_code, why_not;
+  if (why_not = bus_hold_devices(d, &held_code); !why_not.empty()) refuse(LoadError(held_code, path + ": " + why_not));
   std::string no_host;
   if (!g_backend.start(d, &no_host)) refuse(LoadError("EHOST", path + ": " + no_host));
   XpcCall c{(const void *)d->init, {}, 0};

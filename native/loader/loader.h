@@ -14,7 +14,7 @@ namespace nooks {
 // A driver that cannot be loaded; `code` names the reason for programs:
 // ENOENT, EISDIR, EACCES, ENOTELF, ENEEDED, ECTOR (elf_check.h), EABI, ENOINIT, EUNRESOLVED,
 // ELIBC, EWRPKRU, ELOADED, EDLOPEN, EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters),
-// EHOST (isolation process: no host process), EMEMLIMIT (the static data does not fit memLimitBytes).
+// EHOST (isolation process: no host process), ENODEV/EBUSY (the load option devices), EMEMLIMIT (the static data does not fit memLimitBytes).
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -35,6 +35,8 @@ struct LoadOptions {
   std::vector<ParamArg> params;
   // The environment the POSIX personality's getenv reads.
   std::map<std::string, std::string> env;
+  // The PCI addresses of the devices it holds (the load option devices).
+  std::vector<std::string> devices;
 };
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);

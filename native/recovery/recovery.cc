@@ -9,11 +9,13 @@
 #include <thread>
 
 #include "../dev/bus.h"
+#include "../dev/iomem.h"
 #include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../loader/params.h"
 #include "../loader/text_patch.h"
+#include "../trap/mmio.h"
 #include "../trap/trap.h"
 
 namespace nooks {
@@ -47,6 +49,7 @@ void recovery_teardown(Domain *d, uint64_t generation) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   for (const Object &o : d->objects.take_all()) release_object(d, o);
+  d->posix.reset();  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);
     d->heap.reset();
@@ -70,6 +73,8 @@ bool recovery_restart(Domain *d, std::string *why) {
     for (const Segment &s : d->segments) s.reset();
   }
   if (!params_apply(d, why)) return false;  // the domain stays failed
+  std::string code;
+  if (*why = bus_hold_devices(d, &code); !why->empty()) return false;
   text_revert_transient(d);
   if (!g_backend.start(d, why)) return false;  // the domain stays failed
   d->state.store(DomainState::recovering);
@@ -103,15 +108,19 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::uart_port:
     case ObjectType::pcm:
     case ObjectType::netdev:
+    case ObjectType::mapping:  // the POSIX personality's (native/posix/)
+    case ObjectType::file:
       if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
       break;
     case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
+    case ObjectType::device: bus_release_held(d, (int)o.key); break;  // held by the load option devices: reset
     case ObjectType::iomap: bus_release_iomap(d, o.key); break;
     case ObjectType::pci_dev:  // unbound with its driver
     // Locks live in driver memory, which is reset; memory goes with the arenas.
     case ObjectType::lock:
     case ObjectType::mutex:
     case ObjectType::dma:
+    case ObjectType::hugepage:
     case ObjectType::memory:
     case ObjectType::count: break;
   }
@@ -129,6 +138,12 @@ void fault_describe(Fault *f) {
   }
   switch (f->kind) {
     case FaultKind::segv:
+      if (iomem_trapped(f->addr)) {
+        Domain *d = f->domain >= 0 ? g_domains[f->domain] : nullptr;
+        snprintf(f->message, sizeof f->message, "access to an emulated BAR at 0x%lx that cannot be emulated: instruction %s%s",
+                 (unsigned long)f->addr, mmio_instruction(d, f->ip).c_str(), where);
+        break;
+      }
       snprintf(f->message, sizeof f->message, "segmentation fault at address 0x%lx%s", (unsigned long)f->addr, where);
       break;
     case FaultKind::pkey:

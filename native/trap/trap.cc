@@ -9,7 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../dev/iomem.h"
+#include "../isolation/pkey/pkru.h"
 #include "../xpc/xpc.h"
+#include "mmio.h"
 
 namespace nooks {
 
@@ -69,10 +72,29 @@ static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
   return cur && cur->domain->in_text((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) ? cur : nullptr;
 }
 
+// A driver's load or store in a trapped window (an emulated BAR it mapped):
+// true if the thread now runs the MMIO stub (mmio.h). Under pkey the handler
+// runs with the PKRU Linux gives it, which shuts the domain's key: the frame
+// goes on the driver's stack with the kernel's rights (the interrupted PKRU
+// comes back at sigreturn; it is put back here too).
+static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si, ucontext_t *uc) {
+  if (sig != SIGSEGV || !iomem_trapped((uintptr_t)si->si_addr)) return false;
+  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0);  // 'none': the driver runs on the kernel's stack
+  DomainThread *own = stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
+  if (own != dt) return false;
+  bool pkey = g_backend.mode == Isolation::pkey;
+  uint32_t pkru = pkey ? rdpkru() : 0;
+  if (pkey) wrpkru((uint32_t)t->host_pkru);
+  bool ok = mmio_trap(uc, dt->stack_lo, dt->stack_hi);
+  if (pkey) wrpkru(pkru);
+  return ok;
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ucv) {
   auto *uc = static_cast<ucontext_t *>(ucv);
   ThreadCtx *t = nooks_tls_ctx;
   DomainThread *dt = faulting_domain(t, uc);
+  if (dt && emulate_mmio(t, dt, sig, si, uc)) return;
   if (!dt || !g_backend.contains_faults) return chain(sig, si, ucv);
   Fault &f = t->fault;
   f.kind = fault_kind_of(sig, si->si_code, (uintptr_t)si->si_addr, dt->stack_lo);

@@ -72,11 +72,19 @@ function printXpc(ctx: Context, r: XpcBenchResult): void {
     ['left', ...domainCounts.map(() => 'right' as const)],
   )) ctx.print(line);
   ctx.print('');
+  ctx.print('one register read of an emulated device, from inside its driver: cycles (ns)');
+  for (const line of table(
+    ['isolation', 'ioread32 kernel call', 'load in a mapped BAR (trapped)'],
+    r.modes.flatMap((m) => (m.supported ? [[m.isolation, `${fig(m.ioReadCycles)} (${fig(m.ioReadNs)})`, `${fig(m.mmioTrapCycles)} (${fig(m.mmioTrapNs)})`]] : [])),
+    ['left', 'right', 'right'],
+  )) ctx.print(line);
+  ctx.print('');
   ctx.print('cycles are TSC ticks (constant-rate time-stamp counter), converted to ns with the measured TSC rate.');
   ctx.print('round trip: host -> driver -> host around an empty driver function (C++ loop); via a tap: the same as a');
   ctx.print('class calls its driver\'s operations, through the shadow\'s tap; upcall: one kernel call');
   ctx.print('from inside the driver (C++ loop); batched call: one empty call when 63 are deferred into one crossing;');
-  ctx.print('JS drv.call: one call from JavaScript, N-API included.');
+  ctx.print('JS drv.call: one call from JavaScript, N-API included. A load in a mapped BAR faults, is decoded and');
+  ctx.print('becomes a kernel call (MMIO trap-and-emulate, docs/devices.md).');
 }
 
 async function scale(ctx: Context): Promise<number> {

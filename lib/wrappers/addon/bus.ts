@@ -7,6 +7,9 @@ export const bus = surface({
   name: 'bus',
   source: 'native/dev/bus_napi.cc',
   functions: {
+    mapBar: fn<(id: number, index: number, bar: number) => number>(
+      'Test hook: BAR `bar` of device `index` mapped for driver `id` (bound to it), as its mmap of resource<bar>; the address.',
+      ['number', 'number', 'number']),
     raiseIrq: fn<(line: number) => boolean>('Raises an interrupt line; whether a handler took it.', ['number']),
     addDevice: fn<(kind: string, options?: Record<string, string | number | boolean>) => DeviceInfo>(
       'A new emulated device on the bus (drivers registered for it probe it now).', ['string', 'object?']),

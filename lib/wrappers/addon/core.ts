@@ -11,9 +11,9 @@ export const core = surface({
     boot: fn<(isolation: Isolation) => void>('Boots the kernel in this thread with that isolation mode.', ['string']),
     shutdown: fn<() => void>('Unloads every driver and stops the kernel\'s threads.', []),
     load: fn<(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[],
-      params?: Record<string, ParamValue>, env?: Record<string, string>) => number>(
-      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what its getenv returns. Its domain id.',
-      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?']),
+      params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[]) => number>(
+      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds. Its domain id.',
+      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?']),
     patchText: fn<(id: number, offset: number, bytes: Buffer, transient: boolean) => void>(
       'Writes an injected fault over the running driver\'s text.', ['number', 'number', 'bytes', 'boolean']),
     unload: fn<(id: number, forFallback?: boolean) => void>(
@@ -41,6 +41,10 @@ export const core = surface({
       'Crossing costs, measured with the driver\'s empty functions.', ['number', 'number', 'number', 'number', 'number']),
     benchRoundTrip: fn<(id: number, nop: number, runs: number, iters: number) => Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>>(
       'The round trip alone.', ['number', 'number', 'number', 'number']),
+    benchMmio: fn<(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number) =>
+      { ioReadTicks: number; trappedReadTicks: number }>(
+      'One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)).',
+      ['number', 'number', 'number', 'number', 'number', 'number']),
     benchScale: fn<(ids: number[], fns: number[], threads: number, seconds: number) => { crossings: number; seconds: number }>(
       'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
       ['array', 'array', 'number', 'number']),

@@ -125,6 +125,11 @@ export const core: KapiCall[] = [
     name: 'nooks_io_write', ret: 'void', params: [p('addr', 'volatile void *'), p('value', 'u32'), p('width', 'unsigned int')],
     doc: 'Register write on an emulated device (iowrite8/16/32 call it for emulated I/O cookies).',
   },
+  {
+    name: 'nooks_mmio_emulate', ret: 'void',
+    params: [p('frame', 'struct nooks_mmio_frame *', { kind: 'writable', size: 'sizeof(struct nooks_mmio_frame)' })],
+    doc: 'A load or store in an emulated device\'s BAR mapped with mmap, trapped and decoded: performed on the device model (64 bits as two 32-bit accesses, low half first), the destination register set in the frame. Called by the MMIO trap\'s stub, never by drivers.',
+  },
   // log
   {
     name: 'nooks_log', ret: 'void', params: [p('msg', 'const char *', { kind: 'readable', size: 'len' }), p('len', 'size_t', { kind: 'size', max: 4096 })],

@@ -3,7 +3,6 @@
  * driver as glibc ends a program (abort, with glibc's message). */
 #include "posix.h"
 
-void __chk_fail(void) __attribute__((noreturn));
 void __chk_fail(void)
 {
 	posix_abort("*** buffer overflow detected ***: terminated");

@@ -31,6 +31,16 @@
 int posix_stream_write(FILE *f, const char *p, size_t n);
 /* Logs what stdout and stderr hold of an unfinished line (exit does). */
 void posix_streams_flush(void);
+/* _FORTIFY_SOURCE's overflow: the driver ends as abort() ends it, with glibc's message (fortify.c). */
+void __chk_fail(void) __attribute__((noreturn));
+/* A kernel call's result as libc returns it: -errno becomes -1 and errno. */
+static inline long posix_result(long r)
+{
+	if (r >= 0)
+		return r;
+	errno = (int)-r;
+	return -1;
+}
 /* Ends the driver as abort() does, with `message` (at most 511 bytes kept). */
 void posix_abort(const char *message) __attribute__((noreturn));
 

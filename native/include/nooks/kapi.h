@@ -201,6 +201,28 @@ struct pci_driver {
 #define nooks_is_emu_io(a) ((unsigned long)(a) >= NOOKS_IOMEM_EMU_BASE)
 #define __iomem
 
+/* A load or store a driver made in an emulated device's BAR that it mapped
+ * with mmap (MMIO trap-and-emulate: native/trap/mmio.cc), as the fault
+ * handler decoded it. Built on the driver's stack; the trap's stub hands it to
+ * nooks_mmio_emulate, which performs the access and sets the destination
+ * register. Drivers never build one themselves. */
+struct nooks_mmio_frame {
+	u8 vector[2624];	/* the vector registers, saved by the stub */
+	u64 addr;		/* the access's address */
+	u64 value;		/* a store: what it writes */
+	u64 rip;		/* the trapped instruction */
+	u8 width;		/* bytes: 1, 2, 4, 8 */
+	u8 store;
+	u8 reg;			/* a load: the destination register (encoding order) */
+	u8 high8;		/* ... AH, CH, DH or BH */
+	u8 dest_width;		/* ... its width in bytes */
+	u8 extend;		/* ... 0: none, 1: zero, 2: sign */
+	u8 pad[2];
+	u64 gpr[16];		/* rax rcx rdx rbx rsp rbp rsi rdi r8-r15, as the stub restores them */
+	u64 rflags;
+	u64 resume_sp;		/* where the stub returns from: the next instruction's address */
+};
+
 /* ---- log ----------------------------------------------------------------- */
 #define KERN_EMERG "<0>"
 #define KERN_ALERT "<1>"
@@ -210,8 +232,9 @@ struct pci_driver {
 #define KERN_NOTICE "<5>"
 #define KERN_INFO "<6>"
 #define KERN_DEBUG "<7>"
-/* printk formats inside the driver (%d %i %u %x %X %p %s %c %ld %lu %lx %llu
- * %llx %zu %zd and widths/zero padding) and hands the line to the kernel. */
+/* printk formats inside the driver (%d %i %u %x %X %p %s %c %f %e %g with the
+ * length modifiers hh h l ll z t L, flags - 0 # + space, width and precision)
+ * and hands the line to the kernel. */
 int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define pr_err(...) printk(KERN_ERR __VA_ARGS__)
 #define pr_warn(...) printk(KERN_WARNING __VA_ARGS__)

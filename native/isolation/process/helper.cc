@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../dev/iomem.h"
 #include "../domain/host_heap.h"
+#include "../trap/mmio.h"
 #include "../xpc/xpc.h"
 #include "channel.h"
 #include "driver_host.h"
@@ -41,6 +43,9 @@ void on_fault(int sig, siginfo_t *si, void *ucv) {
     return;
   }
   bool stop = sig == kStopSignal;
+  // A load or store in an emulated BAR: its stub asks the kernel over this channel.
+  if (sig == SIGSEGV && iomem_trapped((uintptr_t)si->si_addr) && mmio_trap(static_cast<ucontext_t *>(ucv), ch->stack_lo, ch->stack_hi))
+    return;
   ch->signo = stop ? 0 : sig;
   ch->code = stop ? 0 : si->si_code;
   ch->addr = stop ? 0 : (uintptr_t)si->si_addr;

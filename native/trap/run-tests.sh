@@ -1,0 +1,27 @@
+#!/bin/sh
+# Unit tests of the MMIO trap, run on the host under ASan and UBSan: the
+# instruction decoder (x86_decode.cc) against the code gcc emits for volatile
+# accesses (test/accesses.c, compiled at -O0 and -O2, as PIE and not), and the
+# handler side and stub (mmio.cc, mmio_x86_64.S).
+set -eu
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${TMPDIR:-/tmp}/nooks-trap-test
+mkdir -p "$out"
+cd "$root/native/trap"
+
+warn="-Wall -Wextra -Werror"
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+# The accesses as a driver's code would have them: no sanitizer between them and the page.
+gcc $warn -std=gnu11 -O0 -fPIE -DSUFFIX=_O0 -c test/accesses.c -o "$out/accesses_O0.o"
+gcc $warn -std=gnu11 -O2 -fPIE -DSUFFIX=_O2 -c test/accesses.c -o "$out/accesses_O2.o"
+gcc $warn -std=gnu11 -O2 -fno-pie -DSUFFIX=_nopie -c test/accesses.c -o "$out/accesses_nopie.o"
+g++ $warn $san -std=c++17 -O1 -g -no-pie -o "$out/test_decode" test/test_decode.cc x86_decode.cc \
+	"$out/accesses_O0.o" "$out/accesses_O2.o" "$out/accesses_nopie.o"
+# The test's own SIGSEGV handler emulates the trapped accesses.
+ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_decode"
+
+# The handler side and the stub (mmio.cc, mmio_x86_64.S), the kernel call
+# replaced by one that wrecks what a callee may: every register must survive.
+g++ $warn $san -std=c++17 -O1 -g -DNOOKS_HOST -I "$root/native/include" -I "$root/gen" -o "$out/test_stub" \
+	test/test_stub.cc test/stub_body.S mmio.cc mmio_x86_64.S x86_decode.cc
+ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_stub"
