@@ -23,6 +23,7 @@
                    'native/isolation/none/sources.gypi', 'native/isolation/pkey/sources.gypi', 'native/isolation/mprotect/sources.gypi', 'native/isolation/process/sources.gypi'],
       'sources': [
         'native/addon.cc',
+        'native/addon_surface.cc',
         'native/bench/bench.cc',
         'native/bench/scale.cc',
         'native/dev/bus.cc',

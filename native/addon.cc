@@ -35,10 +35,6 @@ std::atomic<bool> g_booted{false};
 // booted it; the addon is loaded once per environment but its state is per process.
 std::atomic<napi_env> g_boot_env{nullptr};
 
-std::vector<AddonExports::Fn> &extra_exports() {
-  static auto *v = new std::vector<AddonExports::Fn>;
-  return *v;
-}
 Napi::ThreadSafeFunction g_fault_tsfn;
 // A fault on a kernel thread, on its way to the JavaScript thread.
 struct FaultReport {
@@ -556,45 +552,21 @@ Napi::Value BenchScale(const Napi::CallbackInfo &info) {
 // "" when isolation 'pkey' can run here, else why not.
 Napi::Value PkeyUnusableReason(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), pkey_unusable_reason()); }
 
+#include "addon/core.inc"  // the table of the functions above (lib/wrappers/addon/core.ts)
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A process (or the worker that booted the kernel) that exits without
   // Kernel.shutdown() still stops the kernel's threads; other environments' exits leave it be.
   napi_add_env_cleanup_hook(env, [](void *exiting) {
     if (exiting == g_boot_env) shutdown_kernel();
   }, (napi_env)env);
-  exports.Set("boot", Napi::Function::New(env, Boot));
-  exports.Set("shutdown", Napi::Function::New(env, Shutdown));
-  exports.Set("load", Napi::Function::New(env, Load));
-  exports.Set("unload", Napi::Function::New(env, Unload));
-  exports.Set("patchText", Napi::Function::New(env, PatchText));
-  exports.Set("resolve", Napi::Function::New(env, Resolve));
-  exports.Set("call", Napi::Function::New(env, Call));
-  exports.Set("callBatch", Napi::Function::New(env, CallBatch));
-  exports.Set("restart", Napi::Function::New(env, Restart));
-  exports.Set("fail", Napi::Function::New(env, Fail));
-  exports.Set("disable", Napi::Function::New(env, Disable));
-  exports.Set("setRecoveryPolicy", Napi::Function::New(env, SetRecoveryPolicy));
-  exports.Set("state", Napi::Function::New(env, State));
-  exports.Set("domains", Napi::Function::New(env, Domains));
-  exports.Set("objects", Napi::Function::New(env, Objects));
-  exports.Set("taps", Napi::Function::New(env, Taps));
-  exports.Set("log", Napi::Function::New(env, Log));
-  exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
-  exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
-  exports.Set("bench", Napi::Function::New(env, Bench));
-  exports.Set("benchRoundTrip", Napi::Function::New(env, BenchRoundTrip));
-  exports.Set("benchMmio", Napi::Function::New(env, BenchMmio));
-  exports.Set("benchScale", Napi::Function::New(env, BenchScale));
-  exports.Set("pkeyUnusableReason", Napi::Function::New(env, PkeyUnusableReason));
-  for (AddonExports::Fn fn : extra_exports()) fn(env, exports);
+  export_addon_functions(env, exports);
   return exports;
 }
 
 }  // namespace
 
 namespace nooks {
-
-AddonExports::AddonExports(Fn fn) { extra_exports().push_back(fn); }
 
 void throw_code(Napi::Env env, const std::string &code, const std::string &msg) {
   Napi::Error e = Napi::Error::New(env, msg);
