@@ -239,12 +239,6 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return native().devices();
   }
 
-  /** A kernel object drivers may read but not write; its address and current value. */
-  hostProbe(): { address: number; value: bigint } {
-    this.live();
-    return native().hostProbe();
-  }
-
   /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */
   async shutdown(): Promise<void> {
     if (this.down) return;

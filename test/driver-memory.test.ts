@@ -6,6 +6,7 @@
 // where the machine has protection keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverUnavailable, Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { hostProbe } from '../lib/testing.js';
 import { bootableIsolations, faultOf } from './helpers/util.js';
 
 /** The error `fn` throws, which must carry a code. */
@@ -90,10 +91,10 @@ describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (i
     efault(() => d.read(table + 31, 2)); // across the end of one block
     efault(() => d.read(-1, 1));
     // kernel memory: the host probe (a kernel object drivers may only read) is untouched
-    const probe = kernel.hostProbe();
+    const probe = hostProbe();
     efault(() => d.write(probe.address, Buffer.alloc(8)));
     efault(() => d.read(probe.address, 8));
-    expect(kernel.hostProbe().value).toBe(probe.value);
+    expect(hostProbe().value).toBe(probe.value);
     expect(errorOf(() => d.read(a, -1)).code).toBe('EINVAL');
     expect(errorOf(() => d.read('x' as unknown as number, 1)).code).toBe('EINVAL');
     d.free(a);

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type DriverFault, type FaultKind, type Isolation, type KernelObject, type Policy } from '../../lib/index.js';
+import { hostProbe } from '../../lib/testing.js';
 import { faultOf, until } from './util.js';
 
 /** crashy's watchdog budget: small, so the hang cases stay fast. */
@@ -64,7 +65,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     ticker = await kernel.load('ticker');
     crashy = await kernel.load('crashy', { timeBudgetMs: BUDGET_MS, memLimitBytes: MEM_LIMIT });
     initShape = shape(crashy.objects());
-    probeAddress = kernel.hostProbe().address;
+    probeAddress = hostProbe().address;
   });
   afterAll(async () => {
     await kernel?.shutdown();
@@ -103,7 +104,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     expect(events.at(-1)!.fault?.kind).toBe(fault.kind);
 
     // The neighbour: untouched, still called and still ticking on the kernel's timer thread.
-    expect(kernel.hostProbe().value).toBe(PROBE_VALUE);
+    expect(hostProbe().value).toBe(PROBE_VALUE);
     expect(ticker.state).toBe('running');
     expect(ticker.call('echo', 7)).toBe(7);
     await until(() => ticks() > ticksBefore, 'ticker to keep ticking');
@@ -137,7 +138,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       message: ['wild_write'],
       check: (f) => {
         expect(f.address).toBe(hex(probeAddress));
-        expect(kernel.hostProbe().value).toBe(PROBE_VALUE);
+        expect(hostProbe().value).toBe(PROBE_VALUE);
       },
     },
     {
@@ -213,7 +214,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       message: ['kfree(', 'not a memory object the driver holds'],
       check: (f) => {
         expect(f.message).toContain(hex(probeAddress));
-        expect(kernel.hostProbe().value).toBe(PROBE_VALUE);
+        expect(hostProbe().value).toBe(PROBE_VALUE);
       },
     },
     {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type Isolation } from '../../lib/index.js';
 import { dynamicSymbol } from '../../lib/elf.js';
 import { packageRoot } from '../../lib/paths.js';
+import { hostProbe } from '../../lib/testing.js';
 import { faultOf } from './util.js';
 
 /** Where the dynamic symbol `name` of the loaded addon is: its value plus the addon's load base. */
@@ -78,7 +79,7 @@ export function xpcSuite(isolation: Exclude<Isolation, 'none'>): void {
   });
 
   it('rejects a callback that is not the driver\'s code', () => {
-    const f = faultOf(() => crashy.call('bad_callback', kernel.hostProbe().address));
+    const f = faultOf(() => crashy.call('bad_callback', hostProbe().address));
     expect(f.kind).toBe('bad-call');
     expect(f.message).toMatch(/timer_setup\(fn=0x[0-9a-f]+\): callback is not a function of the driver/);
   });
