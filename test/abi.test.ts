@@ -10,6 +10,7 @@ import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { driverCflags, driverLinkFlags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-abi-'));
 const version = /#define NOOKS_KAPI_VERSION "([^"]+)"/.exec(readFileSync(join(packageRoot, 'gen', 'nooks', 'abi.h'), 'utf8'))![1];
@@ -36,7 +37,7 @@ describe('kernel-API version', () => {
   it('a driver built against another kernel API: EABI, naming both versions', async () => {
     // the headers of another nooks: the same header with another generated version
     const so = buildDriver(dir, 'other', `#define NOOKS_ABI_H\n#define NOOKS_KAPI_VERSION "kapi-000000000000"\n#include <nooks/kapi.h>\n${init}`);
-    const err = await kernel.load(so).then(() => expect.fail('loaded'), (e: Error & { code?: string }) => e);
+    const err = await rejectionOf(kernel.load(so));
     expect(err.code).toBe('EABI');
     expect(err.message).toContain(`${so}: built against kernel API kapi-000000000000, this kernel has ${version}`);
     expect(kernel.domains()).toEqual([]);

@@ -12,16 +12,15 @@ import { makeDirs } from '../lib/dirs.js';
 import { Kernel, type LogLine } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { cli, nooks as run, shown } from './helpers/cli.js';
 import { runNode, type Exit } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-bad-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
-const nooks = (args: string[]): Promise<Exit> => runNode([cli, ...args], packageRoot, 15_000);
+const nooks = (args: string[]): Promise<Exit> => run(args, { timeoutMs: 15_000 });
 /** Runs ES module code in a child node from the package root. */
 const script = (code: string): Promise<Exit> => runNode(['--input-type=module', '-e', code], packageRoot, 15_000);
-const shown = (r: Exit) => `exit ${r.code} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 describe('paths that cannot be made: an error naming them, no hang', () => {
   it('makeDirs makes the parents, and under /proc fails once', () => {

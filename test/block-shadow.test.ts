@@ -12,13 +12,8 @@ import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type BlockOp, type Driver } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
+import { pattern } from './helpers/data.js';
 import { suiteIsolation } from './helpers/util.js';
-
-const pattern = (n: number, seed: number) => {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
-  return b;
-};
 
 describe('the block shadow driver', () => {
   let kernel: Kernel;

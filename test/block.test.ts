@@ -10,26 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
-import { until, suiteIsolation } from './helpers/util.js';
+import { pattern } from './helpers/data.js';
+import { rejectionOf, until, suiteIsolation } from './helpers/util.js';
 
 const SIZE = 8 << 20;
-const pattern = (n: number, seed: number) => {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
-  return b;
-};
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** The error an operation rejected with (fails if it resolved). */
-async function rejection(p: Promise<unknown>): Promise<BlockError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BlockError);
-    return e as BlockError;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 describe('the block class', () => {
   let kernel: Kernel;
@@ -111,10 +96,10 @@ describe('the block class', () => {
   });
 
   it('gives clear errors for bad offsets and unaligned writes', async () => {
-    expect(await rejection(disk.read(SIZE - 512, 1024))).toMatchObject({ code: 'ERANGE' });
-    expect(await rejection(disk.write(SIZE, Buffer.alloc(512)))).toMatchObject({ code: 'ERANGE' });
-    expect(await rejection(disk.read(-1, 10))).toMatchObject({ code: 'EINVAL' });
-    expect((await rejection(disk.write(100, Buffer.alloc(512)))).message).toMatch(/sector boundaries/);
+    expect(await rejectionOf(disk.read(SIZE - 512, 1024), BlockError)).toMatchObject({ code: 'ERANGE' });
+    expect(await rejectionOf(disk.write(SIZE, Buffer.alloc(512)), BlockError)).toMatchObject({ code: 'ERANGE' });
+    expect(await rejectionOf(disk.read(-1, 10), BlockError)).toMatchObject({ code: 'EINVAL' });
+    expect((await rejectionOf(disk.write(100, Buffer.alloc(512)), BlockError)).message).toMatch(/sector boundaries/);
   });
 
   it('runs the database-like application: random writes, flushes, every record verified', async () => {
@@ -127,7 +112,7 @@ describe('the block class', () => {
   it('contains a wild DMA address: the request fails with EIO, the device reports it, the driver keeps running', async () => {
     const errors = kernel.devices()[0].errors;
     expect(drv.call('wild_dma', 0x12345678)).toBe(0);
-    const e = await rejection(disk.write(0, Buffer.alloc(4096, 0xee)));
+    const e = await rejectionOf(disk.write(0, Buffer.alloc(4096, 0xee)), BlockError);
     expect(e.code).toBe('EIO');
     expect(kernel.devices()[0].errors).toBe(errors + 1);
     expect(logged(/blk0: device error: DMA read of 4096 bytes at bus address 0x12345678: outside blk's DMA memory/)).toBe(true);
@@ -139,7 +124,7 @@ describe('the block class', () => {
   it('times out an operation the device never completes, instead of hanging', async () => {
     const impatient = openBlock(kernel, 'blk0', { timeoutMs: 100 });
     expect(drv.call('plug', 1)).toBe(0); // the driver never rings the doorbell: nothing completes
-    const e = await rejection(impatient.write(8192, pattern(512, 3)));
+    const e = await rejectionOf(impatient.write(8192, pattern(512, 3)), BlockError);
     expect(e).toMatchObject({ code: 'ETIMEDOUT', message: 'blk0: no completion within 100 ms: the device or its driver is stuck' });
     expect(impatient.inFlight).toBe(0);
     expect(drv.call('plug', 0)).toBe(0); // the late completion is dropped; the disk goes on
@@ -174,7 +159,7 @@ describe('the block class', () => {
 
   it('fails the requests of a driver that faults in submit (on the application\'s thread), restarted by the agent', async () => {
     expect(drv.call('crash_next_submit')).toBe(0);
-    const e = await rejection(disk.write(0, pattern(4096, 1)));
+    const e = await rejectionOf(disk.write(0, pattern(4096, 1)), BlockError);
     expect(e.code).toBe('EDRIVERFAILED');
     await until(() => kernel.events().some((x) => x.event === 'recovered' && x.fault?.kind === 'segv'), 'the agent\'s restart');
     expect(drv.state).toBe('running');
@@ -185,11 +170,11 @@ describe('the block class', () => {
   it('says so when the driver is disabled: not ready, no hang', async () => {
     for (let i = 0; i < 4 && drv.state !== 'disabled'; i++) drv.recover(); // past the policy's maxFailures (3)
     expect(drv.state).toBe('disabled');
-    const e = await rejection(disk.read(0, 512));
+    const e = await rejectionOf(disk.read(0, 512), BlockError);
     expect(e.code).toBe('ENOTREADY');
     expect(e.message).toBe('blk0: not ready: its driver blk is disabled');
     expect(() => openBlock(kernel, 'blk0')).toThrow(/its driver blk is disabled/);
     disk.close();
-    expect((await rejection(disk.flush())).code).toBe('ECLOSED');
+    expect((await rejectionOf(disk.flush(), BlockError)).code).toBe('ECLOSED');
   });
 });

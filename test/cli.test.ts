@@ -11,9 +11,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode, type Exit } from './helpers/util.js';
-
-const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
+import { cli, nooks as run, shown } from './helpers/cli.js';
+import type { Exit } from './helpers/util.js';
 
 type Run = Exit;
 
@@ -21,7 +20,7 @@ type Run = Exit;
 function nooks(args: string[], timeoutMs = 20_000): Promise<Run> {
   const env = { ...process.env };
   delete env.NOOKS_DEBUG;
-  return runNode([cli, ...args], packageRoot, timeoutMs, env);
+  return run(args, { timeoutMs, env });
 }
 
 /** The whole of stdout as one JSON document; the failure message shows what was printed instead. */
@@ -32,9 +31,6 @@ function json<T = any>(r: Run): T {
     throw new Error(`stdout is not one JSON document (exit ${r.code}, signal ${r.signal})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   }
 }
-
-/** For failure messages: what the command printed. */
-const shown = (r: Run) => `exit ${r.code} signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 function expectExit(r: Run, code: number): void {
   expect(r.signal, shown(r)).toBeNull();

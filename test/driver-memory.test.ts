@@ -7,19 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverUnavailable, Kernel, type Driver, type Isolation } from '../lib/index.js';
 import { hostProbe } from '../lib/testing.js';
-import { bootableIsolations, faultOf } from './helpers/util.js';
-
-/** The error `fn` throws, which must carry a code. */
-function errorOf(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected an error');
-}
-
-const hex = (a: number) => `0x${a.toString(16)}`;
+import { hex } from './helpers/data.js';
+import { bootableIsolations, errorOf, faultOf } from './helpers/util.js';
 
 describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (isolation) => {
   let kernel: Kernel;

@@ -1,13 +1,11 @@
 // `nooks inject`: one fault from a seed, injected while the driver's
 // application runs in a child process; without isolation the host dies,
 // isolated the fault is trapped and the application continues.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InjectedFault } from '../lib/inject/index.js';
-import { packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { nooks as run } from './helpers/cli.js';
 
-const nooks = (args: string[]) => runNode([join(packageRoot, 'dist', 'lib', 'cli', 'main.js'), ...args], packageRoot, 30_000);
+const nooks = (args: string[]) => run(args, { timeoutMs: 30_000 });
 
 interface InjectResult {
   fault: InjectedFault;

@@ -2,7 +2,7 @@
 // with the real driver flags, so it fails for the one reason it is meant to.
 // Also the boot errors, which must leave no kernel behind.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,24 +10,17 @@ import { Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { cflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const pku = Kernel.pkuSupported();
 
-/** The rejection of `p`, which must reject. */
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  return p.then(
-    () => expect.fail('expected a rejection'),
-    (e: Error & { code?: string }) => e,
-  );
-}
-
 // These run before any kernel is booted in this process.
 describe('boot errors', () => {
   it.skipIf(pku)("isolation 'pkey' where it cannot run: ENOPKU, with the reason, suggesting 'mprotect'", async () => {
-    const err = await rejection(Kernel.boot({ isolation: 'pkey' }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'pkey' }));
     expect(err.code).toBe('ENOPKU');
     expect(Kernel.pkeyUnusableReason()).not.toBe('');
     expect(err.message).toContain(Kernel.pkeyUnusableReason());
@@ -35,13 +28,13 @@ describe('boot errors', () => {
   });
 
   it('an unknown isolation mode', async () => {
-    const err = await rejection(Kernel.boot({ isolation: 'paging' as 'pkey' }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'paging' as 'pkey' }));
     expect(err.message).toMatch(/unknown isolation 'paging'/);
   });
 
   it('a policy file that does not exist', async () => {
     const path = join(dir, 'missing.yaml');
-    const err = await rejection(Kernel.boot({ isolation: 'mprotect', policy: path }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'mprotect', policy: path }));
     expect(err.name).toBe('PolicyError');
     expect(err.message).toBe(`${path}: no such policy file`);
   });
@@ -49,7 +42,7 @@ describe('boot errors', () => {
   it('an invalid policy file', async () => {
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, 'default:\n  maxFailures: -1\n');
-    const err = await rejection(Kernel.boot({ isolation: 'mprotect', policy: path }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'mprotect', policy: path }));
     expect(err.message).toContain('default.maxFailures: expected a positive integer, got -1');
   });
 });
@@ -95,7 +88,7 @@ describe('load errors', () => {
   /** Loads `path`, which must fail with `code`; checks nothing of it stayed loaded. */
   async function loadError(path: string, code: string): Promise<string> {
     const before = kernel.domains().length;
-    const err = await rejection(kernel.load(path));
+    const err = await rejectionOf(kernel.load(path));
     expect(err.code).toBe(code);
     expect(err.message).toContain(path);
     expect(kernel.domains().length).toBe(before);
@@ -103,7 +96,7 @@ describe('load errors', () => {
   }
 
   it('booting a second kernel', async () => {
-    const err = await rejection(Kernel.boot({ isolation: 'mprotect' }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'mprotect' }));
     expect(err.message).toMatch(/already booted/);
   });
 
@@ -164,9 +157,9 @@ describe('load errors', () => {
   it('the same driver twice', async () => {
     const drv = await kernel.load('null');
     // by name...
-    expect((await rejection(kernel.load('null'))).message).toMatch(/a driver named 'null' is already loaded/);
+    expect((await rejectionOf(kernel.load('null'))).message).toMatch(/a driver named 'null' is already loaded/);
     // ...and the same file under another name: one domain per file
-    const err = await rejection(kernel.load('null', { name: 'null2' }));
+    const err = await rejectionOf(kernel.load('null', { name: 'null2' }));
     expect(err.code).toBe('ELOADED');
     expect(err.message).toContain(driverPath('null'));
     expect(kernel.domains().map((d) => d.name)).toEqual(['null']);

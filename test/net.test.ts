@@ -7,22 +7,11 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, nicCable, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
 import { nicHangTx } from '../lib/testing.js';
+import { frame, mac } from './helpers/frames.js';
 import { until, suiteIsolation } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
-const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
-
-/** An Ethernet frame: dst, src, a test ethertype, then `len` payload bytes from `seed`. */
-function frame(dst: string, src: string, seed: number, len = 100): Buffer {
-  const f = Buffer.alloc(14 + len);
-  mac(dst).copy(f, 0);
-  mac(src).copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype
-  for (let i = 0; i < len; i++) f[14 + i] = (seed * 31 + i * 7) & 0xff;
-  f.writeUInt32BE(seed, 14);
-  return f;
-}
 
 describe('the net class and the emulated e1000', () => {
   let kernel: Kernel;

@@ -6,14 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
-import { runNode, type Exit } from './helpers/util.js';
+import { nooks as run, shown } from './helpers/cli.js';
+import type { Exit } from './helpers/util.js';
 
-const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 const project = mkdtempSync(join(tmpdir(), 'nooks-sdk-cli-'));
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
-const nooks = (...args: string[]): Promise<Exit> => runNode([cli, ...args], project, 60_000);
-const shown = (r: Exit) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const nooks = (...args: string[]): Promise<Exit> => run(args, { cwd: project, timeoutMs: 60_000 });
 
 describe('nooks new, build, sdk', () => {
   it('new writes the driver, its test and its workload, and scripts into package.json', async () => {

@@ -11,7 +11,7 @@ import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode, until, suiteIsolation } from './helpers/util.js';
+import { errorOf, runNode, until, suiteIsolation } from './helpers/util.js';
 
 const RATE = 16000;
 
@@ -127,15 +127,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
   });
 
   it('bad input is refused with clear errors', async () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(PcmError);
-        return (e as PcmError).code;
-      }
-      throw new Error('expected a PcmError');
-    };
+    const code = (f: () => unknown) => errorOf(f, PcmError).code;
     expect(code(() => openPcm(kernel, 'pcm9', { rate: RATE, channels: 1 }))).toBe('ENODEV');
     expect(code(() => openPcm(kernel, 'pcm0', { rate: 3, channels: 1 }))).toBe('EINVAL');
     expect(code(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 9 }))).toBe('EINVAL');

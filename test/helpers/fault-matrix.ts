@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type DriverFault, type FaultKind, type Isolation, type KernelObject, type Policy } from '../../lib/index.js';
 import { hostProbe } from '../../lib/testing.js';
+import { hex } from './data.js';
 import { faultOf, until } from './util.js';
 
 /** crashy's watchdog budget: small, so the hang cases stay fast. */
@@ -26,7 +27,6 @@ const policy: Policy = {
   drivers: new Map(),
 };
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** Running on QEMU's emulated CPU (TCG), whose exceptions differ from hardware in places. */
 const emulatedCpu = /QEMU TCG CPU/.test(readFileSync('/proc/cpuinfo', 'utf8'));
