@@ -444,6 +444,13 @@ Napi::Value Log(const Napi::CallbackInfo &info) {
     x.Set("level", l.level);
     x.Set("source", l.source);
     x.Set("text", l.text);
+    if (!l.event.kind.empty()) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("kind", l.event.kind);
+      for (const LogField &f : l.event.fields)
+        e.Set(f.key, f.is_number ? Napi::Number::New(env, f.number).As<Napi::Value>() : Napi::String::New(env, f.text));
+      x.Set("event", e);
+    }
     a.Set(a.Length(), x);
   }
   return a;
