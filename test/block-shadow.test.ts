@@ -13,7 +13,7 @@ import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Bl
 import { driverPath } from '../lib/paths.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { pattern } from './helpers/data.js';
-import { suiteIsolation } from './helpers/util.js';
+import { logEvents, suiteIsolation } from './helpers/util.js';
 
 describe('the block shadow driver', () => {
   let kernel: Kernel;
@@ -44,7 +44,7 @@ describe('the block shadow driver', () => {
     expect(disk.inFlight).toBe(32);
     drv.recover(); // teardown and restart; the restarted driver is not plugged
     await Promise.all(writes);
-    expect(kernel.log().some((l) => /blk0: driver blk failed: shadowed, 32 requests in flight and \d+ waiting are kept/.test(l.text))).toBe(true);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'blk0', driver: 'blk', inFlight: 32, waiting: expect.any(Number) }]);
     for (let i = 0; i < 32; i++) expect((await disk.read(i * big, big)).equals(pattern(big, i)), `write ${i}`).toBe(true);
     await disk.flush();
     expect(drv.state).toBe('running');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
 import { pattern } from './helpers/data.js';
-import { rejectionOf, until, suiteIsolation } from './helpers/util.js';
+import { logEvents, rejectionOf, until, suiteIsolation } from './helpers/util.js';
 
 const SIZE = 8 << 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -22,7 +22,6 @@ describe('the block class', () => {
   let disk: BlockDevice;
   let dir: string;
   let image: string;
-  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-blk-'));
@@ -49,7 +48,7 @@ describe('the block class', () => {
     const types = drv.objects().map((o) => o.type);
     expect(types).toContain('blkdev');
     expect(types.filter((t) => t === 'dma')).toHaveLength(3); // the two rings and the class's request pool
-    expect(logged(/blk: blk0: 16384 sectors, 32 requests of up to 64 sectors, driver blk/)).toBe(true);
+    expect(kernel.devices()[0]).toMatchObject({ name: 'blk0', driver: 'blk' });
   });
 
   it('reads back what was written, at several sizes (one request, many, unaligned reads)', async () => {
@@ -99,7 +98,7 @@ describe('the block class', () => {
     expect(await rejectionOf(disk.read(SIZE - 512, 1024), BlockError)).toMatchObject({ code: 'ERANGE' });
     expect(await rejectionOf(disk.write(SIZE, Buffer.alloc(512)), BlockError)).toMatchObject({ code: 'ERANGE' });
     expect(await rejectionOf(disk.read(-1, 10), BlockError)).toMatchObject({ code: 'EINVAL' });
-    expect((await rejectionOf(disk.write(100, Buffer.alloc(512)), BlockError)).message).toMatch(/sector boundaries/);
+    expect(await rejectionOf(disk.write(100, Buffer.alloc(512)), BlockError)).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('offset 100') });
   });
 
   it('runs the database-like application: random writes, flushes, every record verified', async () => {
@@ -115,7 +114,7 @@ describe('the block class', () => {
     const e = await rejectionOf(disk.write(0, Buffer.alloc(4096, 0xee)), BlockError);
     expect(e.code).toBe('EIO');
     expect(kernel.devices()[0].errors).toBe(errors + 1);
-    expect(logged(/blk0: device error: DMA read of 4096 bytes at bus address 0x12345678: outside blk's DMA memory/)).toBe(true);
+    expect(logEvents(kernel, 'device-error')).toContainEqual({ kind: 'device-error', device: 'blk0', dma: 'read', bytes: 4096, address: '0x12345678' });
     expect(drv.state).toBe('running');
     await disk.write(0, pattern(4096, 5));
     expect((await disk.read(0, 4096)).equals(pattern(4096, 5))).toBe(true);
@@ -148,7 +147,7 @@ describe('the block class', () => {
       expect(e.code).toBe('EDRIVERFAILED');
       expect(e.message).toBe('blk0: the driver (blk) failed while the request was in flight');
     }
-    expect(logged(/blk: blk0: driver blk failed: its requests in flight fail/)).toBe(true);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([]); // plain Nooks: nothing kept for the restart
     expect(drv.state).toBe('running');
     expect(drv.call('bound')).toBe(1);
     // the same handle works with the restarted driver

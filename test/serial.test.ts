@@ -5,12 +5,12 @@
 // is plain Nooks (shadow: false): the port is detached and reopened; the
 // shadow driver is test/serial-shadow.test.ts. Runs in the default isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
+import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver } from '../lib/index.js';
 import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
 import { bytes, Far } from './helpers/far-end.js';
-import { faultOf, runNode, until, suiteIsolation } from './helpers/util.js';
+import { faultOf, logEvents, runNode, until, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -18,7 +18,6 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let pty: ReturnType<typeof ptyPair>;
   let far: Far;
   const device = () => kernel.devices().find((d) => d.kind === 'uart16550')!;
-  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
@@ -41,7 +40,6 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     expect(device().driver).toBe('uart16550');
     expect(serialPorts()).toEqual([expect.objectContaining({ name: 'ttyS0', device: device().name, driver: 'uart16550', attached: true, open: false })]);
     expect(drv.objects().map((o) => o.type)).toContain('uart_port');
-    expect(logged(/serial: ttyS0 registered by uart16550/)).toBe(true);
     expect(device().errors).toBe(0);
   });
 
@@ -145,8 +143,10 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const errors = device().errors;
     expect(drv.call('undefined_registers')).toBe(0xffffffff);
     expect(device().errors).toBe(errors + 2);
-    expect(logged(/uart16550\d: device error: read of undefined register 0x0 \(width 4/)).toBe(true);
-    expect(logged(/uart16550\d: device error: write of read-only register 0x5 \(LSR\)/)).toBe(true);
+    expect(logEvents(kernel, 'device-error').slice(-2)).toEqual([
+      { kind: 'device-error', device: device().name, access: 'read', register: 0, width: 4 }, // undefined: 8-bit registers only
+      { kind: 'device-error', device: device().name, access: 'write', register: 5, width: 1 }, // LSR, read-only
+    ]);
     expect(drv.state).toBe('running');
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     await port.write('still here');
@@ -177,7 +177,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   it('a bad buffer handed to the kernel is a contained driver fault; the port comes back', async () => {
     const f = faultOf(() => drv.call('bad_insert'));
     expect(f.kind).toBe('bad-call');
-    expect(f.message).toMatch(/uart_insert_chars\(buf=0x1000\): pointer outside the driver's memory/);
+    expect(f.message).toContain('uart_insert_chars(buf=0x1000)'); // names the call and the argument it refused
     expect(drv.state).toBe('running');
     await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
   });

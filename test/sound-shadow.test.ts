@@ -17,7 +17,7 @@ import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { until, suiteIsolation } from './helpers/util.js';
+import { logEvents, until, suiteIsolation } from './helpers/util.js';
 
 const RATE = 16000;
 const PERIOD = 320; // frames: openPcm's default period (20 ms)
@@ -51,10 +51,7 @@ describe('the sound shadow driver', () => {
   let source: Buffer;
   const recoveries = () => kernel.events().filter((e) => e.event === 'recovered').length;
   const cuts = (): Cut[] =>
-    kernel.log().flatMap((l) => {
-      const m = /^pcm0: playback resumed at frame (\d+) after a cut of ([\d.]+) ms$/.exec(l.text);
-      return m ? [{ at: Number(m[1]), ms: Number(m[2]) }] : [];
-    });
+    logEvents(kernel, 'playback-resumed').filter((e) => e.device === 'pcm0').map((e) => ({ at: e.frame as number, ms: e.cutMs as number }));
 
   const boot = async (shadow: boolean) => {
     kernel = await Kernel.boot({
@@ -100,7 +97,7 @@ describe('the sound shadow driver', () => {
     expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
     p.close();
     expect(recoveries()).toBe(1);
-    expect(kernel.log().some((l) => l.text === 'sound: pcm0: driver pcm failed: shadowed, 1 open stream kept for its restart')).toBe(true);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'pcm0', driver: 'pcm', streams: 1 }]);
     const cs = cuts();
     expect(cs).toHaveLength(1);
     const { at } = cs[0];
@@ -207,10 +204,10 @@ describe('the sound shadow driver', () => {
     const r = await recording;
     expect(r).toMatchObject({ app: 'recorder', ok: true, frames: QUEUE });
     expect(recoveries()).toBe(1);
-    expect(kernel.log().some((l) => /^sound: pcm0: capture stream restored on the restarted driver at frame \d+, running$/.test(l.text))).toBe(true);
+    expect(logEvents(kernel, 'shadow-restored')).toEqual([{ kind: 'shadow-restored', device: 'pcm0', stream: 'capture', frame: expect.any(Number), running: true }]);
     // frames the device had captured into the failed driver's ring and the class had not taken yet are gone with it
-    const lostLine = kernel.log().map((l) => /^sound: pcm0: (\d+) captured frames after frame (\d+) were lost/.exec(l.text)).find(Boolean);
-    const [lost, taken] = lostLine ? [Number(lostLine[1]), Number(lostLine[2])] : [0, 0];
+    const lostEvent = logEvents(kernel, 'capture-lost').find((e) => e.device === 'pcm0');
+    const [lost, taken] = lostEvent ? [lostEvent.frames as number, lostEvent.after as number] : [0, 0];
     expect(lost).toBeLessThan(RING);
     expect(r.data!.equals(Buffer.concat([source.subarray(0, taken * 2), source.subarray((taken + lost) * 2, (QUEUE + lost) * 2)]))).toBe(true);
   });
@@ -226,7 +223,7 @@ describe('the sound shadow driver', () => {
     await expect(playing).rejects.toMatchObject({ name: 'PcmError', code: 'ENODEV', message: expect.stringMatching(/^pcm0: device gone/) });
     expect(Date.now() - t0).toBeLessThan(1000);
     p.close();
-    expect(kernel.log().some((l) => /kept for its restart/.test(l.text))).toBe(false);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([]);
     expect(cuts()).toEqual([]);
     // the capture side too
     await until(() => drv.state === 'running', 'the driver restarted');

@@ -1,7 +1,7 @@
 // Small helpers shared by the kernel tests.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
-import { DriverFault, Kernel, type Isolation } from '../../lib/index.js';
+import { DriverFault, Kernel, type Isolation, type LogEvent } from '../../lib/index.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
@@ -81,4 +81,9 @@ export function runNode(args: string[], cwd: string, timeoutMs = 20_000, env: No
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** The events of `kind` in the kernel's log, oldest first (docs/api.md#kernel-log-events). */
+export function logEvents(kernel: Kernel, kind: string): LogEvent[] {
+  return kernel.log().flatMap((l) => (l.event?.kind === kind ? [l.event] : []));
 }
