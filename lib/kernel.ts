@@ -84,6 +84,11 @@ export class DriverUnavailable extends Error {
   }
 }
 
+/** An Error with a `code`, which its message ends with: `... [EINVAL]`. */
+function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(`${message} [${code}]`), { code });
+}
+
 function unloaded(what: string): DriverUnavailable {
   return new DriverUnavailable(`${what} [EUNLOADED]`, 'EUNLOADED');
 }
@@ -126,11 +131,11 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Boots the kernel. One kernel per process at a time. */
   static async boot(options: BootOptions = {}): Promise<Kernel> {
-    if (booted) throw new Error('a kernel is already booted in this process; call shutdown() first');
+    if (booted) throw codedError('EBOOTED', 'a kernel is already booted in this process; call shutdown() first');
     const n = native();
     const wanted = options.isolation ?? 'auto';
     if (wanted !== 'auto' && !(isolations as readonly string[]).includes(wanted))
-      throw new Error(`unknown isolation '${wanted}': use 'auto' or one of ${isolations.map((i) => `'${i}'`).join(', ')}`);
+      throw codedError('EINVAL', `unknown isolation '${wanted}': use 'auto' or one of ${isolations.map((i) => `'${i}'`).join(', ')}`);
     const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);
@@ -156,7 +161,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     checkLoadOptions(nameOrPath, options);
     const path = loadableDriverPath(nameOrPath);
     const name = options.name ?? driverName(path);
-    if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
+    if (this.drivers.has(name)) throw codedError('EEXIST', `a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
     const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits);
     this.drivers.set(name, d);

@@ -92,7 +92,7 @@ export interface LogLine {
 /** What a kernel message reports: its kind and named fields. */
 export interface LogEvent {
   kind: string;
-  [field: string]: string | number;
+  [field: string]: string | number | boolean;
 }
 
 export interface NativeBench {

@@ -56,7 +56,7 @@ describe('a fallback driver that cannot take over', () => {
       const f = faultOf(() => d.call('null_deref'));
       expect(f.kind).toBe('segv');
       expect(f.recoveryFailed).toMatch(why);
-      expect(f.message).toMatch(/^.*: segmentation fault .*; its recovery failed, so it is disabled: /);
+      expect(f.message).toContain(f.recoveryFailed!); // the caller's error says why the driver is disabled
       expect(events).toHaveLength(1);
       expect(events[0]).toMatch(why);
       expect(kernel.events().filter((e) => e.driver === name).map((e) => e.event)).toEqual(['fault', 'recovering', 'disabled']);

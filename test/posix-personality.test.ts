@@ -399,7 +399,7 @@ describe('what the personality does not provide', () => {
     try {
       const err = await rejectionOf(kernel.load(outside));
       expect(err.code).toBe('ELIBC');
-      expect(err.message).toMatch(/outside the nooks kernel API and outside the POSIX personality \((fopen, socket|socket, fopen)\)/);
+      for (const fn of ['fopen', 'socket']) expect(err.message).toContain(fn);
       expect(kernel.domains()).toEqual([]);
     } finally {
       await kernel.shutdown();

@@ -117,8 +117,7 @@ describe('faults on kernel threads', () => {
     expect(bomb.call('timer_fault', 20)).toBe(0); // arms the timer and returns: the fault comes later
     const [f] = await fault;
     expect(f.driver).toBe('bomb');
-    expect(f.fault).toMatchObject({ kind: 'segv' });
-    expect(f.fault!.message).toMatch(/segmentation fault at address 0x0 in bomb\.so/);
+    expect(f.fault).toMatchObject({ kind: 'segv', address: '0x0', message: expect.stringContaining('bomb.so') }); // names the binary
     const [r] = await recovered;
     expect(r.driver).toBe('bomb');
     expect(r.durationMs).toBeGreaterThanOrEqual(0);
