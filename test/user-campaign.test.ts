@@ -187,19 +187,19 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const gap = await nooks(['campaign', 'merge', shards[0]]);
     expect(gap.code).toBe(1);
     const planned = 10 * headersOf(whole)[0].plan.modes.length;   // 10 faults, each in every mode (more where pkey runs)
-    expect(gap.stderr).toMatch(new RegExp(`\\d+ of ${planned} trials of plan .* are in none of the shards: .*they belong to shard 2/2 \\[EGAP\\]`));
+    for (const named of [`of ${planned} trials`, 'shard 2/2', '[EGAP]']) expect(gap.stderr).toContain(named); // how many are missing, whose
 
     const copy = join(dir, 'copy.jsonl');
     copyFileSync(shards[1], copy);
     const dup = await nooks(['campaign', 'merge', ...shards, copy]);
     expect(dup.code).toBe(1);
-    expect(dup.stderr).toMatch(/trials are in the shards twice: .*\(in .*shard2\.jsonl and .*copy\.jsonl\).*\[EDUPLICATE\]/);
+    for (const named of [shards[1], copy, '[EDUPLICATE]']) expect(dup.stderr).toContain(named); // the two files that hold them
 
     const other = join(dir, 'other.jsonl');
     const r = await nooks(['campaign', '--driver', so, '--workload', workload, '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', other], 60_000);
     expect(r.code, r.stderr).toBe(0);
     const mixed = await nooks(['campaign', 'merge', shards[0], other]);
     expect(mixed.code).toBe(1);
-    expect(mixed.stderr).toMatch(/shard1\.jsonl and .*other\.jsonl are pieces of different campaigns \(they differ in seed, trials\).*\[EPLAN\]/);
+    for (const named of [shards[0], other, 'seed, trials', '[EPLAN]']) expect(mixed.stderr).toContain(named); // the files, and what differs
   }, 180_000);
 });
