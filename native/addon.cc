@@ -447,8 +447,11 @@ Napi::Value Log(const Napi::CallbackInfo &info) {
     if (!l.event.kind.empty()) {
       Napi::Object e = Napi::Object::New(env);
       e.Set("kind", l.event.kind);
-      for (const LogField &f : l.event.fields)
-        e.Set(f.key, f.is_number ? Napi::Number::New(env, f.number).As<Napi::Value>() : Napi::String::New(env, f.text));
+      for (const LogField &f : l.event.fields) {
+        if (f.type == LogField::text_field) e.Set(f.key, f.text);
+        else if (f.type == LogField::flag_field) e.Set(f.key, f.number != 0);
+        else e.Set(f.key, f.number);
+      }
       x.Set("event", e);
     }
     a.Set(a.Length(), x);

@@ -10,16 +10,18 @@
 
 namespace nooks {
 
-// A named field of an event: a number or a string.
+// A named field of an event: a string, a number or a flag.
 struct LogField {
+  enum Type { text_field, number_field, flag_field };
   std::string key;
+  Type type;
   std::string text;
-  double number = 0;
-  bool is_number = false;
-  LogField(const char *k, const std::string &v) : key(k), text(v) {}
-  LogField(const char *k, const char *v) : key(k), text(v) {}
+  double number = 0;  // a flag's too (0 or 1)
+  LogField(const char *k, const std::string &v) : key(k), type(text_field), text(v) {}
+  LogField(const char *k, const char *v) : key(k), type(text_field), text(v) {}
+  LogField(const char *k, bool v) : key(k), type(flag_field), number(v) {}
   template <typename N, typename = std::enable_if_t<std::is_arithmetic_v<N>>>
-  LogField(const char *k, N v) : key(k), number((double)v), is_number(true) {}
+  LogField(const char *k, N v) : key(k), type(number_field), number((double)v) {}
 };
 
 struct LogEvent {
