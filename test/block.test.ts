@@ -32,7 +32,7 @@ describe('the block class', () => {
     });
     expect(kernel.addDevice('blk', { image, size: SIZE })).toMatchObject({ name: 'blk0', kind: 'blk', driver: null });
     // a device with no driver: not ready, said clearly
-    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: 'blk0: not ready: no driver is bound to it' }));
+    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: expect.stringContaining('blk0') }));
     expect(() => openBlock(kernel, 'blk7')).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
@@ -124,7 +124,7 @@ describe('the block class', () => {
     const impatient = openBlock(kernel, 'blk0', { timeoutMs: 100 });
     expect(drv.call('plug', 1)).toBe(0); // the driver never rings the doorbell: nothing completes
     const e = await rejectionOf(impatient.write(8192, pattern(512, 3)), BlockError);
-    expect(e).toMatchObject({ code: 'ETIMEDOUT', message: 'blk0: no completion within 100 ms: the device or its driver is stuck' });
+    expect(e).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringMatching(/^blk0: .*\b100 ms\b/) }); // names the disk and the timeout
     expect(impatient.inFlight).toBe(0);
     expect(drv.call('plug', 0)).toBe(0); // the late completion is dropped; the disk goes on
     await disk.write(8192, pattern(512, 4));
@@ -145,7 +145,7 @@ describe('the block class', () => {
       const e = (r as PromiseRejectedResult).reason as BlockError;
       expect(e).toBeInstanceOf(BlockError);
       expect(e.code).toBe('EDRIVERFAILED');
-      expect(e.message).toBe('blk0: the driver (blk) failed while the request was in flight');
+      expect(e.message).toMatch(/^blk0: .*\bblk\b/); // names the disk and its driver
     }
     expect(logEvents(kernel, 'shadow-kept')).toEqual([]); // plain Nooks: nothing kept for the restart
     expect(drv.state).toBe('running');
@@ -171,8 +171,8 @@ describe('the block class', () => {
     expect(drv.state).toBe('disabled');
     const e = await rejectionOf(disk.read(0, 512), BlockError);
     expect(e.code).toBe('ENOTREADY');
-    expect(e.message).toBe('blk0: not ready: its driver blk is disabled');
-    expect(() => openBlock(kernel, 'blk0')).toThrow(/its driver blk is disabled/);
+    expect(e.message).toContain('disabled'); // says why: the driver's state
+    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: expect.stringContaining('disabled') }));
     disk.close();
     expect((await rejectionOf(disk.flush(), BlockError)).code).toBe('ECLOSED');
   });

@@ -277,7 +277,7 @@ describe('the net class and the emulated e1000', () => {
     const detached = new Promise<NetError>((r) => plain.once('detached', r));
     drv.recover();
     const e = await detached;
-    expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+    expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: expect.stringMatching(/^eth0: .*\be1000\b/) }); // the interface and its driver
     expect(() => plain.send([frame(PEER_MAC, NIC_MAC, 1)])).toThrow(e);
     expect(plain.info()).toMatchObject({ open: false, mtu: 1500 }); // its configuration went with it
     eth = openNet(kernel, 'eth0');

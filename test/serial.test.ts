@@ -10,7 +10,7 @@ import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
 import { bytes, Far } from './helpers/far-end.js';
-import { faultOf, logEvents, runNode, until, suiteIsolation } from './helpers/util.js';
+import { errorOf, faultOf, logEvents, runNode, until, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -108,7 +108,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       expect(uartLineSettings(device().index)).toMatchObject({ parity: 'mark' });
       expect(port.modemStatus()).toMatchObject({ cts: true, dsr: true, dcd: true }); // a pty: the far end is there
       // out of range for a 1.8432 MHz UART: a clear error, nothing applied
-      expect(() => port.setTermios({ baudRate: 460800 })).toThrow(/baud rate 460800 outside 2\.\.115200/);
+      expect(() => port.setTermios({ baudRate: 460800 })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('460800') }));
       expect(ttyAttributes(pty.a).baudRate).toBe(19200);
       // with flow control on and CTS up, bytes still flow
       port.setTermios({ baudRate: 115200, parity: 'none', flowControl: 'rtscts' });
@@ -120,11 +120,10 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   });
 
   it('gives applications clear errors: unknown port, port open twice, closed port', async () => {
-    expect(() => openSerial(kernel, 'ttyS9')).toThrow(SerialError);
-    expect(() => openSerial(kernel, 'ttyS9')).toThrow(/no serial port 'ttyS9': no driver has registered it/);
+    expect(errorOf(() => openSerial(kernel, 'ttyS9'), SerialError)).toMatchObject({ code: 'ENODEV', message: expect.stringContaining("'ttyS9'") });
     const port = openSerial(kernel, device().name); // by the device's name
     expect(port.name).toBe('ttyS0');
-    expect(() => openSerial(kernel, 'ttyS0')).toThrow(/ttyS0 is open already/);
+    expect(() => openSerial(kernel, 'ttyS0')).toThrow(expect.objectContaining({ code: 'EBUSY', message: expect.stringContaining('ttyS0') }));
     await port.close();
     await expect(port.write('x')).rejects.toMatchObject({ code: 'ENOTOPEN' });
     await expect(port.read(1, 50)).rejects.toMatchObject({ code: 'ENOTOPEN' });
@@ -191,8 +190,8 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const pendingRead = port.read(1, 10_000);
     const t0 = Date.now();
     // queued; the irq thread faults sending it (the fault may end start_tx's crossing too: then the write is EIO)
-    await port.write(bytes(100)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringMatching(/segmentation fault/) }));
-    await expect(pendingRead).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/ttyS0: uart16550 failed \(segmentation fault at address 0x0/) });
+    await port.write(bytes(100)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('uart16550') }));
+    await expect(pendingRead).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/^ttyS0: uart16550\b.*address 0x0/) }); // the port, its driver, the fault
     expect(Date.now() - t0).toBeLessThan(5_000); // detached at once: no wait for the read's timeout
     expect(errors).toHaveLength(1);
     await expect(port.write('more')).rejects.toMatchObject({ code: 'EIO' });
@@ -218,7 +217,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     drv.unload();
     await expect(port.write('x')).rejects.toMatchObject({ code: 'ENODEV' });
     await port.close();
-    expect(() => openSerial(kernel, 'ttyS0')).toThrow(/uart16550 (removed the port|is gone)/);
+    expect(() => openSerial(kernel, 'ttyS0')).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     expect(device().driver).toBeNull();
   });
 });

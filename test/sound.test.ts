@@ -151,7 +151,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     await until(() => p.status().framesDone > 800, 'playback under way');
     const t0 = Date.now();
     drv.recover();
-    await expect(writing).rejects.toMatchObject({ name: 'PcmError', code: 'ENODEV', message: expect.stringMatching(/pcm0: device gone/) });
+    await expect(writing).rejects.toMatchObject({ name: 'PcmError', code: 'ENODEV', message: expect.stringContaining('pcm0') });
     expect(Date.now() - t0).toBeLessThan(1000);
     p.close();
     expect(kernel.domains().find((d) => d.name === 'pcm')!.recoveries).toBe(recoveries + 1);
@@ -162,7 +162,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
   it('a driver that lies about the hardware position is failed and restarted; the player reports it', async () => {
     drv.call('lie_about_pointer');
     const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 0.5 });
-    expect(r).toMatchObject({ ok: false, error: { code: 'ENODEV', message: expect.stringMatching(/device gone/) } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'ENODEV' } });
     await until(() => drv.state === 'running' && pcmDevices(kernel).length === 1, 'the driver restarted');
     expect(kernel.events().filter((e) => e.event === 'fault').at(-1)).toMatchObject({ driver: 'pcm', fault: { kind: 'bad-call', message: expect.stringContaining('2147483647') } }); // names the value
     expect(await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 0.1 })).toMatchObject({ ok: true, frames: 1600 });
@@ -173,10 +173,10 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     const writing = p.write(tone(RATE, 1, 440, 2)).then(() => p.drain());
     await until(() => p.status().framesDone > 0, 'playback under way');
     drv.unload();
-    await expect(writing).rejects.toMatchObject({ code: 'ENODEV', message: expect.stringMatching(/pcm0: device gone/) });
+    await expect(writing).rejects.toMatchObject({ code: 'ENODEV', message: expect.stringContaining('pcm0') });
     p.close();
     expect(pcmDevices(kernel)).toEqual([]);
-    expect(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 })).toThrow(/pcm0: device not ready: no driver is bound to it/);
+    expect(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 })).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: expect.stringContaining('pcm0') }));
   });
 });
 
