@@ -26,22 +26,26 @@ static void append(LogLine line) {
 
 void klog_line(int level, const std::string &source, const std::string &text) { append({level, source, text, {}}); }
 
-void klog(int level, const char *fmt, ...) {
+static std::string format(const char *fmt, va_list ap) {
   char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  return buf;
+}
+
+void klog(int level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string text = format(fmt, ap);
   va_end(ap);
-  klog_line(level, "kernel", buf);
+  klog_line(level, "kernel", text);
 }
 
 void klog_event(int level, LogEvent event, const char *fmt, ...) {
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string text = format(fmt, ap);
   va_end(ap);
-  append({level, "kernel", buf, std::move(event)});
+  append({level, "kernel", text, std::move(event)});
 }
 
 std::vector<LogLine> klog_drain() {
