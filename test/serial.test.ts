@@ -9,7 +9,8 @@ import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLine
 import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
-import { bytes, Far } from './helpers/far-end.js';
+import { pattern } from './helpers/data.js';
+import { Far } from './helpers/far-end.js';
 import { errorOf, faultOf, logEvents, runNode, until, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
@@ -47,13 +48,13 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {
       // application -> driver -> UART -> tty -> far end
-      const out = bytes(1000);
+      const out = pattern(1000, 0);
       let t0 = Date.now();
       await port.write(out);
       expect(Buffer.compare(await far.take(1000), out)).toBe(0);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(80); // 1000 characters of 10 bits at 115200: 87 ms
       // far end -> tty -> UART -> interrupt -> driver -> application
-      const back = bytes(1000, 3);
+      const back = pattern(1000, 3);
       t0 = Date.now();
       await far.write(back);
       expect(Buffer.compare(await port.read(1000, 10_000), back)).toBe(0);
@@ -63,11 +64,11 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       // 9600 baud, 8N1: 10 bits a character, about 1.04 ms each
       port.setTermios({ baudRate: 9600 });
       t0 = Date.now();
-      await port.write(bytes(96));
+      await port.write(pattern(96, 0));
       await far.take(96);
       const txMs = Date.now() - t0;
       t0 = Date.now();
-      await far.write(bytes(96, 1));
+      await far.write(pattern(96, 1));
       await port.read(96, 10_000);
       const rxMs = Date.now() - t0;
       expect(txMs).toBeGreaterThanOrEqual(85); // 100 ms on the wire; never faster than the baud rate
@@ -82,7 +83,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   it('writes more than the kernel buffers: the writer waits for room, nothing is lost', async () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {
-      const big = bytes(5000, 5); // more than the kernel's 4 KiB transmit buffer
+      const big = pattern(5000, 5); // more than the kernel's 4 KiB transmit buffer
       await port.write(big);
       expect(Buffer.compare(await far.take(5000), big)).toBe(0);
       await port.drain();
@@ -190,7 +191,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const pendingRead = port.read(1, 10_000);
     const t0 = Date.now();
     // queued; the irq thread faults sending it (the fault may end start_tx's crossing too: then the write is EIO)
-    await port.write(bytes(100)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('uart16550') }));
+    await port.write(pattern(100, 0)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('uart16550') }));
     await expect(pendingRead).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/^ttyS0: uart16550\b.*address 0x0/) }); // the port, its driver, the fault
     expect(Date.now() - t0).toBeLessThan(5_000); // detached at once: no wait for the read's timeout
     expect(errors).toHaveLength(1);

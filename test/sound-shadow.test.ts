@@ -17,7 +17,7 @@ import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { logEvents, until, suiteIsolation } from './helpers/util.js';
+import { logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
 
 const RATE = 16000;
 const PERIOD = 320; // frames: openPcm's default period (20 ms)
@@ -49,7 +49,6 @@ describe('the sound shadow driver', () => {
   let dir: string;
   let played: string;
   let source: Buffer;
-  const recoveries = () => kernel.events().filter((e) => e.event === 'recovered').length;
   const cuts = (): Cut[] =>
     logEvents(kernel, 'playback-resumed').filter((e) => e.device === 'pcm0').map((e) => ({ at: e.frame as number, ms: e.cutMs as number }));
 
@@ -96,7 +95,7 @@ describe('the sound shadow driver', () => {
     await p.drain();
     expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
     p.close();
-    expect(recoveries()).toBe(1);
+    expect(recoveries(kernel)).toBe(1);
     expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'pcm0', driver: 'pcm', streams: 1 }]);
     const cs = cuts();
     expect(cs).toHaveLength(1);
@@ -116,7 +115,7 @@ describe('the sound shadow driver', () => {
     await until(() => Number(drv.call('irqs')) >= irqs + 40, 'playback under way');
     drv.recover();
     expect(await playing).toMatchObject({ app: 'player', ok: true, frames: t.length / 2 });
-    expect(recoveries()).toBe(1);
+    expect(recoveries(kernel)).toBe(1);
     const cs = cuts();
     expect(cs).toHaveLength(1);
     const w = readWav(played);
@@ -138,7 +137,7 @@ describe('the sound shadow driver', () => {
     const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.5, volume: 70, chunkFrames: PERIOD, onWritten: () => faults.advance() });
     faults.stop();
     expect(r, faults.describe()).toMatchObject({ ok: true, frames: t.length / 2 });
-    expect(recoveries(), faults.describe()).toBe(3);
+    expect(recoveries(kernel), faults.describe()).toBe(3);
     expect(kernel.events().filter((e) => e.event === 'fault').every((e) => e.fault?.kind === 'segv')).toBe(true);
     expect(cuts()).toHaveLength(3);
     const w = readWav(played);
@@ -159,7 +158,7 @@ describe('the sound shadow driver', () => {
     stall.stop();
     expect(r, stall.describe()).toMatchObject({ ok: true, frames: t.length / 2 });
     expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining('pcm0') } }); // the nanny names the device
-    expect(recoveries()).toBe(1);
+    expect(recoveries(kernel)).toBe(1);
     const w = readWav(played);
     expect(w.frames).toBe(t.length / 2); // every frame once: the restarted driver reads the hardware again
     expect(w.data.equals(t)).toBe(true);
@@ -189,7 +188,7 @@ describe('the sound shadow driver', () => {
         /^pcm0: device gone \(the driver failed and will not be restarted: pcm failed 4 times within 60000 ms \(segv last\): its recovery policy gave up\)$/,
       ),
     });
-    expect(recoveries()).toBe(3);
+    expect(recoveries(kernel)).toBe(3);
     expect(drv.state).toBe('disabled');
     expect(p.status().error).toBe((e as PcmError).message);
     p.close();
@@ -203,7 +202,7 @@ describe('the sound shadow driver', () => {
     drv.recover();
     const r = await recording;
     expect(r).toMatchObject({ app: 'recorder', ok: true, frames: QUEUE });
-    expect(recoveries()).toBe(1);
+    expect(recoveries(kernel)).toBe(1);
     expect(logEvents(kernel, 'shadow-restored')).toEqual([{ kind: 'shadow-restored', device: 'pcm0', stream: 'capture', frame: expect.any(Number), running: true }]);
     // frames the device had captured into the failed driver's ring and the class had not taken yet are gone with it
     const lostEvent = logEvents(kernel, 'capture-lost').find((e) => e.device === 'pcm0');

@@ -87,3 +87,8 @@ export function runNode(args: string[], cwd: string, timeoutMs = 20_000, env: No
 export function logEvents(kernel: Kernel, kind: string): LogEvent[] {
   return kernel.log().flatMap((l) => (l.event?.kind === kind ? [l.event] : []));
 }
+
+/** How many recoveries the kernel's agent has completed ('recovered' events). */
+export function recoveries(kernel: Kernel): number {
+  return kernel.events().filter((e) => e.event === 'recovered').length;
+}
