@@ -45,10 +45,12 @@ describe('nooks inject', () => {
   it('refuses what it cannot do', async () => {
     const bad = await nooks(['inject', 'blk', '--type', 'flip-bits']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('--type must be one of flip-bit, nop,');
+    for (const named of ['--type', 'flip-bit, nop,']) expect(bad.stderr).toContain(named); // the flag and the choices
     const both = await nooks(['inject', 'blk', '--persistent', '--transient']);
-    expect(both.stderr).toContain('--persistent and --transient exclude each other');
+    expect(both.code).toBe(1);
+    for (const named of ['--persistent', '--transient']) expect(both.stderr).toContain(named);
     const none = await nooks(['inject', 'crashy']);
-    expect(none.stderr).toContain('no application uses "crashy"');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('"crashy"');
   });
 });
