@@ -88,7 +88,16 @@ export interface DeviceInfo {
 export interface LogLine {
   level: number;
   source: string;
+  /** For people: its wording may change. */
   text: string;
+  /** For programs, on the kernel messages they act on (docs/api.md#kernel-log-events): what it reports. */
+  event?: LogEvent;
+}
+
+/** What a kernel message reports: its kind and named fields. */
+export interface LogEvent {
+  kind: string;
+  [field: string]: string | number | boolean;
 }
 
 export interface NativeBench {

@@ -451,6 +451,16 @@ Napi::Value Log(const Napi::CallbackInfo &info) {
     x.Set("level", l.level);
     x.Set("source", l.source);
     x.Set("text", l.text);
+    if (!l.event.kind.empty()) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("kind", l.event.kind);
+      for (const LogField &f : l.event.fields) {
+        if (f.type == LogField::text_field) e.Set(f.key, f.text);
+        else if (f.type == LogField::flag_field) e.Set(f.key, f.number != 0);
+        else e.Set(f.key, f.number);
+      }
+      x.Set("event", e);
+    }
     a.Set(a.Length(), x);
   }
   return a;

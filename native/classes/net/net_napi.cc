@@ -265,12 +265,13 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   Napi::Object o = info[1].As<Napi::Object>();
   std::shared_ptr<NetDev> k;
   bool want_mtu = o.Has("mtu"), want_mac = o.Has("mac"), want_mode = o.Has("promiscuous") || o.Has("allmulti") || o.Has("multicast");
+  // Applied below from this copy: the interface's own is read only under n.lock (a teardown resets it).
+  uint32_t mtu = want_mtu ? o.Get("mtu").As<Napi::Number>().Uint32Value() : 0;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
     if (want_mtu) {
-      uint32_t mtu = o.Get("mtu").As<Napi::Number>().Uint32Value();
       if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
         throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
       i.mtu = mtu;
@@ -312,7 +313,6 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
       r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
     }
     if (!r && want_mtu && k->ops.has_ndo_change_mtu()) {
-      uint32_t mtu = n.ifaces[name].mtu;
       r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
       if (!r) k->mtu = mtu;
     }
