@@ -24,7 +24,9 @@ static void append(LogLine line) {
   kernel_log.lines.push_back(std::move(line));
 }
 
-void klog_line(int level, const std::string &source, const std::string &text) { append({level, source, text, {}}); }
+void klog_line(int level, const std::string &source, const std::string &text, LogEvent event) {
+  append({level, source, text, std::move(event)});
+}
 
 static std::string format(const char *fmt, va_list ap) {
   char buf[512];

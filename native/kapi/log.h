@@ -39,7 +39,8 @@ struct LogLine {
 void klog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // A kernel message with its event (docs/api.md lists the kinds).
 void klog_event(int level, LogEvent event, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void klog_line(int level, const std::string &source, const std::string &text);
+// A line from `source` (a driver's name, or "kernel"), with its event if it has one.
+void klog_line(int level, const std::string &source, const std::string &text, LogEvent event = {});
 std::vector<LogLine> klog_drain();
 
 // 0x-prefixed hexadecimal, for addresses and values in messages.
