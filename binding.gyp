@@ -27,6 +27,7 @@
                    'native/isolation/none/sources.gypi', 'native/isolation/pkey/sources.gypi', 'native/isolation/mprotect/sources.gypi', 'native/isolation/process/sources.gypi'],
       'sources': [
         'native/addon.cc',
+        'native/addon_surface.cc',
         'native/bench/bench.cc',
         'native/bench/scale.cc',
         'native/dev/bus.cc',
@@ -65,6 +66,7 @@
         'native/posix/sysfs.cc',
         'native/posix/view.cc',
         'native/recovery/recovery.cc',
+        'native/recovery/teardown.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
         'native/trap/mmio.cc',

@@ -1,5 +1,5 @@
 export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type LoadOptions, type Isolation } from './kernel.js';
-export type { DeviceInfo, FaultKind, DriverState, LogLine, NativeDomain as DomainInfo, NativeObject as KernelObject, NativeTap as Tap, ParamValue } from './native.js';
+export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeDomain as DomainInfo, NativeObject as KernelObject, NativeTap as Tap, ParamValue } from './native.js';
 export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy } from './recovery/policy.js';
 export type { RecoveryEvent, RecoveryEventName } from './recovery/agent.js';
 export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, type BlockErrorCode, type OpenOptions as BlockOpenOptions } from './classes/block.js';

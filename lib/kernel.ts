@@ -92,6 +92,11 @@ export class DriverUnavailable extends Error {
   }
 }
 
+/** An Error with a `code`, which its message ends with: `... [EINVAL]`. */
+function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(`${message} [${code}]`), { code });
+}
+
 function unloaded(what: string): DriverUnavailable {
   return new DriverUnavailable(`${what} [EUNLOADED]`, 'EUNLOADED');
 }
@@ -134,11 +139,11 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Boots the kernel. One kernel per process at a time. */
   static async boot(options: BootOptions = {}): Promise<Kernel> {
-    if (booted) throw new Error('a kernel is already booted in this process; call shutdown() first');
+    if (booted) throw codedError('EBOOTED', 'a kernel is already booted in this process; call shutdown() first');
     const n = native();
     const wanted = options.isolation ?? 'auto';
     if (wanted !== 'auto' && !(isolations as readonly string[]).includes(wanted))
-      throw new Error(`unknown isolation '${wanted}': use 'auto' or one of ${isolations.map((i) => `'${i}'`).join(', ')}`);
+      throw codedError('EINVAL', `unknown isolation '${wanted}': use 'auto' or one of ${isolations.map((i) => `'${i}'`).join(', ')}`);
     const isolation: Isolation = wanted === 'auto' ? (n.pkeyUnusableReason() === '' ? 'pkey' : 'mprotect') : wanted;
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);
@@ -164,7 +169,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     checkLoadOptions(nameOrPath, options);
     const path = loadableDriverPath(nameOrPath);
     const name = options.name ?? driverName(path);
-    if (this.drivers.has(name)) throw new Error(`a driver named '${name}' is already loaded`);
+    if (this.drivers.has(name)) throw codedError('EEXIST', `a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
     const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits);
     this.drivers.set(name, d);
@@ -246,12 +251,6 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   devices(): DeviceInfo[] {
     this.live();
     return native().devices();
-  }
-
-  /** A kernel object drivers may read but not write; its address and current value. */
-  hostProbe(): { address: number; value: bigint } {
-    this.live();
-    return native().hostProbe();
   }
 
   /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */

@@ -1,8 +1,9 @@
-// The C++ addon (native/addon.cc), typed. Only lib/kernel.ts talks to it.
+// The C++ addon (native/addon.cc), typed by its surfaces' descriptions (lib/wrappers/addon/).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot, rebuildCommand } from './paths.js';
-import type { DriverState, FaultKind, Isolation, ObjectType } from './wrappers/enums.js';
+import type { NativeAddon } from './wrappers/addon/index.js';
+import type { DriverState, FaultKind, ObjectType } from './wrappers/enums.js';
 
 export interface NativeFault {
   kind: FaultKind;
@@ -17,6 +18,8 @@ export interface NativeFault {
   /** Which failure of the driver this fault belongs to: the faults of one failure share it. */
   generation: number;
 }
+
+export type { NativeAddon };
 
 /** What ended a crossing: processor faults, a rejected kernel call, the watchdog, or an abort. */
 export type { FaultKind, DriverState, ObjectType } from './wrappers/enums.js';
@@ -85,7 +88,16 @@ export interface DeviceInfo {
 export interface LogLine {
   level: number;
   source: string;
+  /** For people: its wording may change. */
   text: string;
+  /** For programs, on the kernel messages they act on (docs/api.md#kernel-log-events): what it reports. */
+  event?: LogEvent;
+}
+
+/** What a kernel message reports: its kind and named fields. */
+export interface LogEvent {
+  kind: string;
+  [field: string]: string | number | boolean;
 }
 
 export interface NativeBench {
@@ -110,60 +122,6 @@ export interface TextPatch {
   bytes: Buffer;
   /** Removed at recovery (the original bytes put back); otherwise the fault stays, like a bug in the binary. */
   transient: boolean;
-}
-
-export interface NativeAddon {
-  boot(isolation: Isolation): void;
-  shutdown(): void;
-  /**
-   * `patches` are written over the text before module_init runs; `params` set
-   * the driver's module_param variables (checked against its declarations: EPARAM);
-   * `env` is what the POSIX personality's getenv returns, `devices` the PCI addresses it holds (checked in lib/load-options.ts).
-   */
-  load(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[], params?: Record<string, ParamValue>,
-    env?: Record<string, string>, devices?: string[]): number;
-  /** Writes an injected fault over the running driver's text. */
-  patchText(id: number, offset: number, bytes: Buffer, transient: boolean): void;
-  /** `forFallback`: a fallback driver takes the devices over; what their shadows parked waits for it. */
-  unload(id: number, forFallback?: boolean): void;
-  resolve(id: number, symbol: string): number;
-  call(id: number, fn: number, ...args: (number | bigint | boolean)[]): number | bigint;
-  callBatch(id: number, calls: (number | bigint | boolean)[][]): (number | bigint)[];
-  restart(id: number): void;
-  /** Fails the driver on purpose; returns the failure's generation. */
-  fail(id: number): number;
-  /** Gives up on the driver; `why` ends the error of the requests its shadow kept ("<driver> <why>"). */
-  disable(id: number, why?: string): void;
-  /** What the kernel applies of the driver's policy: shadowing, the nannies' deadline. */
-  setRecoveryPolicy(id: number, shadow: boolean, stallMs: number): void;
-  state(id: number): DriverState;
-  domains(): NativeDomain[];
-  objects(id: number): NativeObject[];
-  taps(id: number): NativeTap[];
-  /** A zeroed block of the driver's heap, held as its object; its address. */
-  memAlloc(id: number, size: number): number;
-  /** Frees a block memAlloc made (EFAULT for anything else). */
-  memFree(id: number, address: number | bigint): void;
-  /** The range must lie inside one heap or DMA block the driver holds (EFAULT). */
-  memWrite(id: number, address: number | bigint, bytes: Uint8Array): void;
-  memRead(id: number, address: number | bigint, length: number): Buffer;
-  log(): LogLine[];
-  raiseIrq(line: number): boolean;
-  addDevice(kind: string, options?: Record<string, string | number | boolean>): DeviceInfo;
-  devices(): DeviceInfo[];
-  attachPci(address: string, via: 'uio' | 'vfio'): DeviceInfo;
-  /** Test hook: BAR `bar` of device `index` mapped for driver `id` (bound to it), as its mmap of resource<bar>; the address. */
-  mapBar(id: number, index: number, bar: number): number;
-  hostProbe(): { address: number; value: bigint };
-  setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
-  bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
-  benchRoundTrip(id: number, nop: number, runs: number, iters: number): Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>;
-  /** One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)). */
-  benchMmio(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number): { ioReadTicks: number; trappedReadTicks: number };
-  /** Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once. */
-  benchScale(ids: number[], fns: number[], threads: number, seconds: number): { crossings: number; seconds: number };
-  /** '' when isolation 'pkey' can run here, else the reason it cannot. */
-  pkeyUnusableReason(): string;
 }
 
 let addon: NativeAddon | undefined;

@@ -1,9 +1,11 @@
 // Test-only hooks, apart from the public API ('nooks/testing'): they make an
-// emulated device or a driver misbehave, or give a test the other end of a wire,
-// or reach a kernel mechanism before its public way in exists.
+// emulated device or a driver misbehave, give a test the other end of a wire,
+// show it a kernel object a wild write must not reach, or reach a kernel
+// mechanism before its public way in exists.
 import type { Driver } from './kernel.js';
 import { native } from './native.js';
 
+export { hostProbe } from './host-probe.js';
 export { nicHangTx } from './classes/net.js';
 export { ptyPair, uartRxLost } from './classes/serial.js';
 

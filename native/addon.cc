@@ -35,11 +35,13 @@ std::atomic<bool> g_booted{false};
 // booted it; the addon is loaded once per environment but its state is per process.
 std::atomic<napi_env> g_boot_env{nullptr};
 
-std::vector<AddonExports::Fn> &extra_exports() {
-  static auto *v = new std::vector<AddonExports::Fn>;
-  return *v;
-}
 Napi::ThreadSafeFunction g_fault_tsfn;
+// A fault on a kernel thread, on its way to the JavaScript thread.
+struct FaultReport {
+  int domain;
+  uint64_t serial;  // Domain::serial of the driver that failed
+  Fault fault;
+};
 uint64_t *g_host_probe = nullptr;
 
 }  // namespace
@@ -277,9 +279,10 @@ Napi::Value to_js(Napi::Env env, uint64_t ret) {
 }
 
 // The caller's crossing ended in a fault (the thread has left the domain):
-// release what the driver held and throw the fault to JavaScript.
+// the failure is torn down before the fault is thrown to JavaScript, whose
+// agent decides at once (restart, disable, fallback).
 [[noreturn]] void throw_fault(Napi::Env env, Domain *d, const Fault &own) {
-  recovery_teardown(d, own.generation);
+  recovery_ensure_torn_down(d);
   // A thread that was only aborted reports what failed the domain.
   const Fault &f = !own.primary && primary_fault(d, own.generation) ? *primary_fault(d, own.generation) : own;
   Napi::Object fo = fault_object(env, d, f);
@@ -336,7 +339,6 @@ Napi::Value CallBatch(const Napi::CallbackInfo &info) {
 
 Napi::Value Restart(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
-  recovery_teardown(d, d->failure_gen.load());
   std::string why;
   if (!recovery_restart(d, &why)) throw_code(info.Env(), "ERESTART", d->name + ": restart failed: " + why);
   return info.Env().Undefined();
@@ -346,7 +348,7 @@ Napi::Value Restart(const Napi::CallbackInfo &info) {
 Napi::Value Fail(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   mark_failed(d);
-  recovery_teardown(d, d->failure_gen.load());
+  recovery_ensure_torn_down(d);
   return Napi::Number::New(info.Env(), (double)d->failure_gen.load());
 }
 
@@ -355,7 +357,7 @@ Napi::Value Disable(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   std::string why = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "disabled";
   mark_failed(d);
-  recovery_teardown(d, d->failure_gen.load());
+  recovery_ensure_torn_down(d);
   d->state.store(DomainState::disabled);
   shadow_give_up(d, d->name + " " + why);
   return info.Env().Undefined();
@@ -387,9 +389,9 @@ Napi::Value Domains(const Napi::CallbackInfo &info) {
     o.Set("path", d->path);
     o.Set("state", state_name(d->state.load()));
     o.Set("isolation", isolation_name(g_backend.mode));
-    o.Set("pkey", d->pkey);
-    int sharers = 0;
-    for (Domain *e : g_domains) sharers += e && e != d && d->pkey >= 0 && e->pkey == d->pkey;
+    int key = g_backend.protection_key(d), sharers = 0;
+    o.Set("pkey", key);
+    for (Domain *e : g_domains) sharers += e && e != d && key >= 0 && g_backend.protection_key(e) == key;
     o.Set("sharedKey", sharers > 0);
     o.Set("heapUsed", (double)d->heap.used());
     o.Set("memLimit", (double)d->mem_limit);
@@ -449,6 +451,16 @@ Napi::Value Log(const Napi::CallbackInfo &info) {
     x.Set("level", l.level);
     x.Set("source", l.source);
     x.Set("text", l.text);
+    if (!l.event.kind.empty()) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("kind", l.event.kind);
+      for (const LogField &f : l.event.fields) {
+        if (f.type == LogField::text_field) e.Set(f.key, f.text);
+        else if (f.type == LogField::flag_field) e.Set(f.key, f.number != 0);
+        else e.Set(f.key, f.number);
+      }
+      x.Set("event", e);
+    }
     a.Set(a.Length(), x);
   }
   return a;
@@ -472,11 +484,13 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   // Referenced: like an open server, a booted kernel keeps the process alive
   // (its drivers' timers and interrupts may still report faults) until shutdown.
   g_fault_tsfn = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "nooks-faults", 0, 1);
-  recovery_set_listener([](int id, const Fault &f) {
-    auto *copy = new std::pair<int, Fault>(id, f);
-    g_fault_tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function fn, std::pair<int, Fault> *p) {
-      fn.Call({Napi::Number::New(env, p->first), fault_object(env, g_domains[p->first], p->second)});
-      delete p;
+  recovery_set_listener([](Domain *d, const Fault &f) {
+    auto *report = new FaultReport{d->id, d->serial, f};
+    g_fault_tsfn.NonBlockingCall(report, [](Napi::Env env, Napi::Function fn, FaultReport *r) {
+      // A driver unloaded meanwhile may have left its slot to another: not this one's fault.
+      Domain *now = g_domains[r->domain];
+      if (now && now->serial == r->serial) fn.Call({Napi::Number::New(env, r->domain), fault_object(env, now, r->fault)});
+      delete r;
     });
   });
   return env.Undefined();
@@ -548,45 +562,21 @@ Napi::Value BenchScale(const Napi::CallbackInfo &info) {
 // "" when isolation 'pkey' can run here, else why not.
 Napi::Value PkeyUnusableReason(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), pkey_unusable_reason()); }
 
+#include "addon/core.inc"  // the table of the functions above (lib/wrappers/addon/core.ts)
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A process (or the worker that booted the kernel) that exits without
   // Kernel.shutdown() still stops the kernel's threads; other environments' exits leave it be.
   napi_add_env_cleanup_hook(env, [](void *exiting) {
     if (exiting == g_boot_env) shutdown_kernel();
   }, (napi_env)env);
-  exports.Set("boot", Napi::Function::New(env, Boot));
-  exports.Set("shutdown", Napi::Function::New(env, Shutdown));
-  exports.Set("load", Napi::Function::New(env, Load));
-  exports.Set("unload", Napi::Function::New(env, Unload));
-  exports.Set("patchText", Napi::Function::New(env, PatchText));
-  exports.Set("resolve", Napi::Function::New(env, Resolve));
-  exports.Set("call", Napi::Function::New(env, Call));
-  exports.Set("callBatch", Napi::Function::New(env, CallBatch));
-  exports.Set("restart", Napi::Function::New(env, Restart));
-  exports.Set("fail", Napi::Function::New(env, Fail));
-  exports.Set("disable", Napi::Function::New(env, Disable));
-  exports.Set("setRecoveryPolicy", Napi::Function::New(env, SetRecoveryPolicy));
-  exports.Set("state", Napi::Function::New(env, State));
-  exports.Set("domains", Napi::Function::New(env, Domains));
-  exports.Set("objects", Napi::Function::New(env, Objects));
-  exports.Set("taps", Napi::Function::New(env, Taps));
-  exports.Set("log", Napi::Function::New(env, Log));
-  exports.Set("hostProbe", Napi::Function::New(env, HostProbe));
-  exports.Set("setFaultListener", Napi::Function::New(env, SetFaultListener));
-  exports.Set("bench", Napi::Function::New(env, Bench));
-  exports.Set("benchRoundTrip", Napi::Function::New(env, BenchRoundTrip));
-  exports.Set("benchMmio", Napi::Function::New(env, BenchMmio));
-  exports.Set("benchScale", Napi::Function::New(env, BenchScale));
-  exports.Set("pkeyUnusableReason", Napi::Function::New(env, PkeyUnusableReason));
-  for (AddonExports::Fn fn : extra_exports()) fn(env, exports);
+  export_addon_functions(env, exports);
   return exports;
 }
 
 }  // namespace
 
 namespace nooks {
-
-AddonExports::AddonExports(Fn fn) { extra_exports().push_back(fn); }
 
 void throw_code(Napi::Env env, const std::string &code, const std::string &msg) {
   Napi::Error e = Napi::Error::New(env, msg);

@@ -1,14 +1,40 @@
-// How a part of the kernel outside addon.cc (a device class) adds functions
-// to the addon's exports: a static AddonExports in its own file.
+// The addon's functions, described once per surface (the core, the bus,
+// driver memory, each device class) in lib/wrappers/addon/: the generator
+// writes each surface's table (gen/addon/<surface>.inc), which the file that
+// defines the functions includes; its static AddonExports adds them to the
+// addon's exports, each behind the checks of its arguments (addon_surface.cc).
 #pragma once
 #include <napi.h>
 
+#include <cstddef>
+#include <cstdint>
+
 namespace nooks {
 
-struct AddonExports {
-  using Fn = void (*)(Napi::Env env, Napi::Object exports);
-  explicit AddonExports(Fn fn);
+// What an argument must be (lib/wrappers/addon/describe.ts: Check).
+enum class ArgKind : uint8_t { any, number, string, boolean, integer, bytes, function, array, object };
+struct ArgCheck {
+  ArgKind kind;
+  bool optional;  // undefined is admitted too
+  bool nullable;  // null is admitted too
 };
+constexpr int kMaxAddonArgs = 8;
+
+struct AddonFunction {
+  const char *name;
+  Napi::Value (*fn)(const Napi::CallbackInfo &info);
+  int nargs;
+  ArgCheck args[kMaxAddonArgs];
+};
+
+struct AddonExports {
+  template <size_t N>
+  explicit AddonExports(const AddonFunction (&fns)[N]) : AddonExports(fns, N) {}
+  AddonExports(const AddonFunction *fns, size_t n);
+};
+
+// Sets every described function on the addon's exports (Init).
+void export_addon_functions(Napi::Env env, Napi::Object exports);
 
 // Throws EBOOTED unless env is the thread that booted the kernel (if it is booted).
 void require_owner(Napi::Env env);

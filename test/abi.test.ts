@@ -10,6 +10,7 @@ import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { driverCflags, driverLinkFlags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-abi-'));
 const version = /#define NOOKS_KAPI_VERSION "([^"]+)"/.exec(readFileSync(join(packageRoot, 'gen', 'nooks', 'abi.h'), 'utf8'))![1];
@@ -36,9 +37,9 @@ describe('kernel-API version', () => {
   it('a driver built against another kernel API: EABI, naming both versions', async () => {
     // the headers of another nooks: the same header with another generated version
     const so = buildDriver(dir, 'other', `#define NOOKS_ABI_H\n#define NOOKS_KAPI_VERSION "kapi-000000000000"\n#include <nooks/kapi.h>\n${init}`);
-    const err = await kernel.load(so).then(() => expect.fail('loaded'), (e: Error & { code?: string }) => e);
+    const err = await rejectionOf(kernel.load(so));
     expect(err.code).toBe('EABI');
-    expect(err.message).toContain(`${so}: built against kernel API kapi-000000000000, this kernel has ${version}`);
+    for (const name of [so, 'kapi-000000000000', version]) expect(err.message).toContain(name);
     expect(kernel.domains()).toEqual([]);
   });
 
@@ -49,9 +50,7 @@ describe('kernel-API version', () => {
     execFileSync('cc', [...driverCflags, src, '-o', so, '-shared', ...driverLinkFlags.filter((f) => !f.startsWith('-Wl,-u'))]);
     const d = await kernel.load(so);
     expect(d.state).toBe('running');
-    const warning = kernel.log().find((l) => l.text.includes(so));
-    expect(warning?.level).toBe(4);
-    expect(warning?.text).toContain('carries no kernel-API version');
+    expect(kernel.log().find((l) => l.text.includes(so))?.level).toBe(4); // a warning naming the file
     d.unload();
   });
 });

@@ -12,16 +12,15 @@ import { makeDirs } from '../lib/dirs.js';
 import { Kernel, type LogLine } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { cli, nooks as run, shown } from './helpers/cli.js';
 import { runNode, type Exit } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-bad-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
-const nooks = (args: string[]): Promise<Exit> => runNode([cli, ...args], packageRoot, 15_000);
+const nooks = (args: string[]): Promise<Exit> => run(args, { timeoutMs: 15_000 });
 /** Runs ES module code in a child node from the package root. */
 const script = (code: string): Promise<Exit> => runNode(['--input-type=module', '-e', code], packageRoot, 15_000);
-const shown = (r: Exit) => `exit ${r.code} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 describe('paths that cannot be made: an error naming them, no hang', () => {
   it('makeDirs makes the parents, and under /proc fails once', () => {
@@ -47,7 +46,7 @@ describe('paths that cannot be made: an error naming them, no hang', () => {
       console.log('booted');`);
     expect(r.code, shown(r)).toBe(0);
     expect(r.stdout).toBe('booted\n');
-    expect(r.stderr).toMatch(/cannot write the recovery log \/proc\/a\/b\.jsonl: .*'\/proc\/a'/);
+    expect(r.stderr).toContain('/proc/a/b.jsonl'); // a warning naming the file
   });
 });
 
@@ -86,7 +85,7 @@ describe('the command line', () => {
   it('campaign --out <a directory> names it', async () => {
     const r = await nooks(['campaign', '--out', dir, '--trials', '1']);
     expect(r.code, shown(r)).toBe(1);
-    expect(r.stderr).toContain(`${dir} is a directory, not a results file [EISDIR]`);
+    for (const named of [dir, '[EISDIR]']) expect(r.stderr).toContain(named);
   });
 });
 

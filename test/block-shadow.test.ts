@@ -12,20 +12,14 @@ import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type BlockOp, type Driver } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { suiteIsolation } from './helpers/util.js';
-
-const pattern = (n: number, seed: number) => {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
-  return b;
-};
+import { pattern } from './helpers/data.js';
+import { logEvents, recoveries, suiteIsolation } from './helpers/util.js';
 
 describe('the block shadow driver', () => {
   let kernel: Kernel;
   let drv: Driver;
   let disk: BlockDevice;
   let dir: string;
-  const recoveries = () => kernel.events().filter((e) => e.event === 'recovered').length;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-blk-shadow-'));
@@ -49,7 +43,7 @@ describe('the block shadow driver', () => {
     expect(disk.inFlight).toBe(32);
     drv.recover(); // teardown and restart; the restarted driver is not plugged
     await Promise.all(writes);
-    expect(kernel.log().some((l) => /blk0: driver blk failed: shadowed, 32 requests in flight and \d+ waiting are kept/.test(l.text))).toBe(true);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'blk0', driver: 'blk', inFlight: 32, waiting: expect.any(Number) }]);
     for (let i = 0; i < 32; i++) expect((await disk.read(i * big, big)).equals(pattern(big, i)), `write ${i}`).toBe(true);
     await disk.flush();
     expect(drv.state).toBe('running');
@@ -74,7 +68,7 @@ describe('the block shadow driver', () => {
     faults.stop();
     expect(report, faults.describe()).toMatchObject({ ok: true, mismatches: 0 });
     expect(report.verified).toBeGreaterThan(1000);
-    expect(recoveries(), faults.describe()).toBe(3);
+    expect(recoveries(kernel), faults.describe()).toBe(3);
   });
 
   it('gives up on a bug that is back after every restart: what the shadow kept fails, saying why', async () => {
@@ -86,7 +80,7 @@ describe('the block shadow driver', () => {
       code: 'EDRIVERFAILED',
       message: expect.stringMatching(/^blk0: the driver failed and will not be restarted: blk failed 4 times within 60000 ms \(segv last\): its recovery policy gave up$/),
     });
-    expect(recoveries()).toBe(3);
+    expect(recoveries(kernel)).toBe(3);
     expect(drv.state).toBe('disabled');
     expect((await disk.read(0, 512).catch((err: BlockError) => err)) as BlockError).toMatchObject({ code: 'ENOTREADY' });
   });
@@ -107,7 +101,7 @@ describe('the block shadow driver', () => {
     await disk.write(0, pattern(4096, 3));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect(kernel.events()[0]).toMatchObject({ event: 'fault', fault: { kind: 'stalled', message: expect.stringContaining(says) } });
-    expect(recoveries()).toBe(1);
+    expect(recoveries(kernel)).toBe(1);
     expect((await disk.read(0, 4096)).equals(pattern(4096, 3))).toBe(true);
   });
 

@@ -10,26 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDb } from '../lib/apps/db.js';
 import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Driver } from '../lib/index.js';
-import { until, suiteIsolation } from './helpers/util.js';
+import { pattern } from './helpers/data.js';
+import { logEvents, rejectionOf, until, suiteIsolation } from './helpers/util.js';
 
 const SIZE = 8 << 20;
-const pattern = (n: number, seed: number) => {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 17 + (i >> 9)) & 0xff;
-  return b;
-};
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** The error an operation rejected with (fails if it resolved). */
-async function rejection(p: Promise<unknown>): Promise<BlockError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(BlockError);
-    return e as BlockError;
-  }
-  throw new Error('expected the operation to fail');
-}
 
 describe('the block class', () => {
   let kernel: Kernel;
@@ -37,7 +22,6 @@ describe('the block class', () => {
   let disk: BlockDevice;
   let dir: string;
   let image: string;
-  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-blk-'));
@@ -48,7 +32,7 @@ describe('the block class', () => {
     });
     expect(kernel.addDevice('blk', { image, size: SIZE })).toMatchObject({ name: 'blk0', kind: 'blk', driver: null });
     // a device with no driver: not ready, said clearly
-    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: 'blk0: not ready: no driver is bound to it' }));
+    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: expect.stringContaining('blk0') }));
     expect(() => openBlock(kernel, 'blk7')).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
@@ -64,7 +48,7 @@ describe('the block class', () => {
     const types = drv.objects().map((o) => o.type);
     expect(types).toContain('blkdev');
     expect(types.filter((t) => t === 'dma')).toHaveLength(3); // the two rings and the class's request pool
-    expect(logged(/blk: blk0: 16384 sectors, 32 requests of up to 64 sectors, driver blk/)).toBe(true);
+    expect(kernel.devices()[0]).toMatchObject({ name: 'blk0', driver: 'blk' });
   });
 
   it('reads back what was written, at several sizes (one request, many, unaligned reads)', async () => {
@@ -111,10 +95,10 @@ describe('the block class', () => {
   });
 
   it('gives clear errors for bad offsets and unaligned writes', async () => {
-    expect(await rejection(disk.read(SIZE - 512, 1024))).toMatchObject({ code: 'ERANGE' });
-    expect(await rejection(disk.write(SIZE, Buffer.alloc(512)))).toMatchObject({ code: 'ERANGE' });
-    expect(await rejection(disk.read(-1, 10))).toMatchObject({ code: 'EINVAL' });
-    expect((await rejection(disk.write(100, Buffer.alloc(512)))).message).toMatch(/sector boundaries/);
+    expect(await rejectionOf(disk.read(SIZE - 512, 1024), BlockError)).toMatchObject({ code: 'ERANGE' });
+    expect(await rejectionOf(disk.write(SIZE, Buffer.alloc(512)), BlockError)).toMatchObject({ code: 'ERANGE' });
+    expect(await rejectionOf(disk.read(-1, 10), BlockError)).toMatchObject({ code: 'EINVAL' });
+    expect(await rejectionOf(disk.write(100, Buffer.alloc(512)), BlockError)).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('offset 100') });
   });
 
   it('runs the database-like application: random writes, flushes, every record verified', async () => {
@@ -127,10 +111,10 @@ describe('the block class', () => {
   it('contains a wild DMA address: the request fails with EIO, the device reports it, the driver keeps running', async () => {
     const errors = kernel.devices()[0].errors;
     expect(drv.call('wild_dma', 0x12345678)).toBe(0);
-    const e = await rejection(disk.write(0, Buffer.alloc(4096, 0xee)));
+    const e = await rejectionOf(disk.write(0, Buffer.alloc(4096, 0xee)), BlockError);
     expect(e.code).toBe('EIO');
     expect(kernel.devices()[0].errors).toBe(errors + 1);
-    expect(logged(/blk0: device error: DMA read of 4096 bytes at bus address 0x12345678: outside blk's DMA memory/)).toBe(true);
+    expect(logEvents(kernel, 'device-error')).toContainEqual({ kind: 'device-error', device: 'blk0', dma: 'read', bytes: 4096, address: '0x12345678' });
     expect(drv.state).toBe('running');
     await disk.write(0, pattern(4096, 5));
     expect((await disk.read(0, 4096)).equals(pattern(4096, 5))).toBe(true);
@@ -139,8 +123,8 @@ describe('the block class', () => {
   it('times out an operation the device never completes, instead of hanging', async () => {
     const impatient = openBlock(kernel, 'blk0', { timeoutMs: 100 });
     expect(drv.call('plug', 1)).toBe(0); // the driver never rings the doorbell: nothing completes
-    const e = await rejection(impatient.write(8192, pattern(512, 3)));
-    expect(e).toMatchObject({ code: 'ETIMEDOUT', message: 'blk0: no completion within 100 ms: the device or its driver is stuck' });
+    const e = await rejectionOf(impatient.write(8192, pattern(512, 3)), BlockError);
+    expect(e).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringMatching(/^blk0: .*\b100 ms\b/) }); // names the disk and the timeout
     expect(impatient.inFlight).toBe(0);
     expect(drv.call('plug', 0)).toBe(0); // the late completion is dropped; the disk goes on
     await disk.write(8192, pattern(512, 4));
@@ -161,9 +145,9 @@ describe('the block class', () => {
       const e = (r as PromiseRejectedResult).reason as BlockError;
       expect(e).toBeInstanceOf(BlockError);
       expect(e.code).toBe('EDRIVERFAILED');
-      expect(e.message).toBe('blk0: the driver (blk) failed while the request was in flight');
+      expect(e.message).toMatch(/^blk0: .*\bblk\b/); // names the disk and its driver
     }
-    expect(logged(/blk: blk0: driver blk failed: its requests in flight fail/)).toBe(true);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([]); // plain Nooks: nothing kept for the restart
     expect(drv.state).toBe('running');
     expect(drv.call('bound')).toBe(1);
     // the same handle works with the restarted driver
@@ -174,7 +158,7 @@ describe('the block class', () => {
 
   it('fails the requests of a driver that faults in submit (on the application\'s thread), restarted by the agent', async () => {
     expect(drv.call('crash_next_submit')).toBe(0);
-    const e = await rejection(disk.write(0, pattern(4096, 1)));
+    const e = await rejectionOf(disk.write(0, pattern(4096, 1)), BlockError);
     expect(e.code).toBe('EDRIVERFAILED');
     await until(() => kernel.events().some((x) => x.event === 'recovered' && x.fault?.kind === 'segv'), 'the agent\'s restart');
     expect(drv.state).toBe('running');
@@ -185,11 +169,11 @@ describe('the block class', () => {
   it('says so when the driver is disabled: not ready, no hang', async () => {
     for (let i = 0; i < 4 && drv.state !== 'disabled'; i++) drv.recover(); // past the policy's maxFailures (3)
     expect(drv.state).toBe('disabled');
-    const e = await rejection(disk.read(0, 512));
+    const e = await rejectionOf(disk.read(0, 512), BlockError);
     expect(e.code).toBe('ENOTREADY');
-    expect(e.message).toBe('blk0: not ready: its driver blk is disabled');
-    expect(() => openBlock(kernel, 'blk0')).toThrow(/its driver blk is disabled/);
+    expect(e.message).toContain('disabled'); // says why: the driver's state
+    expect(() => openBlock(kernel, 'blk0')).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: expect.stringContaining('disabled') }));
     disk.close();
-    expect((await rejection(disk.flush())).code).toBe('ECLOSED');
+    expect((await rejectionOf(disk.flush(), BlockError)).code).toBe('ECLOSED');
   });
 });

@@ -5,13 +5,12 @@
 // can run, so test/guest-pkey.test.ts runs it in its guest too).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver } from '../lib/index.js';
-import { faultOf, until, suiteIsolation } from './helpers/util.js';
+import { faultOf, logEvents, until, suiteIsolation } from './helpers/util.js';
 
 describe('the PCI bus and an emulated device', () => {
   let kernel: Kernel;
   let drv: Driver;
   const device = () => kernel.devices()[0];
-  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
@@ -28,7 +27,6 @@ describe('the PCI bus and an emulated device', () => {
     expect(device().driver).toBe('testdev');
     const types = drv.objects().map((o) => o.type).sort();
     expect(types).toEqual(['dma', 'iomap', 'irq', 'memory', 'pci_dev', 'pci_driver']);
-    expect(logged(/pci: testdev0 bound to testdev/)).toBe(true);
   });
 
   it('reaches the registers through the kernel, and the device DMAs into the driver\'s memory', () => {
@@ -48,7 +46,7 @@ describe('the PCI bus and an emulated device', () => {
     // another driver's idea of a bus address: nothing of testdev's there
     expect(Number(drv.call('dma_wild', 0x12345678)) & 2).toBe(2); // the device's error bit
     expect(device().errors).toBe(errors + 1);
-    expect(logged(/DMA write of 64 bytes at bus address 0x12345678: outside testdev's DMA memory/)).toBe(true);
+    expect(logEvents(kernel, 'device-error').at(-1)).toEqual({ kind: 'device-error', device: 'testdev0', dma: 'write', bytes: 64, address: '0x12345678' });
     expect(drv.state).toBe('running');
   });
 
@@ -56,6 +54,7 @@ describe('the PCI bus and an emulated device', () => {
     const errors = device().errors;
     expect(drv.call('undefined_register')).toBe(0xffffffff);
     expect(device().errors).toBe(errors + 2);
+    expect(logEvents(kernel, 'device-error').slice(-2)).toEqual(Array(2).fill({ kind: 'device-error', device: 'testdev0', register: 0x40, width: 4 }));
     expect(drv.call('register_twice')).toBe(-16); // -EBUSY
     expect(drv.call('scratch', 5)).toBe(5);
   });
@@ -72,7 +71,7 @@ describe('the PCI bus and an emulated device', () => {
   it('a bad free_irq is a bad call, and the interrupt line works again after the restart', async () => {
     const f = faultOf(() => drv.call('free_irq_wrong_dev'));
     expect(f.kind).toBe('bad-call');
-    expect(f.message).toMatch(/free_irq\(32\): dev_id .* does not match/);
+    expect(f.message).toContain('free_irq(32)'); // names the call it refused
     expect(drv.state).toBe('running');
     const before = Number(drv.call('irqs'));
     drv.call('dma_fill', 8, 1);
@@ -81,7 +80,7 @@ describe('the PCI bus and an emulated device', () => {
 
   it('an interrupt with no handler is reported once, not delivered', () => {
     drv.call('raise_unhandled');
-    expect(logged(/testdev0: interrupt raised with no handler attached/)).toBe(true);
+    expect(logEvents(kernel, 'irq-unhandled')).toEqual([{ kind: 'irq-unhandled', device: 'testdev0', irq: device().irq }]);
   });
 
   it('unloading unbinds the device; unknown kinds are refused', () => {

@@ -2,22 +2,21 @@
 // a child process, one JSON line each; interrupted, it resumes without
 // running a trial twice; the summary adds up to the lines.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
-import { packageRoot } from '../lib/paths.js';
+import { cli } from './helpers/cli.js';
+import { jsonLines } from './helpers/data.js';
 import { runNode, until } from './helpers/util.js';
 
-const main = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'nooks-campaign-'));
 const out = join(dir, 'results.jsonl');
 // the drivers' own null-dereference hooks: a failure on the path each application uses
-const args = [main, 'campaign', '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', out];
-const jsonLines = () => readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrialRecord | PlanHeader);
+const args = [cli, 'campaign', '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', out];
 // the trials, after the plan's header
-const lines = (): TrialRecord[] => jsonLines().filter((l): l is TrialRecord => 'key' in l);
+const lines = (): TrialRecord[] => jsonLines<TrialRecord | PlanHeader>(out).filter((l): l is TrialRecord => 'key' in l);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -50,7 +49,7 @@ describe('nooks campaign', () => {
     expect(new Set(all.map((x) => x.key)).size).toBe(all.length);
     expect(summary.trials).toBe(all.length);
     // the plan, once, first: what every trial names
-    const [header, ...rest] = jsonLines();
+    const [header, ...rest] = jsonLines<TrialRecord | PlanHeader>(out);
     expect(header).toMatchObject({ plan: { seed: 5, type: 'null-deref', transient: true, trials: 1, modes } });
     expect(rest.filter((l) => 'plan' in l && typeof l.plan === 'object')).toEqual([]);
     for (const x of all) expect(x.plan).toBe((header as PlanHeader).plan.id);

@@ -6,19 +6,9 @@
 // where the machine has protection keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverUnavailable, Kernel, type Driver, type Isolation } from '../lib/index.js';
-import { bootableIsolations, faultOf } from './helpers/util.js';
-
-/** The error `fn` throws, which must carry a code. */
-function errorOf(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected an error');
-}
-
-const hex = (a: number) => `0x${a.toString(16)}`;
+import { hostProbe } from '../lib/testing.js';
+import { hex } from './helpers/data.js';
+import { bootableIsolations, errorOf, faultOf } from './helpers/util.js';
 
 describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (isolation) => {
   let kernel: Kernel;
@@ -80,9 +70,7 @@ describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (i
     const a = d.alloc(16);
     const table = Number(d.call('table_addr'));
     const efault = (fn: () => unknown) => {
-      const e = errorOf(fn);
-      expect(e.code).toBe('EFAULT');
-      expect(e.message).toMatch(/^memtest: driver\.(read|write) of \d+ bytes at 0x[0-9a-f]+: not inside a block the driver holds/);
+      expect(errorOf(fn)).toMatchObject({ code: 'EFAULT', message: expect.stringMatching(/^memtest: /) }); // names the driver
     };
     efault(() => d.read(a, 17)); // one byte past its end
     efault(() => d.write(a + 16, Buffer.from([1])));
@@ -90,10 +78,10 @@ describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (i
     efault(() => d.read(table + 31, 2)); // across the end of one block
     efault(() => d.read(-1, 1));
     // kernel memory: the host probe (a kernel object drivers may only read) is untouched
-    const probe = kernel.hostProbe();
+    const probe = hostProbe();
     efault(() => d.write(probe.address, Buffer.alloc(8)));
     efault(() => d.read(probe.address, 8));
-    expect(kernel.hostProbe().value).toBe(probe.value);
+    expect(hostProbe().value).toBe(probe.value);
     expect(errorOf(() => d.read(a, -1)).code).toBe('EINVAL');
     expect(errorOf(() => d.read('x' as unknown as number, 1)).code).toBe('EINVAL');
     d.free(a);
@@ -104,7 +92,7 @@ describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (i
     d.free(a);
     expect(errorOf(() => d.read(a, 1)).code).toBe('EFAULT');
     expect(errorOf(() => d.write(a, Buffer.from([1]))).code).toBe('EFAULT');
-    expect(errorOf(() => d.free(a)).message).toMatch(/driver\.free\(0x[0-9a-f]+\): not a block from driver\.alloc that the driver holds/);
+    expect(errorOf(() => d.free(a))).toMatchObject({ code: 'EFAULT', message: expect.stringContaining(`driver.free(${hex(a)})`) });
     expect(errorOf(() => d.free(Number(d.call('table_addr')))).code).toBe('EFAULT');
     expect(d.read(Number(d.call('table_addr')), 1)).toEqual(Buffer.from([0])); // still the driver's
   });
@@ -122,7 +110,7 @@ describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (i
     expect(errorOf(() => d.alloc(1.5)).code).toBe('EINVAL');
     const e = errorOf(() => d.alloc(2 << 20));
     expect(e.code).toBe('ENOMEM');
-    expect(e.message).toContain('memory limit (1048576 bytes)');
+    expect(e.message).toContain('1048576'); // names the limit
   });
 
   it('a recovery releases every block: old addresses are refused, new blocks work', () => {

@@ -8,20 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver, type Isolation, type LoadOptions } from '../lib/index.js';
+import { Kernel, type Isolation, type LoadOptions } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { bootableIsolations, faultOf } from './helpers/util.js';
+import { stringAt } from './helpers/data.js';
+import { bootableIsolations, faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-params-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const params = { count: 7, offset: -(2n ** 40n), verbose: true, greeting: 'bonjour' };
-
-/** The NUL-terminated string at `address` in d's memory (read through driver.read). */
-function stringAt(d: Driver, address: number): string {
-  const n = Number(d.call('strlen_', address));
-  return d.read(address, n + 1).toString('utf8', 0, n);
-}
 
 describe.each<Isolation>(bootableIsolations)("load parameters, isolation '%s'", (isolation) => {
   let kernel: Kernel;
@@ -45,7 +40,7 @@ describe.each<Isolation>(bootableIsolations)("load parameters, isolation '%s'", 
     const d = await kernel.load('memtest', { params });
     expect([d.call('get_count'), d.call('get_offset'), d.call('get_verbose')]).toEqual([7, -(2 ** 40), 1]);
     const greeting = Number(d.call('greeting_addr'));
-    expect(stringAt(d, greeting)).toBe('bonjour');
+    expect(stringAt(d, greeting, 'bonjour'.length + 1)).toBe('bonjour');
     expect(d.objects()).toContainEqual({ type: 'memory', address: `0x${greeting.toString(16)}`, size: 8, label: 'module_param greeting' });
     // memtest's init logs them when verbose
     expect(kernel.log().map((l) => l.text)).toContain('memtest: count=7 offset=-1099511627776 greeting=bonjour');
@@ -59,7 +54,7 @@ describe.each<Isolation>(bootableIsolations)("load parameters, isolation '%s'", 
     else expect(faultOf(() => d.call('null_deref')).kind).toBe('segv');
     expect(d.state).toBe('running');
     expect([d.call('get_count'), d.call('get_offset'), d.call('get_verbose')]).toEqual([7, -(2 ** 40), 1]);
-    expect(stringAt(d, Number(d.call('greeting_addr')))).toBe('bonjour');
+    expect(stringAt(d, Number(d.call('greeting_addr')), 'bonjour'.length + 1)).toBe('bonjour');
     expect(d.objects().filter((o) => o.label === 'module_param greeting')).toHaveLength(1);
     expect(kernel.log().slice(logged).map((l) => l.text)).toContain('memtest: count=7 offset=-1099511627776 greeting=bonjour');
     d.unload();
@@ -90,10 +85,7 @@ describe('load parameters refused (EPARAM)', () => {
 
   /** Loads memtest (or `path`) with `p`, which must be refused with EPARAM; nothing of it stays loaded. */
   async function refused(p: LoadOptions['params'], path = 'memtest'): Promise<string> {
-    const err = await kernel.load(path, { params: p }).then(
-      () => expect.fail('expected EPARAM'),
-      (e: Error & { code?: string }) => e,
-    );
+    const err = await rejectionOf(kernel.load(path, { params: p }));
     expect(err.code).toBe('EPARAM');
     expect(kernel.domains()).toEqual([]);
     return err.message;

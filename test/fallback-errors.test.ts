@@ -3,24 +3,18 @@
 // DriverFault its caller gets; a driver cannot be its own fallback; and
 // `nooks policy check` finds fallbacks that do not exist.
 import { once } from 'node:events';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, DriverFault, DriverUnavailable, Kernel, parsePolicy, type DriverPolicy, type RecoveryEvent } from '../lib/index.js';
-import { driverPath, packageRoot } from '../lib/paths.js';
-import { buildDriver } from './helpers/build-driver.js';
-import { faultOf, runNode } from './helpers/util.js';
+import { driverPath } from '../lib/paths.js';
+import { buildDriver, crashyAs } from './helpers/build-driver.js';
+import { nooks } from './helpers/cli.js';
+import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fallback-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** crashy.so under another file name: a driver of that name, in a domain of its own. */
-function crashyAs(name: string): string {
-  const path = join(dir, `${name}.so`);
-  copyFileSync(driverPath('crashy'), path);
-  return path;
-}
 
 const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });
 
@@ -55,14 +49,14 @@ describe('a fallback driver that cannot take over', () => {
     ['initfault', /the fallback driver cannot be loaded: .*initfault\.so: module_init faulted: segmentation fault .*\[EINITFAULT\]/],
     ['itself', /the fallback driver .*itself\.so is the driver itself: refused \[EFALLBACK\]/],
   ])('%s: the driver is disabled, and its caller and the disabled event say why', (name, why) => {
-    const drv = kernel.load(crashyAs(name));
+    const drv = kernel.load(crashyAs(dir, name));
     return drv.then((d) => {
       const events: string[] = [];
       kernel.on('disabled', (e) => e.driver === name && events.push(e.fault?.message ?? ''));
       const f = faultOf(() => d.call('null_deref'));
       expect(f.kind).toBe('segv');
       expect(f.recoveryFailed).toMatch(why);
-      expect(f.message).toMatch(/^.*: segmentation fault .*; its recovery failed, so it is disabled: /);
+      expect(f.message).toContain(f.recoveryFailed!); // the caller's error says why the driver is disabled
       expect(events).toHaveLength(1);
       expect(events[0]).toMatch(why);
       expect(kernel.events().filter((e) => e.driver === name).map((e) => e.event)).toEqual(['fault', 'recovering', 'disabled']);
@@ -73,7 +67,7 @@ describe('a fallback driver that cannot take over', () => {
   });
 
   it('a fault on a kernel thread (a timer), recovered asynchronously: disabled, the disabled event says why', async () => {
-    const d = await kernel.load(crashyAs('timer'));
+    const d = await kernel.load(crashyAs(dir, 'timer'));
     const disabled = once(kernel, 'disabled');
     // the timer fires 20 ms on; on a loaded machine it may strike before the arming call is back: the same fault, seen early
     try {
@@ -87,7 +81,7 @@ describe('a fallback driver that cannot take over', () => {
   });
 
   it('a fallback that loads takes the driver over, in the same Driver object', async () => {
-    const d = await kernel.load(crashyAs('good'));
+    const d = await kernel.load(crashyAs(dir, 'good'));
     faultOf(() => d.call('null_deref'));
     expect(kernel.events().filter((e) => e.driver === 'good').map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
     expect(d.path).toBe(driverPath('crashy'));
@@ -109,14 +103,13 @@ describe('policy files', () => {
   });
 
   it('`nooks policy check` finds a fallback driver that does not exist', async () => {
-    const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
     const file = join(dir, 'policy.yaml');
     writeFileSync(file, `drivers:\n  crashy: { action: fallback, fallback: ${join(dir, 'gone.so')} }\n  blk: { action: fallback, fallback: ticker }\n`);
-    const bad = await runNode([cli, 'policy', 'check', file], packageRoot);
+    const bad = await nooks(['policy', 'check', file]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain(`${file}: drivers.crashy.fallback: no such driver: ${join(dir, 'gone.so')}`);
+    for (const named of [file, 'drivers.crashy.fallback', join(dir, 'gone.so')]) expect(bad.stderr).toContain(named); // the file, the key, the path
     writeFileSync(file, `drivers:\n  blk: { action: fallback, fallback: ticker }\n`);
-    const good = await runNode([cli, 'policy', 'check', file], packageRoot);
+    const good = await nooks(['policy', 'check', file]);
     expect(good.code).toBe(0);
     expect(good.stdout).toContain(`${file}: valid`);
   });

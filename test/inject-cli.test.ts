@@ -1,13 +1,11 @@
 // `nooks inject`: one fault from a seed, injected while the driver's
 // application runs in a child process; without isolation the host dies,
 // isolated the fault is trapped and the application continues.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InjectedFault } from '../lib/inject/index.js';
-import { packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { nooks as run } from './helpers/cli.js';
 
-const nooks = (args: string[]) => runNode([join(packageRoot, 'dist', 'lib', 'cli', 'main.js'), ...args], packageRoot, 30_000);
+const nooks = (args: string[]) => run(args, { timeoutMs: 30_000 });
 
 interface InjectResult {
   fault: InjectedFault;
@@ -47,10 +45,12 @@ describe('nooks inject', () => {
   it('refuses what it cannot do', async () => {
     const bad = await nooks(['inject', 'blk', '--type', 'flip-bits']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('--type must be one of flip-bit, nop,');
+    for (const named of ['--type', 'flip-bit, nop,']) expect(bad.stderr).toContain(named); // the flag and the choices
     const both = await nooks(['inject', 'blk', '--persistent', '--transient']);
-    expect(both.stderr).toContain('--persistent and --transient exclude each other');
+    expect(both.code).toBe(1);
+    for (const named of ['--persistent', '--transient']) expect(both.stderr).toContain(named);
     const none = await nooks(['inject', 'crashy']);
-    expect(none.stderr).toContain('no application uses "crashy"');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('"crashy"');
   });
 });

@@ -2,7 +2,7 @@
 // with the real driver flags, so it fails for the one reason it is meant to.
 // Also the boot errors, which must leave no kernel behind.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,38 +10,31 @@ import { Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { cflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const pku = Kernel.pkuSupported();
 
-/** The rejection of `p`, which must reject. */
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  return p.then(
-    () => expect.fail('expected a rejection'),
-    (e: Error & { code?: string }) => e,
-  );
-}
-
 // These run before any kernel is booted in this process.
 describe('boot errors', () => {
   it.skipIf(pku)("isolation 'pkey' where it cannot run: ENOPKU, with the reason, suggesting 'mprotect'", async () => {
-    const err = await rejection(Kernel.boot({ isolation: 'pkey' }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'pkey' }));
     expect(err.code).toBe('ENOPKU');
     expect(Kernel.pkeyUnusableReason()).not.toBe('');
     expect(err.message).toContain(Kernel.pkeyUnusableReason());
-    expect(err.message).toMatch(/use isolation 'mprotect'/i);
+    expect(err.message).toContain("'mprotect'"); // names the mode to use instead
   });
 
   it('an unknown isolation mode', async () => {
-    const err = await rejection(Kernel.boot({ isolation: 'paging' as 'pkey' }));
-    expect(err.message).toMatch(/unknown isolation 'paging'/);
+    const err = await rejectionOf(Kernel.boot({ isolation: 'paging' as 'pkey' }));
+    expect(err).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("'paging'") });
   });
 
   it('a policy file that does not exist', async () => {
     const path = join(dir, 'missing.yaml');
-    const err = await rejection(Kernel.boot({ isolation: 'mprotect', policy: path }));
+    const err = await rejectionOf(Kernel.boot({ isolation: 'mprotect', policy: path }));
     expect(err.name).toBe('PolicyError');
     expect(err.message).toBe(`${path}: no such policy file`);
   });
@@ -49,8 +42,9 @@ describe('boot errors', () => {
   it('an invalid policy file', async () => {
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, 'default:\n  maxFailures: -1\n');
-    const err = await rejection(Kernel.boot({ isolation: 'mprotect', policy: path }));
-    expect(err.message).toContain('default.maxFailures: expected a positive integer, got -1');
+    const err = await rejectionOf(Kernel.boot({ isolation: 'mprotect', policy: path }));
+    expect(err.name).toBe('PolicyError');
+    expect(err.message).toMatch(/default\.maxFailures.*-1/); // names the key and the value
   });
 });
 
@@ -95,7 +89,7 @@ describe('load errors', () => {
   /** Loads `path`, which must fail with `code`; checks nothing of it stayed loaded. */
   async function loadError(path: string, code: string): Promise<string> {
     const before = kernel.domains().length;
-    const err = await rejection(kernel.load(path));
+    const err = await rejectionOf(kernel.load(path));
     expect(err.code).toBe(code);
     expect(err.message).toContain(path);
     expect(kernel.domains().length).toBe(before);
@@ -103,58 +97,58 @@ describe('load errors', () => {
   }
 
   it('booting a second kernel', async () => {
-    const err = await rejection(Kernel.boot({ isolation: 'mprotect' }));
-    expect(err.message).toMatch(/already booted/);
+    const err = await rejectionOf(Kernel.boot({ isolation: 'mprotect' }));
+    expect(err.code).toBe('EBOOTED');
   });
 
   it('a missing file: ENOENT', async () => {
-    expect(await loadError(join(dir, 'nope.so'), 'ENOENT')).toMatch(/no such driver file/);
+    await loadError(join(dir, 'nope.so'), 'ENOENT');
   });
 
   it('a directory: EISDIR', async () => {
-    expect(await loadError(dir, 'EISDIR')).toMatch(/is a directory, not a driver file/);
+    await loadError(dir, 'EISDIR');
   });
 
   it('a text file named .so: ENOTELF', async () => {
     const path = join(dir, 'x.so');
     writeFileSync(path, 'this is not a driver\n');
-    expect(await loadError(path, 'ENOTELF')).toMatch(/not an ELF file/);
+    await loadError(path, 'ENOTELF');
   });
 
   it('an ELF object that is not a shared object: ENOTELF', async () => {
     const path = join(dir, 'object.so');
     execFileSync('cc', [...cflags(), '-c', join(dir, 'noinit.c'), '-o', path]); // a relocatable .o under a .so name
-    expect(await loadError(path, 'ENOTELF')).toMatch(/not an x86-64 shared object/);
+    await loadError(path, 'ENOTELF');
   });
 
   it('no module_init: ENOINIT', async () => {
-    expect(await loadError(so.noinit, 'ENOINIT')).toMatch(/no module_init/);
+    await loadError(so.noinit, 'ENOINIT');
   });
 
   it('an unresolved symbol: EUNRESOLVED, naming it', async () => {
-    expect(await loadError(so.unresolved, 'EUNRESOLVED')).toMatch(/unresolved symbols: nooks_no_such_call/);
+    expect(await loadError(so.unresolved, 'EUNRESOLVED')).toContain('nooks_no_such_call'); // names the symbol
   });
 
   it('a libc call: ELIBC, naming it', async () => {
     const message = await loadError(so.libc, 'ELIBC');
-    expect(message).toMatch(/outside the nooks kernel API \(puts\)/);
-    expect(message).toContain('kapi.h');
+    expect(message).toContain('puts'); // names the function
+    expect(message).toContain('kapi.h'); // and the fix
   });
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {
-    expect(await loadError(so.wrpkru, 'EWRPKRU')).toMatch(/contains a WRPKRU instruction sequence at file offset 0x[0-9a-f]+/);
+    expect(await loadError(so.wrpkru, 'EWRPKRU')).toMatch(/WRPKRU.* 0x[0-9a-f]+/); // names the instruction and where it is
   });
 
   it('a WRFSBASE in its code (it could move the thread context the crossing trusts): EWRPKRU', async () => {
-    expect(await loadError(so.wrfsbase, 'EWRPKRU')).toMatch(/contains a WRFSBASE instruction sequence at file offset 0x[0-9a-f]+/);
+    expect(await loadError(so.wrfsbase, 'EWRPKRU')).toMatch(/WRFSBASE.* 0x[0-9a-f]+/);
   });
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {
-    expect(await loadError(so.nodev, 'EINITFAILED')).toMatch(/module_init returned -19$/);
+    expect(await loadError(so.nodev, 'EINITFAILED')).toContain('-19'); // names what module_init returned
   });
 
   it('module_init faulting: EINITFAULT, with the fault', async () => {
-    expect(await loadError(so.initfault, 'EINITFAULT')).toMatch(/module_init faulted: segmentation fault at address 0x0 /);
+    expect(await loadError(so.initfault, 'EINITFAULT')).toContain('address 0x0'); // names where it faulted
     // the kernel is unharmed: the next driver loads and runs
     const drv = await kernel.load('null');
     expect(drv.call('nop')).toBe(0);
@@ -164,9 +158,9 @@ describe('load errors', () => {
   it('the same driver twice', async () => {
     const drv = await kernel.load('null');
     // by name...
-    expect((await rejection(kernel.load('null'))).message).toMatch(/a driver named 'null' is already loaded/);
+    expect(await rejectionOf(kernel.load('null'))).toMatchObject({ code: 'EEXIST', message: expect.stringContaining("'null'") });
     // ...and the same file under another name: one domain per file
-    const err = await rejection(kernel.load('null', { name: 'null2' }));
+    const err = await rejectionOf(kernel.load('null', { name: 'null2' }));
     expect(err.code).toBe('ELOADED');
     expect(err.message).toContain(driverPath('null'));
     expect(kernel.domains().map((d) => d.name)).toEqual(['null']);

@@ -4,18 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
+import { frame } from './helpers/frames.js';
 import { until } from './helpers/util.js';
-
-
-const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
-function frame(dst: string, src: string, seq: number, len: number): Buffer {
-  const f = Buffer.alloc(14 + len, seq & 0xff);
-  mac(dst).copy(f, 0);
-  mac(src).copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
-  f.writeUInt32BE(seq, 14);
-  return f;
-}
 
 describe('two emulated NICs back to back', () => {
   let kernel: Kernel;

@@ -7,22 +7,11 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, nicCable, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
 import { nicHangTx } from '../lib/testing.js';
-import { until, suiteIsolation } from './helpers/util.js';
+import { frame, mac } from './helpers/frames.js';
+import { logEvents, until, suiteIsolation } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
-const mac = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
-
-/** An Ethernet frame: dst, src, a test ethertype, then `len` payload bytes from `seed`. */
-function frame(dst: string, src: string, seed: number, len = 100): Buffer {
-  const f = Buffer.alloc(14 + len);
-  mac(dst).copy(f, 0);
-  mac(src).copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype
-  for (let i = 0; i < len; i++) f[14 + i] = (seed * 31 + i * 7) & 0xff;
-  f.writeUInt32BE(seed, 14);
-  return f;
-}
 
 describe('the net class and the emulated e1000', () => {
   let kernel: Kernel;
@@ -176,7 +165,7 @@ describe('the net class and the emulated e1000', () => {
     const before = kernel.devices().find((d) => d.name === 'e10000')!.errors;
     expect(drv.call('wild_tx', 0x1234_0000)).toBe(0);
     expect(kernel.devices().find((d) => d.name === 'e10000')!.errors).toBe(before + 1);
-    expect(kernel.log().some((l) => /e10000: device error: DMA read of 64 bytes at bus address 0x12340000/.test(l.text))).toBe(true);
+    expect(logEvents(kernel, 'device-error')).toContainEqual({ kind: 'device-error', device: 'e10000', dma: 'read', bytes: 64, address: '0x12340000' });
     atPeer.length = 0;
     eth.send([frame(PEER_MAC, NIC_MAC, 9)]);
     await until(() => atPeer.length === 1, 'a frame after the wild descriptor');
@@ -190,7 +179,6 @@ describe('the net class and the emulated e1000', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(atPeer.length).toBe(0);
     await until(() => eth.stats().driver!.txTimeouts === 1, 'the transmit timeout', 3_000);
-    expect(kernel.log().some((l) => /eth0: transmit timed out/.test(l.text))).toBe(true);
     expect(eth.stats().driver!.txDropped).toBe(5); // what the hung transmitter held, dropped by the reset
     eth.send([frame(PEER_MAC, NIC_MAC, 310)]);
     await until(() => atPeer.length >= 1, 'a frame after the reset');
@@ -289,7 +277,7 @@ describe('the net class and the emulated e1000', () => {
     const detached = new Promise<NetError>((r) => plain.once('detached', r));
     drv.recover();
     const e = await detached;
-    expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+    expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: expect.stringMatching(/^eth0: .*\be1000\b/) }); // the interface and its driver
     expect(() => plain.send([frame(PEER_MAC, NIC_MAC, 1)])).toThrow(e);
     expect(plain.info()).toMatchObject({ open: false, mtu: 1500 }); // its configuration went with it
     eth = openNet(kernel, 'eth0');

@@ -3,13 +3,11 @@
 // the listing, refusals that name the fix. The devices themselves are driven
 // in test/guest-pci.test.ts, on QEMU's e1000 in a guest.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, pciAddress, pciBind, pciDevices, PciError } from '../lib/index.js';
-import { packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { nooks } from './helpers/cli.js';
+import { errorOf } from './helpers/util.js';
 
-const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 const hasPci = existsSync('/sys/bus/pci/devices');
 
 describe('PCI addresses and devices', () => {
@@ -39,13 +37,13 @@ describe('PCI addresses and devices', () => {
   });
 
   it.skipIf(!hasPci)('nooks pci --json lists them; bind without an IOMMU or of a used device says why', async () => {
-    const list = await runNode([cli, 'pci', '--json'], packageRoot);
+    const list = await nooks(['pci', '--json']);
     expect(list.code).toBe(0);
     const devices = JSON.parse(list.stdout).devices;
     expect(devices[0]).toMatchObject({ address: expect.any(String), vendor: expect.stringMatching(/^[0-9a-f]{4}$/), class: expect.stringMatching(/^[0-9a-f]{6}$/) });
     const noGroup = pciDevices().find((d) => d.iommuGroup === null && d.driver !== 'vfio-pci');
     if (noGroup) {
-      const r = await runNode([cli, 'pci', 'bind', noGroup.address, 'vfio'], packageRoot);
+      const r = await nooks(['pci', 'bind', noGroup.address, 'vfio']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('has no IOMMU group: the IOMMU is off');
       expect(r.stderr).toContain('intel_iommu=on');
@@ -61,20 +59,12 @@ describe('kernel.attachPci', () => {
   afterAll(() => kernel.shutdown());
 
   it('says what is wrong: no such device, not bound to the stub driver, an unknown way', () => {
-    const err = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return e as Error & { code?: string };
-      }
-      throw new Error('did not throw');
-    };
-    expect(err(() => kernel.attachPci('0000:7f:1f.7', { via: 'uio' }))).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('no PCI device 0000:7f:1f.7') });
-    expect(err(() => kernel.attachPci('0000:7f:1f.7', { via: 'vfio' }))).toMatchObject({ code: 'ENODEV' });
-    expect(err(() => kernel.attachPci('00:03.0', { via: 'dpdk' as 'uio' }))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("via must be 'uio' or 'vfio'") });
+    expect(errorOf(() => kernel.attachPci('0000:7f:1f.7', { via: 'uio' }))).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('no PCI device 0000:7f:1f.7') });
+    expect(errorOf(() => kernel.attachPci('0000:7f:1f.7', { via: 'vfio' }))).toMatchObject({ code: 'ENODEV' });
+    expect(errorOf(() => kernel.attachPci('00:03.0', { via: 'dpdk' as 'uio' }))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("via must be 'uio' or 'vfio'") });
     const driven = hasPci ? pciDevices().find((d) => d.driver && d.driver !== 'uio_pci_generic') : undefined;
     if (driven) {
-      const e = err(() => kernel.attachPci(driven.address, { via: 'uio' }));
+      const e = errorOf(() => kernel.attachPci(driven.address, { via: 'uio' }));
       expect(e.code).toBe('EBUSY');
       expect(e.message).toBe(`${driven.address} is bound to ${driven.driver}, not uio_pci_generic: \`nooks pci bind ${driven.address} uio\` binds it`);
     }

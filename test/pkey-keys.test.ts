@@ -41,7 +41,6 @@ describe.skipIf(reason !== '')(`protection keys shared past 14 domains${reason ?
     expect([...keys].every((k) => k >= 1 && k <= 15)).toBe(true);
     const shared = domains.filter((d) => d.sharedKey);
     expect(shared.length).toBeGreaterThanOrEqual(2 * (COUNT - keys.size));
-    expect(kernel.log().some((l) => /out of protection keys/.test(l.text))).toBe(true);
   });
 
   it('every driver works, and one on a shared key still faults and recovers alone', () => {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type Driver, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { faultOf } from './helpers/util.js';
+import { stringAt } from './helpers/data.js';
+import { faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -261,12 +262,6 @@ function linesOf(kernel: Kernel, d: Driver, from: number): { level: number; text
   return kernel.log().slice(from).filter((l) => l.source === d.name).map(({ level, text }) => ({ level, text }));
 }
 
-/** The NUL-terminated string at `address` in d's memory. */
-function stringAt(d: Driver, address: number, max: number): string {
-  const b = d.read(address, max);
-  return b.toString('utf8', 0, b.indexOf(0));
-}
-
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written against libc, isolation '%s'", (isolation) => {
   let kernel: Kernel;
   let d: Driver;
@@ -404,9 +399,9 @@ describe('what the personality does not provide', () => {
     const outside = buildDriver(dir, 'outside', outsideDriver, { posix: true });
     const kernel = await Kernel.boot({ isolation: 'mprotect' });
     try {
-      const err = await kernel.load(outside).then(() => expect.fail('expected ELIBC'), (e: Error & { code?: string }) => e);
+      const err = await rejectionOf(kernel.load(outside));
       expect(err.code).toBe('ELIBC');
-      expect(err.message).toMatch(/outside the nooks kernel API and outside the POSIX personality \((fopen, socket|socket, fopen)\)/);
+      for (const fn of ['fopen', 'socket']) expect(err.message).toContain(fn);
       expect(kernel.domains()).toEqual([]);
     } finally {
       await kernel.shutdown();

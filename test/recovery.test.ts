@@ -2,12 +2,12 @@
 // decides restart or disable, the events come out in order and in the event
 // log, and faults on kernel threads are recovered asynchronously.
 import { once } from 'node:events';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Driver, DriverUnavailable, Kernel, type RecoveryEvent } from '../lib/index.js';
-import { driverPath } from '../lib/paths.js';
+import { crashyAs } from './helpers/build-driver.js';
 import { faultOf, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-recovery-'));
@@ -27,13 +27,6 @@ drivers:
   fragile: { action: disable }
 `,
 );
-
-/** crashy.so under another file name, so it can be loaded beside crashy in a domain of its own. */
-function crashyAs(name: string): string {
-  const path = join(dir, `${name}.so`);
-  copyFileSync(driverPath('crashy'), path);
-  return path;
-}
 
 let kernel: Kernel;
 beforeAll(async () => {
@@ -78,7 +71,7 @@ describe('policy', () => {
   });
 
   it('action disable: disabled at the first fault, without a restart', async () => {
-    const fragile = await kernel.load(crashyAs('fragile'));
+    const fragile = await kernel.load(crashyAs(dir, 'fragile'));
     expect(fragile.name).toBe('fragile');
     expect(faultOf(() => fragile.call('null_deref')).driver).toBe('fragile');
     expect(fragile.state).toBe('disabled');
@@ -116,7 +109,7 @@ describe('explicit recovery', () => {
 
 describe('faults on kernel threads', () => {
   it('a timer callback that faults: fault, then recovered, asynchronously', async () => {
-    const bomb: Driver = await kernel.load(crashyAs('bomb'));
+    const bomb: Driver = await kernel.load(crashyAs(dir, 'bomb'));
     const init = bomb.objects().length;
     const fault = once(kernel, 'fault') as Promise<[RecoveryEvent]>;
     const recovered = once(kernel, 'recovered') as Promise<[RecoveryEvent]>;
@@ -124,8 +117,7 @@ describe('faults on kernel threads', () => {
     expect(bomb.call('timer_fault', 20)).toBe(0); // arms the timer and returns: the fault comes later
     const [f] = await fault;
     expect(f.driver).toBe('bomb');
-    expect(f.fault).toMatchObject({ kind: 'segv' });
-    expect(f.fault!.message).toMatch(/segmentation fault at address 0x0 in bomb\.so/);
+    expect(f.fault).toMatchObject({ kind: 'segv', address: '0x0', message: expect.stringContaining('bomb.so') }); // names the binary
     const [r] = await recovered;
     expect(r.driver).toBe('bomb');
     expect(r.durationMs).toBeGreaterThanOrEqual(0);
@@ -136,4 +128,29 @@ describe('faults on kernel threads', () => {
     expect(eventsOf('bomb').map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
     expect(kernel.domains().find((d) => d.name === 'bomb')!.recoveries).toBe(1);
   }, 5_000);
+
+  it('a fault reported after its driver was unloaded is not taken for the driver loaded in its slot', async () => {
+    const late = await kernel.load(crashyAs('late'));
+    const slot = late.domainId;
+    expect(late.call('timer_fault', 20)).toBe(0);
+    // Without giving the event loop a turn (the report waits there): the
+    // recovery thread has torn the failure down once the objects are gone.
+    for (const end = Date.now() + 5_000; late.objects().length > 0; )
+      if (Date.now() > end) throw new Error('the timer fault was not torn down');
+    late.unload();
+    const heir = await kernel.load(crashyAs('heir'));
+    expect(heir.domainId).toBe(slot);
+
+    // Reports come in order: once a later fault's is in, the late one's was too.
+    const witness = await kernel.load(crashyAs('witness'));
+    expect(witness.call('timer_fault', 20)).toBe(0);
+    await until(() => eventsOf('witness').some((e) => e.event === 'recovered'), "the witness's recovery");
+
+    expect(eventsOf('late')).toEqual([]);
+    expect(eventsOf('heir')).toEqual([]);
+    expect(kernel.domains().find((d) => d.name === 'heir')!.recoveries).toBe(0);
+    expect(heir.call('add', 2, 3)).toBe(5);
+    heir.unload();
+    witness.unload();
+  }, 10_000);
 });

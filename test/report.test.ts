@@ -11,32 +11,24 @@ import { cpuModel } from '../lib/bench/common.js';
 import { campaignModes } from '../lib/experiments/campaign.js';
 import { modeColors } from '../lib/report/modes.js';
 import { isolations } from '../lib/wrappers/enums.js';
+import { nooks } from './helpers/cli.js';
+import type { Exit } from './helpers/util.js';
 
-const cli = join(__dirname, '..', 'dist', 'lib', 'cli', 'main.js');
 const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('which', [c]).status === 0);
 const run = promisify(execFile);
-// asynchronous: a test worker blocked in a synchronous spawn cannot answer vitest's RPC
-async function nooks(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { timeout: 300_000 });
-    return { status: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code?: number; stdout?: string; stderr?: string };
-    return { status: typeof x.code === 'number' ? x.code : -1, stdout: x.stdout ?? '', stderr: x.stderr ?? String(e) };
-  }
-}
+const report = (...args: string[]) => nooks(['report', ...args], { timeoutMs: 300_000 });
 
 describe('nooks report', () => {
   let out: string;
-  let first: Awaited<ReturnType<typeof nooks>>;
+  let first: Exit;
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'nooks-report-'));
-    first = await nooks('report', '--quick', '--out', out, '--json');
+    first = await report('--quick', '--out', out, '--json');
   }, 320_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('measures every part and writes the page with a chart or table for each', () => {
-    expect(first.status, first.stderr.slice(0, 2000)).toBe(0);
+    expect(first.code, first.stderr.slice(0, 2000)).toBe(0);
     const r = JSON.parse(first.stdout);
     expect(r.sections.map((s: { id: string }) => s.id)).toEqual(['xpc', 'scale', 'bench-net', 'bench-block', 'bench-sound', 'bench-serial', 'table-apps', 'campaign']);
     expect(r.sections.every((s: { cached: boolean; error?: string }) => !s.cached && !s.error)).toBe(true);
@@ -111,8 +103,8 @@ describe('nooks report', () => {
   });
 
   it('a second run reads the kept results instead of measuring', async () => {
-    const again = await nooks('report', '--out', out, '--json');
-    expect(again.status, again.stderr).toBe(0);
+    const again = await report('--out', out, '--json');
+    expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).sections.every((s: { cached: boolean }) => s.cached)).toBe(true);
     // the page names the quick run that measured the kept results, not the full one this command would have run
     const page = readFileSync(join(out, 'index.html'), 'utf8');
@@ -136,8 +128,8 @@ describe('nooks report', () => {
 
   it('a part that cannot be read or measured is named on the page, and the command exits 1', async () => {
     writeFileSync(join(out, 'data', 'bench-net.json'), '{ cut short');
-    const r = await nooks('report', '--out', out, '--json');
-    expect(r.status).toBe(1);
+    const r = await report('--out', out, '--json');
+    expect(r.code).toBe(1);
     const net = JSON.parse(r.stdout).sections.find((s: { id: string }) => s.id === 'bench-net');
     expect(net.error).toMatch(/JSON/);
     const page = readFileSync(join(out, 'index.html'), 'utf8');

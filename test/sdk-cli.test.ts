@@ -6,14 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
-import { runNode, type Exit } from './helpers/util.js';
+import { nooks as run, shown } from './helpers/cli.js';
+import type { Exit } from './helpers/util.js';
 
-const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 const project = mkdtempSync(join(tmpdir(), 'nooks-sdk-cli-'));
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
-const nooks = (...args: string[]): Promise<Exit> => runNode([cli, ...args], project, 60_000);
-const shown = (r: Exit) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const nooks = (...args: string[]): Promise<Exit> => run(args, { cwd: project, timeoutMs: 60_000 });
 
 describe('nooks new, build, sdk', () => {
   it('new writes the driver, its test and its workload, and scripts into package.json', async () => {
@@ -34,14 +33,13 @@ describe('nooks new, build, sdk', () => {
   it('new refuses to overwrite, a name that is not a C identifier, an unknown class', async () => {
     let r = await nooks('new', 'hello');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('hello/hello.c, hello/hello.test.mjs, hello/workload.mjs already exist(s)');
-    expect(r.stderr).toContain('[EEXIST]');
+    for (const named of ['hello/hello.c', 'hello/hello.test.mjs', 'hello/workload.mjs', '[EEXIST]']) expect(r.stderr).toContain(named); // the files it kept
     r = await nooks('new', 'my-driver');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("'my-driver' is not a driver name");
+    expect(r.stderr).toContain("'my-driver'");
     r = await nooks('new', 'x', '--class', 'gpu');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('--class must be one of plain, block, net, serial, sound, got "gpu"');
+    for (const named of ['--class', '"gpu"', 'plain, block, net, serial, sound']) expect(r.stderr).toContain(named); // the flag, the value, the choices
     expect(existsSync(join(project, 'x'))).toBe(false);
   });
 
@@ -74,10 +72,10 @@ describe('nooks new, build, sdk', () => {
     writeFileSync(join(project, 'broken.c'), '#include <nooks/kapi.h>\nNOOKS_EXPORT long f(void) { return undeclared; }\n');
     let r = await nooks('build', 'broken.c');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('broken.c: the compiler failed (exit 1) [EBUILD]:\n');
-    expect(r.stderr).toMatch(/broken\.c:2:\d+: error: .undeclared. undeclared/);
+    for (const named of ['broken.c', '[EBUILD]']) expect(r.stderr).toContain(named);
+    expect(r.stderr).toMatch(/broken\.c:2:\d+: error: .undeclared. undeclared/); // the compiler's own message, passed on
     r = await nooks('build', 'nope.c');
-    expect(r.stderr).toContain('nope.c: no such source file [ENOENT]');
+    for (const named of ['nope.c', '[ENOENT]']) expect(r.stderr).toContain(named);
     r = await nooks('build', 'broken.c', '-O2');
     expect(r.stderr).toContain('build: unknown option -O2');
     r = await nooks('build', '-o');
@@ -102,7 +100,7 @@ describe('nooks new, build, sdk', () => {
     expect(r.code, shown(r)).toBe(0);
     r = await nooks('run', './out/plain.so', 'twice', '21');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/outside the nooks kernel API \([^)]*malloc[^)]*\); .*built with nooks build --posix, the C library subset of the POSIX personality.*\[ELIBC\]/s);
+    for (const named of ['malloc', 'nooks build --posix', '[ELIBC]']) expect(r.stderr).toContain(named); // the function, the fix, the code
   });
 
   it('sdk prints the flags make or CMake need; they build the same driver', async () => {

@@ -16,20 +16,9 @@ import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from '../lib/sdk/build.js';
 import { newDriver, type DriverClass } from '../lib/sdk/new.js';
 import { ptyPair } from '../lib/testing.js';
+import { pattern } from './helpers/data.js';
+import { frame } from './helpers/frames.js';
 import { faultOf, runNode, suiteIsolation, until } from './helpers/util.js';
-
-/** n bytes of a pattern that differs with the seed. */
-const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
-
-/** An Ethernet frame from `src` to `dst` numbered `seq`. */
-function frame(dst: string, src: string, seq: number): Buffer {
-  const f = Buffer.alloc(114, seq);
-  Buffer.from(dst.replaceAll(':', ''), 'hex').copy(f, 0);
-  Buffer.from(src.replaceAll(':', ''), 'hex').copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
-  f.writeUInt32BE(seq, 14);
-  return f;
-}
 
 /** What a class's driver is exercised with in this process: its devices, and a round of I/O through the class. */
 interface Exercise {
@@ -48,9 +37,9 @@ const exercises: Record<Exclude<DriverClass, 'plain'>, Exercise> = {
       return {
         async io(round) {
           disk ??= openBlock(kernel, dev.name);
-          await disk.write(round * 65536, bytes(65536, round));
+          await disk.write(round * 65536, pattern(65536, round));
           await disk.flush();
-          expect((await disk.read(round * 65536, 65536)).equals(bytes(65536, round))).toBe(true);
+          expect((await disk.read(round * 65536, 65536)).equals(pattern(65536, round))).toBe(true);
         },
         close: () => disk?.close(),
       };
@@ -63,7 +52,7 @@ const exercises: Record<Exclude<DriverClass, 'plain'>, Exercise> = {
       const dev = kernel.addDevice('pcm', { playback: played });
       return {
         async io(round) {
-          const frames = bytes(8000 * 2 * 0.2, round); // 0.2 s at 8 kHz, mono
+          const frames = pattern(8000 * 2 * 0.2, round); // 0.2 s at 8 kHz, mono
           const p = openPcm(kernel, dev.name, { rate: 8000, channels: 1 });
           const from = existsSync(played) ? readFileSync(played).length : 44; // a stream of the same format goes on in the file
           await p.write(frames);
@@ -86,10 +75,10 @@ const exercises: Record<Exclude<DriverClass, 'plain'>, Exercise> = {
         async io(round) {
           if (!ports.length) ports = devs.map((d) => openSerial(kernel, serialPorts().find((p) => p.device === d.name)!.name, { baudRate: 115200 }));
           const [left, right] = ports;
-          const there = bytes(400, round);
+          const there = pattern(400, round);
           await left.write(there);
           expect((await right.read(there.length, 10_000)).equals(there)).toBe(true);
-          const back = bytes(200, round + 1);
+          const back = pattern(200, round + 1);
           await right.write(back);
           expect((await left.read(back.length, 10_000)).equals(back)).toBe(true);
         },

@@ -5,12 +5,13 @@
 // is plain Nooks (shadow: false): the port is detached and reopened; the
 // shadow driver is test/serial-shadow.test.ts. Runs in the default isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type SerialPort } from '../lib/index.js';
+import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver } from '../lib/index.js';
 import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
-import { bytes, Far } from './helpers/far-end.js';
-import { faultOf, runNode, until, suiteIsolation } from './helpers/util.js';
+import { pattern } from './helpers/data.js';
+import { Far } from './helpers/far-end.js';
+import { errorOf, faultOf, logEvents, runNode, until, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -18,7 +19,6 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let pty: ReturnType<typeof ptyPair>;
   let far: Far;
   const device = () => kernel.devices().find((d) => d.kind === 'uart16550')!;
-  const logged = (re: RegExp) => kernel.log().some((l) => re.test(l.text));
 
   beforeAll(async () => {
     kernel = await Kernel.boot({
@@ -41,7 +41,6 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     expect(device().driver).toBe('uart16550');
     expect(serialPorts()).toEqual([expect.objectContaining({ name: 'ttyS0', device: device().name, driver: 'uart16550', attached: true, open: false })]);
     expect(drv.objects().map((o) => o.type)).toContain('uart_port');
-    expect(logged(/serial: ttyS0 registered by uart16550/)).toBe(true);
     expect(device().errors).toBe(0);
   });
 
@@ -49,13 +48,13 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {
       // application -> driver -> UART -> tty -> far end
-      const out = bytes(1000);
+      const out = pattern(1000, 0);
       let t0 = Date.now();
       await port.write(out);
       expect(Buffer.compare(await far.take(1000), out)).toBe(0);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(80); // 1000 characters of 10 bits at 115200: 87 ms
       // far end -> tty -> UART -> interrupt -> driver -> application
-      const back = bytes(1000, 3);
+      const back = pattern(1000, 3);
       t0 = Date.now();
       await far.write(back);
       expect(Buffer.compare(await port.read(1000, 10_000), back)).toBe(0);
@@ -65,11 +64,11 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       // 9600 baud, 8N1: 10 bits a character, about 1.04 ms each
       port.setTermios({ baudRate: 9600 });
       t0 = Date.now();
-      await port.write(bytes(96));
+      await port.write(pattern(96, 0));
       await far.take(96);
       const txMs = Date.now() - t0;
       t0 = Date.now();
-      await far.write(bytes(96, 1));
+      await far.write(pattern(96, 1));
       await port.read(96, 10_000);
       const rxMs = Date.now() - t0;
       expect(txMs).toBeGreaterThanOrEqual(85); // 100 ms on the wire; never faster than the baud rate
@@ -84,7 +83,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   it('writes more than the kernel buffers: the writer waits for room, nothing is lost', async () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {
-      const big = bytes(5000, 5); // more than the kernel's 4 KiB transmit buffer
+      const big = pattern(5000, 5); // more than the kernel's 4 KiB transmit buffer
       await port.write(big);
       expect(Buffer.compare(await far.take(5000), big)).toBe(0);
       await port.drain();
@@ -110,7 +109,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       expect(uartLineSettings(device().index)).toMatchObject({ parity: 'mark' });
       expect(port.modemStatus()).toMatchObject({ cts: true, dsr: true, dcd: true }); // a pty: the far end is there
       // out of range for a 1.8432 MHz UART: a clear error, nothing applied
-      expect(() => port.setTermios({ baudRate: 460800 })).toThrow(/baud rate 460800 outside 2\.\.115200/);
+      expect(() => port.setTermios({ baudRate: 460800 })).toThrow(expect.objectContaining({ code: 'EINVAL', message: expect.stringContaining('460800') }));
       expect(ttyAttributes(pty.a).baudRate).toBe(19200);
       // with flow control on and CTS up, bytes still flow
       port.setTermios({ baudRate: 115200, parity: 'none', flowControl: 'rtscts' });
@@ -122,11 +121,10 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   });
 
   it('gives applications clear errors: unknown port, port open twice, closed port', async () => {
-    expect(() => openSerial(kernel, 'ttyS9')).toThrow(SerialError);
-    expect(() => openSerial(kernel, 'ttyS9')).toThrow(/no serial port 'ttyS9': no driver has registered it/);
+    expect(errorOf(() => openSerial(kernel, 'ttyS9'), SerialError)).toMatchObject({ code: 'ENODEV', message: expect.stringContaining("'ttyS9'") });
     const port = openSerial(kernel, device().name); // by the device's name
     expect(port.name).toBe('ttyS0');
-    expect(() => openSerial(kernel, 'ttyS0')).toThrow(/ttyS0 is open already/);
+    expect(() => openSerial(kernel, 'ttyS0')).toThrow(expect.objectContaining({ code: 'EBUSY', message: expect.stringContaining('ttyS0') }));
     await port.close();
     await expect(port.write('x')).rejects.toMatchObject({ code: 'ENOTOPEN' });
     await expect(port.read(1, 50)).rejects.toMatchObject({ code: 'ENOTOPEN' });
@@ -145,8 +143,10 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const errors = device().errors;
     expect(drv.call('undefined_registers')).toBe(0xffffffff);
     expect(device().errors).toBe(errors + 2);
-    expect(logged(/uart16550\d: device error: read of undefined register 0x0 \(width 4/)).toBe(true);
-    expect(logged(/uart16550\d: device error: write of read-only register 0x5 \(LSR\)/)).toBe(true);
+    expect(logEvents(kernel, 'device-error').slice(-2)).toEqual([
+      { kind: 'device-error', device: device().name, access: 'read', register: 0, width: 4 }, // undefined: 8-bit registers only
+      { kind: 'device-error', device: device().name, access: 'write', register: 5, width: 1 }, // LSR, read-only
+    ]);
     expect(drv.state).toBe('running');
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     await port.write('still here');
@@ -177,7 +177,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   it('a bad buffer handed to the kernel is a contained driver fault; the port comes back', async () => {
     const f = faultOf(() => drv.call('bad_insert'));
     expect(f.kind).toBe('bad-call');
-    expect(f.message).toMatch(/uart_insert_chars\(buf=0x1000\): pointer outside the driver's memory/);
+    expect(f.message).toContain('uart_insert_chars(buf=0x1000)'); // names the call and the argument it refused
     expect(drv.state).toBe('running');
     await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
   });
@@ -191,8 +191,8 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     const pendingRead = port.read(1, 10_000);
     const t0 = Date.now();
     // queued; the irq thread faults sending it (the fault may end start_tx's crossing too: then the write is EIO)
-    await port.write(bytes(100)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringMatching(/segmentation fault/) }));
-    await expect(pendingRead).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/ttyS0: uart16550 failed \(segmentation fault at address 0x0/) });
+    await port.write(pattern(100, 0)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('uart16550') }));
+    await expect(pendingRead).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/^ttyS0: uart16550\b.*address 0x0/) }); // the port, its driver, the fault
     expect(Date.now() - t0).toBeLessThan(5_000); // detached at once: no wait for the read's timeout
     expect(errors).toHaveLength(1);
     await expect(port.write('more')).rejects.toMatchObject({ code: 'EIO' });
@@ -218,7 +218,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     drv.unload();
     await expect(port.write('x')).rejects.toMatchObject({ code: 'ENODEV' });
     await port.close();
-    expect(() => openSerial(kernel, 'ttyS0')).toThrow(/uart16550 (removed the port|is gone)/);
+    expect(() => openSerial(kernel, 'ttyS0')).toThrow(expect.objectContaining({ code: 'ENODEV' }));
     expect(device().driver).toBeNull();
   });
 });

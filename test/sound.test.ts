@@ -11,7 +11,7 @@ import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode, until, suiteIsolation } from './helpers/util.js';
+import { errorOf, runNode, until, suiteIsolation } from './helpers/util.js';
 
 const RATE = 16000;
 
@@ -52,7 +52,6 @@ describe('the sound class: PCM playback and capture through an isolated driver',
   it('the driver registers pcm0 with the class, tracked as a pcm object', () => {
     expect(pcmDevices(kernel)).toEqual([{ name: 'pcm0', driver: 'pcm', playback: true, capture: true }]);
     expect(drv.objects().map((o) => o.type)).toContain('pcm');
-    expect(kernel.log().some((l) => /sound: pcm0 registered by pcm \(playback, capture\)/.test(l.text))).toBe(true);
   });
 
   it('plays a 440 Hz tone: the WAV holds it at the right rate and length, paced by the wall clock', async () => {
@@ -127,15 +126,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
   });
 
   it('bad input is refused with clear errors', async () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(PcmError);
-        return (e as PcmError).code;
-      }
-      throw new Error('expected a PcmError');
-    };
+    const code = (f: () => unknown) => errorOf(f, PcmError).code;
     expect(code(() => openPcm(kernel, 'pcm9', { rate: RATE, channels: 1 }))).toBe('ENODEV');
     expect(code(() => openPcm(kernel, 'pcm0', { rate: 3, channels: 1 }))).toBe('EINVAL');
     expect(code(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 9 }))).toBe('EINVAL');
@@ -160,7 +151,7 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     await until(() => p.status().framesDone > 800, 'playback under way');
     const t0 = Date.now();
     drv.recover();
-    await expect(writing).rejects.toMatchObject({ name: 'PcmError', code: 'ENODEV', message: expect.stringMatching(/pcm0: device gone/) });
+    await expect(writing).rejects.toMatchObject({ name: 'PcmError', code: 'ENODEV', message: expect.stringContaining('pcm0') });
     expect(Date.now() - t0).toBeLessThan(1000);
     p.close();
     expect(kernel.domains().find((d) => d.name === 'pcm')!.recoveries).toBe(recoveries + 1);
@@ -171,9 +162,9 @@ describe('the sound class: PCM playback and capture through an isolated driver',
   it('a driver that lies about the hardware position is failed and restarted; the player reports it', async () => {
     drv.call('lie_about_pointer');
     const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 0.5 });
-    expect(r).toMatchObject({ ok: false, error: { code: 'ENODEV', message: expect.stringMatching(/device gone/) } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'ENODEV' } });
     await until(() => drv.state === 'running' && pcmDevices(kernel).length === 1, 'the driver restarted');
-    expect(kernel.log().some((l) => /pointer\(\) returned frame 2147483647, outside the ring/.test(l.text))).toBe(true);
+    expect(kernel.events().filter((e) => e.event === 'fault').at(-1)).toMatchObject({ driver: 'pcm', fault: { kind: 'bad-call', message: expect.stringContaining('2147483647') } }); // names the value
     expect(await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 0.1 })).toMatchObject({ ok: true, frames: 1600 });
   });
 
@@ -182,10 +173,10 @@ describe('the sound class: PCM playback and capture through an isolated driver',
     const writing = p.write(tone(RATE, 1, 440, 2)).then(() => p.drain());
     await until(() => p.status().framesDone > 0, 'playback under way');
     drv.unload();
-    await expect(writing).rejects.toMatchObject({ code: 'ENODEV', message: expect.stringMatching(/pcm0: device gone/) });
+    await expect(writing).rejects.toMatchObject({ code: 'ENODEV', message: expect.stringContaining('pcm0') });
     p.close();
     expect(pcmDevices(kernel)).toEqual([]);
-    expect(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 })).toThrow(/pcm0: device not ready: no driver is bound to it/);
+    expect(() => openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 })).toThrow(expect.objectContaining({ code: 'ENOTREADY', message: expect.stringContaining('pcm0') }));
   });
 });
 

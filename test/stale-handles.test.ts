@@ -2,18 +2,12 @@
 // reused, so every use of it must be refused (DriverUnavailable, EUNLOADED)
 // rather than reach the driver that holds its id now.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DriverUnavailable, Kernel, type Driver } from '../lib/index.js';
+import { DriverUnavailable, Kernel } from '../lib/index.js';
 import { native } from '../lib/native.js';
+import { errorOf } from './helpers/util.js';
 
 function expectUnloaded(use: () => unknown, name: string): void {
-  let caught: unknown;
-  try {
-    use();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DriverUnavailable);
-  expect(caught).toMatchObject({ code: 'EUNLOADED', message: expect.stringMatching(new RegExp(`^${name}: .*unloaded \\[EUNLOADED\\]$`)) });
+  expect(errorOf(use, DriverUnavailable)).toMatchObject({ code: 'EUNLOADED', message: expect.stringMatching(new RegExp(`^${name}: .*unloaded \\[EUNLOADED\\]$`)) });
 }
 
 let kernel: Kernel | undefined;

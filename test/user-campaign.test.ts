@@ -3,20 +3,20 @@
 // each trial; `nooks inject` and a campaign on it, as JSON lines. Then the
 // same campaign as two shards, merged: the same trials as unsharded, and merge
 // refusing a gap, a duplicate and a shard of another plan.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
 import { fileSha256 } from '../lib/experiments/plan.js';
 import { planFault, type InjectedFault } from '../lib/index.js';
-import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { runNode } from './helpers/util.js';
+import { nooks as run } from './helpers/cli.js';
+import { jsonLines } from './helpers/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-user-campaign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const nooks = (args: string[], timeoutMs = 30_000) => runNode([join(packageRoot, 'dist', 'lib', 'cli', 'main.js'), ...args], dir, timeoutMs);
+const nooks = (args: string[], timeoutMs = 30_000) => run(args, { cwd: dir, timeoutMs });
 
 // kv_put and kv_get are what the workload calls; slot() is on both their paths, kv_init runs at load and recovery
 const so = buildDriver(dir, 'kv', `
@@ -91,9 +91,8 @@ interface InjectResult {
   detail?: string;
 }
 
-const jsonLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PlanHeader | TrialRecord);
-const recordsOf = (file: string) => jsonLines(file).filter((l): l is TrialRecord => 'key' in l);
-const headersOf = (file: string) => jsonLines(file).filter((l): l is PlanHeader => 'plan' in l && typeof l.plan === 'object');
+const recordsOf = (file: string) => jsonLines<PlanHeader | TrialRecord>(file).filter((l): l is TrialRecord => 'key' in l);
+const headersOf = (file: string) => jsonLines<PlanHeader | TrialRecord>(file).filter((l): l is PlanHeader => 'plan' in l && typeof l.plan === 'object');
 /** What a trial is and how it ended, apart from its timing. */
 const trialOf = (r: TrialRecord) => JSON.stringify([r.key, r.plan, r.seed, r.mode, r.fault, r.outcome, r.hostCrashed, r.detected, r.recovered]);
 
@@ -188,19 +187,19 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const gap = await nooks(['campaign', 'merge', shards[0]]);
     expect(gap.code).toBe(1);
     const planned = 10 * headersOf(whole)[0].plan.modes.length;   // 10 faults, each in every mode (more where pkey runs)
-    expect(gap.stderr).toMatch(new RegExp(`\\d+ of ${planned} trials of plan .* are in none of the shards: .*they belong to shard 2/2 \\[EGAP\\]`));
+    for (const named of [`of ${planned} trials`, 'shard 2/2', '[EGAP]']) expect(gap.stderr).toContain(named); // how many are missing, whose
 
     const copy = join(dir, 'copy.jsonl');
     copyFileSync(shards[1], copy);
     const dup = await nooks(['campaign', 'merge', ...shards, copy]);
     expect(dup.code).toBe(1);
-    expect(dup.stderr).toMatch(/trials are in the shards twice: .*\(in .*shard2\.jsonl and .*copy\.jsonl\).*\[EDUPLICATE\]/);
+    for (const named of [shards[1], copy, '[EDUPLICATE]']) expect(dup.stderr).toContain(named); // the two files that hold them
 
     const other = join(dir, 'other.jsonl');
     const r = await nooks(['campaign', '--driver', so, '--workload', workload, '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', other], 60_000);
     expect(r.code, r.stderr).toBe(0);
     const mixed = await nooks(['campaign', 'merge', shards[0], other]);
     expect(mixed.code).toBe(1);
-    expect(mixed.stderr).toMatch(/shard1\.jsonl and .*other\.jsonl are pieces of different campaigns \(they differ in seed, trials\).*\[EPLAN\]/);
+    for (const named of [shards[0], other, 'seed, trials', '[EPLAN]']) expect(mixed.stderr).toContain(named); // the files, and what differs
   }, 180_000);
 });

@@ -11,7 +11,7 @@
 //   const data = await disk.read(4096, 512);
 //   await disk.flush();          // the image file is fsync'ed
 import type { Kernel } from '../kernel.js';
-import { native } from '../native.js';
+import { native, type NativeAddon } from '../native.js';
 
 export const SECTOR_SIZE = 512;
 
@@ -65,25 +65,6 @@ export interface BlockDevice {
   close(): void;
 }
 
-interface NativeDisk {
-  name: string;
-  capacity: number;
-  queueDepth: number;
-  maxSectors: number;
-  domain: number;
-}
-interface Completion {
-  id: number;
-  data?: Buffer;
-  code?: string;
-  message?: string;
-}
-interface BlockAddon {
-  blockInit(deliver: (done: Completion[]) => void): void;
-  blockDisk(name: string): NativeDisk | null;
-  /** Queues operations [kind, sector, write data or sectors to read] (all or none); their ids. */
-  blockSubmit(name: string, ops: [number, number, (Buffer | number)?][]): number[];
-}
 /** One operation as the kernel takes it. */
 interface Request {
   kind: number;
@@ -104,8 +85,8 @@ const waiting = new Map<number, Waiter>();
 const lastDomains = new Map<string, number>();
 let initialised = false;
 
-function addon(): BlockAddon {
-  const n = native() as unknown as BlockAddon;
+function addon(): NativeAddon {
+  const n = native();
   if (!initialised) {
     n.blockInit((done) => {
       for (const c of done) {

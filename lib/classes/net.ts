@@ -19,7 +19,7 @@
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
-import { native } from '../native.js';
+import { native, type NativeAddon } from '../native.js';
 import { classCall } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
@@ -84,27 +84,6 @@ export interface NetConfig {
   txTimeoutMs?: number;
 }
 
-interface Event {
-  iface: string;
-  frames?: Buffer[];
-  link?: boolean;
-  /** Why the interface was reset under its handles. */
-  detached?: string;
-}
-interface NetAddon {
-  netInit(deliver: (events: Event[]) => void): void;
-  netInfo(name: string): (NetInfo & { users: number; queued: number; domain: number; flags?: number }) | null;
-  netList(): string[];
-  netOpen(name: string): void;
-  netClose(name: string): void;
-  netSend(name: string, frames: Buffer[]): number;
-  netConfigure(name: string, config: NetConfig): number;
-  netStats(name: string): NetStats;
-  nicWire(device: string): NicWire | null;
-  nicCable(device: string, up: boolean): boolean;
-  nicHangTx(device: string): boolean;
-}
-
 /** The UDP wire of an emulated e1000 (its link partner sends to `local`). */
 export interface NicWire {
   local: string;
@@ -119,8 +98,8 @@ export interface NicWire {
 const handles = new Map<string, Set<NetInterface>>();
 let initialised = false;
 
-function addon(): NetAddon {
-  const n = native() as unknown as NetAddon;
+function addon(): NativeAddon {
+  const n = native();
   if (!initialised) {
     n.netInit((events) => {
       for (const e of events)
@@ -146,7 +125,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   private closed = false;
   private detached: NetError | undefined;
 
-  constructor(readonly name: string, private readonly n: NetAddon) {
+  constructor(readonly name: string, private readonly n: NativeAddon) {
     super();
   }
 

@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import type { SerialHandle } from '../wrappers/addon/serial.js';
 import { classCall } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
@@ -55,36 +56,6 @@ export class SerialError extends Error {
   }
 }
 
-interface Handle {
-  line: number;
-  gen: number;
-}
-
-type Listener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', why: string) => void;
-
-/** The class's native functions (native/classes/serial/serial_napi.cc). */
-interface SerialNative {
-  serialPorts(): SerialPortInfo[];
-  serialOpen(name: string): Handle;
-  serialClose(line: number, gen: number): void;
-  serialWrite(line: number, gen: number, bytes: Uint8Array): number;
-  serialRead(line: number, gen: number, max?: number): Buffer;
-  serialSetTermios(line: number, gen: number, t: { baud: number; dataBits: number; stopBits: number; parity: number; flow: number }): void;
-  serialSetMctrl(line: number, gen: number, mctrl: number): void;
-  serialGetMctrl(line: number, gen: number): number;
-  serialTxIdle(line: number, gen: number): boolean;
-  serialSetListener(fn: Listener): void;
-  serialPtyPair(): { id: number; a: string; b: string };
-  serialPtyPairClose(id: number): void;
-  ttyAttributes(path: string): { baudRate: number; dataBits: number; parity: Parity; stopBits: number; rtscts: boolean };
-  uartLineSettings(deviceIndex: number): { baudRate: number; dataBits: number; parity: Parity; stopBits: number };
-  uartRxLost(deviceIndex: number): number;
-}
-
-function serialNative(): SerialNative {
-  return native() as unknown as SerialNative;
-}
-
 const wrap = <T>(f: () => T): T => classCall(f, SerialError);
 
 const PARITY: Record<Parity, number> = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
@@ -97,12 +68,12 @@ let listening = false;
 function listen(): void {
   if (listening) return;
   listening = true;
-  serialNative().serialSetListener((line, gen, event, why) => openPorts.get(line)?._event(gen, event, why));
+  native().serialSetListener((line, gen, event, why) => openPorts.get(line)?._event(gen, event, why));
 }
 
 /** The ports the kernel knows (attached or detached). */
 export function serialPorts(_kernel?: Kernel): SerialPortInfo[] {
-  return serialNative().serialPorts();
+  return native().serialPorts();
 }
 
 /**
@@ -112,8 +83,8 @@ export function serialPorts(_kernel?: Kernel): SerialPortInfo[] {
  */
 export function openSerial(_kernel: Kernel, name: string, termios: Termios = {}): SerialPort {
   listen();
-  const h = wrap(() => serialNative().serialOpen(name));
-  const port = new SerialPort(h, serialNative().serialPorts().find((p) => p.line === h.line)?.name ?? name);
+  const h = wrap(() => native().serialOpen(name));
+  const port = new SerialPort(h, native().serialPorts().find((p) => p.line === h.line)?.name ?? name);
   openPorts.set(h.line, port);
   if (Object.keys(termios).length) {
     try {
@@ -138,7 +109,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   private termios: Required<Termios> = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' };
 
   /** @internal use openSerial */
-  constructor(private readonly h: Handle, readonly name: string) {
+  constructor(private readonly h: SerialHandle, readonly name: string) {
     super();
   }
 
@@ -154,7 +125,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     if (!(next.parity in PARITY)) throw new SerialError('EINVAL', `${this.name}: unknown parity '${next.parity}'`);
     if (next.flowControl !== 'none' && next.flowControl !== 'rtscts')
       throw new SerialError('EINVAL', `${this.name}: unknown flow control '${next.flowControl}'`);
-    this.call(() => serialNative().serialSetTermios(this.h.line, this.h.gen, {
+    this.call(() => native().serialSetTermios(this.h.line, this.h.gen, {
       baud: next.baudRate, dataBits: next.dataBits, stopBits: next.stopBits, parity: PARITY[next.parity],
       flow: next.flowControl === 'rtscts' ? 1 : 0,
     }));
@@ -168,7 +139,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     let bits = cur;
     if (m.dtr !== undefined) bits = m.dtr ? bits | TIOCM.DTR : bits & ~TIOCM.DTR;
     if (m.rts !== undefined) bits = m.rts ? bits | TIOCM.RTS : bits & ~TIOCM.RTS;
-    this.call(() => serialNative().serialSetMctrl(this.h.line, this.h.gen, bits | TIOCM.OUT2));
+    this.call(() => native().serialSetMctrl(this.h.line, this.h.gen, bits | TIOCM.OUT2));
     this.modemBits = bits;
   }
   private modemBits = TIOCM.DTR | TIOCM.RTS;
@@ -176,7 +147,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /** The modem status lines (from the UART's MSR). */
   modemStatus(): { cts: boolean; dsr: boolean; dcd: boolean; ri: boolean } {
     this.check();
-    const m = this.call(() => serialNative().serialGetMctrl(this.h.line, this.h.gen));
+    const m = this.call(() => native().serialGetMctrl(this.h.line, this.h.gen));
     return { cts: !!(m & TIOCM.CTS), dsr: !!(m & TIOCM.DSR), dcd: !!(m & TIOCM.CAR), ri: !!(m & TIOCM.RNG) };
   }
 
@@ -185,7 +156,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     let bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (;;) {
       this.check();
-      const n = this.call(() => serialNative().serialWrite(this.h.line, this.h.gen, bytes));
+      const n = this.call(() => native().serialWrite(this.h.line, this.h.gen, bytes));
       bytes = bytes.subarray(n);
       if (bytes.length === 0) return;
       await this.wait(); // 'space'
@@ -195,7 +166,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /** Resolves when every byte written has left the UART (or rejects: the port was detached, or after timeoutMs). */
   async drain(timeoutMs = 10_000): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while (!this.call(() => serialNative().serialTxIdle(this.h.line, this.h.gen))) {
+    while (!this.call(() => native().serialTxIdle(this.h.line, this.h.gen))) {
       if (Date.now() > end) throw new SerialError('ETIMEDOUT', `${this.name}: transmitter still busy after ${timeoutMs} ms`);
       await Promise.race([this.wait(), new Promise<void>((r) => setTimeout(r, 2))]);
     }
@@ -237,7 +208,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     openPorts.delete(this.h.line);
     if (!this.failure) {
       try {
-        serialNative().serialClose(this.h.line, this.h.gen);
+        native().serialClose(this.h.line, this.h.gen);
       } catch {
         // the driver failed during shutdown: the port is detached anyway
       }
@@ -280,7 +251,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   private fetch(): void {
     if (this.closed) return;
     try {
-      const b = serialNative().serialRead(this.h.line, this.h.gen);
+      const b = native().serialRead(this.h.line, this.h.gen);
       if (b.length) this.pending.push(b);
     } catch (e) {
       this.noteFailure(e);
@@ -336,13 +307,13 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
 
 /** A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. */
 export function ptyPair(): { a: string; b: string; close: () => void } {
-  const p = serialNative().serialPtyPair();
-  return { a: p.a, b: p.b, close: () => serialNative().serialPtyPairClose(p.id) };
+  const p = native().serialPtyPair();
+  return { a: p.a, b: p.b, close: () => native().serialPtyPairClose(p.id) };
 }
 
 /** The termios of a tty (what a driver's settings did to the real line). */
 export function ttyAttributes(path: string): { baudRate: number; dataBits: number; parity: Parity; stopBits: number; rtscts: boolean } {
-  return serialNative().ttyAttributes(path);
+  return native().ttyAttributes(path);
 }
 
 /**
@@ -351,7 +322,7 @@ export function ttyAttributes(path: string): { baudRate: number; dataBits: numbe
  * parity (Linux's pty_set_termios): this is how tests see the rest.
  */
 export function uartLineSettings(deviceIndex: number): { baudRate: number; dataBits: number; parity: Parity; stopBits: number } {
-  return serialNative().uartLineSettings(deviceIndex);
+  return native().uartLineSettings(deviceIndex);
 }
 
 /**
@@ -361,5 +332,5 @@ export function uartLineSettings(deviceIndex: number): { baudRate: number; dataB
  * bytes arriving meanwhile.
  */
 export function uartRxLost(deviceIndex: number): number {
-  return serialNative().uartRxLost(deviceIndex);
+  return native().uartRxLost(deviceIndex);
 }

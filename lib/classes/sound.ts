@@ -14,6 +14,7 @@
 // a hang.
 import type { Kernel } from '../kernel.js';
 import { native } from '../native.js';
+import type { PcmEvent } from '../wrappers/addon/sound.js';
 import { classCall } from './common.js';
 
 /** Frames are interleaved signed 16-bit little-endian samples. */
@@ -58,32 +59,11 @@ export interface PcmDevice {
   capture: boolean;
 }
 
-interface PcmEvent {
-  type: 'space' | 'data' | 'drained' | 'error';
-  frames: number;
-  code?: string;
-  message?: string;
-}
-
-interface SoundAddon {
-  pcmOpen(name: string, dir: 'playback' | 'capture', rate: number, channels: number, periodFrames: number, periods: number,
-    onEvent: (e: PcmEvent) => void): number;
-  pcmWrite(h: number, b: Buffer): number;
-  pcmRead(h: number, bytes: number): Buffer | null;
-  pcmDrain(h: number): void;
-  pcmClose(h: number): void;
-  pcmMixer(h: number, volume: number, mute: boolean | null): { volume: number; muted: boolean };
-  pcmStatus(h: number): PcmStatus;
-  pcmList(): PcmDevice[];
-}
-
-const addon = (): SoundAddon => native() as unknown as SoundAddon;
-
 const wrap = <T>(f: () => T): T => classCall(f, PcmError);
 
 /** The PCM devices drivers have registered. */
 export function pcmDevices(_kernel: Kernel): PcmDevice[] {
-  return addon().pcmList();
+  return native().pcmList();
 }
 
 abstract class PcmStream {
@@ -102,7 +82,7 @@ abstract class PcmStream {
     this.channels = o.channels;
     this.frameBytes = o.channels * 2;
     const period = o.periodFrames ?? Math.max(16, Math.round(o.rate / 50));
-    this.handle = wrap(() => addon().pcmOpen(name, dir, o.rate, o.channels, period, o.periods ?? 4, (e) => this.onEvent(e)));
+    this.handle = wrap(() => native().pcmOpen(name, dir, o.rate, o.channels, period, o.periods ?? 4, (e) => this.onEvent(e)));
   }
 
   /** Times the kernel woke JavaScript for this stream (room, data, drained, error): a few per batch, not one per period. */
@@ -143,26 +123,26 @@ abstract class PcmStream {
   setVolume(volume: number): { volume: number; muted: boolean } {
     if (!Number.isInteger(volume) || volume < 0 || volume > 100) throw new PcmError('EINVAL', `volume ${volume}: an integer 0..100`);
     this.check();
-    return wrap(() => addon().pcmMixer(this.handle, volume, null));
+    return wrap(() => native().pcmMixer(this.handle, volume, null));
   }
 
   /** Mutes or unmutes this direction (the volume is kept). */
   mute(on: boolean): { volume: number; muted: boolean } {
     this.check();
-    return wrap(() => addon().pcmMixer(this.handle, -1, on));
+    return wrap(() => native().pcmMixer(this.handle, -1, on));
   }
 
   status(): PcmStatus {
     return this.closed
       ? { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, restarting: false, error: 'closed' }
-      : addon().pcmStatus(this.handle);
+      : native().pcmStatus(this.handle);
   }
 
   /** Stops the stream at once (unplayed frames are dropped) and gives the device back. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    addon().pcmClose(this.handle);
+    native().pcmClose(this.handle);
     this.error ??= new PcmError('EBADF', `${this.name}: the stream is closed`);
     this.wake();
   }
@@ -183,7 +163,7 @@ export class PcmPlayback extends PcmStream {
     if (frames.length % this.frameBytes) throw new PcmError('EINVAL', `${frames.length} bytes is not a whole number of ${this.frameBytes}-byte frames`);
     let off = 0;
     while (off < frames.length) {
-      const n = wrap(() => addon().pcmWrite(this.handle, frames.subarray(off)));
+      const n = wrap(() => native().pcmWrite(this.handle, frames.subarray(off)));
       off += n;
       this.framesWritten += n / this.frameBytes;
       if (off < frames.length) await this.nextEvent();
@@ -194,7 +174,7 @@ export class PcmPlayback extends PcmStream {
   async drain(): Promise<void> {
     this.check();
     const target = this.drains + 1;
-    wrap(() => addon().pcmDrain(this.handle));
+    wrap(() => native().pcmDrain(this.handle));
     while (this.drains < target) await this.nextEvent();
   }
 
@@ -220,7 +200,7 @@ export class PcmCapture extends PcmStream {
     const parts: Buffer[] = [];
     let got = 0;
     while (got < want) {
-      const b = wrap(() => addon().pcmRead(this.handle, want - got));
+      const b = wrap(() => native().pcmRead(this.handle, want - got));
       if (b) {
         parts.push(b);
         got += b.length;

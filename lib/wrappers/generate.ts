@@ -7,12 +7,15 @@
 //   gen/kapi_stubs.S         per call: the exported entry stub a driver import binds to
 //   gen/nooks/abi.h          the kernel-API version drivers are stamped with (abi.ts)
 //   gen/shared_enums.h       the named values C++ and TypeScript share (enums.ts)
+//   gen/addon/<surface>.inc  per addon surface: the table of its N-API functions (addon/, generate-addon.ts)
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abiHeader, kapiVersion } from './abi.js';
+import { addonSurfaces } from './addon/index.js';
 import { declare, prototype } from './declare.js';
 import { enumsHeader } from './enums.js';
+import { addonTable } from './generate-addon.js';
 import { hostOps, opsHeader, tapTable } from './generate-ops.js';
 import { kapi, kernelCalls, type KapiCall, type Param } from './kapi.js';
 import { posix } from './posix.js';
@@ -101,6 +104,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeIfChanged(join(root, 'gen', 'taps.inc'), tapTable(kernelCalls, opsTables));
   writeIfChanged(join(root, 'gen', 'nooks', 'abi.h'), abiHeader(kapiVersion(root)));
   writeIfChanged(join(root, 'gen', 'shared_enums.h'), enumsHeader());
+  for (const s of addonSurfaces) writeIfChanged(join(root, 'gen', 'addon', `${s.name}.inc`), addonTable(s));
   const ops = opsTables.reduce((n, t) => n + t.ops.length, 0);
   console.log(`nooks: generated ${kapi.length} kernel-API and ${posix.length} POSIX-personality wrappers and ${opsTables.length} class operations tables (${ops} operations) into gen/`);
 }

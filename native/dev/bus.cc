@@ -348,7 +348,8 @@ bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) 
   Domain *d = id >= 0 ? g_domains[id] : nullptr;
   void *cpu = d ? dma_cpu_address(d, busaddr, n) : nullptr;
   if (!cpu) {
-    report_error("DMA %s %zu bytes at bus address 0x%lx: outside %s's DMA memory", to_memory ? "write of" : "read of", n,
+    report_error({{"dma", to_memory ? "write" : "read"}, {"bytes", n}, {"address", hex(busaddr)}},
+                 "DMA %s %zu bytes at bus address 0x%lx: outside %s's DMA memory", to_memory ? "write of" : "read of", n,
                  (unsigned long)busaddr, d ? d->name.c_str() : "any driver");
     return false;
   }
@@ -363,22 +364,35 @@ bool EmulatedDevice::dma_write(uint64_t busaddr, const void *src, size_t n) { re
 
 void EmulatedDevice::raise_irq() {
   if (irq_raise(irq_line) || warned_no_handler_.exchange(true)) return;
-  klog(4, "%s: interrupt raised with no handler attached (ignored)", name.c_str());
+  klog_event(4, {"irq-unhandled", {{"device", name}, {"irq", irq_line}}}, "%s: interrupt raised with no handler attached (ignored)",
+             name.c_str());
 }
 
 uint32_t EmulatedDevice::undefined_register(uint64_t off, unsigned width) {
-  report_error("access to undefined register 0x%lx (width %u)", (unsigned long)off, width);
+  report_error({{"register", off}, {"width", width}}, "access to undefined register 0x%lx (width %u)", (unsigned long)off, width);
   return 0xffffffff;
 }
 
 void EmulatedDevice::report_error(const char *fmt, ...) {
-  char msg[256];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  report_error_v({}, fmt, ap);
   va_end(ap);
+}
+
+void EmulatedDevice::report_error(std::vector<LogField> fields, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report_error_v(std::move(fields), fmt, ap);
+  va_end(ap);
+}
+
+void EmulatedDevice::report_error_v(std::vector<LogField> fields, const char *fmt, va_list ap) {
+  char msg[256];
+  vsnprintf(msg, sizeof msg, fmt, ap);
   errors++;
-  klog(3, "%s: device error: %s", name.c_str(), msg);
+  fields.insert(fields.begin(), LogField("device", name));
+  klog_event(3, {"device-error", std::move(fields)}, "%s: device error: %s", name.c_str(), msg);
 }
 
 }  // namespace nooks

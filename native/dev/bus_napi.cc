@@ -31,7 +31,7 @@ Napi::Value AddDevice(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);
   DeviceOptions opts;
-  if (info.Length() > 1 && info[1].IsObject()) {
+  if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     Napi::Array keys = o.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); i++) {
@@ -88,13 +88,7 @@ Napi::Value MapBar(const Napi::CallbackInfo &info) {
   }
 }
 
-AddonExports exports([](Napi::Env env, Napi::Object e) {
-  e.Set("mapBar", Napi::Function::New(env, MapBar));
-  e.Set("raiseIrq", Napi::Function::New(env, RaiseIrq));
-  e.Set("addDevice", Napi::Function::New(env, AddDevice));
-  e.Set("devices", Napi::Function::New(env, Devices));
-  e.Set("attachPci", Napi::Function::New(env, AttachPci));
-});
+#include "addon/bus.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace
 }  // namespace nooks

@@ -10,12 +10,16 @@
 // wire) run their own threads.
 #pragma once
 #include <atomic>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "../kapi/log.h"
 
 namespace nooks {
 
@@ -124,14 +128,17 @@ class EmulatedDevice : public BusDevice {
   bool dma_write(uint64_t bus, const void *src, size_t n);
   // Asserts the interrupt line; reported once if no handler is attached.
   void raise_irq();
-  // A device-visible error (bad DMA address, undefined register, ...): logged and counted.
+  // A device-visible error (bad DMA address, undefined register, ...): counted, and logged
+  // with a device-error event naming the device and the given fields.
   void report_error(const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+  void report_error(std::vector<LogField> fields, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
   // An access to a register the device does not have: a device error; reads give all ones.
   uint32_t undefined_register(uint64_t off, unsigned width);
 
  private:
   IoWindow window(Domain *d, int bar, uint64_t size);
   bool dma(uint64_t bus, void *buf, size_t n, bool to_memory);
+  void report_error_v(std::vector<LogField> fields, const char *fmt, va_list ap);
   std::atomic<bool> warned_no_handler_{false};
   uint8_t config_[256] = {};  // built at the first access (config_space.cc)
   bool config_made_ = false;

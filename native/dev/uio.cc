@@ -90,9 +90,14 @@ std::string UioDevice::dma_map(Domain *d) {
   size_t size = d->dma.hi() - d->dma.lo();
   size_t pages = (size + Arena::kHugePage - 1) / Arena::kHugePage;
   Arena huge;
-  if (!huge.map_huge(size, d->pkey))
+  if (!huge.map_huge(size))
     return errno_text("cannot get " + std::to_string(pages) + " locked 2 MiB hugepages for its DMA memory") +
            " (reserve them: echo " + std::to_string(pages) + " > /proc/sys/vm/nr_hugepages, or hugepages=N on the kernel command line)";
+  if (!d->tag((void *)huge.lo(), huge.hi() - huge.lo())) {
+    std::string why = errno_text("cannot give its hugepages to its domain");
+    huge.unmap();
+    return why;
+  }
   std::vector<uint64_t> phys;
   int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   for (size_t i = 0; fd >= 0 && i < pages; i++) {

@@ -21,7 +21,7 @@ static void *reserve(size_t n, bool shared, uintptr_t at) {
   return mmap((void *)at, n, PROT_NONE, flags, -1, 0);
 }
 
-bool Arena::map(size_t size, int pkey, bool shared, uintptr_t at) {
+bool Arena::map(size_t size, bool shared, uintptr_t at) {
   size_ = page_round(size);
   shared_ = shared;
   placed_ = at != 0;
@@ -32,7 +32,7 @@ bool Arena::map(size_t size, int pkey, bool shared, uintptr_t at) {
   void *r = reserve(size_ + 2 * pad, shared, at);
   if (r == MAP_FAILED) return false;
   void *p = (char *)r + pad;
-  if (pkey >= 0 ? pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0 : mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
+  if (mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
     if (!placed_) munmap(r, size_ + 2 * pad);
     return false;
   }
@@ -41,13 +41,12 @@ bool Arena::map(size_t size, int pkey, bool shared, uintptr_t at) {
   return true;
 }
 
-bool Arena::map_huge(size_t size, int pkey) {
+bool Arena::map_huge(size_t size) {
   size_ = (size + kHugePage - 1) & ~(kHugePage - 1);
   // Shared, so a fork() can never copy-on-write a page away from under the device.
   void *p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED) return false;
-  if (mlock(p, size_) != 0 || madvise(p, size_, MADV_DONTFORK) != 0 ||
-      (pkey >= 0 && pkey_mprotect(p, size_, PROT_READ | PROT_WRITE, pkey) != 0)) {
+  if (mlock(p, size_) != 0 || madvise(p, size_, MADV_DONTFORK) != 0) {
     int e = errno;
     munmap(p, size_);
     errno = e;

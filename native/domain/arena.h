@@ -15,17 +15,18 @@ void give_back_pages(uintptr_t lo, size_t n, bool shared);
 
 class Arena {
  public:
-  // Reserves `size` bytes (rounded to pages) tagged with `pkey` (-1: none),
-  // between two inaccessible guard pages; `shared`: MAP_SHARED, so that a
-  // driver host process forked later sees and writes the same pages. `at`:
-  // where in the caller's reservation (footprint(size) bytes there) it goes.
-  bool map(size_t size, int pkey, bool shared = false, uintptr_t at = 0);
+  // Reserves `size` bytes (rounded to pages), readable and writable (a
+  // domain's then tags them: Domain::tag), between two inaccessible guard
+  // pages; `shared`: MAP_SHARED, so that a driver host process forked later
+  // sees and writes the same pages. `at`: where in the caller's reservation
+  // (footprint(size) bytes there) it goes.
+  bool map(size_t size, bool shared = false, uintptr_t at = 0);
   // The bytes map() takes for `size`, guard pages included.
   static size_t footprint(size_t size);
   // Instead: `size` bytes of locked 2 MiB hugepages (rounded up), no
   // allocation straddling two of them (each is contiguous in physical memory,
   // the next one need not be), kept across reset(). false with errno set.
-  bool map_huge(size_t size, int pkey);
+  bool map_huge(size_t size);
   static constexpr size_t kHugePage = 2u << 20;
   void unmap();
   // Returns nullptr when no free block fits.

@@ -51,9 +51,7 @@ void Segment::reset() const {
   if (bss < range.hi) give_back_pages(bss, range.hi - bss, shared_domains());
 }
 
-void Domain::tag(void *p, size_t n) const {
-  if (pkey >= 0) pkey_mprotect(p, n, PROT_READ | PROT_WRITE, pkey);
-}
+bool Domain::tag(void *p, size_t n) const { return g_backend.tag_memory(this, p, n); }
 
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes) {
   std::lock_guard<std::mutex> g(g_domains_lock);
@@ -64,8 +62,10 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
       break;
     }
   if (id < 0) throw std::runtime_error("too many drivers loaded (at most 64)");
+  static uint64_t loads = 0;
   auto *d = new Domain();
   d->id = id;
+  d->serial = ++loads;
   d->name = name;
   d->path = path;
   d->time_budget_ms = budget_ms;
@@ -80,8 +80,8 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
     size_t pad = Arena::footprint(0) / 2;  // the guard page before an arena
     uintptr_t dma_at = ((d->memory.lo + heap_n + pad + Arena::kHugePage - 1) & ~(uintptr_t)(Arena::kHugePage - 1)) - pad;
-    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, d->pkey, shared, d->memory.lo) ||
-        !d->dma.map(dma_size, d->pkey, shared, dma_at))
+    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, shared, d->memory.lo) || !d->dma.map(dma_size, shared, dma_at) ||
+        !d->tag((void *)d->heap.lo(), d->heap.hi() - d->heap.lo()) || !d->tag((void *)d->dma.lo(), d->dma.hi() - d->dma.lo()))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
     d->stacks = dma_at + dma_n;
   } catch (...) {

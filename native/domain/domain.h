@@ -1,5 +1,6 @@
 // Protection domains: a driver's memory (heap, DMA, stacks, writable
-// segments), its protection key, and its state.
+// segments) and its state. What an isolation mode keeps per domain (a
+// protection key, a view, a host process) its backend keeps (native/isolation/).
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -22,7 +23,6 @@ namespace nooks {
 
 struct Domain;
 struct ThreadCtx;
-struct DriverHost;  // isolation 'process': the driver's host process (native/isolation/process)
 
 // One per (thread, domain): the thread's stack inside the domain.
 // Field order is fixed by native/xpc/layout.h.
@@ -76,18 +76,14 @@ struct ModuleParam {
   std::string text;     // charp
 };
 
-// Under isolation 'mprotect': how a domain's memory is protected now (native/isolation/mprotect/mprotect.cc says what each means).
-enum class MprotectView : uint8_t { exact, closed, open };
-
 constexpr int kMaxDomains = 64;
 constexpr int kMaxDomainThreads = 128;  // threads that may be inside one domain at once
 
 struct Domain {
   int id = -1;
+  uint64_t serial = 0;  // unique to this load: tells it from earlier drivers in the same slot
   std::string name;
   std::string path;
-  int pkey = -1;           // -1 unless isolation is pkey
-  uint32_t pkru_bits = 0;  // PKRU bits for keys nooks owns, while inside this domain
   std::atomic<DomainState> state{DomainState::loading};
   std::atomic<uint64_t> failure_gen{0};  // counts failures: faults of one failure share it
 
@@ -130,20 +126,19 @@ struct Domain {
   Range memory{0, 0};
   // Its stacks: kMaxDomainThreads slots of guard + stack.
   uintptr_t stacks = 0;
-  MprotectView view = MprotectView::exact;  // guarded by the mprotect lock
   bool slot_used[kMaxDomainThreads] = {};
-  DriverHost *host = nullptr;  // isolation 'process' only
 
   std::mutex recovery_lock;
-  uint64_t torn_down_gen = 0;  // the last failure whose objects were released
+  uint64_t torn_down_gen = 0;  // the last failure torn down (native/recovery/teardown.cc)
   uint64_t faults = 0, recoveries = 0;
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;
   bool readable_by_driver(uintptr_t p, size_t n) const;
   bool in_text(uintptr_t p) const;
-  // Sets the protection key (or nothing) on a range that now belongs to the domain.
-  void tag(void *p, size_t n) const;
+  // A range, readable and writable, now belongs to the domain: its backend
+  // marks it so (pkey: the domain's key). false with errno set if it cannot.
+  bool tag(void *p, size_t n) const;
 };
 
 // Every domain, by id (slots are reused after unload).

@@ -64,12 +64,7 @@ Napi::Value MemRead(const Napi::CallbackInfo &info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), n);
 }
 
-AddonExports exports([](Napi::Env env, Napi::Object e) {
-  e.Set("memAlloc", Napi::Function::New(env, MemAlloc));
-  e.Set("memFree", Napi::Function::New(env, MemFree));
-  e.Set("memWrite", Napi::Function::New(env, MemWrite));
-  e.Set("memRead", Napi::Function::New(env, MemRead));
-});
+#include "addon/driver_memory.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace
 }  // namespace nooks

@@ -19,7 +19,7 @@ constexpr size_t kHostHeapSize = 4u << 20;
 
 // Shared whatever the isolation, so that a later kernel of this process
 // under 'process' can share it with its drivers' host processes too.
-static bool mapped() { return host_heap.heap.lo() || host_heap.heap.map(kHostHeapSize, -1, true); }
+static bool mapped() { return host_heap.heap.lo() || host_heap.heap.map(kHostHeapSize, true); }
 
 bool host_heap_init() {
   std::lock_guard<std::mutex> g(host_heap.lock);

@@ -4,6 +4,7 @@
 // (isolation_select), and the rest of the kernel asks g_backend, never the
 // mode. A new mode is a new folder and one line in backend.cc.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,6 +30,8 @@ inline void domain(Domain *) {}
 inline void thread_added(Domain *, DomainThread *) {}
 inline void adopt(Domain *, uintptr_t, uintptr_t, uintptr_t, int, const std::string &) {}
 inline bool start(Domain *, std::string *) { return true; }
+inline bool tag(const Domain *, void *, size_t) { return true; }
+inline int no_key(const Domain *) { return -1; }
 }  // namespace backend_nothing
 
 // A backend fills in the first four and what it needs of the rest (by name:
@@ -61,7 +64,8 @@ struct IsolationBackend {
   bool (*pause_for_wait)() = backend_nothing::held;
   void (*resume_after_wait)() = backend_nothing::none;
 
-  // Domains and their threads.
+  // Domains and their threads. What a backend keeps per domain (a key, a
+  // view, a host process) it keeps itself, by domain id: Domain has no field of any mode's.
   // Before the domain's memory is mapped (a key, channels); throws std::runtime_error.
   void (*domain_setup)(Domain *d) = backend_nothing::domain;
   // Last, after its memory is unmapped (also when domain_setup or the mapping failed).
@@ -69,6 +73,11 @@ struct IsolationBackend {
   // g_domains changed (a domain created or destroyed), under g_domains_lock.
   void (*domains_changed)() = backend_nothing::none;
   void (*thread_added)(Domain *d, DomainThread *dt) = backend_nothing::thread_added;  // dt's stack in d is ready
+  // [p, p+n), readable and writable, now belongs to d (Domain::tag: its heap,
+  // DMA, stacks, writable segments); false with errno set if it cannot be.
+  bool (*tag_memory)(const Domain *d, void *p, size_t n) = backend_nothing::tag;
+  // The protection key d's memory carries (introspection: domains()); -1 for none.
+  int (*protection_key)(const Domain *d) = backend_nothing::no_key;
   // The loader placed pages [lo, hi) of the driver's image, protected `prot`
   // ([lo, file_hi) from the file, zeros above), in d; throws LoadError.
   void (*adopt_image)(Domain *d, uintptr_t lo, uintptr_t hi, uintptr_t file_hi, int prot, const std::string &path) = backend_nothing::adopt;

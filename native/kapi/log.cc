@@ -18,19 +18,36 @@ struct Log {
 static Log &kernel_log = *new Log;
 constexpr size_t kLogMax = 4096;  // oldest lines go first
 
-void klog_line(int level, const std::string &source, const std::string &text) {
+static void append(LogLine line) {
   std::lock_guard<std::mutex> g(kernel_log.lock);
   if (kernel_log.lines.size() == kLogMax) kernel_log.lines.pop_front();
-  kernel_log.lines.push_back({level, source, text});
+  kernel_log.lines.push_back(std::move(line));
+}
+
+void klog_line(int level, const std::string &source, const std::string &text, LogEvent event) {
+  append({level, source, text, std::move(event)});
+}
+
+static std::string format(const char *fmt, va_list ap) {
+  char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  return buf;
 }
 
 void klog(int level, const char *fmt, ...) {
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string text = format(fmt, ap);
   va_end(ap);
-  klog_line(level, "kernel", buf);
+  klog_line(level, "kernel", text);
+}
+
+void klog_event(int level, LogEvent event, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::string text = format(fmt, ap);
+  va_end(ap);
+  append({level, "kernel", text, std::move(event)});
 }
 
 std::vector<LogLine> klog_drain() {

@@ -248,7 +248,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     why = "module_init returned " + std::to_string((int)c.ret);
     mark_failed(d);
   }
-  recovery_teardown(d, d->failure_gen.load());
+  recovery_forget(d);
   dlclose(d->handle);
   domain_destroy(d);
   throw LoadError(code, path + ": " + why);
@@ -266,7 +266,7 @@ void unload_driver(Domain *d, bool for_fallback) {
     }
   }
   mark_failed(d);  // refuse new entries while everything is released
-  recovery_teardown(d, d->failure_gen.load());
+  recovery_forget(d);
   d->state.store(DomainState::unloaded);
   dlclose(d->handle);
   domain_destroy(d);

@@ -79,7 +79,7 @@ class ResourceFile : public File {
     uintptr_t at = 0;
     if (!bus_with_held(d, address_, [&](BusDevice &dev) { at = dev.map_bar(d, bar_, std::min<uint64_t>(len, size_)); }))
       return -ENODEV;
-    return at ? (long)at : -ENODEV;  // emulated BARs: not mappable until MMIO trap-and-emulate
+    return at ? (long)at : -ENODEV;  // the BAR could not be mapped (a real device's mmap failed, no room for a trapped window)
   }
   void munmap(Domain *d, uintptr_t addr, size_t) override { bus_unmap_bar(d, address_, addr); }
   FileStat fstat() override { return {S_IFREG | 0600, size_}; }

@@ -16,7 +16,8 @@ bool starts_with(const std::string &s, const char *prefix) { return s.compare(0,
 
 // Not the driver's: EACCES, and a line saying so in the kernel log.
 ViewEntry outside(Domain *d, const std::string &path, const char *op, const char *why) {
-  klog_line(4, d->name, std::string(op) + " " + path + ": " + why + " (EACCES)");
+  klog_line(4, d->name, std::string(op) + " " + path + ": " + why + " (EACCES)",
+            {"view-denied", {{"driver", d->name}, {"op", op}, {"path", path}}});
   return view_error(-EACCES);
 }
 

@@ -1,9 +1,8 @@
 #include "recovery.h"
 
 #include <dlfcn.h>
-#include <time.h>
 
-#include <condition_variable>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -11,63 +10,16 @@
 #include "../dev/bus.h"
 #include "../dev/iomem.h"
 #include "../kapi/kthread.h"
-#include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../loader/params.h"
 #include "../loader/text_patch.h"
 #include "../trap/mmio.h"
-#include "../trap/trap.h"
 
 namespace nooks {
 
-void release_object(Domain *d, const Object &o);
-
-static bool threads_inside(Domain *d, bool abort) {
-  bool any = false;
-  std::lock_guard<std::mutex> g(d->threads_lock);
-  for (DomainThread *dt : d->threads) {
-    if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
-    any = true;
-    if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
-  }
-  return any;
-}
-
-void recovery_teardown(Domain *d, uint64_t generation) {
-  std::lock_guard<std::mutex> g(d->recovery_lock);
-  if (generation != d->failure_gen.load() || d->torn_down_gen >= generation) return;
-  irq_mask_domain(d, true);
-  // Unwind every other thread inside the domain: driver code is unwound by the
-  // abort signal, kernel calls notice when they return or their wait wakes.
-  for (int round = 0; threads_inside(d, round % 20 == 0); round++) {
-    if (round == 1000) {  // 5 s
-      klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
-      break;
-    }
-    timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-  }
-  g_backend.stop(d);  // its driver code may still run (a livelock)
-  for (const Object &o : d->objects.take_all()) release_object(d, o);
-  d->posix.reset();  // the POSIX personality's tables (hugetlbfs names too) go with its objects
-  {
-    std::lock_guard<std::mutex> mg(d->mem_lock);
-    d->heap.reset();
-    d->dma.reset();
-  }
-  {
-    std::lock_guard<std::mutex> tg(g_threads_lock);
-    for (ThreadCtx *t = threads_head(); t; t = t->next) {
-      int id = d->id;
-      t->abort_domain.compare_exchange_strong(id, -1);
-    }
-  }
-  d->torn_down_gen = generation;
-}
-
 bool recovery_restart(Domain *d, std::string *why) {
-  recovery_teardown(d, d->failure_gen.load());
   std::unique_lock<std::mutex> g(d->recovery_lock);
+  recovery_tear_down_locked(d);
   {
     DomainMemoryAccess access;
     for (const Segment &s : d->segments) s.reset();
@@ -95,35 +47,8 @@ bool recovery_restart(Domain *d, std::string *why) {
     *why = r == EnterResult::ok ? "module_init returned " + std::to_string((int)c.ret) : "domain unavailable";
     mark_failed(d);
   }
-  recovery_teardown(d, d->failure_gen.load());
+  recovery_ensure_torn_down(d);
   return false;
-}
-
-void release_object(Domain *d, const Object &o) {
-  switch (o.type) {
-    case ObjectType::irq: irq_release(d, (unsigned)o.key); break;
-    case ObjectType::timer: timer_release(d, o.key); break;
-    case ObjectType::work: work_release(d, o.key); break;
-    case ObjectType::blkdev:  // class registrations: their classes release them
-    case ObjectType::uart_port:
-    case ObjectType::pcm:
-    case ObjectType::netdev:
-    case ObjectType::mapping:  // the POSIX personality's (native/posix/)
-    case ObjectType::file:
-      if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
-      break;
-    case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
-    case ObjectType::device: bus_release_held(d, (int)o.key); break;  // held by the load option devices: reset
-    case ObjectType::iomap: bus_release_iomap(d, o.key); break;
-    case ObjectType::pci_dev:  // unbound with its driver
-    // Locks live in driver memory, which is reset; memory goes with the arenas.
-    case ObjectType::lock:
-    case ObjectType::mutex:
-    case ObjectType::dma:
-    case ObjectType::hugepage:
-    case ObjectType::memory:
-    case ObjectType::count: break;
-  }
 }
 
 void fault_describe(Fault *f) {
@@ -168,11 +93,11 @@ void fault_describe(Fault *f) {
 
 // ---- the recovery thread ----------------------------------------------------
 namespace {
-// The recovery thread and its queue.
 // The recovery thread and its queue (never destroyed: see kthread.h).
 struct Recoverer : KernelThread {
-  std::deque<std::pair<int, Fault>> queue;
-  std::function<void(int, const Fault &)> listener;
+  std::deque<std::pair<Domain *, Fault>> queue;
+  Domain *busy = nullptr;  // the domain the thread is dealing with now (recovery_forget waits for it)
+  std::function<void(Domain *, const Fault &)> listener;
 };
 Recoverer &recoverer = *new Recoverer;
 
@@ -183,24 +108,33 @@ void recovery_loop() {
       recoverer.cv.wait(g);
       continue;
     }
-    auto [id, fault] = recoverer.queue.front();
+    auto [d, fault] = recoverer.queue.front();
     recoverer.queue.pop_front();
-    Domain *d = g_domains[id];
+    recoverer.busy = d;
+    auto listener = recoverer.listener;
     g.unlock();
-    if (d) {
-      recovery_teardown(d, fault.generation);
-      fault_describe(&fault);
-      if (fault.primary && recoverer.listener) recoverer.listener(id, fault);
-    }
+    recovery_ensure_torn_down(d);
+    fault_describe(&fault);
+    if (fault.primary && listener) listener(d, fault);
     g.lock();
+    recoverer.busy = nullptr;
+    recoverer.cv.notify_all();
   }
 }
 }  // namespace
 
 void recovery_notify(Domain *d, const Fault &f) {
   std::lock_guard<std::mutex> g(recoverer.lock);
-  recoverer.queue.emplace_back(d->id, f);
+  recoverer.queue.emplace_back(d, f);
   recoverer.cv.notify_all();
+}
+
+void recovery_forget(Domain *d) {
+  recovery_ensure_torn_down(d);
+  std::unique_lock<std::mutex> g(recoverer.lock);
+  auto &q = recoverer.queue;
+  q.erase(std::remove_if(q.begin(), q.end(), [d](const std::pair<Domain *, Fault> &e) { return e.first == d; }), q.end());
+  recoverer.cv.wait(g, [d] { return recoverer.busy != d; });
 }
 
 void recovery_fail(Domain *d, FaultKind kind, const std::string &message) {
@@ -215,7 +149,7 @@ void recovery_fail(Domain *d, FaultKind kind, const std::string &message) {
   recovery_notify(d, f);
 }
 
-void recovery_set_listener(std::function<void(int, const Fault &)> fn) {
+void recovery_set_listener(std::function<void(Domain *, const Fault &)> fn) {
   std::lock_guard<std::mutex> g(recoverer.lock);
   recoverer.listener = std::move(fn);
 }

@@ -13,12 +13,16 @@
 
 namespace nooks {
 
-// Phases 1-4 for failure `generation` of d (Domain::failure_gen). Runs once
-// per failure, and not at all for a failure already recovered from; safe from
-// any thread not inside d.
-void recovery_teardown(Domain *d, uint64_t generation);
-// Phases 5-6. Returns false and says why if init faulted or returned an error
-// (the domain is then failed and torn down again).
+// Phases 1-4 for d's latest failure, if they have not run for it yet
+// (teardown.cc): the one way to have a failed domain torn down. The first
+// thread to ask does it, the others wait for it to be done; a domain that has
+// not failed since its last teardown is left alone. Any thread not inside d.
+void recovery_ensure_torn_down(Domain *d);
+// The same, for native/recovery, by a thread that holds d->recovery_lock.
+void recovery_tear_down_locked(Domain *d);
+// Phases 5-6 (after the teardown, if it had not run). Returns false and says
+// why if init faulted or returned an error (the domain is then failed and
+// torn down again).
 bool recovery_restart(Domain *d, std::string *why);
 
 // A kernel thread (timer, work, irq) saw a fault: the recovery thread tears
@@ -28,7 +32,13 @@ void recovery_notify(Domain *d, const Fault &f);
 // A class's nanny found d not doing its work (no fault): d fails as if it had
 // faulted with `kind` and `message`, and the recovery thread takes it from there.
 void recovery_fail(Domain *d, FaultKind kind, const std::string &message);
-void recovery_set_listener(std::function<void(int domain, const Fault &)> fn);
+// Called on the recovery thread once the failure is torn down; d is alive
+// until the call returns.
+void recovery_set_listener(std::function<void(Domain *d, const Fault &)> fn);
+// d, failed, is about to be destroyed (unloaded, or its load failed): its
+// failure is torn down, what is queued for it dropped, and the recovery
+// thread lets go of it.
+void recovery_forget(Domain *d);
 void recovery_thread_start();
 void recovery_thread_stop();
 

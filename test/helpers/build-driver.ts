@@ -1,8 +1,17 @@
-// Builds small C drivers at test time with the SDK (lib/sdk/build.ts): the
-// flags, headers and runtime of the in-tree drivers, held to no warnings as they are.
-import { writeFileSync } from 'node:fs';
+// Drivers made at test time: small C drivers built with the SDK (lib/sdk/build.ts:
+// the flags, headers and runtime of the in-tree drivers, held to no warnings as
+// they are), and in-tree drivers copied under another name.
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { driverPath } from '../../lib/paths.js';
 import { buildDriver as build } from '../../lib/sdk/build.js';
+
+/** The in-tree crashy driver copied to `<dir>/<name>.so` (a driver named `name`, with a policy entry of its own); the path. */
+export function crashyAs(dir: string, name: string): string {
+  const path = join(dir, `${name}.so`);
+  copyFileSync(driverPath('crashy'), path);
+  return path;
+}
 
 /** Compiles `source` into `<dir>/<name>.so` as a driver (with `options` of the SDK's build); returns the path. */
 export function buildDriver(dir: string, name: string, source: string, options: { posix?: boolean; extraCflags?: string[]; extraLdflags?: string[] } = {}): string {

@@ -27,6 +27,3 @@ export class Far {
     return new Promise((res) => (this.port.isOpen ? this.port.close(() => res()) : res()));
   }
 }
-
-/** n bytes of a pattern that differs with the seed. */
-export const bytes = (n: number, seed = 0) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));

@@ -9,6 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type DriverFault, type FaultKind, type Isolation, type KernelObject, type Policy } from '../../lib/index.js';
+import { hostProbe } from '../../lib/testing.js';
+import { hex } from './data.js';
 import { faultOf, until } from './util.js';
 
 /** crashy's watchdog budget: small, so the hang cases stay fast. */
@@ -25,7 +27,6 @@ const policy: Policy = {
   drivers: new Map(),
 };
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** Running on QEMU's emulated CPU (TCG), whose exceptions differ from hardware in places. */
 const emulatedCpu = /QEMU TCG CPU/.test(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -37,8 +38,8 @@ interface Case {
   fn: string;
   args?: () => number[];
   kinds: FaultKind[];
-  /** Each must appear in the fault's message (strings) or match it (regexps). */
-  message: (string | RegExp)[];
+  /** What the fault's message must name: the driver function that faulted, the kernel call refused, the bad value. */
+  names?: string[];
   /** Checks on the fault itself. */
   check?: (f: DriverFault, elapsedMs: number) => void;
   /** More checks once the common post-recovery checks passed. */
@@ -64,7 +65,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     ticker = await kernel.load('ticker');
     crashy = await kernel.load('crashy', { timeBudgetMs: BUDGET_MS, memLimitBytes: MEM_LIMIT });
     initShape = shape(crashy.objects());
-    probeAddress = kernel.hostProbe().address;
+    probeAddress = hostProbe().address;
   });
   afterAll(async () => {
     await kernel?.shutdown();
@@ -103,7 +104,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     expect(events.at(-1)!.fault?.kind).toBe(fault.kind);
 
     // The neighbour: untouched, still called and still ticking on the kernel's timer thread.
-    expect(kernel.hostProbe().value).toBe(PROBE_VALUE);
+    expect(hostProbe().value).toBe(PROBE_VALUE);
     expect(ticker.state).toBe('running');
     expect(ticker.call('echo', 7)).toBe(7);
     await until(() => ticks() > ticksBefore, 'ticker to keep ticking');
@@ -121,23 +122,23 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       // where the pkey tests run on this machine, raises #GP (SIGSEGV) instead.
       fn: 'bus_error',
       kinds: emulatedCpu ? ['bus', 'segv'] : ['bus'],
-      message: ['bus_error'],
+      names: ['bus_error'],
       check: (f) => expect(f.signal).toBe(f.kind === 'bus' ? 7 : 11),
     },
     {
       fn: 'null_deref',
       kinds: ['segv'],
-      message: ['segmentation fault at address 0x0 ', 'null_deref'],
+      names: ['null_deref'],
       check: (f) => expect(f.address).toBe('0x0'),
     },
     {
       fn: 'wild_write',
       args: () => [probeAddress],
       kinds: protectionKinds,
-      message: ['wild_write'],
+      names: ['wild_write'],
       check: (f) => {
         expect(f.address).toBe(hex(probeAddress));
-        expect(kernel.hostProbe().value).toBe(PROBE_VALUE);
+        expect(hostProbe().value).toBe(PROBE_VALUE);
       },
     },
     {
@@ -145,7 +146,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       // the first word of ticker's heap is its spinlock: had the write landed, ticker would hang
       args: () => [Number(ticker.objects().find((o) => o.type === 'memory')!.address)],
       kinds: protectionKinds,
-      message: ['write_other'],
+      names: ['write_other'],
       check: (f) => expect(f.address).toBe(ticker.objects().find((o) => o.type === 'memory')!.address),
       after: async () => {
         const works = Number(ticker.call('works'));
@@ -156,19 +157,18 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       fn: 'stack_overflow',
       args: () => [0],
       kinds: ['stack-overflow'],
-      message: ['stack overflow (guard page hit'],
     },
     {
       fn: 'illegal_instruction',
       kinds: ['ill'],
-      message: ['illegal instruction', 'illegal_instruction'],
+      names: ['illegal_instruction'],
       check: (f) => expect(f.signal).toBe(4), // SIGILL
     },
     {
       fn: 'divide_by_zero',
       args: () => [0],
       kinds: ['fpe'],
-      message: ['divide by zero', 'divide_by_zero'],
+      names: ['divide_by_zero'],
       check: (f) => expect(f.signal).toBe(8), // SIGFPE
       // the same function with a divisor: the zero faulted, not the function
       after: async () => expect(crashy.call('divide_by_zero', 4)).toBe(250),
@@ -176,7 +176,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     {
       fn: 'infinite_loop',
       kinds: ['timeout'],
-      message: ['time budget', 'infinite_loop'],
+      names: ['infinite_loop'],
       check: (_f, ms) => {
         expect(ms).toBeGreaterThanOrEqual(BUDGET_MS);
         expect(ms).toBeLessThan(5_000);
@@ -185,7 +185,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     {
       fn: 'loop_with_lock',
       kinds: ['timeout'],
-      message: ['time budget', 'loop_with_lock'],
+      names: ['loop_with_lock'],
       check: (_f, ms) => {
         expect(ms).toBeGreaterThanOrEqual(BUDGET_MS);
         expect(ms).toBeLessThan(5_000);
@@ -204,32 +204,32 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     {
       fn: 'double_free',
       kinds: ['bad-call'],
-      message: ['kfree(', 'double free'],
+      names: ['kfree('],
     },
     {
       fn: 'free_host_pointer',
       args: () => [probeAddress],
       kinds: ['bad-call'],
-      message: ['kfree(', 'not a memory object the driver holds'],
+      names: ['kfree('],
       check: (f) => {
         expect(f.message).toContain(hex(probeAddress));
-        expect(kernel.hostProbe().value).toBe(PROBE_VALUE);
+        expect(hostProbe().value).toBe(PROBE_VALUE);
       },
     },
     {
       fn: 'bad_pointer_arg',
       kinds: ['bad-call'],
-      message: ['spin_lock_init(', '0x1000', "outside the driver's writable memory"],
+      names: ['spin_lock_init(', '0x1000'],
     },
     {
       fn: 'unlock_unheld',
       kinds: ['bad-call'],
-      message: ['spin_unlock(', 'not a lock object the driver holds'],
+      names: ['spin_unlock('],
     },
     {
       fn: 'self_deadlock',
       kinds: ['bad-call'],
-      message: ['mutex_lock(', 'self-deadlock'],
+      names: ['mutex_lock('],
     },
   ];
 
@@ -237,7 +237,6 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     // ABBA between the caller and the kernel worker thread: the watchdog ends both
     fn: 'deadlock',
     kinds: ['timeout'],
-    message: ['time budget'],
     check: (_f, ms) => {
       expect(ms).toBeGreaterThanOrEqual(BUDGET_MS);
       expect(ms).toBeLessThan(5_000);
@@ -261,10 +260,7 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     it(`${c.fn}: ${c.kinds.join(' or ')}, then restarted`, async () => {
       const { fault, elapsedMs } = await faultAndRecover(c.fn, c.args?.() ?? []);
       expect(c.kinds).toContain(fault.kind);
-      for (const m of c.message) {
-        if (typeof m === 'string') expect(fault.message).toContain(m);
-        else expect(fault.message).toMatch(m);
-      }
+      for (const name of c.names ?? []) expect(fault.message).toContain(name);
       c.check?.(fault, elapsedMs);
       await c.after?.();
     });
@@ -284,7 +280,6 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
     expect(count * 4096).toBeLessThanOrEqual(MEM_LIMIT);
     expect(crashy.objects().filter((o) => o.type === 'memory').length).toBe(count + 1);
     expect(domain('crashy').heapUsed).toBeGreaterThanOrEqual(count * 4096);
-    expect(kernel.log().some((l) => l.source === 'kernel' && l.text.includes('crashy: kmalloc of 4096 bytes failed'))).toBe(true);
 
     const recoveries = domain('crashy').recoveries;
     crashy.recover();

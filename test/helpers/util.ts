@@ -1,7 +1,7 @@
 // Small helpers shared by the kernel tests.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
-import { DriverFault, Kernel, type Isolation } from '../../lib/index.js';
+import { DriverFault, Kernel, type Isolation, type LogEvent } from '../../lib/index.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
@@ -21,16 +21,36 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 2_000
   }
 }
 
-/** Runs a driver call that must fault and returns the DriverFault. */
-export function faultOf(call: () => unknown): DriverFault {
+/** An error class, to check what a call threw. */
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+/** The error `fn` throws, checked to be a `type` where one is given; fails the test if `fn` returns. */
+export function errorOf<E extends Error = Error & { code?: string }>(fn: () => unknown, type?: ErrorClass<E>): E {
   let result: unknown;
   try {
-    result = call();
+    result = fn();
   } catch (e) {
-    expect(e).toBeInstanceOf(DriverFault);
-    return e as DriverFault;
+    if (type) expect(e).toBeInstanceOf(type);
+    return e as E;
   }
-  throw new Error(`expected a DriverFault, but the call returned ${String(result)}`);
+  throw new Error(`expected ${type ? `a ${type.name}` : 'an error'}, but the call returned ${String(result)}`);
+}
+
+/** The error `p` rejects with, checked as errorOf checks; fails the test if `p` resolves. */
+export async function rejectionOf<E extends Error = Error & { code?: string }>(p: Promise<unknown>, type?: ErrorClass<E>): Promise<E> {
+  let result: unknown;
+  try {
+    result = await p;
+  } catch (e) {
+    if (type) expect(e).toBeInstanceOf(type);
+    return e as E;
+  }
+  throw new Error(`expected ${type ? `a ${type.name}` : 'a rejection'}, but it resolved to ${String(result)}`);
+}
+
+/** Runs a driver call that must fault and returns the DriverFault. */
+export function faultOf(call: () => unknown): DriverFault {
+  return errorOf(call, DriverFault);
 }
 
 export interface Exit {
@@ -61,4 +81,14 @@ export function runNode(args: string[], cwd: string, timeoutMs = 20_000, env: No
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** The events of `kind` in the kernel's log, oldest first (docs/api.md#kernel-log-events). */
+export function logEvents(kernel: Kernel, kind: string): LogEvent[] {
+  return kernel.log().flatMap((l) => (l.event?.kind === kind ? [l.event] : []));
+}
+
+/** How many recoveries the kernel's agent has completed ('recovered' events). */
+export function recoveries(kernel: Kernel): number {
+  return kernel.events().filter((e) => e.event === 'recovered').length;
 }

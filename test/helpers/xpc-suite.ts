@@ -7,6 +7,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type Isolation } from '../../lib/index.js';
 import { dynamicSymbol } from '../../lib/elf.js';
 import { packageRoot } from '../../lib/paths.js';
+import { hostProbe } from '../../lib/testing.js';
+import { hex } from './data.js';
 import { faultOf } from './util.js';
 
 /** Where the dynamic symbol `name` of the loaded addon is: its value plus the addon's load base. */
@@ -74,19 +76,19 @@ export function xpcSuite(isolation: Exclude<Isolation, 'none'>): void {
   it('rejects kernel calls with a size no driver means', () => {
     const f = faultOf(() => crashy.call('huge_kmalloc'));
     expect(f.kind).toBe('bad-call');
-    expect(f.message).toMatch(/kmalloc\(size=1073741824\): size above the limit/);
+    expect(f.message).toContain('kmalloc(size=1073741824)'); // names the call and the value refused
   });
 
   it('rejects a callback that is not the driver\'s code', () => {
-    const f = faultOf(() => crashy.call('bad_callback', kernel.hostProbe().address));
+    const f = faultOf(() => crashy.call('bad_callback', hostProbe().address));
     expect(f.kind).toBe('bad-call');
-    expect(f.message).toMatch(/timer_setup\(fn=0x[0-9a-f]+\): callback is not a function of the driver/);
+    expect(f.message).toContain(`timer_setup(fn=${hex(hostProbe().address)})`);
   });
 
   it('rejects a string outside the driver\'s memory', () => {
     const f = faultOf(() => crashy.call('bad_string', 0x1000));
     expect(f.kind).toBe('bad-call');
-    expect(f.message).toMatch(/request_irq\(name=0x1000\): string outside the driver's memory/);
+    expect(f.message).toContain('request_irq(name=0x1000)');
     expect(kernel.raiseIrq(9)).toBe(false); // nothing was attached
   });
 }

@@ -4,6 +4,7 @@
 // detected, how long recovery took, that crashy answers again, that the
 // kernel object it aimed at is intact and that ticker never stopped.
 import { performance } from 'node:perf_hooks';
+import { hostProbe } from '../../host-probe.js';
 import { Kernel, type Driver } from '../../kernel.js';
 import type { NativeObject } from '../../native.js';
 import { defaultPolicy, type Policy } from '../../recovery/policy.js';
@@ -18,12 +19,12 @@ interface FaultCase {
   /** crashy's exported function. */
   fault: string;
   what: string;
-  args: (k: Kernel) => number[];
+  args: () => number[];
 }
 
 const cases: readonly FaultCase[] = [
   { fault: 'null_deref', what: 'reads through a NULL pointer', args: () => [] },
-  { fault: 'wild_write', what: 'writes over a kernel object (the host canary)', args: (k) => [k.hostProbe().address] },
+  { fault: 'wild_write', what: 'writes over a kernel object (the host canary)', args: () => [hostProbe().address] },
   { fault: 'stack_overflow', what: 'recurses until its stack runs out', args: () => [0] },
   { fault: 'illegal_instruction', what: 'executes an undefined instruction (ud2)', args: () => [] },
   { fault: 'divide_by_zero', what: 'divides by zero', args: () => [0] },
@@ -86,7 +87,7 @@ export async function demo(ctx: Context): Promise<number> {
     say(`nooks demo: isolation ${k.isolation}${isolation === 'auto' ? ` (auto: ${picked})` : ''}`);
     const ticker = await k.load('ticker');
     const crashy = await k.load('crashy', { timeBudgetMs: budget });
-    const canary = k.hostProbe();
+    const canary = hostProbe();
     const loadedObjects = crashy.objects();
     say(`loaded ticker (well-behaved: a timer every 10 ms, work, an irq) and crashy (faults on demand), each in its own ` +
       `domain${k.isolation === 'none' ? ' (unprotected: isolation none)' : ''}`);
@@ -111,7 +112,7 @@ export async function demo(ctx: Context): Promise<number> {
       }
     }
     out.tickerTicks = num(ticker.call('ticks'));
-    out.canaryIntact = k.hostProbe().value === canary.value;
+    out.canaryIntact = hostProbe().value === canary.value;
     return out;
   });
 
@@ -171,7 +172,7 @@ async function runCase(k: Kernel, crashy: Driver, ticker: Driver, c: FaultCase, 
   try {
     const objectsBefore = crashy.objects().length;
     const tickerTicksBefore = num(ticker.call('ticks'));
-    const args = c.args(k);
+    const args = c.args();
     const t0 = performance.now();
     const r = tryCall(crashy, c.fault, ...args);
     // The caller's own fault is recovered before the call throws; wait for a
@@ -187,7 +188,7 @@ async function runCase(k: Kernel, crashy: Driver, ticker: Driver, c: FaultCase, 
     const add = tryCall(crashy, 'add', 2, 3);
     const objectsAfter = crashy.objects();
     state = crashy.state;
-    const canaryIntact = k.hostProbe().value === canary;
+    const canaryIntact = hostProbe().value === canary;
     const tickerTicksAfter = num(ticker.call('ticks'));
     const problems = [
       fault ? '' : `the call returned ${r.ok ? String(r.value) : ''} instead of faulting`,

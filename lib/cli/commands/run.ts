@@ -1,5 +1,6 @@
 // `nooks run <driver> <function> [args...]`: one call into a driver, isolated.
 import { performance } from 'node:perf_hooks';
+import { hostProbe } from '../../host-probe.js';
 import type { RecoveryEvent } from '../../recovery/agent.js';
 import {
   addressKinds, intFlag, isolationOf, ms, parseCallArg, policyOf, toJson, tryCall, withKernel, type Context,
@@ -11,9 +12,9 @@ export async function run(ctx: Context): Promise<number> {
   const policy = policyOf(ctx);
 
   return withKernel({ isolation: isolationOf(ctx), policy }, async (k) => {
-    const args = rawArgs.map((a) => parseCallArg(a, () => k.hostProbe().address));
+    const args = rawArgs.map((a) => parseCallArg(a, () => hostProbe().address));
     const drv = await k.load(driverName, { timeBudgetMs });
-    const canary = k.hostProbe().value;
+    const canary = hostProbe().value;
     const events: RecoveryEvent[] = [];
     let restartStarted = 0;
     let restartMs: number | null = null;
@@ -30,7 +31,7 @@ export async function run(ctx: Context): Promise<number> {
     const elapsedMs = performance.now() - t0;
     const state = drv.state;
     const log = k.log().filter((l) => l.source === drv.name || l.level <= 4);
-    const canaryIntact = k.hostProbe().value === canary;
+    const canaryIntact = hostProbe().value === canary;
     const outcome = events.find((e) => e.event !== 'fault' && e.event !== 'recovering');
     const shown = rawArgs.map((a, i) => (a === '@probe' ? `@probe=0x${Number(args[i]).toString(16)}` : a));
     const call = `${drv.name}.${fn}(${shown.join(', ')})`;

@@ -72,8 +72,10 @@ void park(Block &b, Disk &k) {
       n++;
     }
   b.resubmitted[k.name] += n;
-  klog(4, "blk: %s: driver %s failed: shadowed, %zu requests in flight and %zu waiting are kept for its restart",
-       k.name.c_str(), g_domains[k.domain] ? g_domains[k.domain]->name.c_str() : "?", n, q.size() - n);
+  const char *driver = g_domains[k.domain] ? g_domains[k.domain]->name.c_str() : "?";
+  klog_event(4, {"shadow-kept", {{"device", k.name}, {"driver", driver}, {"inFlight", n}, {"waiting", q.size() - n}}},
+             "blk: %s: driver %s failed: shadowed, %zu requests in flight and %zu waiting are kept for its restart", k.name.c_str(),
+             driver, n, q.size() - n);
 }
 
 // A shadowed driver failed: its disk is parked for the restarted driver.

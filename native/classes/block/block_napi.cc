@@ -55,7 +55,7 @@ void on_kick(Napi::Env env) {
 namespace {
 
 // blockInit(deliver): deliver([{ id, data?, code?, message? }, ...]) receives finished operations.
-Napi::Value Init(const Napi::CallbackInfo &info) {
+Napi::Value BlockInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Block &b = blk();
   b.js.init(env, info[0].As<Napi::Function>());
@@ -63,7 +63,7 @@ Napi::Value Init(const Napi::CallbackInfo &info) {
 }
 
 // blockDisk(name): the registered (or parked: restarting) disk of that name, or null.
-Napi::Value DiskInfo(const Napi::CallbackInfo &info) {
+Napi::Value BlockDisk(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Block &b = blk();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -89,7 +89,7 @@ Napi::Value DiskInfo(const Napi::CallbackInfo &info) {
 // blockSubmit(name, [[kind, sector, dataOrSectors], ...]): queues the
 // operations (all or none) and hands what it can to the driver: one pump, so
 // many operations go in one crossing. Their ids, in order.
-Napi::Value Submit(const Napi::CallbackInfo &info) {
+Napi::Value BlockSubmit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Block &b = blk();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -159,11 +159,7 @@ Napi::Value Submit(const Napi::CallbackInfo &info) {
   return ids;
 }
 
-AddonExports exports([](Napi::Env env, Napi::Object e) {
-  e.Set("blockInit", Napi::Function::New(env, Init));
-  e.Set("blockDisk", Napi::Function::New(env, DiskInfo));
-  e.Set("blockSubmit", Napi::Function::New(env, Submit));
-});
+#include "addon/block.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace
 }  // namespace block_class

@@ -172,13 +172,18 @@ void pump(const std::string &name) {
   Net &n = net();
   for (;;) {
     std::shared_ptr<NetDev> k;
+    // Held across the crossing, when n.lock is not: the map never erases an
+    // interface (its name belongs to the device) and std::map never moves an
+    // element, so the pointer stays good; its fields are touched only under n.lock.
+    Iface *iface;
     std::vector<size_t> taken;
     std::vector<std::vector<uint8_t>> frames;
     {
       std::lock_guard<std::mutex> g(n.lock);
       auto it = n.ifaces.find(name);
       if (it == n.ifaces.end()) return;
-      Iface &i = it->second;
+      iface = &it->second;
+      Iface &i = *iface;
       k = i.dev;
       if (!k || k->dead || !k->opened || i.replay || i.txq.empty()) return;
       for (size_t s = 0; s < k->skbs.size() && taken.size() < NOOKS_BATCH_MAX && !i.txq.empty(); s++) {
@@ -193,8 +198,7 @@ void pump(const std::string &name) {
     }
     Domain *d = g_domains[k->domain];
     auto requeue = [&](size_t from) {  // with n.lock held: frames[from..] back at the head, in order
-      Iface &i = n.ifaces[name];
-      for (size_t j = frames.size(); j-- > from;) i.txq.push_front(std::move(frames[j]));
+      for (size_t j = frames.size(); j-- > from;) iface->txq.push_front(std::move(frames[j]));
     };
     {
       DomainMemoryAccess access;
@@ -219,7 +223,7 @@ void pump(const std::string &name) {
     bool stop = r.result != EnterResult::ok;
     {
       std::lock_guard<std::mutex> g(n.lock);
-      Iface &i = n.ifaces[name];
+      Iface &i = *iface;
       std::vector<std::vector<uint8_t>> back;  // refused, or never offered: to the head of the queue, in order
       size_t j = 0;
       for (; j < taken.size() && j < r.rets.size(); j++) {

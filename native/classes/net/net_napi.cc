@@ -114,7 +114,7 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
 }
 
 // netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why }, ...]).
-Napi::Value Init(const Napi::CallbackInfo &info) {
+Napi::Value NetInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   n.js.init(env, info[0].As<Napi::Function>());
@@ -122,7 +122,7 @@ Napi::Value Init(const Napi::CallbackInfo &info) {
 }
 
 // netInfo(name): the interface, or null if no such name.
-Napi::Value Info(const Napi::CallbackInfo &info) {
+Napi::Value NetInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -158,7 +158,7 @@ Napi::Value Info(const Napi::CallbackInfo &info) {
 }
 
 // netList(): names of every interface ever registered.
-Napi::Value List(const Napi::CallbackInfo &info) {
+Napi::Value NetList(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
@@ -169,7 +169,7 @@ Napi::Value List(const Napi::CallbackInfo &info) {
 }
 
 // netOpen(name): one more user; opens the interface (ndo_open) for the first.
-Napi::Value Open(const Napi::CallbackInfo &info) {
+Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -191,7 +191,7 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
 }
 
 // netClose(name): one user less; the last stops the interface (ndo_stop). Waiting frames are dropped.
-Napi::Value Close(const Napi::CallbackInfo &info) {
+Napi::Value NetClose(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -216,7 +216,7 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
 }
 
 // netSend(name, frames: Buffer[]): queues the frames and starts sending; how many were queued.
-Napi::Value Send(const Napi::CallbackInfo &info) {
+Napi::Value NetSend(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -258,19 +258,20 @@ Napi::Value Send(const Napi::CallbackInfo &info) {
 
 // netConfigure(name, { mtu?, mac?, promiscuous?, allmulti?, multicast? }): kept for the
 // interface (replayed after a recovery) and applied now if a driver has it. 0 or -errno.
-Napi::Value Configure(const Napi::CallbackInfo &info) {
+Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   Napi::Object o = info[1].As<Napi::Object>();
   std::shared_ptr<NetDev> k;
   bool want_mtu = o.Has("mtu"), want_mac = o.Has("mac"), want_mode = o.Has("promiscuous") || o.Has("allmulti") || o.Has("multicast");
+  // Applied below from this copy: the interface's own is read only under n.lock (a teardown resets it).
+  uint32_t mtu = want_mtu ? o.Get("mtu").As<Napi::Number>().Uint32Value() : 0;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
     if (want_mtu) {
-      uint32_t mtu = o.Get("mtu").As<Napi::Number>().Uint32Value();
       if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
         throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
       i.mtu = mtu;
@@ -312,7 +313,6 @@ Napi::Value Configure(const Napi::CallbackInfo &info) {
       r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
     }
     if (!r && want_mtu && k->ops.has_ndo_change_mtu()) {
-      uint32_t mtu = n.ifaces[name].mtu;
       r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
       if (!r) k->mtu = mtu;
     }
@@ -335,7 +335,7 @@ Napi::Value Configure(const Napi::CallbackInfo &info) {
 }
 
 // netStats(name): the driver's statistics (refreshed by ndo_get_stats) and the class's counters.
-Napi::Value Stats(const Napi::CallbackInfo &info) {
+Napi::Value NetStats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -391,11 +391,11 @@ NicPort *nic_of(const Napi::Value &name) {
 }
 
 // nicWire(device): the emulated NIC's UDP wire and counters, or null if not a NIC.
-Napi::Value Wire(const Napi::CallbackInfo &info) {
+Napi::Value NicWire(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   NicPort *nic = nic_of(info[0]);
   if (!nic) return env.Null();
-  NicWire w = nic->wire();
+  auto w = nic->wire();
   Napi::Object o = Napi::Object::New(env);
   o.Set("local", w.local);
   o.Set("peer", w.peer.empty() ? env.Null() : Napi::String::New(env, w.peer));
@@ -407,32 +407,20 @@ Napi::Value Wire(const Napi::CallbackInfo &info) {
 }
 
 // nicCable(device, up): plugs or pulls the emulated NIC's cable.
-Napi::Value Cable(const Napi::CallbackInfo &info) {
+Napi::Value NicCable(const Napi::CallbackInfo &info) {
   NicPort *nic = nic_of(info[0]);
   if (nic) nic->set_cable(info[1].ToBoolean());
   return Napi::Boolean::New(info.Env(), nic != nullptr);
 }
 
 // nicHangTx(device): test hook: the emulated NIC's transmitter hangs.
-Napi::Value HangTx(const Napi::CallbackInfo &info) {
+Napi::Value NicHangTx(const Napi::CallbackInfo &info) {
   NicPort *nic = nic_of(info[0]);
   if (nic) nic->hang_tx();
   return Napi::Boolean::New(info.Env(), nic != nullptr);
 }
 
-AddonExports exports([](Napi::Env env, Napi::Object e) {
-  e.Set("nicHangTx", Napi::Function::New(env, HangTx));
-  e.Set("netInit", Napi::Function::New(env, Init));
-  e.Set("netInfo", Napi::Function::New(env, Info));
-  e.Set("netList", Napi::Function::New(env, List));
-  e.Set("netOpen", Napi::Function::New(env, Open));
-  e.Set("netClose", Napi::Function::New(env, Close));
-  e.Set("netSend", Napi::Function::New(env, Send));
-  e.Set("netConfigure", Napi::Function::New(env, Configure));
-  e.Set("netStats", Napi::Function::New(env, Stats));
-  e.Set("nicWire", Napi::Function::New(env, Wire));
-  e.Set("nicCable", Napi::Function::New(env, Cable));
-});
+#include "addon/net.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace
 }  // namespace net_class

@@ -105,8 +105,9 @@ void park(const std::shared_ptr<Port> &p, const Domain *d) {
     open = p->open;
     waiting = p->tx.size();
   }
-  klog(4, "serial: %s: %s failed: shadowed: the port is kept%s for its restart, %zu bytes waiting to be sent", p->name.c_str(),
-       d->name.c_str(), open ? " open" : "", waiting);
+  klog_event(4, {"shadow-kept", {{"device", p->name}, {"driver", d->name}, {"open", open}, {"waiting", waiting}}},
+             "serial: %s: %s failed: shadowed: the port is kept%s for its restart, %zu bytes waiting to be sent", p->name.c_str(),
+             d->name.c_str(), open ? " open" : "", waiting);
 }
 
 // The open (or parked) port of handle h; throws the reason it is not usable.
@@ -451,8 +452,13 @@ void serial_restore(int line) {
     return;
   }
   static const char parity[] = "NOEMS";
-  klog(6, "serial: %s: restored on the restarted driver: %u baud %u%c%u%s, modem lines 0x%x, %zu bytes waiting resume", p->name.c_str(),
-       t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl, waiting);
+  klog_event(6,
+             {"shadow-restored",
+              {{"device", p->name}, {"baudRate", t.baud}, {"dataBits", t.data_bits}, {"parity", std::string(1, parity[t.parity])},
+               {"stopBits", t.stop_bits}, {"rtscts", t.flow == UART_FLOW_RTSCTS}, {"modemLines", mctrl}, {"waiting", waiting}}},
+             "serial: %s: restored on the restarted driver: %u baud %u%c%u%s, modem lines 0x%x, %zu bytes waiting resume",
+             p->name.c_str(), t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl,
+             waiting);
 }
 
 

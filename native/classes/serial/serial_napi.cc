@@ -38,7 +38,7 @@ auto guarded(Napi::Env env, F f) -> decltype(f()) {
   }
 }
 
-Napi::Value Ports(const Napi::CallbackInfo &info) {
+Napi::Value SerialPorts(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env);
   for (const SerialPortInfo &p : serial_ports()) {
@@ -58,7 +58,7 @@ Napi::Value Ports(const Napi::CallbackInfo &info) {
   return a;
 }
 
-Napi::Value Open(const Napi::CallbackInfo &info) {
+Napi::Value SerialOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   SerialHandle h = guarded(env, [&] { return serial_open(info[0].As<Napi::String>()); });
   Napi::Object o = Napi::Object::New(env);
@@ -67,26 +67,26 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   return o;
 }
 
-Napi::Value Close(const Napi::CallbackInfo &info) {
+Napi::Value SerialClose(const Napi::CallbackInfo &info) {
   guarded(info.Env(), [&] { serial_close(handle_arg(info)); });
   return info.Env().Undefined();
 }
 
-Napi::Value Write(const Napi::CallbackInfo &info) {
+Napi::Value SerialWrite(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array b = info[2].As<Napi::Uint8Array>();
   size_t n = guarded(env, [&] { return serial_write(handle_arg(info), b.Data(), b.ByteLength()); });
   return Napi::Number::New(env, (double)n);
 }
 
-Napi::Value Read(const Napi::CallbackInfo &info) {
+Napi::Value SerialRead(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  size_t max = info.Length() > 2 ? (size_t)info[2].As<Napi::Number>().Int64Value() : 1 << 20;
+  size_t max = info[2].IsUndefined() ? 1 << 20 : (size_t)info[2].As<Napi::Number>().Int64Value();
   std::vector<uint8_t> v = guarded(env, [&] { return serial_read(handle_arg(info), max); });
   return Napi::Buffer<uint8_t>::Copy(env, v.data(), v.size());
 }
 
-Napi::Value SetTermios(const Napi::CallbackInfo &info) {
+Napi::Value SerialSetTermios(const Napi::CallbackInfo &info) {
   Napi::Object o = info[2].As<Napi::Object>();
   SerialTermios t;
   t.baud = o.Get("baud").As<Napi::Number>().Uint32Value();
@@ -98,16 +98,16 @@ Napi::Value SetTermios(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value SetMctrl(const Napi::CallbackInfo &info) {
+Napi::Value SerialSetMctrl(const Napi::CallbackInfo &info) {
   guarded(info.Env(), [&] { serial_set_mctrl(handle_arg(info), info[2].As<Napi::Number>().Uint32Value()); });
   return info.Env().Undefined();
 }
 
-Napi::Value GetMctrl(const Napi::CallbackInfo &info) {
+Napi::Value SerialGetMctrl(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), guarded(info.Env(), [&] { return serial_get_mctrl(handle_arg(info)); }));
 }
 
-Napi::Value TxIdle(const Napi::CallbackInfo &info) {
+Napi::Value SerialTxIdle(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), guarded(info.Env(), [&] { return serial_tx_idle(handle_arg(info)); }));
 }
 
@@ -142,7 +142,7 @@ void drain_events(Napi::Env env) {
 }
 
 // setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached', 'failed'.
-Napi::Value SetListener(const Napi::CallbackInfo &info) {
+Napi::Value SerialSetListener(const Napi::CallbackInfo &info) {
   g_pump.init(info.Env(), info[0].As<Napi::Function>());
   serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &why) {
     {
@@ -206,7 +206,7 @@ bool open_pty(int *master, int *slave, char *name, size_t size) {
   return true;
 }
 
-Napi::Value PtyPair(const Napi::CallbackInfo &info) {
+Napi::Value SerialPtyPair(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   auto *nm = new NullModem;
   char names[2][128];
@@ -240,7 +240,7 @@ Napi::Value PtyPair(const Napi::CallbackInfo &info) {
   return o;
 }
 
-Napi::Value PtyPairClose(const Napi::CallbackInfo &info) {
+Napi::Value SerialPtyPairClose(const Napi::CallbackInfo &info) {
   NullModem *nm = nullptr;
   {
     std::lock_guard<std::mutex> g(g_modems_lock);
@@ -295,9 +295,9 @@ Napi::Value TtyAttributes(const Napi::CallbackInfo &info) {
 }
 
 // uartLineSettings(deviceIndex): what the UART model last asked of its tty.
-Napi::Value UartLine(const Napi::CallbackInfo &info) {
+Napi::Value UartLineSettings(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  UartLineSettings s;
+  nooks::UartLineSettings s;
   if (!uart16550_line_settings(bus_device(info[0].As<Napi::Number>().Int32Value()), &s))
     throw_code(env, "EINVAL", "no uart16550 device with that index");
   Napi::Object o = Napi::Object::New(env);
@@ -316,22 +316,6 @@ Napi::Value UartRxLost(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)n);
 }
 
-AddonExports exports_([](Napi::Env env, Napi::Object e) {
-  e.Set("serialPorts", Napi::Function::New(env, Ports));
-  e.Set("serialOpen", Napi::Function::New(env, Open));
-  e.Set("serialClose", Napi::Function::New(env, Close));
-  e.Set("serialWrite", Napi::Function::New(env, Write));
-  e.Set("serialRead", Napi::Function::New(env, Read));
-  e.Set("serialSetTermios", Napi::Function::New(env, SetTermios));
-  e.Set("serialSetMctrl", Napi::Function::New(env, SetMctrl));
-  e.Set("serialGetMctrl", Napi::Function::New(env, GetMctrl));
-  e.Set("serialTxIdle", Napi::Function::New(env, TxIdle));
-  e.Set("serialSetListener", Napi::Function::New(env, SetListener));
-  e.Set("serialPtyPair", Napi::Function::New(env, PtyPair));
-  e.Set("serialPtyPairClose", Napi::Function::New(env, PtyPairClose));
-  e.Set("ttyAttributes", Napi::Function::New(env, TtyAttributes));
-  e.Set("uartLineSettings", Napi::Function::New(env, UartLine));
-  e.Set("uartRxLost", Napi::Function::New(env, UartRxLost));
-});
+#include "addon/serial.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace

@@ -348,9 +348,10 @@ class Uart16550 : public EmulatedDevice {
   }
 
   uint32_t undefined(const char *what, uint64_t off, unsigned width) {
-    if (width != 1) report_error("%s of undefined register 0x%lx (width %u: the 16550's registers are 8 bits)", what,
+    std::vector<LogField> fields{{"access", what}, {"register", off}, {"width", width}};
+    if (width != 1) report_error(std::move(fields), "%s of undefined register 0x%lx (width %u: the 16550's registers are 8 bits)", what,
                                  (unsigned long)off, width);
-    else report_error("%s of read-only register 0x%lx (%s)", what, (unsigned long)off, off == UART_LSR ? "LSR" : "MSR");
+    else report_error(std::move(fields), "%s of read-only register 0x%lx (%s)", what, (unsigned long)off, off == UART_LSR ? "LSR" : "MSR");
     return width == 1 ? 0xff : width == 2 ? 0xffff : 0xffffffff;
   }
 

@@ -66,8 +66,9 @@ void park_locked(const std::shared_ptr<Pcm> &p) {
       s->parked_at = Clock::now();
       n++;
     }
-  klog(4, "sound: %s: driver %s failed: shadowed, %d open stream%s kept for its restart", p->name.c_str(), p->driver.c_str(), n,
-       n == 1 ? "" : "s");
+  klog_event(4, {"shadow-kept", {{"device", p->name}, {"driver", p->driver}, {"streams", n}}},
+             "sound: %s: driver %s failed: shadowed, %d open stream%s kept for its restart", p->name.c_str(), p->driver.c_str(), n,
+             n == 1 ? "" : "s");
 }
 
 // With g_lock held: the restarted driver registered the parked pcm again as p. It gets the mixer the shadow

@@ -299,9 +299,12 @@ class PcmDevice : public EmulatedDevice {
         e.status = 2;
         return;
       }
-      if (goes_on)
-        klog(6, "%s: playback resumed at frame %u after a cut of %.1f ms", name.c_str(), wav_bytes_ / (wav_channels_ * 2),
-             std::chrono::duration<double, std::milli>(now - cut_at_).count());
+      if (goes_on) {
+        unsigned frame = wav_bytes_ / (wav_channels_ * 2);
+        double cut_ms = std::chrono::duration<double, std::milli>(now - cut_at_).count();
+        klog_event(6, {"playback-resumed", {{"device", name}, {"frame", frame}, {"cutMs", cut_ms}}},
+                   "%s: playback resumed at frame %u after a cut of %.1f ms", name.c_str(), frame, cut_ms);
+      }
     }
     e.hw = 0;
     if (which == 1 && !resumes) cap_pos_ = 0;  // capture plays the file from its start

@@ -68,7 +68,7 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
 }
 
 // open(name, 'playback'|'capture', rate, channels, periodFrames, periods, onEvent) -> handle
-Napi::Value Open(const Napi::CallbackInfo &info) {
+Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>();
   std::string dirs = info[1].As<Napi::String>();
@@ -145,7 +145,7 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
 }
 
 // write(handle, buffer) -> bytes taken into the queue (whole frames; 0 when full)
-Napi::Value Write(const Napi::CallbackInfo &info) {
+Napi::Value PcmWrite(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   auto s = handle_arg(info);
   if (s->dir != SNDRV_PCM_STREAM_PLAYBACK) throw_code(env, "EINVAL", "write() on a capture stream");
@@ -175,7 +175,7 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
 }
 
 // read(handle, bytes) -> a Buffer of whole frames (up to `bytes`) once min(bytes, half the queue) are there, else null (an event comes when they are)
-Napi::Value Read(const Napi::CallbackInfo &info) {
+Napi::Value PcmRead(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   auto s = handle_arg(info);
   if (s->dir != SNDRV_PCM_STREAM_CAPTURE) throw_code(env, "EINVAL", "read() on a playback stream");
@@ -207,7 +207,7 @@ Napi::Value Read(const Napi::CallbackInfo &info) {
   return out;
 }
 
-Napi::Value Drain(const Napi::CallbackInfo &info) {
+Napi::Value PcmDrain(const Napi::CallbackInfo &info) {
   auto s = handle_arg(info);
   std::unique_lock<std::mutex> g(s->lock);
   if (!s->error.empty()) {
@@ -221,7 +221,7 @@ Napi::Value Drain(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Close(const Napi::CallbackInfo &info) {
+Napi::Value PcmClose(const Napi::CallbackInfo &info) {
   auto s = handle_arg(info);
   g_streams.erase(s->id);
   teardown_stream(s, true);
@@ -230,7 +230,7 @@ Napi::Value Close(const Napi::CallbackInfo &info) {
 
 // mixer(handle, volume 0..100 or -1 to keep it, mute true/false or null to keep it): the device's
 // mixer for the stream's direction; it stays as set for later streams.
-Napi::Value Mixer(const Napi::CallbackInfo &info) {
+Napi::Value PcmMixer(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   auto s = handle_arg(info);
   int64_t want_vol = info[1].As<Napi::Number>().Int64Value();
@@ -268,7 +268,7 @@ Napi::Value Mixer(const Napi::CallbackInfo &info) {
   return o;
 }
 
-Napi::Value Status(const Napi::CallbackInfo &info) {
+Napi::Value PcmStatus(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   auto s = handle_arg(info);
   std::lock_guard<std::mutex> g(s->lock);
@@ -283,7 +283,7 @@ Napi::Value Status(const Napi::CallbackInfo &info) {
   return o;
 }
 
-Napi::Value List(const Napi::CallbackInfo &info) {
+Napi::Value PcmList(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env);
   std::lock_guard<std::mutex> g(g_lock);
@@ -298,16 +298,7 @@ Napi::Value List(const Napi::CallbackInfo &info) {
   return a;
 }
 
-AddonExports exports_([](Napi::Env env, Napi::Object exports) {
-  exports.Set("pcmOpen", Napi::Function::New(env, Open));
-  exports.Set("pcmWrite", Napi::Function::New(env, Write));
-  exports.Set("pcmRead", Napi::Function::New(env, Read));
-  exports.Set("pcmDrain", Napi::Function::New(env, Drain));
-  exports.Set("pcmClose", Napi::Function::New(env, Close));
-  exports.Set("pcmMixer", Napi::Function::New(env, Mixer));
-  exports.Set("pcmStatus", Napi::Function::New(env, Status));
-  exports.Set("pcmList", Napi::Function::New(env, List));
-});
+#include "addon/sound.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace
 }  // namespace sound_class

@@ -249,11 +249,14 @@ bool restore(Stream &s, Op &op) {
     s.kick = true;
   }
   const char *name = s.pcm->name.c_str();
-  klog(6, "sound: %s: %s stream restored on the restarted driver at frame %llu%s", name,
-       s.dir == SNDRV_PCM_STREAM_PLAYBACK ? "playback" : "capture", (unsigned long long)s.frames_done, s.started ? ", running" : "");
+  const char *dir = s.dir == SNDRV_PCM_STREAM_PLAYBACK ? "playback" : "capture";
+  klog_event(6, {"shadow-restored", {{"device", name}, {"stream", dir}, {"frame", s.frames_done}, {"running", s.started}}},
+             "sound: %s: %s stream restored on the restarted driver at frame %llu%s", name, dir, (unsigned long long)s.frames_done,
+             s.started ? ", running" : "");
   if (lost)
-    klog(4, "sound: %s: %llu captured frames after frame %llu were lost with the failed driver's ring", name,
-         (unsigned long long)lost, (unsigned long long)taken);
+    klog_event(4, {"capture-lost", {{"device", name}, {"frames", lost}, {"after", taken}}},
+               "sound: %s: %llu captured frames after frame %llu were lost with the failed driver's ring", name,
+               (unsigned long long)lost, (unsigned long long)taken);
   return true;
 }
 

@@ -45,10 +45,11 @@ static void protect(uintptr_t lo, uintptr_t hi, int prot) {
 //          and while it does no driver code runs anywhere): one call.
 // So a crossing into the domain that ran last changes every other domain
 // with one call each way.
-using View = MprotectView;
+enum class View : uint8_t { exact, closed, open };
+static View g_views[kMaxDomains];  // by domain id, guarded by the mprotect lock
 
 static void set_view(Domain *d, View v) {
-  View was = d->view;
+  View was = g_views[d->id];
   if (was == v) return;
   const int rw = PROT_READ | PROT_WRITE;
   const Range &m = d->memory;
@@ -62,7 +63,7 @@ static void set_view(Domain *d, View v) {
   } else {
     protect(m.lo, m.hi, v == View::closed ? PROT_NONE : rw);
   }
-  d->view = v;
+  g_views[d->id] = v;
   if (v != View::closed && was != View::closed) return;  // the rest is writable in both
   int prot = v == View::closed ? PROT_NONE : rw;
   if (dma_apart) protect(d->dma.lo(), d->dma.hi(), prot);
@@ -78,7 +79,7 @@ static void apply(int domain_id) {
     if (!d || d->state.load() == DomainState::unloaded) continue;
     if (domain_id == d->id) set_view(d, View::exact);
     else if (domain_id >= 0) set_view(d, View::closed);
-    else if (d->view == View::closed) set_view(d, View::open);
+    else if (g_views[d->id] == View::closed) set_view(d, View::open);
   }
   if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
   g_mprotect_applied = domain_id;
@@ -132,6 +133,9 @@ bool pause_for_wait() {
 
 void resume_after_wait() { take(nooks_tls_ctx); }
 
+// A new domain's memory is as its driver may touch it (nothing applied yet).
+void new_view(Domain *d) { g_views[d->id] = View::exact; }
+
 }  // namespace
 
 const IsolationBackend kMprotectBackend = {
@@ -144,6 +148,7 @@ const IsolationBackend kMprotectBackend = {
     .close_memory = close_memory,
     .pause_for_wait = pause_for_wait,
     .resume_after_wait = resume_after_wait,
+    .domain_setup = new_view,
 };
 
 }  // namespace nooks

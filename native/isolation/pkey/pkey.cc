@@ -43,13 +43,22 @@ namespace {
 
 uint32_t g_pkey_mask = 0;  // PKRU bits (both) of every key nooks owns
 
+// Each domain's key, by domain id (set at domain_setup, under g_domains_lock).
+struct DomainKey {
+  int key = -1;
+  uint32_t pkru_bits = 0;  // PKRU bits for keys nooks owns, while inside the domain
+};
+DomainKey g_keys[kMaxDomains];
+
+int key_of(const Domain *d) { return g_keys[d->id].key; }
+
 // Inside domain d: key 0 read-only, every other nooks key inaccessible, d's own key open.
 void recompute_pkru_bits() {
   g_pkey_mask = 0;
   for (Domain *d : g_domains)
-    if (d && d->pkey >= 0) g_pkey_mask |= pkru_both(d->pkey);
+    if (d && key_of(d) >= 0) g_pkey_mask |= pkru_both(key_of(d));
   for (Domain *d : g_domains)
-    if (d) d->pkru_bits = pkru_wd(0) | (d->pkey >= 0 ? g_pkey_mask & ~pkru_both(d->pkey) : 0);
+    if (d) g_keys[d->id].pkru_bits = pkru_wd(0) | (key_of(d) >= 0 ? g_pkey_mask & ~pkru_both(key_of(d)) : 0);
 }
 
 // A key for a new domain. Node's V8 holds key 1, so 14 are left; past that,
@@ -58,31 +67,35 @@ void recompute_pkru_bits() {
 void take_key(Domain *self) {
   int k = pkey_alloc(0, 0);
   if (k >= 0) {
-    self->pkey = k;
+    g_keys[self->id] = {k};
     return;
   }
   if (errno != ENOSPC) throw std::runtime_error(std::string("pkey_alloc failed: ") + strerror(errno));
   int counts[16] = {0};
   for (Domain *d : g_domains)
-    if (d && d->pkey >= 0) counts[d->pkey]++;
+    if (d && key_of(d) >= 0) counts[key_of(d)]++;
   int best = -1;
   for (int i = 0; i < 16; i++)
     if (counts[i] && (best < 0 || counts[i] < counts[best])) best = i;
   if (best < 0) throw std::runtime_error("no protection key available (every key is held outside nooks)");
   klog(4, "nooks: out of protection keys: domain %s shares key %d with %d other domain(s); "
           "they are isolated from the kernel but not from each other", self->name.c_str(), best, counts[best]);
-  self->pkey = best;
+  g_keys[self->id] = {best};
 }
 
 bool key_shared(const Domain *self) {
   for (Domain *d : g_domains)
-    if (d && d != self && d->pkey == self->pkey) return true;
+    if (d && d != self && key_of(d) == key_of(self)) return true;
   return false;
 }
 
+// Also for a domain whose set-up failed (take_key threw: no key).
 void free_key(Domain *d) {
-  if (d->pkey >= 0 && !key_shared(d)) pkey_free(d->pkey);
+  if (key_of(d) >= 0 && !key_shared(d)) pkey_free(key_of(d));
+  g_keys[d->id] = {};
 }
+
+bool tag(const Domain *d, void *p, size_t n) { return pkey_mprotect(p, n, PROT_READ | PROT_WRITE, key_of(d)) == 0; }
 
 // Kernel code may touch every domain: a thread's PKRU opens only the keys
 // that existed when it last opened them.
@@ -97,7 +110,7 @@ int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool) {
   uint32_t orig = rdpkru();
   f->orig_pkru = orig;
   t->host_pkru = orig & ~g_pkey_mask;
-  dt->pkru = (orig & ~(g_pkey_mask | pkru_both(0))) | dt->domain->pkru_bits;
+  dt->pkru = (orig & ~(g_pkey_mask | pkru_both(0))) | g_keys[dt->domain->id].pkru_bits;
   return nooks_xpc_enter_pkey(f, c, dt->sp & ~(uintptr_t)15, dt->pkru);
 }
 
@@ -115,6 +128,8 @@ const IsolationBackend kPkeyBackend = {
     .domain_setup = take_key,
     .domain_teardown = free_key,
     .domains_changed = recompute_pkru_bits,
+    .tag_memory = tag,
+    .protection_key = key_of,
 };
 
 }  // namespace nooks

@@ -51,9 +51,11 @@ constexpr int kStopSignal = SIGUSR1;
 
 // What the kernel keeps of a driver's host process.
 struct DriverHost {
-  DriverHostShared *shared;
+  DriverHostShared *shared = nullptr;  // nullptr: none (no domain in the slot, or its set-up failed)
   pid_t pid = -1;
 };
+// d's (driver_host.cc keeps them by domain id; the host process has the copy forked with it).
+DriverHost &driver_host_of(const Domain *d);
 
 inline long futex(std::atomic<uint32_t> *w, int op, uint32_t val, const timespec *ts) {
   // Shared (not FUTEX_PRIVATE): the two sides are different processes.

@@ -20,23 +20,27 @@ namespace nooks {
 
 extern const int kKapiCount;
 
+static DriverHost g_hosts[kMaxDomains];
+
+DriverHost &driver_host_of(const Domain *d) { return g_hosts[d->id]; }
+
 bool driver_host_create(Domain *d) {
   void *p = mmap(nullptr, sizeof(DriverHostShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
-  d->host = new DriverHost{static_cast<DriverHostShared *>(p)};  // zeroed: every channel idle
+  driver_host_of(d) = {static_cast<DriverHostShared *>(p)};  // zeroed: every channel idle
   return true;
 }
 
 void driver_host_destroy(Domain *d) {
-  if (!d->host) return;
+  DriverHost &h = driver_host_of(d);
+  if (!h.shared) return;
   driver_host_stop(d);
-  munmap(d->host->shared, sizeof(DriverHostShared));
-  delete d->host;
-  d->host = nullptr;
+  munmap(h.shared, sizeof(DriverHostShared));
+  h = {};
 }
 
 void driver_host_thread_added(Domain *d, DomainThread *dt) {
-  DriverHostShared *s = d->host->shared;
+  DriverHostShared *s = driver_host_of(d).shared;
   Channel &ch = s->channels[dt->slot];
   ch.state.store(kIdle);
   ch.stack_lo = dt->stack_lo;
@@ -47,7 +51,7 @@ void driver_host_thread_added(Domain *d, DomainThread *dt) {
 }
 
 bool driver_host_start(Domain *d, std::string *why) {
-  DriverHost *h = d->host;
+  DriverHost *h = &driver_host_of(d);
   for (Channel &ch : h->shared->channels) {
     ch.state.store(kIdle);
     ch.sleeping[kKernelSide].store(0);
@@ -65,8 +69,8 @@ bool driver_host_start(Domain *d, std::string *why) {
 }
 
 void driver_host_stop(Domain *d) {
-  DriverHost *h = d->host;
-  if (!h || h->pid <= 0) return;  // idempotent: teardown and unload both stop it
+  DriverHost *h = &driver_host_of(d);
+  if (h->pid <= 0) return;  // idempotent: teardown and unload both stop it
   kill(h->pid, SIGKILL);
   while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -110,7 +114,7 @@ static void serve_kcall(Domain *d, Channel *ch) {
 }
 
 uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt) {
-  DriverHost *h = d->host;
+  DriverHost *h = &driver_host_of(d);
   Channel *ch = &h->shared->channels[dt->slot];
   ch->fn = (uint64_t)c->fn;
   memcpy(ch->args, c->args, sizeof c->args);

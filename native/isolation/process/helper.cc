@@ -153,7 +153,7 @@ void keep_own_shared_memory(Domain *d) {
   for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigdelset(&all, sig);
   pthread_sigmask(SIG_SETMASK, &all, nullptr);  // twins inherit it
   close_range(3, ~0u, 0);
-  g_shared = d->host->shared;
+  g_shared = driver_host_of(d).shared;
   keep_own_shared_memory(d);
 
   bool started[kMaxDomainThreads] = {};

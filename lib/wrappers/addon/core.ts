@@ -1,0 +1,53 @@
+// The core addon's functions (native/addon.cc): boot and shut down the
+// kernel, load and call drivers, recovery, inspection, benchmarks. lib/kernel.ts calls them.
+import type { DriverState, Isolation } from '../enums.js';
+import type { LogLine, NativeBench, NativeDomain, NativeFault, NativeObject, NativeTap, ParamValue, TextPatch } from '../../native.js';
+import { fn, surface } from './describe.js';
+
+export const core = surface({
+  name: 'core',
+  source: 'native/addon.cc',
+  functions: {
+    boot: fn<(isolation: Isolation) => void>('Boots the kernel in this thread with that isolation mode.', ['string']),
+    shutdown: fn<() => void>('Unloads every driver and stops the kernel\'s threads.', []),
+    load: fn<(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[],
+      params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[]) => number>(
+      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds. Its domain id.',
+      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?']),
+    patchText: fn<(id: number, offset: number, bytes: Buffer, transient: boolean) => void>(
+      'Writes an injected fault over the running driver\'s text.', ['number', 'number', 'bytes', 'boolean']),
+    unload: fn<(id: number, forFallback?: boolean) => void>(
+      'Unloads the driver; `forFallback`: a fallback driver takes the devices over, what their shadows parked waits for it.', ['number', 'boolean?']),
+    resolve: fn<(id: number, symbol: string) => number>('The address of a function the driver exports (ENOSYM).', ['number', 'string']),
+    call: fn<(id: number, fn: number, ...args: (number | bigint | boolean)[]) => number | bigint>(
+      'Calls a driver function in its domain with up to six integer arguments.', ['number', 'number']),
+    callBatch: fn<(id: number, calls: (number | bigint | boolean)[][]) => (number | bigint)[]>(
+      'Many calls [fn, ...args] in one crossing; their results.', ['number', 'array']),
+    restart: fn<(id: number) => void>('Restarts the driver.', ['number']),
+    fail: fn<(id: number) => number>('Fails the driver on purpose; the failure\'s generation.', ['number']),
+    disable: fn<(id: number, why?: string) => void>(
+      'Gives up on the driver; `why` ends the error of the requests its shadow kept ("<driver> <why>").', ['number', 'string?']),
+    setRecoveryPolicy: fn<(id: number, shadow: boolean, stallMs: number) => void>(
+      'What the kernel applies of the driver\'s policy: shadowing, the nannies\' deadline.', ['number', 'boolean', 'number']),
+    state: fn<(id: number) => DriverState>('The driver\'s state.', ['number']),
+    domains: fn<() => NativeDomain[]>('Every driver\'s domain.', []),
+    objects: fn<(id: number) => NativeObject[]>('The kernel objects the driver holds.', ['number']),
+    taps: fn<(id: number) => NativeTap[]>('The driver\'s crossings, per kernel call and class operation.', ['number']),
+    log: fn<() => LogLine[]>('The kernel log lines since the last call.', []),
+    hostProbe: fn<() => { address: number; value: bigint }>(
+      'A 64-bit kernel object in the host-object heap: tests aim wild writes at it and check it survives.', []),
+    setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
+    bench: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) => NativeBench>(
+      'Crossing costs, measured with the driver\'s empty functions.', ['number', 'number', 'number', 'number', 'number']),
+    benchRoundTrip: fn<(id: number, nop: number, runs: number, iters: number) => Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>>(
+      'The round trip alone.', ['number', 'number', 'number', 'number']),
+    benchMmio: fn<(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number) =>
+      { ioReadTicks: number; trappedReadTicks: number }>(
+      'One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)).',
+      ['number', 'number', 'number', 'number', 'number', 'number']),
+    benchScale: fn<(ids: number[], fns: number[], threads: number, seconds: number) => { crossings: number; seconds: number }>(
+      'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
+      ['array', 'array', 'number', 'number']),
+    pkeyUnusableReason: fn<() => string>('\'\' when isolation \'pkey\' can run here, else the reason it cannot.', []),
+  },
+});

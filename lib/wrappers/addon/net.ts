@@ -1,0 +1,32 @@
+// The net class's functions (native/classes/net/net_napi.cc), behind lib/classes/net.ts.
+import type { NetConfig, NetInfo, NetStats, NicWire } from '../../classes/net.js';
+import { fn, surface } from './describe.js';
+
+/** What the kernel hands JavaScript of one interface. */
+export interface NetEvent {
+  iface: string;
+  frames?: Buffer[];
+  link?: boolean;
+  /** Why the interface was reset under its handles. */
+  detached?: string;
+}
+
+export const net = surface({
+  name: 'net',
+  source: 'native/classes/net/net_napi.cc',
+  functions: {
+    netInit: fn<(deliver: (events: NetEvent[]) => void) => void>('Sets the callback that receives frames, link changes and resets.', ['function']),
+    netInfo: fn<(name: string) => (NetInfo & { users: number; queued: number; domain: number; flags?: number }) | null>(
+      'The interface, or null if no such name.', ['string']),
+    netList: fn<() => string[]>('Names of every interface ever registered.', []),
+    netOpen: fn<(name: string) => void>('One more user; opens the interface (ndo_open) for the first.', ['string']),
+    netClose: fn<(name: string) => void>('One user less; the last stops the interface (ndo_stop). Waiting frames are dropped.', ['string']),
+    netSend: fn<(name: string, frames: Buffer[]) => number>('Queues the frames and starts sending; how many were queued.', ['string', 'array']),
+    netConfigure: fn<(name: string, config: NetConfig) => number>(
+      'Kept for the interface (replayed after a recovery) and applied now if a driver has it. 0 or -errno.', ['string', 'object']),
+    netStats: fn<(name: string) => NetStats>('The driver\'s statistics (refreshed by ndo_get_stats) and the class\'s counters.', ['string']),
+    nicWire: fn<(device: string) => NicWire | null>('The emulated NIC\'s UDP wire and counters, or null if not a NIC.', ['string']),
+    nicCable: fn<(device: string, up: boolean) => boolean>('Plugs or pulls the emulated NIC\'s cable.', ['string', 'boolean']),
+    nicHangTx: fn<(device: string) => boolean>('Test hook: the emulated NIC\'s transmitter hangs.', ['string']),
+  },
+});

@@ -1,0 +1,36 @@
+// The serial class's functions (native/classes/serial/serial_napi.cc), behind lib/classes/serial.ts.
+import type { Parity, SerialPortInfo } from '../../classes/serial.js';
+import { fn, surface } from './describe.js';
+
+/** An open port: its line and the generation of the open (a stale handle is refused). */
+export interface SerialHandle {
+  line: number;
+  gen: number;
+}
+export type SerialListener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', why: string) => void;
+
+export const serial = surface({
+  name: 'serial',
+  source: 'native/classes/serial/serial_napi.cc',
+  functions: {
+    serialPorts: fn<() => SerialPortInfo[]>('The ports drivers have registered.', []),
+    serialOpen: fn<(name: string) => SerialHandle>('Opens a port (its driver\'s startup).', ['string']),
+    serialClose: fn<(line: number, gen: number) => void>('Closes the port.', ['number', 'number']),
+    serialWrite: fn<(line: number, gen: number, bytes: Uint8Array) => number>('Queues bytes to send; how many were taken.', ['number', 'number', 'bytes']),
+    serialRead: fn<(line: number, gen: number, max?: number) => Buffer>('The bytes received so far (up to `max`).', ['number', 'number', 'number?']),
+    serialSetTermios: fn<(line: number, gen: number, t: { baud: number; dataBits: number; stopBits: number; parity: number; flow: number }) => void>(
+      'Sets the line settings (the driver\'s set_termios).', ['number', 'number', 'object']),
+    serialSetMctrl: fn<(line: number, gen: number, mctrl: number) => void>('Sets the modem control lines.', ['number', 'number', 'number']),
+    serialGetMctrl: fn<(line: number, gen: number) => number>('The modem control lines.', ['number', 'number']),
+    serialTxIdle: fn<(line: number, gen: number) => boolean>('Whether everything written has left the transmitter.', ['number', 'number']),
+    serialSetListener: fn<(listener: SerialListener) => void>('Receives every port event, in order.', ['function']),
+    serialPtyPair: fn<() => { id: number; a: string; b: string }>('A null modem: two ptys whose masters are joined by a thread.', []),
+    serialPtyPairClose: fn<(id: number) => void>('Closes a null modem.', ['number']),
+    ttyAttributes: fn<(path: string) => { baudRate: number; dataBits: number; parity: Parity; stopBits: number; rtscts: boolean }>(
+      'The termios of a tty as the application sees it.', ['string']),
+    uartLineSettings: fn<(deviceIndex: number) => { baudRate: number; dataBits: number; parity: Parity; stopBits: number }>(
+      'What the UART model last asked of its tty.', ['number']),
+    uartRxLost: fn<(deviceIndex: number) => number>(
+      'Bytes received from the line that the UART discarded (a driver restart loses some).', ['number']),
+  },
+});

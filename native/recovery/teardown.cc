@@ -1,0 +1,96 @@
+// Teardown: the one place a failed domain's objects, memory and threads are
+// let go of (docs/recovery.md, "Teardown"). Every site that needs a failure
+// torn down (the recovery thread, a caller whose crossing faulted, restart,
+// fail, disable, the loader) asks recovery_ensure_torn_down; none does it itself.
+#include <time.h>
+
+#include "../dev/bus.h"
+#include "../kapi/log.h"
+#include "../kapi/subsystems.h"
+#include "../trap/trap.h"
+#include "recovery.h"
+
+namespace nooks {
+
+namespace {
+
+void release_object(Domain *d, const Object &o) {
+  switch (o.type) {
+    case ObjectType::irq: irq_release(d, (unsigned)o.key); break;
+    case ObjectType::timer: timer_release(d, o.key); break;
+    case ObjectType::work: work_release(d, o.key); break;
+    case ObjectType::blkdev:  // class registrations: their classes release them
+    case ObjectType::uart_port:
+    case ObjectType::pcm:
+    case ObjectType::netdev:
+    case ObjectType::mapping:  // the POSIX personality's (native/posix/)
+    case ObjectType::file:
+      if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
+      break;
+    case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
+    case ObjectType::device: bus_release_held(d, (int)o.key); break;  // held by the load option devices: reset
+    case ObjectType::iomap: bus_release_iomap(d, o.key); break;
+    case ObjectType::pci_dev:  // unbound with its driver
+    // Locks live in driver memory, which is reset; memory goes with the arenas.
+    case ObjectType::lock:
+    case ObjectType::mutex:
+    case ObjectType::dma:
+    case ObjectType::hugepage:
+    case ObjectType::memory:
+    case ObjectType::count: break;
+  }
+}
+
+bool threads_inside(Domain *d, bool abort) {
+  bool any = false;
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  for (DomainThread *dt : d->threads) {
+    if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
+    any = true;
+    if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
+  }
+  return any;
+}
+
+}  // namespace
+
+void recovery_tear_down_locked(Domain *d) {
+  // A failure moves failure_gen on once, and nothing fails a failed domain
+  // again: a teardown per generation is a teardown per failure.
+  uint64_t generation = d->failure_gen.load();
+  if (d->torn_down_gen == generation) return;
+  irq_mask_domain(d, true);
+  // Unwind every other thread inside the domain: driver code is unwound by the
+  // abort signal, kernel calls notice when they return or their wait wakes.
+  for (int round = 0; threads_inside(d, round % 20 == 0); round++) {
+    if (round == 1000) {  // 5 s
+      klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
+      break;
+    }
+    timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  g_backend.stop(d);  // its driver code may still run (a livelock)
+  for (const Object &o : d->objects.take_all()) release_object(d, o);
+  d->posix.reset();  // the POSIX personality's tables (hugetlbfs names too) go with its objects
+  {
+    std::lock_guard<std::mutex> mg(d->mem_lock);
+    d->heap.reset();
+    d->dma.reset();
+  }
+  {
+    std::lock_guard<std::mutex> tg(g_threads_lock);
+    for (ThreadCtx *t = threads_head(); t; t = t->next) {
+      int id = d->id;
+      t->abort_domain.compare_exchange_strong(id, -1);
+    }
+  }
+  d->torn_down_gen = generation;
+}
+
+void recovery_ensure_torn_down(Domain *d) {
+  std::lock_guard<std::mutex> g(d->recovery_lock);
+  recovery_tear_down_locked(d);
+}
+
+}  // namespace nooks
