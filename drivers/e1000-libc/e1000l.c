@@ -295,11 +295,11 @@ static void reset(struct e1000l *nic)
 		sleep_us(1000);
 	if (rd32(nic, CTRL) & CTRL_RST)
 		e1000l_die("%s: the reset did not complete", nic->addr);
-	wr32(nic, IMC, 0xffffffff);	/* again: the reset may have left causes masked in */
+	wr32(nic, IMC, 0xffffffff);	/* and after it, before anything can raise a cause */
 	rd32(nic, ICR);			/* reading clears the causes */
 }
 
-/* One EEPROM word through EERD (SDM 5.3.1, 13.4.4), for an adapter whose RAH0 the reset left invalid. */
+/* One EEPROM word through EERD (SDM chapter 13), for an adapter whose RAH0 the reset left invalid. */
 static uint16_t eeprom_word(struct e1000l *nic, unsigned word)
 {
 	uint32_t v = 0;
