@@ -96,6 +96,8 @@ export interface NativeBench {
   mprotectCallsPerCrossing: number;
   tappedRoundTripTicks: number;
   upcallTicks: number;
+  /** mprotect calls per kernel call (isolation 'mprotect'; 0 in the others). */
+  mprotectCallsPerKernelCall: number;
   batchedCallTicks: number;
 }
 
@@ -153,7 +155,8 @@ export interface NativeAddon {
   hostProbe(): { address: number; value: bigint };
   setFaultListener(fn: (domain: number, fault: NativeFault) => void): void;
   bench(id: number, nop: number, upcalls: number, runs: number, iters: number): NativeBench;
-  benchRoundTrip(id: number, nop: number, runs: number, iters: number): Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>;
+  /** Only the round trip and the kernel call (with more domains loaded). */
+  benchDomains(id: number, nop: number, upcalls: number, runs: number, iters: number): Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing' | 'upcallTicks' | 'mprotectCallsPerKernelCall'>;
   /** Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once. */
   benchScale(ids: number[], fns: number[], threads: number, seconds: number): { crossings: number; seconds: number };
   /** '' when isolation 'pkey' can run here, else the reason it cannot. */
