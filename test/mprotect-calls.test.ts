@@ -26,7 +26,6 @@ describe("mprotect calls per crossing, isolation 'mprotect'", () => {
   const callsWith = async (loaded: number) => {
     const [first] = await nulls.first(loaded);
     const upcalls = native().resolve(first.driver.id, 'upcall_nop');
-    native().benchDomains(first.driver.id, first.nop, upcalls, 1, 1); // the domains just loaded take their views
     const r = native().benchDomains(first.driver.id, first.nop, upcalls, 3, 200);
     return [r.mprotectCallsPerCrossing, r.mprotectCallsPerKernelCall];
   };
