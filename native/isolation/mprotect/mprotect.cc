@@ -117,6 +117,14 @@ static bool open_on_fault(uintptr_t addr) {
   return false;
 }
 
+// Kernel code serving a kernel call of caller's driver (nullptr: none) goes
+// on after another driver ran (a nested crossing, a wait): that driver's
+// memory is opened again at once, not on a fault, for the system calls
+// (which get EFAULT instead) the call may make on it.
+static void reopen_caller(DomainThread *caller) {
+  if (caller && caller->domain->view == View::closed) set_view(caller->domain, View::open);
+}
+
 // Takes the lock for t if it does not hold it; true if it took it.
 static bool take(ThreadCtx *t) {
   if (t->holds_mprotect) return false;
@@ -152,10 +160,7 @@ int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held) 
     give(t);
   } else if (t->holds_mprotect) {  // back in the kernel code that entered
     apply(-1);
-    // A kernel call's own driver was closed meanwhile: open it again for the
-    // system calls (which get EFAULT, not a fault) it may make on its memory.
-    Domain *caller = f->prev_cur ? f->prev_cur->domain : nullptr;
-    if (caller && caller->view == View::closed) set_view(caller, View::open);
+    reopen_caller(f->prev_cur);
   }
   return rc;
 }
@@ -170,7 +175,11 @@ bool pause_for_wait() {
   return holds;
 }
 
-void resume_after_wait() { take(nooks_tls_ctx); }
+void resume_after_wait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  take(t);
+  reopen_caller(t->cur);
+}
 
 }  // namespace
 
