@@ -130,7 +130,7 @@ describe('faults on kernel threads', () => {
   }, 5_000);
 
   it('a fault reported after its driver was unloaded is not taken for the driver loaded in its slot', async () => {
-    const late = await kernel.load(crashyAs('late'));
+    const late = await kernel.load(crashyAs(dir, 'late'));
     const slot = late.domainId;
     expect(late.call('timer_fault', 20)).toBe(0);
     // Without giving the event loop a turn (the report waits there): the
