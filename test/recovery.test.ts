@@ -138,11 +138,11 @@ describe('faults on kernel threads', () => {
     for (const end = Date.now() + 5_000; late.objects().length > 0; )
       if (Date.now() > end) throw new Error('the timer fault was not torn down');
     late.unload();
-    const heir = await kernel.load(crashyAs('heir'));
+    const heir = await kernel.load(crashyAs(dir, 'heir'));
     expect(heir.domainId).toBe(slot);
 
     // Reports come in order: once a later fault's is in, the late one's was too.
-    const witness = await kernel.load(crashyAs('witness'));
+    const witness = await kernel.load(crashyAs(dir, 'witness'));
     expect(witness.call('timer_fault', 20)).toBe(0);
     await until(() => eventsOf('witness').some((e) => e.event === 'recovered'), "the witness's recovery");
 
