@@ -110,6 +110,8 @@ export interface NativeBench {
   mprotectCallsPerCrossing: number;
   tappedRoundTripTicks: number;
   upcallTicks: number;
+  /** mprotect calls per kernel call (isolation 'mprotect'; 0 in the others). */
+  mprotectCallsPerKernelCall: number;
   batchedCallTicks: number;
 }
 

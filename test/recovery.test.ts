@@ -130,7 +130,7 @@ describe('faults on kernel threads', () => {
   }, 5_000);
 
   it('a fault reported after its driver was unloaded is not taken for the driver loaded in its slot', async () => {
-    const late = await kernel.load(crashyAs('late'));
+    const late = await kernel.load(crashyAs(dir, 'late'));
     const slot = late.domainId;
     expect(late.call('timer_fault', 20)).toBe(0);
     // Without giving the event loop a turn (the report waits there): the
@@ -138,11 +138,11 @@ describe('faults on kernel threads', () => {
     for (const end = Date.now() + 5_000; late.objects().length > 0; )
       if (Date.now() > end) throw new Error('the timer fault was not torn down');
     late.unload();
-    const heir = await kernel.load(crashyAs('heir'));
+    const heir = await kernel.load(crashyAs(dir, 'heir'));
     expect(heir.domainId).toBe(slot);
 
     // Reports come in order: once a later fault's is in, the late one's was too.
-    const witness = await kernel.load(crashyAs('witness'));
+    const witness = await kernel.load(crashyAs(dir, 'witness'));
     expect(witness.call('timer_fault', 20)).toBe(0);
     await until(() => eventsOf('witness').some((e) => e.event === 'recovered'), "the witness's recovery");
 

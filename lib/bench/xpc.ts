@@ -11,7 +11,7 @@ import { Kernel, type Isolation } from '../kernel.js';
 import { native } from '../native.js';
 import { cpuModel, defaultModes, eachMode, NullDrivers, round, type ModeStep, type ModeUnsupported } from './common.js';
 
-/** How many null drivers are loaded for the round trips of `domains` (mprotect closes every other domain per crossing). */
+/** How many null drivers are loaded for the round trips of `domains` (under mprotect a crossing's cost must not grow with them). */
 export const domainCounts = [1, 4, 16] as const;
 
 export interface XpcBenchOptions {
@@ -39,7 +39,7 @@ export interface XpcModeResult {
   roundTripNs: number;
   /** mprotect calls per round trip (isolation 'mprotect'; 0 in the others). */
   mprotectCallsPerCrossing: number;
-  /** The round trip with 1, 4 and 16 domains loaded (`iters / loaded` operations per run). */
+  /** The round trip and the kernel call with 1, 4 and 16 domains loaded (`iters / loaded` operations per run). */
   domains: DomainsRoundTrip[];
   /** The same round trip as a device class makes it: through the operation's tap (native/shadow/taps.cc). */
   tappedRoundTripCycles: number;
@@ -47,6 +47,8 @@ export interface XpcModeResult {
   /** One driver -> host -> driver kernel call (nooks_jiffies), measured in C++. */
   upcallCycles: number;
   upcallNs: number;
+  /** mprotect calls per kernel call (isolation 'mprotect'; 0 in the others). */
+  mprotectCallsPerKernelCall: number;
   /** One call to the empty function when calls are deferred, 63 per crossing (driver.batch). */
   batchedCallCycles: number;
   batchedCallNs: number;
@@ -65,6 +67,9 @@ export interface DomainsRoundTrip {
   roundTripCycles: number;
   roundTripNs: number;
   mprotectCallsPerCrossing: number;
+  upcallCycles: number;
+  upcallNs: number;
+  mprotectCallsPerKernelCall: number;
 }
 
 export interface XpcBenchResult {
@@ -116,12 +121,15 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
       const domains: DomainsRoundTrip[] = [];
       for (const loaded of domainCounts) {
         await nulls.first(loaded);
-        const r = loaded === 1 ? b : native().benchRoundTrip(drv.id, nop, runs, Math.max(1, Math.round(iters / loaded)));
+        const r = loaded === 1 ? b : native().benchDomains(drv.id, nop, upcalls, runs, Math.max(1, Math.round(iters / loaded)));
         domains.push({
           loaded,
           roundTripCycles: round(r.roundTripTicks),
           roundTripNs: round(r.roundTripTicks / b.tscPerNs),
           mprotectCallsPerCrossing: round(r.mprotectCallsPerCrossing, 2),
+          upcallCycles: round(r.upcallTicks),
+          upcallNs: round(r.upcallTicks / b.tscPerNs),
+          mprotectCallsPerKernelCall: round(r.mprotectCallsPerKernelCall, 2),
         });
       }
 
@@ -136,6 +144,7 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
         tappedRoundTripNs: round(b.tappedRoundTripTicks / b.tscPerNs),
         upcallCycles: round(b.upcallTicks),
         upcallNs: round(b.upcallTicks / b.tscPerNs),
+        mprotectCallsPerKernelCall: round(b.mprotectCallsPerKernelCall, 2),
         batchedCallCycles: round(b.batchedCallTicks),
         batchedCallNs: round(b.batchedCallTicks / b.tscPerNs),
         jsCallNs: round(jsCallNs),

@@ -25,6 +25,7 @@ namespace backend_nothing {
 inline std::string unusable_reason() { return ""; }
 inline void thread(ThreadCtx *) {}
 inline bool held() { return false; }
+inline bool address(uintptr_t) { return false; }
 inline void none() {}
 inline void domain(Domain *) {}
 inline void thread_added(Domain *, DomainThread *) {}
@@ -63,6 +64,10 @@ struct IsolationBackend {
   // meanwhile (UnlockedWait): true if resume_after_wait must follow.
   bool (*pause_for_wait)() = backend_nothing::held;
   void (*resume_after_wait)() = backend_nothing::none;
+  // Kernel code (not a driver's) faulted on addr: true if the backend made
+  // it accessible, and the access may run again. Called in the fault
+  // handler: async-signal-safe.
+  bool (*open_on_fault)(uintptr_t addr) = backend_nothing::address;
 
   // Domains and their threads. What a backend keeps per domain (a key, a
   // view, a host process) it keeps itself, by domain id: Domain has no field of any mode's.

@@ -95,6 +95,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   ThreadCtx *t = nooks_tls_ctx;
   DomainThread *dt = faulting_domain(t, uc);
   if (dt && emulate_mmio(t, dt, sig, si, uc)) return;
+  if (!dt && sig == SIGSEGV && g_backend.open_on_fault((uintptr_t)si->si_addr)) return;  // kernel code, memory opened
   if (!dt || !g_backend.contains_faults) return chain(sig, si, ucv);
   Fault &f = t->fault;
   f.kind = fault_kind_of(sig, si->si_code, (uintptr_t)si->si_addr, dt->stack_lo);

@@ -14,6 +14,9 @@ BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls
     return r;
   }
   if (calls.empty()) return r;  // nothing to run: no crossing (and no memcpy from a null vector)
+  // The page is in the domain, written before the crossing and read after:
+  // under mprotect the domain is closed while another driver runs.
+  DomainMemoryAccess access;
   nooks_batch *b = dt->batch;
   b->count = calls.size();
   b->done = 0;

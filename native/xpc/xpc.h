@@ -45,7 +45,7 @@ struct ThreadCtx {
   EntryFrame *top = nullptr;         // TC_TOP
   DomainThread *cur = nullptr;       // innermost domain (the caller of an upcall)
   uint32_t depth = 0;                // active entries, any domain
-  std::atomic<uint64_t> entries{0};  // outermost entries so far (watchdog progress)
+  std::atomic<uint64_t> entries{0};  // outermost entries so far (watchdog progress); written by this thread only
   std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
   std::atomic<int> abort_domain{-1}; // recovery or watchdog asks this thread to leave it
   std::atomic<int> abort_kind{0};    // FaultKind to report for that abort

@@ -4,7 +4,7 @@
 import { benchClass, classSuites, classWorkloads, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
 import { cpuModel, defaultModes } from '../../bench/common.js';
 import { benchScale, threadCounts, type ScaleBenchResult } from '../../bench/scale.js';
-import { benchXpc, domainCounts, type XpcBenchResult } from '../../bench/xpc.js';
+import { benchXpc, domainCounts, type DomainsRoundTrip, type XpcBenchResult } from '../../bench/xpc.js';
 import type { PciVia } from '../../pci.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
@@ -65,12 +65,16 @@ function printXpc(ctx: Context, r: XpcBenchResult): void {
   )) ctx.print(line);
   for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
   ctx.print('');
-  ctx.print('round trip with more domains loaded: cycles (mprotect calls per crossing)');
-  for (const line of table(
-    ['isolation', ...domainCounts.map((n) => `${n} loaded`)],
-    r.modes.flatMap((m) => (m.supported ? [[m.isolation, ...m.domains.map((d) => `${fig(d.roundTripCycles)} (${d.mprotectCallsPerCrossing})`)]] : [])),
-    ['left', ...domainCounts.map(() => 'right' as const)],
-  )) ctx.print(line);
+  const byDomains = (what: string, cell: (d: DomainsRoundTrip) => string) => {
+    ctx.print(`${what} with more domains loaded: cycles (mprotect calls each)`);
+    for (const line of table(
+      ['isolation', ...domainCounts.map((n) => `${n} loaded`)],
+      r.modes.flatMap((m) => (m.supported ? [[m.isolation, ...m.domains.map(cell)]] : [])),
+      ['left', ...domainCounts.map(() => 'right' as const)],
+    )) ctx.print(line);
+  };
+  byDomains('round trip', (d) => `${fig(d.roundTripCycles)} (${d.mprotectCallsPerCrossing})`);
+  byDomains('upcall', (d) => `${fig(d.upcallCycles)} (${d.mprotectCallsPerKernelCall})`);
   ctx.print('');
   ctx.print('one register read of an emulated device, from inside its driver: cycles (ns)');
   for (const line of table(

@@ -39,8 +39,9 @@ export const core = surface({
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
     bench: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) => NativeBench>(
       'Crossing costs, measured with the driver\'s empty functions.', ['number', 'number', 'number', 'number', 'number']),
-    benchRoundTrip: fn<(id: number, nop: number, runs: number, iters: number) => Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing'>>(
-      'The round trip alone.', ['number', 'number', 'number', 'number']),
+    benchDomains: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) =>
+      Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing' | 'upcallTicks' | 'mprotectCallsPerKernelCall'>>(
+      'Only the round trip and the kernel call (bench xpc with more domains loaded).', ['number', 'number', 'number', 'number', 'number']),
     benchMmio: fn<(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number) =>
       { ioReadTicks: number; trappedReadTicks: number }>(
       'One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)).',

@@ -22,7 +22,11 @@ namespace nooks {
 // code or touch driver memory: it holds g_mprotect_lock, from its outermost
 // entry until it leaves, and gives it up only while a kernel call waits
 // (UnlockedWait). While driver code runs, every other domain is inaccessible
-// and the host-object heap read-only; while kernel code runs, all is open.
+// and the host-object heap read-only. While kernel code runs, the heap is
+// writable and the domains stay as the last driver left them: the one that
+// ran keeps its own memory, the others stay closed until kernel code touches
+// them (open_on_fault). So a crossing costs the same calls however many
+// domains are loaded.
 static std::mutex g_mprotect_lock;
 static int g_mprotect_applied = -1;
 static std::atomic<uint64_t> g_mprotect_calls{0};
@@ -40,11 +44,10 @@ static void protect(uintptr_t lo, uintptr_t hi, int prot) {
 //  exact:  what its own driver may touch writable; the guards and unused
 //          stacks inaccessible. Kernel code needs no more: a domain left by
 //          its driver stays so.
-//  closed: nothing accessible (another domain's driver runs): one call.
-//  open:   the whole reservation writable, guards included (kernel code runs,
-//          and while it does no driver code runs anywhere): one call.
-// So a crossing into the domain that ran last changes every other domain
-// with one call each way.
+//  closed: nothing accessible (another domain's driver ran last): one call.
+//  open:   the whole reservation writable, guards included (kernel code
+//          touched it, and no driver code runs anywhere): one call.
+// Only a crossing into another domain closes an open one.
 enum class View : uint8_t { exact, closed, open };
 static View g_views[kMaxDomains];  // by domain id, guarded by the mprotect lock
 
@@ -72,17 +75,55 @@ static void set_view(Domain *d, View v) {
   for (const Range &r : d->mmio) protect(r.lo, r.hi, prot);
 }
 
-// Makes domain_id's memory the only accessible domain (-1: the kernel's view, all open).
+// addr lies in memory that d's view changes.
+static bool owns(Domain *d, uintptr_t addr) {
+  auto in = [addr](const Range &r) { return addr >= r.lo && addr < r.hi; };
+  if (in(d->memory) || (addr >= d->dma.lo() && addr < d->dma.hi())) return true;
+  for (const Segment &s : d->segments)
+    if (in(s.range)) return true;
+  std::lock_guard<std::mutex> g(d->mmio_lock);
+  for (const Range &r : d->mmio)
+    if (in(r)) return true;
+  return false;
+}
+
+// Under the lock: domain_id's memory the only accessible domain, or, -1,
+// the kernel's view (only the heap changes: the domains open on demand).
 static void apply(int domain_id) {
   if (domain_id == g_mprotect_applied) return;
-  for (Domain *d : g_domains) {
-    if (!d || d->state.load() == DomainState::unloaded) continue;
-    if (domain_id == d->id) set_view(d, View::exact);
-    else if (domain_id >= 0) set_view(d, View::closed);
-    else if (g_views[d->id] == View::closed) set_view(d, View::open);
-  }
+  if (domain_id >= 0)
+    for (Domain *d : g_domains) {
+      if (!d || d->state.load() == DomainState::unloaded) continue;
+      set_view(d, domain_id == d->id ? View::exact : View::closed);
+    }
   if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
   g_mprotect_applied = domain_id;
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // set before kernel code touches a domain (open_on_fault reads it)
+}
+
+// Kernel code (on the thread that holds the lock, under the kernel's view:
+// no driver code runs anywhere) touched addr: if it lies in a closed
+// domain's memory, open that domain and let the access run again. A
+// signal handler's: mprotect is async-signal-safe; the lock held means no
+// other thread changes the views meanwhile, and d->mmio_lock is only ever
+// held for a moment, never by kernel code that touches domain memory.
+static bool open_on_fault(uintptr_t addr) {
+  ThreadCtx *t = nooks_tls_ctx;
+  if (!t || !t->holds_mprotect || g_mprotect_applied != -1) return false;
+  for (Domain *d : g_domains) {
+    if (!d || d->state.load() == DomainState::unloaded || g_views[d->id] != View::closed || !owns(d, addr)) continue;
+    set_view(d, View::open);
+    return true;
+  }
+  return false;
+}
+
+// Kernel code serving a kernel call of caller's driver (nullptr: none) goes
+// on after another driver ran (a nested crossing, a wait): that driver's
+// memory is opened again at once, not on a fault, for the system calls
+// (which get EFAULT instead) the call may make on it.
+static void reopen_caller(DomainThread *caller) {
+  if (caller && g_views[caller->domain->id] == View::closed) set_view(caller->domain, View::open);
 }
 
 // Takes the lock for t if it does not hold it; true if it took it.
@@ -116,8 +157,12 @@ bool admit(ThreadCtx *t, Domain *d, bool *held) {
 int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held) {
   apply(dt->domain->id);
   int rc = nooks_xpc_enter_plain(f, c, dt->sp & ~(uintptr_t)15);
-  if (held && t->holds_mprotect) give(t);
-  else if (t->holds_mprotect) apply(-1);  // back in the kernel call that entered
+  if (held && t->holds_mprotect) {
+    give(t);
+  } else if (t->holds_mprotect) {  // back in the kernel code that entered
+    apply(-1);
+    reopen_caller(f->prev_cur);
+  }
   return rc;
 }
 
@@ -131,7 +176,11 @@ bool pause_for_wait() {
   return holds;
 }
 
-void resume_after_wait() { take(nooks_tls_ctx); }
+void resume_after_wait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  take(t);
+  reopen_caller(t->cur);
+}
 
 // A new domain's memory is as its driver may touch it (nothing applied yet).
 void new_view(Domain *d) { g_views[d->id] = View::exact; }
@@ -148,6 +197,7 @@ const IsolationBackend kMprotectBackend = {
     .close_memory = close_memory,
     .pause_for_wait = pause_for_wait,
     .resume_after_wait = resume_after_wait,
+    .open_on_fault = open_on_fault,
     .domain_setup = new_view,
 };
 
