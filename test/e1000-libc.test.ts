@@ -15,35 +15,13 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverFault, Kernel, nicWire, type Driver, type Isolation } from '../lib/index.js';
+import { E1000l, numberedFrame } from '../lib/apps/e1000l.js';
 import { benchClass } from '../lib/bench/classes.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
 import { faultOf, logEvents, until } from './helpers/util.js';
 
-const FRAME = 1516; // struct e1000l_frame: uint16_t len, uint8_t data[1514]
 const BATCH = 32;
-const STATS = 5 * 8; // struct e1000l_stats: five uint64_t
 const PEER_MAC = Buffer.from([0x52, 0x54, 0x00, 0xcc, 0xdd, 0x02]);
-
-/** Frame `seq` from `mac` to the partner: a local experimental ethertype, its number, a pattern; `len` bytes. */
-function frame(src: Buffer, dst: Buffer, seq: number, len = 60 + (seq % 40) * 30): Buffer {
-  const f = Buffer.alloc(len);
-  dst.copy(f, 0);
-  src.copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
-  f.writeUInt32BE(seq, 14);
-  for (let i = 18; i < len; i++) f[i] = (seq * 31 + i * 7) & 0xff;
-  return f;
-}
-
-/** An array of struct e1000l_frame. */
-function frameArray(frames: Buffer[]): Buffer {
-  const b = Buffer.alloc(FRAME * frames.length);
-  frames.forEach((f, i) => {
-    b.writeUInt16LE(f.length, FRAME * i);
-    f.copy(b, FRAME * i + 2);
-  });
-  return b;
-}
 
 // pkey where the CPU has protection keys (test/guest-pkey.test.ts runs this file in a QEMU guest that has them)
 describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])] as Isolation[])("the libc-style e1000 driver under '%s'", (isolation) => {
@@ -56,21 +34,14 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
   let mac = Buffer.alloc(6);
   const atPeer: Buffer[] = [];
   // the driver's state, as its caller holds it: made again after a restart
-  let nic = 0n;
-  let txBuf = 0;
-  let rxBuf = 0;
+  let nic: E1000l;
 
   /** What a caller does to start, and again after a recovery (the driver is back to its freshly loaded state). */
   const open = () => {
-    nic = BigInt(drv.call('e1000l_open', drv.cstring(address)));
-    txBuf = drv.alloc(FRAME * BATCH);
-    rxBuf = drv.alloc(FRAME * BATCH);
+    nic = new E1000l(drv, address, BATCH);
   };
   /** Sends frames seq..seq+n-1 in one batch (at most BATCH); returns how many the driver took. */
-  const sendBatch = (seq: number, n: number) => {
-    drv.write(txBuf, frameArray(Array.from({ length: n }, (_, k) => frame(mac, PEER_MAC, seq + k))));
-    return Number(drv.call('e1000l_tx_batch', nic, txBuf, n));
-  };
+  const sendBatch = (seq: number, n: number) => nic.send(Array.from({ length: n }, (_, k) => numberedFrame(mac, PEER_MAC, seq + k)));
   /** Sends frames seq..seq+n-1 batch by batch, each once the partner has the one before (its socket buffer is small in a guest). */
   const send = async (seq: number, n: number) => {
     const base = atPeer.length;
@@ -78,19 +49,6 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
       expect(sendBatch(seq + i, Math.min(BATCH, n - i))).toBe(Math.min(BATCH, n - i));
       await until(() => atPeer.length >= base + Math.min(i + BATCH, n), `frames up to ${seq + i + BATCH} at the partner`);
     }
-  };
-  const receive = () => {
-    const n = Number(drv.call('e1000l_rx_batch', nic, rxBuf, BATCH));
-    const b = drv.read(rxBuf, FRAME * n);
-    return Array.from({ length: n }, (_, i) => b.subarray(FRAME * i + 2, FRAME * i + 2 + b.readUInt16LE(FRAME * i)));
-  };
-  const stats = () => {
-    const st = drv.alloc(STATS);
-    drv.call('e1000l_stats', nic, st);
-    const b = drv.read(st, STATS);
-    drv.free(st);
-    const [rxFrames, rxBytes, txFrames, txBytes, rxMissed] = [0, 1, 2, 3, 4].map((i) => Number(b.readBigUInt64LE(8 * i)));
-    return { rxFrames, rxBytes, txFrames, txBytes, rxMissed };
   };
 
   beforeAll(async () => {
@@ -110,14 +68,11 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
   });
 
   it('brings the NIC up the userspace way: sysfs, resource0, a hugepage and pagemap; MAC from RAL0/RAH0, link up', () => {
-    const out = drv.alloc(6);
-    drv.call('e1000l_mac', nic, out);
-    mac = drv.read(out, 6);
-    drv.free(out);
+    mac = nic.mac();
     expect(mac.subarray(0, 5)).toEqual(Buffer.from([0x52, 0x54, 0x00, 0x12, 0x34])); // the model's default, from its EEPROM
     const text = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
     expect(kernel.log().map((l) => l.text)).toContain(`e1000l: ${address}: ${text}, link up, sysfs`);
-    expect(Number(drv.call('e1000l_link_up', nic))).toBe(1);
+    expect(nic.linkUp()).toBe(true);
     expect(logEvents(kernel, 'view-denied')).toEqual([]); // everything it opened was in its view (driver/unbind included)
   });
 
@@ -125,14 +80,14 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
     atPeer.length = 0;
     await send(0, 320);
     expect(atPeer.length).toBe(320);
-    atPeer.forEach((f, i) => expect(f.equals(frame(mac, PEER_MAC, i))).toBe(true));
-    const incoming = Array.from({ length: 50 }, (_, i) => frame(PEER_MAC, mac, 1000 + i));
+    atPeer.forEach((f, i) => expect(f.equals(numberedFrame(mac, PEER_MAC, i))).toBe(true));
+    const incoming = Array.from({ length: 50 }, (_, i) => numberedFrame(PEER_MAC, mac, 1000 + i));
     incoming.forEach((f) => peer.send(f, nicPort, '127.0.0.1'));
     const got: Buffer[] = [];
-    await until(() => (got.push(...receive()), got.length >= 50), '50 frames received');
+    await until(() => (got.push(...nic.receive()), got.length >= 50), '50 frames received');
     expect(got).toEqual(incoming);
     const octets = (fs: Buffer[]) => fs.reduce((n, f) => n + f.length + 4, 0);
-    expect(stats()).toEqual({ rxFrames: 50, rxBytes: octets(incoming), txFrames: 320, txBytes: octets(atPeer), rxMissed: 0 });
+    expect(nic.stats()).toEqual({ rxFrames: 50, rxBytes: octets(incoming), txFrames: 320, txBytes: octets(atPeer), rxMissed: 0 });
   });
 
   it.skipIf(!contained)('a fault injected after k frames is trapped; the driver restarts, is opened again, and traffic resumes', async () => {
@@ -149,7 +104,7 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
     open();
     await send(k, 64);
     expect(atPeer.map((f) => f.readUInt32BE(14))).toEqual(Array.from({ length: k + 64 }, (_, i) => i));
-    expect(stats()).toMatchObject({ txFrames: 64 }); // counted by the NIC since the restart's reset
+    expect(nic.stats()).toMatchObject({ txFrames: 64 }); // counted by the NIC since the restart's reset
   });
 
   it.skipIf(!contained)('a path outside its devices is EACCES (logged), and the driver\'s exit() on that error a contained failure', async () => {

@@ -16,6 +16,7 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { E1000L_FRAME, e1000lFrames } from '../apps/e1000l.js';
 import { openBlock, type BlockOp } from '../classes/block.js';
 import { freeUdpPort, nicWire, openNet, type NetInterface } from '../classes/net.js';
 import { openSerial, ptyPair } from '../classes/serial.js';
@@ -261,7 +262,6 @@ const netSend: Workload = {
   },
 };
 
-const LIBC_FRAME = 1516; // struct e1000l_frame (drivers/e1000-libc/e1000l.h)
 const LIBC_BATCH = 64;
 
 /** net-send through the libc-style driver, called as the library it is: no class, no interrupts, no kernel queue. */
@@ -277,14 +277,8 @@ const netSendLibc: Workload = {
     const { address, gone } = await nicAndPartner(kernel);
     const drv = await kernel.load('e1000-libc', { devices: [address] });
     const nic = drv.call('e1000l_open', drv.cstring(address));
-    const batch = drv.alloc(LIBC_FRAME * LIBC_BATCH);
-    const frame = frames(PARTNER_MAC, NIC_MAC)[0];
-    const array = Buffer.alloc(LIBC_FRAME * LIBC_BATCH);
-    for (let i = 0; i < LIBC_BATCH; i++) {
-      array.writeUInt16LE(frame.length, LIBC_FRAME * i);
-      frame.copy(array, LIBC_FRAME * i + 2);
-    }
-    drv.write(batch, array);
+    const batch = drv.alloc(E1000L_FRAME * LIBC_BATCH);
+    drv.write(batch, e1000lFrames(Array<Buffer>(LIBC_BATCH).fill(frames(PARTNER_MAC, NIC_MAC)[0])));
     // a tick's worth of batches, then the event loop: the driver takes what its ring has room for
     const sender = repeat(async () => {
       for (let k = 0; k < NET_WAITING / LIBC_BATCH && Number(drv.call('e1000l_tx_batch', nic, batch, LIBC_BATCH)) > 0; k++);
