@@ -106,6 +106,9 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
       expect(r.opened).toEqual([`e1000l: ${guestNics[via]}: ${r.mac}, link up, sysfs`, `e1000l: ${guestNics[via]}: ${r.mac}, link up, sysfs`]);
       expect(r).toMatchObject({ ok: true, link: true, echoed: NOOKS_FRAMES, fault: 'segv', state: 'running', viewDenied: 0, deviceErrors: 0 });
       expect(r.recoveries).toHaveLength(1);
+      // the bus addresses pagemap answered: physical under UIO (no IOMMU in the way), the domain's IOMMU window under VFIO
+      if (via === 'uio') expect(r.dmaPhysical).toMatch(/DMA memory on \d+ hugepages at physical 0x[0-9a-f]+/);
+      else expect(r.dmaPhysical).toBeNull();
       // every frame reached the partner once, in order, none from the batch that faulted; the NIC counted those since the restart
       const sent = atPartner[via].slice(FRAMES + NOOKS_FRAMES * NOOKS_MODES.indexOf(r.isolation), FRAMES + NOOKS_FRAMES * (NOOKS_MODES.indexOf(r.isolation) + 1));
       const mac = Buffer.from(r.mac.replace(/:/g, ''), 'hex');

@@ -31,7 +31,7 @@ export const program: Program = {
   class: 'net',
   summary: 'the libc-style e1000 driver on a real PCI NIC (UIO or VFIO): frames to an echoing link partner across a driver failure',
   options: {
-    address: '!PCI address', via: '!uio|vfio', isolation: 'mprotect|pkey|process|none (default mprotect)',
+    address: '!PCI address', via: '!uio|vfio', isolation: 'mprotect|pkey|none (default mprotect; real devices are not supported under process)',
     frames: 'N (default 512)', 'fault-after': 'N: frames before the injected fault (default half of them)',
   },
   async run(o) {
@@ -85,6 +85,8 @@ export const program: Program = {
         stats: nic.stats(), // since the restart's open
         opened: log.filter((l) => l.text.startsWith(`e1000l: ${address}:`)).map((l) => l.text),
         viewDenied: log.filter((l) => l.event?.kind === 'view-denied').length,
+        // UIO: the domain's DMA memory moved to hugepages, their physical addresses its bus addresses (what pagemap answers)
+        dmaPhysical: log.find((l) => l.text.includes('DMA memory on'))?.text ?? null,
         deviceErrors: kernel.devices().find((d) => d.name === address)?.errors ?? -1,
       };
     } finally {
