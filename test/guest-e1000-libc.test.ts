@@ -85,6 +85,7 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
       expect(run.output).toContain(`e1000l: ${guestNics[via]}: ${result.mac}, link up, ${via === 'uio' ? 'sysfs' : 'vfio'}`);
       expect(result).toMatchObject({ address: guestNics[via], link: 1, sent: FRAMES, received: FRAMES, intact: FRAMES });
       // the partner saw every frame, with the sender's MAC (read from RAL0/RAH0) as source
+      expect(sent).toHaveLength(FRAMES);
       expect(sent.every((f) => f.subarray(6, 12).toString('hex') === result.mac.replace(/:/g, ''))).toBe(true);
       // QEMU's counters (read-to-clear, summed by the driver): frames and octets, FCS included
       const octets = sent.reduce((n, f) => n + f.length + 4, 0);
