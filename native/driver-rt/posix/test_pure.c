@@ -1,12 +1,15 @@
 /*
  * Unit tests for the personality's pure parts (numbers, ctype, strings,
- * strerror), run on the host under ASan and UBSan by ../run-tests.sh: the
- * personality's definitions take the place of the host libc's in this
- * program, and must answer as glibc does.
+ * strerror, scanf, sorting, rand), run on the host under ASan and UBSan by
+ * ../run-tests.sh: the personality's definitions take the place of the host
+ * libc's in this program, and must answer as glibc does; where glibc's own
+ * answer is at hand (dlsym(RTLD_NEXT)), they are compared with it.
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,12 +106,147 @@ static void messages(void)
 	CHECK(strerror_r(EIO, buf, sizeof(buf)) != buf);
 }
 
+/* posix_abort, which ends a driver (process.c), ends a check here. */
+static jmp_buf aborted;
+static char abort_message[512];
+
+void posix_abort(const char *message) __attribute__((noreturn));
+void posix_abort(const char *message)
+{
+	snprintf(abort_message, sizeof(abort_message), "%s", message);
+	longjmp(aborted, 1);
+}
+
+/* Each case scanned by ours and by glibc's into four 64-byte slots: the
+ * same count, the same bytes. */
+static void scanning(void)
+{
+	static const char *const cases[][2] = {
+		{ "%d", "42" }, { "%d", "  -17x" }, { "%i", "0x1F" }, { "%i", "017" }, { "%i", "-0" }, { "%i", "08" },
+		{ "%u", "4294967295" }, { "%u", "-1" }, { "%x", "DEADbeef" }, { "%X", "0X10" }, { "%o", "777" },
+		{ "%hhd", "300" }, { "%hd", "70000" }, { "%d", "99999999999" }, { "%ld", "-9223372036854775808" },
+		{ "%lld", "123456789012345" }, { "%llx", "ffffffffffffffff" }, { "%zu", "18446744073709551615" },
+		{ "%jd", "-5" }, { "%3d", "12345" }, { "%5d", "  123456" }, { "%2x%x", "abcd" }, { "%hhu%hhn", "255" },
+		{ "%s", "  hello world" }, { "%5s", "abcdefgh" }, { "%s%n", "abc" }, { "%c", " x" }, { "%3c", "abcdef" },
+		{ "%[abc]", "abcabd" }, { "%[^\n]", "line one\nline two" }, { "%[]a]", "]]aab" }, { "%[a-c]", "abcd" },
+		{ "%[^-]", "x-y" }, { "%[0-9a-f]:%[0-9].%d", "00:02.0" }, { "%d%n", "12abc" }, { "%d %% %d", "1 % 2" },
+		{ "%d%%", "5%" }, { "%*d %d", "1 2" }, { "%*s%s", "x" }, { "%d", "" }, { "%s", "   " }, { "a%d", "b1" },
+		{ "%d", "-" }, { "%d", "+" }, { "0x%x", "0x1f" }, { "%d,", "7," }, { "%d:%d:%d", "1:2" },
+		{ "%p", "0x7fff1234" }, { "%d %s %x %n", "10 abc ff " }, { "0x%04x", "0x8086\n" },
+		{ "%lx %lx %lx", "0x00000000c0000000 0x00000000c0000fff 0x0000000000040200" },
+		{ "%d%d", "1 x" }, { "%c%c", "a" }, { "%[a]", "" }, { "%[a]", "b" }, { " %d", "\t\n 3" },
+		{ "%d%n%s", "1" }, { "%5[^:]:%s", "abcdefg:h" },
+	};
+	int (*theirs)(const char *, const char *, ...) = (int (*)(const char *, const char *, ...))dlsym(RTLD_NEXT, "__isoc99_sscanf");
+
+	CHECK(theirs != NULL && theirs != sscanf);
+	for (size_t i = 0; theirs && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char ours[4][64], glibc[4][64];
+		int n, m;
+
+		memset(ours, 0xa5, sizeof(ours));
+		memset(glibc, 0xa5, sizeof(glibc));
+		n = sscanf(cases[i][1], cases[i][0], ours[0], ours[1], ours[2], ours[3]);
+		m = theirs(cases[i][1], cases[i][0], glibc[0], glibc[1], glibc[2], glibc[3]);
+		if (n != m || memcmp(ours, glibc, sizeof(ours)))
+			fprintf(stderr, "sscanf(\"%s\", \"%s\"): %d, glibc %d\n", cases[i][1], cases[i][0], n, m);
+		CHECK(n == m && !memcmp(ours, glibc, sizeof(ours)));
+	}
+	/* no strtod: a floating conversion ends the driver, naming it */
+	if (!setjmp(aborted)) {
+		float f;
+
+		sscanf("1.5", "%f", &f);
+		CHECK(!"sscanf %f returned");
+	}
+	CHECK(!strcmp(abort_message, "scanf: no floating-point conversions in the POSIX personality (%f in the format)"));
+}
+
+static int ascending(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void sorting(void)
+{
+	int v[257], key;
+	unsigned int seed = 7;
+
+	for (int n = 0; n <= 257; n += 32) {
+		for (int i = 0; i < n; i++)
+			v[i] = rand_r(&seed) % 50;
+		qsort(v, (size_t)n, sizeof(v[0]), ascending);
+		for (int i = 1; i < n; i++)
+			CHECK(v[i - 1] <= v[i]);
+		for (key = -1; key <= 50; key++) {
+			int *at = bsearch(&key, v, (size_t)n, sizeof(v[0]), ascending);
+			int present = 0;
+
+			for (int i = 0; i < n; i++)
+				present |= v[i] == key;
+			CHECK(at ? *at == key : !present);
+		}
+	}
+	CHECK(abs(INT_MIN + 1) == INT_MAX && labs(-5) == 5 && llabs(-(1LL << 40)) == 1LL << 40);
+}
+
+/* rand, srand and rand_r give glibc's sequences. */
+static void randomness(void)
+{
+	int (*their_rand)(void) = (int (*)(void))dlsym(RTLD_NEXT, "rand");
+	void (*their_srand)(unsigned int) = (void (*)(unsigned int))dlsym(RTLD_NEXT, "srand");
+	int (*their_rand_r)(unsigned int *) = (int (*)(unsigned int *))dlsym(RTLD_NEXT, "rand_r");
+	static const unsigned int seeds[] = { 1, 0, 42, 0x80000000u, 0xffffffffu };
+
+	CHECK(their_rand && their_srand && their_rand_r && their_rand != rand);
+	if (!their_rand || !their_srand || !their_rand_r)
+		return;
+	for (int i = 0; i < 100; i++)
+		CHECK(rand() == their_rand());	/* unseeded: seed 1 */
+	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+		unsigned int a = seeds[s], b = seeds[s];
+
+		srand(seeds[s]);
+		their_srand(seeds[s]);
+		for (int i = 0; i < 1000; i++)
+			CHECK(rand() == their_rand() && rand_r(&a) == their_rand_r(&b) && a == b);
+	}
+}
+
+static void tokens(void)
+{
+	char text[] = ",a,,b c,", *save, *p = text;
+	char *t1, *t2, *t3;
+
+	t1 = strtok(text, ", ");
+	t2 = strtok(NULL, ", ");
+	t3 = strtok(NULL, ", ");
+	CHECK(!strcmp(t1, "a") && !strcmp(t2, "b") && !strcmp(t3, "c") && !strtok(NULL, ", "));
+	strcpy(text, "x=1;y");
+	CHECK(!strcmp(strtok_r(text, "=;", &save), "x") && !strcmp(strtok_r(NULL, "=;", &save), "1"));
+	CHECK(!strcmp(strtok_r(NULL, "=;", &save), "y") && !strtok_r(NULL, "=;", &save));
+	strcpy(text, "a,,b");
+	p = text;
+	t1 = strsep(&p, ",");
+	t2 = strsep(&p, ",");
+	t3 = strsep(&p, ",");
+	CHECK(!strcmp(t1, "a") && !strcmp(t2, "") && !strcmp(t3, "b") && !p && !strsep(&p, ","));
+	CHECK(memmem("abcabd", 6, "abd", 3) == (void *)((const char *)"abcabd" + 3) || !strcmp(memmem("abcabd", 6, "abd", 3), "abd"));
+	CHECK(!memmem("abcab", 5, "abd", 3) && !memmem("ab", 2, "abc", 3));
+}
+
 int main(void)
 {
 	numbers();
 	classes();
 	strings();
 	messages();
+	scanning();
+	sorting();
+	randomness();
+	tokens();
 	if (failures) {
 		fprintf(stderr, "posix: %d checks failed\n", failures);
 		return 1;
