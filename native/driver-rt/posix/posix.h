@@ -26,8 +26,8 @@
 #include <nooks/kapi.h>
 #include <nooks/posix_calls.h>
 
-/* Writes n bytes to a stream (stdout or stderr): each '\n' ends one line of
- * the kernel log. -1 (errno EBADF) for any other FILE. */
+/* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
+ * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
 int posix_stream_write(FILE *f, const char *p, size_t n);
 /* Logs what stdout and stderr hold of an unfinished line, and writes what
  * the FILE streams over files hold (exit does). */

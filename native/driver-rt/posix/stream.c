@@ -154,6 +154,7 @@ int posix_file_write(FILE *f, const char *p, size_t n)
 	if (!s)
 		return -1;
 	if (!(s->flags & CAN_WRITE)) {
+		s->flags |= HAD_ERROR;
 		errno = EBADF;
 		return -1;
 	}
