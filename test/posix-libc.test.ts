@@ -65,6 +65,23 @@ long attr_hex(const char *addr, const char *attr)
 	return n == 1 ? (long)v : -1000 - n;
 }
 
+/* fgets and fread into a buffer of known size with a count that is not
+ * constant: _FORTIFY_SOURCE makes them __fgets_chk and __fread_chk. */
+long fortified_reads(const char *addr, int n)
+{
+	FILE *f = fopen(sysfs(addr, "vendor"), "r");
+	char line[8], raw[8];
+	long r;
+
+	if (!f)
+		return -errno;
+	r = fgets(line, n, f) ? (long)strlen(line) : -1;
+	rewind(f);
+	r = r * 100 + (long)fread(raw, 1, (size_t)n, f);
+	fclose(f);
+	return r;
+}
+
 /* The lines of 'resource' (start, end, flags of each), by fscanf until EOF: the count. */
 long resource_lines(const char *addr, unsigned long long *out)
 {
@@ -331,7 +348,7 @@ it('the driver imports the names compilers emit for these calls, and the persona
   const imports = execFileSync('nm', ['-D', '--undefined-only', drv], { encoding: 'utf8' });
   expect(imports).not.toMatch(/\b(fopen64|__isoc99_fscanf|__isoc99_sscanf|pthread_mutex_lock|getline)\b/); // bound inside the image
   const defined = execFileSync('nm', [drv], { encoding: 'utf8' });
-  for (const name of ['fopen64', '__isoc99_fscanf', '__isoc99_sscanf', '__fprintf_chk', 'fdopen', 'getline', 'qsort', 'pthread_mutex_lock', 'strtok']) {
+  for (const name of ['fopen64', '__fgets_chk', '__fread_chk', '__isoc99_fscanf', '__isoc99_sscanf', '__fprintf_chk', 'fdopen', 'getline', 'qsort', 'pthread_mutex_lock', 'strtok']) {
     expect(defined).toMatch(new RegExp(` t ${name}$`, 'm'));
   }
 });
@@ -365,6 +382,15 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
     const bar0 = BigInt(0xc0000000 + nic.index * 0x1000000);
     expect(words).toEqual([bar0, bar0 + 0xfffn, 0x40200n, 0n]);
     expect(d.call('resource_getline', s(nic.address))).toBe(7 * 1000 + 57);
+  });
+
+  it('_FORTIFY_SOURCE\'s fgets and fread: checked against the buffer, an overflow ends the driver as glibc ends it', () => {
+    expect(d.call('fortified_reads', s(nic.address), 8)).toBe(7 * 100 + 7);
+    if (isolation === 'none') return; // nothing is contained under 'none'
+    expect(faultOf(() => d.call('fortified_reads', s(nic.address), 9))).toMatchObject({
+      kind: 'abort', message: `${d.name}: *** buffer overflow detected ***: terminated`,
+    });
+    buf = d.alloc(512);
   });
 
   it('fread, fseek, ftell, rewind, fgetc, feof, ferror, clearerr, fileno on configuration space', () => {
