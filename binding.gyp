@@ -101,7 +101,7 @@
                   'native/driver-rt/posix/process.c', 'native/driver-rt/posix/fortify.c', 'native/driver-rt/posix/files.c',
                   'native/driver-rt/posix/mman.c',
                   'native/driver-rt/posix/stream.c', 'native/driver-rt/posix/scanf.c', 'native/driver-rt/posix/pthread.c',
-                  'native/driver-rt/posix/sort.c', 'native/driver-rt/posix/random.c', 'native/driver-rt/posix/byteorder.c'],
+                  'native/driver-rt/posix/strtod.c', 'native/driver-rt/posix/sort.c', 'native/driver-rt/posix/random.c', 'native/driver-rt/posix/byteorder.c'],
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
     },

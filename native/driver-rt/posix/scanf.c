@@ -1,8 +1,8 @@
 /* The scanf family's scanner, over a source of bytes (a string here, a FILE
- * in stream.c): C's rules for %d %i %u %o %x %X %p %s %c %[set] %n %%, the
- * hh h l ll j z t L q modifiers, widths and '*'. No floating conversions
- * (the personality has no strtod): %f %e %g %a end the driver as abort()
- * does, naming the conversion, rather than read a number wrongly. */
+ * in stream.c): C's rules for %d %i %u %o %x %X %p %s %c %[set] %n %% and
+ * %f %e %g %a (by strtod.c), the hh h l ll j z t L q modifiers, widths and
+ * '*'. One byte of look-ahead, as in glibc: a field read as far as it can
+ * continue ("1e+x" reads "1e+") is converted as far as it is a number (1). */
 #include <limits.h>
 #include <stdint.h>
 
@@ -10,6 +10,8 @@
 
 /* Longest integer field kept (more digits than any 64-bit value has). */
 #define FIELD_MAX 72
+/* Longest floating-point field read (strtod keeps 800 digits). */
+#define FLOAT_FIELD_MAX 1023
 
 enum size { SIZE_CHAR, SIZE_SHORT, SIZE_INT, SIZE_LONG, SIZE_LLONG };
 
@@ -105,6 +107,52 @@ static void store_int(void *to, enum size size, unsigned long long v)
 	case SIZE_LONG: *(long *)to = (long)v; break;
 	case SIZE_LLONG: *(long long *)to = (long long)v; break;
 	}
+}
+
+/* Bytes that may continue `field` (of n bytes) as a floating-point number:
+ * strtod then says whether the whole field is one. */
+static int continues_float(const char *field, size_t n, int c)
+{
+	size_t at = n && (field[0] == '+' || field[0] == '-');
+	int hex = n >= at + 2 && field[at] == '0' && (field[at + 1] | 32) == 'x';
+	const char *word = n > at && (field[at] | 32) == 'i' ? "infinity" : n > at && (field[at] | 32) == 'n' ? "nan" : NULL;
+	int exponent = 0, point = 0;
+	char last = n ? field[n - 1] : 0;
+
+	if (word)
+		return n - at < strlen(word) && (c | 32) == word[n - at];
+	if (n == at)
+		return c == '+' || c == '-' ? n == 0 : (c >= '0' && c <= '9') || c == '.' || (c | 32) == 'i' || (c | 32) == 'n';
+	if (n == at + 1 && field[at] == '0' && (c | 32) == 'x')
+		return 1;
+	for (size_t i = at; i < n; i++) {
+		exponent |= (field[i] | 32) == (hex ? 'p' : 'e');
+		point |= field[i] == '.';
+	}
+	if (exponent)
+		return (c >= '0' && c <= '9') || ((c == '+' || c == '-') && (last | 32) == (hex ? 'p' : 'e'));
+	if (c == '.')
+		return !point;
+	if ((c | 32) == (hex ? 'p' : 'e'))
+		return 1;
+	return (c >= '0' && c <= '9') || (hex && (c | 32) >= 'a' && (c | 32) <= 'f');
+}
+
+/* A floating-point field of at most `width` bytes into `field`; its length. */
+static size_t float_field(struct scan *s, size_t width, char *field)
+{
+	size_t n = 0;
+	int c;
+
+	while (n < width && (c = get(s)) != EOF) {
+		if (!continues_float(field, n, c)) {
+			unget(s, c);
+			break;
+		}
+		field[n++] = (char)c;
+	}
+	field[n] = 0;
+	return n;
 }
 
 /* The set of a %[ conversion: `in[c]` for each byte; the format after it. */
@@ -258,11 +306,31 @@ int posix_vscan(struct scan_source *src, const char *f, va_list ap)
 			break;
 		}
 		case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A': {
-			char why[96] = "scanf: no floating-point conversions in the POSIX personality (%";
+			char field[FLOAT_FIELD_MAX + 1], *end;
+			size_t n;
 
-			why[strlen(why)] = *f;
-			strcat(why, " in the format)");
-			posix_abort(why);
+			if (!skip_space(&s))
+				return input_failure(assigned);
+			n = float_field(&s, width && width < FLOAT_FIELD_MAX ? width : FLOAT_FIELD_MAX, field);
+			/* glibc converts the longest number the field starts with ("1e+" is 1) */
+			if (size == SIZE_INT) {
+				float v = strtof(field, &end);
+
+				if (end == field)
+					return n ? assigned : input_failure(assigned);
+				if (to)
+					*(float *)to = v;
+			} else {
+				double v = strtod(field, &end);
+
+				if (end == field)
+					return n ? assigned : input_failure(assigned);
+				if (to && size == SIZE_LONG)
+					*(double *)to = v;
+				else if (to)
+					*(long double *)to = v;	/* at double precision */
+			}
+			break;
 		}
 		default:
 			return assigned;	/* not a conversion: glibc stops there too */
