@@ -30,6 +30,7 @@ const source = `
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <nooks/kapi.h>
 
 static char path[256];
 static const char *sysfs(const char *addr, const char *attr)
@@ -313,6 +314,41 @@ long release(void)
 	return pthread_mutex_unlock(&plain);
 }
 
+/* Another thread (a work item) against a recursive mutex this thread holds:
+ * its trylock is EBUSY (a hold of another thread is no recursion), its lock
+ * waits until this thread lets go. Progress, not time, orders the steps. */
+static pthread_mutex_t shared = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static struct work_struct contender;
+static volatile int tried = -1, got;
+
+static void contend(struct work_struct *w)
+{
+	(void)w;
+	tried = pthread_mutex_trylock(&shared);
+	pthread_mutex_lock(&shared);
+	got = 1;
+	pthread_mutex_unlock(&shared);
+}
+
+long contention(void)
+{
+	long ok = 0, bit = 1;
+	int i;
+
+	pthread_mutex_lock(&shared);
+	INIT_WORK(&contender, contend);
+	schedule_work(&contender);
+	for (i = 0; tried < 0 && i < 5000; i++)
+		usleep(1000);
+	ok |= (tried == EBUSY && !got) ? bit : 0, bit <<= 1;
+	ok |= (pthread_mutex_lock(&shared) == 0 && pthread_mutex_unlock(&shared) == 0 && !got) ? bit : 0, bit <<= 1;	/* still held once */
+	pthread_mutex_unlock(&shared);
+	for (i = 0; !got && i < 5000; i++)
+		usleep(1000);
+	ok |= got ? bit : 0, bit <<= 1;
+	return ok;
+}
+
 long lock_twice(void)
 {
 	pthread_mutex_lock(&plain);
@@ -445,6 +481,10 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
 
   it('pthread mutexes (normal, recursive, error-checking), spinlocks, pthread_once', () => {
     expect(Number(d.call('locks')).toString(2)).toBe('1'.repeat(11));
+  });
+
+  it('a mutex between two threads: another thread\'s trylock is EBUSY, its lock waits for the unlock', () => {
+    expect(Number(d.call('contention')).toString(2)).toBe('111');
   });
 
   it('a held mutex is the kernel\'s: tracked while held; locking it twice is a self-deadlock fault, not a hang', () => {
