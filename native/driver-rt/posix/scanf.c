@@ -3,6 +3,7 @@
  * %f %e %g %a (by strtod.c), the hh h l ll j z t L q modifiers, widths and
  * '*'. One byte of look-ahead, as in glibc: a field read as far as it can
  * continue ("1e+x" reads "1e+") is converted as far as it is a number (1). */
+#include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 
@@ -37,17 +38,12 @@ static void unget(struct scan *s, int c)
 	s->count--;
 }
 
-static int is_space(int c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 /* Skips blanks; the first other byte is left unread. Whether input remains. */
 static int skip_space(struct scan *s)
 {
 	int c;
 
-	while (is_space(c = get(s)))
+	while ((c = get(s)) != EOF && isspace(c))
 		;
 	unget(s, c);
 	return c != EOF;
@@ -214,7 +210,7 @@ int posix_vscan(struct scan_source *src, const char *f, va_list ap)
 		int suppress = 0, c, base = 10, is_signed = 1;
 		void *to;
 
-		if (is_space((unsigned char)*f)) {
+		if (isspace((unsigned char)*f)) {
 			skip_space(&s);
 			continue;
 		}
@@ -272,7 +268,7 @@ int posix_vscan(struct scan_source *src, const char *f, va_list ap)
 				f = scan_set(f + 1, in) - 1;
 			} else {
 				for (int b = 0; b < 256; b++)
-					in[b] = !is_space(b);
+					in[b] = !isspace(b);
 				if (!skip_space(&s))
 					return input_failure(assigned);
 			}

@@ -5,7 +5,7 @@
  * remainder is left: enough to round to any width. Slow beside glibc, but a
  * driver parses its numbers once. Up to 800 significant digits are kept; any
  * beyond only say whether the rest is zero, which is all rounding needs. */
-#include <float.h>
+#include <ctype.h>
 #include <stdint.h>
 
 #include "posix.h"
@@ -168,23 +168,18 @@ static uint64_t round_ratio(struct big *num, struct big *den, int p2, const stru
 	return ((uint64_t)(x2 + f->mant - 1 + f->bias) << (f->mant - 1)) + (m - ((uint64_t)1 << (f->mant - 1)));
 }
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* Whether s starts with `word` (lower case), whatever the case. */
 static int starts(const char *s, const char *word)
 {
 	for (; *word; s++, word++)
-		if (lower(*s) != *word)
+		if (tolower(*s) != *word)
 			return 0;
 	return 1;
 }
 
 static int hex_digit(int c)
 {
-	c = lower(c);
+	c = tolower(c);
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
@@ -197,7 +192,7 @@ static enum kind parse(const char *s, const char **end, int *negative, struct bi
 	int base = 10, digits = 0, kept = 0, sticky = 0, point = 0;
 	long exp10 = 0, exp2 = 0;
 
-	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+	while (isspace((unsigned char)*p))
 		p++;
 	*negative = *p == '-';
 	if (*p == '+' || *p == '-')
@@ -211,7 +206,7 @@ static enum kind parse(const char *s, const char **end, int *negative, struct bi
 		if (*p == '(') {
 			const char *q = p + 1;
 
-			while ((*q >= '0' && *q <= '9') || (lower(*q) >= 'a' && lower(*q) <= 'z') || *q == '_')
+			while (isalnum((unsigned char)*q) || *q == '_')
 				q++;
 			if (*q == ')')
 				p = q + 1;
@@ -222,7 +217,7 @@ static enum kind parse(const char *s, const char **end, int *negative, struct bi
 	big_set(num, 0);
 	big_set(den, 1);
 	*p2 = 0;
-	if (p[0] == '0' && lower(p[1]) == 'x' && (hex_digit(p[2]) >= 0 || (p[2] == '.' && hex_digit(p[3]) >= 0))) {
+	if (p[0] == '0' && tolower(p[1]) == 'x' && (hex_digit(p[2]) >= 0 || (p[2] == '.' && hex_digit(p[3]) >= 0))) {
 		base = 16;
 		p += 2;
 	}
@@ -257,7 +252,7 @@ static enum kind parse(const char *s, const char **end, int *negative, struct bi
 		big_mul_add(num, (uint32_t)base, 1);
 		exp10--;
 	}
-	if (lower(*p) == (base == 16 ? 'p' : 'e')) {
+	if (tolower(*p) == (base == 16 ? 'p' : 'e')) {
 		const char *q = p + 1;
 		int neg = *q == '-';
 		long e = 0;
