@@ -33,7 +33,7 @@ struct file_stream {
 static struct file_stream *streams;
 static DEFINE_MUTEX(streams_lock);
 
-static struct file_stream *posix_file_stream(FILE *f)
+static struct file_stream *file_stream_of(FILE *f)
 {
 	struct file_stream *s = (struct file_stream *)f;
 
@@ -148,7 +148,7 @@ static int unread(struct file_stream *s)
 
 int posix_file_write(FILE *f, const char *p, size_t n)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	int r = 0;
 
 	if (!s)
@@ -217,7 +217,7 @@ static void scan_unget(int c, void *ctx)
 
 int vfscanf(FILE *f, const char *fmt, va_list ap)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	struct scan_source src = { scan_get, scan_unget, s };
 	int n;
 
@@ -246,7 +246,7 @@ int plain_fscanf(FILE *f, const char *fmt, ...) __asm__("fscanf") __attribute__(
 
 int fgetc(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	int c;
 
 	if (!s)
@@ -264,7 +264,7 @@ int getc(FILE *f)
 
 char *fgets(char *out, int size, FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	int n = 0, c = 0;
 
 	if (!s || size <= 0)
@@ -289,7 +289,7 @@ char *__fgets_chk(char *out, size_t outlen, int size, FILE *f)
 
 size_t fread(void *p, size_t size, size_t n, FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	unsigned char *out = p;
 	size_t want, got = 0;
 	int c;
@@ -321,7 +321,7 @@ size_t __fread_chk(void *p, size_t plen, size_t size, size_t n, FILE *f)
 
 ssize_t getdelim(char **line, size_t *cap, int delim, FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	size_t n = 0;
 	int c = 0;
 
@@ -361,7 +361,7 @@ ssize_t getline(char **line, size_t *cap, FILE *f)
 
 int posix_file_flush(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	int r;
 
 	if (!s)
@@ -382,7 +382,7 @@ void posix_files_flush(void)
 
 int fclose(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	int r;
 
 	if (!s)
@@ -404,7 +404,7 @@ int fclose(FILE *f)
 
 int fseeko(FILE *f, off_t offset, int whence)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	int r;
 
 	if (!s)
@@ -430,7 +430,7 @@ int fseek(FILE *f, long offset, int whence)
 
 off_t ftello(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 	off_t at;
 
 	if (!s)
@@ -451,7 +451,7 @@ long ftell(FILE *f)
 
 void rewind(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 
 	if (s && fseeko(f, 0, SEEK_SET) == 0)
 		s->flags &= ~HAD_ERROR;
@@ -459,21 +459,21 @@ void rewind(FILE *f)
 
 int feof(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 
 	return s && (s->flags & AT_EOF);
 }
 
 int ferror(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 
 	return s && (s->flags & HAD_ERROR);
 }
 
 void clearerr(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 
 	if (s)
 		s->flags &= ~(AT_EOF | HAD_ERROR);
@@ -481,7 +481,7 @@ void clearerr(FILE *f)
 
 int fileno(FILE *f)
 {
-	struct file_stream *s = posix_file_stream(f);
+	struct file_stream *s = file_stream_of(f);
 
 	return s ? s->fd : -1;
 }
@@ -501,7 +501,7 @@ int setvbuf(FILE *f, char *buf, int mode, size_t size)
 	}
 	if (f == stdout || f == stderr)
 		return 0;
-	s = posix_file_stream(f);
+	s = file_stream_of(f);
 	if (!s)
 		return -1;
 	s->flags = mode == _IONBF ? s->flags | UNBUFFERED : s->flags & ~UNBUFFERED;
