@@ -3,13 +3,14 @@
  * drivers do. A stream is a heap block of the domain with one buffer, used
  * for reading or for writing (switching flushes); writes are fully buffered,
  * so a short fprintf to a sysfs attribute reaches it as one write at fflush
- * or fclose. stdout and stderr stay the kernel log (stdio.c). Each stream has
- * a mutex (a kernel lock, released at recovery); a recovery frees the heap
- * and the descriptors, so no stream outlives it. */
+ * or fclose. stdout and stderr stay the kernel log (stdio.c). A recovery
+ * frees the heap and the descriptors, and resets the driver's data: no
+ * stream, nor any of their locks, outlives it. */
 #undef _FILE_OFFSET_BITS
 #define _GNU_SOURCE
 #define _LARGEFILE64_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "posix.h"
@@ -23,7 +24,7 @@ struct file_stream {
 	unsigned int magic;
 	int fd;
 	int flags;
-	struct mutex lock;
+	int lock;	/* stream_lock() */
 	struct file_stream *next;	/* in the list of open streams (fflush(NULL), exit) */
 	size_t pos, len;		/* reading: the buffer's unread bytes are [pos, len) */
 	size_t pending;			/* writing: bytes waiting in the buffer */
@@ -31,7 +32,21 @@ struct file_stream {
 };
 
 static struct file_stream *streams;
-static DEFINE_MUTEX(streams_lock);
+static int streams_lock;
+
+/* The streams' locks are atomics in the domain: uncontended (the common
+ * case) they cost no kernel call, where a stream operation is one read or
+ * none; a waiter yields, since the holder may be in a kernel call. */
+static void stream_lock(int *word)
+{
+	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void stream_unlock(int *word)
+{
+	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
+}
 
 static struct file_stream *file_stream_of(FILE *f)
 {
@@ -78,10 +93,10 @@ static FILE *stream_over(int fd, int flags)
 	s->magic = STREAM_MAGIC;
 	s->fd = fd;
 	s->flags = (acc != O_WRONLY ? CAN_READ : 0) | (acc != O_RDONLY ? CAN_WRITE : 0);
-	mutex_lock(&streams_lock);
+	stream_lock(&streams_lock);
 	s->next = streams;
 	streams = s;
-	mutex_unlock(&streams_lock);
+	stream_unlock(&streams_lock);
 	return (FILE *)s;
 }
 
@@ -158,7 +173,7 @@ int posix_file_write(FILE *f, const char *p, size_t n)
 		errno = EBADF;
 		return -1;
 	}
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	if (s->len)
 		unread(s);
 	while (n && r == 0) {
@@ -173,7 +188,7 @@ int posix_file_write(FILE *f, const char *p, size_t n)
 	}
 	if (r == 0 && (s->flags & UNBUFFERED))
 		r = drain(s);
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return r ? -1 : 0;
 }
 
@@ -223,9 +238,9 @@ int vfscanf(FILE *f, const char *fmt, va_list ap)
 
 	if (!s)
 		return EOF;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	n = posix_vscan(&src, fmt, ap);
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return n;
 }
 /* <stdio.h> names it __isoc99_vfscanf; code built for C89 calls vfscanf */
@@ -251,9 +266,9 @@ int fgetc(FILE *f)
 
 	if (!s)
 		return EOF;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	c = next_byte(s);
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return c;
 }
 
@@ -269,10 +284,10 @@ char *fgets(char *out, int size, FILE *f)
 
 	if (!s || size <= 0)
 		return NULL;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	while (n < size - 1 && c != '\n' && (c = next_byte(s)) != EOF)
 		out[n++] = (char)c;
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	if (n == 0 && size > 1)
 		return NULL;
 	out[n] = 0;
@@ -297,7 +312,7 @@ size_t fread(void *p, size_t size, size_t n, FILE *f)
 	if (!s || !size || !n)
 		return 0;
 	want = size * n;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	while (got < want && (c = next_byte(s)) != EOF) {
 		size_t k = s->len - s->pos;
 
@@ -307,7 +322,7 @@ size_t fread(void *p, size_t size, size_t n, FILE *f)
 		s->pos += k;
 		got += k;
 	}
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return got / size;
 }
 
@@ -331,7 +346,7 @@ ssize_t getdelim(char **line, size_t *cap, int delim, FILE *f)
 		errno = EINVAL;
 		return -1;
 	}
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	while (c != delim && (c = next_byte(s)) != EOF) {
 		if (n + 2 > *cap || !*line) {
 			size_t bigger = *cap < 64 ? 128 : *cap * 2;
@@ -346,7 +361,7 @@ ssize_t getdelim(char **line, size_t *cap, int delim, FILE *f)
 		}
 		(*line)[n++] = (char)c;
 	}
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	if (!n)
 		return -1;
 	(*line)[n] = 0;
@@ -366,18 +381,18 @@ int posix_file_flush(FILE *f)
 
 	if (!s)
 		return EOF;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	r = drain(s);
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return r;
 }
 
 void posix_files_flush(void)
 {
-	mutex_lock(&streams_lock);
+	stream_lock(&streams_lock);
 	for (struct file_stream *s = streams; s; s = s->next)
 		posix_file_flush((FILE *)s);
-	mutex_unlock(&streams_lock);
+	stream_unlock(&streams_lock);
 }
 
 int fclose(FILE *f)
@@ -388,13 +403,13 @@ int fclose(FILE *f)
 	if (!s)
 		return EOF;
 	r = posix_file_flush(f);
-	mutex_lock(&streams_lock);
+	stream_lock(&streams_lock);
 	for (struct file_stream **at = &streams; *at; at = &(*at)->next)
 		if (*at == s) {
 			*at = s->next;
 			break;
 		}
-	mutex_unlock(&streams_lock);
+	stream_unlock(&streams_lock);
 	if (close(s->fd) < 0)
 		r = EOF;
 	s->magic = 0;
@@ -409,7 +424,7 @@ int fseeko(FILE *f, off_t offset, int whence)
 
 	if (!s)
 		return -1;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	r = drain(s);
 	if (!r && whence == SEEK_CUR)
 		offset -= (off_t)(s->len - s->pos);
@@ -418,7 +433,7 @@ int fseeko(FILE *f, off_t offset, int whence)
 		r = -1;
 	if (!r)
 		s->flags &= ~AT_EOF;
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return r ? -1 : 0;
 }
 int fseeko64(FILE *f, off64_t offset, int whence) __attribute__((alias("fseeko")));
@@ -435,11 +450,11 @@ off_t ftello(FILE *f)
 
 	if (!s)
 		return -1;
-	mutex_lock(&s->lock);
+	stream_lock(&s->lock);
 	at = lseek(s->fd, 0, SEEK_CUR);
 	if (at >= 0)
 		at += (off_t)s->pending - (off_t)(s->len - s->pos);
-	mutex_unlock(&s->lock);
+	stream_unlock(&s->lock);
 	return at;
 }
 off64_t ftello64(FILE *f) __attribute__((alias("ftello")));
