@@ -144,12 +144,15 @@ long config_stream(const char *addr)
 	ok |= (fseek(f, 2, SEEK_SET) == 0 && !feof(f) && ftell(f) == 2) ? bit : 0, bit <<= 1;
 	ok |= (fgetc(f) == cfg[2] && getc(f) == cfg[3] && ftell(f) == 4) ? bit : 0, bit <<= 1;
 	ok |= (fseek(f, -2, SEEK_CUR) == 0 && fgetc(f) == cfg[2]) ? bit : 0, bit <<= 1;
+	ok |= (ungetc(0x5a, f) == 0x5a && ftell(f) == 2 && fgetc(f) == 0x5a && ftell(f) == 3) ? bit : 0, bit <<= 1;
 	ok |= (fread(more, 2, 4, f) == 4 && !memcmp(more, cfg + 3, 8)) ? bit : 0, bit <<= 1;
 	rewind(f);
 	ok |= (ftell(f) == 0 && fgetc(f) == 0x4b) ? bit : 0, bit <<= 1;
 	ok |= (fileno(f) >= 3 && fputc('x', f) == EOF && ferror(f)) ? bit : 0, bit <<= 1;
 	clearerr(f);
 	ok |= (!ferror(f) && !feof(f)) ? bit : 0, bit <<= 1;
+	fseek(f, 0, SEEK_END);
+	ok |= (fgetc(f) == EOF && feof(f) && ungetc('x', f) == 'x' && !feof(f) && fgetc(f) == 'x') ? bit : 0, bit <<= 1;	/* at the end */
 	ok |= (fclose(f) == 0) ? bit : 0, bit <<= 1;
 	return ok;
 }
@@ -448,8 +451,8 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
     buf = d.alloc(512);
   });
 
-  it('fread, fseek, ftell, rewind, fgetc, feof, ferror, clearerr, fileno on configuration space', () => {
-    expect(Number(d.call('config_stream', s(nic.address))).toString(2)).toBe('1'.repeat(12)); // each bit one check
+  it('fread, fseek, ftell, rewind, fgetc, ungetc, feof, ferror, clearerr, fileno on configuration space', () => {
+    expect(Number(d.call('config_stream', s(nic.address))).toString(2)).toBe('1'.repeat(14)); // each bit one check
   });
 
   it('fprintf to an attribute: buffered until fflush, at once when unbuffered; the write\'s error reaches ferror', () => {

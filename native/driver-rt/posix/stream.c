@@ -277,6 +277,26 @@ int getc(FILE *f)
 	return fgetc(f);
 }
 
+/* One byte back into the buffer, to be read next (and counted by ftell). */
+int ungetc(int c, FILE *f)
+{
+	struct file_stream *s = file_stream_of(f);
+	int r = EOF;
+
+	if (!s || c == EOF)
+		return EOF;
+	stream_lock(&s->lock);
+	if (!s->pending && (s->pos || !s->len)) {
+		if (!s->len)
+			s->pos = s->len = 1;
+		s->buf[--s->pos] = (unsigned char)c;
+		s->flags &= ~AT_EOF;
+		r = (unsigned char)c;
+	}
+	stream_unlock(&s->lock);
+	return r;
+}
+
 char *fgets(char *out, int size, FILE *f)
 {
 	struct file_stream *s = file_stream_of(f);
