@@ -244,6 +244,8 @@ int posix_vscan(struct scan_source *src, const char *f, va_list ap)
 			else
 				break;
 		}
+		if (size >= SIZE_LONG && (*f == 'c' || *f == 's' || *f == '['))
+			return assigned;	/* wide characters (%lc %ls): not in the C locale's personality */
 		to = suppress || *f == 'n' ? NULL : va_arg(ap, void *);
 		switch (*f) {
 		case 'n':
