@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 static int failures;
 
@@ -146,6 +147,13 @@ static void scanning(void)
 		if (n != m || memcmp(ours, glibc, sizeof(ours)))
 			fprintf(stderr, "sscanf(\"%s\", \"%s\"): %d, glibc %d\n", cases[i][1], cases[i][0], n, m);
 		CHECK(n == m && !memcmp(ours, glibc, sizeof(ours)));
+	}
+	{
+		char wide[16] = "q";
+		int v = 0;
+
+		/* no wide characters: the scan stops there, nothing stored */
+		CHECK(sscanf("7 ab", "%d %ls", &v, (wchar_t *)wide) == 1 && v == 7 && wide[0] == 'q');
 	}
 }
 
