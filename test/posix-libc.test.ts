@@ -201,6 +201,17 @@ long unbind_by_fdopen(const char *addr)
 	return r + fclose(f);
 }
 
+/* Unbinds by a buffered fputs, then exits: exit writes what the stream holds. */
+long unbind_then_exit(const char *addr)
+{
+	FILE *f = fopen(sysfs(addr, "driver/unbind"), "w");
+
+	if (!f)
+		return -errno;
+	fputs(addr, f);
+	exit(3);
+}
+
 /* fopen's refusals: -errno. */
 long fopen_errno(const char *name, const char *mode)
 {
@@ -464,6 +475,16 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
     expect(d.call('unbind_by_fdopen', s(nic.address))).toBe(0);
     expect(kernel.log().slice(from).some((l) => l.source === d.name && l.text.includes('unbind'))).toBe(true);
     expect(kernel.devices()[0].driver).toBe(d.name);
+  });
+
+  it('exit writes what the streams hold before the driver ends', () => {
+    if (isolation === 'none') return; // exit is not contained under 'none': the process would end
+    const from = kernel.log().length;
+    expect(faultOf(() => d.call('unbind_then_exit', s(nic.address)))).toMatchObject({ kind: 'exit', message: `${d.name}: exit(3)` });
+    const lines = kernel.log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
+    expect(lines).toContainEqual(expect.stringContaining(`unbind ${nic.address}: accepted`));
+    expect(d.state).toBe('running');
+    buf = d.alloc(512);
   });
 
   it('fopen\'s refusals: outside the view EACCES, a bad mode EINVAL, a missing attribute ENOENT, a read-only one EACCES for writing', () => {
