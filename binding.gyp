@@ -30,6 +30,7 @@
         'native/addon_surface.cc',
         'native/bench/bench.cc',
         'native/bench/scale.cc',
+        'native/bench/bench_napi.cc',
         'native/dev/bus.cc',
         'native/dev/bus_napi.cc',
         'native/dev/config_space.cc',
