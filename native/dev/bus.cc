@@ -206,6 +206,7 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
       pdev->device = dev->device_id();
       pdev->irq = dev->irq_line;
       pdev->dev.name = strdup(dev->name.c_str());
+      snprintf(pdev->address, sizeof pdev->address, "%s", dev->address.c_str());
     }
     b.slots.push_back({std::move(dev), pdev});
     Slot &s = b.slots.back();
@@ -494,4 +495,21 @@ extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
   BusLock g;
   Slot *s = slot_of(pdev);
   return s ? s->drvdata : nullptr;
+}
+
+// A device held by the load option devices has no probe: this hands its
+// driver the pci_dev, tracked as a probe's is (released with the domain).
+extern "C" struct pci_dev *kapi_pci_get_held(const char *address) {
+  Domain *d = calling_domain();
+  BusLock g;
+  Slot *held = nullptr;
+  for (Slot &s : bus().slots) {
+    if (!s.held || s.dev->domain.load() != d->id || (address && s.dev->address != address)) continue;
+    if (held) return nullptr;  // NULL asks for the only one: there are several
+    held = &s;
+  }
+  if (!held) return nullptr;
+  if (!d->objects.find(ObjectType::pci_dev, (uintptr_t)held->pdev))
+    d->objects.add({ObjectType::pci_dev, (uintptr_t)held->pdev, sizeof(pci_dev), (uint64_t)held->dev->index, held->dev->name});
+  return held->pdev;
 }
