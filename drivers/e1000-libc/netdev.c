@@ -35,6 +35,7 @@ MODULE_DESCRIPTION("net-class adapter of the libc-style 82540EM driver (e1000l)"
 
 struct adapter {
 	struct e1000l *nic;
+	char address[16];	/* the NIC's, in driver memory: the library writes it to files */
 	struct net_device *netdev;
 	struct timer_list poll_timer;
 	spinlock_t lock;	/* the library is not thread-safe: xmit (JS thread) and poll (timer thread) */
@@ -213,7 +214,8 @@ static int adapter_init(void)
 		kfree(a);
 		return -ENOMEM;
 	}
-	a->nic = e1000l_open(pdev->address);	/* a setup error is fatal: exit(1), a contained failure */
+	memcpy(a->address, pdev->address, sizeof(a->address));
+	a->nic = e1000l_open(a->address);	/* a setup error is fatal: exit(1), a contained failure */
 	a->netdev = dev;
 	spin_lock_init(&a->lock);
 	timer_setup(&a->poll_timer, poll, 0);
