@@ -4,9 +4,10 @@
  * the NIC with the library (e1000l.h) and registers it as a net_device, so that
  * eth0, the net applications and the shadow driver run over it.
  *
- *  init:   the NIC at getenv("NIC") (the load option env), or the driver's
- *          only device held by the load option devices; its pci_dev from
- *          pci_get_held; e1000l_open; register_netdev
+ *  init:   the NIC at getenv("NIC") (the load option env), or else the first
+ *          device of the load option devices; its pci_dev from pci_get_held;
+ *          e1000l_open; register_netdev. Without a device it stays idle, as
+ *          a PCI driver that no device matched
  *  open:   carrier from e1000l_link_up; the poll timer starts
  *  xmit:   frames gathered until the batch ends (skb->xmit_more), then one
  *          e1000l_tx_batch (one doorbell); a frame's skb is freed once the
@@ -195,16 +196,17 @@ static const struct net_device_ops adapter_ops = {
 static int adapter_init(void)
 {
 	const char *address = getenv("NIC");
-	struct pci_dev *pdev = pci_get_held(address);	/* NULL: the only device held */
+	struct pci_dev *pdev = pci_get_held(address);	/* NULL: the first device held */
 	struct adapter *a;
 	struct net_device *dev;
 	int err;
 
+	if (!pdev && !address) {
+		pr_info("e1000l-net: no device held (load option devices): nothing to drive\n");
+		return 0;
+	}
 	if (!pdev) {
-		if (address)
-			pr_err("e1000l-net: NIC %s is not a device the driver holds (load option devices)\n", address);
-		else
-			pr_err("e1000l-net: no NIC in the load option env, and not exactly one device held (load option devices)\n");
+		pr_err("e1000l-net: NIC %s is not a device the driver holds (load option devices)\n", address);
 		return -ENODEV;
 	}
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
@@ -242,6 +244,8 @@ static void adapter_exit(void)
 {
 	struct adapter *a = the_adapter;
 
+	if (!a)
+		return;
 	unregister_netdev(a->netdev);	/* stops it first if it is open */
 	e1000l_close(a->nic);
 	kfree(a->netdev);

@@ -502,14 +502,12 @@ extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
 extern "C" struct pci_dev *kapi_pci_get_held(const char *address) {
   Domain *d = calling_domain();
   BusLock g;
-  Slot *held = nullptr;
-  for (Slot &s : bus().slots) {
-    if (!s.held || s.dev->domain.load() != d->id || (address && s.dev->address != address)) continue;
-    if (held) return nullptr;  // NULL asks for the only one: there are several
-    held = &s;
+  for (const std::string &a : d->devices) {  // in the order the option names them
+    Slot *s = slot_at(a);
+    if (!s || !s->held || s->dev->domain.load() != d->id || (address && a != address)) continue;
+    if (!d->objects.find(ObjectType::pci_dev, (uintptr_t)s->pdev))
+      d->objects.add({ObjectType::pci_dev, (uintptr_t)s->pdev, sizeof(pci_dev), (uint64_t)s->dev->index, s->dev->name});
+    return s->pdev;
   }
-  if (!held) return nullptr;
-  if (!d->objects.find(ObjectType::pci_dev, (uintptr_t)held->pdev))
-    d->objects.add({ObjectType::pci_dev, (uintptr_t)held->pdev, sizeof(pci_dev), (uint64_t)held->dev->index, held->dev->name});
-  return held->pdev;
+  return nullptr;
 }
