@@ -164,6 +164,7 @@ static int adapter_xmit(struct sk_buff *skb, struct net_device *dev)
 		spin_unlock(&a->lock);
 		return NETDEV_TX_BUSY;
 	}
+	/* the kernel holds frames to the MTU (max_mtu 1500): the bound only guards the copy */
 	a->tx[a->tx_count].len = (uint16_t)(skb->len < E1000L_FRAME_MAX ? skb->len : E1000L_FRAME_MAX);
 	memcpy(a->tx[a->tx_count].data, skb->data, a->tx[a->tx_count].len);
 	a->tx_skb[a->tx_count++] = skb;
