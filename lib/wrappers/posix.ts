@@ -31,6 +31,10 @@ const posixCore: KapiCall[] = [
     doc: 'usleep, nanosleep, sleep: sleep for at least `ns` nanoseconds. Counts against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
+    name: 'nooks_posix_sched_yield', ret: 'void', params: [],
+    doc: 'sched_yield: lets the kernel\'s other threads run (the driver\'s domain is left while they do).', blocking: true,
+  },
+  {
     name: 'nooks_posix_getenv', ret: 'long',
     params: [p('name', 'const char *', { kind: 'string', max: 256 }), p('buf', 'char *', { kind: 'writable', size: 'size', nullable: true }),
       p('size', 'size_t', { kind: 'size', max: 4096 })],
