@@ -75,12 +75,12 @@ const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_read', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'void *', { kind: 'writable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO.',
+    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO. An eventfd\'s read waits while its count is 0 (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_write', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'const void *', { kind: 'readable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold).',
+    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold). An eventfd\'s write waits while it would overflow (-EAGAIN under O_NONBLOCK).', blocking: true,
   },
   {
     name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
@@ -115,4 +115,30 @@ const posixFiles: KapiCall[] = [
   { name: 'nooks_posix_mapped', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'mlock, munlock, madvise: 0 when [addr, addr+length) is the driver\'s own memory (all of it stays resident), else -ENOMEM.' },
 ];
 
-export const posix: KapiCall[] = [...posixCore, ...posixFiles];
+/** The most events one epoll_wait returns (the personality asks for no more: fewer is allowed). */
+const epollMax = 1024;
+
+const posixEvents: KapiCall[] = [
+  {
+    name: 'nooks_posix_eventfd', ret: 'int', params: [p('count', 'unsigned int'), p('flags', 'int')],
+    doc: 'eventfd: a descriptor of a new 8-byte counter starting at `count` (EFD_NONBLOCK, EFD_SEMAPHORE, EFD_CLOEXEC). Reads take the count (EFD_SEMAPHORE: one) and wait while it is 0, writes add and wait while it would overflow; O_NONBLOCK: -EAGAIN instead. VFIO signals a device\'s interrupt on one (VFIO_DEVICE_SET_IRQS). -EINVAL, -EMFILE.',
+  },
+  {
+    name: 'nooks_posix_epoll_create', ret: 'int', params: [p('flags', 'int')],
+    doc: 'epoll_create, epoll_create1: a descriptor of a new epoll instance (EPOLL_CLOEXEC). -EINVAL, -EMFILE.',
+  },
+  {
+    name: 'nooks_posix_epoll_ctl', ret: 'int',
+    params: [p('epfd', 'int'), p('op', 'int'), p('fd', 'int'), p('events', 'unsigned int'), p('data', 'unsigned long long')],
+    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd) with `events` (EPOLLIN, EPOLLOUT; level-triggered: EPOLLET and EPOLLONESHOT are -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
+  },
+  {
+    name: 'nooks_posix_epoll_wait', ret: 'int',
+    params: [p('epfd', 'int'), p('events', 'void *', { kind: 'writable', size: 'maxevents * 12' }), p('maxevents', 'size_t', { kind: 'size', max: epollMax }),
+      p('timeout', 'int')],
+    doc: `epoll_wait, epoll_pwait: waits until a watched descriptor is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget); writes up to \`maxevents\` (at most ${epollMax}) struct epoll_event (12 bytes, packed, as on x86-64) to \`events\` and returns how many (0: the timeout). Counts against the driver's time budget, as msleep. -EBADF, -EINVAL.`,
+    blocking: true,
+  },
+];
+
+export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents];

@@ -77,7 +77,7 @@ class HugeFile : public File {
 class PagemapFile : public File {
  public:
   PagemapFile() : File("/proc/self/pagemap") {}
-  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off) override {
+  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off, int) override {
     if (off % 8 || n % 8) return -EINVAL;
     for (size_t i = 0; i < n / 8; i++) {
       uintptr_t page = (uintptr_t)(off / 8 + i) * 4096;

@@ -24,14 +24,14 @@ class TextFile : public File {
  public:
   TextFile(std::string path, std::string text, uint32_t mode, std::function<long(Domain *, const std::string &)> store)
       : File(std::move(path)), text_(std::move(text)), mode_(mode), store_(std::move(store)) {}
-  long pread(Domain *, uint8_t *buf, size_t n, uint64_t off) override {
+  long pread(Domain *, uint8_t *buf, size_t n, uint64_t off, int) override {
     if (!(mode_ & 0444)) return -EIO;
     if (off >= text_.size()) return 0;
     n = std::min(n, text_.size() - off);
     memcpy(buf, text_.data() + off, n);
     return (long)n;
   }
-  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t) override {
+  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t, int) override {
     if (!store_) return -EIO;
     std::string value((const char *)buf, n);
     while (!value.empty() && (value.back() == '\n' || value.back() == '\0')) value.pop_back();
@@ -50,10 +50,10 @@ class TextFile : public File {
 class ConfigFile : public File {
  public:
   ConfigFile(std::string path, std::string address) : File(std::move(path)), address_(std::move(address)) {}
-  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off) override {
+  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off, int) override {
     return access(d, n, off, [&](BusDevice &dev, uint32_t at, size_t len) { pci_config_read(dev, at, buf, len); });
   }
-  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t off) override {
+  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t off, int) override {
     return access(d, n, off, [&](BusDevice &dev, uint32_t at, size_t len) { pci_config_write(dev, at, buf, len); });
   }
   FileStat fstat() override { return {S_IFREG | 0644, kPciConfigSize}; }
