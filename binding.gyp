@@ -62,6 +62,8 @@
         'native/posix/hugepages.cc',
         'native/posix/mappings.cc',
         'native/posix/sysfs.cc',
+        'native/posix/vfio_device.cc',
+        'native/posix/vfio_iommu.cc',
         'native/posix/view.cc',
         'native/recovery/recovery.cc',
         'native/recovery/teardown.cc',
