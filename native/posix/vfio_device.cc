@@ -119,7 +119,7 @@ class VfioDevice : public File {
     }
     if (data != VFIO_IRQ_SET_DATA_EVENTFD || s.count != 1 || s.argsz < sizeof s + sizeof(int32_t)) return -EINVAL;
     int32_t fd;
-    check_readable(d, (const void *)(arg + sizeof s), sizeof fd, false, "ioctl", "VFIO_DEVICE_SET_IRQS");
+    check_ioctl_arg(d, arg + sizeof s, sizeof fd, "VFIO_DEVICE_SET_IRQS", false);
     memcpy(&fd, (const void *)(arg + sizeof s), sizeof fd);
     if (fd == -1) return trigger(nullptr), 0;
     std::shared_ptr<OpenFile> of = fd_get(d, fd);
@@ -157,7 +157,7 @@ class VfioGroup : public File {
       }
       case VFIO_GROUP_SET_CONTAINER: {
         int32_t fd;
-        check_readable(d, (const void *)arg, sizeof fd, false, "ioctl", "VFIO_GROUP_SET_CONTAINER");
+        check_ioctl_arg(d, arg, sizeof fd, "VFIO_GROUP_SET_CONTAINER", false);
         memcpy(&fd, (const void *)arg, sizeof fd);
         std::shared_ptr<OpenFile> of = fd_get(d, fd);
         if (!of) return -EBADF;
@@ -173,7 +173,7 @@ class VfioGroup : public File {
       case VFIO_GROUP_GET_DEVICE_FD: {
         std::shared_ptr<VfioContainer> c = container();
         if (!c || !c->iommu_set()) return -EINVAL;  // as Linux: the container's IOMMU first
-        check_string(d, (const char *)arg, 64, "ioctl", "VFIO_GROUP_GET_DEVICE_FD");
+        check_ioctl_string(d, arg, 64, "VFIO_GROUP_GET_DEVICE_FD");
         if (address_ != (const char *)arg) return -ENODEV;
         unsigned line = 0;
         if (!bus_with_held(d, address_, [&](BusDevice &dev) { line = dev.irq_line; })) return -ENODEV;
