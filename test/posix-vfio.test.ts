@@ -282,6 +282,19 @@ long eventfd_semantics(void)
 	return ok;
 }
 
+/* Waits with nothing to come: a blocking read of an eventfd (how 0), or epoll_wait with no timeout (how 1). */
+long wait_forever(long how)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int e = eventfd(0, 0), p = epoll_create1(0);
+	uint64_t v;
+
+	if (how == 0)
+		return read(e, &v, 8);
+	epoll_ctl(p, EPOLL_CTL_ADD, e, &ev);
+	return epoll_wait(p, &ev, 1, -1);
+}
+
 volatile long *volatile nowhere = (long *)16;
 long crash(void)
 {
@@ -400,5 +413,22 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX
     expect(d.call('fill', dma + 4096n, 100, 0x33)).toBe(1);
     expect([4095, 4096, 4195, 4196].map((o) => d.call('dma_byte', o))).toEqual([0, 0x33, 0x33, 0]);
     expect(d.call('wait_irq', 0)).toBe(1);
+  });
+});
+
+describe.each<Isolation>(['mprotect', 'process'])('a wait counts against the time budget, isolation \'%s\'', (isolation) => {
+  let kernel: Kernel;
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  it('a blocking eventfd read and an epoll_wait with no timeout that nothing signals end in timeout; the driver is recovered', async () => {
+    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
+    const d = await kernel.load(drv, { timeBudgetMs: 300 });
+    for (const how of [0, 1]) {
+      expect(faultOf(() => d.call('wait_forever', how)).kind).toBe('timeout');
+      expect(d.state).toBe('running');
+    }
+    expect(d.objects().filter((o) => o.type === 'file')).toEqual([]);
   });
 });
