@@ -69,7 +69,7 @@ const ioMax = 1 << 20;
 const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_open', ret: 'int', params: [p('dirfd', 'int'), path(), p('flags', 'int'), p('mode', 'unsigned int')],
-    doc: 'open, openat: a descriptor of the file at `path` in the driver\'s view (docs/drivers.md): its devices\' sysfs files, hugetlbfs, /proc/self/pagemap. Relative paths start at / (`dirfd` AT_FDCWD). -EACCES, logged, for any path outside the view; -ENOENT, -EEXIST, -EISDIR, -EMFILE.',
+    doc: 'open, openat: a descriptor of the file at `path` in the driver\'s view (docs/drivers.md): its devices\' sysfs files and VFIO groups, /dev/vfio/vfio, hugetlbfs, /proc/self/pagemap. Relative paths start at / (`dirfd` AT_FDCWD). -EACCES, logged, for any path outside the view; -ENOENT, -EEXIST, -EISDIR, -EMFILE.',
   },
   { name: 'nooks_posix_close', ret: 'int', params: [p('fd', 'int')], doc: 'close: 0, or -EBADF.' },
   {
@@ -103,7 +103,7 @@ const posixFiles: KapiCall[] = [
   },
   { name: 'nooks_posix_unlink', ret: 'int', params: [path()], doc: 'unlink: a hugetlbfs file\'s name goes (its memory when nothing maps it). -ENOENT, -EACCES.' },
   { name: 'nooks_posix_ftruncate', ret: 'int', params: [p('fd', 'int'), p('length', 'long long')], doc: 'ftruncate: sizes a hugetlbfs file (its DMA memory, 2 MiB aligned). -EBADF, -EINVAL, -ENOMEM, -EBUSY (mapped).' },
-  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: -ENOTTY for the files of the view (none has ioctls yet); -EBADF.' },
+  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: VFIO\'s requests on the container, a group and a device (docs/drivers.md, "The view"; `arg` points to <linux/vfio.h>\'s structs, checked by the file as the wrappers check pointers); -ENOTTY for other requests and files; -EBADF.' },
   { name: 'nooks_posix_fcntl', ret: 'int', params: [p('fd', 'int'), p('cmd', 'int'), p('arg', 'long')], doc: 'fcntl: F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_GETFD, F_SETFD (FD_CLOEXEC); -EINVAL for other commands, -EBADF.' },
   { name: 'nooks_posix_flock', ret: 'int', params: [p('fd', 'int'), p('operation', 'int')], doc: 'flock: LOCK_SH, LOCK_EX, LOCK_UN (| LOCK_NB) between the driver\'s descriptors of one file; a conflict is -EWOULDBLOCK (the holder is the driver itself: never waited for). -EBADF, -EINVAL.' },
   {
