@@ -86,6 +86,6 @@ extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxeve
     got = ep->ready(maxevents);
     return !got.empty();
   });
-  memcpy(events, got.data(), got.size() * sizeof(epoll_event));
+  if (!got.empty()) memcpy(events, got.data(), got.size() * sizeof(epoll_event));
   return (int)got.size();
 }
