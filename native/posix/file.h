@@ -34,7 +34,7 @@ class File {
   // What a read or write would find now (EPOLLIN | EPOLLOUT), for epoll; -EPERM: not pollable (a regular file).
   virtual int poll_events() { return -EPERM; }
   // `arg` comes unchecked: a kind whose requests take a pointer checks it
-  // (check_readable/check_writable, native/kapi/checks.h) before use.
+  // (check_ioctl_arg, native/posix/vfio.h) before use.
   virtual long ioctl(Domain *, unsigned long, unsigned long) { return -ENOTTY; }
   // The address in the driver's memory of `len` bytes at `off` (a multiple
   // of the page), or -errno; and its undoing (munmap, or recovery).
