@@ -8,12 +8,16 @@
     # `nooks sdk`; the in-tree drivers are held to no warnings.
     'driver_cflags': ['<!@(node dist/lib/sdk/flags.js cflags)', '-Werror'],
     'driver_link_flags': ['<!@(node dist/lib/sdk/flags.js link)'],
+    # drivers written against libc, built as `nooks build --posix` builds them
+    'posix_driver_cflags': ['<!@(node dist/lib/sdk/flags.js posix-cflags)', '-Werror'],
+    'posix_driver_link_flags': ['<!@(node dist/lib/sdk/flags.js posix-link)'],
   },
   'target_defaults': {
     'include_dirs': ['native/include', 'gen'],
   },
   # each driver of a device class adds its own target
-  'includes': ['drivers/blk/target.gypi', 'drivers/uart16550/target.gypi', 'drivers/pcm/target.gypi', 'drivers/e1000/target.gypi'],
+  'includes': ['drivers/blk/target.gypi', 'drivers/uart16550/target.gypi', 'drivers/pcm/target.gypi', 'drivers/e1000/target.gypi',
+               'drivers/e1000-libc/target.gypi'],
   'targets': [
     {
       'target_name': 'nooks',

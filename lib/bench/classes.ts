@@ -9,8 +9,9 @@
 // paper. This module measures; the command formats.
 //
 // Data goes through the classes' batched APIs, never a frame or a block per
-// crossing into JavaScript: net send() takes 256 frames a call, block
-// submitAll() 32 operations, sound and serial write() 100 ms and 4 KiB.
+// crossing into JavaScript: net send() takes 256 frames a call (the libc-style
+// driver's e1000l_tx_batch() 64), block submitAll() 32 operations, sound and
+// serial write() 100 ms and 4 KiB.
 import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +96,7 @@ interface Workload {
 
 const WARMUP_MS = 250; // queues filled, devices running, before the counters are read
 
-/** The names of the workloads a suite runs (one each for now). */
+/** The names of the workloads a suite runs (net: the kapi e1000 through eth0, and the libc-style driver). */
 export function classWorkloads(suite: ClassSuite): string[] {
   return suite === 'pci' ? ['pci-net-send'] : workloads[suite].map((w) => w.name);
 }
@@ -207,6 +208,29 @@ function frames(dst: string, src: string): Buffer[] {
   return new Array<Buffer>(SEND_BATCH).fill(frame);
 }
 
+const NIC_MAC = '52:54:00:00:0a:01';
+const PARTNER_MAC = '52:54:00:00:0b:01';
+
+/**
+ * The emulated NIC under test and its link partner: a second emulated e1000 whose interface is never opened,
+ * so its receiver is off and its model's thread takes the datagrams (recvmmsg, 32 at a time) and drops them.
+ * Each frame still costs the sender's model a sendto() onto the wire, and none reaches JavaScript: a
+ * JavaScript UDP sink would run a callback per datagram and measure Node's dgram more than the driver.
+ * gone(): the NIC's own count of frames gone to the wire (no crossing).
+ */
+async function nicAndPartner(kernel: Kernel): Promise<{ address: string; gone(): number }> {
+  const [port, partner] = [await freeUdpPort(), await freeUdpPort()];
+  const nic = kernel.addDevice('e1000', { bind: `127.0.0.1:${port}`, peer: `127.0.0.1:${partner}`, mac: NIC_MAC });
+  kernel.addDevice('e1000', { bind: `127.0.0.1:${partner}`, mac: PARTNER_MAC });
+  return {
+    address: nic.address,
+    gone() {
+      const w = nicWire(nic.name)!;
+      return w.framesSent + w.framesDropped;
+    },
+  };
+}
+
 const netSend: Workload = {
   name: 'net-send',
   unit: 'frames/s',
@@ -215,23 +239,13 @@ const netSend: Workload = {
     `about ${NET_WAITING} kept waiting; throughput: frames the driver reports transmitted. The link partner is a second ` +
     'emulated e1000 that nobody opens: its model reads the datagrams off the UDP wire and drops them, in C++.',
   async start(kernel) {
-    // The link partner: a second emulated e1000 whose interface is never opened, so its receiver is off and
-    // its model's thread takes the datagrams (recvmmsg, 32 at a time) and drops them. Each frame still costs
-    // the sender's model a sendto() onto the wire, and none reaches JavaScript: a JavaScript UDP sink would run
-    // a callback per datagram and measure Node's dgram more than the driver.
-    const [port, partner] = [await freeUdpPort(), await freeUdpPort()];
-    const nic = kernel.addDevice('e1000', { bind: `127.0.0.1:${port}`, peer: `127.0.0.1:${partner}`, mac: '52:54:00:00:0a:01' });
-    kernel.addDevice('e1000', { bind: `127.0.0.1:${partner}`, mac: '52:54:00:00:0b:01' });
+    const { gone } = await nicAndPartner(kernel);
     await kernel.load('e1000');
     const eth = openNet(kernel, 'eth0'); // the first e1000's: an interface name stays with its device for the process's life
     await until(() => eth.link, 'eth0: link up');
-    const batch = frames('52:54:00:00:0b:01', '52:54:00:00:0a:01'); // to the partner, from eth0
+    const batch = frames(PARTNER_MAC, NIC_MAC); // to the partner, from eth0
     // Topped up every millisecond from the NIC's own count of frames gone to the wire (no crossing): the driver
     // never runs dry, and no frame is refused for a full queue.
-    const gone = () => {
-      const w = nicWire(nic.name)!;
-      return w.framesSent + w.framesDropped;
-    };
     let accepted = 0;
     // At most one queue's worth per tick: where the driver drains frames as fast as they come (it runs in
     // another process under 'process'), an unbounded top-up would never give the event loop back.
@@ -244,6 +258,39 @@ const netSend: Workload = {
       await sleep(1);
     });
     return sending(eth, sender);
+  },
+};
+
+const LIBC_FRAME = 1516; // struct e1000l_frame (drivers/e1000-libc/e1000l.h)
+const LIBC_BATCH = 64;
+
+/** net-send through the libc-style driver, called as the library it is: no class, no interrupts, no kernel queue. */
+const netSendLibc: Workload = {
+  name: 'net-send-libc',
+  unit: 'frames/s',
+  driver: 'e1000-libc',
+  note: `${FRAME_BYTES}-byte frames sent by the libc-style driver (drivers/e1000-libc: plain C, its registers loads and ` +
+    `stores in its mmap'ed resource0, trapped and performed on the same emulated 82540EM), ${LIBC_BATCH} per ` +
+    'e1000l_tx_batch() call from JavaScript (one TDT doorbell each), up to 4096 frames a millisecond; the same link ' +
+    'partner as net-send; throughput: frames the NIC put on the wire.',
+  async start(kernel) {
+    const { address, gone } = await nicAndPartner(kernel);
+    const drv = await kernel.load('e1000-libc', { devices: [address] });
+    const nic = drv.call('e1000l_open', drv.cstring(address));
+    const batch = drv.alloc(LIBC_FRAME * LIBC_BATCH);
+    const frame = frames(PARTNER_MAC, NIC_MAC)[0];
+    const array = Buffer.alloc(LIBC_FRAME * LIBC_BATCH);
+    for (let i = 0; i < LIBC_BATCH; i++) {
+      array.writeUInt16LE(frame.length, LIBC_FRAME * i);
+      frame.copy(array, LIBC_FRAME * i + 2);
+    }
+    drv.write(batch, array);
+    // a tick's worth of batches, then the event loop: the driver takes what its ring has room for
+    const sender = repeat(async () => {
+      for (let k = 0; k < NET_WAITING / LIBC_BATCH && Number(drv.call('e1000l_tx_batch', nic, batch, LIBC_BATCH)) > 0; k++);
+      await sleep(1);
+    });
+    return { done: gone, stop: () => sender.stop() };
   },
 };
 
@@ -417,7 +464,7 @@ const serialSend: Workload = {
 };
 
 const workloads: Record<Exclude<ClassSuite, 'pci'>, readonly Workload[]> = {
-  net: [netSend],
+  net: [netSend, netSendLibc],
   block: [blockRandom],
   sound: [soundPlayback],
   serial: [serialSend],

@@ -1,5 +1,6 @@
 // An initramfs for a QEMU guest that runs this package: busybox, the host's
-// node and the libraries it links, kernel modules with their dependencies,
+// node (and objdump and nm, for the fault injector) and the libraries they
+// link, kernel modules with their dependencies,
 // and an /init that mounts the project (virtio-9p, read-only) and runs one
 // command. Written as a "newc" cpio archive directly (no cpio tool needed).
 import { execFileSync } from 'node:child_process';
@@ -125,9 +126,19 @@ export function buildInitramfs(out: string, o: InitramfsOptions): void {
   for (const tool of ['sh', 'mount', 'insmod', 'dd', 'cat', 'echo', 'mkdir', 'poweroff', 'sleep', 'ifconfig'])
     addFile(`bin/${tool}`, Buffer.from('busybox'), LINK);
   addFile('etc/hosts', Buffer.from('127.0.0.1 localhost\n'), 0o100644);
-  const node = realpathSync(process.execPath);
-  addFile('bin/node', readFileSync(node));
-  for (const lib of libraries(node)) addFile(lib.slice(1), readFileSync(realpathSync(lib)));
+  const libs = new Set<string>();
+  /** A host program as /bin/`name`, with the shared libraries it needs (each library once). */
+  const addProgram = (name: string, path: string) => {
+    const binary = realpathSync(path);
+    addFile(`bin/${name}`, readFileSync(binary));
+    for (const lib of libraries(binary).filter((l) => !libs.has(l))) {
+      libs.add(lib);
+      addFile(lib.slice(1), readFileSync(realpathSync(lib)));
+    }
+  };
+  addProgram('node', process.execPath);
+  // the fault injector's disassembler and symbol lister (lib/inject), where the host has binutils
+  for (const tool of ['objdump', 'nm']) if (existsSync(`/usr/bin/${tool}`)) addProgram(tool, `/usr/bin/${tool}`);
   const mods = moduleClosure(o.modulesDir, o.modules);
   mods.forEach((m, i) => addFile(`modules/${String(i).padStart(2, '0')}-${moduleKey(m.replace(/^.*\//, ''))}.ko`, readModule(m), 0o100644));
   // The guest reports its exit status through QEMU's isa-debug-exit port (0xf4).

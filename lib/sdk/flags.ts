@@ -66,9 +66,11 @@ export function posixLdflags(): string[] {
   return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive];
 }
 
-// binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link`.
+// binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|posix-link`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const lists: Record<string, readonly string[]> = { cflags: driverCflags, link: driverLinkFlags };
+  const lists: Record<string, readonly string[]> = {
+    cflags: driverCflags, link: driverLinkFlags, 'posix-cflags': posixCflags, 'posix-link': [...driverLinkFlags, ...posixLinkFlags],
+  };
   const list = lists[process.argv[2] ?? ''];
   if (!list) {
     console.error(`usage: node ${process.argv[1]} ${Object.keys(lists).join('|')}`);

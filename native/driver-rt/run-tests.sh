@@ -5,8 +5,9 @@
 # drivers (freestanding, no builtins, no loop-to-memset rewriting).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${TMPDIR:-/tmp}/nooks-driver-rt-test
-mkdir -p "$out"
+# A directory of its own: two checkouts (or two runs) never link each other's objects.
+out=$(mktemp -d "${TMPDIR:-/tmp}/nooks-driver-rt-test.XXXXXX")
+trap 'rm -rf "$out"' EXIT
 
 if [ ! -f "$root/gen/nooks/kapi_calls.h" ]; then
 	echo "run-tests.sh: gen/nooks/kapi_calls.h missing;" \

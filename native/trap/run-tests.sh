@@ -5,8 +5,9 @@
 # handler side and stub (mmio.cc, mmio_x86_64.S).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${TMPDIR:-/tmp}/nooks-trap-test
-mkdir -p "$out"
+# A directory of its own: two checkouts (or two runs) never link each other's objects.
+out=$(mktemp -d "${TMPDIR:-/tmp}/nooks-trap-test.XXXXXX")
+trap 'rm -rf "$out"' EXIT
 cd "$root/native/trap"
 
 warn="-Wall -Wextra -Werror"

@@ -124,7 +124,7 @@ function printScale(ctx: Context, r: ScaleBenchResult): void {
   ctx.print('thread into the same one. Each crossing is a round trip into an empty function, in a C++ loop per thread.');
 }
 
-/** `bench net|block|sound|serial`: with --json, one object per workload (an array when a suite has several; each has one now). */
+/** `bench net|block|sound|serial`: with --json, one object per workload (an array when a suite has several: net has two). */
 async function classes(ctx: Context, suite: ClassSuite): Promise<number> {
   for (const f of ['runs', 'iters'] as const)
     if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench xpc; bench ${suite} takes --seconds`);

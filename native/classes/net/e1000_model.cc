@@ -1,11 +1,11 @@
 // "e1000": an emulated Intel 82540EM Gigabit Ethernet controller (PCI 8086:100e),
 // the register subset a driver needs (<nooks/hw/e1000_regs.h>), following the 8254x
 // Software Developer's Manual so that the same driver runs on QEMU's e1000 and
-// on the real part: 32-bit register accesses to BAR 0, an EEPROM read through
-// EERD holding the MAC address, receive address and multicast filters, legacy
-// receive and transmit descriptor rings in the driver's DMA memory, interrupt
-// causes in ICR (read clears) masked by IMS/IMC, statistics counters that clear
-// on read.
+// on the real part (docs/devices.md lists what it implements): 32-bit register
+// accesses to BAR 0, an EEPROM read through EERD holding the MAC address, the
+// PHY through MDIC, receive address and multicast filters, legacy receive and
+// transmit descriptor rings in the driver's DMA memory, interrupt causes in ICR
+// (read clears) masked by IMS/IMC, statistics counters that clear on read.
 //
 // The wire is a UDP socket (as QEMU's -netdev socket,udp=PEER,localaddr=BIND):
 // each datagram is one Ethernet frame without its FCS, so another process, or
@@ -14,7 +14,8 @@
 // (aa:bb:cc:dd:ee:ff, default 52:54:00:12:34:5N), link ("up"/"down": the cable).
 //
 // Transmit runs in the TDT write (on the driver's thread): descriptors from TDH
-// to TDT are fetched, their frames sent, written back (DD) and TXDW raised.
+// to TDT are fetched and their frames sent; those asking (RS) are written back
+// (DD) and raise TXDW.
 // Receive runs on the model's own thread: it waits on the socket, takes every
 // datagram waiting (recvmmsg), writes them into the ring and raises RXT0 once.
 #include <arpa/inet.h>
@@ -173,11 +174,7 @@ class E1000 : public EmulatedDevice, public NicPort {
       case E1000_IMC: return 0;
       default: break;
     }
-    if (off >= 0x4000 && off < 0x4100) {  // statistics: read clears
-      uint32_t v = stats_[(off - 0x4000) / 4];
-      stats_[(off - 0x4000) / 4] = 0;
-      return v;
-    }
+    if (off >= E1000_CRCERRS && off < E1000_STATS_END) return read_stat((unsigned)off);
     if (off < E1000_BAR0_SIZE) return regs_[off / 4];
     return bad_access(off, width);
   }
@@ -199,12 +196,13 @@ class E1000 : public EmulatedDevice, public NicPort {
       }
       case E1000_EERD: {
         unsigned addr = (v >> E1000_EERD_ADDR_SHIFT) & 0xff;
-        uint32_t word = addr < E1000_EEPROM_WORDS ? eeprom_[addr] : 0xffff;
+        uint32_t word = addr < E1000_EEPROM_WORDS ? eeprom_[addr] : 0;  // beyond the 64 words: done, no data (as QEMU's)
         regs_[off / 4] = (v & 0xff00) | ((v & E1000_EERD_START) ? E1000_EERD_DONE | (word << E1000_EERD_DATA_SHIFT) : 0);
         break;
       }
-      case E1000_MDIC:  // PHY register access: completes at once (ready bit 28), reads as 0
-        regs_[off / 4] = (v & 0xffff0000) | (1u << 28);
+      case E1000_MDIC:
+        regs_[off / 4] = mdi_access(v);
+        if (v & E1000_MDIC_INT_EN) irq = cause(E1000_ICR_MDAC);
         break;
       case E1000_ICR: icr_ &= ~v; break;  // writing 1s clears
       case E1000_ICS: irq = cause(v); break;
@@ -215,6 +213,13 @@ class E1000 : public EmulatedDevice, public NicPort {
       case E1000_IMC: ims_ &= ~v; break;
       case E1000_RDLEN:
       case E1000_TDLEN: regs_[off / 4] = v & 0xfff80; break;  // multiples of 128 bytes
+      case E1000_RDBAL:
+      case E1000_TDBAL: regs_[off / 4] = v & ~0xfu; break;  // rings are 16-byte aligned: the low bits are ignored
+      case E1000_RDTR:
+      case E1000_RADV:
+      case E1000_TIDV:
+      case E1000_TADV:
+      case E1000_ITR: regs_[off / 4] = v & 0xffff; break;
       case E1000_RDT:
         regs_[off / 4] = v & 0xffff;
         room_.notify_all();
@@ -228,11 +233,12 @@ class E1000 : public EmulatedDevice, public NicPort {
       case E1000_TCTL:
         regs_[off / 4] = v;
         if (!(v & E1000_TCTL_EN)) tx_hung_ = false;  // a disabled transmitter starts afresh
+        irq = transmit();  // enabled with descriptors already queued: they go now
         break;
       case E1000_STATUS: break;  // read-only
       default:
         if (off >= E1000_BAR0_SIZE) return (void)bad_access(off, width);
-        if (off >= 0x4000 && off < 0x4100) break;  // statistics are read-only
+        if (off >= E1000_CRCERRS && off < E1000_STATS_END) break;  // statistics are read-only
         regs_[off / 4] = v;
     }
     rx_enabled_.store((regs_[E1000_RCTL / 4] & E1000_RCTL_EN) && link_up());
@@ -284,6 +290,7 @@ class E1000 : public EmulatedDevice, public NicPort {
     memset(regs_, 0, sizeof regs_);
     memset(stats_, 0, sizeof stats_);
     icr_ = ims_ = 0;
+    phy_power_on();
     tx_hung_ = false;
     room_.notify_all();
     regs_[E1000_CTRL / 4] = E1000_CTRL_FD | E1000_CTRL_ASDE;
@@ -295,8 +302,44 @@ class E1000 : public EmulatedDevice, public NicPort {
 
   bool link_up() const { return cable_ && (regs_[E1000_CTRL / 4] & E1000_CTRL_SLU); }
 
+  // One MDIC access to the PHY (completes at once, READY set): the registers a
+  // driver reads to identify it and see the link, with QEMU's e1000 values; the
+  // PHY's link is the cable (auto-negotiation done at once). Another PHY
+  // address, a register it has not, or a write to a read-only one: ERROR.
+  uint32_t mdi_access(uint32_t v) {
+    unsigned reg = (v >> E1000_MDIC_REG_SHIFT) & 0x1f, phy = (v >> E1000_MDIC_PHY_SHIFT) & 0x1f;
+    bool writable = reg == MII_BMCR || reg == MII_ANAR || reg == MII_CTRL1000 || reg == M88_PHY_SPEC_CTRL;
+    bool readable = writable || reg == MII_BMSR || reg == MII_PHYID1 || reg == MII_PHYID2 || reg == MII_ANLPAR ||
+                    reg == MII_STAT1000 || reg == M88_PHY_SPEC_STATUS;
+    if (phy != E1000_PHY_ADDR || !readable || ((v & E1000_MDIC_OP_WRITE) && !writable))
+      return v | E1000_MDIC_READY | E1000_MDIC_ERROR;
+    if (v & E1000_MDIC_OP_WRITE) {
+      phy_[reg] = (uint16_t)(v & E1000_MDIC_DATA_MASK);
+      if (reg == MII_BMCR) phy_[reg] &= ~(MII_BMCR_RESET | MII_BMCR_RESTART_AN);  // self-clearing
+      return v | E1000_MDIC_READY;
+    }
+    uint16_t data = phy_[reg];
+    if (reg == MII_BMSR) data |= cable_ ? MII_BMSR_LINK | MII_BMSR_AN_COMPLETE : 0;
+    if (reg == M88_PHY_SPEC_STATUS) data |= cable_ ? M88_PSSR_LINK : 0;
+    return (v & ~E1000_MDIC_DATA_MASK) | data | E1000_MDIC_READY;
+  }
+
+  void phy_power_on() {
+    memset(phy_, 0, sizeof phy_);
+    phy_[MII_BMCR] = 0x1140;              // auto-negotiation on, 1000 Mb/s, full duplex
+    phy_[MII_BMSR] = 0x7949;              // its abilities (link and AN-complete bits: the cable)
+    phy_[MII_PHYID1] = 0x0141;            // Marvell
+    phy_[MII_PHYID2] = 0x0c20;            // 88E1011, as in the 82540EM
+    phy_[MII_ANAR] = 0x0de1;
+    phy_[MII_ANLPAR] = 0x01e0;
+    phy_[MII_CTRL1000] = 0x0e00;
+    phy_[MII_STAT1000] = 0x3c00;
+    phy_[M88_PHY_SPEC_CTRL] = 0x0360;
+    phy_[M88_PHY_SPEC_STATUS] = 0xa000;  // 1000 Mb/s, full duplex (link bit: the cable)
+  }
+
   uint32_t status() const {
-    return E1000_STATUS_FD | (link_up() ? E1000_STATUS_LU | E1000_STATUS_SPEED_1000 : 0);
+    return E1000_STATUS_FD | (link_up() ? E1000_STATUS_LU | E1000_STATUS_SPEED_1000 | E1000_STATUS_ASDV_1000 : 0);
   }
 
   // Sets interrupt causes; true if the line must be raised.
@@ -311,13 +354,36 @@ class E1000 : public EmulatedDevice, public NicPort {
     return 0xffffffff;
   }
 
-  void count64(unsigned lo_reg, uint64_t add) {
-    uint64_t v = stats_[(lo_reg - 0x4000) / 4] | ((uint64_t)stats_[(lo_reg + 4 - 0x4000) / 4] << 32);
-    v += add;
-    stats_[(lo_reg - 0x4000) / 4] = (uint32_t)v;
-    stats_[(lo_reg + 4 - 0x4000) / 4] = (uint32_t)(v >> 32);
+  // Statistics: they stop at their maximum rather than wrap; a read clears them, and
+  // the read of a 64-bit counter's high half clears both halves (the low half is read first).
+  uint32_t &stat(unsigned reg) { return stats_[(reg - E1000_CRCERRS) / 4]; }
+  static bool high_half(unsigned reg) {
+    return reg == E1000_GORCH || reg == E1000_GOTCH || reg == E1000_TORH || reg == E1000_TOTH;
   }
-  void count(unsigned reg, uint32_t add = 1) { stats_[(reg - 0x4000) / 4] += add; }
+  static bool low_half(unsigned reg) { return high_half(reg + 4); }
+  uint32_t read_stat(unsigned reg) {
+    uint32_t v = stat(reg);
+    if (low_half(reg)) return v;
+    stat(reg) = 0;
+    if (high_half(reg)) stat(reg - 4) = 0;
+    return v;
+  }
+  void count(unsigned reg) {
+    if (stat(reg) != UINT32_MAX) stat(reg)++;
+  }
+  void count64(unsigned lo_reg, uint64_t add) {
+    uint64_t v = stat(lo_reg) | ((uint64_t)stat(lo_reg + 4) << 32);
+    v = v + add < v ? UINT64_MAX : v + add;
+    stat(lo_reg) = (uint32_t)v;
+    stat(lo_reg + 4) = (uint32_t)(v >> 32);
+  }
+  // A frame of `len` bytes (FCS included) into the size bins from `first` (PRC64 or PTC64).
+  void count_size(unsigned first, size_t len) {
+    static const size_t upper[] = {64, 127, 255, 511, 1023};
+    unsigned bin = 0;
+    while (bin < 5 && len > upper[bin]) bin++;
+    count(first + 4 * bin);
+  }
 
   // Transmit descriptors TDH..TDT (with lock_ held). True if TXDW must be raised.
   bool transmit() {
@@ -351,12 +417,12 @@ class E1000 : public EmulatedDevice, public NicPort {
       }
       if (!ok) pending_.clear();
       else if (desc.cmd & E1000_TXD_CMD_EOP) send_pending();
-      if (desc.cmd & E1000_TXD_CMD_RS) {
+      if (desc.cmd & E1000_TXD_CMD_RS) {  // report status: DD written back, and TXDW
         desc.status |= E1000_TXD_STAT_DD;
         dma_write(at + offsetof(e1000_tx_desc, status), &desc.status, 1);
+        irq |= cause(E1000_ICR_TXDW);
       }
       tdh = (tdh + 1) % n;
-      irq |= cause(E1000_ICR_TXDW);
     }
     irq |= cause(E1000_ICR_TXQE);
     return irq;
@@ -371,17 +437,33 @@ class E1000 : public EmulatedDevice, public NicPort {
     } else {
       dropped_++;
     }
-    // counted as transmitted either way: the MAC sent it (there may be nobody listening)
+    // counted as transmitted either way: the MAC sent it (there may be nobody listening); octets with the FCS
     count(E1000_GPTC);
     count(E1000_TPT);
     count64(E1000_GOTCL, len + 4);
+    count64(E1000_TOTL, len + 4);
+    count_size(E1000_PTC64, len + 4);
+    if (len >= 6 && (pending_[0] & 1)) count(is_broadcast(pending_.data()) ? E1000_BPTC : E1000_MPTC);
     pending_.clear();
+  }
+
+  static bool is_broadcast(const uint8_t *f) {
+    static const uint8_t all[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    return !memcmp(f, all, 6);
+  }
+
+  // No receive descriptor for a frame (with lock_ held): missed, RXO raised.
+  bool overrun() {
+    count(E1000_RNBC);
+    count(E1000_MPC);
+    dropped_++;
+    return cause(E1000_ICR_RXO);
   }
 
   // Whether the receive filters take a frame for this station.
   bool accept(const uint8_t *f) const {
     uint32_t rctl = regs_[E1000_RCTL / 4];
-    if (f[0] == 0xff && f[1] == 0xff && f[2] == 0xff && f[3] == 0xff && f[4] == 0xff && f[5] == 0xff)
+    if (is_broadcast(f))
       return (rctl & E1000_RCTL_BAM) || (rctl & E1000_RCTL_MPE);
     if (f[0] & 1) {
       if (rctl & E1000_RCTL_MPE) return true;
@@ -419,6 +501,7 @@ class E1000 : public EmulatedDevice, public NicPort {
       len = ETH_MIN;
     }
     if (len > 1518 && !(rctl & E1000_RCTL_LPE)) return false;  // oversize: dropped by the MAC
+    size_t wire_len = len + 4;  // what the counters count: the frame with its FCS
     if (!(rctl & E1000_RCTL_SECRC)) {
       uint32_t crc = crc32_ether(buf, len);
       memcpy(buf + len, &crc, 4);
@@ -431,12 +514,9 @@ class E1000 : public EmulatedDevice, public NicPort {
     size_t bsize = rx_buffer_size();
     size_t need = (len + bsize - 1) / bsize;
     uint32_t avail = n && rdh < n && rdt < n ? (rdt + n - rdh) % n : 0;
-    if (avail < need) {  // no room: missed
-      count(E1000_MPC);
-      dropped_++;
-      return cause(E1000_ICR_RXO);
-    }
-    for (size_t off = 0; off < len; off += bsize) {
+    if (avail < need) return overrun();
+    for (size_t off = 0; off < len;) {
+      if (rdh == rdt) return overrun();  // descriptors without a buffer used the rest up
       e1000_rx_desc desc;
       uint64_t at = base + (uint64_t)rdh * 16;
       if (!dma_read(at, &desc, sizeof desc)) {
@@ -444,24 +524,24 @@ class E1000 : public EmulatedDevice, public NicPort {
         rx_enabled_.store(false);
         return false;
       }
-      size_t chunk = std::min(bsize, len - off);
-      if (!dma_write(desc.buffer_addr, buf + off, chunk)) {
-        desc.errors = 0x80;  // RXE: the data could not be placed
-      } else {
-        desc.errors = 0;
-      }
+      size_t chunk = desc.buffer_addr ? std::min(bsize, len - off) : 0;  // a null buffer address: skipped
+      desc.errors = chunk && !dma_write(desc.buffer_addr, buf + off, chunk) ? E1000_RXD_ERR_RXE : 0;
+      off += chunk;
       desc.length = (uint16_t)chunk;
       desc.csum = 0;
       desc.special = 0;
-      desc.status = E1000_RXD_STAT_DD | (off + chunk == len ? E1000_RXD_STAT_EOP : 0);
+      // no checksum offload here: IXSM says so, with the frame's end
+      desc.status = E1000_RXD_STAT_DD | (off == len ? E1000_RXD_STAT_EOP | E1000_RXD_STAT_IXSM : 0);
       dma_write(at + 8, (const uint8_t *)&desc + 8, 8);
       rdh = (rdh + 1) % n;
     }
     received_++;
     count(E1000_GPRC);
     count(E1000_TPR);
-    count64(E1000_GORCL, len);
-    if (frame[0] & 1) count(frame[0] == 0xff ? E1000_BPRC : E1000_MPRC);
+    count64(E1000_GORCL, wire_len);
+    count64(E1000_TORL, wire_len);
+    count_size(E1000_PRC64, wire_len);
+    if (frame[0] & 1) count(is_broadcast(frame) ? E1000_BPRC : E1000_MPRC);
     bool irq = cause(E1000_ICR_RXT0);
     // receive descriptor minimum threshold: RCTL.RDMTS (1/2, 1/4, 1/8 of the ring)
     uint32_t left = (rdt + n - rdh) % n;
@@ -538,6 +618,7 @@ class E1000 : public EmulatedDevice, public NicPort {
   uint32_t stats_[64];
   uint32_t icr_ = 0, ims_ = 0;
   uint16_t eeprom_[E1000_EEPROM_WORDS] = {};
+  uint16_t phy_[32];
   std::vector<uint8_t> pending_;  // a frame being gathered from several descriptors
   bool cable_ = true;
   bool tx_hung_ = false;

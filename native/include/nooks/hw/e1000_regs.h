@@ -40,18 +40,28 @@
 #define E1000_TDT	0x3818
 #define E1000_TIDV	0x3820
 #define E1000_TADV	0x382c
-#define E1000_CRCERRS	0x4000	/* statistics: 0x4000..0x40fc, read clears */
-#define E1000_MPC	0x4010
+#define E1000_CRCERRS	0x4000	/* statistics: 0x4000..0x40fc, read clears (saturating) */
+#define E1000_STATS_END	0x4100
+#define E1000_MPC	0x4010	/* missed: no receive descriptor */
+#define E1000_PRC64	0x405c	/* received by size (FCS included): 64, 65-127, ... 1023-1522 */
 #define E1000_GPRC	0x4074
 #define E1000_BPRC	0x4078
 #define E1000_MPRC	0x407c
 #define E1000_GPTC	0x4080
-#define E1000_GORCL	0x4088
+#define E1000_GORCL	0x4088	/* 64-bit counters: reading the high half clears both */
 #define E1000_GORCH	0x408c
 #define E1000_GOTCL	0x4090
 #define E1000_GOTCH	0x4094
+#define E1000_RNBC	0x40a0	/* receive: no buffers */
+#define E1000_TORL	0x40c0
+#define E1000_TORH	0x40c4
+#define E1000_TOTL	0x40c8
+#define E1000_TOTH	0x40cc
 #define E1000_TPR	0x40d0
 #define E1000_TPT	0x40d4
+#define E1000_PTC64	0x40d8	/* transmitted by size, as PRC64.. */
+#define E1000_MPTC	0x40f0
+#define E1000_BPTC	0x40f4
 #define E1000_MTA	0x5200	/* 128 registers: the multicast hash table */
 #define E1000_RAL(n)	(0x5400 + 8 * (n))	/* 16 receive addresses */
 #define E1000_RAH(n)	(0x5404 + 8 * (n))
@@ -65,6 +75,7 @@
 #define E1000_STATUS_FD		(1u << 0)
 #define E1000_STATUS_LU		(1u << 1)
 #define E1000_STATUS_SPEED_1000	(2u << 6)
+#define E1000_STATUS_ASDV_1000	(2u << 8)	/* the speed auto-detection found */
 
 #define E1000_EECD_PRES		(1u << 8)
 #define E1000_EERD_START	(1u << 0)
@@ -105,6 +116,34 @@
 
 #define E1000_RAH_AV		(1u << 31)
 
+/* MDIC: the PHY's registers (MII), read and written through the MAC */
+#define E1000_MDIC_DATA_MASK	0xffffu
+#define E1000_MDIC_REG_SHIFT	16
+#define E1000_MDIC_PHY_SHIFT	21
+#define E1000_MDIC_OP_WRITE	(1u << 26)
+#define E1000_MDIC_OP_READ	(2u << 26)
+#define E1000_MDIC_READY	(1u << 28)
+#define E1000_MDIC_INT_EN	(1u << 29)
+#define E1000_MDIC_ERROR	(1u << 30)
+#define E1000_PHY_ADDR		1	/* the internal PHY's address */
+#define E1000_ICR_MDAC		(1u << 9)	/* MDI/O access complete */
+/* PHY registers: MII control and status, the IDs (Marvell 88E1011-compatible), 1000BASE-T, PHY specific status */
+#define MII_BMCR		0x00
+#define MII_BMSR		0x01
+#define MII_PHYID1		0x02
+#define MII_PHYID2		0x03
+#define MII_ANAR		0x04
+#define MII_ANLPAR		0x05
+#define MII_CTRL1000		0x09
+#define MII_STAT1000		0x0a
+#define M88_PHY_SPEC_CTRL	0x10
+#define M88_PHY_SPEC_STATUS	0x11
+#define MII_BMCR_RESTART_AN	(1u << 9)
+#define MII_BMCR_RESET		(1u << 15)
+#define MII_BMSR_LINK		(1u << 2)
+#define MII_BMSR_AN_COMPLETE	(1u << 5)
+#define M88_PSSR_LINK		(1u << 10)
+
 /* legacy descriptors: 16 bytes, rings of multiples of 8 (RDLEN/TDLEN multiples of 128) */
 struct e1000_rx_desc {
 	u64 buffer_addr;
@@ -116,6 +155,8 @@ struct e1000_rx_desc {
 };
 #define E1000_RXD_STAT_DD	(1u << 0)
 #define E1000_RXD_STAT_EOP	(1u << 1)
+#define E1000_RXD_STAT_IXSM	(1u << 2)	/* no checksum computed: ignore the checksum bits */
+#define E1000_RXD_ERR_RXE	(1u << 7)
 
 struct e1000_tx_desc {
 	u64 buffer_addr;
