@@ -141,6 +141,22 @@ long scratch(uint32_t v)
 	return reg(SCRATCH);
 }
 
+/* The command register written through the config region (bus mastering, memory); it as read back. */
+long set_command(long v)
+{
+	uint16_t cmd = (uint16_t)v;
+
+	return pwrite(device, &cmd, 2, CONFIG_OFFSET + 4) == 2 ? config16(4) : -errno;
+}
+
+/* VFIO_DEVICE_RESET; then SCRATCH and the command register, as the device has them. */
+long reset_device(void)
+{
+	if (ioctl(device, VFIO_DEVICE_RESET))
+		return -errno;
+	return (long)reg(SCRATCH) << 16 | config16(4);
+}
+
 static long map(void *vaddr, uint64_t iova, uint64_t size)
 {
 	struct vfio_iommu_type1_dma_map m = { .argsz = sizeof(m), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -354,6 +370,13 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX
     expect(d.call('config16', 0)).toBe(0x4e4b);
     expect(d.call('config16', 2)).toBe(0x0001);
     expect(d.call('scratch', 0x5a5a1234)).toBe(0x5a5a1234);
+  });
+
+  it('the config region is written through the bus\'s checks; VFIO_DEVICE_RESET puts the device back to power-on', () => {
+    expect(d.call('set_command', 0x6)).toBe(0x6); // memory decoding, bus mastering
+    expect(d.call('scratch', 0x1234)).toBe(0x1234);
+    expect(d.call('reset_device')).toBe(0); // SCRATCH and the command register cleared
+    expect(d.call('set_command', 0x6)).toBe(0x6);
   });
 
   it('another device\'s group is not in the view: EACCES and a view-denied event', () => {

@@ -114,12 +114,10 @@ class EmulatedDevice : public BusDevice {
   // A trapped window (iomem.h): each load or store faults and is performed on the model (native/trap/mmio.h).
   uintptr_t map_bar(Domain *d, int bar, uint64_t size) override;
   void unmap_bar(Domain *d, uintptr_t addr) override;
-  void release(Domain *) override {
-    reset();
-    config_made_ = false;  // its command register as at power-on
-  }
+  void release(Domain *) override { reset_function(); }
   bool reset_function() override {
     reset();
+    config_made_ = false;  // its command register as at power-on
     return true;
   }
   EmulatedDevice *emulated() override { return this; }
