@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiveFile, type PeerOptions } from '../lib/apps/net-peer.js';
-import { isOurs, packet, parseMac, T_DATA, T_FIN } from '../lib/apps/net-proto.js';
+import { packet, parseMac, T_DATA, T_FIN } from '../lib/apps/net-proto.js';
 import { sendFile } from '../lib/apps/net-transfer.js';
 import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { ProgressFaults } from './helpers/progress-faults.js';
+import { transferAcrossFaults } from './helpers/transfer-faults.js';
 import { runNode, suiteIsolation } from './helpers/util.js';
 
 const PEER_MAC = '52:54:00:cc:dd:02';
@@ -91,18 +91,11 @@ describe('file transfer over net', () => {
   it('completes verified across three driver failures at random moments (the shadow keeps eth0)', async () => {
     const drv = kernel.driver('e1000')!;
     const before = kernel.events().filter((e) => e.event === 'recovered').length;
-    const data = randomBytes(2 << 20); // 1498 frames
     // crash_poll: the driver's next receive poll (an acknowledgement arriving) dereferences NULL; armed after
     // a random number of data frames has reached the partner, and again after each recovery, three times
-    const faults = new ProgressFaults(kernel, { faults: 3, between: [50, 400], arm: () => drv.call('crash_poll') });
-    const onWire = (f: Buffer) => isOurs(f) && f[14] === T_DATA && faults.advance();
-    peer.on('message', onWire);
-    const [sent, got] = await Promise.all([
-      sendFile(eth, data, { peerMac: PEER_MAC, timeoutMs: TRANSFER_MS }),
-      receiveFile(peer, { mac: PEER_MAC }),
-    ]);
-    peer.off('message', onWire);
-    faults.stop();
+    const { data, sent, got, faults } = await transferAcrossFaults(kernel, eth, peer, {
+      peerMac: PEER_MAC, bytes: 2 << 20, timeoutMs: TRANSFER_MS, arm: () => drv.call('crash_poll'), // 1498 frames
+    });
     expect(sent, faults.describe()).toMatchObject({ ok: true });
     expect(got.data.equals(data)).toBe(true);
     expect(kernel.events().filter((e) => e.event === 'recovered').length - before, faults.describe()).toBe(3);

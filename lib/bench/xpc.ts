@@ -113,7 +113,7 @@ export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchR
       options.onStep?.({ isolation, what: 'js' });
       const jsCallNs = jsCallCost(() => drv.call('nop'), runs, iters);
 
-      // Before more domains are loaded: under mprotect each kernel call pays for every one.
+      // With the one driver loaded, as the figures above.
       options.onStep?.({ isolation, what: 'mmio' });
       const m = await mmioCost(kernel, runs, iters);
 

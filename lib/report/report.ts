@@ -126,14 +126,14 @@ ${modes.map((m) => `<tr><td>${m.isolation}</td><td>${Math.round(m.roundTripNs)}<
 They count different things on different machines: compare the ns.</p>`;
 }
 
-/** The round trip with more drivers loaded, and mprotect's calls per crossing beside a bare pair of them. */
+/** The round trip and the kernel call with more drivers loaded, and mprotect's calls for each beside a bare pair of them. */
 function domainsTable(r: XpcBenchResult): string {
   const modes = byMode(r.modes.flatMap((m) => (m.supported ? [m] : [])), (m) => m.isolation);
   const loaded = modes[0]?.domains.map((d) => d.loaded) ?? [];
   const pair = r.mprotectPairCycles === null ? '' : ` A bare pair of <code>mprotect</code> calls on the pages a crossing flips: ${Math.round(r.mprotectPairCycles / r.tscPerNs)} ns.`;
-  return `<p>Round trip in ns with more drivers loaded (in brackets: <code>mprotect</code> calls per crossing).${pair}</p>
+  return `<p>Round trip / kernel call in ns with more drivers loaded (in brackets: <code>mprotect</code> calls for each).${pair}</p>
 <table><tr><th>isolation</th>${loaded.map((n) => `<th>${n} loaded</th>`).join('')}</tr>${modes.map((m) =>
-    `<tr><td>${m.isolation}</td>${m.domains.map((d) => `<td>${Math.round(d.roundTripNs)} (${d.mprotectCallsPerCrossing})</td>`).join('')}</tr>`).join('')}</table>`;
+    `<tr><td>${m.isolation}</td>${m.domains.map((d) => `<td>${Math.round(d.roundTripNs)} (${d.mprotectCallsPerCrossing}) / ${Math.round(d.upcallNs)} (${d.mprotectCallsPerKernelCall})</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 /** Throughput and the CPU it took, per workload and mode (the paper's Table 4 reported both). */
@@ -182,7 +182,7 @@ function html(got: Gathered[], out: string, dataDir: string): string {
     section('Crossings with threads',
       `Kernel threads crossing at once into an empty driver function (C++ loops), 1 to 16 of them: solid lines with a driver per
        thread (as many loaded as threads), dashed with every thread in one driver. mprotect serialises every crossing on one lock
-       and changes page protections process-wide, so it cannot scale; its cost also grows with the drivers loaded.
+       and changes page protections process-wide (TLB shoot-downs on every core), so it cannot scale.
        ${scale ? `${scale.cores} cores here, ${scale.seconds} s per point.` : ''}`,
       by('scale'), out, () => scaleChart(scale!)),
     section('Throughput and CPU per workload',

@@ -40,7 +40,7 @@ function checkOf(c: KapiCall, q: Param): string {
     case 'value': return '';
     case 'writable': return `check_writable(d, ${q.name}, ${ch.size}, ${nullable}, ${where});`;
     case 'readable': return `check_readable(d, ${q.name}, ${ch.size}, ${nullable}, ${where});`;
-    case 'string': return `check_string(d, ${q.name}, ${ch.max}, ${where});`;
+    case 'string': return `${ch.nullable ? `if (${q.name}) ` : ''}check_string(d, ${q.name}, ${ch.max}, ${where});`;
     case 'size': return `check_size(${q.name}, ${ch.max}, ${where});`;
     case 'driver-fn': return `check_driver_fn(d, (const void *)${q.name}, ${nullable}, ${where});`;
     case 'object': return `check_object(d, (uintptr_t)${q.name}, ObjectType::${ch.type}, ${nullable}, ${where});`;

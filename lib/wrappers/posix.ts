@@ -31,6 +31,10 @@ const posixCore: KapiCall[] = [
     doc: 'usleep, nanosleep, sleep: sleep for at least `ns` nanoseconds. Counts against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
+    name: 'nooks_posix_sched_yield', ret: 'void', params: [],
+    doc: 'sched_yield: lets the kernel\'s other threads run (the driver\'s domain is left while they do).', blocking: true,
+  },
+  {
     name: 'nooks_posix_getenv', ret: 'long',
     params: [p('name', 'const char *', { kind: 'string', max: 256 }), p('buf', 'char *', { kind: 'writable', size: 'size', nullable: true }),
       p('size', 'size_t', { kind: 'size', max: 4096 })],
@@ -69,18 +73,18 @@ const ioMax = 1 << 20;
 const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_open', ret: 'int', params: [p('dirfd', 'int'), path(), p('flags', 'int'), p('mode', 'unsigned int')],
-    doc: 'open, openat: a descriptor of the file at `path` in the driver\'s view (docs/drivers.md): its devices\' sysfs files, hugetlbfs, /proc/self/pagemap. Relative paths start at / (`dirfd` AT_FDCWD). -EACCES, logged, for any path outside the view; -ENOENT, -EEXIST, -EISDIR, -EMFILE.',
+    doc: 'open, openat: a descriptor of the file at `path` in the driver\'s view (docs/drivers.md): its devices\' sysfs files and VFIO groups, /dev/vfio/vfio, hugetlbfs, /proc/self/pagemap. Relative paths start at / (`dirfd` AT_FDCWD). -EACCES, logged, for any path outside the view; -ENOENT, -EEXIST, -EISDIR, -EMFILE.',
   },
   { name: 'nooks_posix_close', ret: 'int', params: [p('fd', 'int')], doc: 'close: 0, or -EBADF.' },
   {
     name: 'nooks_posix_read', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'void *', { kind: 'writable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO.',
+    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO. An eventfd\'s read waits while its count is 0 (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_write', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'const void *', { kind: 'readable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold).',
+    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold). An eventfd\'s write waits while it would overflow (-EAGAIN under O_NONBLOCK).', blocking: true,
   },
   {
     name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
@@ -103,7 +107,7 @@ const posixFiles: KapiCall[] = [
   },
   { name: 'nooks_posix_unlink', ret: 'int', params: [path()], doc: 'unlink: a hugetlbfs file\'s name goes (its memory when nothing maps it). -ENOENT, -EACCES.' },
   { name: 'nooks_posix_ftruncate', ret: 'int', params: [p('fd', 'int'), p('length', 'long long')], doc: 'ftruncate: sizes a hugetlbfs file (its DMA memory, 2 MiB aligned). -EBADF, -EINVAL, -ENOMEM, -EBUSY (mapped).' },
-  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: -ENOTTY for the files of the view (none has ioctls yet); -EBADF.' },
+  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: VFIO\'s requests on the container, a group and a device (docs/drivers.md, "The view"; `arg` points to <linux/vfio.h>\'s structs, checked by the file as the wrappers check pointers); -ENOTTY for other requests and files; -EBADF.' },
   { name: 'nooks_posix_fcntl', ret: 'int', params: [p('fd', 'int'), p('cmd', 'int'), p('arg', 'long')], doc: 'fcntl: F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_GETFD, F_SETFD (FD_CLOEXEC); -EINVAL for other commands, -EBADF.' },
   { name: 'nooks_posix_flock', ret: 'int', params: [p('fd', 'int'), p('operation', 'int')], doc: 'flock: LOCK_SH, LOCK_EX, LOCK_UN (| LOCK_NB) between the driver\'s descriptors of one file; a conflict is -EWOULDBLOCK (the holder is the driver itself: never waited for). -EBADF, -EINVAL.' },
   {
@@ -115,4 +119,30 @@ const posixFiles: KapiCall[] = [
   { name: 'nooks_posix_mapped', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'mlock, munlock, madvise: 0 when [addr, addr+length) is the driver\'s own memory (all of it stays resident), else -ENOMEM.' },
 ];
 
-export const posix: KapiCall[] = [...posixCore, ...posixFiles];
+/** The most events one epoll_wait returns (the personality asks for no more: fewer is allowed). */
+const epollMax = 1024;
+
+const posixEvents: KapiCall[] = [
+  {
+    name: 'nooks_posix_eventfd', ret: 'int', params: [p('count', 'unsigned int'), p('flags', 'int')],
+    doc: 'eventfd: a descriptor of a new 8-byte counter starting at `count` (EFD_NONBLOCK, EFD_SEMAPHORE, EFD_CLOEXEC). Reads take the count (EFD_SEMAPHORE: one) and wait while it is 0, writes add and wait while it would overflow; O_NONBLOCK: -EAGAIN instead. VFIO signals a device\'s interrupt on one (VFIO_DEVICE_SET_IRQS). -EINVAL, -EMFILE.',
+  },
+  {
+    name: 'nooks_posix_epoll_create', ret: 'int', params: [p('flags', 'int')],
+    doc: 'epoll_create, epoll_create1: a descriptor of a new epoll instance (EPOLL_CLOEXEC). -EINVAL, -EMFILE.',
+  },
+  {
+    name: 'nooks_posix_epoll_ctl', ret: 'int',
+    params: [p('epfd', 'int'), p('op', 'int'), p('fd', 'int'), p('events', 'unsigned int'), p('data', 'unsigned long long')],
+    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd) with `events` (EPOLLIN, EPOLLOUT; level-triggered: EPOLLET and EPOLLONESHOT are -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
+  },
+  {
+    name: 'nooks_posix_epoll_wait', ret: 'int',
+    params: [p('epfd', 'int'), p('events', 'void *', { kind: 'writable', size: 'maxevents * 12' }), p('maxevents', 'size_t', { kind: 'size', max: epollMax }),
+      p('timeout', 'int')],
+    doc: `epoll_wait, epoll_pwait: waits until a watched descriptor is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget); writes up to \`maxevents\` (at most ${epollMax}) struct epoll_event (12 bytes, packed, as on x86-64) to \`events\` and returns how many (0: the timeout). Counts against the driver's time budget, as msleep. -EBADF, -EINVAL.`,
+    blocking: true,
+  },
+];
+
+export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents];

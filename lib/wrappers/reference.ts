@@ -34,7 +34,7 @@ function checkText(c: Check): string {
     case 'value': return '';
     case 'writable': return `points to ${c.size} bytes of the driver's own memory${orNull}`;
     case 'readable': return `points to ${c.size} bytes the driver may read: its memory or its read-only data${orNull}`;
-    case 'string': return `a NUL-terminated string the driver may read, at most ${c.max} bytes`;
+    case 'string': return `a NUL-terminated string the driver may read, at most ${c.max} bytes${orNull}`;
     case 'size': return `at most ${c.max} (${c.max >= 1 << 20 ? `${c.max / (1 << 20)} MiB` : `${c.max} bytes`})`;
     case 'driver-fn': return `a function of the driver's own code${orNull}`;
     case 'object': return `a ${c.type} object the driver holds (the object tracker knows it)${orNull}`;

@@ -206,6 +206,7 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
       pdev->device = dev->device_id();
       pdev->irq = dev->irq_line;
       pdev->dev.name = strdup(dev->name.c_str());
+      snprintf(pdev->address, sizeof pdev->address, "%s", dev->address.c_str());
     }
     b.slots.push_back({std::move(dev), pdev});
     Slot &s = b.slots.back();
@@ -494,4 +495,19 @@ extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
   BusLock g;
   Slot *s = slot_of(pdev);
   return s ? s->drvdata : nullptr;
+}
+
+// A device held by the load option devices has no probe: this hands its
+// driver the pci_dev, tracked as a probe's is (released with the domain).
+extern "C" struct pci_dev *kapi_pci_get_held(const char *address) {
+  Domain *d = calling_domain();
+  BusLock g;
+  for (const std::string &a : d->devices) {  // in the order the option names them
+    Slot *s = slot_at(a);
+    if (!s || !s->held || s->dev->domain.load() != d->id || (address && a != address)) continue;
+    if (!d->objects.find(ObjectType::pci_dev, (uintptr_t)s->pdev))
+      d->objects.add({ObjectType::pci_dev, (uintptr_t)s->pdev, sizeof(pci_dev), (uint64_t)s->dev->index, s->dev->name});
+    return s->pdev;
+  }
+  return nullptr;
 }

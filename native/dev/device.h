@@ -70,6 +70,8 @@ class BusDevice {
   // back in the state at power-on, so the next driver finds it as the first one did.
   virtual void release(Domain *d) = 0;
   virtual void set_master() {}  // pci_set_master
+  // A function-level reset the driver asked for (VFIO_DEVICE_RESET): false if the device has none.
+  virtual bool reset_function() { return false; }
   // Its PCI configuration space as the device holds it (256 bytes, [off,
   // off+n) inside): an emulated device's is made from its model
   // (config_space.cc), a real one's is the host's. What a driver may write is
@@ -112,9 +114,11 @@ class EmulatedDevice : public BusDevice {
   // A trapped window (iomem.h): each load or store faults and is performed on the model (native/trap/mmio.h).
   uintptr_t map_bar(Domain *d, int bar, uint64_t size) override;
   void unmap_bar(Domain *d, uintptr_t addr) override;
-  void release(Domain *) override {
+  void release(Domain *) override { reset_function(); }
+  bool reset_function() override {
     reset();
     config_made_ = false;  // its command register as at power-on
+    return true;
   }
   EmulatedDevice *emulated() override { return this; }
   // Configuration space made from the model: its ids, class, BARs (config_space.cc).

@@ -27,6 +27,7 @@ class HostPciDevice : public BusDevice {
   std::string claim(Domain *d) override;
   void release(Domain *d) override;
   void set_master() override;
+  bool reset_function() override { return function_reset(); }
   void attached() override;
   void config_read(uint32_t off, uint8_t *buf, size_t n) override;
   void config_write(uint32_t off, const uint8_t *buf, size_t n) override;

@@ -76,6 +76,12 @@ struct ModuleParam {
   std::string text;     // charp
 };
 
+// One VFIO_IOMMU_MAP_DMA of a POSIX driver: `size` bytes of its DMA memory at `cpu`.
+struct IovaMap {
+  uint64_t size;
+  uintptr_t cpu;
+};
+
 constexpr int kMaxDomains = 64;
 constexpr int kMaxDomainThreads = 128;  // threads that may be inside one domain at once
 
@@ -106,6 +112,12 @@ struct Domain {
   // UIO: the physical address of each hugepage of the DMA arena, which are
   // then the bus addresses (empty: bus addresses are the domain's window).
   std::vector<uint64_t> dma_phys;
+  // A POSIX driver's VFIO IOMMU (native/posix/vfio_iommu.cc): iova -> its
+  // own DMA memory, which emulated devices' DMA consults before the window
+  // (iommu_maps 0: no lock taken).
+  std::mutex iommu_lock;
+  std::map<uint64_t, IovaMap> iommu;
+  std::atomic<size_t> iommu_maps{0};
 
   void *handle = nullptr;  // dlopen handle
   int (*init)() = nullptr;

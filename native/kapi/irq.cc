@@ -27,6 +27,7 @@ struct Line {
   // A real device's end of interrupt (unmask INTx): after each handler run,
   // and when a handler is attached. Set by the device, not the driver.
   std::function<void()> ack;
+  std::function<void()> signal;  // VFIO's eventfd: raised instead of a handler (irq_set_signal)
 };
 // Every interrupt line.
 // Never destroyed: kernel threads may still run while the process exits.
@@ -131,7 +132,14 @@ namespace nooks {
 bool irq_raise(unsigned irq) {
   if (irq >= kIrqLines) return false;
   Line &l = irqs.lines[irq];
-  std::lock_guard<std::mutex> g(l.lock);
+  std::unique_lock<std::mutex> g(l.lock);
+  if (l.signal) {  // signalled at once, and unmasked: the eventfd's reader cannot end the interrupt itself
+    auto signal = l.signal, ack = l.ack;
+    g.unlock();
+    signal();
+    if (ack) ack();
+    return true;
+  }
   if (l.domain < 0) return false;
   l.pending = true;
   l.cv.notify_all();
@@ -141,6 +149,11 @@ bool irq_raise(unsigned irq) {
 void irq_set_ack(unsigned irq, std::function<void()> ack) {
   std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
   irqs.lines[irq].ack = std::move(ack);
+}
+
+void irq_set_signal(unsigned irq, std::function<void()> signal) {
+  std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
+  irqs.lines[irq].signal = std::move(signal);
 }
 
 void irq_mask_domain(Domain *d, bool masked) {

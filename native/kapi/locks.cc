@@ -81,6 +81,13 @@ extern "C" void kapi_mutex_lock(struct mutex *m) {
   d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
 }
 
+extern "C" int kapi_mutex_trylock(struct mutex *m) {
+  if (!try_take(&m->locked)) return 0;
+  m->owner = self_tid();
+  calling_domain()->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+  return 1;
+}
+
 extern "C" void kapi_mutex_unlock(struct mutex *m) {
   Domain *d = calling_domain();
   Object o;

@@ -81,6 +81,16 @@ dma_addr_t dma_bus_address(Domain *d, const void *cpu) {
 }
 
 void *dma_cpu_address(Domain *d, dma_addr_t bus, size_t n) {
+  if (d->iommu_maps.load(std::memory_order_relaxed)) {
+    std::lock_guard<std::mutex> g(d->iommu_lock);
+    auto it = d->iommu.upper_bound(bus);  // the mapping at or below bus, if any
+    if (it != d->iommu.begin()) {
+      --it;
+      uint64_t off = bus - it->first;
+      if (off < it->second.size)
+        return n <= it->second.size - off && d->dma.contains(it->second.cpu + off, n) ? (void *)(it->second.cpu + off) : nullptr;
+    }
+  }
   uintptr_t cpu = 0;
   for (size_t i = 0; i < d->dma_phys.size(); i++)
     if (bus >= d->dma_phys[i] && bus - d->dma_phys[i] < Arena::kHugePage) cpu = d->dma.lo() + i * Arena::kHugePage + (bus - d->dma_phys[i]);

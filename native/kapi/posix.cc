@@ -1,6 +1,7 @@
 // The kernel side of the POSIX personality (lib/wrappers/posix.ts): what the
 // C library linked into a driver (native/driver-rt/posix/) cannot do inside
 // the driver's domain. Checked and dispatched like every kernel call.
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,11 @@ extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
 }
 
 extern "C" void kapi_nooks_posix_sleep_ns(unsigned long long ns) { driver_sleep_ns(calling_domain(), ns); }
+
+extern "C" void kapi_nooks_posix_sched_yield() {
+  UnlockedWait w;
+  sched_yield();
+}
 
 extern "C" long kapi_nooks_posix_getenv(const char *name, char *buf, size_t size) {
   Domain *d = calling_domain();

@@ -42,6 +42,9 @@ constexpr int kIrqLines = 64;
 bool irq_raise(unsigned line);
 // A real device's end-of-interrupt on its line (nullptr: none).
 void irq_set_ack(unsigned line, std::function<void()> ack);
+// A POSIX driver's VFIO interrupt (native/posix/vfio_device.cc): raising the
+// line calls `signal` (it signals an eventfd) instead of a handler; nullptr: no more.
+void irq_set_signal(unsigned line, std::function<void()> signal);
 void irq_mask_domain(Domain *d, bool masked);
 
 uint64_t jiffies_now();

@@ -48,7 +48,7 @@ extern "C" long kapi_nooks_posix_read(int fd, void *buf, size_t n, long long off
   if (!of || (of->flags & O_ACCMODE) == O_WRONLY) return -EBADF;
   if (offset < -1) return -EINVAL;
   std::vector<uint8_t> bytes(n);
-  long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset);
+  long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset, of->flags);
   if (r <= 0) return r;
   memcpy(buf, bytes.data(), (size_t)r);
   if (offset < 0) of->pos += (uint64_t)r;
@@ -62,7 +62,7 @@ extern "C" long kapi_nooks_posix_write(int fd, const void *buf, size_t n, long l
   if (offset < -1) return -EINVAL;
   std::vector<uint8_t> bytes((const uint8_t *)buf, (const uint8_t *)buf + n);
   uint64_t at = offset >= 0 ? (uint64_t)offset : (of->flags & O_APPEND) ? of->file->fstat().size : of->pos.load();
-  long r = of->file->pwrite(d, bytes.data(), n, at);
+  long r = of->file->pwrite(d, bytes.data(), n, at, of->flags);
   if (r > 0 && offset < 0) of->pos = at + (uint64_t)r;
   return r;
 }

@@ -1,14 +1,15 @@
 // What a POSIX driver's file descriptor refers to: one kind of file per class
-// (sysfs attributes, a hugetlbfs file, pagemap; later VFIO's fds, eventfd,
-// epoll), each answering the same few operations. Offsets and lengths are
-// checked by the caller (native/posix/calls.cc); buffers are kernel memory.
-// Every operation returns a count or 0, or -errno.
+// (sysfs attributes, a hugetlbfs file, pagemap, VFIO's container, groups and
+// devices, eventfd, epoll), each answering the same few operations. Offsets
+// and lengths are checked by the caller (native/posix/calls.cc); buffers are
+// kernel memory. Every operation returns a count or 0, or -errno.
 #pragma once
 #include <errno.h>
 #include <sys/stat.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "../domain/domain.h"
@@ -20,14 +21,20 @@ struct FileStat {
   uint64_t size;
 };
 
+// The kinds another file's operation needs to tell apart (no RTTI in the addon).
+enum class FileKind { other, eventfd, epoll, vfio_container };
+
 class File {
  public:
   explicit File(std::string path) : path(std::move(path)) {}
   virtual ~File() = default;
-  virtual long pread(Domain *, uint8_t *, size_t, uint64_t) { return -EINVAL; }
-  virtual long pwrite(Domain *, const uint8_t *, size_t, uint64_t) { return -EINVAL; }
+  // `flags`: the descriptor's status flags (O_NONBLOCK: a read that would wait is -EAGAIN).
+  virtual long pread(Domain *, uint8_t *, size_t, uint64_t, int) { return -EINVAL; }
+  virtual long pwrite(Domain *, const uint8_t *, size_t, uint64_t, int) { return -EINVAL; }
+  // What a read or write would find now (EPOLLIN | EPOLLOUT), for epoll; -EPERM: not pollable (a regular file).
+  virtual int poll_events() { return -EPERM; }
   // `arg` comes unchecked: a kind whose requests take a pointer checks it
-  // (check_readable/check_writable, native/kapi/checks.h) before use.
+  // (check_ioctl_arg, native/posix/vfio.h) before use.
   virtual long ioctl(Domain *, unsigned long, unsigned long) { return -ENOTTY; }
   // The address in the driver's memory of `len` bytes at `off` (a multiple
   // of the page), or -errno; and its undoing (munmap, or recovery).
@@ -37,7 +44,14 @@ class File {
   virtual FileStat fstat() = 0;
   // A descriptor of it was closed (the file lives on while others refer to it).
   virtual void close(Domain *) {}
+  virtual FileKind kind() const { return FileKind::other; }
   const std::string path;
 };
+
+// f as the class T (which names its FileKind kKind), or null when it is another kind.
+template <class T>
+std::shared_ptr<T> file_as(const std::shared_ptr<File> &f) {
+  return f && f->kind() == T::kKind ? std::static_pointer_cast<T>(f) : nullptr;
+}
 
 }  // namespace nooks

@@ -77,28 +77,27 @@ class HugeFile : public File {
 class PagemapFile : public File {
  public:
   PagemapFile() : File("/proc/self/pagemap") {}
-  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off) override {
+  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off, int) override {
     if (off % 8 || n % 8) return -EINVAL;
     for (size_t i = 0; i < n / 8; i++) {
       uintptr_t page = (uintptr_t)(off / 8 + i) * 4096;
       uint64_t entry = 0;
-      if (in_use(d, page)) entry = 1ull << 63 | (dma_bus_address(d, (void *)page) >> 12);
+      if (hugepages_held(d, page, 1)) entry = 1ull << 63 | (dma_bus_address(d, (void *)page) >> 12);
       memcpy(buf + 8 * i, &entry, 8);
     }
     return (long)n;
   }
   FileStat fstat() override { return {S_IFREG | 0444, 0}; }
-
- private:
-  static bool in_use(Domain *d, uintptr_t page) {
-    if (!d->dma.contains(page, 4096)) return false;
-    for (ObjectType t : {ObjectType::dma, ObjectType::hugepage, ObjectType::mapping})
-      if (d->objects.find_containing(t, page, 1)) return true;
-    return false;
-  }
 };
 
 }  // namespace
+
+bool hugepages_held(Domain *d, uintptr_t p, size_t n) {
+  if (!d->dma.contains(p, n)) return false;
+  for (ObjectType t : {ObjectType::dma, ObjectType::hugepage, ObjectType::mapping})
+    if (d->objects.find_containing(t, p, n)) return true;
+  return false;
+}
 
 bool hugetlbfs_dir(const std::string &path) {
   for (const char *m : kMounts)

@@ -22,6 +22,8 @@ ViewEntry hugetlbfs_entry(Domain *d, const std::string &path, int flags);
 int hugetlbfs_unlink(Domain *d, const std::string &path);
 // Anonymous MAP_HUGETLB memory: `len` rounded up to 2 MiB of zeroed DMA memory, tracked as a mapping.
 void *hugepages_alloc(Domain *d, size_t len);
+// Whether [p, p+n) is DMA memory the driver holds (a hugetlbfs file's, MAP_HUGETLB, dma_alloc_coherent).
+bool hugepages_held(Domain *d, uintptr_t p, size_t n);
 // /proc/self/pagemap.
 std::shared_ptr<File> pagemap_file();
 

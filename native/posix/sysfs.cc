@@ -24,14 +24,14 @@ class TextFile : public File {
  public:
   TextFile(std::string path, std::string text, uint32_t mode, std::function<long(Domain *, const std::string &)> store)
       : File(std::move(path)), text_(std::move(text)), mode_(mode), store_(std::move(store)) {}
-  long pread(Domain *, uint8_t *buf, size_t n, uint64_t off) override {
+  long pread(Domain *, uint8_t *buf, size_t n, uint64_t off, int) override {
     if (!(mode_ & 0444)) return -EIO;
     if (off >= text_.size()) return 0;
     n = std::min(n, text_.size() - off);
     memcpy(buf, text_.data() + off, n);
     return (long)n;
   }
-  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t) override {
+  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t, int) override {
     if (!store_) return -EIO;
     std::string value((const char *)buf, n);
     while (!value.empty() && (value.back() == '\n' || value.back() == '\0')) value.pop_back();
@@ -50,21 +50,15 @@ class TextFile : public File {
 class ConfigFile : public File {
  public:
   ConfigFile(std::string path, std::string address) : File(std::move(path)), address_(std::move(address)) {}
-  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off) override {
-    return access(d, n, off, [&](BusDevice &dev, uint32_t at, size_t len) { pci_config_read(dev, at, buf, len); });
+  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t off, int) override {
+    return device_config_io(d, address_, buf, n, off, false);
   }
-  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t off) override {
-    return access(d, n, off, [&](BusDevice &dev, uint32_t at, size_t len) { pci_config_write(dev, at, buf, len); });
+  long pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t off, int) override {
+    return device_config_io(d, address_, const_cast<uint8_t *>(buf), n, off, true);
   }
   FileStat fstat() override { return {S_IFREG | 0644, kPciConfigSize}; }
 
  private:
-  // The part of [off, off+n) inside configuration space, on the device if d still holds it.
-  long access(Domain *d, size_t n, uint64_t off, const std::function<void(BusDevice &, uint32_t, size_t)> &op) {
-    if (off >= kPciConfigSize) return 0;
-    n = std::min<uint64_t>(n, kPciConfigSize - off);
-    return bus_with_held(d, address_, [&](BusDevice &dev) { op(dev, (uint32_t)off, n); }) ? (long)n : -ENODEV;
-  }
   std::string address_;
 };
 
@@ -73,14 +67,7 @@ class ResourceFile : public File {
  public:
   ResourceFile(std::string path, std::string address, int bar, uint64_t size)
       : File(std::move(path)), address_(std::move(address)), bar_(bar), size_(size) {}
-  long mmap(Domain *d, size_t len, uint64_t off) override {
-    uint64_t pages = (size_ + 4095) & ~4095ull;
-    if (off || len > pages) return -EINVAL;  // the BAR from its start
-    uintptr_t at = 0;
-    if (!bus_with_held(d, address_, [&](BusDevice &dev) { at = dev.map_bar(d, bar_, std::min<uint64_t>(len, size_)); }))
-      return -ENODEV;
-    return at ? (long)at : -ENODEV;  // the BAR could not be mapped (a real device's mmap failed, no room for a trapped window)
-  }
+  long mmap(Domain *d, size_t len, uint64_t off) override { return off ? -EINVAL : device_map_bar(d, address_, bar_, size_, len); }
   void munmap(Domain *d, uintptr_t addr, size_t) override { bus_unmap_bar(d, address_, addr); }
   FileStat fstat() override { return {S_IFREG | 0600, size_}; }
 
@@ -99,10 +86,23 @@ struct DeviceFacts {
   std::string iommu_group;
 };
 
-std::string hex(const char *fmt, unsigned long long v) {
-  char b[32];
-  snprintf(b, sizeof b, fmt, v);
-  return b;
+}  // namespace
+
+long device_config_io(Domain *d, const std::string &address, uint8_t *buf, size_t n, uint64_t off, bool write) {
+  if (off >= kPciConfigSize) return 0;
+  n = std::min<uint64_t>(n, kPciConfigSize - off);
+  bool held = bus_with_held(d, address, [&](BusDevice &dev) {
+    if (write) pci_config_write(dev, (uint32_t)off, buf, n);
+    else pci_config_read(dev, (uint32_t)off, buf, n);
+  });
+  return held ? (long)n : -ENODEV;
+}
+
+long device_map_bar(Domain *d, const std::string &address, int bar, uint64_t size, size_t len) {
+  if (len > ((size + 4095) & ~4095ull)) return -EINVAL;
+  uintptr_t at = 0;
+  if (!bus_with_held(d, address, [&](BusDevice &dev) { at = dev.map_bar(d, bar, std::min<uint64_t>(len, size)); })) return -ENODEV;
+  return at ? (long)at : -ENODEV;  // the BAR could not be mapped (a real device's mmap failed, no room for a trapped window)
 }
 
 // The IOMMU group: an emulated device is alone in one of its own; a real one is in the host's.
@@ -114,6 +114,14 @@ std::string iommu_group_of(BusDevice &dev) {
   buf[n] = 0;
   const char *slash = strrchr(buf, '/');
   return slash ? slash + 1 : buf;
+}
+
+namespace {
+
+std::string hex(const char *fmt, unsigned long long v) {
+  char b[32];
+  snprintf(b, sizeof b, fmt, v);
+  return b;
 }
 
 ViewEntry text(const std::string &path, std::string t, uint32_t mode = 0444,

@@ -56,8 +56,11 @@ ViewEntry view_lookup(Domain *d, const std::string &path, const char *op) {
   if (hugetlbfs_dir(path)) return view_dir();
   if (hugetlbfs_file(path)) return hugetlbfs_entry(d, path, 0);
   if (path == "/proc/self/pagemap") return ViewEntry{0, S_IFREG | 0444, 0, "", [] { return pagemap_file(); }};
-  if (starts_with(path, "/dev/vfio/") || starts_with(path, "/dev/uio"))
-    return outside(d, path, op, "UIO and VFIO nodes are not in the driver's view yet");
+  if (path == "/dev/vfio" || starts_with(path, "/dev/vfio/")) {
+    ViewEntry e = vfio_entry(d, path);
+    return e.error == -EACCES ? outside(d, path, op, "not the IOMMU group of a device the driver holds (load option devices)") : e;
+  }
+  if (starts_with(path, "/dev/uio")) return outside(d, path, op, "UIO nodes are not in the driver's view yet");
   return outside(d, path, op, "outside the driver's view");
 }
 

@@ -10,6 +10,8 @@
 
 namespace nooks {
 
+class BusDevice;
+
 // One path of the view.
 struct ViewEntry {
   int error = 0;      // -errno: not there (ENOENT), or not the driver's (EACCES)
@@ -32,5 +34,16 @@ ViewEntry view_lookup(Domain *d, const std::string &path, const char *op);
 ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::string &attr);
 // /sys/bus/pci/drivers/<x>/unbind: writing an address d holds is accepted.
 ViewEntry sysfs_unbind_entry(Domain *d, const std::string &path);
+// /dev/vfio/vfio and the IOMMU groups of the devices d holds (vfio_device.cc); -EACCES for another group.
+ViewEntry vfio_entry(Domain *d, const std::string &path);
+
+// What sysfs and VFIO share of a held device (sysfs.cc):
+// its IOMMU group's number ("" if it has none);
+std::string iommu_group_of(BusDevice &dev);
+// the part of [off, off+n) inside its configuration space, moved through the
+// bus's checks: bytes moved, 0 past the end, -ENODEV when d no longer holds it;
+long device_config_io(Domain *d, const std::string &address, uint8_t *buf, size_t n, uint64_t off, bool write);
+// the first `len` bytes of BAR `bar` (`size` bytes) mapped for d (BusDevice::map_bar): the address, or -errno.
+long device_map_bar(Domain *d, const std::string &address, int bar, uint64_t size, size_t len);
 
 }  // namespace nooks

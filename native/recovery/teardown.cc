@@ -25,6 +25,7 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::netdev:
     case ObjectType::mapping:  // the POSIX personality's (native/posix/)
     case ObjectType::file:
+    case ObjectType::iova:
       if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);
       break;
     case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset

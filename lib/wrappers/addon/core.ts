@@ -1,7 +1,7 @@
 // The core addon's functions (native/addon.cc): boot and shut down the
-// kernel, load and call drivers, recovery, inspection, benchmarks. lib/kernel.ts calls them.
+// kernel, load and call drivers, recovery, inspection. lib/kernel.ts calls them.
 import type { DriverState, Isolation } from '../enums.js';
-import type { LogLine, NativeBench, NativeDomain, NativeFault, NativeObject, NativeTap, ParamValue, TextPatch } from '../../native.js';
+import type { LogLine, NativeDomain, NativeFault, NativeObject, NativeTap, ParamValue, TextPatch } from '../../native.js';
 import { fn, surface } from './describe.js';
 
 export const core = surface({
@@ -37,18 +37,6 @@ export const core = surface({
     hostProbe: fn<() => { address: number; value: bigint }>(
       'A 64-bit kernel object in the host-object heap: tests aim wild writes at it and check it survives.', []),
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
-    bench: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) => NativeBench>(
-      'Crossing costs, measured with the driver\'s empty functions.', ['number', 'number', 'number', 'number', 'number']),
-    benchDomains: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) =>
-      Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing' | 'upcallTicks' | 'mprotectCallsPerKernelCall'>>(
-      'Only the round trip and the kernel call (bench xpc with more domains loaded).', ['number', 'number', 'number', 'number', 'number']),
-    benchMmio: fn<(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number) =>
-      { ioReadTicks: number; trappedReadTicks: number }>(
-      'One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)).',
-      ['number', 'number', 'number', 'number', 'number', 'number']),
-    benchScale: fn<(ids: number[], fns: number[], threads: number, seconds: number) => { crossings: number; seconds: number }>(
-      'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
-      ['array', 'array', 'number', 'number']),
     pkeyUnusableReason: fn<() => string>('\'\' when isolation \'pkey\' can run here, else the reason it cannot.', []),
   },
 });

@@ -37,6 +37,10 @@ export const core: KapiCall[] = [
     doc: 'Take a sleeping lock (the thread sleeps while another holds it). Taking a mutex the caller holds is a driver fault (self-deadlock).', blocking: true,
   },
   {
+    name: 'mutex_trylock', ret: 'int', params: [p('lock', 'struct mutex *', { kind: 'writable', size: 'sizeof(struct mutex)' })],
+    doc: 'Take a sleeping lock if it is free: 1 when taken, 0 when another thread (or the caller) holds it. Never sleeps.',
+  },
+  {
     name: 'mutex_unlock', ret: 'void', params: [p('lock', 'struct mutex *', { kind: 'object', type: 'mutex' })],
     doc: 'Release a mutex the calling thread holds.',
   },

@@ -44,4 +44,8 @@ export const pci: KapiCall[] = [
     name: 'pci_get_drvdata', ret: 'void *', params: [pdev],
     doc: 'The pointer pci_set_drvdata kept.',
   },
+  {
+    name: 'pci_get_held', ret: 'struct pci_dev *', params: [p('address', 'const char *', { kind: 'string', max: 64, nullable: true })],
+    doc: 'The pci_dev of a device the driver holds by the load option `devices` (no probe): the one at `address` (DDDD:BB:DD.F), or with NULL the first the option names. NULL if it holds none there. From then on a pci_dev object of the driver, as a probe\'s; the same pointer on every call.',
+  },
 ];

@@ -9,7 +9,7 @@ export type Check =
   /** a pointer to `size` bytes the driver may read: its domain or its read-only segments */
   | { kind: 'readable'; size: string; nullable?: boolean }
   /** a NUL-terminated string the driver may read, at most `max` bytes long */
-  | { kind: 'string'; max: number }
+  | { kind: 'string'; max: number; nullable?: boolean }
   /** a size argument: at most `max` bytes */
   | { kind: 'size'; max: number }
   /** a function pointer into the driver's own text; the host only ever calls it through a crossing */

@@ -3,7 +3,7 @@
 // Software Developer's Manual so that the same driver runs on QEMU's e1000 and
 // on the real part (docs/devices.md lists what it implements): 32-bit register
 // accesses to BAR 0, an EEPROM read through EERD holding the MAC address, the
-// PHY through MDIC, receive address and multicast filters, legacy receive and
+// PHY through MDIC (e1000_phy.cc), receive address and multicast filters, legacy receive and
 // transmit descriptor rings in the driver's DMA memory, interrupt causes in ICR
 // (read clears) masked by IMS/IMC, statistics counters that clear on read.
 //
@@ -39,6 +39,8 @@
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
 #include "../../xpc/xpc.h"
+#include "e1000_phy.h"
+#include "e1000_stats.h"
 #include <nooks/hw/e1000_regs.h>
 
 namespace nooks {
@@ -174,7 +176,7 @@ class E1000 : public EmulatedDevice, public NicPort {
       case E1000_IMC: return 0;
       default: break;
     }
-    if (off >= E1000_CRCERRS && off < E1000_STATS_END) return read_stat((unsigned)off);
+    if (off >= E1000_CRCERRS && off < E1000_STATS_END) return stats_.read((unsigned)off);
     if (off < E1000_BAR0_SIZE) return regs_[off / 4];
     return bad_access(off, width);
   }
@@ -201,7 +203,7 @@ class E1000 : public EmulatedDevice, public NicPort {
         break;
       }
       case E1000_MDIC:
-        regs_[off / 4] = mdi_access(v);
+        regs_[off / 4] = phy_.access(v, cable_);
         if (v & E1000_MDIC_INT_EN) irq = cause(E1000_ICR_MDAC);
         break;
       case E1000_ICR: icr_ &= ~v; break;  // writing 1s clears
@@ -288,9 +290,9 @@ class E1000 : public EmulatedDevice, public NicPort {
   // Power-on values (with lock_ held, or in the constructor).
   void power_on() {
     memset(regs_, 0, sizeof regs_);
-    memset(stats_, 0, sizeof stats_);
+    stats_.power_on();
     icr_ = ims_ = 0;
-    phy_power_on();
+    phy_.power_on();
     tx_hung_ = false;
     room_.notify_all();
     regs_[E1000_CTRL / 4] = E1000_CTRL_FD | E1000_CTRL_ASDE;
@@ -301,42 +303,6 @@ class E1000 : public EmulatedDevice, public NicPort {
   }
 
   bool link_up() const { return cable_ && (regs_[E1000_CTRL / 4] & E1000_CTRL_SLU); }
-
-  // One MDIC access to the PHY (completes at once, READY set): the registers a
-  // driver reads to identify it and see the link, with QEMU's e1000 values; the
-  // PHY's link is the cable (auto-negotiation done at once). Another PHY
-  // address, a register it has not, or a write to a read-only one: ERROR.
-  uint32_t mdi_access(uint32_t v) {
-    unsigned reg = (v >> E1000_MDIC_REG_SHIFT) & 0x1f, phy = (v >> E1000_MDIC_PHY_SHIFT) & 0x1f;
-    bool writable = reg == MII_BMCR || reg == MII_ANAR || reg == MII_CTRL1000 || reg == M88_PHY_SPEC_CTRL;
-    bool readable = writable || reg == MII_BMSR || reg == MII_PHYID1 || reg == MII_PHYID2 || reg == MII_ANLPAR ||
-                    reg == MII_STAT1000 || reg == M88_PHY_SPEC_STATUS;
-    if (phy != E1000_PHY_ADDR || !readable || ((v & E1000_MDIC_OP_WRITE) && !writable))
-      return v | E1000_MDIC_READY | E1000_MDIC_ERROR;
-    if (v & E1000_MDIC_OP_WRITE) {
-      phy_[reg] = (uint16_t)(v & E1000_MDIC_DATA_MASK);
-      if (reg == MII_BMCR) phy_[reg] &= ~(MII_BMCR_RESET | MII_BMCR_RESTART_AN);  // self-clearing
-      return v | E1000_MDIC_READY;
-    }
-    uint16_t data = phy_[reg];
-    if (reg == MII_BMSR) data |= cable_ ? MII_BMSR_LINK | MII_BMSR_AN_COMPLETE : 0;
-    if (reg == M88_PHY_SPEC_STATUS) data |= cable_ ? M88_PSSR_LINK : 0;
-    return (v & ~E1000_MDIC_DATA_MASK) | data | E1000_MDIC_READY;
-  }
-
-  void phy_power_on() {
-    memset(phy_, 0, sizeof phy_);
-    phy_[MII_BMCR] = 0x1140;              // auto-negotiation on, 1000 Mb/s, full duplex
-    phy_[MII_BMSR] = 0x7949;              // its abilities (link and AN-complete bits: the cable)
-    phy_[MII_PHYID1] = 0x0141;            // Marvell
-    phy_[MII_PHYID2] = 0x0c20;            // 88E1011, as in the 82540EM
-    phy_[MII_ANAR] = 0x0de1;
-    phy_[MII_ANLPAR] = 0x01e0;
-    phy_[MII_CTRL1000] = 0x0e00;
-    phy_[MII_STAT1000] = 0x3c00;
-    phy_[M88_PHY_SPEC_CTRL] = 0x0360;
-    phy_[M88_PHY_SPEC_STATUS] = 0xa000;  // 1000 Mb/s, full duplex (link bit: the cable)
-  }
 
   uint32_t status() const {
     return E1000_STATUS_FD | (link_up() ? E1000_STATUS_LU | E1000_STATUS_SPEED_1000 | E1000_STATUS_ASDV_1000 : 0);
@@ -354,36 +320,6 @@ class E1000 : public EmulatedDevice, public NicPort {
     return 0xffffffff;
   }
 
-  // Statistics: they stop at their maximum rather than wrap; a read clears them, and
-  // the read of a 64-bit counter's high half clears both halves (the low half is read first).
-  uint32_t &stat(unsigned reg) { return stats_[(reg - E1000_CRCERRS) / 4]; }
-  static bool high_half(unsigned reg) {
-    return reg == E1000_GORCH || reg == E1000_GOTCH || reg == E1000_TORH || reg == E1000_TOTH;
-  }
-  static bool low_half(unsigned reg) { return high_half(reg + 4); }
-  uint32_t read_stat(unsigned reg) {
-    uint32_t v = stat(reg);
-    if (low_half(reg)) return v;
-    stat(reg) = 0;
-    if (high_half(reg)) stat(reg - 4) = 0;
-    return v;
-  }
-  void count(unsigned reg) {
-    if (stat(reg) != UINT32_MAX) stat(reg)++;
-  }
-  void count64(unsigned lo_reg, uint64_t add) {
-    uint64_t v = stat(lo_reg) | ((uint64_t)stat(lo_reg + 4) << 32);
-    v = v + add < v ? UINT64_MAX : v + add;
-    stat(lo_reg) = (uint32_t)v;
-    stat(lo_reg + 4) = (uint32_t)(v >> 32);
-  }
-  // A frame of `len` bytes (FCS included) into the size bins from `first` (PRC64 or PTC64).
-  void count_size(unsigned first, size_t len) {
-    static const size_t upper[] = {64, 127, 255, 511, 1023};
-    unsigned bin = 0;
-    while (bin < 5 && len > upper[bin]) bin++;
-    count(first + 4 * bin);
-  }
 
   // Transmit descriptors TDH..TDT (with lock_ held). True if TXDW must be raised.
   bool transmit() {
@@ -438,12 +374,12 @@ class E1000 : public EmulatedDevice, public NicPort {
       dropped_++;
     }
     // counted as transmitted either way: the MAC sent it (there may be nobody listening); octets with the FCS
-    count(E1000_GPTC);
-    count(E1000_TPT);
-    count64(E1000_GOTCL, len + 4);
-    count64(E1000_TOTL, len + 4);
-    count_size(E1000_PTC64, len + 4);
-    if (len >= 6 && (pending_[0] & 1)) count(is_broadcast(pending_.data()) ? E1000_BPTC : E1000_MPTC);
+    stats_.count(E1000_GPTC);
+    stats_.count(E1000_TPT);
+    stats_.count64(E1000_GOTCL, len + 4);
+    stats_.count64(E1000_TOTL, len + 4);
+    stats_.count_size(E1000_PTC64, len + 4);
+    if (len >= 6 && (pending_[0] & 1)) stats_.count(is_broadcast(pending_.data()) ? E1000_BPTC : E1000_MPTC);
     pending_.clear();
   }
 
@@ -454,8 +390,8 @@ class E1000 : public EmulatedDevice, public NicPort {
 
   // No receive descriptor for a frame (with lock_ held): missed, RXO raised.
   bool overrun() {
-    count(E1000_RNBC);
-    count(E1000_MPC);
+    stats_.count(E1000_RNBC);
+    stats_.count(E1000_MPC);
     dropped_++;
     return cause(E1000_ICR_RXO);
   }
@@ -536,12 +472,12 @@ class E1000 : public EmulatedDevice, public NicPort {
       rdh = (rdh + 1) % n;
     }
     received_++;
-    count(E1000_GPRC);
-    count(E1000_TPR);
-    count64(E1000_GORCL, wire_len);
-    count64(E1000_TORL, wire_len);
-    count_size(E1000_PRC64, wire_len);
-    if (frame[0] & 1) count(is_broadcast(frame) ? E1000_BPRC : E1000_MPRC);
+    stats_.count(E1000_GPRC);
+    stats_.count(E1000_TPR);
+    stats_.count64(E1000_GORCL, wire_len);
+    stats_.count64(E1000_TORL, wire_len);
+    stats_.count_size(E1000_PRC64, wire_len);
+    if (frame[0] & 1) stats_.count(is_broadcast(frame) ? E1000_BPRC : E1000_MPRC);
     bool irq = cause(E1000_ICR_RXT0);
     // receive descriptor minimum threshold: RCTL.RDMTS (1/2, 1/4, 1/8 of the ring)
     uint32_t left = (rdt + n - rdh) % n;
@@ -615,10 +551,10 @@ class E1000 : public EmulatedDevice, public NicPort {
   std::condition_variable room_;  // the driver returned receive descriptors
   bool stop_ = false;
   uint32_t regs_[E1000_BAR0_SIZE / 4];
-  uint32_t stats_[64];
+  E1000Stats stats_;
   uint32_t icr_ = 0, ims_ = 0;
   uint16_t eeprom_[E1000_EEPROM_WORDS] = {};
-  uint16_t phy_[32];
+  E1000Phy phy_;
   std::vector<uint8_t> pending_;  // a frame being gathered from several descriptors
   bool cable_ = true;
   bool tx_hung_ = false;

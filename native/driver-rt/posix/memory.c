@@ -1,5 +1,7 @@
 /* malloc & co. over the driver's domain heap: each block a tracked memory
  * object (label "malloc"), released at recovery; free is kfree. */
+#include <malloc.h>
+
 #include "posix.h"
 
 #define MIN_ALIGN 16
@@ -80,4 +82,24 @@ void *aligned_alloc(size_t align, size_t size)
 		return NULL;
 	}
 	return block(size, align < MIN_ALIGN ? MIN_ALIGN : align);
+}
+
+/* The older names for aligned blocks (<malloc.h>, BSD). */
+void *memalign(size_t align, size_t size)
+{
+	return aligned_alloc(align, size);
+}
+
+void *valloc(size_t size)
+{
+	return aligned_alloc(MAX_ALIGN, size);
+}
+
+void *reallocarray(void *ptr, size_t n, size_t size)
+{
+	if (size && n > (size_t)-1 / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(ptr, n * size);
 }

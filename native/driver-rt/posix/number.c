@@ -100,3 +100,18 @@ long long atoll(const char *s)
 {
 	return strtoll(s, NULL, 10);
 }
+
+int abs(int v)
+{
+	return v < 0 ? -v : v;
+}
+
+long labs(long v)
+{
+	return v < 0 ? -v : v;
+}
+
+long long llabs(long long v)
+{
+	return v < 0 ? -v : v;
+}

@@ -26,11 +26,27 @@
 #include <nooks/kapi.h>
 #include <nooks/posix_calls.h>
 
-/* Writes n bytes to a stream (stdout or stderr): each '\n' ends one line of
- * the kernel log. -1 (errno EBADF) for any other FILE. */
+/* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
+ * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
 int posix_stream_write(FILE *f, const char *p, size_t n);
-/* Logs what stdout and stderr hold of an unfinished line (exit does). */
+/* Logs what stdout and stderr hold of an unfinished line, and writes what
+ * the FILE streams over files hold (exit does). */
 void posix_streams_flush(void);
+/* Writes n bytes to a FILE stream over a file (stream.c): 0, or -1 and errno
+ * (EBADF for what is no such stream). */
+int posix_file_write(FILE *f, const char *p, size_t n);
+/* fflush of a FILE stream over a file; of all of them (posix_files_flush). */
+int posix_file_flush(FILE *f);
+void posix_files_flush(void);
+/* What the scanf family reads: bytes from `get` (EOF at the end), and the
+ * last of them given back by `unget` (one byte, never more). */
+struct scan_source {
+	int (*get)(void *ctx);
+	void (*unget)(int c, void *ctx);
+	void *ctx;
+};
+/* vscanf over a source (scanf.c): the conversions assigned, or EOF. */
+int posix_vscan(struct scan_source *src, const char *fmt, va_list ap);
 /* _FORTIFY_SOURCE's overflow: the driver ends as abort() ends it, with glibc's message (fortify.c). */
 void __chk_fail(void) __attribute__((noreturn));
 /* A kernel call's result as libc returns it: -errno becomes -1 and errno. */

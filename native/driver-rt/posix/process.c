@@ -19,6 +19,19 @@ uid_t geteuid(void)
 	return nooks_posix_geteuid();
 }
 
+int getpagesize(void)
+{
+	return 4096;
+}
+
+/* No descriptor of a driver is a terminal. */
+int isatty(int fd)
+{
+	(void)fd;
+	errno = ENOTTY;
+	return 0;
+}
+
 long sysconf(int name)
 {
 	switch (name) {

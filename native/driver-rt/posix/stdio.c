@@ -1,7 +1,8 @@
 /* stdout and stderr as the kernel log: every '\n' ends one line, tagged with
  * the driver (the kernel knows the caller), level info for stdout and err for
  * stderr. An unfinished line waits in the stream; a line longer than the
- * stream's buffer is logged in pieces. */
+ * stream's buffer is logged in pieces. Output to any other FILE goes to its
+ * file (stream.c). */
 #include "posix.h"
 
 #define LINE_MAX_BYTES 512
@@ -20,11 +21,7 @@ FILE *stderr = (FILE *)&err_stream;
 
 static struct stream *stream_of(FILE *f)
 {
-	if (f != (FILE *)&out_stream && f != (FILE *)&err_stream) {
-		errno = EBADF;
-		return NULL;
-	}
-	return (struct stream *)f;
+	return f == (FILE *)&out_stream || f == (FILE *)&err_stream ? (struct stream *)f : NULL;
 }
 
 static void emit(struct stream *s)
@@ -38,7 +35,7 @@ int posix_stream_write(FILE *f, const char *p, size_t n)
 	struct stream *s = stream_of(f);
 
 	if (!s)
-		return -1;
+		return posix_file_write(f, p, n);
 	spin_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
 		if (s->len == 0) {
@@ -67,12 +64,17 @@ void posix_streams_flush(void)
 			emit(all[i]);
 		spin_unlock(&all[i]->lock);
 	}
+	posix_files_flush();
 }
 
 int fflush(FILE *f)
 {
+	if (!f) {
+		posix_files_flush();
+		return 0;
+	}
 	/* lines reach the log whole, at their '\n' */
-	return f && !stream_of(f) ? EOF : 0;
+	return stream_of(f) ? 0 : posix_file_flush(f);
 }
 
 int vfprintf(FILE *f, const char *fmt, va_list ap)

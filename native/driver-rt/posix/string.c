@@ -143,3 +143,54 @@ char *strdup(const char *s)
 {
 	return strndup(s, (size_t)-1);
 }
+
+char *strsep(char **s, const char *delim)
+{
+	char *token = *s;
+
+	if (!token)
+		return NULL;
+	*s = token + strcspn(token, delim);
+	if (**s)
+		*(*s)++ = 0;
+	else
+		*s = NULL;
+	return token;
+}
+
+char *strtok_r(char *s, const char *delim, char **save)
+{
+	char *end;
+
+	if (!s)
+		s = *save;
+	s += strspn(s, delim);
+	if (!*s) {
+		*save = s;
+		return NULL;
+	}
+	end = s + strcspn(s, delim);
+	*save = *end ? end + 1 : end;
+	*end = 0;
+	return s;
+}
+
+/* strtok's place between calls: one for the whole driver, as C has it. */
+static char *strtok_save;
+
+char *strtok(char *s, const char *delim)
+{
+	return strtok_r(s, delim, &strtok_save);
+}
+
+void *memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_len)
+{
+	const char *h = hay;
+
+	if (!needle_len)
+		return (void *)h;
+	for (size_t i = 0; i + needle_len <= hay_len; i++)
+		if (h[i] == *(const char *)needle && !memcmp(h + i, needle, needle_len))
+			return (void *)(h + i);
+	return NULL;
+}

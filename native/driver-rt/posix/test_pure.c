@@ -1,15 +1,21 @@
 /*
  * Unit tests for the personality's pure parts (numbers, ctype, strings,
- * strerror), run on the host under ASan and UBSan by ../run-tests.sh: the
- * personality's definitions take the place of the host libc's in this
- * program, and must answer as glibc does.
+ * strerror, scanf, sorting, rand), run on the host under ASan and UBSan by
+ * ../run-tests.sh: the personality's definitions take the place of the host
+ * libc's in this program, and must answer as glibc does; where glibc's own
+ * answer is at hand (dlsym(RTLD_NEXT)), they are compared with it.
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 static int failures;
 
@@ -103,12 +109,226 @@ static void messages(void)
 	CHECK(strerror_r(EIO, buf, sizeof(buf)) != buf);
 }
 
+/* Each case scanned by ours and by glibc's into four 64-byte slots: the
+ * same count, the same bytes. */
+static void scanning(void)
+{
+	static const char *const cases[][2] = {
+		{ "%d", "42" }, { "%d", "  -17x" }, { "%i", "0x1F" }, { "%i", "017" }, { "%i", "-0" }, { "%i", "08" },
+		{ "%u", "4294967295" }, { "%u", "-1" }, { "%x", "DEADbeef" }, { "%X", "0X10" }, { "%o", "777" },
+		{ "%hhd", "300" }, { "%hd", "70000" }, { "%d", "99999999999" }, { "%ld", "-9223372036854775808" },
+		{ "%lld", "123456789012345" }, { "%llx", "ffffffffffffffff" }, { "%zu", "18446744073709551615" },
+		{ "%jd", "-5" }, { "%3d", "12345" }, { "%5d", "  123456" }, { "%2x%x", "abcd" }, { "%hhu%hhn", "255" },
+		{ "%s", "  hello world" }, { "%5s", "abcdefgh" }, { "%s%n", "abc" }, { "%c", " x" }, { "%3c", "abcdef" },
+		{ "%[abc]", "abcabd" }, { "%[^\n]", "line one\nline two" }, { "%[]a]", "]]aab" }, { "%[a-c]", "abcd" },
+		{ "%[^-]", "x-y" }, { "%[0-9a-f]:%[0-9].%d", "00:02.0" }, { "%d%n", "12abc" }, { "%d %% %d", "1 % 2" },
+		{ "%d%%", "5%" }, { "%*d %d", "1 2" }, { "%*s%s", "x" }, { "%d", "" }, { "%s", "   " }, { "a%d", "b1" },
+		{ "%d", "-" }, { "%d", "+" }, { "0x%x", "0x1f" }, { "%d,", "7," }, { "%d:%d:%d", "1:2" },
+		{ "%p", "0x7fff1234" }, { "%d %s %x %n", "10 abc ff " }, { "0x%04x", "0x8086\n" },
+		{ "%lx %lx %lx", "0x00000000c0000000 0x00000000c0000fff 0x0000000000040200" },
+		{ "%d%d", "1 x" }, { "%c%c", "a" }, { "%[a]", "" }, { "%[a]", "b" }, { " %d", "\t\n 3" },
+		{ "%d%n%s", "1" }, { "%5[^:]:%s", "abcdefg:h" },
+		{ "%f", "1.5" }, { "%lf", "-0.1" }, { "%Lf", "2.5e3" }, { "%e%n", "1e400" }, { "%lg", "4.9e-324x" },
+		{ "%3f%d", "1.2345" }, { "%la", "0x1.8p1" }, { "%f", "inf" }, { "%lf", "-INFINITY" }, { "%f", "nan" },
+		{ "%f", ".5" }, { "%f", "." }, { "%f", "-" }, { "%lf %lf", "1e5 2E-5" }, { "%f", "1e+" }, { "%f", "1e" },
+		{ "%*f %lf", "3.25 7.75" }, { "%lf%n", "1e+x" }, { "%f%n", "infx" }, { "%f", "-x" }, { "%lf", "00012.50000" }, { "%f%n", "12.e" }, { "%f", "" },
+	};
+	int (*theirs)(const char *, const char *, ...) = (int (*)(const char *, const char *, ...))dlsym(RTLD_NEXT, "__isoc99_sscanf");
+
+	CHECK(theirs != NULL && theirs != sscanf);
+	for (size_t i = 0; theirs && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char ours[4][64], glibc[4][64];
+		int n, m;
+
+		memset(ours, 0xa5, sizeof(ours));
+		memset(glibc, 0xa5, sizeof(glibc));
+		n = sscanf(cases[i][1], cases[i][0], ours[0], ours[1], ours[2], ours[3]);
+		m = theirs(cases[i][1], cases[i][0], glibc[0], glibc[1], glibc[2], glibc[3]);
+		if (n != m || memcmp(ours, glibc, sizeof(ours)))
+			fprintf(stderr, "sscanf(\"%s\", \"%s\"): %d, glibc %d\n", cases[i][1], cases[i][0], n, m);
+		CHECK(n == m && !memcmp(ours, glibc, sizeof(ours)));
+	}
+	{
+		char wide[16] = "q";
+		int v = 0;
+
+		/* no wide characters: the scan stops there, nothing stored */
+		CHECK(sscanf("7 ab", "%d %ls", &v, (wchar_t *)wide) == 1 && v == 7 && wide[0] == 'q');
+	}
+}
+
+static double (*their_strtod)(const char *, char **);
+static float (*their_strtof)(const char *, char **);
+
+/* strtod and strtof on `text`, ours against glibc's: the bits, the end, ERANGE. */
+static void same_number(const char *text)
+{
+	char *end1, *end2;
+	double a, b;
+	float f, g;
+	int e1, e2;
+
+	errno = 0;
+	a = strtod(text, &end1);
+	e1 = errno;
+	errno = 0;
+	b = their_strtod(text, &end2);
+	e2 = errno;
+	if (memcmp(&a, &b, sizeof(a)) || end1 != end2 || (e1 == ERANGE) != (e2 == ERANGE))
+		fprintf(stderr, "strtod(\"%.60s\"): %a (%d), glibc %a (%d)\n", text, a, e1, b, e2);
+	CHECK(!memcmp(&a, &b, sizeof(a)) && end1 == end2 && (e1 == ERANGE) == (e2 == ERANGE));
+	f = strtof(text, &end1);
+	g = their_strtof(text, &end2);
+	if (memcmp(&f, &g, sizeof(f)) || end1 != end2)
+		fprintf(stderr, "strtof(\"%.60s\"): %a, glibc %a\n", text, (double)f, (double)g);
+	CHECK(!memcmp(&f, &g, sizeof(f)) && end1 == end2);
+}
+
+/* strtod against glibc: chosen cases, random decimals over the whole range,
+ * and the exact halfway points between neighbouring doubles (the hard ties,
+ * printed exactly from long double) and their neighbours. */
+static void decimals(void)
+{
+	static const char *const cases[] = {
+		"0", "-0", "1", "0.1", "  +1.5e3x", "1e23", "8.98846567431158e307", "1.7976931348623157e308",
+		"1.7976931348623159e308", "1e309", "-1e400", "2.2250738585072011e-308", "2.2250738585072014e-308",
+		"4.9406564584124654e-324", "2.4703282292062327e-324", "2.4703282292062328e-324", "1e-400",
+		"9007199254740993", "9007199254740992.5", "0x1p-1074", "0x1.fffffffffffff8p1023", "0X1.8P+1", "0x.8",
+		"0x", "0xg", "-0x1p-1075", "inf", "-Infinity", "infinit", "nan", "NaN(123abc)", "nan(", ".", "-.",
+		"1e", "1e+", "1.e5", ".5e-3", "00000000000000000000001", "0.000000000000000000000000000001e30",
+		"123456789012345678901234567890", "1.00000005960464477539062499", "3.4028235677973366e38", "1e-46",
+		"7.006492321624085e-46", "1.4012984643248171e-45",
+	};
+	unsigned int seed = 2026;
+	char text[1200];
+
+	their_strtod = (double (*)(const char *, char **))dlsym(RTLD_NEXT, "strtod");
+	their_strtof = (float (*)(const char *, char **))dlsym(RTLD_NEXT, "strtof");
+	CHECK(their_strtod && their_strtof && their_strtod != strtod);
+	if (!their_strtod || !their_strtof)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		same_number(cases[i]);
+	for (int i = 0; i < 20000; i++) {
+		int len = 0, digits = 1 + rand_r(&seed) % (i % 50 == 0 ? 900 : 25);
+
+		if (rand_r(&seed) % 2)
+			text[len++] = '-';
+		for (int d = 0; d < digits; d++) {
+			if (d == rand_r(&seed) % (digits + 1))
+				text[len++] = '.';
+			text[len++] = (char)('0' + rand_r(&seed) % 10);
+		}
+		snprintf(text + len, sizeof(text) - (size_t)len, "e%d", rand_r(&seed) % 680 - 350);
+		same_number(text);
+	}
+	for (int i = 0; i < 3000; i++) {
+		uint64_t bits = ((uint64_t)rand_r(&seed) << 33 ^ (uint64_t)rand_r(&seed) << 11 ^ (uint64_t)rand_r(&seed)) & 0x7fefffffffffffffu;
+		double d, next;
+		long double mid;
+		char *last;
+
+		memcpy(&d, &bits, sizeof(d));
+		next = nextafter(d, INFINITY);
+		mid = ((long double)d + (long double)next) / 2;
+		snprintf(text, sizeof(text), "%.800Le", mid);
+		same_number(text);
+		last = strchr(text, 'e');
+		while (last > text && last[-1] == '0')
+			last--;
+		if (last > text && last[-1] > '0' && last[-1] <= '9') {
+			last[-1]--;	/* just below the tie */
+			same_number(text);
+		}
+	}
+}
+
+static int ascending(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void sorting(void)
+{
+	int v[257], key;
+	unsigned int seed = 7;
+
+	for (int n = 0; n <= 257; n += 32) {
+		for (int i = 0; i < n; i++)
+			v[i] = rand_r(&seed) % 50;
+		qsort(v, (size_t)n, sizeof(v[0]), ascending);
+		for (int i = 1; i < n; i++)
+			CHECK(v[i - 1] <= v[i]);
+		for (key = -1; key <= 50; key++) {
+			int *at = bsearch(&key, v, (size_t)n, sizeof(v[0]), ascending);
+			int present = 0;
+
+			for (int i = 0; i < n; i++)
+				present |= v[i] == key;
+			CHECK(at ? *at == key : !present);
+		}
+	}
+	CHECK(abs(INT_MIN + 1) == INT_MAX && labs(-5) == 5 && llabs(-(1LL << 40)) == 1LL << 40);
+}
+
+/* rand, srand and rand_r give glibc's sequences. */
+static void randomness(void)
+{
+	int (*their_rand)(void) = (int (*)(void))dlsym(RTLD_NEXT, "rand");
+	void (*their_srand)(unsigned int) = (void (*)(unsigned int))dlsym(RTLD_NEXT, "srand");
+	int (*their_rand_r)(unsigned int *) = (int (*)(unsigned int *))dlsym(RTLD_NEXT, "rand_r");
+	static const unsigned int seeds[] = { 1, 0, 42, 0x80000000u, 0xffffffffu };
+
+	CHECK(their_rand && their_srand && their_rand_r && their_rand != rand);
+	if (!their_rand || !their_srand || !their_rand_r)
+		return;
+	for (int i = 0; i < 100; i++)
+		CHECK(rand() == their_rand());	/* unseeded: seed 1 */
+	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+		unsigned int a = seeds[s], b = seeds[s];
+
+		srand(seeds[s]);
+		their_srand(seeds[s]);
+		for (int i = 0; i < 1000; i++)
+			CHECK(rand() == their_rand() && rand_r(&a) == their_rand_r(&b) && a == b);
+	}
+}
+
+static void tokens(void)
+{
+	char text[] = ",a,,b c,", *save, *p = text;
+	char *t1, *t2, *t3;
+
+	t1 = strtok(text, ", ");
+	t2 = strtok(NULL, ", ");
+	t3 = strtok(NULL, ", ");
+	CHECK(!strcmp(t1, "a") && !strcmp(t2, "b") && !strcmp(t3, "c") && !strtok(NULL, ", "));
+	strcpy(text, "x=1;y");
+	CHECK(!strcmp(strtok_r(text, "=;", &save), "x") && !strcmp(strtok_r(NULL, "=;", &save), "1"));
+	CHECK(!strcmp(strtok_r(NULL, "=;", &save), "y") && !strtok_r(NULL, "=;", &save));
+	strcpy(text, "a,,b");
+	p = text;
+	t1 = strsep(&p, ",");
+	t2 = strsep(&p, ",");
+	t3 = strsep(&p, ",");
+	CHECK(!strcmp(t1, "a") && !strcmp(t2, "") && !strcmp(t3, "b") && !p && !strsep(&p, ","));
+	CHECK(memmem("abcabd", 6, "abd", 3) == (void *)((const char *)"abcabd" + 3) || !strcmp(memmem("abcabd", 6, "abd", 3), "abd"));
+	CHECK(!memmem("abcab", 5, "abd", 3) && !memmem("ab", 2, "abc", 3));
+}
+
 int main(void)
 {
 	numbers();
 	classes();
 	strings();
 	messages();
+	decimals();
+	scanning();
+	sorting();
+	randomness();
+	tokens();
 	if (failures) {
 		fprintf(stderr, "posix: %d checks failed\n", failures);
 		return 1;

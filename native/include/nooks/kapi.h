@@ -182,6 +182,7 @@ struct pci_dev {
 	u16 vendor, device;
 	unsigned int irq;	/* the interrupt line, for request_irq */
 	struct device dev;	/* for dma_alloc_coherent */
+	char address[16];	/* DDDD:BB:DD.F, as Linux's pci_name() gives it */
 };
 
 struct pci_driver {

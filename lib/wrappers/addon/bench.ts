@@ -1,0 +1,24 @@
+// The benchmarks' functions (native/bench/bench_napi.cc): crossing costs
+// measured by C++ loops for `nooks bench xpc` (lib/bench/xpc.ts) and
+// `nooks bench scale` (lib/bench/scale.ts).
+import type { NativeBench } from '../../native.js';
+import { fn, surface } from './describe.js';
+
+export const bench = surface({
+  name: 'bench',
+  source: 'native/bench/bench_napi.cc',
+  functions: {
+    bench: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) => NativeBench>(
+      'Crossing costs, measured with the driver\'s empty functions.', ['number', 'number', 'number', 'number', 'number']),
+    benchDomains: fn<(id: number, nop: number, upcalls: number, runs: number, iters: number) =>
+      Pick<NativeBench, 'roundTripTicks' | 'mprotectCallsPerCrossing' | 'upcallTicks' | 'mprotectCallsPerKernelCall'>>(
+      'Only the round trip and the kernel call (bench xpc with more domains loaded).', ['number', 'number', 'number', 'number', 'number']),
+    benchMmio: fn<(id: number, ioReadLoop: number, trappedReadLoop: number, bar: number, runs: number, iters: number) =>
+      { ioReadTicks: number; trappedReadTicks: number }>(
+      'One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)).',
+      ['number', 'number', 'number', 'number', 'number', 'number']),
+    benchScale: fn<(ids: number[], fns: number[], threads: number, seconds: number) => { crossings: number; seconds: number }>(
+      'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
+      ['array', 'array', 'number', 'number']),
+  },
+});

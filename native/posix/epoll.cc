@@ -1,0 +1,91 @@
+// epoll over the personality's pollable files (eventfds): level-triggered.
+#include <fcntl.h>
+
+#include <cstring>
+
+#include "../kapi/checks.h"
+#include "events.h"
+
+namespace nooks {
+
+long Epoll::ctl(int op, int fd, const std::shared_ptr<OpenFile> &of, uint32_t events, uint64_t data) {
+  if (op != EPOLL_CTL_DEL && (events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE))) return -EINVAL;  // level-triggered only
+  if (of->file->poll_events() < 0) return -EPERM;
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = interests_.find(fd);
+  bool watched = it != interests_.end() && it->second.file.lock() == of;
+  switch (op) {
+    case EPOLL_CTL_ADD:
+      if (watched) return -EEXIST;
+      interests_[fd] = {events, data, of};
+      return 0;
+    case EPOLL_CTL_MOD:
+      if (!watched) return -ENOENT;
+      it->second = {events, data, of};
+      return 0;
+    case EPOLL_CTL_DEL:
+      if (!watched) return -ENOENT;
+      interests_.erase(it);
+      return 0;
+    default: return -EINVAL;
+  }
+}
+
+std::vector<epoll_event> Epoll::ready(size_t max) {
+  std::vector<epoll_event> out;
+  std::lock_guard<std::mutex> g(lock_);
+  for (auto it = interests_.begin(); it != interests_.end() && out.size() < max;) {
+    std::shared_ptr<OpenFile> of = it->second.file.lock();
+    if (!of) {
+      it = interests_.erase(it);
+      continue;
+    }
+    uint32_t got = (uint32_t)of->file->poll_events() & (it->second.events | (uint32_t)EPOLLERR | (uint32_t)EPOLLHUP);
+    if (got) out.push_back({got, {.u64 = it->second.data}});
+    ++it;
+  }
+  return out;
+}
+
+}  // namespace nooks
+
+using namespace nooks;
+
+namespace {
+
+std::shared_ptr<Epoll> epoll_of(Domain *d, int epfd) {
+  std::shared_ptr<OpenFile> of = fd_get(d, epfd);
+  return of ? file_as<Epoll>(of->file) : nullptr;
+}
+
+}  // namespace
+
+static_assert(sizeof(epoll_event) == 12, "struct epoll_event is packed on x86-64, as the wrapper's size says");
+
+extern "C" int kapi_nooks_posix_epoll_create(int flags) {
+  if (flags & ~EPOLL_CLOEXEC) return -EINVAL;
+  return fd_install(calling_domain(), std::make_shared<Epoll>(), O_RDWR | (flags & EPOLL_CLOEXEC));
+}
+
+extern "C" int kapi_nooks_posix_epoll_ctl(int epfd, int op, int fd, unsigned int events, unsigned long long data) {
+  Domain *d = calling_domain();
+  std::shared_ptr<OpenFile> of = fd_get(d, fd);
+  if (!fd_get(d, epfd) || !of) return -EBADF;
+  std::shared_ptr<Epoll> ep = epoll_of(d, epfd);
+  if (!ep || fd == epfd) return -EINVAL;
+  return (int)ep->ctl(op, fd, of, events, data);
+}
+
+extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxevents, int timeout) {
+  Domain *d = calling_domain();
+  if (!fd_get(d, epfd)) return -EBADF;
+  std::shared_ptr<Epoll> ep = epoll_of(d, epfd);
+  if (!ep || !maxevents) return -EINVAL;
+  std::vector<epoll_event> got;
+  files_wait(d, timeout, [&] {
+    got = ep->ready(maxevents);
+    return !got.empty();
+  });
+  if (!got.empty()) memcpy(events, got.data(), got.size() * sizeof(epoll_event));
+  return (int)got.size();
+}
