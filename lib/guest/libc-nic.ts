@@ -2,10 +2,11 @@
 // real PCI NIC (in the tests: QEMU's e1000, inside a guest), reached through
 // UIO or VFIO: the device is bound to the stub driver and attached, the driver
 // loaded with `devices` naming it, and it brings the NIC up through the POSIX
-// personality's view (config, resource0: the real BAR mapped into its domain,
-// a hugetlbfs page of the domain's DMA memory, /proc/self/pagemap answering
-// the address the device must use: physical under UIO, the domain's IOMMU
-// window under VFIO). Numbered frames go to the link partner, which echoes
+// personality's view: under UIO the sysfs way (config, resource0: the real
+// BAR mapped into its domain, a hugetlbfs page of the domain's DMA memory,
+// /proc/self/pagemap answering its physical address), under VFIO through
+// /dev/vfio (the same page mapped into the device's IOMMU at the IOVA the
+// driver chose). Numbered frames go to the link partner, which echoes
 // each back (MAC addresses swapped); each batch's echoes are received before
 // the next goes. After `--fault-after` frames a NULL dereference is injected
 // into e1000l_tx_batch: trapped, the driver restarted (library-style: back to

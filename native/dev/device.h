@@ -10,6 +10,7 @@
 // wire) run their own threads.
 #pragma once
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,12 @@ class BusDevice {
   // back in the state at power-on, so the next driver finds it as the first one did.
   virtual void release(Domain *d) = 0;
   virtual void set_master() {}  // pci_set_master
+  // A POSIX driver's VFIO_IOMMU_MAP_DMA at an IOVA of its choosing, for a real
+  // device behind an IOMMU: `size` bytes of its DMA memory at `cpu` made
+  // reachable at `iova` too (0, or -errno; -ENODEV: the device has no IOMMU of
+  // nooks'). Undone by iommu_unmap, and all at once when the device is released.
+  virtual long iommu_map(uint64_t, uintptr_t, uint64_t) { return -ENODEV; }
+  virtual void iommu_unmap(uint64_t) {}
   // A function-level reset the driver asked for (VFIO_DEVICE_RESET): false if the device has none.
   virtual bool reset_function() { return false; }
   // Its PCI configuration space as the device holds it (256 bytes, [off,

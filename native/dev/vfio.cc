@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
@@ -99,19 +101,51 @@ class VfioDevice : public HostPciDevice {
     return "";
   }
 
+  // The driver's own IOVAs (a libc-style VFIO driver picks one: e1000l 0x10000000): the same memory
+  // mapped again in this container, beside the window (type 1 maps by IOVA: a page may have several).
+  long iommu_map(uint64_t iova, uintptr_t cpu, uint64_t size) override {
+    vfio_iommu_type1_dma_map m = {};
+    m.argsz = sizeof m;
+    m.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+    m.vaddr = cpu;
+    m.iova = iova;
+    m.size = size;
+    if (ioctl(container_, VFIO_IOMMU_MAP_DMA, &m) != 0) return -errno;
+    std::lock_guard<std::mutex> g(own_lock_);
+    own_iovas_[iova] = size;
+    return 0;
+  }
+
+  void iommu_unmap(uint64_t iova) override {
+    std::lock_guard<std::mutex> g(own_lock_);
+    auto it = own_iovas_.find(iova);
+    if (it == own_iovas_.end()) return;
+    unmap(it->first, it->second);
+    own_iovas_.erase(it);
+  }
+
   void dma_unmap(Domain *d) override {
+    {
+      std::lock_guard<std::mutex> g(own_lock_);
+      for (auto &[iova, size] : own_iovas_) unmap(iova, size);
+      own_iovas_.clear();
+    }
     if (!mapped_) return;
-    vfio_iommu_type1_dma_unmap u = {};
-    u.argsz = sizeof u;
-    u.iova = dma_window(d);
-    u.size = d->dma.hi() - d->dma.lo();
-    if (ioctl(container_, VFIO_IOMMU_UNMAP_DMA, &u) != 0) klog(3, "%s: %s", name.c_str(), errno_text("VFIO_IOMMU_UNMAP_DMA").c_str());
+    unmap(dma_window(d), d->dma.hi() - d->dma.lo());
     mapped_ = false;
   }
 
   bool function_reset() override { return can_reset_ && ioctl(device_fd_, VFIO_DEVICE_RESET) == 0; }
 
  private:
+  void unmap(uint64_t iova, uint64_t size) {
+    vfio_iommu_type1_dma_unmap u = {};
+    u.argsz = sizeof u;
+    u.iova = iova;
+    u.size = size;
+    if (ioctl(container_, VFIO_IOMMU_UNMAP_DMA, &u) != 0) klog(3, "%s: %s", name.c_str(), errno_text("VFIO_IOMMU_UNMAP_DMA").c_str());
+  }
+
   vfio_region_info region(unsigned index) {
     vfio_region_info r = {};
     r.argsz = sizeof r;
@@ -149,6 +183,8 @@ class VfioDevice : public HostPciDevice {
   Fd container_, group_;
   int device_fd_ = -1;  // config_fd_, which the base closes
   bool can_reset_ = false, mapped_ = false;
+  std::mutex own_lock_;
+  std::map<uint64_t, uint64_t> own_iovas_;  // iommu_map's: iova -> size
 };
 
 }  // namespace

@@ -84,6 +84,7 @@ struct DeviceFacts {
   unsigned irq;
   PciResource res[6];
   std::string iommu_group;
+  std::string driver;  // what `driver` links to
 };
 
 }  // namespace
@@ -156,7 +157,11 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
   bool held = bus_with_held(d, address, [&](BusDevice &dev) {
     uint8_t cmd[2];
     pci_config_read(dev, kPciCommand, cmd, 2);
-    f = {dev.vendor(), dev.device_id(), (uint16_t)(cmd[0] | cmd[1] << 8), pci_identity(dev), dev.irq_line, {}, iommu_group_of(dev)};
+    // a real device attached through VFIO is the host's vfio-pci's, and the view serves its group: a
+    // userspace driver that looks at `driver` (e1000l, DPDK) takes the VFIO way, as it would on the host
+    bool vfio = !dev.emulated() && strcmp(dev.kind(), "vfio") == 0;
+    f = {dev.vendor(), dev.device_id(), (uint16_t)(cmd[0] | cmd[1] << 8), pci_identity(dev), dev.irq_line, {},
+         iommu_group_of(dev), vfio ? "vfio-pci" : "nooks"};
     for (int bar = 0; bar < 6; bar++) f.res[bar] = pci_resource(dev, bar);
   });
   if (!held) return view_error(-EACCES);
@@ -198,7 +203,7 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
   }
   if (attr == "driver") {
     ViewEntry e = view_dir();
-    e.link = "../../../../bus/pci/drivers/nooks";
+    e.link = "../../../../bus/pci/drivers/" + f.driver;
     return e;
   }
   if (attr == "driver/unbind") return text(path, "", 0200, unbind);

@@ -3,15 +3,20 @@
 // for the driver's own DMA memory (hugetlbfs, MAP_HUGETLB,
 // dma_alloc_coherent) and goes into the domain's IOMMU table, which emulated
 // devices' DMA consults (dma_cpu_address). A real device reaches the driver's
-// DMA memory only at the bus addresses nooks' own container maps for it (the
-// domain's window, as pagemap answers): there only iova = that address is
-// accepted. Each map is a tracked object (type iova), undone at recovery.
+// DMA memory through nooks' own container, which maps the domain's window
+// (the bus addresses pagemap answers); a map at another IOVA is made in that
+// container too (BusDevice::iommu_map), so a driver that picks its IOVAs
+// (e1000l: 0x10000000) drives a real device unchanged. Each map is a tracked
+// object (type iova), undone at recovery.
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 
 #include <cstddef>
 #include <cstring>
+#include <string>
+#include <vector>
 
+#include "../dev/bus.h"
 #include "../kapi/checks.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
@@ -29,11 +34,35 @@ void unmap_locked(Domain *d, std::map<uint64_t, IovaMap>::iterator it) {
   d->iommu_maps.fetch_sub(1);
 }
 
+// The real devices d holds (BusDevice::iommu_map): a map at an IOVA of the
+// driver's own goes into their IOMMUs too, beside nooks' window; -errno from
+// the first that refuses, the others undone.
+long real_devices_map(Domain *d, uint64_t iova, uintptr_t cpu, uint64_t size) {
+  long r = 0;
+  std::vector<std::string> mapped;
+  for (const std::string &address : d->devices)
+    bus_with_held(d, address, [&](BusDevice &dev) {
+      if (r || dev.emulated()) return;
+      if ((r = dev.iommu_map(iova, cpu, size)) == 0) mapped.push_back(address);
+    });
+  if (r)
+    for (const std::string &address : mapped) bus_with_held(d, address, [&](BusDevice &dev) { dev.iommu_unmap(iova); });
+  return r;
+}
+
+// Undoes real_devices_map (nothing for a map at the window, or a device released: its maps went with it).
+void real_devices_unmap(Domain *d, uint64_t iova) {
+  for (const std::string &address : d->devices) bus_with_held(d, address, [&](BusDevice &dev) { dev.iommu_unmap(iova); });
+}
+
 // Recovery (or unload): the map goes (its devices were reset before).
 void release_iova(Domain *d, const Object &o) {
-  std::lock_guard<std::mutex> g(d->iommu_lock);
-  auto it = d->iommu.find(o.key);
-  if (it != d->iommu.end()) unmap_locked(d, it);
+  {
+    std::lock_guard<std::mutex> g(d->iommu_lock);
+    auto it = d->iommu.find(o.key);
+    if (it != d->iommu.end()) unmap_locked(d, it);
+  }
+  real_devices_unmap(d, o.key);
 }
 ObjectRelease iova_release(ObjectType::iova, release_iova);
 
@@ -53,15 +82,24 @@ long map_dma(Domain *d, const vfio_iommu_type1_dma_map &m, bool real) {
     return refuse(d, -EINVAL, m, "only read-write maps (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)");
   if (!hugepages_held(d, m.vaddr, m.size))
     return refuse(d, -EFAULT, m, "not the driver's DMA memory (hugetlbfs, MAP_HUGETLB or dma_alloc_coherent)");
-  if (real && m.iova != dma_bus_address(d, (void *)m.vaddr))
-    return refuse(d, -EINVAL, m, "a real device reaches DMA memory only at its bus address (/proc/self/pagemap)");
-  std::lock_guard<std::mutex> g(d->iommu_lock);
-  auto next = d->iommu.lower_bound(m.iova);
-  if ((next != d->iommu.end() && next->first < m.iova + m.size) ||
-      (next != d->iommu.begin() && std::prev(next)->first + std::prev(next)->second.size > m.iova))
-    return refuse(d, -EEXIST, m, "overlaps a map");
-  d->iommu[m.iova] = {m.size, (uintptr_t)m.vaddr};
-  d->iommu_maps.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> g(d->iommu_lock);
+    auto next = d->iommu.lower_bound(m.iova);
+    if ((next != d->iommu.end() && next->first < m.iova + m.size) ||
+        (next != d->iommu.begin() && std::prev(next)->first + std::prev(next)->second.size > m.iova))
+      return refuse(d, -EEXIST, m, "overlaps a map");
+    d->iommu[m.iova] = {m.size, (uintptr_t)m.vaddr};
+    d->iommu_maps.fetch_add(1);
+  }
+  // A real device reaches DMA memory through the IOMMU of nooks' own container, which maps the domain's
+  // window (the bus addresses pagemap answers); an IOVA of the driver's own choosing is mapped there too.
+  if (real && m.iova != dma_bus_address(d, (void *)m.vaddr)) {
+    if (long r = real_devices_map(d, m.iova, m.vaddr, m.size); r < 0) {
+      std::lock_guard<std::mutex> g(d->iommu_lock);
+      unmap_locked(d, d->iommu.find(m.iova));
+      return refuse(d, r, m, std::string("the device's IOMMU refused it: ") + strerror((int)-r));
+    }
+  }
   d->objects.add({ObjectType::iova, (uintptr_t)m.iova, (size_t)m.size, m.vaddr, "VFIO_IOMMU_MAP_DMA"});
   return 0;
 }
@@ -80,7 +118,10 @@ long unmap_dma(Domain *d, uint64_t iova, uint64_t size) {
       unmap_locked(d, it++);
     }
   }
-  for (uint64_t at : gone) d->objects.remove(ObjectType::iova, at);
+  for (uint64_t at : gone) {
+    d->objects.remove(ObjectType::iova, at);
+    real_devices_unmap(d, at);
+  }
   return (long)bytes;
 }
 
