@@ -66,7 +66,8 @@ export class E1000l {
     const st = this.drv.alloc(STATS);
     try {
       this.drv.call('e1000l_stats', this.handle, st);
-      const [rxFrames, rxBytes, txFrames, txBytes, rxMissed] = [0, 1, 2, 3, 4].map((i) => Number(this.drv.read(st, STATS).readBigUInt64LE(8 * i)));
+      const b = this.drv.read(st, STATS);
+      const [rxFrames, rxBytes, txFrames, txBytes, rxMissed] = [0, 1, 2, 3, 4].map((i) => Number(b.readBigUInt64LE(8 * i)));
       return { rxFrames, rxBytes, txFrames, txBytes, rxMissed };
     } finally {
       this.drv.free(st);

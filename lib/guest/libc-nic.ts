@@ -18,6 +18,7 @@
 // Needs root (binding, UIO's physical addresses, VFIO's group).
 import { DriverFault, Kernel, type Isolation } from '../kernel.js';
 import { E1000l, numberedFrame } from '../apps/e1000l.js';
+import { macString } from '../apps/net-proto.js';
 import { numberOption, runIfMain, type Program } from '../apps/program.js';
 import { applyFault, planFault } from '../inject/index.js';
 import { pciBind, type PciVia } from '../pci.js';
@@ -81,7 +82,7 @@ export const program: Program = {
       return {
         ok: echoed.size === frames && fault === 'segv' && recoveries.length === 1,
         app: 'libc-nic', via, isolation, address, frames, faultAfter,
-        mac: [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':'),
+        mac: macString(mac),
         link: nic.linkUp(), echoed: echoed.size, fault, recoveries, state: drv.state,
         stats: nic.stats(), // since the restart's open
         opened: log.filter((l) => l.text.startsWith(`e1000l: ${address}:`)).map((l) => l.text),
