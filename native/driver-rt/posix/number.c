@@ -4,17 +4,6 @@
 
 #include "posix.h"
 
-static int digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	return 99;
-}
-
 /* The magnitude, saturated at `limit` (ERANGE); *negative the sign. */
 static unsigned long long parse(const char *s, char **end, int base, unsigned long long limit, int *negative)
 {
@@ -33,14 +22,14 @@ static unsigned long long parse(const char *s, char **end, int base, unsigned lo
 		p++;
 	if (*p == '+' || *p == '-')
 		*negative = *p++ == '-';
-	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 32) == 'x' && digit(p[2]) < 16) {
+	if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 32) == 'x' && posix_digit(p[2]) < 16) {
 		p += 2;
 		base = 16;
 	} else if (base == 0) {
 		base = *p == '0' ? 8 : 10;
 	}
-	for (digits = p; digit(*p) < base; p++) {
-		unsigned int d = (unsigned int)digit(*p);
+	for (digits = p; posix_digit(*p) < base; p++) {
+		unsigned int d = (unsigned int)posix_digit(*p);
 
 		if (v > (limit - d) / (unsigned int)base)
 			over = 1;

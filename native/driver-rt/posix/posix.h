@@ -57,6 +57,15 @@ static inline long posix_result(long r)
 	errno = (int)-r;
 	return -1;
 }
+/* A digit's value in bases up to 36 (either case); 99 for what is none, so
+ * `posix_digit(c) < base` tests a digit of the base (strtol, scanf). */
+static inline int posix_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 32;
+	return c >= 'a' && c <= 'z' ? c - 'a' + 10 : 99;
+}
 /* Ends the driver as abort() does, with `message` (at most 511 bytes kept). */
 void posix_abort(const char *message) __attribute__((noreturn));
 

@@ -49,14 +49,6 @@ static int skip_space(struct scan *s)
 	return c != EOF;
 }
 
-static int digit_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 32;
-	return c >= 'a' && c <= 'z' ? c - 'a' + 10 : 99;
-}
-
 /* An integer field of at most `width` bytes into `field` (NUL-terminated):
  * a sign, a 0x prefix where the base allows, digits. The base found (0 means
  * decided by the prefix, as strtol does); 0 when no digit was read. */
@@ -84,7 +76,7 @@ static int integer_field(struct scan *s, int base, size_t width, char *field)
 	}
 	if (base == 0)
 		base = 10;
-	while (n < width && n < FIELD_MAX && digit_value(c) < base) {
+	while (n < width && n < FIELD_MAX && posix_digit(c) < base) {
 		field[n++] = (char)c;
 		digits = 1;
 		c = get(s);
