@@ -22,10 +22,14 @@ static bool g_installed = false;
 
 int trap_abort_signal() { return g_abort_sig; }
 
+// Whether rsp is on dt's stack (or in its guard, below it). Each stack's
+// slot is its guard then the stack: no two slots overlap.
+static bool on_stack(const DomainThread *dt, uintptr_t rsp) { return rsp >= dt->stack_lo - guard_size() && rsp < dt->stack_hi; }
+
 // The domain stack of t that holds rsp (guard page included), if any.
 static DomainThread *stack_owner(ThreadCtx *t, uintptr_t rsp) {
   for (DomainThread *dt : t->dts)
-    if (dt && rsp >= dt->stack_lo - guard_size() && rsp < dt->stack_hi) return dt;
+    if (dt && on_stack(dt, rsp)) return dt;
   return nullptr;
 }
 
@@ -80,8 +84,8 @@ static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
 static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si, ucontext_t *uc) {
   if (sig != SIGSEGV || !iomem_trapped((uintptr_t)si->si_addr)) return false;
   if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0);  // 'none': the driver runs on the kernel's stack
-  DomainThread *own = stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
-  if (own != dt) return false;
+  // On dt's own stack (faulting_domain may have named dt by its code): no second walk of t->dts.
+  if (!on_stack(dt, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP])) return false;
   bool pkey = g_backend.mode == Isolation::pkey;
   uint32_t pkru = pkey ? rdpkru() : 0;
   if (pkey) wrpkru((uint32_t)t->host_pkru);
