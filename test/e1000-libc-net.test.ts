@@ -17,13 +17,11 @@ import { Kernel, nicWire, openNet, type Driver, type Isolation, type NetInterfac
 import { applyFault, planFault } from '../lib/inject/index.js';
 import { frame } from './helpers/frames.js';
 import { transferAcrossFaults } from './helpers/transfer-faults.js';
-import { until } from './helpers/util.js';
+import { recoveries, until } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
 const TRANSFER_MS = 90_000;
-
-const recoveries = (kernel: Kernel) => kernel.events().filter((e) => e.event === 'recovered').length;
 
 describe.each(['none', 'mprotect', 'process'] as Isolation[])("eth0 over the libc-style e1000 driver under '%s'", (isolation) => {
   const contained = isolation !== 'none';
