@@ -9,21 +9,19 @@
 // keeps eth0. Faults are contained in every mode but 'none', where only
 // traffic is tested.
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiveFile } from '../lib/apps/net-peer.js';
 import { sendFile } from '../lib/apps/net-transfer.js';
-import { Kernel, nicWire, openNet, type Driver, type Isolation, type NetInterface } from '../lib/index.js';
+import { Kernel, openNet, type Driver, type Isolation, type NetInterface } from '../lib/index.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
-import { frame } from './helpers/frames.js';
+import { frame, nicPortOf, wirePartner } from './helpers/frames.js';
 import { transferAcrossFaults } from './helpers/transfer-faults.js';
-import { until } from './helpers/util.js';
+import { recoveries, until } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
 const TRANSFER_MS = 90_000;
-
-const recoveries = (kernel: Kernel) => kernel.events().filter((e) => e.event === 'recovered').length;
 
 describe.each(['none', 'mprotect', 'process'] as Isolation[])("eth0 over the libc-style e1000 driver under '%s'", (isolation) => {
   const contained = isolation !== 'none';
@@ -36,12 +34,10 @@ describe.each(['none', 'mprotect', 'process'] as Isolation[])("eth0 over the lib
   const received: Buffer[] = [];
 
   beforeAll(async () => {
-    peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
-    peer.on('message', (m) => atPeer.push(m));
-    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    peer = await wirePartner(atPeer);
     kernel = await Kernel.boot({ isolation });
     const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC_MAC });
-    nicPort = Number(nicWire(dev.name)!.local.split(':')[1]);
+    nicPort = nicPortOf(dev.name);
     drv = await kernel.load('e1000-libc-net', { devices: [dev.address] }); // no env NIC: its only device
     eth = openNet(kernel, 'eth0');
     eth.on('frames', (fs) => received.push(...fs));

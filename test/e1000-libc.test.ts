@@ -12,9 +12,10 @@
 // contained failure. Faults are contained in every mode but 'none', where a
 // fault or exit() ends the process, as without nooks. And `nooks bench net`
 // measures it beside the kapi e1000.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DriverFault, Kernel, nicWire, type Driver, type Isolation } from '../lib/index.js';
+import { DriverFault, Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { nicPortOf, wirePartner } from './helpers/frames.js';
 import { E1000l, numberedFrame } from '../lib/apps/e1000l.js';
 import { benchClass } from '../lib/bench/classes.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
@@ -52,13 +53,11 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
   };
 
   beforeAll(async () => {
-    peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
-    peer.on('message', (m) => atPeer.push(m));
-    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    peer = await wirePartner(atPeer);
     kernel = await Kernel.boot({ isolation });
     const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}` });
     address = dev.address;
-    nicPort = Number(nicWire(dev.name)!.local.split(':')[1]);
+    nicPort = nicPortOf(dev.name);
     drv = await kernel.load('e1000-libc', { devices: [address] });
     open();
   });

@@ -7,12 +7,13 @@
 // here) only maps BAR 0, holds 64 KiB of DMA memory and counts interrupts;
 // the test drives the registers and rings itself, the wire's other end is a
 // UDP socket in this test.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, nicCable, nicWire, type Driver } from '../lib/index.js';
+import { Kernel, nicCable, type Driver } from '../lib/index.js';
+import { nicPortOf, wirePartner } from './helpers/frames.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { until } from './helpers/util.js';
 
@@ -167,12 +168,10 @@ describe('the emulated 82540EM against the SDM and QEMU\'s e1000', () => {
   const fromPeer = (f: Buffer) => peer.send(f, nicPort, '127.0.0.1');
 
   beforeAll(async () => {
-    peer = createSocket({ type: 'udp4' });
-    peer.on('message', (m) => atPeer.push(m));
-    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    peer = await wirePartner(atPeer);
     kernel = await Kernel.boot({ isolation: 'mprotect' });
     const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC_MAC });
-    nicPort = Number(nicWire(dev.name)!.local.split(':')[1]);
+    nicPort = nicPortOf(dev.name);
     drv = await kernel.load(buildDriver(dir, 'e1000regs', regsDriver));
     mem = Number(drv.call('mem_addr'));
     bus = BigInt(drv.call('bus_addr'));

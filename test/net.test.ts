@@ -3,11 +3,11 @@
 // driver (drivers/e1000), the class's queues and batches, and the TS API
 // (lib/classes/net.ts). Runs in the default isolation ('pkey' where it can
 // run, else 'mprotect').
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, nicCable, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
 import { nicHangTx } from '../lib/testing.js';
-import { frame, mac } from './helpers/frames.js';
+import { frame, mac, nicPortOf, wirePartner } from './helpers/frames.js';
 import { logEvents, until, suiteIsolation } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
@@ -27,9 +27,7 @@ describe('the net class and the emulated e1000', () => {
   };
 
   beforeAll(async () => {
-    peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
-    peer.on('message', (m) => atPeer.push(m));
-    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    peer = await wirePartner(atPeer);
     kernel = await Kernel.boot({
       isolation: suiteIsolation,
       policy: { default: { ...defaultPolicy.default, maxFailures: 5, timeBudgetMs: 2_000, memLimitBytes: 32 << 20 }, drivers: new Map() },
@@ -37,7 +35,7 @@ describe('the net class and the emulated e1000', () => {
     const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC_MAC });
     expect(dev).toMatchObject({ kind: 'e1000', vendor: 0x8086, device: 0x100e, driver: null });
     const wire = nicWire(dev.name)!;
-    nicPort = Number(wire.local.split(':')[1]);
+    nicPort = nicPortOf(dev.name);
     expect(wire.peer).toBe(`127.0.0.1:${peer.address().port}`);
     expect(() => openNet(kernel, 'eth0')).toThrow(NetError);
     drv = await kernel.load('e1000');

@@ -1,4 +1,17 @@
 // Ethernet frames for the net tests: what they send, and compare with what arrives.
+import { createSocket, type Socket } from 'node:dgram';
+import { nicWire } from '../../lib/index.js';
+
+/** The partner on an emulated e1000's wire: a UDP socket bound on 127.0.0.1 that pushes each frame reaching it onto `into`. */
+export async function wirePartner(into: Buffer[], recvBufferSize = 4 << 20): Promise<Socket> {
+  const peer = createSocket({ type: 'udp4', recvBufferSize });
+  peer.on('message', (m) => into.push(m));
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+  return peer;
+}
+
+/** The UDP port of the NIC's own end of its wire (where the partner sends it frames). */
+export const nicPortOf = (device: string): number => Number(nicWire(device)!.local.split(':')[1]);
 
 /** A MAC address ('52:54:00:12:34:56') as its 6 bytes. */
 export const mac = (s: string): Buffer => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
