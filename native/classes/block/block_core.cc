@@ -201,7 +201,7 @@ void pump(const std::string &name) {
       recovery_notify(d, r.fault);
       return;
     }
-    b.js.kick();
+    if (!b.completed.empty()) b.js.kick();  // what failed here; never for -EBUSY alone, which would pump again at once
     if (busy || r.result != EnterResult::ok) return;
   }
 }
