@@ -32,6 +32,14 @@ void *__memset_chk(void *dst, int c, size_t n, size_t dstlen)
 	return memset(dst, c, n);
 }
 
+void __explicit_bzero_chk(void *dst, size_t n, size_t dstlen);
+void __explicit_bzero_chk(void *dst, size_t n, size_t dstlen)
+{
+	if (n > dstlen)
+		__chk_fail();
+	explicit_bzero(dst, n);
+}
+
 char *__strcpy_chk(char *dst, const char *src, size_t dstlen);
 char *__strcpy_chk(char *dst, const char *src, size_t dstlen)
 {

@@ -174,9 +174,15 @@ int putchar(int c)
 
 size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 {
+	size_t bytes;
+
 	if (!size || !n)
 		return 0;
-	return posix_stream_write(f, p, size * n) < 0 ? 0 : n;
+	if (__builtin_mul_overflow(size, n, &bytes)) {
+		errno = EOVERFLOW;	/* glibc writes the wrapped product; no buffer is that large */
+		return 0;
+	}
+	return posix_stream_write(f, p, bytes) < 0 ? 0 : n;
 }
 
 void perror(const char *s)
