@@ -66,6 +66,7 @@
         'native/posix/fd_table.cc',
         'native/posix/hugepages.cc',
         'native/posix/mappings.cc',
+        'native/posix/poll.cc',
         'native/posix/sysfs.cc',
         'native/posix/vfio_device.cc',
         'native/posix/vfio_iommu.cc',

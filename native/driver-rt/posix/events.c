@@ -1,6 +1,9 @@
-/* eventfd and epoll: the counters a driver waits on (VFIO signals its
+/* eventfd, epoll and poll: the counters a driver waits on (VFIO signals its
  * interrupts on an eventfd) and the waits on them, kept by the kernel
  * (native/posix/events.h). A wait counts against the driver's time budget. */
+#define _GNU_SOURCE	/* ppoll */
+#include <limits.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,6 +12,8 @@
 
 /* The most events one epoll_wait asks the kernel for (lib/wrappers/posix.ts): fewer is allowed. */
 #define EPOLL_MAX 1024
+/* The most descriptors one poll watches (lib/wrappers/posix.ts). */
+#define POLL_MAX 1024
 
 int eventfd(unsigned int count, int flags)
 {
@@ -62,4 +67,48 @@ int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout
 {
 	(void)sigmask;
 	return epoll_wait(epfd, events, maxevents, timeout);
+}
+
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	if (nfds > POLL_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)posix_result(nooks_posix_poll(fds, nfds, timeout));
+}
+
+/* As epoll_pwait, the mask changes nothing; the timeout rounds up to whole ms. */
+int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask)
+{
+	long long ms = -1;
+
+	(void)sigmask;
+	if (timeout) {
+		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L) {
+			errno = EINVAL;
+			return -1;
+		}
+		ms = (long long)timeout->tv_sec * 1000 + (timeout->tv_nsec + 999999) / 1000000;
+		if (ms > INT_MAX)
+			ms = INT_MAX;
+	}
+	return poll(fds, nfds, (int)ms);
+}
+
+/* _FORTIFY_SOURCE's poll and ppoll: the array checked against its buffer. */
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < nfds)
+		__chk_fail();
+	return poll(fds, nfds, timeout);
+}
+
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < nfds)
+		__chk_fail();
+	return ppoll(fds, nfds, timeout, sigmask);
 }
