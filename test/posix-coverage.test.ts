@@ -4,7 +4,8 @@
 // link (ixy's VFIO way), the <arpa/inet.h> conversions, strtoimax, random,
 // clock_nanosleep, explicit_bzero, fread/fwrite refusing a size*n that
 // overflows, poll and ppoll over eventfds and files, and epoll's EPOLLET and
-// EPOLLONESHOT. Built with -O2 -D_FORTIFY_SOURCE=2, in every isolation mode
+// EPOLLONESHOT; and what drivers read before they start: the device's
+// numa_node, the hugepage pool's nr_hugepages and free_hugepages. Built with -O2 -D_FORTIFY_SOURCE=2, in every isolation mode
 // of the default project.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -232,6 +233,36 @@ long edge_semantics(void)
 	return ok;
 }
 
+/* A number a sysfs file holds, as drivers read it; -errno when it cannot be opened. */
+long sysfs_number(const char *path, const char *mode)
+{
+	FILE *f = fopen(path, mode);
+	long v = -1000;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1001;
+	fclose(f);
+	return v;
+}
+
+/* One 2 MiB page of hugetlbfs held by a descriptor (release_page lets it go). */
+long hold_page(void)
+{
+	int fd = open("/mnt/huge/pool-probe", O_CREAT | O_RDWR, 0600);
+
+	if (fd < 0 || ftruncate(fd, 2 << 20))
+		return -errno;
+	return fd;
+}
+
+long release_page(int fd)
+{
+	unlink("/mnt/huge/pool-probe");
+	return close(fd);
+}
+
 /* A kernel worker writes the eventfd while this thread waits in poll: it wakes at once. */
 static struct work_struct writer;
 static int woken;
@@ -334,6 +365,23 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
 
   it('epoll: EPOLLET reports each write once, EPOLLONESHOT once until EPOLL_CTL_MOD', () => {
     expect(Number(d.call('edge_semantics')).toString(2)).toBe('1'.repeat(10));
+  });
+
+  it('numa_node of an emulated device is -1; the hugepage pool is the DMA memory in 2 MiB pages, free ones counted', () => {
+    const pool = '/sys/kernel/mm/hugepages/hugepages-2048kB';
+    expect(d.call('sysfs_number', s(`/sys/bus/pci/devices/${nic.address}/numa_node`), s('r'))).toBe(-1);
+    const total = Number(d.call('sysfs_number', s(`${pool}/nr_hugepages`), s('r')));
+    const free = Number(d.call('sysfs_number', s(`${pool}/free_hugepages`), s('r')));
+    expect(total).toBeGreaterThan(0);
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBeLessThanOrEqual(total);
+    const fd = Number(d.call('hold_page'));
+    expect(fd).toBeGreaterThanOrEqual(3);
+    expect(d.call('sysfs_number', s(`${pool}/free_hugepages`), s('r'))).toBe(free - 1);
+    expect(d.call('release_page', fd)).toBe(0);
+    expect(d.call('sysfs_number', s(`${pool}/free_hugepages`), s('r'))).toBe(free);
+    expect(d.call('sysfs_number', s(`${pool}/nr_hugepages`), s('w'))).toBe(-13); // the pool is not the driver's to resize
+    expect(d.call('sysfs_number', s(`${pool}/resv_hugepages`), s('r'))).toBe(-2);
   });
 
   it('a poll that waits wakes when a kernel worker writes the eventfd', () => {
