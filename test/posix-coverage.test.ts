@@ -1,6 +1,6 @@
 // What third-party userspace drivers use beyond posix-libc's breadth (the
 // survey of issue 15: ixy and its kin, UIO and VFIO lab drivers): <err.h>
-// and <error.h> messages, stdin at end of file, basename of the IOMMU group
+// and <error.h> messages, write and dprintf to descriptors 1 and 2, stdin at end of file, basename of the IOMMU group
 // link (ixy's VFIO way), the <arpa/inet.h> conversions, strtoimax, random,
 // clock_nanosleep, explicit_bzero, fread/fwrite refusing a size*n that
 // overflows, poll and ppoll over eventfds and files, and epoll's EPOLLET and
@@ -29,6 +29,7 @@ const source = `
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/mman.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,15 +37,20 @@ const source = `
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <nooks/kapi.h>
 
 #define CHECK(cond) (ok |= (cond) ? bit : 0, bit <<= 1)
 
-/* warn, warnx and error without a status: lines on stderr, the driver goes on. */
+/* warn, warnx and error without a status: lines on stderr, the driver goes on;
+ * descriptors 1 and 2 written directly, as lab drivers do. */
 long messages(void)
 {
+	if (write(2, "raw 2\\n", 6) != 6 || write(fileno(stdout), "raw 1\\n", 6) != 6 || dprintf(STDERR_FILENO, "dprintf %d\\n", 9) != 10)
+		return -1;
 	errno = ENOENT;
 	warn("warned %d", 7);
 	warnx("plain %s", "x");
@@ -75,7 +81,7 @@ long input(char *buf)
 	CHECK(fgets(buf, 8, stdin) == NULL);
 	CHECK(scanf("%d", &x) == EOF && x == 0);
 	CHECK(fread(buf, 1, 4, stdin) == 0 && getc(stdin) == EOF);
-	CHECK(fileno(stdin) == -1);
+	CHECK(fileno(stdin) == 0 && read(0, buf, 4) == 0);
 	CHECK(fclose(stdin) == 0);
 	return ok;
 }
@@ -263,6 +269,32 @@ long release_page(int fd)
 	return close(fd);
 }
 
+/* The steps lab drivers take as they are written: stat of the device's
+ * directory (ixy, with its trailing slash), resource0 opened O_SYNC and
+ * mapped, a private anonymous MAP_HUGETLB | MAP_HUGE_2MB page found in pagemap. */
+long lab_steps(const char *addr)
+{
+	long ok = 0, bit = 1;
+	char path[128];
+	struct stat st;
+	int fd, pm;
+	void *bar, *dma;
+	uint64_t entry = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/", addr);
+	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", addr);
+	fd = open(path, O_RDWR | O_SYNC);
+	bar = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(bar != MAP_FAILED && close(fd) == 0 && munmap(bar, 4096) == 0);
+	dma = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	pm = open("/proc/self/pagemap", O_RDONLY);
+	CHECK(dma != MAP_FAILED && pm >= 0 && pread(pm, &entry, 8, (off_t)((uintptr_t)dma / 4096 * 8)) == 8 && (entry >> 63));
+	close(pm);
+	munmap(dma, 2 << 20);
+	return ok;
+}
+
 /* A kernel worker writes the eventfd while this thread waits in poll: it wakes at once. */
 static struct work_struct writer;
 static int woken;
@@ -319,10 +351,12 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
     await kernel?.shutdown();
   });
 
-  it('warn, warnx and error write one stderr line each, with strerror where glibc puts it', () => {
+  it('warn, warnx and error write one stderr line each, with strerror where glibc puts it; write and dprintf to 1 and 2 are stdout and stderr', () => {
     const from = kernel.log().length;
     expect(d.call('messages')).toBe(0);
-    expect(lines(from)).toEqual(['warned 7: No such file or directory', 'plain x', 'error 3: Permission denied', 'no errno']);
+    expect(lines(from)).toEqual(['raw 2', 'raw 1', 'dprintf 9', 'warned 7: No such file or directory', 'plain x', 'error 3: Permission denied', 'no errno']);
+    const levels = kernel.log().slice(from).filter((l) => l.source === d.name).map((l) => l.level);
+    expect(levels[0]).toBeLessThan(levels[1]); // stderr at err (3), stdout at info (6)
   });
 
   // exit is not contained under 'none' (the process would end)
@@ -382,6 +416,10 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
     expect(d.call('sysfs_number', s(`${pool}/free_hugepages`), s('r'))).toBe(free);
     expect(d.call('sysfs_number', s(`${pool}/nr_hugepages`), s('w'))).toBe(-13); // the pool is not the driver's to resize
     expect(d.call('sysfs_number', s(`${pool}/resv_hugepages`), s('r'))).toBe(-2);
+  });
+
+  it('lab drivers\' steps: stat of the device directory, resource0 opened O_SYNC, a private MAP_HUGETLB | MAP_HUGE_2MB page in pagemap', () => {
+    expect(Number(d.call('lab_steps', s(nic.address))).toString(2)).toBe('111');
   });
 
   it('a poll that waits wakes when a kernel worker writes the eventfd', () => {

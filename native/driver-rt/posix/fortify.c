@@ -88,6 +88,24 @@ int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 	return vfprintf(f, fmt, ap);
 }
 
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	return vdprintf(fd, fmt, ap);
+}
+
+int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 int __vprintf_chk(int flag, const char *fmt, va_list ap);
 int __vprintf_chk(int flag, const char *fmt, va_list ap)
 {

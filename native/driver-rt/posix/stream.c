@@ -34,10 +34,9 @@ struct file_stream {
 static struct file_stream *streams;
 static int streams_lock;
 
-/* stdin: a driver has no input. Reading it is at end of file at once (no
- * descriptor behind it: fileno is -1), never a link error nor a read of
- * whatever file the driver opened as descriptor 0. */
-static struct file_stream stdin_stream = { .magic = STREAM_MAGIC, .fd = -1, .flags = CAN_READ };
+/* stdin: a driver has no input. Reading it is at end of file at once
+ * (descriptor 0 reads nothing: files.c), never a link error. */
+static struct file_stream stdin_stream = { .magic = STREAM_MAGIC, .fd = STDIN_FILENO, .flags = CAN_READ };
 FILE *stdin = (FILE *)&stdin_stream;
 
 /* The streams' locks are atomics in the domain: uncontended (the common
@@ -212,10 +211,6 @@ static int next_byte(struct file_stream *s)
 	}
 	if (s->pending && drain(s))
 		return EOF;
-	if (s == &stdin_stream) {
-		s->flags |= AT_EOF;
-		return EOF;
-	}
 	n = read(s->fd, s->buf, sizeof(s->buf));
 	if (n <= 0) {
 		s->flags |= n ? HAD_ERROR : AT_EOF;
@@ -558,8 +553,11 @@ void clearerr(FILE *f)
 
 int fileno(FILE *f)
 {
-	struct file_stream *s = file_stream_of(f);
+	struct file_stream *s;
 
+	if (f == stdout || f == stderr)
+		return f == stdout ? STDOUT_FILENO : STDERR_FILENO;
+	s = file_stream_of(f);
 	return s ? s->fd : -1;
 }
 
