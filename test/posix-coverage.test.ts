@@ -295,6 +295,15 @@ long lab_steps(const char *addr)
 	return ok;
 }
 
+/* What compilers make of plain C without a libc call in sight: libgcc's helpers. */
+long compiler_helpers(unsigned long long bits, unsigned long long hi, long divisor)
+{
+	unsigned __int128 wide = ((unsigned __int128)hi << 64) | bits;
+	__int128 negative = -(__int128)wide;
+
+	return __builtin_popcountll(bits) * 1000 + (long)(wide / (unsigned long)divisor % 1000) + (long)(negative / divisor % 10) * 100000;
+}
+
 /* A kernel worker writes the eventfd while this thread waits in poll: it wakes at once. */
 static struct work_struct writer;
 static int woken;
@@ -326,9 +335,9 @@ beforeAll(() => {
 
 it('the names these calls compile to are the personality\'s, bound inside the image', () => {
   const imports = execFileSync('nm', ['-D', '--undefined-only', drv], { encoding: 'utf8' });
-  expect(imports).not.toMatch(/\b(err|warn|error|__xpg_basename|inet_pton|poll|ppoll|stdin|random|strtoimax|clock_nanosleep)\b/);
+  expect(imports).not.toMatch(/\b(err|warn|error|__xpg_basename|inet_pton|poll|ppoll|stdin|random|strtoimax|clock_nanosleep|__popcountdi2|__divti3|__udivmodti4)\b/);
   const defined = execFileSync('nm', [drv], { encoding: 'utf8' });
-  for (const name of ['err', 'errx', 'warn', 'warnx', 'error', '__xpg_basename', 'dirname', 'inet_pton', 'inet_ntop', 'inet_aton', 'poll', 'ppoll', 'getchar']) {
+  for (const name of ['err', 'errx', 'warn', 'warnx', 'error', '__xpg_basename', 'dirname', 'inet_pton', 'inet_ntop', 'inet_aton', 'poll', 'ppoll', 'getchar', '__popcountdi2', '__divti3']) {
     expect(defined).toMatch(new RegExp(` t ${name}$`, 'm'));
   }
 });
@@ -420,6 +429,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
 
   it('lab drivers\' steps: stat of the device directory, resource0 opened O_SYNC, a private MAP_HUGETLB | MAP_HUGE_2MB page in pagemap', () => {
     expect(Number(d.call('lab_steps', s(nic.address))).toString(2)).toBe('111');
+  });
+
+  it('the compiler\'s helpers (__popcountdi2, 128-bit division) are linked in from libgcc', () => {
+    const bits = 0xf0f0_0000_0000_00ffn, hi = 5n;
+    const wide = (hi << 64n) | bits;
+    const neg = -wide; // C's division truncates toward zero, as BigInt's
+    const divisor = 1000000007n;
+    expect(d.call('compiler_helpers', bits, hi, divisor)).toBe(16 * 1000 + Number(wide / divisor % 1000n) + Number(neg / divisor % 10n) * 100000);
   });
 
   it('a poll that waits wakes when a kernel worker writes the eventfd', () => {
