@@ -3,7 +3,7 @@
 // and <error.h> messages, write and dprintf to descriptors 1 and 2, stdin at end of file, basename of the IOMMU group
 // link (ixy's VFIO way), the <arpa/inet.h> conversions, strtoimax, random,
 // clock_nanosleep, explicit_bzero, fread/fwrite refusing a size*n that
-// overflows, poll and ppoll over eventfds and files, and epoll's EPOLLET and
+// overflows, poll, ppoll, select and pselect over eventfds and files, epoll's EPOLLET and
 // EPOLLONESHOT; and what drivers read before they start: the device's
 // numa_node, the hugepage pool's nr_hugepages and free_hugepages. Built with -O2 -D_FORTIFY_SOURCE=2, in every isolation mode
 // of the default project.
@@ -38,6 +38,7 @@ const source = `
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,6 +212,40 @@ long poll_semantics(const char *addr)
 	return ok;
 }
 
+/* select and pselect: the sets as poll answers for their descriptors. */
+long select_semantics(const char *addr)
+{
+	long ok = 0, bit = 1;
+	char path[128];
+	int e = eventfd(0, EFD_NONBLOCK), f, gone = eventfd(0, 0), top;
+	fd_set r, w;
+	struct timeval none = { 0, 0 }, nap = { 0, 10000 };
+	struct timespec brief = { 0, 20000000 };
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", addr);
+	f = open(path, O_RDONLY);
+	top = (e > f ? e : f) + 1;
+	FD_ZERO(&r);
+	FD_SET(e, &r);
+	CHECK(select(top, &r, NULL, NULL, &none) == 0 && !FD_ISSET(e, &r));	/* nothing to read */
+	FD_SET(e, &r);
+	CHECK(pselect(top, &r, NULL, NULL, &brief, NULL) == 0);	/* a timeout */
+	FD_SET(e, &r);
+	FD_SET(f, &r);
+	FD_ZERO(&w);
+	FD_SET(e, &w);
+	CHECK(eventfd_write(e, 1) == 0 && select(top, &r, &w, NULL, NULL) == 3 && FD_ISSET(e, &r) && FD_ISSET(f, &r) && FD_ISSET(e, &w));
+	close(gone);
+	FD_ZERO(&r);
+	FD_SET(gone, &r);
+	CHECK(select(gone + 1, &r, NULL, NULL, &none) == -1 && errno == EBADF);	/* not open */
+	CHECK(select(0, NULL, NULL, NULL, &nap) == 0);	/* a sleep */
+	CHECK(select(FD_SETSIZE + 1, NULL, NULL, NULL, &none) == -1 && errno == EINVAL);
+	close(e);
+	close(f);
+	return ok;
+}
+
 /* epoll's edge-triggered and one-shot watches, beside a level-triggered one. */
 long edge_semantics(void)
 {
@@ -337,7 +372,7 @@ it('the names these calls compile to are the personality\'s, bound inside the im
   const imports = execFileSync('nm', ['-D', '--undefined-only', drv], { encoding: 'utf8' });
   expect(imports).not.toMatch(/\b(err|warn|error|__xpg_basename|inet_pton|poll|ppoll|stdin|random|strtoimax|clock_nanosleep|__popcountdi2|__divti3|__udivmodti4)\b/);
   const defined = execFileSync('nm', [drv], { encoding: 'utf8' });
-  for (const name of ['err', 'errx', 'warn', 'warnx', 'error', '__xpg_basename', 'dirname', 'inet_pton', 'inet_ntop', 'inet_aton', 'poll', 'ppoll', 'getchar', '__popcountdi2', '__divti3']) {
+  for (const name of ['err', 'errx', 'warn', 'warnx', 'error', '__xpg_basename', 'dirname', 'inet_pton', 'inet_ntop', 'inet_aton', 'poll', 'ppoll', 'select', 'pselect', '__fdelt_chk', 'getchar', '__popcountdi2', '__divti3']) {
     expect(defined).toMatch(new RegExp(` t ${name}$`, 'm'));
   }
 });
@@ -404,6 +439,10 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
 
   it('poll and ppoll: an eventfd by its count, a sysfs file always ready, POLLNVAL, a timeout, a sleep', () => {
     expect(Number(d.call('poll_semantics', s(nic.address))).toString(2)).toBe('1'.repeat(7));
+  });
+
+  it('select and pselect: an eventfd readable by its count and writable, a sysfs file readable, EBADF, timeouts', () => {
+    expect(Number(d.call('select_semantics', s(nic.address))).toString(2)).toBe('1'.repeat(6));
   });
 
   it('epoll: EPOLLET reports each write once, EPOLLONESHOT once until EPOLL_CTL_MOD', () => {
