@@ -18,8 +18,7 @@ static void complain(int errnum, const char *fmt, va_list ap)
 
 	if (fmt) {
 		n = vsnprintf(line, sizeof(line), fmt, ap);
-		if (n >= (int)sizeof(line))
-			n = sizeof(line) - 1;
+		n = n < 0 ? 0 : n >= (int)sizeof(line) ? (int)sizeof(line) - 1 : n;
 	}
 	if (errnum >= 0)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s", fmt ? ": " : "", strerror(errnum));
