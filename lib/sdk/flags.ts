@@ -66,9 +66,11 @@ export function posixCompileFlags(): string[] {
   return [...posixCflags, ...includeDirs.map((d) => `-I${d}`)];
 }
 
-/** The same for a driver of the POSIX personality (`nooks sdk --posix-ldflags`). */
+/** The same for a driver of the POSIX personality (`nooks sdk --posix-ldflags`). Last, the compiler's own
+ *  libgcc.a: the helpers it emits calls to for unmodified C (__popcountdi2 for __builtin_popcount without
+ *  -mpopcnt, __divti3 & co. for 128-bit division) are pure code, hidden, linked into the image. */
 export function posixLdflags(): string[] {
-  return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive];
+  return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive, '-lgcc'];
 }
 
 // binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|posix-link`.
