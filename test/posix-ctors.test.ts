@@ -32,6 +32,14 @@ __attribute__((constructor(101))) static void first(void) { order[n++] = 1; }
 __attribute__((destructor(101))) static void goes_last(void) { printf("destructor 101, last\\n"); }
 __attribute__((destructor)) static void goes_first(void) { printf("destructor: %d constructors had run, %s\\n", n, greeting); }
 
+static void handler_one(void) { printf("atexit handler 1\\n"); }
+static void handler_two(void) { printf("atexit handler 2\\n"); }
+/* Registers the two handlers (in a constructor they would be registered at every restart too). */
+long register_handlers(void) { return atexit(handler_one) | atexit(handler_two); }
+/* POSIX's ATEXIT_MAX is at least 32: how many more registrations were taken. */
+long fill_handlers(void) { long n = 0; while (n < 100 && atexit(handler_one) == 0) n++; return n; }
+void quit(void) { exit(4); }
+
 /* The constructors that ran, in order, as digits. */
 long ran(void) { long v = 0; for (int i = 0; i < n; i++) v = v * 10 + order[i]; return v; }
 long crash(void) { volatile int *volatile p = 0; return *p; }
@@ -68,9 +76,12 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's cons
     expect(drv.call('ran')).toBe(123);
     expect(drv.objects().filter((o) => o.type === 'memory' && o.label === 'malloc')).toHaveLength(1); // the constructor's malloc
     // (the log may begin with what an earlier kernel of this process left unread: its shutdown ran these destructors)
+    expect(drv.call('register_handlers')).toBe(0);
     const before = kernel.log().length;
     drv.unload();
     expect(kernel.log().slice(before).filter((l) => l.source === 'ctors').map((l) => l.text)).toEqual([
+      'atexit handler 2',
+      'atexit handler 1',
       'destructor: 3 constructors had run, made by a constructor',
       'destructor 101, last',
     ]);
@@ -88,6 +99,22 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's cons
   });
 
   if (contained) {
+    it('exit() runs the atexit handlers and the destructors first, then fails the driver; a restart empties the table', async () => {
+      kernel = await Kernel.boot({ isolation });
+      const drv = await kernel.load(library);
+      expect(drv.call('register_handlers')).toBe(0);
+      const before = kernel.log().length;
+      expect(faultOf(() => drv.call('quit'))).toMatchObject({ kind: 'exit', message: 'ctors: exit(4)' });
+      expect(kernel.log().slice(before).filter((l) => l.source === 'ctors').map((l) => l.text).slice(0, 4)).toEqual([
+        'atexit handler 2',
+        'atexit handler 1',
+        'destructor: 3 constructors had run, made by a constructor',
+        'destructor 101, last',
+      ]);
+      expect(drv.state).toBe('running');
+      expect(drv.call('fill_handlers')).toBe(32); // the restarted driver's table is empty: 32 fit, the 33rd is refused
+    });
+
     it('a constructor that faults fails the load, contained, naming the fault', async () => {
       kernel = await Kernel.boot({ isolation });
       const e = await kernel.load(faulting).then(() => null, (err: unknown) => err as Error & { code?: string });
