@@ -65,6 +65,10 @@ describe('load errors', () => {
       `${prelude}long nooks_no_such_call(long x);\nNOOKS_EXPORT long f(long x) { return nooks_no_such_call(x); }\n${okInit}`,
     );
     so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
+    // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
+    so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
+      `extern int nooks_nowhere(void) __attribute__((weak));\n` +
+      `NOOKS_EXPORT long f(void) { return (getpid ? getpid() : 0) + (nooks_nowhere ? 1 : 0); }\n${okInit}`);
     so.wrfsbase = buildDriver(
       dir,
       'wrfsbase',
@@ -133,6 +137,11 @@ describe('load errors', () => {
     const message = await loadError(so.libc, 'ELIBC');
     expect(message).toContain('puts'); // names the function
     expect(message).toContain('kapi.h'); // and the fix
+  });
+
+  it('a weak import the host defines: ELIBC, naming it and not the weak import nothing defines', async () => {
+    const message = await loadError(so.weakLibc, 'ELIBC');
+    expect(message).toContain('(getpid)');
   });
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {
