@@ -65,6 +65,7 @@ describe('load errors', () => {
       `${prelude}long nooks_no_such_call(long x);\nNOOKS_EXPORT long f(long x) { return nooks_no_such_call(x); }\n${okInit}`,
     );
     so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
+    so.tls = buildDriver(dir, 'tls', `${prelude}static __thread long counter;\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
     so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
       `extern int nooks_nowhere(void) __attribute__((weak));\n` +
@@ -142,6 +143,10 @@ describe('load errors', () => {
   it('a weak import the host defines: ELIBC, naming it and not the weak import nothing defines', async () => {
     const message = await loadError(so.weakLibc, 'ELIBC');
     expect(message).toContain('(getpid)');
+  });
+
+  it('thread-local storage (__thread): ETLS', async () => {
+    expect(await loadError(so.tls, 'ETLS')).toContain('__thread');
   });
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {

@@ -130,7 +130,10 @@ class Checker {
       uint64_t end;
       if (p.p_type != PT_GNU_STACK && (__builtin_add_overflow(p.p_offset, p.p_filesz, &end) || end > img_.bytes.size()))
         malformed(path_, segment_name(i) + " extends past the end of the file");
-      if (p.p_type == PT_TLS) malformed(path_, "thread-local storage (PT_TLS) is not supported in drivers");
+      if (p.p_type == PT_TLS)  // dlopen would give each thread a block in the host's thread control block
+        throw LoadError("ETLS", path_ + ": the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which "
+                                        "lives with the host's threads, outside any domain; refused (keep per-thread "
+                                        "state in the driver, e.g. by thread id)");
       if (p.p_type == PT_DYNAMIC) {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;
