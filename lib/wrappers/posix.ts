@@ -42,7 +42,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_gettid', ret: 'int', params: [],
-    doc: 'The calling thread\'s id: the key of its errno slot.',
+    doc: 'The calling thread\'s id: the key of its slot in the personality (errno, pthread_exit, keys).',
   },
   {
     name: 'nooks_posix_getpid', ret: 'int', params: [],
@@ -152,7 +152,7 @@ const posixThreads: KapiCall[] = [
     name: 'nooks_posix_thread_create', ret: 'long',
     params: [p('main', 'void *(*)(void *, void *)', { kind: 'driver-fn' }), p('start', 'void *(*)(void *)', { kind: 'driver-fn' }),
       p('arg', 'void *'), p('stack_size', 'size_t'), p('detached', 'int')],
-    doc: 'pthread_create: a kernel thread that runs `main(start, arg)` inside the driver\'s domain, on a domain stack of its own, until it returns; held as an object of type `thread` until it is joined (or, `detached`, until it ends), stopped and released at recovery and unload. Its time budget runs from its last wait (docs/drivers.md). Returns its handle (never a thread id), or -EINVAL (`stack_size` past a domain stack, logged), -EAGAIN (64 threads alive, logged).',
+    doc: 'pthread_create: a kernel thread that runs `main(start, arg)` inside the driver\'s domain, on a domain stack of its own, until it returns; held as an object of type `thread` until it is joined (or, `detached`, until it ends), stopped and released at recovery and unload. Its time budget runs from its last wait (docs/drivers.md). Returns its handle (never a thread id), or -EINVAL (`stack_size` past a domain stack, logged), -EAGAIN (the driver holds 64 threads already, logged).',
   },
   {
     name: 'nooks_posix_thread_join', ret: 'int', params: [thread, p('result', 'void **', { kind: 'writable', size: '8', nullable: true })],
