@@ -381,9 +381,62 @@ long signalled_before_deadline(void)
 }
 `;
 
-let path: string;
+/* A driver with a module_init that starts its receive loop on a thread, as
+ * userspace drivers do, and a module_exit that ends it. */
+const pollerSource = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <unistd.h>
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+static volatile long polls, crash_at;
+static volatile int stop;
+static pthread_t poller;
+
+static void *poll_loop(void *arg)
+{
+	while (!stop) {
+		if (++polls == crash_at)
+			*(volatile int *)arg = 1; /* arg is NULL */
+		usleep(100);
+	}
+	return arg;
+}
+
+NOOKS_EXPORT long polled(void)
+{
+	return polls;
+}
+
+NOOKS_EXPORT long crash_after(long n)
+{
+	crash_at = polls + n;
+	return 0;
+}
+
+static int poller_init(void)
+{
+	int e = pthread_create(&poller, NULL, poll_loop, NULL);
+
+	return e ? -e : -pthread_setname_np(poller, "rx-poll");
+}
+
+static void poller_exit(void)
+{
+	stop = 1;
+	pthread_join(poller, NULL);
+}
+
+module_init(poller_init);
+module_exit(poller_exit);
+`;
+
+let path: string, pollerPath: string;
 beforeAll(() => {
   path = buildDriver(dir, 'threads', source, { posix: true });
+  pollerPath = buildDriver(dir, 'poller', pollerSource, { posix: true });
 }, 120_000);
 
 /** Threads of this process now (the kernel's own, the drivers' and the host's). */
@@ -407,6 +460,29 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(d.call('produce_consume', 3000)).toBe((3000 * 3001) / 2);
     expect(threadObjects(d)).toEqual([]);
     expect(tasks()).toBe(before); // both joined: their kernel threads are gone
+    d.unload();
+  });
+
+  it('a module_init starts a receive loop on a thread; module_exit ends and joins it', async () => {
+    const before = tasks();
+    const d = await kernel.load(pollerPath);
+    expect(threadObjects(d).map((o) => o.label)).toEqual(['rx-poll']);
+    await until(() => d.call('polled') > 100, 'the loop polling');
+    d.unload();
+    expect(tasks()).toBe(before);
+  });
+
+  it.runIf(contained)('a thread that faults is started again by module_init at the restart', async () => {
+    const d = await kernel.load(pollerPath);
+    const [first] = threadObjects(d);
+    await until(() => d.call('polled') > 10, 'the loop polling');
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    d.call('crash_after', 50);
+    expect((await recovered).fault?.kind).toBe('segv');
+    const [again] = threadObjects(d);
+    expect(again).toMatchObject({ type: 'thread', label: 'rx-poll' });
+    expect(again.address).not.toBe(first.address); // a new thread
+    await until(() => d.call('polled') > 10, 'the loop polling again');
     d.unload();
   });
 
