@@ -1,7 +1,7 @@
 export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type LoadOptions, type Isolation } from './kernel.js';
-export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeDomain as DomainInfo, NativeObject as KernelObject, NativeTap as Tap, ParamValue } from './native.js';
+export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeFault as FaultInfo, NativeDomain as DomainInfo, NativeObject as KernelObject, NativeTap as Tap, ParamValue } from './native.js';
 export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy } from './recovery/policy.js';
-export type { RecoveryEvent, RecoveryEventName } from './recovery/agent.js';
+export type { RecoveryEvent, RecoveryEventName, RecoveryFailure } from './recovery/agent.js';
 export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, type BlockErrorCode, type OpenOptions as BlockOpenOptions } from './classes/block.js';
 export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, type PcmOptions, type PcmStatus, type PcmDevice } from './classes/sound.js';
 export { openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';

@@ -116,10 +116,10 @@ interface DriverLimits {
 
 let booted: Kernel | undefined;
 
-export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent]> & { log: [LogLine] }> {
+export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<NativeFault>]> & { log: [LogLine] }> {
   readonly isolation: Isolation;
   readonly policy: Policy;
-  private readonly agent: RecoveryAgent;
+  private readonly agent: RecoveryAgent<NativeFault>;
   private readonly drivers = new Map<string, Driver>();
   private readonly history: LogLine[] = [];
   private down = false;
@@ -210,7 +210,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   /** The recovery agent's event log (last 1000 events). */
-  events(): readonly RecoveryEvent[] {
+  events(): readonly RecoveryEvent<NativeFault>[] {
     return this.agent.log();
   }
 

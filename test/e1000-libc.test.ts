@@ -32,7 +32,7 @@ describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey
   let peer: Socket;
   let address = '';
   let nicPort = 0;
-  let mac = Buffer.alloc(6);
+  let mac: Buffer = Buffer.alloc(6);
   const atPeer: Buffer[] = [];
   // the driver's state, as its caller holds it: made again after a restart
   let nic: E1000l;

@@ -433,7 +433,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     expect(mask).toBe(0xfffff000); // 4 KiB, 32-bit memory
     expect(after).toBe(bar);
     expect(bar & 0xfff).toBe(0);
-    expect(d.call('config16', s(nic.address), 0x3c) & 0xff).toBe(nic.irq & 0xff);
+    expect(Number(d.call('config16', s(nic.address), 0x3c)) & 0xff).toBe(nic.irq & 0xff);
     const enable = `/sys/bus/pci/devices/${nic.address}/enable`;
     expect(attr(nic.address, 'enable')).toBe('0\n');
     expect(d.call('write_file', s(enable), s('1\n'))).toBe(2);

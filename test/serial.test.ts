@@ -5,7 +5,7 @@
 // is plain Nooks (shadow: false): the port is detached and reopened; the
 // shadow driver is test/serial-shadow.test.ts. Runs in the default isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver } from '../lib/index.js';
+import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type Termios } from '../lib/index.js';
 import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
@@ -120,8 +120,11 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     }
   });
 
-  it('gives applications clear errors: unknown port, port open twice, closed port', async () => {
+  it('gives applications clear errors: unknown port, unknown setting, port open twice, closed port', async () => {
     expect(errorOf(() => openSerial(kernel, 'ttyS9'), SerialError)).toMatchObject({ code: 'ENODEV', message: expect.stringContaining("'ttyS9'") });
+    // a misspelt setting, as from JavaScript: refused, and the port not left open (the open below succeeds)
+    expect(errorOf(() => openSerial(kernel, 'ttyS0', { baud: 9600 } as Termios), SerialError))
+      .toMatchObject({ code: 'EINVAL', message: expect.stringContaining("ttyS0: unknown line setting 'baud' (baudRate, ") });
     const port = openSerial(kernel, device().name); // by the device's name
     expect(port.name).toBe('ttyS0');
     expect(() => openSerial(kernel, 'ttyS0')).toThrow(expect.objectContaining({ code: 'EBUSY', message: expect.stringContaining('ttyS0') }));

@@ -79,7 +79,7 @@ describe('taps on the crossings between a class and its driver', () => {
     try {
       kernel.addDevice('uart16550', { tty: pty.a });
       const uart = await kernel.load('uart16550');
-      const port = openSerial(kernel, 'ttyS0', { baud: 9600 });
+      const port = openSerial(kernel, 'ttyS0', { baudRate: 9600 });
       await port.write('taps');
       await port.close();
       expect(tap(uart, 'uart_ops', 'startup')).toMatchObject({ direction: 'to-driver', role: 'lifecycle', calls: 1 });

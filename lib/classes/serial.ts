@@ -121,6 +121,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /** Applies line settings (unspecified ones keep their value): the driver programs the UART. */
   setTermios(t: Termios): void {
     this.check();
+    // JavaScript callers have no types to catch a misspelt setting: it must not be ignored
+    const unknown = Object.keys(t).find((k) => !(k in this.termios));
+    if (unknown !== undefined)
+      throw new SerialError('EINVAL', `${this.name}: unknown line setting '${unknown}' (${Object.keys(this.termios).join(', ')})`);
     const next = { ...this.termios, ...t };
     if (!(next.parity in PARITY)) throw new SerialError('EINVAL', `${this.name}: unknown parity '${next.parity}'`);
     if (next.flowControl !== 'none' && next.flowControl !== 'rtscts')

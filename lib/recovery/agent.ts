@@ -7,10 +7,17 @@ import { dirname } from 'node:path';
 import { makeDirs } from '../dirs.js';
 import { policyFor, type DriverPolicy, type Policy } from './policy.js';
 
+/** What the agent needs of a fault. Its events carry the fault they were given, whole (the kernel's: a NativeFault). */
 export interface Fault {
   kind: string;
   message: string;
   thread?: string;
+}
+
+/** The fault of the `disabled` event that ends a recovery which itself failed (a restart, or a fallback that cannot load). */
+export interface RecoveryFailure {
+  kind: 'recovery-failed';
+  message: string;
 }
 
 export type Decision = 'restart' | 'disable' | 'fallback';
@@ -30,10 +37,11 @@ export interface RecoveryActions {
  */
 export type RecoveryEventName = 'fault' | 'recovering' | 'recovered' | 'disabled' | 'fallback';
 
-export interface RecoveryEvent {
+export interface RecoveryEvent<F extends Fault = Fault> {
   event: RecoveryEventName;
   driver: string;
-  fault?: Fault;
+  /** The fault recovered from; a failed recovery's `disabled` event: why the recovery failed. */
+  fault?: F | RecoveryFailure;
   decision?: Decision;
   /** The driver's failures within its policy window, this one included. */
   failuresInWindow: number;
@@ -57,11 +65,11 @@ function plan(policy: DriverPolicy, failuresInWindow: number): Plan {
   return policy.action === 'fallback' ? { decision: 'fallback', path: policy.fallback } : { decision: 'disable' };
 }
 
-export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent]>> {
+export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<F>]>> {
   private readonly now: () => number;
   private logFile: string | undefined;
   private readonly failures = new Map<string, number[]>();
-  private readonly entries: RecoveryEvent[] = [];
+  private readonly entries: RecoveryEvent<F>[] = [];
 
   constructor(readonly policy: Policy, private readonly actions: RecoveryActions, options: RecoveryAgentOptions = {}) {
     super();
@@ -77,7 +85,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
   }
 
   /** Decides and carries out the recovery; restart and fallback may be asynchronous. */
-  async onFault(driver: string, fault: Fault): Promise<Decision> {
+  async onFault(driver: string, fault: F): Promise<Decision> {
     const steps = this.recover(driver, fault);
     for (let step = steps.next(); ; ) {
       if (step.done) return step.value;
@@ -86,7 +94,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
   }
 
   /** Like `onFault`, for the synchronous call path that restarts inline: every action must be synchronous. */
-  onFaultSync(driver: string, fault: Fault): Decision {
+  onFaultSync(driver: string, fault: F): Decision {
     const steps = this.recover(driver, fault);
     for (let step = steps.next(); ; ) {
       if (step.done) return step.value;
@@ -98,12 +106,12 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
   }
 
   /** The latest event (after onFaultSync: how that recovery ended). */
-  last(): RecoveryEvent | undefined {
+  last(): RecoveryEvent<F> | undefined {
     return this.entries.at(-1);
   }
 
   /** The last 1000 events, oldest first. */
-  log(): readonly RecoveryEvent[] {
+  log(): readonly RecoveryEvent<F>[] {
     return [...this.entries];
   }
 
@@ -111,7 +119,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
    * The decision and its steps, shared by `onFault` and `onFaultSync`: it yields
    * what restart/fallback return and the caller resumes it once that has settled.
    */
-  private *recover(driver: string, fault: Fault): Generator<Promise<void> | void, Decision, void> {
+  private *recover(driver: string, fault: F): Generator<Promise<void> | void, Decision, void> {
     const policy = policyFor(this.policy, driver);
     const at = this.now();
     const failuresInWindow = this.countFailure(driver, at, policy.windowMs);
@@ -131,7 +139,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
       yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path) : this.actions.restart(driver);
     } catch (err) {
       // A driver that cannot be brought back is disabled rather than retried in a loop.
-      const failed = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
+      const failed: RecoveryFailure = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
       this.actions.disable(driver, `could not be ${next.decision === 'fallback' ? 'replaced by its fallback' : 'restarted'}: ${failed.message}`);
       this.finish('disabled', { ...event, fault: failed, decision: 'disable' });
       return 'disable';
@@ -141,7 +149,7 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
   }
 
   /** Records the end of a recovery that began at `begun.at`. */
-  private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent, 'event'>): void {
+  private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent<F>, 'event'>): void {
     const at = this.now();
     this.record(outcome, { ...begun, at, durationMs: at - begun.at });
   }
@@ -154,8 +162,8 @@ export class RecoveryAgent extends EventEmitter<Record<RecoveryEventName, [Recov
     return recent.length;
   }
 
-  private record(event: RecoveryEventName, fields: Omit<RecoveryEvent, 'event'>): void {
-    const entry: RecoveryEvent = { event, ...fields };
+  private record(event: RecoveryEventName, fields: Omit<RecoveryEvent<F>, 'event'>): void {
+    const entry: RecoveryEvent<F> = { event, ...fields };
     this.entries.push(entry);
     if (this.entries.length > logLimit) this.entries.shift();
     if (this.logFile) {

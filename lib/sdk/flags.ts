@@ -40,8 +40,13 @@ export const posixCflags: readonly string[] = [
 /** Linker flags added for the personality. -Bsymbolic: the driver's calls to its own (exported) functions bind
  *  to them, never to a host symbol of the same name. -u nooks_posix_personality links the personality's mark
  *  (and with it the kernel-API stamp); -u nooks_module_init gives a driver without one the personality's empty
- *  module_init (a library-style driver). */
-export const posixLinkFlags: readonly string[] = ['-Wl,-Bsymbolic', '-Wl,-u,nooks_posix_personality', '-Wl,-u,nooks_module_init'];
+ *  module_init (a library-style driver). ctors.ld keeps constructors and destructors from the dynamic loader
+ *  (they would run in the host); nooks_posix_start and nooks_posix_stop run them in the domain around
+ *  module_init and module_exit. */
+export const posixLinkFlags: readonly string[] = [
+  '-Wl,-Bsymbolic', '-Wl,-u,nooks_posix_personality', '-Wl,-u,nooks_module_init', '-Wl,-u,nooks_posix_start', '-Wl,-u,nooks_posix_stop',
+  `-Wl,-T,${join(packageRoot, 'native', 'driver-rt', 'posix', 'ctors.ld')}`,
+];
 
 /** The POSIX personality (native/driver-rt/posix/): the C library subset, linked before the driver runtime. */
 export const posixArchive = join(packageRoot, 'build', 'Release', 'posix_rt.a');
@@ -61,9 +66,11 @@ export function posixCompileFlags(): string[] {
   return [...posixCflags, ...includeDirs.map((d) => `-I${d}`)];
 }
 
-/** The same for a driver of the POSIX personality (`nooks sdk --posix-ldflags`). */
+/** The same for a driver of the POSIX personality (`nooks sdk --posix-ldflags`). Last, the compiler's own
+ *  libgcc.a: the helpers it emits calls to for unmodified C (__popcountdi2 for __builtin_popcount without
+ *  -mpopcnt, __divti3 & co. for 128-bit division) are pure code, hidden, linked into the image. */
 export function posixLdflags(): string[] {
-  return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive];
+  return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive, '-lgcc'];
 }
 
 // binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|posix-link`.

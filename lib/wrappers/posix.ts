@@ -121,6 +121,8 @@ const posixFiles: KapiCall[] = [
 
 /** The most events one epoll_wait returns (the personality asks for no more: fewer is allowed). */
 const epollMax = 1024;
+/** The most descriptors one poll watches (more: EINVAL in the personality, as past RLIMIT_NOFILE). */
+const pollMax = 1024;
 
 const posixEvents: KapiCall[] = [
   {
@@ -134,13 +136,20 @@ const posixEvents: KapiCall[] = [
   {
     name: 'nooks_posix_epoll_ctl', ret: 'int',
     params: [p('epfd', 'int'), p('op', 'int'), p('fd', 'int'), p('events', 'unsigned int'), p('data', 'unsigned long long')],
-    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd) with `events` (EPOLLIN, EPOLLOUT; level-triggered: EPOLLET and EPOLLONESHOT are -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
+    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd) with `events` (EPOLLIN, EPOLLOUT; level-triggered, or EPOLLET: reported once per change of the counter, EPOLLONESHOT: reported once until EPOLL_CTL_MOD; EPOLLEXCLUSIVE is -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
   },
   {
     name: 'nooks_posix_epoll_wait', ret: 'int',
     params: [p('epfd', 'int'), p('events', 'void *', { kind: 'writable', size: 'maxevents * 12' }), p('maxevents', 'size_t', { kind: 'size', max: epollMax }),
       p('timeout', 'int')],
     doc: `epoll_wait, epoll_pwait: waits until a watched descriptor is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget); writes up to \`maxevents\` (at most ${epollMax}) struct epoll_event (12 bytes, packed, as on x86-64) to \`events\` and returns how many (0: the timeout). Counts against the driver's time budget, as msleep. -EBADF, -EINVAL.`,
+    blocking: true,
+  },
+  {
+    name: 'nooks_posix_poll', ret: 'int',
+    params: [p('fds', 'void *', { kind: 'writable', size: 'nfds * 8', nullable: true }), p('nfds', 'size_t', { kind: 'size', max: pollMax }),
+      p('timeout', 'int')],
+    doc: `poll, ppoll: waits until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
     blocking: true,
   },
 ];

@@ -109,6 +109,15 @@ void *Arena::alloc(size_t size, size_t align) {
   return nullptr;
 }
 
+size_t Arena::free_aligned(size_t unit) const {
+  size_t n = 0;
+  for (const auto &[start, len] : free_) {
+    uintptr_t first = (start + unit - 1) & ~(uintptr_t)(unit - 1);
+    if (first - start < len) n += (len - (first - start)) / unit;
+  }
+  return n;
+}
+
 size_t Arena::free(void *p) {
   auto it = live_.find((uintptr_t)p);
   if (it == live_.end()) return 0;

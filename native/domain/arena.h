@@ -44,6 +44,8 @@ class Arena {
   uintptr_t reserved_hi() const { return base_ + size_ + guard(); }
   uintptr_t hi() const { return base_ + size_; }
   size_t used() const { return used_; }
+  // How many blocks of `unit` bytes (a power of two), aligned to it, are free: the hugepages still to be had.
+  size_t free_aligned(size_t unit) const;
   bool contains(uintptr_t p, size_t n) const { return p >= base_ && n <= size_ && p - base_ <= size_ - n; }
 
  private:

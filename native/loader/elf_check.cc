@@ -253,7 +253,9 @@ class Checker {
       bool exit = ctor_ == DT_FINI || ctor_ == DT_FINI_ARRAY || ctor_ == DT_FINI_ARRAYSZ;
       throw LoadError("ECTOR", path_ + ": the driver has " + (exit ? "destructors" : "constructors") + " (" + ctor_name(ctor_) +
                                    "), code that would run in the host, outside its domain, when it is " +
-                                   (exit ? "unloaded" : "loaded") + "; refused (use module_init and module_exit)");
+                                   (exit ? "unloaded" : "loaded") +
+                                   "; refused (use module_init and module_exit, or build it with nooks build --posix, "
+                                   "which runs them inside the domain)");
     }
     const Elf64_Sym *s = img_.syms();
     for (uint64_t i = 0; i < img_.nsyms; i++)

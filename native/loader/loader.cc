@@ -222,8 +222,10 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     snprintf(at, sizeof at, " at text offset 0x%lx: ", (unsigned long)p.offset);
     refuse(LoadError("EPATCH", path + ": cannot inject" + at + why));
   }
-  d->init = (int (*)())dlsym(d->handle, "nooks_module_init");
-  d->exit = (void (*)())dlsym(d->handle, "nooks_module_exit");
+  // a driver of the POSIX personality enters and leaves through it: its constructors and destructors run around them
+  void *posix_start = dlsym(d->handle, "nooks_posix_start"), *posix_stop = dlsym(d->handle, "nooks_posix_stop");
+  d->init = (int (*)())(posix_start ? posix_start : dlsym(d->handle, "nooks_module_init"));
+  d->exit = (void (*)())(posix_stop ? posix_stop : dlsym(d->handle, "nooks_module_exit"));
   // the symbol table says where they are: it must be the driver's code
   if (!d->in_text((uintptr_t)d->init) || (d->exit && !d->in_text((uintptr_t)d->exit)))
     refuse(LoadError("ENOINIT", path + ": module_init or module_exit is not in the driver's code"));

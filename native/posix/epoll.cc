@@ -1,4 +1,5 @@
-// epoll over the personality's pollable files (eventfds): level-triggered.
+// epoll over the personality's pollable files (eventfds): level-triggered,
+// edge-triggered (EPOLLET) or one-shot (EPOLLONESHOT).
 #include <fcntl.h>
 
 #include <cstring>
@@ -9,7 +10,7 @@
 namespace nooks {
 
 long Epoll::ctl(int op, int fd, const std::shared_ptr<OpenFile> &of, uint32_t events, uint64_t data) {
-  if (op != EPOLL_CTL_DEL && (events & (EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE))) return -EINVAL;  // level-triggered only
+  if (op != EPOLL_CTL_DEL && (events & EPOLLEXCLUSIVE)) return -EINVAL;  // one epoll per waiter here: nothing to share
   if (of->file->poll_events() < 0) return -EPERM;
   std::lock_guard<std::mutex> g(lock_);
   auto it = interests_.find(fd);
@@ -40,8 +41,18 @@ std::vector<epoll_event> Epoll::ready(size_t max) {
       it = interests_.erase(it);
       continue;
     }
-    uint32_t got = (uint32_t)of->file->poll_events() & (it->second.events | (uint32_t)EPOLLERR | (uint32_t)EPOLLHUP);
-    if (got) out.push_back({got, {.u64 = it->second.data}});
+    Interest &in = it->second;
+    uint32_t got = in.spent ? 0 : (uint32_t)of->file->poll_events() & (in.events | (uint32_t)EPOLLERR | (uint32_t)EPOLLHUP);
+    if (got && (in.events & EPOLLET)) {
+      std::shared_ptr<EventFd> counter = file_as<EventFd>(of->file);  // the only pollable kind
+      uint64_t at = counter ? counter->changes() : 0;
+      if (at == in.reported_at) got = 0;  // no new edge since it was reported
+      in.reported_at = at;
+    }
+    if (got) {
+      out.push_back({got, {.u64 = in.data}});
+      in.spent = in.events & EPOLLONESHOT;
+    }
     ++it;
   }
   return out;

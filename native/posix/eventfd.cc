@@ -59,6 +59,7 @@ long EventFd::pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) {
     if (!count_) return false;
     v = semaphore_ ? 1 : count_;
     count_ -= v;
+    changes_++;
     return true;
   };
   if (!take() && ((flags & O_NONBLOCK) || !files_wait(d, -1, take))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
@@ -76,11 +77,17 @@ long EventFd::pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t, int flag
     std::lock_guard<std::mutex> g(lock_);
     if (count_ > kMaxCount - v) return false;
     count_ += v;
+    changes_++;
     return true;
   };
   if (!add() && ((flags & O_NONBLOCK) || !files_wait(d, -1, add))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
   files_changed();
   return 8;
+}
+
+uint64_t EventFd::changes() {
+  std::lock_guard<std::mutex> g(lock_);
+  return changes_;
 }
 
 int EventFd::poll_events() {
@@ -92,6 +99,7 @@ void EventFd::signal(uint64_t n) {
   {
     std::lock_guard<std::mutex> g(lock_);
     count_ = count_ > kMaxCount - n ? kMaxCount : count_ + n;
+    changes_++;
   }
   files_changed();
 }

@@ -35,14 +35,19 @@ class EventFd : public File {
   FileKind kind() const override { return kKind; }
   // Adds n (saturating, never waiting): a device's interrupt, from any thread.
   void signal(uint64_t n);
+  // How many reads and writes (signals too) changed the count: an edge-triggered watch reports each new one.
+  uint64_t changes();
 
  private:
   std::mutex lock_;
   uint64_t count_;
+  uint64_t changes_ = 0;
   const bool semaphore_;
 };
 
-// An epoll instance: the descriptors it watches (level-triggered) and what for.
+// An epoll instance: the descriptors it watches and what for: level-triggered,
+// or EPOLLET (reported once per change of the count, as Linux wakes its
+// watchers on each write), EPOLLONESHOT (reported once, until EPOLL_CTL_MOD).
 class Epoll : public File {
  public:
   Epoll() : File("anon_inode:[eventpoll]") {}
@@ -59,7 +64,10 @@ class Epoll : public File {
     uint32_t events;
     uint64_t data;
     std::weak_ptr<OpenFile> file;  // a descriptor closed is no longer watched
+    uint64_t reported_at = kNever;  // EPOLLET: the file's changes() when last reported
+    bool spent = false;             // EPOLLONESHOT: reported, disabled until EPOLL_CTL_MOD
   };
+  static constexpr uint64_t kNever = ~0ull;
   std::mutex lock_;
   std::map<int, Interest> interests_;
 };

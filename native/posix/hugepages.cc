@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cstring>
+#include <mutex>
 
 #include "../kapi/subsystems.h"
 #include "fd_table.h"
@@ -97,6 +98,20 @@ bool hugepages_held(Domain *d, uintptr_t p, size_t n) {
   for (ObjectType t : {ObjectType::dma, ObjectType::hugepage, ObjectType::mapping})
     if (d->objects.find_containing(t, p, n)) return true;
   return false;
+}
+
+ViewEntry hugepages_sysfs_entry(Domain *d, const std::string &path) {
+  const std::string pool = std::string(kHugepagesSysfs) + "/hugepages-2048kB";
+  if (path == kHugepagesSysfs || path == pool) return view_dir();
+  size_t total, free;
+  {
+    std::lock_guard<std::mutex> g(d->mem_lock);
+    total = (d->dma.hi() - d->dma.lo()) / kHugePageSize;
+    free = d->dma.free_aligned(kHugePageSize);
+  }
+  if (path == pool + "/nr_hugepages") return view_text(path, std::to_string(total) + "\n");
+  if (path == pool + "/free_hugepages") return view_text(path, std::to_string(free) + "\n");
+  return view_error(-ENOENT);
 }
 
 bool hugetlbfs_dir(const std::string &path) {

@@ -2,7 +2,8 @@
 // /mnt/huge and /dev/hugepages (created, sized by ftruncate or a first mmap,
 // mapped MAP_SHARED, unlinked), and /proc/self/pagemap to translate their
 // addresses. The memory is the domain's DMA memory, 2 MiB aligned; pagemap
-// answers its bus address, which the devices' DMA accepts.
+// answers its bus address, which the devices' DMA accepts; and the pool's
+// size in sysfs, where drivers check that hugepages are to be had.
 #pragma once
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 namespace nooks {
 
 constexpr size_t kHugePageSize = 2u << 20;
+constexpr char kHugepagesSysfs[] = "/sys/kernel/mm/hugepages";
 
 // Whether path is a hugetlbfs mount point (a directory) or a file in one.
 bool hugetlbfs_dir(const std::string &path);
@@ -24,6 +26,9 @@ int hugetlbfs_unlink(Domain *d, const std::string &path);
 void *hugepages_alloc(Domain *d, size_t len);
 // Whether [p, p+n) is DMA memory the driver holds (a hugetlbfs file's, MAP_HUGETLB, dma_alloc_coherent).
 bool hugepages_held(Domain *d, uintptr_t p, size_t n);
+// kHugepagesSysfs, its directory hugepages-2048kB and in it nr_hugepages and
+// free_hugepages: the domain's DMA memory in 2 MiB pages, all and free (read-only).
+ViewEntry hugepages_sysfs_entry(Domain *d, const std::string &path);
 // /proc/self/pagemap.
 std::shared_ptr<File> pagemap_file();
 

@@ -1,6 +1,6 @@
 // The sysfs files of the devices a driver holds, as Linux prints them:
 // /sys/bus/pci/devices/<address>/{config, resource, resource0..5, vendor,
-// device, class, subsystem_vendor, subsystem_device, irq, enable,
+// device, class, subsystem_vendor, subsystem_device, irq, numa_node, enable,
 // iommu_group, driver, driver/unbind}.
 #include <unistd.h>
 
@@ -85,6 +85,7 @@ struct DeviceFacts {
   PciResource res[6];
   std::string iommu_group;
   std::string driver;  // what `driver` links to
+  int numa_node;
 };
 
 }  // namespace
@@ -125,10 +126,6 @@ std::string hex(const char *fmt, unsigned long long v) {
   return b;
 }
 
-ViewEntry text(const std::string &path, std::string t, uint32_t mode = 0444,
-               std::function<long(Domain *, const std::string &)> store = nullptr) {
-  return ViewEntry{0, S_IFREG | mode, 4096, "", [=] { return std::make_shared<TextFile>(path, t, mode, store); }};
-}
 
 // Writing an address the driver holds to an unbind file: accepted, and
 // nothing done (nooks holds the device); any other is not bound there.
@@ -152,6 +149,22 @@ long enable(Domain *d, const std::string &address, const std::string &value) {
 
 }  // namespace
 
+ViewEntry view_text(const std::string &path, std::string t, uint32_t mode, std::function<long(Domain *, const std::string &)> store) {
+  return ViewEntry{0, S_IFREG | mode, 4096, "", [=] { return std::make_shared<TextFile>(path, t, mode, store); }};
+}
+
+// numa_node: the host's for a real device; an emulated one has no node (-1, as Linux says of a device without affinity).
+static int numa_node_of(BusDevice &dev) {
+  if (dev.emulated()) return -1;
+  FILE *f = fopen((pci_sysfs(dev.address) + "/numa_node").c_str(), "r");
+  int node = -1;
+  if (f) {
+    if (fscanf(f, "%d", &node) != 1) node = -1;
+    fclose(f);
+  }
+  return node;
+}
+
 ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::string &attr) {
   DeviceFacts f{};
   bool held = bus_with_held(d, address, [&](BusDevice &dev) {
@@ -161,7 +174,7 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
     // userspace driver that looks at `driver` (e1000l, DPDK) takes the VFIO way, as it would on the host
     bool vfio = !dev.emulated() && strcmp(dev.kind(), "vfio") == 0;
     f = {dev.vendor(), dev.device_id(), (uint16_t)(cmd[0] | cmd[1] << 8), pci_identity(dev), dev.irq_line, {},
-         iommu_group_of(dev), vfio ? "vfio-pci" : "nooks"};
+         iommu_group_of(dev), vfio ? "vfio-pci" : "nooks", numa_node_of(dev)};
     for (int bar = 0; bar < 6; bar++) f.res[bar] = pci_resource(dev, bar);
   });
   if (!held) return view_error(-EACCES);
@@ -169,14 +182,15 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
   if (attr.empty()) return view_dir();
   if (attr == "config")
     return ViewEntry{0, S_IFREG | 0644, kPciConfigSize, "", [=] { return std::make_shared<ConfigFile>(path, address); }};
-  if (attr == "vendor") return text(path, hex("0x%04llx\n", f.vendor));
-  if (attr == "device") return text(path, hex("0x%04llx\n", f.device));
-  if (attr == "subsystem_vendor") return text(path, hex("0x%04llx\n", f.id.subsystem_vendor));
-  if (attr == "subsystem_device") return text(path, hex("0x%04llx\n", f.id.subsystem_device));
-  if (attr == "class") return text(path, hex("0x%06llx\n", f.id.class_code));
-  if (attr == "irq") return text(path, std::to_string(f.irq) + "\n");
+  if (attr == "vendor") return view_text(path, hex("0x%04llx\n", f.vendor));
+  if (attr == "device") return view_text(path, hex("0x%04llx\n", f.device));
+  if (attr == "subsystem_vendor") return view_text(path, hex("0x%04llx\n", f.id.subsystem_vendor));
+  if (attr == "subsystem_device") return view_text(path, hex("0x%04llx\n", f.id.subsystem_device));
+  if (attr == "class") return view_text(path, hex("0x%06llx\n", f.id.class_code));
+  if (attr == "irq") return view_text(path, std::to_string(f.irq) + "\n");
+  if (attr == "numa_node") return view_text(path, std::to_string(f.numa_node) + "\n");
   if (attr == "enable")
-    return text(path, (f.command & kCommandEnable) ? "1\n" : "0\n", 0644,
+    return view_text(path, (f.command & kCommandEnable) ? "1\n" : "0\n", 0644,
                 [address](Domain *dd, const std::string &v) { return enable(dd, address, v); });
   if (attr == "resource") {
     std::string lines;
@@ -187,7 +201,7 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
                (unsigned long long)(r.size ? r.start + r.size - 1 : 0), (unsigned long long)r.flags);
       lines += line;
     }
-    return text(path, lines);
+    return view_text(path, lines);
   }
   if (attr.size() == 9 && attr.compare(0, 8, "resource") == 0 && attr[8] >= '0' && attr[8] <= '5') {
     int bar = attr[8] - '0';
@@ -206,10 +220,10 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
     e.link = "../../../../bus/pci/drivers/" + f.driver;
     return e;
   }
-  if (attr == "driver/unbind") return text(path, "", 0200, unbind);
+  if (attr == "driver/unbind") return view_text(path, "", 0200, unbind);
   return view_error(-ENOENT);
 }
 
-ViewEntry sysfs_unbind_entry(Domain *, const std::string &path) { return text(path, "", 0200, unbind); }
+ViewEntry sysfs_unbind_entry(Domain *, const std::string &path) { return view_text(path, "", 0200, unbind); }
 
 }  // namespace nooks

@@ -53,6 +53,7 @@ ViewEntry view_lookup(Domain *d, const std::string &path, const char *op) {
   if (starts_with(path, kDrivers) && path.size() > strlen(kDrivers) + strlen("/unbind") &&
       path.compare(path.size() - 7, 7, "/unbind") == 0 && path.find('/', strlen(kDrivers)) == path.size() - 7)
     return sysfs_unbind_entry(d, path);
+  if (path == kHugepagesSysfs || starts_with(path, (std::string(kHugepagesSysfs) + "/").c_str())) return hugepages_sysfs_entry(d, path);
   if (hugetlbfs_dir(path)) return view_dir();
   if (hugetlbfs_file(path)) return hugetlbfs_entry(d, path, 0);
   if (path == "/proc/self/pagemap") return ViewEntry{0, S_IFREG | 0444, 0, "", [] { return pagemap_file(); }};

@@ -1,5 +1,5 @@
 // What a POSIX driver sees of the file system: its devices' sysfs
-// directories, hugetlbfs, /proc/self/pagemap, and nothing else (any other
+// directories, hugetlbfs and the hugepage pool's size, /proc/self/pagemap, and nothing else (any other
 // path: EACCES and a kernel-log line naming it). Paths are resolved here.
 #pragma once
 #include <functional>
@@ -22,6 +22,9 @@ struct ViewEntry {
 };
 inline ViewEntry view_error(int e) { return ViewEntry{e}; }
 inline ViewEntry view_dir() { return ViewEntry{0, S_IFDIR | 0755}; }
+// A text file: `text` as read when opened; writes go to `store` (none: read-only).
+ViewEntry view_text(const std::string &path, std::string text, uint32_t mode = 0444,
+                    std::function<long(Domain *, const std::string &)> store = nullptr);
 
 // The path as the view names it: absolute (relative paths start at /), no
 // "." or ".." or empty parts.

@@ -1,14 +1,28 @@
-/* eventfd and epoll: the counters a driver waits on (VFIO signals its
+/* eventfd, epoll, poll and select: the counters a driver waits on (VFIO signals its
  * interrupts on an eventfd) and the waits on them, kept by the kernel
  * (native/posix/events.h). A wait counts against the driver's time budget. */
+#define _GNU_SOURCE	/* ppoll */
+#include <limits.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include "posix.h"
 
 /* The most events one epoll_wait asks the kernel for (lib/wrappers/posix.ts): fewer is allowed. */
 #define EPOLL_MAX 1024
+/* The most descriptors one poll watches (lib/wrappers/posix.ts). */
+#define POLL_MAX 1024
+
+/* A timeout in whole ms, rounded up (poll's unit). */
+static int timeout_ms(long long sec, long long ns)
+{
+	long long ms = sec * 1000 + (ns + 999999) / 1000000;
+
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
 
 int eventfd(unsigned int count, int flags)
 {
@@ -62,4 +76,125 @@ int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout
 {
 	(void)sigmask;
 	return epoll_wait(epfd, events, maxevents, timeout);
+}
+
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	if (nfds > POLL_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)posix_result(nooks_posix_poll(fds, nfds, timeout));
+}
+
+/* As epoll_pwait, the mask changes nothing; the timeout rounds up to whole ms. */
+int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask)
+{
+	(void)sigmask;
+	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return poll(fds, nfds, timeout ? timeout_ms(timeout->tv_sec, timeout->tv_nsec) : -1);
+}
+
+/* _FORTIFY_SOURCE's poll and ppoll: the array checked against its buffer. */
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < nfds)
+		__chk_fail();
+	return poll(fds, nfds, timeout);
+}
+
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < nfds)
+		__chk_fail();
+	return ppoll(fds, nfds, timeout, sigmask);
+}
+
+/* select and pselect as poll over the descriptors of the sets: readable
+ * (POLLIN, or an error or hang-up, as Linux counts them), writable, and
+ * exceptional (POLLPRI). A descriptor not open is EBADF. */
+#define SELECT_ON_STACK 64	/* descriptors watched without a heap block */
+
+static short select_events(int fd, fd_set *r, fd_set *w, fd_set *x)
+{
+	return (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) | (x && FD_ISSET(fd, x) ? POLLPRI : 0));
+}
+
+static int select_ms(int nfds, fd_set *r, fd_set *w, fd_set *x, int ms)
+{
+	struct pollfd small[SELECT_ON_STACK], *p = small;
+	int n = 0, ready = 0;
+
+	if (nfds < 0 || nfds > FD_SETSIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (int fd = 0; fd < nfds; fd++)
+		n += select_events(fd, r, w, x) != 0;
+	if (n > SELECT_ON_STACK && !(p = malloc((size_t)n * sizeof(*p))))
+		return -1;
+	n = 0;
+	for (int fd = 0; fd < nfds; fd++)
+		if (select_events(fd, r, w, x))
+			p[n++] = (struct pollfd){ .fd = fd, .events = select_events(fd, r, w, x) };
+	ready = poll(n ? p : NULL, (nfds_t)n, ms);
+	for (int i = 0; i < n && ready >= 0; i++)
+		if (p[i].revents & POLLNVAL) {
+			errno = EBADF;
+			ready = -1;
+		}
+	if (ready < 0) {
+		if (p != small)
+			free(p);
+		return -1;
+	}
+	ready = 0;
+	for (int i = 0; i < n; i++) {
+		int fd = p[i].fd, in = (p[i].events & POLLIN) && (p[i].revents & (POLLIN | POLLHUP | POLLERR)),
+		    out = (p[i].events & POLLOUT) && (p[i].revents & (POLLOUT | POLLERR)), pri = (p[i].events & POLLPRI) && (p[i].revents & POLLPRI);
+
+		if (r && FD_ISSET(fd, r) && !in)
+			FD_CLR(fd, r);
+		if (w && FD_ISSET(fd, w) && !out)
+			FD_CLR(fd, w);
+		if (x && FD_ISSET(fd, x) && !pri)
+			FD_CLR(fd, x);
+		ready += in + out + pri;
+	}
+	if (p != small)
+		free(p);
+	return ready;
+}
+
+int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
+{
+	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return select_ms(nfds, r, w, x, tv ? timeout_ms(tv->tv_sec, tv->tv_usec * 1000LL) : -1);
+}
+
+int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts, const sigset_t *sigmask)
+{
+	(void)sigmask;
+	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return select_ms(nfds, r, w, x, ts ? timeout_ms(ts->tv_sec, ts->tv_nsec) : -1);
+}
+
+/* _FORTIFY_SOURCE's FD_SET, FD_CLR, FD_ISSET: the descriptor checked against FD_SETSIZE. */
+long int __fdelt_chk(long int d);
+long int __fdelt_chk(long int d)
+{
+	if (d < 0 || d >= FD_SETSIZE)
+		__chk_fail();
+	return d / NFDBITS;
 }

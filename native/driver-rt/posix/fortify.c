@@ -32,6 +32,14 @@ void *__memset_chk(void *dst, int c, size_t n, size_t dstlen)
 	return memset(dst, c, n);
 }
 
+void __explicit_bzero_chk(void *dst, size_t n, size_t dstlen);
+void __explicit_bzero_chk(void *dst, size_t n, size_t dstlen)
+{
+	if (n > dstlen)
+		__chk_fail();
+	explicit_bzero(dst, n);
+}
+
 char *__strcpy_chk(char *dst, const char *src, size_t dstlen);
 char *__strcpy_chk(char *dst, const char *src, size_t dstlen)
 {
@@ -78,6 +86,24 @@ int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap);
 int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
 {
 	return vfprintf(f, fmt, ap);
+}
+
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	return vdprintf(fd, fmt, ap);
+}
+
+int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return n;
 }
 
 int __vprintf_chk(int flag, const char *fmt, va_list ap);

@@ -1,5 +1,6 @@
-/* strtol & co.: C's rules (leading blanks, a sign, 0x/0 prefixes for base 16
+/* strtol & co. (strtoimax, strtoumax too): C's rules (leading blanks, a sign, 0x/0 prefixes for base 16
  * and 0, ERANGE and the limit on overflow), in the C locale. */
+#include <inttypes.h>
 #include <limits.h>
 
 #include "posix.h"
@@ -71,6 +72,16 @@ long strtol(const char *s, char **end, int base)
 }
 
 unsigned long strtoul(const char *s, char **end, int base)
+{
+	return strtoull(s, end, base);
+}
+
+intmax_t strtoimax(const char *s, char **end, int base)
+{
+	return strtoll(s, end, base);
+}
+
+uintmax_t strtoumax(const char *s, char **end, int base)
 {
 	return strtoull(s, end, base);
 }

@@ -32,6 +32,8 @@ int posix_stream_write(FILE *f, const char *p, size_t n);
 /* Logs what stdout and stderr hold of an unfinished line, and writes what
  * the FILE streams over files hold (exit does). */
 void posix_streams_flush(void);
+/* What exit() and the unload run (start.c): the atexit handlers, then the destructors, each in reverse order. */
+void posix_run_exit_handlers(void);
 /* Writes n bytes to a FILE stream over a file (stream.c): 0, or -1 and errno
  * (EBADF for what is no such stream). */
 int posix_file_write(FILE *f, const char *p, size_t n);

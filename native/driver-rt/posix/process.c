@@ -98,6 +98,7 @@ char *getenv(const char *name)
 
 void exit(int status)
 {
+	posix_run_exit_handlers();
 	posix_streams_flush();
 	nooks_posix_exit(status);
 	__builtin_unreachable();

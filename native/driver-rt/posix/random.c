@@ -1,4 +1,4 @@
-/* rand, srand and rand_r as glibc computes them, so a driver's sequences
+/* rand, srand, rand_r, random and srandom as glibc computes them, so a driver's sequences
  * are the ones it had outside nooks: rand is glibc's default random() (the
  * additive feedback generator r[i] = r[i-3] + r[i-31] over 31 words seeded
  * by 16807 * r[i-1] mod 2^31-1, the first 310 outputs dropped). */
@@ -74,6 +74,17 @@ int rand(void)
 	v = (int)step();
 	unlock();
 	return v;
+}
+
+/* glibc's rand is random: one generator, one state */
+long random(void)
+{
+	return rand();
+}
+
+void srandom(unsigned int s)
+{
+	srand(s);
 }
 
 int rand_r(unsigned int *s)

@@ -2,7 +2,9 @@
  * the driver (the kernel knows the caller), level info for stdout and err for
  * stderr. An unfinished line waits in the stream; a line longer than the
  * stream's buffer is logged in pieces. Output to any other FILE goes to its
- * file (stream.c). */
+ * file (stream.c); dprintf's to a descriptor (files.c). */
+#include <unistd.h>
+
 #include "posix.h"
 
 #define LINE_MAX_BYTES 512
@@ -77,26 +79,71 @@ int fflush(FILE *f)
 	return stream_of(f) ? 0 : posix_file_flush(f);
 }
 
-int vfprintf(FILE *f, const char *fmt, va_list ap)
+#define SMALL_TEXT 256
+
+/* fmt formatted into `small` or, longer, a heap block; NULL when that fails. */
+static char *format(char small[SMALL_TEXT], int *n, const char *fmt, va_list ap)
 {
-	char small[256], *text = small;
+	char *text = small;
 	va_list again;
-	int n;
 
 	va_copy(again, ap);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	if (n >= (int)sizeof(small)) {
-		text = malloc((size_t)n + 1);
+	*n = vsnprintf(small, SMALL_TEXT, fmt, ap);
+	if (*n >= SMALL_TEXT) {
+		text = malloc((size_t)*n + 1);
 		if (text)
-			vsnprintf(text, (size_t)n + 1, fmt, again);
+			vsnprintf(text, (size_t)*n + 1, fmt, again);
 	}
 	va_end(again);
+	return text;
+}
+
+int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	char small[SMALL_TEXT], *text;
+	int n;
+
+	text = format(small, &n, fmt, ap);
 	if (!text)
 		return -1;
 	if (n > 0 && posix_stream_write(f, text, (size_t)n) < 0)
 		n = -1;
 	if (text != small)
 		free(text);
+	return n;
+}
+
+/* To a descriptor: write() until all is written (1 and 2 are stdout and stderr). */
+int vdprintf(int fd, const char *fmt, va_list ap)
+{
+	char small[SMALL_TEXT], *text;
+	int n;
+
+	text = format(small, &n, fmt, ap);
+	if (!text)
+		return -1;
+	for (int done = 0; done < n;) {
+		ssize_t w = write(fd, text + done, (size_t)(n - done));
+
+		if (w < 0) {
+			n = -1;
+			break;
+		}
+		done += (int)w;
+	}
+	if (text != small)
+		free(text);
+	return n;
+}
+
+int dprintf(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vdprintf(fd, fmt, ap);
+	va_end(ap);
 	return n;
 }
 
@@ -174,9 +221,15 @@ int putchar(int c)
 
 size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
 {
+	size_t bytes;
+
 	if (!size || !n)
 		return 0;
-	return posix_stream_write(f, p, size * n) < 0 ? 0 : n;
+	if (__builtin_mul_overflow(size, n, &bytes)) {
+		errno = EOVERFLOW;	/* glibc writes the wrapped product; no buffer is that large */
+		return 0;
+	}
+	return posix_stream_write(f, p, bytes) < 0 ? 0 : n;
 }
 
 void perror(const char *s)

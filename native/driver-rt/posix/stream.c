@@ -34,6 +34,11 @@ struct file_stream {
 static struct file_stream *streams;
 static int streams_lock;
 
+/* stdin: a driver has no input. Reading it is at end of file at once
+ * (descriptor 0 reads nothing: files.c), never a link error. */
+static struct file_stream stdin_stream = { .magic = STREAM_MAGIC, .fd = STDIN_FILENO, .flags = CAN_READ };
+FILE *stdin = (FILE *)&stdin_stream;
+
 /* The streams' locks are atomics in the domain: uncontended (the common
  * case) they cost no kernel call, where a stream operation is one read or
  * none; a waiter yields, since the holder may be in a kernel call. */
@@ -259,6 +264,24 @@ int fscanf(FILE *f, const char *fmt, ...)
 /* <stdio.h> names it __isoc99_fscanf; code built for C89 calls fscanf */
 int plain_fscanf(FILE *f, const char *fmt, ...) __asm__("fscanf") __attribute__((alias("__isoc99_fscanf")));
 
+int vscanf(const char *fmt, va_list ap)
+{
+	return vfscanf(stdin, fmt, ap);
+}
+int plain_vscanf(const char *fmt, va_list ap) __asm__("vscanf") __attribute__((alias("__isoc99_vscanf")));
+
+int scanf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfscanf(stdin, fmt, ap);
+	va_end(ap);
+	return n;
+}
+int plain_scanf(const char *fmt, ...) __asm__("scanf") __attribute__((alias("__isoc99_scanf")));
+
 int fgetc(FILE *f)
 {
 	struct file_stream *s = file_stream_of(f);
@@ -275,6 +298,11 @@ int fgetc(FILE *f)
 int getc(FILE *f)
 {
 	return fgetc(f);
+}
+
+int getchar(void)
+{
+	return fgetc(stdin);
 }
 
 /* One byte back into the buffer, to be read next (and counted by ftell). */
@@ -331,7 +359,12 @@ size_t fread(void *p, size_t size, size_t n, FILE *f)
 
 	if (!s || !size || !n)
 		return 0;
-	want = size * n;
+	if (__builtin_mul_overflow(size, n, &want)) {
+		/* glibc reads the wrapped product; no buffer is that large: refused */
+		s->flags |= HAD_ERROR;
+		errno = EOVERFLOW;
+		return 0;
+	}
 	stream_lock(&s->lock);
 	while (got < want && (c = next_byte(s)) != EOF) {
 		size_t k = s->len - s->pos;
@@ -422,6 +455,10 @@ int fclose(FILE *f)
 
 	if (!s)
 		return EOF;
+	if (s == &stdin_stream) {
+		s->magic = 0;	/* not a heap block, nor in the list */
+		return 0;
+	}
 	r = posix_file_flush(f);
 	stream_lock(&streams_lock);
 	for (struct file_stream **at = &streams; *at; at = &(*at)->next)
@@ -516,8 +553,11 @@ void clearerr(FILE *f)
 
 int fileno(FILE *f)
 {
-	struct file_stream *s = file_stream_of(f);
+	struct file_stream *s;
 
+	if (f == stdout || f == stderr)
+		return f == stdout ? STDOUT_FILENO : STDERR_FILENO;
+	s = file_stream_of(f);
 	return s ? s->fd : -1;
 }
 

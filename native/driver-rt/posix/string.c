@@ -194,3 +194,16 @@ void *memmem(const void *hay, size_t hay_len, const void *needle, size_t needle_
 			return (void *)(h + i);
 	return NULL;
 }
+
+/* Compilers make bzero memset, except without optimization. */
+void bzero(void *p, size_t n)
+{
+	memset(p, 0, n);
+}
+
+/* A clearing the compiler may not drop: the barrier says the bytes are read. */
+void explicit_bzero(void *p, size_t n)
+{
+	memset(p, 0, n);
+	__asm__ volatile("" : : "r"(p) : "memory");
+}

@@ -1,15 +1,17 @@
 /*
  * Unit tests for the personality's pure parts (numbers, ctype, strings,
- * strerror, scanf, sorting, rand), run on the host under ASan and UBSan by
+ * strerror, scanf, sorting, rand, paths, addresses), run on the host under ASan and UBSan by
  * ../run-tests.sh: the personality's definitions take the place of the host
  * libc's in this program, and must answer as glibc does; where glibc's own
  * answer is at hand (dlsym(RTLD_NEXT)), they are compared with it.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +55,7 @@ static void numbers(void)
 	CHECK(strtoull("zz", NULL, 36) == 35 * 36 + 35);
 	errno = 0;
 	CHECK(strtol("1", NULL, 1) == 0 && errno == EINVAL);
+	CHECK(strtoimax("-0x10", &end, 0) == -16 && strtoumax("777", NULL, 8) == 511);
 	CHECK(atoi("  +12z") == 12 && atol("-7") == -7 && atoll("123456789012") == 123456789012LL);
 }
 
@@ -294,6 +297,104 @@ static void randomness(void)
 		for (int i = 0; i < 1000; i++)
 			CHECK(rand() == their_rand() && rand_r(&a) == their_rand_r(&b) && a == b);
 	}
+	srandom(7);
+	their_srand(7);
+	for (int i = 0; i < 100; i++)
+		CHECK(random() == their_rand());	/* glibc's rand is random */
+}
+
+char *__xpg_basename(char *path);
+char *dirname(char *path);
+
+/* basename (GNU's and POSIX's) and dirname, against glibc's, on copies (they may write). */
+static void paths(void)
+{
+	char *(*their_xpg)(char *) = (char *(*)(char *))dlsym(RTLD_NEXT, "__xpg_basename");
+	char *(*their_gnu)(const char *) = (char *(*)(const char *))dlsym(RTLD_NEXT, "basename");
+	char *(*their_dirname)(char *) = (char *(*)(char *))dlsym(RTLD_NEXT, "dirname");
+	static const char *const cases[] = { "", "/", "//", "///", "a", "a/", "a//", "/a", "//a", "/a/b", "/a/b/", "a/b//",
+		"../../../../kernel/iommu_groups/12", ".", "..", "/usr//lib", "usr/", "//usr", "/a//b///", "///a", "////", "a/b/c", "//a//b" };
+	char mine[64], theirs[64];
+
+	CHECK(their_xpg && their_gnu && their_dirname && their_dirname != dirname);
+	if (!their_xpg || !their_gnu || !their_dirname)
+		return;
+	CHECK(!strcmp(__xpg_basename(NULL), ".") && !strcmp(dirname(NULL), "."));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strcpy(mine, cases[i]);
+		strcpy(theirs, cases[i]);
+		if (strcmp(__xpg_basename(mine), their_xpg(theirs)))
+			fprintf(stderr, "__xpg_basename(\"%s\")\n", cases[i]), failures++;
+		CHECK(!strcmp(basename(cases[i]), their_gnu(cases[i])));
+		strcpy(mine, cases[i]);
+		strcpy(theirs, cases[i]);
+		if (strcmp(dirname(mine), their_dirname(theirs)))
+			fprintf(stderr, "dirname(\"%s\")\n", cases[i]), failures++;
+	}
+}
+
+/* inet_aton, inet_addr, inet_pton, inet_ntop, inet_ntoa against glibc's. */
+static void addresses(void)
+{
+	int (*their_aton)(const char *, struct in_addr *) = (int (*)(const char *, struct in_addr *))dlsym(RTLD_NEXT, "inet_aton");
+	int (*their_pton)(int, const char *, void *) = (int (*)(int, const char *, void *))dlsym(RTLD_NEXT, "inet_pton");
+	const char *(*their_ntop)(int, const void *, char *, socklen_t) =
+		(const char *(*)(int, const void *, char *, socklen_t))dlsym(RTLD_NEXT, "inet_ntop");
+	static const char *const v4[] = { "10.0.0.1", "255.255.255.255", "256.0.0.1", "1.2.3", "1.2", "1", "0x7f.1", "017.0.0.1",
+		"01.2.3.4", "1.2.3.4 junk", "1.2.3.4junk", "1.2.3.4.5", "", ".1.2.3", "1..2.3", "4294967295", "4294967296",
+		"1.16777215", "1.16777216", "0x", "1.2.3.4.", " 1.2.3.4", "192.168.000.1", "1.2.3.256" };
+	static const char *const v6[] = { "::", "::1", "1::", "fe80::1", "2001:db8::ff00:42:8329", "2001:0db8:0000:0000:0000:ff00:0042:8329",
+		"::ffff:10.0.0.1", "::10.0.0.1", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", ":1::", "1:", ":::", "12345::",
+		"::ffff:1.2.3", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "a:b:c:d:e:f:0:0", "0:0:1:0:0:0:1:0", "1:0:0:2:0:0:0:3",
+		"0:0:0:0:0:0:0:2", "0:0:0:0:0:ffff:0:2", "::abcd:1.2.3.4", "FE80::ABCD", "1::2:", "::1:2:3:4:5:6:7", "1:2:3:4:5:6:7::" };
+	unsigned char mine[16], theirs[16];
+	char text[INET6_ADDRSTRLEN], their_text[INET6_ADDRSTRLEN];
+	struct in_addr a, b;
+
+	CHECK(their_aton && their_pton && their_ntop && their_pton != inet_pton);
+	if (!their_aton || !their_pton || !their_ntop)
+		return;
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		int r = inet_aton(v4[i], &a);
+
+		if (r != their_aton(v4[i], &b) || (r && a.s_addr != b.s_addr))
+			fprintf(stderr, "inet_aton(\"%s\")\n", v4[i]), failures++;
+		CHECK(inet_addr(v4[i]) == (r ? a.s_addr : INADDR_NONE));
+		r = inet_pton(AF_INET, v4[i], mine);
+		if (r != their_pton(AF_INET, v4[i], theirs) || (r && memcmp(mine, theirs, 4)))
+			fprintf(stderr, "inet_pton(AF_INET, \"%s\")\n", v4[i]), failures++;
+	}
+	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
+		int r = inet_pton(AF_INET6, v6[i], mine);
+
+		if (r != their_pton(AF_INET6, v6[i], theirs) || (r && memcmp(mine, theirs, 16))) {
+			fprintf(stderr, "inet_pton(AF_INET6, \"%s\")\n", v6[i]), failures++;
+			continue;
+		}
+		if (r && strcmp(inet_ntop(AF_INET6, mine, text, sizeof(text)), their_ntop(AF_INET6, theirs, their_text, sizeof(their_text))))
+			fprintf(stderr, "inet_ntop(AF_INET6, \"%s\"): %s, glibc %s\n", v6[i], text, their_text), failures++;
+	}
+	/* every zero-run shape of 8 words, 0 or 1 or 0xffff each */
+	for (int m = 0; m < 6561; m++) {
+		int k = m;
+
+		for (int w = 0; w < 8; w++, k /= 3) {
+			unsigned int v = k % 3 == 2 ? 0xffff : (unsigned int)(k % 3);
+
+			mine[2 * w] = (unsigned char)(v >> 8);
+			mine[2 * w + 1] = (unsigned char)v;
+		}
+		if (strcmp(inet_ntop(AF_INET6, mine, text, sizeof(text)), their_ntop(AF_INET6, mine, their_text, sizeof(their_text))))
+			fprintf(stderr, "inet_ntop(AF_INET6): %s, glibc %s\n", text, their_text), failures++;
+		else
+			CHECK(inet_pton(AF_INET6, text, theirs) == 1 && !memcmp(mine, theirs, 16));
+	}
+	a.s_addr = htonl(0x0a000001);
+	CHECK(!strcmp(inet_ntop(AF_INET, &a, text, sizeof(text)), "10.0.0.1") && !strcmp(inet_ntoa(a), "10.0.0.1"));
+	errno = 0;
+	CHECK(!inet_ntop(AF_INET, &a, text, 8) && errno == ENOSPC);
+	errno = 0;
+	CHECK(inet_pton(12345, "1", mine) == -1 && errno == EAFNOSUPPORT && !inet_ntop(12345, mine, text, sizeof(text)));
 }
 
 static void tokens(void)
@@ -329,6 +430,8 @@ int main(void)
 	sorting();
 	randomness();
 	tokens();
+	paths();
+	addresses();
 	if (failures) {
 		fprintf(stderr, "posix: %d checks failed\n", failures);
 		return 1;

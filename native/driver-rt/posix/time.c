@@ -51,6 +51,23 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 	return 0;
 }
 
+/* The error number itself, not -1 and errno, as POSIX has it. */
+int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
+{
+	long long now = nooks_posix_clock_ns(clock), ns;
+
+	if (now < 0 || req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= NS_PER_S)
+		return EINVAL;
+	ns = (long long)req->tv_sec * NS_PER_S + req->tv_nsec;
+	if (flags & TIMER_ABSTIME)
+		ns -= now;	/* until the clock reads req: at once if it is past */
+	else if (rem)
+		rem->tv_sec = rem->tv_nsec = 0;
+	if (ns > 0)
+		nooks_posix_sleep_ns((unsigned long long)ns);
+	return 0;
+}
+
 int usleep(useconds_t us)
 {
 	nooks_posix_sleep_ns((unsigned long long)us * 1000);

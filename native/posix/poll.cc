@@ -1,0 +1,45 @@
+// poll and ppoll over the personality's descriptors (VFIO interrupt drivers
+// wait on their eventfds with poll as often as with epoll): an eventfd is
+// ready as its counter says; any other file (sysfs, hugetlbfs, VFIO) is
+// always ready for reading and writing, as Linux answers for regular files.
+#include <poll.h>
+
+#include <cstring>
+#include <vector>
+
+#include "../kapi/checks.h"
+#include "events.h"
+
+using namespace nooks;
+
+namespace {
+
+// What of `want` the descriptor `of` (null: not open) has now.
+short revents(const std::shared_ptr<OpenFile> &of, const pollfd &want) {
+  if (want.fd < 0) return 0;  // an entry poll skips
+  if (!of) return POLLNVAL;
+  int ready = of->file->poll_events();
+  if (ready < 0) ready = POLLIN | POLLOUT;  // not pollable: a regular file, always ready
+  return (short)(ready & (want.events | POLLERR | POLLHUP));
+}
+
+}  // namespace
+
+static_assert(sizeof(pollfd) == 8, "struct pollfd as the wrapper's size says");
+static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT, "poll_events answers in epoll's bits, which are poll's");
+
+extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout) {
+  Domain *d = calling_domain();
+  std::vector<pollfd> want(nfds);
+  std::vector<std::shared_ptr<OpenFile>> files(nfds);
+  if (nfds) memcpy(want.data(), fds, nfds * sizeof(pollfd));  // the wait reads kernel memory only
+  for (size_t i = 0; i < nfds; i++) files[i] = want[i].fd >= 0 ? fd_get(d, want[i].fd) : nullptr;
+  int ready = 0;
+  files_wait(d, timeout, [&] {
+    ready = 0;
+    for (size_t i = 0; i < nfds; i++) ready += (want[i].revents = revents(files[i], want[i])) != 0;
+    return ready > 0;
+  });
+  if (nfds) memcpy(fds, want.data(), nfds * sizeof(pollfd));
+  return ready;
+}
