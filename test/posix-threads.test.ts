@@ -287,6 +287,11 @@ static void *spinner(void *arg)
 	return arg;
 }
 
+long spun(void)
+{
+	return yields;
+}
+
 long start_spinner(void)
 {
 	pthread_t t;
@@ -544,6 +549,17 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     d.unload();
     expect(tasks()).toBe(before);
     expect(kernel.domains()).toEqual([]);
+    expect(kernel.log().some((l) => l.text.includes('did not stop'))).toBe(false);
+  });
+
+  // Under mprotect one thread at a time runs driver code: a spinning thread holds the others (unload's too) out until its budget ends it.
+  it.runIf(isolation === 'process')('unload stops a thread that spins in driver code without a kernel call', async () => {
+    const d = await kernel.load(path, { timeBudgetMs: 60_000 });
+    const before = tasks();
+    expect(d.call('start_spinner')).toBe(0);
+    await until(() => d.call('spun') > 1_000_000, 'the spinner spinning');
+    d.unload();
+    expect(tasks()).toBe(before);
     expect(kernel.log().some((l) => l.text.includes('did not stop'))).toBe(false);
   });
 
