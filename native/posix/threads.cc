@@ -48,6 +48,7 @@ struct Threads {
 Threads &threads = *new Threads;
 thread_local uint64_t tl_handle = 0;  // the calling thread's handle, if it is a driver thread
 
+// Under threads.lock.
 std::string label_of(const DriverThread &t) { return t.name.empty() ? "thread " + std::to_string(t.handle) : t.name; }
 
 void run(std::shared_ptr<DriverThread> t, XpcCall c) {
@@ -56,7 +57,12 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
   Domain *d = t->domain;
   Fault f;
   if (xpc_call(d, &c, &f) == EnterResult::fault) {
-    if (f.primary) klog_line(3, d->name, label_of(*t) + ": the driver failed on this thread (" + fault_kind_name(f.kind) + ")");
+    if (f.primary) {
+      std::unique_lock<std::mutex> g(threads.lock);  // its name may change meanwhile
+      std::string label = label_of(*t);
+      g.unlock();
+      klog_line(3, d->name, label + ": the driver failed on this thread (" + fault_kind_name(f.kind) + ")");
+    }
     recovery_notify(d, f);
   }
   domain_thread_forget(d);  // from here on this thread touches nothing of d's: d may go once it is finished
