@@ -5,7 +5,7 @@
 
 /** Kernel objects the tracker knows, in the order recovery releases them (native/kapi/objects.cc). */
 export const objectTypes = [
-  'irq', 'timer', 'work', 'blkdev', 'uart_port', 'pcm', 'netdev', 'pci_driver', 'pci_dev', 'device', 'iomap', 'mapping', 'file', 'iova', 'hugepage',
+  'irq', 'timer', 'work', 'thread', 'blkdev', 'uart_port', 'pcm', 'netdev', 'pci_driver', 'pci_dev', 'device', 'iomap', 'mapping', 'file', 'iova', 'hugepage',
   'lock', 'mutex', 'dma', 'memory',
 ] as const;
 export type ObjectType = (typeof objectTypes)[number];

@@ -42,7 +42,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_gettid', ret: 'int', params: [],
-    doc: 'The calling thread\'s id: the key of its errno slot.',
+    doc: 'The calling thread\'s id: the key of its slot in the personality (errno, pthread_exit, keys).',
   },
   {
     name: 'nooks_posix_getpid', ret: 'int', params: [],
@@ -154,4 +154,40 @@ const posixEvents: KapiCall[] = [
   },
 ];
 
-export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents];
+const thread = p('thread', 'unsigned long');
+
+const posixThreads: KapiCall[] = [
+  {
+    name: 'nooks_posix_thread_create', ret: 'long',
+    params: [p('main', 'void *(*)(void *, void *)', { kind: 'driver-fn' }), p('start', 'void *(*)(void *)', { kind: 'driver-fn' }),
+      p('arg', 'void *'), p('stack_size', 'size_t'), p('detached', 'int')],
+    doc: 'pthread_create: a kernel thread that runs `main(start, arg)` inside the driver\'s domain, on a domain stack of its own, until it returns; held as an object of type `thread` until it is joined (or, `detached`, until it ends), stopped and released at recovery and unload. Its time budget runs from its last wait (docs/drivers.md). Returns its handle (never a thread id), or -EINVAL (`stack_size` past a domain stack, logged), -EAGAIN (the driver holds 64 threads already, logged).',
+  },
+  {
+    name: 'nooks_posix_thread_join', ret: 'int', params: [thread, p('result', 'void **', { kind: 'writable', size: '8', nullable: true })],
+    doc: 'pthread_join: waits until the driver\'s thread `thread` ends, then writes what it returned to `result` and lets it go. Counts against the caller\'s time budget, as msleep. -ESRCH (not a thread of the driver\'s), -EINVAL (detached, or joined by another), -EDEADLK (itself).', blocking: true,
+  },
+  {
+    name: 'nooks_posix_thread_detach', ret: 'int', params: [thread],
+    doc: 'pthread_detach: the thread is let go when it ends (at once if it has). -ESRCH, -EINVAL (detached already).',
+  },
+  {
+    name: 'nooks_posix_thread_self', ret: 'unsigned long', params: [],
+    doc: 'pthread_self: the handle of the calling driver thread, or, on any other thread, its thread id (which no handle equals).',
+  },
+  {
+    name: 'nooks_posix_thread_setname', ret: 'int', params: [thread, p('name', 'const char *', { kind: 'string', max: 16 })],
+    doc: 'pthread_setname_np: the thread\'s name, its object\'s label and its name in the kernel log. -ESRCH (not a thread of the driver\'s).',
+  },
+  {
+    name: 'nooks_posix_futex_wait', ret: 'int',
+    params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('seen', 'unsigned int'), p('clock', 'int'), p('deadline_ns', 'long long')],
+    doc: 'pthread_cond_wait and timedwait: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed). Counts against the time budget as msleep.', blocking: true,
+  },
+  {
+    name: 'nooks_posix_futex_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('all', 'int')],
+    doc: 'pthread_cond_signal (`all` 0: one waiter) and broadcast (every waiter on `word`).',
+  },
+];
+
+export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents, ...posixThreads];

@@ -158,7 +158,16 @@ void domain_thread_release(DomainThread *dt) {
   delete dt;
 }
 
+void domain_thread_forget(Domain *d) {
+  ThreadCtx *t = nooks_tls_ctx;
+  if (!t || !t->dts[d->id]) return;
+  domain_thread_release(t->dts[d->id]);
+  t->dts[d->id] = nullptr;
+}
+
 uintptr_t guard_size() { return kGuardSize; }
+size_t domain_stack_size() { return kStackSize; }
+
 size_t stacks_size() { return (size_t)kMaxDomainThreads * (kGuardSize + kStackSize); }
 
 }  // namespace nooks

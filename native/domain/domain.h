@@ -165,8 +165,12 @@ void domain_destroy(Domain *d);
 DomainThread *domain_thread(Domain *d);
 // A thread exits: forget its stack in d.
 void domain_thread_release(DomainThread *dt);
+// The calling thread is done with d (a driver's own thread that ended): its stack there goes now, not at its exit.
+void domain_thread_forget(Domain *d);
 // Bytes of inaccessible guard below each domain stack (overflow lands there).
 uintptr_t guard_size();
+// Bytes of each domain stack.
+size_t domain_stack_size();
 // The reservation that holds every stack of a domain.
 size_t stacks_size();
 // Under isolation 'process' the domain's memory is shared with its host process.

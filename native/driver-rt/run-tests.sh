@@ -43,3 +43,12 @@ done
 # shellcheck disable=SC2086
 gcc $common -D_GNU_SOURCE -o "$out/test_pure" posix/test_pure.c "$out"/posix_*.o -lm
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_pure"
+
+# Its per-thread slots and keys, on the host's threads.
+for src in posix/thread_slot.c posix/keys.c; do
+	# shellcheck disable=SC2086
+	gcc $common $rt -c "$src" -o "$out/threads_$(basename "$src" .c).o"
+done
+# shellcheck disable=SC2086
+gcc $common -pthread -I posix -o "$out/test_threads" posix/test_threads.c "$out"/threads_*.o
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_threads"

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "checks.h"
 #include "subsystems.h"
 
@@ -19,18 +21,22 @@ static bool try_take(volatile u32 *word) { return __atomic_exchange_n(word, 1u, 
 
 static void give(volatile u32 *word) { __atomic_store_n(word, 0u, __ATOMIC_RELEASE); }
 
-static void futex_wait_a_while(volatile u32 *word) {
-  timespec ts = {0, 10 * 1000 * 1000};  // wake up to check whether the domain failed
+namespace nooks {
+
+void futex_wait_slice(volatile u32 *word, u32 seen, uint64_t ns) {
+  timespec ts = {0, (long)std::min<uint64_t>(ns, 10 * 1000 * 1000)};  // wake up to check whether the domain failed
   UnlockedWait w;
   // Under mprotect another driver may now run and make this word inaccessible:
   // the futex call then fails at once (EFAULT), so sleep instead.
-  if (syscall(SYS_futex, (u32 *)word, FUTEX_WAIT_PRIVATE, 1, &ts, nullptr, 0) != 0 && errno == EFAULT) {
-    timespec nap = {0, 1000 * 1000};
+  if (syscall(SYS_futex, (u32 *)word, FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0) != 0 && errno == EFAULT) {
+    timespec nap = {0, std::min<long>(ts.tv_nsec, 1000 * 1000)};
     nanosleep(&nap, nullptr);
   }
 }
 
-static void futex_wake_one(volatile u32 *word) { syscall(SYS_futex, (u32 *)word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0); }
+void futex_wake(volatile u32 *word, int n) { syscall(SYS_futex, (u32 *)word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0); }
+
+}  // namespace nooks
 
 extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
   lock->locked = 0;
@@ -74,7 +80,7 @@ extern "C" void kapi_mutex_lock(struct mutex *m) {
   while (!try_take(&m->locked)) {
     if (should_abort(d)) return;
     __atomic_add_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-    futex_wait_a_while(&m->locked);
+    futex_wait_slice(&m->locked, 1, 10 * 1000 * 1000);
     __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
   }
   m->owner = self_tid();
@@ -96,5 +102,5 @@ extern "C" void kapi_mutex_unlock(struct mutex *m) {
   d->objects.remove(ObjectType::mutex, (uintptr_t)m);
   m->owner = 0;
   give(&m->locked);
-  if (m->waiters) futex_wake_one(&m->locked);
+  if (m->waiters) futex_wake(&m->locked, 1);
 }

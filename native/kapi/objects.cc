@@ -51,6 +51,14 @@ bool Objects::update_data(ObjectType t, uintptr_t key, uint64_t data) {
   return true;
 }
 
+bool Objects::update_label(ObjectType t, uintptr_t key, const std::string &label) {
+  std::lock_guard<std::mutex> g(lock_);
+  auto it = objects_.find({(int)t, key});
+  if (it == objects_.end()) return false;
+  it->second.label = label;
+  return true;
+}
+
 std::vector<Object> Objects::list() const {
   std::lock_guard<std::mutex> g(lock_);
   std::vector<Object> v;

@@ -46,6 +46,7 @@ class Objects {
   // The object of type t whose [key, key+size) holds all of [p, p+n) (memory, DMA).
   bool find_containing(ObjectType t, uintptr_t p, size_t n, Object *out = nullptr) const;
   bool update_data(ObjectType t, uintptr_t key, uint64_t data);
+  bool update_label(ObjectType t, uintptr_t key, const std::string &label);
   std::vector<Object> list() const;
   // Removes and returns every object, in release order.
   std::vector<Object> take_all();

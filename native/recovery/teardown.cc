@@ -23,7 +23,8 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::uart_port:
     case ObjectType::pcm:
     case ObjectType::netdev:
-    case ObjectType::mapping:  // the POSIX personality's (native/posix/)
+    case ObjectType::thread:  // the POSIX personality's (native/posix/): its threads (stopped by now), mappings, files, IOMMU maps
+    case ObjectType::mapping:
     case ObjectType::file:
     case ObjectType::iova:
       if (ReleaseFn fn = class_release_fn(o.type)) fn(d, o);

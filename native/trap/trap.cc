@@ -160,7 +160,8 @@ void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary) {
 
 // ---- watchdog ---------------------------------------------------------------
 // Polls each thread's progress counter: a thread whose outermost entry has not
-// changed for longer than the domain's budget is ended. Costs nothing per crossing.
+// changed for longer than the domain's budget is ended (a driver's own thread
+// counts each wait as progress: UnlockedWait). Costs nothing per crossing.
 // The watchdog thread.
 // Never destroyed: kernel threads may still run while the process exits.
 struct Watchdog {

@@ -92,7 +92,10 @@ ThreadCtx *thread_register() {
   return t;
 }
 
-UnlockedWait::UnlockedWait() : released_(g_backend.pause_for_wait()) {}
+UnlockedWait::UnlockedWait() : released_(g_backend.pause_for_wait()) {
+  ThreadCtx *t = nooks_tls_ctx;
+  if (t && t->budget_from_wait) t->entries.store(t->entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 UnlockedWait::~UnlockedWait() {
   if (released_) g_backend.resume_after_wait();

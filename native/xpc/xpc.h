@@ -52,6 +52,7 @@ struct ThreadCtx {
   std::atomic<bool> abort_primary{false};  // ...and whether that abort is what failed the domain
   Fault fault;                       // the last fault on this thread
   bool holds_mprotect = false;       // mprotect mode: this thread may run driver code / touch driver memory
+  bool budget_from_wait = false;     // a driver's own thread (native/posix/threads.cc): each wait counts as progress
   DomainThread *dts[kMaxDomains] = {};
   pthread_t thread;
   int tid = 0;
@@ -106,7 +107,9 @@ EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
 
 // A kernel call about to wait (sleep, a lock, another thread): under mprotect
 // it lets other threads run driver code meanwhile. Touch no driver memory
-// while one is alive. No-op in other modes.
+// while one is alive. No-op in other modes, but for a driver's own thread
+// (budget_from_wait), whose time budget it starts again: a thread that waits
+// now and then may run for the driver's life.
 class UnlockedWait {
  public:
   UnlockedWait();

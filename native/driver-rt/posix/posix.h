@@ -10,7 +10,7 @@
  * never to the host's libc.
  *
  * No TLS anywhere (a driver's domain has none): errno lives in a table of
- * per-thread slots (errno.c), the streams' partial lines in static data.
+ * per-thread slots (thread_slot.c), the streams' partial lines in static data.
  * A recovery resets all of it with the driver's data and frees its heap.
  */
 #ifndef NOOKS_POSIX_H
@@ -51,6 +51,26 @@ struct scan_source {
 int posix_vscan(struct scan_source *src, const char *fmt, va_list ap);
 /* _FORTIFY_SOURCE's overflow: the driver ends as abort() ends it, with glibc's message (fortify.c). */
 void __chk_fail(void) __attribute__((noreturn));
+/* Thread-specific data keys (keys.c). */
+#define POSIX_KEYS 32
+/* What the personality keeps per thread, without TLS: a slot in the
+ * driver's data found by the thread's id (thread_slot.c). */
+struct posix_thread {
+	int tid;		/* 0: never used; -1: freed (a search goes on past it) */
+	int errno_value;
+	void **exit_to;		/* pthread_exit's way back to its thread's main (thread.c); NULL: not a thread pthread_create started */
+	void *exit_value;
+	struct {
+		unsigned int seq;	/* the key's, when the value was set: a value of a deleted key is not seen */
+		void *value;
+	} specific[POSIX_KEYS];
+};
+/* The calling thread's slot; NULL when every slot is taken. */
+struct posix_thread *posix_thread_self(void);
+/* The thread of `self` ends: its slot is free for another. */
+void posix_thread_forget(struct posix_thread *self);
+/* The thread of `self` ends: its keys' destructors run (keys.c). */
+void posix_keys_end(struct posix_thread *self);
 /* A kernel call's result as libc returns it: -errno becomes -1 and errno. */
 static inline long posix_result(long r)
 {

@@ -1,5 +1,5 @@
-/* pthread locks, not threads (a driver gets its threads from the kernel:
- * kthreads, work items, interrupts). A mutex is the kernel's sleeping lock
+/* pthread locks (threads are in thread.c, condition variables in cond.c,
+ * keys in keys.c). A mutex is the kernel's sleeping lock
  * (<nooks/kapi.h>'s struct mutex, held by the kernel's books and released at
  * recovery) laid in the pthread_mutex_t, with a recursion depth and the
  * mutex's kind where glibc keeps them, so that its static initializers

@@ -1,0 +1,140 @@
+/* Threads: pthread_create & co. Each thread is a kernel thread the kernel
+ * starts on the driver's behalf (native/posix/threads.cc, docs/drivers.md),
+ * which runs thread_main here, inside the domain, on a domain stack of its
+ * own; the kernel holds it, joins it, and stops it at recovery and unload.
+ * Its attributes and its way out (pthread_exit) are the personality's. */
+#define _GNU_SOURCE
+#include <pthread.h>
+
+#include "posix.h"
+
+#define STACK_MIN 16384			/* PTHREAD_STACK_MIN (glibc's is a sysconf call under _GNU_SOURCE) */
+#define STACK_DEFAULT (256 * 1024)	/* a domain stack (native/domain/domain.cc): the most a thread may ask */
+
+struct attr {
+	int detached;
+	size_t stack_size;	/* 0: the default */
+};
+_Static_assert(sizeof(struct attr) <= sizeof(pthread_attr_t), "attributes fit a pthread_attr_t");
+
+static struct attr *attr_of(pthread_attr_t *a)
+{
+	return (struct attr *)a;
+}
+
+static const struct attr *const_attr_of(const pthread_attr_t *a)
+{
+	return (const struct attr *)a;
+}
+
+int pthread_attr_init(pthread_attr_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	return 0;
+}
+
+int pthread_attr_destroy(pthread_attr_t *a)
+{
+	(void)a;
+	return 0;
+}
+
+int pthread_attr_setdetachstate(pthread_attr_t *a, int state)
+{
+	if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED)
+		return EINVAL;
+	attr_of(a)->detached = state == PTHREAD_CREATE_DETACHED;
+	return 0;
+}
+
+int pthread_attr_getdetachstate(const pthread_attr_t *a, int *state)
+{
+	*state = const_attr_of(a)->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE;
+	return 0;
+}
+
+/* Any size from the minimum up: pthread_create refuses one past a domain stack (EINVAL, logged). */
+int pthread_attr_setstacksize(pthread_attr_t *a, size_t size)
+{
+	if (size < STACK_MIN)
+		return EINVAL;
+	attr_of(a)->stack_size = size;
+	return 0;
+}
+
+int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *size)
+{
+	*size = const_attr_of(a)->stack_size ? const_attr_of(a)->stack_size : STACK_DEFAULT;
+	return 0;
+}
+
+/* Where the kernel's thread starts, inside the domain: start(arg), or what
+ * pthread_exit gave; then the thread's keys and slot are let go of. */
+static void *thread_main(void *start, void *arg)
+{
+	void *jump[5];	/* __builtin_setjmp's buffer */
+	struct posix_thread *self = posix_thread_self();
+	void *result;
+
+	if (self)
+		self->exit_to = jump;
+	if (__builtin_setjmp(jump) == 0)
+		result = ((void *(*)(void *))start)(arg);
+	else
+		result = posix_thread_self()->exit_value;
+	self = posix_thread_self();
+	posix_keys_end(self);
+	posix_thread_forget(self);
+	return result;
+}
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(void *), void *arg)
+{
+	static const struct attr defaults;
+	const struct attr *at = a ? const_attr_of(a) : &defaults;
+	long r = nooks_posix_thread_create(thread_main, start, arg, at->stack_size, at->detached);
+
+	if (r < 0)
+		return (int)-r;
+	*thread = (pthread_t)r;
+	return 0;
+}
+
+int pthread_join(pthread_t thread, void **result)
+{
+	return -nooks_posix_thread_join(thread, result);
+}
+
+int pthread_detach(pthread_t thread)
+{
+	return -nooks_posix_thread_detach(thread);
+}
+
+pthread_t pthread_self(void)
+{
+	return nooks_posix_thread_self();
+}
+
+int pthread_equal(pthread_t a, pthread_t b)
+{
+	return a == b;
+}
+
+/* Back to thread_main on the thread's own stack, inside the domain: the kernel is not involved. */
+void pthread_exit(void *value)
+{
+	struct posix_thread *self = posix_thread_self();
+
+	if (!self || !self->exit_to)
+		posix_abort("pthread_exit: not on a thread pthread_create started");
+	self->exit_value = value;
+	__builtin_longjmp(self->exit_to, 1);
+}
+
+/* The name the kernel gives the thread's object and log lines (15 bytes at most, as Linux's). */
+int pthread_setname_np(pthread_t thread, const char *name)
+{
+	if (strlen(name) > 15)
+		return ERANGE;
+	return -nooks_posix_thread_setname(thread, name);
+}

@@ -1,0 +1,199 @@
+// A POSIX driver's threads (pthread_create & co., lib/wrappers/posix.ts).
+// Each is a kernel thread the kernel starts on the driver's behalf, as
+// Nooks' kernel owns every thread in a domain: it crosses into the driver
+// once, on a domain stack of its own, and runs the personality's thread
+// main there until it returns. A fault on it fails the driver as any
+// crossing's; recovery and unload stop it (teardown unwinds every thread
+// inside the domain) and let it go here (its `thread` object). Its time
+// budget runs from its last wait (ThreadCtx::budget_from_wait).
+#include <pthread.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "../kapi/checks.h"
+#include "../kapi/log.h"
+#include "../kapi/subsystems.h"
+#include "../recovery/recovery.h"
+
+namespace nooks {
+
+namespace {
+
+constexpr int kMaxThreads = 64;  // held by one driver: half its domain stacks, the rest for the kernel's threads
+constexpr auto kStopWait = std::chrono::seconds(5);  // teardown has already waited as long for it to leave the domain
+
+struct DriverThread {
+  uint64_t handle;
+  Domain *domain;
+  std::string name;
+  bool detached;
+  bool joining = false;   // a pthread_join waits for it
+  bool finished = false;  // it left the domain for good
+  uint64_t result = 0;
+  std::thread thread;
+};
+
+// Every driver thread, by handle, and their ends (never destroyed: see kthread.h).
+struct Threads {
+  std::mutex lock;
+  std::condition_variable ended;
+  std::map<uint64_t, std::shared_ptr<DriverThread>> all;
+  uint64_t next_handle = 1ull << 32;  // above every thread id: a handle is never a tid (thread_self)
+};
+Threads &threads = *new Threads;
+thread_local uint64_t tl_handle = 0;  // the calling thread's handle, if it is a driver thread
+
+// Under threads.lock.
+std::string label_of(const DriverThread &t) { return t.name.empty() ? "thread " + std::to_string(t.handle) : t.name; }
+
+void run(std::shared_ptr<DriverThread> t, XpcCall c) {
+  thread_ctx()->budget_from_wait = true;
+  tl_handle = t->handle;
+  Domain *d = t->domain;
+  Fault f;
+  if (xpc_call(d, &c, &f) == EnterResult::fault) {
+    if (f.primary) {
+      std::unique_lock<std::mutex> g(threads.lock);  // its name may change meanwhile
+      std::string label = label_of(*t);
+      g.unlock();
+      klog_line(3, d->name, label + ": the driver failed on this thread (" + fault_kind_name(f.kind) + ")");
+    }
+    recovery_notify(d, f);
+  }
+  domain_thread_forget(d);  // from here on this thread touches nothing of d's: d may go once it is finished
+  std::lock_guard<std::mutex> g(threads.lock);
+  t->finished = true;
+  t->result = c.ret;
+  if (t->detached) {  // nobody joins it: it lets itself go
+    d->objects.remove(ObjectType::thread, t->handle);
+    threads.all.erase(t->handle);
+    t->thread.detach();
+  }
+  threads.ended.notify_all();
+}
+
+// Lets go of t, finished and not detached: forgotten, and its OS thread
+// (which is exiting) joined outside the lock.
+void reap(std::shared_ptr<DriverThread> t) {
+  {
+    std::lock_guard<std::mutex> g(threads.lock);
+    threads.all.erase(t->handle);
+    t->domain->objects.remove(ObjectType::thread, t->handle);
+  }
+  UnlockedWait w;
+  t->thread.join();
+}
+
+// d's thread `handle`, or nullptr; under threads.lock.
+std::shared_ptr<DriverThread> find_locked(Domain *d, uint64_t handle) {
+  auto it = threads.all.find(handle);
+  return it != threads.all.end() && it->second->domain == d ? it->second : nullptr;
+}
+
+// Recovery or unload: teardown has unwound every thread inside the domain,
+// so each ends at once and is let go of. One that never left (isolation
+// none: driver code cannot be unwound) is left running, logged.
+void release_thread(Domain *d, const Object &o) {
+  std::shared_ptr<DriverThread> t;
+  {
+    std::unique_lock<std::mutex> g(threads.lock);
+    t = find_locked(d, o.key);
+    if (!t) return;
+    if (!threads.ended.wait_for(g, kStopWait, [&] { return t->finished; })) {
+      klog_line(3, d->name, label_of(*t) + ": did not stop; left running");
+      threads.all.erase(t->handle);
+      t->thread.detach();
+      return;
+    }
+    if (t->detached) return;  // it let itself go
+  }
+  reap(t);
+}
+ObjectRelease thread_release(ObjectType::thread, release_thread);
+
+}  // namespace
+
+}  // namespace nooks
+
+using namespace nooks;
+
+extern "C" long kapi_nooks_posix_thread_create(void *(*main)(void *, void *), void *(*start)(void *), void *arg, size_t stack_size, int detached) {
+  Domain *d = calling_domain();
+  if (stack_size > domain_stack_size()) {
+    klog_line(3, d->name, "pthread_create: a stack of " + std::to_string(stack_size) + " bytes asked, a domain stack has " +
+                              std::to_string(domain_stack_size()) + " (EINVAL)");
+    return -EINVAL;
+  }
+  auto t = std::make_shared<DriverThread>();
+  t->domain = d;
+  t->detached = detached;
+  std::lock_guard<std::mutex> g(threads.lock);
+  int alive = 0;
+  for (auto &[h, other] : threads.all) alive += other->domain == d;
+  if (alive >= kMaxThreads) {
+    klog_line(3, d->name, "pthread_create: " + std::to_string(kMaxThreads) + " threads already (EAGAIN)");
+    return -EAGAIN;
+  }
+  t->handle = threads.next_handle++;
+  d->objects.add({ObjectType::thread, (uintptr_t)t->handle, 0, (uint64_t)start, label_of(*t)});
+  threads.all[t->handle] = t;
+  t->thread = std::thread(run, t, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg}, 0});
+  return (long)t->handle;
+}
+
+extern "C" int kapi_nooks_posix_thread_join(unsigned long handle, void **result) {
+  Domain *d = calling_domain();
+  std::shared_ptr<DriverThread> t;
+  {
+    std::lock_guard<std::mutex> g(threads.lock);
+    t = find_locked(d, handle);
+    if (!t) return -ESRCH;
+    if (handle == tl_handle) return -EDEADLK;
+    if (t->detached || t->joining) return -EINVAL;
+    t->joining = true;
+  }
+  for (;;) {
+    if (should_abort(d)) return -EINTR;
+    UnlockedWait w;
+    std::unique_lock<std::mutex> g(threads.lock);  // let go of before ~UnlockedWait takes the driver back
+    if (threads.ended.wait_for(g, std::chrono::milliseconds(10), [&] { return t->finished; })) break;  // 10 ms: notice a failed domain
+  }
+  reap(t);
+  if (result) *result = (void *)t->result;
+  return 0;
+}
+
+extern "C" int kapi_nooks_posix_thread_detach(unsigned long handle) {
+  Domain *d = calling_domain();
+  std::shared_ptr<DriverThread> t;
+  {
+    std::lock_guard<std::mutex> g(threads.lock);
+    t = find_locked(d, handle);
+    if (!t) return -ESRCH;
+    if (t->detached || t->joining) return -EINVAL;
+    if (!t->finished) {
+      t->detached = true;  // it lets itself go when it ends
+      return 0;
+    }
+  }
+  reap(t);
+  return 0;
+}
+
+extern "C" unsigned long kapi_nooks_posix_thread_self() { return tl_handle ? tl_handle : (unsigned long)gettid(); }
+
+extern "C" int kapi_nooks_posix_thread_setname(unsigned long handle, const char *name) {
+  Domain *d = calling_domain();
+  std::lock_guard<std::mutex> g(threads.lock);
+  std::shared_ptr<DriverThread> t = find_locked(d, handle);
+  if (!t) return -ESRCH;
+  t->name = name;
+  d->objects.update_label(ObjectType::thread, handle, name);
+  pthread_setname_np(t->thread.native_handle(), name);  // as the host's tools show it (15 bytes at most)
+  return 0;
+}

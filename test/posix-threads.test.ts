@@ -1,0 +1,595 @@
+// Threads in the POSIX personality (docs/drivers.md, "Threads"): each
+// pthread_create is a kernel thread the kernel starts for the driver, running
+// inside its domain, held as a `thread` object, stopped and released at
+// recovery and unload. A driver built at test time, library-style, in every
+// isolation mode of the default project; what needs containment (a thread's
+// fault, stopping a thread that never returns, the time budget) is tested
+// where faults are contained. Every wait ends by progress (a counter, a flag),
+// never by a timer, but for the timed waits themselves.
+import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { faultOf, until } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-threads-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const source = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- two threads, a mutex and two conds: producer and consumer over a ring of 8 */
+#define RING 8
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t not_empty = PTHREAD_COND_INITIALIZER, not_full = PTHREAD_COND_INITIALIZER;
+static long ring[RING], total;
+static unsigned long head, tail;
+
+static void *producer(void *arg)
+{
+	for (long i = 1; i <= total; i++) {
+		pthread_mutex_lock(&lock);
+		while (tail - head == RING)
+			pthread_cond_wait(&not_full, &lock);
+		ring[tail++ % RING] = i;
+		pthread_cond_signal(&not_empty);
+		pthread_mutex_unlock(&lock);
+	}
+	return arg;
+}
+
+/* The sum of what it took, or -1 if anything came out of order. */
+static void *consumer(void *arg)
+{
+	long sum = 0, next = 1, out_of_order = 0;
+
+	for (long n = 0; n < total; n++) {
+		long v;
+
+		pthread_mutex_lock(&lock);
+		while (tail == head)
+			pthread_cond_wait(&not_empty, &lock);
+		v = ring[head++ % RING];
+		pthread_cond_signal(&not_full);
+		pthread_mutex_unlock(&lock);
+		out_of_order += v != next++;
+		sum += v;
+	}
+	return (void *)(out_of_order ? -1 : sum);
+}
+
+long produce_consume(long n)
+{
+	pthread_t p, c;
+	void *pr, *cr;
+
+	total = n;
+	head = tail = 0;
+	if (pthread_create(&c, NULL, consumer, NULL) || pthread_create(&p, NULL, producer, (void *)0x5eed))
+		return -1;
+	if (pthread_join(p, &pr) || pthread_join(c, &cr))
+		return -2;
+	return pr == (void *)0x5eed ? (long)cr : -3;
+}
+
+/* ---- pthread_exit, pthread_self, pthread_equal, join's errors */
+static pthread_t seen_self;
+
+static void leave(long v)
+{
+	pthread_exit((void *)v);
+}
+
+static void *exiting(void *arg)
+{
+	seen_self = pthread_self();
+	leave((long)arg + 1);
+	return NULL;
+}
+
+long exit_value(long v)
+{
+	pthread_t t;
+	void *r;
+
+	if (pthread_create(&t, NULL, exiting, (void *)v) || pthread_join(t, &r))
+		return -1;
+	if (!pthread_equal(t, seen_self) || pthread_equal(t, pthread_self()))
+		return -2;
+	if (pthread_join(t, NULL) != ESRCH || pthread_detach(t) != ESRCH)
+		return -3;
+	return (long)r;
+}
+
+long exit_outside(void)
+{
+	pthread_exit(NULL);
+}
+
+/* ---- errno and keys per thread */
+static pthread_mutex_t stage_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stage_moved = PTHREAD_COND_INITIALIZER;
+static int stage, destroyed;
+static pthread_key_t key;
+
+static void await_stage(int s)
+{
+	pthread_mutex_lock(&stage_lock);
+	while (stage < s)
+		pthread_cond_wait(&stage_moved, &stage_lock);
+	pthread_mutex_unlock(&stage_lock);
+}
+
+static void set_stage(int s)
+{
+	pthread_mutex_lock(&stage_lock);
+	stage = s;
+	pthread_cond_broadcast(&stage_moved);
+	pthread_mutex_unlock(&stage_lock);
+}
+
+static void destroy(void *v)
+{
+	destroyed += (int)(long)v;
+}
+
+static void *first(void *arg)
+{
+	errno = EDOM;
+	pthread_setspecific(key, (void *)1);
+	set_stage(1);
+	await_stage(2); /* the second sets its own meanwhile */
+	return (void *)(long)(errno == EDOM && pthread_getspecific(key) == (void *)1);
+}
+
+static void *second(void *arg)
+{
+	int ok;
+
+	await_stage(1);
+	ok = errno == 0 && pthread_getspecific(key) == NULL;
+	errno = ERANGE;
+	pthread_setspecific(key, (void *)2);
+	ok = ok && errno == ERANGE && pthread_getspecific(key) == (void *)2;
+	set_stage(2);
+	return (void *)(long)ok;
+}
+
+/* first * 1000 + second * 100 + the destructors' sum * 10 + the caller's own errno and value kept */
+long errno_per_thread(void)
+{
+	pthread_t a, b;
+	void *ra, *rb;
+	long r;
+
+	stage = destroyed = 0;
+	if (pthread_key_create(&key, destroy))
+		return -1;
+	errno = EINTR;
+	pthread_setspecific(key, (void *)100);
+	if (pthread_create(&a, NULL, first, NULL) || pthread_create(&b, NULL, second, NULL) || pthread_join(a, &ra) || pthread_join(b, &rb))
+		return -2;
+	r = (long)ra * 1000 + (long)rb * 100 + destroyed * 10 + (errno == EINTR && pthread_getspecific(key) == (void *)100);
+	pthread_key_delete(key);
+	return r;
+}
+
+/* ---- threads that never return on their own: one waits on a cond, one yields */
+static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static volatile int quit; /* volatile: sched_yield is a leaf (<sched.h>), whose call does not make the compiler read it again */
+static volatile long waits, yields;
+static pthread_t waiter_thread, yielder_thread;
+
+/* Until told to end (stop_loopers; unload does not tell them). */
+static void *waiter(void *arg)
+{
+	pthread_mutex_lock(&wait_lock);
+	while (!quit) {
+		waits++;
+		pthread_cond_wait(&wake, &wait_lock);
+	}
+	pthread_mutex_unlock(&wait_lock);
+	return arg;
+}
+
+static void *yielder(void *arg)
+{
+	while (!quit) {
+		yields++;
+		sched_yield();
+	}
+	return arg;
+}
+
+/* The names' results: 0 each, ERANGE for one past 15 bytes. */
+long start_loopers(void)
+{
+	if (pthread_create(&waiter_thread, NULL, waiter, (void *)41) || pthread_create(&yielder_thread, NULL, yielder, NULL))
+		return -1;
+	return pthread_setname_np(waiter_thread, "cond-waiter") * 1000 + pthread_setname_np(yielder_thread, "yielder") * 100 +
+	       pthread_setname_np(yielder_thread, "sixteen bytes!!!");
+}
+
+long loops(void)
+{
+	return waits > 0 ? yields : 0;
+}
+
+/* What the waiter returned * 10 + what the yielder did, once told to end. */
+long stop_loopers(void)
+{
+	void *w, *y;
+
+	pthread_mutex_lock(&wait_lock);
+	quit = 1;
+	pthread_cond_broadcast(&wake);
+	pthread_mutex_unlock(&wait_lock);
+	return pthread_join(waiter_thread, &w) || pthread_join(yielder_thread, &y) ? -1 : (long)w * 10 + (long)y;
+}
+
+/* A thread that faults once the yielder has run a while (by its progress). */
+static void *crasher(void *arg)
+{
+	while (yields < 1000)
+		sched_yield();
+	*(volatile int *)arg = 1;
+	return NULL;
+}
+
+long start_crasher(void)
+{
+	pthread_t t;
+
+	return pthread_create(&t, NULL, crasher, NULL);
+}
+
+/* ---- the time budget: a detached thread that naps, one that never waits */
+static volatile int naps_done;
+
+static void *napper(void *arg)
+{
+	for (long i = 0; i < (long)arg; i++)
+		usleep(1000);
+	naps_done = 1;
+	return NULL;
+}
+
+long start_napper(long naps)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	int state;
+
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_getdetachstate(&a, &state);
+	return state == PTHREAD_CREATE_DETACHED ? pthread_create(&t, &a, napper, (void *)naps) : -1;
+}
+
+long napped(void)
+{
+	return naps_done;
+}
+
+static void *spinner(void *arg)
+{
+	for (;;)
+		yields++;
+	return arg;
+}
+
+long spun(void)
+{
+	return yields;
+}
+
+long start_spinner(void)
+{
+	pthread_t t;
+
+	return pthread_create(&t, NULL, spinner, NULL) || pthread_detach(t);
+}
+
+/* ---- stack size attributes: -errno, or what the thread returned */
+static void *deep(void *arg)
+{
+	volatile char frame[48 * 1024];
+
+	memset((char *)frame, 1, sizeof(frame));
+	return (void *)(long)frame[sizeof(frame) - 1];
+}
+
+long with_stack(long size)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	size_t got;
+	void *r;
+	int e;
+
+	pthread_attr_init(&a);
+	e = pthread_attr_setstacksize(&a, (size_t)size);
+	if (!e && (pthread_attr_getstacksize(&a, &got) || got != (size_t)size))
+		return -1000;
+	if (!e)
+		e = pthread_create(&t, &a, deep, NULL);
+	pthread_attr_destroy(&a);
+	if (e)
+		return -e;
+	return pthread_join(t, &r) ? -2000 : (long)r;
+}
+
+/* ---- timed waits: ETIMEDOUT * 10 + (the clock reached the deadline); -errno for a refused clock */
+long timed_wait(long clock, long ms)
+{
+	pthread_condattr_t a;
+	pthread_cond_t c;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec deadline, now;
+	int r;
+
+	pthread_condattr_init(&a);
+	r = pthread_condattr_setclock(&a, (clockid_t)clock);
+	if (r)
+		return -r;
+	pthread_cond_init(&c, &a);
+	clock_gettime((clockid_t)clock, &deadline);
+	deadline.tv_nsec += ms * 1000000;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000;
+	deadline.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&m);
+	r = pthread_cond_timedwait(&c, &m, &deadline);
+	pthread_mutex_unlock(&m);
+	clock_gettime((clockid_t)clock, &now);
+	pthread_cond_destroy(&c);
+	return r * 10 + (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec));
+}
+
+static int flag;
+static pthread_cond_t flag_set = PTHREAD_COND_INITIALIZER;
+
+static void *raise_flag(void *arg)
+{
+	pthread_mutex_lock(&lock);
+	flag = 1;
+	pthread_cond_signal(&flag_set);
+	pthread_mutex_unlock(&lock);
+	return arg;
+}
+
+/* A timed wait a thread ends well before its deadline (a minute): 0. */
+long signalled_before_deadline(void)
+{
+	struct timespec deadline;
+	pthread_t t;
+	int r = 0;
+
+	flag = 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 60;
+	if (pthread_create(&t, NULL, raise_flag, NULL))
+		return -1;
+	pthread_mutex_lock(&lock);
+	while (!flag && !r)
+		r = pthread_cond_timedwait(&flag_set, &lock, &deadline);
+	pthread_mutex_unlock(&lock);
+	return pthread_join(t, NULL) ? -2 : r;
+}
+`;
+
+/* A driver with a module_init that starts its receive loop on a thread, as
+ * userspace drivers do, and a module_exit that ends it. */
+const pollerSource = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <unistd.h>
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+static volatile long polls, crash_at;
+static volatile int stop;
+static pthread_t poller;
+
+static void *poll_loop(void *arg)
+{
+	while (!stop) {
+		if (++polls == crash_at)
+			*(volatile int *)arg = 1; /* arg is NULL */
+		usleep(100);
+	}
+	return arg;
+}
+
+NOOKS_EXPORT long polled(void)
+{
+	return polls;
+}
+
+NOOKS_EXPORT long crash_after(long n)
+{
+	crash_at = polls + n;
+	return 0;
+}
+
+static int poller_init(void)
+{
+	int e = pthread_create(&poller, NULL, poll_loop, NULL);
+
+	return e ? -e : -pthread_setname_np(poller, "rx-poll");
+}
+
+static void poller_exit(void)
+{
+	stop = 1;
+	pthread_join(poller, NULL);
+}
+
+module_init(poller_init);
+module_exit(poller_exit);
+`;
+
+let path: string, pollerPath: string;
+beforeAll(() => {
+  path = buildDriver(dir, 'threads', source, { posix: true });
+  pollerPath = buildDriver(dir, 'poller', pollerSource, { posix: true });
+}, 120_000);
+
+/** Threads of this process now (the kernel's own, the drivers' and the host's). */
+const tasks = () => readdirSync('/proc/self/task').length;
+const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
+
+describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's threads, isolation '%s'", (isolation) => {
+  const contained = isolation !== 'none';
+  let kernel: Kernel;
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  it('two threads, a mutex and conds pass 3000 items in order; join gives what each returned', async () => {
+    const d = await kernel.load(path, { timeBudgetMs: 20_000 });
+    const before = tasks();
+    expect(d.call('produce_consume', 3000)).toBe((3000 * 3001) / 2);
+    expect(threadObjects(d)).toEqual([]);
+    expect(tasks()).toBe(before); // both joined: their kernel threads are gone
+    d.unload();
+  });
+
+  it('a module_init starts a receive loop on a thread; module_exit ends and joins it', async () => {
+    const before = tasks();
+    const d = await kernel.load(pollerPath);
+    expect(threadObjects(d).map((o) => o.label)).toEqual(['rx-poll']);
+    await until(() => d.call('polled') > 100, 'the loop polling');
+    d.unload();
+    expect(tasks()).toBe(before);
+  });
+
+  it.runIf(contained)('a thread that faults is started again by module_init at the restart', async () => {
+    const d = await kernel.load(pollerPath);
+    const [first] = threadObjects(d);
+    await until(() => d.call('polled') > 10, 'the loop polling');
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    d.call('crash_after', 50);
+    expect((await recovered).fault?.kind).toBe('segv');
+    const [again] = threadObjects(d);
+    expect(again).toMatchObject({ type: 'thread', label: 'rx-poll' });
+    expect(again.address).not.toBe(first.address); // a new thread
+    await until(() => d.call('polled') > 10, 'the loop polling again');
+    d.unload();
+  });
+
+  it('pthread_exit gives join its value; pthread_self and pthread_equal tell threads apart; a joined thread is gone', async () => {
+    const d = await kernel.load(path);
+    expect(d.call('exit_value', 6)).toBe(7);
+    if (contained) {
+      expect(faultOf(() => d.call('exit_outside'))).toMatchObject({ kind: 'abort', message: `${d.name}: pthread_exit: not on a thread pthread_create started` });
+    }
+    d.unload();
+  });
+
+  it('errno and thread-specific values are per thread; key destructors run when a thread ends', async () => {
+    const d = await kernel.load(path);
+    expect(d.call('errno_per_thread')).toBe(1000 + 100 + 30 + 1);
+    d.unload();
+  });
+
+  it('timed waits end at their deadline on CLOCK_REALTIME and CLOCK_MONOTONIC, or when signalled', async () => {
+    const d = await kernel.load(path);
+    const ETIMEDOUT = 110, EINVAL = 22;
+    expect(d.call('timed_wait', 0, 20)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_REALTIME
+    expect(d.call('timed_wait', 1, 20)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_MONOTONIC
+    expect(d.call('timed_wait', 2, 20)).toBe(-EINVAL); // CLOCK_PROCESS_CPUTIME_ID
+    expect(d.call('signalled_before_deadline')).toBe(0);
+    d.unload();
+  });
+
+  it('stack sizes are accepted up to a domain stack; past it pthread_create refuses (EINVAL, logged)', async () => {
+    const d = await kernel.load(path);
+    const EINVAL = 22;
+    expect(d.call('with_stack', 100)).toBe(-EINVAL); // below PTHREAD_STACK_MIN
+    expect(d.call('with_stack', 64 * 1024)).toBe(1);
+    expect(d.call('with_stack', 1 << 20)).toBe(-EINVAL);
+    expect(kernel.log().some((l) => l.source === d.name && l.text.includes('pthread_create: a stack of 1048576 bytes asked'))).toBe(true);
+    d.unload();
+  });
+
+  it("a thread's name is its object's label; threads that wait in the kernel or yield end when told and are joined", async () => {
+    const d = await kernel.load(path);
+    const before = tasks();
+    const ERANGE = 34;
+    expect(d.call('start_loopers')).toBe(ERANGE);
+    await until(() => d.call('loops') > 1000, 'both threads running');
+    expect(threadObjects(d).map((o) => o.label).sort()).toEqual(['cond-waiter', 'yielder']);
+    expect(tasks()).toBe(before + 2);
+    expect(d.call('stop_loopers')).toBe(410);
+    expect(threadObjects(d)).toEqual([]);
+    expect(tasks()).toBe(before);
+    d.unload();
+  });
+
+  it.runIf(contained)('unload stops threads that never return, in driver code or waiting in the kernel', async () => {
+    const d = await kernel.load(path);
+    const before = tasks();
+    expect(d.call('start_loopers')).toBe(34);
+    await until(() => d.call('loops') > 1000, 'both threads running');
+    expect(tasks()).toBe(before + 2);
+    d.unload();
+    expect(tasks()).toBe(before);
+    expect(kernel.domains()).toEqual([]);
+    expect(kernel.log().some((l) => l.text.includes('did not stop'))).toBe(false);
+  });
+
+  // Under mprotect one thread at a time runs driver code: a spinning thread holds the others (unload's too) out until its budget ends it.
+  it.runIf(isolation === 'process')('unload stops a thread that spins in driver code without a kernel call', async () => {
+    const d = await kernel.load(path, { timeBudgetMs: 60_000 });
+    const before = tasks();
+    expect(d.call('start_spinner')).toBe(0);
+    await until(() => d.call('spun') > 1_000_000, 'the spinner spinning');
+    d.unload();
+    expect(tasks()).toBe(before);
+    expect(kernel.log().some((l) => l.text.includes('did not stop'))).toBe(false);
+  });
+
+  it.runIf(contained)('a thread that faults fails the driver, which is restarted with none of its threads', async () => {
+    const d = await kernel.load(path);
+    const before = tasks();
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    expect(d.call('start_loopers')).toBe(34);
+    expect(d.call('start_crasher')).toBe(0);
+    const e = await recovered; // the crasher faults once the yielder has run 1000 times
+    expect(e.fault?.kind).toBe('segv');
+    expect(threadObjects(d)).toEqual([]);
+    expect(tasks()).toBe(before);
+    expect(d.state).toBe('running');
+    expect(d.call('loops')).toBe(0); // its data as loaded
+    expect(kernel.log().some((l) => l.source === d.name && l.text.includes('the driver failed on this thread (segv)'))).toBe(true);
+    d.unload();
+  });
+
+  it.runIf(contained)("a thread's time budget runs from its last wait: one that naps outlives it, one that never waits times out", async () => {
+    const d = await kernel.load(path, { timeBudgetMs: 100 });
+    const events = kernel.events().length;
+    expect(d.call('start_napper', 300)).toBe(0); // 300 naps of 1 ms: three budgets and more
+    await until(() => d.call('napped') === 1, 'the napper done', 10_000);
+    await until(() => threadObjects(d).length === 0, 'the detached napper let go of');
+    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    expect(d.call('start_spinner')).toBe(0);
+    expect((await recovered).fault?.kind).toBe('timeout');
+    expect(threadObjects(d)).toEqual([]);
+    d.unload();
+  });
+});
