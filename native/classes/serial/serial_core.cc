@@ -221,10 +221,12 @@ void check_ports() {
   std::vector<std::pair<Domain *, std::string>> stuck;
   {
     std::lock_guard<std::mutex> g(reg.lock);
-    uint64_t now = jiffies_now();
     for (auto &p : reg.ports) {
       Domain *d = p->attached ? g_domains[p->domain] : nullptr;
       std::lock_guard<std::mutex> pg(p->lock);
+      // read under p->lock, where tx_moved is written: a time read before it may be older than tx_moved (the
+      // application or the driver moved bytes meanwhile), and the unsigned age would wrap to "stalled"
+      uint64_t now = jiffies_now();
       // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
       if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
       p->tx_moved = now;  // once per deadline

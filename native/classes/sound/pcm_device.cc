@@ -361,9 +361,10 @@ class PcmDevice : public EmulatedDevice {
     while (!quit_) {
       cv_.wait_for(g, std::chrono::milliseconds(2));
       if (quit_) break;
-      auto now = Clock::now();
       for (int which = 0; which < 2; which++) {
-        Step s = plan(which, eng_[which], now);
+        // read after the other engine's step, which let go of lock_: an engine started meanwhile must not be
+        // planned from a time before its start (a negative age would move its whole ring at once)
+        Step s = plan(which, eng_[which], Clock::now());
         if (!s.any) continue;
         g.unlock();  // DMA may wait for the driver to leave its code (mprotect): never with lock_ held
         buf.resize(s.bytes);
