@@ -304,6 +304,20 @@ long release_page(int fd)
 	return close(fd);
 }
 
+/* Maps 2 MiB hugepages until there are none: how many it got, then unmaps them; -errno if not ENOMEM. */
+long map_every_hugepage(void)
+{
+	void *pages[256];
+	long n = 0, err;
+
+	while (n < 256 && (pages[n] = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0)) != MAP_FAILED)
+		n++;
+	err = errno;
+	for (long i = 0; i < n; i++)
+		munmap(pages[i], 2 << 20);
+	return err == ENOMEM ? n : -err;
+}
+
 /* The steps lab drivers take as they are written: stat of the device's
  * directory (ixy, with its trailing slash), resource0 opened O_SYNC and
  * mapped, a private anonymous MAP_HUGETLB | MAP_HUGE_2MB page found in pagemap. */
@@ -464,6 +478,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
     expect(d.call('sysfs_number', s(`${pool}/free_hugepages`), s('r'))).toBe(free);
     expect(d.call('sysfs_number', s(`${pool}/nr_hugepages`), s('w'))).toBe(-13); // the pool is not the driver's to resize
     expect(d.call('sysfs_number', s(`${pool}/resv_hugepages`), s('r'))).toBe(-2);
+  });
+
+  it('the hugepage pool used up: ENOMEM, and the log says it is the DMA memory, not memLimitBytes, that ran out', () => {
+    const free = Number(d.call('sysfs_number', s('/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages'), s('r')));
+    const before = kernel.log().length;
+    expect(d.call('map_every_hugepage')).toBe(free);
+    expect(kernel.log().slice(before).map((l) => l.text)).toContainEqual(expect.stringMatching(
+      /: mmap hugepages of 2097152 bytes failed: its DMA memory \(16 MiB, \d+ bytes of it free\) is used up$/));
   });
 
   it('lab drivers\' steps: stat of the device directory, resource0 opened O_SYNC, a private MAP_HUGETLB | MAP_HUGE_2MB page in pagemap', () => {

@@ -11,12 +11,20 @@ namespace nooks {
 
 void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType type, uint64_t data, const char *label) {
   void *p;
+  size_t arena_bytes, free_bytes;
   {
     std::lock_guard<std::mutex> g(d->mem_lock);
     p = a.alloc(size, align);
+    arena_bytes = a.hi() - a.lo();
+    free_bytes = arena_bytes - a.used();
   }
   if (!p) {
-    klog(4, "%s: %s of %zu bytes failed: the domain's memory limit is reached", d->name.c_str(), label, size);
+    // which arena: a driver that raises memLimitBytes gets a bigger heap, never more DMA memory
+    if (&a == &d->dma)
+      klog(4, "%s: %s of %zu bytes failed: its DMA memory (%zu MiB, %zu bytes of it free) is used up", d->name.c_str(), label,
+           size, arena_bytes >> 20, free_bytes);
+    else
+      klog(4, "%s: %s of %zu bytes failed: the domain's memory limit (memLimitBytes) is reached", d->name.c_str(), label, size);
     return nullptr;
   }
   d->objects.add({type, (uintptr_t)p, size, data, label});
