@@ -30,6 +30,11 @@ export interface LoadOptions {
   timeBudgetMs?: number;
   /** The driver's heap limit in bytes (default from the policy). */
   memLimitBytes?: number;
+  /**
+   * Its DMA memory in bytes (dma_alloc_coherent, hugetlbfs, MAP_HUGETLB): whole 2 MiB pages up to 256 MiB.
+   * Default 16 MiB, or memLimitBytes if smaller. Under UIO that many locked hugepages; under VFIO that much pinned.
+   */
+  dmaBytes?: number;
   /** Shadow the driver (default from the policy): its class keeps devices and requests across restarts. */
   shadow?: boolean;
   /** Injected faults (lib/inject) written over the driver's text before its module_init runs. */
@@ -185,9 +190,9 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
-  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'patches' | 'params' | 'env' | 'devices'> = {}): number {
+  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'dmaBytes' | 'patches' | 'params' | 'env' | 'devices'> = {}): number {
     const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env,
-      given.devices?.map(pciAddress));
+      given.devices?.map(pciAddress), given.dmaBytes);
     native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
     return id;
   }

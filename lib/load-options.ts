@@ -4,7 +4,17 @@ import type { LoadOptions } from './kernel.js';
 import { pciAddress } from './pci.js';
 import { describeValue, flagProblem, limitProblem } from './recovery/policy.js';
 
-const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'patches', 'params', 'env', 'devices'];
+const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'dmaBytes', 'shadow', 'patches', 'params', 'env', 'devices'];
+
+/** The DMA memory a load may ask for: whole 2 MiB pages, within the domain's 256 MiB bus window. */
+const HUGE = 2 << 20;
+const maxDmaBytes = 256 << 20;
+
+function dmaProblem(v: unknown): string | undefined {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < HUGE || v > maxDmaBytes || v % HUGE !== 0)
+    return `expected a multiple of 2 MiB (2097152) from 2 MiB to 256 MiB, got ${describeValue(v)}`;
+  return undefined;
+}
 
 function patchesProblem(v: unknown): [string, string] | undefined {
   if (!Array.isArray(v)) return ['', `expected a list of text patches, got ${describeValue(v)}`];
@@ -56,7 +66,7 @@ export function checkLoadOptions(driver: string, options: unknown): LoadOptions 
   const unknown = Object.keys(o).find((k) => !keys.includes(k));
   if (unknown !== undefined) throw fail(unknown, `unknown option (expected one of ${keys.join(', ')})`);
   if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) throw fail('name', `expected a non-empty string, got ${describeValue(o.name)}`);
-  for (const [key, check] of [['timeBudgetMs', limitProblem], ['memLimitBytes', limitProblem], ['shadow', flagProblem]] as const) {
+  for (const [key, check] of [['timeBudgetMs', limitProblem], ['memLimitBytes', limitProblem], ['dmaBytes', dmaProblem], ['shadow', flagProblem]] as const) {
     const problem = o[key] === undefined ? undefined : check(o[key]);
     if (problem) throw fail(key, problem);
   }

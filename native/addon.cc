@@ -205,6 +205,8 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
     Napi::Array devices = info[7].As<Napi::Array>();
     for (uint32_t i = 0; i < devices.Length(); i++) o.devices.push_back(devices.Get(i).ToString().Utf8Value());
   }
+  // dmaBytes: whole 2 MiB pages within the bus window, checked in lib/load-options.ts.
+  if (info[8].IsNumber()) o.dma_bytes = (size_t)info[8].As<Napi::Number>().Int64Value();
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {

@@ -18,7 +18,7 @@ struct ArgCheck {
   bool optional;  // undefined is admitted too
   bool nullable;  // null is admitted too
 };
-constexpr int kMaxAddonArgs = 8;
+constexpr int kMaxAddonArgs = 9;
 
 struct AddonFunction {
   const char *name;

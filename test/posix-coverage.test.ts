@@ -8,7 +8,7 @@
 // numa_node, the hugepage pool's nr_hugepages and free_hugepages. Built with -O2 -D_FORTIFY_SOURCE=2, in every isolation mode
 // of the default project.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -378,8 +378,11 @@ long poll_woken(void)
 `;
 
 let drv: string;
+let drvCopy: string; // the same driver under another name, to load a second one beside it
 beforeAll(() => {
   drv = buildDriver(dir, 'libccoverage', source, { posix: true, extraCflags: ['-O2', '-D_FORTIFY_SOURCE=2'] });
+  drvCopy = join(dir, 'libccoverage2.so');
+  copyFileSync(drv, drvCopy);
 }, 120_000);
 
 it('the names these calls compile to are the personality\'s, bound inside the image', () => {
@@ -485,7 +488,17 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
     const before = kernel.log().length;
     expect(d.call('map_every_hugepage')).toBe(free);
     expect(kernel.log().slice(before).map((l) => l.text)).toContainEqual(expect.stringMatching(
-      /: mmap hugepages of 2097152 bytes failed: its DMA memory \(16 MiB, \d+ bytes of it free\) is used up$/));
+      /: mmap hugepages of 2097152 bytes failed: its DMA memory \(16 MiB, \d+ bytes of it free; the load option dmaBytes\) is used up$/));
+  });
+
+  it('the load option dmaBytes sizes the DMA memory: 64 MiB are 32 hugepages', async () => {
+    const big = await kernel.load(drvCopy, { dmaBytes: 64 << 20 });
+    try {
+      expect(big.call('sysfs_number', big.cstring('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'), big.cstring('r'))).toBe(32);
+      expect(big.call('map_every_hugepage')).toBe(32);
+    } finally {
+      big.unload();
+    }
   });
 
   it('lab drivers\' steps: stat of the device directory, resource0 opened O_SYNC, a private MAP_HUGETLB | MAP_HUGE_2MB page in pagemap', () => {

@@ -21,7 +21,7 @@ std::mutex g_domains_lock;
 
 constexpr size_t kStackSize = 256 * 1024;
 constexpr size_t kGuardSize = 16 * 1024;
-constexpr size_t kDmaSize = 16u << 20;
+constexpr size_t kDmaDefault = 16u << 20;
 
 bool Domain::writable(uintptr_t p, size_t n) const {
   for (auto &s : segments)
@@ -53,7 +53,8 @@ void Segment::reset() const {
 
 bool Domain::tag(void *p, size_t n) const { return g_backend.tag_memory(this, p, n); }
 
-Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes) {
+Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes,
+                      size_t dma_bytes) {
   std::lock_guard<std::mutex> g(g_domains_lock);
   int id = -1;
   for (int i = 0; i < kMaxDomains; i++)
@@ -73,7 +74,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
   try {
     g_backend.domain_setup(d);
     bool shared = shared_domains();
-    size_t dma_size = std::min(mem_limit, kDmaSize), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);
+    size_t dma_size = dma_bytes ? dma_bytes : std::min(mem_limit, kDmaDefault), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);
     // The DMA arena starts on a 2 MiB boundary (hugepages: MAP_HUGETLB, hugetlbfs): up to 2 MiB of slack before it.
     size_t n = heap_n + Arena::kHugePage + dma_n + stacks_size();
     void *r = mmap(nullptr, n, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -159,7 +159,9 @@ extern std::mutex g_domains_lock;
 
 // Allocate a domain slot and its key; throws std::runtime_error with a clear message.
 // `static_bytes` of the image's writable segments count toward `mem_limit`: the heap gets the rest.
-Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes);
+// `dma_bytes` of DMA memory (0: 16 MiB, or mem_limit if smaller).
+Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes,
+                      size_t dma_bytes);
 void domain_destroy(Domain *d);
 // The DomainThread of the calling thread for d (creates its stack on first use).
 DomainThread *domain_thread(Domain *d);

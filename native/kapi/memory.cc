@@ -21,7 +21,7 @@ void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType ty
   if (!p) {
     // which arena: a driver that raises memLimitBytes gets a bigger heap, never more DMA memory
     if (&a == &d->dma)
-      klog(4, "%s: %s of %zu bytes failed: its DMA memory (%zu MiB, %zu bytes of it free) is used up", d->name.c_str(), label,
+      klog(4, "%s: %s of %zu bytes failed: its DMA memory (%zu MiB, %zu bytes of it free; the load option dmaBytes) is used up", d->name.c_str(), label,
            size, arena_bytes >> 20, free_bytes);
     else
       klog(4, "%s: %s of %zu bytes failed: the domain's memory limit (memLimitBytes) is reached", d->name.c_str(), label, size);

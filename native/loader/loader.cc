@@ -188,7 +188,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     dlclose(h);
     throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
   }
-  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics);
+  Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics, opts.dma_bytes);
   d->env = opts.env;
   d->devices = opts.devices;
   taps_reset(d);

@@ -14,7 +14,8 @@ namespace nooks {
 // A driver that cannot be loaded; `code` names the reason for programs:
 // ENOENT, EISDIR, EACCES, ENOTELF, ENEEDED, ECTOR (elf_check.h), EABI, ENOINIT, EUNRESOLVED,
 // ELIBC, EWRPKRU, ELOADED, EDLOPEN, EINITFAULT, EINITFAILED, EPATCH, EPARAM (load parameters),
-// EHOST (isolation process: no host process), ENODEV/EBUSY (the load option devices), EMEMLIMIT (the static data does not fit memLimitBytes).
+// EHOST (isolation process: no host process), ENODEV/EBUSY (the load option devices), EMEMLIMIT (the static data does not fit memLimitBytes),
+// ETLS (thread-local storage).
 struct LoadError : std::runtime_error {
   std::string code;
   LoadError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -24,6 +25,7 @@ struct LoadOptions {
   std::string name;
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;
+  size_t dma_bytes = 0;  // its DMA memory; 0: the default (domain_create)
   // Injected faults written over the text before module_init runs.
   struct Patch {
     uint64_t offset;

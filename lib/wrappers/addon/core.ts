@@ -11,9 +11,9 @@ export const core = surface({
     boot: fn<(isolation: Isolation) => void>('Boots the kernel in this thread with that isolation mode.', ['string']),
     shutdown: fn<() => void>('Unloads every driver and stops the kernel\'s threads.', []),
     load: fn<(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[],
-      params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[]) => number>(
-      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds. Its domain id.',
-      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?']),
+      params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[], dmaBytes?: number) => number>(
+      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds, `dmaBytes` the size of its DMA memory (default: 16 MiB or memLimitBytes if smaller). Its domain id.',
+      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?', 'number?']),
     patchText: fn<(id: number, offset: number, bytes: Buffer, transient: boolean) => void>(
       'Writes an injected fault over the running driver\'s text.', ['number', 'number', 'bytes', 'boolean']),
     unload: fn<(id: number, forFallback?: boolean) => void>(
