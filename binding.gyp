@@ -70,6 +70,7 @@
         'native/posix/poll.cc',
         'native/posix/sysfs.cc',
         'native/posix/threads.cc',
+        'native/posix/uio_node.cc',
         'native/posix/vfio_device.cc',
         'native/posix/vfio_iommu.cc',
         'native/posix/view.cc',

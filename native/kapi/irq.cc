@@ -27,7 +27,8 @@ struct Line {
   // A real device's end of interrupt (unmask INTx): after each handler run,
   // and when a handler is attached. Set by the device, not the driver.
   std::function<void()> ack;
-  std::function<void()> signal;  // VFIO's eventfd: raised instead of a handler (irq_set_signal)
+  std::function<void()> signal;  // a POSIX driver's VFIO eventfd or UIO node: raised instead of a handler (irq_set_signal)
+  const void *signal_owner = nullptr;
 };
 // Every interrupt line.
 // Never destroyed: kernel threads may still run while the process exits.
@@ -151,9 +152,13 @@ void irq_set_ack(unsigned irq, std::function<void()> ack) {
   irqs.lines[irq].ack = std::move(ack);
 }
 
-void irq_set_signal(unsigned irq, std::function<void()> signal) {
-  std::lock_guard<std::mutex> g(irqs.lines[irq].lock);
-  irqs.lines[irq].signal = std::move(signal);
+bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signal) {
+  Line &l = irqs.lines[irq];
+  std::lock_guard<std::mutex> g(l.lock);
+  if (l.signal_owner && l.signal_owner != owner) return false;
+  l.signal = std::move(signal);
+  l.signal_owner = l.signal ? owner : nullptr;
+  return true;
 }
 
 void irq_mask_domain(Domain *d, bool masked) {

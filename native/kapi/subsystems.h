@@ -42,9 +42,10 @@ constexpr int kIrqLines = 64;
 bool irq_raise(unsigned line);
 // A real device's end-of-interrupt on its line (nullptr: none).
 void irq_set_ack(unsigned line, std::function<void()> ack);
-// A POSIX driver's VFIO interrupt (native/posix/vfio_device.cc): raising the
-// line calls `signal` (it signals an eventfd) instead of a handler; nullptr: no more.
-void irq_set_signal(unsigned line, std::function<void()> signal);
+// A POSIX driver's VFIO interrupt or UIO node (native/posix/vfio_device.cc,
+// uio_node.cc): raising the line calls `signal` instead of a handler; nullptr:
+// no more. One owner at a time: false (nothing changed) while another has it.
+bool irq_set_signal(unsigned line, const void *owner, std::function<void()> signal);
 void irq_mask_domain(Domain *d, bool masked);
 
 uint64_t jiffies_now();

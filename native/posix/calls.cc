@@ -37,7 +37,9 @@ extern "C" int kapi_nooks_posix_open(int dirfd, const char *path, int flags, uns
   if ((flags & O_DIRECTORY)) return -ENOTDIR;
   if ((flags & O_CREAT) && (flags & O_EXCL) && !hugetlbfs_file(norm)) return -EEXIST;
   if (!grants(e.mode, flags & O_ACCMODE)) return -EACCES;
-  return fd_install(d, e.open(), flags);
+  std::shared_ptr<File> f = e.open();
+  if (!f) return -EBUSY;  // a UIO node whose interrupt VFIO signals (uio_node.cc)
+  return fd_install(d, f, flags);
 }
 
 extern "C" int kapi_nooks_posix_close(int fd) { return fd_close(calling_domain(), fd); }

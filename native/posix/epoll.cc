@@ -44,8 +44,7 @@ std::vector<epoll_event> Epoll::ready(size_t max) {
     Interest &in = it->second;
     uint32_t got = in.spent ? 0 : (uint32_t)of->file->poll_events() & (in.events | (uint32_t)EPOLLERR | (uint32_t)EPOLLHUP);
     if (got && (in.events & EPOLLET)) {
-      std::shared_ptr<EventFd> counter = file_as<EventFd>(of->file);  // the only pollable kind
-      uint64_t at = counter ? counter->changes() : 0;
+      uint64_t at = of->file->changes();
       if (at == in.reported_at) got = 0;  // no new edge since it was reported
       in.reported_at = at;
     }

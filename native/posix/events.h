@@ -35,8 +35,8 @@ class EventFd : public File {
   FileKind kind() const override { return kKind; }
   // Adds n (saturating, never waiting): a device's interrupt, from any thread.
   void signal(uint64_t n);
-  // How many reads and writes (signals too) changed the count: an edge-triggered watch reports each new one.
-  uint64_t changes();
+  // How many reads and writes (signals too) changed the count.
+  uint64_t changes() override;
 
  private:
   std::mutex lock_;

@@ -33,6 +33,8 @@ class File {
   virtual long pwrite(Domain *, const uint8_t *, size_t, uint64_t, int) { return -EINVAL; }
   // What a read or write would find now (EPOLLIN | EPOLLOUT), for epoll; -EPERM: not pollable (a regular file).
   virtual int poll_events() { return -EPERM; }
+  // How often what poll_events reports changed: an edge-triggered watch reports each new one.
+  virtual uint64_t changes() { return 0; }
   // `arg` comes unchecked: a kind whose requests take a pointer checks it
   // (check_ioctl_arg, native/posix/vfio.h) before use.
   virtual long ioctl(Domain *, unsigned long, unsigned long) { return -ENOTTY; }

@@ -1,7 +1,7 @@
 // The sysfs files of the devices a driver holds, as Linux prints them:
 // /sys/bus/pci/devices/<address>/{config, resource, resource0..5, vendor,
 // device, class, subsystem_vendor, subsystem_device, irq, numa_node, enable,
-// iommu_group, driver, driver/unbind}.
+// iommu_group, driver, driver/unbind, uio/uio<N> (uio_node.cc)}.
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include "../dev/config_space.h"
 #include "../dev/host_pci.h"
 #include "../kapi/log.h"
+#include "uio_node.h"
 #include "view.h"
 
 namespace nooks {
@@ -86,6 +87,7 @@ struct DeviceFacts {
   std::string iommu_group;
   std::string driver;  // what `driver` links to
   int numa_node;
+  int index;  // on the bus: the N of its uio<N>
 };
 
 }  // namespace
@@ -174,7 +176,7 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
     // userspace driver that looks at `driver` (e1000l, DPDK) takes the VFIO way, as it would on the host
     bool vfio = !dev.emulated() && strcmp(dev.kind(), "vfio") == 0;
     f = {dev.vendor(), dev.device_id(), (uint16_t)(cmd[0] | cmd[1] << 8), pci_identity(dev), dev.irq_line, {},
-         iommu_group_of(dev), vfio ? "vfio-pci" : "nooks", numa_node_of(dev)};
+         iommu_group_of(dev), vfio ? "vfio-pci" : "nooks", numa_node_of(dev), dev.index};
     for (int bar = 0; bar < 6; bar++) f.res[bar] = pci_resource(dev, bar);
   });
   if (!held) return view_error(-EACCES);
@@ -221,6 +223,7 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
     return e;
   }
   if (attr == "driver/unbind") return view_text(path, "", 0200, unbind);
+  if (attr == "uio" || attr.compare(0, 4, "uio/") == 0) return uio_device_entry(address, f.index, attr);
   return view_error(-ENOENT);
 }
 

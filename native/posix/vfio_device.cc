@@ -126,16 +126,17 @@ class VfioDevice : public File {
     if (!of) return -EBADF;
     std::shared_ptr<EventFd> ev = file_as<EventFd>(of->file);
     if (!ev) return -EINVAL;
-    trigger(ev);
-    return 0;
+    return trigger(ev) ? 0 : -EBUSY;
   }
 
-  // The device's interrupt signals ev from now on (null: nothing).
-  void trigger(std::shared_ptr<EventFd> ev) {
+  // The device's interrupt signals ev from now on (null: nothing); false
+  // (-EBUSY) while the device's UIO node is open, which has the line.
+  bool trigger(std::shared_ptr<EventFd> ev) {
     std::lock_guard<std::mutex> g(lock_);
-    if (!ev && !trigger_) return;
+    if (!ev && !trigger_) return true;
+    if (!irq_set_signal(line_, this, ev ? std::function<void()>([ev] { ev->signal(1); }) : nullptr)) return false;
     trigger_ = ev;
-    irq_set_signal(line_, ev ? std::function<void()>([ev] { ev->signal(1); }) : nullptr);
+    return true;
   }
 
   const std::string address_;

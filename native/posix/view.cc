@@ -5,6 +5,7 @@
 
 #include "../kapi/log.h"
 #include "hugepages.h"
+#include "uio_node.h"
 
 namespace nooks {
 
@@ -61,7 +62,14 @@ ViewEntry view_lookup(Domain *d, const std::string &path, const char *op) {
     ViewEntry e = vfio_entry(d, path);
     return e.error == -EACCES ? outside(d, path, op, "not the IOMMU group of a device the driver holds (load option devices)") : e;
   }
-  if (starts_with(path, "/dev/uio")) return outside(d, path, op, "UIO nodes are not in the driver's view yet");
+  if (starts_with(path, "/dev/uio")) {
+    ViewEntry e = uio_node_entry(d, path);
+    return e.error == -EACCES ? outside(d, path, op, "not the UIO node of a device the driver holds (load option devices)") : e;
+  }
+  if (path == "/sys/class/uio" || starts_with(path, "/sys/class/uio/")) {
+    ViewEntry e = uio_class_entry(d, path);
+    return e.error == -EACCES ? outside(d, path, op, "not the UIO device of a device the driver holds (load option devices)") : e;
+  }
   return outside(d, path, op, "outside the driver's view");
 }
 

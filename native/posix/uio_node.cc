@@ -1,0 +1,171 @@
+// /dev/uio<N> and UIO's sysfs files (uio_node.h). The node behaves as Linux's
+// uio with uio_pci_generic: read of 4 bytes waits for an interrupt this open
+// file has not seen and returns the total count; write of 4 bytes, 1 or 0,
+// unmasks or masks the interrupt, which masks itself each time it fires (as
+// uio_pci_generic sets INTx disable in its handler) until the driver writes 1.
+#include "uio_node.h"
+
+#include <fcntl.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "../dev/bus.h"
+#include "../kapi/subsystems.h"
+#include "events.h"
+
+namespace nooks {
+
+namespace {
+
+// A device's interrupt as UIO counts it, shared by every open of its node. It
+// signals the line from the first open to the last close; VFIO cannot take
+// the line meanwhile (nor UIO while VFIO has it: open is -EBUSY).
+class UioLine {
+ public:
+  explicit UioLine(unsigned line) : line_(line) {}
+  ~UioLine() { irq_set_signal(line_, this, nullptr); }
+
+  // The interrupt fired: counted unless masked; masked either way until unmasked.
+  void fire() {
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      if (masked_) {
+        pending_ = true;  // delivered at unmask, as a level line still asserted would be
+        return;
+      }
+      count_++;
+      masked_ = true;
+    }
+    files_changed();
+  }
+  void set_masked(bool masked) {
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      masked_ = masked;
+      if (masked || !pending_) return;
+      pending_ = false;
+      count_++;
+      masked_ = true;
+    }
+    files_changed();
+  }
+  uint32_t count() {
+    std::lock_guard<std::mutex> g(lock_);
+    return count_;
+  }
+
+  // The line of `line`, shared with the node's other opens; null when VFIO signals the line.
+  static std::shared_ptr<UioLine> claim(unsigned line) {
+    static std::mutex lock;
+    static std::map<unsigned, std::weak_ptr<UioLine>> &lines = *new std::map<unsigned, std::weak_ptr<UioLine>>;
+    std::lock_guard<std::mutex> g(lock);
+    if (std::shared_ptr<UioLine> l = lines[line].lock()) return l;
+    auto l = std::make_shared<UioLine>(line);
+    std::weak_ptr<UioLine> weak = l;
+    if (!irq_set_signal(line, l.get(), [weak] {
+          if (std::shared_ptr<UioLine> alive = weak.lock()) alive->fire();
+        }))
+      return nullptr;
+    lines[line] = l;
+    return l;
+  }
+
+ private:
+  const unsigned line_;
+  std::mutex lock_;
+  uint32_t count_ = 0;
+  bool masked_ = false, pending_ = false;
+};
+
+class UioNode : public File {
+ public:
+  UioNode(std::string path, std::shared_ptr<UioLine> line) : File(std::move(path)), line_(std::move(line)), seen_(line_->count()) {}
+
+  long pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) override {
+    if (n != sizeof(int32_t)) return -EINVAL;
+    uint32_t count = 0;
+    auto fresh = [&] { return (count = line_->count()) != seen_.load(); };
+    if (!fresh() && ((flags & O_NONBLOCK) || !files_wait(d, -1, fresh))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+    seen_ = count;
+    memcpy(buf, &count, sizeof count);
+    return sizeof count;
+  }
+  long pwrite(Domain *, const uint8_t *buf, size_t n, uint64_t, int) override {
+    if (n != sizeof(int32_t)) return -EINVAL;
+    int32_t on;
+    memcpy(&on, buf, sizeof on);
+    line_->set_masked(!on);
+    return sizeof on;
+  }
+  int poll_events() override { return line_->count() != seen_.load() ? (int)EPOLLIN : 0; }
+  uint64_t changes() override { return line_->count(); }
+  FileStat fstat() override { return {S_IFCHR | 0600, 0}; }
+
+ private:
+  const std::shared_ptr<UioLine> line_;
+  std::atomic<uint32_t> seen_;  // the count this open file last read
+};
+
+constexpr char kClass[] = "/sys/class/uio";
+
+// The held device whose bus index is `n` (a decimal number, "uio" stripped): its address and line, or false.
+bool held_with_index(Domain *d, const std::string &n, std::string *address, unsigned *line) {
+  if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos) return false;
+  for (const std::string &a : d->devices) {
+    bool match = false;
+    bus_with_held(d, a, [&](BusDevice &dev) {
+      match = std::to_string(dev.index) == n;
+      *line = dev.irq_line;
+    });
+    if (match) return *address = a, true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ViewEntry uio_node_entry(Domain *d, const std::string &path) {
+  std::string address;
+  unsigned line = 0;
+  if (!held_with_index(d, path.substr(strlen("/dev/uio")), &address, &line)) return view_error(-EACCES);
+  return ViewEntry{0, S_IFCHR | 0600, 0, "", [=]() -> std::shared_ptr<File> {
+                     std::shared_ptr<UioLine> l = UioLine::claim(line);
+                     return l ? std::make_shared<UioNode>(path, l) : nullptr;
+                   }};
+}
+
+ViewEntry uio_device_entry(const std::string &address, int index, const std::string &rest) {
+  const std::string node = "uio/uio" + std::to_string(index);
+  const std::string path = "/sys/bus/pci/devices/" + address + "/" + rest;
+  if (rest == "uio" || rest == node) return view_dir();
+  if (rest == node + "/name") return view_text(path, "uio_pci_generic\n");
+  if (rest == node + "/version") return view_text(path, "0.01.0\n");
+  if (rest == node + "/device") {
+    ViewEntry e = view_dir();
+    e.link = "../../../" + address;  // as Linux: relative to the device's directory in /sys/devices
+    return e;
+  }
+  return view_error(-ENOENT);
+}
+
+ViewEntry uio_class_entry(Domain *d, const std::string &path) {
+  if (path == kClass) return view_dir();
+  std::string rest = path.substr(strlen(kClass) + 1);  // uio<N>[/attr]
+  size_t slash = rest.find('/');
+  std::string name = rest.substr(0, slash), address;
+  unsigned line = 0;
+  if (name.compare(0, 3, "uio") != 0 || !held_with_index(d, name.substr(3), &address, &line)) return view_error(-EACCES);
+  if (slash == std::string::npos) {
+    ViewEntry e = view_dir();
+    e.link = "../../bus/pci/devices/" + address + "/uio/" + name;
+    return e;
+  }
+  std::string attr = rest.substr(slash + 1);
+  if (attr.compare(0, 7, "device/") == 0) return sysfs_device_entry(d, address, attr.substr(7));  // through the link
+  return uio_device_entry(address, std::stoi(name.substr(3)), "uio/" + rest);
+}
+
+}  // namespace nooks

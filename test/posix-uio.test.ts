@@ -1,0 +1,328 @@
+// UIO inside the POSIX personality (docs/drivers.md, "The view"): a driver
+// written as the Linux UIO HOWTO's and uio_pci_generic's users are finds its
+// node under its device's sysfs directory, reads its name, opens /dev/uio<N>,
+// maps BAR0 through sysfs resource0, makes the emulated e1000 interrupt (ICS
+// with IMS set) and waits for it with read(), poll and epoll, re-enabling it
+// with write(1). Another N is outside its view; VFIO cannot take the line
+// while the node is open. In every isolation mode of the default project.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { faultOf } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-uio-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Library-style; <nooks/kapi.h> only for a work item, to make the device
+// interrupt from another thread while the driver waits in read().
+const source = `
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+#include <nooks/kapi.h>
+
+/* the 82540EM's interrupt registers */
+enum { ICR = 0xc0, ICS = 0xc8, IMS = 0xd0, RXDMT0 = 0x10 };
+
+static int uio = -1, uio_nb = -1;
+static volatile uint32_t *bar0;
+
+/* As the HOWTO: the N of the device's uio<N> directory, found under its sysfs directory; -1 if none. */
+long find_uio(const char *addr)
+{
+	char path[128];
+	struct stat st;
+
+	for (int n = 0; n < 64; n++) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/uio/uio%d", addr, n);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			return n;
+	}
+	return -1;
+}
+
+/* A sysfs text file into out (NUL-terminated): its length, or -errno. */
+long read_text(const char *path, char *out, long size)
+{
+	int fd = open(path, O_RDONLY);
+	long n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, out, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	out[n] = 0;
+	return n;
+}
+
+long read_link(const char *path, char *out, long size)
+{
+	long n = readlink(path, out, size - 1);
+
+	if (n < 0)
+		return -errno;
+	out[n] = 0;
+	return n;
+}
+
+long open_path(const char *path)
+{
+	int fd = open(path, O_RDWR);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* /dev/uio<n> twice (blocking, and O_NONBLOCK), BAR0 through resource0, the interrupt enabled in IMS. */
+long uio_setup(const char *addr, long n)
+{
+	char path[128];
+	int res;
+	void *p;
+
+	snprintf(path, sizeof(path), "/dev/uio%ld", n);
+	uio = open(path, O_RDWR);
+	uio_nb = open(path, O_RDWR | O_NONBLOCK);
+	if (uio < 0 || uio_nb < 0)
+		return -1000 - errno;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", addr);
+	res = open(path, O_RDWR);
+	if (res < 0)
+		return -2000 - errno;
+	p = mmap(NULL, 128 * 1024, PROT_READ | PROT_WRITE, MAP_SHARED, res, 0);
+	close(res);
+	if (p == MAP_FAILED)
+		return -3000 - errno;
+	bar0 = p;
+	bar0[IMS / 4] = RXDMT0;
+	return 0;
+}
+
+/* The device interrupts: a cause set by hand. */
+void interrupt(void)
+{
+	bar0[ICS / 4] = RXDMT0;
+}
+
+/* read() of the count: blocking (nb 0) or not; the cause cleared as a driver's handler does. */
+long uio_read(long nb)
+{
+	int32_t count;
+
+	if (read(nb ? uio_nb : uio, &count, 4) != 4)
+		return -errno;
+	(void)bar0[ICR / 4];
+	return count;
+}
+
+/* write() of 1 (unmask) or 0 (mask): 4, or -errno. */
+long uio_enable(long on)
+{
+	int32_t v = (int32_t)on;
+
+	return write(uio, &v, 4) == 4 ? 4 : -errno;
+}
+
+/* Reads and writes of anything but 4 bytes: EINVAL each (bit 0 the read, bit 1 the write). */
+long wrong_sizes(void)
+{
+	int64_t v = 1;
+
+	return (read(uio_nb, &v, 2) == -1 && errno == EINVAL) | (write(uio, &v, 8) == -1 && errno == EINVAL) << 1;
+}
+
+/* What poll (timeout 0) says of the blocking descriptor: its revents. */
+long uio_poll(void)
+{
+	struct pollfd p = { .fd = uio, .events = POLLIN | POLLOUT };
+
+	return poll(&p, 1, 0) < 0 ? -errno : p.revents;
+}
+
+/* epoll_wait (timeout 0) on the descriptor, level- or edge-triggered: the events, 0 when none. */
+long uio_epoll(long edge)
+{
+	static int ep[2] = { -1, -1 };
+	struct epoll_event ev = { .events = EPOLLIN | (edge ? EPOLLET : 0), .data.u64 = 7 }, got;
+	int n;
+
+	if (ep[edge] < 0) {
+		ep[edge] = epoll_create1(0);
+		if (epoll_ctl(ep[edge], EPOLL_CTL_ADD, uio, &ev))
+			return -errno;
+	}
+	n = epoll_wait(ep[edge], &got, 1, 0);
+	return n < 0 ? -errno : n == 0 ? 0 : got.data.u64 == 7 ? (long)got.events : -1;
+}
+
+/* A kernel worker makes the device interrupt while this thread waits in read(). */
+static struct work_struct raiser;
+static void raise_from_worker(struct work_struct *w)
+{
+	(void)w;
+	interrupt();
+}
+long interrupt_from_another_thread(void)
+{
+	INIT_WORK(&raiser, raise_from_worker);
+	schedule_work(&raiser);
+	return uio_read(0);
+}
+
+/* VFIO on the same device while its UIO node is open: SET_IRQS's -errno (0: it took the line). */
+long vfio_irq(const char *addr, long group_n)
+{
+	struct { struct vfio_irq_set set; int32_t fd; } irq = {
+		{ .argsz = sizeof(irq), .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		  .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1 }, -1 };
+	char path[64];
+	int container = open("/dev/vfio/vfio", O_RDWR), group, device;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%ld", group_n);
+	group = open(path, O_RDWR);
+	if (container < 0 || group < 0 || ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU))
+		return -1000 - errno;
+	device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, addr);
+	irq.fd = eventfd(0, EFD_NONBLOCK);
+	if (device < 0 || irq.fd < 0)
+		return -2000 - errno;
+	long r = ioctl(device, VFIO_DEVICE_SET_IRQS, &irq) ? -errno : 0;
+	close(device), close(group), close(container), close(irq.fd);
+	return r;
+}
+
+long uio_close(void)
+{
+	return close(uio) | close(uio_nb);
+}
+
+volatile long *volatile nowhere = (long *)16;
+long crash(void)
+{
+	return *nowhere;
+}
+`;
+
+let drv: string;
+beforeAll(() => {
+  drv = buildDriver(dir, 'uiodrv', source, { posix: true, extraCflags: ['-D_FORTIFY_SOURCE=2'] });
+}, 120_000);
+
+describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX personality, isolation \'%s\'', (isolation) => {
+  let kernel: Kernel;
+  let d: Driver;
+  let nic: DeviceInfo, other: DeviceInfo;
+  const s = (text: string) => d.cstring(text);
+  const text = (call: string, path: string): string => {
+    const out = d.alloc(128);
+    const n = Number(d.call(call, s(path), out, 128));
+    return n < 0 ? `-${-n}` : d.read(out, n).toString();
+  };
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
+    other = kernel.addDevice('e1000', { peer: '127.0.0.1:9' });
+    nic = kernel.addDevice('e1000', { peer: '127.0.0.1:9' });
+    d = await kernel.load(drv, { devices: [nic.address] });
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  it('finds uio<N> (N = the bus index) under its device\'s sysfs directory and in /sys/class/uio, as uio_pci_generic names it', () => {
+    expect(d.call('find_uio', s(nic.address))).toBe(nic.index);
+    expect(d.call('find_uio', s(other.address))).toBe(-1); // not its device: EACCES for each
+    for (const base of [`/sys/class/uio/uio${nic.index}`, `/sys/bus/pci/devices/${nic.address}/uio/uio${nic.index}`]) {
+      expect(text('read_text', `${base}/name`)).toBe('uio_pci_generic\n');
+      expect(text('read_text', `${base}/version`)).toBe('0.01.0\n');
+      expect(text('read_link', `${base}/device`)).toBe(`../../../${nic.address}`);
+    }
+    expect(text('read_link', `/sys/class/uio/uio${nic.index}`)).toBe(`../../bus/pci/devices/${nic.address}/uio/uio${nic.index}`);
+    expect(text('read_text', `/sys/class/uio/uio${nic.index}/device/vendor`)).toBe('0x8086\n'); // through the link
+  });
+
+  it('another device\'s node or class entry is outside the view: EACCES and a view-denied event', () => {
+    const from = kernel.log().length;
+    expect(d.call('open_path', s(`/dev/uio${other.index}`))).toBe(-13);
+    expect(text('read_text', `/sys/class/uio/uio${other.index}/name`)).toBe('-13');
+    const denied = kernel.log().slice(from).filter((l) => l.event?.kind === 'view-denied');
+    expect(denied.map((l) => l.event?.path)).toEqual([`/dev/uio${other.index}`, `/sys/class/uio/uio${other.index}/name`]);
+  });
+
+  /** The bring-up, as the driver does it after every load or restart. */
+  const bringUp = () => expect(d.call('uio_setup', s(nic.address), nic.index)).toBe(0);
+
+  it('read() returns the interrupt count once per interrupt; the interrupt stays masked until write(1)', () => {
+    bringUp();
+    expect(d.call('uio_read', 1)).toBe(-11); // EAGAIN: none yet
+    expect(d.call('uio_poll')).toBe(0);
+    d.call('interrupt');
+    expect(d.call('uio_poll')).toBe(1); // POLLIN
+    expect(d.call('uio_read', 0)).toBe(1);
+    expect(d.call('uio_read', 1)).toBe(1); // the other open file has not seen it
+    expect(d.call('uio_read', 1)).toBe(-11);
+    d.call('interrupt'); // masked since it fired: held back
+    expect(d.call('uio_read', 1)).toBe(-11);
+    expect(d.call('uio_enable', 1)).toBe(4); // unmasked: the held-back interrupt comes
+    expect(d.call('uio_read', 0)).toBe(2);
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(d.call('uio_enable', 0)).toBe(4); // masked by hand: nothing counts
+    d.call('interrupt');
+    expect(d.call('uio_poll')).toBe(0);
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(d.call('uio_read', 0)).toBe(3);
+    expect(d.call('wrong_sizes')).toBe(3);
+    expect(d.call('uio_read', 1)).toBe(3); // the non-blocking file catches up
+  });
+
+  it('a blocking read() waits for the next interrupt, made from another thread', () => {
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(d.call('interrupt_from_another_thread')).toBe(4);
+  });
+
+  it('epoll sees the node readable while an interrupt is unread, level- and edge-triggered', () => {
+    expect(d.call('uio_epoll', 0)).toBe(0);
+    expect(d.call('uio_epoll', 1)).toBe(0);
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(kernel.raiseIrq(nic.irq)).toBe(true); // the line itself, from the host's thread
+    expect(d.call('uio_epoll', 0)).toBe(1); // EPOLLIN
+    expect(d.call('uio_epoll', 0)).toBe(1); // level: still
+    expect(d.call('uio_epoll', 1)).toBe(1);
+    expect(d.call('uio_epoll', 1)).toBe(0); // edge: once
+    expect(d.call('uio_read', 0)).toBe(5);
+    expect(d.call('uio_epoll', 0)).toBe(0);
+  });
+
+  it('VFIO cannot take the interrupt while the node is open (EBUSY); it can once the node is closed', () => {
+    expect(d.call('vfio_irq', s(nic.address), nic.index)).toBe(-16);
+    expect(d.call('uio_close')).toBe(0);
+    expect(d.call('vfio_irq', s(nic.address), nic.index)).toBe(0);
+  });
+
+  it('a fault releases the node with the rest: the line signals nothing; the driver brought up again counts afresh', () => {
+    bringUp();
+    if (isolation === 'none') d.recover(); // nothing is trapped under 'none'
+    else expect(faultOf(() => d.call('crash')).kind).toBe('segv');
+    expect(d.state).toBe('running');
+    expect(d.objects().filter((o) => o.type === 'file')).toEqual([]);
+    expect(kernel.raiseIrq(nic.irq)).toBe(false); // no node signalled any more, no handler
+    bringUp();
+    d.call('interrupt');
+    expect(d.call('uio_read', 0)).toBe(1);
+  });
+});
