@@ -455,13 +455,13 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     expect(attr(other.address, 'vendor')).toBe(-13);
     expect(d.call('read_file', s('/etc/passwd'), buf, 512)).toBe(-13);
     expect(d.call('read_file', s('/sys/bus/pci/devices/../../../../etc/passwd'), buf, 512)).toBe(-13);
-    expect(d.call('open_path', s('/dev/uio0'), 2)).toBe(-13);
+    expect(d.call('open_path', s(`/dev/uio${other.index}`), 2)).toBe(-13); // another device's UIO node
     const denied = kernel.log().slice(from).filter((l) => l.source === d.name && l.event?.kind === 'view-denied');
     expect(denied.map((l) => l.event)).toEqual([
       { kind: 'view-denied', driver: d.name, op: 'open', path: `/sys/bus/pci/devices/${other.address}/vendor` },
       { kind: 'view-denied', driver: d.name, op: 'open', path: '/etc/passwd' },
       { kind: 'view-denied', driver: d.name, op: 'open', path: '/etc/passwd' }, // the ../ path, normalised
-      { kind: 'view-denied', driver: d.name, op: 'open', path: '/dev/uio0' },
+      { kind: 'view-denied', driver: d.name, op: 'open', path: `/dev/uio${other.index}` },
     ]);
     for (const l of denied) expect(l.text).toContain(l.event!.path as string); // the line names the path for people
   });
