@@ -1,6 +1,6 @@
 // poll and ppoll over the personality's descriptors (VFIO interrupt drivers
-// wait on their eventfds with poll as often as with epoll): an eventfd is
-// ready as its counter says; any other file (sysfs, hugetlbfs, VFIO) is
+// wait on their eventfds with poll as often as with epoll): an eventfd or a
+// UIO node is ready as its count says; any other file (sysfs, hugetlbfs, VFIO) is
 // always ready for reading and writing, as Linux answers for regular files.
 #include <poll.h>
 

@@ -1,5 +1,5 @@
 // What a POSIX driver sees of the file system: its devices' sysfs
-// directories, hugetlbfs and the hugepage pool's size, /proc/self/pagemap, and nothing else (any other
+// directories, their UIO nodes and VFIO groups, hugetlbfs and the hugepage pool's size, /proc/self/pagemap, and nothing else (any other
 // path: EACCES and a kernel-log line naming it). Paths are resolved here.
 #pragma once
 #include <functional>
