@@ -19,11 +19,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // Library-style; <nooks/kapi.h> only for a work item, to make the device
 // interrupt from another thread while the driver waits in read().
 const source = `
+#define _GNU_SOURCE	/* readdir64 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -78,6 +81,72 @@ long read_link(const char *path, char *out, long size)
 		return -errno;
 	out[n] = 0;
 	return n;
+}
+
+/* The HOWTO's way to the node: readdir of the device's uio directory; N of its uio<N>, or -errno. */
+long find_uio_readdir(const char *addr)
+{
+	char path[128];
+	struct dirent *e;
+	long n = -ENOENT;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/uio", addr);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir)))
+		if (strncmp(e->d_name, "uio", 3) == 0 && e->d_type == DT_DIR)
+			n = atol(e->d_name + 3);
+	closedir(dir);
+	return n;
+}
+
+/* A directory's listing, "name:d_type" per line, into out; its length, or -errno. */
+long list(const char *path, char *out, long size)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	long n = 0;
+
+	if (!dir)
+		return -errno;
+	errno = 0;
+	while ((e = readdir(dir)) && n < size)
+		n += snprintf(out + n, size - n, "%s:%d\\n", e->d_name, e->d_type);
+	if (errno)
+		return -errno;
+	return closedir(dir) ? -errno : n;
+}
+
+/* fdopendir, dirfd, rewinddir, readdir64, openat from a directory's descriptor; each bit one check. */
+long dir_calls(const char *devdir)
+{
+	long ok = 0, bit = 1, first = 0, again = 0;
+	int fd = open(devdir, O_RDONLY | O_DIRECTORY), cfg;
+	struct dirent64 *e;
+	uint16_t vendor = 0;
+	DIR *dir;
+	char b[4];
+
+	ok |= fd >= 3 ? bit : 0, bit <<= 1;
+	ok |= (read(fd, b, 4) == -1 && errno == EISDIR) ? bit : 0, bit <<= 1;
+	ok |= (open(devdir, O_RDWR) == -1 && errno == EISDIR) ? bit : 0, bit <<= 1;
+	cfg = openat(fd, "config", O_RDONLY);
+	ok |= (cfg >= 3 && pread(cfg, &vendor, 2, 0) == 2 && vendor == 0x8086) ? bit : 0, bit <<= 1;
+	ok |= (fdopendir(cfg) == NULL && errno == ENOTDIR && openat(cfg, "vendor", O_RDONLY) == -1 && errno == ENOTDIR) ? bit : 0, bit <<= 1;
+	dir = fdopendir(fd);
+	ok |= (dir && dirfd(dir) == fd) ? bit : 0, bit <<= 1;
+	while ((e = readdir64(dir)))
+		first++;
+	rewinddir(dir);
+	while (readdir(dir))
+		again++;
+	ok |= (first > 10 && again == first) ? bit : 0, bit <<= 1;
+	ok |= (closedir(dir) == 0 && close(fd) == -1 && errno == EBADF) ? bit : 0, bit <<= 1;	/* closedir closes it */
+	ok |= (opendir("/sys/bus/pci/devices/../drivers") == NULL && errno == EACCES) ? bit : 0, bit <<= 1;	/* not listed: outside */
+	close(cfg);
+	return ok;
 }
 
 long open_path(const char *path)
@@ -256,12 +325,41 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     expect(text('read_text', `/sys/class/uio/uio${nic.index}/device/vendor`)).toBe('0x8086\n'); // through the link
   });
 
+  const listing = (path: string): Map<string, number> | number => {
+    const out = d.alloc(4096);
+    const n = Number(d.call('list', s(path), out, 4096));
+    if (n < 0) return n;
+    return new Map(d.read(out, n).toString().trim().split('\n').map((l) => [l.slice(0, l.lastIndexOf(':')), Number(l.slice(l.lastIndexOf(':') + 1))]));
+  };
+  const [DT_CHR, DT_DIR, DT_REG, DT_LNK] = [2, 4, 8, 10];
+
+  it('readdir lists the view\'s directories as Linux does: exactly the held devices, their files, uio, /sys/class/uio, /dev/vfio', () => {
+    expect(d.call('find_uio_readdir', s(nic.address))).toBe(nic.index);
+    expect(listing('/sys/bus/pci/devices')).toEqual(new Map([['.', DT_DIR], ['..', DT_DIR], [nic.address, DT_LNK]]));
+    const files = listing(`/sys/bus/pci/devices/${nic.address}`) as Map<string, number>;
+    expect([...files.keys()].sort()).toEqual(['.', '..', 'class', 'config', 'device', 'driver', 'enable', 'iommu_group', 'irq', 'numa_node',
+      'resource', 'resource0', 'subsystem_device', 'subsystem_vendor', 'uio', 'vendor'].sort()); // one BAR: resource0 only
+    expect([files.get('config'), files.get('driver'), files.get('iommu_group'), files.get('uio')]).toEqual([DT_REG, DT_LNK, DT_LNK, DT_DIR]);
+    expect(listing(`/sys/bus/pci/devices/${nic.address}/uio`)).toEqual(new Map([['.', DT_DIR], ['..', DT_DIR], [`uio${nic.index}`, DT_DIR]]));
+    const node = new Map([['.', DT_DIR], ['..', DT_DIR], ['name', DT_REG], ['version', DT_REG], ['device', DT_LNK]]);
+    expect(listing(`/sys/bus/pci/devices/${nic.address}/uio/uio${nic.index}`)).toEqual(node);
+    expect(listing('/sys/class/uio')).toEqual(new Map([['.', DT_DIR], ['..', DT_DIR], [`uio${nic.index}`, DT_LNK]]));
+    expect(listing(`/sys/class/uio/uio${nic.index}`)).toEqual(node);
+    expect(listing(`/sys/class/uio/uio${nic.index}/device`)).toEqual(files);
+    expect(listing('/dev/vfio')).toEqual(new Map([['.', DT_DIR], ['..', DT_DIR], ['vfio', DT_CHR], [String(nic.index), DT_CHR]]));
+    expect(listing(`/sys/bus/pci/devices/${nic.address}/config`)).toBe(-20); // ENOTDIR
+    expect(d.call('dir_calls', s(`/sys/bus/pci/devices/${nic.address}`)).toString(2)).toBe('1'.repeat(9)); // each bit one check
+  });
+
   it('another device\'s node or class entry is outside the view: EACCES and a view-denied event', () => {
     const from = kernel.log().length;
     expect(d.call('open_path', s(`/dev/uio${other.index}`))).toBe(-13);
     expect(text('read_text', `/sys/class/uio/uio${other.index}/name`)).toBe('-13');
+    expect(listing(`/sys/bus/pci/devices/${other.address}`)).toBe(-13);
+    expect(listing('/sys/bus')).toBe(-13);
     const denied = kernel.log().slice(from).filter((l) => l.event?.kind === 'view-denied');
-    expect(denied.map((l) => l.event?.path)).toEqual([`/dev/uio${other.index}`, `/sys/class/uio/uio${other.index}/name`]);
+    expect(denied.map((l) => [l.event?.op, l.event?.path])).toEqual([['open', `/dev/uio${other.index}`],
+      ['open', `/sys/class/uio/uio${other.index}/name`], ['open', `/sys/bus/pci/devices/${other.address}`], ['open', '/sys/bus']]);
   });
 
   /** The bring-up, as the driver does it after every load or restart. */

@@ -105,6 +105,11 @@ const posixFiles: KapiCall[] = [
     params: [path(), p('buf', 'char *', { kind: 'writable', size: 'size' }), p('size', 'size_t', { kind: 'size', max: 4096 })],
     doc: 'readlink: the link\'s target (not NUL-terminated, cut to `size`): a device\'s iommu_group and driver. -EINVAL (not a link), -ENOENT, -EACCES.',
   },
+  {
+    name: 'nooks_posix_getdents', ret: 'long',
+    params: [p('fd', 'int'), p('buf', 'char *', { kind: 'writable', size: 'size' }), p('size', 'size_t', { kind: 'size', max: 1 << 20 })],
+    doc: 'readdir & co.: the directory of descriptor `fd` (a directory of the view opened read-only) listed into `buf` as records of a d_type byte (DT_DIR, DT_REG, DT_LNK, DT_CHR) and a NUL-terminated name, "." and ".." first; the records\' length, copied only when it fits `size`. -EBADF, -ENOTDIR.',
+  },
   { name: 'nooks_posix_unlink', ret: 'int', params: [path()], doc: 'unlink: a hugetlbfs file\'s name goes (its memory when nothing maps it). -ENOENT, -EACCES.' },
   { name: 'nooks_posix_ftruncate', ret: 'int', params: [p('fd', 'int'), p('length', 'long long')], doc: 'ftruncate: sizes a hugetlbfs file (its DMA memory, 2 MiB aligned). -EBADF, -EINVAL, -ENOMEM, -EBUSY (mapped).' },
   { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: VFIO\'s requests on the container, a group and a device (docs/drivers.md, "The view"; `arg` points to <linux/vfio.h>\'s structs, checked by the file as the wrappers check pointers); -ENOTTY for other requests and files; -EBADF.' },

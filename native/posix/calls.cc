@@ -28,12 +28,18 @@ ViewEntry lookup(Domain *d, const char *path, const char *op) { return view_look
 
 extern "C" int kapi_nooks_posix_open(int dirfd, const char *path, int flags, unsigned int) {
   Domain *d = calling_domain();
-  if (path[0] != '/' && dirfd != AT_FDCWD) return fd_get(d, dirfd) ? -ENOTDIR : -EBADF;  // no directory descriptors
-  std::string norm = view_normalize(path);
+  std::string from;  // a relative path's directory: / (the driver's working directory), or dirfd's
+  if (path[0] != '/' && dirfd != AT_FDCWD) {
+    std::shared_ptr<OpenFile> dir = fd_get(d, dirfd);
+    if (!dir) return -EBADF;
+    if (dir->file->kind() != FileKind::directory) return -ENOTDIR;
+    from = dir->file->path + "/";
+  }
+  std::string norm = view_normalize(from + path);
   ViewEntry e = hugetlbfs_file(norm) ? hugetlbfs_entry(d, norm, flags) : view_lookup(d, norm, "open");
   if (e.error == -ENOENT && (flags & O_CREAT)) return -EACCES;  // files are created in hugetlbfs only
   if (e.error) return e.error;
-  if (S_ISDIR(e.mode)) return -EISDIR;  // no directory descriptors (nor readdir)
+  if (S_ISDIR(e.mode)) return (flags & O_ACCMODE) != O_RDONLY ? -EISDIR : fd_install(d, directory_file(norm), flags);  // listed by readdir
   if ((flags & O_DIRECTORY)) return -ENOTDIR;
   if ((flags & O_CREAT) && (flags & O_EXCL) && !hugetlbfs_file(norm)) return -EEXIST;
   if (!grants(e.mode, flags & O_ACCMODE)) return -EACCES;

@@ -167,6 +167,13 @@ static int numa_node_of(BusDevice &dev) {
   return node;
 }
 
+const std::vector<std::string> &sysfs_device_files() {
+  static const std::vector<std::string> names = {
+      "config", "resource", "resource0", "resource1", "resource2", "resource3", "resource4", "resource5", "vendor", "device",
+      "subsystem_vendor", "subsystem_device", "class", "irq", "numa_node", "enable", "iommu_group", "driver", "uio"};
+  return names;
+}
+
 ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::string &attr) {
   DeviceFacts f{};
   bool held = bus_with_held(d, address, [&](BusDevice &dev) {
@@ -181,7 +188,12 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
   });
   if (!held) return view_error(-EACCES);
   std::string path = "/sys/bus/pci/devices/" + address + (attr.empty() ? "" : "/" + attr);
-  if (attr.empty()) return view_dir();
+  if (attr.empty()) {
+    ViewEntry e = view_dir();
+    // as Linux lists the bus's devices: links (to the root bus's: a real device behind a bridge is deeper on the host)
+    e.link = "../../../devices/pci0000:00/" + address;
+    return e;
+  }
   if (attr == "config")
     return ViewEntry{0, S_IFREG | 0644, kPciConfigSize, "", [=] { return std::make_shared<ConfigFile>(path, address); }};
   if (attr == "vendor") return view_text(path, hex("0x%04llx\n", f.vendor));

@@ -44,6 +44,7 @@ std::string view_normalize(const std::string &path) {
 }
 
 ViewEntry view_lookup(Domain *d, const std::string &path, const char *op) {
+  if (path + "/" == kDevices) return view_dir();  // listed: the devices the driver holds (listing.cc)
   if (starts_with(path, kDevices)) {
     std::string rest = path.substr(strlen(kDevices));
     size_t slash = rest.find('/');

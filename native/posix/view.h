@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "file.h"
 
@@ -33,6 +34,10 @@ std::string view_normalize(const std::string &path);
 // outside path gets.
 ViewEntry view_lookup(Domain *d, const std::string &path, const char *op);
 
+// The names in a held device's sysfs directory (those a device lacks, such as a missing BAR's resource<N>, included).
+const std::vector<std::string> &sysfs_device_files();
+// A descriptor of the view's directory `path` (listing.cc): it lists (nooks_posix_getdents) and stats.
+std::shared_ptr<File> directory_file(const std::string &path);
 // The sysfs directory of a device d holds (`attr` "" is the directory itself).
 ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::string &attr);
 // /sys/bus/pci/drivers/<x>/unbind: writing an address d holds is accepted.
