@@ -26,7 +26,6 @@ namespace {
 class UioLine {
  public:
   explicit UioLine(unsigned line) : line_(line) {}
-  ~UioLine() { irq_set_signal(line_, this, nullptr); }
 
   // The interrupt fired: counted unless masked; masked either way until unmasked.
   void fire() {
@@ -57,32 +56,51 @@ class UioLine {
     return count_;
   }
 
-  // The line of `line`, shared with the node's other opens; null when VFIO signals the line.
-  static std::shared_ptr<UioLine> claim(unsigned line) {
-    static std::mutex lock;
-    static std::map<unsigned, std::weak_ptr<UioLine>> &lines = *new std::map<unsigned, std::weak_ptr<UioLine>>;
-    std::lock_guard<std::mutex> g(lock);
-    if (std::shared_ptr<UioLine> l = lines[line].lock()) return l;
-    auto l = std::make_shared<UioLine>(line);
-    std::weak_ptr<UioLine> weak = l;
-    if (!irq_set_signal(line, l.get(), [weak] {
-          if (std::shared_ptr<UioLine> alive = weak.lock()) alive->fire();
-        }))
-      return nullptr;
-    lines[line] = l;
+  // An open of the node of `line`: its line, shared with the node's other opens; null when VFIO signals the line.
+  static std::shared_ptr<UioLine> open(unsigned line) {
+    std::lock_guard<std::mutex> g(registry.lock);
+    std::shared_ptr<UioLine> &l = registry.lines[line];
+    if (!l) {
+      auto made = std::make_shared<UioLine>(line);
+      std::weak_ptr<UioLine> weak = made;
+      if (!irq_set_signal(line, made.get(), [weak] {
+            if (std::shared_ptr<UioLine> alive = weak.lock()) alive->fire();
+          })) {
+        registry.lines.erase(line);
+        return nullptr;
+      }
+      l = made;
+    }
+    l->opens_++;
     return l;
+  }
+  // An open gone: the last one lets go of the line.
+  void release() {
+    std::lock_guard<std::mutex> g(registry.lock);
+    if (--opens_) return;
+    irq_set_signal(line_, this, nullptr);
+    registry.lines.erase(line_);
   }
 
  private:
+  struct Registry {
+    std::mutex lock;
+    std::map<unsigned, std::shared_ptr<UioLine>> lines;  // the lines of open nodes
+  };
+  static Registry &registry;
+
   const unsigned line_;
+  int opens_ = 0;  // under registry.lock
   std::mutex lock_;
   uint32_t count_ = 0;
   bool masked_ = false, pending_ = false;
 };
+UioLine::Registry &UioLine::registry = *new UioLine::Registry;  // never destroyed: device threads may signal while the process exits
 
 class UioNode : public File {
  public:
   UioNode(std::string path, std::shared_ptr<UioLine> line) : File(std::move(path)), line_(std::move(line)), seen_(line_->count()) {}
+  ~UioNode() override { line_->release(); }  // closed (or recovered), and no wait still has it
 
   long pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) override {
     if (n != sizeof(int32_t)) return -EINVAL;
@@ -132,7 +150,7 @@ ViewEntry uio_node_entry(Domain *d, const std::string &path) {
   unsigned line = 0;
   if (!held_with_index(d, path.substr(strlen("/dev/uio")), &address, &line)) return view_error(-EACCES);
   return ViewEntry{0, S_IFCHR | 0600, 0, "", [=]() -> std::shared_ptr<File> {
-                     std::shared_ptr<UioLine> l = UioLine::claim(line);
+                     std::shared_ptr<UioLine> l = UioLine::open(line);
                      return l ? std::make_shared<UioNode>(path, l) : nullptr;
                    }};
 }
