@@ -323,6 +323,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     }
     expect(text('read_link', `/sys/class/uio/uio${nic.index}`)).toBe(`../../bus/pci/devices/${nic.address}/uio/uio${nic.index}`);
     expect(text('read_text', `/sys/class/uio/uio${nic.index}/device/vendor`)).toBe('0x8086\n'); // through the link
+    expect(text('read_text', `/sys/bus/pci/devices/${nic.address}/uio/uio${nic.index}/device/vendor`)).toBe('0x8086\n');
   });
 
   const listing = (path: string): Map<string, number> | number => {
@@ -346,6 +347,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     expect(listing('/sys/class/uio')).toEqual(new Map([['.', DT_DIR], ['..', DT_DIR], [`uio${nic.index}`, DT_LNK]]));
     expect(listing(`/sys/class/uio/uio${nic.index}`)).toEqual(node);
     expect(listing(`/sys/class/uio/uio${nic.index}/device`)).toEqual(files);
+    expect(listing(`/sys/bus/pci/devices/${nic.address}/uio/uio${nic.index}/device`)).toEqual(files);
     expect(listing('/dev/vfio')).toEqual(new Map([['.', DT_DIR], ['..', DT_DIR], ['vfio', DT_CHR], [String(nic.index), DT_CHR]]));
     expect(listing(`/sys/bus/pci/devices/${nic.address}/config`)).toBe(-20); // ENOTDIR
     expect(d.call('dir_calls', s(`/sys/bus/pci/devices/${nic.address}`)).toString(2)).toBe('1'.repeat(9)); // each bit one check

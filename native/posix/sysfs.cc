@@ -235,6 +235,8 @@ ViewEntry sysfs_device_entry(Domain *d, const std::string &address, const std::s
     return e;
   }
   if (attr == "driver/unbind") return view_text(path, "", 0200, unbind);
+  const std::string through_link = "uio/uio" + std::to_string(f.index) + "/device/";  // the node's link back to the device
+  if (attr.compare(0, through_link.size(), through_link) == 0) return sysfs_device_entry(d, address, attr.substr(through_link.size()));
   if (attr == "uio" || attr.compare(0, 4, "uio/") == 0) return uio_device_entry(address, f.index, attr);
   return view_error(-ENOENT);
 }
