@@ -26,10 +26,15 @@ static size_t io_len(size_t n)
 	return n < IO_MAX ? n : IO_MAX;
 }
 
-/* open's mode argument is there only when it creates. */
+/* Whether open creates a file: only then is its mode argument there. */
+static bool creates(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
 static unsigned int mode_of(int flags, va_list ap)
 {
-	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, unsigned int) : 0;
+	return creates(flags) ? va_arg(ap, unsigned int) : 0;
 }
 
 int open(const char *path, int flags, ...)
@@ -60,7 +65,7 @@ int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags)
 {
-	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+	if (creates(flags))
 		posix_abort("*** invalid open call: O_CREAT or O_TMPFILE without mode ***: terminated");
 	return openat(dirfd, path, flags);
 }
