@@ -124,6 +124,18 @@ ssize_t write(int fd, const void *buf, size_t n)
 	return posix_result(nooks_posix_write(fd, buf, io_len(n), -1));
 }
 
+int posix_write_all(int fd, const char *p, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(fd, p + done, n - done);
+
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t offset)
 {
 	if (offset < 0) {

@@ -34,6 +34,9 @@ int posix_stream_write(FILE *f, const char *p, size_t n);
 void posix_streams_flush(void);
 /* What exit() and the unload run (start.c): the atexit handlers, then the destructors, each in reverse order. */
 void posix_run_exit_handlers(void);
+/* write() until all n bytes are written (files.c): 0, or -1 when a write
+ * fails or writes nothing. */
+int posix_write_all(int fd, const char *p, size_t n);
 /* Writes n bytes to a FILE stream over a file (stream.c): 0, or -1 and errno
  * (EBADF for what is no such stream). */
 int posix_file_write(FILE *f, const char *p, size_t n);

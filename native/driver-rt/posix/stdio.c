@@ -3,8 +3,6 @@
  * stderr. An unfinished line waits in the stream; a line longer than the
  * stream's buffer is logged in pieces. Output to any other FILE goes to its
  * file (stream.c); dprintf's to a descriptor (files.c). */
-#include <unistd.h>
-
 #include "posix.h"
 
 #define LINE_MAX_BYTES 512
@@ -122,15 +120,8 @@ int vdprintf(int fd, const char *fmt, va_list ap)
 	text = format(small, &n, fmt, ap);
 	if (!text)
 		return -1;
-	for (int done = 0; done < n;) {
-		ssize_t w = write(fd, text + done, (size_t)(n - done));
-
-		if (w < 0) {
-			n = -1;
-			break;
-		}
-		done += (int)w;
-	}
+	if (n > 0 && posix_write_all(fd, text, (size_t)n) < 0)
+		n = -1;
 	if (text != small)
 		free(text);
 	return n;

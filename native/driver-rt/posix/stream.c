@@ -140,19 +140,13 @@ FILE *fdopen(int fd, const char *mode)
 /* Writes what the buffer holds; 0, or EOF with the error flag set. */
 static int drain(struct file_stream *s)
 {
-	size_t done = 0;
+	int r = posix_write_all(s->fd, (const char *)s->buf, s->pending);
 
-	while (done < s->pending) {
-		ssize_t n = write(s->fd, s->buf + done, s->pending - done);
-
-		if (n <= 0) {
-			s->flags |= HAD_ERROR;
-			s->pending = 0;
-			return EOF;
-		}
-		done += (size_t)n;
-	}
 	s->pending = 0;
+	if (r < 0) {
+		s->flags |= HAD_ERROR;
+		return EOF;
+	}
 	return 0;
 }
 
