@@ -27,9 +27,6 @@ void format_pad(struct out *o, char c, int n)
 		format_put(o, c);
 }
 
-#define put format_put
-#define pad format_pad
-
 /* Emit prefix (sign, 0x) and digits, honouring width, precision and flags. */
 static void emit(struct out *o, const struct spec *sp, const char *prefix,
 		 const char *digits, int ndigits)
@@ -44,14 +41,14 @@ static void emit(struct out *o, const struct spec *sp, const char *prefix,
 		fill = 0;
 	}
 	if (!sp->left)
-		pad(o, ' ', fill);
+		format_pad(o, ' ', fill);
 	while (*prefix)
-		put(o, *prefix++);
-	pad(o, '0', zeros);
+		format_put(o, *prefix++);
+	format_pad(o, '0', zeros);
 	while (ndigits--)
-		put(o, *digits++);
+		format_put(o, *digits++);
 	if (sp->left)
-		pad(o, ' ', fill);
+		format_pad(o, ' ', fill);
 }
 
 static void number(struct out *o, const struct spec *sp, unsigned long long v,
@@ -86,7 +83,7 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		const char *start = fmt;
 
 		if (*fmt != '%') {
-			put(&o, *fmt);
+			format_put(&o, *fmt);
 			continue;
 		}
 		for (fmt++;; fmt++) {
@@ -205,16 +202,16 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			break;
 		}
 		case '%':
-			put(&o, '%');
+			format_put(&o, '%');
 			break;
 		default:
 			/* unknown or truncated conversion: show it as written */
 			while (start < fmt)
-				put(&o, *start++);
+				format_put(&o, *start++);
 			if (!*fmt)
 				fmt--;	/* let the loop see the terminating NUL */
 			else
-				put(&o, *fmt);
+				format_put(&o, *fmt);
 			break;
 		}
 	}
