@@ -101,7 +101,6 @@ static void poll(struct timer_list *t)
 		spin_lock(&a->lock);
 		flush_tx(a);
 		got = e1000l_rx_batch(a->nic, a->rx, BATCH);
-		link = e1000l_link_up(a->nic);
 		spin_unlock(&a->lock);
 		/* only this thread writes a->rx: passed up without the lock */
 		for (i = 0; i < got; i++) {
@@ -116,12 +115,13 @@ static void poll(struct timer_list *t)
 		}
 		done += got;
 	} while (got == BATCH && done < POLL_BUDGET);
-	if (link != a->carrier)
-		set_carrier(a, link);
 	spin_lock(&a->lock);
+	link = e1000l_link_up(a->nic);	/* one STATUS read a tick, not one a batch */
 	if (a->up)	/* read under the lock: adapter_stop's del_timer then finds it armed, or never armed */
 		mod_timer(&a->poll_timer, jiffies + 1);
 	spin_unlock(&a->lock);
+	if (link != a->carrier)
+		set_carrier(a, link);
 }
 
 static int adapter_open(struct net_device *dev)

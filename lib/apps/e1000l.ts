@@ -3,6 +3,7 @@
 // out as arrays of struct e1000l_frame, the NIC's counters. Made again after
 // a recovery: a library-style driver is back to its freshly loaded state.
 import type { Driver } from '../kernel.js';
+import { ETHERTYPE } from './net-proto.js';
 
 export const E1000L_FRAME = 1516; // struct e1000l_frame: uint16_t len, uint8_t data[1514]
 const STATS = 5 * 8; // struct e1000l_stats: five uint64_t
@@ -20,7 +21,7 @@ export function numberedFrame(src: Buffer, dst: Buffer, seq: number, len = 60 + 
   const f = Buffer.alloc(len);
   dst.copy(f, 0);
   src.copy(f, 6);
-  f.writeUInt16BE(0x88b5, 12);
+  f.writeUInt16BE(ETHERTYPE, 12);
   f.writeUInt32BE(seq, 14);
   for (let i = 18; i < len; i++) f[i] = (seq * 31 + i * 7) & 0xff;
   return f;

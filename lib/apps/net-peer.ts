@@ -14,13 +14,13 @@ import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { numberOption, runIfMain, type Program } from './program.js';
-import { CHUNK, DATA_HDR, HDR, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, ackBody, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
+import { CHUNK, DATA_HDR, HDR, PARTNER_MAC, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, ackBody, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
 
 /** Frame kinds the `lose` test hook counts: data, FIN and POLL arriving, ACK and RESULT leaving. */
 export type FrameKind = 'data' | 'fin' | 'poll' | 'ack' | 'result';
 
 export interface PeerOptions {
-  /** The partner's MAC address (default 52:54:00:cc:dd:02). */
+  /** The partner's MAC address (default PARTNER_MAC, 52:54:00:cc:dd:02). */
   mac?: string;
   /** Acknowledge every n in-order frames (default 16; at once after a gap, a duplicate, a bad frame, the last one). */
   ackEvery?: number;
@@ -55,7 +55,7 @@ export interface PeerResult {
  * FIN has been answered.
  */
 export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<PeerResult> {
-  const me = parseMac(options.mac ?? '52:54:00:cc:dd:02');
+  const me = parseMac(options.mac ?? PARTNER_MAC);
   const ackEvery = options.ackEvery ?? 16;
   const lingerMs = options.lingerMs ?? 1000;
   return new Promise((resolve) => {
@@ -170,7 +170,7 @@ export const program: Program = {
   class: 'net',
   summary: 'the link partner of net-transfer: a plain UDP socket on the wire that checks and stores the file',
   options: {
-    bind: 'HOST:PORT (default 127.0.0.1:7000)', mac: 'MAC (default 52:54:00:cc:dd:02)', out: 'PATH: where the file goes when intact',
+    bind: 'HOST:PORT (default 127.0.0.1:7000)', mac: `MAC (default ${PARTNER_MAC})`, out: 'PATH: where the file goes when intact',
     'timeout-ms': 'MS (default 30000)',
   },
   async run(o) {
@@ -185,7 +185,7 @@ export const program: Program = {
       const { data, lingered, ...result } = await Promise.race([receiveFile(socket, { mac: o.mac }), deadline]);
       if (o.out && result.ok) writeFileSync(o.out, data);
       await lingered; // the verdict may be lost: answer the sender's repeated FINs
-      return { ...result, mac: macString(parseMac(o.mac ?? '52:54:00:cc:dd:02')) };
+      return { ...result, mac: macString(parseMac(o.mac ?? PARTNER_MAC)) };
     } finally {
       clearTimeout(timeout);
       socket.close();

@@ -16,6 +16,8 @@
 //   FIN    u32 frames, u32 bytes, 32 bytes SHA-256 of the file (sent again until the verdict comes)
 //   RESULT u8 ok, u32 bytes received, 32 bytes SHA-256 of what was received (the partner answers every FIN)
 export const ETHERTYPE = 0x88b5;
+/** The link partner's MAC address unless told otherwise: net-peer's own, the one net-transfer and the guest NIC apps send to. */
+export const PARTNER_MAC = '52:54:00:cc:dd:02';
 export const T_DATA = 1;
 export const T_ACK = 2;
 export const T_FIN = 3;

@@ -13,10 +13,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openNet, type NetInterface } from '../classes/net.js';
 import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
-import { CHUNK, HDR, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
+import { CHUNK, HDR, PARTNER_MAC, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
 
 export interface TransferOptions {
-  /** The link partner's MAC address (default 52:54:00:cc:dd:02). */
+  /** The link partner's MAC address (default PARTNER_MAC, 52:54:00:cc:dd:02). */
   peerMac?: string;
   /** Frames sent and not yet acknowledged, from the first unacknowledged one, at most (default 128). */
   window?: number;
@@ -44,7 +44,7 @@ export interface TransferResult {
 
 /** Sends `data` through `eth` to the partner; resolves with the outcome (never rejects). */
 export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptions = {}): Promise<TransferResult> {
-  const peer = parseMac(options.peerMac ?? '52:54:00:cc:dd:02');
+  const peer = parseMac(options.peerMac ?? PARTNER_MAC);
   const me = parseMac(eth.info().mac ?? '00:00:00:00:00:00');
   const window = options.window ?? 128;
   const retransmitMs = options.retransmitMs ?? 100;
@@ -200,7 +200,7 @@ export const program: Program = {
   summary: 'sends a file through eth0 (e1000 on the emulated NIC) to net-peer on the NIC\'s UDP wire, checked frame by frame and whole',
   options: {
     file: '!PATH', peer: '!HOST:PORT: where net-peer listens', bind: 'HOST:PORT: the NIC\'s end of the wire (default 127.0.0.1:0)',
-    'peer-mac': 'MAC (default 52:54:00:cc:dd:02)', 'timeout-ms': 'MS (default 20000)', isolation: isolationOption,
+    'peer-mac': `MAC (default ${PARTNER_MAC})`, 'timeout-ms': 'MS (default 20000)', isolation: isolationOption,
   },
   async run(o) {
     const data = readFileSync(o.file!);

@@ -18,13 +18,13 @@
 // Needs root (binding, UIO's physical addresses, VFIO's group).
 import { DriverFault, Kernel, type Isolation } from '../kernel.js';
 import { E1000l, numberedFrame } from '../apps/e1000l.js';
-import { macString } from '../apps/net-proto.js';
+import { PARTNER_MAC, macString, parseMac } from '../apps/net-proto.js';
 import { numberOption, runIfMain, type Program } from '../apps/program.js';
 import { applyFault, planFault } from '../inject/index.js';
 import { pciBind, type PciVia } from '../pci.js';
 
 /** The link partner's MAC: the frames' destination. */
-export const PARTNER_MAC = Buffer.from([0x52, 0x54, 0x00, 0xcc, 0xdd, 0x02]);
+const partner = parseMac(PARTNER_MAC);
 const BATCH = 32; // frames in flight: QEMU's socket wire drops what its buffers cannot hold
 const ECHO_WAIT_MS = 10_000;
 
@@ -53,12 +53,12 @@ export const program: Program = {
       // frames from..to-1, a batch at a time, each batch's echoes received (and compared) before the next
       const exchange = async (from: number, to: number) => {
         for (let seq = from; seq < to; seq += BATCH) {
-          const batch = Array.from({ length: Math.min(BATCH, to - seq) }, (_, k) => numberedFrame(mac, PARTNER_MAC, seq + k));
+          const batch = Array.from({ length: Math.min(BATCH, to - seq) }, (_, k) => numberedFrame(mac, partner, seq + k));
           if (nic.send(batch) !== batch.length) throw new Error(`e1000l_tx_batch took fewer than ${batch.length} frames at ${seq}`);
           for (let got = 0, end = Date.now() + ECHO_WAIT_MS; got < batch.length && Date.now() < end; await new Promise(setImmediate)) {
             for (const f of nic.receive()) {
               const n = f.length >= 18 ? f.readUInt32BE(14) : -1;
-              if (n < seq || n >= seq + batch.length || !f.equals(numberedFrame(PARTNER_MAC, mac, n))) continue;
+              if (n < seq || n >= seq + batch.length || !f.equals(numberedFrame(partner, mac, n))) continue;
               echoed.add(n);
               got++;
             }
@@ -70,7 +70,7 @@ export const program: Program = {
       applyFault(kernel, drv, planFault('e1000-libc', { seed: 1, type: 'null-deref', fn: 'e1000l_tx_batch', transient: true }));
       let fault = 'none';
       try {
-        nic.send([numberedFrame(mac, PARTNER_MAC, faultAfter)]);
+        nic.send([numberedFrame(mac, partner, faultAfter)]);
       } catch (e) {
         if (!(e instanceof DriverFault)) throw e;
         fault = e.kind;

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kernel, type Isolation } from '../kernel.js';
 import { openNet } from '../classes/net.js';
+import { PARTNER_MAC } from '../apps/net-proto.js';
 import { sendFile } from '../apps/net-transfer.js';
 import { numberOption, runIfMain, type Program } from '../apps/program.js';
 import { pciBind, type PciVia } from '../pci.js';
@@ -41,7 +42,7 @@ export const program: Program = {
   summary: 'a checksummed file transfer through the e1000 driver on a real PCI NIC (UIO or VFIO) while the driver fails',
   options: {
     address: '!PCI address', via: '!uio|vfio', isolation: 'mprotect|pkey|none (default mprotect)',
-    bytes: 'N (default 262144)', faults: 'N: driver failures mid-stream (default 1)', 'peer-mac': 'MAC (default 52:54:00:cc:dd:02)',
+    bytes: 'N (default 262144)', faults: 'N: driver failures mid-stream (default 1)', 'peer-mac': `MAC (default ${PARTNER_MAC})`,
     'timeout-ms': 'MS (default 60000)',
     'wild-dma': 'ADDRESS: afterwards, a transmit descriptor pointing there, outside the driver\'s DMA memory (a driver bug)',
   },
