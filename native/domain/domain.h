@@ -157,7 +157,7 @@ struct Domain {
 extern Domain *g_domains[kMaxDomains];
 extern std::mutex g_domains_lock;
 
-// Allocate a domain slot and its key; throws std::runtime_error with a clear message.
+// Allocate a domain slot (its backend sets it up: domain_setup); throws std::runtime_error with a clear message.
 // `static_bytes` of the image's writable segments count toward `mem_limit`: the heap gets the rest.
 // `dma_bytes` of DMA memory (0: 16 MiB, or mem_limit if smaller).
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes,

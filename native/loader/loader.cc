@@ -200,8 +200,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   // Loaded, nothing of it run yet: undone by unmapping it and its domain.
   auto refuse = [&](const LoadError &e) {
-    for (const Object &o : d->objects.take_all())
-      if (o.type == ObjectType::device) bus_release_held(d, (int)o.key);
+    recovery_release_objects(d);  // the devices it holds (load option devices)
     dlclose(d->handle);
     domain_destroy(d);
     throw e;

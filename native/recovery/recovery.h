@@ -20,6 +20,9 @@ namespace nooks {
 void recovery_ensure_torn_down(Domain *d);
 // The same, for native/recovery, by a thread that holds d->recovery_lock.
 void recovery_tear_down_locked(Domain *d);
+// Lets go of every object d holds (the teardown's release; also a load refused
+// before module_init ran, whose only objects are the devices it holds).
+void recovery_release_objects(Domain *d);
 // Phases 5-6 (after the teardown, if it had not run). Returns false and says
 // why if init faulted or returned an error (the domain is then failed and
 // torn down again).

@@ -56,6 +56,10 @@ bool threads_inside(Domain *d, bool abort) {
 
 }  // namespace
 
+void recovery_release_objects(Domain *d) {
+  for (const Object &o : d->objects.take_all()) release_object(d, o);
+}
+
 void recovery_tear_down_locked(Domain *d) {
   // A failure moves failure_gen on once, and nothing fails a failed domain
   // again: a teardown per generation is a teardown per failure.
@@ -73,7 +77,7 @@ void recovery_tear_down_locked(Domain *d) {
     nanosleep(&ts, nullptr);
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
-  for (const Object &o : d->objects.take_all()) release_object(d, o);
+  recovery_release_objects(d);
   d->posix.reset();  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);

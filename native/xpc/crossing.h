@@ -26,8 +26,7 @@ inline void crossing_push(ThreadCtx *t, DomainThread *dt, EntryFrame &f) {
   f.prev_host_pkru = (uint32_t)t->host_pkru;
   if (t->depth++ == 0) {
     t->outer_domain.store(dt->domain->id, std::memory_order_relaxed);
-    // Only this thread writes it: a plain add, not a locked one (about 20 cycles).
-    t->entries.store(t->entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    note_progress(t);
   }
   dt->depth++;
   dt->entries++;

@@ -94,7 +94,7 @@ ThreadCtx *thread_register() {
 
 UnlockedWait::UnlockedWait() : released_(g_backend.pause_for_wait()) {
   ThreadCtx *t = nooks_tls_ctx;
-  if (t && t->budget_from_wait) t->entries.store(t->entries.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (t && t->budget_from_wait) note_progress(t);
 }
 
 UnlockedWait::~UnlockedWait() {
