@@ -7,6 +7,7 @@
 # frame's general registers and flags.
 
 #include "mmio_layout.h"
+#include "slot_move.h"
 
 # Copies the vector registers that nooks_mmio_vectors names (beyond what
 # fxsave holds) into the frame (to_frame=1) or back out of it (to_frame=0).
@@ -16,26 +17,14 @@
 	jb 2f
 	ja 1f
 	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	.if \to_frame
-	vmovdqu %ymm\n, MF_VECTOR+64*\n(%rsp)
-	.else
-	vmovdqu MF_VECTOR+64*\n(%rsp), %ymm\n
-	.endif
+	slot_move \to_frame, vmovdqu, %ymm\n, MF_VECTOR+64*\n(%rsp)
 	.endr
 	jmp 2f
 1:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.if \to_frame
-	vmovdqu64 %zmm\n, MF_VECTOR+64*\n(%rsp)
-	.else
-	vmovdqu64 MF_VECTOR+64*\n(%rsp), %zmm\n
-	.endif
+	slot_move \to_frame, vmovdqu64, %zmm\n, MF_VECTOR+64*\n(%rsp)
 	.endr
 	.irp n,0,1,2,3,4,5,6,7
-	.if \to_frame
-	kmovq %k\n, MF_OPMASK+8*\n(%rsp)
-	.else
-	kmovq MF_OPMASK+8*\n(%rsp), %k\n
-	.endif
+	slot_move \to_frame, kmovq, %k\n, MF_OPMASK+8*\n(%rsp)
 	.endr
 2:
 .endm

@@ -4,6 +4,8 @@
 # 268 mxcsr_out, 272 fcw_in, 274 fcw_out, 320 vec_in[32][64],
 # 2368 vec_out[32][64], 4416 k_in[8], 4480 k_out[8], 4544 level (as nooks_mmio_vectors).
 
+#include "../slot_move.h"
+
 # Copies the vector registers of the State's level (k0 is left alone) from
 # the State's vec_in/k_in (to_state=0) or into its vec_out/k_out (to_state=1).
 .macro vectors to_state, vec, k
@@ -12,34 +14,18 @@
 	jb 2f
 	ja 1f
 	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	.if \to_state
-	vmovdqu %ymm\n, \vec+64*\n(%rdi)
-	.else
-	vmovdqu \vec+64*\n(%rdi), %ymm\n
-	.endif
+	slot_move \to_state, vmovdqu, %ymm\n, \vec+64*\n(%rdi)
 	.endr
 	jmp 3f
 1:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.if \to_state
-	vmovdqu64 %zmm\n, \vec+64*\n(%rdi)
-	.else
-	vmovdqu64 \vec+64*\n(%rdi), %zmm\n
-	.endif
+	slot_move \to_state, vmovdqu64, %zmm\n, \vec+64*\n(%rdi)
 	.endr
 	.irp n,1,2,3,4,5,6,7
-	.if \to_state
-	kmovq %k\n, \k+8*\n(%rdi)
-	.else
-	kmovq \k+8*\n(%rdi), %k\n
-	.endif
+	slot_move \to_state, kmovq, %k\n, \k+8*\n(%rdi)
 	.endr
 	jmp 3f
 2:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	.if \to_state
-	movdqu %xmm\n, \vec+64*\n(%rdi)
-	.else
-	movdqu \vec+64*\n(%rdi), %xmm\n
-	.endif
+	slot_move \to_state, movdqu, %xmm\n, \vec+64*\n(%rdi)
 	.endr
 3:
 .endm
