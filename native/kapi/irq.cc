@@ -3,6 +3,7 @@
 // while the handler runs or the line is masked coalesce, as a level line does.
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "../recovery/recovery.h"
@@ -27,7 +28,9 @@ struct Line {
   // A real device's end of interrupt (unmask INTx): after each handler run,
   // and when a handler is attached. Set by the device, not the driver.
   std::function<void()> ack;
-  std::function<void()> signal;  // a POSIX driver's VFIO eventfd or UIO node: raised instead of a handler (irq_set_signal)
+  // A POSIX driver's VFIO eventfd or UIO node: raised instead of a handler (irq_set_signal).
+  // Shared, so that an interrupt takes it out of the lock without copying (allocating) the function.
+  std::shared_ptr<const std::function<void()>> signal;
   const void *signal_owner = nullptr;
 };
 // Every interrupt line.
@@ -135,9 +138,10 @@ bool irq_raise(unsigned irq) {
   Line &l = irqs.lines[irq];
   std::unique_lock<std::mutex> g(l.lock);
   if (l.signal) {  // signalled at once, and unmasked: the eventfd's reader cannot end the interrupt itself
-    auto signal = l.signal, ack = l.ack;
+    std::shared_ptr<const std::function<void()>> signal = l.signal;
+    std::function<void()> ack = l.ack;
     g.unlock();
-    signal();
+    (*signal)();
     if (ack) ack();
     return true;
   }
@@ -153,10 +157,11 @@ void irq_set_ack(unsigned irq, std::function<void()> ack) {
 }
 
 bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signal) {
+  auto shared = signal ? std::make_shared<const std::function<void()>>(std::move(signal)) : nullptr;
   Line &l = irqs.lines[irq];
   std::lock_guard<std::mutex> g(l.lock);
   if (l.signal_owner && l.signal_owner != owner) return false;
-  l.signal = std::move(signal);
+  l.signal = std::move(shared);
   l.signal_owner = l.signal ? owner : nullptr;
   return true;
 }

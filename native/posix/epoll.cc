@@ -61,15 +61,6 @@ std::vector<epoll_event> Epoll::ready(size_t max) {
 
 using namespace nooks;
 
-namespace {
-
-std::shared_ptr<Epoll> epoll_of(Domain *d, int epfd) {
-  std::shared_ptr<OpenFile> of = fd_get(d, epfd);
-  return of ? file_as<Epoll>(of->file) : nullptr;
-}
-
-}  // namespace
-
 static_assert(sizeof(epoll_event) == 12, "struct epoll_event is packed on x86-64, as the wrapper's size says");
 
 extern "C" int kapi_nooks_posix_epoll_create(int flags) {
@@ -79,17 +70,18 @@ extern "C" int kapi_nooks_posix_epoll_create(int flags) {
 
 extern "C" int kapi_nooks_posix_epoll_ctl(int epfd, int op, int fd, unsigned int events, unsigned long long data) {
   Domain *d = calling_domain();
-  std::shared_ptr<OpenFile> of = fd_get(d, fd);
-  if (!fd_get(d, epfd) || !of) return -EBADF;
-  std::shared_ptr<Epoll> ep = epoll_of(d, epfd);
+  std::shared_ptr<OpenFile> epf = fd_get(d, epfd), of = fd_get(d, fd);
+  if (!epf || !of) return -EBADF;
+  std::shared_ptr<Epoll> ep = file_as<Epoll>(epf->file);
   if (!ep || fd == epfd) return -EINVAL;
   return (int)ep->ctl(op, fd, of, events, data);
 }
 
 extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxevents, int timeout) {
   Domain *d = calling_domain();
-  if (!fd_get(d, epfd)) return -EBADF;
-  std::shared_ptr<Epoll> ep = epoll_of(d, epfd);
+  std::shared_ptr<OpenFile> epf = fd_get(d, epfd);
+  if (!epf) return -EBADF;
+  std::shared_ptr<Epoll> ep = file_as<Epoll>(epf->file);
   if (!ep || !maxevents) return -EINVAL;
   std::vector<epoll_event> got;
   files_wait(d, timeout, [&] {

@@ -34,8 +34,6 @@ class DirFile : public File {
   FileKind kind() const override { return kKind; }
 };
 
-bool starts_with(const std::string &s, const std::string &prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
 // The names that may be in directory `dir` of d's view (each is looked up before it is listed).
 std::vector<std::string> candidates(Domain *d, const std::string &dir) {
   std::vector<std::string> uio_nodes, groups = {"vfio"};  // of the held devices

@@ -13,8 +13,6 @@ namespace {
 
 constexpr char kDevices[] = "/sys/bus/pci/devices/", kDrivers[] = "/sys/bus/pci/drivers/";
 
-bool starts_with(const std::string &s, const char *prefix) { return s.compare(0, strlen(prefix), prefix) == 0; }
-
 // Not the driver's: EACCES, and a line saying so in the kernel log.
 ViewEntry outside(Domain *d, const std::string &path, const char *op, const char *why) {
   klog_line(4, d->name, std::string(op) + " " + path + ": " + why + " (EACCES)",

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "file.h"
@@ -53,5 +54,8 @@ std::string iommu_group_of(BusDevice &dev);
 long device_config_io(Domain *d, const std::string &address, uint8_t *buf, size_t n, uint64_t off, bool write);
 // the first `len` bytes of BAR `bar` (`size` bytes) mapped for d (BusDevice::map_bar): the address, or -errno.
 long device_map_bar(Domain *d, const std::string &address, int bar, uint64_t size, size_t len);
+
+// Whether path s begins with prefix (view.cc and listing.cc match paths by prefix).
+inline bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 }  // namespace nooks

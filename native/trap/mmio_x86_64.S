@@ -7,6 +7,27 @@
 # frame's general registers and flags.
 
 #include "mmio_layout.h"
+#include "slot_move.h"
+
+# Copies the vector registers that nooks_mmio_vectors names (beyond what
+# fxsave holds) into the frame (to_frame=1) or back out of it (to_frame=0).
+.macro vectors to_frame
+	movzbl nooks_mmio_vectors(%rip), %eax
+	cmp $1, %eax
+	jb 2f
+	ja 1f
+	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	slot_move \to_frame, vmovdqu, %ymm\n, MF_VECTOR+64*\n(%rsp)
+	.endr
+	jmp 2f
+1:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	slot_move \to_frame, vmovdqu64, %zmm\n, MF_VECTOR+64*\n(%rsp)
+	.endr
+	.irp n,0,1,2,3,4,5,6,7
+	slot_move \to_frame, kmovq, %k\n, MF_OPMASK+8*\n(%rsp)
+	.endr
+2:
+.endm
 
 	.text
 	.globl nooks_mmio_stub
@@ -15,39 +36,13 @@
 	.p2align 4
 nooks_mmio_stub:
 	fxsave64 MF_FXSAVE(%rsp)
-	movzbl nooks_mmio_vectors(%rip), %eax
-	cmp $1, %eax
-	jb 2f
-	ja 1f
-	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqu %ymm\n, MF_VECTOR+64*\n(%rsp)
-	.endr
-	jmp 2f
-1:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vmovdqu64 %zmm\n, MF_VECTOR+64*\n(%rsp)
-	.endr
-	.irp n,0,1,2,3,4,5,6,7
-	kmovq %k\n, MF_OPMASK+8*\n(%rsp)
-	.endr
-2:	cld				# the ABI's direction for the kernel's code (popfq restores the driver's)
+	vectors 1
+	cld				# the ABI's direction for the kernel's code (popfq restores the driver's)
 	mov %rsp, %rdi
 	call nooks_mmio_emulate@PLT
 	fxrstor64 MF_FXSAVE(%rsp)
-	movzbl nooks_mmio_vectors(%rip), %eax
-	cmp $1, %eax
-	jb 4f
-	ja 3f
-	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqu MF_VECTOR+64*\n(%rsp), %ymm\n
-	.endr
-	jmp 4f
-3:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vmovdqu64 MF_VECTOR+64*\n(%rsp), %zmm\n
-	.endr
-	.irp n,0,1,2,3,4,5,6,7
-	kmovq MF_OPMASK+8*\n(%rsp), %k\n
-	.endr
-4:	lea MF_GPR(%rsp), %rsp
+	vectors 0
+	lea MF_GPR(%rsp), %rsp
 	pop %rax
 	pop %rcx
 	pop %rdx

@@ -4,6 +4,32 @@
 # 268 mxcsr_out, 272 fcw_in, 274 fcw_out, 320 vec_in[32][64],
 # 2368 vec_out[32][64], 4416 k_in[8], 4480 k_out[8], 4544 level (as nooks_mmio_vectors).
 
+#include "../slot_move.h"
+
+# Copies the vector registers of the State's level (k0 is left alone) from
+# the State's vec_in/k_in (to_state=0) or into its vec_out/k_out (to_state=1).
+.macro vectors to_state, vec, k
+	mov 4544(%rdi), %eax
+	cmp $1, %eax
+	jb 2f
+	ja 1f
+	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	slot_move \to_state, vmovdqu, %ymm\n, \vec+64*\n(%rdi)
+	.endr
+	jmp 3f
+1:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	slot_move \to_state, vmovdqu64, %zmm\n, \vec+64*\n(%rdi)
+	.endr
+	.irp n,1,2,3,4,5,6,7
+	slot_move \to_state, kmovq, %k\n, \k+8*\n(%rdi)
+	.endr
+	jmp 3f
+2:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	slot_move \to_state, movdqu, %xmm\n, \vec+64*\n(%rdi)
+	.endr
+3:
+.endm
+
 	.text
 	.globl trapped_load_keeping_all
 	.type trapped_load_keeping_all, @function
@@ -17,25 +43,8 @@ trapped_load_keeping_all:
 	push %rdi
 	ldmxcsr 264(%rdi)
 	fldcw 272(%rdi)
-	mov 4544(%rdi), %eax
-	cmp $1, %eax
-	jb 2f
-	ja 1f
-	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqu 320+64*\n(%rdi), %ymm\n
-	.endr
-	jmp 3f
-1:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vmovdqu64 320+64*\n(%rdi), %zmm\n
-	.endr
-	.irp n,1,2,3,4,5,6,7
-	kmovq 4416+8*\n(%rdi), %k\n
-	.endr
-	jmp 3f
-2:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	movdqu 320+64*\n(%rdi), %xmm\n
-	.endr
-3:	mov 0(%rdi), %rax
+	vectors 0, 320, 4416
+	mov 0(%rdi), %rax
 	mov 8(%rdi), %rcx
 	mov 16(%rdi), %rdx
 	mov 24(%rdi), %rbx
@@ -75,25 +84,8 @@ trapped_load_keeping_all:
 	mov %rax, 256(%rdi)
 	stmxcsr 268(%rdi)
 	fnstcw 274(%rdi)
-	mov 4544(%rdi), %eax
-	cmp $1, %eax
-	jb 5f
-	ja 4f
-	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqu %ymm\n, 2368+64*\n(%rdi)
-	.endr
-	jmp 6f
-4:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vmovdqu64 %zmm\n, 2368+64*\n(%rdi)
-	.endr
-	.irp n,1,2,3,4,5,6,7
-	kmovq %k\n, 4480+8*\n(%rdi)
-	.endr
-	jmp 6f
-5:	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	movdqu %xmm\n, 2368+64*\n(%rdi)
-	.endr
-6:	vzeroupper
+	vectors 1, 2368, 4480
+	vzeroupper
 	pop %rdi
 	pop %r15
 	pop %r14
