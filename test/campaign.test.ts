@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
 import { cli } from './helpers/cli.js';
-import { jsonLines } from './helpers/data.js';
+import { jsonLines, trialRecords } from './helpers/data.js';
 import { runNode, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-campaign-'));
@@ -16,7 +16,7 @@ const out = join(dir, 'results.jsonl');
 // the drivers' own null-dereference hooks: a failure on the path each application uses
 const args = [cli, 'campaign', '--trials', '1', '--type', 'null-deref', '--seed', '5', '--out', out];
 // the trials, after the plan's header
-const lines = (): TrialRecord[] => jsonLines<TrialRecord | PlanHeader>(out).filter((l): l is TrialRecord => 'key' in l);
+const lines = (): TrialRecord[] => trialRecords(out);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

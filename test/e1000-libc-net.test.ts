@@ -126,6 +126,7 @@ describe('choosing the NIC among the devices held', () => {
     expect(registrations()).toEqual([expect.stringMatching(new RegExp(`^net: eth\\d+: registered for ${b.name} by e1000-libc-net, MAC ${NIC_MAC}`))]);
     named.unload();
     await kernel.load('e1000-libc-net', { devices: [b.address, a.address] });
+    expect(registrations()).toHaveLength(2);
     expect(registrations()[1]).toMatch(new RegExp(`^net: eth\\d+: registered for ${b.name} by e1000-libc-net`)); // the first named
   });
 });

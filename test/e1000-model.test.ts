@@ -12,8 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32 } from '../lib/apps/net-proto.js';
 import { Kernel, nicCable, type Driver } from '../lib/index.js';
-import { nicPortOf, wirePartner } from './helpers/frames.js';
+import { mac, nicPortOf, wirePartner } from './helpers/frames.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { until } from './helpers/util.js';
 
@@ -89,24 +90,14 @@ const TXD_EOP = 1, TXD_IFCS = 2, TXD_RS = 8, DD = 1, EOP = 2, IXSM = 4;
 
 const NIC_MAC = '52:54:00:ab:cd:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
-const macBytes = (s: string) => Buffer.from(s.split(':').map((h) => parseInt(h, 16)));
 
 function frame(dst: string, seed: number, len: number): Buffer {
   const f = Buffer.alloc(len);
-  macBytes(dst).copy(f, 0);
-  macBytes(PEER_MAC).copy(f, 6);
+  mac(dst).copy(f, 0);
+  mac(PEER_MAC).copy(f, 6);
   f.writeUInt16BE(0x88b5, 12);
   for (let i = 14; i < len; i++) f[i] = (seed * 31 + i * 7) & 0xff;
   return f;
-}
-
-function crc32(b: Buffer): number {
-  let c = 0xffffffff;
-  for (const byte of b) {
-    c ^= byte;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 // DMA memory layout: the rings, then 2 KiB buffers
@@ -352,14 +343,14 @@ describe('the emulated 82540EM against the SDM and QEMU\'s e1000', () => {
     link();
     rxRing(RCTL_SECRC);
     const second = '52:54:00:00:00:77';
-    const m = macBytes(second);
+    const m = mac(second);
     wr(RAL(3), m.readUInt32LE(0));
     wr(RAH(3), m.readUInt16LE(4)); // not valid yet
     fromPeer(frame(second, 1, 80));
     fromPeer(frame('ff:ff:ff:ff:ff:ff', 2, 80)); // no BAM: dropped too
     fromPeer(frame(NIC_MAC, 3, 80)); // the marker: in order on the wire
     await until(() => rd(RDH) === 1, 'the marker frame');
-    expect(get(BUFS, 6)).toEqual(macBytes(NIC_MAC));
+    expect(get(BUFS, 6)).toEqual(mac(NIC_MAC));
     wr(RAH(3), (RAH_AV | m.readUInt16LE(4)) >>> 0);
     fromPeer(frame(second, 4, 80));
     await until(() => rd(RDH) === 2, 'the second address');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Kernel, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { faultOf } from './helpers/util.js';
+import { faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-ctors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,7 +117,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's cons
 
     it('a constructor that faults fails the load, contained, naming the fault', async () => {
       kernel = await Kernel.boot({ isolation });
-      const e = await kernel.load(faulting).then(() => null, (err: unknown) => err as Error & { code?: string });
+      const e = await rejectionOf(kernel.load(faulting));
       expect(e).toMatchObject({ code: 'EINITFAULT', message: expect.stringContaining('module_init faulted: segmentation fault at address 0x0') });
       expect(kernel.driver('ctor_faults')).toBeUndefined();
     });

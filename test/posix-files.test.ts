@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { stringAt } from './helpers/data.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-files-'));
@@ -360,12 +361,6 @@ beforeAll(() => {
   drv = buildDriver(dir, 'viewdrv', source, { posix: true, extraCflags: ['-D_FORTIFY_SOURCE=2', '-D_FILE_OFFSET_BITS=64'] });
   dmaDrv = buildDriver(dir, 'dmacheck', dmaSource, { posix: true });
 }, 120_000);
-
-/** A NUL-terminated string the driver wrote at `address`. */
-function stringAt(d: Driver, address: number, max: number): string {
-  const b = d.read(address, max);
-  return b.toString('utf8', 0, b.indexOf(0));
-}
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view of its devices, isolation '%s'", (isolation) => {
   let kernel: Kernel;

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { stringAt } from './helpers/data.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-libc-'));
@@ -406,12 +407,6 @@ let drv: string;
 beforeAll(() => {
   drv = buildDriver(dir, 'libcbreadth', source, { posix: true, extraCflags: ['-O2', '-D_FORTIFY_SOURCE=2', '-D_FILE_OFFSET_BITS=64'] });
 }, 120_000);
-
-/** A NUL-terminated string the driver wrote at `address`. */
-function stringAt(d: Driver, address: number, max: number): string {
-  const b = d.read(address, max);
-  return b.toString('utf8', 0, b.indexOf(0));
-}
 
 it('the driver imports the names compilers emit for these calls, and the personality defines them', () => {
   const imports = execFileSync('nm', ['-D', '--undefined-only', drv], { encoding: 'utf8' });

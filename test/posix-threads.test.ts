@@ -473,6 +473,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     const d = await kernel.load(pollerPath);
     expect(threadObjects(d).map((o) => o.label)).toEqual(['rx-poll']);
     await until(() => d.call('polled') > 100, 'the loop polling');
+    expect(tasks()).toBe(before + 1); // the loop's thread
     d.unload();
     expect(tasks()).toBe(before);
   });

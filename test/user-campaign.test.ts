@@ -12,7 +12,7 @@ import { fileSha256 } from '../lib/experiments/plan.js';
 import { planFault, type InjectedFault } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { nooks as run } from './helpers/cli.js';
-import { jsonLines } from './helpers/data.js';
+import { jsonLines, trialRecords } from './helpers/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-user-campaign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,7 +91,6 @@ interface InjectResult {
   detail?: string;
 }
 
-const recordsOf = (file: string) => jsonLines<PlanHeader | TrialRecord>(file).filter((l): l is TrialRecord => 'key' in l);
 const headersOf = (file: string) => jsonLines<PlanHeader | TrialRecord>(file).filter((l): l is PlanHeader => 'plan' in l && typeof l.plan === 'object');
 /** What a trial is and how it ended, apart from its timing. */
 const trialOf = (r: TrialRecord) => JSON.stringify([r.key, r.plan, r.seed, r.mode, r.fault, r.outcome, r.hostCrashed, r.detected, r.recovered]);
@@ -142,7 +141,7 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const modes = header.plan.modes;
     expect(modes).toEqual(Object.keys(summary.byMode));
     expect(modes.slice(0, 3)).toEqual(['none', 'mprotect', 'mprotect+shadow']);
-    const records = recordsOf(whole);
+    const records = trialRecords(whole);
     expect(records).toHaveLength(10 * modes.length);
     expect(summary.trials).toBe(records.length);
     expect(new Set(records.map((x) => x.key)).size).toBe(records.length);
@@ -169,7 +168,7 @@ describe('nooks inject and campaign on a user\'s driver', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(headersOf(file).map((h) => h.shard)).toEqual([`${i + 1}/2`]);
     }
-    const [a, b] = shards.map(recordsOf);
+    const [a, b] = shards.map(trialRecords);
     expect(a.length).toBeGreaterThan(0);
     expect(b.length).toBeGreaterThan(0);
     expect(a.filter((x) => b.some((y) => y.key === x.key))).toEqual([]);
@@ -182,7 +181,7 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(merged.stdout).toMatch(/^\d+ trials of plan [0-9a-f]{16} from 2 files/);
     expect(merged.stdout).toContain('System crashes (Nooks, Figure 6)');
     expect(headersOf(all).map((h) => h.plan)).toEqual(headersOf(whole).map((h) => h.plan));
-    expect(recordsOf(all).map(trialOf).sort()).toEqual(recordsOf(whole).map(trialOf).sort());
+    expect(trialRecords(all).map(trialOf).sort()).toEqual(trialRecords(whole).map(trialOf).sort());
 
     const gap = await nooks(['campaign', 'merge', shards[0]]);
     expect(gap.code).toBe(1);

@@ -1,6 +1,7 @@
 // Test data and reading it back: byte patterns to write and compare, numbers
 // as messages print them, strings in driver memory, JSON lines files.
 import { readFileSync } from 'node:fs';
+import type { PlanHeader, TrialRecord } from '../../lib/experiments/campaign.js';
 import type { Driver } from '../../lib/index.js';
 
 /** `n` bytes of a pattern that differs with `seed` (and from sector to sector). */
@@ -24,4 +25,9 @@ export function stringAt(d: Driver, address: number, max: number): string {
 /** Every record of a JSON lines file. */
 export function jsonLines<T>(file: string): T[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+}
+
+/** The trial records of a campaign's results file, its plan headers left out. */
+export function trialRecords(file: string): TrialRecord[] {
+  return jsonLines<TrialRecord | PlanHeader>(file).filter((l): l is TrialRecord => 'key' in l);
 }
