@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { numberedFrame } from '../lib/apps/e1000l.js';
-import { PARTNER_MAC } from '../lib/guest/libc-nic.js';
+import { PARTNER_MAC, parseMac } from '../lib/apps/net-proto.js';
 import { guestJson, guestNics, runPciGuest } from '../lib/guest/pci.js';
 import type { PciVia } from '../lib/pci.js';
 import { qemuAvailable, type GuestRun } from '../lib/guest/qemu.js';
@@ -116,7 +116,7 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
       // every frame reached the partner once, in order, none from the batch that faulted; the NIC counted those since the restart
       const sent = atPartner[via].slice(FRAMES + NOOKS_FRAMES * NOOKS_MODES.indexOf(r.isolation), FRAMES + NOOKS_FRAMES * (NOOKS_MODES.indexOf(r.isolation) + 1));
       const mac = Buffer.from(r.mac.replace(/:/g, ''), 'hex');
-      expect(sent).toEqual(Array.from({ length: NOOKS_FRAMES }, (_, seq) => numberedFrame(mac, PARTNER_MAC, seq)));
+      expect(sent).toEqual(Array.from({ length: NOOKS_FRAMES }, (_, seq) => numberedFrame(mac, parseMac(PARTNER_MAC), seq)));
       const octets = sent.slice(half).reduce((n, f) => n + f.length + 4, 0);
       expect(r.stats).toEqual({ rxFrames: half, rxBytes: octets, txFrames: half, txBytes: octets, rxMissed: 0 });
     }
