@@ -11,12 +11,14 @@ namespace nooks {
 
 void *domain_alloc(Domain *d, Arena &a, size_t size, size_t align, ObjectType type, uint64_t data, const char *label) {
   void *p;
-  size_t arena_bytes, free_bytes;
+  size_t arena_bytes = 0, free_bytes = 0;  // for the failure's log line
   {
     std::lock_guard<std::mutex> g(d->mem_lock);
     p = a.alloc(size, align);
-    arena_bytes = a.hi() - a.lo();
-    free_bytes = arena_bytes - a.used();
+    if (!p) {
+      arena_bytes = a.hi() - a.lo();
+      free_bytes = arena_bytes - a.used();
+    }
   }
   if (!p) {
     // which arena: a driver that raises memLimitBytes gets a bigger heap, never more DMA memory
