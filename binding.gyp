@@ -75,6 +75,7 @@
         'native/posix/vfio_device.cc',
         'native/posix/vfio_iommu.cc',
         'native/posix/view.cc',
+        'native/posix/wait_queue.cc',
         'native/recovery/recovery.cc',
         'native/recovery/teardown.cc',
         'native/shadow/shadow.cc',

@@ -9,27 +9,39 @@
 
 namespace nooks {
 
+Epoll::Watch::Watch(std::shared_ptr<WaitQueue> file, std::shared_ptr<WaitQueue> epoll) : file_(std::move(file)), epoll_(std::move(epoll)) {
+  if (file_) file_->add(this);
+}
+
+Epoll::Watch::~Watch() {
+  if (file_) file_->remove(this);
+}
+
 long Epoll::ctl(int op, int fd, const std::shared_ptr<OpenFile> &of, uint32_t events, uint64_t data) {
   if (op != EPOLL_CTL_DEL && (events & EPOLLEXCLUSIVE)) return -EINVAL;  // one epoll per waiter here: nothing to share
   if (of->file->poll_events() < 0) return -EPERM;
-  std::lock_guard<std::mutex> g(lock_);
-  auto it = interests_.find(fd);
-  bool watched = it != interests_.end() && it->second.file.lock() == of;
-  switch (op) {
-    case EPOLL_CTL_ADD:
-      if (watched) return -EEXIST;
-      interests_[fd] = {events, data, of};
-      return 0;
-    case EPOLL_CTL_MOD:
-      if (!watched) return -ENOENT;
-      it->second = {events, data, of};
-      return 0;
-    case EPOLL_CTL_DEL:
-      if (!watched) return -ENOENT;
-      interests_.erase(it);
-      return 0;
-    default: return -EINVAL;
+  {
+    std::lock_guard<std::mutex> g(lock_);
+    auto it = interests_.find(fd);
+    bool watched = it != interests_.end() && it->second.file.lock() == of;
+    switch (op) {
+      case EPOLL_CTL_ADD:
+        if (watched) return -EEXIST;
+        interests_[fd] = {events, data, of, std::make_unique<Watch>(of->file->waits(), waits_)};
+        break;
+      case EPOLL_CTL_MOD:
+        if (!watched) return -ENOENT;
+        it->second = {events, data, of, std::move(it->second.watch)};
+        break;
+      case EPOLL_CTL_DEL:
+        if (!watched) return -ENOENT;
+        interests_.erase(it);
+        return 0;
+      default: return -EINVAL;
+    }
   }
+  waits_->wake_all();  // a wait in epoll_wait looks again: the new watch's file may be ready
+  return 0;
 }
 
 std::vector<epoll_event> Epoll::ready(size_t max) {
@@ -84,7 +96,7 @@ extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxeve
   std::shared_ptr<Epoll> ep = file_as<Epoll>(epf->file);
   if (!ep || !maxevents) return -EINVAL;
   std::vector<epoll_event> got;
-  files_wait(d, timeout, [&] {
+  files_wait(d, timeout, {ep->waits()}, [&] {
     got = ep->ready(maxevents);
     return !got.empty();
   });

@@ -1,9 +1,7 @@
-// eventfd, and the waits of the personality's files (events.h).
+// eventfd (events.h).
 #include <fcntl.h>
 #include <sys/eventfd.h>
 
-#include <chrono>
-#include <condition_variable>
 #include <cstring>
 
 #include "../kapi/checks.h"
@@ -11,45 +9,7 @@
 
 namespace nooks {
 
-namespace {
-
 constexpr uint64_t kMaxCount = 0xfffffffffffffffe;  // as Linux: a write past it waits
-
-// One change counter for every wait: a change is rare (an interrupt, a write), a wait re-checks its files.
-struct Changes {
-  std::mutex lock;
-  std::condition_variable cv;
-  uint64_t count = 0;
-};
-Changes &changes = *new Changes;  // never destroyed: device threads may signal while the process exits
-
-}  // namespace
-
-void files_changed() {
-  std::lock_guard<std::mutex> g(changes.lock);
-  changes.count++;
-  changes.cv.notify_all();
-}
-
-bool files_wait(Domain *d, long timeout_ms, const std::function<bool()> &ready) {
-  using clock = std::chrono::steady_clock;
-  const clock::time_point deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-  for (;;) {
-    uint64_t seen;
-    {
-      std::lock_guard<std::mutex> g(changes.lock);
-      seen = changes.count;
-    }
-    if (ready()) return true;
-    clock::time_point now = clock::now();
-    if ((timeout_ms >= 0 && now >= deadline) || should_abort(d)) return false;
-    clock::time_point until = now + std::chrono::milliseconds(10);  // wake every 10 ms to notice a failed domain
-    if (timeout_ms >= 0) until = std::min(until, deadline);
-    UnlockedWait w;
-    std::unique_lock<std::mutex> g(changes.lock);
-    changes.cv.wait_until(g, until, [&] { return changes.count != seen; });
-  }
-}
 
 long EventFd::pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) {
   if (n < 8) return -EINVAL;
@@ -62,9 +22,9 @@ long EventFd::pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) {
     changes_++;
     return true;
   };
-  if (!take() && ((flags & O_NONBLOCK) || !files_wait(d, -1, take))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+  if (!take() && ((flags & O_NONBLOCK) || !files_wait(d, -1, {waits_}, take))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
   memcpy(buf, &v, 8);
-  files_changed();  // writable again
+  waits_->wake_all();  // writable again
   return 8;
 }
 
@@ -80,8 +40,8 @@ long EventFd::pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t, int flag
     changes_++;
     return true;
   };
-  if (!add() && ((flags & O_NONBLOCK) || !files_wait(d, -1, add))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
-  files_changed();
+  if (!add() && ((flags & O_NONBLOCK) || !files_wait(d, -1, {waits_}, add))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+  waits_->wake_all();
   return 8;
 }
 
@@ -101,7 +61,7 @@ void EventFd::signal(uint64_t n) {
     count_ = count_ > kMaxCount - n ? kMaxCount : count_ + n;
     changes_++;
   }
-  files_changed();
+  waits_->wake_all();
 }
 
 }  // namespace nooks

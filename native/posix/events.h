@@ -1,11 +1,8 @@
 // eventfd and epoll: the files a POSIX driver waits on (VFIO signals its
 // interrupts through an eventfd). A wait (a read that finds nothing, a write
-// that would overflow, epoll_wait) is a kernel call that waits inside the
-// driver's crossing: it counts against the driver's time budget, as msleep,
-// lets other threads run the driver meanwhile (UnlockedWait), and ends early
-// when the domain fails.
+// that would overflow, epoll_wait) sleeps on the file's wait queue
+// (wait_queue.h): a change to another file does not wake it.
 #pragma once
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,14 +11,9 @@
 #include <sys/epoll.h>
 
 #include "fd_table.h"
+#include "wait_queue.h"
 
 namespace nooks {
-
-// A file became readable or writable: wakes every wait.
-void files_changed();
-// Waits until ready() is true (true), timeout_ms passes (-1: never) or d fails (false).
-// ready() runs with no driver memory open: it may touch kernel memory only.
-bool files_wait(Domain *d, long timeout_ms, const std::function<bool()> &ready);
 
 // An eventfd: an 8-byte counter that writes add to and reads take (all, or one under EFD_SEMAPHORE).
 class EventFd : public File {
@@ -37,8 +29,10 @@ class EventFd : public File {
   void signal(uint64_t n);
   // How many reads and writes (signals too) changed the count.
   uint64_t changes() override;
+  std::shared_ptr<WaitQueue> waits() override { return waits_; }
 
  private:
+  const std::shared_ptr<WaitQueue> waits_ = std::make_shared<WaitQueue>();
   std::mutex lock_;
   uint64_t count_;
   uint64_t changes_ = 0;
@@ -48,6 +42,8 @@ class EventFd : public File {
 // An epoll instance: the descriptors it watches and what for: level-triggered,
 // or EPOLLET (reported once per change of the count, as Linux wakes its
 // watchers on each write), EPOLLONESHOT (reported once, until EPOLL_CTL_MOD).
+// Each watch is an entry on the watched file's wait queue that wakes the
+// epoll's own (what epoll_wait sleeps on), as Linux's ep_poll_callback.
 class Epoll : public File {
  public:
   Epoll() : File("anon_inode:[eventpoll]") {}
@@ -55,19 +51,33 @@ class Epoll : public File {
   long ctl(int op, int fd, const std::shared_ptr<OpenFile> &of, uint32_t events, uint64_t data);
   // At most `max` of the watched descriptors that are ready now.
   std::vector<epoll_event> ready(size_t max);
+  // epoll_wait's: woken by a change to a watched file, and by a watch added or armed again.
+  std::shared_ptr<WaitQueue> waits() override { return waits_; }
   FileStat fstat() override { return {0600, 0}; }
   static constexpr FileKind kKind = FileKind::epoll;
   FileKind kind() const override { return kKind; }
 
  private:
+  // On the watched file's queue while the watch lasts: a change wakes the epoll's waits.
+  class Watch : public WaitEntry {
+   public:
+    Watch(std::shared_ptr<WaitQueue> file, std::shared_ptr<WaitQueue> epoll);
+    ~Watch();
+    void wake() override { epoll_->wake_all(); }
+
+   private:
+    const std::shared_ptr<WaitQueue> file_, epoll_;  // the file's queue outlives the file while watched
+  };
   struct Interest {
     uint32_t events;
     uint64_t data;
     std::weak_ptr<OpenFile> file;  // a descriptor closed is no longer watched
+    std::unique_ptr<Watch> watch;
     uint64_t reported_at = kNever;  // EPOLLET: the file's changes() when last reported
     bool spent = false;             // EPOLLONESHOT: reported, disabled until EPOLL_CTL_MOD
   };
   static constexpr uint64_t kNever = ~0ull;
+  const std::shared_ptr<WaitQueue> waits_ = std::make_shared<WaitQueue>();
   std::mutex lock_;
   std::map<int, Interest> interests_;
 };

@@ -16,6 +16,8 @@
 
 namespace nooks {
 
+class WaitQueue;
+
 struct FileStat {
   uint32_t mode;  // S_IF* | permission bits
   uint64_t size;
@@ -35,6 +37,8 @@ class File {
   virtual int poll_events() { return -EPERM; }
   // How often what poll_events reports changed: an edge-triggered watch reports each new one.
   virtual uint64_t changes() { return 0; }
+  // The queue a change of what poll_events reports wakes (wait_queue.h); null: it never changes.
+  virtual std::shared_ptr<WaitQueue> waits() { return nullptr; }
   // `arg` comes unchecked: a kind whose requests take a pointer checks it
   // (check_ioctl_arg, native/posix/vfio.h) before use.
   virtual long ioctl(Domain *, unsigned long, unsigned long) { return -ENOTTY; }

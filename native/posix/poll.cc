@@ -32,10 +32,14 @@ extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout) {
   Domain *d = calling_domain();
   std::vector<pollfd> want(nfds);
   std::vector<std::shared_ptr<OpenFile>> files(nfds);
+  std::vector<std::shared_ptr<WaitQueue>> queues;
   if (nfds) memcpy(want.data(), fds, nfds * sizeof(pollfd));  // the wait reads kernel memory only
-  for (size_t i = 0; i < nfds; i++) files[i] = want[i].fd >= 0 ? fd_get(d, want[i].fd) : nullptr;
+  for (size_t i = 0; i < nfds; i++) {
+    files[i] = want[i].fd >= 0 ? fd_get(d, want[i].fd) : nullptr;
+    if (files[i]) queues.push_back(files[i]->file->waits());
+  }
   int ready = 0;
-  files_wait(d, timeout, [&] {
+  files_wait(d, timeout, queues, [&] {
     ready = 0;
     for (size_t i = 0; i < nfds; i++) ready += (want[i].revents = revents(files[i], want[i])) != 0;
     return ready > 0;

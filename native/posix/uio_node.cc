@@ -6,6 +6,7 @@
 #include "uio_node.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
 
 #include <atomic>
 #include <cstring>
@@ -14,7 +15,7 @@
 
 #include "../dev/bus.h"
 #include "../kapi/subsystems.h"
-#include "events.h"
+#include "wait_queue.h"
 
 namespace nooks {
 
@@ -38,7 +39,7 @@ class UioLine {
       count_++;
       masked_ = true;
     }
-    files_changed();
+    waits_->wake_all();
   }
   void set_masked(bool masked) {
     {
@@ -49,12 +50,14 @@ class UioLine {
       count_++;
       masked_ = true;
     }
-    files_changed();
+    waits_->wake_all();
   }
   uint32_t count() {
     std::lock_guard<std::mutex> g(lock_);
     return count_;
   }
+  // Woken by each interrupt counted: the waits of every open of the node.
+  const std::shared_ptr<WaitQueue> &waits() const { return waits_; }
 
   // An open of the node of `line`: its line, shared with the node's other opens; null when VFIO signals the line.
   static std::shared_ptr<UioLine> open(unsigned line) {
@@ -90,6 +93,7 @@ class UioLine {
   static Registry &registry;
 
   const unsigned line_;
+  const std::shared_ptr<WaitQueue> waits_ = std::make_shared<WaitQueue>();
   int opens_ = 0;  // under registry.lock
   std::mutex lock_;
   uint32_t count_ = 0;
@@ -106,7 +110,7 @@ class UioNode : public File {
     if (n != sizeof(int32_t)) return -EINVAL;
     uint32_t count = 0;
     auto fresh = [&] { return (count = line_->count()) != seen_.load(); };
-    if (!fresh() && ((flags & O_NONBLOCK) || !files_wait(d, -1, fresh))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+    if (!fresh() && ((flags & O_NONBLOCK) || !files_wait(d, -1, {line_->waits()}, fresh))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
     seen_ = count;
     memcpy(buf, &count, sizeof count);
     return sizeof count;
@@ -120,6 +124,7 @@ class UioNode : public File {
   }
   int poll_events() override { return line_->count() != seen_.load() ? (int)EPOLLIN : 0; }
   uint64_t changes() override { return line_->count(); }
+  std::shared_ptr<WaitQueue> waits() override { return line_->waits(); }
   FileStat fstat() override { return {S_IFCHR | 0600, 0}; }
 
  private:
