@@ -12,6 +12,7 @@
 #include <nooks/batch.h>
 
 #include "../kapi/log.h"
+#include "../posix/fd_table.h"
 #include "../xpc/xpc.h"
 
 namespace nooks {
@@ -72,6 +73,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
   d->time_budget_ms = budget_ms;
   d->mem_limit = mem_limit;
   try {
+    posix_files_renew(d);
     g_backend.domain_setup(d);
     bool shared = shared_domains();
     size_t dma_size = dma_bytes ? dma_bytes : std::min(mem_limit, kDmaDefault), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);

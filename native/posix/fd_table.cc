@@ -9,7 +9,6 @@ namespace nooks {
 namespace {
 
 constexpr int kMaxFds = 1024;
-std::mutex make_lock;  // Domain::posix is made once
 
 // Recovery (or unload): the descriptor goes; its file when nothing else refers to it.
 void release_fd(Domain *d, const Object &o) {
@@ -28,11 +27,9 @@ ObjectRelease fd_release(ObjectType::file, release_fd);
 
 }  // namespace
 
-PosixFiles &posix_files(Domain *d) {
-  std::lock_guard<std::mutex> g(make_lock);
-  if (!d->posix) d->posix = std::make_shared<PosixFiles>();
-  return *d->posix;
-}
+PosixFiles &posix_files(Domain *d) { return *d->posix; }
+
+void posix_files_renew(Domain *d) { d->posix = std::make_shared<PosixFiles>(); }
 
 int fd_install(Domain *d, std::shared_ptr<File> f, int flags) {
   PosixFiles &p = posix_files(d);

@@ -36,8 +36,11 @@ struct PosixFiles {
   std::map<std::string, std::shared_ptr<File>> hugetlbfs;  // by path: /mnt/huge/x, /dev/hugepages/x
 };
 
-// d's table, made at first use.
+// d's tables (found without a lock: made with the domain).
 PosixFiles &posix_files(Domain *d);
+// Empty tables for d: when the domain is made, and at recovery once its
+// objects are released (no thread of the driver runs then).
+void posix_files_renew(Domain *d);
 // The lowest free descriptor (from 3: 0-2 are the standard streams) for f; -EMFILE when all are used.
 int fd_install(Domain *d, std::shared_ptr<File> f, int flags);
 // The open file behind fd, or null.

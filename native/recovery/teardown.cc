@@ -7,6 +7,7 @@
 #include "../dev/bus.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../posix/fd_table.h"
 #include "../trap/trap.h"
 #include "recovery.h"
 
@@ -78,7 +79,7 @@ void recovery_tear_down_locked(Domain *d) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   recovery_release_objects(d);
-  d->posix.reset();  // the POSIX personality's tables (hugetlbfs names too) go with its objects
+  posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);
     d->heap.reset();
