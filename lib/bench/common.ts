@@ -108,6 +108,12 @@ export function cpuModel(): string {
   return m ? m[1].trim() : 'unknown';
 }
 
+/** The middle value; of an even count, the upper of the two middle ones (an actual run, not a mean). */
+export function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 export function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
