@@ -28,7 +28,7 @@ import type { Isolation, Kernel } from '../kernel.js';
 import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
 import { breakdown, readCounters, type Breakdown } from './breakdown.js';
-import { defaultModes, eachMode, median, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { defaultModes, eachMode, median, medianBy, round, type ModeStep, type ModeUnsupported } from './common.js';
 import { childProcesses } from './usage.js';
 
 export const classSuites = ['net', 'block', 'sound', 'serial', 'pci'] as const;
@@ -157,13 +157,12 @@ function summary(rounds: (Measured | ModeUnsupported)[][], i: number, unit: stri
     const none = modes.find((x): x is Measured => x.isolation === 'none' && x.supported)?.run;
     return { ...run, relative: none && none.throughput > 0 ? round(run.throughput / none.throughput, 3) : null };
   });
-  const byThroughput = [...runs].sort((a, b) => a.throughput - b.throughput);
   const ratios = runs.flatMap((r) => (r.relative === null ? [] : [r.relative]));
   return {
     isolation: first.isolation,
     supported: true,
     unit,
-    ...byThroughput[Math.floor(runs.length / 2)],
+    ...medianBy(runs, (r) => r.throughput),
     relative: ratios.length === runs.length ? round(median(ratios), 3) : null,
     runs,
   };

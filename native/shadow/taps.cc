@@ -17,7 +17,8 @@ void bump(const Domain *d, int tap, Counter c, uint64_t n = 1) {
 }
 
 // One crossing carried the batch: each operation in it counts it once
-// (calls / crossings of a tap is then the batching it achieved).
+// (calls / crossings of a tap is then the batching it achieved). A batch
+// that crossed holds at most NOOKS_BATCH_MAX calls (xpc_call_batch refuses more).
 void count_batch_crossing(const Domain *d, const std::vector<OpCall> &calls) {
   int seen[NOOKS_BATCH_MAX];
   size_t n = 0;
