@@ -175,7 +175,8 @@ function printWorkload(ctx: Context, r: WorkloadResult): void {
       perUnit(b.cpuUsPerUnit)]),
     ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   )) ctx.print(line);
-  if (measured.some((m) => m.breakdown.kernelCallsPerUnit === null)) ctx.print("n/a: under 'none' a driver's kernel calls go straight to the kernel, uncounted");
+  if (measured.some((m) => m.breakdown.kernelCallsPerUnit === null)) ctx.print("kernel calls n/a: under 'none' a driver's kernel calls go straight to the kernel, uncounted");
+  if (measured.some((m) => m.breakdown.unitsPerRequestCrossing === null)) ctx.print(`${one}s/request crossing n/a: no request operation of the class crossed`);
   for (const m of measured) {
     const top = Object.entries(m.breakdown.kernelCallsPerUnitByName).slice(0, 6);
     if (top.length) ctx.print(`kernel calls per ${one}, ${m.isolation}: ${top.map(([name, n]) => `${name} ${fig(n)}`).join(', ')}`);
