@@ -40,6 +40,8 @@ export interface NativeDomain {
   threads: number;
   /** Entries into the domain so far (host -> driver crossings, nested ones included), on threads that still exist. */
   crossings: number;
+  /** Runs of its interrupt handlers so far (each one of the crossings). */
+  interrupts: number;
 }
 
 
@@ -67,6 +69,11 @@ export interface NativeTap {
   faults: number;
   /** calls that did not cross: the driver was down (failed, restarting), its shadow answered */
   held: number;
+  /**
+   * to-driver: crossings that carried its calls (deferred calls batched into one crossing count it once:
+   * calls / crossings is the batching achieved); to-kernel: equal to calls (each kernel call is an upcall of its own)
+   */
+  crossings: number;
 }
 
 /** A device on the kernel's PCI bus. */

@@ -398,6 +398,7 @@ Napi::Value Domains(const Napi::CallbackInfo &info) {
     o.Set("timeBudgetMs", (double)d->time_budget_ms);
     o.Set("objects", (double)d->objects.count());
     o.Set("recoveries", (double)d->recoveries);
+    o.Set("interrupts", (double)d->interrupts.load());
     {
       std::lock_guard<std::mutex> tg(d->threads_lock);
       o.Set("threads", (double)d->threads.size());
@@ -437,6 +438,7 @@ Napi::Value Taps(const Napi::CallbackInfo &info) {
     x.Set("calls", (double)t.calls);
     x.Set("faults", (double)t.faults);
     x.Set("held", (double)t.held);
+    x.Set("crossings", (double)t.crossings);
     a.Set(a.Length(), x);
   }
   return a;

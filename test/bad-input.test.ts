@@ -58,6 +58,7 @@ describe('the command line', () => {
       [['bench', 'xpc', '--runs', '-3'], '--runs must be a positive integer, got "-3"'],
       [['bench', 'xpc', '--iters', '-1'], '--iters must be a positive integer, got "-1"'],
       [['bench', 'block', '--seconds', '-.5'], '--seconds must be a positive number, got "-.5"'],
+      [['bench', 'block', '--runs', '0'], '--runs must be a positive integer, got "0"'],
       [['inject', 'blk', '--seed', '-5'], '--seed must be a non-negative integer, got "-5"'],
       [['recover', 'crashy', '--times', '-1'], '--times must be a positive integer, got "-1"'],
       [['run', 'crashy', 'add', '1', '2', '--time-budget', '-1'], '--time-budget must be a positive integer, got "-1"'],

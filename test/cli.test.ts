@@ -321,6 +321,45 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     if (!Kernel.pkuSupported()) expect(d.modes.find((m) => m.isolation === 'pkey')).toEqual({ isolation: 'pkey', supported: false, reason: Kernel.pkeyUnusableReason() });
   });
 
+  it('bench block --json --seconds 0.2 --runs 3: each mode\'s median run of three rounds, every run kept, and where each op\'s cost went', async () => {
+    const r = await nooks(['bench', 'block', '--json', '--seconds', '0.2', '--runs', '3'], 60_000);
+    expectExit(r, 0);
+    const d = json<{ workload: string; seconds: number; runs: number; modes: Record<string, any>[] }>(r);
+    expect(d).toMatchObject({ workload: 'block-random-4k', seconds: 0.2, runs: 3 });
+    const measured = d.modes.filter((m) => m.supported);
+    expect(measured.map((m) => m.isolation)).toEqual(['none', ...(Kernel.pkuSupported() ? ['pkey'] : []), 'mprotect', 'process']);
+    const figures = ({ throughput, crossingsPerSec, cpuSeconds, breakdown }: Record<string, unknown>) => ({ throughput, crossingsPerSec, cpuSeconds, breakdown });
+    const middle = <T>(v: T[], by: (x: T) => number): T => [...v].sort((a, b) => by(a) - by(b))[1];
+    for (const m of measured) {
+      const runs: Record<string, any>[] = m.runs;
+      expect(runs, m.isolation).toHaveLength(3);
+      // the median run by throughput; relative: the median of the rounds' own ratios to none
+      expect(figures(m), m.isolation).toEqual(figures(middle(runs, (x) => x.throughput)));
+      expect(m.relative, m.isolation).toBe(middle(runs, (x) => x.relative).relative);
+      for (const run of runs) {
+        const b = run.breakdown;
+        expect(run.throughput, m.isolation).toBeGreaterThan(0);
+        expect(b.crossingsPerUnit, m.isolation).toBeGreaterThan(0);
+        expect(b.requestCallsPerUnit, m.isolation).toBeGreaterThanOrEqual(0.99); // a 4 KiB op is one request, submitted at least once
+        expect(b.unitsPerRequestCrossing, m.isolation).toBeGreaterThanOrEqual(1);
+        expect(b.unitsPerRequestCrossing, m.isolation).toBeLessThanOrEqual(64); // one batch page's worth at most
+        expect(b.interruptsPerUnit, m.isolation).toBeGreaterThan(0); // the disk completes through its interrupt
+        expect(b.cpuUsPerUnit, m.isolation).toBeGreaterThan(0);
+        for (const k of ['voluntarySwitchesPerUnit', 'involuntarySwitchesPerUnit']) expect(b[k], `${m.isolation} ${k}`).toBeGreaterThanOrEqual(0);
+        if (m.isolation === 'none') {
+          expect(b.kernelCallsPerUnit).toBeNull(); // its kernel calls skip the counting wrappers
+          expect(b.kernelCallsPerUnitByName).toEqual({});
+        } else {
+          expect(b.kernelCallsPerUnitByName.blk_complete, m.isolation).toBeCloseTo(1, 1); // each request completed once
+          expect(b.kernelCallsPerUnit, m.isolation).toBeGreaterThan(b.kernelCallsPerUnitByName.blk_complete);
+        }
+        if (m.isolation === 'mprotect') expect(b.mprotectCallsPerUnit).toBeGreaterThanOrEqual(2 * b.kernelCallsPerUnit * 0.95); // a pair per kernel call
+        else expect(b.mprotectCallsPerUnit, m.isolation).toBeNull();
+      }
+    }
+    for (const run of measured[0].runs) expect(run.relative).toBe(1);
+  });
+
   it('app: lists the applications; runs one with its own options; a bad option exits 2 with the usage', async () => {
     const list = json<{ name: string; class: string; usage: string }[]>(await nooks(['app', '--json']));
     expect(list.map((a) => a.name).sort()).toEqual(['db', 'echo', 'net-peer', 'net-transfer', 'player', 'recorder']);

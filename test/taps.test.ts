@@ -45,6 +45,25 @@ describe('taps on the crossings between a class and its driver', () => {
     expect(tap(drv, 'kapi', 'blk_complete')?.calls).toBe(41);
   });
 
+  it('block: a batch of requests is one crossing of the submit tap; the domain counts its interrupt handler\'s runs', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-taps-'));
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy });
+    kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 4 << 20 });
+    const drv = await kernel.load('blk');
+    const disk = openBlock(kernel, 'blk0');
+    const interrupts = () => kernel!.domains().find((d) => d.id === drv.id)!.interrupts;
+    await disk.write(0, Buffer.alloc(4096, 1));
+    expect(tap(drv, 'blk_disk_ops', 'submit')).toMatchObject({ calls: 1, crossings: 1 });
+    const before = interrupts();
+    expect(before).toBeGreaterThanOrEqual(1); // the disk completed the write through its interrupt
+    // the disk is idle: its 32 request slots are free, and the 32 submits go in one crossing (deferred calls)
+    await disk.submitAll(Array.from({ length: 32 }, (_, i) => ({ op: 'write' as const, offset: i * 4096, data: Buffer.alloc(4096, i) })));
+    expect(tap(drv, 'blk_disk_ops', 'submit')).toMatchObject({ calls: 33, crossings: 2 });
+    expect(interrupts() - before).toBeGreaterThanOrEqual(1);
+    expect(interrupts() - before).toBeLessThanOrEqual(32); // completions coalesce: at most one run per request
+    expect(tap(drv, 'kapi', 'blk_complete')).toMatchObject({ calls: 33, crossings: 33 }); // each kernel call is an upcall of its own
+  });
+
   it('net: open, configuration, queries and frames each pass their own operation\'s tap, with its shadow role', async () => {
     peer = createSocket('udp4');
     const atPeer: Buffer[] = [];

@@ -2,11 +2,14 @@
 // workload per class, run for a fixed time in each isolation mode in turn
 // (none, pkey, mprotect, process), each mode in a kernel of its own with the class's
 // emulated device and driver (`bench pci`: the net workload on a real PCI
-// NIC, through UIO or VFIO). Per mode: the throughput of what actually
-// completed, the rate of crossings into the driver's domain and the CPU time
-// of the whole process (every thread: JavaScript, the device models, the
-// kernel's workers and interrupt threads): the shape of Table 4 in the Nooks
-// paper. This module measures; the command formats.
+// NIC, through UIO or VFIO); with several runs, in rounds of every mode in
+// turn, so that drift over the invocation hits every mode alike. Per mode:
+// the throughput of what actually completed, the rate of crossings into the
+// driver's domain and the CPU time of the whole process (every thread:
+// JavaScript, the device models, the kernel's workers and interrupt threads;
+// and the driver's host process under 'process'): the shape of Table 4 in
+// the Nooks paper; and where each unit's cost goes (breakdown.ts). This
+// module measures; the command formats.
 //
 // Data goes through the classes' batched APIs, never a frame or a block per
 // crossing into JavaScript: net send() takes 256 frames a call (the libc-style
@@ -24,7 +27,9 @@ import { openPcm } from '../classes/sound.js';
 import type { Isolation, Kernel } from '../kernel.js';
 import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
-import { defaultModes, eachMode, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { breakdown, readCounters, type Breakdown } from './breakdown.js';
+import { defaultModes, eachMode, median, medianBy, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { childProcesses } from './usage.js';
 
 export const classSuites = ['net', 'block', 'sound', 'serial', 'pci'] as const;
 export type ClassSuite = (typeof classSuites)[number];
@@ -32,6 +37,8 @@ export type ClassSuite = (typeof classSuites)[number];
 export interface ClassBenchOptions {
   /** Measuring time per mode and workload, in seconds (default 2), after a 0.25 s warm-up. */
   seconds?: number;
+  /** Rounds, each of every mode in turn (default 1); per mode the median run is reported. */
+  runs?: number;
   /** The modes to measure, in order (default: none, pkey, mprotect, process). */
   modes?: readonly Isolation[];
   /** Called before each step, for progress lines. */
@@ -49,21 +56,30 @@ export interface ClassBenchStep {
   what: ModeStep['what'] | 'measure';
 }
 
-export interface ClassModeResult {
-  isolation: Isolation;
-  supported: true;
+/** One run of one mode. */
+export interface ClassRun {
   /** Units completed per second over the measuring time. */
   throughput: number;
-  unit: string;
   /** Host -> driver entries into the driver's domain per second (all threads). */
   crossingsPerSec: number;
   /**
-   * CPU time of the whole process (user + system, all threads) over the
-   * measuring time, scaled to exactly `seconds` of it (the window may end late).
+   * CPU time of the whole process (user + system, all threads; under
+   * 'process' its driver's host process too) over the measuring time,
+   * scaled to exactly `seconds` of it (the window may end late).
    */
   cpuSeconds: number;
-  /** throughput / the `none` throughput of the same run; null without one. */
+  /** throughput / the `none` throughput of the same round; null without one. */
   relative: number | null;
+  /** Where each unit's cost went. */
+  breakdown: Breakdown;
+}
+
+/** A mode's median run (by throughput), its relative the median of the rounds' ratios, and every run in round order. */
+export interface ClassModeResult extends ClassRun {
+  isolation: Isolation;
+  supported: true;
+  unit: string;
+  runs: ClassRun[];
 }
 
 export interface WorkloadResult {
@@ -72,7 +88,16 @@ export interface WorkloadResult {
   note: string;
   /** Measuring time per mode. */
   seconds: number;
+  /** Rounds of every mode in turn. */
+  runs: number;
   modes: (ClassModeResult | ModeUnsupported)[];
+}
+
+/** A mode's run as measured: its relative is known once the round's none throughput is. */
+interface Measured {
+  isolation: Isolation;
+  supported: true;
+  run: Omit<ClassRun, 'relative'>;
 }
 
 /** A load running on a booted kernel. */
@@ -105,20 +130,17 @@ export function classWorkloads(suite: ClassSuite): string[] {
 export async function benchClass(suite: ClassSuite, options: ClassBenchOptions = {}): Promise<WorkloadResult[]> {
   const seconds = options.seconds ?? 2;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`seconds must be a positive number, got ${seconds}`);
+  const runs = options.runs ?? 1;
+  if (!Number.isSafeInteger(runs) || runs <= 0) throw new RangeError(`runs must be a positive integer, got ${runs}`);
   const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-'));
   try {
     const results: WorkloadResult[] = [];
     for (const w of suite === 'pci' ? [pciNetSend(options.pci)] : workloads[suite]) {
       const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
-      const modes = await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported);
-      const none = modes.find((m) => m.isolation === 'none' && m.supported);
-      const base = none?.supported ? none.throughput : 0;
-      results.push({
-        workload: w.name,
-        note: w.note,
-        seconds,
-        modes: modes.map((m) => (m.supported ? { ...m, relative: base > 0 ? round(m.throughput / base, 3) : null } : m)),
-      });
+      const rounds: (Measured | ModeUnsupported)[][] = [];
+      for (let r = 0; r < runs; r++)
+        rounds.push(await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported));
+      results.push({ workload: w.name, note: w.note, seconds, runs, modes: rounds[0].map((_, i) => summary(rounds, i, w.unit)) });
     }
     return results;
   } finally {
@@ -126,36 +148,51 @@ export async function benchClass(suite: ClassSuite, options: ClassBenchOptions =
   }
 }
 
-async function measure(kernel: Kernel, w: Workload, seconds: number, dir: string,
-  step: (s: Omit<ClassBenchStep, 'workload'>) => void): Promise<ClassModeResult> {
-  const crossings = (): number => {
-    const d = kernel.domains().find((x) => x.name === w.driver);
-    if (!d) throw new Error(`${w.name}: no domain for driver ${w.driver}`);
-    return d.crossings;
+/** Mode `i` over the rounds: its median run, the median of its ratios to none, every run. */
+function summary(rounds: (Measured | ModeUnsupported)[][], i: number, unit: string): ClassModeResult | ModeUnsupported {
+  const first = rounds[0][i];
+  if (!first.supported) return first; // unsupported in every round: the reason is the machine's or the workload's
+  const runs = rounds.map((modes): ClassRun => {
+    const { run } = modes[i] as Measured;
+    const none = modes.find((x): x is Measured => x.isolation === 'none' && x.supported)?.run;
+    return { ...run, relative: none && none.throughput > 0 ? round(run.throughput / none.throughput, 3) : null };
+  });
+  const ratios = runs.flatMap((r) => (r.relative === null ? [] : [r.relative]));
+  return {
+    isolation: first.isolation,
+    supported: true,
+    unit,
+    ...medianBy(runs, (r) => r.throughput),
+    relative: ratios.length === runs.length ? round(median(ratios), 3) : null,
+    runs,
   };
+}
+
+async function measure(kernel: Kernel, w: Workload, seconds: number, dir: string,
+  step: (s: Omit<ClassBenchStep, 'workload'>) => void): Promise<Measured> {
   const load = await w.start(kernel, dir);
   try {
     step({ isolation: kernel.isolation, what: 'measure' });
     await sleep(WARMUP_MS);
-    // done() may cross (net: the driver's statistics): read before the crossings at the start, after them at the end
+    const hosts = childProcesses(); // the driver's host process under 'process', started with the driver
+    // done() may cross (net: the driver's statistics): read before the counters at the start, after them at the end
     const done0 = load.done();
-    const x0 = crossings();
-    const cpu0 = process.cpuUsage();
+    const c0 = readCounters(kernel, w.driver, hosts);
     const t0 = process.hrtime.bigint();
     await sleep(seconds * 1000);
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = process.cpuUsage(cpu0);
-    const x1 = crossings();
+    const c1 = readCounters(kernel, w.driver, hosts);
     const done1 = load.done();
     return {
       isolation: kernel.isolation,
       supported: true,
-      throughput: round((done1 - done0) / elapsed),
-      unit: w.unit,
-      crossingsPerSec: round((x1 - x0) / elapsed),
-      // per `seconds` of run: a busy event loop may end the window late, and the modes must compare
-      cpuSeconds: round(((cpu.user + cpu.system) / 1e6) * (seconds / elapsed), 3),
-      relative: null, // set once the none figure is known
+      run: {
+        throughput: round((done1 - done0) / elapsed),
+        crossingsPerSec: round((c1.crossings - c0.crossings) / elapsed),
+        // per `seconds` of run: a busy event loop may end the window late, and the modes must compare
+        cpuSeconds: round(((c1.usage.cpuUs - c0.usage.cpuUs) / 1e6) * (seconds / elapsed), 3),
+        breakdown: breakdown(c0, c1, done1 - done0, kernel.isolation),
+      },
     };
   } finally {
     await load.stop();

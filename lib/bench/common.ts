@@ -108,6 +108,15 @@ export function cpuModel(): string {
   return m ? m[1].trim() : 'unknown';
 }
 
+/** The middle element by `key`; of an even count, the upper of the two middle ones (an actual run, not a mean). */
+export function medianBy<T>(v: readonly T[], key: (x: T) => number): T {
+  return [...v].sort((a, b) => key(a) - key(b))[Math.floor(v.length / 2)];
+}
+
+export function median(v: readonly number[]): number {
+  return medianBy(v, (x) => x);
+}
+
 export function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;

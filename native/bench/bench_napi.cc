@@ -1,6 +1,7 @@
 // The addon's benchmark functions (lib/wrappers/addon/bench.ts): the
 // crossing costs of `nooks bench xpc` and the threads of `nooks bench scale`,
-// measured by the C++ loops of bench.cc and scale.cc.
+// measured by the C++ loops of bench.cc and scale.cc, and the count of
+// mprotect calls that the class benchmarks divide by their operations.
 #include <napi.h>
 
 #include <string>
@@ -90,6 +91,9 @@ Napi::Value BenchScale(const Napi::CallbackInfo &info) {
   o.Set("seconds", r.seconds);
   return o;
 }
+
+// mprotectCalls(): the mprotect calls made so far, by every thread (isolation 'mprotect'; 0 in the others).
+Napi::Value MprotectCalls(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)mprotect_calls()); }
 
 }  // namespace
 

@@ -52,6 +52,7 @@ void irq_loop(unsigned irq) {
     XpcCall c{(const void *)l.handler, {irq, (uint64_t)l.dev_id}, 0};
     g.unlock();
     Fault f;
+    if (d) d->interrupts.fetch_add(1, std::memory_order_relaxed);
     if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
     g.lock();
     if (l.ack) {

@@ -1,17 +1,32 @@
 #include "taps.h"
 
+#include <algorithm>
+
 #include "../kapi/checks.h"
 #include "taps.inc"
 
 namespace nooks {
 namespace {
 
-enum Counter { kCalls, kFaults, kHeld, kCounters };
+enum Counter { kCalls, kFaults, kHeld, kCrossings, kCounters };
 // Per domain slot; a slot's counters restart when a domain takes it.
 std::atomic<uint64_t> g_counts[kMaxDomains][kTapCount][kCounters];
 
 void bump(const Domain *d, int tap, Counter c, uint64_t n = 1) {
   g_counts[d->id][tap][c].fetch_add(n, std::memory_order_relaxed);
+}
+
+// One crossing carried the batch: each operation in it counts it once
+// (calls / crossings of a tap is then the batching it achieved). A batch
+// that crossed holds at most NOOKS_BATCH_MAX calls (xpc_call_batch refuses more).
+void count_batch_crossing(const Domain *d, const std::vector<OpCall> &calls) {
+  int seen[NOOKS_BATCH_MAX];
+  size_t n = 0;
+  for (const OpCall &c : calls) {
+    if (std::find(seen, seen + n, c.tap) != seen + n) continue;
+    seen[n++] = c.tap;
+    bump(d, c.tap, kCrossings);
+  }
 }
 
 }  // namespace
@@ -29,6 +44,7 @@ EnterResult op_cross(Domain *d, const OpCall &c, Fault *f, uint64_t *ret) {
   XpcCall x{c.fn, {c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]}, 0};
   EnterResult r = xpc_call(d, &x, f);
   if (r == EnterResult::ok && ret) *ret = x.ret;
+  if (r != EnterResult::unavailable) bump(d, c.tap, kCrossings);
   if (r != EnterResult::ok) bump(d, c.tap, r == EnterResult::fault ? kFaults : kHeld);
   return r;
 }
@@ -44,6 +60,8 @@ BatchResult op_cross_batch(Domain *d, const std::vector<OpCall> &calls) {
   if (r.result == EnterResult::fault && r.rets.size() < calls.size()) bump(d, calls[r.rets.size()].tap, kFaults);
   if (r.result == EnterResult::unavailable)
     for (const OpCall &c : calls) bump(d, c.tap, kHeld);
+  else
+    count_batch_crossing(d, calls);
   return r;
 }
 
@@ -61,7 +79,10 @@ const char *tap_name(int tap) { return kTaps[tap].name; }
 std::vector<TapCount> taps_of(const Domain *d) {
   std::vector<TapCount> v;
   for (int i = 0; i < kTapCount; i++) {
-    TapCount t{&kTaps[i], g_counts[d->id][i][kCalls].load(), g_counts[d->id][i][kFaults].load(), g_counts[d->id][i][kHeld].load()};
+    const auto &n = g_counts[d->id][i];
+    // a kernel call is always an upcall of its own, so only the operations count their crossings
+    uint64_t calls = n[kCalls].load(), crossings = kTaps[i].direction == TapDirection::to_kernel ? calls : n[kCrossings].load();
+    TapCount t{&kTaps[i], calls, n[kFaults].load(), n[kHeld].load(), crossings};
     if (t.calls || t.faults || t.held) v.push_back(t);
   }
   return v;

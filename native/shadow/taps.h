@@ -62,6 +62,7 @@ const char *tap_name(int tap);
 struct TapCount {
   const TapInfo *info;
   uint64_t calls, faults, held;
+  uint64_t crossings;  // that carried its calls: a batch of several is one
 };
 // The taps of d that saw a call, in description order.
 std::vector<TapCount> taps_of(const Domain *d);

@@ -1,7 +1,7 @@
 // `nooks bench xpc|scale|net|block|sound|serial|pci`: formats what lib/bench/
 // measures (xpc.ts: crossing costs; scale.ts: crossings with 1 to 16 threads;
 // classes.ts: a workload per device class, and the net one on a real PCI NIC).
-import { benchClass, classSuites, classWorkloads, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
+import { benchClass, classSuites, classWorkloads, type ClassModeResult, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
 import { cpuModel, defaultModes } from '../../bench/common.js';
 import { benchScale, threadCounts, type ScaleBenchResult } from '../../bench/scale.js';
 import { benchXpc, domainCounts, type DomainsRoundTrip, type XpcBenchResult } from '../../bench/xpc.js';
@@ -126,20 +126,21 @@ function printScale(ctx: Context, r: ScaleBenchResult): void {
 
 /** `bench net|block|sound|serial`: with --json, one object per workload (an array when a suite has several: net has two). */
 async function classes(ctx: Context, suite: ClassSuite): Promise<number> {
-  for (const f of ['runs', 'iters'] as const)
-    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench xpc; bench ${suite} takes --seconds`);
+  if (ctx.flags.iters !== undefined) throw new UsageError(`--iters is an option of bench xpc; bench ${suite} takes --seconds and --runs`);
   const seconds = secondsFlag(ctx, 2);
-  // two steps per mode and workload (boot, measure); a skipped mode counts its two at once
-  const total = classWorkloads(suite).length * defaultModes.length * 2;
+  const runs = intFlag(ctx, 'runs', 1);
+  // two steps per mode, workload and run (boot, measure); a skipped mode counts its two at once
+  const total = classWorkloads(suite).length * defaultModes.length * 2 * runs;
   const progress = new Progress({ total, label: `bench ${suite}`, json: ctx.flags.json });
-  const results = await benchClass(suite, { seconds, policy: policyOf(ctx), pci: pciOf(ctx, suite), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
+  const results = await benchClass(suite, { seconds, runs, policy: policyOf(ctx), pci: pciOf(ctx, suite), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
   progress.tick(Infinity);
   progress.finish();
   if (ctx.flags.json) {
     ctx.print(toJson(results.length === 1 ? results[0] : results));
     return 0;
   }
-  ctx.print(`cpu: ${cpuModel()}; ${seconds} s per mode after a 0.25 s warm-up`);
+  ctx.print(`cpu: ${cpuModel()}; ${seconds} s per mode after a 0.25 s warm-up` +
+    (runs > 1 ? `; ${runs} rounds of every mode in turn: the median run, relative the median of the rounds' ratios` : ''));
   for (const r of results) printWorkload(ctx, r);
   return 0;
 }
@@ -148,18 +149,39 @@ function printWorkload(ctx: Context, r: WorkloadResult): void {
   ctx.print('');
   ctx.print(r.workload);
   const unit = r.modes.find((m) => m.supported)?.unit ?? 'throughput';
+  const measured = r.modes.filter((m): m is ClassModeResult => m.supported);
+  const each = r.runs > 1 ? ['each run'] : [];
   const rows = r.modes.map((m) =>
     m.supported
       ? [m.isolation, fig(m.throughput), m.relative === null ? '' : m.relative.toFixed(2), fig(m.crossingsPerSec),
-        m.cpuSeconds.toFixed(2), fig((m.cpuSeconds / r.seconds) * 100)]
-      : [m.isolation, 'unsupported', '', '', '', ''],
+        m.cpuSeconds.toFixed(2), fig((m.cpuSeconds / r.seconds) * 100), ...(r.runs > 1 ? [m.runs.map((x) => fig(x.throughput)).join(' ')] : [])]
+      : [m.isolation, 'unsupported', '', '', '', '', ...each.map(() => '')],
   );
   for (const line of table(
-    ['isolation', unit, 'relative', 'crossings/s', 'CPU s', 'CPU % of a core'],
+    ['isolation', unit, 'relative', 'crossings/s', 'CPU s', 'CPU % of a core', ...each],
     rows,
-    ['left', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'right', 'right', 'right', 'right', 'right', ...each.map(() => 'left' as const)],
   )) ctx.print(line);
   for (const m of r.modes) if (!m.supported) ctx.print(`${m.isolation}: not measured: ${m.reason}`);
+  // "ops/s" -> "op": what the figures below are per
+  const one = unit.replace(/\/s$/, '').replace(/s$/, '');
+  ctx.print(`per ${one}: crossings into the driver, its request calls, ${one}s per request crossing (batching), kernel calls, interrupts,`);
+  ctx.print('voluntary and involuntary context switches, CPU µs');
+  const perUnit = (x: number | null) => (x === null ? 'n/a' : fig(x));
+  for (const line of table(
+    ['isolation', 'crossings', 'requests', `${one}s/request crossing`, 'kernel calls', 'interrupts', 'vol. switches', 'invol. switches', 'CPU µs'],
+    measured.map(({ isolation, breakdown: b }) => [isolation, perUnit(b.crossingsPerUnit), perUnit(b.requestCallsPerUnit), perUnit(b.unitsPerRequestCrossing),
+      perUnit(b.kernelCallsPerUnit), perUnit(b.interruptsPerUnit), perUnit(b.voluntarySwitchesPerUnit), perUnit(b.involuntarySwitchesPerUnit),
+      perUnit(b.cpuUsPerUnit)]),
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  )) ctx.print(line);
+  if (measured.some((m) => m.breakdown.kernelCallsPerUnit === null)) ctx.print("kernel calls n/a: under 'none' a driver's kernel calls go straight to the kernel, uncounted");
+  if (measured.some((m) => m.breakdown.unitsPerRequestCrossing === null)) ctx.print(`${one}s/request crossing n/a: no request operation of the class crossed`);
+  for (const m of measured) {
+    const top = Object.entries(m.breakdown.kernelCallsPerUnitByName).slice(0, 6);
+    if (top.length) ctx.print(`kernel calls per ${one}, ${m.isolation}: ${top.map(([name, n]) => `${name} ${fig(n)}`).join(', ')}`);
+    if (m.breakdown.mprotectCallsPerUnit !== null) ctx.print(`mprotect calls per ${one} (page protection flipped): ${fig(m.breakdown.mprotectCallsPerUnit)}`);
+  }
   for (const line of wrap(r.note, 110)) ctx.print(line);
 }
 

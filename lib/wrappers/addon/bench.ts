@@ -1,6 +1,7 @@
 // The benchmarks' functions (native/bench/bench_napi.cc): crossing costs
 // measured by C++ loops for `nooks bench xpc` (lib/bench/xpc.ts) and
-// `nooks bench scale` (lib/bench/scale.ts).
+// `nooks bench scale` (lib/bench/scale.ts), and the mprotect calls counted
+// for the class benchmarks' breakdown (lib/bench/breakdown.ts).
 import type { NativeBench } from '../../native.js';
 import { fn, surface } from './describe.js';
 
@@ -20,5 +21,6 @@ export const bench = surface({
     benchScale: fn<(ids: number[], fns: number[], threads: number, seconds: number) => { crossings: number; seconds: number }>(
       'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
       ['array', 'array', 'number', 'number']),
+    mprotectCalls: fn<() => number>('The mprotect calls made so far, by every thread (isolation mprotect; 0 in the others): what its crossings cost in system calls.', []),
   },
 });
