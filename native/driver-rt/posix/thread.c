@@ -9,7 +9,7 @@
 #include "posix.h"
 
 #define STACK_MIN 16384			/* PTHREAD_STACK_MIN (glibc's is a sysconf call under _GNU_SOURCE) */
-#define STACK_DEFAULT (256 * 1024)	/* a domain stack (native/domain/domain.cc): the most a thread may ask */
+#define STACK_DEFAULT NOOKS_STACK_BYTES	/* a domain stack (<nooks/thread_area.h>): the most a thread may ask */
 
 struct attr {
 	int detached;
