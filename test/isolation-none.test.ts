@@ -1,5 +1,5 @@
 // Isolation 'none': the native baseline. The same driver binaries, called
-// directly on the caller's stack with no protection and no fault trapping.
+// on their domain stacks with no protection and no fault trapping.
 // Everything a well-behaved driver does must work as under the isolating modes
 // (calls, nested crossings, deferred calls, timers, work, interrupts, object
 // tracking); a driver fault is NOT contained: it kills the process as it would

@@ -182,6 +182,75 @@ long errno_per_thread(void)
 	return r;
 }
 
+/* ---- per-thread state without a kernel call: errno as failing calls set it,
+ * thread-specific values, pthread_self, a recursive mutex taken again */
+static pthread_key_t state_key;
+static pthread_mutex_t recursive = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static __attribute__((noinline)) int fail(int e)
+{
+	errno = e;
+	return -1;
+}
+
+/* n rounds of each; the rounds that went wrong (0) */
+long state_rounds(long n)
+{
+	pthread_t me = pthread_self();
+	long wrong = 0;
+
+	pthread_mutex_lock(&recursive);
+	for (long i = 0; i < n; i++) {
+		int e = (int)(i % 100) + 1;
+
+		wrong += fail(e) != -1 || errno != e;
+		wrong += pthread_setspecific(state_key, (void *)(i + 1)) || pthread_getspecific(state_key) != (void *)(i + 1);
+		wrong += !pthread_equal(pthread_self(), me);
+		wrong += pthread_mutex_lock(&recursive) || pthread_mutex_unlock(&recursive);
+	}
+	pthread_mutex_unlock(&recursive);
+	return wrong;
+}
+
+long state_key_create(void)
+{
+	return pthread_key_create(&state_key, NULL);
+}
+
+long set_state(long v)
+{
+	errno = (int)v;
+	return pthread_setspecific(state_key, (void *)v);
+}
+
+/* errno * 1000 + the key's value */
+long get_state(void)
+{
+	return errno * 1000 + (long)pthread_getspecific(state_key);
+}
+
+static void *leave_state(void *arg)
+{
+	set_state(7);
+	return arg;
+}
+
+static void *state_seen(void *arg)
+{
+	return (void *)get_state();
+}
+
+/* A thread that ended left errno and a value; the next thread sees neither (it may have the same domain stack). */
+long later_thread_state(void)
+{
+	pthread_t t;
+	void *r;
+
+	if (pthread_create(&t, NULL, leave_state, NULL) || pthread_join(t, NULL) || pthread_create(&t, NULL, state_seen, NULL) || pthread_join(t, &r))
+		return -1;
+	return (long)r;
+}
+
 /* ---- threads that never return on their own: one waits on a cond, one yields */
 static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -504,6 +573,35 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   it('errno and thread-specific values are per thread; key destructors run when a thread ends', async () => {
     const d = await kernel.load(path);
     expect(d.call('errno_per_thread')).toBe(1000 + 100 + 30 + 1);
+    d.unload();
+  });
+
+  it('errno, thread-specific values, pthread_self and a recursive mutex need no kernel call: 1000 rounds of each make none', async () => {
+    const d = await kernel.load(path);
+    expect(d.call('state_key_create')).toBe(0);
+    expect(d.call('state_rounds', 1)).toBe(0); // the thread's ids asked once
+    const counts = () => new Map(d.taps().filter((t) => t.direction === 'to-kernel').map((t) => [t.name, t.calls]));
+    const before = counts();
+    expect(d.call('state_rounds', 1000)).toBe(0);
+    const made = [...counts()].filter(([name, calls]) => calls !== (before.get(name) ?? 0)).map(([name, calls]) => [name, calls - (before.get(name) ?? 0)]);
+    // under 'none' kernel calls are not counted (they are plain calls)
+    expect(made).toEqual(contained ? [['mutex_lock', 1], ['mutex_unlock', 1]] : []); // the rounds' recursive mutex, taken first and let go of last
+    d.unload();
+  });
+
+  it("a thread's errno and values outlive its crossings, not its end nor a restart", async () => {
+    const d = await kernel.load(path);
+    expect(d.call('state_key_create')).toBe(0);
+    expect(d.call('set_state', 5)).toBe(0);
+    expect(d.call('get_state')).toBe(5005); // the next crossing of the same thread
+    expect(d.call('later_thread_state')).toBe(0);
+    expect(d.call('get_state')).toBe(5005);
+    if (contained) {
+      d.recover();
+      expect(d.state).toBe('running');
+      expect(d.call('state_key_create')).toBe(0); // the key it had before the restart, again
+      expect(d.call('get_state')).toBe(0);
+    }
     d.unload();
   });
 

@@ -42,7 +42,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_gettid', ret: 'int', params: [],
-    doc: 'The calling thread\'s id: the key of its slot in the personality (errno, pthread_exit, keys).',
+    doc: 'The calling thread\'s id, as the kernel\'s locks name their owner (a recursive pthread mutex\'s check); the personality asks once per thread and keeps it in the thread\'s area.',
   },
   {
     name: 'nooks_posix_getpid', ret: 'int', params: [],
@@ -178,7 +178,7 @@ const posixThreads: KapiCall[] = [
   },
   {
     name: 'nooks_posix_thread_self', ret: 'unsigned long', params: [],
-    doc: 'pthread_self: the handle of the calling driver thread, or, on any other thread, its thread id (which no handle equals).',
+    doc: 'pthread_self: the handle of the calling driver thread, or, on any other thread, its thread id (which no handle equals). The personality asks once per thread and keeps it in the thread\'s area.',
   },
   {
     name: 'nooks_posix_thread_setname', ret: 'int', params: [thread, p('name', 'const char *', { kind: 'string', max: 16 })],

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include <nooks/batch.h>
+#include <nooks/thread_area.h>
 
 #include "../kapi/log.h"
 #include "../posix/fd_table.h"
@@ -20,8 +21,11 @@ namespace nooks {
 Domain *g_domains[kMaxDomains];
 std::mutex g_domains_lock;
 
-constexpr size_t kStackSize = 256 * 1024;
-constexpr size_t kGuardSize = 16 * 1024;
+constexpr size_t kStackSize = NOOKS_STACK_BYTES;
+// As large as a stack: a slot (guard, then stack) is twice a stack, and the
+// slots start on a multiple of a stack, so each stack ends on one (where
+// driver code finds its thread's area: <nooks/thread_area.h>).
+constexpr size_t kGuardSize = kStackSize;
 constexpr size_t kDmaDefault = 16u << 20;
 
 bool Domain::writable(uintptr_t p, size_t n) const {
@@ -78,7 +82,8 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     bool shared = shared_domains();
     size_t dma_size = dma_bytes ? dma_bytes : std::min(mem_limit, kDmaDefault), heap_n = Arena::footprint(mem_limit - static_bytes), dma_n = Arena::footprint(dma_size);
     // The DMA arena starts on a 2 MiB boundary (hugepages: MAP_HUGETLB, hugetlbfs): up to 2 MiB of slack before it.
-    size_t n = heap_n + Arena::kHugePage + dma_n + stacks_size();
+    // The stacks start on a multiple of a stack: up to one more stack of slack before them.
+    size_t n = heap_n + Arena::kHugePage + dma_n + kStackSize + stacks_size();
     void *r = mmap(nullptr, n, PROT_NONE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
     size_t pad = Arena::footprint(0) / 2;  // the guard page before an arena
@@ -86,7 +91,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, shared, d->memory.lo) || !d->dma.map(dma_size, shared, dma_at) ||
         !d->tag((void *)d->heap.lo(), d->heap.hi() - d->heap.lo()) || !d->tag((void *)d->dma.lo(), d->dma.hi() - d->dma.lo()))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
-    d->stacks = dma_at + dma_n;
+    d->stacks = (dma_at + dma_n + kStackSize - 1) & ~(uintptr_t)(kStackSize - 1);
   } catch (...) {
     if (d->memory.lo) munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
     g_backend.domain_teardown(d);
@@ -141,7 +146,7 @@ DomainThread *domain_thread(Domain *d) {
     dt->thread = t;
     dt->stack_lo = (uintptr_t)stack;
     dt->stack_hi = (uintptr_t)stack + kStackSize;
-    dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_BATCH_BYTES);
+    dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES - NOOKS_BATCH_BYTES);
     dt->sp = (uintptr_t)dt->batch;
     d->threads.push_back(dt);
   }
@@ -166,6 +171,11 @@ void domain_thread_forget(Domain *d) {
   if (!t || !t->dts[d->id]) return;
   domain_thread_release(t->dts[d->id]);
   t->dts[d->id] = nullptr;
+}
+
+void domain_reset_thread_areas(Domain *d) {
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  for (DomainThread *dt : d->threads) memset((void *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES), 0, NOOKS_THREAD_AREA_BYTES);
 }
 
 uintptr_t guard_size() { return kGuardSize; }

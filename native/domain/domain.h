@@ -35,7 +35,7 @@ struct DomainThread {
   ThreadCtx *thread;
   uintptr_t stack_lo;  // lowest usable byte; a guard page lies below
   uintptr_t stack_hi;  // top of the stack's memory
-  struct nooks_batch *batch;  // deferred calls: the top page of the stack
+  struct nooks_batch *batch;  // deferred calls: the page below the thread's area (<nooks/thread_area.h>), at the top of the stack
   int slot;            // which of the domain's stacks (and, isolation 'process', channels)
 };
 
@@ -170,6 +170,9 @@ DomainThread *domain_thread(Domain *d);
 void domain_thread_release(DomainThread *dt);
 // The calling thread is done with d (a driver's own thread that ended): its stack there goes now, not at its exit.
 void domain_thread_forget(Domain *d);
+// A restart: every thread's area in d (<nooks/thread_area.h>) zero again, as
+// the driver's data is reset; the caller has access to the domain's memory.
+void domain_reset_thread_areas(Domain *d);
 // Bytes of inaccessible guard below each domain stack (overflow lands there).
 uintptr_t guard_size();
 // Bytes of each domain stack.

@@ -44,7 +44,7 @@ done
 gcc $common -D_GNU_SOURCE -o "$out/test_pure" posix/test_pure.c "$out"/posix_*.o -lm
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_pure"
 
-# Its per-thread slots and keys, on the host's threads.
+# Its per-thread state and keys, on the host's threads (on domain-like stacks).
 for src in posix/thread_slot.c posix/keys.c; do
 	# shellcheck disable=SC2086
 	gcc $common $rt -c "$src" -o "$out/threads_$(basename "$src" .c).o"

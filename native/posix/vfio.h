@@ -16,7 +16,7 @@ namespace nooks {
 
 // The driver's memory an ioctl's `arg` points to, checked as the generated
 // wrappers check pointers (a bad one is a bad-call fault); under isolation
-// none, as there, not at all (the driver runs on its caller's stack).
+// none, as there, not at all (none checks no kernel call).
 inline void check_ioctl_arg(Domain *d, unsigned long arg, size_t n, const char *request, bool written = true) {
   if (g_backend.mode == Isolation::none) return;
   if (written) check_writable(d, (const void *)arg, n, false, "ioctl", request);

@@ -23,6 +23,7 @@ bool recovery_restart(Domain *d, std::string *why) {
   {
     DomainMemoryAccess access;
     for (const Segment &s : d->segments) s.reset();
+    domain_reset_thread_areas(d);
   }
   if (!params_apply(d, why)) return false;  // the domain stays failed
   std::string code;

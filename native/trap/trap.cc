@@ -83,7 +83,7 @@ static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
 // comes back at sigreturn; it is put back here too).
 static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si, ucontext_t *uc) {
   if (sig != SIGSEGV || !iomem_trapped((uintptr_t)si->si_addr)) return false;
-  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0);  // 'none': the driver runs on the kernel's stack
+  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0);  // 'none': no stack is checked (a driver's fault is the process's)
   // On dt's own stack (faulting_domain may have named dt by its code): no second walk of t->dts.
   if (!on_stack(dt, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP])) return false;
   bool pkey = g_backend.mode == Isolation::pkey;
@@ -121,9 +121,9 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   if (!t) return;
   int id = t->abort_domain.load();
   Domain *d = id >= 0 ? g_domains[id] : nullptr;
-  // Only driver code is unwound here; kernel code notices the request when
-  // its call returns or its wait wakes (it may hold kernel locks now).
-  if (!d || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
+  // Only driver code is unwound here, never under 'none'; kernel code notices
+  // the request when its call returns or its wait wakes (it may hold kernel locks now).
+  if (!d || !g_backend.contains_faults || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
   Fault &f = t->fault;
   f.kind = (FaultKind)t->abort_kind.load();
   f.signo = f.code = 0;

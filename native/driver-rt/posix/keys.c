@@ -1,5 +1,5 @@
 /* Thread-specific data: pthread_key_create & co. A key indexes a value in
- * each thread's slot (thread_slot.c); a sequence number per key hides the
+ * each thread's state (thread_slot.c); a sequence number per key hides the
  * values of a deleted key from its next owner. The destructors run when a
  * thread pthread_create started ends (thread.c). */
 #include <limits.h>
@@ -41,7 +41,7 @@ void *pthread_getspecific(pthread_key_t key)
 {
 	struct posix_thread *self = posix_thread_self();
 
-	if (!self || key >= POSIX_KEYS || self->specific[key].seq != keys[key].seq)
+	if (key >= POSIX_KEYS || self->specific[key].seq != keys[key].seq)
 		return NULL;
 	return self->specific[key].value;
 }
@@ -52,8 +52,6 @@ int pthread_setspecific(pthread_key_t key, const void *value)
 
 	if (key >= POSIX_KEYS || !keys[key].used)
 		return EINVAL;
-	if (!self)
-		return ENOMEM;
 	self->specific[key].seq = keys[key].seq;
 	self->specific[key].value = (void *)value;
 	return 0;
@@ -62,7 +60,7 @@ int pthread_setspecific(pthread_key_t key, const void *value)
 /* As glibc: rounds while destructors set values again, at most PTHREAD_DESTRUCTOR_ITERATIONS. */
 void posix_keys_end(struct posix_thread *self)
 {
-	for (int round = 0; self && round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+	for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
 		int ran = 0;
 
 		for (unsigned int k = 0; k < POSIX_KEYS; k++) {

@@ -9,9 +9,10 @@
  * hidden (-fvisibility=hidden): a driver's calls bind to them at link time,
  * never to the host's libc.
  *
- * No TLS anywhere (a driver's domain has none): errno lives in a table of
- * per-thread slots (thread_slot.c), the streams' partial lines in static data.
- * A recovery resets all of it with the driver's data and frees its heap.
+ * No TLS anywhere (a driver's domain has none): errno lives in the thread's
+ * area at the top of its domain stack (thread_slot.c), the streams' partial
+ * lines in static data. A recovery resets all of it with the driver's data
+ * and frees its heap.
  */
 #ifndef NOOKS_POSIX_H
 #define NOOKS_POSIX_H
@@ -25,6 +26,7 @@
 
 #include <nooks/kapi.h>
 #include <nooks/posix_calls.h>
+#include <nooks/thread_area.h>
 
 /* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
  * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
@@ -56,11 +58,13 @@ int posix_vscan(struct scan_source *src, const char *fmt, va_list ap);
 void __chk_fail(void) __attribute__((noreturn));
 /* Thread-specific data keys (keys.c). */
 #define POSIX_KEYS 32
-/* What the personality keeps per thread, without TLS: a slot in the
- * driver's data found by the thread's id (thread_slot.c). */
+/* What the personality keeps per thread, without TLS: the thread's area
+ * (<nooks/thread_area.h>), zero when the thread first runs in the driver and
+ * again after a restart (thread_slot.c). */
 struct posix_thread {
-	int tid;		/* 0: never used; -1: freed (a search goes on past it) */
+	int tid;		/* the kernel's id of the thread (its locks' owner): 0 until first asked */
 	int errno_value;
+	unsigned long handle;	/* pthread_self: 0 until first asked */
 	void **exit_to;		/* pthread_exit's way back to its thread's main (thread.c); NULL: not a thread pthread_create started */
 	void *exit_value;
 	struct {
@@ -68,10 +72,14 @@ struct posix_thread {
 		void *value;
 	} specific[POSIX_KEYS];
 };
-/* The calling thread's slot; NULL when every slot is taken. */
-struct posix_thread *posix_thread_self(void);
-/* The thread of `self` ends: its slot is free for another. */
-void posix_thread_forget(struct posix_thread *self);
+_Static_assert(sizeof(struct posix_thread) <= NOOKS_THREAD_AREA_BYTES, "a thread's state fits its area");
+/* The calling thread's; found from its stack pointer, no kernel call. */
+static inline struct posix_thread *posix_thread_self(void)
+{
+	return nooks_thread_area();
+}
+/* The kernel's id of the calling thread (asked once per thread). */
+int posix_thread_tid(void);
 /* The thread of `self` ends: its keys' destructors run (keys.c). */
 void posix_keys_end(struct posix_thread *self);
 /* A kernel call's result as libc returns it: -errno becomes -1 and errno. */

@@ -26,7 +26,7 @@ static struct lock *lock_of(pthread_mutex_t *m)
 
 static int held_by_me(struct lock *l)
 {
-	return l->m.locked && l->m.owner == (unsigned int)nooks_posix_gettid();
+	return l->m.locked && l->m.owner == (unsigned int)posix_thread_tid();
 }
 
 int pthread_mutexattr_init(pthread_mutexattr_t *a)

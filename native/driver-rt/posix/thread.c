@@ -9,7 +9,7 @@
 #include "posix.h"
 
 #define STACK_MIN 16384			/* PTHREAD_STACK_MIN (glibc's is a sysconf call under _GNU_SOURCE) */
-#define STACK_DEFAULT (256 * 1024)	/* a domain stack (native/domain/domain.cc): the most a thread may ask */
+#define STACK_DEFAULT NOOKS_STACK_BYTES	/* a domain stack (<nooks/thread_area.h>): the most a thread may ask */
 
 struct attr {
 	int detached;
@@ -69,22 +69,20 @@ int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *size)
 }
 
 /* Where the kernel's thread starts, inside the domain: start(arg), or what
- * pthread_exit gave; then the thread's keys and slot are let go of. */
+ * pthread_exit gave; then the thread's keys' destructors run (its state goes
+ * with its domain stack, which the kernel takes back when it ends). */
 static void *thread_main(void *start, void *arg)
 {
 	void *jump[5];	/* __builtin_setjmp's buffer */
 	struct posix_thread *self = posix_thread_self();
 	void *result;
 
-	if (self)
-		self->exit_to = jump;
+	self->exit_to = jump;
 	if (__builtin_setjmp(jump) == 0)
 		result = ((void *(*)(void *))start)(arg);
 	else
-		result = posix_thread_self()->exit_value;
-	self = posix_thread_self();
+		result = self->exit_value;
 	posix_keys_end(self);
-	posix_thread_forget(self);
 	return result;
 }
 
@@ -112,7 +110,11 @@ int pthread_detach(pthread_t thread)
 
 pthread_t pthread_self(void)
 {
-	return nooks_posix_thread_self();
+	struct posix_thread *self = posix_thread_self();
+
+	if (!self->handle)
+		self->handle = nooks_posix_thread_self();
+	return self->handle;
 }
 
 int pthread_equal(pthread_t a, pthread_t b)
@@ -125,7 +127,7 @@ void pthread_exit(void *value)
 {
 	struct posix_thread *self = posix_thread_self();
 
-	if (!self || !self->exit_to)
+	if (!self->exit_to)
 		posix_abort("pthread_exit: not on a thread pthread_create started");
 	self->exit_value = value;
 	__builtin_longjmp(self->exit_to, 1);

@@ -41,12 +41,7 @@ nooks_upcall_mprotect:
 	call nooks_mprotect_to_domain
 	add $8, %rsp
 	pop %rax
-	mov %r13, DT_SP(%rbx)
-	mov %r12, %r10
-	pop %r13
-	pop %r12
-	pop %rbx
-	mov %r10, %rsp
+	UPCALL_BACK_TO_DRIVER_STACK
 	ret
 	.size nooks_upcall_mprotect, .-nooks_upcall_mprotect
 

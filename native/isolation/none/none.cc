@@ -2,17 +2,16 @@
 
 #include "../../xpc/crossing.h"
 
+extern "C" int nooks_xpc_enter_plain(nooks::EntryFrame *f, nooks::XpcCall *c, uintptr_t stack);
 extern "C" void nooks_upcall_direct();
 extern "C" void nooks_xpc_landing_plain();
 
 namespace nooks {
 namespace {
 
-int enter(ThreadCtx *, DomainThread *, EntryFrame *, XpcCall *c, bool) {
-  using Fn = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-  c->ret = ((Fn)c->fn)(c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
-  return 0;
-}
+// On the thread's domain stack, as in every mode: driver code finds its
+// thread's area from there (<nooks/thread_area.h>).
+int enter(ThreadCtx *, DomainThread *dt, EntryFrame *f, XpcCall *c, bool) { return nooks_xpc_enter_plain(f, c, dt->sp & ~(uintptr_t)15); }
 
 }  // namespace
 

@@ -1,15 +1,26 @@
 # Isolation 'none': the kernel-call entry.
 
+#include "../../xpc/layout.h"
+#include "../../xpc/macros_x86_64.inc"
+
 	.text
 
-# Upcall, none: straight to the body, no checks (the native baseline).
+# Upcall, none: onto the host stack as every upcall (UPCALL_TO_HOST_STACK),
+# then straight to the body, no checks (the native baseline).
 	.globl nooks_upcall_direct
 	.hidden nooks_upcall_direct
 	.type nooks_upcall_direct, @function
 	.p2align 4
 nooks_upcall_direct:
+	mov nooks_tls_ctx@gottpoff(%rip), %r10
+	mov %fs:(%r10), %r10
+	mov TC_TOP(%r10), %r10
+	mov %rsp, %rax
+	UPCALL_TO_HOST_STACK
 	lea nooks_kapi_raw(%rip), %rax
-	jmp *(%rax,%r11,8)
+	call *(%rax,%r11,8)
+	UPCALL_BACK_TO_DRIVER_STACK
+	ret
 	.size nooks_upcall_direct, .-nooks_upcall_direct
 
 	.section .note.GNU-stack,"",@progbits
