@@ -203,7 +203,7 @@ describe('the sound applications on the command line', () => {
         const w = p.write(Buffer.alloc(8000 * 2 * 3)).then(() => p.drain()).catch((e) => console.log(e.code));
         setTimeout(() => k.shutdown(), 200);
         await w;`;
-      const cut = await runNode(['--input-type=module', '-e', script], dir, 10_000);
+      const cut = await runNode(['--input-type=module', '-e', script], dir); // exits, if within 20 s: each spawn takes seconds under emulation (the pkey guest)
       expect({ code: cut.code, stdout: cut.stdout.trim() }).toEqual({ code: 0, stdout: 'ENODEV' });
       const bad = await runNode([join(packageRoot, 'dist/lib/apps/recorder.js'), '--in', join(dir, 'missing.wav'), '--out', join(dir, 'x.wav')], dir);
       expect(bad.code).toBe(1);
@@ -211,5 +211,5 @@ describe('the sound applications on the command line', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // four node processes: 3.5-11 s each in the pkey guest (TCG) on a loaded machine
 });
