@@ -201,7 +201,7 @@ static void run_nannies(uint64_t now, std::vector<uint64_t> &last) {
 }
 
 static void watchdog_loop() {
-  struct Seen { uint64_t entries, since, fired; };
+  struct Seen { uint64_t serial, entries, since, fired; };
   std::unordered_map<ThreadCtx *, Seen> seen;
   std::vector<uint64_t> nanny_last;
   while (watchdog.run.load()) {
@@ -216,7 +216,7 @@ static void watchdog_loop() {
         }
         uint64_t e = t->entries.load(std::memory_order_relaxed);
         Seen &s = seen[t];
-        if (s.entries != e) s = {e, now, 0};
+        if (s.serial != t->serial || s.entries != e) s = {t->serial, e, now, 0};  // progress, or a new thread where a gone one was
         Domain *d = g_domains[id];
         if (!d || now - s.since <= d->time_budget_ms) continue;
         if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck

@@ -87,6 +87,8 @@ ThreadCtx *thread_register() {
   pthread_setspecific(g_thread_key, t);
   nooks_tls_ctx = t;
   std::lock_guard<std::mutex> g(g_threads_lock);
+  static uint64_t serials = 0;
+  t->serial = ++serials;
   t->next = g_threads;
   g_threads = t;
   return t;

@@ -57,6 +57,7 @@ struct ThreadCtx {
   pthread_t thread;
   int tid = 0;
   ThreadCtx *next = nullptr;         // registry of threads (g_threads)
+  uint64_t serial = 0;               // unique among the registry's threads, ever (a new one may get a gone one's address)
   void *altstack = nullptr;
 };
 
