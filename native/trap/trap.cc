@@ -130,7 +130,7 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   f.addr = 0;
   f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   f.domain = id;
-  f.primary = t->abort_primary.load();
+  f.primary = t->abort_fails.load() && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   f.message[0] = 0;
@@ -151,9 +151,9 @@ void trap_install() {
   sigaction(g_abort_sig, &sa, &g_prev[g_abort_sig]);
 }
 
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary) {
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails) {
   t->abort_kind.store(kind);
-  t->abort_primary.store(primary);
+  t->abort_fails.store(fails);
   t->abort_domain.store(domain_id);
   pthread_kill(t->thread, g_abort_sig);
 }
@@ -221,17 +221,13 @@ static void watchdog_loop() {
         if (!d || now - s.since <= d->time_budget_ms) continue;
         if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck
         s.fired = now;
-        // Every stuck thread is ended for the timeout; the first one failed the domain.
-        bool first = mark_failed(d);
-        if (first) {
-          Fault f;
-          f.kind = FaultKind::timeout;
-          f.domain = id;
-          f.primary = true;
-          f.generation = d->failure_gen.load();
-          record_primary_fault(f);  // its thread refines it (with where it was) when it lands
-        }
-        trap_abort_thread(t, id, (int)FaultKind::timeout, first);
+        // Every stuck thread is ended for the timeout; the first to leave fails
+        // the domain and reports it. Not failed here: a thread that saw the
+        // failure before the request would leave as 'aborted', the timeout
+        // reported by nobody.
+        trap_abort_thread(t, id, (int)FaultKind::timeout, true);
+        // Withdrawn if it left or moved on since it was read: its next crossing would fail.
+        if (t->outer_domain.load() != id || t->entries.load() != e) t->abort_domain.compare_exchange_strong(id, -1);
       }
     }
     run_nannies(now, nanny_last);

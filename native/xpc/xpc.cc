@@ -182,8 +182,7 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   bool asked = t->abort_domain.load() == d->id;
   f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
   f.domain = d->id;
-  f.primary = asked && t->abort_primary.load();
-  mark_failed(d);
+  f.primary = mark_failed(d) && asked && t->abort_fails.load();
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
@@ -205,13 +204,13 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
 #endif
   if (rc == 0) {
     // Asked to leave (the watchdog, recovery), it got out by itself before
-    // being unwound: the domain has failed all the same, and if the watchdog
-    // chose this thread, reporting the failure is still its job.
+    // being unwound: the domain fails all the same, and if the watchdog
+    // chose this thread and it fails the domain first, reporting is its job.
     Fault &tf = t->fault;
     tf = Fault();
     tf.kind = (FaultKind)t->abort_kind.load();
     tf.domain = d->id;
-    tf.primary = t->abort_primary.load();
+    tf.primary = t->abort_fails.load() && mark_failed(d);
     tf.generation = d->failure_gen.load();
     if (tf.primary) record_primary_fault(tf);
   }

@@ -49,7 +49,7 @@ struct ThreadCtx {
   std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
   std::atomic<int> abort_domain{-1}; // recovery or watchdog asks this thread to leave it
   std::atomic<int> abort_kind{0};    // FaultKind to report for that abort
-  std::atomic<bool> abort_primary{false};  // ...and whether that abort is what failed the domain
+  std::atomic<bool> abort_fails{false};    // ...and whether leaving fails the domain (reported by the first to fail it)
   Fault fault;                       // the last fault on this thread
   bool holds_mprotect = false;       // mprotect mode: this thread may run driver code / touch driver memory
   bool budget_from_wait = false;     // a driver's own thread (native/posix/threads.cc): each wait counts as progress
