@@ -32,7 +32,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_sched_yield', ret: 'void', params: [],
-    doc: 'sched_yield: lets the kernel\'s other threads run (the driver\'s domain is left while they do).', blocking: true,
+    doc: 'sched_yield: lets the kernel\'s other threads run (the driver\'s domain is left while they do). No wait: a driver thread\'s time budget goes on (docs/drivers.md).', blocking: true,
   },
   {
     name: 'nooks_posix_getenv', ret: 'long',

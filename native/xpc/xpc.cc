@@ -94,13 +94,15 @@ ThreadCtx *thread_register() {
   return t;
 }
 
-UnlockedWait::UnlockedWait() : released_(g_backend.pause_for_wait()) {
-  ThreadCtx *t = nooks_tls_ctx;
-  if (t && t->budget_from_wait) note_progress(t);
+UnlockedYield::UnlockedYield() : released_(g_backend.pause_for_wait()) {}
+
+UnlockedYield::~UnlockedYield() {
+  if (released_) g_backend.resume_after_wait();
 }
 
-UnlockedWait::~UnlockedWait() {
-  if (released_) g_backend.resume_after_wait();
+UnlockedWait::UnlockedWait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  if (t && t->budget_from_wait) note_progress(t);
 }
 
 DomainMemoryAccess::DomainMemoryAccess() : opened_(g_backend.open_memory()) {}
