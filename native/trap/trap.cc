@@ -83,13 +83,13 @@ static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
 // comes back at sigreturn; it is put back here too).
 static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si, ucontext_t *uc) {
   if (sig != SIGSEGV || !iomem_trapped((uintptr_t)si->si_addr)) return false;
-  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0);  // 'none': the driver runs on the kernel's stack
+  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0, t->sigstack);  // 'none': the driver runs on the kernel's stack
   // On dt's own stack (faulting_domain may have named dt by its code): no second walk of t->dts.
   if (!on_stack(dt, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP])) return false;
   bool pkey = g_backend.mode == Isolation::pkey;
   uint32_t pkru = pkey ? rdpkru() : 0;
   if (pkey) wrpkru((uint32_t)t->host_pkru);
-  bool ok = mmio_trap(uc, dt->stack_lo, dt->stack_hi);
+  bool ok = mmio_trap(uc, dt->stack_lo, dt->stack_hi, t->sigstack);
   if (pkey) wrpkru(pkru);
   return ok;
 }

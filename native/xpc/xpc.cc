@@ -44,11 +44,11 @@ static void thread_exit(void *p) {
   for (DomainThread *dt : t->dts)
     if (dt) domain_thread_release(dt);
   nooks_tls_ctx = nullptr;
-  if (t->altstack) {
+  if (t->owns_sigstack) {
     stack_t ss{};
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, nullptr);
-    munmap(t->altstack, kAltStackSize);
+    munmap(t->sigstack.ss_sp, t->sigstack.ss_size);
   }
   delete t;
 }
@@ -70,17 +70,24 @@ ThreadCtx *thread_register() {
   t->thread = pthread_self();
   t->tid = (int)syscall(SYS_gettid);
   rseq_off();
-  // Faults inside a domain must be handled on a key-0 stack.
+  // Faults inside a domain must be handled on a key-0 stack. Kept in t: the
+  // MMIO trap checks it runs there without a system call (mmio_trap).
   stack_t cur{};
   sigaltstack(nullptr, &cur);
-  if (cur.ss_flags & SS_DISABLE) {
+  if (!(cur.ss_flags & SS_DISABLE)) {
+    t->sigstack = cur;
+  } else {
     void *p = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p != MAP_FAILED) {
       stack_t ss{};
       ss.ss_sp = p;
       ss.ss_size = kAltStackSize;
-      if (sigaltstack(&ss, nullptr) == 0) t->altstack = p;
-      else munmap(p, kAltStackSize);
+      if (sigaltstack(&ss, nullptr) == 0) {
+        t->sigstack = ss;
+        t->owns_sigstack = true;
+      } else {
+        munmap(p, kAltStackSize);
+      }
     }
   }
   g_backend.thread_registered(t);

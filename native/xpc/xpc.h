@@ -1,6 +1,7 @@
 // Crossings (XPC): calling into a driver's domain and back.
 #pragma once
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstddef>
@@ -58,7 +59,8 @@ struct ThreadCtx {
   int tid = 0;
   ThreadCtx *next = nullptr;         // registry of threads (g_threads)
   uint64_t serial = 0;               // unique among the registry's threads, ever (a new one may get a gone one's address)
-  void *altstack = nullptr;
+  stack_t sigstack{};                // where its signal handlers run (sigaltstack): mapped at registration, or the one it had
+  bool owns_sigstack = false;        // ...mapped at registration: unmapped at its exit
 };
 
 // One step of progress for the watchdog. Only t's own thread writes entries:
