@@ -507,10 +507,111 @@ module_init(poller_init);
 module_exit(poller_exit);
 `;
 
-let path: string, pollerPath: string;
+/* Threads that spin, which is no wait (docs/drivers.md, "The time budget"):
+ * on sched_yield, on the kernel's spin_lock, on a pthread spinlock, the
+ * locks held by the host's call and never let go. And a pthread_once whose
+ * init naps: the others wait for it, which is a wait. */
+const spinSource = `
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+static volatile int never; /* set by nobody */
+static spinlock_t kernel_lock;
+static pthread_spinlock_t posix_lock;
+
+NOOKS_EXPORT long hold_locks(void)
+{
+	spin_lock_init(&kernel_lock);
+	spin_lock(&kernel_lock);
+	return pthread_spin_init(&posix_lock, PTHREAD_PROCESS_PRIVATE) || pthread_spin_lock(&posix_lock);
+}
+
+NOOKS_EXPORT long let_go_of_locks(void)
+{
+	spin_unlock(&kernel_lock);
+	return pthread_spin_unlock(&posix_lock);
+}
+
+static void *on_sched_yield(void *arg)
+{
+	while (!never)
+		sched_yield();
+	return arg;
+}
+
+static void *on_spin_lock(void *arg)
+{
+	spin_lock(&kernel_lock);
+	return arg;
+}
+
+static void *on_pthread_spin_lock(void *arg)
+{
+	pthread_spin_lock(&posix_lock);
+	return arg;
+}
+
+/* 0: on sched_yield, 1: on spin_lock, 2: on pthread_spin_lock; named "spinner". */
+NOOKS_EXPORT long start_spinner(long how)
+{
+	void *(*spin[])(void *) = { on_sched_yield, on_spin_lock, on_pthread_spin_lock };
+	pthread_t t;
+
+	return pthread_create(&t, NULL, spin[how], NULL) || pthread_setname_np(t, "spinner") || pthread_detach(t);
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static volatile long naps, inits, in_init, through_once;
+
+static void slow_init(void)
+{
+	inits++;
+	in_init = 1;
+	for (long i = 0; i < naps; i++)
+		usleep(1000);
+}
+
+static void *call_once(void *arg)
+{
+	pthread_once(&once, slow_init);
+	__atomic_add_fetch(&through_once, 1, __ATOMIC_SEQ_CST);
+	return arg;
+}
+
+static void *call_once_later(void *arg)
+{
+	while (!in_init)
+		usleep(100);
+	return call_once(arg);
+}
+
+/* Two detached threads: one runs init (n naps of 1 ms), the other calls pthread_once meanwhile. */
+NOOKS_EXPORT long start_once(long n)
+{
+	pthread_t a, b;
+
+	naps = n;
+	return pthread_create(&a, NULL, call_once, NULL) || pthread_detach(a) || pthread_create(&b, NULL, call_once_later, NULL) ||
+	       pthread_detach(b);
+}
+
+/* How many threads came through pthread_once * 10 + how many times init ran. */
+NOOKS_EXPORT long once_done(void)
+{
+	return through_once * 10 + inits;
+}
+`;
+
+let path: string, pollerPath: string, spinPath: string;
 beforeAll(() => {
   path = buildDriver(dir, 'threads', source, { posix: true });
   pollerPath = buildDriver(dir, 'poller', pollerSource, { posix: true });
+  spinPath = buildDriver(dir, 'spins', spinSource, { posix: true });
 }, 120_000);
 
 /** Threads of this process now (the kernel's own, the drivers' and the host's). */
@@ -689,6 +790,36 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(d.call('start_spinner')).toBe(0);
     expect((await recovered).fault?.kind).toBe('timeout');
     expect(threadObjects(d)).toEqual([]);
+    d.unload();
+  });
+
+  // Before a yield (or a spinlock's pause) counted as a wait, these spun for the driver's life.
+  it.runIf(contained).each(['sched_yield', 'spin_lock', 'pthread_spin_lock'])('a thread that spins on %s past its budget times out and the driver is restarted', async (on) => {
+    const budgetMs = 300; // module_init's too: under 'process' it starts the host process, tens of ms on a busy machine
+    const d = await kernel.load(spinPath, { timeBudgetMs: budgetMs });
+    const spinnerFailures = () => kernel.log().filter((l) => l.source === d.name && l.text === 'spinner: the driver failed on this thread (timeout)').length;
+    const failuresBefore = spinnerFailures();
+    let fault: { kind: string } | undefined;
+    kernel.once('recovered', (e: { fault?: { kind: string } }) => (fault = e.fault));
+    expect(d.call('hold_locks')).toBe(0);
+    expect(d.call('start_spinner', ['sched_yield', 'spin_lock', 'pthread_spin_lock'].indexOf(on))).toBe(0);
+    await until(() => fault !== undefined, `the spinner's timeout`, budgetMs + 3_000);
+    expect(fault?.kind).toBe('timeout');
+    expect(spinnerFailures()).toBe(failuresBefore + 1); // the spinner, not the host's call, was timed out
+    expect(threadObjects(d)).toEqual([]);
+    expect(d.state).toBe('running');
+    expect(d.call('hold_locks')).toBe(0); // its locks as loaded: free
+    expect(d.call('let_go_of_locks')).toBe(0);
+    d.unload();
+  });
+
+  it.runIf(contained)("pthread_once's other callers wait (no spin) while its init naps past their budget", async () => {
+    const d = await kernel.load(spinPath, { timeBudgetMs: 300 });
+    const events = kernel.events().length;
+    expect(d.call('start_once', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
+    await until(() => d.call('once_done') === 21, 'both threads through pthread_once, init run once', 10_000);
+    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
+    await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
     d.unload();
   });
 });

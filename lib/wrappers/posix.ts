@@ -32,7 +32,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_sched_yield', ret: 'void', params: [],
-    doc: 'sched_yield: lets the kernel\'s other threads run (the driver\'s domain is left while they do).', blocking: true,
+    doc: 'sched_yield: lets the kernel\'s other threads run (the driver\'s domain is left while they do). No wait: a driver thread\'s time budget goes on (docs/drivers.md).', blocking: true,
   },
   {
     name: 'nooks_posix_getenv', ret: 'long',
@@ -187,7 +187,7 @@ const posixThreads: KapiCall[] = [
   {
     name: 'nooks_posix_futex_wait', ret: 'int',
     params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('seen', 'unsigned int'), p('clock', 'int'), p('deadline_ns', 'long long')],
-    doc: 'pthread_cond_wait and timedwait: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed). Counts against the time budget as msleep.', blocking: true,
+    doc: 'pthread_cond_wait and timedwait, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed). Counts against the time budget as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_futex_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('all', 'int')],

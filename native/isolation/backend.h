@@ -60,8 +60,8 @@ struct IsolationBackend {
   // (DomainMemoryAccess): true if close_memory must follow.
   bool (*open_memory)() = backend_nothing::held;
   void (*close_memory)() = backend_nothing::none;
-  // A kernel call about to wait lets other threads run driver code
-  // meanwhile (UnlockedWait): true if resume_after_wait must follow.
+  // A kernel call about to wait or yield lets other threads run driver code
+  // meanwhile (UnlockedWait, UnlockedYield): true if resume_after_wait must follow.
   bool (*pause_for_wait)() = backend_nothing::held;
   void (*resume_after_wait)() = backend_nothing::none;
   // Kernel code (not a driver's) faulted on addr: true if the backend made

@@ -49,7 +49,7 @@ extern "C" void kapi_spin_lock(spinlock_t *lock) {
   for (unsigned spins = 0; !try_take(&lock->locked); spins++) {
     if ((spins & 1023) == 1023) {
       if (should_abort(d)) return;  // after_call leaves the domain
-      UnlockedWait w;  // the holder may need to run driver code to let go
+      UnlockedYield y;  // the holder may need to run driver code to let go
       sched_yield();
     }
     __builtin_ia32_pause();

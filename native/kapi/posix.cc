@@ -46,7 +46,7 @@ extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
 extern "C" void kapi_nooks_posix_sleep_ns(unsigned long long ns) { driver_sleep_ns(calling_domain(), ns); }
 
 extern "C" void kapi_nooks_posix_sched_yield() {
-  UnlockedWait w;
+  UnlockedYield y;
   sched_yield();
 }
 

@@ -30,8 +30,9 @@ struct Domain;
 // false if the instruction cannot be emulated (not one it decodes), the
 // stack pointer is not inside the driver's stack [stack_lo, stack_hi) with
 // room for the frame (0, 0: no bounds, isolation 'none'), or the handler is
-// not on its signal stack: then it is a fault. Async-signal-safe.
-bool mmio_trap(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi);
+// not on the thread's signal stack `signal_stack` (as sigaltstack set it):
+// then it is a fault. Async-signal-safe; no system call.
+bool mmio_trap(ucontext_t *uc, uintptr_t stack_lo, uintptr_t stack_hi, const stack_t &signal_stack);
 // The access a frame describes (its fields read once: the frame is the driver's memory).
 struct X86Access;
 X86Access mmio_access_of(const volatile nooks_mmio_frame *f);

@@ -83,13 +83,13 @@ static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
 // comes back at sigreturn; it is put back here too).
 static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si, ucontext_t *uc) {
   if (sig != SIGSEGV || !iomem_trapped((uintptr_t)si->si_addr)) return false;
-  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0);  // 'none': no stack is checked (a driver's fault is the process's)
+  if (!g_backend.contains_faults) return mmio_trap(uc, 0, 0, t->sigstack);  // 'none': no stack is checked (a driver's fault is the process's)
   // On dt's own stack (faulting_domain may have named dt by its code): no second walk of t->dts.
   if (!on_stack(dt, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP])) return false;
   bool pkey = g_backend.mode == Isolation::pkey;
   uint32_t pkru = pkey ? rdpkru() : 0;
   if (pkey) wrpkru((uint32_t)t->host_pkru);
-  bool ok = mmio_trap(uc, dt->stack_lo, dt->stack_hi);
+  bool ok = mmio_trap(uc, dt->stack_lo, dt->stack_hi, t->sigstack);
   if (pkey) wrpkru(pkru);
   return ok;
 }
@@ -130,7 +130,7 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   f.addr = 0;
   f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
   f.domain = id;
-  f.primary = t->abort_primary.load();
+  f.primary = t->abort_fails.load() && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   f.message[0] = 0;
@@ -151,9 +151,9 @@ void trap_install() {
   sigaction(g_abort_sig, &sa, &g_prev[g_abort_sig]);
 }
 
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary) {
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails) {
   t->abort_kind.store(kind);
-  t->abort_primary.store(primary);
+  t->abort_fails.store(fails);
   t->abort_domain.store(domain_id);
   pthread_kill(t->thread, g_abort_sig);
 }
@@ -201,7 +201,7 @@ static void run_nannies(uint64_t now, std::vector<uint64_t> &last) {
 }
 
 static void watchdog_loop() {
-  struct Seen { uint64_t entries, since, fired; };
+  struct Seen { uint64_t serial, entries, since, fired; };
   std::unordered_map<ThreadCtx *, Seen> seen;
   std::vector<uint64_t> nanny_last;
   while (watchdog.run.load()) {
@@ -216,22 +216,18 @@ static void watchdog_loop() {
         }
         uint64_t e = t->entries.load(std::memory_order_relaxed);
         Seen &s = seen[t];
-        if (s.entries != e) s = {e, now, 0};
+        if (s.serial != t->serial || s.entries != e) s = {t->serial, e, now, 0};  // progress, or a new thread where a gone one was
         Domain *d = g_domains[id];
         if (!d || now - s.since <= d->time_budget_ms) continue;
         if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck
         s.fired = now;
-        // Every stuck thread is ended for the timeout; the first one failed the domain.
-        bool first = mark_failed(d);
-        if (first) {
-          Fault f;
-          f.kind = FaultKind::timeout;
-          f.domain = id;
-          f.primary = true;
-          f.generation = d->failure_gen.load();
-          record_primary_fault(f);  // its thread refines it (with where it was) when it lands
-        }
-        trap_abort_thread(t, id, (int)FaultKind::timeout, first);
+        // Every stuck thread is ended for the timeout; the first to leave fails
+        // the domain and reports it. Not failed here: a thread that saw the
+        // failure before the request would leave as 'aborted', the timeout
+        // reported by nobody.
+        trap_abort_thread(t, id, (int)FaultKind::timeout, true);
+        // Withdrawn if it left or moved on since it was read: its next crossing would fail.
+        if (t->outer_domain.load() != id || t->entries.load() != e) t->abort_domain.compare_exchange_strong(id, -1);
       }
     }
     run_nannies(now, nanny_last);

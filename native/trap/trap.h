@@ -11,11 +11,11 @@ namespace nooks {
 void trap_install();
 // The signal recovery and the watchdog send to a thread to make it leave a domain.
 int trap_abort_signal();
-// Asks thread t to leave domain d with `kind` (a FaultKind; `primary` if this is
-// what failed the domain); it unwinds when it
-// is in driver code, or when its kernel call returns or wakes.
+// Asks thread t to leave domain d with `kind` (a FaultKind; `fails`: leaving
+// fails the domain, and the thread that fails it reports the fault); it
+// unwinds when it is in driver code, or when its kernel call returns or wakes.
 struct ThreadCtx;
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool primary);
+void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails);
 // What a processor fault (signal, si_code, address) inside a driver is; a
 // fault just below the thread's domain stack (stack_lo) is a stack overflow.
 // Async-signal-safe.

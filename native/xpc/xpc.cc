@@ -44,11 +44,11 @@ static void thread_exit(void *p) {
   for (DomainThread *dt : t->dts)
     if (dt) domain_thread_release(dt);
   nooks_tls_ctx = nullptr;
-  if (t->altstack) {
+  if (t->owns_sigstack) {
     stack_t ss{};
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, nullptr);
-    munmap(t->altstack, kAltStackSize);
+    munmap(t->sigstack.ss_sp, t->sigstack.ss_size);
   }
   delete t;
 }
@@ -70,35 +70,46 @@ ThreadCtx *thread_register() {
   t->thread = pthread_self();
   t->tid = (int)syscall(SYS_gettid);
   rseq_off();
-  // Faults inside a domain must be handled on a key-0 stack.
+  // Faults inside a domain must be handled on a key-0 stack. Kept in t: the
+  // MMIO trap checks it runs there without a system call (mmio_trap).
   stack_t cur{};
   sigaltstack(nullptr, &cur);
-  if (cur.ss_flags & SS_DISABLE) {
+  if (!(cur.ss_flags & SS_DISABLE)) {
+    t->sigstack = cur;
+  } else {
     void *p = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p != MAP_FAILED) {
       stack_t ss{};
       ss.ss_sp = p;
       ss.ss_size = kAltStackSize;
-      if (sigaltstack(&ss, nullptr) == 0) t->altstack = p;
-      else munmap(p, kAltStackSize);
+      if (sigaltstack(&ss, nullptr) == 0) {
+        t->sigstack = ss;
+        t->owns_sigstack = true;
+      } else {
+        munmap(p, kAltStackSize);
+      }
     }
   }
   g_backend.thread_registered(t);
   pthread_setspecific(g_thread_key, t);
   nooks_tls_ctx = t;
   std::lock_guard<std::mutex> g(g_threads_lock);
+  static uint64_t serials = 0;
+  t->serial = ++serials;
   t->next = g_threads;
   g_threads = t;
   return t;
 }
 
-UnlockedWait::UnlockedWait() : released_(g_backend.pause_for_wait()) {
-  ThreadCtx *t = nooks_tls_ctx;
-  if (t && t->budget_from_wait) note_progress(t);
+UnlockedYield::UnlockedYield() : released_(g_backend.pause_for_wait()) {}
+
+UnlockedYield::~UnlockedYield() {
+  if (released_) g_backend.resume_after_wait();
 }
 
-UnlockedWait::~UnlockedWait() {
-  if (released_) g_backend.resume_after_wait();
+UnlockedWait::UnlockedWait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  if (t && t->budget_from_wait) note_progress(t);
 }
 
 DomainMemoryAccess::DomainMemoryAccess() : opened_(g_backend.open_memory()) {}
@@ -180,8 +191,7 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   bool asked = t->abort_domain.load() == d->id;
   f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
   f.domain = d->id;
-  f.primary = asked && t->abort_primary.load();
-  mark_failed(d);
+  f.primary = mark_failed(d) && asked && t->abort_fails.load();
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
@@ -203,13 +213,13 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
 #endif
   if (rc == 0) {
     // Asked to leave (the watchdog, recovery), it got out by itself before
-    // being unwound: the domain has failed all the same, and if the watchdog
-    // chose this thread, reporting the failure is still its job.
+    // being unwound: the domain fails all the same, and if the watchdog
+    // chose this thread and it fails the domain first, reporting is its job.
     Fault &tf = t->fault;
     tf = Fault();
     tf.kind = (FaultKind)t->abort_kind.load();
     tf.domain = d->id;
-    tf.primary = t->abort_primary.load();
+    tf.primary = t->abort_fails.load() && mark_failed(d);
     tf.generation = d->failure_gen.load();
     if (tf.primary) record_primary_fault(tf);
   }

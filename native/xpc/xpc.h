@@ -1,6 +1,7 @@
 // Crossings (XPC): calling into a driver's domain and back.
 #pragma once
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstddef>
@@ -49,15 +50,17 @@ struct ThreadCtx {
   std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
   std::atomic<int> abort_domain{-1}; // recovery or watchdog asks this thread to leave it
   std::atomic<int> abort_kind{0};    // FaultKind to report for that abort
-  std::atomic<bool> abort_primary{false};  // ...and whether that abort is what failed the domain
+  std::atomic<bool> abort_fails{false};    // ...and whether leaving fails the domain (reported by the first to fail it)
   Fault fault;                       // the last fault on this thread
   bool holds_mprotect = false;       // mprotect mode: this thread may run driver code / touch driver memory
-  bool budget_from_wait = false;     // a driver's own thread (native/posix/threads.cc): each wait counts as progress
+  bool budget_from_wait = false;     // a driver's own thread (native/posix/threads.cc): each wait counts as progress (UnlockedWait)
   DomainThread *dts[kMaxDomains] = {};
   pthread_t thread;
   int tid = 0;
   ThreadCtx *next = nullptr;         // registry of threads (g_threads)
-  void *altstack = nullptr;
+  uint64_t serial = 0;               // unique among the registry's threads, ever (a new one may get a gone one's address)
+  stack_t sigstack{};                // where its signal handlers run (sigaltstack): mapped at registration, or the one it had
+  bool owns_sigstack = false;        // ...mapped at registration: unmapped at its exit
 };
 
 // One step of progress for the watchdog. Only t's own thread writes entries:
@@ -109,18 +112,29 @@ void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f);
 // The outermost active entry frame of d on thread t, or nullptr.
 EntryFrame *xpc_outermost_frame(ThreadCtx *t, Domain *d);
 
-// A kernel call about to wait (sleep, a lock, another thread): under mprotect
-// it lets other threads run driver code meanwhile. Touch no driver memory
-// while one is alive. No-op in other modes, but for a driver's own thread
-// (budget_from_wait), whose time budget it starts again: a thread that waits
-// now and then may run for the driver's life.
-class UnlockedWait {
+// A kernel call that lets other threads run a while (a yield, a spin's
+// pause): under mprotect it lets them run driver code meanwhile. Touch no
+// driver memory while one is alive. No-op in other modes. Not progress: a
+// thread that only yields is still spinning.
+class UnlockedYield {
  public:
-  UnlockedWait();
-  ~UnlockedWait();
+  UnlockedYield();
+  ~UnlockedYield();
 
  private:
   bool released_;
+};
+
+// A kernel call about to wait for an event: something another thread, a
+// device or the clock brings about (a sleep, a futex or condition, a
+// contended mutex, poll, epoll, a read that blocks, a join, a callback or
+// work item to finish). As UnlockedYield, and for a driver's own thread
+// (budget_from_wait) it starts the time budget again: a thread that waits
+// now and then may run for the driver's life. A yield or a spin is no wait
+// (UnlockedYield): it would let a thread spin forever.
+class UnlockedWait : public UnlockedYield {
+ public:
+  UnlockedWait();
 };
 
 // Kernel code outside any crossing (loader, recovery, devices) about to touch

@@ -42,6 +42,10 @@ int posix_write_all(int fd, const char *p, size_t n);
 /* Writes n bytes to a FILE stream over a file (stream.c): 0, or -1 and errno
  * (EBADF for what is no such stream). */
 int posix_file_write(FILE *f, const char *p, size_t n);
+/* A lock in a word of the driver's memory, 0 when free (word_lock.c): no
+ * kernel call unless contended; a waiter waits in the kernel. */
+void posix_word_lock(unsigned int *word);
+void posix_word_unlock(unsigned int *word);
 /* fflush of a FILE stream over a file; of all of them (posix_files_flush). */
 int posix_file_flush(FILE *f);
 void posix_files_flush(void);

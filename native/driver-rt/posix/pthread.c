@@ -4,10 +4,12 @@
  * recovery) laid in the pthread_mutex_t, with a recursion depth and the
  * mutex's kind where glibc keeps them, so that its static initializers
  * (PTHREAD_MUTEX_INITIALIZER, PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP) hold.
- * Spinlocks and pthread_once are atomics inside the domain. */
+ * Spinlocks and pthread_once are atomics inside the domain (pthread_once's
+ * waiters wait on it in the kernel). sched_yield is a kernel call. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include "posix.h"
 
@@ -150,19 +152,28 @@ int pthread_spin_unlock(pthread_spinlock_t *s)
 	return 0;
 }
 
-enum { ONCE_NOT_YET, ONCE_RUNNING, ONCE_DONE };
+enum { ONCE_NOT_YET, ONCE_RUNNING, ONCE_WAITED, ONCE_DONE };
 
+/* While another thread runs init, the others wait in the kernel on the
+ * pthread_once_t (never yield: init may wait long, and a yield is no wait
+ * for a driver thread's time budget); its end wakes them if any waits. */
 int pthread_once(pthread_once_t *once, void (*init)(void))
 {
-	int state = ONCE_NOT_YET;
+	unsigned int *state = (unsigned int *)once;
+	unsigned int seen = ONCE_NOT_YET;
 
-	if (__atomic_compare_exchange_n(once, &state, ONCE_RUNNING, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+	if (__atomic_compare_exchange_n(state, &seen, ONCE_RUNNING, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
 		init();
-		__atomic_store_n(once, ONCE_DONE, __ATOMIC_RELEASE);
+		if (__atomic_exchange_n(state, ONCE_DONE, __ATOMIC_RELEASE) == ONCE_WAITED)
+			nooks_posix_futex_wake(state, 1);
 		return 0;
 	}
-	while (__atomic_load_n(once, __ATOMIC_ACQUIRE) != ONCE_DONE)
-		sched_yield();	/* another thread runs init */
+	while (seen != ONCE_DONE) {
+		if (seen == ONCE_RUNNING && !__atomic_compare_exchange_n(state, &seen, ONCE_WAITED, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+			continue;	/* seen is what it is now */
+		nooks_posix_futex_wait(state, ONCE_WAITED, CLOCK_MONOTONIC, -1);
+		seen = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+	}
 	return 0;
 }
 

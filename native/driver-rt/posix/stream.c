@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #define _LARGEFILE64_SOURCE
 #include <fcntl.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include "posix.h"
@@ -24,7 +23,7 @@ struct file_stream {
 	unsigned int magic;
 	int fd;
 	int flags;
-	int lock;	/* stream_lock() */
+	unsigned int lock;	/* posix_word_lock() */
 	struct file_stream *next;	/* in the list of open streams (fflush(NULL), exit) */
 	size_t pos, len;		/* reading: the buffer's unread bytes are [pos, len) */
 	size_t pending;			/* writing: bytes waiting in the buffer */
@@ -32,26 +31,12 @@ struct file_stream {
 };
 
 static struct file_stream *streams;
-static int streams_lock;
+static unsigned int streams_lock;
 
 /* stdin: a driver has no input. Reading it is at end of file at once
  * (descriptor 0 reads nothing: files.c), never a link error. */
 static struct file_stream stdin_stream = { .magic = STREAM_MAGIC, .fd = STDIN_FILENO, .flags = CAN_READ };
 FILE *stdin = (FILE *)&stdin_stream;
-
-/* The streams' locks are atomics in the domain: uncontended (the common
- * case) they cost no kernel call, where a stream operation is one read or
- * none; a waiter yields, since the holder may be in a kernel call. */
-static void stream_lock(int *word)
-{
-	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void stream_unlock(int *word)
-{
-	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
-}
 
 static struct file_stream *file_stream_of(FILE *f)
 {
@@ -98,10 +83,10 @@ static FILE *stream_over(int fd, int flags)
 	s->magic = STREAM_MAGIC;
 	s->fd = fd;
 	s->flags = (acc != O_WRONLY ? CAN_READ : 0) | (acc != O_RDONLY ? CAN_WRITE : 0);
-	stream_lock(&streams_lock);
+	posix_word_lock(&streams_lock);
 	s->next = streams;
 	streams = s;
-	stream_unlock(&streams_lock);
+	posix_word_unlock(&streams_lock);
 	return (FILE *)s;
 }
 
@@ -172,7 +157,7 @@ int posix_file_write(FILE *f, const char *p, size_t n)
 		errno = EBADF;
 		return -1;
 	}
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	if (s->len)
 		unread(s);
 	while (n && r == 0) {
@@ -187,7 +172,7 @@ int posix_file_write(FILE *f, const char *p, size_t n)
 	}
 	if (r == 0 && (s->flags & UNBUFFERED))
 		r = drain(s);
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return r ? -1 : 0;
 }
 
@@ -237,9 +222,9 @@ int vfscanf(FILE *f, const char *fmt, va_list ap)
 
 	if (!s)
 		return EOF;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	n = posix_vscan(&src, fmt, ap);
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return n;
 }
 /* <stdio.h> names it __isoc99_vfscanf; code built for C89 calls vfscanf */
@@ -283,9 +268,9 @@ int fgetc(FILE *f)
 
 	if (!s)
 		return EOF;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	c = next_byte(s);
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return c;
 }
 
@@ -307,7 +292,7 @@ int ungetc(int c, FILE *f)
 
 	if (!s || c == EOF)
 		return EOF;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	if (!s->pending && (s->pos || !s->len)) {
 		if (!s->len)
 			s->pos = s->len = 1;
@@ -315,7 +300,7 @@ int ungetc(int c, FILE *f)
 		s->flags &= ~AT_EOF;
 		r = (unsigned char)c;
 	}
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return r;
 }
 
@@ -326,10 +311,10 @@ char *fgets(char *out, int size, FILE *f)
 
 	if (!s || size <= 0)
 		return NULL;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	while (n < size - 1 && c != '\n' && (c = next_byte(s)) != EOF)
 		out[n++] = (char)c;
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	if (n == 0 && size > 1)
 		return NULL;
 	out[n] = 0;
@@ -359,7 +344,7 @@ size_t fread(void *p, size_t size, size_t n, FILE *f)
 		errno = EOVERFLOW;
 		return 0;
 	}
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	while (got < want && (c = next_byte(s)) != EOF) {
 		size_t k = s->len - s->pos;
 
@@ -369,7 +354,7 @@ size_t fread(void *p, size_t size, size_t n, FILE *f)
 		s->pos += k;
 		got += k;
 	}
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return got / size;
 }
 
@@ -393,7 +378,7 @@ ssize_t getdelim(char **line, size_t *cap, int delim, FILE *f)
 		errno = EINVAL;
 		return -1;
 	}
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	while (c != delim && (c = next_byte(s)) != EOF) {
 		if (n + 2 > *cap || !*line) {
 			size_t bigger = *cap < 64 ? 128 : *cap * 2;
@@ -408,7 +393,7 @@ ssize_t getdelim(char **line, size_t *cap, int delim, FILE *f)
 		}
 		(*line)[n++] = (char)c;
 	}
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	if (!n)
 		return -1;
 	(*line)[n] = 0;
@@ -428,18 +413,18 @@ int posix_file_flush(FILE *f)
 
 	if (!s)
 		return EOF;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	r = drain(s);
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return r;
 }
 
 void posix_files_flush(void)
 {
-	stream_lock(&streams_lock);
+	posix_word_lock(&streams_lock);
 	for (struct file_stream *s = streams; s; s = s->next)
 		posix_file_flush((FILE *)s);
-	stream_unlock(&streams_lock);
+	posix_word_unlock(&streams_lock);
 }
 
 int fclose(FILE *f)
@@ -454,13 +439,13 @@ int fclose(FILE *f)
 		return 0;
 	}
 	r = posix_file_flush(f);
-	stream_lock(&streams_lock);
+	posix_word_lock(&streams_lock);
 	for (struct file_stream **at = &streams; *at; at = &(*at)->next)
 		if (*at == s) {
 			*at = s->next;
 			break;
 		}
-	stream_unlock(&streams_lock);
+	posix_word_unlock(&streams_lock);
 	if (close(s->fd) < 0)
 		r = EOF;
 	s->magic = 0;
@@ -475,7 +460,7 @@ int fseeko(FILE *f, off_t offset, int whence)
 
 	if (!s)
 		return -1;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	r = drain(s);
 	if (!r && whence == SEEK_CUR)
 		offset -= (off_t)(s->len - s->pos);
@@ -484,7 +469,7 @@ int fseeko(FILE *f, off_t offset, int whence)
 		r = -1;
 	if (!r)
 		s->flags &= ~AT_EOF;
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return r ? -1 : 0;
 }
 int fseeko64(FILE *f, off64_t offset, int whence) __attribute__((alias("fseeko")));
@@ -501,11 +486,11 @@ off_t ftello(FILE *f)
 
 	if (!s)
 		return -1;
-	stream_lock(&s->lock);
+	posix_word_lock(&s->lock);
 	at = lseek(s->fd, 0, SEEK_CUR);
 	if (at >= 0)
 		at += (off_t)s->pending - (off_t)(s->len - s->pos);
-	stream_unlock(&s->lock);
+	posix_word_unlock(&s->lock);
 	return at;
 }
 off64_t ftello64(FILE *f) __attribute__((alias("ftello")));

@@ -20,8 +20,8 @@ namespace nooks {
 
 // Page protection is process-wide, so one thread at a time may run driver
 // code or touch driver memory: it holds g_mprotect_lock, from its outermost
-// entry until it leaves, and gives it up only while a kernel call waits
-// (UnlockedWait). While driver code runs, every other domain is inaccessible
+// entry until it leaves, and gives it up only while a kernel call waits or
+// yields (UnlockedWait, UnlockedYield). While driver code runs, every other domain is inaccessible
 // and the host-object heap read-only. While kernel code runs, the heap is
 // writable and the domains stay as the last driver left them: the one that
 // ran keeps its own memory, the others stay closed until kernel code touches

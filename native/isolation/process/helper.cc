@@ -44,7 +44,8 @@ void on_fault(int sig, siginfo_t *si, void *ucv) {
   }
   bool stop = sig == kStopSignal;
   // A load or store in an emulated BAR: its stub asks the kernel over this channel.
-  if (sig == SIGSEGV && iomem_trapped((uintptr_t)si->si_addr) && mmio_trap(static_cast<ucontext_t *>(ucv), ch->stack_lo, ch->stack_hi))
+  if (sig == SIGSEGV && iomem_trapped((uintptr_t)si->si_addr) &&
+      mmio_trap(static_cast<ucontext_t *>(ucv), ch->stack_lo, ch->stack_hi, nooks_tls_ctx->sigstack))
     return;
   ch->signo = stop ? 0 : sig;
   ch->code = stop ? 0 : si->si_code;
@@ -69,9 +70,10 @@ void *twin(void *arg) {
   stack_t ss{};
   ss.ss_size = kAltStackSize;
   ss.ss_sp = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (ss.ss_sp != MAP_FAILED) sigaltstack(&ss, nullptr);
-  // Only for the entry routine (native/xpc/macros_x86_64.inc): the innermost frame.
+  // Only for the entry routine (native/xpc/macros_x86_64.inc): the innermost
+  // frame; and for the MMIO trap, the signal stack.
   static thread_local ThreadCtx ctx;
+  if (ss.ss_sp != MAP_FAILED && sigaltstack(&ss, nullptr) == 0) ctx.sigstack = ss;
   nooks_tls_ctx = &ctx;
   for (;;) {
     channel_wait(ch, kHostSide, bit(kCall), nullptr);

@@ -41,6 +41,8 @@ static_assert(offsetof(State, vec_in) == 320 && offsetof(State, k_in) == 4416 &&
 uint8_t *trapped;
 uint8_t backing[4096];
 int failures;
+stack_t signal_stack;  // the handler's (SA_ONSTACK)
+bool refused_off_stack;
 
 void check(bool ok, const char *what) {
   if (ok) return;
@@ -49,7 +51,9 @@ void check(bool ok, const char *what) {
 }
 
 void on_segv(int, siginfo_t *si, void *ucv) {
-  if ((uintptr_t)si->si_addr - (uintptr_t)trapped >= 4096 || !mmio_trap(static_cast<ucontext_t *>(ucv), 0, 0)) {
+  // Off its signal stack (here: none given) the handler's frame could be where the trap's frame goes: refused.
+  refused_off_stack = !mmio_trap(static_cast<ucontext_t *>(ucv), 0, 0, stack_t{});
+  if ((uintptr_t)si->si_addr - (uintptr_t)trapped >= 4096 || !mmio_trap(static_cast<ucontext_t *>(ucv), 0, 0, signal_stack)) {
     static const char msg[] = "stub: a fault mmio_trap did not take\n";
     if (write(2, msg, sizeof msg - 1)) _exit(2);
     _exit(2);
@@ -76,10 +80,9 @@ void nooks_mmio_emulate(nooks_mmio_frame *f) {
 int main() {
   trapped = (uint8_t *)mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   // As the kernel's threads and the driver host's twins have it: the trap's frame goes on the interrupted stack.
-  stack_t ss{};
-  ss.ss_size = 1 << 16;
-  ss.ss_sp = mmap(nullptr, ss.ss_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  sigaltstack(&ss, nullptr);
+  signal_stack.ss_size = 1 << 16;
+  signal_stack.ss_sp = mmap(nullptr, signal_stack.ss_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  sigaltstack(&signal_stack, nullptr);
   struct sigaction sa {};
   sa.sa_sigaction = on_segv;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
@@ -105,6 +108,7 @@ int main() {
     snprintf(what, sizeof what, "register %d", r);
     check(s.gpr_out[r] == (r == 13 ? loaded : s.gpr_in[r]), what);
   }
+  check(refused_off_stack, "mmio_trap refuses a handler off its signal stack");
   check(s.rflags_out & 1, "the carry flag");
   check(s.mxcsr_out == s.mxcsr_in, "MXCSR");
   check(s.fcw_out == s.fcw_in, "the x87 control word");
