@@ -203,7 +203,9 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     ]);
     expect(Object.keys(d.objects).sort()).toEqual(['crashy', 'ticker']);
     const types = (name: string) => d.objects[name].map((o) => o.type).sort();
-    expect(types('ticker')).toEqual(['irq', 'memory', 'timer', 'work']);
+    // ticker's timer holds its spinlock (a tracked lock) for a moment each tick: the snapshot may catch it
+    expect(types('ticker').filter((t) => t !== 'lock')).toEqual(['irq', 'memory', 'timer', 'work']);
+    expect(types('ticker').filter((t) => t === 'lock').length).toBeLessThanOrEqual(1);
     expect(types('crashy')).toEqual(['memory', 'timer', 'timer', 'work']);
     expect(d.objects.ticker.find((o) => o.type === 'irq')).toMatchObject({ address: '5', label: 'ticker' });
     expect(d.objects.crashy.find((o) => o.type === 'memory')).toMatchObject({ size: 128, label: 'kmalloc' });
