@@ -515,6 +515,8 @@ const spinSource = `
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #include <nooks/kapi.h>
 
@@ -604,6 +606,56 @@ NOOKS_EXPORT long start_once(long n)
 NOOKS_EXPORT long once_done(void)
 {
 	return through_once * 10 + inits;
+}
+
+/* Two threads read a byte each of one FILE stream over an eventfd: the first
+ * to take the stream's lock holds it while its read waits for the eventfd,
+ * the other waits for the lock. A third writes the eventfd after n naps of 1 ms. */
+static FILE *stream;
+static int stream_fd;
+static volatile long stream_naps, readers_started, bytes_read, bytes_sum;
+
+static void *read_stream(void *arg)
+{
+	int c;
+
+	__atomic_add_fetch(&readers_started, 1, __ATOMIC_SEQ_CST);
+	c = fgetc(stream);
+	__atomic_add_fetch(&bytes_sum, c, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&bytes_read, 1, __ATOMIC_SEQ_CST);
+	return arg;
+}
+
+static void *write_stream_later(void *arg)
+{
+	while (readers_started < 2)
+		usleep(100);
+	for (long i = 0; i < stream_naps; i++)
+		usleep(1000);
+	eventfd_write(stream_fd, 0x0201);	/* the 8 bytes read: 1, 2, then zeros */
+	return arg;
+}
+
+NOOKS_EXPORT long start_stream_readers(long n)
+{
+	void *(*body[])(void *) = { read_stream, read_stream, write_stream_later };
+	pthread_t t;
+
+	stream_naps = n;
+	stream_fd = eventfd(0, 0);
+	stream = fdopen(stream_fd, "r");
+	if (!stream)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (pthread_create(&t, NULL, body[i], NULL) || pthread_detach(t))
+			return -1;
+	return 0;
+}
+
+/* Bytes read * 10 + their sum. */
+NOOKS_EXPORT long stream_readers_done(void)
+{
+	return bytes_read * 10 + bytes_sum;
 }
 `;
 
@@ -818,6 +870,17 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     const events = kernel.events().length;
     expect(d.call('start_once', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
     await until(() => d.call('once_done') === 21, 'both threads through pthread_once, init run once', 10_000);
+    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
+    await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
+    d.unload();
+  });
+
+  // Before a FILE stream's lock waited in the kernel (native/driver-rt/posix/word_lock.c), its waiter yielded and timed out.
+  it.runIf(contained)("a FILE stream's other users wait (no spin) while its holder's read waits past their budget", async () => {
+    const d = await kernel.load(spinPath, { timeBudgetMs: 300 });
+    const events = kernel.events().length;
+    expect(d.call('start_stream_readers', 1000)).toBe(0); // the write after 1000 naps of 1 ms: three budgets and more
+    await until(() => d.call('stream_readers_done') === 2 * 10 + 1 + 2, 'both readers through, one byte each', 10_000);
     expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
     await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
     d.unload();

@@ -121,9 +121,18 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   if (!t) return;
   int id = t->abort_domain.load();
   Domain *d = id >= 0 ? g_domains[id] : nullptr;
+  if (!d) return;
+  // Not inside d (any more): the request came after it left. The watchdog's
+  // second look (watchdog_loop) can miss a leave whose store is still in
+  // flight; left standing, the request would fail this thread's next crossing.
+  const DomainThread *dt = t->dts[id];
+  if (!dt || dt->depth == 0) {
+    t->abort_domain.compare_exchange_strong(id, -1);
+    return;
+  }
   // Only driver code is unwound here, never under 'none'; kernel code notices
   // the request when its call returns or its wait wakes (it may hold kernel locks now).
-  if (!d || !g_backend.contains_faults || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
+  if (!g_backend.contains_faults || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
   Fault &f = t->fault;
   f.kind = (FaultKind)t->abort_kind.load();
   f.signo = f.code = 0;
@@ -227,6 +236,7 @@ static void watchdog_loop() {
         // reported by nobody.
         trap_abort_thread(t, id, (int)FaultKind::timeout, true);
         // Withdrawn if it left or moved on since it was read: its next crossing would fail.
+        // A leave this look misses (its store not yet visible) the thread withdraws itself (on_abort).
         if (t->outer_domain.load() != id || t->entries.load() != e) t->abort_domain.compare_exchange_strong(id, -1);
       }
     }
