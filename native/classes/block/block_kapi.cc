@@ -107,9 +107,23 @@ extern "C" void kapi_blk_complete(void *p, int status) {
       if (status == 0) finish_chunk(b, s.chunk, "", "");
       else finish_chunk(b, s.chunk, "EIO", k.name + ": I/O error (the driver completed the request with status " + std::to_string(status) + ")");
       s.chunk = Chunk{};
-      b.js.kick();
+      if (!on_irq_thread()) b.js.kick();  // else once the handler returns (kick_after_handler)
       break;
     }
   }
   if (!found) kernel_bug(d, "blk_complete(%p): not a request in flight", p);
 }
+
+namespace {
+
+// JS hears of what an interrupt handler completed once the handler returns,
+// not at its first completion: woken then, it would refill the slot or two
+// freed so far (a crossing for each), while the handler frees the rest.
+void kick_after_handler(Domain *) {
+  Block &b = blk();
+  std::lock_guard<std::mutex> g(b.lock);
+  if (!b.completed.empty()) b.js.kick();
+}
+AfterInterrupt after_handler(kick_after_handler);
+
+}  // namespace
