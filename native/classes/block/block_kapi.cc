@@ -86,6 +86,10 @@ extern "C" void kapi_blk_unregister_disk(void *p) {
   if (pool) kapi_dma_free_coherent(nullptr, 0, pool, 0);
 }
 
+namespace {
+thread_local bool tl_completed = false;  // on an irq thread: its handler's run completed a request
+}  // namespace
+
 extern "C" void kapi_blk_complete(void *p, int status) {
   Domain *d = calling_domain();
   auto *rq = static_cast<blk_request *>(p);
@@ -107,7 +111,8 @@ extern "C" void kapi_blk_complete(void *p, int status) {
       if (status == 0) finish_chunk(b, s.chunk, "", "");
       else finish_chunk(b, s.chunk, "EIO", k.name + ": I/O error (the driver completed the request with status " + std::to_string(status) + ")");
       s.chunk = Chunk{};
-      if (!on_irq_thread()) b.js.kick();  // else once the handler returns (kick_after_handler)
+      if (on_irq_thread()) tl_completed = true;  // kicked once the handler returns (kick_after_handler)
+      else b.js.kick();
       break;
     }
   }
@@ -119,10 +124,12 @@ namespace {
 // JS hears of what an interrupt handler completed once the handler returns,
 // not at its first completion: woken then, it would refill the slot or two
 // freed so far (a crossing for each), while the handler frees the rest.
+// Every completion counts, not only a finished operation's: the slots it
+// freed are refilled then.
 void kick_after_handler(Domain *) {
-  Block &b = blk();
-  std::lock_guard<std::mutex> g(b.lock);
-  if (!b.completed.empty()) b.js.kick();
+  if (!tl_completed) return;
+  tl_completed = false;
+  blk().js.kick();
 }
 AfterInterrupt after_handler(kick_after_handler);
 
