@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "../recovery/recovery.h"
 #include "checks.h"
@@ -40,7 +41,15 @@ struct Lines {
 };
 Lines &irqs = *new Lines;
 
+// Filled by static constructors before main, read after: no lock needed.
+std::vector<void (*)(Domain *)> &after_interrupt() {
+  static std::vector<void (*)(Domain *)> v;
+  return v;
+}
+thread_local bool tl_irq_thread = false;
+
 void irq_loop(unsigned irq) {
+  tl_irq_thread = true;
   Line &l = irqs.lines[irq];
   std::unique_lock<std::mutex> g(l.lock);
   for (;;) {
@@ -54,6 +63,8 @@ void irq_loop(unsigned irq) {
     Fault f;
     if (d) d->interrupts.fetch_add(1, std::memory_order_relaxed);
     if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
+    if (d)
+      for (auto run : after_interrupt()) run(d);
     g.lock();
     if (l.ack) {
       auto ack = l.ack;
@@ -133,6 +144,10 @@ extern "C" void kapi_enable_irq(unsigned int irq) {
 }
 
 namespace nooks {
+
+AfterInterrupt::AfterInterrupt(void (*run)(Domain *d)) { after_interrupt().push_back(run); }
+
+bool on_irq_thread() { return tl_irq_thread; }
 
 bool irq_raise(unsigned irq) {
   if (irq >= kIrqLines) return false;

@@ -47,6 +47,15 @@ void irq_set_ack(unsigned line, std::function<void()> ack);
 // no more. One owner at a time: false (nothing changed) while another has it.
 bool irq_set_signal(unsigned line, const void *owner, std::function<void()> signal);
 void irq_mask_domain(Domain *d, bool masked);
+// A class's work after each run of a driver's interrupt handler (faulted or
+// not): on the line's thread, outside the driver (it may cross in again).
+// Registered by a static object, as a Nanny is.
+struct AfterInterrupt {
+  explicit AfterInterrupt(void (*run)(Domain *d));
+};
+// True on an interrupt line's thread: kernel calls made there can leave work
+// for the AfterInterrupt hooks, which run once the handler returns.
+bool on_irq_thread();
 
 uint64_t jiffies_now();
 // Waits on a word of driver memory while it holds `seen`, for at most `ns`

@@ -25,6 +25,8 @@
 //    finished operations are handed to JS in batches through one
 //    thread-safe function (a non-blocking call: a driver thread never waits
 //    for JS), whose callback also submits what was waiting for a free slot.
+//    An interrupt handler's completions wake JS once, after the handler
+//    returns: the callback then refills every slot it freed in one crossing.
 //  - Lock order: the mprotect lock (DomainMemoryAccess, or being inside a
 //    crossing), then g.lock. The JS thread never crosses into a driver or
 //    waits for the mprotect lock while holding g.lock.

@@ -86,6 +86,10 @@ extern "C" void kapi_blk_unregister_disk(void *p) {
   if (pool) kapi_dma_free_coherent(nullptr, 0, pool, 0);
 }
 
+namespace {
+thread_local bool tl_completed = false;  // on an irq thread: its handler's run completed a request
+}  // namespace
+
 extern "C" void kapi_blk_complete(void *p, int status) {
   Domain *d = calling_domain();
   auto *rq = static_cast<blk_request *>(p);
@@ -107,9 +111,26 @@ extern "C" void kapi_blk_complete(void *p, int status) {
       if (status == 0) finish_chunk(b, s.chunk, "", "");
       else finish_chunk(b, s.chunk, "EIO", k.name + ": I/O error (the driver completed the request with status " + std::to_string(status) + ")");
       s.chunk = Chunk{};
-      b.js.kick();
+      if (on_irq_thread()) tl_completed = true;  // kicked once the handler returns (kick_after_handler)
+      else b.js.kick();
       break;
     }
   }
   if (!found) kernel_bug(d, "blk_complete(%p): not a request in flight", p);
 }
+
+namespace {
+
+// JS hears of what an interrupt handler completed once the handler returns,
+// not at its first completion: woken then, it would refill the slot or two
+// freed so far (a crossing for each), while the handler frees the rest.
+// Every completion counts, not only a finished operation's: the slots it
+// freed are refilled then.
+void kick_after_handler(Domain *) {
+  if (!tl_completed) return;
+  tl_completed = false;
+  blk().js.kick();
+}
+AfterInterrupt after_handler(kick_after_handler);
+
+}  // namespace
