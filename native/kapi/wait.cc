@@ -59,7 +59,10 @@ void sleep_on(const futex_waitv *w, unsigned n, const Deadline &deadline) {
 
 }  // namespace
 
-Deadline Deadline::after_ns(uint64_t ns) { return {CLOCK_MONOTONIC, now_ns(CLOCK_MONOTONIC) + (long long)ns}; }
+Deadline Deadline::after_ns(uint64_t ns) {
+  long long now = now_ns(CLOCK_MONOTONIC);
+  return {CLOCK_MONOTONIC, ns > (uint64_t)(LLONG_MAX - now) ? -1 : now + (long long)ns};  // past the clock's range: none
+}
 
 Deadline Deadline::after_ms(long ms) { return ms < 0 ? Deadline{} : after_ns((uint64_t)ms * 1000000); }
 
