@@ -54,6 +54,7 @@
         'native/kapi/objects.cc',
         'native/kapi/posix.cc',
         'native/kapi/time.cc',
+        'native/kapi/wait.cc',
         'native/kapi/work.cc',
         'native/kapi/wrappers.cc',
         'native/loader/elf_check.cc',

@@ -6,12 +6,13 @@
 // fault, stopping a thread that never returns, the time budget) is tested
 // where faults are contained. Every wait ends by progress (a counter, a flag),
 // never by a timer, but for the timed waits themselves.
-import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type Driver, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { tasks } from './helpers/tasks.js';
 import { faultOf, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-threads-'));
@@ -666,8 +667,6 @@ beforeAll(() => {
   spinPath = buildDriver(dir, 'spins', spinSource, { posix: true });
 }, 120_000);
 
-/** Threads of this process now (the kernel's own, the drivers' and the host's). */
-const tasks = () => readdirSync('/proc/self/task').length;
 const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's threads, isolation '%s'", (isolation) => {

@@ -1,17 +1,11 @@
 // Spinlocks and mutexes. The lock word lives in driver memory (as in Linux);
 // the kernel records which thread holds which lock, so misuse is caught and
 // recovery knows what the driver held. Waits end when the domain fails.
-#include <errno.h>
-#include <linux/futex.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <algorithm>
 
 #include "checks.h"
 #include "subsystems.h"
+#include "wait.h"
 
 using namespace nooks;
 
@@ -20,23 +14,6 @@ static uint32_t self_tid() { return (uint32_t)nooks_tls_ctx->tid; }
 static bool try_take(volatile u32 *word) { return __atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE) == 0; }
 
 static void give(volatile u32 *word) { __atomic_store_n(word, 0u, __ATOMIC_RELEASE); }
-
-namespace nooks {
-
-void futex_wait_slice(volatile u32 *word, u32 seen, uint64_t ns) {
-  timespec ts = {0, (long)std::min<uint64_t>(ns, 10 * 1000 * 1000)};  // wake up to check whether the domain failed
-  UnlockedWait w;
-  // Under mprotect another driver may now run and make this word inaccessible:
-  // the futex call then fails at once (EFAULT), so sleep instead.
-  if (syscall(SYS_futex, (u32 *)word, FUTEX_WAIT_PRIVATE, seen, &ts, nullptr, 0) != 0 && errno == EFAULT) {
-    timespec nap = {0, std::min<long>(ts.tv_nsec, 1000 * 1000)};
-    nanosleep(&nap, nullptr);
-  }
-}
-
-void futex_wake(volatile u32 *word, int n) { syscall(SYS_futex, (u32 *)word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0); }
-
-}  // namespace nooks
 
 extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
   lock->locked = 0;
@@ -78,10 +55,10 @@ extern "C" void kapi_mutex_lock(struct mutex *m) {
   Domain *d = calling_domain();
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
   while (!try_take(&m->locked)) {
-    if (should_abort(d)) return;
-    __atomic_add_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-    futex_wait_slice(&m->locked, 1, 10 * 1000 * 1000);
+    __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
+    int r = wait_on_word(d, &m->locked, 1, Deadline{});
     __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
+    if (r == -EINTR) return;  // after_call leaves the domain
   }
   m->owner = self_tid();
   d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
@@ -101,6 +78,8 @@ extern "C" void kapi_mutex_unlock(struct mutex *m) {
     kernel_bug(d, "mutex_unlock(%p): not held by this thread", (void *)m);
   d->objects.remove(ObjectType::mutex, (uintptr_t)m);
   m->owner = 0;
-  give(&m->locked);
-  if (m->waiters) futex_wake(&m->locked, 1);
+  // Let go of before the waiters are read (not after: a waiter that counted
+  // itself then would sleep on a held word no one wakes).
+  __atomic_store_n(&m->locked, 0u, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST)) futex_wake(&m->locked, 1);
 }

@@ -58,15 +58,8 @@ struct AfterInterrupt {
 bool on_irq_thread();
 
 uint64_t jiffies_now();
-// Waits on a word of driver memory while it holds `seen`, for at most `ns`
-// (and 10 ms: a caller's loop notices a failed domain), other threads let
-// into the driver meanwhile (UnlockedWait). A wake, a change or a signal ends it early.
-void futex_wait_slice(volatile u32 *word, u32 seen, uint64_t ns);
-// Wakes up to n of those waiting on `word`.
-void futex_wake(volatile u32 *word, int n);
-
 // Sleeps on behalf of d's driver (msleep, the personality's usleep): inside its
-// crossing, so it counts against its time budget; ends early when d fails.
+// crossing, so it counts against its time budget; ends at once when d fails (wait.h).
 void driver_sleep_ns(Domain *d, uint64_t ns);
 
 }  // namespace nooks

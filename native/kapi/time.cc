@@ -10,6 +10,7 @@
 #include "checks.h"
 #include "kthread.h"
 #include "subsystems.h"
+#include "wait.h"
 
 using namespace nooks;
 
@@ -25,13 +26,7 @@ namespace nooks {
 uint64_t jiffies_now() { return mono_ms() - g_boot_ms; }
 
 void driver_sleep_ns(Domain *d, uint64_t ns) {
-  uint64_t until = mono_ns() + ns;
-  for (uint64_t now = mono_ns(); now < until && !should_abort(d); now = mono_ns()) {
-    uint64_t slice = std::min<uint64_t>(until - now, 10000000);  // wake every 10 ms to notice a failed domain
-    timespec ts = {0, (long)slice};
-    UnlockedWait w;
-    nanosleep(&ts, nullptr);
-  }
+  wait_until(d, Deadline::after_ns(ns), [] { return false; });
 }
 }  // namespace nooks
 

@@ -15,9 +15,9 @@
 #include <memory>
 #include <thread>
 
-#include "../kapi/checks.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../kapi/wait.h"
 #include "../recovery/recovery.h"
 
 namespace nooks {
@@ -32,7 +32,7 @@ struct DriverThread {
   Domain *domain;
   std::string name;
   bool detached;
-  bool joining = false;   // a pthread_join waits for it
+  ThreadCtx *joiner = nullptr;  // the thread whose pthread_join waits for it, woken when it ends
   bool finished = false;  // it left the domain for good
   uint64_t result = 0;
   std::thread thread;
@@ -41,7 +41,7 @@ struct DriverThread {
 // Every driver thread, by handle, and their ends (never destroyed: see kthread.h).
 struct Threads {
   std::mutex lock;
-  std::condition_variable ended;
+  std::condition_variable ended;  // recovery's wait for a thread to stop (release_thread)
   std::map<uint64_t, std::shared_ptr<DriverThread>> all;
   uint64_t next_handle = 1ull << 32;  // above every thread id: a handle is never a tid (thread_self)
 };
@@ -74,6 +74,7 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
     threads.all.erase(t->handle);
     t->thread.detach();
   }
+  if (t->joiner) thread_wake(t->joiner);
   threads.ended.notify_all();
 }
 
@@ -154,14 +155,16 @@ extern "C" int kapi_nooks_posix_thread_join(unsigned long handle, void **result)
     t = find_locked(d, handle);
     if (!t) return -ESRCH;
     if (handle == tl_handle) return -EDEADLK;
-    if (t->detached || t->joining) return -EINVAL;
-    t->joining = true;
+    if (t->detached || t->joiner) return -EINVAL;
+    t->joiner = thread_ctx();
   }
-  for (;;) {
-    if (should_abort(d)) return -EINTR;
-    UnlockedWait w;
-    std::unique_lock<std::mutex> g(threads.lock);  // let go of before ~UnlockedWait takes the driver back
-    if (threads.ended.wait_for(g, std::chrono::milliseconds(10), [&] { return t->finished; })) break;  // 10 ms: notice a failed domain
+  if (!wait_until(d, Deadline{}, [&] {
+        std::lock_guard<std::mutex> g(threads.lock);
+        return t->finished;
+      })) {
+    std::lock_guard<std::mutex> g(threads.lock);
+    t->joiner = nullptr;  // this thread leaves the domain: nothing wakes it for t any more
+    return -EINTR;
   }
   reap(t);
   if (result) *result = (void *)t->result;
@@ -175,7 +178,7 @@ extern "C" int kapi_nooks_posix_thread_detach(unsigned long handle) {
     std::lock_guard<std::mutex> g(threads.lock);
     t = find_locked(d, handle);
     if (!t) return -ESRCH;
-    if (t->detached || t->joining) return -EINVAL;
+    if (t->detached || t->joiner) return -EINVAL;
     if (!t->finished) {
       t->detached = true;  // it lets itself go when it ends
       return 0;

@@ -2,28 +2,21 @@
 #include "wait_queue.h"
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 
-#include "../kapi/checks.h"
+#include "../kapi/wait.h"
 
 namespace nooks {
 
 namespace {
 
-// One wait's entry on the queues of its files: each change counted, the wait woken.
+// One wait's entry on the queues of its files: each change wakes the waiting thread.
 class Sleeper : public WaitEntry {
  public:
-  void wake() override {
-    {
-      std::lock_guard<std::mutex> g(lock);
-      changes++;
-    }
-    cv.notify_one();  // safe unlocked: the sleeper leaves no queue while a wake is running on it
-  }
-  std::mutex lock;
-  std::condition_variable cv;
-  uint64_t changes = 0;
+  explicit Sleeper(ThreadCtx *t) : t_(t) {}
+  void wake() override { thread_wake(t_); }  // safe: the sleeper leaves no queue while a wake is running on it
+
+ private:
+  ThreadCtx *t_;
 };
 
 // A Sleeper on each of a wait's queues for the wait's life.
@@ -62,25 +55,9 @@ void WaitQueue::wake_all() {
 }
 
 bool files_wait(Domain *d, long timeout_ms, const std::vector<std::shared_ptr<WaitQueue>> &on, const std::function<bool()> &ready) {
-  using clock = std::chrono::steady_clock;
-  const clock::time_point deadline = clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-  Sleeper s;
+  Sleeper s(thread_ctx());
   Registered registered(&s, on);  // before the first check: no change is missed
-  for (;;) {
-    uint64_t seen;
-    {
-      std::lock_guard<std::mutex> g(s.lock);
-      seen = s.changes;
-    }
-    if (ready()) return true;
-    clock::time_point now = clock::now();
-    if ((timeout_ms >= 0 && now >= deadline) || should_abort(d)) return false;
-    clock::time_point until = now + std::chrono::milliseconds(10);  // wake every 10 ms to notice a failed domain
-    if (timeout_ms >= 0) until = std::min(until, deadline);
-    UnlockedWait w;
-    std::unique_lock<std::mutex> g(s.lock);  // let go of before ~UnlockedWait takes the driver back
-    s.cv.wait_until(g, until, [&] { return s.changes != seen; });
-  }
+  return wait_until(d, Deadline::after_ms(timeout_ms), ready);
 }
 
 }  // namespace nooks

@@ -5,7 +5,8 @@
 // change between its check and its sleep is never lost. A wait is a kernel
 // call that waits inside the driver's crossing: it counts against the
 // driver's time budget, as msleep, lets other threads run the driver
-// meanwhile (UnlockedWait), and ends early when the domain fails.
+// meanwhile (UnlockedWait), and ends at once when the domain fails
+// (native/kapi/wait.h): nothing wakes it but a change or that.
 #pragma once
 #include <functional>
 #include <memory>
@@ -20,7 +21,7 @@ namespace nooks {
 class WaitEntry {
  public:
   // Runs under the queue's lock. Lock order: a file's queue, then an epoll's
-  // queue (its watch wakes it), then a wait's own lock; none is held while waiting.
+  // queue (its watch wakes it); none is held while waiting.
   virtual void wake() = 0;
 
  protected:

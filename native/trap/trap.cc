@@ -11,6 +11,7 @@
 
 #include "../dev/iomem.h"
 #include "../isolation/pkey/pkru.h"
+#include "../kapi/wait.h"
 #include "../xpc/xpc.h"
 #include "mmio.h"
 
@@ -164,13 +165,15 @@ void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails) {
   t->abort_kind.store(kind);
   t->abort_fails.store(fails);
   t->abort_domain.store(domain_id);
-  pthread_kill(t->thread, g_abort_sig);
+  thread_wake(t);  // a kernel call's wait: it sees the request and ends
+  pthread_kill(t->thread, g_abort_sig);  // driver code: unwound by on_abort
 }
 
 // ---- watchdog ---------------------------------------------------------------
 // Polls each thread's progress counter: a thread whose outermost entry has not
 // changed for longer than the domain's budget is ended (a driver's own thread
-// counts each wait as progress: UnlockedWait). Costs nothing per crossing.
+// counts each wait, for as long as it waits, as progress: UnlockedWait).
+// Costs nothing per crossing.
 // The watchdog thread.
 // Never destroyed: kernel threads may still run while the process exits.
 struct Watchdog {
@@ -225,7 +228,8 @@ static void watchdog_loop() {
         }
         uint64_t e = t->entries.load(std::memory_order_relaxed);
         Seen &s = seen[t];
-        if (s.serial != t->serial || s.entries != e) s = {t->serial, e, now, 0};  // progress, or a new thread where a gone one was
+        if (s.serial != t->serial || s.entries != e || t->in_wait.load(std::memory_order_relaxed))
+          s = {t->serial, e, now, 0};  // progress, or a new thread where a gone one was
         Domain *d = g_domains[id];
         if (!d || now - s.since <= d->time_budget_ms) continue;
         if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck

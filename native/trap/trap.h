@@ -13,7 +13,8 @@ void trap_install();
 int trap_abort_signal();
 // Asks thread t to leave domain d with `kind` (a FaultKind; `fails`: leaving
 // fails the domain, and the thread that fails it reports the fault); it
-// unwinds when it is in driver code, or when its kernel call returns or wakes.
+// unwinds when it is in driver code, or when its kernel call returns; a kernel
+// call's wait is woken at once (native/kapi/wait.h). Not from a signal handler.
 struct ThreadCtx;
 void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails);
 // What a processor fault (signal, si_code, address) inside a driver is; a

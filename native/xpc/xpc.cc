@@ -109,7 +109,14 @@ UnlockedYield::~UnlockedYield() {
 
 UnlockedWait::UnlockedWait() {
   ThreadCtx *t = nooks_tls_ctx;
-  if (t && t->budget_from_wait) note_progress(t);
+  if (!t || !t->budget_from_wait) return;
+  note_progress(t);
+  was_in_wait_ = t->in_wait.exchange(true);
+}
+
+UnlockedWait::~UnlockedWait() {
+  ThreadCtx *t = nooks_tls_ctx;
+  if (t && t->budget_from_wait) t->in_wait.store(was_in_wait_);
 }
 
 DomainMemoryAccess::DomainMemoryAccess() : opened_(g_backend.open_memory()) {}

@@ -54,6 +54,8 @@ struct ThreadCtx {
   Fault fault;                       // the last fault on this thread
   bool holds_mprotect = false;       // mprotect mode: this thread may run driver code / touch driver memory
   bool budget_from_wait = false;     // a driver's own thread (native/posix/threads.cc): each wait counts as progress (UnlockedWait)
+  std::atomic<bool> in_wait{false};  // ...and it waits now: progress for as long as it waits (the watchdog)
+  std::atomic<uint32_t> wakes{0};    // the word its waits in kernel calls sleep on (native/kapi/wait.h): moved on to wake them
   DomainThread *dts[kMaxDomains] = {};
   pthread_t thread;
   int tid = 0;
@@ -129,12 +131,18 @@ class UnlockedYield {
 // device or the clock brings about (a sleep, a futex or condition, a
 // contended mutex, poll, epoll, a read that blocks, a join, a callback or
 // work item to finish). As UnlockedYield, and for a driver's own thread
-// (budget_from_wait) it starts the time budget again: a thread that waits
-// now and then may run for the driver's life. A yield or a spin is no wait
-// (UnlockedYield): it would let a thread spin forever.
+// (budget_from_wait) the time budget stops while it lives and starts again
+// after: a thread that waits now and then, however long each wait (a poll
+// with no timeout, an idle wait that nothing wakes to look), may run for the
+// driver's life. A yield or a spin is no wait (UnlockedYield): it would let a
+// thread spin forever.
 class UnlockedWait : public UnlockedYield {
  public:
   UnlockedWait();
+  ~UnlockedWait();
+
+ private:
+  bool was_in_wait_ = false;
 };
 
 // Kernel code outside any crossing (loader, recovery, devices) about to touch

@@ -1,0 +1,103 @@
+// The waits of kernel calls (wait.h).
+#include "wait.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "checks.h"
+
+namespace nooks {
+
+namespace {
+
+constexpr long long kNsPerS = 1000000000;
+
+long long now_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return (long long)ts.tv_sec * kNsPerS + ts.tv_nsec;
+}
+
+futex_waitv waiter(const volatile void *word, uint32_t seen) { return {seen, (uint64_t)(uintptr_t)word, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0}; }
+
+// Linux before 5.16 has no futex_waitv: waits on the last word alone (the
+// driver's, if any) and then for 10 ms at most, so that a change of the
+// other (a request to leave the domain) is seen within 10 ms.
+void sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
+  long long until = deadline.ns;
+  if (n > 1) {
+    long long tick = now_ns(deadline.clock) + 10 * 1000 * 1000;
+    until = until < 0 ? tick : std::min(until, tick);
+  }
+  timespec at = {(time_t)(until / kNsPerS), (long)(until % kNsPerS)};
+  int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (deadline.clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
+  syscall(SYS_futex, (uint32_t *)(uintptr_t)w[n - 1].uaddr, op, (uint32_t)w[n - 1].val, until < 0 ? nullptr : &at, nullptr,
+          FUTEX_BITSET_MATCH_ANY);
+}
+
+// Sleeps until one of the n words no longer holds its value, a futex wake on
+// one of them, the deadline or a signal, other threads let into the driver
+// meanwhile (UnlockedWait).
+void sleep_on(const futex_waitv *w, unsigned n, const Deadline &deadline) {
+  timespec at = {(time_t)(deadline.ns / kNsPerS), (long)(deadline.ns % kNsPerS)};
+  UnlockedWait unlocked;
+  if (syscall(SYS_futex_waitv, w, n, 0, deadline.ns < 0 ? nullptr : &at, deadline.clock) >= 0) return;
+  if (errno == ENOSYS) return sleep_on_last(w, n, deadline);
+  // Under mprotect another driver may now run and make the driver's word
+  // inaccessible: the call then fails at once (EFAULT), so nap instead
+  // (taking the driver back opens its memory again).
+  if (errno == EFAULT) {
+    timespec nap = {0, 1000 * 1000};
+    nanosleep(&nap, nullptr);
+  }
+}
+
+}  // namespace
+
+Deadline Deadline::after_ns(uint64_t ns) {
+  long long now = now_ns(CLOCK_MONOTONIC);
+  return {CLOCK_MONOTONIC, ns > (uint64_t)(LLONG_MAX - now) ? -1 : now + (long long)ns};  // past the clock's range: none
+}
+
+Deadline Deadline::after_ms(long ms) { return ms < 0 ? Deadline{} : after_ns((uint64_t)ms * 1000000); }
+
+bool Deadline::passed() const { return ns >= 0 && now_ns(clock) >= ns; }
+
+void thread_wake(ThreadCtx *t) {
+  t->wakes.fetch_add(1);
+  syscall(SYS_futex, &t->wakes, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready) {
+  ThreadCtx *t = thread_ctx();
+  for (;;) {
+    uint32_t woken = t->wakes.load();  // before the checks: a wake after them ends the sleep at once
+    if (ready()) return true;
+    if (should_abort(d) || deadline.passed()) return false;
+    futex_waitv w[] = {waiter(&t->wakes, woken)};
+    sleep_on(w, 1, deadline);
+  }
+}
+
+int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline) {
+  ThreadCtx *t = thread_ctx();
+  for (;;) {
+    uint32_t woken = t->wakes.load();  // as in wait_until
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 0;
+    if (should_abort(d)) return -EINTR;
+    if (deadline.passed()) return -ETIMEDOUT;
+    futex_waitv w[] = {waiter(&t->wakes, woken), waiter(word, seen)};
+    sleep_on(w, 2, deadline);
+  }
+}
+
+void futex_wake(const volatile u32 *word, int n) {
+  syscall(SYS_futex, (u32 *)(uintptr_t)word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+}
+
+}  // namespace nooks

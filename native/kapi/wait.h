@@ -1,0 +1,47 @@
+// How a kernel call waits on a driver's behalf (a sleep, poll, epoll, a read
+// that blocks, a futex or condition, a contended mutex, a join): the thread
+// sleeps on its own wake word (ThreadCtx::wakes) and, for a futex, on the
+// driver's word as well (futex_waitv), until its event or its deadline, or
+// until it is asked to leave the domain (trap_abort_thread: the domain failed
+// or is unloaded, or the watchdog), which wakes it at once. Nothing wakes a
+// wait only to look: an idle wait costs no wake-up (docs/recovery.md,
+// "How waits end").
+#pragma once
+#include <time.h>
+
+#include <cstdint>
+#include <functional>
+
+#include <nooks/kapi.h>
+
+#include "../xpc/xpc.h"
+
+namespace nooks {
+
+// A deadline: absolute nanoseconds on a clock (CLOCK_MONOTONIC or CLOCK_REALTIME).
+struct Deadline {
+  clockid_t clock = CLOCK_MONOTONIC;
+  long long ns = -1;  // -1: none
+  static Deadline after_ns(uint64_t ns);
+  static Deadline after_ms(long ms);  // -1: none
+  bool passed() const;
+};
+
+// Ends t's wait (or makes its next sleep return at once): whatever a wait
+// waits for calls it once the wait's condition may have changed. Any thread, not a signal handler.
+void thread_wake(ThreadCtx *t);
+
+// Waits until ready() is true (true), the deadline passes or the calling
+// thread must leave d (should_abort; false). ready() runs first, then after
+// each wake of the thread; whatever makes it true must wake the thread
+// (thread_wake) after. No lock that ready() or a waker takes is held while
+// the thread sleeps.
+bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready);
+
+// Waits while the driver's word holds `seen` (0), until the deadline
+// (-ETIMEDOUT) or until the calling thread must leave d (-EINTR).
+int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline);
+// Wakes up to n of the threads waiting on the driver's `word`.
+void futex_wake(const volatile u32 *word, int n);
+
+}  // namespace nooks

@@ -1,0 +1,170 @@
+// A driver's waits in the kernel sleep until their event, their deadline or
+// the driver's failure, which wakes them itself (native/kapi/wait.h,
+// docs/recovery.md "How waits end"): nothing wakes an idle wait only to look
+// whether the driver failed. A driver's threads wait for what never comes,
+// each its own way (poll, a blocking read, epoll_wait, a condition, a
+// contended mutex, a join, a sleep of an hour); over one idle second each may
+// wake a few times at most (Linux's count of its voluntary context switches,
+// /proc/self/task/<tid>/status), where a wait that woke every 10 ms to look
+// would wake 100 times. The second is twice the driver's time budget: a
+// driver's own thread is not timed while it waits. Then the driver faults on
+// another thread, a call from the host (isolation 'none' traps no fault: the
+// driver is failed on purpose), and every wait ends at once: the recovery
+// completes, none of the threads left.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { inKernelWait, sleeps, tasks, tidOf } from './helpers/tasks.js';
+import { faultOf, until } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-idle-waits-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const source = `
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <nooks/kapi.h>
+
+enum { HOLDER, POLL, READ, EPOLL, COND, MUTEX, JOIN, SLEEP, IDLERS };
+static const char *const names[IDLERS] = {
+	"idle-holder", "idle-poll", "idle-read", "idle-epoll", "idle-cond", "idle-mutex", "idle-join", "idle-sleep",
+};
+static int files[IDLERS], epfd;
+static pthread_t threads[IDLERS];
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER, cond_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static volatile long waiting;
+
+/* Waits once, the way its name says, for what never comes (the holder holds
+ * the mutex the mutex idler wants and never ends, which the join idler waits
+ * for). Only a failure ends the wait: under isolation 'none', which unwinds no
+ * driver code, the thread then returns. */
+static void *idle(void *arg)
+{
+	long which = (long)arg;
+	struct pollfd p = { .fd = files[which], .events = POLLIN };
+	struct epoll_event got;
+	eventfd_t v;
+
+	if (which == HOLDER)
+		pthread_mutex_lock(&held);
+	if (which == COND)
+		pthread_mutex_lock(&cond_lock);
+	__atomic_add_fetch(&waiting, 1, __ATOMIC_SEQ_CST);
+	if (which == HOLDER || which == POLL)
+		poll(&p, 1, -1);
+	else if (which == READ)
+		eventfd_read(files[which], &v);
+	else if (which == EPOLL)
+		epoll_wait(epfd, &got, 1, -1);
+	else if (which == COND)
+		pthread_cond_wait(&never, &cond_lock);
+	else if (which == MUTEX)
+		pthread_mutex_lock(&held);
+	else if (which == JOIN)
+		pthread_join(threads[HOLDER], NULL);
+	else
+		sleep(3600);
+	return arg;
+}
+
+static long start(long from, long to)
+{
+	for (long i = from; i < to; i++)
+		if (pthread_create(&threads[i], NULL, idle, (void *)i) || pthread_setname_np(threads[i], names[i]))
+			return -1;
+	return 0;
+}
+
+/* The holder first: the mutex idler must find the mutex held. */
+NOOKS_EXPORT long start_holder(void)
+{
+	return start(HOLDER, HOLDER + 1);
+}
+
+NOOKS_EXPORT long start_idlers(void)
+{
+	return start(HOLDER + 1, IDLERS);
+}
+
+NOOKS_EXPORT long idlers_waiting(void)
+{
+	return waiting;
+}
+
+/* A fault on the host's thread, inside the driver while the idlers wait. */
+NOOKS_EXPORT long crash(long *at)
+{
+	*(volatile long *)at = 1;
+	return 0;
+}
+
+static int idlers_init(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	for (long i = 0; i < IDLERS; i++)
+		files[i] = eventfd(0, 0);
+	epfd = epoll_create1(0);
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, files[EPOLL], &ev);
+}
+
+module_init(idlers_init);
+`;
+
+let path: string;
+beforeAll(() => {
+  path = buildDriver(dir, 'idlers', source, { posix: true });
+}, 120_000);
+
+const kIdlers = ['idle-holder', 'idle-poll', 'idle-read', 'idle-epoll', 'idle-cond', 'idle-mutex', 'idle-join', 'idle-sleep'];
+const kBudgetMs = 500; // the host's calls' too: under 'process' on a loaded machine a load took up to 84 ms, start_idlers 62 ms
+const kIdleMs = 1000;
+
+const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
+
+describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation '%s'", (isolation) => {
+  let kernel: Kernel;
+
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation });
+  });
+  afterAll(async () => {
+    await kernel?.shutdown();
+  });
+
+  it("a driver's threads idle in poll, read, epoll, a condition, a mutex, a join and a sleep wake at most 3 times in a second past their budget; a failure ends every wait at once", async () => {
+    const d = await kernel.load(path, { timeBudgetMs: kBudgetMs });
+    const before = tasks();
+    const events = kernel.events().length;
+    expect(d.call('start_holder')).toBe(0);
+    await until(() => d.call('idlers_waiting') === 1, 'the holder holding the mutex');
+    expect(d.call('start_idlers')).toBe(0);
+    await until(() => d.call('idlers_waiting') === kIdlers.length, 'every idler at its wait');
+    const tids = kIdlers.map(tidOf);
+    await until(() => tids.every(inKernelWait), 'every idler asleep in its wait');
+    const slept = tids.map(sleeps);
+    await new Promise((resolve) => setTimeout(resolve, kIdleMs)); // the idle second measured
+    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]); // none timed out: waiting is no running
+    for (const [i, name] of kIdlers.entries()) expect(sleeps(tids[i]) - slept[i], `${name}'s wake-ups`).toBeLessThanOrEqual(3);
+    expect(threadObjects(d)).toHaveLength(kIdlers.length);
+
+    const failed = performance.now();
+    if (isolation === 'none') d.recover();
+    else expect(faultOf(() => d.call('crash', 0)).kind).toBe('segv'); // the agent restarts the driver before call() throws
+    expect(performance.now() - failed).toBeLessThan(2_000);
+    expect(d.state).toBe('running');
+    expect(threadObjects(d)).toEqual([]);
+    expect(tasks()).toBe(before);
+    expect(kernel.log().some((l) => l.source === d.name && /did not (leave|stop)/.test(l.text))).toBe(false);
+    d.unload();
+  });
+});
