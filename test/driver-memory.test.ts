@@ -4,33 +4,30 @@
 // against the blocks it holds, released at recovery. drivers/memtest reads
 // and writes what it is given. Each isolation mode boots in turn, 'pkey'
 // where the machine has protection keys.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DriverUnavailable, Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DriverUnavailable, type Driver, type Isolation } from '../lib/index.js';
 import { hostProbe } from '../lib/testing.js';
 import { hex } from './helpers/data.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { bootableIsolations, errorOf, faultOf } from './helpers/util.js';
 
 describe.each<Isolation>(bootableIsolations)("driver memory, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation });
   let d: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
-    d = await kernel.load('memtest', { memLimitBytes: 1 << 20 });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    d = await kernel().load('memtest', { memLimitBytes: 1 << 20 });
   });
 
   const blocks = (label: string) => d.objects().filter((o) => o.type === 'memory' && o.label === label);
 
   it('alloc: a zeroed block of the driver heap, held as its object and counted in heapUsed', () => {
-    const heapBefore = kernel.domains()[0].heapUsed;
+    const heapBefore = kernel().domains()[0].heapUsed;
     const a = d.alloc(40);
     expect(typeof a).toBe('number');
     expect(d.read(a, 40)).toEqual(Buffer.alloc(40));
     expect(blocks('driver.alloc')).toContainEqual({ type: 'memory', address: hex(a), size: 40, label: 'driver.alloc' });
-    expect(kernel.domains()[0].heapUsed).toBeGreaterThanOrEqual(heapBefore + 40);
+    expect(kernel().domains()[0].heapUsed).toBeGreaterThanOrEqual(heapBefore + 40);
     d.free(a);
     expect(blocks('driver.alloc')).toEqual([]);
   });

@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Isolation, type LoadOptions } from '../lib/index.js';
+import type { Isolation, LoadOptions } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { stringAt } from './helpers/data.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { bootableIsolations, faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-params-'));
@@ -19,17 +20,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const params = { count: 7, offset: -(2n ** 40n), verbose: true, greeting: 'bonjour' };
 
 describe.each<Isolation>(bootableIsolations)("load parameters, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
-
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
+  const kernel = kernelPerBlock({ isolation });
 
   it('unset, each keeps its initializer', async () => {
-    const d = await kernel.load('memtest');
+    const d = await kernel().load('memtest');
     expect([d.call('get_count'), d.call('get_offset'), d.call('get_verbose')]).toEqual([3, -5, 0]);
     expect(d.call('strlen_', d.call('greeting_addr'))).toBe(5); // "hello", in the driver's image
     expect(d.objects().filter((o) => o.label.startsWith('module_param'))).toEqual([]);
@@ -37,37 +31,36 @@ describe.each<Isolation>(bootableIsolations)("load parameters, isolation '%s'", 
   });
 
   it("given, the driver's init sees them; a charp is a string in the driver's heap, held for it", async () => {
-    const d = await kernel.load('memtest', { params });
+    const d = await kernel().load('memtest', { params });
     expect([d.call('get_count'), d.call('get_offset'), d.call('get_verbose')]).toEqual([7, -(2 ** 40), 1]);
     const greeting = Number(d.call('greeting_addr'));
     expect(stringAt(d, greeting, 'bonjour'.length + 1)).toBe('bonjour');
     expect(d.objects()).toContainEqual({ type: 'memory', address: `0x${greeting.toString(16)}`, size: 8, label: 'module_param greeting' });
     // memtest's init logs them when verbose
-    expect(kernel.log().map((l) => l.text)).toContain('memtest: count=7 offset=-1099511627776 greeting=bonjour');
+    expect(kernel().log().map((l) => l.text)).toContain('memtest: count=7 offset=-1099511627776 greeting=bonjour');
   });
 
   it('they survive a recovery: the restarted driver sees the values given at load, not what it changed', () => {
-    const d = kernel.driver('memtest')!;
+    const d = kernel().driver('memtest')!;
     expect(d.call('set_count', 99)).toBe(99);
-    const logged = kernel.log().length;
+    const logged = kernel().log().length;
     if (isolation === 'none') d.recover(); // no fault is trapped under 'none'
     else expect(faultOf(() => d.call('null_deref')).kind).toBe('segv');
     expect(d.state).toBe('running');
     expect([d.call('get_count'), d.call('get_offset'), d.call('get_verbose')]).toEqual([7, -(2 ** 40), 1]);
     expect(stringAt(d, Number(d.call('greeting_addr')), 'bonjour'.length + 1)).toBe('bonjour');
     expect(d.objects().filter((o) => o.label === 'module_param greeting')).toHaveLength(1);
-    expect(kernel.log().slice(logged).map((l) => l.text)).toContain('memtest: count=7 offset=-1099511627776 greeting=bonjour');
+    expect(kernel().log().slice(logged).map((l) => l.text)).toContain('memtest: count=7 offset=-1099511627776 greeting=bonjour');
     d.unload();
   });
 });
 
 describe('load parameters refused (EPARAM)', () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   let noParams: string;
   let badType: string;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
     const okInit = 'static int ok_init(void) { return 0; }\nmodule_init(ok_init);\n';
     noParams = buildDriver(dir, 'noparams', `#include <nooks/kapi.h>\n${okInit}`);
     // a declaration no module_param makes: a type this kernel does not know
@@ -79,15 +72,12 @@ describe('load parameters refused (EPARAM)', () => {
         `NOOKS_EXPORT long get(void) { return x; }\n${okInit}`,
     );
   }, 60_000);
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
 
   /** Loads memtest (or `path`) with `p`, which must be refused with EPARAM; nothing of it stays loaded. */
   async function refused(p: LoadOptions['params'], path = 'memtest'): Promise<string> {
-    const err = await rejectionOf(kernel.load(path, { params: p }));
+    const err = await rejectionOf(kernel().load(path, { params: p }));
     expect(err.code).toBe('EPARAM');
-    expect(kernel.domains()).toEqual([]);
+    expect(kernel().domains()).toEqual([]);
     return err.message;
   }
 
@@ -116,11 +106,11 @@ describe('load parameters refused (EPARAM)', () => {
   });
 
   it('the edges of the ranges load', async () => {
-    const d = await kernel.load('memtest', { params: { count: -(2 ** 31), offset: -(2n ** 63n), greeting: '' } });
+    const d = await kernel().load('memtest', { params: { count: -(2 ** 31), offset: -(2n ** 63n), greeting: '' } });
     expect([d.call('get_count'), d.call('get_offset')]).toEqual([-(2 ** 31), -(2n ** 63n)]);
     expect(d.call('strlen_', d.call('greeting_addr'))).toBe(0);
     d.unload();
-    const e = await kernel.load('memtest', { params: { count: 2 ** 31 - 1, offset: 2n ** 63n - 1n } });
+    const e = await kernel().load('memtest', { params: { count: 2 ** 31 - 1, offset: 2n ** 63n - 1n } });
     expect([e.call('get_count'), e.call('get_offset')]).toEqual([2 ** 31 - 1, 2n ** 63n - 1n]);
     e.unload();
   });

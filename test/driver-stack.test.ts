@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Isolation } from '../lib/index.js';
+import type { Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-driver-stack-'));
@@ -60,16 +61,10 @@ beforeAll(() => {
 }, 60_000);
 
 describe.each<Isolation>(['mprotect', 'process'])("a frame larger than a driver stack and its guard, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
+  const kernel = kernelPerBlock({ isolation });
 
   it.each(['huge_frame_here', 'huge_frame_on_thread'])('%s: a stack-overflow fault in the guard, never a store below it', async (fn) => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     try {
       expect(faultOf(() => d.call(fn, 1)).kind).toBe('stack-overflow');
     } finally {

@@ -16,6 +16,7 @@ import { sendFile } from '../lib/apps/net-transfer.js';
 import { Kernel, openNet, type Driver, type Isolation, type NetInterface } from '../lib/index.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
 import { frame, nicPortOf, wirePartner } from './helpers/frames.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { transferAcrossFaults } from './helpers/transfer-faults.js';
 import { recoveries, until } from './helpers/util.js';
 
@@ -102,30 +103,23 @@ describe.each(['none', 'mprotect', 'process'] as Isolation[])("eth0 over the lib
 });
 
 describe('choosing the NIC among the devices held', () => {
-  let kernel: Kernel;
-
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
 
   it('takes the one the load option env names (NIC), else the first held; one not held fails module_init; none held: idle', async () => {
-    const a = kernel.addDevice('e1000', { peer: '127.0.0.1:9' });
-    const b = kernel.addDevice('e1000', { peer: '127.0.0.1:9', mac: NIC_MAC });
-    const registrations = () => kernel.log().map((l) => l.text).filter((t) => / registered for .* by e1000-libc-net/.test(t));
+    const a = kernel().addDevice('e1000', { peer: '127.0.0.1:9' });
+    const b = kernel().addDevice('e1000', { peer: '127.0.0.1:9', mac: NIC_MAC });
+    const registrations = () => kernel().log().map((l) => l.text).filter((t) => / registered for .* by e1000-libc-net/.test(t));
     const elsewhere = '0000:00:1f.0';
-    await expect(kernel.load('e1000-libc-net', { devices: [a.address, b.address], env: { NIC: elsewhere } })).rejects.toMatchObject({ code: 'EINITFAILED' });
-    expect(kernel.log().map((l) => l.text)).toContain(`e1000l-net: NIC ${elsewhere} is not a device the driver holds (load option devices)`);
-    const idle = await kernel.load('e1000-libc-net');
-    expect(kernel.log().map((l) => l.text)).toContain('e1000l-net: no device held (load option devices): nothing to drive');
+    await expect(kernel().load('e1000-libc-net', { devices: [a.address, b.address], env: { NIC: elsewhere } })).rejects.toMatchObject({ code: 'EINITFAILED' });
+    expect(kernel().log().map((l) => l.text)).toContain(`e1000l-net: NIC ${elsewhere} is not a device the driver holds (load option devices)`);
+    const idle = await kernel().load('e1000-libc-net');
+    expect(kernel().log().map((l) => l.text)).toContain('e1000l-net: no device held (load option devices): nothing to drive');
     expect(idle.objects().map((o) => o.type)).not.toContain('netdev');
     idle.unload();
-    const named = await kernel.load('e1000-libc-net', { devices: [a.address, b.address], env: { NIC: b.address } });
+    const named = await kernel().load('e1000-libc-net', { devices: [a.address, b.address], env: { NIC: b.address } });
     expect(registrations()).toEqual([expect.stringMatching(new RegExp(`^net: eth\\d+: registered for ${b.name} by e1000-libc-net, MAC ${NIC_MAC}`))]);
     named.unload();
-    await kernel.load('e1000-libc-net', { devices: [b.address, a.address] });
+    await kernel().load('e1000-libc-net', { devices: [b.address, a.address] });
     expect(registrations()).toHaveLength(2);
     expect(registrations()[1]).toMatch(new RegExp(`^net: eth\\d+: registered for ${b.name} by e1000-libc-net`)); // the first named
   });

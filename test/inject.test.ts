@@ -2,12 +2,13 @@
 // one fault; each type changes the instruction as it says; the patch really
 // goes into the loaded text, shows, is trapped under mprotect, and stays
 // across recovery (persistent) or goes (transient).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
-import { defaultPolicy, Kernel, type Driver } from '../lib/index.js';
+import { defaultPolicy, type Driver } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const bits = (a: number, b: number) => [...(a ^ b).toString(2)].filter((c) => c === '1').length;
@@ -88,12 +89,8 @@ describe('planning', () => {
 });
 
 describe('injected into a loaded driver (mprotect)', () => {
-  let kernel: Kernel;
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect', policy: { default: { ...defaultPolicy.default, maxFailures: 100 }, drivers: new Map() } });
-  });
-  afterAll(() => kernel.shutdown());
-  afterEach(() => kernel.driver('crashy')?.unload());
+  const kernel = kernelPerBlock({ isolation: 'mprotect', policy: { default: { ...defaultPolicy.default, maxFailures: 100 }, drivers: new Map() } });
+  afterEach(() => kernel().driver('crashy')?.unload());
 
   // wild_write's store through %rdi redirected to a register the call sets to 0
   const pointerFault = (transient: boolean): InjectedFault => {
@@ -105,7 +102,7 @@ describe('injected into a loaded driver (mprotect)', () => {
   const writeFault = (d: Driver) => faultOf(() => d.call('wild_write', 0x10, 0, 0, 0));
 
   it('a persistent binary fault applied at load shows, is trapped, and is still there after recovery', async () => {
-    const d = await kernel.load('crashy', { patches: [textPatch(pointerFault(false))!] });
+    const d = await kernel().load('crashy', { patches: [textPatch(pointerFault(false))!] });
     for (let i = 0; i < 2; i++) {
       const f = writeFault(d);
       expect(f.kind).toBe('segv');
@@ -116,7 +113,7 @@ describe('injected into a loaded driver (mprotect)', () => {
   });
 
   it('a transient binary fault injected at run time is gone after the recovery it caused', async () => {
-    const d = await kernel.load('crashy');
+    const d = await kernel().load('crashy');
     expect(writeFault(d).address).toBe('0x10');
     d.patchText(textPatch(pointerFault(true))!);
     expect(writeFault(d).address).toBe('0x0');
@@ -124,7 +121,7 @@ describe('injected into a loaded driver (mprotect)', () => {
   });
 
   it('a corrupted register shows as a wrong answer, not a fault; explicit recovery removes it when transient', async () => {
-    const d = await kernel.load('crashy');
+    const d = await kernel().load('crashy');
     // lea (%rdi,%rsi,1),%rax with another destination: not %rsp or %rbp (that would fault at the ret)
     let seed = 1;
     while ([4, 5].includes((hex(planFault('crashy', { seed, type: 'corrupt-register', fn: 'add' }).patch!.after)[2] >> 3) & 7)) seed++;
@@ -135,12 +132,12 @@ describe('injected into a loaded driver (mprotect)', () => {
   });
 
   it('targeted faults: BUG() trapped as an illegal instruction, the endless loop by the watchdog; persistent ones recur', async () => {
-    const d = await kernel.load('crashy', { timeBudgetMs: 200 });
+    const d = await kernel().load('crashy', { timeBudgetMs: 200 });
     d.patchText(textPatch(planFault('crashy', { seed: 1, type: 'panic', fn: 'add', transient: false }))!);
     expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('ill');
     expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('ill');
     d.unload();
-    const e = await kernel.load('crashy', { timeBudgetMs: 200 });
+    const e = await kernel().load('crashy', { timeBudgetMs: 200 });
     e.patchText(textPatch(planFault('crashy', { seed: 1, type: 'endless-loop', fn: 'data_value', transient: true }))!);
     expect(faultOf(() => e.call('data_value')).kind).toBe('timeout');
     expect(e.call('data_value')).toBe(42);
@@ -151,20 +148,20 @@ describe('injected into a loaded driver (mprotect)', () => {
 
   it('a buffer overrun runs off the heap into its guard page: trapped inside the domain, the host untouched', async () => {
     // 64 MiB written from a 64-byte block of a 16 MiB heap: without the guard it reaches the next mapping (host memory)
-    const d = await kernel.load('crashy', { memLimitBytes: 16 << 20 });
+    const d = await kernel().load('crashy', { memLimitBytes: 16 << 20 });
     d.patchText(textPatch(planFault('crashy', { seed: 1, type: 'buffer-overrun', fn: 'add', transient: true }))!);
     expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('segv');
     expect(d.call('add', 2, 3)).toBe(5);
   });
 
   it('refuses patches outside the text and patches that would create a WRPKRU', async () => {
-    const d = await kernel.load('crashy');
+    const d = await kernel().load('crashy');
     const add = disassemble(driverPath('crashy')).symbol('add')!;
     expect(() => d.patchText({ offset: 0x10_0000, bytes: Buffer.from([0x90]), transient: true })).toThrow(/not inside the driver's text/);
     expect(() => d.patchText({ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: true })).toThrow(/WRPKRU/);
     expect(d.call('add', 2, 3)).toBe(5);
     d.unload();
-    await expect(kernel.load('crashy', { patches: [{ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: false }] }))
+    await expect(kernel().load('crashy', { patches: [{ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: false }] }))
       .rejects.toMatchObject({ code: 'EPATCH' });
   });
 });

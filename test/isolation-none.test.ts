@@ -10,32 +10,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver } from '../lib/index.js';
+import type { Driver } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { runNode, until, type Exit } from './helpers/util.js';
 
 const IRQ = 5;
 
 describe("isolation 'none': the native baseline", () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'none' });
   let nul: Driver;
   let ticker: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'none' });
-    nul = await kernel.load('null');
-    ticker = await kernel.load('ticker');
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    nul = await kernel().load('null');
+    ticker = await kernel().load('ticker');
   });
 
-  const domain = (name: string) => kernel.domains().find((d) => d.name === name)!;
+  const domain = (name: string) => kernel().domains().find((d) => d.name === name)!;
   const count = (fn: string) => Number(ticker.call(fn));
 
   it("boots as 'none' and the domains say so: no protection key", () => {
-    expect(kernel.isolation).toBe('none');
-    expect(kernel.domains().map((d) => [d.name, d.isolation, d.pkey, d.state])).toEqual([
+    expect(kernel().isolation).toBe('none');
+    expect(kernel().domains().map((d) => [d.name, d.isolation, d.pkey, d.state])).toEqual([
       ['null', 'none', -1, 'running'],
       ['ticker', 'none', -1, 'running'],
     ]);
@@ -79,10 +76,10 @@ describe("isolation 'none': the native baseline", () => {
   it('raiseIrq(5) runs its interrupt handler', async () => {
     expect(count('irqs')).toBe(0);
     for (let i = 1; i <= 3; i++) {
-      expect(kernel.raiseIrq(IRQ)).toBe(true);
+      expect(kernel().raiseIrq(IRQ)).toBe(true);
       await until(() => count('irqs') === i, `interrupt ${i}`);
     }
-    expect(kernel.raiseIrq(IRQ + 1)).toBe(false);
+    expect(kernel().raiseIrq(IRQ + 1)).toBe(false);
   });
 
   it('objects are tracked the same way: what init holds, DMA on first use, released at unload', async () => {
@@ -100,15 +97,15 @@ describe("isolation 'none': the native baseline", () => {
     expect(domain('ticker').objects).toBe(5);
 
     expect(ticker.call('print_hello')).toBe(20);
-    expect(kernel.log()).toContainEqual({ level: 6, source: 'ticker', text: 'ticker: hello 42' });
+    expect(kernel().log()).toContainEqual({ level: 6, source: 'ticker', text: 'ticker: hello 42' });
 
     ticker.unload();
-    expect(kernel.domains().map((d) => d.name)).toEqual(['null']);
-    expect(kernel.raiseIrq(IRQ)).toBe(false); // the irq line went with it
-    ticker = await kernel.load('ticker');
+    expect(kernel().domains().map((d) => d.name)).toEqual(['null']);
+    expect(kernel().raiseIrq(IRQ)).toBe(false); // the irq line went with it
+    ticker = await kernel().load('ticker');
     expect(ticker.objects().map((o) => o.type).sort()).toEqual(['irq', 'memory', 'timer', 'work']);
     expect(count('irqs')).toBe(0);
-    expect(kernel.raiseIrq(IRQ)).toBe(true);
+    expect(kernel().raiseIrq(IRQ)).toBe(true);
     await until(() => count('irqs') === 1, 'the interrupt on the reloaded ticker');
   });
 });

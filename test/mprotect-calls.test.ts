@@ -6,20 +6,19 @@
 // code runs), and the driver entered gets its guards back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NullDrivers } from '../lib/bench/common.js';
-import { Kernel, type Driver } from '../lib/index.js';
+import type { Driver } from '../lib/index.js';
 import { native } from '../lib/native.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 describe("mprotect calls per crossing, isolation 'mprotect'", () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   let nulls: NullDrivers;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-    nulls = new NullDrivers(kernel);
+    nulls = new NullDrivers(kernel());
   });
-  afterAll(async () => {
-    await kernel?.shutdown();
+  afterAll(() => {
     nulls?.remove();
   });
 
@@ -38,8 +37,8 @@ describe("mprotect calls per crossing, isolation 'mprotect'", () => {
   });
 
   it('a driver entered after another ran still has its guard pages and cannot reach the other', async () => {
-    const crashy: Driver = kernel.driver('crashy') ?? (await kernel.load('crashy'));
-    const ticker: Driver = kernel.driver('ticker') ?? (await kernel.load('ticker'));
+    const crashy: Driver = kernel().driver('crashy') ?? (await kernel().load('crashy'));
+    const ticker: Driver = kernel().driver('ticker') ?? (await kernel().load('ticker'));
     const tickerMemory = () => Number(ticker.objects().find((o) => o.type === 'memory')!.address);
     for (let round = 0; round < 2; round++) {
       // ticker ran last: crashy was closed while it ran, then opened whole (guards too) for the kernel
@@ -55,8 +54,8 @@ describe("mprotect calls per crossing, isolation 'mprotect'", () => {
   });
 
   it('kernel code opens a closed driver when it touches it; the next driver entered finds it closed again', async () => {
-    const crashy: Driver = kernel.driver('crashy') ?? (await kernel.load('crashy'));
-    const ticker: Driver = kernel.driver('ticker') ?? (await kernel.load('ticker'));
+    const crashy: Driver = kernel().driver('crashy') ?? (await kernel().load('crashy'));
+    const ticker: Driver = kernel().driver('ticker') ?? (await kernel().load('ticker'));
     const bytes = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const block = ticker.alloc(bytes.length);
     expect(crashy.call('add', 1, 2)).toBe(3); // ticker is closed now, and returning to the kernel leaves it so

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver } from '../lib/index.js';
+import type { Driver } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 
 const contended = `#include <nooks/kapi.h>
 
@@ -58,17 +59,15 @@ module_exit(contended_exit);
 
 describe("isolation 'mprotect': two drivers busy at the same time", () => {
   const dir = mkdtempSync(join(tmpdir(), 'nooks-concurrency-'));
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   let ticker: Driver;
   let driver: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-    ticker = await kernel.load('ticker');
-    driver = await kernel.load(buildDriver(dir, 'contended', contended));
+    ticker = await kernel().load('ticker');
+    driver = await kernel().load(buildDriver(dir, 'contended', contended));
   }, 60_000);
-  afterAll(async () => {
-    await kernel?.shutdown();
+  afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -76,7 +75,7 @@ describe("isolation 'mprotect': two drivers busy at the same time", () => {
     const ticks = Number(ticker.call('ticks'));
     // 150 ms of waiting each: ticker's 10 ms timer enters ticker about 15 times meanwhile
     for (let n = 1; n <= 3; n++) expect(driver.call('contend', 150)).toBe(n);
-    expect(kernel.events()).toEqual([]);
+    expect(kernel().events()).toEqual([]);
     expect(driver.state).toBe('running');
     expect(Number(ticker.call('ticks'))).toBeGreaterThan(ticks);
   });

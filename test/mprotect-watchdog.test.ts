@@ -1,23 +1,20 @@
 // Under 'mprotect' one thread runs driver code at a time. A driver that spins
 // until the watchdog ends it makes the others wait for that long: the wait is
 // not theirs, so the watchdog must not end them for it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Driver } from '../lib/index.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf, until } from './helpers/util.js';
 
 describe("isolation 'mprotect': the watchdog blames only the driver that spins", () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   let ticker: Driver;
   let crashy: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
     // ticker's budget is well below crashy's: its 10 ms timer fires while crashy spins
-    ticker = await kernel.load('ticker', { timeBudgetMs: 100 });
-    crashy = await kernel.load('crashy', { timeBudgetMs: 500 });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    ticker = await kernel().load('ticker', { timeBudgetMs: 100 });
+    crashy = await kernel().load('crashy', { timeBudgetMs: 500 });
   });
 
   it('ticker is not failed while it waits for crashy to be ended', async () => {
@@ -26,10 +23,10 @@ describe("isolation 'mprotect': the watchdog blames only the driver that spins",
     expect(faultOf(() => crashy.call('infinite_loop')).kind).toBe('timeout');
     await new Promise((r) => setTimeout(r, 50)); // let any late fault report arrive
 
-    const blamed = kernel.events().filter((e) => e.driver === 'ticker');
+    const blamed = kernel().events().filter((e) => e.driver === 'ticker');
     expect(blamed.map((e) => `${e.event}: ${e.fault?.kind} ${e.fault?.message}`)).toEqual([]);
     expect(ticker.state).toBe('running');
-    expect(kernel.domains().find((d) => d.name === 'ticker')!.recoveries).toBe(0);
+    expect(kernel().domains().find((d) => d.name === 'ticker')!.recoveries).toBe(0);
     // not restarted: the count went on from where it was
     expect(Number(ticker.call('ticks'))).toBeGreaterThan(ticks);
   });

@@ -1,21 +1,18 @@
 // Kernel objects a well-behaved driver holds, and the services behind them:
 // ticker's timer, work, interrupt line 5, heap and DMA, and printk.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Driver } from '../lib/index.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { until } from './helpers/util.js';
 
 const IRQ = 5;
 
 describe('ticker', () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   let ticker: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-    ticker = await kernel.load('ticker');
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    ticker = await kernel().load('ticker');
   });
 
   const count = (fn: string) => Number(ticker.call(fn));
@@ -26,7 +23,7 @@ describe('ticker', () => {
     expect(objects.find((o) => o.type === 'irq')).toMatchObject({ address: String(IRQ), label: 'ticker' });
     expect(objects.find((o) => o.type === 'memory')).toMatchObject({ label: 'kmalloc' });
     expect(objects.find((o) => o.type === 'memory')!.address).toMatch(/^0x[0-9a-f]+$/);
-    expect(kernel.domains().find((d) => d.name === 'ticker')!.objects).toBe(4);
+    expect(kernel().domains().find((d) => d.name === 'ticker')!.objects).toBe(4);
   });
 
   it('its timer and work item run on the kernel threads', async () => {
@@ -36,11 +33,11 @@ describe('ticker', () => {
   it('raiseIrq(5) runs its interrupt handler', async () => {
     expect(count('irqs')).toBe(0); // nothing raised the line yet
     for (let i = 1; i <= 3; i++) {
-      expect(kernel.raiseIrq(IRQ)).toBe(true);
+      expect(kernel().raiseIrq(IRQ)).toBe(true);
       // the handler runs on the line's thread: wait for each before raising again (raises coalesce)
       await until(() => count('irqs') === i, `interrupt ${i}`);
     }
-    expect(kernel.raiseIrq(IRQ + 1)).toBe(false); // no handler on line 6
+    expect(kernel().raiseIrq(IRQ + 1)).toBe(false); // no handler on line 6
   });
 
   it('fill_dma allocates one DMA page on first use', () => {
@@ -55,21 +52,21 @@ describe('ticker', () => {
 
   it("print_hello's line reaches the kernel log, from ticker at KERN_INFO", () => {
     expect(ticker.call('print_hello')).toBe(20); // "<6>ticker: hello 42\n"
-    expect(kernel.log()).toContainEqual({ level: 6, source: 'ticker', text: 'ticker: hello 42' });
+    expect(kernel().log()).toContainEqual({ level: 6, source: 'ticker', text: 'ticker: hello 42' });
   });
 
   it('unload releases everything: the domain, the irq line, the timer', async () => {
     ticker.unload();
-    expect(kernel.domains().map((d) => d.name)).not.toContain('ticker');
-    expect(kernel.driver('ticker')).toBeUndefined();
+    expect(kernel().domains().map((d) => d.name)).not.toContain('ticker');
+    expect(kernel().driver('ticker')).toBeUndefined();
     expect(() => ticker.objects()).toThrow(/^ticker: the driver was unloaded \[EUNLOADED\]$/); // a stale handle
-    expect(kernel.raiseIrq(IRQ)).toBe(false);
+    expect(kernel().raiseIrq(IRQ)).toBe(false);
 
     // line 5 is free again: a fresh ticker can request it, and starts from zero
-    ticker = await kernel.load('ticker');
+    ticker = await kernel().load('ticker');
     expect(ticker.objects().find((o) => o.type === 'irq')?.address).toBe(String(IRQ));
     expect(count('irqs')).toBe(0);
-    expect(kernel.raiseIrq(IRQ)).toBe(true);
+    expect(kernel().raiseIrq(IRQ)).toBe(true);
     await until(() => count('irqs') === 1, 'the interrupt on the reloaded ticker');
   });
 });

@@ -3,9 +3,10 @@
 // the listing, refusals that name the fix. The devices themselves are driven
 // in test/guest-pci.test.ts, on QEMU's e1000 in a guest.
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, pciAddress, pciBind, pciDevices, PciError } from '../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import { pciAddress, pciBind, pciDevices, PciError } from '../lib/index.js';
 import { nooks } from './helpers/cli.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { errorOf } from './helpers/util.js';
 
 const hasPci = existsSync('/sys/bus/pci/devices');
@@ -52,22 +53,18 @@ describe('PCI addresses and devices', () => {
 });
 
 describe('kernel.attachPci', () => {
-  let kernel: Kernel;
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-  });
-  afterAll(() => kernel.shutdown());
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
 
   it('says what is wrong: no such device, not bound to the stub driver, an unknown way', () => {
-    expect(errorOf(() => kernel.attachPci('0000:7f:1f.7', { via: 'uio' }))).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('no PCI device 0000:7f:1f.7') });
-    expect(errorOf(() => kernel.attachPci('0000:7f:1f.7', { via: 'vfio' }))).toMatchObject({ code: 'ENODEV' });
-    expect(errorOf(() => kernel.attachPci('00:03.0', { via: 'dpdk' as 'uio' }))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("via must be 'uio' or 'vfio'") });
+    expect(errorOf(() => kernel().attachPci('0000:7f:1f.7', { via: 'uio' }))).toMatchObject({ code: 'ENODEV', message: expect.stringContaining('no PCI device 0000:7f:1f.7') });
+    expect(errorOf(() => kernel().attachPci('0000:7f:1f.7', { via: 'vfio' }))).toMatchObject({ code: 'ENODEV' });
+    expect(errorOf(() => kernel().attachPci('00:03.0', { via: 'dpdk' as 'uio' }))).toMatchObject({ code: 'EINVAL', message: expect.stringContaining("via must be 'uio' or 'vfio'") });
     const driven = hasPci ? pciDevices().find((d) => d.driver && d.driver !== 'uio_pci_generic') : undefined;
     if (driven) {
-      const e = errorOf(() => kernel.attachPci(driven.address, { via: 'uio' }));
+      const e = errorOf(() => kernel().attachPci(driven.address, { via: 'uio' }));
       expect(e.code).toBe('EBUSY');
       expect(e.message).toBe(`${driven.address} is bound to ${driven.driver}, not uio_pci_generic: \`nooks pci bind ${driven.address} uio\` binds it`);
     }
-    expect(kernel.devices()).toEqual([]);
+    expect(kernel().devices()).toEqual([]);
   });
 });

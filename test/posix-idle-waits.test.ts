@@ -15,8 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver, type Isolation } from '../lib/index.js';
+import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { inKernelWait, sleeps, tasks, tidOf } from './helpers/tasks.js';
 import { faultOf, until } from './helpers/util.js';
 
@@ -132,19 +133,12 @@ const kIdleMs = 1000;
 const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
 
 describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
-
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
+  const kernel = kernelPerBlock({ isolation });
 
   it("a driver's threads idle in poll, read, epoll, a condition, a mutex, a join and a sleep wake at most 3 times in a second past their budget; a failure ends every wait at once", async () => {
-    const d = await kernel.load(path, { timeBudgetMs: kBudgetMs });
+    const d = await kernel().load(path, { timeBudgetMs: kBudgetMs });
     const before = tasks();
-    const events = kernel.events().length;
+    const events = kernel().events().length;
     expect(d.call('start_holder')).toBe(0);
     await until(() => d.call('idlers_waiting') === 1, 'the holder holding the mutex');
     expect(d.call('start_idlers')).toBe(0);
@@ -153,7 +147,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation
     await until(() => tids.every(inKernelWait), 'every idler asleep in its wait');
     const slept = tids.map(sleeps);
     await new Promise((resolve) => setTimeout(resolve, kIdleMs)); // the idle second measured
-    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]); // none timed out: waiting is no running
+    expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]); // none timed out: waiting is no running
     for (const [i, name] of kIdlers.entries()) expect(sleeps(tids[i]) - slept[i], `${name}'s wake-ups`).toBeLessThanOrEqual(3);
     expect(threadObjects(d)).toHaveLength(kIdlers.length);
 
@@ -164,7 +158,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation
     expect(d.state).toBe('running');
     expect(threadObjects(d)).toEqual([]);
     expect(tasks()).toBe(before);
-    expect(kernel.log().some((l) => l.source === d.name && /did not (leave|stop)/.test(l.text))).toBe(false);
+    expect(kernel().log().some((l) => l.source === d.name && /did not (leave|stop)/.test(l.text))).toBe(false);
     d.unload();
   });
 });

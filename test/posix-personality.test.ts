@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type Driver, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { stringAt } from './helpers/data.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-'));
@@ -263,21 +264,17 @@ function linesOf(kernel: Kernel, d: Driver, from: number): { level: number; text
 }
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written against libc, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation });
   let d: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
-    d = await kernel.load(libc, { env: { NIC: '0000:00:02.0', EMPTY: '' }, timeBudgetMs: 1000 });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    d = await kernel().load(libc, { env: { NIC: '0000:00:02.0', EMPTY: '' }, timeBudgetMs: 1000 });
   });
 
   it('printf & co. reach the kernel log tagged with the driver, one line per newline, stderr as errors', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(d.call('hello', 5)).toBe(1);
-    expect(linesOf(kernel, d, from)).toEqual([
+    expect(linesOf(kernel(), d, from)).toEqual([
       { level: 6, text: 'hello 5, call 1' },
       { level: 3, text: 'warning: on stderr' },
       { level: 6, text: 'a line by puts' },
@@ -297,12 +294,12 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written agai
   });
 
   it('errno: perror and strerror on stderr; each thread has its own', async () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(d.call('fail_errno')).toBe(19);
-    expect(linesOf(kernel, d, from)).toEqual([{ level: 3, text: 'probe: No such device' }]);
+    expect(linesOf(kernel(), d, from)).toEqual([{ level: 3, text: 'probe: No such device' }]);
     d.call('set_errno', 77);
     expect(d.call('get_errno')).toBe(77);
-    const t = await kernel.load(threads);
+    const t = await kernel().load(threads);
     // the caller keeps ERANGE (34); the worker found 0, set EDOM (33)
     expect(t.call('errno_threads')).toBe(34 * 10000 + 0 * 100 + 33);
     t.unload();

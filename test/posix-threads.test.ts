@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver, type Isolation } from '../lib/index.js';
+import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { tasks } from './helpers/tasks.js';
 import { faultOf, until } from './helpers/util.js';
 
@@ -671,17 +672,10 @@ const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'threa
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's threads, isolation '%s'", (isolation) => {
   const contained = isolation !== 'none';
-  let kernel: Kernel;
-
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
 
   it('two threads, a mutex and conds pass 3000 items in order; join gives what each returned', async () => {
-    const d = await kernel.load(path, { timeBudgetMs: 20_000 });
+    const d = await kernel().load(path, { timeBudgetMs: 20_000 });
     const before = tasks();
     expect(d.call('produce_consume', 3000)).toBe((3000 * 3001) / 2);
     expect(threadObjects(d)).toEqual([]);
@@ -691,7 +685,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
 
   it('a module_init starts a receive loop on a thread; module_exit ends and joins it', async () => {
     const before = tasks();
-    const d = await kernel.load(pollerPath);
+    const d = await kernel().load(pollerPath);
     expect(threadObjects(d).map((o) => o.label)).toEqual(['rx-poll']);
     await until(() => d.call('polled') > 100, 'the loop polling');
     expect(tasks()).toBe(before + 1); // the loop's thread
@@ -700,10 +694,10 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it.runIf(contained)('a thread that faults is started again by module_init at the restart', async () => {
-    const d = await kernel.load(pollerPath);
+    const d = await kernel().load(pollerPath);
     const [first] = threadObjects(d);
     await until(() => d.call('polled') > 10, 'the loop polling');
-    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel().once('recovered', resolve));
     d.call('crash_after', 50);
     expect((await recovered).fault?.kind).toBe('segv');
     const [again] = threadObjects(d);
@@ -714,7 +708,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it('pthread_exit gives join its value; pthread_self and pthread_equal tell threads apart; a joined thread is gone', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     expect(d.call('exit_value', 6)).toBe(7);
     if (contained) {
       expect(faultOf(() => d.call('exit_outside'))).toMatchObject({ kind: 'abort', message: `${d.name}: pthread_exit: not on a thread pthread_create started` });
@@ -723,13 +717,13 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it('errno and thread-specific values are per thread; key destructors run when a thread ends', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     expect(d.call('errno_per_thread')).toBe(1000 + 100 + 30 + 1);
     d.unload();
   });
 
   it('errno, thread-specific values, pthread_self and a recursive mutex need no kernel call: 1000 rounds of each make none', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     expect(d.call('state_key_create')).toBe(0);
     expect(d.call('state_rounds', 1)).toBe(0); // the thread's ids asked once
     const counts = () => new Map(d.taps().filter((t) => t.direction === 'to-kernel').map((t) => [t.name, t.calls]));
@@ -742,7 +736,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it("a thread's errno and values outlive its crossings, not its end nor a restart", async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     expect(d.call('state_key_create')).toBe(0);
     expect(d.call('set_state', 5)).toBe(0);
     expect(d.call('get_state')).toBe(5005); // the next crossing of the same thread
@@ -758,7 +752,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it('timed waits end at their deadline on CLOCK_REALTIME and CLOCK_MONOTONIC, or when signalled', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     const ETIMEDOUT = 110, EINVAL = 22;
     expect(d.call('timed_wait', 0, 20)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_REALTIME
     expect(d.call('timed_wait', 1, 20)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_MONOTONIC
@@ -768,17 +762,17 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it('stack sizes are accepted up to a domain stack; past it pthread_create refuses (EINVAL, logged)', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     const EINVAL = 22;
     expect(d.call('with_stack', 100)).toBe(-EINVAL); // below PTHREAD_STACK_MIN
     expect(d.call('with_stack', 64 * 1024)).toBe(1);
     expect(d.call('with_stack', 1 << 20)).toBe(-EINVAL);
-    expect(kernel.log().some((l) => l.source === d.name && l.text.includes('pthread_create: a stack of 1048576 bytes asked'))).toBe(true);
+    expect(kernel().log().some((l) => l.source === d.name && l.text.includes('pthread_create: a stack of 1048576 bytes asked'))).toBe(true);
     d.unload();
   });
 
   it("a thread's name is its object's label; threads that wait in the kernel or yield end when told and are joined", async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     const before = tasks();
     const ERANGE = 34;
     expect(d.call('start_loopers')).toBe(ERANGE);
@@ -792,32 +786,32 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it.runIf(contained)('unload stops threads that never return, in driver code or waiting in the kernel', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     const before = tasks();
     expect(d.call('start_loopers')).toBe(34);
     await until(() => d.call('loops') > 1000, 'both threads running');
     expect(tasks()).toBe(before + 2);
     d.unload();
     expect(tasks()).toBe(before);
-    expect(kernel.domains()).toEqual([]);
-    expect(kernel.log().some((l) => l.text.includes('did not stop'))).toBe(false);
+    expect(kernel().domains()).toEqual([]);
+    expect(kernel().log().some((l) => l.text.includes('did not stop'))).toBe(false);
   });
 
   // Under mprotect one thread at a time runs driver code: a spinning thread holds the others (unload's too) out until its budget ends it.
   it.runIf(isolation === 'process')('unload stops a thread that spins in driver code without a kernel call', async () => {
-    const d = await kernel.load(path, { timeBudgetMs: 60_000 });
+    const d = await kernel().load(path, { timeBudgetMs: 60_000 });
     const before = tasks();
     expect(d.call('start_spinner')).toBe(0);
     await until(() => d.call('spun') > 1_000_000, 'the spinner spinning');
     d.unload();
     expect(tasks()).toBe(before);
-    expect(kernel.log().some((l) => l.text.includes('did not stop'))).toBe(false);
+    expect(kernel().log().some((l) => l.text.includes('did not stop'))).toBe(false);
   });
 
   it.runIf(contained)('a thread that faults fails the driver, which is restarted with none of its threads', async () => {
-    const d = await kernel.load(path);
+    const d = await kernel().load(path);
     const before = tasks();
-    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel().once('recovered', resolve));
     expect(d.call('start_loopers')).toBe(34);
     expect(d.call('start_crasher')).toBe(0);
     const e = await recovered; // the crasher faults once the yielder has run 1000 times
@@ -826,18 +820,18 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(tasks()).toBe(before);
     expect(d.state).toBe('running');
     expect(d.call('loops')).toBe(0); // its data as loaded
-    expect(kernel.log().some((l) => l.source === d.name && l.text.includes('the driver failed on this thread (segv)'))).toBe(true);
+    expect(kernel().log().some((l) => l.source === d.name && l.text.includes('the driver failed on this thread (segv)'))).toBe(true);
     d.unload();
   });
 
   it.runIf(contained)("a thread's time budget runs from its last wait: one that naps outlives it, one that never waits times out", async () => {
-    const d = await kernel.load(path, { timeBudgetMs: 300 }); // not 100: under 'process' a loaded machine's load took up to 84 ms of it
-    const events = kernel.events().length;
+    const d = await kernel().load(path, { timeBudgetMs: 300 }); // not 100: under 'process' a loaded machine's load took up to 84 ms of it
+    const events = kernel().events().length;
     expect(d.call('start_napper', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
     await until(() => d.call('napped') === 1, 'the napper done', 10_000);
     await until(() => threadObjects(d).length === 0, 'the detached napper let go of');
-    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
-    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel.once('recovered', resolve));
+    expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
+    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel().once('recovered', resolve));
     expect(d.call('start_spinner')).toBe(0);
     expect((await recovered).fault?.kind).toBe('timeout');
     expect(threadObjects(d)).toEqual([]);
@@ -847,11 +841,11 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   // Before a yield (or a spinlock's pause) counted as a wait, these spun for the driver's life.
   it.runIf(contained).each(['sched_yield', 'spin_lock', 'pthread_spin_lock'])('a thread that spins on %s past its budget times out and the driver is restarted', async (on) => {
     const budgetMs = 300; // module_init's too: under 'process' it starts the host process, tens of ms on a busy machine
-    const d = await kernel.load(spinPath, { timeBudgetMs: budgetMs });
-    const spinnerFailures = () => kernel.log().filter((l) => l.source === d.name && l.text === 'spinner: the driver failed on this thread (timeout)').length;
+    const d = await kernel().load(spinPath, { timeBudgetMs: budgetMs });
+    const spinnerFailures = () => kernel().log().filter((l) => l.source === d.name && l.text === 'spinner: the driver failed on this thread (timeout)').length;
     const failuresBefore = spinnerFailures();
     let fault: { kind: string } | undefined;
-    kernel.once('recovered', (e: { fault?: { kind: string } }) => (fault = e.fault));
+    kernel().once('recovered', (e: { fault?: { kind: string } }) => (fault = e.fault));
     expect(d.call('hold_locks')).toBe(0);
     expect(d.call('start_spinner', ['sched_yield', 'spin_lock', 'pthread_spin_lock'].indexOf(on))).toBe(0);
     await until(() => fault !== undefined, `the spinner's timeout`, budgetMs + 3_000);
@@ -865,22 +859,22 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it.runIf(contained)("pthread_once's other callers wait (no spin) while its init naps past their budget", async () => {
-    const d = await kernel.load(spinPath, { timeBudgetMs: 300 });
-    const events = kernel.events().length;
+    const d = await kernel().load(spinPath, { timeBudgetMs: 300 });
+    const events = kernel().events().length;
     expect(d.call('start_once', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
     await until(() => d.call('once_done') === 21, 'both threads through pthread_once, init run once', 10_000);
-    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
+    expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
     await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
     d.unload();
   });
 
   // Before a FILE stream's lock waited in the kernel (native/driver-rt/posix/word_lock.c), its waiter yielded and timed out.
   it.runIf(contained)("a FILE stream's other users wait (no spin) while its holder's read waits past their budget", async () => {
-    const d = await kernel.load(spinPath, { timeBudgetMs: 300 });
-    const events = kernel.events().length;
+    const d = await kernel().load(spinPath, { timeBudgetMs: 300 });
+    const events = kernel().events().length;
     expect(d.call('start_stream_readers', 1000)).toBe(0); // the write after 1000 naps of 1 ms: three budgets and more
     await until(() => d.call('stream_readers_done') === 2 * 10 + 1 + 2, 'both readers through, one byte each', 10_000);
-    expect(kernel.events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
+    expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
     await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
     d.unload();
   });

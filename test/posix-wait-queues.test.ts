@@ -16,8 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Isolation } from '../lib/index.js';
+import type { Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { inKernelWait, sleeps, tidOf } from './helpers/tasks.js';
 import { until } from './helpers/util.js';
 
@@ -130,18 +131,11 @@ beforeAll(() => {
 const kWaiters = ['wait-read', 'wait-poll', 'wait-epoll'];
 
 describe.each<Isolation>(['none', 'process'])("waits wake only for their own files, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
-
-  beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
+  const kernel = kernelPerBlock({ isolation });
 
   it("100k writes to one driver's eventfd wake none of another driver's waits on its own eventfds; a write to its own ends each", async () => {
-    const waiters = await kernel.load(waitersPath);
-    const writer = await kernel.load(writerPath, { timeBudgetMs: 60_000 });
+    const waiters = await kernel().load(waitersPath);
+    const writer = await kernel().load(writerPath, { timeBudgetMs: 60_000 });
     await until(() => waiters.call('waiters_waiting') === kWaiters.length, 'the waiters started');
     const tids = kWaiters.map(tidOf);
     await until(() => tids.every(inKernelWait), 'the waiters asleep in their waits');

@@ -2,8 +2,9 @@
 // child of the kernel's, and a restart runs it in a new one (the old one is
 // gone); the suites under the 'process' project check everything else.
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Driver } from '../lib/index.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf, until } from './helpers/util.js';
 
 /** This process's children named `nooks:<driver>` (a host process sets its name so). */
@@ -20,14 +21,10 @@ function hostProcesses(driver: string): number[] {
 }
 
 describe("isolation 'process': a host process per driver", () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'process' });
   let crashy: Driver;
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'process' });
-    crashy = await kernel.load('crashy');
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    crashy = await kernel().load('crashy');
   });
 
   it('runs the driver in a child process, and after a fault in a new one', async () => {

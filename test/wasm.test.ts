@@ -1,8 +1,9 @@
 // nooks and V8 both trap SIGSEGV: V8 for WebAssembly bounds checks (its trap
 // handler), nooks for drivers. nooks installs its handler at boot and passes
 // faults outside domains on to the previous one: both must keep working.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type Driver } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Driver } from '../lib/index.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 // (module (memory 1) (func (export "load") (result i32) (i32.load (i32.const 0x20000))))
@@ -26,15 +27,11 @@ function wasmLoad(): () => number {
 }
 
 describe('WebAssembly traps beside nooks', () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   let crashy: Driver;
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-    crashy = await kernel.load('crashy');
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    crashy = await kernel().load('crashy');
   });
 
   it('an out-of-bounds wasm load still throws a RuntimeError', () => {
