@@ -26,12 +26,17 @@ describe('taps on the crossings between a class and its driver', () => {
     [kernel, dir, peer] = [undefined, undefined, undefined];
   });
 
-  it('block: each request is one submit tap and one blk_complete tap; a fault is counted on its operation', async () => {
+  /** A kernel with the blk driver over a fresh 4 MiB image: the driver and its disk. */
+  async function bootBlock() {
     dir = mkdtempSync(join(tmpdir(), 'nooks-taps-'));
-    kernel = await Kernel.boot({ isolation: suiteIsolation, policy });
-    kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 4 << 20 });
-    const drv = await kernel.load('blk');
-    const disk = openBlock(kernel, 'blk0');
+    const booted = (kernel = await Kernel.boot({ isolation: suiteIsolation, policy }));
+    booted.addDevice('blk', { image: join(dir, 'disk.img'), size: 4 << 20 });
+    const drv = await booted.load('blk');
+    return { booted, drv, disk: openBlock(booted, 'blk0') };
+  }
+
+  it('block: each request is one submit tap and one blk_complete tap; a fault is counted on its operation', async () => {
+    const { drv, disk } = await bootBlock();
     await Promise.all(Array.from({ length: 40 }, (_, i) => disk.write(i * 4096, Buffer.alloc(4096, i))));
     expect(tap(drv, 'blk_disk_ops', 'submit')).toMatchObject({ direction: 'to-driver', role: 'request', calls: 40, faults: 0, held: 0 });
     expect(tap(drv, 'kapi', 'blk_complete')).toMatchObject({ direction: 'to-kernel', calls: 40 });
@@ -46,12 +51,8 @@ describe('taps on the crossings between a class and its driver', () => {
   });
 
   it('block: a batch of requests is one crossing of the submit tap; the domain counts its interrupt handler\'s runs', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nooks-taps-'));
-    kernel = await Kernel.boot({ isolation: suiteIsolation, policy });
-    kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 4 << 20 });
-    const drv = await kernel.load('blk');
-    const disk = openBlock(kernel, 'blk0');
-    const interrupts = () => kernel!.domains().find((d) => d.id === drv.id)!.interrupts;
+    const { booted, drv, disk } = await bootBlock();
+    const interrupts = () => booted.domains().find((d) => d.id === drv.id)!.interrupts;
     await disk.write(0, Buffer.alloc(4096, 1));
     expect(tap(drv, 'blk_disk_ops', 'submit')).toMatchObject({ calls: 1, crossings: 1 });
     const before = interrupts();
