@@ -3,29 +3,34 @@
 // a driver's work runs in its host process, which process.resourceUsage()
 // does not see. A busy child process stands in for a host process here.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { childProcesses, usage, usageSince } from '../lib/bench/usage.js';
+import { childProcesses, sampleUsage, usageSince } from '../lib/bench/usage.js';
 
 describe('bench usage: this process and its children', () => {
-  let child: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
   afterEach(() => {
-    child?.kill('SIGKILL');
-    child = undefined;
+    for (const c of children.splice(0)) c.kill('SIGKILL');
   });
 
-  it("counts a child's CPU time and context switches, which the process's own usage lacks", async () => {
-    // 5e7 additions, then the child's own CPU time (µs) on stdout; it then sleeps until killed
+  /** A child that makes 5e7 additions, then reports its own CPU time (µs) on stdout and sleeps until killed. */
+  async function busyChild(): Promise<{ pid: number; ownCpuUs: number; child: ChildProcess }> {
     const program = 'let x = 0; for (let i = 0; i < 5e7; i++) x += i; const u = process.cpuUsage(); ' +
       'process.stdout.write(`${u.user + u.system} ${x > 0}\\n`); setInterval(() => {}, 1000);';
-    child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const pid = child.pid!;
+    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
     const ownCpuUs = await new Promise<number>((resolve, reject) => {
-      child!.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().split(' ')[0])));
-      child!.once('exit', (code) => reject(new Error(`the child exited (${code}) before it reported`)));
+      child.stdout!.once('data', (b: Buffer) => resolve(Number(b.toString().split(' ')[0])));
+      child.once('exit', (code) => reject(new Error(`the child exited (${code}) before it reported`)));
     });
+    return { pid: child.pid!, ownCpuUs, child };
+  }
+
+  it("counts a child's CPU time and context switches, which the process's own usage lacks", async () => {
+    const { pid, ownCpuUs } = await busyChild();
     expect(childProcesses()).toContain(pid);
-    const alone = usage([]);
-    const withChild = usage([pid]);
+    const alone = sampleUsage([]);
+    const withChild = sampleUsage([pid]);
     const childPart = usageSince(alone, withChild);
     // /proc counts in 10 ms ticks; the two samples are microseconds apart
     expect(childPart.cpuUs).toBeGreaterThanOrEqual(ownCpuUs - 20_000);
@@ -36,6 +41,22 @@ describe('bench usage: this process and its children', () => {
 
   it('a child gone since the list was taken counts nothing', () => {
     const gone = 2 ** 22 + 1; // above the default pid_max range of live pids: no such process
-    expect(usageSince(usage([]), usage([gone])).cpuUs).toBeLessThan(20_000); // only this process's own time between the samples
+    expect(usageSince(sampleUsage([]), sampleUsage([gone])).cpuUs).toBeLessThan(20_000); // only this process's own time between the samples
+  });
+
+  it('a child that ends in the window counts nothing more, one started in it counts from 0: never negative (a host restarted)', async () => {
+    const first = await busyChild();
+    const before = sampleUsage();
+    expect(before.children.size).toBe(1);
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+    const second = await busyChild(); // the "restarted host": its counters start at 0
+    const after = sampleUsage();
+    expect([...after.children.keys()]).toEqual([expect.stringMatching(new RegExp(`^${second.pid}@\\d+$`))]);
+    const used = usageSince(before, after);
+    // the first child's time before the window is not subtracted; the second's is counted whole (10 ms ticks)
+    expect(used.cpuUs).toBeGreaterThanOrEqual(second.ownCpuUs - 20_000);
+    expect(used.voluntarySwitches).toBeGreaterThan(0);
+    expect(used.involuntarySwitches).toBeGreaterThanOrEqual(0);
   });
 });

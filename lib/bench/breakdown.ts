@@ -9,7 +9,7 @@
 // or each crossing costs more shows in these figures.
 import type { Isolation, Kernel } from '../kernel.js';
 import { native } from '../native.js';
-import { usage, usageSince, type Usage } from './usage.js';
+import { sampleUsage, usageSince, type UsageSample } from './usage.js';
 
 /** Per unit of throughput (an operation, frame or byte) completed in the window. */
 export interface Breakdown {
@@ -44,17 +44,17 @@ export interface Counters {
   kernelCalls: number;
   kernelCallsByName: Map<string, number>;
   mprotectCalls: number;
-  usage: Usage;
+  usage: UsageSample;
 }
 
-/** The counters of `driver`'s domain and taps, and the usage of this process and of `children` (its host processes). */
-export function readCounters(kernel: Kernel, driver: string, children: readonly number[]): Counters {
+/** The counters of `driver`'s domain and taps, and the usage of this process and of its children (the driver's host process under 'process'). */
+export function readCounters(kernel: Kernel, driver: string): Counters {
   const domain = kernel.domains().find((d) => d.name === driver);
   const drv = kernel.driver(driver);
   if (!domain || !drv) throw new Error(`no domain for driver ${driver}`);
   const c: Counters = {
     crossings: domain.crossings, interrupts: domain.interrupts, requestCalls: 0, requestCrossings: 0, kernelCalls: 0, kernelCallsByName: new Map(),
-    mprotectCalls: native().mprotectCalls(), usage: usage(children),
+    mprotectCalls: native().mprotectCalls(), usage: sampleUsage(),
   };
   for (const t of drv.taps()) {
     if (t.direction === 'to-kernel') {

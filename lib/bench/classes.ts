@@ -29,7 +29,7 @@ import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
 import { breakdown, readCounters, type Breakdown } from './breakdown.js';
 import { defaultModes, eachMode, median, medianBy, round, type ModeStep, type ModeUnsupported } from './common.js';
-import { childProcesses } from './usage.js';
+import { usageSince } from './usage.js';
 
 export const classSuites = ['net', 'block', 'sound', 'serial', 'pci'] as const;
 export type ClassSuite = (typeof classSuites)[number];
@@ -174,14 +174,13 @@ async function measure(kernel: Kernel, w: Workload, seconds: number, dir: string
   try {
     step({ isolation: kernel.isolation, what: 'measure' });
     await sleep(WARMUP_MS);
-    const hosts = childProcesses(); // the driver's host process under 'process', started with the driver
     // done() may cross (net: the driver's statistics): read before the counters at the start, after them at the end
     const done0 = load.done();
-    const c0 = readCounters(kernel, w.driver, hosts);
+    const c0 = readCounters(kernel, w.driver);
     const t0 = process.hrtime.bigint();
     await sleep(seconds * 1000);
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
-    const c1 = readCounters(kernel, w.driver, hosts);
+    const c1 = readCounters(kernel, w.driver);
     const done1 = load.done();
     return {
       isolation: kernel.isolation,
@@ -190,7 +189,7 @@ async function measure(kernel: Kernel, w: Workload, seconds: number, dir: string
         throughput: round((done1 - done0) / elapsed),
         crossingsPerSec: round((c1.crossings - c0.crossings) / elapsed),
         // per `seconds` of run: a busy event loop may end the window late, and the modes must compare
-        cpuSeconds: round(((c1.usage.cpuUs - c0.usage.cpuUs) / 1e6) * (seconds / elapsed), 3),
+        cpuSeconds: round((usageSince(c0.usage, c1.usage).cpuUs / 1e6) * (seconds / elapsed), 3),
         breakdown: breakdown(c0, c1, done1 - done0, kernel.isolation),
       },
     };

@@ -3,6 +3,16 @@
 // process.resourceUsage() covers only this process (every thread of it); a
 // driver host's share is read from /proc, where each of its threads keeps
 // its own switch counts.
+//
+// A host may be restarted (a new process) or start and end threads inside a
+// measuring window, and /proc forgets a process or thread once it is gone. So a
+// sample keeps each child's reading and each of its threads' by identity (pid or
+// tid with its start time: an id the OS reuses is another task), and a window
+// counts, per identity, from its reading at the start (0 for one that appeared
+// since) to its reading at the end. The limit: what a process or thread used
+// between the start reading and its end is not counted (it is gone before the
+// end reading), so the figure may fall short, never below what the survivors
+// and newcomers used.
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Usage {
@@ -12,6 +22,20 @@ export interface Usage {
   voluntarySwitches: number;
   /** Preemptions: the scheduler took the CPU away. */
   involuntarySwitches: number;
+}
+
+/** One reading of this process's usage and of each of its children's. */
+export interface UsageSample {
+  own: Usage;
+  /** By `pid@starttime`: the child's CPU time (every thread, ended ones too), and its live threads' switches by `tid@starttime`. */
+  children: Map<string, ChildReading>;
+}
+
+type Switches = Pick<Usage, 'voluntarySwitches' | 'involuntarySwitches'>;
+
+interface ChildReading {
+  cpuUs: number;
+  threads: Map<string, Switches>;
 }
 
 const TICK_US = 10_000; // /proc's clock ticks (USER_HZ: 100 on Linux)
@@ -27,54 +51,77 @@ export function childProcesses(): number[] {
   return pids.flatMap((pid) => (parentOf(pid) === process.pid ? [Number(pid)] : []));
 }
 
-/** This process's usage so far, and that of `children` (from childProcesses(); one gone since counts nothing). */
-export function usage(children: readonly number[]): Usage {
+/** This process's usage so far, and that of `children` (by default its children now; one gone by now has no reading). */
+export function sampleUsage(children: readonly number[] = childProcesses()): UsageSample {
   const own = process.resourceUsage();
-  const total: Usage = { cpuUs: own.userCPUTime + own.systemCPUTime, voluntarySwitches: own.voluntaryContextSwitches, involuntarySwitches: own.involuntaryContextSwitches };
+  const sample: UsageSample = {
+    own: { cpuUs: own.userCPUTime + own.systemCPUTime, voluntarySwitches: own.voluntaryContextSwitches, involuntarySwitches: own.involuntaryContextSwitches },
+    children: new Map(),
+  };
   for (const pid of children) {
-    const c = childUsage(pid);
-    total.cpuUs += c.cpuUs;
-    total.voluntarySwitches += c.voluntarySwitches;
-    total.involuntarySwitches += c.involuntarySwitches;
+    const reading = childReading(pid);
+    if (reading) sample.children.set(reading.id, reading);
+  }
+  return sample;
+}
+
+/** What was used between the samples `before` and `after` (see the top of this file for what a process gone meanwhile leaves out). */
+export function usageSince(before: UsageSample, after: UsageSample): Usage {
+  const total: Usage = {
+    cpuUs: after.own.cpuUs - before.own.cpuUs,
+    voluntarySwitches: after.own.voluntarySwitches - before.own.voluntarySwitches,
+    involuntarySwitches: after.own.involuntarySwitches - before.own.involuntarySwitches,
+  };
+  for (const [id, child] of after.children) {
+    const earlier = before.children.get(id);
+    total.cpuUs += child.cpuUs - (earlier?.cpuUs ?? 0);
+    for (const [tid, thread] of child.threads) {
+      const from = earlier?.threads.get(tid);
+      total.voluntarySwitches += thread.voluntarySwitches - (from?.voluntarySwitches ?? 0);
+      total.involuntarySwitches += thread.involuntarySwitches - (from?.involuntarySwitches ?? 0);
+    }
   }
   return total;
 }
 
-export function usageSince(before: Usage, after: Usage): Usage {
-  return {
-    cpuUs: after.cpuUs - before.cpuUs,
-    voluntarySwitches: after.voluntarySwitches - before.voluntarySwitches,
-    involuntarySwitches: after.involuntarySwitches - before.involuntarySwitches,
-  };
-}
-
-/** The fields of /proc/<pid>/stat after the command name (which may hold spaces): state, ppid, ...; [] when gone. */
-function statFields(pid: number | string): string[] {
-  const stat = readOrEmpty(`/proc/${pid}/stat`);
+/** The fields of a /proc stat file after the command name (which may hold spaces): state, ppid, ...; [] when gone. */
+function statFields(path: string): string[] {
+  const stat = readOrEmpty(path);
   return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : [];
 }
 
 function parentOf(pid: string): number | undefined {
-  const ppid = statFields(pid)[1];
+  const ppid = statFields(`/proc/${pid}/stat`)[1];
   return ppid === undefined ? undefined : Number(ppid);
 }
 
-function childUsage(pid: number): Usage {
-  const fields = statFields(pid);
-  // utime and stime (fields 14 and 15 of stat, 12 and 13 after the name): every thread of the process
-  const u: Usage = { cpuUs: fields.length ? (Number(fields[11]) + Number(fields[12])) * TICK_US : 0, voluntarySwitches: 0, involuntarySwitches: 0 };
+/** `id@starttime` (field 22 of stat, 20 after the name), or undefined when gone. */
+function identity(id: number | string, fields: string[]): string | undefined {
+  return fields.length ? `${id}@${fields[19]}` : undefined;
+}
+
+function childReading(pid: number): (ChildReading & { id: string }) | undefined {
+  const fields = statFields(`/proc/${pid}/stat`);
+  const id = identity(pid, fields);
+  if (!id) return undefined; // gone
+  // utime and stime (fields 14 and 15 of stat, 12 and 13 after the name): every thread of the process, ended ones too
+  const reading = { id, cpuUs: (Number(fields[11]) + Number(fields[12])) * TICK_US, threads: new Map<string, Switches>() };
   let tasks: string[] = [];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return u; // gone
+    return reading; // gone since
   }
   for (const tid of tasks) {
+    const threadId = identity(tid, statFields(`/proc/${pid}/task/${tid}/stat`));
     const status = readOrEmpty(`/proc/${pid}/task/${tid}/status`);
-    u.voluntarySwitches += Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
-    u.involuntarySwitches += Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+    if (!threadId || !status) continue; // ended since the listing
+    reading.threads.set(threadId, {
+      voluntarySwitches: Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
+      involuntarySwitches: Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
+    });
   }
-  return u;
+  return reading;
 }
 
 /** A /proc file's text; '' when the process or thread is gone. */
