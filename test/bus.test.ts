@@ -3,24 +3,23 @@
 // confined to the driver's DMA window, interrupts, and the driver bugs the
 // bus must report and contain. Runs in the default isolation ('pkey' where it
 // can run, so test/guest-pkey.test.ts runs it in its guest too).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, type Driver } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultPolicy, type Driver } from '../lib/index.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf, logEvents, until, suiteIsolation } from './helpers/util.js';
 
 describe('the PCI bus and an emulated device', () => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({
+    isolation: suiteIsolation,
+    policy: { default: { ...defaultPolicy.default, maxFailures: 100, memLimitBytes: 16 << 20 }, drivers: new Map() },
+  });
   let drv: Driver;
-  const device = () => kernel.devices()[0];
+  const device = () => kernel().devices()[0];
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({
-      isolation: suiteIsolation,
-      policy: { default: { ...defaultPolicy.default, maxFailures: 100, memLimitBytes: 16 << 20 }, drivers: new Map() },
-    });
-    expect(kernel.addDevice('testdev')).toMatchObject({ name: 'testdev0', kind: 'testdev', vendor: 0x4e4b, device: 1, driver: null });
-    drv = await kernel.load('testdev');
+    expect(kernel().addDevice('testdev')).toMatchObject({ name: 'testdev0', kind: 'testdev', vendor: 0x4e4b, device: 1, driver: null });
+    drv = await kernel().load('testdev');
   });
-  afterAll(() => kernel.shutdown());
 
   it('probes the driver for the device and tracks what probe took', () => {
     expect(drv.call('bound')).toBe(1);
@@ -46,7 +45,7 @@ describe('the PCI bus and an emulated device', () => {
     // another driver's idea of a bus address: nothing of testdev's there
     expect(Number(drv.call('dma_wild', 0x12345678)) & 2).toBe(2); // the device's error bit
     expect(device().errors).toBe(errors + 1);
-    expect(logEvents(kernel, 'device-error').at(-1)).toEqual({ kind: 'device-error', device: 'testdev0', dma: 'write', bytes: 64, address: '0x12345678' });
+    expect(logEvents(kernel(), 'device-error').at(-1)).toEqual({ kind: 'device-error', device: 'testdev0', dma: 'write', bytes: 64, address: '0x12345678' });
     expect(drv.state).toBe('running');
   });
 
@@ -54,7 +53,7 @@ describe('the PCI bus and an emulated device', () => {
     const errors = device().errors;
     expect(drv.call('undefined_register')).toBe(0xffffffff);
     expect(device().errors).toBe(errors + 2);
-    expect(logEvents(kernel, 'device-error').slice(-2)).toEqual(Array(2).fill({ kind: 'device-error', device: 'testdev0', register: 0x40, width: 4 }));
+    expect(logEvents(kernel(), 'device-error').slice(-2)).toEqual(Array(2).fill({ kind: 'device-error', device: 'testdev0', register: 0x40, width: 4 }));
     expect(drv.call('register_twice')).toBe(-16); // -EBUSY
     expect(drv.call('scratch', 5)).toBe(5);
   });
@@ -80,12 +79,12 @@ describe('the PCI bus and an emulated device', () => {
 
   it('an interrupt with no handler is reported once, not delivered', () => {
     drv.call('raise_unhandled');
-    expect(logEvents(kernel, 'irq-unhandled')).toEqual([{ kind: 'irq-unhandled', device: 'testdev0', irq: device().irq }]);
+    expect(logEvents(kernel(), 'irq-unhandled')).toEqual([{ kind: 'irq-unhandled', device: 'testdev0', irq: device().irq }]);
   });
 
   it('unloading unbinds the device; unknown kinds are refused', () => {
     drv.unload();
     expect(device().driver).toBeNull();
-    expect(() => kernel.addDevice('nosuch')).toThrow(/unknown device kind 'nosuch' \(known: .*testdev/);
+    expect(() => kernel().addDevice('nosuch')).toThrow(/unknown device kind 'nosuch' \(known: .*testdev/);
   });
 });

@@ -7,9 +7,10 @@
 // register, and an access the trap cannot emulate. In every isolation mode the
 // machine can run (test/guest-pkey.test.ts runs it where pkey can); the
 // decoder's own tests are test/mmio-decode.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultPolicy, type Driver, type Isolation } from '../lib/index.js';
 import { mapBar } from '../lib/testing.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { bootableIsolations, faultOf } from './helpers/util.js';
 
 const RAM = 0x100; // testdev's RAM: any width (native/dev/testdev.cc)
@@ -17,22 +18,20 @@ const RAM_ACCESSES = 0x30; // read to clear
 const LAST_ACCESS = 0x34; // offset in the RAM | width << 8 | write << 16
 
 describe.each<Isolation>(bootableIsolations)("MMIO trap-and-emulate, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({
+    isolation,
+    policy: { default: { ...defaultPolicy.default, maxFailures: 100 }, drivers: new Map() },
+  });
   let drv: Driver;
   let bar: number;
   const reg = (off: number) => Number(drv.call('reg_read', off)); // through the kernel: the pci_iomap cookie
   const u64 = (v: number | bigint) => BigInt.asUintN(64, BigInt(v));
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({
-      isolation,
-      policy: { default: { ...defaultPolicy.default, maxFailures: 100 }, drivers: new Map() },
-    });
-    kernel.addDevice('testdev');
-    drv = await kernel.load('testdev');
+    kernel().addDevice('testdev');
+    drv = await kernel().load('testdev');
     bar = mapBar(drv, 'testdev0', 0);
   });
-  afterAll(() => kernel?.shutdown());
 
   it('maps the BAR as the driver\'s object, at an address nothing can touch', () => {
     expect(drv.objects().some((o) => o.type === 'iomap' && o.label === 'testdev0 BAR0 (mapped)')).toBe(true);

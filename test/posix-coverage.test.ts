@@ -12,8 +12,9 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
+import type { DeviceInfo, Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-coverage-'));
@@ -395,28 +396,24 @@ it('the names these calls compile to are the personality\'s, bound inside the im
 });
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party userspace drivers use, isolation \'%s\'', (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
   let d: Driver;
   let nic: DeviceInfo;
   let buf: number;
   const s = (text: string) => d.cstring(text);
-  const lines = (from: number) => kernel.log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
+  const lines = (from: number) => kernel().log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-    nic = kernel.addDevice('testdev');
-    d = await kernel.load(drv, { devices: [nic.address] });
+    nic = kernel().addDevice('testdev');
+    d = await kernel().load(drv, { devices: [nic.address] });
     buf = d.alloc(256);
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
   });
 
   it('warn, warnx and error write one stderr line each, with strerror where glibc puts it; write and dprintf to 1 and 2 are stdout and stderr', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(d.call('messages')).toBe(0);
     expect(lines(from)).toEqual(['raw 2', 'raw 1', 'dprintf 9', 'warned 7: No such file or directory', 'plain x', 'error 3: Permission denied', 'no errno']);
-    const levels = kernel.log().slice(from).filter((l) => l.source === d.name).map((l) => l.level);
+    const levels = kernel().log().slice(from).filter((l) => l.source === d.name).map((l) => l.level);
     expect(levels[0]).toBeLessThan(levels[1]); // stderr at err (3), stdout at info (6)
   });
 
@@ -424,7 +421,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
   if (isolation !== 'none') {
     it('err, errx and error with a status: the message, then a contained exit', () => {
       for (const [which, status, line] of [[0, 4, 'fatal open: Input/output error'], [1, 5, 'fatal plain'], [2, 6, 'ended: No such device']] as const) {
-        const from = kernel.log().length;
+        const from = kernel().log().length;
         expect(faultOf(() => d.call('fatal', which))).toMatchObject({ kind: 'exit', message: `${d.name}: exit(${status})` });
         expect(lines(from)).toContain(line);
         expect(d.state).toBe('running');
@@ -485,14 +482,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('what third-party user
 
   it('the hugepage pool used up: ENOMEM, and the log says it is the DMA memory, not memLimitBytes, that ran out', () => {
     const free = Number(d.call('sysfs_number', s('/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages'), s('r')));
-    const before = kernel.log().length;
+    const before = kernel().log().length;
     expect(d.call('map_every_hugepage')).toBe(free);
-    expect(kernel.log().slice(before).map((l) => l.text)).toContainEqual(expect.stringMatching(
+    expect(kernel().log().slice(before).map((l) => l.text)).toContainEqual(expect.stringMatching(
       /: mmap hugepages of 2097152 bytes failed: its DMA memory \(16 MiB, \d+ bytes of it free; the load option dmaBytes\) is used up$/));
   });
 
   it('the load option dmaBytes sizes the DMA memory: 64 MiB are 32 hugepages', async () => {
-    const big = await kernel.load(drvCopy, { dmaBytes: 64 << 20 });
+    const big = await kernel().load(drvCopy, { dmaBytes: 64 << 20 });
     try {
       expect(big.call('sysfs_number', big.cstring('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages'), big.cstring('r'))).toBe(32);
       expect(big.call('map_every_hugepage')).toBe(32);

@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
+import type { DeviceInfo, Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { stringAt } from './helpers/data.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-files-'));
@@ -363,7 +364,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view of its devices, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
   let d: Driver;
   let nic: DeviceInfo, other: DeviceInfo;
   let buf: number;
@@ -374,30 +375,26 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
   };
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-    nic = kernel.addDevice('testdev');
-    other = kernel.addDevice('testdev');
-    d = await kernel.load(drv, { devices: [nic.address], env: { NIC: nic.address } });
+    nic = kernel().addDevice('testdev');
+    other = kernel().addDevice('testdev');
+    d = await kernel().load(drv, { devices: [nic.address], env: { NIC: nic.address } });
     buf = d.alloc(512);
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
   });
 
   it('every device has a PCI address; the driver holds the one it was given', () => {
     expect([nic.address, other.address]).toEqual(['0000:00:02.0', '0000:00:03.0']);
-    expect(kernel.devices().map((x) => [x.address, x.driver])).toEqual([[nic.address, d.name], [other.address, null]]);
+    expect(kernel().devices().map((x) => [x.address, x.driver])).toEqual([[nic.address, d.name], [other.address, null]]);
     expect(d.objects()).toContainEqual(expect.objectContaining({ type: 'device', label: nic.address }));
   });
 
   it('the load option devices: an address not on the bus is ENODEV, a device another driver holds EBUSY', async () => {
-    await expect(kernel.load('null', { devices: ['0000:00:09.0'] })).rejects.toMatchObject({
+    await expect(kernel().load('null', { devices: ['0000:00:09.0'] })).rejects.toMatchObject({
       code: 'ENODEV', message: expect.stringContaining('load option devices: no device 0000:00:09.0 on the kernel\'s bus'),
     });
-    await expect(kernel.load('null', { devices: [other.address, nic.address] })).rejects.toMatchObject({
+    await expect(kernel().load('null', { devices: [other.address, nic.address] })).rejects.toMatchObject({
       code: 'EBUSY', message: expect.stringContaining(`load option devices: ${nic.address} (testdev0) is bound to ${d.name}`),
     });
-    expect(kernel.devices().map((x) => x.driver)).toEqual([d.name, null]); // the refused load let go of what it held
+    expect(kernel().devices().map((x) => x.driver)).toEqual([d.name, null]); // the refused load let go of what it held
   });
 
   it('sysfs attributes, as Linux prints them', () => {
@@ -412,7 +409,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     expect(resource[0]).toBe(`0x${bar0.toString(16).padStart(16, '0')} 0x${(bar0 + 0xfff).toString(16).padStart(16, '0')} 0x0000000000040200`);
     expect(resource.slice(1, 7)).toEqual(Array(6).fill('0x0000000000000000 0x0000000000000000 0x0000000000000000'));
     d.call('link_of', s(`/sys/bus/pci/devices/${nic.address}/iommu_group`), buf, 512);
-    expect(stringAt(d, buf, 512)).toMatch(/^\.\.\/\.\.\/\.\.\/\.\.\/kernel\/iommu_groups\/\d+$/);
+    expect(stringAt(d, buf, 512)).toMatch(/^\.\.\/\.\.\/\.\.\/\.\.\/kernel()\/iommu_groups\/\d+$/);
     d.call('link_of', s(`/sys/bus/pci/devices/${nic.address}/driver`), buf, 512);
     expect(stringAt(d, buf, 512)).toBe('../../../../bus/pci/drivers/nooks');
   });
@@ -440,18 +437,18 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
 
   it('writing its own address to driver/unbind is accepted and ignored; another is not bound there', () => {
     expect(d.call('unbind', s(nic.address), s(nic.address))).toBe(13);
-    expect(kernel.devices()[0].driver).toBe(d.name);
+    expect(kernel().devices()[0].driver).toBe(d.name);
     expect(d.call('unbind', s(nic.address), s(other.address))).toBe(-19); // ENODEV
     expect(d.call('write_file', s('/sys/bus/pci/drivers/e1000/unbind'), s(nic.address))).toBe(12);
   });
 
   it('another device\'s files and any other path: EACCES and a log line naming the path', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(attr(other.address, 'vendor')).toBe(-13);
     expect(d.call('read_file', s('/etc/passwd'), buf, 512)).toBe(-13);
     expect(d.call('read_file', s('/sys/bus/pci/devices/../../../../etc/passwd'), buf, 512)).toBe(-13);
     expect(d.call('open_path', s(`/dev/uio${other.index}`), 2)).toBe(-13); // another device's UIO node
-    const denied = kernel.log().slice(from).filter((l) => l.source === d.name && l.event?.kind === 'view-denied');
+    const denied = kernel().log().slice(from).filter((l) => l.source === d.name && l.event?.kind === 'view-denied');
     expect(denied.map((l) => l.event)).toEqual([
       { kind: 'view-denied', driver: d.name, op: 'open', path: `/sys/bus/pci/devices/${other.address}/vendor` },
       { kind: 'view-denied', driver: d.name, op: 'open', path: '/etc/passwd' },
@@ -522,10 +519,10 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
   });
 
   it('a device\'s DMA to the bus address pagemap gives lands in the hugetlbfs memory', async () => {
-    const check = await kernel.load(dmaDrv);
-    expect(kernel.devices().map((x) => x.driver)).toEqual([d.name, check.name]); // it probed the device d does not hold
+    const check = await kernel().load(dmaDrv);
+    expect(kernel().devices().map((x) => x.driver)).toEqual([d.name, check.name]); // it probed the device d does not hold
     expect(check.call('dma_lands')).toBe(1);
-    expect(kernel.devices()[1].errors).toBe(0);
+    expect(kernel().devices()[1].errors).toBe(0);
     check.unload();
   });
 });

@@ -11,9 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
+import type { DeviceInfo, Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { stringAt } from './helpers/data.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-libc-'));
@@ -418,20 +419,16 @@ it('the driver imports the names compilers emit for these calls, and the persona
 });
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality's C library breadth, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
   let d: Driver;
   let nic: DeviceInfo;
   let buf: number;
   const s = (text: string) => d.cstring(text);
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-    nic = kernel.addDevice('testdev');
-    d = await kernel.load(drv, { devices: [nic.address] });
+    nic = kernel().addDevice('testdev');
+    d = await kernel().load(drv, { devices: [nic.address] });
     buf = d.alloc(512);
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
   });
 
   it('fgets and fscanf read sysfs attributes as drivers read them', () => {
@@ -466,18 +463,18 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
   });
 
   it('fdopen: driver/unbind written as ixy writes it; a mode the descriptor does not allow is EINVAL', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(d.call('unbind_by_fdopen', s(nic.address))).toBe(0);
-    expect(kernel.log().slice(from).some((l) => l.source === d.name && l.text.includes('unbind'))).toBe(true);
-    expect(kernel.devices()[0].driver).toBe(d.name);
+    expect(kernel().log().slice(from).some((l) => l.source === d.name && l.text.includes('unbind'))).toBe(true);
+    expect(kernel().devices()[0].driver).toBe(d.name);
   });
 
   // exit is not contained under 'none' (the process would end): this one exists only where it is
   if (isolation !== 'none') {
     it('exit writes what the streams hold before the driver ends', () => {
-      const from = kernel.log().length;
+      const from = kernel().log().length;
       expect(faultOf(() => d.call('unbind_then_exit', s(nic.address)))).toMatchObject({ kind: 'exit', message: `${d.name}: exit(3)` });
-      const lines = kernel.log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
+      const lines = kernel().log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
       expect(lines).toContainEqual(expect.stringContaining(`unbind ${nic.address}: accepted`));
       expect(d.state).toBe('running');
       buf = d.alloc(512);

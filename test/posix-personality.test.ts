@@ -335,34 +335,30 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written agai
 });
 
 describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained failure, isolation '%s'", (isolation) => {
-  let kernel: Kernel;
+  // each test fails the driver: more failures than the default policy restarts
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
   let d: Driver;
 
   beforeAll(async () => {
-    // each test fails the driver: more failures than the default policy restarts
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-    d = await kernel.load(libc, { timeBudgetMs: 500 });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    d = await kernel().load(libc, { timeBudgetMs: 500 });
   });
 
   it('exit(3): fault kind exit, its stdout flushed; the driver is restarted', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     const f = faultOf(() => d.call('bye', 3));
     expect([f.kind, f.message]).toEqual(['exit', `${d.name}: exit(3)`]);
-    expect(linesOf(kernel, d, from)).toContainEqual({ level: 6, text: 'leaving with 3' });
+    expect(linesOf(kernel(), d, from)).toContainEqual({ level: 6, text: 'leaving with 3' });
     expect(d.state).toBe('running');
     expect(d.call('hello', 1)).toBe(1);
   });
 
   it('abort() and a failed assert: fault kind abort, with the message', () => {
     expect(faultOf(() => d.call('give_up'))).toMatchObject({ kind: 'abort', message: `${d.name}: abort()` });
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     const f = faultOf(() => d.call('checked', 7));
     expect(f.kind).toBe('abort');
     expect(f.message).toMatch(/libcdrv\.c:\d+: checked: Assertion `v == 42' failed\.$/);
-    expect(linesOf(kernel, d, from).map((l) => l.text)).toContainEqual(expect.stringMatching(/Assertion `v == 42' failed/));
+    expect(linesOf(kernel(), d, from).map((l) => l.text)).toContainEqual(expect.stringMatching(/Assertion `v == 42' failed/));
     expect(d.call('checked', 42)).toBe(42);
   });
 
@@ -380,10 +376,10 @@ describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained 
   it('_FORTIFY_SOURCE: the __*_chk calls the compiler emits are the personality\'s; an overflow is an abort', async () => {
     const defined = execFileSync('nm', [fortified], { encoding: 'utf8' });
     for (const chk of ['__printf_chk', '__snprintf_chk', '__strcpy_chk']) expect(defined).toMatch(new RegExp(` t ${chk}$`, 'm'));
-    const f = await kernel.load(fortified);
-    const from = kernel.log().length;
+    const f = await kernel().load(fortified);
+    const from = kernel().log().length;
     expect(f.call('fortified', f.cstring('abc'))).toBe(11);
-    expect(linesOf(kernel, f, from).map((l) => l.text)).toEqual(['eth0: up, 3', 'fortified abc']);
+    expect(linesOf(kernel(), f, from).map((l) => l.text)).toEqual(['eth0: up, 3', 'fortified abc']);
     expect(faultOf(() => f.call('overflow', f.cstring('a name longer than sixteen bytes')))).toMatchObject({
       kind: 'abort', message: `${f.name}: *** buffer overflow detected ***: terminated`,
     });

@@ -11,8 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
+import type { DeviceInfo, Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-uio-'));
@@ -311,7 +312,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX personality, isolation \'%s\'', (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
   let d: Driver;
   let nic: DeviceInfo, other: DeviceInfo;
   const s = (text: string) => d.cstring(text);
@@ -322,13 +323,9 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
   };
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-    other = kernel.addDevice('e1000', { peer: '127.0.0.1:9' });
-    nic = kernel.addDevice('e1000', { peer: '127.0.0.1:9' });
-    d = await kernel.load(drv, { devices: [nic.address] });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    other = kernel().addDevice('e1000', { peer: '127.0.0.1:9' });
+    nic = kernel().addDevice('e1000', { peer: '127.0.0.1:9' });
+    d = await kernel().load(drv, { devices: [nic.address] });
   });
 
   it('finds uio<N> (N = the bus index) under its device\'s sysfs directory and in /sys/class/uio, as uio_pci_generic names it', () => {
@@ -372,12 +369,12 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
   });
 
   it('another device\'s node or class entry is outside the view: EACCES and a view-denied event', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(d.call('open_path', s(`/dev/uio${other.index}`))).toBe(-13);
     expect(text('read_text', `/sys/class/uio/uio${other.index}/name`)).toBe('-13');
     expect(listing(`/sys/bus/pci/devices/${other.address}`)).toBe(-13);
     expect(listing('/sys/bus')).toBe(-13);
-    const denied = kernel.log().slice(from).filter((l) => l.event?.kind === 'view-denied');
+    const denied = kernel().log().slice(from).filter((l) => l.event?.kind === 'view-denied');
     expect(denied.map((l) => [l.event?.op, l.event?.path])).toEqual([['open', `/dev/uio${other.index}`],
       ['open', `/sys/class/uio/uio${other.index}/name`], ['open', `/sys/bus/pci/devices/${other.address}`], ['open', '/sys/bus']]);
   });
@@ -417,7 +414,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     expect(d.call('uio_epoll', 0)).toBe(0);
     expect(d.call('uio_epoll', 1)).toBe(0);
     expect(d.call('uio_enable', 1)).toBe(4);
-    expect(kernel.raiseIrq(nic.irq)).toBe(true); // the line itself, from the host's thread
+    expect(kernel().raiseIrq(nic.irq)).toBe(true); // the line itself, from the host's thread
     expect(d.call('uio_epoll', 0)).toBe(1); // EPOLLIN
     expect(d.call('uio_epoll', 0)).toBe(1); // level: still
     expect(d.call('uio_epoll', 1)).toBe(1);
@@ -443,7 +440,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     else expect(faultOf(() => d.call('crash')).kind).toBe('segv');
     expect(d.state).toBe('running');
     expect(d.objects().filter((o) => o.type === 'file')).toEqual([]);
-    expect(kernel.raiseIrq(nic.irq)).toBe(false); // no node signalled any more, no handler
+    expect(kernel().raiseIrq(nic.irq)).toBe(false); // no node signalled any more, no handler
     bringUp();
     d.call('interrupt');
     expect(d.call('uio_read', 0)).toBe(1);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-vfio-'));
@@ -326,20 +327,16 @@ beforeAll(() => {
 const kHuge = 2 << 20;
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX personality, isolation \'%s\'', (isolation) => {
-  let kernel: Kernel;
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 20 } } });
   let d: Driver;
   let dev: DeviceInfo, other: DeviceInfo;
   const s = (text: string) => d.cstring(text);
   const longs = (at: number, n: number) => Array.from({ length: n }, (_, i) => Number(d.read(at + 8 * i, 8).readBigInt64LE(0)));
 
   beforeAll(async () => {
-    kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: 20 } } });
-    dev = kernel.addDevice('testdev');
-    other = kernel.addDevice('testdev');
-    d = await kernel.load(drv, { devices: [dev.address] });
-  });
-  afterAll(async () => {
-    await kernel?.shutdown();
+    dev = kernel().addDevice('testdev');
+    other = kernel().addDevice('testdev');
+    d = await kernel().load(drv, { devices: [dev.address] });
   });
 
   it('eventfd and epoll: counters, EFD_SEMAPHORE, EAGAIN, level-triggered readiness, timeouts', () => {
@@ -380,9 +377,9 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX
   });
 
   it('another device\'s group is not in the view: EACCES and a view-denied event', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     expect(d.call('open_path', s(`/dev/vfio/${other.index}`))).toBe(-13);
-    const denied = kernel.log().slice(from).filter((l) => l.event?.kind === 'view-denied');
+    const denied = kernel().log().slice(from).filter((l) => l.event?.kind === 'view-denied');
     expect(denied.map((l) => l.event)).toEqual([{ kind: 'view-denied', driver: d.name, op: 'open', path: `/dev/vfio/${other.index}` }]);
   });
 
@@ -391,27 +388,27 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX
     expect(d.call('map_again')).toBe(-17); // EEXIST
     expect(d.call('fill', dma + 8192n, 4096, 0xa5)).toBe(1); // DONE, no ERROR
     expect([8191, 8192, 8192 + 4095, 8192 + 4096].map((o) => d.call('dma_byte', o))).toEqual([0, 0xa5, 0xa5, 0]);
-    expect(kernel.devices()[0].errors).toBe(0);
+    expect(kernel().devices()[0].errors).toBe(0);
   });
 
   it('the device\'s interrupt arrives on the eventfd: epoll_wait returns it, from this thread or another', () => {
     expect(d.call('wait_irq', 0)).toBe(1); // the fill's
     expect(d.call('wait_irq', 0)).toBe(0); // nothing more
-    expect(kernel.raiseIrq(dev.irq)).toBe(true); // the line signals the eventfd, from the host's thread
+    expect(kernel().raiseIrq(dev.irq)).toBe(true); // the line signals the eventfd, from the host's thread
     expect(d.call('wait_irq', 0)).toBe(1);
     expect(d.call('irq_from_another_thread')).toBe(1); // a kernel worker raises it while the driver waits
   });
 
   it('a map of anything but its DMA memory is refused (EFAULT, a dma-map-refused event); the IOMMU then refuses the device', () => {
-    const from = kernel.log().length;
+    const from = kernel().log().length;
     const at = d.alloc(8);
     expect(d.call('map_malloc', at)).toBe(-14);
     const buffer = d.read(at, 8).readBigInt64LE(0);
-    const refused = kernel.log().slice(from).filter((l) => l.event?.kind === 'dma-map-refused');
+    const refused = kernel().log().slice(from).filter((l) => l.event?.kind === 'dma-map-refused');
     expect(refused.map((l) => l.event)).toEqual([expect.objectContaining({ driver: d.name, vaddr: Number(buffer), iova: Number(buffer), size: 8192 })]);
-    const errors = kernel.devices()[0].errors;
+    const errors = kernel().devices()[0].errors;
     expect(d.call('fill', buffer, 4096, 0x11)).toBe(3); // DONE | ERROR: nothing is mapped there
-    expect(kernel.devices()[0].errors).toBe(errors + 1);
+    expect(kernel().devices()[0].errors).toBe(errors + 1);
     expect(d.call('wait_irq', 0)).toBe(1);
   });
 
@@ -430,7 +427,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX
     else expect(faultOf(() => d.call('crash')).kind).toBe('segv');
     expect(d.state).toBe('running');
     expect(d.objects().filter((o) => ['file', 'mapping', 'iova', 'hugepage'].includes(o.type))).toEqual([]);
-    expect(kernel.raiseIrq(dev.irq)).toBe(false); // no eventfd signalled any more, no handler
+    expect(kernel().raiseIrq(dev.irq)).toBe(false); // no eventfd signalled any more, no handler
     dma = bringUp();
     expect(d.call('scratch', 7)).toBe(7);
     expect(d.call('fill', dma + 4096n, 100, 0x33)).toBe(1);

@@ -6,7 +6,8 @@ import { Kernel, type BootOptions } from '../../lib/index.js';
  * Boots a kernel with `options` before the tests of the calling describe block
  * and shuts it down after them; the returned function gives that kernel. Set-up
  * that needs the kernel goes in a beforeAll registered after this call (before
- * hooks run in the order they were registered).
+ * hooks run in the order they were registered); an afterAll registered after it
+ * runs before the shutdown (after hooks run in reverse).
  */
 export function kernelPerBlock(options: BootOptions): () => Kernel {
   let kernel: Kernel | undefined;
