@@ -10,6 +10,7 @@ import { Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { cflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 import { rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-load-'));
@@ -49,13 +50,11 @@ describe('boot errors', () => {
 });
 
 describe('load errors', () => {
-  let kernel: Kernel;
+  // the failed boots above left nothing behind: this one succeeds
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
   const so: Record<string, string> = {};
 
   beforeAll(async () => {
-    // the failed boots above left nothing behind: this one succeeds
-    kernel = await Kernel.boot({ isolation: 'mprotect' });
-
     const prelude = '#include <nooks/kapi.h>\n';
     const okInit = 'static int ok_init(void) { return 0; }\nmodule_init(ok_init);\n';
     so.noinit = buildDriver(dir, 'noinit', `${prelude}NOOKS_EXPORT long f(long x) { return x; }\n`);
@@ -87,17 +86,14 @@ describe('load errors', () => {
       `${prelude}static int initfault_init(void)\n{\n\tint *volatile p = NULL;\n\n\treturn *p;\n}\nmodule_init(initfault_init);\n`,
     );
   }, 60_000);
-  afterAll(async () => {
-    await kernel?.shutdown();
-  });
 
   /** Loads `path`, which must fail with `code`; checks nothing of it stayed loaded. */
   async function loadError(path: string, code: string): Promise<string> {
-    const before = kernel.domains().length;
-    const err = await rejectionOf(kernel.load(path));
+    const before = kernel().domains().length;
+    const err = await rejectionOf(kernel().load(path));
     expect(err.code).toBe(code);
     expect(err.message).toContain(path);
-    expect(kernel.domains().length).toBe(before);
+    expect(kernel().domains().length).toBe(before);
     return err.message;
   }
 
@@ -164,20 +160,20 @@ describe('load errors', () => {
   it('module_init faulting: EINITFAULT, with the fault', async () => {
     expect(await loadError(so.initfault, 'EINITFAULT')).toContain('address 0x0'); // names where it faulted
     // the kernel is unharmed: the next driver loads and runs
-    const drv = await kernel.load('null');
+    const drv = await kernel().load('null');
     expect(drv.call('nop')).toBe(0);
     drv.unload();
   });
 
   it('the same driver twice', async () => {
-    const drv = await kernel.load('null');
+    const drv = await kernel().load('null');
     // by name...
-    expect(await rejectionOf(kernel.load('null'))).toMatchObject({ code: 'EEXIST', message: expect.stringContaining("'null'") });
+    expect(await rejectionOf(kernel().load('null'))).toMatchObject({ code: 'EEXIST', message: expect.stringContaining("'null'") });
     // ...and the same file under another name: one domain per file
-    const err = await rejectionOf(kernel.load('null', { name: 'null2' }));
+    const err = await rejectionOf(kernel().load('null', { name: 'null2' }));
     expect(err.code).toBe('ELOADED');
     expect(err.message).toContain(driverPath('null'));
-    expect(kernel.domains().map((d) => d.name)).toEqual(['null']);
+    expect(kernel().domains().map((d) => d.name)).toEqual(['null']);
     drv.unload();
   });
 });
