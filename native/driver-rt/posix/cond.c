@@ -90,18 +90,17 @@ int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
 	return wait_until(cond_of(c), m, cond_of(c)->clock, -1);
 }
 
-int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m, const struct timespec *restrict abstime)
-{
-	long long deadline = deadline_of(abstime);
-
-	return deadline < 0 ? EINVAL : wait_until(cond_of(c), m, cond_of(c)->clock, deadline);
-}
-
 int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t clock, const struct timespec *restrict abstime)
 {
 	long long deadline = deadline_of(abstime);
 
 	return deadline < 0 ? EINVAL : wait_until(cond_of(c), m, clock, deadline);
+}
+
+/* A clockwait on the clock the cond was made with. */
+int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m, const struct timespec *restrict abstime)
+{
+	return pthread_cond_clockwait(c, m, cond_of(c)->clock, abstime);
 }
 
 static void wake(struct cond *c, int all)
