@@ -91,21 +91,20 @@ struct dirent *readdir(DIR *dir)
 {
 	struct dirent *e = &dir->entry;
 	const char *name;
-	size_t n;
+	size_t len, n;
 
 	if (dir->len < 0 && fetch(dir))
 		return NULL;
 	if (dir->pos >= dir->len)
 		return NULL;	/* the end: errno unchanged */
 	name = dir->records + dir->pos + 1;
-	n = strlen(name);
-	if (n >= sizeof(e->d_name))
-		n = sizeof(e->d_name) - 1;
+	len = strlen(name);
+	n = len < sizeof(e->d_name) ? len : sizeof(e->d_name) - 1;
 	e->d_type = (unsigned char)dir->records[dir->pos];
 	e->d_ino = (ino_t)dir->pos + 1;	/* never 0: glibc's callers skip entries with no inode */
 	memcpy(e->d_name, name, n);
 	e->d_name[n] = 0;
-	dir->pos += (long)strlen(name) + 2;
+	dir->pos += (long)len + 2;	/* the d_type byte and the NUL */
 	e->d_off = dir->pos;
 	e->d_reclen = sizeof(*e);
 	return e;
