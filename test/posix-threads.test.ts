@@ -399,8 +399,9 @@ long with_stack(long size)
 	return pthread_join(t, &r) ? -2000 : (long)r;
 }
 
-/* ---- timed waits: ETIMEDOUT * 10 + (the clock reached the deadline); -errno for a refused clock */
-long timed_wait(long clock, long ms)
+/* ---- timed waits: ETIMEDOUT * 10 + (the clock reached the deadline); -errno for a refused clock.
+ * by_clockwait: pthread_cond_clockwait on \`clock\` with a cond made for CLOCK_REALTIME. */
+long timed_wait(long clock, long ms, long by_clockwait)
 {
 	pthread_condattr_t a;
 	pthread_cond_t c;
@@ -409,7 +410,7 @@ long timed_wait(long clock, long ms)
 	int r;
 
 	pthread_condattr_init(&a);
-	r = pthread_condattr_setclock(&a, (clockid_t)clock);
+	r = pthread_condattr_setclock(&a, by_clockwait ? CLOCK_REALTIME : (clockid_t)clock);
 	if (r)
 		return -r;
 	pthread_cond_init(&c, &a);
@@ -418,7 +419,8 @@ long timed_wait(long clock, long ms)
 	deadline.tv_sec += deadline.tv_nsec / 1000000000;
 	deadline.tv_nsec %= 1000000000;
 	pthread_mutex_lock(&m);
-	r = pthread_cond_timedwait(&c, &m, &deadline);
+	r = by_clockwait ? pthread_cond_clockwait(&c, &m, (clockid_t)clock, &deadline)
+			 : pthread_cond_timedwait(&c, &m, &deadline);
 	pthread_mutex_unlock(&m);
 	clock_gettime((clockid_t)clock, &now);
 	pthread_cond_destroy(&c);
@@ -754,9 +756,11 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   it('timed waits end at their deadline on CLOCK_REALTIME and CLOCK_MONOTONIC, or when signalled', async () => {
     const d = await kernel().load(path);
     const ETIMEDOUT = 110, EINVAL = 22;
-    expect(d.call('timed_wait', 0, 20)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_REALTIME
-    expect(d.call('timed_wait', 1, 20)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_MONOTONIC
-    expect(d.call('timed_wait', 2, 20)).toBe(-EINVAL); // CLOCK_PROCESS_CPUTIME_ID
+    expect(d.call('timed_wait', 0, 20, 0)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_REALTIME
+    expect(d.call('timed_wait', 1, 20, 0)).toBe(ETIMEDOUT * 10 + 1); // CLOCK_MONOTONIC
+    expect(d.call('timed_wait', 2, 20, 0)).toBe(-EINVAL); // CLOCK_PROCESS_CPUTIME_ID
+    // clockwait's own clock, not the cond's: a monotonic deadline is long past in CLOCK_REALTIME
+    expect(d.call('timed_wait', 1, 20, 1)).toBe(ETIMEDOUT * 10 + 1);
     expect(d.call('signalled_before_deadline')).toBe(0);
     d.unload();
   });
