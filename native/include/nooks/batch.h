@@ -1,7 +1,8 @@
 /*
  * Deferred calls: the kernel queues several calls to one driver in a page at
  * the top of the calling thread's stack in the driver's domain (below the
- * thread's area, <nooks/thread_area.h>), and enters the driver once; nooks_batch_run (native/driver-rt) makes the calls there.
+ * thread's area, <nooks/thread_area.h>), and enters the driver once;
+ * nooks_batch_run (native/driver-rt) makes the calls there.
  * Shared by the driver runtime and the kernel: one layout.
  */
 #ifndef NOOKS_BATCH_H
