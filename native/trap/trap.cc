@@ -135,15 +135,11 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   // the request when its call returns or its wait wakes (it may hold kernel locks now).
   if (!g_backend.contains_faults || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
   Fault &f = t->fault;
-  f.kind = (FaultKind)t->abort_kind.load();
   f.signo = f.code = 0;
   f.addr = 0;
   f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  f.domain = id;
-  f.primary = t->abort_fails.load() && mark_failed(d);
-  f.generation = d->failure_gen.load();
-  if (f.primary) record_primary_fault(f);
   f.message[0] = 0;
+  note_requested_leave(t, d, f);
   land(t, d, uc);
 }
 

@@ -189,6 +189,14 @@ void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
   xpc_leave_with(d, f);
 }
 
+void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f) {
+  f.kind = (FaultKind)t->abort_kind.load();
+  f.domain = d->id;
+  f.primary = t->abort_fails.load() && mark_failed(d);
+  f.generation = d->failure_gen.load();
+  if (f.primary) record_primary_fault(f);
+}
+
 void xpc_abort_current(Domain *d, uintptr_t ip) {
   ThreadCtx *t = nooks_tls_ctx;
   Fault &f = t->fault;
@@ -222,13 +230,8 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
     // Asked to leave (the watchdog, recovery), it got out by itself before
     // being unwound: the domain fails all the same, and if the watchdog
     // chose this thread and it fails the domain first, reporting is its job.
-    Fault &tf = t->fault;
-    tf = Fault();
-    tf.kind = (FaultKind)t->abort_kind.load();
-    tf.domain = d->id;
-    tf.primary = t->abort_fails.load() && mark_failed(d);
-    tf.generation = d->failure_gen.load();
-    if (tf.primary) record_primary_fault(tf);
+    t->fault = Fault();
+    note_requested_leave(t, d, t->fault);
   }
   *fault = t->fault;
   if (asked) {

@@ -163,6 +163,10 @@ bool mark_failed(Domain *d);
 // not (yet). Recorded by the thread that failed the domain (async-signal-safe).
 const Fault *primary_fault(Domain *d, uint64_t generation);
 void record_primary_fault(const Fault &f);
+// t leaves d as it was asked to (trap_abort_thread): f's kind, domain,
+// primary (leaving fails d, and t is the first to fail it) and generation,
+// and the fault recorded if primary. Async-signal-safe.
+void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f);
 // Where a thread resumes when its entry is abandoned (the backend's landing).
 const void *xpc_landing();
 constexpr size_t kAltStackSize = 64 * 1024;

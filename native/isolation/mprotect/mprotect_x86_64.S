@@ -6,17 +6,13 @@
 
 	.text
 
-# Upcall, mprotect: onto the host stack as every upcall (UPCALL_TO_HOST_STACK), with the page-protection flips done by kernel code.
+# Upcall, mprotect: onto the host stack as every upcall (UPCALL_FROM_DRIVER_STACK), with the page-protection flips done by kernel code.
 	.globl nooks_upcall_mprotect
 	.hidden nooks_upcall_mprotect
 	.type nooks_upcall_mprotect, @function
 	.p2align 4
 nooks_upcall_mprotect:
-	mov nooks_tls_ctx@gottpoff(%rip), %r10
-	mov %fs:(%r10), %r10
-	mov TC_TOP(%r10), %r10
-	mov %rsp, %rax
-	UPCALL_TO_HOST_STACK
+	UPCALL_FROM_DRIVER_STACK
 	push %rdi
 	push %rsi
 	push %rdx

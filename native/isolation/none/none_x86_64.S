@@ -5,18 +5,14 @@
 
 	.text
 
-# Upcall, none: onto the host stack as every upcall (UPCALL_TO_HOST_STACK),
+# Upcall, none: onto the host stack as every upcall (UPCALL_FROM_DRIVER_STACK),
 # then straight to the body, no checks (the native baseline).
 	.globl nooks_upcall_direct
 	.hidden nooks_upcall_direct
 	.type nooks_upcall_direct, @function
 	.p2align 4
 nooks_upcall_direct:
-	mov nooks_tls_ctx@gottpoff(%rip), %r10
-	mov %fs:(%r10), %r10
-	mov TC_TOP(%r10), %r10
-	mov %rsp, %rax
-	UPCALL_TO_HOST_STACK
+	UPCALL_FROM_DRIVER_STACK
 	lea nooks_kapi_raw(%rip), %rax
 	call *(%rax,%r11,8)
 	UPCALL_BACK_TO_DRIVER_STACK
