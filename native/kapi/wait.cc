@@ -73,27 +73,30 @@ void thread_wake(ThreadCtx *t) {
   syscall(SYS_futex, &t->wakes, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready) {
+namespace {
+
+// wait_until's loop, sleeping on the driver's word as well when there is one
+// (while it holds `seen`): 0 once ready(), -EINTR (leave d) or -ETIMEDOUT.
+int wait_for(Domain *d, const Deadline &deadline, const std::function<bool()> &ready, const volatile u32 *word, u32 seen) {
   ThreadCtx *t = thread_ctx();
   for (;;) {
     uint32_t woken = t->wakes.load();  // before the checks: a wake after them ends the sleep at once
-    if (ready()) return true;
-    if (should_abort(d) || deadline.passed()) return false;
-    futex_waitv w[] = {waiter(&t->wakes, woken)};
-    sleep_on(w, 1, deadline);
-  }
-}
-
-int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline) {
-  ThreadCtx *t = thread_ctx();
-  for (;;) {
-    uint32_t woken = t->wakes.load();  // as in wait_until
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 0;
+    if (ready()) return 0;
     if (should_abort(d)) return -EINTR;
     if (deadline.passed()) return -ETIMEDOUT;
     futex_waitv w[] = {waiter(&t->wakes, woken), waiter(word, seen)};
-    sleep_on(w, 2, deadline);
+    sleep_on(w, word ? 2 : 1, deadline);
   }
+}
+
+}  // namespace
+
+bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready) {
+  return wait_for(d, deadline, ready, nullptr, 0) == 0;
+}
+
+int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline) {
+  return wait_for(d, deadline, [&] { return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen; }, word, seen);
 }
 
 void futex_wake(const volatile u32 *word, int n) {
