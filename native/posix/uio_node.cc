@@ -173,6 +173,11 @@ ViewEntry uio_device_entry(const std::string &address, int index, const std::str
   return view_error(-ENOENT);
 }
 
+const std::vector<std::string> &uio_node_files() {
+  static const std::vector<std::string> names = {"name", "version", "device"};
+  return names;
+}
+
 ViewEntry uio_class_entry(Domain *d, const std::string &path) {
   if (path == kClass) return view_dir();
   std::string rest = path.substr(strlen(kClass) + 1);  // uio<N>[/attr]
