@@ -43,20 +43,20 @@ bool Objects::find_containing(ObjectType t, uintptr_t p, size_t n, Object *out) 
   return true;
 }
 
-bool Objects::update_data(ObjectType t, uintptr_t key, uint64_t data) {
+bool Objects::update(ObjectType t, uintptr_t key, const std::function<void(Object &)> &change) {
   std::lock_guard<std::mutex> g(lock_);
   auto it = objects_.find({(int)t, key});
   if (it == objects_.end()) return false;
-  it->second.data = data;
+  change(it->second);
   return true;
 }
 
+bool Objects::update_data(ObjectType t, uintptr_t key, uint64_t data) {
+  return update(t, key, [&](Object &o) { o.data = data; });
+}
+
 bool Objects::update_label(ObjectType t, uintptr_t key, const std::string &label) {
-  std::lock_guard<std::mutex> g(lock_);
-  auto it = objects_.find({(int)t, key});
-  if (it == objects_.end()) return false;
-  it->second.label = label;
-  return true;
+  return update(t, key, [&](Object &o) { o.label = label; });
 }
 
 std::vector<Object> Objects::list() const {

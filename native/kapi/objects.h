@@ -53,6 +53,8 @@ class Objects {
   size_t count() const;
 
  private:
+  // Changes the object (t, key) under the lock; false: there is none.
+  bool update(ObjectType t, uintptr_t key, const std::function<void(Object &)> &change);
   mutable std::mutex lock_;
   std::map<std::pair<int, uintptr_t>, Object> objects_;
 };

@@ -23,6 +23,8 @@ long long now_ns(clockid_t clock) {
   return (long long)ts.tv_sec * kNsPerS + ts.tv_nsec;
 }
 
+timespec timespec_of(long long ns) { return {(time_t)(ns / kNsPerS), (long)(ns % kNsPerS)}; }
+
 futex_waitv waiter(const volatile void *word, uint32_t seen) { return {seen, (uint64_t)(uintptr_t)word, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0}; }
 
 // Linux before 5.16 has no futex_waitv: waits on the last word alone (the
@@ -34,7 +36,7 @@ void sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
     long long tick = now_ns(deadline.clock) + 10 * 1000 * 1000;
     until = until < 0 ? tick : std::min(until, tick);
   }
-  timespec at = {(time_t)(until / kNsPerS), (long)(until % kNsPerS)};
+  timespec at = timespec_of(until);
   int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (deadline.clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
   syscall(SYS_futex, (uint32_t *)(uintptr_t)w[n - 1].uaddr, op, (uint32_t)w[n - 1].val, until < 0 ? nullptr : &at, nullptr,
           FUTEX_BITSET_MATCH_ANY);
@@ -44,7 +46,7 @@ void sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
 // one of them, the deadline or a signal, other threads let into the driver
 // meanwhile (UnlockedWait).
 void sleep_on(const futex_waitv *w, unsigned n, const Deadline &deadline) {
-  timespec at = {(time_t)(deadline.ns / kNsPerS), (long)(deadline.ns % kNsPerS)};
+  timespec at = timespec_of(deadline.ns);
   UnlockedWait unlocked;
   if (syscall(SYS_futex_waitv, w, n, 0, deadline.ns < 0 ? nullptr : &at, deadline.clock) >= 0) return;
   if (errno == ENOSYS) return sleep_on_last(w, n, deadline);
@@ -73,27 +75,30 @@ void thread_wake(ThreadCtx *t) {
   syscall(SYS_futex, &t->wakes, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready) {
+namespace {
+
+// wait_until's loop, sleeping on the driver's word as well when there is one
+// (while it holds `seen`): 0 once ready(), -EINTR (leave d) or -ETIMEDOUT.
+int wait_for(Domain *d, const Deadline &deadline, const std::function<bool()> &ready, const volatile u32 *word, u32 seen) {
   ThreadCtx *t = thread_ctx();
   for (;;) {
     uint32_t woken = t->wakes.load();  // before the checks: a wake after them ends the sleep at once
-    if (ready()) return true;
-    if (should_abort(d) || deadline.passed()) return false;
-    futex_waitv w[] = {waiter(&t->wakes, woken)};
-    sleep_on(w, 1, deadline);
-  }
-}
-
-int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline) {
-  ThreadCtx *t = thread_ctx();
-  for (;;) {
-    uint32_t woken = t->wakes.load();  // as in wait_until
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 0;
+    if (ready()) return 0;
     if (should_abort(d)) return -EINTR;
     if (deadline.passed()) return -ETIMEDOUT;
     futex_waitv w[] = {waiter(&t->wakes, woken), waiter(word, seen)};
-    sleep_on(w, 2, deadline);
+    sleep_on(w, word ? 2 : 1, deadline);
   }
+}
+
+}  // namespace
+
+bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready) {
+  return wait_for(d, deadline, ready, nullptr, 0) == 0;
+}
+
+int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline) {
+  return wait_for(d, deadline, [&] { return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen; }, word, seen);
 }
 
 void futex_wake(const volatile u32 *word, int n) {

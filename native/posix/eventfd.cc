@@ -22,7 +22,7 @@ long EventFd::pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) {
     changes_++;
     return true;
   };
-  if (!take() && ((flags & O_NONBLOCK) || !files_wait(d, -1, {waits_}, take))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+  if (long r = file_block(d, flags, waits_, take)) return r;
   memcpy(buf, &v, 8);
   waits_->wake_all();  // writable again
   return 8;
@@ -40,7 +40,7 @@ long EventFd::pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t, int flag
     changes_++;
     return true;
   };
-  if (!add() && ((flags & O_NONBLOCK) || !files_wait(d, -1, {waits_}, add))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+  if (long r = file_block(d, flags, waits_, add)) return r;
   waits_->wake_all();
   return 8;
 }

@@ -15,6 +15,7 @@
 #include "../kapi/checks.h"
 #include "fd_table.h"
 #include "hugepages.h"
+#include "uio_node.h"
 #include "view.h"
 
 namespace nooks {
@@ -48,11 +49,11 @@ std::vector<std::string> candidates(Domain *d, const std::string &dir) {
   if (dir == kDevices) return d->devices;
   if (depth == 0) return sysfs_device_files();
   if (dir == kClassUio || (depth == 1 && dir.compare(dir.size() - 4, 4, "/uio") == 0)) return uio_nodes;
-  if (depth == 2 && dir.find("/uio/uio") != std::string::npos) return {"name", "version", "device"};
+  if (depth == 2 && dir.find("/uio/uio") != std::string::npos) return uio_node_files();
   if (depth == 3 && dir.find("/uio/uio") != std::string::npos) return sysfs_device_files();  // uio<N>/device: the device's
   if (starts_with(dir, std::string(kClassUio) + "/")) {  // uio<N>, or its device (through the link)
     std::string rest = dir.substr(strlen(kClassUio) + 1);
-    if (rest.find('/') == std::string::npos) return {"name", "version", "device"};
+    if (rest.find('/') == std::string::npos) return uio_node_files();
     return rest.compare(rest.find('/'), std::string::npos, "/device") == 0 ? sysfs_device_files() : std::vector<std::string>{};
   }
   if (dir == "/dev/vfio") return groups;

@@ -5,7 +5,6 @@
 // uio_pci_generic sets INTx disable in its handler) until the driver writes 1.
 #include "uio_node.h"
 
-#include <fcntl.h>
 #include <sys/epoll.h>
 
 #include <atomic>
@@ -110,7 +109,7 @@ class UioNode : public File {
     if (n != sizeof(int32_t)) return -EINVAL;
     uint32_t count = 0;
     auto fresh = [&] { return (count = line_->count()) != seen_.load(); };
-    if (!fresh() && ((flags & O_NONBLOCK) || !files_wait(d, -1, {line_->waits()}, fresh))) return (flags & O_NONBLOCK) ? -EAGAIN : -EINTR;
+    if (long r = file_block(d, flags, line_->waits(), fresh)) return r;
     seen_ = count;
     memcpy(buf, &count, sizeof count);
     return sizeof count;
@@ -172,6 +171,11 @@ ViewEntry uio_device_entry(const std::string &address, int index, const std::str
     return e;
   }
   return view_error(-ENOENT);
+}
+
+const std::vector<std::string> &uio_node_files() {
+  static const std::vector<std::string> names = {"name", "version", "device"};
+  return names;
 }
 
 ViewEntry uio_class_entry(Domain *d, const std::string &path) {

@@ -4,6 +4,7 @@
 // /sys/bus/pci/devices/<address>/uio/uio<N> name it.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "view.h"
 
@@ -15,5 +16,7 @@ ViewEntry uio_node_entry(Domain *d, const std::string &path);
 ViewEntry uio_class_entry(Domain *d, const std::string &path);
 // `rest` under a held device's sysfs directory, from "uio" on: uio, uio/uio<N>, uio/uio<N>/{name,version,device}.
 ViewEntry uio_device_entry(const std::string &address, int index, const std::string &rest);
+// The names in a uio<N> directory (uio_device_entry's), as readdir lists them.
+const std::vector<std::string> &uio_node_files();
 
 }  // namespace nooks

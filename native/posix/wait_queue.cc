@@ -1,6 +1,9 @@
 // Wait queues and the waits on them (wait_queue.h).
 #include "wait_queue.h"
 
+#include <errno.h>
+#include <fcntl.h>
+
 #include <algorithm>
 
 #include "../kapi/wait.h"
@@ -58,6 +61,12 @@ bool files_wait(Domain *d, long timeout_ms, const std::vector<std::shared_ptr<Wa
   Sleeper s(thread_ctx());
   Registered registered(&s, on);  // before the first check: no change is missed
   return wait_until(d, Deadline::after_ms(timeout_ms), ready);
+}
+
+long file_block(Domain *d, int flags, const std::shared_ptr<WaitQueue> &on, const std::function<bool()> &ready) {
+  if (ready()) return 0;
+  if (flags & O_NONBLOCK) return -EAGAIN;
+  return files_wait(d, -1, {on}, ready) ? 0 : -EINTR;
 }
 
 }  // namespace nooks

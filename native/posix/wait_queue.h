@@ -45,5 +45,8 @@ class WaitQueue {
 // waking for a change to one of `on` (null entries: files that never change).
 // ready() runs with no driver memory open: it may touch kernel memory only.
 bool files_wait(Domain *d, long timeout_ms, const std::vector<std::shared_ptr<WaitQueue>> &on, const std::function<bool()> &ready);
+// A read or write of one file that may block: 0 once ready() is true; under
+// O_NONBLOCK in `flags` -EAGAIN at once, else -EINTR when d fails first.
+long file_block(Domain *d, int flags, const std::shared_ptr<WaitQueue> &on, const std::function<bool()> &ready);
 
 }  // namespace nooks
