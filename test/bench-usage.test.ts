@@ -1,11 +1,17 @@
 // The class benchmarks' CPU time and context switches (lib/bench/usage.ts)
 // count this process and the processes it forked: under isolation 'process'
 // a driver's work runs in its host process, which process.resourceUsage()
-// does not see. A busy child process stands in for a host process here.
+// does not see. A busy child process tests the reading of children; a real
+// host process, that bench's samples find it and count its CPU time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
-import { childProcesses, sampleUsage, usageSince } from '../lib/bench/usage.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { childProcesses, sampleUsage, usageSince, type UsageSample } from '../lib/bench/usage.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 
 describe('bench usage: this process and its children', () => {
   const children: ChildProcess[] = [];
@@ -59,4 +65,34 @@ describe('bench usage: this process and its children', () => {
     expect(used.voluntarySwitches).toBeGreaterThan(0);
     expect(used.involuntarySwitches).toBeGreaterThanOrEqual(0);
   });
+});
+
+describe("bench usage: a driver's host process under isolation 'process'", () => {
+  const kernel = kernelPerBlock({ isolation: 'process' });
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-usage-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The children's part of a window: what usageSince adds to this process's own usage. */
+  const childrenPart = (a: UsageSample, b: UsageSample) =>
+    usageSince(a, b).cpuUs - (b.own.cpuUs - a.own.cpuUs);
+
+  it("is one of the children sampled, and the CPU time the driver spends in it counts", async () => {
+    const path = buildDriver(dir, 'burner', 'long burn(long n) { volatile long x = 0; for (long i = 0; i < n; i++) x += i; return x > 0; }', { posix: true });
+    const before = childProcesses();
+    const d = await kernel().load(path);
+    try {
+      const hosts = childProcesses().filter((pid) => !before.includes(pid));
+      expect(hosts).toHaveLength(1); // the driver's host, forked by this process
+      const s0 = sampleUsage();
+      const t0 = process.hrtime.bigint();
+      expect(d.call('burn', 100_000_000)).toBe(1); // runs in the host process
+      const callUs = Number(process.hrtime.bigint() - t0) / 1000;
+      const s1 = sampleUsage();
+      expect(callUs).toBeGreaterThan(50_000); // the loop was not optimised away
+      // the host burned the CPU for (nearly) the whole call; /proc counts in 10 ms ticks
+      expect(childrenPart(s0, s1)).toBeGreaterThanOrEqual(callUs / 2 - 20_000);
+    } finally {
+      d.unload();
+    }
+  }, 60_000);
 });

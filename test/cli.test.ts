@@ -362,6 +362,33 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     for (const run of measured[0].runs) expect(run.relative).toBe(1);
   });
 
+  it('bench block --seconds 0.1 --runs 2 (text): every run\'s throughput, and a row of per-op costs for each measured mode', async () => {
+    const r = await nooks(['bench', 'block', '--seconds', '0.1', '--runs', '2'], 60_000);
+    expectExit(r, 0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toContain('2 rounds of every mode in turn');
+    const measured = ['none', ...(Kernel.pkuSupported() ? ['pkey'] : []), 'mprotect', 'process'];
+    const rowsOf = (header: string) => {
+      const at = lines.findIndex((l) => l.startsWith(header));
+      expect(at, header).toBeGreaterThan(0);
+      return lines.slice(at + 2).filter((l) => measured.some((m) => l.startsWith(`${m} `))).slice(0, measured.length);
+    };
+    // the summary table: the median run's figures, then each run's throughput
+    const summary = rowsOf('isolation        ops/s');
+    expect(lines.find((l) => l.startsWith('isolation        ops/s'))).toMatch(/each run$/);
+    for (const row of summary) expect(row, row).toMatch(/\s\d+ \d+$/);
+    expect(summary.map((l) => l.split(' ')[0])).toEqual(measured);
+    // the breakdown table: a figure per column, n/a where a mode does not count it
+    const costs = rowsOf('isolation  crossings  requests');
+    expect(costs.map((l) => l.split(' ')[0])).toEqual(measured);
+    for (const row of costs) expect(row.trim().split(/\s+/), row).toHaveLength(9);
+    expect(costs[0].trim().split(/\s+/)[4]).toBe('n/a'); // none: kernel calls uncounted
+    expect(r.stdout).toContain("kernel calls n/a: under 'none'");
+    const completions = /^kernel calls per op, mprotect: .*blk_complete ([\d.]+)/m.exec(r.stdout);
+    expect(Number(completions?.[1])).toBeCloseTo(1, 1); // each request completed once
+    expect(r.stdout).toMatch(/^mprotect calls per op \(page protection flipped\): \d/m);
+  });
+
   it('app: lists the applications; runs one with its own options; a bad option exits 2 with the usage', async () => {
     const list = json<{ name: string; class: string; usage: string }[]>(await nooks(['app', '--json']));
     expect(list.map((a) => a.name).sort()).toEqual(['db', 'echo', 'net-peer', 'net-transfer', 'player', 'recorder']);

@@ -114,14 +114,21 @@ function childReading(pid: number): (ChildReading & { id: string }) | undefined 
   }
   for (const tid of tasks) {
     const threadId = identity(tid, statFields(`/proc/${pid}/task/${tid}/stat`));
-    const status = readOrEmpty(`/proc/${pid}/task/${tid}/status`);
-    if (!threadId || !status) continue; // ended since the listing
-    reading.threads.set(threadId, {
-      voluntarySwitches: Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
-      involuntarySwitches: Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
-    });
+    const switches = threadSwitches(`/proc/${pid}/task/${tid}`);
+    if (!threadId || !switches) continue; // ended since the listing
+    reading.threads.set(threadId, switches);
   }
   return reading;
+}
+
+/** The context switches of the thread whose /proc directory is `taskDir` (e.g. /proc/self/task/<tid>); undefined when it is gone. */
+export function threadSwitches(taskDir: string): Switches | undefined {
+  const status = readOrEmpty(`${taskDir}/status`);
+  if (!status) return undefined;
+  return {
+    voluntarySwitches: Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
+    involuntarySwitches: Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
+  };
 }
 
 /** A /proc file's text; '' when the process or thread is gone. */

@@ -1,6 +1,7 @@
 // This process's threads as Linux shows them (/proc/self/task): which is
 // which, how often each slept, where each sleeps.
 import { readdirSync, readFileSync } from 'node:fs';
+import { threadSwitches } from '../../lib/bench/usage.js';
 
 /** Threads of this process now (the kernel's own, the drivers' and the host's). */
 export const tasks = () => readdirSync('/proc/self/task').length;
@@ -20,8 +21,9 @@ export function tidOf(name: string): string {
 
 /** How often thread `tid` has slept of its own accord (Linux's voluntary_ctxt_switches). */
 export function sleeps(tid: string): number {
-  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'));
-  return Number(m![1]);
+  const switches = threadSwitches(`/proc/self/task/${tid}`);
+  if (!switches) throw new Error(`no thread ${tid}`);
+  return switches.voluntarySwitches;
 }
 
 /**
