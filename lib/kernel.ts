@@ -115,6 +115,7 @@ interface NativeError extends Error {
 interface DriverLimits {
   timeBudgetMs: number;
   memLimitBytes: number;
+  dmaBytes: number | undefined; // undefined: the kernel's default (16 MiB, or memLimitBytes if smaller)
   shadow: boolean;
   stallMs: number;
 }
@@ -186,13 +187,13 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private limitsFor(name: string, options: LoadOptions): DriverLimits {
     const p = policyFor(this.policy, name);
     return { timeBudgetMs: options.timeBudgetMs ?? p.timeBudgetMs, memLimitBytes: options.memLimitBytes ?? p.memLimitBytes,
-      shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };
+      dmaBytes: options.dmaBytes, shadow: options.shadow ?? p.shadow, stallMs: p.stallMs };
   }
 
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
-  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'dmaBytes' | 'patches' | 'params' | 'env' | 'devices'> = {}): number {
+  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'patches' | 'params' | 'env' | 'devices'> = {}): number {
     const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env,
-      given.devices?.map(pciAddress), given.dmaBytes);
+      given.devices?.map(pciAddress), limits.dmaBytes);
     native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
     return id;
   }
