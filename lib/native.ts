@@ -1,7 +1,7 @@
 // The C++ addon (native/addon.cc), typed by its surfaces' descriptions (lib/wrappers/addon/).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot, rebuildCommand } from './paths.js';
+import { packageRoot, rebuildAdvice } from './paths.js';
 import type { NativeAddon } from './wrappers/addon/index.js';
 import type { DriverState, FaultKind, ObjectType } from './wrappers/enums.js';
 
@@ -141,7 +141,7 @@ export function native(): NativeAddon {
     try {
       addon = createRequire(import.meta.url)(path) as NativeAddon;
     } catch (e) {
-      throw new Error(`cannot load the nooks addon at ${path} (build it: \`${rebuildCommand}\`): ${(e as Error).message}`);
+      throw new Error(`cannot load the nooks addon at ${path} (build it: ${rebuildAdvice}): ${(e as Error).message}`);
     }
   }
   return addon;

@@ -13,8 +13,14 @@ function findRoot(from: string): string {
 export const packageRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const driversDir = join(packageRoot, 'build', 'drivers');
 
-/** How to build the package's native parts again: in a project that installed nooks, or in its checkout. */
-export const rebuildCommand = packageRoot.split(/[\\/]/).includes('node_modules') ? 'npm rebuild nooks' : 'npm run build';
+/**
+ * How to build the package's native parts again: in its checkout, or in a
+ * project that installed nooks, where npm 12 and later skip a dependency's
+ * install script (the build) until the project allows it.
+ */
+export const rebuildAdvice = packageRoot.split(/[\\/]/).includes('node_modules')
+  ? '`npm rebuild nooks`; npm 12 and later run its build only once the project allows it: `npm install-scripts approve nooks` first'
+  : '`npm run build`';
 
 /** The drivers built with the package (build/drivers/*.so), by name. */
 export function builtInDrivers(): string[] {
@@ -41,7 +47,7 @@ export function loadableDriverPath(nameOrPath: string): string {
   if (path === join(driversDir, `${nameOrPath}.so`) && !existsSync(path)) {
     const known = builtInDrivers();
     throw Object.assign(new Error(`no built-in driver '${nameOrPath}' (no ${path}) [ENOENT]: ` +
-      (known.length ? `the built-in drivers are ${known.join(', ')}` : `none is built in ${driversDir} (${rebuildCommand})`) +
+      (known.length ? `the built-in drivers are ${known.join(', ')}` : `none is built in ${driversDir} (${rebuildAdvice})`) +
       `; load a driver of your own by its path (./build/${nameOrPath}.so)`), { code: 'ENOENT' });
   }
   return path;

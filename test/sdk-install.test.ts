@@ -106,6 +106,19 @@ describe('nooks installed into another project', () => {
     for (const x of lines.slice(1)) expect(x).toMatchObject({ driver: 'hello', mode: expect.any(String), outcome: expect.any(String) });
   }, 420_000);
 
+  it('installed with its build skipped (as npm 12 does until the project approves it), nooks says how to build it', async () => {
+    const skipped = join(work, 'skipped');
+    mkdirSync(skipped);
+    await run('npm', ['init', '-y'], { cwd: skipped });
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball], { cwd: skipped, timeout: 300_000 });
+    const boot = await run('node', ['--input-type=module', '-e', "const { Kernel } = await import('nooks'); await Kernel.boot();"], { cwd: skipped })
+      .then(() => expect.fail('nooks booted without its addon'), (e: Error & { stderr: string }) => e.stderr);
+    expect(boot).toMatch(/cannot load the nooks addon at \S+ \(build it: `npm rebuild nooks`; npm 12 and later run its build only once the project allows it: `npm install-scripts approve nooks` first\)/);
+    const build = await run('npx', ['nooks', 'build', join(project, 'hello', 'hello.c'), '-o', 'hello.so'], { cwd: skipped })
+      .then(() => expect.fail('a driver built without the runtime'), (e: Error & { stderr: string }) => e.stderr);
+    expect(build).toContain('is not built (`npm rebuild nooks`; npm 12 and later run its build only once the project allows it: `npm install-scripts approve nooks` first)');
+  }, 360_000);
+
   it('a missing make, C compiler or Python is named, with the Debian packages', async () => {
     // a PATH with node and nothing else
     const bin = join(work, 'bin');

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { makeDirs } from '../dirs.js';
-import { rebuildCommand } from '../paths.js';
+import { rebuildAdvice } from '../paths.js';
 import { driverCflags, includeDirs, ldflags, posixCflags, posixLdflags } from './flags.js';
 
 export interface BuildOptions {
@@ -54,7 +54,7 @@ export function buildDriver(options: BuildOptions): Built {
   }
   const link = options.posix ? posixLdflags() : ldflags();
   for (const archive of link.filter((f) => f.endsWith('.a'))) {
-    if (!existsSync(archive)) throw new BuildError('ENORUNTIME', `the driver runtime ${archive} is not built (${rebuildCommand})`);
+    if (!existsSync(archive)) throw new BuildError('ENORUNTIME', `the driver runtime ${archive} is not built (${rebuildAdvice})`);
   }
   const out = resolve(options.out ?? `${basename(options.sources[0], extname(options.sources[0]))}.so`);
   makeDirs(dirname(out));

@@ -1,12 +1,12 @@
 // `nooks domains [drivers...]`: load drivers and show their protection
 // domains and the kernel objects each holds.
 import type { Driver } from '../../kernel.js';
-import { builtInDrivers, driversDir, rebuildCommand } from '../../paths.js';
+import { builtInDrivers, driversDir, rebuildAdvice } from '../../paths.js';
 import { isolationOf, policyOf, sleep, table, toJson, withKernel, type Context } from './common.js';
 
 export async function domains(ctx: Context): Promise<number> {
   const names = ctx.args.length > 0 ? ctx.args : builtInDrivers();
-  if (names.length === 0) throw new Error(`no drivers given and none built in ${driversDir} (\`${rebuildCommand}\`)`);
+  if (names.length === 0) throw new Error(`no drivers given and none built in ${driversDir} (${rebuildAdvice})`);
 
   return withKernel({ isolation: isolationOf(ctx), policy: policyOf(ctx) }, async (k) => {
     const loaded: Driver[] = [];
