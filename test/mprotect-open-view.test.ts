@@ -51,7 +51,7 @@ beforeAll(async () => {
   other = await kernel().load('crashy');
 }, 60_000);
 
-it("kernel code opens a closed driver's heap, DMA and used stacks, not its guards nor its unused stacks", () => {
+it("kernel code opens a closed driver as its driver has it: its heap and used stack, not its guards nor its unused stacks", () => {
   const top = Number(probe.call('stack_top'));
   const size = Number(probe.call('stack_bytes'));
   const block = probe.alloc(8);
