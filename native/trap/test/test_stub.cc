@@ -173,9 +173,9 @@ int main() {
   if (s.level == 2)
     for (int k = 1; k < 8; k++) check(s.k_out[k] == s.k_in[k], "a mask register");
   constexpr int kLoads = 1000;
-  int syscall = syscall_in_trapped_loads(&s, kLoads);
-  snprintf(what, sizeof what, "no system call in trapped loads (made: %d%s)", syscall, syscall == SYS_sigaltstack ? ", sigaltstack" : "");
-  check(syscall == 0, what);
+  int made = syscall_in_trapped_loads(&s, kLoads);
+  snprintf(what, sizeof what, "no system call in trapped loads (made: %d%s)", made, made == SYS_sigaltstack ? ", sigaltstack" : "");
+  check(made == 0, what);
   if (failures) {
     fprintf(stderr, "stub: %d checks failed\n", failures);
     return 1;
