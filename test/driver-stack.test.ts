@@ -5,7 +5,9 @@
 // without a probe the store corrupts them without a fault. Drivers are built
 // with stack-clash probes (-fstack-clash-protection, lib/sdk/flags.ts): a
 // large frame is touched a page at a time, so the first probe past the stack
-// lands in the guard, a stack-overflow fault as a deep recursion's.
+// lands in the guard, a stack-overflow fault as a deep recursion's. Both
+// lists of flags have the probes: the freestanding drivers' and the POSIX
+// personality's.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +20,9 @@ import { faultOf } from './helpers/util.js';
 const dir = mkdtempSync(join(tmpdir(), 'nooks-driver-stack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const source = `
-#include <pthread.h>
-
-/* One frame of 600 KiB (a 256 KiB stack, the 256 KiB guard below it, and
- * more): its lowest byte stored first, as code that fills a buffer from its start. */
+// One frame of 600 KiB (a 256 KiB stack, the 256 KiB guard below it, and
+// more): its lowest byte stored first, as code that fills a buffer from its start.
+const hugeFrame = `
 static __attribute__((noinline)) long huge_frame(long v)
 {
 	volatile char frame[600 * 1024];
@@ -31,7 +31,12 @@ static __attribute__((noinline)) long huge_frame(long v)
 	frame[sizeof frame - 1] = (char)v;
 	return frame[0] + frame[sizeof frame - 1];
 }
+`;
 
+// Built with the POSIX personality's flags (posixCflags).
+const posixSource = `
+#include <pthread.h>
+${hugeFrame}
 /* On the caller's thread: the domain's first stack, whose own lies below nothing but its guard. */
 long huge_frame_here(long v)
 {
@@ -55,16 +60,32 @@ long huge_frame_on_thread(long v)
 }
 `;
 
-let path: string;
+// Built with the freestanding flags (driverCflags), as a driver of the kernel API.
+const kapiSource = `
+#include <nooks/kapi.h>
+${hugeFrame}
+NOOKS_EXPORT long huge_frame_here(long v)
+{
+	return huge_frame(v);
+}
+
+static int huge_init(void) { return 0; }
+module_init(huge_init);
+`;
+
+const paths: Record<'posix' | 'kapi', string> = { posix: '', kapi: '' };
 beforeAll(() => {
-  path = buildDriver(dir, 'huge_frame', source, { posix: true });
+  paths.posix = buildDriver(dir, 'huge_frame_posix', posixSource, { posix: true });
+  paths.kapi = buildDriver(dir, 'huge_frame_kapi', kapiSource);
 }, 60_000);
+
+const cases: ['posix' | 'kapi', string][] = [['posix', 'huge_frame_here'], ['posix', 'huge_frame_on_thread'], ['kapi', 'huge_frame_here']];
 
 describe.each<Isolation>(['mprotect', 'process'])("a frame larger than a driver stack and its guard, isolation '%s'", (isolation) => {
   const kernel = kernelPerBlock({ isolation });
 
-  it.each(['huge_frame_here', 'huge_frame_on_thread'])('%s: a stack-overflow fault in the guard, never a store below it', async (fn) => {
-    const d = await kernel().load(path);
+  it.each(cases)('%s driver, %s: a stack-overflow fault in the guard, never a store below it', async (build, fn) => {
+    const d = await kernel().load(paths[build]);
     try {
       expect(faultOf(() => d.call(fn, 1)).kind).toBe('stack-overflow');
     } finally {

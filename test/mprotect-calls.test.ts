@@ -2,8 +2,8 @@
 // protection changes still isolate. Entering a driver closes each other
 // domain that is not closed (one call: heap, DMA arena and stacks lie in one
 // reservation); returning to the kernel opens none: kernel code that touches
-// a closed domain opens it on the fault (guards included, while no driver
-// code runs), and the driver entered gets its guards back.
+// a closed domain opens it on the fault (as its driver has it: never its
+// guards, test/mprotect-open-view.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NullDrivers } from '../lib/bench/common.js';
 import type { Driver } from '../lib/index.js';
@@ -41,7 +41,7 @@ describe("mprotect calls per crossing, isolation 'mprotect'", () => {
     const ticker: Driver = kernel().driver('ticker') ?? (await kernel().load('ticker'));
     const tickerMemory = () => Number(ticker.objects().find((o) => o.type === 'memory')!.address);
     for (let round = 0; round < 2; round++) {
-      // ticker ran last: crashy was closed while it ran, then opened whole (guards too) for the kernel
+      // ticker ran last: crashy was closed while it ran, and is opened again on entry (its guards kept)
       ticker.call('ticks');
       expect(faultOf(() => crashy.call('stack_overflow', 0)).kind).toBe('stack-overflow');
       expect(crashy.state).toBe('running'); // restarted by the recovery agent (4 failures: under the default policy's 5)

@@ -124,7 +124,7 @@ void domain_destroy(Domain *d) {
   delete d;
 }
 
-static uintptr_t slot_stack(const Domain *d, int slot) { return d->stacks + (size_t)slot * (kGuardSize + kStackSize) + kGuardSize; }
+uintptr_t slot_stack(const Domain *d, int slot) { return d->stacks + (size_t)slot * (kGuardSize + kStackSize) + kGuardSize; }
 
 DomainThread *domain_thread(Domain *d) {
   ThreadCtx *t = thread_ctx();

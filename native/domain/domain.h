@@ -136,9 +136,13 @@ struct Domain {
   // between them (under isolation 'mprotect' one call closes or opens it all;
   // shared under isolation 'process', for the driver's host process).
   Range memory{0, 0};
-  // Its stacks: kMaxDomainThreads slots of guard + stack.
+  // Its stacks: kMaxDomainThreads slots of guard + stack. slot_used is set
+  // under threads_lock once the slot's stack is writable, cleared once it is
+  // not; isolation 'mprotect' reads it without the lock, in a fault handler:
+  // a slot it misses being taken is writable already, one it sees used while
+  // released is made writable until the domain closes, for nothing.
   uintptr_t stacks = 0;
-  bool slot_used[kMaxDomainThreads] = {};
+  std::atomic<bool> slot_used[kMaxDomainThreads] = {};
 
   std::mutex recovery_lock;
   uint64_t torn_down_gen = 0;  // the last failure torn down (native/recovery/teardown.cc)
@@ -177,6 +181,8 @@ void domain_reset_thread_areas(Domain *d);
 uintptr_t guard_size();
 // Bytes of each domain stack.
 size_t domain_stack_size();
+// The lowest byte of d's stack in slot (its guard lies below).
+uintptr_t slot_stack(const Domain *d, int slot);
 // The reservation that holds every stack of a domain.
 size_t stacks_size();
 // Under isolation 'process' the domain's memory is shared with its host process.

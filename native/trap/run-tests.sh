@@ -22,7 +22,8 @@ g++ $warn $san -std=c++17 -O1 -g -no-pie -o "$out/test_decode" test/test_decode.
 ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_decode"
 
 # The handler side and the stub (mmio.cc, mmio_x86_64.S), the kernel call
-# replaced by one that wrecks what a callee may: every register must survive.
+# replaced by one that wrecks what a callee may: every register must survive,
+# and no system call but the signal return be made (under seccomp).
 g++ $warn $san -std=c++17 -O1 -g -DNOOKS_HOST -I "$root/native/include" -I "$root/gen" -o "$out/test_stub" \
 	test/test_stub.cc test/stub_body.S mmio.cc mmio_x86_64.S x86_decode.cc
 ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_stub"

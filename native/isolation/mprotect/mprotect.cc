@@ -41,34 +41,32 @@ static void protect(uintptr_t lo, uintptr_t hi, int prot) {
 // What a domain's memory looks like (d->memory: heap, DMA and stacks in one
 // reservation; the writable segments, mapped device registers and hugepage
 // DMA lie apart):
-//  exact:  what its own driver may touch writable; the guards and unused
-//          stacks inaccessible. Kernel code needs no more: a domain left by
-//          its driver stays so.
+//  open:   what its own driver may touch writable: heap, DMA, the stacks of
+//          its threads; the guards and unused stacks inaccessible. Kernel
+//          code needs no more, so a domain it touches opens so too: the
+//          stacks' reservation (address space only) never becomes writable
+//          whole, which would charge it whole to the commit under strict
+//          overcommit, and a guard is never writable.
 //  closed: nothing accessible (another domain's driver ran last): one call.
-//  open:   the whole reservation writable, guards included (kernel code
-//          touched it, and no driver code runs anywhere): one call.
-// Only a crossing into another domain closes an open one.
-enum class View : uint8_t { exact, closed, open };
+enum class View : uint8_t { open, closed };
 static View g_views[kMaxDomains];  // by domain id, guarded by the mprotect lock
 
 static void set_view(Domain *d, View v) {
-  View was = g_views[d->id];
-  if (was == v) return;
-  const int rw = PROT_READ | PROT_WRITE;
+  if (g_views[d->id] == v) return;
+  const int prot = v == View::open ? PROT_READ | PROT_WRITE : PROT_NONE;
   const Range &m = d->memory;
   bool dma_apart = !m.contains(d->dma.lo(), d->dma.hi() - d->dma.lo());
-  if (v == View::exact) {
-    if (was == View::open) protect(m.lo, m.hi, PROT_NONE);
-    protect(d->heap.lo(), d->heap.hi(), rw);
-    if (!dma_apart) protect(d->dma.lo(), d->dma.hi(), rw);
-    std::lock_guard<std::mutex> g(d->threads_lock);
-    for (DomainThread *dt : d->threads) protect(dt->stack_lo, dt->stack_hi, rw);
+  if (v == View::closed) {
+    protect(m.lo, m.hi, PROT_NONE);
   } else {
-    protect(m.lo, m.hi, v == View::closed ? PROT_NONE : rw);
+    protect(d->heap.lo(), d->heap.hi(), prot);
+    if (!dma_apart) protect(d->dma.lo(), d->dma.hi(), prot);
+    // By slot, not d->threads: open_on_fault runs in a fault handler, maybe
+    // of kernel code that holds threads_lock (domain_reset_thread_areas).
+    for (int slot = 0; slot < kMaxDomainThreads; slot++)
+      if (d->slot_used[slot].load(std::memory_order_acquire)) protect(slot_stack(d, slot), slot_stack(d, slot) + domain_stack_size(), prot);
   }
   g_views[d->id] = v;
-  if (v != View::closed && was != View::closed) return;  // the rest is writable in both
-  int prot = v == View::closed ? PROT_NONE : rw;
   if (dma_apart) protect(d->dma.lo(), d->dma.hi(), prot);
   for (auto &s : d->segments) protect(s.range.lo, s.range.hi, prot);
   std::lock_guard<std::mutex> g(d->mmio_lock);
@@ -94,7 +92,7 @@ static void apply(int domain_id) {
   if (domain_id >= 0)
     for (Domain *d : g_domains) {
       if (!d || d->state.load() == DomainState::unloaded) continue;
-      set_view(d, domain_id == d->id ? View::exact : View::closed);
+      set_view(d, domain_id == d->id ? View::open : View::closed);
     }
   if (host_heap_protect(domain_id >= 0)) g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
   g_mprotect_applied = domain_id;
@@ -183,7 +181,7 @@ void resume_after_wait() {
 }
 
 // A new domain's memory is as its driver may touch it (nothing applied yet).
-void new_view(Domain *d) { g_views[d->id] = View::exact; }
+void new_view(Domain *d) { g_views[d->id] = View::open; }
 
 }  // namespace
 
