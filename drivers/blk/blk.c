@@ -4,8 +4,9 @@
  * probe maps BAR 0, puts a submission and a completion ring in DMA memory,
  * takes the interrupt and registers a disk with the block class
  * (<nooks/blkdev.h>). submit() turns a request into a
- * submission entry and rings the doorbell; the interrupt handler reaps
- * completion entries and completes their requests.
+ * submission entry; commit(), once after each batch of submits, rings the
+ * doorbell for all of them; the interrupt handler reaps completion entries
+ * and completes their requests.
  */
 #include <nooks/kapi.h>
 
@@ -25,12 +26,15 @@ struct blk {
 	struct blkdev_sqe *sq;
 	struct blkdev_cqe *cq;
 	dma_addr_t sq_dma, cq_dma;
-	spinlock_t lock;
-	u32 sq_tail, sq_head, cq_head;
+	spinlock_t lock;	/* rqs[] and the completion side, against the interrupt; the doorbell */
+	u32 sq_tail;		/* submit and commit only: the kernel calls them from one thread */
+	u32 sq_head;		/* the interrupt's (from completion entries); submit reads it atomically */
+	u32 cq_head;
 	u16 phase;
 	bool irq_attached, registered;
 	bool plugged;		/* tests: queue requests without ringing the doorbell */
 	bool refusing;		/* tests: answer every submit -EBUSY (a driver that lost track of its ring) */
+	long accept_before_error, error;	/* tests: after that many more submits, one returns error */
 	bool crash;		/* tests: the next submit dereferences NULL */
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
 	struct blk_request *rqs[QSIZE];
@@ -39,6 +43,11 @@ struct blk {
 
 static struct blk *the_dev;	/* one disk is enough for the tests */
 
+/*
+ * Writes rq's submission entry; the device sees it at commit. No lock: the
+ * kernel submits from one thread, and the interrupt handler touches neither
+ * sq_tail nor a tag the kernel gives (it is free: completed, or never used).
+ */
 static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 {
 	struct blk *b = disk->private_data;
@@ -51,12 +60,15 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 		return *(volatile int *)NULL;	/* a test's driver bug */
 	if (b->refusing)
 		return -EBUSY;
-	spin_lock(&b->lock);
-	tail = (b->sq_tail + 1) % QSIZE;
-	if (tail == b->sq_head || b->rqs[rq->tag]) {
-		spin_unlock(&b->lock);
-		return -EBUSY;
+	if (b->error && !b->accept_before_error--) {
+		int err = (int)b->error;
+
+		b->error = 0;
+		return err;
 	}
+	tail = (b->sq_tail + 1) % QSIZE;
+	if (tail == __atomic_load_n(&b->sq_head, __ATOMIC_RELAXED) || b->rqs[rq->tag])
+		return -EBUSY;	/* (an older sq_head only makes the ring look fuller) */
 	e = &b->sq[b->sq_tail];
 	memset(e, 0, sizeof(*e));
 	e->opcode = rq->op == BLK_OP_WRITE ? BLKDEV_OP_WRITE : rq->op == BLK_OP_FLUSH ? BLKDEV_OP_FLUSH : BLKDEV_OP_READ;
@@ -70,14 +82,23 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 	}
 	b->rqs[rq->tag] = rq;
 	b->sq_tail = tail;
-	if (!b->plugged)
-		iowrite32(tail, b->regs + BLKDEV_REG_SQ_TAIL);
-	spin_unlock(&b->lock);
 	return 0;
+}
+
+/* After a batch of submits: one doorbell starts every entry they wrote. */
+static void blk_commit(struct blk_disk *disk)
+{
+	struct blk *b = disk->private_data;
+
+	spin_lock(&b->lock);
+	if (!b->plugged)
+		iowrite32(b->sq_tail, b->regs + BLKDEV_REG_SQ_TAIL);
+	spin_unlock(&b->lock);
 }
 
 static const struct blk_disk_ops blk_ops = {
 	.submit = blk_submit,
+	.commit = blk_commit,
 };
 
 static irqreturn_t blk_irq(int irq, void *data)
@@ -98,7 +119,7 @@ static irqreturn_t blk_irq(int irq, void *data)
 			break;
 		__asm__ __volatile__("" ::: "memory");	/* the device writes the phase last */
 		tag = c->tag;
-		b->sq_head = c->sq_head % QSIZE;
+		__atomic_store_n(&b->sq_head, c->sq_head % QSIZE, __ATOMIC_RELAXED);
 		if (tag < QSIZE && b->rqs[tag] && n < QSIZE) {
 			done[n] = b->rqs[tag];
 			status[n++] = c->status == BLKDEV_CS_OK ? 0 : -EIO;
@@ -228,9 +249,7 @@ NOOKS_EXPORT long wild_dma(long addr)
 {
 	if (!the_dev)
 		return -ENODEV;
-	spin_lock(&the_dev->lock);
 	the_dev->wild = (u64)addr;
-	spin_unlock(&the_dev->lock);
 	return 0;
 }
 
@@ -249,6 +268,16 @@ NOOKS_EXPORT long refuse(long on)
 	if (!the_dev)
 		return -ENODEV;
 	the_dev->refusing = on != 0;
+	return 0;
+}
+
+/* A driver's refusal for the tests: after `accepted` more submits, the next returns `error` (-EBUSY, -EIO, ...). */
+NOOKS_EXPORT long fail_submit_after(long accepted, long error)
+{
+	if (!the_dev)
+		return -ENODEV;
+	the_dev->accept_before_error = accepted;
+	the_dev->error = error;
 	return 0;
 }
 
