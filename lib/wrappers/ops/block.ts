@@ -10,7 +10,7 @@ export const blkDiskOps: OpsTable = {
       doc: 'Start rq on the device; it completes with blk_complete. 0, -EBUSY (given again after a completion) or another -errno to fail it. Several per crossing; a driver with commit may leave the device\'s doorbell to it.',
     },
     {
-      name: 'commit', ret: 'void', params: [a('disk', 'struct blk_disk *')], required: false, role: 'request',
+      name: 'commit', ret: 'void', params: [a('disk', 'struct blk_disk *')], required: false, role: 'commit',
       doc: 'Called in the same crossing after each batch of submits, whatever they returned (blk-mq\'s commit_rqs): start on the device what they queued, with one doorbell. Without it, each submit starts its request.',
     },
   ],
