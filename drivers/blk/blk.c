@@ -35,6 +35,7 @@ struct blk {
 	bool plugged;		/* tests: queue requests without ringing the doorbell */
 	bool refusing;		/* tests: answer every submit -EBUSY (a driver that lost track of its ring) */
 	long accept_before_error, error;	/* tests: after that many more submits, one returns error */
+	unsigned int complete_gap_ms;	/* tests: the interrupt handler sleeps so long between completions */
 	bool crash;		/* tests: the next submit dereferences NULL */
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
 	struct blk_request *rqs[QSIZE];
@@ -135,8 +136,11 @@ static irqreturn_t blk_irq(int irq, void *data)
 	if (n)
 		iowrite32(b->cq_head, b->regs + BLKDEV_REG_CQ_HEAD);
 	spin_unlock(&b->lock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (i && b->complete_gap_ms)
+			msleep(b->complete_gap_ms);
 		blk_complete(done[i], status[i]);
+	}
 	return n ? IRQ_HANDLED : IRQ_NONE;
 }
 
@@ -278,6 +282,15 @@ NOOKS_EXPORT long fail_submit_after(long accepted, long error)
 		return -ENODEV;
 	the_dev->accept_before_error = accepted;
 	the_dev->error = error;
+	return 0;
+}
+
+/* For the tests: the interrupt handler's completions come `ms` apart (0: at once). */
+NOOKS_EXPORT long complete_gap(long ms)
+{
+	if (!the_dev)
+		return -ENODEV;
+	the_dev->complete_gap_ms = (unsigned int)ms;
 	return 0;
 }
 
