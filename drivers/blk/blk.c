@@ -36,7 +36,8 @@ struct blk {
 	bool refusing;		/* tests: answer every submit -EBUSY (a driver that lost track of its ring) */
 	long accept_before_error, error;	/* tests: after that many more submits, one returns error */
 	unsigned int complete_gap_ms;	/* tests: the interrupt handler sleeps so long between completions */
-	bool crash;		/* tests: the next submit dereferences NULL */
+	bool crash;		/* tests: after accept_before_crash more submits, one dereferences NULL */
+	long accept_before_crash;
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
 	struct blk_request *rqs[QSIZE];
 	struct blk_disk disk;
@@ -57,7 +58,7 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 
 	if (rq->tag >= QSIZE)
 		return -EINVAL;
-	if (b->crash)
+	if (b->crash && !b->accept_before_crash--)
 		return *(volatile int *)NULL;	/* a test's driver bug */
 	if (b->refusing)
 		return -EBUSY;
@@ -257,13 +258,19 @@ NOOKS_EXPORT long wild_dma(long addr)
 	return 0;
 }
 
-/* A driver bug for the tests: the next submit faults (a NULL dereference). */
-NOOKS_EXPORT long crash_next_submit(void)
+/* A driver bug for the tests: after `accepted` more submits, the next faults (a NULL dereference). */
+NOOKS_EXPORT long crash_submit_after(long accepted)
 {
 	if (!the_dev)
 		return -ENODEV;
+	the_dev->accept_before_crash = accepted;
 	the_dev->crash = true;
 	return 0;
+}
+
+NOOKS_EXPORT long crash_next_submit(void)
+{
+	return crash_submit_after(0);
 }
 
 /* A driver bug for the tests: every submit is refused as if the ring were full (1), or not (0). */
