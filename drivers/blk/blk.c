@@ -26,7 +26,7 @@ struct blk {
 	struct blkdev_sqe *sq;
 	struct blkdev_cqe *cq;
 	dma_addr_t sq_dma, cq_dma;
-	spinlock_t lock;	/* rqs[] and the completion side, against the interrupt; the doorbell */
+	spinlock_t lock;	/* the completion side (the interrupt's); the doorbell and plugged (commit, plug) */
 	u32 sq_tail;		/* submit and commit only: the kernel calls them from one thread */
 	u32 sq_head;		/* the interrupt's (from completion entries); submit reads it atomically */
 	u32 cq_head;
