@@ -62,7 +62,7 @@ export interface NativeTap {
   table: string;
   name: string;
   /** to-driver: what the shadow does with the operation (lib/wrappers/ops/types.ts ShadowRole) */
-  role?: 'lifecycle' | 'config' | 'request' | 'query' | 'recovery';
+  role?: 'lifecycle' | 'config' | 'request' | 'query' | 'commit' | 'recovery';
   /** every call, crossed or not */
   calls: number;
   /** calls in which the driver faulted */

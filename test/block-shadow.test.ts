@@ -57,6 +57,15 @@ describe('the block shadow driver', () => {
     expect((await disk.read(0, 4096)).equals(pattern(4096, 7))).toBe(true);
   });
 
+  it('a fault mid-batch: the requests the driver took but never started (no commit ran) go to the restarted driver', async () => {
+    const data = pattern(128 * 1024, 9); // 4 requests of 32 KiB, in one batch
+    expect(drv.call('crash_submit_after', 2)).toBe(0); // the third submit faults: the first two are in the ring, no doorbell
+    await disk.write(0, data);
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'blk0', driver: 'blk', inFlight: 4, waiting: 0 }]);
+    expect((await disk.read(0, data.length)).equals(data)).toBe(true);
+  });
+
   it('the db application completes verified across three driver failures at random moments', async () => {
     // armed after a random number of requests (of 2560 writes), and again after each recovery: three failures,
     // however fast the machine; each strikes the next request submitted

@@ -37,6 +37,22 @@ describe('the block class', () => {
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
   });
+  // the driver's work so far, from its taps and its domain
+  const domain = () => kernel.domains().find((d) => d.id === drv.id)!;
+  const tap = (table: string, name: string) => drv.taps().find((t) => t.table === table && t.name === name) ?? { calls: 0, crossings: 0 };
+  const counts = () => ({
+    batches: tap('blk_disk_ops', 'submit').crossings,
+    commits: tap('blk_disk_ops', 'commit').calls,
+    ioWrites: tap('kapi', 'nooks_io_write').calls,
+    spinLocks: tap('kapi', 'spin_lock').calls,
+    interrupts: domain().interrupts,
+    recoveries: domain().recoveries,
+  });
+  const since = (before: ReturnType<typeof counts>) => {
+    const now = counts();
+    return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof typeof now]])) as typeof now;
+  };
+
   afterAll(async () => {
     await kernel?.shutdown();
     rmSync(dir, { recursive: true, force: true });
@@ -125,6 +141,63 @@ describe('the block class', () => {
     expect(drv.state).toBe('running');
     await disk.write(0, pattern(4096, 5));
     expect((await disk.read(0, 4096)).equals(pattern(4096, 5))).toBe(true);
+  });
+
+  // blk-mq's commit_rqs: the driver's submits only write ring entries; its commit, last in the crossing, rings the doorbell
+  describe('a batch of submits, then one commit', () => {
+
+    it('rings the doorbell once per batch, and takes the driver\'s lock once for it', async () => {
+      const before = counts();
+      // the disk is idle: its 32 request slots are free, and the 32 submits go in one crossing
+      await disk.submitAll(Array.from({ length: 32 }, (_, i) => ({ op: 'write' as const, offset: i * 4096, data: pattern(4096, i) })));
+      const d = since(before);
+      expect(d).toMatchObject({ batches: 1, commits: 1, recoveries: 0 });
+      // the interrupt handler takes the lock once a run and writes the device twice at most (its ack, its CQ head);
+      // the rest is commit's: one lock pair and one doorbell for the 32 requests, where each submit took and rang its own
+      expect(d.spinLocks).toBe(d.batches + d.interrupts);
+      expect(d.ioWrites - d.batches).toBeGreaterThanOrEqual(d.interrupts);
+      expect(d.ioWrites - d.batches).toBeLessThanOrEqual(2 * d.interrupts);
+      expect((await disk.read(0, 32 * 4096)).equals(Buffer.concat(Array.from({ length: 32 }, (_, i) => pattern(4096, i))))).toBe(true);
+    });
+
+    it('starts the requests before a refused one (-EBUSY mid-batch): it is given again after their completions, no stall', async () => {
+      const data = pattern(128 * 1024, 7); // 4 requests of 32 KiB, in one batch
+      expect(drv.call('fail_submit_after', 2, -16)).toBe(0); // the third submit: -EBUSY
+      const before = counts();
+      await disk.write(64 * 1024, data);
+      expect(since(before)).toMatchObject({ batches: 2, commits: 2, recoveries: 0 }); // the refused one, alone, after the others completed
+      expect((await disk.read(64 * 1024, data.length)).equals(data)).toBe(true);
+    });
+
+    it('starts the requests around one the driver fails (-EIO mid-batch): the operation fails when they are done, no stall', async () => {
+      expect(drv.call('fail_submit_after', 1, -5)).toBe(0); // the second submit: -EIO
+      const before = counts();
+      // the operation fails once all its requests finished: the first, third and fourth completed on the device
+      const e = await rejectionOf(disk.write(0, pattern(128 * 1024, 8)), BlockError);
+      expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('refused the request (error -5)') });
+      expect(since(before)).toMatchObject({ batches: 1, commits: 1, recoveries: 0 });
+      expect((await disk.read(96 * 1024, 32 * 1024)).equals(pattern(128 * 1024, 8).subarray(96 * 1024))).toBe(true); // the last one was written
+    });
+  });
+
+  it('wakes JavaScript once per interrupt handler run, not at its first completion: the freed slots refill in one crossing', async () => {
+    // 64 writes: 32 held in the driver's ring (plugged), 32 waiting in the class for a slot
+    expect(drv.call('plug', 1)).toBe(0);
+    const writes = Array.from({ length: 64 }, (_, i) => ({ op: 'write' as const, offset: i * 4096, data: pattern(4096, 100 + i) }));
+    const done = disk.submitAll(writes);
+    expect(disk.inFlight).toBe(64);
+    expect(drv.call('complete_gap', 1)).toBe(0); // the handler's completions come 1 ms apart: woken at the first, JS would refill one slot each
+    const before = counts();
+    expect(drv.call('plug', 0)).toBe(0);
+    await done;
+    expect(drv.call('complete_gap', 0)).toBe(0);
+    const d = since(before);
+    expect(d.recoveries).toBe(0);
+    // the 32 waiting requests went in after handler runs, all the slots each freed at once: no more crossings than runs
+    expect(d.batches).toBeGreaterThanOrEqual(1);
+    expect(d.batches).toBeLessThanOrEqual(d.interrupts);
+    expect(d.interrupts).toBeLessThan(16);
+    expect((await disk.read(0, 64 * 4096)).equals(Buffer.concat(writes.map((w) => w.data)))).toBe(true);
   });
 
   it('times out an operation the device never completes, instead of hanging', async () => {

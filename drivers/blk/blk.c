@@ -4,8 +4,9 @@
  * probe maps BAR 0, puts a submission and a completion ring in DMA memory,
  * takes the interrupt and registers a disk with the block class
  * (<nooks/blkdev.h>). submit() turns a request into a
- * submission entry and rings the doorbell; the interrupt handler reaps
- * completion entries and completes their requests.
+ * submission entry; commit(), once after each batch of submits, rings the
+ * doorbell for all of them; the interrupt handler reaps completion entries
+ * and completes their requests.
  */
 #include <nooks/kapi.h>
 
@@ -25,13 +26,18 @@ struct blk {
 	struct blkdev_sqe *sq;
 	struct blkdev_cqe *cq;
 	dma_addr_t sq_dma, cq_dma;
-	spinlock_t lock;
-	u32 sq_tail, sq_head, cq_head;
+	spinlock_t lock;	/* the completion side (the interrupt's); the doorbell and plugged (commit, plug) */
+	u32 sq_tail;		/* submit and commit only: the kernel calls them from one thread */
+	u32 sq_head;		/* the interrupt's (from completion entries); submit reads it atomically */
+	u32 cq_head;
 	u16 phase;
 	bool irq_attached, registered;
 	bool plugged;		/* tests: queue requests without ringing the doorbell */
 	bool refusing;		/* tests: answer every submit -EBUSY (a driver that lost track of its ring) */
-	bool crash;		/* tests: the next submit dereferences NULL */
+	long accept_before_error, error;	/* tests: after that many more submits, one returns error */
+	unsigned int complete_gap_ms;	/* tests: the interrupt handler sleeps so long between completions */
+	bool crash;		/* tests: after accept_before_crash more submits, one dereferences NULL */
+	long accept_before_crash;
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
 	struct blk_request *rqs[QSIZE];
 	struct blk_disk disk;
@@ -39,6 +45,11 @@ struct blk {
 
 static struct blk *the_dev;	/* one disk is enough for the tests */
 
+/*
+ * Writes rq's submission entry; the device sees it at commit. No lock: the
+ * kernel submits from one thread, and the interrupt handler touches neither
+ * sq_tail nor a tag the kernel gives (it is free: completed, or never used).
+ */
 static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 {
 	struct blk *b = disk->private_data;
@@ -47,16 +58,19 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 
 	if (rq->tag >= QSIZE)
 		return -EINVAL;
-	if (b->crash)
+	if (b->crash && !b->accept_before_crash--)
 		return *(volatile int *)NULL;	/* a test's driver bug */
 	if (b->refusing)
 		return -EBUSY;
-	spin_lock(&b->lock);
-	tail = (b->sq_tail + 1) % QSIZE;
-	if (tail == b->sq_head || b->rqs[rq->tag]) {
-		spin_unlock(&b->lock);
-		return -EBUSY;
+	if (b->error && !b->accept_before_error--) {
+		int err = (int)b->error;
+
+		b->error = 0;
+		return err;
 	}
+	tail = (b->sq_tail + 1) % QSIZE;
+	if (tail == __atomic_load_n(&b->sq_head, __ATOMIC_RELAXED) || b->rqs[rq->tag])
+		return -EBUSY;	/* (an older sq_head only makes the ring look fuller) */
 	e = &b->sq[b->sq_tail];
 	memset(e, 0, sizeof(*e));
 	e->opcode = rq->op == BLK_OP_WRITE ? BLKDEV_OP_WRITE : rq->op == BLK_OP_FLUSH ? BLKDEV_OP_FLUSH : BLKDEV_OP_READ;
@@ -70,14 +84,23 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 	}
 	b->rqs[rq->tag] = rq;
 	b->sq_tail = tail;
-	if (!b->plugged)
-		iowrite32(tail, b->regs + BLKDEV_REG_SQ_TAIL);
-	spin_unlock(&b->lock);
 	return 0;
+}
+
+/* After a batch of submits: one doorbell starts every entry they wrote. */
+static void blk_commit(struct blk_disk *disk)
+{
+	struct blk *b = disk->private_data;
+
+	spin_lock(&b->lock);
+	if (!b->plugged)
+		iowrite32(b->sq_tail, b->regs + BLKDEV_REG_SQ_TAIL);
+	spin_unlock(&b->lock);
 }
 
 static const struct blk_disk_ops blk_ops = {
 	.submit = blk_submit,
+	.commit = blk_commit,
 };
 
 static irqreturn_t blk_irq(int irq, void *data)
@@ -98,7 +121,7 @@ static irqreturn_t blk_irq(int irq, void *data)
 			break;
 		__asm__ __volatile__("" ::: "memory");	/* the device writes the phase last */
 		tag = c->tag;
-		b->sq_head = c->sq_head % QSIZE;
+		__atomic_store_n(&b->sq_head, c->sq_head % QSIZE, __ATOMIC_RELAXED);
 		if (tag < QSIZE && b->rqs[tag] && n < QSIZE) {
 			done[n] = b->rqs[tag];
 			status[n++] = c->status == BLKDEV_CS_OK ? 0 : -EIO;
@@ -114,8 +137,11 @@ static irqreturn_t blk_irq(int irq, void *data)
 	if (n)
 		iowrite32(b->cq_head, b->regs + BLKDEV_REG_CQ_HEAD);
 	spin_unlock(&b->lock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (i && b->complete_gap_ms)
+			msleep(b->complete_gap_ms);
 		blk_complete(done[i], status[i]);
+	}
 	return n ? IRQ_HANDLED : IRQ_NONE;
 }
 
@@ -228,19 +254,23 @@ NOOKS_EXPORT long wild_dma(long addr)
 {
 	if (!the_dev)
 		return -ENODEV;
-	spin_lock(&the_dev->lock);
 	the_dev->wild = (u64)addr;
-	spin_unlock(&the_dev->lock);
 	return 0;
 }
 
-/* A driver bug for the tests: the next submit faults (a NULL dereference). */
-NOOKS_EXPORT long crash_next_submit(void)
+/* A driver bug for the tests: after `accepted` more submits, the next faults (a NULL dereference). */
+NOOKS_EXPORT long crash_submit_after(long accepted)
 {
 	if (!the_dev)
 		return -ENODEV;
+	the_dev->accept_before_crash = accepted;
 	the_dev->crash = true;
 	return 0;
+}
+
+NOOKS_EXPORT long crash_next_submit(void)
+{
+	return crash_submit_after(0);
 }
 
 /* A driver bug for the tests: every submit is refused as if the ring were full (1), or not (0). */
@@ -249,6 +279,25 @@ NOOKS_EXPORT long refuse(long on)
 	if (!the_dev)
 		return -ENODEV;
 	the_dev->refusing = on != 0;
+	return 0;
+}
+
+/* A driver's refusal for the tests: after `accepted` more submits, the next returns `error` (-EBUSY, -EIO, ...). */
+NOOKS_EXPORT long fail_submit_after(long accepted, long error)
+{
+	if (!the_dev)
+		return -ENODEV;
+	the_dev->accept_before_error = accepted;
+	the_dev->error = error;
+	return 0;
+}
+
+/* For the tests: the interrupt handler's completions come `ms` apart (0: at once). */
+NOOKS_EXPORT long complete_gap(long ms)
+{
+	if (!the_dev)
+		return -ENODEV;
+	the_dev->complete_gap_ms = (unsigned int)ms;
 	return 0;
 }
 

@@ -87,7 +87,8 @@ export function reference(): string {
     'through a crossing (and a tap that counts them). The role is what the class\'s shadow driver does with the',
     'operation: `lifecycle` (replayed for a device in use), `config` (the latest value replayed), `request` (kept',
     'while in flight, queued while the driver restarts), `query` (answered by the shadow while the driver is down),',
-    '`recovery` (a detector\'s remedy, not made while down).', '');
+    '`commit` (ends a crossing of requests, starting what they queued: not made while down, when they wait with the',
+    'shadow), `recovery` (a detector\'s remedy, not made while down).', '');
   for (const t of opsTables) {
     out.push(`### \`struct ${t.name}\` (${t.class})`, '', t.doc, '', '| operation | role | required | what it does |', '|---|---|---|---|');
     for (const o of t.ops) {

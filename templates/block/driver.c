@@ -9,7 +9,8 @@
  * The block class (<nooks/blkdev.h>): probe registers a disk with
  * blk_register_disk(); applications read and write it (openBlock(kernel,
  * 'blk0')); the kernel queues their requests and hands them to submit(),
- * several per crossing; the driver programs the device and, when the device
+ * several per crossing, then calls commit() once; the driver programs the
+ * device (submit writes entries, commit rings the doorbell) and, when the device
  * says a request is done, calls blk_complete() once for it. remove undoes
  * probe. If the driver fails, it is torn down (what it held is released) and
  * restarted; its shadow keeps the disk and the requests in flight, and gives
@@ -33,14 +34,20 @@ struct @NAME@_disk {
 	struct blkdev_sqe *sq;		/* submission ring: the driver writes, the device reads */
 	struct blkdev_cqe *cq;		/* completion ring: the device writes, the driver reads */
 	dma_addr_t sq_dma, cq_dma;
-	spinlock_t lock;		/* the rings and rqs[]: submit and the interrupt race */
-	u32 sq_tail, sq_head, cq_head;
+	u32 sq_tail;			/* submit and commit only: the kernel calls them from one thread */
+	u32 sq_head;			/* the interrupt's (from completion entries); submit reads it atomically */
+	u32 cq_head;
 	u16 phase;			/* the phase of completion entries not consumed yet */
 	struct blk_request *rqs[QSIZE];	/* in flight, by tag */
 	struct blk_disk disk;
 };
 
-/* The kernel calls this with requests to start: 0, or -EBUSY to be given it again later. */
+/*
+ * The kernel calls this with requests to start: 0, or -EBUSY to be given it
+ * again later. It writes the request's entry; the device sees it at commit.
+ * No lock: the kernel submits from one thread, and the interrupt touches
+ * neither sq_tail nor a tag the kernel gives (it is free).
+ */
 static int @NAME@_submit(struct blk_disk *disk, struct blk_request *rq)
 {
 	struct @NAME@_disk *d = disk->private_data;
@@ -49,12 +56,9 @@ static int @NAME@_submit(struct blk_disk *disk, struct blk_request *rq)
 
 	if (rq->tag >= QSIZE)
 		return -EINVAL;
-	spin_lock(&d->lock);
 	tail = (d->sq_tail + 1) % QSIZE;
-	if (tail == d->sq_head || d->rqs[rq->tag]) {
-		spin_unlock(&d->lock);
+	if (tail == __atomic_load_n(&d->sq_head, __ATOMIC_RELAXED) || d->rqs[rq->tag])
 		return -EBUSY;
-	}
 	e = &d->sq[d->sq_tail];
 	memset(e, 0, sizeof(*e));
 	e->opcode = rq->op == BLK_OP_WRITE ? BLKDEV_OP_WRITE : rq->op == BLK_OP_FLUSH ? BLKDEV_OP_FLUSH : BLKDEV_OP_READ;
@@ -64,16 +68,23 @@ static int @NAME@_submit(struct blk_disk *disk, struct blk_request *rq)
 	e->buffer = rq->dma;		/* the device reads or writes the request's buffer itself */
 	d->rqs[rq->tag] = rq;
 	d->sq_tail = tail;
-	iowrite32(tail, d->regs + BLKDEV_REG_SQ_TAIL);	/* the doorbell */
-	spin_unlock(&d->lock);
 	return 0;
+}
+
+/* After each batch of submits, whatever they returned: one doorbell starts all they wrote. */
+static void @NAME@_commit(struct blk_disk *disk)
+{
+	struct @NAME@_disk *d = disk->private_data;
+
+	iowrite32(d->sq_tail, d->regs + BLKDEV_REG_SQ_TAIL);	/* the doorbell */
 }
 
 static const struct blk_disk_ops @NAME@_ops = {
 	.submit = @NAME@_submit,
+	.commit = @NAME@_commit,
 };
 
-/* The device completed requests: reap the completion ring, then complete them outside the lock. */
+/* The device completed requests: reap the completion ring, then complete them (one interrupt thread: no lock). */
 static irqreturn_t @NAME@_irq(int irq, void *data)
 {
 	struct @NAME@_disk *d = data;
@@ -81,7 +92,6 @@ static irqreturn_t @NAME@_irq(int irq, void *data)
 	int status[QSIZE];
 	int n = 0, i;
 
-	spin_lock(&d->lock);
 	iowrite32(BLKDEV_INTR_CQ, d->regs + BLKDEV_REG_INTR_ACK);
 	for (;;) {
 		volatile struct blkdev_cqe *c = &d->cq[d->cq_head];
@@ -91,7 +101,7 @@ static irqreturn_t @NAME@_irq(int irq, void *data)
 			break;		/* not written by the device yet */
 		__asm__ __volatile__("" ::: "memory");	/* the device writes the phase last */
 		tag = c->tag;
-		d->sq_head = c->sq_head % QSIZE;
+		__atomic_store_n(&d->sq_head, c->sq_head % QSIZE, __ATOMIC_RELAXED);
 		if (tag < QSIZE && d->rqs[tag]) {
 			done[n] = d->rqs[tag];
 			status[n++] = c->status == BLKDEV_CS_OK ? 0 : -EIO;
@@ -104,7 +114,6 @@ static irqreturn_t @NAME@_irq(int irq, void *data)
 	}
 	if (n)
 		iowrite32(d->cq_head, d->regs + BLKDEV_REG_CQ_HEAD);
-	spin_unlock(&d->lock);
 	for (i = 0; i < n; i++)
 		blk_complete(done[i], status[i]);
 	return n ? IRQ_HANDLED : IRQ_NONE;
@@ -134,7 +143,6 @@ static int @NAME@_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!d)
 		return -ENOMEM;
 	d->pdev = pdev;
-	spin_lock_init(&d->lock);
 	d->regs = pci_iomap(pdev, 0, 0);
 	d->sq = dma_alloc_coherent(&pdev->dev, 4096, &d->sq_dma, GFP_KERNEL);
 	d->cq = dma_alloc_coherent(&pdev->dev, 4096, &d->cq_dma, GFP_KERNEL);

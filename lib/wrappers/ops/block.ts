@@ -7,7 +7,11 @@ export const blkDiskOps: OpsTable = {
   ops: [
     {
       name: 'submit', ret: 'int', params: [a('disk', 'struct blk_disk *'), a('rq', 'struct blk_request *')], required: true, role: 'request',
-      doc: 'Start rq on the device; it completes with blk_complete. 0, -EBUSY (given again after a completion) or another -errno to fail it. Several per crossing.',
+      doc: 'Start rq on the device; it completes with blk_complete. 0, -EBUSY (given again after a completion) or another -errno to fail it. Several per crossing; a driver with commit may leave the device\'s doorbell to it.',
+    },
+    {
+      name: 'commit', ret: 'void', params: [a('disk', 'struct blk_disk *')], required: false, role: 'commit',
+      doc: 'Called in the same crossing after each batch of submits, whatever they returned (blk-mq\'s commit_rqs): start on the device what they queued, with one doorbell. Without it, each submit starts its request.',
     },
   ],
 };

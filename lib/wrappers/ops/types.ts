@@ -15,6 +15,8 @@ export type ShadowRole =
   | 'request'
   /** asks for state: while down, answered from what the shadow recorded */
   | 'query'
+  /** ends a crossing of requests, starting what they queued: not made while down (the requests wait with the shadow) */
+  | 'commit'
   /** a detector's remedy (a watchdog's): not made while down */
   | 'recovery';
 

@@ -134,7 +134,7 @@ void pump(const std::string &name) {
       auto p = b.pending.find(name);
       if (it == b.disks.end() || p == b.pending.end() || p->second.empty()) return;
       k = it->second;
-      for (size_t i = 0; i < k->slots.size() && taken.size() < NOOKS_BATCH_MAX && !p->second.empty(); i++) {
+      for (size_t i = 0; i < k->slots.size() && taken.size() < NOOKS_BATCH_MAX - 1 && !p->second.empty(); i++) {  // room for commit
         Slot &s = k->slots[i];
         if (s.busy) continue;
         s.busy = true;
@@ -168,6 +168,10 @@ void pump(const std::string &name) {
     }
     std::vector<OpCall> calls;
     for (size_t j = 0; j < taken.size(); j++) calls.push_back(k->ops.submit(k->disk, (uintptr_t)k->slots[taken[j]].rq));
+    // Whatever the submits returned, the driver's commit (if it has one) then starts what they
+    // queued: a refusal mid-batch must not leave the accepted requests waiting for a doorbell.
+    OpCall commit = k->ops.commit(k->disk);
+    if (commit.fn) calls.push_back(commit);
     BatchResult r = op_cross_batch(d, calls);
     std::lock_guard<std::mutex> g(b.lock);
     if (k->dead) continue;

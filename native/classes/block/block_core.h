@@ -18,8 +18,9 @@
 //  - Applications' reads and writes are split into requests of at most
 //    max_sectors and queued per disk, many operations per N-API call. Only
 //    the JS thread submits: it copies write data into free request buffers
-//    and hands up to NOOKS_BATCH_MAX requests to the driver's submit() in one
-//    crossing (deferred calls).
+//    and hands up to NOOKS_BATCH_MAX - 1 requests to the driver's submit() in one
+//    crossing (deferred calls), then calls its commit() there, if it has one,
+//    so that the driver rings the device's doorbell once per batch.
 //  - The driver completes requests with blk_complete (on its interrupt
 //    thread): read data is copied out of the request buffer there, and
 //    finished operations are handed to JS in batches through one

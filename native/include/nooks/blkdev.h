@@ -7,6 +7,9 @@
  *   blk_register_disk(disk)     <-----   probe: a disk for its pci_dev
  *   disk->ops->submit(disk, rq) ----->   program the device (a crossing; the
  *                                        kernel queues several per crossing)
+ *   disk->ops->commit(disk)     ----->   optional, last in the same crossing,
+ *                                        whatever the submits returned: start
+ *                                        what they queued (one doorbell)
  *   blk_complete(rq, status)    <-----   the completion interrupt
  *   blk_unregister_disk(disk)   <-----   remove
  *
@@ -15,7 +18,8 @@
  * allocates queue_depth of them, each with max_sectors of buffer, when the
  * disk is registered; rq->dma is the buffer's bus address for the device.
  * The driver reads a request and its buffer, never frees them, and completes
- * each request it was given exactly once.
+ * each request it was given exactly once. The kernel calls a disk's submit
+ * and commit from one thread, one batch at a time.
  */
 #ifndef NOOKS_BLKDEV_H
 #define NOOKS_BLKDEV_H
