@@ -154,7 +154,8 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation
     const slept = tids.map(sleeps);
     await new Promise((resolve) => setTimeout(resolve, kIdleMs)); // the idle second measured
     const woke = tids.map((tid, i) => sleeps(tid) - slept[i]);
-    const lookedAtMost = Math.ceil((performance.now() - idleFrom) / 10) + 3;
+    // a look every 10 ms, and now and then a wait to enter the driver again after one (mprotect: measured 98 in 1010 ms)
+    const lookedAtMost = Math.ceil((performance.now() - idleFrom) / 10) + 10;
     expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]); // none timed out: waiting is no running
     for (const [i, name] of kIdlers.entries()) expect(woke[i], `${name}'s wake-ups`).toBeLessThanOrEqual(kOnDriverWord.includes(name) ? lookedAtMost : 3);
     expect(threadObjects(d)).toHaveLength(kIdlers.length);
