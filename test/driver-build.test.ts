@@ -1,7 +1,8 @@
 // The driver side of the build: the unit tests of the runtime and of the POSIX
-// personality's pure parts (under ASan and UBSan), and the hygiene of what the
-// build made of every driver (imports only kernel calls, exports only entry
-// points, no state in the runtime).
+// personality (its pure parts, thread state, waits and directories, under
+// ASan and UBSan), and the hygiene of what the build made of every driver
+// (imports only kernel calls, exports only entry points, no state in the
+// runtime).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,12 +11,14 @@ import { packageRoot } from '../lib/paths.js';
 const run = (script: string) => execFileSync('sh', [join(packageRoot, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 describe('drivers as built', () => {
-  it('the driver runtime and the POSIX personality\'s pure parts pass their unit tests under AddressSanitizer and UBSan', () => {
+  it('the driver runtime and the POSIX personality\'s pure parts, thread state, waits and directories pass their unit tests under AddressSanitizer and UBSan', () => {
     const out = run('native/driver-rt/run-tests.sh');
     expect(out).toMatch(/driver-rt: all checks passed/);
     expect(out).toMatch(/posix: all checks passed/);
     expect(out).toMatch(/test_threads: 128 threads ok/); // 16 domain-like stacks, each taken by 8 threads in turn
-  }, 60_000);
+    expect(out).toMatch(/test_waits: conditions, word lock, pthread_once and mutexes ok/); // on real futexes
+    expect(out).toMatch(/test_dirent: 104 entries listed ok/); // 100 files, a directory, a link, '.' and '..'
+  }, 120_000); // 46 s on a loaded 2-core machine
 
   it('every driver imports only kernel calls and exports only its entry points', () => {
     const out = run('drivers/build-check.sh');

@@ -11,6 +11,9 @@
 // another thread, a call from the host (isolation 'none' traps no fault: the
 // driver is failed on purpose), and every wait ends at once: the recovery
 // completes, none of the threads left.
+// As on Linux before 5.16 (test/no-futex-waitv.test.ts runs this file so),
+// a wait on a word of driver memory (a condition, a contended mutex) sleeps
+// on that word alone and looks every 10 ms: those idlers wake that often.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { inKernelWait, sleeps, tasks, tidOf } from './helpers/tasks.js';
+import { inKernelWait, noFutexWaitv, sleeps, tasks, tidOf } from './helpers/tasks.js';
 import { faultOf, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-idle-waits-'));
@@ -129,13 +132,15 @@ beforeAll(() => {
 const kIdlers = ['idle-holder', 'idle-poll', 'idle-read', 'idle-epoll', 'idle-cond', 'idle-mutex', 'idle-join', 'idle-sleep'];
 const kBudgetMs = 500; // the host's calls' too: under 'process' on a loaded machine a load took up to 84 ms, start_idlers 62 ms
 const kIdleMs = 1000;
+const kOnDriverWord = noFutexWaitv ? ['idle-cond', 'idle-mutex'] : []; // waits that look every 10 ms
+const kFallbackTitle = noFutexWaitv ? ' (without futex_waitv: a condition and a mutex every 10 ms)' : '';
 
 const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
 
 describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation '%s'", (isolation) => {
   const kernel = kernelPerBlock({ isolation });
 
-  it("a driver's threads idle in poll, read, epoll, a condition, a mutex, a join and a sleep wake at most 3 times in a second past their budget; a failure ends every wait at once", async () => {
+  it(`a driver's threads idle in poll, read, epoll, a condition, a mutex, a join and a sleep wake at most 3 times in a second past their budget${kFallbackTitle}; a failure ends every wait at once`, async () => {
     const d = await kernel().load(path, { timeBudgetMs: kBudgetMs });
     const before = tasks();
     const events = kernel().events().length;
@@ -145,10 +150,14 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation
     await until(() => d.call('idlers_waiting') === kIdlers.length, 'every idler at its wait');
     const tids = kIdlers.map(tidOf);
     await until(() => tids.every(inKernelWait), 'every idler asleep in its wait');
+    const idleFrom = performance.now();
     const slept = tids.map(sleeps);
     await new Promise((resolve) => setTimeout(resolve, kIdleMs)); // the idle second measured
+    const woke = tids.map((tid, i) => sleeps(tid) - slept[i]);
+    // a look every 10 ms, and now and then a wait to enter the driver again after one (mprotect: measured 98 in 1010 ms)
+    const lookedAtMost = Math.ceil((performance.now() - idleFrom) / 10) + 10;
     expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]); // none timed out: waiting is no running
-    for (const [i, name] of kIdlers.entries()) expect(sleeps(tids[i]) - slept[i], `${name}'s wake-ups`).toBeLessThanOrEqual(3);
+    for (const [i, name] of kIdlers.entries()) expect(woke[i], `${name}'s wake-ups`).toBeLessThanOrEqual(kOnDriverWord.includes(name) ? lookedAtMost : 3);
     expect(threadObjects(d)).toHaveLength(kIdlers.length);
 
     const failed = performance.now();

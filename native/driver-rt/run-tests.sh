@@ -1,6 +1,6 @@
 #!/bin/sh
 # Unit tests for the driver runtime and the POSIX personality's pure parts,
-# run on the host under ASan and UBSan.
+# its threads' state, waits and directories, run on the host under ASan and UBSan.
 # The runtime sources are built with the same code-shaping flags as for
 # drivers (freestanding, no builtins, no loop-to-memset rewriting).
 set -eu
@@ -52,3 +52,20 @@ done
 # shellcheck disable=SC2086
 gcc $common -pthread -I posix -o "$out/test_threads" posix/test_threads.c "$out"/threads_*.o
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_threads"
+
+# Its waits (conditions, pthread_once, mutexes, the streams' word lock) on
+# the host's threads, the kernel's calls stood in for with real futexes.
+for src in posix/cond.c posix/pthread.c posix/word_lock.c; do
+	# shellcheck disable=SC2086
+	gcc $common $rt -c "$src" -o "$out/waits_$(basename "$src" .c).o"
+done
+# shellcheck disable=SC2086
+gcc $common -pthread -I posix -o "$out/test_waits" posix/test_waits.c "$out"/waits_*.o
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_waits"
+
+# Its directories, over one of the host's (made under $out).
+# shellcheck disable=SC2086
+gcc $common $rt -c posix/dirent.c -o "$out/dirent.o"
+# shellcheck disable=SC2086
+gcc $common -I posix -o "$out/test_dirent" posix/test_dirent.c "$out/dirent.o"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_dirent" "$out"

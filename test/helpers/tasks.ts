@@ -27,9 +27,21 @@ export function sleeps(tid: string): number {
 }
 
 /**
+ * Whether this process runs as on Linux before 5.16, futex_waitv failing with
+ * ENOSYS (test/helpers/no-futex-waitv.c, which sets the variable): the
+ * kernel's waits take their fallback (native/kapi/wait.cc, sleep_on_last).
+ */
+export const noFutexWaitv = process.env.NOOKS_TEST_NO_FUTEX_WAITV === '1';
+
+/**
  * Thread `tid` sleeps in a kernel call's wait: in futex_waitv (system call
  * 449 on x86-64, native/kapi/wait.cc), not still on its way there (under
  * 'process' the kernel thread waits for its twin meanwhile, which looks
- * every 10 ms for a request to leave).
+ * every 10 ms for a request to leave). Without futex_waitv, in the
+ * fallback's futex (202) FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG (0x89, with
+ * FUTEX_CLOCK_REALTIME 0x189), which the twin's plain FUTEX_WAIT is not.
  */
-export const inKernelWait = (tid: string) => readFileSync(`/proc/self/task/${tid}/syscall`, 'utf8').startsWith('449 ');
+export function inKernelWait(tid: string): boolean {
+  const call = readFileSync(`/proc/self/task/${tid}/syscall`, 'utf8');
+  return noFutexWaitv ? /^202 0x[0-9a-f]+ 0x1?89 /.test(call) : call.startsWith('449 ');
+}

@@ -62,15 +62,20 @@ export interface Exit {
 
 /** Runs `node ...args` in `cwd` and collects its output; kills it (and fails) after `timeoutMs`. */
 export function runNode(args: string[], cwd: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<Exit> {
+  return runProgram(process.execPath, args, cwd, timeoutMs, env);
+}
+
+/** Runs `program ...args` in `cwd` and collects its output; kills it (and fails) after `timeoutMs`. */
+export function runProgram(program: string, args: string[], cwd: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`node ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${program} ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);

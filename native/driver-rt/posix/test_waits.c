@@ -1,0 +1,441 @@
+/* The POSIX personality's waits (cond.c, pthread_once and the mutexes of
+ * pthread.c, the FILE streams' word_lock.c) on the host's threads under ASan
+ * and UBSan (run-tests.sh). The kernel calls they make are stood in for as
+ * the kernel makes them, with real futexes: nooks_posix_futex_wait as
+ * native/posix/futex.cc (a wait while the word holds its value, to a deadline
+ * on a clock), mutex_lock as native/kapi/locks.cc. Each wait is let go of by
+ * progress: what lets it go first sees the waiters asleep (asleep()), never
+ * a timer, but for the timed waits themselves. */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "posix.h"
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #c); exit(1); } } while (0)
+
+#define NS_PER_S 1000000000LL
+#define THREADS 8
+
+/* ---- the kernel's calls, stood in for ---------------------------------- */
+
+static long futex(volatile unsigned int *word, int op, unsigned int val, const struct timespec *at)
+{
+	return syscall(SYS_futex, word, op, val, at, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+static unsigned int sleepers, wakes;	/* in nooks_posix_futex_wait now; nooks_posix_futex_wake calls */
+
+static unsigned int asleep(void)
+{
+	return __atomic_load_n(&sleepers, __ATOMIC_SEQ_CST);
+}
+
+/* Until n threads wait in nooks_posix_futex_wait (a nap between looks). */
+static void until_asleep(unsigned int n)
+{
+	while (asleep() < n)
+		usleep(100);
+}
+
+int nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, long long deadline_ns)
+{
+	struct timespec at = { (time_t)(deadline_ns / NS_PER_S), (long)(deadline_ns % NS_PER_S) };
+	int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
+	int r = 0;
+
+	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+		return -EINVAL;
+	__atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
+	while (!r && __atomic_load_n(word, __ATOMIC_SEQ_CST) == seen)
+		if (futex(word, op, seen, deadline_ns < 0 ? NULL : &at) && errno == ETIMEDOUT)
+			r = -ETIMEDOUT;
+	__atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+void nooks_posix_futex_wake(unsigned int *word, int all)
+{
+	__atomic_add_fetch(&wakes, 1, __ATOMIC_SEQ_CST);
+	futex(word, FUTEX_WAKE_PRIVATE, all ? INT_MAX : 1, NULL);
+}
+
+void mutex_init(struct mutex *m)
+{
+	m->locked = m->owner = m->waiters = 0;
+}
+
+int mutex_trylock(struct mutex *m)
+{
+	if (__atomic_exchange_n(&m->locked, 1, __ATOMIC_ACQUIRE))
+		return 0;
+	m->owner = (unsigned int)syscall(SYS_gettid);
+	return 1;
+}
+
+void mutex_lock(struct mutex *m)
+{
+	while (!mutex_trylock(m)) {
+		__atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
+		futex(&m->locked, FUTEX_WAIT_PRIVATE, 1, NULL);
+		__atomic_sub_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+void mutex_unlock(struct mutex *m)
+{
+	m->owner = 0;
+	__atomic_store_n(&m->locked, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST))
+		futex(&m->locked, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+void nooks_posix_sched_yield(void)
+{
+	syscall(SYS_sched_yield);
+}
+
+/* thread_slot.c's needs a domain stack (test_threads.c tests it there): the kernel's id at once. */
+int posix_thread_tid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void start_all(pthread_t *t, int n, void *(*body)(void *))
+{
+	for (long i = 0; i < n; i++)
+		CHECK(pthread_create(&t[i], NULL, body, (void *)i) == 0);
+}
+
+static void join_all(pthread_t *t, int n)
+{
+	for (int i = 0; i < n; i++)
+		CHECK(pthread_join(t[i], NULL) == 0);
+}
+
+/* `ms` from now on `clock` (before now if negative). */
+static struct timespec after_ms(clockid_t clock, long ms)
+{
+	struct timespec t;
+	long long ns;
+
+	clock_gettime(clock, &t);
+	ns = (long long)t.tv_sec * NS_PER_S + t.tv_nsec + (long long)ms * 1000000;
+	t.tv_sec = (time_t)(ns / NS_PER_S);
+	t.tv_nsec = (long)(ns % NS_PER_S);
+	return t;
+}
+
+static int reached(clockid_t clock, const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(clock, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* ---- conditions: signal and wait, a producer and a consumer --------------- */
+
+#define ITEMS 20000
+#define SLOTS 4
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t not_full = PTHREAD_COND_INITIALIZER, not_empty = PTHREAD_COND_INITIALIZER;
+static long queue[SLOTS], queued, head;
+
+static void *produce(void *arg)
+{
+	for (long v = 1; v <= ITEMS; v++) {
+		pthread_mutex_lock(&queue_lock);
+		while (queued == SLOTS)
+			pthread_cond_wait(&not_full, &queue_lock);
+		queue[(head + queued++) % SLOTS] = v;
+		pthread_cond_signal(&not_empty);
+		pthread_mutex_unlock(&queue_lock);
+	}
+	return arg;
+}
+
+static void *consume(void *arg)
+{
+	long *in_order = arg;
+
+	for (long v = 1; v <= ITEMS; v++) {
+		pthread_mutex_lock(&queue_lock);
+		while (!queued)
+			pthread_cond_wait(&not_empty, &queue_lock);
+		*in_order += queue[head] == v;
+		head = (head + 1) % SLOTS;
+		queued--;
+		pthread_cond_signal(&not_full);
+		pthread_mutex_unlock(&queue_lock);
+	}
+	return NULL;
+}
+
+static void signal_and_wait(void)
+{
+	pthread_t producer, consumer;
+	long in_order = 0;
+
+	CHECK(pthread_create(&consumer, NULL, consume, &in_order) == 0);
+	CHECK(pthread_create(&producer, NULL, produce, NULL) == 0);
+	CHECK(pthread_join(producer, NULL) == 0 && pthread_join(consumer, NULL) == 0);
+	CHECK(in_order == ITEMS && queued == 0);
+	CHECK(pthread_cond_destroy(&not_full) == 0 && pthread_cond_destroy(&not_empty) == 0);
+}
+
+/* ---- conditions: one signal, then a broadcast, to THREADS waiters ---------- */
+
+static pthread_mutex_t ticket_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ticket_given = PTHREAD_COND_INITIALIZER;
+static int tickets, served;
+
+static void *wait_for_ticket(void *arg)
+{
+	pthread_mutex_lock(&ticket_lock);
+	while (!tickets)
+		pthread_cond_wait(&ticket_given, &ticket_lock);
+	tickets--;
+	served++;
+	pthread_mutex_unlock(&ticket_lock);
+	return arg;
+}
+
+static int served_now(void)
+{
+	int n;
+
+	pthread_mutex_lock(&ticket_lock);
+	n = served;
+	pthread_mutex_unlock(&ticket_lock);
+	return n;
+}
+
+static void signal_and_broadcast(void)
+{
+	pthread_t t[THREADS];
+	unsigned int woken;
+
+	woken = wakes;
+	CHECK(pthread_cond_signal(&ticket_given) == 0 && pthread_cond_broadcast(&ticket_given) == 0);
+	CHECK(wakes == woken);	/* nobody waits: no kernel call */
+	start_all(t, THREADS, wait_for_ticket);
+	until_asleep(THREADS);
+	CHECK(pthread_cond_destroy(&ticket_given) == EBUSY);
+	pthread_mutex_lock(&ticket_lock);
+	tickets = 1;
+	pthread_cond_signal(&ticket_given);
+	pthread_mutex_unlock(&ticket_lock);
+	while (served_now() < 1)
+		usleep(100);
+	pthread_mutex_lock(&ticket_lock);
+	tickets = THREADS - 1;
+	pthread_cond_broadcast(&ticket_given);
+	pthread_mutex_unlock(&ticket_lock);
+	join_all(t, THREADS);
+	CHECK(served == THREADS && tickets == 0);
+	CHECK(pthread_cond_destroy(&ticket_given) == 0);
+}
+
+/* ---- conditions: timed waits ------------------------------------------- */
+
+/* A wait on a cond made for `cond_clock` to a deadline `ms` ahead on
+ * `clock` (by clockwait, or timedwait on the cond's own): the result, once
+ * the mutex is held again and the deadline reached. */
+static int timed_wait(clockid_t cond_clock, clockid_t clock, long ms, int by_clockwait)
+{
+	pthread_condattr_t a;
+	pthread_cond_t c;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec deadline;
+	clockid_t got;
+	int r;
+
+	CHECK(pthread_condattr_init(&a) == 0 && pthread_condattr_setclock(&a, cond_clock) == 0);
+	CHECK(pthread_condattr_getclock(&a, &got) == 0 && got == cond_clock);
+	CHECK(pthread_cond_init(&c, &a) == 0 && pthread_condattr_destroy(&a) == 0);
+	deadline = after_ms(clock == CLOCK_PROCESS_CPUTIME_ID ? CLOCK_MONOTONIC : clock, ms);
+	pthread_mutex_lock(&m);
+	r = by_clockwait ? pthread_cond_clockwait(&c, &m, clock, &deadline) : pthread_cond_timedwait(&c, &m, &deadline);
+	CHECK(pthread_mutex_trylock(&m) == EBUSY);	/* held again */
+	CHECK(r != ETIMEDOUT || reached(clock, &deadline));
+	pthread_mutex_unlock(&m);
+	CHECK(pthread_cond_destroy(&c) == 0);
+	return r;
+}
+
+static pthread_mutex_t flag_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flag_set = PTHREAD_COND_INITIALIZER;
+static int flag;
+
+static void *raise_flag(void *arg)
+{
+	until_asleep(1);
+	pthread_mutex_lock(&flag_lock);
+	flag = 1;
+	pthread_cond_signal(&flag_set);
+	pthread_mutex_unlock(&flag_lock);
+	return arg;
+}
+
+static void timed_waits(void)
+{
+	pthread_condattr_t a;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec deadline = after_ms(CLOCK_REALTIME, 60 * 1000);
+	struct timespec bad[] = { { 0, NS_PER_S }, { 0, -1 }, { -1, 0 } };
+	pthread_t t;
+	int r = 0;
+
+	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_REALTIME, 20, 0) == ETIMEDOUT);
+	CHECK(timed_wait(CLOCK_MONOTONIC, CLOCK_MONOTONIC, 20, 0) == ETIMEDOUT);
+	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_REALTIME, -20, 0) == ETIMEDOUT);	/* past: at once */
+	/* clockwait's own clock, not the cond's: a monotonic deadline is long past in CLOCK_REALTIME */
+	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_MONOTONIC, 20, 1) == ETIMEDOUT);
+	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_PROCESS_CPUTIME_ID, 20, 1) == EINVAL);	/* the kernel's refusal */
+	CHECK(pthread_condattr_init(&a) == 0 && pthread_condattr_setclock(&a, CLOCK_PROCESS_CPUTIME_ID) == EINVAL);
+	CHECK(pthread_condattr_destroy(&a) == 0);
+	pthread_mutex_lock(&m);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(pthread_cond_timedwait(&c, &m, &bad[i]) == EINVAL);
+	pthread_mutex_unlock(&m);
+
+	/* signalled well before its deadline (a minute) */
+	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
+	pthread_mutex_lock(&flag_lock);
+	while (!flag && !r)
+		r = pthread_cond_timedwait(&flag_set, &flag_lock, &deadline);
+	pthread_mutex_unlock(&flag_lock);
+	CHECK(pthread_join(t, NULL) == 0 && r == 0 && flag == 1);
+}
+
+/* ---- the FILE streams' word lock, contended ----------------------------- */
+
+#define ROUNDS 20000
+
+static unsigned int word;
+static long counted;
+
+static void *count_under_lock(void *arg)
+{
+	for (int i = 0; i < ROUNDS; i++) {
+		posix_word_lock(&word);
+		counted++;
+		posix_word_unlock(&word);
+	}
+	return arg;
+}
+
+static void word_lock_contended(void)
+{
+	pthread_t t[THREADS];
+
+	posix_word_lock(&word);
+	CHECK(word == 1);	/* held, nobody waits */
+	start_all(t, THREADS, count_under_lock);
+	until_asleep(THREADS);	/* every thread waits for the holder */
+	CHECK(word == 2);	/* held and waited for */
+	posix_word_unlock(&word);
+	join_all(t, THREADS);
+	CHECK(counted == (long)THREADS * ROUNDS && word == 0);
+}
+
+/* ---- pthread_once: concurrent callers, a slow init ----------------------- */
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int inits, initialised;
+
+/* Runs until every other caller waits for it in the kernel. */
+static void slow_init(void)
+{
+	inits++;
+	until_asleep(THREADS - 1);
+	initialised = 1;
+}
+
+static void *call_once(void *arg)
+{
+	CHECK(pthread_once(&once, slow_init) == 0);
+	CHECK(__atomic_load_n(&initialised, __ATOMIC_ACQUIRE) == 1);	/* init ended before any caller returned */
+	return arg;
+}
+
+static void once_concurrent(void)
+{
+	pthread_t t[THREADS];
+	unsigned int woken;
+
+	start_all(t, THREADS, call_once);
+	join_all(t, THREADS);
+	CHECK(inits == 1);
+	woken = wakes;
+	CHECK(pthread_once(&once, slow_init) == 0 && inits == 1);
+	CHECK(wakes == woken);	/* done already: no kernel call */
+}
+
+/* ---- mutexes: the kinds ------------------------------------------------- */
+
+static pthread_mutex_t owned;
+
+static void *unlock_not_owned(void *arg)
+{
+	(void)arg;
+	return (void *)(long)pthread_mutex_unlock(&owned);
+}
+
+static void mutex_kinds(void)
+{
+	pthread_mutex_t recursive = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+	pthread_mutexattr_t a;
+	pthread_t t;
+	void *r;
+	int kind;
+
+	CHECK(pthread_mutex_lock(&recursive) == 0 && pthread_mutex_lock(&recursive) == 0 && pthread_mutex_trylock(&recursive) == 0);
+	CHECK(pthread_mutex_unlock(&recursive) == 0 && pthread_mutex_unlock(&recursive) == 0 && pthread_mutex_unlock(&recursive) == 0);
+	CHECK(pthread_mutex_unlock(&recursive) == EPERM && pthread_mutex_destroy(&recursive) == 0);
+
+	CHECK(pthread_mutexattr_init(&a) == 0 && pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK) == 0);
+	CHECK(pthread_mutexattr_gettype(&a, &kind) == 0 && kind == PTHREAD_MUTEX_ERRORCHECK);
+	CHECK(pthread_mutexattr_settype(&a, 99) == EINVAL);
+	CHECK(pthread_mutex_init(&owned, &a) == 0 && pthread_mutexattr_destroy(&a) == 0);
+	CHECK(pthread_mutex_lock(&owned) == 0 && pthread_mutex_lock(&owned) == EDEADLK);
+	CHECK(pthread_create(&t, NULL, unlock_not_owned, NULL) == 0 && pthread_join(t, &r) == 0 && (long)r == EPERM);
+	CHECK(pthread_mutex_destroy(&owned) == EBUSY);
+	CHECK(pthread_mutex_unlock(&owned) == 0 && pthread_mutex_destroy(&owned) == 0);
+}
+
+static void stuck(int sig)
+{
+	static const char message[] = "test_waits: failed: a wait did not end within 60 s\n";
+
+	(void)sig;
+	write(2, message, sizeof(message) - 1);
+	_exit(1);
+}
+
+int main(void)
+{
+	signal(SIGALRM, stuck);
+	alarm(60);	/* a wait that never ends fails the test */
+	signal_and_wait();
+	signal_and_broadcast();
+	timed_waits();
+	word_lock_contended();
+	once_concurrent();
+	mutex_kinds();
+	CHECK(asleep() == 0);
+	printf("test_waits: conditions, word lock, pthread_once and mutexes ok\n");
+	return 0;
+}
