@@ -131,9 +131,11 @@ static void on_abort(int, siginfo_t *, void *ucv) {
     t->abort_domain.compare_exchange_strong(id, -1);
     return;
   }
-  // Only driver code is unwound here, never under 'none'; kernel code notices
-  // the request when its call returns or its wait wakes (it may hold kernel locks now).
-  if (!g_backend.contains_faults || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
+  // Only driver code is unwound here, in every mode ('none' too: driver code
+  // runs on its domain stack there as well, and a request is not a fault the
+  // process must die of); kernel code notices the request when its call
+  // returns or its wait wakes (it may hold kernel locks now).
+  if (!stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
   Fault &f = t->fault;
   f.signo = f.code = 0;
   f.addr = 0;
