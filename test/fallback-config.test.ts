@@ -8,16 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, type DriverPolicy } from '../lib/index.js';
+import { defaultPolicy, Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { stringAt } from './helpers/data.js';
-import { faultOf } from './helpers/util.js';
+import { fallbackTo, faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fallback-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });
 
 // Library-style, built twice: as the driver and (FALLBACK) as its fallback,
 // which says which it is. What it reports of its environment is all it sees.
