@@ -83,6 +83,7 @@
         'native/shadow/taps.cc',
         'native/trap/mmio.cc',
         'native/trap/mmio_x86_64.S',
+        'native/trap/stalls.cc',
         'native/trap/trap.cc',
         'native/trap/x86_decode.cc',
         'native/xpc/batch.cc',

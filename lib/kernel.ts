@@ -111,6 +111,9 @@ interface NativeError extends Error {
   fault?: NativeFault;
 }
 
+/** What a load gives its driver that a fallback driver taking its place gets too (not `patches`: they are the first binary's). */
+type DriverConfig = Pick<LoadOptions, 'params' | 'env' | 'devices'>;
+
 /** What a driver runs under: its load options over its policy entry. */
 interface DriverLimits {
   timeBudgetMs: number;
@@ -177,7 +180,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const name = options.name ?? driverName(path);
     if (this.drivers.has(name)) throw codedError('EEXIST', `a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
-    const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits);
+    const config = { params: options.params, env: options.env, devices: options.devices };
+    const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits, config);
     this.drivers.set(name, d);
     this.drainLog();
     return d;
@@ -191,7 +195,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
-  startDomain(path: string, name: string, limits: DriverLimits, given: Pick<LoadOptions, 'patches' | 'params' | 'env' | 'devices'> = {}): number {
+  startDomain(path: string, name: string, limits: DriverLimits, given: DriverConfig & Pick<LoadOptions, 'patches'>): number {
     const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env,
       given.devices?.map(pciAddress), limits.dmaBytes);
     native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
@@ -322,6 +326,7 @@ export class Driver {
     readonly name: string,
     public path: string,
     private readonly limits: DriverLimits,
+    private readonly config: DriverConfig,
   ) {}
 
   /** Why the handle is stale (unloaded, or its kernel shut down); undefined while it is current. */
@@ -470,7 +475,8 @@ export class Driver {
 
   /**
    * @internal The agent's fallback action: the same Driver object, another
-   * binary with the same limits. The fallback is loaded before this driver's
+   * binary with the same limits, params, env and devices (checked as at load:
+   * a param it does not declare refuses it). The fallback is loaded before this driver's
    * (failed, torn down) domain goes: one that cannot load leaves the driver
    * to be disabled, with the reason.
    */
@@ -479,10 +485,11 @@ export class Driver {
     if (fallback === this.path) throw new Error(`the fallback driver ${fallback} is the driver itself: refused [EFALLBACK]`);
     let domain: number;
     try {
-      domain = this.kernel.startDomain(fallback, this.name, this.limits);
+      domain = this.kernel.startDomain(fallback, this.name, this.limits, this.config);
     } catch (e) {
       const err = e as NativeError;
-      throw new Error(`the fallback driver cannot be loaded: ${err.message} [${err.code ?? 'ELOAD'}]`, { cause: e });
+      const what = err.code === 'EPARAM' ? 'be loaded with the params its driver was loaded with' : 'be loaded';
+      throw new Error(`the fallback driver cannot ${what}: ${err.message} [${err.code ?? 'ELOAD'}]`, { cause: e });
     }
     native().unload(this.id, true);
     this.symbols.clear();

@@ -7,16 +7,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy, DriverFault, DriverUnavailable, Kernel, parsePolicy, type DriverPolicy, type RecoveryEvent } from '../lib/index.js';
+import { defaultPolicy, DriverFault, DriverUnavailable, Kernel, parsePolicy, type RecoveryEvent } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { buildDriver, crashyAs } from './helpers/build-driver.js';
 import { nooks } from './helpers/cli.js';
-import { faultOf } from './helpers/util.js';
+import { fallbackTo, faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fallback-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });
 
 describe('a fallback driver that cannot take over', () => {
   let kernel: Kernel;

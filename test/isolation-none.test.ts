@@ -171,3 +171,65 @@ describe("isolation 'none': a driver fault kills the process", () => {
     expect(r.stdout).toMatch(/^fault segv state running add 5$/m);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Driver calls that never return: the watchdog times them out under 'none'
+// too. Nothing protects memory there, but driver code runs on its domain stack
+// in every mode, so the abort signal unwinds it as it does elsewhere, and a
+// thread asked to leave leaves when a kernel call returns, as the wrappers of
+// the other modes make it; the driver is restarted. In a child process: before,
+// the spinning call never returned, and the deadlocked one's mutex_lock returned
+// without the mutex, the driver went on, and its mutex_unlock was a kernel BUG
+// (abort).
+
+/** A script that boots `isolation` (argv[2]), loads crashy with a 200 ms budget and calls each function in argv[3..]. */
+const stuckScript = (indexUrl: string) => `
+import { Kernel, DriverFault } from ${JSON.stringify(indexUrl)};
+
+const kernel = await Kernel.boot({ isolation: process.argv[2] });
+const crashy = await kernel.load('crashy', { timeBudgetMs: 200 });
+console.log('booted', kernel.isolation);
+for (const fn of process.argv.slice(3)) {
+  try {
+    console.log(fn, 'returned', crashy.call(fn));
+  } catch (e) {
+    console.log(fn, e instanceof DriverFault ? 'fault' : 'threw', e.kind, e.message);
+  }
+  console.log(fn, 'state', crashy.state, 'add', crashy.call('add', 2, 3));
+}
+console.log('events', kernel.events().map((e) => e.event + ':' + e.fault?.kind).join(' '));
+console.log('domains', JSON.stringify(kernel.domains().map((d) => [d.name, d.state, d.recoveries])));
+await kernel.shutdown();
+console.log('shut down');
+`;
+
+describe("isolation 'none': driver calls past their time budget", () => {
+  let dir: string;
+  let script: string;
+
+  beforeAll(() => {
+    const index = join(packageRoot, 'dist', 'lib', 'index.js');
+    dir = mkdtempSync(join(tmpdir(), 'nooks-none-stuck-'));
+    script = join(dir, 'stuck.mjs');
+    writeFileSync(script, stuckScript(pathToFileURL(index).href));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('are ended by the watchdog: a DriverFault of kind timeout, the fault and the restart in the events, crashy running again', async () => {
+    // infinite_loop spins in driver code; deadlock waits in mutex_lock (ABBA with the kernel worker thread)
+    const r = await runNode([script, 'none', 'infinite_loop', 'deadlock'], dir);
+    const shown = `exit ${r.code} signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    expect(r.stdout, shown).toContain('booted none');
+    expect(r.stdout, shown).toMatch(/^infinite_loop fault timeout crashy: driver exceeded its time budget \(watchdog\) in crashy\.so:infinite_loop\+0x[0-9a-f]+$/m);
+    expect(r.stdout, shown).toMatch(/^infinite_loop state running add 5$/m);
+    expect(r.stdout, shown).toMatch(/^deadlock fault timeout crashy: driver exceeded its time budget \(watchdog\)/m);
+    expect(r.stdout, shown).toMatch(/^deadlock state running add 5$/m);
+    const recovery = 'fault:timeout recovering:timeout recovered:timeout';
+    expect(r.stdout, shown).toMatch(new RegExp(`^events ${recovery} ${recovery}$`, 'm'));
+    expect(r.stdout, shown).toMatch(/^domains \[\["crashy","running",2\]\]$/m);
+    expect(r.stdout, shown).toMatch(/^shut down$/m);
+    expect(r.code, shown).toBe(0);
+  });
+});

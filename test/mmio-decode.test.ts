@@ -1,4 +1,4 @@
-// The MMIO trap's native parts under ASan and UBSan (native/trap/run-tests.sh):
+// The MMIO trap's native parts under ASan and UBSan (native/trap/run-tests.sh mmio):
 // the instruction decoder (x86_decode.cc) on the volatile accesses gcc emits
 // at -O0 and -O2, PIE and not, run against a page that traps and emulated
 // through it, then on random bytes, which must never crash it nor make it read
@@ -12,7 +12,7 @@ import { expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
 
 it('the decoder and the stub pass their native tests under ASan and UBSan', () => {
-  const out = execFileSync('sh', [join(packageRoot, 'native/trap/run-tests.sh')], { encoding: 'utf8' });
+  const out = execFileSync('sh', [join(packageRoot, 'native/trap/run-tests.sh'), 'mmio'], { encoding: 'utf8' });
   expect(out).toMatch(/decode: 1[0-9]{2} trapped accesses emulated/);
   expect(out).toMatch(/decode: fuzz: [1-9][0-9]* of 2000000 random instructions decoded/);
   expect(out).toMatch(/decode: all checks passed/);

@@ -3,8 +3,8 @@
 // inside its domain, held as a `thread` object, stopped and released at
 // recovery and unload. A driver built at test time, library-style, in every
 // isolation mode of the default project; what needs containment (a thread's
-// fault, stopping a thread that never returns, the time budget) is tested
-// where faults are contained. Every wait ends by progress (a counter, a flag),
+// fault) is tested where faults are contained, stopping a thread that never
+// returns and the time budget in every mode ('none' unwinds driver code too). Every wait ends by progress (a counter, a flag),
 // never by a timer, but for the timed waits themselves.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -789,7 +789,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     d.unload();
   });
 
-  it.runIf(contained)('unload stops threads that never return, in driver code or waiting in the kernel', async () => {
+  it('unload stops threads that never return, in driver code or waiting in the kernel', async () => {
     const d = await kernel().load(path);
     const before = tasks();
     expect(d.call('start_loopers')).toBe(34);
@@ -798,11 +798,11 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     d.unload();
     expect(tasks()).toBe(before);
     expect(kernel().domains()).toEqual([]);
-    expect(kernel().log().some((l) => l.text.includes('did not stop'))).toBe(false);
+    expect(kernel().log().some((l) => l.text.includes('did not stop') || l.text.includes('did not leave'))).toBe(false);
   });
 
   // Under mprotect one thread at a time runs driver code: a spinning thread holds the others (unload's too) out until its budget ends it.
-  it.runIf(isolation === 'process')('unload stops a thread that spins in driver code without a kernel call', async () => {
+  it.runIf(isolation !== 'mprotect')('unload stops a thread that spins in driver code without a kernel call', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 60_000 });
     const before = tasks();
     expect(d.call('start_spinner')).toBe(0);
@@ -828,7 +828,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     d.unload();
   });
 
-  it.runIf(contained)("a thread's time budget runs from its last wait: one that naps outlives it, one that never waits times out", async () => {
+  it("a thread's time budget runs from its last wait: one that naps outlives it, one that never waits times out", async () => {
     const d = await kernel().load(path, { timeBudgetMs: 300 }); // not 100: under 'process' a loaded machine's load took up to 84 ms of it
     const events = kernel().events().length;
     expect(d.call('start_napper', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
@@ -843,7 +843,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   // Before a yield (or a spinlock's pause) counted as a wait, these spun for the driver's life.
-  it.runIf(contained).each(['sched_yield', 'spin_lock', 'pthread_spin_lock'])('a thread that spins on %s past its budget times out and the driver is restarted', async (on) => {
+  it.each(['sched_yield', 'spin_lock', 'pthread_spin_lock'])('a thread that spins on %s past its budget times out and the driver is restarted', async (on) => {
     const budgetMs = 300; // module_init's too: under 'process' it starts the host process, tens of ms on a busy machine
     const d = await kernel().load(spinPath, { timeBudgetMs: budgetMs });
     const spinnerFailures = () => kernel().log().filter((l) => l.source === d.name && l.text === 'spinner: the driver failed on this thread (timeout)').length;
@@ -862,7 +862,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     d.unload();
   });
 
-  it.runIf(contained)("pthread_once's other callers wait (no spin) while its init naps past their budget", async () => {
+  it("pthread_once's other callers wait (no spin) while its init naps past their budget", async () => {
     const d = await kernel().load(spinPath, { timeBudgetMs: 300 });
     const events = kernel().events().length;
     expect(d.call('start_once', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
@@ -873,7 +873,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   // Before a FILE stream's lock waited in the kernel (native/driver-rt/posix/word_lock.c), its waiter yielded and timed out.
-  it.runIf(contained)("a FILE stream's other users wait (no spin) while its holder's read waits past their budget", async () => {
+  it("a FILE stream's other users wait (no spin) while its holder's read waits past their budget", async () => {
     const d = await kernel().load(spinPath, { timeBudgetMs: 300 });
     const events = kernel().events().length;
     expect(d.call('start_stream_readers', 1000)).toBe(0); // the write after 1000 naps of 1 ms: three budgets and more

@@ -97,8 +97,8 @@ std::shared_ptr<DriverThread> find_locked(Domain *d, uint64_t handle) {
 }
 
 // Recovery or unload: teardown has unwound every thread inside the domain,
-// so each ends at once and is let go of. One that never left (isolation
-// none: driver code cannot be unwound) is left running, logged.
+// so each ends at once and is let go of. One that never left (a kernel call
+// that does not return) is left running, logged.
 void release_thread(Domain *d, const Object &o) {
   std::shared_ptr<DriverThread> t;
   {

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "../dev/iomem.h"
@@ -14,6 +13,7 @@
 #include "../kapi/wait.h"
 #include "../xpc/xpc.h"
 #include "mmio.h"
+#include "stalls.h"
 
 namespace nooks {
 
@@ -131,9 +131,11 @@ static void on_abort(int, siginfo_t *, void *ucv) {
     t->abort_domain.compare_exchange_strong(id, -1);
     return;
   }
-  // Only driver code is unwound here, never under 'none'; kernel code notices
-  // the request when its call returns or its wait wakes (it may hold kernel locks now).
-  if (!g_backend.contains_faults || !stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
+  // Only driver code is unwound here, in every mode ('none' too: driver code
+  // runs on its domain stack there as well, and a request is not a fault the
+  // process must die of); kernel code notices the request when its call
+  // returns or its wait wakes (it may hold kernel locks now).
+  if (!stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) || !xpc_outermost_frame(t, d)) return;
   Fault &f = t->fault;
   f.signo = f.code = 0;
   f.addr = 0;
@@ -209,8 +211,7 @@ static void run_nannies(uint64_t now, std::vector<uint64_t> &last) {
 }
 
 static void watchdog_loop() {
-  struct Seen { uint64_t serial, entries, since, fired; };
-  std::unordered_map<ThreadCtx *, Seen> seen;
+  Stalls stalls;
   std::vector<uint64_t> nanny_last;
   while (watchdog.run.load()) {
     uint64_t now = now_ms();
@@ -219,17 +220,13 @@ static void watchdog_loop() {
       for (ThreadCtx *t = threads_head(); t; t = t->next) {
         int id = t->outer_domain.load(std::memory_order_relaxed);
         if (id < 0) {
-          seen.erase(t);
+          stalls.outside(t);
           continue;
         }
         uint64_t e = t->entries.load(std::memory_order_relaxed);
-        Seen &s = seen[t];
-        if (s.serial != t->serial || s.entries != e || t->in_wait.load(std::memory_order_relaxed))
-          s = {t->serial, e, now, 0};  // progress, or a new thread where a gone one was
         Domain *d = g_domains[id];
-        if (!d || now - s.since <= d->time_budget_ms) continue;
-        if (s.fired && now - s.fired < 100) continue;  // re-send while it stays stuck
-        s.fired = now;
+        bool waiting = t->in_wait.load(std::memory_order_relaxed);
+        if (!stalls.overdue({t, t->serial}, e, waiting, now, d ? d->time_budget_ms : UINT64_MAX)) continue;  // no domain: never
         // Every stuck thread is ended for the timeout; the first to leave fails
         // the domain and reports it. Not failed here: a thread that saw the
         // failure before the request would leave as 'aborted', the timeout

@@ -15,6 +15,7 @@
 // struct ThreadCtx: one per thread that enters domains
 #define TC_HOST_PKRU 0   // PKRU for kernel code running in an upcall
 #define TC_TOP 8         // innermost EntryFrame
+#define TC_ABORT_DOMAIN 44  // the domain this thread is asked to leave, or -1 (int)
 
 // struct XpcCall: what to call and its result
 #define XC_FN 0

@@ -48,7 +48,7 @@ struct ThreadCtx {
   uint32_t depth = 0;                // active entries, any domain
   std::atomic<uint64_t> entries{0};  // outermost entries so far, and waits of a budget_from_wait thread (watchdog progress): note_progress
   std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
-  std::atomic<int> abort_domain{-1}; // recovery or watchdog asks this thread to leave it
+  std::atomic<int> abort_domain{-1}; // TC_ABORT_DOMAIN: recovery or watchdog asks this thread to leave it
   std::atomic<int> abort_kind{0};    // FaultKind to report for that abort
   std::atomic<bool> abort_fails{false};    // ...and whether leaving fails the domain (reported by the first to fail it)
   Fault fault;                       // the last fault on this thread
@@ -83,6 +83,7 @@ static_assert(offsetof(DomainThread, sp) == DT_SP);
 static_assert(offsetof(DomainThread, pkru) == DT_PKRU);
 static_assert(offsetof(ThreadCtx, host_pkru) == TC_HOST_PKRU);
 static_assert(offsetof(ThreadCtx, top) == TC_TOP);
+static_assert(offsetof(ThreadCtx, abort_domain) == TC_ABORT_DOMAIN);
 static_assert(offsetof(XpcCall, fn) == XC_FN);
 static_assert(offsetof(XpcCall, args) == XC_ARGS);
 static_assert(offsetof(XpcCall, ret) == XC_RET);

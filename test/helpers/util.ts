@@ -1,7 +1,7 @@
 // Small helpers shared by the kernel tests.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
-import { DriverFault, Kernel, type Isolation, type LogEvent } from '../../lib/index.js';
+import { defaultPolicy, DriverFault, Kernel, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
@@ -97,3 +97,6 @@ export function logEvents(kernel: Kernel, kind: string): LogEvent[] {
 export function recoveries(kernel: Kernel): number {
   return kernel.events().filter((e) => e.event === 'recovered').length;
 }
+
+/** A policy entry that replaces its driver with `fallback` at its first failure. */
+export const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });

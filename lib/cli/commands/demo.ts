@@ -98,8 +98,8 @@ export async function demo(ctx: Context): Promise<number> {
 
     const out: DemoResult = { isolation: k.isolation, rows: [], tickerTicks: 0, canaryIntact: true, applications: [] };
     if (k.isolation === 'none') {
-      out.skipped = "isolation 'none' calls drivers directly, on the kernel's own stack, with nothing protecting the " +
-        "kernel's memory and no fault trapping: the first fault would kill this process, so the faults were not run";
+      out.skipped = "isolation 'none' calls drivers directly, with nothing protecting the kernel's memory and no " +
+        'fault trapping: the first fault would kill this process, so the faults were not run';
       say('');
       say(`skipped the faults: ${out.skipped}.`);
       say('Run `nooks demo` (auto) or `nooks demo --isolation mprotect` to see them contained.');
