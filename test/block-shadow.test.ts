@@ -128,13 +128,15 @@ describe('the block shadow driver', () => {
     kernel.addDevice('blk', { image: join(dir, 'fallback.img'), size: 1 << 20 });
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
-    const before = drv.objects().length;
+    // held spinlocks are objects too, and an interrupt handler's run may hold one at either count: not counted
+    const unlocked = () => drv.objects().filter((o) => o.type !== 'lock').length;
+    const before = unlocked();
     drv.call('plug', 1);
     const writes = Array.from({ length: 8 }, (_, i) => disk.write(i * 4096, pattern(4096, i)));
     drv.recover(); // the policy's answer to the first failure: the fallback driver
     await Promise.all(writes);
     expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
-    expect(drv.objects().length).toBe(before); // the same Driver object, a new domain with the disk registered
+    expect(unlocked()).toBe(before); // the same Driver object, a new domain with the disk registered
     expect(drv.path).toBe(fallback);
     for (let i = 0; i < 8; i++) expect((await disk.read(i * 4096, 4096)).equals(pattern(4096, i))).toBe(true);
   });

@@ -136,13 +136,15 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   });
 
   it('demo --isolation process --json: the applications and their shadowed trials run under process too', async () => {
-    const r = await nooks(['demo', '--isolation', 'process', '--json']);
+    // every driver in a host process of its own, and each shadowed trial boots a kernel: 7.5 s at a load of 3.5 here,
+    // and more than 20 s at a load of 10
+    const r = await nooks(['demo', '--isolation', 'process', '--json'], 80_000);
     expectExit(r, 0);
     const d = json<{ isolation: string; applications: { app: string; report: { isolation?: string; sender?: { isolation?: string } } }[]; shadowed: { isolation?: string }[] }>(r);
     expect(d.isolation).toBe('process');
     expect(d.applications.map((a) => a.report.isolation ?? a.report.sender?.isolation)).toEqual(d.applications.map(() => 'process'));
     expect(d.shadowed.map((row) => row.isolation)).toEqual(d.shadowed.map(() => 'process'));
-  });
+  }, 90_000);
 
   it('run crashy add 2 3: prints 5, exit 0', async () => {
     const r = await nooks(['run', 'crashy', 'add', '2', '3']);
