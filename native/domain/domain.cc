@@ -131,10 +131,13 @@ DomainThread *domain_thread(Domain *d) {
   if (t->dts[d->id]) return t->dts[d->id];
   auto *dt = new DomainThread();
   {
+    // Under mprotect the stack opens under the lock, as the domain's view
+    // has it: never writable while another domain's driver runs.
+    DomainMemoryAccess access;
     std::lock_guard<std::mutex> g(d->threads_lock);
     int slot = std::find(d->slot_used, d->slot_used + kMaxDomainThreads, false) - d->slot_used;
     char *stack = slot < kMaxDomainThreads ? (char *)slot_stack(d, slot) : nullptr;
-    if (!stack || mprotect(stack, kStackSize, PROT_READ | PROT_WRITE) != 0) {
+    if (!stack || !g_backend.open_stack(d, stack, kStackSize)) {
       klog(3, "nooks: %s: no stack for one more thread (at most %d threads inside a driver at once)", d->name.c_str(), kMaxDomainThreads);
       delete dt;
       return nullptr;

@@ -137,10 +137,12 @@ struct Domain {
   // shared under isolation 'process', for the driver's host process).
   Range memory{0, 0};
   // Its stacks: kMaxDomainThreads slots of guard + stack. slot_used is set
-  // under threads_lock once the slot's stack is writable, cleared once it is
-  // not; isolation 'mprotect' reads it without the lock, in a fault handler:
-  // a slot it misses being taken is writable already, one it sees used while
-  // released is made writable until the domain closes, for nothing.
+  // under threads_lock once the slot's stack is as the driver may touch it
+  // (open_stack; under isolation 'mprotect' also under its lock, so a closed
+  // domain's new stack stays inaccessible until the domain opens), cleared
+  // once it is not; isolation 'mprotect' reads it without threads_lock, in
+  // a fault handler: a slot it sees used while released is made writable
+  // until the domain closes, for nothing.
   uintptr_t stacks = 0;
   std::atomic<bool> slot_used[kMaxDomainThreads] = {};
 

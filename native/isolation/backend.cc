@@ -1,5 +1,7 @@
 #include "backend.h"
 
+#include <sys/mman.h>
+
 #include "mprotect/mprotect.h"
 #include "none/none.h"
 #include "pkey/pkey.h"
@@ -13,6 +15,8 @@ __attribute__((visibility("hidden"))) const void *nooks_upcall_entry = nullptr;
 namespace nooks {
 
 IsolationBackend g_backend = kNoneBackend;
+
+bool stack_writable(Domain *, void *stack, size_t n) { return mprotect(stack, n, PROT_READ | PROT_WRITE) == 0; }
 
 const IsolationBackend *isolation_backend(const std::string &mode) {
   for (const IsolationBackend *b : {&kNoneBackend, &kPkeyBackend, &kMprotectBackend, &kProcessBackend})

@@ -35,6 +35,9 @@ inline bool tag(const Domain *, void *, size_t) { return true; }
 inline int no_key(const Domain *) { return -1; }
 }  // namespace backend_nothing
 
+// A new stack made readable and writable at once (every mode but mprotect).
+bool stack_writable(Domain *d, void *stack, size_t n);
+
 // A backend fills in the first four and what it needs of the rest (by name:
 // {.mode = ..., .call = ..., ...}), in this order.
 struct IsolationBackend {
@@ -77,6 +80,9 @@ struct IsolationBackend {
   void (*domain_teardown)(Domain *d) = backend_nothing::domain;
   // g_domains changed (a domain created or destroyed), under g_domains_lock.
   void (*domains_changed)() = backend_nothing::none;
+  // A new stack [stack, stack+n) of d, inaccessible until now: as d's driver
+  // may touch it (DomainMemoryAccess held); false with errno set if it cannot be.
+  bool (*open_stack)(Domain *d, void *stack, size_t n) = stack_writable;
   void (*thread_added)(Domain *d, DomainThread *dt) = backend_nothing::thread_added;  // dt's stack in d is ready
   // [p, p+n), readable and writable, now belongs to d (Domain::tag: its heap,
   // DMA, stacks, writable segments); false with errno set if it cannot be.

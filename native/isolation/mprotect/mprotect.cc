@@ -33,9 +33,9 @@ static std::atomic<uint64_t> g_mprotect_calls{0};
 
 uint64_t mprotect_calls() { return g_mprotect_calls.load(std::memory_order_relaxed); }
 
-static void protect(uintptr_t lo, uintptr_t hi, int prot) {
-  mprotect((void *)lo, hi - lo, prot);
+static bool protect(uintptr_t lo, uintptr_t hi, int prot) {
   g_mprotect_calls.fetch_add(1, std::memory_order_relaxed);
+  return mprotect((void *)lo, hi - lo, prot) == 0;
 }
 
 // What a domain's memory looks like (d->memory: heap, DMA and stacks in one
@@ -183,6 +183,12 @@ void resume_after_wait() {
 // A new domain's memory is as its driver may touch it (nothing applied yet).
 void new_view(Domain *d) { g_views[d->id] = View::open; }
 
+// Under the lock (domain_thread), before the slot is used: a closed domain's
+// new stack stays inaccessible until the domain opens (set_view opens it then).
+bool open_stack(Domain *d, void *stack, size_t n) {
+  return g_views[d->id] == View::closed || protect((uintptr_t)stack, (uintptr_t)stack + n, PROT_READ | PROT_WRITE);
+}
+
 }  // namespace
 
 const IsolationBackend kMprotectBackend = {
@@ -197,6 +203,7 @@ const IsolationBackend kMprotectBackend = {
     .resume_after_wait = resume_after_wait,
     .open_on_fault = open_on_fault,
     .domain_setup = new_view,
+    .open_stack = open_stack,
 };
 
 }  // namespace nooks
