@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
-import { binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
+import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
 import { defaultPolicy, type Driver } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { kernelPerBlock } from './helpers/kernel.js';
@@ -151,6 +151,17 @@ describe('injected into a loaded driver (mprotect)', () => {
     const d = await kernel().load('crashy', { memLimitBytes: 16 << 20 });
     d.patchText(textPatch(planFault('crashy', { seed: 1, type: 'buffer-overrun', fn: 'add', transient: true }))!);
     expect(faultOf(() => d.call('add', 2, 3)).kind).toBe('segv');
+    expect(d.call('add', 2, 3)).toBe(5);
+  });
+
+  it('a hook whose fault strikes before the arming call returns: the injection succeeds, the driver is recovered', async () => {
+    // under 'process' the armed fault can strike on another thread of the driver and end the arming call with it;
+    // a hook that faults at once is that case made certain
+    const d = await kernel().load('crashy');
+    const fault = { ...planFault('crashy', { seed: 1, type: 'null-deref', fn: 'add', transient: true }), kind: 'targeted', hook: 'null_deref' } as const;
+    const before = kernel().events().length;
+    expect(() => applyFault(kernel(), d, { ...fault, patch: undefined })).not.toThrow();
+    expect(kernel().events().slice(before).map((e) => `${e.event} ${e.driver}`)).toEqual(['fault crashy', 'recovering crashy', 'recovered crashy']);
     expect(d.call('add', 2, 3)).toBe(5);
   });
 

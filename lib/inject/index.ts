@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dynamicSymbol } from '../elf.js';
-import type { Driver, Kernel } from '../kernel.js';
+import { DriverFault, type Driver, type Kernel } from '../kernel.js';
 import type { TextPatch } from '../native.js';
 import { driverName, driverPath } from '../paths.js';
 import { binaryTypeHelp, binaryTypes, candidates, mutate, type BinaryType } from './binary.js';
@@ -108,11 +108,25 @@ export function textPatch(f: InjectedFault): TextPatch | undefined {
 export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): void {
   const patch = textPatch(f);
   if (patch) return driver.patchText(patch);
-  driver.call(f.hook!);
+  arm(driver, f.hook!);
   if (!f.transient) {
     kernel.on('recovered', (e) => {
-      if (e.driver === driver.name && driver.state === 'running') driver.call(f.hook!);
+      if (e.driver === driver.name && driver.state === 'running') arm(driver, f.hook!);
     });
+  }
+}
+
+/**
+ * Calls the driver's hook. The fault it arms may strike on another of the
+ * driver's threads before the call returns, and end the call too (under
+ * 'process' a fault ends every call in flight in the host): that failure is
+ * the injected one, recovered as any other, not an error of the injection.
+ */
+function arm(driver: Driver, hook: string): void {
+  try {
+    driver.call(hook);
+  } catch (e) {
+    if (!(e instanceof DriverFault)) throw e;
   }
 }
 
