@@ -4,8 +4,9 @@
 // recovery and unload. A driver built at test time, library-style, in every
 // isolation mode of the default project; what needs containment (a thread's
 // fault) is tested where faults are contained, stopping a thread that never
-// returns and the time budget in every mode ('none' unwinds driver code too). Every wait ends by progress (a counter, a flag),
-// never by a timer, but for the timed waits themselves.
+// returns and the time budget in every mode ('none' unwinds driver code too).
+// Every wait ends by progress (a counter, a flag), never by a timer, but for
+// the timed waits themselves.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
