@@ -180,7 +180,10 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const name = options.name ?? driverName(path);
     if (this.drivers.has(name)) throw codedError('EEXIST', `a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
-    const config = { params: options.params, env: options.env, devices: options.devices };
+    // copies: the caller may change its options object after the load, and the fallback must get what the driver got
+    const config: DriverConfig = {
+      params: options.params && { ...options.params }, env: options.env && { ...options.env }, devices: options.devices && [...options.devices],
+    };
     const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits, config);
     this.drivers.set(name, d);
     this.drainLog();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { packageRoot, rebuildAdvice } from './paths.js';
 import type { NativeAddon } from './wrappers/addon/index.js';
 import type { DriverState, FaultKind, ObjectType } from './wrappers/enums.js';
+import type { ShadowRole } from './wrappers/ops/types.js';
 
 export interface NativeFault {
   kind: FaultKind;
@@ -61,8 +62,8 @@ export interface NativeTap {
   /** "kapi", or the operations table (net_device_ops, blk_disk_ops, uart_ops, snd_pcm_ops) */
   table: string;
   name: string;
-  /** to-driver: what the shadow does with the operation (lib/wrappers/ops/types.ts ShadowRole) */
-  role?: 'lifecycle' | 'config' | 'request' | 'query' | 'commit' | 'recovery';
+  /** to-driver: what the shadow does with the operation */
+  role?: ShadowRole;
   /** every call, crossed or not */
   calls: number;
   /** calls in which the driver faulted */

@@ -150,9 +150,11 @@ describe('a fallback driver gets what the load gave its driver', () => {
     expect(d.objects().filter((o) => o.type === 'device').map((o) => o.label)).toEqual([nic.address]);
   });
 
-  it('a kapi fallback: the params it declares, as given at load', async () => {
-    const d = await kernel.load('memtest', { params: { count: 7, greeting: 'bonjour' } });
+  it('a kapi fallback: the params it declares, as given at load (not as their object is later)', async () => {
+    const params = { count: 7, greeting: 'bonjour' };
+    const d = await kernel.load('memtest', { params });
     expect(d.call('get_count')).toBe(7);
+    params.count = 8; // the caller's object, changed after the load: the fallback gets what the driver got
     expect(faultOf(() => d.call('null_deref')).kind).toBe('segv');
     expect(kernel.events().filter((e) => e.driver === 'memtest').map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
     expect(d.path).toBe(kapiFallbackPath);
