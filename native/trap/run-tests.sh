@@ -7,6 +7,8 @@
 # one part (test/mmio-decode.test.ts, test/watchdog-stalls.test.ts).
 set -eu
 part=${1:-all}
+# A part misnamed would run nothing and pass.
+case $part in all | mmio | stalls) ;; *) echo "usage: run-tests.sh [all | mmio | stalls]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # A directory of its own: two checkouts (or two runs) never link each other's objects.
 out=$(mktemp -d "${TMPDIR:-/tmp}/nooks-trap-test.XXXXXX")
