@@ -111,6 +111,13 @@ interface NativeError extends Error {
   fault?: NativeFault;
 }
 
+/** Why a fallback driver cannot take its driver's place, from the loader's error: at load (checkDriver) or at the failure. */
+function fallbackRefused(e: unknown): Error & { code: string } {
+  const err = e as NativeError;
+  const what = err.code === 'EPARAM' ? 'be loaded with the params its driver was loaded with' : 'be loaded';
+  return Object.assign(codedError(err.code ?? 'ELOAD', `the fallback driver cannot ${what}: ${err.message}`), { cause: e });
+}
+
 /** What a load gives its driver that a fallback driver taking its place gets too (not `patches`: they are the first binary's). */
 type DriverConfig = Pick<LoadOptions, 'params' | 'env' | 'devices'>;
 
@@ -180,6 +187,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const name = options.name ?? driverName(path);
     if (this.drivers.has(name)) throw codedError('EEXIST', `a driver named '${name}' is already loaded`);
     const limits = this.limitsFor(name, options);
+    this.checkFallback(name, options.params);
     // copies: the caller may change its options object after the load, and the fallback must get what the driver got
     const config: DriverConfig = {
       params: options.params && { ...options.params }, env: options.env && { ...options.env }, devices: options.devices && [...options.devices],
@@ -188,6 +196,22 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.drivers.set(name, d);
     this.drainLog();
     return d;
+  }
+
+  /**
+   * The policy's fallback driver for `name`, checked as far as it can be
+   * without loading it (as the loader will: the file, its kernel-API version,
+   * its symbols and code, the params against its declarations), so that a
+   * fallback that could never take over refuses the load, not the recovery.
+   */
+  private checkFallback(name: string, params: LoadOptions['params']): void {
+    const p = policyFor(this.policy, name);
+    if (p.action !== 'fallback') return;
+    try {
+      native().checkDriver(driverPath(p.fallback), params);
+    } catch (e) {
+      throw fallbackRefused(e);
+    }
   }
 
   /** Load options (checked) over the policy's entry. */
@@ -490,9 +514,7 @@ export class Driver {
     try {
       domain = this.kernel.startDomain(fallback, this.name, this.limits, this.config);
     } catch (e) {
-      const err = e as NativeError;
-      const what = err.code === 'EPARAM' ? 'be loaded with the params its driver was loaded with' : 'be loaded';
-      throw new Error(`the fallback driver cannot ${what}: ${err.message} [${err.code ?? 'ELOAD'}]`, { cause: e });
+      throw fallbackRefused(e);
     }
     native().unload(this.id, true);
     this.symbols.clear();

@@ -168,6 +168,27 @@ std::vector<ParamArg> param_args(Napi::Env env, Napi::Object given) {
   return args;
 }
 
+// The params argument of load and checkDriver: undefined (none) or { name: value }.
+std::vector<ParamArg> params_arg(Napi::Env env, const std::string &path, Napi::Value v) {
+  if (v.IsUndefined()) return {};
+  if (!v.IsObject() || v.IsArray())
+    throw_code(env, "EPARAM", path + ": params must be an object { name: value }, got " + v.ToString().Utf8Value());
+  return param_args(env, v.As<Napi::Object>());
+}
+
+// checkDriver(path, params): see check_driver_file.
+Napi::Value CheckDriver(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  std::vector<ParamArg> params = params_arg(env, path, info[1]);
+  try {
+    check_driver_file(path, params);
+  } catch (const LoadError &e) {
+    throw_code(env, e.code, e.what());
+  }
+  return env.Undefined();
+}
+
 Napi::Value Load(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);
@@ -186,11 +207,7 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
                            p.Get("transient").ToBoolean().Value()});
     }
   }
-  if (!info[5].IsUndefined()) {
-    if (!info[5].IsObject() || info[5].IsArray())
-      throw_code(env, "EPARAM", path + ": params must be an object { name: value }, got " + info[5].ToString().Utf8Value());
-    o.params = param_args(env, info[5].As<Napi::Object>());
-  }
+  o.params = params_arg(env, path, info[5]);
   // env: strings by name, checked in lib/load-options.ts.
   if (info[6].IsObject()) {
     Napi::Object given = info[6].As<Napi::Object>();

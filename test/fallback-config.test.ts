@@ -4,15 +4,17 @@
 // which were written over the first binary's text. Before, a fallback got none
 // of these: a POSIX fallback saw no device and no variable, a kapi one its
 // params' initializers, and all of them 16 MiB of DMA memory.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
+import { driverCflags, driverLinkFlags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { stringAt } from './helpers/data.js';
-import { fallbackTo, faultOf } from './helpers/util.js';
+import { fallbackTo, faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fallback-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -162,14 +164,60 @@ describe('a fallback driver gets what the load gave its driver', () => {
     expect(stringAt(d, Number(d.call('greeting_addr')), 'bonjour'.length + 1)).toBe('bonjour');
   });
 
-  it('a param the fallback does not declare refuses it, as at load: the driver is disabled, the error names the param and the fallback', async () => {
-    const d = await kernel.load(driverPath('memtest'), { name: 'memtest-unknown', params: { count: 7, verbose: true } });
-    const f = faultOf(() => d.call('null_deref'));
-    expect(f.kind).toBe('segv');
-    expect(f.recoveryFailed).toBe(
+  it('a param the fallback does not declare refuses the load (not the recovery): the error names the param and the fallback', async () => {
+    const err = await rejectionOf(kernel.load(driverPath('memtest'), { name: 'memtest-unknown', params: { count: 7, verbose: true } }));
+    expect(err.message).toBe(
       `the fallback driver cannot be loaded with the params its driver was loaded with: ${kapiFallbackPath}: ` +
         "no parameter 'verbose'; the driver declares: count (int), greeting (charp) [EPARAM]",
     );
-    expect(d.state).toBe('disabled');
+    expect(err.code).toBe('EPARAM');
+    expect(kernel.domains()).toEqual([]);
+    // a value of the wrong type, too, as the loader checks it
+    expect((await rejectionOf(kernel.load(driverPath('memtest'), { name: 'memtest-unknown', params: { greeting: 3 } }))).message).toContain(
+      `${kapiFallbackPath}: parameter 'greeting' is charp: expected a string`,
+    );
+  });
+});
+
+// A fallback that could never take over refuses the load: the file is read
+// and checked as the loader would (not loaded: nothing of it runs), with the
+// loader's error. Before, each of these loaded and was disabled at its first failure.
+describe('a fallback driver is checked when its driver loads', () => {
+  let kernel: Kernel;
+  const missing = join(dir, 'no-such-fallback.so');
+  const notNooks = join(dir, 'not-nooks.so');
+  let otherKapi: string;
+
+  beforeAll(async () => {
+    // a shared object, but no nooks driver: no module_init
+    const src = join(dir, 'not-nooks.c');
+    writeFileSync(src, 'int answer(void) { return 42; }\n');
+    execFileSync('cc', [...driverCflags, src, '-o', notNooks, '-shared', ...driverLinkFlags.filter((f) => !f.startsWith('-Wl,-u'))]);
+    // built with the headers of another nooks (test/abi.test.ts)
+    otherKapi = buildDriver(dir, 'other-kapi', '#define NOOKS_ABI_H\n#define NOOKS_KAPI_VERSION "kapi-000000000000"\n#include <nooks/kapi.h>\nstatic int init(void) { return 0; }\nmodule_init(init);\n');
+    kernel = await Kernel.boot({
+      isolation: 'mprotect',
+      policy: {
+        default: defaultPolicy.default,
+        drivers: new Map([
+          ['missing', fallbackTo(missing)],
+          ['not-nooks', fallbackTo(notNooks)],
+          ['other-kapi', fallbackTo(otherKapi)],
+        ]),
+      },
+    });
+  }, 60_000);
+  afterAll(() => kernel?.shutdown());
+
+  it.each([
+    ['missing', 'ENOENT', () => `the fallback driver cannot be loaded: ${missing}: no such driver file`],
+    ['not-nooks', 'ENOINIT', () => `the fallback driver cannot be loaded: ${notNooks}: no module_init`],
+    ['other-kapi', 'EABI', () => `the fallback driver cannot be loaded: ${otherKapi}: built against kernel API kapi-000000000000`],
+  ])('%s: the load is refused with the loader\'s error (%s), nothing loaded', async (name, code, says) => {
+    const err = await rejectionOf(kernel.load(driverPath('memtest'), { name }));
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(says());
+    expect(err.message).toMatch(new RegExp(`\\[${code}\\]$`));
+    expect(kernel.domains()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // action: fallback whose fallback driver cannot take over: the original driver
 // is disabled with the fallback's error, in the `disabled` event and in the
-// DriverFault its caller gets; a driver cannot be its own fallback; and
+// DriverFault its caller gets (one the file shows unfit, missing or not ELF,
+// refuses the driver's load already); a driver cannot be its own fallback; and
 // `nooks policy check` finds fallbacks that do not exist.
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { defaultPolicy, DriverFault, DriverUnavailable, Kernel, parsePolicy, typ
 import { driverPath } from '../lib/paths.js';
 import { buildDriver, crashyAs } from './helpers/build-driver.js';
 import { nooks } from './helpers/cli.js';
-import { fallbackTo, faultOf } from './helpers/util.js';
+import { fallbackTo, faultOf, rejectionOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fallback-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +34,7 @@ describe('a fallback driver that cannot take over', () => {
           ['notelf', fallbackTo(notElf)],
           ['initfault', fallbackTo(initFault)],
           ['itself', fallbackTo(join(dir, 'itself.so'))],
-          ['timer', fallbackTo(join(dir, 'no-such-driver.so'))],
+          ['timer', fallbackTo(initFault)],
           ['good', fallbackTo('crashy')],
         ]),
       },
@@ -41,9 +42,18 @@ describe('a fallback driver that cannot take over', () => {
   });
   afterAll(() => kernel?.shutdown());
 
+  // what the file shows refuses the load already (test/fallback-config.test.ts has more)
   it.each([
     ['missing', /the fallback driver cannot be loaded: .*no-such-driver\.so: no such driver file .*\[ENOENT\]/],
     ['notelf', /the fallback driver cannot be loaded: .*not-elf\.so: not an ELF file \[ENOTELF\]/],
+  ])('%s: the load is refused with why', async (name, why) => {
+    const err = await rejectionOf(kernel.load(crashyAs(dir, name)));
+    expect(err.message).toMatch(why);
+    expect(kernel.domains().find((x) => x.name === name)).toBeUndefined();
+  });
+
+  // what only running it shows (module_init) disables the driver at its failure
+  it.each([
     ['initfault', /the fallback driver cannot be loaded: .*initfault\.so: module_init faulted: segmentation fault .*\[EINITFAULT\]/],
     ['itself', /the fallback driver .*itself\.so is the driver itself: refused \[EFALLBACK\]/],
   ])('%s: the driver is disabled, and its caller and the disabled event say why', (name, why) => {
@@ -74,7 +84,7 @@ describe('a fallback driver that cannot take over', () => {
       expect(e).toBeInstanceOf(DriverFault);
     }
     const [event] = (await disabled) as [RecoveryEvent];
-    expect(event).toMatchObject({ driver: 'timer', fault: { kind: 'recovery-failed', message: expect.stringMatching(/no-such-driver\.so: no such driver file .*\[ENOENT\]/) } });
+    expect(event).toMatchObject({ driver: 'timer', fault: { kind: 'recovery-failed', message: expect.stringMatching(/initfault\.so: module_init faulted: .*\[EINITFAULT\]/) } });
     expect(d.state).toBe('disabled');
   });
 

@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Driver } from '../lib/index.js';
+import { defaultPolicy, Kernel, openBlock, type Driver } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { kernelPerBlock } from './helpers/kernel.js';
+import { pattern } from './helpers/data.js';
 import { runNode, until, type Exit } from './helpers/util.js';
 
 const IRQ = 5;
@@ -231,5 +232,38 @@ describe("isolation 'none': driver calls past their time budget", () => {
     expect(r.stdout, shown).toMatch(/^domains \[\["crashy","running",2\]\]$/m);
     expect(r.stdout, shown).toMatch(/^shut down$/m);
     expect(r.code, shown).toBe(0);
+  });
+});
+
+// The nannies fail a driver that stops working without faulting (stallMs): no
+// trap is involved, so they work under 'none' as under the isolating modes,
+// and the block shadow hides the recovery (test/block-shadow.test.ts "the nanny").
+describe("isolation 'none': the nannies", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-none-nanny-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['sits on a request past stallMs', 'plug', 'blk0: a request was with the driver for more than 300 ms'],
+    ['refuses every request (-EBUSY, nothing in flight)', 'refuse', 'the driver took no request and completed none for more than 300 ms'],
+  ])('a driver that %s is failed (stalled) and recovered; the request completes', async (_what, hook, says) => {
+    const kernel = await Kernel.boot({ isolation: 'none', policy: { default: { ...defaultPolicy.default, stallMs: 300 }, drivers: new Map() } });
+    try {
+      kernel.addDevice('blk', { image: join(dir, `${hook}.img`), size: 1 << 20 });
+      const blk = await kernel.load('blk');
+      const disk = openBlock(kernel, 'blk0');
+      blk.call(hook, 1);
+      await disk.write(0, pattern(4096, 3));
+      expect(kernel.events().map((e) => `${e.event}:${e.fault?.kind}`)).toEqual(['fault:stalled', 'recovering:stalled', 'recovered:stalled']);
+      expect(kernel.events()[0].fault?.message).toContain(says);
+      expect(blk.state).toBe('running');
+      expect((await disk.read(0, 4096)).equals(pattern(4096, 3))).toBe(true);
+    } finally {
+      await kernel.shutdown();
+    }
   });
 });

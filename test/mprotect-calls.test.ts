@@ -4,10 +4,14 @@
 // reservation); returning to the kernel opens none: kernel code that touches
 // a closed domain opens it on the fault (as its driver has it: never its
 // guards, test/mprotect-open-view.test.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NullDrivers } from '../lib/bench/common.js';
 import type { Driver } from '../lib/index.js';
 import { native } from '../lib/native.js';
+import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
@@ -66,5 +70,51 @@ describe("mprotect calls per crossing, isolation 'mprotect'", () => {
     expect(Number(f.address)).toBe(block);
     expect([...ticker.read(block, bytes.length)]).toEqual([...bytes]); // crashy's write never landed
     ticker.free(block);
+  });
+});
+
+// A driver thread's stack in its domain is opened when the thread first
+// enters (open_stack) and closed when it ends (close_stack), both under the
+// mprotect lock and both counted: the count is every mprotect a crossing's
+// bookkeeping makes, thread ends included.
+describe("mprotect calls over a driver thread's life, isolation 'mprotect'", () => {
+  const kernel = kernelPerBlock({ isolation: 'mprotect' });
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-mprotect-calls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const spawner = `
+#include <pthread.h>
+#include <stddef.h>
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+long spawn_join(void)
+{
+	pthread_t t;
+
+	return pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL) ? -1 : 0;
+}
+
+long nop(void)
+{
+	return 0;
+}
+`;
+
+  it('a thread that enters once and ends: its crossing, and its stack opened and closed', async () => {
+    const d = await kernel().load(buildDriver(dir, 'spawner', spawner, { posix: true }));
+    const callsFor = (fn: string) => {
+      const before = native().mprotectCalls();
+      expect(d.call(fn)).toBe(0);
+      return native().mprotectCalls() - before;
+    };
+    const crossing = callsFor('nop'); // the host-object heap read-only, then writable again (the first test)
+    for (let round = 0; round < 2; round++) {
+      // pthread_create and pthread_join are kernel calls (a crossing's worth each); the thread's run is one more crossing
+      expect(callsFor('spawn_join')).toBe(crossing + 2 * crossing + crossing + 2);
+    }
   });
 });

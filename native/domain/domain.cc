@@ -160,11 +160,13 @@ DomainThread *domain_thread(Domain *d) {
 
 void domain_thread_release(DomainThread *dt) {
   Domain *d = dt->domain;
+  // As domain_thread: under mprotect the stack closes under the lock, while its slot is still used.
+  DomainMemoryAccess access;
   std::lock_guard<std::mutex> g(d->threads_lock);
   d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
   // Empty for the next thread (shared pages are kept by their shmem object unless removed).
   madvise((void *)dt->stack_lo, kStackSize, shared_domains() ? MADV_REMOVE : MADV_DONTNEED);
-  mprotect((void *)dt->stack_lo, kStackSize, PROT_NONE);
+  g_backend.close_stack(d, (void *)dt->stack_lo, kStackSize);
   d->slot_used[dt->slot] = false;
   delete dt;
 }

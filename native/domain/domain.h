@@ -140,9 +140,9 @@ struct Domain {
   // under threads_lock once the slot's stack is as the driver may touch it
   // (open_stack; under isolation 'mprotect' also under its lock, so a closed
   // domain's new stack stays inaccessible until the domain opens), cleared
-  // once it is not; isolation 'mprotect' reads it without threads_lock, in
-  // a fault handler: a slot it sees used while released is made writable
-  // until the domain closes, for nothing.
+  // once it is not (close_stack, under that lock too). Isolation 'mprotect'
+  // reads it without threads_lock (in a fault handler) but under its own
+  // lock, so it never sees a slot used whose stack is being released.
   uintptr_t stacks = 0;
   std::atomic<bool> slot_used[kMaxDomainThreads] = {};
 

@@ -17,6 +17,7 @@ namespace nooks {
 IsolationBackend g_backend = kNoneBackend;
 
 bool stack_writable(Domain *, void *stack, size_t n) { return mprotect(stack, n, PROT_READ | PROT_WRITE) == 0; }
+void stack_unreachable(Domain *, void *stack, size_t n) { mprotect(stack, n, PROT_NONE); }
 
 const IsolationBackend *isolation_backend(const std::string &mode) {
   for (const IsolationBackend *b : {&kNoneBackend, &kPkeyBackend, &kMprotectBackend, &kProcessBackend})

@@ -35,8 +35,10 @@ inline bool tag(const Domain *, void *, size_t) { return true; }
 inline int no_key(const Domain *) { return -1; }
 }  // namespace backend_nothing
 
-// A new stack made readable and writable at once (every mode but mprotect).
+// A new stack made readable and writable at once, a released one
+// inaccessible at once (every mode but mprotect).
 bool stack_writable(Domain *d, void *stack, size_t n);
+void stack_unreachable(Domain *d, void *stack, size_t n);
 
 // A backend fills in the first four and what it needs of the rest (by name:
 // {.mode = ..., .call = ..., ...}), in this order.
@@ -83,6 +85,8 @@ struct IsolationBackend {
   // A new stack [stack, stack+n) of d, inaccessible until now: as d's driver
   // may touch it (DomainMemoryAccess held); false with errno set if it cannot be.
   bool (*open_stack)(Domain *d, void *stack, size_t n) = stack_writable;
+  // A released stack of d, its slot still marked used: inaccessible (DomainMemoryAccess held).
+  void (*close_stack)(Domain *d, void *stack, size_t n) = stack_unreachable;
   void (*thread_added)(Domain *d, DomainThread *dt) = backend_nothing::thread_added;  // dt's stack in d is ready
   // [p, p+n), readable and writable, now belongs to d (Domain::tag: its heap,
   // DMA, stacks, writable segments); false with errno set if it cannot be.

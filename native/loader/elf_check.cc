@@ -79,6 +79,8 @@ class Checker {
     if (tag(DT_RELACOUNT) > tag(DT_RELASZ) / sizeof(Elf64_Rela)) malformed(path_, "DT_RELACOUNT exceeds DT_RELASZ");
     relocations(tag(DT_RELA), tag(DT_RELASZ), tag(DT_RELACOUNT), "DT_RELA");
     relocations(tag(DT_JMPREL), tag(DT_PLTRELSZ), 0, "DT_JMPREL");
+    img_.nrela = tag(DT_RELASZ) / sizeof(Elf64_Rela);
+    if (img_.nrela) img_.rela_offset = table(tag(DT_RELA), tag(DT_RELASZ), alignof(Elf64_Rela), "DT_RELA");
   }
 
  private:
@@ -370,6 +372,22 @@ class Checker {
 };
 
 }  // namespace
+
+uint64_t DriverImage::file_offset_of(uint64_t vaddr, uint64_t size) const {
+  const Elf64_Phdr *p = ph();
+  for (int i = 0; i < eh()->e_phnum; i++)
+    if (p[i].p_type == PT_LOAD && vaddr >= p[i].p_vaddr && size <= p[i].p_filesz && vaddr - p[i].p_vaddr <= p[i].p_filesz - size)
+      return p[i].p_offset + (vaddr - p[i].p_vaddr);
+  return UINT64_MAX;
+}
+
+uint64_t DriverImage::pointer_at(uint64_t vaddr) const {
+  const Elf64_Rela *r = at<Elf64_Rela>(rela_offset, nrela);
+  for (uint64_t i = 0; r && i < nrela; i++)
+    if (r[i].r_offset == vaddr && ELF64_R_TYPE(r[i].r_info) == R_X86_64_RELATIVE) return r[i].r_addend;
+  const uint64_t *v = at<uint64_t>(file_offset_of(vaddr, sizeof(uint64_t)));
+  return v ? *v : 0;
+}
 
 DriverImage read_driver_image(const std::string &path) {
   DriverImage img = read_file(path);

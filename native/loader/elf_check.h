@@ -19,11 +19,19 @@ struct DriverImage {
   // The dynamic symbol table that dlopen binds (checked: every name is a
   // NUL-terminated string inside the string table).
   uint64_t syms_offset = 0, nsyms = 0, strtab_offset = 0;
+  // Its relocations (DT_RELA, checked), for reading its data without loading it.
+  uint64_t rela_offset = 0, nrela = 0;
 
   const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
   const Elf64_Phdr *ph() const { return at<Elf64_Phdr>(eh()->e_phoff, eh()->e_phnum); }
   const Elf64_Sym *syms() const { return at<Elf64_Sym>(syms_offset, nsyms); }
   const char *name_of(const Elf64_Sym &s) const { return (const char *)bytes.data() + strtab_offset + s.st_name; }
+  // The file offset of the `size` bytes loaded at vaddr, or past the file's end
+  // (at() gives null) where they are not all read from the file.
+  uint64_t file_offset_of(uint64_t vaddr, uint64_t size) const;
+  // The pointer dlopen leaves at vaddr, relative to the load base: a relative
+  // relocation's addend, or what the file holds there.
+  uint64_t pointer_at(uint64_t vaddr) const;
   // `count` Ts at file offset `off`, or null where they would not all fit.
   template <class T>
   const T *at(uint64_t off, uint64_t count = 1) const {

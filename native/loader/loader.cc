@@ -36,8 +36,8 @@ namespace {
 // The kernel-API version the driver was built against, from the notes
 // <nooks/kapi.h> stamps into every object that includes it (in the image's
 // PT_NOTE segments, which elf_check has walked): each must be this kernel's.
-// A driver with none (built without the header) loads with a warning.
-void check_abi(const DriverImage &img, const std::string &path) {
+// false for a driver with none (built without the header): it loads with a warning.
+bool check_abi(const DriverImage &img, const std::string &path) {
   const Elf64_Phdr *ph = img.ph();
   bool stamped = false;
   for (int i = 0; i < img.eh()->e_phnum; i++) {
@@ -60,9 +60,7 @@ void check_abi(const DriverImage &img, const std::string &path) {
       stamped = true;
     }
   }
-  if (!stamped)
-    klog(4, "%s: carries no kernel-API version (not built with <nooks/kapi.h>?): loaded without the check",
-         path.c_str());
+  return stamped;
 }
 
 // Every undefined symbol must be a kernel call (the kernel API or the POSIX
@@ -173,13 +171,32 @@ size_t static_bytes(const DriverImage &img) {
   return n;
 }
 
-}  // namespace
-
-Domain *load_driver(const std::string &path, const LoadOptions &opts) {
+// The driver file at path, checked as far as it can be without loading it; *stamped: see check_abi.
+DriverImage checked_image(const std::string &path, bool *stamped) {
   DriverImage img = read_driver_image(path);
-  check_abi(img, path);
+  *stamped = check_abi(img, path);
   check_symbols(img, path);
   scan_text(img, path);
+  return img;
+}
+
+}  // namespace
+
+void check_driver_file(const std::string &path, const std::vector<ParamArg> &params) {
+  bool stamped;
+  DriverImage img = checked_image(path, &stamped);
+  std::vector<ModuleParam> declared;
+  auto [at, size] = find_section(img, ".nooks_params");
+  if (size) params_declared_in_file(img, path, at, size, &declared);
+  params_check(path, declared, params);
+}
+
+Domain *load_driver(const std::string &path, const LoadOptions &opts) {
+  bool stamped;
+  DriverImage img = checked_image(path, &stamped);
+  if (!stamped)
+    klog(4, "%s: carries no kernel-API version (not built with <nooks/kapi.h>?): loaded without the check",
+         path.c_str());
   size_t statics = static_bytes(img);
   if (statics >= opts.mem_limit)
     throw LoadError("EMEMLIMIT", path + ": its static data (.data and .bss: " + std::to_string(statics) +

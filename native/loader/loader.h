@@ -42,6 +42,10 @@ struct LoadOptions {
 };
 
 Domain *load_driver(const std::string &path, const LoadOptions &opts);
+// What load_driver checks of the file at path before it loads it (ELF,
+// kernel-API version, symbols, text, params against the declarations),
+// without loading it: throws the LoadError load_driver would.
+void check_driver_file(const std::string &path, const std::vector<ParamArg> &params);
 // Runs module_exit (if the driver is running), releases everything, unloads.
 // What a shadow parked for d fails with it, unless a fallback driver is
 // taking d's devices over (`for_fallback`): then it waits for that driver.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 
 #include "../domain/driver_memory.h"
@@ -36,16 +37,26 @@ size_t type_size(uint32_t t) {
 }
 
 // By name: the compiler does not keep the declarations in source order.
-std::string declared(const Domain *d) {
+std::string declared(const std::vector<ModuleParam> &params) {
   std::vector<std::string> each;
-  for (const ModuleParam &p : d->params) each.push_back(p.name + " (" + type_name(p.type) + ")");
+  for (const ModuleParam &p : params) each.push_back(p.name + " (" + type_name(p.type) + ")");
   std::sort(each.begin(), each.end());
   std::string s;
   for (const std::string &e : each) s += (s.empty() ? "" : ", ") + e;
   return s.empty() ? "none (module_param in nooks/kapi.h)" : s;
 }
 
-[[noreturn]] void refuse(const Domain *d, const std::string &why) { throw LoadError("EPARAM", d->path + ": " + why); }
+[[noreturn]] void refuse(const std::string &path, const std::string &why) { throw LoadError("EPARAM", path + ": " + why); }
+[[noreturn]] void refuse(const Domain *d, const std::string &why) { refuse(d->path, why); }
+
+// A declaration's type, and its name not declared before; the declaration in params.
+void declare(const std::string &path, std::vector<ModuleParam> &params, const ModuleParam &p) {
+  if (!type_name(p.type))
+    refuse(path, "parameter '" + p.name + "' has unknown type " + std::to_string(p.type) + " (int, long, bool or charp)");
+  for (const ModuleParam &q : params)
+    if (q.name == p.name) refuse(path, "parameter '" + p.name + "' is declared twice");
+  params.push_back(p);
+}
 
 // A parameter's name in the driver's image, checked byte by byte (it may end at the edge of it).
 std::string name_at(const Domain *d, uintptr_t s) {
@@ -69,24 +80,38 @@ void params_declare(Domain *d, uintptr_t lo, size_t size) {
     p.name = name_at(d, (uintptr_t)e->name);
     p.type = e->type;
     p.var = (uintptr_t)e->var;
-    if (!type_name(p.type))
-      refuse(d, "parameter '" + p.name + "' has unknown type " + std::to_string(p.type) + " (int, long, bool or charp)");
     bool in_data = false;
     for (const Segment &s : d->segments) in_data |= s.range.contains(p.var, type_size(p.type));
-    if (e->size != type_size(p.type) || !in_data)
+    if (type_name(p.type) && (e->size != type_size(p.type) || !in_data))
       refuse(d, "parameter '" + p.name + "' does not name a variable of the driver's data of type " + type_name(p.type));
-    for (const ModuleParam &q : d->params)
-      if (q.name == p.name) refuse(d, "parameter '" + p.name + "' is declared twice");
-    d->params.push_back(p);
+    declare(d->path, d->params, p);
   }
 }
 
-void params_give(Domain *d, const std::vector<ParamArg> &given) {
+void params_declared_in_file(const DriverImage &img, const std::string &path, uint64_t vaddr, size_t size,
+                             std::vector<ModuleParam> *params) {
+  if (size % sizeof(nooks_param))
+    refuse(path, "malformed section .nooks_params (declare parameters with module_param from nooks/kapi.h)");
+  for (uint64_t at = vaddr; at < vaddr + size; at += sizeof(nooks_param)) {
+    const nooks_param *e = img.at<nooks_param>(img.file_offset_of(at, sizeof(nooks_param)));
+    uint64_t name_at = img.file_offset_of(img.pointer_at(at + offsetof(nooks_param, name)), 1);
+    const char *name = img.at<char>(name_at, 1);
+    size_t len = name ? strnlen(name, std::min<size_t>(kMaxNameLen + 1, img.bytes.size() - name_at)) : 0;
+    if (!e || !name || len > kMaxNameLen || name_at + len == img.bytes.size())
+      refuse(path, "malformed parameter declaration in .nooks_params: its name is outside the driver or too long");
+    ModuleParam p;
+    p.name = std::string(name, len);
+    p.type = e->type;
+    declare(path, *params, p);
+  }
+}
+
+void params_check(const std::string &path, std::vector<ModuleParam> &params, const std::vector<ParamArg> &given) {
   for (const ParamArg &a : given) {
     ModuleParam *p = nullptr;
-    for (ModuleParam &q : d->params)
+    for (ModuleParam &q : params)
       if (q.name == a.name) p = &q;
-    if (!p) refuse(d, "no parameter '" + a.name + "'; the driver declares: " + declared(d));
+    if (!p) refuse(path, "no parameter '" + a.name + "'; the driver declares: " + declared(params));
     std::string expected;
     switch (p->type) {
       case NOOKS_PARAM_int:
@@ -105,12 +130,14 @@ void params_give(Domain *d, const std::vector<ParamArg> &given) {
         break;
     }
     if (!expected.empty())
-      refuse(d, "parameter '" + a.name + "' is " + type_name(p->type) + ": expected " + expected + ", got " + a.shown);
+      refuse(path, "parameter '" + a.name + "' is " + type_name(p->type) + ": expected " + expected + ", got " + a.shown);
     p->given = true;
     p->value = a.integer;
     p->text = a.text;
   }
 }
+
+void params_give(Domain *d, const std::vector<ParamArg> &given) { params_check(d->path, d->params, given); }
 
 bool params_apply(Domain *d, std::string *why) {
   DomainMemoryAccess access;

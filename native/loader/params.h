@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../domain/domain.h"
+#include "elf_check.h"
 
 namespace nooks {
 
@@ -24,8 +25,15 @@ struct ParamArg {
 // Reads the driver's declarations from the loaded section [lo, lo+size)
 // into d->params. Throws LoadError EPARAM for a malformed one.
 void params_declare(Domain *d, uintptr_t lo, size_t size);
-// Checks `given` against d->params and records the values. Throws LoadError
-// EPARAM naming the parameter (an unknown name lists the declared ones).
+// The declarations (names and types) of a driver file not loaded: its section
+// .nooks_params at [vaddr, vaddr+size) of img. Throws LoadError EPARAM for a malformed one.
+void params_declared_in_file(const DriverImage &img, const std::string &path, uint64_t vaddr, size_t size,
+                             std::vector<ModuleParam> *params);
+// Checks `given` against the declared params of the driver at path and records
+// the values. Throws LoadError EPARAM naming the parameter (an unknown name
+// lists the declared ones).
+void params_check(const std::string &path, std::vector<ModuleParam> &params, const std::vector<ParamArg> &given);
+// params_check on d's.
 void params_give(Domain *d, const std::vector<ParamArg> &given);
 // Writes the given values into the driver's variables (charp: a string in its
 // heap). The loader calls it before module_init, recovery after resetting the

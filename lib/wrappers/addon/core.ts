@@ -14,6 +14,9 @@ export const core = surface({
       params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[], dmaBytes?: number) => number>(
       'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds, `dmaBytes` the size of its DMA memory (default: 16 MiB or memLimitBytes if smaller). Its domain id.',
       ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?', 'number?']),
+    checkDriver: fn<(path: string, params?: Record<string, ParamValue>) => void>(
+      'Checks the driver file as load would before it loads it (ELF, kernel-API version, symbols, text, `params` against its declarations), without loading it: throws load\'s error.',
+      ['string', 'any?']),
     patchText: fn<(id: number, offset: number, bytes: Buffer, transient: boolean) => void>(
       'Writes an injected fault over the running driver\'s text.', ['number', 'number', 'bytes', 'boolean']),
     unload: fn<(id: number, forFallback?: boolean) => void>(

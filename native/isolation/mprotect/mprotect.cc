@@ -189,6 +189,12 @@ bool open_stack(Domain *d, void *stack, size_t n) {
   return g_views[d->id] == View::closed || protect((uintptr_t)stack, (uintptr_t)stack + n, PROT_READ | PROT_WRITE);
 }
 
+// Under the lock (domain_thread_release), before the slot is freed: set_view
+// cannot see the slot used and open the stack again meanwhile.
+void close_stack(Domain *d, void *stack, size_t n) {
+  if (g_views[d->id] == View::open) protect((uintptr_t)stack, (uintptr_t)stack + n, PROT_NONE);
+}
+
 }  // namespace
 
 const IsolationBackend kMprotectBackend = {
@@ -204,6 +210,7 @@ const IsolationBackend kMprotectBackend = {
     .open_on_fault = open_on_fault,
     .domain_setup = new_view,
     .open_stack = open_stack,
+    .close_stack = close_stack,
 };
 
 }  // namespace nooks
