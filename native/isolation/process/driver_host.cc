@@ -39,44 +39,6 @@ void driver_host_destroy(Domain *d) {
   h = {};
 }
 
-void driver_host_thread_added(Domain *d, DomainThread *dt) {
-  DriverHostShared *s = driver_host_of(d).shared;
-  Channel &ch = s->channels[dt->slot];
-  ch.state.store(kIdle);
-  ch.stack_lo = dt->stack_lo;
-  ch.stack_hi = dt->stack_hi;
-  s->active[dt->slot / 64].fetch_or(1ull << (dt->slot % 64));
-  s->started.fetch_add(1);
-  futex(&s->started, FUTEX_WAKE, 1, nullptr);
-}
-
-bool driver_host_start(Domain *d, std::string *why) {
-  DriverHost *h = &driver_host_of(d);
-  for (Channel &ch : h->shared->channels) {
-    ch.state.store(kIdle);
-    ch.sleeping[kKernelSide].store(0);
-    ch.sleeping[kHostSide].store(0);
-  }
-  pid_t kernel = getpid();
-  pid_t pid = fork();
-  if (pid == 0) driver_host_main(d, kernel);
-  if (pid < 0) {
-    *why = std::string("cannot fork the driver's host process: ") + strerror(errno);
-    return false;
-  }
-  h->pid = pid;
-  return true;
-}
-
-void driver_host_stop(Domain *d) {
-  DriverHost *h = &driver_host_of(d);
-  if (h->pid <= 0) return;  // idempotent: teardown and unload both stop it
-  kill(h->pid, SIGKILL);
-  while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  h->pid = -1;
-}
-
 // The host process died without saying why over this thread's channel (its
 // handler could not run, or another thread's fault took it down): false if it lives.
 static bool host_died(DriverHost *h, Fault *f) {
@@ -91,6 +53,70 @@ static bool host_died(DriverHost *h, Fault *f) {
   else
     snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) exited with status %d", (int)h->pid, si.si_status);
   return true;
+}
+
+// Waits until the twin of ch is up in the host process (driver_host_start
+// and a new thread wait so, outside any crossing: the driver's time budget
+// counts driver code, not the host process's start). false if the host
+// process dies first or takes more than 10 s.
+static bool twin_up(DriverHost *h, Channel *ch) {
+  static const timespec tick = {0, 10 * 1000 * 1000};
+  for (int ticks = 0; ch->state.load() == kStarting; ticks++) {
+    Fault f;
+    if (ticks == 1000 || host_died(h, &f)) return false;
+    channel_wait(ch, kKernelSide, ~bit(kStarting), &tick);
+  }
+  return true;
+}
+
+void driver_host_thread_added(Domain *d, DomainThread *dt) {
+  DriverHost *h = &driver_host_of(d);
+  DriverHostShared *s = h->shared;
+  Channel &ch = s->channels[dt->slot];
+  ch.stack_lo = dt->stack_lo;
+  ch.stack_hi = dt->stack_hi;
+  if (channel_active(s, dt->slot)) return;  // a slot used before: its twin still serves it
+  ch.state.store(kStarting);
+  s->active[dt->slot / 64].fetch_or(1ull << (dt->slot % 64));
+  s->started.fetch_add(1);
+  futex(&s->started, FUTEX_WAKE, 1, nullptr);
+  // Without a host process now, the next driver_host_start waits for the twin.
+  // One that does not start it: the crossing notices (host_died, the watchdog).
+  if (h->pid > 0) twin_up(h, &ch);
+}
+
+bool driver_host_start(Domain *d, std::string *why) {
+  DriverHost *h = &driver_host_of(d);
+  for (int slot = 0; slot < kMaxDomainThreads; slot++) {
+    Channel &ch = h->shared->channels[slot];
+    ch.state.store(channel_active(h->shared, slot) ? kStarting : kIdle);
+    ch.sleeping[kKernelSide].store(0);
+    ch.sleeping[kHostSide].store(0);
+  }
+  pid_t kernel = getpid();
+  pid_t pid = fork();
+  if (pid == 0) driver_host_main(d, kernel);
+  if (pid < 0) {
+    *why = std::string("cannot fork the driver's host process: ") + strerror(errno);
+    return false;
+  }
+  h->pid = pid;
+  for (int slot = 0; slot < kMaxDomainThreads; slot++) {
+    if (!channel_active(h->shared, slot) || twin_up(h, &h->shared->channels[slot])) continue;
+    *why = "the driver's host process did not start its threads";
+    driver_host_stop(d);
+    return false;
+  }
+  return true;
+}
+
+void driver_host_stop(Domain *d) {
+  DriverHost *h = &driver_host_of(d);
+  if (h->pid <= 0) return;  // idempotent: teardown and unload both stop it
+  kill(h->pid, SIGKILL);
+  while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  h->pid = -1;
 }
 
 // Stops the twin running driver code for a thread asked to leave, and
