@@ -58,12 +58,13 @@ static bool host_died(DriverHost *h, Fault *f) {
 // Waits until the twin of ch is up in the host process (driver_host_start
 // and a new thread wait so, outside any crossing: the driver's time budget
 // counts driver code, not the host process's start). false if the host
-// process dies first or takes more than 10 s.
+// process dies (or is stopped: recovery) first or takes more than 10 s.
 static bool twin_up(DriverHost *h, Channel *ch) {
   static const timespec tick = {0, 10 * 1000 * 1000};
+  const pid_t pid = h->pid;
   for (int ticks = 0; ch->state.load() == kStarting; ticks++) {
     Fault f;
-    if (ticks == 1000 || host_died(h, &f)) return false;
+    if (ticks == 1000 || h->pid != pid || host_died(h, &f)) return false;
     channel_wait(ch, kKernelSide, ~bit(kStarting), &tick);
   }
   return true;
