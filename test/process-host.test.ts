@@ -56,7 +56,9 @@ describe("isolation 'process': the host process's start is not the driver's time
   it('loads, and restarts after a fault, a driver whose host process takes longer to start than its budget', async () => {
     process.env.NOOKS_TEST_HOST_START_DELAY_MS = String(5 * kBudgetMs);
     try {
+      const loadFrom = performance.now();
       const d = await kernel().load('crashy', { timeBudgetMs: kBudgetMs });
+      expect(performance.now() - loadFrom).toBeGreaterThanOrEqual(5 * kBudgetMs); // the hook took effect: a start past the budget
       expect(d.call('add', 2, 3)).toBe(5);
       expect(faultOf(() => d.call('null_deref')).kind).toBe('segv');
       await until(() => recoveries(kernel()) === 1 || d.state !== 'running', 'crashy restarted (or given up)');
