@@ -43,6 +43,7 @@ struct alignas(64) Channel {
 };
 
 struct DriverHostShared {
+  std::atomic<uint32_t> ready;                      // 1 once the host process has set itself up (driver_host_start waits)
   std::atomic<uint32_t> started;                    // bumped for each new thread: the host process starts its twin
   std::atomic<uint64_t> active[kMaxDomainThreads / 64];  // channels in use
   Channel channels[kMaxDomainThreads];

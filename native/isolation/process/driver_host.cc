@@ -55,17 +55,17 @@ static bool host_died(DriverHost *h, Fault *f) {
   return true;
 }
 
-// Waits until the twin of ch is up in the host process (driver_host_start
-// and a new thread wait so, outside any crossing: the driver's time budget
-// counts driver code, not the host process's start). false if the host
-// process dies (or is stopped: recovery) first or takes more than 10 s.
-static bool twin_up(DriverHost *h, Channel *ch) {
+// Waits while *word holds `value`: the host process starting (its set-up, a
+// twin), outside any crossing, so that the driver's time budget counts driver
+// code and not the kernel's work. false if the host process dies (or is
+// stopped: recovery) first, or after about limit_ms.
+static bool wait_for_host(DriverHost *h, std::atomic<uint32_t> *word, uint32_t value, uint64_t limit_ms) {
   static const timespec tick = {0, 10 * 1000 * 1000};
   const pid_t pid = h->pid;
-  for (int ticks = 0; ch->state.load() == kStarting; ticks++) {
+  for (uint64_t waited = 0; word->load() == value; waited += 10) {
     Fault f;
-    if (ticks == 1000 || h->pid != pid || host_died(h, &f)) return false;
-    channel_wait(ch, kKernelSide, ~bit(kStarting), &tick);
+    if (waited >= limit_ms || h->pid != pid || host_died(h, &f)) return false;
+    futex(word, FUTEX_WAIT, value, &tick);
   }
   return true;
 }
@@ -82,12 +82,14 @@ void driver_host_thread_added(Domain *d, DomainThread *dt) {
   s->started.fetch_add(1);
   futex(&s->started, FUTEX_WAKE, 1, nullptr);
   // Without a host process now, the next driver_host_start waits for the twin.
-  // One that does not start it: the crossing notices (host_died, the watchdog).
-  if (h->pid > 0) twin_up(h, &ch);
+  // With one, driver code may have run there and hinder the twin: the wait is
+  // the driver's budget at most, then its crossing's watchdog times the rest.
+  if (h->pid > 0) wait_for_host(h, &ch.state, kStarting, d->time_budget_ms);
 }
 
 bool driver_host_start(Domain *d, std::string *why) {
   DriverHost *h = &driver_host_of(d);
+  h->shared->ready.store(0);
   for (int slot = 0; slot < kMaxDomainThreads; slot++) {
     Channel &ch = h->shared->channels[slot];
     ch.state.store(channel_active(h->shared, slot) ? kStarting : kIdle);
@@ -102,13 +104,16 @@ bool driver_host_start(Domain *d, std::string *why) {
     return false;
   }
   h->pid = pid;
-  for (int slot = 0; slot < kMaxDomainThreads; slot++) {
-    if (!channel_active(h->shared, slot) || twin_up(h, &h->shared->channels[slot])) continue;
-    *why = "the driver's host process did not start its threads";
-    driver_host_stop(d);
-    return false;
-  }
-  return true;
+  // No driver code runs in it before this returns: its start is the kernel's
+  // alone, bounded only for a host process that never gets there.
+  const uint64_t kStartLimitMs = 10 * 1000;
+  bool up = wait_for_host(h, &h->shared->ready, 0, kStartLimitMs);
+  for (int slot = 0; up && slot < kMaxDomainThreads; slot++)
+    up = !channel_active(h->shared, slot) || wait_for_host(h, &h->shared->channels[slot].state, kStarting, kStartLimitMs);
+  if (up) return true;
+  *why = "the driver's host process did not start";
+  driver_host_stop(d);
+  return false;
 }
 
 void driver_host_stop(Domain *d) {

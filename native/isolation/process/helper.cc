@@ -77,7 +77,7 @@ void *twin(void *arg) {
   if (ss.ss_sp != MAP_FAILED && sigaltstack(&ss, nullptr) == 0) ctx.sigstack = ss;
   nooks_tls_ctx = &ctx;
   uint32_t starting = kStarting;  // the kernel waits for it (driver_host.cc), unless it gave up
-  if (ch->state.compare_exchange_strong(starting, kIdle) && ch->sleeping[kKernelSide].load()) futex(&ch->state, FUTEX_WAKE, 1, nullptr);
+  if (ch->state.compare_exchange_strong(starting, kIdle)) futex(&ch->state, FUTEX_WAKE, 1, nullptr);
   for (;;) {
     channel_wait(ch, kHostSide, bit(kCall), nullptr);
     EntryFrame f{};
@@ -162,6 +162,8 @@ void keep_own_shared_memory(Domain *d) {
   close_range(3, ~0u, 0);
   g_shared = driver_host_of(d).shared;
   keep_own_shared_memory(d);
+  g_shared->ready.store(1);
+  futex(&g_shared->ready, FUTEX_WAKE, 1, nullptr);
 
   bool started[kMaxDomainThreads] = {};
   pthread_attr_t attr;
