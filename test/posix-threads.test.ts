@@ -829,19 +829,11 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     d.unload();
   });
 
-  // The budget of the tests of budgets: the load's first crossing is timed against it too, and under 'process' it
-  // starts the host process: on a loaded machine (a load average of 7, in no-futex-waitv's nested vitest) that took
-  // more than 300 ms. A nap is 1 ms: kNaps of them last three budgets and more.
-  const kBudgetMs = isolation === 'process' ? 1_000 : 300;
-  const kNaps = Math.round((kBudgetMs * 10) / 3);
-  const kNapsDoneMs = 10 * kNaps; // 1.8 s for 1000 naps under 'process' at a load average of 7
-  const kNapsTestMs = kNapsDoneMs + 10_000;
-
   it("a thread's time budget runs from its last wait: one that naps outlives it, one that never waits times out", async () => {
-    const d = await kernel().load(path, { timeBudgetMs: kBudgetMs });
+    const d = await kernel().load(path, { timeBudgetMs: 300 }); // the host's calls are timed against it too: room for a loaded machine
     const events = kernel().events().length;
-    expect(d.call('start_napper', kNaps)).toBe(0);
-    await until(() => d.call('napped') === 1, 'the napper done', kNapsDoneMs);
+    expect(d.call('start_napper', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
+    await until(() => d.call('napped') === 1, 'the napper done', 10_000);
     await until(() => threadObjects(d).length === 0, 'the detached napper let go of');
     expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
     const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel().once('recovered', resolve));
@@ -849,18 +841,19 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect((await recovered).fault?.kind).toBe('timeout');
     expect(threadObjects(d)).toEqual([]);
     d.unload();
-  }, kNapsTestMs);
+  });
 
   // Before a yield (or a spinlock's pause) counted as a wait, these spun for the driver's life.
   it.each(['sched_yield', 'spin_lock', 'pthread_spin_lock'])('a thread that spins on %s past its budget times out and the driver is restarted', async (on) => {
-    const d = await kernel().load(spinPath, { timeBudgetMs: kBudgetMs });
+    const budgetMs = 300; // module_init's too (under 'process' not the host process's start: it is up before)
+    const d = await kernel().load(spinPath, { timeBudgetMs: budgetMs });
     const spinnerFailures = () => kernel().log().filter((l) => l.source === d.name && l.text === 'spinner: the driver failed on this thread (timeout)').length;
     const failuresBefore = spinnerFailures();
     let fault: { kind: string } | undefined;
     kernel().once('recovered', (e: { fault?: { kind: string } }) => (fault = e.fault));
     expect(d.call('hold_locks')).toBe(0);
     expect(d.call('start_spinner', ['sched_yield', 'spin_lock', 'pthread_spin_lock'].indexOf(on))).toBe(0);
-    await until(() => fault !== undefined, `the spinner's timeout`, kBudgetMs + 3_000);
+    await until(() => fault !== undefined, `the spinner's timeout`, budgetMs + 3_000);
     expect(fault?.kind).toBe('timeout');
     expect(spinnerFailures()).toBe(failuresBefore + 1); // the spinner, not the host's call, was timed out
     expect(threadObjects(d)).toEqual([]);
@@ -871,23 +864,23 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
   });
 
   it("pthread_once's other callers wait (no spin) while its init naps past their budget", async () => {
-    const d = await kernel().load(spinPath, { timeBudgetMs: kBudgetMs });
+    const d = await kernel().load(spinPath, { timeBudgetMs: 300 });
     const events = kernel().events().length;
-    expect(d.call('start_once', kNaps)).toBe(0);
-    await until(() => d.call('once_done') === 21, 'both threads through pthread_once, init run once', kNapsDoneMs);
+    expect(d.call('start_once', 1000)).toBe(0); // 1000 naps of 1 ms: three budgets and more
+    await until(() => d.call('once_done') === 21, 'both threads through pthread_once, init run once', 10_000);
     expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
     await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
     d.unload();
-  }, kNapsTestMs);
+  });
 
   // Before a FILE stream's lock waited in the kernel (native/driver-rt/posix/word_lock.c), its waiter yielded and timed out.
   it("a FILE stream's other users wait (no spin) while its holder's read waits past their budget", async () => {
-    const d = await kernel().load(spinPath, { timeBudgetMs: kBudgetMs });
+    const d = await kernel().load(spinPath, { timeBudgetMs: 300 });
     const events = kernel().events().length;
-    expect(d.call('start_stream_readers', kNaps)).toBe(0); // the write after kNaps naps
-    await until(() => d.call('stream_readers_done') === 2 * 10 + 1 + 2, 'both readers through, one byte each', kNapsDoneMs);
+    expect(d.call('start_stream_readers', 1000)).toBe(0); // the write after 1000 naps of 1 ms: three budgets and more
+    await until(() => d.call('stream_readers_done') === 2 * 10 + 1 + 2, 'both readers through, one byte each', 10_000);
     expect(kernel().events().slice(events).filter((e) => e.event === 'fault')).toEqual([]);
     await until(() => threadObjects(d).length === 0, 'the detached threads let go of');
     d.unload();
-  }, kNapsTestMs);
+  });
 });

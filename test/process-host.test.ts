@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../lib/index.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { faultOf, until } from './helpers/util.js';
+import { faultOf, recoveries, until } from './helpers/util.js';
 
 /** This process's children named `nooks:<driver>` (a host process sets its name so). */
 function hostProcesses(driver: string): number[] {
@@ -42,5 +42,31 @@ describe("isolation 'process': a host process per driver", () => {
   it('leaves no host process behind once the driver is unloaded', async () => {
     crashy.unload();
     expect(hostProcesses('crashy')).toEqual([]);
+  });
+});
+
+// The time budget counts driver code only: the host process starts (forks,
+// sets itself up, starts the thread's twin) before the crossing that runs
+// module_init begins. A test hook makes the start slower than the budget,
+// as a loaded machine may, with certainty.
+describe("isolation 'process': the host process's start is not the driver's time", () => {
+  const kernel = kernelPerBlock({ isolation: 'process' });
+  const kBudgetMs = 100;
+
+  it('loads, and restarts after a fault, a driver whose host process takes longer to start than its budget', async () => {
+    process.env.NOOKS_TEST_HOST_START_DELAY_MS = String(5 * kBudgetMs);
+    try {
+      const loadFrom = performance.now();
+      const d = await kernel().load('crashy', { timeBudgetMs: kBudgetMs });
+      expect(performance.now() - loadFrom).toBeGreaterThanOrEqual(5 * kBudgetMs); // the hook took effect: a start past the budget
+      expect(d.call('add', 2, 3)).toBe(5);
+      expect(faultOf(() => d.call('null_deref')).kind).toBe('segv');
+      await until(() => recoveries(kernel()) === 1 || d.state !== 'running', 'crashy restarted (or given up)');
+      expect(d.state).toBe('running');
+      expect(recoveries(kernel())).toBe(1);
+      expect(d.call('add', 2, 3)).toBe(5);
+    } finally {
+      delete process.env.NOOKS_TEST_HOST_START_DELAY_MS;
+    }
   });
 });

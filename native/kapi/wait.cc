@@ -29,8 +29,9 @@ futex_waitv waiter(const volatile void *word, uint32_t seen) { return {seen, (ui
 
 // Linux before 5.16 has no futex_waitv: waits on the last word alone (the
 // driver's, if any) and then for 10 ms at most, so that a change of the
-// other (a request to leave the domain) is seen within 10 ms.
-void sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
+// other (a request to leave the domain) is seen within 10 ms. The futex
+// call's result (errno set when negative).
+long sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
   long long until = deadline.ns;
   if (n > 1) {
     long long tick = now_ns(deadline.clock) + 10 * 1000 * 1000;
@@ -38,8 +39,8 @@ void sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
   }
   timespec at = timespec_of(until);
   int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (deadline.clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
-  syscall(SYS_futex, (uint32_t *)(uintptr_t)w[n - 1].uaddr, op, (uint32_t)w[n - 1].val, until < 0 ? nullptr : &at, nullptr,
-          FUTEX_BITSET_MATCH_ANY);
+  return syscall(SYS_futex, (uint32_t *)(uintptr_t)w[n - 1].uaddr, op, (uint32_t)w[n - 1].val, until < 0 ? nullptr : &at, nullptr,
+                 FUTEX_BITSET_MATCH_ANY);
 }
 
 // Sleeps until one of the n words no longer holds its value, a futex wake on
@@ -48,12 +49,12 @@ void sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
 void sleep_on(const futex_waitv *w, unsigned n, const Deadline &deadline) {
   timespec at = timespec_of(deadline.ns);
   UnlockedWait unlocked;
-  if (syscall(SYS_futex_waitv, w, n, 0, deadline.ns < 0 ? nullptr : &at, deadline.clock) >= 0) return;
-  if (errno == ENOSYS) return sleep_on_last(w, n, deadline);
+  long r = syscall(SYS_futex_waitv, w, n, 0, deadline.ns < 0 ? nullptr : &at, deadline.clock);
+  if (r < 0 && errno == ENOSYS) r = sleep_on_last(w, n, deadline);
   // Under mprotect another driver may now run and make the driver's word
-  // inaccessible: the call then fails at once (EFAULT), so nap instead
+  // inaccessible: either call then fails at once (EFAULT), so nap instead
   // (taking the driver back opens its memory again).
-  if (errno == EFAULT) {
+  if (r < 0 && errno == EFAULT) {
     timespec nap = {0, 1000 * 1000};
     nanosleep(&nap, nullptr);
   }

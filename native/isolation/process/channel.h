@@ -6,6 +6,9 @@
 // word (`state`) says whose turn it is and what the message is:
 //   kernel -> host process: call (enter the driver), kreturn (a kernel call's result)
 //   host process -> kernel: ret (the driver returned), kcall (a kernel call), fault
+// and, once, starting -> idle: the thread's twin is up in the host process
+// (the kernel waits for it before the thread's first crossing, so that the
+// driver's time budget never pays for starting the host process).
 // Everything here is writable by the driver's process: the kernel checks what
 // it reads (a call index, a state) as it would a driver's argument.
 #pragma once
@@ -24,7 +27,7 @@
 
 namespace nooks {
 
-enum ChannelState : uint32_t { kIdle, kCall, kKreturn, kReturn, kKcall, kFault };
+enum ChannelState : uint32_t { kIdle, kCall, kKreturn, kReturn, kKcall, kFault, kStarting };
 enum ChannelSide { kKernelSide, kHostSide };
 
 struct alignas(64) Channel {
@@ -40,10 +43,13 @@ struct alignas(64) Channel {
 };
 
 struct DriverHostShared {
+  std::atomic<uint32_t> ready;                      // 1 once the host process has set itself up (driver_host_start waits)
   std::atomic<uint32_t> started;                    // bumped for each new thread: the host process starts its twin
   std::atomic<uint64_t> active[kMaxDomainThreads / 64];  // channels in use
   Channel channels[kMaxDomainThreads];
 };
+
+inline bool channel_active(const DriverHostShared *s, int slot) { return s->active[slot / 64].load() >> (slot % 64) & 1; }
 
 // Sent by the kernel to a twin that must leave the driver (the watchdog,
 // recovery): it reports where it was, as a fault with signo 0, and stops.

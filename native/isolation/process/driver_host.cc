@@ -39,44 +39,6 @@ void driver_host_destroy(Domain *d) {
   h = {};
 }
 
-void driver_host_thread_added(Domain *d, DomainThread *dt) {
-  DriverHostShared *s = driver_host_of(d).shared;
-  Channel &ch = s->channels[dt->slot];
-  ch.state.store(kIdle);
-  ch.stack_lo = dt->stack_lo;
-  ch.stack_hi = dt->stack_hi;
-  s->active[dt->slot / 64].fetch_or(1ull << (dt->slot % 64));
-  s->started.fetch_add(1);
-  futex(&s->started, FUTEX_WAKE, 1, nullptr);
-}
-
-bool driver_host_start(Domain *d, std::string *why) {
-  DriverHost *h = &driver_host_of(d);
-  for (Channel &ch : h->shared->channels) {
-    ch.state.store(kIdle);
-    ch.sleeping[kKernelSide].store(0);
-    ch.sleeping[kHostSide].store(0);
-  }
-  pid_t kernel = getpid();
-  pid_t pid = fork();
-  if (pid == 0) driver_host_main(d, kernel);
-  if (pid < 0) {
-    *why = std::string("cannot fork the driver's host process: ") + strerror(errno);
-    return false;
-  }
-  h->pid = pid;
-  return true;
-}
-
-void driver_host_stop(Domain *d) {
-  DriverHost *h = &driver_host_of(d);
-  if (h->pid <= 0) return;  // idempotent: teardown and unload both stop it
-  kill(h->pid, SIGKILL);
-  while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  h->pid = -1;
-}
-
 // The host process died without saying why over this thread's channel (its
 // handler could not run, or another thread's fault took it down): false if it lives.
 static bool host_died(DriverHost *h, Fault *f) {
@@ -91,6 +53,76 @@ static bool host_died(DriverHost *h, Fault *f) {
   else
     snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) exited with status %d", (int)h->pid, si.si_status);
   return true;
+}
+
+// Waits while *word holds `value`: the host process starting (its set-up, a
+// twin), outside any crossing, so that the driver's time budget counts driver
+// code and not the kernel's work. false if the host process dies (or is
+// stopped: recovery) first, or after about limit_ms.
+static bool wait_for_host(DriverHost *h, std::atomic<uint32_t> *word, uint32_t value, uint64_t limit_ms) {
+  static const timespec tick = {0, 10 * 1000 * 1000};
+  const pid_t pid = h->pid;
+  for (uint64_t waited = 0; word->load() == value; waited += 10) {
+    Fault f;
+    if (waited >= limit_ms || h->pid != pid || host_died(h, &f)) return false;
+    futex(word, FUTEX_WAIT, value, &tick);
+  }
+  return true;
+}
+
+void driver_host_thread_added(Domain *d, DomainThread *dt) {
+  DriverHost *h = &driver_host_of(d);
+  DriverHostShared *s = h->shared;
+  Channel &ch = s->channels[dt->slot];
+  ch.stack_lo = dt->stack_lo;
+  ch.stack_hi = dt->stack_hi;
+  if (channel_active(s, dt->slot)) return;  // a slot used before: its twin still serves it
+  ch.state.store(kStarting);
+  s->active[dt->slot / 64].fetch_or(1ull << (dt->slot % 64));
+  s->started.fetch_add(1);
+  futex(&s->started, FUTEX_WAKE, 1, nullptr);
+  // Without a host process now, the next driver_host_start waits for the twin.
+  // With one, driver code may have run there and hinder the twin: the wait is
+  // the driver's budget at most, then its crossing's watchdog times the rest.
+  if (h->pid > 0) wait_for_host(h, &ch.state, kStarting, d->time_budget_ms);
+}
+
+bool driver_host_start(Domain *d, std::string *why) {
+  DriverHost *h = &driver_host_of(d);
+  h->shared->ready.store(0);
+  for (int slot = 0; slot < kMaxDomainThreads; slot++) {
+    Channel &ch = h->shared->channels[slot];
+    ch.state.store(channel_active(h->shared, slot) ? kStarting : kIdle);
+    ch.sleeping[kKernelSide].store(0);
+    ch.sleeping[kHostSide].store(0);
+  }
+  pid_t kernel = getpid();
+  pid_t pid = fork();
+  if (pid == 0) driver_host_main(d, kernel);
+  if (pid < 0) {
+    *why = std::string("cannot fork the driver's host process: ") + strerror(errno);
+    return false;
+  }
+  h->pid = pid;
+  // No driver code runs in it before this returns: its start is the kernel's
+  // alone, bounded only for a host process that never gets there.
+  const uint64_t kStartLimitMs = 10 * 1000;
+  bool up = wait_for_host(h, &h->shared->ready, 0, kStartLimitMs);
+  for (int slot = 0; up && slot < kMaxDomainThreads; slot++)
+    up = !channel_active(h->shared, slot) || wait_for_host(h, &h->shared->channels[slot].state, kStarting, kStartLimitMs);
+  if (up) return true;
+  *why = "the driver's host process did not start";
+  driver_host_stop(d);
+  return false;
+}
+
+void driver_host_stop(Domain *d) {
+  DriverHost *h = &driver_host_of(d);
+  if (h->pid <= 0) return;  // idempotent: teardown and unload both stop it
+  kill(h->pid, SIGKILL);
+  while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  h->pid = -1;
 }
 
 // Stops the twin running driver code for a thread asked to leave, and

@@ -32,11 +32,13 @@ struct XpcCall;
 bool driver_host_create(Domain *d);
 void driver_host_destroy(Domain *d);
 // Forks d's host process: after the driver is loaded or reset, before its
-// init runs. false, with why, if it cannot.
+// init runs; returns once the twins of d's threads are up in it. false, with
+// why, if it cannot.
 bool driver_host_start(Domain *d, std::string *why);
 // Kills and reaps it: no driver code runs afterwards.
 void driver_host_stop(Domain *d);
-// A thread has a stack in d now: its twin in the host process serves its channel.
+// A thread has a stack in d now: its twin in the host process serves its
+// channel. Waits until the twin is up (a host process is running).
 void driver_host_thread_added(Domain *d, DomainThread *dt);
 // The crossing (run by nooks_xpc_enter_local, so that a fault can unwind to
 // it): calls c in the host process and serves its kernel calls until it returns.

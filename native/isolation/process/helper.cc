@@ -11,6 +11,7 @@
 #include <ucontext.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "../dev/iomem.h"
@@ -75,6 +76,8 @@ void *twin(void *arg) {
   static thread_local ThreadCtx ctx;
   if (ss.ss_sp != MAP_FAILED && sigaltstack(&ss, nullptr) == 0) ctx.sigstack = ss;
   nooks_tls_ctx = &ctx;
+  uint32_t starting = kStarting;  // the kernel waits for it (driver_host.cc), unless it gave up
+  if (ch->state.compare_exchange_strong(starting, kIdle)) futex(&ch->state, FUTEX_WAKE, 1, nullptr);
   for (;;) {
     channel_wait(ch, kHostSide, bit(kCall), nullptr);
     EntryFrame f{};
@@ -139,6 +142,8 @@ void keep_own_shared_memory(Domain *d) {
   char name[16];
   snprintf(name, sizeof name, "nooks:%s", d->name.c_str());
   prctl(PR_SET_NAME, name);
+  // A test's stand-in for a start slowed by a loaded machine (test/process-host.test.ts).
+  if (const char *ms = getenv("NOOKS_TEST_HOST_START_DELAY_MS")) usleep(atoi(ms) * 1000);
   // Signals: the kernel decides this process's life, not the terminal; the
   // fault signals come to on_fault (for twins) and nothing else is wanted.
   struct sigaction sa {};
@@ -157,6 +162,8 @@ void keep_own_shared_memory(Domain *d) {
   close_range(3, ~0u, 0);
   g_shared = driver_host_of(d).shared;
   keep_own_shared_memory(d);
+  g_shared->ready.store(1);
+  futex(&g_shared->ready, FUTEX_WAKE, 1, nullptr);
 
   bool started[kMaxDomainThreads] = {};
   pthread_attr_t attr;
@@ -166,7 +173,7 @@ void keep_own_shared_memory(Domain *d) {
   for (;;) {
     uint32_t seen = g_shared->started.load();
     for (int i = 0; i < kMaxDomainThreads; i++) {
-      if (started[i] || !(g_shared->active[i / 64].load() >> (i % 64) & 1)) continue;
+      if (started[i] || !channel_active(g_shared, i)) continue;
       pthread_t t;
       if (pthread_create(&t, &attr, twin, (void *)(intptr_t)i) != 0) _exit(121);
       started[i] = true;
