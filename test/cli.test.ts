@@ -245,6 +245,16 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expectExit(bk, 1);
     expect(bk.stderr).toContain(badKey);
     expect(bk.stderr).toContain('drivers.crashy.timeBudgetMS');
+
+    // a fallback is checked as the loader would check it, without running it: here, not a shared object at all
+    const notDriver = join(dir, 'not-a-driver.so');
+    writeFileSync(notDriver, 'not an ELF file\n');
+    const badFallback = join(dir, 'bad-fallback.yaml');
+    writeFileSync(badFallback, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n`);
+    const bf = await nooks(['policy', 'check', badFallback]);
+    expectExit(bf, 1);
+    expect(bf.stderr).toContain(`${badFallback}: drivers.crashy.fallback: ${notDriver}`);
+    expect(bf.stderr).toContain('[ENOTELF]');
   });
 
   it('bench xpc --json --runs 3 --iters 2000: the documented shape (not speed)', async () => {

@@ -1,9 +1,10 @@
 // The recovery policy file: what the recovery agent does when a driver faults,
 // and the limits the kernel enforces on each driver. JSON or YAML, validated by
 // hand so that every error names the file, the key path and what was expected.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
+import { native } from '../native.js';
 import { driverPath } from '../paths.js';
 
 /**
@@ -96,13 +97,21 @@ export function flagProblem(v: unknown): string | undefined {
 }
 
 /**
- * Checks what parsing cannot: that every fallback driver exists (a name in
- * build/drivers or a path to a file). Throws a PolicyError naming the entry.
+ * Checks what parsing cannot: that every fallback driver could take over, as
+ * far as the loader tells without running it (the file, its kernel-API
+ * version, its symbols and code: checkDriver, as kernel.load checks the
+ * fallback of the driver it loads). Throws a PolicyError naming the entry.
  */
 export function checkFallbacks(policy: Policy, file: string): void {
   for (const [where, d] of [['default', policy.default], ...[...policy.drivers].map(([n, e]) => [`drivers.${n}`, e])] as [string, DriverPolicy][]) {
-    if (d.action === 'fallback' && !existsSync(driverPath(d.fallback)))
-      throw new PolicyError(`${file}: ${where}.fallback: no such driver: ${driverPath(d.fallback)} (a driver name in build/drivers or a path to a .so)`);
+    if (d.action !== 'fallback') continue;
+    try {
+      native().checkDriver(driverPath(d.fallback));
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      const hint = err.code === 'ENOENT' ? ' (a driver name in build/drivers or a path to a .so)' : '';
+      throw new PolicyError(`${file}: ${where}.fallback: ${err.message}${hint} [${err.code ?? 'ELOAD'}]`);
+    }
   }
 }
 

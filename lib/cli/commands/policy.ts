@@ -1,6 +1,6 @@
 // `nooks policy check <file>`: validate a recovery policy file and show it
 // resolved (every driver entry merged over the default); its fallback
-// drivers must exist.
+// drivers must pass the loader's checks.
 import { closest, UsageError } from '../args.js';
 import { checkFallbacks, loadPolicy, type DriverPolicy } from '../../recovery/policy.js';
 import { table, toJson, type Context } from './common.js';
