@@ -187,6 +187,7 @@ describe('a fallback driver is checked when its driver loads', () => {
   const missing = join(dir, 'no-such-fallback.so');
   const notNooks = join(dir, 'not-nooks.so');
   let otherKapi: string;
+  let constParam: string;
 
   beforeAll(async () => {
     // a shared object, but no nooks driver: no module_init
@@ -195,12 +196,15 @@ describe('a fallback driver is checked when its driver loads', () => {
     execFileSync('cc', [...driverCflags, src, '-o', notNooks, '-shared', ...driverLinkFlags.filter((f) => !f.startsWith('-Wl,-u'))]);
     // built with the headers of another nooks (test/abi.test.ts)
     otherKapi = buildDriver(dir, 'other-kapi', '#define NOOKS_ABI_H\n#define NOOKS_KAPI_VERSION "kapi-000000000000"\n#include <nooks/kapi.h>\nstatic int init(void) { return 0; }\nmodule_init(init);\n');
+    // a param that names no variable of the driver's data (a constant, in .rodata): the loader refuses it
+    constParam = buildDriver(dir, 'const-param', '#include <nooks/kapi.h>\nstatic const int count = 1;\nmodule_param(count, int, 0444);\nstatic int init(void) { return count - 1; }\nmodule_init(init);\n');
     kernel = await Kernel.boot({
       isolation: 'mprotect',
       policy: {
         default: defaultPolicy.default,
         drivers: new Map([
           ['missing', fallbackTo(missing)],
+          ['const-param', fallbackTo(constParam)],
           ['not-nooks', fallbackTo(notNooks)],
           ['other-kapi', fallbackTo(otherKapi)],
         ]),
@@ -213,6 +217,7 @@ describe('a fallback driver is checked when its driver loads', () => {
     ['missing', 'ENOENT', () => `the fallback driver cannot be loaded: ${missing}: no such driver file`],
     ['not-nooks', 'ENOINIT', () => `the fallback driver cannot be loaded: ${notNooks}: no module_init`],
     ['other-kapi', 'EABI', () => `the fallback driver cannot be loaded: ${otherKapi}: built against kernel API kapi-000000000000`],
+    ['const-param', 'EPARAM', () => `${constParam}: parameter 'count' does not name a variable of the driver's data of type int`],
   ])('%s: the load is refused with the loader\'s error (%s), nothing loaded', async (name, code, says) => {
     const err = await rejectionOf(kernel.load(driverPath('memtest'), { name }));
     expect(err.code).toBe(code);
