@@ -81,7 +81,7 @@ std::string name_at(const Domain *d, uintptr_t s) {
 }  // namespace
 
 void params_declare(Domain *d, uintptr_t lo, size_t size) {
-  if (size % sizeof(nooks_param) || !d->readable_by_driver(lo, size))
+  if (size % sizeof(nooks_param) || lo % alignof(nooks_param) || !d->readable_by_driver(lo, size))
     refuse(d, "malformed section .nooks_params (declare parameters with module_param from nooks/kapi.h)");
   std::vector<Range> data;
   for (const Segment &s : d->segments) data.push_back(s.range);
@@ -98,7 +98,7 @@ void params_declare(Domain *d, uintptr_t lo, size_t size) {
 
 void params_declared_in_file(const DriverImage &img, const std::string &path, uint64_t vaddr, size_t size,
                              const std::vector<Range> &data, std::vector<ModuleParam> *params) {
-  if (size % sizeof(nooks_param))
+  if (size % sizeof(nooks_param) || vaddr % alignof(nooks_param))  // the load base is page-aligned: as params_declare
     refuse(path, "malformed section .nooks_params (declare parameters with module_param from nooks/kapi.h)");
   for (uint64_t at = vaddr; at < vaddr + size; at += sizeof(nooks_param)) {
     const nooks_param *e = img.at<nooks_param>(img.file_offset_of(at, sizeof(nooks_param)));
