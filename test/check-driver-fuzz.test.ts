@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { driverPath, packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { generator, runNode } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-check-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,13 +30,7 @@ function targets(elf: Buffer): [number, number][] {
 }
 
 it('checkDriver never crashes on a damaged driver file, and each refusal names its problem', async () => {
-  let s = 20; // mulberry32, as test/elf-fuzz.test.ts
-  const random = (n: number) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const random = generator(20);
   const parts = targets(original);
   const files = Array.from({ length: count }, (_, n) => {
     const bytes = Buffer.from(original);
