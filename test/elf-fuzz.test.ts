@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { driverPath, packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { generator, runNode } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,16 +22,6 @@ const original = readFileSync(driverPath(process.env.NOOKS_FUZZ_DRIVER ?? 'ticke
 const seed = Number(process.env.NOOKS_FUZZ_SEED ?? 12);
 const count = Number(process.env.NOOKS_FUZZ_COUNT ?? 1500);
 const perChild = 80;
-
-/** mulberry32: a small seeded generator, the same files on every run. */
-function generator(s: number): (n: number) => number {
-  return (n) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;

@@ -187,6 +187,8 @@ describe('a fallback driver is checked when its driver loads', () => {
   const missing = join(dir, 'no-such-fallback.so');
   const notNooks = join(dir, 'not-nooks.so');
   let otherKapi: string;
+  let constParam: string;
+  let exportedParam: string;
 
   beforeAll(async () => {
     // a shared object, but no nooks driver: no module_init
@@ -195,12 +197,18 @@ describe('a fallback driver is checked when its driver loads', () => {
     execFileSync('cc', [...driverCflags, src, '-o', notNooks, '-shared', ...driverLinkFlags.filter((f) => !f.startsWith('-Wl,-u'))]);
     // built with the headers of another nooks (test/abi.test.ts)
     otherKapi = buildDriver(dir, 'other-kapi', '#define NOOKS_ABI_H\n#define NOOKS_KAPI_VERSION "kapi-000000000000"\n#include <nooks/kapi.h>\nstatic int init(void) { return 0; }\nmodule_init(init);\n');
+    // a param that names no variable of the driver's data (a constant, in .rodata): the loader refuses it
+    constParam = buildDriver(dir, 'const-param', '#include <nooks/kapi.h>\nstatic const int count = 1;\nmodule_param(count, int, 0444);\nstatic int init(void) { return count - 1; }\nmodule_init(init);\n');
+    // a param whose variable another object could take over: reached through its symbol (R_X86_64_64), not relative
+    exportedParam = buildDriver(dir, 'exported-param', '#include <nooks/kapi.h>\n__attribute__((visibility("default"))) int count = 1;\nmodule_param(count, int, 0444);\nstatic int init(void) { return count - 1; }\nmodule_init(init);\n');
     kernel = await Kernel.boot({
       isolation: 'mprotect',
       policy: {
         default: defaultPolicy.default,
         drivers: new Map([
           ['missing', fallbackTo(missing)],
+          ['exported-param', fallbackTo(exportedParam)],
+          ['const-param', fallbackTo(constParam)],
           ['not-nooks', fallbackTo(notNooks)],
           ['other-kapi', fallbackTo(otherKapi)],
         ]),
@@ -213,11 +221,17 @@ describe('a fallback driver is checked when its driver loads', () => {
     ['missing', 'ENOENT', () => `the fallback driver cannot be loaded: ${missing}: no such driver file`],
     ['not-nooks', 'ENOINIT', () => `the fallback driver cannot be loaded: ${notNooks}: no module_init`],
     ['other-kapi', 'EABI', () => `the fallback driver cannot be loaded: ${otherKapi}: built against kernel API kapi-000000000000`],
+    ['const-param', 'EPARAM', () => `${constParam}: parameter 'count' does not name a variable of the driver's data of type int`],
   ])('%s: the load is refused with the loader\'s error (%s), nothing loaded', async (name, code, says) => {
     const err = await rejectionOf(kernel.load(driverPath('memtest'), { name }));
     expect(err.code).toBe(code);
     expect(err.message).toContain(says());
     expect(err.message).toMatch(new RegExp(`\\[${code}\\]$`));
     expect(kernel.domains()).toEqual([]);
+  });
+
+  it("a fallback whose param's variable has a symbol of its own is accepted, as the loader accepts it", async () => {
+    const d = await kernel.load(driverPath('memtest'), { name: 'exported-param', params: { count: 2 } });
+    d.unload();
   });
 });

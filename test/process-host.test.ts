@@ -1,11 +1,12 @@
 // Isolation 'process': the driver really runs in a process of its own, a
 // child of the kernel's, and a restart runs it in a new one (the old one is
 // gone); the suites under the 'process' project check everything else.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../lib/index.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { faultOf, recoveries, until } from './helpers/util.js';
+import { faultOf, recoveries, rejectionOf, until } from './helpers/util.js';
 
 /** This process's children named `nooks:<driver>` (a host process sets its name so). */
 function hostProcesses(driver: string): number[] {
@@ -67,6 +68,26 @@ describe("isolation 'process': the host process's start is not the driver's time
       expect(d.call('add', 2, 3)).toBe(5);
     } finally {
       delete process.env.NOOKS_TEST_HOST_START_DELAY_MS;
+    }
+  });
+});
+
+// A host process that dies while it starts: the load is refused, saying how it died (not only that it did not start).
+describe("isolation 'process': a host process that dies in its start", () => {
+  const kernel = kernelPerBlock({ isolation: 'process' });
+
+  it('refuses the load with EHOST and the signal that killed it', async () => {
+    process.env.NOOKS_TEST_HOST_START_DELAY_MS = '60000'; // its start never ends by itself (the kernel waits 10 s at most)
+    // the load blocks this thread: another process kills the host process once it is there
+    const killer = spawn('sh', ['-c', `until pid=$(pgrep -P ${process.pid} -x nooks:crashy); do sleep 0.01; done; kill -9 $pid`]);
+    try {
+      const err = await rejectionOf(kernel().load('crashy'));
+      expect(err.code).toBe('EHOST');
+      expect(err.message).toMatch(/: the driver's host process \(pid \d+\) was killed by signal 9 \(Killed\) in its start$/);
+      expect(kernel().domains()).toEqual([]);
+    } finally {
+      delete process.env.NOOKS_TEST_HOST_START_DELAY_MS;
+      killer.kill();
     }
   });
 });

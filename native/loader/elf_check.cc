@@ -383,8 +383,16 @@ uint64_t DriverImage::file_offset_of(uint64_t vaddr, uint64_t size) const {
 
 uint64_t DriverImage::pointer_at(uint64_t vaddr) const {
   const Elf64_Rela *r = at<Elf64_Rela>(rela_offset, nrela);
-  for (uint64_t i = 0; r && i < nrela; i++)
-    if (r[i].r_offset == vaddr && ELF64_R_TYPE(r[i].r_info) == R_X86_64_RELATIVE) return r[i].r_addend;
+  // dlopen applies them in order: the last one at vaddr is what stays there.
+  for (uint64_t i = nrela; r && i-- > 0;) {
+    uint32_t type = ELF64_R_TYPE(r[i].r_info);
+    if (r[i].r_offset != vaddr || type == R_X86_64_NONE) continue;
+    if (type == R_X86_64_RELATIVE) return r[i].r_addend;
+    // A symbol's address (checked: in the table): the driver's own (a variable of
+    // default visibility), or none of the driver's.
+    const Elf64_Sym &sym = syms()[ELF64_R_SYM(r[i].r_info)];
+    return sym.st_shndx == SHN_UNDEF ? UINT64_MAX : sym.st_value + (type == R_X86_64_64 ? r[i].r_addend : 0);
+  }
   const uint64_t *v = at<uint64_t>(file_offset_of(vaddr, sizeof(uint64_t)));
   return v ? *v : 0;
 }

@@ -29,8 +29,9 @@ struct DriverImage {
   // The file offset of the `size` bytes loaded at vaddr, or past the file's end
   // (at() gives null) where they are not all read from the file.
   uint64_t file_offset_of(uint64_t vaddr, uint64_t size) const;
-  // The pointer dlopen leaves at vaddr, relative to the load base: a relative
-  // relocation's addend, or what the file holds there.
+  // The pointer dlopen leaves at vaddr, relative to the load base: its last
+  // relocation's (relative: the addend; by symbol: the driver's symbol, or
+  // UINT64_MAX for one it does not define), or what the file holds there.
   uint64_t pointer_at(uint64_t vaddr) const;
   // `count` Ts at file offset `off`, or null where they would not all fit.
   template <class T>

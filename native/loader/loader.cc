@@ -124,12 +124,27 @@ void scan_text(const DriverImage &img, const std::string &path) {
 uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
-// Records the image's ranges and tags its writable, non-RELRO pages.
-void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
+// The pages of the image loaded at base that stay writable (PT_LOAD with PF_W, above
+// the RELRO part): its data, as the load records it in Domain::segments; the
+// PT_LOAD each is in.
+std::vector<std::pair<Range, const Elf64_Phdr *>> writable_pages(const DriverImage &img, uintptr_t base) {
   const Elf64_Phdr *ph = img.ph();
   uintptr_t relro_end = 0;
   for (int i = 0; i < img.eh()->e_phnum; i++)
     if (ph[i].p_type == PT_GNU_RELRO) relro_end = page_up(base + ph[i].p_vaddr + ph[i].p_memsz);
+  std::vector<std::pair<Range, const Elf64_Phdr *>> pages;
+  for (int i = 0; i < img.eh()->e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W)) continue;
+    uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
+    uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
+    if (wlo < whi) pages.push_back({{wlo, whi}, &ph[i]});
+  }
+  return pages;
+}
+
+// Records the image's ranges and tags its writable, non-RELRO pages.
+void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
+  const Elf64_Phdr *ph = img.ph();
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD) continue;
     uintptr_t lo = base + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
@@ -137,11 +152,11 @@ void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
     if (ph[i].p_flags & (PF_R | PF_W)) d->readable.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) d->text.push_back({lo, hi});
     if (ph[i].p_flags & PF_X) g_backend.adopt_image(d, page_down(lo), page_up(hi), page_up(hi), PROT_READ | PROT_EXEC, d->path);
-    if (!(ph[i].p_flags & PF_W)) continue;
-    uintptr_t wlo = std::max(page_down(lo), relro_end), whi = page_up(hi);
-    if (wlo >= whi) continue;
+  }
+  for (auto [w, p] : writable_pages(img, base)) {
+    const uintptr_t wlo = w.lo, whi = w.hi;
     // Above the file's bytes: .bss, zero pages ld.so mapped and nothing has touched.
-    uintptr_t file_hi = std::clamp(page_up(lo + ph[i].p_filesz), wlo, whi);
+    uintptr_t file_hi = std::clamp(page_up(base + p->p_vaddr + p->p_filesz), wlo, whi);
     g_backend.adopt_image(d, wlo, whi, file_hi, PROT_READ | PROT_WRITE, d->path);
     d->tag((void *)wlo, whi - wlo);
     d->segments.push_back({{wlo, whi}, std::vector<uint8_t>((const uint8_t *)wlo, (const uint8_t *)file_hi)});
@@ -187,7 +202,9 @@ void check_driver_file(const std::string &path, const std::vector<ParamArg> &par
   DriverImage img = checked_image(path, &stamped);
   std::vector<ModuleParam> declared;
   auto [at, size] = find_section(img, ".nooks_params");
-  if (size) params_declared_in_file(img, path, at, size, &declared);
+  std::vector<Range> data;
+  for (auto [w, p] : writable_pages(img, 0)) data.push_back(w);
+  if (size) params_declared_in_file(img, path, at, size, data, &declared);
   params_check(path, declared, params);
 }
 

@@ -58,6 +58,15 @@ void declare(const std::string &path, std::vector<ModuleParam> &params, const Mo
   params.push_back(p);
 }
 
+// A declaration whose type is known names a variable of that size inside the driver's data.
+void check_variable(const std::string &path, const ModuleParam &p, uint32_t size, const std::vector<Range> &data) {
+  if (!type_name(p.type)) return;  // declare refuses it
+  bool in_data = false;
+  for (const Range &r : data) in_data |= r.contains(p.var, type_size(p.type));
+  if (size != type_size(p.type) || !in_data)
+    refuse(path, "parameter '" + p.name + "' does not name a variable of the driver's data of type " + type_name(p.type));
+}
+
 // A parameter's name in the driver's image, checked byte by byte (it may end at the edge of it).
 std::string name_at(const Domain *d, uintptr_t s) {
   std::string name;
@@ -72,25 +81,24 @@ std::string name_at(const Domain *d, uintptr_t s) {
 }  // namespace
 
 void params_declare(Domain *d, uintptr_t lo, size_t size) {
-  if (size % sizeof(nooks_param) || !d->readable_by_driver(lo, size))
+  if (size % sizeof(nooks_param) || lo % alignof(nooks_param) || !d->readable_by_driver(lo, size))
     refuse(d, "malformed section .nooks_params (declare parameters with module_param from nooks/kapi.h)");
+  std::vector<Range> data;
+  for (const Segment &s : d->segments) data.push_back(s.range);
   DomainMemoryAccess access;
   for (const nooks_param *e = (const nooks_param *)lo; (uintptr_t)e < lo + size; e++) {
     ModuleParam p;
     p.name = name_at(d, (uintptr_t)e->name);
     p.type = e->type;
     p.var = (uintptr_t)e->var;
-    bool in_data = false;
-    for (const Segment &s : d->segments) in_data |= s.range.contains(p.var, type_size(p.type));
-    if (type_name(p.type) && (e->size != type_size(p.type) || !in_data))
-      refuse(d, "parameter '" + p.name + "' does not name a variable of the driver's data of type " + type_name(p.type));
+    check_variable(d->path, p, e->size, data);
     declare(d->path, d->params, p);
   }
 }
 
 void params_declared_in_file(const DriverImage &img, const std::string &path, uint64_t vaddr, size_t size,
-                             std::vector<ModuleParam> *params) {
-  if (size % sizeof(nooks_param))
+                             const std::vector<Range> &data, std::vector<ModuleParam> *params) {
+  if (size % sizeof(nooks_param) || vaddr % alignof(nooks_param))  // the load base is page-aligned: as params_declare
     refuse(path, "malformed section .nooks_params (declare parameters with module_param from nooks/kapi.h)");
   for (uint64_t at = vaddr; at < vaddr + size; at += sizeof(nooks_param)) {
     const nooks_param *e = img.at<nooks_param>(img.file_offset_of(at, sizeof(nooks_param)));
@@ -102,6 +110,8 @@ void params_declared_in_file(const DriverImage &img, const std::string &path, ui
     ModuleParam p;
     p.name = std::string(name, len);
     p.type = e->type;
+    p.var = img.pointer_at(at + offsetof(nooks_param, var));
+    check_variable(path, p, e->size, data);
     declare(path, *params, p);
   }
 }

@@ -25,10 +25,11 @@ struct ParamArg {
 // Reads the driver's declarations from the loaded section [lo, lo+size)
 // into d->params. Throws LoadError EPARAM for a malformed one.
 void params_declare(Domain *d, uintptr_t lo, size_t size);
-// The declarations (names and types) of a driver file not loaded: its section
-// .nooks_params at [vaddr, vaddr+size) of img. Throws LoadError EPARAM for a malformed one.
+// The declarations of a driver file not loaded: its section .nooks_params at
+// [vaddr, vaddr+size) of img, its data at `data` (addresses as in the file).
+// Throws LoadError EPARAM for a malformed one, as params_declare would.
 void params_declared_in_file(const DriverImage &img, const std::string &path, uint64_t vaddr, size_t size,
-                             std::vector<ModuleParam> *params);
+                             const std::vector<Range> &data, std::vector<ModuleParam> *params);
 // Checks `given` against the declared params of the driver at path and records
 // the values. Throws LoadError EPARAM naming the parameter (an unknown name
 // lists the declared ones).

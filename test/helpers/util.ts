@@ -100,3 +100,13 @@ export function recoveries(kernel: Kernel): number {
 
 /** A policy entry that replaces its driver with `fallback` at its first failure. */
 export const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });
+
+/** mulberry32: a small seeded generator (integers below n), the same sequence on every run. */
+export function generator(s: number): (n: number) => number {
+  return (n) => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}

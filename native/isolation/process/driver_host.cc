@@ -106,12 +106,13 @@ bool driver_host_start(Domain *d, std::string *why) {
   h->pid = pid;
   // No driver code runs in it before this returns: its start is the kernel's
   // alone, bounded only for a host process that never gets there.
-  const uint64_t kStartLimitMs = 10 * 1000;
+  const uint64_t kStartLimitMs = 10 * 1000;  // the message below says it
   bool up = wait_for_host(h, &h->shared->ready, 0, kStartLimitMs);
   for (int slot = 0; up && slot < kMaxDomainThreads; slot++)
     up = !channel_active(h->shared, slot) || wait_for_host(h, &h->shared->channels[slot].state, kStarting, kStartLimitMs);
   if (up) return true;
-  *why = "the driver's host process did not start";
+  Fault f;
+  *why = host_died(h, &f) ? std::string(f.message) + " in its start" : "the driver's host process did not start within 10 s";
   driver_host_stop(d);
   return false;
 }
