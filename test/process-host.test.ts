@@ -2,11 +2,15 @@
 // child of the kernel's, and a restart runs it in a new one (the old one is
 // gone); the suites under the 'process' project check everything else.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { faultOf, recoveries, rejectionOf, until } from './helpers/util.js';
+import { faultOf, recoveries, rejectionOf, runNode, until } from './helpers/util.js';
 
 /** This process's children named `nooks:<driver>` (a host process sets its name so). */
 function hostProcesses(driver: string): number[] {
@@ -89,5 +93,51 @@ describe("isolation 'process': a host process that dies in its start", () => {
       delete process.env.NOOKS_TEST_HOST_START_DELAY_MS;
       killer.kill();
     }
+  });
+});
+
+// A thread that enters the driver for the first time waits for its twin in the
+// host process. That wait is part of its crossing: an unload meanwhile unwinds
+// the thread before the domain's memory goes. Before, the wait came before the
+// crossing, where teardown did not see the thread, and the unload unmapped the
+// channel it was waiting on and freed its stack's record (a crash in the
+// kernel's process). A test hook keeps the twin from starting; in a child
+// process, which the bug killed.
+const unloadScript = (indexUrl: string) => `
+import { Kernel } from ${JSON.stringify(indexUrl)};
+
+process.env.NOOKS_TEST_MAX_TWINS = '1'; // the host process starts this thread's twin, and no other
+const kernel = await Kernel.boot({ isolation: 'process' });
+const crashy = await kernel.load('crashy', { timeBudgetMs: 60_000 }); // nor does the wait time out
+const threads = () => kernel.domains().find((d) => d.name === 'crashy').threads;
+console.log('add', crashy.call('add', 2, 3), 'threads', threads());
+crashy.call('timer_forgotten', 1); // the timer thread enters crashy for the first time; crashy's exit forgets this timer
+while (threads() === 1) await new Promise((r) => setImmediate(r)); // it has its stack in crashy: it waits for its twin
+console.log('threads', threads());
+crashy.unload();
+console.log('unloaded', kernel.domains().length);
+await kernel.shutdown(); // joins the timer thread
+console.log('shut down');
+`;
+
+describe("isolation 'process': an unload while a thread waits for its twin", () => {
+  let dir: string;
+  let script: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nooks-twin-wait-'));
+    script = join(dir, 'unload.mjs');
+    writeFileSync(script, unloadScript(pathToFileURL(join(packageRoot, 'dist', 'lib', 'index.js')).href));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('unwinds the waiting thread, and the process lives on', { timeout: 70_000 }, async () => {
+    const r = await runNode([script], dir, 60_000);
+    const shown = `exit ${r.code} signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    expect(r.stdout, shown).toBe('add 5 threads 1\nthreads 2\nunloaded 0\nshut down\n');
+    expect(r.signal, shown).toBeNull();
+    expect(r.code, shown).toBe(0);
   });
 });

@@ -49,6 +49,20 @@ NOOKS_EXPORT long timer_fault(long ms)
 	return 0;
 }
 
+/* a timer its exit forgets (no del_timer): the kernel's release stops it */
+static struct timer_list forgotten_timer;
+
+static void forgotten_timer_fn(struct timer_list *t)
+{
+	(void)t;
+}
+
+NOOKS_EXPORT long timer_forgotten(long ms)
+{
+	mod_timer(&forgotten_timer, jiffies + msecs_to_jiffies(ms));
+	return 0;
+}
+
 /* a fault deep in nested crossings: driver -> kernel -> driver ... -> NULL */
 static void nest_then_fault(void *info)
 {
@@ -289,6 +303,7 @@ static int crashy_init(void)
 		return -ENOMEM;
 	timer_setup(&idle_timer, idle_timer_fn, 0);
 	timer_setup(&fault_timer, fault_timer_fn, 0);
+	timer_setup(&forgotten_timer, forgotten_timer_fn, 0);
 	spin_lock_init(&loop_lock);
 	spin_lock_init(&never_taken);	/* known to the kernel, never held */
 	mutex_init(&self_mutex);

@@ -7,8 +7,8 @@
 //   kernel -> host process: call (enter the driver), kreturn (a kernel call's result)
 //   host process -> kernel: ret (the driver returned), kcall (a kernel call), fault
 // and, once, starting -> idle: the thread's twin is up in the host process
-// (the kernel waits for it before the thread's first crossing, so that the
-// driver's time budget never pays for starting the host process).
+// (the host process's start waits for the twins of the threads it knows; a
+// thread added later waits for its twin in its first crossing).
 // Everything here is writable by the driver's process: the kernel checks what
 // it reads (a call index, a state) as it would a driver's argument.
 #pragma once
@@ -58,7 +58,7 @@ constexpr int kStopSignal = SIGUSR1;
 // What the kernel keeps of a driver's host process.
 struct DriverHost {
   DriverHostShared *shared = nullptr;  // nullptr: none (no domain in the slot, or its set-up failed)
-  pid_t pid = -1;
+  std::atomic<pid_t> pid{-1};          // read by every thread crossing into the driver, set by start and stop
 };
 // d's (driver_host.cc keeps them by domain id; the host process has the copy forked with it).
 DriverHost &driver_host_of(const Domain *d);

@@ -27,7 +27,7 @@ DriverHost &driver_host_of(const Domain *d) { return g_hosts[d->id]; }
 bool driver_host_create(Domain *d) {
   void *p = mmap(nullptr, sizeof(DriverHostShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
-  driver_host_of(d) = {static_cast<DriverHostShared *>(p)};  // zeroed: every channel idle
+  driver_host_of(d).shared = static_cast<DriverHostShared *>(p);  // zeroed: every channel idle
   return true;
 }
 
@@ -36,43 +36,41 @@ void driver_host_destroy(Domain *d) {
   if (!h.shared) return;
   driver_host_stop(d);
   munmap(h.shared, sizeof(DriverHostShared));
-  h = {};
+  h.shared = nullptr;
 }
 
 // The host process died without saying why over this thread's channel (its
 // handler could not run, or another thread's fault took it down): false if it lives.
 static bool host_died(DriverHost *h, Fault *f) {
   siginfo_t si{};
-  if (h->pid <= 0 || waitid(P_PID, h->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != h->pid) return false;
+  const pid_t pid = h->pid;
+  if (pid <= 0 || waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != pid) return false;
   bool signalled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
   f->kind = signalled ? fault_kind_of(si.si_status, 0, 0, 0) : FaultKind::aborted;
   f->signo = signalled ? si.si_status : 0;
   if (signalled)
-    snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) was killed by signal %d (%s)", (int)h->pid,
+    snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) was killed by signal %d (%s)", (int)pid,
              si.si_status, strsignal(si.si_status));
   else
-    snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) exited with status %d", (int)h->pid, si.si_status);
+    snprintf(f->message, sizeof f->message, "the driver's host process (pid %d) exited with status %d", (int)pid, si.si_status);
   return true;
 }
 
-// Waits while *word holds `value`: the host process starting (its set-up, a
-// twin), outside any crossing, so that the driver's time budget counts driver
-// code and not the kernel's work. false if the host process dies (or is
-// stopped: recovery) first, or after about limit_ms.
+// Waits while *word holds `value`: the host process's start (its set-up, the
+// twins of the threads it knows), before any driver code runs in it. false if
+// the host process dies first, or after about limit_ms.
 static bool wait_for_host(DriverHost *h, std::atomic<uint32_t> *word, uint32_t value, uint64_t limit_ms) {
   static const timespec tick = {0, 10 * 1000 * 1000};
-  const pid_t pid = h->pid;
   for (uint64_t waited = 0; word->load() == value; waited += 10) {
     Fault f;
-    if (waited >= limit_ms || h->pid != pid || host_died(h, &f)) return false;
+    if (waited >= limit_ms || host_died(h, &f)) return false;
     futex(word, FUTEX_WAIT, value, &tick);
   }
   return true;
 }
 
 void driver_host_thread_added(Domain *d, DomainThread *dt) {
-  DriverHost *h = &driver_host_of(d);
-  DriverHostShared *s = h->shared;
+  DriverHostShared *s = driver_host_of(d).shared;
   Channel &ch = s->channels[dt->slot];
   ch.stack_lo = dt->stack_lo;
   ch.stack_hi = dt->stack_hi;
@@ -81,10 +79,6 @@ void driver_host_thread_added(Domain *d, DomainThread *dt) {
   s->active[dt->slot / 64].fetch_or(1ull << (dt->slot % 64));
   s->started.fetch_add(1);
   futex(&s->started, FUTEX_WAKE, 1, nullptr);
-  // Without a host process now, the next driver_host_start waits for the twin.
-  // With one, driver code may have run there and hinder the twin: the wait is
-  // the driver's budget at most, then its crossing's watchdog times the rest.
-  if (h->pid > 0) wait_for_host(h, &ch.state, kStarting, d->time_budget_ms);
 }
 
 bool driver_host_start(Domain *d, std::string *why) {
@@ -119,9 +113,10 @@ bool driver_host_start(Domain *d, std::string *why) {
 
 void driver_host_stop(Domain *d) {
   DriverHost *h = &driver_host_of(d);
-  if (h->pid <= 0) return;  // idempotent: teardown and unload both stop it
-  kill(h->pid, SIGKILL);
-  while (waitpid(h->pid, nullptr, 0) < 0 && errno == EINTR) {
+  const pid_t pid = h->pid;
+  if (pid <= 0) return;  // idempotent: teardown and unload both stop it
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
   h->pid = -1;
 }
@@ -129,7 +124,7 @@ void driver_host_stop(Domain *d) {
 // Stops the twin running driver code for a thread asked to leave, and
 // returns where it was (0 if it does not say within 100 ms).
 static uintptr_t where_twin_is(DriverHost *h, Channel *ch) {
-  if (!among(ch->state.load(), bit(kCall) | bit(kKreturn)) || ch->tid <= 0 || syscall(SYS_tgkill, h->pid, ch->tid, kStopSignal) != 0) return 0;
+  if (!among(ch->state.load(), bit(kCall) | bit(kKreturn)) || ch->tid <= 0 || syscall(SYS_tgkill, h->pid.load(), ch->tid, kStopSignal) != 0) return 0;
   static const timespec wait = {0, 100 * 1000 * 1000};
   return channel_wait(ch, kKernelSide, bit(kFault), &wait) == kFault && ch->signo == 0 ? ch->ip : 0;
 }
@@ -146,16 +141,30 @@ static void serve_kcall(Domain *d, Channel *ch) {
   channel_post(ch, kKernelSide, kKreturn);
 }
 
+// Leaves the crossing if the thread was asked to (the watchdog, recovery) or
+// the host process is gone; returns otherwise.
+static void leave_if_asked_or_gone(Domain *d, DriverHost *h, Channel *ch) {
+  if (should_abort(d)) xpc_abort_current(d, where_twin_is(h, ch));
+  Fault f;
+  if (host_died(h, &f)) xpc_leave_with(d, f);
+}
+
 uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt) {
   DriverHost *h = &driver_host_of(d);
   Channel *ch = &h->shared->channels[dt->slot];
+  // Wakes now and then to notice an abort request or a host process that is gone.
+  static const timespec tick = {0, 10 * 1000 * 1000};
+  // A thread's first crossing waits for its twin (driver_host_thread_added
+  // asked for it) here, inside the crossing: the watchdog times the wait, and
+  // a teardown sees the thread and unwinds it before the domain goes.
+  while (ch->state.load() == kStarting) {
+    leave_if_asked_or_gone(d, h, ch);
+    futex(&ch->state, FUTEX_WAIT, kStarting, &tick);
+  }
   ch->fn = (uint64_t)c->fn;
   memcpy(ch->args, c->args, sizeof c->args);
   ch->sp = dt->sp & ~(uintptr_t)15;
   channel_post(ch, kKernelSide, kCall);
-  // Wakes now and then to notice an abort request (watchdog, recovery) or a
-  // host process that is gone.
-  static const timespec tick = {0, 10 * 1000 * 1000};
   for (;;) {
     switch (channel_wait(ch, kKernelSide, bit(kReturn) | bit(kKcall) | bit(kFault), &tick)) {
       case kReturn: c->ret = ch->ret; return 0;
@@ -171,9 +180,7 @@ uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt) {
         xpc_leave_with(d, f);
       }
     }
-    if (should_abort(d)) xpc_abort_current(d, where_twin_is(h, ch));
-    Fault f;
-    if (host_died(h, &f)) xpc_leave_with(d, f);
+    leave_if_asked_or_gone(d, h, ch);
   }
 }
 

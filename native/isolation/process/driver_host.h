@@ -37,8 +37,8 @@ void driver_host_destroy(Domain *d);
 bool driver_host_start(Domain *d, std::string *why);
 // Kills and reaps it: no driver code runs afterwards.
 void driver_host_stop(Domain *d);
-// A thread has a stack in d now: its twin in the host process serves its
-// channel. Waits until the twin is up (a host process is running).
+// A thread has a stack in d now: asks the host process for the twin that
+// serves its channel. The thread's first crossing waits for the twin.
 void driver_host_thread_added(Domain *d, DomainThread *dt);
 // The crossing (run by nooks_xpc_enter_local, so that a fault can unwind to
 // it): calls c in the host process and serves its kernel calls until it returns.

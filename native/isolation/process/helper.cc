@@ -76,7 +76,7 @@ void *twin(void *arg) {
   static thread_local ThreadCtx ctx;
   if (ss.ss_sp != MAP_FAILED && sigaltstack(&ss, nullptr) == 0) ctx.sigstack = ss;
   nooks_tls_ctx = &ctx;
-  uint32_t starting = kStarting;  // the kernel waits for it (driver_host.cc), unless it gave up
+  uint32_t starting = kStarting;  // the kernel waits for it (driver_host.cc), unless it left meanwhile
   if (ch->state.compare_exchange_strong(starting, kIdle)) futex(&ch->state, FUTEX_WAKE, 1, nullptr);
   for (;;) {
     channel_wait(ch, kHostSide, bit(kCall), nullptr);
@@ -170,13 +170,16 @@ void keep_own_shared_memory(Domain *d) {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  for (;;) {
+  // A test's stand-in for a host process that cannot start another twin (test/process-host.test.ts).
+  const char *max_twins = getenv("NOOKS_TEST_MAX_TWINS");
+  for (int twins = 0;;) {
     uint32_t seen = g_shared->started.load();
     for (int i = 0; i < kMaxDomainThreads; i++) {
-      if (started[i] || !channel_active(g_shared, i)) continue;
+      if (started[i] || !channel_active(g_shared, i) || (max_twins && twins >= atoi(max_twins))) continue;
       pthread_t t;
       if (pthread_create(&t, &attr, twin, (void *)(intptr_t)i) != 0) _exit(121);
       started[i] = true;
+      twins++;
     }
     timespec tick = {0, 200 * 1000 * 1000};
     futex(&g_shared->started, FUTEX_WAIT, seen, &tick);
