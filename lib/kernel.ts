@@ -111,10 +111,15 @@ interface NativeError extends Error {
   fault?: NativeFault;
 }
 
-/** Why a fallback driver cannot take its driver's place, from the loader's error: at load (checkDriver) or at the failure. */
-function fallbackRefused(e: unknown): Error & { code: string } {
+/**
+ * Why a fallback driver cannot take its driver's place, from the loader's
+ * error: at load (checkDriver) or at the failure. It is given the params its
+ * driver was loaded with: the message says so when there were any.
+ */
+function fallbackRefused(e: unknown, params: LoadOptions['params']): Error & { code: string } {
   const err = e as NativeError;
-  const what = err.code === 'EPARAM' ? 'be loaded with the params its driver was loaded with' : 'be loaded';
+  const given = err.code === 'EPARAM' && Object.keys(params ?? {}).length > 0;
+  const what = given ? 'be loaded with the params its driver was loaded with' : 'be loaded';
   return Object.assign(codedError(err.code ?? 'ELOAD', `the fallback driver cannot ${what}: ${err.message}`), { cause: e });
 }
 
@@ -210,7 +215,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     try {
       native().checkDriver(driverPath(p.fallback), params);
     } catch (e) {
-      throw fallbackRefused(e);
+      throw fallbackRefused(e, params);
     }
   }
 
@@ -514,7 +519,7 @@ export class Driver {
     try {
       domain = this.kernel.startDomain(fallback, this.name, this.limits, this.config);
     } catch (e) {
-      throw fallbackRefused(e);
+      throw fallbackRefused(e, this.config.params);
     }
     native().unload(this.id, true);
     this.symbols.clear();

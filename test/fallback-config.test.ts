@@ -221,7 +221,7 @@ describe('a fallback driver is checked when its driver loads', () => {
     ['missing', 'ENOENT', () => `the fallback driver cannot be loaded: ${missing}: no such driver file`],
     ['not-nooks', 'ENOINIT', () => `the fallback driver cannot be loaded: ${notNooks}: no module_init`],
     ['other-kapi', 'EABI', () => `the fallback driver cannot be loaded: ${otherKapi}: built against kernel API kapi-000000000000`],
-    ['const-param', 'EPARAM', () => `${constParam}: parameter 'count' does not name a variable of the driver's data of type int`],
+    ['const-param', 'EPARAM', () => `the fallback driver cannot be loaded: ${constParam}: parameter 'count' does not name a variable of the driver's data of type int`],
   ])('%s: the load is refused with the loader\'s error (%s), nothing loaded', async (name, code, says) => {
     const err = await rejectionOf(kernel.load(driverPath('memtest'), { name }));
     expect(err.code).toBe(code);
