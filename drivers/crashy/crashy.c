@@ -59,6 +59,10 @@ static void forgotten_timer_fn(struct timer_list *t)
 
 NOOKS_EXPORT long timer_forgotten(long ms)
 {
+	static int set_up;	/* here, not in init: crashy's objects stay as the tests count them */
+
+	if (!set_up++)
+		timer_setup(&forgotten_timer, forgotten_timer_fn, 0);
 	mod_timer(&forgotten_timer, jiffies + msecs_to_jiffies(ms));
 	return 0;
 }
@@ -303,7 +307,6 @@ static int crashy_init(void)
 		return -ENOMEM;
 	timer_setup(&idle_timer, idle_timer_fn, 0);
 	timer_setup(&fault_timer, fault_timer_fn, 0);
-	timer_setup(&forgotten_timer, forgotten_timer_fn, 0);
 	spin_lock_init(&loop_lock);
 	spin_lock_init(&never_taken);	/* known to the kernel, never held */
 	mutex_init(&self_mutex);
