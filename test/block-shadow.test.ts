@@ -4,7 +4,7 @@
 // restarted driver, what arrives meanwhile queues. A deterministic bug (one
 // that is back after every restart) ends with the policy giving up, and the
 // shadow failing what it kept with the reason.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -59,10 +59,16 @@ describe('the block shadow driver', () => {
 
   it('a fault mid-batch: the requests the driver took but never started (no commit ran) go to the restarted driver', async () => {
     const data = pattern(128 * 1024, 9); // 4 requests of 32 KiB, in one batch
+    // the image as the restart begins (the agent restarts the driver right after telling of it)
+    let atRestart: Buffer | undefined;
+    kernel.on('recovering', () => (atRestart = readFileSync(join(dir, 'disk.img')).subarray(0, data.length)));
     expect(drv.call('crash_submit_after', 2)).toBe(0); // the third submit faults: the first two are in the ring, no doorbell
     await disk.write(0, data);
     expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
     expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'blk0', driver: 'blk', inFlight: 4, waiting: 0 }]);
+    // the device had started none of them, the two the driver took included: commit, which rings the doorbell, never ran
+    expect(atRestart?.equals(Buffer.alloc(data.length)), 'the batch\'s sectors untouched when the restart began').toBe(true);
+    // so the restarted driver wrote them all
     expect((await disk.read(0, data.length)).equals(data)).toBe(true);
   });
 

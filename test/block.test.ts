@@ -184,15 +184,30 @@ describe('the block class', () => {
     // 64 writes: 32 held in the driver's ring (plugged), 32 waiting in the class for a slot
     expect(drv.call('plug', 1)).toBe(0);
     const writes = Array.from({ length: 64 }, (_, i) => ({ op: 'write' as const, offset: i * 4096, data: pattern(4096, 100 + i) }));
-    const done = disk.submitAll(writes);
+    let finished = false;
+    const done = disk.submitAll(writes).finally(() => (finished = true));
     expect(disk.inFlight).toBe(64);
-    expect(drv.call('complete_gap', 1)).toBe(0); // the handler's completions come 1 ms apart: woken at the first, JS would refill one slot each
+    // the handler waits for the test's step before each completion after its first, and before each step the
+    // event loop turns twice (its poll phase, where a wake is delivered, between): woken at a completion,
+    // JS would refill the slot it freed, a crossing for each, before the next completion comes
+    expect(drv.call('complete_stepped', 1)).toBe(0);
     const before = counts();
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    let steps = 0;
     expect(drv.call('plug', 0)).toBe(0);
+    for (;;) {
+      await until(() => finished || drv.call('step_waiting') === 1, 'the handler waiting for its step, or the writes done');
+      if (finished) break;
+      await turn();
+      await turn();
+      expect(drv.call('complete_step')).toBe(1);
+      steps++;
+    }
     await done;
-    expect(drv.call('complete_gap', 0)).toBe(0);
+    expect(drv.call('complete_stepped', 0)).toBe(0);
     const d = since(before);
     expect(d.recoveries).toBe(0);
+    expect(steps).toBeGreaterThanOrEqual(64 - d.interrupts); // every completion but a run's first waited for its step
     // the 32 waiting requests went in after handler runs, all the slots each freed at once: no more crossings than runs
     expect(d.batches).toBeGreaterThanOrEqual(1);
     expect(d.batches).toBeLessThanOrEqual(d.interrupts);

@@ -35,7 +35,8 @@ struct blk {
 	bool plugged;		/* tests: queue requests without ringing the doorbell */
 	bool refusing;		/* tests: answer every submit -EBUSY (a driver that lost track of its ring) */
 	long accept_before_error, error;	/* tests: after that many more submits, one returns error */
-	unsigned int complete_gap_ms;	/* tests: the interrupt handler sleeps so long between completions */
+	bool stepped;		/* tests: the interrupt handler waits for the host's step before each completion after its first */
+	unsigned long steps_wanted, steps_given;	/* tests: the handler's waits for a step so far; the host's steps so far */
 	bool crash;		/* tests: after accept_before_crash more submits, one dereferences NULL */
 	long accept_before_crash;
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
@@ -103,6 +104,21 @@ static const struct blk_disk_ops blk_ops = {
 	.commit = blk_commit,
 };
 
+/* For the tests, while stepped: waits until the host gives the next step
+ * (complete_step), so that the host sees what the completions so far woke
+ * before the next one comes. A nap in a kernel call between looks lets the
+ * host's call into the driver meanwhile. */
+static void wait_for_step(struct blk *b)
+{
+	unsigned long mine;
+
+	if (!__atomic_load_n(&b->stepped, __ATOMIC_ACQUIRE))
+		return;
+	mine = __atomic_add_fetch(&b->steps_wanted, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&b->stepped, __ATOMIC_ACQUIRE) && __atomic_load_n(&b->steps_given, __ATOMIC_ACQUIRE) < mine)
+		msleep(1);
+}
+
 static irqreturn_t blk_irq(int irq, void *data)
 {
 	struct blk *b = data;
@@ -138,8 +154,8 @@ static irqreturn_t blk_irq(int irq, void *data)
 		iowrite32(b->cq_head, b->regs + BLKDEV_REG_CQ_HEAD);
 	spin_unlock(&b->lock);
 	for (i = 0; i < n; i++) {
-		if (i && b->complete_gap_ms)
-			msleep(b->complete_gap_ms);
+		if (i)
+			wait_for_step(b);
 		blk_complete(done[i], status[i]);
 	}
 	return n ? IRQ_HANDLED : IRQ_NONE;
@@ -292,13 +308,32 @@ NOOKS_EXPORT long fail_submit_after(long accepted, long error)
 	return 0;
 }
 
-/* For the tests: the interrupt handler's completions come `ms` apart (0: at once). */
-NOOKS_EXPORT long complete_gap(long ms)
+/* For the tests: stepped (1), the interrupt handler waits for complete_step before each completion after its first; 0: it does not. */
+NOOKS_EXPORT long complete_stepped(long on)
 {
 	if (!the_dev)
 		return -ENODEV;
-	the_dev->complete_gap_ms = (unsigned int)ms;
+	__atomic_store_n(&the_dev->stepped, on != 0, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* For the tests: 1 while the interrupt handler waits for a step, else 0. */
+NOOKS_EXPORT long step_waiting(void)
+{
+	if (!the_dev)
+		return -ENODEV;
+	return __atomic_load_n(&the_dev->steps_wanted, __ATOMIC_ACQUIRE) > __atomic_load_n(&the_dev->steps_given, __ATOMIC_ACQUIRE);
+}
+
+/* For the tests: gives the waiting interrupt handler its step (1), or 0 if none waits. */
+NOOKS_EXPORT long complete_step(void)
+{
+	if (!the_dev)
+		return -ENODEV;
+	if (step_waiting() != 1)
+		return 0;
+	__atomic_add_fetch(&the_dev->steps_given, 1, __ATOMIC_ACQ_REL);
+	return 1;
 }
 
 /* For the tests: plug (1) keeps requests in the submission ring, unplug (0) rings the doorbell. */

@@ -104,8 +104,8 @@ function childReading(pid: number): (ChildReading & { id: string }) | undefined 
   const fields = statFields(`/proc/${pid}/stat`);
   const id = identity(pid, fields);
   if (!id) return undefined; // gone
-  // utime and stime (fields 14 and 15 of stat, 12 and 13 after the name): every thread of the process, ended ones too
-  const reading = { id, cpuUs: (Number(fields[11]) + Number(fields[12])) * TICK_US, threads: new Map<string, Switches>() };
+  // every thread of the process, ended ones too
+  const reading = { id, cpuUs: cpuUsIn(fields), threads: new Map<string, Switches>() };
   let tasks: string[] = [];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
@@ -119,6 +119,17 @@ function childReading(pid: number): (ChildReading & { id: string }) | undefined 
     reading.threads.set(threadId, switches);
   }
   return reading;
+}
+
+/** utime and stime (fields 14 and 15 of stat, 12 and 13 after the name), in µs. */
+function cpuUsIn(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+/** The CPU time (µs, in clock ticks) of the thread whose /proc directory is `taskDir`; undefined when it is gone. */
+export function threadCpuUs(taskDir: string): number | undefined {
+  const fields = statFields(`${taskDir}/stat`);
+  return fields.length ? cpuUsIn(fields) : undefined;
 }
 
 /** The context switches of the thread whose /proc directory is `taskDir` (e.g. /proc/self/task/<tid>); undefined when it is gone. */

@@ -1,7 +1,7 @@
 // This process's threads as Linux shows them (/proc/self/task): which is
-// which, how often each slept, where each sleeps.
+// which, how often each slept, how much CPU time each used, where each sleeps.
 import { readdirSync, readFileSync } from 'node:fs';
-import { threadSwitches } from '../../lib/bench/usage.js';
+import { threadCpuUs, threadSwitches } from '../../lib/bench/usage.js';
 
 /** Threads of this process now (the kernel's own, the drivers' and the host's). */
 export const tasks = () => readdirSync('/proc/self/task').length;
@@ -24,6 +24,13 @@ export function sleeps(tid: string): number {
   const switches = threadSwitches(`/proc/self/task/${tid}`);
   if (!switches) throw new Error(`no thread ${tid}`);
   return switches.voluntarySwitches;
+}
+
+/** The CPU time thread `tid` has used, in µs (counted in clock ticks, 10 ms). */
+export function cpuUs(tid: string): number {
+  const us = threadCpuUs(`/proc/self/task/${tid}`);
+  if (us === undefined) throw new Error(`no thread ${tid}`);
+  return us;
 }
 
 /**
