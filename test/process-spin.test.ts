@@ -5,11 +5,12 @@
 // The kernel and the host process are pinned to one CPU here, as a loaded
 // machine's scheduler often leaves them.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { kernelPerBlock } from './helpers/kernel.js';
+import { hostProcesses } from './helpers/util.js';
 
 /** The CPUs `pid` may run on, as taskset takes them ("0-1"). */
 function allowedCpus(pid: number): string {
@@ -20,15 +21,6 @@ function allowedCpus(pid: number): string {
 /** Every thread of `pid` on `cpus` only. */
 function pin(pid: number, cpus: string): void {
   execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], { stdio: 'ignore' });
-}
-
-/** This process's child named `nooks:<driver>`: the driver's host process. */
-function hostProcess(driver: string): number {
-  const pids = readdirSync('/proc/self/task').flatMap((t) =>
-    readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-  const pid = pids.find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === `nooks:${driver}`);
-  if (!pid) throw new Error(`no host process for ${driver}`);
-  return pid;
 }
 
 describe("isolation 'process': waits on the channel", () => {
@@ -45,7 +37,9 @@ describe("isolation 'process': waits on the channel", () => {
   it('do not spin while both sides share one CPU: each crossing sleeps at once', () => {
     const cpu = allowed.split(/[,-]/)[0];
     pin(process.pid, cpu);
-    pin(hostProcess('null'), cpu);
+    const [host] = hostProcesses('null');
+    expect(host).toBeGreaterThan(0);
+    pin(host, cpu);
     nul.call('nop'); // each side has run on that CPU since
     const before = native().processSpinsRunOut();
     const crossings = 2000;
