@@ -80,13 +80,14 @@ inline void channel_post(Channel *ch, ChannelSide from, uint32_t state) {
 }
 
 // How long a side spins for the other's answer before it sleeps: about what
-// sleeping costs (the futex wait, the wake-up, the switches: 10 µs a round
-// trip on a loaded 2-vCPU VM), so a spin that fails wastes at most what
-// sleeping at once would have. Shorter, a side that has just been woken
-// answers after its partner gave up and slept, so it must wake the partner in
-// turn, and so on: once one side sleeps, every handoff sleeps (what made the
-// 'process' figures swing between runs; docs/results.md). Time, not a count of
-// pause instructions: a pause takes 10 to 140 cycles by CPU model.
+// sleeping costs (the futex wait, the wake-up and two context switches: some
+// µs, more on a VM or from a deep idle state), so a spin that fails wastes at
+// most what sleeping at once would have. Shorter, a side that has just been
+// woken answers after its partner gave up and slept, so it must wake the
+// partner in turn, and so on: once one side sleeps, every handoff sleeps
+// (what made the 'process' figures swing between runs; docs/results.md).
+// Time, not a count of pause instructions: a pause takes 10 to 140 cycles by
+// CPU model.
 constexpr uint64_t kSpinNs = 10 * 1000;
 
 // The kernel side's waits whose spin ran out before the host process
@@ -115,7 +116,7 @@ inline uint32_t channel_wait(Channel *ch, ChannelSide me, uint32_t wanted, const
       return s;
     }
     __builtin_ia32_pause();
-    if (i % 16 == 0 && monotonic_ns() - start > kSpinNs) {  // the clock every 16 pauses: it costs ~25 ns
+    if (i % 16 == 0 && monotonic_ns() - start > kSpinNs) {  // the clock every 16 pauses: it costs more than one
       if (me == kKernelSide) g_kernel_spins_run_out.fetch_add(1, std::memory_order_relaxed);
       break;
     }
