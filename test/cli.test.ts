@@ -369,6 +369,8 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
         }
         if (m.isolation === 'mprotect') expect(b.mprotectCallsPerUnit).toBeGreaterThanOrEqual(2 * b.kernelCallsPerUnit * 0.95); // a pair per kernel call
         else expect(b.mprotectCallsPerUnit, m.isolation).toBeNull();
+        if (m.isolation === 'process') expect(b.spinsRunOutPerUnit).toBeGreaterThanOrEqual(0);
+        else expect(b.spinsRunOutPerUnit, m.isolation).toBeNull();
       }
     }
     for (const run of measured[0].runs) expect(run.relative).toBe(1);

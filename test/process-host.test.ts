@@ -2,7 +2,7 @@
 // child of the kernel's, and a restart runs it in a new one (the old one is
 // gone); the suites under the 'process' project check everything else.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,20 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { faultOf, recoveries, rejectionOf, runNode, until } from './helpers/util.js';
-
-/** This process's children named `nooks:<driver>` (a host process sets its name so). */
-function hostProcesses(driver: string): number[] {
-  const pids = readdirSync('/proc/self/task').flatMap((t) =>
-    readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
-  return pids.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === `nooks:${driver}`;
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
-}
+import { faultOf, hostProcesses, recoveries, rejectionOf, runNode, until } from './helpers/util.js';
 
 describe("isolation 'process': a host process per driver", () => {
   const kernel = kernelPerBlock({ isolation: 'process' });

@@ -3,7 +3,8 @@
 // and the end of the measuring window. Nothing is counted in JavaScript per
 // operation: the domain counts its crossings and interrupt handler runs, the
 // taps (native/shadow/taps.h) the calls and crossings of each operation and
-// kernel call, isolation 'mprotect' its system calls, the OS the CPU time
+// kernel call, isolation 'mprotect' its system calls, isolation 'process' the
+// waits on its host process that slept, the OS the CPU time
 // and context switches (usage.ts). Whether a
 // mode is slower because its batches get smaller, it sleeps and wakes more,
 // or each crossing costs more shows in these figures.
@@ -25,6 +26,8 @@ export interface Breakdown {
   kernelCallsPerUnitByName: Record<string, number>;
   /** Under 'mprotect': its page-protection system calls (what its crossings and kernel calls cost); null in the other modes. */
   mprotectCallsPerUnit: number | null;
+  /** Under 'process': waits of the kernel's threads on the driver's host process whose spin ran out, so that they slept (a wake-up each); null in the other modes. */
+  spinsRunOutPerUnit: number | null;
   /** Runs of the driver's interrupt handler (each a crossing). */
   interruptsPerUnit: number;
   /** Waits (a lock, a futex, a sleep): threads of the process, and of the driver's host process under 'process', gave up the CPU. */
@@ -44,6 +47,7 @@ export interface Counters {
   kernelCalls: number;
   kernelCallsByName: Map<string, number>;
   mprotectCalls: number;
+  spinsRunOut: number;
   usage: UsageSample;
 }
 
@@ -54,7 +58,7 @@ export function readCounters(kernel: Kernel, driver: string): Counters {
   if (!domain || !drv) throw new Error(`no domain for driver ${driver}`);
   const c: Counters = {
     crossings: domain.crossings, interrupts: domain.interrupts, requestCalls: 0, requestCrossings: 0, kernelCalls: 0, kernelCallsByName: new Map(),
-    mprotectCalls: native().mprotectCalls(), usage: sampleUsage(),
+    mprotectCalls: native().mprotectCalls(), spinsRunOut: native().processSpinsRunOut(), usage: sampleUsage(),
   };
   for (const t of drv.taps()) {
     if (t.direction === 'to-kernel') {
@@ -81,6 +85,7 @@ export function breakdown(a: Counters, b: Counters, units: number, isolation: Is
     kernelCallsPerUnit: isolation === 'none' ? null : per(b.kernelCalls - a.kernelCalls),
     kernelCallsPerUnitByName: Object.fromEntries(byName.filter(([, n]) => n >= 0.001).sort((x, y) => y[1] - x[1])),
     mprotectCallsPerUnit: isolation === 'mprotect' ? per(b.mprotectCalls - a.mprotectCalls) : null,
+    spinsRunOutPerUnit: isolation === 'process' ? per(b.spinsRunOut - a.spinsRunOut) : null,
     interruptsPerUnit: per(b.interrupts - a.interrupts),
     voluntarySwitchesPerUnit: per(used.voluntarySwitches),
     involuntarySwitchesPerUnit: per(used.involuntarySwitches),

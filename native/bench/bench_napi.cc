@@ -1,7 +1,8 @@
 // The addon's benchmark functions (lib/wrappers/addon/bench.ts): the
 // crossing costs of `nooks bench xpc` and the threads of `nooks bench scale`,
-// measured by the C++ loops of bench.cc and scale.cc, and the count of
-// mprotect calls that the class benchmarks divide by their operations.
+// measured by the C++ loops of bench.cc and scale.cc, and the counts of
+// mprotect calls and of spins run out that the class benchmarks divide by
+// their operations.
 #include <napi.h>
 
 #include <string>
@@ -11,6 +12,7 @@
 #include "../isolation/backend.h"
 #include "../isolation/mprotect/mprotect.h"
 #include "../isolation/pkey/pkey.h"
+#include "../isolation/process/driver_host.h"
 #include "bench.h"
 #include "scale.h"
 
@@ -94,6 +96,9 @@ Napi::Value BenchScale(const Napi::CallbackInfo &info) {
 
 // mprotectCalls(): the mprotect calls made so far, by every thread (isolation 'mprotect'; 0 in the others).
 Napi::Value MprotectCalls(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)mprotect_calls()); }
+
+// processSpinsRunOut(): the kernel threads' waits on a host process that spun out and slept (isolation 'process'; 0 in the others).
+Napi::Value ProcessSpinsRunOut(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)driver_host_spins_run_out()); }
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Small helpers shared by the kernel tests.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { defaultPolicy, DriverFault, Kernel, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
 
@@ -11,6 +12,19 @@ export const suiteIsolation = (process.env.NOOKS_TEST_ISOLATION ?? 'auto') as Is
 
 /** Every isolation mode this machine can boot: 'pkey' only where it has protection keys (and Linux 6.12 or later). */
 export const bootableIsolations: Isolation[] = ['mprotect', 'process', 'none', ...(Kernel.pkuSupported() ? (['pkey'] as const) : [])];
+
+/** This process's children named `nooks:<driver>` (a driver's host process, isolation 'process', sets its name so). */
+export function hostProcesses(driver: string): number[] {
+  const pids = readdirSync('/proc/self/task').flatMap((t) =>
+    readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === `nooks:${driver}`;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
 
 /** Polls `cond` every 5 ms; fails with `what` after `timeoutMs`. */
 export async function until(cond: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {

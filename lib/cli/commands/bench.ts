@@ -181,6 +181,7 @@ function printWorkload(ctx: Context, r: WorkloadResult): void {
     const top = Object.entries(m.breakdown.kernelCallsPerUnitByName).slice(0, 6);
     if (top.length) ctx.print(`kernel calls per ${one}, ${m.isolation}: ${top.map(([name, n]) => `${name} ${fig(n)}`).join(', ')}`);
     if (m.breakdown.mprotectCallsPerUnit !== null) ctx.print(`mprotect calls per ${one} (page protection flipped): ${fig(m.breakdown.mprotectCallsPerUnit)}`);
+    if (m.breakdown.spinsRunOutPerUnit !== null) ctx.print(`waits on the host process that spun out and slept per ${one}: ${fig(m.breakdown.spinsRunOutPerUnit)}`);
   }
   for (const line of wrap(r.note, 110)) ctx.print(line);
 }

@@ -1,7 +1,7 @@
 // The benchmarks' functions (native/bench/bench_napi.cc): crossing costs
 // measured by C++ loops for `nooks bench xpc` (lib/bench/xpc.ts) and
-// `nooks bench scale` (lib/bench/scale.ts), and the mprotect calls counted
-// for the class benchmarks' breakdown (lib/bench/breakdown.ts).
+// `nooks bench scale` (lib/bench/scale.ts), and the mprotect calls and the
+// spins run out counted for the class benchmarks' breakdown (lib/bench/breakdown.ts).
 import type { NativeBench } from '../../native.js';
 import { fn, surface } from './describe.js';
 
@@ -22,5 +22,8 @@ export const bench = surface({
       'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
       ['array', 'array', 'number', 'number']),
     mprotectCalls: fn<() => number>('The mprotect calls made so far, by every thread (isolation mprotect; 0 in the others): what its crossings cost in system calls.', []),
+    processSpinsRunOut: fn<() => number>(
+      "The waits of kernel threads on a driver's host process whose spin ran out, so that they slept (isolation process; 0 in the others): " +
+      'how often its crossings and kernel calls paid a sleep and a wake-up.', []),
   },
 });

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
@@ -33,6 +34,7 @@ enum ChannelSide { kKernelSide, kHostSide };
 struct alignas(64) Channel {
   std::atomic<uint32_t> state;
   std::atomic<uint32_t> sleeping[2];  // per side (kKernelSide, kHostSide): asleep in futex, post must wake it
+  std::atomic<int32_t> cpu[2];        // per side: the CPU it took its last turn on (channel_wait), -1 before its first
   uint32_t kcall;                  // kcall: index of the kernel call (gen/kapi_stubs.S)
   uint64_t fn, args[6], ret, sp;   // call: what to run, on which stack (outermost entry); ret/kreturn: the result
   uintptr_t stack_lo, stack_hi;    // the thread's domain stack (a fault just below it is an overflow)
@@ -77,15 +79,47 @@ inline void channel_post(Channel *ch, ChannelSide from, uint32_t state) {
   if (ch->sleeping[!from].load()) futex(&ch->state, FUTEX_WAKE, 1, nullptr);
 }
 
+// How long a side spins for the other's answer before it sleeps: about what
+// sleeping costs (the futex wait, the wake-up and two context switches: some
+// µs, more on a VM or from a deep idle state), so a spin that fails wastes at
+// most what sleeping at once would have. Shorter, a side that has just been
+// woken answers after its partner gave up and slept, so it must wake the
+// partner in turn, and so on: once one side sleeps, every handoff sleeps
+// (what made the 'process' figures swing between runs; docs/results.md).
+// Time, not a count of pause instructions: a pause takes 10 to 140 cycles by
+// CPU model.
+constexpr uint64_t kSpinNs = 10 * 1000;
+
+// The kernel side's waits whose spin ran out before the host process
+// answered (driver_host.cc; the bench's breakdown reads it).
+extern std::atomic<uint64_t> g_kernel_spins_run_out;
+
+inline uint64_t monotonic_ns() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 // Side `me` waits until the state is one of `wanted` (a mask of bit(state)):
-// it spins briefly (the other side may answer within a microsecond or two),
-// then sleeps in the kernel. Returns the state, or kIdle once `timeout`
-// passes without it (nullptr: wait for ever).
+// it spins up to kSpinNs (the other side may answer within a microsecond or
+// two), then sleeps in the kernel. No spin while the other side last ran on
+// this CPU: it cannot answer before this side gives the CPU up. Returns the
+// state, or kIdle once `timeout` passes without it (nullptr: wait for ever).
 inline uint32_t channel_wait(Channel *ch, ChannelSide me, uint32_t wanted, const timespec *timeout) {
-  for (int i = 0; i < 100; i++) {
+  const int cpu = sched_getcpu();
+  const bool spin = ch->cpu[!me].load(std::memory_order_relaxed) != cpu;
+  const uint64_t start = spin ? monotonic_ns() : 0;
+  for (uint32_t i = 1; spin; i++) {
     uint32_t s = ch->state.load();
-    if (among(s, wanted)) return s;
+    if (among(s, wanted)) {
+      ch->cpu[me].store(cpu, std::memory_order_relaxed);
+      return s;
+    }
     __builtin_ia32_pause();
+    if (i % 16 == 0 && monotonic_ns() - start > kSpinNs) {  // the clock every 16 pauses: it costs more than one
+      if (me == kKernelSide) g_kernel_spins_run_out.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
   }
   ch->sleeping[me].store(1);
   uint32_t s = ch->state.load();
@@ -98,6 +132,7 @@ inline uint32_t channel_wait(Channel *ch, ChannelSide me, uint32_t wanted, const
     }
   }
   ch->sleeping[me].store(0);
+  ch->cpu[me].store(sched_getcpu(), std::memory_order_relaxed);  // woken: maybe on another CPU
   return s;
 }
 

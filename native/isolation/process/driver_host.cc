@@ -21,6 +21,9 @@ namespace nooks {
 extern const int kKapiCount;
 
 static DriverHost g_hosts[kMaxDomains];
+std::atomic<uint64_t> g_kernel_spins_run_out{0};
+
+uint64_t driver_host_spins_run_out() { return g_kernel_spins_run_out.load(std::memory_order_relaxed); }
 
 DriverHost &driver_host_of(const Domain *d) { return g_hosts[d->id]; }
 
@@ -89,6 +92,8 @@ bool driver_host_start(Domain *d, std::string *why) {
     ch.state.store(channel_active(h->shared, slot) ? kStarting : kIdle);
     ch.sleeping[kKernelSide].store(0);
     ch.sleeping[kHostSide].store(0);
+    ch.cpu[kKernelSide].store(-1);
+    ch.cpu[kHostSide].store(-1);
   }
   pid_t kernel = getpid();
   pid_t pid = fork();

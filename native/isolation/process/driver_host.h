@@ -44,6 +44,11 @@ void driver_host_thread_added(Domain *d, DomainThread *dt);
 // it): calls c in the host process and serves its kernel calls until it returns.
 uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt);
 
+// The waits of the kernel's threads (every domain) whose spin ran out, so
+// that they slept until the host process answered: how often a crossing or a
+// kernel call paid a sleep and a wake-up.
+uint64_t driver_host_spins_run_out();
+
 // The host process's side (helper.cc): never returns.
 [[noreturn]] void driver_host_main(Domain *d, pid_t kernel);
 
