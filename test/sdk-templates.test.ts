@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFault, planFault } from '../lib/inject/index.js';
-import { Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
+import { DriverFault, Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from '../lib/sdk/build.js';
 import { newDriver, type DriverClass } from '../lib/sdk/new.js';
@@ -186,6 +186,23 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     const out = JSON.parse(r.stdout) as { results: unknown[]; devices: { kind: string; driver: string }[] };
     expect(out.results).toEqual([true, true, true]);
     expect(out.devices).toEqual(classDevices[cls].map((kind) => ({ kind, driver: name })));
+  }, 40_000);
+
+  it.runIf(cls === 'plain')('its workload calls every function a fault may go into: a fault in each fails it', async () => {
+    const kernel = await Kernel.boot({ isolation: suiteIsolation });
+    try {
+      const driver = await kernel.load(so);
+      const { default: workload } = (await import(join(project, name, 'workload.mjs'))) as { default: (c: { driver: typeof driver }) => Promise<unknown> };
+      for (const fn of ['add', 'checksum', 'greet', 'calls']) {
+        applyFault(kernel, driver, planFault(so, { seed: 1, type: 'null-deref', fn, transient: true }));
+        const failed = await workload({ driver }).then(() => expect.fail(`a fault in ${fn} went unseen`), (e: unknown) => e);
+        expect(failed, fn).toBeInstanceOf(DriverFault);
+        expect(driver.state).toBe('running'); // restarted, the transient fault gone
+        expect(await workload({ driver })).toBe(true);
+      }
+    } finally {
+      await kernel.shutdown();
+    }
   }, 40_000);
 
   it(cls === 'plain' ? 'in this process: calls, and a bug contained' : 'in this process: I/O through the class, a fault injected on its path, recovered, I/O again', async () => {
