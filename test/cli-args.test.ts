@@ -88,6 +88,11 @@ describe('usage', () => {
   it('describes one command', () => {
     expect(usage(spec, 'run').split('\n').slice(0, 3)).toEqual(['Usage: nooks run <driver> [options]', '', 'Load a driver and run it']);
   });
+
+  it('names the options once for a command that parses its own', () => {
+    const own = { ...spec, commands: [{ name: 'sdk', args: ['options...'], passThrough: 'after-name', help: 'Print the build flags' }] } as const satisfies CliSpec;
+    expect(usage(own, 'sdk').split('\n')[0]).toBe('Usage: nooks sdk [options...]');
+  });
 });
 
 describe('closest', () => {

@@ -115,7 +115,8 @@ export function usage(spec: CliSpec, commandName?: string): string {
   options.push(['-h, --help', 'Show this help']);
   const command = commandName === undefined ? undefined : findCommand(commandName, spec);
   const head = command
-    ? [`Usage: ${spec.program} ${signature(command)} [options]`, '', command.help]
+    // a command whose last argument is its own options has them in its signature already
+    ? [`Usage: ${spec.program} ${signature(command)}${command.args?.at(-1) === 'options...' ? '' : ' [options]'}`, '', command.help]
     : [`Usage: ${spec.program} <command> [options]`, '', 'Commands:', ...table(spec.commands.map((c): Row => [signature(c), c.help]))];
   return [...head, '', 'Options:', ...table(options)].join('\n');
 }
