@@ -415,7 +415,7 @@ const commands: readonly CommandDef[] = [
     flags: ['json'],
     details: [
       'Reads a policy file (.yaml, .yml or .json), validates it and prints the default entry and every driver entry',
-      'merged over it; or the error, with the file, line and key it concerns. Exit status 1 when invalid.',
+      'merged over it; or the error, with the file and the line (bad syntax) or key (a bad entry) it concerns. Exit 1 when invalid.',
     ],
     examples: [
       ['nooks policy check policy.yaml', 'valid? and the resolved entries'],
