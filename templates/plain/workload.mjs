@@ -6,6 +6,18 @@
 // Faults go into every function of the driver: a function the workload never
 // calls is a fault that never shows, so it calls each of them but oops().
 export default async function workload({ driver }) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return work(driver);
+    } catch (e) {
+      // the driver failed and nooks restarts it (its state reset): start the work over, once
+      if (attempt === 2 || e.name !== 'DriverFault') throw e;
+      while (driver.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+function work(driver) {
   const before = driver.call('calls');
   for (let i = 0; i < 100; i++) {
     if (driver.call('add', i, 1) !== i + 1) return { ok: false, detail: `add(${i}, 1) was wrong` };
