@@ -52,6 +52,7 @@ describe('parseArgs', () => {
     [['zzzzzz'], 'unknown command "zzzzzz"; run nooks --help for the list'],
     [['run', 'x', '--jsno'], 'unknown option --jsno (did you mean --json?)'],
     [['run', 'x', '-q'], 'unknown option -q'],
+    [['check', 'a', '-1'], 'unknown option -1: a negative number as an argument goes after --, which ends the options'],
     [['run'], 'run: missing <driver>; usage: nooks run <driver>'],
     [['run', 'a', 'b'], 'run: unexpected argument "b"; usage: nooks run <driver>'],
     [['run', 'x', '--policy'], '--policy needs a value: --policy <file>'],

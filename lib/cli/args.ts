@@ -78,6 +78,7 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
       ? spec.flags.find((f) => `--${f.name}` === written)
       : spec.flags.find((f) => f.short !== undefined && `-${f.short}` === written);
     if (!flag) {
+      if (/^-\.?\d/.test(written)) throw new UsageError(`unknown option ${written}: a negative number as an argument goes after --, which ends the options`);
       const hint = closest(written, spec.flags.map((f) => `--${f.name}`).concat('--help'));
       throw new UsageError(`unknown option ${written}${hint ? ` (did you mean ${hint}?)` : ''}`);
     }
