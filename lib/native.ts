@@ -136,14 +136,28 @@ export interface TextPatch {
 
 let addon: NativeAddon | undefined;
 
+// Whose addon this process loaded (its package root), seen by every copy of
+// the package in it: a second installation's addon cannot have the static TLS
+// the first holds (its load fails as if it were not built), and would be a
+// second kernel anyway.
+const loadedAddon = Symbol.for('nooks.addon');
+const processGlobal = globalThis as { [loadedAddon]?: string };
+
 export function native(): NativeAddon {
   if (!addon) {
     const path = join(packageRoot, 'build', 'Release', 'nooks.node');
+    const first = processGlobal[loadedAddon];
+    if (first !== undefined && first !== packageRoot) {
+      throw new Error(`nooks is loaded twice in this process: from ${first} and from ${packageRoot}; ` +
+        'a process holds one kernel: import \'nooks\' from one installation (a workload module finds \'nooks\' from its own ' +
+        'directory: run the nooks installed there, npx nooks)');
+    }
     try {
       addon = createRequire(import.meta.url)(path) as NativeAddon;
     } catch (e) {
       throw new Error(`cannot load the nooks addon at ${path} (build it: ${rebuildAdvice}): ${(e as Error).message}`);
     }
+    processGlobal[loadedAddon] = packageRoot;
   }
   return addon;
 }

@@ -52,6 +52,7 @@ describe('parseArgs', () => {
     [['zzzzzz'], 'unknown command "zzzzzz"; run nooks --help for the list'],
     [['run', 'x', '--jsno'], 'unknown option --jsno (did you mean --json?)'],
     [['run', 'x', '-q'], 'unknown option -q'],
+    [['check', 'a', '-1'], 'unknown option -1: a negative number as an argument goes after --, which ends the options'],
     [['run'], 'run: missing <driver>; usage: nooks run <driver>'],
     [['run', 'a', 'b'], 'run: unexpected argument "b"; usage: nooks run <driver>'],
     [['run', 'x', '--policy'], '--policy needs a value: --policy <file>'],
@@ -87,6 +88,11 @@ describe('usage', () => {
 
   it('describes one command', () => {
     expect(usage(spec, 'run').split('\n').slice(0, 3)).toEqual(['Usage: nooks run <driver> [options]', '', 'Load a driver and run it']);
+  });
+
+  it('names the options once for a command that parses its own', () => {
+    const own = { ...spec, commands: [{ name: 'sdk', args: ['options...'], passThrough: 'after-name', help: 'Print the build flags' }] } as const satisfies CliSpec;
+    expect(usage(own, 'sdk').split('\n')[0]).toBe('Usage: nooks sdk [options...]');
   });
 });
 

@@ -443,6 +443,23 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     }
   });
 
+  it('a command\'s --help describes each of its options for that command, not for the others that share it', async () => {
+    const commands = ['demo', 'new', 'build', 'sdk', 'bench', 'app', 'table', 'inject', 'campaign', 'report', 'run', 'recover', 'domains', 'policy', 'guest', 'pci'];
+    const options = new Map(await Promise.all(commands.map(async (command) => {
+      const r = await nooks([command, '--help']);
+      expectExit(r, 0);
+      return [command, /^Options:\n([^]*?)\n\n/m.exec(r.stdout)![1]] as const;
+    })));
+    for (const [command, text] of options) {
+      // "pci bind: ...", "campaign, inject --trials: ...", "run: the policy's": what the option does in another command
+      const others = commands.filter((c) => c !== command).join('|');
+      expect(text, command).not.toMatch(new RegExp(`(^|[ (;,])(${others})( [-a-z]+)?[:,]`, 'm'));
+    }
+    expect(options.get('new')).toMatch(/--force +Overwrite the files if they exist/);
+    expect(options.get('report')).toMatch(/--out <path> +The report's directory \(default report\)/);
+    expect(options.get('guest')).toMatch(/--seconds <s> +Measuring time per isolation mode \(default 1\)/); // guest.ts's default
+  });
+
   it('an unknown command exits 1 and suggests the closest one', async () => {
     for (const [typo, meant] of [['demi', 'demo'], ['domain', 'domains'], ['recovr', 'recover']]) {
       const r = await nooks([typo]);

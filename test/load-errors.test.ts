@@ -122,6 +122,13 @@ describe('load errors', () => {
     await loadError(path, 'ENOTELF');
   });
 
+  it('a program, not a driver: ENOTELF, saying so', async () => {
+    const path = join(dir, 'program.so');
+    writeFileSync(join(dir, 'program.c'), 'int main(void) { return 0; }\n');
+    execFileSync('cc', ['-fPIE', '-pie', join(dir, 'program.c'), '-o', path]); // a position-independent executable: ET_DYN, as a driver
+    expect(await loadError(path, 'ENOTELF')).toContain(`${path}: a program (it names an interpreter, PT_INTERP), not a driver: build the driver as a shared object with nooks build`);
+  });
+
   it('no module_init: ENOINIT', async () => {
     await loadError(so.noinit, 'ENOINIT');
   });

@@ -110,6 +110,11 @@ describe('nooks report', () => {
     const page = readFileSync(join(out, 'index.html'), 'utf8');
     expect(page).toMatch(/<dt>Quick run<\/dt><dd>yes/);
     expect(page).toMatch(/campaign --trials 1 .*kept from \d{4}-\d\d-\d\d \d\d:\d\d UTC, quick/);
+    // and so does the command's output
+    const told = await report('--out', out);
+    expect(told.code, told.stderr).toBe(0);
+    expect(told.stdout).toMatch(/^kept: crossing costs \(measured \d{4}-\d\d-\d\dT[\d:.]+Z by nooks bench xpc --runs 3 --iters 2000; --fresh measures again\)$/m);
+    expect(told.stdout).toMatch(/^kept: fault-injection campaign \(measured \S+ by nooks campaign --trials 1 /m);
   });
 
   it.skipIf(!chromium)(`renders in headless Chromium${chromium ? '' : ' (skipped: chromium is not installed)'}`, async () => {

@@ -96,11 +96,17 @@ describe('nooks new, build, sdk', () => {
     expect(ldflags).toContain(join(packageRoot, 'build', 'Release', 'posix_rt.a'));
     execFileSync('sh', ['-c', `cc ${cflags} libc.c -o libc-byhand.so ${ldflags}`], { cwd: project });
     expect(JSON.parse((await nooks('run', './libc-byhand.so', 'twice', '1', '--json')).stdout).result).toBe(2);
+    // without --posix the loader would refuse it: the build says so, and leaves no driver to load
     r = await nooks('build', 'libc.c', '-o', 'out/plain.so');
-    expect(r.code, shown(r)).toBe(0);
-    r = await nooks('run', './out/plain.so', 'twice', '21');
     expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the build made a driver nooks would refuse to load (removed): ${join(project, 'out', 'plain.so')}: `);
     for (const named of ['malloc', 'nooks build --posix', '[ELIBC]']) expect(r.stderr).toContain(named); // the function, the fix, the code
+    expect(existsSync(join(project, 'out', 'plain.so'))).toBe(false);
+    // and so with --posix for what the personality lacks
+    writeFileSync(join(project, 'sock.c'), '#include <sys/socket.h>\nint s(void) { return socket(AF_INET, SOCK_DGRAM, 0); }\n');
+    r = await nooks('build', '--posix', 'sock.c');
+    expect(r.code).toBe(1);
+    for (const named of ['(socket)', '[ELIBC]']) expect(r.stderr).toContain(named);
   });
 
   it('sdk prints the flags make or CMake need; they build the same driver', async () => {

@@ -188,6 +188,23 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     expect(out.devices).toEqual(classDevices[cls].map((kind) => ({ kind, driver: name })));
   }, 40_000);
 
+  it.runIf(cls === 'plain')('its workload calls every function a fault may go into, and starts over after the restart', async () => {
+    const kernel = await Kernel.boot({ isolation: suiteIsolation });
+    try {
+      const driver = await kernel.load(so);
+      const { default: workload } = (await import(join(project, name, 'workload.mjs'))) as { default: (c: { driver: typeof driver }) => Promise<unknown> };
+      const faults = () => kernel.events().filter((e) => e.event === 'fault').length;
+      for (const fn of ['add', 'checksum', 'greet', 'calls']) {
+        const before = faults();
+        applyFault(kernel, driver, planFault(so, { seed: 1, type: 'null-deref', fn, transient: true }));
+        expect(await workload({ driver }), fn).toBe(true); // done again after the restart, the transient fault gone
+        expect(faults(), `a fault in ${fn} went unseen`).toBe(before + 1);
+      }
+    } finally {
+      await kernel.shutdown();
+    }
+  }, 40_000);
+
   it(cls === 'plain' ? 'in this process: calls, and a bug contained' : 'in this process: I/O through the class, a fault injected on its path, recovered, I/O again', async () => {
     const kernel = await Kernel.boot({ isolation: suiteIsolation });
     const dir = mkdtempSync(join(tmpdir(), `nooks-new-${cls}-io-`));

@@ -78,6 +78,7 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
       ? spec.flags.find((f) => `--${f.name}` === written)
       : spec.flags.find((f) => f.short !== undefined && `-${f.short}` === written);
     if (!flag) {
+      if (/^-\.?\d/.test(written)) throw new UsageError(`unknown option ${written}: a negative number as an argument goes after --, which ends the options`);
       const hint = closest(written, spec.flags.map((f) => `--${f.name}`).concat('--help'));
       throw new UsageError(`unknown option ${written}${hint ? ` (did you mean ${hint}?)` : ''}`);
     }
@@ -115,7 +116,8 @@ export function usage(spec: CliSpec, commandName?: string): string {
   options.push(['-h, --help', 'Show this help']);
   const command = commandName === undefined ? undefined : findCommand(commandName, spec);
   const head = command
-    ? [`Usage: ${spec.program} ${signature(command)} [options]`, '', command.help]
+    // a command whose last argument is its own options has them in its signature already
+    ? [`Usage: ${spec.program} ${signature(command)}${command.args?.at(-1) === 'options...' ? '' : ' [options]'}`, '', command.help]
     : [`Usage: ${spec.program} <command> [options]`, '', 'Commands:', ...table(spec.commands.map((c): Row => [signature(c), c.help]))];
   return [...head, '', 'Options:', ...table(options)].join('\n');
 }

@@ -40,7 +40,7 @@ const flags = [
   { name: 'times', value: 'n', help: 'How many recoveries to request (default 1)' },
   { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (bench xpc: default 7; bench net|block|sound|serial: rounds of every mode in turn, default 1)' },
   { name: 'iters', value: 'n', help: 'Operations per run (default 20000)' },
-  { name: 'seconds', value: 's', help: 'Measuring time per isolation mode of bench net|block|sound|serial (default 2; 0.5 allowed), per point of bench scale (default 0.5)' },
+  { name: 'seconds', value: 's', help: 'Measuring time per isolation mode of bench net|block|sound|serial (default 2; fractions allowed), per point of bench scale (default 0.5)' },
   { name: 'seed', value: 'n', help: 'The fault\'s seed: the same seed injects the same fault (inject: random, printed; campaign: 1)' },
   { name: 'type', value: 'fault', choices: faultTypes, help: 'Only this fault type (default: any, chosen by the seed)' },
   { name: 'site', value: 'function', help: 'Only this function of the driver' },
@@ -65,6 +65,8 @@ interface CommandDef extends CommandSpec {
   readonly run: Command;
   /** The flags this command takes (--help is always there). */
   readonly flags: readonly FlagName[];
+  /** What a flag means for this command, where its general help speaks of other commands too. */
+  readonly flagHelp?: Partial<Record<FlagName, string>>;
   /** More about the command, for `nooks <command> --help`. */
   readonly details: readonly string[];
   readonly examples: readonly [command: string, what: string][];
@@ -76,6 +78,7 @@ const commands: readonly CommandDef[] = [
     help: 'Fault a misbehaving driver in nine ways beside a healthy one; show detection and recovery',
     run: demo,
     flags: ['json', 'isolation', 'time-budget'],
+    flagHelp: { 'time-budget': 'Watchdog: the longest one call may stay in the driver (default 300)' },
     details: [
       'Boots a kernel, loads ticker (well-behaved: a 10 ms timer, work items, an interrupt) and crashy',
       '(faults on demand), each in its own protection domain, then makes crashy fail: null_deref, wild_write',
@@ -101,6 +104,7 @@ const commands: readonly CommandDef[] = [
     help: 'Start a driver of your own: a commented driver, its test and a fault-injection workload',
     run: newCommand,
     flags: ['json', 'class', 'force'],
+    flagHelp: { force: 'Overwrite the files if they exist' },
     details: [
       'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
       'net, serial or sound a driver of that class for its emulated device), <name>/<name>.test.mjs (tests with',
@@ -125,7 +129,8 @@ const commands: readonly CommandDef[] = [
       'flags of the built-in drivers (freestanding C, no libc, hidden symbols), the package\'s headers (<nooks/kapi.h>',
       'and the class headers) and the driver runtime linked in. The driver is stamped with the kernel-API version;',
       'a kernel of another version refuses it (EABI). The default output is <first source>.so in the working directory.',
-      'Compiler warnings go to stderr; errors fail the build with the compiler\'s output (EBUILD). For make or CMake,',
+      'Compiler warnings go to stderr; errors fail the build with the compiler\'s output (EBUILD), and so does a driver',
+      'the loader would refuse (a libc call outside the POSIX personality: ELIBC; its error, the file removed). For make or CMake,',
       'nooks sdk prints the same flags. --posix: unmodified C written against libc (<stdio.h>, <stdlib.h>...), built',
       'against the system\'s headers with the POSIX personality linked in (docs/drivers.md).',
     ],
@@ -259,6 +264,12 @@ const commands: readonly CommandDef[] = [
     help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application or your workload runs; show what happened',
     run: inject,
     flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient', 'workload', 'trials', 'jobs', 'out'],
+    flagHelp: {
+      seed: 'The fault\'s seed: the same seed injects the same fault (default: random, printed)',
+      trials: 'n faults from --seed, each one trial in the one mode',
+      out: 'With --trials: the results file, JSON lines, appended to and resumed from',
+      workload: 'The .mjs module whose default export exercises the driver and says whether its work was correct',
+    },
     details: [
       '<driver> is blk, uart16550, pcm or e1000: its application (db, echo, player, net-transfer) runs in a child process',
       '(so that a crash without isolation is observed), with shadow drivers, and the fault is written into the driver\'s',
@@ -287,6 +298,12 @@ const commands: readonly CommandDef[] = [
     help: 'Fault-injection campaign: each application\'s driver (or yours), N faults, each in every mode; the papers\' figures',
     run: campaign,
     flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out', 'driver', 'workload', 'shard'],
+    flagHelp: {
+      seed: 'The campaign\'s seed: each fault\'s seed comes from it (default 1)',
+      trials: 'Faults per driver, each run in every mode (default 400)',
+      out: 'The results file, JSON lines, appended to and resumed from (default campaign.jsonl); campaign merge: the merged file',
+      workload: 'The .mjs module whose default export exercises --driver and says whether its work was correct',
+    },
     details: [
       'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',
       'each run in every mode (none; mprotect, process and, with protection keys, pkey; each without and with shadow drivers),',
@@ -316,6 +333,7 @@ const commands: readonly CommandDef[] = [
     help: 'Write report/index.html: crossing costs, relative performance, faults and recovery, beside the papers\' numbers',
     run: report,
     flags: ['json', 'out', 'fresh', 'quick'],
+    flagHelp: { out: 'The report\'s directory (default report)' },
     details: [
       'Runs the benchmarks and experiments, each as `nooks <command> --json` in a child process (bench xpc, bench net,',
       'block, sound and serial, table apps, a campaign of 25 faults per driver), keeps their results in <out>/data/ and',
@@ -338,6 +356,7 @@ const commands: readonly CommandDef[] = [
     help: 'Load a driver, call one of its exported functions, print the result or the fault',
     run,
     flags: ['json', 'isolation', 'time-budget', 'policy'],
+    flagHelp: { 'time-budget': 'Watchdog: the longest one call may stay in the driver (default: the policy\'s, 2000)' },
     details: [
       '<driver> is a name from build/drivers (crashy, null, ticker) or a path to a .so. <function> must be marked',
       'NOOKS_EXPORT in the driver. Arguments: up to six integers (decimal or 0x hex; put negative numbers after --),',
@@ -397,7 +416,7 @@ const commands: readonly CommandDef[] = [
     flags: ['json'],
     details: [
       'Reads a policy file (.yaml, .yml or .json), validates it and prints the default entry and every driver entry',
-      'merged over it; or the error, with the file, line and key it concerns. Exit status 1 when invalid.',
+      'merged over it; or the error, with the file and the line (bad syntax) or key (a bad entry) it concerns. Exit 1 when invalid.',
     ],
     examples: [
       ['nooks policy check policy.yaml', 'valid? and the resolved entries'],
@@ -410,6 +429,7 @@ const commands: readonly CommandDef[] = [
     help: 'guest bench pci: the pci benchmark on QEMU\'s e1000 in a QEMU guest, through UIO and VFIO',
     run: guest,
     flags: ['json', 'seconds'],
+    flagHelp: { seconds: 'Measuring time per isolation mode (default 1)' },
     details: [
       'Boots a Debian kernel (>= 6.12) in QEMU (software emulation, q35 with an Intel IOMMU, hugepages) with this',
       'project shared read-only, binds one e1000 to uio_pci_generic and one to vfio-pci, and runs',
@@ -427,6 +447,7 @@ const commands: readonly CommandDef[] = [
     help: 'List the PCI devices; pci bind <address> uio|vfio, pci unbind <address>: hand one to nooks and back',
     run: pci,
     flags: ['json', 'force'],
+    flagHelp: { force: 'bind: take a device the running system uses (an interface that is up, a mounted disk)' },
     details: [
       'Without an action: every PCI device of this machine with its ids, class, the Linux driver bound to it, its IOMMU',
       'group and what the running system uses it for. bind hands the device to uio_pci_generic or vfio-pci (through',
@@ -461,7 +482,10 @@ function help(commandName: string | undefined): string {
       'Run `nooks <command> --help` for a command\'s options and more examples.',
     ].join('\n');
   }
-  const own: CliSpec = { program: spec.program, commands, flags: flags.filter((f) => command.flags.includes(f.name)) };
+  const own: CliSpec = {
+    program: spec.program, commands,
+    flags: flags.filter((f) => command.flags.includes(f.name)).map((f) => ({ ...f, help: command.flagHelp?.[f.name] ?? f.help })),
+  };
   return [usage(own, command.name), '', ...command.details, '', 'Examples:', ...exampleLines(command.examples)].join('\n');
 }
 

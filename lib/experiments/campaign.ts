@@ -179,7 +179,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   const runOne = async (t: PlannedTrial): Promise<void> => {
     const { driver, workload } = targets[t.target];
     const mode = modes.find((m) => m.name === t.mode)!;
-    const fault = planFault(driver, { seed: t.seed, type: options.type, transient });
+    const fault = planFault(driver, { seed: t.seed, type: options.type, transient, exported: workload !== undefined });
     const r = await runTrialChild({
       app: t.app, isolation: mode.isolation, shadow: mode.shadow, seed: t.seed, fault, timeBudgetMs: 1000, stallMs: 1000,
       ...(workload ? { workload: { driver: driverPath(driver), module: workload, index: t.index, mode: mode.name } } : {}),

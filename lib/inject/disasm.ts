@@ -28,7 +28,7 @@ export interface DriverFunction {
   end: number;
   /** The driver's own code: in .text, not the driver runtime's. */
   own: boolean;
-  /** A NOOKS_EXPORT function (in these drivers, test hooks): faults go there only when asked for by name. */
+  /** A NOOKS_EXPORT function (in the built-in drivers, test hooks): faults go there when asked for (planFault's fn, exported). */
   exported: boolean;
 }
 

@@ -41,6 +41,12 @@ export interface PlanOptions {
   transient?: boolean;
   /** Only this function of the driver. */
   fn?: string;
+  /**
+   * Its exported functions too. Left out by default: the built-in drivers export
+   * only test hooks, which their applications never call; a workload calls a
+   * driver through them, so there they are the driver's own code at work.
+   */
+  exported?: boolean;
 }
 
 function isBinary(t: FaultType): t is BinaryType {
@@ -48,9 +54,9 @@ function isBinary(t: FaultType): t is BinaryType {
 }
 
 /** Where each type could go in this driver (binary: instructions; targeted: functions or the hook). */
-function sites(d: Disassembly, type: FaultType, fn: string | undefined, hook: string | undefined) {
-  // by default the driver's code apart from its test hooks; any function of its own when named
-  const pool = new Set(d.functions.filter((f) => f.own && (fn ? f.name === fn : !f.exported)).map((f) => f.name));
+function sites(d: Disassembly, type: FaultType, { fn, exported }: PlanOptions, hook: string | undefined) {
+  // by default the driver's code apart from its exported functions; any function of its own when named
+  const pool = new Set(d.functions.filter((f) => f.own && (fn ? f.name === fn : exported || !f.exported)).map((f) => f.name));
   const ins = d.instructions.filter((i) => pool.has(i.fn));
   if (isBinary(type)) return { instructions: candidates(type, ins), functions: [] };
   if (type === 'null-deref' && hook && !fn) return { instructions: [], functions: [], hook };
@@ -69,13 +75,13 @@ export function planFault(nameOrPath: string, options: PlanOptions): InjectedFau
   const hook = nullDerefHooks.find((h) => dynamicSymbol(elf, h) !== undefined);
   const rng = seeded(options.seed);
   const usable = faultTypes.filter((t) => {
-    const s = sites(d, t, options.fn, hook);
+    const s = sites(d, t, options, hook);
     return s.instructions.length + s.functions.length > 0 || s.hook;
   });
   const type = options.type ?? rng.pick(usable);
   if (!usable.includes(type)) throw new Error(`no site for a ${type} fault in ${basename(path)}${options.fn ? `'s ${options.fn}` : ''}`);
   const base = { driver: driverName(path), type, seed: options.seed, transient: options.transient ?? true };
-  const s = sites(d, type, options.fn, hook);
+  const s = sites(d, type, options, hook);
   if (s.hook) return { ...base, kind: 'targeted', site: { function: s.hook }, hook: s.hook };
   if (isBinary(type)) {
     const i = rng.pick(s.instructions);

@@ -25,7 +25,8 @@ export interface ReportOptions {
   fresh?: boolean;
   /** Short measurements (a first look; the tests). */
   quick?: boolean;
-  onSource?: (s: Source, cached: boolean) => void;
+  /** Each source as it is gathered: measured now, or kept (with the run that measured it, where about.json knows it). */
+  onSource?: (s: Source, cached: boolean, measured: Measured | undefined) => void;
 }
 
 export interface ReportResult {

@@ -80,7 +80,8 @@ function runJson(argv: string[]): Promise<unknown> {
  * else measured now (and kept, with the run that measured them in about.json).
  * A source that fails is reported, not fatal.
  */
-export async function gather(list: Source[], dataDir: string, fresh: boolean, onSource?: (s: Source, cached: boolean) => void): Promise<Gathered[]> {
+export async function gather(list: Source[], dataDir: string, fresh: boolean,
+  onSource?: (s: Source, cached: boolean, measured: Measured | undefined) => void): Promise<Gathered[]> {
   makeDirs(dataDir);
   const about = readAbout(dataDir);
   let here: Machine | undefined;
@@ -88,13 +89,14 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean, on
   for (const source of list) {
     const file = resultFile(source, dataDir);
     const cached = !fresh && existsSync(file);
-    onSource?.(source, cached);
     if (!cached) {
       here ??= machine();
       about[source.id] = { ...here, date: new Date().toISOString(), argv: source.argv, quick: source.quick };
     } else if (about[source.id]?.bytes !== statSync(file).size) {
       delete about[source.id]; // not the file that run wrote
     }
+    // kept results: the run that measured them (a --quick one, maybe), not the run this one would make
+    onSource?.(source, cached, cached ? about[source.id] : undefined);
     try {
       let data: unknown;
       if (source.file) {

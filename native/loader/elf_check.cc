@@ -132,6 +132,9 @@ class Checker {
       uint64_t end;
       if (p.p_type != PT_GNU_STACK && (__builtin_add_overflow(p.p_offset, p.p_filesz, &end) || end > img_.bytes.size()))
         malformed(path_, segment_name(i) + " extends past the end of the file");
+      if (p.p_type == PT_INTERP)  // a position-independent program is ET_DYN too; its dynamic entries would be refused one by one
+        throw LoadError("ENOTELF", path_ + ": a program (it names an interpreter, PT_INTERP), not a driver: build the "
+                                           "driver as a shared object with nooks build (--posix for code written against libc)");
       if (p.p_type == PT_TLS)  // dlopen would give each thread a block in the host's thread control block
         throw LoadError("ETLS", path_ + ": the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which "
                                         "lives with the host's threads, outside any domain; refused (keep per-thread "

@@ -23,7 +23,7 @@ export async function inject(ctx: Context): Promise<number> {
   const mode: Mode = { name: shadow ? `${isolation}+shadow` : isolation, isolation, shadow };
   if (ctx.flags.trials !== undefined) return injectMany(ctx, target, mode, { seed, type, transient });
 
-  const fault = planFault(driver, { seed, type, transient, fn: ctx.flags.site });
+  const fault = planFault(driver, { seed, type, transient, fn: ctx.flags.site, exported: target.user !== undefined });
   const app = target.user ? workloadName(target.user.workload) : target.apps![0];
   const r = await runTrialChild({
     app, isolation, shadow, seed, fault, timeBudgetMs: 1000, stallMs: 1000,

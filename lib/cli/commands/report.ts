@@ -13,9 +13,12 @@ export async function report(ctx: Context): Promise<number> {
     out,
     fresh: ctx.flags.fresh,
     quick,
-    onSource: (s, cached) => {
+    onSource: (s, cached, measured) => {
       progress.tick();
-      if (!ctx.flags.json) ctx.print(`${cached ? 'kept' : 'measuring'}: ${s.title} (nooks ${s.argv.join(' ')})`);
+      if (ctx.flags.json) return;
+      if (!cached) ctx.print(`measuring: ${s.title} (nooks ${s.argv.join(' ')})`);
+      else if (measured) ctx.print(`kept: ${s.title} (measured ${measured.date} by nooks ${measured.argv.join(' ')}; --fresh measures again)`);
+      else ctx.print(`kept: ${s.title} (from ${dataDirOf(out)}, measured by a run it does not record; --fresh measures again)`);
     },
   });
   progress.finish();

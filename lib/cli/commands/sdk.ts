@@ -1,8 +1,9 @@
 // The driver SDK on the command line: `nooks build` (compile and link a
 // driver as the in-tree ones are), `nooks sdk` (the flags, for make or CMake)
 // and `nooks new` (a commented driver, its test and a workload to start from).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { native } from '../../native.js';
 import { packageRoot } from '../../paths.js';
 import { buildDriver } from '../../sdk/build.js';
 import { cflags, includeDirs, ldflags, posixCompileFlags, posixLdflags } from '../../sdk/flags.js';
@@ -22,6 +23,21 @@ function valued(args: readonly string[], i: number, flag: string): [string, numb
   const v = args[i + 1];
   if (v === undefined || v.startsWith('-')) throw new UsageError(`build: ${flag} needs a value: ${flag} <${flag === '-o' ? 'out.so' : flag === '-I' ? 'dir' : 'name[=value]'}>`);
   return [v, 2];
+}
+
+/**
+ * What the loader would refuse (a libc call outside the personality, thread-local
+ * data, constructors without it...) fails the build, which removes the driver:
+ * said now, with the loader's words and code, not at its first load.
+ */
+function refusedAtLoad(path: string): void {
+  try {
+    native().checkDriver(path);
+  } catch (e) {
+    rmSync(path, { force: true });
+    const err = e as Error & { code?: string };
+    throw Object.assign(new Error(`the build made a driver nooks would refuse to load (removed): ${err.message}`), { code: err.code });
+  }
 }
 
 export async function build(ctx: Context): Promise<number> {
@@ -51,6 +67,7 @@ export async function build(ctx: Context): Promise<number> {
   if (sources.length === 0) throw new UsageError('build: no source files; usage: nooks build <sources...> [-I dir] [-D name[=value]] [-o out.so] [--posix]');
   const built = buildDriver({ sources, out, includeDirs: dirs, defines, posix });
   if (built.warnings) process.stderr.write(`${built.warnings}\n`);
+  refusedAtLoad(built.path);
   const version = kapiVersion();
   if (json) ctx.print(toJson({ path: built.path, kapiVersion: version, warnings: built.warnings }));
   else ctx.print(`built ${relative(process.cwd(), built.path) || built.path} (kernel API ${version})`);
