@@ -4,7 +4,7 @@
 // operation: the domain counts its crossings and interrupt handler runs, the
 // taps (native/shadow/taps.h) the calls and crossings of each operation and
 // kernel call, isolation 'mprotect' its system calls, isolation 'process' the
-// waits on its host process that slept, the OS the CPU time
+// waits on its host process whose spin ran out, the OS the CPU time
 // and context switches (usage.ts). Whether a
 // mode is slower because its batches get smaller, it sleeps and wakes more,
 // or each crossing costs more shows in these figures.

@@ -32,7 +32,9 @@ void timers_stop();
 void workers_start();
 void workers_stop();
 
-// Release of tracked objects at recovery or unload (no thread is inside the domain then).
+// Release of tracked objects at recovery or unload (no thread is inside the
+// domain then). Each waits for its kernel thread to be done with d: a timer
+// or work callback on its way into d or out of it, an irq thread (joined).
 void timer_release(Domain *d, uintptr_t addr);
 void work_release(Domain *d, uintptr_t addr);
 void irq_release(Domain *d, unsigned irq);

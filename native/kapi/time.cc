@@ -138,10 +138,12 @@ namespace nooks {
 void timers_start() { timers.start(timer_loop); }
 void timers_stop() { timers.join(); }
 
-// Recovery: no thread is inside the domain any more, so just forget the timer.
+// Recovery or unload: no thread is inside the domain any more, but the timer
+// thread may be about to enter it or just out of it.
 void timer_release(Domain *d, uintptr_t addr) {
-  std::lock_guard<std::mutex> g(timers.lock);
-  disarm_locked({d->id, addr});
+  std::unique_lock<std::mutex> g(timers.lock);
+  timers.wait_done_with(g, [d] { return timers.running.domain == d->id; });
+  disarm_locked({d->id, addr});  // after the wait: the callback may have re-armed it
 }
 
 }  // namespace nooks

@@ -85,7 +85,7 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
   std::unique_lock<std::mutex> g(workers.lock);
   bool queued = unqueue_locked(k);
   while (workers.running == k && !workers.is_current()) {
-    if (should_abort(d)) break;
+    if (should_abort(d)) return queued;  // d fails: w stays its object, so teardown waits for the work (work_release)
     UnlockedWait w;  // the work needs to run driver code to finish
     workers.cv.wait_for(g, std::chrono::milliseconds(10));
   }
@@ -99,9 +99,12 @@ namespace nooks {
 void workers_start() { workers.start(work_loop); }
 void workers_stop() { workers.join(); }
 
+// Recovery or unload: no thread is inside the domain any more, but the worker
+// thread may be about to enter it or just out of it.
 void work_release(Domain *d, uintptr_t addr) {
-  std::lock_guard<std::mutex> g(workers.lock);
-  unqueue_locked({d->id, addr});
+  std::unique_lock<std::mutex> g(workers.lock);
+  workers.wait_done_with(g, [d] { return workers.running.domain == d->id; });
+  unqueue_locked({d->id, addr});  // after the wait: the work may have queued itself again
 }
 
 }  // namespace nooks

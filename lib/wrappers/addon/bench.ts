@@ -24,6 +24,6 @@ export const bench = surface({
     mprotectCalls: fn<() => number>('The mprotect calls made so far, by every thread (isolation mprotect; 0 in the others): what its crossings cost in system calls.', []),
     processSpinsRunOut: fn<() => number>(
       "The waits of kernel threads on a driver's host process whose spin ran out, so that they slept (isolation process; 0 in the others): " +
-      'how often its crossings and kernel calls paid a sleep and a wake-up.', []),
+      'how often a spin was spent in vain (a wait that sleeps at once, its host process last on the waiter\'s CPU, is not counted).', []),
   },
 });

@@ -45,8 +45,9 @@ void driver_host_thread_added(Domain *d, DomainThread *dt);
 uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt);
 
 // The waits of the kernel's threads (every domain) whose spin ran out, so
-// that they slept until the host process answered: how often a crossing or a
-// kernel call paid a sleep and a wake-up.
+// that they slept until the host process answered: how often a spin was
+// spent in vain. A wait that sleeps at once (the host process's side last ran
+// on the waiter's CPU: channel_wait) is not counted.
 uint64_t driver_host_spins_run_out();
 
 // The host process's side (helper.cc): never returns.
