@@ -83,6 +83,15 @@ describe('the command line', () => {
     }
   });
 
+  it('run: a call argument that is no 64-bit integer is refused, naming which argument of which function', async () => {
+    const big = await nooks(['run', 'crashy', 'add', '1', '99999999999999999999']);
+    expect(big.code, shown(big)).toBe(1);
+    expect(big.stderr).toContain('argument 2 of crashy.add is "99999999999999999999", which does not fit in 64 bits: a driver call argument is one 64-bit register');
+    const word = await nooks(['run', 'crashy', 'add', 'two', '3']);
+    expect(word.code, shown(word)).toBe(1);
+    expect(word.stderr).toContain('argument 1 of crashy.add is "two": driver call arguments are integers');
+  });
+
   it('campaign --out <a directory> names it', async () => {
     const r = await nooks(['campaign', '--out', dir, '--trials', '1']);
     expect(r.code, shown(r)).toBe(1);
