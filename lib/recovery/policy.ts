@@ -100,7 +100,7 @@ export function flagProblem(v: unknown): string | undefined {
  * Checks what parsing cannot: that every fallback driver could take over, as
  * far as the loader tells without running it (the file, its kernel-API
  * version, its symbols and code: checkDriver, as kernel.load checks the
- * fallback of the driver it loads). Throws a PolicyError naming the entry.
+ * fallback of the driver it loads). Throws one PolicyError naming every entry whose fallback fails.
  */
 export function checkFallbacks(policy: Policy, file: string): void {
   const problems: string[] = [];
