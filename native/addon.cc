@@ -263,10 +263,10 @@ Napi::Value Resolve(const Napi::CallbackInfo &info) {
 }  // namespace
 
 // A driver argument is one 64-bit register: -2^63 .. 2^64-1, signed or not.
-uint64_t nooks::to_u64(Napi::Env env, Napi::Value v) {
+uint64_t nooks::to_u64(Napi::Env env, Napi::Value v, const std::function<std::string()> &what) {
+  auto named = [&] { return what() + " (" + v.ToString().Utf8Value() + (v.IsBigInt() ? "n" : "") + ")"; };
   auto out_of_range = [&] {
-    throw_code(env, "ERANGE", "driver call argument " + v.ToString().Utf8Value() + (v.IsBigInt() ? "n" : "") +
-                                  " is out of range: arguments are 64-bit (-2^63 .. 2^64-1)");
+    throw_code(env, "ERANGE", named() + " is out of range: a driver's registers are 64-bit (-2^63 .. 2^64-1)");
   };
   if (v.IsBigInt()) {
     bool lossless;
@@ -279,12 +279,12 @@ uint64_t nooks::to_u64(Napi::Env env, Napi::Value v) {
   if (v.IsNumber()) {
     double x = v.As<Napi::Number>().DoubleValue();
     if (std::trunc(x) != x)  // NaN or a fraction; infinities are out of range below
-      throw_code(env, "EINVAL", "driver call argument " + v.ToString().Utf8Value() + " is not an integer");
+      throw_code(env, "EINVAL", named() + " is not an integer");
     if (x < -0x1p63 || x >= 0x1p64) out_of_range();
     return x < 0 ? (uint64_t)(int64_t)x : (uint64_t)x;
   }
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
-  throw_code(env, "EINVAL", "driver call arguments must be numbers, bigints or booleans");
+  throw_code(env, "EINVAL", what() + " must be a number, a bigint or a boolean");
 }
 
 namespace {
@@ -313,6 +313,13 @@ Napi::Value to_js(Napi::Env env, uint64_t ret) {
   throw_code(env, "EUNAVAILABLE", d->name + " is " + state_name(d->state.load()) + ": calls are refused");
 }
 
+// `crashy.add`: the driver's exported function at `fn`, for messages.
+std::string function_name(const Domain *d, uint64_t fn) {
+  Dl_info info;
+  if (dladdr((void *)(uintptr_t)fn, &info) && info.dli_sname) return d->name + "." + info.dli_sname;
+  return d->name + "'s function at " + hex(fn);
+}
+
 // call(domain, fnAddress, ...args): one crossing into the driver.
 Napi::Value Call(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -320,7 +327,9 @@ Napi::Value Call(const Napi::CallbackInfo &info) {
   if (info.Length() > 8) throw_code(env, "EINVAL", "driver functions take at most six arguments");
   XpcCall c{(const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue(), {}, 0};
   if (!d->in_text((uintptr_t)c.fn)) throw_code(env, "EINVAL", hex((uintptr_t)c.fn) + " is not a function of " + d->name);
-  for (size_t i = 2; i < info.Length(); i++) c.args[i - 2] = to_u64(env, info[i]);
+  for (size_t i = 2; i < info.Length(); i++) {
+    c.args[i - 2] = to_u64(env, info[i], [&] { return "argument " + std::to_string(i - 1) + " of " + function_name(d, (uintptr_t)c.fn); });
+  }
   Fault f;
   switch (xpc_call(d, &c, &f)) {
     case EnterResult::ok: return to_js(env, c.ret);
@@ -344,7 +353,11 @@ Napi::Value CallBatch(const Napi::CallbackInfo &info) {
     if (one.Length() < 1 || one.Length() > 7) throw_code(env, "EINVAL", "each deferred call is [function, ...up to six arguments]");
     calls[i].fn = (uint64_t)one.Get(0u).As<Napi::Number>().DoubleValue();
     if (!d->in_text(calls[i].fn)) throw_code(env, "EINVAL", "deferred call " + std::to_string(i) + " is not a function of " + d->name);
-    for (uint32_t a = 1; a < one.Length(); a++) calls[i].args[a - 1] = to_u64(env, one.Get(a));
+    for (uint32_t a = 1; a < one.Length(); a++) {
+      calls[i].args[a - 1] = to_u64(env, one.Get(a), [&] {
+        return "argument " + std::to_string(a) + " of " + function_name(d, calls[i].fn) + " in deferred call " + std::to_string(i);
+      });
+    }
   }
   BatchResult r = xpc_call_batch(d, calls);
   if (r.result == EnterResult::unavailable) throw_unavailable(env, d);

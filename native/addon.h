@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 namespace nooks {
 
@@ -44,8 +46,9 @@ void require_booted(Napi::Env env);
 struct Domain;
 // The driver a JavaScript domain id names (ENODOMAIN if none; the kernel must be booted, by env).
 Domain *domain_of(Napi::Env env, Napi::Value id);
-// A driver call argument as its 64-bit register (ERANGE outside -2^63 .. 2^64-1, EINVAL for a fraction).
-uint64_t to_u64(Napi::Env env, Napi::Value v);
+// A value as a 64-bit register (ERANGE outside -2^63 .. 2^64-1, EINVAL for a fraction); `what` names it
+// in those errors ("argument 2 of crashy.add"), made only when one is thrown.
+uint64_t to_u64(Napi::Env env, Napi::Value v, const std::function<std::string()> &what);
 
 // Throws a JavaScript Error with a `code` property (as every addon error has).
 [[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg);

@@ -83,6 +83,15 @@ describe('the command line', () => {
     }
   });
 
+  it('run: a call argument that is no 64-bit integer is refused, naming which argument of which function', async () => {
+    const big = await nooks(['run', 'crashy', 'add', '1', '99999999999999999999']);
+    expect(big.code, shown(big)).toBe(1);
+    expect(big.stderr).toContain('argument 2 of crashy.add is "99999999999999999999", which does not fit in 64 bits: a driver call argument is one 64-bit register');
+    const word = await nooks(['run', 'crashy', 'add', 'two', '3']);
+    expect(word.code, shown(word)).toBe(1);
+    expect(word.stderr).toContain('argument 1 of crashy.add is "two": driver call arguments are integers');
+  });
+
   it('campaign --out <a directory> names it', async () => {
     const r = await nooks(['campaign', '--out', dir, '--trials', '1']);
     expect(r.code, shown(r)).toBe(1);
@@ -186,7 +195,7 @@ for (const isolation of ['mprotect', 'process'] as const) {
       crashy.unload();
     });
 
-    it('driver call arguments outside 64 bits are refused, naming the value; fractions are not integers', async () => {
+    it('driver call arguments outside 64 bits are refused, naming the argument, its function and the value; fractions are not integers', async () => {
       const crashy = await kernel.load('crashy', { name: 'args' });
       try {
         const refused = (...args: (number | bigint)[]) => {
@@ -197,13 +206,14 @@ for (const isolation of ['mprotect', 'process'] as const) {
           }
           return 'accepted';
         };
-        expect(refused(2n ** 64n, 0)).toBe('ERANGE driver call argument 18446744073709551616n is out of range: arguments are 64-bit (-2^63 .. 2^64-1)');
-        expect(refused(-(2n ** 63n) - 1n, 0)).toMatch(/^ERANGE driver call argument -9223372036854775809n is out of range/);
-        expect(refused(1e300, 0)).toMatch(/^ERANGE driver call argument 1e\+300 is out of range/);
-        expect(refused(0, -Infinity)).toMatch(/^ERANGE driver call argument -Infinity is out of range/);
-        expect(refused(1.5, 0)).toBe('EINVAL driver call argument 1.5 is not an integer');
-        expect(refused(NaN, 0)).toBe('EINVAL driver call argument NaN is not an integer');
-        expect(() => crashy.batch([['add', 1, 2], ['add', 2n ** 64n, 0]])).toThrow(/18446744073709551616n is out of range/);
+        expect(refused(2n ** 64n, 0)).toBe('ERANGE argument 1 of args.add (18446744073709551616n) is out of range: a driver\'s registers are 64-bit (-2^63 .. 2^64-1)');
+        expect(refused(-(2n ** 63n) - 1n, 0)).toMatch(/^ERANGE argument 1 of args.add \(-9223372036854775809n\) is out of range/);
+        expect(refused(1e300, 0)).toMatch(/^ERANGE argument 1 of args.add \(1e\+300\) is out of range/);
+        expect(refused(0, -Infinity)).toMatch(/^ERANGE argument 2 of args.add \(-Infinity\) is out of range/);
+        expect(refused(1.5, 0)).toBe('EINVAL argument 1 of args.add (1.5) is not an integer');
+        expect(refused(NaN, 0)).toBe('EINVAL argument 1 of args.add (NaN) is not an integer');
+        expect(() => crashy.batch([['add', 1, 2], ['add', 2n ** 64n, 0]])).toThrow(/^argument 1 of args.add in deferred call 1 \(18446744073709551616n\) is out of range/);
+        expect(() => crashy.read(2n ** 64n, 1)).toThrow(/^the address \(18446744073709551616n\) is out of range/);
         // the edges of the range pass, unsigned or signed
         expect(crashy.call('add', 2n ** 64n - 1n, 1)).toBe(0);
         expect(crashy.call('add', -(2n ** 63n), 0)).toBe(-(2n ** 63n));

@@ -255,6 +255,22 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expectExit(bf, 1);
     expect(bf.stderr).toContain(`${badFallback}: drivers.crashy.fallback: ${notDriver}`);
     expect(bf.stderr).toContain('[ENOTELF]');
+
+    // every bad entry, each by its key: not only the first
+    const twoBad = join(dir, 'two-bad.yaml');
+    writeFileSync(twoBad, 'default:\n  windowMs: -1\ndrivers:\n  crashy:\n    maxFailures: 2\n  blk:\n    action: reboot\n  ticker:\n    shadow: maybe\n    maxFailures: 0\n  e1000:\n    stallMS: 9\n');
+    const tb = await nooks(['policy', 'check', twoBad]);
+    expectExit(tb, 1);
+    expect(tb.stderr).toContain(`${twoBad}: 5 problems:\n`);
+    for (const key of ['default.windowMs: ', 'drivers.blk.action: ', 'drivers.ticker.shadow: ', 'drivers.ticker.maxFailures: ', 'drivers.e1000.stallMS: ']) {
+      expect(tb.stderr).toContain(`\n  ${key}`);
+    }
+    expect(tb.stderr).not.toContain('drivers.crashy');
+    const twoFallbacks = join(dir, 'two-bad-fallbacks.yaml');
+    writeFileSync(twoFallbacks, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n  blk:\n    action: fallback\n    fallback: ${join(dir, 'absent.so')}\n`);
+    const tf = await nooks(['policy', 'check', twoFallbacks]);
+    expectExit(tf, 1);
+    for (const named of ['2 problems', `drivers.crashy.fallback: ${notDriver}`, '[ENOTELF]', 'drivers.blk.fallback: ', '[ENOENT]']) expect(tf.stderr).toContain(named);
   });
 
   it('bench xpc --json --runs 3 --iters 2000: the documented shape (not speed)', async () => {

@@ -2,13 +2,14 @@
 // (with the flags the in-tree drivers get) and a workload module that judges
 // each trial; `nooks inject` and a campaign on it, as JSON lines. Then the
 // same campaign as two shards, merged: the same trials as unsharded, and merge
-// refusing a gap, a duplicate and a shard of another plan.
+// refusing a gap, a duplicate, a shard of another plan and one planned by an
+// older fault planner (which a resumed campaign refuses too, unless --fresh).
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
-import { fileSha256 } from '../lib/experiments/plan.js';
+import { fileSha256, planIdentity } from '../lib/experiments/plan.js';
 import { planFault, type InjectedFault } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { nooks as run } from './helpers/cli.js';
@@ -202,5 +203,31 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const mixed = await nooks(['campaign', 'merge', shards[0], other]);
     expect(mixed.code).toBe(1);
     for (const named of [shards[0], other, 'seed, trials', '[EPLAN]']) expect(mixed.stderr).toContain(named); // the files, and what differs
+  }, 180_000);
+
+  it('a shard planned by an older fault planner is refused by merge and by a resumed campaign; --fresh runs it again', async () => {
+    const [first, second] = [1, 2].map((i) => join(dir, `shard${i}.jsonl`));
+    // the second shard as nooks wrote it before the planner had a version: no planner in the plan, whose id is then the old one
+    const old = join(dir, 'old-planner.jsonl');
+    const [header, ...trials] = jsonLines<PlanHeader | TrialRecord>(second) as [PlanHeader, ...TrialRecord[]];
+    const { id: _id, planner: _planner, ...fields } = header.plan;
+    const before = planIdentity(fields);
+    writeFileSync(old, [{ ...header, plan: before }, ...trials.map((t) => ({ ...t, plan: before.id }))].map((l) => `${JSON.stringify(l)}\n`).join(''));
+
+    const merged = await nooks(['campaign', 'merge', first, old]);
+    expect(merged.code).toBe(1);
+    for (const named of [first, old, 'differ in planner', 'fault planner 1', '--fresh', '[EPLAN]']) expect(merged.stderr).toContain(named);
+
+    // resumed with its file, the shard would take the old trials for its own: refused before any runs
+    const resumed = await nooks([...campaignArgs, '--shard', '2/2', '--out', old]);
+    expect(resumed.code).toBe(1);
+    for (const named of [old, 'another campaign', 'differ in planner', '--fresh', '[EPLAN]']) expect(resumed.stderr).toContain(named);
+    expect(jsonLines(old)).toHaveLength(trials.length + 1);
+
+    const fresh = await nooks([...campaignArgs, '--shard', '2/2', '--out', old, '--fresh'], 120_000);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(headersOf(old)).toEqual([header]);
+    const again = await nooks(['campaign', 'merge', first, old]);
+    expect(again.code, again.stderr).toBe(0);
   }, 180_000);
 });

@@ -7,13 +7,13 @@
 // module (workload.ts). Every trial is appended to a JSON-lines file as it
 // ends, after a header naming the plan (plan.ts); a campaign started again
 // with the same file skips what it holds. A shard runs one slice of the plan.
-import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
 import { driverName, driverPath } from '../paths.js';
 import { isolations } from '../wrappers/enums.js';
 import { runTrialChild, type Outcome } from './child.js';
-import { fileSha256, planIdentity, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
+import { currentPlan, describePlan, fileSha256, planDifferences, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
 import { trialApps } from './trial.js';
 import { workloadName } from './workload.js';
 
@@ -81,6 +81,8 @@ export interface CampaignOptions {
   shard?: Shard;
   /** The JSON-lines file: appended to; what it holds is not run again. Without it nothing is kept. */
   out?: string;
+  /** Start `out` over (it may hold another plan's trials, which are refused otherwise). */
+  fresh?: boolean;
   /** Trials run at once (each a child process). Default 1. */
   jobs?: number;
   trialTimeoutMs?: number;
@@ -159,7 +161,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   const targets = targetsOf(options);
   const modes = options.modes ?? campaignModes();
   const transient = !options.persistent;
-  const plan = planIdentity({
+  const plan = currentPlan({
     targets: targets.map((t) => ({
       app: t.app, driver: driverName(t.driver), driverSha256: fileSha256(driverPath(t.driver)),
       ...(t.workload ? { workloadSha256: fileSha256(t.workload) } : {}),
@@ -167,7 +169,14 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
     seed: options.seed ?? 1, type: options.type ?? 'any', transient, trials: options.trials ?? 400, modes: modes.map((m) => m.name),
   });
   const trials = planTrials(plan, options.shard);
+  if (options.out && options.fresh) writeFileSync(options.out, '');
   const file = options.out ? readCampaignFile(options.out) : { plans: [], records: [] };
+  // another plan's trial N may be another fault (another planner, driver build, seed): never taken for this plan's
+  const other = file.plans.find((h) => h.plan.id !== plan.id);
+  if (other) {
+    throw Object.assign(new Error(`${options.out} holds the trials of another campaign (they differ in ${planDifferences(other.plan, plan).join(', ')}): `
+      + `${describePlan(other.plan)}, not ${describePlan(plan)}. --fresh starts the file over; or name another --out`), { code: 'EPLAN' });
+  }
   if (options.out && !file.plans.some((h) => h.plan.id === plan.id)) {
     const header: PlanHeader = { plan, ...(options.shard ? { shard: shardName(options.shard) } : {}) };
     appendFileSync(options.out, `${JSON.stringify(header)}\n`);

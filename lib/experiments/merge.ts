@@ -3,7 +3,8 @@
 // one plan (plan.ts) that add up to it: no trial missing, none twice.
 import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { readCampaignFile, type PlanHeader, type TrialRecord } from './campaign.js';
-import { parseShard, planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
+import { plannerVersion } from '../inject/index.js';
+import { describePlan, parseShard, planDifferences, planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
 
 export class MergeError extends Error {
   override name = 'MergeError';
@@ -12,16 +13,12 @@ export class MergeError extends Error {
   }
 }
 
-/** `driver blk, seed 1, 10 trials, modes none,mprotect`: enough to tell two plans apart. */
-function describePlan(p: PlanIdentity): string {
-  return `plan ${p.id} (${p.targets.map((t) => `${t.driver} under ${t.app}`).join(', ')}; seed ${p.seed}, ${p.type}, `
-    + `${p.transient ? 'transient' : 'persistent'}, ${p.trials} trials, modes ${p.modes.join(',')})`;
-}
-
-/** The fields in which two plans differ. */
-function differences(a: PlanIdentity, b: PlanIdentity): string[] {
-  const fields = ['targets', 'seed', 'type', 'transient', 'trials', 'modes'] as const;
-  return fields.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]));
+/** Where a file's plan was made by another fault planner than this nooks's (its trial N another fault), what to do; else ''. */
+function plannerAdvice(files: readonly [string, PlanIdentity][]): string {
+  const stale = files.filter(([, p]) => (p.planner ?? 1) !== plannerVersion);
+  if (stale.length === 0 || stale.length === files.length) return '';
+  return `. The same trial is another fault under another fault planner: run ${stale.map(([f, p]) => `${f} (fault planner ${p.planner ?? 1})`).join(', ')} `
+    + `again with this nooks (fault planner ${plannerVersion}), by ${stale.length === 1 ? 'its' : 'their'} own command with --fresh`;
 }
 
 const some = (items: readonly string[]) => `${items.slice(0, 3).join(', ')}${items.length > 3 ? `, ... (${items.length} in all)` : ''}`;
@@ -49,8 +46,8 @@ export function mergeShards(files: readonly string[]): { plan: PlanIdentity; rec
   const plan = first.plan;
   for (const [file, h] of headers) {
     if (h.plan.id !== plan.id) {
-      throw new MergeError('EPLAN', `${firstFile} and ${file} are pieces of different campaigns (they differ in ${differences(plan, h.plan).join(', ') || 'their identity'}): `
-        + `${describePlan(plan)} against ${describePlan(h.plan)}`);
+      throw new MergeError('EPLAN', `${firstFile} and ${file} are pieces of different campaigns (they differ in ${planDifferences(plan, h.plan).join(', ') || 'their identity'}): `
+        + `${describePlan(plan)} against ${describePlan(h.plan)}${plannerAdvice([[firstFile, plan], [file, h.plan]])}`);
     }
   }
   const trials = planTrials(plan);

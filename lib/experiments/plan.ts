@@ -4,6 +4,7 @@
 // machines can be checked to be slices of one plan before they are merged.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { plannerVersion } from '../inject/index.js';
 
 /** What the faults go into: an application and its driver, or a user's driver under a workload. */
 export interface PlanTarget {
@@ -19,6 +20,8 @@ export interface PlanTarget {
 export interface PlanIdentity {
   /** The first 16 hex digits of the SHA-256 of everything below. */
   id: string;
+  /** The fault planner's version (lib/inject): the same seed is another fault under another version. Absent: 1. */
+  planner?: number;
   targets: PlanTarget[];
   seed: number;
   /** The one fault type, or `any`. */
@@ -46,10 +49,28 @@ export interface PlannedTrial {
   key: string;
 }
 
+/** A plan's identity from its fields; a header from before planner versions (no `planner`) keeps the id it had. */
 export function planIdentity(fields: Omit<PlanIdentity, 'id'>): PlanIdentity {
-  const { targets, seed, type, transient, trials, modes } = fields;
-  const named = { targets, seed, type, transient, trials, modes };
+  const { planner, targets, seed, type, transient, trials, modes } = fields;
+  const named = { planner, targets, seed, type, transient, trials, modes };
   return { id: createHash('sha256').update(JSON.stringify(named)).digest('hex').slice(0, 16), ...named };
+}
+
+/** The identity of the plan this version of nooks makes from these fields. */
+export function currentPlan(fields: Omit<PlanIdentity, 'id' | 'planner'>): PlanIdentity {
+  return planIdentity({ planner: plannerVersion, ...fields });
+}
+
+/** `plan 3f.. (blk under db; seed 1, any, transient, 10 trials, modes none,mprotect; fault planner 2)`: enough to tell two plans apart. */
+export function describePlan(p: PlanIdentity): string {
+  return `plan ${p.id} (${p.targets.map((t) => `${t.driver} under ${t.app}`).join(', ')}; seed ${p.seed}, ${p.type}, `
+    + `${p.transient ? 'transient' : 'persistent'}, ${p.trials} trials, modes ${p.modes.join(',')}; fault planner ${p.planner ?? 1})`;
+}
+
+/** The fields in which two plans differ. */
+export function planDifferences(a: PlanIdentity, b: PlanIdentity): string[] {
+  const fields = ['planner', 'targets', 'seed', 'type', 'transient', 'trials', 'modes'] as const;
+  return fields.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]));
 }
 
 export function fileSha256(path: string): string {

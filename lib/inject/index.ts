@@ -18,6 +18,14 @@ export type FaultType = BinaryType | TargetedType;
 export const faultTypes: readonly FaultType[] = [...binaryTypes, ...targetedTypes];
 export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...targetedTypeHelp };
 
+/**
+ * The planner's version: raise it whenever the same driver, seed and options
+ * plan another fault. A campaign's plan names it, so that shards planned by
+ * two versions (whose trial N is a different fault) are never merged.
+ * 2: under a workload, the driver's exported functions are fault sites too.
+ */
+export const plannerVersion = 2;
+
 /** One injected fault: what, where, and the bytes (or the hook) that make it. JSON as it is. */
 export interface InjectedFault {
   driver: string;

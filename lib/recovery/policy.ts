@@ -100,9 +100,10 @@ export function flagProblem(v: unknown): string | undefined {
  * Checks what parsing cannot: that every fallback driver could take over, as
  * far as the loader tells without running it (the file, its kernel-API
  * version, its symbols and code: checkDriver, as kernel.load checks the
- * fallback of the driver it loads). Throws a PolicyError naming the entry.
+ * fallback of the driver it loads). Throws one PolicyError naming every entry whose fallback fails.
  */
 export function checkFallbacks(policy: Policy, file: string): void {
+  const problems: string[] = [];
   for (const [where, d] of [['default', policy.default], ...[...policy.drivers].map(([n, e]) => [`drivers.${n}`, e])] as [string, DriverPolicy][]) {
     if (d.action !== 'fallback') continue;
     try {
@@ -110,9 +111,16 @@ export function checkFallbacks(policy: Policy, file: string): void {
     } catch (e) {
       const err = e as Error & { code?: string };
       const hint = err.code === 'ENOENT' ? ' (a driver name in build/drivers or a path to a .so)' : '';
-      throw new PolicyError(`${file}: ${where}.fallback: ${err.message}${hint} [${err.code ?? 'ELOAD'}]`);
+      problems.push(`${where}.fallback: ${err.message}${hint} [${err.code ?? 'ELOAD'}]`);
     }
   }
+  if (problems.length) throw problemsError(file, problems);
+}
+
+/** Every problem found in `file` as one error: one alone as `file: where: what`, several one a line. */
+function problemsError(file: string, problems: readonly string[]): PolicyError {
+  return new PolicyError(problems.length === 1 ? `${file}: ${problems[0]}`
+    : `${file}: ${problems.length} problems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
 /** Reads and validates a policy file; `.json`, `.yaml` or `.yml`. */
@@ -176,9 +184,20 @@ const actionNames: readonly Action[] = ['restart', 'disable', 'fallback'];
 const isAction = (v: unknown): v is Action => actionNames.includes(v as Action);
 const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'stallMs', 'shadow'];
 
-/** Validates the parsed document and merges each driver's entry over the default. */
+/** Validates the parsed document and merges each driver's entry over the default; reports every bad entry and key at once. */
 function resolve(doc: unknown, file: string): Policy {
-  const fail = (path: string, message: string) => new PolicyError(`${file}: ${path ? `${path}: ` : ''}${message}`);
+  // a problem is thrown where it is found, and kept where the check that found it was made: the checks go on
+  const fail = (path: string, message: string) => new PolicyError(`${path ? `${path}: ` : ''}${message}`);
+  const problems: string[] = [];
+  const kept = <T>(check: () => T, otherwise: T): T => {
+    try {
+      return check();
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      problems.push(e.message);
+      return otherwise;
+    }
+  };
 
   // An empty section (`drivers:` with everything commented out) reads as null: treat it as empty.
   const mapping = (value: unknown, path: string, keys?: readonly string[]): Record<string, unknown> => {
@@ -192,20 +211,20 @@ function resolve(doc: unknown, file: string): Policy {
   // `driver`: the entry's driver name (none for the default entry).
   const entry = (value: unknown, path: string, base: DriverPolicy, driver?: string): DriverPolicy => {
     const raw = mapping(value, path, entryKeys);
-    const limit = (key: Exclude<keyof Limits, 'shadow'>): number => {
+    const limit = (key: Exclude<keyof Limits, 'shadow'>): number => kept(() => {
       const v = raw[key];
       if (v === undefined) return base[key];
       const problem = limitProblem(v);
       if (problem) throw fail(join(path, key), problem);
       return v as number;
-    };
-    const flag = (key: 'shadow'): boolean => {
+    }, base[key]);
+    const flag = (key: 'shadow'): boolean => kept(() => {
       const v = raw[key];
       if (v === undefined) return base[key];
       const problem = flagProblem(v);
       if (problem) throw fail(join(path, key), problem);
       return v as boolean;
-    };
+    }, base[key]);
     const limits: Limits = {
       maxFailures: limit('maxFailures'),
       windowMs: limit('windowMs'),
@@ -231,11 +250,13 @@ function resolve(doc: unknown, file: string): Policy {
     return { action, fallback, ...limits };
   };
 
-  const root = mapping(doc, '', ['default', 'drivers']);
-  const base = entry(root.default, 'default', defaultPolicy.default);
+  const root = kept(() => mapping(doc, '', ['default', 'drivers']), {});
+  const base = kept(() => entry(root.default, 'default', defaultPolicy.default), defaultPolicy.default);
   const drivers = new Map(
-    Object.entries(mapping(root.drivers, 'drivers')).map(([name, value]) => [name, entry(value, join('drivers', name), base, name)]),
+    Object.entries(kept(() => mapping(root.drivers, 'drivers'), {}))
+      .map(([name, value]) => [name, kept(() => entry(value, join('drivers', name), base, name), base)]),
   );
+  if (problems.length) throw problemsError(file, problems);
   return { default: base, drivers };
 }
 

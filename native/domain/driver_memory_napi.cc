@@ -14,7 +14,7 @@ namespace {
 
 uint64_t address_arg(Napi::Env env, Napi::Value v) {
   if (!v.IsNumber() && !v.IsBigInt()) throw_code(env, "EINVAL", "an address is a number or a bigint");
-  return to_u64(env, v);
+  return to_u64(env, v, [] { return std::string("the address"); });
 }
 
 size_t length_arg(Napi::Env env, Napi::Value v, const char *what) {

@@ -21,7 +21,7 @@ export async function campaign(ctx: Context): Promise<number> {
   const started = Date.now();
   let ran = 0;
   const { plan, records, summary } = await runCampaign({
-    trials: intFlag(ctx, 'trials', 400), seed, type, persistent: !transient, out, jobs: intFlag(ctx, 'jobs', 1), shard, ...target,
+    trials: intFlag(ctx, 'trials', 400), seed, type, persistent: !transient, out, fresh: ctx.flags.fresh, jobs: intFlag(ctx, 'jobs', 1), shard, ...target,
     onStart: (total, done) => {
       progress = new Progress({ total: total - done, label: `campaign${shard ? ` shard ${ctx.flags.shard}` : ''} (${done} of ${total} in ${out})`, json: ctx.flags.json });
     },

@@ -75,17 +75,20 @@ export function intFlag(ctx: Context, name: 'time-budget' | 'times' | 'runs' | '
 /**
  * A driver-call argument from the command line: decimal or 0x hex integers
  * (negative ones after `--`), true/false, or `@probe` for the address of the
- * kernel's canary object (what `wild_write` aims at).
+ * kernel's canary object (what `wild_write` aims at). `which` names it in
+ * errors: `argument 2 of crashy.add`.
  */
-export function parseCallArg(raw: string, probe: () => number): number | bigint | boolean {
+export function parseCallArg(raw: string, probe: () => number, which: string): number | bigint | boolean {
   if (raw === 'true' || raw === 'false') return raw === 'true';
   if (raw === '@probe') return probe();
   if (!/^-?(0x[0-9a-f]+|\d+)$/i.test(raw)) {
-    throw new UsageError(`driver call arguments are integers (decimal or 0x hex), true, false or @probe; got "${raw}"`);
+    throw new UsageError(`${which} is "${raw}": driver call arguments are integers (decimal or 0x hex), true, false or @probe`);
   }
   const negative = raw.startsWith('-');
   const big = BigInt(negative ? raw.slice(1) : raw) * (negative ? -1n : 1n);
-  if (big > 0xffff_ffff_ffff_ffffn || big < -(2n ** 63n)) throw new UsageError(`"${raw}" does not fit in 64 bits`);
+  if (big > 0xffff_ffff_ffff_ffffn || big < -(2n ** 63n)) {
+    throw new UsageError(`${which} is "${raw}", which does not fit in 64 bits: a driver call argument is one 64-bit register (-2^63 .. 2^64-1)`);
+  }
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }
 

@@ -1,7 +1,7 @@
 // The second part of `nooks demo`: the four device classes at work. Each
 // application runs as its own program (one kernel per process): it boots a
 // kernel in the demo's isolation with its emulated device, loads the driver,
-// does its job and prints one JSON line, which is shown here.
+// does its job and prints one JSON line, which is shown here as its fields.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freeUdpPort } from '../../classes/net.js';
 import type { Isolation } from '../../kernel.js';
 import { packageRoot } from '../../paths.js';
+import { ms } from './common.js';
 
 export interface AppRun {
   app: string;
@@ -17,6 +18,36 @@ export interface AppRun {
   /** The application's own JSON report (or what it printed, when that was not JSON). */
   report: unknown;
   ms: number;
+}
+
+/** The fields of an application's report, as `name value`: nested ones as `outer.name`, an error's message first. */
+function reportFields(report: unknown, prefix = ''): string[] {
+  if (typeof report !== 'object' || report === null) return report === undefined ? [] : [`${prefix}${String(report)}`];
+  const { error, ...rest } = report as { error?: unknown };
+  const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : error;
+  return [
+    ...(message ? [`${prefix}error: ${String(message)}`] : []),
+    ...Object.entries(rest).flatMap(([name, v]): string[] => {
+      if (['ok', 'app', 'isolation'].includes(name) || v === undefined || v === null) return []; // the line says these already
+      if (Array.isArray(v)) return v.length ? [`${prefix}${name} ${v.length}`] : [];
+      if (typeof v === 'object') return reportFields(v, `${prefix}${name}.`);
+      return [`${prefix}${name} ${String(v)}`];
+    }),
+  ];
+}
+
+/** `ok     serial echo  124 ms  linesSent 5, ...`: the report's fields up to `width` characters, then … where some were left out. */
+export function appRunLine(a: AppRun, width = 150): string {
+  let shown = '';
+  for (const field of reportFields(a.report)) {
+    const next = shown ? `${shown}, ${field}` : field;
+    if (next.length > width) {
+      shown = shown ? `${shown}, …` : `${field.slice(0, width - 1)}…`;
+      break;
+    }
+    shown = next;
+  }
+  return `${a.ok ? 'ok    ' : 'FAILED'} ${a.class.padEnd(6)} ${a.app.padEnd(12)} ${ms(a.ms)} ms  ${shown}`;
 }
 
 const app = (name: string) => join(packageRoot, 'dist', 'lib', 'apps', `${name}.js`);

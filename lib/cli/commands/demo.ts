@@ -13,7 +13,7 @@ import {
   type Context, type FaultInfo,
 } from './common.js';
 import { tableApps, type TableRow } from '../../experiments/table-apps.js';
-import { runApps, type AppRun } from './demo-apps.js';
+import { appRunLine, runApps, type AppRun } from './demo-apps.js';
 
 interface FaultCase {
   /** crashy's exported function. */
@@ -118,8 +118,7 @@ export async function demo(ctx: Context): Promise<number> {
 
   say('');
   say('the device classes: each application boots a kernel with its emulated device and driver, and works');
-  result.applications = await runApps(isolation, (a) => say(`  ${a.ok ? 'ok    ' : 'FAILED'} ${a.class.padEnd(6)} ${a.app.padEnd(12)} ` +
-    `${ms(a.ms)} ms  ${JSON.stringify(a.report).slice(0, 150)}`));
+  result.applications = await runApps(isolation, (a) => say(`  ${appRunLine(a)}`));
   if (result.skipped === undefined) {
     say('');
     say('shadow drivers: each application again, its driver failing twice at random moments (a NULL dereference)');

@@ -56,7 +56,7 @@ async function injectMany(ctx: Context, target: { apps?: string[]; user?: UserTa
   if (ctx.flags.site !== undefined) throw new UsageError('--site names one fault\'s function: it goes with one trial, not --trials');
   const { records, summary } = await runCampaign({
     ...target, trials: intFlag(ctx, 'trials', 1), seed: fault.seed, type: fault.type, persistent: !fault.transient, modes: [mode],
-    out: ctx.flags.out, jobs: intFlag(ctx, 'jobs', 1),
+    out: ctx.flags.out, fresh: ctx.flags.fresh, jobs: intFlag(ctx, 'jobs', 1),
     onTrial: (r) => {
       if (ctx.flags.json) return;
       const what = r.hostCrashed ? `the host crashed (${r.detail})`

@@ -12,7 +12,7 @@ export async function run(ctx: Context): Promise<number> {
   const policy = policyOf(ctx);
 
   return withKernel({ isolation: isolationOf(ctx), policy }, async (k) => {
-    const args = rawArgs.map((a) => parseCallArg(a, () => hostProbe().address));
+    const args = rawArgs.map((a, i) => parseCallArg(a, () => hostProbe().address, `argument ${i + 1} of ${driverName}.${fn}`));
     const drv = await k.load(driverName, { timeBudgetMs });
     const canary = hostProbe().value;
     const events: RecoveryEvent[] = [];
