@@ -76,7 +76,7 @@ void *twin(void *arg) {
   static thread_local ThreadCtx ctx;
   if (ss.ss_sp != MAP_FAILED && sigaltstack(&ss, nullptr) == 0) ctx.sigstack = ss;
   nooks_tls_ctx = &ctx;
-  uint32_t starting = kStarting;  // the kernel waits for it (driver_host.cc), unless it left meanwhile
+  uint32_t starting = kStarting;  // the kernel waits for it: the host's start, or the thread's first crossing (driver_host.cc)
   if (ch->state.compare_exchange_strong(starting, kIdle)) futex(&ch->state, FUTEX_WAKE, 1, nullptr);
   for (;;) {
     channel_wait(ch, kHostSide, bit(kCall), nullptr);
