@@ -24,6 +24,10 @@ const so = buildDriver(dir, 'clobber', [
   '__asm__(".globl clobber\\n.type clobber,@function\\nclobber:\\n"',
   '  "mov $0x1111, %rbx\\nmov $0x2222, %rbp\\nmov $0x3333, %r12\\nmov $0x4444, %r13\\nmov $0x5555, %r14\\nmov $0x6666, %r15\\n"',
   '  "mov $7, %eax\\nret\\n.size clobber, .-clobber\\n");',
+  // the callee-saved registers as the driver finds them: or-ed together
+  '__asm__(".globl host_regs\\n.type host_regs,@function\\nhost_regs:\\n"',
+  '  "mov %rbx, %rax\\nor %rbp, %rax\\nor %r12, %rax\\nor %r13, %rax\\nor %r14, %rax\\nor %r15, %rax\\n"',
+  '  "ret\\n.size host_regs, .-host_regs\\n");',
 ].join('\n'));
 
 const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
@@ -42,5 +46,23 @@ describe('a driver that does not preserve the callee-saved registers', () => {
     expect(r.signal, r.stderr).toBeNull();
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([7, 1, 7, 2, 7, 3]);
+  });
+});
+
+// The other way: the host's callee-saved registers held host addresses (the
+// crossing's own frame among them) that driver code could write through
+// under mprotect. The driver finds them zeroed.
+describe('a driver is entered with none of the host registers', () => {
+  it.each(modes)('%s: rbx, rbp and r12-r15 are zero at the driver\'s entry', async (isolation) => {
+    const script = `
+      const { Kernel } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
+      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
+      const d = await k.load(${JSON.stringify(so)});
+      const out = [d.call('host_regs'), d.call('add', 1, 1), d.call('host_regs')];
+      await k.shutdown();
+      console.log(JSON.stringify(out));`;
+    const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([0, 2, 0]);
   });
 });
