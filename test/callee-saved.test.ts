@@ -28,6 +28,9 @@ const so = buildDriver(dir, 'clobber', [
   '__asm__(".globl host_regs\\n.type host_regs,@function\\nhost_regs:\\n"',
   '  "mov %rbx, %rax\\nor %rbp, %rax\\nor %r12, %rax\\nor %r13, %rax\\nor %r14, %rax\\nor %r15, %rax\\n"',
   '  "ret\\n.size host_regs, .-host_regs\\n");',
+  // a stack pointer on no stack, then a jump out of the driver's code (to 0)
+  '__asm__(".globl wreck\\n.type wreck,@function\\nwreck:\\n"',
+  '  "xor %eax, %eax\\nmov %rax, %rsp\\njmp *%rax\\n.size wreck, .-wreck\\n");',
 ].join('\n'));
 
 const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
@@ -64,5 +67,28 @@ describe('a driver is entered with none of the host registers', () => {
     const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([0, 2, 0]);
+  });
+});
+
+// A driver that wrecks its stack pointer and jumps out of its code: neither
+// its stack nor its code says whose fault it is, but the thread was inside
+// it, and on none of the kernel's stacks. Before, the fault went to Node's
+// handler and the process died (SIGSEGV).
+describe('a driver that wrecks its stack pointer and jumps out of its code', () => {
+  it.each(modes)('%s: a DriverFault, the driver restarted, the kernel goes on', async (isolation) => {
+    const script = `
+      const { Kernel, DriverFault } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
+      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
+      const d = await k.load(${JSON.stringify(so)});
+      let kind;
+      try { d.call('wreck'); } catch (e) { kind = e instanceof DriverFault ? e.kind : String(e); }
+      while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+      const out = [kind, d.call('add', 1, 1)];
+      await k.shutdown();
+      console.log(JSON.stringify(out));`;
+    const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(['segv', 2]);
   });
 });

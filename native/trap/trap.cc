@@ -67,14 +67,24 @@ static void chain(int sig, siginfo_t *si, void *uc) {
   signal(sig, SIG_DFL);
 }
 
+// Whether rsp is where t's kernel code runs: its own stack or its signal stack.
+static bool on_kernel_stack(const ThreadCtx *t, uintptr_t rsp) {
+  uintptr_t ss = (uintptr_t)t->sigstack.ss_sp;
+  return (rsp >= t->host_stack_lo && rsp < t->host_stack_hi) || (rsp >= ss && rsp < ss + t->sigstack.ss_size);
+}
+
 // The domain whose code faulted: the one whose stack the thread was on, or,
-// for a driver that wrecked its stack pointer, the one it was running
-// (its own code at the faulting instruction).
+// for a driver that wrecked its stack pointer, the one it was running: its
+// own code at the faulting instruction, or a stack pointer on no stack of the
+// thread's (it jumped out of its code too: kernel code runs on its own stack).
 static DomainThread *faulting_domain(ThreadCtx *t, const ucontext_t *uc) {
   if (!t || !t->depth) return nullptr;
-  if (DomainThread *dt = stack_owner(t, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP])) return dt;
+  const uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  if (DomainThread *dt = stack_owner(t, sp)) return dt;
   DomainThread *cur = t->cur;
-  return cur && cur->domain->in_text((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) ? cur : nullptr;
+  if (!cur) return nullptr;
+  bool wild = t->host_stack_hi != 0 && !on_kernel_stack(t, sp);
+  return wild || cur->domain->in_text((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]) ? cur : nullptr;
 }
 
 // A driver's load or store in a trapped window (an emulated BAR it mapped):

@@ -90,6 +90,16 @@ ThreadCtx *thread_register() {
       }
     }
   }
+  pthread_attr_t attr;
+  if (pthread_getattr_np(t->thread, &attr) == 0) {  // here, not in the fault handler: it may read /proc
+    void *lo;
+    size_t size;
+    if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+      t->host_stack_lo = (uintptr_t)lo;
+      t->host_stack_hi = (uintptr_t)lo + size;
+    }
+    pthread_attr_destroy(&attr);
+  }
   g_backend.thread_registered(t);
   pthread_setspecific(g_thread_key, t);
   nooks_tls_ctx = t;

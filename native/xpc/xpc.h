@@ -63,6 +63,7 @@ struct ThreadCtx {
   uint64_t serial = 0;               // unique among the registry's threads, ever (a new one may get a gone one's address)
   stack_t sigstack{};                // where its signal handlers run (sigaltstack): mapped at registration, or the one it had
   bool owns_sigstack = false;        // ...mapped at registration: unmapped at its exit
+  uintptr_t host_stack_lo = 0, host_stack_hi = 0;  // its own stack: kernel code runs there (or on sigstack), driver code never
 };
 
 // One step of progress for the watchdog. Only t's own thread writes entries:
