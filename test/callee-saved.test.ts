@@ -35,20 +35,29 @@ const so = buildDriver(dir, 'clobber', [
 
 const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
 
+/**
+ * Runs `body` in a child process, with `k` a kernel booted under `isolation`,
+ * `d` the driver loaded and `DriverFault` in scope; `out`, printed as JSON, is
+ * what it returns. The child must exit 0 and not by a signal.
+ */
+async function inChild(isolation: string, body: string): Promise<unknown> {
+  const script = `
+    const { Kernel, DriverFault } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
+    const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
+    const d = await k.load(${JSON.stringify(so)});
+    const out = [];
+    ${body}
+    await k.shutdown();
+    console.log(JSON.stringify(out));`;
+  const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
+  expect(r.signal, r.stderr).toBeNull();
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
 describe('a driver that does not preserve the callee-saved registers', () => {
   it.each(modes)('%s: the call returns its value and the kernel goes on', async (isolation) => {
-    const script = `
-      const { Kernel } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
-      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
-      const d = await k.load(${JSON.stringify(so)});
-      const out = [];
-      for (let i = 0; i < 3; i++) out.push(d.call('clobber'), d.call('add', i, 1));
-      await k.shutdown();
-      console.log(JSON.stringify(out));`;
-    const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
-    expect(r.signal, r.stderr).toBeNull();
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([7, 1, 7, 2, 7, 3]);
+    expect(await inChild(isolation, "for (let i = 0; i < 3; i++) out.push(d.call('clobber'), d.call('add', i, 1));")).toEqual([7, 1, 7, 2, 7, 3]);
   });
 });
 
@@ -57,16 +66,7 @@ describe('a driver that does not preserve the callee-saved registers', () => {
 // under mprotect. The driver finds them zeroed.
 describe('a driver is entered with none of the host registers', () => {
   it.each(modes)('%s: rbx, rbp and r12-r15 are zero at the driver\'s entry', async (isolation) => {
-    const script = `
-      const { Kernel } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
-      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
-      const d = await k.load(${JSON.stringify(so)});
-      const out = [d.call('host_regs'), d.call('add', 1, 1), d.call('host_regs')];
-      await k.shutdown();
-      console.log(JSON.stringify(out));`;
-    const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([0, 2, 0]);
+    expect(await inChild(isolation, "out.push(d.call('host_regs'), d.call('add', 1, 1), d.call('host_regs'));")).toEqual([0, 2, 0]);
   });
 });
 
@@ -76,19 +76,10 @@ describe('a driver is entered with none of the host registers', () => {
 // handler and the process died (SIGSEGV).
 describe('a driver that wrecks its stack pointer and jumps out of its code', () => {
   it.each(modes)('%s: a DriverFault, the driver restarted, the kernel goes on', async (isolation) => {
-    const script = `
-      const { Kernel, DriverFault } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
-      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
-      const d = await k.load(${JSON.stringify(so)});
-      let kind;
-      try { d.call('wreck'); } catch (e) { kind = e instanceof DriverFault ? e.kind : String(e); }
+    const body = `
+      try { d.call('wreck'); } catch (e) { out.push(e instanceof DriverFault ? e.kind : String(e)); }
       while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
-      const out = [kind, d.call('add', 1, 1)];
-      await k.shutdown();
-      console.log(JSON.stringify(out));`;
-    const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
-    expect(r.signal, r.stderr).toBeNull();
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(['segv', 2]);
+      out.push(d.call('add', 1, 1));`;
+    expect(await inChild(isolation, body)).toEqual(['segv', 2]);
   });
 });
