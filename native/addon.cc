@@ -263,7 +263,7 @@ Napi::Value Resolve(const Napi::CallbackInfo &info) {
 }  // namespace
 
 // A driver argument is one 64-bit register: -2^63 .. 2^64-1, signed or not.
-uint64_t nooks::to_u64(Napi::Env env, Napi::Value v, const std::function<std::string()> &what) {
+uint64_t nooks::to_u64(Napi::Env env, Napi::Value v, LazyName what) {
   auto named = [&] { return what() + " (" + v.ToString().Utf8Value() + (v.IsBigInt() ? "n" : "") + ")"; };
   auto out_of_range = [&] {
     throw_code(env, "ERANGE", named() + " is out of range: a driver's registers are 64-bit (-2^63 .. 2^64-1)");

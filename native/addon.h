@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 
 namespace nooks {
@@ -46,9 +45,23 @@ void require_booted(Napi::Env env);
 struct Domain;
 // The driver a JavaScript domain id names (ENODOMAIN if none; the kernel must be booted, by env).
 Domain *domain_of(Napi::Env env, Napi::Value id);
+// A name made only when an error needs it: any callable returning a string,
+// held by reference for the call it is passed to (unlike a std::function,
+// never copied to the heap: to_u64 runs for every argument of every call).
+class LazyName {
+ public:
+  template <class F>
+  LazyName(const F &f) : fn_(&f), make_([](const void *fn) { return (*static_cast<const F *>(fn))(); }) {}
+  std::string operator()() const { return make_(fn_); }
+
+ private:
+  const void *fn_;
+  std::string (*make_)(const void *);
+};
+
 // A value as a 64-bit register (ERANGE outside -2^63 .. 2^64-1, EINVAL for a fraction); `what` names it
 // in those errors ("argument 2 of crashy.add"), made only when one is thrown.
-uint64_t to_u64(Napi::Env env, Napi::Value v, const std::function<std::string()> &what);
+uint64_t to_u64(Napi::Env env, Napi::Value v, LazyName what);
 
 // Throws a JavaScript Error with a `code` property (as every addon error has).
 [[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg);
