@@ -227,14 +227,8 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
   // The entry was abandoned mid-way: the frames below it died without
   // returning. Clear their stack's poison, or AddressSanitizer reports false
   // errors in whatever runs there next (its no-return hook only clears upward).
-  if (rc != 0) {
-    pthread_attr_t a;
-    void *lo;
-    size_t n;
-    if (pthread_getattr_np(pthread_self(), &a) == 0 && pthread_attr_getstack(&a, &lo, &n) == 0 && f.host_sp > (uintptr_t)lo)
-      __asan_unpoison_memory_region(lo, f.host_sp - (uintptr_t)lo);
-    pthread_attr_destroy(&a);
-  }
+  if (rc != 0 && f.host_sp > t->host_stack_lo && t->host_stack_lo != 0)
+    __asan_unpoison_memory_region((void *)t->host_stack_lo, f.host_sp - t->host_stack_lo);
 #endif
   if (rc == 0) {
     // Asked to leave (the watchdog, recovery), it got out by itself before
