@@ -169,13 +169,13 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
   });
 
   it('the echo application as a program: one JSON line, exit status 0', async () => {
-    const run = await runNode(['dist/lib/apps/echo.js', '--lines', '3', '--baud', '57600'], packageRoot, 20_000);
+    const run = await runNode(['dist/lib/apps/echo.js', '--lines', '3', '--baud', '57600'], packageRoot, 40_000);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, baudRate: 57600, linesSent: 3, linesEchoed: 3 });
-    const bad = await runNode(['dist/lib/apps/echo.js', '--tty', '/dev/nonexistent', '--far', '/dev/null'], packageRoot, 20_000);
+    const bad = await runNode(['dist/lib/apps/echo.js', '--tty', '/dev/nonexistent', '--far', '/dev/null'], packageRoot, 40_000);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { code: 'EINVAL', message: expect.stringMatching(/cannot open tty '\/dev\/nonexistent'/) } });
-  });
+  }, 90_000); // two node processes: over 30 s together in the pkey guest (TCG) while the rest of the suite runs beside it
 
   it('a bad buffer handed to the kernel is a contained driver fault; the port comes back', async () => {
     const f = faultOf(() => drv.call('bad_insert'));
