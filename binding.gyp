@@ -46,6 +46,7 @@
         'native/domain/host_heap.cc',
         'native/isolation/backend.cc',
         'native/kapi/checks.cc',
+        'native/kapi/class_reset.cc',
         'native/kapi/io.cc',
         'native/kapi/irq.cc',
         'native/kapi/locks.cc',

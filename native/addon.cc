@@ -111,7 +111,8 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-void shutdown_kernel() {
+// env: the JS thread's, or null while its environment exits (no JavaScript then).
+void shutdown_kernel(napi_env env) {
   if (!g_booted) return;
   for (Domain *d : g_domains)
     if (d) unload_driver(d);
@@ -120,6 +121,7 @@ void shutdown_kernel() {
   recovery_thread_stop();
   workers_stop();
   timers_stop();
+  reset_classes(env);  // after the drivers and the kernel threads: nothing touches the classes' state now
   recovery_set_listener(nullptr);
   if (g_fault_tsfn) {
     g_fault_tsfn.Release();
@@ -131,7 +133,7 @@ void shutdown_kernel() {
 
 Napi::Value Shutdown(const Napi::CallbackInfo &info) {
   require_owner(info.Env());
-  shutdown_kernel();
+  shutdown_kernel(info.Env());
   return info.Env().Undefined();
 }
 
@@ -537,7 +539,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // A process (or the worker that booted the kernel) that exits without
   // Kernel.shutdown() still stops the kernel's threads; other environments' exits leave it be.
   napi_add_env_cleanup_hook(env, [](void *exiting) {
-    if (exiting == g_boot_env) shutdown_kernel();
+    if (exiting == g_boot_env) shutdown_kernel(nullptr);
   }, (napi_env)env);
   export_addon_functions(env, exports);
   return exports;

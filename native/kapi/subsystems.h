@@ -1,6 +1,7 @@
 // Kernel services behind the driver API (native/kapi/*.cc), as the rest of
 // the kernel sees them: lifecycle, release of tracked objects, device hooks.
 #pragma once
+#include <node_api.h>
 #include <nooks/kapi.h>
 
 #include <cstdint>
@@ -55,6 +56,17 @@ void irq_mask_domain(Domain *d, bool masked);
 struct AfterInterrupt {
   explicit AfterInterrupt(void (*run)(Domain *d));
 };
+// A class's reset when the kernel shuts down, once its drivers are unloaded
+// and the kernel threads stopped: it forgets the devices, their names, counters
+// and what its shadow kept, so that a kernel booted next starts afresh. `env`
+// (the JS thread's; null while the environment exits) lets go of its JsPump.
+// Registered by a static object, as a Nanny is.
+struct ClassReset {
+  explicit ClassReset(void (*reset)(napi_env env));
+};
+// shutdown_kernel (native/addon.cc): every class's reset.
+void reset_classes(napi_env env);
+
 // True on an interrupt line's thread: kernel calls made there can leave work
 // for the AfterInterrupt hooks, which run once the handler returns.
 bool on_irq_thread();

@@ -250,6 +250,24 @@ void check_disks() {
 }
 Nanny nanny(50, check_disks);
 
+// The kernel shut down (unloading its drivers failed every request): the next
+// one's disks start with nothing parked or resubmitted. Operation ids go on:
+// an id is never that of an operation an application of the old kernel had.
+void reset(napi_env env) {
+  Block &b = blk();
+  {
+    std::lock_guard<std::mutex> g(b.lock);
+    b.disks.clear();
+    b.pending.clear();
+    b.parked.clear();
+    b.resubmitted.clear();
+    b.completed.clear();
+    b.outstanding = 0;
+  }
+  b.js.reset(env);
+}
+ClassReset class_reset(reset);
+
 }  // namespace
 
 }  // namespace block_class

@@ -32,6 +32,11 @@ void JsPump::keep_alive(Napi::Env env, bool want) {
   refd_ = want;
 }
 
+void JsPump::reset(napi_env env) {
+  if (env) keep_alive(Napi::Env(env), false);
+  else refd_ = false;  // the environment's handles go with it
+}
+
 void JsPump::deliver(const std::vector<napi_value> &args) {
   if (!deliver_.IsEmpty()) deliver_.Call(args);
 }

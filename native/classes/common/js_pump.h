@@ -25,6 +25,9 @@ class JsPump {
   void drained();
   // JS thread: whether the pump keeps the process alive (while applications wait for events).
   void keep_alive(Napi::Env env, bool want);
+  // JS thread (env null: its environment exits): the kernel shut down and the
+  // class forgot what it kept; nothing it had keeps the process alive now.
+  void reset(napi_env env);
   // JS thread: calls JavaScript's receiver with what drain collected; nothing before init.
   void deliver(const std::vector<napi_value> &args);
 

@@ -173,8 +173,9 @@ void pump(const std::string &name) {
   for (;;) {
     std::shared_ptr<NetDev> k;
     // Held across the crossing, when n.lock is not: the map never erases an
-    // interface (its name belongs to the device) and std::map never moves an
-    // element, so the pointer stays good; its fields are touched only under n.lock.
+    // interface (its name belongs to the device; only the reset at shutdown
+    // clears it, with no driver left to cross into) and std::map never moves
+    // an element, so the pointer stays good; its fields are touched only under n.lock.
     Iface *iface;
     std::vector<size_t> taken;
     std::vector<std::vector<uint8_t>> frames;
@@ -293,6 +294,23 @@ void check_tx() {
   }
 }
 Nanny nanny(100, check_tx);
+
+// The kernel shut down: the next one's interfaces are named from eth0 again, with no counters or configuration.
+void reset(napi_env env) {
+  Net &n = net();
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    n.ifaces.clear();
+    n.by_device.clear();
+    n.next_eth = 0;
+    n.rx.clear();
+    n.link_events.clear();
+    n.detach_events.clear();
+    n.timed_out.clear();
+  }
+  n.js.reset(env);
+}
+ClassReset class_reset(reset);
 
 }  // namespace
 

@@ -241,6 +241,14 @@ void check_ports() {
 }
 Nanny nanny(100, check_ports);
 
+// The kernel shut down: the next one's ports are named from ttyS0 again, with no counters. (Its
+// applications' handles failed in JavaScript: a handle's line and registration count restart too.)
+void reset(napi_env) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  reg.ports.clear();
+}
+ClassReset class_reset(reset);
+
 }  // namespace
 
 // ---- what applications do (serial_napi.cc, on the JS thread) ----------------

@@ -17,6 +17,7 @@
 
 #include "../../addon.h"
 #include "../../dev/bus.h"
+#include "../../kapi/subsystems.h"
 #include "../common/js_pump.h"
 #include "serial_class.h"
 #include "uart16550.h"
@@ -140,6 +141,16 @@ void drain_events(Napi::Env env) {
                          Napi::String::New(env, m.why)});
   }
 }
+
+// The kernel shut down: its ports' events (a restore above all) are not for the next kernel's ports.
+void reset_events(napi_env env) {
+  {
+    std::lock_guard<std::mutex> g(g_events_lock);
+    g_events.clear();
+  }
+  g_pump.reset(env);
+}
+ClassReset class_reset(reset_events);
 
 // setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached', 'failed'.
 Napi::Value SerialSetListener(const Napi::CallbackInfo &info) {

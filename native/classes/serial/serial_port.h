@@ -64,7 +64,7 @@ struct Port {
 
 struct Registry {
   std::mutex lock;
-  std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks
+  std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks (till the reset at shutdown)
   std::function<void(int, uint64_t, SerialEvent, const std::string &)> listener;
 };
 // Never destroyed: kernel threads may still run while the process exits.
