@@ -137,6 +137,18 @@ interface DriverLimits {
 
 let booted: Kernel | undefined;
 
+/** Why the handles of a kernel that was shut down fail. */
+const SHUT_DOWN = 'the kernel was shut down: its drivers were unloaded';
+const shutdownListeners = new Set<(why: string) => void>();
+/**
+ * @internal A device class's: called when the kernel shuts down, before its
+ * drivers are unloaded, to fail the applications' open handles with `why`
+ * (the next kernel's device of the same name is another device).
+ */
+export function onKernelShutdown(fail: (why: string) => void): void {
+  shutdownListeners.add(fail);
+}
+
 export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<NativeFault>]> & { log: [LogLine] }> {
   readonly isolation: Isolation;
   readonly policy: Policy;
@@ -298,15 +310,17 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */
   async shutdown(): Promise<void> {
     if (this.down) return;
+    for (const fail of shutdownListeners) fail(SHUT_DOWN);
     native().shutdown();
-    for (const d of this.drivers.values()) d.retire(`${d.name}: the kernel was shut down: its drivers were unloaded`);
+    this.drainLog(); // what the unloads logged is this kernel's, not the next one's
+    for (const d of this.drivers.values()) d.retire(`${d.name}: ${SHUT_DOWN}`);
     this.drivers.clear();
     this.down = true;
     booted = undefined;
   }
 
   private live(driver?: string): void {
-    if (this.down) throw unloaded(`${driver ? `${driver}: ` : ''}the kernel was shut down: its drivers were unloaded`);
+    if (this.down) throw unloaded(`${driver ? `${driver}: ` : ''}${SHUT_DOWN}`);
   }
 
   /**

@@ -10,7 +10,7 @@
 //   await disk.write(4096, Buffer.alloc(512, 1));
 //   const data = await disk.read(4096, 512);
 //   await disk.flush();          // the image file is fsync'ed
-import type { Kernel } from '../kernel.js';
+import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native, type NativeAddon } from '../native.js';
 
 export const SECTOR_SIZE = 512;
@@ -77,6 +77,7 @@ const OP_WRITE = 1;
 const OP_FLUSH = 2;
 
 interface Waiter {
+  name: string;
   resolve: (data: Buffer | undefined) => void;
   reject: (e: Error) => void;
 }
@@ -84,6 +85,14 @@ const waiting = new Map<number, Waiter>();
 /** The driver (domain id) that last had each disk, for error messages. */
 const lastDomains = new Map<string, number>();
 let initialised = false;
+/** The open handles' failure setters. */
+const openDisks = new Set<(why: string) => void>();
+onKernelShutdown((why) => {
+  for (const fail of openDisks) fail(why);
+  openDisks.clear();
+  for (const w of waiting.values()) w.reject(new BlockError('ENODEV', `${w.name}: ${why}`));
+  waiting.clear();
+});
 
 function addon(): NativeAddon {
   const n = native();
@@ -134,6 +143,9 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
   lastDomains.set(name, disk.domain);
   const sizeBytes = disk.capacity * SECTOR_SIZE;
   let closed = false;
+  let failure: BlockError | undefined; // the kernel was shut down
+  const fail = (why: string) => (failure = new BlockError('ENODEV', `${name}: ${why}`));
+  openDisks.add(fail);
   let inFlight = 0;
 
   const check = (offset: number, length: number, aligned: boolean): void => {
@@ -147,6 +159,7 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
 
   /** Hands `reqs` to the kernel in one call (one batch into the driver); a promise per request. */
   const submit = (reqs: Request[]): Promise<Buffer | undefined>[] => {
+    if (failure) throw failure;
     if (closed) throw new BlockError('ECLOSED', `${name}: closed`);
     if (reqs.length === 0) return [];
     let ids: number[];
@@ -167,7 +180,7 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
         done();
         reject(new BlockError('ETIMEDOUT', `${name}: no completion within ${timeoutMs} ms: the device or its driver is stuck`));
       }, timeoutMs).unref();
-      waiting.set(id, { resolve: (d) => (done(), resolve(d)), reject: (e) => (done(), reject(e)) });
+      waiting.set(id, { name, resolve: (d) => (done(), resolve(d)), reject: (e) => (done(), reject(e)) });
     }));
   };
 
@@ -211,6 +224,7 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
     },
     close() {
       closed = true;
+      openDisks.delete(fail);
     },
   };
 }

@@ -18,7 +18,7 @@
 // still queued in the kernel are sent by the restarted one.
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import type { Kernel } from '../kernel.js';
+import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native, type NativeAddon } from '../native.js';
 import { classCall } from './common.js';
 
@@ -97,6 +97,9 @@ export interface NicWire {
 
 const handles = new Map<string, Set<NetInterface>>();
 let initialised = false;
+onKernelShutdown((why) => {
+  for (const set of handles.values()) for (const h of [...set]) h.detach(`${h.name}: ${why}`, 'ENODEV');
+});
 
 function addon(): NativeAddon {
   const n = native();
@@ -129,10 +132,10 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     super();
   }
 
-  /** @internal the kernel reset the interface under this handle (plain-Nooks recovery, or a driver given up on). */
-  detach(why: string): void {
+  /** @internal the kernel reset the interface under this handle (plain-Nooks recovery, a driver given up on, shutdown). */
+  detach(why: string, code: NetErrorCode = 'EDRIVERFAILED'): void {
     if (this.closed) return;
-    this.detached = new NetError('EDRIVERFAILED', why);
+    this.detached = new NetError(code, why);
     this.close();
     this.emit('detached', this.detached);
   }

@@ -10,7 +10,7 @@
 // port on the restarted driver (native/classes/serial/serial_core.cc); only
 // when the driver will not come back does the port fail (EIO) and close.
 import { EventEmitter } from 'node:events';
-import type { Kernel } from '../kernel.js';
+import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
 import { classCall } from './common.js';
@@ -64,6 +64,9 @@ const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR:
 // Every open port, by line: the class's single event listener dispatches to them.
 const openPorts = new Map<number, SerialPort>();
 let listening = false;
+onKernelShutdown((why) => {
+  for (const port of [...openPorts.values()]) port._shutDown(why);
+});
 
 function listen(): void {
   if (listening) return;
@@ -223,6 +226,11 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
 
   get isOpen(): boolean {
     return !this.closed && !this.failure;
+  }
+
+  /** @internal the kernel was shut down: the port fails (the next kernel's port of that name is another) */
+  _shutDown(why: string): void {
+    this.fail(new SerialError('ENODEV', `${this.name}: ${why}`));
   }
 
   /** @internal an event from the kernel */

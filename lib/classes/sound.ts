@@ -12,7 +12,7 @@
 // registered the device again; it ends with 'ENODEV' and the reason if the
 // policy gives up. A device that stops moving ends it with 'ETIMEDOUT': never
 // a hang.
-import type { Kernel } from '../kernel.js';
+import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import type { PcmEvent } from '../wrappers/addon/sound.js';
 import { classCall } from './common.js';
@@ -66,6 +66,12 @@ export function pcmDevices(_kernel: Kernel): PcmDevice[] {
   return native().pcmList();
 }
 
+/** The streams not closed yet. */
+const openStreams = new Set<PcmStream>();
+onKernelShutdown((why) => {
+  for (const s of openStreams) s._shutDown(why);
+});
+
 abstract class PcmStream {
   readonly name: string;
   readonly rate: number;
@@ -83,6 +89,7 @@ abstract class PcmStream {
     this.frameBytes = o.channels * 2;
     const period = o.periodFrames ?? Math.max(16, Math.round(o.rate / 50));
     this.handle = wrap(() => native().pcmOpen(name, dir, o.rate, o.channels, period, o.periods ?? 4, (e) => this.onEvent(e)));
+    openStreams.add(this);
   }
 
   /** Times the kernel woke JavaScript for this stream (room, data, drained, error): a few per batch, not one per period. */
@@ -90,7 +97,13 @@ abstract class PcmStream {
 
   protected onEvent(e: PcmEvent): void {
     this.events++;
-    if (e.type === 'error') this.error = new PcmError(e.code ?? 'EIO', e.message ?? `${this.name}: stream failed`);
+    if (e.type === 'error') this.error ??= new PcmError(e.code ?? 'EIO', e.message ?? `${this.name}: stream failed`);
+    this.wake();
+  }
+
+  /** @internal the kernel was shut down: the stream fails (close() still gives its handle back) */
+  _shutDown(why: string): void {
+    this.error ??= new PcmError('ENODEV', `${this.name}: ${why}`);
     this.wake();
   }
 
@@ -142,6 +155,7 @@ abstract class PcmStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    openStreams.delete(this);
     native().pcmClose(this.handle);
     this.error ??= new PcmError('EBADF', `${this.name}: the stream is closed`);
     this.wake();
