@@ -8,6 +8,12 @@ export interface NativeDisk {
   queueDepth: number;
   maxSectors: number;
   domain: number;
+  /** Parked: its driver is restarting under the shadow. */
+  restarting: boolean;
+  /** Requests waiting in the kernel for a slot. */
+  queued: number;
+  /** Requests the shadow parked and submitted again, since boot. */
+  resubmitted: number;
 }
 /** A finished operation: its data (a read) or its error. */
 export interface Completion {

@@ -114,7 +114,7 @@ struct Block {
   std::map<std::string, std::shared_ptr<Disk>> disks;      // by name: the registered ones
   std::map<std::string, std::deque<Chunk>> pending;        // by name: waiting for a slot
   std::map<std::string, Parked> parked;                    // by name: shadowed disks between failure and re-registration
-  std::map<std::string, uint64_t> resubmitted;             // by name: requests parked and submitted again (all time)
+  std::map<std::string, uint64_t> resubmitted;             // by name: requests parked and submitted again (since boot)
   std::vector<Completed> completed;                        // for the JS callback
   JsPump js{on_kick, "nooks-block"};                       // finished operations and waiting requests: to the JS thread
   uint64_t next_id = 1;
