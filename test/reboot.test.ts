@@ -26,6 +26,11 @@ afterEach(async () => {
   await kernel?.shutdown();
   kernel = undefined;
 });
+let dir: string; // the disk image, the played WAV
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nooks-reboot-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('net: the emulated e1000 on a UDP wire', () => {
   const NIC_MAC = '52:54:00:aa:bb:01';
@@ -73,12 +78,6 @@ describe('net: the emulated e1000 on a UDP wire', () => {
 });
 
 describe('block: blk', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'nooks-reboot-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   const up = async () => {
     const k = await boot();
     k.addDevice('blk', { image: join(dir, 'disk.img'), size: 8 << 20 });
@@ -148,12 +147,6 @@ describe('serial: a 16550A on a pty', () => {
 });
 
 describe('sound: pcm', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'nooks-reboot-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   const up = async () => {
     const k = await boot();
     k.addDevice('pcm', { playback: join(dir, 'played.wav') });
