@@ -23,7 +23,9 @@ describe.skipIf(here || !qemu)(
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader
         // project default: the class suites under the guest's default isolation, pkey (the process project needs no PKU)
-        command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner --project default ${files.join(' ')}`,
+        // --no-isolate: one process for the files, as each file's Node start and module load cost 20-30 s under TCG;
+        // the files boot and shut down their own kernels, and a kernel booted after another's shutdown starts afresh
+        command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner --project default --no-isolate ${files.join(' ')}`,
         timeoutMs: 900_000,
       });
       const output = run.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''); // the reporter's colours
