@@ -68,7 +68,7 @@ describe('net: the emulated e1000 on a UDP wire', () => {
     const second = await up(7);
     expect(netInterfaces()).toEqual(['eth0']);
     expect(second.eth.info()).toMatchObject({ name: 'eth0', registered: true, open: true });
-    expect(second.eth.stats().kernel).toEqual({ rxDelivered: 7, rxDropped: 0, txQueued: 0, txDropped: 0, txLost: 0, txBusy: 0, txWaiting: 0, registrations: 1 });
+    expect(second.eth.stats().kernel).toEqual({ rxDelivered: 7, rxDropped: 0, txQueued: 0, txDropped: 0, txLost: 0, txBusy: 0, txWaiting: 0, txHeld: 0, registrations: 1 });
     expect(() => kept.send([frame(PEER_MAC, NIC_MAC, 2, 100)])).toThrow(SHUT_DOWN);
     atPeer.length = 0;
     expect(second.eth.send([frame(PEER_MAC, NIC_MAC, 3, 100)])).toBe(1);

@@ -56,6 +56,8 @@ export interface NetStats {
     txBusy: number;
     /** Frames waiting in the kernel for the driver. */
     txWaiting: number;
+    /** Frames the driver holds now: accepted, not yet given back (sent or not); lost if it fails. */
+    txHeld: number;
     /** How many times a driver registered the interface (1 + recoveries). */
     registrations: number;
   };

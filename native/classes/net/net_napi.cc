@@ -341,13 +341,15 @@ Napi::Value NetStats(const Napi::CallbackInfo &info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::shared_ptr<NetDev> k;
   Counters c;
-  size_t queued;
+  size_t queued, held = 0;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
     c = i.c;
     queued = i.txq.size();
+    if (k)
+      for (const SkbSlot &s : k->skbs) held += s.busy;
   }
   Napi::Object o = Napi::Object::New(env);
   if (k && k->ops.has_ndo_get_stats()) call_op(k, k->ops.ndo_get_stats(k->dev));
@@ -374,6 +376,7 @@ Napi::Value NetStats(const Napi::CallbackInfo &info) {
   kc.Set("txLost", Napi::Number::New(env, (double)c.tx_lost));
   kc.Set("txBusy", Napi::Number::New(env, (double)c.tx_busy));
   kc.Set("txWaiting", Napi::Number::New(env, (double)queued));
+  kc.Set("txHeld", Napi::Number::New(env, (double)held));
   kc.Set("registrations", Napi::Number::New(env, (double)c.registrations));
   o.Set("kernel", kc);
   return o;
