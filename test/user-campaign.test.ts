@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), 'nooks-user-campaign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const nooks = (args: string[], timeoutMs = 30_000) => run(args, { cwd: dir, timeoutMs });
 
-// kv_put and kv_get are what the workload calls; slot() is on both their paths, kv_init runs at load and recovery
+// kv_put and kv_get are what the workload calls; slot() is on both their paths, kv_init (in nooks_module_init) runs at load and recovery
 const so = buildDriver(dir, 'kv', `
 #include <nooks/kapi.h>
 
@@ -118,6 +118,18 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(strictRun.detail).toMatch(/^segv: kv: /);
   });
 
+  it('module_init\'s allocation failing at load: the load fails (init-failed); transient, loaded again and the work verified; persistent, the work cannot run', async () => {
+    const [transient, persistent] = await Promise.all(['--transient', '--persistent'].map(async (lasting) => {
+      const r = await nooks(['inject', so, '--workload', workload, '--seed', '1', '--type', 'alloc-fail', '--site', 'nooks_module_init', '--isolation', 'mprotect', lasting, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as InjectResult;
+    }));
+    expect(transient).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['init-failed'] });
+    expect(transient.recoveryMs).toHaveLength(1);
+    expect(persistent).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: ['init-failed', 'init-failed'], recoveryMs: [] });
+    expect(persistent.detail).toMatch(/^EINITFAILED: .*module_init returned -12/);
+  });
+
   it('inject --trials n: n faults from the seed in the one mode, each reproducible by its own seed', async () => {
     const r = await nooks(['inject', so, '--workload', workload, '--trials', '3', '--seed', '2', '--isolation', 'mprotect', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -146,22 +158,16 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(records).toHaveLength(10 * modes.length);
     expect(summary.trials).toBe(records.length);
     expect(new Set(records.map((x) => x.key)).size).toBe(records.length);
-    // the functions the workload calls are the driver at work: faults go there too, not only into its static code
-    const onPath = ['kv_put', 'kv_get', 'slot'];
+    // the functions the workload calls are the driver at work: faults go there too, not only into its static code;
+    // module_init's code runs at load, with the fault in it: every fault is on a path the trial takes
     const sites = new Set<string>();
     for (const x of records) {
       expect(x).toMatchObject({ plan: header.plan.id, app: 'kv-workload', driver: 'kv' });
       sites.add(x.fault.site.function);
-      if (onPath.includes(x.fault.site.function)) {
-        // on every path the workload takes
-        if (x.mode === 'none') expect(x).toMatchObject({ hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
-        else expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ hostCrashed: false, detected: true, detectors: ['trap'], recovered: true, outcome: 'continued' });
-      } else {
-        // module_init's code: it runs again only at a recovery, and the transient fault is gone by then
-        expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ failure: false, outcome: 'continued' });
-      }
+      if (x.mode === 'none') expect(x).toMatchObject({ hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
+      else expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ hostCrashed: false, detected: true, detectors: ['trap'], recovered: true, outcome: 'continued' });
     }
-    expect(sites).toEqual(new Set([...onPath, 'nooks_module_init']));
+    expect(sites).toEqual(new Set(['kv_put', 'kv_get', 'slot', 'nooks_module_init']));
   }, 120_000);
 
   it('the campaign as two shards, merged, is the campaign; merge refuses a gap, a duplicate and another plan', async () => {
