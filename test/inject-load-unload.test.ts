@@ -37,6 +37,12 @@ describe('a trial loads the driver with its fault and unloads it before its repo
     expect(r.detail).toMatch(/^EINITFAULT: .*module_init faulted: segmentation fault/);
   });
 
+  it('a probe refusing the device (its allocation failing): no fault, the application cannot open its disk: a malfunction, not a host crash', async () => {
+    const r = await inject('blk_probe', 'alloc-fail', 'mprotect');
+    expect(r).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: [] });
+    expect(r.detail).toMatch(/^ENOTREADY: blk0: not ready: no driver is bound to it/);
+  });
+
   it('module_exit faulting at unload: contained under isolation, the application\'s verdict kept; the host dies without isolation', async () => {
     const [mprotect, none] = await Promise.all(['mprotect', 'none'].map((isolation) => inject('nooks_module_exit', 'panic', isolation)));
     expect(mprotect).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['ill'], recoveryMs: [] });

@@ -37,7 +37,7 @@ import type { LogEvent, TextPatch } from '../native.js';
 import { driverName } from '../paths.js';
 import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
-import { importWorkload, runWorkload, type Verdict } from './workload.js';
+import { failedWith, importWorkload, runWorkload, type Verdict } from './workload.js';
 
 export interface TrialSpec {
   /** A built-in application (trialApps), or the name of the workload below. */
@@ -254,7 +254,12 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
       setTimeout(() => {
         if (driver.state === 'running') applyFault(kernel, driver, spec.fault);
       }, ms));
-    const result = await setup.run(driver);
+    let result: Verdict;
+    try {
+      result = await setup.run(driver);
+    } catch (e) {
+      result = failedWith(e, 'EAPP'); // the application failed (one whose device a failed probe left without a driver cannot open it), the host did not
+    }
     timers.forEach(clearTimeout);
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(driver.state); i++) await new Promise((r) => setTimeout(r, 10));
