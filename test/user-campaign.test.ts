@@ -3,7 +3,8 @@
 // each trial; `nooks inject` and a campaign on it, as JSON lines. Then the
 // same campaign as two shards, merged: the same trials as unsharded, and merge
 // refusing a gap, a duplicate, a shard of another plan and one planned by an
-// older fault planner (which a resumed campaign refuses too, unless --fresh).
+// older fault planner (which a resumed campaign refuses too, unless --fresh;
+// fault planner 2's trials ran the fault otherwise).
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,4 +237,16 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const again = await nooks(['campaign', 'merge', first, old]);
     expect(again.code, again.stderr).toBe(0);
   }, 180_000);
+
+  it('a file of fault planner 2 (its faults written in after the load, the driver never unloaded in the trial) is refused by a resumed campaign', async () => {
+    const second = join(dir, 'shard2.jsonl');
+    const planner2 = join(dir, 'planner2.jsonl');
+    const [header, ...trials] = jsonLines<PlanHeader | TrialRecord>(second) as [PlanHeader, ...TrialRecord[]];
+    const { id: _id, ...fields } = header.plan;
+    const before = planIdentity({ ...fields, planner: 2 });
+    writeFileSync(planner2, [{ ...header, plan: before }, ...trials.map((t) => ({ ...t, plan: before.id }))].map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const resumed = await nooks([...campaignArgs, '--shard', '2/2', '--out', planner2]);
+    expect(resumed.code).toBe(1);
+    for (const named of [planner2, 'another campaign', 'differ in planner', 'fault planner 2', '--fresh', '[EPLAN]']) expect(resumed.stderr).toContain(named);
+  });
 });
