@@ -160,7 +160,7 @@ async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<Tri
  * that faults fails it too: the device is on the bus already), module_exit at
  * unload (the remove it runs too). Their fault kind; undefined for any other line.
  */
-function unrecoveredFault(e: LogEvent | undefined): string | undefined {
+function loadOrUnloadFault(e: LogEvent | undefined): string | undefined {
   if (e?.kind === 'init-faulted' || e?.kind === 'exit-faulted') return String(e.fault);
   return e?.kind === 'init-failed' ? 'init-failed' : undefined;
 }
@@ -223,7 +223,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     onEvent?.(event);
   };
   kernel.on('log', (l) => {
-    const kind = unrecoveredFault(l.event);
+    const kind = loadOrUnloadFault(l.event);
     if (kind) note({ event: 'fault', driver: l.source, fault: { kind, message: l.text } });
   });
   const report = (result: Verdict, running: boolean): TrialReport => {
@@ -264,7 +264,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(driver.state); i++) await new Promise((r) => setTimeout(r, 10));
     const running = driver.state === 'running';
-    // module_exit runs (and remove in it): a fault there is contained, logged (unrecoveredFault), the driver unloaded anyway
+    // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
     if (driver.state !== 'unloaded') driver.unload();
     return report(result, running);
   } finally {
