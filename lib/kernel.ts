@@ -209,9 +209,14 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const config: DriverConfig = {
       params: options.params && { ...options.params }, env: options.env && { ...options.env }, devices: options.devices && [...options.devices],
     };
-    const d = new Driver(this, this.startDomain(path, name, limits, options), name, path, limits, config);
+    let domain: number;
+    try {
+      domain = this.startDomain(path, name, limits, options);
+    } finally {
+      this.drainLog(); // a load that fails says so at once too (a module_init that failed: its event)
+    }
+    const d = new Driver(this, domain, name, path, limits, config);
     this.drivers.set(name, d);
-    this.drainLog();
     return d;
   }
 

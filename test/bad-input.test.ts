@@ -235,6 +235,7 @@ for (const isolation of ['mprotect', 'process'] as const) {
       expect(log).toEqual([{
         level: 3, source: 'exitfault',
         text: expect.stringMatching(/^module_exit faulted: segmentation fault at address 0x0 in exitfault\.so:nooks_module_exit\+0x[0-9a-f]+; unloaded anyway$/),
+        event: { kind: 'exit-faulted', driver: 'exitfault', fault: 'segv' }, // for programs: the fault's kind
       }]);
       expect(kernel.domains()).toEqual([]);
       const again = await kernel.load(exitFault, { name: 'again' }); // nothing of it stayed loaded

@@ -162,10 +162,13 @@ describe('load errors', () => {
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {
     expect(await loadError(so.nodev, 'EINITFAILED')).toContain('-19'); // names what module_init returned
+    // the kernel log says so too, with an event for programs
+    expect(kernel().log().at(-1)).toMatchObject({ level: 3, source: 'nodev', event: { kind: 'init-failed', driver: 'nodev', returned: -19 } });
   });
 
   it('module_init faulting: EINITFAULT, with the fault', async () => {
     expect(await loadError(so.initfault, 'EINITFAULT')).toContain('address 0x0'); // names where it faulted
+    expect(kernel().log().at(-1)).toMatchObject({ level: 3, source: 'initfault', event: { kind: 'init-faulted', driver: 'initfault', fault: 'segv' } });
     // the kernel is unharmed: the next driver loads and runs
     const drv = await kernel().load('null');
     expect(drv.call('nop')).toBe(0);

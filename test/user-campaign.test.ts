@@ -3,7 +3,8 @@
 // each trial; `nooks inject` and a campaign on it, as JSON lines. Then the
 // same campaign as two shards, merged: the same trials as unsharded, and merge
 // refusing a gap, a duplicate, a shard of another plan and one planned by an
-// older fault planner (which a resumed campaign refuses too, unless --fresh).
+// older fault planner (which a resumed campaign refuses too, unless --fresh;
+// fault planner 2's trials ran the fault otherwise).
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'nooks-user-campaign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const nooks = (args: string[], timeoutMs = 30_000) => run(args, { cwd: dir, timeoutMs });
 
-// kv_put and kv_get are what the workload calls; slot() is on both their paths, kv_init runs at load and recovery
+// kv_put and kv_get are what the workload calls; slot() is on both their paths, kv_init (in nooks_module_init) runs at load and recovery
 const so = buildDriver(dir, 'kv', `
 #include <nooks/kapi.h>
 
@@ -118,6 +119,18 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(strictRun.detail).toMatch(/^segv: kv: /);
   });
 
+  it('module_init\'s allocation failing at load: the load fails (init-failed); transient, loaded again and the work verified; persistent, the work cannot run', async () => {
+    const [transient, persistent] = await Promise.all(['--transient', '--persistent'].map(async (lasting) => {
+      const r = await nooks(['inject', so, '--workload', workload, '--seed', '1', '--type', 'alloc-fail', '--site', 'nooks_module_init', '--isolation', 'mprotect', lasting, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as InjectResult;
+    }));
+    expect(transient).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['init-failed'] });
+    expect(transient.recoveryMs).toHaveLength(1);
+    expect(persistent).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: ['init-failed', 'init-failed'], recoveryMs: [] });
+    expect(persistent.detail).toMatch(/^EINITFAILED: .*module_init returned -12/);
+  });
+
   it('inject --trials n: n faults from the seed in the one mode, each reproducible by its own seed', async () => {
     const r = await nooks(['inject', so, '--workload', workload, '--trials', '3', '--seed', '2', '--isolation', 'mprotect', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -146,22 +159,16 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(records).toHaveLength(10 * modes.length);
     expect(summary.trials).toBe(records.length);
     expect(new Set(records.map((x) => x.key)).size).toBe(records.length);
-    // the functions the workload calls are the driver at work: faults go there too, not only into its static code
-    const onPath = ['kv_put', 'kv_get', 'slot'];
+    // the functions the workload calls are the driver at work: faults go there too, not only into its static code;
+    // module_init's code runs at load, with the fault in it: every fault is on a path the trial takes
     const sites = new Set<string>();
     for (const x of records) {
       expect(x).toMatchObject({ plan: header.plan.id, app: 'kv-workload', driver: 'kv' });
       sites.add(x.fault.site.function);
-      if (onPath.includes(x.fault.site.function)) {
-        // on every path the workload takes
-        if (x.mode === 'none') expect(x).toMatchObject({ hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
-        else expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ hostCrashed: false, detected: true, detectors: ['trap'], recovered: true, outcome: 'continued' });
-      } else {
-        // module_init's code: it runs again only at a recovery, and the transient fault is gone by then
-        expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ failure: false, outcome: 'continued' });
-      }
+      if (x.mode === 'none') expect(x).toMatchObject({ hostCrashed: true, outcome: 'crash', detail: 'the process died of SIGSEGV' });
+      else expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ hostCrashed: false, detected: true, detectors: ['trap'], recovered: true, outcome: 'continued' });
     }
-    expect(sites).toEqual(new Set([...onPath, 'nooks_module_init']));
+    expect(sites).toEqual(new Set(['kv_put', 'kv_get', 'slot', 'nooks_module_init']));
   }, 120_000);
 
   it('the campaign as two shards, merged, is the campaign; merge refuses a gap, a duplicate and another plan', async () => {
@@ -230,4 +237,16 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const again = await nooks(['campaign', 'merge', first, old]);
     expect(again.code, again.stderr).toBe(0);
   }, 180_000);
+
+  it('a file of fault planner 2 (its faults written in after the load, the driver never unloaded in the trial) is refused by a resumed campaign', async () => {
+    const second = join(dir, 'shard2.jsonl');
+    const planner2 = join(dir, 'planner2.jsonl');
+    const [header, ...trials] = jsonLines<PlanHeader | TrialRecord>(second) as [PlanHeader, ...TrialRecord[]];
+    const { id: _id, ...fields } = header.plan;
+    const before = planIdentity({ ...fields, planner: 2 });
+    writeFileSync(planner2, [{ ...header, plan: before }, ...trials.map((t) => ({ ...t, plan: before.id }))].map((l) => `${JSON.stringify(l)}\n`).join(''));
+    const resumed = await nooks([...campaignArgs, '--shard', '2/2', '--out', planner2]);
+    expect(resumed.code).toBe(1);
+    for (const named of [planner2, 'another campaign', 'differ in planner', 'fault planner 2', '--fresh', '[EPLAN]']) expect(resumed.stderr).toContain(named);
+  });
 });

@@ -274,8 +274,9 @@ const commands: readonly CommandDef[] = [
     },
     details: [
       '<driver> is blk, uart16550, pcm or e1000: its application (db, echo, player, net-transfer) runs in a child process',
-      '(so that a crash without isolation is observed), with shadow drivers, and the fault is written into the driver\'s',
-      'loaded text as the application starts. Any other driver (a path: it contains / or ends in .so) runs under',
+      '(so that a crash without isolation is observed), with shadow drivers; the driver is loaded with the fault in its',
+      'binary (one through a driver\'s hook: armed as the application starts) and unloaded at the end, so that faults in',
+      'module_init, probe, remove and module_exit show too (a failed load is tried again, without a transient fault). Any other driver (a path: it contains / or ends in .so) runs under',
       '--workload <module.mjs>, whose default export async ({ kernel, driver, trial, seed }) exercises the driver,',
       'loaded and faulted, and returns true, false or { ok, detail? } (docs/fault-injection.md). Binary faults (SWIFI, as the Nooks injector): a random',
       'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
@@ -310,9 +311,9 @@ const commands: readonly CommandDef[] = [
     details: [
       'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',
       'each run in every mode (none; mprotect, process and, with protection keys, pkey; each without and with shadow drivers),',
-      'each run one trial in a fresh child process: the fault injected as the application starts, the application\'s',
+      'each run one trial in a fresh child process: the driver loaded with the fault and unloaded at the end, the application\'s',
       'own verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
-      'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny), recovered, outcome.',
+      'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny, init), recovered, outcome.',
       'Started again with the same --out, it runs only what the file lacks; a file of another plan (other flags, driver build,',
       'or fault planner version) is refused: --fresh starts it over. Faults are transient unless --persistent.',
       '--driver <path.so> --workload <module.mjs>: your driver under your workload module instead (as nooks inject).',

@@ -25,12 +25,12 @@ export interface Mode {
   shadow: boolean;
 }
 
-/** The detector that caught a fault, by its kind. */
-export type Detector = 'trap' | 'watchdog' | 'bad-call' | 'nanny';
+/** The detector that caught a fault, by its kind; `init`: module_init returned an error, and the load failed. */
+export type Detector = 'trap' | 'watchdog' | 'bad-call' | 'nanny' | 'init';
 
 const detectorOf: Record<string, Detector> = {
   segv: 'trap', pkey: 'trap', 'stack-overflow': 'trap', bus: 'trap', ill: 'trap', fpe: 'trap',
-  timeout: 'watchdog', 'bad-call': 'bad-call', stalled: 'nanny',
+  timeout: 'watchdog', 'bad-call': 'bad-call', stalled: 'nanny', 'init-failed': 'init',
 };
 
 /** One line of the results file. */

@@ -13,11 +13,11 @@ export class MergeError extends Error {
   }
 }
 
-/** Where a file's plan was made by another fault planner than this nooks's (its trial N another fault), what to do; else ''. */
+/** Where a file's plan was made by another fault planner than this nooks's (its trial N another fault, or run otherwise), what to do; else ''. */
 function plannerAdvice(files: readonly [string, PlanIdentity][]): string {
   const stale = files.filter(([, p]) => (p.planner ?? 1) !== plannerVersion);
   if (stale.length === 0 || stale.length === files.length) return '';
-  return `. The same trial is another fault under another fault planner: run ${stale.map(([f, p]) => `${f} (fault planner ${p.planner ?? 1})`).join(', ')} `
+  return `. The same trial is another fault (or runs it otherwise) under another fault planner: run ${stale.map(([f, p]) => `${f} (fault planner ${p.planner ?? 1})`).join(', ')} `
     + `again with this nooks (fault planner ${plannerVersion}), by ${stale.length === 1 ? 'its' : 'their'} own command with --fresh`;
 }
 

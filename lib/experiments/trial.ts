@@ -1,9 +1,12 @@
 // One trial of the fault experiments (table-apps.ts, after the shadow-driver
 // paper's Table 3; campaign.ts, after the papers' fault-injection figures):
 // one application on its emulated device and driver (or a user's driver under
-// its workload module, workload.ts), in one isolation mode,
-// with a fault injected into its driver (lib/inject) as it starts, and again
-// at random moments of the run if asked. It runs as a child process, because without isolation the fault takes
+// its workload module, workload.ts), in one isolation mode, with a fault
+// (lib/inject) in its driver's binary when it is loaded, as the Nooks
+// injector did, and written into the running driver again at random moments
+// of the run if asked; the driver is unloaded before the report, so that a
+// fault in any of its code (module_init, probe, remove, module_exit) can
+// show. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and prints one JSON line.
 //
 //   node dist/lib/experiments/trial.js '<TrialSpec as JSON>'
@@ -27,12 +30,14 @@ import { readWav } from '../apps/wav.js';
 import { openBlock } from '../classes/block.js';
 import { openNet } from '../classes/net.js';
 import { ptyPair } from '../classes/serial.js';
-import { applyFault, type InjectedFault } from '../inject/index.js';
+import { applyFault, textPatch, type InjectedFault } from '../inject/index.js';
 import { seeded } from '../inject/random.js';
-import { Kernel, type Driver, type Isolation } from '../kernel.js';
+import { Driver, Kernel, type Isolation } from '../kernel.js';
+import type { LogEvent, TextPatch } from '../native.js';
+import { driverName } from '../paths.js';
 import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
-import { importWorkload, runWorkload } from './workload.js';
+import { failedWith, importWorkload, runWorkload, type Verdict } from './workload.js';
 
 export interface TrialSpec {
   /** A built-in application (trialApps), or the name of the workload below. */
@@ -46,8 +51,8 @@ export interface TrialSpec {
   seed: number;
   fault: InjectedFault;
   /**
-   * How many times the fault is injected (default 1): first as the application starts (a run that
-   * is over in 50 ms meets it as a slow one does), then at random moments from 20 ms to windowMs (default 300).
+   * How many times the fault is injected (default 1): first at load (a hook fault: armed as the application
+   * starts, so that a run over in 50 ms meets it as a slow one does), then at random moments from 20 ms to windowMs (default 300).
    */
   moments?: number;
   windowMs?: number;
@@ -77,10 +82,9 @@ export interface TrialReport {
   error?: { code: string; message: string };
 }
 
-/** An application set up for a trial: run() does its job. */
+/** An application set up for a trial, its device on the bus: run() does its job once its driver is loaded. */
 interface Setup {
-  driver: Driver;
-  run(): Promise<{ ok: boolean; error?: { code: string; message: string } }>;
+  run(driver: Driver): Promise<Verdict>;
   cleanup?(): void;
 }
 
@@ -92,9 +96,7 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
     driver: 'blk',
     setup: async (kernel, dir) => {
       const dev = kernel.addDevice('blk', { image: join(dir, 'db.img'), size: 1 << 20 });
-      const driver = await kernel.load('blk');
-      const disk = openBlock(kernel, dev.name);
-      return { driver, run: () => runDb(disk, { rounds: 24, writesPerRound: 64, records: 2048 }) };
+      return { run: () => runDb(openBlock(kernel, dev.name), { rounds: 24, writesPerRound: 64, records: 2048 }) };
     },
   },
   echo: {
@@ -103,8 +105,7 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
     setup: async (kernel) => {
       const pair = ptyPair();
       kernel.addDevice('uart16550', { tty: pair.a });
-      const driver = await kernel.load('uart16550');
-      return { driver, run: () => echoSession(kernel, { far: pair.b, lines: 30 }), cleanup: pair.close };
+      return { run: () => echoSession(kernel, { far: pair.b, lines: 30 }), cleanup: pair.close };
     },
   },
   player: {
@@ -113,11 +114,9 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
     setup: async (kernel, dir) => {
       const out = join(dir, 'played.wav');
       kernel.addDevice('pcm', { playback: out });
-      const driver = await kernel.load('pcm');
       const seconds = 0.6;
       const rate = 16000;
       return {
-        driver,
         run: async () => {
           const r = await play(kernel, { seconds, rate });
           if (!r.ok) return r;
@@ -136,14 +135,11 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
       const peer = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
       await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
       kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}` });
-      const driver = await kernel.load('e1000');
-      const eth = openNet(kernel, 'eth0');
       const data = Buffer.alloc(400_000, 0x5a);
       return {
-        driver,
         run: () => {
           void receiveFile(peer); // the partner's verdict comes back to the sender (peerSha256)
-          return sendFile(eth, data, { timeoutMs: 10_000 });
+          return sendFile(openNet(kernel, 'eth0'), data, { timeoutMs: 10_000 });
         },
         cleanup: () => peer.close(),
       };
@@ -151,12 +147,55 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
   },
 };
 
-/** The driver loaded, the workload module imported: its run() is the workload's verdict. */
+/** The workload module imported: its run() is the workload's verdict on the loaded driver. */
 async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<TrialSpec['workload']>): Promise<Setup> {
   const workload = await importWorkload(w.module);
-  const driver = await kernel.load(w.driver);
   const trial = { index: w.index, mode: w.mode, isolation: kernel.isolation, shadow: spec.shadow, fault: spec.fault };
-  return { driver, run: () => runWorkload(workload, { kernel, driver, trial, seed: spec.seed }) };
+  return { run: (driver) => runWorkload(workload, { kernel, driver, trial, seed: spec.seed }) };
+}
+
+/**
+ * The driver failures the kernel logs rather than reports to the recovery
+ * agent (docs/api.md, kernel log events): module_init failing at load (a probe
+ * that faults fails it too: the device is on the bus already), module_exit at
+ * unload (the remove it runs too). Their fault kind; undefined for any other line.
+ */
+function loadOrUnloadFault(e: LogEvent | undefined): string | undefined {
+  if (e?.kind === 'init-faulted' || e?.kind === 'exit-faulted') return String(e.fault);
+  return e?.kind === 'init-failed' ? 'init-failed' : undefined;
+}
+
+/**
+ * Loads the driver with the fault in its binary (a hook fault: armed once it
+ * runs). A load that fails (module_init faulted or failed) is tried again, as
+ * recovery restarts a running driver: without a transient fault, which
+ * recovery puts back; with a persistent one, which stays. A second failure:
+ * the application cannot run, its verdict.
+ */
+async function loadFaulted(kernel: Kernel, path: string, fault: InjectedFault, recovered: (ms: number) => void): Promise<Driver | Verdict> {
+  const patch = textPatch(fault);
+  if (!patch) {
+    const driver = await kernel.load(path);
+    applyFault(kernel, driver, fault);
+    return driver;
+  }
+  const first = await tryLoad(kernel, path, [patch]);
+  if (first instanceof Driver) return first;
+  const started = Date.now();
+  const again = await tryLoad(kernel, path, fault.transient ? [] : [patch]);
+  if (again instanceof Driver) recovered(Date.now() - started);
+  return again;
+}
+
+/** The driver loaded, or the verdict of a load that its module_init refused. */
+async function tryLoad(kernel: Kernel, path: string, patches: TextPatch[]): Promise<Driver | Verdict> {
+  try {
+    return await kernel.load(path, { patches });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code !== 'EINITFAULT' && err.code !== 'EINITFAILED') throw e;
+    return { ok: false, error: { code: err.code, message: err.message } };
+  }
 }
 
 /** Runs one trial in this process; without isolation a fault may end the process. */
@@ -176,34 +215,58 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     },
   });
   if (onEvent) for (const e of ['fault', 'recovered'] as const) kernel.on(e, onEvent);
-  let setup: Setup | undefined;
-  try {
-    setup = workload ? await workloadSetup(kernel, spec, workload) : await appSpec!.setup(kernel, dir);
-    const s = setup;
-    const random = seeded(spec.seed);
-    const later = (spec.moments ?? 1) - 1;
-    const windowMs = spec.windowMs ?? 300;
-    applyFault(kernel, s.driver, spec.fault);
-    const timers = Array.from({ length: later }, (_, k) => 20 + ((k + random.next()) * (windowMs - 20)) / later).map((ms) =>
-      setTimeout(() => {
-        if (s.driver.state === 'running') applyFault(kernel, s.driver, spec.fault);
-      }, ms));
-    const result = await s.run();
-    timers.forEach(clearTimeout);
-    // a failure the application saw first is still with the agent: let it finish (at most a second)
-    for (let i = 0; i < 100 && ['failed', 'recovering'].includes(s.driver.state); i++) await new Promise((r) => setTimeout(r, 10));
-    const events = kernel.events();
+  // what the agent does not see (failures at load and unload, the trial's own second load): events like its own
+  const own: RecoveryEvent[] = [];
+  const note = (e: Omit<RecoveryEvent, 'failuresInWindow' | 'at'>) => {
+    const event = { ...e, failuresInWindow: 0, at: Date.now() };
+    own.push(event);
+    onEvent?.(event);
+  };
+  kernel.on('log', (l) => {
+    const kind = loadOrUnloadFault(l.event);
+    if (kind) note({ event: 'fault', driver: l.source, fault: { kind, message: l.text } });
+  });
+  const report = (result: Verdict, running: boolean): TrialReport => {
+    const events = [...kernel.events(), ...own];
     const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
     return {
       app, isolation: kernel.isolation, ok: result.ok,
       failures: faults.length,
       faultKinds: faults.map((e) => e.fault?.kind ?? 'unknown'),
-      running: s.driver.state === 'running',
+      running,
       recoveryMs: events.filter((e) => e.event === 'recovered').map((e) => e.durationMs ?? 0),
       ...(appSpec?.class === 'sound' ? { gapMs: gaps } : {}),
       ...(result.ok ? {} : { error: result.error ?? { code: 'EFAIL', message: 'the application reported failure' } }),
     };
+  };
+  let setup: Setup | undefined;
+  try {
+    setup = workload ? await workloadSetup(kernel, spec, workload) : await appSpec!.setup(kernel, dir);
+    const path = workload?.driver ?? appSpec!.driver;
+    const loaded = await loadFaulted(kernel, path, spec.fault, (ms) => note({ event: 'recovered', driver: driverName(path), durationMs: ms }));
+    if (!(loaded instanceof Driver)) return report(loaded, false);
+    const driver = loaded;
+    const random = seeded(spec.seed);
+    const later = (spec.moments ?? 1) - 1;
+    const windowMs = spec.windowMs ?? 300;
+    const timers = Array.from({ length: later }, (_, k) => 20 + ((k + random.next()) * (windowMs - 20)) / later).map((ms) =>
+      setTimeout(() => {
+        if (driver.state === 'running') applyFault(kernel, driver, spec.fault);
+      }, ms));
+    let result: Verdict;
+    try {
+      result = await setup.run(driver);
+    } catch (e) {
+      result = failedWith(e, 'EAPP'); // the application failed (one whose device a failed probe left without a driver cannot open it), the host did not
+    }
+    timers.forEach(clearTimeout);
+    // a failure the application saw first is still with the agent: let it finish (at most a second)
+    for (let i = 0; i < 100 && ['failed', 'recovering'].includes(driver.state); i++) await new Promise((r) => setTimeout(r, 10));
+    const running = driver.state === 'running';
+    // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
+    if (driver.state !== 'unloaded') driver.unload();
+    return report(result, running);
   } finally {
     setup?.cleanup?.();
     await kernel.shutdown();

@@ -61,15 +61,20 @@ export async function importWorkload(path: string): Promise<Workload> {
   return m.default as Workload;
 }
 
+/** The verdict of work that threw: a DriverFault by its kind, another error by its code (or `otherwise`). */
+export function failedWith(e: unknown, otherwise: string): Verdict {
+  const err = e as Error & { code?: unknown };
+  const code = e instanceof DriverFault ? e.kind : typeof err?.code === 'string' ? err.code : otherwise;
+  return { ok: false, error: { code, message: err?.message ?? String(e) } };
+}
+
 /** Runs the workload and turns what it returned or threw into a verdict. */
 export async function runWorkload(workload: Workload, context: WorkloadContext): Promise<Verdict> {
   let result: WorkloadResult;
   try {
     result = await workload(context);
   } catch (e) {
-    const err = e as Error & { code?: unknown };
-    const code = e instanceof DriverFault ? e.kind : typeof err.code === 'string' ? err.code : 'EWORKLOAD';
-    return { ok: false, error: { code, message: err?.message ?? String(e) } };
+    return failedWith(e, 'EWORKLOAD');
   }
   if (typeof result === 'boolean') return result ? { ok: true } : { ok: false, error: { code: 'EWORKLOAD', message: 'the workload returned false' } };
   if (result === null || typeof result !== 'object' || typeof result.ok !== 'boolean') {

@@ -20,11 +20,14 @@ export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...
 
 /**
  * The planner's version: raise it whenever the same driver, seed and options
- * plan another fault. A campaign's plan names it, so that shards planned by
- * two versions (whose trial N is a different fault) are never merged.
+ * plan another fault, or a trial runs the fault otherwise. A campaign's plan
+ * names it, so that shards planned by two versions (whose trial N is a
+ * different fault, or the same fault with other chances to show) are never merged.
  * 2: under a workload, the driver's exported functions are fault sites too.
+ * 3: the fault is in the driver's binary at load, and the trial unloads the
+ * driver (lib/experiments/trial.ts): faults in module_init, probe, remove and module_exit show.
  */
-export const plannerVersion = 2;
+export const plannerVersion = 3;
 
 /** One injected fault: what, where, and the bytes (or the hook) that make it. JSON as it is. */
 export interface InjectedFault {

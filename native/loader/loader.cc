@@ -279,13 +279,18 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     return d;
   }
   std::string code = r == EnterResult::fault ? "EINITFAULT" : "EINITFAILED", why;
+  LogEvent event;
   if (r == EnterResult::fault) {
     fault_describe(&f);
     why = std::string("module_init faulted: ") + f.message;
+    event = {"init-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}};
   } else {
     why = "module_init returned " + std::to_string((int)c.ret);
+    event = {"init-failed", {{"driver", d->name}, {"returned", (int)c.ret}}};
     mark_failed(d);
   }
+  // the driver's own failure, as a fault at run time is logged: programs tell it from a refused file by its event
+  klog_line(3, d->name, why + "; not loaded", std::move(event));
   recovery_forget(d);
   dlclose(d->handle);
   domain_destroy(d);
@@ -300,7 +305,8 @@ void unload_driver(Domain *d, bool for_fallback) {
     Fault f;
     if (xpc_call(d, &c, &f) == EnterResult::fault) {  // contained; the unload goes on, but not in silence
       fault_describe(&f);
-      klog_line(3, d->name, std::string("module_exit faulted: ") + f.message + "; unloaded anyway");
+      klog_line(3, d->name, std::string("module_exit faulted: ") + f.message + "; unloaded anyway",
+                {"exit-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}});
     }
   }
   mark_failed(d);  // refuse new entries while everything is released

@@ -1,7 +1,7 @@
-// `nooks inject <driver>`: plan one fault (lib/inject) from a seed, inject it
-// into the driver while its application (or the user's workload module) runs
-// (one trial, in a child process so that a crash without isolation is
-// observed), and show both. With --trials n: n faults in that one mode, run
+// `nooks inject <driver>`: plan one fault (lib/inject) from a seed, load the
+// driver with it, run its application (or the user's workload module) and
+// unload it (one trial, in a child process so that a crash without isolation
+// is observed), and show both. With --trials n: n faults in that one mode, run
 // as a campaign (lib/experiments/campaign.ts) is.
 import { runCampaign, type Mode, type UserTarget } from '../../experiments/campaign.js';
 import { runTrialChild } from '../../experiments/child.js';
