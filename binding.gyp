@@ -88,6 +88,7 @@
         'native/trap/trap.cc',
         'native/trap/x86_decode.cc',
         'native/xpc/batch.cc',
+        'native/xpc/entry_barrier.cc',
         'native/xpc/xpc.cc',
         'native/xpc/xpc_x86_64.S',
         'gen/kapi_stubs.S',

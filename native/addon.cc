@@ -22,6 +22,7 @@
 #include "shadow/taps.h"
 #include "trap/trap.h"
 #include "xpc/batch.h"
+#include "xpc/entry_barrier.h"
 #include "xpc/xpc.h"
 
 using namespace nooks;
@@ -98,6 +99,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   // Before any driver's host process is forked: they share it (isolation 'process').
   if (!host_heap_init()) throw_code(env, "ENOMEM", "cannot map the host-object heap");
   isolation_select(*backend);
+  entry_barrier_init();
   thread_ctx();
   trap_install();
   if (!g_host_probe) g_host_probe = (uint64_t *)host_heap_alloc(64);

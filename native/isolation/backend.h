@@ -45,7 +45,7 @@ void stack_unreachable(Domain *d, void *stack, size_t n);
 struct IsolationBackend {
   Isolation mode;
   // The crossing: calls c->fn(c->args...) inside d on the calling thread
-  // (xpc_call). Each backend's is xpc_cross<its admit, its enter>
+  // (xpc_call). Each backend's is xpc_cross<its admit, refuse, enter>
   // (native/xpc/crossing.h): its entry inlined in the common bookkeeping.
   EnterResult (*call)(Domain *d, XpcCall *c, Fault *fault);
   const void *upcall;   // where every kernel-call stub jumps (gen/kapi_stubs.S), r11d = the call's index

@@ -9,6 +9,7 @@
 #include "../kapi/subsystems.h"
 #include "../posix/fd_table.h"
 #include "../trap/trap.h"
+#include "../xpc/entry_barrier.h"
 #include "recovery.h"
 
 namespace nooks {
@@ -67,6 +68,9 @@ void recovery_tear_down_locked(Domain *d) {
   uint64_t generation = d->failure_gen.load();
   if (d->torn_down_gen == generation) return;
   irq_mask_domain(d, true);
+  // A crossing that read the state before it was marked is counted by now,
+  // or reads it again and withdraws (native/xpc/entry_barrier.h).
+  entry_barrier_teardown();
   // Unwind every other thread inside the domain: driver code is unwound by the
   // abort signal, kernel calls notice when they return or their wait wakes.
   for (int round = 0; threads_inside(d, round % 20 == 0); round++) {

@@ -3,14 +3,17 @@
 // admit and enter steps (native/isolation/<mode>/), so that the entry is
 // inlined here and a crossing costs one call through g_backend.call.
 #pragma once
+#include "entry_barrier.h"
 #include "xpc.h"
 
 namespace nooks {
 
+// d may be entered: not failed, disabled or unloaded.
+inline bool enterable(DomainState s) { return s != DomainState::failed && s != DomainState::disabled && s != DomainState::unloaded; }
+
 // The calling thread (*t) and its stack in d, or nullptr when d cannot be entered now.
 inline DomainThread *crossing_thread(Domain *d, ThreadCtx **t) {
-  DomainState s = d->state.load(std::memory_order_acquire);
-  if (s == DomainState::failed || s == DomainState::disabled || s == DomainState::unloaded) return nullptr;
+  if (!enterable(d->state.load(std::memory_order_acquire))) return nullptr;
   *t = thread_ctx();
   DomainThread *dt = (*t)->dts[d->id];
   return dt ? dt : domain_thread(d);
@@ -38,37 +41,64 @@ inline void crossing_push(ThreadCtx *t, DomainThread *dt, EntryFrame &f) {
 // (asked): what happened, in *fault (xpc.cc).
 EnterResult crossing_failed(ThreadCtx *t, Domain *d, const EntryFrame &f, int rc, bool asked, Fault *fault);
 
-// f is the thread's top frame no more.
-inline EnterResult crossing_pop(ThreadCtx *t, DomainThread *dt, const EntryFrame &f, int rc, Fault *fault) {
+// The crossing, counted inside d (crossing_push), looks at d's state again: a
+// teardown that marked it before this thread was counted did not see the
+// thread inside and may be releasing what the driver would use
+// (entry_barrier.h: one of the two sees the other).
+inline bool crossing_confirmed(Domain *d) {
+  entry_barrier_crossing();
+  return enterable(d->state.load(std::memory_order_relaxed));
+}
+
+// f is the thread's top frame no more: what crossing_push changed, restored.
+inline void crossing_unpush(ThreadCtx *t, DomainThread *dt, const EntryFrame &f) {
   t->cur = f.prev_cur;
   t->top = f.prev;
   t->host_pkru = f.prev_host_pkru;
   dt->sp = f.saved_sp;
   dt->depth = f.saved_depth;
   if (--t->depth == 0) t->outer_domain.store(-1, std::memory_order_relaxed);
+}
+
+// The crossing was counted but d can no longer be entered: as if it never had been.
+inline void crossing_withdraw(ThreadCtx *t, DomainThread *dt, const EntryFrame &f) {
+  crossing_unpush(t, dt, f);
+  dt->entries--;
+}
+
+// f's entry returned (rc 0) or was abandoned (rc 1): unpushed, and what happened.
+inline EnterResult crossing_pop(ThreadCtx *t, DomainThread *dt, const EntryFrame &f, int rc, Fault *fault) {
+  crossing_unpush(t, dt, f);
   bool asked = t->abort_domain.load() == dt->domain->id;
   if (rc == 0 && !asked) return EnterResult::ok;
   return crossing_failed(t, dt->domain, f, rc, asked, fault);
 }
 
-// A backend's steps. Admit runs before the crossing is recorded and may wait
-// (mprotect: for the lock): false when d failed meanwhile; *held is passed
-// to Enter, which must let it go. nullptr: every crossing is admitted. Enter
-// runs c inside dt's domain, f the thread's top frame: 0 when it returned, 1
-// when it was abandoned at the backend's landing (a fault, an abort).
-using AdmitStep = bool (*)(ThreadCtx *t, Domain *d, bool *held);
+// A backend's steps. Admit runs before the crossing is counted and may wait
+// (mprotect: for the lock, which is why it comes first: a thread counted
+// inside while it waits would hold up a teardown): true when it took
+// something, `held`, that Enter, or Refuse if d can no longer be entered,
+// must let go. nullptr: nothing to take. Enter runs c inside dt's domain, f
+// the thread's top frame: 0 when it returned, 1 when it was abandoned at the
+// backend's landing (a fault, an abort).
+using AdmitStep = bool (*)(ThreadCtx *t);
+using RefuseStep = void (*)(ThreadCtx *t, bool held);
 using EnterStep = int (*)(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held);
 
-template <AdmitStep Admit, EnterStep Enter>
+template <AdmitStep Admit, RefuseStep Refuse, EnterStep Enter>
 EnterResult xpc_cross(Domain *d, XpcCall *c, Fault *fault) {
   ThreadCtx *t;
   DomainThread *dt = crossing_thread(d, &t);
   if (!dt) return EnterResult::unavailable;
   bool held = false;
-  if constexpr (Admit != nullptr)
-    if (!Admit(t, d, &held)) return EnterResult::unavailable;
+  if constexpr (Admit != nullptr) held = Admit(t);
   EntryFrame f;
   crossing_push(t, dt, f);
+  if (!crossing_confirmed(d)) {
+    crossing_withdraw(t, dt, f);
+    if constexpr (Refuse != nullptr) Refuse(t, held);
+    return EnterResult::unavailable;
+  }
   int rc = Enter(t, dt, &f, c, held);
   return crossing_pop(t, dt, f, rc, fault);
 }

@@ -141,15 +141,11 @@ static void give(ThreadCtx *t) {
 
 namespace {
 
-// Waits for the lock first, so that waiting is not counted as time in the
-// driver; the domain may have failed meanwhile.
-bool admit(ThreadCtx *t, Domain *d, bool *held) {
-  *held = take(t);
-  if (*held && d->state.load() == DomainState::failed) {
-    give(t);
-    return false;
-  }
-  return true;
+// A crossing takes the lock (take) before it is counted, so that waiting is
+// not counted as time in the driver; the domain may have failed meanwhile:
+// the crossing is refused, and gives the lock back.
+void refuse(ThreadCtx *t, bool held) {
+  if (held) give(t);
 }
 
 int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held) {
@@ -199,7 +195,7 @@ void close_stack(Domain *d, void *stack, size_t n) {
 
 const IsolationBackend kMprotectBackend = {
     .mode = Isolation::mprotect,
-    .call = xpc_cross<admit, enter>,
+    .call = xpc_cross<take, refuse, enter>,
     .upcall = (const void *)nooks_upcall_mprotect,
     .landing = (const void *)nooks_xpc_landing_plain,
     .flips_page_protection = true,

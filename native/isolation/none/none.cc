@@ -22,7 +22,7 @@ int enter(ThreadCtx *, DomainThread *dt, EntryFrame *f, XpcCall *c, bool) { retu
 
 const IsolationBackend kNoneBackend = {
     .mode = Isolation::none,
-    .call = xpc_cross<nullptr, enter>,
+    .call = xpc_cross<nullptr, nullptr, enter>,
     .upcall = (const void *)nooks_upcall_direct,
     .landing = (const void *)nooks_xpc_landing_plain,
     .contains_faults = false,

@@ -118,7 +118,7 @@ int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool) {
 
 const IsolationBackend kPkeyBackend = {
     .mode = Isolation::pkey,
-    .call = xpc_cross<nullptr, enter>,
+    .call = xpc_cross<nullptr, nullptr, enter>,
     .upcall = (const void *)nooks_upcall_pkey,
     .landing = (const void *)nooks_xpc_landing_pkey,
     .unusable_reason = pkey_unusable_reason,

@@ -46,7 +46,7 @@ void share_pages(Domain *, uintptr_t lo, uintptr_t hi, uintptr_t file_hi, int pr
 
 const IsolationBackend kProcessBackend = {
     .mode = Isolation::process,
-    .call = xpc_cross<nullptr, enter>,
+    .call = xpc_cross<nullptr, nullptr, enter>,
     // Driver code runs only in its host process, which forwards its kernel calls.
     .upcall = (const void *)nooks_upcall_process,
     .landing = (const void *)nooks_xpc_landing_plain,
