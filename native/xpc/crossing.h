@@ -66,12 +66,15 @@ inline void crossing_withdraw(ThreadCtx *t, DomainThread *dt, const EntryFrame &
   dt->entries--;
 }
 
-// f's entry returned (rc 0) or was abandoned (rc 1): unpushed, and what happened.
+// f's entry returned (rc 0) or was abandoned (rc 1): what happened, then
+// unpushed. A failed entry has its say to d first: once the thread is counted
+// out, a teardown may go on to an unload that frees d and dt.
 inline EnterResult crossing_pop(ThreadCtx *t, DomainThread *dt, const EntryFrame &f, int rc, Fault *fault) {
+  Domain *d = dt->domain;
+  bool asked = t->abort_domain.load() == d->id;
+  EnterResult r = rc == 0 && !asked ? EnterResult::ok : crossing_failed(t, d, f, rc, asked, fault);
   crossing_unpush(t, dt, f);
-  bool asked = t->abort_domain.load() == dt->domain->id;
-  if (rc == 0 && !asked) return EnterResult::ok;
-  return crossing_failed(t, dt->domain, f, rc, asked, fault);
+  return r;
 }
 
 // A backend's steps. Admit runs before the crossing is counted and may wait
