@@ -6,9 +6,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // process of its own (isolation 'process'): the same tests, the same drivers.
 const classSuites = ['block', 'block-shadow', 'bus', 'net', 'net-transfer', 'reboot', 'serial', 'serial-shadow', 'sound', 'sound-shadow', 'taps'];
 
-// The QEMU guests' files, longest first: minutes each on one emulated CPU (the
-// pkey guest's about six). Started first, they run beside the rest of the
-// suite instead of being the last files left.
+// The QEMU guests' files, longest first: minutes each on one emulated CPU.
+// Started first, they run beside the rest of the suite instead of being the
+// last files left.
 const guestFiles = ['guest-pkey', 'guest-e1000-libc', 'guest-pci'];
 class GuestsFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
