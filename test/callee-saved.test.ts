@@ -9,29 +9,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { buildDriver } from './helpers/build-driver.js';
+import { fixtureDriver } from './helpers/build-driver.js';
 import { runNode } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-callee-saved-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const so = buildDriver(dir, 'clobber', [
-  '#include <nooks/kapi.h>',
-  'static int ok(void) { return 0; }',
-  'module_init(ok);',
-  'NOOKS_EXPORT long add(long a, long b) { return a + b; }',
-  // every callee-saved register overwritten, then a plain return of 7
-  '__asm__(".globl clobber\\n.type clobber,@function\\nclobber:\\n"',
-  '  "mov $0x1111, %rbx\\nmov $0x2222, %rbp\\nmov $0x3333, %r12\\nmov $0x4444, %r13\\nmov $0x5555, %r14\\nmov $0x6666, %r15\\n"',
-  '  "mov $7, %eax\\nret\\n.size clobber, .-clobber\\n");',
-  // the callee-saved registers as the driver finds them: or-ed together
-  '__asm__(".globl host_regs\\n.type host_regs,@function\\nhost_regs:\\n"',
-  '  "mov %rbx, %rax\\nor %rbp, %rax\\nor %r12, %rax\\nor %r13, %rax\\nor %r14, %rax\\nor %r15, %rax\\n"',
-  '  "ret\\n.size host_regs, .-host_regs\\n");',
-  // a stack pointer on no stack, then a jump out of the driver's code (to 0)
-  '__asm__(".globl wreck\\n.type wreck,@function\\nwreck:\\n"',
-  '  "xor %eax, %eax\\nmov %rax, %rsp\\njmp *%rax\\n.size wreck, .-wreck\\n");',
-].join('\n'));
+const so = fixtureDriver('clobber'); // test/fixtures/drivers/clobber.c
 
 const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
 

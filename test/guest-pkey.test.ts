@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { qemuAvailable, runInGuest } from '../lib/guest/qemu.js';
+import { fixtureDriver } from './helpers/build-driver.js';
 
 const here = Kernel.pkuSupported();
 const qemu = qemuAvailable();
@@ -13,19 +14,20 @@ const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 
   'test/block.test.ts', 'test/serial.test.ts', 'test/sound.test.ts',
   'test/net.test.ts', 'test/net-transfer.test.ts',
   'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts', 'test/mmio-trap.test.ts',
-  'test/e1000-libc.test.ts'];
+  'test/e1000-libc.test.ts', 'test/callee-saved.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
   () => {
     it('runs the pkey fault matrices with every test passing and none skipped', async () => {
+      fixtureDriver('clobber'); // callee-saved's: the guest has no compiler
       const run = await runInGuest({
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader
         // project default: the class suites under the guest's default isolation, pkey (the process project needs no PKU)
         // --no-isolate: one process for the files, as each file's Node start and module load cost 20-30 s under TCG;
         // the files boot and shut down their own kernels, and a kernel booted after another's shutdown starts afresh
-        command: `grep -qw pku /proc/cpuinfo && node node_modules/vitest/vitest.mjs run --configLoader runner --project default --no-isolate ${files.join(' ')}`,
+        command: `grep -qw pku /proc/cpuinfo && NOOKS_TEST_DRIVERS_PREBUILT=1 node node_modules/vitest/vitest.mjs run --configLoader runner --project default --no-isolate ${files.join(' ')}`,
         timeoutMs: 900_000,
       });
       const output = run.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''); // the reporter's colours
