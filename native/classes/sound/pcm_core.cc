@@ -6,7 +6,6 @@
 #include "../../domain/host_heap.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
-#include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../common/cross.h"
@@ -121,15 +120,6 @@ void give_up_pcms(Domain *d, const std::string &why) {
 }
 
 ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, give_up_pcms});
-
-// The kernel shut down: the next one's devices start without what the shadow kept. Streams stay
-// until their applications close them (their threads are joined there); they failed with their devices.
-void reset(napi_env) {
-  std::lock_guard<std::mutex> g(g_lock);
-  g_pcms.clear();
-  g_parked.clear();
-}
-ClassReset class_reset(reset);
 
 }  // namespace
 
