@@ -249,6 +249,7 @@ describe('the net class and the emulated e1000', () => {
     expect(eth.send(frames)).toBe(600);
     const waiting = eth.stats().kernel.txWaiting;
     expect(waiting).toBeGreaterThan(0); // the driver's ring is full
+    expect(eth.stats().kernel.txHeld).toBe(600 - waiting); // and it gives nothing back: the NIC sends nothing
     expect(() => drv.call('crash')).toThrow();
     expect(await marked('the waiting frames after the restart')).toEqual(seeds(frames.slice(600 - waiting)));
     expect(eth.stats().kernel.txLost - lostBefore).toBe(600 - waiting);
