@@ -58,7 +58,7 @@ void nooks::require_booted(Napi::Env env) {
 Domain *nooks::domain_of(Napi::Env env, Napi::Value v) {
   require_booted(env);
   int id = v.As<Napi::Number>().Int32Value();
-  Domain *d = id >= 0 && id < kMaxDomains ? g_domains[id] : nullptr;
+  Domain *d = id >= 0 && id < kMaxDomains ? g_domains[id].load() : nullptr;
   if (!d) throw_code(env, "ENODOMAIN", "no driver with domain id " + std::to_string(id));
   return d;
 }

@@ -254,9 +254,9 @@ std::string bus_hold_devices(Domain *d, std::string *code) {
     if (s->held && s->dev->domain.load() == d->id) continue;
     int other = s->dev->domain.load();
     if (other >= 0) {
+      Domain *o = g_domains[other];
       *code = "EBUSY";
-      return "load option devices: " + address + " (" + s->dev->name + ") is bound to " +
-             (g_domains[other] ? g_domains[other]->name : "another driver");
+      return "load option devices: " + address + " (" + s->dev->name + ") is bound to " + (o ? o->name : "another driver");
     }
     if (std::string why = s->dev->claim(d); !why.empty()) {
       *code = "EBUSY";
@@ -345,8 +345,8 @@ uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) { return io
 void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
-  int id = domain.load();
-  Domain *d = id >= 0 ? g_domains[id] : nullptr;
+  DomainUse use(domain.load());  // the device's thread: the driver may be unloading
+  Domain *d = use.get();
   void *cpu = d ? dma_cpu_address(d, busaddr, n) : nullptr;
   if (!cpu) {
     report_error({{"dma", to_memory ? "write" : "read"}, {"bytes", n}, {"address", hex(busaddr)}},

@@ -21,7 +21,8 @@ Napi::Object device_object(Napi::Env env, const DeviceInfo &i) {
   o.Set("vendor", i.vendor);
   o.Set("device", i.device_id);
   o.Set("irq", i.irq);
-  o.Set("driver", i.domain >= 0 && g_domains[i.domain] ? Napi::Value(Napi::String::New(env, g_domains[i.domain]->name)) : env.Null());
+  Domain *d = i.domain >= 0 ? g_domains[i.domain].load() : nullptr;
+  o.Set("driver", d ? Napi::Value(Napi::String::New(env, d->name)) : env.Null());
   o.Set("errors", (double)i.errors);
   return o;
 }

@@ -16,11 +16,23 @@
 #include "../kapi/log.h"
 #include "../posix/fd_table.h"
 #include "../xpc/xpc.h"
+#include "slot_use.h"
 
 namespace nooks {
 
-Domain *g_domains[kMaxDomains];
+std::atomic<Domain *> g_domains[kMaxDomains];
 std::mutex g_domains_lock;
+static std::atomic<int> g_domain_uses[kMaxDomains];
+
+DomainUse::DomainUse(int id, uint64_t serial) : id_(id >= 0 && id < kMaxDomains ? id : -1) {
+  if (id_ < 0) return;
+  Domain *d = slot_use(g_domains[id_], g_domain_uses[id_]);
+  if (d && (!serial || d->serial == serial)) d_ = d;
+}
+
+DomainUse::~DomainUse() {
+  if (id_ >= 0) slot_unuse(g_domain_uses[id_]);
+}
 
 constexpr size_t kStackSize = NOOKS_STACK_BYTES;
 // As large as a stack: a slot (guard, then stack) is twice a stack, and the
@@ -106,6 +118,9 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
 
 void domain_destroy(Domain *d) {
   std::lock_guard<std::mutex> g(g_domains_lock);
+  // First: a DomainUse finds the slot empty from now on, and one that found d
+  // has let go before anything of d goes (a device's DMA into its memory).
+  slot_empty_and_wait(g_domains[d->id], g_domain_uses[d->id]);
   g_backend.stop(d);
   d->posix.reset();  // before the memory its files hold
   d->heap.unmap();
@@ -120,7 +135,6 @@ void domain_destroy(Domain *d) {
   }
   munmap((void *)d->memory.lo, d->memory.hi - d->memory.lo);
   g_backend.domain_teardown(d);
-  g_domains[d->id] = nullptr;
   g_backend.domains_changed();
   delete d;
 }

@@ -160,9 +160,28 @@ struct Domain {
   bool tag(void *p, size_t n) const;
 };
 
-// Every domain, by id (slots are reused after unload).
-extern Domain *g_domains[kMaxDomains];
+// Every domain, by id (slots are reused after unload). A thread that reads a
+// slot outside any crossing into its domain, and is not the thread that
+// unloads drivers, holds what it found by a DomainUse.
+extern std::atomic<Domain *> g_domains[kMaxDomains];
 extern std::mutex g_domains_lock;
+
+// The domain in slot `id` (nullptr if none), kept allocated while this lives:
+// domain_destroy waits for it (slot_use.h). Given a load's serial, nullptr
+// also when the slot now holds a later load. Short-lived: never held while
+// waiting for the thread that unloads drivers (the JS thread).
+class DomainUse {
+ public:
+  explicit DomainUse(int id, uint64_t serial = 0);
+  ~DomainUse();
+  DomainUse(const DomainUse &) = delete;
+  DomainUse &operator=(const DomainUse &) = delete;
+  Domain *get() const { return d_; }
+
+ private:
+  int id_;
+  Domain *d_ = nullptr;
+};
 
 // Allocate a domain slot (its backend sets it up: domain_setup); throws std::runtime_error with a clear message.
 // `static_bytes` of the image's writable segments count toward `mem_limit`: the heap gets the rest.

@@ -131,7 +131,8 @@ static void on_abort(int, siginfo_t *, void *ucv) {
   ThreadCtx *t = nooks_tls_ctx;
   if (!t) return;
   int id = t->abort_domain.load();
-  Domain *d = id >= 0 ? g_domains[id] : nullptr;
+  DomainUse use(id);  // lock-free: if the thread left d, an unload on another thread frees d (and its dts) only after this
+  Domain *d = use.get();
   if (!d) return;
   // Not inside d (any more): the request came after it left. The watchdog's
   // second look (watchdog_loop) can miss a leave whose store is still in
@@ -234,7 +235,8 @@ static void watchdog_loop() {
           continue;
         }
         uint64_t e = t->entries.load(std::memory_order_relaxed);
-        Domain *d = g_domains[id];
+        DomainUse use(id);  // the thread may have left it, and an unload freed it, since
+        Domain *d = use.get();
         bool waiting = t->in_wait.load(std::memory_order_relaxed);
         if (!stalls.overdue({t, t->serial}, e, waiting, now, d ? d->time_budget_ms : UINT64_MAX)) continue;  // no domain: never
         // Every stuck thread is ended for the timeout; the first to leave fails

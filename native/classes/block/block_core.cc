@@ -72,7 +72,8 @@ void park(Block &b, Disk &k) {
       n++;
     }
   b.resubmitted[k.name] += n;
-  const char *driver = g_domains[k.domain] ? g_domains[k.domain]->name.c_str() : "?";
+  Domain *d = g_domains[k.domain];  // the recovery thread's, being torn down
+  const char *driver = d ? d->name.c_str() : "?";
   klog_event(4, {"shadow-kept", {{"device", k.name}, {"driver", driver}, {"inFlight", n}, {"waiting", q.size() - n}}},
              "blk: %s: driver %s failed: shadowed, %zu requests in flight and %zu waiting are kept for its restart", k.name.c_str(),
              driver, n, q.size() - n);
@@ -220,7 +221,8 @@ namespace {
 void check_disks() {
   Block &b = blk();
   struct Stuck {
-    Domain *d;
+    int domain;
+    uint64_t serial;  // the load that was stuck: not a later one in its slot
     std::string disk;
     bool refusing;
     uint64_t deadline;
@@ -230,22 +232,25 @@ void check_disks() {
     std::lock_guard<std::mutex> g(b.lock);
     uint64_t now = jiffies_now();
     for (auto &e : b.disks) {
-      Domain *d = g_domains[e.second->domain];
+      DomainUse use(e.second->domain);
+      Domain *d = use.get();
       if (!d) continue;
       uint64_t deadline = d->stall_ms.load();
       bool late = false, refusing = false;
       for (Slot &s : e.second->slots) late |= s.busy && now - s.since > deadline;
       auto waiting = b.pending.find(e.first);
       if (waiting != b.pending.end() && !waiting->second.empty() && now - e.second->progress > deadline) late = refusing = true;
-      if (late) stuck.push_back({d, e.first, refusing, deadline});
+      if (late) stuck.push_back({d->id, d->serial, e.first, refusing, deadline});
     }
   }
   for (Stuck &s : stuck) {
+    DomainUse use(s.domain, s.serial);
+    if (!use.get()) continue;  // unloaded meanwhile
     std::string ms = std::to_string(s.deadline);
     std::string why = s.refusing ? "the driver took no request and completed none for more than " + ms + " ms while requests waited"
                                  : "a request was with the driver for more than " + ms + " ms without completing";
-    klog(4, "blk: %s: %s: the nanny fails %s", s.disk.c_str(), why.c_str(), s.d->name.c_str());
-    recovery_fail(s.d, FaultKind::stalled, s.disk + ": " + why + " (nanny)");
+    klog(4, "blk: %s: %s: the nanny fails %s", s.disk.c_str(), why.c_str(), use.get()->name.c_str());
+    recovery_fail(use.get(), FaultKind::stalled, s.disk + ": " + why + " (nanny)");
   }
 }
 Nanny nanny(50, check_disks);

@@ -131,7 +131,7 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
 // restore gives it to the restarted driver. Otherwise a failure throws: EIO
 // with the fault (the driver goes to recovery), ENODEV when it is not there.
 bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret = nullptr) {
-  Domain *d = p->domain >= 0 ? g_domains[p->domain] : nullptr;
+  Domain *d = p->domain >= 0 ? g_domains[p->domain].load() : nullptr;
   if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
   Crossed c = class_cross(d, call);
   if (c.ok()) {
@@ -218,11 +218,17 @@ ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, give_up_por
 // of the bytes waiting for it for its stallMs (no flow control holding it)
 // fails that driver ('stalled').
 void check_ports() {
-  std::vector<std::pair<Domain *, std::string>> stuck;
+  struct Stuck {
+    int domain;
+    uint64_t serial;  // the load that was stuck: not a later one in its slot
+    std::string why;
+  };
+  std::vector<Stuck> stuck;
   {
     std::lock_guard<std::mutex> g(reg.lock);
     for (auto &p : reg.ports) {
-      Domain *d = p->attached ? g_domains[p->domain] : nullptr;
+      DomainUse use(p->attached ? p->domain : -1);
+      Domain *d = use.get();
       std::lock_guard<std::mutex> pg(p->lock);
       // read under p->lock, where tx_moved is written: a time read before it may be older than tx_moved (the
       // application or the driver moved bytes meanwhile), and the unsigned age would wrap to "stalled"
@@ -230,13 +236,16 @@ void check_ports() {
       // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
       if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
       p->tx_moved = now;  // once per deadline
-      stuck.emplace_back(d, p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
-                                std::to_string(d->stall_ms.load()) + " ms (nanny)");
+      std::string why = p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
+                        std::to_string(d->stall_ms.load()) + " ms (nanny)";
+      stuck.push_back({d->id, d->serial, why});
     }
   }
-  for (auto &[d, why] : stuck) {
-    klog(4, "%s: the nanny fails %s", why.c_str(), d->name.c_str());
-    recovery_fail(d, FaultKind::stalled, why);
+  for (Stuck &s : stuck) {
+    DomainUse use(s.domain, s.serial);
+    if (!use.get()) continue;  // unloaded meanwhile
+    klog(4, "%s: the nanny fails %s", s.why.c_str(), use.get()->name.c_str());
+    recovery_fail(use.get(), FaultKind::stalled, s.why);
   }
 }
 Nanny nanny(100, check_ports);
@@ -257,7 +266,7 @@ std::vector<SerialPortInfo> serial_ports() {
   std::vector<SerialPortInfo> v;
   std::lock_guard<std::mutex> g(reg.lock);
   for (auto &p : reg.ports) {
-    Domain *d = (p->attached || p->parked) && p->domain >= 0 ? g_domains[p->domain] : nullptr;
+    Domain *d = (p->attached || p->parked) && p->domain >= 0 ? g_domains[p->domain].load() : nullptr;
     std::lock_guard<std::mutex> pg(p->lock);
     bool open = p->open && (p->attached || p->parked);
     v.push_back({p->line, p->name, p->device, d ? d->name : "", p->attached, open, p->parked || (open && !p->up), p->rx_bytes,

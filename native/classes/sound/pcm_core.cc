@@ -123,18 +123,20 @@ ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, give_up_pcms});
 
 }  // namespace
 
-Domain *domain_of(const Pcm &p) { return p.domain >= 0 && p.domain < kMaxDomains ? g_domains[p.domain] : nullptr; }
+DomainUse domain_of(const Pcm &p) { return DomainUse(p.domain, p.serial); }
 
 // Whether p's registration is live and its driver runs (a restarted driver runs once its init has returned).
 bool runs(const Pcm &p) {
-  Domain *d = domain_of(p);
+  DomainUse use = domain_of(p);
+  Domain *d = use.get();
   return d && d->state.load() == DomainState::running && d->failure_gen.load() == p.gen;
 }
 
 // One crossing into the driver's op. False (and op says why) if the driver
 // cannot be reached or faulted: a fault goes to the recovery thread.
 bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
-  Domain *d = domain_of(p);
+  DomainUse use = domain_of(p);
+  Domain *d = use.get();
   op.down = true;
   op.code = "ENODEV";
   if (!d) {
@@ -168,13 +170,14 @@ bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
 
 // Whether a stream whose crossing found its driver down waits for the shadow's restore (else it ends).
 bool shadowed(const Pcm &p) {
-  Domain *d = domain_of(p);
-  return d && shadow_parks(d);
+  DomainUse use = domain_of(p);
+  return use.get() && shadow_parks(use.get());
 }
 
 // A driver answer the kernel cannot use: the driver is failed, as a bad call would.
 void driver_bug(const Pcm &p, const std::string &what) {
-  Domain *d = g_domains[p.domain];
+  DomainUse use = domain_of(p);
+  Domain *d = use.get();
   if (!d || !mark_failed(d)) return;
   Fault f;
   f.kind = FaultKind::bad_call;

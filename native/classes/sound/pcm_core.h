@@ -61,6 +61,7 @@ struct Stream;
 // A registration: what the kernel copied out of the driver's struct snd_pcm.
 struct Pcm {
   int domain;
+  uint64_t serial;  // the load of the driver that registered it (domain ids are reused)
   uint64_t gen;   // the driver's failure generation at registration: no crossing into a driver that failed since
   uintptr_t key;  // the struct snd_pcm in the driver
   std::string name, driver;
@@ -135,7 +136,8 @@ void fail_stream(Stream &s, const std::string &code, const std::string &msg);
 void drop_locked(Pcm &p, const char *why);
 // With g_lock held: the restarted driver registered the parked pcm `old` again as p.
 void resume_locked(Pcm &old, const std::shared_ptr<Pcm> &p);
-Domain *domain_of(const Pcm &p);
+// p's driver while the use lives (its get() is nullptr once that load is unloaded).
+DomainUse domain_of(const Pcm &p);
 // Whether p's registration is live and its driver runs (a restarted driver runs once its init has returned).
 bool runs(const Pcm &p);
 

@@ -24,6 +24,7 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
   p->ops.take(d, pcm->ops, "snd_pcm_register");
   if (!pcm->streams || (pcm->streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
   p->domain = d->id;
+  p->serial = d->serial;
   p->gen = d->failure_gen.load();
   p->key = (uintptr_t)pcm;
   p->name = pcm->pdev->dev.name;

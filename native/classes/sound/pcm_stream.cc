@@ -266,7 +266,8 @@ bool restore(Stream &s, Op &op) {
 // longer moves, periods not acknowledged): it is failed ('stalled') and
 // recovered; its shadow, if any, resumes the stream.
 void nanny(Stream &s, const char *what) {
-  Domain *d = domain_of(*s.pcm);
+  DomainUse use = domain_of(*s.pcm);
+  Domain *d = use.get();
   if (!d || std::chrono::steady_clock::now() - s.last_progress <= std::chrono::milliseconds(d->stall_ms.load())) return;
   s.last_progress = std::chrono::steady_clock::now();  // once per deadline
   klog(4, "%s: %s made no progress for %lu ms: the nanny fails %s", s.pcm->name.c_str(), what, (unsigned long)d->stall_ms.load(),
@@ -364,7 +365,8 @@ void stream_loop(Stream *s) {
     if (restoring) {
       ok = restore(*s, op);
     } else if (parked) {  // a driver that came back without registering the pcm again within 2 s
-      Domain *d = domain_of(*s->pcm);
+      DomainUse use(s->pcm->domain);  // the same load restarted, or a fallback driver loaded into the slot it left
+      Domain *d = use.get();
       if (d && d->state.load() == DomainState::running && Clock::now() - s->parked_at > kReregisterLimit)
         fail_stream(*s, "ENODEV", s->pcm->name + ": device gone (driver " + d->name + " restarted without registering it again)");
     } else {
