@@ -148,6 +148,7 @@ struct Domain {
 
   std::mutex recovery_lock;
   uint64_t torn_down_gen = 0;  // the last failure torn down (native/recovery/teardown.cc)
+  bool forgotten = false;      // about to be destroyed: the recovery thread takes no more of its faults (its lock)
   uint64_t faults = 0, recoveries = 0;
   std::atomic<uint64_t> interrupts{0};  // its interrupt handler's runs (native/kapi/irq.cc), for introspection
 

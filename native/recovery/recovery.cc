@@ -65,7 +65,7 @@ void fault_describe(Fault *f) {
   switch (f->kind) {
     case FaultKind::segv:
       if (iomem_trapped(f->addr)) {
-        Domain *d = f->domain >= 0 ? g_domains[f->domain] : nullptr;
+        Domain *d = f->domain >= 0 ? g_domains[f->domain].load() : nullptr;
         snprintf(f->message, sizeof f->message, "access to an emulated BAR at 0x%lx that cannot be emulated: instruction %s%s",
                  (unsigned long)f->addr, mmio_instruction(d, f->ip).c_str(), where);
         break;
@@ -126,6 +126,9 @@ void recovery_loop() {
 
 void recovery_notify(Domain *d, const Fault &f) {
   std::lock_guard<std::mutex> g(recoverer.lock);
+  // A thread that found d before its unload began (a DomainUse) may report a
+  // fault after recovery_forget: queued then, d would be freed under it.
+  if (d->forgotten) return;
   recoverer.queue.emplace_back(d, f);
   recoverer.cv.notify_all();
 }
@@ -133,6 +136,7 @@ void recovery_notify(Domain *d, const Fault &f) {
 void recovery_forget(Domain *d) {
   recovery_ensure_torn_down(d);
   std::unique_lock<std::mutex> g(recoverer.lock);
+  d->forgotten = true;
   auto &q = recoverer.queue;
   q.erase(std::remove_if(q.begin(), q.end(), [d](const std::pair<Domain *, Fault> &e) { return e.first == d; }), q.end());
   recoverer.cv.wait(g, [d] { return recoverer.busy != d; });
