@@ -2,10 +2,10 @@
 // DomainThread's depth). Teardown decides from those counts that no thread is
 // inside; a thread between the check and the count was not seen, and went on
 // into driver code in a domain already failed and being torn down. A test hook
-// (NOOKS_TEST_HOLD_NEW_DRIVER_THREADS, native/domain/domain.cc) holds a
-// driver's new thread at its first crossing, past the state check, until the
-// teardown has looked for threads inside and taken the driver's objects: the
-// crossing must then find the domain failed and not enter it. 'none' stands in
+// (holdNewThreads, 'nooks/testing') holds the driver's new thread at its first
+// crossing, past the state check, until the teardown has looked for threads
+// inside and taken the driver's objects: the crossing must then find the
+// domain failed and not enter it. 'none' stands in
 // for 'pkey' (the same crossing: no admit step; pkey runs only in the guest);
 // under 'mprotect' the crossing takes the lock first. Under 'process' the
 // teardown stops the driver's host process before the hook lets go, so no
@@ -14,11 +14,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdNewThreads } from '../lib/testing.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { until } from './helpers/util.js';
-
-process.env.NOOKS_TEST_HOLD_NEW_DRIVER_THREADS = '1'; // read once, at a thread's first crossing
 
 const source = `
 #define _GNU_SOURCE
@@ -52,7 +51,8 @@ describe.each(['none', 'mprotect'] as const)('isolation %s: a thread between its
 
   it.each(['recover', 'unload'] as const)('finds the domain failed once the teardown of %s has looked, and runs no driver code in it', async (how) => {
     const d = await kernel().load(path);
-    const from = kernel().log().length; // this case's lines: an earlier case's thread was held too
+    holdNewThreads(d);
+    const from = kernel().log().length; // this case's lines, not an earlier case's
     const lines = () => kernel().log().slice(from).map((l) => l.text);
     expect(d.call('spawn')).toBe(0);
     await until(() => lines().some((l) => l.includes(`${d.name}: test hold`)), 'the new thread held past its state check');
