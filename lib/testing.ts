@@ -1,7 +1,7 @@
 // Test-only hooks, apart from the public API ('nooks/testing'): they make an
 // emulated device or a driver misbehave, give a test the other end of a wire,
-// show it a kernel object a wild write must not reach, or reach a kernel
-// mechanism before its public way in exists.
+// show it a kernel object a wild write must not reach, hold a driver's thread
+// inside a crossing, or reach a kernel mechanism before its public way in exists.
 import type { Driver } from './kernel.js';
 import { native } from './native.js';
 
@@ -20,4 +20,15 @@ export function mapBar(driver: Driver, device: number | string, bar = 0): number
   const index = typeof device === 'number' ? device : native().devices().find((d) => d.name === device)?.index;
   if (index === undefined) throw Object.assign(new Error(`[ENODEV] no device named ${device} on the bus`), { code: 'ENODEV' });
   return native().mapBar(driver.id, index, bar);
+}
+
+/**
+ * From now on, each new thread of `driver` waits at its first crossing into
+ * it, past the crossing's state check and before its count inside, until the
+ * driver has failed and its teardown has taken its objects (10 s at most): a
+ * thread slow in that window, which the teardown does not see inside
+ * (test/entry-window.test.ts).
+ */
+export function holdNewThreads(driver: Driver): void {
+  native().holdNewThreads(driver.id);
 }

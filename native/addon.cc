@@ -513,6 +513,14 @@ Napi::Value HostProbe(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// holdNewThreads(id): test hook: the driver's new threads wait at their first
+// crossing, past its state check, until its domain has failed and is torn down
+// (native/domain/domain.cc, hold_for_test).
+Napi::Value HoldNewThreads(const Napi::CallbackInfo &info) {
+  domain_arg(info)->hold_new_threads.store(true);
+  return info.Env().Undefined();
+}
+
 Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);

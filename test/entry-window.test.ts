@@ -2,57 +2,30 @@
 // DomainThread's depth). Teardown decides from those counts that no thread is
 // inside; a thread between the check and the count was not seen, and went on
 // into driver code in a domain already failed and being torn down. A test hook
-// (NOOKS_TEST_HOLD_NEW_DRIVER_THREADS, native/domain/domain.cc) holds a
-// driver's new thread at its first crossing, past the state check, until the
-// teardown has looked for threads inside and taken the driver's objects: the
-// crossing must then find the domain failed and not enter it. 'none' stands in
-// for 'pkey' (the same crossing: no admit step; pkey runs only in the guest);
-// under 'mprotect' the crossing takes the lock first. Under 'process' the
-// teardown stops the driver's host process before the hook lets go, so no
-// driver code runs there in this interleaving: not tested here.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDriver } from './helpers/build-driver.js';
+// (holdNewThreads, 'nooks/testing') holds the driver's new thread at its first
+// crossing, past the state check, until the teardown has looked for threads
+// inside and taken the driver's objects: the crossing must then find the
+// domain failed and not enter it. 'none' and 'pkey' cross alike (no admit
+// step); under 'mprotect' the crossing takes the lock first. Where this
+// machine has no protection keys, test/guest-pkey.test.ts runs this file in a
+// guest, which has no compiler: the driver is a fixture built on the host.
+// Under 'process' the teardown stops the driver's host process before the
+// hook lets go, so no driver code runs there in this interleaving: not tested here.
+import { describe, expect, it } from 'vitest';
+import { holdNewThreads } from '../lib/testing.js';
+import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { until } from './helpers/util.js';
+import { bootableIsolations, until } from './helpers/util.js';
 
-process.env.NOOKS_TEST_HOLD_NEW_DRIVER_THREADS = '1'; // read once, at a thread's first crossing
+const path = fixtureDriver('entry-window', { posix: true }); // test/fixtures/drivers/entry-window.c
 
-const source = `
-#define _GNU_SOURCE
-#include <pthread.h>
-
-#include <nooks/kapi.h>
-
-static pthread_t thread;
-
-static void *late(void *arg)
-{
-	printk(KERN_ERR "late thread: driver code ran\\n");
-	return arg;
-}
-
-NOOKS_EXPORT long spawn(void)
-{
-	return pthread_create(&thread, NULL, late, NULL) ? -1 : 0;
-}
-`;
-
-const dir = mkdtempSync(join(tmpdir(), 'nooks-entry-window-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let path: string;
-beforeAll(() => {
-  path = buildDriver(dir, 'window', source, { posix: true });
-}, 120_000);
-
-describe.each(['none', 'mprotect'] as const)('isolation %s: a thread between its state check and its count', (isolation) => {
+describe.each(bootableIsolations.filter((i) => i !== 'process'))('isolation %s: a thread between its state check and its count', (isolation) => {
   const kernel = kernelPerBlock({ isolation });
 
   it.each(['recover', 'unload'] as const)('finds the domain failed once the teardown of %s has looked, and runs no driver code in it', async (how) => {
     const d = await kernel().load(path);
-    const from = kernel().log().length; // this case's lines: an earlier case's thread was held too
+    holdNewThreads(d);
+    const from = kernel().log().length; // this case's lines, not an earlier case's
     const lines = () => kernel().log().slice(from).map((l) => l.text);
     expect(d.call('spawn')).toBe(0);
     await until(() => lines().some((l) => l.includes(`${d.name}: test hold`)), 'the new thread held past its state check');

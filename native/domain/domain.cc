@@ -6,7 +6,6 @@
 
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -142,12 +141,12 @@ void domain_destroy(Domain *d) {
 uintptr_t slot_stack(const Domain *d, int slot) { return d->stacks + (size_t)slot * (kGuardSize + kStackSize) + kGuardSize; }
 
 // A test's stand-in for a thread slow to get from a crossing's state check to
-// its count inside the domain (test/entry-window.test.ts): a driver's own
-// thread, on its first crossing, waits here until its domain has failed and
-// the teardown has taken its objects (it has looked for threads inside).
+// its count inside the domain (test/entry-window.test.ts): where the test
+// asked for it (Domain::hold_new_threads), a driver's own thread, on its first
+// crossing, waits here until its domain has failed and the teardown has taken
+// its objects (it has looked for threads inside).
 static void hold_for_test(Domain *d, ThreadCtx *t) {
-  static const bool hold = getenv("NOOKS_TEST_HOLD_NEW_DRIVER_THREADS") != nullptr;
-  if (!hold || !t->budget_from_wait) return;
+  if (!d->hold_new_threads.load(std::memory_order_relaxed) || !t->budget_from_wait) return;
   klog(6, "nooks: %s: test hold: a new thread of the driver, past its state check, waits", d->name.c_str());
   for (int ms = 0; ms < 10000 && (d->state.load() != DomainState::failed || d->objects.count() != 0); ms++) usleep(1000);
 }

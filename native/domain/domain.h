@@ -151,6 +151,9 @@ struct Domain {
   bool forgotten = false;      // about to be destroyed: the recovery thread takes no more of its faults (its lock)
   uint64_t faults = 0, recoveries = 0;
   std::atomic<uint64_t> interrupts{0};  // its interrupt handler's runs (native/kapi/irq.cc), for introspection
+  // Test hook (holdNewThreads, test/entry-window.test.ts): the driver's new
+  // threads wait at their first crossing (domain.cc, hold_for_test).
+  std::atomic<bool> hold_new_threads{false};
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;

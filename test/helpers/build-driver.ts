@@ -24,19 +24,20 @@ export function buildDriver(dir: string, name: string, source: string, options: 
 }
 
 /**
- * test/fixtures/drivers/<name>.c built into build/test-drivers/<name>.so; the
- * path. The QEMU guest has no compiler: there (NOOKS_TEST_DRIVERS_PREBUILT)
- * it is the build test/guest-pkey.test.ts made before it booted the guest.
+ * test/fixtures/drivers/<name>.c built into build/test-drivers/<name>.so
+ * (`posix`: against libc, with the POSIX personality); the path. The QEMU
+ * guest has no compiler: there (NOOKS_TEST_DRIVERS_PREBUILT) it is the build
+ * test/guest-pkey.test.ts made before it booted the guest.
  * Built under a name of this process's own, then renamed: files run in parallel.
  */
-export function fixtureDriver(name: string): string {
+export function fixtureDriver(name: string, options: { posix?: boolean } = {}): string {
   const out = join(packageRoot, 'build', 'test-drivers', `${name}.so`);
   if (process.env.NOOKS_TEST_DRIVERS_PREBUILT) {
     if (!existsSync(out)) throw new Error(`${out}: not built before the guest booted`);
     return out;
   }
   const tmp = join(packageRoot, 'build', 'test-drivers', `.${process.pid}`, `${name}.so`);
-  build({ sources: [join(packageRoot, 'test', 'fixtures', 'drivers', `${name}.c`)], out: tmp, extraCflags: ['-Werror'] });
+  build({ sources: [join(packageRoot, 'test', 'fixtures', 'drivers', `${name}.c`)], out: tmp, posix: options.posix, extraCflags: ['-Werror'] });
   renameSync(tmp, out);
   rmSync(dirname(tmp), { recursive: true, force: true });
   return out;

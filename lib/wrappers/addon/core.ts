@@ -39,6 +39,8 @@ export const core = surface({
     log: fn<() => LogLine[]>('The kernel log lines since the last call.', []),
     hostProbe: fn<() => { address: number; value: bigint }>(
       'A 64-bit kernel object in the host-object heap: tests aim wild writes at it and check it survives.', []),
+    holdNewThreads: fn<(id: number) => void>(
+      'Test hook: the driver\'s new threads wait at their first crossing, past its state check, until its domain has failed and is torn down.', ['number']),
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
     pkeyUnusableReason: fn<() => string>('\'\' when isolation \'pkey\' can run here, else the reason it cannot.', []),
   },
