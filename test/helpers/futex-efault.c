@@ -15,7 +15,7 @@
  * effect. */
 #include <linux/futex.h>
 
-#include "futex-launcher.h"
+#include "seccomp-launcher.h"
 
 #define NR_FUTEX 202
 #define FUTEX_EFAULT_SEEN 0x5eccfa17u	/* the driver's word in test/futex-efault.test.ts */
@@ -26,7 +26,8 @@ int main(int argc, char **argv)
 	int waitv = argc > 1 && !strcmp(argv[1], "waitv");
 	int waitv_errno = waitv ? EFAULT : ENOSYS;
 	struct sock_filter code[] = {
-		FILTER_FUTEX_WAITV(10, waitv_errno),
+		FILTER_LOAD_NR(10),
+		FILTER_FAIL_CALL(NR_FUTEX_WAITV, waitv_errno),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_FUTEX, 0, 6),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, LOW(1)),
 		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~(unsigned)FUTEX_CLOCK_REALTIME),
@@ -42,5 +43,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: futex-efault <waitv|fallback> <command> [args...]\n");
 		return 125;
 	}
-	return filter_and_exec("futex-efault", &filter, waitv_errno, "NOOKS_TEST_FUTEX_EFAULT", argv[1], argv + 2);
+	return filter_and_exec("futex-efault", &filter, NR_FUTEX_WAITV, waitv_errno, "NOOKS_TEST_FUTEX_EFAULT", argv[1], argv + 2);
 }

@@ -6,12 +6,13 @@
  * sleep_on_last). NOOKS_TEST_NO_FUTEX_WAITV=1 in the command's environment
  * tells the tests so (test/helpers/tasks.ts).
  * Exits 125 if the filter cannot be installed or does not take effect. */
-#include "futex-launcher.h"
+#include "seccomp-launcher.h"
 
 int main(int argc, char **argv)
 {
 	struct sock_filter code[] = {
-		FILTER_FUTEX_WAITV(3, ENOSYS),
+		FILTER_LOAD_NR(3),
+		FILTER_FAIL_CALL(NR_FUTEX_WAITV, ENOSYS),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog filter = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
@@ -20,5 +21,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: no-futex-waitv <command> [args...]\n");
 		return 125;
 	}
-	return filter_and_exec("no-futex-waitv", &filter, ENOSYS, "NOOKS_TEST_NO_FUTEX_WAITV", "1", argv + 1);
+	return filter_and_exec("no-futex-waitv", &filter, NR_FUTEX_WAITV, ENOSYS, "NOOKS_TEST_NO_FUTEX_WAITV", "1", argv + 1);
 }
