@@ -9,16 +9,15 @@
 // waiting thread then sleeps 50 times (Linux's count of its voluntary
 // context switches) in less CPU time than a busy retry burns meanwhile
 // (100 ms), and its wait ends when the word changes.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
+import { buildLauncher, vitestUnder } from './helpers/launchers.js';
 import { cpuUs, sleeps, tidOf } from './helpers/tasks.js';
-import { runProgram, until } from './helpers/util.js';
+import { until } from './helpers/util.js';
 
 const kPaths = ['waitv', 'fallback'] as const;
 const underLauncher = process.env.NOOKS_TEST_FUTEX_EFAULT as (typeof kPaths)[number] | undefined;
@@ -27,19 +26,14 @@ const dir = mkdtempSync(join(tmpdir(), 'nooks-futex-efault-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(underLauncher)('a wait whose futex call fails with EFAULT', () => {
-  const launcher = join(dir, 'futex-efault');
+  let launcher: string;
   beforeAll(() => {
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', join(packageRoot, 'test', 'helpers', 'futex-efault.c'), '-o', launcher]);
+    launcher = buildLauncher(dir, 'futex-efault');
   });
-  // this vitest's own variables (its worker's ids) are not the inner vitest's; its output is read, not shown: no colours
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'FORCE_COLOR')), NO_COLOR: '1' };
 
   it.each(kPaths)('naps between its looks, on the %s path (this file, under the launcher)', async (path) => {
-    const vitest = join(packageRoot, 'node_modules', 'vitest', 'vitest.mjs');
-    const args = [path, process.execPath, vitest, 'run', '--project', 'default', '--reporter', 'verbose', 'test/futex-efault.test.ts'];
-    const r = await runProgram(launcher, args, packageRoot, 100_000, env);
-    const output = `${r.stdout}\n${r.stderr}`;
-    expect(r.code, output).toBe(0);
+    const { code, output } = await vitestUnder(launcher, [path], ['test/futex-efault.test.ts'], 100_000);
+    expect(code, output).toBe(0);
     expect(output).toContain(`its futex calls failing with EFAULT (${path})`); // the inner test ran, under this path's filter
     expect(output).toMatch(/^\s*Tests\s+1 passed/m);
   }, 110_000);

@@ -7,42 +7,35 @@
 // with ENOSYS, and runs the POSIX waits' tests under it in their own vitest:
 // every wait works, sleeps in the fallback's futex (helpers/tasks.ts,
 // inKernelWait), and a fault ends every wait, in none, mprotect and process.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../lib/paths.js';
+import { buildLauncher, launchedEnv, vitestUnder } from './helpers/launchers.js';
 import { runProgram } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-no-futex-waitv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const launcher = join(dir, 'no-futex-waitv');
+let launcher: string;
 beforeAll(() => {
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', join(packageRoot, 'test', 'helpers', 'no-futex-waitv.c'), '-o', launcher]);
+  launcher = buildLauncher(dir, 'no-futex-waitv');
 });
 
 const kWaitTests = ['test/posix-idle-waits.test.ts', 'test/posix-threads.test.ts', 'test/posix-wait-queues.test.ts'];
 
-// This vitest's own variables (its worker's ids) are not the inner vitest's; its output is read, not shown: no colours.
-const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'FORCE_COLOR')), NO_COLOR: '1' };
-
 describe('without futex_waitv (as on Linux before 5.16)', () => {
   it('the launcher fails futex_waitv with ENOSYS in the command it runs, and tells it so', async () => {
-    const r = await runProgram(launcher, ['sh', '-c', 'echo "$NOOKS_TEST_NO_FUTEX_WAITV"; grep Seccomp: /proc/self/status'], dir, 20_000, env);
+    const r = await runProgram(launcher, ['sh', '-c', 'echo "$NOOKS_TEST_NO_FUTEX_WAITV"; grep Seccomp: /proc/self/status'], dir, 20_000, launchedEnv);
     expect(r.stderr).toBe(''); // it checks, before its exec, that futex_waitv fails with ENOSYS
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: '1\nSeccomp:\t2\n' }); // 2: a filter, inherited
   });
 
   it('the POSIX waits work, sleep in the fallback, and a fault ends every one, in none, mprotect and process', async () => {
-    const vitest = join(packageRoot, 'node_modules', 'vitest', 'vitest.mjs');
     // one file at a time: beside this run's other files, the time budgets of the tests' drivers are a machine's load away from running out
-    const args = [vitest, 'run', '--project', 'default', '--no-file-parallelism', '--reporter', 'verbose', ...kWaitTests];
     // 36 to 47 s alone at a load average of 5 to 7; beside the rest of the suite on a loaded machine, several times that
-    const r = await runProgram(launcher, [process.execPath, ...args], packageRoot, 280_000, env);
-    const output = `${r.stdout}\n${r.stderr}`;
-    expect(r.code, output).toBe(0);
+    const { code, output } = await vitestUnder(launcher, [], ['--no-file-parallelism', ...kWaitTests], 280_000);
+    expect(code, output).toBe(0);
     expect(output).toMatch(new RegExp(`Test Files\\s+${kWaitTests.length} passed \\(${kWaitTests.length}\\)`));
     expect(output).toContain('without futex_waitv: a condition and a mutex every 10 ms'); // the idle waits' test knew
     expect(output).toMatch(/^\s*Tests\s+\d+ passed/m); // none failed (vitest would say so first)

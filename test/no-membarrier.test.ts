@@ -13,37 +13,32 @@
 // teardown still asks for the expedited barrier, which would fail and order
 // nothing; the crossing's full fence has no such witness: what it prevents
 // is a reordering no test can bring about on demand.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../lib/paths.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { bootableIsolations, faultOf, runProgram } from './helpers/util.js';
+import { buildLauncher, vitestUnder } from './helpers/launchers.js';
+import { bootableIsolations, faultOf } from './helpers/util.js';
 
 const kErrors = ['ENOSYS', 'EPERM'] as const;
 const underLauncher = process.env.NOOKS_TEST_NO_MEMBARRIER as (typeof kErrors)[number] | undefined;
 const kFallbackLine = 'membarrier(2) unavailable: every crossing pays a full fence';
 
 describe.skipIf(underLauncher)('without membarrier(2)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nooks-no-membarrier-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const launcher = join(dir, 'no-membarrier');
+  let dir: string;
+  let launcher: string;
   beforeAll(() => {
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', join(packageRoot, 'test', 'helpers', 'no-membarrier.c'), '-o', launcher]);
+    dir = mkdtempSync(join(tmpdir(), 'nooks-no-membarrier-'));
+    launcher = buildLauncher(dir, 'no-membarrier');
   });
-  // this vitest's own variables (its worker's ids) are not the inner vitest's; its output is read, not shown: no colours
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST') && name !== 'FORCE_COLOR')), NO_COLOR: '1' };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(kErrors)('membarrier failing with %s: this file and test/entry-window.test.ts pass under the launcher', async (error) => {
     const files = ['test/no-membarrier.test.ts', 'test/entry-window.test.ts'];
-    const vitest = join(packageRoot, 'node_modules', 'vitest', 'vitest.mjs');
-    const args = [error, process.execPath, vitest, 'run', '--project', 'default', '--reporter', 'verbose', ...files];
-    const r = await runProgram(launcher, args, packageRoot, 100_000, env);
-    const output = `${r.stdout}\n${r.stderr}`;
+    const { code, output } = await vitestUnder(launcher, [error], files, 100_000);
     // a worker killed by the launcher shows as vitest's 'Channel closed', without a word on why
-    expect(r.code, `${output}\n(a worker gone? the launcher kills one that asks for MEMBARRIER_CMD_PRIVATE_EXPEDITED)`).toBe(0);
+    expect(code, `${output}\n(a worker gone? the launcher kills one that asks for MEMBARRIER_CMD_PRIVATE_EXPEDITED)`).toBe(0);
     expect(output).toContain(`the fallback's full fences (membarrier failing with ${error})`); // the inner test ran, under the filter
     expect(output).toMatch(new RegExp(`Test Files\\s+${files.length} passed \\(${files.length}\\)`));
     expect(output).toMatch(/^\s*Tests\s+\d+ passed/m); // none failed (vitest would say so first)
