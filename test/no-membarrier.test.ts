@@ -51,6 +51,9 @@ describe.runIf(underLauncher).each(bootableIsolations)(`isolation %s: the fallba
 
   it('logs the fallback once at boot; crossings work; a failed driver is recovered and unloaded', async () => {
     expect(fallbackLines()).toHaveLength(1);
+    const nul = await kernel().load('null');
+    expect(nul.call('nest', 5)).toBe(5); // nested crossings: driver -> kernel -> driver, five deep
+    nul.unload();
     const d = await kernel().load('crashy');
     expect(d.call('add', 2, 3)).toBe(5);
     if (isolation === 'none') d.recover(); // no fault is contained there: failed on purpose
