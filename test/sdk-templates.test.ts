@@ -173,7 +173,7 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
   });
 
   it('the test it writes passes under node --test', async () => {
-    const r = await runNode(['--test', `${name}/`], project, 30_000);
+    const r = await runNode(['--test', `${name}/${name}.test.mjs`], project, 30_000);
     expect(r.stdout, r.stderr).toMatch(/^# fail 0$/m);
     expect(r.stdout).toMatch(/^# pass [1-9]\d*$/m);
     expect(r.code).toBe(0);
