@@ -90,6 +90,10 @@ describe('the command line', () => {
     const word = await nooks(['run', 'crashy', 'add', 'two', '3']);
     expect(word.code, shown(word)).toBe(1);
     expect(word.stderr).toContain('argument 1 of crashy.add is "two": driver call arguments are integers');
+    // a driver given by its path is named as it loads: crashy, not build/drivers/crashy.so
+    const byPath = await nooks(['run', join(packageRoot, 'build', 'drivers', 'crashy.so'), 'add', 'two', '3']);
+    expect(byPath.code, shown(byPath)).toBe(1);
+    expect(byPath.stderr).toContain('argument 1 of crashy.add is "two": driver call arguments are integers');
   });
 
   it('campaign --out <a directory> names it', async () => {

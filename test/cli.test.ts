@@ -470,6 +470,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       // "pci bind: ...", "campaign, inject --trials: ...", "run: the policy's": what the option does in another command
       const others = commands.filter((c) => c !== command).join('|');
       expect(text, command).not.toMatch(new RegExp(`(^|[ (;,])(${others})( [-a-z]+)?[:,]`, 'm'));
+      expect(text, command).not.toMatch(new RegExp(`(^|[ (;,])${command}:`, 'm')); // "new: the device class" in new's own help
     }
     expect(options.get('new')).toMatch(/--force +Overwrite the files if they exist/);
     expect(options.get('report')).toMatch(/--out <path> +The report's directory \(default report\)/);

@@ -1,7 +1,7 @@
 // `nooks new`, `nooks build` and `nooks sdk`, run as a user runs them (the
 // built CLI, in a project directory of its own), and their errors.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,13 +21,25 @@ describe('nooks new, build, sdk', () => {
     expect(r.code, shown(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       name: 'hello', class: 'plain', files: ['hello/hello.c', 'hello/hello.test.mjs', 'hello/workload.mjs'],
-      scripts: { 'build:hello': 'nooks build hello/hello.c -o build/hello.so', 'test:hello': 'npm run build:hello && node --test hello/' },
+      scripts: { 'build:hello': 'nooks build hello/hello.c -o build/hello.so', 'test:hello': 'npm run build:hello && node --test hello/hello.test.mjs' },
     });
     const c = readFileSync(join(project, 'hello', 'hello.c'), 'utf8');
     expect(c).toContain('NOOKS_EXPORT long add(long a, long b)');
     expect(c).not.toContain('@NAME@');
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
     expect(pkg.scripts).toMatchObject({ test: 'true', 'build:hello': 'nooks build hello/hello.c -o build/hello.so' });
+  });
+
+  it('the test command new gives (script, next steps, the test\'s header, README) names the test file: Node 21 and later run `node --test <dir>` as a module', async () => {
+    const r = await nooks('new', 'runner');
+    expect(r.code, shown(r)).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8').replaceAll('hello', 'runner'); // its walk-through uses `nooks new hello`
+    for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme]) {
+      const args = [...text.matchAll(/node --test ([^\s`]+)/g)].map((m) => m[1]);
+      expect(args, text).not.toEqual([]);
+      for (const a of args) expect(statSync(join(project, a)).isFile(), `node --test ${a}`).toBe(true);
+    }
   });
 
   it('new refuses to overwrite, a name that is not a C identifier, an unknown class', async () => {

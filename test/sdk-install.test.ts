@@ -82,6 +82,21 @@ describe('nooks installed into another project', () => {
     });
   });
 
+  it('from CommonJS (the project npm init -y makes): require(\'nooks\') where Node loads ES modules with require, and import(\'nooks\')', async () => {
+    const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { type?: string };
+    expect(pkg.type ?? 'commonjs').toBe('commonjs'); // as README warns: its import example needs a .mjs file here
+    writeFileSync(join(project, 'use.cjs'), `
+      const viaRequire = process.features.require_module ? require('nooks').Kernel : undefined;
+      import('nooks').then(async ({ Kernel }) => {
+        const k = await Kernel.boot();
+        const d = await k.load('build/hello.so');
+        console.log(JSON.stringify({ same: viaRequire === undefined || viaRequire === Kernel, add: d.call('add', 2, 3) }));
+        await k.shutdown();
+      });
+    `);
+    expect(JSON.parse(await run('node', ['use.cjs']))).toEqual({ same: true, add: 5 });
+  });
+
   it('the template\'s own tests pass (npm run test:hello)', async () => {
     const out = await run('npm', ['run', 'test:hello']);
     expect(out).toMatch(/# pass 3\n# fail 0/);

@@ -147,6 +147,21 @@ console.log(JSON.stringify({ results, devices: kernel.devices().map((d) => ({ ki
 await kernel.shutdown();
 `;
 
+/** Runs a class template's workload in a project: once (it adds its devices), then with a NULL dereference injected into one of its driver's functions. */
+const faultedWorkloadRunner = `
+import { pathToFileURL } from 'node:url';
+import { Kernel, applyFault, planFault } from 'nooks';
+const [so, workloadFile, fn] = process.argv.slice(2);
+const kernel = await Kernel.boot();
+const driver = await kernel.load(so);
+const { default: workload } = await import(pathToFileURL(workloadFile).href);
+const results = [await workload({ kernel, driver })];
+applyFault(kernel, driver, planFault(so, { seed: 1, type: 'null-deref', fn, transient: true }));
+results.push(await workload({ kernel, driver }));
+console.log(JSON.stringify({ results, events: kernel.events().map((e) => e.event) }));
+await kernel.shutdown();
+`;
+
 /** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
 const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
 
@@ -173,7 +188,7 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
   });
 
   it('the test it writes passes under node --test', async () => {
-    const r = await runNode(['--test', `${name}/`], project, 30_000);
+    const r = await runNode(['--test', `${name}/${name}.test.mjs`], project, 30_000);
     expect(r.stdout, r.stderr).toMatch(/^# fail 0$/m);
     expect(r.stdout).toMatch(/^# pass [1-9]\d*$/m);
     expect(r.code).toBe(0);
@@ -187,6 +202,14 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     expect(out.results).toEqual([true, true, true]);
     expect(out.devices).toEqual(classDevices[cls].map((kind) => ({ kind, driver: name })));
   }, 40_000);
+
+  it.runIf(cls !== 'plain')('its workload continues across its driver failing on the data path, restarted under its shadow', async () => {
+    writeFileSync(join(project, 'run-faulted-workload.mjs'), faultedWorkloadRunner);
+    const fn = `${name}_${exercises[cls as Exclude<DriverClass, 'plain'>].faultIn}`;
+    const r = await runNode(['run-faulted-workload.mjs', so, join(project, name, 'workload.mjs'), fn], project, 40_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ results: [true, true], events: ['fault', 'recovering', 'recovered'] });
+  }, 50_000);
 
   it.runIf(cls === 'plain')('its workload calls every function a fault may go into, and starts over after the restart', async () => {
     const kernel = await Kernel.boot({ isolation: suiteIsolation });

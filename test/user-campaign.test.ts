@@ -119,6 +119,15 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(strictRun.detail).toMatch(/^segv: kv: /);
   });
 
+  it('inject as people read it: the fault, the workload module as given (not `the workload workload` for a workload.mjs), what nooks saw', async () => {
+    const r = await nooks(['inject', so, '--workload', workload, '--seed', '9', '--type', 'null-deref', '--site', 'slot', '--isolation', 'mprotect']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^seed 9: null-deref in slot: [0-9a-f]+ -> [0-9a-f]+ \(transient\)$/);
+    expect(lines[1]).toMatch(new RegExp(`^ran the workload ${workload} on ${so}, isolation mprotect, shadow drivers, in a child process \\(\\d+ ms\\)$`));
+    expect(lines[2]).toMatch(/^the driver failed 1 time \(segv\), recovered 1 \(\d+ ms\); the workload continued \(its work verified\)$/);
+  });
+
   it('module_init\'s allocation failing at load: the load fails (init-failed); transient, loaded again and the work verified; persistent, the work cannot run', async () => {
     const [transient, persistent] = await Promise.all(['--transient', '--persistent'].map(async (lasting) => {
       const r = await nooks(['inject', so, '--workload', workload, '--seed', '1', '--type', 'alloc-fail', '--site', 'nooks_module_init', '--isolation', 'mprotect', lasting, '--json']);

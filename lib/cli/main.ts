@@ -105,7 +105,7 @@ const commands: readonly CommandDef[] = [
     help: 'Start a driver of your own: a commented driver, its test and a fault-injection workload',
     run: newCommand,
     flags: ['json', 'class', 'force'],
-    flagHelp: { force: 'Overwrite the files if they exist' },
+    flagHelp: { force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)' },
     details: [
       'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
       'net, serial or sound a driver of that class for its emulated device), <name>/<name>.test.mjs (tests with',
@@ -307,6 +307,8 @@ const commands: readonly CommandDef[] = [
       out: 'The results file, JSON lines, appended to and resumed from (default campaign.jsonl); campaign merge: the merged file',
       fresh: 'Start the --out file over (one that holds another plan\'s trials is refused otherwise)',
       workload: 'The .mjs module whose default export exercises --driver and says whether its work was correct',
+      driver: 'Only this driver: a built-in one under its application, or with --workload any driver (a path to a .so)',
+      shard: 'Run only the i-th of n disjoint slices of the plan (nooks campaign merge puts them together)',
     },
     details: [
       'For each application (db, echo, player, net-transfer) and its driver: --trials faults (default 400, from --seed),',

@@ -43,9 +43,10 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   makeDirs(dir);
   for (const [from, to] of files) writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@NAME@', name));
 
+  // the test file itself: Node 21 and later take `node --test <dir>` as a module to run (MODULE_NOT_FOUND)
   const scripts: Record<string, string> = {
     [`build:${name}`]: `nooks build ${name}/${name}.c -o build/${name}.so`,
-    [`test:${name}`]: `npm run build:${name} && node --test ${name}/`,
+    [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
   };
   const pkgPath = join(project, 'package.json');
   if (!existsSync(pkgPath)) return { files: files.map(([, to]) => `${name}/${to}`), scripts: {} };

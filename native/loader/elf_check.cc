@@ -138,7 +138,8 @@ class Checker {
       if (p.p_type == PT_TLS)  // dlopen would give each thread a block in the host's thread control block
         throw LoadError("ETLS", path_ + ": the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which "
                                         "lives with the host's threads, outside any domain; refused (keep per-thread "
-                                        "state in the driver, e.g. by thread id)");
+                                        "state in the driver, e.g. by thread id; built with --posix: "
+                                        "pthread_key_create and pthread_setspecific, which it keeps per thread)");
       if (p.p_type == PT_DYNAMIC) {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;

@@ -1,5 +1,5 @@
 // Tests of the @NAME@ driver (written by `nooks new @NAME@`), with Node's own
-// test runner: `node --test @NAME@/`. Build the driver first:
+// test runner: `node --test @NAME@/@NAME@.test.mjs`. Build the driver first:
 // `npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -39,7 +39,7 @@ export async function inject(ctx: Context): Promise<number> {
     return 0;
   }
   ctx.print(`seed ${seed}: ${describeFault(fault)}`);
-  ctx.print(`ran ${target.user ? `the workload ${app}` : app} on ${driver}, isolation ${isolation}${shadow ? ', shadow drivers' : ''}, in a child process (${r.ms} ms)`);
+  ctx.print(`ran ${target.user ? `the workload ${ctx.flags.workload}` : app} on ${driver}, isolation ${isolation}${shadow ? ', shadow drivers' : ''}, in a child process (${r.ms} ms)`);
   const what = r.hostCrashed
     ? `the host crashed: ${r.detail}`
     : result.failures

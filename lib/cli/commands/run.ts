@@ -1,19 +1,21 @@
 // `nooks run <driver> <function> [args...]`: one call into a driver, isolated.
 import { performance } from 'node:perf_hooks';
 import { hostProbe } from '../../host-probe.js';
+import { driverName } from '../../paths.js';
 import type { RecoveryEvent } from '../../recovery/agent.js';
 import {
   addressKinds, intFlag, isolationOf, ms, parseCallArg, policyOf, toJson, tryCall, withKernel, type Context,
 } from './common.js';
 
 export async function run(ctx: Context): Promise<number> {
-  const [driverName, fn, ...rawArgs] = ctx.args;
+  const [driver, fn, ...rawArgs] = ctx.args;
   const timeBudgetMs = ctx.flags['time-budget'] === undefined ? undefined : intFlag(ctx, 'time-budget', 0);
   const policy = policyOf(ctx);
 
   return withKernel({ isolation: isolationOf(ctx), policy }, async (k) => {
-    const args = rawArgs.map((a, i) => parseCallArg(a, () => hostProbe().address, `argument ${i + 1} of ${driverName}.${fn}`));
-    const drv = await k.load(driverName, { timeBudgetMs });
+    // named as the loaded driver will be: `hello.add`, not `build/hello.so.add`
+    const args = rawArgs.map((a, i) => parseCallArg(a, () => hostProbe().address, `argument ${i + 1} of ${driverName(driver)}.${fn}`));
+    const drv = await k.load(driver, { timeBudgetMs });
     const canary = hostProbe().value;
     const events: RecoveryEvent[] = [];
     let restartStarted = 0;

@@ -109,7 +109,7 @@ export async function newCommand(ctx: Context): Promise<number> {
   ctx.print('');
   ctx.print('next:');
   ctx.print(`  npx nooks build ${name}/${name}.c -o build/${name}.so`);
-  ctx.print(`  node --test ${name}/                                     # loads it and calls it`);
+  ctx.print(`  node --test ${name}/${name}.test.mjs                      # loads it and calls it`);
   ctx.print(`  npx nooks inject build/${name}.so --workload ${name}/workload.mjs   # one injected fault`);
   return 0;
 }
