@@ -66,6 +66,17 @@ export function pcmDevices(_kernel: Kernel): PcmDevice[] {
   return native().pcmList();
 }
 
+/**
+ * Test hook: the next DMA emulated pcm device `device` (e.g. 'pcm0') plans
+ * waits, before it starts, until the driver has let go of the device (10 s at
+ * most): a DMA in flight across the driver's teardown. Logs `test-dma-held`
+ * when it waits and `test-dma-hold-passed` once that step is over. False if
+ * there is no such device.
+ */
+export function pcmHoldDma(device: string): boolean {
+  return native().pcmHoldDma(device);
+}
+
 /** The streams not closed yet. */
 const openStreams = new Set<PcmStream>();
 onKernelShutdown((why) => {

@@ -128,6 +128,10 @@ class EmulatedDevice : public BusDevice {
     return true;
   }
   EmulatedDevice *emulated() override { return this; }
+  // Test hook (nooks/testing): the next DMA the model plans waits, before it
+  // starts, until the driver has let go of the device (10 s at most): a DMA in
+  // flight across the driver's teardown. False if the model has no such hook.
+  virtual bool hold_next_dma() { return false; }
   // Configuration space made from the model: its ids, class, BARs (config_space.cc).
   void config_read(uint32_t off, uint8_t *buf, size_t n) override;
   void config_write(uint32_t off, const uint8_t *buf, size_t n) override;

@@ -1,5 +1,6 @@
 #include "domain.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -120,6 +121,13 @@ void domain_destroy(Domain *d) {
   // First: a DomainUse finds the slot empty from now on, and one that found d
   // has let go before anything of d goes (a device's DMA into its memory).
   slot_empty_and_wait(g_domains[d->id], g_domain_uses[d->id]);
+  // Under mprotect a thread in another driver's crossing changes the views
+  // holding that backend's lock (apply, open_on_fault), each time reading the
+  // slots: one may have found d just before it emptied. Once the lock has been
+  // ours, none is still looking at d, and none will: only then does its image go.
+  // After the wait, never before: a device's DMA holds a use while it waits for that lock.
+  { DomainMemoryAccess no_view_change_sees_d; }
+  if (d->handle) dlclose(d->handle);
   g_backend.stop(d);
   d->posix.reset();  // before the memory its files hold
   d->heap.unmap();

@@ -192,6 +192,7 @@ class DomainUse {
 // `dma_bytes` of DMA memory (0: 16 MiB, or mem_limit if smaller).
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes,
                       size_t dma_bytes);
+// Frees d and all it holds, its image (d->handle) included, once no DomainUse holds it.
 void domain_destroy(Domain *d);
 // The DomainThread of the calling thread for d (creates its stack on first use).
 DomainThread *domain_thread(Domain *d);

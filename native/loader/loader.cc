@@ -235,7 +235,6 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   // Loaded, nothing of it run yet: undone by unmapping it and its domain.
   auto refuse = [&](const LoadError &e) {
     recovery_release_objects(d);  // the devices it holds (load option devices)
-    dlclose(d->handle);
     domain_destroy(d);
     throw e;
   };
@@ -292,7 +291,6 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   // the driver's own failure, as a fault at run time is logged: programs tell it from a refused file by its event
   klog_line(3, d->name, why + "; not loaded", std::move(event));
   recovery_forget(d);
-  dlclose(d->handle);
   domain_destroy(d);
   throw LoadError(code, path + ": " + why);
 }
@@ -312,7 +310,6 @@ void unload_driver(Domain *d, bool for_fallback) {
   mark_failed(d);  // refuse new entries while everything is released
   recovery_forget(d);
   d->state.store(DomainState::unloaded);
-  dlclose(d->handle);
   domain_destroy(d);
 }
 

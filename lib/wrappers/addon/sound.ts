@@ -28,5 +28,7 @@ export const sound = surface({
       ['number', 'number', 'boolean|null']),
     pcmStatus: fn<(h: number) => PcmStatus>('The stream\'s position, queue and errors.', ['number']),
     pcmList: fn<() => PcmDevice[]>('The pcm devices drivers have registered.', []),
+    pcmHoldDma: fn<(device: string) => boolean>(
+      'Test hook: the emulated pcm\'s next DMA waits, planned, until its driver has let go of the device.', ['string']),
   },
 });

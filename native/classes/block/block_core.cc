@@ -57,8 +57,8 @@ std::shared_ptr<Disk> disk_of(Block &b, int domain, uintptr_t disk) {
 
 namespace {
 
-// With b.lock held: the shadow keeps the disk's name and its requests for the restarted driver.
-void park(Block &b, Disk &k) {
+// With b.lock held, while k's driver d is torn down: the shadow keeps the disk's name and its requests for the restarted driver.
+void park(Block &b, Disk &k, const Domain &d) {
   k.dead = true;
   b.disks.erase(k.name);
   b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors};
@@ -72,8 +72,7 @@ void park(Block &b, Disk &k) {
       n++;
     }
   b.resubmitted[k.name] += n;
-  Domain *d = g_domains[k.domain];  // the recovery thread's, being torn down
-  const char *driver = d ? d->name.c_str() : "?";
+  const char *driver = d.name.c_str();
   klog_event(4, {"shadow-kept", {{"device", k.name}, {"driver", driver}, {"inFlight", n}, {"waiting", q.size() - n}}},
              "blk: %s: driver %s failed: shadowed, %zu requests in flight and %zu waiting are kept for its restart", k.name.c_str(),
              driver, n, q.size() - n);
@@ -83,7 +82,7 @@ void park(Block &b, Disk &k) {
 bool park_disk(Domain *d, const Object &o) {
   Block &b = blk();
   std::lock_guard<std::mutex> g(b.lock);
-  if (std::shared_ptr<Disk> k = disk_of(b, d->id, o.key)) park(b, *k);
+  if (std::shared_ptr<Disk> k = disk_of(b, d->id, o.key)) park(b, *k, *d);
   return true;
 }
 

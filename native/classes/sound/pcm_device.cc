@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "../../dev/device.h"
+#include "../../xpc/xpc.h"
 #include "../../kapi/log.h"
 
 namespace nooks {
@@ -164,6 +165,12 @@ class PcmDevice : public EmulatedDevice {
       case CTRL: v & kCtrlRun ? start(which, e, v & kCtrlResume) : stop(which, e); return;
       default: undefined_register(off, width);
     }
+  }
+
+  bool hold_next_dma() override {
+    std::lock_guard<std::mutex> g(lock_);
+    hold_ = Hold::armed;
+    return true;
   }
 
   void reset() override {
@@ -361,25 +368,37 @@ class PcmDevice : public EmulatedDevice {
     while (!quit_) {
       cv_.wait_for(g, std::chrono::milliseconds(2));
       if (quit_) break;
+      if (hold_ == Hold::passed) {  // the held step is over, its DMA included
+        hold_ = Hold::none;
+        klog_event(6, {"test-dma-hold-passed", {{"device", name}}}, "%s: test hold: the held DMA's step is over", name.c_str());
+      }
       for (int which = 0; which < 2; which++) {
         // read after the other engine's step, which let go of lock_: an engine started meanwhile must not be
         // planned from a time before its start (a negative age would move its whole ring at once)
         Step s = plan(which, eng_[which], Clock::now());
         if (!s.any) continue;
-        g.unlock();  // DMA may wait for the driver to leave its code (mprotect): never with lock_ held
+        if (hold_ == Hold::armed) hold_until_released(g);
         buf.resize(s.bytes);
         bool ok;
-        if (which == 0) {
-          ok = dma_read(s.bus, buf.data(), s.bytes);
-          if (ok) scale(buf.data(), s.bytes, s.volume);
-        } else {
-          for (uint32_t i = 0; i < s.bytes; i++) buf[i] = cap_pos_ + i < cap_data_.size() ? cap_data_[cap_pos_ + i] : 0;
-          scale(buf.data(), s.bytes, s.volume);
-          ok = dma_write(s.bus, buf.data(), s.bytes);
+        {
+          // The DMA under lock_, for the engine as planned: a reset (the driver's recovery or unload tears its
+          // devices down first) outdates it, and no DMA of a stream it cut reaches the driver's memory after
+          // (the restarted driver's now, or freed). DMA may wait for the driver to leave its code (mprotect):
+          // the mprotect lock first, as a driver's thread, inside its crossing, takes it before lock_.
+          g.unlock();
+          DomainMemoryAccess access;
+          g.lock();
+          if (eng_[which].gen != s.gen) continue;  // stopped, reprogrammed or reset meanwhile
+          if (which == 0) {
+            ok = dma_read(s.bus, buf.data(), s.bytes);
+          } else {
+            for (uint32_t i = 0; i < s.bytes; i++) buf[i] = cap_pos_ + i < cap_data_.size() ? cap_data_[cap_pos_ + i] : 0;
+            scale(buf.data(), s.bytes, s.volume);
+            ok = dma_write(s.bus, buf.data(), s.bytes);
+          }
         }
-        g.lock();
+        if (which == 0 && ok) scale(buf.data(), s.bytes, s.volume);
         Engine &e = eng_[which];
-        if (e.gen != s.gen) continue;  // stopped or reprogrammed meanwhile
         if (!ok) {
           e.running = false;
           e.status = 2;
@@ -403,9 +422,18 @@ class PcmDevice : public EmulatedDevice {
     }
   }
 
+  // Test hook (hold_next_dma): with lock_ held, given up while it waits.
+  void hold_until_released(std::unique_lock<std::mutex> &g) {
+    klog_event(6, {"test-dma-held", {{"device", name}}}, "%s: test hold: a planned DMA waits for the driver to let go of the device",
+               name.c_str());
+    for (int ms = 0; ms < 10000 && domain.load() >= 0; ms++) cv_.wait_for(g, std::chrono::milliseconds(1));
+    hold_ = Hold::passed;
+  }
+
   std::mutex lock_;
   std::condition_variable cv_;
   bool quit_ = false;
+  enum class Hold { none, armed, passed } hold_ = Hold::none;  // test hook (hold_next_dma)
   Engine eng_[2];
   uint32_t intr_ = 0;
   uint32_t raised_ = 0;  // status bits interrupted for and not yet acknowledged

@@ -5,6 +5,7 @@
 
 #include "../../addon.h"
 #include "../../dev/bus.h"
+#include "../../dev/device.h"
 #include "pcm_core.h"
 
 namespace nooks {
@@ -296,6 +297,17 @@ Napi::Value PcmList(const Napi::CallbackInfo &info) {
     a.Set(a.Length(), o);
   }
   return a;
+}
+
+// pcmHoldDma(device): test hook: the emulated pcm's next DMA waits for its driver to let go of it.
+Napi::Value PcmHoldDma(const Napi::CallbackInfo &info) {
+  std::string name = info[0].As<Napi::String>();
+  for (const DeviceInfo &d : bus_devices())
+    if (d.name == name && d.kind == "pcm") {
+      EmulatedDevice *dev = bus_device(d.index);
+      return Napi::Boolean::New(info.Env(), dev && dev->hold_next_dma());
+    }
+  return Napi::Boolean::New(info.Env(), false);
 }
 
 #include "addon/sound.inc"  // the table of the functions above (lib/wrappers/addon/)

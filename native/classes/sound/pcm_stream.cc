@@ -365,7 +365,9 @@ void stream_loop(Stream *s) {
     if (restoring) {
       ok = restore(*s, op);
     } else if (parked) {  // a driver that came back without registering the pcm again within 2 s
-      DomainUse use(s->pcm->domain);  // the same load restarted, or a fallback driver loaded into the slot it left
+      // Its own load restarted, never a later driver in the slot it left: a fallback driver is loaded before
+      // it is unloaded (another slot), and what takes its slot later has nothing to do with this pcm.
+      DomainUse use = domain_of(*s->pcm);
       Domain *d = use.get();
       if (d && d->state.load() == DomainState::running && Clock::now() - s->parked_at > kReregisterLimit)
         fail_stream(*s, "ENODEV", s->pcm->name + ": device gone (driver " + d->name + " restarted without registering it again)");
