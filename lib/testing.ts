@@ -7,7 +7,7 @@ import { native } from './native.js';
 
 export { hostProbe } from './host-probe.js';
 export { nicHangTx } from './classes/net.js';
-export { ptyPair, uartRxLost } from './classes/serial.js';
+export { holdRestoreForRx, ptyPair, uartRxLost } from './classes/serial.js';
 
 /**
  * Maps BAR `bar` of a device (bus index or name) bound to `driver` into the

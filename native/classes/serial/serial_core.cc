@@ -16,7 +16,9 @@
 // may have sent them: serial is not idempotent); those its UART still held
 // at the failure are lost, as are bytes received meanwhile (the device model
 // counts those: uart16550_rx_lost).
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
@@ -24,8 +26,10 @@
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../../trap/trap.h"
+#include "../../dev/bus.h"
 #include "../common/cross.h"
 #include "serial_port.h"
+#include "uart16550.h"
 
 namespace nooks {
 namespace serial_class {
@@ -145,6 +149,25 @@ bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret
   throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause);
 }
 
+// The test hook serial_hold_restore_for_rx, before port p's restore (ops_lock held).
+void hold_restore_for_test(const Port &p) {
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    if (reg.hold_restore_domain != p.domain) return;
+    bool other_up = false;
+    for (auto &q : reg.ports)
+      if (q.get() != &p && q->attached && q->domain == p.domain) {
+        std::lock_guard<std::mutex> qg(q->lock);
+        other_up = other_up || q->up;
+      }
+    if (!other_up) return;
+  }
+  EmulatedDevice *dev = nullptr;
+  for (const DeviceInfo &i : bus_devices())
+    if (i.name == p.device) dev = bus_device(i.index);
+  for (int ms = 0; ms < 10000 && !uart16550_rx_held(dev); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
 // With ops_lock held: the driver side of an open port: startup, the
 // application's line settings and modem lines, then the transmitter if bytes
 // wait. At open, and at a restore. False when the driver failed meanwhile and
@@ -255,6 +278,7 @@ Nanny nanny(100, check_ports);
 void reset(napi_env) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.ports.clear();
+  reg.hold_restore_domain = -1;
 }
 ClassReset class_reset(reset);
 
@@ -457,6 +481,7 @@ void serial_restore(int line) {
     waiting = p->tx.size();
   }
   try {
+    hold_restore_for_test(*p);
     if (!bring_up(p)) return;  // failed again: parked again, restored after the next restart
   } catch (const SerialError &e) {
     // the restarted driver cannot take the port back: its handle fails (the registration stays)
@@ -480,6 +505,11 @@ void serial_restore(int line) {
              waiting);
 }
 
+
+void serial_hold_restore_for_rx(int domain) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  reg.hold_restore_domain = domain;
+}
 
 void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
   std::lock_guard<std::mutex> g(reg.lock);
