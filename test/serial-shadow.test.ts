@@ -11,7 +11,7 @@ import { echoSession } from '../lib/apps/echo.js';
 import {
   defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, type Driver, type SerialError,
 } from '../lib/index.js';
-import { ptyPair, uartRxLost } from '../lib/testing.js';
+import { holdRestoreForRx, ptyPair, uartRxLost } from '../lib/testing.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
@@ -24,6 +24,7 @@ describe('the serial shadow driver', () => {
   let drv: Driver;
   let pty: ReturnType<typeof ptyPair>;
   let far: Far | undefined;
+  let cable: ReturnType<typeof ptyPair> | undefined;
   const device = () => kernel.devices().find((d) => d.kind === 'uart16550')!;
   const ttyS0 = () => serialPorts().find((p) => p.name === 'ttyS0')!;
 
@@ -42,6 +43,8 @@ describe('the serial shadow driver', () => {
     far = undefined;
     await kernel?.shutdown();
     pty?.close();
+    cable?.close();
+    cable = undefined;
   }
   beforeEach(() => boot(true));
   afterEach(halt);
@@ -149,6 +152,32 @@ describe('the serial shadow driver', () => {
     expect(lost()).toBeGreaterThanOrEqual(16); // the FIFO's worth, at least
     expect(got.equals(sent.subarray(sent.length - got.length))).toBe(true); // in order: the lost ones came first
     await port.close();
+  });
+
+  it('two ports of the driver wired to each other: the restore sets both up before either sends, so no byte between them is lost', async () => {
+    cable = ptyPair(); // a null-modem cable: what one UART sends, the other receives
+    const a = kernel.addDevice('uart16550', { tty: cable.a });
+    const b = kernel.addDevice('uart16550', { tty: cable.b });
+    const nameOf = (dev: { name: string }) => serialPorts().find((p) => p.device === dev.name)!.name;
+    const left = openSerial(kernel, nameOf(a), { baudRate: 115200 });
+    const right = openSerial(kernel, nameOf(b), { baudRate: 115200 });
+    const before = pattern(100, 9);
+    await left.write(before);
+    expect((await right.read(before.length)).equals(before)).toBe(true);
+
+    // the second port's restore waits for a byte from the first, if the first may send before it is set up
+    holdRestoreForRx(drv);
+    const lost0 = uartRxLost(b.index);
+    drv.recover();
+    const after = pattern(200, 10);
+    const writing = left.write(after); // queued before the restore: it waits for the restarted driver
+    const got = await right.read(after.length, 5_000);
+    await writing;
+    expect(got.equals(after)).toBe(true);
+    expect(uartRxLost(b.index) - lost0).toBe(0);
+    expect(logEvents(kernel, 'shadow-restored').map((e) => [e.device, e.waiting])).toEqual([[nameOf(a), 200], [nameOf(b), 0]]);
+    await left.close();
+    await right.close();
   });
 
   it('the echo application completes verified across three driver failures at random moments', async () => {

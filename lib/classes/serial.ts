@@ -10,7 +10,7 @@
 // port on the restarted driver (native/classes/serial/serial_core.cc); only
 // when the driver will not come back does the port fail (EIO) and close.
 import { EventEmitter } from 'node:events';
-import { onKernelShutdown, type Kernel } from '../kernel.js';
+import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
 import { classCall } from './common.js';
@@ -345,4 +345,14 @@ export function uartLineSettings(deviceIndex: number): { baudRate: number; dataB
  */
 export function uartRxLost(deviceIndex: number): number {
   return native().uartRxLost(deviceIndex);
+}
+
+/**
+ * From now on, a port of `driver` whose shadow restore begins while another
+ * port of the driver is already up waits, before its startup, until its UART
+ * has received a byte (10 s at most): the moment a restore that lets one port
+ * send before the others are set up loses what they receive.
+ */
+export function holdRestoreForRx(driver: Driver): void {
+  native().serialHoldRestoreForRx(driver.id);
 }

@@ -32,5 +32,8 @@ export const serial = surface({
       'What the UART model last asked of its tty.', ['number']),
     uartRxLost: fn<(deviceIndex: number) => number>(
       'Bytes received from the line that the UART discarded (a driver restart loses some).', ['number']),
+    serialHoldRestoreForRx: fn<(id: number) => void>(
+      'Test hook: a port of the driver restored while another of its ports is up waits, before its startup, until its UART has received a byte.',
+      ['number']),
   },
 });

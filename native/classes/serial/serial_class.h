@@ -60,10 +60,15 @@ unsigned serial_get_mctrl(SerialHandle h);
 // True when the kernel's buffer and the device's transmitter are empty; else
 // a `drained` event follows when the kernel's buffer empties.
 bool serial_tx_idle(SerialHandle h);
-// The shadow's replay for a port its restarted driver registered again: the
-// driver's startup, the application's line settings and modem lines, then the
-// bytes still waiting. On the JS thread, outside any crossing; never throws.
+// The shadow's replay for a port its restarted driver registered again, and
+// for the driver's other ports waiting for theirs: the driver's startup, the
+// application's line settings and modem lines of each, then the bytes still
+// waiting, once every port is set up. On the JS thread, outside any crossing; never throws.
 void serial_restore(int line);
+// Test hook: from now on, a port of driver `domain` whose restore begins while
+// another port of that driver is up waits, before its startup, until its UART
+// has received a byte (10 s at most): what a startup then discards is lost.
+void serial_hold_restore_for_rx(int domain);
 // The listener of port events (called on kernel threads; must not block).
 void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &why)> fn);
 

@@ -9,14 +9,18 @@
 // writes queue (up to kTxBuffer, as always), reads have no data, and when the
 // restarted driver registers the same device again the port is restored on
 // the JS thread (serial_restore): the driver's startup, the application's
-// line settings and modem lines, then the bytes still waiting. What passive
+// line settings and modem lines, then the bytes still waiting; with the
+// driver's other ports, all set up before any sends (no byte one sends another
+// is discarded by the other's startup). What passive
 // mode keeps for that is what the class holds anyway: the port's open state,
 // its termios and modem lines (recorded as they are set) and the bytes the
 // driver has not taken. Bytes a driver took are never sent again (the UART
 // may have sent them: serial is not idempotent); those its UART still held
 // at the failure are lost, as are bytes received meanwhile (the device model
 // counts those: uart16550_rx_lost).
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
@@ -24,8 +28,10 @@
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../../trap/trap.h"
+#include "../../dev/bus.h"
 #include "../common/cross.h"
 #include "serial_port.h"
+#include "uart16550.h"
 
 namespace nooks {
 namespace serial_class {
@@ -145,29 +151,56 @@ bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret
   throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause);
 }
 
-// With ops_lock held: the driver side of an open port: startup, the
-// application's line settings and modem lines, then the transmitter if bytes
-// wait. At open, and at a restore. False when the driver failed meanwhile and
-// the shadow keeps the port (the next restore brings it up).
-bool bring_up(const std::shared_ptr<Port> &p) {
-  uint64_t downs, rc = 0;
-  struct ktermios t;
+// The test hook serial_hold_restore_for_rx, before port p's restore (ops_lock held).
+void hold_restore_for_test(const Port &p) {
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    if (reg.hold_restore_domain != p.domain) return;
+    bool other_up = false;
+    for (auto &q : reg.ports)
+      if (q.get() != &p && q->attached && q->domain == p.domain) {
+        std::lock_guard<std::mutex> qg(q->lock);
+        other_up = other_up || q->up;
+      }
+    if (!other_up) return;
+  }
+  EmulatedDevice *dev = nullptr;
+  for (const DeviceInfo &i : bus_devices())
+    if (i.name == p.device) dev = bus_device(i.index);
+  for (int ms = 0; ms < 10000 && !uart16550_rx_held(dev); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// How set_up set a port up: the settings and modem lines it gave the driver, the bytes waiting then,
+// and the count of the port's downs it began at (go_up's check).
+struct SetUp {
+  uint64_t downs;
+  struct ktermios termios;
   unsigned mctrl;
+  size_t waiting;
+};
+
+// With ops_lock held: the driver side of an open port, set up: startup, the
+// application's line settings and modem lines; the transmitter waits for
+// go_up. At open, and at a restore. False when the driver failed meanwhile and
+// the shadow keeps the port (the next restore brings it up).
+bool set_up(const std::shared_ptr<Port> &p, SetUp *s) {
   {
     std::lock_guard<std::mutex> g(p->lock);
-    downs = p->downs;
-    t = p->termios;
-    mctrl = p->mctrl;
+    *s = {p->downs, p->termios, p->mctrl, p->tx.size()};
   }
+  uint64_t rc = 0;
   if (!port_call(p, p->ops.startup(p->addr), &rc)) return false;
   if ((int)rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string((int)rc) + ")");
-  if (!port_call(p, set_termios_call(*p, t)) ||
-      !port_call(p, p->ops.set_mctrl(p->addr, mctrl)))
-    return false;
+  return port_call(p, set_termios_call(*p, s->termios)) && port_call(p, p->ops.set_mctrl(p->addr, s->mctrl));
+}
+
+// With ops_lock held: a port set_up set up is up: its transmitter starts if bytes wait. False when the
+// driver failed since set_up began (the port was parked meanwhile) or does now.
+bool go_up(const std::shared_ptr<Port> &p, const SetUp &s) {
   bool send;
   {
     std::lock_guard<std::mutex> g(p->lock);
-    if (p->downs != downs) return false;  // failed since: the port was parked meanwhile
+    if (p->downs != s.downs) return false;
     p->up = true;
     send = !p->tx.empty();  // a writer that saw the port down left its bytes to us
   }
@@ -255,6 +288,7 @@ Nanny nanny(100, check_ports);
 void reset(napi_env) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.ports.clear();
+  reg.hold_restore_domain = -1;
 }
 ClassReset class_reset(reset);
 
@@ -298,7 +332,8 @@ SerialHandle serial_open(const std::string &name) {
   }
   try {
     port_of(h);  // still there
-    if (attached(*p)) bring_up(p);  // else parked: the restore opens it on the restarted driver
+    SetUp s;
+    if (attached(*p) && set_up(p, &s)) go_up(p, s);  // else parked: the restore opens it on the restarted driver
   } catch (...) {
     std::lock_guard<std::mutex> g(p->lock);
     p->open = false;
@@ -438,48 +473,71 @@ bool serial_tx_idle(SerialHandle h) {
   return port_call(p, p->ops.tx_empty(p->addr), &v) && (v & TIOCSER_TEMT);
 }
 
+namespace {
+
+// The shadow cannot give port p back to the restarted driver: its handle fails (the registration stays).
+void restore_failed(Port &p, const SerialError &e) {
+  std::string why = p.name + ": the shadow could not restore the port on the restarted driver: " + e.what();
+  {
+    std::lock_guard<std::mutex> g(p.lock);
+    p.open = false;
+    p.tx.clear();
+  }
+  klog(4, "serial: %s", why.c_str());
+  notify(p, p.gen, SerialEvent::failed, why);
+}
+
+}  // namespace
+
 void serial_restore(int line) {
-  std::shared_ptr<Port> p;
+  std::vector<std::shared_ptr<Port>> ports;  // the restarted driver's: restored together
   {
     std::lock_guard<std::mutex> g(reg.lock);
     if (line < 0 || line >= (int)reg.ports.size() || !reg.ports[line]->attached) return;
-    p = reg.ports[line];
+    for (auto &q : reg.ports)
+      if (q->attached && q->domain == reg.ports[line]->domain) ports.push_back(q);
   }
-  std::lock_guard<std::mutex> og(p->ops_lock);
-  struct ktermios t;
-  unsigned mctrl;
-  size_t waiting;
-  {
-    std::lock_guard<std::mutex> g(p->lock);
-    if (!p->open || p->up) return;  // closed meanwhile, or restored already
-    t = p->termios;
-    mctrl = p->mctrl;
-    waiting = p->tx.size();
-  }
-  try {
-    if (!bring_up(p)) return;  // failed again: parked again, restored after the next restart
-  } catch (const SerialError &e) {
-    // the restarted driver cannot take the port back: its handle fails (the registration stays)
-    std::string why = p->name + ": the shadow could not restore the port on the restarted driver: " + e.what();
+  // Every port set up before any sends what waited: a port's startup clears its receive FIFO,
+  // and would discard what another port of the driver sent it (a cable between the two).
+  std::vector<std::pair<std::shared_ptr<Port>, SetUp>> set;
+  for (auto &p : ports) {
+    std::lock_guard<std::mutex> og(p->ops_lock);
     {
       std::lock_guard<std::mutex> g(p->lock);
-      p->open = false;
-      p->tx.clear();
+      if (!p->open || p->up) continue;  // closed meanwhile, or restored already (with another port of its driver)
     }
-    klog(4, "serial: %s", why.c_str());
-    notify(*p, p->gen, SerialEvent::failed, why);
-    return;
+    try {
+      hold_restore_for_test(*p);
+      SetUp s;
+      if (set_up(p, &s)) set.emplace_back(p, s);  // else failed again: parked again, restored after the next restart
+    } catch (const SerialError &e) {
+      restore_failed(*p, e);
+    }
   }
   static const char parity[] = "NOEMS";
-  klog_event(6,
-             {"shadow-restored",
-              {{"device", p->name}, {"baudRate", t.baud}, {"dataBits", t.data_bits}, {"parity", std::string(1, parity[t.parity])},
-               {"stopBits", t.stop_bits}, {"rtscts", t.flow == UART_FLOW_RTSCTS}, {"modemLines", mctrl}, {"waiting", waiting}}},
-             "serial: %s: restored on the restarted driver: %u baud %u%c%u%s, modem lines 0x%x, %zu bytes waiting resume",
-             p->name.c_str(), t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "", mctrl,
-             waiting);
+  for (auto &[p, s] : set) {
+    std::lock_guard<std::mutex> og(p->ops_lock);
+    try {
+      if (!go_up(p, s)) continue;
+    } catch (const SerialError &e) {
+      restore_failed(*p, e);
+      continue;
+    }
+    const struct ktermios &t = s.termios;
+    klog_event(6,
+               {"shadow-restored",
+                {{"device", p->name}, {"baudRate", t.baud}, {"dataBits", t.data_bits}, {"parity", std::string(1, parity[t.parity])},
+                 {"stopBits", t.stop_bits}, {"rtscts", t.flow == UART_FLOW_RTSCTS}, {"modemLines", s.mctrl}, {"waiting", s.waiting}}},
+               "serial: %s: restored on the restarted driver: %u baud %u%c%u%s, modem lines 0x%x, %zu bytes waiting resume",
+               p->name.c_str(), t.baud, t.data_bits, parity[t.parity], t.stop_bits, t.flow == UART_FLOW_RTSCTS ? " rts/cts" : "",
+               s.mctrl, s.waiting);
+  }
 }
 
+void serial_hold_restore_for_rx(int domain) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  reg.hold_restore_domain = domain;
+}
 
 void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
   std::lock_guard<std::mutex> g(reg.lock);

@@ -327,6 +327,12 @@ Napi::Value UartRxLost(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)n);
 }
 
+// serialHoldRestoreForRx(id): test hook (serial_hold_restore_for_rx).
+Napi::Value SerialHoldRestoreForRx(const Napi::CallbackInfo &info) {
+  serial_hold_restore_for_rx(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
 #include "addon/serial.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace

@@ -66,6 +66,7 @@ struct Registry {
   std::mutex lock;
   std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks (till the reset at shutdown)
   std::function<void(int, uint64_t, SerialEvent, const std::string &)> listener;
+  int hold_restore_domain = -1;  // tests (serial_hold_restore_for_rx): that driver's restores are held
 };
 // Never destroyed: kernel threads may still run while the process exits.
 extern Registry &reg;

@@ -74,6 +74,11 @@ class Uart16550 : public EmulatedDevice {
     return rx_lost_;
   }
 
+  bool rx_held() {
+    std::lock_guard<std::mutex> g(lock_);
+    return !rx_.empty();
+  }
+
   explicit Uart16550(const DeviceOptions &opts) {
     auto it = opts.find("tty");
     if (it != opts.end() && !it->second.empty() && it->second != "none") {
@@ -513,6 +518,10 @@ bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out) {
   if (!dev || strcmp(dev->kind(), "uart16550") != 0) return false;
   *out = static_cast<Uart16550 *>(dev)->rx_lost();
   return true;
+}
+
+bool uart16550_rx_held(EmulatedDevice *dev) {
+  return dev && strcmp(dev->kind(), "uart16550") == 0 && static_cast<Uart16550 *>(dev)->rx_held();
 }
 
 namespace {

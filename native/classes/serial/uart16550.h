@@ -21,4 +21,8 @@ bool uart16550_line_settings(EmulatedDevice *dev, UartLineSettings *out);
 // overrun. False if dev is not a uart16550.
 bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out);
 
+// Whether dev is a uart16550 whose receive FIFO holds a byte (tests: what its
+// driver's startup would discard).
+bool uart16550_rx_held(EmulatedDevice *dev);
+
 }  // namespace nooks
