@@ -5,7 +5,9 @@
 // predecessor is unloaded, so it never has that slot: here the fallback
 // registers no pcm, and an unrelated driver takes the freed slot and runs
 // past the rule's 2 s. Before, the stream ended then, with ENODEV naming that
-// driver as the one that 'restarted without registering it again'.
+// driver as the one that 'restarted without registering it again'. Nor does
+// that driver's unload end it: a give-up ends what its own load parked
+// (before, it ended every parked pcm of its slot, with its own reason).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +26,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('a parked stream is not ended by a later driver that took its failed driver\'s slot', async () => {
+it('a parked stream is not ended by a later driver that took its failed driver\'s slot, nor by its unload', async () => {
   kernel = await Kernel.boot({
     isolation: suiteIsolation,
     policy: { default: defaultPolicy.default, drivers: new Map([['pcm', { ...fallbackTo('null'), shadow: true }]]) },
@@ -48,6 +50,8 @@ it('a parked stream is not ended by a later driver that took its failed driver\'
   expect(later.id).toBe(slot);
   await new Promise((r) => setTimeout(r, REREGISTER_LIMIT_MS + 500));
   expect(later.state).toBe('running');
+  expect(stream.status()).toMatchObject({ restarting: true, error: null });
+  later.unload(); // its give-up: nothing of pcm's load
   expect(stream.status()).toMatchObject({ restarting: true, error: null });
   stream.close();
 }, 20_000);

@@ -61,7 +61,7 @@ namespace {
 void park(Block &b, Disk &k, const Domain &d) {
   k.dead = true;
   b.disks.erase(k.name);
-  b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors};
+  b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors, d.serial};
   std::deque<Chunk> &q = b.pending[k.name];
   size_t n = 0;
   for (auto s = k.slots.rbegin(); s != k.slots.rend(); ++s)  // in slot order, ahead of what waited
@@ -115,7 +115,7 @@ void give_up_disks(Domain *d, const std::string &why) {
   std::lock_guard<std::mutex> g(b.lock);
   for (auto it = b.parked.begin(); it != b.parked.end();) {
     std::string name = (it++)->first;
-    if (b.parked[name].domain == d->id) fail_parked(b, name, "EDRIVERFAILED", name + ": the driver failed and will not be restarted: " + why);
+    if (b.parked[name].serial == d->serial) fail_parked(b, name, "EDRIVERFAILED", name + ": the driver failed and will not be restarted: " + why);
   }
 }
 

@@ -86,7 +86,7 @@ void give_up_ifaces(Domain *d, const std::string &why) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
   for (auto &e : n.ifaces)
-    if (e.second.last_domain == d->id && !e.second.dev) detach(n, e.second, e.first + ": the driver failed and will not be restarted: " + why);
+    if (e.second.last_serial == d->serial && !e.second.dev) detach(n, e.second, e.first + ": the driver failed and will not be restarted: " + why);
 }
 
 ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, give_up_ifaces});

@@ -97,6 +97,7 @@ struct Iface {
   std::shared_ptr<NetDev> dev;  // the live registration, if any
   bool replay = false;          // a new registration waits for the configuration and open
   int last_domain = -1;
+  uint64_t last_serial = 0;  // the load of that driver: its give-up ends the parked interface, a later driver's in its slot never
   Counters c;
 };
 

@@ -80,6 +80,7 @@ extern "C" int kapi_register_netdev(void *p) {
     i.device = device;
     i.dev = k;
     i.last_domain = d->id;
+    i.last_serial = d->serial;
     i.c.registrations++;
     k->name = name;
     if (i.users > 0) {  // applications have it open: reopen it with their configuration (JS thread)

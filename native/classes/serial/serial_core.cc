@@ -240,7 +240,7 @@ void give_up_ports(Domain *d, const std::string &why) {
   {
     std::lock_guard<std::mutex> g(reg.lock);
     for (auto &p : reg.ports)
-      if (p->parked && p->domain == d->id) gone.push_back(p);
+      if (p->parked && p->serial == d->serial) gone.push_back(p);
   }
   for (auto &p : gone) detach(p, "EIO", p->name + ": the driver failed and will not be restarted: " + why, SerialEvent::failed);
 }

@@ -39,6 +39,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     }
     p->device = device;
     p->domain = d->id;
+    p->serial = d->serial;
     p->addr = (uintptr_t)port;
     p->ops = ops;
     p->uartclk = port->uartclk;

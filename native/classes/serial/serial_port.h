@@ -33,6 +33,7 @@ struct Port {
   std::string name, device;  // ttyS<line>; the PCI device's name, if any
   // the registration (changes only under reg.lock)
   int domain = -1;     // its driver's (while parked: the failed driver's)
+  uint64_t serial = 0; // that driver's load: its give-up ends the parked port, a later driver's in its slot never
   uintptr_t addr = 0;  // the driver's struct uart_port
   UartOps ops;         // the driver's, copied at registration: reachable only through taps
   uint32_t uartclk = 0, fifosize = 0;

@@ -109,7 +109,7 @@ void give_up_pcms(Domain *d, const std::string &why) {
   std::lock_guard<std::mutex> g(g_lock);
   for (auto it = g_parked.begin(); it != g_parked.end();) {
     Pcm &p = *it->second;
-    if (p.domain != d->id) {
+    if (p.serial != d->serial) {  // parked by another load: a later driver in its slot gives up nothing of it
       ++it;
       continue;
     }
