@@ -112,6 +112,7 @@ describe('the block shadow driver', () => {
     drv = await kernel.load('blk');
     disk = openBlock(kernel, 'blk0');
     drv.call(hook, 1);
+    await new Promise((r) => setTimeout(r, 400)); // idle past stallMs: the nanny counts from when the request waits
     const t0 = Date.now();
     await disk.write(0, pattern(4096, 3));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);

@@ -88,7 +88,7 @@ struct Disk {
   void *pool;
   size_t pool_bytes;
   std::vector<Slot> slots;
-  uint64_t progress = 0;  // jiffies of the driver's last sign of work: a request taken or completed (the nanny's other clock)
+  uint64_t progress = 0;  // jiffies of the driver's last sign of work: a request taken or completed, or waiting began (the nanny's other clock)
   bool dead = false;
 };
 

@@ -4,6 +4,7 @@
 
 #include "../../addon.h"
 #include "../../kapi/log.h"
+#include "../../kapi/subsystems.h"
 #include "block_core.h"
 
 namespace nooks {
@@ -131,6 +132,9 @@ Napi::Value BlockSubmit(const Napi::CallbackInfo &info) {
         throw_code(env, "ERANGE", name + ": sectors " + std::to_string(n.sector) + "+" + std::to_string(n.sectors) +
                                       " are past the end of the disk (" + std::to_string(k.capacity) + " sectors)");
     std::deque<Chunk> &q = b.pending[name];
+    // The nanny's clock for a driver that takes nothing starts when requests begin to wait, not at the last
+    // progress of a disk idle until now (it would fail the driver at its first look).
+    if (q.empty() && it != b.disks.end()) it->second->progress = jiffies_now();
     for (uint32_t i = 0; i < ops.size(); i++) {
       std::shared_ptr<Op> &op = ops[i].op;
       op->id = b.next_id++;
