@@ -181,15 +181,18 @@ describe('the sound class: PCM playback and capture through an isolated driver',
 });
 
 describe('the sound applications on the command line', () => {
+  // Each program's start: 3.5-11 s in the pkey guest (TCG) on a loaded machine, over 20 s once (the player,
+  // while the rest of the suite ran beside the guest): as serial.test.ts's programs, 40 s each.
+  const kProgramMs = 40_000;
   it('the player and the recorder report success and failure as one JSON line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nooks-sound-cli-'));
     try {
       const out = join(dir, 'out.wav');
-      const p = await runNode([join(packageRoot, 'dist/lib/apps/player.js'), '--out', out, '--rate', '8000', '--seconds', '0.2'], dir);
+      const p = await runNode([join(packageRoot, 'dist/lib/apps/player.js'), '--out', out, '--rate', '8000', '--seconds', '0.2'], dir, kProgramMs);
       expect(p.code).toBe(0);
       expect(JSON.parse(p.stdout.trim())).toMatchObject({ app: 'player', ok: true, device: 'pcm0', frames: 1600 });
       expect(readWav(out).frames).toBe(1600);
-      const r = await runNode([join(packageRoot, 'dist/lib/apps/recorder.js'), '--in', out, '--out', join(dir, 'rec.wav'), '--seconds', '0.1'], dir);
+      const r = await runNode([join(packageRoot, 'dist/lib/apps/recorder.js'), '--in', out, '--out', join(dir, 'rec.wav'), '--seconds', '0.1'], dir, kProgramMs);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout.trim())).toMatchObject({ app: 'recorder', ok: true, frames: 800 });
       expect(readWav(join(dir, 'rec.wav')).data.equals(readWav(out).data.subarray(0, 1600))).toBe(true);
@@ -203,13 +206,13 @@ describe('the sound applications on the command line', () => {
         const w = p.write(Buffer.alloc(8000 * 2 * 3)).then(() => p.drain()).catch((e) => console.log(e.code));
         setTimeout(() => k.shutdown(), 200);
         await w;`;
-      const cut = await runNode(['--input-type=module', '-e', script], dir); // exits, if within 20 s: each spawn takes seconds under emulation (the pkey guest)
+      const cut = await runNode(['--input-type=module', '-e', script], dir, kProgramMs); // exits, within kProgramMs
       expect({ code: cut.code, stdout: cut.stdout.trim() }).toEqual({ code: 0, stdout: 'ENODEV' });
-      const bad = await runNode([join(packageRoot, 'dist/lib/apps/recorder.js'), '--in', join(dir, 'missing.wav'), '--out', join(dir, 'x.wav')], dir);
+      const bad = await runNode([join(packageRoot, 'dist/lib/apps/recorder.js'), '--in', join(dir, 'missing.wav'), '--out', join(dir, 'x.wav')], dir, kProgramMs);
       expect(bad.code).toBe(1);
       expect(JSON.parse(bad.stdout.trim())).toMatchObject({ app: 'recorder', ok: false, error: { message: expect.stringMatching(/missing\.wav/) } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 90_000); // four node processes: 3.5-11 s each in the pkey guest (TCG) on a loaded machine
+  }, 4 * kProgramMs + 10_000);
 });
