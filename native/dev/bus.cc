@@ -231,6 +231,13 @@ EmulatedDevice *bus_device(int index) {
   return index >= 0 && index < (int)bus().slots.size() ? bus().slots[index].dev->emulated() : nullptr;
 }
 
+EmulatedDevice *bus_device_named(const std::string &name) {
+  BusLock g;
+  for (Slot &s : bus().slots)
+    if (s.dev->name == name) return s.dev->emulated();
+  return nullptr;
+}
+
 void bus_release_driver(Domain *d, uintptr_t drv) {
   Bus &b = bus();
   BusLock g;

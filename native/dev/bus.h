@@ -27,6 +27,8 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name = 
 std::vector<DeviceInfo> bus_devices();
 // The model of device `index` (for its class's kernel side), or nullptr.
 EmulatedDevice *bus_device(int index);
+// The model of the device named `name` (e.g. 'pcm0'), or nullptr.
+EmulatedDevice *bus_device_named(const std::string &name);
 // Recovery: the failed driver loses its devices, which are reset.
 void bus_release_driver(Domain *d, uintptr_t drv);
 void bus_release_iomap(Domain *d, uintptr_t addr);

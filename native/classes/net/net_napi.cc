@@ -384,13 +384,8 @@ Napi::Value NetStats(const Napi::CallbackInfo &info) {
 
 // The wire of bus device `name`, if it is a network device (through the bus's device interface, dev/device.h).
 NicPort *nic_of(const Napi::Value &name) {
-  std::string n = name.As<Napi::String>().Utf8Value();
-  for (const DeviceInfo &d : bus_devices())
-    if (d.name == n) {
-      EmulatedDevice *dev = bus_device(d.index);
-      return dev ? dev->nic() : nullptr;
-    }
-  return nullptr;
+  EmulatedDevice *dev = bus_device_named(name.As<Napi::String>().Utf8Value());
+  return dev ? dev->nic() : nullptr;
 }
 
 // nicWire(device): the emulated NIC's UDP wire and counters, or null if not a NIC.

@@ -164,9 +164,7 @@ void hold_restore_for_test(const Port &p) {
       }
     if (!other_up) return;
   }
-  EmulatedDevice *dev = nullptr;
-  for (const DeviceInfo &i : bus_devices())
-    if (i.name == p.device) dev = bus_device(i.index);
+  EmulatedDevice *dev = bus_device_named(p.device);
   for (int ms = 0; ms < 10000 && !uart16550_rx_held(dev); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 

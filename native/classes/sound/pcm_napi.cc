@@ -301,13 +301,8 @@ Napi::Value PcmList(const Napi::CallbackInfo &info) {
 
 // pcmHoldDma(device): test hook: the emulated pcm's next DMA waits for its driver to let go of it.
 Napi::Value PcmHoldDma(const Napi::CallbackInfo &info) {
-  std::string name = info[0].As<Napi::String>();
-  for (const DeviceInfo &d : bus_devices())
-    if (d.name == name && d.kind == "pcm") {
-      EmulatedDevice *dev = bus_device(d.index);
-      return Napi::Boolean::New(info.Env(), dev && dev->hold_next_dma());
-    }
-  return Napi::Boolean::New(info.Env(), false);
+  EmulatedDevice *dev = bus_device_named(info[0].As<Napi::String>());
+  return Napi::Boolean::New(info.Env(), dev && dev->hold_next_dma());  // only the pcm model holds its DMA
 }
 
 #include "addon/sound.inc"  // the table of the functions above (lib/wrappers/addon/)
