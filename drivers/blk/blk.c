@@ -349,15 +349,4 @@ NOOKS_EXPORT long plug(long on)
 	return 0;
 }
 
-static int blk_init(void)
-{
-	return pci_register_driver(&blk_driver);
-}
-
-static void blk_exit(void)
-{
-	pci_unregister_driver(&blk_driver);
-}
-
-module_init(blk_init);
-module_exit(blk_exit);
+module_pci_driver(blk_driver);

@@ -681,15 +681,4 @@ NOOKS_EXPORT long crash_xmit(long n)
 	return 0;
 }
 
-static int e1000_init(void)
-{
-	return pci_register_driver(&e1000_driver);
-}
-
-static void e1000_exit(void)
-{
-	pci_unregister_driver(&e1000_driver);
-}
-
-module_init(e1000_init);
-module_exit(e1000_exit);
+module_pci_driver(e1000_driver);

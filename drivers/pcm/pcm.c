@@ -337,15 +337,4 @@ NOOKS_EXPORT long lie_about_pointer(void)
 	return 0;
 }
 
-static int pcm_init(void)
-{
-	return pci_register_driver(&pcm_driver);
-}
-
-static void pcm_exit(void)
-{
-	pci_unregister_driver(&pcm_driver);
-}
-
-module_init(pcm_init);
-module_exit(pcm_exit);
+module_pci_driver(pcm_driver);

@@ -237,15 +237,4 @@ NOOKS_EXPORT long buffer_bus_address(void)
 	return (long)the_dev->buf_dma;
 }
 
-static int testdev_init(void)
-{
-	return pci_register_driver(&testdev_driver);
-}
-
-static void testdev_exit(void)
-{
-	pci_unregister_driver(&testdev_driver);
-}
-
-module_init(testdev_init);
-module_exit(testdev_exit);
+module_pci_driver(testdev_driver);

@@ -487,15 +487,4 @@ NOOKS_EXPORT long hold(long on)
 	return 0;
 }
 
-static int uart16550_init(void)
-{
-	return pci_register_driver(&uart16550_driver);
-}
-
-static void uart16550_exit(void)
-{
-	pci_unregister_driver(&uart16550_driver);
-}
-
-module_init(uart16550_init);
-module_exit(uart16550_exit);
+module_pci_driver(uart16550_driver);

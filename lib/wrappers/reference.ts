@@ -57,7 +57,7 @@ export function reference(): string {
     '`writel`), `jiffies`, `msecs_to_jiffies`, the lock and work helpers\' macros, and the driver runtime',
     '(`native/driver-rt/`, linked into every driver): `memcpy`, `memmove`, `memset`, `memcmp`, `strlen`, `strnlen`,',
     '`strcmp`, `strncmp`, `strscpy`, `snprintf`, `vsnprintf`. Entry points: `module_init(fn)` (at load and after every',
-    'restart), `module_exit(fn)`, `NOOKS_EXPORT` functions (called with `driver.call(name, ...args)`).',
+    'restart), `module_exit(fn)`, `module_pci_driver(drv)` (both, for a driver that only registers its `pci_driver`), `NOOKS_EXPORT` functions (called with `driver.call(name, ...args)`).',
     '',
     'Load parameters: `module_param(name, type, perm)` on a static variable of type `int`, `long`, `bool` or `charp`',
     '(`char *`; the compiler checks the type) declares it in the section `.nooks_params`; `kernel.load(path, { params:',

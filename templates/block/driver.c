@@ -213,15 +213,4 @@ static struct pci_driver @NAME@_driver = {
 };
 
 /* Load (and every restart): register with the PCI bus; devices already there are probed now. */
-static int @NAME@_init(void)
-{
-	return pci_register_driver(&@NAME@_driver);
-}
-
-static void @NAME@_exit(void)
-{
-	pci_unregister_driver(&@NAME@_driver);
-}
-
-module_init(@NAME@_init);
-module_exit(@NAME@_exit);
+module_pci_driver(@NAME@_driver);

@@ -269,15 +269,4 @@ static struct pci_driver @NAME@_driver = {
 	.remove = @NAME@_remove,
 };
 
-static int @NAME@_init(void)
-{
-	return pci_register_driver(&@NAME@_driver);
-}
-
-static void @NAME@_exit(void)
-{
-	pci_unregister_driver(&@NAME@_driver);
-}
-
-module_init(@NAME@_init);
-module_exit(@NAME@_exit);
+module_pci_driver(@NAME@_driver);

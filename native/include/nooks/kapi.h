@@ -194,6 +194,14 @@ struct pci_driver {
 
 #define PCI_DEVICE(v, d) { (v), (d) }
 
+/* module_pci_driver(drv): a driver that does nothing at load but register
+ * drv, and nothing at unload but unregister it (as Linux's). */
+#define module_pci_driver(drv) \
+	static int drv##_register(void) { return pci_register_driver(&(drv)); } \
+	static void drv##_unregister(void) { pci_unregister_driver(&(drv)); } \
+	module_init(drv##_register); \
+	module_exit(drv##_unregister)
+
 /* ---- register access ------------------------------------------------------
  * As Linux's iomap: an address at or above NOOKS_IOMEM_EMU_BASE is a cookie
  * for a register of an emulated device (the device model answers, through a
