@@ -1,11 +1,12 @@
 export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type LoadOptions, type Isolation } from './kernel.js';
-export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeFault as FaultInfo, NativeDomain as DomainInfo, NativeObject as KernelObject, NativeTap as Tap, ParamValue } from './native.js';
-export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy } from './recovery/policy.js';
-export type { RecoveryEvent, RecoveryEventName, RecoveryFailure } from './recovery/agent.js';
+export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeFault as FaultInfo, NativeDomain as DomainInfo, NativeObject as KernelObject, ObjectType, NativeTap as Tap, ParamValue, TextPatch } from './native.js';
+export type { ShadowRole } from './wrappers/ops/types.js';
+export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy, type Limits as PolicyLimits } from './recovery/policy.js';
+export type { RecoveryEvent, RecoveryEventName, RecoveryFailure, Fault as RecoveryFault, Decision as RecoveryDecision } from './recovery/agent.js';
 export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, type BlockErrorCode, type OpenOptions as BlockOpenOptions } from './classes/block.js';
-export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, type PcmOptions, type PcmStatus, type PcmDevice } from './classes/sound.js';
-export { openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialPort, SerialError, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';
+export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, type PcmStream, type PcmOptions, type PcmStatus, type PcmDevice } from './classes/sound.js';
+export { openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialPort, SerialError, type ModemLines, type Termios, type Parity, type FlowControl, type SerialPortInfo } from './classes/serial.js';
 export { openNet, netInterfaces, nicWire, nicCable, NetInterface, NetError, type NetStats, type NetInfo, type NetConfig, type NicWire, type NetErrorCode } from './classes/net.js';
 export { pciDevices, pciDevice, pciBind, pciUnbind, pciAddress, PciError, stubDriver, type PciDevice, type PciVia } from './pci.js';
-export { planFault, applyFault, describeFault, textPatch, faultTypes, type InjectedFault, type FaultType, type PlanOptions } from './inject/index.js';
+export { planFault, applyFault, describeFault, textPatch, faultTypes, type InjectedFault, type FaultType, type BinaryType, type TargetedType, type PlanOptions } from './inject/index.js';
 export type { Workload, WorkloadContext, WorkloadResult } from './experiments/workload.js';

@@ -371,6 +371,7 @@ export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
 
+  /** @internal use Kernel.load */
   constructor(
     readonly kernel: Kernel,
     private domain: number,

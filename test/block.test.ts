@@ -174,7 +174,7 @@ describe('the block class', () => {
       const before = counts();
       // the operation fails once all its requests finished: the first, third and fourth completed on the device
       const e = await rejectionOf(disk.write(0, pattern(128 * 1024, 8)), BlockError);
-      expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('refused the request (error -5)') });
+      expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('refused the request (error -5 (EIO))') });
       expect(since(before)).toMatchObject({ batches: 1, commits: 1, recoveries: 0 });
       expect((await disk.read(96 * 1024, 32 * 1024)).equals(pattern(128 * 1024, 8).subarray(96 * 1024))).toBe(true); // the last one was written
     });

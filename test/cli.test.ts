@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../lib/cli/main.js';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { cli, nooks as run, shown } from './helpers/cli.js';
@@ -475,6 +476,17 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(options.get('new')).toMatch(/--force +Overwrite the files if they exist/);
     expect(options.get('report')).toMatch(/--out <path> +The report's directory \(default report\)/);
     expect(options.get('guest')).toMatch(/--seconds <s> +Measuring time per isolation mode \(default 1\)/); // guest.ts's default
+  });
+
+  it('a command\'s --help lists every option its table gives it: the shared flags it takes and those it parses itself', async () => {
+    for (const command of commands) {
+      const r = await nooks([command.name, '--help']);
+      expectExit(r, 0);
+      const lines = /\nOptions:\n([^]*?)\n\n/.exec(r.stdout)![1].split('\n');
+      const listed = lines.map((l) => /^ {2}(?:-\w, )?(-{1,2}[\w-]+)/.exec(l)![1]); // the long name where there are two
+      const takes = [...(command.ownOptions ?? []).map((o) => o.option), ...command.flags.map((f) => `--${f}`), '--help'];
+      expect(listed.sort(), command.name).toEqual(takes.sort());
+    }
   });
 
   it('an unknown command exits 1 and suggests the closest one', async () => {

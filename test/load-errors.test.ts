@@ -163,7 +163,7 @@ describe('load errors', () => {
   });
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {
-    expect(await loadError(so.nodev, 'EINITFAILED')).toContain('-19'); // names what module_init returned
+    expect(await loadError(so.nodev, 'EINITFAILED')).toContain('module_init returned -19 (ENODEV)'); // names what module_init returned, with its errno's name
     // the kernel log says so too, with an event for programs
     expect(kernel().log().at(-1)).toMatchObject({ level: 3, source: 'nodev', event: { kind: 'init-failed', driver: 'nodev', returned: -19 } });
   });

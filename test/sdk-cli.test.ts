@@ -97,6 +97,22 @@ describe('nooks new, build, sdk', () => {
     expect(r.stdout).toContain('Usage: nooks build');
   });
 
+  it('build and sdk parse their own options: their --help lists each one they take, and they take each one it lists', async () => {
+    for (const command of ['build', 'sdk']) {
+      const help = (await nooks(command, '--help')).stdout;
+      const listed = /\nOptions:\n([^]*?)\n\n/.exec(help)![1].split('\n').flatMap((l) => /^ {2}((?:-\w, )?-{1,2}[\w-]+)/.exec(l)![1].split(', ')); // -h, --help: both
+      // every option the help names anywhere (its synopsis, details, examples), tried alone: without sources
+      // build stops before compiling; an option the command does not take is "unknown option"
+      const named = new Set([...help.matchAll(/(?<![\w$-])(--?[A-Za-z][\w-]*)/g)].map((m) => m[1]));
+      for (const option of named) {
+        const r = await nooks(command, option);
+        const takes = !r.stderr.includes(`${command}: unknown option ${option}`);
+        expect(listed.includes(option), `${command} ${option}: ${shown(r)}`).toBe(takes);
+      }
+      for (const option of listed) expect(named, command).toContain(option);
+    }
+  });
+
   it('build --posix (and sdk --posix-cflags/--posix-ldflags): a driver written against libc loads and runs; without, ELIBC', async () => {
     writeFileSync(join(project, 'libc.c'), '#include <stdlib.h>\n#include <string.h>\n' +
       'long twice(long x) { char *s = malloc(32); strcpy(s, "ok"); long r = 2 * x + (long)strlen(s) - 2; free(s); return r; }\n');

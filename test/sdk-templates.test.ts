@@ -157,8 +157,10 @@ const driver = await kernel.load(so);
 const { default: workload } = await import(pathToFileURL(workloadFile).href);
 const results = [await workload({ kernel, driver })];
 applyFault(kernel, driver, planFault(so, { seed: 1, type: 'null-deref', fn, transient: true }));
+const start = performance.now();
 results.push(await workload({ kernel, driver }));
-console.log(JSON.stringify({ results, events: kernel.events().map((e) => e.event) }));
+const faultedMs = performance.now() - start;
+console.log(JSON.stringify({ results, events: kernel.events().map((e) => e.event), faultedMs }));
 await kernel.shutdown();
 `;
 
@@ -208,7 +210,10 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     const fn = `${name}_${exercises[cls as Exclude<DriverClass, 'plain'>].faultIn}`;
     const r = await runNode(['run-faulted-workload.mjs', so, join(project, name, 'workload.mjs'), fn], project, 40_000);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ results: [true, true], events: ['fault', 'recovering', 'recovered'] });
+    const out = JSON.parse(r.stdout) as { results: unknown[]; events: string[]; faultedMs: number };
+    expect(out).toMatchObject({ results: [true, true], events: ['fault', 'recovering', 'recovered'] });
+    // it went on when the recovery ended, not when the 5 s it allows a driver without progress ran out
+    expect(out.faultedMs).toBeLessThan(5_000);
   }, 50_000);
 
   it.runIf(cls === 'plain')('its workload calls every function a fault may go into, and starts over after the restart', async () => {

@@ -130,6 +130,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   private closed = false;
   private detached: NetError | undefined;
 
+  /** @internal use openNet */
   constructor(readonly name: string, private readonly n: NativeAddon) {
     super();
   }

@@ -83,7 +83,8 @@ onKernelShutdown((why) => {
   for (const s of openStreams) s._shutDown(why);
 });
 
-abstract class PcmStream {
+/** What playback and capture streams share. */
+export abstract class PcmStream {
   readonly name: string;
   readonly rate: number;
   readonly channels: number;

@@ -12,6 +12,18 @@ export interface FlagSpec {
   readonly help: string;
 }
 
+/** An option a pass-through command parses itself (`-o out.so`, `--posix`). */
+export interface OwnOption {
+  /** As written: `-o`, `--posix`. */
+  readonly option: string;
+  /** What its value is called in the help (`out.so`); without it the option is a switch. */
+  readonly value?: string;
+  readonly help: string;
+}
+
+/** `-o <out.so>`: an own option as the help and the command's messages write it. */
+export const ownOptionText = (o: OwnOption): string => (o.value ? `${o.option} <${o.value}>` : o.option);
+
 export interface CommandSpec {
   readonly name: string;
   /** Positional arguments in order: `driver`, `count?` (optional), `files...` (any number). */
@@ -23,6 +35,8 @@ export interface CommandSpec {
    * `--help` among them still asks for the command's help in the second case.
    */
   readonly passThrough?: 'after-first-argument' | 'after-name';
+  /** The options a pass-through command parses itself: its help lists them with the flags. */
+  readonly ownOptions?: readonly OwnOption[];
 }
 
 export interface CliSpec<F extends readonly FlagSpec[] = readonly FlagSpec[]> {
@@ -108,13 +122,14 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
 
 /** The help text: the whole program's, or one command's. */
 export function usage(spec: CliSpec, commandName?: string): string {
-  const options = spec.flags.map((f): Row => {
+  const command = commandName === undefined ? undefined : findCommand(commandName, spec);
+  const options = (command?.ownOptions ?? []).map((o): Row => [ownOptionText(o), o.help]);
+  for (const f of spec.flags) {
     const names = f.short ? `-${f.short}, --${f.name}` : `--${f.name}`;
     const choices = f.choices ? ` (${f.choices.join(', ')})` : '';
-    return [f.value ? `${names} <${f.value}>` : names, f.help + choices];
-  });
+    options.push([f.value ? `${names} <${f.value}>` : names, f.help + choices]);
+  }
   options.push(['-h, --help', 'Show this help']);
-  const command = commandName === undefined ? undefined : findCommand(commandName, spec);
   const head = command
     // a command whose last argument is its own options has them in its signature already
     ? [`Usage: ${spec.program} ${signature(command)}${command.args?.at(-1) === 'options...' ? '' : ' [options]'}`, '', command.help]

@@ -22,7 +22,7 @@ import { pci } from './commands/pci.js';
 import { policy } from './commands/policy.js';
 import { recover } from './commands/recover.js';
 import { run } from './commands/run.js';
-import { build, newCommand, sdk } from './commands/sdk.js';
+import { build, buildOptions, newCommand, sdk, sdkOptions } from './commands/sdk.js';
 import { tableCommand } from './commands/table.js';
 
 // The report brings a DOM and a plotting library: loaded when it is asked for, not at every start
@@ -72,7 +72,7 @@ interface CommandDef extends CommandSpec {
   readonly examples: readonly [command: string, what: string][];
 }
 
-const commands: readonly CommandDef[] = [
+export const commands: readonly CommandDef[] = [
   {
     name: 'demo',
     help: 'Fault a misbehaving driver in nine ways beside a healthy one; show detection and recovery',
@@ -124,6 +124,7 @@ const commands: readonly CommandDef[] = [
     passThrough: 'after-name',
     help: 'Compile and link a driver outside this package exactly as the built-in drivers are',
     run: build,
+    ownOptions: buildOptions,
     flags: ['json'],
     details: [
       'nooks build <sources...> [-I dir] [-D name[=value]] [-o out.so]: one compiler run ($CC, default cc) with the',
@@ -147,12 +148,11 @@ const commands: readonly CommandDef[] = [
     passThrough: 'after-name',
     help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --posix-cflags, --posix-ldflags, --include-dir)',
     run: sdk,
+    ownOptions: sdkOptions,
     flags: ['json'],
     details: [
-      '--cflags: compiler flags with the include directories; --ldflags: linker flags with the driver runtime (after',
-      'the objects); --include-dir: the include directories; --kapi-version: the kernel-API version drivers are stamped',
-      'with; --posix-cflags, --posix-ldflags: the same for a driver written against libc (the POSIX personality, as',
-      'nooks build --posix). Each asked for is printed on a line of its own; without options, all of them, named.',
+      'Each option asked for is printed on a line of its own; without options, all of them, named. The --posix ones',
+      'are for a driver written against libc (the POSIX personality, docs/drivers.md).',
       'In a Makefile:  CFLAGS = $(shell npx nooks sdk --cflags)   LDFLAGS = $(shell npx nooks sdk --ldflags)',
       '  drv.so: drv.c ; $(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)',
     ],

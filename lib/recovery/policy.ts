@@ -14,7 +14,8 @@ import { driverPath } from '../paths.js';
  */
 export type Action = 'restart' | 'disable' | 'fallback';
 
-interface Limits {
+/** The limits part of a driver's policy. */
+export interface Limits {
   /** Give up on the driver after this many failures... */
   readonly maxFailures: number;
   /** ...within this sliding window. */

@@ -164,7 +164,7 @@ void probe(Probe &p) {
     klog(6, "pci: %s bound to %s", s.dev->name.c_str(), p.d->name.c_str());
     return;
   }
-  if (res == EnterResult::ok) klog(4, "pci: %s: %s probe returned %d", s.dev->name.c_str(), p.d->name.c_str(), (int)p.call.ret);
+  if (res == EnterResult::ok) klog(4, "pci: %s: %s probe returned %s", s.dev->name.c_str(), p.d->name.c_str(), errno_named((int)p.call.ret).c_str());
   if (s.drv == p.drv) unbind(s, p.d);
   if (res == EnterResult::fault) recovery_notify(p.d, f);  // the recovery thread tears it down and reports
 }

@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 
@@ -61,6 +62,12 @@ std::string hex(uint64_t v) {
   char b[24];
   snprintf(b, sizeof b, "0x%lx", (unsigned long)v);
   return b;
+}
+
+std::string errno_named(long ret) {
+  // driver headers use Linux's errno numbers, which are the host C library's
+  const char *name = ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : nullptr;
+  return std::to_string(ret) + (name ? std::string(" (") + name + ")" : "");
 }
 
 }  // namespace nooks

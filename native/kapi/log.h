@@ -46,4 +46,8 @@ std::vector<LogLine> klog_drain();
 // 0x-prefixed hexadecimal, for addresses and values in messages.
 std::string hex(uint64_t v);
 
+// What a driver call returned, for messages: "-19 (ENODEV)" for a negated
+// errno, the bare number otherwise (0, a count, a value no errno has).
+std::string errno_named(long ret);
+
 }  // namespace nooks

@@ -284,7 +284,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     why = std::string("module_init faulted: ") + f.message;
     event = {"init-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}};
   } else {
-    why = "module_init returned " + std::to_string((int)c.ret);
+    why = "module_init returned " + errno_named((int)c.ret);
     event = {"init-failed", {{"driver", d->name}, {"returned", (int)c.ret}}};
     mark_failed(d);
   }

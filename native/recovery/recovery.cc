@@ -10,6 +10,7 @@
 #include "../dev/bus.h"
 #include "../dev/iomem.h"
 #include "../kapi/kthread.h"
+#include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../loader/params.h"
 #include "../loader/text_patch.h"
@@ -45,7 +46,7 @@ bool recovery_restart(Domain *d, std::string *why) {
     fault_describe(&f);
     *why = std::string("module_init faulted: ") + f.message;
   } else {
-    *why = r == EnterResult::ok ? "module_init returned " + std::to_string((int)c.ret) : "domain unavailable";
+    *why = r == EnterResult::ok ? "module_init returned " + errno_named((int)c.ret) : "domain unavailable";
     mark_failed(d);
   }
   recovery_ensure_torn_down(d);

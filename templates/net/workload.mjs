@@ -7,8 +7,9 @@
 // far end of the wire, so it does not use NICs already on the bus: it adds an
 // e1000 of its own whose peer is its UDP socket, once per kernel (the driver
 // probes it then), and uses it again in later calls. Frames the driver held
-// when it failed are lost, as on a wire: if nooks restarted it meanwhile, the
-// exchange starts over, once, on the same interface (which its shadow keeps).
+// when it failed are lost, as on a wire: if it fails during the exchange, the
+// exchange stops there, waits for nooks to end the recovery and starts over,
+// once, on the same interface (which its shadow keeps).
 import { createSocket } from 'node:dgram';
 import { netInterfaces, nicWire, openNet } from 'nooks';
 
@@ -16,6 +17,7 @@ const NIC = '52:54:00:00:00:41';
 const PEER = '52:54:00:00:00:42';
 let peer;                                         // the link partner: one per process, a kernel at a time uses it
 const atPeer = [];
+let exchanges = 0;                                // each numbers its frames apart: one that arrives late is not the next one's
 const nics = new WeakMap();                       // kernel -> its device
 
 function frame(dst, src, seq) {
@@ -26,8 +28,11 @@ function frame(dst, src, seq) {
   f.writeUInt32BE(seq, 14);
   return f;
 }
-async function until(cond, ms = 5_000) {
-  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) return false;
+/** The frames of `fs` numbered first .. first + 63. */
+const numbered = (fs, first) => fs.filter((f) => f.readUInt32BE(14) >= first && f.readUInt32BE(14) < first + 64);
+/** Waits for `cond`; false after 5 s without it (a driver that stopped making progress). */
+async function until(cond) {
+  for (const end = Date.now() + 5_000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) return false;
   return true;
 }
 
@@ -46,34 +51,45 @@ export default async function workload({ kernel, driver }) {
     else h.close();
   }
   if (!eth) return { ok: false, detail: `the driver registered no interface for ${device}` };
-  const restarts = () => kernel.events().filter((e) => e.event === 'recovered' && e.driver === driver.name).length;
+  // every fault is followed by one end of its recovery: recovered, fallback or disabled
+  const count = (events) => kernel.events().filter((e) => events.includes(e.event) && e.driver === driver.name).length;
+  const faults = () => count(['fault']);
   try {
     for (let attempt = 1; ; attempt++) {
-      const before = restarts();
-      const result = await exchange(eth, device);
-      if (result === true || attempt === 2 || restarts() === before) return result;
+      const before = faults();
+      const result = await exchange(eth, device, () => faults() !== before);
+      if (result === true || attempt === 2 || faults() === before) return result;
+      if (!(await until(() => count(['recovered', 'fallback', 'disabled']) >= faults()))) return { ok: false, detail: 'the recovery did not end' };
     }
   } finally {
     eth.close();
   }
 }
 
-async function exchange(eth, device) {
+/** 64 frames each way; stops early, not ok, once `failed()`: the driver failed meanwhile. */
+async function exchange(eth, device, failed) {
+  const first = 128 * ++exchanges;               // sent: first.., received: first + 64..
   const received = [];
   const onFrames = (fs) => received.push(...fs);
   eth.on('frames', onFrames);
+  atPeer.length = 0;
+  const sent = () => numbered(atPeer, first);
+  const got = () => numbered(received, first + 64);
+  const stopped = { ok: false, detail: 'the driver failed during the exchange' };
   try {
-    if (!(await until(() => eth.link))) return { ok: false, detail: `${eth.name}: no link` };
-    atPeer.length = 0;
-    const out = Array.from({ length: 64 }, (_, i) => frame(PEER, NIC, i));
+    if (!(await until(() => eth.link || failed()))) return { ok: false, detail: `${eth.name}: no link` };
+    if (failed()) return stopped;
+    const out = Array.from({ length: 64 }, (_, i) => frame(PEER, NIC, first + i));
     eth.send(out);
-    if (!(await until(() => atPeer.length >= out.length))) return { ok: false, detail: `${atPeer.length} of ${out.length} frames sent` };
-    if (atPeer.some((f, i) => !f.equals(out[i]))) return { ok: false, detail: 'a frame sent came out wrong' };
+    if (!(await until(() => sent().length >= out.length || failed()))) return { ok: false, detail: `${sent().length} of ${out.length} frames sent` };
+    if (sent().length < out.length) return stopped;
+    if (sent().some((f, i) => !f.equals(out[i]))) return { ok: false, detail: 'a frame sent came out wrong' };
     const port = Number(nicWire(device).local.split(':')[1]);
-    const back = Array.from({ length: 64 }, (_, i) => frame(NIC, PEER, 1000 + i));
+    const back = Array.from({ length: 64 }, (_, i) => frame(NIC, PEER, first + 64 + i));
     for (const f of back) peer.send(f, port, '127.0.0.1');
-    if (!(await until(() => received.length >= back.length))) return { ok: false, detail: `${received.length} of ${back.length} frames received` };
-    return received.every((f, i) => f.equals(back[i])) ? true : { ok: false, detail: 'a frame received came out wrong' };
+    if (!(await until(() => got().length >= back.length || failed()))) return { ok: false, detail: `${got().length} of ${back.length} frames received` };
+    if (got().length < back.length) return stopped;
+    return got().every((f, i) => f.equals(back[i])) ? true : { ok: false, detail: 'a frame received came out wrong' };
   } finally {
     eth.off('frames', onFrames);
   }

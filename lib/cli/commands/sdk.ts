@@ -8,7 +8,7 @@ import { packageRoot } from '../../paths.js';
 import { buildDriver } from '../../sdk/build.js';
 import { cflags, includeDirs, ldflags, posixCompileFlags, posixLdflags } from '../../sdk/flags.js';
 import { newDriver, type DriverClass } from '../../sdk/new.js';
-import { UsageError } from '../args.js';
+import { ownOptionText, UsageError, type OwnOption } from '../args.js';
 import { toJson, type Context } from './common.js';
 
 /** The kernel-API version drivers built now are stamped with (gen/nooks/abi.h). */
@@ -17,11 +17,29 @@ function kapiVersion(): string {
   return /#define NOOKS_KAPI_VERSION "([^"]+)"/.exec(header)?.[1] ?? 'unknown';
 }
 
+/** What `nooks build` parses besides --json (its --help lists them from here). */
+export const buildOptions: readonly OwnOption[] = [
+  { option: '-I', value: 'dir', help: 'Search this directory for headers, before the package\'s (any number of times)' },
+  { option: '-D', value: 'name[=value]', help: 'Define a macro (any number of times)' },
+  { option: '-o', value: 'out.so', help: 'The driver to write (default: <first source>.so in the working directory)' },
+  { option: '--posix', help: 'A driver written against libc: the system\'s headers, the POSIX personality linked in' },
+];
+
+/** What `nooks sdk` prints, by the option that asks for it (its --help lists them from here). */
+export const sdkOptions: readonly (OwnOption & { values: () => string[] })[] = [
+  { option: '--cflags', help: 'Compiler flags with the include directories', values: cflags },
+  { option: '--ldflags', help: 'Linker flags with the driver runtime (after the objects)', values: ldflags },
+  { option: '--posix-cflags', help: 'Compiler flags for a driver written against libc (as nooks build --posix)', values: posixCompileFlags },
+  { option: '--posix-ldflags', help: 'Linker flags for a driver written against libc', values: posixLdflags },
+  { option: '--include-dir', help: 'The include directories', values: () => [...includeDirs] },
+  { option: '--kapi-version', help: 'The kernel-API version drivers are stamped with', values: () => [kapiVersion()] },
+];
+
 /** `-X value` or `-Xvalue`: the value, and how many tokens it took. */
-function valued(args: readonly string[], i: number, flag: string): [string, number] {
-  if (args[i].length > flag.length) return [args[i].slice(flag.length), 1];
+function valued(args: readonly string[], i: number, o: OwnOption): [string, number] {
+  if (args[i].length > o.option.length) return [args[i].slice(o.option.length), 1];
   const v = args[i + 1];
-  if (v === undefined || v.startsWith('-')) throw new UsageError(`build: ${flag} needs a value: ${flag} <${flag === '-o' ? 'out.so' : flag === '-I' ? 'dir' : 'name[=value]'}>`);
+  if (v === undefined || v.startsWith('-')) throw new UsageError(`build: ${o.option} needs a value: ${ownOptionText(o)}`);
   return [v, 2];
 }
 
@@ -43,22 +61,24 @@ function refusedAtLoad(path: string): void {
 export async function build(ctx: Context): Promise<number> {
   const sources: string[] = [], dirs: string[] = [], defines: string[] = [];
   let out: string | undefined;
-  let json = false, posix = false;
+  let json = ctx.flags.json, posix = false;  // --json before the command name is nooks's, after it build's
   for (let i = 0; i < ctx.args.length;) {
     const a = ctx.args[i];
-    const flag = ['-I', '-D', '-o'].find((f) => a.startsWith(f));
-    if (a === '--json' || a === '--posix') {
-      if (a === '--json') json = true;
-      else posix = true;
+    const o = buildOptions.find((b) => (b.value ? a.startsWith(b.option) : a === b.option));
+    if (a === '--json') {
+      json = true;
       i++;
-    } else if (flag) {
-      const [v, n] = valued(ctx.args, i, flag);
-      if (flag === '-I') dirs.push(v);
-      else if (flag === '-D') defines.push(v);
+    } else if (o?.option === '--posix') {
+      posix = true;
+      i++;
+    } else if (o) {
+      const [v, n] = valued(ctx.args, i, o);
+      if (o.option === '-I') dirs.push(v);
+      else if (o.option === '-D') defines.push(v);
       else out = v;
       i += n;
     } else if (a.startsWith('-')) {
-      throw new UsageError(`build: unknown option ${a}: the options are -I <dir>, -D <name[=value]>, -o <out.so>, --posix, --json`);
+      throw new UsageError(`build: unknown option ${a}: the options are ${[...buildOptions.map(ownOptionText), '--json'].join(', ')}`);
     } else {
       sources.push(a);
       i++;
@@ -75,21 +95,19 @@ export async function build(ctx: Context): Promise<number> {
 }
 
 export async function sdk(ctx: Context): Promise<number> {
-  const lists: Record<string, () => string[]> = {
-    '--cflags': cflags, '--ldflags': ldflags, '--posix-cflags': posixCompileFlags, '--posix-ldflags': posixLdflags, '--include-dir': () => [...includeDirs], '--kapi-version': () => [kapiVersion()],
-  };
-  const json = ctx.args.includes('--json');
-  const asked = ctx.args.filter((a) => a !== '--json');
-  for (const a of asked) {
-    if (!lists[a]) throw new UsageError(`sdk: unknown option ${a}: one of ${Object.keys(lists).join(', ')}, --json`);
-  }
-  const shown = asked.length ? asked : Object.keys(lists);
+  const json = ctx.flags.json || ctx.args.includes('--json');
+  const asked = ctx.args.filter((a) => a !== '--json').map((a) => {
+    const o = sdkOptions.find((s) => s.option === a);
+    if (!o) throw new UsageError(`sdk: unknown option ${a}: one of ${sdkOptions.map((s) => s.option).join(', ')}, --json`);
+    return o;
+  });
+  const shown = asked.length ? asked : sdkOptions;
   if (json) {
-    ctx.print(toJson(Object.fromEntries(shown.map((a) => [a.slice(2), lists[a]()]))));
+    ctx.print(toJson(Object.fromEntries(shown.map((o) => [o.option.slice(2), o.values()]))));
   } else if (asked.length) {
-    for (const a of shown) ctx.print(lists[a]().join(' '));
+    for (const o of shown) ctx.print(o.values().join(' '));
   } else {
-    for (const a of shown) ctx.print(`${a.padEnd(15)} ${lists[a]().join(' ')}`);
+    for (const o of shown) ctx.print(`${o.option.padEnd(15)} ${o.values().join(' ')}`);
   }
   return 0;
 }

@@ -188,7 +188,7 @@ void pump(const std::string &name) {
           again.push_back(std::move(s.chunk));
           busy = true;
         } else {
-          finish_chunk(b, s.chunk, "EIO", k->name + ": the driver refused the request (error " + std::to_string(ret) + ")");
+          finish_chunk(b, s.chunk, "EIO", k->name + ": the driver refused the request (error " + errno_named(ret) + ")");
         }
         s.chunk = Chunk{};
       } else if (r.result == EnterResult::unavailable && s.busy) {

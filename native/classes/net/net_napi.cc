@@ -181,7 +181,7 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     k = i.dev;
   }
   int r = open_dev(name, k);
-  if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open: error " + std::to_string(r) + ")");
+  if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
   {
     std::lock_guard<std::mutex> g(n.lock);
     n.ifaces[name].users++;

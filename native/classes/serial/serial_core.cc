@@ -188,7 +188,7 @@ bool set_up(const std::shared_ptr<Port> &p, SetUp *s) {
   }
   uint64_t rc = 0;
   if (!port_call(p, p->ops.startup(p->addr), &rc)) return false;
-  if ((int)rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + std::to_string((int)rc) + ")");
+  if ((int)rc != 0) throw SerialError("EIO", p->name + ": startup failed (" + errno_named((int)rc) + ")");
   return port_call(p, set_termios_call(*p, s->termios)) && port_call(p, p->ops.set_mctrl(p->addr, s->mctrl));
 }
 

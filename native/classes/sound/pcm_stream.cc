@@ -89,7 +89,7 @@ bool ack(Stream &s, uint32_t limit, Op &op) {
   if (!cross(*s.pcm, s.pcm->ops.ack(s.pcm->key, s.dir, limit), &r, op)) return false;
   if ((int)r < 0) {
     op.code = "EIO";
-    op.err = s.pcm->name + ": the driver refused the new position (" + std::to_string((int)r) + ")";
+    op.err = s.pcm->name + ": the driver refused the new position (" + errno_named((int)r) + ")";
     return false;
   }
   return true;
@@ -102,7 +102,7 @@ bool trigger(Stream &s, int cmd, Op &op) {
   if ((int)r < 0) {
     const char *what = cmd == SNDRV_PCM_TRIGGER_STOP ? "stop" : cmd == SNDRV_PCM_TRIGGER_START ? "start" : "resume";
     op.code = "EIO";
-    op.err = s.pcm->name + ": trigger " + what + " failed (" + std::to_string((int)r) + "): see the kernel log";
+    op.err = s.pcm->name + ": trigger " + what + " failed (" + errno_named((int)r) + "): see the kernel log";
     return false;
   }
   return true;
@@ -128,7 +128,7 @@ bool set_mixer(const Pcm &p, int dir, uint32_t volume, bool mute, Op &op) {
   uint64_t r;
   if (!cross(p, p.ops.mixer(p.key, dir, volume, mute), &r, op)) return false;
   if ((int)r < 0) {
-    op = {"EIO", p.name + ": mixer failed (" + std::to_string((int)r) + ")"};
+    op = {"EIO", p.name + ": mixer failed (" + errno_named((int)r) + ")"};
     return false;
   }
   return true;
@@ -181,7 +181,7 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
   auto step = [&](const OpCall &call) {
     if (!cross(p, call, &r, op)) return false;  // unreachable or failed: nothing to undo
     if ((int)r >= 0) return opened = true;
-    op = {"EIO", p.name + ": " + tap_name(call.tap) + " failed (" + std::to_string((int)r) + "): see the kernel log"};
+    op = {"EIO", p.name + ": " + tap_name(call.tap) + " failed (" + errno_named((int)r) + "): see the kernel log"};
     if (opened) close();
     return false;
   };
