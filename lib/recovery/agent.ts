@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { makeDirs } from '../dirs.js';
-import { policyFor, type DriverPolicy, type Policy } from './policy.js';
+import { policyFor, type Action, type DriverPolicy, type Policy } from './policy.js';
 
 /** What the agent needs of a fault. Its events carry the fault they were given, whole (the kernel's: a NativeFault). */
 export interface Fault {
@@ -20,7 +20,8 @@ export interface RecoveryFailure {
   message: string;
 }
 
-export type Decision = 'restart' | 'disable' | 'fallback';
+/** What the agent did about a fault: its policy's action, or `disable` where the policy gave up. */
+export type Decision = Action;
 
 /** The kernel's side. `restart` and `fallback` may be asynchronous, except under `onFaultSync`. */
 export interface RecoveryActions {
