@@ -1,7 +1,7 @@
 export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type LoadOptions, type Isolation } from './kernel.js';
 export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeFault as FaultInfo, NativeDomain as DomainInfo, NativeObject as KernelObject, ObjectType, NativeTap as Tap, ParamValue, TextPatch } from './native.js';
 export type { ShadowRole } from './wrappers/ops/types.js';
-export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy, type Limits as PolicyLimits } from './recovery/policy.js';
+export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy, type Limits as PolicyLimits, type Action as RecoveryAction } from './recovery/policy.js';
 export type { RecoveryEvent, RecoveryEventName, RecoveryFailure, Fault as RecoveryFault, Decision as RecoveryDecision } from './recovery/agent.js';
 export { openBlock, BlockError, SECTOR_SIZE, type BlockDevice, type BlockOp, type BlockErrorCode, type OpenOptions as BlockOpenOptions } from './classes/block.js';
 export { openPcm, openCapture, pcmDevices, PcmPlayback, PcmCapture, PcmError, type PcmStream, type PcmOptions, type PcmStatus, type PcmDevice } from './classes/sound.js';
