@@ -529,8 +529,9 @@ export class Driver {
    * @internal The agent's fallback action: the same Driver object, another
    * binary with the same limits, params, env and devices (checked as at load:
    * a param it does not declare refuses it). The fallback is loaded before this driver's
-   * (failed, torn down) domain goes: one that cannot load leaves the driver
-   * to be disabled, with the reason.
+   * (failed, torn down) domain goes, which hands it what the shadow parked for
+   * this driver (docs/recovery.md, "Shadow drivers"): one that cannot load
+   * leaves the driver to be disabled, with the reason.
    */
   replaceWith(path: string): void {
     const fallback = driverPath(path);
@@ -541,7 +542,7 @@ export class Driver {
     } catch (e) {
       throw fallbackRefused(e, this.config.params);
     }
-    native().unload(this.id, true);
+    native().unload(this.id, domain);
     this.symbols.clear();
     this.path = fallback;
     this.domain = domain;

@@ -249,9 +249,9 @@ Napi::Value PatchText(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// unload(id, forFallback): see unload_driver.
+// unload(id, fallback): see unload_driver.
 Napi::Value Unload(const Napi::CallbackInfo &info) {
-  unload_driver(domain_arg(info), info[1].ToBoolean().Value());
+  unload_driver(domain_arg(info), info[1].IsNumber() ? domain_arg(info, 1) : nullptr);
   return info.Env().Undefined();
 }
 

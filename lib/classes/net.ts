@@ -111,7 +111,7 @@ function addon(): NativeAddon {
         for (const h of handles.get(e.iface) ?? []) {
           if (e.frames) h.emit('frames', e.frames);
           if (e.link !== undefined) h.emit('link', e.link);
-          if (e.detached !== undefined) h.detach(e.detached);
+          if (e.detached !== undefined) h.detach(e.detached, e.code);
         }
     });
     initialised = true;

@@ -295,9 +295,13 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   throw LoadError(code, path + ": " + why);
 }
 
-void unload_driver(Domain *d, bool for_fallback) {
-  if (for_fallback) d->shadowed.store(false);               // its parked devices wait for the fallback driver
-  else shadow_give_up(d, d->name + " was unloaded");  // nothing parks past this
+void unload_driver(Domain *d, const Domain *fallback) {
+  if (fallback) {  // its parked devices wait for the fallback driver: its give-up ends them, or its run without them
+    d->shadowed.store(false);
+    shadow_hand_over(*d, *fallback);
+  } else {
+    shadow_give_up(d, d->name + " was unloaded");  // nothing parks past this
+  }
   if (d->state.load() == DomainState::running && d->exit) {
     XpcCall c{(const void *)d->exit, {}, 0};
     Fault f;

@@ -47,8 +47,8 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts);
 // without loading it: throws the LoadError load_driver would.
 void check_driver_file(const std::string &path, const std::vector<ParamArg> &params);
 // Runs module_exit (if the driver is running), releases everything, unloads.
-// What a shadow parked for d fails with it, unless a fallback driver is
-// taking d's devices over (`for_fallback`): then it waits for that driver.
-void unload_driver(Domain *d, bool for_fallback = false);
+// What a shadow parked for d fails with it, unless a fallback driver takes
+// d's place (`fallback`, loaded already): then it waits for that driver.
+void unload_driver(Domain *d, const Domain *fallback = nullptr);
 
 }  // namespace nooks

@@ -4,10 +4,19 @@
 // the name stays reserved) instead of failing it, answers for the driver
 // while it restarts (requests queue), and resumes when the restarted driver
 // registers the same device again (resubmitting what was parked). When the
-// driver does not come back (the agent gives up, or it is unloaded) the class
-// fails what it parked, with the reason. Whether a driver is shadowed is the
-// recovery policy's choice (lib/recovery/policy.ts: `shadow`).
+// driver does not come back (the agent gives up, or it is unloaded), or comes
+// back and runs for kReregisterLimit without registering the device again,
+// the class fails what it parked, with the reason. Whether a driver is
+// shadowed is the recovery policy's choice (lib/recovery/policy.ts: `shadow`).
+//
+// The shadow keeps the ledger of parked devices, once for every class: which
+// load each waits for (its owner: the failed driver's, or the fallback
+// driver's that took its place), and ends them (ShadowOps::end) when that load
+// gives up or runs without registering them. Lock order: a class's lock, then
+// the ledger's; the ledger's is never held while a class's end runs.
 #pragma once
+#include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "../domain/domain.h"
@@ -15,8 +24,21 @@
 
 namespace nooks {
 
+// How long a parked device's owner may run without registering it again before the shadow ends it.
+constexpr auto kReregisterLimit = std::chrono::milliseconds(2000);
+
 // Whether d's class objects are parked, not failed, when d is torn down now.
 bool shadow_parks(const Domain *d);
+
+// Why the shadow ends a parked device.
+struct Ending {
+  bool gave_up;      // its owner will not come back (the agent gave up, or it was unloaded); else it runs without the device
+  std::string what;  // "the driver failed and will not be restarted: <why>" or "driver <name> restarted without registering it again"
+  // The class's error for `device`: "<device>: <what>" after a give-up, "<device>: device gone (<what>)" else.
+  std::string message(const std::string &device) const;
+  // A give-up's code is the class's (`gave_up_code`); a device its driver did not register again is ENODEV.
+  std::string code(const char *gave_up_code) const { return gave_up ? gave_up_code : "ENODEV"; }
+};
 
 // A device class's side of the shadow, for the registrations it tracks as
 // objects of one type (a disk, a port, an interface): what the class does
@@ -24,21 +46,31 @@ bool shadow_parks(const Domain *d);
 // once for every class; what each does is the class's.
 struct ShadowOps {
   // d failed and is shadowed: keep o's device for the restarted driver (its
-  // name, what applications queued on it). False: o cannot be kept: dropped instead.
+  // name, what applications queued on it) and enter it in the ledger
+  // (shadow_kept). False: o cannot be kept: dropped instead.
   bool (*park)(Domain *d, const Object &o);
   // d failed and is not shadowed, or is unloaded: o's device goes, and what
   // applications had on it fails.
   void (*drop)(Domain *d, const Object &o);
-  // d will not come back (the agent gave up, or it was unloaded): fail what
-  // park kept for d, saying `why`.
-  void (*give_up)(Domain *d, const std::string &why);
+  // The shadow ends the parked device `device` (no lock held): if the class
+  // still keeps it under `ticket` (not resumed or parked again since), what
+  // applications have on it fails, saying `why`.
+  void (*end)(const std::string &device, uint64_t ticket, const Ending &why);
 };
 // A static ShadowedClass in a class's core: ops become the release of object type t.
 struct ShadowedClass {
   ShadowedClass(ObjectType t, const ShadowOps &ops);
 };
 
-// d will not be restarted: d is no longer shadowed, and every class fails what it parked for d.
+// With the class's lock held, in park: the ledger keeps `device` (of object
+// type t) for d's load. Its ticket, for shadow_forget and ShadowOps::end.
+uint64_t shadow_kept(ObjectType t, const std::string &device, const Domain &d);
+// With the class's lock held: a driver registered the parked device again (the
+// class resumes it, or fails it if it no longer fits): the ledger forgets it.
+void shadow_forget(uint64_t ticket);
+// A fallback driver takes failed d's place: what d's load parked is now `to`'s to register, or to give up.
+void shadow_hand_over(const Domain &d, const Domain &to);
+// d will not be restarted: d is no longer shadowed, and what its load owns is ended.
 void shadow_give_up(Domain *d, const std::string &why);
 
 }  // namespace nooks

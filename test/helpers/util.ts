@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { defaultPolicy, DriverFault, Kernel, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
+import { defaultPolicy, DriverFault, Kernel, type Driver, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
+import { disassemble } from '../../lib/inject/disasm.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
@@ -114,6 +115,17 @@ export function recoveries(kernel: Kernel): number {
 
 /** A policy entry that replaces its driver with `fallback` at its first failure. */
 export const fallbackTo = (fallback: string): DriverPolicy => ({ ...defaultPolicy.default, action: 'fallback', fallback, maxFailures: 1 });
+
+/**
+ * A bug that stays across restarts (a persistent text patch): the driver's
+ * PCI probe function `probe` refuses every device (returns -ENODEV). The
+ * running driver keeps its devices; restarted, it runs without registering any.
+ */
+export function refuseProbes(d: Driver, probe: string): void {
+  const at = disassemble(d.path).symbol(probe);
+  if (at === undefined) throw new Error(`${d.path} has no function ${probe}`);
+  d.patchText({ offset: at, bytes: Buffer.from([0xb8, 0xed, 0xff, 0xff, 0xff, 0xc3]), transient: false }); // mov $-19, %eax; ret
+}
 
 /** mulberry32: a small seeded generator (integers below n), the same sequence on every run. */
 export function generator(s: number): (n: number) => number {

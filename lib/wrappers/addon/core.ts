@@ -19,8 +19,9 @@ export const core = surface({
       ['string', 'any?']),
     patchText: fn<(id: number, offset: number, bytes: Buffer, transient: boolean) => void>(
       'Writes an injected fault over the running driver\'s text.', ['number', 'number', 'bytes', 'boolean']),
-    unload: fn<(id: number, forFallback?: boolean) => void>(
-      'Unloads the driver; `forFallback`: a fallback driver takes the devices over, what their shadows parked waits for it.', ['number', 'boolean?']),
+    unload: fn<(id: number, fallback?: number) => void>(
+      'Unloads the driver; `fallback`: the domain of the fallback driver that takes its place: what its shadows parked waits for that driver.',
+      ['number', 'number?']),
     resolve: fn<(id: number, symbol: string) => number>('The address of a function the driver exports (ENOSYM).', ['number', 'string']),
     call: fn<(id: number, fn: number, ...args: (number | bigint | boolean)[]) => number | bigint>(
       'Calls a driver function in its domain with up to six integer arguments.', ['number', 'number']),

@@ -1,5 +1,5 @@
 // The net class's functions (native/classes/net/net_napi.cc), behind lib/classes/net.ts.
-import type { NetConfig, NetInfo, NetStats, NicWire } from '../../classes/net.js';
+import type { NetConfig, NetErrorCode, NetInfo, NetStats, NicWire } from '../../classes/net.js';
 import { fn, surface } from './describe.js';
 
 /** What the kernel hands JavaScript of one interface. */
@@ -7,8 +7,10 @@ export interface NetEvent {
   iface: string;
   frames?: Buffer[];
   link?: boolean;
-  /** Why the interface was reset under its handles. */
+  /** Why the interface was reset under its handles, */
   detached?: string;
+  /** and the error's code. */
+  code?: NetErrorCode;
 }
 
 export const net = surface({

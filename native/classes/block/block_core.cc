@@ -61,7 +61,7 @@ namespace {
 void park(Block &b, Disk &k, const Domain &d) {
   k.dead = true;
   b.disks.erase(k.name);
-  b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors, d.serial};
+  b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors, shadow_kept(ObjectType::blkdev, k.name, d)};
   std::deque<Chunk> &q = b.pending[k.name];
   size_t n = 0;
   for (auto s = k.slots.rbegin(); s != k.slots.rend(); ++s)  // in slot order, ahead of what waited
@@ -109,17 +109,15 @@ void fail_parked(Block &b, const std::string &name, const std::string &code, con
 
 namespace {
 
-// The agent gave up on a shadowed driver (or it was unloaded): its parked disks fail what they kept.
-void give_up_disks(Domain *d, const std::string &why) {
+// The shadow ends the parked disk (its driver will not come back, or runs without it): what it kept fails.
+void end_disk(const std::string &name, uint64_t ticket, const Ending &why) {
   Block &b = blk();
   std::lock_guard<std::mutex> g(b.lock);
-  for (auto it = b.parked.begin(); it != b.parked.end();) {
-    std::string name = (it++)->first;
-    if (b.parked[name].serial == d->serial) fail_parked(b, name, "EDRIVERFAILED", name + ": the driver failed and will not be restarted: " + why);
-  }
+  auto it = b.parked.find(name);
+  if (it != b.parked.end() && it->second.ticket == ticket) fail_parked(b, name, why.code("EDRIVERFAILED"), why.message(name));
 }
 
-ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, give_up_disks});
+ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk});
 
 }  // namespace
 

@@ -97,7 +97,7 @@ struct Parked {
   int domain;
   uint64_t capacity;
   uint32_t depth, max_sectors;
-  uint64_t serial = 0;  // the load of the driver that parked it: its give-up, never a later driver's in its slot
+  uint64_t ticket = 0;  // its entry in the shadow's ledger
 };
 
 struct Completed {

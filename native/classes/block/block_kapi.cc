@@ -59,6 +59,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
        max, d->name.c_str());
   auto parked = b.parked.find(name);
   if (parked != b.parked.end()) {  // the restarted driver: the shadow hands over what it kept, if it still fits
+    shadow_forget(parked->second.ticket);
     if (parked->second.capacity != k->capacity || parked->second.max_sectors > k->max_sectors) {
       fail_parked(b, name, "EIO", name + ": the restarted driver registered a different geometry: the requests kept for it fail");
     } else {

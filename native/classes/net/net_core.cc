@@ -46,7 +46,7 @@ namespace {
 
 // With n.lock held: applications lose the interface: their handles are
 // detached with `why`, what they configured and queued is dropped.
-void detach(Net &n, Iface &i, const std::string &why) {
+void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   if (!i.users) return;
   i.users = 0;
   i.mtu = i.tx_timeout_ms = i.flags = 0;
@@ -55,7 +55,7 @@ void detach(Net &n, Iface &i, const std::string &why) {
   i.c.tx_dropped += i.txq.size();
   i.txq.clear();
   i.replay = false;
-  n.detach_events.emplace_back(i.name, why);
+  n.detach_events.push_back({i.name, code, why});
   n.js.kick();
 }
 
@@ -67,6 +67,7 @@ bool park_iface(Domain *d, const Object &o) {
   Iface *i = iface_of(n, d->id, o.key);
   if (!i) return true;
   netdev_gone(n, *i);
+  i->ticket = shadow_kept(ObjectType::netdev, i->name, *d);
   klog(4, "net: %s: driver %s failed: shadowed: frames in flight are lost, waiting ones stay queued", i->name.c_str(), d->name.c_str());
   return true;
 }
@@ -78,18 +79,20 @@ void drop_iface(Domain *d, const Object &o) {
   if (!i) return;
   netdev_gone(n, *i);
   klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i->name.c_str(), d->name.c_str());
-  detach(n, *i, i->name + ": the driver (" + d->name + ") failed: the interface was reset; open it again");
+  detach(n, *i, "EDRIVERFAILED", i->name + ": the driver (" + d->name + ") failed: the interface was reset; open it again");
 }
 
-// The agent gave up on a shadowed driver (or it was unloaded): its interfaces' handles are detached.
-void give_up_ifaces(Domain *d, const std::string &why) {
+// The shadow ends the parked interface (its driver will not come back, or runs without it): its handles are detached.
+void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
-  for (auto &e : n.ifaces)
-    if (e.second.last_serial == d->serial && !e.second.dev) detach(n, e.second, e.first + ": the driver failed and will not be restarted: " + why);
+  auto it = n.ifaces.find(name);
+  if (it == n.ifaces.end() || it->second.ticket != ticket) return;  // registered again, or parked again, since
+  it->second.ticket = 0;
+  detach(n, it->second, why.code("EDRIVERFAILED"), why.message(name));
 }
 
-ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, give_up_ifaces});
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface});
 
 }  // namespace
 

@@ -97,8 +97,13 @@ struct Iface {
   std::shared_ptr<NetDev> dev;  // the live registration, if any
   bool replay = false;          // a new registration waits for the configuration and open
   int last_domain = -1;
-  uint64_t last_serial = 0;  // the load of that driver: its give-up ends the parked interface, a later driver's in its slot never
+  uint64_t ticket = 0;  // while the shadow keeps it for a driver's return: its entry in the shadow's ledger
   Counters c;
+};
+
+// Handles of an interface lose it: NetError(code, why).
+struct Detached {
+  std::string iface, code, why;
 };
 
 struct RxFrame {
@@ -117,7 +122,7 @@ struct Net {
   int next_eth = 0;
   std::vector<RxFrame> rx;
   std::vector<std::pair<std::string, bool>> link_events;  // every change, in order
-  std::vector<std::pair<std::string, std::string>> detach_events;  // interface, why
+  std::vector<Detached> detach_events;
   std::vector<std::shared_ptr<NetDev>> timed_out;  // late transmitters, for the JS thread (tx_timeouts)
   JsPump js{on_kick, "nooks-net"};  // received frames, link changes, replays and waiting frames: to the JS thread
 };

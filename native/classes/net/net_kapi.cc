@@ -7,6 +7,7 @@
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
+#include "../../shadow/shadow.h"
 #include "net_core.h"
 
 using namespace nooks;
@@ -80,7 +81,8 @@ extern "C" int kapi_register_netdev(void *p) {
     i.device = device;
     i.dev = k;
     i.last_domain = d->id;
-    i.last_serial = d->serial;
+    if (i.ticket) shadow_forget(i.ticket);  // a driver registered it again: the shadow's wait is over
+    i.ticket = 0;
     i.c.registrations++;
     k->name = name;
     if (i.users > 0) {  // applications have it open: reopen it with their configuration (JS thread)

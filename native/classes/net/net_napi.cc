@@ -50,7 +50,7 @@ void on_kick(Napi::Env env) {
   for (const std::string &name : names) pump(name);
   std::vector<RxFrame> rx;
   std::vector<std::pair<std::string, bool>> links;
-  std::vector<std::pair<std::string, std::string>> detached;
+  std::vector<Detached> detached;
   {
     std::lock_guard<std::mutex> g(n.lock);
     rx.swap(n.rx);
@@ -83,8 +83,9 @@ void on_kick(Napi::Env env) {
   }
   for (auto &x : detached) {
     Napi::Object ev = Napi::Object::New(env);
-    ev.Set("iface", x.first);
-    ev.Set("detached", x.second);
+    ev.Set("iface", x.iface);
+    ev.Set("detached", x.why);
+    ev.Set("code", x.code);
     events.Set(k++, ev);
   }
   n.js.deliver({events});

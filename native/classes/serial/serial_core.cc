@@ -59,11 +59,12 @@ void down_locked(Port &p) {
   p.downs++;
 }
 
-void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e) {
+void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e, uint64_t parked_ticket) {
   uint64_t gen;
   {
     std::lock_guard<std::mutex> g(reg.lock);
     if (!p->attached && !p->parked) return;
+    if (parked_ticket && (!p->parked || p->ticket != parked_ticket)) return;
     p->attached = p->parked = false;
     p->detach_code = code;
     p->detach_reason = why;
@@ -102,6 +103,7 @@ void park(const std::shared_ptr<Port> &p, const Domain *d) {
     std::lock_guard<std::mutex> g(reg.lock);
     p->attached = false;
     p->parked = true;
+    p->ticket = shadow_kept(ObjectType::uart_port, p->name, *d);
   }
   bool open;
   size_t waiting;
@@ -231,19 +233,19 @@ void drop_port(Domain *d, const Object &o) {
   }
 }
 
-// The agent gave up on a shadowed driver (or it was unloaded): the ports it
-// parked fail, saying why, and their handles are closed.
-void give_up_ports(Domain *d, const std::string &why) {
-  std::vector<std::shared_ptr<Port>> gone;
+// The shadow ends the parked port (its driver will not come back, or runs
+// without it): its handles fail, saying why, and are closed.
+void end_port(const std::string &name, uint64_t ticket, const Ending &why) {
+  std::shared_ptr<Port> p;
   {
     std::lock_guard<std::mutex> g(reg.lock);
-    for (auto &p : reg.ports)
-      if (p->parked && p->serial == d->serial) gone.push_back(p);
+    for (auto &q : reg.ports)
+      if (q->name == name) p = q;
   }
-  for (auto &p : gone) detach(p, "EIO", p->name + ": the driver failed and will not be restarted: " + why, SerialEvent::failed);
+  if (p) detach(p, why.code("EIO"), why.message(name), SerialEvent::failed, ticket);
 }
 
-ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, give_up_ports});
+ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, end_port});
 
 // The nanny (run by the watchdog thread): a port whose driver has taken none
 // of the bytes waiting for it for its stallMs (no flow control holding it)

@@ -7,6 +7,7 @@
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
+#include "../../shadow/shadow.h"
 #include "serial_port.h"
 
 using namespace nooks;
@@ -39,7 +40,6 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     }
     p->device = device;
     p->domain = d->id;
-    p->serial = d->serial;
     p->addr = (uintptr_t)port;
     p->ops = ops;
     p->uartclk = port->uartclk;
@@ -54,6 +54,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     std::lock_guard<std::mutex> pg(p->lock);
     if (p->parked) {  // the shadow kept it: handles, settings and waiting bytes carry over to this driver
       p->parked = false;
+      shadow_forget(p->ticket);
       restore = p->open;
     } else {
       p->gen++;

@@ -33,7 +33,7 @@ struct Port {
   std::string name, device;  // ttyS<line>; the PCI device's name, if any
   // the registration (changes only under reg.lock)
   int domain = -1;     // its driver's (while parked: the failed driver's)
-  uint64_t serial = 0; // that driver's load: its give-up ends the parked port, a later driver's in its slot never
+  uint64_t ticket = 0; // while parked: its entry in the shadow's ledger
   uintptr_t addr = 0;  // the driver's struct uart_port
   UartOps ops;         // the driver's, copied at registration: reachable only through taps
   uint32_t uartclk = 0, fifosize = 0;
@@ -79,8 +79,10 @@ std::shared_ptr<Port> port_at(int domain, uintptr_t addr);
 // With p->lock held: the driver side is down; the transmitter takes nothing until a bring-up.
 void down_locked(Port &p);
 // Detaches a port (its driver removed it or failed, or the shadow gives it
-// up): open handles get `code` and `why`, by event e.
-void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e = SerialEvent::detached);
+// up): open handles get `code` and `why`, by event e. With a parked_ticket,
+// only if the port is still parked under it (not registered again since).
+void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e = SerialEvent::detached,
+            uint64_t parked_ticket = 0);
 
 }  // namespace serial_class
 }  // namespace nooks

@@ -51,11 +51,12 @@ void drop_locked(Pcm &p, const char *why) {
 }
 
 // With g_lock held: the shadow keeps the pcm's name, mixer and open streams for the restarted driver.
-void park_locked(const std::shared_ptr<Pcm> &p) {
+void park_locked(const std::shared_ptr<Pcm> &p, const Domain &d) {
   p->gone = true;
   free_runtimes(*p);
   g_pcms.erase(p->name);
   g_parked[p->name] = p;
+  p->ticket = shadow_kept(ObjectType::pcm, p->name, d);
   int n = 0;
   for (auto &s : p->open)
     if (s) {
@@ -63,7 +64,6 @@ void park_locked(const std::shared_ptr<Pcm> &p) {
       s->parked = true;
       s->resume = nullptr;
       s->area = nullptr;  // the ring goes with the driver's DMA memory; the queue still holds its frames
-      s->parked_at = Clock::now();
       n++;
     }
   klog_event(4, {"shadow-kept", {{"device", p->name}, {"driver", p->driver}, {"streams", n}}},
@@ -94,7 +94,7 @@ namespace {
 // A shadowed driver failed: the shadow keeps its pcm, its streams and the mixer (park_locked).
 bool park_pcm(Domain *d, const Object &o) {
   std::lock_guard<std::mutex> g(g_lock);
-  if (auto p = pcm_of(d, o.key)) park_locked(p);
+  if (auto p = pcm_of(d, o.key)) park_locked(p, *d);
   return true;
 }
 
@@ -104,22 +104,17 @@ void drop_pcm(Domain *d, const Object &o) {
   if (auto p = pcm_of(d, o.key)) drop_locked(*p, ("driver " + d->name + " failed or unloaded").c_str());
 }
 
-// The agent gave up on a shadowed driver (or it was unloaded): its parked streams end, saying why.
-void give_up_pcms(Domain *d, const std::string &why) {
+// The shadow ends the parked pcm (its driver will not come back, or runs without it): its streams end, saying why.
+void end_pcm(const std::string &name, uint64_t ticket, const Ending &why) {
   std::lock_guard<std::mutex> g(g_lock);
-  for (auto it = g_parked.begin(); it != g_parked.end();) {
-    Pcm &p = *it->second;
-    if (p.serial != d->serial) {  // parked by another load: a later driver in its slot gives up nothing of it
-      ++it;
-      continue;
-    }
-    for (auto &s : p.open)
-      if (s) fail_stream(*s, "ENODEV", p.name + ": device gone (the driver failed and will not be restarted: " + why + ")");
-    it = g_parked.erase(it);
-  }
+  auto it = g_parked.find(name);
+  if (it == g_parked.end() || it->second->ticket != ticket) return;  // resumed, or parked again, since
+  for (auto &s : it->second->open)
+    if (s) fail_stream(*s, "ENODEV", name + ": device gone (" + why.what + ")");
+  g_parked.erase(it);
 }
 
-ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, give_up_pcms});
+ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm});
 
 }  // namespace
 

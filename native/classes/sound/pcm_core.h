@@ -54,8 +54,6 @@
 namespace nooks {
 namespace sound_class {
 
-using Clock = std::chrono::steady_clock;
-
 struct Stream;
 
 // A registration: what the kernel copied out of the driver's struct snd_pcm.
@@ -77,6 +75,7 @@ struct Pcm {
   uint32_t volume[2] = {100, 100};
   bool muted[2] = {false, false};
   bool mixer_lost[2] = {false, false};  // the device was reset since (a shadow kept the values): set again at the next open
+  uint64_t ticket = 0;  // while parked: its entry in the shadow's ledger (guarded by g_lock)
 };
 
 // One event for JavaScript: only when it waits for something (room, data, the
@@ -115,7 +114,6 @@ struct Stream {
   // the shadow: parked while its driver restarts; `resume` is the pcm the restarted driver registered
   bool parked = false, mixer_pending = false;  // mixer_pending: changed while parked, not yet given to the driver
   std::shared_ptr<Pcm> resume;
-  Clock::time_point parked_at;
 
   Napi::ThreadSafeFunction tsfn;
   bool tsfn_live = false;

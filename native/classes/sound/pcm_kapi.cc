@@ -5,6 +5,7 @@
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
+#include "../../shadow/shadow.h"
 #include "pcm_core.h"
 
 static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
@@ -38,6 +39,7 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
     auto parked = g_parked.find(p->name);
     if (parked != g_parked.end()) {  // back from recovery: the shadow hands over what it kept
       resume_locked(*parked->second, p);
+      shadow_forget(parked->second->ticket);
       g_parked.erase(parked);
     }
   }

@@ -12,9 +12,6 @@
 
 namespace nooks {
 namespace sound_class {
-namespace {
-constexpr auto kReregisterLimit = std::chrono::milliseconds(2000);  // a restarted driver's time to register its pcm again
-}  // namespace
 
 // Playback: queue -> ring, as far as the hardware allows (in flight < the ring).
 // The frames stay in the queue until played (update_hw): the shadow's copy of the ring.
@@ -364,14 +361,7 @@ void stream_loop(Stream *s) {
     bool ok = true;
     if (restoring) {
       ok = restore(*s, op);
-    } else if (parked) {  // a driver that came back without registering the pcm again within 2 s
-      // Its own load restarted, never a later driver in the slot it left: a fallback driver is loaded before
-      // it is unloaded (another slot), and what takes its slot later has nothing to do with this pcm.
-      DomainUse use = domain_of(*s->pcm);
-      Domain *d = use.get();
-      if (d && d->state.load() == DomainState::running && Clock::now() - s->parked_at > kReregisterLimit)
-        fail_stream(*s, "ENODEV", s->pcm->name + ": device gone (driver " + d->name + " restarted without registering it again)");
-    } else {
+    } else if (!parked) {  // parked: the restarted driver has not registered the pcm yet (the shadow ends it if it never does)
       ok = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? service_playback(*s, op) : service_capture(*s, op);
       if (ok && mixer) ok = apply_mixer(*s, op);
     }

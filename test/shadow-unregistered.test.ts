@@ -1,0 +1,140 @@
+// A device the shadow parked waits for a driver to register it again: the
+// failed driver restarted, or the fallback driver the policy put in its place
+// (whose load then owns it: native/shadow). When that driver runs for 2 s
+// without registering it, or goes for good, the shadow ends the device, and
+// the application's waiting operation fails with the reason instead of
+// waiting forever. For every class: a fallback that registers nothing (null),
+// that fallback unloaded, and a restarted driver whose probe now refuses the
+// device (a persistent bug: refuseProbes).
+//
+// The 2 s rule is waited for on the wall clock, in the direction where a slow
+// machine can only delay passing: each operation waits until the rule ends it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tone } from '../lib/apps/wav.js';
+import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, type Driver, type DriverPolicy } from '../lib/index.js';
+import { ptyPair } from '../lib/testing.js';
+import { pattern } from './helpers/data.js';
+import { fallbackTo, refuseProbes, suiteIsolation, until } from './helpers/util.js';
+
+const RATE = 16000;
+
+interface Class {
+  driver: string;
+  probe: string; // its PCI probe function
+  device: string; // what it registers
+  addDevice(kernel: Kernel, dir: string): void;
+  /** Opens the device and leaves an operation waiting on it; `ended`: what ends that operation (null: it completed). */
+  waiting(kernel: Kernel, drv: Driver): Promise<{ ended: Promise<unknown> }>;
+  /** The class's error after a give-up (its code, and its form of the reason). */
+  gaveUp: (why: string) => { code: string; message: string };
+}
+
+const gaveUp = (code: string, device: string) => (why: string) => ({ code, message: `${device}: the driver failed and will not be restarted: ${why}` });
+const settled = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e);
+
+const classes: Class[] = [
+  {
+    driver: 'blk', probe: 'blk_probe', device: 'blk0',
+    addDevice: (kernel, dir) => kernel.addDevice('blk', { image: join(dir, 'disk.img'), size: 1 << 20 }),
+    async waiting(kernel, drv) {
+      const disk = openBlock(kernel, 'blk0');
+      handles.push(disk);
+      drv.call('plug', 1); // the driver holds the request: in flight when it fails, then kept by the shadow
+      return { ended: settled(disk.write(0, pattern(4096, 1))) };
+    },
+    gaveUp: gaveUp('EDRIVERFAILED', 'blk0'),
+  },
+  {
+    driver: 'e1000', probe: 'e1000_probe', device: 'eth0',
+    addDevice: (kernel) => kernel.addDevice('e1000', {}),
+    async waiting(kernel) {
+      const eth = openNet(kernel, 'eth0');
+      handles.push(eth);
+      return { ended: new Promise((r) => eth.once('detached', r)) };
+    },
+    gaveUp: gaveUp('EDRIVERFAILED', 'eth0'),
+  },
+  {
+    driver: 'uart16550', probe: 'uart16550_probe', device: 'ttyS0',
+    addDevice: (kernel) => {
+      const pty = ptyPair();
+      ptys.push(pty);
+      kernel.addDevice('uart16550', { tty: pty.a });
+    },
+    async waiting(kernel) {
+      const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+      handles.push(port);
+      port.on('error', () => {}); // the read below hears of it
+      return { ended: settled(port.read(1, 60_000)) };
+    },
+    gaveUp: gaveUp('EIO', 'ttyS0'),
+  },
+  {
+    driver: 'pcm', probe: 'pcm_probe', device: 'pcm0',
+    addDevice: (kernel, dir) => kernel.addDevice('pcm', { playback: join(dir, 'played.wav') }),
+    async waiting(kernel) {
+      const stream = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+      handles.push(stream);
+      await stream.write(tone(RATE, 1, 440, 0.4));
+      await until(() => stream.status().running, 'the stream to start');
+      return { ended: settled(stream.drain()) };
+    },
+    gaveUp: (why) => ({ code: 'ENODEV', message: `pcm0: device gone (the driver failed and will not be restarted: ${why})` }),
+  },
+];
+
+let kernel: Kernel | undefined;
+let dir: string;
+const ptys: ReturnType<typeof ptyPair>[] = [];
+const handles: { close(): unknown }[] = []; // what a test opened: closed after it, ended or not
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nooks-shadow-unregistered-'));
+});
+afterEach(async () => {
+  for (const h of handles.splice(0)) await h.close();
+  await kernel?.shutdown();
+  kernel = undefined;
+  for (const pty of ptys.splice(0)) pty.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(classes)('a parked $device', (c) => {
+  async function boot(policy: DriverPolicy): Promise<Driver> {
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map([[c.driver, policy]]) } });
+    c.addDevice(kernel, dir);
+    return kernel.load(c.driver);
+  }
+
+  it('ends with ENODEV once a fallback driver that never registers it has run for 2 s', async () => {
+    const drv = await boot({ ...fallbackTo('null'), shadow: true });
+    const { ended } = await c.waiting(kernel!, drv);
+    drv.recover(); // the agent puts null in blk's place at once
+    expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+    expect(await ended).toMatchObject({
+      code: 'ENODEV', message: `${c.device}: device gone (fallback null.so of driver ${c.driver} ran without registering it)`,
+    });
+  }, 20_000);
+
+  it('ends with the unload\'s reason when that fallback driver is unloaded', async () => {
+    const drv = await boot({ ...fallbackTo('null'), shadow: true });
+    const { ended } = await c.waiting(kernel!, drv);
+    drv.recover();
+    expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+    drv.unload(); // in the same turn: long before the 2 s rule
+    expect(await ended).toMatchObject(c.gaveUp(`${c.driver} was unloaded`));
+  }, 20_000);
+
+  it('ends with ENODEV once its restarted driver has run for 2 s without registering it again', async () => {
+    const drv = await boot(defaultPolicy.default);
+    const { ended } = await c.waiting(kernel!, drv);
+    refuseProbes(drv, c.probe); // the restarted driver finds no device
+    drv.recover();
+    expect(drv.state).toBe('running');
+    expect(await ended).toMatchObject({
+      code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)`,
+    });
+  }, 20_000);
+});
