@@ -48,8 +48,8 @@ it('a parked stream is not ended by a later driver that took its failed driver\'
 
   const later = await kernel.load('ticker');
   expect(later.id).toBe(slot);
-  later.unload(); // its give-up: nothing of pcm's load (well within the fallback's 2 s)
-  expect(stream.status()).toMatchObject({ restarting: true, error: null });
+  later.unload(); // its give-up: nothing of pcm's load (if the fallback's 2 s ended it meanwhile, that names the fallback)
+  expect(stream.status().error ?? '').not.toContain('ticker');
   const again = await kernel.load('ticker');
   expect(again.id).toBe(slot);
   // waits for the fallback's 2 s (a slow machine only delays this), while ticker runs in the failed driver's slot
