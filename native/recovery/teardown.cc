@@ -83,6 +83,7 @@ void recovery_tear_down_locked(Domain *d) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   recovery_release_objects(d);
+  irq_wait_freed_lines(d);  // a handler that freed its own line has left the domain by now, its thread not yet
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);
