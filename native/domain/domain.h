@@ -154,6 +154,10 @@ struct Domain {
   // Test hook (holdNewThreads, test/entry-window.test.ts): the driver's new
   // threads wait at their first crossing (domain.cc, hold_for_test).
   std::atomic<bool> hold_new_threads{false};
+  // Test hook (stallNextWait, test/posix-left-running.test.ts): the driver's
+  // next wait in a kernel call never ends until the test lets it go
+  // (native/kapi/wait.cc, stall_for_test).
+  std::atomic<bool> stall_next_wait{false};
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;
