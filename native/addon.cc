@@ -118,7 +118,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
 void shutdown_kernel(napi_env env) {
   if (!g_booted) return;
   for (Domain *d : g_domains)
-    if (d) unload_driver(d);
+    if (d && d->state.load() != DomainState::unloaded) unload_driver(d);  // unloaded: kept for a thread left running
   bus_clear();
   watchdog_stop();
   recovery_thread_stop();

@@ -146,6 +146,11 @@ struct Domain {
   uintptr_t stacks = 0;
   std::atomic<bool> slot_used[kMaxDomainThreads] = {};
 
+  // Its loader, and each thread left running inside it at a teardown (a
+  // kernel call that did not return: native/posix/threads.cc), which may
+  // still come back to it: it is freed when the last lets go (domain_destroy).
+  std::atomic<int> keepers{1};
+
   std::mutex recovery_lock;
   uint64_t torn_down_gen = 0;  // the last failure torn down (native/recovery/teardown.cc)
   bool forgotten = false;      // about to be destroyed: the recovery thread takes no more of its faults (its lock)
@@ -196,8 +201,12 @@ class DomainUse {
 // `dma_bytes` of DMA memory (0: 16 MiB, or mem_limit if smaller).
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes,
                       size_t dma_bytes);
-// Frees d and all it holds, its image (d->handle) included, once no DomainUse holds it.
+// Lets go of d: its loader (it is unloaded or never loaded), or a keeper
+// (domain_keep). Once the last has, frees d and all it holds, its image
+// (d->handle), memory and protection key included, once no DomainUse holds it.
 void domain_destroy(Domain *d);
+// Keeps d, its slot, memory and key, past its loader's domain_destroy, until a domain_destroy of the caller's.
+void domain_keep(Domain *d);
 // The DomainThread of the calling thread for d (creates its stack on first use).
 DomainThread *domain_thread(Domain *d);
 // A thread exits: forget its stack in d.
