@@ -33,3 +33,18 @@ export function mapBar(driver: Driver, device: number | string, bar = 0): number
 export function holdNewThreads(driver: Driver): void {
   native().holdNewThreads(driver.id);
 }
+
+/**
+ * The next wait of `driver` in a kernel call (a read that blocks, a sleep, a
+ * join...) never ends, deaf to the requests to leave that a failure or an
+ * unload makes, until releaseStalledWaits: a kernel call that does not return
+ * (test/posix-left-running.test.ts). The kernel logs "test stall" when it begins.
+ */
+export function stallNextWait(driver: Driver): void {
+  native().stallNextWait(driver.id);
+}
+
+/** Every wait that stallNextWait stalled goes on. */
+export function releaseStalledWaits(): void {
+  native().releaseStalledWaits();
+}

@@ -15,6 +15,7 @@
 #include "isolation/pkey/pkey.h"
 #include "kapi/log.h"
 #include "kapi/subsystems.h"
+#include "kapi/wait.h"
 #include "loader/loader.h"
 #include "loader/text_patch.h"
 #include "recovery/recovery.h"
@@ -117,7 +118,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
 void shutdown_kernel(napi_env env) {
   if (!g_booted) return;
   for (Domain *d : g_domains)
-    if (d) unload_driver(d);
+    if (d && d->state.load() != DomainState::unloaded) unload_driver(d);  // unloaded: kept for a thread left running
   bus_clear();
   watchdog_stop();
   recovery_thread_stop();
@@ -518,6 +519,18 @@ Napi::Value HostProbe(const Napi::CallbackInfo &info) {
 // (native/domain/domain.cc, hold_for_test).
 Napi::Value HoldNewThreads(const Napi::CallbackInfo &info) {
   domain_arg(info)->hold_new_threads.store(true);
+  return info.Env().Undefined();
+}
+
+// stallNextWait(id): test hook: the driver's next wait in a kernel call never
+// ends until releaseStalledWaits (native/kapi/wait.cc, stall_for_test).
+Napi::Value StallNextWait(const Napi::CallbackInfo &info) {
+  domain_arg(info)->stall_next_wait.store(true);
+  return info.Env().Undefined();
+}
+
+Napi::Value ReleaseStalledWaits(const Napi::CallbackInfo &info) {
+  release_stalled_waits();
   return info.Env().Undefined();
 }
 

@@ -116,7 +116,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
   return d;
 }
 
-void domain_destroy(Domain *d) {
+static void free_domain(Domain *d) {
   std::lock_guard<std::mutex> g(g_domains_lock);
   // First: a DomainUse finds the slot empty from now on, and one that found d
   // has let go before anything of d goes (a device's DMA into its memory).
@@ -145,6 +145,12 @@ void domain_destroy(Domain *d) {
   g_backend.domains_changed();
   delete d;
 }
+
+void domain_destroy(Domain *d) {
+  if (d->keepers.fetch_sub(1) == 1) free_domain(d);
+}
+
+void domain_keep(Domain *d) { d->keepers.fetch_add(1); }
 
 uintptr_t slot_stack(const Domain *d, int slot) { return d->stacks + (size_t)slot * (kGuardSize + kStackSize) + kGuardSize; }
 

@@ -146,6 +146,11 @@ struct Domain {
   uintptr_t stacks = 0;
   std::atomic<bool> slot_used[kMaxDomainThreads] = {};
 
+  // Its loader, and each thread left running inside it at a teardown (a
+  // kernel call that did not return: native/posix/threads.cc), which may
+  // still come back to it: it is freed when the last lets go (domain_destroy).
+  std::atomic<int> keepers{1};
+
   std::mutex recovery_lock;
   uint64_t torn_down_gen = 0;  // the last failure torn down (native/recovery/teardown.cc)
   bool forgotten = false;      // about to be destroyed: the recovery thread takes no more of its faults (its lock)
@@ -154,6 +159,10 @@ struct Domain {
   // Test hook (holdNewThreads, test/entry-window.test.ts): the driver's new
   // threads wait at their first crossing (domain.cc, hold_for_test).
   std::atomic<bool> hold_new_threads{false};
+  // Test hook (stallNextWait, test/posix-left-running.test.ts): the driver's
+  // next wait in a kernel call never ends until the test lets it go
+  // (native/kapi/wait.cc, stall_for_test).
+  std::atomic<bool> stall_next_wait{false};
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;
@@ -192,8 +201,12 @@ class DomainUse {
 // `dma_bytes` of DMA memory (0: 16 MiB, or mem_limit if smaller).
 Domain *domain_create(const std::string &name, const std::string &path, uint64_t budget_ms, size_t mem_limit, size_t static_bytes,
                       size_t dma_bytes);
-// Frees d and all it holds, its image (d->handle) included, once no DomainUse holds it.
+// Lets go of d: its loader (it is unloaded or never loaded), or a keeper
+// (domain_keep). Once the last has, frees d and all it holds, its image
+// (d->handle), memory and protection key included, once no DomainUse holds it.
 void domain_destroy(Domain *d);
+// Keeps d, its slot, memory and key, past its loader's domain_destroy, until a domain_destroy of the caller's.
+void domain_keep(Domain *d);
 // The DomainThread of the calling thread for d (creates its stack on first use).
 DomainThread *domain_thread(Domain *d);
 // A thread exits: forget its stack in d.

@@ -23,7 +23,6 @@ struct Line {
   int masked = 0;        // disable_irq nesting
   bool domain_masked = false;  // recovery masks every line of a failed driver
   bool pending = false;
-  bool running = false;
   bool stop = false;
   std::thread thread;
   // A real device's end of interrupt (unmask INTx): after each handler run,
@@ -47,6 +46,28 @@ std::vector<void (*)(Domain *)> &after_interrupt() {
   return v;
 }
 thread_local bool tl_irq_thread = false;
+// Set on an irq thread whose handler freed its own line (stop_line): the line
+// is no longer this thread's, and may already have a thread of its own again.
+thread_local bool tl_line_freed = false;
+
+// Per domain, the irq threads whose handler freed their own line and which
+// still use the domain: nothing joins them, so its teardown waits for them
+// (irq_wait_freed_lines) before the domain may be reset or freed.
+struct FreedLines {
+  std::mutex lock;
+  std::condition_variable cv;
+  int threads[kMaxDomains] = {};
+};
+FreedLines &freed_lines = *new FreedLines;
+
+// The end of an irq thread whose handler freed its line, its handler's run
+// done: it forgets its stack in d, then lets d's teardown go on.
+void end_freed_line_thread(Domain *d) {
+  domain_thread_forget(d);  // from here on nothing of d's is touched: d may go
+  std::lock_guard<std::mutex> g(freed_lines.lock);
+  freed_lines.threads[d->id]--;
+  freed_lines.cv.notify_all();
+}
 
 void irq_loop(unsigned irq) {
   tl_irq_thread = true;
@@ -56,7 +77,6 @@ void irq_loop(unsigned irq) {
     l.cv.wait(g, [&] { return l.stop || (l.pending && !l.masked && !l.domain_masked); });
     if (l.stop) return;
     l.pending = false;
-    l.running = true;
     Domain *d = g_domains[l.domain];
     XpcCall c{(const void *)l.handler, {irq, (uint64_t)l.dev_id}, 0};
     g.unlock();
@@ -65,6 +85,10 @@ void irq_loop(unsigned irq) {
     if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
     if (d)
       for (auto run : after_interrupt()) run(d);
+    if (tl_line_freed) {  // its last run: the line, freed, is not touched again
+      end_freed_line_thread(d);
+      return;
+    }
     g.lock();
     if (l.ack) {
       auto ack = l.ack;
@@ -72,22 +96,27 @@ void irq_loop(unsigned irq) {
       ack();
       g.lock();
     }
-    l.running = false;
-    l.cv.notify_all();
   }
 }
 
 void stop_line(Line &l) {
   std::thread t;
+  int domain;
   {
     std::lock_guard<std::mutex> g(l.lock);
+    domain = l.domain;
     l.stop = true;
     l.domain = -1;
     l.cv.notify_all();
     t = std::move(l.thread);
   }
   if (t.get_id() == std::this_thread::get_id()) {
-    t.detach();  // freed from its own handler
+    // Freed from its own handler: the thread ends once the handler returns
+    // (irq_loop), and the domain's teardown waits for that.
+    t.detach();
+    tl_line_freed = true;
+    std::lock_guard<std::mutex> g(freed_lines.lock);
+    freed_lines.threads[domain]++;
   } else if (t.joinable()) {
     UnlockedWait w;  // under mprotect the irq thread may need to enter the driver to finish
     t.join();
@@ -193,6 +222,12 @@ void irq_mask_domain(Domain *d, bool masked) {
 
 void irq_release(Domain *d, unsigned irq) {
   if (irq < kIrqLines && irqs.lines[irq].domain == d->id) stop_line(irqs.lines[irq]);
+}
+
+void irq_wait_freed_lines(Domain *d) {
+  UnlockedWait w;  // under mprotect such a thread may need to enter the driver to finish
+  std::unique_lock<std::mutex> g(freed_lines.lock);
+  freed_lines.cv.wait(g, [&] { return freed_lines.threads[d->id] == 0; });
 }
 
 }  // namespace nooks

@@ -39,6 +39,9 @@ void workers_stop();
 void timer_release(Domain *d, uintptr_t addr);
 void work_release(Domain *d, uintptr_t addr);
 void irq_release(Domain *d, unsigned irq);
+// The irq threads whose handler freed its own line (which nothing joins):
+// returns once none still uses d. At teardown, after its objects are released.
+void irq_wait_freed_lines(Domain *d);
 
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;

@@ -10,6 +10,7 @@
 #include <climits>
 
 #include "checks.h"
+#include "log.h"
 
 namespace nooks {
 
@@ -78,9 +79,24 @@ void thread_wake(ThreadCtx *t) {
 
 namespace {
 
+std::atomic<uint64_t> stalled_wait_releases{0};
+
+// A test's stand-in for a kernel call that does not return when its domain
+// fails or is unloaded (a device that never answers): where the test asked
+// for it (Domain::stall_next_wait), the driver's next wait blocks, deaf to
+// requests to leave, until the test lets it go; d is not looked at after.
+void stall_for_test(Domain *d) {
+  if (!d->stall_next_wait.load(std::memory_order_relaxed) || !d->stall_next_wait.exchange(false)) return;
+  uint64_t released = stalled_wait_releases.load();
+  klog(6, "nooks: %s: test stall: a wait of the driver, deaf until released", d->name.c_str());
+  UnlockedWait unlocked;
+  while (stalled_wait_releases.load() == released) usleep(1000);
+}
+
 // wait_until's loop, sleeping on the driver's word as well when there is one
 // (while it holds `seen`): 0 once ready(), -EINTR (leave d) or -ETIMEDOUT.
 int wait_for(Domain *d, const Deadline &deadline, const std::function<bool()> &ready, const volatile u32 *word, u32 seen) {
+  stall_for_test(d);
   ThreadCtx *t = thread_ctx();
   for (;;) {
     uint32_t woken = t->wakes.load();  // before the checks: a wake after them ends the sleep at once
@@ -105,5 +121,7 @@ int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &
 void futex_wake(const volatile u32 *word, int n) {
   syscall(SYS_futex, (u32 *)(uintptr_t)word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
 }
+
+void release_stalled_waits() { stalled_wait_releases.fetch_add(1); }
 
 }  // namespace nooks

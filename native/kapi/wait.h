@@ -44,4 +44,7 @@ int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &
 // Wakes up to n of the threads waiting on the driver's `word`.
 void futex_wake(const volatile u32 *word, int n);
 
+// Test hook (releaseStalledWaits): every wait stalled by stallNextWait goes on.
+void release_stalled_waits();
+
 }  // namespace nooks

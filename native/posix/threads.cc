@@ -34,6 +34,7 @@ struct DriverThread {
   bool detached;
   ThreadCtx *joiner = nullptr;  // the thread whose pthread_join waits for it, woken when it ends
   bool finished = false;  // it left the domain for good
+  bool left_running = false;  // a teardown gave up on it: it keeps its domain (domain_keep) until it ends
   uint64_t result = 0;
   std::thread thread;
 };
@@ -66,9 +67,16 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
     recovery_notify(d, f);
   }
   domain_thread_forget(d);  // from here on this thread touches nothing of d's: d may go once it is finished
-  std::lock_guard<std::mutex> g(threads.lock);
+  std::unique_lock<std::mutex> g(threads.lock);
   t->finished = true;
   t->result = c.ret;
+  if (t->left_running) {  // forgotten and detached by release_thread; d was kept for it
+    std::string label = label_of(*t);
+    g.unlock();
+    klog_line(4, d->name, label + ": ended after being left running; the domain kept for it goes now if unloaded");
+    domain_destroy(d);
+    return;
+  }
   if (t->detached) {  // nobody joins it: it lets itself go
     d->objects.remove(ObjectType::thread, t->handle);
     threads.all.erase(t->handle);
@@ -98,7 +106,9 @@ std::shared_ptr<DriverThread> find_locked(Domain *d, uint64_t handle) {
 
 // Recovery or unload: teardown has unwound every thread inside the domain,
 // so each ends at once and is let go of. One that never left (a kernel call
-// that does not return) is left running, logged.
+// that does not return) is left running, logged, and keeps its domain: when
+// its call returns at last, it leaves the domain as the teardown asked it to
+// (its request stays: teardown.cc), runs no driver code, and lets go of it.
 void release_thread(Domain *d, const Object &o) {
   std::shared_ptr<DriverThread> t;
   {
@@ -107,6 +117,8 @@ void release_thread(Domain *d, const Object &o) {
     if (!t) return;
     if (!threads.ended.wait_for(g, kStopWait, [&] { return t->finished; })) {
       klog_line(3, d->name, label_of(*t) + ": did not stop; left running");
+      t->left_running = true;
+      domain_keep(d);
       threads.all.erase(t->handle);
       t->thread.detach();
       return;

@@ -4,6 +4,9 @@
 // fail, disable, the loader) asks recovery_ensure_torn_down; none does it itself.
 #include <time.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "../dev/bus.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
@@ -45,15 +48,16 @@ void release_object(Domain *d, const Object &o) {
   }
 }
 
-bool threads_inside(Domain *d, bool abort) {
-  bool any = false;
+// The threads (other than this one) inside d now; `abort`: each asked to leave it.
+std::vector<ThreadCtx *> threads_inside(Domain *d, bool abort) {
+  std::vector<ThreadCtx *> inside;
   std::lock_guard<std::mutex> g(d->threads_lock);
   for (DomainThread *dt : d->threads) {
     if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
-    any = true;
+    inside.push_back(dt->thread);
     if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
   }
-  return any;
+  return inside;
 }
 
 }  // namespace
@@ -73,7 +77,7 @@ void recovery_tear_down_locked(Domain *d) {
   entry_barrier_teardown();
   // Unwind every other thread inside the domain: driver code is unwound by the
   // abort signal, kernel calls notice when they return or their wait wakes.
-  for (int round = 0; threads_inside(d, round % 20 == 0); round++) {
+  for (int round = 0; !threads_inside(d, round % 20 == 0).empty(); round++) {
     if (round == 1000) {  // 5 s
       klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
       break;
@@ -83,6 +87,7 @@ void recovery_tear_down_locked(Domain *d) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   recovery_release_objects(d);
+  irq_wait_freed_lines(d);  // a handler that freed its own line has left the domain by now, its thread not yet
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);
@@ -90,10 +95,13 @@ void recovery_tear_down_locked(Domain *d) {
     d->dma.reset();
   }
   {
+    // A thread still inside (left running: a kernel call that has not
+    // returned) keeps its request: when the call returns, it leaves.
+    std::vector<ThreadCtx *> inside = threads_inside(d, false);
     std::lock_guard<std::mutex> tg(g_threads_lock);
     for (ThreadCtx *t = threads_head(); t; t = t->next) {
       int id = d->id;
-      t->abort_domain.compare_exchange_strong(id, -1);
+      if (std::find(inside.begin(), inside.end(), t) == inside.end()) t->abort_domain.compare_exchange_strong(id, -1);
     }
   }
   d->torn_down_gen = generation;

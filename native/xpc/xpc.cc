@@ -216,7 +216,9 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   bool asked = t->abort_domain.load() == d->id;
   f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
   f.domain = d->id;
-  f.primary = mark_failed(d) && asked && t->abort_fails.load();
+  // A request that does not fail the domain (a teardown's) fails nothing: a
+  // thread left running that comes back after a restart leaves the new driver running.
+  f.primary = asked && t->abort_fails.load() && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);

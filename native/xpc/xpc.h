@@ -98,7 +98,8 @@ extern std::mutex g_threads_lock;
 
 enum class EnterResult { ok, fault, unavailable };
 // Calls c->fn(c->args...) inside d on the calling thread. On `fault`, *fault
-// says what happened (the domain has been marked failed).
+// says what happened (the domain has been marked failed, or a teardown asked
+// the thread to leave it: a thread left running, back after a restart).
 inline EnterResult xpc_call(Domain *d, XpcCall *c, Fault *fault) { return g_backend.call(d, c, fault); }
 
 // Kernel code (a wrapper) calls these; they never return.

@@ -1,0 +1,42 @@
+// A POSIX driver's thread that does not stop when its driver is unloaded or
+// recovered: its kernel call (here a read of an eventfd, which a test hook
+// makes deaf to the request to leave, as a device that never answers) does
+// not return within the teardown's waits, and the thread is left running.
+// The unload or restart goes on; when the call returns at last, the thread
+// must run no driver code and touch no freed memory: it leaves the domain as
+// the teardown asked it to, and the domain (its memory, its protection key) is
+// kept until then; unloaded, it is freed once the thread has left
+// (docs/recovery.md, "A thread left running").
+import { describe, expect, it } from 'vitest';
+import { releaseStalledWaits, stallNextWait } from '../lib/testing.js';
+import { fixtureDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
+import { bootableIsolations, until } from './helpers/util.js';
+
+const path = fixtureDriver('left-running', { posix: true }); // test/fixtures/drivers/left-running.c
+
+describe.each(bootableIsolations)('isolation %s: a thread left running', (isolation) => {
+  const kernel = kernelPerBlock({ isolation });
+  const domain = (name: string) => kernel().domains().find((x) => x.name === name);
+
+  it.each(['unload', 'recover'] as const)('at %s returns from its kernel call later, leaves, and runs no driver code', async (how) => {
+    const d = await kernel().load(path);
+    const from = kernel().log().length; // this case's lines, not an earlier case's
+    const lines = () => kernel().log().slice(from).map((l) => l.text);
+    stallNextWait(d);
+    expect(d.call('spawn')).toBe(0);
+    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d[how](); // the teardown waits for the thread to leave the domain, then to stop: 5 s each
+    expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
+    expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
+    releaseStalledWaits();
+    await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+    if (how === 'recover') {
+      expect(d.state).toBe('running'); // its leaving failed nothing
+      expect(d.call('alive')).toBe(1);
+      d.unload();
+    }
+    await until(() => domain(d.name) === undefined, 'its domain freed');
+    expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
+  }, 30_000);
+});
