@@ -163,6 +163,8 @@ void shadow_give_up(Domain *d, const std::string &why) {
     }
   }
   end_all(gone, [&](const Kept &) { return Ending{true, "the driver failed and will not be restarted: " + why}; });
+  for (int t = 0; t < (int)ObjectType::count; t++)
+    if (ops_of((ObjectType)t).gone_for_good) ops_of((ObjectType)t).gone_for_good(*d, why);
 }
 
 }  // namespace nooks
