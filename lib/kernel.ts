@@ -370,6 +370,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
+  private replaced = false; // its fallback driver runs in its place
 
   /** @internal use Kernel.load */
   constructor(
@@ -535,6 +536,8 @@ export class Driver {
    */
   replaceWith(path: string): void {
     const fallback = driverPath(path);
+    // the policy's fallback is one: when the fallback in place fails past the policy's limit, none is left
+    if (this.replaced) throw new Error(`its fallback driver ${fallback}, in its place, failed too: there is no other [EFALLBACK]`);
     if (fallback === this.path) throw new Error(`the fallback driver ${fallback} is the driver itself: refused [EFALLBACK]`);
     let domain: number;
     try {
@@ -546,5 +549,6 @@ export class Driver {
     this.symbols.clear();
     this.path = fallback;
     this.domain = domain;
+    this.replaced = true;
   }
 }

@@ -36,6 +36,7 @@ describe('a fallback driver that cannot take over', () => {
           ['itself', fallbackTo(join(dir, 'itself.so'))],
           ['timer', fallbackTo(initFault)],
           ['good', fallbackTo('crashy')],
+          ['again', fallbackTo('null')],
         ]),
       },
     });
@@ -96,6 +97,18 @@ describe('a fallback driver that cannot take over', () => {
     expect(d.state).toBe('running');
     expect(d.call('add', 2, 3)).toBe(5);
     expect(kernel.domains().filter((x) => x.name === 'good')).toHaveLength(1);
+  });
+
+  // the policy's limit is passed already: the agent would put the fallback in its own place
+  it('a fallback in place that fails too: disabled, saying so (not that the driver is its own fallback)', async () => {
+    const d = await kernel.load(crashyAs(dir, 'again'));
+    faultOf(() => d.call('null_deref'));
+    expect(d.path).toBe(driverPath('null'));
+    const disabled: string[] = [];
+    kernel.on('disabled', (e) => e.driver === 'again' && disabled.push(e.fault?.message ?? ''));
+    d.recover(); // the fallback fails (an explicit recovery), recovered at once
+    expect(disabled).toEqual([`its fallback driver ${driverPath('null')}, in its place, failed too: there is no other [EFALLBACK]`]);
+    expect(d.state).toBe('disabled');
   });
 });
 

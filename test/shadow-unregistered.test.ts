@@ -138,3 +138,27 @@ describe.each(classes)('a parked $device', (c) => {
     });
   }, 20_000);
 });
+
+// The 2 s are the owner's current run: a restarted driver that fails again and
+// restarts gets them afresh, though the watchdog thread, which looks every
+// 50 ms, never saw it down (a restart is shorter than that). The device is
+// waited for, as above; the only wall-clock wait is the first run's, shorter
+// than its 2 s by far more than a slow machine's delay.
+it('a parked device\'s 2 s count again from each restart of its driver', async () => {
+  const c = classes[0];
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map([[c.driver, defaultPolicy.default]]) } });
+  c.addDevice(kernel, dir);
+  const drv = await kernel.load(c.driver);
+  const { ended } = await c.waiting(kernel, drv);
+  let endedAt: number | undefined;
+  void ended.then(() => (endedAt = performance.now()));
+  refuseProbes(drv, c.probe);
+  drv.recover(); // its first run without the device
+  await new Promise((r) => setTimeout(r, 800));
+  expect(endedAt, 'the first run\'s 2 s passed before its second failure').toBeUndefined();
+  drv.recover(); // its second run, at once
+  const restarted = performance.now();
+  expect(drv.state).toBe('running');
+  expect(await ended).toMatchObject({ code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)` });
+  expect(endedAt! - restarted).toBeGreaterThanOrEqual(1900);
+}, 20_000);

@@ -296,12 +296,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
 }
 
 void unload_driver(Domain *d, const Domain *fallback) {
-  if (fallback) {  // its parked devices wait for the fallback driver: its give-up ends them, or its run without them
-    d->shadowed.store(false);
-    shadow_hand_over(*d, *fallback);
-  } else {
-    shadow_give_up(d, d->name + " was unloaded");  // nothing parks past this
-  }
+  d->shadowed.store(false);  // nothing parks past this: a failure from now on drops what it releases
   if (d->state.load() == DomainState::running && d->exit) {
     XpcCall c{(const void *)d->exit, {}, 0};
     Fault f;
@@ -313,6 +308,10 @@ void unload_driver(Domain *d, const Domain *fallback) {
   }
   mark_failed(d);  // refuse new entries while everything is released
   recovery_forget(d);
+  // Only now, with every teardown of d over, has the ledger all that d's load parked (a failure's
+  // teardown that found d shadowed may have been parking on the recovery thread until now).
+  if (fallback) shadow_hand_over(*d, *fallback);  // it waits for the fallback: its give-up ends it, or its run without it
+  else shadow_give_up(d, d->name + " was unloaded");
   d->state.store(DomainState::unloaded);
   domain_destroy(d);
 }

@@ -33,6 +33,7 @@ struct Kept {
   std::string driver;    // the owner's name, for the message
   std::string fallback;  // the fallback's file, if the owner is one
   Clock::time_point running_since{};  // since when the owner has been running (zero: not running)
+  uint64_t run = 0;                   // which run that is: the owner's failures before it (a restart is a new run)
 };
 using Ticket = std::pair<uint64_t, Kept>;
 
@@ -53,8 +54,10 @@ void end_all(const std::vector<Ticket> &gone, const std::function<Ending(const K
 
 // The re-register rule (run by the watchdog thread, as the nannies are): a
 // parked device whose owner has been running for kReregisterLimit without
-// registering it again ends with ENODEV. Domains are looked up without the
-// ledger's lock: what changed meanwhile (a resume, a hand-over) wins.
+// registering it again ends with ENODEV. Each run counts afresh: an owner
+// that failed and restarted between two looks is told by its failure count,
+// not by a look at it down. Domains are looked up without the ledger's lock:
+// what changed meanwhile (a resume, a hand-over) wins.
 void check_kept() {
   Ledger &l = ledger();
   struct Owner {
@@ -62,16 +65,18 @@ void check_kept() {
     int domain;
     uint64_t serial;
     bool running;
+    uint64_t run;
   };
   std::vector<Owner> owners;
   {
     std::lock_guard<std::mutex> g(l.lock);
-    for (auto &e : l.kept) owners.push_back({e.first, e.second.domain, e.second.serial, false});
+    for (auto &e : l.kept) owners.push_back({e.first, e.second.domain, e.second.serial, false, 0});
   }
   if (owners.empty()) return;
   for (Owner &o : owners) {
     DomainUse use(o.domain, o.serial);
     o.running = use.get() && use.get()->state.load() == DomainState::running;
+    if (o.running) o.run = use.get()->failure_gen.load();
   }
   std::vector<Ticket> late;
   {
@@ -83,8 +88,9 @@ void check_kept() {
       Kept &k = it->second;
       if (!o.running) {
         k.running_since = {};
-      } else if (k.running_since == Clock::time_point{}) {
+      } else if (k.running_since == Clock::time_point{} || k.run != o.run) {
         k.running_since = now;
+        k.run = o.run;
       } else if (now - k.running_since >= kReregisterLimit) {
         late.push_back(*it);
         l.kept.erase(it);
@@ -157,6 +163,8 @@ void shadow_give_up(Domain *d, const std::string &why) {
     }
   }
   end_all(gone, [&](const Kept &) { return Ending{true, "the driver failed and will not be restarted: " + why}; });
+  for (int t = 0; t < (int)ObjectType::count; t++)
+    if (ops_of((ObjectType)t).gone_for_good) ops_of((ObjectType)t).gone_for_good(*d, why);
 }
 
 }  // namespace nooks

@@ -56,6 +56,11 @@ struct ShadowOps {
   // still keeps it under `ticket` (not resumed or parked again since), what
   // applications have on it fails, saying `why`.
   void (*end)(const std::string &device, uint64_t ticket, const Ending &why);
+  // d's load will not come back (given up on, or unloaded), after the ledger
+  // ended what it owned: what else the class keeps for that load ends, saying
+  // `why`. Optional (net: the handles on an interface that load registered
+  // last and unregistered itself, which would otherwise wait for no one).
+  void (*gone_for_good)(const Domain &d, const std::string &why);
 };
 // A static ShadowedClass in a class's core: ops become the release of object type t.
 struct ShadowedClass {
@@ -70,7 +75,7 @@ uint64_t shadow_kept(ObjectType t, const std::string &device, const Domain &d);
 void shadow_forget(uint64_t ticket);
 // A fallback driver takes failed d's place: what d's load parked is now `to`'s to register, or to give up.
 void shadow_hand_over(const Domain &d, const Domain &to);
-// d will not be restarted: d is no longer shadowed, and what its load owns is ended.
+// d will not be restarted: d is no longer shadowed, what its load owns is ended, then each class's gone_for_good runs.
 void shadow_give_up(Domain *d, const std::string &why);
 
 }  // namespace nooks

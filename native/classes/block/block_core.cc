@@ -117,7 +117,7 @@ void end_disk(const std::string &name, uint64_t ticket, const Ending &why) {
   if (it != b.parked.end() && it->second.ticket == ticket) fail_parked(b, name, why.code("EDRIVERFAILED"), why.message(name));
 }
 
-ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk});
+ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk, nullptr});
 
 }  // namespace
 

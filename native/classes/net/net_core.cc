@@ -92,7 +92,17 @@ void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
   detach(n, it->second, why.code("EDRIVERFAILED"), why.message(name));
 }
 
-ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface});
+// d's load will not come back: handles on an interface it registered last and unregistered itself (at its
+// unload's module_exit, or while running) are detached; nothing was waiting for its return on their behalf.
+void iface_driver_gone(const Domain &d, const std::string &why) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  for (auto &e : n.ifaces)
+    if (e.second.last_serial == d.serial && !e.second.dev && !e.second.ticket)
+      detach(n, e.second, "ENODEV", e.first + ": its driver is gone (" + why + ")");
+}
+
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone});
 
 }  // namespace
 

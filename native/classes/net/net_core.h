@@ -20,7 +20,9 @@
 //    interface instead: its handles are detached (their next call fails with
 //    the reason), the configuration and the waiting frames are dropped, and
 //    applications must open it again; the same happens to a shadowed
-//    interface whose driver the agent gives up on.
+//    interface whose driver the agent gives up on, and (ENODEV) to one the
+//    driver that registered it last left unregistered when it goes for good
+//    (unloaded: its module_exit unregisters it; or given up on).
 //  - Transmit: only the JS thread submits. netSend queues a batch of frames;
 //    pump() copies up to NOOKS_BATCH_MAX of them into free socket buffers and
 //    hands them to ndo_start_xmit in one crossing (deferred calls), with
@@ -97,6 +99,7 @@ struct Iface {
   std::shared_ptr<NetDev> dev;  // the live registration, if any
   bool replay = false;          // a new registration waits for the configuration and open
   int last_domain = -1;
+  uint64_t last_serial = 0;  // the load of that driver: when it goes for good, handles on the interface it left unregistered go
   uint64_t ticket = 0;  // while the shadow keeps it for a driver's return: its entry in the shadow's ledger
   Counters c;
 };

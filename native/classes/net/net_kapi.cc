@@ -81,6 +81,7 @@ extern "C" int kapi_register_netdev(void *p) {
     i.device = device;
     i.dev = k;
     i.last_domain = d->id;
+    i.last_serial = d->serial;
     if (i.ticket) shadow_forget(i.ticket);  // a driver registered it again: the shadow's wait is over
     i.ticket = 0;
     i.c.registrations++;

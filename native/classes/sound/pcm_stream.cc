@@ -343,13 +343,16 @@ void stream_loop(Stream *s) {
     bool parked, restoring, mixer;
     {
       std::unique_lock<std::mutex> g(s->lock);
-      // parked: woken when the restarted driver registers the pcm, then polled until it runs (its init returned)
+      // parked: woken when the restarted driver registers the pcm, then polled until it runs (its init returned);
+      // until then nothing but that, the shadow ending it (an error) or a close wakes it: no timeout to look
       bool polling = s->parked && s->resume;
-      s->cv.wait_for(g, std::chrono::milliseconds(polling ? 1 : 20), [&] {
+      auto woken = [&] {
         if (s->stop || !s->error.empty()) return true;
         if (!s->parked) return s->kick || s->elapsed || s->mixer_pending;
         return s->resume && (!polling || runs(*s->resume));
-      });
+      };
+      if (s->parked && !s->resume) s->cv.wait(g, woken);
+      else s->cv.wait_for(g, std::chrono::milliseconds(polling ? 1 : 20), woken);
       if (s->stop) return;
       s->kick = s->elapsed = false;
       if (!s->error.empty()) break;
