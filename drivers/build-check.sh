@@ -67,8 +67,8 @@ for dir in "$root"/drivers/*/; do
 
 	# exports: the entry points its sources declare, nothing else
 	{
-		grep -q '^module_init(' "$src" && echo nooks_module_init
-		grep -q '^module_exit(' "$src" && echo nooks_module_exit
+		grep -Eq '^(module_init|module_pci_driver)\(' "$src" && echo nooks_module_init
+		grep -Eq '^(module_exit|module_pci_driver)\(' "$src" && echo nooks_module_exit
 		echo nooks_batch_run	# the runtime's deferred-call runner
 		sed -n 's/^NOOKS_EXPORT[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\)(.*/\1/p' "$dir"*.c	# every source of the driver
 	} | sort -u >"$out/$name.want"
