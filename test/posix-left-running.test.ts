@@ -29,6 +29,8 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     d[how](); // the teardown waits for the thread to leave the domain, then to stop: 5 s each
     expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
     expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
+    if (how === 'unload') // a re-load meanwhile says what holds the file, the thread by name
+      await expect(kernel().load(path)).rejects.toThrow(/unloaded, but its domain is kept until thread \d+, left running/);
     releaseStalledWaits();
     await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
     if (how === 'recover') {
