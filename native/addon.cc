@@ -117,8 +117,15 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
 // env: the JS thread's, or null while its environment exits (no JavaScript then).
 void shutdown_kernel(napi_env env) {
   if (!g_booted) return;
-  for (Domain *d : g_domains)
-    if (d && d->state.load() != DomainState::unloaded) unload_driver(d);  // unloaded: kept for a thread left running
+  for (int id = 0; id < kMaxDomains; id++) {
+    Domain *d;
+    {
+      // Unloaded, it is kept for a thread left running, which may free it meanwhile: looked at under a use.
+      DomainUse use(id);
+      d = use.get() && use.get()->state.load() != DomainState::unloaded ? use.get() : nullptr;
+    }
+    if (d) unload_driver(d);  // not unloaded: nothing but this thread frees it
+  }
   bus_clear();
   watchdog_stop();
   recovery_thread_stop();
@@ -544,9 +551,15 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   recovery_set_listener([](Domain *d, const Fault &f) {
     auto *report = new FaultReport{d->id, d->serial, f};
     g_fault_tsfn.NonBlockingCall(report, [](Napi::Env env, Napi::Function fn, FaultReport *r) {
-      // A driver unloaded meanwhile may have left its slot to another: not this one's fault.
-      Domain *now = g_domains[r->domain];
-      if (now && now->serial == r->serial) fn.Call({Napi::Number::New(env, r->domain), fault_object(env, now, r->fault)});
+      // A driver unloaded meanwhile may have left its slot to another: not this one's fault. Or be
+      // kept for a thread left running, which may free it meanwhile: looked at under a use, not
+      // held while the listener runs (it may unload a driver, which waits for the uses to go).
+      Napi::Object fault;
+      {
+        DomainUse use(r->domain, r->serial);
+        if (use.get()) fault = fault_object(env, use.get(), r->fault);
+      }
+      if (!fault.IsEmpty()) fn.Call({Napi::Number::New(env, r->domain), fault});
       delete r;
     });
   });

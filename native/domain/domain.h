@@ -175,7 +175,9 @@ struct Domain {
 
 // Every domain, by id (slots are reused after unload). A thread that reads a
 // slot outside any crossing into its domain, and is not the thread that
-// unloads drivers, holds what it found by a DomainUse.
+// unloads drivers, holds what it found by a DomainUse; so does that thread
+// where it may find a domain unloaded and kept (domain_keep), which the
+// thread keeping it frees when it lets go.
 extern std::atomic<Domain *> g_domains[kMaxDomains];
 extern std::mutex g_domains_lock;
 
