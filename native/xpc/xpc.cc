@@ -1,5 +1,6 @@
 #include "xpc.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/rseq.h>
@@ -31,6 +32,23 @@ static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
 
 ThreadCtx *threads_head() { return g_threads; }
 
+// An exiting thread's stacks in the domains it entered. A domain may be freed
+// meanwhile (an unload, or the last thread left running in it: domain_destroy),
+// which forgets them itself (free_domain): each is let go under a use of its
+// domain, or, the slot already empty, once the domain has forgotten it -- never
+// both, and t outlives the domain's write to it.
+static void forget_domain_stacks(ThreadCtx *t) {
+  for (int id = 0; id < kMaxDomains; id++) {
+    if (!__atomic_load_n(&t->dts[id], __ATOMIC_ACQUIRE)) continue;
+    DomainUse use(id);
+    if (use.get()) {
+      domain_thread_forget(use.get());
+      continue;
+    }
+    while (__atomic_load_n(&t->dts[id], __ATOMIC_ACQUIRE)) sched_yield();
+  }
+}
+
 static void thread_exit(void *p) {
   ThreadCtx *t = static_cast<ThreadCtx *>(p);
   {
@@ -41,8 +59,7 @@ static void thread_exit(void *p) {
         break;
       }
   }
-  for (DomainThread *dt : t->dts)
-    if (dt) domain_thread_release(dt);
+  forget_domain_stacks(t);
   nooks_tls_ctx = nullptr;
   if (t->owns_sigstack) {
     stack_t ss{};
