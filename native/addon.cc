@@ -83,6 +83,21 @@ Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
   return o;
 }
 
+// A domain an earlier kernel left (its shutdown frees every other) is kept
+// for a thread left running in it, which comes back through its mode's code
+// and frees it with its mode's backend: until it has, only that mode boots.
+void refuse_other_mode_while_kept(Napi::Env env, const IsolationBackend &backend) {
+  std::lock_guard<std::mutex> g(g_domains_lock);  // that thread may free it meanwhile
+  for (Domain *d : g_domains) {
+    if (!d || backend.mode == g_backend.mode) continue;
+    std::string threads = posix_threads_left_running(d), was = isolation_name(g_backend.mode);
+    throw_code(env, "EBUSY", "isolation '" + std::string(isolation_name(backend.mode)) + "' cannot boot while driver " + d->name +
+                                 ", unloaded by the kernel before under isolation '" + was + "', is kept for " +
+                                 (threads.empty() ? std::string("a thread") : threads) +
+                                 " left running in it (docs/recovery.md): boot isolation '" + was + "' until that thread ends");
+  }
+}
+
 Napi::Value Boot(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string mode = info[0].As<Napi::String>();
@@ -90,6 +105,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   require_owner(env);
   const IsolationBackend *backend = isolation_backend(mode);
   if (!backend) throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, process, none)");
+  refuse_other_mode_while_kept(env, *backend);
   std::string unusable = backend->unusable_reason();
   if (!unusable.empty())
     throw_code(env, backend->unusable_code, "isolation '" + mode + "' is not available: " + unusable +

@@ -8,6 +8,7 @@
 // kept until then; unloaded, it is freed once the thread has left
 // (docs/recovery.md, "A thread left running").
 import { describe, expect, it } from 'vitest';
+import { Kernel } from '../lib/index.js';
 import { releaseStalledWaits, stallNextWait } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
@@ -40,5 +41,25 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     }
     await until(() => domain(d.name) === undefined, 'its domain freed');
     expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
+  }, 30_000);
+});
+
+describe('a kernel booted after one that left a thread running', () => {
+  // The thread comes back through its own mode's code, and its domain is freed by that mode's backend.
+  it('boots only the isolation of the domain kept for the thread, until the thread has ended', async () => {
+    let kernel = await Kernel.boot({ isolation: 'none' });
+    const d = await kernel.load(path);
+    stallNextWait(d);
+    expect(d.call('spawn')).toBe(0);
+    await until(() => kernel.log().some((l) => l.text.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d.unload(); // 10 s: the thread is left running
+    await kernel.shutdown();
+    const refused = await Kernel.boot({ isolation: 'mprotect' }).then((k) => k.shutdown(), (e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/under isolation 'none', is kept for thread \d+ left running/) });
+    kernel = await Kernel.boot({ isolation: 'none' });
+    releaseStalledWaits();
+    await until(() => kernel.domains().length === 0, 'its domain freed');
+    await kernel.shutdown();
+    await (await Kernel.boot({ isolation: 'mprotect' })).shutdown();
   }, 30_000);
 });
