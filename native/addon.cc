@@ -545,10 +545,10 @@ Napi::Value HoldNewThreads(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// stallNextWait(id): test hook: the driver's next wait in a kernel call never
+// stallNextWait(id, busy): test hook: the driver's next wait in a kernel call never
 // ends until releaseStalledWaits (native/kapi/wait.cc, stall_for_test).
 Napi::Value StallNextWait(const Napi::CallbackInfo &info) {
-  domain_arg(info)->stall_next_wait.store(true);
+  domain_arg(info)->stall_next_wait.store(info[1].ToBoolean().Value() ? Domain::Stall::busy : Domain::Stall::wait);
   return info.Env().Undefined();
 }
 

@@ -42,6 +42,24 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     await until(() => domain(d.name) === undefined, 'its domain freed');
     expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
   }, 30_000);
+
+  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, again and again.
+  it('stuck past its time budget, comes back after the restart and fails nothing (the watchdog asked it to leave too)', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 50 });
+    const from = kernel().log().length;
+    const lines = () => kernel().log().slice(from).map((l) => l.text);
+    stallNextWait(d, { busy: true });
+    expect(d.call('spawn')).toBe(0);
+    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d.recover(); // 10 s, over which the watchdog asks the thread to leave, failing the driver, every 100 ms
+    expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
+    const recoveries = domain(d.name)?.recoveries;
+    releaseStalledWaits();
+    await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+    expect(d.state).toBe('running'); // the restarted driver is not blamed for the thread's timeout
+    expect(domain(d.name)?.recoveries).toBe(recoveries);
+    d.unload();
+  }, 30_000);
 });
 
 describe('a kernel booted after one that left a thread running', () => {

@@ -161,8 +161,9 @@ struct Domain {
   std::atomic<bool> hold_new_threads{false};
   // Test hook (stallNextWait, test/posix-left-running.test.ts): the driver's
   // next wait in a kernel call never ends until the test lets it go
-  // (native/kapi/wait.cc, stall_for_test).
-  std::atomic<bool> stall_next_wait{false};
+  // (native/kapi/wait.cc, stall_for_test); `busy`: nor counts as a wait.
+  enum class Stall { none, wait, busy };
+  std::atomic<Stall> stall_next_wait{Stall::none};
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;
