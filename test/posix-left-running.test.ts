@@ -43,6 +43,23 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
   }, 30_000);
 
+  it('left running at a restart, is not waited for again at the unload after it, which keeps the domain for it', async () => {
+    const d = await kernel().load(path);
+    const from = kernel().log().length;
+    const lines = () => kernel().log().slice(from).map((l) => l.text);
+    stallNextWait(d);
+    expect(d.call('spawn')).toBe(0);
+    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d.recover(); // 10 s: the thread is left running
+    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1);
+    d.unload();
+    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1); // not a second 5 s
+    expect(domain(d.name)?.state).toBe('unloaded'); // kept for the thread
+    releaseStalledWaits();
+    await until(() => domain(d.name) === undefined, 'its domain freed');
+    expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
+  }, 30_000);
+
   // Its call blocks without waiting: the watchdog asks it to leave for the timeout, again and again.
   it('stuck past its time budget, comes back after the restart and fails nothing (the watchdog asked it to leave too)', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 50 });

@@ -58,9 +58,11 @@ std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what) {
   std::lock_guard<std::mutex> g(d->threads_lock);
   for (DomainThread *dt : d->threads) {
     if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
+    // Left behind by an earlier teardown: its request stands, and it is not waited for again.
+    if (what != Inside::leave_behind && dt->thread->left_behind.load() == d->id) continue;
     inside.push_back(dt->thread);
     if (what == Inside::ask_to_leave) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
-    if (what == Inside::leave_behind) dt->thread->left_behind.store(true);  // its leaving fails nothing (ThreadCtx)
+    if (what == Inside::leave_behind) dt->thread->left_behind.store(d->id);  // its leaving fails nothing (ThreadCtx)
   }
   return inside;
 }

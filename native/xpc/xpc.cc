@@ -219,7 +219,7 @@ void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
 void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f) {
   f.kind = (FaultKind)t->abort_kind.load();
   f.domain = d->id;
-  f.primary = t->abort_fails.load() && !t->left_behind.load() && mark_failed(d);
+  f.primary = t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
 }
@@ -236,7 +236,7 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   // A request that does not fail the domain (a teardown's) fails nothing, nor
   // does any from a thread left behind: one left running that comes back
   // after a restart leaves the new driver running.
-  f.primary = asked && t->abort_fails.load() && !t->left_behind.load() && mark_failed(d);
+  f.primary = asked && t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
@@ -261,7 +261,7 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
   if (asked) {
     t->abort_domain.store(-1);
     t->abort_kind.store(0);
-    t->left_behind.store(false);
+    t->left_behind.store(-1);
   }
   return EnterResult::fault;
 }
