@@ -39,9 +39,11 @@ export function holdNewThreads(driver: Driver): void {
  * join...) never ends, deaf to the requests to leave that a failure or an
  * unload makes, until releaseStalledWaits: a kernel call that does not return
  * (test/posix-left-running.test.ts). The kernel logs "test stall" when it begins.
+ * `busy`: nor does it count as a wait, which is progress for the watchdog: a
+ * call that blocks without waiting (a device polled), timed out by the watchdog.
  */
-export function stallNextWait(driver: Driver): void {
-  native().stallNextWait(driver.id);
+export function stallNextWait(driver: Driver, { busy = false } = {}): void {
+  native().stallNextWait(driver.id, busy);
 }
 
 /** Every wait that stallNextWait stalled goes on. */

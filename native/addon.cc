@@ -83,6 +83,21 @@ Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
   return o;
 }
 
+// A domain an earlier kernel left (its shutdown frees every other) is kept
+// for a thread left running in it, which comes back through its mode's code
+// and frees it with its mode's backend: until it has, only that mode boots.
+void refuse_other_mode_while_kept(Napi::Env env, const IsolationBackend &backend) {
+  std::lock_guard<std::mutex> g(g_domains_lock);  // that thread may free it meanwhile
+  for (Domain *d : g_domains) {
+    if (!d || backend.mode == g_backend.mode) continue;
+    std::string threads = posix_threads_left_running(d), was = isolation_name(g_backend.mode);
+    throw_code(env, "EBUSY", "isolation '" + std::string(isolation_name(backend.mode)) + "' cannot boot while driver " + d->name +
+                                 ", unloaded by the kernel before under isolation '" + was + "', is kept for " +
+                                 (threads.empty() ? std::string("a thread") : threads) +
+                                 " left running in it (docs/recovery.md): boot isolation '" + was + "' until that thread ends");
+  }
+}
+
 Napi::Value Boot(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string mode = info[0].As<Napi::String>();
@@ -90,6 +105,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   require_owner(env);
   const IsolationBackend *backend = isolation_backend(mode);
   if (!backend) throw_code(env, "EINVAL", "unknown isolation mode '" + mode + "' (pkey, mprotect, process, none)");
+  refuse_other_mode_while_kept(env, *backend);
   std::string unusable = backend->unusable_reason();
   if (!unusable.empty())
     throw_code(env, backend->unusable_code, "isolation '" + mode + "' is not available: " + unusable +
@@ -117,8 +133,15 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
 // env: the JS thread's, or null while its environment exits (no JavaScript then).
 void shutdown_kernel(napi_env env) {
   if (!g_booted) return;
-  for (Domain *d : g_domains)
-    if (d && d->state.load() != DomainState::unloaded) unload_driver(d);  // unloaded: kept for a thread left running
+  for (int id = 0; id < kMaxDomains; id++) {
+    Domain *d;
+    {
+      // Unloaded, it is kept for a thread left running, which may free it meanwhile: looked at under a use.
+      DomainUse use(id);
+      d = use.get() && use.get()->state.load() != DomainState::unloaded ? use.get() : nullptr;
+    }
+    if (d) unload_driver(d);  // not unloaded: nothing but this thread frees it
+  }
   bus_clear();
   watchdog_stop();
   recovery_thread_stop();
@@ -522,10 +545,10 @@ Napi::Value HoldNewThreads(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// stallNextWait(id): test hook: the driver's next wait in a kernel call never
+// stallNextWait(id, busy): test hook: the driver's next wait in a kernel call never
 // ends until releaseStalledWaits (native/kapi/wait.cc, stall_for_test).
 Napi::Value StallNextWait(const Napi::CallbackInfo &info) {
-  domain_arg(info)->stall_next_wait.store(true);
+  domain_arg(info)->stall_next_wait.store(info[1].ToBoolean().Value() ? Domain::Stall::busy : Domain::Stall::wait);
   return info.Env().Undefined();
 }
 
@@ -544,9 +567,15 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   recovery_set_listener([](Domain *d, const Fault &f) {
     auto *report = new FaultReport{d->id, d->serial, f};
     g_fault_tsfn.NonBlockingCall(report, [](Napi::Env env, Napi::Function fn, FaultReport *r) {
-      // A driver unloaded meanwhile may have left its slot to another: not this one's fault.
-      Domain *now = g_domains[r->domain];
-      if (now && now->serial == r->serial) fn.Call({Napi::Number::New(env, r->domain), fault_object(env, now, r->fault)});
+      // A driver unloaded meanwhile may have left its slot to another: not this one's fault. Or be
+      // kept for a thread left running, which may free it meanwhile: looked at under a use, not
+      // held while the listener runs (it may unload a driver, which waits for the uses to go).
+      Napi::Object fault;
+      {
+        DomainUse use(r->domain, r->serial);
+        if (use.get()) fault = fault_object(env, use.get(), r->fault);
+      }
+      if (!fault.IsEmpty()) fn.Call({Napi::Number::New(env, r->domain), fault});
       delete r;
     });
   });

@@ -8,6 +8,7 @@
 // kept until then; unloaded, it is freed once the thread has left
 // (docs/recovery.md, "A thread left running").
 import { describe, expect, it } from 'vitest';
+import { Kernel } from '../lib/index.js';
 import { releaseStalledWaits, stallNextWait } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
@@ -29,6 +30,8 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     d[how](); // the teardown waits for the thread to leave the domain, then to stop: 5 s each
     expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
     expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
+    if (how === 'unload') // a re-load meanwhile says what holds the file, the thread by name
+      await expect(kernel().load(path)).rejects.toThrow(/unloaded, but its domain is kept until thread \d+, left running/);
     releaseStalledWaits();
     await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
     if (how === 'recover') {
@@ -38,5 +41,60 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     }
     await until(() => domain(d.name) === undefined, 'its domain freed');
     expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
+  }, 30_000);
+
+  it('left running at a restart, is not waited for again at the unload after it, which keeps the domain for it', async () => {
+    const d = await kernel().load(path);
+    const from = kernel().log().length;
+    const lines = () => kernel().log().slice(from).map((l) => l.text);
+    stallNextWait(d);
+    expect(d.call('spawn')).toBe(0);
+    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d.recover(); // 10 s: the thread is left running
+    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1);
+    d.unload();
+    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1); // not a second 5 s
+    expect(domain(d.name)?.state).toBe('unloaded'); // kept for the thread
+    releaseStalledWaits();
+    await until(() => domain(d.name) === undefined, 'its domain freed');
+    expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
+  }, 30_000);
+
+  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, again and again.
+  it('stuck past its time budget, comes back after the restart and fails nothing (the watchdog asked it to leave too)', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 50 });
+    const from = kernel().log().length;
+    const lines = () => kernel().log().slice(from).map((l) => l.text);
+    stallNextWait(d, { busy: true });
+    expect(d.call('spawn')).toBe(0);
+    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d.recover(); // 10 s, over which the watchdog asks the thread to leave, failing the driver, every 100 ms
+    expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
+    const recoveries = domain(d.name)?.recoveries;
+    releaseStalledWaits();
+    await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+    expect(d.state).toBe('running'); // the restarted driver is not blamed for the thread's timeout
+    expect(domain(d.name)?.recoveries).toBe(recoveries);
+    d.unload();
+  }, 30_000);
+});
+
+describe('a kernel booted after one that left a thread running', () => {
+  // The thread comes back through its own mode's code, and its domain is freed by that mode's backend.
+  it('boots only the isolation of the domain kept for the thread, until the thread has ended', async () => {
+    let kernel = await Kernel.boot({ isolation: 'none' });
+    const d = await kernel.load(path);
+    stallNextWait(d);
+    expect(d.call('spawn')).toBe(0);
+    await until(() => kernel.log().some((l) => l.text.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    d.unload(); // 10 s: the thread is left running
+    await kernel.shutdown();
+    const refused = await Kernel.boot({ isolation: 'mprotect' }).then((k) => k.shutdown(), (e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/under isolation 'none', is kept for thread \d+ left running/) });
+    kernel = await Kernel.boot({ isolation: 'none' });
+    releaseStalledWaits();
+    await until(() => kernel.domains().length === 0, 'its domain freed');
+    await kernel.shutdown();
+    await (await Kernel.boot({ isolation: 'mprotect' })).shutdown();
   }, 30_000);
 });

@@ -135,7 +135,7 @@ static void free_domain(Domain *d) {
   {
     std::lock_guard<std::mutex> tg(d->threads_lock);
     for (DomainThread *dt : d->threads) {
-      dt->thread->dts[d->id] = nullptr;
+      __atomic_store_n(&dt->thread->dts[d->id], nullptr, __ATOMIC_RELEASE);  // an exiting thread may wait for this (xpc.cc)
       delete dt;
     }
     d->threads.clear();

@@ -161,8 +161,9 @@ struct Domain {
   std::atomic<bool> hold_new_threads{false};
   // Test hook (stallNextWait, test/posix-left-running.test.ts): the driver's
   // next wait in a kernel call never ends until the test lets it go
-  // (native/kapi/wait.cc, stall_for_test).
-  std::atomic<bool> stall_next_wait{false};
+  // (native/kapi/wait.cc, stall_for_test); `busy`: nor counts as a wait.
+  enum class Stall { none, wait, busy };
+  std::atomic<Stall> stall_next_wait{Stall::none};
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;
@@ -175,7 +176,9 @@ struct Domain {
 
 // Every domain, by id (slots are reused after unload). A thread that reads a
 // slot outside any crossing into its domain, and is not the thread that
-// unloads drivers, holds what it found by a DomainUse.
+// unloads drivers, holds what it found by a DomainUse; so does that thread
+// where it may find a domain unloaded and kept (domain_keep), which the
+// thread keeping it frees when it lets go.
 extern std::atomic<Domain *> g_domains[kMaxDomains];
 extern std::mutex g_domains_lock;
 

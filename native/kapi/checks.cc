@@ -64,4 +64,15 @@ void kernel_bug(Domain *d, const char *fmt, ...) {
   abort();
 }
 
+void ask_to_leave_failed(ThreadCtx *t, Domain *d) {
+  DomainThread *dt = t->dts[d->id];
+  if (!dt || __atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0) return;  // not inside d: nothing to leave
+  int none = -1;
+  if (t->abort_domain.load() != none) return;  // asked already (the teardown, the watchdog): that request stands
+  // As trap_abort_thread's, without its signal and wake: this thread is not in driver code, nor asleep.
+  t->abort_kind.store((int)FaultKind::aborted);
+  t->abort_fails.store(false);  // d has failed already
+  t->abort_domain.compare_exchange_strong(none, d->id);
+}
+
 }  // namespace nooks

@@ -26,11 +26,21 @@ inline void after_call(Domain *d) {
     xpc_abort_current(d);
 }
 
+// The calling thread, inside d, which has failed, asks itself to leave d, if
+// nothing has asked it yet: what a teardown would ask it (checks.cc).
+void ask_to_leave_failed(ThreadCtx *t, Domain *d);
+
 // True when a waiting kernel call should stop waiting (see after_call).
+// Stopping because d failed, the thread asks itself to leave: `none`'s return
+// path (none_x86_64.S) looks only at requests, and must not go back into the
+// driver code that the failure cut short (a wait ended only by the failure:
+// -EINTR), whose teardown's request may not have come yet.
 inline bool should_abort(Domain *d) {
   ThreadCtx *t = nooks_tls_ctx;
-  return (t && t->abort_domain.load(std::memory_order_relaxed) == d->id) ||
-         d->state.load(std::memory_order_relaxed) == DomainState::failed;
+  if (t && t->abort_domain.load(std::memory_order_relaxed) == d->id) return true;
+  if (d->state.load(std::memory_order_relaxed) != DomainState::failed) return false;
+  if (t) ask_to_leave_failed(t, d);
+  return true;
 }
 
 // A kernel call found the driver's request impossible: with isolation this is

@@ -86,10 +86,13 @@ std::atomic<uint64_t> stalled_wait_releases{0};
 // for it (Domain::stall_next_wait), the driver's next wait blocks, deaf to
 // requests to leave, until the test lets it go; d is not looked at after.
 void stall_for_test(Domain *d) {
-  if (!d->stall_next_wait.load(std::memory_order_relaxed) || !d->stall_next_wait.exchange(false)) return;
+  if (d->stall_next_wait.load(std::memory_order_relaxed) == Domain::Stall::none) return;
+  Domain::Stall stall = d->stall_next_wait.exchange(Domain::Stall::none);
+  if (stall == Domain::Stall::none) return;
   uint64_t released = stalled_wait_releases.load();
   klog(6, "nooks: %s: test stall: a wait of the driver, deaf until released", d->name.c_str());
   UnlockedWait unlocked;
+  if (stall == Domain::Stall::busy) thread_ctx()->in_wait.store(false);  // no progress: the watchdog times it out
   while (stalled_wait_releases.load() == released) usleep(1000);
 }
 

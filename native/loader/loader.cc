@@ -19,6 +19,7 @@
 
 #include "../dev/bus.h"
 #include "../kapi/log.h"
+#include "../kapi/subsystems.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
@@ -208,6 +209,19 @@ void check_driver_file(const std::string &path, const std::vector<ParamArg> &par
   params_check(path, declared, params);
 }
 
+// Why the image `handle` is still loaded when its domain is unloaded but kept
+// (domain_keep) for threads left running at its teardown; "" otherwise.
+static std::string kept_for_threads(void *handle) {
+  std::lock_guard<std::mutex> g(g_domains_lock);  // the last of those threads may free the domain meanwhile
+  for (Domain *d : g_domains)
+    if (d && d->handle == handle && d->state.load() == DomainState::unloaded) {
+      std::string labels = posix_threads_left_running(d);
+      return "unloaded, but its domain is kept until " + (labels.empty() ? std::string("a thread") : labels) +
+             ", left running at its teardown in a kernel call that has not returned, ends (docs/recovery.md)";
+    }
+  return "";
+}
+
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   bool stamped;
   DriverImage img = checked_image(path, &stamped);
@@ -219,8 +233,9 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     throw LoadError("EMEMLIMIT", path + ": its static data (.data and .bss: " + std::to_string(statics) +
                                      " bytes) leaves no heap within memLimitBytes " + std::to_string(opts.mem_limit));
   if (void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+    std::string kept = kept_for_threads(h);
     dlclose(h);
-    throw LoadError("ELOADED", path + ": this driver is already loaded (one domain per driver file)");
+    throw LoadError("ELOADED", path + ": " + (kept.empty() ? "this driver is already loaded (one domain per driver file)" : kept));
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics, opts.dma_bytes);
   d->env = opts.env;

@@ -44,6 +44,9 @@ struct Threads {
   std::mutex lock;
   std::condition_variable ended;  // recovery's wait for a thread to stop (release_thread)
   std::map<uint64_t, std::shared_ptr<DriverThread>> all;
+  // Those left running at a teardown (no longer in `all`), until they end:
+  // a re-load of their driver says which keep its domain (loader.cc).
+  std::map<uint64_t, std::shared_ptr<DriverThread>> left_running;
   uint64_t next_handle = 1ull << 32;  // above every thread id: a handle is never a tid (thread_self)
 };
 Threads &threads = *new Threads;
@@ -72,6 +75,7 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
   t->result = c.ret;
   if (t->left_running) {  // forgotten and detached by release_thread; d was kept for it
     std::string label = label_of(*t);
+    threads.left_running.erase(t->handle);
     g.unlock();
     klog_line(4, d->name, label + ": ended after being left running; the domain kept for it goes now if unloaded");
     domain_destroy(d);
@@ -120,6 +124,7 @@ void release_thread(Domain *d, const Object &o) {
       t->left_running = true;
       domain_keep(d);
       threads.all.erase(t->handle);
+      threads.left_running[t->handle] = t;
       t->thread.detach();
       return;
     }
@@ -130,6 +135,14 @@ void release_thread(Domain *d, const Object &o) {
 ObjectRelease thread_release(ObjectType::thread, release_thread);
 
 }  // namespace
+
+std::string posix_threads_left_running(const Domain *d) {
+  std::lock_guard<std::mutex> g(threads.lock);
+  std::string labels;
+  for (auto &[handle, t] : threads.left_running)
+    if (t->domain == d) labels += (labels.empty() ? "" : ", ") + label_of(*t);
+  return labels;
+}
 
 }  // namespace nooks
 

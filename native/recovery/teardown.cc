@@ -48,14 +48,21 @@ void release_object(Domain *d, const Object &o) {
   }
 }
 
-// The threads (other than this one) inside d now; `abort`: each asked to leave it.
-std::vector<ThreadCtx *> threads_inside(Domain *d, bool abort) {
+// What threads_inside does to each thread it finds (under d's threads_lock,
+// which keeps the thread from exiting).
+enum class Inside { look, ask_to_leave, leave_behind };
+
+// The threads (other than this one) inside d now.
+std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what) {
   std::vector<ThreadCtx *> inside;
   std::lock_guard<std::mutex> g(d->threads_lock);
   for (DomainThread *dt : d->threads) {
     if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
+    // Left behind by an earlier teardown: its request stands, and it is not waited for again.
+    if (what != Inside::leave_behind && dt->thread->left_behind.load() == d->id) continue;
     inside.push_back(dt->thread);
-    if (abort) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
+    if (what == Inside::ask_to_leave) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
+    if (what == Inside::leave_behind) dt->thread->left_behind.store(d->id);  // its leaving fails nothing (ThreadCtx)
   }
   return inside;
 }
@@ -77,7 +84,7 @@ void recovery_tear_down_locked(Domain *d) {
   entry_barrier_teardown();
   // Unwind every other thread inside the domain: driver code is unwound by the
   // abort signal, kernel calls notice when they return or their wait wakes.
-  for (int round = 0; !threads_inside(d, round % 20 == 0).empty(); round++) {
+  for (int round = 0; !threads_inside(d, round % 20 == 0 ? Inside::ask_to_leave : Inside::look).empty(); round++) {
     if (round == 1000) {  // 5 s
       klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
       break;
@@ -97,7 +104,7 @@ void recovery_tear_down_locked(Domain *d) {
   {
     // A thread still inside (left running: a kernel call that has not
     // returned) keeps its request: when the call returns, it leaves.
-    std::vector<ThreadCtx *> inside = threads_inside(d, false);
+    std::vector<ThreadCtx *> inside = threads_inside(d, Inside::leave_behind);
     std::lock_guard<std::mutex> tg(g_threads_lock);
     for (ThreadCtx *t = threads_head(); t; t = t->next) {
       int id = d->id;

@@ -1,5 +1,6 @@
 #include "xpc.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/rseq.h>
@@ -31,6 +32,23 @@ static pthread_once_t g_thread_key_once = PTHREAD_ONCE_INIT;
 
 ThreadCtx *threads_head() { return g_threads; }
 
+// An exiting thread's stacks in the domains it entered. A domain may be freed
+// meanwhile (an unload, or the last thread left running in it: domain_destroy),
+// which forgets them itself (free_domain): each is let go under a use of its
+// domain, or, the slot already empty, once the domain has forgotten it -- never
+// both, and t outlives the domain's write to it.
+static void forget_domain_stacks(ThreadCtx *t) {
+  for (int id = 0; id < kMaxDomains; id++) {
+    if (!__atomic_load_n(&t->dts[id], __ATOMIC_ACQUIRE)) continue;
+    DomainUse use(id);
+    if (use.get()) {
+      domain_thread_forget(use.get());
+      continue;
+    }
+    while (__atomic_load_n(&t->dts[id], __ATOMIC_ACQUIRE)) sched_yield();
+  }
+}
+
 static void thread_exit(void *p) {
   ThreadCtx *t = static_cast<ThreadCtx *>(p);
   {
@@ -41,8 +59,7 @@ static void thread_exit(void *p) {
         break;
       }
   }
-  for (DomainThread *dt : t->dts)
-    if (dt) domain_thread_release(dt);
+  forget_domain_stacks(t);
   nooks_tls_ctx = nullptr;
   if (t->owns_sigstack) {
     stack_t ss{};
@@ -202,7 +219,7 @@ void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
 void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f) {
   f.kind = (FaultKind)t->abort_kind.load();
   f.domain = d->id;
-  f.primary = t->abort_fails.load() && mark_failed(d);
+  f.primary = t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
 }
@@ -216,9 +233,10 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   bool asked = t->abort_domain.load() == d->id;
   f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
   f.domain = d->id;
-  // A request that does not fail the domain (a teardown's) fails nothing: a
-  // thread left running that comes back after a restart leaves the new driver running.
-  f.primary = asked && t->abort_fails.load() && mark_failed(d);
+  // A request that does not fail the domain (a teardown's) fails nothing, nor
+  // does any from a thread left behind: one left running that comes back
+  // after a restart leaves the new driver running.
+  f.primary = asked && t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
   leave_for_fault(t, d);
@@ -243,6 +261,7 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
   if (asked) {
     t->abort_domain.store(-1);
     t->abort_kind.store(0);
+    t->left_behind.store(-1);
   }
   return EnterResult::fault;
 }

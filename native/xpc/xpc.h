@@ -64,6 +64,12 @@ struct ThreadCtx {
   stack_t sigstack{};                // where its signal handlers run (sigaltstack): mapped at registration, or the one it had
   bool owns_sigstack = false;        // ...mapped at registration: unmapped at its exit
   uintptr_t host_stack_lo = 0, host_stack_hi = 0;  // its own stack: kernel code runs there (or on sigstack), driver code never
+  // The domain a teardown ended with it still inside (a kernel call that has
+  // not returned: left running), until it leaves: its leaving fails nothing,
+  // whoever asked (the watchdog may, for its timeout), for the driver it
+  // would fail is the restarted one; a later teardown does not wait for it
+  // (native/recovery/teardown.cc). -1: none.
+  std::atomic<int> left_behind{-1};
 };
 
 // One step of progress for the watchdog. Only t's own thread writes entries:
