@@ -195,12 +195,13 @@ struct pci_driver {
 #define PCI_DEVICE(v, d) { (v), (d) }
 
 /* module_pci_driver(drv): a driver that does nothing at load but register
- * drv, and nothing at unload but unregister it (as Linux's). */
+ * drv, and nothing at unload but unregister it (as Linux's, whose names for
+ * the two functions it defines, __drv_init and __drv_exit, it keeps). */
 #define module_pci_driver(drv) \
-	static int drv##_register(void) { return pci_register_driver(&(drv)); } \
-	static void drv##_unregister(void) { pci_unregister_driver(&(drv)); } \
-	module_init(drv##_register); \
-	module_exit(drv##_unregister)
+	static int __##drv##_init(void) { return pci_register_driver(&(drv)); } \
+	static void __##drv##_exit(void) { pci_unregister_driver(&(drv)); } \
+	module_init(__##drv##_init); \
+	module_exit(__##drv##_exit)
 
 /* ---- register access ------------------------------------------------------
  * As Linux's iomap: an address at or above NOOKS_IOMEM_EMU_BASE is a cookie
