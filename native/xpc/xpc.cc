@@ -219,6 +219,9 @@ void xpc_fail_current(Domain *d, FaultKind kind, const char *fmt, ...) {
 void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f) {
   f.kind = (FaultKind)t->abort_kind.load();
   f.domain = d->id;
+  // A request that does not fail the domain (a teardown's) fails nothing, nor
+  // does any to a thread left behind: one left running that comes back after
+  // a restart leaves the new driver running.
   f.primary = t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
   f.generation = d->failure_gen.load();
   if (f.primary) record_primary_fault(f);
@@ -229,16 +232,13 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   Fault &f = t->fault;
   f = Fault();
   f.ip = ip;
-  // No request for this thread: it found the domain failed by another.
-  bool asked = t->abort_domain.load() == d->id;
-  f.kind = asked ? (FaultKind)t->abort_kind.load() : FaultKind::aborted;
-  f.domain = d->id;
-  // A request that does not fail the domain (a teardown's) fails nothing, nor
-  // does any from a thread left behind: one left running that comes back
-  // after a restart leaves the new driver running.
-  f.primary = asked && t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
-  f.generation = d->failure_gen.load();
-  if (f.primary) record_primary_fault(f);
+  if (t->abort_domain.load() == d->id) {
+    note_requested_leave(t, d, f);
+  } else {  // no request for this thread: it found the domain failed by another
+    f.kind = FaultKind::aborted;
+    f.domain = d->id;
+    f.generation = d->failure_gen.load();
+  }
   leave_for_fault(t, d);
 }
 
