@@ -90,11 +90,10 @@ void refuse_other_mode_while_kept(Napi::Env env, const IsolationBackend &backend
   std::lock_guard<std::mutex> g(g_domains_lock);  // that thread may free it meanwhile
   for (Domain *d : g_domains) {
     if (!d || backend.mode == g_backend.mode) continue;
-    std::string threads = posix_threads_left_running(d), was = isolation_name(g_backend.mode);
+    std::string was = isolation_name(g_backend.mode);
     throw_code(env, "EBUSY", "isolation '" + std::string(isolation_name(backend.mode)) + "' cannot boot while driver " + d->name +
                                  ", unloaded by the kernel before under isolation '" + was + "', is kept for " +
-                                 (threads.empty() ? std::string("a thread") : threads) +
-                                 " left running in it (docs/recovery.md): boot isolation '" + was + "' until that thread ends");
+                                 posix_threads_left_running(d) + " left running in it (docs/recovery.md): boot isolation '" + was + "' until that thread ends");
   }
 }
 

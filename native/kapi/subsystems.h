@@ -45,7 +45,7 @@ void irq_release(Domain *d, unsigned irq);
 void irq_wait_freed_lines(Domain *d);
 // The POSIX driver threads left running at a teardown of d that have not
 // ended yet (native/posix/threads.cc), named as the log names them, ", "
-// between; "" if none.
+// between; "a thread" if none is listed any more.
 std::string posix_threads_left_running(const Domain *d);
 
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.

@@ -214,11 +214,9 @@ void check_driver_file(const std::string &path, const std::vector<ParamArg> &par
 static std::string kept_for_threads(void *handle) {
   std::lock_guard<std::mutex> g(g_domains_lock);  // the last of those threads may free the domain meanwhile
   for (Domain *d : g_domains)
-    if (d && d->handle == handle && d->state.load() == DomainState::unloaded) {
-      std::string labels = posix_threads_left_running(d);
-      return "unloaded, but its domain is kept until " + (labels.empty() ? std::string("a thread") : labels) +
+    if (d && d->handle == handle && d->state.load() == DomainState::unloaded)
+      return "unloaded, but its domain is kept until " + posix_threads_left_running(d) +
              ", left running at its teardown in a kernel call that has not returned, ends (docs/recovery.md)";
-    }
   return "";
 }
 

@@ -141,7 +141,7 @@ std::string posix_threads_left_running(const Domain *d) {
   std::string labels;
   for (auto &[handle, t] : threads.left_running)
     if (t->domain == d) labels += (labels.empty() ? "" : ", ") + label_of(*t);
-  return labels;
+  return labels.empty() ? "a thread" : labels;  // (one that has just ended, and is letting go of d)
 }
 
 }  // namespace nooks
