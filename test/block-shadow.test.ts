@@ -13,7 +13,7 @@ import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Bl
 import { driverPath } from '../lib/paths.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { pattern } from './helpers/data.js';
-import { fallbackTo, logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
+import { logEvents, recoveries, suiteIsolation } from './helpers/util.js';
 
 describe('the block shadow driver', () => {
   let kernel: Kernel;
@@ -146,28 +146,6 @@ describe('the block shadow driver', () => {
     expect(unlocked()).toBe(before); // the same Driver object, a new domain with the disk registered
     expect(drv.path).toBe(fallback);
     for (let i = 0; i < 8; i++) expect((await disk.read(i * 4096, 4096)).equals(pattern(4096, i))).toBe(true);
-  });
-
-  // A give-up ends what its own load parked: a driver loaded later into the failed driver's slot (the
-  // fallback, loaded first, has another) is unloaded; before, that ended every parked disk of the slot.
-  // What ends the disk is the fallback's 2 s without registering it (native/shadow), awaited.
-  it('a parked disk outlives the unload of a later driver that took its failed driver\'s slot', async () => {
-    await kernel.shutdown();
-    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map([['blk', fallbackTo('null')]]) } });
-    kernel.addDevice('blk', { image: join(dir, 'slot.img'), size: 1 << 20 });
-    drv = await kernel.load('blk');
-    const slot = drv.id;
-    disk = openBlock(kernel, 'blk0');
-    drv.call('plug', 1);
-    const w = disk.write(0, pattern(4096, 5)).then(() => null, (err: unknown) => err); // kept by the shadow
-    drv.recover(); // the fallback, null, registers no disk: blk0 stays parked for blk's load
-    await until(() => kernel.events().some((e) => e.event === 'fallback'), 'the fallback driver in place of blk', 10_000);
-    expect(drv.id).not.toBe(slot);
-    const later = await kernel.load('ticker');
-    expect(later.id).toBe(slot);
-    later.unload(); // its give-up: nothing of blk's load
-    // the fallback's rule (a slow machine only delays it), never ticker's unload ('ticker was unloaded')
-    expect(await w).toMatchObject({ code: 'ENODEV', message: 'blk0: device gone (fallback null.so of driver blk ran without registering it)' });
   });
 
   it('with shadow: false in the policy (plain Nooks), the requests in flight fail instead', async () => {

@@ -4,8 +4,9 @@
 // without registering it, or goes for good, the shadow ends the device, and
 // the application's waiting operation fails with the reason instead of
 // waiting forever. For every class: a fallback that registers nothing (null),
-// that fallback unloaded, and a restarted driver whose probe now refuses the
-// device (a persistent bug: refuseProbes).
+// that fallback unloaded, an unrelated driver loaded into the slot the failed
+// one left, and a restarted driver whose probe now refuses the device (a
+// persistent bug: refuseProbes).
 //
 // The 2 s rule is waited for on the wall clock, in the direction where a slow
 // machine can only delay passing: each operation waits until the rule ends it.
@@ -125,6 +126,27 @@ describe.each(classes)('a parked $device', (c) => {
     expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
     drv.unload(); // in the same turn: long before the 2 s rule
     expect(await ended).toMatchObject(c.gaveUp(`${c.driver} was unloaded`));
+  }, 20_000);
+
+  // Ownership goes by the load, never by the slot: the fallback was loaded before the failed driver's unload,
+  // into another slot; an unrelated driver that takes the freed one neither ends the device by its unload
+  // (before, a give-up ended every parked device of its slot, with its own reason) nor resumes it by running.
+  it('is not ended by a driver loaded later into its failed driver\'s slot, nor by that driver\'s unload: by the fallback\'s 2 s', async () => {
+    const drv = await boot({ ...fallbackTo('null'), shadow: true });
+    const slot = drv.id;
+    const { ended } = await c.waiting(kernel!, drv);
+    drv.recover();
+    expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+    expect(drv.id).not.toBe(slot);
+    const later = await kernel!.load('ticker');
+    expect(later.id).toBe(slot);
+    later.unload(); // its give-up: nothing of the failed driver's load
+    const again = await kernel!.load('ticker');
+    expect(again.id).toBe(slot); // and it runs there while the fallback's 2 s pass
+    expect(await ended).toMatchObject({
+      code: 'ENODEV', message: `${c.device}: device gone (fallback null.so of driver ${c.driver} ran without registering it)`,
+    });
+    expect(again.state).toBe('running');
   }, 20_000);
 
   it('ends with ENODEV once its restarted driver has run for 2 s without registering it again', async () => {
