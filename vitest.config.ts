@@ -31,6 +31,7 @@ export default defineConfig({
     poolOptions: { forks: { maxForks: Math.max(Math.min(cores, 2), cores - 1), minForks: 1 } },
     sequence: { sequencer: GuestsFirst },
     testTimeout: 30_000,
+    setupFiles: ['test/helpers/in-flight.ts'],
     hookTimeout: 30_000,
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
