@@ -25,7 +25,6 @@ namespace nooks {
 namespace {
 
 constexpr int kMaxThreads = 64;  // held by one driver: half its domain stacks, the rest for the kernel's threads
-constexpr auto kStopWait = std::chrono::seconds(5);  // teardown has already waited as long for it to leave the domain
 
 struct DriverThread {
   uint64_t handle;
@@ -119,7 +118,7 @@ void release_thread(Domain *d, const Object &o) {
     std::unique_lock<std::mutex> g(threads.lock);
     t = find_locked(d, o.key);
     if (!t) return;
-    if (!threads.ended.wait_for(g, kStopWait, [&] { return t->finished; })) {
+    if (!threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; })) {
       klog_line(3, d->name, label_of(*t) + ": did not stop; left running");
       t->left_running = true;
       domain_keep(d);
