@@ -90,11 +90,12 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
 }
 
 // Lets go of t, finished and not detached: forgotten, and its OS thread
-// (which is exiting) joined outside the lock.
+// (which is exiting) joined outside the lock, by whoever forgets it (its
+// joiner and a teardown's release_thread may both come).
 void reap(std::shared_ptr<DriverThread> t) {
   {
     std::lock_guard<std::mutex> g(threads.lock);
-    threads.all.erase(t->handle);
+    if (!threads.all.erase(t->handle)) return;
     t->domain->objects.remove(ObjectType::thread, t->handle);
   }
   UnlockedWait w;
