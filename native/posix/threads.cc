@@ -191,8 +191,12 @@ extern "C" int kapi_nooks_posix_thread_join(unsigned long handle, void **result)
     t->joiner = nullptr;  // this thread leaves the domain: nothing wakes it for t any more
     return -EINTR;
   }
+  // Left to the teardown to let go of, if this thread must leave (a joiner left running comes back after it).
+  if (!write_back(d, [&] {
+        if (result) *result = (void *)t->result;
+      }))
+    return -EINTR;
   reap(t);
-  if (result) *result = (void *)t->result;
   return 0;
 }
 

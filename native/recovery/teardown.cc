@@ -49,7 +49,8 @@ void release_object(Domain *d, const Object &o) {
 }
 
 // What threads_inside does to each thread it finds (under d's threads_lock,
-// which keeps the thread from exiting).
+// which keeps the thread from exiting, and under which a kernel call's
+// write_back looks for a request to leave: native/kapi/wait.h).
 enum class Inside { look, ask_to_leave, leave_behind };
 
 // The threads (other than this one) inside d now.
