@@ -3,7 +3,8 @@
 // memory: that memory (its static data reset from the copy taken at load, its
 // heap handed out again) is the restarted driver's now. Here a driver
 // thread's read of an eventfd, into the driver's static data or a heap block,
-// is stalled past the restart, and its data arrives meanwhile; or its
+// is stalled past the restart, and its data arrives meanwhile; its poll of
+// that eventfd, with its events in the driver's static data; its
 // contended mutex_lock, which the restart frees; or its pthread_join of a
 // thread that ended, into the driver's static data. When it goes on, the
 // restarted driver's memory must hold what it put there
@@ -21,7 +22,7 @@ const path = fixtureDriver('late-write', { posix: true }); // test/fixtures/driv
 type Step = (d: Driver, started: number | bigint) => void;
 
 describe.each(bootableIsolations)('isolation %s: a kernel call left running at a restart', (isolation) => {
-  const kernel = kernelPerBlock({ isolation });
+  const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 10 } } }); // a restart per case, of one driver
   beforeAll(() => setTeardownWaits(200)); // the thread is left running within 0.4 s, not 10 s
   afterAll(() => setTeardownWaits());
 
@@ -33,19 +34,23 @@ describe.each(bootableIsolations)('isolation %s: a kernel call left running at a
     const d = await kernel().load(path);
     const from = kernel().log().length;
     const lines = () => kernel().log().slice(from).map((l) => l.text);
-    stallNextWait(d);
-    const started = d.call(start, arg);
-    expect(started).not.toBe(-1);
-    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its wait');
-    before?.(d, started);
-    d.recover();
-    expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
-    after?.(d, started);
-    releaseStalledWaits();
-    await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
-    expect(d.state).toBe('running');
-    check(d);
-    d.unload();
+    try {
+      stallNextWait(d);
+      const started = d.call(start, arg);
+      expect(started).not.toBe(-1);
+      await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its wait');
+      before?.(d, started);
+      d.recover();
+      expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
+      after?.(d, started);
+      releaseStalledWaits();
+      await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+      expect(d.state).toBe('running');
+      check(d);
+    } finally {
+      releaseStalledWaits();
+      d.unload(); // the next case loads it again, whatever this one found
+    }
     expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
   }
 
@@ -55,6 +60,12 @@ describe.each(bootableIsolations)('isolation %s: a kernel call left running at a
       after: (d, target) => {
         if (heap) expect(d.call('claim')).toBe(target); // the restarted driver's block is where the read was to land
       },
+    });
+  }, 30_000);
+
+  it('a poll completes after it and writes no events into the restarted driver', async () => {
+    await acrossRestart('spawn_poller', 0, (d) => expect(d.call('poll_words')).toBe(0), {
+      before: (d) => expect(d.call('arrive')).toBe(0), // the eventfd is readable: the wait completes once let go
     });
   }, 30_000);
 
