@@ -64,7 +64,7 @@ describe.each(bootableIsolations)('isolation %s: a kernel call left running at a
   }, 30_000);
 
   it('a poll completes after it and writes no events into the restarted driver', async () => {
-    await acrossRestart('spawn_poller', 0, (d) => expect(d.call('poll_words')).toBe(0), {
+    await acrossRestart('spawn', 2, (d) => expect(d.call('poll_words')).toBe(0), {
       before: (d) => expect(d.call('arrive')).toBe(0), // the eventfd is readable: the wait completes once let go
     });
   }, 30_000);
