@@ -556,6 +556,14 @@ Napi::Value ReleaseStalledWaits(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// setTeardownWaits(ms?): test hook: how long a teardown waits for threads to
+// leave the domain, then to stop, before it leaves one running (recovery.h);
+// without ms, the default again.
+Napi::Value SetTeardownWaits(const Napi::CallbackInfo &info) {
+  recovery_set_teardown_wait_for_test(info[0].IsUndefined() ? kTeardownWait : std::chrono::milliseconds(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
 Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);

@@ -6,10 +6,11 @@
 // must run no driver code and touch no freed memory: it leaves the domain as
 // the teardown asked it to, and the domain (its memory, its protection key) is
 // kept until then; unloaded, it is freed once the thread has left
-// (docs/recovery.md, "A thread left running").
-import { describe, expect, it } from 'vitest';
+// (docs/recovery.md, "A thread left running"). The teardown's two waits (5 s
+// each) are shortened for all but the last test, which waits them out.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
-import { releaseStalledWaits, stallNextWait } from '../lib/testing.js';
+import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { bootableIsolations, until } from './helpers/util.js';
@@ -19,6 +20,8 @@ const path = fixtureDriver('left-running', { posix: true }); // test/fixtures/dr
 describe.each(bootableIsolations)('isolation %s: a thread left running', (isolation) => {
   const kernel = kernelPerBlock({ isolation });
   const domain = (name: string) => kernel().domains().find((x) => x.name === name);
+  beforeAll(() => setTeardownWaits(200)); // the thread is left running within 0.4 s, not 10 s
+  afterAll(() => setTeardownWaits());
 
   it.each(['unload', 'recover'] as const)('at %s returns from its kernel call later, leaves, and runs no driver code', async (how) => {
     const d = await kernel().load(path);
@@ -27,7 +30,7 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     stallNextWait(d);
     expect(d.call('spawn')).toBe(0);
     await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d[how](); // the teardown waits for the thread to leave the domain, then to stop: 5 s each
+    d[how](); // the teardown waits for the thread to leave the domain, then to stop
     expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
     expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
     if (how === 'unload') // a re-load meanwhile says what holds the file, the thread by name
@@ -50,10 +53,10 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     stallNextWait(d);
     expect(d.call('spawn')).toBe(0);
     await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d.recover(); // 10 s: the thread is left running
+    d.recover(); // the thread is left running
     expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1);
     d.unload();
-    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1); // not a second 5 s
+    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1); // not a second wait
     expect(domain(d.name)?.state).toBe('unloaded'); // kept for the thread
     releaseStalledWaits();
     await until(() => domain(d.name) === undefined, 'its domain freed');
@@ -68,7 +71,7 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     stallNextWait(d, { busy: true });
     expect(d.call('spawn')).toBe(0);
     await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d.recover(); // 10 s, over which the watchdog asks the thread to leave, failing the driver, every 100 ms
+    d.recover(); // over the teardown's waits the watchdog asks the thread to leave, failing the driver, every 100 ms
     expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
     const recoveries = domain(d.name)?.recoveries;
     releaseStalledWaits();
@@ -81,13 +84,16 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
 
 describe('a kernel booted after one that left a thread running', () => {
   // The thread comes back through its own mode's code, and its domain is freed by that mode's backend.
+  // The teardown's real waits: 5 s for the thread to leave the domain, 5 s for it to stop.
   it('boots only the isolation of the domain kept for the thread, until the thread has ended', async () => {
     let kernel = await Kernel.boot({ isolation: 'none' });
     const d = await kernel.load(path);
     stallNextWait(d);
     expect(d.call('spawn')).toBe(0);
     await until(() => kernel.log().some((l) => l.text.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d.unload(); // 10 s: the thread is left running
+    const start = performance.now();
+    d.unload(); // the thread is left running
+    expect(performance.now() - start).toBeGreaterThanOrEqual(10_000);
     await kernel.shutdown();
     const refused = await Kernel.boot({ isolation: 'mprotect' }).then((k) => k.shutdown(), (e: unknown) => e);
     expect(refused).toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/under isolation 'none', is kept for thread \d+ left running/) });

@@ -51,16 +51,29 @@ extern "C" void kapi_mutex_init(struct mutex *m) {
   m->waiters = 0;
 }
 
+// mutex_lock's contended path: waits until it takes m (true) or must leave
+// d (false). What it writes into m after a wait it writes through write_back
+// (wait.h): never into the restarted driver's memory, left running.
+static bool take_after_waits(Domain *d, struct mutex *m) {
+  for (bool taken = false; !taken;) {
+    __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
+    wait_on_word(d, &m->locked, 1, Deadline{});
+    if (!write_back(d, [&] {
+          __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
+          if ((taken = try_take(&m->locked))) m->owner = self_tid();
+        }))
+      return false;
+  }
+  return true;
+}
+
 extern "C" void kapi_mutex_lock(struct mutex *m) {
   Domain *d = calling_domain();
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
-  while (!try_take(&m->locked)) {
-    __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
-    int r = wait_on_word(d, &m->locked, 1, Deadline{});
-    __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-    if (r == -EINTR) return;  // after_call leaves the domain
-  }
-  m->owner = self_tid();
+  if (try_take(&m->locked))
+    m->owner = self_tid();
+  else if (!take_after_waits(d, m))
+    return;  // after_call leaves the domain
   d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
 }
 

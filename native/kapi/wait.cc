@@ -125,6 +125,13 @@ void futex_wake(const volatile u32 *word, int n) {
   syscall(SYS_futex, (u32 *)(uintptr_t)word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
 }
 
+bool write_back(Domain *d, const std::function<void()> &write) {
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  if (should_abort(d)) return false;
+  write();
+  return true;
+}
+
 void release_stalled_waits() { stalled_wait_releases.fetch_add(1); }
 
 }  // namespace nooks

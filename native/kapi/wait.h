@@ -44,6 +44,16 @@ int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &
 // Wakes up to n of the threads waiting on the driver's `word`.
 void futex_wake(const volatile u32 *word, int n);
 
+// What a kernel call that may have waited writes into the driver's memory
+// after it (what a read brought, poll's and epoll's events, a join's result,
+// a contended mutex's words) it writes through this: `write` runs under d's
+// threads_lock unless the calling thread must leave d (should_abort; false:
+// it did not run, and the call returns -EINTR). A teardown asks every thread
+// inside d to leave under that lock before it lets go of anything, so such a
+// write lands before a teardown begins or not at all: never in the memory of
+// the restarted driver, for a thread left running (docs/recovery.md).
+bool write_back(Domain *d, const std::function<void()> &write);
+
 // Test hook (releaseStalledWaits): every wait stalled by stallNextWait goes on.
 void release_stalled_waits();
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../kapi/checks.h"
+#include "../kapi/wait.h"
 #include "fd_table.h"
 #include "hugepages.h"
 #include "mappings.h"
@@ -58,7 +59,7 @@ extern "C" long kapi_nooks_posix_read(int fd, void *buf, size_t n, long long off
   std::vector<uint8_t> bytes(n);
   long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset, of->flags);
   if (r <= 0) return r;
-  memcpy(buf, bytes.data(), (size_t)r);
+  if (!write_back(d, [&] { memcpy(buf, bytes.data(), (size_t)r); })) return -EINTR;  // its wait may have outlasted the driver
   if (offset < 0) of->pos += (uint64_t)r;
   return r;
 }

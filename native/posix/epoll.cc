@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "../kapi/checks.h"
+#include "../kapi/wait.h"
 #include "events.h"
 
 namespace nooks {
@@ -100,6 +101,6 @@ extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxeve
     got = ep->ready(maxevents);
     return !got.empty();
   });
-  if (!got.empty()) memcpy(events, got.data(), got.size() * sizeof(epoll_event));
+  if (!got.empty() && !write_back(d, [&] { memcpy(events, got.data(), got.size() * sizeof(epoll_event)); })) return -EINTR;
   return (int)got.size();
 }

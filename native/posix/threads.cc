@@ -25,7 +25,6 @@ namespace nooks {
 namespace {
 
 constexpr int kMaxThreads = 64;  // held by one driver: half its domain stacks, the rest for the kernel's threads
-constexpr auto kStopWait = std::chrono::seconds(5);  // teardown has already waited as long for it to leave the domain
 
 struct DriverThread {
   uint64_t handle;
@@ -91,11 +90,12 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
 }
 
 // Lets go of t, finished and not detached: forgotten, and its OS thread
-// (which is exiting) joined outside the lock.
+// (which is exiting) joined outside the lock, by whoever forgets it (its
+// joiner and a teardown's release_thread may both come).
 void reap(std::shared_ptr<DriverThread> t) {
   {
     std::lock_guard<std::mutex> g(threads.lock);
-    threads.all.erase(t->handle);
+    if (!threads.all.erase(t->handle)) return;
     t->domain->objects.remove(ObjectType::thread, t->handle);
   }
   UnlockedWait w;
@@ -119,7 +119,7 @@ void release_thread(Domain *d, const Object &o) {
     std::unique_lock<std::mutex> g(threads.lock);
     t = find_locked(d, o.key);
     if (!t) return;
-    if (!threads.ended.wait_for(g, kStopWait, [&] { return t->finished; })) {
+    if (!threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; })) {
       klog_line(3, d->name, label_of(*t) + ": did not stop; left running");
       t->left_running = true;
       domain_keep(d);
@@ -191,8 +191,12 @@ extern "C" int kapi_nooks_posix_thread_join(unsigned long handle, void **result)
     t->joiner = nullptr;  // this thread leaves the domain: nothing wakes it for t any more
     return -EINTR;
   }
+  // Left to the teardown to let go of, if this thread must leave (a joiner left running comes back after it).
+  if (!write_back(d, [&] {
+        if (result) *result = (void *)t->result;
+      }))
+    return -EINTR;
   reap(t);
-  if (result) *result = (void *)t->result;
   return 0;
 }
 

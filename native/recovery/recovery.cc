@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -17,6 +18,14 @@
 #include "../trap/mmio.h"
 
 namespace nooks {
+
+namespace {
+std::atomic<std::chrono::milliseconds::rep> teardown_wait_ms{kTeardownWait.count()};
+}  // namespace
+
+std::chrono::milliseconds recovery_teardown_wait() { return std::chrono::milliseconds(teardown_wait_ms.load()); }
+
+void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait) { teardown_wait_ms.store(wait.count()); }
 
 bool recovery_restart(Domain *d, std::string *why) {
   std::unique_lock<std::mutex> g(d->recovery_lock);

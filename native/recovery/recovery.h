@@ -6,6 +6,7 @@
 //             run module_init again -> running
 // Policy (restart, give up, disable) is the TypeScript agent's (lib/recovery).
 #pragma once
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -44,6 +45,14 @@ void recovery_set_listener(std::function<void(Domain *d, const Fault &)> fn);
 void recovery_forget(Domain *d);
 void recovery_thread_start();
 void recovery_thread_stop();
+
+// How long a teardown waits for the threads inside the domain to leave it,
+// and then for each POSIX driver thread to stop (native/posix/threads.cc),
+// before it leaves one running: 5 s each. A test hook (setTeardownWaits,
+// nooks/testing) shortens both for the tests that leave threads running.
+constexpr std::chrono::milliseconds kTeardownWait{5000};
+std::chrono::milliseconds recovery_teardown_wait();
+void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait);
 
 // Fills f->message for a processor fault (outside the signal handler).
 void fault_describe(Fault *f);

@@ -49,7 +49,8 @@ void release_object(Domain *d, const Object &o) {
 }
 
 // What threads_inside does to each thread it finds (under d's threads_lock,
-// which keeps the thread from exiting).
+// which keeps the thread from exiting, and under which a kernel call's
+// write_back looks for a request to leave: native/kapi/wait.h).
 enum class Inside { look, ask_to_leave, leave_behind };
 
 // The threads (other than this one) inside d now.
@@ -84,8 +85,9 @@ void recovery_tear_down_locked(Domain *d) {
   entry_barrier_teardown();
   // Unwind every other thread inside the domain: driver code is unwound by the
   // abort signal, kernel calls notice when they return or their wait wakes.
-  for (int round = 0; !threads_inside(d, round % 20 == 0 ? Inside::ask_to_leave : Inside::look).empty(); round++) {
-    if (round == 1000) {  // 5 s
+  const long rounds = recovery_teardown_wait() / std::chrono::milliseconds(5);
+  for (long round = 0; !threads_inside(d, round % 20 == 0 ? Inside::ask_to_leave : Inside::look).empty(); round++) {
+    if (round >= rounds) {  // recovery_teardown_wait(): 5 s
       klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
       break;
     }

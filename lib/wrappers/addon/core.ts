@@ -45,6 +45,8 @@ export const core = surface({
     stallNextWait: fn<(id: number, busy: boolean) => void>(
       'Test hook: the driver\'s next wait in a kernel call never ends, deaf to requests to leave, until releaseStalledWaits; busy: nor counts as a wait (the watchdog\'s progress).', ['number', 'boolean']),
     releaseStalledWaits: fn<() => void>('Test hook: every wait stallNextWait stalled goes on.', []),
+    setTeardownWaits: fn<(ms?: number) => void>(
+      'Test hook: how long a teardown waits for the threads inside the driver to leave, then for its POSIX threads to stop, each, before it leaves one running; without `ms`, the default (5 s) again.', ['number?']),
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
     pkeyUnusableReason: fn<() => string>('\'\' when isolation \'pkey\' can run here, else the reason it cannot.', []),
   },
