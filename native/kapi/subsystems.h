@@ -43,11 +43,6 @@ void irq_release(Domain *d, unsigned irq);
 // The irq threads whose handler freed its own line (which nothing joins):
 // returns once none still uses d. At teardown, after its objects are released.
 void irq_wait_freed_lines(Domain *d);
-// The POSIX driver threads left running at a teardown of d that have not
-// ended yet (native/posix/threads.cc), named as the log names them, ", "
-// between; "a thread" if none is listed any more.
-std::string posix_threads_left_running(const Domain *d);
-
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;
 bool irq_raise(unsigned line);
