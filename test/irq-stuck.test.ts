@@ -16,7 +16,7 @@ import { bootableIsolations, runNode } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-async function scenario(isolation: string, how: 'unload' | 'recover', free = false): Promise<Record<string, unknown>> {
+async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload', free = false): Promise<Record<string, unknown>> {
   const run = await runNode([program, isolation, path, how, ...(free ? ['free'] : [])], packageRoot, 40_000);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
@@ -42,5 +42,17 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
   // Its thread is no longer the line's, nor waited for at free_irq: the teardown waits for it (irq_wait_freed_lines).
   it('having freed its own line, at a recovery is left running as well', async () => {
     expect(await scenario(isolation, 'recover', true)).toEqual(restarted);
+  }, 60_000);
+
+  it('left running at a recovery, is not waited for again at the unload after it, which keeps the domain for it', async () => {
+    expect(await scenario(isolation, 'recover-then-unload')).toEqual({
+      leftRunning: 1,
+      keptState: 'running',
+      state: 'running',
+      irqObjects: 1,
+      waits: 2, // the recovery's two, for the thread to leave the domain and to end
+      unloadedState: 'unloaded',
+      late: 0,
+    });
   }, 60_000);
 });

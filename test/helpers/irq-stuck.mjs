@@ -1,11 +1,11 @@
 // A program for test/irq-stuck.test.ts (run from dist/: `npm run build` first),
 // in a process of its own so that an unload or a recovery that waits for good
 // is ended by the test's time limit instead of hanging the test run:
-//   node irq-stuck.mjs <isolation> <driver path> <unload|recover> [free]
+//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload> [free]
 // Makes the driver's interrupt handler sleep in a kernel call that does not
 // return (the test hook stallNextWait), having freed its own line first if
-// `free`, unloads or recovers the driver, then lets the call return. Prints
-// a JSON line per step, what it saw in the last.
+// `free`, unloads or recovers the driver (and unloads the restarted one), then
+// lets the call return. Prints a JSON line per step, what it saw in the last.
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, stallNextWait } from '../../dist/lib/testing.js';
 
@@ -32,18 +32,24 @@ d.call('sleep_next_handler', free === 'free' ? 1 : 0);
 stallNextWait(d);
 kernel.raiseIrq(LINE);
 await until(() => logged(`${name}: test stall`).length === 1, 'the handler stalled in its sleep');
-print({ step: how });
-d[how](); // waits for the handler's thread: 5 s to leave the domain, 5 s to end
-print({ step: `${how} returned` });
+const first = how === 'unload' ? 'unload' : 'recover';
+print({ step: first });
+d[first](); // waits for the handler's thread: 5 s to leave the domain, 5 s to end
+print({ step: `${first} returned` });
 seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
 seen.keptState = domain(name)?.state;
-if (how === 'unload') {
+if (first === 'unload') {
   seen.reload = await kernel.load(path).then(() => 'loaded', (e) => e.message);
 } else {
   seen.state = d.state;
   seen.irqObjects = d.objects().filter((o) => o.type === 'irq').length; // requested again by the restarted driver
   kernel.raiseIrq(LINE);
   await until(() => runs() === 1, "the restarted driver's handler run");
+}
+if (how === 'recover-then-unload') {
+  d.unload(); // not a second wait for the thread left running
+  seen.waits = logged('did not leave the failed domain').length + logged('left running').length;
+  seen.unloadedState = domain(name)?.state; // kept for the thread
 }
 releaseStalledWaits();
 await until(() => logged('ended after being left running').length === 1, 'the end of the handler left running');
