@@ -78,6 +78,7 @@
         'native/posix/vfio_iommu.cc',
         'native/posix/view.cc',
         'native/posix/wait_queue.cc',
+        'native/recovery/left_running.cc',
         'native/recovery/recovery.cc',
         'native/recovery/teardown.cc',
         'native/shadow/shadow.cc',

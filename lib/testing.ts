@@ -53,7 +53,7 @@ export function releaseStalledWaits(): void {
 
 /**
  * Shortens the teardown's two waits, for the threads inside a driver to leave
- * it and then for each of its POSIX threads to stop, before it leaves one
+ * it and then for each of its POSIX threads and irq lines' threads to stop, before it leaves one
  * running (5 s each); with no argument, restores them. The tests that leave a
  * thread running (test/posix-left-running.test.ts) need not wait out 10 s each.
  */

@@ -1,12 +1,18 @@
 // Interrupt lines. Each requested line has a kernel irq thread; raising the
 // line wakes it, and it crosses into the driver's handler. Raises that arrive
 // while the handler runs or the line is masked coalesce, as a level line does.
+// Freeing a line (free_irq, or its driver's teardown) stops its thread, which
+// ends once its handler returns; one whose handler does not return in time
+// (a kernel call that does not) is left running (left_running.h).
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "checks.h"
 #include "subsystems.h"
@@ -14,6 +20,17 @@
 using namespace nooks;
 
 namespace {
+// The thread of one request of a line: it serves the line for the domain that
+// requested it until the line is freed. Then the line is no longer its own,
+// and may be requested again, and served by a new thread, before it has ended.
+struct IrqThread {
+  unsigned irq;
+  Domain *domain;
+  std::string label;  // as the log names it
+  bool stop = false;  // under its line's lock: the line was freed
+  uint64_t left_running = 0;  // under stopped.lock: the wait for its end gave up (its ticket, left_running.h)
+};
+
 struct Line {
   std::mutex lock;
   std::condition_variable cv;
@@ -23,8 +40,7 @@ struct Line {
   int masked = 0;        // disable_irq nesting
   bool domain_masked = false;  // recovery masks every line of a failed driver
   bool pending = false;
-  bool stop = false;
-  std::thread thread;
+  std::shared_ptr<IrqThread> thread;  // while requested
   // A real device's end of interrupt (unmask INTx): after each handler run,
   // and when a handler is attached. Set by the device, not the driver.
   std::function<void()> ack;
@@ -45,51 +61,54 @@ std::vector<void (*)(Domain *)> &after_interrupt() {
   static std::vector<void (*)(Domain *)> v;
   return v;
 }
-thread_local bool tl_irq_thread = false;
-// Set on an irq thread whose handler freed its own line (stop_line): the line
-// is no longer this thread's, and may already have a thread of its own again.
-thread_local bool tl_line_freed = false;
+thread_local const IrqThread *tl_irq_thread = nullptr;  // the calling thread's, if it is an irq thread
 
-// Per domain, the irq threads whose handler freed their own line and which
-// still use the domain: nothing joins them, so its teardown waits for them
-// (irq_wait_freed_lines) before the domain may be reset or freed.
-struct FreedLines {
+// The threads of freed lines, until they end, each of which may still use its
+// domain: whoever freed the line waits for its thread, or, a handler that
+// freed its own line, its domain's teardown does (irq_wait_freed_lines).
+struct Stopped {
   std::mutex lock;
-  std::condition_variable cv;
-  int threads[kMaxDomains] = {};
+  std::condition_variable ended;
+  std::vector<std::shared_ptr<IrqThread>> threads;
 };
-FreedLines &freed_lines = *new FreedLines;
+Stopped &stopped = *new Stopped;
 
-// The end of an irq thread whose handler freed its line, its handler's run
-// done: it forgets its stack in d, then lets d's teardown go on.
-void end_freed_line_thread(Domain *d) {
+// The end of an irq thread, its line freed and its handler's run done: it
+// forgets its stack in its domain, then lets its waiter go on or, left
+// running, lets go of the domain kept for it.
+void end_irq_thread(const std::shared_ptr<IrqThread> &self) {
+  Domain *d = self->domain;
   domain_thread_forget(d);  // from here on nothing of d's is touched: d may go
-  std::lock_guard<std::mutex> g(freed_lines.lock);
-  freed_lines.threads[d->id]--;
-  freed_lines.cv.notify_all();
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> g(stopped.lock);
+    ticket = self->left_running;
+    stopped.threads.erase(std::find(stopped.threads.begin(), stopped.threads.end(), self));
+    stopped.ended.notify_all();
+  }
+  if (ticket) left_running_ended(d, ticket);
 }
 
-void irq_loop(unsigned irq) {
-  tl_irq_thread = true;
-  Line &l = irqs.lines[irq];
+void irq_loop(std::shared_ptr<IrqThread> self) {
+  tl_irq_thread = self.get();
+  Line &l = irqs.lines[self->irq];
+  Domain *d = self->domain;
   std::unique_lock<std::mutex> g(l.lock);
   for (;;) {
-    l.cv.wait(g, [&] { return l.stop || (l.pending && !l.masked && !l.domain_masked); });
-    if (l.stop) return;
+    l.cv.wait(g, [&] { return self->stop || (l.pending && !l.masked && !l.domain_masked); });
+    if (self->stop) break;
     l.pending = false;
-    Domain *d = g_domains[l.domain];
-    XpcCall c{(const void *)l.handler, {irq, (uint64_t)l.dev_id}, 0};
+    XpcCall c{(const void *)l.handler, {self->irq, (uint64_t)l.dev_id}, 0};
     g.unlock();
     Fault f;
-    if (d) d->interrupts.fetch_add(1, std::memory_order_relaxed);
-    if (d && xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
-    if (d)
-      for (auto run : after_interrupt()) run(d);
-    if (tl_line_freed) {  // its last run: the line, freed, is not touched again
-      end_freed_line_thread(d);
-      return;
-    }
+    d->interrupts.fetch_add(1, std::memory_order_relaxed);
+    if (xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
+    for (auto run : after_interrupt()) run(d);
     g.lock();
+    // Freed meanwhile (by the handler itself, or by a teardown that may have
+    // left this thread running): the line, and its device's end of interrupt,
+    // may be another thread's by now.
+    if (self->stop) break;
     if (l.ack) {
       auto ack = l.ack;
       g.unlock();
@@ -97,30 +116,38 @@ void irq_loop(unsigned irq) {
       g.lock();
     }
   }
+  g.unlock();
+  end_irq_thread(self);
 }
 
+// Waits until each stopped thread that `of` picks has ended, recovery_teardown_wait() at
+// most, and leaves running those that have not (not waited for again).
+void wait_for_stopped(const std::function<bool(const IrqThread &)> &of) {
+  UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
+  std::unique_lock<std::mutex> g(stopped.lock);
+  auto waited_for = [&](const std::shared_ptr<IrqThread> &t) { return of(*t) && !t->left_running; };
+  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
+    return;
+  for (auto &t : stopped.threads)
+    if (waited_for(t)) t->left_running = leave_running(t->domain, t->label);
+}
+
+// Frees l and waits for its thread to end (its handler is not running once
+// free_irq returns), unless this is that thread: a handler that freed its own
+// line, whose thread ends once it returns (its domain's teardown waits for that).
 void stop_line(Line &l) {
-  std::thread t;
-  int domain;
+  std::shared_ptr<IrqThread> t;
   {
     std::lock_guard<std::mutex> g(l.lock);
-    domain = l.domain;
-    l.stop = true;
     l.domain = -1;
-    l.cv.notify_all();
     t = std::move(l.thread);
+    if (!t) return;
+    t->stop = true;
+    l.cv.notify_all();
+    std::lock_guard<std::mutex> sg(stopped.lock);  // listed before it can end
+    stopped.threads.push_back(t);
   }
-  if (t.get_id() == std::this_thread::get_id()) {
-    // Freed from its own handler: the thread ends once the handler returns
-    // (irq_loop), and the domain's teardown waits for that.
-    t.detach();
-    tl_line_freed = true;
-    std::lock_guard<std::mutex> g(freed_lines.lock);
-    freed_lines.threads[domain]++;
-  } else if (t.joinable()) {
-    UnlockedWait w;  // under mprotect the irq thread may need to enter the driver to finish
-    t.join();
-  }
+  if (t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
 }
 }  // namespace
 
@@ -131,14 +158,15 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
   std::function<void()> ack;
   {
     std::lock_guard<std::mutex> g(l.lock);
-    if (l.domain >= 0 || l.thread.joinable()) return -EBUSY;
+    if (l.thread) return -EBUSY;  // requested (its domain set too)
     l.domain = d->id;
     l.handler = handler;
     l.dev_id = dev_id;
     l.masked = 0;
     l.domain_masked = false;
-    l.pending = l.stop = false;
-    l.thread = std::thread(irq_loop, irq);
+    l.pending = false;
+    l.thread = std::make_shared<IrqThread>(IrqThread{irq, d, "irq " + std::to_string(irq) + " handler"});
+    std::thread(irq_loop, l.thread).detach();  // waited for by its end (stop_line), not joined
     ack = l.ack;
   }
   d->objects.add({ObjectType::irq, irq, 0, (uint64_t)handler, name});
@@ -176,7 +204,7 @@ namespace nooks {
 
 AfterInterrupt::AfterInterrupt(void (*run)(Domain *d)) { after_interrupt().push_back(run); }
 
-bool on_irq_thread() { return tl_irq_thread; }
+bool on_irq_thread() { return tl_irq_thread != nullptr; }
 
 bool irq_raise(unsigned irq) {
   if (irq >= kIrqLines) return false;
@@ -225,9 +253,7 @@ void irq_release(Domain *d, unsigned irq) {
 }
 
 void irq_wait_freed_lines(Domain *d) {
-  UnlockedWait w;  // under mprotect such a thread may need to enter the driver to finish
-  std::unique_lock<std::mutex> g(freed_lines.lock);
-  freed_lines.cv.wait(g, [&] { return freed_lines.threads[d->id] == 0; });
+  wait_for_stopped([d](const IrqThread &t) { return t.domain == d; });
 }
 
 }  // namespace nooks

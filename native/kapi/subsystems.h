@@ -36,18 +36,15 @@ void workers_stop();
 
 // Release of tracked objects at recovery or unload (no thread is inside the
 // domain then). Each waits for its kernel thread to be done with d: a timer
-// or work callback on its way into d or out of it, an irq thread (joined).
+// or work callback on its way into d or out of it, an irq thread (for
+// recovery_teardown_wait() at most: then it is left running, left_running.h).
 void timer_release(Domain *d, uintptr_t addr);
 void work_release(Domain *d, uintptr_t addr);
 void irq_release(Domain *d, unsigned irq);
-// The irq threads whose handler freed its own line (which nothing joins):
-// returns once none still uses d. At teardown, after its objects are released.
+// The irq threads of d's freed lines (a handler that freed its own line):
+// returns once none still uses d, or, after recovery_teardown_wait(), leaves running those
+// that do. At teardown, after its objects are released.
 void irq_wait_freed_lines(Domain *d);
-// The POSIX driver threads left running at a teardown of d that have not
-// ended yet (native/posix/threads.cc), named as the log names them, ", "
-// between; "a thread" if none is listed any more.
-std::string posix_threads_left_running(const Domain *d);
-
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;
 bool irq_raise(unsigned line);

@@ -20,6 +20,7 @@
 #include "../dev/bus.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
@@ -215,7 +216,7 @@ static std::string kept_for_threads(void *handle) {
   std::lock_guard<std::mutex> g(g_domains_lock);  // the last of those threads may free the domain meanwhile
   for (Domain *d : g_domains)
     if (d && d->handle == handle && d->state.load() == DomainState::unloaded)
-      return "unloaded, but its domain is kept until " + posix_threads_left_running(d) +
+      return "unloaded, but its domain is kept until " + left_running_labels(d) +
              ", left running at its teardown in a kernel call that has not returned, ends (docs/recovery.md)";
   return "";
 }

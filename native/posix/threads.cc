@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -18,6 +17,7 @@
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../kapi/wait.h"
+#include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 
 namespace nooks {
@@ -33,7 +33,7 @@ struct DriverThread {
   bool detached;
   ThreadCtx *joiner = nullptr;  // the thread whose pthread_join waits for it, woken when it ends
   bool finished = false;  // it left the domain for good
-  bool left_running = false;  // a teardown gave up on it: it keeps its domain (domain_keep) until it ends
+  uint64_t left_running = 0;  // a teardown gave up on it (its ticket, left_running.h): it keeps its domain until it ends
   uint64_t result = 0;
   std::thread thread;
 };
@@ -42,10 +42,7 @@ struct DriverThread {
 struct Threads {
   std::mutex lock;
   std::condition_variable ended;  // recovery's wait for a thread to stop (release_thread)
-  std::map<uint64_t, std::shared_ptr<DriverThread>> all;
-  // Those left running at a teardown (no longer in `all`), until they end:
-  // a re-load of their driver says which keep its domain (loader.cc).
-  std::map<uint64_t, std::shared_ptr<DriverThread>> left_running;
+  std::map<uint64_t, std::shared_ptr<DriverThread>> all;  // (not those left running at a teardown)
   uint64_t next_handle = 1ull << 32;  // above every thread id: a handle is never a tid (thread_self)
 };
 Threads &threads = *new Threads;
@@ -73,11 +70,9 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
   t->finished = true;
   t->result = c.ret;
   if (t->left_running) {  // forgotten and detached by release_thread; d was kept for it
-    std::string label = label_of(*t);
-    threads.left_running.erase(t->handle);
+    uint64_t ticket = t->left_running;
     g.unlock();
-    klog_line(4, d->name, label + ": ended after being left running; the domain kept for it goes now if unloaded");
-    domain_destroy(d);
+    left_running_ended(d, ticket);
     return;
   }
   if (t->detached) {  // nobody joins it: it lets itself go
@@ -120,11 +115,8 @@ void release_thread(Domain *d, const Object &o) {
     t = find_locked(d, o.key);
     if (!t) return;
     if (!threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; })) {
-      klog_line(3, d->name, label_of(*t) + ": did not stop; left running");
-      t->left_running = true;
-      domain_keep(d);
+      t->left_running = leave_running(d, label_of(*t));
       threads.all.erase(t->handle);
-      threads.left_running[t->handle] = t;
       t->thread.detach();
       return;
     }
@@ -135,14 +127,6 @@ void release_thread(Domain *d, const Object &o) {
 ObjectRelease thread_release(ObjectType::thread, release_thread);
 
 }  // namespace
-
-std::string posix_threads_left_running(const Domain *d) {
-  std::lock_guard<std::mutex> g(threads.lock);
-  std::string labels;
-  for (auto &[handle, t] : threads.left_running)
-    if (t->domain == d) labels += (labels.empty() ? "" : ", ") + label_of(*t);
-  return labels.empty() ? "a thread" : labels;  // (one that has just ended, and is letting go of d)
-}
 
 }  // namespace nooks
 

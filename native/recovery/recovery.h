@@ -47,8 +47,9 @@ void recovery_thread_start();
 void recovery_thread_stop();
 
 // How long a teardown waits for the threads inside the domain to leave it,
-// and then for each POSIX driver thread to stop (native/posix/threads.cc),
-// before it leaves one running: 5 s each. A test hook (setTeardownWaits,
+// and then for each POSIX driver thread or irq line's thread to stop
+// (native/posix/threads.cc, native/kapi/irq.cc), before it leaves one
+// running (left_running.h): 5 s each. A test hook (setTeardownWaits,
 // nooks/testing) shortens both for the tests that leave threads running.
 constexpr std::chrono::milliseconds kTeardownWait{5000};
 std::chrono::milliseconds recovery_teardown_wait();

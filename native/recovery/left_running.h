@@ -1,0 +1,28 @@
+// Kernel threads a teardown gave up waiting for: a POSIX driver's thread
+// (native/posix/threads.cc) or an interrupt line's (native/kapi/irq.cc) in a
+// kernel call that has not returned. Each is left running, logged, and keeps
+// its domain (domain_keep) until it ends; then it lets go of the domain
+// (docs/recovery.md, "A thread left running").
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "../domain/domain.h"
+
+namespace nooks {
+
+// How long a teardown waits for such a thread to end (it has already waited
+// as long for it to leave the domain) before it leaves it running:
+// recovery_teardown_wait() (recovery.h), 5 s.
+
+// The thread `label` of d did not end in time: logged; d is kept for it.
+// Returns its ticket for left_running_ended (never 0).
+uint64_t leave_running(Domain *d, const std::string &label);
+// That thread has ended, its stack in d forgotten (domain_thread_forget):
+// logged, and it lets go of d, which, if unloaded, is freed now.
+void left_running_ended(Domain *d, uint64_t ticket);
+// The threads left running in d that have not ended yet, named as the log
+// names them, ", " between; "a thread" if none is listed any more.
+std::string left_running_labels(const Domain *d);
+
+}  // namespace nooks

@@ -1,0 +1,58 @@
+// An interrupt handler that never returns (a kernel call that does not: here
+// its sleep, which a test hook makes deaf to the request to leave) must not
+// hang the unload or the recovery of its driver: the teardown waits a bounded
+// time for the line's thread, then leaves it running, as a POSIX driver's
+// thread (test/posix-left-running.test.ts). It keeps the domain until its call
+// returns; then it runs no driver code, does not touch the line, which the
+// restarted driver has requested again and a new thread serves, and lets go
+// (docs/recovery.md, "A thread left running"). In a process of its own
+// (test/helpers/irq-stuck.mjs): before, the unload waited for good.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../lib/paths.js';
+import { fixtureDriver } from './helpers/build-driver.js';
+import { bootableIsolations, runNode } from './helpers/util.js';
+
+const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
+const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
+
+async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload', free = false): Promise<Record<string, unknown>> {
+  const run = await runNode([program, isolation, path, how, ...(free ? ['free'] : [])], packageRoot, 40_000);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+}
+
+describe.each(bootableIsolations)('isolation %s: an interrupt handler that never returns', (isolation) => {
+  it('at an unload is left running, keeps the domain until it returns, and then runs no driver code', async () => {
+    expect(await scenario(isolation, 'unload')).toEqual({
+      leftRunning: 1,
+      keptState: 'unloaded',
+      reload: expect.stringMatching(/unloaded, but its domain is kept until irq 11 handler, left running/),
+      late: 0,
+    });
+  }, 60_000);
+
+  const restarted = { leftRunning: 1, keptState: 'running', state: 'running', irqObjects: 1, runsAfterEnd: 1, stateAfterEnd: 'running', late: 0 };
+
+  it('at a recovery is left running; the restarted driver serves the line, and the old thread calls none of its handlers', async () => {
+    expect(await scenario(isolation, 'recover')).toEqual(restarted);
+  }, 60_000);
+
+  // Its thread is no longer the line's, nor waited for at free_irq: the teardown waits for it (irq_wait_freed_lines).
+  it('having freed its own line, at a recovery is left running as well', async () => {
+    expect(await scenario(isolation, 'recover', true)).toEqual(restarted);
+  }, 60_000);
+
+  it('left running at a recovery, is not waited for again at the unload after it, which keeps the domain for it', async () => {
+    expect(await scenario(isolation, 'recover-then-unload')).toEqual({
+      leftRunning: 1,
+      keptState: 'running',
+      state: 'running',
+      irqObjects: 1,
+      waits: 2, // the recovery's two, for the thread to leave the domain and to end
+      unloadedState: 'unloaded',
+      late: 0,
+    });
+  }, 60_000);
+});
