@@ -47,7 +47,7 @@ export interface PcmStatus {
   /** Frames in the driver's DMA ring not yet played. */
   framesInRing: number;
   running: boolean;
-  /** Parked by the shadow driver while the device's driver restarts. */
+  /** Parked by the shadow driver while the device's driver restarts (false once the stream has failed: `error`). */
   restarting: boolean;
   error: string | null;
 }

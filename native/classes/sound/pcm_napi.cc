@@ -279,7 +279,7 @@ Napi::Value PcmStatus(const Napi::CallbackInfo &info) {
   o.Set("framesQueued", (double)((s->qlen - (s->dir == SNDRV_PCM_STREAM_PLAYBACK ? in_ring : 0)) / s->fb));
   o.Set("framesInRing", (double)(in_ring / s->fb));
   o.Set("running", s->started);
-  o.Set("restarting", s->parked);
+  o.Set("restarting", s->parked && s->error.empty());  // a stream the shadow ended (or whose restore failed) waits for nothing
   o.Set("error", s->error.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s->error)));
   return o;
 }
