@@ -102,7 +102,18 @@ void iface_driver_gone(const Domain &d, const std::string &why) {
       detach(n, e.second, "ENODEV", e.first + ": its driver is gone (" + why + ")");
 }
 
-ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone});
+// A fallback takes failed d's place: an interface with handles that d registered last and unregistered itself
+// (it was about to register it again when it failed) is kept for the fallback as a parked one is: the fallback's
+// registration resumes the handles, its run of 2 s without it or its give-up ends them.
+void iface_handing_over(const Domain &d) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  for (auto &e : n.ifaces)
+    if (e.second.last_serial == d.serial && !e.second.dev && !e.second.ticket && e.second.users)
+      e.second.ticket = shadow_kept(ObjectType::netdev, e.first, d);
+}
+
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone, iface_handing_over});
 
 }  // namespace
 
