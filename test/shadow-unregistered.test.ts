@@ -41,8 +41,8 @@ interface Class {
 interface Waiting {
   /** What ends the waiting operation (null: it completed). */
   ended: Promise<unknown>;
-  /** What the class's status says of the device (net has none). */
-  status?: () => { restarting: boolean; error?: string | null };
+  /** What the class's status says of the device. */
+  status: () => { restarting: boolean; error?: string | null };
   /** A new operation on the same handle: what ends it. */
   next(): Promise<unknown>;
 }
@@ -74,6 +74,7 @@ const classes: Class[] = [
       handles.push(eth);
       return {
         ended: new Promise((r) => eth.once('detached', r)),
+        status: () => eth.info(),
         next: () => settled((async () => eth.send([Buffer.alloc(60)]))()),
       };
     },
@@ -130,11 +131,9 @@ afterEach(async () => {
 /** The waiting operation ended with `error`, and the device now says it is gone. */
 async function expectEnded(w: Waiting, error: { code: string; message: string }): Promise<void> {
   expect(await w.ended).toMatchObject(error);
-  if (w.status) {
-    const status = w.status();
-    expect(status.restarting).toBe(false);
-    if (status.error !== undefined) expect(status.error).toBe(error.message);
-  }
+  const status = w.status();
+  expect(status.restarting).toBe(false);
+  if (status.error !== undefined) expect(status.error).toBe(error.message); // a stream's status carries it
   expect(await w.next()).toMatchObject(error);
 }
 
@@ -150,6 +149,7 @@ describe.each(classes)('a parked $device', (c) => {
     const w = await c.waiting(kernel!, drv);
     drv.recover(); // the agent puts null in blk's place at once
     expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+    expect(w.status().restarting).toBe(true); // parked
     await expectEnded(w, {
       code: 'ENODEV', message: `${c.device}: device gone (fallback null.so of driver ${c.driver} ran without registering it)`,
     });
@@ -191,6 +191,7 @@ describe.each(classes)('a parked $device', (c) => {
     refuseProbes(drv, c.probe); // the restarted driver finds no device
     drv.recover();
     expect(drv.state).toBe('running');
+    expect(w.status().restarting).toBe(true); // parked
     await expectEnded(w, {
       code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)`,
     });

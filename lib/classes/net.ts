@@ -68,6 +68,8 @@ export interface NetInfo {
   /** The PCI device (e.g. 'e10000'). */
   device: string;
   registered: boolean;
+  /** Its driver failed and the shadow keeps it (handles, configuration, frames waiting) for the restarted or fallback driver. */
+  restarting: boolean;
   open: boolean;
   carrier: boolean;
   mac?: string;

@@ -138,6 +138,7 @@ Napi::Value NetInfo(const Napi::CallbackInfo &info) {
     o.Set("name", i.name);
     o.Set("device", i.device);
     o.Set("registered", Napi::Boolean::New(env, (bool)k));
+    o.Set("restarting", Napi::Boolean::New(env, i.ticket != 0));  // the shadow keeps it for a driver's return
     o.Set("open", Napi::Boolean::New(env, k && k->opened));
     o.Set("carrier", Napi::Boolean::New(env, k && k->carrier));
     o.Set("users", Napi::Number::New(env, i.users));
