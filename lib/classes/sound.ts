@@ -10,7 +10,7 @@
 // restarts (writes queue up to the kernel's queue, drain() and read() wait)
 // and goes on from where the hardware stopped once the restarted driver has
 // registered the device again; it ends with 'ENODEV' and the reason if the
-// policy gives up. A device that stops moving ends it with 'ETIMEDOUT': never
+// policy gives up, or the driver runs 2 s without registering it again. A device that stops moving ends it with 'ETIMEDOUT': never
 // a hang.
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
