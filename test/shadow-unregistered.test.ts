@@ -221,3 +221,20 @@ it('a parked device\'s 2 s count again from each restart of its driver', async (
   expect(await ended).toMatchObject({ code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)` });
   expect(endedAt! - restarted).toBeGreaterThanOrEqual(1900);
 }, 20_000);
+
+// A parked interface can be opened, as a parked disk or port can (pcm0 alone refuses: ENOTREADY while its driver
+// restarts); the new handle waits with the others, and ends with them. Before, the open failed ENOTREADY.
+it('a parked interface can be opened: the new handle ends with it', async () => {
+  const c = classes[1];
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map([[c.driver, { ...fallbackTo('null'), shadow: true }]]) } });
+  c.addDevice(kernel, dir);
+  const drv = await kernel.load(c.driver);
+  await c.waiting(kernel, drv);
+  drv.recover();
+  const late = openNet(kernel, 'eth0');
+  handles.push(late);
+  expect(late.info().restarting).toBe(true);
+  expect(await new Promise((r) => late.once('detached', r))).toMatchObject({
+    code: 'ENODEV', message: 'eth0: device gone (fallback null.so of driver e1000 ran without registering it)',
+  });
+}, 20_000);
