@@ -7,7 +7,8 @@
 // plays them; JavaScript only hears of progress, batched. A driver that fails
 // ends the stream with a PcmError (code 'ENODEV', "device gone"), unless it is
 // shadowed (its policy's `shadow`): then the stream is parked while the driver
-// restarts (writes queue up to the kernel's queue, drain() and read() wait)
+// restarts (writes queue up to the kernel's queue, drain() and read() wait;
+// a stream opened meanwhile starts parked)
 // and goes on from where the hardware stopped once the restarted driver has
 // registered the device again; it ends with 'ENODEV' and the reason if the
 // policy gives up, or the driver runs 2 s without registering it again. A device that stops moving ends it with 'ETIMEDOUT': never
