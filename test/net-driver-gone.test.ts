@@ -6,9 +6,16 @@
 // with ENODEV and the reason (native/classes/net/net_core.cc,
 // iface_driver_gone). Before, they stayed open for ever: sends were queued
 // without an error, and no event came.
+//
+// An interface its driver unregistered itself (about to register it again)
+// when that driver failed is kept for the driver that takes the failed one's
+// place as a parked interface is (native/shadow): the restarted driver's or
+// the fallback's registration resumes the handles; a driver that runs 2 s
+// without registering it ends them with ENODEV. Before, neither ended them:
+// the handles waited for ever.
 import { afterEach, expect, it } from 'vitest';
-import { Kernel, openNet, type NetError } from '../lib/index.js';
-import { suiteIsolation, until } from './helpers/util.js';
+import { defaultPolicy, Kernel, openNet, type DriverPolicy, type NetError } from '../lib/index.js';
+import { fallbackTo, refuseProbes, suiteIsolation, until } from './helpers/util.js';
 
 let kernel: Kernel | undefined;
 afterEach(async () => {
@@ -28,3 +35,41 @@ it('the handles on an interface whose driver is unloaded are detached with ENODE
   expect(e).toMatchObject({ code: 'ENODEV', message: 'eth0: its driver is gone (e1000 was unloaded)' });
   expect(() => eth.send([Buffer.alloc(60)])).toThrow(e);
 });
+
+async function unregisteredThenFailed(policy: DriverPolicy, restartedWithout = false) {
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map([['e1000', policy]]) } });
+  kernel.addDevice('e1000', { mac: '52:54:00:00:00:01' });
+  const e1000 = await kernel.load('e1000');
+  const eth = openNet(kernel, 'eth0');
+  const detached: NetError[] = [];
+  eth.on('detached', (e) => detached.push(e));
+  e1000.call('unregister_own_netdev'); // eth0 stays, with its handle: a registration of the device resumes it
+  if (restartedWithout) refuseProbes(e1000, 'e1000_probe'); // the restarted driver finds no device
+  e1000.recover();
+  return { e1000, eth, detached };
+}
+
+it('the handles on an interface its failed driver had unregistered itself carry on once the restarted driver registers it', async () => {
+  const { e1000, eth, detached } = await unregisteredThenFailed({ ...defaultPolicy.default, shadow: true });
+  expect(e1000.state).toBe('running');
+  await until(() => eth.info().registered, 'the restarted e1000 to register eth0');
+  expect(eth.send([Buffer.alloc(60)])).toBe(1);
+  await until(() => eth.stats().driver?.txPackets === 1, 'the restarted driver to send the frame', 5_000);
+  expect(detached).toEqual([]);
+});
+
+// The 2 s are waited for on the wall clock in the direction a slow machine can only delay.
+it('the handles on an interface its failed driver had unregistered itself end with ENODEV once its fallback ran 2 s without it', async () => {
+  const { detached } = await unregisteredThenFailed({ ...fallbackTo('null'), shadow: true });
+  expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached', 10_000);
+  expect(detached[0]).toMatchObject({ code: 'ENODEV', message: 'eth0: device gone (fallback null.so of driver e1000 ran without registering it)' });
+}, 20_000);
+
+it('the handles on an interface its failed driver had unregistered itself end with ENODEV once the restarted driver ran 2 s without it', async () => {
+  const { e1000, eth, detached } = await unregisteredThenFailed({ ...defaultPolicy.default, shadow: true }, true);
+  expect(e1000.state).toBe('running');
+  await until(() => eth.info().restarting, 'the shadow to keep eth0 for the restarted driver', 5_000); // the watchdog thread looks every 50 ms
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached', 10_000);
+  expect(detached[0]).toMatchObject({ code: 'ENODEV', message: 'eth0: device gone (driver e1000 restarted without registering it again)' });
+}, 20_000);

@@ -8,6 +8,10 @@
 // one left, and a restarted driver whose probe now refuses the device (a
 // persistent bug: refuseProbes).
 //
+// Once ended, the device says so the same way in every class: the class's
+// status no longer calls it restarting, and a new operation on the same
+// handle fails with the same error as the waiting one (not "not ready").
+//
 // The 2 s rule is waited for on the wall clock, in the direction where a slow
 // machine can only delay passing: each operation waits until the rule ends it.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tone } from '../lib/apps/wav.js';
-import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, type Driver, type DriverPolicy } from '../lib/index.js';
+import { defaultPolicy, Kernel, openBlock, openNet, openPcm, openSerial, serialPorts, type Driver, type DriverPolicy } from '../lib/index.js';
+import { native } from '../lib/native.js';
 import { ptyPair } from '../lib/testing.js';
 import { pattern } from './helpers/data.js';
 import { fallbackTo, refuseProbes, suiteIsolation, until } from './helpers/util.js';
@@ -27,10 +32,21 @@ interface Class {
   probe: string; // its PCI probe function
   device: string; // what it registers
   addDevice(kernel: Kernel, dir: string): void;
-  /** Opens the device and leaves an operation waiting on it; `ended`: what ends that operation (null: it completed). */
-  waiting(kernel: Kernel, drv: Driver): Promise<{ ended: Promise<unknown> }>;
+  /** Opens the device and leaves an operation waiting on it. */
+  waiting(kernel: Kernel, drv: Driver): Promise<Waiting>;
+  /** Opens the device while it is parked and starts an operation on it: what ends that operation. */
+  openParked(kernel: Kernel): Promise<unknown>;
   /** The class's error after a give-up (its code, and its form of the reason). */
   gaveUp: (why: string) => { code: string; message: string };
+}
+
+interface Waiting {
+  /** What ends the waiting operation (null: it completed). */
+  ended: Promise<unknown>;
+  /** What the class's status says of the device. */
+  status: () => { restarting: boolean; error?: string | null };
+  /** A new operation on the same handle: what ends it. */
+  next(): Promise<unknown>;
 }
 
 const gaveUp = (code: string, device: string) => (why: string) => ({ code, message: `${device}: the driver failed and will not be restarted: ${why}` });
@@ -44,7 +60,16 @@ const classes: Class[] = [
       const disk = openBlock(kernel, 'blk0');
       handles.push(disk);
       drv.call('plug', 1); // the driver holds the request: in flight when it fails, then kept by the shadow
-      return { ended: settled(disk.write(0, pattern(4096, 1))) };
+      return {
+        ended: settled(disk.write(0, pattern(4096, 1))),
+        status: () => ({ restarting: native().blockDisk('blk0')?.restarting ?? false }),
+        next: () => settled(disk.write(0, pattern(4096, 2))),
+      };
+    },
+    openParked: async (kernel) => {
+      const disk = openBlock(kernel, 'blk0');
+      handles.push(disk);
+      return settled(disk.write(0, pattern(4096, 3)));
     },
     gaveUp: gaveUp('EDRIVERFAILED', 'blk0'),
   },
@@ -54,7 +79,16 @@ const classes: Class[] = [
     async waiting(kernel) {
       const eth = openNet(kernel, 'eth0');
       handles.push(eth);
-      return { ended: new Promise((r) => eth.once('detached', r)) };
+      return {
+        ended: new Promise((r) => eth.once('detached', r)),
+        status: () => eth.info(),
+        next: () => settled((async () => eth.send([Buffer.alloc(60)]))()),
+      };
+    },
+    openParked: async (kernel) => {
+      const eth = openNet(kernel, 'eth0');
+      handles.push(eth);
+      return new Promise((r) => eth.once('detached', r));
     },
     gaveUp: gaveUp('EDRIVERFAILED', 'eth0'),
   },
@@ -69,7 +103,17 @@ const classes: Class[] = [
       const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
       handles.push(port);
       port.on('error', () => {}); // the read below hears of it
-      return { ended: settled(port.read(1, 60_000)) };
+      return {
+        ended: settled(port.read(1, 60_000)),
+        status: () => serialPorts().find((p) => p.name === 'ttyS0')!,
+        next: () => settled(port.write('x')),
+      };
+    },
+    openParked: async (kernel) => {
+      const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+      handles.push(port);
+      port.on('error', () => {});
+      return settled(port.read(1, 60_000));
     },
     gaveUp: gaveUp('EIO', 'ttyS0'),
   },
@@ -81,7 +125,13 @@ const classes: Class[] = [
       handles.push(stream);
       await stream.write(tone(RATE, 1, 440, 0.4));
       await until(() => stream.status().running, 'the stream to start');
-      return { ended: settled(stream.drain()) };
+      return { ended: settled(stream.drain()), status: () => stream.status(), next: () => settled(stream.write(tone(RATE, 1, 440, 0.4))) };
+    },
+    openParked: async (kernel) => {
+      const stream = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+      handles.push(stream);
+      await stream.write(tone(RATE, 1, 440, 0.4));
+      return settled(stream.drain());
     },
     gaveUp: (why) => ({ code: 'ENODEV', message: `pcm0: device gone (the driver failed and will not be restarted: ${why})` }),
   },
@@ -102,6 +152,15 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The waiting operation ended with `error`, and the device now says it is gone. */
+async function expectEnded(w: Waiting, error: { code: string; message: string }): Promise<void> {
+  expect(await w.ended).toMatchObject(error);
+  const status = w.status();
+  expect(status.restarting).toBe(false);
+  if (status.error !== undefined) expect(status.error).toBe(error.message); // a stream's status carries it
+  expect(await w.next()).toMatchObject(error);
+}
+
 describe.each(classes)('a parked $device', (c) => {
   async function boot(policy: DriverPolicy): Promise<Driver> {
     kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map([[c.driver, policy]]) } });
@@ -111,21 +170,33 @@ describe.each(classes)('a parked $device', (c) => {
 
   it('ends with ENODEV once a fallback driver that never registers it has run for 2 s', async () => {
     const drv = await boot({ ...fallbackTo('null'), shadow: true });
-    const { ended } = await c.waiting(kernel!, drv);
+    const w = await c.waiting(kernel!, drv);
     drv.recover(); // the agent puts null in blk's place at once
     expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
-    expect(await ended).toMatchObject({
+    expect(w.status().restarting).toBe(true); // parked
+    await expectEnded(w, {
+      code: 'ENODEV', message: `${c.device}: device gone (fallback null.so of driver ${c.driver} ran without registering it)`,
+    });
+  }, 20_000);
+
+  // Opened while parked, as before the failure (before, a parked interface or pcm was ENOTREADY): the new
+  // handle waits with the device, and ends with it.
+  it('can be opened while parked: the new handle ends with it', async () => {
+    const drv = await boot({ ...fallbackTo('null'), shadow: true });
+    drv.recover();
+    expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+    expect(await c.openParked(kernel!)).toMatchObject({
       code: 'ENODEV', message: `${c.device}: device gone (fallback null.so of driver ${c.driver} ran without registering it)`,
     });
   }, 20_000);
 
   it('ends with the unload\'s reason when that fallback driver is unloaded', async () => {
     const drv = await boot({ ...fallbackTo('null'), shadow: true });
-    const { ended } = await c.waiting(kernel!, drv);
+    const w = await c.waiting(kernel!, drv);
     drv.recover();
     expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
     drv.unload(); // in the same turn: long before the 2 s rule
-    expect(await ended).toMatchObject(c.gaveUp(`${c.driver} was unloaded`));
+    await expectEnded(w, c.gaveUp(`${c.driver} was unloaded`));
   }, 20_000);
 
   // Ownership goes by the load, never by the slot: the fallback was loaded before the failed driver's unload,
@@ -151,11 +222,12 @@ describe.each(classes)('a parked $device', (c) => {
 
   it('ends with ENODEV once its restarted driver has run for 2 s without registering it again', async () => {
     const drv = await boot(defaultPolicy.default);
-    const { ended } = await c.waiting(kernel!, drv);
+    const w = await c.waiting(kernel!, drv);
     refuseProbes(drv, c.probe); // the restarted driver finds no device
     drv.recover();
     expect(drv.state).toBe('running');
-    expect(await ended).toMatchObject({
+    expect(w.status().restarting).toBe(true); // parked
+    await expectEnded(w, {
       code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)`,
     });
   }, 20_000);
@@ -184,3 +256,4 @@ it('a parked device\'s 2 s count again from each restart of its driver', async (
   expect(await ended).toMatchObject({ code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)` });
   expect(endedAt! - restarted).toBeGreaterThanOrEqual(1900);
 }, 20_000);
+

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPolicy, DriverFault, Kernel, openCapture, openPcm, PcmError, type Driver, type PcmStatus } from '../lib/index.js';
+import { defaultPolicy, DriverFault, Kernel, openCapture, openPcm, PcmError, type Driver, type PcmCapture, type PcmPlayback, type PcmStatus } from '../lib/index.js';
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
@@ -71,6 +71,29 @@ describe('the sound shadow driver', () => {
   afterEach(async () => {
     await kernel?.shutdown();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  // As a disk, a port or an interface can be opened while its driver restarts (before, ENOTREADY).
+  it('a stream opened while its driver restarts is set up on the restarted driver: it plays, and captures', async () => {
+    let streams: { p: PcmPlayback; c: PcmCapture; during: PcmStatus } | undefined;
+    kernel.once('recovering', () => {
+      // the failed driver is torn down and not restarted yet: the shadow keeps pcm0
+      const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+      const c = openCapture(kernel, 'pcm0', { rate: RATE, channels: 1 });
+      streams = { p, c, during: p.status() };
+    });
+    drv.recover();
+    const { p, c, during } = streams!;
+    expect(during).toMatchObject({ restarting: true, running: false, error: null });
+    const t = tone(RATE, 1, 440, 0.5);
+    await p.write(t);
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
+    expect((await c.read(2000)).length).toBe(4000);
+    expect(c.status()).toMatchObject({ restarting: false, running: true, error: null });
+    p.close();
+    c.close();
+    expect(recoveries(kernel)).toBe(1);
   });
 
   it('parks a stream while its driver restarts (writes queue up to the queue, the mixer is recorded) and goes on where the hardware stopped', async () => {

@@ -681,4 +681,13 @@ NOOKS_EXPORT long crash_xmit(long n)
 	return 0;
 }
 
+/* The driver takes its interface away itself while it runs (as before registering it again, reconfigured). */
+NOOKS_EXPORT long unregister_own_netdev(void)
+{
+	if (!the_adapter)
+		return -ENODEV;
+	unregister_netdev(the_adapter->netdev);
+	return 0;
+}
+
 module_pci_driver(e1000_driver);

@@ -17,11 +17,11 @@ export const SECTOR_SIZE = 512;
 
 /** Why a block operation failed. */
 export type BlockErrorCode =
-  /** no such device on the bus */
+  /** no such device on the bus, or the shadow ended the disk ("device gone": its driver runs without it), until a driver registers it again */
   | 'ENODEV'
   /** no driver has registered the disk (none bound, or its driver is failed or disabled) */
   | 'ENOTREADY'
-  /** the driver failed while the request was in flight (recovery: not resubmitted) */
+  /** the driver failed while the request was in flight (recovery: not resubmitted), or for good (a shadow's give-up) */
   | 'EDRIVERFAILED'
   /** the driver is failed, recovering or disabled */
   | 'EUNAVAILABLE'

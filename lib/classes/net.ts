@@ -68,6 +68,8 @@ export interface NetInfo {
   /** The PCI device (e.g. 'e10000'). */
   device: string;
   registered: boolean;
+  /** Its driver failed and the shadow keeps it (handles, configuration, frames waiting) for the restarted or fallback driver. */
+  restarting: boolean;
   open: boolean;
   carrier: boolean;
   mac?: string;
@@ -124,7 +126,8 @@ const wrap = <T>(f: () => T): T => classCall(f, NetError);
 /**
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),
  * 'detached' (NetError): its driver failed without a shadow, or went for good
- * (given up on, or unloaded, leaving the interface unregistered);
+ * (given up on, or unloaded, leaving the interface unregistered), or the
+ * shadow ended the interface (its driver ran 2 s without registering it again);
  * the handle is closed and its calls fail with that error.
  */
 export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [boolean]; detached: [NetError] }> {

@@ -271,8 +271,8 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 
   private check(): void {
+    if (this.failure) throw this.failure; // also once closed: a port the kernel closed for its failure says why
     if (this.closed) throw new SerialError('ENOTOPEN', `${this.name} is closed`);
-    if (this.failure) throw this.failure;
   }
 
   private call<T>(f: () => T): T {

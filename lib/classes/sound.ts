@@ -7,10 +7,11 @@
 // plays them; JavaScript only hears of progress, batched. A driver that fails
 // ends the stream with a PcmError (code 'ENODEV', "device gone"), unless it is
 // shadowed (its policy's `shadow`): then the stream is parked while the driver
-// restarts (writes queue up to the kernel's queue, drain() and read() wait)
+// restarts (writes queue up to the kernel's queue, drain() and read() wait;
+// a stream opened meanwhile starts parked)
 // and goes on from where the hardware stopped once the restarted driver has
 // registered the device again; it ends with 'ENODEV' and the reason if the
-// policy gives up. A device that stops moving ends it with 'ETIMEDOUT': never
+// policy gives up, or the driver runs 2 s without registering it again. A device that stops moving ends it with 'ETIMEDOUT': never
 // a hang.
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
@@ -47,7 +48,7 @@ export interface PcmStatus {
   /** Frames in the driver's DMA ring not yet played. */
   framesInRing: number;
   running: boolean;
-  /** Parked by the shadow driver while the device's driver restarts. */
+  /** Parked by the shadow driver while the device's driver restarts (false once the stream has failed: `error`). */
   restarting: boolean;
   error: string | null;
 }

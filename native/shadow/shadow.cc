@@ -138,6 +138,8 @@ void shadow_forget(uint64_t ticket) {
 }
 
 void shadow_hand_over(const Domain &d, const Domain &to) {
+  for (int t = 0; t < (int)ObjectType::count; t++)
+    if (ops_of((ObjectType)t).handing_over) ops_of((ObjectType)t).handing_over(d);
   Ledger &l = ledger();
   std::lock_guard<std::mutex> g(l.lock);
   for (auto &e : l.kept) {

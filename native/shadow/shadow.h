@@ -61,6 +61,12 @@ struct ShadowOps {
   // `why`. Optional (net: the handles on an interface that load registered
   // last and unregistered itself, which would otherwise wait for no one).
   void (*gone_for_good)(const Domain &d, const std::string &why);
+  // A fallback driver is taking failed d's place: what else the class keeps
+  // for d's load enters the ledger now (shadow_kept, for d), which then passes
+  // it to the fallback with what d parked. Optional (net: the handles on an
+  // interface d unregistered itself before it failed, which would otherwise
+  // wait for no one).
+  void (*handing_over)(const Domain &d);
 };
 // A static ShadowedClass in a class's core: ops become the release of object type t.
 struct ShadowedClass {
@@ -73,7 +79,8 @@ uint64_t shadow_kept(ObjectType t, const std::string &device, const Domain &d);
 // With the class's lock held: a driver registered the parked device again (the
 // class resumes it, or fails it if it no longer fits): the ledger forgets it.
 void shadow_forget(uint64_t ticket);
-// A fallback driver takes failed d's place: what d's load parked is now `to`'s to register, or to give up.
+// A fallback driver takes failed d's place: each class's handing_over runs, then what d's load parked
+// is `to`'s to register, or to give up.
 void shadow_hand_over(const Domain &d, const Domain &to);
 // d will not be restarted: d is no longer shadowed, what its load owns is ended, then each class's gone_for_good runs.
 void shadow_give_up(Domain *d, const std::string &why);

@@ -114,10 +114,13 @@ void end_disk(const std::string &name, uint64_t ticket, const Ending &why) {
   Block &b = blk();
   std::lock_guard<std::mutex> g(b.lock);
   auto it = b.parked.find(name);
-  if (it != b.parked.end() && it->second.ticket == ticket) fail_parked(b, name, why.code("EDRIVERFAILED"), why.message(name));
+  if (it == b.parked.end() || it->second.ticket != ticket) return;  // registered again, or parked again, since
+  std::string code = why.code("EDRIVERFAILED"), message = why.message(name);
+  fail_parked(b, name, code, message);
+  b.ended[name] = {code, message};  // the handles' next requests fail with it too, not "not ready"
 }
 
-ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk, nullptr});
+ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk, nullptr, nullptr});
 
 }  // namespace
 
@@ -262,6 +265,7 @@ void reset(napi_env env) {
     b.disks.clear();
     b.pending.clear();
     b.parked.clear();
+    b.ended.clear();
     b.resubmitted.clear();
     b.completed.clear();
     b.outstanding = 0;

@@ -55,6 +55,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
   d->objects.add({ObjectType::blkdev, (uintptr_t)disk, sizeof *disk, disk->capacity, name});
   std::lock_guard<std::mutex> g(b.lock);
   b.disks[name] = k;
+  b.ended.erase(name);  // a new device for the handles
   klog(6, "blk: %s: %lu sectors, %u requests of up to %u sectors, driver %s", name.c_str(), (unsigned long)k->capacity, depth,
        max, d->name.c_str());
   auto parked = b.parked.find(name);

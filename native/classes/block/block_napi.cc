@@ -122,8 +122,11 @@ Napi::Value BlockSubmit(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> g(b.lock);
     auto it = b.disks.find(name);
     auto parked = b.parked.find(name);
-    if (it == b.disks.end() && parked == b.parked.end())
+    if (it == b.disks.end() && parked == b.parked.end()) {
+      auto ended = b.ended.find(name);
+      if (ended != b.ended.end()) throw_code(env, ended->second.code, ended->second.message);
       throw_code(env, "ENOTREADY", name + ": not ready: no driver has registered this disk");
+    }
     // a parked disk queues for its restarting driver, with the geometry it had
     Parked k = it != b.disks.end() ? Parked{it->second->domain, it->second->capacity, it->second->depth, it->second->max_sectors}
                                    : parked->second;

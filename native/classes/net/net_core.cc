@@ -94,15 +94,65 @@ void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
 
 // d's load will not come back: handles on an interface it registered last and unregistered itself (at its
 // unload's module_exit, or while running) are detached; nothing was waiting for its return on their behalf.
+// (One kept for it that the ledger did not end is too: kept by check_left_unregistered as the give-up began.)
 void iface_driver_gone(const Domain &d, const std::string &why) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
-  for (auto &e : n.ifaces)
-    if (e.second.last_serial == d.serial && !e.second.dev && !e.second.ticket)
-      detach(n, e.second, "ENODEV", e.first + ": its driver is gone (" + why + ")");
+  for (auto &e : n.ifaces) {
+    Iface &i = e.second;
+    if (i.last_serial != d.serial || i.dev) continue;
+    if (i.ticket) shadow_forget(i.ticket);
+    i.ticket = 0;
+    detach(n, i, "ENODEV", e.first + ": its driver is gone (" + why + ")");
+  }
 }
 
-ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone});
+// With n.lock held: whether i has handles and d unregistered it itself, and nothing keeps it yet.
+bool left_unregistered(const Iface &i, const Domain &d) { return i.users && !i.dev && !i.ticket && i.last_serial == d.serial; }
+
+// A fallback takes failed d's place: an interface d unregistered itself (about to register it again when it
+// failed) is kept for the fallback as a parked one is: the fallback's registration resumes the handles, its run
+// of 2 s without it or its give-up ends them.
+void iface_handing_over(const Domain &d) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  for (auto &e : n.ifaces)
+    if (left_unregistered(e.second, d)) e.second.ticket = shadow_kept(ObjectType::netdev, e.first, d);
+}
+
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone, iface_handing_over});
+
+// The same for the restarted driver: a shadowed driver that failed since it unregistered an interface itself
+// gets it kept for its restart as a parked one is (its registration resumes the handles, its run of 2 s without
+// it ends them). Its failure releases no object of the interface: the watchdog thread looks, as for the nannies.
+void check_left_unregistered() {
+  struct Left {
+    std::string name;
+    int domain;
+    uint64_t serial, gen;
+  };
+  std::vector<Left> left;
+  Net &n = net();
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    for (auto &e : n.ifaces)
+      if (e.second.users && !e.second.dev && !e.second.ticket && e.second.last_domain >= 0)
+        left.push_back({e.first, e.second.last_domain, e.second.last_serial, e.second.left_gen});
+  }
+  for (const Left &l : left) {
+    DomainUse use(l.domain, l.serial);
+    Domain *d = use.get();
+    if (!d || d->failure_gen.load() == l.gen) continue;  // unloaded (iface_driver_gone's), or not failed since
+    std::lock_guard<std::mutex> g(n.lock);
+    auto it = n.ifaces.find(l.name);
+    if (it == n.ifaces.end()) continue;  // the kernel shut down meanwhile
+    Iface &i = it->second;
+    // shadowed read under n.lock: an unload or a give-up clears it before its hand-over or ledger's end, which
+    // then find this entry (iface_handing_over takes n.lock; iface_driver_gone ends what the ledger did not)
+    if (left_unregistered(i, *d) && i.left_gen == l.gen && shadow_parks(d)) i.ticket = shadow_kept(ObjectType::netdev, l.name, *d);
+  }
+}
+Nanny left_nanny(50, check_left_unregistered);
 
 }  // namespace
 

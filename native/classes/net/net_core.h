@@ -22,7 +22,8 @@
 //    applications must open it again; the same happens to a shadowed
 //    interface whose driver the agent gives up on, and (ENODEV) to one the
 //    driver that registered it last left unregistered when it goes for good
-//    (unloaded: its module_exit unregisters it; or given up on).
+//    (unloaded: its module_exit unregisters it; or given up on). One it left
+//    unregistered when it failed (shadowed) is kept as a parked one is.
 //  - Transmit: only the JS thread submits. netSend queues a batch of frames;
 //    pump() copies up to NOOKS_BATCH_MAX of them into free socket buffers and
 //    hands them to ndo_start_xmit in one crossing (deferred calls), with
@@ -100,6 +101,7 @@ struct Iface {
   bool replay = false;          // a new registration waits for the configuration and open
   int last_domain = -1;
   uint64_t last_serial = 0;  // the load of that driver: when it goes for good, handles on the interface it left unregistered go
+  uint64_t left_gen = 0;     // that driver's failure count when it unregistered the interface itself: a failure since keeps it (net_core.cc)
   uint64_t ticket = 0;  // while the shadow keeps it for a driver's return: its entry in the shadow's ledger
   Counters c;
 };

@@ -138,6 +138,7 @@ Napi::Value NetInfo(const Napi::CallbackInfo &info) {
     o.Set("name", i.name);
     o.Set("device", i.device);
     o.Set("registered", Napi::Boolean::New(env, (bool)k));
+    o.Set("restarting", Napi::Boolean::New(env, i.ticket != 0));  // the shadow keeps it for a driver's return
     o.Set("open", Napi::Boolean::New(env, k && k->opened));
     o.Set("carrier", Napi::Boolean::New(env, k && k->carrier));
     o.Set("users", Napi::Number::New(env, i.users));
@@ -175,15 +176,18 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::shared_ptr<NetDev> k;
+  bool kept;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
-    if (!i.dev || i.dev->dead) throw_code(env, "ENOTREADY", name + ": not ready: its driver has not registered it");
+    kept = i.ticket && !i.dev;  // the shadow keeps it for a driver's return: opened by its registration's replay
+    if (kept) i.users++;
+    else if (!i.dev || i.dev->dead) throw_code(env, "ENOTREADY", name + ": not ready: its driver has not registered it");
     k = i.dev;
   }
-  int r = open_dev(name, k);
-  if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
-  {
+  if (!kept) {
+    int r = open_dev(name, k);
+    if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
     std::lock_guard<std::mutex> g(n.lock);
     n.ifaces[name].users++;
   }

@@ -114,7 +114,7 @@ void end_pcm(const std::string &name, uint64_t ticket, const Ending &why) {
   g_parked.erase(it);
 }
 
-ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm, nullptr});
+ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm, nullptr, nullptr});
 
 }  // namespace
 

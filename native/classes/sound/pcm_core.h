@@ -23,7 +23,8 @@
 // runs, its position, the frames written and not yet played (the queue keeps
 // them until the hardware has played them, so it holds a copy of the ring),
 // and the mixer. While parked the stream takes writes (up to its queue's
-// size), reads and drain() wait, mixer changes are recorded. When the
+// size), reads and drain() wait, mixer changes are recorded; a stream opened
+// then starts parked (the restore is its open on the driver). When the
 // restarted driver registers the pcm again, the stream's thread restores it
 // once the driver runs: open, the same hw_params, pointer() (where the reset
 // cut the old engine: the device keeps that position), prepare, the mixer,
@@ -110,6 +111,7 @@ struct Stream {
   uint64_t frames_done = 0;  // played or captured, in all
   bool started = false;         // the engine runs (stream thread only)
   bool restart_engine = false;  // a restore has yet to start the engine the failure stopped (stream thread only)
+  bool start_engine = false;    // a capture stream opened while parked: its restore starts it, as an open does (set before its thread)
   std::chrono::steady_clock::time_point last_progress;
   // the shadow: parked while its driver restarts; `resume` is the pcm the restarted driver registered
   bool parked = false, mixer_pending = false;  // mixer_pending: changed while parked, not yet given to the driver

@@ -84,15 +84,16 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   auto s = std::make_shared<Stream>();
   std::shared_ptr<Pcm> p;
   std::string known;
-  bool parked;
+  bool parked;  // the shadow keeps the pcm for its driver's return: the stream opens parked, set up at the restore
   {
     std::lock_guard<std::mutex> g(g_lock);
     auto it = g_pcms.find(name);
     if (it != g_pcms.end()) p = it->second;
     for (auto &kv : g_pcms) known += (known.empty() ? "" : ", ") + kv.first;
-    parked = g_parked.count(name);
+    auto kept = g_parked.find(name);
+    parked = !p && kept != g_parked.end();
+    if (parked) p = kept->second;
   }
-  if (!p && parked) throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");
   if (!p) {  // not with g_lock held: the bus lock comes first (probe registers pcms)
     for (const DeviceInfo &dev : bus_devices())
       if (dev.name == name && dev.kind == "pcm")
@@ -100,9 +101,13 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
                                          (dev.domain < 0 ? "no driver is bound to it" : "its driver has not registered it (restarting?)"));
     throw_code(env, "ENODEV", "no PCM device '" + name + "' (registered: " + (known.empty() ? "none" : known) + ")");
   }
+  // parked: before the claim publishes the stream (a restore or the shadow's end may follow at once)
+  s->parked = parked;
+  s->start_engine = parked && dir == SNDRV_PCM_STREAM_CAPTURE;
   {
     std::lock_guard<std::mutex> g(g_lock);
-    if (p->gone) throw_code(env, "ENODEV", name + ": device gone");
+    if (parked && !g_parked.count(name)) throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");  // meanwhile
+    if (p->gone && !parked) throw_code(env, "ENODEV", name + ": device gone");
     if (!(p->streams & (1u << dir))) throw_code(env, "EINVAL", name + " has no " + dirs + " stream");
     if (p->open[dir]) throw_code(env, "EBUSY", name + ": its " + dirs + " stream is open already");
     p->open[dir] = s;  // claimed; undone below on failure
@@ -125,18 +130,20 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
     }
     throw_code(env, op.code, op.err);
   };
-  if (!driver_setup(*s, op, nullptr, &s->area)) fail(false);
-  bool mixer_lost;
-  {
-    std::lock_guard<std::mutex> g(g_lock);
-    mixer_lost = p->mixer_lost[dir];
+  if (!parked) {  // else its restore sets it up on the restarted driver, mixer included
+    if (!driver_setup(*s, op, nullptr, &s->area)) fail(false);
+    bool mixer_lost;
+    {
+      std::lock_guard<std::mutex> g(g_lock);
+      mixer_lost = p->mixer_lost[dir];
+    }
+    if (mixer_lost) {  // a shadow kept the mixer across a restart that reset the device
+      if (!apply_mixer(*s, op)) fail(!op.down);
+      std::lock_guard<std::mutex> g(g_lock);
+      p->mixer_lost[dir] = false;
+    }
+    if (dir == SNDRV_PCM_STREAM_CAPTURE && !start_stream(*s, false, op)) fail(!op.down);
   }
-  if (mixer_lost) {  // a shadow kept the mixer across a restart that reset the device
-    if (!apply_mixer(*s, op)) fail(!op.down);
-    std::lock_guard<std::mutex> g(g_lock);
-    p->mixer_lost[dir] = false;
-  }
-  if (dir == SNDRV_PCM_STREAM_CAPTURE && !start_stream(*s, false, op)) fail(!op.down);
   s->last_progress = std::chrono::steady_clock::now();
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "nooks-pcm", 0, 1);
   s->tsfn_live = true;
@@ -279,7 +286,7 @@ Napi::Value PcmStatus(const Napi::CallbackInfo &info) {
   o.Set("framesQueued", (double)((s->qlen - (s->dir == SNDRV_PCM_STREAM_PLAYBACK ? in_ring : 0)) / s->fb));
   o.Set("framesInRing", (double)(in_ring / s->fb));
   o.Set("running", s->started);
-  o.Set("restarting", s->parked);
+  o.Set("restarting", s->parked && s->error.empty());  // a stream the shadow ended (or whose restore failed) waits for nothing
   o.Set("error", s->error.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s->error)));
   return o;
 }

@@ -240,6 +240,8 @@ bool restore(Stream &s, Op &op) {
   }
   if (s.restart_engine && frames_left && !start_stream(s, true, op)) return false;
   s.restart_engine = false;
+  if (s.start_engine && !start_stream(s, false, op)) return false;
+  s.start_engine = false;
   {
     std::lock_guard<std::mutex> g(s.lock);
     s.parked = false;
