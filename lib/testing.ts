@@ -56,7 +56,10 @@ export function releaseStalledWaits(): void {
  * it and then for each of its POSIX threads to stop, before it leaves one
  * running (5 s each); with no argument, restores them. The tests that leave a
  * thread running (test/posix-left-running.test.ts) need not wait out 10 s each.
+ * At least 5 ms, whole: the teardown looks for threads inside every 5 ms, and
+ * with less it would not wait for them at all.
  */
 export function setTeardownWaits(ms?: number): void {
+  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 5)) throw new RangeError(`setTeardownWaits: ${ms} ms; at least 5, whole`);
   native().setTeardownWaits(ms);
 }
