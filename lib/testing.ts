@@ -36,7 +36,7 @@ export function holdNewThreads(driver: Driver): void {
 
 /**
  * The next wait of `driver` in a kernel call (a read that blocks, a sleep, a
- * join...) never ends, deaf to the requests to leave that a failure or an
+ * join..., or a contended spin_lock's yield) never ends, deaf to the requests to leave that a failure or an
  * unload makes, until releaseStalledWaits: a kernel call that does not return
  * (test/posix-left-running.test.ts). The kernel logs "test stall" when it begins.
  * `busy`: nor does it count as a wait, which is progress for the watchdog: a
@@ -56,7 +56,10 @@ export function releaseStalledWaits(): void {
  * it and then for each of its POSIX threads and irq lines' threads to stop, before it leaves one
  * running (5 s each); with no argument, restores them. The tests that leave a
  * thread running (test/posix-left-running.test.ts) need not wait out 10 s each.
+ * At least 5 ms, whole: the teardown looks for threads inside every 5 ms, and
+ * with less it would not wait for them at all.
  */
 export function setTeardownWaits(ms?: number): void {
+  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 5)) throw new RangeError(`setTeardownWaits: ${ms} ms; at least 5, whole`);
   native().setTeardownWaits(ms);
 }

@@ -5,7 +5,8 @@
 // thread's read of an eventfd, into the driver's static data or a heap block,
 // is stalled past the restart, and its data arrives meanwhile; its poll of
 // that eventfd, with its events in the driver's static data; its
-// contended mutex_lock, which the restart frees; or its pthread_join of a
+// contended mutex_lock or spin_lock (stalled in a yield between its tries),
+// which the restart frees; or its pthread_join of a
 // thread that ended, into the driver's static data. When it goes on, the
 // restarted driver's memory must hold what it put there
 // (docs/recovery.md, "A thread left running").
@@ -69,9 +70,9 @@ describe.each(bootableIsolations)('isolation %s: a kernel call left running at a
     });
   }, 30_000);
 
-  it('a mutex_lock waiting for the driver\'s lock, which the restart frees, takes nothing of the restarted driver\'s', async () => {
-    await acrossRestart('hold_and_spawn_locker', 0, (d) => expect(d.call('lock_words')).toBe(0), { // not taken, owned or waited for
-      after: (d) => expect(d.call('lock_words')).toBe(0), // free in the restarted driver
+  it.each([['a mutex_lock waiting', 0], ['a spin_lock spinning', 1]] as const)('%s for the driver\'s lock, which the restart frees, takes nothing of the restarted driver\'s', async (_, spin) => {
+    await acrossRestart('hold_and_spawn_locker', spin, (d) => expect(d.call('lock_words', spin)).toBe(0), { // not taken, owned or waited for
+      after: (d) => expect(d.call('lock_words', spin)).toBe(0), // free in the restarted driver
     });
   }, 30_000);
 

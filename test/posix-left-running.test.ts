@@ -7,7 +7,8 @@
 // the teardown asked it to, and the domain (its memory, its protection key) is
 // kept until then; unloaded, it is freed once the thread has left
 // (docs/recovery.md, "A thread left running"). The teardown's two waits (5 s
-// each) are shortened for all but the last test, which waits them out.
+// each) are shortened (setTeardownWaits, whose bounds the last test checks)
+// for all but the test of a kernel booted after, which waits them out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../lib/testing.js';
@@ -103,4 +104,10 @@ describe('a kernel booted after one that left a thread running', () => {
     await kernel.shutdown();
     await (await Kernel.boot({ isolation: 'mprotect' })).shutdown();
   }, 30_000);
+});
+
+it('setTeardownWaits refuses a wait under 5 ms, which the teardown, looking every 5 ms, would make none', () => {
+  for (const ms of [0, 4, 4.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => setTeardownWaits(ms)).toThrow(RangeError);
+  expect(() => setTeardownWaits(5)).not.toThrow();
+  setTeardownWaits();
 });

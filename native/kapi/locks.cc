@@ -1,8 +1,6 @@
 // Spinlocks and mutexes. The lock word lives in driver memory (as in Linux);
 // the kernel records which thread holds which lock, so misuse is caught and
 // recovery knows what the driver held. Waits end when the domain fails.
-#include <sched.h>
-
 #include "checks.h"
 #include "subsystems.h"
 #include "wait.h"
@@ -20,17 +18,26 @@ extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
   lock->owner = 0;
 }
 
+// spin_lock's contended path: spins until it takes the lock (true) or must
+// leave d (false), letting the holder run every 1024 tries (it may need to run
+// driver code to let go). A try after such a yield, which may last, goes
+// through write_back (wait.h): never into the restarted driver's memory, left running.
+static bool take_spinning(Domain *d, spinlock_t *lock) {
+  for (unsigned spins = 1; !try_take(&lock->locked); spins++) {
+    __builtin_ia32_pause();
+    if (spins % 1024) continue;
+    yield_in_call(d);
+    bool taken = false;
+    if (!write_back(d, [&] { taken = try_take(&lock->locked); })) return false;
+    if (taken) break;
+  }
+  return true;
+}
+
 extern "C" void kapi_spin_lock(spinlock_t *lock) {
   Domain *d = calling_domain();
   if (lock->locked && lock->owner == self_tid()) kernel_bug(d, "spin_lock(%p): already held by this thread (self-deadlock)", (void *)lock);
-  for (unsigned spins = 0; !try_take(&lock->locked); spins++) {
-    if ((spins & 1023) == 1023) {
-      if (should_abort(d)) return;  // after_call leaves the domain
-      UnlockedYield y;  // the holder may need to run driver code to let go
-      sched_yield();
-    }
-    __builtin_ia32_pause();
-  }
+  if (!take_spinning(d, lock)) return;  // after_call leaves the domain
   lock->owner = self_tid();
   d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
 }

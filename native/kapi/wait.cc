@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -123,6 +124,12 @@ int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &
 
 void futex_wake(const volatile u32 *word, int n) {
   syscall(SYS_futex, (u32 *)(uintptr_t)word, FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+}
+
+void yield_in_call(Domain *d) {
+  stall_for_test(d);
+  UnlockedYield y;
+  sched_yield();
 }
 
 bool write_back(Domain *d, const std::function<void()> &write) {

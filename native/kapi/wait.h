@@ -46,13 +46,21 @@ void futex_wake(const volatile u32 *word, int n);
 
 // What a kernel call that may have waited writes into the driver's memory
 // after it (what a read brought, poll's and epoll's events, a join's result,
-// a contended mutex's words) it writes through this: `write` runs under d's
-// threads_lock unless the calling thread must leave d (should_abort; false:
-// it did not run, and the call returns -EINTR). A teardown asks every thread
-// inside d to leave under that lock before it lets go of anything, so such a
-// write lands before a teardown begins or not at all: never in the memory of
-// the restarted driver, for a thread left running (docs/recovery.md).
+// a contended mutex's or spinlock's words) it writes through this: `write`
+// runs under d's threads_lock unless the calling thread must leave d
+// (should_abort; false: it did not run, and the call returns -EINTR). A
+// teardown asks every thread inside d to leave under that lock before it lets
+// go of anything, so such a write lands before a teardown begins or not at
+// all: never in the memory of the restarted driver, for a thread left running
+// (docs/recovery.md).
 bool write_back(Domain *d, const std::function<void()> &write);
+
+// A kernel call that spins (a contended spin_lock) lets the kernel's other
+// threads run a while between its tries (UnlockedYield: under mprotect it
+// waits for the backend's lock to come back, however long another driver
+// holds it). What it writes into the driver's memory after, it writes through
+// write_back. The test hook stallNextWait stalls it as it stalls a wait.
+void yield_in_call(Domain *d);
 
 // Test hook (releaseStalledWaits): every wait stalled by stallNextWait goes on.
 void release_stalled_waits();
