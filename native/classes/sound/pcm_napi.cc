@@ -108,7 +108,9 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   s->start_engine = parked && dir == SNDRV_PCM_STREAM_CAPTURE;
   {
     std::lock_guard<std::mutex> g(g_lock);
-    if (parked && !g_parked.count(name)) throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");  // meanwhile
+    auto kept = g_parked.find(name);
+    if (parked && (kept == g_parked.end() || kept->second != p))  // meanwhile resumed, ended, or parked again as another
+      throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");
     if (p->gone && !parked) throw_code(env, "ENODEV", name + ": device gone");
     if (!(p->streams & (1u << dir))) throw_code(env, "EINVAL", name + " has no " + dirs + " stream");
     if (p->open[dir]) throw_code(env, "EBUSY", name + ": its " + dirs + " stream is open already");
