@@ -9,8 +9,9 @@
 // persistent bug: refuseProbes).
 //
 // Once ended, the device says so the same way in every class: the class's
-// status no longer calls it restarting, and a new operation on the same
-// handle fails with the same error as the waiting one (not "not ready").
+// status no longer calls it restarting, a new operation on the same handle
+// fails with the same error as the waiting one (not "not ready"), and an
+// open of the device fails with ENODEV and the same reason.
 //
 // The 2 s rule is waited for on the wall clock, in the direction where a slow
 // machine can only delay passing: each operation waits until the rule ends it.
@@ -36,6 +37,8 @@ interface Class {
   waiting(kernel: Kernel, drv: Driver): Promise<Waiting>;
   /** Opens the device while it is parked and starts an operation on it: what ends that operation. */
   openParked(kernel: Kernel): Promise<unknown>;
+  /** Opens the device: what an open after the shadow ended it throws. */
+  open(kernel: Kernel): { close(): unknown };
   /** The class's error after a give-up (its code, and its form of the reason). */
   gaveUp: (why: string) => { code: string; message: string };
 }
@@ -71,6 +74,7 @@ const classes: Class[] = [
       handles.push(disk);
       return settled(disk.write(0, pattern(4096, 3)));
     },
+    open: (kernel) => openBlock(kernel, 'blk0'),
     gaveUp: gaveUp('EDRIVERFAILED', 'blk0'),
   },
   {
@@ -90,6 +94,7 @@ const classes: Class[] = [
       handles.push(eth);
       return new Promise((r) => eth.once('detached', r));
     },
+    open: (kernel) => openNet(kernel, 'eth0'),
     gaveUp: gaveUp('EDRIVERFAILED', 'eth0'),
   },
   {
@@ -115,6 +120,7 @@ const classes: Class[] = [
       port.on('error', () => {});
       return settled(port.read(1, 60_000));
     },
+    open: (kernel) => openSerial(kernel, 'ttyS0', { baudRate: 115200 }),
     gaveUp: gaveUp('EIO', 'ttyS0'),
   },
   {
@@ -133,6 +139,7 @@ const classes: Class[] = [
       await stream.write(tone(RATE, 1, 440, 0.4));
       return settled(stream.drain());
     },
+    open: (kernel) => openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 }),
     gaveUp: (why) => ({ code: 'ENODEV', message: `pcm0: device gone (the driver failed and will not be restarted: ${why})` }),
   },
 ];
@@ -152,13 +159,15 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The waiting operation ended with `error`, and the device now says it is gone. */
-async function expectEnded(w: Waiting, error: { code: string; message: string }): Promise<void> {
+/** The waiting operation ended with `error`, and the device now says it is gone: to its handle, and to an open. */
+async function expectEnded(c: Class, w: Waiting, error: { code: string; message: string }): Promise<void> {
   expect(await w.ended).toMatchObject(error);
   const status = w.status();
   expect(status.restarting).toBe(false);
   if (status.error !== undefined) expect(status.error).toBe(error.message); // a stream's status carries it
   expect(await w.next()).toMatchObject(error);
+  // ENODEV in every class, with the same reason (before, a disk, an interface and a pcm were ENOTREADY, not saying why)
+  expect(() => handles.push(c.open(kernel!))).toThrow(expect.objectContaining({ code: 'ENODEV', message: error.message }));
 }
 
 describe.each(classes)('a parked $device', (c) => {
@@ -174,7 +183,7 @@ describe.each(classes)('a parked $device', (c) => {
     drv.recover(); // the agent puts null in blk's place at once
     expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
     expect(w.status().restarting).toBe(true); // parked
-    await expectEnded(w, {
+    await expectEnded(c, w, {
       code: 'ENODEV', message: `${c.device}: device gone (fallback null.so of driver ${c.driver} ran without registering it)`,
     });
   }, 20_000);
@@ -196,7 +205,7 @@ describe.each(classes)('a parked $device', (c) => {
     drv.recover();
     expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
     drv.unload(); // in the same turn: long before the 2 s rule
-    await expectEnded(w, c.gaveUp(`${c.driver} was unloaded`));
+    await expectEnded(c, w, c.gaveUp(`${c.driver} was unloaded`));
   }, 20_000);
 
   // Ownership goes by the load, never by the slot: the fallback was loaded before the failed driver's unload,
@@ -227,7 +236,7 @@ describe.each(classes)('a parked $device', (c) => {
     drv.recover();
     expect(drv.state).toBe('running');
     expect(w.status().restarting).toBe(true); // parked
-    await expectEnded(w, {
+    await expectEnded(c, w, {
       code: 'ENODEV', message: `${c.device}: device gone (driver ${c.driver} restarted without registering it again)`,
     });
   }, 20_000);

@@ -134,11 +134,13 @@ export interface OpenOptions {
   timeoutMs?: number;
 }
 
-/** Opens the disk of device `name` (e.g. 'blk0'): its driver must have registered it. */
+/** Opens the disk of device `name` (e.g. 'blk0'): its driver must have registered it (ENOTREADY; ENODEV with the reason once the shadow ended it, until a driver registers it again). */
 export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {}): BlockDevice {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const n = addon();
   const disk = n.blockDisk(name);
+  const ended = disk ? null : n.blockEnded(name);
+  if (ended) throw new BlockError('ENODEV', ended); // as every class's open of a device the shadow ended
   if (!disk) throw notReady(kernel, name, lastDomains.get(name));
   lastDomains.set(name, disk.domain);
   const sizeBytes = disk.capacity * SECTOR_SIZE;

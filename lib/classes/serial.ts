@@ -71,7 +71,7 @@ onKernelShutdown((why) => {
 function listen(): void {
   if (listening) return;
   listening = true;
-  native().serialSetListener((line, gen, event, why) => openPorts.get(line)?._event(gen, event, why));
+  native().serialSetListener((line, gen, event, code, why) => openPorts.get(line)?._event(gen, event, code, why));
 }
 
 /** The ports the kernel knows (attached or detached). */
@@ -234,18 +234,17 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 
   /** @internal an event from the kernel */
-  _event(gen: number, event: string, why: string): void {
+  _event(gen: number, event: string, code: string, why: string): void {
     if (gen !== this.h.gen || this.closed) return;
     if (event === 'detached') {
-      const code = /failed/.test(why) ? 'EIO' : 'ENODEV';
       this.fetch();
       this.fail(new SerialError(code, why));
       return;
     }
     if (event === 'failed') {
-      // the shadow kept the port for a driver that will not come back: it fails, and is closed
+      // the shadow ended the port (its driver will not come back, or runs without it), or could not restore it: it fails, and is closed
       this.fetch();
-      this.fail(new SerialError('EIO', why));
+      this.fail(new SerialError(code, why));
       this.closeNow();
       return;
     }

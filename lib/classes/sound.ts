@@ -239,7 +239,7 @@ export class PcmCapture extends PcmStream {
   }
 }
 
-/** Opens the playback stream of PCM device `name` (e.g. 'pcm0'). */
+/** Opens the playback stream of PCM device `name` (e.g. 'pcm0'); ENODEV with the reason once the shadow ended the device, until a driver registers it again. */
 export function openPcm(_kernel: Kernel, name: string, options: PcmOptions): PcmPlayback {
   return new PcmPlayback(name, options);
 }

@@ -29,6 +29,7 @@ export const block = surface({
   functions: {
     blockInit: fn<(deliver: (done: Completion[]) => void) => void>('Sets the callback that receives finished operations.', ['function']),
     blockDisk: fn<(name: string) => NativeDisk | null>('The registered (or parked: restarting) disk of that name, or null.', ['string']),
+    blockEnded: fn<(name: string) => string | null>('Why the shadow ended the disk of that name, until a driver registers it again; or null.', ['string']),
     blockSubmit: fn<(name: string, ops: [kind: number, sector: number, dataOrSectors?: Buffer | number][]) => number[]>(
       'Queues operations [kind, sector, write data or sectors to read] (all or none) and hands the driver what it can; their ids.',
       ['string', 'array']),

@@ -7,7 +7,8 @@ export interface SerialHandle {
   line: number;
   gen: number;
 }
-export type SerialListener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', why: string) => void;
+/** `code` and `why`: a 'detached' or 'failed' port's error (empty for the other events). */
+export type SerialListener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', code: string, why: string) => void;
 
 export const serial = surface({
   name: 'serial',

@@ -87,6 +87,15 @@ Napi::Value BlockDisk(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// blockEnded(name): why the shadow ended the disk of that name, until a driver registers it again; or null.
+Napi::Value BlockEnded(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Block &b = blk();
+  std::lock_guard<std::mutex> g(b.lock);
+  auto it = b.ended.find(info[0].As<Napi::String>().Utf8Value());
+  return it == b.ended.end() ? env.Null() : Napi::String::New(env, it->second.message);
+}
+
 // blockSubmit(name, [[kind, sector, dataOrSectors], ...]): queues the
 // operations (all or none) and hands what it can to the driver: one pump, so
 // many operations go in one crossing. Their ids, in order.

@@ -89,7 +89,8 @@ void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
   auto it = n.ifaces.find(name);
   if (it == n.ifaces.end() || it->second.ticket != ticket) return;  // registered again, or parked again, since
   it->second.ticket = 0;
-  detach(n, it->second, why.code("EDRIVERFAILED"), why.message(name));
+  it->second.ended = why.message(name);
+  detach(n, it->second, why.code("EDRIVERFAILED"), it->second.ended);
 }
 
 // d's load will not come back: handles on an interface it registered last and unregistered itself (at its

@@ -182,6 +182,7 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     Iface &i = iface_or_throw(env, n, name);
     kept = i.ticket && !i.dev;  // the shadow keeps it for a driver's return: opened by its registration's replay
     if (kept) i.users++;
+    else if (!i.dev && !i.ended.empty()) throw_code(env, "ENODEV", i.ended);  // as every class's open of a device the shadow ended
     else if (!i.dev || i.dev->dead) throw_code(env, "ENOTREADY", name + ": not ready: its driver has not registered it");
     k = i.dev;
   }

@@ -21,8 +21,8 @@ struct SerialError : std::runtime_error {
   SerialError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
 };
 
-// detached: the driver is gone (handles fail with the reason; reopen after a restart).
-// failed: a parked port's driver will not come back: handles fail with the reason and are closed.
+// detached: the driver is gone (handles fail with the code and reason; reopen after a restart).
+// failed: a parked port's driver will not come back: handles fail with the code and reason and are closed.
 // restore: not for applications: the listener calls serial_restore(line) on the JS thread.
 enum class SerialEvent : int { rx = 1, space = 2, drained = 3, detached = 4, failed = 5, restore = 6 };
 
@@ -70,6 +70,7 @@ void serial_restore(int line);
 // has received a byte (10 s at most): what a startup then discards is lost.
 void serial_hold_restore_for_rx(int domain);
 // The listener of port events (called on kernel threads; must not block).
-void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &why)> fn);
+// code and why: a detached or failed port's error (empty for the other events).
+void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why)> fn);
 
 }  // namespace nooks

@@ -38,13 +38,13 @@ namespace serial_class {
 
 Registry &reg = *new Registry;
 
-void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &why) {
-  std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn;
+void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why) {
+  std::function<void(int, uint64_t, SerialEvent, const std::string &, const std::string &)> fn;
   {
     std::lock_guard<std::mutex> g(reg.lock);
     fn = reg.listener;
   }
-  if (fn) fn(p.line, gen, e, why);
+  if (fn) fn(p.line, gen, e, code, why);
 }
 
 std::shared_ptr<Port> port_at(int domain, uintptr_t addr) {
@@ -76,7 +76,7 @@ void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::
     p->tx.clear();  // never resent by the next driver
   }
   klog(4, "%s", why.c_str());
-  notify(*p, gen, e, why);
+  notify(*p, gen, e, code, why);
 }
 
 }  // namespace serial_class
@@ -484,7 +484,7 @@ void restore_failed(Port &p, const SerialError &e) {
     p.tx.clear();
   }
   klog(4, "serial: %s", why.c_str());
-  notify(p, p.gen, SerialEvent::failed, why);
+  notify(p, p.gen, SerialEvent::failed, "EIO", why);
 }
 
 }  // namespace
@@ -539,7 +539,7 @@ void serial_hold_restore_for_rx(int domain) {
   reg.hold_restore_domain = domain;
 }
 
-void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &)> fn) {
+void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &, const std::string &)> fn) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.listener = std::move(fn);
 }

@@ -116,7 +116,7 @@ struct EventMsg {
   int line;
   uint64_t gen;
   SerialEvent e;
-  std::string why;
+  std::string code, why;
 };
 // Never destroyed: kernel threads may still send events while the process exits.
 std::mutex &g_events_lock = *new std::mutex;  // a leaf
@@ -138,7 +138,7 @@ void drain_events(Napi::Env env) {
   for (EventMsg &m : events) {
     if (m.e == SerialEvent::restore) serial_restore(m.line);
     else g_pump.deliver({Napi::Number::New(env, m.line), Napi::Number::New(env, (double)m.gen), Napi::String::New(env, names[(int)m.e]),
-                         Napi::String::New(env, m.why)});
+                         Napi::String::New(env, m.code), Napi::String::New(env, m.why)});
   }
 }
 
@@ -152,13 +152,13 @@ void reset_events(napi_env env) {
 }
 ClassReset class_reset(reset_events);
 
-// setListener(fn(line, gen, event, why)): events 'rx', 'space', 'drained', 'detached', 'failed'.
+// setListener(fn(line, gen, event, code, why)): events 'rx', 'space', 'drained', 'detached', 'failed' (these two with their error).
 Napi::Value SerialSetListener(const Napi::CallbackInfo &info) {
   g_pump.init(info.Env(), info[0].As<Napi::Function>());
-  serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &why) {
+  serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why) {
     {
       std::lock_guard<std::mutex> g(g_events_lock);
-      g_events.push_back({line, gen, e, why});
+      g_events.push_back({line, gen, e, code, why});
     }
     g_pump.kick();
   });

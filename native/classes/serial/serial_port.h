@@ -66,14 +66,14 @@ struct Port {
 struct Registry {
   std::mutex lock;
   std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks (till the reset at shutdown)
-  std::function<void(int, uint64_t, SerialEvent, const std::string &)> listener;
+  std::function<void(int, uint64_t, SerialEvent, const std::string &, const std::string &)> listener;
   int hold_restore_domain = -1;  // tests (serial_hold_restore_for_rx): that driver's restores are held
 };
 // Never destroyed: kernel threads may still run while the process exits.
 extern Registry &reg;
 
-// Tells the listener (serial_set_listener) about port p's event e.
-void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &why = "");
+// Tells the listener (serial_set_listener) about port p's event e (a detach or failure: its error).
+void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &code = "", const std::string &why = "");
 // The port a driver registered at addr, or nullptr.
 std::shared_ptr<Port> port_at(int domain, uintptr_t addr);
 // With p->lock held: the driver side is down; the transmitter takes nothing until a bring-up.

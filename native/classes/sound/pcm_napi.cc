@@ -93,12 +93,14 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
     auto kept = g_parked.find(name);
     parked = !p && kept != g_parked.end();
     if (parked) p = kept->second;
+    auto ended = g_ended.find(name);
+    if (!p && ended != g_ended.end()) throw_code(env, "ENODEV", ended->second);  // as every class's open of a device the shadow ended
   }
   if (!p) {  // not with g_lock held: the bus lock comes first (probe registers pcms)
     for (const DeviceInfo &dev : bus_devices())
       if (dev.name == name && dev.kind == "pcm")
         throw_code(env, "ENOTREADY", name + ": device not ready: " +
-                                         (dev.domain < 0 ? "no driver is bound to it" : "its driver has not registered it (restarting?)"));
+                                         (dev.domain < 0 ? "no driver is bound to it" : "its driver has not registered it"));
     throw_code(env, "ENODEV", "no PCM device '" + name + "' (registered: " + (known.empty() ? "none" : known) + ")");
   }
   // parked: before the claim publishes the stream (a restore or the shadow's end may follow at once)
@@ -106,7 +108,9 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   s->start_engine = parked && dir == SNDRV_PCM_STREAM_CAPTURE;
   {
     std::lock_guard<std::mutex> g(g_lock);
-    if (parked && !g_parked.count(name)) throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");  // meanwhile
+    auto kept = g_parked.find(name);
+    if (parked && (kept == g_parked.end() || kept->second != p))  // meanwhile resumed, ended, or parked again as another
+      throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");
     if (p->gone && !parked) throw_code(env, "ENODEV", name + ": device gone");
     if (!(p->streams & (1u << dir))) throw_code(env, "EINVAL", name + " has no " + dirs + " stream");
     if (p->open[dir]) throw_code(env, "EBUSY", name + ": its " + dirs + " stream is open already");
