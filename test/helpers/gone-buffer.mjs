@@ -21,12 +21,16 @@ async function until(cond, what) {
 }
 
 const d = await kernel.load(path);
+const stalled = (n, what) => until(() => logged(`${d.name}: test stall`) === n, what);
+// The owner's wait stalled first, then let go: it is past the stall's hook, which the waiter's wait then gets.
+stallNextWait(d);
 if (d.call('start_owner') !== 0) throw new Error('start_owner failed');
-await until(() => Number(d.call('lent_at')) !== 0, 'the owner lending its buffer');
+await stalled(1, 'the owner in its wait, its buffer lent');
 const lent = Number(d.call('lent_at'));
+releaseStalledWaits();
 stallNextWait(d);
 if (d.call('start_waiter', how === 'futex' ? 1 : 0) !== 0) throw new Error('start_waiter failed');
-await until(() => logged(`${d.name}: test stall`) === 1, 'the waiter stalled in its wait'); // past the call's entry check
+await stalled(2, 'the waiter stalled in its wait'); // past the call's entry check
 const seen = { ownerEnded: d.call('end_owner') }; // its stack goes with it
 if (how === 'read') seen.arrived = d.call('arrive');
 releaseStalledWaits();
