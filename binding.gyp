@@ -83,6 +83,7 @@
         'native/recovery/teardown.cc',
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
+        'native/trap/guarded.cc',
         'native/trap/mmio.cc',
         'native/trap/mmio_x86_64.S',
         'native/trap/stalls.cc',

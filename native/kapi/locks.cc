@@ -28,7 +28,7 @@ static bool take_spinning(Domain *d, spinlock_t *lock) {
     if (spins % 1024) continue;
     yield_in_call(d);
     bool taken = false;
-    if (!write_back(d, [&] { taken = try_take(&lock->locked); })) return false;
+    if (write_back(d, "spin_lock", [&] { taken = try_take(&lock->locked); })) return false;
     if (taken) break;
   }
   return true;
@@ -64,8 +64,8 @@ extern "C" void kapi_mutex_init(struct mutex *m) {
 static bool take_after_waits(Domain *d, struct mutex *m) {
   for (bool taken = false; !taken;) {
     __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
-    wait_on_word(d, &m->locked, 1, Deadline{});
-    if (!write_back(d, [&] {
+    wait_on_word(d, "mutex_lock", &m->locked, 1, Deadline{});
+    if (write_back(d, "mutex_lock", [&] {
           __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
           if ((taken = try_take(&m->locked))) m->owner = self_tid();
         }))

@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 
+#include "../recovery/recovery.h"
+#include "../trap/guarded.h"
 #include "checks.h"
 #include "log.h"
 
@@ -118,8 +121,32 @@ bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()>
   return wait_for(d, deadline, ready, nullptr, 0) == 0;
 }
 
-int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline) {
-  return wait_for(d, deadline, [&] { return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen; }, word, seen);
+// guarded_access on the calling thread, whose mark the fault handler looks at (trap.cc).
+static bool guarded(const std::function<void()> &access, uintptr_t *fault_addr) {
+  return guarded_access(&thread_ctx()->guarded, g_backend.mode == Isolation::pkey, access, fault_addr);
+}
+
+// A kernel call's access to driver memory after its wait faulted at addr:
+// the driver freed memory it had handed the call, a fault of the driver's,
+// which fails it (-EFAULT). The calling thread leaves it as should_abort's.
+static int fail_for_gone_memory(Domain *d, const char *call, uintptr_t addr) {
+  char message[200];
+  snprintf(message, sizeof message, "%s: the driver's memory at %p, which the call accesses after its wait, is gone (freed meanwhile: the stack of a thread that ended?)",
+           call, (void *)addr);
+  recovery_fail(d, FaultKind::bad_call, message);
+  ask_to_leave_failed(thread_ctx(), d);
+  return -EFAULT;
+}
+
+int wait_on_word(Domain *d, const char *call, const volatile u32 *word, u32 seen, const Deadline &deadline) {
+  uintptr_t fault_addr = 0;
+  bool gone = false;
+  int r = wait_for(d, deadline, [&] {
+    u32 now = seen;
+    gone = !guarded([&] { now = __atomic_load_n(word, __ATOMIC_ACQUIRE); }, &fault_addr);
+    return gone || now != seen;
+  }, word, seen);
+  return gone ? fail_for_gone_memory(d, call, fault_addr) : r;
 }
 
 void futex_wake(const volatile u32 *word, int n) {
@@ -132,11 +159,14 @@ void yield_in_call(Domain *d) {
   sched_yield();
 }
 
-bool write_back(Domain *d, const std::function<void()> &write) {
-  std::lock_guard<std::mutex> g(d->threads_lock);
-  if (should_abort(d)) return false;
-  write();
-  return true;
+int write_back(Domain *d, const char *call, const std::function<void()> &write) {
+  uintptr_t fault_addr = 0;
+  {
+    std::lock_guard<std::mutex> g(d->threads_lock);
+    if (should_abort(d)) return -EINTR;
+    if (guarded(write, &fault_addr)) return 0;  // a fault resumes in guarded_access's frame, with the lock held
+  }
+  return fail_for_gone_memory(d, call, fault_addr);  // the lock let go of: failing d takes the recovery's
 }
 
 void release_stalled_waits() { stalled_wait_releases.fetch_add(1); }

@@ -39,8 +39,10 @@ void thread_wake(ThreadCtx *t);
 bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready);
 
 // Waits while the driver's word holds `seen` (0), until the deadline
-// (-ETIMEDOUT) or until the calling thread must leave d (-EINTR).
-int wait_on_word(Domain *d, const volatile u32 *word, u32 seen, const Deadline &deadline);
+// (-ETIMEDOUT) or until the calling thread must leave d (-EINTR). A read of
+// the word that faults (the driver freed it meanwhile) fails d, naming the
+// kernel call `call` (-EFAULT).
+int wait_on_word(Domain *d, const char *call, const volatile u32 *word, u32 seen, const Deadline &deadline);
 // Wakes up to n of the threads waiting on the driver's `word`.
 void futex_wake(const volatile u32 *word, int n);
 
@@ -48,12 +50,14 @@ void futex_wake(const volatile u32 *word, int n);
 // after it (what a read brought, poll's and epoll's events, a join's result,
 // a contended mutex's or spinlock's words) it writes through this: `write`
 // runs under d's threads_lock unless the calling thread must leave d
-// (should_abort; false: it did not run, and the call returns -EINTR). A
-// teardown asks every thread inside d to leave under that lock before it lets
-// go of anything, so such a write lands before a teardown begins or not at
-// all: never in the memory of the restarted driver, for a thread left running
-// (docs/recovery.md).
-bool write_back(Domain *d, const std::function<void()> &write);
+// (should_abort: it did not run, -EINTR). A teardown asks every thread
+// inside d to leave under that lock before it lets go of anything, so such a
+// write lands before a teardown begins or not at all: never in the memory of
+// the restarted driver, for a thread left running (docs/recovery.md). A
+// write that faults (the driver freed that memory during the wait: a buffer
+// on the stack of a thread that ended) fails d, naming the kernel call
+// `call` and the address (-EFAULT; guarded.h). 0: written.
+int write_back(Domain *d, const char *call, const std::function<void()> &write);
 
 // A kernel call that spins (a contended spin_lock) lets the kernel's other
 // threads run a while between its tries (UnlockedYield: under mprotect it

@@ -59,7 +59,7 @@ extern "C" long kapi_nooks_posix_read(int fd, void *buf, size_t n, long long off
   std::vector<uint8_t> bytes(n);
   long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset, of->flags);
   if (r <= 0) return r;
-  if (!write_back(d, [&] { memcpy(buf, bytes.data(), (size_t)r); })) return -EINTR;  // its wait may have outlasted the driver
+  if (int e = write_back(d, "read", [&] { memcpy(buf, bytes.data(), (size_t)r); })) return e;  // its wait may have outlasted the driver, or its buffer
   if (offset < 0) of->pos += (uint64_t)r;
   return r;
 }

@@ -101,6 +101,6 @@ extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxeve
     got = ep->ready(maxevents);
     return !got.empty();
   });
-  if (!got.empty() && !write_back(d, [&] { memcpy(events, got.data(), got.size() * sizeof(epoll_event)); })) return -EINTR;
+  if (int e = got.empty() ? 0 : write_back(d, "epoll_wait", [&] { memcpy(events, got.data(), got.size() * sizeof(epoll_event)); })) return e;
   return (int)got.size();
 }

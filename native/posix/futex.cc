@@ -12,7 +12,7 @@ using namespace nooks;
 
 extern "C" int kapi_nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, long long deadline_ns) {
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return -EINVAL;
-  return wait_on_word(calling_domain(), word, seen, Deadline{clock, deadline_ns < 0 ? -1 : deadline_ns});
+  return wait_on_word(calling_domain(), "futex_wait", word, seen, Deadline{clock, deadline_ns < 0 ? -1 : deadline_ns});
 }
 
 extern "C" void kapi_nooks_posix_futex_wake(unsigned int *word, int all) { futex_wake(word, all ? INT32_MAX : 1); }

@@ -45,6 +45,6 @@ extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout) {
     for (size_t i = 0; i < nfds; i++) ready += (want[i].revents = revents(files[i], want[i])) != 0;
     return ready > 0;
   });
-  if (nfds && !write_back(d, [&] { memcpy(fds, want.data(), nfds * sizeof(pollfd)); })) return -EINTR;
+  if (int e = nfds ? write_back(d, "poll", [&] { memcpy(fds, want.data(), nfds * sizeof(pollfd)); }) : 0) return e;
   return ready;
 }

@@ -176,10 +176,10 @@ extern "C" int kapi_nooks_posix_thread_join(unsigned long handle, void **result)
     return -EINTR;
   }
   // Left to the teardown to let go of, if this thread must leave (a joiner left running comes back after it).
-  if (!write_back(d, [&] {
+  if (int e = write_back(d, "pthread_join", [&] {
         if (result) *result = (void *)t->result;
       }))
-    return -EINTR;
+    return e;
   reap(t);
   return 0;
 }

@@ -3,12 +3,14 @@
 # instruction decoder (x86_decode.cc) against the code gcc emits for volatile
 # accesses (test/accesses.c, compiled at -O0 and -O2, as PIE and not), and the
 # handler side and stub (mmio.cc, mmio_x86_64.S); the watchdog's memory of
-# stuck threads (stalls.cc). `run-tests.sh mmio` or `run-tests.sh stalls` runs
-# one part (test/mmio-decode.test.ts, test/watchdog-stalls.test.ts).
+# stuck threads (stalls.cc); kernel code's guarded accesses to driver memory
+# (guarded.cc). `run-tests.sh mmio`, `run-tests.sh stalls` or `run-tests.sh
+# guarded` runs one part (test/mmio-decode.test.ts,
+# test/watchdog-stalls.test.ts, test/guarded-access.test.ts).
 set -eu
 part=${1:-all}
 # A part misnamed would run nothing and pass.
-case $part in all | mmio | stalls) ;; *) echo "usage: run-tests.sh [all | mmio | stalls]" >&2; exit 2 ;; esac
+case $part in all | mmio | stalls | guarded) ;; *) echo "usage: run-tests.sh [all | mmio | stalls | guarded]" >&2; exit 2 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # A directory of its own: two checkouts (or two runs) never link each other's objects.
 out=$(mktemp -d "${TMPDIR:-/tmp}/nooks-trap-test.XXXXXX")
@@ -39,4 +41,10 @@ fi
 if [ "$part" = all ] || [ "$part" = stalls ]; then
 	g++ $warn $san -std=c++17 -O1 -g -o "$out/test_stalls" test/test_stalls.cc stalls.cc
 	"$out/test_stalls"
+fi
+
+# Kernel code's guarded accesses (guarded.cc), with a handler set up as trap.cc's.
+if [ "$part" = all ] || [ "$part" = guarded ]; then
+	g++ $warn $san -std=c++17 -O1 -g -o "$out/test_guarded" test/test_guarded.cc guarded.cc
+	ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:handle_sigbus=0:detect_leaks=1 "$out/test_guarded"
 fi

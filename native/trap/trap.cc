@@ -12,6 +12,7 @@
 #include "../isolation/pkey/pkru.h"
 #include "../kapi/wait.h"
 #include "../xpc/xpc.h"
+#include "guarded.h"
 #include "mmio.h"
 #include "stalls.h"
 
@@ -108,6 +109,12 @@ static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si,
 static void on_fault(int sig, siginfo_t *si, void *ucv) {
   auto *uc = static_cast<ucontext_t *>(ucv);
   ThreadCtx *t = nooks_tls_ctx;
+  // Kernel code's guarded access to driver memory the driver freed (guarded.h):
+  // it fails, not the process (under mprotect: unless the memory was only closed).
+  if (t && t->guarded && (sig == SIGSEGV || sig == SIGBUS)) {
+    if (sig == SIGSEGV && g_backend.open_on_fault((uintptr_t)si->si_addr)) return;
+    resume_guarded(t->guarded, (uintptr_t)si->si_addr);
+  }
   DomainThread *dt = faulting_domain(t, uc);
   if (dt && emulate_mmio(t, dt, sig, si, uc)) return;
   if (!dt && sig == SIGSEGV && g_backend.open_on_fault((uintptr_t)si->si_addr)) return;  // kernel code, memory opened

@@ -13,6 +13,8 @@
 
 namespace nooks {
 
+struct GuardedAccess;
+
 // stalled: a nanny found the driver not doing its work (a request with it past its deadline) without a fault.
 
 // What went wrong inside a driver; filled by the signal handler (plain stores
@@ -70,6 +72,8 @@ struct ThreadCtx {
   // would fail is the restarted one; a later teardown does not wait for it
   // (native/recovery/teardown.cc). -1: none.
   std::atomic<int> left_behind{-1};
+  // Kernel code's access to driver memory under way, which a fault ends (native/trap/guarded.h).
+  GuardedAccess *guarded = nullptr;
 };
 
 // One step of progress for the watchdog. Only t's own thread writes entries:
