@@ -34,7 +34,7 @@ describe.each(bootableIsolations)('isolation %s: driver memory a blocking call t
   beforeAll(async () => {
     const run = await runNode([program, isolation, path, ...calls.map(([how]) => how)], packageRoot, 60_000);
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null }); // before: killed by SIGSEGV
     seen = JSON.parse(run.stdout.trim().split('\n').pop()!) as typeof seen;
   }, 70_000);
 
