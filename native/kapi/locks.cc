@@ -18,19 +18,33 @@ extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
   lock->owner = 0;
 }
 
-// spin_lock's contended path: spins until it takes the lock (true) or must
-// leave d (false), letting the holder run every 1024 tries (it may need to run
-// driver code to let go). A try after such a yield, which may last, goes
-// through write_back (wait.h): never into the restarted driver's memory, left running.
+// spin_lock's contended path after its first yield: tries until it takes the
+// lock (true) or must leave d (false), letting the holder run every 1024 tries
+// (it may need to run driver code to let go). Each try, and the owner it
+// records, goes through write_back (wait.h): a yield may last, so never into
+// the restarted driver's memory, left running, nor a fault if the lock's
+// memory went meanwhile.
+static bool take_after_yields(Domain *d, spinlock_t *lock) {
+  for (unsigned spins = 0;; spins++) {
+    if (spins % 1024 == 0) yield_in_call(d);
+    bool taken = false;
+    if (write_back(d, "spin_lock", [&] {
+          if ((taken = try_take(&lock->locked))) lock->owner = self_tid();
+        }))
+      return false;
+    if (taken) return true;
+    __builtin_ia32_pause();
+  }
+}
+
+// spin_lock's path: plain tries until the first yield (an uncontended take
+// costs one atomic), then take_after_yields. True once it holds the lock.
 static bool take_spinning(Domain *d, spinlock_t *lock) {
   for (unsigned spins = 1; !try_take(&lock->locked); spins++) {
     __builtin_ia32_pause();
-    if (spins % 1024) continue;
-    yield_in_call(d);
-    bool taken = false;
-    if (write_back(d, "spin_lock", [&] { taken = try_take(&lock->locked); })) return false;
-    if (taken) break;
+    if (spins % 1024 == 0) return take_after_yields(d, lock);
   }
+  lock->owner = self_tid();
   return true;
 }
 
@@ -38,7 +52,6 @@ extern "C" void kapi_spin_lock(spinlock_t *lock) {
   Domain *d = calling_domain();
   if (lock->locked && lock->owner == self_tid()) kernel_bug(d, "spin_lock(%p): already held by this thread (self-deadlock)", (void *)lock);
   if (!take_spinning(d, lock)) return;  // after_call leaves the domain
-  lock->owner = self_tid();
   d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
 }
 
@@ -59,15 +72,18 @@ extern "C" void kapi_mutex_init(struct mutex *m) {
 }
 
 // mutex_lock's contended path: waits until it takes m (true) or must leave
-// d (false). What it writes into m after a wait it writes through write_back
-// (wait.h): never into the restarted driver's memory, left running.
+// d (false). It counts itself a waiter before its first wait (the call's entry
+// check covers m until then) and stays one until it takes m; what it does to
+// m after a wait it does through write_back (wait.h): never into the restarted
+// driver's memory, left running, nor a fault if m's memory went meanwhile.
 static bool take_after_waits(Domain *d, struct mutex *m) {
+  __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
   for (bool taken = false; !taken;) {
-    __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
     wait_on_word(d, "mutex_lock", &m->locked, 1, Deadline{});
     if (write_back(d, "mutex_lock", [&] {
+          if (!(taken = try_take(&m->locked))) return;
           __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-          if ((taken = try_take(&m->locked))) m->owner = self_tid();
+          m->owner = self_tid();
         }))
       return false;
   }
