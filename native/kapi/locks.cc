@@ -18,28 +18,36 @@ extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
   lock->owner = 0;
 }
 
-// spin_lock's contended path: spins until it takes the lock (true) or must
-// leave d (false), letting the holder run every 1024 tries (it may need to run
-// driver code to let go). A try after such a yield, which may last, goes
-// through write_back (wait.h): never into the restarted driver's memory, left running.
-static bool take_spinning(Domain *d, spinlock_t *lock) {
+// The lock's record among d's objects, once taken.
+static void add_spinlock(Domain *d, spinlock_t *lock) {
+  lock->owner = self_tid();
+  d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
+}
+
+// spin_lock's contended path: spins until it takes the lock, recorded, or
+// must leave d (after_call leaves it), letting the holder run every 1024
+// tries (it may need to run driver code to let go). A try after such a
+// yield, which may last, and its record go through write_back (wait.h):
+// never into the restarted driver's memory or objects, left running.
+static void take_spinning(Domain *d, spinlock_t *lock) {
   for (unsigned spins = 1; !try_take(&lock->locked); spins++) {
     __builtin_ia32_pause();
     if (spins % 1024) continue;
     yield_in_call(d);
     bool taken = false;
-    if (write_back(d, "spin_lock", [&] { taken = try_take(&lock->locked); })) return false;
-    if (taken) break;
+    if (write_back(d, "spin_lock", [&] {
+          if ((taken = try_take(&lock->locked))) add_spinlock(d, lock);
+        }) ||
+        taken)
+      return;
   }
-  return true;
+  add_spinlock(d, lock);
 }
 
 extern "C" void kapi_spin_lock(spinlock_t *lock) {
   Domain *d = calling_domain();
   if (lock->locked && lock->owner == self_tid()) kernel_bug(d, "spin_lock(%p): already held by this thread (self-deadlock)", (void *)lock);
-  if (!take_spinning(d, lock)) return;  // after_call leaves the domain
-  lock->owner = self_tid();
-  d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
+  take_spinning(d, lock);
 }
 
 extern "C" void kapi_spin_unlock(spinlock_t *lock) {
@@ -58,36 +66,38 @@ extern "C" void kapi_mutex_init(struct mutex *m) {
   m->waiters = 0;
 }
 
+// The mutex's owner and its record among d's objects, once taken.
+static void add_mutex(Domain *d, struct mutex *m) {
+  m->owner = self_tid();
+  d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+}
+
 // mutex_lock's contended path: waits until it takes m (true) or must leave
-// d (false). What it writes into m after a wait it writes through write_back
-// (wait.h): never into the restarted driver's memory, left running.
-static bool take_after_waits(Domain *d, struct mutex *m) {
+// d (false). What it writes into m after a wait, and m's record, it writes
+// through write_back (wait.h): never into the restarted driver's memory or
+// objects, left running.
+static void take_after_waits(Domain *d, struct mutex *m) {
   for (bool taken = false; !taken;) {
     __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
     wait_on_word(d, "mutex_lock", &m->locked, 1, Deadline{});
     if (write_back(d, "mutex_lock", [&] {
           __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-          if ((taken = try_take(&m->locked))) m->owner = self_tid();
+          if ((taken = try_take(&m->locked))) add_mutex(d, m);
         }))
-      return false;
+      return;  // after_call leaves the domain
   }
-  return true;
 }
 
 extern "C" void kapi_mutex_lock(struct mutex *m) {
   Domain *d = calling_domain();
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
-  if (try_take(&m->locked))
-    m->owner = self_tid();
-  else if (!take_after_waits(d, m))
-    return;  // after_call leaves the domain
-  d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+  if (try_take(&m->locked)) add_mutex(d, m);
+  else take_after_waits(d, m);
 }
 
 extern "C" int kapi_mutex_trylock(struct mutex *m) {
   if (!try_take(&m->locked)) return 0;
-  m->owner = self_tid();
-  calling_domain()->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+  add_mutex(calling_domain(), m);
   return 1;
 }
 
