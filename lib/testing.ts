@@ -36,7 +36,7 @@ export function holdNewThreads(driver: Driver): void {
 
 /**
  * The next wait of `driver` in a kernel call (a read that blocks, a sleep, a
- * join..., or a contended spin_lock's yield) never ends, deaf to the requests to leave that a failure or an
+ * join..., a contended spin_lock's yield, or a PCI call's wait for the bus's lock) never ends, deaf to the requests to leave that a failure or an
  * unload makes, until releaseStalledWaits: a kernel call that does not return
  * (test/posix-left-running.test.ts). The kernel logs "test stall" when it begins.
  * `busy`: nor does it count as a wait, which is progress for the watchdog: a

@@ -16,7 +16,7 @@ import { bootableIsolations, runNode } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload', free = false): Promise<Record<string, unknown>> {
+async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines', free = false): Promise<Record<string, unknown>> {
   const run = await runNode([program, isolation, path, how, ...(free ? ['free'] : [])], packageRoot, 40_000);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
@@ -29,6 +29,15 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
       leftRunning: 1,
       keptState: 'unloaded',
       reload: expect.stringMatching(/unloaded, but its domain is kept until irq 11 handler, left running/),
+      late: 0,
+    });
+  }, 60_000);
+
+  // One deadline for all of a domain's lines: before, the release of each waited for its thread in turn (a wait per line).
+  it('on two lines, both at a recovery, are left running within one wait for both', async () => {
+    expect(await scenario(isolation, 'recover-two-lines')).toEqual({
+      recoveryWaits: 2, // for the threads to leave the domain, then to end (before: 3)
+      leftRunning: 2,
       late: 0,
     });
   }, 60_000);

@@ -9,6 +9,7 @@
 #include "../kapi/checks.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../kapi/wait.h"
 #include "../recovery/recovery.h"
 #include "../xpc/xpc.h"
 #include "iomem.h"
@@ -63,10 +64,14 @@ Bus &bus() {
 // DMA mappings at claim). So a driver thread that calls the bus from inside a
 // crossing, holding the mprotect lock, gives that up while it waits for the
 // bus lock, and takes it back once it has it. Touches no driver memory
-// meanwhile. A try_lock that succeeds waits for nothing: no cycle.
+// meanwhile. A try_lock that succeeds waits for nothing: no cycle. What a
+// driver's call changes for its domain once it has the lock it changes
+// through change_inside (wait.h): the wait may have outlasted a teardown.
 class BusLock {
  public:
-  BusLock() {
+  // caller: the driver whose kernel call this is, where a test may stall it (stallNextWait).
+  explicit BusLock(Domain *caller = nullptr) {
+    if (caller) stall_for_test(caller);
     if (bus().lock.try_lock()) return;
     UnlockedWait w;
     bus().lock.lock();
@@ -424,11 +429,17 @@ extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
   Bus &b = bus();
   std::vector<Probe> probes;
   {
-    BusLock g;
-    for (const Registration &x : b.drivers)
-      if (x.domain == d->id && x.drv == (uintptr_t)drv) return -EBUSY;
-    b.drivers.push_back(r);
-    d->objects.add({ObjectType::pci_driver, (uintptr_t)drv, sizeof *drv, 0, "pci_driver"});
+    BusLock g(d);
+    int result = -EBUSY;
+    if (int left = change_inside(d, [&] {
+          for (const Registration &x : b.drivers)
+            if (x.domain == d->id && x.drv == (uintptr_t)drv) return;
+          b.drivers.push_back(r);
+          d->objects.add({ObjectType::pci_driver, (uintptr_t)drv, sizeof *drv, 0, "pci_driver"});
+          result = 0;
+        }))
+      return left;  // left running past a teardown: the restarted driver's registration is its own
+    if (result) return result;
     for (Slot &s : b.slots) claim(s, r, &probes);
   }
   for (Probe &p : probes) probe(p);
@@ -441,7 +452,7 @@ extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
   const void *remove = nullptr;  // as checked at registration
   std::vector<pci_dev *> bound;
   {
-    BusLock g;
+    BusLock g(d);
     for (const Registration &r : b.drivers)
       if (r.domain == d->id && r.drv == (uintptr_t)drv) remove = r.remove;
     for (Slot &s : b.slots)
@@ -455,7 +466,8 @@ extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
     Fault f;
     xpc_call(d, &c, &f);
   }
-  d->objects.remove(ObjectType::pci_driver, (uintptr_t)drv);
+  BusLock g(d);  // held through bus_release_driver: a teardown's release of drv comes after, or before and finds it gone
+  if (change_inside(d, [&] { d->objects.remove(ObjectType::pci_driver, (uintptr_t)drv); })) return;
   bus_release_driver(d, (uintptr_t)drv);  // unbinds its devices
 }
 
@@ -475,7 +487,7 @@ extern "C" unsigned long kapi_pci_resource_len(struct pci_dev *pdev, int bar) {
 extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long maxlen) {
   Domain *d = calling_domain();
   Bus &b = bus();
-  BusLock g;
+  BusLock g(d);
   Slot *s = slot_of(pdev);
   if (!s || bar < 0 || bar >= 6 || !s->dev->bar_size(bar)) return nullptr;
   BusDevice *dev = s->dev.get();
@@ -483,8 +495,13 @@ extern "C" void *kapi_pci_iomap(struct pci_dev *pdev, int bar, unsigned long max
   if (maxlen && maxlen < size) size = maxlen;
   uintptr_t addr = dev->iomap(d, bar, size);
   if (!addr) return nullptr;
-  b.iomaps[addr] = {dev->index, false};
-  d->objects.add({ObjectType::iomap, addr, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
+  if (change_inside(d, [&] {
+        b.iomaps[addr] = {dev->index, false};
+        d->objects.add({ObjectType::iomap, addr, size, (uint64_t)dev->index, dev->name + " BAR" + std::to_string(bar)});
+      })) {
+    dev->iounmap(d, addr);
+    return nullptr;
+  }
   return (void *)addr;
 }
 
@@ -494,8 +511,9 @@ extern "C" void kapi_pci_iounmap(struct pci_dev *, void *addr) {
 }
 
 extern "C" void kapi_pci_set_drvdata(struct pci_dev *pdev, void *data) {
-  BusLock g;
-  if (Slot *s = slot_of(pdev)) s->drvdata = data;
+  Domain *d = calling_domain();
+  BusLock g(d);
+  if (Slot *s = slot_of(pdev)) change_inside(d, [&] { s->drvdata = data; });  // the slot may be the restarted driver's by now
 }
 
 extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
@@ -508,12 +526,15 @@ extern "C" void *kapi_pci_get_drvdata(struct pci_dev *pdev) {
 // driver the pci_dev, tracked as a probe's is (released with the domain).
 extern "C" struct pci_dev *kapi_pci_get_held(const char *address) {
   Domain *d = calling_domain();
-  BusLock g;
+  BusLock g(d);
   for (const std::string &a : d->devices) {  // in the order the option names them
     Slot *s = slot_at(a);
     if (!s || !s->held || s->dev->domain.load() != d->id || (address && a != address)) continue;
-    if (!d->objects.find(ObjectType::pci_dev, (uintptr_t)s->pdev))
-      d->objects.add({ObjectType::pci_dev, (uintptr_t)s->pdev, sizeof(pci_dev), (uint64_t)s->dev->index, s->dev->name});
+    if (change_inside(d, [&] {
+          if (!d->objects.find(ObjectType::pci_dev, (uintptr_t)s->pdev))
+            d->objects.add({ObjectType::pci_dev, (uintptr_t)s->pdev, sizeof(pci_dev), (uint64_t)s->dev->index, s->dev->name});
+        }))
+      return nullptr;
     return s->pdev;
   }
   return nullptr;

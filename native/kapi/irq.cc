@@ -132,22 +132,18 @@ void wait_for_stopped(const std::function<bool(const IrqThread &)> &of) {
     if (waited_for(t)) t->left_running = leave_running(t->domain, t->label);
 }
 
-// Frees l and waits for its thread to end (its handler is not running once
-// free_irq returns), unless this is that thread: a handler that freed its own
-// line, whose thread ends once it returns (its domain's teardown waits for that).
-void stop_line(Line &l) {
-  std::shared_ptr<IrqThread> t;
-  {
-    std::lock_guard<std::mutex> g(l.lock);
-    l.domain = -1;
-    t = std::move(l.thread);
-    if (!t) return;
-    t->stop = true;
-    l.cv.notify_all();
-    std::lock_guard<std::mutex> sg(stopped.lock);  // listed before it can end
-    stopped.threads.push_back(t);
-  }
-  if (t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
+// Frees l and tells its thread to stop: listed among the stopped, until it
+// ends, for whoever freed the line to wait for. That thread, or nullptr.
+std::shared_ptr<IrqThread> stop_line(Line &l) {
+  std::lock_guard<std::mutex> g(l.lock);
+  l.domain = -1;
+  std::shared_ptr<IrqThread> t = std::move(l.thread);
+  if (!t) return nullptr;
+  t->stop = true;
+  l.cv.notify_all();
+  std::lock_guard<std::mutex> sg(stopped.lock);  // listed before it can end
+  stopped.threads.push_back(t);
+  return t;
 }
 }  // namespace
 
@@ -185,7 +181,11 @@ extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   // Outside the lock: a rejected call leaves the domain at once.
   if (requested != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
   d->objects.remove(ObjectType::irq, irq);
-  stop_line(l);
+  // Its handler is not running once free_irq returns, unless this is its
+  // thread: a handler that freed its own line, whose thread ends once it
+  // returns (its domain's teardown waits for that).
+  std::shared_ptr<IrqThread> t = stop_line(l);
+  if (t && t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
 }
 
 extern "C" void kapi_disable_irq(unsigned int irq) {

@@ -18,41 +18,45 @@ extern "C" void kapi_spin_lock_init(spinlock_t *lock) {
   lock->owner = 0;
 }
 
+// The lock's owner and its record among d's objects, once taken.
+static void add_spinlock(Domain *d, spinlock_t *lock) {
+  lock->owner = self_tid();
+  d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
+}
+
 // spin_lock's contended path after its first yield: tries until it takes the
-// lock (true) or must leave d (false), letting the holder run every 1024 tries
-// (it may need to run driver code to let go). Each try, and the owner it
-// records, goes through write_back (wait.h): a yield may last, so never into
-// the restarted driver's memory, left running, nor a fault if the lock's
-// memory went meanwhile.
-static bool take_after_yields(Domain *d, spinlock_t *lock) {
+// lock, recorded, or must leave d (after_call leaves it), letting the holder
+// run every 1024 tries (it may need to run driver code to let go). Each try,
+// and the record, goes through write_back (wait.h): a yield may last, so never
+// into the restarted driver's memory or objects, left running, nor a fault if
+// the lock's memory went meanwhile.
+static void take_after_yields(Domain *d, spinlock_t *lock) {
   for (unsigned spins = 0;; spins++) {
     if (spins % 1024 == 0) yield_in_call(d);
     bool taken = false;
     if (write_back(d, "spin_lock", [&] {
-          if ((taken = try_take(&lock->locked))) lock->owner = self_tid();
-        }))
-      return false;
-    if (taken) return true;
+          if ((taken = try_take(&lock->locked))) add_spinlock(d, lock);
+        }) ||
+        taken)
+      return;
     __builtin_ia32_pause();
   }
 }
 
 // spin_lock's path: plain tries until the first yield (an uncontended take
-// costs one atomic), then take_after_yields. True once it holds the lock.
-static bool take_spinning(Domain *d, spinlock_t *lock) {
+// costs one atomic), then take_after_yields.
+static void take_spinning(Domain *d, spinlock_t *lock) {
   for (unsigned spins = 1; !try_take(&lock->locked); spins++) {
     __builtin_ia32_pause();
     if (spins % 1024 == 0) return take_after_yields(d, lock);
   }
-  lock->owner = self_tid();
-  return true;
+  add_spinlock(d, lock);
 }
 
 extern "C" void kapi_spin_lock(spinlock_t *lock) {
   Domain *d = calling_domain();
   if (lock->locked && lock->owner == self_tid()) kernel_bug(d, "spin_lock(%p): already held by this thread (self-deadlock)", (void *)lock);
-  if (!take_spinning(d, lock)) return;  // after_call leaves the domain
-  d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
+  take_spinning(d, lock);
 }
 
 extern "C" void kapi_spin_unlock(spinlock_t *lock) {
@@ -71,39 +75,41 @@ extern "C" void kapi_mutex_init(struct mutex *m) {
   m->waiters = 0;
 }
 
-// mutex_lock's contended path: waits until it takes m (true) or must leave
-// d (false). It counts itself a waiter before its first wait (the call's entry
-// check covers m until then) and stays one until it takes m; what it does to
-// m after a wait it does through write_back (wait.h): never into the restarted
-// driver's memory, left running, nor a fault if m's memory went meanwhile.
-static bool take_after_waits(Domain *d, struct mutex *m) {
+// The mutex's owner and its record among d's objects, once taken.
+static void add_mutex(Domain *d, struct mutex *m) {
+  m->owner = self_tid();
+  d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+}
+
+// mutex_lock's contended path: waits until it takes m or must leave
+// d (after_call leaves it). It counts itself a waiter before its first wait
+// (the call's entry check covers m until then) and stays one until it takes
+// m; what it does to m after a wait, and m's record, it does through
+// write_back (wait.h): never into the restarted driver's memory or objects,
+// left running, nor a fault if m's memory went meanwhile.
+static void take_after_waits(Domain *d, struct mutex *m) {
   __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
   for (bool taken = false; !taken;) {
     wait_on_word(d, "mutex_lock", &m->locked, 1, Deadline{});
     if (write_back(d, "mutex_lock", [&] {
           if (!(taken = try_take(&m->locked))) return;
           __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-          m->owner = self_tid();
+          add_mutex(d, m);
         }))
-      return false;
+      return;  // after_call leaves the domain
   }
-  return true;
 }
 
 extern "C" void kapi_mutex_lock(struct mutex *m) {
   Domain *d = calling_domain();
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
-  if (try_take(&m->locked))
-    m->owner = self_tid();
-  else if (!take_after_waits(d, m))
-    return;  // after_call leaves the domain
-  d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+  if (try_take(&m->locked)) add_mutex(d, m);
+  else take_after_waits(d, m);
 }
 
 extern "C" int kapi_mutex_trylock(struct mutex *m) {
   if (!try_take(&m->locked)) return 0;
-  m->owner = self_tid();
-  calling_domain()->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
+  add_mutex(calling_domain(), m);
   return 1;
 }
 

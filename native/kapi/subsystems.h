@@ -36,14 +36,16 @@ void workers_stop();
 
 // Release of tracked objects at recovery or unload (no thread is inside the
 // domain then). Each waits for its kernel thread to be done with d: a timer
-// or work callback on its way into d or out of it, an irq thread (for
-// recovery_teardown_wait() at most: then it is left running, left_running.h).
+// or work callback on its way into d or out of it. An interrupt line's
+// release frees it and tells its thread to stop, without waiting:
+// irq_wait_freed_lines waits for all of d's at once.
 void timer_release(Domain *d, uintptr_t addr);
 void work_release(Domain *d, uintptr_t addr);
 void irq_release(Domain *d, unsigned irq);
-// The irq threads of d's freed lines (a handler that freed its own line):
-// returns once none still uses d, or, after recovery_teardown_wait(), leaves running those
-// that do. At teardown, after its objects are released.
+// The irq threads of d's freed lines (those its lines' release stopped, and
+// those of handlers that freed their own line): returns once none still uses
+// d, or, after one recovery_teardown_wait() for all, leaves running those that
+// do (left_running.h). At teardown, after its lines are released.
 void irq_wait_freed_lines(Domain *d);
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;

@@ -81,9 +81,7 @@ void thread_wake(ThreadCtx *t) {
   syscall(SYS_futex, &t->wakes, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
-namespace {
-
-std::atomic<uint64_t> stalled_wait_releases{0};
+static std::atomic<uint64_t> stalled_wait_releases{0};
 
 // A test's stand-in for a kernel call that does not return when its domain
 // fails or is unloaded (a device that never answers): where the test asked
@@ -99,6 +97,8 @@ void stall_for_test(Domain *d) {
   if (stall == Domain::Stall::busy) thread_ctx()->in_wait.store(false);  // no progress: the watchdog times it out
   while (stalled_wait_releases.load() == released) usleep(1000);
 }
+
+namespace {
 
 // wait_until's loop, sleeping on the driver's word as well when there is one
 // (while it holds `seen`): 0 once ready(), -EINTR (leave d) or -ETIMEDOUT.
@@ -159,14 +159,19 @@ void yield_in_call(Domain *d) {
   sched_yield();
 }
 
+int change_inside(Domain *d, const std::function<void()> &change) {
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  if (should_abort(d)) return -EINTR;
+  change();
+  return 0;
+}
+
 int write_back(Domain *d, const char *call, const std::function<void()> &write) {
   uintptr_t fault_addr = 0;
-  {
-    std::lock_guard<std::mutex> g(d->threads_lock);
-    if (should_abort(d)) return -EINTR;
-    if (guarded(write, &fault_addr)) return 0;  // a fault resumes in guarded_access's frame, with the lock held
-  }
-  return fail_for_gone_memory(d, call, fault_addr);  // the lock let go of: failing d takes the recovery's
+  bool written = false;
+  // A fault resumes in guarded_access's frame, with the lock held.
+  if (int r = change_inside(d, [&] { written = guarded(write, &fault_addr); })) return r;
+  return written ? 0 : fail_for_gone_memory(d, call, fault_addr);  // the lock let go of: failing d takes the recovery's
 }
 
 void release_stalled_waits() { stalled_wait_releases.fetch_add(1); }

@@ -59,6 +59,21 @@ void futex_wake(const volatile u32 *word, int n);
 // `call` and the address (-EFAULT; guarded.h). 0: written.
 int write_back(Domain *d, const char *call, const std::function<void()> &write);
 
+// What a kernel call that may have waited (for a kernel lock too: the bus's,
+// or under mprotect the backend's) changes of the kernel's state on d's
+// behalf (a registration, an object of d's added or removed) it changes
+// through this, as write_back writes: under d's threads_lock, unless the
+// calling thread must leave d (-EINTR; 0: changed). A thread left running so
+// changes nothing of the restarted driver's (its registrations, its objects
+// at the same addresses). `change` touches no driver memory and takes no
+// lock that waits for a driver (threads_lock is held).
+int change_inside(Domain *d, const std::function<void()> &change);
+
+// A driver's next wait stalls here where the test asked for it
+// (stallNextWait): a wait for a kernel lock calls it first, as the waits
+// above do.
+void stall_for_test(Domain *d);
+
 // A kernel call that spins (a contended spin_lock) lets the kernel's other
 // threads run a while between its tries (UnlockedYield: under mprotect it
 // waits for the backend's lock to come back, however long another driver

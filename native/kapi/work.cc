@@ -8,6 +8,7 @@
 #include "checks.h"
 #include "kthread.h"
 #include "subsystems.h"
+#include "wait.h"
 
 using namespace nooks;
 
@@ -90,7 +91,7 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
     workers.cv.wait_for(g, std::chrono::milliseconds(10));
   }
   g.unlock();
-  d->objects.remove(ObjectType::work, (uintptr_t)w);
+  change_inside(d, [&] { d->objects.remove(ObjectType::work, (uintptr_t)w); });  // after a wait: not the restarted driver's
   return queued;
 }
 

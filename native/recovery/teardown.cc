@@ -71,7 +71,14 @@ std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what) {
 }  // namespace
 
 void recovery_release_objects(Domain *d) {
-  for (const Object &o : d->objects.take_all()) release_object(d, o);
+  std::vector<Object> objects = d->objects.take_all();
+  // Every interrupt line first, then one wait for all their threads, before
+  // anything a handler may use goes: N stuck handlers cost one wait, not N.
+  for (const Object &o : objects)
+    if (o.type == ObjectType::irq) release_object(d, o);
+  irq_wait_freed_lines(d);  // and a handler's that freed its own line: it has left the domain by now, its thread not yet
+  for (const Object &o : objects)
+    if (o.type != ObjectType::irq) release_object(d, o);
 }
 
 void recovery_tear_down_locked(Domain *d) {
@@ -96,7 +103,6 @@ void recovery_tear_down_locked(Domain *d) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   recovery_release_objects(d);
-  irq_wait_freed_lines(d);  // a handler that freed its own line has left the domain by now, its thread not yet
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);

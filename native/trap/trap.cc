@@ -177,12 +177,41 @@ void trap_install() {
   sigaction(g_abort_sig, &sa, &g_prev[g_abort_sig]);
 }
 
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails) {
-  t->abort_kind.store(kind);
-  t->abort_fails.store(fails);
-  t->abort_domain.store(domain_id);
+namespace {
+// t's asks_lock: held for a few stores, by threads other than t.
+class AsksLock {
+ public:
+  explicit AsksLock(ThreadCtx *t) : t_(t) {
+    while (t_->asks_lock.test_and_set(std::memory_order_acquire)) sched_yield();
+  }
+  ~AsksLock() { t_->asks_lock.clear(std::memory_order_release); }
+  AsksLock(const AsksLock &) = delete;
+  AsksLock &operator=(const AsksLock &) = delete;
+
+ private:
+  ThreadCtx *t_;
+};
+}  // namespace
+
+uint64_t trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails, bool unless_asked) {
+  uint64_t ask = 0;
+  {
+    AsksLock g(t);
+    if (!unless_asked || t->abort_domain.load() != domain_id) {
+      t->abort_kind.store(kind);
+      t->abort_fails.store(fails);
+      t->abort_domain.store(domain_id);
+      ask = ++t->asks;
+    }
+  }
   thread_wake(t);  // a kernel call's wait: it sees the request and ends
   pthread_kill(t->thread, g_abort_sig);  // driver code: unwound by on_abort
+  return ask;
+}
+
+void trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask) {
+  AsksLock g(t);
+  if (t->asks == ask) t->abort_domain.compare_exchange_strong(domain_id, -1);
 }
 
 // ---- watchdog ---------------------------------------------------------------
@@ -250,10 +279,12 @@ static void watchdog_loop() {
         // the domain and reports it. Not failed here: a thread that saw the
         // failure before the request would leave as 'aborted', the timeout
         // reported by nobody.
-        trap_abort_thread(t, id, (int)FaultKind::timeout, true);
+        // A request that stands already (a teardown's, or its own) it leaves
+        // as it is: it must not take it back below.
+        uint64_t ask = trap_abort_thread(t, id, (int)FaultKind::timeout, true, true);
         // Withdrawn if it left or moved on since it was read: its next crossing would fail.
         // A leave this look misses (its store not yet visible) the thread withdraws itself (on_abort).
-        if (t->outer_domain.load() != id || t->entries.load() != e) t->abort_domain.compare_exchange_strong(id, -1);
+        if (ask && (t->outer_domain.load() != id || t->entries.load() != e)) trap_withdraw(t, id, ask);
       }
     }
     run_nannies(now, nanny_last);

@@ -15,8 +15,15 @@ int trap_abort_signal();
 // fails the domain, and the thread that fails it reports the fault); it
 // unwinds when it is in driver code, or when its kernel call returns; a kernel
 // call's wait is woken at once (native/kapi/wait.h). Not from a signal handler.
+// Returns the request's number, for trap_withdraw; `unless_asked` (the
+// watchdog): where a request to leave domain_id stands already, that one is
+// left as it is, only woken and signalled again (0).
 struct ThreadCtx;
-void trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails);
+uint64_t trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails, bool unless_asked = false);
+// Takes back t's request to leave domain_id numbered `ask`, unless another
+// has been made since (a teardown's, which must stand for a thread it leaves
+// behind: docs/recovery.md, "A thread left running").
+void trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask);
 // What a processor fault (signal, si_code, address) inside a driver is; a
 // fault just below the thread's domain stack (stack_lo) is a stack overflow.
 // Async-signal-safe.

@@ -68,12 +68,17 @@ struct ThreadCtx {
   uintptr_t host_stack_lo = 0, host_stack_hi = 0;  // its own stack: kernel code runs there (or on sigstack), driver code never
   // The domain a teardown ended with it still inside (a kernel call that has
   // not returned: left running), until it leaves: its leaving fails nothing,
-  // whoever asked (the watchdog may, for its timeout), for the driver it
-  // would fail is the restarted one; a later teardown does not wait for it
-  // (native/recovery/teardown.cc). -1: none.
+  // for the driver it would fail is the restarted one (its request is the
+  // teardown's, which the watchdog leaves as it is: trap.cc); a later
+  // teardown does not wait for it (native/recovery/teardown.cc). -1: none.
   std::atomic<int> left_behind{-1};
   // Kernel code's access to driver memory under way, which a fault ends (native/trap/guarded.h).
   GuardedAccess *guarded = nullptr;
+  // Requests to leave made so far, and the lock under which they are made and
+  // withdrawn (trap.cc): a withdrawal takes back only its own request. Never
+  // taken by the thread itself (its signal handlers may interrupt a holder).
+  uint64_t asks = 0;
+  std::atomic_flag asks_lock = ATOMIC_FLAG_INIT;
 };
 
 // One step of progress for the watchdog. Only t's own thread writes entries:

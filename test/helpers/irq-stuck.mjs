@@ -1,18 +1,23 @@
 // A program for test/irq-stuck.test.ts (run from dist/: `npm run build` first),
 // in a process of its own so that an unload or a recovery that waits for good
 // is ended by the test's time limit instead of hanging the test run:
-//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload> [free]
+//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines> [free]
 // Makes the driver's interrupt handler sleep in a kernel call that does not
 // return (the test hook stallNextWait), having freed its own line first if
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
 // lets the call return. Prints a JSON line per step, what it saw in the last.
+// recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
 
 const [isolation, path, how, free] = process.argv.slice(2);
 const LINE = 11; // test/fixtures/drivers/irq-stuck.c
+const SECOND_LINE = 12;
 const kernel = await Kernel.boot({ isolation });
-setTeardownWaits(200); // the teardown's two waits (5 s each by default: posix-left-running keeps one real)
+// The teardown's two waits (5 s each by default: posix-left-running keeps one
+// real); long enough, for two lines, that a third wait is told from scheduling.
+const wait = how === 'recover-two-lines' ? 1500 : 200;
+setTeardownWaits(wait);
 const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const lines = () => kernel.log().map((l) => l.text);
 const logged = (text) => lines().filter((l) => l.includes(text));
@@ -29,38 +34,63 @@ const d = await kernel.load(path);
 const name = d.name;
 const runs = () => Number(d.call('handler_runs'));
 const seen = {};
-d.call('sleep_next_handler', free === 'free' ? 1 : 0);
-stallNextWait(d);
-kernel.raiseIrq(LINE);
-await until(() => logged(`${name}: test stall`).length === 1, 'the handler stalled in its sleep');
-const first = how === 'unload' ? 'unload' : 'recover';
-print({ step: first });
-d[first](); // waits for the handler's thread: to leave the domain, then to end
-print({ step: `${first} returned` });
-seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
-seen.keptState = domain(name)?.state;
-if (first === 'unload') {
-  seen.reload = await kernel.load(path).then(() => 'loaded', (e) => e.message);
-} else {
-  seen.state = d.state;
-  seen.irqObjects = d.objects().filter((o) => o.type === 'irq').length; // requested again by the restarted driver
-  kernel.raiseIrq(LINE);
-  await until(() => runs() === 1, "the restarted driver's handler run");
-}
-if (how === 'recover-then-unload') {
-  d.unload(); // not a second wait for the thread left running
-  seen.waits = logged('did not leave the failed domain').length + logged('left running').length;
-  seen.unloadedState = domain(name)?.state; // kept for the thread
-}
-releaseStalledWaits();
-await until(() => logged('ended after being left running').length === 1, 'the end of the handler left running');
-if (how === 'recover') {
-  seen.runsAfterEnd = runs(); // the old thread ran no handler of the restarted driver
-  kernel.raiseIrq(LINE);
-  await until(() => runs() === 2, 'a handler run after the old thread ended');
-  seen.stateAfterEnd = d.state; // its leaving failed nothing
+
+// Both lines' handlers stall; the recovery is timed, in teardown waits (an
+// unload's module_exit would free each line in turn, a wait each).
+async function twoLines() {
+  d.call('request_second_line');
+  d.call('sleep_next_handler', 0);
+  for (const [n, line] of [LINE, SECOND_LINE].entries()) {
+    stallNextWait(d);
+    kernel.raiseIrq(line);
+    await until(() => logged(`${name}: test stall`).length === n + 1, `the handler of line ${line} stalled in its sleep`);
+  }
+  const start = performance.now();
+  d.recover(); // one wait for both threads to leave the domain, one for both to end (before: one per line)
+  seen.recoveryWaits = Math.floor((performance.now() - start) / wait);
+  seen.leftRunning = logged('handler: did not stop; left running').length;
+  releaseStalledWaits();
+  await until(() => logged('ended after being left running').length === 2, 'the end of both handlers left running');
   d.unload();
 }
+
+// The handler of one line stalls (after freeing it, if `free`).
+async function oneLine() {
+  d.call('sleep_next_handler', free === 'free' ? 1 : 0);
+  stallNextWait(d);
+  kernel.raiseIrq(LINE);
+  await until(() => logged(`${name}: test stall`).length === 1, 'the handler stalled in its sleep');
+  const first = how === 'unload' ? 'unload' : 'recover';
+  print({ step: first });
+  d[first](); // waits for the handler's thread: to leave the domain, then to end
+  print({ step: `${first} returned` });
+  seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
+  seen.keptState = domain(name)?.state;
+  if (first === 'unload') {
+    seen.reload = await kernel.load(path).then(() => 'loaded', (e) => e.message);
+  } else {
+    seen.state = d.state;
+    seen.irqObjects = d.objects().filter((o) => o.type === 'irq').length; // requested again by the restarted driver
+    kernel.raiseIrq(LINE);
+    await until(() => runs() === 1, "the restarted driver's handler run");
+  }
+  if (how === 'recover-then-unload') {
+    d.unload(); // not a second wait for the thread left running
+    seen.waits = logged('did not leave the failed domain').length + logged('left running').length;
+    seen.unloadedState = domain(name)?.state; // kept for the thread
+  }
+  releaseStalledWaits();
+  await until(() => logged('ended after being left running').length === 1, 'the end of the handler left running');
+  if (how === 'recover') {
+    seen.runsAfterEnd = runs(); // the old thread ran no handler of the restarted driver
+    kernel.raiseIrq(LINE);
+    await until(() => runs() === 2, 'a handler run after the old thread ended');
+    seen.stateAfterEnd = d.state; // its leaving failed nothing
+    d.unload();
+  }
+}
+
+await (how === 'recover-two-lines' ? twoLines() : oneLine());
 await until(() => domain(name) === undefined, 'its domain freed');
 seen.late = logged('late handler').length;
 await kernel.shutdown();
