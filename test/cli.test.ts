@@ -44,6 +44,13 @@ function tsFiles(dir: string): string[] {
     e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
 }
 
+/** `nooks <command> --help`, run once per command for the tests that read it. */
+const helps = new Map<string, Promise<Run>>();
+function help(command: string): Promise<Run> {
+  if (!helps.has(command)) helps.set(command, nooks([command, '--help']));
+  return helps.get(command)!;
+}
+
 // What auto picks here: pkey where it can run, else mprotect (this CI machine has no PKU).
 const autoIsolation = Kernel.pkuSupported() ? 'pkey' : 'mprotect';
 
@@ -463,7 +470,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('a command\'s --help describes each of its options for that command, not for the others that share it', async () => {
     const commands = ['demo', 'new', 'build', 'sdk', 'bench', 'app', 'table', 'inject', 'campaign', 'report', 'run', 'recover', 'domains', 'policy', 'guest', 'pci'];
     const options = new Map(await Promise.all(commands.map(async (command) => {
-      const r = await nooks([command, '--help']);
+      const r = await help(command);
       expectExit(r, 0);
       return [command, /^Options:\n([^]*?)\n\n/m.exec(r.stdout)![1]] as const;
     })));
@@ -479,8 +486,9 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   });
 
   it('a command\'s --help lists every option its table gives it: the shared flags it takes and those it parses itself', async () => {
-    for (const command of commands) {
-      const r = await nooks([command.name, '--help']);
+    const runs = await Promise.all(commands.map((command) => help(command.name)));
+    for (const [i, command] of commands.entries()) {
+      const r = runs[i];
       expectExit(r, 0);
       const lines = /\nOptions:\n([^]*?)\n\n/.exec(r.stdout)![1].split('\n');
       const listed = lines.map((l) => /^ {2}(?:-\w, )?(-{1,2}[\w-]+)/.exec(l)![1]); // the long name where there are two
@@ -490,8 +498,10 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   });
 
   it('an unknown command exits 1 and suggests the closest one', async () => {
-    for (const [typo, meant] of [['demi', 'demo'], ['domain', 'domains'], ['recovr', 'recover']]) {
-      const r = await nooks([typo]);
+    const typos = [['demi', 'demo'], ['domain', 'domains'], ['recovr', 'recover']];
+    const runs = await Promise.all(typos.map(([typo]) => nooks([typo])));
+    for (const [i, [typo, meant]] of typos.entries()) {
+      const r = runs[i];
       expectExit(r, 1);
       expect(r.stderr).toContain(`unknown command "${typo}" (did you mean "${meant}"?)`);
       expect(r.stdout).toBe('');
