@@ -227,11 +227,27 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('policy check: a valid file exits 0 and prints it resolved; an invalid one exits 1 naming the key', async () => {
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'default:\n  maxFailures: 3\ndrivers:\n  crashy:\n    timeBudgetMs: 300\n');
-    const ok = await nooks(['policy', 'check', good]);
+    const badValue = join(dir, 'bad-value.yaml');
+    writeFileSync(badValue, 'default:\n  action: restart\n  maxFailures: three\n');
+    const badKey = join(dir, 'bad-key.yaml');
+    writeFileSync(badKey, 'drivers:\n  crashy:\n    timeBudgetMS: 300\n');
+    // a fallback is checked as the loader would check it, without running it: here, not a shared object at all
+    const notDriver = join(dir, 'not-a-driver.so');
+    writeFileSync(notDriver, 'not an ELF file\n');
+    const badFallback = join(dir, 'bad-fallback.yaml');
+    writeFileSync(badFallback, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n`);
+    // every bad entry, each by its key: not only the first
+    const twoBad = join(dir, 'two-bad.yaml');
+    writeFileSync(twoBad, 'default:\n  windowMs: -1\ndrivers:\n  crashy:\n    maxFailures: 2\n  blk:\n    action: reboot\n  ticker:\n    shadow: maybe\n    maxFailures: 0\n  e1000:\n    stallMS: 9\n');
+    const twoFallbacks = join(dir, 'two-bad-fallbacks.yaml');
+    writeFileSync(twoFallbacks, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n  blk:\n    action: fallback\n    fallback: ${join(dir, 'absent.so')}\n`);
+    // each check its own process, all at once
+    const [ok, okJson, bv, bk, bf, tb, tf] = await Promise.all([[good], [good, '--json'], [badValue], [badKey], [badFallback], [twoBad], [twoFallbacks]]
+      .map((args) => nooks(['policy', 'check', ...args])));
+
     expectExit(ok, 0);
     expect(ok.stdout).toContain(`${good}: valid`);
     expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864\s+yes$/m);
-    const okJson = await nooks(['policy', 'check', good, '--json']);
     expectExit(okJson, 0);
     expect(json(okJson)).toMatchObject({
       valid: true,
@@ -239,44 +255,25 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       drivers: { crashy: { action: 'restart', maxFailures: 3, timeBudgetMs: 300 } },
     });
 
-    const badValue = join(dir, 'bad-value.yaml');
-    writeFileSync(badValue, 'default:\n  action: restart\n  maxFailures: three\n');
-    const bv = await nooks(['policy', 'check', badValue]);
     expectExit(bv, 1);
     expect(bv.stderr).toContain(badValue);
     expect(bv.stderr).toContain('default.maxFailures');
     expect(bv.stdout).not.toContain('valid');
 
-    const badKey = join(dir, 'bad-key.yaml');
-    writeFileSync(badKey, 'drivers:\n  crashy:\n    timeBudgetMS: 300\n');
-    const bk = await nooks(['policy', 'check', badKey]);
     expectExit(bk, 1);
     expect(bk.stderr).toContain(badKey);
     expect(bk.stderr).toContain('drivers.crashy.timeBudgetMS');
 
-    // a fallback is checked as the loader would check it, without running it: here, not a shared object at all
-    const notDriver = join(dir, 'not-a-driver.so');
-    writeFileSync(notDriver, 'not an ELF file\n');
-    const badFallback = join(dir, 'bad-fallback.yaml');
-    writeFileSync(badFallback, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n`);
-    const bf = await nooks(['policy', 'check', badFallback]);
     expectExit(bf, 1);
     expect(bf.stderr).toContain(`${badFallback}: drivers.crashy.fallback: ${notDriver}`);
     expect(bf.stderr).toContain('[ENOTELF]');
 
-    // every bad entry, each by its key: not only the first
-    const twoBad = join(dir, 'two-bad.yaml');
-    writeFileSync(twoBad, 'default:\n  windowMs: -1\ndrivers:\n  crashy:\n    maxFailures: 2\n  blk:\n    action: reboot\n  ticker:\n    shadow: maybe\n    maxFailures: 0\n  e1000:\n    stallMS: 9\n');
-    const tb = await nooks(['policy', 'check', twoBad]);
     expectExit(tb, 1);
     expect(tb.stderr).toContain(`${twoBad}: 5 problems:\n`);
     for (const key of ['default.windowMs: ', 'drivers.blk.action: ', 'drivers.ticker.shadow: ', 'drivers.ticker.maxFailures: ', 'drivers.e1000.stallMS: ']) {
       expect(tb.stderr).toContain(`\n  ${key}`);
     }
     expect(tb.stderr).not.toContain('drivers.crashy');
-    const twoFallbacks = join(dir, 'two-bad-fallbacks.yaml');
-    writeFileSync(twoFallbacks, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n  blk:\n    action: fallback\n    fallback: ${join(dir, 'absent.so')}\n`);
-    const tf = await nooks(['policy', 'check', twoFallbacks]);
     expectExit(tf, 1);
     for (const named of ['2 problems', `drivers.crashy.fallback: ${notDriver}`, '[ENOTELF]', 'drivers.blk.fallback: ', '[ENOENT]']) expect(tf.stderr).toContain(named);
   });
