@@ -44,6 +44,13 @@ function tsFiles(dir: string): string[] {
     e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
 }
 
+/** `nooks <command> --help`, run once per command for the tests that read it. */
+const helps = new Map<string, Promise<Run>>();
+function help(command: string): Promise<Run> {
+  if (!helps.has(command)) helps.set(command, nooks([command, '--help']));
+  return helps.get(command)!;
+}
+
 // What auto picks here: pkey where it can run, else mprotect (this CI machine has no PKU).
 const autoIsolation = Kernel.pkuSupported() ? 'pkey' : 'mprotect';
 
@@ -220,11 +227,27 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('policy check: a valid file exits 0 and prints it resolved; an invalid one exits 1 naming the key', async () => {
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'default:\n  maxFailures: 3\ndrivers:\n  crashy:\n    timeBudgetMs: 300\n');
-    const ok = await nooks(['policy', 'check', good]);
+    const badValue = join(dir, 'bad-value.yaml');
+    writeFileSync(badValue, 'default:\n  action: restart\n  maxFailures: three\n');
+    const badKey = join(dir, 'bad-key.yaml');
+    writeFileSync(badKey, 'drivers:\n  crashy:\n    timeBudgetMS: 300\n');
+    // a fallback is checked as the loader would check it, without running it: here, not a shared object at all
+    const notDriver = join(dir, 'not-a-driver.so');
+    writeFileSync(notDriver, 'not an ELF file\n');
+    const badFallback = join(dir, 'bad-fallback.yaml');
+    writeFileSync(badFallback, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n`);
+    // every bad entry, each by its key: not only the first
+    const twoBad = join(dir, 'two-bad.yaml');
+    writeFileSync(twoBad, 'default:\n  windowMs: -1\ndrivers:\n  crashy:\n    maxFailures: 2\n  blk:\n    action: reboot\n  ticker:\n    shadow: maybe\n    maxFailures: 0\n  e1000:\n    stallMS: 9\n');
+    const twoFallbacks = join(dir, 'two-bad-fallbacks.yaml');
+    writeFileSync(twoFallbacks, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n  blk:\n    action: fallback\n    fallback: ${join(dir, 'absent.so')}\n`);
+    // each check its own process, all at once
+    const [ok, okJson, bv, bk, bf, tb, tf] = await Promise.all([[good], [good, '--json'], [badValue], [badKey], [badFallback], [twoBad], [twoFallbacks]]
+      .map((args) => nooks(['policy', 'check', ...args])));
+
     expectExit(ok, 0);
     expect(ok.stdout).toContain(`${good}: valid`);
     expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864\s+yes$/m);
-    const okJson = await nooks(['policy', 'check', good, '--json']);
     expectExit(okJson, 0);
     expect(json(okJson)).toMatchObject({
       valid: true,
@@ -232,44 +255,25 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
       drivers: { crashy: { action: 'restart', maxFailures: 3, timeBudgetMs: 300 } },
     });
 
-    const badValue = join(dir, 'bad-value.yaml');
-    writeFileSync(badValue, 'default:\n  action: restart\n  maxFailures: three\n');
-    const bv = await nooks(['policy', 'check', badValue]);
     expectExit(bv, 1);
     expect(bv.stderr).toContain(badValue);
     expect(bv.stderr).toContain('default.maxFailures');
     expect(bv.stdout).not.toContain('valid');
 
-    const badKey = join(dir, 'bad-key.yaml');
-    writeFileSync(badKey, 'drivers:\n  crashy:\n    timeBudgetMS: 300\n');
-    const bk = await nooks(['policy', 'check', badKey]);
     expectExit(bk, 1);
     expect(bk.stderr).toContain(badKey);
     expect(bk.stderr).toContain('drivers.crashy.timeBudgetMS');
 
-    // a fallback is checked as the loader would check it, without running it: here, not a shared object at all
-    const notDriver = join(dir, 'not-a-driver.so');
-    writeFileSync(notDriver, 'not an ELF file\n');
-    const badFallback = join(dir, 'bad-fallback.yaml');
-    writeFileSync(badFallback, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n`);
-    const bf = await nooks(['policy', 'check', badFallback]);
     expectExit(bf, 1);
     expect(bf.stderr).toContain(`${badFallback}: drivers.crashy.fallback: ${notDriver}`);
     expect(bf.stderr).toContain('[ENOTELF]');
 
-    // every bad entry, each by its key: not only the first
-    const twoBad = join(dir, 'two-bad.yaml');
-    writeFileSync(twoBad, 'default:\n  windowMs: -1\ndrivers:\n  crashy:\n    maxFailures: 2\n  blk:\n    action: reboot\n  ticker:\n    shadow: maybe\n    maxFailures: 0\n  e1000:\n    stallMS: 9\n');
-    const tb = await nooks(['policy', 'check', twoBad]);
     expectExit(tb, 1);
     expect(tb.stderr).toContain(`${twoBad}: 5 problems:\n`);
     for (const key of ['default.windowMs: ', 'drivers.blk.action: ', 'drivers.ticker.shadow: ', 'drivers.ticker.maxFailures: ', 'drivers.e1000.stallMS: ']) {
       expect(tb.stderr).toContain(`\n  ${key}`);
     }
     expect(tb.stderr).not.toContain('drivers.crashy');
-    const twoFallbacks = join(dir, 'two-bad-fallbacks.yaml');
-    writeFileSync(twoFallbacks, `drivers:\n  crashy:\n    action: fallback\n    fallback: ${notDriver}\n  blk:\n    action: fallback\n    fallback: ${join(dir, 'absent.so')}\n`);
-    const tf = await nooks(['policy', 'check', twoFallbacks]);
     expectExit(tf, 1);
     for (const named of ['2 problems', `drivers.crashy.fallback: ${notDriver}`, '[ENOTELF]', 'drivers.blk.fallback: ', '[ENOENT]']) expect(tf.stderr).toContain(named);
   });
@@ -463,7 +467,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   it('a command\'s --help describes each of its options for that command, not for the others that share it', async () => {
     const commands = ['demo', 'new', 'build', 'sdk', 'bench', 'app', 'table', 'inject', 'campaign', 'report', 'run', 'recover', 'domains', 'policy', 'guest', 'pci'];
     const options = new Map(await Promise.all(commands.map(async (command) => {
-      const r = await nooks([command, '--help']);
+      const r = await help(command);
       expectExit(r, 0);
       return [command, /^Options:\n([^]*?)\n\n/m.exec(r.stdout)![1]] as const;
     })));
@@ -479,8 +483,9 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   });
 
   it('a command\'s --help lists every option its table gives it: the shared flags it takes and those it parses itself', async () => {
-    for (const command of commands) {
-      const r = await nooks([command.name, '--help']);
+    const runs = await Promise.all(commands.map((command) => help(command.name)));
+    for (const [i, command] of commands.entries()) {
+      const r = runs[i];
       expectExit(r, 0);
       const lines = /\nOptions:\n([^]*?)\n\n/.exec(r.stdout)![1].split('\n');
       const listed = lines.map((l) => /^ {2}(?:-\w, )?(-{1,2}[\w-]+)/.exec(l)![1]); // the long name where there are two
@@ -490,8 +495,10 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
   });
 
   it('an unknown command exits 1 and suggests the closest one', async () => {
-    for (const [typo, meant] of [['demi', 'demo'], ['domain', 'domains'], ['recovr', 'recover']]) {
-      const r = await nooks([typo]);
+    const typos = [['demi', 'demo'], ['domain', 'domains'], ['recovr', 'recover']];
+    const runs = await Promise.all(typos.map(([typo]) => nooks([typo])));
+    for (const [i, [typo, meant]] of typos.entries()) {
+      const r = runs[i];
       expectExit(r, 1);
       expect(r.stderr).toContain(`unknown command "${typo}" (did you mean "${meant}"?)`);
       expect(r.stdout).toBe('');
