@@ -129,9 +129,12 @@ const classes: Class[] = [
     async waiting(kernel) {
       const stream = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
       handles.push(stream);
-      await stream.write(tone(RATE, 1, 440, 0.4));
+      // 10 s of tone, far more than the stream's queue takes at once (0.5 s): the write waits for room while
+      // it plays, so it is still waiting when the test fails the driver, however late the test gets there
+      // (a drain of a short tone could end first on a slow machine: it then resolved, and nothing was left to end)
+      const ended = settled(stream.write(tone(RATE, 1, 440, 10)));
       await until(() => stream.status().running, 'the stream to start');
-      return { ended: settled(stream.drain()), status: () => stream.status(), next: () => settled(stream.write(tone(RATE, 1, 440, 0.4))) };
+      return { ended, status: () => stream.status(), next: () => settled(stream.write(tone(RATE, 1, 440, 0.4))) };
     },
     openParked: async (kernel) => {
       const stream = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
