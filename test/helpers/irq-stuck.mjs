@@ -76,7 +76,7 @@ async function oneLine() {
   }
   if (how === 'recover-then-unload') {
     d.unload(); // not a second wait for the thread left running
-    seen.waits = logged('did not leave the failed domain').length + logged('left running').length;
+    seen.waits = logged('did not leave the failed domain').length + logged('did not stop; left running').length;
     seen.unloadedState = domain(name)?.state; // kept for the thread
   }
   releaseStalledWaits();
