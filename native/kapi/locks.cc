@@ -96,7 +96,7 @@ static void take_after_waits(Domain *d, struct mutex *m) {
           __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
           add_mutex(d, m);
         }))
-      return;  // after_call leaves the domain
+      return;  // after_call leaves the domain; still counted a waiter, which costs only a wake while d goes
   }
 }
 

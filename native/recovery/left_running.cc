@@ -35,8 +35,9 @@ void left_running_ended(Domain *d, uint64_t ticket) {
   std::string label;
   {
     std::lock_guard<std::mutex> g(left.lock);
-    label = left.threads[ticket].label;
-    left.threads.erase(ticket);
+    auto it = left.threads.find(ticket);
+    label = it->second.label;
+    left.threads.erase(it);
   }
   klog_line(4, d->name, label + ": ended after being left running; the domain kept for it goes now if unloaded");
   domain_destroy(d);

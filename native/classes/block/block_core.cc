@@ -120,7 +120,7 @@ void end_disk(const std::string &name, uint64_t ticket, const Ending &why) {
   b.ended[name] = {code, message};  // the handles' next requests fail with it too, not "not ready"
 }
 
-ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk, nullptr, nullptr});
+ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk});
 
 }  // namespace
 

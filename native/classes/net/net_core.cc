@@ -108,8 +108,11 @@ void iface_driver_gone(const Domain &d, const std::string &why) {
   }
 }
 
-// With n.lock held: whether i has handles and d unregistered it itself, and nothing keeps it yet.
-bool left_unregistered(const Iface &i, const Domain &d) { return i.users && !i.dev && !i.ticket && i.last_serial == d.serial; }
+// With n.lock held: whether i has handles, no driver registered, and nothing keeps it.
+bool unregistered_with_users(const Iface &i) { return i.users && !i.dev && !i.ticket; }
+
+// ... and it was d that unregistered it.
+bool left_unregistered(const Iface &i, const Domain &d) { return unregistered_with_users(i) && i.last_serial == d.serial; }
 
 // A fallback takes failed d's place: an interface d unregistered itself (about to register it again when it
 // failed) is kept for the fallback as a parked one is: the fallback's registration resumes the handles, its run
@@ -137,7 +140,7 @@ void check_left_unregistered() {
   {
     std::lock_guard<std::mutex> g(n.lock);
     for (auto &e : n.ifaces)
-      if (e.second.users && !e.second.dev && !e.second.ticket && e.second.last_domain >= 0)
+      if (unregistered_with_users(e.second) && e.second.last_domain >= 0)
         left.push_back({e.first, e.second.last_domain, e.second.last_serial, e.second.left_gen});
   }
   for (const Left &l : left) {

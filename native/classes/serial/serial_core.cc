@@ -245,7 +245,7 @@ void end_port(const std::string &name, uint64_t ticket, const Ending &why) {
   if (p) detach(p, why.code("EIO"), why.message(name), SerialEvent::failed, ticket);
 }
 
-ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, end_port, nullptr, nullptr});
+ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, end_port});
 
 // The nanny (run by the watchdog thread): a port whose driver has taken none
 // of the bytes waiting for it for its stallMs (no flow control holding it)

@@ -118,7 +118,7 @@ void end_pcm(const std::string &name, uint64_t ticket, const Ending &why) {
   g_ended[name] = message;
 }
 
-ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm, nullptr, nullptr});
+ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm});
 
 // The kernel shut down: a pcm the shadow ended is not the next kernel's.
 void reset(napi_env) {
