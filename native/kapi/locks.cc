@@ -24,22 +24,26 @@ static void add_spinlock(Domain *d, spinlock_t *lock) {
   d->objects.add({ObjectType::lock, (uintptr_t)lock, sizeof *lock, self_tid(), "spinlock"});
 }
 
-// spin_lock's contended path after its first yield: tries until it takes the
-// lock, recorded, or must leave d (after_call leaves it), letting the holder
-// run every 1024 tries (it may need to run driver code to let go). Each try,
-// and the record, goes through write_back (wait.h): a yield may last, so never
-// into the restarted driver's memory or objects, left running, nor a fault if
-// the lock's memory went meanwhile.
+// spin_lock's contended path after its first yield: lets the holder run
+// (it may need to run driver code to let go), then tries, until it takes the
+// lock, recorded, or must leave d (after_call leaves it). The try after each
+// yield, which may last, and its record go through write_back (wait.h):
+// never into the restarted driver's memory or objects, left running, nor a
+// fault if the lock's memory went meanwhile. The 1024 tries until the next
+// yield follow no wait: plain reads, and a take only when the word is free.
 static void take_after_yields(Domain *d, spinlock_t *lock) {
-  for (unsigned spins = 0;; spins++) {
-    if (spins % 1024 == 0) yield_in_call(d);
+  for (;;) {
+    yield_in_call(d);
     bool taken = false;
     if (write_back(d, "spin_lock", [&] {
           if ((taken = try_take(&lock->locked))) add_spinlock(d, lock);
         }) ||
         taken)
       return;
-    __builtin_ia32_pause();
+    for (unsigned spins = 1; spins < 1024; spins++) {
+      __builtin_ia32_pause();
+      if (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED) == 0 && try_take(&lock->locked)) return add_spinlock(d, lock);
+    }
   }
 }
 
