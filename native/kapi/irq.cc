@@ -182,8 +182,10 @@ extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   if (requested != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
   d->objects.remove(ObjectType::irq, irq);
   // Its handler is not running once free_irq returns, unless this is its
-  // thread: a handler that freed its own line, whose thread ends once it
-  // returns (its domain's teardown waits for that).
+  // thread (a handler that freed its own line, whose thread ends once it
+  // returns: its domain's teardown waits for that), or it is still in a
+  // kernel call after recovery_teardown_wait(): left running, it runs on in
+  // the driver when that call returns (nothing asks it to leave outside a teardown).
   std::shared_ptr<IrqThread> t = stop_line(l);
   if (t && t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
 }
