@@ -40,6 +40,7 @@ using Ticket = std::pair<uint64_t, Kept>;
 struct Ledger {
   std::mutex lock;
   std::map<uint64_t, Kept> kept;  // by ticket
+  std::map<std::pair<ObjectType, std::string>, Ended> ended;  // by type and device: ended, not registered since
   uint64_t next_ticket = 1;
 };
 Ledger &ledger() {
@@ -108,6 +109,7 @@ Nanny rule(50, check_kept);
 void reset(napi_env) {
   std::lock_guard<std::mutex> g(ledger().lock);
   ledger().kept.clear();
+  ledger().ended.clear();
 }
 ClassReset class_reset(reset);
 
@@ -135,6 +137,27 @@ uint64_t shadow_kept(ObjectType t, const std::string &device, const Domain &d) {
 void shadow_forget(uint64_t ticket) {
   std::lock_guard<std::mutex> g(ledger().lock);
   ledger().kept.erase(ticket);
+}
+
+void shadow_registered(ObjectType t, const std::string &device) {
+  Ledger &l = ledger();
+  std::lock_guard<std::mutex> g(l.lock);
+  for (auto it = l.kept.begin(); it != l.kept.end();)
+    it = it->second.type == t && it->second.device == device ? l.kept.erase(it) : std::next(it);
+  l.ended.erase({t, device});  // a new device for its opens and handles
+}
+
+void shadow_record_end(ObjectType t, const std::string &device, const Ended &why) {
+  std::lock_guard<std::mutex> g(ledger().lock);
+  ledger().ended[{t, device}] = why;
+}
+
+std::optional<Ended> shadow_ended(ObjectType t, const std::string &device) {
+  Ledger &l = ledger();
+  std::lock_guard<std::mutex> g(l.lock);
+  auto it = l.ended.find({t, device});
+  if (it == l.ended.end()) return std::nullopt;
+  return it->second;
 }
 
 void shadow_hand_over(const Domain &d, const Domain &to) {

@@ -12,11 +12,15 @@
 // The shadow keeps the ledger of parked devices, once for every class: which
 // load each waits for (its owner: the failed driver's, or the fallback
 // driver's that took its place), and ends them (ShadowOps::end) when that load
-// gives up or runs without registering them. Lock order: a class's lock, then
-// the ledger's; the ledger's is never held while a class's end runs.
+// gives up or runs without registering them. It also keeps why it ended a
+// device, for the device's opens and its handles' next operations, until a
+// driver registers that device again. Lock order: a class's lock, then the
+// ledger's; the ledger takes no class's lock, and its lock is never held while
+// a class's end runs.
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "../domain/domain.h"
@@ -76,9 +80,25 @@ struct ShadowedClass {
 // With the class's lock held, in park: the ledger keeps `device` (of object
 // type t) for d's load. Its ticket, for shadow_forget and ShadowOps::end.
 uint64_t shadow_kept(ObjectType t, const std::string &device, const Domain &d);
-// With the class's lock held: a driver registered the parked device again (the
-// class resumes it, or fails it if it no longer fits): the ledger forgets it.
+// With the class's lock held: the class lets go of the device it kept under `ticket` otherwise than by a
+// registration (net: its driver is gone): the ledger forgets it.
 void shadow_forget(uint64_t ticket);
+// With the class's lock held, in its registration of `device` (of object type t): a driver registered it (again;
+// the class resumes what it parked, or fails it if it no longer fits): the ledger forgets it, kept or ended.
+void shadow_registered(ObjectType t, const std::string &device);
+
+// Why the shadow ended a device: what its handles' operations fail with (code, message); its opens fail with
+// ENODEV, whatever the code, and the message.
+struct Ended {
+  std::string code, message;
+};
+// With the class's lock held, where the class ends `device` (ShadowOps::end; net: gone_for_good): the ledger keeps why,
+// until shadow_registered. Taken under the class's lock, so a registration (under the same lock) comes wholly before
+// or after it.
+void shadow_record_end(ObjectType t, const std::string &device, const Ended &why);
+// Why the shadow ended `device` (of object type t), until a driver registers it again; nothing if it did not. Any
+// lock but the ledger's may be held.
+std::optional<Ended> shadow_ended(ObjectType t, const std::string &device);
 // A fallback driver takes failed d's place: each class's handing_over runs, then what d's load parked
 // is `to`'s to register, or to give up.
 void shadow_hand_over(const Domain &d, const Domain &to);

@@ -115,9 +115,9 @@ void end_disk(const std::string &name, uint64_t ticket, const Ending &why) {
   std::lock_guard<std::mutex> g(b.lock);
   auto it = b.parked.find(name);
   if (it == b.parked.end() || it->second.ticket != ticket) return;  // registered again, or parked again, since
-  std::string code = why.code("EDRIVERFAILED"), message = why.message(name);
-  fail_parked(b, name, code, message);
-  b.ended[name] = {code, message};  // the handles' next requests fail with it too, not "not ready"
+  Ended ended{why.code("EDRIVERFAILED"), why.message(name)};
+  fail_parked(b, name, ended.code, ended.message);
+  shadow_record_end(ObjectType::blkdev, name, ended);  // the handles' next requests fail with it too, not "not ready"
 }
 
 ShadowedClass shadowed(ObjectType::blkdev, {park_disk, drop_disk, end_disk});
@@ -265,7 +265,6 @@ void reset(napi_env env) {
     b.disks.clear();
     b.pending.clear();
     b.parked.clear();
-    b.ended.clear();
     b.resubmitted.clear();
     b.completed.clear();
     b.outstanding = 0;

@@ -100,11 +100,6 @@ struct Parked {
   uint64_t ticket = 0;  // its entry in the shadow's ledger
 };
 
-// Why the shadow ended a parked disk: what its handles' requests fail with until a driver registers it again.
-struct Ended {
-  std::string code, message;
-};
-
 struct Completed {
   uint64_t id;
   std::string code, message;
@@ -120,7 +115,6 @@ struct Block {
   std::map<std::string, std::shared_ptr<Disk>> disks;      // by name: the registered ones
   std::map<std::string, std::deque<Chunk>> pending;        // by name: waiting for a slot
   std::map<std::string, Parked> parked;                    // by name: shadowed disks between failure and re-registration
-  std::map<std::string, Ended> ended;                      // by name: disks the shadow ended, till registered again
   std::map<std::string, uint64_t> resubmitted;             // by name: requests parked and submitted again (since boot)
   std::vector<Completed> completed;                        // for the JS callback
   JsPump js{on_kick, "nooks-block"};                       // finished operations and waiting requests: to the JS thread

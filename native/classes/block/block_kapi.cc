@@ -55,12 +55,11 @@ extern "C" int kapi_blk_register_disk(void *p) {
   d->objects.add({ObjectType::blkdev, (uintptr_t)disk, sizeof *disk, disk->capacity, name});
   std::lock_guard<std::mutex> g(b.lock);
   b.disks[name] = k;
-  b.ended.erase(name);  // a new device for the handles
+  shadow_registered(ObjectType::blkdev, name);  // the shadow's wait for it, or its end, is over: a new device for the handles
   klog(6, "blk: %s: %lu sectors, %u requests of up to %u sectors, driver %s", name.c_str(), (unsigned long)k->capacity, depth,
        max, d->name.c_str());
   auto parked = b.parked.find(name);
   if (parked != b.parked.end()) {  // the restarted driver: the shadow hands over what it kept, if it still fits
-    shadow_forget(parked->second.ticket);
     if (parked->second.capacity != k->capacity || parked->second.max_sectors > k->max_sectors) {
       fail_parked(b, name, "EIO", name + ": the restarted driver registered a different geometry: the requests kept for it fail");
     } else {

@@ -5,6 +5,7 @@
 #include "../../addon.h"
 #include "../../kapi/log.h"
 #include "../../kapi/subsystems.h"
+#include "../../shadow/shadow.h"
 #include "block_core.h"
 
 namespace nooks {
@@ -90,10 +91,8 @@ Napi::Value BlockDisk(const Napi::CallbackInfo &info) {
 // blockEnded(name): why the shadow ended the disk of that name, until a driver registers it again; or null.
 Napi::Value BlockEnded(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  Block &b = blk();
-  std::lock_guard<std::mutex> g(b.lock);
-  auto it = b.ended.find(info[0].As<Napi::String>().Utf8Value());
-  return it == b.ended.end() ? env.Null() : Napi::String::New(env, it->second.message);
+  std::optional<Ended> ended = shadow_ended(ObjectType::blkdev, info[0].As<Napi::String>().Utf8Value());
+  return ended ? Napi::String::New(env, ended->message) : env.Null();
 }
 
 // blockSubmit(name, [[kind, sector, dataOrSectors], ...]): queues the
@@ -132,8 +131,7 @@ Napi::Value BlockSubmit(const Napi::CallbackInfo &info) {
     auto it = b.disks.find(name);
     auto parked = b.parked.find(name);
     if (it == b.disks.end() && parked == b.parked.end()) {
-      auto ended = b.ended.find(name);
-      if (ended != b.ended.end()) throw_code(env, ended->second.code, ended->second.message);
+      if (std::optional<Ended> ended = shadow_ended(ObjectType::blkdev, name)) throw_code(env, ended->code, ended->message);
       throw_code(env, "ENOTREADY", name + ": not ready: no driver has registered this disk");
     }
     // a parked disk queues for its restarting driver, with the geometry it had

@@ -89,8 +89,9 @@ void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
   auto it = n.ifaces.find(name);
   if (it == n.ifaces.end() || it->second.ticket != ticket) return;  // registered again, or parked again, since
   it->second.ticket = 0;
-  it->second.ended = why.message(name);
-  detach(n, it->second, why.code("EDRIVERFAILED"), it->second.ended);
+  Ended ended{why.code("EDRIVERFAILED"), why.message(name)};
+  shadow_record_end(ObjectType::netdev, name, ended);  // an open's error, till it is registered again
+  detach(n, it->second, ended.code, ended.message);
 }
 
 // d's load will not come back: handles on an interface it registered last and unregistered itself (at its

@@ -103,7 +103,6 @@ struct Iface {
   uint64_t last_serial = 0;  // the load of that driver: when it goes for good, handles on the interface it left unregistered go
   uint64_t left_gen = 0;     // that driver's failure count when it unregistered the interface itself: a failure since keeps it (net_core.cc)
   uint64_t ticket = 0;  // while the shadow keeps it for a driver's return: its entry in the shadow's ledger
-  std::string ended;    // why the shadow ended it: an open's error till it is registered again
   Counters c;
 };
 

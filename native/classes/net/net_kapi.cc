@@ -82,9 +82,8 @@ extern "C" int kapi_register_netdev(void *p) {
     i.dev = k;
     i.last_domain = d->id;
     i.last_serial = d->serial;
-    if (i.ticket) shadow_forget(i.ticket);  // a driver registered it again: the shadow's wait is over
+    shadow_registered(ObjectType::netdev, name);  // the shadow's wait for it, or its end, is over: a new device for its handles
     i.ticket = 0;
-    i.ended.clear();  // a new device for its handles
     i.c.registrations++;
     k->name = name;
     if (i.users > 0) {  // applications have it open: reopen it with their configuration (JS thread)

@@ -4,6 +4,7 @@
 #include "../../dev/bus.h"
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
+#include "../../shadow/shadow.h"
 #include "net_core.h"
 
 namespace nooks {
@@ -181,9 +182,13 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     kept = i.ticket && !i.dev;  // the shadow keeps it for a driver's return: opened by its registration's replay
-    if (kept) i.users++;
-    else if (!i.dev && !i.ended.empty()) throw_code(env, "ENODEV", i.ended);  // as every class's open of a device the shadow ended
-    else if (!i.dev || i.dev->dead) throw_code(env, "ENOTREADY", name + ": not ready: its driver has not registered it");
+    if (kept) {
+      i.users++;
+    } else if (!i.dev || i.dev->dead) {
+      if (std::optional<Ended> ended = shadow_ended(ObjectType::netdev, name))
+        throw_code(env, "ENODEV", ended->message);  // as every class's open of a device the shadow ended
+      throw_code(env, "ENOTREADY", name + ": not ready: its driver has not registered it");
+    }
     k = i.dev;
   }
   if (!kept) {

@@ -54,7 +54,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     std::lock_guard<std::mutex> pg(p->lock);
     if (p->parked) {  // the shadow kept it: handles, settings and waiting bytes carry over to this driver
       p->parked = false;
-      shadow_forget(p->ticket);
+      shadow_registered(ObjectType::uart_port, p->name);
       restore = p->open;
     } else {
       p->gen++;

@@ -6,7 +6,6 @@
 #include "../../domain/host_heap.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
-#include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../common/cross.h"
@@ -18,7 +17,6 @@ std::mutex &g_lock = *new std::mutex;
 std::map<std::string, std::shared_ptr<Pcm>> &g_pcms = *new std::map<std::string, std::shared_ptr<Pcm>>;
 std::map<int, std::shared_ptr<Stream>> &g_streams = *new std::map<int, std::shared_ptr<Stream>>;
 std::map<std::string, std::shared_ptr<Pcm>> &g_parked = *new std::map<std::string, std::shared_ptr<Pcm>>;
-std::map<std::string, std::string> &g_ended = *new std::map<std::string, std::string>;
 
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key) {
   for (auto &kv : g_pcms)
@@ -111,21 +109,14 @@ void end_pcm(const std::string &name, uint64_t ticket, const Ending &why) {
   std::lock_guard<std::mutex> g(g_lock);
   auto it = g_parked.find(name);
   if (it == g_parked.end() || it->second->ticket != ticket) return;  // resumed, or parked again, since
-  std::string message = name + ": device gone (" + why.what + ")";
+  Ended ended{"ENODEV", name + ": device gone (" + why.what + ")"};
   for (auto &s : it->second->open)
-    if (s) fail_stream(*s, "ENODEV", message);
+    if (s) fail_stream(*s, ended.code, ended.message);
   g_parked.erase(it);
-  g_ended[name] = message;
+  shadow_record_end(ObjectType::pcm, name, ended);  // an open's error, till it is registered again
 }
 
 ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm});
-
-// The kernel shut down: a pcm the shadow ended is not the next kernel's.
-void reset(napi_env) {
-  std::lock_guard<std::mutex> g(g_lock);
-  g_ended.clear();
-}
-ClassReset class_reset(reset);
 
 }  // namespace
 

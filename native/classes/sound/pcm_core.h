@@ -127,8 +127,6 @@ extern std::map<std::string, std::shared_ptr<Pcm>> &g_pcms;
 extern std::map<int, std::shared_ptr<Stream>> &g_streams;  // by handle (JS thread only)
 // by name: shadowed pcms whose driver is restarting, with their open streams and mixer (guarded by g_lock)
 extern std::map<std::string, std::shared_ptr<Pcm>> &g_parked;
-// by name: why the shadow ended a parked pcm, an open's error until a driver registers it again (guarded by g_lock)
-extern std::map<std::string, std::string> &g_ended;
 
 // With g_lock held: d's registration at `key`, if any.
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key);

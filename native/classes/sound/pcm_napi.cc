@@ -6,6 +6,7 @@
 #include "../../addon.h"
 #include "../../dev/bus.h"
 #include "../../dev/device.h"
+#include "../../shadow/shadow.h"
 #include "pcm_core.h"
 
 namespace nooks {
@@ -93,8 +94,8 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
     auto kept = g_parked.find(name);
     parked = !p && kept != g_parked.end();
     if (parked) p = kept->second;
-    auto ended = g_ended.find(name);
-    if (!p && ended != g_ended.end()) throw_code(env, "ENODEV", ended->second);  // as every class's open of a device the shadow ended
+    std::optional<Ended> ended = p ? std::nullopt : shadow_ended(ObjectType::pcm, name);
+    if (ended) throw_code(env, "ENODEV", ended->message);  // as every class's open of a device the shadow ended
   }
   if (!p) {  // not with g_lock held: the bus lock comes first (probe registers pcms)
     for (const DeviceInfo &dev : bus_devices())
