@@ -4,7 +4,8 @@
 // up on) and has left it unregistered (its module_exit did, or it did while
 // running), nothing waits on the handles' behalf any more: they are detached
 // with ENODEV and the reason (native/classes/net/net_core.cc,
-// iface_driver_gone). Before, they stayed open for ever: sends were queued
+// iface_driver_gone), and an open of the interface fails alike until a driver
+// registers it again. Before, they stayed open for ever: sends were queued
 // without an error, and no event came.
 //
 // An interface its driver unregistered itself (about to register it again)
@@ -34,6 +35,14 @@ it('the handles on an interface whose driver is unloaded are detached with ENODE
   const [e] = detached;
   expect(e).toMatchObject({ code: 'ENODEV', message: 'eth0: its driver is gone (e1000 was unloaded)' });
   expect(() => eth.send([Buffer.alloc(60)])).toThrow(e);
+  // an open says so too, as every class's open of a device the shadow ended (before, ENOTREADY: not saying why)
+  expect(() => openNet(kernel!, 'eth0')).toThrow(expect.objectContaining({ code: 'ENODEV', message: e.message }));
+  // until a driver registers it again: a new device, whose unload with no handle on it ends nothing
+  eth.close();
+  const again = await kernel.load('e1000');
+  openNet(kernel, 'eth0').close();
+  again.unload();
+  expect(() => openNet(kernel!, 'eth0')).toThrow(expect.objectContaining({ code: 'ENOTREADY' }));
 });
 
 async function unregisteredThenFailed(policy: DriverPolicy, restartedWithout = false) {

@@ -95,17 +95,20 @@ void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
 }
 
 // d's load will not come back: handles on an interface it registered last and unregistered itself (at its
-// unload's module_exit, or while running) are detached; nothing was waiting for its return on their behalf.
-// (One kept for it that the ledger did not end is too: kept by check_left_unregistered as the give-up began.)
+// unload's module_exit, or while running) are detached, and its opens fail alike till a driver registers it
+// again; nothing was waiting for its return on their behalf. (One kept for it that the ledger did not end is
+// too: kept by check_left_unregistered as the give-up began.) One without handles is left alone: nothing ends.
 void iface_driver_gone(const Domain &d, const std::string &why) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
   for (auto &e : n.ifaces) {
     Iface &i = e.second;
-    if (i.last_serial != d.serial || i.dev) continue;
+    if (i.last_serial != d.serial || i.dev || (!i.users && !i.ticket)) continue;
     if (i.ticket) shadow_forget(i.ticket);
     i.ticket = 0;
-    detach(n, i, "ENODEV", e.first + ": its driver is gone (" + why + ")");
+    Ended ended{"ENODEV", e.first + ": its driver is gone (" + why + ")"};
+    shadow_record_end(ObjectType::netdev, e.first, ended);
+    detach(n, i, ended.code, ended.message);
   }
 }
 
