@@ -58,7 +58,9 @@ struct ShadowOps {
   void (*drop)(Domain *d, const Object &o);
   // The shadow ends the parked device `device` (no lock held): if the class
   // still keeps it under `ticket` (not resumed or parked again since), what
-  // applications have on it fails, saying `why`.
+  // applications have on it fails, saying `why`, and the class records why
+  // (shadow_record_end) for the device's opens (serial: on the port, with the
+  // reasons of its other detaches).
   void (*end)(const std::string &device, uint64_t ticket, const Ending &why);
   // d's load will not come back (given up on, or unloaded), after the ledger
   // ended what it owned: what else the class keeps for that load ends, saying

@@ -55,7 +55,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
   d->objects.add({ObjectType::blkdev, (uintptr_t)disk, sizeof *disk, disk->capacity, name});
   std::lock_guard<std::mutex> g(b.lock);
   b.disks[name] = k;
-  shadow_registered(ObjectType::blkdev, name);  // the shadow's wait for it, or its end, is over: a new device for the handles
+  shadow_registered(ObjectType::blkdev, name);  // the shadow's wait for it is over; after its end, a new device for the handles
   klog(6, "blk: %s: %lu sectors, %u requests of up to %u sectors, driver %s", name.c_str(), (unsigned long)k->capacity, depth,
        max, d->name.c_str());
   auto parked = b.parked.find(name);

@@ -82,7 +82,7 @@ extern "C" int kapi_register_netdev(void *p) {
     i.dev = k;
     i.last_domain = d->id;
     i.last_serial = d->serial;
-    shadow_registered(ObjectType::netdev, name);  // the shadow's wait for it, or its end, is over: a new device for its handles
+    shadow_registered(ObjectType::netdev, name);  // the shadow's wait for it is over; after its end, a new device for its handles
     i.ticket = 0;
     i.c.registrations++;
     k->name = name;

@@ -36,7 +36,7 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
     std::lock_guard<std::mutex> g(g_lock);
     if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
     g_pcms[p->name] = p;
-    shadow_registered(ObjectType::pcm, p->name);  // the shadow's wait for it, or its end, is over: a new device for its opens
+    shadow_registered(ObjectType::pcm, p->name);  // the shadow's wait for it is over; after its end, a new device for its opens
     auto parked = g_parked.find(p->name);
     if (parked != g_parked.end()) {  // back from recovery: the shadow hands over what it kept
       resume_locked(*parked->second, p);
