@@ -58,20 +58,24 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     await until(() => domain(d.name) === undefined, 'its domain freed');
   }, 30_000);
 
-  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, again and again.
+  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, failing the driver, before
+  // the teardown (the domain's timeouts count the request), and again every 100 ms while it stays: over the
+  // teardown's request, which stands, it makes none of its own.
   it('stuck past its time budget, comes back after the restart and fails nothing (the watchdog asked it to leave too)', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 50 });
+    const timeouts = () => domain(d.name)?.timeouts;
     let recoveries: number | undefined;
     await leaveRunning(kernel(), d, {
       start: () => expect(d.call('spawn')).toBe(0),
       busy: true,
-      // d.recover(): over the teardown's waits the watchdog asks the thread to leave, failing the driver, every 100 ms
+      stalled: () => until(() => timeouts() === 1, "the watchdog's request to leave"),
       left: () => {
         recoveries = domain(d.name)?.recoveries;
       },
     });
     expect(d.state).toBe('running'); // the restarted driver is not blamed for the thread's timeout
     expect(domain(d.name)?.recoveries).toBe(recoveries);
+    expect(timeouts()).toBe(1);
     d.unload();
   }, 30_000);
 });

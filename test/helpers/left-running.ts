@@ -37,7 +37,7 @@ export interface LeftRunningSteps {
   /** The stall does not count as a wait either (stallThread). */
   busy?: boolean;
   /** The thread stalled, before the teardown. */
-  stalled?: () => void;
+  stalled?: () => void | Promise<void>;
   /** The teardown that gives up on the thread (default: the driver's recovery). */
   tearDown?: () => void;
   /** The thread left running, before its call returns. */
@@ -55,7 +55,7 @@ export async function leaveRunning(kernel: Kernel, d: Driver, steps: LeftRunning
   const logged = logFromNow(kernel);
   try {
     await stallThread(kernel, d, steps.start, { busy: steps.busy });
-    steps.stalled?.();
+    await steps.stalled?.();
     (steps.tearDown ?? (() => d.recover()))();
     expect(logged('did not stop; left running')).toHaveLength(1);
     await steps.left?.();
