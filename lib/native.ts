@@ -45,8 +45,8 @@ export interface NativeDomain {
   interrupts: number;
   /**
    * The watchdog's requests to its threads to leave for running past the time budget, so far (docs/recovery.md,
-   * "The watchdog in each isolation mode"): one per stuck thread, not counting one it took back (the thread had
-   * moved on) nor its asks again while a request stands.
+   * "The watchdog in each isolation mode"): not counting one it took back (the thread had moved on), nor its asks
+   * again while a request stands (its own, or a teardown's).
    */
   timeouts: number;
 }

@@ -48,10 +48,9 @@ export interface LeftRunningSteps {
  * A thread of `d` stalled in a kernel call (stallThread) past a teardown,
  * which leaves it running; then the call returns and the thread ends. Checks
  * that the teardown left it running, once, and that it ran no driver code
- * after (the fixtures log 'late thread' if it does). The kernel log from the
- * stall on, as logFromNow's.
+ * after (the fixtures log 'late thread' if it does).
  */
-export async function leaveRunning(kernel: Kernel, d: Driver, steps: LeftRunningSteps): Promise<(text: string) => string[]> {
+export async function leaveRunning(kernel: Kernel, d: Driver, steps: LeftRunningSteps): Promise<void> {
   const logged = logFromNow(kernel);
   try {
     await stallThread(kernel, d, steps.start, { busy: steps.busy });
@@ -65,5 +64,4 @@ export async function leaveRunning(kernel: Kernel, d: Driver, steps: LeftRunning
     releaseStalledWaits(); // a step that failed: the next test's driver does not meet this thread
   }
   expect(logged('late thread')).toEqual([]);
-  return logged;
 }
