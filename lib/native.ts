@@ -43,6 +43,12 @@ export interface NativeDomain {
   crossings: number;
   /** Runs of its interrupt handlers so far (each one of the crossings). */
   interrupts: number;
+  /**
+   * The watchdog's requests to its threads to leave for running past the time budget, so far (docs/recovery.md,
+   * "The watchdog in each isolation mode"): not counting one it took back (the thread had moved on), nor its asks
+   * again while a request stands (its own, or a teardown's).
+   */
+  timeouts: number;
 }
 
 

@@ -457,6 +457,7 @@ Napi::Value Domains(const Napi::CallbackInfo &info) {
     o.Set("objects", (double)d->objects.count());
     o.Set("recoveries", (double)d->recoveries);
     o.Set("interrupts", (double)d->interrupts.load());
+    o.Set("timeouts", (double)d->timeouts.load());
     {
       std::lock_guard<std::mutex> tg(d->threads_lock);
       o.Set("threads", (double)d->threads.size());

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
 import { fixtureDriver } from './helpers/build-driver.js';
-import { bootableIsolations, runNode } from './helpers/util.js';
+import { bootableIsolations, programReport } from './helpers/util.js';
 
 const path = fixtureDriver('gone-buffer', { posix: true }); // test/fixtures/drivers/gone-buffer.c
 const program = join(packageRoot, 'test', 'helpers', 'gone-buffer.mjs');
@@ -32,10 +32,7 @@ const calls = [
 describe.each(bootableIsolations)('isolation %s: driver memory a blocking call touches after its wait, gone meanwhile', (isolation) => {
   let seen: Record<string, Record<string, unknown>>;
   beforeAll(async () => {
-    const run = await runNode([program, isolation, path, ...calls.map(([how]) => how)], packageRoot, 60_000);
-    expect(run.stderr).toBe('');
-    expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null }); // before: killed by SIGSEGV
-    seen = JSON.parse(run.stdout.trim().split('\n').pop()!) as typeof seen;
+    seen = await programReport([program, isolation, path, ...calls.map(([how]) => how)], 60_000); // before: killed by SIGSEGV
   }, 70_000);
 
   it.each(calls)('%s fails the driver, naming the call (%s) and the address, and the driver is recovered', (how, call, more) => {

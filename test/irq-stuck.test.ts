@@ -11,16 +11,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
 import { fixtureDriver } from './helpers/build-driver.js';
-import { bootableIsolations, runNode } from './helpers/util.js';
+import { bootableIsolations, programReport } from './helpers/util.js';
 
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
 async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines', free = false): Promise<Record<string, unknown>> {
-  const run = await runNode([program, isolation, path, how, ...(free ? ['free'] : [])], packageRoot, 40_000);
-  expect(run.stderr).toBe('');
-  expect(run.code).toBe(0);
-  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  return programReport([program, isolation, path, how, ...(free ? ['free'] : [])], 40_000);
 }
 
 describe.each(bootableIsolations)('isolation %s: an interrupt handler that never returns', (isolation) => {

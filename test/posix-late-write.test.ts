@@ -10,12 +10,12 @@
 // thread that ended, into the driver's static data. When it goes on, the
 // restarted driver's memory must hold what it put there
 // (docs/recovery.md, "A thread left running").
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Driver } from '../lib/index.js';
-import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { bootableIsolations, until } from './helpers/util.js';
+import { leaveRunning, shortTeardownWaits } from './helpers/left-running.js';
+import { bootableIsolations } from './helpers/util.js';
 
 const path = fixtureDriver('late-write', { posix: true }); // test/fixtures/drivers/late-write.c
 
@@ -24,8 +24,7 @@ type Step = (d: Driver, started: number | bigint) => void;
 
 describe.each(bootableIsolations)('isolation %s: a kernel call left running at a restart', (isolation) => {
   const kernel = kernelPerBlock({ isolation, policy: { default: { maxFailures: 10 } } }); // a restart per case, of one driver
-  beforeAll(() => setTeardownWaits(200)); // the thread is left running within 0.4 s, not 10 s
-  afterAll(() => setTeardownWaits());
+  shortTeardownWaits();
 
   // Loads the driver, whose `start` starts a thread that stalls in its next
   // wait; `before` readies what that wait waits for; the driver restarts, the
@@ -33,26 +32,21 @@ describe.each(bootableIsolations)('isolation %s: a kernel call left running at a
   // on, and ends. The driver, running, to look at; unloaded after `check`.
   async function acrossRestart(start: string, arg: number, check: (d: Driver) => void, { before, after }: { before?: Step; after?: Step } = {}): Promise<void> {
     const d = await kernel().load(path);
-    const from = kernel().log().length;
-    const lines = () => kernel().log().slice(from).map((l) => l.text);
+    let started: number | bigint = -1;
     try {
-      stallNextWait(d);
-      const started = d.call(start, arg);
-      expect(started).not.toBe(-1);
-      await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its wait');
-      before?.(d, started);
-      d.recover();
-      expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
-      after?.(d, started);
-      releaseStalledWaits();
-      await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+      await leaveRunning(kernel(), d, {
+        start: () => {
+          started = d.call(start, arg);
+          expect(started).not.toBe(-1);
+        },
+        stalled: () => before?.(d, started),
+        left: () => after?.(d, started),
+      });
       expect(d.state).toBe('running');
       check(d);
     } finally {
-      releaseStalledWaits();
       d.unload(); // the next case loads it again, whatever this one found
     }
-    expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
   }
 
   it.each([['static data', 0], ['heap', 1]] as const)('a read completes after it and writes nothing into the restarted driver\'s %s', async (_, heap) => {

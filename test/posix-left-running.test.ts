@@ -9,11 +9,12 @@
 // (docs/recovery.md, "A thread left running"). The teardown's two waits (5 s
 // each) are shortened (setTeardownWaits, whose bounds the last test checks)
 // for all but the test of a kernel booted after, which waits them out.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
-import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../lib/testing.js';
+import { releaseStalledWaits, setTeardownWaits } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
+import { leaveRunning, logFromNow, shortTeardownWaits, stallThread } from './helpers/left-running.js';
 import { bootableIsolations, until } from './helpers/util.js';
 
 const path = fixtureDriver('left-running', { posix: true }); // test/fixtures/drivers/left-running.c
@@ -21,64 +22,60 @@ const path = fixtureDriver('left-running', { posix: true }); // test/fixtures/dr
 describe.each(bootableIsolations)('isolation %s: a thread left running', (isolation) => {
   const kernel = kernelPerBlock({ isolation });
   const domain = (name: string) => kernel().domains().find((x) => x.name === name);
-  beforeAll(() => setTeardownWaits(200)); // the thread is left running within 0.4 s, not 10 s
-  afterAll(() => setTeardownWaits());
+  shortTeardownWaits();
 
   it.each(['unload', 'recover'] as const)('at %s returns from its kernel call later, leaves, and runs no driver code', async (how) => {
     const d = await kernel().load(path);
-    const from = kernel().log().length; // this case's lines, not an earlier case's
-    const lines = () => kernel().log().slice(from).map((l) => l.text);
-    stallNextWait(d);
-    expect(d.call('spawn')).toBe(0);
-    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d[how](); // the teardown waits for the thread to leave the domain, then to stop
-    expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
-    expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
-    if (how === 'unload') // a re-load meanwhile says what holds the file, the thread by name
-      await expect(kernel().load(path)).rejects.toThrow(/unloaded, but its domain is kept until thread \d+, left running/);
-    releaseStalledWaits();
-    await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+    await leaveRunning(kernel(), d, {
+      start: () => expect(d.call('spawn')).toBe(0), // its read stalls
+      tearDown: () => d[how](), // the teardown waits for the thread to leave the domain, then to stop
+      left: async () => {
+        expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
+        if (how === 'unload') // a re-load meanwhile says what holds the file, the thread by name
+          await expect(kernel().load(path)).rejects.toThrow(/unloaded, but its domain is kept until thread \d+, left running/);
+      },
+    });
     if (how === 'recover') {
       expect(d.state).toBe('running'); // its leaving failed nothing
       expect(d.call('alive')).toBe(1);
       d.unload();
     }
     await until(() => domain(d.name) === undefined, 'its domain freed');
-    expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
   }, 30_000);
 
   it('left running at a restart, is not waited for again at the unload after it, which keeps the domain for it', async () => {
     const d = await kernel().load(path);
-    const from = kernel().log().length;
-    const lines = () => kernel().log().slice(from).map((l) => l.text);
-    stallNextWait(d);
-    expect(d.call('spawn')).toBe(0);
-    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d.recover(); // the thread is left running
-    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1);
-    d.unload();
-    expect(lines().filter((l) => l.includes('did not leave the failed domain'))).toHaveLength(1); // not a second wait
-    expect(domain(d.name)?.state).toBe('unloaded'); // kept for the thread
-    releaseStalledWaits();
+    const logged = logFromNow(kernel());
+    await leaveRunning(kernel(), d, {
+      start: () => expect(d.call('spawn')).toBe(0), // left running at the recovery
+      left: () => {
+        expect(logged('did not leave the failed domain')).toHaveLength(1);
+        d.unload();
+        expect(logged('did not leave the failed domain')).toHaveLength(1); // not a second wait
+        expect(domain(d.name)?.state).toBe('unloaded'); // kept for the thread
+      },
+    });
     await until(() => domain(d.name) === undefined, 'its domain freed');
-    expect(lines().filter((l) => l.includes('late thread'))).toEqual([]);
   }, 30_000);
 
-  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, again and again.
+  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, failing the driver, before
+  // the teardown (the domain's timeouts count the request), and again every 100 ms while it stays: over the
+  // teardown's request, which stands, it makes none of its own.
   it('stuck past its time budget, comes back after the restart and fails nothing (the watchdog asked it to leave too)', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 50 });
-    const from = kernel().log().length;
-    const lines = () => kernel().log().slice(from).map((l) => l.text);
-    stallNextWait(d, { busy: true });
-    expect(d.call('spawn')).toBe(0);
-    await until(() => lines().some((l) => l.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
-    d.recover(); // over the teardown's waits the watchdog asks the thread to leave, failing the driver, every 100 ms
-    expect(lines().filter((l) => l.includes('did not stop; left running'))).toHaveLength(1);
-    const recoveries = domain(d.name)?.recoveries;
-    releaseStalledWaits();
-    await until(() => lines().some((l) => l.includes('ended after being left running')), 'the end of the thread left running');
+    const timeouts = () => domain(d.name)?.timeouts;
+    let recoveries: number | undefined;
+    await leaveRunning(kernel(), d, {
+      start: () => expect(d.call('spawn')).toBe(0),
+      busy: true,
+      stalled: () => until(() => timeouts() === 1, "the watchdog's request to leave"),
+      left: () => {
+        recoveries = domain(d.name)?.recoveries;
+      },
+    });
     expect(d.state).toBe('running'); // the restarted driver is not blamed for the thread's timeout
     expect(domain(d.name)?.recoveries).toBe(recoveries);
+    expect(timeouts()).toBe(1);
     d.unload();
   }, 30_000);
 });
@@ -89,9 +86,7 @@ describe('a kernel booted after one that left a thread running', () => {
   it('boots only the isolation of the domain kept for the thread, until the thread has ended', async () => {
     let kernel = await Kernel.boot({ isolation: 'none' });
     const d = await kernel.load(path);
-    stallNextWait(d);
-    expect(d.call('spawn')).toBe(0);
-    await until(() => kernel.log().some((l) => l.text.includes(`${d.name}: test stall`)), 'the thread stalled in its read');
+    await stallThread(kernel, d, () => expect(d.call('spawn')).toBe(0));
     const start = performance.now();
     d.unload(); // the thread is left running
     expect(performance.now() - start).toBeGreaterThanOrEqual(10_000);

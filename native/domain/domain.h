@@ -156,6 +156,7 @@ struct Domain {
   bool forgotten = false;      // about to be destroyed: the recovery thread takes no more of its faults (its lock)
   uint64_t faults = 0, recoveries = 0;
   std::atomic<uint64_t> interrupts{0};  // its interrupt handler's runs (native/kapi/irq.cc), for introspection
+  std::atomic<uint64_t> timeouts{0};    // the watchdog's requests to its threads to leave for the time budget (native/trap/trap.cc), for introspection
   // Test hook (holdNewThreads, test/entry-window.test.ts): the driver's new
   // threads wait at their first crossing (domain.cc, hold_for_test).
   std::atomic<bool> hold_new_threads{false};

@@ -285,6 +285,7 @@ static void watchdog_loop() {
         // Withdrawn if it left or moved on since it was read: its next crossing would fail.
         // A leave this look misses (its store not yet visible) the thread withdraws itself (on_abort).
         if (ask && (t->outer_domain.load() != id || t->entries.load() != e)) trap_withdraw(t, id, ask);
+        else if (ask) d->timeouts.fetch_add(1, std::memory_order_relaxed);
       }
     }
     run_nannies(now, nanny_last);

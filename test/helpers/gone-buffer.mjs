@@ -9,6 +9,7 @@
 // call touches that buffer. Prints what it saw, by call, as one JSON object.
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, stallNextWait } from '../../dist/lib/testing.js';
+import { print, until } from './program.mjs';
 
 // The fixture's calls, in its order (start_waiter's index).
 const calls = ['read', 'futex', 'poll', 'epoll', 'join', 'mutex', 'spin'];
@@ -17,13 +18,6 @@ const [isolation, path, ...hows] = process.argv.slice(2);
 // Every call fails the driver once: none is the failure too many that disables it.
 const kernel = await Kernel.boot({ isolation, policy: { default: { maxFailures: calls.length + 1 } } });
 const logged = (text) => kernel.log().filter((l) => l.text.includes(text)).length;
-
-async function until(cond, what) {
-  for (let ms = 0; !cond(); ms += 10) {
-    if (ms > 5_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function call(d, name, ...args) {
   if (d.call(name, ...args) !== 0) throw new Error(`${name} failed`);
@@ -70,4 +64,4 @@ async function scenario(how) {
 const seen = {};
 for (const how of hows) seen[how] = await scenario(how);
 await kernel.shutdown();
-process.stdout.write(`${JSON.stringify(seen)}\n`);
+print(seen);

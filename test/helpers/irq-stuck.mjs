@@ -9,6 +9,7 @@
 // recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
+import { print, until } from './program.mjs';
 
 const [isolation, path, how, free] = process.argv.slice(2);
 const LINE = 11; // test/fixtures/drivers/irq-stuck.c
@@ -18,17 +19,9 @@ const kernel = await Kernel.boot({ isolation });
 // real); long enough, for two lines, that a third wait is told from scheduling.
 const wait = how === 'recover-two-lines' ? 1500 : 200;
 setTeardownWaits(wait);
-const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const lines = () => kernel.log().map((l) => l.text);
 const logged = (text) => lines().filter((l) => l.includes(text));
 const domain = (name) => kernel.domains().find((x) => x.name === name);
-
-async function until(cond, what) {
-  for (let ms = 0; !cond(); ms += 10) {
-    if (ms > 5_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const d = await kernel.load(path);
 const name = d.name;

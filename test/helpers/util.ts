@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { defaultPolicy, DriverFault, Kernel, type Driver, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
 import { disassemble } from '../../lib/inject/disasm.js';
+import { packageRoot } from '../../lib/paths.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
@@ -78,6 +79,19 @@ export interface Exit {
 /** Runs `node ...args` in `cwd` and collects its output; kills it (and fails) after `timeoutMs`. */
 export function runNode(args: string[], cwd: string, timeoutMs = 20_000, env: NodeJS.ProcessEnv = process.env): Promise<Exit> {
   return runProgram(process.execPath, args, cwd, timeoutMs, env);
+}
+
+/**
+ * Runs a test's program of its own (`node program ...args` in the package
+ * root: test/helpers/*.mjs, which print with test/helpers/program.mjs) and
+ * checks that it ended by itself, with nothing on stderr: a fault that kills
+ * it fails here. What it reported: its last line, JSON.
+ */
+export async function programReport<T>(args: string[], timeoutMs: number): Promise<T> {
+  const run = await runNode(args, packageRoot, timeoutMs);
+  expect(run.stderr).toBe('');
+  expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as T;
 }
 
 /** Runs `program ...args` in `cwd` and collects its output; kills it (and fails) after `timeoutMs`. */
