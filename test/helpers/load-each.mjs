@@ -7,10 +7,10 @@
 // file it happened on (stdout to a pipe is synchronous on Linux).
 import { readFileSync } from 'node:fs';
 import { Kernel } from '../../dist/lib/index.js';
+import { print } from './program.mjs';
 
 const [isolation, list, fn, arg] = process.argv.slice(2);
 const kernel = await Kernel.boot({ isolation });
-const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 for (const file of readFileSync(list, 'utf8').split('\n').filter(Boolean)) {
   print({ trying: file });

@@ -1,5 +1,5 @@
 // What the test programs that run in a process of their own (test/helpers/*.mjs:
-// irq-stuck, gone-buffer) share; their test reads what they print with
+// irq-stuck, gone-buffer, load-each) share; their test reads what they print with
 // programReport (test/helpers/util.ts).
 
 /** Prints `o` as one JSON line: the last one is the program's report. */
