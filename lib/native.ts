@@ -44,9 +44,10 @@ export interface NativeDomain {
   /** Runs of its interrupt handlers so far (each one of the crossings). */
   interrupts: number;
   /**
-   * The watchdog's requests to its threads to leave for running past the time budget, so far (docs/recovery.md,
-   * "The watchdog in each isolation mode"): not counting one it took back (the thread had moved on), nor its asks
-   * again while a request stands (its own, or a teardown's).
+   * The watchdog's requests to its threads to leave for running past the time budget, since the load (a restart
+   * does not reset it; docs/recovery.md, "The watchdog in each isolation mode"): not counting one it took back (the
+   * thread had moved on without it), nor its asks again while a request stands (its own, or a teardown's). One the
+   * thread left on counts; so does one the thread found stale, having left just before it came.
    */
   timeouts: number;
 }

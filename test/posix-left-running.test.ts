@@ -58,9 +58,9 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     await until(() => domain(d.name) === undefined, 'its domain freed');
   }, 30_000);
 
-  // Its call blocks without waiting: the watchdog asks it to leave for the timeout, failing the driver, before
-  // the teardown (the domain's timeouts count the request), and again every 100 ms while it stays: over the
-  // teardown's request, which stands, it makes none of its own.
+  // Its call blocks without waiting: the watchdog asks it to leave for the timeout before the teardown (a
+  // request that would fail the driver if the thread left on it; the domain's timeouts count it), and again every
+  // 100 ms while it stays: over the teardown's request, which stands, it makes none of its own.
   it('stuck past its time budget, comes back after the restart and fails nothing (the watchdog asked it to leave too)', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 50 });
     const timeouts = () => domain(d.name)?.timeouts;

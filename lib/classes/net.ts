@@ -187,7 +187,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   }
 }
 
-/** Opens interface `name` (e.g. 'eth0'): its driver must have registered it (ENOTREADY), or the shadow keeps it for its driver's return; ENODEV with the reason once the shadow ended it, until a driver registers it again. */
+/** Opens interface `name` (e.g. 'eth0'): its driver must have registered it (ENOTREADY), or the shadow keeps it for its driver's return; ENODEV with the reason once the shadow ended it (or its driver went for good while it had handles), until a driver registers it again. */
 export function openNet(kernel: Kernel, name: string): NetInterface {
   const n = addon();
   const info = n.netInfo(name);

@@ -209,9 +209,9 @@ uint64_t trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails, bo
   return ask;
 }
 
-void trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask) {
+bool trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask) {
   AsksLock g(t);
-  if (t->asks == ask) t->abort_domain.compare_exchange_strong(domain_id, -1);
+  return t->asks == ask && t->abort_domain.compare_exchange_strong(domain_id, -1);
 }
 
 // ---- watchdog ---------------------------------------------------------------
@@ -284,8 +284,9 @@ static void watchdog_loop() {
         uint64_t ask = trap_abort_thread(t, id, (int)FaultKind::timeout, true, true);
         // Withdrawn if it left or moved on since it was read: its next crossing would fail.
         // A leave this look misses (its store not yet visible) the thread withdraws itself (on_abort).
-        if (ask && (t->outer_domain.load() != id || t->entries.load() != e)) trap_withdraw(t, id, ask);
-        else if (ask) d->timeouts.fetch_add(1, std::memory_order_relaxed);
+        // Counted unless taken back: a thread that left on the request looks moved on too, its request used up.
+        bool moved = t->outer_domain.load() != id || t->entries.load() != e;
+        if (ask && !(moved && trap_withdraw(t, id, ask))) d->timeouts.fetch_add(1, std::memory_order_relaxed);
       }
     }
     run_nannies(now, nanny_last);

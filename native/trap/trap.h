@@ -22,8 +22,9 @@ struct ThreadCtx;
 uint64_t trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails, bool unless_asked = false);
 // Takes back t's request to leave domain_id numbered `ask`, unless another
 // has been made since (a teardown's, which must stand for a thread it leaves
-// behind: docs/recovery.md, "A thread left running").
-void trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask);
+// behind: docs/recovery.md, "A thread left running"). Whether it took it back
+// (false: another stands, or the thread left on it or withdrew it itself).
+bool trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask);
 // What a processor fault (signal, si_code, address) inside a driver is; a
 // fault just below the thread's domain stack (stack_lo) is a stack overflow.
 // Async-signal-safe.

@@ -48,7 +48,7 @@ export interface LeftRunningSteps {
  * A thread of `d` stalled in a kernel call (stallThread) past a teardown,
  * which leaves it running; then the call returns and the thread ends. Checks
  * that the teardown left it running, once, and that it ran no driver code
- * after (the fixtures log 'late thread' if it does).
+ * after (left-running.c, late-write.c and late-register.c log 'late thread' if it does).
  */
 export async function leaveRunning(kernel: Kernel, d: Driver, steps: LeftRunningSteps): Promise<void> {
   const logged = logFromNow(kernel);

@@ -1,6 +1,6 @@
 // What the test programs that run in a process of their own (test/helpers/*.mjs:
-// irq-stuck, gone-buffer, load-each) share; their test reads what they print with
-// programReport (test/helpers/util.ts).
+// irq-stuck, gone-buffer, load-each) share; the tests of the first two read
+// what they print with programReport (test/helpers/util.ts).
 
 /** Prints `o` as one JSON line: the last one is the program's report. */
 export const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
