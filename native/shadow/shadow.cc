@@ -48,6 +48,13 @@ Ledger &ledger() {
   return *l;
 }
 
+// Each class's optional operation `op`, given `args`.
+template <typename Op, typename... Args>
+void each_class(Op ShadowOps::*op, const Args &...args) {
+  for (int t = 0; t < (int)ObjectType::count; t++)
+    if (Op fn = ops_of((ObjectType)t).*op) fn(args...);
+}
+
 // With no lock held: the classes end what the ledger let go.
 void end_all(const std::vector<Ticket> &gone, const std::function<Ending(const Kept &)> &why) {
   for (const Ticket &t : gone) ops_of(t.second.type).end(t.second.device, t.first, why(t.second));
@@ -161,8 +168,7 @@ std::optional<Ended> shadow_ended(ObjectType t, const std::string &device) {
 }
 
 void shadow_hand_over(const Domain &d, const Domain &to) {
-  for (int t = 0; t < (int)ObjectType::count; t++)
-    if (ops_of((ObjectType)t).handing_over) ops_of((ObjectType)t).handing_over(d);
+  each_class(&ShadowOps::handing_over, d);
   Ledger &l = ledger();
   std::lock_guard<std::mutex> g(l.lock);
   for (auto &e : l.kept) {
@@ -188,8 +194,11 @@ void shadow_give_up(Domain *d, const std::string &why) {
     }
   }
   end_all(gone, [&](const Kept &) { return Ending{true, "the driver failed and will not be restarted: " + why}; });
-  for (int t = 0; t < (int)ObjectType::count; t++)
-    if (ops_of((ObjectType)t).gone_for_good) ops_of((ObjectType)t).gone_for_good(*d, why);
+  each_class(&ShadowOps::gone_for_good, *d, why);
+}
+
+void shadow_torn_down(const Domain &d) {
+  if (!shadow_parks(&d) && !d.unloading.load()) each_class(&ShadowOps::failed_unshadowed, d);
 }
 
 }  // namespace nooks
