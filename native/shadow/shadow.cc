@@ -1,5 +1,6 @@
 #include "shadow.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,8 @@
 namespace nooks {
 namespace {
 using Clock = std::chrono::steady_clock;
+
+std::atomic<std::chrono::milliseconds::rep> reregister_limit_ms{kReregisterLimit.count()};
 
 // Filled by static constructors before main, read after: no lock needed.
 ShadowOps &ops_of(ObjectType t) {
@@ -61,7 +64,7 @@ void end_all(const std::vector<Ticket> &gone, const std::function<Ending(const K
 }
 
 // The re-register rule (run by the watchdog thread, as the nannies are): a
-// parked device whose owner has been running for kReregisterLimit without
+// parked device whose owner has been running for the limit without
 // registering it again ends with ENODEV. Each run counts afresh: an owner
 // that failed and restarted between two looks is told by its failure count,
 // not by a look at it down. Domains are looked up without the ledger's lock:
@@ -99,7 +102,7 @@ void check_kept() {
       } else if (k.running_since == Clock::time_point{} || k.run != o.run) {
         k.running_since = now;
         k.run = o.run;
-      } else if (now - k.running_since >= kReregisterLimit) {
+      } else if (now - k.running_since >= shadow_reregister_limit()) {
         late.push_back(*it);
         l.kept.erase(it);
       }
@@ -121,6 +124,10 @@ void reset(napi_env) {
 ClassReset class_reset(reset);
 
 }  // namespace
+
+std::chrono::milliseconds shadow_reregister_limit() { return std::chrono::milliseconds(reregister_limit_ms.load()); }
+
+void shadow_set_reregister_limit_for_test(std::chrono::milliseconds limit) { reregister_limit_ms.store(limit.count()); }
 
 std::string Ending::message(const std::string &device) const {
   return gave_up ? device + ": " + what : device + ": device gone (" + what + ")";

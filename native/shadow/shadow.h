@@ -28,8 +28,11 @@
 
 namespace nooks {
 
-// How long a parked device's owner may run without registering it again before the shadow ends it.
+// How long a parked device's owner may run without registering it again before the shadow ends it. A test hook
+// (setReregisterLimit, nooks/testing) shortens it for the tests that wait for such an end.
 constexpr auto kReregisterLimit = std::chrono::milliseconds(2000);
+std::chrono::milliseconds shadow_reregister_limit();
+void shadow_set_reregister_limit_for_test(std::chrono::milliseconds limit);
 
 // Whether d's class objects are parked, not failed, when d is torn down now.
 bool shadow_parks(const Domain *d);
