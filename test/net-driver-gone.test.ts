@@ -98,3 +98,10 @@ it('the handles on an interface its unshadowed driver had unregistered itself ar
   again.send([Buffer.alloc(60)]);
   await until(() => again.stats().driver?.txPackets === 1, 'the restarted driver to send the frame', 5_000);
 });
+
+it('the handles on an interface its unshadowed driver had unregistered itself are detached with EDRIVERFAILED at its failure, before a fallback takes its place', async () => {
+  const { detached } = await unregisteredThenFailed({ ...fallbackTo('null'), shadow: false });
+  expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // not kept for the fallback's 2 s
+  expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+});
