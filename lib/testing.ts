@@ -63,3 +63,17 @@ export function setTeardownWaits(ms?: number): void {
   if (ms !== undefined && !(Number.isInteger(ms) && ms >= 5)) throw new RangeError(`setTeardownWaits: ${ms} ms; at least 5, whole`);
   native().setTeardownWaits(ms);
 }
+
+/**
+ * Shortens the shadow's re-register rule: how long a parked device's owner
+ * (its restarted driver, or the fallback in its place) may run without
+ * registering it again before the shadow ends it (2 s); with no argument,
+ * restores it. The tests that wait for such an end
+ * (test/shadow-unregistered.test.ts) need not wait out 2 s each. At least
+ * 50 ms, whole: the watchdog thread applies the rule every 50 ms, and a
+ * shorter limit would be 50 ms all the same.
+ */
+export function setReregisterLimit(ms?: number): void {
+  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 50)) throw new RangeError(`setReregisterLimit: ${ms} ms; at least 50, whole`);
+  native().setReregisterLimit(ms);
+}

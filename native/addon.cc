@@ -566,6 +566,14 @@ Napi::Value SetTeardownWaits(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// setReregisterLimit(ms?): test hook: how long a parked device's owner may run
+// without registering it again before the shadow ends it (shadow.h); without
+// ms, the default again.
+Napi::Value SetReregisterLimit(const Napi::CallbackInfo &info) {
+  shadow_set_reregister_limit_for_test(info[0].IsUndefined() ? kReregisterLimit : std::chrono::milliseconds(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
 Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);

@@ -13,7 +13,10 @@
 // place as a parked interface is (native/shadow): the restarted driver's or
 // the fallback's registration resumes the handles; a driver that runs 2 s
 // without registering it ends them with ENODEV. Before, neither ended them:
-// the handles waited for ever.
+// the handles waited for ever. Without a shadow, that driver's failure resets
+// the interface as it resets a registered one: its handles are detached with
+// EDRIVERFAILED (native/shadow: failed_unshadowed). Before, they waited for the
+// next registration, which resumed them as a shadow's restart does.
 import { afterEach, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, openNet, type DriverPolicy, type NetError } from '../lib/index.js';
 import { fallbackTo, refuseProbes, suiteIsolation, until } from './helpers/util.js';
@@ -82,3 +85,23 @@ it('the handles on an interface its failed driver had unregistered itself end wi
   await until(() => detached.length > 0, 'eth0\'s handle to be detached', 10_000);
   expect(detached[0]).toMatchObject({ code: 'ENODEV', message: 'eth0: device gone (driver e1000 restarted without registering it again)' });
 }, 20_000);
+
+it('the handles on an interface its unshadowed driver had unregistered itself are detached with EDRIVERFAILED at its failure', async () => {
+  const { e1000, eth, detached } = await unregisteredThenFailed({ ...defaultPolicy.default, shadow: false });
+  expect(e1000.state).toBe('running'); // restarted: its registration of eth0 is a new device
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // an event: the next turns bring it
+  const [e] = detached;
+  expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+  expect(() => eth.send([Buffer.alloc(60)])).toThrow(e);
+  expect(eth.info()).toMatchObject({ open: false, restarting: false }); // nothing keeps it for the restarted driver
+  const again = openNet(kernel!, 'eth0'); // a new handle works, on the restarted driver's registration
+  again.send([Buffer.alloc(60)]);
+  await until(() => again.stats().driver?.txPackets === 1, 'the restarted driver to send the frame', 5_000);
+});
+
+it('the handles on an interface its unshadowed driver had unregistered itself are detached with EDRIVERFAILED at its failure, before a fallback takes its place', async () => {
+  const { detached } = await unregisteredThenFailed({ ...fallbackTo('null'), shadow: false });
+  expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // not kept for the fallback's 2 s
+  expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+});

@@ -125,6 +125,7 @@ struct Domain {
   const void *batch_runner = nullptr;  // nooks_batch_run in the driver's runtime
 
   std::atomic<bool> shadowed{false};  // its class objects are parked at a failure (native/shadow)
+  std::atomic<bool> unloading{false};  // its unload began: a teardown from now on is the unload's, not a failure's
   std::atomic<uint64_t> stall_ms{5000};  // the class nannies' deadline: a request kept longer is a failure
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;

@@ -310,6 +310,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
 }
 
 void unload_driver(Domain *d, const Domain *fallback) {
+  d->unloading.store(true);  // its teardown leaves what else the classes keep for it to the give-up or hand-over below
   d->shadowed.store(false);  // nothing parks past this: a failure from now on drops what it releases
   if (d->state.load() == DomainState::running && d->exit) {
     XpcCall c{(const void *)d->exit, {}, 0};

@@ -11,6 +11,7 @@
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../posix/fd_table.h"
+#include "../shadow/shadow.h"
 #include "../trap/trap.h"
 #include "../xpc/entry_barrier.h"
 #include "recovery.h"
@@ -103,6 +104,7 @@ void recovery_tear_down_locked(Domain *d) {
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
   recovery_release_objects(d);
+  shadow_torn_down(*d);  // and what its classes keep for it without an object, unshadowed
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);

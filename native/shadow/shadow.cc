@@ -1,5 +1,6 @@
 #include "shadow.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,8 @@
 namespace nooks {
 namespace {
 using Clock = std::chrono::steady_clock;
+
+std::atomic<std::chrono::milliseconds::rep> reregister_limit_ms{kReregisterLimit.count()};
 
 // Filled by static constructors before main, read after: no lock needed.
 ShadowOps &ops_of(ObjectType t) {
@@ -48,13 +51,20 @@ Ledger &ledger() {
   return *l;
 }
 
+// Each class's optional operation `op`, given `args`.
+template <typename Op, typename... Args>
+void each_class(Op ShadowOps::*op, const Args &...args) {
+  for (int t = 0; t < (int)ObjectType::count; t++)
+    if (Op fn = ops_of((ObjectType)t).*op) fn(args...);
+}
+
 // With no lock held: the classes end what the ledger let go.
 void end_all(const std::vector<Ticket> &gone, const std::function<Ending(const Kept &)> &why) {
   for (const Ticket &t : gone) ops_of(t.second.type).end(t.second.device, t.first, why(t.second));
 }
 
 // The re-register rule (run by the watchdog thread, as the nannies are): a
-// parked device whose owner has been running for kReregisterLimit without
+// parked device whose owner has been running for the limit without
 // registering it again ends with ENODEV. Each run counts afresh: an owner
 // that failed and restarted between two looks is told by its failure count,
 // not by a look at it down. Domains are looked up without the ledger's lock:
@@ -92,7 +102,7 @@ void check_kept() {
       } else if (k.running_since == Clock::time_point{} || k.run != o.run) {
         k.running_since = now;
         k.run = o.run;
-      } else if (now - k.running_since >= kReregisterLimit) {
+      } else if (now - k.running_since >= shadow_reregister_limit()) {
         late.push_back(*it);
         l.kept.erase(it);
       }
@@ -114,6 +124,10 @@ void reset(napi_env) {
 ClassReset class_reset(reset);
 
 }  // namespace
+
+std::chrono::milliseconds shadow_reregister_limit() { return std::chrono::milliseconds(reregister_limit_ms.load()); }
+
+void shadow_set_reregister_limit_for_test(std::chrono::milliseconds limit) { reregister_limit_ms.store(limit.count()); }
 
 std::string Ending::message(const std::string &device) const {
   return gave_up ? device + ": " + what : device + ": device gone (" + what + ")";
@@ -161,8 +175,7 @@ std::optional<Ended> shadow_ended(ObjectType t, const std::string &device) {
 }
 
 void shadow_hand_over(const Domain &d, const Domain &to) {
-  for (int t = 0; t < (int)ObjectType::count; t++)
-    if (ops_of((ObjectType)t).handing_over) ops_of((ObjectType)t).handing_over(d);
+  each_class(&ShadowOps::handing_over, d);
   Ledger &l = ledger();
   std::lock_guard<std::mutex> g(l.lock);
   for (auto &e : l.kept) {
@@ -188,8 +201,11 @@ void shadow_give_up(Domain *d, const std::string &why) {
     }
   }
   end_all(gone, [&](const Kept &) { return Ending{true, "the driver failed and will not be restarted: " + why}; });
-  for (int t = 0; t < (int)ObjectType::count; t++)
-    if (ops_of((ObjectType)t).gone_for_good) ops_of((ObjectType)t).gone_for_good(*d, why);
+  each_class(&ShadowOps::gone_for_good, *d, why);
+}
+
+void shadow_torn_down(const Domain &d) {
+  if (!shadow_parks(&d) && !d.unloading.load()) each_class(&ShadowOps::failed_unshadowed, d);
 }
 
 }  // namespace nooks

@@ -28,8 +28,11 @@
 
 namespace nooks {
 
-// How long a parked device's owner may run without registering it again before the shadow ends it.
+// How long a parked device's owner may run without registering it again before the shadow ends it. A test hook
+// (setReregisterLimit, nooks/testing) shortens it for the tests that wait for such an end.
 constexpr auto kReregisterLimit = std::chrono::milliseconds(2000);
+std::chrono::milliseconds shadow_reregister_limit();
+void shadow_set_reregister_limit_for_test(std::chrono::milliseconds limit);
 
 // Whether d's class objects are parked, not failed, when d is torn down now.
 bool shadow_parks(const Domain *d);
@@ -73,6 +76,11 @@ struct ShadowOps {
   // interface d unregistered itself before it failed, which would otherwise
   // wait for no one).
   void (*handing_over)(const Domain &d);
+  // d failed and is not shadowed (its failure's teardown, not its unload's):
+  // what else the class keeps for d's load, which no object of d holds, goes
+  // as drop's device does. Optional (net: the handles on an interface d
+  // unregistered itself, which would otherwise wait for its next registration).
+  void (*failed_unshadowed)(const Domain &d);
 };
 // A static ShadowedClass in a class's core: ops become the release of object type t.
 struct ShadowedClass {
@@ -106,5 +114,8 @@ std::optional<Ended> shadow_ended(ObjectType t, const std::string &device);
 void shadow_hand_over(const Domain &d, const Domain &to);
 // d will not be restarted: d is no longer shadowed, what its load owns is ended, then each class's gone_for_good runs.
 void shadow_give_up(Domain *d, const std::string &why);
+// d's failure is torn down, its objects released (native/recovery/teardown.cc): if d is not shadowed, and the
+// teardown is not its unload's (whose give-up or hand-over takes the rest), each class's failed_unshadowed runs.
+void shadow_torn_down(const Domain &d);
 
 }  // namespace nooks

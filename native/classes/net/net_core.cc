@@ -72,14 +72,19 @@ bool park_iface(Domain *d, const Object &o) {
   return true;
 }
 
+// With n.lock held: d failed, not shadowed: i, whose registration is gone, is reset under its handles.
+void reset_iface(Net &n, Iface &i, const Domain &d) {
+  klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i.name.c_str(), d.name.c_str());
+  detach(n, i, "EDRIVERFAILED", i.name + ": the driver (" + d.name + ") failed: the interface was reset; open it again");
+}
+
 void drop_iface(Domain *d, const Object &o) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
   Iface *i = iface_of(n, d->id, o.key);
   if (!i) return;
   netdev_gone(n, *i);
-  klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i->name.c_str(), d->name.c_str());
-  detach(n, *i, "EDRIVERFAILED", i->name + ": the driver (" + d->name + ") failed: the interface was reset; open it again");
+  reset_iface(n, *i, *d);
 }
 
 // The shadow ends the parked interface (its driver will not come back, or runs without it): its handles are detached.
@@ -128,7 +133,17 @@ void iface_handing_over(const Domain &d) {
     if (left_unregistered(e.second, d)) e.second.ticket = shadow_kept(ObjectType::netdev, e.first, d);
 }
 
-ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone, iface_handing_over});
+// Unshadowed d failed: an interface it unregistered itself is reset as one it had registered is (drop_iface), at the
+// failure: its handles are detached, and nothing waits for its next registration on their behalf.
+void iface_failed_unshadowed(const Domain &d) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  for (auto &e : n.ifaces)
+    if (left_unregistered(e.second, d)) reset_iface(n, e.second, d);
+}
+
+ShadowedClass shadowed(ObjectType::netdev,
+                       {park_iface, drop_iface, end_iface, iface_driver_gone, iface_handing_over, iface_failed_unshadowed});
 
 // The same for the restarted driver: a shadowed driver that failed since it unregistered an interface itself
 // gets it kept for its restart as a parked one is (its registration resumes the handles, its run of 2 s without

@@ -23,7 +23,8 @@
 //    interface whose driver the agent gives up on, and (ENODEV) to one the
 //    driver that registered it last left unregistered when it goes for good
 //    (unloaded: its module_exit unregisters it; or given up on). One it left
-//    unregistered when it failed (shadowed) is kept as a parked one is.
+//    unregistered when it failed (shadowed) is kept as a parked one is;
+//    unshadowed, that failure resets it as it resets a registered one.
 //  - Transmit: only the JS thread submits. netSend queues a batch of frames;
 //    pump() copies up to NOOKS_BATCH_MAX of them into free socket buffers and
 //    hands them to ndo_start_xmit in one crossing (deferred calls), with
