@@ -34,13 +34,12 @@ struct IrqThread {
 struct Line {
   std::mutex lock;
   std::condition_variable cv;
-  int domain = -1;
   irq_handler_t handler = nullptr;
   void *dev_id = nullptr;
   int masked = 0;        // disable_irq nesting
   bool domain_masked = false;  // recovery masks every line of a failed driver
   bool pending = false;
-  std::shared_ptr<IrqThread> thread;  // while requested
+  std::shared_ptr<IrqThread> thread;  // while requested (by its domain)
   // A real device's end of interrupt (unmask INTx): after each handler run,
   // and when a handler is attached. Set by the device, not the driver.
   std::function<void()> ack;
@@ -132,13 +131,12 @@ void wait_for_stopped(const std::function<bool(const IrqThread &)> &of) {
     if (waited_for(t)) t->left_running = leave_running(t->domain, t->label);
 }
 
-// Frees l and tells its thread to stop: listed among the stopped, until it
-// ends, for whoever freed the line to wait for. That thread, or nullptr.
-std::shared_ptr<IrqThread> stop_line(Line &l) {
+// Frees l, if d's, and tells its thread to stop: listed among the stopped,
+// until it ends, for whoever freed the line to wait for. That thread, or nullptr.
+std::shared_ptr<IrqThread> stop_line(Line &l, const Domain *d) {
   std::lock_guard<std::mutex> g(l.lock);
-  l.domain = -1;
+  if (!l.thread || l.thread->domain != d) return nullptr;
   std::shared_ptr<IrqThread> t = std::move(l.thread);
-  if (!t) return nullptr;
   t->stop = true;
   l.cv.notify_all();
   std::lock_guard<std::mutex> sg(stopped.lock);  // listed before it can end
@@ -154,8 +152,7 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
   std::function<void()> ack;
   {
     std::lock_guard<std::mutex> g(l.lock);
-    if (l.thread) return -EBUSY;  // requested (its domain set too)
-    l.domain = d->id;
+    if (l.thread) return -EBUSY;  // requested
     l.handler = handler;
     l.dev_id = dev_id;
     l.masked = 0;
@@ -186,7 +183,7 @@ extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   // returns: its domain's teardown waits for that), or it is still in a
   // kernel call after recovery_teardown_wait(): left running, it runs on in
   // the driver when that call returns (nothing asks it to leave outside a teardown).
-  std::shared_ptr<IrqThread> t = stop_line(l);
+  std::shared_ptr<IrqThread> t = stop_line(l, d);
   if (t && t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
 }
 
@@ -220,7 +217,7 @@ bool irq_raise(unsigned irq) {
     if (ack) ack();
     return true;
   }
-  if (l.domain < 0) return false;
+  if (!l.thread) return false;
   l.pending = true;
   l.cv.notify_all();
   return true;
@@ -244,14 +241,14 @@ bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signa
 void irq_mask_domain(Domain *d, bool masked) {
   for (Line &l : irqs.lines) {
     std::lock_guard<std::mutex> g(l.lock);
-    if (l.domain != d->id) continue;
+    if (!l.thread || l.thread->domain != d) continue;
     l.domain_masked = masked;
     l.cv.notify_all();
   }
 }
 
 void irq_release(Domain *d, unsigned irq) {
-  if (irq < kIrqLines && irqs.lines[irq].domain == d->id) stop_line(irqs.lines[irq]);
+  if (irq < kIrqLines) stop_line(irqs.lines[irq], d);
 }
 
 void irq_wait_freed_lines(Domain *d) {
