@@ -16,7 +16,9 @@ import { bootableIsolations, runNode } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines', free = false): Promise<Record<string, unknown>> {
+type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'unload-waits';
+
+async function scenario(isolation: string, how: How, free = false): Promise<Record<string, unknown>> {
   const run = await runNode([program, isolation, path, how, ...(free ? ['free'] : [])], packageRoot, 40_000);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
@@ -63,5 +65,14 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
       unloadedState: 'unloaded',
       late: 0,
     });
+  }, 60_000);
+
+  // A driver's own free_irq, outside a teardown, gives up on it: before, it went on in the driver once its call returned.
+  it('freed by its driver is left running, asked to leave: when its call returns it runs no driver code, and fails nothing', async () => {
+    expect(await scenario(isolation, 'free-stuck')).toEqual({ leftRunning: 1, runsPastSleep: 0, state: 'running', late: 0 });
+  }, 60_000);
+
+  it('freed by module_exit is waited for once at the unload: its teardown does not wait for it again (before: it did)', async () => {
+    expect(await scenario(isolation, 'unload-waits')).toEqual({ waits: 1, late: 0 });
   }, 60_000);
 });

@@ -5,6 +5,7 @@
 // ends once its handler returns; one whose handler does not return in time
 // (a kernel call that does not) is left running (left_running.h).
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -24,9 +25,11 @@ namespace {
 // requested it until the line is freed. Then the line is no longer its own,
 // and may be requested again, and served by a new thread, before it has ended.
 struct IrqThread {
-  unsigned irq;
-  Domain *domain;
-  std::string label;  // as the log names it
+  IrqThread(unsigned irq, Domain *domain) : irq(irq), domain(domain), label("irq " + std::to_string(irq) + " handler") {}
+  const unsigned irq;
+  Domain *const domain;
+  const std::string label;  // as the log names it
+  std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: what a free_irq that gives up on it asks to leave
   bool stop = false;  // under its line's lock: the line was freed
   uint64_t left_running = 0;  // under stopped.lock: the wait for its end gave up (its ticket, left_running.h)
 };
@@ -90,6 +93,7 @@ void end_irq_thread(const std::shared_ptr<IrqThread> &self) {
 
 void irq_loop(std::shared_ptr<IrqThread> self) {
   tl_irq_thread = self.get();
+  self->ctx.store(thread_ctx());
   Line &l = irqs.lines[self->irq];
   Domain *d = self->domain;
   std::unique_lock<std::mutex> g(l.lock);
@@ -119,16 +123,24 @@ void irq_loop(std::shared_ptr<IrqThread> self) {
   end_irq_thread(self);
 }
 
-// Waits until each stopped thread that `of` picks has ended, recovery_teardown_wait() at
-// most, and leaves running those that have not (not waited for again).
-void wait_for_stopped(const std::function<bool(const IrqThread &)> &of) {
+// Under stopped.lock: t has ended.
+bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threads.begin(), stopped.threads.end(), t) == stopped.threads.end(); }
+
+// free_irq's wait for t, the thread of the line d freed, to end: as Linux's
+// free_irq waits for a running handler (synchronize_irq), but
+// recovery_teardown_wait() at most. Then its handler is in a kernel call that
+// does not return: t is left running, and asked to leave d as a teardown
+// leaves a thread behind, so that when that call returns it runs no more of
+// the driver's code (which may have freed what the handler uses by then).
+// Asked only then, not at once: a handler merely slow (a sleep, a device's
+// answer) returns by itself and finishes its work (ends the device's
+// interrupt, lets go of its locks), which a request to leave would cut short.
+void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
   UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
   std::unique_lock<std::mutex> g(stopped.lock);
-  auto waited_for = [&](const std::shared_ptr<IrqThread> &t) { return of(*t) && !t->left_running; };
-  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
-    return;
-  for (auto &t : stopped.threads)
-    if (waited_for(t)) t->left_running = leave_running(t->domain, t->label);
+  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return ended(t); })) return;
+  t->left_running = leave_running(d, t->label);
+  recovery_leave_behind(d, t->ctx.load());  // t, listed, has not exited: that ThreadCtx is its own still
 }
 
 // Frees l, if d's, and tells its thread to stop: listed among the stopped,
@@ -158,7 +170,7 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
     l.masked = 0;
     l.domain_masked = false;
     l.pending = false;
-    l.thread = std::make_shared<IrqThread>(IrqThread{irq, d, "irq " + std::to_string(irq) + " handler"});
+    l.thread = std::make_shared<IrqThread>(irq, d);
     std::thread(irq_loop, l.thread).detach();  // waited for by its end (stop_line), not joined
     ack = l.ack;
   }
@@ -178,13 +190,10 @@ extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   // Outside the lock: a rejected call leaves the domain at once.
   if (requested != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
   d->objects.remove(ObjectType::irq, irq);
-  // Its handler is not running once free_irq returns, unless this is its
-  // thread (a handler that freed its own line, whose thread ends once it
-  // returns: its domain's teardown waits for that), or it is still in a
-  // kernel call after recovery_teardown_wait(): left running, it runs on in
-  // the driver when that call returns (nothing asks it to leave outside a teardown).
+  // A handler that freed its own line runs on to its end; then its thread
+  // ends, and its domain's teardown waits for that.
   std::shared_ptr<IrqThread> t = stop_line(l, d);
-  if (t && t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
+  if (t && t.get() != tl_irq_thread) wait_for_freed_line(d, t);
 }
 
 extern "C" void kapi_disable_irq(unsigned int irq) {
@@ -252,7 +261,13 @@ void irq_release(Domain *d, unsigned irq) {
 }
 
 void irq_wait_freed_lines(Domain *d) {
-  wait_for_stopped([d](const IrqThread &t) { return t.domain == d; });
+  UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
+  std::unique_lock<std::mutex> g(stopped.lock);
+  auto waited_for = [d](const std::shared_ptr<IrqThread> &t) { return t->domain == d && !t->left_running; };
+  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
+    return;
+  for (auto &t : stopped.threads)
+    if (waited_for(t)) t->left_running = leave_running(d, t->label);
 }
 
 }  // namespace nooks
