@@ -16,7 +16,7 @@ import { bootableIsolations, runNode } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'unload-waits';
+type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'unload-waits' | 'exit-past-budget';
 
 async function scenario(isolation: string, how: How, free = false): Promise<Record<string, unknown>> {
   const run = await runNode([program, isolation, path, how, ...(free ? ['free'] : [])], packageRoot, 40_000);
@@ -74,5 +74,13 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
 
   it('freed by module_exit is waited for once at the unload: its teardown does not wait for it again (before: it did)', async () => {
     expect(await scenario(isolation, 'unload-waits')).toEqual({ waits: 1, late: 0 });
+  }, 60_000);
+
+  // Before: free_irq waited its full time past the request, and left the handler running before module_exit ended.
+  it("freed by module_exit past its time budget: the watchdog's request ends free_irq's wait, and the teardown waits for the handler", async () => {
+    expect(await scenario(isolation, 'exit-past-budget')).toEqual({
+      logged: ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'],
+      late: 0,
+    });
   }, 60_000);
 });

@@ -17,6 +17,7 @@
 #include "../recovery/recovery.h"
 #include "checks.h"
 #include "subsystems.h"
+#include "wait.h"
 
 using namespace nooks;
 
@@ -31,6 +32,7 @@ struct IrqThread {
   const std::string label;  // as the log names it
   std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: what a free_irq that gives up on it asks to leave
   bool stop = false;  // under its line's lock: the line was freed
+  ThreadCtx *freer = nullptr;  // under stopped.lock: the thread in free_irq waiting for its end, which it wakes
   uint64_t left_running = 0;  // under stopped.lock: the wait for its end gave up (its ticket, left_running.h)
 };
 
@@ -67,7 +69,8 @@ thread_local const IrqThread *tl_irq_thread = nullptr;  // the calling thread's,
 
 // The threads of freed lines, until they end, each of which may still use its
 // domain: whoever freed the line waits for its thread, or, a handler that
-// freed its own line, its domain's teardown does (irq_wait_freed_lines).
+// freed its own line or a free_irq whose caller had to leave the domain, its
+// domain's teardown does (irq_wait_freed_lines).
 struct Stopped {
   std::mutex lock;
   std::condition_variable ended;
@@ -87,6 +90,7 @@ void end_irq_thread(const std::shared_ptr<IrqThread> &self) {
     ticket = self->left_running;
     stopped.threads.erase(std::find(stopped.threads.begin(), stopped.threads.end(), self));
     stopped.ended.notify_all();
+    if (self->freer) thread_wake(self->freer);
   }
   if (ticket) left_running_ended(d, ticket);
 }
@@ -135,10 +139,22 @@ bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threa
 // Asked only then, not at once: a handler merely slow (a sleep, a device's
 // answer) returns by itself and finishes its work (ends the device's
 // interrupt, lets go of its locks), which a request to leave would cut short.
+// The wait ends early when the calling thread must leave d (the watchdog, a
+// failure), as other kernel waits do: the teardown that follows waits for t
+// then, as for the thread of a handler that freed its own line.
 void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
-  UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
-  std::unique_lock<std::mutex> g(stopped.lock);
-  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return ended(t); })) return;
+  {
+    std::lock_guard<std::mutex> g(stopped.lock);
+    t->freer = thread_ctx();
+  }
+  bool done = wait_until(d, Deadline::after_ms((long)recovery_teardown_wait().count()), [&] {
+    std::lock_guard<std::mutex> g(stopped.lock);
+    return ended(t);
+  });
+  bool must_leave = !done && should_abort(d);
+  std::lock_guard<std::mutex> g(stopped.lock);
+  t->freer = nullptr;
+  if (done || must_leave || ended(t)) return;
   t->left_running = leave_running(d, t->label);
   recovery_leave_behind(d, t->ctx.load());  // t, listed, has not exited: that ThreadCtx is its own still
 }

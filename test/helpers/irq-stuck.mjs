@@ -1,14 +1,14 @@
 // A program for test/irq-stuck.test.ts (run from dist/: `npm run build` first),
 // in a process of its own so that an unload or a recovery that waits for good
 // is ended by the test's time limit instead of hanging the test run:
-//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|unload-waits> [free]
+//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|unload-waits|exit-past-budget> [free]
 // Makes the driver's interrupt handler sleep in a kernel call that does not
 // return (the test hook stallNextWait), having freed its own line first if
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
 // lets the call return. Prints a JSON line per step, what it saw in the last.
 // recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
-// free-stuck, unload-waits: the driver's own free_irq gives up on the stuck
-// handler (see each).
+// free-stuck, unload-waits, exit-past-budget: the driver's own free_irq gives
+// up on the stuck handler (see each).
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
 
@@ -127,7 +127,23 @@ async function unloadWaits() {
   await untilLeftRunningEnded();
 }
 
-const scenarios = { 'recover-two-lines': twoLines, 'free-stuck': freeStuck, 'unload-waits': unloadWaits };
+// exit-past-budget: module_exit frees the line, and the watchdog asks it to
+// leave (its time budget far short of the wait): that ends free_irq's wait;
+// the unload's teardown then waits for the handler (as a recovery's does).
+// What is logged, in order.
+async function exitPastBudget() {
+  d.unload();
+  const e = await kernel.load(path, { timeBudgetMs: 100 });
+  setTeardownWaits(1000);
+  await stallHandler(e, false);
+  e.unload();
+  const steps = ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'];
+  seen.logged = lines().map((l) => steps.find((s) => l.includes(s))).filter(Boolean);
+  releaseStalledWaits();
+  await untilLeftRunningEnded();
+}
+
+const scenarios = { 'recover-two-lines': twoLines, 'free-stuck': freeStuck, 'unload-waits': unloadWaits, 'exit-past-budget': exitPastBudget };
 await (scenarios[how] ?? oneLine)();
 await until(() => domain(name) === undefined, 'its domain freed');
 seen.late = logged('late handler').length;
