@@ -39,7 +39,7 @@ const seen = {};
 // The teardown's and free_irq's waits that gave up, as logged.
 const waitsLogged = () => logged('did not leave the failed domain').length + logged('did not stop; left running').length;
 
-// The handler of driver's line stalls in its sleep (after freeing its line, if freeFirst).
+// The handler of `driver`'s line stalls in its sleep (after freeing the line, if freeFirst).
 async function stallHandler(driver, freeFirst) {
   driver.call('sleep_next_handler', freeFirst ? 1 : 0);
   stallNextWait(driver);
