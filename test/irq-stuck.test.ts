@@ -16,7 +16,9 @@ import { bootableIsolations, programReport } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-async function scenario(isolation: string, how: 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines', free = false): Promise<Record<string, unknown>> {
+type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'unload-waits' | 'exit-past-budget';
+
+async function scenario(isolation: string, how: How, free = false): Promise<Record<string, unknown>> {
   return programReport([program, isolation, path, how, ...(free ? ['free'] : [])], 40_000);
 }
 
@@ -58,6 +60,23 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
       irqObjects: 1,
       waits: 2, // the recovery's two, for the thread to leave the domain and to end
       unloadedState: 'unloaded',
+      late: 0,
+    });
+  }, 60_000);
+
+  // A driver's own free_irq, outside a teardown, gives up on it: before, it went on in the driver once its call returned.
+  it('freed by its driver is left running, asked to leave: when its call returns it runs no driver code, and fails nothing', async () => {
+    expect(await scenario(isolation, 'free-stuck')).toEqual({ leftRunning: 1, runsPastSleep: 0, state: 'running', late: 0 });
+  }, 60_000);
+
+  it('freed by module_exit is waited for once at the unload: its teardown does not wait for it again (before: it did)', async () => {
+    expect(await scenario(isolation, 'unload-waits')).toEqual({ waits: 1, late: 0 });
+  }, 60_000);
+
+  // Before: free_irq waited its full time past the request, and left the handler running before module_exit ended.
+  it("freed by module_exit past its time budget: the watchdog's request ends free_irq's wait, and the teardown waits for the handler", async () => {
+    expect(await scenario(isolation, 'exit-past-budget')).toEqual({
+      logged: ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'],
       late: 0,
     });
   }, 60_000);

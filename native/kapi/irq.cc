@@ -5,6 +5,7 @@
 // ends once its handler returns; one whose handler does not return in time
 // (a kernel call that does not) is left running (left_running.h).
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "../recovery/recovery.h"
 #include "checks.h"
 #include "subsystems.h"
+#include "wait.h"
 
 using namespace nooks;
 
@@ -24,23 +26,25 @@ namespace {
 // requested it until the line is freed. Then the line is no longer its own,
 // and may be requested again, and served by a new thread, before it has ended.
 struct IrqThread {
-  unsigned irq;
-  Domain *domain;
-  std::string label;  // as the log names it
+  IrqThread(unsigned irq, Domain *domain) : irq(irq), domain(domain), label("irq " + std::to_string(irq) + " handler") {}
+  const unsigned irq;
+  Domain *const domain;
+  const std::string label;  // as the log names it
+  std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: what a free_irq that gives up on it asks to leave
   bool stop = false;  // under its line's lock: the line was freed
+  ThreadCtx *freer = nullptr;  // under stopped.lock: the thread in free_irq waiting for its end, which it wakes
   uint64_t left_running = 0;  // under stopped.lock: the wait for its end gave up (its ticket, left_running.h)
 };
 
 struct Line {
   std::mutex lock;
   std::condition_variable cv;
-  int domain = -1;
   irq_handler_t handler = nullptr;
   void *dev_id = nullptr;
   int masked = 0;        // disable_irq nesting
   bool domain_masked = false;  // recovery masks every line of a failed driver
   bool pending = false;
-  std::shared_ptr<IrqThread> thread;  // while requested
+  std::shared_ptr<IrqThread> thread;  // while requested (by its domain)
   // A real device's end of interrupt (unmask INTx): after each handler run,
   // and when a handler is attached. Set by the device, not the driver.
   std::function<void()> ack;
@@ -65,7 +69,8 @@ thread_local const IrqThread *tl_irq_thread = nullptr;  // the calling thread's,
 
 // The threads of freed lines, until they end, each of which may still use its
 // domain: whoever freed the line waits for its thread, or, a handler that
-// freed its own line, its domain's teardown does (irq_wait_freed_lines).
+// freed its own line or a free_irq whose caller had to leave the domain, its
+// domain's teardown does (irq_wait_freed_lines).
 struct Stopped {
   std::mutex lock;
   std::condition_variable ended;
@@ -85,12 +90,14 @@ void end_irq_thread(const std::shared_ptr<IrqThread> &self) {
     ticket = self->left_running;
     stopped.threads.erase(std::find(stopped.threads.begin(), stopped.threads.end(), self));
     stopped.ended.notify_all();
+    if (self->freer) thread_wake(self->freer);
   }
   if (ticket) left_running_ended(d, ticket);
 }
 
 void irq_loop(std::shared_ptr<IrqThread> self) {
   tl_irq_thread = self.get();
+  self->ctx.store(thread_ctx());
   Line &l = irqs.lines[self->irq];
   Domain *d = self->domain;
   std::unique_lock<std::mutex> g(l.lock);
@@ -120,25 +127,44 @@ void irq_loop(std::shared_ptr<IrqThread> self) {
   end_irq_thread(self);
 }
 
-// Waits until each stopped thread that `of` picks has ended, recovery_teardown_wait() at
-// most, and leaves running those that have not (not waited for again).
-void wait_for_stopped(const std::function<bool(const IrqThread &)> &of) {
-  UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
-  std::unique_lock<std::mutex> g(stopped.lock);
-  auto waited_for = [&](const std::shared_ptr<IrqThread> &t) { return of(*t) && !t->left_running; };
-  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
-    return;
-  for (auto &t : stopped.threads)
-    if (waited_for(t)) t->left_running = leave_running(t->domain, t->label);
+// Under stopped.lock: t has ended.
+bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threads.begin(), stopped.threads.end(), t) == stopped.threads.end(); }
+
+// free_irq's wait for t, the thread of the line d freed, to end: as Linux's
+// free_irq waits for a running handler (synchronize_irq), but
+// recovery_teardown_wait() at most. Then its handler is in a kernel call that
+// does not return: t is left running, and asked to leave d as a teardown
+// leaves a thread behind, so that when that call returns it runs no more of
+// the driver's code (which may have freed what the handler uses by then).
+// Asked only then, not at once: a handler merely slow (a sleep, a device's
+// answer) returns by itself and finishes its work (ends the device's
+// interrupt, lets go of its locks), which a request to leave would cut short.
+// The wait ends early when the calling thread must leave d (the watchdog, a
+// failure), as other kernel waits do: the teardown that follows waits for t
+// then, as for the thread of a handler that freed its own line.
+void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
+  {
+    std::lock_guard<std::mutex> g(stopped.lock);
+    t->freer = thread_ctx();
+  }
+  bool done = wait_until(d, Deadline::after_ms((long)recovery_teardown_wait().count()), [&] {
+    std::lock_guard<std::mutex> g(stopped.lock);
+    return ended(t);
+  });
+  bool must_leave = !done && should_abort(d);
+  std::lock_guard<std::mutex> g(stopped.lock);
+  t->freer = nullptr;
+  if (done || must_leave || ended(t)) return;
+  t->left_running = leave_running(d, t->label);
+  recovery_leave_behind(d, t->ctx.load());  // t, listed, has not exited: that ThreadCtx is its own still
 }
 
-// Frees l and tells its thread to stop: listed among the stopped, until it
-// ends, for whoever freed the line to wait for. That thread, or nullptr.
-std::shared_ptr<IrqThread> stop_line(Line &l) {
+// Frees l, if d's, and tells its thread to stop: listed among the stopped,
+// until it ends, for whoever freed the line to wait for. That thread, or nullptr.
+std::shared_ptr<IrqThread> stop_line(Line &l, const Domain *d) {
   std::lock_guard<std::mutex> g(l.lock);
-  l.domain = -1;
+  if (!l.thread || l.thread->domain != d) return nullptr;
   std::shared_ptr<IrqThread> t = std::move(l.thread);
-  if (!t) return nullptr;
   t->stop = true;
   l.cv.notify_all();
   std::lock_guard<std::mutex> sg(stopped.lock);  // listed before it can end
@@ -154,14 +180,13 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
   std::function<void()> ack;
   {
     std::lock_guard<std::mutex> g(l.lock);
-    if (l.thread) return -EBUSY;  // requested (its domain set too)
-    l.domain = d->id;
+    if (l.thread) return -EBUSY;  // requested
     l.handler = handler;
     l.dev_id = dev_id;
     l.masked = 0;
     l.domain_masked = false;
     l.pending = false;
-    l.thread = std::make_shared<IrqThread>(IrqThread{irq, d, "irq " + std::to_string(irq) + " handler"});
+    l.thread = std::make_shared<IrqThread>(irq, d);
     std::thread(irq_loop, l.thread).detach();  // waited for by its end (stop_line), not joined
     ack = l.ack;
   }
@@ -181,13 +206,10 @@ extern "C" void kapi_free_irq(unsigned int irq, void *dev_id) {
   // Outside the lock: a rejected call leaves the domain at once.
   if (requested != dev_id) kernel_bug(d, "free_irq(%u): dev_id %p does not match the one requested", irq, dev_id);
   d->objects.remove(ObjectType::irq, irq);
-  // Its handler is not running once free_irq returns, unless this is its
-  // thread (a handler that freed its own line, whose thread ends once it
-  // returns: its domain's teardown waits for that), or it is still in a
-  // kernel call after recovery_teardown_wait(): left running, it runs on in
-  // the driver when that call returns (nothing asks it to leave outside a teardown).
-  std::shared_ptr<IrqThread> t = stop_line(l);
-  if (t && t.get() != tl_irq_thread) wait_for_stopped([&](const IrqThread &s) { return &s == t.get(); });
+  // A handler that freed its own line runs on to its end; then its thread
+  // ends, and its domain's teardown waits for that.
+  std::shared_ptr<IrqThread> t = stop_line(l, d);
+  if (t && t.get() != tl_irq_thread) wait_for_freed_line(d, t);
 }
 
 extern "C" void kapi_disable_irq(unsigned int irq) {
@@ -220,7 +242,7 @@ bool irq_raise(unsigned irq) {
     if (ack) ack();
     return true;
   }
-  if (l.domain < 0) return false;
+  if (!l.thread) return false;
   l.pending = true;
   l.cv.notify_all();
   return true;
@@ -244,18 +266,24 @@ bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signa
 void irq_mask_domain(Domain *d, bool masked) {
   for (Line &l : irqs.lines) {
     std::lock_guard<std::mutex> g(l.lock);
-    if (l.domain != d->id) continue;
+    if (!l.thread || l.thread->domain != d) continue;
     l.domain_masked = masked;
     l.cv.notify_all();
   }
 }
 
 void irq_release(Domain *d, unsigned irq) {
-  if (irq < kIrqLines && irqs.lines[irq].domain == d->id) stop_line(irqs.lines[irq]);
+  if (irq < kIrqLines) stop_line(irqs.lines[irq], d);
 }
 
 void irq_wait_freed_lines(Domain *d) {
-  wait_for_stopped([d](const IrqThread &t) { return t.domain == d; });
+  UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
+  std::unique_lock<std::mutex> g(stopped.lock);
+  auto waited_for = [d](const std::shared_ptr<IrqThread> &t) { return t->domain == d && !t->left_running; };
+  if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
+    return;
+  for (auto &t : stopped.threads)
+    if (waited_for(t)) t->left_running = leave_running(d, t->label);
 }
 
 }  // namespace nooks

@@ -42,8 +42,9 @@ void workers_stop();
 void timer_release(Domain *d, uintptr_t addr);
 void work_release(Domain *d, uintptr_t addr);
 void irq_release(Domain *d, unsigned irq);
-// The irq threads of d's freed lines (those its lines' release stopped, and
-// those of handlers that freed their own line): returns once none still uses
+// The irq threads of d's freed lines (those its lines' release stopped, those
+// of handlers that freed their own line, and those a free_irq stopped waiting
+// for when its caller had to leave d): returns once none still uses
 // d, or, after one recovery_teardown_wait() for all, leaves running those that
 // do (left_running.h). At teardown, after its lines are released.
 void irq_wait_freed_lines(Domain *d);

@@ -24,6 +24,15 @@ void recovery_tear_down_locked(Domain *d);
 // Lets go of every object d holds (the teardown's release; also a load refused
 // before module_init ran, whose only objects are the devices it holds).
 void recovery_release_objects(Domain *d);
+// Thread t, inside d in a kernel call that does not return, is asked to leave
+// d and left behind as a teardown leaves one it gave up on: when the call
+// returns, it writes nothing into the driver's memory (write_back) and leaves,
+// running no driver code; its leaving fails nothing; a later teardown does not
+// wait for it (docs/recovery.md, "A thread left running"). Nothing if t is not
+// inside d. For a thread left running outside a teardown (a driver's own
+// free_irq that gave up on its handler's thread: native/kapi/irq.cc); t must
+// not exit meanwhile.
+void recovery_leave_behind(Domain *d, const ThreadCtx *t);
 // Phases 5-6 (after the teardown, if it had not run). Returns false and says
 // why if init faulted or returned an error (the domain is then failed and
 // torn down again).

@@ -52,19 +52,22 @@ void release_object(Domain *d, const Object &o) {
 // What threads_inside does to each thread it finds (under d's threads_lock,
 // which keeps the thread from exiting, and under which a kernel call's
 // write_back looks for a request to leave: native/kapi/wait.h).
-enum class Inside { look, ask_to_leave, leave_behind };
+enum class Inside { look, ask_to_leave, leave_behind, ask_and_leave_behind };
 
-// The threads (other than this one) inside d now.
-std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what) {
+// The threads (other than this one; only `only`, if given) inside d now.
+std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what, const ThreadCtx *only = nullptr) {
   std::vector<ThreadCtx *> inside;
   std::lock_guard<std::mutex> g(d->threads_lock);
   for (DomainThread *dt : d->threads) {
     if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
-    // Left behind by an earlier teardown: its request stands, and it is not waited for again.
+    if (only && dt->thread != only) continue;
+    // Left behind already (by an earlier teardown, a free_irq): its request stands, and it is not waited for again.
     if (what != Inside::leave_behind && dt->thread->left_behind.load() == d->id) continue;
     inside.push_back(dt->thread);
-    if (what == Inside::ask_to_leave) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
-    if (what == Inside::leave_behind) dt->thread->left_behind.store(d->id);  // its leaving fails nothing (ThreadCtx)
+    if (what == Inside::ask_to_leave || what == Inside::ask_and_leave_behind)
+      trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
+    if (what == Inside::leave_behind || what == Inside::ask_and_leave_behind)
+      dt->thread->left_behind.store(d->id);  // its leaving fails nothing (ThreadCtx)
   }
   return inside;
 }
@@ -123,6 +126,8 @@ void recovery_tear_down_locked(Domain *d) {
   }
   d->torn_down_gen = generation;
 }
+
+void recovery_leave_behind(Domain *d, const ThreadCtx *t) { threads_inside(d, Inside::ask_and_leave_behind, t); }
 
 void recovery_ensure_torn_down(Domain *d) {
   std::lock_guard<std::mutex> g(d->recovery_lock);

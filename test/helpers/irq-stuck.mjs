@@ -1,12 +1,14 @@
 // A program for test/irq-stuck.test.ts (run from dist/: `npm run build` first),
 // in a process of its own so that an unload or a recovery that waits for good
 // is ended by the test's time limit instead of hanging the test run:
-//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines> [free]
+//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|unload-waits|exit-past-budget> [free]
 // Makes the driver's interrupt handler sleep in a kernel call that does not
 // return (the test hook stallNextWait), having freed its own line first if
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
 // lets the call return. Prints a JSON line per step, what it saw in the last.
 // recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
+// free-stuck, unload-waits, exit-past-budget: the driver's own free_irq gives
+// up on the stuck handler (see each).
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
 import { print, until } from './program.mjs';
@@ -27,6 +29,20 @@ const d = await kernel.load(path);
 const name = d.name;
 const runs = () => Number(d.call('handler_runs'));
 const seen = {};
+// The teardown's and free_irq's waits that gave up, as logged.
+const waitsLogged = () => logged('did not leave the failed domain').length + logged('did not stop; left running').length;
+
+// The handler of `driver`'s line stalls in its sleep (after freeing the line, if freeFirst).
+async function stallHandler(driver, freeFirst) {
+  driver.call('sleep_next_handler', freeFirst ? 1 : 0);
+  stallNextWait(driver);
+  kernel.raiseIrq(LINE);
+  await until(() => logged(`${name}: test stall`).length === 1, 'the handler stalled in its sleep');
+}
+
+async function untilLeftRunningEnded() {
+  await until(() => logged('ended after being left running').length === 1, 'the end of the handler left running');
+}
 
 // Both lines' handlers stall; the recovery is timed, in teardown waits (an
 // unload's module_exit would free each line in turn, a wait each).
@@ -49,10 +65,7 @@ async function twoLines() {
 
 // The handler of one line stalls (after freeing it, if `free`).
 async function oneLine() {
-  d.call('sleep_next_handler', free === 'free' ? 1 : 0);
-  stallNextWait(d);
-  kernel.raiseIrq(LINE);
-  await until(() => logged(`${name}: test stall`).length === 1, 'the handler stalled in its sleep');
+  await stallHandler(d, free === 'free');
   const first = how === 'unload' ? 'unload' : 'recover';
   print({ step: first });
   d[first](); // waits for the handler's thread: to leave the domain, then to end
@@ -69,11 +82,11 @@ async function oneLine() {
   }
   if (how === 'recover-then-unload') {
     d.unload(); // not a second wait for the thread left running
-    seen.waits = logged('did not leave the failed domain').length + logged('did not stop; left running').length;
+    seen.waits = waitsLogged();
     seen.unloadedState = domain(name)?.state; // kept for the thread
   }
   releaseStalledWaits();
-  await until(() => logged('ended after being left running').length === 1, 'the end of the handler left running');
+  await untilLeftRunningEnded();
   if (how === 'recover') {
     seen.runsAfterEnd = runs(); // the old thread ran no handler of the restarted driver
     kernel.raiseIrq(LINE);
@@ -83,7 +96,48 @@ async function oneLine() {
   }
 }
 
-await (how === 'recover-two-lines' ? twoLines() : oneLine());
+// free-stuck: the driver frees the line (a call of its own, outside any
+// teardown): its free_irq gives up on the handler and leaves it running,
+// asked to leave: once its sleep returns, it runs no more of the driver's code.
+async function freeStuck() {
+  await stallHandler(d, false);
+  d.call('free_line');
+  seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
+  releaseStalledWaits();
+  await untilLeftRunningEnded();
+  seen.runsPastSleep = Number(d.call('handler_runs_past_sleep')); // before: 1, the handler went on in the driver
+  seen.state = d.state; // its leaving failed nothing
+  d.unload();
+}
+
+// unload-waits: module_exit frees the line: free_irq's wait for the handler
+// gives up, and the unload's teardown does not wait for it again.
+async function unloadWaits() {
+  await stallHandler(d, false);
+  d.unload();
+  seen.waits = waitsLogged();
+  releaseStalledWaits();
+  await untilLeftRunningEnded();
+}
+
+// exit-past-budget: module_exit frees the line, and the watchdog asks it to
+// leave (its time budget far short of the wait): that ends free_irq's wait;
+// the unload's teardown then waits for the handler (as a recovery's does).
+// What is logged, in order.
+async function exitPastBudget() {
+  d.unload();
+  const e = await kernel.load(path, { timeBudgetMs: 100 });
+  setTeardownWaits(1000);
+  await stallHandler(e, false);
+  e.unload();
+  const steps = ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'];
+  seen.logged = lines().map((l) => steps.find((s) => l.includes(s))).filter(Boolean);
+  releaseStalledWaits();
+  await untilLeftRunningEnded();
+}
+
+const scenarios = { 'recover-two-lines': twoLines, 'free-stuck': freeStuck, 'unload-waits': unloadWaits, 'exit-past-budget': exitPastBudget };
+await (scenarios[how] ?? oneLine)();
 await until(() => domain(name) === undefined, 'its domain freed');
 seen.late = logged('late handler').length;
 await kernel.shutdown();
