@@ -46,7 +46,9 @@ void irq_release(Domain *d, unsigned irq);
 // of handlers that freed their own line, and those a free_irq stopped waiting
 // for when its caller had to leave d): returns once none still uses
 // d, or, after one recovery_teardown_wait() for all, leaves running those that
-// do (left_running.h). At teardown, after its lines are released.
+// do (left_running.h); those the teardown's wait for threads to leave d gave
+// up on (left behind, inside d still) at once, not waited for again. At
+// teardown, after its lines are released.
 void irq_wait_freed_lines(Domain *d);
 // Interrupt lines: a device (or a test) raises one; the handler runs on the line's thread.
 constexpr int kIrqLines = 64;

@@ -11,9 +11,10 @@
 
 namespace nooks {
 
-// How long a teardown waits for such a thread to end (it has already waited
-// as long for it to leave the domain) before it leaves it running:
-// recovery_teardown_wait() (recovery.h), 5 s.
+// How long a teardown waits for such a thread to end before it leaves it
+// running: recovery_teardown_wait() (recovery.h), 5 s, after as long a wait
+// for it to leave the domain; an irq thread still inside the domain after
+// that first wait is left running without a second.
 
 // The thread `label` of d did not end in time: logged; d is kept for it.
 // Returns its ticket for left_running_ended (never 0).

@@ -61,7 +61,7 @@ std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what, const ThreadCtx 
   for (DomainThread *dt : d->threads) {
     if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) == 0 || dt->thread == nooks_tls_ctx) continue;
     if (only && dt->thread != only) continue;
-    // Left behind already (by an earlier teardown, a free_irq): its request stands, and it is not waited for again.
+    // Left behind already (by an earlier teardown, this one's wait, a free_irq): its request stands, and it is not waited for again.
     if (what != Inside::leave_behind && dt->thread->left_behind.load() == d->id) continue;
     inside.push_back(dt->thread);
     if (what == Inside::ask_to_leave || what == Inside::ask_and_leave_behind)
@@ -100,6 +100,10 @@ void recovery_tear_down_locked(Domain *d) {
   for (long round = 0; !threads_inside(d, round % 20 == 0 ? Inside::ask_to_leave : Inside::look).empty(); round++) {
     if (round >= rounds) {  // recovery_teardown_wait(): 5 s
       klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
+      // Each is in a kernel call that has not returned (driver code is
+      // unwound by the request): left behind now, it is not waited for
+      // again as its objects go (irq_wait_freed_lines).
+      threads_inside(d, Inside::leave_behind);
       break;
     }
     timespec ts = {0, 5 * 1000 * 1000};

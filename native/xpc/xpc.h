@@ -67,12 +67,13 @@ struct ThreadCtx {
   bool owns_sigstack = false;        // ...mapped at registration: unmapped at its exit
   uintptr_t host_stack_lo = 0, host_stack_hi = 0;  // its own stack: kernel code runs there (or on sigstack), driver code never
   // The domain a teardown (or a driver's free_irq, giving up on its handler's
-  // thread) ended with it still inside (a kernel call that has not returned:
-  // left running), until it leaves: its leaving fails nothing, for the driver
-  // it would fail is the restarted one, or one that let its handler go (its
-  // request is the teardown's or free_irq's, which the watchdog leaves as it
-  // is: trap.cc); a later teardown does not wait for it
-  // (native/recovery/teardown.cc). -1: none.
+  // thread) gave up waiting for it to leave (a kernel call that has not
+  // returned: left running), until it leaves: its leaving fails nothing, for
+  // the driver it would fail is the restarted one, or one that let its
+  // handler go (its request is the teardown's or free_irq's, which the
+  // watchdog leaves as it is: trap.cc); neither that teardown, for its irq
+  // thread to end, nor a later one waits for it again
+  // (native/recovery/teardown.cc, irq_wait_freed_lines). -1: none.
   std::atomic<int> left_behind{-1};
   // Kernel code's access to driver memory under way, which a fault ends (native/trap/guarded.h).
   GuardedAccess *guarded = nullptr;
