@@ -7,6 +7,8 @@
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
 // lets the call return. Prints a JSON line per step, what it saw in the last.
 // recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
+// recover-then-unload, unload-waits, exit-past-budget: the recovery and the
+// unload after it, the unload, are timed.
 // free-stuck, unload-waits, exit-past-budget: the driver's own free_irq gives
 // up on the stuck handler (see each).
 import { Kernel } from '../../dist/lib/index.js';
@@ -17,9 +19,12 @@ const [isolation, path, how, free] = process.argv.slice(2);
 const LINE = 11; // test/fixtures/drivers/irq-stuck.c
 const SECOND_LINE = 12;
 const kernel = await Kernel.boot({ isolation });
-// The teardown's two waits (5 s each by default: posix-left-running keeps one
-// real); long enough, for two lines, that a third wait is told from scheduling.
-const wait = how === 'recover-two-lines' ? 1500 : 200;
+// The teardown's waits (5 s each by default: posix-left-running keeps one
+// real); long enough, where timed, that one more wait is told from scheduling.
+const timed = ['recover-two-lines', 'recover-then-unload', 'unload-waits', 'exit-past-budget'].includes(how);
+const wait = timed ? 1500 : 200;
+// The teardown's and free_irq's waits since `start` (a performance.now()), timed.
+const waitsSince = (start) => Math.floor((performance.now() - start) / wait);
 setTeardownWaits(wait);
 const lines = () => kernel.log().map((l) => l.text);
 const logged = (text) => lines().filter((l) => l.includes(text));
@@ -29,8 +34,6 @@ const d = await kernel.load(path);
 const name = d.name;
 const runs = () => Number(d.call('handler_runs'));
 const seen = {};
-// The teardown's and free_irq's waits that gave up, as logged.
-const waitsLogged = () => logged('did not leave the failed domain').length + logged('did not stop; left running').length;
 
 // The handler of `driver`'s line stalls in its sleep (after freeing the line, if freeFirst).
 async function stallHandler(driver, freeFirst) {
@@ -55,8 +58,8 @@ async function twoLines() {
     await until(() => logged(`${name}: test stall`).length === n + 1, `the handler of line ${line} stalled in its sleep`);
   }
   const start = performance.now();
-  d.recover(); // one wait for both threads to leave the domain, one for both to end (before: one per line)
-  seen.recoveryWaits = Math.floor((performance.now() - start) / wait);
+  d.recover(); // one wait for both threads to leave the domain, then left running (before: one more for both to end, and before that one per line)
+  seen.recoveryWaits = waitsSince(start);
   seen.leftRunning = logged('handler: did not stop; left running').length;
   releaseStalledWaits();
   await until(() => logged('ended after being left running').length === 2, 'the end of both handlers left running');
@@ -68,7 +71,8 @@ async function oneLine() {
   await stallHandler(d, free === 'free');
   const first = how === 'unload' ? 'unload' : 'recover';
   print({ step: first });
-  d[first](); // waits for the handler's thread: to leave the domain, then to end
+  const start = performance.now();
+  d[first](); // waits for the handler's thread to leave the domain, then leaves it running
   print({ step: `${first} returned` });
   seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
   seen.keptState = domain(name)?.state;
@@ -82,7 +86,7 @@ async function oneLine() {
   }
   if (how === 'recover-then-unload') {
     d.unload(); // not a second wait for the thread left running
-    seen.waits = waitsLogged();
+    seen.waits = waitsSince(start);
     seen.unloadedState = domain(name)?.state; // kept for the thread
   }
   releaseStalledWaits();
@@ -114,8 +118,9 @@ async function freeStuck() {
 // gives up, and the unload's teardown does not wait for it again.
 async function unloadWaits() {
   await stallHandler(d, false);
+  const start = performance.now();
   d.unload();
-  seen.waits = waitsLogged();
+  seen.waits = waitsSince(start);
   releaseStalledWaits();
   await untilLeftRunningEnded();
 }
@@ -127,9 +132,10 @@ async function unloadWaits() {
 async function exitPastBudget() {
   d.unload();
   const e = await kernel.load(path, { timeBudgetMs: 100 });
-  setTeardownWaits(1000);
   await stallHandler(e, false);
+  const start = performance.now();
   e.unload();
+  seen.waits = waitsSince(start); // the budget is far shorter than a wait
   const steps = ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'];
   seen.logged = lines().map((l) => steps.find((s) => l.includes(s))).filter(Boolean);
   releaseStalledWaits();
