@@ -57,10 +57,10 @@ export function releaseStalledWaits(): void {
  * running (5 s each); with no argument, restores them. The tests that leave a
  * thread running (test/posix-left-running.test.ts) need not wait out 10 s each.
  * At least 5 ms, whole: the teardown looks for threads inside every 5 ms, and
- * with less it would not wait for them at all.
+ * with less it would not wait for them at all; at most the 5 s it shortens.
  */
 export function setTeardownWaits(ms?: number): void {
-  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 5)) throw new RangeError(`setTeardownWaits: ${ms} ms; at least 5, whole`);
+  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 5 && ms <= 5000)) throw new RangeError(`setTeardownWaits: ${ms} ms; 5 to 5000, whole`);
   native().setTeardownWaits(ms);
 }
 
@@ -71,9 +71,9 @@ export function setTeardownWaits(ms?: number): void {
  * restores it. The tests that wait for such an end
  * (test/shadow-unregistered.test.ts) need not wait out 2 s each. At least
  * 50 ms, whole: the watchdog thread applies the rule every 50 ms, and a
- * shorter limit would be 50 ms all the same.
+ * shorter limit would be 50 ms all the same; at most the 2 s it shortens.
  */
 export function setReregisterLimit(ms?: number): void {
-  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 50)) throw new RangeError(`setReregisterLimit: ${ms} ms; at least 50, whole`);
+  if (ms !== undefined && !(Number.isInteger(ms) && ms >= 50 && ms <= 2000)) throw new RangeError(`setReregisterLimit: ${ms} ms; 50 to 2000, whole`);
   native().setReregisterLimit(ms);
 }
