@@ -60,9 +60,10 @@ struct Lines {
 };
 Lines &irqs = *new Lines;
 
-// Filled by static constructors before main, read after: no lock needed.
+// Filled by static constructors before main, read after: no lock needed. Never
+// destroyed: irq threads run them while the process exits.
 std::vector<void (*)(Domain *)> &after_interrupt() {
-  static std::vector<void (*)(Domain *)> v;
+  static std::vector<void (*)(Domain *)> &v = *new std::vector<void (*)(Domain *)>;
   return v;
 }
 thread_local const IrqThread *tl_irq_thread = nullptr;  // the calling thread's, if it is an irq thread

@@ -238,9 +238,10 @@ struct NannyEntry {
   unsigned period_ms;
   void (*check)();
 };
-// Filled by static constructors before main, read after: no lock needed.
+// Filled by static constructors before main, read after: no lock needed. Never
+// destroyed: the watchdog thread runs them while the process exits.
 std::vector<NannyEntry> &nannies() {
-  static std::vector<NannyEntry> v;
+  static std::vector<NannyEntry> &v = *new std::vector<NannyEntry>;
   return v;
 }
 }  // namespace
