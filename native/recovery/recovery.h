@@ -29,9 +29,11 @@ void recovery_release_objects(Domain *d);
 // returns, it writes nothing into the driver's memory (write_back) and leaves,
 // running no driver code; its leaving fails nothing; a later teardown does not
 // wait for it (docs/recovery.md, "A thread left running"). Nothing if t is not
-// inside d. For a thread left running outside a teardown (a driver's own
-// free_irq that gave up on its handler's thread: native/kapi/irq.cc); t must
-// not exit meanwhile.
+// inside d, nor if a request to leave d stands already: the watchdog's (its
+// leaving then fails d, as it should: a handler past its time budget) or a
+// teardown's, which deal with t. For a thread left running outside a
+// teardown (a driver's own free_irq that gave up on its handler's thread:
+// native/kapi/irq.cc); t must not exit meanwhile.
 void recovery_leave_behind(Domain *d, const ThreadCtx *t);
 // Phases 5-6 (after the teardown, if it had not run). Returns false and says
 // why if init faulted or returned an error (the domain is then failed and
