@@ -163,7 +163,10 @@ void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
   t->freer = nullptr;
   if (done || must_leave || ended(t)) return;
   t->left_running = leave_running(d, t->label);
-  recovery_leave_behind(d, t->ctx.load());  // t, listed, has not exited: that ThreadCtx is its own still
+  // t, listed, has not exited: that ThreadCtx is its own still. None: t has
+  // not run its first line, so it is not inside d (and, the line freed, it
+  // ends without entering it).
+  if (const ThreadCtx *ctx = t->ctx.load()) recovery_leave_behind(d, *ctx);
 }
 
 // Frees l, if d's, and tells its thread to stop: listed among the stopped,

@@ -34,7 +34,7 @@ void recovery_release_objects(Domain *d);
 // teardown's, which deal with t. For a thread left running outside a
 // teardown (a driver's own free_irq that gave up on its handler's thread:
 // native/kapi/irq.cc); t must not exit meanwhile.
-void recovery_leave_behind(Domain *d, const ThreadCtx *t);
+void recovery_leave_behind(Domain *d, const ThreadCtx &t);
 // Phases 5-6 (after the teardown, if it had not run). Returns false and says
 // why if init faulted or returned an error (the domain is then failed and
 // torn down again).

@@ -134,7 +134,7 @@ void recovery_tear_down_locked(Domain *d) {
   d->torn_down_gen = generation;
 }
 
-void recovery_leave_behind(Domain *d, const ThreadCtx *t) { threads_inside(d, Inside::ask_and_leave_behind, t); }
+void recovery_leave_behind(Domain *d, const ThreadCtx &t) { threads_inside(d, Inside::ask_and_leave_behind, &t); }
 
 void recovery_ensure_torn_down(Domain *d) {
   std::lock_guard<std::mutex> g(d->recovery_lock);
