@@ -161,7 +161,8 @@ void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
   bool must_leave = !done && should_abort(d);
   std::lock_guard<std::mutex> g(stopped.lock);
   t->freer = nullptr;
-  if (done || must_leave || ended(t)) return;
+  // Left running meanwhile by a teardown's wait (irq_wait_freed_lines): once is all.
+  if (done || must_leave || ended(t) || t->left_running) return;
   t->left_running = leave_running(d, t->label);
   // t, listed, has not exited: that ThreadCtx is its own still. None: t has
   // not run its first line, so it is not inside d (and, the line freed, it
