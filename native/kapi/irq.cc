@@ -148,7 +148,9 @@ bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threa
 // interrupt, lets go of its locks), which a request to leave would cut short.
 // The wait ends early when the calling thread must leave d (the watchdog, a
 // failure), as other kernel waits do: the teardown that follows waits for t
-// then, as for the thread of a handler that freed its own line.
+// then, as for the thread of a handler that freed its own line. Where none
+// follows (the caller, a handler, was left behind by another free_irq that
+// gave up on it), t is left running at once.
 void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
   {
     std::lock_guard<std::mutex> g(stopped.lock);
@@ -158,11 +160,13 @@ void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
     std::lock_guard<std::mutex> g(stopped.lock);
     return ended(t);
   });
-  bool must_leave = !done && should_abort(d);
+  // The caller must leave d, and a teardown follows: d failed, or the
+  // caller's leaving fails it (the watchdog's request).
+  bool teardown_follows = !done && should_abort(d) && (d->state.load() == DomainState::failed || thread_ctx()->abort_fails.load());
   std::lock_guard<std::mutex> g(stopped.lock);
   t->freer = nullptr;
   // Left running meanwhile by a teardown's wait (irq_wait_freed_lines): once is all.
-  if (done || must_leave || ended(t) || t->left_running) return;
+  if (done || teardown_follows || ended(t) || t->left_running) return;
   t->left_running = leave_running(d, t->label);
   // t, listed, has not exited: that ThreadCtx is its own still. None: t has
   // not run its first line, so it is not inside d (and, the line freed, it
