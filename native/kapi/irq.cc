@@ -127,13 +127,6 @@ void irq_loop(std::shared_ptr<IrqThread> self) {
   end_irq_thread(self);
 }
 
-// Under stopped.lock: t, listed, is inside d still, left behind by d's
-// teardown. Listed, it has not exited: its ThreadCtx is its own still.
-bool left_behind(const Domain *d, const IrqThread &t) {
-  const ThreadCtx *ctx = t.ctx.load();
-  return ctx && ctx->left_behind.load() == d->id;
-}
-
 // Under stopped.lock: t has ended.
 bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threads.begin(), stopped.threads.end(), t) == stopped.threads.end(); }
 
@@ -295,9 +288,10 @@ void irq_wait_freed_lines(Domain *d) {
   UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
   std::unique_lock<std::mutex> g(stopped.lock);
   // One the teardown gave up on and left behind, its handler in a kernel call
-  // that has not returned, has been waited for once: left running at once.
+  // that has not returned, has been waited for once: left running at once
+  // (listed, it has not exited: its ThreadCtx is its own still).
   for (auto &t : stopped.threads)
-    if (t->domain == d && !t->left_running && left_behind(d, *t)) t->left_running = leave_running(d, t->label);
+    if (t->domain == d && !t->left_running && left_behind(t->ctx.load(), d)) t->left_running = leave_running(d, t->label);
   auto waited_for = [d](const std::shared_ptr<IrqThread> &t) { return t->domain == d && !t->left_running; };
   if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
     return;

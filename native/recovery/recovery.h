@@ -60,7 +60,8 @@ void recovery_thread_stop();
 // How long a teardown waits for the threads inside the domain to leave it,
 // and then for each POSIX driver thread or irq line's thread to stop
 // (native/posix/threads.cc, native/kapi/irq.cc), before it leaves one
-// running (left_running.h): 5 s each. A test hook (setTeardownWaits,
+// running (left_running.h): 5 s each; one that did not leave in the first
+// is not waited for again, but left running at once. A test hook (setTeardownWaits,
 // nooks/testing) shortens both for the tests that leave threads running.
 constexpr std::chrono::milliseconds kTeardownWait{5000};
 std::chrono::milliseconds recovery_teardown_wait();
