@@ -61,8 +61,9 @@ void recovery_thread_stop();
 // and then for each POSIX driver thread or irq line's thread to stop
 // (native/posix/threads.cc, native/kapi/irq.cc), before it leaves one
 // running (left_running.h): 5 s each; one that did not leave in the first
-// is not waited for again, but left running at once. A test hook (setTeardownWaits,
-// nooks/testing) shortens both for the tests that leave threads running.
+// is not waited for again, but left running at once. A test hook
+// (setTeardownWaits, nooks/testing) shortens both for the tests that leave
+// threads running.
 constexpr std::chrono::milliseconds kTeardownWait{5000};
 std::chrono::milliseconds recovery_teardown_wait();
 void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait);
