@@ -54,8 +54,9 @@ export function releaseStalledWaits(): void {
 /**
  * Shortens the teardown's two waits, for the threads inside a driver to leave
  * it and then for each of its POSIX threads and irq lines' threads to stop, before it leaves one
- * running (5 s each); with no argument, restores them. The tests that leave a
- * thread running (test/posix-left-running.test.ts) need not wait out 10 s each.
+ * running (5 s each; one step 2 gave up on is not waited for again); with no
+ * argument, restores them. The tests that leave a thread running
+ * (test/posix-left-running.test.ts) need not wait out 5 s each.
  * At least 5 ms, whole: the teardown looks for threads inside every 5 ms, and
  * with less it would not wait for them at all; at most the 5 s it shortens.
  */

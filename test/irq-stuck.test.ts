@@ -16,7 +16,7 @@ import { bootableIsolations, programReport } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'unload-waits' | 'exit-past-budget';
+type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'free-past-budget' | 'free-in-freed-handler' | 'unload-waits' | 'exit-past-budget';
 
 async function scenario(isolation: string, how: How, free = false): Promise<Record<string, unknown>> {
   return programReport([program, isolation, path, how, ...(free ? ['free'] : [])], 40_000);
@@ -67,6 +67,26 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
   // A driver's own free_irq, outside a teardown, gives up on it: before, it went on in the driver once its call returned.
   it('freed by its driver is left running, asked to leave: when its call returns it runs no driver code, and fails nothing', async () => {
     expect(await scenario(isolation, 'free-stuck')).toEqual({ leftRunning: 1, runsPastSleep: 0, state: 'running', late: 0 });
+  }, 60_000);
+
+  // Before: free_irq's request to leave replaced the watchdog's, and the thread's leaving failed nothing (the hang dropped).
+  it("past its time budget, then freed by its driver: the watchdog's request stands, and its leaving fails the driver, which is recovered", async () => {
+    expect(await scenario(isolation, 'free-past-budget')).toEqual({
+      leftRunning: 1,
+      events: ['fault timeout', 'recovering timeout', 'recovered timeout'],
+      state: 'running',
+      late: 0,
+    });
+  }, 60_000);
+
+  // Before: the second handler's free_irq, its wait ended by the request, left the first handler as it was: it went on in the driver.
+  it("freed by a handler that its driver's free_irq gives up on is left running, asked to leave, as well", async () => {
+    expect(await scenario(isolation, 'free-in-freed-handler')).toEqual({
+      leftRunning: ['irq 12 handler: did not stop; left running', 'irq 11 handler: did not stop; left running'],
+      runsPastSleep: 0,
+      state: 'running',
+      late: 0,
+    });
   }, 60_000);
 
   it('freed by module_exit is waited for once at the unload: its teardown does not wait for it again (before: it did)', async () => {

@@ -128,13 +128,6 @@ void irq_loop(std::shared_ptr<IrqThread> self) {
   end_irq_thread(self);
 }
 
-// Under stopped.lock: t, listed, is inside d still, left behind by d's
-// teardown. Listed, it has not exited: its ThreadCtx is its own still.
-bool left_behind(const Domain *d, const IrqThread &t) {
-  const ThreadCtx *ctx = t.ctx.load();
-  return ctx && ctx->left_behind.load() == d->id;
-}
-
 // Under stopped.lock: t has ended.
 bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threads.begin(), stopped.threads.end(), t) == stopped.threads.end(); }
 
@@ -149,7 +142,9 @@ bool ended(const std::shared_ptr<IrqThread> &t) { return std::find(stopped.threa
 // interrupt, lets go of its locks), which a request to leave would cut short.
 // The wait ends early when the calling thread must leave d (the watchdog, a
 // failure), as other kernel waits do: the teardown that follows waits for t
-// then, as for the thread of a handler that freed its own line.
+// then, as for the thread of a handler that freed its own line. Where none
+// follows (the caller, a handler, was left behind by another free_irq that
+// gave up on it), t is left running at once.
 void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
   {
     std::lock_guard<std::mutex> g(stopped.lock);
@@ -159,12 +154,18 @@ void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
     std::lock_guard<std::mutex> g(stopped.lock);
     return ended(t);
   });
-  bool must_leave = !done && should_abort(d);
+  // The caller must leave d, and a teardown follows: d failed, or the
+  // caller's leaving fails it (the watchdog's request).
+  bool teardown_follows = !done && should_abort(d) && (d->state.load() == DomainState::failed || thread_ctx()->abort_fails.load());
   std::lock_guard<std::mutex> g(stopped.lock);
   t->freer = nullptr;
-  if (done || must_leave || ended(t)) return;
+  // Left running meanwhile by a teardown's wait (irq_wait_freed_lines): once is all.
+  if (done || teardown_follows || ended(t) || t->left_running) return;
   t->left_running = leave_running(d, t->label);
-  recovery_leave_behind(d, t->ctx.load());  // t, listed, has not exited: that ThreadCtx is its own still
+  // t, listed, has not exited: that ThreadCtx is its own still. None: t has
+  // not run its first line, so it is not inside d (and, the line freed, it
+  // ends without entering it).
+  if (const ThreadCtx *ctx = t->ctx.load()) recovery_leave_behind(d, *ctx);
 }
 
 // Frees l, if d's, and tells its thread to stop: listed among the stopped,
@@ -288,9 +289,10 @@ void irq_wait_freed_lines(Domain *d) {
   UnlockedWait w;  // under mprotect an irq thread may need to enter the driver to finish
   std::unique_lock<std::mutex> g(stopped.lock);
   // One the teardown gave up on and left behind, its handler in a kernel call
-  // that has not returned, has been waited for once: left running at once.
+  // that has not returned, has been waited for once: left running at once
+  // (listed, it has not exited: its ThreadCtx is its own still).
   for (auto &t : stopped.threads)
-    if (t->domain == d && !t->left_running && left_behind(d, *t)) t->left_running = leave_running(d, t->label);
+    if (t->domain == d && !t->left_running && left_behind(t->ctx.load(), d)) t->left_running = leave_running(d, t->label);
   auto waited_for = [d](const std::shared_ptr<IrqThread> &t) { return t->domain == d && !t->left_running; };
   if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
     return;

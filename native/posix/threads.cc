@@ -33,6 +33,7 @@ struct DriverThread {
   bool detached;
   ThreadCtx *joiner = nullptr;  // the thread whose pthread_join waits for it, woken when it ends
   bool finished = false;  // it left the domain for good
+  std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: whether a teardown left it behind
   uint64_t left_running = 0;  // a teardown gave up on it (its ticket, left_running.h): it keeps its domain until it ends
   uint64_t result = 0;
   std::thread thread;
@@ -52,6 +53,7 @@ thread_local uint64_t tl_handle = 0;  // the calling thread's handle, if it is a
 std::string label_of(const DriverThread &t) { return t.name.empty() ? "thread " + std::to_string(t.handle) : t.name; }
 
 void run(std::shared_ptr<DriverThread> t, XpcCall c) {
+  t->ctx.store(thread_ctx());
   thread_ctx()->budget_from_wait = true;
   tl_handle = t->handle;
   Domain *d = t->domain;
@@ -108,13 +110,16 @@ std::shared_ptr<DriverThread> find_locked(Domain *d, uint64_t handle) {
 // that does not return) is left running, logged, and keeps its domain: when
 // its call returns at last, it leaves the domain as the teardown asked it to
 // (its request stays: teardown.cc), runs no driver code, and lets go of it.
+// One the teardown gave up on and left behind has been waited for once: it
+// is left running at once.
 void release_thread(Domain *d, const Object &o) {
   std::shared_ptr<DriverThread> t;
   {
     std::unique_lock<std::mutex> g(threads.lock);
     t = find_locked(d, o.key);
     if (!t) return;
-    if (!threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; })) {
+    bool waited_once = !t->finished && left_behind(t->ctx.load(), d);  // not finished, under the lock: not exited
+    if (waited_once || !threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; })) {
       t->left_running = leave_running(d, label_of(*t));
       threads.all.erase(t->handle);
       t->thread.detach();

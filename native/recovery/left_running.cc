@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "../kapi/log.h"
+#include "../xpc/xpc.h"
 
 namespace nooks {
 
@@ -50,5 +51,7 @@ std::string left_running_labels(const Domain *d) {
     if (t.domain == d) labels += (labels.empty() ? "" : ", ") + t.label;
   return labels.empty() ? "a thread" : labels;  // (one that has just ended, and is letting go of d)
 }
+
+bool left_behind(const ThreadCtx *ctx, const Domain *d) { return ctx && ctx->left_behind.load() == d->id; }
 
 }  // namespace nooks

@@ -13,9 +13,15 @@ namespace nooks {
 
 // How long a teardown waits for such a thread to end before it leaves it
 // running: recovery_teardown_wait() (recovery.h), 5 s, after as long a wait
-// for it to leave the domain; an irq thread still inside the domain after
-// that first wait is left running without a second.
+// for it to leave the domain; a thread still inside the domain after that
+// first wait is left running without a second.
 
+// Whether a kernel thread, by its ThreadCtx (null: it has not run yet, so it
+// is not inside d), is inside d still, left behind by a teardown that gave
+// up waiting for it to leave (or a driver's free_irq): waited for once, it is
+// left running without a second wait. The caller keeps the thread from
+// exiting meanwhile.
+bool left_behind(const ThreadCtx *ctx, const Domain *d);
 // The thread `label` of d did not end in time: logged; d is kept for it.
 // Returns its ticket for left_running_ended (never 0).
 uint64_t leave_running(Domain *d, const std::string &label);

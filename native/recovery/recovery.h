@@ -29,10 +29,12 @@ void recovery_release_objects(Domain *d);
 // returns, it writes nothing into the driver's memory (write_back) and leaves,
 // running no driver code; its leaving fails nothing; a later teardown does not
 // wait for it (docs/recovery.md, "A thread left running"). Nothing if t is not
-// inside d. For a thread left running outside a teardown (a driver's own
-// free_irq that gave up on its handler's thread: native/kapi/irq.cc); t must
-// not exit meanwhile.
-void recovery_leave_behind(Domain *d, const ThreadCtx *t);
+// inside d, nor if a request to leave d stands already: the watchdog's (its
+// leaving then fails d, as it should: a handler past its time budget) or a
+// teardown's, which deal with t. For a thread left running outside a
+// teardown (a driver's own free_irq that gave up on its handler's thread:
+// native/kapi/irq.cc); t must not exit meanwhile.
+void recovery_leave_behind(Domain *d, const ThreadCtx &t);
 // Phases 5-6 (after the teardown, if it had not run). Returns false and says
 // why if init faulted or returned an error (the domain is then failed and
 // torn down again).
@@ -58,8 +60,10 @@ void recovery_thread_stop();
 // How long a teardown waits for the threads inside the domain to leave it,
 // and then for each POSIX driver thread or irq line's thread to stop
 // (native/posix/threads.cc, native/kapi/irq.cc), before it leaves one
-// running (left_running.h): 5 s each. A test hook (setTeardownWaits,
-// nooks/testing) shortens both for the tests that leave threads running.
+// running (left_running.h): 5 s each; one that did not leave in the first
+// is not waited for again, but left running at once. A test hook
+// (setTeardownWaits, nooks/testing) shortens both for the tests that leave
+// threads running.
 constexpr std::chrono::milliseconds kTeardownWait{5000};
 std::chrono::milliseconds recovery_teardown_wait();
 void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait);

@@ -63,9 +63,12 @@ std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what, const ThreadCtx 
     if (only && dt->thread != only) continue;
     // Left behind already (by an earlier teardown, this one's wait, a free_irq): its request stands, and it is not waited for again.
     if (what != Inside::leave_behind && dt->thread->left_behind.load() == d->id) continue;
+    // A request that stands (the watchdog's, for a handler past its time
+    // budget: its leaving fails d; a teardown's) a free_irq leaves as it is:
+    // that failure, and its teardown, deal with the thread.
+    if (what == Inside::ask_and_leave_behind && !trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false, true)) continue;
     inside.push_back(dt->thread);
-    if (what == Inside::ask_to_leave || what == Inside::ask_and_leave_behind)
-      trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
+    if (what == Inside::ask_to_leave) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
     if (what == Inside::leave_behind || what == Inside::ask_and_leave_behind)
       dt->thread->left_behind.store(d->id);  // its leaving fails nothing (ThreadCtx)
   }
@@ -131,7 +134,7 @@ void recovery_tear_down_locked(Domain *d) {
   d->torn_down_gen = generation;
 }
 
-void recovery_leave_behind(Domain *d, const ThreadCtx *t) { threads_inside(d, Inside::ask_and_leave_behind, t); }
+void recovery_leave_behind(Domain *d, const ThreadCtx &t) { threads_inside(d, Inside::ask_and_leave_behind, &t); }
 
 void recovery_ensure_torn_down(Domain *d) {
   std::lock_guard<std::mutex> g(d->recovery_lock);

@@ -16,8 +16,9 @@ int trap_abort_signal();
 // unwinds when it is in driver code, or when its kernel call returns; a kernel
 // call's wait is woken at once (native/kapi/wait.h). Not from a signal handler.
 // Returns the request's number, for trap_withdraw; `unless_asked` (the
-// watchdog): where a request to leave domain_id stands already, that one is
-// left as it is, only woken and signalled again (0).
+// watchdog, a free_irq that leaves a thread behind): where a request to leave
+// domain_id stands already, that one is left as it is, only woken and
+// signalled again (0).
 struct ThreadCtx;
 uint64_t trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails, bool unless_asked = false);
 // Takes back t's request to leave domain_id numbered `ask`, unless another

@@ -1,7 +1,7 @@
 // A program for test/irq-stuck.test.ts (run from dist/: `npm run build` first),
 // in a process of its own so that an unload or a recovery that waits for good
 // is ended by the test's time limit instead of hanging the test run:
-//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|unload-waits|exit-past-budget> [free]
+//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|free-past-budget|free-in-freed-handler|unload-waits|exit-past-budget> [free]
 // Makes the driver's interrupt handler sleep in a kernel call that does not
 // return (the test hook stallNextWait), having freed its own line first if
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
@@ -9,8 +9,9 @@
 // recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
 // recover-then-unload, unload-waits, exit-past-budget: the recovery and the
 // unload after it, the unload, are timed.
-// free-stuck, unload-waits, exit-past-budget: the driver's own free_irq gives
-// up on the stuck handler (see each).
+// free-stuck, free-past-budget, free-in-freed-handler, unload-waits,
+// exit-past-budget: the driver's own free_irq gives up on the stuck handler
+// (see each).
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
 import { print, until } from './program.mjs';
@@ -114,6 +115,47 @@ async function freeStuck() {
   d.unload();
 }
 
+// free-past-budget: the handler runs past its time budget, and the watchdog
+// asks its thread to leave, failing the driver; the driver then frees the
+// line, and its free_irq gives up on the handler. The watchdog's request
+// stands: once its sleep returns, the thread leaves and fails the driver,
+// which is recovered.
+async function freePastBudget() {
+  d.unload();
+  const e = await kernel.load(path, { timeBudgetMs: 1000 });
+  await stallHandler(e, false);
+  await until(() => domain(name).timeouts >= 1, "the watchdog's request to the handler's thread");
+  e.call('free_line');
+  seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
+  releaseStalledWaits();
+  await until(() => kernel.events().some((x) => x.event === 'recovered'), "the recovery from the watchdog's failure"); // before: none, the failure dropped
+  seen.events = kernel.events().map((x) => `${x.event} ${x.fault?.kind ?? ''}`.trim());
+  seen.state = e.state;
+  await untilLeftRunningEnded();
+  e.unload();
+}
+
+// free-in-freed-handler: the handler of a second line frees the first (whose
+// handler is stuck) while the driver frees the second: that free_irq gives up
+// on the second line's handler first, and asks its thread to leave, which
+// ends its free_irq's wait for the first line's handler (no teardown follows,
+// to wait for it): that handler is left running, asked to leave, as well.
+async function freeInFreedHandler() {
+  await stallHandler(d, false);
+  d.call('request_freeing_line', wait / 2); // its free_irq's wait for the stuck handler spans the end of the driver's
+  kernel.raiseIrq(SECOND_LINE);
+  await until(() => domain(name).interrupts === 2, "the second line's handler's run");
+  d.call('free_second_line');
+  await until(() => logged('ended after being left running').length === 1, "the end of the second line's handler, its free_irq done");
+  seen.leftRunning = logged('did not stop; left running').map((l) => l.slice(l.indexOf('irq')));
+  releaseStalledWaits();
+  const firstEnded = () => logged('ended after being left running').length === 2 || logged('late handler').length === 1;
+  await until(firstEnded, "the end of the first line's handler");
+  seen.runsPastSleep = Number(d.call('handler_runs_past_sleep')); // before: 1, the handler went on in the driver
+  seen.state = d.state;
+  d.unload();
+}
+
 // unload-waits: module_exit frees the line: free_irq's wait for the handler
 // gives up, and the unload's teardown does not wait for it again.
 async function unloadWaits() {
@@ -142,7 +184,14 @@ async function exitPastBudget() {
   await untilLeftRunningEnded();
 }
 
-const scenarios = { 'recover-two-lines': twoLines, 'free-stuck': freeStuck, 'unload-waits': unloadWaits, 'exit-past-budget': exitPastBudget };
+const scenarios = {
+  'recover-two-lines': twoLines,
+  'free-stuck': freeStuck,
+  'free-past-budget': freePastBudget,
+  'free-in-freed-handler': freeInFreedHandler,
+  'unload-waits': unloadWaits,
+  'exit-past-budget': exitPastBudget,
+};
 await (scenarios[how] ?? oneLine)();
 await until(() => domain(name) === undefined, 'its domain freed');
 seen.late = logged('late handler').length;

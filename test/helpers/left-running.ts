@@ -6,7 +6,7 @@ import type { Driver, Kernel } from '../../lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../lib/testing.js';
 import { until } from './util.js';
 
-/** The teardown's two waits shortened for the calling describe block: a thread is left running within 0.4 s, not 10 s. */
+/** The teardown's waits shortened for the calling describe block: a thread is left running within 0.2 s, not 5 s. */
 export function shortTeardownWaits(): void {
   beforeAll(() => setTeardownWaits(200));
   afterAll(() => setTeardownWaits());
