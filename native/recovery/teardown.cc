@@ -69,8 +69,13 @@ std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what, const ThreadCtx 
     if (what == Inside::ask_and_leave_behind && !trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false, true)) continue;
     inside.push_back(dt->thread);
     if (what == Inside::ask_to_leave) trap_abort_thread(dt->thread, d->id, (int)FaultKind::aborted, false);
-    if (what == Inside::leave_behind || what == Inside::ask_and_leave_behind)
+    if (what == Inside::leave_behind || what == Inside::ask_and_leave_behind) {
       dt->thread->left_behind.store(d->id);  // its leaving fails nothing (ThreadCtx)
+      // It left on its request meanwhile (crossing_failed clears the request, then this mark, before it is
+      // counted out): a mark stored after that clear must not stay, or its later teardowns would skip it.
+      int id = d->id;
+      if (dt->thread->abort_domain.load() != d->id) dt->thread->left_behind.compare_exchange_strong(id, -1);
+    }
   }
   return inside;
 }

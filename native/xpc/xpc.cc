@@ -258,7 +258,7 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
     note_requested_leave(t, d, t->fault);
   }
   *fault = t->fault;
-  if (asked) {
+  if (asked) {  // the request, then the mark: a teardown marking it meanwhile sees the request gone (threads_inside)
     t->abort_domain.store(-1);
     t->abort_kind.store(0);
     t->left_behind.store(-1);
