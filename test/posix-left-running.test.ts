@@ -29,7 +29,7 @@ describe.each(bootableIsolations)('isolation %s: a thread left running', (isolat
     const d = await kernel().load(path);
     await leaveRunning(kernel(), d, {
       start: () => expect(d.call('spawn')).toBe(0), // its read stalls
-      tearDown: () => d[how](), // the teardown waits for the thread to leave the domain, then to stop
+      tearDown: () => d[how](), // the teardown waits for the thread to leave the domain, then leaves it running
       left: async () => {
         expect(domain(d.name)?.state).toBe(how === 'unload' ? 'unloaded' : 'running'); // kept for the thread
         if (how === 'unload') // a re-load meanwhile says what holds the file, the thread by name
