@@ -3,7 +3,7 @@
 // without the file or the signal; with NOOKS_TEST_TRACE naming a file, each
 // worker appends a line as each test file starts and ends, and one if its
 // channel to vitest closes while it lives. .ci/run prints what never ended.
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 
 const trace = process.env.NOOKS_TEST_TRACE;
@@ -19,5 +19,13 @@ if (trace) {
     note(`end ${running}`);
     running = '';
   });
-  process.once('disconnect', () => running && note(`channel to vitest closed while running ${running}`));
+  // With what the process held then: a channel closed by a stray close() in the
+  // worker would show its descriptor gone or reused.
+  const held = () => {
+    const fds = readdirSync('/proc/self/fd').map((fd) => {
+      try { return `${fd}:${readlinkSync(`/proc/self/fd/${fd}`)}`; } catch { return `${fd}:?`; }
+    });
+    return `fds ${fds.join(' ')}; rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`;
+  };
+  process.once('disconnect', () => running && note(`channel to vitest closed while running ${running}; ${held()}`));
 }
