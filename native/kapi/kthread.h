@@ -31,16 +31,6 @@ struct KernelThread {
   }
 
   bool is_current() const { return std::this_thread::get_id() == thread.get_id(); }
-
-  // Waits (g holds lock) until the thread runs no callback of d: one it took
-  // before d failed may still be on its way into d (before its crossing is
-  // recorded, where teardown does not see it) or out of it (reporting its
-  // fault), and d's memory, then d itself, go once its objects are released.
-  // The loop clears what `runs` reads and notifies cv when a callback ends.
-  template <class Runs>
-  void wait_done_with(std::unique_lock<std::mutex> &g, Runs runs) {
-    cv.wait(g, [&] { return is_current() || !runs(); });
-  }
 };
 
 }  // namespace nooks

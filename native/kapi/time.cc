@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "../recovery/recovery.h"
+#include "callback_thread.h"
 #include "checks.h"
-#include "kthread.h"
 #include "subsystems.h"
 #include "wait.h"
 
@@ -42,10 +42,10 @@ struct TimerKey {
   bool operator<(const TimerKey &o) const { return domain != o.domain ? domain < o.domain : addr < o.addr; }
 };
 // The timer thread and its queue (never destroyed: see kthread.h).
-struct Timers : KernelThread {
+struct Timers : CallbackThread<TimerKey> {
+  Timers() : CallbackThread("timer thread") {}
   std::multimap<uint64_t, TimerKey> queue;  // expires -> timer
   std::map<TimerKey, uint64_t> armed;       // timer -> expires
-  TimerKey running{-1, 0};
 };
 Timers &timers = *new Timers;
 
@@ -80,14 +80,7 @@ void timer_loop() {
     Domain *d = g_domains[k.domain];
     Object o;
     if (!d || !d->objects.find(ObjectType::timer, k.addr, &o)) continue;
-    timers.running = k;
-    g.unlock();
-    XpcCall c{(const void *)o.data, {k.addr}, 0};
-    Fault f;
-    if (xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
-    g.lock();
-    timers.running = {-1, 0};
-    timers.cv.notify_all();
+    if (!timers.run_callback(g, d, k, (const void *)o.data)) return;  // left running
   }
 }
 }  // namespace
@@ -138,11 +131,11 @@ namespace nooks {
 void timers_start() { timers.start(timer_loop); }
 void timers_stop() { timers.join(); }
 
-// Recovery or unload: no thread is inside the domain any more, but the timer
-// thread may be about to enter it or just out of it.
+// Recovery or unload, the teardown's wait for threads inside the domain done
+// (CallbackThread::release).
 void timer_release(Domain *d, uintptr_t addr) {
   std::unique_lock<std::mutex> g(timers.lock);
-  timers.wait_done_with(g, [d] { return timers.running.domain == d->id; });
+  timers.release(g, d);
   disarm_locked({d->id, addr});  // after the wait: the callback may have re-armed it
 }
 

@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "../recovery/recovery.h"
+#include "callback_thread.h"
 #include "checks.h"
-#include "kthread.h"
 #include "subsystems.h"
 #include "wait.h"
 
@@ -19,9 +19,9 @@ struct WorkKey {
   bool operator==(const WorkKey &o) const { return domain == o.domain && addr == o.addr; }
 };
 // The worker thread and its queue (never destroyed: see kthread.h).
-struct Workers : KernelThread {
+struct Workers : CallbackThread<WorkKey> {
+  Workers() : CallbackThread("worker thread") {}
   std::deque<WorkKey> queue;
-  WorkKey running{-1, 0};
 };
 Workers &workers = *new Workers;
 
@@ -46,14 +46,7 @@ void work_loop() {
     Domain *d = g_domains[k.domain];
     Object o;
     if (!d || !d->objects.find(ObjectType::work, k.addr, &o)) continue;
-    workers.running = k;
-    g.unlock();
-    XpcCall c{(const void *)o.data, {k.addr}, 0};
-    Fault f;
-    if (xpc_call(d, &c, &f) == EnterResult::fault) recovery_notify(d, f);
-    g.lock();
-    workers.running = {-1, 0};
-    workers.cv.notify_all();
+    if (!workers.run_callback(g, d, k, (const void *)o.data)) return;  // left running
   }
 }
 }  // namespace
@@ -100,11 +93,11 @@ namespace nooks {
 void workers_start() { workers.start(work_loop); }
 void workers_stop() { workers.join(); }
 
-// Recovery or unload: no thread is inside the domain any more, but the worker
-// thread may be about to enter it or just out of it.
+// Recovery or unload, the teardown's wait for threads inside the domain done
+// (CallbackThread::release).
 void work_release(Domain *d, uintptr_t addr) {
   std::unique_lock<std::mutex> g(workers.lock);
-  workers.wait_done_with(g, [d] { return workers.running.domain == d->id; });
+  workers.release(g, d);
   unqueue_locked({d->id, addr});  // after the wait: the work may have queued itself again
 }
 
