@@ -1,6 +1,7 @@
 // Kernel threads a teardown gave up waiting for: a POSIX driver's thread
-// (native/posix/threads.cc) or an interrupt line's (native/kapi/irq.cc) in a
-// kernel call that has not returned. Each is left running, logged, and keeps
+// (native/posix/threads.cc), an interrupt line's (native/kapi/irq.cc) or the
+// timer or worker thread (native/kapi/callback_thread.h) in a kernel call
+// that has not returned. Each is left running, logged, and keeps
 // its domain (domain_keep) until it ends; then it lets go of the domain
 // (docs/recovery.md, "A thread left running").
 #pragma once
