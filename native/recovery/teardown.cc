@@ -104,9 +104,16 @@ void recovery_tear_down_locked(Domain *d) {
   entry_barrier_teardown();
   // Unwind every other thread inside the domain: driver code is unwound by the
   // abort signal, kernel calls notice when they return or their wait wakes.
-  const long rounds = recovery_teardown_wait() / std::chrono::milliseconds(5);
-  for (long round = 0; !threads_inside(d, round % 20 == 0 ? Inside::ask_to_leave : Inside::look).empty(); round++) {
-    if (round >= rounds) {  // recovery_teardown_wait(): 5 s
+  // Timed by the clock, not by counting its 5 ms sleeps, which a loaded machine stretches.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + recovery_teardown_wait();
+  Clock::time_point next_ask = Clock::now();
+  for (;;) {
+    Clock::time_point now = Clock::now();
+    bool ask = now >= next_ask;  // again every 100 ms: a thread that entered since, or one the signal found where it cannot be unwound
+    if (ask) next_ask = now + std::chrono::milliseconds(100);
+    if (threads_inside(d, ask ? Inside::ask_to_leave : Inside::look).empty()) break;
+    if (now >= deadline) {  // recovery_teardown_wait(): 5 s
       klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
       // Each is in a kernel call that has not returned (driver code is
       // unwound by the request): left behind now, it is not waited for
