@@ -22,7 +22,7 @@ struct CallbackThread : KernelThread {
   explicit CallbackThread(std::string label) : label(std::move(label)) {}
   const std::string label;  // as the log names it
   Key running{-1, 0};       // the callback the serving thread runs
-  const ThreadCtx *running_ctx = nullptr;  // the serving thread's, while it runs a callback
+  const ThreadCtx *running_ctx = nullptr;  // the serving thread's, while it runs a callback (running set)
   std::map<std::thread::id, uint64_t> left;  // threads left running, mid-callback: their tickets
   void (*loop)() = nullptr;
 
@@ -36,7 +36,7 @@ struct CallbackThread : KernelThread {
   // the queue's, has let go of d: it must end.
   bool run_callback(std::unique_lock<std::mutex> &g, Domain *d, Key k, const void *fn) {
     running = k;
-    running_ctx = thread_ctx();
+    running_ctx = thread_ctx();  // registered at the loop's start, not here under the queue's lock
     g.unlock();
     XpcCall c{fn, {k.addr}, 0};
     Fault f;
@@ -52,6 +52,7 @@ struct CallbackThread : KernelThread {
       return false;
     }
     running = {-1, 0};
+    running_ctx = nullptr;
     cv.notify_all();
     return true;
   }
@@ -70,6 +71,7 @@ struct CallbackThread : KernelThread {
       thread.detach();
       thread = std::thread(loop);
       running = {-1, 0};
+      running_ctx = nullptr;
       cv.notify_all();
       return;
     }
