@@ -387,7 +387,9 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
           expect(b.kernelCallsPerUnit).toBeNull(); // its kernel calls skip the counting wrappers
           expect(b.kernelCallsPerUnitByName).toEqual({});
         } else {
-          expect(b.kernelCallsPerUnitByName.blk_complete, m.isolation).toBeCloseTo(1, 1); // each request completed once
+          // each request completed once; the window's edges, as above: up to 128 completed before it and counted in
+          // it, or completed in it and counted after it
+          expect(Math.abs(b.kernelCallsPerUnitByName.blk_complete - 1), m.isolation).toBeLessThanOrEqual(128 / (run.throughput * 0.2) + 0.0005);
           expect(b.kernelCallsPerUnit, m.isolation).toBeGreaterThan(b.kernelCallsPerUnitByName.blk_complete);
         }
         if (m.isolation === 'mprotect') expect(b.mprotectCallsPerUnit).toBeGreaterThanOrEqual(2 * b.kernelCallsPerUnit * 0.95); // a pair per kernel call
