@@ -7,7 +7,7 @@ import { native } from './native.js';
 
 export { hostProbe } from './host-probe.js';
 export { nicHangTx } from './classes/net.js';
-export { holdRestoreForRx, ptyPair, uartRxLost } from './classes/serial.js';
+export { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from './classes/serial.js';
 export { pcmHoldDma } from './classes/sound.js';
 
 /**

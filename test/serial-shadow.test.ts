@@ -11,7 +11,7 @@ import { echoSession } from '../lib/apps/echo.js';
 import {
   defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, type Driver, type SerialError,
 } from '../lib/index.js';
-import { holdRestoreForRx, ptyPair, uartRxLost } from '../lib/testing.js';
+import { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from '../lib/testing.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
@@ -139,7 +139,7 @@ describe('the serial shadow driver', () => {
     drv.call('hold', 1); // received bytes stay in the UART: 16 in its FIFO, the rest on the line
     const sent = pattern(100, 6);
     await far!.write(sent);
-    await sleep(50); // 100 characters take 9 ms at 115200
+    await until(() => uartRxHeld(device().index) === 16, 'the UART\'s receive FIFO full'); // the rest waits on the line
     const lost0 = uartRxLost(device().index);
     const lost = () => uartRxLost(device().index) - lost0;
     drv.recover(); // the reset clears the FIFO, as the restarted driver's startup would

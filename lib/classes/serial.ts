@@ -347,6 +347,14 @@ export function uartRxLost(deviceIndex: number): number {
 }
 
 /**
+ * Bytes a uart16550 device (by bus index) holds in its receive FIFO now, which
+ * a reset (its driver failing) discards; 0 for a device that is no uart16550.
+ */
+export function uartRxHeld(deviceIndex: number): number {
+  return native().uartRxHeld(deviceIndex);
+}
+
+/**
  * From now on, a port of `driver` whose shadow restore begins while another
  * port of the driver is already up waits, before its startup, until its UART
  * has received a byte (10 s at most): the moment a restore that lets one port

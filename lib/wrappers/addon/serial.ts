@@ -33,6 +33,8 @@ export const serial = surface({
       'What the UART model last asked of its tty.', ['number']),
     uartRxLost: fn<(deviceIndex: number) => number>(
       'Bytes received from the line that the UART discarded (a driver restart loses some).', ['number']),
+    uartRxHeld: fn<(deviceIndex: number) => number>(
+      'Bytes the UART\'s receive FIFO holds now (0 for a device that is no uart16550).', ['number']),
     serialHoldRestoreForRx: fn<(id: number) => void>(
       'Test hook: a port of the driver restored while another of its ports is up waits, before its startup, until its UART has received a byte.',
       ['number']),

@@ -327,6 +327,11 @@ Napi::Value UartRxLost(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)n);
 }
 
+// uartRxHeld(deviceIndex): bytes the UART's receive FIFO holds now.
+Napi::Value UartRxHeld(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), (double)uart16550_rx_held(bus_device(info[0].As<Napi::Number>().Int32Value())));
+}
+
 // serialHoldRestoreForRx(id): test hook (serial_hold_restore_for_rx).
 Napi::Value SerialHoldRestoreForRx(const Napi::CallbackInfo &info) {
   serial_hold_restore_for_rx(info[0].As<Napi::Number>().Int32Value());

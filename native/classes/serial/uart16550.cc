@@ -74,9 +74,9 @@ class Uart16550 : public EmulatedDevice {
     return rx_lost_;
   }
 
-  bool rx_held() {
+  size_t rx_held() {
     std::lock_guard<std::mutex> g(lock_);
-    return !rx_.empty();
+    return rx_.size();
   }
 
   explicit Uart16550(const DeviceOptions &opts) {
@@ -520,8 +520,8 @@ bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out) {
   return true;
 }
 
-bool uart16550_rx_held(EmulatedDevice *dev) {
-  return dev && strcmp(dev->kind(), "uart16550") == 0 && static_cast<Uart16550 *>(dev)->rx_held();
+size_t uart16550_rx_held(EmulatedDevice *dev) {
+  return dev && strcmp(dev->kind(), "uart16550") == 0 ? static_cast<Uart16550 *>(dev)->rx_held() : 0;
 }
 
 namespace {

@@ -21,8 +21,8 @@ bool uart16550_line_settings(EmulatedDevice *dev, UartLineSettings *out);
 // overrun. False if dev is not a uart16550.
 bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out);
 
-// Whether dev is a uart16550 whose receive FIFO holds a byte (tests: what its
-// driver's startup would discard).
-bool uart16550_rx_held(EmulatedDevice *dev);
+// The bytes dev's receive FIFO holds, 0 if dev is not a uart16550 (tests: what
+// its driver's startup, or a reset, would discard).
+size_t uart16550_rx_held(EmulatedDevice *dev);
 
 }  // namespace nooks
