@@ -16,7 +16,7 @@ import { crc32 } from '../lib/apps/net-proto.js';
 import { Kernel, nicCable, type Driver } from '../lib/index.js';
 import { mac, nicPortOf, wirePartner } from './helpers/frames.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { until } from './helpers/util.js';
+import { udpSocket, until } from './helpers/util.js';
 
 const regsDriver = `#include <nooks/kapi.h>
 
@@ -373,8 +373,9 @@ describe('the emulated 82540EM against the SDM and QEMU\'s e1000', () => {
     wr(RDT, 3);
     fromPeer(frame(NIC_MAC, 3, 70));
     fromPeer(frame(NIC_MAC, 4, 70)); // behind it
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => udpSocket(nicPort)!.rxQueue > 0, 'the frames at the NIC\'s socket'); // where they wait
     expect(rd(RDH)).toBe(3);
+    expect(udpSocket(nicPort)!.rxQueue).toBeGreaterThan(0); // still waiting, not taken
     wr(RDT, 5);
     await until(() => rd(RDH) === 5, 'both, once descriptors came back');
     expect(get(BUFS + 2048 * 4, 70)).toEqual(frame(NIC_MAC, 4, 70));

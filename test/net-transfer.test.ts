@@ -17,15 +17,11 @@ import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { transferAcrossFaults } from './helpers/transfer-faults.js';
-import { runNode, suiteIsolation, until } from './helpers/util.js';
+import { runNode, suiteIsolation, udpSocket, until } from './helpers/util.js';
 
 const PEER_MAC = '52:54:00:cc:dd:02';
 // Deadlines for a slow machine: the pkey run of this file is in a TCG guest, ~20 times slower
 const TRANSFER_MS = 90_000;
-
-/** Whether a UDP socket of this machine is bound to `port` (/proc/net/udp: local address, port in hex). */
-const udpBound = (port: number) =>
-  readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1).some((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, '0')}`));
 
 describe('file transfer over net', () => {
   let kernel: Kernel;
@@ -134,7 +130,7 @@ describe('file transfer over net', () => {
     writeFileSync(file, randomBytes(300_000));
     const apps = join(packageRoot, 'dist', 'lib', 'apps');
     const partner = runNode([join(apps, 'net-peer.js'), '--bind', `127.0.0.1:${port}`, '--out', out, '--timeout-ms', String(TRANSFER_MS + 5_000)], packageRoot, TRANSFER_MS + 8_000);
-    await until(() => udpBound(port), 'the partner\'s socket bound', 30_000); // then the sender starts: its first frames are not refused
+    await until(() => udpSocket(port) !== undefined, 'the partner\'s socket bound', 30_000); // then the sender starts: its first frames are not refused
     const sender = await runNode([join(apps, 'net-transfer.js'), '--file', file, '--peer', `127.0.0.1:${port}`, '--timeout-ms', String(TRANSFER_MS)], packageRoot, TRANSFER_MS + 5_000);
     const recv = await partner;
     expect(sender.code, sender.stderr).toBe(0);

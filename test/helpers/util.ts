@@ -37,6 +37,19 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 2_000
   }
 }
 
+/**
+ * This machine's UDP socket bound to `port` (/proc/net/udp), with the bytes
+ * waiting in its receive queue; undefined while none is bound.
+ */
+export function udpSocket(port: number): { rxQueue: number } | undefined {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const [, address, , , queues] = line.trim().split(/\s+/); // sl, local_address, rem_address, st, tx_queue:rx_queue
+    if (address?.endsWith(local)) return { rxQueue: parseInt(queues.split(':')[1], 16) };
+  }
+  return undefined;
+}
+
 /** An error class, to check what a call threw. */
 type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
 
