@@ -204,7 +204,11 @@ describe('the sound applications on the command line', () => {
         await k.load('pcm');
         const p = openPcm(k, 'pcm0', { rate: 8000, channels: 1 });
         const w = p.write(Buffer.alloc(8000 * 2 * 3)).then(() => p.drain()).catch((e) => console.log(e.code));
-        setTimeout(() => k.shutdown(), 200);
+        const underWay = setInterval(() => { // the stream under way (0.1 s played), then the kernel goes
+          if (p.status().framesDone <= 800) return;
+          clearInterval(underWay);
+          void k.shutdown();
+        }, 5);
         await w;`;
       const cut = await runNode(['--input-type=module', '-e', script], dir, kProgramMs); // exits, within kProgramMs
       expect({ code: cut.code, stdout: cut.stdout.trim() }).toEqual({ code: 0, stdout: 'ENODEV' });
