@@ -109,8 +109,9 @@ describe('file transfer over net', () => {
     seq5.writeUInt32BE(5);
     const stale = [packet(parseMac(PEER_MAC), me, T_DATA, 7, seq5), packet(parseMac(PEER_MAC), me, T_FIN, 7, Buffer.alloc(40))];
     const got = receiveFile(peer, { mac: PEER_MAC });
+    const sentBefore = eth.stats().driver!.txPackets;
     eth.send(stale);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => eth.stats().driver!.txPackets === sentBefore + 2, 'the stale frames on the wire');
     const data = randomBytes(20_000);
     const sent = await sendFile(eth, data, { peerMac: PEER_MAC, timeoutMs: TRANSFER_MS });
     expect(sent).toMatchObject({ ok: true });
