@@ -10,6 +10,7 @@ const trace = process.env.NOOKS_TEST_TRACE;
 if (trace) {
   const project = process.env.NOOKS_TEST_ISOLATION ?? 'default';
   let running = '';
+  let ended = ''; // the last file this worker finished: a channel that closes after it (a worker ends after each file) is noted too
   const note = (what: string) => appendFileSync(trace, `${new Date().toISOString()} pid ${process.pid} ${what}\n`);
   beforeAll((suite) => {
     running = `${suite.file.filepath} (${project})`;
@@ -17,6 +18,7 @@ if (trace) {
   });
   afterAll(() => {
     note(`end ${running}`);
+    ended = running;
     running = '';
   });
   // With what the process held then: a channel closed by a stray close() in the
@@ -27,5 +29,5 @@ if (trace) {
     });
     return `fds ${fds.join(' ')}; rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`;
   };
-  process.once('disconnect', () => running && note(`channel to vitest closed while running ${running}; ${held()}`));
+  process.once('disconnect', () => note(`channel to vitest closed ${running ? `while running ${running}` : `after ${ended || 'no file'} ended`}; ${held()}`));
 }
