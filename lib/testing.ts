@@ -66,6 +66,17 @@ export function setTeardownWaits(ms?: number): void {
 }
 
 /**
+ * Whether the recovery thread has no failure queued or in hand: every fault
+ * report a kernel thread (timer, work, irq) made is posted to the kernel in
+ * JavaScript, which runs it in the event loop's next poll phase (once a
+ * setImmediate after this has run, it has). For tests that check a late
+ * report changed nothing.
+ */
+export function recoveryIdle(): boolean {
+  return native().recoveryIdle();
+}
+
+/**
  * Shortens the shadow's re-register rule: how long a parked device's owner
  * (its restarted driver, or the fallback in its place) may run without
  * registering it again before the shadow ends it (2 s); with no argument,

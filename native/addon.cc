@@ -574,6 +574,9 @@ Napi::Value SetReregisterLimit(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// recoveryIdle(): test hook: the recovery thread has no failure queued or in hand (recovery.h).
+Napi::Value RecoveryIdle(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), recovery_idle()); }
+
 Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_booted(env);

@@ -152,6 +152,11 @@ void recovery_forget(Domain *d) {
   recoverer.cv.wait(g, [d] { return recoverer.busy != d; });
 }
 
+bool recovery_idle() {
+  std::lock_guard<std::mutex> g(recoverer.lock);
+  return recoverer.queue.empty() && !recoverer.busy;
+}
+
 void recovery_fail(Domain *d, FaultKind kind, const std::string &message) {
   Fault f;
   f.kind = kind;

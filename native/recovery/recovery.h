@@ -54,6 +54,9 @@ void recovery_set_listener(std::function<void(Domain *d, const Fault &)> fn);
 // failure is torn down, what is queued for it dropped, and the recovery
 // thread lets go of it.
 void recovery_forget(Domain *d);
+// Whether the recovery thread has no failure queued or in hand: every report it
+// had is with the listener (tests: a late report has been handed on).
+bool recovery_idle();
 void recovery_thread_start();
 void recovery_thread_stop();
 

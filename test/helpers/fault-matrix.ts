@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, type Driver, type DriverFault, type FaultKind, type Isolation, type KernelObject, type Policy } from '../../lib/index.js';
-import { hostProbe } from '../../lib/testing.js';
+import { hostProbe, recoveryIdle } from '../../lib/testing.js';
 import { hex } from './data.js';
 import { faultOf, until } from './util.js';
 
@@ -246,8 +246,10 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       // ticker's work items run on that same worker thread: it must be free again
       const works = Number(ticker.call('works'));
       await until(() => Number(ticker.call('works')) > works, 'the kernel worker thread to run work again');
-      // The worker's own fault report arrives late: it must not touch the restarted driver.
-      await new Promise((r) => setTimeout(r, 50));
+      // The worker's own fault report arrives late (posted as it left, before it ran ticker's work): it must not
+      // touch the restarted driver. Handed on by the recovery thread, it runs in the loop's next poll phase.
+      await until(recoveryIdle, 'the worker\'s fault report handed on');
+      await new Promise((r) => setImmediate(r));
       expect(crashy.state).toBe('running');
       expect(shape(crashy.objects())).toEqual(initShape);
       // and the restarted driver can take part in the same scenario again
