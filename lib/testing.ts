@@ -66,6 +66,17 @@ export function setTeardownWaits(ms?: number): void {
 }
 
 /**
+ * How many of the teardown's timed waits for threads (to leave the driver,
+ * then for its POSIX and irq threads to stop) and of a driver's own
+ * free_irq's wait for a stuck handler ran to their end, since the process
+ * started: the tests that leave threads running count the waits by this, not
+ * by the clock, which a loaded machine stretches.
+ */
+export function teardownWaitsRunOut(): number {
+  return native().teardownWaitsRunOut();
+}
+
+/**
  * Whether the recovery thread has no failure queued or in hand: every fault
  * report a kernel thread (timer, work, irq) made is posted to the kernel in
  * JavaScript, which runs it in the event loop's next poll phase (once a

@@ -574,6 +574,10 @@ Napi::Value SetReregisterLimit(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// teardownWaitsRunOut(): test hook: how many of the teardown's and free_irq's
+// timed waits ran to their end, since the process started (recovery.h).
+Napi::Value TeardownWaitsRunOut(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)recovery_waits_run_out()); }
+
 // recoveryIdle(): test hook: the recovery thread has no failure queued or in hand (recovery.h).
 Napi::Value RecoveryIdle(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), recovery_idle()); }
 

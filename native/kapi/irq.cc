@@ -150,10 +150,12 @@ void wait_for_freed_line(Domain *d, const std::shared_ptr<IrqThread> &t) {
     std::lock_guard<std::mutex> g(stopped.lock);
     t->freer = thread_ctx();
   }
-  bool done = wait_until(d, Deadline::after_ms((long)recovery_teardown_wait().count()), [&] {
+  const Deadline deadline = Deadline::after_ms((long)recovery_teardown_wait().count());
+  bool done = wait_until(d, deadline, [&] {
     std::lock_guard<std::mutex> g(stopped.lock);
     return ended(t);
   });
+  if (!done && deadline.passed()) recovery_wait_ran_out();
   // The caller must leave d, and a teardown follows: d failed, or the
   // caller's leaving fails it (the watchdog's request).
   bool teardown_follows = !done && should_abort(d) && (d->state.load() == DomainState::failed || thread_ctx()->abort_fails.load());
@@ -296,6 +298,7 @@ void irq_wait_freed_lines(Domain *d) {
   auto waited_for = [d](const std::shared_ptr<IrqThread> &t) { return t->domain == d && !t->left_running; };
   if (stopped.ended.wait_for(g, recovery_teardown_wait(), [&] { return std::none_of(stopped.threads.begin(), stopped.threads.end(), waited_for); }))
     return;
+  recovery_wait_ran_out();
   for (auto &t : stopped.threads)
     if (waited_for(t)) t->left_running = leave_running(d, t->label);
 }

@@ -119,7 +119,9 @@ void release_thread(Domain *d, const Object &o) {
     t = find_locked(d, o.key);
     if (!t) return;
     bool waited_once = !t->finished && left_behind(t->ctx.load(), d);  // not finished, under the lock: not exited
-    if (waited_once || !threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; })) {
+    bool stopped = !waited_once && threads.ended.wait_for(g, recovery_teardown_wait(), [&] { return t->finished; });
+    if (!stopped) {
+      if (!waited_once) recovery_wait_ran_out();
       t->left_running = leave_running(d, label_of(*t));
       threads.all.erase(t->handle);
       t->thread.detach();

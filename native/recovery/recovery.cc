@@ -21,11 +21,16 @@ namespace nooks {
 
 namespace {
 std::atomic<std::chrono::milliseconds::rep> teardown_wait_ms{kTeardownWait.count()};
+std::atomic<uint64_t> waits_run_out{0};
 }  // namespace
 
 std::chrono::milliseconds recovery_teardown_wait() { return std::chrono::milliseconds(teardown_wait_ms.load()); }
 
 void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait) { teardown_wait_ms.store(wait.count()); }
+
+void recovery_wait_ran_out() { waits_run_out.fetch_add(1); }
+
+uint64_t recovery_waits_run_out() { return waits_run_out.load(); }
 
 bool recovery_restart(Domain *d, std::string *why) {
   std::unique_lock<std::mutex> g(d->recovery_lock);

@@ -70,6 +70,11 @@ void recovery_thread_stop();
 constexpr std::chrono::milliseconds kTeardownWait{5000};
 std::chrono::milliseconds recovery_teardown_wait();
 void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait);
+// One of those waits (or free_irq's, as long) ran to its end: counted, so
+// that the tests tell one wait from two by the count, not by the clock
+// (teardownWaitsRunOut, nooks/testing).
+void recovery_wait_ran_out();
+uint64_t recovery_waits_run_out();
 
 // Fills f->message for a processor fault (outside the signal handler).
 void fault_describe(Fault *f);

@@ -114,6 +114,7 @@ void recovery_tear_down_locked(Domain *d) {
     if (ask) next_ask = now + std::chrono::milliseconds(100);
     if (threads_inside(d, ask ? Inside::ask_to_leave : Inside::look).empty()) break;
     if (now >= deadline) {  // recovery_teardown_wait(): 5 s
+      recovery_wait_ran_out();
       klog(2, "%s: a thread did not leave the failed domain; its objects are released anyway", d->name.c_str());
       // Each is in a kernel call that has not returned (driver code is
       // unwound by the request): left behind now, it is not waited for

@@ -6,14 +6,14 @@
 // return (the test hook stallNextWait), having freed its own line first if
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
 // lets the call return. Prints a JSON line per step, what it saw in the last.
-// recover-two-lines: the handlers of two lines sleep so, and the recovery is timed.
-// recover-then-unload, unload-waits, exit-past-budget: the recovery and the
-// unload after it, the unload, are timed.
+// recover-two-lines: the handlers of two lines sleep so, and the recovery's waits are counted.
+// recover-then-unload, unload-waits, exit-past-budget: the waits of the recovery
+// and the unload after it, of the unload, are counted.
 // free-stuck, free-past-budget, free-in-freed-handler, unload-waits,
 // exit-past-budget: the driver's own free_irq gives up on the stuck handler
 // (see each).
 import { Kernel } from '../../dist/lib/index.js';
-import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
+import { releaseStalledWaits, setTeardownWaits, stallNextWait, teardownWaitsRunOut } from '../../dist/lib/testing.js';
 import { print, until } from './program.mjs';
 
 const [isolation, path, how, free] = process.argv.slice(2);
@@ -21,13 +21,14 @@ const LINE = 11; // test/fixtures/drivers/irq-stuck.c
 const SECOND_LINE = 12;
 const kernel = await Kernel.boot({ isolation });
 // The teardown's waits (5 s each by default: posix-left-running keeps one
-// real); long enough, where timed, that one more wait is told from scheduling.
-const timed = ['recover-two-lines', 'recover-then-unload', 'unload-waits', 'exit-past-budget'].includes(how);
+// real); where counted, long enough that a thread merely slow to leave on a
+// loaded machine does not run one out.
+const counted = ['recover-two-lines', 'recover-then-unload', 'unload-waits', 'exit-past-budget'].includes(how);
 // free-in-freed-handler: its two free_irqs' deadlines are half a wait apart,
 // a margin a slow machine's scheduling must not eat.
-const wait = timed || how === 'free-in-freed-handler' ? 1500 : 200;
-// The teardown's and free_irq's waits since `start` (a performance.now()), timed.
-const waitsSince = (start) => Math.floor((performance.now() - start) / wait);
+const wait = counted || how === 'free-in-freed-handler' ? 1500 : 200;
+// The teardown's and free_irq's waits that ran out since `start` (a teardownWaitsRunOut()).
+const waitsSince = (start) => teardownWaitsRunOut() - start;
 setTeardownWaits(wait);
 const lines = () => kernel.log().map((l) => l.text);
 const logged = (text) => lines().filter((l) => l.includes(text));
@@ -50,7 +51,7 @@ async function untilLeftRunningEnded() {
   await until(() => logged('ended after being left running').length === 1, 'the end of the handler left running');
 }
 
-// Both lines' handlers stall; the recovery is timed, in teardown waits (an
+// Both lines' handlers stall; the recovery's teardown waits are counted (an
 // unload's module_exit would free each line in turn, a wait each).
 async function twoLines() {
   d.call('request_second_line');
@@ -60,7 +61,7 @@ async function twoLines() {
     kernel.raiseIrq(line);
     await until(() => logged(`${name}: test stall`).length === n + 1, `the handler of line ${line} stalled in its sleep`);
   }
-  const start = performance.now();
+  const start = teardownWaitsRunOut();
   d.recover(); // one wait for both threads to leave the domain, then left running (before: one more for both to end, and before that one per line)
   seen.recoveryWaits = waitsSince(start);
   seen.leftRunning = logged('handler: did not stop; left running').length;
@@ -74,7 +75,7 @@ async function oneLine() {
   await stallHandler(d, free === 'free');
   const first = how === 'unload' ? 'unload' : 'recover';
   print({ step: first });
-  const start = performance.now();
+  const start = teardownWaitsRunOut();
   d[first](); // waits for the handler's thread to leave the domain, then leaves it running
   print({ step: `${first} returned` });
   seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
@@ -162,7 +163,7 @@ async function freeInFreedHandler() {
 // gives up, and the unload's teardown does not wait for it again.
 async function unloadWaits() {
   await stallHandler(d, false);
-  const start = performance.now();
+  const start = teardownWaitsRunOut();
   d.unload();
   seen.waits = waitsSince(start);
   releaseStalledWaits();
@@ -177,7 +178,7 @@ async function exitPastBudget() {
   d.unload();
   const e = await kernel.load(path, { timeBudgetMs: 100 });
   await stallHandler(e, false);
-  const start = performance.now();
+  const start = teardownWaitsRunOut();
   e.unload();
   seen.waits = waitsSince(start); // the budget is far shorter than a wait
   const steps = ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'];

@@ -49,6 +49,8 @@ export const core = surface({
       'Test hook: how long a teardown waits for the threads inside the driver to leave, then for its POSIX threads to stop, each, before it leaves one running; without `ms`, the default (5 s) again.', ['number?']),
     setReregisterLimit: fn<(ms?: number) => void>(
       'Test hook: how long a parked device\'s owner (its restarted driver, or the fallback) may run without registering it again before the shadow ends it; without `ms`, the default (2 s) again.', ['number?']),
+    teardownWaitsRunOut: fn<() => number>(
+      'Test hook: how many of the teardown\'s (and a driver\'s own free_irq\'s) timed waits for threads ran to their end, since the process started.', []),
     recoveryIdle: fn<() => boolean>(
       'Test hook: the recovery thread has no failure queued or in hand: every fault report it had is posted to the fault listener.', []),
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
