@@ -60,4 +60,13 @@ describe('docs', () => {
       .filter((m) => !words.has(m[1])).map((m) => `${where(f, t, m.index)}: ${m[1]}`));
     expect(unknown).toEqual([]);
   });
+
+  it('every kind of kernel log event the native code emits is in api.md\'s table (test hooks\' test-* aside)', () => {
+    // An event is written {"kind", {{field, value}, ...}} where it is made (klog_event, klog_line).
+    const native = readdirSync(join(packageRoot, 'native'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(cc|h)$/.test(f))
+      .map((f) => readFileSync(join(packageRoot, 'native', f), 'utf8')).join('\n');
+    const kinds = new Set([...native.matchAll(/\{"([a-z]+(?:-[a-z]+)+)", \{\{/g)].map((m) => m[1]).filter((k) => !k.startsWith('test-')));
+    const table = docs.get('api.md')!.split('## Kernel log events')[1];
+    expect([...kinds].filter((k) => !table.includes(`| \`${k}\` |`))).toEqual([]);
+  });
 });
