@@ -69,4 +69,20 @@ describe('docs', () => {
     const table = docs.get('api.md')!.split('## Kernel log events')[1];
     expect([...kinds].filter((k) => !table.includes(`| \`${k}\` |`))).toEqual([]);
   });
+
+  it('every section the sources and docs cite by name (docs/recovery.md, "How waits end") begins a heading of that file', () => {
+    const cited = [...docs].map(([f, t]) => ({ file: `docs/${f}`, text: t }));
+    for (const dir of ['lib', 'native', 'drivers', 'test', 'templates']) {
+      for (const f of readdirSync(join(packageRoot, dir), { recursive: true, encoding: 'utf8' }).filter((n) => /\.(ts|mjs|cc|h|c|S)$/.test(n))) {
+        cited.push({ file: `${dir}/${f}`, text: readFileSync(join(packageRoot, dir, f), 'utf8') });
+      }
+    }
+    const headings = new Map([...docs].map(([f, t]) => [f, [...t.matchAll(/^#+ (.*)$/gm)].map((m) => m[1].toLowerCase())]));
+    // A name may run over a line break (and a comment's // or * that starts the next line).
+    const name = (section: string) => section.replace(/\s*\n\s*(?:\/\/|\*)?\s*/g, ' ').toLowerCase();
+    const wrong = cited.flatMap(({ file, text }) => [...text.matchAll(/(?:docs\/)?([a-z-]+\.md)\)?,? "([^"]+)"/g)]
+      .filter(([, doc, section]) => headings.has(doc) && !headings.get(doc)!.some((h) => h.startsWith(name(section))))
+      .map((m) => `${where(file, text, m.index)}: ${m[1]}, "${name(m[2])}"`));
+    expect(wrong).toEqual([]);
+  });
 });
