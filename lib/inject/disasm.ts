@@ -1,7 +1,8 @@
 // A driver's code as the injector sees it: instructions (boundaries from
 // `objdump -d`, binutils) grouped into functions, and which functions are the
 // driver's own: not the driver runtime linked into every driver
-// (native/driver-rt), not the PLT.
+// (native/driver-rt) nor the POSIX personality linked into a --posix one
+// (native/driver-rt/posix), not the PLT.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ export interface DriverFunction {
   start: number;
   /** Where the next symbol starts (the padding after a function is its own). */
   end: number;
-  /** The driver's own code: in .text, not the driver runtime's. */
+  /** The driver's own code: in .text, not the driver runtime's nor the personality's. */
   own: boolean;
   /** A NOOKS_EXPORT function (in the built-in drivers, test hooks): faults go there when asked for (planFault's fn, exported). */
   exported: boolean;
@@ -46,12 +47,14 @@ const entryPoints = new Set(['nooks_module_init', 'nooks_module_exit']);
 
 let runtimeSymbols: Set<string> | undefined;
 
-/** Functions of the driver runtime (build/Release/driver_rt.a): shared by all drivers, not the driver's own. */
+/**
+ * Functions of the driver runtime (build/Release/driver_rt.a) and of the POSIX personality (posix_rt.a, linked into
+ * a driver built with --posix): shared by all drivers, not the driver's own.
+ */
 function runtime(): Set<string> {
-  runtimeSymbols ??= new Set(
-    execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', 'driver_rt.a')], { encoding: 'utf8' })
-      .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2]),
-  );
+  runtimeSymbols ??= new Set(['driver_rt.a', 'posix_rt.a'].flatMap((archive) =>
+    execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', archive)], { encoding: 'utf8' })
+      .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2])));
   return runtimeSymbols;
 }
 
