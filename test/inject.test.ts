@@ -33,6 +33,10 @@ describe('planning', () => {
       execFileSync('nm', ['--defined-only', join(objects, f)], { encoding: 'utf8' }).split('\n').flatMap((l) => /^\S+ [tT] (\S+)$/.exec(l)?.[1] ?? [])));
     const sites = Array.from({ length: 40 }, (_, seed) => planFault('e1000-libc', { seed, exported: true }).site.function);
     expect(sites.filter((f) => !own.has(f))).toEqual([]);
+    // its allocations are the C library's: alloc-fail makes one of its own calls to them return NULL
+    const f = planFault('e1000-libc', { seed: 1, type: 'alloc-fail', exported: true });
+    expect(own.has(f.site.function)).toBe(true);
+    expect(disassemble(driverPath('e1000-libc')).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
   });
 
   it('each binary type changes the chosen instruction as described', () => {
