@@ -11,6 +11,12 @@ const docFiles = [join(packageRoot, 'README.md'), ...readdirSync(join(packageRoo
 const docs = new Map(docFiles.map((f) => [basename(f), readFileSync(f, 'utf8')]));
 const where = (f: string, text: string, index: number) => `${f}:${text.slice(0, index).split('\n').length}`;
 
+/** The source files under `dirs` whose names match `ext`, each with its path from the package root. */
+function sources(dirs: string[], ext: RegExp): { file: string; text: string }[] {
+  return dirs.flatMap((dir) => readdirSync(join(packageRoot, dir), { recursive: true, encoding: 'utf8' }).filter((f) => ext.test(f))
+    .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(join(packageRoot, dir, f), 'utf8') })));
+}
+
 describe('docs', () => {
   it('docs/driver-api.md lists every kernel call and class operation as the interface descriptions say (npm run docs)', () => {
     expect(readFileSync(join(packageRoot, 'docs', 'driver-api.md'), 'utf8')).toBe(reference());
@@ -53,9 +59,7 @@ describe('docs', () => {
   it('every error code the docs name (`EINVAL`, `EUNLOADED`, ...) is one the sources name', () => {
     // A code the code never writes cannot be what a user sees. The sources' words, split at '_' so that a
     // register the docs name (`EECD`) is found in its C name (E1000_EECD).
-    const sources = ['lib', 'native'].flatMap((dir) => readdirSync(join(packageRoot, dir), { recursive: true, encoding: 'utf8' })
-      .filter((f) => /\.(ts|cc|h|c|S)$/.test(f)).map((f) => readFileSync(join(packageRoot, dir, f), 'utf8')));
-    const words = new Set(sources.flatMap((t) => t.match(/[A-Z][A-Z0-9_]+/g) ?? []).flatMap((w) => w.split('_')));
+    const words = new Set(sources(['lib', 'native'], /\.(ts|cc|h|c|S)$/).flatMap(({ text }) => text.match(/[A-Z][A-Z0-9_]+/g) ?? []).flatMap((w) => w.split('_')));
     const unknown = [...docs].flatMap(([f, t]) => [...t.matchAll(/`(E[A-Z][A-Z0-9]{2,})`/g)]
       .filter((m) => !words.has(m[1])).map((m) => `${where(f, t, m.index)}: ${m[1]}`));
     expect(unknown).toEqual([]);
@@ -63,20 +67,14 @@ describe('docs', () => {
 
   it('every kind of kernel log event the native code emits is in api.md\'s table (test hooks\' test-* aside)', () => {
     // An event is written {"kind", {{field, value}, ...}} where it is made (klog_event, klog_line).
-    const native = readdirSync(join(packageRoot, 'native'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(cc|h)$/.test(f))
-      .map((f) => readFileSync(join(packageRoot, 'native', f), 'utf8')).join('\n');
+    const native = sources(['native'], /\.(cc|h)$/).map(({ text }) => text).join('\n');
     const kinds = new Set([...native.matchAll(/\{"([a-z]+(?:-[a-z]+)+)", \{\{/g)].map((m) => m[1]).filter((k) => !k.startsWith('test-')));
     const table = docs.get('api.md')!.split('## Kernel log events')[1];
     expect([...kinds].filter((k) => !table.includes(`| \`${k}\` |`))).toEqual([]);
   });
 
   it('every section the sources and docs cite by name (docs/recovery.md, "How waits end") begins a heading of that file', () => {
-    const cited = [...docs].map(([f, t]) => ({ file: `docs/${f}`, text: t }));
-    for (const dir of ['lib', 'native', 'drivers', 'test', 'templates']) {
-      for (const f of readdirSync(join(packageRoot, dir), { recursive: true, encoding: 'utf8' }).filter((n) => /\.(ts|mjs|cc|h|c|S)$/.test(n))) {
-        cited.push({ file: `${dir}/${f}`, text: readFileSync(join(packageRoot, dir, f), 'utf8') });
-      }
-    }
+    const cited = [...[...docs].map(([file, text]) => ({ file, text })), ...sources(['lib', 'native', 'drivers', 'test', 'templates'], /\.(ts|mjs|cc|h|c|S)$/)];
     const headings = new Map([...docs].map(([f, t]) => [f, [...t.matchAll(/^#+ (.*)$/gm)].map((m) => m[1].toLowerCase())]));
     // A name may run over a line break (and a comment's // or * that starts the next line).
     const name = (section: string) => section.replace(/\s*\n\s*(?:\/\/|\*)?\s*/g, ' ').toLowerCase();
