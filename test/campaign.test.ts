@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
+import { detectorsOf, type CampaignSummary, type PlanHeader, type TrialRecord } from '../lib/experiments/campaign.js';
+import { faultKinds } from '../lib/wrappers/enums.js';
 import { cli } from './helpers/cli.js';
 import { jsonLines, trialRecords } from './helpers/data.js';
 import { runNode, until } from './helpers/util.js';
@@ -79,4 +80,13 @@ describe('nooks campaign', () => {
     expect(all.filter((x) => x.mode === 'none' && x.hostCrashed).map((x) => x.detail)).toContain('the process died of SIGSEGV');
     expect(summary.byMode['mprotect+shadow'].detected).toBeGreaterThan(0);
   }, 90_000);
+
+  it('counts every way a driver can fail as detected, by its detector: a POSIX driver\'s exit and abort too', () => {
+    // 'aborted' is no detection: a thread sent out of a driver that failed otherwise, or an explicit recovery
+    const undetected = faultKinds.filter((k) => k !== 'none' && k !== 'aborted' && detectorsOf([k]).length === 0);
+    expect(undetected).toEqual([]);
+    expect(detectorsOf(['exit', 'abort', 'segv'])).toEqual(['exit', 'trap']);
+    expect(detectorsOf(['aborted'])).toEqual([]);
+  });
 });
+

@@ -1,9 +1,21 @@
-// The generated docs match the code they describe; links between the docs reach their headings.
-import { readdirSync, readFileSync } from 'node:fs';
+// The generated docs match the code they describe; links between the docs reach their headings; the
+// source paths, command-line options and error codes the docs name exist.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
+import { commands } from '../lib/cli/main.js';
 import { reference } from '../lib/wrappers/reference.js';
+
+const docFiles = [join(packageRoot, 'README.md'), ...readdirSync(join(packageRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(packageRoot, 'docs', f))];
+const docs = new Map(docFiles.map((f) => [basename(f), readFileSync(f, 'utf8')]));
+const where = (f: string, text: string, index: number) => `${f}:${text.slice(0, index).split('\n').length}`;
+
+/** The source files under `dirs` whose names match `ext`, each with its path from the package root. */
+function sources(dirs: string[], ext: RegExp): { file: string; text: string }[] {
+  return dirs.flatMap((dir) => readdirSync(join(packageRoot, dir), { recursive: true, encoding: 'utf8' }).filter((f) => ext.test(f))
+    .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(join(packageRoot, dir, f), 'utf8') })));
+}
 
 describe('docs', () => {
   it('docs/driver-api.md lists every kernel call and class operation as the interface descriptions say (npm run docs)', () => {
@@ -11,14 +23,64 @@ describe('docs', () => {
   });
 
   it('every link to a heading of README.md or docs/*.md names one that exists (GitHub\'s anchors)', () => {
-    const files = [join(packageRoot, 'README.md'), ...readdirSync(join(packageRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(packageRoot, 'docs', f))];
-    const text = new Map(files.map((f) => [basename(f), readFileSync(f, 'utf8')]));
     // GitHub's anchor: lower case, punctuation dropped (`, /, :, ...), spaces to hyphens
     const anchor = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}_ -]/gu, '').replaceAll(' ', '-');
-    const headings = new Map([...text].map(([f, t]) => [f, new Set([...t.matchAll(/^#+ (.*)$/gm)].map((m) => anchor(m[1])))]));
-    const broken = [...text].flatMap(([f, t]) => [...t.matchAll(/\]\((?:docs\/)?([a-z-]+\.md)?#([^)]+)\)/g)]
+    const headings = new Map([...docs].map(([f, t]) => [f, new Set([...t.matchAll(/^#+ (.*)$/gm)].map((m) => anchor(m[1])))]));
+    const broken = [...docs].flatMap(([f, t]) => [...t.matchAll(/\]\((?:docs\/)?([a-z-]+\.md)?#([^)]+)\)/g)]
       .filter(([, target, id]) => !headings.get(target ?? f)?.has(id))
       .map(([link]) => `${f}: ${link}`));
     expect(broken).toEqual([]);
+  });
+
+  it('every source path the docs name (native/..., lib/..., drivers/..., test/..., templates/..., scripts/...) exists', () => {
+    // A path starts the word (not dist/lib/..., build/drivers/...); one with a placeholder (<class>, *, {a,b}):
+    // its directory.
+    const missing = [...docs].flatMap(([f, t]) => [...t.matchAll(/(?<![\w/.-])(?:native|lib|drivers|test|templates|scripts)\/[\w./-]*/g)]
+      .map((m) => ({ path: '*<{'.includes(t[m.index + m[0].length]) ? m[0].slice(0, m[0].lastIndexOf('/') + 1) : m[0].replace(/[.-]+$/, ''), at: where(f, t, m.index) }))
+      .filter(({ path }) => !existsSync(join(packageRoot, path)))
+      .map(({ path, at }) => `${at}: ${path}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('every option of a nooks command line in the docs is one that command takes (flags, its own options, --help)', () => {
+    // Command lines: code lines that start with `nooks` or `npx nooks` (a comment after # aside). An app's own
+    // options (nooks app db --image ...) are the app's, and a program's own command line is its own.
+    const byName = new Map(commands.map((c) => [c.name, new Set(['--help', ...c.flags.map((f) => `--${f}`), ...(c.ownOptions ?? []).map((o) => o.option)])]));
+    const wrong = [...docs].flatMap(([f, t]) => [...t.matchAll(/^(?:npx )?nooks ([a-z]+)([^#\n]*)/gm)]
+      .filter(([, command]) => command !== 'app')
+      .flatMap((m) => {
+        const taken = byName.get(m[1]);
+        if (!taken) return [`${where(f, t, m.index)}: nooks ${m[1]}: no such command`];
+        return [...m[2].matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].filter(([o]) => !taken.has(o)).map(([o]) => `${where(f, t, m.index)}: nooks ${m[1]} ${o}`);
+      }));
+    expect(wrong).toEqual([]);
+  });
+
+  it('every error code the docs name (`EINVAL`, `EUNLOADED`, ...) is one the sources name', () => {
+    // A code the code never writes cannot be what a user sees. The sources' words, split at '_' so that a
+    // register the docs name (`EECD`) is found in its C name (E1000_EECD).
+    const words = new Set(sources(['lib', 'native'], /\.(ts|cc|h|c|S)$/).flatMap(({ text }) => text.match(/[A-Z][A-Z0-9_]+/g) ?? []).flatMap((w) => w.split('_')));
+    const unknown = [...docs].flatMap(([f, t]) => [...t.matchAll(/`(E[A-Z][A-Z0-9]{2,})`/g)]
+      .filter((m) => !words.has(m[1])).map((m) => `${where(f, t, m.index)}: ${m[1]}`));
+    expect(unknown).toEqual([]);
+  });
+
+  it('every kind of kernel log event the native code emits is in api.md\'s table (test hooks\' test-* aside)', () => {
+    // An event is written {"kind", {{field, value}, ...}} where it is made (klog_event, klog_line).
+    const native = sources(['native'], /\.(cc|h)$/).map(({ text }) => text).join('\n');
+    const kinds = new Set([...native.matchAll(/\{"([a-z]+(?:-[a-z]+)+)", \{\{/g)].map((m) => m[1]).filter((k) => !k.startsWith('test-')));
+    const table = docs.get('api.md')!.split('## Kernel log events')[1];
+    expect([...kinds].filter((k) => !table.includes(`| \`${k}\` |`))).toEqual([]);
+  });
+
+  it('every section the sources and docs cite by name (docs/recovery.md, "How waits end") begins a heading of that file', () => {
+    const cited = [...[...docs].map(([file, text]) => ({ file, text })), ...sources(['lib', 'native', 'drivers', 'test', 'templates'], /\.(ts|mjs|cc|h|c|S)$/)];
+    const headings = new Map([...docs].map(([f, t]) => [f, [...t.matchAll(/^#+ (.*)$/gm)].map((m) => m[1].toLowerCase())]));
+    // A name may run over a line break (and a comment's // or * that starts the next line).
+    const name = (section: string) => section.replace(/\s*\n\s*(?:\/\/|\*)?\s*/g, ' ').toLowerCase();
+    const wrong = cited.flatMap(({ file, text }) => [...text.matchAll(/(?:docs\/)?([a-z-]+\.md)\)?,? "([^"]+)"/g)]
+      .filter(([, doc, section]) => headings.has(doc) && !headings.get(doc)!.some((h) => h.startsWith(name(section))))
+      .map((m) => `${where(file, text, m.index)}: ${m[1]}, "${name(m[2])}"`));
+    expect(wrong).toEqual([]);
   });
 });

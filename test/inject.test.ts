@@ -2,12 +2,15 @@
 // one fault; each type changes the instruction as it says; the patch really
 // goes into the loaded text, shows, is trapped under mprotect, and stays
 // across recovery (persistent) or goes (transient).
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
 import { defaultPolicy, type Driver } from '../lib/index.js';
-import { driverPath } from '../lib/paths.js';
+import { driverPath, packageRoot } from '../lib/paths.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
@@ -21,6 +24,20 @@ describe('planning', () => {
       const sites = new Set(Array.from({ length: 20 }, (_, s) => JSON.stringify(planFault(driver, { seed: s }).site)));
       expect(sites.size).toBeGreaterThan(10);
     }
+  });
+
+  it('a POSIX driver\'s faults go into its own code, never into the personality linked into it', () => {
+    // e1000-libc's own functions: those its object files define, and its entry points (the personality's empty
+    // module_init stands in for the one a library-style driver lacks)
+    const objects = join(packageRoot, 'build', 'Release', 'obj.target', 'e1000-libc', 'drivers', 'e1000-libc');
+    const own = new Set(['nooks_module_init', 'nooks_module_exit', ...readdirSync(objects).filter((f) => f.endsWith('.o')).flatMap((f) =>
+      execFileSync('nm', ['--defined-only', join(objects, f)], { encoding: 'utf8' }).split('\n').flatMap((l) => /^\S+ [tT] (\S+)$/.exec(l)?.[1] ?? []))]);
+    const sites = Array.from({ length: 40 }, (_, seed) => planFault('e1000-libc', { seed, exported: true }).site.function);
+    expect(sites.filter((f) => !own.has(f))).toEqual([]);
+    // its allocations are the C library's: alloc-fail makes one of its own calls to them return NULL
+    const f = planFault('e1000-libc', { seed: 1, type: 'alloc-fail', exported: true });
+    expect(own.has(f.site.function)).toBe(true);
+    expect(disassemble(driverPath('e1000-libc')).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
   });
 
   it('each binary type changes the chosen instruction as described', () => {

@@ -1,6 +1,6 @@
 // MMIO trap-and-emulate: a BAR of an emulated device mapped into the driver
-// (as its mmap of resource0 will: nooks/testing mapBar until the POSIX
-// personality's sysfs lands) traps every load and store; the kernel decodes
+// (nooks/testing mapBar: what a POSIX driver's mmap of resource0 maps)
+// traps every load and store; the kernel decodes
 // the instruction, performs the access on the model and resumes the driver
 // with the destination register set. The testdev driver (drivers/testdev/mmio.c)
 // makes plain volatile accesses of every width, loads into every general

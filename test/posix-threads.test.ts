@@ -512,7 +512,7 @@ module_init(poller_init);
 module_exit(poller_exit);
 `;
 
-/* Threads that spin, which is no wait (docs/drivers.md, "The time budget"):
+/* Threads that spin, which is no wait (docs/drivers.md, "Threads", the time budget):
  * on sched_yield, on the kernel's spin_lock, on a pthread spinlock, the
  * locks held by the host's call and never let go. And a pthread_once whose
  * init naps: the others wait for it, which is a wait. */

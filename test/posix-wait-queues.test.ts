@@ -1,4 +1,4 @@
-// The waits of the POSIX personality (docs/drivers.md, "events") sleep on the
+// The waits of the POSIX personality (docs/drivers.md, "Unmodified C: the POSIX personality", its row events) sleep on the
 // files they wait for: a change to one file wakes only the waits registered
 // on it (native/posix/wait_queue.h), never a wait on another file or in
 // another driver. One driver's threads wait on their own eventfds (a blocking

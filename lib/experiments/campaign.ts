@@ -25,13 +25,21 @@ export interface Mode {
   shadow: boolean;
 }
 
-/** The detector that caught a fault, by its kind; `init`: module_init returned an error, and the load failed. */
-export type Detector = 'trap' | 'watchdog' | 'bad-call' | 'nanny' | 'init';
+/**
+ * The detector that caught a fault, by its kind; `init`: module_init returned an error, and the load failed;
+ * `exit`: a POSIX driver ended itself (exit, abort, a failed assert, a _FORTIFY_SOURCE overflow), contained.
+ */
+export type Detector = 'trap' | 'watchdog' | 'bad-call' | 'nanny' | 'init' | 'exit';
 
 const detectorOf: Record<string, Detector> = {
   segv: 'trap', pkey: 'trap', 'stack-overflow': 'trap', bus: 'trap', ill: 'trap', fpe: 'trap',
-  timeout: 'watchdog', 'bad-call': 'bad-call', stalled: 'nanny', 'init-failed': 'init',
+  timeout: 'watchdog', 'bad-call': 'bad-call', stalled: 'nanny', 'init-failed': 'init', exit: 'exit', abort: 'exit',
 };
+
+/** The detectors behind a trial's faults, by their kinds (`aborted`, a thread sent out of a failed driver or an explicit recovery, is none). */
+export function detectorsOf(faultKinds: readonly string[]): Detector[] {
+  return [...new Set(faultKinds.flatMap((k) => detectorOf[k] ?? []))];
+}
 
 /** One line of the results file. */
 export interface TrialRecord {
@@ -193,7 +201,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
       app: t.app, isolation: mode.isolation, shadow: mode.shadow, seed: t.seed, fault, timeBudgetMs: 1000, stallMs: 1000,
       ...(workload ? { workload: { driver: driverPath(driver), module: workload, index: t.index, mode: mode.name } } : {}),
     }, options.trialTimeoutMs ?? 12_000);
-    const detectors = [...new Set(r.faultKinds.flatMap((k) => detectorOf[k] ?? []))];
+    const detectors = detectorsOf(r.faultKinds);
     const detected = detectors.length > 0;
     const record: TrialRecord = {
       key: t.key, plan: plan.id, app: t.app, driver: plan.targets[t.target].driver, mode: mode.name, index: t.index, seed: t.seed,

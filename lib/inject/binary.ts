@@ -17,7 +17,7 @@ export const binaryTypeHelp: Record<BinaryType, string> = {
   'remove-init': 'a store (an initialisation) removed',
   'corrupt-pointer': 'the address of a memory access corrupted: another base register, or a high bit of its displacement',
   'off-by-one': 'a loop bound off by one: < for <=, > for >= (and the reverse)',
-  'alloc-fail': 'an allocation (kmalloc, kzalloc, dma_alloc_coherent) returns NULL',
+  'alloc-fail': 'an allocation (kmalloc, kzalloc, dma_alloc_coherent; a POSIX driver\'s malloc, calloc, realloc) returns NULL',
 };
 
 /** The parts of an x86-64 instruction the faults change. */
@@ -88,7 +88,8 @@ function jumpTarget(i: Instruction): number {
 // b <-> be, ae <-> a, l <-> le, ge <-> g: the comparisons a bound is off by one in
 const offByOne: Record<number, number> = { 0x2: 0x6, 0x6: 0x2, 0x3: 0x7, 0x7: 0x3, 0xc: 0xe, 0xe: 0xc, 0xd: 0xf, 0xf: 0xd };
 
-const allocators = /^(kmalloc|kzalloc|dma_alloc_coherent)@plt$/;
+// the kernel's, through the PLT; a POSIX driver's C library's, linked into it (a direct call)
+const allocators = /^(kmalloc|kzalloc|dma_alloc_coherent)@plt$|^(malloc|calloc|realloc)$/;
 
 /** The destination (last AT&T operand) is memory: a store. */
 function isStore(i: Instruction): boolean {

@@ -1,7 +1,8 @@
 // A driver's code as the injector sees it: instructions (boundaries from
 // `objdump -d`, binutils) grouped into functions, and which functions are the
 // driver's own: not the driver runtime linked into every driver
-// (native/driver-rt), not the PLT.
+// (native/driver-rt) nor the POSIX personality linked into a --posix one
+// (native/driver-rt/posix), not the PLT.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ export interface DriverFunction {
   start: number;
   /** Where the next symbol starts (the padding after a function is its own). */
   end: number;
-  /** The driver's own code: in .text, not the driver runtime's. */
+  /** The driver's own code: in .text, not the driver runtime's nor the personality's. */
   own: boolean;
   /** A NOOKS_EXPORT function (in the built-in drivers, test hooks): faults go there when asked for (planFault's fn, exported). */
   exported: boolean;
@@ -44,15 +45,26 @@ export interface Disassembly {
 /** The entry points every driver has: faults there show at load and at every restart. */
 const entryPoints = new Set(['nooks_module_init', 'nooks_module_exit']);
 
-let runtimeSymbols: Set<string> | undefined;
+const archiveSymbols = new Map<string, Set<string>>();
 
-/** Functions of the driver runtime (build/Release/driver_rt.a): shared by all drivers, not the driver's own. */
-function runtime(): Set<string> {
-  runtimeSymbols ??= new Set(
-    execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', 'driver_rt.a')], { encoding: 'utf8' })
-      .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2]),
-  );
-  return runtimeSymbols;
+/** The functions an archive of build/Release defines. */
+function functionsOf(archive: string): Set<string> {
+  let names = archiveSymbols.get(archive);
+  if (!names) {
+    names = new Set(execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', archive)], { encoding: 'utf8' })
+      .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2]));
+    archiveSymbols.set(archive, names);
+  }
+  return names;
+}
+
+/**
+ * Whether a function is the runtime's, not the driver's own: the driver runtime's (driver_rt.a, in every driver)
+ * or, in a driver linked with the POSIX personality (--posix), the personality's (posix_rt.a). Its entry points
+ * are the driver's, whoever defines them (the personality's empty module_init stands in for a missing one).
+ */
+function isRuntime(name: string, posix: boolean): boolean {
+  return !entryPoints.has(name) && (functionsOf('driver_rt.a').has(name) || (posix && functionsOf('posix_rt.a').has(name)));
 }
 
 const cache = new Map<string, Disassembly>();
@@ -67,6 +79,7 @@ export function disassemble(path: string): Disassembly {
     throw new Error(`objdump -d ${path} failed (the injector needs binutils): ${(e as Error).message}`);
   }
   const elf = readFileSync(path);
+  const posix = dynamicSymbol(elf, 'nooks_posix_start') !== undefined;
   const symbols = new Map<string, number>();
   const functions: DriverFunction[] = [];
   const all: Instruction[] = [];
@@ -85,7 +98,7 @@ export function disassemble(path: string): Disassembly {
       symbols.set(name, start);
       if (current) current.end = start;
       const exported = !entryPoints.has(name) && dynamicSymbol(elf, name) !== undefined;
-      current = { name, start, end: start, own: section === '.text' && !runtime().has(name), exported };
+      current = { name, start, end: start, own: section === '.text' && !isRuntime(name, posix), exported };
       functions.push(current);
       continue;
     }

@@ -26,8 +26,9 @@ export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...
  * 2: under a workload, the driver's exported functions are fault sites too.
  * 3: the fault is in the driver's binary at load, and the trial unloads the
  * driver (lib/experiments/trial.ts): faults in module_init, probe, remove and module_exit show.
+ * 4: a POSIX driver's faults go into its own code, not into the personality's (lib/inject/disasm.ts).
  */
-export const plannerVersion = 3;
+export const plannerVersion = 4;
 
 /** One injected fault: what, where, and the bytes (or the hook) that make it. JSON as it is. */
 export interface InjectedFault {

@@ -26,7 +26,7 @@ export type Decision = Action;
 /** The kernel's side. `restart` and `fallback` may be asynchronous, except under `onFaultSync`. */
 export interface RecoveryActions {
   restart(driver: string): Promise<void> | void;
-  /** `why`: the agent's reason, for the errors of requests a shadow kept ("failed 3 times within 60000 ms: given up"). */
+  /** `why`: the agent's reason, for the errors of requests a shadow kept ("failed 3 times within 60000 ms (segv last): its recovery policy gave up"). */
   disable(driver: string, why: string): void;
   fallback(driver: string, path: string): Promise<void> | void;
 }

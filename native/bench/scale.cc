@@ -20,8 +20,8 @@ ScaleResult bench_scale(const std::vector<ScaleTarget> &targets, int threads, do
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; i++)
     pool.emplace_back([&, target = targets[i % targets.size()]] {
-      // Like the kernel's own threads, each registers on its first crossing; that one
-      // (which also maps the thread's stack in the domain) is made before the start.
+      // Each registers on its first crossing; that one (which also maps the
+      // thread's stack in the domain) is made before the start.
       XpcCall c{target.fn, {}, 0};
       Fault f;
       bool ok = xpc_call(target.domain, &c, &f) == EnterResult::ok;

@@ -1,5 +1,5 @@
 // Teardown: the one place a failed domain's objects, memory and threads are
-// let go of (docs/recovery.md, "Teardown"). Every site that needs a failure
+// let go of (docs/recovery.md, "Recovery"). Every site that needs a failure
 // torn down (the recovery thread, a caller whose crossing faulted, restart,
 // fail, disable, the loader) asks recovery_ensure_torn_down; none does it itself.
 #include <time.h>
