@@ -21,14 +21,15 @@ class GuestsFirst extends BaseSequencer {
 }
 
 // The kernel is one per process (signal handlers, protection keys): every test
-// file runs in its own child process, one per core but one (vitest's default),
-// and two on a 2-core machine, where the default would leave a core idle; one
-// in the 1-CPU QEMU guest.
+// file runs in a child process of its own (the forks pool, isolated: vitest's
+// default), one per core but one (vitest's default), and two on a 2-core
+// machine, where the default would leave a core idle; one in the 1-CPU QEMU
+// guest.
 const cores = availableParallelism();
 export default defineConfig({
   test: {
     pool: 'forks',
-    poolOptions: { forks: { maxForks: Math.max(Math.min(cores, 2), cores - 1), minForks: 1 } },
+    maxWorkers: Math.max(Math.min(cores, 2), cores - 1),
     sequence: { sequencer: GuestsFirst },
     testTimeout: 30_000,
     setupFiles: ['test/helpers/in-flight.ts'],

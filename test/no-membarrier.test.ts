@@ -37,7 +37,7 @@ describe.skipIf(underLauncher)('without membarrier(2)', () => {
   it.each(kErrors)('membarrier failing with %s: this file and test/entry-window.test.ts pass under the launcher', async (error) => {
     const files = ['test/no-membarrier.test.ts', 'test/entry-window.test.ts'];
     const { code, output } = await vitestUnder(launcher, [error], files, 100_000);
-    // a worker killed by the launcher shows as vitest's 'Channel closed', without a word on why
+    // a worker killed by the launcher shows as vitest's 'Worker exited unexpectedly', without a word on why
     expect(code, `${output}\n(a worker gone? the launcher kills one that asks for MEMBARRIER_CMD_PRIVATE_EXPEDITED)`).toBe(0);
     expect(output).toContain(`the fallback's full fences (membarrier failing with ${error})`); // the inner test ran, under the filter
     expect(output).toMatch(new RegExp(`Test Files\\s+${files.length} passed \\(${files.length}\\)`));

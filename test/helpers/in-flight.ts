@@ -1,6 +1,7 @@
 // Which test files a worker was running when it went away. vitest reports a
-// worker that dies (or whose IPC channel closes) only as "Channel closed",
-// without the file or the signal; with NOOKS_TEST_TRACE naming a file, each
+// worker that dies (or whose IPC channel closes) only as "Worker exited
+// unexpectedly" (or the EPIPE of its next message to it), without the file or
+// the signal; with NOOKS_TEST_TRACE naming a file, each
 // worker appends a line as each test file starts and ends, and one if its
 // channel to vitest closes while it lives. .ci/run prints what never ended.
 import { appendFileSync, readdirSync, readlinkSync } from 'node:fs';
@@ -12,7 +13,7 @@ if (trace) {
   let running = '';
   let ended = ''; // the last file this worker finished: a channel that closes after it (a worker ends after each file) is noted too
   const note = (what: string) => appendFileSync(trace, `${new Date().toISOString()} pid ${process.pid} ${what}\n`);
-  beforeAll((suite) => {
+  beforeAll(({}, suite) => { // a hook's first argument is its fixtures (none taken here), the second its suite
     running = `${suite.file.filepath} (${project})`;
     note(`start ${running}`);
   });
