@@ -111,7 +111,7 @@ describe('nooks new, build, sdk', () => {
       }
       for (const option of listed) expect(named, command).toContain(option);
     }
-  });
+  }, 120_000); // a CLI process per option, one after another: about 9 s on a loaded 2-core machine, past 30 s at a load of 8
 
   it('build --posix (and sdk --posix-cflags/--posix-ldflags): a driver written against libc loads and runs; without, ELIBC', async () => {
     writeFileSync(join(project, 'libc.c'), '#include <stdlib.h>\n#include <string.h>\n' +
