@@ -13,8 +13,8 @@
 // exit-past-budget: the driver's own free_irq gives up on the stuck handler
 // (see each).
 import { Kernel } from '../../dist/lib/index.js';
-import { releaseStalledWaits, setTeardownWaits, stallNextWait, teardownWaitsRunOut } from '../../dist/lib/testing.js';
-import { print, until } from './program.mjs';
+import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
+import { print, until, waitCounter } from './program.mjs';
 
 const [isolation, path, how, free] = process.argv.slice(2);
 const LINE = 11; // test/fixtures/drivers/irq-stuck.c
@@ -27,8 +27,6 @@ const counted = ['recover-two-lines', 'recover-then-unload', 'unload-waits', 'ex
 // free-in-freed-handler: its two free_irqs' deadlines are half a wait apart,
 // a margin a slow machine's scheduling must not eat.
 const wait = counted || how === 'free-in-freed-handler' ? 1500 : 200;
-// The teardown's and free_irq's waits that ran out since `start` (a teardownWaitsRunOut()).
-const waitsSince = (start) => teardownWaitsRunOut() - start;
 setTeardownWaits(wait);
 const lines = () => kernel.log().map((l) => l.text);
 const logged = (text) => lines().filter((l) => l.includes(text));
@@ -61,9 +59,9 @@ async function twoLines() {
     kernel.raiseIrq(line);
     await until(() => logged(`${name}: test stall`).length === n + 1, `the handler of line ${line} stalled in its sleep`);
   }
-  const start = teardownWaitsRunOut();
+  const waits = waitCounter(wait);
   d.recover(); // one wait for both threads to leave the domain, then left running (before: one more for both to end, and before that one per line)
-  seen.recoveryWaits = waitsSince(start);
+  seen.recoveryWaits = waits.since();
   seen.leftRunning = logged('handler: did not stop; left running').length;
   releaseStalledWaits();
   await until(() => logged('ended after being left running').length === 2, 'the end of both handlers left running');
@@ -75,7 +73,7 @@ async function oneLine() {
   await stallHandler(d, free === 'free');
   const first = how === 'unload' ? 'unload' : 'recover';
   print({ step: first });
-  const start = teardownWaitsRunOut();
+  const waits = waitCounter(wait);
   d[first](); // waits for the handler's thread to leave the domain, then leaves it running
   print({ step: `${first} returned` });
   seen.leftRunning = logged('irq 11 handler: did not stop; left running').length;
@@ -90,7 +88,7 @@ async function oneLine() {
   }
   if (how === 'recover-then-unload') {
     d.unload(); // not a second wait for the thread left running
-    seen.waits = waitsSince(start);
+    seen.waits = waits.since();
     seen.unloadedState = domain(name)?.state; // kept for the thread
   }
   releaseStalledWaits();
@@ -163,9 +161,9 @@ async function freeInFreedHandler() {
 // gives up, and the unload's teardown does not wait for it again.
 async function unloadWaits() {
   await stallHandler(d, false);
-  const start = teardownWaitsRunOut();
+  const waits = waitCounter(wait);
   d.unload();
-  seen.waits = waitsSince(start);
+  seen.waits = waits.since();
   releaseStalledWaits();
   await untilLeftRunningEnded();
 }
@@ -178,9 +176,9 @@ async function exitPastBudget() {
   d.unload();
   const e = await kernel.load(path, { timeBudgetMs: 100 });
   await stallHandler(e, false);
-  const start = teardownWaitsRunOut();
+  const waits = waitCounter(wait);
   e.unload();
-  seen.waits = waitsSince(start); // the budget is far shorter than a wait
+  seen.waits = waits.since(); // the budget is far shorter than a wait
   const steps = ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'];
   seen.logged = lines().map((l) => steps.find((s) => l.includes(s))).filter(Boolean);
   releaseStalledWaits();

@@ -9,8 +9,8 @@
 // the queue. Prints a JSON line per step, what it saw in the last. The
 // recovery's (unload's) teardown waits are counted.
 import { Kernel } from '../../dist/lib/index.js';
-import { releaseStalledWaits, setTeardownWaits, stallNextWait, teardownWaitsRunOut } from '../../dist/lib/testing.js';
-import { print, until } from './program.mjs';
+import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
+import { print, until, waitCounter } from './program.mjs';
 
 const [isolation, path, kind, how] = process.argv.slice(2);
 const kernel = await Kernel.boot({ isolation });
@@ -40,9 +40,9 @@ stallNextWait(d);
 fire();
 await until(() => logged(`${name}: test stall`).length === 1, `the ${kind} stalled in its sleep`);
 print({ step: how });
-const start = teardownWaitsRunOut();
+const waits = waitCounter(wait);
 d[how](); // waits for the thread to leave the domain, then leaves it running
-seen.waits = teardownWaitsRunOut() - start; // for the thread to leave the domain, then it is left running
+seen.waits = waits.since(); // for the thread to leave the domain, then it is left running
 print({ step: `${how} returned` });
 seen.leftRunning = logged(`${kind === 'work' ? 'worker' : 'timer'} thread: did not stop; left running`).length;
 seen.keptState = domain(name)?.state;
