@@ -34,16 +34,27 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     let out = '';
     let err = '';
     let heardAt = Date.now();
+    let killedAt: number | undefined;
+    const stop = () => {
+      killedAt = Date.now();
+      child.kill('SIGKILL');
+    };
+    // timeoutMs for the start-up (boot, the driver's load), then timeoutMs
+    // again from the application's start: a start-up slowed by a loaded
+    // machine does not eat the time the application's own deadline leaves
+    // (echo's session: 10 s), which ended such a trial with no verdict.
+    let timer = setTimeout(stop, timeoutMs);
+    let appStarted = false;
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       heardAt = Date.now();
+      if (!appStarted && /^started$/m.test(out)) {
+        appStarted = true;
+        clearTimeout(timer);
+        timer = setTimeout(stop, timeoutMs);
+      }
     });
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    let killedAt: number | undefined;
-    const timer = setTimeout(() => {
-      killedAt = Date.now();
-      child.kill('SIGKILL');
-    }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const ms = Date.now() - started;
@@ -55,7 +66,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
         // a silent event loop: the process itself was stuck (a driver looping on its thread, unwatched)
         return killedAt - heardAt > silentMs
           ? end({ outcome: 'crash', hostCrashed: true, detail: `the process hung (silent for ${killedAt - heardAt} ms)` })
-          : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms: stalled` });
+          : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms ${appStarted ? 'of the application\'s start' : 'of start-up'}: stalled` });
       }
       if (signal || code !== 0) {
         // the error itself, not the stack under it or Node's version line

@@ -13,7 +13,8 @@
 //
 // Until then it prints `alive` every 100 ms, so that the parent can tell a
 // process that hung (a driver looping on its thread) from an application that
-// stalled, and `fault <kind>` and `recovered <ms>` as they happen, so that a
+// stalled, `started` as the application starts (the parent times the two parts
+// apart: child.ts), and `fault <kind>` and `recovered <ms>` as they happen, so that a
 // trial stopped before its end still says what nooks detected. The application's own verification (record checksums, echoed
 // bytes, the played frames, the file's SHA-256) judges the outcome.
 import { createSocket } from 'node:dgram';
@@ -198,8 +199,11 @@ async function tryLoad(kernel: Kernel, path: string, patches: TextPatch[]): Prom
   }
 }
 
-/** Runs one trial in this process; without isolation a fault may end the process. */
-export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void): Promise<TrialReport> {
+/**
+ * Runs one trial in this process; without isolation a fault may end the process.
+ * onStarted: the application starts (the kernel booted, the driver loaded).
+ */
+export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void, onStarted?: () => void): Promise<TrialReport> {
   const { app, workload } = spec;
   const appSpec = workload ? undefined : trialApps[app];
   if (!workload && !appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
@@ -255,6 +259,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
         if (driver.state === 'running') applyFault(kernel, driver, spec.fault);
       }, ms));
     let result: Verdict;
+    onStarted?.();
     try {
       result = await setup.run(driver);
     } catch (e) {
@@ -278,7 +283,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const alive = setInterval(() => process.stdout.write('alive\n'), 100);
   const progress = (e: RecoveryEvent) =>
     process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
-  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress).then(
+  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress, () => process.stdout.write('started\n')).then(
     (r) => {
       clearInterval(alive);
       process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -62,9 +62,7 @@ static void thread_exit(void *p) {
   forget_domain_stacks(t);
   nooks_tls_ctx = nullptr;
   if (t->owns_sigstack) {
-    stack_t ss{};
-    ss.ss_flags = SS_DISABLE;
-    sigaltstack(&ss, nullptr);
+    sigaltstack(&t->prev_sigstack, nullptr);  // its owner's again (or none: SS_DISABLE)
     munmap(t->sigstack.ss_sp, t->sigstack.ss_size);
   }
   delete t;
@@ -88,12 +86,18 @@ ThreadCtx *thread_register() {
   t->tid = (int)syscall(SYS_gettid);
   rseq_off();
   // Faults inside a domain must be handled on a key-0 stack. Kept in t: the
-  // MMIO trap checks it runs there without a system call (mmio_trap).
+  // MMIO trap checks it runs there without a system call (mmio_trap). One the
+  // thread has (another library's) is kept only if as large as ours: a
+  // MINSIGSTKSZ one (2 KiB) cannot hold even one signal frame of a CPU with
+  // AVX-512 (AT_MINSIGSTKSZ 3376 bytes), and the kernel kills the thread at
+  // the first driver fault ("overflowed sigaltstack"). Nor is it replaced
+  // while the thread runs on it (registered from a signal handler).
   stack_t cur{};
   sigaltstack(nullptr, &cur);
-  if (!(cur.ss_flags & SS_DISABLE)) {
+  if (!(cur.ss_flags & SS_DISABLE) && (cur.ss_size >= kAltStackSize || (cur.ss_flags & SS_ONSTACK))) {
     t->sigstack = cur;
   } else {
+    t->prev_sigstack = cur;
     void *p = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p != MAP_FAILED) {
       stack_t ss{};
@@ -106,6 +110,7 @@ ThreadCtx *thread_register() {
         munmap(p, kAltStackSize);
       }
     }
+    if (!t->owns_sigstack && !(cur.ss_flags & SS_DISABLE)) t->sigstack = cur;  // none mapped: the one it has is where handlers run
   }
   pthread_attr_t attr;
   if (pthread_getattr_np(t->thread, &attr) == 0) {  // here, not in the fault handler: it may read /proc

@@ -63,8 +63,9 @@ struct ThreadCtx {
   int tid = 0;
   ThreadCtx *next = nullptr;         // registry of threads (g_threads)
   uint64_t serial = 0;               // unique among the registry's threads, ever (a new one may get a gone one's address)
-  stack_t sigstack{};                // where its signal handlers run (sigaltstack): mapped at registration, or the one it had
+  stack_t sigstack{};                // where its signal handlers run (sigaltstack): mapped at registration, or the one it had if large enough
   bool owns_sigstack = false;        // ...mapped at registration: unmapped at its exit
+  stack_t prev_sigstack{};           // ...and the one it had then (too small, or none), put back at its exit
   uintptr_t host_stack_lo = 0, host_stack_hi = 0;  // its own stack: kernel code runs there (or on sigstack), driver code never
   // The domain a teardown (or a driver's free_irq, giving up on its handler's
   // thread) gave up waiting for it to leave (a kernel call that has not
