@@ -99,8 +99,8 @@ describe('docs', () => {
     // A name may run over a line break (and a comment's // or * that starts the next line).
     const name = (section: string) => section.replace(/\s*\n\s*(?:\/\/|\*)?\s*/g, ' ').toLowerCase();
     const wrong = cited.flatMap(({ file, text }) => [...text.matchAll(/(?:docs\/)?([a-z-]+\.md)\)?,? "([^"]+)"/g)]
-      .filter(([, doc, section]) => headings.has(doc) && !headings.get(doc)!.some((h) => h.startsWith(name(section))))
-      .map((m) => `${where(file, text, m.index)}: ${m[1]}, "${name(m[2])}"`));
+      .filter(([, doc, section]) => !headings.get(doc)?.some((h) => h.startsWith(name(section)))) // no such section, or document
+      .map((m) => `${where(file, text, m.index)}: ${m[1]}${headings.has(m[1]) ? '' : ' (no such document)'}, "${name(m[2])}"`));
     expect(wrong).toEqual([]);
   });
 });
