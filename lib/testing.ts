@@ -80,8 +80,9 @@ export function teardownWaitsRunOut(): number {
  * Whether the recovery thread has no failure queued or in hand: every fault
  * report a kernel thread (timer, work, irq) made is posted to the kernel in
  * JavaScript, which runs it in the event loop's next poll phase (once a
- * setImmediate after this has run, it has). For tests that check a late
- * report changed nothing.
+ * setTimeout(0) and then a setImmediate after this have run, it has: a lone
+ * setImmediate queued in a poll phase runs before the next one). For tests
+ * that check a late report changed nothing.
  */
 export function recoveryIdle(): boolean {
   return native().recoveryIdle();

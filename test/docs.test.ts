@@ -17,6 +17,24 @@ function sources(dirs: string[], ext: RegExp): { file: string; text: string }[] 
     .map((f) => ({ file: `${dir}/${f}`, text: readFileSync(join(packageRoot, dir, f), 'utf8') })));
 }
 
+/**
+ * The code in a document, each piece with its offset: every line of its fenced blocks, and its inline code
+ * spans (one may run over a line break, read as a space).
+ */
+function codeIn(text: string): { code: string; index: number }[] {
+  const code: { code: string; index: number }[] = [];
+  let fenced = false;
+  let at = 0;
+  const prose = text.split('\n').map((line) => {
+    const fence = /^\s*```/.test(line);
+    if (fenced && !fence) code.push({ code: line, index: at });
+    fenced = fence ? !fenced : fenced;
+    at += line.length + 1;
+    return fence || fenced ? ' '.repeat(line.length) : line; // blanked: a fence's backticks open no span
+  }).join('\n');
+  return [...code, ...[...prose.matchAll(/`([^`]+)`/g)].map((m) => ({ code: m[1].replace(/\s*\n\s*/g, ' '), index: m.index }))];
+}
+
 describe('docs', () => {
   it('docs/driver-api.md lists every kernel call and class operation as the interface descriptions say (npm run docs)', () => {
     expect(readFileSync(join(packageRoot, 'docs', 'driver-api.md'), 'utf8')).toBe(reference());
@@ -43,16 +61,17 @@ describe('docs', () => {
   });
 
   it('every option of a nooks command line in the docs is one that command takes (flags, its own options, --help)', () => {
-    // Command lines: code lines that start with `nooks` or `npx nooks` (a comment after # aside). An app's own
-    // options (nooks app db --image ...) are the app's, and a program's own command line is its own.
+    // Command lines: code (a fenced block's line, an inline code span) that starts with `nooks` or `npx nooks`,
+    // up to a comment (#) or a pipe (|: another program's options, or a choice as in --class block|net). An
+    // app's own options (nooks app db --image ...) are the app's, and a program's own command line is its own.
     const byName = new Map(commands.map((c) => [c.name, new Set(['--help', ...c.flags.map((f) => `--${f}`), ...(c.ownOptions ?? []).map((o) => o.option)])]));
-    const wrong = [...docs].flatMap(([f, t]) => [...t.matchAll(/^(?:npx )?nooks ([a-z]+)([^#\n]*)/gm)]
-      .filter(([, command]) => command !== 'app')
-      .flatMap((m) => {
-        const taken = byName.get(m[1]);
-        if (!taken) return [`${where(f, t, m.index)}: nooks ${m[1]}: no such command`];
-        return [...m[2].matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].filter(([o]) => !taken.has(o)).map(([o]) => `${where(f, t, m.index)}: nooks ${m[1]} ${o}`);
-      }));
+    const wrong = [...docs].flatMap(([f, t]) => codeIn(t).flatMap(({ code, index }) => {
+      const m = /^\s*(?:npx )?nooks ([a-z]+)([^#|]*)/.exec(code);
+      if (!m || m[1] === 'app') return [];
+      const taken = byName.get(m[1]);
+      if (!taken) return [`${where(f, t, index)}: nooks ${m[1]}: no such command`];
+      return [...m[2].matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].filter(([o]) => !taken.has(o)).map(([o]) => `${where(f, t, index)}: nooks ${m[1]} ${o}`);
+    }));
     expect(wrong).toEqual([]);
   });
 
@@ -66,9 +85,10 @@ describe('docs', () => {
   });
 
   it('every kind of kernel log event the native code emits is in api.md\'s table (test hooks\' test-* aside)', () => {
-    // An event is written {"kind", {{field, value}, ...}} where it is made (klog_event, klog_line).
+    // An event is written {"kind", {{field, value}, ...}} where it is made (klog_event, klog_line), perhaps over
+    // lines, or {"kind", std::move(fields)} with its fields made before.
     const native = sources(['native'], /\.(cc|h)$/).map(({ text }) => text).join('\n');
-    const kinds = new Set([...native.matchAll(/\{"([a-z]+(?:-[a-z]+)+)", \{\{/g)].map((m) => m[1]).filter((k) => !k.startsWith('test-')));
+    const kinds = new Set([...native.matchAll(/\{\s*"([a-z][a-z0-9-]*)",\s*(?:\{\{|std::move\()/g)].map((m) => m[1]).filter((k) => !k.startsWith('test-')));
     const table = docs.get('api.md')!.split('## Kernel log events')[1];
     expect([...kinds].filter((k) => !table.includes(`| \`${k}\` |`))).toEqual([]);
   });
@@ -79,8 +99,8 @@ describe('docs', () => {
     // A name may run over a line break (and a comment's // or * that starts the next line).
     const name = (section: string) => section.replace(/\s*\n\s*(?:\/\/|\*)?\s*/g, ' ').toLowerCase();
     const wrong = cited.flatMap(({ file, text }) => [...text.matchAll(/(?:docs\/)?([a-z-]+\.md)\)?,? "([^"]+)"/g)]
-      .filter(([, doc, section]) => headings.has(doc) && !headings.get(doc)!.some((h) => h.startsWith(name(section))))
-      .map((m) => `${where(file, text, m.index)}: ${m[1]}, "${name(m[2])}"`));
+      .filter(([, doc, section]) => !headings.get(doc)?.some((h) => h.startsWith(name(section)))) // no such section, or document
+      .map((m) => `${where(file, text, m.index)}: ${m[1]}${headings.has(m[1]) ? '' : ' (no such document)'}, "${name(m[2])}"`));
     expect(wrong).toEqual([]);
   });
 });

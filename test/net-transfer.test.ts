@@ -17,7 +17,7 @@ import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { transferAcrossFaults } from './helpers/transfer-faults.js';
-import { runNode, suiteIsolation, udpSocket, until } from './helpers/util.js';
+import { runNode, suiteIsolation, udpSocket, until, type Exit } from './helpers/util.js';
 
 const PEER_MAC = '52:54:00:cc:dd:02';
 // Deadlines for a slow machine: the pkey run of this file is in a TCG guest, ~20 times slower
@@ -111,7 +111,9 @@ describe('file transfer over net', () => {
     const got = receiveFile(peer, { mac: PEER_MAC });
     const sentBefore = eth.stats().driver!.txPackets;
     eth.send(stale);
-    await until(() => eth.stats().driver!.txPackets === sentBefore + 2, 'the stale frames on the wire');
+    // at least 2 more sent: both stale frames are on the wire (the driver sends in order); === would hang
+    // if the count passed sentBefore + 2 between two looks
+    await until(() => eth.stats().driver!.txPackets >= sentBefore + 2, 'the stale frames on the wire');
     const data = randomBytes(20_000);
     const sent = await sendFile(eth, data, { peerMac: PEER_MAC, timeoutMs: TRANSFER_MS });
     expect(sent).toMatchObject({ ok: true });
@@ -131,7 +133,12 @@ describe('file transfer over net', () => {
     writeFileSync(file, randomBytes(300_000));
     const apps = join(packageRoot, 'dist', 'lib', 'apps');
     const partner = runNode([join(apps, 'net-peer.js'), '--bind', `127.0.0.1:${port}`, '--out', out, '--timeout-ms', String(TRANSFER_MS + 5_000)], packageRoot, TRANSFER_MS + 8_000);
-    await until(() => udpSocket(port) !== undefined, 'the partner\'s socket bound', 30_000); // then the sender starts: its first frames are not refused
+    // the sender starts once the partner's socket is bound: its first frames are not refused. A partner that
+    // dies at its start fails the test at once, with what it printed, not after the wait's 30 s
+    let partnerExit: Exit | undefined;
+    void partner.then((e) => (partnerExit = e), () => {}); // a partner still running at its bound: `await partner` fails
+    await until(() => udpSocket(port) !== undefined || partnerExit !== undefined, 'the partner\'s socket bound', 30_000);
+    expect(partnerExit, 'the partner exited before it bound its socket (its status, stdout and stderr below)').toBeUndefined();
     const sender = await runNode([join(apps, 'net-transfer.js'), '--file', file, '--peer', `127.0.0.1:${port}`, '--timeout-ms', String(TRANSFER_MS)], packageRoot, TRANSFER_MS + 5_000);
     const recv = await partner;
     expect(sender.code, sender.stderr).toBe(0);

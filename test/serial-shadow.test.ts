@@ -157,6 +157,17 @@ describe('the serial shadow driver', () => {
     await port.close();
   });
 
+  it('the UART test hooks refuse an index that is no uart16550, rather than read it as an empty FIFO', () => {
+    const other = kernel.addDevice('testdev');
+    const notUart = expect.objectContaining({ code: 'EINVAL', message: 'no uart16550 device with that index' });
+    for (const index of [other.index, other.index + 100]) { // another kind of device; no device at all
+      expect(() => uartRxHeld(index)).toThrow(notUart);
+      expect(() => uartRxLost(index)).toThrow(notUart);
+      expect(() => uartLineSettings(index)).toThrow(notUart);
+    }
+    expect(uartRxHeld(device().index)).toBe(0);
+  });
+
   it('two ports of the driver wired to each other: the restore sets both up before either sends, so no byte between them is lost', async () => {
     cable = ptyPair(); // a null-modem cable: what one UART sends, the other receives
     const a = kernel.addDevice('uart16550', { tty: cable.a });

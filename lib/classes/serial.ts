@@ -348,7 +348,8 @@ export function uartRxLost(deviceIndex: number): number {
 
 /**
  * Bytes a uart16550 device (by bus index) holds in its receive FIFO now, which
- * a reset (its driver failing) discards; 0 for a device that is no uart16550.
+ * a reset (its driver failing) discards. Throws EINVAL for an index that is no
+ * uart16550 (as uartRxLost): a wrong index must not read as an empty FIFO.
  */
 export function uartRxHeld(deviceIndex: number): number {
   return native().uartRxHeld(deviceIndex);

@@ -249,6 +249,10 @@ export function faultMatrix(isolation: Exclude<Isolation, 'none'>, part: 'main' 
       // The worker's own fault report arrives late (posted as it left, before it ran ticker's work): it must not
       // touch the restarted driver. Handed on by the recovery thread, it runs in the loop's next poll phase.
       await until(recoveryIdle, 'the worker\'s fault report handed on');
+      // One setImmediate is not enough: if both waits above held at once, this may still run in a poll phase,
+      // and an immediate queued there runs before the next poll phase dispatches the report. A timer runs in
+      // the next loop iteration's timers phase; an immediate queued there runs after that iteration's poll.
+      await new Promise((r) => setTimeout(r, 0));
       await new Promise((r) => setImmediate(r));
       expect(crashy.state).toBe('running');
       expect(shape(crashy.objects())).toEqual(initShape);

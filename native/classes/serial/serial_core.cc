@@ -167,7 +167,9 @@ void hold_restore_for_test(const Port &p) {
     if (!other_up) return;
   }
   EmulatedDevice *dev = bus_device_named(p.device);
-  for (int ms = 0; ms < 10000 && !uart16550_rx_held(dev); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  size_t held = 0;
+  for (int ms = 0; ms < 10000 && (!uart16550_rx_held(dev, &held) || held == 0); ms++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 // How set_up set a port up: the settings and modem lines it gave the driver, the bytes waiting then,

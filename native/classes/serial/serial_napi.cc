@@ -305,12 +305,19 @@ Napi::Value TtyAttributes(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// The device a test hook below names by its bus index.
+EmulatedDevice *device_arg(const Napi::CallbackInfo &info) { return bus_device(info[0].As<Napi::Number>().Int32Value()); }
+
+// found: what a uart16550_* query returned; a wrong index throws rather than reads as a count of 0.
+void require_uart16550(Napi::Env env, bool found) {
+  if (!found) throw_code(env, "EINVAL", "no uart16550 device with that index");
+}
+
 // uartLineSettings(deviceIndex): what the UART model last asked of its tty.
 Napi::Value UartLineSettings(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   nooks::UartLineSettings s;
-  if (!uart16550_line_settings(bus_device(info[0].As<Napi::Number>().Int32Value()), &s))
-    throw_code(env, "EINVAL", "no uart16550 device with that index");
+  require_uart16550(env, uart16550_line_settings(device_arg(info), &s));
   Napi::Object o = Napi::Object::New(env);
   o.Set("baudRate", s.baud);
   o.Set("dataBits", s.data_bits);
@@ -321,15 +328,16 @@ Napi::Value UartLineSettings(const Napi::CallbackInfo &info) {
 
 // uartRxLost(deviceIndex): bytes received from the line that the UART discarded (a driver restart loses some).
 Napi::Value UartRxLost(const Napi::CallbackInfo &info) {
-  uint64_t n;
-  if (!uart16550_rx_lost(bus_device(info[0].As<Napi::Number>().Int32Value()), &n))
-    throw_code(info.Env(), "EINVAL", "no uart16550 device with that index");
+  uint64_t n = 0;
+  require_uart16550(info.Env(), uart16550_rx_lost(device_arg(info), &n));
   return Napi::Number::New(info.Env(), (double)n);
 }
 
 // uartRxHeld(deviceIndex): bytes the UART's receive FIFO holds now.
 Napi::Value UartRxHeld(const Napi::CallbackInfo &info) {
-  return Napi::Number::New(info.Env(), (double)uart16550_rx_held(bus_device(info[0].As<Napi::Number>().Int32Value())));
+  size_t n = 0;
+  require_uart16550(info.Env(), uart16550_rx_held(device_arg(info), &n));
+  return Napi::Number::New(info.Env(), (double)n);
 }
 
 // serialHoldRestoreForRx(id): test hook (serial_hold_restore_for_rx).

@@ -507,21 +507,27 @@ class Uart16550 : public EmulatedDevice {
 
 }  // namespace
 
+// dev as the model, nullptr if it is not a uart16550.
+static Uart16550 *as_uart16550(EmulatedDevice *dev) {
+  return dev && strcmp(dev->kind(), "uart16550") == 0 ? static_cast<Uart16550 *>(dev) : nullptr;
+}
+
 bool uart16550_line_settings(EmulatedDevice *dev, UartLineSettings *out) {
-  if (!dev || strcmp(dev->kind(), "uart16550") != 0) return false;
-  auto *u = static_cast<Uart16550 *>(dev);
-  *out = u->line_settings();
-  return true;
+  Uart16550 *u = as_uart16550(dev);
+  if (u) *out = u->line_settings();
+  return u;
 }
 
 bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out) {
-  if (!dev || strcmp(dev->kind(), "uart16550") != 0) return false;
-  *out = static_cast<Uart16550 *>(dev)->rx_lost();
-  return true;
+  Uart16550 *u = as_uart16550(dev);
+  if (u) *out = u->rx_lost();
+  return u;
 }
 
-size_t uart16550_rx_held(EmulatedDevice *dev) {
-  return dev && strcmp(dev->kind(), "uart16550") == 0 ? static_cast<Uart16550 *>(dev)->rx_held() : 0;
+bool uart16550_rx_held(EmulatedDevice *dev, size_t *out) {
+  Uart16550 *u = as_uart16550(dev);
+  if (u) *out = u->rx_held();
+  return u;
 }
 
 namespace {

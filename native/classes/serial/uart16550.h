@@ -21,8 +21,8 @@ bool uart16550_line_settings(EmulatedDevice *dev, UartLineSettings *out);
 // overrun. False if dev is not a uart16550.
 bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out);
 
-// The bytes dev's receive FIFO holds, 0 if dev is not a uart16550 (tests: what
-// its driver's startup, or a reset, would discard).
-size_t uart16550_rx_held(EmulatedDevice *dev);
+// The bytes dev's receive FIFO holds (tests: what its driver's startup, or a
+// reset, would discard). False if dev is not a uart16550.
+bool uart16550_rx_held(EmulatedDevice *dev, size_t *out);
 
 }  // namespace nooks
