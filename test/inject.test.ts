@@ -3,7 +3,7 @@
 // goes into the loaded text, shows, is trapped under mprotect, and stays
 // across recovery (persistent) or goes (transient).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type Inje
 import { defaultPolicy, type Driver } from '../lib/index.js';
 import { builtInDrivers, driverPath, packageRoot } from '../lib/paths.js';
 import { compiler } from '../lib/sdk/build.js';
-import { posixCompileFlags } from '../lib/sdk/flags.js';
+import { posixCompileFlags, posixLdflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
@@ -70,6 +70,17 @@ describe('planning', () => {
       const f = planFault(driver, { seed: 1, type: 'alloc-fail', exported: true });
       expect(defined.has(f.site.function)).toBe(true);
       expect(disassemble(driver).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a POSIX driver linked without runtime.ld: the planner refuses it, since it cannot tell the driver\'s own code', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      writeFileSync(join(dir, 'user.c'), userDriver);
+      execFileSync(compiler(), [...posixCompileFlags(), join(dir, 'user.c'), '-o', join(dir, 'user.so'), ...posixLdflags().filter((f) => !f.endsWith('runtime.ld'))]);
+      expect(() => planFault(join(dir, 'user.so'), { seed: 1 })).toThrow(/linked without the personality's runtime\.ld/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
