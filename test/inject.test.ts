@@ -61,6 +61,8 @@ describe('planning', () => {
       // its own functions: those its object files define (those that survive into the .so)
       const defined = new Set(objects.flatMap((o) => execFileSync('nm', ['--defined-only', o], { encoding: 'utf8' }).split('\n').flatMap((l) => /^\S+ [tT] (\S+)$/.exec(l)?.[1] ?? [])));
       const own = disassemble(driver).functions.map((f) => f.name).filter((f) => defined.has(f));
+      // e1000-libc-net's timer callback and the user's are named like the C library's poll
+      if (name !== 'e1000-libc') expect(own).toContain('poll');
       const sites = Array.from({ length: 200 }, (_, seed) => planFault(driver, { seed, exported: true }).site.function);
       expect(sites.filter((f) => !defined.has(f))).toEqual([]);
       expect(own.filter((fn) => planFault(driver, { seed: 1, fn }).site.function !== fn)).toEqual([]);
