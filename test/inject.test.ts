@@ -3,19 +3,46 @@
 // goes into the loaded text, shows, is trapped under mprotect, and stays
 // across recovery (persistent) or goes (transient).
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dynamicSymbol } from '../lib/elf.js';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
 import { defaultPolicy, type Driver } from '../lib/index.js';
-import { driverPath, packageRoot } from '../lib/paths.js';
+import { builtInDrivers, driverPath, packageRoot } from '../lib/paths.js';
+import { compiler } from '../lib/sdk/build.js';
+import { posixCompileFlags, posixLdflags } from '../lib/sdk/flags.js';
+import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
 
 const bits = (a: number, b: number) => [...(a ^ b).toString(2)].filter((c) => c === '1').length;
 const hex = (s: string) => Buffer.from(s, 'hex');
+
+// A library-style driver (no module_init) built as a user builds one (`nooks build --posix`), whose own functions
+// share their names with the C library's (poll) and the driver runtime's (number)
+const userDriver = `#include <stdlib.h>
+__attribute__((noipa)) static int poll(int *fds) { return fds ? *fds + 1 : -1; }
+__attribute__((noipa)) static int number(long v) { int n = 1; while (v /= 10) n++; return n; }
+int user_poll(int v) { return poll(&v); }
+int user_digits(long v) { long *p = malloc(sizeof *p); if (!p) return -1; *p = v; int n = number(*p); free(p); return n; }
+`;
+
+const isPosix = (driver: string) => dynamicSymbol(readFileSync(driverPath(driver)), 'nooks_posix_start') !== undefined;
+
+/** A POSIX driver's .so and its object files: an in-tree one's from the build, the user's compiled here. */
+function posixDriver(driver: string, dir: string): { so: string; objects: string[] } {
+  if (driver !== 'user') {
+    const objects = join(packageRoot, 'build', 'Release', 'obj.target', driver);
+    return { so: driverPath(driver), objects: readdirSync(objects, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.o')).map((f) => join(objects, f)) };
+  }
+  const so = buildDriver(dir, 'user', userDriver, { posix: true });
+  execFileSync(compiler(), [...posixCompileFlags(), '-c', join(dir, 'user.c'), '-o', join(dir, 'user.o')]);
+  return { so, objects: [join(dir, 'user.o')] };
+}
 
 describe('planning', () => {
   it('the same seed gives the same fault; other seeds other sites', () => {
@@ -26,18 +53,39 @@ describe('planning', () => {
     }
   });
 
-  it('a POSIX driver\'s faults go into its own code, never into the personality linked into it', () => {
-    // e1000-libc's own functions: those its object files define, and its entry points (the personality's empty
-    // module_init stands in for the one a library-style driver lacks)
-    const objects = join(packageRoot, 'build', 'Release', 'obj.target', 'e1000-libc', 'drivers', 'e1000-libc');
-    const own = new Set(['nooks_module_init', 'nooks_module_exit', ...readdirSync(objects).filter((f) => f.endsWith('.o')).flatMap((f) =>
-      execFileSync('nm', ['--defined-only', join(objects, f)], { encoding: 'utf8' }).split('\n').flatMap((l) => /^\S+ [tT] (\S+)$/.exec(l)?.[1] ?? []))]);
-    const sites = Array.from({ length: 40 }, (_, seed) => planFault('e1000-libc', { seed, exported: true }).site.function);
-    expect(sites.filter((f) => !own.has(f))).toEqual([]);
-    // its allocations are the C library's: alloc-fail makes one of its own calls to them return NULL
-    const f = planFault('e1000-libc', { seed: 1, type: 'alloc-fail', exported: true });
-    expect(own.has(f.site.function)).toBe(true);
-    expect(disassemble(driverPath('e1000-libc')).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
+  it.each([...builtInDrivers().filter(isPosix), 'user'])('%s (POSIX): its faults go into its own code, each of its functions can be a site; none into the personality', (name) => {
+    expect(builtInDrivers().filter(isPosix)).toEqual(expect.arrayContaining(['e1000-libc', 'e1000-libc-net']));
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      const { so: driver, objects } = posixDriver(name, dir);
+      // its own functions: those its object files define (those that survive into the .so)
+      const defined = new Set(objects.flatMap((o) => execFileSync('nm', ['--defined-only', o], { encoding: 'utf8' }).split('\n').flatMap((l) => /^\S+ [tT] (\S+)$/.exec(l)?.[1] ?? [])));
+      const own = disassemble(driver).functions.map((f) => f.name).filter((f) => defined.has(f));
+      // e1000-libc-net's timer callback and the user's are named like the C library's poll
+      if (name !== 'e1000-libc') expect(own).toContain('poll');
+      const sites = Array.from({ length: 200 }, (_, seed) => planFault(driver, { seed, exported: true }).site.function);
+      expect(sites.filter((f) => !defined.has(f))).toEqual([]);
+      expect(own.filter((fn) => planFault(driver, { seed: 1, fn }).site.function !== fn)).toEqual([]);
+      // a library-style driver's module_init is the personality's empty stand-in, not the driver's code
+      if (!defined.has('nooks_module_init')) expect(() => planFault(driver, { seed: 1, fn: 'nooks_module_init' })).toThrow(/no function "nooks_module_init" of its own/);
+      // its allocations are the C library's: alloc-fail makes one of its own calls to them return NULL
+      const f = planFault(driver, { seed: 1, type: 'alloc-fail', exported: true });
+      expect(defined.has(f.site.function)).toBe(true);
+      expect(disassemble(driver).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a POSIX driver linked without runtime.ld: the planner refuses it, since it cannot tell the driver\'s own code', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      writeFileSync(join(dir, 'user.c'), userDriver);
+      execFileSync(compiler(), [...posixCompileFlags(), join(dir, 'user.c'), '-o', join(dir, 'user.so'), ...posixLdflags().filter((f) => !f.endsWith('runtime.ld'))]);
+      expect(() => planFault(join(dir, 'user.so'), { seed: 1 })).toThrow(/linked without the personality's runtime\.ld/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('each binary type changes the chosen instruction as described', () => {

@@ -2,7 +2,7 @@
 // `objdump -d`, binutils) grouped into functions, and which functions are the
 // driver's own: not the driver runtime linked into every driver
 // (native/driver-rt) nor the POSIX personality linked into a --posix one
-// (native/driver-rt/posix), not the PLT.
+// (native/driver-rt/posix) nor the compiler's libgcc, not the PLT.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,26 +45,16 @@ export interface Disassembly {
 /** The entry points every driver has: faults there show at load and at every restart. */
 const entryPoints = new Set(['nooks_module_init', 'nooks_module_exit']);
 
-const archiveSymbols = new Map<string, Set<string>>();
+/** Where a POSIX driver's archives' code is (native/driver-rt/posix/runtime.ld). */
+const posixRuntimeSection = 'nooks_runtime_text';
 
-/** The functions an archive of build/Release defines. */
-function functionsOf(archive: string): Set<string> {
-  let names = archiveSymbols.get(archive);
-  if (!names) {
-    names = new Set(execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', archive)], { encoding: 'utf8' })
-      .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2]));
-    archiveSymbols.set(archive, names);
-  }
-  return names;
-}
+let runtimeFunctions: Set<string> | undefined;
 
-/**
- * Whether a function is the runtime's, not the driver's own: the driver runtime's (driver_rt.a, in every driver)
- * or, in a driver linked with the POSIX personality (--posix), the personality's (posix_rt.a). Its entry points
- * are the driver's, whoever defines them (the personality's empty module_init stands in for a missing one).
- */
-function isRuntime(name: string, posix: boolean): boolean {
-  return !entryPoints.has(name) && (functionsOf('driver_rt.a').has(name) || (posix && functionsOf('posix_rt.a').has(name)));
+/** The functions of the driver runtime (build/Release/driver_rt.a). */
+function driverRuntime(): Set<string> {
+  runtimeFunctions ??= new Set(execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', 'driver_rt.a')], { encoding: 'utf8' })
+    .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2]));
+  return runtimeFunctions;
 }
 
 const cache = new Map<string, Disassembly>();
@@ -80,6 +70,9 @@ export function disassemble(path: string): Disassembly {
   }
   const elf = readFileSync(path);
   const posix = dynamicSymbol(elf, 'nooks_posix_start') !== undefined;
+  if (posix && !text.includes(`Disassembly of section ${posixRuntimeSection}:`)) {
+    throw new Error(`${path} is a POSIX driver linked without the personality's runtime.ld (\`nooks sdk --posix-ldflags\`): the injector cannot tell its own code`);
+  }
   const symbols = new Map<string, number>();
   const functions: DriverFunction[] = [];
   const all: Instruction[] = [];
@@ -98,7 +91,10 @@ export function disassemble(path: string): Disassembly {
       symbols.set(name, start);
       if (current) current.end = start;
       const exported = !entryPoints.has(name) && dynamicSymbol(elf, name) !== undefined;
-      current = { name, start, end: start, own: section === '.text' && !isRuntime(name, posix), exported };
+      // A POSIX driver's archives are linked into a section of their own (native/driver-rt/posix/runtime.ld),
+      // so its .text is exactly its own code. A kapi driver's .text holds the driver runtime's functions too,
+      // told apart by name.
+      current = { name, start, end: start, own: section === '.text' && (posix || !driverRuntime().has(name)), exported };
       functions.push(current);
       continue;
     }

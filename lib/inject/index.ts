@@ -26,7 +26,8 @@ export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...
  * 2: under a workload, the driver's exported functions are fault sites too.
  * 3: the fault is in the driver's binary at load, and the trial unloads the
  * driver (lib/experiments/trial.ts): faults in module_init, probe, remove and module_exit show.
- * 4: a POSIX driver's faults go into its own code, not into the personality's (lib/inject/disasm.ts).
+ * 4: a POSIX driver's faults go into its own code, what its object files define (lib/inject/disasm.ts), not into
+ * the personality's (its stand-in module_init included).
  */
 export const plannerVersion = 4;
 
