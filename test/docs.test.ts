@@ -65,13 +65,16 @@ describe('docs', () => {
     // up to a comment (#) or a pipe (|: another program's options, or a choice as in --class block|net). An
     // app's own options (nooks app db --image ...) are the app's, and a program's own command line is its own.
     const byName = new Map(commands.map((c) => [c.name, new Set(['--help', ...c.flags.map((f) => `--${f}`), ...(c.ownOptions ?? []).map((o) => o.option)])]));
-    const wrong = [...docs].flatMap(([f, t]) => codeIn(t).flatMap(({ code, index }) => {
+    const lines = [...docs].flatMap(([f, t]) => codeIn(t).map((c) => ({ f, t, ...c })));
+    // the reading finds them: fenced ones and an inline span (README's), not none
+    expect(lines.map(({ code }) => code.trim())).toEqual(expect.arrayContaining(['nooks sdk --cflags', 'npx nooks demo']));
+    const wrong = lines.flatMap(({ f, t, code, index }) => {
       const m = /^\s*(?:npx )?nooks ([a-z]+)([^#|]*)/.exec(code);
       if (!m || m[1] === 'app') return [];
       const taken = byName.get(m[1]);
       if (!taken) return [`${where(f, t, index)}: nooks ${m[1]}: no such command`];
       return [...m[2].matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].filter(([o]) => !taken.has(o)).map(([o]) => `${where(f, t, index)}: nooks ${m[1]} ${o}`);
-    }));
+    });
     expect(wrong).toEqual([]);
   });
 
@@ -90,6 +93,7 @@ describe('docs', () => {
     const native = sources(['native'], /\.(cc|h)$/).map(({ text }) => text).join('\n');
     const kinds = new Set([...native.matchAll(/\{\s*"([a-z][a-z0-9-]*)",\s*(?:\{\{|std::move\()/g)].map((m) => m[1]).filter((k) => !k.startsWith('test-')));
     const table = docs.get('api.md')!.split('## Kernel log events')[1];
+    expect([...kinds]).toEqual(expect.arrayContaining(['device-error', 'shadow-restored'])); // the pattern finds them: one made before, one over lines
     expect([...kinds].filter((k) => !table.includes(`| \`${k}\` |`))).toEqual([]);
   });
 

@@ -18,9 +18,9 @@ import { planFault } from '../lib/index.js';
 const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-limit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const limitMs = 5000;
+const limitMs = 6000;
 const startDelayMs = 3000; // the host process's start: the start-up takes longer, but less than the limit
-const workMs = 2500; // the workload's own time: with the start-up, more than the limit
+const workMs = 3500; // the workload's own time: with the start-up, more than the limit
 
 it('a trial whose start-up and application each take less than the limit, together more, gets its verdict', async () => {
   const workload = join(dir, 'slow-workload.mjs');
@@ -37,7 +37,7 @@ it('a trial whose start-up and application each take less than the limit, togeth
       app: 'slow-workload', isolation: 'process', shadow: false, seed: 1, fault,
       workload: { driver: 'crashy', module: workload, index: 0, mode: 'process' },
     }, limitMs);
-    expect({ outcome: r.outcome, detail: r.detail }).toEqual({ outcome: 'continued', detail: undefined }); // before: 'no result within 5000 ms: stalled'
+    expect({ outcome: r.outcome, detail: r.detail }).toEqual({ outcome: 'continued', detail: undefined }); // before: 'no result within 6000 ms: stalled'
     expect(r.ms).toBeGreaterThan(limitMs); // the two parts together did take longer than one limit
   } finally {
     delete process.env.NOOKS_TEST_HOST_START_DELAY_MS;

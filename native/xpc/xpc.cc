@@ -62,7 +62,16 @@ static void thread_exit(void *p) {
   forget_domain_stacks(t);
   nooks_tls_ctx = nullptr;
   if (t->owns_sigstack) {
-    sigaltstack(&t->prev_sigstack, nullptr);  // its owner's again (or none: SS_DISABLE)
+    // Its owner's again (or none: SS_DISABLE), unless the thread has another
+    // by now: an owner that let go of its own before this destructor ran
+    // (disabled and unmapped it) must not get it back, freed.
+    stack_t now{};
+    sigaltstack(nullptr, &now);
+    if (now.ss_sp == t->sigstack.ss_sp && sigaltstack(&t->prev_sigstack, nullptr) != 0) {
+      stack_t off{};
+      off.ss_flags = SS_DISABLE;
+      sigaltstack(&off, nullptr);  // not left installed once unmapped
+    }
     munmap(t->sigstack.ss_sp, t->sigstack.ss_size);
   }
   delete t;
@@ -90,8 +99,9 @@ ThreadCtx *thread_register() {
   // thread has (another library's) is kept only if as large as ours: a
   // MINSIGSTKSZ one (2 KiB) cannot hold even one signal frame of a CPU with
   // AVX-512 (AT_MINSIGSTKSZ 3376 bytes), and the kernel kills the thread at
-  // the first driver fault ("overflowed sigaltstack"). Nor is it replaced
-  // while the thread runs on it (registered from a signal handler).
+  // the first driver fault ("overflowed sigaltstack"). One the thread runs
+  // on now is left alone (registering from a signal handler is not
+  // supported: it allocates and locks).
   stack_t cur{};
   sigaltstack(nullptr, &cur);
   if (!(cur.ss_flags & SS_DISABLE) && (cur.ss_size >= kAltStackSize || (cur.ss_flags & SS_ONSTACK))) {
