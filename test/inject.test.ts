@@ -14,7 +14,7 @@ import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type Inje
 import { defaultPolicy, type Driver } from '../lib/index.js';
 import { builtInDrivers, driverPath, packageRoot } from '../lib/paths.js';
 import { compiler } from '../lib/sdk/build.js';
-import { posixCompileFlags, posixLdflags } from '../lib/sdk/flags.js';
+import { cflags, ldflags, posixCompileFlags, posixLdflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
@@ -31,17 +31,29 @@ int user_poll(int v) { return poll(&v); }
 int user_digits(long v) { long *p = malloc(sizeof *p); if (!p) return -1; *p = v; int n = number(*p); free(p); return n; }
 `;
 
+// A kapi driver built as a user builds one (`nooks build`), whose own function shares its name with the driver runtime's (emit)
+const userKapiDriver = `#include <nooks/kapi.h>
+MODULE_LICENSE("GPL");
+__attribute__((noipa)) static int emit(char *buf, int c) { if (!buf) return -1; *buf = (char)c; return c + 1; }
+NOOKS_EXPORT int user_emit(int c) { char b; return emit(&b, c); }
+static int user_init(void) { return 0; }
+static void user_exit(void) {}
+module_init(user_init);
+module_exit(user_exit);
+`;
+
 const isPosix = (driver: string) => dynamicSymbol(readFileSync(driverPath(driver)), 'nooks_posix_start') !== undefined;
 
-/** A POSIX driver's .so and its object files: an in-tree one's from the build, the user's compiled here. */
-function posixDriver(driver: string, dir: string): { so: string; objects: string[] } {
-  if (driver !== 'user') {
+/** A driver's .so and its object files: an in-tree one's from the build, a user's ('user': POSIX, 'user-kapi') compiled here. */
+function driverAndObjects(driver: string, dir: string): { so: string; objects: string[] } {
+  if (!driver.startsWith('user')) {
     const objects = join(packageRoot, 'build', 'Release', 'obj.target', driver);
     return { so: driverPath(driver), objects: readdirSync(objects, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.o')).map((f) => join(objects, f)) };
   }
-  const so = buildDriver(dir, 'user', userDriver, { posix: true });
-  execFileSync(compiler(), [...posixCompileFlags(), '-c', join(dir, 'user.c'), '-o', join(dir, 'user.o')]);
-  return { so, objects: [join(dir, 'user.o')] };
+  const posix = driver === 'user';
+  const so = buildDriver(dir, driver, posix ? userDriver : userKapiDriver, { posix });
+  execFileSync(compiler(), [...(posix ? posixCompileFlags() : cflags()), '-c', join(dir, `${driver}.c`), '-o', join(dir, `${driver}.o`)]);
+  return { so, objects: [join(dir, `${driver}.o`)] };
 }
 
 describe('planning', () => {
@@ -53,36 +65,43 @@ describe('planning', () => {
     }
   });
 
-  it.each([...builtInDrivers().filter(isPosix), 'user'])('%s (POSIX): its faults go into its own code, each of its functions can be a site; none into the personality', (name) => {
+  it.each([...builtInDrivers(), 'user', 'user-kapi'])('%s: its faults go into its own code, each of its functions can be a site; none into the runtime or the personality', (name) => {
     expect(builtInDrivers().filter(isPosix)).toEqual(expect.arrayContaining(['e1000-libc', 'e1000-libc-net']));
     const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
     try {
-      const { so: driver, objects } = posixDriver(name, dir);
+      const { so: driver, objects } = driverAndObjects(name, dir);
+      const posix = dynamicSymbol(readFileSync(driver), 'nooks_posix_start') !== undefined;
       // its own functions: those its object files define (those that survive into the .so)
       const defined = new Set(objects.flatMap((o) => execFileSync('nm', ['--defined-only', o], { encoding: 'utf8' }).split('\n').flatMap((l) => /^\S+ [tT] (\S+)$/.exec(l)?.[1] ?? [])));
       const own = disassemble(driver).functions.map((f) => f.name).filter((f) => defined.has(f));
-      // e1000-libc-net's timer callback and the user's are named like the C library's poll
-      if (name !== 'e1000-libc') expect(own).toContain('poll');
+      // e1000-libc-net's timer callback and the user's are named like the C library's poll; the kapi user's emit like the runtime's
+      if (name === 'e1000-libc-net' || name === 'user') expect(own).toContain('poll');
+      if (name === 'user-kapi') expect(own).toContain('emit');
       const sites = Array.from({ length: 200 }, (_, seed) => planFault(driver, { seed, exported: true }).site.function);
       expect(sites.filter((f) => !defined.has(f))).toEqual([]);
       expect(own.filter((fn) => planFault(driver, { seed: 1, fn }).site.function !== fn)).toEqual([]);
       // a library-style driver's module_init is the personality's empty stand-in, not the driver's code
       if (!defined.has('nooks_module_init')) expect(() => planFault(driver, { seed: 1, fn: 'nooks_module_init' })).toThrow(/no function "nooks_module_init" of its own/);
-      // its allocations are the C library's: alloc-fail makes one of its own calls to them return NULL
-      const f = planFault(driver, { seed: 1, type: 'alloc-fail', exported: true });
-      expect(defined.has(f.site.function)).toBe(true);
-      expect(disassemble(driver).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
+      // a POSIX driver's allocations are the C library's: alloc-fail makes one of its own calls to them return NULL
+      if (posix) {
+        const f = planFault(driver, { seed: 1, type: 'alloc-fail', exported: true });
+        expect(defined.has(f.site.function)).toBe(true);
+        expect(disassemble(driver).instructions.find((i) => i.offset === f.patch!.offset)?.target).toMatch(/^(malloc|calloc|realloc)$/);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('a POSIX driver linked without runtime.ld: the planner refuses it, since it cannot tell the driver\'s own code', () => {
+  it('a driver linked without runtime.ld: the planner refuses it, since it cannot tell the driver\'s own code, and names the flags', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
     try {
       writeFileSync(join(dir, 'user.c'), userDriver);
       execFileSync(compiler(), [...posixCompileFlags(), join(dir, 'user.c'), '-o', join(dir, 'user.so'), ...posixLdflags().filter((f) => !f.endsWith('runtime.ld'))]);
-      expect(() => planFault(join(dir, 'user.so'), { seed: 1 })).toThrow(/linked without the personality's runtime\.ld/);
+      expect(() => planFault(join(dir, 'user.so'), { seed: 1 })).toThrow(/linked without the driver runtime's runtime\.ld .*`nooks sdk --posix-ldflags`/);
+      writeFileSync(join(dir, 'kapi.c'), userKapiDriver);
+      execFileSync(compiler(), [...cflags(), join(dir, 'kapi.c'), '-o', join(dir, 'kapi.so'), ...ldflags().filter((f) => !f.endsWith('runtime.ld'))]);
+      expect(() => planFault(join(dir, 'kapi.so'), { seed: 1 })).toThrow(/linked without the driver runtime's runtime\.ld .*`nooks sdk --ldflags`/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,13 +1,12 @@
 // A driver's code as the injector sees it: instructions (boundaries from
 // `objdump -d`, binutils) grouped into functions, and which functions are the
-// driver's own: not the driver runtime linked into every driver
-// (native/driver-rt) nor the POSIX personality linked into a --posix one
-// (native/driver-rt/posix) nor the compiler's libgcc, not the PLT.
+// driver's own: those in .text, where the linker put the driver's objects. The
+// archives linked into every driver (the driver runtime of native/driver-rt, a
+// --posix one's personality, the compiler's libgcc) go to a section of their
+// own (native/driver-rt/runtime.ld), and the PLT has its own too.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { dynamicSymbol } from '../elf.js';
-import { packageRoot } from '../paths.js';
 
 export interface Instruction {
   /** Offset from the driver's load base (its file's virtual address). */
@@ -27,7 +26,7 @@ export interface DriverFunction {
   start: number;
   /** Where the next symbol starts (the padding after a function is its own). */
   end: number;
-  /** The driver's own code: in .text, not the driver runtime's nor the personality's. */
+  /** The driver's own code: in .text, not the driver runtime's, libgcc's nor the personality's. */
   own: boolean;
   /** A NOOKS_EXPORT function (in the built-in drivers, test hooks): faults go there when asked for (planFault's fn, exported). */
   exported: boolean;
@@ -45,17 +44,8 @@ export interface Disassembly {
 /** The entry points every driver has: faults there show at load and at every restart. */
 const entryPoints = new Set(['nooks_module_init', 'nooks_module_exit']);
 
-/** Where a POSIX driver's archives' code is (native/driver-rt/posix/runtime.ld). */
-const posixRuntimeSection = 'nooks_runtime_text';
-
-let runtimeFunctions: Set<string> | undefined;
-
-/** The functions of the driver runtime (build/Release/driver_rt.a). */
-function driverRuntime(): Set<string> {
-  runtimeFunctions ??= new Set(execFileSync('nm', ['--defined-only', join(packageRoot, 'build', 'Release', 'driver_rt.a')], { encoding: 'utf8' })
-    .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 3 && /^[tT]$/.test(f[1])).map((f) => f[2]));
-  return runtimeFunctions;
-}
+/** Where a driver's archives' code is (native/driver-rt/runtime.ld). */
+const runtimeSection = 'nooks_runtime_text';
 
 const cache = new Map<string, Disassembly>();
 
@@ -69,9 +59,10 @@ export function disassemble(path: string): Disassembly {
     throw new Error(`objdump -d ${path} failed (the injector needs binutils): ${(e as Error).message}`);
   }
   const elf = readFileSync(path);
-  const posix = dynamicSymbol(elf, 'nooks_posix_start') !== undefined;
-  if (posix && !text.includes(`Disassembly of section ${posixRuntimeSection}:`)) {
-    throw new Error(`${path} is a POSIX driver linked without the personality's runtime.ld (\`nooks sdk --posix-ldflags\`): the injector cannot tell its own code`);
+  // every driver links some of the runtime (nooks_lkdtm at least): without the section, the runtime's code is in .text
+  if (!text.includes(`Disassembly of section ${runtimeSection}:`)) {
+    const flags = dynamicSymbol(elf, 'nooks_posix_start') !== undefined ? '--posix-ldflags' : '--ldflags';
+    throw new Error(`${path} was linked without the driver runtime's runtime.ld (-Wl,-T,native/driver-rt/runtime.ld, in \`nooks sdk ${flags}\`; rebuild it): the injector cannot tell its own code`);
   }
   const symbols = new Map<string, number>();
   const functions: DriverFunction[] = [];
@@ -91,10 +82,7 @@ export function disassemble(path: string): Disassembly {
       symbols.set(name, start);
       if (current) current.end = start;
       const exported = !entryPoints.has(name) && dynamicSymbol(elf, name) !== undefined;
-      // A POSIX driver's archives are linked into a section of their own (native/driver-rt/posix/runtime.ld),
-      // so its .text is exactly its own code. A kapi driver's .text holds the driver runtime's functions too,
-      // told apart by name.
-      current = { name, start, end: start, own: section === '.text' && (posix || !driverRuntime().has(name)), exported };
+      current = { name, start, end: start, own: section === '.text', exported };
       functions.push(current);
       continue;
     }

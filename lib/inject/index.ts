@@ -26,8 +26,9 @@ export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...
  * 2: under a workload, the driver's exported functions are fault sites too.
  * 3: the fault is in the driver's binary at load, and the trial unloads the
  * driver (lib/experiments/trial.ts): faults in module_init, probe, remove and module_exit show.
- * 4: a POSIX driver's faults go into its own code, what its object files define (lib/inject/disasm.ts), not into
- * the personality's (its stand-in module_init included).
+ * 4: a driver's faults go into its own code, what its object files define (lib/inject/disasm.ts), for both kinds:
+ * a POSIX driver's not into the personality's (its stand-in module_init included), and a kapi driver's function
+ * that shares its name with the driver runtime's is a site.
  */
 export const plannerVersion = 4;
 

@@ -19,9 +19,14 @@ export const driverCflags: readonly string[] = [
   '-fvisibility=hidden', '-fcf-protection=none', '-Wall', '-Wextra', '-Wno-unused-parameter',
 ];
 
+/** The linker script that puts the code of the archives linked into a driver (the driver runtime, libgcc, a POSIX
+ *  driver's personality) in a section of its own, apart from the driver's .text: the fault injector's own code
+ *  (lib/inject/disasm.ts refuses a driver linked without it). */
+export const runtimeScript = join(packageRoot, 'native', 'driver-rt', 'runtime.ld');
+
 /** Linker flags, without -shared and the runtime archive (node-gyp adds those for the in-tree drivers).
  *  -u pulls the deferred-call runner and the targeted faults' bugs (lib/inject) out of the runtime. */
-export const driverLinkFlags: readonly string[] = ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run', '-Wl,-u,nooks_lkdtm'];
+export const driverLinkFlags: readonly string[] = ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run', '-Wl,-u,nooks_lkdtm', `-Wl,-T,${runtimeScript}`];
 
 /** The headers: <nooks/kapi.h> and the class headers, and the generated <nooks/kapi_calls.h>, <nooks/abi.h>, <nooks/ops/...>. */
 export const includeDirs: readonly string[] = [join(packageRoot, 'native', 'include'), join(packageRoot, 'gen')];
@@ -46,11 +51,10 @@ export const posixCflags: readonly string[] = [
  *  (and with it the kernel-API stamp); -u nooks_module_init gives a driver without one the personality's empty
  *  module_init (a library-style driver). ctors.ld keeps constructors and destructors from the dynamic loader
  *  (they would run in the host); nooks_posix_start and nooks_posix_stop run them in the domain around
- *  module_init and module_exit. runtime.ld puts the code of the archives linked in (personality, driver runtime,
- *  libgcc) in a section of its own, apart from the driver's .text: the fault injector's own code (lib/inject). */
+ *  module_init and module_exit. */
 export const posixLinkFlags: readonly string[] = [
   '-Wl,-Bsymbolic', '-Wl,-u,nooks_posix_personality', '-Wl,-u,nooks_module_init', '-Wl,-u,nooks_posix_start', '-Wl,-u,nooks_posix_stop',
-  `-Wl,-T,${join(packageRoot, 'native', 'driver-rt', 'posix', 'ctors.ld')}`, `-Wl,-T,${join(packageRoot, 'native', 'driver-rt', 'posix', 'runtime.ld')}`,
+  `-Wl,-T,${join(packageRoot, 'native', 'driver-rt', 'posix', 'ctors.ld')}`,
 ];
 
 /** The POSIX personality (native/driver-rt/posix/): the C library subset, linked before the driver runtime. */
