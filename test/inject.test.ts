@@ -77,8 +77,13 @@ describe('planning', () => {
       // e1000-libc-net's timer callback and the user's are named like the C library's poll; the kapi user's emit like the runtime's
       if (name === 'e1000-libc-net' || name === 'user') expect(own).toContain('poll');
       if (name === 'user-kapi') expect(own).toContain('emit');
-      const sites = Array.from({ length: 200 }, (_, seed) => planFault(driver, { seed, exported: true }).site.function);
-      expect(sites.filter((f) => !defined.has(f))).toEqual([]);
+      const faults = Array.from({ length: 200 }, (_, seed) => planFault(driver, { seed, exported: true }));
+      expect(faults.map((f) => f.site.function).filter((f) => !defined.has(f))).toEqual([]);
+      // and by address: in .text, not in a runtime function of the same name (the section headers: address, offset, size)
+      const [, lo, , size] = /\s\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', driver], { encoding: 'utf8' }))!;
+      const inText = (offset: number) => offset >= parseInt(lo, 16) && offset < parseInt(lo, 16) + parseInt(size, 16);
+      expect(faults.filter((f) => f.site.offset !== undefined && !inText(f.site.offset)).map((f) => f.site)).toEqual([]);
+      expect(faults.filter((f) => f.site.offset !== undefined).length).toBeGreaterThan(100); // most are text patches
       expect(own.filter((fn) => planFault(driver, { seed: 1, fn }).site.function !== fn)).toEqual([]);
       // a library-style driver's module_init is the personality's empty stand-in, not the driver's code
       if (!defined.has('nooks_module_init')) expect(() => planFault(driver, { seed: 1, fn: 'nooks_module_init' })).toThrow(/no function "nooks_module_init" of its own/);
