@@ -23,19 +23,23 @@ const bits = (a: number, b: number) => [...(a ^ b).toString(2)].filter((c) => c 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
 // A library-style driver (no module_init) built as a user builds one (`nooks build --posix`), whose own functions
-// share their names with the C library's (poll) and the driver runtime's (number)
-const userDriver = `#include <stdlib.h>
+// share their names with the C library's (poll) and the driver runtime's (number, linked in by its snprintf)
+const userDriver = `#include <stdio.h>
+#include <stdlib.h>
 __attribute__((noipa)) static int poll(int *fds) { return fds ? *fds + 1 : -1; }
 __attribute__((noipa)) static int number(long v) { int n = 1; while (v /= 10) n++; return n; }
 int user_poll(int v) { return poll(&v); }
 int user_digits(long v) { long *p = malloc(sizeof *p); if (!p) return -1; *p = v; int n = number(*p); free(p); return n; }
+int user_print(int v) { char b[16]; return snprintf(b, sizeof b, "%d", v); }
 `;
 
-// A kapi driver built as a user builds one (`nooks build`), whose own function shares its name with the driver runtime's (emit)
+// A kapi driver built as a user builds one (`nooks build`), whose own function shares its name with the driver runtime's
+// (emit, linked in by its printk)
 const userKapiDriver = `#include <nooks/kapi.h>
 MODULE_LICENSE("GPL");
 __attribute__((noipa)) static int emit(char *buf, int c) { if (!buf) return -1; *buf = (char)c; return c + 1; }
 NOOKS_EXPORT int user_emit(int c) { char b; return emit(&b, c); }
+NOOKS_EXPORT int user_print(int c) { printk("x %d\\n", c); return c; }
 static int user_init(void) { return 0; }
 static void user_exit(void) {}
 module_init(user_init);
@@ -77,6 +81,10 @@ describe('planning', () => {
       // e1000-libc-net's timer callback and the user's are named like the C library's poll; the kapi user's emit like the runtime's
       if (name === 'e1000-libc-net' || name === 'user') expect(own).toContain('poll');
       if (name === 'user-kapi') expect(own).toContain('emit');
+      // and the runtime's of the same name is there too, not own: faults must not go there
+      const twins = (fn: string) => disassemble(driver).functions.filter((f) => f.name === fn).map((f) => f.own);
+      if (name === 'user-kapi') expect(twins('emit')).toEqual([true, false]);
+      if (name === 'user') expect(twins('number')).toEqual([true, false]);
       const faults = Array.from({ length: 200 }, (_, seed) => planFault(driver, { seed, exported: true }));
       expect(faults.map((f) => f.site.function).filter((f) => !defined.has(f))).toEqual([]);
       // and by address: in .text, not in a runtime function of the same name (the section headers: address, offset, size)

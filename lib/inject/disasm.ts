@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dynamicSymbol } from '../elf.js';
+import { runtimeScript } from '../sdk/flags.js';
 
 export interface Instruction {
   /** Offset from the driver's load base (its file's virtual address). */
@@ -62,11 +63,11 @@ export function disassemble(path: string): Disassembly {
   // every driver links some of the runtime (nooks_lkdtm at least): without the section, the runtime's code is in .text
   if (!text.includes(`Disassembly of section ${runtimeSection}:`)) {
     const flags = dynamicSymbol(elf, 'nooks_posix_start') !== undefined ? '--posix-ldflags' : '--ldflags';
-    throw new Error(`${path} was linked without the driver runtime's runtime.ld (-Wl,-T,native/driver-rt/runtime.ld, in \`nooks sdk ${flags}\`; rebuild it): the injector cannot tell its own code`);
+    throw new Error(`${path} was linked without the driver runtime's runtime.ld (-Wl,-T,${runtimeScript}, in \`nooks sdk ${flags}\`; rebuild it): the injector cannot tell its own code`);
   }
   const symbols = new Map<string, number>();
   const functions: DriverFunction[] = [];
-  const all: Instruction[] = [];
+  const instructions: Instruction[] = [];
   let section = '';
   let current: DriverFunction | undefined;
   for (const line of text.split('\n')) {
@@ -91,13 +92,13 @@ export function disassemble(path: string): Disassembly {
     const offset = parseInt(insn[1], 16);
     const bytes = Buffer.from(insn[2].replace(/\s+/g, ''), 'hex');
     current.end = offset + bytes.length;
-    all.push({ offset, bytes, mnemonic: insn[3], operands: insn[4].trim(), fn: current.name, ...(insn[5] ? { target: insn[5] } : {}) });
+    // by where it is, not by its function's name, which the runtime's may share (a static emit)
+    if (current.own) instructions.push({ offset, bytes, mnemonic: insn[3], operands: insn[4].trim(), fn: current.name, ...(insn[5] ? { target: insn[5] } : {}) });
   }
-  const own = new Set(functions.filter((f) => f.own).map((f) => f.name));
   const d: Disassembly = {
     path,
     functions,
-    instructions: all.filter((i) => own.has(i.fn)),
+    instructions,
     symbol: (name) => symbols.get(name),
   };
   cache.set(path, d);

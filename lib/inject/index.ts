@@ -70,12 +70,14 @@ function isBinary(t: FaultType): t is BinaryType {
 /** Where each type could go in this driver (binary: instructions; targeted: functions or the hook). */
 function sites(d: Disassembly, type: FaultType, { fn, exported }: PlanOptions, hook: string | undefined) {
   // by default the driver's code apart from its exported functions; any function of its own when named
-  const pool = new Set(d.functions.filter((f) => f.own && (fn ? f.name === fn : exported || !f.exported)).map((f) => f.name));
-  const ins = d.instructions.filter((i) => pool.has(i.fn));
+  const pool = d.functions.filter((f) => f.own && (fn ? f.name === fn : exported || !f.exported));
+  const names = new Set(pool.map((f) => f.name));
+  const ins = d.instructions.filter((i) => names.has(i.fn)); // the driver's own instructions only: a name the runtime shares is this one
   if (isBinary(type)) return { instructions: candidates(type, ins), functions: [] };
   if (type === 'null-deref' && hook && !fn) return { instructions: [], functions: [], hook };
   if (d.symbol('nooks_lkdtm') === undefined) return { instructions: [], functions: [] };
-  const functions = d.functions.filter((f) => pool.has(f.name) && f.end - f.start >= lkdtmPatchSize);
+  // not a function's cold part (foo.cold): jumped to from inside foo, not called, it has no return for the patch's call to take
+  const functions = pool.filter((f) => !/\.cold(\.\d+)?$/.test(f.name) && f.end - f.start >= lkdtmPatchSize);
   return { instructions: [], functions };
 }
 

@@ -72,7 +72,7 @@ static void thread_exit(void *p) {
       off.ss_flags = SS_DISABLE;
       sigaltstack(&off, nullptr);  // not left installed once unmapped
     }
-    munmap(t->sigstack.ss_sp, t->sigstack.ss_size);
+    if (!(now.ss_flags & SS_ONSTACK)) munmap(t->sigstack.ss_sp, t->sigstack.ss_size);  // one it ends on (exiting from a handler) is left mapped
   }
   delete t;
 }
