@@ -91,6 +91,8 @@ describe('planning', () => {
       const [, lo, , size] = /\s\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(execFileSync('readelf', ['-SW', driver], { encoding: 'utf8' }))!;
       const inText = (offset: number) => offset >= parseInt(lo, 16) && offset < parseInt(lo, 16) + parseInt(size, 16);
       expect(faults.filter((f) => f.site.offset !== undefined && !inText(f.site.offset)).map((f) => f.site)).toEqual([]);
+      // the whole patch too: a function is no longer than its section (.text's last, not up to the next section's first)
+      expect(faults.filter((f) => f.patch && !inText(f.patch.offset + f.patch.after.length / 2 - 1)).map((f) => f.site)).toEqual([]);
       expect(faults.filter((f) => f.site.offset !== undefined).length).toBeGreaterThan(100); // most are text patches
       expect(own.filter((fn) => planFault(driver, { seed: 1, fn }).site.function !== fn)).toEqual([]);
       // a library-style driver's module_init is the personality's empty stand-in, not the driver's code

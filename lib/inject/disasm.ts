@@ -38,7 +38,7 @@ export interface Disassembly {
   functions: DriverFunction[];
   /** Instructions of the driver's own functions, in address order. */
   instructions: Instruction[];
-  /** Offset of a symbol of the .so (e.g. `kmalloc@plt`, `nooks_lkdtm`), or undefined. */
+  /** Offset of a symbol of the .so (e.g. `kmalloc@plt`, `nooks_lkdtm`; of a name twice, the last: the runtime's), or undefined. */
   symbol(name: string): number | undefined;
 }
 
@@ -74,6 +74,7 @@ export function disassemble(path: string): Disassembly {
     const sec = /^Disassembly of section (\S+):/.exec(line);
     if (sec) {
       section = sec[1];
+      current = undefined; // a function ends with its section: .text's last is not as long as the gap after it
       continue;
     }
     const label = /^([0-9a-f]+) <([^>]+)>:$/.exec(line);

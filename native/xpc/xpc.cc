@@ -72,7 +72,7 @@ static void thread_exit(void *p) {
       off.ss_flags = SS_DISABLE;
       sigaltstack(&off, nullptr);  // not left installed once unmapped
     }
-    if (!(now.ss_flags & SS_ONSTACK)) munmap(t->sigstack.ss_sp, t->sigstack.ss_size);  // one it ends on (exiting from a handler) is left mapped
+    if (!(now.ss_sp == t->sigstack.ss_sp && (now.ss_flags & SS_ONSTACK))) munmap(t->sigstack.ss_sp, t->sigstack.ss_size);  // one it ends on (exiting from a handler) is left mapped
   }
   delete t;
 }
