@@ -104,23 +104,19 @@ ThreadCtx *thread_register() {
   // supported: it allocates and locks).
   stack_t cur{};
   sigaltstack(nullptr, &cur);
-  if (!(cur.ss_flags & SS_DISABLE) && (cur.ss_size >= kAltStackSize || (cur.ss_flags & SS_ONSTACK))) {
-    t->sigstack = cur;
-  } else {
-    t->prev_sigstack = cur;
+  if (!(cur.ss_flags & SS_DISABLE)) t->sigstack = cur;  // where its handlers run, unless replaced here
+  if ((cur.ss_flags & SS_DISABLE) || (cur.ss_size < kAltStackSize && !(cur.ss_flags & SS_ONSTACK))) {
     void *p = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED) {
-      stack_t ss{};
-      ss.ss_sp = p;
-      ss.ss_size = kAltStackSize;
-      if (sigaltstack(&ss, nullptr) == 0) {
-        t->sigstack = ss;
-        t->owns_sigstack = true;
-      } else {
-        munmap(p, kAltStackSize);
-      }
+    stack_t ss{};
+    ss.ss_sp = p;
+    ss.ss_size = kAltStackSize;
+    if (p != MAP_FAILED && sigaltstack(&ss, nullptr) == 0) {
+      t->prev_sigstack = cur;
+      t->sigstack = ss;
+      t->owns_sigstack = true;
+    } else if (p != MAP_FAILED) {
+      munmap(p, kAltStackSize);
     }
-    if (!t->owns_sigstack && !(cur.ss_flags & SS_DISABLE)) t->sigstack = cur;  // none mapped: the one it has is where handlers run
   }
   pthread_attr_t attr;
   if (pthread_getattr_np(t->thread, &attr) == 0) {  // here, not in the fault handler: it may read /proc
