@@ -28,7 +28,14 @@ struct CallbackThread : KernelThread {
 
   void start(void (*loop_fn)()) {
     loop = loop_fn;
-    KernelThread::start(loop_fn);
+    KernelThread::start([this] { serve(); });
+  }
+
+  // A serving thread: registered at its start (a system call or two), not
+  // under the queue's lock at its first callback; then the queue's loop.
+  void serve() {
+    thread_ctx();
+    loop();
   }
 
   // The loop's crossing into d to run the callback fn of k (g held, released
@@ -36,7 +43,7 @@ struct CallbackThread : KernelThread {
   // the queue's, has let go of d: it must end.
   bool run_callback(std::unique_lock<std::mutex> &g, Domain *d, Key k, const void *fn) {
     running = k;
-    running_ctx = thread_ctx();  // registered at the loop's start, not here under the queue's lock
+    running_ctx = thread_ctx();  // registered by serve()
     g.unlock();
     XpcCall c{fn, {k.addr}, 0};
     Fault f;
@@ -69,7 +76,7 @@ struct CallbackThread : KernelThread {
     if (running.domain == d->id && !is_current() && left_behind(running_ctx, d)) {
       left[thread.get_id()] = leave_running(d, label);
       thread.detach();
-      thread = std::thread(loop);
+      thread = std::thread([this] { serve(); });
       running = {-1, 0};
       running_ctx = nullptr;
       cv.notify_all();

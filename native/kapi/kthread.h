@@ -14,7 +14,8 @@ struct KernelThread {
   bool stop = false;
   std::thread thread;
 
-  void start(void (*loop)()) {
+  template <class Loop>
+  void start(Loop loop) {
     std::lock_guard<std::mutex> g(lock);
     if (thread.joinable()) return;
     stop = false;

@@ -62,7 +62,6 @@ void disarm_locked(const TimerKey &k) {
 }
 
 void timer_loop() {
-  thread_ctx();  // registered now (a system call or two), not under the queue's lock at its first callback
   std::unique_lock<std::mutex> g(timers.lock);
   while (!timers.stop) {
     if (timers.queue.empty()) {

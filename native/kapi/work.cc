@@ -35,7 +35,6 @@ bool unqueue_locked(const WorkKey &k) {
 }
 
 void work_loop() {
-  thread_ctx();  // registered now (a system call or two), not under the queue's lock at its first callback
   std::unique_lock<std::mutex> g(workers.lock);
   while (!workers.stop) {
     if (workers.queue.empty()) {
