@@ -94,7 +94,7 @@ void refuse_other_mode_while_kept(Napi::Env env, const IsolationBackend &backend
     std::string was = isolation_name(g_backend.mode);
     throw_code(env, "EBUSY", "isolation '" + std::string(isolation_name(backend.mode)) + "' cannot boot while driver " + d->name +
                                  ", unloaded by the kernel before under isolation '" + was + "', is kept for " +
-                                 left_running_labels(d) + " left running in it (docs/recovery.md): boot isolation '" + was + "' until that thread ends");
+                                 left_running_labels(d) + " left running in it (docs/recovery.md, \"A thread left running\"): boot isolation '" + was + "' until that thread ends");
   }
 }
 

@@ -53,10 +53,11 @@ void futex_wake(const volatile u32 *word, int n);
 // (should_abort: it did not run, -EINTR). A teardown asks every thread
 // inside d to leave under that lock before it lets go of anything, so such a
 // write lands before a teardown begins or not at all: never in the memory of
-// the restarted driver, for a thread left running (docs/recovery.md). A
-// write that faults (the driver freed that memory during the wait: a buffer
-// on the stack of a thread that ended) fails d, naming the kernel call
-// `call` and the address (-EFAULT; guarded.h). 0: written.
+// the restarted driver, for a thread left running (docs/recovery.md, "What
+// it never writes (write_back)"). A write that faults (the driver freed that
+// memory during the wait: a buffer on the stack of a thread that ended) fails
+// d, naming the kernel call `call` and the address (-EFAULT; guarded.h).
+// 0: written.
 int write_back(Domain *d, const char *call, const std::function<void()> &write);
 
 // What a kernel call that may have waited (for a kernel lock too: the bus's,

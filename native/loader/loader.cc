@@ -217,7 +217,7 @@ static std::string kept_for_threads(void *handle) {
   for (Domain *d : g_domains)
     if (d && d->handle == handle && d->state.load() == DomainState::unloaded)
       return "unloaded, but its domain is kept until " + left_running_labels(d) +
-             ", left running at its teardown in a kernel call that has not returned, ends (docs/recovery.md)";
+             ", left running at its teardown in a kernel call that has not returned, ends (docs/recovery.md, \"A thread left running\")";
   return "";
 }
 

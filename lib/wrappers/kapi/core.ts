@@ -97,7 +97,7 @@ export const core: KapiCall[] = [
   },
   {
     name: 'free_irq', ret: 'void', params: [p('irq', 'unsigned int', { kind: 'object', type: 'irq' }), p('dev_id', 'void *')],
-    doc: 'Detach the handler from `irq`, waiting for a running handler to finish (5 s at most: one still in a kernel call then is left running, asked to leave: when that call returns it runs no more driver code, docs/recovery.md; the wait ends at once when the calling thread must leave its domain). Called from that handler (or code it calls): the handler runs on to its end, and the line may be requested again at once, by the handler too; a new handler then runs on a thread of its own.', blocking: true,
+    doc: 'Detach the handler from `irq`, waiting for a running handler to finish (5 s at most: one still in a kernel call then is left running, asked to leave: when that call returns it runs no more driver code: docs/recovery.md, "free_irq\'s give-up"; the wait ends at once when the calling thread must leave its domain). Called from that handler (or code it calls): the handler runs on to its end, and the line may be requested again at once, by the handler too; a new handler then runs on a thread of its own.', blocking: true,
   },
   {
     name: 'disable_irq', ret: 'void', params: [p('irq', 'unsigned int', { kind: 'object', type: 'irq' })],
