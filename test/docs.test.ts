@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
 import { commands } from '../lib/cli/main.js';
+import { programs } from '../lib/apps/programs.js';
 import { reference } from '../lib/wrappers/reference.js';
 
 const docFiles = [join(packageRoot, 'README.md'), ...readdirSync(join(packageRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(packageRoot, 'docs', f))];
@@ -62,17 +63,19 @@ describe('docs', () => {
 
   it('every option of a nooks command line in the docs is one that command takes (flags, its own options, --help)', () => {
     // Command lines: code (a fenced block's line, an inline code span) that starts with `nooks` or `npx nooks`,
-    // up to a comment (#) or a pipe (|: another program's options, or a choice as in --class block|net). An
-    // app's own options (nooks app db --image ...) are the app's, and a program's own command line is its own.
-    const byName = new Map(commands.map((c) => [c.name, new Set(['--help', ...c.flags.map((f) => `--${f}`), ...(c.ownOptions ?? []).map((o) => o.option)])]));
+    // up to a comment (#) or a pipe (|: another program's options, or a choice as in --class block|net). What
+    // follows an app's name (nooks app db --image ...) is the app's own options (lib/apps/programs.ts).
+    const taking = (names: string[], own: string[] = []) => new Set(['--help', ...names.map((n) => `--${n}`), ...own]);
+    const byName = new Map(commands.map((c) => [c.name, taking(c.flags, (c.ownOptions ?? []).map((o) => o.option))]));
+    const byApp = new Map(programs.map((p) => [`app ${p.name}`, taking([...Object.keys(p.options), ...Object.keys(p.switches ?? {})])]));
     const lines = [...docs].flatMap(([f, t]) => codeIn(t).map((c) => ({ f, t, ...c })));
-    // the reading finds them: a fenced one (drivers.md's) and an inline span (README's), not none
-    expect(lines.map(({ code }) => code.trim())).toEqual(expect.arrayContaining(['npx nooks build hello.c -o hello.so', 'nooks sdk --cflags']));
+    // the reading finds them: a fenced one (drivers.md's), an inline span (README's) and an app's, not none
+    expect(lines.map(({ code }) => code.trim())).toEqual(expect.arrayContaining(['npx nooks build hello.c -o hello.so', 'nooks sdk --cflags', 'nooks app db --image /tmp/db.img']));
     const wrong = lines.flatMap(({ f, t, code, index }) => {
-      const m = /^\s*(?:npx )?nooks ([a-z]+)([^#|]*)/.exec(code);
-      if (!m || m[1] === 'app') return [];
-      const taken = byName.get(m[1]);
-      if (!taken) return [`${where(f, t, index)}: nooks ${m[1]}: no such command`];
+      const m = /^\s*(?:npx )?nooks (app [a-z-]+(?![\w-])|[a-z]+)([^#|]*)/.exec(code);
+      if (!m) return [];
+      const taken = byName.get(m[1]) ?? byApp.get(m[1]);
+      if (!taken) return [`${where(f, t, index)}: nooks ${m[1]}: no such ${m[1].startsWith('app ') ? 'app' : 'command'}`];
       return [...m[2].matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].filter(([o]) => !taken.has(o)).map(([o]) => `${where(f, t, index)}: nooks ${m[1]} ${o}`);
     });
     expect(wrong).toEqual([]);
