@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
+import { kernelCalls } from '../lib/wrappers/kapi.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { runNode } from './helpers/util.js';
 
@@ -67,3 +68,24 @@ describe('a driver that wrecks its stack pointer and jumps out of its code', () 
     expect(await inChild(isolation, body)).toEqual(['segv', 2]);
   });
 });
+
+// A jump into a kernel-call stub past the instruction that loads its index
+// (r11): the index is whatever the driver left there. The upcall bounds it
+// (CALL_KAPI, native/xpc/macros_x86_64.inc); before, the host called through
+// the table at that index: one past the end ran what follows the checked
+// table (an unchecked body), one far past read unmapped memory and the
+// process died (SIGSEGV).
+describe('a driver that jumps into a kernel-call stub with an index of its own', () => {
+  it.each(modes)('%s: an index past the table is a bad call, the driver restarted, the kernel goes on', async (isolation) => {
+    const count = kernelCalls.length; // kmalloc is 0, the last call count - 1
+    const body = `
+      for (const index of [0, ${count - 1}, ${count}, 2 ** 30, -1]) {
+        try { out.push(typeof d.call('wild_upcall', index, 64)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, /which does not exist/.test(e.message)] : String(e)); }
+        while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+      }
+      out.push(d.call('add', 1, 1));`;
+    // kmalloc(64) returns a pointer; the last call (futex_wake(64, ...)) refuses the address; the rest do not exist
+    expect(await inChild(isolation, body)).toEqual(['number', ['bad-call', false], ...Array(3).fill(['bad-call', true]), 2]);
+  });
+});
+

@@ -30,8 +30,7 @@ nooks_upcall_mprotect:
 	pop %rdx
 	pop %rsi
 	pop %rdi
-	lea nooks_kapi_checked(%rip), %rax
-	call *(%rax,%r11,8)
+	CALL_KAPI nooks_kapi_checked
 	push %rax
 	sub $8, %rsp
 	call nooks_mprotect_to_domain

@@ -16,8 +16,7 @@
 	.p2align 4
 nooks_upcall_direct:
 	UPCALL_FROM_DRIVER_STACK
-	lea nooks_kapi_raw(%rip), %rax
-	call *(%rax,%r11,8)
+	CALL_KAPI nooks_kapi_raw
 	mov nooks_tls_ctx@gottpoff(%rip), %rcx
 	mov %fs:(%rcx), %rcx
 	cmpl $-1, TC_ABORT_DOMAIN(%rcx)

@@ -55,8 +55,7 @@ nooks_upcall_pkey:
 	UPCALL_TO_HOST_STACK
 	mov (%r12), %rcx
 	mov 8(%r12), %rdx
-	lea nooks_kapi_checked(%rip), %rax
-	call *(%rax,%r11,8)
+	CALL_KAPI nooks_kapi_checked
 	mov %rax, %r11
 	mov %r13, DT_SP(%rbx)
 	mov DT_PKRU(%rbx), %eax
