@@ -23,9 +23,11 @@ const libcDriver = `
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +155,20 @@ long free_at(long address)
 {
 	free((void *)address);
 	return 0;
+}
+
+/* a NULL buffer: "none" when empty (poll with no descriptors), a bad pointer with a count */
+long null_buffer(long which)
+{
+	void *volatile null = NULL;	/* not a constant: the compiler refuses one with a count */
+	int fd = eventfd(1, 0);
+
+	switch (which) {
+	case 0: return poll(null, 0, 0);
+	case 1: return write(fd, null, 8);
+	case 2: return read(fd, null, 8);
+	default: return poll(null, 1, 0);
+	}
 }
 
 long count_calls(void)
@@ -364,6 +380,17 @@ describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained 
 
   it('freeing what malloc did not give is a bad call', () => {
     expect(faultOf(() => d.call('free_at', d.call('calls_address')))).toMatchObject({ kind: 'bad-call', message: expect.stringMatching(/kfree\(ptr=0x[0-9a-f]+\): not a memory object/) });
+    expect(d.call('checked', 42)).toBe(42);
+  });
+
+  // Before, the wrapper let NULL through whatever the count, and the kernel copied from address 0: the host died.
+  it('a NULL buffer with a count is a bad call; with none, no buffer', () => {
+    expect(d.call('null_buffer', 0)).toBe(0);
+    expect([1, 2, 3].map((which) => faultOf(() => d.call('null_buffer', which)).message)).toEqual([
+      `${d.name}: nooks_posix_write(buf=(nil)): pointer outside the driver's memory`,
+      `${d.name}: nooks_posix_read(buf=(nil)): pointer outside the driver's writable memory`,
+      `${d.name}: nooks_posix_poll(fds=(nil)): pointer outside the driver's writable memory`,
+    ]);
     expect(d.call('checked', 42)).toBe(42);
   });
 

@@ -31,6 +31,15 @@ function header(calls: KapiCall[], source: string, guard: string): string {
   return out.join('\n');
 }
 
+/**
+ * When a buffer may be NULL: a fixed size (a join's result) whenever, as "none"; one counted by the call's
+ * arguments (read's buf, n) only when empty: NULL with a count is a bad pointer, not "none".
+ */
+function nullBuffer(ch: { size: string; nullable?: boolean }): string {
+  if (!ch.nullable) return 'false';
+  return /^\d+$/.test(ch.size) ? 'true' : `(${ch.size}) == 0`;
+}
+
 /** The C++ statement that validates one parameter, or '' when none is needed. */
 function checkOf(c: KapiCall, q: Param): string {
   const ch = q.check;
@@ -38,8 +47,8 @@ function checkOf(c: KapiCall, q: Param): string {
   const where = `"${c.name}", "${q.name}"`;
   switch (ch.kind) {
     case 'value': return '';
-    case 'writable': return `check_writable(d, ${q.name}, ${ch.size}, ${nullable}, ${where});`;
-    case 'readable': return `check_readable(d, ${q.name}, ${ch.size}, ${nullable}, ${where});`;
+    case 'writable': return `check_writable(d, ${q.name}, ${ch.size}, ${nullBuffer(ch)}, ${where});`;
+    case 'readable': return `check_readable(d, ${q.name}, ${ch.size}, ${nullBuffer(ch)}, ${where});`;
     case 'string': return `${ch.nullable ? `if (${q.name}) ` : ''}check_string(d, ${q.name}, ${ch.max}, ${where});`;
     case 'size': return `check_size(${q.name}, ${ch.max}, ${where});`;
     case 'driver-fn': return `check_driver_fn(d, (const void *)${q.name}, ${nullable}, ${where});`;

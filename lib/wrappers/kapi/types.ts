@@ -4,9 +4,12 @@
 export type Check =
   /** no check (plain values: flags, jiffies, levels) */
   | { kind: 'value' }
-  /** a pointer to `size` bytes the calling driver may write: inside its own domain */
+  /**
+   * a pointer to `size` bytes the calling driver may write: inside its own domain. `nullable`: NULL stands for
+   * none, with a fixed size; with a size counted by the arguments, only when that size is 0 (generate.ts, nullBuffer)
+   */
   | { kind: 'writable'; size: string; nullable?: boolean }
-  /** a pointer to `size` bytes the driver may read: its domain or its read-only segments */
+  /** a pointer to `size` bytes the driver may read: its domain or its read-only segments; `nullable` as writable's */
   | { kind: 'readable'; size: string; nullable?: boolean }
   /** a NUL-terminated string the driver may read, at most `max` bytes long */
   | { kind: 'string'; max: number; nullable?: boolean }
