@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
@@ -20,7 +21,11 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
   if (port->uartclk < 16 * 50) return -EINVAL;
-  std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
+  // Read once, then checked (a device the driver holds, or none): the kernel's
+  // pci_dev, which drivers cannot write, has the name.
+  pci_dev *pdev = port->pdev;
+  check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, true, "uart_add_one_port", "port->pdev");
+  std::string device = pdev && pdev->dev.name ? pdev->dev.name : "";
   std::shared_ptr<Port> p;
   bool restore = false;
   {
