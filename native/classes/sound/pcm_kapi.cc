@@ -61,7 +61,7 @@ extern "C" int kapi_nooks_snd_pcm_set_buffer(void *arg, int stream, void *area, 
   std::lock_guard<std::mutex> g(g_lock);
   auto p = pcm_of(d, (uintptr_t)arg);
   if (!p || (stream != 0 && stream != 1) || !p->rt[stream]) return -EINVAL;
-  if (bytes != p->rt[stream]->buffer_bytes || !dma_cpu_address(d, dma_bus_address(d, area), bytes)) {
+  if (bytes != p->rt[stream]->buffer_bytes || !d->dma.contains((uintptr_t)area, bytes)) {
     klog(3, "sound: %s: snd_pcm_set_buffer: %lu bytes at %p is not a DMA ring of %u bytes", p->name.c_str(), bytes, area,
          p->rt[stream]->buffer_bytes);
     return -EINVAL;
