@@ -65,7 +65,7 @@ describe('docs', () => {
     // Command lines: code (a fenced block's line, an inline code span) that starts with `nooks` or `npx nooks`,
     // up to a comment (#) or a pipe (|: another program's options, or a choice as in --class block|net). What
     // follows an app's name (nooks app db --image ...) is the app's own options (lib/apps/programs.ts).
-    const taking = (names: string[], own: string[] = []) => new Set(['--help', ...names.map((n) => `--${n}`), ...own]);
+    const taking = (names: readonly string[], own: readonly string[] = []) => new Set(['--help', ...names.map((n) => `--${n}`), ...own]);
     const byName = new Map(commands.map((c) => [c.name, taking(c.flags, (c.ownOptions ?? []).map((o) => o.option))]));
     const byApp = new Map(programs.map((p) => [`app ${p.name}`, taking([...Object.keys(p.options), ...Object.keys(p.switches ?? {})])]));
     const lines = [...docs].flatMap(([f, t]) => codeIn(t).map((c) => ({ f, t, ...c })));
