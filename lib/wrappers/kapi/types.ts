@@ -6,6 +6,8 @@ export type Check =
   | { kind: 'value' }
   /** a pointer to `size` bytes the calling driver may write: inside its own domain */
   | { kind: 'writable'; size: string; nullable?: boolean }
+  /** as writable, in memory that outlives every thread (heap, DMA, data, bss; never a stack): an object the kernel keeps and reads at any time */
+  | { kind: 'lasting'; size: string }
   /** a pointer to `size` bytes the driver may read: its domain or its read-only segments */
   | { kind: 'readable'; size: string; nullable?: boolean }
   /** a NUL-terminated string the driver may read, at most `max` bytes long */

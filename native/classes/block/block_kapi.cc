@@ -14,7 +14,7 @@ using namespace nooks::block_class;
 extern "C" int kapi_blk_register_disk(void *p) {
   Domain *d = calling_domain();
   auto *disk = static_cast<blk_disk *>(p);
-  check_writable(d, disk, sizeof *disk, false, "blk_register_disk", "disk");
+  check_lasting(d, disk, sizeof *disk, "blk_register_disk", "disk");
   check_object(d, (uintptr_t)disk->pdev, ObjectType::pci_dev, false, "blk_register_disk", "disk->pdev");
   BlkDiskOps ops;
   ops.take(d, disk->ops, "blk_register_disk");
