@@ -19,7 +19,9 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   // every check before a lock: a failed check leaves the domain at once
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
-  if (port->uartclk < 16 * 50) return -EINVAL;
+  // Each field read once: another of the driver's threads may change them meanwhile (pkey, process).
+  uint32_t uartclk = port->uartclk, fifosize = port->fifosize;
+  if (uartclk < 16 * 50) return -EINVAL;
   std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
   std::shared_ptr<Port> p;
   bool restore = false;
@@ -42,8 +44,8 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     p->domain = d->id;
     p->addr = (uintptr_t)port;
     p->ops = ops;
-    p->uartclk = port->uartclk;
-    p->fifosize = port->fifosize ? port->fifosize : 1;
+    p->uartclk = uartclk;
+    p->fifosize = fifosize ? fifosize : 1;
     p->attached = true;
     if (!p->parked) {
       p->gone_code = std::move(p->detach_code);
