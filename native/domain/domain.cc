@@ -209,7 +209,8 @@ void domain_thread_release(DomainThread *dt) {
   std::lock_guard<std::mutex> g(d->threads_lock);
   d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
   // What the driver keeps on this stack (a timer, a work item, a lock) goes with it: a later call naming one is a
-  // bad-call, never a kernel access to memory made inaccessible below (docs/driver-api.md).
+  // bad-call, never a kernel access to memory made inaccessible below (docs/recovery.md, "Objects kept on a stack
+  // that goes").
   for (ObjectType t : {ObjectType::timer, ObjectType::work, ObjectType::lock, ObjectType::mutex})
     d->objects.remove_within(t, dt->stack_lo, dt->stack_hi);
   // Empty for the next thread (shared pages are kept by their shmem object unless removed).
