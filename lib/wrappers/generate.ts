@@ -48,6 +48,7 @@ function checkOf(c: KapiCall, q: Param): string {
   switch (ch.kind) {
     case 'value': return '';
     case 'writable': return `check_writable(d, ${q.name}, ${ch.size}, ${nullBuffer(ch)}, ${where});`;
+    case 'lasting': return `check_lasting(d, ${q.name}, ${ch.size}, ${where});`;
     case 'readable': return `check_readable(d, ${q.name}, ${ch.size}, ${nullBuffer(ch)}, ${where});`;
     case 'string': return `${ch.nullable ? `if (${q.name}) ` : ''}check_string(d, ${q.name}, ${ch.max}, ${where});`;
     case 'size': return `check_size(${q.name}, ${ch.max}, ${where});`;

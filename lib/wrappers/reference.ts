@@ -33,6 +33,7 @@ function checkText(c: Check): string {
   switch (c.kind) {
     case 'value': return '';
     case 'writable': return `points to ${c.size} bytes of the driver's own memory${orNull}`;
+    case 'lasting': return `points to ${c.size} bytes of the driver's memory that outlives its threads: heap, DMA, data or bss, never a stack`;
     case 'readable': return `points to ${c.size} bytes the driver may read: its memory or its read-only data${orNull}`;
     case 'string': return `a NUL-terminated string the driver may read, at most ${c.max} bytes${orNull}`;
     case 'size': return `at most ${c.max} (${c.max >= 1 << 20 ? `${c.max / (1 << 20)} MiB` : `${c.max} bytes`})`;
@@ -54,6 +55,14 @@ export function reference(): string {
     'wait ends if the driver fails meanwhile. Memory such a call touches after its wait (a read\'s buffer, a futex\'s word)',
     'that the driver freed meanwhile (a buffer on the stack of another of its threads, which ended) is a `bad-call`',
     'fault too: the call returns -EFAULT, and the driver is stopped and recovered, the kernel untouched.',
+    '',
+    'Objects the kernel keeps live no longer than the memory they lie in. A thread\'s stack goes when the thread ends: a',
+    'timer, work item, mutex or spinlock on it is forgotten then (pending, it never runs; held, it is held no longer), so',
+    'that a later call naming one is a `bad-call`, as for any object the driver does not hold. One a thread is done with',
+    'before it ends is legal (a pthread mutex on a stack, shared with threads that end first). A class object (a disk, an',
+    'interface, a port, a pcm), which the kernel reads at any time, must lie in memory that outlives every thread (heap,',
+    'DMA, data, bss): its registration refuses one on a stack (`bad-call`). Why this rule: [recovery.md](recovery.md),',
+    '"Objects kept on a stack that goes".',
     '',
     'Also in `<nooks/kapi.h>`, running inside the driver\'s domain: `ioread8/16/32`, `iowrite8/16/32` (`readl`,',
     '`writel`), `jiffies`, `msecs_to_jiffies`, the lock and work helpers\' macros, and the driver runtime',

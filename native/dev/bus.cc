@@ -415,15 +415,18 @@ using namespace nooks;
 
 extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
   Domain *d = calling_domain();
-  // Checks first, without the bus lock: a rejected call leaves the domain at once.
-  check_driver_fn(d, (const void *)drv->probe, false, "pci_register_driver", "drv->probe");
-  check_driver_fn(d, (const void *)drv->remove, true, "pci_register_driver", "drv->remove");
+  // Checks first, without the bus lock: a rejected call leaves the domain at once. Each field
+  // and entry is read once, and only the copy is checked and kept: another of the driver's
+  // threads may change them meanwhile (pkey, process).
   Registration r{d->id, (uintptr_t)drv, (const void *)drv->probe, (const void *)drv->remove, {}, {}};
+  check_driver_fn(d, r.probe, false, "pci_register_driver", "drv->probe");
+  check_driver_fn(d, r.remove, true, "pci_register_driver", "drv->remove");
   for (const pci_device_id *id = drv->id_table;; id++) {
     check_readable(d, id, sizeof *id, false, "pci_register_driver", "drv->id_table");
-    if (!id->vendor && !id->device) break;
+    pci_device_id entry = *id;
+    if (!entry.vendor && !entry.device) break;
     if (r.ids.size() == kMaxIds) kernel_bug(d, "pci_register_driver: id_table has no {0, 0} end within %d entries", kMaxIds);
-    r.ids.push_back(*id);
+    r.ids.push_back(entry);
     r.id_addrs.push_back((uintptr_t)id);
   }
   Bus &b = bus();

@@ -41,10 +41,14 @@ constexpr size_t kStackSize = NOOKS_STACK_BYTES;
 constexpr size_t kGuardSize = kStackSize;
 constexpr size_t kDmaDefault = 16u << 20;
 
-bool Domain::writable(uintptr_t p, size_t n) const {
+bool Domain::lasting(uintptr_t p, size_t n) const {
   for (auto &s : segments)
     if (s.range.contains(p, n)) return true;
-  if (heap.contains(p, n) || dma.contains(p, n)) return true;
+  return heap.contains(p, n) || dma.contains(p, n);
+}
+
+bool Domain::writable(uintptr_t p, size_t n) const {
+  if (lasting(p, n)) return true;
   std::lock_guard<std::mutex> g(const_cast<std::mutex &>(threads_lock));
   for (DomainThread *dt : threads)
     if (Range{dt->stack_lo, dt->stack_hi}.contains(p, n)) return true;
@@ -204,6 +208,11 @@ void domain_thread_release(DomainThread *dt) {
   DomainMemoryAccess access;
   std::lock_guard<std::mutex> g(d->threads_lock);
   d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
+  // What the driver keeps on this stack (a timer, a work item, a lock) goes with it: a later call naming one is a
+  // bad-call, never a kernel access to memory made inaccessible below (docs/recovery.md, "Objects kept on a stack
+  // that goes").
+  for (ObjectType t : {ObjectType::timer, ObjectType::work, ObjectType::lock, ObjectType::mutex})
+    d->objects.remove_within(t, dt->stack_lo, dt->stack_hi);
   // Empty for the next thread (shared pages are kept by their shmem object unless removed).
   madvise((void *)dt->stack_lo, kStackSize, shared_domains() ? MADV_REMOVE : MADV_DONTNEED);
   g_backend.close_stack(d, (void *)dt->stack_lo, kStackSize);

@@ -169,6 +169,8 @@ struct Domain {
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;
+  // As writable, but memory that outlives every thread: not a stack, which goes when its thread ends.
+  bool lasting(uintptr_t p, size_t n) const;
   bool readable_by_driver(uintptr_t p, size_t n) const;
   bool in_text(uintptr_t p) const;
   // A range, readable and writable, now belongs to the domain: its backend

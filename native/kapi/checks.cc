@@ -17,6 +17,11 @@ void check_writable(Domain *d, const volatile void *p, size_t n, bool nullable, 
   if (!d->writable((uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's writable memory", p);
 }
 
+void check_lasting(Domain *d, const volatile void *p, size_t n, const char *fn, const char *param) {
+  check_writable(d, p, n, false, fn, param);
+  if (!d->lasting((uintptr_t)p, n)) reject(d, fn, param, "on a thread's stack: the kernel keeps this object, which must outlive its threads", p);
+}
+
 void check_readable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param) {
   if (!p && nullable) return;
   if (!d->readable_by_driver((uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's memory", p);

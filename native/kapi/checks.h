@@ -12,6 +12,9 @@
 namespace nooks {
 
 void check_writable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param);
+// A class object the kernel keeps and reads at any time (a disk, an interface, a port, a pcm): writable memory
+// that outlives every thread (heap, DMA, data, bss), never a stack, which goes when its thread ends.
+void check_lasting(Domain *d, const volatile void *p, size_t n, const char *fn, const char *param);
 void check_readable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param);
 void check_string(Domain *d, const char *s, size_t max, const char *fn, const char *param);
 void check_size(size_t n, size_t max, const char *fn, const char *param);

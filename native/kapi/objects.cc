@@ -74,6 +74,11 @@ std::vector<Object> Objects::take_all() {
   return v;
 }
 
+void Objects::remove_within(ObjectType t, uintptr_t lo, uintptr_t hi) {
+  std::lock_guard<std::mutex> g(lock_);
+  objects_.erase(objects_.lower_bound({(int)t, lo}), objects_.lower_bound({(int)t, hi}));
+}
+
 size_t Objects::count() const {
   std::lock_guard<std::mutex> g(lock_);
   return objects_.size();

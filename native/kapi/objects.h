@@ -50,6 +50,8 @@ class Objects {
   std::vector<Object> list() const;
   // Removes and returns every object, in release order.
   std::vector<Object> take_all();
+  // Removes the objects of type t that begin in [lo, hi).
+  void remove_within(ObjectType t, uintptr_t lo, uintptr_t hi);
   size_t count() const;
 
  private:

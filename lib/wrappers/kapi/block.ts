@@ -8,7 +8,7 @@ import { p, type KapiCall } from './types.js';
 export const block: KapiCall[] = [
   {
     name: 'blk_register_disk', ret: 'int', params: [p('disk', 'void *')],
-    doc: 'Register a disk (a struct blk_disk * in driver memory) for a pci_dev the driver holds: the kernel allocates its queue_depth requests and their buffers in the driver\'s DMA memory and starts calling disk->submit. 0, -EINVAL (bad geometry), -EBUSY (registered already), -ENOMEM.',
+    doc: 'Register a disk (a struct blk_disk * in driver memory that outlives its threads: heap, DMA, data or bss, never a stack) for a pci_dev the driver holds: the kernel allocates its queue_depth requests and their buffers in the driver\'s DMA memory and starts calling disk->submit. 0, -EINVAL (bad geometry), -EBUSY (registered already), -ENOMEM.',
   },
   {
     name: 'blk_unregister_disk', ret: 'void', params: [p('disk', 'void *', { kind: 'object', type: 'blkdev' })],

@@ -10,7 +10,7 @@ const dev = p('dev', 'void *', { kind: 'object', type: 'netdev' });
 
 export const net: KapiCall[] = [
   {
-    name: 'register_netdev', ret: 'int', params: [p('dev', 'void *', { kind: 'writable', size: `${kNetDeviceSize}` })],
+    name: 'register_netdev', ret: 'int', params: [p('dev', 'void *', { kind: 'lasting', size: `${kNetDeviceSize}` })],
     doc: 'Register a network interface (a struct net_device * in driver memory, for a pci_dev the driver holds, with its ops table): it gets its name (eth0...) and the kernel allocates its socket buffers in the driver\'s DMA memory. 0, -EINVAL (bad ops or MTU), -EBUSY (registered already), -ENOMEM.',
   },
   {

@@ -10,7 +10,7 @@ const port = p('port', 'void *', { kind: 'object', type: 'uart_port' });
 
 export const serial: KapiCall[] = [
   {
-    name: 'uart_add_one_port', ret: 'int', params: [p('port', 'void *', { kind: 'writable', size: `${kUartPortSize}` })],
+    name: 'uart_add_one_port', ret: 'int', params: [p('port', 'void *', { kind: 'lasting', size: `${kUartPortSize}` })],
     doc: 'Register a UART port (a struct uart_port * with its ops table, copied now): it becomes ttyS<line> (port->line and port->name are set). 0, -EINVAL for a bad ops table, -EBUSY if registered already.',
   },
   {

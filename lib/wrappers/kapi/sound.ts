@@ -10,7 +10,7 @@ export const sound: KapiCall[] = [
   {
     name: 'nooks_snd_pcm_register', ret: 'int',
     // 32 == sizeof(struct snd_pcm), asserted in sound.h and native/classes/sound/pcm_class.cc
-    params: [p('pcm', 'void *', { kind: 'writable', size: '32' })],
+    params: [p('pcm', 'void *', { kind: 'lasting', size: '32' })],
     doc: 'Register a struct snd_pcm (use snd_pcm_register): its streams become openable as the PCI device\'s name (pcm0...). 0, -EBUSY if already registered, -EINVAL for bad ops or streams, -ENODEV if pdev is not the driver\'s.',
   },
   {

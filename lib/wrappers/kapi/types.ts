@@ -9,6 +9,8 @@ export type Check =
    * none, with a fixed size; with a size counted by the arguments, only when that size is 0 (generate.ts, nullBuffer)
    */
   | { kind: 'writable'; size: string; nullable?: boolean }
+  /** as writable, in memory that outlives every thread (heap, DMA, data, bss; never a stack): an object the kernel keeps and reads at any time */
+  | { kind: 'lasting'; size: string }
   /** a pointer to `size` bytes the driver may read: its domain or its read-only segments; `nullable` as writable's */
   | { kind: 'readable'; size: string; nullable?: boolean }
   /** a NUL-terminated string the driver may read, at most `max` bytes long */

@@ -20,9 +20,11 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   // every check before a lock: a failed check leaves the domain at once
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
-  if (port->uartclk < 16 * 50) return -EINVAL;
-  // Read once, then checked (a device the driver holds, or none): the kernel's
-  // pci_dev, which drivers cannot write, has the name.
+  // Each field read once: another of the driver's threads may change them
+  // meanwhile (pkey, process). The device is checked (one the driver holds,
+  // or none): the kernel's pci_dev, which drivers cannot write, has the name.
+  uint32_t uartclk = port->uartclk, fifosize = port->fifosize;
+  if (uartclk < 16 * 50) return -EINVAL;
   pci_dev *pdev = port->pdev;
   check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, true, "uart_add_one_port", "port->pdev");
   std::string device = pdev && pdev->dev.name ? pdev->dev.name : "";
@@ -47,8 +49,8 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     p->domain = d->id;
     p->addr = (uintptr_t)port;
     p->ops = ops;
-    p->uartclk = port->uartclk;
-    p->fifosize = port->fifosize ? port->fifosize : 1;
+    p->uartclk = uartclk;
+    p->fifosize = fifosize ? fifosize : 1;
     p->attached = true;
     if (!p->parked) {
       p->gone_code = std::move(p->detach_code);

@@ -20,18 +20,21 @@ constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
 extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
   Domain *d = calling_domain();
   auto *pcm = static_cast<snd_pcm *>(arg);
-  if (!pcm->pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pcm->pdev)) return -ENODEV;
+  // Each field read once: another of the driver's threads may change them meanwhile (pkey, process).
+  const pci_dev *pdev = pcm->pdev;
+  if (!pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pdev)) return -ENODEV;
   auto p = std::make_shared<Pcm>();
   p->ops.take(d, pcm->ops, "snd_pcm_register");
-  if (!pcm->streams || (pcm->streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
+  uint32_t streams = pcm->streams, max_buffer = pcm->max_buffer_bytes;
+  if (!streams || (streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
   p->domain = d->id;
   p->serial = d->serial;
   p->gen = d->failure_gen.load();
   p->key = (uintptr_t)pcm;
-  p->name = pcm->pdev->dev.name;
+  p->name = pdev->dev.name;
   p->driver = d->name;
-  p->streams = pcm->streams;
-  p->max_buffer = pcm->max_buffer_bytes ? std::min(pcm->max_buffer_bytes, 1u << 24) : kDefaultMaxBuffer;
+  p->streams = streams;
+  p->max_buffer = max_buffer ? std::min(max_buffer, 1u << 24) : kDefaultMaxBuffer;
   {
     std::lock_guard<std::mutex> g(g_lock);
     if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
