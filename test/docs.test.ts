@@ -72,7 +72,7 @@ describe('docs', () => {
     // the reading finds them: a fenced one (drivers.md's), an inline span (README's) and an app's, not none
     expect(lines.map(({ code }) => code.trim())).toEqual(expect.arrayContaining(['npx nooks build hello.c -o hello.so', 'nooks sdk --cflags', 'nooks app db --image /tmp/db.img']));
     const wrong = lines.flatMap(({ f, t, code, index }) => {
-      const m = /^\s*(?:npx )?nooks (app [a-z-]+(?![\w-])|[a-z]+)([^#|]*)/.exec(code);
+      const m = /^\s*(?:npx )?nooks (app [a-z][a-z-]*(?![\w-])|[a-z]+)([^#|]*)/.exec(code);
       if (!m) return [];
       const taken = byName.get(m[1]) ?? byApp.get(m[1]);
       if (!taken) return [`${where(f, t, index)}: nooks ${m[1]}: no such ${m[1].startsWith('app ') ? 'app' : 'command'}`];

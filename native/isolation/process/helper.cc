@@ -201,7 +201,7 @@ extern "C" __attribute__((visibility("hidden"))) uint64_t nooks_process_kcall(ui
     if (write(2, msg, sizeof msg - 1) < 0) _exit(122);
     abort();
   }
-  ch->kcall = (uint32_t)index;
+  ch->kcall = index > UINT32_MAX ? UINT32_MAX : (uint32_t)index;  // past 32 bits: still no call (serve_kcall refuses it)
   const uint64_t a[6] = {a0, a1, a2, a3, a4, a5};
   memcpy(ch->args, a, sizeof a);
   channel_post(ch, kHostSide, kKcall);
