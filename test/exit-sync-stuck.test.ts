@@ -14,6 +14,7 @@ import { fixtureDriver } from './helpers/build-driver.js';
 import { bootableIsolations, programReport } from './helpers/util.js';
 
 const path = fixtureDriver('timer-work-stuck'); // test/fixtures/drivers/timer-work-stuck.c
+const busy = fixtureDriver('busy-callbacks'); // test/fixtures/drivers/busy-callbacks.c
 const program = join(packageRoot, 'test', 'helpers', 'timer-work-stuck.mjs');
 
 describe.each(bootableIsolations)('isolation %s: module_exit waits for a callback that never returns', (isolation) => {
@@ -21,7 +22,7 @@ describe.each(bootableIsolations)('isolation %s: module_exit waits for a callbac
     ['timer', 'del_timer_sync'],
     ['work', 'cancel_work_sync'],
   ] as const)('%s (%s): ended at its budget; the unload waits once, leaves the thread running, and no thread stays', async (kind) => {
-    expect(await programReport([program, isolation, path, kind, 'exit-sync'], 40_000)).toEqual({
+    expect(await programReport([program, isolation, path, kind, 'exit-sync', busy], 40_000)).toEqual({
       waits: 1, // the teardown's, for the callback's thread to leave the domain
       logged: ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'],
       leftRunning: 1,
