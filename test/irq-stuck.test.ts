@@ -16,7 +16,17 @@ import { bootableIsolations, programReport } from './helpers/util.js';
 const path = fixtureDriver('irq-stuck'); // test/fixtures/drivers/irq-stuck.c
 const program = join(packageRoot, 'test', 'helpers', 'irq-stuck.mjs');
 
-type How = 'unload' | 'recover' | 'recover-then-unload' | 'recover-two-lines' | 'free-stuck' | 'free-past-budget' | 'free-in-freed-handler' | 'unload-waits' | 'exit-past-budget';
+type How =
+  | 'unload'
+  | 'recover'
+  | 'recover-then-unload'
+  | 'recover-two-lines'
+  | 'free-stuck'
+  | 'free-past-budget'
+  | 'free-in-freed-handler'
+  | 'free-across-recovery'
+  | 'unload-waits'
+  | 'exit-past-budget';
 
 async function scenario(isolation: string, how: How, free = false): Promise<Record<string, unknown>> {
   return programReport([program, isolation, path, how, ...(free ? ['free'] : [])], 40_000);
@@ -87,6 +97,11 @@ describe.each(bootableIsolations)('isolation %s: an interrupt handler that never
       state: 'running',
       late: 0,
     });
+  }, 60_000);
+
+  // Before: its free_irq, its wait ended after the recovery had left the handler running, left it running again.
+  it("freed by a handler whose free_irq's wait spans a recovery that leaves both running is left running once", async () => {
+    expect(await scenario(isolation, 'free-across-recovery')).toEqual({ leftRunning: 2, state: 'running', late: 0 });
   }, 60_000);
 
   it('freed by module_exit is waited for once at the unload: its teardown does not wait for it again (before: it did)', async () => {

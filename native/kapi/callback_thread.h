@@ -5,6 +5,7 @@
 // domain's teardown, does not hold the queue, nor the teardown: its thread is
 // left running (left_running.h), and a new one serves the queue.
 #pragma once
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "../xpc/xpc.h"
+#include "checks.h"
 #include "kthread.h"
 
 namespace nooks {
@@ -61,6 +63,27 @@ struct CallbackThread : KernelThread {
     running = {-1, 0};
     running_ctx = nullptr;
     cv.notify_all();
+    return true;
+  }
+
+  // A driver's del_timer_sync or cancel_work_sync (g holds lock): waits
+  // while the thread runs the callback that `runs()` names (unless that
+  // callback is the caller), letting other threads into the driver
+  // meanwhile: it needs to run driver code to finish. False: the caller
+  // must leave d (should_abort) first.
+  template <class Runs>
+  bool wait_out(std::unique_lock<std::mutex> &g, Domain *d, Runs runs) {
+    while (runs() && !is_current()) {
+      if (should_abort(d)) return false;
+      {
+        UnlockedWait w;
+        cv.wait_for(g, std::chrono::milliseconds(10));
+        // Let go of before w takes the mprotect lock back: a driver's
+        // mod_timer or schedule_work takes this lock holding that one.
+        g.unlock();
+      }
+      g.lock();
+    }
     return true;
   }
 

@@ -117,12 +117,7 @@ extern "C" int kapi_del_timer(struct timer_list *t) {
   std::unique_lock<std::mutex> g(timers.lock);
   bool pending = timers.armed.count(k);
   disarm_locked(k);
-  // Wait for a callback running on the timer thread (unless that is us).
-  while (!(timers.running < k) && !(k < timers.running) && !timers.is_current()) {
-    if (should_abort(d)) return pending;
-    UnlockedWait w;  // the callback needs to run driver code to finish
-    timers.cv.wait_for(g, std::chrono::milliseconds(10));
-  }
+  timers.wait_out(g, d, [&] { return !(timers.running < k) && !(k < timers.running); });
   return pending;
 }
 

@@ -78,11 +78,8 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
   WorkKey k{d->id, (uintptr_t)w};
   std::unique_lock<std::mutex> g(workers.lock);
   bool queued = unqueue_locked(k);
-  while (workers.running == k && !workers.is_current()) {
-    if (should_abort(d)) return queued;  // d fails: w stays its object, so teardown waits for the work (work_release)
-    UnlockedWait w;  // the work needs to run driver code to finish
-    workers.cv.wait_for(g, std::chrono::milliseconds(10));
-  }
+  // d fails: w stays its object, so teardown waits for the work (work_release)
+  if (!workers.wait_out(g, d, [&] { return workers.running == k; })) return queued;
   g.unlock();
   change_inside(d, [&] { d->objects.remove(ObjectType::work, (uintptr_t)w); });  // after a wait: not the restarted driver's
   return queued;

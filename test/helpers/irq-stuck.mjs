@@ -1,7 +1,7 @@
 // A program for test/irq-stuck.test.ts (run from dist/: `npm run build` first),
 // in a process of its own so that an unload or a recovery that waits for good
 // is ended by the test's time limit instead of hanging the test run:
-//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|free-past-budget|free-in-freed-handler|unload-waits|exit-past-budget> [free]
+//   node irq-stuck.mjs <isolation> <driver path> <unload|recover|recover-then-unload|recover-two-lines|free-stuck|free-past-budget|free-in-freed-handler|free-across-recovery|unload-waits|exit-past-budget> [free]
 // Makes the driver's interrupt handler sleep in a kernel call that does not
 // return (the test hook stallNextWait), having freed its own line first if
 // `free`, unloads or recovers the driver (and unloads the restarted one), then
@@ -9,9 +9,9 @@
 // recover-two-lines: the handlers of two lines sleep so, and the recovery's waits are counted.
 // recover-then-unload, unload-waits, exit-past-budget: the waits of the recovery
 // and the unload after it, of the unload, are counted.
-// free-stuck, free-past-budget, free-in-freed-handler, unload-waits,
-// exit-past-budget: the driver's own free_irq gives up on the stuck handler
-// (see each).
+// free-stuck, free-past-budget, free-in-freed-handler, free-across-recovery,
+// unload-waits, exit-past-budget: the driver's own free_irq gives up on the
+// stuck handler, or does not (see each).
 import { Kernel } from '../../dist/lib/index.js';
 import { releaseStalledWaits, setTeardownWaits, stallNextWait } from '../../dist/lib/testing.js';
 import { print, until, waitCounter } from './program.mjs';
@@ -37,12 +37,13 @@ const name = d.name;
 const runs = () => Number(d.call('handler_runs'));
 const seen = {};
 
-// The handler of `driver`'s line stalls in its sleep (after freeing the line, if freeFirst).
-async function stallHandler(driver, freeFirst) {
+// The handler of `driver`'s line stalls in its sleep (after freeing the line,
+// if freeFirst): the process's stall number `nth`.
+async function stallHandler(driver, freeFirst, nth = 1) {
   driver.call('sleep_next_handler', freeFirst ? 1 : 0);
   stallNextWait(driver);
   kernel.raiseIrq(LINE);
-  await until(() => logged(`${name}: test stall`).length === 1, 'the handler stalled in its sleep');
+  await until(() => logged(`${name}: test stall`).length === nth, 'the handler stalled in its sleep');
 }
 
 async function untilLeftRunningEnded() {
@@ -157,6 +158,32 @@ async function freeInFreedHandler() {
   d.unload();
 }
 
+// free-across-recovery: the handler of a second line frees the first (whose
+// handler is stuck), its free_irq's wait stalled as well, deaf to requests,
+// until after a recovery: that recovery's teardown leaves both handlers'
+// threads running. Then both calls return: the free_irq, its wait for the
+// first line's handler ended by its request to leave, must not leave that
+// handler running a second time (a second keep of the domain, never let go
+// of: the domain would outlive its unload). Whether the free_irq looks
+// before that handler has ended is up to the scheduler: three rounds.
+async function freeAcrossRecovery() {
+  const rounds = 3;
+  for (let round = 1; round <= rounds; round++) {
+    const stalls = () => logged(`${name}: test stall`).length;
+    await stallHandler(d, false, 2 * round - 1);
+    d.call('request_line_freeing_first');
+    stallNextWait(d);
+    kernel.raiseIrq(SECOND_LINE);
+    await until(() => stalls() === 2 * round, "the second line's handler's free_irq stalled in its wait");
+    d.recover(); // leaves both running
+    releaseStalledWaits();
+    await until(() => logged('ended after being left running').length === 2 * round, 'the end of both handlers left running');
+  }
+  seen.leftRunning = logged('did not stop; left running').length / rounds; // before: 3 where its free_irq looked first
+  seen.state = d.state;
+  d.unload();
+}
+
 // unload-waits: module_exit frees the line: free_irq's wait for the handler
 // gives up, and the unload's teardown does not wait for it again.
 async function unloadWaits() {
@@ -190,6 +217,7 @@ const scenarios = {
   'free-stuck': freeStuck,
   'free-past-budget': freePastBudget,
   'free-in-freed-handler': freeInFreedHandler,
+  'free-across-recovery': freeAcrossRecovery,
   'unload-waits': unloadWaits,
   'exit-past-budget': exitPastBudget,
 };
