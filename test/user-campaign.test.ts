@@ -128,6 +128,13 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(lines[2]).toMatch(/^the driver failed 1 time \(segv\), recovered 1 \(\d+ ms\); the workload continued \(its work verified\)$/);
   });
 
+  it('a driver that is no ELF file (its C source given by mistake) is refused as such, not blamed on binutils', async () => {
+    const source = join(dir, 'kv.c');
+    const r = await nooks(['inject', source, '--workload', workload]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`nooks: ${source} is not a driver (not an ELF file): build one with nooks build [ENOTELF]\n`);
+  });
+
   it('module_init\'s allocation failing at load: the load fails (init-failed); transient, loaded again and the work verified; persistent, the work cannot run', async () => {
     const [transient, persistent] = await Promise.all(['--transient', '--persistent'].map(async (lasting) => {
       const r = await nooks(['inject', so, '--workload', workload, '--seed', '1', '--type', 'alloc-fail', '--site', 'nooks_module_init', '--isolation', 'mprotect', lasting, '--json']);
