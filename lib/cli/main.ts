@@ -316,7 +316,7 @@ export const commands: readonly CommandDef[] = [
       'each run in every mode (none; mprotect, process and, with protection keys, pkey; each without and with shadow drivers),',
       'each run one trial in a fresh child process: the driver loaded with the fault and unloaded at the end, the application\'s',
       'own verification judging the outcome. Per trial (one JSON line appended to --out as it ends): fault type and site,',
-      'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny, init), recovered, outcome.',
+      'whether a failure showed, host crashed, detected (trap, watchdog, bad-call, nanny, init, exit), recovered, outcome.',
       'Started again with the same --out, it runs only what the file lacks; a file of another plan (other flags, driver build,',
       'or fault planner version) is refused: --fresh starts it over. Faults are transient unless --persistent.',
       '--driver <path.so> --workload <module.mjs>: your driver under your workload module instead (as nooks inject).',
