@@ -266,3 +266,56 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     for (const named of [planner2, 'another campaign', 'differ in planner', 'fault planner 2', '--fresh', '[EPLAN]']) expect(resumed.stderr).toContain(named);
   });
 });
+
+// A libc driver reads its device's sysfs files: it needs the load option
+// devices, which the workload's load export gives (a device it adds first)
+const cfg = buildDriver(dir, 'cfg', `
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+long vendor(void)
+{
+	const char *dev = getenv("DEV");
+	char path[96];
+	uint16_t id = 0;
+
+	if (!dev)
+		return -2;
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/config", dev);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &id, 2, 0) != 2)
+		id = 0;
+	close(fd);
+	return id;
+}
+
+long unused(long x)
+{
+	return x + 1;
+}
+`, { posix: true });
+const cfgWorkload = join(dir, 'cfg-workload.mjs');
+writeFileSync(cfgWorkload, `
+let device;
+export function load({ kernel }) {
+  device = kernel.addDevice('testdev', {});
+  return { devices: [device.address], env: { DEV: device.address } };
+}
+export default function workload({ driver }) {
+  const got = driver.call('vendor');
+  return got === device.vendor ? true : { ok: false, detail: \`vendor \${got}, not \${device.vendor}\` };
+}
+`);
+
+describe('a workload module\'s load export', () => {
+  it('loads the driver with the options it returns: a libc driver reads the config of the device it added', async () => {
+    const r = await nooks(['inject', cfg, '--workload', cfgWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', failures: 0 });
+  });
+});
