@@ -318,4 +318,12 @@ describe('a workload module\'s load export', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', failures: 0 });
   });
+
+  it('a load export that is no function is refused before any trial', async () => {
+    const bad = join(dir, 'bad-load-workload.mjs');
+    writeFileSync(bad, 'export const load = { devices: [] };\nexport default () => true;\n');
+    const r = await nooks(['inject', cfg, '--workload', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`workload module ${bad}: its load export must be a function ({ kernel, trial, seed }) => load options, got object [EWORKLOAD]`);
+  });
 });
