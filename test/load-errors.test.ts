@@ -129,6 +129,14 @@ describe('load errors', () => {
     expect(await loadError(path, 'ENOTELF')).toContain(`${path}: a program (it names an interpreter, PT_INTERP), not a driver: build the driver as a shared object with nooks build`);
   });
 
+  it('a shared object cc built without the driver flags (linked against libc): ENEEDED, naming libc and nooks build', async () => {
+    const path = join(dir, 'plain-cc.so');
+    writeFileSync(join(dir, 'plain-cc.c'), '#include <stdio.h>\nint hi(void) { return printf("hi\\n"); }\n');
+    execFileSync('cc', ['-shared', '-fPIC', join(dir, 'plain-cc.c'), '-o', path]); // its symbol versions (DT_VERNEED) come with libc
+    expect(await loadError(path, 'ENEEDED')).toContain(`${path}: the driver needs the shared library libc.so.6 (DT_NEEDED)`);
+    expect(await loadError(path, 'ENEEDED')).toContain('build it with nooks build');
+  });
+
   it('no module_init: ENOINIT', async () => {
     await loadError(so.noinit, 'ENOINIT');
   });

@@ -18,7 +18,8 @@
 // EDRIVERFAILED (native/shadow: failed_unshadowed). Before, they waited for the
 // next registration, which resumed them as a shadow's restart does.
 import { afterEach, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openNet, type DriverPolicy, type NetError } from '../lib/index.js';
+import { applyFault, defaultPolicy, Kernel, openNet, planFault, type DriverPolicy, type NetError } from '../lib/index.js';
+import { driverPath } from '../lib/paths.js';
 import { fallbackTo, refuseProbes, suiteIsolation, until } from './helpers/util.js';
 
 let kernel: Kernel | undefined;
@@ -104,4 +105,16 @@ it('the handles on an interface its unshadowed driver had unregistered itself ar
   expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
   await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // not kept for the fallback's 2 s
   expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+});
+
+it('an open during which the driver fails: EDRIVERFAILED, saying so, not what ndo_open never returned; open again once it has restarted', async () => {
+  kernel = await Kernel.boot({ isolation: suiteIsolation });
+  kernel.addDevice('e1000', { mac: '52:54:00:00:00:01' });
+  const e1000 = await kernel.load('e1000');
+  applyFault(kernel, e1000, planFault(driverPath('e1000'), { seed: 1, type: 'panic', fn: 'e1000_open' })); // transient: gone at the restart
+  expect(() => openNet(kernel!, 'eth0')).toThrow(expect.objectContaining({
+    code: 'EDRIVERFAILED', message: 'eth0: opening failed: its driver (e1000) failed meanwhile; open it again once it has restarted',
+  }));
+  await until(() => e1000.state === 'running', 'e1000 to restart', 5_000);
+  openNet(kernel, 'eth0').close();
 });

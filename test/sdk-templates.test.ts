@@ -216,6 +216,13 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     expect(out.faultedMs).toBeLessThan(5_000);
   }, 50_000);
 
+  it.runIf(cls === 'net')('its workload opens the interface again when its driver fails in ndo_open', async () => {
+    writeFileSync(join(project, 'run-faulted-workload.mjs'), faultedWorkloadRunner);
+    const r = await runNode(['run-faulted-workload.mjs', so, join(project, name, 'workload.mjs'), `${name}_open`], project, 40_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ results: [true, true], events: ['fault', 'recovering', 'recovered'] });
+  }, 50_000);
+
   it.runIf(cls === 'plain')('its workload calls every function a fault may go into, and starts over after the restart', async () => {
     const kernel = await Kernel.boot({ isolation: suiteIsolation });
     try {

@@ -128,6 +128,13 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(lines[2]).toMatch(/^the driver failed 1 time \(segv\), recovered 1 \(\d+ ms\); the workload continued \(its work verified\)$/);
   });
 
+  it('a driver that is no ELF file (its C source given by mistake) is refused as such, not blamed on binutils', async () => {
+    const source = join(dir, 'kv.c');
+    const r = await nooks(['inject', source, '--workload', workload]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`nooks: ${source} is not a driver (not an ELF file): build one with nooks build [ENOTELF]\n`);
+  });
+
   it('module_init\'s allocation failing at load: the load fails (init-failed); transient, loaded again and the work verified; persistent, the work cannot run', async () => {
     const [transient, persistent] = await Promise.all(['--transient', '--persistent'].map(async (lasting) => {
       const r = await nooks(['inject', so, '--workload', workload, '--seed', '1', '--type', 'alloc-fail', '--site', 'nooks_module_init', '--isolation', 'mprotect', lasting, '--json']);
@@ -257,5 +264,66 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const resumed = await nooks([...campaignArgs, '--shard', '2/2', '--out', planner2]);
     expect(resumed.code).toBe(1);
     for (const named of [planner2, 'another campaign', 'differ in planner', 'fault planner 2', '--fresh', '[EPLAN]']) expect(resumed.stderr).toContain(named);
+  });
+});
+
+// A libc driver reads its device's sysfs files: it needs the load option
+// devices, which the workload's load export gives (a device it adds first)
+const cfg = buildDriver(dir, 'cfg', `
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+long vendor(void)
+{
+	const char *dev = getenv("DEV");
+	char path[96];
+	uint16_t id = 0;
+
+	if (!dev)
+		return -2;
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/config", dev);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &id, 2, 0) != 2)
+		id = 0;
+	close(fd);
+	return id;
+}
+
+long unused(long x)
+{
+	return x + 1;
+}
+`, { posix: true });
+const cfgWorkload = join(dir, 'cfg-workload.mjs');
+writeFileSync(cfgWorkload, `
+let device;
+export function load({ kernel }) {
+  device = kernel.addDevice('testdev', {});
+  return { devices: [device.address], env: { DEV: device.address } };
+}
+export default function workload({ driver }) {
+  const got = driver.call('vendor');
+  return got === device.vendor ? true : { ok: false, detail: \`vendor \${got}, not \${device.vendor}\` };
+}
+`);
+
+describe('a workload module\'s load export', () => {
+  it('loads the driver with the options it returns: a libc driver reads the config of the device it added', async () => {
+    const r = await nooks(['inject', cfg, '--workload', cfgWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', failures: 0 });
+  });
+
+  it('a load export that is no function is refused before any trial', async () => {
+    const bad = join(dir, 'bad-load-workload.mjs');
+    writeFileSync(bad, 'export const load = { devices: [] };\nexport default () => true;\n');
+    const r = await nooks(['inject', cfg, '--workload', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`workload module ${bad}: its load export must be a function ({ kernel, trial, seed }) => load options, got object [EWORKLOAD]`);
   });
 });

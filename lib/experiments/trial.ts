@@ -33,8 +33,8 @@ import { openNet } from '../classes/net.js';
 import { ptyPair } from '../classes/serial.js';
 import { applyFault, textPatch, type InjectedFault } from '../inject/index.js';
 import { seeded } from '../inject/random.js';
-import { Driver, Kernel, type Isolation } from '../kernel.js';
-import type { LogEvent, TextPatch } from '../native.js';
+import { Driver, Kernel, type Isolation, type LoadOptions } from '../kernel.js';
+import type { LogEvent } from '../native.js';
 import { driverName } from '../paths.js';
 import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
@@ -86,6 +86,8 @@ export interface TrialReport {
 /** An application set up for a trial, its device on the bus: run() does its job once its driver is loaded. */
 interface Setup {
   run(driver: Driver): Promise<Verdict>;
+  /** What the driver is loaded with besides the fault (a workload's load export). */
+  options?: Omit<LoadOptions, 'patches'>;
   cleanup?(): void;
 }
 
@@ -152,7 +154,8 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
 async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<TrialSpec['workload']>): Promise<Setup> {
   const workload = await importWorkload(w.module);
   const trial = { index: w.index, mode: w.mode, isolation: kernel.isolation, shadow: spec.shadow, fault: spec.fault };
-  return { run: (driver) => runWorkload(workload, { kernel, driver, trial, seed: spec.seed }) };
+  const options = await workload.load?.({ kernel, trial, seed: spec.seed });
+  return { run: (driver) => runWorkload(workload.run, { kernel, driver, trial, seed: spec.seed }), options };
 }
 
 /**
@@ -173,25 +176,26 @@ function loadOrUnloadFault(e: LogEvent | undefined): string | undefined {
  * recovery puts back; with a persistent one, which stays. A second failure:
  * the application cannot run, its verdict.
  */
-async function loadFaulted(kernel: Kernel, path: string, fault: InjectedFault, recovered: (ms: number) => void): Promise<Driver | Verdict> {
+async function loadFaulted(kernel: Kernel, path: string, options: Omit<LoadOptions, 'patches'>, fault: InjectedFault,
+  recovered: (ms: number) => void): Promise<Driver | Verdict> {
   const patch = textPatch(fault);
   if (!patch) {
-    const driver = await kernel.load(path);
+    const driver = await kernel.load(path, { ...options, patches: [] });
     applyFault(kernel, driver, fault);
     return driver;
   }
-  const first = await tryLoad(kernel, path, [patch]);
+  const first = await tryLoad(kernel, path, { ...options, patches: [patch] });
   if (first instanceof Driver) return first;
   const started = Date.now();
-  const again = await tryLoad(kernel, path, fault.transient ? [] : [patch]);
+  const again = await tryLoad(kernel, path, { ...options, patches: fault.transient ? [] : [patch] });
   if (again instanceof Driver) recovered(Date.now() - started);
   return again;
 }
 
 /** The driver loaded, or the verdict of a load that its module_init refused. */
-async function tryLoad(kernel: Kernel, path: string, patches: TextPatch[]): Promise<Driver | Verdict> {
+async function tryLoad(kernel: Kernel, path: string, options: LoadOptions): Promise<Driver | Verdict> {
   try {
-    return await kernel.load(path, { patches });
+    return await kernel.load(path, options);
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code !== 'EINITFAULT' && err.code !== 'EINITFAILED') throw e;
@@ -250,7 +254,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
   try {
     setup = workload ? await workloadSetup(kernel, spec, workload) : await appSpec!.setup(kernel, dir);
     const path = workload?.driver ?? appSpec!.driver;
-    const loaded = await loadFaulted(kernel, path, spec.fault, (ms) => note({ event: 'recovered', driver: driverName(path), durationMs: ms }));
+    const loaded = await loadFaulted(kernel, path, setup.options ?? {}, spec.fault, (ms) => note({ event: 'recovered', driver: driverName(path), durationMs: ms }));
     if (!(loaded instanceof Driver)) return report(loaded, false);
     const driver = loaded;
     const random = seeded(spec.seed);

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InjectedFault } from '../inject/index.js';
-import { DriverFault, type Driver, type Isolation, type Kernel } from '../kernel.js';
+import { DriverFault, type Driver, type Isolation, type Kernel, type LoadOptions } from '../kernel.js';
 
 /** What the workload is given: the driver is loaded already, the fault injected into it. */
 export interface WorkloadContext {
@@ -27,6 +27,19 @@ export type WorkloadResult = boolean | { ok: boolean; detail?: string };
  */
 export type Workload = (context: WorkloadContext) => Promise<WorkloadResult> | WorkloadResult;
 
+/**
+ * The module's optional `load` export, called before the driver is loaded: the
+ * options it is loaded with (kernel.load's; `patches` are the trial's fault
+ * alone), e.g. the devices a POSIX driver's view holds, added to the kernel here.
+ */
+export type WorkloadLoad = (context: Omit<WorkloadContext, 'driver'>) => Omit<LoadOptions, 'patches'> | Promise<Omit<LoadOptions, 'patches'>>;
+
+/** A workload module, imported: its default export and its `load`. */
+export interface WorkloadModule {
+  run: Workload;
+  load?: WorkloadLoad;
+}
+
 /** The application's verdict, as the trials report it. */
 export interface Verdict {
   ok: boolean;
@@ -46,11 +59,11 @@ export function workloadName(path: string): string {
   return basename(path).replace(/\.(m|c)?[jt]s$/, '');
 }
 
-/** Imports the module and returns its default export, which must be a function. */
-export async function importWorkload(path: string): Promise<Workload> {
-  let m: { default?: unknown };
+/** Imports the module: its default export must be a function, and so must `load` where it has one. */
+export async function importWorkload(path: string): Promise<WorkloadModule> {
+  let m: { default?: unknown; load?: unknown };
   try {
-    m = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    m = (await import(pathToFileURL(path).href)) as { default?: unknown; load?: unknown };
   } catch (e) {
     throw Object.assign(new Error(`cannot import the workload module ${path}: ${(e as Error).message}`), { code: 'EWORKLOAD' });
   }
@@ -58,7 +71,11 @@ export async function importWorkload(path: string): Promise<Workload> {
     throw Object.assign(new Error(`workload module ${path} must export a default function ({ kernel, driver, trial, seed }) => ok, got ${typeof m.default}`),
       { code: 'EWORKLOAD' });
   }
-  return m.default as Workload;
+  if (m.load !== undefined && typeof m.load !== 'function') {
+    throw Object.assign(new Error(`workload module ${path}: its load export must be a function ({ kernel, trial, seed }) => load options, got ${typeof m.load}`),
+      { code: 'EWORKLOAD' });
+  }
+  return { run: m.default as Workload, load: m.load as WorkloadLoad | undefined };
 }
 
 /** The verdict of work that threw: a DriverFault by its kind, another error by its code (or `otherwise`). */

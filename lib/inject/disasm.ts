@@ -53,13 +53,17 @@ const cache = new Map<string, Disassembly>();
 export function disassemble(path: string): Disassembly {
   const hit = cache.get(path);
   if (hit) return hit;
+  const elf = readFileSync(path);
+  // objdump's own complaint about a source file or a script would read as a missing binutils
+  if (!elf.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) {
+    throw Object.assign(new Error(`${path} is not a driver (not an ELF file): build one with nooks build`), { code: 'ENOTELF' });
+  }
   let text: string;
   try {
     text = execFileSync('objdump', ['-d', '-w', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
   } catch (e) {
     throw new Error(`objdump -d ${path} failed (the injector needs binutils): ${(e as Error).message}`);
   }
-  const elf = readFileSync(path);
   // every driver links some of the runtime (nooks_lkdtm at least): without the section, the runtime's code is in .text
   if (!text.includes(`Disassembly of section ${runtimeSection}:`)) {
     const flags = dynamicSymbol(elf, 'nooks_posix_start') !== undefined ? '--posix-ldflags' : '--ldflags';

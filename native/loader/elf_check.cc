@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "../kapi/log.h"
 #include "loader.h"
@@ -227,15 +228,18 @@ class Checker {
   void dynamic() {
     const Elf64_Dyn *d = img_.at<Elf64_Dyn>(dyn_->p_offset, dyn_->p_filesz / sizeof(Elf64_Dyn));
     uint64_t n = dyn_->p_filesz / sizeof(Elf64_Dyn), k = 0;
+    std::optional<int64_t> unsupported;
     for (; k < n && d[k].d_tag != DT_NULL; k++) {
       int64_t t = d[k].d_tag;
       if (t == DT_NEEDED) needed_.push_back(d[k].d_un.d_val);
       else if (ctor_name(t)) ctor_ = t;
-      else if (!kSupportedTags.count(t)) malformed(path_, "unsupported dynamic entry (tag " + hex(t) + ")");
+      else if (!kSupportedTags.count(t)) unsupported = unsupported.value_or(t);
       else tags_[t] = d[k].d_un.d_val;
     }
     // glibc reads entries up to DT_NULL, whatever the segment's size
     if (k == n) malformed(path_, "no DT_NULL inside PT_DYNAMIC");
+    // a library it needs brings entries of its own (symbol versions): ENEEDED, below, says what is wrong
+    if (unsupported && needed_.empty()) malformed(path_, "unsupported dynamic entry (tag " + hex(*unsupported) + ")");
     if (tag(DT_FLAGS) & ~(uint64_t)(DF_BIND_NOW | DF_SYMBOLIC)) malformed(path_, "unsupported DT_FLAGS " + hex(tag(DT_FLAGS)));
     if (tag(DT_FLAGS_1) & ~(uint64_t)DF_1_NOW) malformed(path_, "unsupported DT_FLAGS_1 " + hex(tag(DT_FLAGS_1)));
     for (int64_t t : {DT_STRTAB, DT_SYMTAB, DT_STRSZ})
@@ -256,7 +260,8 @@ class Checker {
       uint64_t name = needed_[0];
       throw LoadError("ENEEDED", path_ + ": the driver needs the shared library " +
                                      (name < tag(DT_STRSZ) ? (const char *)img_.bytes.data() + img_.strtab_offset + name : "?") +
-                                     " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime");
+                                     " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime: "
+                                     "build it with nooks build (nooks sdk --ldflags for make)");
     }
     if (ctor_) {
       bool exit = ctor_ == DT_FINI || ctor_ == DT_FINI_ARRAY || ctor_ == DT_FINI_ARRAYSZ;

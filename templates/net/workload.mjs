@@ -9,7 +9,8 @@
 // probes it then), and uses it again in later calls. Frames the driver held
 // when it failed are lost, as on a wire: if it fails during the exchange, the
 // exchange stops there, waits for nooks to end the recovery and starts over,
-// once, on the same interface (which its shadow keeps).
+// once, on the same interface (which its shadow keeps); if it fails while the
+// interface is being opened, the open is tried again once it has recovered.
 import { createSocket } from 'node:dgram';
 import { netInterfaces, nicWire, openNet } from 'nooks';
 
@@ -44,16 +45,22 @@ export default async function workload({ kernel, driver }) {
   }
   if (!nics.has(kernel)) nics.set(kernel, kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC }).name);
   const device = nics.get(kernel);
-  let eth;
-  for (const name of netInterfaces()) {          // the interface the driver registered for the device
-    const h = openNet(kernel, name);
-    if (h.info().device === device) eth = h;
-    else h.close();
-  }
-  if (!eth) return { ok: false, detail: `the driver registered no interface for ${device}` };
   // every fault is followed by one end of its recovery: recovered, fallback or disabled
   const count = (events) => kernel.events().filter((e) => events.includes(e.event) && e.driver === driver.name).length;
   const faults = () => count(['fault']);
+  let eth;
+  for (let attempt = 1; eth === undefined; attempt++) {
+    const before = faults();
+    try {
+      eth = openOwn(kernel, device);
+    } catch (e) {
+      // the driver failed while opening it (EDRIVERFAILED: no handle yet): once it is back, open it again, once
+      if (attempt === 2 || e.code !== 'EDRIVERFAILED') throw e;
+      const recovered = () => faults() > before && count(['recovered', 'fallback', 'disabled']) >= faults();
+      if (!(await until(recovered))) return { ok: false, detail: 'the recovery did not end' };
+    }
+  }
+  if (!eth) return { ok: false, detail: `the driver registered no interface for ${device}` };
   try {
     for (let attempt = 1; ; attempt++) {
       const before = faults();
@@ -64,6 +71,17 @@ export default async function workload({ kernel, driver }) {
   } finally {
     eth.close();
   }
+}
+
+/** The interface the driver registered for `device`, opened; null if none. */
+function openOwn(kernel, device) {
+  let eth = null;
+  for (const name of netInterfaces()) {
+    const h = openNet(kernel, name);
+    if (h.info().device === device) eth = h;
+    else h.close();
+  }
+  return eth;
 }
 
 /** 64 frames each way; stops early, not ok, once `failed()`: the driver failed meanwhile. */

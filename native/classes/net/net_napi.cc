@@ -193,6 +193,11 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   }
   if (!kept) {
     int r = open_dev(name, k);
+    Domain *d = g_domains[k->domain];
+    // the driver failed during the open (in it, or in the configuration before it): r is no ndo_open's
+    if (r && (!d || d->state.load() != DomainState::running))
+      throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
+                                           "failed meanwhile; open it again once it has restarted");
     if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
     std::lock_guard<std::mutex> g(n.lock);
     n.ifaces[name].users++;
