@@ -174,8 +174,8 @@ class VfioGroup : public File {
       case VFIO_GROUP_GET_DEVICE_FD: {
         std::shared_ptr<VfioContainer> c = container();
         if (!c || !c->iommu_set()) return -EINVAL;  // as Linux: the container's IOMMU first
-        check_ioctl_string(d, arg, 64, "VFIO_GROUP_GET_DEVICE_FD");
-        if (address_ != (const char *)arg) return -ENODEV;
+        char copy[64];
+        if (address_ != copy_ioctl_string(d, arg, sizeof copy, copy, "VFIO_GROUP_GET_DEVICE_FD")) return -ENODEV;
         unsigned line = 0;
         if (!bus_with_held(d, address_, [&](BusDevice &dev) { line = dev.irq_line; })) return -ENODEV;
         return fd_install(d, std::make_shared<VfioDevice>(address_, line), O_RDWR | O_CLOEXEC);
