@@ -290,6 +290,14 @@ void bus_release_held(Domain *d, int index) {
   reset_device(*s.dev, d);
 }
 
+bool bus_line_requestable(Domain *d, unsigned line) {
+  if (line < kFirstDeviceIrq) return true;
+  BusLock g(d);
+  for (const Slot &s : bus().slots)
+    if (s.dev->irq_line == line) return s.dev->domain.load() == d->id;
+  return false;
+}
+
 bool bus_with_held(Domain *d, const std::string &address, const std::function<void(BusDevice &)> &fn) {
   BusLock g;
   Slot *s = slot_at(address);
