@@ -528,6 +528,8 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     const mapped = d.objects().filter((o) => o.type === 'mapping' && o.label.startsWith('mmap anonymous') || o.label === 'mmap hugepages');
     expect(mapped.map((o) => o.size).sort((x, y) => x - y)).toEqual([12288, 2 << 20]);
     expect(d.call('unmap', a + 4096n, 4096)).toBe(-22); // a part of one
+    expect(d.call('unmap', a, -4096)).toBe(-22); // a range that wraps around the address space
+    expect(d.call('unmap', a, -1)).toBe(-22); // ...its length rounded up to a page, too
     expect(d.call('unmap', a, 10000)).toBe(0);
     expect(d.call('unmap', h, 2 << 20)).toBe(0);
     expect(d.objects().filter((o) => o.label === 'mmap anonymous' || o.label === 'mmap hugepages')).toEqual([]);
