@@ -15,12 +15,15 @@ extern "C" int kapi_blk_register_disk(void *p) {
   Domain *d = calling_domain();
   auto *disk = static_cast<blk_disk *>(p);
   check_writable(d, disk, sizeof *disk, false, "blk_register_disk", "disk");
-  check_object(d, (uintptr_t)disk->pdev, ObjectType::pci_dev, false, "blk_register_disk", "disk->pdev");
+  // Each field read once: the driver may change them meanwhile.
+  pci_dev *pdev = disk->pdev;
+  const uint64_t capacity = disk->capacity;
+  check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "blk_register_disk", "disk->pdev");
   BlkDiskOps ops;
   ops.take(d, disk->ops, "blk_register_disk");
   uint32_t depth = disk->queue_depth, max = disk->max_sectors;
-  if (!disk->capacity || depth < 1 || depth > BLK_MAX_QUEUE_DEPTH || max < 1 || max > BLK_MAX_SECTORS) return -EINVAL;
-  std::string name = disk->pdev->dev.name;
+  if (!capacity || depth < 1 || depth > BLK_MAX_QUEUE_DEPTH || max < 1 || max > BLK_MAX_SECTORS) return -EINVAL;
+  std::string name = pdev->dev.name;
   Block &b = blk();
   {
     std::lock_guard<std::mutex> g(b.lock);
@@ -38,7 +41,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
   k->disk = (uintptr_t)disk;
   k->ops = ops;
   k->name = name;
-  k->capacity = disk->capacity;
+  k->capacity = capacity;
   k->depth = depth;
   k->max_sectors = max;
   k->progress = jiffies_now();
@@ -52,7 +55,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
     memset(s.rq, 0, sizeof *s.rq);
     k->slots.push_back(std::move(s));
   }
-  d->objects.add({ObjectType::blkdev, (uintptr_t)disk, sizeof *disk, disk->capacity, name});
+  d->objects.add({ObjectType::blkdev, (uintptr_t)disk, sizeof *disk, capacity, name});
   std::lock_guard<std::mutex> g(b.lock);
   b.disks[name] = k;
   shadow_registered(ObjectType::blkdev, name);  // the shadow's wait for it is over; after its end, a new device for the handles

@@ -20,13 +20,16 @@ constexpr size_t kRxQueueMax = 8192;  // frames waiting for JS, all interfaces
 extern "C" int kapi_register_netdev(void *p) {
   Domain *d = calling_domain();
   auto *dev = static_cast<net_device *>(p);
-  check_object(d, (uintptr_t)dev->pdev, ObjectType::pci_dev, false, "register_netdev", "dev->pdev");
+  // Each field read once: the driver may change them meanwhile.
+  pci_dev *pdev = dev->pdev;
+  check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "register_netdev", "dev->pdev");
   NetDeviceOps ops;
   ops.take(d, dev->netdev_ops, "register_netdev");
   uint32_t max_mtu = dev->max_mtu ? dev->max_mtu : ETH_DATA_LEN, min_mtu = dev->min_mtu ? dev->min_mtu : 68;
-  if (!dev->mtu) dev->mtu = ETH_DATA_LEN;
-  if (min_mtu > dev->mtu || dev->mtu > max_mtu || max_mtu > ETH_FRAME_MAX - ETH_HLEN - 4) return -EINVAL;
-  std::string device = dev->pdev->dev.name;
+  uint32_t mtu = dev->mtu;
+  if (!mtu) dev->mtu = mtu = ETH_DATA_LEN;
+  if (min_mtu > mtu || mtu > max_mtu || max_mtu > ETH_FRAME_MAX - ETH_HLEN - 4) return -EINVAL;
+  std::string device = pdev->dev.name;
   Net &n = net();
   {
     std::lock_guard<std::mutex> g(n.lock);
@@ -64,7 +67,7 @@ extern "C" int kapi_register_netdev(void *p) {
   k->buf_size = buf;
   k->max_mtu = max_mtu;
   k->min_mtu = min_mtu;
-  k->mtu = dev->mtu;
+  k->mtu = mtu;
   k->watchdog_ms = dev->watchdog_timeo ? dev->watchdog_timeo : 5000;
   std::string name;
   {
@@ -94,7 +97,7 @@ extern "C" int kapi_register_netdev(void *p) {
   snprintf(dev->name, IFNAMSIZ, "%s", name.c_str());
   d->objects.add({ObjectType::netdev, (uintptr_t)dev, sizeof *dev, 0, name});
   klog(6, "net: %s: registered for %s by %s, MAC %s, MTU %u", name.c_str(), device.c_str(), d->name.c_str(),
-       mac_string(dev->dev_addr).c_str(), dev->mtu);
+       mac_string(dev->dev_addr).c_str(), mtu);
   return 0;
 }
 

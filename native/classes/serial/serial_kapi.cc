@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
@@ -16,11 +17,15 @@ using namespace nooks::serial_class;
 extern "C" int kapi_uart_add_one_port(void *vport) {
   Domain *d = calling_domain();
   auto *port = static_cast<struct uart_port *>(vport);
-  // every check before a lock: a failed check leaves the domain at once
+  // Each field read once (the driver may change them meanwhile); every check
+  // before a lock: a failed check leaves the domain at once.
+  pci_dev *pdev = port->pdev;
+  const uint32_t uartclk = port->uartclk, fifosize = port->fifosize;
+  if (pdev) check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "uart_add_one_port", "port->pdev");
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
-  if (port->uartclk < 16 * 50) return -EINVAL;
-  std::string device = port->pdev ? std::string(port->pdev->dev.name ? port->pdev->dev.name : "") : "";
+  if (uartclk < 16 * 50) return -EINVAL;
+  std::string device = pdev && pdev->dev.name ? pdev->dev.name : "";
   std::shared_ptr<Port> p;
   bool restore = false;
   {
@@ -42,8 +47,8 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     p->domain = d->id;
     p->addr = (uintptr_t)port;
     p->ops = ops;
-    p->uartclk = port->uartclk;
-    p->fifosize = port->fifosize ? port->fifosize : 1;
+    p->uartclk = uartclk;
+    p->fifosize = fifosize ? fifosize : 1;
     p->attached = true;
     if (!p->parked) {
       p->gone_code = std::move(p->detach_code);
