@@ -21,7 +21,7 @@ describe.each(bootableIsolations)('isolation %s: module_exit waits for a callbac
   it.each([
     ['timer', 'del_timer_sync'],
     ['work', 'cancel_work_sync'],
-  ] as const)('%s (%s): ended at its budget; the unload waits once, leaves the thread running, and no thread stays', async (kind) => {
+  ])('%s (%s): ended at its budget; the unload waits once, leaves the thread running, and no thread stays', async (kind) => {
     expect(await programReport([program, isolation, path, kind, 'exit-sync', busy], 40_000)).toEqual({
       waits: 1, // the teardown's, for the callback's thread to leave the domain
       logged: ['module_exit faulted', 'did not leave the failed domain', 'did not stop; left running'],

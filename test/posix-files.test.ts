@@ -154,6 +154,43 @@ long close_fd(long fd)
 	return close((int)fd) ? -errno : 0;
 }
 
+long unlink_path(const char *name)
+{
+	return unlink(name) ? -errno : 0;
+}
+
+/* Creates (and closes) /mnt/huge/n<from>, n<from+1> ... until open fails, at
+ * most max: how many it created; *err the failure's errno (0: none failed). */
+long huge_create(long from, long max, long *err)
+{
+	char name[64];
+	long i;
+
+	*err = 0;
+	for (i = 0; i < max; i++) {
+		snprintf(name, sizeof(name), "/mnt/huge/n%ld", from + i);
+		int fd = open(name, O_CREAT | O_RDWR, 0600);
+		if (fd < 0) {
+			*err = errno;
+			break;
+		}
+		close(fd);
+	}
+	return i;
+}
+
+long huge_remove(long n)
+{
+	char name[64];
+
+	for (long i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "/mnt/huge/n%ld", i);
+		if (unlink(name))
+			return -errno;
+	}
+	return 0;
+}
+
 /* BAR 0 by mmap, as userspace drivers reach their registers: testdev's RAM
  * (0x100) written and read back through the window (trapped and emulated). */
 static volatile uint32_t *kept_bar;
@@ -491,6 +528,8 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
     const mapped = d.objects().filter((o) => o.type === 'mapping' && o.label.startsWith('mmap anonymous') || o.label === 'mmap hugepages');
     expect(mapped.map((o) => o.size).sort((x, y) => x - y)).toEqual([12288, 2 << 20]);
     expect(d.call('unmap', a + 4096n, 4096)).toBe(-22); // a part of one
+    expect(d.call('unmap', a, -4096)).toBe(-22); // a range that wraps around the address space
+    expect(d.call('unmap', a, -1)).toBe(-22); // ...its length rounded up to a page, too
     expect(d.call('unmap', a, 10000)).toBe(0);
     expect(d.call('unmap', h, 2 << 20)).toBe(0);
     expect(d.objects().filter((o) => o.label === 'mmap anonymous' || o.label === 'mmap hugepages')).toEqual([]);
@@ -498,6 +537,24 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's view
 
   it('descriptors: EBADF, reading at and past the end, lseek, fstat, stat, access, fcntl, flock, ioctl ENOTTY', () => {
     expect(Number(d.call('descriptors', s(nic.address))).toString(2)).toBe('1'.repeat(21)); // each bit one check
+  });
+
+  it('hugetlbfs names are bounded as Linux bounds them: NAME_MAX (ENAMETOOLONG), 1024 files a driver (ENOSPC, logged)', () => {
+    const create = 0o102; // O_CREAT | O_RDWR
+    const longest = `/mnt/huge/${'a'.repeat(255)}`;
+    const fd = Number(d.call('open_path', s(longest), create));
+    expect(fd).toBeGreaterThanOrEqual(3);
+    expect([d.call('close_fd', fd), d.call('unlink_path', s(longest))]).toEqual([0, 0]);
+    expect(d.call('open_path', s(`${longest}b`), create)).toBe(-36); // ENAMETOOLONG
+    const err = d.alloc(8);
+    const from = kernel().log().length;
+    expect(d.call('huge_create', 0, 2000, err)).toBe(1024);
+    expect(d.read(err, 8).readBigInt64LE(0)).toBe(28n); // ENOSPC
+    expect(kernel().log().slice(from).filter((l) => l.source === d.name).map((l) => l.text))
+      .toContainEqual(expect.stringContaining('open /mnt/huge/n1024: 1024 hugetlbfs files already (ENOSPC)'));
+    expect(d.call('unlink_path', s('/mnt/huge/n0'))).toBe(0);
+    expect(d.call('huge_create', 0, 1, err)).toBe(1); // a name freed is a file to be had again
+    expect(d.call('huge_remove', 1024)).toBe(0);
   });
 
   it('descriptors and mappings are tracked; a fault releases them, resets the device, and the driver is as loaded', () => {

@@ -452,18 +452,6 @@ NOOKS_EXPORT long bad_insert(void)
 	return uart_insert_chars(&the_uart->port, (const void *)0x1000, 16);
 }
 
-/* A driver bug: a second port whose device pointer is not a device the driver holds. */
-NOOKS_EXPORT long bad_port_device(void)
-{
-	static struct uart_port wild;
-
-	if (!the_uart)
-		return -ENODEV;
-	wild = the_uart->port;
-	wild.pdev = (struct pci_dev *)0x1000;
-	return uart_add_one_port(&wild);
-}
-
 /*
  * A driver bug armed for later: the transmit interrupt that starts the next
  * transmission (start_tx's) dereferences NULL, before it takes a byte and once

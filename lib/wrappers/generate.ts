@@ -40,7 +40,16 @@ function nullBuffer(ch: { size: string; nullable?: boolean }): string {
   return /^\d+$/.test(ch.size) ? 'true' : `(${ch.size}) == 0`;
 }
 
-/** The C++ statement that validates one parameter, or '' when none is needed. */
+/** The kernel's copy of a string parameter: the body gets it, never the driver's bytes (which its other threads may change). */
+const copyOf = (q: Param): string => `${q.name}_copy`;
+
+/** What the body gets for one parameter: its value, or a string's copy (NULL for NULL). */
+function argOf(q: Param): string {
+  if (q.check.kind !== 'string') return q.name;
+  return q.check.nullable ? `${q.name} ? ${copyOf(q)} : nullptr` : copyOf(q);
+}
+
+/** The C++ statements that validate one parameter, or '' when none is needed. */
 function checkOf(c: KapiCall, q: Param): string {
   const ch = q.check;
   const nullable = 'nullable' in ch && ch.nullable ? 'true' : 'false';
@@ -50,7 +59,7 @@ function checkOf(c: KapiCall, q: Param): string {
     case 'writable': return `check_writable(d, ${q.name}, ${ch.size}, ${nullBuffer(ch)}, ${where});`;
     case 'lasting': return `check_lasting(d, ${q.name}, ${ch.size}, ${where});`;
     case 'readable': return `check_readable(d, ${q.name}, ${ch.size}, ${nullBuffer(ch)}, ${where});`;
-    case 'string': return `${ch.nullable ? `if (${q.name}) ` : ''}check_string(d, ${q.name}, ${ch.max}, ${where});`;
+    case 'string': return `char ${copyOf(q)}[${ch.max}];\n  ${ch.nullable ? `if (${q.name}) ` : ''}copy_string(d, ${q.name}, ${ch.max}, ${copyOf(q)}, ${where});`;
     case 'size': return `check_size(${q.name}, ${ch.max}, ${where});`;
     case 'driver-fn': return `check_driver_fn(d, (const void *)${q.name}, ${nullable}, ${where});`;
     case 'object': return `check_object(d, (uintptr_t)${q.name}, ObjectType::${ch.type}, ${nullable}, ${where});`;
@@ -60,7 +69,7 @@ function checkOf(c: KapiCall, q: Param): string {
 function wrappers(): string {
   const out = ['// Generated from lib/wrappers/kapi.ts and posix.ts by lib/wrappers/generate.ts: do not edit.', ''];
   kernelCalls.forEach((c, i) => {
-    const args = c.params.map((q) => q.name).join(', ');
+    const args = c.params.map(argOf).join(', ');
     const checks = c.params.map((q) => checkOf(c, q)).filter(Boolean);
     const isVoid = c.ret.trim() === 'void';
     out.push(`extern "C" ${prototype({ ...c, name: `kapi_${c.name}` })};`);

@@ -19,6 +19,7 @@ namespace nooks {
 namespace {
 
 constexpr unsigned kFirstDeviceIrq = 32;  // lines below are free for tests and software
+constexpr size_t kMaxDevices = kIrqLines - kFirstDeviceIrq;  // a line each: the bus is full then
 constexpr int kMaxIds = 64;               // entries read from a driver's id table
 
 struct Slot {
@@ -140,9 +141,15 @@ struct Probe {
   uintptr_t drv;
   XpcCall call;
 };
+// The probes a registration or a new device brings. On the stack: a probe's
+// fault unwinds past pci_register_driver, skipping destructors.
+struct Probes {
+  Probe at[kMaxDevices];
+  size_t n = 0;
+};
 
 // With the bus lock held: binds s to r for the probe to come, if r drives it.
-bool claim(Slot &s, const Registration &r, std::vector<Probe> *probes) {
+bool claim(Slot &s, const Registration &r, Probes *probes) {
   size_t which;
   Domain *d = g_domains[r.domain];
   if (!d || s.drv || s.held || !matches(r, *s.dev, &which)) return false;
@@ -154,7 +161,7 @@ bool claim(Slot &s, const Registration &r, std::vector<Probe> *probes) {
   s.drv = r.drv;
   s.dev->domain.store(r.domain);
   d->objects.add({ObjectType::pci_dev, (uintptr_t)s.pdev, sizeof(pci_dev), (uint64_t)s.dev->index, s.dev->name});
-  probes->push_back({s.dev->index, d, r.drv, {r.probe, {(uint64_t)s.pdev, (uint64_t)r.id_addrs[which]}, 0}});
+  probes->at[probes->n++] = {s.dev->index, d, r.drv, {r.probe, {(uint64_t)s.pdev, (uint64_t)r.id_addrs[which]}, 0}};
   return true;
 }
 
@@ -192,7 +199,7 @@ DeviceInfo bus_add_device(const std::string &kind, const DeviceOptions &opts) {
 
 DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
   Bus &b = bus();
-  std::vector<Probe> probes;
+  Probes probes;
   int index;
   {
     BusLock g;
@@ -219,7 +226,7 @@ DeviceInfo bus_attach(std::unique_ptr<BusDevice> dev, const std::string &name) {
     for (const Registration &r : b.drivers)
       if (claim(s, r, &probes)) break;
   }
-  for (Probe &p : probes) probe(p);
+  for (size_t i = 0; i < probes.n; i++) probe(probes.at[i]);
   BusLock g;
   return info_of(b.slots[index]);
 }
@@ -288,6 +295,14 @@ void bus_release_held(Domain *d, int index) {
   if (!s.held || s.dev->domain.load() != d->id) return;
   s.held = false;
   reset_device(*s.dev, d);
+}
+
+bool bus_line_requestable(Domain *d, unsigned line) {
+  if (line < kFirstDeviceIrq) return true;
+  BusLock g(d);
+  for (const Slot &s : bus().slots)
+    if (s.dev->irq_line == line) return s.dev->domain.load() == d->id;
+  return false;
 }
 
 bool bus_with_held(Domain *d, const std::string &address, const std::function<void(BusDevice &)> &fn) {
@@ -415,24 +430,29 @@ using namespace nooks;
 
 extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
   Domain *d = calling_domain();
-  // Checks first, without the bus lock: a rejected call leaves the domain at once. Each field
-  // and entry is read once, and only the copy is checked and kept: another of the driver's
-  // threads may change them meanwhile (pkey, process).
-  Registration r{d->id, (uintptr_t)drv, (const void *)drv->probe, (const void *)drv->remove, {}, {}};
-  check_driver_fn(d, r.probe, false, "pci_register_driver", "drv->probe");
-  check_driver_fn(d, r.remove, true, "pci_register_driver", "drv->remove");
+  // Each field read once (the driver may change them meanwhile), all checked
+  // first, into the stack, without the bus lock: a rejected call leaves the
+  // domain at once, skipping destructors.
+  const void *probe_fn = (const void *)drv->probe, *remove_fn = (const void *)drv->remove;
+  check_driver_fn(d, probe_fn, false, "pci_register_driver", "drv->probe");
+  check_driver_fn(d, remove_fn, true, "pci_register_driver", "drv->remove");
+  pci_device_id ids[kMaxIds];
+  uintptr_t id_addrs[kMaxIds];
+  size_t n = 0;
   for (const pci_device_id *id = drv->id_table;; id++) {
     check_readable(d, id, sizeof *id, false, "pci_register_driver", "drv->id_table");
-    pci_device_id entry = *id;
+    const pci_device_id entry = *id;
     if (!entry.vendor && !entry.device) break;
-    if (r.ids.size() == kMaxIds) kernel_bug(d, "pci_register_driver: id_table has no {0, 0} end within %d entries", kMaxIds);
-    r.ids.push_back(entry);
-    r.id_addrs.push_back((uintptr_t)id);
+    if (n == kMaxIds) kernel_bug(d, "pci_register_driver: id_table has no {0, 0} end within %d entries", kMaxIds);
+    ids[n] = entry;
+    id_addrs[n++] = (uintptr_t)id;
   }
   Bus &b = bus();
-  std::vector<Probe> probes;
+  Probes probes;
   {
     BusLock g(d);
+    // Gone before the probes: a probe's fault unwinds past this frame.
+    const Registration r{d->id, (uintptr_t)drv, probe_fn, remove_fn, {ids, ids + n}, {id_addrs, id_addrs + n}};
     int result = -EBUSY;
     if (int left = change_inside(d, [&] {
           for (const Registration &x : b.drivers)
@@ -445,7 +465,7 @@ extern "C" int kapi_pci_register_driver(struct pci_driver *drv) {
     if (result) return result;
     for (Slot &s : b.slots) claim(s, r, &probes);
   }
-  for (Probe &p : probes) probe(p);
+  for (size_t i = 0; i < probes.n; i++) probe(probes.at[i]);
   return 0;
 }
 
@@ -453,19 +473,19 @@ extern "C" void kapi_pci_unregister_driver(struct pci_driver *drv) {
   Domain *d = calling_domain();
   Bus &b = bus();
   const void *remove = nullptr;  // as checked at registration
-  std::vector<pci_dev *> bound;
+  pci_dev *bound[kMaxDevices];  // on the stack: remove's fault unwinds past us
+  size_t n = 0;
   {
     BusLock g(d);
     for (const Registration &r : b.drivers)
       if (r.domain == d->id && r.drv == (uintptr_t)drv) remove = r.remove;
     for (Slot &s : b.slots)
-      if (s.drv == (uintptr_t)drv && s.dev->domain.load() == d->id) bound.push_back(s.pdev);
+      if (s.drv == (uintptr_t)drv && s.dev->domain.load() == d->id) bound[n++] = s.pdev;
   }
   // remove runs in the driver without the bus lock: a fault there unwinds
   // past us, to the driver's outermost entry (recovery unbinds the rest).
-  for (pci_dev *pdev : bound) {
-    if (!remove) break;
-    XpcCall c{remove, {(uint64_t)pdev}, 0};
+  for (size_t i = 0; i < n && remove; i++) {
+    XpcCall c{remove, {(uint64_t)bound[i]}, 0};
     Fault f;
     xpc_call(d, &c, &f);
   }

@@ -43,6 +43,10 @@ uintptr_t bus_map_bar(Domain *d, int index, int bar);
 std::string bus_hold_devices(Domain *d, std::string *code);
 // Lets go of device `index` that d holds (recovery, unload): it is reset.
 void bus_release_held(Domain *d, int index);
+// Whether d may request interrupt line `line`: a line below the devices' (a
+// software line, the tests') is anyone's; a device's line only its driver's
+// (bound by a probe or held by the load option devices).
+bool bus_line_requestable(Domain *d, unsigned line);
 // Runs fn with the bus lock held on the device at `address` if d holds it
 // (load option devices); false if it does not.
 bool bus_with_held(Domain *d, const std::string &address, const std::function<void(BusDevice &)> &fn);

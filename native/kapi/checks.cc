@@ -27,11 +27,13 @@ void check_readable(Domain *d, const volatile void *p, size_t n, bool nullable, 
   if (!d->readable_by_driver((uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's memory", p);
 }
 
-void check_string(Domain *d, const char *s, size_t max, const char *fn, const char *param) {
-  // Byte by byte: a string may end at the edge of the driver's memory.
+void copy_string(Domain *d, const char *s, size_t max, char *copy, const char *fn, const char *param) {
+  // Byte by byte: a string may end at the edge of the driver's memory. Each byte
+  // is read once, into the copy: the driver's other threads may change the string meanwhile.
   for (size_t i = 0; i < max; i++) {
     if (!d->readable_by_driver((uintptr_t)s + i, 1)) reject(d, fn, param, "string outside the driver's memory", s);
-    if (s[i] == 0) return;
+    copy[i] = ((const volatile char *)s)[i];
+    if (copy[i] == 0) return;
   }
   reject(d, fn, param, "string too long or not terminated", s);
 }

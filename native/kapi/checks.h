@@ -16,7 +16,9 @@ void check_writable(Domain *d, const volatile void *p, size_t n, bool nullable, 
 // that outlives every thread (heap, DMA, data, bss), never a stack, which goes when its thread ends.
 void check_lasting(Domain *d, const volatile void *p, size_t n, const char *fn, const char *param);
 void check_readable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param);
-void check_string(Domain *d, const char *s, size_t max, const char *fn, const char *param);
+// Checks the string s (at most max bytes with its NUL) and copies it into copy
+// (max bytes): the call's body works on the copy, which the driver cannot change.
+void copy_string(Domain *d, const char *s, size_t max, char *copy, const char *fn, const char *param);
 void check_size(size_t n, size_t max, const char *fn, const char *param);
 void check_driver_fn(Domain *d, const void *fn_ptr, bool nullable, const char *fn, const char *param);
 void check_object(Domain *d, uintptr_t key, ObjectType type, bool nullable, const char *fn, const char *param);

@@ -13,9 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "../dev/bus.h"
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "checks.h"
+#include "log.h"
 #include "subsystems.h"
 #include "wait.h"
 
@@ -187,6 +189,10 @@ std::shared_ptr<IrqThread> stop_line(Line &l, const Domain *d) {
 extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigned long, const char *name, void *dev_id) {
   Domain *d = calling_domain();
   if (irq >= kIrqLines) return -EINVAL;
+  if (!bus_line_requestable(d, irq)) {
+    klog_line(4, d->name, "request_irq(" + std::to_string(irq) + "): not the line of a device the driver holds (EINVAL)");
+    return -EINVAL;
+  }
   Line &l = irqs.lines[irq];
   std::function<void()> ack;
   {

@@ -1,10 +1,12 @@
 #include "hugepages.h"
 
 #include <fcntl.h>
+#include <limits.h>
 
 #include <cstring>
 #include <mutex>
 
+#include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "fd_table.h"
 
@@ -126,6 +128,7 @@ bool hugetlbfs_file(const std::string &path) {
 }
 
 ViewEntry hugetlbfs_entry(Domain *d, const std::string &path, int flags) {
+  if (path.size() - path.rfind('/') - 1 > NAME_MAX) return view_error(-ENAMETOOLONG);
   PosixFiles &p = posix_files(d);
   std::shared_ptr<File> f;
   {
@@ -133,8 +136,12 @@ ViewEntry hugetlbfs_entry(Domain *d, const std::string &path, int flags) {
     auto it = p.hugetlbfs.find(path);
     if (it != p.hugetlbfs.end() && (flags & O_CREAT) && (flags & O_EXCL)) return view_error(-EEXIST);
     if (it != p.hugetlbfs.end()) f = it->second;
-    else if (flags & O_CREAT) f = p.hugetlbfs[path] = std::make_shared<HugeFile>(d, path);
-    else return view_error(-ENOENT);
+    else if (!(flags & O_CREAT)) return view_error(-ENOENT);
+    else if (p.hugetlbfs.size() < kHugetlbfsMaxFiles) f = p.hugetlbfs[path] = std::make_shared<HugeFile>(d, path);
+  }
+  if (!f) {  // names are host memory: bounded as hugetlbfs's nr_inodes bounds a mount's files
+    klog_line(4, d->name, "open " + path + ": " + std::to_string(kHugetlbfsMaxFiles) + " hugetlbfs files already (ENOSPC)");
+    return view_error(-ENOSPC);
   }
   if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
     if (long r = f->truncate(d, 0); r < 0) return view_error((int)r);

@@ -14,11 +14,14 @@ namespace nooks {
 
 constexpr size_t kHugePageSize = 2u << 20;
 constexpr char kHugepagesSysfs[] = "/sys/kernel/mm/hugepages";
+// The most hugetlbfs files (names) a driver may have at once: more is ENOSPC.
+constexpr size_t kHugetlbfsMaxFiles = 1024;
 
 // Whether path is a hugetlbfs mount point (a directory) or a file in one.
 bool hugetlbfs_dir(const std::string &path);
 bool hugetlbfs_file(const std::string &path);
-// The file at path (created with O_CREAT; O_EXCL, O_TRUNC as open(2) says).
+// The file at path (created with O_CREAT; O_EXCL, O_TRUNC as open(2) says;
+// a name over NAME_MAX is ENAMETOOLONG, a file past kHugetlbfsMaxFiles ENOSPC).
 ViewEntry hugetlbfs_entry(Domain *d, const std::string &path, int flags);
 // Removes the name; its memory stays while a descriptor or mapping holds it.
 int hugetlbfs_unlink(Domain *d, const std::string &path);

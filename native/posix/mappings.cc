@@ -79,8 +79,8 @@ long posix_mmap(Domain *d, size_t len, int prot, int flags, int fd, long long of
 }
 
 int posix_munmap(Domain *d, uintptr_t addr, size_t len) {
-  if (addr % kPage || !len) return -EINVAL;
-  uintptr_t end = addr + page_round(len);
+  uintptr_t end;  // as Linux: a range that wraps around the address space is EINVAL, never an empty one
+  if (addr % kPage || !len || len > SIZE_MAX - kPage || __builtin_add_overflow(addr, page_round(len), &end)) return -EINVAL;
   PosixFiles &p = posix_files(d);
   struct Unmapped {
     uintptr_t at;

@@ -22,8 +22,12 @@ inline void check_ioctl_arg(Domain *d, unsigned long arg, size_t n, const char *
   if (written) check_writable(d, (const void *)arg, n, false, "ioctl", request);
   else check_readable(d, (const void *)arg, n, false, "ioctl", request);
 }
-inline void check_ioctl_string(Domain *d, unsigned long arg, size_t max, const char *request) {
-  if (g_backend.mode != Isolation::none) check_string(d, (const char *)arg, max, "ioctl", request);
+// The string at `arg`, checked and copied into copy (max bytes) as the wrappers
+// copy a string argument; under isolation none, `arg` itself.
+inline const char *copy_ioctl_string(Domain *d, unsigned long arg, size_t max, char *copy, const char *request) {
+  if (g_backend.mode == Isolation::none) return (const char *)arg;
+  copy_string(d, (const char *)arg, max, copy, "ioctl", request);
+  return copy;
 }
 
 // An ioctl's struct at `arg` in the driver's memory, read in (checked) and

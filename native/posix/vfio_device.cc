@@ -172,10 +172,12 @@ class VfioGroup : public File {
       }
       case VFIO_GROUP_UNSET_CONTAINER: return leave() ? 0 : -EINVAL;
       case VFIO_GROUP_GET_DEVICE_FD: {
+        // The name first, as Linux reads it (a bad one leaves the domain at once, skipping destructors: before the container's reference)
+        char copy[64];
+        const char *name = copy_ioctl_string(d, arg, sizeof copy, copy, "VFIO_GROUP_GET_DEVICE_FD");
         std::shared_ptr<VfioContainer> c = container();
-        if (!c || !c->iommu_set()) return -EINVAL;  // as Linux: the container's IOMMU first
-        check_ioctl_string(d, arg, 64, "VFIO_GROUP_GET_DEVICE_FD");
-        if (address_ != (const char *)arg) return -ENODEV;
+        if (!c || !c->iommu_set()) return -EINVAL;  // as Linux: the container's IOMMU before the device
+        if (address_ != name) return -ENODEV;
         unsigned line = 0;
         if (!bus_with_held(d, address_, [&](BusDevice &dev) { line = dev.irq_line; })) return -ENODEV;
         return fd_install(d, std::make_shared<VfioDevice>(address_, line), O_RDWR | O_CLOEXEC);

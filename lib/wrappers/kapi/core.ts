@@ -93,7 +93,7 @@ export const core: KapiCall[] = [
     name: 'request_irq', ret: 'int',
     params: [p('irq', 'unsigned int'), p('handler', 'irq_handler_t', { kind: 'driver-fn' }), p('flags', 'unsigned long'),
       p('name', 'const char *', { kind: 'string', max: 64 }), p('dev_id', 'void *')],
-    doc: 'Attach `handler` to interrupt line `irq`; it runs on the line\'s kernel irq thread, through a crossing. 0 or -EBUSY/-EINVAL.',
+    doc: 'Attach `handler` to interrupt line `irq`; it runs on the line\'s kernel irq thread, through a crossing. A device\'s line is only for the driver that holds the device (probed, or by the load option `devices`); lines below 32 are software lines, anyone\'s. 0, -EBUSY (requested already), or -EINVAL (no such line, or another device\'s or a line without a device: logged).',
   },
   {
     name: 'free_irq', ret: 'void', params: [p('irq', 'unsigned int', { kind: 'object', type: 'irq' }), p('dev_id', 'void *')],

@@ -11,7 +11,7 @@ const port = p('port', 'void *', { kind: 'object', type: 'uart_port' });
 export const serial: KapiCall[] = [
   {
     name: 'uart_add_one_port', ret: 'int', params: [p('port', 'void *', { kind: 'lasting', size: `${kUartPortSize}` })],
-    doc: 'Register a UART port (a struct uart_port * with its ops table, copied now; port->pdev a device the driver holds, or NULL: else a bad call): it becomes ttyS<line> (port->line and port->name are set). 0, -EINVAL for a bad ops table, -EBUSY if registered already.',
+    doc: 'Register a UART port (a struct uart_port * with its ops table, copied now): it becomes ttyS<line> (port->line and port->name are set). Its pdev is NULL or a pci_dev the driver holds (else a bad-call fault). 0, -EINVAL for a bad ops table, -EBUSY if registered already.',
   },
   {
     name: 'uart_remove_one_port', ret: 'void', params: [port],

@@ -20,7 +20,7 @@ extern "C" int kapi_blk_register_disk(void *p) {
   check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "blk_register_disk", "disk->pdev");
   BlkDiskOps ops;
   ops.take(d, disk->ops, "blk_register_disk");
-  uint64_t capacity = disk->capacity;
+  const uint64_t capacity = disk->capacity;
   uint32_t depth = disk->queue_depth, max = disk->max_sectors;
   if (!capacity || depth < 1 || depth > BLK_MAX_QUEUE_DEPTH || max < 1 || max > BLK_MAX_SECTORS) return -EINVAL;
   std::string name = pdev->dev.name;

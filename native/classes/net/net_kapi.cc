@@ -20,14 +20,13 @@ constexpr size_t kRxQueueMax = 8192;  // frames waiting for JS, all interfaces
 extern "C" int kapi_register_netdev(void *p) {
   Domain *d = calling_domain();
   auto *dev = static_cast<net_device *>(p);
-  // Each field read once: another of the driver's threads may change them meanwhile (pkey, process).
-  const pci_dev *pdev = dev->pdev;
+  // Each field read once: the driver may change them meanwhile.
+  pci_dev *pdev = dev->pdev;
   check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "register_netdev", "dev->pdev");
   NetDeviceOps ops;
   ops.take(d, dev->netdev_ops, "register_netdev");
-  uint32_t max_mtu = dev->max_mtu, min_mtu = dev->min_mtu, mtu = dev->mtu, watchdog_ms = dev->watchdog_timeo;
-  if (!max_mtu) max_mtu = ETH_DATA_LEN;
-  if (!min_mtu) min_mtu = 68;
+  uint32_t max_mtu = dev->max_mtu ? dev->max_mtu : ETH_DATA_LEN, min_mtu = dev->min_mtu ? dev->min_mtu : 68;
+  uint32_t mtu = dev->mtu;
   if (!mtu) dev->mtu = mtu = ETH_DATA_LEN;
   if (min_mtu > mtu || mtu > max_mtu || max_mtu > ETH_FRAME_MAX - ETH_HLEN - 4) return -EINVAL;
   std::string device = pdev->dev.name;
@@ -69,7 +68,7 @@ extern "C" int kapi_register_netdev(void *p) {
   k->max_mtu = max_mtu;
   k->min_mtu = min_mtu;
   k->mtu = mtu;
-  k->watchdog_ms = watchdog_ms ? watchdog_ms : 5000;
+  k->watchdog_ms = dev->watchdog_timeo ? dev->watchdog_timeo : 5000;
   std::string name;
   {
     std::lock_guard<std::mutex> g(n.lock);

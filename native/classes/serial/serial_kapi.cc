@@ -17,16 +17,14 @@ using namespace nooks::serial_class;
 extern "C" int kapi_uart_add_one_port(void *vport) {
   Domain *d = calling_domain();
   auto *port = static_cast<struct uart_port *>(vport);
-  // every check before a lock: a failed check leaves the domain at once
+  // Each field read once (the driver may change them meanwhile); every check
+  // before a lock: a failed check leaves the domain at once.
+  pci_dev *pdev = port->pdev;
+  const uint32_t uartclk = port->uartclk, fifosize = port->fifosize;
+  if (pdev) check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "uart_add_one_port", "port->pdev");
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
-  // Each field read once: another of the driver's threads may change them
-  // meanwhile (pkey, process). The device is checked (one the driver holds,
-  // or none): the kernel's pci_dev, which drivers cannot write, has the name.
-  uint32_t uartclk = port->uartclk, fifosize = port->fifosize;
   if (uartclk < 16 * 50) return -EINVAL;
-  pci_dev *pdev = port->pdev;
-  check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, true, "uart_add_one_port", "port->pdev");
   std::string device = pdev && pdev->dev.name ? pdev->dev.name : "";
   std::shared_ptr<Port> p;
   bool restore = false;

@@ -19,22 +19,23 @@ constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
 
 extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
   Domain *d = calling_domain();
-  auto *pcm = static_cast<snd_pcm *>(arg);
-  // Each field read once: another of the driver's threads may change them meanwhile (pkey, process).
-  const pci_dev *pdev = pcm->pdev;
-  if (!pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pdev)) return -ENODEV;
+  // Read once (the driver may change it meanwhile), and checked before anything is
+  // allocated: a rejected table leaves the domain at once, skipping destructors.
+  const snd_pcm pcm = *static_cast<const snd_pcm *>(arg);
+  if (!pcm.pdev || !d->objects.find(ObjectType::pci_dev, (uintptr_t)pcm.pdev)) return -ENODEV;
+  SndPcmOps ops;
+  ops.take(d, pcm.ops, "snd_pcm_register");
+  if (!pcm.streams || (pcm.streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
   auto p = std::make_shared<Pcm>();
-  p->ops.take(d, pcm->ops, "snd_pcm_register");
-  uint32_t streams = pcm->streams, max_buffer = pcm->max_buffer_bytes;
-  if (!streams || (streams & ~(SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT))) return -EINVAL;
+  p->ops = ops;
   p->domain = d->id;
   p->serial = d->serial;
   p->gen = d->failure_gen.load();
-  p->key = (uintptr_t)pcm;
-  p->name = pdev->dev.name;
+  p->key = (uintptr_t)arg;
+  p->name = pcm.pdev->dev.name;
   p->driver = d->name;
-  p->streams = streams;
-  p->max_buffer = max_buffer ? std::min(max_buffer, 1u << 24) : kDefaultMaxBuffer;
+  p->streams = pcm.streams;
+  p->max_buffer = pcm.max_buffer_bytes ? std::min(pcm.max_buffer_bytes, 1u << 24) : kDefaultMaxBuffer;
   {
     std::lock_guard<std::mutex> g(g_lock);
     if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
@@ -46,7 +47,7 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
       g_parked.erase(parked);
     }
   }
-  d->objects.add({ObjectType::pcm, (uintptr_t)pcm, sizeof *pcm, 0, p->name});
+  d->objects.add({ObjectType::pcm, (uintptr_t)arg, sizeof pcm, 0, p->name});
   klog(6, "sound: %s registered by %s (%s%s%s)", p->name.c_str(), d->name.c_str(), p->streams & 1 ? "playback" : "",
        p->streams == 3 ? ", " : "", p->streams & 2 ? "capture" : "");
   return 0;
