@@ -35,6 +35,15 @@ export function holdNewThreads(driver: Driver): void {
 }
 
 /**
+ * From now on, the thread of each irq line `driver` requests waits before its
+ * first line until free_irq has given up on it (10 s at most): a thread the
+ * scheduler has not started yet when its line is freed (test/irq-unstarted.test.ts).
+ */
+export function holdNewIrqThreads(driver: Driver): void {
+  native().holdNewIrqThreads(driver.id);
+}
+
+/**
  * The next wait of `driver` in a kernel call (a read that blocks, a sleep, a
  * join..., a contended spin_lock's yield, or a PCI call's wait for the bus's lock) never ends, deaf to the requests to leave that a failure or an
  * unload makes, until releaseStalledWaits: a kernel call that does not return

@@ -546,6 +546,14 @@ Napi::Value HoldNewThreads(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// holdNewIrqThreads(id): test hook: the threads of the driver's newly
+// requested irq lines wait before their first line until free_irq has given
+// up on them (native/kapi/irq.cc, hold_for_test).
+Napi::Value HoldNewIrqThreads(const Napi::CallbackInfo &info) {
+  domain_arg(info)->hold_new_irq_threads.store(true);
+  return info.Env().Undefined();
+}
+
 // stallNextWait(id, busy): test hook: the driver's next wait in a kernel call never
 // ends until releaseStalledWaits (native/kapi/wait.cc, stall_for_test).
 Napi::Value StallNextWait(const Napi::CallbackInfo &info) {

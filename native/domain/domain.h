@@ -161,6 +161,9 @@ struct Domain {
   // Test hook (holdNewThreads, test/entry-window.test.ts): the driver's new
   // threads wait at their first crossing (domain.cc, hold_for_test).
   std::atomic<bool> hold_new_threads{false};
+  // Test hook (holdNewIrqThreads, test/irq-unstarted.test.ts): its new irq
+  // lines' threads wait before their first line (irq.cc, hold_for_test).
+  std::atomic<bool> hold_new_irq_threads{false};
   // Test hook (stallNextWait, test/posix-left-running.test.ts): the driver's
   // next wait in a kernel call never ends until the test lets it go
   // (native/kapi/wait.cc, stall_for_test); `busy`: nor counts as a wait.

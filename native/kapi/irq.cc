@@ -98,7 +98,22 @@ void end_irq_thread(const std::shared_ptr<IrqThread> &self) {
   if (ticket) left_running_ended(d, ticket);
 }
 
+// Test hook (holdNewIrqThreads, test/irq-unstarted.test.ts): a new line's
+// thread waits, before its first line, until free_irq has given up on it
+// (10 s at most): a thread the scheduler is slow to start.
+static void hold_for_test(const IrqThread &self) {
+  if (!self.domain->hold_new_irq_threads.load(std::memory_order_relaxed)) return;
+  for (int ms = 0; ms < 10'000; ms++) {
+    {
+      std::lock_guard<std::mutex> g(stopped.lock);
+      if (self.left_running) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 void irq_loop(std::shared_ptr<IrqThread> self) {
+  hold_for_test(*self);
   tl_irq_thread = self.get();
   self->ctx.store(thread_ctx());
   Line &l = irqs.lines[self->irq];
