@@ -47,3 +47,15 @@ describe.each(contained)('isolation %s: kernel objects on a stack that goes', (i
     expect(seen.kept_until_end).toEqual({ returned: 0, kept: [], state: 'running', ok: 42 });
   });
 });
+
+// The object forgotten with its stack while its callback runs: before, the
+// teardown waited for the timer or worker thread only for the objects the
+// domain still held, so it freed the domain with the callback inside it (no
+// thread left running, the timers of every driver stopped; under process the
+// host died when the callback's call returned).
+const running = join(packageRoot, 'test', 'helpers', 'dead-stack-running.mjs');
+describe.each(contained)('isolation %s: a callback running when its object\'s stack goes', (isolation) => {
+  it.each(['timer', 'work'])('%s: the unload waits for it and leaves its thread running, keeping the domain until it returns', async (kind) => {
+    expect(await programReport([running, isolation, path, kind], 40_000)).toEqual({ leftRunning: true, kept: true });
+  }, 60_000);
+});

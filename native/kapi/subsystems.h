@@ -34,13 +34,15 @@ void timers_stop();
 void workers_start();
 void workers_stop();
 
-// Release of tracked objects at recovery or unload (no thread is inside the
-// domain then). Each waits for its kernel thread to be done with d: a timer
-// or work callback on its way into d or out of it. An interrupt line's
-// release frees it and tells its thread to stop, without waiting:
-// irq_wait_freed_lines waits for all of d's at once.
-void timer_release(Domain *d, uintptr_t addr);
-void work_release(Domain *d, uintptr_t addr);
+// Release at recovery or unload (no thread is inside the domain then).
+// Timers and work items: all of d's at once, whether d still holds them or
+// forgot them with the stack they lay on (a thread's end: domain.cc): each
+// waits for its kernel thread to be done with d (a callback on its way into d
+// or out of it, or left running), then disarms (unqueues) every one of d's.
+// An interrupt line's release frees it and tells its thread to stop, without
+// waiting: irq_wait_freed_lines waits for all of d's at once.
+void timers_release(Domain *d);
+void work_release(Domain *d);
 void irq_release(Domain *d, unsigned irq);
 // The irq threads of d's freed lines (those its lines' release stopped, those
 // of handlers that freed their own line, and those a free_irq stopped waiting

@@ -128,10 +128,15 @@ void timers_stop() { timers.join(); }
 
 // Recovery or unload, the teardown's wait for threads inside the domain done
 // (CallbackThread::release).
-void timer_release(Domain *d, uintptr_t addr) {
+void timers_release(Domain *d) {
   std::unique_lock<std::mutex> g(timers.lock);
   timers.release(g, d);
-  disarm_locked({d->id, addr});  // after the wait: the callback may have re-armed it
+  // After the wait: a callback may have re-armed its timer.
+  while (true) {
+    auto it = timers.armed.lower_bound({d->id, 0});
+    if (it == timers.armed.end() || it->first.domain != d->id) break;
+    disarm_locked(it->first);
+  }
 }
 
 }  // namespace nooks

@@ -1,5 +1,6 @@
 // Deferred work: items run in order on one kernel worker thread, which
 // crosses into the driver to run each.
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -78,7 +79,7 @@ extern "C" int kapi_cancel_work_sync(struct work_struct *w) {
   WorkKey k{d->id, (uintptr_t)w};
   std::unique_lock<std::mutex> g(workers.lock);
   bool queued = unqueue_locked(k);
-  // d fails: w stays its object, so teardown waits for the work (work_release)
+  // d fails: teardown waits for the work (work_release)
   if (!workers.wait_out(g, d, [&] { return workers.running == k; })) return queued;
   g.unlock();
   change_inside(d, [&] { d->objects.remove(ObjectType::work, (uintptr_t)w); });  // after a wait: not the restarted driver's
@@ -92,10 +93,12 @@ void workers_stop() { workers.join(); }
 
 // Recovery or unload, the teardown's wait for threads inside the domain done
 // (CallbackThread::release).
-void work_release(Domain *d, uintptr_t addr) {
+void work_release(Domain *d) {
   std::unique_lock<std::mutex> g(workers.lock);
   workers.release(g, d);
-  unqueue_locked({d->id, addr});  // after the wait: the work may have queued itself again
+  // After the wait: a work item may have queued itself again.
+  auto &q = workers.queue;
+  q.erase(std::remove_if(q.begin(), q.end(), [&](const WorkKey &k) { return k.domain == d->id; }), q.end());
 }
 
 }  // namespace nooks

@@ -23,8 +23,6 @@ namespace {
 void release_object(Domain *d, const Object &o) {
   switch (o.type) {
     case ObjectType::irq: irq_release(d, (unsigned)o.key); break;
-    case ObjectType::timer: timer_release(d, o.key); break;
-    case ObjectType::work: work_release(d, o.key); break;
     case ObjectType::blkdev:  // class registrations: their classes release them
     case ObjectType::uart_port:
     case ObjectType::pcm:
@@ -38,6 +36,8 @@ void release_object(Domain *d, const Object &o) {
     case ObjectType::pci_driver: bus_release_driver(d, o.key); break;  // its devices are reset
     case ObjectType::device: bus_release_held(d, (int)o.key); break;  // held by the load option devices: reset
     case ObjectType::iomap: bus_release_iomap(d, o.key); break;
+    case ObjectType::timer:  // all of d's at once (recovery_release_objects)
+    case ObjectType::work:
     case ObjectType::pci_dev:  // unbound with its driver
     // Locks live in driver memory, which is reset; memory goes with the arenas.
     case ObjectType::lock:
@@ -89,6 +89,10 @@ void recovery_release_objects(Domain *d) {
   for (const Object &o : objects)
     if (o.type == ObjectType::irq) release_object(d, o);
   irq_wait_freed_lines(d);  // and a handler's that freed its own line: it has left the domain by now, its thread not yet
+  // Then the timer and worker threads, done with d, and every timer and work
+  // item of d's, also those forgotten with a thread's stack.
+  timers_release(d);
+  work_release(d);
   for (const Object &o : objects)
     if (o.type != ObjectType::irq) release_object(d, o);
 }
