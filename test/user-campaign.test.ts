@@ -319,6 +319,20 @@ describe('a workload module\'s load export', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', failures: 0 });
   });
 
+  // Before, the trial child's error counted as a host crash: outcome 'crash', hostCrashed true.
+  it.each([
+    ['sets what is the trial\'s own', '() => ({ shadow: false })', 'may set devices, env, params, dmaBytes; not shadow (the trial\'s own) [EWORKLOAD]'],
+    ['throws', '() => { throw new Error(\'no NIC here\'); }', 'load export threw: no NIC here [EWORKLOAD]'],
+    ['names a device the kernel does not have', '() => ({ devices: [\'0000:00:09.0\'] })', 'load option devices: no device 0000:00:09.0 on the kernel\'s bus'],
+  ])('a load export that %s stops the trial with its error, no result', async (_, load, error) => {
+    const bad = join(dir, `load-${load.length}-workload.mjs`);
+    writeFileSync(bad, `export const load = ${load};\nexport default () => true;\n`);
+    const r = await nooks(['inject', cfg, '--workload', bad, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`nooks: the trial could not be set up: `);
+    expect(r.stderr).toContain(error);
+  });
+
   it('a load export that is no function is refused before any trial', async () => {
     const bad = join(dir, 'bad-load-workload.mjs');
     writeFileSync(bad, 'export const load = { devices: [] };\nexport default () => true;\n');

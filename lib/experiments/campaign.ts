@@ -221,7 +221,14 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
 
   const queue = [...todo];
   await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 1) }, async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) await runOne(t);
+    for (let t = queue.shift(); t; t = queue.shift()) {
+      try {
+        await runOne(t);
+      } catch (e) {
+        queue.length = 0; // a trial that cannot be set up: none can (the other jobs end their trial in hand)
+        throw e;
+      }
+    }
   }));
   const records = trials.map((t) => held.get(t.key)!);
   return { plan, records, summary: summarize(records) };

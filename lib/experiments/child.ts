@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
-import type { TrialReport, TrialSpec } from './trial.js';
+import { setupFailed, type TrialReport, type TrialSpec } from './trial.js';
 
 export type Outcome = 'continued' | 'malfunction' | 'crash';
 
@@ -27,9 +27,14 @@ const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
 /** How long the child's event loop may stay silent before it counts as hung. */
 const silentMs = 1000;
 
+/**
+ * Rejects when the trial could not be set up (the child says so before the
+ * application starts: a workload's load export that throws or returns what a
+ * trial may not set, a load option the kernel refuses): no fault's result.
+ */
 export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<ChildResult> {
   const started = Date.now();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [trialScript, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -67,6 +72,11 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
         return killedAt - heardAt > silentMs
           ? end({ outcome: 'crash', hostCrashed: true, detail: `the process hung (silent for ${killedAt - heardAt} ms)` })
           : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms ${appStarted ? 'of the application\'s start' : 'of start-up'}: stalled` });
+      }
+      const unset = new RegExp(`^${setupFailed} (.*)$`, 'm').exec(out);
+      if (unset && !signal) {
+        const { code: errorCode, message } = JSON.parse(unset[1]) as { code: string; message: string };
+        return reject(Object.assign(new Error(`the trial could not be set up: ${message}`), { code: errorCode }));
       }
       if (signal || code !== 0) {
         // the error itself, not the stack under it or Node's version line

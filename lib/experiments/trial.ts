@@ -38,7 +38,7 @@ import type { LogEvent } from '../native.js';
 import { driverName } from '../paths.js';
 import type { RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
-import { failedWith, importWorkload, runWorkload, type Verdict } from './workload.js';
+import { failedWith, importWorkload, runWorkload, workloadLoadOptions, type Verdict } from './workload.js';
 
 export interface TrialSpec {
   /** A built-in application (trialApps), or the name of the workload below. */
@@ -154,9 +154,12 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
 async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<TrialSpec['workload']>): Promise<Setup> {
   const workload = await importWorkload(w.module);
   const trial = { index: w.index, mode: w.mode, isolation: kernel.isolation, shadow: spec.shadow, fault: spec.fault };
-  const options = await workload.load?.({ kernel, trial, seed: spec.seed });
+  const options = workload.load ? await workloadLoadOptions(workload.load, { kernel, trial, seed: spec.seed }) : {};
   return { run: (driver) => runWorkload(workload.run, { kernel, driver, trial, seed: spec.seed }), options };
 }
+
+/** The trial child's line for a trial it could not set up (child.ts rejects with its error). */
+export const setupFailed = 'setup-failed';
 
 /**
  * The driver failures the kernel logs rather than reports to the recovery
@@ -289,13 +292,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const alive = setInterval(() => process.stdout.write('alive\n'), 100);
   const progress = (e: RecoveryEvent) =>
     process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
-  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress, () => process.stdout.write('started\n')).then(
+  let started = false;
+  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress, () => {
+    started = true;
+    process.stdout.write('started\n');
+  }).then(
     (r) => {
       clearInterval(alive);
       process.stdout.write(`${JSON.stringify(r)}\n`);
       process.exit(0);
     },
-    (e: Error) => {
+    (e: Error & { code?: string }) => {
+      // Before the application started: the trial could not be set up (a
+      // workload's load export, a load option it gave), no result of the fault's.
+      if (!started) process.stdout.write(`${setupFailed} ${JSON.stringify({ code: e.code ?? 'ETRIAL', message: e.message })}\n`);
       process.stderr.write(`${e.stack ?? e.message}\n`);
       process.exit(1);
     },

@@ -28,16 +28,41 @@ export type WorkloadResult = boolean | { ok: boolean; detail?: string };
 export type Workload = (context: WorkloadContext) => Promise<WorkloadResult> | WorkloadResult;
 
 /**
- * The module's optional `load` export, called before the driver is loaded: the
- * options it is loaded with (kernel.load's; `patches` are the trial's fault
- * alone), e.g. the devices a POSIX driver's view holds, added to the kernel here.
+ * What a workload's `load` may set of kernel.load's options: the driver's
+ * configuration. The rest (its name, limits, shadow, patches) is the trial's,
+ * which its records state.
  */
-export type WorkloadLoad = (context: Omit<WorkloadContext, 'driver'>) => Omit<LoadOptions, 'patches'> | Promise<Omit<LoadOptions, 'patches'>>;
+export type WorkloadLoadOptions = Pick<LoadOptions, 'devices' | 'env' | 'params' | 'dmaBytes'>;
+const workloadLoadKeys: readonly (keyof WorkloadLoadOptions)[] = ['devices', 'env', 'params', 'dmaBytes'];
+
+/**
+ * The module's optional `load` export, called before the driver is loaded: the
+ * options it is loaded with (WorkloadLoadOptions), e.g. the devices a POSIX
+ * driver's view holds, added to the kernel here.
+ */
+export type WorkloadLoad = (context: Omit<WorkloadContext, 'driver'>) => WorkloadLoadOptions | void | Promise<WorkloadLoadOptions | void>;
 
 /** A workload module, imported: its default export and its `load`. */
 export interface WorkloadModule {
   run: Workload;
   load?: WorkloadLoad;
+}
+
+/** Calls the module's `load`: its options, checked (kernel.load checks their values). */
+export async function workloadLoadOptions(load: WorkloadLoad, context: Omit<WorkloadContext, 'driver'>): Promise<WorkloadLoadOptions> {
+  let options: unknown;
+  try {
+    options = await load(context);
+  } catch (e) {
+    throw Object.assign(new Error(`the workload module's load export threw: ${(e as Error)?.message ?? String(e)}`), { code: 'EWORKLOAD', cause: e });
+  }
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw Object.assign(new Error(`the workload module's load export must return the driver's load options (an object), got ${JSON.stringify(options)}`), { code: 'EWORKLOAD' });
+  const other = Object.keys(options).filter((k) => !(workloadLoadKeys as readonly string[]).includes(k));
+  if (other.length)
+    throw Object.assign(new Error(`the workload module's load export may set ${workloadLoadKeys.join(', ')}; not ${other.join(', ')} (the trial's own)`), { code: 'EWORKLOAD' });
+  return options as WorkloadLoadOptions;
 }
 
 /** The application's verdict, as the trials report it. */

@@ -75,13 +75,12 @@ export default async function workload({ kernel, driver }) {
 
 /** The interface the driver registered for `device`, opened; null if none. */
 function openOwn(kernel, device) {
-  let eth = null;
   for (const name of netInterfaces()) {
     const h = openNet(kernel, name);
-    if (h.info().device === device) eth = h;
-    else h.close();
+    if (h.info().device === device) return h; // opens no other after it: one that throws leaves nothing open
+    h.close();
   }
-  return eth;
+  return null;
 }
 
 /** 64 frames each way; stops early, not ok, once `failed()`: the driver failed meanwhile. */

@@ -192,10 +192,12 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     k = i.dev;
   }
   if (!kept) {
+    Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
+    const uint64_t generation = d ? d->failure_gen.load() : 0;
     int r = open_dev(name, k);
-    Domain *d = g_domains[k->domain];
-    // the driver failed during the open (in it, or in the configuration before it): r is no ndo_open's
-    if (r && (!d || d->state.load() != DomainState::running))
+    // The driver failed during the open (in it, or in the configuration before
+    // it), restarted since or not: r is no ndo_open's.
+    if (r && (!d || d->state.load() != DomainState::running || d->failure_gen.load() != generation))
       throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
                                            "failed meanwhile; open it again once it has restarted");
     if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
