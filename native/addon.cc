@@ -261,6 +261,13 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   }
 }
 
+// pkruSequenceAt(code): the loader's scan (native/loader/text_patch.h), for
+// the fault planner: a patch that makes such a sequence is never loaded.
+Napi::Value PkruSequenceAt(const Napi::CallbackInfo &info) {
+  Napi::Buffer<uint8_t> code = info[0].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(info.Env(), (double)pkru_sequence_at(code.Data(), code.Length()));
+}
+
 // patchText(id, offset, bytes, transient): an injected fault in the running
 // driver's text (native/loader/text_patch.h).
 Napi::Value PatchText(const Napi::CallbackInfo &info) {

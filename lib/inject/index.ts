@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dynamicSymbol } from '../elf.js';
 import { DriverFault, type Driver, type Kernel } from '../kernel.js';
-import type { TextPatch } from '../native.js';
+import { native, type TextPatch } from '../native.js';
 import { driverName, driverPath } from '../paths.js';
 import { binaryTypeHelp, binaryTypes, candidates, mutate, type BinaryType } from './binary.js';
-import { disassemble, type Disassembly } from './disasm.js';
+import { disassemble, type Disassembly, type Instruction } from './disasm.js';
 import { seeded } from './random.js';
 import { lkdtmPatch, lkdtmPatchSize, nullDerefHooks, targetedTypeHelp, targetedTypes, type TargetedType } from './targeted.js';
 
@@ -29,8 +29,9 @@ export const faultTypeHelp: Record<FaultType, string> = { ...binaryTypeHelp, ...
  * 4: a driver's faults go into its own code, what its object files define (lib/inject/disasm.ts), for both kinds:
  * a POSIX driver's not into the personality's (its stand-in module_init included), and a kapi driver's function
  * that shares its name with the driver runtime's is a site.
+ * 5: a binary fault never makes a sequence the loader refuses (WRPKRU, XRSTOR, WR{FS,GS}BASE): drawn again.
  */
-export const plannerVersion = 4;
+export const plannerVersion = 5;
 
 /** One injected fault: what, where, and the bytes (or the hook) that make it. JSON as it is. */
 export interface InjectedFault {
@@ -100,13 +101,19 @@ export function planFault(nameOrPath: string, options: PlanOptions): InjectedFau
   const s = sites(d, type, options, hook);
   if (s.hook) return { ...base, kind: 'targeted', site: { function: s.hook }, hook: s.hook };
   if (isBinary(type)) {
-    const i = rng.pick(s.instructions);
-    const after = mutate(type, i, rng);
-    return {
-      ...base, kind: 'binary',
-      site: { function: i.fn, offset: i.offset, instruction: `${i.mnemonic} ${i.operands}`.trim() },
-      patch: { offset: i.offset, before: i.bytes.toString('hex'), after: after.toString('hex') },
-    };
+    for (let draws = 1; ; draws++) {
+      const i = rng.pick(s.instructions);
+      const after = mutate(type, i, rng);
+      if (makesRefusedSequence(d, i, after)) {
+        if (draws < 100) continue;
+        throw new Error(`no ${type} fault in ${basename(path)} that the loader takes: each one drawn made a WRPKRU, XRSTOR or WR{FS,GS}BASE sequence`);
+      }
+      return {
+        ...base, kind: 'binary',
+        site: { function: i.fn, offset: i.offset, instruction: `${i.mnemonic} ${i.operands}`.trim() },
+        patch: { offset: i.offset, before: i.bytes.toString('hex'), after: after.toString('hex') },
+      };
+    }
   }
   const f = rng.pick(s.functions);
   const before = d.instructions.filter((i) => i.offset >= f.start && i.offset < f.start + lkdtmPatchSize);
@@ -116,6 +123,26 @@ export function planFault(nameOrPath: string, options: PlanOptions): InjectedFau
     site: { function: f.name, offset: f.start },
     patch: { offset: f.start, before: original.toString('hex'), after: lkdtmPatch(type as TargetedType, f, d.symbol('nooks_lkdtm')!).toString('hex') },
   };
+}
+
+/**
+ * Whether `after` written over `i` makes a sequence the loader refuses in a
+ * driver's text (native/loader/text_patch.cc): it looks at the patch with two
+ * bytes of the code on each side, as the loader does. Such a fault would never load.
+ */
+function makesRefusedSequence(d: Disassembly, i: Instruction, after: Buffer): boolean {
+  const k = d.instructions.indexOf(i);
+  let left = Buffer.alloc(0);
+  for (let j = k - 1, at = i.offset; j >= 0 && left.length < 2 && d.instructions[j].offset + d.instructions[j].bytes.length === at; j--) {
+    left = Buffer.concat([d.instructions[j].bytes, left]);
+    at = d.instructions[j].offset;
+  }
+  let right = Buffer.alloc(0);
+  for (let j = k + 1, at = i.offset + i.bytes.length; j < d.instructions.length && right.length < 2 && d.instructions[j].offset === at; j++) {
+    right = Buffer.concat([right, d.instructions[j].bytes]);
+    at += d.instructions[j].bytes.length;
+  }
+  return native().pkruSequenceAt(Buffer.concat([left.subarray(-2), after, right.subarray(0, 2)])) >= 0;
 }
 
 /** The fault as the loader takes it (`kernel.load(path, { patches })`), for text patches. */

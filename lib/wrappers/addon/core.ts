@@ -17,6 +17,8 @@ export const core = surface({
     checkDriver: fn<(path: string, params?: Record<string, ParamValue>) => void>(
       'Checks the driver file as load would before it loads it (ELF, kernel-API version, symbols, text, `params` against its declarations), without loading it: throws load\'s error.',
       ['string', 'any?']),
+    pkruSequenceAt: fn<(code: Buffer) => number>(
+      'Where in `code` a WRPKRU, XRSTOR, WRFSBASE or WRGSBASE sequence begins, or -1: the loader refuses a driver, or a patch, that has one.', ['bytes']),
     patchText: fn<(id: number, offset: number, bytes: Buffer, transient: boolean) => void>(
       'Writes an injected fault over the running driver\'s text.', ['number', 'number', 'bytes', 'boolean']),
     unload: fn<(id: number, fallback?: number) => void>(
