@@ -1,8 +1,10 @@
 // `nooks inject`: one fault from a seed, injected while the driver's
 // application runs in a child process; without isolation the host dies,
 // isolated the fault is trapped and the application continues.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InjectedFault } from '../lib/inject/index.js';
+import { packageRoot } from '../lib/paths.js';
 import { nooks as run } from './helpers/cli.js';
 
 const nooks = (args: string[]) => run(args, { timeoutMs: 30_000 });
@@ -52,5 +54,9 @@ describe('nooks inject', () => {
     const none = await nooks(['inject', 'crashy']);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('"crashy"');
+    // a path that is not there is said as such, not as a driver no application uses
+    const missing = await nooks(['inject', 'build/nosuch.so']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`driver ${join(packageRoot, 'build', 'nosuch.so')} does not exist [ENOENT]`);
   });
 });

@@ -78,6 +78,10 @@ describe('nooks new, build, sdk', () => {
     expect(r.stdout).toMatch(/^built main\.so \(kernel API kapi-/);
     const run = await nooks('run', './main.so', 'get', '--json');
     expect(JSON.parse(run.stdout).result).toBe(42);
+    // -o a folder: the default name in it (before: ld's 'Is a directory')
+    const inFolder = await nooks('build', 'multi/main.c', 'multi/answer.c', '-I', 'multi/inc', '-DANSWER=40', '-D', 'BONUS=2', '-o', 'multi/');
+    expect(inFolder.code, shown(inFolder)).toBe(0);
+    expect(JSON.parse((await nooks('run', './multi/main.so', 'get', '--json')).stdout).result).toBe(42);
   });
 
   it('build: a compiler error is EBUILD with the compiler\'s message; a missing source, an unknown option', async () => {

@@ -4,7 +4,7 @@
 // against libc, with the POSIX personality linked in (docs/drivers.md).
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { makeDirs } from '../dirs.js';
 import { rebuildAdvice } from '../paths.js';
 import { driverCflags, includeDirs, ldflags, posixCflags, posixLdflags } from './flags.js';
@@ -56,7 +56,10 @@ export function buildDriver(options: BuildOptions): Built {
   for (const archive of link.filter((f) => f.endsWith('.a'))) {
     if (!existsSync(archive)) throw new BuildError('ENORUNTIME', `the driver runtime ${archive} is not built (${rebuildAdvice})`);
   }
-  const out = resolve(options.out ?? `${basename(options.sources[0], extname(options.sources[0]))}.so`);
+  // -o a folder (one there, or a name ending in /): the default name in it
+  const named = `${basename(options.sources[0], extname(options.sources[0]))}.so`;
+  const folder = options.out !== undefined && (options.out.endsWith('/') || (existsSync(options.out) && statSync(options.out).isDirectory()));
+  const out = resolve(options.out === undefined ? named : folder ? join(options.out, named) : options.out);
   makeDirs(dirname(out));
   const args = [
     ...(options.posix ? posixCflags : driverCflags), ...(options.extraCflags ?? []),

@@ -27,6 +27,8 @@ export async function faultTarget(driver: string | undefined, workload: string |
   if (workload === undefined) {
     if (driver === undefined) return {};
     const app = Object.keys(trialApps).find((a) => trialApps[a].driver === driver);
+    // a path names the user's driver: one that is not there is said first
+    if (!app && driver.includes('/') && !existsSync(driverPath(driver))) throw Object.assign(new Error(`driver ${driverPath(driver)} does not exist`), { code: 'ENOENT' });
     if (!app) {
       throw new UsageError(`no application uses "${driver}": the built-in applications run ${Object.values(trialApps).map((a) => a.driver).join(', ')}; `
         + 'exercise any other driver with --workload <module.mjs>');

@@ -21,7 +21,7 @@ function kapiVersion(): string {
 export const buildOptions: readonly OwnOption[] = [
   { option: '-I', value: 'dir', help: 'Search this directory for headers, before the package\'s (any number of times)' },
   { option: '-D', value: 'name[=value]', help: 'Define a macro (any number of times)' },
-  { option: '-o', value: 'out.so', help: 'The driver to write (default: <first source>.so in the working directory)' },
+  { option: '-o', value: 'out.so', help: 'The driver to write, or a folder for <first source>.so (default: <first source>.so in the working directory)' },
   { option: '--posix', help: 'A driver written against libc: the system\'s headers, the POSIX personality linked in' },
 ];
 
