@@ -157,6 +157,11 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
   uint64_t dir = (uint64_t)s.dir, r;
   snd_pcm_runtime *rt = nullptr;
   {
+    // The runtime lies in the host-object heap, read-only under mprotect while
+    // a driver runs on another thread (its interrupt, a timer): opened first,
+    // before g_lock (the mprotect lock, then the class's). Before, a restore
+    // on the stream's thread wrote it closed and the process died.
+    DomainMemoryAccess access;
     std::lock_guard<std::mutex> g(g_lock);
     if (s.bytes > p.max_buffer) {
       op = {"EINVAL", p.name + ": a ring of " + std::to_string(s.bytes) + " bytes is more than the driver takes (" + std::to_string(p.max_buffer) + ")"};
