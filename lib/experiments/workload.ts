@@ -32,8 +32,8 @@ export type Workload = (context: WorkloadContext) => Promise<WorkloadResult> | W
  * configuration. The rest (its name, limits, shadow, patches) is the trial's,
  * which its records state.
  */
-export type WorkloadLoadOptions = Pick<LoadOptions, 'devices' | 'env' | 'params' | 'dmaBytes'>;
-const workloadLoadKeys: readonly (keyof WorkloadLoadOptions)[] = ['devices', 'env', 'params', 'dmaBytes'];
+const workloadLoadKeys = ['devices', 'env', 'params', 'dmaBytes'] as const;
+export type WorkloadLoadOptions = Pick<LoadOptions, (typeof workloadLoadKeys)[number]>;
 
 /**
  * The module's optional `load` export, called before the driver is loaded: the

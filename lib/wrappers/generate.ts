@@ -19,6 +19,7 @@ import { addonTable } from './generate-addon.js';
 import { hostOps, opsHeader, tapTable } from './generate-ops.js';
 import { kapi, kernelCalls, type KapiCall, type Param } from './kapi.js';
 import { posix } from './posix.js';
+import { fixedSize } from './kapi/types.js';
 import { opsTables } from './ops.js';
 
 function header(calls: KapiCall[], source: string, guard: string): string {
@@ -37,7 +38,7 @@ function header(calls: KapiCall[], source: string, guard: string): string {
  */
 function nullBuffer(ch: { size: string; nullable?: boolean }): string {
   if (!ch.nullable) return 'false';
-  return /^\d+$/.test(ch.size) ? 'true' : `(${ch.size}) == 0`;
+  return fixedSize(ch.size) ? 'true' : `(${ch.size}) == 0`;
 }
 
 /** The kernel's copy of a string parameter: the body gets it, never the driver's bytes (which its other threads may change). */

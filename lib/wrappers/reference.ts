@@ -13,7 +13,7 @@ import { net } from './kapi/net.js';
 import { pci } from './kapi/pci.js';
 import { serial } from './kapi/serial.js';
 import { sound } from './kapi/sound.js';
-import type { Check, KapiCall } from './kapi/types.js';
+import { fixedSize, type Check, type KapiCall } from './kapi/types.js';
 import { opsTables } from './ops.js';
 import { posix } from './posix.js';
 
@@ -29,7 +29,7 @@ const areas: [title: string, header: string, calls: KapiCall[]][] = [
 
 /** What the wrapper checks of one parameter, in words ('' for none). */
 function checkText(c: Check): string {
-  const orNull = !('nullable' in c && c.nullable) ? '' : 'size' in c && !/^\d+$/.test(c.size) ? ` (or NULL when ${c.size} is 0)` : ' (or NULL)';
+  const orNull = !('nullable' in c && c.nullable) ? '' : 'size' in c && !fixedSize(c.size) ? ` (or NULL when ${c.size} is 0)` : ' (or NULL)';
   switch (c.kind) {
     case 'value': return '';
     case 'writable': return `points to ${c.size} bytes of the driver's own memory${orNull}`;

@@ -22,6 +22,9 @@ export type Check =
   /** a pointer the tracker must know as an object of `type` owned by the caller */
   | { kind: 'object'; type: ObjectType; nullable?: boolean };
 
+/** A size the description gives as a number (a join's result: 8), not counted by the call's arguments (read's n). */
+export const fixedSize = (size: string): boolean => /^\d+$/.test(size);
+
 /** Object types the tracker knows; each has a release function in native/kapi/objects.cc. */
 export type { ObjectType } from '../enums.js';
 import type { ObjectType } from '../enums.js';

@@ -25,8 +25,9 @@ extern "C" int kapi_register_netdev(void *p) {
   check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "register_netdev", "dev->pdev");
   NetDeviceOps ops;
   ops.take(d, dev->netdev_ops, "register_netdev");
-  uint32_t max_mtu = dev->max_mtu ? dev->max_mtu : ETH_DATA_LEN, min_mtu = dev->min_mtu ? dev->min_mtu : 68;
-  uint32_t mtu = dev->mtu;
+  uint32_t max_mtu = dev->max_mtu, min_mtu = dev->min_mtu, mtu = dev->mtu, watchdog_ms = dev->watchdog_timeo;
+  if (!max_mtu) max_mtu = ETH_DATA_LEN;
+  if (!min_mtu) min_mtu = 68;
   if (!mtu) dev->mtu = mtu = ETH_DATA_LEN;
   if (min_mtu > mtu || mtu > max_mtu || max_mtu > ETH_FRAME_MAX - ETH_HLEN - 4) return -EINVAL;
   std::string device = pdev->dev.name;
@@ -68,7 +69,7 @@ extern "C" int kapi_register_netdev(void *p) {
   k->max_mtu = max_mtu;
   k->min_mtu = min_mtu;
   k->mtu = mtu;
-  k->watchdog_ms = dev->watchdog_timeo ? dev->watchdog_timeo : 5000;
+  k->watchdog_ms = watchdog_ms ? watchdog_ms : 5000;
   std::string name;
   {
     std::lock_guard<std::mutex> g(n.lock);

@@ -21,7 +21,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   // before a lock: a failed check leaves the domain at once.
   pci_dev *pdev = port->pdev;
   const uint32_t uartclk = port->uartclk, fifosize = port->fifosize;
-  if (pdev) check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, false, "uart_add_one_port", "port->pdev");
+  check_object(d, (uintptr_t)pdev, ObjectType::pci_dev, true, "uart_add_one_port", "port->pdev");
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
   if (uartclk < 16 * 50) return -EINVAL;
