@@ -16,8 +16,9 @@
 // Transmit runs in the TDT write (on the driver's thread): descriptors from TDH
 // to TDT are fetched and their frames sent; those asking (RS) are written back
 // (DD) and raise TXDW.
-// Receive runs on the model's own thread: it waits on the socket, takes every
-// datagram waiting (recvmmsg), writes them into the ring and raises RXT0 once.
+// Receive runs on the model's own thread: it waits on the socket, takes the
+// datagrams waiting (recvmmsg), no more than the ring has free descriptors,
+// writes them into the ring and raises RXT0 once.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -486,13 +488,21 @@ class E1000 : public EmulatedDevice, public NicPort {
     return irq;
   }
 
+  // Receive descriptors the driver has given the NIC, RDH up to RDT (with lock_ held).
+  uint32_t rx_descriptors_free() const {
+    uint32_t n = regs_[E1000_RDLEN / 4] / 16, rdh = regs_[E1000_RDH / 4], rdt = regs_[E1000_RDT / 4];
+    if (!n || rdh >= n || rdt >= n) return 0;
+    return (rdt + n - rdh) % n;
+  }
+
   // Whether the ring has room for a frame of `len` bytes (with lock_ held).
   bool ring_has_room(size_t len) const {
-    uint32_t n = regs_[E1000_RDLEN / 4] / 16, rdh = regs_[E1000_RDH / 4], rdt = regs_[E1000_RDT / 4];
-    if (!n || rdh >= n || rdt >= n) return false;
     size_t bsize = rx_buffer_size();
-    return (rdt + n - rdh) % n >= (len + 4 + ETH_MIN + bsize - 1) / bsize;
+    return rx_descriptors_free() >= (len + 4 + ETH_MIN + bsize - 1) / bsize;
   }
+
+  // Whether frames go to the ring; else receive() drops them (with lock_ held).
+  bool rx_to_ring() const { return (regs_[E1000_RCTL / 4] & E1000_RCTL_EN) && link_up(); }
 
   void rx_loop() {
     std::vector<uint8_t> bufs(kRecvBatch * kMaxFrame);
@@ -503,13 +513,23 @@ class E1000 : public EmulatedDevice, public NicPort {
       if (poll(p, 2, -1) < 0 && errno != EINTR) return;
       if (p[1].revents) return;
       if (!(p[0].revents & POLLIN)) continue;
+      // No more frames than free descriptors (each takes one at least): with the ring full they
+      // wait in the socket, as QEMU's e1000 stops reading its backend, and nothing is missed.
+      unsigned batch = kRecvBatch;
+      {
+        std::unique_lock<std::mutex> g(lock_);
+        room_.wait_for(g, std::chrono::milliseconds(20), [&] { return stop_ || !rx_to_ring() || rx_descriptors_free() > 0; });
+        if (stop_) return;
+        if (rx_to_ring()) batch = std::min(batch, rx_descriptors_free());
+      }
+      if (!batch) continue;
       memset(msgs, 0, sizeof msgs);
       for (unsigned i = 0; i < kRecvBatch; i++) {
         iov[i] = {bufs.data() + i * kMaxFrame, kMaxFrame};
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      int got = recvmmsg(fd_, msgs, kRecvBatch, MSG_DONTWAIT, nullptr);
+      int got = recvmmsg(fd_, msgs, batch, MSG_DONTWAIT, nullptr);
       for (int i = 0; i < got;) {
         if (!rx_enabled_.load() || domain.load() < 0) {
           std::lock_guard<std::mutex> g(lock_);
@@ -525,9 +545,9 @@ class E1000 : public EmulatedDevice, public NicPort {
               dropped_++;
               continue;
             }
-            // No free descriptor: hold the frame until the driver returns some (as QEMU's e1000
-            // stops reading its backend), the socket buffering what follows.
-            if ((regs_[E1000_RCTL / 4] & E1000_RCTL_EN) && link_up() && !ring_has_room(msgs[i].msg_len)) {
+            // Too few descriptors for a frame that needs several: hold it until the driver
+            // returns more, the socket buffering what follows.
+            if (rx_to_ring() && !ring_has_room(msgs[i].msg_len)) {
               full = true;
               break;
             }
@@ -538,7 +558,7 @@ class E1000 : public EmulatedDevice, public NicPort {
         if (!full) continue;
         std::unique_lock<std::mutex> g(lock_);
         room_.wait_for(g, std::chrono::milliseconds(20), [&] {
-          return stop_ || !(regs_[E1000_RCTL / 4] & E1000_RCTL_EN) || !link_up() || ring_has_room(msgs[i].msg_len);
+          return stop_ || !rx_to_ring() || ring_has_room(msgs[i].msg_len);
         });
         if (stop_) return;
       }
