@@ -61,6 +61,25 @@ export function releaseStalledWaits(): void {
 }
 
 /**
+ * The teardown of `driver`'s next failure waits, before it releases the
+ * driver's objects (its class registrations still in place), or with
+ * `afterRelease` once it has (a shadow has parked its devices), until
+ * releaseTeardown (10 s at most): what applications see of a failed driver
+ * while its recovery is under way (test/net-open-recovery.test.ts). For a
+ * failure torn down on the recovery thread (a kernel thread's fault), not on
+ * the JavaScript thread, which would wait with it. The kernel logs "test hold"
+ * when it begins.
+ */
+export function holdTeardown(driver: Driver, { afterRelease = false } = {}): void {
+  native().holdTeardown(driver.id, afterRelease);
+}
+
+/** The teardown holdTeardown holds goes on. */
+export function releaseTeardown(): void {
+  native().releaseTeardown();
+}
+
+/**
  * Shortens the teardown's two waits, for the threads inside a driver to leave
  * it and then for each of its POSIX threads and irq lines' threads to stop, before it leaves one
  * running (5 s each; one step 2 gave up on is not waited for again); with no

@@ -573,6 +573,19 @@ Napi::Value ReleaseStalledWaits(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// holdTeardown(id, afterRelease): test hook: the driver's next teardown waits before it releases the driver's
+// objects (or once it has) until releaseTeardown (native/recovery/teardown.cc, hold_for_test).
+Napi::Value HoldTeardown(const Napi::CallbackInfo &info) {
+  domain_arg(info)->hold_teardown.store(info[1].ToBoolean().Value() ? Domain::TeardownHold::after_release
+                                                                    : Domain::TeardownHold::before_release);
+  return info.Env().Undefined();
+}
+
+Napi::Value ReleaseTeardown(const Napi::CallbackInfo &info) {
+  recovery_release_held_teardown_for_test();
+  return info.Env().Undefined();
+}
+
 // setTeardownWaits(ms?): test hook: how long a teardown waits for threads to
 // leave the domain, then to stop, before it leaves one running (recovery.h);
 // without ms, the default again.

@@ -169,6 +169,10 @@ struct Domain {
   // (native/kapi/wait.cc, stall_for_test); `busy`: nor counts as a wait.
   enum class Stall { none, wait, busy };
   std::atomic<Stall> stall_next_wait{Stall::none};
+  // Test hook (holdTeardown, test/net-open-recovery.test.ts): its next teardown waits, before it releases the
+  // driver's objects or once it has, until the test lets it go (native/recovery/teardown.cc, hold_for_test).
+  enum class TeardownHold { none, before_release, after_release };
+  std::atomic<TeardownHold> hold_teardown{TeardownHold::none};
 
   // The driver may write [p, p+n): its heap, DMA, stacks, or writable segments.
   bool writable(uintptr_t p, size_t n) const;

@@ -75,6 +75,8 @@ void recovery_set_teardown_wait_for_test(std::chrono::milliseconds wait);
 // (teardownWaitsRunOut, nooks/testing).
 void recovery_wait_ran_out();
 uint64_t recovery_waits_run_out();
+// The test hook holdTeardown (Domain::hold_teardown) lets the teardown it holds go on (releaseTeardown, nooks/testing).
+void recovery_release_held_teardown_for_test();
 
 // Fills f->message for a processor fault (outside the signal handler).
 void fault_describe(Fault *f);

@@ -3,6 +3,7 @@
 // torn down (the recovery thread, a caller whose crossing faulted, restart,
 // fail, disable, the loader) asks recovery_ensure_torn_down; none does it itself.
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -80,7 +81,22 @@ std::vector<ThreadCtx *> threads_inside(Domain *d, Inside what, const ThreadCtx 
   return inside;
 }
 
+std::atomic<uint64_t> teardown_hold_releases{0};
+
+// The test hook holdTeardown: a teardown the test asked to hold at `at` waits there until releaseTeardown
+// (10 s at most), the domain failed, its class registrations in place (before_release) or parked (after_release).
+void hold_for_test(Domain *d, Domain::TeardownHold at) {
+  Domain::TeardownHold want = at;
+  if (!d->hold_teardown.compare_exchange_strong(want, Domain::TeardownHold::none)) return;
+  uint64_t released = teardown_hold_releases.load();
+  klog(6, "nooks: %s: test hold: its teardown waits %s releasing its objects", d->name.c_str(),
+       at == Domain::TeardownHold::before_release ? "before" : "after");
+  for (int ms = 0; ms < 10000 && teardown_hold_releases.load() == released; ms++) usleep(1000);
+}
+
 }  // namespace
+
+void recovery_release_held_teardown_for_test() { teardown_hold_releases.fetch_add(1); }
 
 void recovery_release_objects(Domain *d) {
   std::vector<Object> objects = d->objects.take_all();
@@ -130,8 +146,10 @@ void recovery_tear_down_locked(Domain *d) {
     nanosleep(&ts, nullptr);
   }
   g_backend.stop(d);  // its driver code may still run (a livelock)
+  hold_for_test(d, Domain::TeardownHold::before_release);
   recovery_release_objects(d);
   shadow_torn_down(*d);  // and what its classes keep for it without an object, unshadowed
+  hold_for_test(d, Domain::TeardownHold::after_release);
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {
     std::lock_guard<std::mutex> mg(d->mem_lock);

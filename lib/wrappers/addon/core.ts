@@ -49,6 +49,9 @@ export const core = surface({
     stallNextWait: fn<(id: number, busy: boolean) => void>(
       'Test hook: the driver\'s next wait in a kernel call never ends, deaf to requests to leave, until releaseStalledWaits; busy: nor counts as a wait (the watchdog\'s progress).', ['number', 'boolean']),
     releaseStalledWaits: fn<() => void>('Test hook: every wait stallNextWait stalled goes on.', []),
+    holdTeardown: fn<(id: number, afterRelease: boolean) => void>(
+      'Test hook: the driver\'s next teardown waits before it releases the driver\'s objects (afterRelease: once it has) until releaseTeardown, 10 s at most.', ['number', 'boolean']),
+    releaseTeardown: fn<() => void>('Test hook: the teardown holdTeardown holds goes on.', []),
     setTeardownWaits: fn<(ms?: number) => void>(
       'Test hook: how long a teardown waits for the threads inside the driver to leave, then for its POSIX threads to stop, each, before it leaves one running; without `ms`, the default (5 s) again.', ['number?']),
     setReregisterLimit: fn<(ms?: number) => void>(
