@@ -11,7 +11,8 @@ import { echoSession } from '../lib/apps/echo.js';
 import {
   defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, type Driver, type SerialError,
 } from '../lib/index.js';
-import { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from '../lib/testing.js';
+import { holdRestoreForRx, holdTeardown, ptyPair, releaseTeardown, uartRxHeld, uartRxLost } from '../lib/testing.js';
+import { logFromNow } from './helpers/left-running.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
@@ -205,6 +206,25 @@ describe('the serial shadow driver', () => {
     expect(r.bytesEchoed).toBe(r.bytesSent);
     expect(recoveries(kernel), faults.describe()).toBe(3);
     expect(kernel.events().filter((e) => e.event === 'fault').every((e) => e.fault?.kind === 'segv')).toBe(true);
+  });
+
+  // As the net class's (test/net-open-recovery.test.ts): an open while the driver is being recovered succeeds,
+  // whether its teardown has parked the port yet or not; the restore starts the port for it.
+  it.each([false, true])('an open while its failed driver\'s teardown waits (its port parked: %s) succeeds; what it writes and reads crosses after the restore', async (afterRelease) => {
+    const first = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    const logged = logFromNow(kernel);
+    holdTeardown(drv, { afterRelease });
+    drv.call('crash_on_next_tx'); // the transmit interrupt faults: torn down on the recovery thread
+    await first.write('x');
+    await until(() => logged('uart16550: test hold').length > 0, 'the teardown to wait at the hold', 5_000);
+    first.closeNow();
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    await port.write('during');
+    releaseTeardown();
+    expect((await far!.take(6)).toString()).toBe('during');
+    await far!.write(Buffer.from('back'));
+    expect((await port.read(4)).toString()).toBe('back');
+    await port.close();
   });
 
   it('gives up on a bug that is back after every restart: the port fails with the reason and closes, nothing hangs', async () => {

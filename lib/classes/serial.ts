@@ -3,12 +3,13 @@
 // line (baud, data bits, parity, stop bits, flow control) and the modem lines.
 // Bytes move between the driver and the port's buffers in the kernel (C++);
 // they reach JavaScript a buffer at a time. Errors are clear and never hang:
-// a port with no driver is ENODEV, a driver that failed or is restarting is
-// EIO/ENODEV with the reason, a read can time out. With a shadow driver (the
-// recovery policy's `shadow`, the default) a driver's failure is not seen:
-// the port stays open, writes queue, reads wait, and the kernel restores the
-// port on the restarted driver (native/classes/serial/serial_core.cc); only
-// when the driver will not come back does the port fail (EIO) and close.
+// a port with no driver is ENODEV, an unshadowed driver that failed or is
+// restarting is EIO/ENODEV with the reason, a read can time out. With a shadow
+// driver (the recovery policy's `shadow`, the default) a driver's failure is
+// not seen: the port stays open, writes queue, reads wait, an open succeeds,
+// and the kernel restores the port on the restarted driver
+// (native/classes/serial/serial_core.cc); only when the driver will not come
+// back does the port fail (EIO) and close.
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
@@ -48,7 +49,7 @@ export interface SerialPortInfo {
   rxDropped: number;
 }
 
-/** An error of the serial class: `code` is ENODEV (no driver, driver gone or restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT. */
+/** An error of the serial class: `code` is ENODEV (no driver, driver gone, or an unshadowed driver restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT. */
 export class SerialError extends Error {
   constructor(readonly code: string, message: string) {
     super(message);
@@ -81,8 +82,10 @@ export function serialPorts(_kernel?: Kernel): SerialPortInfo[] {
 
 /**
  * Opens a serial port by name ('ttyS0') or by its device's name ('uart165500').
- * Throws SerialError ENODEV when no driver has registered it, or its driver
- * failed or is restarting; EBUSY if it is open already.
+ * Throws SerialError ENODEV when no driver has registered it, when the shadow
+ * ended it or its driver is gone (with the reason), or when its unshadowed
+ * driver failed or is restarting; EBUSY if it is open already. While a
+ * shadowed driver is recovered the open succeeds: the restore starts the port.
  */
 export function openSerial(_kernel: Kernel, name: string, termios: Termios = {}): SerialPort {
   listen();
