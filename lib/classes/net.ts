@@ -15,7 +15,9 @@
 // After the driver fails and is restarted, the kernel reopens the interface
 // with the configuration set through this handle (MTU, MAC, filters): the
 // handle stays usable. Frames handed to the failed driver are lost; frames
-// still queued in the kernel are sent by the restarted one.
+// still queued in the kernel are sent by the restarted one. With a shadow
+// (the policy's default), openNet while the driver is recovered succeeds too:
+// the restore opens the interface for the new handle.
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
@@ -171,7 +173,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     return wrap(() => this.n.netStats(this.name));
   }
 
-  /** Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery. */
+  /** Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver is recovered: recorded, and replayed). */
   configure(config: NetConfig): void {
     if (this.detached) throw this.detached;
     const r = wrap(() => this.n.netConfigure(this.name, config));
@@ -187,7 +189,15 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   }
 }
 
-/** Opens interface `name` (e.g. 'eth0'): its driver must have registered it (ENOTREADY), or the shadow keeps it for its driver's return; ENODEV with the reason once the shadow ended it (or its driver went for good while it had handles), until a driver registers it again. */
+/**
+ * Opens interface `name` (e.g. 'eth0'): its driver must have registered it (ENOTREADY), or the shadow keeps it
+ * for its driver's return. While a shadowed driver is recovered (failed, its teardown parking the interface or
+ * done, or in an ndo_open this open calls) the open succeeds: it is recorded with the interface, the restore
+ * opens the interface for it (ndo_open), and frames sent meanwhile queue; if the shadow then gives up, the
+ * handle is detached with the reason. Unshadowed, an open that finds its driver failed is EDRIVERFAILED.
+ * ENODEV with the reason once the shadow ended it (its driver given up on, or restarted without registering it)
+ * or its driver went for good while it had handles, until a driver registers it again.
+ */
 export function openNet(kernel: Kernel, name: string): NetInterface {
   const n = addon();
   const info = n.netInfo(name);

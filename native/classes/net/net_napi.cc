@@ -115,6 +115,19 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
   return it->second;
 }
 
+// The open of interface `name`, whose registration k belongs to d, found d failed: if d is shadowed and its
+// failure's teardown parks the interface (k still in place) or has parked it, the open is recorded with it, as
+// the handles open at the failure are; the restarted driver's registration opens it (its replay: ndo_open).
+// d's shadowing changes only on the JavaScript thread (a give-up, an unload, the policy): not during the open.
+bool open_for_restore(Net &n, const std::string &name, const std::shared_ptr<NetDev> &k, const Domain &d) {
+  if (!shadow_parks(&d)) return false;
+  std::lock_guard<std::mutex> g(n.lock);
+  Iface &i = n.ifaces[name];
+  if (i.dev != k && !(i.ticket && !i.dev)) return false;
+  i.users++;
+  return true;
+}
+
 // netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why }, ...]).
 Napi::Value NetInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -195,14 +208,18 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
     const uint64_t generation = d ? d->failure_gen.load() : 0;
     int r = open_dev(name, k);
-    // The driver failed during the open (in it, or in the configuration before
-    // it), restarted since or not: r is no ndo_open's.
-    if (r && (!d || d->state.load() != DomainState::running || d->failure_gen.load() != generation))
-      throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
-                                           "failed meanwhile; open it again once it has restarted");
-    if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
-    std::lock_guard<std::mutex> g(n.lock);
-    n.ifaces[name].users++;
+    // The driver failed before the open or during it (in it, or in the
+    // configuration before it): r is no ndo_open's.
+    bool failed = r && (!d || d->state.load() != DomainState::running || d->failure_gen.load() != generation);
+    if (failed) {
+      if (!d || !open_for_restore(n, name, k, *d))
+        throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
+                                             "failed meanwhile; open it again once it has restarted");
+    } else {
+      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
+      std::lock_guard<std::mutex> g(n.lock);
+      n.ifaces[name].users++;
+    }
   }
   set_ref(env, n);
   return env.Undefined();
@@ -348,6 +365,12 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
       }
       call_op(k, k->ops.ndo_set_rx_mode(k->dev));
     }
+  }
+  // The driver failed (before these calls or in them) and is shadowed: what was recorded above is replayed on
+  // the restarted driver's registration, as for the handles' configuration at the failure.
+  if (r) {
+    Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
+    if (d && shadow_parks(d) && d->state.load() != DomainState::running) r = 0;
   }
   return Napi::Number::New(env, r);
 }
