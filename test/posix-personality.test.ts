@@ -132,6 +132,9 @@ long clocks(void)
 		return -1;
 	if (tv.tv_sec < 1700000000 || time(NULL) < 1700000000)
 		return -2;
+	struct timespec res = { 1, 0 };
+	if (clock_getres(CLOCK_MONOTONIC, &res) || res.tv_sec != 0 || res.tv_nsec != 1 || clock_getres(12345, &res) != -1 || errno != EINVAL)
+		return -3;
 	return (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
 }
 

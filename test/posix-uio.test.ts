@@ -3,8 +3,10 @@
 // node under its device's sysfs directory, reads its name, opens /dev/uio<N>,
 // maps BAR0 through sysfs resource0, makes the emulated e1000 interrupt (ICS
 // with IMS set) and waits for it with read(), poll and epoll, re-enabling it
-// with write(1). readdir lists the view's directories (exactly the held
-// devices, their files, uio, /sys/class/uio, /dev/vfio) with Linux's d_type.
+// with write(1), or as uio_pci_generic's users do (it has no irqcontrol),
+// by clearing INTx disable in the command register through sysfs config.
+// readdir lists the view's directories (exactly the held devices, their
+// files, uio, /sys/class/uio, /dev/vfio) with Linux's d_type.
 // Another N is outside its view; VFIO and the node do not share the line. In
 // every isolation mode of the default project.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -207,6 +209,27 @@ long uio_enable(long on)
 	int32_t v = (int32_t)on;
 
 	return write(uio, &v, 4) == 4 ? 4 : -errno;
+}
+
+/* uio_pci_generic's way, DPDK's: INTx disable in the command register (sysfs config) cleared (on) or set; 0, or -errno. */
+long intx_enable(const char *addr, long on)
+{
+	char path[128];
+	uint16_t cmd;
+	int fd;
+	long r = 0;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", addr);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &cmd, 2, 4) != 2)
+		r = -errno;
+	cmd = on ? cmd & ~0x400 : cmd | 0x400;
+	if (!r && pwrite(fd, &cmd, 2, 4) != 2)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 /* Reads and writes of anything but 4 bytes: EINVAL each (bit 0 the read, bit 1 the write). */
@@ -421,6 +444,24 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     expect(d.call('uio_epoll', 1)).toBe(0); // edge: once
     expect(d.call('uio_read', 0)).toBe(5);
     expect(d.call('uio_epoll', 0)).toBe(0);
+  });
+
+  it('clearing INTx disable in the command register through config unmasks, as uio_pci_generic (no irqcontrol) has it; setting it masks', () => {
+    expect(d.call('uio_enable', 1)).toBe(4);
+    d.call('interrupt');
+    const first = Number(d.call('uio_read', 0));
+    expect(d.call('uio_read', 1)).toBe(first); // both open files have seen every one before it
+    d.call('interrupt'); // masked since it fired: held back
+    expect(d.call('uio_read', 1)).toBe(-11);
+    expect(d.call('intx_enable', s(nic.address), 1)).toBe(0); // unmasked: the held-back interrupt comes
+    expect(d.call('uio_read', 0)).toBe(first + 1);
+    expect(d.call('intx_enable', s(nic.address), 1)).toBe(0);
+    expect(d.call('intx_enable', s(nic.address), 0)).toBe(0); // masked by hand: nothing counts
+    d.call('interrupt');
+    expect(d.call('uio_poll')).toBe(0);
+    expect(d.call('intx_enable', s(nic.address), 1)).toBe(0);
+    expect(d.call('uio_read', 0)).toBe(first + 2);
+    expect(d.call('uio_read', 1)).toBe(first + 2);
   });
 
   it('VFIO cannot take the interrupt while the node is open (EBUSY), nor the node while VFIO has it', () => {

@@ -2,7 +2,10 @@
 // uio with uio_pci_generic: read of 4 bytes waits for an interrupt this open
 // file has not seen and returns the total count; write of 4 bytes, 1 or 0,
 // unmasks or masks the interrupt, which masks itself each time it fires (as
-// uio_pci_generic sets INTx disable in its handler) until the driver writes 1.
+// uio_pci_generic sets INTx disable in its handler) until the driver writes 1
+// or clears INTx disable in the command register through sysfs config: Linux's
+// uio_pci_generic has no irqcontrol, so its users (DPDK, the UIO HOWTO's
+// example) unmask that way.
 #include "uio_node.h"
 
 #include <sys/epoll.h>
@@ -13,6 +16,7 @@
 #include <mutex>
 
 #include "../dev/bus.h"
+#include "../dev/host_pci.h"
 #include "../kapi/subsystems.h"
 #include "wait_queue.h"
 
@@ -75,6 +79,12 @@ class UioLine {
     }
     l->opens_++;
     return l;
+  }
+  // The open node's line `line`, or null when no node of it is open.
+  static std::shared_ptr<UioLine> find(unsigned line) {
+    std::lock_guard<std::mutex> g(registry.lock);
+    auto it = registry.lines.find(line);
+    return it == registry.lines.end() ? nullptr : it->second;
   }
   // An open gone: the last one lets go of the line.
   void release() {
@@ -148,6 +158,10 @@ bool held_with_index(Domain *d, const std::string &n, std::string *address, unsi
 }
 
 }  // namespace
+
+void uio_command_written(unsigned line, uint16_t command) {
+  if (std::shared_ptr<UioLine> l = UioLine::find(line)) l->set_masked(command & kPciCommandIntxDisable);
+}
 
 ViewEntry uio_node_entry(Domain *d, const std::string &path) {
   std::string address;

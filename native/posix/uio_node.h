@@ -3,6 +3,7 @@
 // IOMMU group) counts the device's interrupts, and /sys/class/uio/uio<N> and
 // /sys/bus/pci/devices/<address>/uio/uio<N> name it.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,10 @@
 
 namespace nooks {
 
+// The driver wrote `command` to the command register of the device on `line`
+// (its config): INTx disable clear unmasks the interrupt of its open UIO node,
+// if any, set masks it, as write(1) and write(0) do.
+void uio_command_written(unsigned line, uint16_t command);
 // /dev/uio<N> of a device d holds; -EACCES for any other N.
 ViewEntry uio_node_entry(Domain *d, const std::string &path);
 // /sys/class/uio and what is under it: uio<N> (a link to the device's uio/uio<N>) and its name, version and device.
