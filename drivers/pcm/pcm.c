@@ -330,6 +330,14 @@ NOOKS_EXPORT long crash_next_pointer(void)
 	return 0;
 }
 
+/* Driver code that runs a while, with no kernel call: `loops` turns of an empty loop (another thread inside the driver). */
+NOOKS_EXPORT long busy(long loops)
+{
+	for (volatile long i = 0; i < loops; i++)
+		;
+	return 0;
+}
+
 /* A driver bug: pointer() returns a position outside the ring from now on. */
 NOOKS_EXPORT long lie_about_pointer(void)
 {

@@ -78,6 +78,18 @@ export function pcmHoldDma(device: string): boolean {
   return native().pcmHoldDma(device);
 }
 
+/**
+ * Test hook: the next shadow restore of a stream of pcm `device` waits,
+ * before it writes the stream's runtime (host-object heap), until driver code
+ * runs on another thread (under isolation 'mprotect': that heap read-only;
+ * 10 s at most). Logs `test-restore-held` when it begins to wait and
+ * `test-restore-hold-passed` (`driverRuns`: whether driver code ran) when it
+ * goes on.
+ */
+export function pcmHoldRestore(device: string): void {
+  native().pcmHoldRestore(device);
+}
+
 /** The streams not closed yet. */
 const openStreams = new Set<PcmStream>();
 onKernelShutdown((why) => {

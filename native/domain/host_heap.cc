@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <mutex>
 
 #include "arena.h"
@@ -41,11 +42,18 @@ void host_heap_free(void *p) {
   host_heap.heap.free(p);
 }
 
+// Cleared before the heap opens, set once it is closed: true only while read-only.
+static std::atomic<bool> read_only_now{false};
+
 bool host_heap_protect(bool read_only) {
   if (!host_heap.heap.lo()) return false;
+  if (!read_only) read_only_now.store(false);
   mprotect((void *)host_heap.heap.lo(), host_heap.heap.hi() - host_heap.heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
+  if (read_only) read_only_now.store(true);
   return true;
 }
+
+bool host_heap_read_only() { return read_only_now.load(); }
 
 
 }  // namespace nooks

@@ -12,6 +12,8 @@ void *host_heap_alloc(size_t size);
 void host_heap_free(void *p);
 // false if the heap is not mapped (nothing to protect: no mprotect call made).
 bool host_heap_protect(bool read_only);
+// Whether host_heap_protect made it read-only (under mprotect: driver code runs now).
+bool host_heap_read_only();
 // Maps the heap (at boot, before any driver's host process is forked).
 bool host_heap_init();
 // The heap's whole mapping.

@@ -30,5 +30,8 @@ export const sound = surface({
     pcmList: fn<() => PcmDevice[]>('The pcm devices drivers have registered.', []),
     pcmHoldDma: fn<(device: string) => boolean>(
       'Test hook: the emulated pcm\'s next DMA waits, planned, until its driver has let go of the device.', ['string']),
+    pcmHoldRestore: fn<(device: string) => void>(
+      'Test hook: the next restore of a stream of the pcm waits, before it writes the stream\'s runtime, for driver code on another thread.',
+      ['string']),
   },
 });

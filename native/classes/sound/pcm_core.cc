@@ -17,6 +17,7 @@ std::mutex &g_lock = *new std::mutex;
 std::map<std::string, std::shared_ptr<Pcm>> &g_pcms = *new std::map<std::string, std::shared_ptr<Pcm>>;
 std::map<int, std::shared_ptr<Stream>> &g_streams = *new std::map<int, std::shared_ptr<Stream>>;
 std::map<std::string, std::shared_ptr<Pcm>> &g_parked = *new std::map<std::string, std::shared_ptr<Pcm>>;
+std::set<std::string> &g_hold_restore = *new std::set<std::string>;
 
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key) {
   for (auto &kv : g_pcms)

@@ -44,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -127,6 +128,8 @@ extern std::map<std::string, std::shared_ptr<Pcm>> &g_pcms;
 extern std::map<int, std::shared_ptr<Stream>> &g_streams;  // by handle (JS thread only)
 // by name: shadowed pcms whose driver is restarting, with their open streams and mixer (guarded by g_lock)
 extern std::map<std::string, std::shared_ptr<Pcm>> &g_parked;
+// Test hook (pcmHoldRestore): pcms whose next restore waits for driver code on another thread (guarded by g_lock).
+extern std::set<std::string> &g_hold_restore;
 
 // With g_lock held: d's registration at `key`, if any.
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key);

@@ -317,6 +317,13 @@ Napi::Value PcmHoldDma(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), dev && dev->hold_next_dma());  // only the pcm model holds its DMA
 }
 
+// pcmHoldRestore(device): test hook (hold_restore_for_test, pcm_stream.cc).
+Napi::Value PcmHoldRestore(const Napi::CallbackInfo &info) {
+  std::lock_guard<std::mutex> g(g_lock);
+  g_hold_restore.insert(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
 #include "addon/sound.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace

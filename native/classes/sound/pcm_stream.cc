@@ -4,6 +4,7 @@
 // driver (the shadow's replay), and is the stream's nanny. See pcm_core.h.
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "../../domain/host_heap.h"
 #include "../../kapi/log.h"
@@ -202,6 +203,21 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
   return step(p.ops.prepare(p.key, dir));
 }
 
+// Test hook (pcmHoldRestore): a held pcm's restore waits, before driver_setup writes the stream's runtime into
+// the host-object heap, until driver code runs on another thread (under mprotect: that heap read-only), 10 s at most.
+void hold_restore_for_test(const Pcm &p) {
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (!g_hold_restore.erase(p.name)) return;
+  }
+  const char *name = p.name.c_str();
+  klog_event(6, {"test-restore-held", {{"device", name}}}, "sound: %s: test hold: a restore waits for driver code on another thread", name);
+  for (int ms = 0; ms < 10000 && !host_heap_read_only(); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  bool driver_runs = host_heap_read_only();
+  klog_event(6, {"test-restore-hold-passed", {{"device", name}, {"driverRuns", driver_runs}}}, "sound: %s: test hold: the restore goes on%s",
+             name, driver_runs ? " while driver code runs" : " (no driver code ran)");
+}
+
 // The shadow's restore, on the stream's thread once the restarted driver runs: the stream opened again with
 // its hw_params, going on from the frame the hardware got to (none played twice, none skipped), its mixer back,
 // and running again if it ran. False with op set (the stream then ends, unless the driver failed again).
@@ -212,6 +228,7 @@ bool restore(Stream &s, Op &op) {
     s.pcm = std::move(s.resume);
     s.resume = nullptr;
   }
+  hold_restore_for_test(*s.pcm);
   uint64_t ptr = 0;
   uint8_t *area;
   if (!driver_setup(s, op, s.started ? &ptr : nullptr, &area)) return false;
