@@ -341,3 +341,16 @@ describe('a workload module\'s load export', () => {
     expect(r.stderr).toContain(`workload module ${bad}: its load export must be a function ({ kernel, trial, seed }) => load options, got object [EWORKLOAD]`);
   });
 });
+
+describe('a workload\'s own verdict', () => {
+  // Before, the work's failure read as a broken module: 'EWORKLOAD: the frames came back wrong'.
+  it.each([
+    ['{ ok: false, detail }', '() => ({ ok: false, detail: \'the frames came back wrong\' })', 'EFAIL: the frames came back wrong'],
+    ['false', '() => false', 'EFAIL: the workload returned false'],
+  ])('%s is the work failing (EFAIL), not a broken module (EWORKLOAD)', async (_, work, detail) => {
+    const verdict = join(dir, `verdict-${work.length}-workload.mjs`);
+    writeFileSync(verdict, `export const load = () => ({ devices: [] });\nexport default ${work};\n`);
+    const r = await nooks(['inject', cfg, '--workload', verdict, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ failures: 0, detail });
+  });
+});

@@ -118,9 +118,10 @@ export async function runWorkload(workload: Workload, context: WorkloadContext):
   } catch (e) {
     return failedWith(e, 'EWORKLOAD');
   }
-  if (typeof result === 'boolean') return result ? { ok: true } : { ok: false, error: { code: 'EWORKLOAD', message: 'the workload returned false' } };
+  // Its own verdict that the work went wrong is EFAIL (as an application's); EWORKLOAD is a broken module.
+  if (typeof result === 'boolean') return result ? { ok: true } : { ok: false, error: { code: 'EFAIL', message: 'the workload returned false' } };
   if (result === null || typeof result !== 'object' || typeof result.ok !== 'boolean') {
     return { ok: false, error: { code: 'EWORKLOAD', message: `the workload must return true, false or { ok, detail? }, got ${JSON.stringify(result)}` } };
   }
-  return result.ok ? { ok: true } : { ok: false, error: { code: 'EWORKLOAD', message: result.detail ?? 'the workload reported failure' } };
+  return result.ok ? { ok: true } : { ok: false, error: { code: 'EFAIL', message: result.detail ?? 'the workload reported failure' } };
 }
