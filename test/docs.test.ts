@@ -90,6 +90,13 @@ describe('docs', () => {
     expect(unknown).toEqual([]);
   });
 
+  it('every value the package exports (from \'nooks\' and \'nooks/testing\') is named in README.md or docs/*.md', async () => {
+    const exported = [...Object.keys(await import('../lib/index.js')), ...Object.keys(await import('../lib/testing.js'))];
+    const all = [...docs.values()].join('\n');
+    expect(exported).toContain('openNet');
+    expect(exported.filter((name) => !new RegExp(`\\b${name}\\b`).test(all))).toEqual([]);
+  });
+
   it('every kind of kernel log event the native code emits is in api.md\'s table (test hooks\' test-* aside)', () => {
     // An event is written {"kind", {{field, value}, ...}} where it is made (klog_event, klog_line), perhaps over
     // lines, or {"kind", std::move(fields)} with its fields made before.
