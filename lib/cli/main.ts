@@ -144,7 +144,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'sdk',
-    args: ['options...'],
+    args: ['options...?'],
     passThrough: 'after-name',
     help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --posix-cflags, --posix-ldflags, --include-dir)',
     run: sdk,
@@ -163,7 +163,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'bench',
-    args: ['suite', 'device...'],
+    args: ['suite', 'device...?'],
     help: 'Measure every isolation mode: crossing costs (xpc), crossings with 1-16 threads (scale) or a device class\'s throughput (net, block, sound, serial, pci)',
     run: bench,
     flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
@@ -220,7 +220,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'app',
-    args: ['app?', 'options...'],
+    args: ['app?', 'options...?'],
     passThrough: 'after-first-argument',
     help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
     run: app,
@@ -299,7 +299,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'campaign',
-    args: ['action?', 'files...'],
+    args: ['action?', 'files...?'],
     help: 'Fault-injection campaign: each application\'s driver (or yours), N faults, each in every mode; the papers\' figures',
     run: campaign,
     flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out', 'fresh', 'driver', 'workload', 'shard'],
@@ -361,7 +361,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'run',
-    args: ['driver', 'function', 'args...'],
+    args: ['driver', 'function', 'args...?'],
     help: 'Load a driver, call one of its exported functions, print the result or the fault',
     run,
     flags: ['json', 'isolation', 'time-budget', 'policy'],
@@ -403,7 +403,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'domains',
-    args: ['drivers...'],
+    args: ['drivers...?'],
     help: 'Load drivers and show their protection domains and the kernel objects each holds',
     run: domains,
     flags: ['json', 'isolation', 'policy'],
