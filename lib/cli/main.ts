@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
 import { driverClasses } from '../sdk/new.js';
@@ -547,8 +548,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const err = e as Error & { code?: string };
     const usageError = err instanceof UsageError;
     if (json) print(toJson({ error: { name: err.name, code: err.code ?? null, message: err.message } }));
-    const code = !usageError && typeof err.code === 'string' && !err.message.includes(err.code) ? ` [${err.code}]` : '';
-    process.stderr.write(`nooks: ${err.message}${code}\n`);
+    process.stderr.write(`nooks: ${usageError ? err.message : withCode(err.message, err.code)}\n`);
     if (usageError && !err.message.includes('--help')) process.stderr.write('Run `nooks --help` for the commands, `nooks <command> --help` for one command.\n');
     else if (process.env.NOOKS_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
