@@ -139,6 +139,16 @@ describe('load errors', () => {
     expect(await loadError(path, 'ENEEDED')).toContain('build it with nooks build');
   });
 
+  it('a shared object cc built of kernel-API code alone (no libc to need): ECTOR, naming the start files cc linked in and nooks build', async () => {
+    const path = join(dir, 'cc-start-files.so');
+    execFileSync('cc', ['-shared', ...cflags(), join(dir, 'noinit.c'), '-o', path]); // the driver flags, not the link: no -nostdlib
+    const message = await loadError(path, 'ECTOR');
+    // before: 'the driver has destructors (.fini_array (DT_FINI_ARRAY))' and a call of __cxa_finalize (ELIBC), neither of them the user's
+    expect(message).toContain("the driver was linked with the C compiler's start files (crti.o, crtbeginS.o");
+    expect(message).toContain('build it with nooks build');
+    expect(message).not.toContain('__cxa_finalize');
+  });
+
   it('refused for several reasons: one error naming each with its code, its code the most fundamental (ELIBC before ETLS)', async () => {
     const message = await loadError(so.libcTls, 'ELIBC');
     expect(message).toBe(`${so.libcTls}: refused for 3 reasons:\n` +

@@ -107,6 +107,7 @@ class Checker {
   std::map<int64_t, uint64_t> tags_;  // the last entry of each tag wins, as in glibc
   std::vector<uint64_t> needed_;       // DT_NEEDED names (string table offsets)
   int64_t ctor_ = 0;                   // a constructor or destructor tag
+  bool init_ = false, fini_ = false;   // DT_INIT, DT_FINI
 
   uint64_t tag(int64_t t) const {
     auto i = tags_.find(t);
@@ -244,7 +245,11 @@ class Checker {
     for (; k < n && d[k].d_tag != DT_NULL; k++) {
       int64_t t = d[k].d_tag;
       if (t == DT_NEEDED) needed_.push_back(d[k].d_un.d_val);
-      else if (ctor_name(t)) ctor_ = t;
+      else if (ctor_name(t)) {
+        ctor_ = t;
+        init_ |= t == DT_INIT;
+        fini_ |= t == DT_FINI;
+      }
       else if (!kSupportedTags.count(t)) unsupported = unsupported.value_or(t);
       else tags_[t] = d[k].d_un.d_val;
     }
@@ -275,7 +280,15 @@ class Checker {
                                   " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime: "
                                   "build it with nooks build (nooks sdk --ldflags for make)");
     }
-    if (ctor_) {
+    // crti.o's _init and _fini: cc linked its start files in (no -nostdlib), and
+    // crtbeginS.o's, which would run in the host too: the fix is the link, not the code
+    img_.start_files = init_ && fini_;
+    if (img_.start_files) {
+      refused_.add("ECTOR", "the driver was linked with the C compiler's start files (crti.o, crtbeginS.o: .init, .fini, "
+                            ".init_array, .fini_array), code that would run in the host, outside its domain, when it is "
+                            "loaded and unloaded; refused (build it with nooks build, or link it with nooks sdk --ldflags, "
+                            "which has -nostdlib)");
+    } else if (ctor_) {
       bool exit = ctor_ == DT_FINI || ctor_ == DT_FINI_ARRAY || ctor_ == DT_FINI_ARRAYSZ;
       refused_.add("ECTOR", std::string("the driver has ") + (exit ? "destructors" : "constructors") + " (" + ctor_name(ctor_) +
                                 "), code that would run in the host, outside its domain, when it is " +

@@ -39,6 +39,9 @@ struct DriverImage {
   uint64_t syms_offset = 0, nsyms = 0, strtab_offset = 0;
   // Its relocations (DT_RELA, checked), for reading its data without loading it.
   uint64_t rela_offset = 0, nrela = 0;
+  // Linked with the C compiler's start files (refused: ECTOR), which import
+  // functions of libc of their own.
+  bool start_files = false;
 
   const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
   const Elf64_Phdr *ph() const { return at<Elf64_Phdr>(eh()->e_phoff, eh()->e_phnum); }

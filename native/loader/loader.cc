@@ -65,6 +65,13 @@ bool check_abi(const DriverImage &img, const std::string &path, Refusals *refuse
   return stamped;
 }
 
+// What crtbeginS.o and crti.o import (weak) from libc, the profiler and the TM runtime.
+bool start_files_import(const char *name) {
+  for (const char *s : {"__cxa_finalize", "__gmon_start__", "_ITM_registerTMCloneTable", "_ITM_deregisterTMCloneTable"})
+    if (!strcmp(name, s)) return true;
+  return false;
+}
+
 // Every undefined symbol must be a kernel call (the kernel API or the POSIX
 // personality's); anything else (libc above all) is a driver bug: all of them
 // are named, as outside the personality too when the driver has it linked in.
@@ -83,8 +90,9 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
       continue;
     }
     if (kapi.count(name)) continue;
-    // thread-local storage's accessor, which ETLS names already
+    // thread-local storage's accessor, which ETLS names already; the start files' weak imports, which ECTOR does
     if (!strcmp(name, "__tls_get_addr") && refused->has("ETLS")) continue;
+    if (img.start_files && start_files_import(name)) continue;
     bool in_host = dlsym(RTLD_DEFAULT, name) != nullptr;
     // a weak import that nothing defines stays 0 (the driver tests it); one the host defines would bind to the host's code
     if (ELF64_ST_BIND(syms[s].st_info) == STB_WEAK && !in_host) continue;
