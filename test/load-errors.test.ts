@@ -66,6 +66,7 @@ describe('load errors', () => {
     so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
     so.libcTls = buildDriver(dir, 'libc_tls', `${prelude}int puts(const char *s);\nstatic __thread long counter;\n` +
       `__attribute__((constructor)) static void hello(void) { puts("hi"); }\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
+    so.externTls = buildDriver(dir, 'extern_tls', `${prelude}extern __thread long nooks_elsewhere;\nNOOKS_EXPORT long f(void) { return ++nooks_elsewhere; }\n${okInit}`);
     so.tls = buildDriver(dir, 'tls', `${prelude}static __thread long counter;\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
     so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
@@ -184,6 +185,11 @@ describe('load errors', () => {
     const refused = await loadError(so.tls, 'ETLS');
     expect(refused).toContain('__thread');
     expect(refused).toContain('pthread_setspecific'); // what a driver of the POSIX personality keeps per-thread data in instead
+  });
+
+  it('a relocation for a __thread variable it does not define: ETLS as well, not a malformed file', async () => {
+    const message = await loadError(so.externTls, 'EUNRESOLVED'); // nothing defines it
+    expect(message).toMatch(/\n {2}the driver has thread-local storage \(relocation \d+ of DT_RELA, for a __thread variable\).* \[ETLS\]$/);
   });
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {

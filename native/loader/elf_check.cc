@@ -397,7 +397,7 @@ class Checker {
         continue;
       }
       if (tls_relocation(type)) {
-        refused_.add("ETLS", tls_refusal(which + ", " + (type == R_X86_64_TLSDESC ? "a TLS descriptor" : "a TLS offset")));
+        refused_.add("ETLS", tls_refusal(which + ", for a __thread variable"));
         continue;
       }
       if (i < nrelative && type != R_X86_64_RELATIVE) malformed(path_, which + " is counted in DT_RELACOUNT but not relative");
