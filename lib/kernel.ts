@@ -6,6 +6,7 @@ import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
 
@@ -99,7 +100,7 @@ export class DriverUnavailable extends Error {
 
 /** An Error with a `code`, which its message ends with: `... [EINVAL]`. */
 function codedError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(`${message} [${code}]`), { code });
+  return Object.assign(new Error(withCode(message, code)), { code });
 }
 
 function unloaded(what: string): DriverUnavailable {

@@ -355,15 +355,33 @@ std::string function_name(const Domain *d, uint64_t fn) {
   return d->name + "'s function at " + hex(fn);
 }
 
+// An argument of a driver call: to_u64, or the way to pass what JavaScript
+// holds as bytes (a string, a buffer), which the driver reads by address.
+uint64_t call_arg(Napi::Env env, Napi::Value v, LazyName what) {
+  if (v.IsString())
+    throw_code(env, "EINVAL", what() + " is a string: a driver reads a string at an address in its memory; pass " +
+                                  "driver.cstring(text), a NUL-terminated copy there");
+  if (v.IsTypedArray() || v.IsArrayBuffer())
+    throw_code(env, "EINVAL", what() + " is a buffer: a driver reads bytes at an address in its memory; pass " +
+                                  "driver.alloc(size), after driver.write(address, bytes)");
+  return to_u64(env, v, what);
+}
+
+// `crashy.add was given 7 arguments`: too many for the registers a call passes.
+[[noreturn]] void too_many_args(Napi::Env env, const std::string &fn, size_t n) {
+  throw_code(env, "EINVAL", fn + " was given " + std::to_string(n) + " arguments: a driver function takes at most six " +
+                                "(pass more in a struct in driver memory: driver.alloc and driver.write)");
+}
+
 // call(domain, fnAddress, ...args): one crossing into the driver.
 Napi::Value Call(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Domain *d = domain_arg(info);
-  if (info.Length() > 8) throw_code(env, "EINVAL", "driver functions take at most six arguments");
   XpcCall c{(const void *)(uintptr_t)info[1].As<Napi::Number>().DoubleValue(), {}, 0};
   if (!d->in_text((uintptr_t)c.fn)) throw_code(env, "EINVAL", hex((uintptr_t)c.fn) + " is not a function of " + d->name);
+  if (info.Length() > 8) too_many_args(env, function_name(d, (uintptr_t)c.fn), info.Length() - 2);
   for (size_t i = 2; i < info.Length(); i++) {
-    c.args[i - 2] = to_u64(env, info[i], [&] { return "argument " + std::to_string(i - 1) + " of " + function_name(d, (uintptr_t)c.fn); });
+    c.args[i - 2] = call_arg(env, info[i], [&] { return "argument " + std::to_string(i - 1) + " of " + function_name(d, (uintptr_t)c.fn); });
   }
   Fault f;
   switch (xpc_call(d, &c, &f)) {
@@ -385,11 +403,12 @@ Napi::Value CallBatch(const Napi::CallbackInfo &info) {
   std::vector<nooks_batch_call> calls(list.Length());
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Array one = list.Get(i).As<Napi::Array>();
-    if (one.Length() < 1 || one.Length() > 7) throw_code(env, "EINVAL", "each deferred call is [function, ...up to six arguments]");
+    if (one.Length() < 1) throw_code(env, "EINVAL", "each deferred call is [function, ...up to six arguments]");
     calls[i].fn = (uint64_t)one.Get(0u).As<Napi::Number>().DoubleValue();
     if (!d->in_text(calls[i].fn)) throw_code(env, "EINVAL", "deferred call " + std::to_string(i) + " is not a function of " + d->name);
+    if (one.Length() > 7) too_many_args(env, function_name(d, calls[i].fn) + " in deferred call " + std::to_string(i), one.Length() - 1);
     for (uint32_t a = 1; a < one.Length(); a++) {
-      calls[i].args[a - 1] = to_u64(env, one.Get(a), [&] {
+      calls[i].args[a - 1] = call_arg(env, one.Get(a), [&] {
         return "argument " + std::to_string(a) + " of " + function_name(d, calls[i].fn) + " in deferred call " + std::to_string(i);
       });
     }

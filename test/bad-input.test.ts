@@ -227,6 +227,31 @@ for (const isolation of ['mprotect', 'process'] as const) {
       }
     });
 
+    it('a string, a buffer or a seventh argument in a driver call: refused, naming the function and how to pass it', async () => {
+      const crashy = await kernel.load('crashy', { name: 'args' });
+      try {
+        const refused = (call: () => unknown) => {
+          try {
+            call();
+          } catch (e) {
+            return `${(e as { code: string }).code} ${(e as Error).message}`;
+          }
+          return 'accepted';
+        };
+        // the types say number | bigint | boolean; JavaScript callers pass anything
+        const call = crashy.call.bind(crashy) as (fn: string, ...args: unknown[]) => number | bigint;
+        const batch = crashy.batch.bind(crashy) as (calls: unknown[][]) => unknown;
+        expect(refused(() => call('add', 'hi', 0))).toBe('EINVAL argument 1 of args.add is a string: a driver reads a string at an address in its memory; pass driver.cstring(text), a NUL-terminated copy there');
+        expect(refused(() => call('add', 0, Buffer.from('hi')))).toMatch(/^EINVAL argument 2 of args.add is a buffer: .*pass driver.alloc\(size\), after driver.write\(address, bytes\)$/);
+        expect(refused(() => call('add', 1, 2, 3, 4, 5, 6, 7))).toBe('EINVAL args.add was given 7 arguments: a driver function takes at most six (pass more in a struct in driver memory: driver.alloc and driver.write)');
+        expect(refused(() => batch([['add', 1, 2], ['add', 1, 2, 3, 4, 5, 6, 7]]))).toMatch(/^EINVAL args.add in deferred call 1 was given 7 arguments: a driver function takes at most six/);
+        expect(refused(() => batch([['add', 'hi', 2]]))).toMatch(/^EINVAL argument 1 of args.add in deferred call 0 is a string: .*driver.cstring\(text\)/);
+        expect(call('add', crashy.cstring('hi'), 0)).toBeGreaterThan(0); // what the message says works
+      } finally {
+        crashy.unload();
+      }
+    });
+
     it('a directory as a driver: EISDIR, naming it', async () => {
       await expect(kernel.load(dir)).rejects.toMatchObject({ code: 'EISDIR', message: `${dir}: is a directory, not a driver file` });
     });

@@ -7,7 +7,8 @@ const spec = {
   commands: [
     { name: 'run', args: ['driver'], help: 'Load a driver and run it' },
     { name: 'bench', args: ['what?'], help: 'Measure crossings' },
-    { name: 'check', args: ['files...'], help: 'Validate policy files' },
+    { name: 'check', args: ['files...?'], help: 'Validate policy files' },
+    { name: 'build', args: ['sources...'], help: 'Build a driver' },
   ],
   flags: [
     { name: 'json', help: 'Machine-readable output' },
@@ -38,6 +39,8 @@ describe('parseArgs', () => {
     });
     expect(parseArgs(['bench'], spec)).toMatchObject({ command: 'bench', args: [] });
     expect(parseArgs(['bench', 'xpc'], spec)).toMatchObject({ command: 'bench', args: ['xpc'] });
+    expect(parseArgs(['check'], spec)).toMatchObject({ command: 'check', args: [] }); // any number
+    expect(parseArgs(['build', 'a.c', 'b.c'], spec)).toMatchObject({ command: 'build', args: ['a.c', 'b.c'] }); // one or more
   });
 
   it('answers --help and -h without checking arguments', () => {
@@ -46,7 +49,7 @@ describe('parseArgs', () => {
   });
 
   const errors: [string[], string][] = [
-    [[], 'missing command: one of run, bench, check'],
+    [[], 'missing command: one of run, bench, check, build'],
     [['rnu', 'x'], 'unknown command "rnu" (did you mean "run"?); run nooks --help for the list'],
     [['benhc', '--help'], 'unknown command "benhc" (did you mean "bench"?)'],
     [['zzzzzz'], 'unknown command "zzzzzz"; run nooks --help for the list'],
@@ -55,6 +58,7 @@ describe('parseArgs', () => {
     [['check', 'a', '-1'], 'unknown option -1: a negative number as an argument goes after --, which ends the options'],
     [['run'], 'run: missing <driver>; usage: nooks run <driver>'],
     [['run', 'a', 'b'], 'run: unexpected argument "b"; usage: nooks run <driver>'],
+    [['build'], 'build: missing <sources...>; usage: nooks build <sources...>'],
     [['run', 'x', '--policy'], '--policy needs a value: --policy <file>'],
     [['run', 'x', '--policy', '--json'], '--policy needs a value: --policy <file>'],
     [['run', 'x', '--json=yes'], '--json takes no value'],
@@ -73,9 +77,10 @@ describe('usage', () => {
         'Usage: nooks <command> [options]',
         '',
         'Commands:',
-        '  run <driver>      Load a driver and run it',
-        '  bench [what]      Measure crossings',
-        '  check [files...]  Validate policy files',
+        '  run <driver>        Load a driver and run it',
+        '  bench [what]        Measure crossings',
+        '  check [files...]    Validate policy files',
+        '  build <sources...>  Build a driver',
         '',
         'Options:',
         '  --json               Machine-readable output',
@@ -91,7 +96,7 @@ describe('usage', () => {
   });
 
   it('names the options once for a command that parses its own', () => {
-    const own = { ...spec, commands: [{ name: 'sdk', args: ['options...'], passThrough: 'after-name', help: 'Print the build flags' }] } as const satisfies CliSpec;
+    const own = { ...spec, commands: [{ name: 'sdk', args: ['options...?'], passThrough: 'after-name', help: 'Print the build flags' }] } as const satisfies CliSpec;
     expect(usage(own, 'sdk').split('\n')[0]).toBe('Usage: nooks sdk [options...]');
   });
 });

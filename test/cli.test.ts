@@ -184,6 +184,28 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('an error with a code ends with it, [CODE], however it reached the command line', async () => {
+    const workload = (name: string, body: string) => {
+      writeFileSync(join(dir, `${name}.mjs`), body);
+      return join(dir, `${name}.mjs`);
+    };
+    const lastLine = (r: Run) => `${r.stdout}${r.stderr}`.trimEnd().split('\n').at(-1);
+    const missing = join(dir, 'missing.so');
+    const loads = workload('loads-missing', `export default async ({ kernel }) => { await kernel.load('${missing}'); return true; };\n`);
+    const lacks = workload('lacks-device', `export default async ({ kernel }) => { await kernel.load('crashy', { devices: ['0000:00:1f.0'] }); return true; };\n`);
+    const adds = workload('adds-unknown', "export default async ({ kernel }) => { kernel.addDevice('nosuch'); return true; };\n");
+    const loadThrows = workload('load-throws', "export const load = ({ kernel }) => { kernel.addDevice('nosuch'); return {}; };\nexport default async () => true;\n");
+    const inject = (module: string) => nooks(['inject', 'null', '--workload', module, '--seed', '1', '--isolation', 'mprotect'], 30_000);
+    const [run, load, device, add, setup] = await Promise.all([nooks(['run', missing, 'f']), inject(loads), inject(lacks), inject(adds), inject(loadThrows)]);
+    expect(lastLine(run)).toBe(`nooks: ${missing}: no such driver file [ENOENT]`);
+    // the workload's error, from the addon (kernel.load, kernel.addDevice) or from TypeScript: the same shape
+    expect(lastLine(load)).toMatch(new RegExp(`the workload malfunctioned: ${missing}: no such driver file \\[ENOENT\\]$`));
+    expect(lastLine(device)).toMatch(/the workload malfunctioned: .*no device 0000:00:1f\.0 on the kernel's bus.* \[ENODEV\]$/);
+    expect(lastLine(add)).toMatch(/the workload malfunctioned: unknown device kind 'nosuch'.* \[EINVAL\]$/);
+    // its load export's error keeps its own code inside the trial's
+    expect(lastLine(setup)).toMatch(/^nooks: the trial could not be set up: .*unknown device kind 'nosuch'.* \[EINVAL\] \[EWORKLOAD\]$/);
+  });
+
   it('recover null --times 3 --json: three recoveries, running at the end', async () => {
     const r = await nooks(['recover', 'null', '--times', '3', '--json']);
     expectExit(r, 0);

@@ -34,13 +34,13 @@ describe('a trial loads the driver with its fault and unloads it before its repo
   it('a probe (run by module_init, the device on the bus) faulting, persistent: the second load fails too, the application cannot run, the host lives', async () => {
     const r = await inject('blk_probe', 'null-deref', 'process', '--persistent');
     expect(r).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: ['segv', 'segv'], recoveryMs: [] });
-    expect(r.detail).toMatch(/^EINITFAULT: .*module_init faulted: segmentation fault/);
+    expect(r.detail).toMatch(/module_init faulted: segmentation fault.* \[EINITFAULT\]$/);
   });
 
   it('a probe refusing the device (its allocation failing): no fault, the application cannot open its disk: a malfunction, not a host crash', async () => {
     const r = await inject('blk_probe', 'alloc-fail', 'mprotect');
     expect(r).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: [] });
-    expect(r.detail).toMatch(/^ENOTREADY: blk0: not ready: no driver is bound to it/);
+    expect(r.detail).toMatch(/^blk0: not ready: no driver is bound to it.* \[ENOTREADY\]$/);
   });
 
   it('module_exit faulting at unload: contained under isolation, the application\'s verdict kept; the host dies without isolation', async () => {

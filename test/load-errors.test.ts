@@ -64,6 +64,9 @@ describe('load errors', () => {
       `${prelude}long nooks_no_such_call(long x);\nNOOKS_EXPORT long f(long x) { return nooks_no_such_call(x); }\n${okInit}`,
     );
     so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
+    so.libcTls = buildDriver(dir, 'libc_tls', `${prelude}int puts(const char *s);\nstatic __thread long counter;\n` +
+      `__attribute__((constructor)) static void hello(void) { puts("hi"); }\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
+    so.externTls = buildDriver(dir, 'extern_tls', `${prelude}extern __thread long nooks_elsewhere;\nNOOKS_EXPORT long f(void) { return ++nooks_elsewhere; }\n${okInit}`);
     so.tls = buildDriver(dir, 'tls', `${prelude}static __thread long counter;\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
     so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
@@ -133,8 +136,30 @@ describe('load errors', () => {
     const path = join(dir, 'plain-cc.so');
     writeFileSync(join(dir, 'plain-cc.c'), '#include <stdio.h>\nint hi(void) { return printf("hi\\n"); }\n');
     execFileSync('cc', ['-shared', '-fPIC', join(dir, 'plain-cc.c'), '-o', path]); // its symbol versions (DT_VERNEED) come with libc
-    expect(await loadError(path, 'ENEEDED')).toContain(`${path}: the driver needs the shared library libc.so.6 (DT_NEEDED)`);
+    expect(await loadError(path, 'ENEEDED')).toContain('the driver needs the shared library libc.so.6 (DT_NEEDED)');
     expect(await loadError(path, 'ENEEDED')).toContain('build it with nooks build');
+  });
+
+  it('a shared object cc built of kernel-API code alone (no libc to need): ECTOR, naming the start files cc linked in and nooks build', async () => {
+    const path = join(dir, 'cc-start-files.so');
+    execFileSync('cc', ['-shared', ...cflags(), join(dir, 'noinit.c'), '-o', path]); // the driver flags, not the link: no -nostdlib
+    const message = await loadError(path, 'ECTOR');
+    // before: 'the driver has destructors (.fini_array (DT_FINI_ARRAY))' and a call of __cxa_finalize (ELIBC), neither of them the user's
+    expect(message).toContain("the driver was linked with the C compiler's start files (crti.o, crtbeginS.o");
+    expect(message).toContain('build it with nooks build');
+    expect(message).not.toContain('__cxa_finalize');
+  });
+
+  it('refused for several reasons: one error naming each with its code, its code the most fundamental (ELIBC before ETLS)', async () => {
+    const message = await loadError(so.libcTls, 'ELIBC');
+    expect(message).toBe(`${so.libcTls}: refused for 3 reasons:\n` +
+      '  the driver calls functions outside the nooks kernel API (puts); drivers may only use the kernel API of <nooks/kapi.h> and the ' +
+      'class headers, or, built with nooks build --posix, the C library subset of the POSIX personality [ELIBC]\n' +
+      "  the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which lives with the host's threads, outside any domain; " +
+      'refused (keep per-thread state in the driver, e.g. by thread id; built with --posix: pthread_key_create and pthread_setspecific, ' +
+      'which it keeps per thread) [ETLS]\n' +
+      '  the driver has constructors (.init_array (DT_INIT_ARRAY)), code that would run in the host, outside its domain, when it is loaded; ' +
+      'refused (use module_init and module_exit, or build it with nooks build --posix, which runs them inside the domain) [ECTOR]');
   });
 
   it('no module_init: ENOINIT', async () => {
@@ -160,6 +185,11 @@ describe('load errors', () => {
     const refused = await loadError(so.tls, 'ETLS');
     expect(refused).toContain('__thread');
     expect(refused).toContain('pthread_setspecific'); // what a driver of the POSIX personality keeps per-thread data in instead
+  });
+
+  it('a relocation for a __thread variable it does not define: ETLS as well, not a malformed file', async () => {
+    const message = await loadError(so.externTls, 'EUNRESOLVED'); // nothing defines it
+    expect(message).toMatch(/\n {2}the driver has thread-local storage \(relocation \d+ of DT_RELA, for a __thread variable\).* \[ETLS\]$/);
   });
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {

@@ -141,6 +141,18 @@ describe('nooks new, build, sdk', () => {
     for (const named of ['(socket)', '[ELIBC]']) expect(r.stderr).toContain(named);
   });
 
+  it('build: a driver the loader would refuse for several reasons is refused once, naming each with its code, the most fundamental first', async () => {
+    writeFileSync(join(project, 'sock-tls.c'), '#include <sys/socket.h>\nstatic __thread int opened;\n' +
+      'int s(void) { opened++; return socket(AF_INET, SOCK_DGRAM, 0); }\nint nooks_module_init(void) { return 0; }\n');
+    const r = await nooks('build', '--posix', 'sock-tls.c');
+    expect(r.code).toBe(1);
+    // before: the thread-local storage alone (ETLS); mended, the socket call (ELIBC) came next
+    const reasons = r.stderr.split('\n').filter((l) => l.startsWith('  '));
+    expect(r.stderr).toContain(`${join(project, 'sock-tls.so')}: refused for 2 reasons:\n`);
+    expect(reasons).toEqual([expect.stringMatching(/^ {2}the driver calls functions .*\(socket\).* \[ELIBC\]$/), expect.stringMatching(/^ {2}the driver has thread-local storage .* \[ETLS\]$/)]);
+    expect(r.stderr).not.toContain('__tls_get_addr'); // its accessor is the thread-local storage ETLS names, not another libc call
+  });
+
   it('sdk prints the flags make or CMake need; they build the same driver', async () => {
     const r = await nooks('sdk', '--cflags', '--ldflags');
     expect(r.code, shown(r)).toBe(0);

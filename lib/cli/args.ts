@@ -26,7 +26,7 @@ export const ownOptionText = (o: OwnOption): string => (o.value ? `${o.option} <
 
 export interface CommandSpec {
   readonly name: string;
-  /** Positional arguments in order: `driver`, `count?` (optional), `files...` (any number). */
+  /** Positional arguments in order: `driver`, `count?` (optional), `sources...` (one or more), `files...?` (any number). */
   readonly args?: readonly string[];
   readonly help: string;
   /**
@@ -132,7 +132,7 @@ export function usage(spec: CliSpec, commandName?: string): string {
   options.push(['-h, --help', 'Show this help']);
   const head = command
     // a command whose last argument is its own options has them in its signature already
-    ? [`Usage: ${spec.program} ${signature(command)}${command.args?.at(-1) === 'options...' ? '' : ' [options]'}`, '', command.help]
+    ? [`Usage: ${spec.program} ${signature(command)}${command.args?.at(-1) === 'options...?' ? '' : ' [options]'}`, '', command.help]
     : [`Usage: ${spec.program} <command> [options]`, '', 'Commands:', ...table(spec.commands.map((c): Row => [signature(c), c.help]))];
   return [...head, '', 'Options:', ...table(options)].join('\n');
 }
@@ -158,8 +158,8 @@ function findCommand(name: string, spec: CliSpec): CommandSpec {
 
 function checkArgs(command: CommandSpec, args: readonly string[], program: string): void {
   const params = command.args ?? [];
-  const required = params.filter((p) => !p.endsWith('?') && !p.endsWith('...'));
-  const rest = params.some((p) => p.endsWith('...'));
+  const required = params.filter((p) => !p.endsWith('?'));
+  const rest = params.some((p) => variadic(p));
   const expected = `usage: ${program} ${signature(command)}`;
   if (args.length < required.length) throw new UsageError(`${command.name}: missing <${required[args.length]}>; ${expected}`);
   if (!rest && args.length > params.length) {
@@ -167,8 +167,11 @@ function checkArgs(command: CommandSpec, args: readonly string[], program: strin
   }
 }
 
+/** `files...` or `files...?`: the last argument, taking the rest. */
+const variadic = (p: string): boolean => p.replace(/\?$/, '').endsWith('...');
+
 function signature(command: CommandSpec): string {
-  const params = (command.args ?? []).map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : p.endsWith('...') ? `[${p}]` : `<${p}>`));
+  const params = (command.args ?? []).map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`));
   return [command.name, ...params].join(' ');
 }
 

@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
 import { driverClasses } from '../sdk/new.js';
@@ -144,7 +145,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'sdk',
-    args: ['options...'],
+    args: ['options...?'],
     passThrough: 'after-name',
     help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --posix-cflags, --posix-ldflags, --include-dir)',
     run: sdk,
@@ -163,7 +164,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'bench',
-    args: ['suite', 'device...'],
+    args: ['suite', 'device...?'],
     help: 'Measure every isolation mode: crossing costs (xpc), crossings with 1-16 threads (scale) or a device class\'s throughput (net, block, sound, serial, pci)',
     run: bench,
     flags: ['json', 'runs', 'iters', 'seconds', 'policy'],
@@ -220,7 +221,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'app',
-    args: ['app?', 'options...'],
+    args: ['app?', 'options...?'],
     passThrough: 'after-first-argument',
     help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
     run: app,
@@ -299,7 +300,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'campaign',
-    args: ['action?', 'files...'],
+    args: ['action?', 'files...?'],
     help: 'Fault-injection campaign: each application\'s driver (or yours), N faults, each in every mode; the papers\' figures',
     run: campaign,
     flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out', 'fresh', 'driver', 'workload', 'shard'],
@@ -361,7 +362,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'run',
-    args: ['driver', 'function', 'args...'],
+    args: ['driver', 'function', 'args...?'],
     help: 'Load a driver, call one of its exported functions, print the result or the fault',
     run,
     flags: ['json', 'isolation', 'time-budget', 'policy'],
@@ -403,7 +404,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'domains',
-    args: ['drivers...'],
+    args: ['drivers...?'],
     help: 'Load drivers and show their protection domains and the kernel objects each holds',
     run: domains,
     flags: ['json', 'isolation', 'policy'],
@@ -547,8 +548,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const err = e as Error & { code?: string };
     const usageError = err instanceof UsageError;
     if (json) print(toJson({ error: { name: err.name, code: err.code ?? null, message: err.message } }));
-    const code = !usageError && typeof err.code === 'string' && !err.message.includes(err.code) ? ` [${err.code}]` : '';
-    process.stderr.write(`nooks: ${err.message}${code}\n`);
+    process.stderr.write(`nooks: ${usageError ? err.message : withCode(err.message, err.code)}\n`);
     if (usageError && !err.message.includes('--help')) process.stderr.write('Run `nooks --help` for the commands, `nooks <command> --help` for one command.\n');
     else if (process.env.NOOKS_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;

@@ -2,6 +2,7 @@
 // crash or hang of the child is a result to observe, not one to suffer.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { setupFailed, type TrialReport, type TrialSpec } from './trial.js';
 
@@ -86,7 +87,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
       const report = JSON.parse(out.trim().split('\n').at(-1)!) as TrialReport;
       end(report.ok
         ? { outcome: 'continued', hostCrashed: false, report }
-        : { outcome: 'malfunction', hostCrashed: false, report, detail: `${report.error?.code}: ${report.error?.message}` });
+        : { outcome: 'malfunction', hostCrashed: false, report, detail: withCode(report.error?.message ?? '', report.error?.code) });
     });
   });
 }

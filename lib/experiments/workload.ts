@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { withCode } from '../error-code.js';
 import type { InjectedFault } from '../inject/index.js';
 import { DriverFault, type Driver, type Isolation, type Kernel, type LoadOptions } from '../kernel.js';
 
@@ -54,7 +55,8 @@ export async function workloadLoadOptions(load: WorkloadLoad, context: Omit<Work
   try {
     options = await load(context);
   } catch (e) {
-    throw Object.assign(new Error(`the workload module's load export threw: ${(e as Error)?.message ?? String(e)}`), { code: 'EWORKLOAD', cause: e });
+    const err = e as (Error & { code?: unknown }) | undefined;
+    throw Object.assign(new Error(`the workload module's load export threw: ${withCode(err?.message ?? String(e), err?.code)}`), { code: 'EWORKLOAD', cause: e });
   }
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options))

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -65,10 +66,23 @@ const std::map<int64_t, std::string> kSupportedTags = {
     {DT_FLAGS_1, "DT_FLAGS_1"},   {DT_BIND_NOW, "DT_BIND_NOW"}, {DT_SYMBOLIC, "DT_SYMBOLIC"},
 };
 
-// What dlopen will read of the image, checked field by field.
+// Why thread-local storage is refused; `what` says where the driver has it.
+std::string tls_refusal(const std::string &what) {
+  return "the driver has thread-local storage (" + what + "), which lives with the host's threads, outside any "
+         "domain; refused (keep per-thread state in the driver, e.g. by thread id; built with --posix: "
+         "pthread_key_create and pthread_setspecific, which it keeps per thread)";
+}
+
+bool tls_relocation(uint32_t type) {
+  return type == R_X86_64_DTPMOD64 || type == R_X86_64_DTPOFF64 || type == R_X86_64_TPOFF64 || type == R_X86_64_TPOFF32 ||
+         type == R_X86_64_TLSDESC;
+}
+
+// What dlopen will read of the image, checked field by field; what it would
+// refuse to run is added to `refused` and the checking goes on.
 class Checker {
  public:
-  Checker(DriverImage &img, const std::string &path) : img_(img), path_(path) {}
+  Checker(DriverImage &img, const std::string &path, Refusals *refused) : img_(img), path_(path), refused_(*refused) {}
 
   void run() {
     header();
@@ -87,11 +101,13 @@ class Checker {
  private:
   DriverImage &img_;
   const std::string &path_;
+  Refusals &refused_;
   std::vector<const Elf64_Phdr *> loads_;
   const Elf64_Phdr *dyn_ = nullptr;
   std::map<int64_t, uint64_t> tags_;  // the last entry of each tag wins, as in glibc
   std::vector<uint64_t> needed_;       // DT_NEEDED names (string table offsets)
   int64_t ctor_ = 0;                   // a constructor or destructor tag
+  bool init_ = false, fini_ = false;   // DT_INIT, DT_FINI
 
   uint64_t tag(int64_t t) const {
     auto i = tags_.find(t);
@@ -137,10 +153,7 @@ class Checker {
         throw LoadError("ENOTELF", path_ + ": a program (it names an interpreter, PT_INTERP), not a driver: build the "
                                            "driver as a shared object with nooks build (--posix for code written against libc)");
       if (p.p_type == PT_TLS)  // dlopen would give each thread a block in the host's thread control block
-        throw LoadError("ETLS", path_ + ": the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which "
-                                        "lives with the host's threads, outside any domain; refused (keep per-thread "
-                                        "state in the driver, e.g. by thread id; built with --posix: "
-                                        "pthread_key_create and pthread_setspecific, which it keeps per thread)");
+        refused_.add("ETLS", tls_refusal("__thread, _Thread_local: PT_TLS"));
       if (p.p_type == PT_DYNAMIC) {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;
@@ -232,7 +245,11 @@ class Checker {
     for (; k < n && d[k].d_tag != DT_NULL; k++) {
       int64_t t = d[k].d_tag;
       if (t == DT_NEEDED) needed_.push_back(d[k].d_un.d_val);
-      else if (ctor_name(t)) ctor_ = t;
+      else if (ctor_name(t)) {
+        ctor_ = t;
+        init_ |= t == DT_INIT;
+        fini_ |= t == DT_FINI;
+      }
       else if (!kSupportedTags.count(t)) unsupported = unsupported.value_or(t);
       else tags_[t] = d[k].d_un.d_val;
     }
@@ -258,27 +275,35 @@ class Checker {
   void load_time_code() const {
     if (!needed_.empty()) {
       uint64_t name = needed_[0];
-      throw LoadError("ENEEDED", path_ + ": the driver needs the shared library " +
-                                     (name < tag(DT_STRSZ) ? (const char *)img_.bytes.data() + img_.strtab_offset + name : "?") +
-                                     " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime: "
-                                     "build it with nooks build (nooks sdk --ldflags for make)");
+      refused_.add("ENEEDED", std::string("the driver needs the shared library ") +
+                                  (name < tag(DT_STRSZ) ? (const char *)img_.bytes.data() + img_.strtab_offset + name : "?") +
+                                  " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime: "
+                                  "build it with nooks build (nooks sdk --ldflags for make)");
     }
-    if (ctor_) {
+    // crti.o's _init and _fini: cc linked its start files in (no -nostdlib), and
+    // crtbeginS.o's, which would run in the host too: the fix is the link, not the code
+    img_.start_files = init_ && fini_;
+    if (img_.start_files) {
+      refused_.add("ECTOR", "the driver was linked with the C compiler's start files (crti.o, crtbeginS.o: .init, .fini, "
+                            ".init_array, .fini_array), code that would run in the host, outside its domain, when it is "
+                            "loaded and unloaded; refused (build it with nooks build, or link it with nooks sdk --ldflags, "
+                            "which has -nostdlib)");
+    } else if (ctor_) {
       bool exit = ctor_ == DT_FINI || ctor_ == DT_FINI_ARRAY || ctor_ == DT_FINI_ARRAYSZ;
-      throw LoadError("ECTOR", path_ + ": the driver has " + (exit ? "destructors" : "constructors") + " (" + ctor_name(ctor_) +
-                                   "), code that would run in the host, outside its domain, when it is " +
-                                   (exit ? "unloaded" : "loaded") +
-                                   "; refused (use module_init and module_exit, or build it with nooks build --posix, "
-                                   "which runs them inside the domain)");
+      refused_.add("ECTOR", std::string("the driver has ") + (exit ? "destructors" : "constructors") + " (" + ctor_name(ctor_) +
+                                "), code that would run in the host, outside its domain, when it is " +
+                                (exit ? "unloaded" : "loaded") +
+                                "; refused (use module_init and module_exit, or build it with nooks build --posix, "
+                                "which runs them inside the domain)");
     }
     const Elf64_Sym *s = img_.syms();
     for (uint64_t i = 0; i < img_.nsyms; i++)
       if (ELF64_ST_TYPE(s[i].st_info) == STT_GNU_IFUNC && s[i].st_shndx != SHN_UNDEF) ifunc(img_.name_of(s[i]));
   }
 
-  [[noreturn]] void ifunc(const std::string &what) const {
-    throw LoadError("ECTOR", path_ + ": " + what + " is an IFUNC, whose resolver would run in the host, outside the "
-                                                   "driver's domain, when it is loaded; refused");
+  void ifunc(const std::string &what) const {
+    refused_.add("ECTOR", what + " is an IFUNC, whose resolver would run in the host, outside the driver's domain, "
+                                 "when it is loaded; refused");
   }
 
   static const char *ctor_name(int64_t t) {
@@ -366,7 +391,15 @@ class Checker {
     for (uint64_t i = 0; i < n; i++) {
       std::string which = std::string("relocation ") + std::to_string(i) + " of " + what;
       uint32_t type = ELF64_R_TYPE(r[i].r_info);
-      if (type == R_X86_64_IRELATIVE) ifunc(which);
+      // refused: dlopen never applies it
+      if (type == R_X86_64_IRELATIVE) {
+        ifunc(which);
+        continue;
+      }
+      if (tls_relocation(type)) {
+        refused_.add("ETLS", tls_refusal(which + ", for a __thread variable"));
+        continue;
+      }
       if (i < nrelative && type != R_X86_64_RELATIVE) malformed(path_, which + " is counted in DT_RELACOUNT but not relative");
       if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
           type != R_X86_64_RELATIVE)
@@ -406,10 +439,33 @@ uint64_t DriverImage::pointer_at(uint64_t vaddr) const {
   return v ? *v : 0;
 }
 
-DriverImage read_driver_image(const std::string &path) {
+DriverImage read_driver_image(const std::string &path, Refusals *refused) {
   DriverImage img = read_file(path);
-  Checker(img, path).run();
+  Checker(img, path, refused).run();
   return img;
+}
+
+void Refusals::add(const std::string &code, const std::string &why) {
+  if (!has(code)) list_.push_back({code, why});
+}
+
+bool Refusals::has(const std::string &code) const {
+  return std::any_of(list_.begin(), list_.end(), [&](const auto &r) { return r.first == code; });
+}
+
+void Refusals::throw_any(const std::string &path) const {
+  if (list_.empty()) return;
+  static const std::vector<std::string> kMostFundamentalFirst = {"ENEEDED", "EABI", "ELIBC", "EUNRESOLVED", "ETLS",
+                                                                 "ECTOR",   "EWRPKRU", "ENOINIT"};
+  auto rank = [](const std::string &code) {
+    return std::find(kMostFundamentalFirst.begin(), kMostFundamentalFirst.end(), code) - kMostFundamentalFirst.begin();
+  };
+  std::vector<std::pair<std::string, std::string>> sorted = list_;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](const auto &a, const auto &b) { return rank(a.first) < rank(b.first); });
+  if (sorted.size() == 1) throw LoadError(sorted[0].first, path + ": " + sorted[0].second);
+  std::string all = path + ": refused for " + std::to_string(sorted.size()) + " reasons:";
+  for (const auto &[code, why] : sorted) all += "\n  " + why + " [" + code + "]";
+  throw LoadError(sorted[0].first, all);
 }
 
 }  // namespace nooks

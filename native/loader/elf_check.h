@@ -10,9 +10,27 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nooks {
+
+// Every reason a driver file that could be read is refused (ENEEDED, EABI,
+// ELIBC, ETLS, ...), gathered so that one error names them all, each with its
+// code, rather than the user mending one to learn of the next. The error's
+// code is the most fundamental of them: how the driver was built (other
+// libraries, another kernel API), then what it calls, then what it has.
+class Refusals {
+ public:
+  // `why` without the path; a code given twice keeps its first reason.
+  void add(const std::string &code, const std::string &why);
+  bool has(const std::string &code) const;
+  // The LoadError naming them all, if there is any.
+  void throw_any(const std::string &path) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> list_;  // code, why
+};
 
 struct DriverImage {
   std::vector<uint8_t> bytes;
@@ -21,6 +39,9 @@ struct DriverImage {
   uint64_t syms_offset = 0, nsyms = 0, strtab_offset = 0;
   // Its relocations (DT_RELA, checked), for reading its data without loading it.
   uint64_t rela_offset = 0, nrela = 0;
+  // Linked with the C compiler's start files (refused: ECTOR), which import
+  // functions of libc of their own.
+  bool start_files = false;
 
   const Elf64_Ehdr *eh() const { return (const Elf64_Ehdr *)bytes.data(); }
   const Elf64_Phdr *ph() const { return at<Elf64_Phdr>(eh()->e_phoff, eh()->e_phnum); }
@@ -42,8 +63,9 @@ struct DriverImage {
 };
 
 // The file at `path`, checked. Throws LoadError: ENOENT, EISDIR, ENOTELF (not
-// an x86-64 shared object, or a malformed one: the message says which field),
-// ENEEDED (it needs other libraries), ECTOR (it has load-time code).
-DriverImage read_driver_image(const std::string &path);
+// an x86-64 shared object, or a malformed one: the message says which field).
+// Adds to `refused`: ENEEDED (it needs other libraries), ECTOR (it has
+// load-time code), ETLS (thread-local storage).
+DriverImage read_driver_image(const std::string &path, Refusals *refused);
 
 }  // namespace nooks

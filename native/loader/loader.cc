@@ -39,7 +39,7 @@ namespace {
 // <nooks/kapi.h> stamps into every object that includes it (in the image's
 // PT_NOTE segments, which elf_check has walked): each must be this kernel's.
 // false for a driver with none (built without the header): it loads with a warning.
-bool check_abi(const DriverImage &img, const std::string &path) {
+bool check_abi(const DriverImage &img, const std::string &path, Refusals *refused) {
   const Elf64_Phdr *ph = img.ph();
   bool stamped = false;
   for (int i = 0; i < img.eh()->e_phnum; i++) {
@@ -57,19 +57,26 @@ bool check_abi(const DriverImage &img, const std::string &path) {
         continue;
       std::string version((const char *)notes + desc_at, strnlen((const char *)notes + desc_at, n->n_descsz));
       if (version != NOOKS_KAPI_VERSION)
-        throw LoadError("EABI", path + ": built against kernel API " + version + ", this kernel has " +
-                                    NOOKS_KAPI_VERSION + ": rebuild the driver against this nooks (nooks build)");
+        refused->add("EABI", "built against kernel API " + version + ", this kernel has " + NOOKS_KAPI_VERSION +
+                                 ": rebuild the driver against this nooks (nooks build)");
       stamped = true;
     }
   }
   return stamped;
 }
 
+// What crtbeginS.o and crti.o import (weak) from libc, the profiler and the TM runtime.
+bool start_files_import(const char *name) {
+  for (const char *s : {"__cxa_finalize", "__gmon_start__", "_ITM_registerTMCloneTable", "_ITM_deregisterTMCloneTable"})
+    if (!strcmp(name, s)) return true;
+  return false;
+}
+
 // Every undefined symbol must be a kernel call (the kernel API or the POSIX
 // personality's); anything else (libc above all) is a driver bug: all of them
 // are named, as outside the personality too when the driver has it linked in.
 // Also checks that module_init is there.
-void check_symbols(const DriverImage &img, const std::string &path) {
+void check_symbols(const DriverImage &img, Refusals *refused) {
   std::set<std::string> kapi(kKapiNames, kKapiNames + kKapiCount);
   std::vector<std::string> libc, unknown;
   bool has_init = false, has_personality = false;
@@ -83,6 +90,9 @@ void check_symbols(const DriverImage &img, const std::string &path) {
       continue;
     }
     if (kapi.count(name)) continue;
+    // thread-local storage's accessor, which ETLS names already; the start files' weak imports, which ECTOR does
+    if (!strcmp(name, "__tls_get_addr") && refused->has("ETLS")) continue;
+    if (img.start_files && start_files_import(name)) continue;
     bool in_host = dlsym(RTLD_DEFAULT, name) != nullptr;
     // a weak import that nothing defines stays 0 (the driver tests it); one the host defines would bind to the host's code
     if (ELF64_ST_BIND(syms[s].st_info) == STB_WEAK && !in_host) continue;
@@ -94,21 +104,21 @@ void check_symbols(const DriverImage &img, const std::string &path) {
     return s;
   };
   if (!libc.empty())
-    throw LoadError("ELIBC", path + ": the driver calls functions outside the nooks kernel API" +
-                                 (has_personality ? " and outside the POSIX personality (" + join(libc) +
-                                                        "); these are not provided to drivers (docs/drivers.md)"
-                                                  : " (" + join(libc) +
-                                                        "); drivers may only use the kernel API of <nooks/kapi.h> and the class "
-                                                        "headers, or, built with nooks build --posix, the C library subset of "
-                                                        "the POSIX personality"));
-  if (!unknown.empty()) throw LoadError("EUNRESOLVED", path + ": unresolved symbols: " + join(unknown));
-  if (!has_init) throw LoadError("ENOINIT", path + ": no module_init (nooks_module_init is not exported)");
+    refused->add("ELIBC", "the driver calls functions outside the nooks kernel API" +
+                              (has_personality ? " and outside the POSIX personality (" + join(libc) +
+                                                     "); these are not provided to drivers (docs/drivers.md)"
+                                               : " (" + join(libc) +
+                                                     "); drivers may only use the kernel API of <nooks/kapi.h> and the class "
+                                                     "headers, or, built with nooks build --posix, the C library subset of "
+                                                     "the POSIX personality"));
+  if (!unknown.empty()) refused->add("EUNRESOLVED", "unresolved symbols: " + join(unknown));
+  if (!has_init) refused->add("ENOINIT", "no module_init (nooks_module_init is not exported)");
 }
 
 // WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
 // memory form) can load PKRU too; WRFSBASE/WRGSBASE could point the crossing
 // at a thread context of the driver's making. Refuse text that contains any.
-void scan_text(const DriverImage &img, const std::string &path) {
+void scan_text(const DriverImage &img, const std::string &path, Refusals *refused) {
   const Elf64_Phdr *ph = img.ph();
   for (int i = 0; i < img.eh()->e_phnum; i++) {
     if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
@@ -118,8 +128,9 @@ void scan_text(const DriverImage &img, const std::string &path) {
     if (k < 0) continue;
     char msg[64];
     snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(ph[i].p_offset + k));
-    throw LoadError("EWRPKRU", path + ": the driver's code contains a " + pkru_sequence_name(t + k) +
-                                   " instruction sequence" + msg + ", which could change protection keys; refused");
+    refused->add("EWRPKRU", std::string("the driver's code contains a ") + pkru_sequence_name(t + k) + " instruction sequence" + msg +
+                                ", which could change protection keys; refused");
+    return;
   }
 }
 
@@ -189,11 +200,14 @@ size_t static_bytes(const DriverImage &img) {
 }
 
 // The driver file at path, checked as far as it can be without loading it; *stamped: see check_abi.
+// A malformed file is refused at once; any other refusal after every check, with all the others.
 DriverImage checked_image(const std::string &path, bool *stamped) {
-  DriverImage img = read_driver_image(path);
-  *stamped = check_abi(img, path);
-  check_symbols(img, path);
-  scan_text(img, path);
+  Refusals refused;
+  DriverImage img = read_driver_image(path, &refused);
+  *stamped = check_abi(img, path, &refused);
+  check_symbols(img, &refused);
+  scan_text(img, path, &refused);
+  refused.throw_any(path);
   return img;
 }
 
