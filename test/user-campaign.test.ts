@@ -345,8 +345,8 @@ describe('a workload module\'s load export', () => {
 describe('a workload\'s own verdict', () => {
   // Before, the work's failure read as a broken module: 'EWORKLOAD: the frames came back wrong'.
   it.each([
-    ['{ ok: false, detail }', '() => ({ ok: false, detail: \'the frames came back wrong\' })', 'EFAIL: the frames came back wrong'],
-    ['false', '() => false', 'EFAIL: the workload returned false'],
+    ['{ ok: false, detail }', '() => ({ ok: false, detail: \'the frames came back wrong\' })', 'the frames came back wrong [EFAIL]'],
+    ['false', '() => false', 'the workload returned false [EFAIL]'],
   ])('%s is the work failing (EFAIL), not a broken module (EWORKLOAD)', async (_, work, detail) => {
     const verdict = join(dir, `verdict-${work.length}-workload.mjs`);
     writeFileSync(verdict, `export const load = () => ({ devices: [] });\nexport default ${work};\n`);
