@@ -15,13 +15,16 @@ afterAll(() => rmSync(project, { recursive: true, force: true }));
 const nooks = (...args: string[]): Promise<Exit> => run(args, { cwd: project, timeoutMs: 60_000 });
 
 describe('nooks new, build, sdk', () => {
-  it('new writes the driver, its test and its workload, and scripts into package.json', async () => {
+  it('new writes the driver, its test, its workload and its bench module, and scripts into package.json', async () => {
     writeFileSync(join(project, 'package.json'), '{ "name": "p", "version": "1.0.0", "scripts": { "test": "true" } }\n');
     const r = await nooks('new', 'hello', '--json');
     expect(r.code, shown(r)).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      name: 'hello', class: 'plain', files: ['hello/hello.c', 'hello/hello.test.mjs', 'hello/workload.mjs'],
-      scripts: { 'build:hello': 'nooks build hello/hello.c -o build/hello.so', 'test:hello': 'npm run build:hello && node --test hello/hello.test.mjs' },
+      name: 'hello', class: 'plain', files: ['hello/hello.c', 'hello/hello.test.mjs', 'hello/workload.mjs', 'hello/bench.mjs'],
+      scripts: {
+        'build:hello': 'nooks build hello/hello.c -o build/hello.so', 'test:hello': 'npm run build:hello && node --test hello/hello.test.mjs',
+        'bench:hello': 'npm run build:hello && nooks bench driver --driver build/hello.so --workload hello/bench.mjs --seconds 1 --runs 3',
+      },
     });
     const c = readFileSync(join(project, 'hello', 'hello.c'), 'utf8');
     expect(c).toContain('NOOKS_EXPORT long add(long a, long b)');

@@ -52,7 +52,7 @@ describe('nooks installed into another project', () => {
   });
 
   it('nooks new, nooks build, import(\'nooks\'): calls, a buffer, a string, a fault contained and the driver restarted', async () => {
-    expect(await run('npx', ['nooks', 'new', 'hello'])).toContain('wrote hello/hello.c, hello/hello.test.mjs, hello/workload.mjs');
+    expect(await run('npx', ['nooks', 'new', 'hello'])).toContain('wrote hello/hello.c, hello/hello.test.mjs, hello/workload.mjs, hello/bench.mjs');
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts['build:hello']).toBe('nooks build hello/hello.c -o build/hello.so');
     expect(await run('npx', ['nooks', 'build', 'hello/hello.c', '-o', 'build/hello.so'])).toMatch(/^built build\/hello\.so \(kernel API kapi-[0-9a-f]{12}\)/);
@@ -101,6 +101,14 @@ describe('nooks installed into another project', () => {
     const out = await run('npm', ['run', 'test:hello']);
     expect(out).toMatch(/# pass 3\n# fail 0/);
   });
+
+  it('the template\'s bench runs out of the box (npm run bench:hello): every mode this machine runs, relative to none', async () => {
+    const out = await run('npm', ['run', '--silent', 'bench:hello', '--', '--json'], { timeout: 120_000 });
+    const d = JSON.parse(out.slice(out.indexOf('\n{') + 1)); // after the build's line
+    expect(d).toMatchObject({ workload: 'hello/bench', seconds: 1, runs: 3 });
+    for (const m of d.modes.filter((x: { supported: boolean }) => x.supported)) expect(m, m.isolation).toMatchObject({ unit: 'calls/s', relative: expect.any(Number) });
+    expect(d.modes.filter((x: { supported: boolean }) => x.supported).length).toBeGreaterThanOrEqual(3); // none, mprotect, process
+  }, 150_000);
 
   it('nooks inject and a 10-trial campaign on the driver, with the template\'s workload', async () => {
     // a NULL dereference at the entry of add(): without isolation the host dies; isolated, the driver restarts

@@ -179,7 +179,8 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     mkdirSync(join(project, 'node_modules'));
     symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map
     const made = newDriver(name, cls, project);
-    expect(made.files).toEqual([`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`]);
+    // plain's bench module: `nooks bench driver` runs it (test/cli-bench-driver.test.ts)
+    expect(made.files).toEqual([`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, ...(cls === 'plain' ? [`${name}/bench.mjs`] : [])]);
     for (const f of made.files) expect(readFileSync(join(project, f), 'utf8')).not.toContain('@NAME@');
     ({ path: so, warnings } = buildDriver({ sources: [join(project, name, `${name}.c`)], out: join(project, 'build', `${name}.so`), extraCflags: ['-Werror'] }));
   }, 60_000);

@@ -101,14 +101,14 @@ interface Measured {
 }
 
 /** A load running on a booted kernel. */
-interface Load {
+export interface Load {
   /** Units completed so far (frames, operations, bytes). */
   done(): number;
   /** Stops the load and lets what is in flight settle (the kernel is still up); throws if the load failed. */
   stop(): Promise<void>;
 }
 
-interface Workload {
+export interface Workload {
   name: string;
   unit: string;
   /** The driver whose domain's crossings are counted. */
@@ -128,21 +128,24 @@ export function classWorkloads(suite: ClassSuite): string[] {
 }
 
 export async function benchClass(suite: ClassSuite, options: ClassBenchOptions = {}): Promise<WorkloadResult[]> {
+  const results: WorkloadResult[] = [];
+  for (const w of suite === 'pci' ? [pciNetSend(options.pci)] : workloads[suite]) results.push(await benchWorkload(w, options));
+  return results;
+}
+
+/** One workload (a class's, or a user's: driver.ts) measured in every mode, `runs` rounds of them. */
+export async function benchWorkload(w: Workload, options: Omit<ClassBenchOptions, 'pci'> = {}): Promise<WorkloadResult> {
   const seconds = options.seconds ?? 2;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`seconds must be a positive number, got ${seconds}`);
   const runs = options.runs ?? 1;
   if (!Number.isSafeInteger(runs) || runs <= 0) throw new RangeError(`runs must be a positive integer, got ${runs}`);
   const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-'));
   try {
-    const results: WorkloadResult[] = [];
-    for (const w of suite === 'pci' ? [pciNetSend(options.pci)] : workloads[suite]) {
-      const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
-      const rounds: (Measured | ModeUnsupported)[][] = [];
-      for (let r = 0; r < runs; r++)
-        rounds.push(await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported));
-      results.push({ workload: w.name, note: w.note, seconds, runs, modes: rounds[0].map((_, i) => summary(rounds, i, w.unit)) });
-    }
-    return results;
+    const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
+    const rounds: (Measured | ModeUnsupported)[][] = [];
+    for (let r = 0; r < runs; r++)
+      rounds.push(await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported));
+    return { workload: w.name, note: w.note, seconds, runs, modes: rounds[0].map((_, i) => summary(rounds, i, w.unit)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -49,8 +49,11 @@ export interface WorkloadModule {
   load?: WorkloadLoad;
 }
 
-/** Calls the module's `load`: its options, checked (kernel.load checks their values). */
-export async function workloadLoadOptions(load: WorkloadLoad, context: Omit<WorkloadContext, 'driver'>): Promise<WorkloadLoadOptions> {
+/**
+ * Calls the module's `load`: its options, checked (kernel.load checks their
+ * values). Its context: a trial's (WorkloadLoad), or a benchmark's (lib/bench/driver.ts).
+ */
+export async function workloadLoadOptions<C>(load: (context: C) => unknown, context: C): Promise<WorkloadLoadOptions> {
   let options: unknown;
   try {
     options = await load(context);
@@ -86,14 +89,18 @@ export function workloadName(path: string): string {
   return basename(path).replace(/\.(m|c)?[jt]s$/, '');
 }
 
-/** Imports the module: its default export must be a function, and so must `load` where it has one. */
-export async function importWorkload(path: string): Promise<WorkloadModule> {
-  let m: { default?: unknown; load?: unknown };
+/** Imports a user's module (a workload, or a bench's: lib/bench/driver.ts): its exports; one that does not import is EWORKLOAD. */
+export async function importUserModule(path: string): Promise<Record<string, unknown>> {
   try {
-    m = (await import(pathToFileURL(path).href)) as { default?: unknown; load?: unknown };
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
     throw Object.assign(new Error(`cannot import the workload module ${path}: ${(e as Error).message}`), { code: 'EWORKLOAD' });
   }
+}
+
+/** Imports the module: its default export must be a function, and so must `load` where it has one. */
+export async function importWorkload(path: string): Promise<WorkloadModule> {
+  const m = await importUserModule(path);
   if (typeof m.default !== 'function') {
     throw Object.assign(new Error(`workload module ${path} must export a default function ({ kernel, driver, trial, seed }) => ok, got ${typeof m.default}`),
       { code: 'EWORKLOAD' });

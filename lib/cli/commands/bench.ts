@@ -1,16 +1,19 @@
-// `nooks bench xpc|scale|net|block|sound|serial|pci`: formats what lib/bench/
+// `nooks bench xpc|scale|net|block|sound|serial|pci|driver`: formats what lib/bench/
 // measures (xpc.ts: crossing costs; scale.ts: crossings with 1 to 16 threads;
-// classes.ts: a workload per device class, and the net one on a real PCI NIC).
-import { benchClass, classSuites, classWorkloads, type ClassModeResult, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
+// classes.ts: a workload per device class, and the net one on a real PCI NIC;
+// driver.ts: the user's driver under the user's bench module, as a class's).
+import { benchClass, benchWorkload, classSuites, classWorkloads, type ClassModeResult, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
 import { cpuModel, defaultModes } from '../../bench/common.js';
+import { driverWorkload } from '../../bench/driver.js';
 import { benchScale, threadCounts, type ScaleBenchResult } from '../../bench/scale.js';
 import { benchXpc, domainCounts, type DomainsRoundTrip, type XpcBenchResult } from '../../bench/xpc.js';
+import { Kernel, type Isolation } from '../../kernel.js';
 import type { PciVia } from '../../pci.js';
 import { closest, UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { intFlag, policyOf, table, toJson, type Context } from './common.js';
 
-export const suites = ['xpc', 'scale', ...classSuites] as const;
+export const suites = ['xpc', 'scale', ...classSuites, 'driver'] as const;
 
 export async function bench(ctx: Context): Promise<number> {
   const [suite] = ctx.args;
@@ -19,7 +22,10 @@ export async function bench(ctx: Context): Promise<number> {
     throw new UsageError(`unknown benchmark "${suite}"${hint ? ` (did you mean "${hint}"?)` : ''}; available: ${suites.join(', ')}`);
   }
   if (suite !== 'pci' && ctx.args.length > 1) throw new UsageError(`bench ${suite} takes no more arguments`);
+  for (const f of ['driver', 'workload', 'isolation'] as const)
+    if (suite !== 'driver' && ctx.flags[f] !== undefined) throw new UsageError(`--${f} is an option of bench driver`);
   if (suite === 'xpc') return xpc(ctx);
+  if (suite === 'driver') return driver(ctx);
   return suite === 'scale' ? scale(ctx) : classes(ctx, suite as ClassSuite);
 }
 
@@ -124,17 +130,46 @@ function printScale(ctx: Context, r: ScaleBenchResult): void {
   ctx.print('thread into the same one. Each crossing is a round trip into an empty function, in a C++ loop per thread.');
 }
 
-/** `bench net|block|sound|serial`: with --json, one object per workload (an array when a suite has several: net has two). */
+/** `bench net|block|sound|serial|pci`: the suite's workloads. */
 async function classes(ctx: Context, suite: ClassSuite): Promise<number> {
-  if (ctx.flags.iters !== undefined) throw new UsageError(`--iters is an option of bench xpc; bench ${suite} takes --seconds and --runs`);
-  const seconds = secondsFlag(ctx, 2);
-  const runs = intFlag(ctx, 'runs', 1);
+  const { seconds, runs } = roundsOf(ctx, suite);
   // two steps per mode, workload and run (boot, measure); a skipped mode counts its two at once
   const total = classWorkloads(suite).length * defaultModes.length * 2 * runs;
   const progress = new Progress({ total, label: `bench ${suite}`, json: ctx.flags.json });
   const results = await benchClass(suite, { seconds, runs, policy: policyOf(ctx), pci: pciOf(ctx, suite), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
   progress.tick(Infinity);
   progress.finish();
+  return printWorkloads(ctx, results, seconds, runs);
+}
+
+/**
+ * `bench driver --driver <x.so> --workload <bench.mjs>`: the user's driver under the module's load, measured as
+ * a class's workload is; --isolation m: only none (what relative compares with) and m.
+ */
+async function driver(ctx: Context): Promise<number> {
+  if (ctx.args.length > 1) throw new UsageError('bench driver takes no arguments: --driver <x.so> --workload <bench.mjs>');
+  const { driver: so, workload: module } = ctx.flags;
+  if (so === undefined || module === undefined) throw new UsageError('bench driver needs --driver <x.so> and --workload <bench.mjs> (a module exporting start(); docs/results.md)');
+  const { seconds, runs } = roundsOf(ctx, 'driver');
+  const wanted = ctx.flags.isolation;
+  const one = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as Isolation | undefined);
+  const modes = one === undefined ? defaultModes : [...new Set<Isolation>(['none', one])];
+  const w = await driverWorkload(so, module);
+  const progress = new Progress({ total: modes.length * 2 * runs, label: 'bench driver', json: ctx.flags.json });
+  const result = await benchWorkload(w, { seconds, runs, modes, policy: policyOf(ctx), onStep: (s) => progress.tick(s.what === 'skip' ? 2 : 1) });
+  progress.tick(Infinity);
+  progress.finish();
+  return printWorkloads(ctx, [result], seconds, runs);
+}
+
+/** --seconds and --runs of a bench that measures workloads (--iters is bench xpc's). */
+function roundsOf(ctx: Context, suite: string): { seconds: number; runs: number } {
+  if (ctx.flags.iters !== undefined) throw new UsageError(`--iters is an option of bench xpc; bench ${suite} takes --seconds and --runs`);
+  return { seconds: secondsFlag(ctx, 2), runs: intFlag(ctx, 'runs', 1) };
+}
+
+/** With --json: one object per workload (an array when there are several: net has two); else their tables. */
+function printWorkloads(ctx: Context, results: WorkloadResult[], seconds: number, runs: number): number {
   if (ctx.flags.json) {
     ctx.print(toJson(results.length === 1 ? results[0] : results));
     return 0;
