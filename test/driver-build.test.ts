@@ -16,7 +16,7 @@ describe('drivers as built', () => {
     expect(out).toMatch(/driver-rt: all checks passed/);
     expect(out).toMatch(/posix: all checks passed/);
     expect(out).toMatch(/test_threads: 128 threads ok/); // 16 domain-like stacks, each taken by 8 threads in turn
-    expect(out).toMatch(/test_waits: conditions, word lock, pthread_once and mutexes ok/); // on real futexes
+    expect(out).toMatch(/test_waits: conditions, word lock, pthread_once, mutexes, semaphores, rwlocks and barriers ok/); // on real futexes
     expect(out).toMatch(/test_dirent: 104 entries listed ok/); // 100 files, a directory, a link, '.' and '..'
   }, 120_000); // 46 s on a loaded 2-core machine
 

@@ -400,6 +400,17 @@ long with_stack(long size)
 	return pthread_join(t, &r) ? -2000 : (long)r;
 }
 
+/* pthread_setaffinity_np on this thread: to CPU \`cpu\`, or (-1) to no CPU. */
+long pin_to(long cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 /* ---- timed waits: ETIMEDOUT * 10 + (the clock reached the deadline); -errno for a refused clock.
  * by_clockwait: pthread_cond_clockwait on \`clock\` with a cond made for CLOCK_REALTIME. */
 long timed_wait(long clock, long ms, long by_clockwait)
@@ -773,6 +784,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(d.call('with_stack', 64 * 1024)).toBe(1);
     expect(d.call('with_stack', 1 << 20)).toBe(-EINVAL);
     expect(kernel().log().some((l) => l.source === d.name && l.text.includes('pthread_create: a stack of 1048576 bytes asked'))).toBe(true);
+    d.unload();
+  });
+
+  it('pthread_setaffinity_np is accepted and not made (the host places the threads); a set with no CPU is EINVAL', async () => {
+    const d = await kernel().load(path);
+    expect(d.call('pin_to', 0)).toBe(0);
+    expect(d.call('pin_to', 1023)).toBe(0);
+    expect(d.call('pin_to', -1)).toBe(22);
     d.unload();
   });
 

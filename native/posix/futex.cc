@@ -1,6 +1,7 @@
-// The waits behind the POSIX personality's condition variables
-// (native/driver-rt/posix/cond.c): a wait in the kernel on a word of driver
-// memory, woken by a change of the word (signal, broadcast) or its deadline,
+// The waits behind the POSIX personality's condition variables, semaphores,
+// rwlocks and barriers (native/driver-rt/posix/cond.c, semaphore.c, rwlock.c,
+// barrier.c): a wait in the kernel on a word of driver memory, woken by a
+// change of the word (signal, broadcast, post, unlock) or its deadline,
 // never a busy wait. It ends when the driver fails, as every wait does, woken
 // by the failure (native/kapi/wait.h).
 #include <errno.h>

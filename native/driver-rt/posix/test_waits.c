@@ -1,5 +1,6 @@
 /* The POSIX personality's waits (cond.c, pthread_once and the mutexes of
- * pthread.c, the FILE streams' word_lock.c) on the host's threads under ASan
+ * pthread.c, the FILE streams' word_lock.c, semaphore.c, rwlock.c,
+ * barrier.c) on the host's threads under ASan
  * and UBSan (run-tests.sh). The kernel calls they make are stood in for as
  * the kernel makes them, with real futexes: nooks_posix_futex_wait as
  * native/posix/futex.cc (a wait while the word holds its value, to a deadline
@@ -10,6 +11,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +418,106 @@ static void mutex_kinds(void)
 	CHECK(pthread_mutex_unlock(&owned) == 0 && pthread_mutex_destroy(&owned) == 0);
 }
 
+/* ---- semaphores, rwlocks and barriers, contended ------------------------- */
+
+static sem_t sem;
+static long sem_counted;
+
+static void *count_under_sem(void *arg)
+{
+	for (int i = 0; i < ROUNDS; i++) {
+		CHECK(sem_wait(&sem) == 0);
+		sem_counted++;
+		CHECK(sem_post(&sem) == 0);
+	}
+	return arg;
+}
+
+/* A semaphore as a lock: every thread first waits at 0, until one post. */
+static void semaphore_contended(void)
+{
+	pthread_t t[THREADS];
+	struct timespec soon;
+	int value;
+
+	CHECK(sem_init(&sem, 0, 0) == 0);
+	start_all(t, THREADS, count_under_sem);
+	until_asleep(THREADS);
+	CHECK(sem_post(&sem) == 0);
+	join_all(t, THREADS);
+	CHECK(sem_counted == (long)THREADS * ROUNDS && sem_getvalue(&sem, &value) == 0 && value == 1);
+	CHECK(sem_trywait(&sem) == 0 && sem_trywait(&sem) == -1 && errno == EAGAIN);
+	clock_gettime(CLOCK_REALTIME, &soon);
+	CHECK(sem_timedwait(&sem, &soon) == -1 && errno == ETIMEDOUT);
+	CHECK(sem_destroy(&sem) == 0);
+}
+
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_barrier_t readers_meet;
+static long readers_in, writers_in, broken, written;
+
+/* Readers first hold the lock together (meeting at a barrier while they
+ * hold it), then readers and writers take it ROUNDS times, counting who is inside. */
+static void *read_or_write(void *arg)
+{
+	long writer = (long)arg & 1;
+
+	if (!writer) {
+		CHECK(pthread_rwlock_rdlock(&rw) == 0);
+		pthread_barrier_wait(&readers_meet);
+		CHECK(pthread_rwlock_unlock(&rw) == 0);
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		CHECK((writer ? pthread_rwlock_wrlock(&rw) : pthread_rwlock_rdlock(&rw)) == 0);
+		long *in = writer ? &writers_in : &readers_in;
+		__atomic_add_fetch(in, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&writers_in, __ATOMIC_SEQ_CST) > writer || (writer && __atomic_load_n(&readers_in, __ATOMIC_SEQ_CST)))
+			__atomic_add_fetch(&broken, 1, __ATOMIC_SEQ_CST);
+		if (writer)
+			written++;
+		__atomic_sub_fetch(in, 1, __ATOMIC_SEQ_CST);
+		CHECK(pthread_rwlock_unlock(&rw) == 0);
+	}
+	return arg;
+}
+
+static void rwlock_contended(void)
+{
+	pthread_t t[THREADS];
+
+	/* writers wait while this thread reads, and get in when it lets go */
+	CHECK(pthread_rwlock_rdlock(&rw) == 0);
+	CHECK(pthread_barrier_init(&readers_meet, NULL, THREADS / 2) == 0);
+	for (long i = 0; i < THREADS; i++)
+		CHECK(pthread_create(&t[i], NULL, read_or_write, (void *)i) == 0);
+	until_asleep(THREADS / 2);
+	CHECK(pthread_rwlock_unlock(&rw) == 0);
+	join_all(t, THREADS);
+	CHECK(broken == 0 && written == (long)THREADS / 2 * ROUNDS);
+	CHECK(pthread_rwlock_destroy(&rw) == 0 && pthread_barrier_destroy(&readers_meet) == 0);
+}
+
+static pthread_barrier_t meet;
+static long serials;
+
+static void *meet_often(void *arg)
+{
+	for (int i = 0; i < ROUNDS / 10; i++)
+		if (pthread_barrier_wait(&meet) == PTHREAD_BARRIER_SERIAL_THREAD)
+			__atomic_add_fetch(&serials, 1, __ATOMIC_SEQ_CST);
+	return arg;
+}
+
+static void barrier_rounds(void)
+{
+	pthread_t t[THREADS];
+
+	CHECK(pthread_barrier_init(&meet, NULL, THREADS) == 0);
+	start_all(t, THREADS, meet_often);
+	join_all(t, THREADS);
+	CHECK(serials == ROUNDS / 10 && pthread_barrier_destroy(&meet) == 0);
+}
+
 static void stuck(int sig)
 {
 	static const char message[] = "test_waits: failed: a wait did not end within 60 s\n";
@@ -435,7 +537,10 @@ int main(void)
 	word_lock_contended();
 	once_concurrent();
 	mutex_kinds();
+	semaphore_contended();
+	rwlock_contended();
+	barrier_rounds();
 	CHECK(asleep() == 0);
-	printf("test_waits: conditions, word lock, pthread_once and mutexes ok\n");
+	printf("test_waits: conditions, word lock, pthread_once, mutexes, semaphores, rwlocks and barriers ok\n");
 	return 0;
 }

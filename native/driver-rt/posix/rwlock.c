@@ -1,0 +1,189 @@
+/* Read-write locks: one word of the pthread_rwlock_t holds the count of
+ * readers, a bit for the writer and a bit that says someone may wait; a
+ * waiter waits in the kernel while the word stays as it saw it
+ * (nooks_posix_futex_wait): no busy wait, and a wait ends when the driver
+ * fails. Whoever leaves the lock free with the wait bit set wakes every
+ * waiter, and they race for it again. Readers are preferred, as glibc's
+ * default (PTHREAD_RWLOCK_PREFER_READER_NP): a reader gets in while readers
+ * hold the lock, even if a writer waits, so a thread may take a read lock it
+ * already holds (POSIX allows it) without deadlock; writers may wait as long
+ * as readers overlap. All zeros is PTHREAD_RWLOCK_INITIALIZER. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <time.h>
+
+#include "posix.h"
+
+#define NS_PER_S 1000000000LL
+
+enum { WRITER = 1u << 31, WAITED = 1u << 30, READERS = WAITED - 1 };
+
+struct rwlock {
+	unsigned int word;
+	int writer;	/* the kernel's id of the thread that holds it to write */
+};
+_Static_assert(sizeof(struct rwlock) <= sizeof(pthread_rwlock_t), "an rwlock fits a pthread_rwlock_t");
+
+static struct rwlock *rwlock_of(pthread_rwlock_t *l)
+{
+	return (struct rwlock *)l;
+}
+
+int pthread_rwlockattr_init(pthread_rwlockattr_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	return 0;
+}
+
+int pthread_rwlockattr_destroy(pthread_rwlockattr_t *a)
+{
+	(void)a;
+	return 0;
+}
+
+int pthread_rwlock_init(pthread_rwlock_t *restrict l, const pthread_rwlockattr_t *restrict a)
+{
+	(void)a;
+	memset(l, 0, sizeof(*l));
+	return 0;
+}
+
+int pthread_rwlock_destroy(pthread_rwlock_t *l)
+{
+	return __atomic_load_n(&rwlock_of(l)->word, __ATOMIC_RELAXED) & (WRITER | READERS) ? EBUSY : 0;
+}
+
+/* One try: 0 taken, EBUSY (the word that refused, in *seen), EAGAIN (too many readers). */
+static int try_read(struct rwlock *l, unsigned int *seen)
+{
+	unsigned int w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+
+	while (!(w & WRITER)) {
+		if ((w & READERS) == READERS)
+			return EAGAIN;
+		if (__atomic_compare_exchange_n(&l->word, &w, w + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return 0;
+	}
+	*seen = w;
+	return EBUSY;
+}
+
+static int try_write(struct rwlock *l, unsigned int *seen)
+{
+	unsigned int w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+
+	while (!(w & (WRITER | READERS)))
+		if (__atomic_compare_exchange_n(&l->word, &w, w | WRITER, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&l->writer, posix_thread_tid(), __ATOMIC_RELAXED);
+			return 0;
+		}
+	*seen = w;
+	return EBUSY;
+}
+
+/* Until `try` takes the lock (0, or its error) or the deadline passes
+ * (ETIMEDOUT). The wait bit is set before the wait, so whoever frees the
+ * lock after that wakes this waiter, or changes the word first and the
+ * kernel's wait returns at once. */
+static int lock_until(struct rwlock *l, int (*try)(struct rwlock *, unsigned int *), int clock, long long deadline_ns)
+{
+	unsigned int seen;
+	int r;
+
+	if ((__atomic_load_n(&l->word, __ATOMIC_RELAXED) & WRITER) && __atomic_load_n(&l->writer, __ATOMIC_RELAXED) == posix_thread_tid())
+		return EDEADLK;	/* it holds it to write: waiting would never end */
+	while ((r = try(l, &seen)) == EBUSY) {
+		if (!(seen & WAITED) && !__atomic_compare_exchange_n(&l->word, &seen, seen | WAITED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;	/* it changed: try again */
+		if (nooks_posix_futex_wait(&l->word, seen | WAITED, clock, deadline_ns) == -ETIMEDOUT)
+			return try(l, &seen) == 0 ? 0 : ETIMEDOUT;
+	}
+	return r;
+}
+
+/* A deadline in nanoseconds, or -1 for one POSIX calls invalid. */
+static long long deadline_of(clockid_t clock, const struct timespec *t)
+{
+	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+		return -1;
+	if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= NS_PER_S)
+		return -1;
+	return (long long)t->tv_sec * NS_PER_S + t->tv_nsec;
+}
+
+/* A timed lock: POSIX checks the deadline only when the lock cannot be taken at once. */
+static int timed_lock(struct rwlock *l, int (*try)(struct rwlock *, unsigned int *), clockid_t clock, const struct timespec *abstime)
+{
+	unsigned int seen;
+	int r = try(l, &seen);
+	long long deadline;
+
+	if (r != EBUSY)
+		return r;
+	deadline = deadline_of(clock, abstime);
+	return deadline < 0 ? EINVAL : lock_until(l, try, clock, deadline);
+}
+
+int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{
+	return lock_until(rwlock_of(l), try_read, CLOCK_MONOTONIC, -1);
+}
+
+int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+{
+	return lock_until(rwlock_of(l), try_write, CLOCK_MONOTONIC, -1);
+}
+
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
+{
+	unsigned int seen;
+
+	return try_read(rwlock_of(l), &seen);
+}
+
+int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
+{
+	unsigned int seen;
+
+	return try_write(rwlock_of(l), &seen);
+}
+
+int pthread_rwlock_clockrdlock(pthread_rwlock_t *restrict l, clockid_t clock, const struct timespec *restrict abstime)
+{
+	return timed_lock(rwlock_of(l), try_read, clock, abstime);
+}
+
+int pthread_rwlock_clockwrlock(pthread_rwlock_t *restrict l, clockid_t clock, const struct timespec *restrict abstime)
+{
+	return timed_lock(rwlock_of(l), try_write, clock, abstime);
+}
+
+int pthread_rwlock_timedrdlock(pthread_rwlock_t *restrict l, const struct timespec *restrict abstime)
+{
+	return timed_lock(rwlock_of(l), try_read, CLOCK_REALTIME, abstime);
+}
+
+int pthread_rwlock_timedwrlock(pthread_rwlock_t *restrict l, const struct timespec *restrict abstime)
+{
+	return timed_lock(rwlock_of(l), try_write, CLOCK_REALTIME, abstime);
+}
+
+/* The last holder out wakes every waiter if the wait bit says any may wait. */
+int pthread_rwlock_unlock(pthread_rwlock_t *lock)
+{
+	struct rwlock *l = rwlock_of(lock);
+	unsigned int w = __atomic_load_n(&l->word, __ATOMIC_RELAXED);
+	unsigned int left;
+
+	if (w & WRITER) {
+		__atomic_store_n(&l->writer, 0, __ATOMIC_RELAXED);
+		left = __atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) & WAITED ? WAITED : 0;
+	} else {
+		left = __atomic_sub_fetch(&l->word, 1, __ATOMIC_RELEASE);
+		if (left != WAITED || !__atomic_compare_exchange_n(&l->word, &left, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return 0;	/* readers left, nobody waits, or someone took it: its holder wakes */
+	}
+	if (left)
+		nooks_posix_futex_wake(&l->word, 1);
+	return 0;
+}

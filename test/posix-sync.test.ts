@@ -1,0 +1,423 @@
+// Semaphores, read-write locks and barriers of the POSIX personality
+// (native/driver-rt/posix/semaphore.c, rwlock.c, barrier.c), with real
+// threads in a real driver: every function's answers (the errors POSIX gives
+// them, the timed waits ending at their deadline), contention (a producer and
+// a consumer pass items in order through a ring counted by two semaphores;
+// threads take a semaphore as a lock; readers hold a read lock together and
+// writers alone, the driver counting who is inside; threads meet at a barrier
+// round after round, one of them the serial thread each time), and a driver
+// that faults while threads wait on each of them is recovered with none of
+// them left, in each isolation mode the personality runs.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Driver, Isolation } from '../lib/index.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { failWhileWaiting } from './helpers/fail-waiting.js';
+import { kernelPerBlock } from './helpers/kernel.js';
+import { inKernelWait, tasks, tidOf } from './helpers/tasks.js';
+import { until } from './helpers/util.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-sync-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const source = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
+
+#include <nooks/kapi.h>
+
+#define CHECK(x) do { if (!(x)) return -__LINE__; } while (0)
+
+static long long now_ns(clockid_t clock)
+{
+	struct timespec t;
+
+	clock_gettime(clock, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* CLOCK_REALTIME's time ms from now, as an abstime. */
+static struct timespec in_ms(long ms)
+{
+	long long at = now_ns(CLOCK_REALTIME) + ms * 1000000LL;
+
+	return (struct timespec){ .tv_sec = at / 1000000000LL, .tv_nsec = at % 1000000000LL };
+}
+
+/* Every semaphore call's answers on one thread: 0, or minus the failing line. */
+NOOKS_EXPORT long sem_answers(void)
+{
+	sem_t s;
+	int v;
+	struct timespec bad = { .tv_sec = 0, .tv_nsec = -1 }, soon;
+	long long from;
+
+	CHECK(sem_init(&s, 1, 0) == -1 && errno == ENOSYS);
+	CHECK(sem_init(&s, 0, (unsigned int)SEM_VALUE_MAX + 1) == -1 && errno == EINVAL);
+	CHECK(sem_init(&s, 0, 2) == 0);
+	CHECK(sem_getvalue(&s, &v) == 0 && v == 2);
+	CHECK(sem_trywait(&s) == 0 && sem_wait(&s) == 0);
+	CHECK(sem_trywait(&s) == -1 && errno == EAGAIN);
+	CHECK(sem_timedwait(&s, &bad) == -1 && errno == EINVAL);
+	soon = in_ms(20);
+	from = now_ns(CLOCK_REALTIME);
+	CHECK(sem_timedwait(&s, &soon) == -1 && errno == ETIMEDOUT);
+	CHECK(now_ns(CLOCK_REALTIME) - from >= 19000000LL);
+	CHECK(sem_post(&s) == 0 && sem_getvalue(&s, &v) == 0 && v == 1);
+	CHECK(sem_timedwait(&s, &bad) == 0);	/* takeable at once: the deadline is not looked at */
+	CHECK(sem_destroy(&s) == 0);
+	CHECK(sem_init(&s, 0, SEM_VALUE_MAX - 1) == 0 && sem_post(&s) == 0);
+	CHECK(sem_post(&s) == -1 && errno == EOVERFLOW);
+	CHECK(sem_getvalue(&s, &v) == 0 && v == SEM_VALUE_MAX);
+	return sem_destroy(&s);
+}
+
+enum { RING = 8 };
+static long ring[RING];
+static sem_t slots, items;
+
+static void *produce(void *arg)
+{
+	for (long i = 1; i <= (long)arg; i++) {
+		sem_wait(&slots);
+		ring[i % RING] = i;
+		sem_post(&items);
+	}
+	return NULL;
+}
+
+/* A producer thread passes 1..n through a ring of 8 counted by two
+ * semaphores; this thread takes them: the sum if every one came in order, else -1. */
+NOOKS_EXPORT long sem_produce_consume(long n)
+{
+	pthread_t producer;
+	long sum = 0;
+
+	if (sem_init(&slots, 0, RING) || sem_init(&items, 0, 0) || pthread_create(&producer, NULL, produce, (void *)n))
+		return -2;
+	for (long i = 1; i <= n; i++) {
+		sem_wait(&items);
+		if (ring[i % RING] != i)
+			sum = -1;
+		else if (sum >= 0)
+			sum += i;
+		sem_post(&slots);
+	}
+	pthread_join(producer, NULL);
+	return sum;
+}
+
+enum { LOCKERS = 4 };
+static sem_t as_lock;
+static long inside, most_inside, locked_count;
+
+static void *lock_often(void *arg)
+{
+	for (long i = 0; i < (long)arg; i++) {
+		sem_wait(&as_lock);
+		long now = __atomic_add_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+		if (now > most_inside)
+			most_inside = now;
+		locked_count++;	/* not atomic: the semaphore is the lock */
+		__atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+		sem_post(&as_lock);
+	}
+	return NULL;
+}
+
+/* 4 threads take a semaphore of 1 as a lock n times each: the count
+ * if never two were inside and no increment was lost, else -1. */
+NOOKS_EXPORT long sem_as_lock(long n)
+{
+	pthread_t t[LOCKERS];
+
+	sem_init(&as_lock, 0, 1);
+	for (int i = 0; i < LOCKERS; i++)
+		pthread_create(&t[i], NULL, lock_often, (void *)n);
+	for (int i = 0; i < LOCKERS; i++)
+		pthread_join(t[i], NULL);
+	return most_inside == 1 ? locked_count : -1;
+}
+
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static sem_t held, release;
+
+/* Holds rw (to write if arg) until told to let go. */
+static void *hold_rw(void *arg)
+{
+	if (arg)
+		pthread_rwlock_wrlock(&rw);
+	else
+		pthread_rwlock_rdlock(&rw);
+	sem_post(&held);
+	sem_wait(&release);
+	pthread_rwlock_unlock(&rw);
+	return NULL;
+}
+
+static pthread_t start_holder(long write)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, hold_rw, (void *)write);
+	sem_wait(&held);
+	return t;
+}
+
+static void stop_holder(pthread_t t)
+{
+	sem_post(&release);
+	pthread_join(t, NULL);
+}
+
+/* Every rwlock call's answers, another thread holding it to read or to write. */
+NOOKS_EXPORT long rwlock_answers(void)
+{
+	struct timespec bad = { .tv_sec = 0, .tv_nsec = 1000000000 }, soon;
+	pthread_rwlockattr_t a;
+	pthread_t t;
+	long long from;
+
+	sem_init(&held, 0, 0);
+	sem_init(&release, 0, 0);
+	CHECK(pthread_rwlockattr_init(&a) == 0 && pthread_rwlock_init(&rw, &a) == 0 && pthread_rwlockattr_destroy(&a) == 0);
+	/* this thread alone */
+	CHECK(pthread_rwlock_rdlock(&rw) == 0 && pthread_rwlock_tryrdlock(&rw) == 0);	/* a read lock taken twice */
+	CHECK(pthread_rwlock_trywrlock(&rw) == EBUSY && pthread_rwlock_destroy(&rw) == EBUSY);
+	CHECK(pthread_rwlock_unlock(&rw) == 0 && pthread_rwlock_unlock(&rw) == 0);
+	CHECK(pthread_rwlock_wrlock(&rw) == 0);
+	CHECK(pthread_rwlock_rdlock(&rw) == EDEADLK && pthread_rwlock_wrlock(&rw) == EDEADLK);
+	CHECK(pthread_rwlock_unlock(&rw) == 0 && pthread_rwlock_trywrlock(&rw) == 0 && pthread_rwlock_unlock(&rw) == 0);
+	/* another thread reads: reading goes on, writing waits */
+	t = start_holder(0);
+	CHECK(pthread_rwlock_tryrdlock(&rw) == 0 && pthread_rwlock_unlock(&rw) == 0);
+	soon = in_ms(20);
+	CHECK(pthread_rwlock_timedrdlock(&rw, &soon) == 0 && pthread_rwlock_unlock(&rw) == 0);
+	CHECK(pthread_rwlock_trywrlock(&rw) == EBUSY);
+	CHECK(pthread_rwlock_timedwrlock(&rw, &bad) == EINVAL);
+	soon = in_ms(20);
+	from = now_ns(CLOCK_REALTIME);
+	CHECK(pthread_rwlock_timedwrlock(&rw, &soon) == ETIMEDOUT);
+	CHECK(now_ns(CLOCK_REALTIME) - from >= 19000000LL);
+	stop_holder(t);
+	/* another thread writes: both wait */
+	t = start_holder(1);
+	CHECK(pthread_rwlock_tryrdlock(&rw) == EBUSY && pthread_rwlock_trywrlock(&rw) == EBUSY);
+	soon = in_ms(20);
+	CHECK(pthread_rwlock_timedrdlock(&rw, &soon) == ETIMEDOUT);
+	soon = in_ms(20);
+	CHECK(pthread_rwlock_timedwrlock(&rw, &soon) == ETIMEDOUT);
+	stop_holder(t);
+	soon = in_ms(20);
+	CHECK(pthread_rwlock_timedwrlock(&rw, &soon) == 0 && pthread_rwlock_unlock(&rw) == 0);
+	return pthread_rwlock_destroy(&rw);
+}
+
+enum { READERS = 4, WRITERS = 2 };
+static pthread_barrier_t readers_meet;
+static long readers_in, writers_in, broken, written;
+
+/* Readers first hold the lock all together (they meet at a barrier while
+ * holding it, which never ends if one reader shuts out another); then
+ * readers and writers take it n times each, and count who is inside. */
+static void *use_rw(void *arg)
+{
+	long n = (long)arg & 0xffffff, writer = (long)arg >> 24;
+
+	if (!writer) {
+		pthread_rwlock_rdlock(&rw);
+		pthread_barrier_wait(&readers_meet);
+		pthread_rwlock_unlock(&rw);
+	}
+	for (long i = 0; i < n; i++) {
+		if (writer) {
+			pthread_rwlock_wrlock(&rw);
+			if (__atomic_add_fetch(&writers_in, 1, __ATOMIC_SEQ_CST) != 1 || __atomic_load_n(&readers_in, __ATOMIC_SEQ_CST))
+				__atomic_add_fetch(&broken, 1, __ATOMIC_SEQ_CST);
+			written++;	/* not atomic: the lock is held to write */
+			__atomic_sub_fetch(&writers_in, 1, __ATOMIC_SEQ_CST);
+		} else {
+			pthread_rwlock_rdlock(&rw);
+			__atomic_add_fetch(&readers_in, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&writers_in, __ATOMIC_SEQ_CST))
+				__atomic_add_fetch(&broken, 1, __ATOMIC_SEQ_CST);
+			__atomic_sub_fetch(&readers_in, 1, __ATOMIC_SEQ_CST);
+		}
+		pthread_rwlock_unlock(&rw);
+	}
+	return NULL;
+}
+
+/* 4 readers and 2 writers, n rounds each: what the writers wrote if nobody
+ * ever found a writer beside another or beside a reader, else -1. */
+NOOKS_EXPORT long rwlock_contend(long n)
+{
+	pthread_t t[READERS + WRITERS];
+
+	pthread_rwlock_init(&rw, NULL);
+	pthread_barrier_init(&readers_meet, NULL, READERS);
+	for (long i = 0; i < READERS + WRITERS; i++)
+		pthread_create(&t[i], NULL, use_rw, (void *)(n | (i >= READERS ? 1L << 24 : 0)));
+	for (int i = 0; i < READERS + WRITERS; i++)
+		pthread_join(t[i], NULL);
+	return broken ? -1 : written;
+}
+
+enum { MEETERS = 4 };
+static pthread_barrier_t meet;
+static long round_of[MEETERS], serials, mismatches;
+
+static void *meet_often(void *arg)
+{
+	long me = (long)arg & 0xff, rounds = (long)arg >> 8;
+
+	for (long r = 1; r <= rounds; r++) {
+		round_of[me] = r;
+		if (pthread_barrier_wait(&meet) == PTHREAD_BARRIER_SERIAL_THREAD)
+			__atomic_add_fetch(&serials, 1, __ATOMIC_SEQ_CST);
+		for (int i = 0; i < MEETERS; i++)
+			if (__atomic_load_n(&round_of[i], __ATOMIC_SEQ_CST) != r)
+				__atomic_add_fetch(&mismatches, 1, __ATOMIC_SEQ_CST);
+		if (pthread_barrier_wait(&meet) == PTHREAD_BARRIER_SERIAL_THREAD)	/* nobody writes round r + 1 before all have looked */
+			__atomic_add_fetch(&serials, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/* 4 threads meet twice a round for n rounds: the serial threads counted
+ * if each saw every other at its round, else -1. */
+NOOKS_EXPORT long barrier_rounds(long n)
+{
+	pthread_barrierattr_t a;
+	pthread_t t[MEETERS];
+
+	CHECK(pthread_barrier_init(&meet, NULL, 0) == EINVAL);
+	CHECK(pthread_barrierattr_init(&a) == 0 && pthread_barrier_init(&meet, &a, MEETERS) == 0 && pthread_barrierattr_destroy(&a) == 0);
+	for (long i = 0; i < MEETERS; i++)
+		pthread_create(&t[i], NULL, meet_often, (void *)(i | n << 8));
+	for (int i = 0; i < MEETERS; i++)
+		pthread_join(t[i], NULL);
+	CHECK(pthread_barrier_destroy(&meet) == 0);
+	return mismatches ? -1 : serials;
+}
+
+/* Threads that wait for what never comes: on a semaphore, for a read lock a
+ * writer holds, for a write lock a reader holds, at a barrier. The holders
+ * wait on the semaphore too. */
+enum { SEM, WRITE_HOLDER, READ, READ_HOLDER, WRITE, BARRIER, WAITERS };
+static const char *const names[WAITERS] = { "wait-sem", "wait-wholder", "wait-read", "wait-rholder", "wait-write", "wait-barrier" };
+static sem_t never;
+static pthread_rwlock_t written_lock, read_lock;
+static pthread_barrier_t never_met;
+static long waiting;
+
+static void *wait_once(void *arg)
+{
+	long which = (long)arg;
+
+	if (which == WRITE_HOLDER)
+		pthread_rwlock_wrlock(&written_lock);
+	if (which == READ_HOLDER)
+		pthread_rwlock_rdlock(&read_lock);
+	__atomic_add_fetch(&waiting, 1, __ATOMIC_SEQ_CST);
+	if (which == READ)
+		pthread_rwlock_rdlock(&written_lock);
+	else if (which == WRITE)
+		pthread_rwlock_wrlock(&read_lock);
+	else if (which == BARRIER)
+		pthread_barrier_wait(&never_met);
+	else
+		sem_wait(&never);
+	return arg;
+}
+
+static long start(long from, long to)
+{
+	for (long i = from; i < to; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, wait_once, (void *)i) || pthread_setname_np(t, names[i]) || pthread_detach(t))
+			return -1;
+	}
+	return 0;
+}
+
+/* The holders first: the others must find the locks held. */
+NOOKS_EXPORT long start_holders(void)
+{
+	pthread_rwlock_init(&written_lock, NULL);
+	pthread_rwlock_init(&read_lock, NULL);
+	pthread_barrier_init(&never_met, NULL, 2);
+	sem_init(&never, 0, 0);
+	return start(SEM, SEM + 1) || start(WRITE_HOLDER, WRITE_HOLDER + 1) || start(READ_HOLDER, READ_HOLDER + 1);
+}
+
+NOOKS_EXPORT long start_waiters(void)
+{
+	return start(READ, READ + 1) || start(WRITE, WRITE + 1) || start(BARRIER, BARRIER + 1);
+}
+
+NOOKS_EXPORT long waiters_waiting(void)
+{
+	return waiting;
+}
+
+/* A fault on the host's thread, inside the driver while the threads wait. */
+NOOKS_EXPORT long crash(long *at)
+{
+	*(volatile long *)at = 1;
+	return 0;
+}
+`;
+
+let path: string;
+beforeAll(() => {
+  path = buildDriver(dir, 'sync', source, { posix: true });
+}, 120_000);
+
+const kWaiters = ['wait-sem', 'wait-wholder', 'wait-read', 'wait-rholder', 'wait-write', 'wait-barrier'];
+const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
+
+describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks and barriers, isolation '%s'", (isolation) => {
+  const kernel = kernelPerBlock({ isolation });
+
+  it('each call answers as POSIX says: values, EAGAIN, EBUSY, EDEADLK, EINVAL, EOVERFLOW, ENOSYS for pshared; timed waits end at a 20 ms deadline', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 10_000 });
+    expect(d.call('sem_answers')).toBe(0);
+    expect(d.call('rwlock_answers')).toBe(0);
+    d.unload();
+  });
+
+  it('contended: 3000 items in order through two semaphores; a semaphore as a lock for 4 threads; 4 readers together, 2 writers alone; 4 threads meet at a barrier 500 rounds', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 20_000 });
+    const before = tasks();
+    expect(d.call('sem_produce_consume', 3000)).toBe((3000 * 3001) / 2);
+    expect(d.call('sem_as_lock', 2000)).toBe(4 * 2000);
+    expect(d.call('rwlock_contend', 2000)).toBe(2 * 2000);
+    expect(d.call('barrier_rounds', 500)).toBe(2 * 500);
+    expect(threadObjects(d)).toEqual([]);
+    expect(tasks()).toBe(before);
+    d.unload();
+  });
+
+  it('threads waiting on a semaphore, a read lock, a write lock and a barrier sleep in the kernel; a failure ends every wait and the driver is recovered', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 2_000 });
+    const before = tasks();
+    expect(d.call('start_holders')).toBe(0);
+    await until(() => d.call('waiters_waiting') === 3, 'the holders holding the locks');
+    expect(d.call('start_waiters')).toBe(0);
+    await until(() => d.call('waiters_waiting') === kWaiters.length, 'every thread at its wait');
+    const tids = kWaiters.map(tidOf);
+    await until(() => tids.every(inKernelWait), 'every thread asleep in its wait');
+    expect(threadObjects(d)).toHaveLength(kWaiters.length);
+
+    failWhileWaiting(kernel(), d, isolation, before);
+    d.unload();
+  });
+});
