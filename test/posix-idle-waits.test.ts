@@ -161,7 +161,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("idle waits, isolation
     for (const [i, name] of kIdlers.entries()) expect(woke[i], `${name}'s wake-ups`).toBeLessThanOrEqual(kOnDriverWord.includes(name) ? lookedAtMost : 3);
     expect(threadObjects(d)).toHaveLength(kIdlers.length);
 
-    failWhileWaiting(kernel(), d, isolation, before);
+    await failWhileWaiting(kernel(), d, isolation, before);
     d.unload();
   });
 });

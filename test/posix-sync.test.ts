@@ -16,7 +16,7 @@ import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { failWhileWaiting } from './helpers/fail-waiting.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { inKernelWait, tasks, tidOf } from './helpers/tasks.js';
+import { inKernelWait, tasks, tasksBackTo, tidOf } from './helpers/tasks.js';
 import { until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-sync-'));
@@ -402,7 +402,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks a
     expect(d.call('rwlock_contend', 2000)).toBe(2 * 2000);
     expect(d.call('barrier_rounds', 500)).toBe(2 * 500);
     expect(threadObjects(d)).toEqual([]);
-    expect(tasks()).toBe(before);
+    await tasksBackTo(before);
     d.unload();
   });
 
@@ -417,7 +417,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks a
     await until(() => tids.every(inKernelWait), 'every thread asleep in its wait');
     expect(threadObjects(d)).toHaveLength(kWaiters.length);
 
-    failWhileWaiting(kernel(), d, isolation, before);
+    await failWhileWaiting(kernel(), d, isolation, before);
     d.unload();
   });
 });

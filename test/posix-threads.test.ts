@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { tasks } from './helpers/tasks.js';
+import { tasks, tasksBackTo } from './helpers/tasks.js';
 import { faultOf, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-threads-'));
@@ -693,7 +693,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     const before = tasks();
     expect(d.call('produce_consume', 3000)).toBe((3000 * 3001) / 2);
     expect(threadObjects(d)).toEqual([]);
-    expect(tasks()).toBe(before); // both joined: their kernel threads are gone
+    await tasksBackTo(before); // both joined: their kernel threads are gone
     d.unload();
   });
 
@@ -704,7 +704,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     await until(() => d.call('polled') > 100, 'the loop polling');
     expect(tasks()).toBe(before + 1); // the loop's thread
     d.unload();
-    expect(tasks()).toBe(before);
+    await tasksBackTo(before);
   });
 
   it.runIf(contained)('a thread that faults is started again by module_init at the restart', async () => {
@@ -805,7 +805,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(tasks()).toBe(before + 2);
     expect(d.call('stop_loopers')).toBe(410);
     expect(threadObjects(d)).toEqual([]);
-    expect(tasks()).toBe(before);
+    await tasksBackTo(before);
     d.unload();
   });
 
@@ -816,7 +816,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     await until(() => d.call('loops') > 1000, 'both threads running');
     expect(tasks()).toBe(before + 2);
     d.unload();
-    expect(tasks()).toBe(before);
+    await tasksBackTo(before);
     expect(kernel().domains()).toEqual([]);
     expect(kernel().log().some((l) => l.text.includes('did not stop') || l.text.includes('did not leave'))).toBe(false);
   });
@@ -828,7 +828,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(d.call('start_spinner')).toBe(0);
     await until(() => d.call('spun') > 1_000_000, 'the spinner spinning');
     d.unload();
-    expect(tasks()).toBe(before);
+    await tasksBackTo(before);
     expect(kernel().log().some((l) => l.text.includes('did not stop'))).toBe(false);
   });
 
@@ -841,7 +841,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     const e = await recovered; // the crasher faults once the yielder has run 1000 times
     expect(e.fault?.kind).toBe('segv');
     expect(threadObjects(d)).toEqual([]);
-    expect(tasks()).toBe(before);
+    await tasksBackTo(before);
     expect(d.state).toBe('running');
     expect(d.call('loops')).toBe(0); // its data as loaded
     expect(kernel().log().some((l) => l.source === d.name && l.text.includes('the driver failed on this thread (segv)'))).toBe(true);

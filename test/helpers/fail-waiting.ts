@@ -3,7 +3,7 @@
 // none of the threads left.
 import { expect } from 'vitest';
 import type { Driver, Isolation, Kernel } from '../../lib/index.js';
-import { tasks } from './tasks.js';
+import { tasksBackTo } from './tasks.js';
 import { faultOf } from './util.js';
 
 /**
@@ -12,13 +12,13 @@ import { faultOf } from './util.js';
  * that it is running again within 2 s with no thread object, the process back
  * to `tasksBefore` threads, and no log line of a thread that did not leave.
  */
-export function failWhileWaiting(kernel: Kernel, d: Driver, isolation: Isolation, tasksBefore: number): void {
+export async function failWhileWaiting(kernel: Kernel, d: Driver, isolation: Isolation, tasksBefore: number): Promise<void> {
   const failed = performance.now();
   if (isolation === 'none') d.recover();
   else expect(faultOf(() => d.call('crash', 0)).kind).toBe('segv'); // the agent restarts the driver before call() throws
   expect(performance.now() - failed).toBeLessThan(2_000);
   expect(d.state).toBe('running');
   expect(d.objects().filter((o) => o.type === 'thread')).toEqual([]);
-  expect(tasks()).toBe(tasksBefore);
+  await tasksBackTo(tasksBefore);
   expect(kernel.log().some((l) => l.source === d.name && /did not (leave|stop)/.test(l.text))).toBe(false);
 }

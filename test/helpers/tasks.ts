@@ -2,9 +2,17 @@
 // which, how often each slept, how much CPU time each used, where each sleeps.
 import { readdirSync, readFileSync } from 'node:fs';
 import { threadCpuUs, threadSwitches } from '../../lib/bench/usage.js';
+import { until } from './util.js';
 
 /** Threads of this process now (the kernel's own, the drivers' and the host's). */
 export const tasks = () => readdirSync('/proc/self/task').length;
+
+/**
+ * Until this process has `n` threads again, once threads were joined: the
+ * kernel clears a thread's tid (what a join waits for) a moment before it
+ * takes the task out of /proc/self/task (seen under load: 17, not 15).
+ */
+export const tasksBackTo = (n: number) => until(() => tasks() === n, `the process back to ${n} threads`);
 
 /** The tid of this process's thread named `name`. */
 export function tidOf(name: string): string {
