@@ -34,6 +34,16 @@ const drivers: Record<string, [string, RegExp, string?, string[]?]> = {
       'NOOKS_EXPORT long echo(long x) __attribute__((ifunc("resolve_echo")));\n',
     /IFUNC, whose resolver would run in the host/,
   ],
+  // a driver's own _init and _fini (DT_INIT, DT_FINI) are not cc's start files, which import crtbeginS.o's weak symbols
+  initfini: [`void _init(void);\nvoid _init(void) ${crash}\nvoid _fini(void);\nvoid _fini(void) ${crash}\n`, /the driver has (constructors \(\.init \(DT_INIT\)\)|destructors \(\.fini \(DT_FINI\)\))/],
+  // two kinds of load-time code: both named, not the first alone
+  ctorIfunc: [
+    `__attribute__((constructor)) static void boom(void) ${crash}\n` +
+      'static long echo_impl(long x) { return x; }\n' +
+      `static long (*resolve_echo(void))(long) { volatile int *volatile p = NULL; *p = 1; return echo_impl; }\n` +
+      'NOOKS_EXPORT long echo(long x) __attribute__((ifunc("resolve_echo")));\n',
+    /refused for 2 reasons:\n.*constructors \(\.init_array \(DT_INIT_ARRAY\)\).*\[ECTOR\]\n.*IFUNC, whose resolver would run in the host.*\[ECTOR\]$/,
+  ],
   // another library, whose own constructors would run in the host
   needs: ['', /needs the shared library libm\.so\.6 \(DT_NEEDED\)/, 'ENEEDED', ['-Wl,--no-as-needed', '-lm']],
 };

@@ -280,21 +280,22 @@ class Checker {
                                   " (DT_NEEDED); drivers link with -nostdlib against nothing but the driver runtime: "
                                   "build it with nooks build (nooks sdk --ldflags for make)");
     }
-    // crti.o's _init and _fini: cc linked its start files in (no -nostdlib), and
-    // crtbeginS.o's, which would run in the host too: the fix is the link, not the code
-    img_.start_files = init_ && fini_;
+    // crti.o's _init and _fini, with crtbeginS.o's weak imports (a driver's own
+    // _init and _fini have none): cc linked its start files in (no -nostdlib),
+    // code that would run in the host too: the fix is the link, not the code
+    img_.start_files = init_ && fini_ && imports_start_files();
     if (img_.start_files) {
       refused_.add("ECTOR", "the driver was linked with the C compiler's start files (crti.o, crtbeginS.o: .init, .fini, "
                             ".init_array, .fini_array), code that would run in the host, outside its domain, when it is "
                             "loaded and unloaded; refused (build it with nooks build, or link it with nooks sdk --ldflags, "
-                            "which has -nostdlib)");
+                            "which has -nostdlib)", "load-time code");
     } else if (ctor_) {
       bool exit = ctor_ == DT_FINI || ctor_ == DT_FINI_ARRAY || ctor_ == DT_FINI_ARRAYSZ;
       refused_.add("ECTOR", std::string("the driver has ") + (exit ? "destructors" : "constructors") + " (" + ctor_name(ctor_) +
                                 "), code that would run in the host, outside its domain, when it is " +
                                 (exit ? "unloaded" : "loaded") +
                                 "; refused (use module_init and module_exit, or build it with nooks build --posix, "
-                                "which runs them inside the domain)");
+                                "which runs them inside the domain)", "load-time code");
     }
     const Elf64_Sym *s = img_.syms();
     for (uint64_t i = 0; i < img_.nsyms; i++)
@@ -303,7 +304,14 @@ class Checker {
 
   void ifunc(const std::string &what) const {
     refused_.add("ECTOR", what + " is an IFUNC, whose resolver would run in the host, outside the driver's domain, "
-                                 "when it is loaded; refused");
+                                 "when it is loaded; refused", "ifunc");
+  }
+
+  bool imports_start_files() const {
+    const Elf64_Sym *s = img_.syms();
+    for (uint64_t i = 1; i < img_.nsyms; i++)
+      if (s[i].st_shndx == SHN_UNDEF && start_files_import(img_.name_of(s[i]))) return true;
+    return false;
   }
 
   static const char *ctor_name(int64_t t) {
@@ -445,12 +453,19 @@ DriverImage read_driver_image(const std::string &path, Refusals *refused) {
   return img;
 }
 
-void Refusals::add(const std::string &code, const std::string &why) {
-  if (!has(code)) list_.push_back({code, why});
+bool start_files_import(const char *name) {
+  for (const char *s : {"__cxa_finalize", "__gmon_start__", "_ITM_registerTMCloneTable", "_ITM_deregisterTMCloneTable"})
+    if (!strcmp(name, s)) return true;
+  return false;
+}
+
+void Refusals::add(const std::string &code, const std::string &why, const std::string &kind) {
+  if (std::none_of(list_.begin(), list_.end(), [&](const Reason &r) { return r.code == code && r.kind == kind; }))
+    list_.push_back({code, kind, why});
 }
 
 bool Refusals::has(const std::string &code) const {
-  return std::any_of(list_.begin(), list_.end(), [&](const auto &r) { return r.first == code; });
+  return std::any_of(list_.begin(), list_.end(), [&](const Reason &r) { return r.code == code; });
 }
 
 void Refusals::throw_any(const std::string &path) const {
@@ -460,12 +475,12 @@ void Refusals::throw_any(const std::string &path) const {
   auto rank = [](const std::string &code) {
     return std::find(kMostFundamentalFirst.begin(), kMostFundamentalFirst.end(), code) - kMostFundamentalFirst.begin();
   };
-  std::vector<std::pair<std::string, std::string>> sorted = list_;
-  std::stable_sort(sorted.begin(), sorted.end(), [&](const auto &a, const auto &b) { return rank(a.first) < rank(b.first); });
-  if (sorted.size() == 1) throw LoadError(sorted[0].first, path + ": " + sorted[0].second);
+  std::vector<Reason> sorted = list_;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](const Reason &a, const Reason &b) { return rank(a.code) < rank(b.code); });
+  if (sorted.size() == 1) throw LoadError(sorted[0].code, path + ": " + sorted[0].why);
   std::string all = path + ": refused for " + std::to_string(sorted.size()) + " reasons:";
-  for (const auto &[code, why] : sorted) all += "\n  " + why + " [" + code + "]";
-  throw LoadError(sorted[0].first, all);
+  for (const Reason &r : sorted) all += "\n  " + r.why + " [" + r.code + "]";
+  throw LoadError(sorted[0].code, all);
 }
 
 }  // namespace nooks

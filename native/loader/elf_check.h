@@ -22,14 +22,19 @@ namespace nooks {
 // libraries, another kernel API), then what it calls, then what it has.
 class Refusals {
  public:
-  // `why` without the path; a code given twice keeps its first reason.
-  void add(const std::string &code, const std::string &why);
+  // `why` without the path. One reason per code and kind of problem (`kind`:
+  // where a code covers several, as ECTOR's constructors and IFUNCs): the
+  // first; the rest would repeat it (every TLS relocation, every IFUNC).
+  void add(const std::string &code, const std::string &why, const std::string &kind = "");
   bool has(const std::string &code) const;
   // The LoadError naming them all, if there is any.
   void throw_any(const std::string &path) const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> list_;  // code, why
+  struct Reason {
+    std::string code, kind, why;
+  };
+  std::vector<Reason> list_;
 };
 
 struct DriverImage {
@@ -67,5 +72,8 @@ struct DriverImage {
 // Adds to `refused`: ENEEDED (it needs other libraries), ECTOR (it has
 // load-time code), ETLS (thread-local storage).
 DriverImage read_driver_image(const std::string &path, Refusals *refused);
+
+// What crtbeginS.o and crti.o import (weak) from libc, the profiler and the TM runtime.
+bool start_files_import(const char *name);
 
 }  // namespace nooks

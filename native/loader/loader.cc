@@ -65,13 +65,6 @@ bool check_abi(const DriverImage &img, const std::string &path, Refusals *refuse
   return stamped;
 }
 
-// What crtbeginS.o and crti.o import (weak) from libc, the profiler and the TM runtime.
-bool start_files_import(const char *name) {
-  for (const char *s : {"__cxa_finalize", "__gmon_start__", "_ITM_registerTMCloneTable", "_ITM_deregisterTMCloneTable"})
-    if (!strcmp(name, s)) return true;
-  return false;
-}
-
 // Every undefined symbol must be a kernel call (the kernel API or the POSIX
 // personality's); anything else (libc above all) is a driver bug: all of them
 // are named, as outside the personality too when the driver has it linked in.
