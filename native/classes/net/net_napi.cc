@@ -115,6 +115,20 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
   return it->second;
 }
 
+// Whether the driver of an interface failed during a call the JavaScript thread makes into it (before the call's
+// ops or in them): an error it then returned is the failure's, not the driver's answer. Made before the call.
+class FailedDuring {
+ public:
+  explicit FailedDuring(const std::shared_ptr<NetDev> &k) : d_(g_domains[k->domain]), generation_(d_ ? d_->failure_gen.load() : 0) {}
+  // The driver is gone, is not running, or failed since this was made.
+  bool operator()() const { return !d_ || d_->state.load() != DomainState::running || d_->failure_gen.load() != generation_; }
+  Domain *domain() const { return d_; }  // the JavaScript thread's: no unload meanwhile
+
+ private:
+  Domain *const d_;
+  const uint64_t generation_;
+};
+
 // The open of interface `name`, whose registration k belongs to d, found d failed: if d is shadowed and its
 // failure's teardown parks the interface (k still in place) or has parked it, the open is recorded with it, as
 // the handles open at the failure are; the restarted driver's registration opens it (its replay: ndo_open).
@@ -205,13 +219,12 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     k = i.dev;
   }
   if (!kept) {
-    Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
-    const uint64_t generation = d ? d->failure_gen.load() : 0;
+    FailedDuring failed_during(k);
+    Domain *d = failed_during.domain();
     int r = open_dev(name, k);
     // The driver failed before the open or during it (in it, or in the
     // configuration before it): r is no ndo_open's.
-    bool failed = r && (!d || d->state.load() != DomainState::running || d->failure_gen.load() != generation);
-    if (failed) {
+    if (r && failed_during()) {
       if (!d || !open_for_restore(n, name, k, *d))
         throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
                                              "failed meanwhile; open it again once it has restarted");
@@ -338,7 +351,9 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     }
   }
   int r = 0;
+  std::optional<FailedDuring> failed_during;
   if (k) {
+    failed_during.emplace(k);
     if (want_mac && k->ops.has_ndo_set_mac_address()) {
       {
         DomainMemoryAccess access;
@@ -368,10 +383,7 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   }
   // The driver failed (before these calls or in them) and is shadowed: what was recorded above is replayed on
   // the restarted driver's registration, as for the handles' configuration at the failure.
-  if (r) {
-    Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
-    if (d && shadow_parks(d) && d->state.load() != DomainState::running) r = 0;
-  }
+  if (r && failed_during && (*failed_during)() && failed_during->domain() && shadow_parks(failed_during->domain())) r = 0;
   return Napi::Number::New(env, r);
 }
 
