@@ -22,6 +22,20 @@ void set_ref(Napi::Env env, Net &n) {
   n.js.keep_alive(env, want);
 }
 
+// Whether the driver of an interface failed during a call the JavaScript thread makes into it (before the call's
+// ops or in them): an error it then returned is the failure's, not the driver's answer. Made before the call.
+class FailedDuring {
+ public:
+  explicit FailedDuring(const std::shared_ptr<NetDev> &k) : d_(g_domains[k->domain]), generation_(d_ ? d_->failure_gen.load() : 0) {}
+  // The driver is gone, is not running, or failed since this was made.
+  bool operator()() const { return !d_ || d_->state.load() != DomainState::running || d_->failure_gen.load() != generation_; }
+  Domain *domain() const { return d_; }  // the JavaScript thread's: no unload meanwhile
+
+ private:
+  Domain *const d_;
+  const uint64_t generation_;
+};
+
 }  // namespace
 
 void on_kick(Napi::Env env) {
@@ -39,10 +53,17 @@ void on_kick(Napi::Env env) {
   for (const std::string &name : replay) {
     std::shared_ptr<NetDev> k = live(name);
     if (!k) continue;
+    FailedDuring failed_during(k);
     int r = open_dev(name, k);
+    // The restarted driver refused the replay (its ndo_open or a setting's op): the handles cannot carry on, and
+    // nothing would open the interface for them. A failure during it is the next restart's to replay.
+    bool refused = r && !failed_during();
     {
       std::lock_guard<std::mutex> g(n.lock);
-      n.ifaces[name].replay = false;
+      Iface &i = n.ifaces[name];
+      i.replay = false;
+      if (refused && i.dev == k)
+        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (it returned " + errno_named(r) + "); open it again");
     }
     if (r) klog(4, "net: %s: reopening after the driver came back failed (%d)", name.c_str(), r);
     else klog(6, "net: %s: configuration replayed and reopened", name.c_str());
@@ -114,20 +135,6 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
   }
   return it->second;
 }
-
-// Whether the driver of an interface failed during a call the JavaScript thread makes into it (before the call's
-// ops or in them): an error it then returned is the failure's, not the driver's answer. Made before the call.
-class FailedDuring {
- public:
-  explicit FailedDuring(const std::shared_ptr<NetDev> &k) : d_(g_domains[k->domain]), generation_(d_ ? d_->failure_gen.load() : 0) {}
-  // The driver is gone, is not running, or failed since this was made.
-  bool operator()() const { return !d_ || d_->state.load() != DomainState::running || d_->failure_gen.load() != generation_; }
-  Domain *domain() const { return d_; }  // the JavaScript thread's: no unload meanwhile
-
- private:
-  Domain *const d_;
-  const uint64_t generation_;
-};
 
 // The open of interface `name`, whose registration k belongs to d, found d failed: if d is shadowed and its
 // failure's teardown parks the interface (k still in place) or has parked it, the open is recorded with it, as
