@@ -211,11 +211,10 @@ long uio_enable(long on)
 	return write(uio, &v, 4) == 4 ? 4 : -errno;
 }
 
-/* uio_pci_generic's way, DPDK's: INTx disable in the command register (sysfs config) cleared (on) or set; 0, or -errno. */
-long intx_enable(const char *addr, long on)
+/* n bytes of the device's config at off, read (write 0) or written (1), as a driver does through sysfs: 0, or -errno. */
+static long config_io(const char *addr, void *buf, long n, long off, long write)
 {
 	char path[128];
-	uint16_t cmd;
 	int fd;
 	long r = 0;
 
@@ -223,72 +222,49 @@ long intx_enable(const char *addr, long on)
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return -errno;
-	if (pread(fd, &cmd, 2, 4) != 2)
-		r = -errno;
-	cmd = on ? cmd & ~0x400 : cmd | 0x400;
-	if (!r && pwrite(fd, &cmd, 2, 4) != 2)
+	if ((write ? pwrite(fd, buf, n, off) : pread(fd, buf, n, off)) != n)
 		r = -errno;
 	close(fd);
 	return r;
 }
 
-/* The command register through sysfs config: its value, or -errno. */
+/* uio_pci_generic's way, DPDK's: INTx disable in the command register (sysfs config) cleared (on) or set; 0, or -errno. */
+long intx_enable(const char *addr, long on)
+{
+	uint16_t cmd;
+	long r = config_io(addr, &cmd, 2, 4, 0);
+
+	cmd = on ? cmd & ~0x400 : cmd | 0x400;
+	return r ? r : config_io(addr, &cmd, 2, 4, 1);
+}
+
+/* The command register: its value, or -errno. */
 long command_read(const char *addr)
 {
-	char path[128];
 	uint16_t cmd;
-	int fd;
-	long r;
+	long r = config_io(addr, &cmd, 2, 4, 0);
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", addr);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return -errno;
-	r = pread(fd, &cmd, 2, 4) == 2 ? cmd : -errno;
-	close(fd);
-	return r;
+	return r ? r : cmd;
 }
 
 /* A driver turning on bus mastering: read, set bit 2, write back (INTx disable as read); 0, or -errno. */
 long bus_master_on(const char *addr)
 {
-	long cmd = command_read(addr);
-	char path[128];
-	uint16_t v = (uint16_t)(cmd | 0x4);
-	int fd;
-	long r = 0;
+	uint16_t cmd;
+	long r = config_io(addr, &cmd, 2, 4, 0);
 
-	if (cmd < 0)
-		return cmd;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", addr);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return -errno;
-	if (pwrite(fd, &v, 2, 4) != 2)
-		r = -errno;
-	close(fd);
-	return r;
+	cmd |= 0x4;
+	return r ? r : config_io(addr, &cmd, 2, 4, 1);
 }
 
 /* The UIO HOWTO's unmask: the command register's upper byte (offset 5) written with INTx disable clear; 0, or -errno. */
 long intx_unmask_byte(const char *addr)
 {
-	char path[128];
 	uint8_t high;
-	int fd;
-	long r = 0;
+	long r = config_io(addr, &high, 1, 5, 0);
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", addr);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return -errno;
-	if (pread(fd, &high, 1, 5) != 1)
-		r = -errno;
 	high &= (uint8_t)~0x4;
-	if (!r && pwrite(fd, &high, 1, 5) != 1)
-		r = -errno;
-	close(fd);
-	return r;
+	return r ? r : config_io(addr, &high, 1, 5, 1);
 }
 
 /* Reads and writes of anything but 4 bytes: EINVAL each (bit 0 the read, bit 1 the write). */
