@@ -16,6 +16,7 @@ import { afterEach, expect, it } from 'vitest';
 import { applyFault, defaultPolicy, Kernel, openNet, planFault, type Driver, type DriverPolicy, type NetError } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { holdTeardown, releaseTeardown } from '../lib/testing.js';
+import { fixtureDriver } from './helpers/build-driver.js';
 import { frame, nicPortOf, wirePartner } from './helpers/frames.js';
 import { logFromNow } from './helpers/left-running.js';
 import { suiteIsolation, until } from './helpers/util.js';
@@ -30,6 +31,7 @@ afterEach(async () => {
   await kernel?.shutdown();
   kernel = undefined;
   peer?.close();
+  peer = undefined; // a test without a wire partner comes next
 });
 
 async function boot(policy: DriverPolicy = defaultPolicy.default) {
@@ -165,4 +167,24 @@ it('an open during a recovery the shadow then gives up: the handle is detached w
   expect(drv.state).toBe('disabled');
   expect(() => eth.send([frame(PEER_MAC, NIC_MAC, 60)])).toThrow(e);
   expect(() => openNet(k, 'eth0')).toThrow(expect.objectContaining({ code: 'ENODEV', message: e.message }));
+});
+
+// A replayed open the restarted driver refuses (its ndo_open returns an error) ends the handles it was for: they
+// are detached with EIO, naming the error. Before, they stayed open on a closed interface: sends queued for ever
+// and no event came.
+it('an open recorded during a recovery whose replay the restarted driver refuses (ndo_open fails): the handle is detached with EIO', async () => {
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map() } });
+  kernel.addDevice('e1000', { mac: NIC_MAC });
+  const drv = await kernel.load(fixtureDriver('net-open-refused'), { params: { open_error: 98 } }); // EADDRINUSE, at every open
+  let eth: ReturnType<typeof openNet> | undefined;
+  kernel.once('recovering', () => {
+    eth = openNet(kernel!, 'eth0'); // recorded with the interface the shadow keeps: no ndo_open yet
+  });
+  drv.recover();
+  const detached: NetError[] = [];
+  eth!.on('detached', (e) => detached.push(e));
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached', 5_000);
+  expect(detached[0]).toMatchObject({ code: 'EIO', message: 'eth0: reopening after its driver restarted failed (it returned -98 (EADDRINUSE)); open it again' });
+  expect(() => eth!.send([frame(PEER_MAC, NIC_MAC, 1)])).toThrow(detached[0]);
+  expect(drv.state).toBe('running');
 });

@@ -211,11 +211,10 @@ long uio_enable(long on)
 	return write(uio, &v, 4) == 4 ? 4 : -errno;
 }
 
-/* uio_pci_generic's way, DPDK's: INTx disable in the command register (sysfs config) cleared (on) or set; 0, or -errno. */
-long intx_enable(const char *addr, long on)
+/* n bytes of the device's config at off, read (write 0) or written (1), as a driver does through sysfs: 0, or -errno. */
+static long config_io(const char *addr, void *buf, long n, long off, long write)
 {
 	char path[128];
-	uint16_t cmd;
 	int fd;
 	long r = 0;
 
@@ -223,13 +222,49 @@ long intx_enable(const char *addr, long on)
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return -errno;
-	if (pread(fd, &cmd, 2, 4) != 2)
-		r = -errno;
-	cmd = on ? cmd & ~0x400 : cmd | 0x400;
-	if (!r && pwrite(fd, &cmd, 2, 4) != 2)
+	if ((write ? pwrite(fd, buf, n, off) : pread(fd, buf, n, off)) != n)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* uio_pci_generic's way, DPDK's: INTx disable in the command register (sysfs config) cleared (on) or set; 0, or -errno. */
+long intx_enable(const char *addr, long on)
+{
+	uint16_t cmd;
+	long r = config_io(addr, &cmd, 2, 4, 0);
+
+	cmd = on ? cmd & ~0x400 : cmd | 0x400;
+	return r ? r : config_io(addr, &cmd, 2, 4, 1);
+}
+
+/* The command register: its value, or -errno. */
+long command_read(const char *addr)
+{
+	uint16_t cmd;
+	long r = config_io(addr, &cmd, 2, 4, 0);
+
+	return r ? r : cmd;
+}
+
+/* A driver turning on bus mastering: read, set bit 2, write back (INTx disable as read); 0, or -errno. */
+long bus_master_on(const char *addr)
+{
+	uint16_t cmd;
+	long r = config_io(addr, &cmd, 2, 4, 0);
+
+	cmd |= 0x4;
+	return r ? r : config_io(addr, &cmd, 2, 4, 1);
+}
+
+/* The UIO HOWTO's unmask: the command register's upper byte (offset 5) written with INTx disable clear; 0, or -errno. */
+long intx_unmask_byte(const char *addr)
+{
+	uint8_t high;
+	long r = config_io(addr, &high, 1, 5, 0);
+
+	high &= (uint8_t)~0x4;
+	return r ? r : config_io(addr, &high, 1, 5, 1);
 }
 
 /* Reads and writes of anything but 4 bytes: EINVAL each (bit 0 the read, bit 1 the write). */
@@ -462,6 +497,26 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     expect(d.call('intx_enable', s(nic.address), 1)).toBe(0);
     expect(d.call('uio_read', 0)).toBe(first + 2);
     expect(d.call('uio_read', 1)).toBe(first + 2);
+  });
+
+  it('INTx disable is the mask, as Linux\'s uio_pci_generic sets it: set when the interrupt fires, kept by a read-modify-write, cleared by the HOWTO\'s byte write', () => {
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(Number(d.call('command_read', s(nic.address))) & 0x400).toBe(0); // unmasked: clear
+    d.call('interrupt');
+    const first = Number(d.call('uio_read', 0));
+    expect(d.call('uio_read', 1)).toBe(first);
+    expect(Number(d.call('command_read', s(nic.address))) & 0x400).toBe(0x400); // fired: masked, the bit set
+    expect(d.call('bus_master_on', s(nic.address))).toBe(0); // writes back the bit as read
+    d.call('interrupt'); // still masked: held back
+    expect(d.call('uio_read', 1)).toBe(-11);
+    expect(d.call('intx_unmask_byte', s(nic.address))).toBe(0); // unmasked: the held-back interrupt comes
+    expect(d.call('uio_read', 0)).toBe(first + 1);
+    expect(d.call('uio_read', 1)).toBe(first + 1);
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(Number(d.call('command_read', s(nic.address))) & 0x404).toBe(0x4); // write(1) cleared it; bus master kept
+    expect(d.call('uio_enable', 0)).toBe(4);
+    expect(Number(d.call('command_read', s(nic.address))) & 0x400).toBe(0x400); // write(0) set it
+    expect(d.call('uio_enable', 1)).toBe(4);
   });
 
   it('VFIO cannot take the interrupt while the node is open (EBUSY), nor the node while VFIO has it', () => {

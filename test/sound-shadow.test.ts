@@ -16,6 +16,7 @@ import { defaultPolicy, DriverFault, Kernel, openCapture, openPcm, PcmError, typ
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
+import { pcmHoldRestore } from '../lib/testing.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
 
@@ -256,5 +257,19 @@ describe('the sound shadow driver', () => {
     drv.recover();
     await expect(reading).rejects.toMatchObject({ code: 'ENODEV' });
     c.close();
+  });
+  it('a pcmHoldRestore armed in a kernel that shut down does not hold a restore in the next kernel', async () => {
+    pcmHoldRestore('pcm0'); // armed, and no restore takes it before the shutdown
+    await kernel.shutdown();
+    await boot(true);
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    drv.recover();
+    await until(() => logEvents(kernel, 'shadow-restored').length === 1, 'the stream restored');
+    expect(logEvents(kernel, 'test-restore-held')).toEqual([]);
+    const t = tone(RATE, 1, 440, 0.1);
+    await p.write(t);
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, error: null });
+    p.close();
   });
 });

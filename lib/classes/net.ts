@@ -129,8 +129,8 @@ const wrap = <T>(f: () => T): T => classCall(f, NetError);
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),
  * 'detached' (NetError): its driver failed without a shadow, or went for good
  * (given up on, or unloaded, leaving the interface unregistered), or the
- * shadow ended the interface (its driver ran 2 s without registering it again);
- * the handle is closed and its calls fail with that error.
+ * shadow ended the interface (its driver ran 2 s without registering it again),
+ * or the restarted driver refused to reopen it (EIO); the handle is closed and its calls fail with that error.
  */
 export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [boolean]; detached: [NetError] }> {
   private closed = false;

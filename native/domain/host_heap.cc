@@ -43,17 +43,20 @@ void host_heap_free(void *p) {
 }
 
 // Cleared before the heap opens, set once it is closed: true only while read-only.
+// Relaxed (it is stored at every mprotect crossing): its one reader, the test
+// hook pcmHoldRestore, only waits to see it set and reads no data it guards;
+// what it then does to the heap is ordered by DomainMemoryAccess, not by this flag.
 static std::atomic<bool> read_only_now{false};
 
 bool host_heap_protect(bool read_only) {
   if (!host_heap.heap.lo()) return false;
-  if (!read_only) read_only_now.store(false);
+  if (!read_only) read_only_now.store(false, std::memory_order_relaxed);
   mprotect((void *)host_heap.heap.lo(), host_heap.heap.hi() - host_heap.heap.lo(), read_only ? PROT_READ : PROT_READ | PROT_WRITE);
-  if (read_only) read_only_now.store(true);
+  if (read_only) read_only_now.store(true, std::memory_order_relaxed);
   return true;
 }
 
-bool host_heap_read_only() { return read_only_now.load(); }
+bool host_heap_read_only() { return read_only_now.load(std::memory_order_relaxed); }
 
 
 }  // namespace nooks

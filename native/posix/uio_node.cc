@@ -5,7 +5,8 @@
 // uio_pci_generic sets INTx disable in its handler) until the driver writes 1
 // or clears INTx disable in the command register through sysfs config: Linux's
 // uio_pci_generic has no irqcontrol, so its users (DPDK, the UIO HOWTO's
-// example) unmask that way.
+// example) unmask that way. An emulated device's INTx disable is the mask, as
+// on Linux: a read-modify-write of the command register keeps it.
 #include "uio_node.h"
 
 #include <sys/epoll.h>
@@ -16,6 +17,7 @@
 #include <mutex>
 
 #include "../dev/bus.h"
+#include "../dev/config_space.h"
 #include "../dev/host_pci.h"
 #include "../kapi/subsystems.h"
 #include "wait_queue.h"
@@ -58,6 +60,10 @@ class UioLine {
   uint32_t count() {
     std::lock_guard<std::mutex> g(lock_);
     return count_;
+  }
+  bool masked() {
+    std::lock_guard<std::mutex> g(lock_);
+    return masked_;
   }
   // Woken by each interrupt counted: the waits of every open of the node.
   const std::shared_ptr<WaitQueue> &waits() const { return waits_; }
@@ -158,6 +164,17 @@ bool held_with_index(Domain *d, const std::string &n, std::string *address, unsi
 }
 
 }  // namespace
+
+void uio_mask_to_command(BusDevice &dev) {
+  if (!dev.emulated()) return;  // a real device's: the host's uio_pci_generic sets the bit itself
+  std::shared_ptr<UioLine> l = UioLine::find(dev.irq_line);
+  if (!l) return;
+  uint8_t high;  // the command register's upper byte, which holds INTx disable
+  dev.config_read(kPciCommand + 1, &high, 1);
+  constexpr uint8_t kIntxDisable = kPciCommandIntxDisable >> 8;
+  high = l->masked() ? high | kIntxDisable : high & ~kIntxDisable;
+  dev.config_write(kPciCommand + 1, &high, 1);
+}
 
 void uio_command_written(unsigned line, uint16_t command) {
   if (std::shared_ptr<UioLine> l = UioLine::find(line)) l->set_masked(command & kPciCommandIntxDisable);

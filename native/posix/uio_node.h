@@ -11,6 +11,13 @@
 
 namespace nooks {
 
+class BusDevice;
+
+// An emulated device's INTx disable (command register bit 10) made what its
+// open UIO node's mask is, as Linux's uio_pci_generic sets it when the
+// interrupt fires: called with the bus lock held before the driver's config
+// is read or written. A real device's is the host's (its own uio_pci_generic).
+void uio_mask_to_command(BusDevice &dev);
 // The driver wrote `command` to the command register of the device on `line`
 // (its config): INTx disable clear unmasks the interrupt of its open UIO node,
 // if any, set masks it, as write(1) and write(0) do.

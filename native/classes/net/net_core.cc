@@ -42,10 +42,6 @@ void netdev_gone(Net &n, Iface &i) {
   n.js.kick();
 }
 
-namespace {
-
-// With n.lock held: applications lose the interface: their handles are
-// detached with `why`, what they configured and queued is dropped.
 void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   if (!i.users) return;
   i.users = 0;
@@ -58,6 +54,8 @@ void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   n.detach_events.push_back({i.name, code, why});
   n.js.kick();
 }
+
+namespace {
 
 // The shadow (native/shadow) for interfaces: a shadowed driver's interface keeps its handles, configuration and
 // waiting frames (those in flight are lost); otherwise the interface is reset and its handles are detached.

@@ -138,6 +138,9 @@ Net &net();
 Iface *iface_of(Net &n, int domain, uintptr_t dev);
 // With n.lock held: the registration is gone (unregistered or its driver failed).
 void netdev_gone(Net &n, Iface &i);
+// With n.lock held: applications lose the interface: their handles are
+// detached with `why`, what they configured and queued is dropped.
+void detach(Net &n, Iface &i, const std::string &code, const std::string &why);
 // Calls an operation of the interface's driver; -ENODEV if it has none now, -EIO if it faulted.
 int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op);
 // The registration of `name` if alive.

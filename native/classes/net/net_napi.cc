@@ -22,6 +22,20 @@ void set_ref(Napi::Env env, Net &n) {
   n.js.keep_alive(env, want);
 }
 
+// Whether the driver of an interface failed during a call the JavaScript thread makes into it (before the call's
+// ops or in them): an error it then returned is the failure's, not the driver's answer. Made before the call.
+class FailedDuring {
+ public:
+  explicit FailedDuring(const std::shared_ptr<NetDev> &k) : d_(g_domains[k->domain]), generation_(d_ ? d_->failure_gen.load() : 0) {}
+  // The driver is gone, is not running, or failed since this was made.
+  bool operator()() const { return !d_ || d_->state.load() != DomainState::running || d_->failure_gen.load() != generation_; }
+  Domain *domain() const { return d_; }  // the JavaScript thread's: no unload meanwhile
+
+ private:
+  Domain *const d_;
+  const uint64_t generation_;
+};
+
 }  // namespace
 
 void on_kick(Napi::Env env) {
@@ -39,10 +53,17 @@ void on_kick(Napi::Env env) {
   for (const std::string &name : replay) {
     std::shared_ptr<NetDev> k = live(name);
     if (!k) continue;
+    FailedDuring failed_during(k);
     int r = open_dev(name, k);
+    // The restarted driver refused the replay (its ndo_open or a setting's op): the handles cannot carry on, and
+    // nothing would open the interface for them. A failure during it is the next restart's to replay.
+    bool refused = r && !failed_during();
     {
       std::lock_guard<std::mutex> g(n.lock);
-      n.ifaces[name].replay = false;
+      Iface &i = n.ifaces[name];
+      i.replay = false;
+      if (refused && i.dev == k)
+        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (it returned " + errno_named(r) + "); open it again");
     }
     if (r) klog(4, "net: %s: reopening after the driver came back failed (%d)", name.c_str(), r);
     else klog(6, "net: %s: configuration replayed and reopened", name.c_str());
@@ -205,13 +226,12 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     k = i.dev;
   }
   if (!kept) {
-    Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
-    const uint64_t generation = d ? d->failure_gen.load() : 0;
+    FailedDuring failed_during(k);
+    Domain *d = failed_during.domain();
     int r = open_dev(name, k);
     // The driver failed before the open or during it (in it, or in the
     // configuration before it): r is no ndo_open's.
-    bool failed = r && (!d || d->state.load() != DomainState::running || d->failure_gen.load() != generation);
-    if (failed) {
+    if (r && failed_during()) {
       if (!d || !open_for_restore(n, name, k, *d))
         throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
                                              "failed meanwhile; open it again once it has restarted");
@@ -338,7 +358,9 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     }
   }
   int r = 0;
+  std::optional<FailedDuring> failed_during;
   if (k) {
+    failed_during.emplace(k);
     if (want_mac && k->ops.has_ndo_set_mac_address()) {
       {
         DomainMemoryAccess access;
@@ -368,10 +390,7 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   }
   // The driver failed (before these calls or in them) and is shadowed: what was recorded above is replayed on
   // the restarted driver's registration, as for the handles' configuration at the failure.
-  if (r) {
-    Domain *d = g_domains[k->domain];  // the JavaScript thread's: no unload meanwhile
-    if (d && shadow_parks(d) && d->state.load() != DomainState::running) r = 0;
-  }
+  if (r && failed_during && (*failed_during)() && failed_during->domain() && shadow_parks(failed_during->domain())) r = 0;
   return Napi::Number::New(env, r);
 }
 

@@ -6,6 +6,7 @@
 #include "../../domain/host_heap.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
+#include "../../kapi/subsystems.h"
 #include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
 #include "../common/cross.h"
@@ -118,6 +119,13 @@ void end_pcm(const std::string &name, uint64_t ticket, const Ending &why) {
 }
 
 ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm});
+
+// The kernel shut down: a restore hold no restore took does not carry into the next kernel.
+void reset(napi_env) {
+  std::lock_guard<std::mutex> g(g_lock);
+  g_hold_restore.clear();
+}
+ClassReset class_reset(reset);
 
 }  // namespace
 
