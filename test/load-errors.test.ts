@@ -2,7 +2,7 @@
 // with the real driver flags, so it fails for the one reason it is meant to.
 // Also the boot errors, which must leave no kernel behind.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,7 @@ describe('load errors', () => {
     so.libcTls = buildDriver(dir, 'libc_tls', `${prelude}int puts(const char *s);\nstatic __thread long counter;\n` +
       `__attribute__((constructor)) static void hello(void) { puts("hi"); }\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     so.externTls = buildDriver(dir, 'extern_tls', `${prelude}extern __thread long nooks_elsewhere;\nNOOKS_EXPORT long f(void) { return ++nooks_elsewhere; }\n${okInit}`);
+    so.externErrno = buildDriver(dir, 'extern_errno', `${prelude}extern __thread int errno;\nNOOKS_EXPORT long f(void) { return errno; }\n${okInit}`);
     so.tls = buildDriver(dir, 'tls', `${prelude}static __thread long counter;\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
     so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
@@ -187,10 +188,47 @@ describe('load errors', () => {
     expect(refused).toContain('pthread_setspecific'); // what a driver of the POSIX personality keeps per-thread data in instead
   });
 
-  it('a relocation for a __thread variable it does not define: ETLS as well, not a malformed file', async () => {
-    const message = await loadError(so.externTls, 'EUNRESOLVED'); // nothing defines it
-    expect(message).toMatch(/\n {2}the driver has thread-local storage \(relocation \d+ of DT_RELA, for a __thread variable\).* \[ETLS\]$/);
+  // ETLS alone: what the user must mend is the __thread variable, wherever it is
+  // defined; a variable is not a function the driver calls, nor a symbol to define.
+  it('a relocation for a __thread variable it does not define: ETLS naming the variable, not a malformed file nor an unresolved symbol', async () => {
+    const message = await loadError(so.externTls, 'ETLS');
+    expect(message).toMatch(/^\S+: the driver has thread-local storage \(relocation \d+ of DT_RELA, for the __thread variable nooks_elsewhere\)/);
+    expect(message).not.toContain('unresolved');
   });
+
+  it('extern __thread int errno (which the host defines): ETLS naming it, not a function outside the kernel API', async () => {
+    const message = await loadError(so.externErrno, 'ETLS');
+    expect(message).toContain('for the __thread variable errno)');
+    expect(message).not.toContain('outside the nooks kernel API');
+  });
+
+  /** A copy of `path` (as `name`.so) with its first thread-local-storage relocation, at file offset r, changed by `change`. */
+  function corruptTlsRelocation(path: string, name: string, change: (elf: Buffer, r: number) => void): string {
+    const elf = readFileSync(path);
+    const shoff = Number(elf.readBigUInt64LE(0x28));
+    const tls = new Set([16, 17, 18, 23, 36]); // DTPMOD64, DTPOFF64, TPOFF64, TPOFF32, TLSDESC
+    for (let i = 0; i < elf.readUInt16LE(0x3c); i++) {
+      const sh = shoff + 64 * i;
+      if (elf.readUInt32LE(sh + 4) !== 4) continue; // SHT_RELA
+      const at = Number(elf.readBigUInt64LE(sh + 24)), size = Number(elf.readBigUInt64LE(sh + 32));
+      for (let r = at; r < at + size; r += 24) {
+        if (!tls.has(elf.readUInt32LE(r + 8))) continue;
+        change(elf, r);
+        const out = join(dir, `${name}.so`);
+        writeFileSync(out, elf);
+        return out;
+      }
+    }
+    throw new Error(`${path} has no thread-local-storage relocation`);
+  }
+
+  it('a thread-local-storage relocation out of range: a malformed file (ENOTELF), not ETLS', async () => {
+    const badSymbol = corruptTlsRelocation(so.externTls, 'tls_bad_symbol', (elf, r) => elf.writeUInt32LE(0xffffffff, r + 12));
+    expect(await loadError(badSymbol, 'ENOTELF')).toMatch(/relocation \d+ of DT_RELA names a symbol out of range$/);
+    const badTarget = corruptTlsRelocation(so.externTls, 'tls_bad_target', (elf, r) => elf.writeBigUInt64LE(0x7fff00000000n, r));
+    expect(await loadError(badTarget, 'ENOTELF')).toMatch(/relocation \d+ of DT_RELA writes outside the driver's writable data \(offset 0x7fff00000000\)$/);
+  });
+
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {
     expect(await loadError(so.wrpkru, 'EWRPKRU')).toMatch(/WRPKRU.* 0x[0-9a-f]+/); // names the instruction and where it is

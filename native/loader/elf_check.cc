@@ -388,9 +388,10 @@ class Checker {
       if (*array<uint32_t>(chains_at + 4 * (i - symbias), 1, "a DT_GNU_HASH chain") & 1) return i + 1;
   }
 
-  // Each relocation: a type glibc applies here, a symbol in the table, a
-  // target in a writable segment and not in the dynamic section (glibc
-  // rereads it while relocating).
+  // Each relocation: a symbol in the table, a target in a writable segment and
+  // not in the dynamic section (glibc rereads it while relocating), then a type
+  // glibc applies here. Ranges first: a corrupt relocation is a malformed file
+  // whatever its type says.
   void relocations(uint64_t vaddr, uint64_t size, uint64_t nrelative, const char *what) const {
     if (size == 0) return;
     if (size % sizeof(Elf64_Rela) != 0) malformed(path_, std::string(what) + " size is not a multiple of 24");
@@ -399,24 +400,24 @@ class Checker {
     for (uint64_t i = 0; i < n; i++) {
       std::string which = std::string("relocation ") + std::to_string(i) + " of " + what;
       uint32_t type = ELF64_R_TYPE(r[i].r_info);
-      // refused: dlopen never applies it
-      if (type == R_X86_64_IRELATIVE) {
-        ifunc(which);
-        continue;
-      }
-      if (tls_relocation(type)) {
-        refused_.add("ETLS", tls_refusal(which + ", for a __thread variable"));
-        continue;
-      }
+      uint64_t sym = ELF64_R_SYM(r[i].r_info);
       if (i < nrelative && type != R_X86_64_RELATIVE) malformed(path_, which + " is counted in DT_RELACOUNT but not relative");
-      if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
-          type != R_X86_64_RELATIVE)
-        malformed(path_, which + " has unsupported type " + std::to_string(type));
-      if (ELF64_R_SYM(r[i].r_info) >= img_.nsyms) malformed(path_, which + " names a symbol out of range");
-      const Elf64_Phdr *target = segment_of(r[i].r_offset, 8, false);
-      uint64_t end = r[i].r_offset + 8;
+      if (sym >= img_.nsyms) malformed(path_, which + " names a symbol out of range");
+      uint64_t width = type == R_X86_64_TPOFF32 ? 4 : 8;
+      const Elf64_Phdr *target = segment_of(r[i].r_offset, width, false);
+      uint64_t end = r[i].r_offset + width;
       if (!target || !(target->p_flags & PF_W) || (end > dyn_->p_vaddr && r[i].r_offset < dyn_->p_vaddr + dyn_->p_memsz))
         malformed(path_, which + " writes outside the driver's writable data (offset " + hex(r[i].r_offset) + ")");
+      // refused: dlopen never applies them
+      if (type == R_X86_64_IRELATIVE) {
+        ifunc(which);
+      } else if (tls_relocation(type)) {
+        std::string variable = sym ? "the __thread variable " + std::string(img_.name_of(img_.syms()[sym])) : "a __thread variable";
+        refused_.add("ETLS", tls_refusal(which + ", for " + variable));
+      } else if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
+                 type != R_X86_64_RELATIVE) {
+        malformed(path_, which + " has unsupported type " + std::to_string(type));
+      }
     }
   }
 };
@@ -438,10 +439,11 @@ uint64_t DriverImage::pointer_at(uint64_t vaddr) const {
     uint32_t type = ELF64_R_TYPE(r[i].r_info);
     if (r[i].r_offset != vaddr || type == R_X86_64_NONE) continue;
     if (type == R_X86_64_RELATIVE) return r[i].r_addend;
-    // A symbol's address (checked: in the table): the driver's own (a variable of
-    // default visibility), or none of the driver's.
-    const Elf64_Sym &sym = syms()[ELF64_R_SYM(r[i].r_info)];
-    return sym.st_shndx == SHN_UNDEF ? UINT64_MAX : sym.st_value + (type == R_X86_64_64 ? r[i].r_addend : 0);
+    // A symbol's address: the driver's own (a variable of default visibility),
+    // or none of the driver's (also a symbol index outside the table).
+    uint64_t s = ELF64_R_SYM(r[i].r_info);
+    if (s >= nsyms || syms()[s].st_shndx == SHN_UNDEF) return UINT64_MAX;
+    return syms()[s].st_value + (type == R_X86_64_64 ? r[i].r_addend : 0);
   }
   const uint64_t *v = at<uint64_t>(file_offset_of(vaddr, sizeof(uint64_t)));
   return v ? *v : 0;

@@ -83,8 +83,8 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
       continue;
     }
     if (kapi.count(name)) continue;
-    // thread-local storage's accessor, which ETLS names already; the start files' weak imports, which ECTOR does
-    if (!strcmp(name, "__tls_get_addr") && refused->has("ETLS")) continue;
+    // thread-local storage's accessor and variables, which ETLS names already; the start files' weak imports, which ECTOR does
+    if ((!strcmp(name, "__tls_get_addr") || ELF64_ST_TYPE(syms[s].st_info) == STT_TLS) && refused->has("ETLS")) continue;
     if (img.start_files && start_files_import(name)) continue;
     bool in_host = dlsym(RTLD_DEFAULT, name) != nullptr;
     // a weak import that nothing defines stays 0 (the driver tests it); one the host defines would bind to the host's code
