@@ -2,7 +2,7 @@
 // with the real driver flags, so it fails for the one reason it is meant to.
 // Also the boot errors, which must leave no kernel behind.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,6 +229,12 @@ describe('load errors', () => {
     expect(await loadError(badTarget, 'ENOTELF')).toMatch(/relocation \d+ of DT_RELA writes outside the driver's writable data \(offset 0x7fff00000000\)$/);
   });
 
+  it('a file larger than any driver (a sparse 1 TiB): ENOTELF naming the file and its size, not read', async () => {
+    const path = join(dir, 'huge.so');
+    writeFileSync(path, '');
+    truncateSync(path, 2 ** 40); // no disk: a hole
+    expect(await loadError(path, 'ENOTELF')).toBe(`${path}: the file is 1099511627776 bytes, larger than any driver (at most 256 MiB); not read`);
+  });
 
   it('the WRPKRU byte sequence in its code: EWRPKRU', async () => {
     expect(await loadError(so.wrpkru, 'EWRPKRU')).toMatch(/WRPKRU.* 0x[0-9a-f]+/); // names the instruction and where it is

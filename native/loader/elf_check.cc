@@ -23,6 +23,10 @@ const uint64_t kMaxVaddr = 1ull << 47;  // user address space: nothing maps abov
 // also fit memLimitBytes: checked when its domain is made).
 const uint64_t kMaxSpan = 64ull << 30;
 const int kMaxPhnum = 256;
+// The whole file is read into the host's memory to be checked: a driver is
+// KiBs (the largest built here, about 100 KiB), so a file past this is not
+// one, and reading it could exhaust the host (a sparse file costs no disk).
+const uint64_t kMaxFileBytes = 256ull << 20;
 
 [[noreturn]] void malformed(const std::string &path, const std::string &what) {
   throw LoadError("ENOTELF", path + ": malformed driver file: " + what);
@@ -42,6 +46,12 @@ DriverImage read_file(const std::string &path) {
     close(fd);
     if (S_ISDIR(st.st_mode)) throw LoadError("EISDIR", path + ": is a directory, not a driver file");
     throw LoadError("ENOTELF", path + ": not a regular file, so not a driver");
+  }
+  if ((uint64_t)st.st_size > kMaxFileBytes) {
+    close(fd);
+    throw LoadError("ENOTELF", path + ": the file is " + std::to_string(st.st_size) +
+                                   " bytes, larger than any driver (at most " +
+                                   std::to_string(kMaxFileBytes >> 20) + " MiB); not read");
   }
   DriverImage img;
   img.bytes.resize(st.st_size);

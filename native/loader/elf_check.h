@@ -68,7 +68,8 @@ struct DriverImage {
 };
 
 // The file at `path`, checked. Throws LoadError: ENOENT, EISDIR, ENOTELF (not
-// an x86-64 shared object, or a malformed one: the message says which field).
+// an x86-64 shared object, a malformed one: the message says which field; or
+// one over 256 MiB, not read).
 // Adds to `refused`: ENEEDED (it needs other libraries), ECTOR (it has
 // load-time code), ETLS (thread-local storage).
 DriverImage read_driver_image(const std::string &path, Refusals *refused);
