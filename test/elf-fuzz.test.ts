@@ -5,13 +5,18 @@
 // driver that faults inside its domain). Each file is loaded in a child
 // process, many per child (a refusal does not crash): no child may die by a
 // signal, and each file is either refused with a code and a message naming
-// it, or loads and runs (faults contained). NOOKS_FUZZ_SEED and
-// NOOKS_FUZZ_COUNT choose another or a larger set of files.
+// it, or loads and runs (faults contained). A second seed is a refused driver
+// (thread-local storage, a constructor, an IFUNC), so that the checking that
+// goes on after a refusal meets the damage too; its constructor and IFUNC
+// resolver end the process with exit code 99, so a copy whose load-time code
+// ran in the host shows. NOOKS_FUZZ_SEED and NOOKS_FUZZ_COUNT choose another
+// or a larger set of files.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driverPath, packageRoot } from '../lib/paths.js';
+import { buildDriver } from './helpers/build-driver.js';
 import { generator, runNode } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-fuzz-'));
@@ -22,6 +27,23 @@ const original = readFileSync(driverPath(process.env.NOOKS_FUZZ_DRIVER ?? 'ticke
 const seed = Number(process.env.NOOKS_FUZZ_SEED ?? 12);
 const count = Number(process.env.NOOKS_FUZZ_COUNT ?? 1500);
 const perChild = 80;
+const tripwireExit = 99;
+
+// Refused three times over; the exit_group syscall, not libc's exit, which a driver cannot import.
+const refusedSource = `#include <nooks/kapi.h>
+__attribute__((noreturn)) static void tripwire(void) {
+  for (;;) __asm__ volatile("syscall" : : "a"(231), "D"(${tripwireExit}));
+}
+__attribute__((constructor)) static void constructor(void) { tripwire(); }
+static long twin_impl(long x) { return x; }
+static long (*resolve_twin(void))(long) { tripwire(); return twin_impl; }
+NOOKS_EXPORT long twin(long x) __attribute__((ifunc("resolve_twin")));
+static __thread long calls;
+NOOKS_EXPORT long count(void) { return ++calls; }
+NOOKS_EXPORT long echo(long x) { return x; }
+static int ok_init(void) { return 0; }
+module_init(ok_init);
+`;
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
@@ -53,7 +75,7 @@ interface Damaged {
   bytes: Buffer;
 }
 
-function damagedCopies(elf: Buffer): Damaged[] {
+function damagedCopies(elf: Buffer, count: number): Damaged[] {
   const random = generator(seed);
   const parts = regions(elf);
   const out: Damaged[] = [];
@@ -133,11 +155,12 @@ describe('damaged driver files', () => {
     expect(code).toBe(0);
   });
 
-  it('never crash the host, and each refusal names its problem', async () => {
-    const copies = damagedCopies(original);
+  /** Damaged copies of `elf` (named `prefix`NNNN.so) loaded in children: none kills its child; the outcomes. */
+  async function fuzz(elf: Buffer, prefix: string, count: number): Promise<Outcome[]> {
+    const copies = damagedCopies(elf, count);
     const what = new Map<string, string>();
     const files = copies.map((c, i) => {
-      const path = join(dir, `d${String(i).padStart(4, '0')}.so`);
+      const path = join(dir, `${prefix}${String(i).padStart(4, '0')}.so`);
       writeFileSync(path, c.bytes);
       what.set(path, c.what);
       return path;
@@ -145,9 +168,10 @@ describe('damaged driver files', () => {
     const outcomes: Outcome[] = [];
     const killers: string[] = [];
     const how = (r: Run) => `${r.signal ?? `exit ${r.code}`}: ${r.stderr.slice(0, 200)}`;
-    // A child that dies names the file it was on; that file is tried again
-    // alone (if the child lives, damage from an earlier file showed late: the
-    // batch is to blame), and the rest of the batch goes on in a new child.
+    // A child that dies (or exits, as the tripwire makes it) names the file it
+    // was on; that file is tried again alone (if the child lives, damage from an
+    // earlier file showed late: the batch is to blame), and the rest of the
+    // batch goes on in a new child.
     for (let next = 0; next < files.length && killers.length < 10; ) {
       const run = await loadAll(files.slice(next, next + perChild));
       outcomes.push(...run.outcomes);
@@ -169,8 +193,41 @@ describe('damaged driver files', () => {
       expect(o.message).toContain(o.file);
       expect(o.message!.length).toBeGreaterThan(o.file.length + 10);
     }
+    return outcomes;
+  }
+
+  it('never crash the host, and each refusal names its problem', async () => {
+    const outcomes = await fuzz(original, 'd', count);
     // the damage reached what dlopen reads: most copies are refused as malformed ELF
     const malformed = outcomes.filter((o) => o.code === 'ENOTELF').length;
     expect(malformed).toBeGreaterThan(outcomes.length / 2);
   }, 300_000);
+
+  describe('a refused driver (thread-local storage, a constructor, an IFUNC)', () => {
+    let refused: Buffer;
+    beforeAll(() => {
+      refused = readFileSync(buildDriver(dir, 'refused', refusedSource));
+    });
+
+    it('is refused for each, and its tripwire ends a process that runs its load-time code with exit 99', async () => {
+      const path = join(dir, 'refused-original.so');
+      writeFileSync(path, refused);
+      const { outcomes } = await loadAll([path]);
+      expect(outcomes).toHaveLength(1);
+      expect(outcomes[0].code).toBe('ETLS');
+      expect(outcomes[0].message).toMatch(/constructors.*\[ECTOR\]/);
+      expect(outcomes[0].message).toMatch(/twin is an IFUNC.*\[ECTOR\]/);
+      // plain dlopen, with the kernel API it imports there (the addon's, global), runs its load-time code: the tripwire works
+      const addon = join(packageRoot, 'build', 'Release', 'nooks.node');
+      const opened = await runNode(['-e', "const { RTLD_NOW, RTLD_GLOBAL } = require('node:os').constants.dlopen;\n" +
+        `process.dlopen({ exports: {} }, ${JSON.stringify(addon)}, RTLD_NOW | RTLD_GLOBAL);\n` +
+        `process.dlopen({ exports: {} }, ${JSON.stringify(path)});`], packageRoot, 60_000);
+      expect({ code: opened.code, signal: opened.signal }).toEqual({ code: tripwireExit, signal: null });
+    });
+
+    it('damaged: never crash the host nor run its load-time code there, and each refusal names its problem', async () => {
+      const outcomes = await fuzz(refused, 'r', count);
+      expect(outcomes.filter((o) => o.code === 'ENOTELF').length).toBeGreaterThan(outcomes.length / 2);
+    }, 300_000);
+  });
 });
