@@ -5,7 +5,8 @@
 // a consumer pass items in order through a ring counted by two semaphores;
 // threads take a semaphore as a lock; readers hold a read lock together and
 // writers alone, the driver counting who is inside; threads meet at a barrier
-// round after round, one of them the serial thread each time), and a driver
+// round after round, one of them the serial thread each time, and with its
+// serial thread destroying and initing it again each round), and a driver
 // that faults while threads wait on each of them is recovered with none of
 // them left, in each isolation mode the personality runs.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +29,7 @@ const source = `
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <string.h>
 #include <time.h>
 
 #include <nooks/kapi.h>
@@ -307,6 +309,52 @@ NOOKS_EXPORT long barrier_rounds(long n)
 	return mismatches ? -1 : serials;
 }
 
+enum { REUSERS = 4 };
+static pthread_barrier_t reused, gate;
+static sem_t reusers_done;
+static long reuse_errors;
+
+/* Each round the serial thread destroys the barrier the moment its wait
+ * returns, scribbles over it as a reuse of the memory would and inits it
+ * again, while the others may not yet have looked at its round; the gate
+ * keeps them from the next round until it is ready. */
+static void *reuse_often(void *arg)
+{
+	for (long r = 0; r < (long)arg; r++) {
+		if (pthread_barrier_wait(&reused) == PTHREAD_BARRIER_SERIAL_THREAD) {
+			if (pthread_barrier_destroy(&reused) != 0)
+				__atomic_add_fetch(&reuse_errors, 1, __ATOMIC_SEQ_CST);
+			memset(&reused, 0xa5, sizeof(reused));
+			pthread_barrier_init(&reused, NULL, REUSERS);
+		}
+		pthread_barrier_wait(&gate);
+	}
+	sem_post(&reusers_done);
+	return NULL;
+}
+
+/* 4 threads through n rounds of a barrier destroyed and inited again by its
+ * serial thread: n, or -1 if a destroy failed, or the threads left when they
+ * did not all end within 60 s (a thread stuck in a wait that never ends). */
+NOOKS_EXPORT long barrier_reuse(long n)
+{
+	pthread_t t[REUSERS];
+	struct timespec until = in_ms(60000);
+	int left = REUSERS;
+
+	CHECK(pthread_barrier_init(&reused, NULL, REUSERS) == 0 && pthread_barrier_init(&gate, NULL, REUSERS) == 0);
+	CHECK(sem_init(&reusers_done, 0, 0) == 0);
+	for (long i = 0; i < REUSERS; i++)
+		pthread_create(&t[i], NULL, reuse_often, (void *)n);
+	while (left && sem_timedwait(&reusers_done, &until) == 0)
+		left--;
+	if (left)
+		return 1000000 + left;
+	for (int i = 0; i < REUSERS; i++)
+		pthread_join(t[i], NULL);
+	return reuse_errors ? -1 : n;
+}
+
 /* Threads that wait for what never comes: on a semaphore, for a read lock a
  * writer holds, for a write lock a reader holds, at a barrier. The holders
  * wait on the semaphore too. */
@@ -405,6 +453,15 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks a
     await tasksBackTo(before);
     d.unload();
   });
+
+  it('the serial thread destroys a barrier the moment its wait returns and inits it again, 2000 rounds with 4 threads: no thread is left waiting on the old round', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 90_000 });
+    const before = tasks();
+    expect(d.call('barrier_reuse', 2000)).toBe(2000);
+    expect(threadObjects(d)).toEqual([]);
+    await tasksBackTo(before);
+    d.unload();
+  }, 120_000);
 
   it('threads waiting on a semaphore, a read lock, a write lock and a barrier sleep in the kernel; a failure ends every wait and the driver is recovered', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 2_000 });

@@ -187,11 +187,11 @@ const posixThreads: KapiCall[] = [
   {
     name: 'nooks_posix_futex_wait', ret: 'int',
     params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('seen', 'unsigned int'), p('clock', 'int'), p('deadline_ns', 'long long')],
-    doc: 'pthread_cond_wait and timedwait, sem_wait on a semaphore at 0, an rwlock held against the caller, pthread_barrier_wait before the last thread arrives, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed), -EFAULT (`*word` freed during the wait: the driver is failed). Counts against the time budget as msleep.', blocking: true,
+    doc: 'pthread_cond_wait and timedwait, sem_wait on a semaphore at 0, an rwlock held against the caller, pthread_barrier_wait before the last thread arrives, pthread_barrier_destroy while threads of the round just ended have not yet left their waits, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed), -EFAULT (`*word` freed during the wait: the driver is failed). Counts against the time budget as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_futex_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('all', 'int')],
-    doc: 'pthread_cond_signal and sem_post (`all` 0: one waiter), pthread_cond_broadcast, an rwlock let go and a barrier\'s last arrival (every waiter on `word`).',
+    doc: 'pthread_cond_signal and sem_post (`all` 0: one waiter), pthread_cond_broadcast, an rwlock let go, a barrier\'s last arrival and the last thread to leave a barrier\'s wait (every waiter on `word`).',
   },
 ];
 
