@@ -97,15 +97,11 @@ long device_config_io(Domain *d, const std::string &address, uint8_t *buf, size_
   n = std::min<uint64_t>(n, kPciConfigSize - off);
   bool held = bus_with_held(d, address, [&](BusDevice &dev) {
     uio_mask_to_command(dev);
-    if (!write) {
+    if (write) {
+      pci_config_write(dev, (uint32_t)off, buf, n);
+      uio_config_written(dev, (uint32_t)off, n);
+    } else {
       pci_config_read(dev, (uint32_t)off, buf, n);
-      return;
-    }
-    pci_config_write(dev, (uint32_t)off, buf, n);
-    if (off <= kPciCommand + 1 && off + n > kPciCommand + 1) {  // INTx disable written: it is UIO's mask
-      uint8_t cmd[2];
-      pci_config_read(dev, kPciCommand, cmd, 2);
-      uio_command_written(dev.irq_line, (uint16_t)(cmd[0] | cmd[1] << 8));
     }
   });
   return held ? (long)n : -ENODEV;

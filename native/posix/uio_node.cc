@@ -176,8 +176,13 @@ void uio_mask_to_command(BusDevice &dev) {
   dev.config_write(kPciCommand + 1, &high, 1);
 }
 
-void uio_command_written(unsigned line, uint16_t command) {
-  if (std::shared_ptr<UioLine> l = UioLine::find(line)) l->set_masked(command & kPciCommandIntxDisable);
+void uio_config_written(BusDevice &dev, uint32_t off, size_t n) {
+  if (off > kPciCommand + 1 || off + n <= kPciCommand + 1) return;  // not the byte that holds INTx disable
+  std::shared_ptr<UioLine> l = UioLine::find(dev.irq_line);
+  if (!l) return;
+  uint8_t high;
+  pci_config_read(dev, kPciCommand + 1, &high, 1);
+  l->set_masked(high & (kPciCommandIntxDisable >> 8));
 }
 
 ViewEntry uio_node_entry(Domain *d, const std::string &path) {

@@ -18,10 +18,10 @@ class BusDevice;
 // interrupt fires: called with the bus lock held before the driver's config
 // is read or written. A real device's is the host's (its own uio_pci_generic).
 void uio_mask_to_command(BusDevice &dev);
-// The driver wrote `command` to the command register of the device on `line`
-// (its config): INTx disable clear unmasks the interrupt of its open UIO node,
-// if any, set masks it, as write(1) and write(0) do.
-void uio_command_written(unsigned line, uint16_t command);
+// The driver wrote bytes [off, off + n) of dev's config: if INTx disable was
+// among them, its value clear unmasks the interrupt of the device's open UIO
+// node, if any, set masks it, as write(1) and write(0) do.
+void uio_config_written(BusDevice &dev, uint32_t off, size_t n);
 // /dev/uio<N> of a device d holds; -EACCES for any other N.
 ViewEntry uio_node_entry(Domain *d, const std::string &path);
 // /sys/class/uio and what is under it: uio<N> (a link to the device's uio/uio<N>) and its name, version and device.
