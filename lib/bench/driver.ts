@@ -40,19 +40,9 @@ export async function driverWorkload(driver: string, module: string): Promise<Wo
     note: `${name} (${path}) under the load of ${modulePath}; throughput: what its done() counts.`,
     async start(kernel, dir) {
       const isolation = kernel.isolation;
-      let drv;
-      try {
-        drv = await kernel.load(path, load ? await workloadLoadOptions(load, { kernel, isolation }) : {});
-      } catch (e) {
-        throw failure(isolation, 'loading the driver', e);
-      }
-      let running: unknown;
-      try {
-        running = await start({ kernel, driver: drv, dir });
-      } catch (e) {
-        throw failure(isolation, "the bench module's start threw", e);
-      }
-      return checked(running, isolation);
+      const drv = await said(isolation, 'loading the driver', async () =>
+        kernel.load(path, load ? await workloadLoadOptions(load, { kernel, isolation }) : {}));
+      return checked(await said(isolation, "the bench module's start threw", () => start({ kernel, driver: drv, dir })), isolation);
     },
   };
 }
@@ -78,13 +68,18 @@ function checked(running: unknown, isolation: Isolation): Load {
       return n;
     },
     async stop() {
-      try {
-        await stop();
-      } catch (e) {
-        throw failure(isolation, "the bench module's stop threw", e);
-      }
+      await said(isolation, "the bench module's stop threw", stop);
     },
   };
+}
+
+/** What `fn` gives; what it throws, said as failure() says it. */
+async function said<T>(isolation: Isolation, what: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw failure(isolation, what, e);
+  }
 }
 
 /** `e`, thrown while `what` in `isolation`: the mode leads the message; its code stays (a DriverFault's kind; EWORKLOAD without one). */
