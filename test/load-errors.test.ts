@@ -68,6 +68,8 @@ describe('load errors', () => {
       `__attribute__((constructor)) static void hello(void) { puts("hi"); }\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     so.externTls = buildDriver(dir, 'extern_tls', `${prelude}extern __thread long nooks_elsewhere;\nNOOKS_EXPORT long f(void) { return ++nooks_elsewhere; }\n${okInit}`);
     so.externErrno = buildDriver(dir, 'extern_errno', `${prelude}extern __thread int errno;\nNOOKS_EXPORT long f(void) { return errno; }\n${okInit}`);
+    so.ownAndErrnoTls = buildDriver(dir, 'own_and_errno_tls', `${prelude}extern __thread int errno;\nstatic __thread long counter;\n` +
+      `NOOKS_EXPORT long f(void) { return ++counter + errno; }\nNOOKS_EXPORT long g(void) { return errno; }\n${okInit}`);
     so.tls = buildDriver(dir, 'tls', `${prelude}static __thread long counter;\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
     // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
     so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
@@ -200,6 +202,12 @@ describe('load errors', () => {
     const message = await loadError(so.externErrno, 'ETLS');
     expect(message).toContain('for the __thread variable errno)');
     expect(message).not.toContain('outside the nooks kernel API');
+  });
+
+  it('its own __thread variable and errno: one ETLS line naming both, errno once however often it is used', async () => {
+    const message = await loadError(so.ownAndErrnoTls, 'ETLS');
+    expect(message).toMatch(/^\S+: the driver has thread-local storage \(__thread, _Thread_local: PT_TLS; relocation \d+ of DT_RELA, for the __thread variable errno\), which/);
+    expect(message.split('\n')).toHaveLength(1);
   });
 
   /** A copy of `path` (as `name`.so) with its first thread-local-storage relocation, at file offset r, changed by `change`. */

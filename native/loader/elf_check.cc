@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "../kapi/log.h"
 #include "loader.h"
@@ -104,6 +105,7 @@ class Checker {
     if (tag(DT_RELACOUNT) > tag(DT_RELASZ) / sizeof(Elf64_Rela)) malformed(path_, "DT_RELACOUNT exceeds DT_RELASZ");
     relocations(tag(DT_RELA), tag(DT_RELASZ), tag(DT_RELACOUNT), "DT_RELA");
     relocations(tag(DT_JMPREL), tag(DT_PLTRELSZ), 0, "DT_JMPREL");
+    if (!tls_.empty()) refused_.add("ETLS", tls_refusal(tls_));
     img_.nrela = tag(DT_RELASZ) / sizeof(Elf64_Rela);
     if (img_.nrela) img_.rela_offset = table(tag(DT_RELA), tag(DT_RELASZ), alignof(Elf64_Rela), "DT_RELA");
   }
@@ -118,6 +120,12 @@ class Checker {
   std::vector<uint64_t> needed_;       // DT_NEEDED names (string table offsets)
   int64_t ctor_ = 0;                   // a constructor or destructor tag
   bool init_ = false, fini_ = false;   // DT_INIT, DT_FINI
+  // Where the driver has thread-local storage, each variable once: its own
+  // (PT_TLS) and those it takes from elsewhere (errno), refused as one ETLS.
+  std::string tls_;
+  std::set<std::string> tls_variables_;
+
+  void tls(const std::string &where) { tls_ += (tls_.empty() ? "" : "; ") + where; }
 
   uint64_t tag(int64_t t) const {
     auto i = tags_.find(t);
@@ -163,7 +171,7 @@ class Checker {
         throw LoadError("ENOTELF", path_ + ": a program (it names an interpreter, PT_INTERP), not a driver: build the "
                                            "driver as a shared object with nooks build (--posix for code written against libc)");
       if (p.p_type == PT_TLS)  // dlopen would give each thread a block in the host's thread control block
-        refused_.add("ETLS", tls_refusal("__thread, _Thread_local: PT_TLS"));
+        tls("__thread, _Thread_local: PT_TLS");
       if (p.p_type == PT_DYNAMIC) {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;
@@ -402,7 +410,7 @@ class Checker {
   // not in the dynamic section (glibc rereads it while relocating), then a type
   // glibc applies here. Ranges first: a corrupt relocation is a malformed file
   // whatever its type says.
-  void relocations(uint64_t vaddr, uint64_t size, uint64_t nrelative, const char *what) const {
+  void relocations(uint64_t vaddr, uint64_t size, uint64_t nrelative, const char *what) {
     if (size == 0) return;
     if (size % sizeof(Elf64_Rela) != 0) malformed(path_, std::string(what) + " size is not a multiple of 24");
     uint64_t n = size / sizeof(Elf64_Rela);
@@ -422,8 +430,10 @@ class Checker {
       if (type == R_X86_64_IRELATIVE) {
         ifunc(which);
       } else if (tls_relocation(type)) {
-        std::string variable = sym ? "the __thread variable " + std::string(img_.name_of(img_.syms()[sym])) : "a __thread variable";
-        refused_.add("ETLS", tls_refusal(which + ", for " + variable));
+        // one without a symbol is for the driver's own (PT_TLS says so), unless there is nothing else to say
+        std::string name = sym ? img_.name_of(img_.syms()[sym]) : "";
+        if (sym ? tls_variables_.insert(name).second : tls_.empty())
+          tls(which + ", for " + (sym ? "the __thread variable " + name : "a __thread variable"));
       } else if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
                  type != R_X86_64_RELATIVE) {
         malformed(path_, which + " has unsupported type " + std::to_string(type));
