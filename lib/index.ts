@@ -9,4 +9,5 @@ export { openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialPort, S
 export { openNet, netInterfaces, nicWire, nicCable, NetInterface, NetError, type NetStats, type NetInfo, type NetConfig, type NicWire, type NetErrorCode } from './classes/net.js';
 export { pciDevices, pciDevice, pciBind, pciUnbind, pciAddress, PciError, stubDriver, type PciDevice, type PciVia } from './pci.js';
 export { planFault, applyFault, describeFault, textPatch, faultTypes, type InjectedFault, type FaultType, type BinaryType, type TargetedType, type PlanOptions } from './inject/index.js';
+export { blockLoad, netSendLoad, pcmPlaybackLoad, serialSendLoad, type Load as BenchLoad } from './bench/loads.js';
 export type { Workload, WorkloadContext, WorkloadLoad, WorkloadLoadOptions, WorkloadResult } from './experiments/workload.js';

@@ -9,19 +9,16 @@
 // JavaScript, the device models, the kernel's workers and interrupt threads;
 // and the driver's host process under 'process'): the shape of Table 4 in
 // the Nooks paper; and where each unit's cost goes (breakdown.ts). This
-// module measures; the command formats.
-//
-// Data goes through the classes' batched APIs, never a frame or a block per
-// crossing into JavaScript: net send() takes 256 frames a call (the libc-style
-// driver's e1000l_tx_batch() 64), block submitAll() 32 operations, sound and
-// serial write() 100 ms and 4 KiB.
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+// module measures; the command formats. The loads themselves are loads.ts's
+// (shared with the templates' bench modules), but for the libc-style driver's
+// e1000l_tx_batch(), 64 frames a call.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { E1000L_FRAME, e1000lFrames } from '../apps/e1000l.js';
-import { openBlock, type BlockOp } from '../classes/block.js';
-import { freeUdpPort, nicWire, openNet, type NetInterface } from '../classes/net.js';
+import { openBlock } from '../classes/block.js';
+import { freeUdpPort, nicWire, openNet } from '../classes/net.js';
 import { openSerial, ptyPair } from '../classes/serial.js';
 import { openPcm } from '../classes/sound.js';
 import type { Isolation, Kernel } from '../kernel.js';
@@ -29,6 +26,10 @@ import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
 import { breakdown, readCounters, type Breakdown } from './breakdown.js';
 import { defaultModes, eachMode, median, medianBy, round, type ModeStep, type ModeUnsupported } from './common.js';
+import {
+  BLOCK_BATCH, BLOCK_BYTES, BLOCK_LANES, FAR_READ_MS, FRAME_BYTES, NET_WAITING, SEND_BATCH, SERIAL_CHUNK,
+  blockLoad, frame, netSendLoad, pcmPlaybackLoad, repeat, serialSendLoad, type Load,
+} from './loads.js';
 import { usageSince } from './usage.js';
 
 export const classSuites = ['net', 'block', 'sound', 'serial', 'pci'] as const;
@@ -98,14 +99,6 @@ interface Measured {
   isolation: Isolation;
   supported: true;
   run: Omit<ClassRun, 'relative'>;
-}
-
-/** A load running on a booted kernel. */
-export interface Load {
-  /** Units completed so far (frames, operations, bytes). */
-  done(): number;
-  /** Stops the load and lets what is in flight settle (the kernel is still up); throws if the load failed. */
-  stop(): Promise<void>;
 }
 
 export interface Workload {
@@ -201,31 +194,6 @@ async function measure(kernel: Kernel, w: Workload, seconds: number, dir: string
   }
 }
 
-/**
- * Runs `step` again and again until stop(). stop(interrupt) ends the step in
- * progress (by closing what it waits on) and waits for it; a failure before
- * stop() is thrown there, the interrupted step's own error is expected.
- */
-function repeat(step: () => Promise<unknown>): { stop(interrupt?: () => void): Promise<void> } {
-  let running = true;
-  let failure: { error: unknown } | undefined;
-  const loop = (async () => {
-    try {
-      while (running) await step();
-    } catch (error) {
-      if (running) failure = { error };
-    }
-  })();
-  return {
-    async stop(interrupt) {
-      running = false;
-      interrupt?.();
-      await loop;
-      if (failure) throw failure.error;
-    },
-  };
-}
-
 async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -235,18 +203,6 @@ async function until(cond: () => boolean, what: string, ms = 5_000): Promise<voi
 }
 
 // ---- net ---------------------------------------------------------------------
-
-const FRAME_BYTES = 64;
-const SEND_BATCH = 256;
-const NET_WAITING = 4096; // frames kept waiting in the kernel (its queue holds 8192)
-
-/** A send() batch of ${SEND_BATCH} frames from `src` to `dst` (send() copies: one buffer serves every slot). */
-function frames(dst: string, src: string): Buffer[] {
-  const frame = Buffer.alloc(FRAME_BYTES, 0x5a);
-  Buffer.from(`${dst}:${src}`.split(':').map((b) => parseInt(b, 16))).copy(frame);
-  frame.writeUInt16BE(0x88b5, 12); // a local experimental EtherType
-  return new Array<Buffer>(SEND_BATCH).fill(frame);
-}
 
 const NIC_MAC = '52:54:00:00:0a:01';
 const PARTNER_MAC = '52:54:00:00:0b:01';
@@ -279,25 +235,11 @@ const netSend: Workload = {
     `about ${NET_WAITING} kept waiting; throughput: frames the driver reports transmitted. The link partner is a second ` +
     'emulated e1000 that nobody opens: its model reads the datagrams off the UDP wire and drops them, in C++.',
   async start(kernel) {
-    const { gone } = await nicAndPartner(kernel);
+    await nicAndPartner(kernel);
     await kernel.load('e1000');
     const eth = openNet(kernel, 'eth0'); // the first e1000's: an interface name stays with its device for the process's life
     await until(() => eth.link, 'eth0: link up');
-    const batch = frames(PARTNER_MAC, NIC_MAC); // to the partner, from eth0
-    // Topped up every millisecond from the NIC's own count of frames gone to the wire (no crossing): the driver
-    // never runs dry, and no frame is refused for a full queue.
-    let accepted = 0;
-    // At most one queue's worth per tick: where the driver drains frames as fast as they come (it runs in
-    // another process under 'process'), an unbounded top-up would never give the event loop back.
-    const sender = repeat(async () => {
-      for (let k = 0; k < NET_WAITING / SEND_BATCH && accepted - gone() < NET_WAITING; k++) {
-        const n = eth.send(batch);
-        accepted += n;
-        if (n < batch.length) break;
-      }
-      await sleep(1);
-    });
-    return sending(eth, sender);
+    return netSendLoad(eth, PARTNER_MAC);
   },
 };
 
@@ -317,7 +259,7 @@ const netSendLibc: Workload = {
     const drv = await kernel.load('e1000-libc', { devices: [address] });
     const nic = drv.call('e1000l_open', drv.cstring(address));
     const batch = drv.alloc(E1000L_FRAME * LIBC_BATCH);
-    drv.write(batch, e1000lFrames(Array<Buffer>(LIBC_BATCH).fill(frames(PARTNER_MAC, NIC_MAC)[0])));
+    drv.write(batch, e1000lFrames(Array<Buffer>(LIBC_BATCH).fill(frame(PARTNER_MAC, NIC_MAC))));
     // a tick's worth of batches, then the event loop: the driver takes what its ring has room for
     const sender = repeat(async () => {
       for (let k = 0; k < NET_WAITING / LIBC_BATCH && Number(drv.call('e1000l_tx_batch', nic, batch, LIBC_BATCH)) > 0; k++);
@@ -326,20 +268,6 @@ const netSendLibc: Workload = {
     return { done: gone, stop: () => sender.stop() };
   },
 };
-
-/** A net-send load: the frames the driver reports transmitted; stop() ends the sender, then closes the interface. */
-function sending(eth: NetInterface, sender: ReturnType<typeof repeat>): Load {
-  return {
-    done: () => eth.stats().driver?.txPackets ?? 0,
-    async stop() {
-      try {
-        await sender.stop();
-      } finally {
-        eth.close();
-      }
-    },
-  };
-}
 
 /** net-send on a real NIC: whatever is at the other end of its cable takes the frames. */
 function pciNetSend(pci: ClassBenchOptions['pci']): Workload {
@@ -357,24 +285,14 @@ function pciNetSend(pci: ClassBenchOptions['pci']): Workload {
       await kernel.load('e1000');
       const eth = openNet(kernel, 'eth0');
       await until(() => eth.link, 'eth0: link up');
-      const batch = frames('ff:ff:ff:ff:ff:ff', eth.info().mac ?? '52:54:00:12:34:56');
-      // topped up every millisecond: send() takes what fits in the kernel's queue (at most a queue's worth
-      // per tick, as in net-send, so that a NIC as fast as JavaScript cannot hold the event loop)
-      const sender = repeat(async () => {
-        for (let k = 0; k < NET_WAITING / SEND_BATCH && eth.send(batch) === batch.length; k++);
-        await sleep(1);
-      });
-      return sending(eth, sender);
+      return netSendLoad(eth); // broadcast: whatever is at the other end of the cable
     },
   };
 }
 
 // ---- block -------------------------------------------------------------------
 
-const BLOCK_BYTES = 4096;
 const DISK_BYTES = 64 << 20;
-const BLOCK_BATCH = 32; // operations per submitAll()
-const BLOCK_LANES = 4; // submitAll() batches in flight at once: 128 operations
 
 const blockRandom: Workload = {
   name: 'block-random-4k',
@@ -387,28 +305,7 @@ const blockRandom: Workload = {
   async start(kernel, dir) {
     kernel.addDevice('blk', { image: join(dir, `${kernel.isolation}.img`), size: DISK_BYTES });
     await kernel.load('blk');
-    const disk = openBlock(kernel, 'blk0');
-    const data = Buffer.alloc(BLOCK_BYTES, 0x5a);
-    const offset = () => Math.floor(Math.random() * (DISK_BYTES / BLOCK_BYTES)) * BLOCK_BYTES;
-    let completed = 0;
-    // Several batches in flight: while one completes and is replaced, the others keep the driver busy.
-    const lanes = Array.from({ length: BLOCK_LANES }, () =>
-      repeat(async () => {
-        const ops = Array.from({ length: BLOCK_BATCH }, (_, i): BlockOp =>
-          i % 2 ? { op: 'read', offset: offset(), length: BLOCK_BYTES } : { op: 'write', offset: offset(), data });
-        await disk.submitAll(ops);
-        completed += ops.length;
-      }));
-    return {
-      done: () => completed,
-      async stop() {
-        try {
-          await Promise.all(lanes.map((l) => l.stop()));
-        } finally {
-          disk.close();
-        }
-      },
-    };
+    return blockLoad(openBlock(kernel, 'blk0'), DISK_BYTES);
   },
 };
 
@@ -428,21 +325,13 @@ const soundPlayback: Workload = {
   async start(kernel, dir) {
     kernel.addDevice('pcm', { playback: join(dir, `${kernel.isolation}.wav`) });
     await kernel.load('pcm');
-    const pcm = openPcm(kernel, 'pcm0', { rate: PCM_RATE, channels: PCM_CHANNELS });
-    const chunk = Buffer.alloc((PCM_RATE / 10) * pcm.frameBytes); // silence: the samples do not matter
-    const writer = repeat(() => pcm.write(chunk)); // write() waits for room in the kernel's queue: paced by the device
-    return {
-      done: () => pcm.status().framesDone,
-      stop: () => writer.stop(() => pcm.close()), // close() ends the write waiting for room
-    };
+    return pcmPlaybackLoad(openPcm(kernel, 'pcm0', { rate: PCM_RATE, channels: PCM_CHANNELS }));
   },
 };
 
 // ---- serial ------------------------------------------------------------------
 
 const BAUD = 115_200; // the model's 1.8432 MHz clock at divisor 1: its highest
-const SERIAL_CHUNK = 4096;
-const FAR_READ_MS = 10;
 
 const serialSend: Workload = {
   name: 'serial-send',
@@ -456,43 +345,7 @@ const serialSend: Workload = {
     const pty = ptyPair();
     kernel.addDevice('uart16550', { tty: pty.a });
     await kernel.load('uart16550');
-    // The far end takes what arrived every few milliseconds from a non-blocking fd (the pty is raw). A reader
-    // woken per arrival (the serialport package, a tty stream) runs about once per character at this speed and
-    // costs more CPU than the driver's whole data path, which would blur the comparison of the modes.
-    const far = openSync(pty.b, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
-    const buf = Buffer.alloc(64 * 1024);
-    let received = 0;
-    const drain = (): number => {
-      for (;;) {
-        try {
-          const n = readSync(far, buf);
-          if (n <= 0) return received;
-          received += n;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return received;
-          throw e;
-        }
-      }
-    };
-    const reader = repeat(async () => {
-      drain();
-      await sleep(FAR_READ_MS);
-    });
-    const port = openSerial(kernel, 'ttyS0', { baudRate: BAUD });
-    const chunk = Buffer.alloc(SERIAL_CHUNK, 0x55);
-    const writer = repeat(() => port.write(chunk)); // write() waits for room in the kernel's 4 KiB buffer
-    return {
-      done: drain,
-      async stop() {
-        try {
-          await writer.stop(() => port.closeNow()); // closeNow() ends the write waiting for room
-          await reader.stop();
-        } finally {
-          closeSync(far);
-          pty.close(); // before the kernel's shutdown: the UART model takes a hung-up line for a far end gone
-        }
-      },
-    };
+    return serialSendLoad(openSerial(kernel, 'ttyS0', { baudRate: BAUD }), pty);
   },
 };
 

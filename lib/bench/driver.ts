@@ -11,7 +11,8 @@ import { failedWith, importUserModule, workloadLoadOptions, workloadName, worklo
 import type { Isolation, Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import { driverName, driverPath } from '../paths.js';
-import type { Load, Workload } from './classes.js';
+import type { Workload } from './classes.js';
+import type { Load } from './loads.js';
 
 /** What a bench module's `load` is given (a campaign workload's gets the trial instead). */
 export interface BenchLoadContext {
