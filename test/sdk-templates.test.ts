@@ -4,12 +4,14 @@
 // this package), its workload passes, and in this process the driver does real
 // I/O through its class, takes a fault injected into its data path (a NULL
 // dereference at the entry of the function named) and, restarted under its
-// shadow, goes on.
+// shadow, goes on. A class's bench module runs under `nooks bench driver` in
+// every mode (plain's: test/cli-bench-driver.test.ts).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClassModeResult, WorkloadResult } from '../lib/bench/classes.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
 import { Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
@@ -18,6 +20,7 @@ import { newDriver, type DriverClass } from '../lib/sdk/new.js';
 import { ptyPair } from '../lib/testing.js';
 import { pattern } from './helpers/data.js';
 import { frame } from './helpers/frames.js';
+import { nooks, shown } from './helpers/cli.js';
 import { faultOf, runNode, suiteIsolation, until } from './helpers/util.js';
 
 /** What a class's driver is exercised with in this process: its devices, and a round of I/O through the class. */
@@ -164,6 +167,9 @@ console.log(JSON.stringify({ results, events: kernel.events().map((e) => e.event
 await kernel.shutdown();
 `;
 
+/** What each class's bench module counts. */
+const benchUnits: Record<Exclude<DriverClass, 'plain'>, string> = { block: 'requests/s', net: 'frames/s', serial: 'bytes/s', sound: 'periods/s' };
+
 /** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
 const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
 
@@ -179,8 +185,8 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     mkdirSync(join(project, 'node_modules'));
     symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map
     const made = newDriver(name, cls, project);
-    // plain's bench module: `nooks bench driver` runs it (test/cli-bench-driver.test.ts)
-    expect(made.files).toEqual([`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, ...(cls === 'plain' ? [`${name}/bench.mjs`] : [])]);
+    expect(made.files).toEqual([`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, `${name}/bench.mjs`]);
+    expect(Object.keys(made.scripts)).toEqual([`build:${name}`, `test:${name}`, `bench:${name}`]);
     for (const f of made.files) expect(readFileSync(join(project, f), 'utf8')).not.toContain('@NAME@');
     ({ path: so, warnings } = buildDriver({ sources: [join(project, name, `${name}.c`)], out: join(project, 'build', `${name}.so`), extraCflags: ['-Werror'] }));
   }, 60_000);
@@ -216,6 +222,18 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     // it went on when the recovery ended, not when the 5 s it allows a driver without progress ran out
     expect(out.faultedMs).toBeLessThan(5_000);
   }, 50_000);
+
+  it.runIf(cls !== 'plain')('its bench module: the class bench\'s load through the driver, > 0 units per second in every mode this machine runs', async () => {
+    const r = await nooks(['bench', 'driver', '--driver', so, '--workload', `${name}/bench.mjs`, '--seconds', '0.1', '--runs', '1', '--json'], { cwd: project, timeoutMs: 30_000 });
+    expect(r.code, shown(r)).toBe(0);
+    const modes = (JSON.parse(r.stdout) as WorkloadResult).modes.filter((m): m is ClassModeResult => m.supported);
+    expect(modes.map((m) => m.isolation)).toEqual(['none', ...(Kernel.pkuSupported() ? ['pkey'] : []), 'mprotect', 'process']);
+    for (const m of modes) {
+      expect(m.unit, m.isolation).toBe(benchUnits[cls as Exclude<DriverClass, 'plain'>]);
+      expect(m.throughput, m.isolation).toBeGreaterThan(0);
+      expect(m.crossingsPerSec, m.isolation).toBeGreaterThan(0); // the units went through the driver
+    }
+  }, 40_000);
 
   it.runIf(cls === 'net')('its workload opens the interface again when its driver fails in ndo_open', async () => {
     writeFileSync(join(project, 'run-faulted-workload.mjs'), faultedWorkloadRunner);

@@ -103,15 +103,17 @@ export const commands: readonly CommandDef[] = [
   {
     name: 'new',
     args: ['name'],
-    help: 'Start a driver of your own: a commented driver, its test and a fault-injection workload',
+    help: 'Start a driver of your own: a commented driver, its test, a fault-injection workload and a bench module',
     run: newCommand,
     flags: ['json', 'class', 'force'],
     flagHelp: { force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)' },
     details: [
       'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
       'net, serial or sound a driver of that class for its emulated device), <name>/<name>.test.mjs (tests with',
-      'node:test that load it and exercise it) and <name>/workload.mjs (what nooks inject and nooks campaign run',
-      'against it), and adds build:<name> and test:<name> scripts to the package.json of the working directory.',
+      'node:test that load it and exercise it), <name>/workload.mjs (what nooks inject and nooks campaign run',
+      'against it) and <name>/bench.mjs (what nooks bench driver runs on it: for a class, the load of nooks bench',
+      '<class> on the driver\'s own device), and adds build:<name>, test:<name> and bench:<name> scripts to the',
+      'package.json of the working directory.',
       'Refuses to overwrite files unless --force. <name> names C symbols: lower-case letters, digits and _.',
     ],
     examples: [

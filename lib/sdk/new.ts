@@ -1,7 +1,7 @@
 // `nooks new <name> [--class ...]`: a commented driver of that class, a test
-// that builds on it and a fault-injection workload, from templates/<class>/
-// (plain: a bench module too), and scripts in the project's package.json to
-// build, test (and bench) it.
+// that builds on it, a fault-injection workload and a bench module (the
+// class bench's load on the driver), from templates/<class>/, and scripts in
+// the project's package.json to build, test and bench it.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { makeDirs } from '../dirs.js';
@@ -34,9 +34,8 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   }
   const templates = join(packageRoot, 'templates', cls);
   const dir = resolve(project, name);
-  const bench = existsSync(join(templates, 'bench.mjs'));
   const files: [from: string, to: string][] = [
-    ['driver.c', `${name}.c`], ['driver.test.mjs', `${name}.test.mjs`], ['workload.mjs', 'workload.mjs'], ...(bench ? [['bench.mjs', 'bench.mjs'] as [string, string]] : []),
+    ['driver.c', `${name}.c`], ['driver.test.mjs', `${name}.test.mjs`], ['workload.mjs', 'workload.mjs'], ['bench.mjs', 'bench.mjs'],
   ];
   const there = files.map(([, to]) => join(dir, to)).filter((f) => existsSync(f));
   if (there.length && !force) {
@@ -49,7 +48,7 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   const scripts: Record<string, string> = {
     [`build:${name}`]: `nooks build ${name}/${name}.c -o build/${name}.so`,
     [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
-    ...(bench ? { [`bench:${name}`]: `npm run build:${name} && nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3` } : {}),
+    [`bench:${name}`]: `npm run build:${name} && nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3`,
   };
   const pkgPath = join(project, 'package.json');
   if (!existsSync(pkgPath)) return { files: files.map(([, to]) => `${name}/${to}`), scripts: {} };

@@ -129,7 +129,6 @@ export async function newCommand(ctx: Context): Promise<number> {
   ctx.print(`  npx nooks build ${name}/${name}.c -o build/${name}.so`);
   ctx.print(`  node --test ${name}/${name}.test.mjs                      # loads it and calls it`);
   ctx.print(`  npx nooks inject build/${name}.so --workload ${name}/workload.mjs   # one injected fault`);
-  if (made.files.includes(`${name}/bench.mjs`))
-    ctx.print(`  npx nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs   # what each isolation mode costs it`);
+  ctx.print(`  npx nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs   # what each isolation mode costs it`);
   return 0;
 }
