@@ -1,6 +1,7 @@
 // Just enough ELF64 reading for the package's tools: section headers and
-// defined dynamic symbols (for kernel modules' .modinfo and for tests that
-// locate a symbol of a loaded object without binutils).
+// dynamic symbols (for kernel modules' .modinfo, for the device classes a
+// driver calls, and for tests that locate a symbol of a loaded object without
+// binutils).
 export interface Section {
   name: string;
   type: number;
@@ -9,8 +10,13 @@ export interface Section {
   link: number;
 }
 
+/** Whether `elf` begins as an ELF64 file does. */
+export function isElf(elf: Buffer): boolean {
+  return elf.length > 4 && elf.readUInt32BE(0) === 0x7f454c46 && elf[4] === 2;
+}
+
 export function sections(elf: Buffer): Section[] {
-  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) throw new Error('not an ELF64 file');
+  if (!isElf(elf)) throw new Error('not an ELF64 file');
   const shoff = Number(elf.readBigUInt64LE(0x28));
   const shentsize = elf.readUInt16LE(0x3a), shnum = elf.readUInt16LE(0x3c), shstrndx = elf.readUInt16LE(0x3e);
   const raw = Array.from({ length: shnum }, (_, i) => {
@@ -30,15 +36,23 @@ function cString(buf: Buffer, at: number): string {
 
 const SHT_DYNSYM = 11;
 
-/** The value (address relative to the load base) of a defined dynamic symbol, or undefined. */
-export function dynamicSymbol(elf: Buffer, name: string): number | undefined {
+/** The dynamic symbols: name, section index (0: undefined, an import) and value. */
+function* dynamicSymbols(elf: Buffer): Generator<{ name: string; shndx: number; value: number }> {
   const all = sections(elf);
   const dynsym = all.find((s) => s.type === SHT_DYNSYM);
-  if (!dynsym) return undefined;
+  if (!dynsym) return;
   const strtab = all[dynsym.link];
-  for (let o = dynsym.offset; o < dynsym.offset + dynsym.size; o += 24) {
-    const shndx = elf.readUInt16LE(o + 6);
-    if (shndx !== 0 && cString(elf, strtab.offset + elf.readUInt32LE(o)) === name) return Number(elf.readBigUInt64LE(o + 8));
-  }
+  for (let o = dynsym.offset + 24; o < dynsym.offset + dynsym.size; o += 24) // entry 0 is the null symbol
+    yield { name: cString(elf, strtab.offset + elf.readUInt32LE(o)), shndx: elf.readUInt16LE(o + 6), value: Number(elf.readBigUInt64LE(o + 8)) };
+}
+
+/** The value (address relative to the load base) of a defined dynamic symbol, or undefined. */
+export function dynamicSymbol(elf: Buffer, name: string): number | undefined {
+  for (const s of dynamicSymbols(elf)) if (s.shndx !== 0 && s.name === name) return s.value;
   return undefined;
+}
+
+/** The names of the symbols the object imports (undefined dynamic symbols). */
+export function dynamicImports(elf: Buffer): string[] {
+  return [...dynamicSymbols(elf)].filter((s) => s.shndx === 0).map((s) => s.name);
 }
