@@ -122,7 +122,7 @@
                   'native/driver-rt/posix/process.c', 'native/driver-rt/posix/fortify.c', 'native/driver-rt/posix/files.c',
                   'native/driver-rt/posix/mman.c', 'native/driver-rt/posix/events.c',
                   'native/driver-rt/posix/stream.c', 'native/driver-rt/posix/word_lock.c', 'native/driver-rt/posix/scanf.c', 'native/driver-rt/posix/pthread.c',
-                  'native/driver-rt/posix/thread.c', 'native/driver-rt/posix/cond.c', 'native/driver-rt/posix/keys.c',
+                  'native/driver-rt/posix/thread.c', 'native/driver-rt/posix/affinity.c', 'native/driver-rt/posix/cond.c', 'native/driver-rt/posix/keys.c',
                   'native/driver-rt/posix/semaphore.c', 'native/driver-rt/posix/rwlock.c', 'native/driver-rt/posix/barrier.c',
                   'native/driver-rt/posix/strtod.c', 'native/driver-rt/posix/sort.c', 'native/driver-rt/posix/random.c', 'native/driver-rt/posix/byteorder.c',
                   'native/driver-rt/posix/err.c', 'native/driver-rt/posix/path.c', 'native/driver-rt/posix/inet.c', 'native/driver-rt/posix/dirent.c'],
