@@ -18,6 +18,7 @@
 #include "kapi/wait.h"
 #include "loader/loader.h"
 #include "loader/text_patch.h"
+#include "posix/expiry_thread.h"
 #include "recovery/left_running.h"
 #include "recovery/recovery.h"
 #include "shadow/shadow.h"
@@ -122,6 +123,7 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
   if (!g_host_probe) g_host_probe = (uint64_t *)host_heap_alloc(64);
   *g_host_probe = 0x600d600d600d600dull;
   timers_start();
+  expiry_thread_start();
   workers_start();
   recovery_thread_start();
   watchdog_start();
@@ -146,6 +148,7 @@ void shutdown_kernel(napi_env env) {
   watchdog_stop();
   recovery_thread_stop();
   workers_stop();
+  expiry_thread_stop();
   timers_stop();
   reset_classes(env);  // after the drivers and the kernel threads: nothing touches the classes' state now
   recovery_set_listener(nullptr);

@@ -159,6 +159,25 @@ const posixEvents: KapiCall[] = [
   },
 ];
 
+/** Two unsigned long long: ns until the next expiry, the interval. */
+const timerSetting = (name: string, nullable = false) => p(name, 'unsigned long long *', { kind: 'writable', size: '16', nullable });
+
+const posixTimers: KapiCall[] = [
+  {
+    name: 'nooks_posix_timerfd_create', ret: 'int', params: [p('clock', 'int'), p('flags', 'int')],
+    doc: 'timerfd_create: a descriptor of a new timer on `clock` (CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME), disarmed (TFD_NONBLOCK, TFD_CLOEXEC). A read gives the 8-byte count of expiries since the last read and waits while there is none (-EAGAIN under O_NONBLOCK; -EINVAL for fewer than 8 bytes); poll and epoll find it readable while one is unread, EPOLLET once per batch of expiries. -EINVAL (another clock or flag), -EMFILE.',
+  },
+  {
+    name: 'nooks_posix_timerfd_settime', ret: 'int',
+    params: [p('fd', 'int'), p('flags', 'int'), p('value_ns', 'long long'), p('interval_ns', 'long long'), timerSetting('old', true)],
+    doc: 'timerfd_settime: arms the timer to expire `value_ns` from now, or, with TFD_TIMER_ABSTIME, when its clock reads `value_ns` (at once if that is past); then every `interval_ns` (0: once); `value_ns` 0 disarms. Unread expiries are forgotten. `old` (if not NULL) gets what timerfd_gettime said before. -EBADF, -EINVAL (another flag, a negative time, not a timerfd).',
+  },
+  {
+    name: 'nooks_posix_timerfd_gettime', ret: 'int', params: [p('fd', 'int'), timerSetting('now')],
+    doc: 'timerfd_gettime: now[0] the ns until the next expiry (0: disarmed, or its one expiry past), now[1] the interval. -EBADF, -EINVAL (not a timerfd).',
+  },
+];
+
 const thread = p('thread', 'unsigned long');
 
 const posixThreads: KapiCall[] = [
@@ -195,4 +214,4 @@ const posixThreads: KapiCall[] = [
   },
 ];
 
-export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents, ...posixThreads];
+export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents, ...posixTimers, ...posixThreads];

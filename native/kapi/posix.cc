@@ -13,6 +13,7 @@
 #include "checks.h"
 #include "log.h"
 #include "subsystems.h"
+#include "wait.h"
 
 using namespace nooks;
 
@@ -38,9 +39,7 @@ extern "C" void *kapi_nooks_posix_realloc(void *ptr, size_t size) {
 extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_MONOTONIC_RAW && clock != CLOCK_BOOTTIME)
     return -EINVAL;
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return clock_now_ns(clock);
 }
 
 extern "C" void kapi_nooks_posix_sleep_ns(unsigned long long ns) { driver_sleep_ns(calling_domain(), ns); }

@@ -22,12 +22,6 @@ namespace {
 
 constexpr long long kNsPerS = 1000000000;
 
-long long now_ns(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return (long long)ts.tv_sec * kNsPerS + ts.tv_nsec;
-}
-
 timespec timespec_of(long long ns) { return {(time_t)(ns / kNsPerS), (long)(ns % kNsPerS)}; }
 
 futex_waitv waiter(const volatile void *word, uint32_t seen) { return {seen, (uint64_t)(uintptr_t)word, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0}; }
@@ -39,7 +33,7 @@ futex_waitv waiter(const volatile void *word, uint32_t seen) { return {seen, (ui
 long sleep_on_last(const futex_waitv *w, unsigned n, const Deadline &deadline) {
   long long until = deadline.ns;
   if (n > 1) {
-    long long tick = now_ns(deadline.clock) + 10 * 1000 * 1000;
+    long long tick = clock_now_ns(deadline.clock) + 10 * 1000 * 1000;
     until = until < 0 ? tick : std::min(until, tick);
   }
   timespec at = timespec_of(until);
@@ -67,14 +61,20 @@ void sleep_on(const futex_waitv *w, unsigned n, const Deadline &deadline) {
 
 }  // namespace
 
+long long clock_now_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return (long long)ts.tv_sec * kNsPerS + ts.tv_nsec;
+}
+
 Deadline Deadline::after_ns(uint64_t ns) {
-  long long now = now_ns(CLOCK_MONOTONIC);
+  long long now = clock_now_ns(CLOCK_MONOTONIC);
   return {CLOCK_MONOTONIC, ns > (uint64_t)(LLONG_MAX - now) ? -1 : now + (long long)ns};  // past the clock's range: none
 }
 
 Deadline Deadline::after_ms(long ms) { return ms < 0 ? Deadline{} : after_ns((uint64_t)ms * 1000000); }
 
-bool Deadline::passed() const { return ns >= 0 && now_ns(clock) >= ns; }
+bool Deadline::passed() const { return ns >= 0 && clock_now_ns(clock) >= ns; }
 
 void thread_wake(ThreadCtx *t) {
   t->wakes.fetch_add(1);

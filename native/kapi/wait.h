@@ -27,6 +27,9 @@ struct Deadline {
   bool passed() const;
 };
 
+// Nanoseconds on `clock` now (a clock the kernel has: CLOCK_MONOTONIC, CLOCK_REALTIME, ...).
+long long clock_now_ns(clockid_t clock);
+
 // Ends t's wait (or makes its next sleep return at once): whatever a wait
 // waits for calls it once the wait's condition may have changed. Any thread, not a signal handler.
 void thread_wake(ThreadCtx *t);

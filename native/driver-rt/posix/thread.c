@@ -140,17 +140,3 @@ int pthread_setname_np(pthread_t thread, const char *name)
 		return ERANGE;
 	return -nooks_posix_thread_setname(thread, name);
 }
-
-/* Where the kernel's threads run is the host's to decide: it shares its CPUs
- * among drivers, and a driver's pinning is no part of its isolation (under
- * `process` the thread is the host process's). So a driver that pins its
- * threads, as DPDK's do (failing if refused), gets 0 and the pinning is not
- * made; a set with no CPU is EINVAL, as Linux answers. */
-int pthread_setaffinity_np(pthread_t thread, size_t size, const cpu_set_t *set)
-{
-	(void)thread;
-	for (size_t i = 0; i < size; i++)
-		if (((const unsigned char *)set)[i])
-			return 0;
-	return EINVAL;
-}
