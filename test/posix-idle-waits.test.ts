@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { failWhileWaiting } from './helpers/fail-waiting.js';
+import { crashSource, failWhileWaiting } from './helpers/fail-waiting.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { inKernelWait, noFutexWaitv, sleeps, tasks, tidOf } from './helpers/tasks.js';
 import { until } from './helpers/util.js';
@@ -105,12 +105,7 @@ NOOKS_EXPORT long idlers_waiting(void)
 	return waiting;
 }
 
-/* A fault on the host's thread, inside the driver while the idlers wait. */
-NOOKS_EXPORT long crash(long *at)
-{
-	*(volatile long *)at = 1;
-	return 0;
-}
+${crashSource}
 
 static int idlers_init(void)
 {

@@ -4,9 +4,11 @@
 // them, the timed waits ending at their deadline), contention (a producer and
 // a consumer pass items in order through a ring counted by two semaphores;
 // threads take a semaphore as a lock; readers hold a read lock together and
-// writers alone, the driver counting who is inside; threads meet at a barrier
-// round after round, one of them the serial thread each time, and with its
-// serial thread destroying and initing it again each round), and a driver
+// writers alone, the driver counting who is inside, on a lock that prefers
+// readers and on one that prefers writers; threads meet at a barrier round
+// after round, one of them the serial thread each time, and with its serial
+// thread destroying and initing it again each round), a waiting writer keeps
+// a new reader out of a lock that prefers writers only, and a driver
 // that faults while threads wait on each of them is recovered with none of
 // them left, in each isolation mode the personality runs.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
-import { failWhileWaiting } from './helpers/fail-waiting.js';
+import { crashSource, failWhileWaiting } from './helpers/fail-waiting.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { inKernelWait, tasks, tasksBackTo, tidOf } from './helpers/tasks.js';
 import { until } from './helpers/util.js';
@@ -29,6 +31,7 @@ const source = `
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -188,7 +191,9 @@ NOOKS_EXPORT long rwlock_answers(void)
 
 	sem_init(&held, 0, 0);
 	sem_init(&release, 0, 0);
-	CHECK(pthread_rwlockattr_init(&a) == 0 && pthread_rwlock_init(&rw, &a) == 0 && pthread_rwlockattr_destroy(&a) == 0);
+	CHECK(pthread_rwlockattr_init(&a) == 0 && pthread_rwlockattr_setkind_np(&a, 3) == EINVAL);
+	CHECK(pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_SHARED) == ENOSYS && pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_PRIVATE) == 0);
+	CHECK(pthread_rwlock_init(&rw, &a) == 0 && pthread_rwlockattr_destroy(&a) == 0);
 	/* this thread alone */
 	CHECK(pthread_rwlock_rdlock(&rw) == 0 && pthread_rwlock_tryrdlock(&rw) == 0);	/* a read lock taken twice */
 	CHECK(pthread_rwlock_trywrlock(&rw) == EBUSY && pthread_rwlock_destroy(&rw) == EBUSY);
@@ -225,14 +230,17 @@ enum { READERS = 4, WRITERS = 2 };
 static pthread_barrier_t readers_meet;
 static long readers_in, writers_in, broken, written;
 
+static int rw_kind;
+
 /* Readers first hold the lock all together (they meet at a barrier while
- * holding it, which never ends if one reader shuts out another); then
- * readers and writers take it n times each, and count who is inside. */
+ * holding it, which never ends if one reader shuts out another; not when
+ * writers are preferred: a waiting writer keeps the later readers out by
+ * design); then readers and writers take it n times each, and count who is inside. */
 static void *use_rw(void *arg)
 {
 	long n = (long)arg & 0xffffff, writer = (long)arg >> 24;
 
-	if (!writer) {
+	if (!writer && rw_kind != PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP) {
 		pthread_rwlock_rdlock(&rw);
 		pthread_barrier_wait(&readers_meet);
 		pthread_rwlock_unlock(&rw);
@@ -256,13 +264,18 @@ static void *use_rw(void *arg)
 	return NULL;
 }
 
-/* 4 readers and 2 writers, n rounds each: what the writers wrote if nobody
- * ever found a writer beside another or beside a reader, else -1. */
-NOOKS_EXPORT long rwlock_contend(long n)
+/* 4 readers and 2 writers, n rounds each, on a lock of that kind: what the
+ * writers wrote if nobody ever found a writer beside another or beside a reader, else -1. */
+NOOKS_EXPORT long rwlock_contend(long n, long kind)
 {
 	pthread_t t[READERS + WRITERS];
+	pthread_rwlockattr_t a;
 
-	pthread_rwlock_init(&rw, NULL);
+	rw_kind = (int)kind;
+	broken = written = 0;
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, rw_kind);
+	pthread_rwlock_init(&rw, &a);
 	pthread_barrier_init(&readers_meet, NULL, READERS);
 	for (long i = 0; i < READERS + WRITERS; i++)
 		pthread_create(&t[i], NULL, use_rw, (void *)(n | (i >= READERS ? 1L << 24 : 0)));
@@ -355,6 +368,51 @@ NOOKS_EXPORT long barrier_reuse(long n)
 	return reuse_errors ? -1 : n;
 }
 
+/* Writer preference: the host's call holds kind_rw to read while a writer
+ * thread waits for it; a new reader then gets in, but for a lock that
+ * prefers writers (PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP). */
+static pthread_rwlock_t kind_rw;
+static pthread_t kind_writer;
+
+static void *write_kind_rw(void *arg)
+{
+	pthread_rwlock_wrlock(&kind_rw);
+	pthread_rwlock_unlock(&kind_rw);
+	return arg;
+}
+
+/* A lock of that kind held to read, and its writer thread rw-writer-<kind> started. */
+NOOKS_EXPORT long kind_start(long kind)
+{
+	pthread_rwlockattr_t a;
+	char name[24];
+	int got;
+
+	CHECK(pthread_rwlockattr_init(&a) == 0 && pthread_rwlockattr_setkind_np(&a, (int)kind) == 0);
+	CHECK(pthread_rwlockattr_getkind_np(&a, &got) == 0 && got == kind);
+	CHECK(pthread_rwlock_init(&kind_rw, &a) == 0 && pthread_rwlock_rdlock(&kind_rw) == 0);
+	snprintf(name, sizeof(name), "rw-writer-%ld", kind);
+	CHECK(pthread_create(&kind_writer, NULL, write_kind_rw, NULL) == 0 && pthread_setname_np(kind_writer, name) == 0);
+	return 0;
+}
+
+/* tryrdlock's answer now (a lock it takes it lets go at once). */
+NOOKS_EXPORT long kind_try_read(void)
+{
+	int r = pthread_rwlock_tryrdlock(&kind_rw);
+
+	if (r == 0)
+		pthread_rwlock_unlock(&kind_rw);
+	return r;
+}
+
+/* The read lock let go: the writer gets in and ends. */
+NOOKS_EXPORT long kind_finish(void)
+{
+	CHECK(pthread_rwlock_unlock(&kind_rw) == 0 && pthread_join(kind_writer, NULL) == 0);
+	return pthread_rwlock_destroy(&kind_rw);
+}
+
 /* Threads that wait for what never comes: on a semaphore, for a read lock a
  * writer holds, for a write lock a reader holds, at a barrier. The holders
  * wait on the semaphore too. */
@@ -416,13 +474,7 @@ NOOKS_EXPORT long waiters_waiting(void)
 	return waiting;
 }
 
-/* A fault on the host's thread, inside the driver while the threads wait. */
-NOOKS_EXPORT long crash(long *at)
-{
-	*(volatile long *)at = 1;
-	return 0;
-}
-`;
+${crashSource}`;
 
 let path: string;
 beforeAll(() => {
@@ -431,6 +483,8 @@ beforeAll(() => {
 
 const kWaiters = ['wait-sem', 'wait-wholder', 'wait-read', 'wait-rholder', 'wait-write', 'wait-barrier'];
 const threadObjects = (d: Driver) => d.objects().filter((o) => o.type === 'thread');
+const kPreferWriterNonrecursive = 2; // PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+const kEBUSY = 16;
 
 describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks and barriers, isolation '%s'", (isolation) => {
   const kernel = kernelPerBlock({ isolation });
@@ -442,13 +496,29 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks a
     d.unload();
   });
 
-  it('contended: 3000 items in order through two semaphores; a semaphore as a lock for 4 threads; 4 readers together, 2 writers alone; 4 threads meet at a barrier 500 rounds', async () => {
+  it('contended: 3000 items in order through two semaphores; a semaphore as a lock for 4 threads; 4 readers together, 2 writers alone (readers or writers preferred); 4 threads meet at a barrier 500 rounds', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 20_000 });
     const before = tasks();
     expect(d.call('sem_produce_consume', 3000)).toBe((3000 * 3001) / 2);
     expect(d.call('sem_as_lock', 2000)).toBe(4 * 2000);
-    expect(d.call('rwlock_contend', 2000)).toBe(2 * 2000);
+    expect(d.call('rwlock_contend', 2000, 0)).toBe(2 * 2000);
+    expect(d.call('rwlock_contend', 2000, kPreferWriterNonrecursive)).toBe(2 * 2000);
     expect(d.call('barrier_rounds', 500)).toBe(2 * 500);
+    expect(threadObjects(d)).toEqual([]);
+    await tasksBackTo(before);
+    d.unload();
+  });
+
+  it('with a reader holding an rwlock and a writer waiting, a new reader gets in under the default kind and PREFER_WRITER_NP (as glibc), not under PREFER_WRITER_NONRECURSIVE_NP (EBUSY)', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 5_000 });
+    const before = tasks();
+    for (const [kind, answer] of [[0, 0], [1, 0], [kPreferWriterNonrecursive, kEBUSY]]) {
+      expect(d.call('kind_start', kind)).toBe(0);
+      const writer = tidOf(`rw-writer-${kind}`);
+      await until(() => inKernelWait(writer), 'the writer waiting for the lock');
+      expect(d.call('kind_try_read'), `kind ${kind}`).toBe(answer);
+      expect(d.call('kind_finish')).toBe(0);
+    }
     expect(threadObjects(d)).toEqual([]);
     await tasksBackTo(before);
     d.unload();

@@ -88,7 +88,7 @@ const posixFiles: KapiCall[] = [
   },
   {
     name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
-    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL.',
+    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL, -ESPIPE (a pipe).',
   },
   {
     name: 'nooks_posix_fstat', ret: 'int',
@@ -178,6 +178,13 @@ const posixTimers: KapiCall[] = [
   },
 ];
 
+const posixPipes: KapiCall[] = [
+  {
+    name: 'nooks_posix_pipe', ret: 'int', params: [p('fds', 'int *', { kind: 'writable', size: '2 * sizeof(int)' }), p('flags', 'int')],
+    doc: `pipe, pipe2: a new pipe between the driver's own threads (native/posix/pipe.h), its read end's descriptor in fds[0] and its write end's in fds[1] (\`flags\` O_NONBLOCK, O_CLOEXEC; any other, O_DIRECT too, -EINVAL); both objects of type \`file\` labelled \`pipe\`, released at recovery. As Linux's: 64 KiB; a read returns what is there (at most its count), waits while it is empty, and returns 0 once it is empty and the write end is closed; a write of PIPE_BUF (4096) bytes or less goes in whole, a longer one as room comes, waiting for room (under O_NONBLOCK: -EAGAIN, or a longer write's part that fits), -EPIPE once the read end is closed (no SIGPIPE: a driver gets no signals). Waits count against the driver's time budget, as msleep. poll and epoll: the read end readable while bytes are there, POLLHUP once the write end is closed; the write end writable while PIPE_BUF bytes fit, POLLERR once the read end is closed; an EPOLLET edge per write (read end) or read (write end). fstat: S_IFIFO; lseek, pread and pwrite: -ESPIPE. -EMFILE.`,
+  },
+];
+
 const thread = p('thread', 'unsigned long');
 
 const posixThreads: KapiCall[] = [
@@ -214,4 +221,4 @@ const posixThreads: KapiCall[] = [
   },
 ];
 
-export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents, ...posixTimers, ...posixThreads];
+export const posix: KapiCall[] = [...posixCore, ...posixFiles, ...posixEvents, ...posixTimers, ...posixPipes, ...posixThreads];

@@ -56,6 +56,7 @@ extern "C" long kapi_nooks_posix_read(int fd, void *buf, size_t n, long long off
   std::shared_ptr<OpenFile> of = fd_get(d, fd);
   if (!of || (of->flags & O_ACCMODE) == O_WRONLY) return -EBADF;
   if (offset < -1) return -EINVAL;
+  if (offset >= 0 && !of->file->seekable()) return -ESPIPE;
   std::vector<uint8_t> bytes(n);
   long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset, of->flags);
   if (r <= 0) return r;
@@ -69,6 +70,7 @@ extern "C" long kapi_nooks_posix_write(int fd, const void *buf, size_t n, long l
   std::shared_ptr<OpenFile> of = fd_get(d, fd);
   if (!of || (of->flags & O_ACCMODE) == O_RDONLY) return -EBADF;
   if (offset < -1) return -EINVAL;
+  if (offset >= 0 && !of->file->seekable()) return -ESPIPE;
   std::vector<uint8_t> bytes((const uint8_t *)buf, (const uint8_t *)buf + n);
   uint64_t at = offset >= 0 ? (uint64_t)offset : (of->flags & O_APPEND) ? of->file->fstat().size : of->pos.load();
   long r = of->file->pwrite(d, bytes.data(), n, at, of->flags);
@@ -79,6 +81,7 @@ extern "C" long kapi_nooks_posix_write(int fd, const void *buf, size_t n, long l
 extern "C" long long kapi_nooks_posix_lseek(int fd, long long offset, int whence) {
   std::shared_ptr<OpenFile> of = fd_get(calling_domain(), fd);
   if (!of) return -EBADF;
+  if (!of->file->seekable()) return -ESPIPE;
   long long base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (long long)of->pos : whence == SEEK_END ? (long long)of->file->fstat().size : -1;
   if (base < 0 || base + offset < 0) return -EINVAL;
   of->pos = (uint64_t)(base + offset);

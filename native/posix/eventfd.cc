@@ -15,16 +15,14 @@ long EventFd::pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) {
   if (n < 8) return -EINVAL;
   uint64_t v = 0;
   auto take = [&] {
-    std::lock_guard<std::mutex> g(lock_);
     if (!count_) return false;
     v = semaphore_ ? 1 : count_;
     count_ -= v;
     changes_++;
     return true;
   };
-  if (long r = file_block(d, flags, waits_, take)) return r;
+  if (long r = file_step(d, flags, lock_, waits_, take, waits_)) return r;  // wakes writers: writable again
   memcpy(buf, &v, 8);
-  waits_->wake_all();  // writable again
   return 8;
 }
 
@@ -34,14 +32,12 @@ long EventFd::pwrite(Domain *d, const uint8_t *buf, size_t n, uint64_t, int flag
   memcpy(&v, buf, 8);
   if (v > kMaxCount) return -EINVAL;
   auto add = [&] {
-    std::lock_guard<std::mutex> g(lock_);
     if (count_ > kMaxCount - v) return false;
     count_ += v;
     changes_++;
     return true;
   };
-  if (long r = file_block(d, flags, waits_, add)) return r;
-  waits_->wake_all();
+  if (long r = file_step(d, flags, lock_, waits_, add, waits_)) return r;
   return 8;
 }
 

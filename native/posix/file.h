@@ -48,6 +48,8 @@ class File {
   virtual void munmap(Domain *, uintptr_t, size_t) {}
   virtual long truncate(Domain *, uint64_t) { return -EINVAL; }
   virtual FileStat fstat() = 0;
+  // false: no file position (a pipe): an offset given to read, write or lseek is -ESPIPE.
+  virtual bool seekable() const { return true; }
   // A descriptor of it was closed (the file lives on while others refer to it).
   virtual void close(Domain *) {}
   virtual FileKind kind() const { return FileKind::other; }

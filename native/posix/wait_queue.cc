@@ -69,4 +69,14 @@ long file_block(Domain *d, int flags, const std::shared_ptr<WaitQueue> &on, cons
   return files_wait(d, -1, {on}, ready) ? 0 : -EINTR;
 }
 
+long file_step(Domain *d, int flags, std::mutex &lock, const std::shared_ptr<WaitQueue> &waits, const std::function<bool()> &step,
+               const std::shared_ptr<WaitQueue> &wakes) {
+  long r = file_block(d, flags, waits, [&] {
+    std::lock_guard<std::mutex> g(lock);
+    return step();
+  });
+  if (!r) wakes->wake_all();
+  return r;
+}
+
 }  // namespace nooks

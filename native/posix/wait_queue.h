@@ -48,5 +48,10 @@ bool files_wait(Domain *d, long timeout_ms, const std::vector<std::shared_ptr<Wa
 // A read or write of one file that may block: 0 once ready() is true; under
 // O_NONBLOCK in `flags` -EAGAIN at once, else -EINTR when d fails first.
 long file_block(Domain *d, int flags, const std::shared_ptr<WaitQueue> &on, const std::function<bool()> &ready);
+// One read or write of a file whose state `lock` guards: file_block on
+// `waits` until step() (run under the lock) is done, then wakes `wakes`, the
+// waits on what the step changed (an eventfd's own queue; a pipe's other end).
+long file_step(Domain *d, int flags, std::mutex &lock, const std::shared_ptr<WaitQueue> &waits, const std::function<bool()> &step,
+               const std::shared_ptr<WaitQueue> &wakes);
 
 }  // namespace nooks

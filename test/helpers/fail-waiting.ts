@@ -6,6 +6,16 @@ import type { Driver, Isolation, Kernel } from '../../lib/index.js';
 import { tasksBackTo } from './tasks.js';
 import { faultOf } from './util.js';
 
+/** The C of the driver's `crash(long *at)` that failWhileWaiting calls (the driver includes <nooks/kapi.h>). */
+export const crashSource = `
+/* A fault on the host's thread, inside the driver while its threads wait. */
+NOOKS_EXPORT long crash(long *at)
+{
+	*(volatile long *)at = 1;
+	return 0;
+}
+`;
+
 /**
  * Fails `d` (a fault on the host's thread in its exported `crash(long *at)`;
  * isolation 'none', which traps no fault, recovers it on purpose) and checks

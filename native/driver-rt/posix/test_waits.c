@@ -497,6 +497,83 @@ static void rwlock_contended(void)
 	CHECK(pthread_rwlock_destroy(&rw) == 0 && pthread_barrier_destroy(&readers_meet) == 0);
 }
 
+/* ---- rwlock kinds ---------------------------------------------------------- */
+
+static pthread_rwlock_t kinds_rw;
+static int reader_found;	/* what the late reader's tryrdlock answered before it waited */
+
+static void *write_once(void *arg)
+{
+	CHECK(pthread_rwlock_wrlock(&kinds_rw) == 0 && pthread_rwlock_unlock(&kinds_rw) == 0);
+	return arg;
+}
+
+/* Waits a second for the write lock, and gives up. */
+static void *write_for_a_second(void *arg)
+{
+	struct timespec second;
+
+	clock_gettime(CLOCK_REALTIME, &second);
+	second.tv_sec++;
+	CHECK(pthread_rwlock_timedwrlock(&kinds_rw, &second) == ETIMEDOUT);
+	return arg;
+}
+
+static void *read_late(void *arg)
+{
+	reader_found = pthread_rwlock_tryrdlock(&kinds_rw);
+	if (reader_found)
+		CHECK(pthread_rwlock_rdlock(&kinds_rw) == 0);
+	CHECK(pthread_rwlock_unlock(&kinds_rw) == 0);
+	return arg;
+}
+
+static void init_kind(int kind)
+{
+	pthread_rwlockattr_t a;
+	int got;
+
+	CHECK(pthread_rwlockattr_init(&a) == 0 && pthread_rwlockattr_setkind_np(&a, kind) == 0);
+	CHECK(pthread_rwlockattr_getkind_np(&a, &got) == 0 && got == kind);
+	CHECK(pthread_rwlock_init(&kinds_rw, &a) == 0 && pthread_rwlockattr_destroy(&a) == 0);
+}
+
+/* With this thread reading and a writer waiting, another read lock is taken
+ * at once, but for a lock that prefers writers (glibc's PREFER_WRITER_NP
+ * prefers readers); a writer that gives up lets in the readers it kept out. */
+static void rwlock_kinds(void)
+{
+	static const int kinds[] = { PTHREAD_RWLOCK_PREFER_READER_NP, PTHREAD_RWLOCK_PREFER_WRITER_NP, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP };
+	pthread_rwlockattr_t a;
+	pthread_t w, r;
+	int v;
+
+	CHECK(pthread_rwlockattr_init(&a) == 0);
+	CHECK(pthread_rwlockattr_getkind_np(&a, &v) == 0 && v == PTHREAD_RWLOCK_PREFER_READER_NP);
+	CHECK(pthread_rwlockattr_getpshared(&a, &v) == 0 && v == PTHREAD_PROCESS_PRIVATE);
+	CHECK(pthread_rwlockattr_setkind_np(&a, 3) == EINVAL && pthread_rwlockattr_setpshared(&a, 7) == EINVAL);
+	CHECK(pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_SHARED) == ENOSYS && pthread_rwlockattr_setpshared(&a, PTHREAD_PROCESS_PRIVATE) == 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		bool writers_first = kinds[i] == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP;
+
+		init_kind(kinds[i]);
+		CHECK(pthread_rwlock_rdlock(&kinds_rw) == 0);
+		CHECK(pthread_create(&w, NULL, write_once, NULL) == 0);
+		until_asleep(1);
+		CHECK(pthread_rwlock_tryrdlock(&kinds_rw) == (writers_first ? EBUSY : 0));
+		if (!writers_first)
+			CHECK(pthread_rwlock_unlock(&kinds_rw) == 0);
+		CHECK(pthread_rwlock_unlock(&kinds_rw) == 0 && pthread_join(w, NULL) == 0 && pthread_rwlock_destroy(&kinds_rw) == 0);
+	}
+	init_kind(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	CHECK(pthread_rwlock_rdlock(&kinds_rw) == 0);
+	CHECK(pthread_create(&w, NULL, write_for_a_second, NULL) == 0);
+	until_asleep(1);
+	CHECK(pthread_create(&r, NULL, read_late, NULL) == 0);
+	CHECK(pthread_join(w, NULL) == 0 && pthread_join(r, NULL) == 0 && reader_found == EBUSY);
+	CHECK(pthread_rwlock_unlock(&kinds_rw) == 0 && pthread_rwlock_destroy(&kinds_rw) == 0);
+}
+
 static pthread_barrier_t meet;
 static long serials;
 
@@ -539,6 +616,7 @@ int main(void)
 	mutex_kinds();
 	semaphore_contended();
 	rwlock_contended();
+	rwlock_kinds();
 	barrier_rounds();
 	CHECK(asleep() == 0);
 	printf("test_waits: conditions, word lock, pthread_once, mutexes, semaphores, rwlocks and barriers ok\n");
