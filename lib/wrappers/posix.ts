@@ -79,12 +79,12 @@ const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_read', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'void *', { kind: 'writable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO. An eventfd\'s read waits while its count is 0 (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
+    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO, -ESPIPE (pread of a pipe). A read of an eventfd waits while its count is 0, of a timerfd until an expiry, of a pipe while it is empty and its write end open, of a UIO node until an interrupt (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_write', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'const void *', { kind: 'readable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold). An eventfd\'s write waits while it would overflow (-EAGAIN under O_NONBLOCK).', blocking: true,
+    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold), -EPIPE (a pipe whose read end is closed), -ESPIPE (pwrite of a pipe). An eventfd\'s write waits while it would overflow, a pipe\'s while it is full (-EAGAIN under O_NONBLOCK).', blocking: true,
   },
   {
     name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
@@ -141,7 +141,7 @@ const posixEvents: KapiCall[] = [
   {
     name: 'nooks_posix_epoll_ctl', ret: 'int',
     params: [p('epfd', 'int'), p('op', 'int'), p('fd', 'int'), p('events', 'unsigned int'), p('data', 'unsigned long long')],
-    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd) with `events` (EPOLLIN, EPOLLOUT; level-triggered, or EPOLLET: reported once per change of the counter, EPOLLONESHOT: reported once until EPOLL_CTL_MOD; EPOLLEXCLUSIVE is -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
+    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd, a timerfd, a pipe end or a UIO node) with `events` (EPOLLIN, EPOLLOUT; level-triggered, or EPOLLET: reported once per change: an eventfd\'s write or read, a timerfd\'s batch of expiries, a write into a pipe (its read end) or a read from it (its write end), an interrupt, EPOLLONESHOT: reported once until EPOLL_CTL_MOD; EPOLLEXCLUSIVE is -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
   },
   {
     name: 'nooks_posix_epoll_wait', ret: 'int',
@@ -154,7 +154,7 @@ const posixEvents: KapiCall[] = [
     name: 'nooks_posix_poll', ret: 'int',
     params: [p('fds', 'void *', { kind: 'writable', size: 'nfds * 8', nullable: true }), p('nfds', 'size_t', { kind: 'size', max: pollMax }),
       p('timeout', 'int')],
-    doc: `poll, ppoll: waits until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
+    doc: `poll, ppoll: waits until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), a timerfd POLLIN while an expiry is unread, a pipe end as its buffer and its other end say (POLLIN, POLLOUT, POLLHUP, POLLERR), a UIO node POLLIN while an interrupt is unread, any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
     blocking: true,
   },
 ];
