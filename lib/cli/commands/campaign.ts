@@ -1,13 +1,13 @@
 // `nooks campaign`: the fault-injection campaign (lib/experiments/campaign.ts)
 // with a progress line, then the papers' figures as tables; one shard of it
 // (--shard i/n); `nooks campaign merge`: the shards put back together.
-import { runCampaign, summarize, type TrialRecord } from '../../experiments/campaign.js';
+import { campaignModes, runCampaign, summarize, type TrialRecord } from '../../experiments/campaign.js';
 import { mergeShards, writeMerged } from '../../experiments/merge.js';
 import { parseShard } from '../../experiments/plan.js';
 import { UsageError } from '../args.js';
 import { Progress } from '../progress.js';
 import { intFlag, table, toJson, type Context } from './common.js';
-import { faultOptions, faultTarget } from './fault-flags.js';
+import { callsDeviceClass, faultOptions, faultTarget } from './fault-flags.js';
 
 export async function campaign(ctx: Context): Promise<number> {
   const [action, ...files] = ctx.args;
@@ -17,11 +17,14 @@ export async function campaign(ctx: Context): Promise<number> {
   const target = await faultTarget(ctx.flags.driver, ctx.flags.workload);
   const shard = ctx.flags.shard === undefined ? undefined : parseShard(ctx.flags.shard);
   const out = ctx.flags.out ?? 'campaign.jsonl';
+  // a driver of no device class has nothing to shadow: its +shadow modes would repeat the plain ones
+  const classless = target.user !== undefined && !callsDeviceClass(target.user.driver);
   let progress: Progress | undefined;
   const started = Date.now();
   let ran = 0;
   const { plan, records, summary } = await runCampaign({
     trials: intFlag(ctx, 'trials', 400), seed, type, persistent: !transient, out, fresh: ctx.flags.fresh, jobs: intFlag(ctx, 'jobs', 1), shard, ...target,
+    ...(classless ? { modes: campaignModes().filter((m) => !m.shadow) } : {}),
     onStart: (total, done) => {
       progress = new Progress({ total: total - done, label: `campaign${shard ? ` shard ${ctx.flags.shard}` : ''} (${done} of ${total} in ${out})`, json: ctx.flags.json });
     },
@@ -36,7 +39,7 @@ export async function campaign(ctx: Context): Promise<number> {
     return 0;
   }
   const faults = plan.trials / (shard?.count ?? 1);
-  ctx.print(`${summary.trials} trials (${shard ? `shard ${ctx.flags.shard} of plan ${plan.id}: about ${Math.round(faults)}` : plan.trials} faults per driver, each in ${plan.modes.join(', ')}); results in ${out}`);
+  ctx.print(`${summary.trials} trials (${shard ? `shard ${ctx.flags.shard} of plan ${plan.id}: about ${Math.round(faults)}` : plan.trials} faults per driver, each in ${plan.modes.join(', ')}${classless ? ': no device class, nothing to shadow' : ''}); results in ${out}`);
   ctx.print(`${ran} run now in ${((Date.now() - started) / 1000).toFixed(0)} s, ${records.length - ran} from the file`);
   printFigures(ctx, plan.modes, records, summary);
   return 0;

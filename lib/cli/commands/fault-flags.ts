@@ -1,11 +1,16 @@
 // The flags `nooks inject` and `nooks campaign` share: which fault, from which
 // seed, how long it stays; which driver it goes into, under what.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dynamicImports, isElf } from '../../elf.js';
 import type { UserTarget } from '../../experiments/campaign.js';
 import { trialApps } from '../../experiments/trial.js';
 import { importWorkload, workloadPath } from '../../experiments/workload.js';
 import type { FaultType } from '../../inject/index.js';
 import { driverPath } from '../../paths.js';
+import { block } from '../../wrappers/kapi/block.js';
+import { net } from '../../wrappers/kapi/net.js';
+import { serial } from '../../wrappers/kapi/serial.js';
+import { sound } from '../../wrappers/kapi/sound.js';
 import { UsageError } from '../args.js';
 import type { Context } from './common.js';
 
@@ -41,4 +46,15 @@ export async function faultTarget(driver: string | undefined, workload: string |
   const module = workloadPath(workload);
   await importWorkload(module); // a module without a default function is refused now, not in every trial
   return { user: { driver: path, workload: module } };
+}
+
+/**
+ * Whether the driver at `path` imports a call of a device class (block, net, serial, sound): what a shadow
+ * driver keeps. One of no class is restarted on failure with nothing to shadow: its mode is the isolation alone.
+ */
+export function callsDeviceClass(path: string): boolean {
+  const elf = readFileSync(path);
+  if (!isElf(elf)) return true; // no driver at all: the fault planner refuses it, in its own words
+  const imports = new Set(dynamicImports(elf));
+  return [...block, ...net, ...serial, ...sound].some((call) => imports.has(call.name));
 }

@@ -3,21 +3,15 @@
 // unload it (one trial, in a child process so that a crash without isolation
 // is observed), and show both. With --trials n: n faults in that one mode, run
 // as a campaign (lib/experiments/campaign.ts) is.
-import { readFileSync } from 'node:fs';
-import { dynamicImports, isElf } from '../../elf.js';
 import { runCampaign, type Mode, type UserTarget } from '../../experiments/campaign.js';
 import { runTrialChild } from '../../experiments/child.js';
 import { workloadName } from '../../experiments/workload.js';
 import { describeFault, planFault, type FaultType } from '../../inject/index.js';
 import { Kernel, type Isolation } from '../../kernel.js';
-import { block } from '../../wrappers/kapi/block.js';
-import { net } from '../../wrappers/kapi/net.js';
-import { serial } from '../../wrappers/kapi/serial.js';
-import { sound } from '../../wrappers/kapi/sound.js';
 import { UsageError } from '../args.js';
 import { modeTable } from './campaign.js';
 import { intFlag, toJson, type Context } from './common.js';
-import { faultOptions, faultTarget } from './fault-flags.js';
+import { callsDeviceClass, faultOptions, faultTarget } from './fault-flags.js';
 
 export async function inject(ctx: Context): Promise<number> {
   const [driver] = ctx.args;
@@ -57,14 +51,6 @@ export async function inject(ctx: Context): Promise<number> {
   const who = target.user ? 'the workload' : 'the application';
   ctx.print(`${what}; ${who} ${r.outcome === 'continued' ? 'continued (its work verified)' : r.outcome === 'crash' ? 'died with it' : 'malfunctioned'}${!r.hostCrashed && r.detail ? `: ${r.detail}` : ''}`);
   return 0;
-}
-
-/** Whether the driver at `path` imports a call of a device class (block, net, serial, sound): what a shadow driver keeps. */
-function callsDeviceClass(path: string): boolean {
-  const elf = readFileSync(path);
-  if (!isElf(elf)) return true; // no driver at all: the fault planner refuses it, in its own words
-  const imports = new Set(dynamicImports(elf));
-  return [...block, ...net, ...serial, ...sound].some((call) => imports.has(call.name));
 }
 
 /** `--trials n`: n faults from the seed, each one trial in the one mode; a line per trial, then the sums. */
