@@ -105,6 +105,22 @@ export function teardownWaitsRunOut(): number {
 }
 
 /**
+ * The watchdog thread runs none of the device classes' periodic checks (their
+ * nannies: a stuck transmit, a request a driver keeps, a parked device's
+ * re-register rule) until releaseNannies: a test shows that what it checks
+ * comes about without them, at once, not at their next look
+ * (test/net-driver-gone.test.ts).
+ */
+export function holdNannies(): void {
+  native().holdNannies(true);
+}
+
+/** The watchdog thread runs the nannies again. */
+export function releaseNannies(): void {
+  native().holdNannies(false);
+}
+
+/**
  * Whether the recovery thread has no failure queued or in hand: every fault
  * report a kernel thread (timer, work, irq) made is posted to the kernel in
  * JavaScript, which runs it in the event loop's next poll phase (once a
