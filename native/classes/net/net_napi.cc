@@ -338,7 +338,7 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   uint32_t mtu = want_mtu ? o.Get("mtu").As<Napi::Number>().Uint32Value() : 0;
   // The interface's settings before this call: what is put back of those the driver does not apply.
   uint32_t old_mtu, old_flags;
-  bool old_mac_set;
+  bool old_mac_set, had_users;
   std::array<uint8_t, 6> old_mac;
   std::vector<std::array<uint8_t, 6>> old_mc;
   {
@@ -350,6 +350,7 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     old_mac_set = i.mac_set;
     old_mac = i.mac;
     old_mc = i.mc;
+    had_users = i.users > 0;
     if (want_mtu) {
       if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
         throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
@@ -422,24 +423,27 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     }
   }
   if (d && g_fail_after_configure.erase(name)) recovery_fail(d, FaultKind::segv, "test: netFailAfterConfigure: the driver fails after configure's calls");
-  // The driver failed (before these calls or in them) and is shadowed: what was recorded above is replayed on
-  // the restarted driver's registration, as for the handles' configuration at the failure.
+  // All applied; or the driver failed (before these calls or in them) and is shadowed: what was recorded above is
+  // replayed on the restarted driver's registration, as for the handles' configuration at the failure.
   if (stopped == Setting::none || (!refused && d && shadow_parks(d))) return Napi::Number::New(env, 0);
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = n.ifaces[name];
-    if (stopped <= Setting::mac && want_mac) {
-      i.mac_set = old_mac_set;
-      i.mac = old_mac;
-    }
-    if (stopped <= Setting::mtu && want_mtu) i.mtu = old_mtu;
-    if (want_mode) {
-      i.flags = old_flags;
-      i.mc = old_mc;
+    // Unless the interface was reset meanwhile (an unshadowed failure detached its handles): its settings went with it.
+    if (i.users || !had_users) {
+      if (stopped <= Setting::mac && want_mac) {
+        i.mac_set = old_mac_set;
+        i.mac = old_mac;
+      }
+      if (stopped <= Setting::mtu && want_mtu) i.mtu = old_mtu;
+      if (want_mode) {
+        i.flags = old_flags;
+        i.mc = old_mc;
+      }
     }
   }
   if (!refused)
-    throw_code(env, "EDRIVERFAILED", name + ": configuring failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile; configure it again once it has restarted");
+    throw_code(env, "EDRIVERFAILED", name + ": configuring failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile; open it again once it has restarted");
   return Napi::Number::New(env, refused);
 }
 
