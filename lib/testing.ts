@@ -6,7 +6,7 @@ import type { Driver } from './kernel.js';
 import { native } from './native.js';
 
 export { hostProbe } from './host-probe.js';
-export { nicHangTx } from './classes/net.js';
+export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
 export { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from './classes/serial.js';
 export { pcmHoldDma, pcmHoldRestore } from './classes/sound.js';
 
@@ -102,6 +102,22 @@ export function setTeardownWaits(ms?: number): void {
  */
 export function teardownWaitsRunOut(): number {
   return native().teardownWaitsRunOut();
+}
+
+/**
+ * The watchdog thread runs none of the device classes' periodic checks (their
+ * nannies: a stuck transmit, a request a driver keeps, a parked device's
+ * re-register rule) until releaseNannies: a test shows that what it checks
+ * comes about without them, at once, not at their next look
+ * (test/net-driver-gone.test.ts).
+ */
+export function holdNannies(): void {
+  native().holdNannies(true);
+}
+
+/** The watchdog thread runs the nannies again. */
+export function releaseNannies(): void {
+  native().holdNannies(false);
 }
 
 /**

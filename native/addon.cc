@@ -628,6 +628,12 @@ Napi::Value SetReregisterLimit(const Napi::CallbackInfo &info) {
 // timed waits ran to their end, since the process started (recovery.h).
 Napi::Value TeardownWaitsRunOut(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)recovery_waits_run_out()); }
 
+// holdNannies(held): test hook: the watchdog thread runs no nanny while held (trap.h).
+Napi::Value HoldNannies(const Napi::CallbackInfo &info) {
+  hold_nannies_for_test(info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
 // recoveryIdle(): test hook: the recovery thread has no failure queued or in hand (recovery.h).
 Napi::Value RecoveryIdle(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), recovery_idle()); }
 

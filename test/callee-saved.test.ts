@@ -84,7 +84,7 @@ describe('a driver that jumps into a kernel-call stub with an index of its own',
         while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
       }
       out.push(d.call('add', 1, 1));`;
-    // kmalloc(64) returns a pointer; the last call (futex_wake(64, ...)) refuses the address; the rest do not exist
+    // kmalloc(64) returns a pointer; the last call (futex_dec_wake(64)) refuses the address; the rest do not exist
     expect(await inChild(isolation, body)).toEqual(['number', ['bad-call', false], ...Array(3).fill(['bad-call', true]), 2]);
   });
 });

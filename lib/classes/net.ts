@@ -173,7 +173,11 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     return wrap(() => this.n.netStats(this.name));
   }
 
-  /** Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver is recovered: recorded, and replayed). */
+  /**
+   * Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver
+   * is recovered: recorded, and replayed). EIO when the driver refuses a setting: that one and those after it are
+   * not kept. EDRIVERFAILED when the driver fails in the calls and no shadow replays them: nothing it did not apply is kept.
+   */
   configure(config: NetConfig): void {
     if (this.detached) throw this.detached;
     const r = wrap(() => this.n.netConfigure(this.name, config));
@@ -226,6 +230,15 @@ export function nicWire(device: string): NicWire | null {
 /** Test hook: the emulated NIC's transmitter hangs until its driver resets it (a transmit timeout). */
 export function nicHangTx(device: string): boolean {
   return addon().nicHangTx(device);
+}
+
+/**
+ * Test hook: the next configure() of interface `name`, once its calls into the driver have returned and before it
+ * reads their results, fails the driver, as a fault on another of its threads at that moment would
+ * (test/net-configure-refused.test.ts).
+ */
+export function netFailAfterConfigure(name: string): void {
+  addon().netFailAfterConfigure(name);
 }
 
 /** Plugs (true) or pulls (false) the emulated NIC's cable: the driver sees a link change. */

@@ -217,7 +217,11 @@ const posixThreads: KapiCall[] = [
   },
   {
     name: 'nooks_posix_futex_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('all', 'int')],
-    doc: 'pthread_cond_signal and sem_post (`all` 0: one waiter), pthread_cond_broadcast, an rwlock let go, a barrier\'s last arrival and the last thread to leave a barrier\'s wait (every waiter on `word`).',
+    doc: 'pthread_cond_signal and sem_post (`all` 0: one waiter), pthread_cond_broadcast, an rwlock let go, a barrier\'s last arrival (every waiter on `word`).',
+  },
+  {
+    name: 'nooks_posix_futex_dec_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' })],
+    doc: 'The last thread to leave a barrier\'s wait: takes 1 from `*word` and wakes every waiter on `word`, in one step in the kernel (FUTEX_WAKE_OP), so that nothing follows the count\'s drop: pthread_barrier_destroy, waiting for it, may return and the memory be freed at once, and a wake after would find it gone.',
   },
 ];
 

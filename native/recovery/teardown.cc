@@ -118,6 +118,7 @@ void recovery_tear_down_locked(Domain *d) {
   // again: a teardown per generation is a teardown per failure.
   uint64_t generation = d->failure_gen.load();
   if (d->torn_down_gen == generation) return;
+  shadow_failed(*d);  // what its classes keep for it without an object: settled before anything waits
   irq_mask_domain(d, true);
   // A crossing that read the state before it was marked is counted by now,
   // or reads it again and withdraws (native/xpc/entry_barrier.h).
@@ -148,7 +149,6 @@ void recovery_tear_down_locked(Domain *d) {
   g_backend.stop(d);  // its driver code may still run (a livelock)
   hold_for_test(d, Domain::TeardownHold::before_release);
   recovery_release_objects(d);
-  shadow_torn_down(*d);  // and what its classes keep for it without an object, unshadowed
   hold_for_test(d, Domain::TeardownHold::after_release);
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {

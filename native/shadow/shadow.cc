@@ -204,8 +204,8 @@ void shadow_give_up(Domain *d, const std::string &why) {
   each_class(&ShadowOps::gone_for_good, *d, why);
 }
 
-void shadow_torn_down(const Domain &d) {
-  if (!shadow_parks(&d) && !d.unloading.load()) each_class(&ShadowOps::failed_unshadowed, d);
+void shadow_failed(const Domain &d) {
+  if (!d.unloading.load()) each_class(&ShadowOps::failed, d);
 }
 
 }  // namespace nooks

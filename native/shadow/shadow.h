@@ -76,11 +76,14 @@ struct ShadowOps {
   // interface d unregistered itself before it failed, which would otherwise
   // wait for no one).
   void (*handing_over)(const Domain &d);
-  // d failed and is not shadowed (its failure's teardown, not its unload's):
-  // what else the class keeps for d's load, which no object of d holds, goes
-  // as drop's device does. Optional (net: the handles on an interface d
-  // unregistered itself, which would otherwise wait for its next registration).
-  void (*failed_unshadowed)(const Domain &d);
+  // d failed (its failure's teardown, as it begins; not its unload's): what
+  // else the class keeps for d's load, which no object of d holds, is kept
+  // for the restarted driver if d is shadowed (shadow_kept), as park's device
+  // is, or goes as drop's device does. At once, so that from the failure on
+  // it is answered for as a parked or dropped device is. Optional (net: the
+  // handles on an interface d unregistered itself, which would otherwise
+  // wait for its next registration).
+  void (*failed)(const Domain &d);
 };
 // A static ShadowedClass in a class's core: ops become the release of object type t.
 struct ShadowedClass {
@@ -114,8 +117,8 @@ std::optional<Ended> shadow_ended(ObjectType t, const std::string &device);
 void shadow_hand_over(const Domain &d, const Domain &to);
 // d will not be restarted: d is no longer shadowed, what its load owns is ended, then each class's gone_for_good runs.
 void shadow_give_up(Domain *d, const std::string &why);
-// d's failure is torn down, its objects released (native/recovery/teardown.cc): if d is not shadowed, and the
-// teardown is not its unload's (whose give-up or hand-over takes the rest), each class's failed_unshadowed runs.
-void shadow_torn_down(const Domain &d);
+// d's failure's teardown begins (native/recovery/teardown.cc): unless it is its unload's (whose give-up or
+// hand-over takes the rest), each class's failed runs.
+void shadow_failed(const Domain &d);
 
 }  // namespace nooks

@@ -42,5 +42,8 @@ void watchdog_stop();
 struct Nanny {
   Nanny(unsigned period_ms, void (*check)());
 };
+// Test hook (holdNannies): while held, the watchdog thread runs no nanny, so a
+// test sees what happens without their periodic looks.
+void hold_nannies_for_test(bool held);
 
 }  // namespace nooks

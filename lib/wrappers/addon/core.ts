@@ -58,6 +58,8 @@ export const core = surface({
       'Test hook: how long a parked device\'s owner (its restarted driver, or the fallback) may run without registering it again before the shadow ends it; without `ms`, the default (2 s) again.', ['number?']),
     teardownWaitsRunOut: fn<() => number>(
       'Test hook: how many of the teardown\'s (and a driver\'s own free_irq\'s) timed waits for threads ran to their end, since the process started.', []),
+    holdNannies: fn<(held: boolean) => void>(
+      'Test hook: while held, the watchdog thread runs none of the device classes\' periodic checks (nannies).', ['boolean']),
     recoveryIdle: fn<() => boolean>(
       'Test hook: the recovery thread has no failure queued or in hand: every fault report it had is posted to the fault listener.', []),
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),

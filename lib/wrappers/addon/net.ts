@@ -25,10 +25,12 @@ export const net = surface({
     netClose: fn<(name: string) => void>('One user less; the last stops the interface (ndo_stop). Waiting frames are dropped.', ['string']),
     netSend: fn<(name: string, frames: Buffer[]) => number>('Queues the frames and starts sending; how many were queued.', ['string', 'array']),
     netConfigure: fn<(name: string, config: NetConfig) => number>(
-      'Kept for the interface (replayed after a recovery) and applied now if a driver has it. 0 or -errno.', ['string', 'object']),
+      'Kept for the interface (replayed after a recovery) and applied now if a driver has it. 0, or -errno: the driver refused a setting, which is not kept.', ['string', 'object']),
     netStats: fn<(name: string) => NetStats>('The driver\'s statistics (refreshed by ndo_get_stats) and the class\'s counters.', ['string']),
     nicWire: fn<(device: string) => NicWire | null>('The emulated NIC\'s UDP wire and counters, or null if not a NIC.', ['string']),
     nicCable: fn<(device: string, up: boolean) => boolean>('Plugs or pulls the emulated NIC\'s cable.', ['string', 'boolean']),
     nicHangTx: fn<(device: string) => boolean>('Test hook: the emulated NIC\'s transmitter hangs.', ['string']),
+    netFailAfterConfigure: fn<(name: string) => void>(
+      'Test hook: the next configure of the interface fails its driver once its calls into the driver have returned.', ['string']),
   },
 });

@@ -100,7 +100,7 @@ void end_iface(const std::string &name, uint64_t ticket, const Ending &why) {
 // d's load will not come back: handles on an interface it registered last and unregistered itself (at its
 // unload's module_exit, or while running) are detached, and its opens fail alike till a driver registers it
 // again; nothing was waiting for its return on their behalf. (One kept for it that the ledger did not end is
-// too: kept by check_left_unregistered as the give-up began.) One without handles is left alone: nothing ends.
+// too: kept by iface_failed as the give-up began.) One without handles is left alone: nothing ends.
 void iface_driver_gone(const Domain &d, const std::string &why) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
@@ -121,59 +121,36 @@ bool unregistered_with_users(const Iface &i) { return i.users && !i.dev && !i.ti
 // ... and it was d that unregistered it.
 bool left_unregistered(const Iface &i, const Domain &d) { return unregistered_with_users(i) && i.last_serial == d.serial; }
 
-// A fallback takes failed d's place: an interface d unregistered itself (about to register it again when it
-// failed) is kept for the fallback as a parked one is: the fallback's registration resumes the handles, its run
-// of 2 s without it or its give-up ends them.
-void iface_handing_over(const Domain &d) {
-  Net &n = net();
-  std::lock_guard<std::mutex> g(n.lock);
+// With n.lock held: each interface d unregistered itself (about to register it again), with handles on it, is kept
+// for d's load as a parked one is: the next registration by the driver in its place resumes the handles, that
+// driver's run of 2 s without it or its give-up ends them.
+void keep_left_unregistered(Net &n, const Domain &d) {
   for (auto &e : n.ifaces)
     if (left_unregistered(e.second, d)) e.second.ticket = shadow_kept(ObjectType::netdev, e.first, d);
 }
 
-// Unshadowed d failed: an interface it unregistered itself is reset as one it had registered is (drop_iface), at the
-// failure: its handles are detached, and nothing waits for its next registration on their behalf.
-void iface_failed_unshadowed(const Domain &d) {
+// A fallback takes failed d's place: what d left unregistered is kept for the fallback.
+void iface_handing_over(const Domain &d) {
   Net &n = net();
   std::lock_guard<std::mutex> g(n.lock);
+  keep_left_unregistered(n, d);
+}
+
+// d failed: what it left unregistered is kept for the restarted driver if d is shadowed, or else reset as an
+// interface it had registered is (drop_iface). At once, as the failure's teardown begins (which releases no object
+// of such an interface): an open from then on gets the shadow's answer, not ENOTREADY.
+void iface_failed(const Domain &d) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  if (shadow_parks(&d)) {
+    keep_left_unregistered(n, d);
+    return;
+  }
   for (auto &e : n.ifaces)
     if (left_unregistered(e.second, d)) reset_iface(n, e.second, d);
 }
 
-ShadowedClass shadowed(ObjectType::netdev,
-                       {park_iface, drop_iface, end_iface, iface_driver_gone, iface_handing_over, iface_failed_unshadowed});
-
-// The same for the restarted driver: a shadowed driver that failed since it unregistered an interface itself
-// gets it kept for its restart as a parked one is (its registration resumes the handles, its run of 2 s without
-// it ends them). Its failure releases no object of the interface: the watchdog thread looks, as for the nannies.
-void check_left_unregistered() {
-  struct Left {
-    std::string name;
-    int domain;
-    uint64_t serial, gen;
-  };
-  std::vector<Left> left;
-  Net &n = net();
-  {
-    std::lock_guard<std::mutex> g(n.lock);
-    for (auto &e : n.ifaces)
-      if (unregistered_with_users(e.second) && e.second.last_domain >= 0)
-        left.push_back({e.first, e.second.last_domain, e.second.last_serial, e.second.left_gen});
-  }
-  for (const Left &l : left) {
-    DomainUse use(l.domain, l.serial);
-    Domain *d = use.get();
-    if (!d || d->failure_gen.load() == l.gen) continue;  // unloaded (iface_driver_gone's), or not failed since
-    std::lock_guard<std::mutex> g(n.lock);
-    auto it = n.ifaces.find(l.name);
-    if (it == n.ifaces.end()) continue;  // the kernel shut down meanwhile
-    Iface &i = it->second;
-    // shadowed read under n.lock: an unload or a give-up clears it before its hand-over or ledger's end, which
-    // then find this entry (iface_handing_over takes n.lock; iface_driver_gone ends what the ledger did not)
-    if (left_unregistered(i, *d) && i.left_gen == l.gen && shadow_parks(d)) i.ticket = shadow_kept(ObjectType::netdev, l.name, *d);
-  }
-}
-Nanny left_nanny(50, check_left_unregistered);
+ShadowedClass shadowed(ObjectType::netdev, {park_iface, drop_iface, end_iface, iface_driver_gone, iface_handing_over, iface_failed});
 
 }  // namespace
 

@@ -102,7 +102,6 @@ struct Iface {
   bool replay = false;          // a new registration waits for the configuration and open
   int last_domain = -1;
   uint64_t last_serial = 0;  // the load of that driver: when it goes for good, handles on the interface it left unregistered go
-  uint64_t left_gen = 0;     // that driver's failure count when it unregistered the interface itself: a failure since keeps it (net_core.cc)
   uint64_t ticket = 0;  // while the shadow keeps it for a driver's return: its entry in the shadow's ledger
   Counters c;
 };

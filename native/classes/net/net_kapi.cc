@@ -119,7 +119,6 @@ extern "C" void kapi_unregister_netdev(void *p) {
   {
     std::lock_guard<std::mutex> g(n.lock);
     if (Iface *i = iface_of(n, d->id, (uintptr_t)dev)) {
-      i->left_gen = d->failure_gen.load();
       netdev_gone(n, *i);
     }
   }

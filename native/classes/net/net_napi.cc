@@ -1,10 +1,14 @@
 // The net class: the N-API functions behind lib/classes/net.ts, and the
 // callback that hands JavaScript what the drivers sent up (on_kick).
+#include <set>
+
 #include "../../addon.h"
 #include "../../dev/bus.h"
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
+#include "../../recovery/recovery.h"
 #include "../../shadow/shadow.h"
+#include "../common/cross.h"
 #include "net_core.h"
 
 namespace nooks {
@@ -311,8 +315,18 @@ Napi::Value NetSend(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, queued);
 }
 
-// netConfigure(name, { mtu?, mac?, promiscuous?, allmulti?, multicast? }): kept for the
-// interface (replayed after a recovery) and applied now if a driver has it. 0 or -errno.
+// The settings configure changes, in the order it applies them.
+enum class Setting { mac, mtu, mode, none };
+
+// Test hook (netFailAfterConfigure): interfaces whose next configure fails the driver once its calls into it have
+// returned. The JavaScript thread's alone.
+std::set<std::string> g_fail_after_configure;
+
+// netConfigure(name, { mtu?, mac?, promiscuous?, allmulti?, multicast? }): kept for the interface (replayed after a
+// recovery) and applied now if a driver has it. 0, or what the driver answered when it refused a setting: that
+// one and those after it are not kept. A failure of the driver in the calls is hidden if the shadow replays what
+// was kept, else EDRIVERFAILED, nothing not applied kept. Each crossing's own result says which it was: a failure
+// on another thread after the driver's answer does not make the answer the failure's.
 Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
@@ -322,10 +336,21 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   bool want_mtu = o.Has("mtu"), want_mac = o.Has("mac"), want_mode = o.Has("promiscuous") || o.Has("allmulti") || o.Has("multicast");
   // Applied below from this copy: the interface's own is read only under n.lock (a teardown resets it).
   uint32_t mtu = want_mtu ? o.Get("mtu").As<Napi::Number>().Uint32Value() : 0;
+  // The interface's settings before this call: what is put back of those the driver does not apply.
+  uint32_t old_mtu, old_flags;
+  bool old_mac_set, had_users;
+  std::array<uint8_t, 6> old_mac;
+  std::vector<std::array<uint8_t, 6>> old_mc;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
+    old_mtu = i.mtu;
+    old_flags = i.flags;
+    old_mac_set = i.mac_set;
+    old_mac = i.mac;
+    old_mc = i.mc;
+    had_users = i.users > 0;
     if (want_mtu) {
       if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
         throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
@@ -357,23 +382,32 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
       i.mc = mc;
     }
   }
-  int r = 0;
-  std::optional<FailedDuring> failed_during;
+  Domain *d = k ? g_domains[k->domain].load() : nullptr;  // the JavaScript thread's: no unload meanwhile
+  Setting stopped = Setting::none;  // the first setting the driver did not apply
+  int refused = 0;                  // its answer, if it refused it; else the driver failed
+  // Crosses for setting s: whether the driver applied it. ndo_set_rx_mode returns nothing.
+  auto apply = [&](Setting s, const OpCall &op, bool answers) {
+    Crossed c = class_cross(d, op);
+    if (c.ok() && (!answers || c.status() == 0)) return true;
+    stopped = s;
+    if (c.ok()) refused = c.status();
+    return false;
+  };
   if (k) {
-    failed_during.emplace(k);
+    bool ok = true;
     if (want_mac && k->ops.has_ndo_set_mac_address()) {
       {
         DomainMemoryAccess access;
         std::lock_guard<std::mutex> g(n.lock);
         if (!k->dead) memcpy(((net_device *)k->dev)->addr_req, n.ifaces[name].mac.data(), 6);
       }
-      r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
+      ok = apply(Setting::mac, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)), true);
     }
-    if (!r && want_mtu && k->ops.has_ndo_change_mtu()) {
-      r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
-      if (!r) k->mtu = mtu;
+    if (ok && want_mtu && k->ops.has_ndo_change_mtu()) {
+      ok = apply(Setting::mtu, k->ops.ndo_change_mtu(k->dev, mtu), true);
+      if (ok) k->mtu = mtu;
     }
-    if (!r && want_mode && k->ops.has_ndo_set_rx_mode()) {
+    if (ok && want_mode && k->ops.has_ndo_set_rx_mode()) {
       {
         DomainMemoryAccess access;
         std::lock_guard<std::mutex> g(n.lock);
@@ -385,13 +419,38 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
           for (size_t j = 0; j < i.mc.size(); j++) memcpy(dev->mc_list[j], i.mc[j].data(), 6);
         }
       }
-      call_op(k, k->ops.ndo_set_rx_mode(k->dev));
+      apply(Setting::mode, k->ops.ndo_set_rx_mode(k->dev), false);
     }
   }
-  // The driver failed (before these calls or in them) and is shadowed: what was recorded above is replayed on
-  // the restarted driver's registration, as for the handles' configuration at the failure.
-  if (r && failed_during && (*failed_during)() && failed_during->domain() && shadow_parks(failed_during->domain())) r = 0;
-  return Napi::Number::New(env, r);
+  if (d && g_fail_after_configure.erase(name)) recovery_fail(d, FaultKind::segv, "test: netFailAfterConfigure: the driver fails after configure's calls");
+  // All applied; or the driver failed (before these calls or in them) and is shadowed: what was recorded above is
+  // replayed on the restarted driver's registration, as for the handles' configuration at the failure.
+  if (stopped == Setting::none || (!refused && d && shadow_parks(d))) return Napi::Number::New(env, 0);
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    Iface &i = n.ifaces[name];
+    // Unless the interface was reset meanwhile (an unshadowed failure detached its handles): its settings went with it.
+    if (i.users || !had_users) {
+      if (stopped <= Setting::mac && want_mac) {
+        i.mac_set = old_mac_set;
+        i.mac = old_mac;
+      }
+      if (stopped <= Setting::mtu && want_mtu) i.mtu = old_mtu;
+      if (want_mode) {
+        i.flags = old_flags;
+        i.mc = old_mc;
+      }
+    }
+  }
+  if (!refused)
+    throw_code(env, "EDRIVERFAILED", name + ": configuring failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile; open it again once it has restarted");
+  return Napi::Number::New(env, refused);
+}
+
+// netFailAfterConfigure(name): test hook (g_fail_after_configure).
+Napi::Value NetFailAfterConfigure(const Napi::CallbackInfo &info) {
+  g_fail_after_configure.insert(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
 }
 
 // netStats(name): the driver's statistics (refreshed by ndo_get_stats) and the class's counters.

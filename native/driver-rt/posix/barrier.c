@@ -6,7 +6,9 @@
  * A count of the threads inside a wait lets destroy, right after the serial
  * thread's wait returns, wait (in the kernel too) until the others woken
  * have left it: they still read the round, and the memory may be reused the
- * moment destroy returns (glibc guards the same way). */
+ * moment destroy returns (glibc guards the same way; glibc's last leaver
+ * wakes destroy after its drop of the count, which Linux lets touch freed
+ * memory, but here the wake's check of the word would fail the driver). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <time.h>
@@ -62,12 +64,19 @@ int pthread_barrier_destroy(pthread_barrier_t *barrier)
 	return 0;
 }
 
-/* The last access to the barrier of a thread leaving its wait; the wake
- * (of a destroy waiting) touches no memory, so it may follow the free. */
+/* The last access to the barrier of a thread leaving its wait. The one that
+ * takes the count to 0 lets destroy return, and the memory be freed, at that
+ * moment: it drops the count in the kernel, which wakes destroy in the same
+ * step, since a wake after the drop (or its check of the word) could find the
+ * barrier gone. The others drop it here: no kernel call, as before. */
 static void leave(struct barrier *b)
 {
-	if (__atomic_sub_fetch(&b->inside, 1, __ATOMIC_SEQ_CST) == 0)
-		nooks_posix_futex_wake(&b->inside, 1);
+	unsigned int inside = __atomic_load_n(&b->inside, __ATOMIC_SEQ_CST);
+
+	while (inside > 1)
+		if (__atomic_compare_exchange_n(&b->inside, &inside, inside - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
+	nooks_posix_futex_dec_wake(&b->inside);
 }
 
 /* A thread counts itself inside before it arrives, so the last to arrive

@@ -69,6 +69,12 @@ void nooks_posix_futex_wake(unsigned int *word, int all)
 	futex(word, FUTEX_WAKE_PRIVATE, all ? INT_MAX : 1, NULL);
 }
 
+void nooks_posix_futex_dec_wake(unsigned int *word)
+{
+	__atomic_sub_fetch(word, 1, __ATOMIC_SEQ_CST);
+	nooks_posix_futex_wake(word, 1);
+}
+
 void mutex_init(struct mutex *m)
 {
 	m->locked = m->owner = m->waiters = 0;

@@ -1,0 +1,78 @@
+// configure() says what happened to each setting: the driver's refusal (its
+// ndo_* returned -errno) is the answer, and the refused setting is not kept,
+// so a recovery replays the one before; a failure of the driver in the calls
+// is hidden by the shadow, which replays what was kept, and is EDRIVERFAILED
+// without one. A failure right
+// after the driver's answer, before configure reads it, is made by a test
+// hook (netFailAfterConfigure, nooks/testing) at that point. Before, a
+// refused MTU was kept (a recovery replayed it, and the restarted driver
+// refused it again), and with a failure after the refusal configure told the
+// application it had succeeded.
+import { afterEach, expect, it } from 'vitest';
+import { applyFault, defaultPolicy, Kernel, openNet, planFault, type Driver } from '../lib/index.js';
+import { driverPath } from '../lib/paths.js';
+import { netFailAfterConfigure } from '../lib/testing.js';
+import { fixtureDriver } from './helpers/build-driver.js';
+import { suiteIsolation, until } from './helpers/util.js';
+
+let kernel: Kernel | undefined;
+afterEach(async () => {
+  await kernel?.shutdown();
+  kernel = undefined;
+});
+
+// An interface whose driver refuses MTUs above 1400, open, at MTU 1300.
+async function boot() {
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: defaultPolicy.default, drivers: new Map() } });
+  kernel.addDevice('e1000', { mac: '52:54:00:aa:bb:01' });
+  const drv = await kernel.load(fixtureDriver('net-open-refused'), { params: { mtu_limit: 1400 } });
+  const eth = openNet(kernel, 'eth0');
+  eth.configure({ mtu: 1300 });
+  expect(eth.info().mtu).toBe(1300);
+  return { drv, eth };
+}
+
+const refusal = { code: 'EIO', message: 'eth0: the driver refused the configuration (error -22)' };
+
+// The restarted driver has registered eth0 (its second registration) and the kernel reopened it.
+async function restored(drv: Driver, eth: ReturnType<typeof openNet>) {
+  await until(() => drv.state === 'running' && eth.stats().kernel.registrations === 2 && eth.info().open, 'eth0 reopened by the restarted driver', 5_000);
+}
+
+it('a refused MTU is the answer and is not kept: a recovery replays the MTU before it', async () => {
+  const { drv, eth } = await boot();
+  expect(() => eth.configure({ mtu: 1450 })).toThrow(expect.objectContaining(refusal));
+  expect(eth.info().mtu).toBe(1300);
+  drv.recover();
+  await restored(drv, eth);
+  expect(eth.info().mtu).toBe(1300); // before: 1500, the driver's own (it refused the 1450 replayed)
+});
+
+it('a failure right after the driver refused, before configure reads the answer: the refusal is the answer, and the restore replays the MTU before it', async () => {
+  const { drv, eth } = await boot();
+  netFailAfterConfigure('eth0');
+  expect(() => eth.configure({ mtu: 1450 })).toThrow(expect.objectContaining(refusal)); // before: no error
+  await restored(drv, eth);
+  expect(eth.info().mtu).toBe(1300);
+});
+
+// Unshadowed, the failure resets the interface and detaches its handles, and configure says so. Before: EIO,
+// 'the driver refused the configuration (error -5)', the crossing's fault read as the driver's answer.
+it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a refusal', async () => {
+  kernel = await Kernel.boot({ isolation: suiteIsolation });
+  kernel.addDevice('e1000', { mac: '52:54:00:aa:bb:01' });
+  const drv = await kernel.load('e1000', { shadow: false });
+  const eth = openNet(kernel, 'eth0');
+  applyFault(kernel, drv, planFault(driverPath('e1000'), { seed: 1, type: 'panic', fn: 'e1000_change_mtu' }));
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
+    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile; open it again once it has restarted',
+  }));
+});
+
+it('a failure right after the driver applied the MTU: configure succeeds, and the restore replays it', async () => {
+  const { drv, eth } = await boot();
+  netFailAfterConfigure('eth0');
+  eth.configure({ mtu: 1350 });
+  await restored(drv, eth);
+  expect(eth.info().mtu).toBe(1350);
+});
