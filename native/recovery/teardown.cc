@@ -149,6 +149,9 @@ void recovery_tear_down_locked(Domain *d) {
   g_backend.stop(d);  // its driver code may still run (a livelock)
   hold_for_test(d, Domain::TeardownHold::before_release);
   recovery_release_objects(d);
+  // Again, now that its threads have left: one may have been inside an unregistration when the first look was
+  // taken, which it finished since (settling is idempotent).
+  shadow_failed(*d);
   hold_for_test(d, Domain::TeardownHold::after_release);
   posix_files_renew(d);  // the POSIX personality's tables (hugetlbfs names too) go with its objects
   {

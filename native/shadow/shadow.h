@@ -76,7 +76,9 @@ struct ShadowOps {
   // interface d unregistered itself before it failed, which would otherwise
   // wait for no one).
   void (*handing_over)(const Domain &d);
-  // d failed (its failure's teardown, as it begins; not its unload's): what
+  // d failed (its failure's teardown, as it begins and again once d's objects
+  // are released, for what a thread inside finished meanwhile; not its
+  // unload's): what
   // else the class keeps for d's load, which no object of d holds, is kept
   // for the restarted driver if d is shadowed (shadow_kept), as park's device
   // is, or goes as drop's device does. At once, so that from the failure on
