@@ -8,13 +8,15 @@
 // semaphore under a writer-preferring rwlock and waiting for its
 // acknowledgement on a CLOCK_MONOTONIC condition. All by progress: k
 // interrupts, k alarms, k sources. A fault on the thread is recovered with no
-// thread and no file left, and the driver starts again.
+// thread and no file left, and the driver starts again; one while no call is
+// inside leaves it failed until the agent restarts it, and a call meanwhile
+// is refused saying to wait for that.
 import { describe, expect, it } from 'vitest';
-import type { Isolation } from '../lib/index.js';
+import { applyFault, DriverUnavailable, planFault, type Isolation } from '../lib/index.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { tasks, tasksBackTo } from './helpers/tasks.js';
-import { faultOf } from './helpers/util.js';
+import { errorOf, faultOf } from './helpers/util.js';
 
 const path = fixtureDriver('event-loop', { posix: true });
 const k = 5;
@@ -75,5 +77,24 @@ describe.each<Isolation>(['mprotect', 'process'])('an event-loop driver (DPDK st
     expect(stats()).toMatchObject({ interrupts: 1, causes: ICR_LSC, linkUp: 1 });
     await d.unload(); // atexit's cleanup stops and joins the thread
     await tasksBackTo(before);
+  });
+
+  it('a call into it between its thread\'s fault and the restart is refused saying to wait for the restart', async () => {
+    const nic = kernel().addDevice('e1000');
+    const d = await kernel().load(path, { devices: [nic.address], env: { EVL_PCI_ADDR: nic.address } });
+    expect(d.call('evl_start', 1)).toBe(0);
+    applyFault(kernel(), d, planFault(path, { seed: 1, type: 'null-deref', fn: 'on_alarm' })); // the next alarm faults, on the thread
+    const recovered = new Promise((resolve) => kernel().once('recovered', resolve));
+    const giveUp = Date.now() + 5000; // only if the fault never came
+    while (d.state === 'running' && Date.now() < giveUp); // the agent restarts it on this thread: not before this test yields
+    expect(d.state).toBe('failed');
+    const refused = errorOf(() => d.call('evl_kick'), DriverUnavailable);
+    expect(refused.code).toBe('EUNAVAILABLE');
+    expect(refused.message).toBe(`${d.name} is failed: calls are refused until it is restarted (it failed on a thread of its own: wait for the kernel's 'recovered' event, or for driver.state 'running')`);
+    await recovered;
+    expect(d.state).toBe('running');
+    expect(d.call('evl_start', 1)).toBe(0);
+    expect(d.call('evl_wait', 1, 1, 0, 1000)).toBe(0);
+    await d.unload();
   });
 });
