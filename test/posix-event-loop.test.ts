@@ -66,7 +66,9 @@ describe.each<Isolation>(['mprotect', 'process'])('an event-loop driver (DPDK st
       `vfio-device:${nic.address}`,
     ]);
 
-    expect(faultOf(() => d.call('evl_crash_thread')).kind).toBe('segv'); // the thread faults; the control path waited for it
+    const fault = faultOf(() => d.call('evl_crash_thread')); // the thread faults; the control path waited for it
+    expect(fault.kind).toBe('segv');
+    expect(fault.message).toMatch(/ in event-loop\.so:(interrupt_thread|on_wake)\+0x[0-9a-f]+$/); // a static function, named from .symtab
     expect(d.state).toBe('running');
     await tasksBackTo(before);
     expect(d.objects().filter((o) => o.type !== 'device')).toEqual([]);
