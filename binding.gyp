@@ -61,6 +61,7 @@
         'native/loader/elf_check.cc',
         'native/loader/loader.cc',
         'native/loader/params.cc',
+        'native/loader/symtab.cc',
         'native/loader/text_patch.cc',
         'native/posix/calls.cc',
         'native/posix/epoll.cc',

@@ -347,8 +347,16 @@ Napi::Value to_js(Napi::Env env, uint64_t ret) {
   throw e;
 }
 
+// A driver failed on a thread of its own (its threads, timers, handlers) is
+// restarted once the agent hears of it, on the JavaScript thread: the message
+// says to wait for that, not to give up as for a disabled one.
 [[noreturn]] void throw_unavailable(Napi::Env env, Domain *d) {
-  throw_code(env, "EUNAVAILABLE", d->name + " is " + state_name(d->state.load()) + ": calls are refused");
+  DomainState s = d->state.load();
+  std::string until = s == DomainState::failed || s == DomainState::recovering
+                          ? " until it is restarted (it failed on a thread of its own: wait for the kernel's 'recovered' "
+                            "event, or for driver.state 'running')"
+                          : "";
+  throw_code(env, "EUNAVAILABLE", d->name + " is " + state_name(s) + ": calls are refused" + until);
 }
 
 // `crashy.add`: the driver's exported function at `fn`, for messages.

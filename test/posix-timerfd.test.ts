@@ -309,6 +309,11 @@ NOOKS_EXPORT long crash(long *at)
 	return 0;
 }
 
+static void *returns(void *arg)
+{
+	return arg;
+}
+
 /* CPU 0 alone, as sysconf(_SC_NPROCESSORS_ONLN) says 1; pinning answered 0 and not made. */
 NOOKS_EXPORT long affinity(void)
 {
@@ -326,6 +331,20 @@ NOOKS_EXPORT long affinity(void)
 	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0 && pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0);
 	CHECK(sched_setaffinity(0, sizeof(none), &none) == -1 && errno == EINVAL);
 	CHECK(pthread_setaffinity_np(pthread_self(), sizeof(none), &none) == EINVAL);
+	{
+		pthread_attr_t attr;
+		pthread_t t;
+
+		/* a thread's set before it starts, as DPDK makes its control threads */
+		CHECK(pthread_attr_init(&attr) == 0 && pthread_attr_setaffinity_np(&attr, sizeof(set), &set) == 0);
+		CHECK(pthread_attr_setaffinity_np(&attr, sizeof(none), &none) == EINVAL && pthread_attr_setaffinity_np(&attr, 0, &none) == 0);
+		CHECK(pthread_attr_getaffinity_np(&attr, 4, &none) == EINVAL);
+		CHECK(pthread_attr_getaffinity_np(&attr, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1 && CPU_ISSET(0, &set));
+		CHECK(pthread_create(&t, &attr, returns, NULL) == 0 && pthread_join(t, NULL) == 0 && pthread_attr_destroy(&attr) == 0);
+		CPU_ZERO(&none);
+		CPU_ZERO(&set);
+		CPU_SET(3, &set);
+	}
 	CHECK(sched_setaffinity(1, sizeof(set), &set) == -1 && errno == ESRCH);
 	CHECK(sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1 && CPU_ISSET(0, &set));	/* still CPU 0 */
 	CHECK(sched_getcpu() == 0);
@@ -403,7 +422,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("timerfd and affinity,
     d.unload();
   });
 
-  it('affinity: CPU 0 alone (pthread_getaffinity_np, sched_getaffinity, sched_getcpu); pinning answered 0, an empty set EINVAL, another pid ESRCH', async () => {
+  it('affinity: CPU 0 alone (pthread_getaffinity_np, pthread_attr_getaffinity_np, sched_getaffinity, sched_getcpu); pinning answered 0 (a thread\'s attribute too), an empty set EINVAL, another pid ESRCH', async () => {
     const d = await kernel().load(path);
     expect(d.call('affinity')).toBe(0);
     d.unload();

@@ -14,6 +14,7 @@
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../loader/params.h"
+#include "../loader/symtab.h"
 #include "../loader/text_patch.h"
 #include "../trap/mmio.h"
 
@@ -73,9 +74,13 @@ void fault_describe(Fault *f) {
   char where[120] = "";
   if (f->ip && dladdr((void *)f->ip, &info) && info.dli_fname) {
     const char *base = strrchr(info.dli_fname, '/');
-    snprintf(where, sizeof where, " in %s%s%s+0x%lx", base ? base + 1 : info.dli_fname, info.dli_sname ? ":" : "",
-             info.dli_sname ? info.dli_sname : "",
-             (unsigned long)(f->ip - (uintptr_t)(info.dli_sname ? info.dli_saddr : info.dli_fbase)));
+    uintptr_t from = (uintptr_t)info.dli_fbase;
+    uint64_t start = 0;
+    // dladdr names exported functions only; a static one comes from the file's .symtab
+    std::string name = info.dli_sname ? info.dli_sname : function_at(info.dli_fname, f->ip - from, &start);
+    from = info.dli_sname ? (uintptr_t)info.dli_saddr : name.empty() ? from : from + start;
+    snprintf(where, sizeof where, " in %s%s%s+0x%lx", base ? base + 1 : info.dli_fname, name.empty() ? "" : ":",
+             name.c_str(), (unsigned long)(f->ip - from));
   }
   switch (f->kind) {
     case FaultKind::segv:

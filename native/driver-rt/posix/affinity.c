@@ -50,6 +50,22 @@ int pthread_getaffinity_np(pthread_t thread, size_t size, cpu_set_t *set)
 	return cpu0(size, set);
 }
 
+/* A thread's affinity set before it starts, as DPDK's control threads are
+ * made: a set naming a CPU is accepted and not kept (nothing is pinned), one
+ * with no CPU EINVAL (where glibc's pthread_create would fail); size 0 asks
+ * for none, as glibc. */
+int pthread_attr_setaffinity_np(pthread_attr_t *attr, size_t size, const cpu_set_t *set)
+{
+	(void)attr;
+	return size ? pinnable(size, set) : 0;
+}
+
+int pthread_attr_getaffinity_np(const pthread_attr_t *attr, size_t size, cpu_set_t *set)
+{
+	(void)attr;
+	return cpu0(size, set);
+}
+
 int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 {
 	int e = self(pid);

@@ -1,0 +1,39 @@
+#include "symtab.h"
+
+#include <elf.h>
+
+#include <cstring>
+
+#include "elf_check.h"
+
+namespace nooks {
+
+std::string function_at(const std::string &path, uint64_t vaddr, uint64_t *start) {
+  Refusals refused;  // a loaded driver passed the loader's checks: only the bytes matter here
+  DriverImage img;
+  try {
+    img = read_driver_image(path, &refused);
+  } catch (...) {
+    return "";  // changed on disk since the load, or gone
+  }
+  const Elf64_Ehdr *eh = img.eh();
+  const Elf64_Shdr *sh = img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum);
+  for (int i = 0; sh && i < eh->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
+    const uint64_t n = sh[i].sh_size / sizeof(Elf64_Sym);
+    const Elf64_Sym *syms = img.at<Elf64_Sym>(sh[i].sh_offset, n);
+    const Elf64_Shdr &names = sh[sh[i].sh_link];
+    const char *strings = img.at<char>(names.sh_offset, names.sh_size);
+    for (uint64_t k = 0; syms && strings && k < n; k++) {
+      const Elf64_Sym &s = syms[k];
+      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || vaddr < s.st_value || vaddr - s.st_value >= s.st_size ||
+          s.st_name >= names.sh_size)
+        continue;
+      *start = s.st_value;
+      return std::string(strings + s.st_name, strnlen(strings + s.st_name, names.sh_size - s.st_name));
+    }
+  }
+  return "";
+}
+
+}  // namespace nooks
