@@ -31,9 +31,14 @@ int timerfd_create(int clock, int flags)
 
 int timerfd_settime(int fd, int flags, const struct itimerspec *value, struct itimerspec *old)
 {
-	long long first = ns_of(&value->it_value), interval = ns_of(&value->it_interval);
+	long long first, interval;
 	unsigned long long was[2];
 
+	if (!value) {	/* Linux reads the setting first */
+		errno = EFAULT;
+		return -1;
+	}
+	first = ns_of(&value->it_value), interval = ns_of(&value->it_interval);
 	if (first < 0 || interval < 0) {
 		errno = EINVAL;
 		return -1;
@@ -51,6 +56,10 @@ int timerfd_gettime(int fd, struct itimerspec *cur)
 
 	if (posix_result(nooks_posix_timerfd_gettime(fd, now)) < 0)
 		return -1;
+	if (!cur) {	/* Linux checks the descriptor first */
+		errno = EFAULT;
+		return -1;
+	}
 	itimerspec_of(now, cur);
 	return 0;
 }
