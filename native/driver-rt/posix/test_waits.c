@@ -23,7 +23,6 @@
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #c); exit(1); } } while (0)
 
-#define NS_PER_S 1000000000LL
 #define THREADS 8
 
 /* ---- the kernel's calls, stood in for ---------------------------------- */
@@ -328,6 +327,49 @@ static void timed_waits(void)
 	CHECK(pthread_join(t, NULL) == 0 && r == 0 && flag == 1);
 }
 
+/* ---- deadlines past the clock's range -------------------------------------- */
+
+/* tv_sec LONG_MAX: never reached (glibc and Linux clamp such a deadline), not a wrapped one. */
+static const struct timespec never = { LONG_MAX, NS_PER_S - 1 };
+static sem_t far_sem;
+static pthread_rwlock_t far_rw = PTHREAD_RWLOCK_INITIALIZER;
+
+static void *post_when_asleep(void *arg)
+{
+	until_asleep(1);
+	CHECK(sem_post(&far_sem) == 0);
+	return arg;
+}
+
+static void *write_by_never(void *arg)
+{
+	CHECK(pthread_rwlock_timedwrlock(&far_rw, &never) == 0 && pthread_rwlock_unlock(&far_rw) == 0);
+	return arg;
+}
+
+/* A cond, a semaphore and an rwlock waited on to such a deadline sleep until let go, and return 0. */
+static void far_deadlines(void)
+{
+	pthread_t t;
+	int r = 0;
+
+	flag = 0;
+	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
+	pthread_mutex_lock(&flag_lock);
+	while (!flag && !r)
+		r = pthread_cond_timedwait(&flag_set, &flag_lock, &never);
+	pthread_mutex_unlock(&flag_lock);
+	CHECK(pthread_join(t, NULL) == 0 && r == 0 && flag == 1);
+
+	CHECK(sem_init(&far_sem, 0, 0) == 0 && pthread_create(&t, NULL, post_when_asleep, NULL) == 0);
+	CHECK(sem_timedwait(&far_sem, &never) == 0);
+	CHECK(pthread_join(t, NULL) == 0 && sem_destroy(&far_sem) == 0);
+
+	CHECK(pthread_rwlock_rdlock(&far_rw) == 0 && pthread_create(&t, NULL, write_by_never, NULL) == 0);
+	until_asleep(1);
+	CHECK(pthread_rwlock_unlock(&far_rw) == 0 && pthread_join(t, NULL) == 0);
+}
+
 /* ---- the FILE streams' word lock, contended ----------------------------- */
 
 #define ROUNDS 20000
@@ -617,6 +659,7 @@ int main(void)
 	signal_and_wait();
 	signal_and_broadcast();
 	timed_waits();
+	far_deadlines();
 	word_lock_contended();
 	once_concurrent();
 	mutex_kinds();

@@ -2,20 +2,9 @@
  * kernel (native/posix/timerfd.h) whose expiries a read counts; read, poll,
  * select, epoll and close are those of every descriptor (files.c, events.c).
  * The times travel as nanoseconds. */
-#include <limits.h>
 #include <sys/timerfd.h>
 
 #include "posix.h"
-
-#define NS_PER_S 1000000000LL
-
-/* A time in ns (saturating, as Linux clamps), or -1 for what Linux refuses: a negative part, tv_nsec a second or more. */
-static long long ns_of(const struct timespec *t)
-{
-	if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= NS_PER_S)
-		return -1;
-	return t->tv_sec > (LLONG_MAX - t->tv_nsec) / NS_PER_S ? LLONG_MAX : t->tv_sec * NS_PER_S + t->tv_nsec;
-}
 
 /* The kernel's answer (ns until the next expiry, the interval) as struct itimerspec. */
 static void itimerspec_of(const unsigned long long ns[2], struct itimerspec *out)
@@ -38,7 +27,7 @@ int timerfd_settime(int fd, int flags, const struct itimerspec *value, struct it
 		errno = EFAULT;
 		return -1;
 	}
-	first = ns_of(&value->it_value), interval = ns_of(&value->it_interval);
+	first = posix_ns_of(&value->it_value), interval = posix_ns_of(&value->it_interval);
 	if (first < 0 || interval < 0) {
 		errno = EINVAL;
 		return -1;
