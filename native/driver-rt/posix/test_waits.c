@@ -33,6 +33,7 @@ static long futex(volatile unsigned int *word, int op, unsigned int val, const s
 }
 
 static unsigned int sleepers, wakes;	/* in nooks_posix_futex_wait now; nooks_posix_futex_wake calls */
+static int deadlines_passed;	/* set: a timed wait times out when it next looks, as if its clock had passed its deadline */
 
 static unsigned int asleep(void)
 {
@@ -56,7 +57,8 @@ int nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, lon
 		return -EINVAL;
 	__atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
 	while (!r && __atomic_load_n(word, __ATOMIC_SEQ_CST) == seen)
-		if (futex(word, op, seen, deadline_ns < 0 ? NULL : &at) && errno == ETIMEDOUT)
+		if ((futex(word, op, seen, deadline_ns < 0 ? NULL : &at) && errno == ETIMEDOUT) ||
+		    (deadline_ns >= 0 && __atomic_load_n(&deadlines_passed, __ATOMIC_SEQ_CST)))
 			r = -ETIMEDOUT;
 	__atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
 	return r;
@@ -556,14 +558,12 @@ static void *write_once(void *arg)
 	return arg;
 }
 
-/* Waits a second for the write lock, and gives up. */
-static void *write_for_a_second(void *arg)
+/* Waits for the write lock until its deadline passes (deadlines_passed), and gives up. */
+static void *write_until_given_up(void *arg)
 {
-	struct timespec second;
+	struct timespec minute = after_ms(CLOCK_REALTIME, 60 * 1000);
 
-	clock_gettime(CLOCK_REALTIME, &second);
-	second.tv_sec++;
-	CHECK(pthread_rwlock_timedwrlock(&kinds_rw, &second) == ETIMEDOUT);
+	CHECK(pthread_rwlock_timedwrlock(&kinds_rw, &minute) == ETIMEDOUT);
 	return arg;
 }
 
@@ -615,10 +615,14 @@ static void rwlock_kinds(void)
 	}
 	init_kind(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	CHECK(pthread_rwlock_rdlock(&kinds_rw) == 0);
-	CHECK(pthread_create(&w, NULL, write_for_a_second, NULL) == 0);
+	CHECK(pthread_create(&w, NULL, write_until_given_up, NULL) == 0);
 	until_asleep(1);
 	CHECK(pthread_create(&r, NULL, read_late, NULL) == 0);
+	until_asleep(2);	/* the reader kept out, asleep: now the writer's deadline passes */
+	__atomic_store_n(&deadlines_passed, 1, __ATOMIC_SEQ_CST);
+	futex((unsigned int *)&kinds_rw, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);	/* the lock's word (its first): both look, the reader sleeps on */
 	CHECK(pthread_join(w, NULL) == 0 && pthread_join(r, NULL) == 0 && reader_found == EBUSY);
+	__atomic_store_n(&deadlines_passed, 0, __ATOMIC_SEQ_CST);
 	CHECK(pthread_rwlock_unlock(&kinds_rw) == 0 && pthread_rwlock_destroy(&kinds_rw) == 0);
 }
 
