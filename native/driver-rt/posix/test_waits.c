@@ -297,6 +297,22 @@ static void *raise_flag(void *arg)
 	return arg;
 }
 
+/* Waits on flag_set to `deadline` while raise_flag (a thread) sets the flag: the wait's result. */
+static int wait_for_flag(const struct timespec *deadline)
+{
+	pthread_t t;
+	int r = 0;
+
+	flag = 0;
+	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
+	pthread_mutex_lock(&flag_lock);
+	while (!flag && !r)
+		r = pthread_cond_timedwait(&flag_set, &flag_lock, deadline);
+	pthread_mutex_unlock(&flag_lock);
+	CHECK(pthread_join(t, NULL) == 0);
+	return r;
+}
+
 static void timed_waits(void)
 {
 	pthread_condattr_t a;
@@ -304,8 +320,6 @@ static void timed_waits(void)
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	struct timespec deadline = after_ms(CLOCK_REALTIME, 60 * 1000);
 	struct timespec bad[] = { { 0, NS_PER_S }, { 0, -1 }, { -1, 0 } };
-	pthread_t t;
-	int r = 0;
 
 	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_REALTIME, 20, 0) == ETIMEDOUT);
 	CHECK(timed_wait(CLOCK_MONOTONIC, CLOCK_MONOTONIC, 20, 0) == ETIMEDOUT);
@@ -321,12 +335,7 @@ static void timed_waits(void)
 	pthread_mutex_unlock(&m);
 
 	/* signalled well before its deadline (a minute) */
-	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
-	pthread_mutex_lock(&flag_lock);
-	while (!flag && !r)
-		r = pthread_cond_timedwait(&flag_set, &flag_lock, &deadline);
-	pthread_mutex_unlock(&flag_lock);
-	CHECK(pthread_join(t, NULL) == 0 && r == 0 && flag == 1);
+	CHECK(wait_for_flag(&deadline) == 0 && flag == 1);
 }
 
 /* ---- deadlines past the clock's range -------------------------------------- */
@@ -353,15 +362,8 @@ static void *write_by_never(void *arg)
 static void far_deadlines(void)
 {
 	pthread_t t;
-	int r = 0;
 
-	flag = 0;
-	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
-	pthread_mutex_lock(&flag_lock);
-	while (!flag && !r)
-		r = pthread_cond_timedwait(&flag_set, &flag_lock, &never);
-	pthread_mutex_unlock(&flag_lock);
-	CHECK(pthread_join(t, NULL) == 0 && r == 0 && flag == 1);
+	CHECK(wait_for_flag(&never) == 0 && flag == 1);
 
 	CHECK(sem_init(&far_sem, 0, 0) == 0 && pthread_create(&t, NULL, post_when_asleep, NULL) == 0);
 	CHECK(sem_timedwait(&far_sem, &never) == 0);
