@@ -67,7 +67,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('a realtime timerfd read, then the clock set back 10 s: poll finds it not readable and a nonblocking read EAGAIN, not a count of ~2^64', async () => {
-  const run = await runNode([join(packageRoot, 'test', 'helpers', 'realtime-back.mjs'), driver], packageRoot, 20_000, { ...process.env, LD_PRELOAD: preload });
+  // after any preload of the run's own (an ASan run's libasan must come first)
+  const env = { ...process.env, LD_PRELOAD: [process.env.LD_PRELOAD, preload].filter(Boolean).join(' ') };
+  const run = await runNode([join(packageRoot, 'test', 'helpers', 'realtime-back.mjs'), driver], packageRoot, 20_000, env);
   expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
   expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toEqual({
     armed: 0,
