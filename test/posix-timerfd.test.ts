@@ -115,6 +115,9 @@ NOOKS_EXPORT long periodic_highest(void)
 	return (long)highest;
 }
 
+/* NULL, unseen by the compiler: where Linux answers EFAULT. */
+static void *volatile nowhere;
+
 /* A nonblocking read before the expiry, short reads, writes, gettime and old_value, and what is refused. */
 NOOKS_EXPORT long answers(void)
 {
@@ -149,6 +152,7 @@ NOOKS_EXPORT long answers(void)
 	CHECK(timerfd_gettime(e, &cur) == -1 && errno == EINVAL);
 	CHECK(timerfd_settime(999, 0, &cur, NULL) == -1 && errno == EBADF);
 	CHECK(timerfd_gettime(999, &cur) == -1 && errno == EBADF);
+	CHECK(timerfd_settime(fd, 0, nowhere, NULL) == -1 && errno == EFAULT && timerfd_gettime(fd, nowhere) == -1 && errno == EFAULT);
 	CHECK(timerfd_create(CLOCK_BOOTTIME, 0) >= 0 && timerfd_create(CLOCK_REALTIME, 0) >= 0);
 	return 0;
 }
@@ -326,6 +330,8 @@ NOOKS_EXPORT long affinity(void)
 	CHECK(sched_getaffinity(0, 4, &set) == -1 && errno == EINVAL);	/* smaller than the kernel's mask */
 	CHECK(pthread_getaffinity_np(pthread_self(), 12, &set) == EINVAL);
 	CHECK(sched_getaffinity(1, sizeof(set), &set) == -1 && errno == ESRCH);	/* not the driver's */
+	CHECK(sched_getaffinity(0, sizeof(set), nowhere) == -1 && errno == EFAULT && pthread_getaffinity_np(pthread_self(), sizeof(set), nowhere) == EFAULT);
+	CHECK(sched_setaffinity(0, sizeof(set), nowhere) == -1 && errno == EFAULT && pthread_setaffinity_np(pthread_self(), sizeof(set), nowhere) == EFAULT);
 	CPU_ZERO(&set);
 	CPU_SET(3, &set);
 	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0 && pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0);
@@ -378,7 +384,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("timerfd and affinity,
     d.unload();
   });
 
-  it('a nonblocking read an hour early is EAGAIN; reads under 8 bytes and writes EINVAL; gettime and old_value; other clocks, flags and files refused', async () => {
+  it('a nonblocking read an hour early is EAGAIN; reads under 8 bytes and writes EINVAL; gettime and old_value; other clocks, flags and files refused; a NULL setting EFAULT', async () => {
     const d = await kernel().load(path);
     expect(d.call('answers')).toBe(0);
     d.unload();
@@ -422,7 +428,7 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("timerfd and affinity,
     d.unload();
   });
 
-  it('affinity: CPU 0 alone (pthread_getaffinity_np, pthread_attr_getaffinity_np, sched_getaffinity, sched_getcpu); pinning answered 0 (a thread\'s attribute too), an empty set EINVAL, another pid ESRCH', async () => {
+  it('affinity: CPU 0 alone (pthread_getaffinity_np, pthread_attr_getaffinity_np, sched_getaffinity, sched_getcpu); pinning answered 0 (a thread\'s attribute too), an empty set EINVAL, another pid ESRCH, a NULL set EFAULT', async () => {
     const d = await kernel().load(path);
     expect(d.call('affinity')).toBe(0);
     d.unload();

@@ -56,7 +56,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_threads"
 # Its waits (conditions, pthread_once, mutexes, the streams' word lock,
 # semaphores, rwlocks, barriers) on
 # the host's threads, the kernel's calls stood in for with real futexes.
-for src in posix/cond.c posix/pthread.c posix/word_lock.c posix/semaphore.c posix/rwlock.c posix/barrier.c; do
+for src in posix/cond.c posix/pthread.c posix/word_lock.c posix/semaphore.c posix/rwlock.c posix/barrier.c posix/timespec.c; do
 	# shellcheck disable=SC2086
 	gcc $common $rt -c "$src" -o "$out/waits_$(basename "$src" .c).o"
 done

@@ -19,9 +19,9 @@ long Pipe::read(Domain *d, uint8_t *buf, size_t n, int flags) {
     got = std::min(n, used_);
     size_t first = std::min(got, kCapacity - head_);  // the ring wraps
     memcpy(buf, &ring_[head_], first);
-    memcpy(buf + first, ring_.data(), got - first);
-    head_ = (head_ + got) % kCapacity;
+    memcpy(buf + first, ring_.get(), got - first);
     used_ -= got;
+    head_ = used_ ? (head_ + got) % kCapacity : 0;  // drained: the next bytes go to the pages already touched
     write_end_changes_++;
     return true;
   };
@@ -40,10 +40,11 @@ long Pipe::write(Domain *d, const uint8_t *buf, size_t n, int flags) {
       return true;
     }
     if (kCapacity - used_ < room_wanted) return false;
+    if (!ring_) ring_.reset(new uint8_t[kCapacity]);  // not zeroed: a page is resident once written
     size_t k = std::min(n - done, kCapacity - used_), tail = (head_ + used_) % kCapacity;
     size_t first = std::min(k, kCapacity - tail);  // the ring wraps
     memcpy(&ring_[tail], buf + done, first);
-    memcpy(ring_.data(), buf + done + first, k - first);
+    memcpy(ring_.get(), buf + done + first, k - first);
     used_ += k;
     done += k;
     read_end_changes_++;

@@ -3,12 +3,15 @@
 // a write of PIPE_BUF bytes or less all or nothing, a read short when less is
 // there. Each end has its own wait queue, as Linux's rd_wait and wr_wait: a
 // write wakes the waits on the read end, a read those on the write end.
+// A driver may hold hundreds of pipes, most of them idle: the buffer is
+// allocated at the first write (an idle pipe has none), not zeroed, and a
+// drained pipe starts again at its start, so that the bytes of a self-pipe,
+// a few at a time, stay in the pages they first touched.
 #pragma once
 #include <limits.h>
 
 #include <memory>
 #include <mutex>
-#include <vector>
 
 #include "fd_table.h"
 #include "wait_queue.h"
@@ -40,7 +43,7 @@ class Pipe {
 
  private:
   std::mutex lock_;
-  std::vector<uint8_t> ring_ = std::vector<uint8_t>(kCapacity);
+  std::unique_ptr<uint8_t[]> ring_;  // kCapacity bytes from the first write on
   size_t head_ = 0, used_ = 0;  // the oldest byte's index, and how many are there
   bool reader_open_ = true, writer_open_ = true;
   uint64_t read_end_changes_ = 0, write_end_changes_ = 0;

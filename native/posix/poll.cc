@@ -1,7 +1,9 @@
 // poll and ppoll over the personality's descriptors (VFIO interrupt drivers
-// wait on their eventfds with poll as often as with epoll): an eventfd or a
-// UIO node is ready as its count says; any other file (sysfs, hugetlbfs, VFIO) is
-// always ready for reading and writing, as Linux answers for regular files.
+// wait on their eventfds with poll as often as with epoll): an eventfd, a
+// UIO node, a timerfd or a pipe end is ready as its own state says (its
+// poll_events: a count, unread interrupts or expiries, a pipe's bytes, room
+// and closed ends); any other file (sysfs, hugetlbfs, VFIO) is always ready
+// for reading and writing, as Linux answers for regular files.
 #include <poll.h>
 
 #include <cstring>

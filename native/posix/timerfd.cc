@@ -42,9 +42,10 @@ long TimerFd::pread(Domain *d, uint8_t *buf, size_t n, uint64_t, int flags) {
   auto take = [&] {
     std::lock_guard<std::mutex> g(lock_);
     long long now = clock_now_ns(clock_);
-    v = expiries(now) - read_;
-    if (!v) return false;
-    read_ += v;
+    uint64_t due = expiries(now);
+    if (due <= read_) return false;  // none since the last read, or the clock set back before expiries read
+    v = due - read_;
+    read_ = due;
     batches_++;
     next = next_visit(now);
     return true;

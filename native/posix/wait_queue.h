@@ -1,8 +1,9 @@
 // Wait queues (Linux's wait_queue_head): each object a POSIX driver waits on
-// (an eventfd, a UIO node's interrupt line, an epoll) keeps the waits on it,
-// and a change to it wakes those only, not every wait of every driver. A wait
-// registers on the queues of all its files before it first checks them, so a
-// change between its check and its sleep is never lost. A wait is a kernel
+// (an eventfd, a UIO node's interrupt line, a timerfd, each end of a pipe, an
+// epoll) keeps the waits on it, and a change to it wakes those only, not
+// every wait of every driver. A wait registers on the queues of all its
+// files before it first checks them, so a change between its check and its
+// sleep is never lost. A wait is a kernel
 // call that waits inside the driver's crossing: it counts against the
 // driver's time budget, as msleep, lets other threads run the driver
 // meanwhile (UnlockedWait), and ends at once when the domain fails

@@ -12,20 +12,33 @@
 
 #include "posix.h"
 
-/* 0 for a set that names a CPU, else EINVAL. */
+/* Whether set is NULL, asked so that the compiler cannot answer: glibc
+ * declares the pthread calls' set nonnull, and a NULL check the compiler may
+ * assume false would be dropped; Linux answers such a set EFAULT. */
+static int is_null(const cpu_set_t *set)
+{
+	__asm__("" : "+r"(set));
+	return set == NULL;
+}
+
+/* 0 for a set that names a CPU, else EINVAL; EFAULT for none (NULL), as Linux reads the set first. */
 static int pinnable(size_t size, const cpu_set_t *set)
 {
+	if (is_null(set))
+		return EFAULT;
 	for (size_t i = 0; i < size; i++)
 		if (((const unsigned char *)set)[i])
 			return 0;
 	return EINVAL;
 }
 
-/* CPU 0 alone; EINVAL for a set smaller than the kernel's mask (a long), or not a whole number of longs, as Linux. */
+/* CPU 0 alone; EINVAL for a set smaller than the kernel's mask (a long), or not a whole number of longs, then EFAULT for none (NULL), as Linux. */
 static int cpu0(size_t size, cpu_set_t *set)
 {
 	if (size < sizeof(unsigned long) || size % sizeof(unsigned long))
 		return EINVAL;
+	if (is_null(set))
+		return EFAULT;
 	memset(set, 0, size);
 	CPU_SET_S(0, size, set);
 	return 0;

@@ -10,8 +10,6 @@
 
 #include "posix.h"
 
-#define NS_PER_S 1000000000LL
-
 struct cond {
 	unsigned int seq;
 	unsigned int waiters;
@@ -77,14 +75,6 @@ static int wait_until(struct cond *c, pthread_mutex_t *m, int clock, long long d
 	return r == -ETIMEDOUT || r == -EINVAL ? -r : 0;
 }
 
-/* A deadline in nanoseconds, or -1 for one POSIX calls invalid. */
-static long long deadline_of(const struct timespec *t)
-{
-	if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= NS_PER_S)
-		return -1;
-	return (long long)t->tv_sec * NS_PER_S + t->tv_nsec;
-}
-
 int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
 {
 	return wait_until(cond_of(c), m, cond_of(c)->clock, -1);
@@ -92,7 +82,7 @@ int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
 
 int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t clock, const struct timespec *restrict abstime)
 {
-	long long deadline = deadline_of(abstime);
+	long long deadline = posix_ns_of(abstime);
 
 	return deadline < 0 ? EINVAL : wait_until(cond_of(c), m, clock, deadline);
 }

@@ -16,12 +16,13 @@
 /* The most descriptors one poll watches (lib/wrappers/posix.ts). */
 #define POLL_MAX 1024
 
-/* A timeout in whole ms, rounded up (poll's unit). */
-static int timeout_ms(long long sec, long long ns)
+/* poll's timeout for t: whole ms, rounded up, at most INT_MAX; -1 (none) for
+ * NULL; -2 for one Linux refuses (posix_ns_of). */
+static int timeout_ms(const struct timespec *t)
 {
-	long long ms = sec * 1000 + (ns + 999999) / 1000000;
+	long long ns = t ? posix_ns_of(t) : -1, ms = ns / 1000000 + (ns % 1000000 > 0);
 
-	return ms > INT_MAX ? INT_MAX : (int)ms;
+	return !t ? -1 : ns < 0 ? -2 : ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 int eventfd(unsigned int count, int flags)
@@ -90,12 +91,14 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 /* As epoll_pwait, the mask changes nothing; the timeout rounds up to whole ms. */
 int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask)
 {
+	int ms = timeout_ms(timeout);
+
 	(void)sigmask;
-	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
+	if (ms == -2) {
 		errno = EINVAL;
 		return -1;
 	}
-	return poll(fds, nfds, timeout ? timeout_ms(timeout->tv_sec, timeout->tv_nsec) : -1);
+	return poll(fds, nfds, ms);
 }
 
 /* _FORTIFY_SOURCE's poll and ppoll: the array checked against its buffer. */
@@ -173,21 +176,22 @@ static int select_ms(int nfds, fd_set *r, fd_set *w, fd_set *x, int ms)
 
 int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 {
-	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return select_ms(nfds, r, w, x, tv ? timeout_ms(tv->tv_sec, tv->tv_usec * 1000LL) : -1);
+	/* tv_usec out of range: a tv_nsec posix_ns_of refuses */
+	struct timespec ts = { .tv_sec = tv ? tv->tv_sec : 0, .tv_nsec = !tv || tv->tv_usec < 0 || tv->tv_usec >= 1000000 ? -1 : tv->tv_usec * 1000 };
+
+	return pselect(nfds, r, w, x, tv ? &ts : NULL, NULL);
 }
 
 int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts, const sigset_t *sigmask)
 {
+	int ms = timeout_ms(ts);
+
 	(void)sigmask;
-	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)) {
+	if (ms == -2) {
 		errno = EINVAL;
 		return -1;
 	}
-	return select_ms(nfds, r, w, x, ts ? timeout_ms(ts->tv_sec, ts->tv_nsec) : -1);
+	return select_ms(nfds, r, w, x, ms);
 }
 
 /* _FORTIFY_SOURCE's FD_SET, FD_CLR, FD_ISSET: the descriptor checked against FD_SETSIZE. */

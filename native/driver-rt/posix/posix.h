@@ -23,11 +23,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nooks/kapi.h>
 #include <nooks/posix_calls.h>
 #include <nooks/thread_area.h>
 
+#define NS_PER_S 1000000000LL
+/* A time in nanoseconds (timespec.c), saturating at LLONG_MAX (some 292 years: a
+ * deadline past it is never reached, as Linux clamps one past its range), or
+ * -1 for what Linux refuses: a negative part, tv_nsec a second or more. */
+long long posix_ns_of(const struct timespec *t);
 /* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
  * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
 int posix_stream_write(FILE *f, const char *p, size_t n);

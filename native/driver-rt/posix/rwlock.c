@@ -18,8 +18,6 @@
 
 #include "posix.h"
 
-#define NS_PER_S 1000000000LL
-
 /* The word: the readers in bits 0 to 19 (EAGAIN past 2^20 - 1), the writers waiting on a lock that
  * prefers writers in bits 20 to 29 (at most 1023: more threads than a driver has), WAITED, WRITER. */
 enum {
@@ -180,9 +178,7 @@ static long long deadline_of(clockid_t clock, const struct timespec *t)
 {
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
 		return -1;
-	if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= NS_PER_S)
-		return -1;
-	return (long long)t->tv_sec * NS_PER_S + t->tv_nsec;
+	return posix_ns_of(t);
 }
 
 /* A timed lock: POSIX checks the deadline only when the lock cannot be taken at once. */

@@ -14,8 +14,6 @@
 
 #include "posix.h"
 
-#define NS_PER_S 1000000000LL
-
 struct sem {
 	unsigned int value;
 	unsigned int waiters;
@@ -86,13 +84,13 @@ int sem_trywait(sem_t *s)
 /* POSIX checks the deadline only when the semaphore cannot be taken at once. */
 int sem_clockwait(sem_t *restrict s, clockid_t clock, const struct timespec *restrict abstime)
 {
+	long long deadline;
+
 	if (take(sem_of(s)))
 		return 0;
-	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+	if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || (deadline = posix_ns_of(abstime)) < 0)
 		return (int)posix_result(-EINVAL);
-	if (abstime->tv_sec < 0 || abstime->tv_nsec < 0 || abstime->tv_nsec >= NS_PER_S)
-		return (int)posix_result(-EINVAL);
-	return (int)posix_result(wait_until(sem_of(s), clock, (long long)abstime->tv_sec * NS_PER_S + abstime->tv_nsec));
+	return (int)posix_result(wait_until(sem_of(s), clock, deadline));
 }
 
 int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abstime)

@@ -23,7 +23,6 @@
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #c); exit(1); } } while (0)
 
-#define NS_PER_S 1000000000LL
 #define THREADS 8
 
 /* ---- the kernel's calls, stood in for ---------------------------------- */
@@ -34,6 +33,7 @@ static long futex(volatile unsigned int *word, int op, unsigned int val, const s
 }
 
 static unsigned int sleepers, wakes;	/* in nooks_posix_futex_wait now; nooks_posix_futex_wake calls */
+static int deadlines_passed;	/* set: a timed wait times out when it next looks, as if its clock had passed its deadline */
 
 static unsigned int asleep(void)
 {
@@ -57,7 +57,8 @@ int nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, lon
 		return -EINVAL;
 	__atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
 	while (!r && __atomic_load_n(word, __ATOMIC_SEQ_CST) == seen)
-		if (futex(word, op, seen, deadline_ns < 0 ? NULL : &at) && errno == ETIMEDOUT)
+		if ((futex(word, op, seen, deadline_ns < 0 ? NULL : &at) && errno == ETIMEDOUT) ||
+		    (deadline_ns >= 0 && __atomic_load_n(&deadlines_passed, __ATOMIC_SEQ_CST)))
 			r = -ETIMEDOUT;
 	__atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
 	return r;
@@ -296,6 +297,22 @@ static void *raise_flag(void *arg)
 	return arg;
 }
 
+/* Waits on flag_set to `deadline` while raise_flag (a thread) sets the flag: the wait's result. */
+static int wait_for_flag(const struct timespec *deadline)
+{
+	pthread_t t;
+	int r = 0;
+
+	flag = 0;
+	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
+	pthread_mutex_lock(&flag_lock);
+	while (!flag && !r)
+		r = pthread_cond_timedwait(&flag_set, &flag_lock, deadline);
+	pthread_mutex_unlock(&flag_lock);
+	CHECK(pthread_join(t, NULL) == 0);
+	return r;
+}
+
 static void timed_waits(void)
 {
 	pthread_condattr_t a;
@@ -303,8 +320,6 @@ static void timed_waits(void)
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	struct timespec deadline = after_ms(CLOCK_REALTIME, 60 * 1000);
 	struct timespec bad[] = { { 0, NS_PER_S }, { 0, -1 }, { -1, 0 } };
-	pthread_t t;
-	int r = 0;
 
 	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_REALTIME, 20, 0) == ETIMEDOUT);
 	CHECK(timed_wait(CLOCK_MONOTONIC, CLOCK_MONOTONIC, 20, 0) == ETIMEDOUT);
@@ -320,12 +335,43 @@ static void timed_waits(void)
 	pthread_mutex_unlock(&m);
 
 	/* signalled well before its deadline (a minute) */
-	CHECK(pthread_create(&t, NULL, raise_flag, NULL) == 0);
-	pthread_mutex_lock(&flag_lock);
-	while (!flag && !r)
-		r = pthread_cond_timedwait(&flag_set, &flag_lock, &deadline);
-	pthread_mutex_unlock(&flag_lock);
-	CHECK(pthread_join(t, NULL) == 0 && r == 0 && flag == 1);
+	CHECK(wait_for_flag(&deadline) == 0 && flag == 1);
+}
+
+/* ---- deadlines past the clock's range -------------------------------------- */
+
+/* tv_sec LONG_MAX: never reached (glibc and Linux clamp such a deadline), not a wrapped one. */
+static const struct timespec never = { LONG_MAX, NS_PER_S - 1 };
+static sem_t far_sem;
+static pthread_rwlock_t far_rw = PTHREAD_RWLOCK_INITIALIZER;
+
+static void *post_when_asleep(void *arg)
+{
+	until_asleep(1);
+	CHECK(sem_post(&far_sem) == 0);
+	return arg;
+}
+
+static void *write_by_never(void *arg)
+{
+	CHECK(pthread_rwlock_timedwrlock(&far_rw, &never) == 0 && pthread_rwlock_unlock(&far_rw) == 0);
+	return arg;
+}
+
+/* A cond, a semaphore and an rwlock waited on to such a deadline sleep until let go, and return 0. */
+static void far_deadlines(void)
+{
+	pthread_t t;
+
+	CHECK(wait_for_flag(&never) == 0 && flag == 1);
+
+	CHECK(sem_init(&far_sem, 0, 0) == 0 && pthread_create(&t, NULL, post_when_asleep, NULL) == 0);
+	CHECK(sem_timedwait(&far_sem, &never) == 0);
+	CHECK(pthread_join(t, NULL) == 0 && sem_destroy(&far_sem) == 0);
+
+	CHECK(pthread_rwlock_rdlock(&far_rw) == 0 && pthread_create(&t, NULL, write_by_never, NULL) == 0);
+	until_asleep(1);
+	CHECK(pthread_rwlock_unlock(&far_rw) == 0 && pthread_join(t, NULL) == 0);
 }
 
 /* ---- the FILE streams' word lock, contended ----------------------------- */
@@ -514,14 +560,12 @@ static void *write_once(void *arg)
 	return arg;
 }
 
-/* Waits a second for the write lock, and gives up. */
-static void *write_for_a_second(void *arg)
+/* Waits for the write lock until its deadline passes (deadlines_passed), and gives up. */
+static void *write_until_given_up(void *arg)
 {
-	struct timespec second;
+	struct timespec minute = after_ms(CLOCK_REALTIME, 60 * 1000);
 
-	clock_gettime(CLOCK_REALTIME, &second);
-	second.tv_sec++;
-	CHECK(pthread_rwlock_timedwrlock(&kinds_rw, &second) == ETIMEDOUT);
+	CHECK(pthread_rwlock_timedwrlock(&kinds_rw, &minute) == ETIMEDOUT);
 	return arg;
 }
 
@@ -573,10 +617,14 @@ static void rwlock_kinds(void)
 	}
 	init_kind(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	CHECK(pthread_rwlock_rdlock(&kinds_rw) == 0);
-	CHECK(pthread_create(&w, NULL, write_for_a_second, NULL) == 0);
+	CHECK(pthread_create(&w, NULL, write_until_given_up, NULL) == 0);
 	until_asleep(1);
 	CHECK(pthread_create(&r, NULL, read_late, NULL) == 0);
+	until_asleep(2);	/* the reader kept out, asleep: now the writer's deadline passes */
+	__atomic_store_n(&deadlines_passed, 1, __ATOMIC_SEQ_CST);
+	futex((unsigned int *)&kinds_rw, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);	/* the lock's word (its first): both look, the reader sleeps on */
 	CHECK(pthread_join(w, NULL) == 0 && pthread_join(r, NULL) == 0 && reader_found == EBUSY);
+	__atomic_store_n(&deadlines_passed, 0, __ATOMIC_SEQ_CST);
 	CHECK(pthread_rwlock_unlock(&kinds_rw) == 0 && pthread_rwlock_destroy(&kinds_rw) == 0);
 }
 
@@ -617,6 +665,7 @@ int main(void)
 	signal_and_wait();
 	signal_and_broadcast();
 	timed_waits();
+	far_deadlines();
 	word_lock_contended();
 	once_concurrent();
 	mutex_kinds();

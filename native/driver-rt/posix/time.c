@@ -6,8 +6,6 @@
 
 #include "posix.h"
 
-#define NS_PER_S 1000000000LL
-
 int clock_gettime(clockid_t clock, struct timespec *ts)
 {
 	long long ns = nooks_posix_clock_ns(clock);
@@ -55,11 +53,13 @@ time_t time(time_t *out)
 
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= NS_PER_S) {
+	long long ns = posix_ns_of(req);
+
+	if (ns < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	nooks_posix_sleep_ns((unsigned long long)req->tv_sec * NS_PER_S + (unsigned long long)req->tv_nsec);
+	nooks_posix_sleep_ns((unsigned long long)ns);
 	if (rem)
 		rem->tv_sec = rem->tv_nsec = 0;
 	return 0;
@@ -68,11 +68,10 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 /* The error number itself, not -1 and errno, as POSIX has it. */
 int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
 {
-	long long now = nooks_posix_clock_ns(clock), ns;
+	long long now = nooks_posix_clock_ns(clock), ns = posix_ns_of(req);
 
-	if (now < 0 || req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= NS_PER_S)
+	if (now < 0 || ns < 0)
 		return EINVAL;
-	ns = (long long)req->tv_sec * NS_PER_S + req->tv_nsec;
 	if (flags & TIMER_ABSTIME)
 		ns -= now;	/* until the clock reads req: at once if it is past */
 	else if (rem)
