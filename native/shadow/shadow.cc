@@ -186,7 +186,6 @@ void shadow_hand_over(const Domain &d, const Domain &to) {
 }
 
 void shadow_give_up(Domain *d, const std::string &why) {
-  d->shadowed.store(false);
   Ledger &l = ledger();
   std::vector<Ticket> gone;
   {
@@ -201,6 +200,9 @@ void shadow_give_up(Domain *d, const std::string &why) {
     }
   }
   end_all(gone, [&](const Kept &) { return Ending{true, "the driver failed and will not be restarted: " + why}; });
+  // Only now: a stream that finds its driver down meanwhile waits for its parked device's end, with the reason,
+  // instead of ending at once in its own words (every teardown of d is over: nothing parks after `gone`).
+  d->shadowed.store(false);
   each_class(&ShadowOps::gone_for_good, *d, why);
 }
 

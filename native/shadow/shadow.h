@@ -117,7 +117,7 @@ std::optional<Ended> shadow_ended(ObjectType t, const std::string &device);
 // A fallback driver takes failed d's place: each class's handing_over runs, then what d's load parked
 // is `to`'s to register, or to give up.
 void shadow_hand_over(const Domain &d, const Domain &to);
-// d will not be restarted: d is no longer shadowed, what its load owns is ended, then each class's gone_for_good runs.
+// d will not be restarted: what its load owns is ended (with the reason), then d is no longer shadowed, then each class's gone_for_good runs.
 void shadow_give_up(Domain *d, const std::string &why);
 // d's failure's teardown begins (native/recovery/teardown.cc): unless it is its unload's (whose give-up or
 // hand-over takes the rest), each class's failed runs.
