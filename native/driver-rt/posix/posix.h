@@ -37,6 +37,14 @@ long long posix_ns_of(const struct timespec *t);
 /* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
  * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
 int posix_stream_write(FILE *f, const char *p, size_t n);
+/* Logs a message at a kernel log level (0 to 7: syslog's LOG_* are KERN_*),
+ * prefix then text, as stdout's lines are logged: each '\n' ends a line, a
+ * line longer than a stream's buffer goes in pieces; its end ends a line. */
+void posix_log(int level, const char *prefix, const char *text, size_t n);
+/* fmt formatted into `small` or, longer, a heap block (*n its length);
+ * NULL when that fails (stdio.c). */
+#define POSIX_SMALL_TEXT 256
+char *posix_format(char small[POSIX_SMALL_TEXT], int *n, const char *fmt, va_list ap);
 /* Logs what stdout and stderr hold of an unfinished line, and writes what
  * the FILE streams over files hold (exit does). */
 void posix_streams_flush(void);
@@ -77,6 +85,7 @@ struct posix_thread {
 	unsigned long handle;	/* pthread_self: 0 until first asked */
 	void **exit_to;		/* pthread_exit's way back to its thread's main (thread.c); NULL: not a thread pthread_create started */
 	void *exit_value;
+	unsigned long sigmask;	/* pthread_sigmask's, signals 1 to 64 (sigmask.c): a driver gets none */
 	struct {
 		unsigned int seq;	/* the key's, when the value was set: a value of a deleted key is not seen */
 		void *value;

@@ -1,8 +1,9 @@
 /* stdout and stderr as the kernel log: every '\n' ends one line, tagged with
  * the driver (the kernel knows the caller), level info for stdout and err for
  * stderr. An unfinished line waits in the stream; a line longer than the
- * stream's buffer is logged in pieces. Output to any other FILE goes to its
- * file (stream.c); dprintf's to a descriptor (files.c). */
+ * stream's buffer is logged in pieces; syslog's messages (syslog.c) are
+ * logged the same way, at their own levels. Output to any other FILE goes to
+ * its file (stream.c); dprintf's to a descriptor (files.c). */
 #include "posix.h"
 
 #define LINE_MAX_BYTES 512
@@ -30,13 +31,9 @@ static void emit(struct stream *s)
 	s->len = 0;
 }
 
-int posix_stream_write(FILE *f, const char *p, size_t n)
+/* Adds n bytes to s's line, logging it at each '\n' and when full. */
+static void put(struct stream *s, const char *p, size_t n)
 {
-	struct stream *s = stream_of(f);
-
-	if (!s)
-		return posix_file_write(f, p, n);
-	spin_lock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
 		if (s->len == 0) {
 			memcpy(s->line, s->level, 3);
@@ -50,8 +47,30 @@ int posix_stream_write(FILE *f, const char *p, size_t n)
 		if (s->len == sizeof(s->line))
 			emit(s);
 	}
+}
+
+int posix_stream_write(FILE *f, const char *p, size_t n)
+{
+	struct stream *s = stream_of(f);
+
+	if (!s)
+		return posix_file_write(f, p, n);
+	spin_lock(&s->lock);
+	put(s, p, n);
 	spin_unlock(&s->lock);
 	return 0;
+}
+
+void posix_log(int level, const char *prefix, const char *text, size_t n)
+{
+	static const char *const levels[] = { KERN_EMERG, KERN_ALERT, KERN_CRIT, KERN_ERR,
+					      KERN_WARNING, KERN_NOTICE, KERN_INFO, KERN_DEBUG };
+	struct stream s = { .level = levels[level & 7] };
+
+	put(&s, prefix, strlen(prefix));
+	put(&s, text, n);
+	if (s.len > 3)
+		emit(&s);
 }
 
 void posix_streams_flush(void)
@@ -77,17 +96,14 @@ int fflush(FILE *f)
 	return stream_of(f) ? 0 : posix_file_flush(f);
 }
 
-#define SMALL_TEXT 256
-
-/* fmt formatted into `small` or, longer, a heap block; NULL when that fails. */
-static char *format(char small[SMALL_TEXT], int *n, const char *fmt, va_list ap)
+char *posix_format(char small[POSIX_SMALL_TEXT], int *n, const char *fmt, va_list ap)
 {
 	char *text = small;
 	va_list again;
 
 	va_copy(again, ap);
-	*n = vsnprintf(small, SMALL_TEXT, fmt, ap);
-	if (*n >= SMALL_TEXT) {
+	*n = vsnprintf(small, POSIX_SMALL_TEXT, fmt, ap);
+	if (*n >= POSIX_SMALL_TEXT) {
 		text = malloc((size_t)*n + 1);
 		if (text)
 			vsnprintf(text, (size_t)*n + 1, fmt, again);
@@ -98,10 +114,10 @@ static char *format(char small[SMALL_TEXT], int *n, const char *fmt, va_list ap)
 
 int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
-	char small[SMALL_TEXT], *text;
+	char small[POSIX_SMALL_TEXT], *text;
 	int n;
 
-	text = format(small, &n, fmt, ap);
+	text = posix_format(small, &n, fmt, ap);
 	if (!text)
 		return -1;
 	if (n > 0 && posix_stream_write(f, text, (size_t)n) < 0)
@@ -114,10 +130,10 @@ int vfprintf(FILE *f, const char *fmt, va_list ap)
 /* To a descriptor: write() until all is written (1 and 2 are stdout and stderr). */
 int vdprintf(int fd, const char *fmt, va_list ap)
 {
-	char small[SMALL_TEXT], *text;
+	char small[POSIX_SMALL_TEXT], *text;
 	int n;
 
-	text = format(small, &n, fmt, ap);
+	text = posix_format(small, &n, fmt, ap);
 	if (!text)
 		return -1;
 	if (n > 0 && posix_write_all(fd, text, (size_t)n) < 0)

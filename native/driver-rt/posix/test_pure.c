@@ -1,6 +1,6 @@
 /*
  * Unit tests for the personality's pure parts (numbers, ctype, strings,
- * strerror, scanf, sorting, rand, paths, addresses), run on the host under ASan and UBSan by
+ * strerror, scanf, sorting, rand, paths, addresses, signal sets), run on the host under ASan and UBSan by
  * ../run-tests.sh: the personality's definitions take the place of the host
  * libc's in this program, and must answer as glibc does; where glibc's own
  * answer is at hand (dlsym(RTLD_NEXT)), they are compared with it.
@@ -13,6 +13,7 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +398,42 @@ static void addresses(void)
 	CHECK(inet_pton(12345, "1", mine) == -1 && errno == EAFNOSUPPORT && !inet_ntop(12345, mine, text, sizeof(text)));
 }
 
+/* The sigset family against glibc's, every signal number from -1 to 66:
+ * answers, errno and the sets they leave. */
+static void signal_sets(void)
+{
+	int (*their_add)(sigset_t *, int) = (int (*)(sigset_t *, int))dlsym(RTLD_NEXT, "sigaddset");
+	int (*their_del)(sigset_t *, int) = (int (*)(sigset_t *, int))dlsym(RTLD_NEXT, "sigdelset");
+	int (*their_is)(const sigset_t *, int) = (int (*)(const sigset_t *, int))dlsym(RTLD_NEXT, "sigismember");
+	int (*their_fill)(sigset_t *) = (int (*)(sigset_t *))dlsym(RTLD_NEXT, "sigfillset");
+	sigset_t mine, theirs;
+
+	CHECK(their_add && their_del && their_is && their_fill && their_add != sigaddset);
+	if (!their_add || !their_del || !their_is || !their_fill)
+		return;
+	sigfillset(&mine);
+	their_fill(&theirs);
+	CHECK(!memcmp(&mine, &theirs, sizeof(mine)));
+	for (int full = 0; full < 2; full++)
+		for (int sig = -1; sig <= 66; sig++) {
+			int r[6], e[6];
+
+			if (full)
+				sigfillset(&mine), their_fill(&theirs);
+			else
+				sigemptyset(&mine), sigemptyset(&theirs);
+			errno = 0, r[0] = sigaddset(&mine, sig), e[0] = errno;
+			errno = 0, r[1] = their_add(&theirs, sig), e[1] = errno;
+			errno = 0, r[2] = sigismember(&mine, sig), e[2] = errno;
+			errno = 0, r[3] = their_is(&theirs, sig), e[3] = errno;
+			errno = 0, r[4] = sigdelset(&mine, sig), e[4] = errno;
+			errno = 0, r[5] = their_del(&theirs, sig), e[5] = errno;
+			if (r[0] != r[1] || e[0] != e[1] || r[2] != r[3] || e[2] != e[3] || r[4] != r[5] || e[4] != e[5] ||
+			    memcmp(&mine, &theirs, sizeof(mine)))
+				fprintf(stderr, "sigset family, signal %d, %s set\n", sig, full ? "full" : "empty"), failures++;
+		}
+}
+
 static void tokens(void)
 {
 	char text[] = ",a,,b c,", *save, *p = text;
@@ -432,6 +469,7 @@ int main(void)
 	tokens();
 	paths();
 	addresses();
+	signal_sets();
 	if (failures) {
 		fprintf(stderr, "posix: %d checks failed\n", failures);
 		return 1;

@@ -1,0 +1,215 @@
+// The POSIX personality's signal sets and masks, scheduling answers and the
+// syslog family (docs/drivers.md, "Unmodified C: the POSIX personality"):
+// what DPDK-style thread code calls at start. A driver gets no signals: the
+// sets are pure, a mask is kept per thread (in the thread's area, so under
+// 'process' too) only to be answered back; real-time scheduling is EPERM as
+// for an unprivileged process; syslog's messages are kernel log lines at
+// their levels. Built at test time, library-style; without these functions
+// the build is refused ELIBC.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Driver, Isolation } from '../lib/index.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-signals-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const source = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <syslog.h>
+
+/* Each check one bit, first check the highest. */
+#define CHECK(bits, cond) ((bits) = (bits) << 1 | !!(cond))
+
+long sigsets(void)
+{
+	sigset_t s;
+	long bits = 0;
+
+	sigemptyset(&s);
+	CHECK(bits, sigismember(&s, SIGINT) == 0);
+	CHECK(bits, sigaddset(&s, SIGINT) == 0 && sigismember(&s, SIGINT) == 1 && sigismember(&s, SIGTERM) == 0);
+	CHECK(bits, sigaddset(&s, 64) == 0 && sigismember(&s, 64) == 1);
+	CHECK(bits, sigdelset(&s, SIGINT) == 0 && sigismember(&s, SIGINT) == 0);
+	sigfillset(&s);
+	CHECK(bits, sigismember(&s, SIGTERM) == 1 && sigismember(&s, 1) == 1 && sigismember(&s, 64) == 1);
+	CHECK(bits, sigismember(&s, 32) == 0 && sigismember(&s, 33) == 0); /* glibc's own, as glibc leaves them out */
+	errno = 0;
+	CHECK(bits, sigaddset(&s, 0) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigdelset(&s, 65) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigismember(&s, -1) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaddset(&s, 32) == -1 && errno == EINVAL);
+	return bits;
+}
+
+/* The calling thread's mask, signals 1 to 64 as bits 0 to 63. */
+static unsigned long mask_now(void)
+{
+	sigset_t old;
+
+	sigfillset(&old);
+	pthread_sigmask(SIG_BLOCK, NULL, &old);
+	return old.__val[0];
+}
+
+static unsigned long bit(int sig)
+{
+	return 1UL << (sig - 1);
+}
+
+static void *new_thread_mask(void *arg)
+{
+	unsigned long first = mask_now();
+	sigset_t s;
+
+	(void)arg;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR2);
+	pthread_sigmask(SIG_SETMASK, &s, NULL);
+	return (void *)(first | (mask_now() == bit(SIGUSR2) ? 0 : 1UL << 63));
+}
+
+long masks(void)
+{
+	sigset_t s, old;
+	pthread_t t;
+	void *seen;
+	long bits = 0;
+
+	sigemptyset(&s);
+	pthread_sigmask(SIG_SETMASK, &s, NULL);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGTERM);
+	CHECK(bits, pthread_sigmask(SIG_BLOCK, &s, NULL) == 0 && mask_now() == (bit(SIGINT) | bit(SIGTERM)));
+	sigemptyset(&s);
+	sigaddset(&s, SIGINT);
+	CHECK(bits, pthread_sigmask(SIG_UNBLOCK, &s, &old) == 0 && old.__val[0] == (bit(SIGINT) | bit(SIGTERM)) &&
+		    mask_now() == bit(SIGTERM));
+	sigfillset(&s);
+	CHECK(bits, sigprocmask(SIG_SETMASK, &s, &old) == 0 && old.__val[0] == bit(SIGTERM));
+	/* as Linux: SIGKILL and SIGSTOP are never blocked */
+	CHECK(bits, (mask_now() & (bit(SIGKILL) | bit(SIGSTOP))) == 0 && (mask_now() & bit(SIGUSR1)) != 0);
+	CHECK(bits, pthread_sigmask(42, &s, NULL) == EINVAL);
+	errno = 0;
+	CHECK(bits, sigprocmask(42, &s, NULL) == -1 && errno == EINVAL);
+	CHECK(bits, pthread_sigmask(42, NULL, &old) == 0); /* no set: how is not looked at, as Linux */
+	/* a mask is the thread's: a new one starts with none, and sets its own */
+	if (pthread_create(&t, NULL, new_thread_mask, NULL) || pthread_join(t, &seen))
+		return -1;
+	CHECK(bits, seen == NULL);
+	CHECK(bits, (mask_now() & bit(SIGUSR1)) != 0 && (mask_now() & bit(SIGUSR2)) != 0);
+	return bits;
+}
+
+/* sched_get_priority_max (which 1) or _min (0) of a policy: the answer, or -errno. */
+long priority(long which, long policy)
+{
+	int r = which ? sched_get_priority_max((int)policy) : sched_get_priority_min((int)policy);
+
+	return r < 0 ? -errno : r;
+}
+
+long set_sched(long policy, long prio)
+{
+	struct sched_param p = { .sched_priority = (int)prio };
+
+	return pthread_setschedparam(pthread_self(), (int)policy, &p);
+}
+
+/* policy * 1000 + priority after pthread_getschedparam (which answered 0), or -1. */
+long get_sched(void)
+{
+	struct sched_param p = { .sched_priority = 77 };
+	int policy = 55;
+
+	if (pthread_getschedparam(pthread_self(), &policy, &p))
+		return -1;
+	return policy * 1000L + p.sched_priority;
+}
+
+long log_some(void)
+{
+	long bits = 0;
+
+	openlog("evl", LOG_PID, LOG_DAEMON);
+	syslog(LOG_ERR, "port %d down", 3);
+	errno = ENOENT;
+	syslog(LOG_WARNING | LOG_DAEMON, "open: %m (%%m kept)");
+	CHECK(bits, errno == ENOENT);
+	CHECK(bits, setlogmask(LOG_UPTO(LOG_NOTICE)) == 0xff);
+	syslog(LOG_DEBUG, "not logged: above the mask");
+	syslog(LOG_INFO, "not logged either");
+	syslog(LOG_NOTICE, "link up\\n");
+	closelog();
+	openlog("plain", 0, LOG_USER);
+	syslog(LOG_CRIT, "no pid");
+	closelog();
+	syslog(LOG_ALERT, "no ident");
+	CHECK(bits, setlogmask(0) == LOG_UPTO(LOG_NOTICE));
+	setlogmask(0xff);
+	return bits;
+}
+`;
+
+// built twice: plain, and as DPDK builds (-O2 -D_FORTIFY_SOURCE=2: syslog is then __syslog_chk)
+let path: string, fortifiedPath: string;
+beforeAll(() => {
+  path = buildDriver(dir, 'signals', source, { posix: true });
+  fortifiedPath = buildDriver(dir, 'signalsfortified', source, { posix: true, extraCflags: ['-O2', '-D_FORTIFY_SOURCE=2'] });
+});
+
+describe.each<Isolation>(['mprotect', 'process'])("signals, scheduling and syslog in the POSIX personality, isolation '%s'", (isolation) => {
+  const kernel = kernelPerBlock({ isolation });
+  let d: Driver, fortified: Driver;
+  beforeAll(async () => {
+    d = await kernel().load(path);
+    fortified = await kernel().load(fortifiedPath);
+  });
+
+  it('the sigset family: as glibc, EINVAL for a bad signal number', () => {
+    expect(Number(d.call('sigsets')).toString(2)).toBe('1'.repeat(10));
+  });
+
+  it('pthread_sigmask and sigprocmask: kept per thread and answered back; EINVAL for a bad how', () => {
+    expect(Number(d.call('masks')).toString(2)).toBe('1'.repeat(9));
+  });
+
+  it("sched_get_priority_max/min: Linux's ranges, EINVAL for no policy", () => {
+    const [OTHER, FIFO, RR, BATCH, IDLE] = [0, 1, 2, 3, 5];
+    expect([OTHER, FIFO, RR, BATCH, IDLE, 42].map((p) => Number(d.call('priority', 1, p)))).toEqual([0, 99, 99, 0, 0, -22]);
+    expect([OTHER, FIFO, RR, BATCH, IDLE, 42].map((p) => Number(d.call('priority', 0, p)))).toEqual([0, 1, 1, 0, 0, -22]);
+  });
+
+  it('pthread_setschedparam: SCHED_OTHER at 0 accepted, real time EPERM, a priority out of range EINVAL; get answers SCHED_OTHER, 0', () => {
+    const [EPERM, EINVAL] = [1, 22];
+    expect(d.call('set_sched', 0, 0)).toBe(0);
+    expect(d.call('set_sched', 1, 10)).toBe(EPERM);
+    expect(d.call('set_sched', 2, 99)).toBe(EPERM);
+    expect([[0, 5], [1, 0], [1, 100], [42, 0]].map(([p, q]) => d.call('set_sched', p, q))).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
+    expect(d.call('get_sched')).toBe(0);
+  });
+
+  it.each(['plain', 'fortified'])("syslog (%s): one kernel log line per message at its level, openlog's ident first, percent-m as strerror(errno), setlogmask filters", (build) => {
+    const driver = build === 'plain' ? d : fortified;
+    const from = kernel().log().length;
+    expect(Number(driver.call('log_some')).toString(2)).toBe('111');
+    const lines = kernel().log().slice(from).filter((l) => l.source === driver.name).map(({ level, text }) => ({ level, text }));
+    expect(lines).toEqual([
+      { level: 3, text: `evl[${process.pid}]: port 3 down` },
+      { level: 4, text: `evl[${process.pid}]: open: No such file or directory (%m kept)` },
+      { level: 5, text: `evl[${process.pid}]: link up` },
+      { level: 2, text: 'plain: no pid' },
+      { level: 1, text: 'no ident' },
+    ]);
+  });
+});
