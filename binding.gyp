@@ -9,6 +9,8 @@
     'driver_cflags': ['<!@(node dist/lib/sdk/flags.js cflags)', '-Werror'],
     'driver_link_flags': ['<!@(node dist/lib/sdk/flags.js link)'],
     # drivers written against libc, built as `nooks build --posix` builds them
+    # a driver's C++ sources, as `nooks build x.cc` compiles them
+    'cxx_driver_cflags': ['<!@(node dist/lib/sdk/flags.js cxx-cflags)', '-Werror'],
     'posix_driver_cflags': ['<!@(node dist/lib/sdk/flags.js posix-cflags)', '-Werror'],
     'posix_driver_link_flags': ['<!@(node dist/lib/sdk/flags.js posix-link)'],
   },
@@ -132,6 +134,14 @@
                   'native/driver-rt/posix/err.c', 'native/driver-rt/posix/path.c', 'native/driver-rt/posix/inet.c', 'native/driver-rt/posix/dirent.c',
                   'native/driver-rt/posix/sigset.c', 'native/driver-rt/posix/sigmask.c', 'native/driver-rt/posix/sched.c', 'native/driver-rt/posix/syslog.c'],
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
+      'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
+    },
+    {
+      # The C++ runtime (native/driver-rt/cxx/): linked into drivers with C++ sources.
+      'target_name': 'cxx_rt',
+      'type': 'static_library',
+      'sources': ['native/driver-rt/cxx/new.cc', 'native/driver-rt/cxx/abi.cc', 'native/driver-rt/cxx/throw.cc'],
+      'cflags_cc': ['<@(cxx_driver_cflags)'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
     },
     {

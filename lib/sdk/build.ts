@@ -1,16 +1,19 @@
 // `nooks build`: compiles and links a driver outside this package exactly as
 // the in-tree drivers are built (lib/sdk/flags.ts: the same flags, headers and
 // driver runtime), in one compiler run; with `posix`, unmodified C written
-// against libc, with the POSIX personality linked in (docs/drivers.md).
+// against libc, with the POSIX personality linked in (docs/drivers.md). C++
+// sources (.cc .cpp .cxx) are compiled first, each by the C++ compiler, and
+// linked with the rest by the C compiler, with the C++ runtime.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { makeDirs } from '../dirs.js';
 import { rebuildAdvice } from '../paths.js';
-import { driverCflags, includeDirs, ldflags, posixCflags, posixLdflags } from './flags.js';
+import { cxxLdflags, driverCflags, driverCxxflags, includeDirs, ldflags, posixCflags, posixCxxflags, posixLdflags } from './flags.js';
 
 export interface BuildOptions {
-  /** C (or assembly) sources, from the working directory. */
+  /** C, C++ (.cc .cpp .cxx) or assembly sources, from the working directory. */
   sources: readonly string[];
   /** The shared object to write (default: the first source's name with .so, in the working directory). */
   out?: string;
@@ -39,6 +42,33 @@ export function compiler(): string {
   return process.env.CC?.trim() || 'cc';
 }
 
+/** The C++ compiler: $CXX, else g++ (as node-gyp's make). */
+export function cxxCompiler(): string {
+  return process.env.CXX?.trim() || 'g++';
+}
+
+const cxxExtensions = ['.cc', '.cpp', '.cxx'];
+
+export function isCxxSource(path: string): boolean {
+  return cxxExtensions.includes(extname(path));
+}
+
+/** Whether a -std= of the user's names a C++ standard (gnu++20, c++2a) or a C one (c17): each goes to its language's compiler. */
+const isCxxStd = (flag: string) => flag.includes('++');
+
+/** Runs `command` (a compiler, with any arguments of $CC or $CXX) on args; throws its output when it fails. */
+function runCompiler(command: string, what: string, args: string[], sources: readonly string[]): string {
+  const [cc, ...ccArgs] = command.split(/\s+/);
+  const r = spawnSync(cc, [...ccArgs, ...args], { encoding: 'utf8' });
+  if (r.error) {
+    throw new BuildError('ENOCC', `cannot run the ${what} compiler '${cc}': ${r.error.message} (Debian/Ubuntu: apt-get install ${what === 'C' ? 'gcc; or set CC' : 'g++; or set CXX'})`);
+  }
+  if (r.status !== 0) {
+    throw new BuildError('EBUILD', `${sources.join(' ')}: the compiler failed (exit ${r.status})`, (r.stderr || r.stdout).trimEnd());
+  }
+  return r.stderr.trimEnd();
+}
+
 export interface Built {
   /** The shared object, absolute. */
   path: string;
@@ -52,8 +82,9 @@ export function buildDriver(options: BuildOptions): Built {
     if (!existsSync(s)) throw new BuildError('ENOENT', `${s}: no such source file`);
     if (statSync(s).isDirectory()) throw new BuildError('ENOENT', `${s}: is a directory, not a source file`);
   }
-  const link = options.posix ? posixLdflags() : ldflags();
-  for (const archive of link.filter((f) => f.endsWith('.a'))) {
+  const cxx = options.sources.filter(isCxxSource);
+  const link = cxx.length ? cxxLdflags(options.posix ?? false) : options.posix ? posixLdflags() : ldflags();
+  for (const archive of link.filter((f) => f.endsWith('.a') && !f.startsWith('-'))) {
     if (!existsSync(archive)) throw new BuildError('ENORUNTIME', `the driver runtime ${archive} is not built (${rebuildAdvice})`);
   }
   // -o a folder (one there, or a name ending in /): the default name in it
@@ -61,19 +92,29 @@ export function buildDriver(options: BuildOptions): Built {
   const folder = options.out !== undefined && (options.out.endsWith('/') || (existsSync(options.out) && statSync(options.out).isDirectory()));
   const out = resolve(options.out === undefined ? named : folder ? join(options.out, named) : options.out);
   makeDirs(dirname(out));
-  const args = [
-    ...(options.posix ? posixCflags : driverCflags), ...(options.extraCflags ?? []),
+  const extra = options.extraCflags ?? [];
+  const common = [
     ...(options.defines ?? []).map((d) => `-D${d}`),
     ...[...(options.includeDirs ?? []), ...includeDirs].map((d) => `-I${d}`),
-    ...options.sources, '-o', out, ...link, ...(options.extraLdflags ?? []),
   ];
-  const [cc, ...ccArgs] = compiler().split(/\s+/);
-  const r = spawnSync(cc, [...ccArgs, ...args], { encoding: 'utf8' });
-  if (r.error) {
-    throw new BuildError('ENOCC', `cannot run the C compiler '${cc}': ${r.error.message} (Debian/Ubuntu: apt-get install gcc; or set CC)`);
+  const warnings: string[] = [];
+  // each C++ source to an object of its own (in a folder removed after), linked with the rest below
+  const objects = cxx.length ? mkdtempSync(join(tmpdir(), 'nooks-build-')) : undefined;
+  try {
+    const cxxFlags = [...(options.posix ? posixCxxflags : driverCxxflags), ...extra.filter((f) => !f.startsWith('-std=') || isCxxStd(f)), ...common];
+    const linked = options.sources.map((s, i) => {
+      if (!isCxxSource(s)) return s;
+      const object = join(objects!, `${i}-${basename(s)}.o`);
+      warnings.push(runCompiler(cxxCompiler(), 'C++', [...cxxFlags, '-c', s, '-o', object], [s]));
+      return object;
+    });
+    const args = [
+      ...(options.posix ? posixCflags : driverCflags), ...extra.filter((f) => !f.startsWith('-std=') || !isCxxStd(f)), ...common,
+      ...linked, '-o', out, ...link, ...(options.extraLdflags ?? []),
+    ];
+    warnings.push(runCompiler(compiler(), 'C', args, options.sources));
+  } finally {
+    if (objects) rmSync(objects, { recursive: true, force: true });
   }
-  if (r.status !== 0) {
-    throw new BuildError('EBUILD', `${options.sources.join(' ')}: the compiler failed (exit ${r.status})`, (r.stderr || r.stdout).trimEnd());
-  }
-  return { path: out, warnings: r.stderr.trimEnd() };
+  return { path: out, warnings: warnings.filter((w) => w).join('\n') };
 }

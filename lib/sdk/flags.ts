@@ -60,6 +60,43 @@ export const posixLinkFlags: readonly string[] = [
 /** The POSIX personality (native/driver-rt/posix/): the C library subset, linked before the driver runtime. */
 export const posixArchive = join(packageRoot, 'build', 'Release', 'posix_rt.a');
 
+/**
+ * What a C++ source adds (`nooks build x.cc`, docs/drivers.md, C++ drivers): no exceptions, no RTTI. Unwinding
+ * needs libgcc_eh and libsupc++, whose code runs dl_iterate_phdr and thread-local storage in the host; a driver
+ * that needs them is refused (ELIBC), never half-served. The C++ runtime (cxx_rt.a) serves the rest.
+ */
+const cxxOnlyFlags: readonly string[] = ['-fno-exceptions', '-fno-rtti'];
+
+/** The C flags for C++: gnu++17 (a -std= of the user's, later, overrides it) instead of gnu11. */
+function forCxx(cFlags: readonly string[]): readonly string[] {
+  return ['-std=gnu++17', ...cFlags.filter((f) => !f.startsWith('-std=')), ...cxxOnlyFlags];
+}
+
+/** Compiler flags of a kernel-API driver's C++ sources. */
+export const driverCxxflags = forCxx(driverCflags);
+
+/** Compiler flags of a POSIX-personality driver's C++ sources. */
+export const posixCxxflags = forCxx(posixCflags);
+
+/** The C++ runtime (native/driver-rt/cxx/): operator new and delete, the ABI's guards and pure-virtual calls,
+ *  libstdc++'s out-of-line throw helpers. Linked into a driver with C++ sources, before the driver runtime. */
+export const cxxArchive = join(packageRoot, 'build', 'Release', 'cxx_rt.a');
+
+/** The link of a driver with C++ sources, after its objects: the C++ runtime before the driver runtime (it calls
+ *  vsnprintf). A kernel-API driver's adds what a POSIX driver's has: libgcc (the builtins libstdc++'s headers use:
+ *  __popcountdi2 for std::bitset::count...) and -Bsymbolic: the template instantiations in namespace std are
+ *  exported (its headers make them of default visibility); the driver's calls to them bind to its own, never to a
+ *  host library's of the same name. */
+export function cxxLdflags(posix: boolean): string[] {
+  const link = posix ? posixLdflags() : [...ldflags(), '-Wl,-Bsymbolic', '-lgcc'];
+  const runtime = link.indexOf(runtimeArchive);
+  return [...link.slice(0, runtime), cxxHidden, cxxArchive, ...link.slice(runtime)];
+}
+
+/** operator new and delete are of default visibility wherever <new> declared them (libstdc++ says so there, and
+ *  a definition cannot say otherwise): the C++ runtime's symbols are kept out of the driver's exports at the link. */
+const cxxHidden = '-Wl,--exclude-libs,cxx_rt.a';
+
 /** Everything a compiler needs, for `nooks sdk --cflags`. */
 export function cflags(): string[] {
   return [...driverCflags, ...includeDirs.map((d) => `-I${d}`)];
@@ -85,7 +122,7 @@ export function posixLdflags(): string[] {
 // binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|posix-link`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const lists: Record<string, readonly string[]> = {
-    cflags: driverCflags, link: driverLinkFlags, 'posix-cflags': posixCflags, 'posix-link': [...driverLinkFlags, ...posixLinkFlags],
+    cflags: driverCflags, link: driverLinkFlags, 'posix-cflags': posixCflags, 'cxx-cflags': driverCxxflags, 'posix-link': [...driverLinkFlags, ...posixLinkFlags],
   };
   const list = lists[process.argv[2] ?? ''];
   if (!list) {

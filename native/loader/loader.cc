@@ -26,6 +26,7 @@
 #include "../shadow/taps.h"
 #include "../xpc/xpc.h"
 #include "elf_check.h"
+#include "symtab.h"
 #include "text_patch.h"
 
 namespace nooks {
@@ -91,20 +92,31 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
     if (ELF64_ST_BIND(syms[s].st_info) == STB_WEAK && !in_host) continue;
     (in_host ? libc : unknown).push_back(name);
   }
-  auto join = [](const std::vector<std::string> &v) {
+  // a C++ driver's names demangled: what it used of libstdc++.so beyond the header-only part it is served
+  bool cxx = false;
+  auto join = [&cxx](const std::vector<std::string> &v) {
     std::string s;
-    for (auto &n : v) s += (s.empty() ? "" : ", ") + n;
+    for (auto &n : v) {
+      std::string name = readable_name(n);
+      cxx |= name != n;
+      s += (s.empty() ? "" : ", ") + name;
+    }
     return s;
   };
+  const std::string in_libc = join(libc), unresolved = join(unknown);
+  const std::string cxx_note = cxx ? "; a C++ driver is served only the header-only part of the C++ library, without exceptions or "
+                                     "RTTI (docs/drivers.md, C++ drivers): not std::string, iostream, std::thread"
+                                   : "";
   if (!libc.empty())
     refused->add("ELIBC", "the driver calls functions outside the nooks kernel API" +
-                              (has_personality ? " and outside the POSIX personality (" + join(libc) +
+                              (has_personality ? " and outside the POSIX personality (" + in_libc +
                                                      "); these are not provided to drivers (docs/drivers.md)"
-                                               : " (" + join(libc) +
+                                               : " (" + in_libc +
                                                      "); drivers may only use the kernel API of <nooks/kapi.h> and the class "
                                                      "headers, or, built with nooks build --posix, the C library subset of "
-                                                     "the POSIX personality"));
-  if (!unknown.empty()) refused->add("EUNRESOLVED", "unresolved symbols: " + join(unknown));
+                                                     "the POSIX personality") +
+                              cxx_note);
+  if (!unknown.empty()) refused->add("EUNRESOLVED", "unresolved symbols: " + unresolved + cxx_note);
   if (!has_init) refused->add("ENOINIT", "no module_init (nooks_module_init is not exported)");
 }
 

@@ -1,7 +1,9 @@
 #include "symtab.h"
 
+#include <cxxabi.h>
 #include <elf.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "elf_check.h"
@@ -34,6 +36,15 @@ std::string function_at(const std::string &path, uint64_t vaddr, uint64_t *start
     }
   }
   return "";
+}
+
+std::string readable_name(const std::string &symbol) {
+  if (symbol.compare(0, 2, "_Z")) return symbol;
+  int status = 0;
+  char *demangled = abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : symbol;
+  free(demangled);
+  return name;
 }
 
 }  // namespace nooks

@@ -77,7 +77,7 @@ void fault_describe(Fault *f) {
     uintptr_t from = (uintptr_t)info.dli_fbase;
     uint64_t start = 0;
     // dladdr names exported functions only; a static one comes from the file's .symtab
-    std::string name = info.dli_sname ? info.dli_sname : function_at(info.dli_fname, f->ip - from, &start);
+    std::string name = readable_name(info.dli_sname ? info.dli_sname : function_at(info.dli_fname, f->ip - from, &start));
     from = info.dli_sname ? (uintptr_t)info.dli_saddr : name.empty() ? from : from + start;
     snprintf(where, sizeof where, " in %s%s%s+0x%lx", base ? base + 1 : info.dli_fname, name.empty() ? "" : ":",
              name.c_str(), (unsigned long)(f->ip - from));

@@ -66,7 +66,11 @@ typedef _Bool bool;
  * module_exit(fn): fn runs when the driver is unloaded normally.
  * NOOKS_EXPORT marks a plain function the host may call (tests, tools):
  * up to six integer or pointer arguments, returning an integer. */
+#ifdef __cplusplus
+#define NOOKS_EXPORT extern "C" __attribute__((visibility("default"), used))	/* found by its C name */
+#else
 #define NOOKS_EXPORT __attribute__((visibility("default"), used))
+#endif
 #define module_init(fn) \
 	NOOKS_EXPORT int nooks_module_init(void) { return fn(); }
 #define module_exit(fn) \
