@@ -77,7 +77,54 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
   }
 });
 
+const posixDriver = buildDriver({
+  sources: [join(fixtures, 'posix_driver.cc'), join(fixtures, 'posix_helper.c')], out: join(dir, 'cxxposix.so'), posix: true, extraCflags: ['-Werror'],
+}).path;
+
+describe.each<Isolation>(['none', 'mprotect', 'process'])("a POSIX-personality driver in C++ and C, isolation '%s'", (isolation) => {
+  it('its global object is constructed in the domain at load; it and a function-local static are destroyed at unload', async () => {
+    const kernel = await Kernel.boot({ isolation });
+    try {
+      const lines = () => kernel.log().filter((l) => l.source === 'cxxposix').map((l) => l.text);
+      const drv = await kernel.load(posixDriver);
+      expect(lines()).toEqual(['global: constructed']);
+      expect(drv.call('doubled', 21)).toBe(42); // by the C source: one build of both languages
+      expect(drv.call('log_lines', 5)).toBe(5005);
+      expect(lines()).toEqual(['global: constructed', 'local: constructed']);
+      const before = kernel.log().length;
+      drv.unload();
+      expect(kernel.log().slice(before).filter((l) => l.source === 'cxxposix').map((l) => l.text)).toEqual([
+        'local: destroyed after 5 lines', // registered with __cxa_atexit at its construction: destroyed first
+        'global: destroyed after 5 lines',
+      ]);
+    } finally {
+      await kernel.shutdown();
+    }
+  });
+});
+
 describe('what a C++ driver may not use', () => {
+  it('a kernel-API driver with a global object that has a constructor is refused (ECTOR), pointing at --posix', async () => {
+    const src = join(dir, 'global.cc');
+    writeFileSync(src, `
+#include <nooks/kapi.h>
+struct Counter { Counter() : n(jiffies) {} unsigned long n; };
+static Counter counter;
+NOOKS_EXPORT long read_counter(void) { return (long)counter.n; }
+static int start(void) { return 0; }
+module_init(start);
+`);
+    const path = buildDriver({ sources: [src], out: join(dir, 'global.so') }).path;
+    const kernel = await Kernel.boot({ isolation: 'mprotect' });
+    try {
+      const e = await rejectionOf(kernel.load(path));
+      expect(e.message).toContain('the driver has constructors (.init_array (DT_INIT_ARRAY))');
+      expect(e).toMatchObject({ code: 'ECTOR', message: expect.stringContaining('build it with nooks build --posix, which runs them inside the domain)') });
+    } finally {
+      await kernel.shutdown();
+    }
+  });
+
   it('std::string and iostream (libstdc++.so) are refused, by their demangled names', async () => {
     const src = join(dir, 'strings.cc');
     writeFileSync(src, `
