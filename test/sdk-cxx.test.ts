@@ -6,14 +6,16 @@
 // methods, templates, lambdas, std::vector, std::array and std::unique_ptr
 // runs in every isolation mode; its failures are contained and named, with
 // C++ names demangled; what needs libstdc++.so is refused, by readable names.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Kernel, type Isolation } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from '../lib/sdk/build.js';
-import { faultOf, rejectionOf } from './helpers/util.js';
+import { newDriver } from '../lib/sdk/new.js';
+import { nooks, shown } from './helpers/cli.js';
+import { faultOf, rejectionOf, runNode } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-sdk-cxx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -155,4 +157,32 @@ module_init(start);
       await kernel.shutdown();
     }
   });
+});
+
+describe('nooks new --lang c++', () => {
+  const project = join(dir, 'project');
+  mkdirSync(join(project, 'node_modules'), { recursive: true });
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'drivers', private: true, type: 'module' }));
+  symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives
+
+  it('writes the plain driver in C++; it builds with no warnings under -Werror and the test it writes passes', async () => {
+    const made = newDriver('hello', 'plain', project, false, 'c++');
+    expect(made.files).toEqual(['hello/hello.cc', 'hello/hello.test.mjs', 'hello/workload.mjs', 'hello/bench.mjs']);
+    expect(made.scripts['build:hello']).toBe('nooks build hello/hello.cc -o build/hello.so');
+    expect(readFileSync(join(project, 'hello', 'hello.test.mjs'), 'utf8')).toContain('`npx nooks build hello/hello.cc -o build/hello.so`');
+    const built = buildDriver({ sources: [join(project, 'hello', 'hello.cc')], out: join(project, 'build', 'hello.so'), extraCflags: ['-Werror'] });
+    expect(built.warnings).toBe('');
+    const r = await runNode(['--test', 'hello/hello.test.mjs'], project, 30_000);
+    expect(r.stdout, r.stderr).toMatch(/^# pass 3$/m);
+    expect(r.code).toBe(0);
+  }, 40_000);
+
+  it('refuses c++ for a class that has no C++ template, and an unknown language', async () => {
+    let r = await nooks(['new', 'disk', '--class', 'block', '--lang', 'c++'], { cwd: project, timeoutMs: 30_000 });
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr).toContain("no c++ template for class 'block': --lang c++ writes a driver of class plain only [EINVAL]");
+    r = await nooks(['new', 'disk', '--lang', 'rust'], { cwd: project, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    for (const named of ['--lang', '"rust"', 'c, c++']) expect(r.stderr).toContain(named);
+  }, 40_000);
 });

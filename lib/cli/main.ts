@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
-import { driverClasses } from '../sdk/new.js';
+import { driverClasses, driverLanguages } from '../sdk/new.js';
 import { isolations } from '../wrappers/enums.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
 import { app } from './commands/app.js';
@@ -57,6 +57,7 @@ const flags = [
   { name: 'shard', value: 'i/n', help: 'campaign: run only the i-th of n disjoint slices of the plan (nooks campaign merge puts them together)' },
   { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk); new: overwrite' },
   { name: 'class', value: 'class', choices: driverClasses, help: 'new: the device class of the driver (default plain: no device)' },
+  { name: 'lang', value: 'language', choices: driverLanguages, help: 'new: the language of the driver: c (the default) or c++ (class plain)' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -105,8 +106,11 @@ export const commands: readonly CommandDef[] = [
     args: ['name'],
     help: 'Start a driver of your own: a commented driver, its test, a fault-injection workload and a bench module',
     run: newCommand,
-    flags: ['json', 'class', 'force'],
-    flagHelp: { force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)' },
+    flags: ['json', 'class', 'lang', 'force'],
+    flagHelp: {
+      force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)',
+      lang: 'The language of the driver: c (the default) or c++ (class plain: <name>/<name>.cc)',
+    },
     details: [
       'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
       'net, serial or sound a driver of that class for its emulated device), <name>/<name>.test.mjs (tests with',
@@ -115,9 +119,11 @@ export const commands: readonly CommandDef[] = [
       '<class> on the driver\'s own device), and adds build:<name>, test:<name> and bench:<name> scripts to the',
       'package.json of the working directory.',
       'Refuses to overwrite files unless --force. <name> names C symbols: lower-case letters, digits and _.',
+      '--lang c++: <name>/<name>.cc instead, the same driver in C++ (a class, RAII, new and delete; class plain only).',
     ],
     examples: [
       ['nooks new hello', 'a driver with no device: calls, buffers, strings, a deliberate bug'],
+      ['nooks new hello --lang c++', 'the same in C++ (docs/drivers.md, C++ drivers)'],
       ['nooks new mydisk --class block', 'a block driver for the emulated disk'],
     ],
   },

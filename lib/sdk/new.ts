@@ -1,4 +1,4 @@
-// `nooks new <name> [--class ...]`: a commented driver of that class, a test
+// `nooks new <name> [--class ...] [--lang c++]`: a commented driver of that class, a test
 // that builds on it, a fault-injection workload and a bench module (the
 // class bench's load on the driver), from templates/<class>/, and scripts in
 // the project's package.json to build, test and bench it.
@@ -9,6 +9,11 @@ import { packageRoot } from '../paths.js';
 
 export const driverClasses = ['plain', 'block', 'net', 'serial', 'sound'] as const;
 export type DriverClass = (typeof driverClasses)[number];
+
+/** The languages a driver is written in: templates/<class>/driver.c, and driver.cc where a class has one. */
+export const driverLanguages = ['c', 'c++'] as const;
+export type DriverLanguage = (typeof driverLanguages)[number];
+const sourceExtension: Record<DriverLanguage, string> = { c: 'c', 'c++': 'cc' };
 
 export interface NewDriver {
   /** The files written, relative to the project. */
@@ -24,29 +29,39 @@ export class NewDriverError extends Error {
   }
 }
 
-/** Writes driver `name` of `cls` into `<project>/<name>/`; refuses to overwrite unless `force`. */
-export function newDriver(name: string, cls: DriverClass, project: string, force = false): NewDriver {
+/** Writes driver `name` of `cls` in `lang` into `<project>/<name>/`; refuses to overwrite unless `force`. */
+export function newDriver(name: string, cls: DriverClass, project: string, force = false, lang: DriverLanguage = 'c'): NewDriver {
   if (!/^[a-z_][a-z0-9_]{0,31}$/.test(name)) {
     throw new NewDriverError('EINVAL', `'${name}' is not a driver name: lower-case letters, digits and _, starting with a letter (it names C symbols)`);
   }
   if (!(driverClasses as readonly string[]).includes(cls)) {
     throw new NewDriverError('EINVAL', `unknown class '${cls}': one of ${driverClasses.join(', ')}`);
   }
+  if (!(driverLanguages as readonly string[]).includes(lang)) {
+    throw new NewDriverError('EINVAL', `unknown language '${lang}': one of ${driverLanguages.join(', ')}`);
+  }
   const templates = join(packageRoot, 'templates', cls);
+  const ext = sourceExtension[lang];
+  if (!existsSync(join(templates, `driver.${ext}`))) {
+    throw new NewDriverError('EINVAL', `no ${lang} template for class '${cls}': --lang ${lang} writes a driver of class plain only`);
+  }
   const dir = resolve(project, name);
+  const source = `${name}.${ext}`;
   const files: [from: string, to: string][] = [
-    ['driver.c', `${name}.c`], ['driver.test.mjs', `${name}.test.mjs`], ['workload.mjs', 'workload.mjs'], ['bench.mjs', 'bench.mjs'],
+    [`driver.${ext}`, source], ['driver.test.mjs', `${name}.test.mjs`], ['workload.mjs', 'workload.mjs'], ['bench.mjs', 'bench.mjs'],
   ];
   const there = files.map(([, to]) => join(dir, to)).filter((f) => existsSync(f));
   if (there.length && !force) {
     throw new NewDriverError('EEXIST', `${there.map((f) => relative(project, f)).join(', ')} already exist(s): choose another name, or --force to overwrite`);
   }
   makeDirs(dir);
-  for (const [from, to] of files) writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@NAME@', name));
+  for (const [from, to] of files) {
+    writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@SOURCE@', `${name}/${source}`).replaceAll('@NAME@', name));
+  }
 
   // the test file itself: Node 21 and later take `node --test <dir>` as a module to run (MODULE_NOT_FOUND)
   const scripts: Record<string, string> = {
-    [`build:${name}`]: `nooks build ${name}/${name}.c -o build/${name}.so`,
+    [`build:${name}`]: `nooks build ${name}/${source} -o build/${name}.so`,
     [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
     [`bench:${name}`]: `npm run build:${name} && nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3`,
   };

@@ -1,6 +1,6 @@
 // Tests of the @NAME@ driver (written by `nooks new @NAME@`), with Node's own
 // test runner: `node --test @NAME@/@NAME@.test.mjs`. Build the driver first:
-// `npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so`.
+// `npx nooks build @SOURCE@ -o build/@NAME@.so`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DriverFault, Kernel } from 'nooks';

@@ -30,6 +30,7 @@ export interface Flags {
   workload: string | undefined;
   shard: string | undefined;
   class: string | undefined;
+  lang: string | undefined;
 }
 
 export interface Context {

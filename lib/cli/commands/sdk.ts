@@ -7,7 +7,7 @@ import { native } from '../../native.js';
 import { packageRoot } from '../../paths.js';
 import { buildDriver } from '../../sdk/build.js';
 import { cflags, includeDirs, ldflags, posixCompileFlags, posixLdflags } from '../../sdk/flags.js';
-import { newDriver, type DriverClass } from '../../sdk/new.js';
+import { newDriver, type DriverClass, type DriverLanguage } from '../../sdk/new.js';
 import { ownOptionText, UsageError, type OwnOption } from '../args.js';
 import { toJson, type Context } from './common.js';
 
@@ -115,7 +115,8 @@ export async function sdk(ctx: Context): Promise<number> {
 export async function newCommand(ctx: Context): Promise<number> {
   const [name] = ctx.args;
   const cls = (ctx.flags.class ?? 'plain') as DriverClass;
-  const made = newDriver(name, cls, process.cwd(), ctx.flags.force);
+  const lang = (ctx.flags.lang ?? 'c') as DriverLanguage;
+  const made = newDriver(name, cls, process.cwd(), ctx.flags.force, lang);
   if (ctx.flags.json) {
     ctx.print(toJson({ name, class: cls, ...made }));
     return 0;
@@ -126,7 +127,7 @@ export async function newCommand(ctx: Context): Promise<number> {
   else ctx.print('no package.json here: no scripts added');
   ctx.print('');
   ctx.print('next:');
-  ctx.print(`  npx nooks build ${name}/${name}.c -o build/${name}.so`);
+  ctx.print(`  npx nooks build ${made.files[0]} -o build/${name}.so`);
   ctx.print(`  node --test ${name}/${name}.test.mjs                      # loads it and calls it`);
   ctx.print(`  npx nooks inject build/${name}.so --workload ${name}/workload.mjs   # one injected fault`);
   ctx.print(`  npx nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs   # what each isolation mode costs it`);
