@@ -140,7 +140,7 @@
       # The C++ runtime (native/driver-rt/cxx/): linked into drivers with C++ sources.
       'target_name': 'cxx_rt',
       'type': 'static_library',
-      'sources': ['native/driver-rt/cxx/new.cc', 'native/driver-rt/cxx/abi.cc', 'native/driver-rt/cxx/throw.cc'],
+      'sources': ['native/driver-rt/cxx/new.cc', 'native/driver-rt/cxx/abi.cc', 'native/driver-rt/cxx/throw.cc', 'native/driver-rt/cxx/abort.cc'],
       'cflags_cc': ['<@(cxx_driver_cflags)'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],
     },

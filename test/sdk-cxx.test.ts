@@ -58,7 +58,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
       expect(drv.call('shapes')).toBe(51);
     });
 
-    it('a pure virtual call, a failed new and std::array::at out of range are contained failures that say what failed', async () => {
+    it('a pure virtual call, a failed new, std::array::at out of range and an empty std::optional\'s value() are contained failures that say what failed', async () => {
       kernel = await Kernel.boot({ isolation });
       const drv = await kernel.load(driver, { memLimitBytes: 1 << 20 });
       expect(faultOf(() => drv.call('pure_call'))).toMatchObject({
@@ -73,6 +73,8 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
       expect(faultOf(() => drv.call('array_at', 7))).toMatchObject({
         kind: 'abort', message: expect.stringContaining('std::__throw_out_of_range_fmt: array::at: __n (which is 7) >= _Nm (which is 4)'),
       });
+      expect(drv.call('optional_value', 1)).toBe(7);
+      expect(faultOf(() => drv.call('optional_value', 0))).toMatchObject({ kind: 'abort', message: 'cxxdrv: abort()' });
       expect(drv.state).toBe('running');
       expect(drv.call('containers', 10)).toBe(120);
     });
@@ -122,6 +124,26 @@ module_init(start);
       const e = await rejectionOf(kernel.load(path));
       expect(e.message).toContain('the driver has constructors (.init_array (DT_INIT_ARRAY))');
       expect(e).toMatchObject({ code: 'ECTOR', message: expect.stringContaining('build it with nooks build --posix, which runs them inside the domain)') });
+    } finally {
+      await kernel.shutdown();
+    }
+  });
+
+  it('a kernel-API driver with a function-local static that has a destructor is refused (__cxa_atexit: ELIBC), as C++', async () => {
+    const src = join(dir, 'local.cc');
+    writeFileSync(src, `
+#include <nooks/kapi.h>
+struct Holder { Holder() : p(kmalloc(16, GFP_KERNEL)) {} ~Holder() { kfree(p); } void *p; };
+NOOKS_EXPORT long held(void) { static Holder h; return h.p != nullptr; }
+static int start(void) { return 0; }
+module_init(start);
+`);
+    const path = buildDriver({ sources: [src], out: join(dir, 'local.so') }).path;
+    const kernel = await Kernel.boot({ isolation: 'mprotect' });
+    try {
+      const e = await rejectionOf(kernel.load(path));
+      expect(e).toMatchObject({ code: 'ELIBC', message: expect.stringContaining('(__cxa_atexit)') });
+      expect(e.message).toContain('a C++ driver is served only the header-only part of the C++ library');
     } finally {
       await kernel.shutdown();
     }

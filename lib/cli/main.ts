@@ -144,9 +144,12 @@ export const commands: readonly CommandDef[] = [
       'the loader would refuse (a libc call outside the POSIX personality: ELIBC; its error, the file removed). For make or CMake,',
       'nooks sdk prints the same flags. --posix: unmodified C written against libc (<stdio.h>, <stdlib.h>...), built',
       'against the system\'s headers with the POSIX personality linked in (docs/drivers.md).',
+      'C++ sources (.cc .cpp .cxx), alone or beside C ones, either kind: each compiled first by $CXX (default g++),',
+      '-std=gnu++17 without exceptions or RTTI, and linked with the rest and the C++ runtime (docs/drivers.md, C++ drivers).',
     ],
     examples: [
       ['nooks build hello/hello.c -o build/hello.so', 'then kernel.load(\'build/hello.so\')'],
+      ['nooks build mydrv.cc util.c -o build/mydrv.so', 'a driver in C++ and C'],
       ['nooks build --posix mydrv.c -o build/mydrv.so', 'a driver written against libc'],
       ['nooks build src/a.c src/b.c -I include -D DEBUG=1 -o out/drv.so', 'several sources'],
     ],
