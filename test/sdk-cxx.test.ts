@@ -6,6 +6,7 @@
 // methods, templates, lambdas, std::vector, std::array and std::unique_ptr
 // runs in every isolation mode; its failures are contained and named, with
 // C++ names demangled; what needs libstdc++.so is refused, by readable names.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,23 @@ NOOKS_EXPORT long greet(long n)
     expect(e.message).toContain('std::ostream::flush()');
     expect(e.message).not.toMatch(/_ZNS/); // no mangled name left
     expect(e.message).toContain('a C++ driver is served only the header-only part of the C++ library');
+  });
+});
+
+describe('nooks sdk --cxxflags, --cxx-ldflags: a C++ driver built as make builds it', () => {
+  it('compiled by g++ with the one, linked by cc with the other, it loads and runs', async () => {
+    const flags = await nooks(['sdk', '--cxxflags', '--cxx-ldflags'], { cwd: dir, timeoutMs: 30_000 });
+    expect(flags.code, shown(flags)).toBe(0);
+    const [cxxflags, ldflags] = flags.stdout.trim().split('\n').map((l) => l.split(' '));
+    const object = join(dir, 'made.o'), so = join(dir, 'made.so');
+    execFileSync('g++', [...cxxflags, '-Werror', '-c', join(fixtures, 'kapi_driver.cc'), '-o', object]);
+    execFileSync('cc', [object, '-o', so, ...ldflags]);
+    const kernel = await Kernel.boot({ isolation: 'mprotect' });
+    try {
+      expect((await kernel.load(so)).call('containers', 10)).toBe(120);
+    } finally {
+      await kernel.shutdown();
+    }
   });
 });
 

@@ -158,7 +158,7 @@ export const commands: readonly CommandDef[] = [
     name: 'sdk',
     args: ['options...?'],
     passThrough: 'after-name',
-    help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --posix-cflags, --posix-ldflags, --include-dir)',
+    help: 'Print the driver build flags and headers, for make or CMake (--cflags, --ldflags, --posix-cflags, --posix-ldflags, --cxxflags, --cxx-ldflags, --include-dir)',
     run: sdk,
     ownOptions: sdkOptions,
     flags: ['json'],
@@ -167,6 +167,8 @@ export const commands: readonly CommandDef[] = [
       'are for a driver written against libc (the POSIX personality, docs/drivers.md).',
       'In a Makefile:  CFLAGS = $(shell npx nooks sdk --cflags)   LDFLAGS = $(shell npx nooks sdk --ldflags)',
       '  drv.so: drv.c ; $(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)',
+      'C++ sources: $(CXX) $(nooks sdk --cxxflags) -c drv.cc, then $(CC) drv.o -o drv.so $(nooks sdk --cxx-ldflags)',
+      '(--posix-cxxflags and --posix-cxx-ldflags for a driver written against libc).',
     ],
     examples: [
       ['nooks sdk', 'everything'],

@@ -107,6 +107,16 @@ export function ldflags(): string[] {
   return ['-shared', ...driverLinkFlags, runtimeArchive];
 }
 
+/** The same for a kernel-API driver's C++ sources (`nooks sdk --cxxflags`); `cxxLdflags(false)` links it. */
+export function cxxCompileFlags(): string[] {
+  return [...driverCxxflags, ...includeDirs.map((d) => `-I${d}`)];
+}
+
+/** The same for a POSIX-personality driver's C++ sources (`nooks sdk --posix-cxxflags`); `cxxLdflags(true)` links it. */
+export function posixCxxCompileFlags(): string[] {
+  return [...posixCxxflags, ...includeDirs.map((d) => `-I${d}`)];
+}
+
 /** The same for a driver of the POSIX personality (`nooks sdk --posix-cflags`). */
 export function posixCompileFlags(): string[] {
   return [...posixCflags, ...includeDirs.map((d) => `-I${d}`)];

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { native } from '../../native.js';
 import { packageRoot } from '../../paths.js';
 import { buildDriver } from '../../sdk/build.js';
-import { cflags, includeDirs, ldflags, posixCompileFlags, posixLdflags } from '../../sdk/flags.js';
+import { cflags, cxxCompileFlags, cxxLdflags, includeDirs, ldflags, posixCompileFlags, posixCxxCompileFlags, posixLdflags } from '../../sdk/flags.js';
 import { newDriver, type DriverClass, type DriverLanguage } from '../../sdk/new.js';
 import { ownOptionText, UsageError, type OwnOption } from '../args.js';
 import { toJson, type Context } from './common.js';
@@ -31,6 +31,10 @@ export const sdkOptions: readonly (OwnOption & { values: () => string[] })[] = [
   { option: '--ldflags', help: 'Linker flags with the driver runtime (after the objects)', values: ldflags },
   { option: '--posix-cflags', help: 'Compiler flags for a driver written against libc (as nooks build --posix)', values: posixCompileFlags },
   { option: '--posix-ldflags', help: 'Linker flags for a driver written against libc', values: posixLdflags },
+  { option: '--cxxflags', help: 'C++ compiler flags ($CXX) with the include directories, for a driver\'s C++ sources', values: cxxCompileFlags },
+  { option: '--cxx-ldflags', help: 'Linker flags of a driver with C++ sources: the C++ runtime too ($CC links)', values: () => cxxLdflags(false) },
+  { option: '--posix-cxxflags', help: 'C++ compiler flags for a driver written against libc', values: posixCxxCompileFlags },
+  { option: '--posix-cxx-ldflags', help: 'Linker flags for a driver written against libc with C++ sources', values: () => cxxLdflags(true) },
   { option: '--include-dir', help: 'The include directories', values: () => [...includeDirs] },
   { option: '--kapi-version', help: 'The kernel-API version drivers are stamped with', values: () => [kapiVersion()] },
 ];
