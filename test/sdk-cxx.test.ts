@@ -156,6 +156,16 @@ NOOKS_EXPORT long greet(long n)
   });
 });
 
+describe('nooks build of C and C++ sources', () => {
+  it('a -std= of the user\'s goes to its language\'s compiler only: a C++ one to g++, a C one to cc', () => {
+    const built = buildDriver({
+      sources: [join(fixtures, 'posix_driver.cc'), join(fixtures, 'posix_helper.c')], out: join(dir, 'std.so'), posix: true,
+      extraCflags: ['-Werror', '-std=gnu++20', '-std=gnu17'],
+    });
+    expect(built.warnings).toBe(''); // else g++ fails: "command-line option '-std=gnu17' is valid for C/ObjC but not for C++ [-Werror]"
+  });
+});
+
 describe('nooks sdk --cxxflags, --cxx-ldflags: a C++ driver built as make builds it', () => {
   it('compiled by g++ with the one, linked by cc with the other, it loads and runs', async () => {
     const flags = await nooks(['sdk', '--cxxflags', '--cxx-ldflags'], { cwd: dir, timeoutMs: 30_000 });
