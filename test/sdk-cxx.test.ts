@@ -157,6 +157,12 @@ NOOKS_EXPORT long greet(long n)
 });
 
 describe('nooks build of C and C++ sources', () => {
+  it('the C++ runtime is hidden in the driver: it exports its entry points and the runner only, not operator new & co.', () => {
+    const exported = execFileSync('nm', ['-D', '--defined-only', driver], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').at(-1)).sort();
+    expect(exported).toEqual(['array_at', 'big_new', 'big_new_nothrow', 'containers', 'member_fault', 'nooks_batch_run', 'nooks_module_init',
+      'optional_value', 'pure_call', 'racing_statics', 'shapes']);
+  });
+
   it('a -std= of the user\'s goes to its language\'s compiler only: a C++ one to g++, a C one to cc', () => {
     const built = buildDriver({
       sources: [join(fixtures, 'posix_driver.cc'), join(fixtures, 'posix_helper.c')], out: join(dir, 'std.so'), posix: true,

@@ -82,6 +82,10 @@ export const posixCxxflags = forCxx(posixCflags);
  *  libstdc++'s out-of-line throw helpers. Linked into a driver with C++ sources, before the driver runtime. */
 export const cxxArchive = join(packageRoot, 'build', 'Release', 'cxx_rt.a');
 
+/** operator new and delete are of default visibility wherever <new> declared them (libstdc++ says so there, and
+ *  a definition cannot say otherwise): the C++ runtime's symbols are kept out of the driver's exports at the link. */
+const cxxHidden = '-Wl,--exclude-libs,cxx_rt.a';
+
 /** The link of a driver with C++ sources, after its objects: the C++ runtime before the driver runtime (it calls
  *  vsnprintf). A kernel-API driver's adds what a POSIX driver's has: libgcc (the builtins libstdc++'s headers use:
  *  __popcountdi2 for std::bitset::count...) and -Bsymbolic: the template instantiations in namespace std are
@@ -92,10 +96,6 @@ export function cxxLdflags(posix: boolean): string[] {
   const runtime = link.indexOf(runtimeArchive);
   return [...link.slice(0, runtime), cxxHidden, cxxArchive, ...link.slice(runtime)];
 }
-
-/** operator new and delete are of default visibility wherever <new> declared them (libstdc++ says so there, and
- *  a definition cannot say otherwise): the C++ runtime's symbols are kept out of the driver's exports at the link. */
-const cxxHidden = '-Wl,--exclude-libs,cxx_rt.a';
 
 /** Everything a compiler needs, for `nooks sdk --cflags`. */
 export function cflags(): string[] {
@@ -129,7 +129,7 @@ export function posixLdflags(): string[] {
   return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive, '-lgcc'];
 }
 
-// binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|posix-link`.
+// binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|cxx-cflags|posix-link`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const lists: Record<string, readonly string[]> = {
     cflags: driverCflags, link: driverLinkFlags, 'posix-cflags': posixCflags, 'cxx-cflags': driverCxxflags, 'posix-link': [...driverLinkFlags, ...posixLinkFlags],
