@@ -14,7 +14,7 @@ const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 
   'test/block.test.ts', 'test/serial.test.ts', 'test/sound.test.ts',
   'test/net.test.ts', 'test/net-transfer.test.ts',
   'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts', 'test/mmio-trap.test.ts',
-  'test/e1000-libc.test.ts', 'test/callee-saved.test.ts', 'test/entry-window.test.ts'];
+  'test/e1000-libc.test.ts', 'test/callee-saved.test.ts', 'test/entry-window.test.ts', 'test/posix-tls.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
@@ -23,6 +23,7 @@ describe.skipIf(here || !qemu)(
       // the guest has no compiler: the files' fixture drivers are built here
       fixtureDriver('clobber'); // callee-saved's
       fixtureDriver('entry-window', { posix: true });
+      fixtureDriver('posix-tls', { posix: true });
       const run = await runInGuest({
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader

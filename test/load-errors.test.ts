@@ -71,6 +71,12 @@ describe('load errors', () => {
     so.ownAndErrnoTls = buildDriver(dir, 'own_and_errno_tls', `${prelude}extern __thread int errno;\nstatic __thread long counter;\n` +
       `NOOKS_EXPORT long f(void) { return ++counter + errno; }\nNOOKS_EXPORT long g(void) { return errno; }\n${okInit}`);
     so.tls = buildDriver(dir, 'tls', `${prelude}static __thread long counter;\nNOOKS_EXPORT long f(void) { return ++counter; }\n${okInit}`);
+    // thread-local storage the POSIX personality cannot keep in the domain (it keeps the rest: test/posix-tls.test.ts)
+    const hits = '__thread long hits;\nNOOKS_EXPORT long hit(void) { return ++hits; }\n';
+    so.initialExec = buildDriver(dir, 'initial_exec', `${prelude}${hits.replace(';', ' __attribute__((tls_model("initial-exec")));')}`, { posix: true });
+    so.tlsdesc = buildDriver(dir, 'tlsdesc', `${prelude}${hits}`, { posix: true, extraCflags: ['-mtls-dialect=gnu2'] });
+    so.posixExternTls = buildDriver(dir, 'posix_extern_tls', `${prelude}extern __thread long nooks_elsewhere;\nNOOKS_EXPORT long f(void) { return ++nooks_elsewhere; }\n`, { posix: true });
+    so.largeTls = buildDriver(dir, 'large_tls', `${prelude}static __thread char big[65537];\nNOOKS_EXPORT long f(long i) { return ++big[i]; }\n`, { posix: true });
     // weak: it would bind to the host's getpid all the same; a weak import nothing defines stays 0, and is fine
     so.weakLibc = buildDriver(dir, 'weak_libc', `${prelude}extern int getpid(void) __attribute__((weak));\n` +
       `extern int nooks_nowhere(void) __attribute__((weak));\n` +
@@ -158,9 +164,9 @@ describe('load errors', () => {
     expect(message).toBe(`${so.libcTls}: refused for 3 reasons:\n` +
       '  the driver calls functions outside the nooks kernel API (puts); drivers may only use the kernel API of <nooks/kapi.h> and the ' +
       'class headers, or, built with nooks build --posix, the C library subset of the POSIX personality [ELIBC]\n' +
-      "  the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which lives with the host's threads, outside any domain; " +
-      'refused (keep per-thread state in the driver, e.g. by thread id; built with --posix: pthread_key_create and pthread_setspecific, ' +
-      'which it keeps per thread) [ETLS]\n' +
+      "  the driver has thread-local storage (__thread, _Thread_local: PT_TLS), which would live with the host's threads, outside any domain; " +
+      'refused (built with nooks build --posix, a driver has its own __thread variables per thread in its domain; never one it does not ' +
+      'define) [ETLS]\n' +
       '  the driver has constructors (.init_array (DT_INIT_ARRAY)), code that would run in the host, outside its domain, when it is loaded; ' +
       'refused (use module_init and module_exit, or build it with nooks build --posix, which runs them inside the domain) [ECTOR]');
   });
@@ -184,10 +190,10 @@ describe('load errors', () => {
     expect(message).toContain('(getpid)');
   });
 
-  it('thread-local storage (__thread): ETLS', async () => {
+  it('thread-local storage (__thread) in a driver built without the POSIX personality: ETLS', async () => {
     const refused = await loadError(so.tls, 'ETLS');
     expect(refused).toContain('__thread');
-    expect(refused).toContain('pthread_setspecific'); // what a driver of the POSIX personality keeps per-thread data in instead
+    expect(refused).toContain('nooks build --posix'); // which serves __thread variables per driver thread (test/posix-tls.test.ts)
   });
 
   // ETLS alone: what the user must mend is the __thread variable, wherever it is
@@ -208,6 +214,31 @@ describe('load errors', () => {
     const message = await loadError(so.ownAndErrnoTls, 'ETLS');
     expect(message).toMatch(/^\S+: the driver has thread-local storage \(__thread, _Thread_local: PT_TLS; relocation \d+ of DT_RELA, for the __thread variable errno\), which/);
     expect(message.split('\n')).toHaveLength(1);
+  });
+
+  describe('thread-local storage a driver of the POSIX personality cannot have: ETLS', () => {
+    it("the initial-exec model (the host thread's own TLS), naming the variable and the flag", async () => {
+      const message = await loadError(so.initialExec, 'ETLS');
+      expect(message).toMatch(/thread-local storage of the initial-exec model \(relocation \d+ of DT_RELA, for the __thread variable hits\)/);
+      expect(message).toContain('-ftls-model=initial-exec');
+    });
+
+    it('TLS descriptors (-mtls-dialect=gnu2), naming the flag to build with', async () => {
+      const message = await loadError(so.tlsdesc, 'ETLS');
+      expect(message).toMatch(/through TLS descriptors \(relocation \d+ of DT_(RELA|JMPREL), for the __thread variable hits\)/);
+      expect(message).toContain('build it with -mtls-dialect=gnu');
+    });
+
+    it('a __thread variable it does not define, naming it', async () => {
+      const message = await loadError(so.posixExternTls, 'ETLS');
+      expect(message).toMatch(/thread-local storage \(relocation \d+ of DT_RELA, for the __thread variable nooks_elsewhere\), which would live with the host's threads/);
+    });
+
+    it('a block larger than 64 KiB, naming its size', async () => {
+      const message = await loadError(so.largeTls, 'ETLS');
+      expect(message).toContain('thread-local storage (PT_TLS) is 65537 bytes aligned to 1,');
+      expect(message).toContain('at most 65536 bytes');
+    });
   });
 
   /** A copy of `path` (as `name`.so) with its first thread-local-storage relocation, at file offset r, changed by `change`. */

@@ -41,9 +41,12 @@ export const runtimeArchive = join(packageRoot, 'build', 'Release', 'driver_rt.a
  * libc calls (printf → puts, inline memcpy, _FORTIFY_SOURCE's __*_chk) is what
  * the personality provides. Still no stack protector and no CET (they read
  * TLS). Default visibility: a library-style driver's functions are its entry points.
+ * `__thread` variables reach the personality's __tls_get_addr (the general- and local-dynamic models, -fPIC's):
+ * -mtls-dialect=gnu, never TLS descriptors (gnu2, a toolchain's default elsewhere), which the loader refuses.
  */
 export const posixCflags: readonly string[] = [
-  '-std=gnu11', '-O2', '-fPIC', '-fno-stack-protector', stackProbes, '-fcf-protection=none', '-Wall', '-Wextra', '-Wno-unused-parameter',
+  '-std=gnu11', '-O2', '-fPIC', '-mtls-dialect=gnu', '-fno-stack-protector', stackProbes, '-fcf-protection=none', '-Wall', '-Wextra',
+  '-Wno-unused-parameter',
 ];
 
 /** Linker flags added for the personality. -Bsymbolic: the driver's calls to its own (exported) functions bind

@@ -194,7 +194,7 @@ DomainThread *domain_thread(Domain *d) {
     dt->stack_lo = (uintptr_t)stack;
     dt->stack_hi = (uintptr_t)stack + kStackSize;
     dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES - NOOKS_BATCH_BYTES);
-    dt->sp = (uintptr_t)dt->batch;
+    dt->sp = (uintptr_t)dt->batch - d->tls_reserved;  // below the thread's __thread block, if any (<nooks/tls.h>)
     d->threads.push_back(dt);
   }
   g_backend.thread_added(d, dt);

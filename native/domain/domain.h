@@ -129,6 +129,7 @@ struct Domain {
   std::atomic<uint64_t> stall_ms{5000};  // the class nannies' deadline: a request kept longer is a failure
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;
+  size_t tls_reserved = 0;  // at the top of each stack, below the batch page: the thread's __thread block (<nooks/tls.h>)
 
   Objects objects;         // what the driver holds; released at recovery
   std::mutex threads_lock;

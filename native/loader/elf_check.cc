@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 
+#include <nooks/tls.h>
+
 #include "../kapi/log.h"
 #include "loader.h"
 
@@ -77,11 +79,12 @@ const std::map<int64_t, std::string> kSupportedTags = {
     {DT_FLAGS_1, "DT_FLAGS_1"},   {DT_BIND_NOW, "DT_BIND_NOW"}, {DT_SYMBOLIC, "DT_SYMBOLIC"},
 };
 
-// Why thread-local storage is refused; `what` says where the driver has it.
+// Why thread-local storage that would live with the host's threads is
+// refused; `what` says where the driver has it.
 std::string tls_refusal(const std::string &what) {
-  return "the driver has thread-local storage (" + what + "), which lives with the host's threads, outside any "
-         "domain; refused (keep per-thread state in the driver, e.g. by thread id; built with --posix: "
-         "pthread_key_create and pthread_setspecific, which it keeps per thread)";
+  return "the driver has thread-local storage (" + what + "), which would live with the host's threads, outside any "
+         "domain; refused (built with nooks build --posix, a driver has its own __thread variables per thread in its "
+         "domain; never one it does not define)";
 }
 
 bool tls_relocation(uint32_t type) {
@@ -100,12 +103,15 @@ class Checker {
     segments();
     dynamic();
     tables();
+    // the POSIX personality serves a driver's own __thread variables (its tls.c defines nooks_posix_tls)
+    if (img_.tls.p_type == PT_TLS && !defines("nooks_posix_tls")) tls("__thread, _Thread_local: PT_TLS");
     load_time_code();
     // glibc applies the first DT_RELACOUNT of DT_RELA as R_X86_64_RELATIVE, asserting they are
     if (tag(DT_RELACOUNT) > tag(DT_RELASZ) / sizeof(Elf64_Rela)) malformed(path_, "DT_RELACOUNT exceeds DT_RELASZ");
     relocations(tag(DT_RELA), tag(DT_RELASZ), tag(DT_RELACOUNT), "DT_RELA");
     relocations(tag(DT_JMPREL), tag(DT_PLTRELSZ), 0, "DT_JMPREL");
     if (!tls_.empty()) refused_.add("ETLS", tls_refusal(tls_));
+    tls_block();
     img_.nrela = tag(DT_RELASZ) / sizeof(Elf64_Rela);
     if (img_.nrela) img_.rela_offset = table(tag(DT_RELA), tag(DT_RELASZ), alignof(Elf64_Rela), "DT_RELA");
   }
@@ -126,6 +132,55 @@ class Checker {
   std::set<std::string> tls_variables_;
 
   void tls(const std::string &where) { tls_ += (tls_.empty() ? "" : "; ") + where; }
+
+  bool defines(const char *name) const {
+    const Elf64_Sym *s = img_.syms();
+    for (uint64_t i = 1; i < img_.nsyms; i++)
+      if (s[i].st_shndx != SHN_UNDEF && !strcmp(img_.name_of(s[i]), name)) return true;
+    return false;
+  }
+
+  // A thread-local-storage relocation: the general- and local-dynamic
+  // models' (DTPMOD64, DTPOFF64) for the driver's own variables are served;
+  // the rest addresses TLS of the host's threads.
+  void tls_relocation_of(uint32_t type, uint64_t sym, const std::string &which) {
+    const Elf64_Sym &s = img_.syms()[sym];
+    std::string name = sym ? img_.name_of(s) : "";
+    std::string variable = sym ? "the __thread variable " + name : "a __thread variable";
+    if (type == R_X86_64_TPOFF64 || type == R_X86_64_TPOFF32) {
+      refused_.add("ETLS", "the driver has thread-local storage of the initial-exec model (" + which + ", for " + variable +
+                               "), which addresses the host thread's own TLS, outside any domain; refused (build it "
+                               "with -fPIC and without -ftls-model=initial-exec or tls_model(\"initial-exec\"), as "
+                               "nooks build --posix does: the general- and local-dynamic models are served per driver thread)",
+                   "initial-exec");
+    } else if (type == R_X86_64_TLSDESC) {
+      refused_.add("ETLS", "the driver reaches thread-local storage through TLS descriptors (" + which + ", for " + variable +
+                               "), which glibc resolves to the host thread's own TLS, outside any domain; refused (build it "
+                               "with -mtls-dialect=gnu, as nooks build --posix does)",
+                   "tlsdesc");
+    } else if (sym ? s.st_shndx == SHN_UNDEF && tls_variables_.insert(name).second : img_.tls.p_type != PT_TLS && tls_.empty()) {
+      tls(which + ", for " + variable);  // another library's variable (errno), or own variables without a PT_TLS to hold them
+    }
+  }
+
+  // The block each driver thread gets for the driver's own variables (<nooks/tls.h>): its size, within bounds.
+  void tls_block() {
+    const Elf64_Phdr &t = img_.tls;
+    if (t.p_type != PT_TLS) return;
+    uint64_t align = std::max<uint64_t>(t.p_align, 1);
+    // the personality copies its initial values from the loaded image
+    const Elf64_Phdr *init = t.p_filesz ? segment_of(t.p_vaddr, t.p_filesz, true) : nullptr;
+    if ((align & (align - 1)) != 0 || t.p_filesz > t.p_memsz || (t.p_filesz && (!init || !readable(init))))
+      malformed(path_, "PT_TLS has bad sizes, or its initial values lie outside the loaded segments");
+    bool fits = t.p_memsz <= NOOKS_TLS_MAX_BYTES && align <= NOOKS_TLS_MAX_ALIGN;
+    if (fits) img_.tls_reserved = (t.p_memsz + align - 1) & ~(align - 1);
+    if (!fits || img_.tls_reserved > NOOKS_TLS_MAX_BYTES)
+      refused_.add("ETLS", "the driver's thread-local storage (PT_TLS) is " + std::to_string(t.p_memsz) + " bytes aligned to " +
+                               std::to_string(align) + ", which each of its threads would take from its 256 KiB stack; refused "
+                               "(at most " + std::to_string(NOOKS_TLS_MAX_BYTES) + " bytes aligned to at most " +
+                               std::to_string(NOOKS_TLS_MAX_ALIGN) + ": keep large per-thread data on the heap, its pointer in a __thread variable)",
+                   "size");
+  }
 
   uint64_t tag(int64_t t) const {
     auto i = tags_.find(t);
@@ -170,8 +225,10 @@ class Checker {
       if (p.p_type == PT_INTERP)  // a position-independent program is ET_DYN too; its dynamic entries would be refused one by one
         throw LoadError("ENOTELF", path_ + ": a program (it names an interpreter, PT_INTERP), not a driver: build the "
                                            "driver as a shared object with nooks build (--posix for code written against libc)");
-      if (p.p_type == PT_TLS)  // dlopen would give each thread a block in the host's thread control block
-        tls("__thread, _Thread_local: PT_TLS");
+      if (p.p_type == PT_TLS) {
+        if (img_.tls.p_type == PT_TLS) malformed(path_, "more than one PT_TLS");
+        img_.tls = p;
+      }
       if (p.p_type == PT_DYNAMIC) {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;
@@ -275,7 +332,9 @@ class Checker {
     if (k == n) malformed(path_, "no DT_NULL inside PT_DYNAMIC");
     // a library it needs brings entries of its own (symbol versions): ENEEDED, below, says what is wrong
     if (unsupported && needed_.empty()) malformed(path_, "unsupported dynamic entry (tag " + hex(*unsupported) + ")");
-    if (tag(DT_FLAGS) & ~(uint64_t)(DF_BIND_NOW | DF_SYMBOLIC)) malformed(path_, "unsupported DT_FLAGS " + hex(tag(DT_FLAGS)));
+    // DF_STATIC_TLS: the initial-exec model, whose relocations ETLS names
+    if (tag(DT_FLAGS) & ~(uint64_t)(DF_BIND_NOW | DF_SYMBOLIC | DF_STATIC_TLS))
+      malformed(path_, "unsupported DT_FLAGS " + hex(tag(DT_FLAGS)));
     if (tag(DT_FLAGS_1) & ~(uint64_t)DF_1_NOW) malformed(path_, "unsupported DT_FLAGS_1 " + hex(tag(DT_FLAGS_1)));
     for (int64_t t : {DT_STRTAB, DT_SYMTAB, DT_STRSZ})
       if (!tags_.count(t)) malformed(path_, "no " + kSupportedTags.at(t));
@@ -430,10 +489,7 @@ class Checker {
       if (type == R_X86_64_IRELATIVE) {
         ifunc(which);
       } else if (tls_relocation(type)) {
-        // one without a symbol is for the driver's own (PT_TLS says so), unless there is nothing else to say
-        std::string name = sym ? img_.name_of(img_.syms()[sym]) : "";
-        if (sym ? tls_variables_.insert(name).second : tls_.empty())
-          tls(which + ", for " + (sym ? "the __thread variable " + name : "a __thread variable"));
+        tls_relocation_of(type, sym, which);
       } else if (type != R_X86_64_NONE && type != R_X86_64_64 && type != R_X86_64_GLOB_DAT && type != R_X86_64_JUMP_SLOT &&
                  type != R_X86_64_RELATIVE) {
         malformed(path_, which + " has unsupported type " + std::to_string(type));

@@ -44,6 +44,9 @@ struct DriverImage {
   uint64_t syms_offset = 0, nsyms = 0, strtab_offset = 0;
   // Its relocations (DT_RELA, checked), for reading its data without loading it.
   uint64_t rela_offset = 0, nrela = 0;
+  // Its PT_TLS (p_type 0: none), and the bytes of each driver thread's block for it (<nooks/tls.h>).
+  Elf64_Phdr tls = {};
+  uint64_t tls_reserved = 0;
   // Linked with the C compiler's start files (refused: ECTOR), which import
   // functions of libc of their own.
   bool start_files = false;
@@ -71,7 +74,9 @@ struct DriverImage {
 // an x86-64 shared object, a malformed one: the message says which field; or
 // one over 256 MiB, not read).
 // Adds to `refused`: ENEEDED (it needs other libraries), ECTOR (it has
-// load-time code), ETLS (thread-local storage).
+// load-time code), ETLS (thread-local storage the POSIX personality cannot
+// serve: any without it, another library's, the initial-exec model, TLS
+// descriptors, a block over 64 KiB).
 DriverImage read_driver_image(const std::string &path, Refusals *refused);
 
 // What crtbeginS.o and crti.o import (weak) from libc, the profiler and the TM runtime.

@@ -16,6 +16,7 @@
 
 #include <nooks/abi.h>
 #include <nooks/kapi.h>
+#include <nooks/tls.h>
 
 #include "../dev/bus.h"
 #include "../kapi/log.h"
@@ -182,6 +183,20 @@ void map_segments(Domain *d, const DriverImage &img, uintptr_t base) {
   }
 }
 
+// A POSIX driver's thread-local storage described to its personality
+// (<nooks/tls.h>), before its data's clean copy is taken: a restart keeps it.
+void describe_tls(Domain *d, const DriverImage &img, uintptr_t base) {
+  if (img.tls.p_type != PT_TLS) return;
+  auto *tls = (struct nooks_tls_image *)dlsym(d->handle, "nooks_posix_tls");  // elf_check found it defined
+  bool in_data = false;
+  for (auto [w, p] : writable_pages(img, base)) in_data |= w.contains((uintptr_t)tls, sizeof *tls);
+  size_t module = 0;
+  if (!in_data) throw LoadError("ENOTELF", d->path + ": malformed driver file: nooks_posix_tls is not in its writable data");
+  if (dlinfo(d->handle, RTLD_DI_TLS_MODID, &module) != 0 || !module)
+    throw LoadError("ETLS", d->path + ": the dynamic loader gave its thread-local storage no module id");
+  *tls = {module, base + img.tls.p_vaddr, img.tls.p_filesz, img.tls.p_memsz, img.tls_reserved};
+}
+
 // Where section `name` is in the loaded image: its offset from the load base
 // and its size (0 when the driver has none).
 std::pair<uint64_t, size_t> find_section(const DriverImage &img, const char *name) {
@@ -258,6 +273,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics, opts.dma_bytes);
   d->env = opts.env;
+  d->tls_reserved = img.tls_reserved;
   d->devices = opts.devices;
   taps_reset(d);
   d->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -276,6 +292,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   dlinfo(d->handle, RTLD_DI_LINKMAP, &lm);
   try {
     DomainMemoryAccess access;
+    describe_tls(d, img, lm->l_addr);
     map_segments(d, img, lm->l_addr);
     auto [params, params_size] = find_section(img, ".nooks_params");
     if (params_size) params_declare(d, lm->l_addr + params, params_size);

@@ -9,10 +9,10 @@
  * hidden (-fvisibility=hidden): a driver's calls bind to them at link time,
  * never to the host's libc.
  *
- * No TLS anywhere (a driver's domain has none): errno lives in the thread's
- * area at the top of its domain stack (thread_slot.c), the streams' partial
- * lines in static data. A recovery resets all of it with the driver's data
- * and frees its heap.
+ * No TLS of the host's in it: errno lives in the thread's area at the top
+ * of its domain stack (thread_slot.c), the streams' partial lines in static
+ * data; the driver's own __thread variables in a block below (tls.c). A
+ * recovery resets all of it with the driver's data and frees its heap.
  */
 #ifndef NOOKS_POSIX_H
 #define NOOKS_POSIX_H
@@ -86,6 +86,7 @@ struct posix_thread {
 	void **exit_to;		/* pthread_exit's way back to its thread's main (thread.c); NULL: not a thread pthread_create started */
 	void *exit_value;
 	unsigned long sigmask;	/* pthread_sigmask's, signals 1 to 64 (sigmask.c): a driver gets none */
+	char *tls_block;	/* the thread's __thread variables (tls.c): NULL until its first access */
 	struct {
 		unsigned int seq;	/* the key's, when the value was set: a value of a deleted key is not seen */
 		void *value;
