@@ -253,6 +253,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     domain_destroy(d);
     throw LoadError("EDLOPEN", path + ": " + err);
   }
+  d->functions = FunctionTable(img);
   // Loaded, nothing of it run yet: undone by unmapping it and its domain.
   auto refuse = [&](const LoadError &e) {
     recovery_release_objects(d);  // the devices it holds (load option devices)
