@@ -211,6 +211,10 @@ const posixThreads: KapiCall[] = [
     doc: 'pthread_setname_np: the thread\'s name, its object\'s label and its name in the kernel log. -ESRCH (not a thread of the driver\'s).',
   },
   {
+    name: 'nooks_posix_thread_getname', ret: 'int', params: [thread, p('buf', 'char *', { kind: 'writable', size: '16' })],
+    doc: 'pthread_getname_np: the thread\'s name into `buf` (NUL-terminated, 16 bytes at most): the one pthread_setname_np gave it, else, as Linux answers for a thread never named, the name it got at its start from the thread that created it (the host thread\'s: the JavaScript thread\'s, e.g. node, or the creating driver thread\'s name). -ESRCH (not a thread of the driver\'s).',
+  },
+  {
     name: 'nooks_posix_futex_wait', ret: 'int',
     params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('seen', 'unsigned int'), p('clock', 'int'), p('deadline_ns', 'long long')],
     doc: 'pthread_cond_wait and timedwait, sem_wait on a semaphore at 0, an rwlock held against the caller, pthread_barrier_wait before the last thread arrives, pthread_barrier_destroy while threads of the round just ended have not yet left their waits, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed), -EFAULT (`*word` freed during the wait: the driver is failed). Counts against the time budget as msleep.', blocking: true,
