@@ -164,7 +164,11 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
       restart: (name) => native().restart(this.byName(name).id),
-      disable: (name, why) => native().disable(this.byName(name).id, why),
+      disable: (name, why) => {
+        const d = this.byName(name);
+        native().disable(d.id, why);
+        d.gaveUp = why;
+      },
       fallback: (name, path) => this.byName(name).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
@@ -340,8 +344,26 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
 
+  /**
+   * @internal A class call the JavaScript thread made saw the driver fail (f: the failure's fault, which the class's
+   * error carries): the agent decides now, as after a driver call's fault. What became of the driver, to end the
+   * class's message with ('' while that is not known).
+   */
+  recoverFromClassCall(f: NativeFault): string {
+    const d = this.driverIn(f.domain);
+    if (!d) return '';
+    if (d.claim(f.generation)) this.recoverSync(d, f);
+    if (d.state === 'running') return 'and is running again: open it again';
+    if (d.state === 'disabled' && d.gaveUp !== undefined) return `and will not be restarted: ${d.name} ${d.gaveUp}`;
+    return '';
+  }
+
+  private driverIn(domain: number): Driver | undefined {
+    return [...this.drivers.values()].find((x) => x.domainId === domain);
+  }
+
   private onKernelThreadFault(id: number, f: NativeFault): void {
-    const d = [...this.drivers.values()].find((x) => x.domainId === id);
+    const d = this.driverIn(id);
     if (!d || !d.claim(f.generation)) return;
     void this.agent.onFault(d.name, f).finally(() => this.drainLog());
   }
@@ -452,6 +474,9 @@ export class Driver {
       throw e;
     }
   }
+
+  /** @internal Why the recovery agent gave up on the driver (its `disable` action), once it has. */
+  gaveUp: string | undefined;
 
   /** @internal True once per failure: whoever sees it first (caller or kernel thread) hands it to the agent. */
   claim(generation: number): boolean {

@@ -66,11 +66,8 @@ Domain *nooks::domain_of(Napi::Env env, Napi::Value v) {
   return d;
 }
 
-namespace {
-
-Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) { return domain_of(info.Env(), info[i]); }
-
-Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
+Napi::Object nooks::fault_object(Napi::Env env, Domain *d, const Fault &fault) {
+  Fault f = fault;
   fault_describe(&f);
   Napi::Object o = Napi::Object::New(env);
   o.Set("kind", fault_kind_name(f.kind));
@@ -84,6 +81,10 @@ Napi::Object fault_object(Napi::Env env, Domain *d, Fault f) {
   o.Set("generation", (double)f.generation);
   return o;
 }
+
+namespace {
+
+Domain *domain_arg(const Napi::CallbackInfo &info, size_t i = 0) { return domain_of(info.Env(), info[i]); }
 
 // A domain an earlier kernel left (its shutdown frees every other) is kept
 // for a thread left running in it, which comes back through its mode's code

@@ -2,7 +2,7 @@
 // with the real driver flags, so it fails for the one reason it is meant to.
 // Also the boot errors, which must leave no kernel behind.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -295,6 +295,22 @@ describe('load errors', () => {
     // the kernel is unharmed: the next driver loads and runs
     const drv = await kernel().load('null');
     expect(drv.call('nop')).toBe(0);
+    drv.unload();
+  });
+
+  // An edit-build-reload loop replaces the file as a compiler does (renames its output over it) while the old build
+  // is loaded. Before, the fault read the file's .symtab at the fault, the new build's: 'in rebuilt.so:impostor+0x..'
+  // or no name.
+  it('a fault names the function of the build that was loaded, not of the file rebuilt since', async () => {
+    const source = (fns: string, call: string) => `#include <nooks/kapi.h>\n${fns}\nNOOKS_EXPORT long f(long x) { return ${call}((long *)x); }\n` +
+      'static int ok_init(void) { return 0; }\nmodule_init(ok_init);\n';
+    const path = buildDriver(dir, 'rebuilt', source('static __attribute__((noipa)) long victim(long *p) { return *p + 1; }', 'victim'));
+    const drv = await kernel().load(path);
+    const newer = mkdtempSync(join(dir, 'newer-'));
+    const filler = Array.from({ length: 64 }, (_, i) => `s = s * ${i + 3} + p[${i}];`).join(' ');
+    renameSync(buildDriver(newer, 'rebuilt', source(
+      `static __attribute__((noipa)) long impostor(long *p) { long s = 0; ${filler} return s; }`, 'impostor')), path);
+    expect(() => drv.call('f', 0)).toThrow(expect.objectContaining({ message: expect.stringMatching(/ in rebuilt\.so:victim\+0x[0-9a-f]+$/) }));
     drv.unload();
   });
 

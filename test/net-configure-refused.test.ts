@@ -57,16 +57,33 @@ it('a failure right after the driver refused, before configure reads the answer:
 });
 
 // Unshadowed, the failure resets the interface and detaches its handles, and configure says so. Before: EIO,
-// 'the driver refused the configuration (error -5)', the crossing's fault read as the driver's answer.
-it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a refusal', async () => {
-  kernel = await Kernel.boot({ isolation: suiteIsolation });
+// 'the driver refused the configuration (error -5)', the crossing's fault read as the driver's answer. The agent
+// decides at once, as after a driver call's fault, and the message says what it decided.
+async function failInChangeMtu(policy: typeof defaultPolicy.default) {
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: policy, drivers: new Map() } });
   kernel.addDevice('e1000', { mac: '52:54:00:aa:bb:01' });
   const drv = await kernel.load('e1000', { shadow: false });
   const eth = openNet(kernel, 'eth0');
   applyFault(kernel, drv, planFault(driverPath('e1000'), { seed: 1, type: 'panic', fn: 'e1000_change_mtu' }));
+  return { drv, eth };
+}
+
+it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a refusal; the driver is running again', async () => {
+  const { drv, eth } = await failInChangeMtu(defaultPolicy.default);
   expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
-    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile; open it again once it has restarted',
+    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and is running again: open it again',
   }));
+  expect(drv.state).toBe('running');
+});
+
+// Before: '... failed meanwhile; open it again once it has restarted', of a driver its policy disables.
+it('a failure in ndo_change_mtu of an unshadowed driver its policy does not restart: EDRIVERFAILED saying so', async () => {
+  const { drv, eth } = await failInChangeMtu({ ...defaultPolicy.default, action: 'disable' });
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
+    code: 'EDRIVERFAILED',
+    message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and will not be restarted: e1000 failed (ill) and its recovery policy says disable',
+  }));
+  expect(drv.state).toBe('disabled');
 });
 
 it('a failure right after the driver applied the MTU: configure succeeds, and the restore replays it', async () => {

@@ -62,6 +62,16 @@ __attribute__((constructor)) static void boom(void) { volatile int *volatile p =
 long nothing(void) { return 0; }
 `, { posix: true });
 
+// an atexit handler or a destructor that faults at unload, as armed
+const exitFaults = buildDriver(dir, 'exit_faults', `
+#include <stdlib.h>
+static int destructor_faults;
+static void faulting_handler(void) { volatile int *volatile p = 0; *p = 1; }
+__attribute__((destructor)) static void faulting_destructor(void) { if (destructor_faults) { volatile int *volatile p = 0; *p = 1; } }
+long arm_handler(void) { return atexit(faulting_handler); }
+void arm_destructor(void) { destructor_faults = 1; }
+`, { posix: true });
+
 describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's constructors and destructors, isolation '%s'", (isolation) => {
   const contained = isolation !== 'none';
   let kernel: Kernel | undefined;
@@ -113,6 +123,19 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's cons
       ]);
       expect(drv.state).toBe('running');
       expect(drv.call('fill_handlers')).toBe(32); // the restarted driver's table is empty: 32 fit, the 33rd is refused
+    });
+
+    // Before: 'module_exit faulted: ...' for both, though the driver has no module_exit.
+    it('an atexit handler or a destructor that faults at unload: contained, and the log names which', async () => {
+      kernel = await Kernel.boot({ isolation });
+      for (const [arm, part, fn] of [['arm_handler', 'an atexit handler', 'faulting_handler'], ['arm_destructor', 'a destructor', 'faulting_destructor']]) {
+        const drv = await kernel.load(exitFaults);
+        drv.call(arm);
+        drv.unload();
+        expect(kernel.log().filter((l) => l.source === 'exit_faults').at(-1)).toMatchObject({
+          level: 3, text: expect.stringMatching(new RegExp(`^${part} faulted: segmentation fault at address 0x0 in exit_faults\\.so:${fn}\\+0x[0-9a-f]+; unloaded anyway$`)),
+        });
+      }
     });
 
     it('a constructor that faults fails the load, contained, naming the fault', async () => {

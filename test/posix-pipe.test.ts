@@ -7,7 +7,7 @@
 // writers' records of up to PIPE_BUF bytes never interleave; every answer a
 // driver can see (short reads, EAGAIN on an empty and on a full pipe, filled
 // by progress, a long write's part, EPIPE, EBADF, ESPIPE, fstat's S_IFIFO, fcntl,
-// poll's and select's flags with POLLHUP and POLLERR, EPOLLET's edges); a
+// poll's and select's flags with POLLHUP and POLLERR, EPOLLET's edges, FIONREAD); a
 // writer asleep on a full pipe wakes with EPIPE when the read end closes; and a
 // driver that fails while one thread waits in a read and another in a write
 // on a full pipe is recovered with neither left, its pipes released; 500
@@ -35,8 +35,12 @@ const source = `
 #include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nooks/kapi.h>
@@ -279,6 +283,26 @@ NOOKS_EXPORT long pipe_answers(void)
 	return 0;
 }
 
+/* FIONREAD (TIOCINQ) as Linux answers it: a pipe's bytes unread, of either end; a regular file's size less the
+ * position (a sysfs file: 4096); ENOTTY of an eventfd and a timerfd. 0, or minus the failing line. */
+NOOKS_EXPORT long fionread_answers(void)
+{
+	int fds[2], fd, n = -1;
+	char c[8];
+
+	CHECK(pipe(fds) == 0 && ioctl(fds[0], FIONREAD, &n) == 0 && n == 0);
+	CHECK(write(fds[1], "hello", 5) == 5 && ioctl(fds[0], FIONREAD, &n) == 0 && n == 5);
+	CHECK(ioctl(fds[1], TIOCINQ, &n) == 0 && n == 5);
+	CHECK(read(fds[0], c, 2) == 2 && ioctl(fds[0], FIONREAD, &n) == 0 && n == 3);
+	CHECK(close(fds[0]) == 0 && close(fds[1]) == 0);
+	CHECK((fd = open("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", O_RDONLY)) >= 0);
+	CHECK(ioctl(fd, FIONREAD, &n) == 0 && n == 4096);
+	CHECK(read(fd, c, 1) == 1 && ioctl(fd, FIONREAD, &n) == 0 && n == 4095 && close(fd) == 0);
+	CHECK((fd = eventfd(0, 0)) >= 0 && ioctl(fd, FIONREAD, &n) == -1 && errno == ENOTTY && close(fd) == 0);
+	CHECK((fd = timerfd_create(CLOCK_MONOTONIC, 0)) >= 0 && ioctl(fd, FIONREAD, &n) == -1 && errno == ENOTTY && close(fd) == 0);
+	return 0;
+}
+
 /* n pipes left open, none written: how many were made. */
 NOOKS_EXPORT long idle_pipes(long n)
 {
@@ -427,6 +451,13 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("pipes, isolation '%s'
     expect(pipeEnds(d)).toEqual([]);
     expect(d.call('open_pipes')).toBe(0);
     expect(pipeEnds(d)).toHaveLength(4);
+    d.unload();
+  });
+
+  // Before: ENOTTY on every file (an event loop sizing its read by it got nothing).
+  it('FIONREAD (TIOCINQ): a pipe\'s bytes unread, a regular file\'s size less the position, ENOTTY of an eventfd and a timerfd, as Linux', async () => {
+    const d = await kernel().load(path);
+    expect(d.call('fionread_answers')).toBe(0);
     d.unload();
   });
 

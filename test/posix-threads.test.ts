@@ -7,7 +7,7 @@
 // returns and the time budget in every mode ('none' unwinds driver code too).
 // Every wait ends by progress (a counter, a flag), never by a timer, but for
 // the timed waits themselves.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -306,6 +306,33 @@ long stop_loopers(void)
 	pthread_cond_broadcast(&wake);
 	pthread_mutex_unlock(&wait_lock);
 	return pthread_join(waiter_thread, &w) || pthread_join(yielder_thread, &y) ? -1 : (long)w * 10 + (long)y;
+}
+
+/* pthread_getname_np's answers: 0, or minus the failing line. inherited: what the calling (host) thread is called,
+ * which a thread it starts and never names is called too, as on Linux. */
+static void *returns(void *arg)
+{
+	return arg;
+}
+
+long getname_answers(const char *inherited)
+{
+	pthread_t t;
+	char name[16], small[15];
+
+	if (pthread_create(&t, NULL, returns, NULL))
+		return -__LINE__;
+	if (pthread_getname_np(t, small, sizeof(small)) != ERANGE)
+		return -__LINE__;
+	if (pthread_getname_np(t, name, sizeof(name)) || strcmp(name, inherited))
+		return -__LINE__;
+	if (pthread_setname_np(t, "fifteen bytes!!") || pthread_getname_np(t, name, sizeof(name)) || strcmp(name, "fifteen bytes!!"))
+		return -__LINE__;
+	if (pthread_join(t, NULL) || pthread_getname_np(t, name, sizeof(name)) != ESRCH)	/* joined: gone */
+		return -__LINE__;
+	if (pthread_getname_np(pthread_self(), name, sizeof(name)) != ESRCH)	/* the host's thread, not the driver's */
+		return -__LINE__;
+	return 0;
 }
 
 /* A thread that faults once the yielder has run a while (by its progress). */
@@ -806,6 +833,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's thre
     expect(d.call('stop_loopers')).toBe(410);
     expect(threadObjects(d)).toEqual([]);
     await tasksBackTo(before);
+    d.unload();
+  });
+
+  // Before: ELIBC, the driver refused at load (pthread_getname_np was no function of the personality).
+  it('pthread_getname_np: the name set, else the one inherited from the creating thread as on Linux; ERANGE under 16 bytes; ESRCH for no thread of the driver\'s', async () => {
+    const d = await kernel().load(path);
+    const inherited = readFileSync('/proc/thread-self/comm', 'utf8').trimEnd(); // the JavaScript thread, which calls pthread_create
+    expect(d.call('getname_answers', d.cstring(inherited))).toBe(0);
     d.unload();
   });
 

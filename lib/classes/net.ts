@@ -21,7 +21,7 @@
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
-import { native, type NativeAddon } from '../native.js';
+import { native, type NativeAddon, type NativeFault } from '../native.js';
 import { classCall } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
@@ -126,6 +126,23 @@ function addon(): NativeAddon {
 const wrap = <T>(f: () => T): T => classCall(f, NetError);
 
 /**
+ * wrap, for a call into the interface's driver (open, configure): when the unshadowed driver failed meanwhile (the
+ * addon's EDRIVERFAILED carries the failure's fault), the agent decides now and the error says what it decided.
+ */
+function wrapDriverCall<T>(kernel: Kernel, f: () => T): T {
+  return wrap(() => {
+    try {
+      return f();
+    } catch (e) {
+      const err = e as Error & { code?: string; fault?: NativeFault };
+      if (err.code !== 'EDRIVERFAILED' || !err.fault) throw e;
+      const outcome = kernel.recoverFromClassCall(err.fault);
+      throw new NetError('EDRIVERFAILED', outcome ? `${err.message} ${outcome}` : err.message);
+    }
+  });
+}
+
+/**
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),
  * 'detached' (NetError): its driver failed without a shadow, or went for good
  * (given up on, or unloaded, leaving the interface unregistered), or the
@@ -137,7 +154,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   private detached: NetError | undefined;
 
   /** @internal use openNet */
-  constructor(readonly name: string, private readonly n: NativeAddon) {
+  constructor(readonly name: string, private readonly n: NativeAddon, private readonly kernel: Kernel) {
     super();
   }
 
@@ -176,11 +193,12 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   /**
    * Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver
    * is recovered: recorded, and replayed). EIO when the driver refuses a setting: that one and those after it are
-   * not kept. EDRIVERFAILED when the driver fails in the calls and no shadow replays them: nothing it did not apply is kept.
+   * not kept. EDRIVERFAILED when the driver fails in the calls and no shadow replays them: nothing it did not apply is
+   * kept; the recovery agent has decided by then, and the message says whether the driver is running again.
    */
   configure(config: NetConfig): void {
     if (this.detached) throw this.detached;
-    const r = wrap(() => this.n.netConfigure(this.name, config));
+    const r = wrapDriverCall(this.kernel, () => this.n.netConfigure(this.name, config));
     if (r !== 0) throw new NetError('EIO', `${this.name}: the driver refused the configuration (error ${r})`);
   }
 
@@ -198,7 +216,8 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
  * for its driver's return. While a shadowed driver is recovered (failed, its teardown parking the interface or
  * done, or in an ndo_open this open calls) the open succeeds: it is recorded with the interface, the restore
  * opens the interface for it (ndo_open), and frames sent meanwhile queue; if the shadow then gives up, the
- * handle is detached with the reason. Unshadowed, an open that finds its driver failed is EDRIVERFAILED.
+ * handle is detached with the reason. Unshadowed, an open that finds its driver failed is EDRIVERFAILED (saying, if
+ * the driver failed in it, whether the recovery agent, which decides at once, restarted it).
  * ENODEV with the reason once the shadow ended it (its driver given up on, or restarted without registering it)
  * or its driver went for good while it had handles, until a driver registers it again.
  */
@@ -209,8 +228,8 @@ export function openNet(kernel: Kernel, name: string): NetInterface {
     const names = n.netList();
     throw new NetError('ENODEV', `${name}: no such interface (interfaces: ${names.join(', ') || 'none'}; devices: ${kernel.devices().map((d) => d.name).join(', ') || 'none'})`);
   }
-  wrap(() => n.netOpen(name));
-  const h = new NetInterface(name, n);
+  wrapDriverCall(kernel, () => n.netOpen(name));
+  const h = new NetInterface(name, n, kernel);
   let set = handles.get(name);
   if (!set) handles.set(name, (set = new Set()));
   set.add(h);

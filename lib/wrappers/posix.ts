@@ -112,7 +112,7 @@ const posixFiles: KapiCall[] = [
   },
   { name: 'nooks_posix_unlink', ret: 'int', params: [path()], doc: 'unlink: a hugetlbfs file\'s name goes (its memory when nothing maps it). -ENOENT, -EACCES.' },
   { name: 'nooks_posix_ftruncate', ret: 'int', params: [p('fd', 'int'), p('length', 'long long')], doc: 'ftruncate: sizes a hugetlbfs file (its DMA memory, 2 MiB aligned). -EBADF, -EINVAL, -ENOMEM, -EBUSY (mapped).' },
-  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: VFIO\'s requests on the container, a group and a device (docs/drivers.md, "The view"; `arg` points to <linux/vfio.h>\'s structs, checked by the file as the wrappers check pointers); -ENOTTY for other requests and files; -EBADF.' },
+  { name: 'nooks_posix_ioctl', ret: 'int', params: [p('fd', 'int'), p('request', 'unsigned long'), p('arg', 'unsigned long')], doc: 'ioctl: VFIO\'s requests on the container, a group and a device (docs/drivers.md, "The view"; `arg` points to <linux/vfio.h>\'s structs, checked by the file as the wrappers check pointers); FIONREAD (TIOCINQ) into the int at `arg`: a regular file\'s size less the position, a pipe\'s bytes unread (-ENOTTY of an eventfd, timerfd, UIO node or directory, as Linux); -ENOTTY for other requests and files; -EBADF.' },
   { name: 'nooks_posix_fcntl', ret: 'int', params: [p('fd', 'int'), p('cmd', 'int'), p('arg', 'long')], doc: 'fcntl: F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_GETFD, F_SETFD (FD_CLOEXEC); -EINVAL for other commands, -EBADF.' },
   { name: 'nooks_posix_flock', ret: 'int', params: [p('fd', 'int'), p('operation', 'int')], doc: 'flock: LOCK_SH, LOCK_EX, LOCK_UN (| LOCK_NB) between the driver\'s descriptors of one file; a conflict is -EWOULDBLOCK (the holder is the driver itself: never waited for). -EBADF, -EINVAL.' },
   {
@@ -209,6 +209,10 @@ const posixThreads: KapiCall[] = [
   {
     name: 'nooks_posix_thread_setname', ret: 'int', params: [thread, p('name', 'const char *', { kind: 'string', max: 16 })],
     doc: 'pthread_setname_np: the thread\'s name, its object\'s label and its name in the kernel log. -ESRCH (not a thread of the driver\'s).',
+  },
+  {
+    name: 'nooks_posix_thread_getname', ret: 'int', params: [thread, p('buf', 'char *', { kind: 'writable', size: '16' })],
+    doc: 'pthread_getname_np: the thread\'s name into `buf` (NUL-terminated, 16 bytes at most): the one pthread_setname_np gave it, else, as Linux answers for a thread never named, the name it got at its start from the thread that created it (the host thread\'s: the JavaScript thread\'s, e.g. node, or the creating driver thread\'s name). -ESRCH (not a thread of the driver\'s).',
   },
   {
     name: 'nooks_posix_futex_wait', ret: 'int',

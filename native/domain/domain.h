@@ -15,6 +15,7 @@
 
 #include "../isolation/backend.h"
 #include "../kapi/objects.h"
+#include "../loader/symtab.h"
 #include "arena.h"
 
 namespace nooks {
@@ -120,6 +121,7 @@ struct Domain {
   std::atomic<size_t> iommu_maps{0};
 
   void *handle = nullptr;  // dlopen handle
+  FunctionTable functions;  // of the image loaded, for fault messages (the file may be another build by then)
   int (*init)() = nullptr;
   void (*exit)() = nullptr;
   const void *batch_runner = nullptr;  // nooks_batch_run in the driver's runtime

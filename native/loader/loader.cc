@@ -17,6 +17,7 @@
 #include <nooks/abi.h>
 #include <nooks/kapi.h>
 #include <nooks/tls.h>
+#include <nooks/thread_area.h>
 
 #include "../dev/bus.h"
 #include "../kapi/log.h"
@@ -245,6 +246,20 @@ void check_driver_file(const std::string &path, const std::vector<ParamArg> &par
   params_check(path, declared, params);
 }
 
+// The part of d's exit that faulted on this thread: what the exit part word in the thread's area says
+// (<nooks/thread_area.h>; a POSIX driver's nooks_posix_stop writes it before each part).
+static const char *exit_part_that_faulted(Domain *d) {
+  static const char *const parts[] = {"module_exit", "an atexit handler", "a destructor"};
+  DomainThread *dt = thread_ctx()->dts[d->id];
+  if (!dt) return parts[NOOKS_EXIT_MODULE_EXIT];
+  uint64_t part;
+  {
+    DomainMemoryAccess access;
+    part = *(volatile uint64_t *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES + NOOKS_EXIT_PART_OFFSET);
+  }
+  return part < sizeof parts / sizeof *parts ? parts[part] : parts[NOOKS_EXIT_MODULE_EXIT];  // the driver's to scribble on
+}
+
 // Why the image `handle` is still loaded when its domain is unloaded but kept
 // (domain_keep) for threads left running at its teardown; "" otherwise.
 static std::string kept_for_threads(void *handle) {
@@ -282,6 +297,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
     domain_destroy(d);
     throw LoadError("EDLOPEN", path + ": " + err);
   }
+  d->functions = FunctionTable(img);
   // Loaded, nothing of it run yet: undone by unmapping it and its domain.
   auto refuse = [&](const LoadError &e) {
     recovery_release_objects(d);  // the devices it holds (load option devices)
@@ -354,7 +370,7 @@ void unload_driver(Domain *d, const Domain *fallback) {
     Fault f;
     if (xpc_call(d, &c, &f) == EnterResult::fault) {  // contained; the unload goes on, but not in silence
       fault_describe(&f);
-      klog_line(3, d->name, std::string("module_exit faulted: ") + f.message + "; unloaded anyway",
+      klog_line(3, d->name, std::string(exit_part_that_faulted(d)) + " faulted: " + f.message + "; unloaded anyway",
                 {"exit-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}});
     }
   }

@@ -10,14 +10,7 @@
 
 namespace nooks {
 
-std::string function_at(const std::string &path, uint64_t vaddr, uint64_t *start) {
-  Refusals refused;  // a loaded driver passed the loader's checks: only the bytes matter here
-  DriverImage img;
-  try {
-    img = read_driver_image(path, &refused);
-  } catch (...) {
-    return "";  // changed on disk since the load, or gone
-  }
+FunctionTable::FunctionTable(const DriverImage &img) {
   const Elf64_Ehdr *eh = img.eh();
   const Elf64_Shdr *sh = img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum);
   for (int i = 0; sh && i < eh->e_shnum; i++) {
@@ -28,13 +21,18 @@ std::string function_at(const std::string &path, uint64_t vaddr, uint64_t *start
     const char *strings = img.at<char>(names.sh_offset, names.sh_size);
     for (uint64_t k = 0; syms && strings && k < n; k++) {
       const Elf64_Sym &s = syms[k];
-      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || vaddr < s.st_value || vaddr - s.st_value >= s.st_size ||
-          s.st_name >= names.sh_size)
-        continue;
-      *start = s.st_value;
-      return std::string(strings + s.st_name, strnlen(strings + s.st_name, names.sh_size - s.st_name));
+      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || !s.st_size || s.st_name >= names.sh_size) continue;
+      functions_.push_back({s.st_value, s.st_size, std::string(strings + s.st_name, strnlen(strings + s.st_name, names.sh_size - s.st_name))});
     }
   }
+}
+
+std::string FunctionTable::at(uint64_t vaddr, uint64_t *start) const {
+  for (const Function &f : functions_)
+    if (vaddr >= f.start && vaddr - f.start < f.size) {
+      *start = f.start;
+      return f.name;
+    }
   return "";
 }
 

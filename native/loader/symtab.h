@@ -1,16 +1,34 @@
 // A driver's own functions by address, from its file's full symbol table
 // (.symtab): the static ones too, which dladdr, reading only the dynamic
-// symbols, cannot name. For fault messages and the loader's refusals.
+// symbols, cannot name. For fault messages and the loader's refusals. Read
+// from the image the loader checked and mapped, at load: the file may be
+// rebuilt or replaced since (an edit-build-reload loop does that), and its
+// names would then be another build's.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nooks {
 
-// The function of the driver file at `path` holding `vaddr` (an address
-// relative to its load base) and, in *start, where it begins; empty when none
-// does or the file has no .symtab (stripped) or cannot be read.
-std::string function_at(const std::string &path, uint64_t vaddr, uint64_t *start);
+struct DriverImage;
+
+class FunctionTable {
+ public:
+  FunctionTable() = default;
+  // img's STT_FUNC symbols; none when it has no .symtab (stripped).
+  explicit FunctionTable(const DriverImage &img);
+  // The function holding `vaddr` (an address relative to the load base) and,
+  // in *start, where it begins; empty when none does.
+  std::string at(uint64_t vaddr, uint64_t *start) const;
+
+ private:
+  struct Function {
+    uint64_t start, size;
+    std::string name;
+  };
+  std::vector<Function> functions_;
+};
 
 // A symbol as a person reads it: a C++ driver's mangled name demangled
 // (_ZN3drv6Device4pokeEPVl: drv::Device::poke(long volatile*)), any other as it is.

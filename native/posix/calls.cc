@@ -2,6 +2,7 @@
 // descriptors over the driver's view (view.h), mappings (mappings.h).
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 
 #include <cstring>
 #include <vector>
@@ -139,7 +140,14 @@ extern "C" int kapi_nooks_posix_ftruncate(int fd, long long length) {
 extern "C" int kapi_nooks_posix_ioctl(int fd, unsigned long request, unsigned long arg) {
   Domain *d = calling_domain();
   std::shared_ptr<OpenFile> of = fd_get(d, fd);
-  return of ? (int)of->file->ioctl(d, request, arg) : -EBADF;
+  if (!of) return -EBADF;
+  // FIONREAD (TIOCINQ) of a regular file: its bytes past the position, as Linux's do_vfs_ioctl answers for every
+  // regular file; other files answer it in their own ioctl (a pipe), or not (eventfd, timerfd: -ENOTTY, as Linux's).
+  if (request == FIONREAD) {
+    FileStat st = of->file->fstat();
+    if (S_ISREG(st.mode)) return (int)ioctl_answer_int(d, arg, (int)(st.size - of->pos.load()), "FIONREAD");
+  }
+  return (int)of->file->ioctl(d, request, arg);
 }
 
 extern "C" int kapi_nooks_posix_fcntl(int fd, int cmd, long arg) {

@@ -9,10 +9,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "../domain/domain.h"
+#include "../kapi/checks.h"
 
 namespace nooks {
 
@@ -55,6 +57,22 @@ class File {
   virtual FileKind kind() const { return FileKind::other; }
   const std::string path;
 };
+
+// The driver's memory an ioctl's `arg` points to, checked as the generated
+// wrappers check pointers (a bad one is a bad-call fault); under isolation
+// none, as there, not at all (none checks no kernel call).
+inline void check_ioctl_arg(Domain *d, unsigned long arg, size_t n, const char *request, bool written = true) {
+  if (g_backend.mode == Isolation::none) return;
+  if (written) check_writable(d, (const void *)arg, n, false, "ioctl", request);
+  else check_readable(d, (const void *)arg, n, false, "ioctl", request);
+}
+
+// An ioctl that answers an int at `arg` (FIONREAD): written there, checked; 0.
+inline long ioctl_answer_int(Domain *d, unsigned long arg, int v, const char *request) {
+  check_ioctl_arg(d, arg, sizeof v, request);
+  memcpy((void *)arg, &v, sizeof v);
+  return 0;
+}
 
 // f as the class T (which names its FileKind kKind), or null when it is another kind.
 template <class T>

@@ -62,6 +62,11 @@ int Pipe::events(End end) {
   return (kCapacity - used_ >= PIPE_BUF ? (int)EPOLLOUT : 0) | (reader_open_ ? 0 : (int)EPOLLERR);
 }
 
+size_t Pipe::unread() {
+  std::lock_guard<std::mutex> g(lock_);
+  return used_;
+}
+
 uint64_t Pipe::changes(End end) {
   std::lock_guard<std::mutex> g(lock_);
   return end == End::read ? read_end_changes_ : write_end_changes_;

@@ -9,6 +9,7 @@
 // a few at a time, stay in the pages they first touched.
 #pragma once
 #include <limits.h>
+#include <sys/ioctl.h>
 
 #include <memory>
 #include <mutex>
@@ -40,6 +41,8 @@ class Pipe {
   const std::shared_ptr<WaitQueue> &waits(End end) const { return end == End::read ? read_waits_ : write_waits_; }
   // The descriptor of `end` closed (each end has one: no dup).
   void close(End end);
+  // The bytes written and not yet read (FIONREAD, of either end, as Linux's pipe_ioctl).
+  size_t unread();
 
  private:
   std::mutex lock_;
@@ -63,6 +66,9 @@ class PipeEnd : public File {
   FileStat fstat() override { return {S_IFIFO | 0600, 0}; }
   bool seekable() const override { return false; }
   void close(Domain *) override { pipe_->close(end_); }
+  long ioctl(Domain *d, unsigned long request, unsigned long arg) override {
+    return request == FIONREAD ? ioctl_answer_int(d, arg, (int)pipe_->unread(), "FIONREAD") : -ENOTTY;
+  }
 
  private:
   const std::shared_ptr<Pipe> pipe_;

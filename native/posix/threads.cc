@@ -7,7 +7,10 @@
 // inside the domain) and let it go here (its `thread` object). Its time
 // budget runs from its last wait (ThreadCtx::budget_from_wait).
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <condition_variable>
 #include <map>
@@ -30,6 +33,7 @@ struct DriverThread {
   uint64_t handle;
   Domain *domain;
   std::string name;
+  std::string comm;  // what Linux would answer for it (pthread_getname_np): the name given, else its kernel thread's inherited one
   bool detached;
   ThreadCtx *joiner = nullptr;  // the thread whose pthread_join waits for it, woken when it ends
   bool finished = false;  // it left the domain for good
@@ -156,6 +160,10 @@ extern "C" long kapi_nooks_posix_thread_create(void *(*main)(void *, void *), vo
     klog_line(3, d->name, "pthread_create: " + std::to_string(kMaxThreads) + " threads already (EAGAIN)");
     return -EAGAIN;
   }
+  // As on Linux, a new thread is called what the thread that created it is called (its kernel thread inherits that).
+  char inherited[16] = "";
+  prctl(PR_GET_NAME, inherited);
+  t->comm = inherited;
   t->handle = threads.next_handle++;
   d->objects.add({ObjectType::thread, (uintptr_t)t->handle, 0, (uint64_t)start, label_of(*t)});
   threads.all[t->handle] = t;
@@ -215,8 +223,17 @@ extern "C" int kapi_nooks_posix_thread_setname(unsigned long handle, const char 
   std::lock_guard<std::mutex> g(threads.lock);
   std::shared_ptr<DriverThread> t = find_locked(d, handle);
   if (!t) return -ESRCH;
-  t->name = name;
+  t->name = t->comm = name;
   d->objects.update_label(ObjectType::thread, handle, name);
   pthread_setname_np(t->thread.native_handle(), name);  // as the host's tools show it (15 bytes at most)
+  return 0;
+}
+
+extern "C" int kapi_nooks_posix_thread_getname(unsigned long handle, char *buf) {
+  Domain *d = calling_domain();
+  std::lock_guard<std::mutex> g(threads.lock);
+  std::shared_ptr<DriverThread> t = find_locked(d, handle);
+  if (!t) return -ESRCH;
+  memcpy(buf, t->comm.c_str(), t->comm.size() + 1);  // 15 bytes at most and the NUL: setname's limit, and PR_GET_NAME's
   return 0;
 }

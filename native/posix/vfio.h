@@ -9,19 +9,10 @@
 #include <cstring>
 #include <mutex>
 
-#include "../kapi/checks.h"
 #include "file.h"
 
 namespace nooks {
 
-// The driver's memory an ioctl's `arg` points to, checked as the generated
-// wrappers check pointers (a bad one is a bad-call fault); under isolation
-// none, as there, not at all (none checks no kernel call).
-inline void check_ioctl_arg(Domain *d, unsigned long arg, size_t n, const char *request, bool written = true) {
-  if (g_backend.mode == Isolation::none) return;
-  if (written) check_writable(d, (const void *)arg, n, false, "ioctl", request);
-  else check_readable(d, (const void *)arg, n, false, "ioctl", request);
-}
 // The string at `arg`, checked and copied into copy (max bytes) as the wrappers
 // copy a string argument; under isolation none, `arg` itself.
 inline const char *copy_ioctl_string(Domain *d, unsigned long arg, size_t max, char *copy, const char *request) {

@@ -72,12 +72,14 @@ void fault_describe(Fault *f) {
   if (f->message[0]) return;
   Dl_info info{};
   char where[120] = "";
+  Domain *d = f->domain >= 0 ? g_domains[f->domain].load() : nullptr;
   if (f->ip && dladdr((void *)f->ip, &info) && info.dli_fname) {
     const char *base = strrchr(info.dli_fname, '/');
     uintptr_t from = (uintptr_t)info.dli_fbase;
     uint64_t start = 0;
-    // dladdr names exported functions only; a static one comes from the file's .symtab
-    std::string name = readable_name(info.dli_sname ? info.dli_sname : function_at(info.dli_fname, f->ip - from, &start));
+    // dladdr names exported functions only; a static one comes from the loaded image's .symtab (read at load).
+    // Under isolation 'process' too: the host process is forked from this one, the driver at the same addresses.
+    std::string name = readable_name(info.dli_sname ? info.dli_sname : d && d->in_text(f->ip) ? d->functions.at(f->ip - from, &start) : "");
     from = info.dli_sname ? (uintptr_t)info.dli_saddr : name.empty() ? from : from + start;
     snprintf(where, sizeof where, " in %s%s%s+0x%lx", base ? base + 1 : info.dli_fname, name.empty() ? "" : ":",
              name.c_str(), (unsigned long)(f->ip - from));
@@ -85,7 +87,6 @@ void fault_describe(Fault *f) {
   switch (f->kind) {
     case FaultKind::segv:
       if (iomem_trapped(f->addr)) {
-        Domain *d = f->domain >= 0 ? g_domains[f->domain].load() : nullptr;
         snprintf(f->message, sizeof f->message, "access to an emulated BAR at 0x%lx that cannot be emulated: instruction %s%s",
                  (unsigned long)f->addr, mmio_instruction(d, f->ip).c_str(), where);
         break;

@@ -40,6 +40,16 @@ class FailedDuring {
   const uint64_t generation_;
 };
 
+// The unshadowed driver failed during the JavaScript thread's `doing` ("opening", "configuring") of interface `name`:
+// EDRIVERFAILED with that failure's fault, which lib/classes/net.ts hands to the recovery agent at once, as a driver
+// call's fault is, to say whether the driver was restarted: nothing here knows what the policy will decide.
+[[noreturn]] void throw_failed_meanwhile(Napi::Env env, const std::string &name, const char *doing, Domain *d) {
+  Napi::Error e = Napi::Error::New(env, name + ": " + doing + " failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile");
+  e.Set("code", "EDRIVERFAILED");
+  if (const Fault *f = d ? primary_fault(d, d->failure_gen.load()) : nullptr) e.Set("fault", fault_object(env, d, *f));
+  throw e;
+}
+
 }  // namespace
 
 void on_kick(Napi::Env env) {
@@ -237,8 +247,7 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     // configuration before it): r is no ndo_open's.
     if (r && failed_during()) {
       if (!d || !open_for_restore(n, name, k, *d))
-        throw_code(env, "EDRIVERFAILED", name + ": opening failed: its driver " + (d ? "(" + d->name + ") " : "") +
-                                             "failed meanwhile; open it again once it has restarted");
+        throw_failed_meanwhile(env, name, "opening", d);
     } else {
       if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
       std::lock_guard<std::mutex> g(n.lock);
@@ -442,8 +451,7 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
       }
     }
   }
-  if (!refused)
-    throw_code(env, "EDRIVERFAILED", name + ": configuring failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile; open it again once it has restarted");
+  if (!refused) throw_failed_meanwhile(env, name, "configuring", d);
   return Napi::Number::New(env, refused);
 }
 

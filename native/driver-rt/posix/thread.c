@@ -140,3 +140,12 @@ int pthread_setname_np(pthread_t thread, const char *name)
 		return ERANGE;
 	return -nooks_posix_thread_setname(thread, name);
 }
+
+/* The thread's name (nooks_posix_thread_getname says which). As glibc: ERANGE for a buffer under 16 bytes, Linux's
+ * TASK_COMM_LEN, before anything else is looked at. */
+int pthread_getname_np(pthread_t thread, char *buf, size_t len)
+{
+	if (len < 16)
+		return ERANGE;
+	return -nooks_posix_thread_getname(thread, buf);
+}

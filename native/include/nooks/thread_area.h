@@ -16,12 +16,26 @@
 #define NOOKS_STACK_BYTES (256 * 1024)	/* a domain stack; a power of two */
 #define NOOKS_THREAD_AREA_BYTES 1024
 
+/* The area's last word: which part of a driver's exit (nooks_posix_stop,
+ * native/driver-rt/posix/start.c) the thread runs, written before each, so
+ * that the kernel names the part that faulted in an unload (loader.cc). Zero,
+ * module_exit, in a driver that never writes it. What precedes it is the
+ * personality's (struct posix_thread). */
+#define NOOKS_EXIT_PART_OFFSET (NOOKS_THREAD_AREA_BYTES - 8)
+enum nooks_exit_part { NOOKS_EXIT_MODULE_EXIT, NOOKS_EXIT_ATEXIT_HANDLER, NOOKS_EXIT_DESTRUCTOR };
+
 /* The calling thread's area in the driver it runs in. */
 static inline void *nooks_thread_area(void)
 {
 	uintptr_t top = ((uintptr_t)__builtin_frame_address(0) | (NOOKS_STACK_BYTES - 1)) + 1;
 
 	return (void *)(top - NOOKS_THREAD_AREA_BYTES);
+}
+
+/* The calling thread's exit part word (NOOKS_EXIT_PART_OFFSET). */
+static inline volatile uint64_t *nooks_exit_part(void)
+{
+	return (volatile uint64_t *)((char *)nooks_thread_area() + NOOKS_EXIT_PART_OFFSET);
 }
 
 #endif
