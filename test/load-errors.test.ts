@@ -18,6 +18,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const pku = Kernel.pkuSupported();
 
+// A mangled C++ name of `levels` nested templates, each naming the one before
+// twice by back-reference: its demangling doubles per level (40: 423 bytes,
+// 49 MB demangled, in seconds).
+function demanglingBomb(levels: number): string {
+  const ref = (i: number) => (i < 0 ? 'S_' : `S${i.toString(36).toUpperCase()}_`);
+  let name = '_Z1fI1aIiiE';
+  for (let k = 0; k < levels; k++) name += `S_I${ref(k)}${ref(k)}E`;
+  return `${name}EvT_`;
+}
+
 // These run before any kernel is booted in this process.
 describe('boot errors', () => {
   it.skipIf(pku)("isolation 'pkey' where it cannot run: ENOPKU, with the reason, suggesting 'mprotect'", async () => {
@@ -62,6 +72,15 @@ describe('load errors', () => {
       dir,
       'unresolved',
       `${prelude}long nooks_no_such_call(long x);\nNOOKS_EXPORT long f(long x) { return nooks_no_such_call(x); }\n${okInit}`,
+    );
+    // a crafted C++ name whose demangling is 49 MB (nested back-references), and 40 unresolved names
+    so.demanglingBomb = buildDriver(dir, 'demangling_bomb', `${prelude}extern long bomb(void) __asm__("${demanglingBomb(40)}");\n` +
+      `NOOKS_EXPORT long f(void) { return bomb(); }\n${okInit}`);
+    so.manyUnresolved = buildDriver(
+      dir,
+      'many_unresolved',
+      Array.from({ length: 40 }, (_, i) => `long nooks_missing_${i}(void);\n`).join('') +
+        `${prelude}NOOKS_EXPORT long f(void) { return 0${Array.from({ length: 40 }, (_, i) => ` + nooks_missing_${i}()`).join('')}; }\n${okInit}`,
     );
     so.libc = buildDriver(dir, 'libc', `${prelude}int puts(const char *s);\nNOOKS_EXPORT long f(void) { return puts("hi"); }\n${okInit}`);
     so.libcTls = buildDriver(dir, 'libc_tls', `${prelude}int puts(const char *s);\nstatic __thread long counter;\n` +
@@ -177,6 +196,18 @@ describe('load errors', () => {
 
   it('an unresolved symbol: EUNRESOLVED, naming it', async () => {
     expect(await loadError(so.unresolved, 'EUNRESOLVED')).toContain('nooks_no_such_call'); // names the symbol
+  });
+
+  it('a crafted C++ name that would demangle into 49 MB: shown as it is', async () => {
+    const message = await loadError(so.demanglingBomb, 'EUNRESOLVED');
+    expect(message).toContain(demanglingBomb(40).slice(0, 512));
+    expect(message.length).toBeLessThan(1024);
+  });
+
+  it('40 unresolved names: the first 32 named, then how many more', async () => {
+    const message = await loadError(so.manyUnresolved, 'EUNRESOLVED');
+    expect(message.match(/nooks_missing_\d+/g)).toHaveLength(32);
+    expect(message).toContain(' and 8 more');
   });
 
   it('a libc call: ELIBC, naming it', async () => {

@@ -96,14 +96,18 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
   }
   // a C++ driver's names demangled: what it used of libstdc++.so beyond the header-only part it is served
   bool cxx = false;
+  // at most 32 names (each demangling may take milliseconds: readable_name), then how many more
   auto join = [&cxx](const std::vector<std::string> &v) {
+    constexpr size_t kNamed = 32;
     std::string s;
-    for (auto &n : v) {
+    for (size_t i = 0; i < v.size() && i < kNamed; i++) {
+      const std::string &n = v[i];
       std::string name = readable_name(n);
       // a C++ name, or one of the C++ ABI's (__cxa_atexit, __gxx_personality_v0, _Unwind_Resume)
       cxx |= name != n || !n.compare(0, 6, "__cxa_") || !n.compare(0, 6, "__gxx_") || !n.compare(0, 8, "_Unwind_");
       s += (s.empty() ? "" : ", ") + name;
     }
+    if (v.size() > kNamed) s += " and " + std::to_string(v.size() - kNamed) + " more";
     return s;
   };
   const std::string in_libc = join(libc), unresolved = join(unknown);
