@@ -28,27 +28,31 @@ describe.each(bootableIsolations)("a POSIX driver's __thread variables, isolatio
     d.unload();
   });
 
-  it.runIf(contained)('are their initial values again after a fault and a restart', async () => {
-    const d = await kernel().load(path);
-    expect(d.call('tls_set', 9)).toBe(0);
-    const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel().once('recovered', resolve));
-    expect(faultOf(() => d.call('crash', 8)).kind).toBe('segv');
-    expect((await recovered).fault?.kind).toBe('segv');
-    expect(d.call('tls_initial')).toBe(0);
-    expect(d.call('tls_threads', 4)).toBe(0);
-    d.unload();
-  });
+  // Under 'none' a fault ends the process, as without nooks: these exist only
+  // where faults are contained.
+  if (contained) {
+    it('are their initial values again after a fault and a restart', async () => {
+      const d = await kernel().load(path);
+      expect(d.call('tls_set', 9)).toBe(0);
+      const recovered = new Promise<{ fault?: { kind: string } }>((resolve) => kernel().once('recovered', resolve));
+      expect(faultOf(() => d.call('crash', 8)).kind).toBe('segv');
+      expect((await recovered).fault?.kind).toBe('segv');
+      expect(d.call('tls_initial')).toBe(0);
+      expect(d.call('tls_threads', 4)).toBe(0);
+      d.unload();
+    });
 
-  it.runIf(contained)("__tls_get_addr asked for what is not the driver's own: an abort failure naming it, never another's memory", async () => {
-    const d = await kernel().load(path);
-    const module = /module (\d+), (\d+) bytes/;
-    const other = faultOf(() => d.call('tls_bad_index', 0));
-    expect(other.kind).toBe('abort');
-    const [, own, bytes] = module.exec(other.message)!;
-    expect(other.message).toBe(`${d.name}: __tls_get_addr: module ${Number(own) + 1}, offset 0 is not in the driver's thread-local storage (module ${own}, ${bytes} bytes)`);
-    await until(() => d.state === 'running', 'the restart');
-    const past = faultOf(() => d.call('tls_bad_index', 1));
-    expect(past.message).toBe(`${d.name}: __tls_get_addr: module ${own}, offset ${bytes} is not in the driver's thread-local storage (module ${own}, ${bytes} bytes)`);
-    d.unload();
-  });
+    it("__tls_get_addr asked for what is not the driver's own: an abort failure naming it, never another's memory", async () => {
+      const d = await kernel().load(path);
+      const module = /module (\d+), (\d+) bytes/;
+      const other = faultOf(() => d.call('tls_bad_index', 0));
+      expect(other.kind).toBe('abort');
+      const [, own, bytes] = module.exec(other.message)!;
+      expect(other.message).toBe(`${d.name}: __tls_get_addr: module ${Number(own) + 1}, offset 0 is not in the driver's thread-local storage (module ${own}, ${bytes} bytes)`);
+      await until(() => d.state === 'running', 'the restart');
+      const past = faultOf(() => d.call('tls_bad_index', 1));
+      expect(past.message).toBe(`${d.name}: __tls_get_addr: module ${own}, offset ${bytes} is not in the driver's thread-local storage (module ${own}, ${bytes} bytes)`);
+      d.unload();
+    });
+  }
 });
