@@ -121,6 +121,7 @@ private:
 	u32 cq_head_ = 0;
 	u16 phase_ = 1;			/* the phase of completion entries not consumed yet */
 	blk_request *rqs_[QSIZE] = {};	/* in flight, by tag */
+	bool programmed_ = false;	/* its registers written: another device's (a wrong ID) never are */
 	bool irq_requested_ = false;
 	bool registered_ = false;
 	blk_disk disk_ = {};
@@ -134,6 +135,7 @@ int Disk::start(irq_handler_t irq, const blk_disk_ops *ops)
 	if (regs_.read(BLKDEV_REG_ID) != BLKDEV_ID)
 		return -ENODEV;	/* another device with the same PCI ids */
 	cq_.clear();		/* phase 0 everywhere: nothing completed yet */
+	programmed_ = true;
 	regs_.write(BLKDEV_REG_CTRL, 0);	/* stopped while its rings are set */
 	regs_.write(BLKDEV_REG_SQ_LO, (u32)sq_.bus());
 	regs_.write(BLKDEV_REG_SQ_HI, (u32)(sq_.bus() >> 32));
@@ -162,7 +164,7 @@ int Disk::start(irq_handler_t irq, const blk_disk_ops *ops)
 /* The device stops and forgets its rings before they are freed (the members, after this). */
 Disk::~Disk()
 {
-	if (regs_.mapped())
+	if (programmed_)
 		regs_.write(BLKDEV_REG_CTRL, 0);
 	if (irq_requested_)
 		free_irq(pdev_->irq, this);
