@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Kernel, type Isolation } from '../lib/index.js';
+import { applyFault, planFault } from '../lib/inject/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { faultOf, rejectionOf } from './helpers/util.js';
 
@@ -60,6 +61,23 @@ long table_ready(void) { return table != NULL; }
 const faulting = buildDriver(dir, 'ctor_faults', `
 __attribute__((constructor)) static void boom(void) { volatile int *volatile p = 0; *p = 1; }
 long nothing(void) { return 0; }
+`, { posix: true });
+
+// a module_init that faults after its constructor ran: named module_init, not the constructor
+const initFaults = buildDriver(dir, 'init_faults', `
+#include <nooks/kapi.h>
+static int made;
+__attribute__((constructor)) static void make(void) { made = 1; }
+static int start(void) { volatile int *volatile p = 0; return *p + made; }
+module_init(start);
+`, { posix: true });
+
+// a constructor that faults at a restart only: the test injects a persistent fault into it once loaded (a call
+// into the runtime's fault helper, which the message names)
+const restartFaults = buildDriver(dir, 'restart_faults', `
+static int made;
+__attribute__((constructor)) static void make(void) { made = 1; }
+long crash(void) { volatile int *volatile p = 0; return *p + made; }
 `, { posix: true });
 
 // an atexit handler or a destructor that faults at unload, as armed
@@ -138,11 +156,29 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a POSIX driver's cons
       }
     });
 
-    it('a constructor that faults fails the load, contained, naming the fault', async () => {
+    // Before: 'module_init faulted: ...' for a constructor too.
+    it('a constructor that faults fails the load, contained, naming a constructor and the fault', async () => {
       kernel = await Kernel.boot({ isolation });
       const e = await rejectionOf(kernel.load(faulting));
-      expect(e).toMatchObject({ code: 'EINITFAULT', message: expect.stringContaining('module_init faulted: segmentation fault at address 0x0') });
+      const why = /a constructor faulted: segmentation fault at address 0x0 in ctor_faults\.so:boom\+0x[0-9a-f]+/;
+      expect(e).toMatchObject({ code: 'EINITFAULT', message: expect.stringMatching(why) });
+      expect(kernel.log().filter((l) => l.source === 'ctor_faults').at(-1)).toMatchObject({
+        level: 3, text: expect.stringMatching(new RegExp(`^${why.source}; not loaded$`)), event: { kind: 'init-faulted', fault: 'segv' },
+      });
       expect(kernel.driver('ctor_faults')).toBeUndefined();
+      // module_init of a driver whose constructor ran is named module_init
+      const init = await rejectionOf(kernel.load(initFaults));
+      expect(init).toMatchObject({ code: 'EINITFAULT', message: expect.stringMatching(/: module_init faulted: segmentation fault at address 0x0 in init_faults\.so:/) }); // start, inlined in nooks_module_init
+    });
+
+    it.runIf(contained)('a constructor that faults at a restart fails the restart, naming a constructor', async () => {
+      kernel = await Kernel.boot({ isolation });
+      const drv = await kernel.load(restartFaults);
+      applyFault(kernel, drv, planFault(restartFaults, { seed: 1, type: 'null-deref', fn: 'make', transient: false })); // kept across restarts
+      expect(faultOf(() => drv.call('crash')).kind).toBe('segv');
+      expect(kernel.events().find((e) => e.event === 'disabled')?.fault).toMatchObject({
+        kind: 'recovery-failed', message: expect.stringMatching(/^restart_faults: restart failed: a constructor faulted: segmentation fault at address 0x[0-9a-f]+ in restart_faults\.so:/),
+      });
     });
   }
 });

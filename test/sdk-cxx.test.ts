@@ -208,9 +208,9 @@ describe('nooks new --lang c++', () => {
   }, 40_000);
 
   it('refuses c++ for a class that has no C++ template, and an unknown language', async () => {
-    let r = await nooks(['new', 'disk', '--class', 'block', '--lang', 'c++'], { cwd: project, timeoutMs: 30_000 });
+    let r = await nooks(['new', 'nic', '--class', 'net', '--lang', 'c++'], { cwd: project, timeoutMs: 30_000 });
     expect(r.code, shown(r)).toBe(1);
-    expect(r.stderr).toContain("no c++ template for class 'block': --lang c++ writes a driver of class plain only [EINVAL]");
+    expect(r.stderr).toContain("no c++ template for class 'net': --lang c++ writes a driver of class plain or block only [EINVAL]");
     r = await nooks(['new', 'disk', '--lang', 'rust'], { cwd: project, timeoutMs: 30_000 });
     expect(r.code).toBe(1);
     for (const named of ['--lang', '"rust"', 'c, c++']) expect(r.stderr).toContain(named);

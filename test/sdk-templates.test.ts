@@ -1,4 +1,5 @@
-// `nooks new` for every class (templates/<class>/): the driver it writes
+// `nooks new` for every class (templates/<class>/), in C and, where a class has
+// one, in C++ (driver.cc): the driver it writes
 // builds with no warnings under -Werror, the test it writes passes under
 // `node --test` in a project that depends on nooks (node_modules/nooks here is
 // this package), its workload passes, and in this process the driver does real
@@ -16,7 +17,7 @@ import { applyFault, planFault } from '../lib/inject/index.js';
 import { Kernel, nicWire, openBlock, openNet, openPcm, openSerial, serialPorts } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from '../lib/sdk/build.js';
-import { newDriver, type DriverClass } from '../lib/sdk/new.js';
+import { newDriver, type DriverClass, type DriverLanguage } from '../lib/sdk/new.js';
 import { ptyPair } from '../lib/testing.js';
 import { pattern } from './helpers/data.js';
 import { frame } from './helpers/frames.js';
@@ -173,8 +174,12 @@ const benchUnits: Record<Exclude<DriverClass, 'plain'>, string> = { block: 'requ
 /** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
 const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
 
-describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new --class %s', (cls) => {
-  const name = `my_${cls}`;
+/** The templates: each class in C, and the classes written in C++ too (plain's C++ driver: test/sdk-cxx.test.ts). */
+const templates: [DriverClass, DriverLanguage][] = [['plain', 'c'], ['block', 'c'], ['net', 'c'], ['serial', 'c'], ['sound', 'c'], ['block', 'c++']];
+
+describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
+  const name = lang === 'c' ? `my_${cls}` : `my_${cls}_cxx`;
+  const source = `${name}.${lang === 'c' ? 'c' : 'cc'}`;
   let project: string;
   let so: string;
   let warnings: string;
@@ -184,11 +189,11 @@ describe.each(['plain', 'block', 'net', 'serial', 'sound'] as const)('nooks new 
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'drivers', private: true, type: 'module' }));
     mkdirSync(join(project, 'node_modules'));
     symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map
-    const made = newDriver(name, cls, project);
-    expect(made.files).toEqual([`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, `${name}/bench.mjs`]);
+    const made = newDriver(name, cls, project, false, lang);
+    expect(made.files).toEqual([`${name}/${source}`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, `${name}/bench.mjs`]);
     expect(Object.keys(made.scripts)).toEqual([`build:${name}`, `test:${name}`, `bench:${name}`]);
     for (const f of made.files) expect(readFileSync(join(project, f), 'utf8')).not.toContain('@NAME@');
-    ({ path: so, warnings } = buildDriver({ sources: [join(project, name, `${name}.c`)], out: join(project, 'build', `${name}.so`), extraCflags: ['-Werror'] }));
+    ({ path: so, warnings } = buildDriver({ sources: [join(project, name, source)], out: join(project, 'build', `${name}.so`), extraCflags: ['-Werror'] }));
   }, 60_000);
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 

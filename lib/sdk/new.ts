@@ -43,7 +43,8 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   const templates = join(packageRoot, 'templates', cls);
   const ext = sourceExtension[lang];
   if (!existsSync(join(templates, `driver.${ext}`))) {
-    throw new NewDriverError('EINVAL', `no ${lang} template for class '${cls}': --lang ${lang} writes a driver of class plain only`);
+    const written = driverClasses.filter((c) => existsSync(join(packageRoot, 'templates', c, `driver.${ext}`)));
+    throw new NewDriverError('EINVAL', `no ${lang} template for class '${cls}': --lang ${lang} writes a driver of class ${written.join(' or ')} only`);
   }
   const dir = resolve(project, name);
   const source = `${name}.${ext}`;

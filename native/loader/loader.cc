@@ -250,18 +250,17 @@ void check_driver_file(const std::string &path, const std::vector<ParamArg> &par
   params_check(path, declared, params);
 }
 
-// The part of d's exit that faulted on this thread: what the exit part word in the thread's area says
-// (<nooks/thread_area.h>; a POSIX driver's nooks_posix_stop writes it before each part).
-static const char *exit_part_that_faulted(Domain *d) {
-  static const char *const parts[] = {"module_exit", "an atexit handler", "a destructor"};
+const char *driver_part_that_faulted(Domain *d, bool starting) {
+  static const char *const parts[] = {nullptr, "an atexit handler", "a destructor", "a constructor"};  // [NOOKS_PART_...]
+  const char *entry = starting ? "module_init" : "module_exit";
   DomainThread *dt = thread_ctx()->dts[d->id];
-  if (!dt) return parts[NOOKS_EXIT_MODULE_EXIT];
+  if (!dt) return entry;
   uint64_t part;
   {
     DomainMemoryAccess access;
-    part = *(volatile uint64_t *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES + NOOKS_EXIT_PART_OFFSET);
+    part = *(volatile uint64_t *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES + NOOKS_PART_OFFSET);
   }
-  return part < sizeof parts / sizeof *parts ? parts[part] : parts[NOOKS_EXIT_MODULE_EXIT];  // the driver's to scribble on
+  return part != NOOKS_PART_ENTRY && part < sizeof parts / sizeof *parts ? parts[part] : entry;  // the driver's to scribble on
 }
 
 // Why the image `handle` is still loaded when its domain is unloaded but kept
@@ -352,7 +351,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   LogEvent event;
   if (r == EnterResult::fault) {
     fault_describe(&f);
-    why = std::string("module_init faulted: ") + f.message;
+    why = std::string(driver_part_that_faulted(d, true)) + " faulted: " + f.message;
     event = {"init-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}};
   } else {
     why = "module_init returned " + errno_named((int)c.ret);
@@ -374,7 +373,7 @@ void unload_driver(Domain *d, const Domain *fallback) {
     Fault f;
     if (xpc_call(d, &c, &f) == EnterResult::fault) {  // contained; the unload goes on, but not in silence
       fault_describe(&f);
-      klog_line(3, d->name, std::string(exit_part_that_faulted(d)) + " faulted: " + f.message + "; unloaded anyway",
+      klog_line(3, d->name, std::string(driver_part_that_faulted(d, false)) + " faulted: " + f.message + "; unloaded anyway",
                 {"exit-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}});
     }
   }

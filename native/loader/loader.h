@@ -50,5 +50,10 @@ void check_driver_file(const std::string &path, const std::vector<ParamArg> &par
 // What a shadow parked for d fails with it, unless a fallback driver takes
 // d's place (`fallback`, loaded already): then it waits for that driver.
 void unload_driver(Domain *d, const Domain *fallback = nullptr);
+// The part of d's start (module_init, a constructor) or exit (module_exit, an atexit handler, a destructor)
+// that faulted on this thread, as its part word says (<nooks/thread_area.h>; a POSIX driver's
+// nooks_posix_start and nooks_posix_stop write it before each part): for the load's, the restart's and the
+// unload's messages.
+const char *driver_part_that_faulted(Domain *d, bool starting);
 
 }  // namespace nooks

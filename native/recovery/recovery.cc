@@ -13,6 +13,7 @@
 #include "../kapi/kthread.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../loader/loader.h"
 #include "../loader/params.h"
 #include "../loader/symtab.h"
 #include "../loader/text_patch.h"
@@ -59,7 +60,7 @@ bool recovery_restart(Domain *d, std::string *why) {
   }
   if (r == EnterResult::fault) {
     fault_describe(&f);
-    *why = std::string("module_init faulted: ") + f.message;
+    *why = std::string(driver_part_that_faulted(d, true)) + " faulted: " + f.message;
   } else {
     *why = r == EnterResult::ok ? "module_init returned " + errno_named((int)c.ret) : "domain unavailable";
     mark_failed(d);

@@ -92,7 +92,7 @@ struct posix_thread {
 		void *value;
 	} specific[POSIX_KEYS];
 };
-_Static_assert(sizeof(struct posix_thread) <= NOOKS_EXIT_PART_OFFSET, "a thread's state fits its area, below the exit part word");
+_Static_assert(sizeof(struct posix_thread) <= NOOKS_PART_OFFSET, "a thread's state fits its area, below the part word");
 /* The calling thread's; found from its stack pointer, no kernel call. */
 static inline struct posix_thread *posix_thread_self(void)
 {

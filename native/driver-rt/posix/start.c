@@ -5,8 +5,9 @@
  * at load and again at each restart (its data is as loaded then). At unload,
  * after its module_exit, and at exit(): what it registered with atexit, then
  * its destructors, each in reverse order, as glibc's exit runs them. A
- * constructor that faults fails the load like module_init; a fault at unload
- * is named by the part that faulted (the exit part word). */
+ * constructor that faults fails the load (or the restart) like module_init; a
+ * fault in a load, a restart or an unload is named by the part that faulted
+ * (the part word). */
 #include <stdlib.h>
 
 #include "posix.h"
@@ -23,8 +24,10 @@ extern void nooks_module_exit(void) __attribute__((weak, visibility("hidden")));
 
 __attribute__((visibility("default"))) int nooks_posix_start(void)
 {
+	*nooks_part() = NOOKS_PART_CONSTRUCTOR;	/* the kernel names the part that faults (<nooks/thread_area.h>) */
 	for (hook_fn *f = __nooks_ctors_start; f < __nooks_ctors_end; f++)
 		(*f)();
+	*nooks_part() = NOOKS_PART_ENTRY;
 	return nooks_module_init();
 }
 
@@ -65,7 +68,7 @@ int __cxa_atexit(void (*fn)(void *), void *arg, void *dso)
 void posix_run_exit_handlers(void)
 {
 	/* each taken off before it runs: a handler that calls exit() does not run again */
-	*nooks_exit_part() = NOOKS_EXIT_ATEXIT_HANDLER;
+	*nooks_part() = NOOKS_PART_ATEXIT_HANDLER;
 	for (int i; (i = __atomic_sub_fetch(&registered, 1, __ATOMIC_ACQ_REL)) >= 0;) {
 		if (handlers[i].plain)
 			handlers[i].plain();
@@ -73,7 +76,7 @@ void posix_run_exit_handlers(void)
 			handlers[i].with_arg(handlers[i].arg);
 	}
 	registered = 0;
-	*nooks_exit_part() = NOOKS_EXIT_DESTRUCTOR;
+	*nooks_part() = NOOKS_PART_DESTRUCTOR;
 	for (hook_fn *f = __nooks_dtors_end; f > __nooks_dtors_start;) {
 		hook_fn dtor = *--f;
 		dtor();
@@ -82,7 +85,7 @@ void posix_run_exit_handlers(void)
 
 __attribute__((visibility("default"))) void nooks_posix_stop(void)
 {
-	*nooks_exit_part() = NOOKS_EXIT_MODULE_EXIT;	/* the kernel names the part that faults (<nooks/thread_area.h>) */
+	*nooks_part() = NOOKS_PART_ENTRY;	/* the kernel names the part that faults (<nooks/thread_area.h>) */
 	if (nooks_module_exit)
 		nooks_module_exit();
 	posix_run_exit_handlers();

@@ -16,13 +16,15 @@
 #define NOOKS_STACK_BYTES (256 * 1024)	/* a domain stack; a power of two */
 #define NOOKS_THREAD_AREA_BYTES 1024
 
-/* The area's last word: which part of a driver's exit (nooks_posix_stop,
- * native/driver-rt/posix/start.c) the thread runs, written before each, so
- * that the kernel names the part that faulted in an unload (loader.cc). Zero,
- * module_exit, in a driver that never writes it. What precedes it is the
- * personality's (struct posix_thread). */
-#define NOOKS_EXIT_PART_OFFSET (NOOKS_THREAD_AREA_BYTES - 8)
-enum nooks_exit_part { NOOKS_EXIT_MODULE_EXIT, NOOKS_EXIT_ATEXIT_HANDLER, NOOKS_EXIT_DESTRUCTOR };
+/* The area's last word: which part of a driver's start or exit
+ * (nooks_posix_start, nooks_posix_stop: native/driver-rt/posix/start.c) the
+ * thread runs, written before each, so that the kernel names the part that
+ * faulted in a load, a restart or an unload (driver_part_that_faulted,
+ * loader.cc). Zero, the entry point itself (module_init or module_exit), in a
+ * driver that never writes it. What precedes it is the personality's (struct
+ * posix_thread). */
+#define NOOKS_PART_OFFSET (NOOKS_THREAD_AREA_BYTES - 8)
+enum nooks_part { NOOKS_PART_ENTRY, NOOKS_PART_ATEXIT_HANDLER, NOOKS_PART_DESTRUCTOR, NOOKS_PART_CONSTRUCTOR };
 
 /* The calling thread's area in the driver it runs in. */
 static inline void *nooks_thread_area(void)
@@ -32,10 +34,10 @@ static inline void *nooks_thread_area(void)
 	return (void *)(top - NOOKS_THREAD_AREA_BYTES);
 }
 
-/* The calling thread's exit part word (NOOKS_EXIT_PART_OFFSET). */
-static inline volatile uint64_t *nooks_exit_part(void)
+/* The calling thread's part word (NOOKS_PART_OFFSET). */
+static inline volatile uint64_t *nooks_part(void)
 {
-	return (volatile uint64_t *)((char *)nooks_thread_area() + NOOKS_EXIT_PART_OFFSET);
+	return (volatile uint64_t *)((char *)nooks_thread_area() + NOOKS_PART_OFFSET);
 }
 
 #endif
