@@ -575,6 +575,7 @@ export class Driver {
     this.symbols.clear();
     this.path = fallback;
     this.domain = domain;
+    this.handledGeneration = 0; // the fallback's domain counts its failures from 1
     this.replaced = true;
   }
 }
