@@ -353,7 +353,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const d = this.driverIn(f.domain);
     if (!d) return '';
     if (d.claim(f.generation)) this.recoverSync(d, f);
-    if (d.state === 'running') return 'and is running again: open it again';
+    if (d.state === 'running') return `and ${d.fallbackRuns ? `its fallback ${driverName(d.path)} runs in its place` : 'is running again'}: open it again`;
     if (d.state === 'disabled' && d.gaveUp !== undefined) return `and will not be restarted: ${d.name} ${d.gaveUp}`;
     return '';
   }
@@ -473,6 +473,11 @@ export class Driver {
       if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message, 'EUNAVAILABLE');
       throw e;
     }
+  }
+
+  /** @internal Whether its fallback driver (`path`) runs in its place. */
+  get fallbackRuns(): boolean {
+    return this.replaced;
   }
 
   /** @internal Why the recovery agent gave up on the driver (its `disable` action), once it has. */

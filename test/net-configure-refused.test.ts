@@ -13,7 +13,7 @@ import { applyFault, defaultPolicy, Kernel, openNet, planFault, type Driver, typ
 import { driverPath } from '../lib/paths.js';
 import { netFailAfterConfigure } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
-import { suiteIsolation, until } from './helpers/util.js';
+import { fallbackTo, suiteIsolation, until } from './helpers/util.js';
 
 let kernel: Kernel | undefined;
 afterEach(async () => {
@@ -72,6 +72,15 @@ it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a re
   const { drv, eth } = await failInChangeMtu(defaultPolicy.default);
   expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
     code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and is running again: open it again',
+  }));
+  expect(drv.state).toBe('running');
+});
+
+// Before: '... and is running again', of the fallback that runs in the driver's place.
+it('a failure in ndo_change_mtu of an unshadowed driver its policy replaces: EDRIVERFAILED naming the fallback', async () => {
+  const { drv, eth } = await failInChangeMtu({ ...fallbackTo('null'), shadow: false });
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
+    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and its fallback null runs in its place: open it again',
   }));
   expect(drv.state).toBe('running');
 });
