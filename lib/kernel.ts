@@ -164,11 +164,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
       restart: (name) => native().restart(this.byName(name).id),
-      disable: (name, why) => {
-        const d = this.byName(name);
-        native().disable(d.id, why);
-        d.gaveUp = why;
-      },
+      disable: (name, why) => this.byName(name).disable(why),
       fallback: (name, path) => this.byName(name).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
@@ -353,8 +349,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const d = this.driverIn(f.domain);
     if (!d) return '';
     if (d.claim(f.generation)) this.recoverSync(d, f);
-    if (d.state === 'running') return 'and is running again: open it again';
-    if (d.state === 'disabled' && d.gaveUp !== undefined) return `and will not be restarted: ${d.name} ${d.gaveUp}`;
+    if (d.state === 'running') return `and ${d.fallbackRuns ? `its fallback ${driverName(d.path)} runs in its place` : 'is running again'}: open it again`;
+    if (d.state === 'disabled' && d.disabledWhy !== undefined) return `and will not be restarted: ${d.name} ${d.disabledWhy}`;
     return '';
   }
 
@@ -394,6 +390,7 @@ export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
   private replaced = false; // its fallback driver runs in its place
+  private gaveUp: string | undefined; // why the recovery agent disabled it, once it has
 
   /** @internal use Kernel.load */
   constructor(
@@ -475,8 +472,21 @@ export class Driver {
     }
   }
 
-  /** @internal Why the recovery agent gave up on the driver (its `disable` action), once it has. */
-  gaveUp: string | undefined;
+  /** @internal The recovery agent's `disable` action: the driver is disabled for `why` (its requests' errors say it). */
+  disable(why: string): void {
+    native().disable(this.id, why);
+    this.gaveUp = why;
+  }
+
+  /** @internal Why the recovery agent disabled the driver, once it has. */
+  get disabledWhy(): string | undefined {
+    return this.gaveUp;
+  }
+
+  /** @internal Whether its fallback driver (`path`) runs in its place. */
+  get fallbackRuns(): boolean {
+    return this.replaced;
+  }
 
   /** @internal True once per failure: whoever sees it first (caller or kernel thread) hands it to the agent. */
   claim(generation: number): boolean {
@@ -575,6 +585,7 @@ export class Driver {
     this.symbols.clear();
     this.path = fallback;
     this.domain = domain;
+    this.handledGeneration = 0; // the fallback's domain counts its failures from 1
     this.replaced = true;
   }
 }

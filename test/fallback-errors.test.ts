@@ -37,6 +37,7 @@ describe('a fallback driver that cannot take over', () => {
           ['timer', fallbackTo(initFault)],
           ['good', fallbackTo('crashy')],
           ['again', fallbackTo('null')],
+          ['twice', fallbackTo(join(dir, 'twice-fallback.so'))],
         ]),
       },
     });
@@ -97,6 +98,19 @@ describe('a fallback driver that cannot take over', () => {
     expect(d.state).toBe('running');
     expect(d.call('add', 2, 3)).toBe(5);
     expect(kernel.domains().filter((x) => x.name === 'good')).toHaveLength(1);
+  });
+
+  // The fallback's first failure is its domain's first (generation 1), as the original's was: the agent hears of it.
+  // Before, the claim of the original's failure covered it: no event, and the driver stayed failed for good.
+  it('a fallback in place whose call faults: the agent decides at once (past the policy\'s limit: disabled)', async () => {
+    const fallback = crashyAs(dir, 'twice-fallback'); // 'good' has crashy itself
+    const d = await kernel.load(crashyAs(dir, 'twice'));
+    faultOf(() => d.call('null_deref'));
+    expect(d.path).toBe(fallback);
+    const fault = faultOf(() => d.call('null_deref')); // the fallback's own null_deref
+    expect(fault.recoveryFailed).toBe(`its fallback driver ${fallback}, in its place, failed too: there is no other [EFALLBACK]`);
+    expect(kernel.events().filter((e) => e.driver === 'twice').map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback', 'fault', 'recovering', 'disabled']);
+    expect(d.state).toBe('disabled');
   });
 
   // the policy's limit is passed already: the agent would put the fallback in its own place

@@ -9,11 +9,11 @@
 // refused it again), and with a failure after the refusal configure told the
 // application it had succeeded.
 import { afterEach, expect, it } from 'vitest';
-import { applyFault, defaultPolicy, Kernel, openNet, planFault, type Driver } from '../lib/index.js';
+import { applyFault, defaultPolicy, Kernel, openNet, planFault, type Driver, type NetError, type NetInterface } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
 import { netFailAfterConfigure } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
-import { suiteIsolation, until } from './helpers/util.js';
+import { fallbackTo, suiteIsolation, until } from './helpers/util.js';
 
 let kernel: Kernel | undefined;
 afterEach(async () => {
@@ -76,6 +76,15 @@ it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a re
   expect(drv.state).toBe('running');
 });
 
+// Before: '... and is running again', of the fallback that runs in the driver's place.
+it('a failure in ndo_change_mtu of an unshadowed driver its policy replaces: EDRIVERFAILED naming the fallback', async () => {
+  const { drv, eth } = await failInChangeMtu({ ...fallbackTo('null'), shadow: false });
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
+    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and its fallback null runs in its place: open it again',
+  }));
+  expect(drv.state).toBe('running');
+});
+
 // Before: '... failed meanwhile; open it again once it has restarted', of a driver its policy disables.
 it('a failure in ndo_change_mtu of an unshadowed driver its policy does not restart: EDRIVERFAILED saying so', async () => {
   const { drv, eth } = await failInChangeMtu({ ...defaultPolicy.default, action: 'disable' });
@@ -84,6 +93,46 @@ it('a failure in ndo_change_mtu of an unshadowed driver its policy does not rest
     message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and will not be restarted: e1000 failed (ill) and its recovery policy says disable',
   }));
   expect(drv.state).toBe('disabled');
+});
+
+// The error says 'open it again'; the reset's detach of the handles open at the failure reaches them an event later.
+// It must leave a handle opened since alone: before, it detached every handle on eth0 when it arrived, and the new
+// one's close then skipped the kernel's (a detached handle is no user): eth0 stayed open with no handle for good.
+it('a handle opened right after configure said "open it again" stays open when the old handle\'s detach arrives', async () => {
+  const { eth } = await failInChangeMtu(defaultPolicy.default);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/is running again: open it again$/);
+  const again = openNet(kernel!, 'eth0');
+  const detachedAgain: NetError[] = [];
+  again.on('detached', (e) => detachedAgain.push(e));
+  const oldDetached = new Promise<NetError>((r) => eth.once('detached', r));
+  expect((await oldDetached).message).toBe('eth0: the driver (e1000) failed: the interface was reset; open it again');
+  expect(detachedAgain).toEqual([]);
+  expect(again.send([Buffer.alloc(60)])).toBe(1);
+  again.close();
+  expect(again.info().open).toBe(false); // the last handle's close stopped it
+});
+
+it('a handle opened in the old handle\'s detached listener stays open', async () => {
+  const { eth } = await failInChangeMtu(defaultPolicy.default);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/running again/);
+  const again = new Promise<NetInterface>((r) => eth.once('detached', () => r(openNet(kernel!, 'eth0'))));
+  const h = await again;
+  await new Promise((r) => setImmediate(r)); // the rest of the delivery, had it gone on to h
+  expect(() => h.send([Buffer.alloc(60)])).not.toThrow();
+  h.close();
+  expect(h.info().open).toBe(false);
+});
+
+// The old handle's close before its detach arrives: the reset already took its user away, so the close must not
+// take the new handle's. Before: it stopped eth0 (ndo_stop) under the new handle.
+it('the old handle closed before its detach arrives leaves a handle opened since open', async () => {
+  const { eth } = await failInChangeMtu(defaultPolicy.default);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/running again/);
+  const again = openNet(kernel!, 'eth0');
+  eth.close();
+  expect(again.info().open).toBe(true);
+  again.close();
+  expect(again.info().open).toBe(false);
 });
 
 it('a failure right after the driver applied the MTU: configure succeeds, and the restore replays it', async () => {

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Driver, DriverUnavailable, Kernel, type RecoveryEvent } from '../lib/index.js';
 import { crashyAs } from './helpers/build-driver.js';
 import { faultOf, until } from './helpers/util.js';
@@ -81,6 +81,25 @@ describe('policy', () => {
       ['disabled', 'disable'],
     ]);
     expect(kernel.domains().find((d) => d.name === 'fragile')!.recoveries).toBe(0);
+  });
+
+  // Before: the listener's error came out of call() instead of the DriverFault, before the restart, and the driver
+  // stayed failed for good (its failure claimed, nobody to hand it to the agent again).
+  it('a \'fault\' listener that throws: warned, and the recovery goes on', async () => {
+    const d = await kernel.load(crashyAs(dir, 'listened'));
+    const warnings: string[] = [];
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation((w) => void warnings.push(String(w)));
+    const bug = () => { throw new Error('a bug in the listener'); };
+    kernel.on('fault', bug);
+    try {
+      expect(faultOf(() => d.call('null_deref')).driver).toBe('listened');
+    } finally {
+      kernel.off('fault', bug);
+      warn.mockRestore();
+    }
+    expect(d.state).toBe('running');
+    expect(eventsOf('listened').map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
+    expect(warnings).toEqual(["a 'fault' listener threw: a bug in the listener"]);
   });
 });
 

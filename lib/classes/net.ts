@@ -112,10 +112,10 @@ function addon(): NativeAddon {
   if (!initialised) {
     n.netInit((events) => {
       for (const e of events)
-        for (const h of handles.get(e.iface) ?? []) {
+        for (const h of [...(handles.get(e.iface) ?? [])]) { // not those a listener opens
           if (e.frames) h.emit('frames', e.frames);
           if (e.link !== undefined) h.emit('link', e.link);
-          if (e.detached !== undefined) h.detach(e.detached, e.code);
+          if (e.detached !== undefined) h.reset(e.detached, e.code, e.resets!);
         }
     });
     initialised = true;
@@ -153,12 +153,20 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   private closed = false;
   private detached: NetError | undefined;
 
-  /** @internal use openNet */
-  constructor(readonly name: string, private readonly n: NativeAddon, private readonly kernel: Kernel) {
+  /** @internal use openNet; `resets`: the interface's reset count at the open (netOpen's) */
+  constructor(readonly name: string, private readonly n: NativeAddon, private readonly kernel: Kernel, private readonly resets: number) {
     super();
   }
 
-  /** @internal the kernel reset the interface under this handle (plain-Nooks recovery, a driver given up on, shutdown). */
+  /**
+   * @internal the kernel reset the interface (unshadowed failure, shadow's end, driver gone): `resets` is its count
+   * after that reset. Handles opened since (the error asked for it) keep going; the reset took the others' users.
+   */
+  reset(why: string, code: NetErrorCode | undefined, resets: number): void {
+    if (this.resets < resets) this.detach(why, code);
+  }
+
+  /** @internal the handle loses the interface: a reset under it (reset()), or the kernel's shutdown. */
   detach(why: string, code: NetErrorCode = 'EDRIVERFAILED'): void {
     if (this.closed) return;
     this.detached = new NetError(code, why);
@@ -206,7 +214,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     if (this.closed) return;
     this.closed = true;
     handles.get(this.name)?.delete(this);
-    if (!this.detached) this.n.netClose(this.name); // a detached handle is no user any more
+    if (!this.detached) this.n.netClose(this.name, this.resets); // a detached handle is no user any more
     this.removeAllListeners(['frames', 'link']);
   }
 }
@@ -228,8 +236,8 @@ export function openNet(kernel: Kernel, name: string): NetInterface {
     const names = n.netList();
     throw new NetError('ENODEV', `${name}: no such interface (interfaces: ${names.join(', ') || 'none'}; devices: ${kernel.devices().map((d) => d.name).join(', ') || 'none'})`);
   }
-  wrapDriverCall(kernel, () => n.netOpen(name));
-  const h = new NetInterface(name, n, kernel);
+  const resets = wrapDriverCall(kernel, () => n.netOpen(name));
+  const h = new NetInterface(name, n, kernel, resets);
   let set = handles.get(name);
   if (!set) handles.set(name, (set = new Set()));
   set.add(h);

@@ -174,7 +174,15 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
         this.logFailed(err);
       }
     }
-    this.emit(event, entry); // after logging, so a throwing listener cannot lose the entry
+    // After logging. Each listener on its own: one that throws must not stop the recovery half way (the driver
+    // would stay failed, its failure handed over already) nor keep the event from the others.
+    for (const listener of this.rawListeners(event)) {
+      try {
+        listener(entry);
+      } catch (err) {
+        process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? err.message : String(err)}`, 'RecoveryListenerWarning');
+      }
+    }
   }
 
   /** Recovery must go on without its log: warn once and stop writing, rather than warn on every fault. */

@@ -9,8 +9,10 @@ export interface NetEvent {
   link?: boolean;
   /** Why the interface was reset under its handles, */
   detached?: string;
-  /** and the error's code. */
+  /** and the error's code; */
   code?: NetErrorCode;
+  /** the interface's reset count after this reset: handles opened at a lower count (netOpen's) are detached. */
+  resets?: number;
 }
 
 export const net = surface({
@@ -21,8 +23,11 @@ export const net = surface({
     netInfo: fn<(name: string) => (NetInfo & { users: number; queued: number; domain: number; flags?: number }) | null>(
       'The interface, or null if no such name.', ['string']),
     netList: fn<() => string[]>('Names of every interface ever registered.', []),
-    netOpen: fn<(name: string) => void>('One more user; opens the interface (ndo_open) for the first.', ['string']),
-    netClose: fn<(name: string) => void>('One user less; the last stops the interface (ndo_stop). Waiting frames are dropped.', ['string']),
+    netOpen: fn<(name: string) => number>(
+      'One more user; opens the interface (ndo_open) for the first. The interface\'s reset count, for netClose.', ['string']),
+    netClose: fn<(name: string, resets: number) => void>(
+      'One user less, unless the interface was reset since the open that returned `resets`; the last stops the interface (ndo_stop). Waiting frames are dropped.',
+      ['string', 'number']),
     netSend: fn<(name: string, frames: Buffer[]) => number>('Queues the frames and starts sending; how many were queued.', ['string', 'array']),
     netConfigure: fn<(name: string, config: NetConfig) => number>(
       'Kept for the interface (replayed after a recovery) and applied now if a driver has it. 0, or -errno: the driver refused a setting, which is not kept.', ['string', 'object']),

@@ -45,13 +45,14 @@ void netdev_gone(Net &n, Iface &i) {
 void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   if (!i.users) return;
   i.users = 0;
+  i.resets++;
   i.mtu = i.tx_timeout_ms = i.flags = 0;
   i.mac_set = false;
   i.mc.clear();
   i.c.tx_dropped += i.txq.size();
   i.txq.clear();
   i.replay = false;
-  n.detach_events.push_back({i.name, code, why});
+  n.detach_events.push_back({i.name, code, why, i.resets});
   n.js.kick();
 }
 

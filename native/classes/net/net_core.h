@@ -91,6 +91,7 @@ struct Counters {
 struct Iface {
   std::string name, device;
   int users = 0;  // open handles
+  uint64_t resets = 0;  // times it was reset under its handles: a handle opened at a lower count lost its user to one
   uint32_t mtu = 0;  // 0: the driver's
   uint32_t tx_timeout_ms = 0;  // 0: the driver's watchdog_timeo
   bool mac_set = false;
@@ -106,9 +107,11 @@ struct Iface {
   Counters c;
 };
 
-// Handles of an interface lose it: NetError(code, why).
+// Handles of an interface opened before its `resets`th reset lose it: NetError(code, why). Not those opened since:
+// the event reaches JavaScript after the reset, maybe after an open that the reset's error asked for.
 struct Detached {
   std::string iface, code, why;
+  uint64_t resets;
 };
 
 struct RxFrame {

@@ -122,6 +122,7 @@ void on_kick(Napi::Env env) {
     ev.Set("iface", x.iface);
     ev.Set("detached", x.why);
     ev.Set("code", x.code);
+    ev.Set("resets", Napi::Number::New(env, (double)x.resets));
     events.Set(k++, ev);
   }
   n.js.deliver({events});
@@ -150,20 +151,27 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
   return it->second;
 }
 
+// With n.lock held: one more user of i; its handle's reset count, which its close hands back (NetClose).
+double add_user(Iface &i) {
+  i.users++;
+  return (double)i.resets;
+}
+
 // The open of interface `name`, whose registration k belongs to d, found d failed: if d is shadowed and its
 // failure's teardown parks the interface (k still in place) or has parked it, the open is recorded with it, as
-// the handles open at the failure are; the restarted driver's registration opens it (its replay: ndo_open).
-// d's shadowing changes only on the JavaScript thread (a give-up, an unload, the policy): not during the open.
-bool open_for_restore(Net &n, const std::string &name, const std::shared_ptr<NetDev> &k, const Domain &d) {
+// the handles open at the failure are (add_user: *resets); the restarted driver's registration opens it (its
+// replay: ndo_open). d's shadowing changes only on the JavaScript thread (a give-up, an unload, the policy): not
+// during the open.
+bool open_for_restore(Net &n, const std::string &name, const std::shared_ptr<NetDev> &k, const Domain &d, double *resets) {
   if (!shadow_parks(&d)) return false;
   std::lock_guard<std::mutex> g(n.lock);
   Iface &i = n.ifaces[name];
   if (i.dev != k && !(i.ticket && !i.dev)) return false;
-  i.users++;
+  *resets = add_user(i);
   return true;
 }
 
-// netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why }, ...]).
+// netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why, code?, resets? }, ...]).
 Napi::Value NetInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
@@ -219,19 +227,21 @@ Napi::Value NetList(const Napi::CallbackInfo &info) {
   return a;
 }
 
-// netOpen(name): one more user; opens the interface (ndo_open) for the first.
+// netOpen(name): one more user; opens the interface (ndo_open) for the first. The interface's reset count: its
+// handle was opened after that many resets (the resets after it detach it).
 Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::shared_ptr<NetDev> k;
   bool kept;
+  double resets = 0;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     kept = i.ticket && !i.dev;  // the shadow keeps it for a driver's return: opened by its registration's replay
     if (kept) {
-      i.users++;
+      resets = add_user(i);
     } else if (!i.dev || i.dev->dead) {
       if (std::optional<Ended> ended = shadow_ended(ObjectType::netdev, name))
         throw_code(env, "ENODEV", ended->message);  // as every class's open of a device the shadow ended
@@ -246,28 +256,30 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
     // The driver failed before the open or during it (in it, or in the
     // configuration before it): r is no ndo_open's.
     if (r && failed_during()) {
-      if (!d || !open_for_restore(n, name, k, *d))
+      if (!d || !open_for_restore(n, name, k, *d, &resets))
         throw_failed_meanwhile(env, name, "opening", d);
     } else {
       if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
       std::lock_guard<std::mutex> g(n.lock);
-      n.ifaces[name].users++;
+      resets = add_user(n.ifaces[name]);
     }
   }
   set_ref(env, n);
-  return env.Undefined();
+  return Napi::Number::New(env, resets);
 }
 
-// netClose(name): one user less; the last stops the interface (ndo_stop). Waiting frames are dropped.
+// netClose(name, resets): one user less, unless the interface was reset since its handle was opened (netOpen's
+// count): the reset took that user away. The last stops the interface (ndo_stop). Waiting frames are dropped.
 Napi::Value NetClose(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
+  double resets = info[1].As<Napi::Number>().DoubleValue();
   std::shared_ptr<NetDev> k;
   {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
-    if (i.users > 0 && --i.users == 0) {
+    if ((double)i.resets == resets && i.users > 0 && --i.users == 0) {
       i.c.tx_dropped += i.txq.size();
       i.txq.clear();
       if (i.dev && !i.dev->dead && i.dev->opened) k = i.dev;
