@@ -16,7 +16,7 @@ import { packageRoot } from '../lib/paths.js';
 import { buildDriver } from '../lib/sdk/build.js';
 import { newDriver } from '../lib/sdk/new.js';
 import { nooks, shown } from './helpers/cli.js';
-import { faultOf, rejectionOf, runNode } from './helpers/util.js';
+import { faultOf, rejectionOf, runNode, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-sdk-cxx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +28,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
   const contained = isolation !== 'none';
   let kernel: Kernel;
   beforeAll(async () => {
-    // the driver fails five times in this kernel, on purpose: not a bug its recovery policy should give up on
+    // the driver fails seven times in this kernel, on purpose: not a bug its recovery policy should give up on
     kernel = await Kernel.boot({ isolation, policy: { default: { ...defaultPolicy.default, maxFailures: 10 }, drivers: new Map() } });
   });
   afterAll(() => kernel.shutdown());
@@ -76,6 +76,25 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
       expect(faultOf(() => drv.call('optional_value', 0))).toMatchObject({ kind: 'abort', message: 'cxxdrv: abort()' });
       expect(drv.state).toBe('running');
       expect(drv.call('containers', 10)).toBe(120);
+    });
+
+    it('a function-local static whose initialiser reaches it again is a contained failure that says so, from a call and from a work item', async () => {
+      const says = '__cxa_guard_acquire: recursive initialisation of a function-local static';
+      let drv = await kernel.load(driver);
+      expect(faultOf(() => drv.call('recursive_static'))).toMatchObject({ kind: 'abort', message: expect.stringContaining(says) });
+      expect(drv.state).toBe('running');
+      drv.unload();
+      drv = await kernel.load(driver);
+      const before = kernel.events().length;
+      const since = () => kernel.events().slice(before);
+      try {
+        drv.call('recursive_static_in_work');
+      } catch {
+        // the work item failed while the call was still in the driver: the call fails with its fault, asserted below
+      }
+      await until(() => since().some((e) => e.event === 'recovered'), "the recovery from the work item's fault");
+      expect(since().find((e) => e.event === 'fault')?.fault).toMatchObject({ kind: 'abort', message: expect.stringContaining(says) });
+      expect(drv.call('shapes')).toBe(51);
     });
   }
 });
@@ -160,7 +179,7 @@ describe('nooks build of C and C++ sources', () => {
   it('the C++ runtime is hidden in the driver: it exports its entry points and the runner only, not operator new & co.', () => {
     const exported = execFileSync('nm', ['-D', '--defined-only', driver], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').at(-1)).sort();
     expect(exported).toEqual(['array_at', 'big_new', 'big_new_nothrow', 'containers', 'member_fault', 'nooks_batch_run', 'nooks_module_init',
-      'optional_value', 'pure_call', 'racing_statics', 'shapes']);
+      'optional_value', 'pure_call', 'racing_statics', 'recursive_static', 'recursive_static_in_work', 'shapes']);
   });
 
   it('a -std= of the user\'s goes to its language\'s compiler only: a C++ one to g++, a C one to cc', () => {
