@@ -43,9 +43,9 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
     expect(drv.objects().filter((o) => o.type === 'memory' && o.label === 'malloc')).toEqual([]);
   });
 
-  it('a function-local static reached by a work item and the caller at once is constructed once; both see it constructed', async () => {
+  it('a function-local static reached by a work item and the caller at once is constructed once, the other waiting at its guard; both see it constructed', async () => {
     const drv = await kernel.load(driver);
-    expect(drv.call('racing_statics')).toBe(4201); // value 42, one construction
+    expect(drv.call('racing_statics')).toBe(42101); // value 42, a waiter seen at the guard while constructing, one construction
   });
 
   if (contained) {
