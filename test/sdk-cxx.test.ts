@@ -189,6 +189,14 @@ describe('nooks build of C and C++ sources', () => {
     });
     expect(built.warnings).toBe(''); // else g++ fails: "command-line option '-std=gnu17' is valid for C/ObjC but not for C++ [-Werror]"
   });
+
+  it('extraCxxflags go to the C++ sources instead of extraCflags, which then go to the C sources only', () => {
+    const built = buildDriver({
+      sources: [join(fixtures, 'posix_driver.cc'), join(fixtures, 'posix_helper.c')], out: join(dir, 'split.so'), posix: true,
+      extraCflags: ['-Werror', '-Wstrict-prototypes'], extraCxxflags: ['-Werror'],
+    });
+    expect(built.warnings).toBe(''); // else g++ fails: "command-line option '-Wstrict-prototypes' is valid for C/ObjC but not for C++ [-Werror]"
+  });
 });
 
 describe('nooks sdk --cxxflags, --cxx-ldflags: a C++ driver built as make builds it', () => {
