@@ -28,7 +28,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
   const contained = isolation !== 'none';
   let kernel: Kernel;
   beforeAll(async () => {
-    // the driver fails seven times in this kernel, on purpose: not a bug its recovery policy should give up on
+    // the driver fails eight times in this kernel, on purpose: not a bug its recovery policy should give up on
     kernel = await Kernel.boot({ isolation, policy: { default: { ...defaultPolicy.default, maxFailures: 10 }, drivers: new Map() } });
   });
   afterAll(() => kernel.shutdown());
@@ -58,7 +58,7 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
       expect(drv.call('shapes')).toBe(51);
     });
 
-    it('a pure virtual call, a failed new, std::array::at out of range and an empty std::optional\'s value() are contained failures that say what failed', async () => {
+    it('a pure virtual call, a failed new, an aligned new past a page, std::array::at out of range and an empty std::optional\'s value() are contained failures that say what failed', async () => {
       const drv = await kernel.load(driver, { memLimitBytes: 1 << 20 });
       expect(faultOf(() => drv.call('pure_call'))).toMatchObject({
         kind: 'abort', message: expect.stringContaining('__cxa_pure_virtual: a pure virtual function was called'),
@@ -68,6 +68,10 @@ describe.each<Isolation>(['none', 'mprotect', 'process'])("a kernel-API driver i
       expect(drv.call('big_new', 4096)).toBe(1);
       expect(faultOf(() => drv.call('big_new', 4 << 20))).toMatchObject({
         kind: 'abort', message: expect.stringContaining("operator new[]: cannot allocate 4194304 bytes (aligned to 16) in the driver's heap"),
+      });
+      expect(drv.call('aligned_new', 4096)).toBe(1);
+      expect(faultOf(() => drv.call('aligned_new', 8192))).toMatchObject({
+        kind: 'abort', message: expect.stringContaining("operator new[]: cannot allocate 16 bytes aligned to 8192: the driver's heap aligns to at most 4096"),
       });
       expect(faultOf(() => drv.call('array_at', 7))).toMatchObject({
         kind: 'abort', message: expect.stringContaining('std::__throw_out_of_range_fmt: array::at: __n (which is 7) >= _Nm (which is 4)'),
@@ -178,7 +182,7 @@ NOOKS_EXPORT long greet(long n)
 describe('nooks build of C and C++ sources', () => {
   it('the C++ runtime is hidden in the driver: it exports its entry points and the runner only, not operator new & co.', () => {
     const exported = execFileSync('nm', ['-D', '--defined-only', driver], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ').at(-1)).sort();
-    expect(exported).toEqual(['array_at', 'big_new', 'big_new_nothrow', 'containers', 'member_fault', 'nooks_batch_run', 'nooks_module_init',
+    expect(exported).toEqual(['aligned_new', 'array_at', 'big_new', 'big_new_nothrow', 'containers', 'member_fault', 'nooks_batch_run', 'nooks_module_init',
       'optional_value', 'pure_call', 'racing_statics', 'recursive_static', 'recursive_static_in_work', 'shapes']);
   });
 
