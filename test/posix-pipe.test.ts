@@ -21,7 +21,7 @@ import { buildDriver } from './helpers/build-driver.js';
 import { crashSource, failWhileWaiting } from './helpers/fail-waiting.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { inKernelWait, tasks, tasksBackTo, tidOf } from './helpers/tasks.js';
-import { until } from './helpers/util.js';
+import { faultOf, until } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-pipe-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -303,6 +303,15 @@ NOOKS_EXPORT long fionread_answers(void)
 	return 0;
 }
 
+/* FIONREAD of a pipe answered at \`at\` (NULL: the driver's bad call). */
+NOOKS_EXPORT long fionread_at(int *at)
+{
+	int fds[2];
+
+	CHECK(pipe(fds) == 0);
+	return ioctl(fds[0], FIONREAD, at);
+}
+
 /* n pipes left open, none written: how many were made. */
 NOOKS_EXPORT long idle_pipes(long n)
 {
@@ -460,6 +469,17 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("pipes, isolation '%s'
     expect(d.call('fionread_answers')).toBe(0);
     d.unload();
   });
+
+  if (isolation !== 'none') {
+    it('FIONREAD answered at NULL is the driver\'s bad call, contained', async () => {
+      const d = await kernel().load(path);
+      expect(faultOf(() => d.call('fionread_at', 0))).toMatchObject({
+        kind: 'bad-call', message: expect.stringContaining("ioctl(FIONREAD=(nil)): pointer outside the driver's writable memory"),
+      });
+      expect(d.state).toBe('running');
+      d.unload();
+    });
+  }
 
   it("a thread asleep in a write to a full pipe: closing the read end wakes it, its write fails with EPIPE", async () => {
     const d = await kernel().load(path, { timeBudgetMs: 2_000 });

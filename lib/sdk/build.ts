@@ -21,8 +21,10 @@ export interface BuildOptions {
   includeDirs?: readonly string[];
   /** Macros: `NAME` or `NAME=value`. */
   defines?: readonly string[];
-  /** More compiler flags, after the driver flags (e.g. -Werror, -g). */
+  /** More compiler flags, after the driver flags (e.g. -Werror, -g); the C++ sources' too unless extraCxxflags is given (less a C -std=). */
   extraCflags?: readonly string[];
+  /** More flags for the C++ sources instead of extraCflags, which then go to the C sources only (as make's CXXFLAGS and CFLAGS). */
+  extraCxxflags?: readonly string[];
   /** More linker flags, after the driver runtime. */
   extraLdflags?: readonly string[];
   /** Unmodified C against the system's headers, with the POSIX personality (a libc subset) linked in. */
@@ -101,7 +103,8 @@ export function buildDriver(options: BuildOptions): Built {
   // each C++ source to an object of its own (in a folder removed after), linked with the rest below
   const objects = cxx.length ? mkdtempSync(join(tmpdir(), 'nooks-build-')) : undefined;
   try {
-    const cxxFlags = [...(options.posix ? posixCxxflags : driverCxxflags), ...extra.filter((f) => !f.startsWith('-std=') || isCxxStd(f)), ...common];
+    const cxxExtra = options.extraCxxflags ?? extra.filter((f) => !f.startsWith('-std=') || isCxxStd(f));
+    const cxxFlags = [...(options.posix ? posixCxxflags : driverCxxflags), ...cxxExtra, ...common];
     const linked = options.sources.map((s, i) => {
       if (!isCxxSource(s)) return s;
       const object = join(objects!, `${i}-${basename(s)}.o`);

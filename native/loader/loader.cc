@@ -274,6 +274,38 @@ static std::string kept_for_threads(void *handle) {
   return "";
 }
 
+// Whether dlopen mapped (at lm) the file the checks read (img): the same
+// program headers, so the same segments in the same places, and in each
+// read-only segment (the code, the constants, the dynamic symbols) the same
+// bytes. A file renamed over between the reading and dlopen (a rebuild) would
+// otherwise run one build's code under another's checks and function names.
+// By content, not by inode: on overlayfs a mapping shows another inode than
+// stat does.
+static bool mapped_as_read(const DriverImage &img, const link_map *lm) {
+  struct Mapped {
+    const link_map *lm;
+    const ElfW(Phdr) *ph = nullptr;
+    int n = 0;
+  } mapped{lm};
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, size_t, void *p) {
+        Mapped *m = static_cast<Mapped *>(p);
+        if (info->dlpi_addr != m->lm->l_addr || info->dlpi_name != m->lm->l_name) return 0;
+        m->ph = info->dlpi_phdr;
+        m->n = info->dlpi_phnum;
+        return 1;
+      },
+      &mapped);
+  const Elf64_Phdr *ph = img.ph();
+  if (!mapped.ph || mapped.n != img.eh()->e_phnum || memcmp(mapped.ph, ph, mapped.n * sizeof *ph) != 0) return false;
+  for (int i = 0; i < mapped.n; i++) {
+    if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W)) continue;
+    const uint8_t *file = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
+    if (!file || memcmp(file, (const void *)(lm->l_addr + ph[i].p_vaddr), ph[i].p_filesz) != 0) return false;
+  }
+  return true;
+}
+
 Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   bool stamped;
   DriverImage img = checked_image(path, &stamped);
@@ -309,6 +341,8 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   };
   link_map *lm = nullptr;
   dlinfo(d->handle, RTLD_DI_LINKMAP, &lm);
+  if (!mapped_as_read(img, lm))
+    refuse(LoadError("ELOAD", path + ": the file changed while it was being loaded (a build wrote it meanwhile?); load it again"));
   try {
     DomainMemoryAccess access;
     describe_tls(d, img, lm->l_addr);

@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 #include <elf.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,21 +20,28 @@ FunctionTable::FunctionTable(const DriverImage &img) {
     const Elf64_Sym *syms = img.at<Elf64_Sym>(sh[i].sh_offset, n);
     const Elf64_Shdr &names = sh[sh[i].sh_link];
     const char *strings = img.at<char>(names.sh_offset, names.sh_size);
-    for (uint64_t k = 0; syms && strings && k < n; k++) {
+    for (uint64_t k = 0; syms && strings && k < n && names_.size() <= UINT32_MAX; k++) {
       const Elf64_Sym &s = syms[k];
       if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || !s.st_size || s.st_name >= names.sh_size) continue;
-      functions_.push_back({s.st_value, s.st_size, std::string(strings + s.st_name, strnlen(strings + s.st_name, names.sh_size - s.st_name))});
+      functions_.push_back({s.st_value, s.st_size, static_cast<uint32_t>(names_.size())});
+      names_.append(strings + s.st_name, strnlen(strings + s.st_name, names.sh_size - s.st_name)).push_back('\0');
     }
   }
+  // stable: of aliases (one start), the first in the table names the function
+  std::stable_sort(functions_.begin(), functions_.end(), [](const Function &a, const Function &b) { return a.start < b.start; });
+  functions_.shrink_to_fit();
+  names_.shrink_to_fit();
 }
 
 std::string FunctionTable::at(uint64_t vaddr, uint64_t *start) const {
-  for (const Function &f : functions_)
-    if (vaddr >= f.start && vaddr - f.start < f.size) {
-      *start = f.start;
-      return f.name;
-    }
-  return "";
+  auto by_start = [](const Function &f, uint64_t v) { return f.start < v; };
+  // the last start at or below vaddr, then the first function with it
+  auto after = std::upper_bound(functions_.begin(), functions_.end(), vaddr, [](uint64_t v, const Function &f) { return v < f.start; });
+  if (after == functions_.begin()) return "";
+  auto f = std::lower_bound(functions_.begin(), after, (after - 1)->start, by_start);
+  if (vaddr - f->start >= f->size) return "";
+  *start = f->start;
+  return names_.c_str() + f->name;
 }
 
 std::string readable_name(const std::string &symbol) {

@@ -23,11 +23,15 @@ class FunctionTable {
   std::string at(uint64_t vaddr, uint64_t *start) const;
 
  private:
+  // Kept for the driver's life (a driver may have 100k functions): the names
+  // in one string, each ended by a NUL; the functions by start, searched at a
+  // fault.
   struct Function {
     uint64_t start, size;
-    std::string name;
+    uint32_t name;  // offset in names_
   };
   std::vector<Function> functions_;
+  std::string names_;
 };
 
 // A symbol as a person reads it: a C++ driver's mangled name demangled

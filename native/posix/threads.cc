@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -234,6 +235,9 @@ extern "C" int kapi_nooks_posix_thread_getname(unsigned long handle, char *buf) 
   std::lock_guard<std::mutex> g(threads.lock);
   std::shared_ptr<DriverThread> t = find_locked(d, handle);
   if (!t) return -ESRCH;
-  memcpy(buf, t->comm.c_str(), t->comm.size() + 1);  // 15 bytes at most and the NUL: setname's limit, and PR_GET_NAME's
+  // 15 bytes at most and the NUL, as PR_GET_NAME: the buffer's size, whatever setname kept
+  size_t n = std::min<size_t>(t->comm.size(), 15);
+  memcpy(buf, t->comm.data(), n);
+  buf[n] = '\0';
   return 0;
 }

@@ -22,6 +22,8 @@ void *allocate(size_t size, size_t align)
 
 void *allocate_or_fail(size_t size, size_t align, const char *form)
 {
+	if (align > kMaxAlign)
+		cxx_fail("%s: cannot allocate %zu bytes aligned to %zu: the driver's heap aligns to at most %zu", form, size, align, kMaxAlign);
 	void *p = allocate(size, align);
 
 	if (!p)
