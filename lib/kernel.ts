@@ -5,7 +5,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
-import { RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { emitEach, RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
@@ -168,7 +168,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
       fallback: (name, path) => this.byName(name).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
-      this.agent.on(e, (ev) => this.emit(e, ev));
+      this.agent.on(e, (ev) => emitEach(this, e, ev)); // each of the kernel's listeners on its own, as the agent's
   }
 
   /** Boots the kernel. One kernel per process at a time. */

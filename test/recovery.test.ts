@@ -85,18 +85,21 @@ describe('policy', () => {
 
   // Before: the listener's error came out of call() instead of the DriverFault, before the restart, and the driver
   // stayed failed for good (its failure claimed, nobody to hand it to the agent again).
-  it('a \'fault\' listener that throws: warned, and the recovery goes on', async () => {
+  it('a \'fault\' listener that throws: warned, and the recovery goes on, and the listeners after it hear the event', async () => {
     const d = await kernel.load(crashyAs(dir, 'listened'));
     const warnings: string[] = [];
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation((w) => void warnings.push(String(w)));
     const bug = () => { throw new Error('a bug in the listener'); };
-    kernel.on('fault', bug);
+    let heard = 0;
+    const next = () => void heard++;
+    kernel.on('fault', bug).on('fault', next);
     try {
       expect(faultOf(() => d.call('null_deref')).driver).toBe('listened');
     } finally {
-      kernel.off('fault', bug);
+      kernel.off('fault', bug).off('fault', next);
       warn.mockRestore();
     }
+    expect(heard).toBe(1); // the kernel's listener after the one that threw heard the event too
     expect(d.state).toBe('running');
     expect(eventsOf('listened').map((e) => e.event)).toEqual(['fault', 'recovering', 'recovered']);
     expect(warnings).toEqual(["a 'fault' listener threw: a bug in the listener"]);

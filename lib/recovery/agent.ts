@@ -66,6 +66,21 @@ function plan(policy: DriverPolicy, failuresInWindow: number): Plan {
   return policy.action === 'fallback' ? { decision: 'fallback', path: policy.fallback } : { decision: 'disable' };
 }
 
+/**
+ * Emits a recovery event to each of the emitter's listeners on its own: one that throws must not stop the recovery
+ * half way (the driver would stay failed, its failure handed over already) nor keep the event from the others;
+ * its error becomes a process warning. The agent's events, and the kernel's that repeat them.
+ */
+export function emitEach(emitter: EventEmitter, event: string, entry: unknown): void {
+  for (const listener of emitter.rawListeners(event)) {
+    try {
+      listener.call(emitter, entry);
+    } catch (err) {
+      process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? err.message : String(err)}`, 'RecoveryListenerWarning');
+    }
+  }
+}
+
 export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<F>]>> {
   private readonly now: () => number;
   private logFile: string | undefined;
@@ -174,15 +189,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
         this.logFailed(err);
       }
     }
-    // After logging. Each listener on its own: one that throws must not stop the recovery half way (the driver
-    // would stay failed, its failure handed over already) nor keep the event from the others.
-    for (const listener of this.rawListeners(event)) {
-      try {
-        listener(entry);
-      } catch (err) {
-        process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? err.message : String(err)}`, 'RecoveryListenerWarning');
-      }
-    }
+    emitEach(this, event, entry); // after logging
   }
 
   /** Recovery must go on without its log: warn once and stop writing, rather than warn on every fault. */
