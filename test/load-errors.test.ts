@@ -210,6 +210,18 @@ describe('load errors', () => {
     expect(message).toContain(' and 8 more');
   });
 
+  it('a driver whose code segment may not be read (its flags patched to none): refused, the host unharmed', async () => {
+    const path = buildDriver(dir, 'unreadable_text', '#include <nooks/kapi.h>\nNOOKS_EXPORT long answer(void) { return 1; }\n' +
+      'static int start(void) { return 0; }\nmodule_init(start);\n');
+    const elf = readFileSync(path);
+    const phoff = Number(elf.readBigUInt64LE(0x20)), phentsize = elf.readUInt16LE(0x36), phnum = elf.readUInt16LE(0x38);
+    const text = Array.from({ length: phnum }, (_, i) => phoff + i * phentsize).find((o) => elf.readUInt32LE(o) === 1 && (elf.readUInt32LE(o + 4) & 1));
+    elf.writeUInt32LE(0, text! + 4); // PT_LOAD's p_flags: no PF_X, no PF_R
+    writeFileSync(path, elf);
+    // the loader's check that the mapping is the file it read once compared this segment too (a SIGSEGV in the host)
+    expect((await rejectionOf(kernel().load(path))).code).toBe('ENOINIT');
+  });
+
   it('a libc call: ELIBC, naming it', async () => {
     const message = await loadError(so.libc, 'ELIBC');
     expect(message).toContain('puts'); // names the function
@@ -342,6 +354,17 @@ describe('load errors', () => {
     renameSync(buildDriver(newer, 'rebuilt', source(
       `static __attribute__((noipa)) long impostor(long *p) { long s = 0; ${filler} return s; }`, 'impostor')), path);
     expect(() => drv.call('f', 0)).toThrow(expect.objectContaining({ message: expect.stringMatching(/ in rebuilt\.so:victim\+0x[0-9a-f]+$/) }));
+    drv.unload();
+  });
+
+  it('a fault past a function symbol nested in another is named after the one that holds it', async () => {
+    const path = buildDriver(dir, 'nested', '#include <nooks/kapi.h>\n' +
+      '__asm__(".text\\n.type outer_fn,@function\\nouter_fn:\\n" "nop\\nnop\\nnop\\nnop\\nnop\\nnop\\nnop\\nnop\\n"\n' +
+      '  ".type inner_fn,@function\\ninner_fn:\\nnop\\nnop\\nnop\\nnop\\n.size inner_fn,4\\n"\n' +
+      '  "xorl %eax,%eax\\nmovq (%rax),%rax\\nret\\n.size outer_fn,.-outer_fn\\n");\n' +
+      'long outer_fn(void);\nNOOKS_EXPORT long f(void) { return outer_fn(); }\nstatic int ok_init(void) { return 0; }\nmodule_init(ok_init);\n');
+    const drv = await kernel().load(path);
+    expect(() => drv.call('f')).toThrow(expect.objectContaining({ message: expect.stringMatching(/ in nested\.so:outer_fn\+0xe$/) }));
     drv.unload();
   });
 

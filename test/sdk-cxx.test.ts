@@ -247,3 +247,33 @@ describe('nooks new --lang c++', () => {
     for (const named of ['--lang', '"rust"', 'c, c++']) expect(r.stderr).toContain(named);
   }, 40_000);
 });
+
+describe("the static data of inline functions: each POSIX driver's own (-fno-gnu-unique), never shared through glibc", () => {
+  // g++ makes such data STB_GNU_UNIQUE, which glibc binds to one copy for every module and never unloads
+  const counterDriver = (name: string, add: number, extraCxxflags?: string[]) => {
+    const src = join(dir, `${name}.cc`);
+    writeFileSync(src, `inline int &counter() { static int c; return c; }\nextern "C" long bump(void) { counter() += ${add}; return counter(); }\n`);
+    return buildDriver({ sources: [src], out: join(dir, `${name}.so`), posix: true, extraCxxflags }).path;
+  };
+  let kernel: Kernel;
+  beforeAll(async () => {
+    kernel = await Kernel.boot({ isolation: 'mprotect' });
+  });
+  afterAll(() => kernel.shutdown());
+
+  it('two drivers count apart, and one unloaded loads again', async () => {
+    const path = counterDriver('unique_a', 1);
+    const a = await kernel.load(path), b = await kernel.load(counterDriver('unique_b', 100));
+    expect([a.call('bump'), b.call('bump'), a.call('bump')]).toEqual([1, 100, 2]);
+    a.unload();
+    const again = await kernel.load(path);
+    expect(again.call('bump')).toBe(1);
+    again.unload();
+    b.unload();
+  });
+
+  it('a driver built with -fgnu-unique is refused: EUNIQUE, naming the data', async () => {
+    const path = counterDriver('unique_kept', 1, ['-fgnu-unique']);
+    expect(await rejectionOf(kernel.load(path))).toMatchObject({ code: 'EUNIQUE', message: expect.stringContaining('counter()::c') });
+  });
+});

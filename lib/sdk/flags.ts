@@ -67,8 +67,10 @@ export const posixArchive = join(packageRoot, 'build', 'Release', 'posix_rt.a');
  * What a C++ source adds (`nooks build x.cc`, docs/drivers.md, C++ drivers): no exceptions, no RTTI. Unwinding
  * needs libgcc_eh and libsupc++, whose code runs dl_iterate_phdr and thread-local storage in the host; a driver
  * that needs them is refused (ELIBC), never half-served. The C++ runtime (cxx_rt.a) serves the rest.
+ * -fno-gnu-unique: g++ makes the static data of inline functions and templates STB_GNU_UNIQUE, which glibc binds
+ * to one copy for every module (another driver's memory) and which keeps a driver loaded for good (EUNIQUE).
  */
-const cxxOnlyFlags: readonly string[] = ['-fno-exceptions', '-fno-rtti'];
+const cxxOnlyFlags: readonly string[] = ['-fno-exceptions', '-fno-rtti', '-fno-gnu-unique'];
 
 /** The C flags for C++: gnu++17 (a -std= of the user's, later, overrides it) instead of gnu11. */
 function forCxx(cFlags: readonly string[]): readonly string[] {

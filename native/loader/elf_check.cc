@@ -1,5 +1,7 @@
 #include "elf_check.h"
 
+#include "symtab.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -375,8 +377,18 @@ class Checker {
                                 "which runs them inside the domain)", "load-time code");
     }
     const Elf64_Sym *s = img_.syms();
-    for (uint64_t i = 0; i < img_.nsyms; i++)
-      if (ELF64_ST_TYPE(s[i].st_info) == STT_GNU_IFUNC && s[i].st_shndx != SHN_UNDEF) ifunc(img_.name_of(s[i]));
+    std::vector<std::string> unique;
+    for (uint64_t i = 0; i < img_.nsyms; i++) {
+      if (s[i].st_shndx == SHN_UNDEF) continue;
+      if (ELF64_ST_TYPE(s[i].st_info) == STT_GNU_IFUNC) ifunc(img_.name_of(s[i]));
+      if (ELF64_ST_BIND(s[i].st_info) == STB_GNU_UNIQUE) unique.push_back(img_.name_of(s[i]));
+    }
+    // glibc binds every module's unique symbol to one copy (another driver's memory) and never unloads the module
+    if (!unique.empty())
+      refused_.add("EUNIQUE", "the driver has symbols of binding STB_GNU_UNIQUE (" + readable_names(unique) +
+                                  "), which glibc shares with every module defining them, outside the driver's domain, and which "
+                                  "keep it loaded for good; refused (g++ gives them to the static data of inline functions and "
+                                  "templates: build it with nooks build, which passes -fno-gnu-unique)");
   }
 
   void ifunc(const std::string &what) const {
@@ -549,7 +561,7 @@ bool Refusals::has(const std::string &code) const {
 void Refusals::throw_any(const std::string &path) const {
   if (list_.empty()) return;
   static const std::vector<std::string> kMostFundamentalFirst = {"ENEEDED", "EABI", "ELIBC", "EUNRESOLVED", "ETLS",
-                                                                 "ECTOR",   "EWRPKRU", "ENOINIT"};
+                                                                 "ECTOR",   "EUNIQUE", "EWRPKRU", "ENOINIT"};
   auto rank = [](const std::string &code) {
     return std::find(kMostFundamentalFirst.begin(), kMostFundamentalFirst.end(), code) - kMostFundamentalFirst.begin();
   };

@@ -95,22 +95,13 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
     (in_host ? libc : unknown).push_back(name);
   }
   // a C++ driver's names demangled: what it used of libstdc++.so beyond the header-only part it is served
-  bool cxx = false;
-  // at most 32 names (each demangling may take milliseconds: readable_name), then how many more
-  auto join = [&cxx](const std::vector<std::string> &v) {
-    constexpr size_t kNamed = 32;
-    std::string s;
-    for (size_t i = 0; i < v.size() && i < kNamed; i++) {
-      const std::string &n = v[i];
-      std::string name = readable_name(n);
-      // a C++ name, or one of the C++ ABI's (__cxa_atexit, __gxx_personality_v0, _Unwind_Resume)
-      cxx |= name != n || !n.compare(0, 6, "__cxa_") || !n.compare(0, 6, "__gxx_") || !n.compare(0, 8, "_Unwind_");
-      s += (s.empty() ? "" : ", ") + name;
-    }
-    if (v.size() > kNamed) s += " and " + std::to_string(v.size() - kNamed) + " more";
-    return s;
+  auto is_cxx = [](const std::vector<std::string> &v) {
+    for (auto &n : v)  // a C++ name, or one of the C++ ABI's (__cxa_atexit, __gxx_personality_v0, _Unwind_Resume)
+      if (!n.compare(0, 2, "_Z") || !n.compare(0, 6, "__cxa_") || !n.compare(0, 6, "__gxx_") || !n.compare(0, 8, "_Unwind_")) return true;
+    return false;
   };
-  const std::string in_libc = join(libc), unresolved = join(unknown);
+  const bool cxx = is_cxx(libc) || is_cxx(unknown);
+  const std::string in_libc = readable_names(libc), unresolved = readable_names(unknown);
   const std::string cxx_note = cxx ? "; a C++ driver is served only the header-only part of the C++ library, without exceptions or "
                                      "RTTI (docs/drivers.md, C++ drivers): not std::string, iostream, std::thread"
                                    : "";
@@ -299,7 +290,8 @@ static bool mapped_as_read(const DriverImage &img, const link_map *lm) {
   const Elf64_Phdr *ph = img.ph();
   if (!mapped.ph || mapped.n != img.eh()->e_phnum || memcmp(mapped.ph, ph, mapped.n * sizeof *ph) != 0) return false;
   for (int i = 0; i < mapped.n; i++) {
-    if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W)) continue;
+    // what relocations never write; a segment without PF_R cannot be read (an execute-only text under pkey)
+    if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W) || !(ph[i].p_flags & PF_R)) continue;
     const uint8_t *file = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
     if (!file || memcmp(file, (const void *)(lm->l_addr + ph[i].p_vaddr), ph[i].p_filesz) != 0) return false;
   }

@@ -11,6 +11,10 @@
 
 namespace nooks {
 
+namespace {
+constexpr uint64_t kLongestName = 1024;
+}
+
 FunctionTable::FunctionTable(const DriverImage &img) {
   const Elf64_Ehdr *eh = img.eh();
   const Elf64_Shdr *sh = img.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum);
@@ -24,7 +28,9 @@ FunctionTable::FunctionTable(const DriverImage &img) {
       const Elf64_Sym &s = syms[k];
       if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || !s.st_size || s.st_name >= names.sh_size) continue;
       functions_.push_back({s.st_value, s.st_size, static_cast<uint32_t>(names_.size())});
-      names_.append(strings + s.st_name, strnlen(strings + s.st_name, names.sh_size - s.st_name)).push_back('\0');
+      // at most kLongestName bytes a name: many symbols may name one long string (readable_name shows 512)
+      names_.append(strings + s.st_name, strnlen(strings + s.st_name, std::min<uint64_t>(names.sh_size - s.st_name, kLongestName)))
+          .push_back('\0');
     }
   }
   // stable: of aliases (one start), the first in the table names the function
@@ -34,12 +40,14 @@ FunctionTable::FunctionTable(const DriverImage &img) {
 }
 
 std::string FunctionTable::at(uint64_t vaddr, uint64_t *start) const {
-  auto by_start = [](const Function &f, uint64_t v) { return f.start < v; };
-  // the last start at or below vaddr, then the first function with it
-  auto after = std::upper_bound(functions_.begin(), functions_.end(), vaddr, [](uint64_t v, const Function &f) { return v < f.start; });
-  if (after == functions_.begin()) return "";
-  auto f = std::lower_bound(functions_.begin(), after, (after - 1)->start, by_start);
-  if (vaddr - f->start >= f->size) return "";
+  // the nearest start at or below vaddr whose function holds it (one function's
+  // symbol may sit inside another's); of aliases (one start), the first in the table
+  auto f = std::upper_bound(functions_.begin(), functions_.end(), vaddr, [](uint64_t v, const Function &g) { return v < g.start; });
+  auto holds = [vaddr](const Function &g) { return vaddr - g.start < g.size; };
+  while (f != functions_.begin() && !holds(*(f - 1))) --f;
+  if (f == functions_.begin()) return "";
+  --f;
+  while (f != functions_.begin() && (f - 1)->start == f->start && holds(*(f - 1))) --f;
   *start = f->start;
   return names_.c_str() + f->name;
 }
@@ -58,6 +66,14 @@ std::string readable_name(const std::string &symbol) {
   }
   if (name.size() > kLongestShown) name = name.substr(0, kLongestShown) + "...";
   return name;
+}
+
+std::string readable_names(const std::vector<std::string> &symbols) {
+  constexpr size_t kNamed = 32;
+  std::string s;
+  for (size_t i = 0; i < symbols.size() && i < kNamed; i++) s += (s.empty() ? "" : ", ") + readable_name(symbols[i]);
+  if (symbols.size() > kNamed) s += " and " + std::to_string(symbols.size() - kNamed) + " more";
+  return s;
 }
 
 }  // namespace nooks

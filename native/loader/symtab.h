@@ -38,4 +38,8 @@ class FunctionTable {
 // (_ZN3drv6Device4pokeEPVl: drv::Device::poke(long volatile*)), any other as it is.
 std::string readable_name(const std::string &symbol);
 
+// Symbols as a person reads them, comma-separated: the first 32 (each
+// demangling may take milliseconds), then how many more.
+std::string readable_names(const std::vector<std::string> &symbols);
+
 }  // namespace nooks
