@@ -12,6 +12,7 @@
 
 #include <nooks/batch.h>
 #include <nooks/thread_area.h>
+#include <nooks/tls.h>
 
 #include "../kapi/log.h"
 #include "../posix/fd_table.h"
@@ -193,8 +194,8 @@ DomainThread *domain_thread(Domain *d) {
     dt->thread = t;
     dt->stack_lo = (uintptr_t)stack;
     dt->stack_hi = (uintptr_t)stack + kStackSize;
-    dt->batch = (struct nooks_batch *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES - NOOKS_BATCH_BYTES);
-    dt->sp = (uintptr_t)dt->batch - d->tls_reserved;  // below the thread's __thread block, if any (<nooks/tls.h>)
+    dt->batch = (struct nooks_batch *)(dt->area() - NOOKS_BATCH_BYTES);
+    dt->sp = (uintptr_t)nooks_tls_block((void *)dt->area(), d->tls_reserved);  // below the thread's __thread block, if any
     d->threads.push_back(dt);
   }
   g_backend.thread_added(d, dt);
@@ -229,7 +230,7 @@ void domain_thread_forget(Domain *d) {
 
 void domain_reset_thread_areas(Domain *d) {
   std::lock_guard<std::mutex> g(d->threads_lock);
-  for (DomainThread *dt : d->threads) memset((void *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES), 0, NOOKS_THREAD_AREA_BYTES);
+  for (DomainThread *dt : d->threads) memset((void *)dt->area(), 0, NOOKS_THREAD_AREA_BYTES);
 }
 
 uintptr_t guard_size() { return kGuardSize; }

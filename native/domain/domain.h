@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <shared_enums.h>  // DomainState (lib/wrappers/enums.ts)
+#include <nooks/thread_area.h>
 
 #include "../isolation/backend.h"
 #include "../kapi/objects.h"
@@ -38,6 +39,9 @@ struct DomainThread {
   uintptr_t stack_hi;  // top of the stack's memory
   struct nooks_batch *batch;  // deferred calls: the page below the thread's area (<nooks/thread_area.h>), at the top of the stack
   int slot;            // which of the domain's stacks (and, isolation 'process', channels)
+
+  // The thread's area at the top of its stack (<nooks/thread_area.h>): errno, the part word...
+  uintptr_t area() const { return stack_hi - NOOKS_THREAD_AREA_BYTES; }
 };
 
 // A range of the driver's memory: which the driver may write, read, or execute.

@@ -249,7 +249,7 @@ const char *driver_part_that_faulted(Domain *d, bool starting) {
   uint64_t part;
   {
     DomainMemoryAccess access;
-    part = *(volatile uint64_t *)(dt->stack_hi - NOOKS_THREAD_AREA_BYTES + NOOKS_PART_OFFSET);
+    part = *(volatile uint64_t *)(dt->area() + NOOKS_PART_OFFSET);
   }
   return part != NOOKS_PART_ENTRY && part < sizeof parts / sizeof *parts ? parts[part] : entry;  // the driver's to scribble on
 }
