@@ -1,5 +1,5 @@
-// `nooks new` for every class (templates/<class>/), in C and, where a class has
-// one, in C++ (driver.cc): the driver it writes
+// `nooks new` for every class (templates/<class>/), in C and in C++
+// (driver.cc): the driver it writes
 // builds with no warnings under -Werror, the test it writes passes under
 // `node --test` in a project that depends on nooks (node_modules/nooks here is
 // this package), its workload passes, and in this process the driver does real
@@ -174,8 +174,10 @@ const benchUnits: Record<Exclude<DriverClass, 'plain'>, string> = { block: 'requ
 /** The emulated devices of each class: what its workload adds to a kernel (once: later calls use them again), and the in-process exercise too. */
 const classDevices: Record<DriverClass, string[]> = { plain: [], block: ['blk'], sound: ['pcm'], serial: ['uart16550', 'uart16550'], net: ['e1000'] };
 
-/** The templates: each class in C, and the classes written in C++ too (plain's C++ driver: test/sdk-cxx.test.ts). */
-const templates: [DriverClass, DriverLanguage][] = [['plain', 'c'], ['block', 'c'], ['net', 'c'], ['serial', 'c'], ['sound', 'c'], ['block', 'c++']];
+/** The templates: each class in C and in C++ (plain's C++ driver: test/sdk-cxx.test.ts). */
+const templates: [DriverClass, DriverLanguage][] = [
+  ['plain', 'c'], ['block', 'c'], ['net', 'c'], ['serial', 'c'], ['sound', 'c'], ['block', 'c++'], ['net', 'c++'], ['serial', 'c++'], ['sound', 'c++'],
+];
 
 describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
   const name = lang === 'c' ? `my_${cls}` : `my_${cls}_cxx`;
@@ -193,6 +195,7 @@ describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
     expect(made.files).toEqual([`${name}/${source}`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, `${name}/bench.mjs`]);
     expect(Object.keys(made.scripts)).toEqual([`build:${name}`, `test:${name}`, `bench:${name}`]);
     for (const f of made.files) expect(readFileSync(join(project, f), 'utf8')).not.toContain('@NAME@');
+    expect(readFileSync(join(project, name, `${name}.test.mjs`), 'utf8')).toContain(`\`npx nooks build ${name}/${source} -o build/${name}.so\``); // in the driver's language
     ({ path: so, warnings } = buildDriver({ sources: [join(project, name, source)], out: join(project, 'build', `${name}.so`), extraCflags: ['-Werror'] }));
   }, 60_000);
   afterAll(() => rmSync(project, { recursive: true, force: true }));

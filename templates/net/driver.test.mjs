@@ -1,6 +1,6 @@
 // Tests of the @NAME@ network driver (written by `nooks new @NAME@ --class
 // net`), with Node's own test runner: `node --test @NAME@/@NAME@.test.mjs`.
-// Build the driver first: `npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so`.
+// Build the driver first: `npx nooks build @SOURCE@ -o build/@NAME@.so`.
 //
 // The emulated e1000's wire is UDP: each Ethernet frame is one datagram. The
 // other end of the wire here is a UDP socket of the test (the link partner).

@@ -1,6 +1,6 @@
 // Tests of the @NAME@ serial driver (written by `nooks new @NAME@ --class
 // serial`), with Node's own test runner: `node --test @NAME@/@NAME@.test.mjs`.
-// Build the driver first: `npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so`.
+// Build the driver first: `npx nooks build @SOURCE@ -o build/@NAME@.so`.
 //
 // Two emulated 16550As, their lines the two ends of a null-modem cable (a
 // pair of ptys): what one port sends, the other receives, both through @NAME@.

@@ -1,6 +1,6 @@
 // Tests of the @NAME@ sound driver (written by `nooks new @NAME@ --class
 // sound`), with Node's own test runner: `node --test @NAME@/@NAME@.test.mjs`.
-// Build the driver first: `npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so`.
+// Build the driver first: `npx nooks build @SOURCE@ -o build/@NAME@.so`.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
