@@ -57,7 +57,7 @@ const flags = [
   { name: 'shard', value: 'i/n', help: 'campaign: run only the i-th of n disjoint slices of the plan (nooks campaign merge puts them together)' },
   { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk); new: overwrite' },
   { name: 'class', value: 'class', choices: driverClasses, help: 'new: the device class of the driver (default plain: no device)' },
-  { name: 'lang', value: 'language', choices: driverLanguages, help: 'new: the language of the driver: c (the default) or c++ (class plain or block)' },
+  { name: 'lang', value: 'language', choices: driverLanguages, help: 'new: the language of the driver: c (the default) or c++' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -109,7 +109,7 @@ export const commands: readonly CommandDef[] = [
     flags: ['json', 'class', 'lang', 'force'],
     flagHelp: {
       force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)',
-      lang: 'The language of the driver: c (the default) or c++ (class plain or block: <name>/<name>.cc)',
+      lang: 'The language of the driver: c (the default) or c++ (<name>/<name>.cc)',
     },
     details: [
       'Writes <name>/<name>.c (a small driver with comments that explain the kernel API it uses: for --class block,',
@@ -119,13 +119,14 @@ export const commands: readonly CommandDef[] = [
       '<class> on the driver\'s own device), and adds build:<name>, test:<name> and bench:<name> scripts to the',
       'package.json of the working directory.',
       'Refuses to overwrite files unless --force. <name> names C symbols: lower-case letters, digits and _.',
-      '--lang c++: <name>/<name>.cc instead, the same driver in C++ (a class, RAII, new and delete; class plain or block).',
+      '--lang c++: <name>/<name>.cc instead, the same driver in C++ (a class, RAII, new and delete; every class).',
     ],
     examples: [
       ['nooks new hello', 'a driver with no device: calls, buffers, strings, a deliberate bug'],
       ['nooks new hello --lang c++', 'the same in C++ (docs/drivers.md, C++ drivers)'],
       ['nooks new mydisk --class block', 'a block driver for the emulated disk'],
       ['nooks new mydisk --class block --lang c++', 'the same in C++: a class for the disk, RAII for its rings'],
+      ['nooks new mynic --class net --lang c++', 'an e1000 driver in C++: a class for the adapter, its rings made at open, freed at stop'],
     ],
   },
   {

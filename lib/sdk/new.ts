@@ -10,7 +10,7 @@ import { packageRoot } from '../paths.js';
 export const driverClasses = ['plain', 'block', 'net', 'serial', 'sound'] as const;
 export type DriverClass = (typeof driverClasses)[number];
 
-/** The languages a driver is written in: templates/<class>/driver.c, and driver.cc where a class has one. */
+/** The languages a driver is written in: templates/<class>/driver.c and driver.cc (a class without the file refuses the language). */
 export const driverLanguages = ['c', 'c++'] as const;
 export type DriverLanguage = (typeof driverLanguages)[number];
 const sourceExtension: Record<DriverLanguage, string> = { c: 'c', 'c++': 'cc' };
