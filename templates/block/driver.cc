@@ -23,74 +23,21 @@
  * faults are reported in and injected into) that hand over to the class.
  * docs/drivers.md, "C++ drivers", says what C++ may use here.
  */
-#include <nooks/kapi.h>
+#include <nooks/kapi.hh>
 
 #include <nooks/blkdev.h>
 #include <nooks/hw/blkdev_regs.h>
 
 #include <atomic>
-#include <memory>
-#include <new>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("@NAME@: a block driver made with nooks new --lang c++");
 
 namespace {
 
-constexpr u32 QSIZE = 64;	/* entries in each ring: they fit in a page */
+constexpr u32 QSIZE = 64;	/* entries in each ring */
 constexpr u32 QUEUE_DEPTH = 32;	/* requests in flight at most (< QSIZE: the ring never fills) */
 constexpr u32 MAX_SECTORS = 64;	/* 32 KiB per request: the kernel splits larger ones */
-constexpr size_t RING_BYTES = 4096;
-
-/* The device's registers (BAR 0), unmapped with their owner. */
-class Registers {
-public:
-	explicit Registers(pci_dev *pdev) : pdev_(pdev), base_(static_cast<u8 __iomem *>(pci_iomap(pdev, 0, 0))) {}
-	~Registers()
-	{
-		if (base_)
-			pci_iounmap(pdev_, base_);
-	}
-	Registers(const Registers &) = delete;
-	Registers &operator=(const Registers &) = delete;
-
-	bool mapped() const { return base_ != nullptr; }
-	u32 read(u32 reg) const { return ioread32(base_ + reg); }
-	void write(u32 reg, u32 value) { iowrite32(value, base_ + reg); }
-
-private:
-	pci_dev *pdev_;
-	u8 __iomem *base_;
-};
-
-/* A ring of entries in a page of coherent DMA memory (the device reads or writes it), freed with its owner. */
-template <typename Entry>
-class DmaRing {
-public:
-	explicit DmaRing(pci_dev *pdev) : pdev_(pdev)
-	{
-		entries_ = static_cast<Entry *>(dma_alloc_coherent(&pdev->dev, RING_BYTES, &bus_, GFP_KERNEL));
-	}
-	~DmaRing()
-	{
-		if (entries_)
-			dma_free_coherent(&pdev_->dev, RING_BYTES, entries_, bus_);
-	}
-	DmaRing(const DmaRing &) = delete;
-	DmaRing &operator=(const DmaRing &) = delete;
-
-	bool allocated() const { return entries_ != nullptr; }
-	dma_addr_t bus() const { return bus_; }
-	Entry &operator[](u32 i) { return entries_[i]; }
-	volatile Entry &device_written(u32 i) { return entries_[i]; }	/* read as the device writes it */
-	void clear() { memset(entries_, 0, RING_BYTES); }
-
-private:
-	static_assert(QSIZE * sizeof(Entry) <= RING_BYTES, "a ring fits in its page");
-	pci_dev *pdev_;
-	Entry *entries_ = nullptr;
-	dma_addr_t bus_ = 0;
-};
 
 /*
  * One disk: the device, its rings, the requests it has in flight, and the
@@ -99,7 +46,7 @@ private:
  */
 class Disk {
 public:
-	explicit Disk(pci_dev *pdev) : pdev_(pdev), regs_(pdev), sq_(pdev), cq_(pdev) {}
+	explicit Disk(pci_dev *pdev) : pdev_(pdev), regs_(pdev), sq_(pdev, QSIZE), cq_(pdev, QSIZE) {}
 	~Disk();
 	Disk(const Disk &) = delete;
 	Disk &operator=(const Disk &) = delete;
@@ -108,14 +55,14 @@ public:
 
 	int start(irq_handler_t irq, const blk_disk_ops *ops);
 	int submit(blk_request *rq);
-	void commit() { regs_.write(BLKDEV_REG_SQ_TAIL, sq_tail_); }	/* the doorbell: one starts all submit wrote */
+	void commit() { regs_.write32(BLKDEV_REG_SQ_TAIL, sq_tail_); }	/* the doorbell: one starts all submit wrote */
 	irqreturn_t interrupt();
 
 private:
 	pci_dev *pdev_;
-	Registers regs_;
-	DmaRing<blkdev_sqe> sq_;	/* submission ring: the driver writes, the device reads */
-	DmaRing<blkdev_cqe> cq_;	/* completion ring: the device writes, the driver reads */
+	nooks::Mmio regs_;			/* BAR 0, unmapped with the disk */
+	nooks::DmaBuffer<blkdev_sqe> sq_;	/* submission ring: the driver writes, the device reads */
+	nooks::DmaBuffer<blkdev_cqe> cq_;	/* completion ring: the device writes, the driver reads */
 	u32 sq_tail_ = 0;		/* submit and commit only: the kernel calls them from one thread */
 	std::atomic<u32> sq_head_{0};	/* the interrupt's (from completion entries); submit reads it */
 	u32 cq_head_ = 0;
@@ -132,24 +79,24 @@ int Disk::start(irq_handler_t irq, const blk_disk_ops *ops)
 {
 	if (!regs_.mapped() || !sq_.allocated() || !cq_.allocated())
 		return -ENOMEM;
-	if (regs_.read(BLKDEV_REG_ID) != BLKDEV_ID)
+	if (regs_.read32(BLKDEV_REG_ID) != BLKDEV_ID)
 		return -ENODEV;	/* another device with the same PCI ids */
 	cq_.clear();		/* phase 0 everywhere: nothing completed yet */
 	programmed_ = true;
-	regs_.write(BLKDEV_REG_CTRL, 0);	/* stopped while its rings are set */
-	regs_.write(BLKDEV_REG_SQ_LO, (u32)sq_.bus());
-	regs_.write(BLKDEV_REG_SQ_HI, (u32)(sq_.bus() >> 32));
-	regs_.write(BLKDEV_REG_CQ_LO, (u32)cq_.bus());
-	regs_.write(BLKDEV_REG_CQ_HI, (u32)(cq_.bus() >> 32));
-	regs_.write(BLKDEV_REG_QSIZE, QSIZE);
+	regs_.write32(BLKDEV_REG_CTRL, 0);	/* stopped while its rings are set */
+	regs_.write32(BLKDEV_REG_SQ_LO, (u32)sq_.bus());
+	regs_.write32(BLKDEV_REG_SQ_HI, (u32)(sq_.bus() >> 32));
+	regs_.write32(BLKDEV_REG_CQ_LO, (u32)cq_.bus());
+	regs_.write32(BLKDEV_REG_CQ_HI, (u32)(cq_.bus() >> 32));
+	regs_.write32(BLKDEV_REG_QSIZE, QSIZE);
 	if (int err = request_irq(pdev_->irq, irq, 0, "@NAME@", this))
 		return err;
 	irq_requested_ = true;
-	regs_.write(BLKDEV_REG_CTRL, BLKDEV_CTRL_ENABLE);
-	if (!(regs_.read(BLKDEV_REG_STATUS) & BLKDEV_STATUS_READY))
+	regs_.write32(BLKDEV_REG_CTRL, BLKDEV_CTRL_ENABLE);
+	if (!(regs_.read32(BLKDEV_REG_STATUS) & BLKDEV_STATUS_READY))
 		return -EIO;
 	disk_.pdev = pdev_;		/* the disk takes the device's name: blk0, ... */
-	disk_.capacity = regs_.read(BLKDEV_REG_CAP_LO) | (u64)regs_.read(BLKDEV_REG_CAP_HI) << 32;
+	disk_.capacity = regs_.read32(BLKDEV_REG_CAP_LO) | (u64)regs_.read32(BLKDEV_REG_CAP_HI) << 32;
 	disk_.queue_depth = QUEUE_DEPTH;
 	disk_.max_sectors = MAX_SECTORS;
 	disk_.ops = ops;
@@ -165,7 +112,7 @@ int Disk::start(irq_handler_t irq, const blk_disk_ops *ops)
 Disk::~Disk()
 {
 	if (programmed_)
-		regs_.write(BLKDEV_REG_CTRL, 0);
+		regs_.write32(BLKDEV_REG_CTRL, 0);
 	if (irq_requested_)
 		free_irq(pdev_->irq, this);
 	if (registered_)
@@ -203,9 +150,9 @@ irqreturn_t Disk::interrupt()
 	int status[QSIZE];
 	u32 n = 0;
 
-	regs_.write(BLKDEV_REG_INTR_ACK, BLKDEV_INTR_CQ);
+	regs_.write32(BLKDEV_REG_INTR_ACK, BLKDEV_INTR_CQ);
 	for (;;) {
-		volatile blkdev_cqe &c = cq_.device_written(cq_head_);
+		volatile blkdev_cqe &c = cq_[cq_head_];	/* read as the device writes it */
 		if (c.phase != phase_)
 			break;		/* not written by the device yet */
 		std::atomic_signal_fence(std::memory_order_acquire);	/* the device writes the phase last */
@@ -222,7 +169,7 @@ irqreturn_t Disk::interrupt()
 		}
 	}
 	if (n)
-		regs_.write(BLKDEV_REG_CQ_HEAD, cq_head_);
+		regs_.write32(BLKDEV_REG_CQ_HEAD, cq_head_);
 	for (u32 i = 0; i < n; i++)
 		blk_complete(done[i], status[i]);
 	return n ? IRQ_HANDLED : IRQ_NONE;
@@ -254,24 +201,19 @@ static const blk_disk_ops @NAME@_ops = {
 	.commit = @NAME@_commit,
 };
 
-/* A device matched the id table: bring up a disk for it. */
+/* A device matched the id table: bring up a disk for it (kept as the device's drvdata; a failed start is undone). */
 static int @NAME@_probe(pci_dev *pdev, const pci_device_id *id)
 {
 	if (pci_enable_device(pdev))
 		return -ENODEV;
 	pci_set_master(pdev);
-	std::unique_ptr<Disk> d(new (std::nothrow) Disk(pdev));
-	if (!d)
-		return -ENOMEM;
-	if (int err = d->start(@NAME@_irq, &@NAME@_ops))
-		return err;	/* d's destructor undoes what start did */
-	pci_set_drvdata(pdev, d.release());
-	return 0;
+	return nooks::probe_device<Disk>(pdev, @NAME@_irq, &@NAME@_ops);
 }
 
+/* The disk's destructor undoes what start did. */
 static void @NAME@_remove(pci_dev *pdev)
 {
-	delete static_cast<Disk *>(pci_get_drvdata(pdev));
+	nooks::remove_device<Disk>(pdev);
 }
 
 static const pci_device_id @NAME@_ids[] = {

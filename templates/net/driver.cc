@@ -25,7 +25,7 @@
  * faults are reported in and injected into) that hand over to the class.
  * docs/drivers.md, "C++ drivers", says what C++ may use here.
  */
-#include <nooks/kapi.h>
+#include <nooks/kapi.hh>
 #include <nooks/netdevice.h>
 
 #include <nooks/hw/e1000_regs.h>
@@ -49,68 +49,6 @@ constexpr u32 RX_BUF = 2048;	/* a whole frame of MTU 1500 in each receive buffer
 constexpr int POLL_BUDGET = 64;	/* frames per poll before others get a turn */
 constexpr u32 IMS_ENABLE = E1000_ICR_TXDW | E1000_ICR_LSC | E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_RXT0;
 
-/* A kernel spinlock held for a scope (RAII): released on every path out. */
-class SpinGuard {
-public:
-	explicit SpinGuard(spinlock_t &lock) : lock_(lock) { spin_lock(&lock_); }
-	~SpinGuard() { spin_unlock(&lock_); }
-	SpinGuard(const SpinGuard &) = delete;
-	SpinGuard &operator=(const SpinGuard &) = delete;
-
-private:
-	spinlock_t &lock_;
-};
-
-/* The device's registers (BAR 0), unmapped with their owner. */
-class Registers {
-public:
-	explicit Registers(pci_dev *pdev) : pdev_(pdev), base_(static_cast<u8 __iomem *>(pci_iomap(pdev, 0, 0))) {}
-	~Registers()
-	{
-		if (base_)
-			pci_iounmap(pdev_, base_);
-	}
-	Registers(const Registers &) = delete;
-	Registers &operator=(const Registers &) = delete;
-
-	bool mapped() const { return base_ != nullptr; }
-	u32 read(u32 reg) const { return ioread32(base_ + reg); }
-	void write(u32 reg, u32 value) { iowrite32(value, base_ + reg); }
-
-private:
-	pci_dev *pdev_;
-	u8 __iomem *base_;
-};
-
-/* `count` entries in coherent DMA memory (the device reads or writes them), freed with their owner. */
-template <typename Entry>
-class DmaArray {
-public:
-	DmaArray(pci_dev *pdev, u32 count) : pdev_(pdev), bytes_(count * sizeof(Entry))
-	{
-		entries_ = static_cast<Entry *>(dma_alloc_coherent(&pdev->dev, bytes_, &bus_, GFP_KERNEL));
-	}
-	~DmaArray()
-	{
-		if (entries_)
-			dma_free_coherent(&pdev_->dev, bytes_, entries_, bus_);
-	}
-	DmaArray(const DmaArray &) = delete;
-	DmaArray &operator=(const DmaArray &) = delete;
-
-	bool allocated() const { return entries_ != nullptr; }
-	u32 bytes() const { return bytes_; }
-	dma_addr_t bus(u32 i = 0) const { return bus_ + (u64)i * sizeof(Entry); }	/* entry i's bus address */
-	Entry &operator[](u32 i) { return entries_[i]; }
-	void clear() { memset(entries_, 0, bytes_); }
-
-private:
-	pci_dev *pdev_;
-	u32 bytes_;
-	Entry *entries_ = nullptr;
-	dma_addr_t bus_ = 0;
-};
-
 struct RxBuffer {
 	u8 bytes[RX_BUF];
 };
@@ -120,12 +58,12 @@ struct Rings {
 	explicit Rings(pci_dev *pdev) : rx(pdev, RX_RING), rx_bufs(pdev, RX_RING), tx(pdev, TX_RING) {}
 	bool allocated() const { return rx.allocated() && rx_bufs.allocated() && tx.allocated(); }
 
-	DmaArray<e1000_rx_desc> rx;
-	DmaArray<RxBuffer> rx_bufs;	/* one per receive descriptor */
+	nooks::DmaBuffer<e1000_rx_desc> rx;
+	nooks::DmaBuffer<RxBuffer> rx_bufs;	/* one per receive descriptor */
 	u32 rx_next = 0;		/* the next descriptor the device fills */
 	bool rx_dropping = false;	/* a frame longer than a buffer: dropped up to its last descriptor */
 
-	DmaArray<e1000_tx_desc> tx;
+	nooks::DmaBuffer<e1000_tx_desc> tx;
 	sk_buff *tx_skb[TX_RING] = {};	/* the frame of each descriptor in use */
 	u32 tx_next_to_use = 0, tx_next_to_clean = 0, tx_tail = 0;	/* tx_tail: what TDT holds */
 };
@@ -164,8 +102,8 @@ public:
 	void tx_timeout();
 
 private:
-	u32 read(u32 reg) const { return regs_.read(reg); }
-	void write(u32 reg, u32 value) { regs_.write(reg, value); }
+	u32 read(u32 reg) const { return regs_.read32(reg); }
+	void write(u32 reg, u32 value) { regs_.write32(reg, value); }
 	int reset_hw();
 	int read_mac(u8 *mac);
 	void set_rar(const u8 *mac);
@@ -177,7 +115,7 @@ private:
 	int clean_rx(int budget);
 
 	pci_dev *pdev_;
-	Registers regs_;
+	nooks::Mmio regs_;			/* BAR 0, unmapped with the adapter */
 	std::unique_ptr<net_device> netdev_;	/* the driver's memory: the kernel reads and writes it */
 	std::atomic<bool> up_{false};		/* open: the interrupt and the poll read it */
 	std::unique_ptr<Rings> rings_;		/* while open */
@@ -371,7 +309,7 @@ irqreturn_t Adapter::interrupt()
 /* Frees the frames the device has sent (it set DD in their descriptors). */
 void Adapter::clean_tx()
 {
-	SpinGuard held(tx_lock_);
+	nooks::SpinGuard held(tx_lock_);
 	Rings &r = *rings_;
 	while (r.tx_next_to_clean != r.tx_next_to_use) {
 		u32 i = r.tx_next_to_clean;
@@ -471,7 +409,7 @@ int Adapter::stop()
 
 int Adapter::xmit(sk_buff *skb)
 {
-	SpinGuard held(tx_lock_);
+	nooks::SpinGuard held(tx_lock_);
 	if (!up_)
 		return NETDEV_TX_BUSY;
 	Rings &r = *rings_;
@@ -569,24 +507,19 @@ static const net_device_ops @NAME@_netdev_ops = {
 	.ndo_tx_timeout = @NAME@_tx_timeout,
 };
 
-/* A NIC matched the id table: bring up an adapter for it. */
+/* A NIC matched the id table: bring up an adapter for it (kept as the device's drvdata; a failed start is undone). */
 static int @NAME@_probe(pci_dev *pdev, const pci_device_id *id)
 {
 	if (pci_enable_device(pdev) || pci_resource_len(pdev, 0) < E1000_BAR0_SIZE)
 		return -ENODEV;
 	pci_set_master(pdev);
-	std::unique_ptr<Adapter> a(new (std::nothrow) Adapter(pdev));
-	if (!a)
-		return -ENOMEM;
-	if (int err = a->start(@NAME@_intr, &@NAME@_netdev_ops))
-		return err;	/* a's destructor undoes what start did */
-	pci_set_drvdata(pdev, a.release());
-	return 0;
+	return nooks::probe_device<Adapter>(pdev, @NAME@_intr, &@NAME@_netdev_ops);
 }
 
+/* The adapter's destructor undoes what start did. */
 static void @NAME@_remove(pci_dev *pdev)
 {
-	delete static_cast<Adapter *>(pci_get_drvdata(pdev));
+	nooks::remove_device<Adapter>(pdev);
 }
 
 static const pci_device_id @NAME@_ids[] = {

@@ -4,8 +4,10 @@
  * A driver is built as a shared object (`nooks build`) that links against
  * nothing: no libc, and of the C++ library only what its headers hold
  * (std::array, std::vector, std::unique_ptr, <algorithm>...), without
- * exceptions or RTTI. It includes <nooks/kapi.h> for the kernel API (memory,
- * locks, timers, work, interrupts, DMA, PCI, printk) and runs in a protection
+ * exceptions or RTTI. It includes <nooks/kapi.hh>: <nooks/kapi.h>, the kernel
+ * API (memory, locks, timers, work, interrupts, DMA, PCI, printk), and in
+ * namespace nooks the C++ helpers (lock guards, a BAR's registers, DMA
+ * buffers, probe and remove for a PCI device). It runs in a protection
  * domain of its own: a bug in it is trapped, what it held is released, and it
  * is restarted, while the program that loaded it goes on. docs/drivers.md,
  * "C++ drivers", says what C++ may use here.
@@ -13,24 +15,12 @@
  *   npx nooks build @NAME@/@NAME@.cc -o build/@NAME@.so
  *   node --test @NAME@/@NAME@.test.mjs        # loads it and calls it
  */
-#include <nooks/kapi.h>
+#include <nooks/kapi.hh>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("@NAME@: a driver made with nooks new --lang c++");
 
 namespace {
-
-/* A kernel spinlock held for a scope (RAII): released on every path out. */
-class SpinGuard {
-public:
-	explicit SpinGuard(spinlock_t &lock) : lock_(lock) { spin_lock(&lock_); }
-	~SpinGuard() { spin_unlock(&lock_); }
-	SpinGuard(const SpinGuard &) = delete;
-	SpinGuard &operator=(const SpinGuard &) = delete;
-
-private:
-	spinlock_t &lock_;
-};
 
 /*
  * The driver's state. new and delete use the driver's heap (released at a
@@ -48,7 +38,7 @@ public:
 	/* One more call: kernel locks work as in Linux, and the kernel checks their use. */
 	void count()
 	{
-		SpinGuard held(lock_);
+		nooks::SpinGuard held(lock_);	/* released on every path out of the scope */
 		calls_++;
 	}
 	long calls() const { return calls_; }

@@ -23,14 +23,12 @@
  * faults are reported in and injected into) that hand over to the class.
  * docs/drivers.md, "C++ drivers", says what C++ may use here.
  */
-#include <nooks/kapi.h>
+#include <nooks/kapi.hh>
 
 #include <nooks/serial_core.h>
 #include <nooks/hw/uart_regs.h>
 
 #include <algorithm>
-#include <memory>
-#include <new>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("@NAME@: a 16550A UART driver made with nooks new --lang c++");
@@ -39,39 +37,6 @@ namespace {
 
 constexpr u32 UART_CLOCK = 1843200;	/* the highest baud is UART_CLOCK / 16 */
 constexpr u32 FIFO_SIZE = 16;
-
-/* A kernel spinlock held for a scope (RAII): released on every path out. */
-class SpinGuard {
-public:
-	explicit SpinGuard(spinlock_t &lock) : lock_(lock) { spin_lock(&lock_); }
-	~SpinGuard() { spin_unlock(&lock_); }
-	SpinGuard(const SpinGuard &) = delete;
-	SpinGuard &operator=(const SpinGuard &) = delete;
-
-private:
-	spinlock_t &lock_;
-};
-
-/* The UART's eight byte-wide registers (BAR 0), unmapped with their owner. */
-class Registers {
-public:
-	explicit Registers(pci_dev *pdev) : pdev_(pdev), base_(static_cast<u8 __iomem *>(pci_iomap(pdev, 0, 8))) {}
-	~Registers()
-	{
-		if (base_)
-			pci_iounmap(pdev_, base_);
-	}
-	Registers(const Registers &) = delete;
-	Registers &operator=(const Registers &) = delete;
-
-	bool mapped() const { return base_ != nullptr; }
-	u8 read(int reg) const { return ioread8(base_ + reg); }
-	void write(int reg, u8 value) { iowrite8(value, base_ + reg); }
-
-private:
-	pci_dev *pdev_;
-	u8 __iomem *base_;
-};
 
 /* LCR's parity bits for UART_PARITY_*: none for a parity it does not know. */
 constexpr u8 lcr_parity(u8 parity)
@@ -95,7 +60,7 @@ constexpr u8 lcr_parity(u8 parity)
  */
 class Port {
 public:
-	explicit Port(pci_dev *pdev) : pdev_(pdev), regs_(pdev) { spin_lock_init(&lock_); }
+	explicit Port(pci_dev *pdev) : pdev_(pdev), regs_(pdev, 0, 8) { spin_lock_init(&lock_); }
 	~Port();
 	Port(const Port &) = delete;
 	Port &operator=(const Port &) = delete;
@@ -119,7 +84,7 @@ private:
 	void transmit_chars();
 
 	pci_dev *pdev_;
-	Registers regs_;
+	nooks::Mmio regs_;		/* the UART's eight byte-wide registers (BAR 0), unmapped with the port */
 	spinlock_t lock_;		/* the registers: the ops and the interrupt race */
 	u8 ier_ = 0;			/* a copy of IER: changing it needs no read of the register */
 	bool crtscts_ = false;		/* RTS/CTS flow control: transmission waits while CTS is down */
@@ -132,7 +97,7 @@ private:
 void Port::set_ier(u8 ier)
 {
 	ier_ = ier;
-	regs_.write(UART_IER, ier);
+	regs_.write8(UART_IER, ier);
 }
 
 /* Is it a 16550? Then take its interrupt and register a port: 0, or -errno (the destructor cleans up). */
@@ -141,8 +106,8 @@ int Port::start(irq_handler_t irq, const uart_ops *ops)
 	if (!regs_.mapped())
 		return -ENODEV;
 	/* a UART's scratch register holds what is written (other devices share these PCI ids) */
-	regs_.write(UART_SCR, 0xa5);
-	if (regs_.read(UART_SCR) != 0xa5)
+	regs_.write8(UART_SCR, 0xa5);
+	if (regs_.read8(UART_SCR) != 0xa5)
 		return -ENODEV;
 	set_ier(0);
 	if (int err = request_irq(pdev_->irq, irq, IRQF_SHARED, "@NAME@", this))
@@ -165,7 +130,7 @@ Port::~Port()
 {
 	if (registered_) {
 		uart_remove_one_port(&port_);
-		regs_.write(UART_IER, 0);
+		regs_.write8(UART_IER, 0);
 	}
 	if (irq_requested_)
 		free_irq(pdev_->irq, this);
@@ -178,15 +143,15 @@ void Port::receive_chars()
 	u8 buf[64];
 	size_t n = 0;
 
-	while ((regs_.read(UART_LSR) & UART_LSR_DR) && n < sizeof(buf))
-		buf[n++] = regs_.read(UART_RX);
+	while ((regs_.read8(UART_LSR) & UART_LSR_DR) && n < sizeof(buf))
+		buf[n++] = regs_.read8(UART_RX);
 	if (n)
 		uart_insert_chars(&port_, buf, n);
 }
 
 void Port::transmit_chars()
 {
-	if (crtscts_ && !(regs_.read(UART_MSR) & UART_MSR_CTS)) {
+	if (crtscts_ && !(regs_.read8(UART_MSR) & UART_MSR_CTS)) {
 		cts_stopped_ = true;		/* the modem-status interrupt resumes */
 		set_ier(ier_ & ~UART_IER_THRI);
 		return;
@@ -196,16 +161,16 @@ void Port::transmit_chars()
 	if (n == 0)
 		set_ier(ier_ & ~UART_IER_THRI);	/* nothing more: until the next start_tx */
 	for (int i = 0; i < n; i++)
-		regs_.write(UART_TX, buf[i]);
+		regs_.write8(UART_TX, buf[i]);
 }
 
 irqreturn_t Port::interrupt()
 {
-	SpinGuard held(lock_);
+	nooks::SpinGuard held(lock_);
 	bool handled = false;
 
 	for (int loops = 0; loops < 32; loops++) {
-		u8 iir = regs_.read(UART_IIR);
+		u8 iir = regs_.read8(UART_IIR);
 		if (iir & UART_IIR_NO_INT)
 			break;
 		handled = true;
@@ -219,7 +184,7 @@ irqreturn_t Port::interrupt()
 			transmit_chars();
 			break;
 		case UART_IIR_MSI:
-			if ((regs_.read(UART_MSR) & UART_MSR_CTS) && cts_stopped_) {
+			if ((regs_.read8(UART_MSR) & UART_MSR_CTS) && cts_stopped_) {
 				cts_stopped_ = false;
 				set_ier(ier_ | UART_IER_THRI);
 			}
@@ -233,13 +198,13 @@ irqreturn_t Port::interrupt()
 
 int Port::startup()
 {
-	SpinGuard held(lock_);
-	regs_.write(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR | UART_FCR_CLEAR_XMIT | UART_FCR_TRIGGER_8);
-	regs_.write(UART_LCR, UART_LCR_WLEN8);
-	(void)regs_.read(UART_LSR);	/* clear what is pending */
-	(void)regs_.read(UART_RX);
-	(void)regs_.read(UART_IIR);
-	(void)regs_.read(UART_MSR);
+	nooks::SpinGuard held(lock_);
+	regs_.write8(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR | UART_FCR_CLEAR_XMIT | UART_FCR_TRIGGER_8);
+	regs_.write8(UART_LCR, UART_LCR_WLEN8);
+	(void)regs_.read8(UART_LSR);	/* clear what is pending */
+	(void)regs_.read8(UART_RX);
+	(void)regs_.read8(UART_IIR);
+	(void)regs_.read8(UART_MSR);
 	cts_stopped_ = false;
 	set_ier(UART_IER_RDI | UART_IER_RLSI | (crtscts_ ? UART_IER_MSI : 0));
 	return 0;
@@ -247,10 +212,10 @@ int Port::startup()
 
 void Port::shutdown()
 {
-	SpinGuard held(lock_);
+	nooks::SpinGuard held(lock_);
 	set_ier(0);
-	regs_.write(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR | UART_FCR_CLEAR_XMIT);
-	regs_.write(UART_FCR, 0);
+	regs_.write8(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR | UART_FCR_CLEAR_XMIT);
+	regs_.write8(UART_FCR, 0);
 }
 
 void Port::set_termios(const ktermios *t)
@@ -261,7 +226,7 @@ void Port::set_termios(const ktermios *t)
 	if (t->stop_bits == 2)
 		lcr |= UART_LCR_STOP;
 	lcr |= lcr_parity(t->parity);
-	SpinGuard held(lock_);
+	nooks::SpinGuard held(lock_);
 	crtscts_ = t->flow == UART_FLOW_RTSCTS;
 	u8 ier = crtscts_ ? ier_ | UART_IER_MSI : ier_ & ~UART_IER_MSI;
 	if (!crtscts_ && cts_stopped_) {
@@ -269,23 +234,23 @@ void Port::set_termios(const ktermios *t)
 		ier |= UART_IER_THRI;
 	}
 	set_ier(ier);
-	regs_.write(UART_LCR, lcr | UART_LCR_DLAB);	/* DLAB: registers 0 and 1 are the divisor */
-	regs_.write(UART_DLL, divisor & 0xff);
-	regs_.write(UART_DLM, divisor >> 8);
-	regs_.write(UART_LCR, lcr);
+	regs_.write8(UART_LCR, lcr | UART_LCR_DLAB);	/* DLAB: registers 0 and 1 are the divisor */
+	regs_.write8(UART_DLL, divisor & 0xff);
+	regs_.write8(UART_DLM, divisor >> 8);
+	regs_.write8(UART_LCR, lcr);
 }
 
 /* Bytes are waiting: enable the transmit interrupt (the THR is empty, so it comes at once). */
 void Port::start_tx()
 {
-	SpinGuard held(lock_);
+	nooks::SpinGuard held(lock_);
 	if (!(ier_ & UART_IER_THRI) && !cts_stopped_)
 		set_ier(ier_ | UART_IER_THRI);
 }
 
 void Port::stop_tx()
 {
-	SpinGuard held(lock_);
+	nooks::SpinGuard held(lock_);
 	set_ier(ier_ & ~UART_IER_THRI);
 }
 
@@ -295,13 +260,13 @@ void Port::set_mctrl(unsigned int mctrl)
 		 (mctrl & TIOCM_OUT1 ? UART_MCR_OUT1 : 0) | (mctrl & TIOCM_OUT2 ? UART_MCR_OUT2 : 0) |
 		 (mctrl & TIOCM_LOOP ? UART_MCR_LOOP : 0);
 
-	SpinGuard held(lock_);
-	regs_.write(UART_MCR, mcr);
+	nooks::SpinGuard held(lock_);
+	regs_.write8(UART_MCR, mcr);
 }
 
 unsigned int Port::get_mctrl() const
 {
-	u8 msr = regs_.read(UART_MSR);
+	u8 msr = regs_.read8(UART_MSR);
 
 	return (msr & UART_MSR_DCD ? TIOCM_CAR : 0) | (msr & UART_MSR_RI ? TIOCM_RNG : 0) |
 	       (msr & UART_MSR_DSR ? TIOCM_DSR : 0) | (msr & UART_MSR_CTS ? TIOCM_CTS : 0);
@@ -309,7 +274,7 @@ unsigned int Port::get_mctrl() const
 
 unsigned int Port::tx_empty() const
 {
-	return regs_.read(UART_LSR) & UART_LSR_TEMT ? TIOCSER_TEMT : 0;
+	return regs_.read8(UART_LSR) & UART_LSR_TEMT ? TIOCSER_TEMT : 0;
 }
 
 }  // namespace
@@ -373,23 +338,18 @@ static const uart_ops @NAME@_ops = {
 	.tx_empty = @NAME@_tx_empty,
 };
 
-/* A device matched the id table: bring up a port for it if it is a 16550. */
+/* A device matched the id table: bring up a port for it if it is a 16550 (kept as the device's drvdata; a failed start is undone). */
 static int @NAME@_probe(pci_dev *pdev, const pci_device_id *id)
 {
 	if (pci_enable_device(pdev) || pci_resource_len(pdev, 0) < 8)
 		return -ENODEV;
-	std::unique_ptr<Port> up(new (std::nothrow) Port(pdev));
-	if (!up)
-		return -ENOMEM;
-	if (int err = up->start(@NAME@_irq, &@NAME@_ops))
-		return err;	/* up's destructor undoes what start did */
-	pci_set_drvdata(pdev, up.release());
-	return 0;
+	return nooks::probe_device<Port>(pdev, @NAME@_irq, &@NAME@_ops);
 }
 
+/* The port's destructor undoes what start did. */
 static void @NAME@_remove(pci_dev *pdev)
 {
-	delete static_cast<Port *>(pci_get_drvdata(pdev));
+	nooks::remove_device<Port>(pdev);
 }
 
 static const pci_device_id @NAME@_ids[] = {

@@ -25,11 +25,8 @@
  * faults are reported in and injected into) that hand over to the class.
  * docs/drivers.md, "C++ drivers", says what C++ may use here.
  */
-#include <nooks/kapi.h>
+#include <nooks/kapi.hh>
 #include <nooks/sound.h>
-
-#include <memory>
-#include <new>
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("@NAME@: a PCM sound driver made with nooks new --lang c++");
@@ -62,68 +59,10 @@ constexpr u32 CTRL_RESUME = 2;		/* with RUN: go on with the stream a reset cut *
 constexpr u32 STATUS_ERROR = 2;
 constexpr u32 VOLUME_MUTE = 1u << 31;
 
-/* The device's registers (BAR 0), unmapped with their owner. */
-class Registers {
-public:
-	explicit Registers(pci_dev *pdev) : pdev_(pdev), base_(static_cast<u8 __iomem *>(pci_iomap(pdev, 0, 0))) {}
-	~Registers()
-	{
-		if (base_)
-			pci_iounmap(pdev_, base_);
-	}
-	Registers(const Registers &) = delete;
-	Registers &operator=(const Registers &) = delete;
-
-	bool mapped() const { return base_ != nullptr; }
-	u32 read(u32 reg) const { return ioread32(base_ + reg); }
-	void write(u32 reg, u32 value) { iowrite32(value, base_ + reg); }
-
-private:
-	pci_dev *pdev_;
-	u8 __iomem *base_;
-};
-
-/* A stream's ring in coherent DMA memory (the device reads or writes it), freed with its owner or when replaced. */
-class DmaRing {
-public:
-	explicit DmaRing(pci_dev *pdev) : pdev_(pdev) {}
-	~DmaRing() { release(); }
-	DmaRing(const DmaRing &) = delete;
-	DmaRing &operator=(const DmaRing &) = delete;
-
-	/* Frees the ring there is and allocates one of `bytes`, zeroed: false if there is no memory for it. */
-	bool allocate(u32 bytes)
-	{
-		release();
-		area_ = dma_alloc_coherent(&pdev_->dev, bytes, &bus_, GFP_KERNEL);
-		if (!area_)
-			return false;
-		bytes_ = bytes;
-		memset(area_, 0, bytes_);
-		return true;
-	}
-	void release()
-	{
-		if (area_)
-			dma_free_coherent(&pdev_->dev, bytes_, area_, bus_);
-		area_ = nullptr;
-		bytes_ = 0;
-	}
-	void *area() const { return area_; }
-	dma_addr_t bus() const { return bus_; }
-	u32 bytes() const { return bytes_; }
-
-private:
-	pci_dev *pdev_;
-	void *area_ = nullptr;
-	dma_addr_t bus_ = 0;
-	u32 bytes_ = 0;
-};
-
 struct Stream {
 	explicit Stream(pci_dev *pdev) : ring(pdev) {}
 
-	DmaRing ring;
+	nooks::DmaBuffer<u8> ring;	/* in DMA memory (the device reads or writes it): hw_params replaces it, close frees it */
 	const snd_pcm_runtime *rt = nullptr;	/* the kernel's: rate, channels, period */
 };
 
@@ -149,12 +88,12 @@ public:
 	int prepare(int stream);
 	int trigger(int stream, int cmd);
 	unsigned long pointer(int stream) const;
-	void ack(int stream, u32 limit) { regs_.write(bank(stream) + REG_APPL, limit); }
+	void ack(int stream, u32 limit) { regs_.write32(bank(stream) + REG_APPL, limit); }
 	int mixer(int stream, unsigned int volume, bool mute);
 
 private:
 	pci_dev *pdev_;
-	Registers regs_;
+	nooks::Mmio regs_;	/* BAR 0, unmapped with the chip */
 	snd_pcm pcm_ = {};
 	Stream streams_[2];	/* SNDRV_PCM_STREAM_PLAYBACK, _CAPTURE */
 	bool irq_requested_ = false;
@@ -164,14 +103,14 @@ private:
 /* Checks it is the PCM device, takes its interrupt and registers the pcm: 0, or -errno (the destructor cleans up). */
 int Chip::start(irq_handler_t irq, const snd_pcm_ops *ops)
 {
-	if (!regs_.mapped() || regs_.read(REG_ID) != PCM_ID)
+	if (!regs_.mapped() || regs_.read32(REG_ID) != PCM_ID)
 		return -ENODEV;
 	if (int err = request_irq(pdev_->irq, irq, 0, "@NAME@", this))
 		return err;
 	irq_requested_ = true;
 	pcm_.pdev = pdev_;		/* the pcm takes the device's name: pcm0, ... */
 	pcm_.ops = ops;
-	pcm_.streams = regs_.read(REG_CAPS) & (SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT);
+	pcm_.streams = regs_.read32(REG_CAPS) & (SND_PCM_PLAYBACK_BIT | SND_PCM_CAPTURE_BIT);
 	pcm_.max_buffer_bytes = 1 << 20;
 	pcm_.private_data = this;
 	if (int err = snd_pcm_register(&pcm_))
@@ -187,9 +126,9 @@ Chip::~Chip()
 	if (registered_) {
 		snd_pcm_unregister(&pcm_);
 		/* quiet the device, and let an interrupt already raised run its handler before free_irq */
-		regs_.write(bank(SNDRV_PCM_STREAM_PLAYBACK) + REG_CTRL, 0);
-		regs_.write(bank(SNDRV_PCM_STREAM_CAPTURE) + REG_CTRL, 0);
-		regs_.write(REG_INTR_ACK, regs_.read(REG_INTR));
+		regs_.write32(bank(SNDRV_PCM_STREAM_PLAYBACK) + REG_CTRL, 0);
+		regs_.write32(bank(SNDRV_PCM_STREAM_CAPTURE) + REG_CTRL, 0);
+		regs_.write32(REG_INTR_ACK, regs_.read32(REG_INTR));
 		msleep(5);
 	}
 	if (irq_requested_)
@@ -198,12 +137,12 @@ Chip::~Chip()
 
 int Chip::open(int stream) const
 {
-	return regs_.read(REG_CAPS) & (1u << stream) ? 0 : -ENODEV;
+	return regs_.read32(REG_CAPS) & (1u << stream) ? 0 : -ENODEV;
 }
 
 int Chip::close(int stream)
 {
-	regs_.write(bank(stream) + REG_CTRL, 0);
+	regs_.write32(bank(stream) + REG_CTRL, 0);
 	streams_[stream].ring.release();
 	return 0;
 }
@@ -215,10 +154,11 @@ int Chip::hw_params(int stream, const snd_pcm_runtime *rt)
 
 	if (rt->format != SNDRV_PCM_FORMAT_S16_LE)
 		return -EINVAL;
-	if (!s.ring.allocate(rt->buffer_bytes))
+	if (!s.ring.allocate(rt->buffer_bytes))	/* the ring there was is freed */
 		return -ENOMEM;
+	s.ring.clear();
 	s.rt = rt;
-	return snd_pcm_set_buffer(&pcm_, stream, s.ring.area(), s.ring.bytes());
+	return snd_pcm_set_buffer(&pcm_, stream, s.ring.data(), s.ring.bytes());
 }
 
 /* Program the engine for the ring; its pointer starts again at 0. */
@@ -227,15 +167,15 @@ int Chip::prepare(int stream)
 	const Stream &s = streams_[stream];
 	const u32 at = bank(stream);
 
-	regs_.write(at + REG_CTRL, 0);
-	regs_.write(at + REG_ADDR_LO, (u32)s.ring.bus());
-	regs_.write(at + REG_ADDR_HI, (u32)(s.ring.bus() >> 32));
-	regs_.write(at + REG_SIZE, s.ring.bytes());
-	regs_.write(at + REG_PERIOD, s.rt->period_bytes);
-	regs_.write(at + REG_RATE, s.rt->rate);
-	regs_.write(at + REG_CHANNELS, s.rt->channels);
-	regs_.write(at + REG_FORMAT, SNDRV_PCM_FORMAT_S16_LE);
-	regs_.write(at + REG_APPL, 0);
+	regs_.write32(at + REG_CTRL, 0);
+	regs_.write32(at + REG_ADDR_LO, (u32)s.ring.bus());
+	regs_.write32(at + REG_ADDR_HI, (u32)(s.ring.bus() >> 32));
+	regs_.write32(at + REG_SIZE, s.ring.bytes());
+	regs_.write32(at + REG_PERIOD, s.rt->period_bytes);
+	regs_.write32(at + REG_RATE, s.rt->rate);
+	regs_.write32(at + REG_CHANNELS, s.rt->channels);
+	regs_.write32(at + REG_FORMAT, SNDRV_PCM_FORMAT_S16_LE);
+	regs_.write32(at + REG_APPL, 0);
 	return 0;
 }
 
@@ -245,10 +185,10 @@ int Chip::trigger(int stream, int cmd)
 	switch (cmd) {
 	case SNDRV_PCM_TRIGGER_START:
 	case SNDRV_PCM_TRIGGER_RESUME:
-		regs_.write(bank(stream) + REG_CTRL, cmd == SNDRV_PCM_TRIGGER_RESUME ? CTRL_RUN | CTRL_RESUME : CTRL_RUN);
-		return regs_.read(bank(stream) + REG_STATUS) & STATUS_ERROR ? -EIO : 0;
+		regs_.write32(bank(stream) + REG_CTRL, cmd == SNDRV_PCM_TRIGGER_RESUME ? CTRL_RUN | CTRL_RESUME : CTRL_RUN);
+		return regs_.read32(bank(stream) + REG_STATUS) & STATUS_ERROR ? -EIO : 0;
 	case SNDRV_PCM_TRIGGER_STOP:
-		regs_.write(bank(stream) + REG_CTRL, 0);
+		regs_.write32(bank(stream) + REG_CTRL, 0);
 		return 0;
 	}
 	return -EINVAL;
@@ -259,24 +199,24 @@ unsigned long Chip::pointer(int stream) const
 {
 	const Stream &s = streams_[stream];
 
-	return (regs_.read(bank(stream) + REG_HWPTR) % s.ring.bytes()) / s.rt->frame_bytes;
+	return (regs_.read32(bank(stream) + REG_HWPTR) % s.ring.bytes()) / s.rt->frame_bytes;
 }
 
 int Chip::mixer(int stream, unsigned int volume, bool mute)
 {
 	if (volume > 100)
 		return -EINVAL;
-	regs_.write(bank(stream) + REG_VOLUME, volume | (mute ? VOLUME_MUTE : 0));
+	regs_.write32(bank(stream) + REG_VOLUME, volume | (mute ? VOLUME_MUTE : 0));
 	return 0;
 }
 
 irqreturn_t Chip::interrupt()
 {
-	u32 status = regs_.read(REG_INTR);
+	u32 status = regs_.read32(REG_INTR);
 
 	if (!status)
 		return IRQ_NONE;
-	regs_.write(REG_INTR_ACK, status);
+	regs_.write32(REG_INTR_ACK, status);
 	if (status & 1)
 		snd_pcm_period_elapsed(&pcm_, SNDRV_PCM_STREAM_PLAYBACK);
 	if (status & 2)
@@ -349,24 +289,19 @@ static irqreturn_t @NAME@_irq(int irq, void *data)
 	return static_cast<Chip *>(data)->interrupt();
 }
 
-/* A device matched the id table: bring up a chip for it. */
+/* A device matched the id table: bring up a chip for it (kept as the device's drvdata; a failed start is undone). */
 static int @NAME@_probe(pci_dev *pdev, const pci_device_id *id)
 {
 	if (pci_enable_device(pdev))
 		return -ENODEV;
 	pci_set_master(pdev);
-	std::unique_ptr<Chip> chip(new (std::nothrow) Chip(pdev));
-	if (!chip)
-		return -ENOMEM;
-	if (int err = chip->start(@NAME@_irq, &@NAME@_ops))
-		return err;	/* chip's destructor undoes what start did */
-	pci_set_drvdata(pdev, chip.release());
-	return 0;
+	return nooks::probe_device<Chip>(pdev, @NAME@_irq, &@NAME@_ops);
 }
 
+/* The chip's destructor undoes what start did. */
 static void @NAME@_remove(pci_dev *pdev)
 {
-	delete static_cast<Chip *>(pci_get_drvdata(pdev));
+	nooks::remove_device<Chip>(pdev);
 }
 
 static const pci_device_id @NAME@_ids[] = {
