@@ -52,6 +52,8 @@ void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   i.c.tx_dropped += i.txq.size();
   i.txq.clear();
   i.replay = false;
+  i.reset_code = code;
+  i.reset_why = why;
   n.detach_events.push_back({i.name, code, why, i.resets});
   n.js.kick();
 }

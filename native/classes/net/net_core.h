@@ -92,6 +92,7 @@ struct Iface {
   std::string name, device;
   int users = 0;  // open handles
   uint64_t resets = 0;  // times it was reset under its handles: a handle opened at a lower count lost its user to one
+  std::string reset_code, reset_why;  // the latest reset's error: a handle it took gets it before its 'detached' event
   uint32_t mtu = 0;  // 0: the driver's
   uint32_t tx_timeout_ms = 0;  // 0: the driver's watchdog_timeo
   bool mac_set = false;
