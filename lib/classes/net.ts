@@ -21,8 +21,8 @@
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
-import { native, type NativeAddon, type NativeFault } from '../native.js';
-import { classCall } from './common.js';
+import { native, type NativeAddon } from '../native.js';
+import { classCall, driverCall } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
@@ -129,18 +129,7 @@ const wrap = <T>(f: () => T): T => classCall(f, NetError);
  * wrap, for a call into the interface's driver (open, configure): when the unshadowed driver failed meanwhile (the
  * addon's EDRIVERFAILED carries the failure's fault), the agent decides now and the error says what it decided.
  */
-function wrapDriverCall<T>(kernel: Kernel, f: () => T): T {
-  return wrap(() => {
-    try {
-      return f();
-    } catch (e) {
-      const err = e as Error & { code?: string; fault?: NativeFault };
-      if (err.code !== 'EDRIVERFAILED' || !err.fault) throw e;
-      const outcome = kernel.recoverFromClassCall(err.fault);
-      throw new NetError('EDRIVERFAILED', outcome ? `${err.message} ${outcome}` : err.message);
-    }
-  });
-}
+const wrapDriverCall = <T>(kernel: Kernel, f: () => T): T => driverCall(kernel, f, NetError);
 
 /**
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),

@@ -46,7 +46,7 @@ class FailedDuring {
 [[noreturn]] void throw_failed_meanwhile(Napi::Env env, const std::string &name, const char *doing, Domain *d) {
   Napi::Error e = Napi::Error::New(env, name + ": " + doing + " failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile");
   e.Set("code", "EDRIVERFAILED");
-  if (const Fault *f = d ? primary_fault(d, d->failure_gen.load()) : nullptr) e.Set("fault", fault_object(env, d, *f));
+  if (const Fault *f = d ? primary_fault(d, d->failure_gen.load()) : nullptr) e.Set("fault", fault_object(env, d->name, *f));
   throw e;
 }
 
