@@ -105,7 +105,7 @@ it('a handle opened right after configure said "open it again" stays open when t
   const detachedAgain: NetError[] = [];
   again.on('detached', (e) => detachedAgain.push(e));
   const oldDetached = new Promise<NetError>((r) => eth.once('detached', r));
-  expect((await oldDetached).message).toBe('eth0: the driver (e1000) failed: the interface was reset; open it again');
+  expect((await oldDetached).message).toBe('eth0: the interface was reset: its driver (e1000) failed and is running again: open it again');
   expect(detachedAgain).toEqual([]);
   expect(again.send([Buffer.alloc(60)])).toBe(1);
   again.close();
@@ -147,7 +147,7 @@ it('an old handle\'s send, configure and stats after a new open, before its deta
   for (const h of [sender, configurer, reader, witness]) h.on('detached', (e) => detached.set(h, [...(detached.get(h) ?? []), e]));
   expect(() => eth.configure({ mtu: 1400 })).toThrow(/is running again: open it again$/);
   const again = openNet(kernel!, 'eth0');
-  const reset = { code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' };
+  const reset = { code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and is running again: open it again' };
   expect(() => sender.send([Buffer.alloc(60)])).toThrow(expect.objectContaining(reset));
   expect(() => configurer.configure({ mtu: 1400 })).toThrow(expect.objectContaining(reset));
   expect(() => reader.stats()).toThrow(expect.objectContaining(reset));

@@ -21,8 +21,8 @@
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
-import { native, type NativeAddon } from '../native.js';
-import { classCall, driverCall } from './common.js';
+import { native, type NativeAddon, type NativeFault } from '../native.js';
+import { classCall, driverCall, withDecision } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
@@ -115,7 +115,7 @@ function addon(): NativeAddon {
         for (const h of [...(handles.get(e.iface) ?? [])]) { // not those a listener opens
           if (e.frames) h.emit('frames', e.frames);
           if (e.link !== undefined) h.emit('link', e.link);
-          if (e.detached !== undefined) h.reset(e.detached, e.code, e.resets!);
+          if (e.detached !== undefined) h.reset(e.detached, e.code, e.resets!, e.fault);
         }
     });
     initialised = true;
@@ -149,10 +149,11 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /**
    * @internal the kernel reset the interface (unshadowed failure, shadow's end, driver gone): `resets` is its count
-   * after that reset. Handles opened since (the error asked for it) keep going; the reset took the others' users.
+   * after that reset. Handles opened since (the error asked for it) keep going; the reset took the others' users,
+   * their error saying what the agent decided for the driver's failure (`fault`) that made the reset, if one did.
    */
-  reset(why: string, code: NetErrorCode | undefined, resets: number): void {
-    if (this.resets < resets) this.detach(why, code);
+  reset(why: string, code: NetErrorCode | undefined, resets: number, fault?: NativeFault): void {
+    if (this.resets < resets) this.detach(withDecision(this.kernel, why, fault), code);
   }
 
   /** @internal the handle loses the interface: a reset under it (reset()), or the kernel's shutdown. */
@@ -232,9 +233,9 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     try {
       return f();
     } catch (e) {
-      const err = e as Error & { code?: NetErrorCode; resets?: number };
+      const err = e as Error & { code?: NetErrorCode; resets?: number; fault?: NativeFault };
       if (err.resets === undefined) throw e;
-      this.reset(err.message, err.code, err.resets);
+      this.reset(err.message, err.code, err.resets, err.fault);
       throw this.detached ?? e; // a handle closed before the reset stays closed, not detached
     }
   }

@@ -1,5 +1,6 @@
 // The net class's functions (native/classes/net/net_napi.cc), behind lib/classes/net.ts.
 import type { NetConfig, NetErrorCode, NetInfo, NetStats, NicWire } from '../../classes/net.js';
+import type { NativeFault } from '../../native.js';
 import { fn, surface } from './describe.js';
 
 /** What the kernel hands JavaScript of one interface. */
@@ -11,8 +12,10 @@ export interface NetEvent {
   detached?: string;
   /** and the error's code; */
   code?: NetErrorCode;
-  /** the interface's reset count after this reset: handles opened at a lower count (netOpen's) are detached. */
+  /** the interface's reset count after this reset: handles opened at a lower count (netOpen's) are detached; */
   resets?: number;
+  /** the failure of the driver that made the reset, if one did (the class says what the recovery agent decided for it). */
+  fault?: NativeFault;
 }
 
 export const net = surface({

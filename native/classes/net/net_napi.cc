@@ -46,7 +46,7 @@ class FailedDuring {
 [[noreturn]] void throw_failed_meanwhile(Napi::Env env, const std::string &name, const char *doing, Domain *d) {
   Napi::Error e = Napi::Error::New(env, name + ": " + doing + " failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile");
   e.Set("code", "EDRIVERFAILED");
-  if (const Fault *f = d ? primary_fault(d, d->failure_gen.load()) : nullptr) e.Set("fault", fault_object(env, d->name, *f));
+  if (d) e.Set("fault", failure_value(env, failure_of(*d)));
   throw e;
 }
 
@@ -123,6 +123,7 @@ void on_kick(Napi::Env env) {
     ev.Set("detached", x.why);
     ev.Set("code", x.code);
     ev.Set("resets", Napi::Number::New(env, (double)x.resets));
+    ev.Set("fault", failure_value(env, x.failure));
     events.Set(k++, ev);
   }
   n.js.deliver({events});
@@ -160,6 +161,7 @@ Iface &handle_iface(Napi::Env env, Net &n, const std::string &name, double reset
     Napi::Error e = Napi::Error::New(env, i.reset_why);
     e.Set("code", i.reset_code);
     e.Set("resets", Napi::Number::New(env, (double)i.resets));
+    e.Set("fault", failure_value(env, i.reset_failure));
     throw e;
   }
   return i;

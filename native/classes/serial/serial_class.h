@@ -13,18 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "../../xpc/xpc.h"
+#include "../common/failure.h"
 
 namespace nooks {
-
-// The failure of a port's unshadowed driver that an error is about: JavaScript hands it to the recovery agent
-// (lib/classes/serial.ts), which decides then if it has not yet, and the error says what became of the driver.
-// The fault's domain and generation are always set; its kind is none when the failure recorded no fault (an explicit
-// recovery, which JavaScript began and handed over itself).
-struct DriverFailure {
-  std::string driver;  // empty: no failure
-  Fault fault;
-};
 
 // An error for the application: a code (ENODEV, EBUSY, EIO, EINVAL, ENOTOPEN) and a message; and the driver's
 // failure, when it is about one.

@@ -136,16 +136,6 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
   return p;
 }
 
-// d's latest failure, for an error about it.
-DriverFailure failure_of(Domain *d) {
-  uint64_t generation = d->failure_gen.load();
-  const Fault *f = primary_fault(d, generation);
-  DriverFailure failure{d->name, f ? *f : Fault()};
-  failure.fault.domain = d->id;
-  failure.fault.generation = generation;
-  return failure;
-}
-
 // One crossing into the port's driver for `call` (one of its operations), on the caller's thread;
 // *ret gets its result. False when the driver failed (in this crossing or
 // before) and its shadow keeps the port: what was asked is recorded, and the
@@ -164,9 +154,9 @@ bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret
   DomainState state = d->state.load();
   if (c.result == EnterResult::unavailable)
     throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(state) + " (not ready)",
-                      state == DomainState::running ? DriverFailure() : failure_of(d));
-  if (c.aborted) throw SerialError("EIO", p->name + ": " + d->name + " failed (" + c.cause + ") during " + tap_name(call.tap), failure_of(d));
-  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause, failure_of(d));
+                      state == DomainState::running ? DriverFailure() : failure_of(*d));
+  if (c.aborted) throw SerialError("EIO", p->name + ": " + d->name + " failed (" + c.cause + ") during " + tap_name(call.tap), failure_of(*d));
+  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause, failure_of(*d));
 }
 
 // The test hook serial_hold_restore_for_rx, before port p's restore (ops_lock held).
@@ -240,7 +230,7 @@ void drop_port(Domain *d, const Object &o) {
   std::shared_ptr<Port> p = port_at(d->id, o.key);
   if (!p) return;
   if (d->state.load() == DomainState::failed) {
-    DriverFailure failure = failure_of(d);
+    DriverFailure failure = failure_of(*d);
     Fault described = failure.fault;
     bool known = described.kind != FaultKind::none;
     if (known) fault_describe(&described);

@@ -30,12 +30,6 @@ SerialHandle handle_arg(const Napi::CallbackInfo &info) {
   return {info[0].As<Napi::Number>().Int32Value(), (uint64_t)info[1].As<Napi::Number>().Int64Value()};
 }
 
-// The driver's failure an error or event is about, as a NativeFault (lib/native.ts); undefined if none.
-Napi::Value failure_value(Napi::Env env, const DriverFailure &failure) {
-  if (failure.driver.empty()) return env.Undefined();
-  return fault_object(env, failure.driver, failure.fault);
-}
-
 // Runs f; a SerialError comes out as a JavaScript Error with its `code` and, if it is about a failure of the driver, its
 // `fault` (which lib/classes/serial.ts hands to the recovery agent).
 template <typename F>
