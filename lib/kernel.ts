@@ -341,14 +341,15 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 
   /**
-   * @internal A class call the JavaScript thread made saw the driver fail (f: the failure's fault, which the class's
-   * error carries): the agent decides now, as after a driver call's fault. What became of the driver, to end the
-   * class's message with ('' while that is not known).
+   * @internal A class call the JavaScript thread made, or a device's detach, saw the driver fail (f: the failure's
+   * fault, which the class's error or event carries): the agent decides now if it has not yet, as after a driver
+   * call's fault. What became of the driver, to end the class's message with ('' while that is not known, or the
+   * driver was unloaded since).
    */
   recoverFromClassCall(f: NativeFault): string {
-    const d = this.driverIn(f.domain);
-    if (!d) return '';
-    if (d.claim(f.generation)) this.recoverSync(d, f);
+    const d = this.drivers.get(f.driver);
+    if (!d || (d.domainId !== f.domain && d.replacedDomain !== f.domain)) return '';
+    if (d.domainId === f.domain && d.claim(f.generation)) this.recoverSync(d, f);
     if (d.state === 'running') return `and ${d.fallbackRuns ? `its fallback ${driverName(d.path)} runs in its place` : 'is running again'}: open it again`;
     if (d.state === 'disabled' && d.disabledWhy !== undefined) return `and will not be restarted: ${d.name} ${d.disabledWhy}`;
     return '';
@@ -389,7 +390,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
-  private replaced = false; // its fallback driver runs in its place
+  private replaced: number | undefined; // the domain its fallback driver took the place of
   private gaveUp: string | undefined; // why the recovery agent disabled it, once it has
 
   /** @internal use Kernel.load */
@@ -485,6 +486,11 @@ export class Driver {
 
   /** @internal Whether its fallback driver (`path`) runs in its place. */
   get fallbackRuns(): boolean {
+    return this.replaced !== undefined;
+  }
+
+  /** @internal The domain its fallback driver took the place of (a failure's fault there was this driver's). */
+  get replacedDomain(): number | undefined {
     return this.replaced;
   }
 
@@ -573,7 +579,7 @@ export class Driver {
   replaceWith(path: string): void {
     const fallback = driverPath(path);
     // the policy's fallback is one: when the fallback in place fails past the policy's limit, none is left
-    if (this.replaced) throw new Error(`its fallback driver ${fallback}, in its place, failed too: there is no other [EFALLBACK]`);
+    if (this.replaced !== undefined) throw new Error(`its fallback driver ${fallback}, in its place, failed too: there is no other [EFALLBACK]`);
     if (fallback === this.path) throw new Error(`the fallback driver ${fallback} is the driver itself: refused [EFALLBACK]`);
     let domain: number;
     try {
@@ -584,8 +590,8 @@ export class Driver {
     native().unload(this.id, domain);
     this.symbols.clear();
     this.path = fallback;
+    this.replaced = this.domain;
     this.domain = domain;
     this.handledGeneration = 0; // the fallback's domain counts its failures from 1
-    this.replaced = true;
   }
 }

@@ -66,13 +66,13 @@ Domain *nooks::domain_of(Napi::Env env, Napi::Value v) {
   return d;
 }
 
-Napi::Object nooks::fault_object(Napi::Env env, Domain *d, const Fault &fault) {
+Napi::Object nooks::fault_object(Napi::Env env, const std::string &driver, const Fault &fault) {
   Fault f = fault;
   fault_describe(&f);
   Napi::Object o = Napi::Object::New(env);
   o.Set("kind", fault_kind_name(f.kind));
   o.Set("message", f.message);
-  o.Set("driver", d ? d->name : "");
+  o.Set("driver", driver);
   o.Set("domain", f.domain);
   o.Set("signal", f.signo);
   o.Set("address", hex(f.addr));
@@ -341,7 +341,7 @@ Napi::Value to_js(Napi::Env env, uint64_t ret) {
   recovery_ensure_torn_down(d);
   // A thread that was only aborted reports what failed the domain.
   const Fault &f = !own.primary && primary_fault(d, own.generation) ? *primary_fault(d, own.generation) : own;
-  Napi::Object fo = fault_object(env, d, f);
+  Napi::Object fo = fault_object(env, d->name, f);
   Napi::Error e = Napi::Error::New(env, d->name + ": " + fo.Get("message").ToString().Utf8Value());
   e.Set("code", "EDRIVERFAULT");
   e.Set("fault", fo);
@@ -662,7 +662,7 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
       Napi::Object fault;
       {
         DomainUse use(r->domain, r->serial);
-        if (use.get()) fault = fault_object(env, use.get(), r->fault);
+        if (use.get()) fault = fault_object(env, use.get()->name, r->fault);
       }
       if (!fault.IsEmpty()) fn.Call({Napi::Number::New(env, r->domain), fault});
       delete r;

@@ -64,8 +64,8 @@ class LazyName {
 uint64_t to_u64(Napi::Env env, Napi::Value v, LazyName what);
 
 struct Fault;
-// A fault as JavaScript sees it (lib/native.ts NativeFault), described (fault_describe).
-Napi::Object fault_object(Napi::Env env, Domain *d, const Fault &fault);
+// A fault of driver `driver` as JavaScript sees it (lib/native.ts NativeFault), described (fault_describe).
+Napi::Object fault_object(Napi::Env env, const std::string &driver, const Fault &fault);
 
 // Throws a JavaScript Error with a `code` property (as every addon error has).
 [[noreturn]] void throw_code(Napi::Env env, const std::string &code, const std::string &msg);

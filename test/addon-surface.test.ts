@@ -19,7 +19,7 @@ describe('addon surface', () => {
   it('refuses an argument of the wrong type with a TypeError naming the function', () => {
     expect(() => addon().blockDisk(7)).toThrow(expect.objectContaining({
       name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'blockDisk: argument 1 must be a string, got a number' }));
-    expect(() => addon().netSend('eth0', 'frames')).toThrow('netSend: argument 2 must be an array, got a string');
+    expect(() => addon().netSend('eth0', 0, 'frames')).toThrow('netSend: argument 3 must be an array, got a string');
     expect(() => addon().pcmWrite(1, [1, 2])).toThrow('pcmWrite: argument 2 must be a Buffer or Uint8Array, got an array');
   });
 

@@ -122,7 +122,7 @@ it('the handles on an interface its unshadowed driver had unregistered itself ar
   expect(e1000.state).toBe('running'); // restarted: its registration of eth0 is a new device
   await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // an event: the next turns bring it
   const [e] = detached;
-  expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+  expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and is running again: open it again' });
   expect(() => eth.send([Buffer.alloc(60)])).toThrow(e);
   expect(eth.info()).toMatchObject({ open: false, restarting: false }); // nothing keeps it for the restarted driver
   const again = openNet(kernel!, 'eth0'); // a new handle works, on the restarted driver's registration
@@ -134,7 +134,18 @@ it('the handles on an interface its unshadowed driver had unregistered itself ar
   const { detached } = await unregisteredThenFailed({ ...fallbackTo('null'), shadow: false });
   expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
   await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // not kept for the fallback's 2 s
-  expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the driver (e1000) failed: the interface was reset; open it again' });
+  expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and its fallback null runs in its place: open it again' });
+});
+
+// The reset's error says what the agent decided: before, 'eth0: the driver (e1000) failed: the interface was reset; open
+// it again', also of a driver its policy does not restart.
+it('the handles on an interface its unshadowed driver had unregistered itself, detached at a failure its policy does not restart from: the error says so', async () => {
+  const { e1000, detached } = await unregisteredThenFailed({ ...defaultPolicy.default, shadow: false, action: 'disable' });
+  expect(e1000.state).toBe('disabled');
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached');
+  expect(detached[0]).toMatchObject({
+    code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and will not be restarted: e1000 failed (aborted) and its recovery policy says disable',
+  });
 });
 
 // With a shadow, such an open succeeds: the restore opens the interface (test/net-open-recovery.test.ts).

@@ -1,4 +1,6 @@
 // What the device classes' TypeScript sides share.
+import type { Kernel } from '../kernel.js';
+import type { NativeFault } from '../native.js';
 
 /**
  * Runs f, a call into the addon: an addon error (an Error with a `code`) comes
@@ -13,4 +15,27 @@ export function classCall<T, C extends string>(f: () => T, ClassError: new (code
     if (err.code) throw new ClassError(err.code as C, err.message);
     throw e;
   }
+}
+
+/**
+ * `message`, which says that a device's unshadowed driver failed (`fault`, that failure's), ended with what the
+ * recovery agent decided for that failure, deciding now if it has not yet (Kernel.recoverFromClassCall): whether the
+ * driver runs again, its fallback in its place, or neither and why. No error promises a restart the policy will not make.
+ */
+export function withDecision(kernel: Kernel, message: string, fault: NativeFault | undefined): string {
+  const decision = fault ? kernel.recoverFromClassCall(fault) : '';
+  return decision ? `${message} ${decision}` : message;
+}
+
+/** classCall, for a call that may find the device's driver failed: an addon error carrying the failure's `fault` says what became of the driver (withDecision). */
+export function driverCall<T, C extends string>(kernel: Kernel, f: () => T, ClassError: new (code: C, message: string) => Error): T {
+  return classCall(() => {
+    try {
+      return f();
+    } catch (e) {
+      const err = e as Error & { code?: C; fault?: NativeFault };
+      if (!err.code || !err.fault) throw e;
+      throw new ClassError(err.code, withDecision(kernel, err.message, err.fault));
+    }
+  }, ClassError);
 }

@@ -22,7 +22,7 @@ import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native, type NativeAddon, type NativeFault } from '../native.js';
-import { classCall } from './common.js';
+import { classCall, driverCall, withDecision } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
@@ -115,7 +115,7 @@ function addon(): NativeAddon {
         for (const h of [...(handles.get(e.iface) ?? [])]) { // not those a listener opens
           if (e.frames) h.emit('frames', e.frames);
           if (e.link !== undefined) h.emit('link', e.link);
-          if (e.detached !== undefined) h.reset(e.detached, e.code, e.resets!);
+          if (e.detached !== undefined) h.reset(e.detached, e.code, e.resets!, e.fault);
         }
     });
     initialised = true;
@@ -129,18 +129,7 @@ const wrap = <T>(f: () => T): T => classCall(f, NetError);
  * wrap, for a call into the interface's driver (open, configure): when the unshadowed driver failed meanwhile (the
  * addon's EDRIVERFAILED carries the failure's fault), the agent decides now and the error says what it decided.
  */
-function wrapDriverCall<T>(kernel: Kernel, f: () => T): T {
-  return wrap(() => {
-    try {
-      return f();
-    } catch (e) {
-      const err = e as Error & { code?: string; fault?: NativeFault };
-      if (err.code !== 'EDRIVERFAILED' || !err.fault) throw e;
-      const outcome = kernel.recoverFromClassCall(err.fault);
-      throw new NetError('EDRIVERFAILED', outcome ? `${err.message} ${outcome}` : err.message);
-    }
-  });
-}
+const wrapDriverCall = <T>(kernel: Kernel, f: () => T): T => driverCall(kernel, f, NetError);
 
 /**
  * An open interface. Events: 'frames' (Buffer[]), 'link' (boolean),
@@ -160,10 +149,11 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /**
    * @internal the kernel reset the interface (unshadowed failure, shadow's end, driver gone): `resets` is its count
-   * after that reset. Handles opened since (the error asked for it) keep going; the reset took the others' users.
+   * after that reset. Handles opened since (the error asked for it) keep going; the reset took the others' users,
+   * their error saying what the agent decided for the driver's failure (`fault`) that made the reset, if one did.
    */
-  reset(why: string, code: NetErrorCode | undefined, resets: number): void {
-    if (this.resets < resets) this.detach(why, code);
+  reset(why: string, code: NetErrorCode | undefined, resets: number, fault?: NativeFault): void {
+    if (this.resets < resets) this.detach(withDecision(this.kernel, why, fault), code);
   }
 
   /** @internal the handle loses the interface: a reset under it (reset()), or the kernel's shutdown. */
@@ -176,17 +166,22 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /** Queues frames (whole Ethernet frames without FCS, 14 bytes to MTU + 14) for sending; how many were queued. */
   send(frames: Buffer[]): number {
-    if (this.detached) throw this.detached;
-    if (this.closed) throw new NetError('ECLOSED', `${this.name}: closed`);
+    this.checkOpen();
     if (frames.length === 0) return 0;
-    return wrap(() => this.n.netSend(this.name, frames));
+    return this.call(() => this.n.netSend(this.name, this.resets, frames));
   }
 
-  /** Link state (carrier) as the driver reported it. */
+  /** Link state (carrier) as the driver reported it; false once the handle lost the interface. */
   get link(): boolean {
-    return this.n.netInfo(this.name)?.carrier ?? false;
+    try {
+      return this.call(() => this.n.netInfo(this.name, this.resets))?.carrier ?? false;
+    } catch (e) {
+      if (e === this.detached) return false;
+      throw e;
+    }
   }
 
+  /** The interface as it is now, whoever has it open (also once this handle lost it: a detached handle's info is the interface's). */
   info(): NetInfo {
     const i = this.n.netInfo(this.name);
     if (!i) throw new NetError('ENODEV', `${this.name}: no such interface`);
@@ -195,7 +190,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   }
 
   stats(): NetStats {
-    return wrap(() => this.n.netStats(this.name));
+    return this.call(() => this.n.netStats(this.name, this.resets));
   }
 
   /**
@@ -205,8 +200,8 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
    * kept; the recovery agent has decided by then, and the message says whether the driver is running again.
    */
   configure(config: NetConfig): void {
-    if (this.detached) throw this.detached;
-    const r = wrapDriverCall(this.kernel, () => this.n.netConfigure(this.name, config));
+    this.checkOpen();
+    const r = wrapDriverCall(this.kernel, () => this.unlessReset(() => this.n.netConfigure(this.name, this.resets, config)));
     if (r !== 0) throw new NetError('EIO', `${this.name}: the driver refused the configuration (error ${r})`);
   }
 
@@ -216,6 +211,33 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     handles.get(this.name)?.delete(this);
     if (!this.detached) this.n.netClose(this.name, this.resets); // a detached handle is no user any more
     this.removeAllListeners(['frames', 'link']);
+  }
+
+  /** A detached handle fails with its error, a closed one with ECLOSED: neither reaches an interface opened since. */
+  private checkOpen(): void {
+    if (this.detached) throw this.detached;
+    if (this.closed) throw new NetError('ECLOSED', `${this.name}: closed`);
+  }
+
+  /** wrap, for a call about the handle's interface (unlessReset). */
+  private call<T>(f: () => T): T {
+    return wrap(() => this.unlessReset(f));
+  }
+
+  /**
+   * Runs f, a call into the addon about the handle's interface. The addon refuses a handle the interface was reset
+   * under since its open (its 'detached' event still on the way) with the reset's error and count: the handle is
+   * detached with them now. Before, such a call reached the interface a handle opened since had.
+   */
+  private unlessReset<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      const err = e as Error & { code?: NetErrorCode; resets?: number; fault?: NativeFault };
+      if (err.resets === undefined) throw e;
+      this.reset(err.message, err.code, err.resets, err.fault);
+      throw this.detached ?? e; // a handle closed before the reset stays closed, not detached
+    }
   }
 }
 

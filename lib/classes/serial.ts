@@ -4,7 +4,9 @@
 // Bytes move between the driver and the port's buffers in the kernel (C++);
 // they reach JavaScript a buffer at a time. Errors are clear and never hang:
 // a port with no driver is ENODEV, an unshadowed driver that failed or is
-// restarting is EIO/ENODEV with the reason, a read can time out. With a shadow
+// restarting is EIO/ENODEV with the reason and what the recovery agent
+// decided (restarted, replaced by its fallback, or given up on), a read can
+// time out. With a shadow
 // driver (the recovery policy's `shadow`, the default) a driver's failure is
 // not seen: the port stays open, writes queue, reads wait, an open succeeds,
 // and the kernel restores the port on the restarted driver
@@ -12,9 +14,9 @@
 // back does the port fail (EIO) and close.
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
-import { native } from '../native.js';
+import { native, type NativeFault } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
-import { classCall } from './common.js';
+import { driverCall, withDecision } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -57,8 +59,6 @@ export class SerialError extends Error {
   }
 }
 
-const wrap = <T>(f: () => T): T => classCall(f, SerialError);
-
 const PARITY: Record<Parity, number> = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
 const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR: 0x100, OUT2: 0x4000 };
 
@@ -72,7 +72,7 @@ onKernelShutdown((why) => {
 function listen(): void {
   if (listening) return;
   listening = true;
-  native().serialSetListener((line, gen, event, code, why) => openPorts.get(line)?._event(gen, event, code, why));
+  native().serialSetListener((line, gen, event, code, why, fault) => openPorts.get(line)?._event(gen, event, code, why, fault));
 }
 
 /** The ports the kernel knows (attached or detached). */
@@ -87,10 +87,10 @@ export function serialPorts(_kernel?: Kernel): SerialPortInfo[] {
  * driver failed or is restarting; EBUSY if it is open already. While a
  * shadowed driver is recovered the open succeeds: the restore starts the port.
  */
-export function openSerial(_kernel: Kernel, name: string, termios: Termios = {}): SerialPort {
+export function openSerial(kernel: Kernel, name: string, termios: Termios = {}): SerialPort {
   listen();
-  const h = wrap(() => native().serialOpen(name));
-  const port = new SerialPort(h, native().serialPorts().find((p) => p.line === h.line)?.name ?? name);
+  const h = driverCall(kernel, () => native().serialOpen(name), SerialError);
+  const port = new SerialPort(h, native().serialPorts().find((p) => p.line === h.line)?.name ?? name, kernel);
   openPorts.set(h.line, port);
   if (Object.keys(termios).length) {
     try {
@@ -106,6 +106,10 @@ export function openSerial(_kernel: Kernel, name: string, termios: Termios = {})
 /**
  * An open port. Events: 'data' (Buffer), 'error' (SerialError: the port was
  * detached, or its shadowed driver will not come back: then 'close' follows), 'close'.
+ * A detach for an unshadowed driver's failure says what the recovery agent
+ * decided for it: `ttyS0: the port was detached: uart16550 failed (...) and is
+ * running again: open it again`, `... and its fallback F runs in its place:
+ * open it again`, or `... and will not be restarted: <why>`.
  */
 export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialError]; close: [] }> {
   private closed = false;
@@ -115,7 +119,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   private termios: Required<Termios> = { baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, flowControl: 'none' };
 
   /** @internal use openSerial */
-  constructor(private readonly h: SerialHandle, readonly name: string) {
+  constructor(private readonly h: SerialHandle, readonly name: string, private readonly kernel: Kernel) {
     super();
   }
 
@@ -237,11 +241,11 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 
   /** @internal an event from the kernel */
-  _event(gen: number, event: string, code: string, why: string): void {
+  _event(gen: number, event: string, code: string, why: string, fault?: NativeFault): void {
     if (gen !== this.h.gen || this.closed) return;
     if (event === 'detached') {
       this.fetch();
-      this.fail(new SerialError(code, why));
+      this.fail(new SerialError(code, withDecision(this.kernel, why, fault)));
       return;
     }
     if (event === 'failed') {
@@ -265,10 +269,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   private fetch(): void {
     if (this.closed) return;
     try {
-      const b = native().serialRead(this.h.line, this.h.gen);
+      const b = this.call(() => native().serialRead(this.h.line, this.h.gen));
       if (b.length) this.pending.push(b);
-    } catch (e) {
-      this.noteFailure(e);
+    } catch {
+      // the port failed (call noted it): check() says so
     }
   }
 
@@ -277,20 +281,13 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     if (this.closed) throw new SerialError('ENOTOPEN', `${this.name} is closed`);
   }
 
+  /** A call into the addon for the port: its error as a SerialError that says what became of a failed driver; EIO and ENODEV fail the port. */
   private call<T>(f: () => T): T {
     try {
-      return wrap(f);
+      return driverCall(this.kernel, f, SerialError);
     } catch (e) {
-      this.noteFailure(e);
+      if (e instanceof SerialError && (e.code === 'EIO' || e.code === 'ENODEV')) this.fail(e);
       throw e;
-    }
-  }
-
-  private noteFailure(e: unknown): void {
-    if (e instanceof SerialError && (e.code === 'EIO' || e.code === 'ENODEV')) this.fail(e);
-    else if ((e as { code?: string }).code === 'EIO' || (e as { code?: string }).code === 'ENODEV') {
-      const err = e as Error & { code: string };
-      this.fail(new SerialError(err.code, err.message));
     }
   }
 

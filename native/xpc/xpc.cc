@@ -185,7 +185,7 @@ static Fault g_primary_faults[kMaxDomains];
 
 void record_primary_fault(const Fault &f) { g_primary_faults[f.domain] = f; }
 
-const Fault *primary_fault(Domain *d, uint64_t generation) {
+const Fault *primary_fault(const Domain *d, uint64_t generation) {
   const Fault &f = g_primary_faults[d->id];
   return f.generation == generation && f.kind != FaultKind::none ? &f : nullptr;
 }

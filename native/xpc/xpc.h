@@ -183,7 +183,7 @@ class DomainMemoryAccess {
 bool mark_failed(Domain *d);
 // The fault that caused failure `generation` of d, once recorded; nullptr if
 // not (yet). Recorded by the thread that failed the domain (async-signal-safe).
-const Fault *primary_fault(Domain *d, uint64_t generation);
+const Fault *primary_fault(const Domain *d, uint64_t generation);
 void record_primary_fault(const Fault &f);
 // t leaves d as it was asked to (trap_abort_thread): f's kind, domain,
 // primary (leaving fails d, and t is the first to fail it) and generation,

@@ -1,5 +1,6 @@
 // The serial class's functions (native/classes/serial/serial_napi.cc), behind lib/classes/serial.ts.
 import type { Parity, SerialPortInfo } from '../../classes/serial.js';
+import type { NativeFault } from '../../native.js';
 import { fn, surface } from './describe.js';
 
 /** An open port: its line and the generation of the open (a stale handle is refused). */
@@ -7,8 +8,13 @@ export interface SerialHandle {
   line: number;
   gen: number;
 }
-/** `code` and `why`: a 'detached' or 'failed' port's error (empty for the other events). */
-export type SerialListener = (line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', code: string, why: string) => void;
+/**
+ * `code` and `why`: a 'detached' or 'failed' port's error (empty for the other events); `fault`: the failure of the
+ * driver that detached it, if one did (the class hands it to the recovery agent, to say what became of the driver).
+ */
+export type SerialListener = (
+  line: number, gen: number, event: 'rx' | 'space' | 'drained' | 'detached' | 'failed', code: string, why: string, fault?: NativeFault,
+) => void;
 
 export const serial = surface({
   name: 'serial',

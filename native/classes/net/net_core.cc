@@ -42,7 +42,7 @@ void netdev_gone(Net &n, Iface &i) {
   n.js.kick();
 }
 
-void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
+void detach(Net &n, Iface &i, const std::string &code, const std::string &why, const DriverFailure &failure) {
   if (!i.users) return;
   i.users = 0;
   i.resets++;
@@ -52,7 +52,10 @@ void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   i.c.tx_dropped += i.txq.size();
   i.txq.clear();
   i.replay = false;
-  n.detach_events.push_back({i.name, code, why, i.resets});
+  i.reset_code = code;
+  i.reset_why = why;
+  i.reset_failure = failure;
+  n.detach_events.push_back({i.name, code, why, i.resets, failure});
   n.js.kick();
 }
 
@@ -71,10 +74,11 @@ bool park_iface(Domain *d, const Object &o) {
   return true;
 }
 
-// With n.lock held: d failed, not shadowed: i, whose registration is gone, is reset under its handles.
+// With n.lock held: d failed, not shadowed: i, whose registration is gone, is reset under its handles (what the
+// agent decides for d, lib/classes/net.ts adds).
 void reset_iface(Net &n, Iface &i, const Domain &d) {
   klog(4, "net: %s: driver %s failed: not shadowed: the interface is reset", i.name.c_str(), d.name.c_str());
-  detach(n, i, "EDRIVERFAILED", i.name + ": the driver (" + d.name + ") failed: the interface was reset; open it again");
+  detach(n, i, "EDRIVERFAILED", i.name + ": the interface was reset: its driver (" + d.name + ") failed", failure_of(d));
 }
 
 void drop_iface(Domain *d, const Object &o) {

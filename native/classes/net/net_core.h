@@ -53,6 +53,7 @@
 #include <nooks/netdevice.h>
 
 #include "../../shadow/taps.h"
+#include "../common/failure.h"
 #include "../common/js_pump.h"
 
 namespace nooks {
@@ -92,6 +93,8 @@ struct Iface {
   std::string name, device;
   int users = 0;  // open handles
   uint64_t resets = 0;  // times it was reset under its handles: a handle opened at a lower count lost its user to one
+  std::string reset_code, reset_why;  // the latest reset's error: a handle it took gets it before its 'detached' event
+  DriverFailure reset_failure;        // and the driver's failure that made it, if one did
   uint32_t mtu = 0;  // 0: the driver's
   uint32_t tx_timeout_ms = 0;  // 0: the driver's watchdog_timeo
   bool mac_set = false;
@@ -107,11 +110,13 @@ struct Iface {
   Counters c;
 };
 
-// Handles of an interface opened before its `resets`th reset lose it: NetError(code, why). Not those opened since:
+// Handles of an interface opened before its `resets`th reset lose it: NetError(code, why), which says what the
+// recovery agent decided for the driver's failure that made the reset, if one did. Not those opened since:
 // the event reaches JavaScript after the reset, maybe after an open that the reset's error asked for.
 struct Detached {
   std::string iface, code, why;
   uint64_t resets;
+  DriverFailure failure;
 };
 
 struct RxFrame {
@@ -141,8 +146,8 @@ Iface *iface_of(Net &n, int domain, uintptr_t dev);
 // With n.lock held: the registration is gone (unregistered or its driver failed).
 void netdev_gone(Net &n, Iface &i);
 // With n.lock held: applications lose the interface: their handles are
-// detached with `why`, what they configured and queued is dropped.
-void detach(Net &n, Iface &i, const std::string &code, const std::string &why);
+// detached with `why` (and `failure`, if a driver's failure made it), what they configured and queued is dropped.
+void detach(Net &n, Iface &i, const std::string &code, const std::string &why, const DriverFailure &failure = {});
 // Calls an operation of the interface's driver; -ENODEV if it has none now, -EIO if it faulted.
 int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op);
 // The registration of `name` if alive.

@@ -46,7 +46,7 @@ class FailedDuring {
 [[noreturn]] void throw_failed_meanwhile(Napi::Env env, const std::string &name, const char *doing, Domain *d) {
   Napi::Error e = Napi::Error::New(env, name + ": " + doing + " failed: its driver " + (d ? "(" + d->name + ") " : "") + "failed meanwhile");
   e.Set("code", "EDRIVERFAILED");
-  if (const Fault *f = d ? primary_fault(d, d->failure_gen.load()) : nullptr) e.Set("fault", fault_object(env, d, *f));
+  if (d) e.Set("fault", failure_value(env, failure_of(*d)));
   throw e;
 }
 
@@ -123,6 +123,7 @@ void on_kick(Napi::Env env) {
     ev.Set("detached", x.why);
     ev.Set("code", x.code);
     ev.Set("resets", Napi::Number::New(env, (double)x.resets));
+    ev.Set("fault", failure_value(env, x.failure));
     events.Set(k++, ev);
   }
   n.js.deliver({events});
@@ -149,6 +150,21 @@ Iface &iface_or_throw(Napi::Env env, Net &n, const std::string &name) {
     throw_code(env, "ENODEV", name + ": no such interface (interfaces: " + (known.empty() ? "none" : known) + ")");
   }
   return it->second;
+}
+
+// With n.lock held: the interface of a handle opened at its reset count `resets` (netOpen's). A handle the interface
+// was reset under since, its 'detached' event maybe not delivered yet, is refused with the latest reset's error and
+// count (lib/classes/net.ts detaches it with them): nothing it asks reaches the interface a handle opened since owns.
+Iface &handle_iface(Napi::Env env, Net &n, const std::string &name, double resets) {
+  Iface &i = iface_or_throw(env, n, name);
+  if ((double)i.resets > resets) {
+    Napi::Error e = Napi::Error::New(env, i.reset_why);
+    e.Set("code", i.reset_code);
+    e.Set("resets", Napi::Number::New(env, (double)i.resets));
+    e.Set("fault", failure_value(env, i.reset_failure));
+    throw e;
+  }
+  return i;
 }
 
 // With n.lock held: one more user of i; its handle's reset count, which its close hands back (NetClose).
@@ -179,7 +195,8 @@ Napi::Value NetInit(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// netInfo(name): the interface, or null if no such name.
+// netInfo(name, resets?): the interface, or null if no such name; with a handle's reset count, refused to a handle
+// the interface was reset under (handle_iface).
 Napi::Value NetInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
@@ -190,6 +207,7 @@ Napi::Value NetInfo(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> g(n.lock);
     auto it = n.ifaces.find(name);
     if (it == n.ifaces.end()) return env.Null();
+    if (info[1].IsNumber()) handle_iface(env, n, name, info[1].As<Napi::Number>().DoubleValue());
     Iface &i = it->second;
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
     o.Set("name", i.name);
@@ -295,19 +313,21 @@ Napi::Value NetClose(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// netSend(name, frames: Buffer[]): queues the frames and starts sending; how many were queued.
+// netSend(name, resets, frames: Buffer[]): queues the frames of the handle opened at reset count `resets` and starts
+// sending; how many were queued.
 Napi::Value NetSend(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  Napi::Array frames = info[1].As<Napi::Array>();
+  double resets = info[1].As<Napi::Number>().DoubleValue();
+  Napi::Array frames = info[2].As<Napi::Array>();
   uint32_t count = frames.Length(), queued = 0;
   std::vector<std::vector<uint8_t>> copies;
   copies.reserve(count);
   size_t max;
   {
     std::lock_guard<std::mutex> g(n.lock);
-    Iface &i = iface_or_throw(env, n, name);
+    Iface &i = handle_iface(env, n, name, resets);
     if (!i.users) throw_code(env, "ECLOSED", name + ": not open");
     max = i.dev ? std::min<size_t>(i.dev->mtu + ETH_HLEN + 4, i.dev->buf_size) : ETH_FRAME_MAX;
   }
@@ -322,7 +342,7 @@ Napi::Value NetSend(const Napi::CallbackInfo &info) {
   }
   {
     std::lock_guard<std::mutex> g(n.lock);
-    Iface &i = n.ifaces[name];
+    Iface &i = handle_iface(env, n, name, resets);  // not reset since the check above (a failure on a driver thread)
     for (auto &c : copies) {
       if (i.txq.size() >= kTxQueueMax) {
         i.c.tx_dropped++;
@@ -343,8 +363,8 @@ enum class Setting { mac, mtu, mode, none };
 // returned. The JavaScript thread's alone.
 std::set<std::string> g_fail_after_configure;
 
-// netConfigure(name, { mtu?, mac?, promiscuous?, allmulti?, multicast? }): kept for the interface (replayed after a
-// recovery) and applied now if a driver has it. 0, or what the driver answered when it refused a setting: that
+// netConfigure(name, resets, { mtu?, mac?, promiscuous?, allmulti?, multicast? }), for the handle opened at reset
+// count `resets`: kept for the interface (replayed after a recovery) and applied now if a driver has it. 0, or what the driver answered when it refused a setting: that
 // one and those after it are not kept. A failure of the driver in the calls is hidden if the shadow replays what
 // was kept, else EDRIVERFAILED, nothing not applied kept. Each crossing's own result says which it was: a failure
 // on another thread after the driver's answer does not make the answer the failure's.
@@ -352,26 +372,26 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  Napi::Object o = info[1].As<Napi::Object>();
+  double resets = info[1].As<Napi::Number>().DoubleValue();
+  Napi::Object o = info[2].As<Napi::Object>();
   std::shared_ptr<NetDev> k;
   bool want_mtu = o.Has("mtu"), want_mac = o.Has("mac"), want_mode = o.Has("promiscuous") || o.Has("allmulti") || o.Has("multicast");
   // Applied below from this copy: the interface's own is read only under n.lock (a teardown resets it).
   uint32_t mtu = want_mtu ? o.Get("mtu").As<Napi::Number>().Uint32Value() : 0;
   // The interface's settings before this call: what is put back of those the driver does not apply.
   uint32_t old_mtu, old_flags;
-  bool old_mac_set, had_users;
+  bool old_mac_set;
   std::array<uint8_t, 6> old_mac;
   std::vector<std::array<uint8_t, 6>> old_mc;
   {
     std::lock_guard<std::mutex> g(n.lock);
-    Iface &i = iface_or_throw(env, n, name);
+    Iface &i = handle_iface(env, n, name, resets);
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
     old_mtu = i.mtu;
     old_flags = i.flags;
     old_mac_set = i.mac_set;
     old_mac = i.mac;
     old_mc = i.mc;
-    had_users = i.users > 0;
     if (want_mtu) {
       if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
         throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
@@ -451,7 +471,7 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = n.ifaces[name];
     // Unless the interface was reset meanwhile (an unshadowed failure detached its handles): its settings went with it.
-    if (i.users || !had_users) {
+    if ((double)i.resets == resets) {
       if (stopped <= Setting::mac && want_mac) {
         i.mac_set = old_mac_set;
         i.mac = old_mac;
@@ -473,17 +493,19 @@ Napi::Value NetFailAfterConfigure(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// netStats(name): the driver's statistics (refreshed by ndo_get_stats) and the class's counters.
+// netStats(name, resets): the driver's statistics (refreshed by ndo_get_stats) and the class's counters, for the
+// handle opened at reset count `resets`.
 Napi::Value NetStats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Net &n = net();
   std::string name = info[0].As<Napi::String>().Utf8Value();
+  double resets = info[1].As<Napi::Number>().DoubleValue();
   std::shared_ptr<NetDev> k;
   Counters c;
   size_t queued, held = 0;
   {
     std::lock_guard<std::mutex> g(n.lock);
-    Iface &i = iface_or_throw(env, n, name);
+    Iface &i = handle_iface(env, n, name, resets);
     k = i.dev && !i.dev->dead ? i.dev : nullptr;
     c = i.c;
     queued = i.txq.size();

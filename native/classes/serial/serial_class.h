@@ -13,15 +13,20 @@
 #include <string>
 #include <vector>
 
+#include "../common/failure.h"
+
 namespace nooks {
 
-// An error for the application: a code (ENODEV, EBUSY, EIO, EINVAL, ENOTOPEN) and a message.
+// An error for the application: a code (ENODEV, EBUSY, EIO, EINVAL, ENOTOPEN) and a message; and the driver's
+// failure, when it is about one.
 struct SerialError : std::runtime_error {
   std::string code;
-  SerialError(std::string c, const std::string &msg) : std::runtime_error(msg), code(std::move(c)) {}
+  DriverFailure failure;
+  SerialError(std::string c, const std::string &msg, DriverFailure f = {})
+      : std::runtime_error(msg), code(std::move(c)), failure(std::move(f)) {}
 };
 
-// detached: the driver is gone (handles fail with the code and reason; reopen after a restart).
+// detached: the driver is gone (handles fail with the code, reason and failure).
 // failed: a parked port's driver will not come back: handles fail with the code and reason and are closed.
 // restore: not for applications: the listener calls serial_restore(line) on the JS thread.
 enum class SerialEvent : int { rx = 1, space = 2, drained = 3, detached = 4, failed = 5, restore = 6 };
@@ -70,7 +75,9 @@ void serial_restore(int line);
 // has received a byte (10 s at most): what a startup then discards is lost.
 void serial_hold_restore_for_rx(int domain);
 // The listener of port events (called on kernel threads; must not block).
-// code and why: a detached or failed port's error (empty for the other events).
-void serial_set_listener(std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why)> fn);
+// code, why and failure: a detached or failed port's error (empty for the other events).
+using SerialListener = std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why,
+                                          const DriverFailure &failure)>;
+void serial_set_listener(SerialListener fn);
 
 }  // namespace nooks

@@ -3,8 +3,9 @@
 // transmit buffers, and the crossings into a port's ops for applications.
 //
 // Recovery. Without a shadow (native/shadow) a failed driver's port is
-// detached: its application gets a clear error (EIO, with the fault) and may
-// reopen the port once the driver has restarted and registered it again.
+// detached: its application gets a clear error (EIO, with the fault, and
+// what the recovery agent decided: lib/classes/serial.ts adds that) and may
+// open the port again once a driver has registered it again.
 // With one, the port is parked instead: the application's handle stays open,
 // writes queue (up to kTxBuffer, as always), reads have no data, and when the
 // restarted driver registers the same device again the port is restored on
@@ -38,13 +39,13 @@ namespace serial_class {
 
 Registry &reg = *new Registry;
 
-void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why) {
-  std::function<void(int, uint64_t, SerialEvent, const std::string &, const std::string &)> fn;
+void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why, const DriverFailure &failure) {
+  SerialListener fn;
   {
     std::lock_guard<std::mutex> g(reg.lock);
     fn = reg.listener;
   }
-  if (fn) fn(p.line, gen, e, code, why);
+  if (fn) fn(p.line, gen, e, code, why, failure);
 }
 
 std::shared_ptr<Port> port_at(int domain, uintptr_t addr) {
@@ -59,7 +60,8 @@ void down_locked(Port &p) {
   p.downs++;
 }
 
-void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e, uint64_t parked_ticket) {
+void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e, uint64_t parked_ticket,
+            const DriverFailure &failure) {
   uint64_t gen;
   {
     std::lock_guard<std::mutex> g(reg.lock);
@@ -68,6 +70,7 @@ void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::
     p->attached = p->parked = false;
     p->detach_code = code;
     p->detach_reason = why;
+    p->detach_failure = failure;
     gen = p->gen;
   }
   {
@@ -76,7 +79,7 @@ void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::
     p->tx.clear();  // never resent by the next driver
   }
   klog(4, "%s", why.c_str());
-  notify(*p, gen, e, code, why);
+  notify(*p, gen, e, code, why, failure);
 }
 
 }  // namespace serial_class
@@ -125,9 +128,9 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
   std::shared_ptr<Port> p = reg.ports[h.line];
   if (p->gen != h.gen || (!p->attached && !p->parked)) {
     // a handle may hear of its detach after the restarted driver registered the port again: the reason still holds
-    if (h.gen + 1 == p->gen && !p->gone_reason.empty()) throw SerialError(p->gone_code, p->gone_reason);
+    if (h.gen + 1 == p->gen && !p->gone_reason.empty()) throw SerialError(p->gone_code, p->gone_reason, p->gone_failure);
     if (p->gen != h.gen) throw SerialError("EIO", p->name + ": the port was detached and registered again since it was opened: reopen it");
-    throw SerialError(p->detach_code.empty() ? "ENODEV" : p->detach_code, p->detach_reason);
+    throw SerialError(p->detach_code.empty() ? "ENODEV" : p->detach_code, p->detach_reason, p->detach_failure);
   }
   if (must_be_open && !p->open) throw SerialError("ENOTOPEN", p->name + " is not open");
   return p;
@@ -137,7 +140,8 @@ std::shared_ptr<Port> port_of(SerialHandle h, bool must_be_open = true) {
 // *ret gets its result. False when the driver failed (in this crossing or
 // before) and its shadow keeps the port: what was asked is recorded, and the
 // restore gives it to the restarted driver. Otherwise a failure throws: EIO
-// with the fault (the driver goes to recovery), ENODEV when it is not there.
+// with the fault (the driver goes to recovery), ENODEV when it is not there
+// or not running; with the failure, if it failed.
 bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret = nullptr) {
   Domain *d = p->domain >= 0 ? g_domains[p->domain].load() : nullptr;
   if (!d) throw SerialError("ENODEV", p->name + ": its driver is gone");
@@ -147,10 +151,12 @@ bool port_call(const std::shared_ptr<Port> &p, const OpCall &call, uint64_t *ret
     return true;
   }
   if (shadow_parks(d) && d->state.load() != DomainState::running) return false;
+  DomainState state = d->state.load();
   if (c.result == EnterResult::unavailable)
-    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(d->state.load()) + " (not ready): try again once it has restarted");
-  if (c.aborted) throw SerialError("EIO", p->name + ": " + d->name + " failed (" + c.cause + ") during " + tap_name(call.tap));
-  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause);
+    throw SerialError("ENODEV", p->name + ": " + d->name + " is " + state_name(state) + " (not ready)",
+                      state == DomainState::running ? DriverFailure() : failure_of(*d));
+  if (c.aborted) throw SerialError("EIO", p->name + ": " + d->name + " failed (" + c.cause + ") during " + tap_name(call.tap), failure_of(*d));
+  throw SerialError("EIO", p->name + ": " + d->name + " failed in " + tap_name(call.tap) + ": " + c.cause, failure_of(*d));
 }
 
 // The test hook serial_hold_restore_for_rx, before port p's restore (ops_lock held).
@@ -218,18 +224,18 @@ bool park_port(Domain *d, const Object &o) {
   return true;
 }
 
-// What the release of a uart_port object says: the driver failed (recovery) or was unloaded.
+// What the release of a uart_port object says: the driver failed (recovery) or was unloaded. A failure's detach
+// says only that: what the recovery agent decides, JavaScript adds (lib/classes/serial.ts, with the failure).
 void drop_port(Domain *d, const Object &o) {
   std::shared_ptr<Port> p = port_at(d->id, o.key);
   if (!p) return;
-  std::string why;
   if (d->state.load() == DomainState::failed) {
-    const Fault *f = primary_fault(d, d->failure_gen.load());
-    Fault copy = f ? *f : Fault();
-    if (f) fault_describe(&copy);
-    why = p->name + ": " + d->name + " failed" + (f ? std::string(" (") + copy.message + ")" : std::string()) +
-          ": the port was detached; reopen it once the driver has restarted";
-    detach(p, "EIO", why);
+    DriverFailure failure = failure_of(*d);
+    Fault described = failure.fault;
+    bool known = described.kind != FaultKind::none;
+    if (known) fault_describe(&described);
+    std::string why = p->name + ": the port was detached: " + d->name + " failed" + (known ? std::string(" (") + described.message + ")" : "");
+    detach(p, "EIO", why, SerialEvent::detached, 0, failure);
   } else {
     detach(p, "ENODEV", p->name + ": " + d->name + " is gone: the port was detached");
   }
@@ -541,7 +547,7 @@ void serial_hold_restore_for_rx(int domain) {
   reg.hold_restore_domain = domain;
 }
 
-void serial_set_listener(std::function<void(int, uint64_t, SerialEvent, const std::string &, const std::string &)> fn) {
+void serial_set_listener(SerialListener fn) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.listener = std::move(fn);
 }

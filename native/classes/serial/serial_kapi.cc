@@ -53,9 +53,11 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     if (!p->parked) {
       p->gone_code = std::move(p->detach_code);
       p->gone_reason = std::move(p->detach_reason);
+      p->gone_failure = std::move(p->detach_failure);
     }
     p->detach_code.clear();
     p->detach_reason.clear();
+    p->detach_failure = {};
     std::lock_guard<std::mutex> pg(p->lock);
     if (p->parked) {  // the shadow kept it: handles, settings and waiting bytes carry over to this driver
       p->parked = false;

@@ -30,12 +30,17 @@ SerialHandle handle_arg(const Napi::CallbackInfo &info) {
   return {info[0].As<Napi::Number>().Int32Value(), (uint64_t)info[1].As<Napi::Number>().Int64Value()};
 }
 
+// Runs f; a SerialError comes out as a JavaScript Error with its `code` and, if it is about a failure of the driver, its
+// `fault` (which lib/classes/serial.ts hands to the recovery agent).
 template <typename F>
 auto guarded(Napi::Env env, F f) -> decltype(f()) {
   try {
     return f();
   } catch (const SerialError &e) {
-    throw_code(env, e.code, e.what());
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", e.code);
+    if (!e.failure.driver.empty()) err.Set("fault", failure_value(env, e.failure));
+    throw err;
   }
 }
 
@@ -117,6 +122,7 @@ struct EventMsg {
   uint64_t gen;
   SerialEvent e;
   std::string code, why;
+  DriverFailure failure;
 };
 // Never destroyed: kernel threads may still send events while the process exits.
 std::mutex &g_events_lock = *new std::mutex;  // a leaf
@@ -138,7 +144,7 @@ void drain_events(Napi::Env env) {
   for (EventMsg &m : events) {
     if (m.e == SerialEvent::restore) serial_restore(m.line);
     else g_pump.deliver({Napi::Number::New(env, m.line), Napi::Number::New(env, (double)m.gen), Napi::String::New(env, names[(int)m.e]),
-                         Napi::String::New(env, m.code), Napi::String::New(env, m.why)});
+                         Napi::String::New(env, m.code), Napi::String::New(env, m.why), failure_value(env, m.failure)});
   }
 }
 
@@ -152,13 +158,14 @@ void reset_events(napi_env env) {
 }
 ClassReset class_reset(reset_events);
 
-// setListener(fn(line, gen, event, code, why)): events 'rx', 'space', 'drained', 'detached', 'failed' (these two with their error).
+// setListener(fn(line, gen, event, code, why, fault?)): events 'rx', 'space', 'drained', 'detached', 'failed' (these two
+// with their error, and the failure of the driver that detached the port, if one did).
 Napi::Value SerialSetListener(const Napi::CallbackInfo &info) {
   g_pump.init(info.Env(), info[0].As<Napi::Function>());
-  serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why) {
+  serial_set_listener([](int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why, const DriverFailure &failure) {
     {
       std::lock_guard<std::mutex> g(g_events_lock);
-      g_events.push_back({line, gen, e, code, why});
+      g_events.push_back({line, gen, e, code, why, failure});
     }
     g_pump.kick();
   });

@@ -41,7 +41,9 @@ struct Port {
   bool attached = false;
   bool parked = false;  // the shadow keeps it while its driver restarts (not attached)
   std::string detach_code, detach_reason;
+  DriverFailure detach_failure;  // the driver's failure that detached it, if one did
   std::string gone_code, gone_reason;  // why the handles of the previous registration (gen - 1) were detached
+  DriverFailure gone_failure;
 
   std::mutex ops_lock;  // one control crossing at a time (never held by the data path)
   std::mutex lock;      // the buffers and the fields below
@@ -66,23 +68,24 @@ struct Port {
 struct Registry {
   std::mutex lock;
   std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks (till the reset at shutdown)
-  std::function<void(int, uint64_t, SerialEvent, const std::string &, const std::string &)> listener;
+  SerialListener listener;
   int hold_restore_domain = -1;  // tests (serial_hold_restore_for_rx): that driver's restores are held
 };
 // Never destroyed: kernel threads may still run while the process exits.
 extern Registry &reg;
 
 // Tells the listener (serial_set_listener) about port p's event e (a detach or failure: its error).
-void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &code = "", const std::string &why = "");
+void notify(const Port &p, uint64_t gen, SerialEvent e, const std::string &code = "", const std::string &why = "",
+            const DriverFailure &failure = {});
 // The port a driver registered at addr, or nullptr.
 std::shared_ptr<Port> port_at(int domain, uintptr_t addr);
 // With p->lock held: the driver side is down; the transmitter takes nothing until a bring-up.
 void down_locked(Port &p);
 // Detaches a port (its driver removed it or failed, or the shadow gives it
-// up): open handles get `code` and `why`, by event e. With a parked_ticket,
+// up): open handles get `code`, `why` and `failure`, by event e. With a parked_ticket,
 // only if the port is still parked under it (not registered again since).
 void detach(const std::shared_ptr<Port> &p, const std::string &code, const std::string &why, SerialEvent e = SerialEvent::detached,
-            uint64_t parked_ticket = 0);
+            uint64_t parked_ticket = 0, const DriverFailure &failure = {});
 
 }  // namespace serial_class
 }  // namespace nooks

@@ -1,0 +1,22 @@
+// A driver's failure for JavaScript (failure.h).
+#include "failure.h"
+
+#include "../../addon.h"
+
+namespace nooks {
+
+DriverFailure failure_of(const Domain &d) {
+  uint64_t generation = d.failure_gen.load();
+  const Fault *f = primary_fault(&d, generation);
+  DriverFailure failure{d.name, f ? *f : Fault()};
+  failure.fault.domain = d.id;
+  failure.fault.generation = generation;
+  return failure;
+}
+
+Napi::Value failure_value(Napi::Env env, const DriverFailure &failure) {
+  if (failure.driver.empty()) return env.Undefined();
+  return fault_object(env, failure.driver, failure.fault);
+}
+
+}  // namespace nooks
