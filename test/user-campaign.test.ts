@@ -167,6 +167,14 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect((JSON.parse(again.stdout) as InjectResult).fault).toMatchObject(records[1].fault);
   });
 
+  it('inject --trials n as people read it: a line per trial, a recovered one with its recovery\'s time', async () => {
+    const r = await nooks(['inject', so, '--workload', workload, '--trials', '2', '--type', 'null-deref', '--seed', '1', '--isolation', 'mprotect']);
+    expect(r.code, r.stderr).toBe(0);
+    const trials = r.stdout.split('\n').filter((l) => l.startsWith('#'));
+    expect(trials).toHaveLength(2);
+    for (const l of trials) expect(l).toMatch(/: detected \(trap\), recovered \(\d+(\.\d{1,3})? ms\); continued$/);
+  });
+
   it('a 10-trial campaign: JSON lines with the plan, each trial\'s outcome by where its fault went', async () => {
     const r = await nooks([...campaignArgs, '--out', whole, '--json'], 120_000);
     expect(r.code, r.stderr).toBe(0);
