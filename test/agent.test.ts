@@ -99,6 +99,23 @@ describe('RecoveryAgent events and log', () => {
     expect(agent.log()).toEqual(seen);
   });
 
+  it('times a restart finer than a millisecond, as a library driver\'s takes (Date.now would say 0, 1 or 2)', () => {
+    const restartMs = 1.5;
+    const agent = new RecoveryAgent(policy, {
+      ...syncActions(),
+      restart: () => {
+        for (const t0 = performance.now(); performance.now() - t0 < restartMs; ); // the restart's work, on the clock
+      },
+    });
+    const before = performance.now();
+    agent.onFaultSync('crashy', fault);
+    const outside = performance.now() - before;
+    const { durationMs, at } = agent.last()!;
+    expect(durationMs).toBeGreaterThanOrEqual(restartMs);
+    expect(durationMs).toBeLessThanOrEqual(outside);
+    expect(Number.isInteger(at)).toBe(true); // `at` stays a Date.now time, as the event log has it
+  });
+
   it('emits disabled and fallback as the terminal events', async () => {
     const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
     const names: string[] = [];

@@ -59,6 +59,7 @@ describe('nooks campaign', () => {
     for (const m of modes) {
       const rs = all.filter((x) => x.mode === m);
       const s = summary.byMode[m];
+      const times = rs.flatMap((x) => x.recoveryMs!).sort((a, b) => a - b);
       expect(s).toEqual({
         trials: rs.length,
         hostCrashes: rs.filter((x) => x.hostCrashed).length,
@@ -66,6 +67,7 @@ describe('nooks campaign', () => {
         detected: rs.filter((x) => x.detected).length,
         recovered: rs.filter((x) => x.recovered).length,
         appContinued: rs.filter((x) => x.outcome === 'continued').length,
+        ...(times.length ? { recoveryTime: { recoveries: times.length, medianMs: times[times.length >> 1], maxMs: times.at(-1) } } : {}),
       });
       expect(s.recovered).toBeLessThanOrEqual(s.detected);
       expect(s.detected).toBeLessThanOrEqual(s.visibleFailures);
@@ -75,6 +77,7 @@ describe('nooks campaign', () => {
       expect(x.fault.hook).toMatch(/^crash_/);
       if (x.mode !== 'none') expect(x.hostCrashed, `${x.app} ${x.mode}: ${x.detail}`).toBe(false);
       if (x.detected) expect(x.detectors).toContain('trap');
+      if (x.recovered) expect(x.recoveryMs!.length, `${x.app} ${x.mode}`).toBeGreaterThan(0);
     }
     // without isolation a NULL dereference the application reaches takes the process down: observed, not suffered
     expect(all.filter((x) => x.mode === 'none' && x.hostCrashed).map((x) => x.detail)).toContain('the process died of SIGSEGV');

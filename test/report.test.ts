@@ -131,6 +131,17 @@ describe('nooks report', () => {
     expect(png.length).toBeGreaterThan(50_000); // text and charts, not a blank page (a blank one is a few KB)
   }, 130_000);
 
+  it('a campaign file this report did not write (a campaign of one\'s own driver put there) is shown with the plan it records', async () => {
+    const file = join(out, 'data', 'campaign.jsonl');
+    const header = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as { plan: { id: string; trials: number } };
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\n`); // not the bytes the measuring run wrote: its run is unknown
+    const r = await report('--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    // the command beside it is only the one this report would run: the file says what it holds
+    expect(page).toContain(`(kept; its run is unknown; the file records plan ${header.plan.id} (blk under db, uart16550 under echo, pcm under player, e1000 under net-transfer; seed 1, any, transient, ${header.plan.trials} trials, modes `);
+  });
+
   it('a part that cannot be read or measured is named on the page, and the command exits 1', async () => {
     writeFileSync(join(out, 'data', 'bench-net.json'), '{ cut short');
     const r = await report('--out', out, '--json');

@@ -126,7 +126,7 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(lines[0]).toMatch(/^seed 9: null-deref in slot: [0-9a-f]+ -> [0-9a-f]+ \(transient\)$/);
     // kv calls no device class: a failure restarts it, and no shadow driver has anything of it to keep
     expect(lines[1]).toMatch(new RegExp(`^ran the workload ${workload} on ${so}, isolation mprotect, restarted on failure \\(no device class: nothing to shadow\\), in a child process \\(\\d+ ms\\)$`));
-    expect(lines[2]).toMatch(/^the driver failed 1 time \(segv\), recovered 1 \(\d+ ms\); the workload continued \(its work verified\)$/);
+    expect(lines[2]).toMatch(/^the driver failed 1 time \(segv\), recovered 1 \(\d+(\.\d{1,3})? ms\); the workload continued \(its work verified\)$/);
   });
 
   it('inject on a driver of a device class under a workload module: shadow drivers, as its application\'s trials run', async () => {
@@ -167,6 +167,14 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect((JSON.parse(again.stdout) as InjectResult).fault).toMatchObject(records[1].fault);
   });
 
+  it('inject --trials n as people read it: a line per trial, a recovered one with its recovery\'s time', async () => {
+    const r = await nooks(['inject', so, '--workload', workload, '--trials', '2', '--type', 'null-deref', '--seed', '1', '--isolation', 'mprotect']);
+    expect(r.code, r.stderr).toBe(0);
+    const trials = r.stdout.split('\n').filter((l) => l.startsWith('#'));
+    expect(trials).toHaveLength(2);
+    for (const l of trials) expect(l).toMatch(/: detected \(trap\), recovered \(\d+(\.\d{1,3})? ms\); continued$/);
+  });
+
   it('a 10-trial campaign: JSON lines with the plan, each trial\'s outcome by where its fault went', async () => {
     const r = await nooks([...campaignArgs, '--out', whole, '--json'], 120_000);
     expect(r.code, r.stderr).toBe(0);
@@ -195,6 +203,15 @@ describe('nooks inject and campaign on a user\'s driver', () => {
       else expect(x, `${x.mode}: ${x.detail}`).toMatchObject({ hostCrashed: false, detected: true, detectors: ['trap'], recovered: true, outcome: 'continued' });
     }
     expect(sites).toEqual(new Set(['kv_put', 'kv_get', 'slot', 'nooks_module_init']));
+    // how long each recovery took, per trial and per mode: a figure a paper reports beside the rates
+    for (const x of records) expect(x.recoveryMs, `${x.mode} #${x.index}`).toHaveLength(x.mode === 'none' ? 0 : 1);
+    for (const m of modes) {
+      const times = records.filter((x) => x.mode === m).flatMap((x) => x.recoveryMs!).sort((a, b) => a - b);
+      expect(summary.byMode[m].recoveryTime).toEqual(times.length ? { recoveries: 10, medianMs: times[5], maxMs: times[9] } : undefined);
+    }
+    const text = await nooks([...campaignArgs, '--out', whole]);
+    expect(text.stdout).toMatch(/^mprotect +10 +0 +10 +10 +10 +10 +[\d.]+, [\d.]+ \(10\)$/m);
+    expect(text.stdout).toMatch(/^none +10 +10 +10 +0 +0 +0 +-$/m);
   }, 120_000);
 
   it('the campaign as two shards, merged, is the campaign; merge refuses a gap, a duplicate and another plan', async () => {

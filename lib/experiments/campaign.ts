@@ -8,6 +8,7 @@
 // ends, after a header naming the plan (plan.ts); a campaign started again
 // with the same file skips what it holds. A shard runs one slice of the plan.
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { median } from '../bench/common.js';
 import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
 import { driverName, driverPath } from '../paths.js';
@@ -61,6 +62,8 @@ export interface TrialRecord {
   detectors: Detector[];
   /** Detected, restarted, and running at the end. */
   recovered: boolean;
+  /** Each recovery's time in ms, from the fault reported to the driver restarted (absent in files from before it was kept). */
+  recoveryMs?: number[];
   outcome: Outcome;
   detail?: string;
   ms: number;
@@ -106,6 +109,14 @@ export interface ModeSummary {
   detected: number;
   recovered: number;
   appContinued: number;
+  /** The recoveries of the mode's trials (a trial may have several) and their times in ms (the median: the upper middle one); absent where none. */
+  recoveryTime?: RecoveryTime;
+}
+
+export interface RecoveryTime {
+  recoveries: number;
+  medianMs: number;
+  maxMs: number;
 }
 
 export interface CampaignSummary {
@@ -210,6 +221,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
       hostCrashed: r.hostCrashed,
       detected, detectors,
       recovered: detected && r.recoveryMs.length > 0 && r.report?.running === true,
+      recoveryMs: r.recoveryMs,
       outcome: r.outcome,
       ...(r.detail ? { detail: r.detail } : {}),
       ms: r.ms,
@@ -245,5 +257,10 @@ export function summarize(records: readonly TrialRecord[]): CampaignSummary {
     if (r.recovered) m.recovered++;
     if (r.outcome === 'continued') m.appContinued++;
   }
+  for (const [mode, m] of Object.entries(byMode)) {
+    const times = records.filter((r) => r.mode === mode).flatMap((r) => r.recoveryMs ?? []);
+    if (times.length) m.recoveryTime = { recoveries: times.length, medianMs: median(times), maxMs: Math.max(...times) };
+  }
   return { trials: records.length, byMode };
 }
+

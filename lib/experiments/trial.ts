@@ -36,7 +36,7 @@ import { seeded } from '../inject/random.js';
 import { Driver, Kernel, type Isolation, type LoadOptions } from '../kernel.js';
 import type { LogEvent } from '../native.js';
 import { driverName } from '../paths.js';
-import type { RecoveryEvent } from '../recovery/agent.js';
+import { microseconds, type RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
 import { failedWith, importWorkload, runWorkload, workloadLoadOptions, type Verdict } from './workload.js';
 
@@ -189,9 +189,9 @@ async function loadFaulted(kernel: Kernel, path: string, options: Omit<LoadOptio
   }
   const first = await tryLoad(kernel, path, { ...options, patches: [patch] });
   if (first instanceof Driver) return first;
-  const started = Date.now();
+  const started = performance.now();
   const again = await tryLoad(kernel, path, { ...options, patches: fault.transient ? [] : [patch] });
-  if (again instanceof Driver) recovered(Date.now() - started);
+  if (again instanceof Driver) recovered(microseconds(performance.now() - started));
   return again;
 }
 

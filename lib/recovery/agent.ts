@@ -47,17 +47,21 @@ export interface RecoveryEvent<F extends Fault = Fault> {
   /** The driver's failures within its policy window, this one included. */
   failuresInWindow: number;
   at: number;
-  /** How long the restart or fallback took (terminal events after `recovering`). */
+  /** How long the restart or fallback took (terminal events after `recovering`), to the microsecond. */
   durationMs?: number;
 }
 
 export interface RecoveryAgentOptions {
+  /** The clock of `at` and of durations (a test's); default `Date.now`, durations from `performance.now`. */
   now?: () => number;
   /** Also append each event to this file as a JSON line. */
   logFile?: string;
 }
 
 const logLimit = 1000;
+
+/** A duration in ms, to the microsecond: finer is the clock's noise. */
+export const microseconds = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 type Plan = { decision: 'restart' | 'disable' } | { decision: 'fallback'; path: string };
 
@@ -83,6 +87,8 @@ export function emitEach(emitter: EventEmitter, event: string, entry: unknown): 
 
 export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<F>]>> {
   private readonly now: () => number;
+  // durations: a library driver restarts in a fraction of a millisecond, which Date.now reads as 0 or 1
+  private readonly elapsed: () => number;
   private logFile: string | undefined;
   private readonly failures = new Map<string, number[]>();
   private readonly entries: RecoveryEvent<F>[] = [];
@@ -90,6 +96,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
   constructor(readonly policy: Policy, private readonly actions: RecoveryActions, options: RecoveryAgentOptions = {}) {
     super();
     this.now = options.now ?? Date.now;
+    this.elapsed = options.now ?? (() => performance.now());
     this.logFile = options.logFile;
     if (this.logFile) {
       try {
@@ -138,6 +145,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
   private *recover(driver: string, fault: F): Generator<Promise<void> | void, Decision, void> {
     const policy = policyFor(this.policy, driver);
     const at = this.now();
+    const started = this.elapsed();
     const failuresInWindow = this.countFailure(driver, at, policy.windowMs);
     const next = plan(policy, failuresInWindow);
     const event = { driver, fault, decision: next.decision, failuresInWindow, at };
@@ -157,17 +165,16 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
       // A driver that cannot be brought back is disabled rather than retried in a loop.
       const failed: RecoveryFailure = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
       this.actions.disable(driver, `could not be ${next.decision === 'fallback' ? 'replaced by its fallback' : 'restarted'}: ${failed.message}`);
-      this.finish('disabled', { ...event, fault: failed, decision: 'disable' });
+      this.finish('disabled', { ...event, fault: failed, decision: 'disable' }, started);
       return 'disable';
     }
-    this.finish(next.decision === 'fallback' ? 'fallback' : 'recovered', event);
+    this.finish(next.decision === 'fallback' ? 'fallback' : 'recovered', event, started);
     return next.decision;
   }
 
-  /** Records the end of a recovery that began at `begun.at`. */
-  private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent<F>, 'event'>): void {
-    const at = this.now();
-    this.record(outcome, { ...begun, at, durationMs: at - begun.at });
+  /** Records the end of a recovery that began at `begun.at`, `started` on the durations' clock. */
+  private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent<F>, 'event'>, started: number): void {
+    this.record(outcome, { ...begun, at: this.now(), durationMs: microseconds(this.elapsed() - started) });
   }
 
   /** Adds a failure at `at` and returns how many fall within the sliding window. */

@@ -9,7 +9,8 @@ import type { ScaleBenchResult } from '../bench/scale.js';
 import { makeDirs } from '../dirs.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import type { TableRow } from '../experiments/table-apps.js';
-import type { TrialRecord } from '../experiments/campaign.js';
+import { readCampaignFile, type TrialRecord } from '../experiments/campaign.js';
+import { describePlan } from '../experiments/plan.js';
 import { aboutFile, type Machine, type Measured } from './about.js';
 import {
   summaryByMode, cpuChart, crashChart, crashRates, crossingChart, failureChart, failureMeasures, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
@@ -55,10 +56,20 @@ const day = (iso: string) => iso.replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC
 
 /** Where a section's figures came from: the commands, when they were measured, and their raw results. */
 function provenance(from: Gathered[], out: string): string {
-  const when = from.map((g) => (g.measured ? `${g.cached ? 'kept from' : 'measured'} ${day(g.measured.date)}${g.measured.quick ? ', quick' : ''}` : 'kept; its run is unknown'));
+  const when = from.map((g) => (g.measured ? `${g.cached ? 'kept from' : 'measured'} ${day(g.measured.date)}${g.measured.quick ? ', quick' : ''}` : `kept; its run is unknown${recordedPlans(g)}`));
   const links = from.filter((g) => !g.error).map((g) => `<a href="${esc(relative(out, g.file))}">${esc(relative(out, g.file))}</a>`);
   return `<p class="cmd">From ${from.map((g, i) => `${command(g)} (${when[i]})`).join(', ')}${
     from.some((g) => g.cached) ? '; <code>--fresh</code> measures again' : ''}. Raw data: ${links.join(', ') || 'none'}.</p>`;
+}
+
+/**
+ * What a campaign file of an unknown run says of itself: the plans in its headers (a campaign of the
+ * user's own driver put there, say), since the command shown is only the one this report would run.
+ */
+function recordedPlans(g: Gathered): string {
+  if (!g.source.file || g.error) return '';
+  const plans = readCampaignFile(g.file).plans.map((h) => esc(describePlan(h.plan)));
+  return plans.length ? `; the file records ${plans.join(' and ')}` : '; the file records no plan';
 }
 
 /** A section: its figure, or why there is none. */

@@ -91,11 +91,13 @@ function printFigures(ctx: Context, planModes: readonly string[], records: reado
   for (const l of modeTable(modes, summary)) ctx.print(l);
 }
 
-/** One row per mode: trials, host crashes, failures shown, detected, recovered, app continued. */
+/** One row per mode: trials, host crashes, failures shown, detected, recovered, app continued, recovery time. */
 export function modeTable(modes: readonly string[], summary: ReturnType<typeof summarize>): string[] {
-  return table(['mode', 'trials', 'host crashes', 'failures shown', 'detected', 'recovered', 'app continued'],
+  const rows = table(['mode', 'trials', 'host crashes', 'failures shown', 'detected', 'recovered', 'app continued', 'recovery ms: median, max (recoveries)'],
     modes.map((m) => {
       const s = summary.byMode[m];
-      return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), String(s.recovered), String(s.appContinued)];
+      const time = s.recoveryTime ? `${s.recoveryTime.medianMs}, ${s.recoveryTime.maxMs} (${s.recoveryTime.recoveries})` : '-';
+      return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), String(s.recovered), String(s.appContinued), time];
     }));
+  return [...rows, 'recovery ms: from the fault reported to the driver running again, each restart of every trial of the mode (a trial may restart its driver more than once)'];
 }

@@ -63,7 +63,7 @@ async function injectMany(ctx: Context, target: { apps?: string[]; user?: UserTa
     onTrial: (r) => {
       if (ctx.flags.json) return;
       const what = r.hostCrashed ? `the host crashed (${r.detail})`
-        : r.detected ? `detected (${r.detectors.join(', ')}), ${r.recovered ? 'recovered' : 'not recovered'}`
+        : r.detected ? `detected (${r.detectors.join(', ')}), ${r.recovered ? `recovered (${r.recoveryMs!.map((m) => `${m} ms`).join(', ')})` : 'not recovered'}`
           : r.failure ? 'not detected' : 'no failure';
       ctx.print(`#${r.index} seed ${r.seed}: ${describeFault(r.fault)}: ${what}; ${r.outcome}${!r.hostCrashed && r.detail ? ` (${r.detail})` : ''}`);
     },
