@@ -68,7 +68,8 @@ void on_kick(Napi::Env env) {
     std::shared_ptr<NetDev> k = live(name);
     if (!k) continue;
     FailedDuring failed_during(k);
-    int r = open_dev(name, k);
+    std::string why;
+    int r = open_dev(name, k, &why);
     // The restarted driver refused the replay (its ndo_open or a setting's op): the handles cannot carry on, and
     // nothing would open the interface for them. A failure during it is the next restart's to replay.
     bool refused = r && !failed_during();
@@ -77,7 +78,7 @@ void on_kick(Napi::Env env) {
       Iface &i = n.ifaces[name];
       i.replay = false;
       if (refused && i.dev == k)
-        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (it returned " + errno_named(r) + "); open it again");
+        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (" + why + "); open it again");
     }
     if (r) klog(4, "net: %s: reopening after the driver came back failed (%d)", name.c_str(), r);
     else klog(6, "net: %s: configuration replayed and reopened", name.c_str());
@@ -252,14 +253,15 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   if (!kept) {
     FailedDuring failed_during(k);
     Domain *d = failed_during.domain();
-    int r = open_dev(name, k);
+    std::string why;
+    int r = open_dev(name, k, &why);
     // The driver failed before the open or during it (in it, or in the
     // configuration before it): r is no ndo_open's.
     if (r && failed_during()) {
       if (!d || !open_for_restore(n, name, k, *d, &resets))
         throw_failed_meanwhile(env, name, "opening", d);
     } else {
-      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
+      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (" + why + ")");
       std::lock_guard<std::mutex> g(n.lock);
       resets = add_user(n.ifaces[name]);
     }
@@ -309,7 +311,7 @@ Napi::Value NetSend(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = iface_or_throw(env, n, name);
     if (!i.users) throw_code(env, "ECLOSED", name + ": not open");
-    max = i.dev ? std::min<size_t>(i.dev->mtu + ETH_HLEN + 4, i.dev->buf_size) : ETH_FRAME_MAX;
+    max = frame_max(i);
   }
   for (uint32_t j = 0; j < count; j++) {
     Napi::Value v = frames[j];
@@ -373,8 +375,9 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     old_mc = i.mc;
     had_users = i.users > 0;
     if (want_mtu) {
-      if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
-        throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
+      // While no registration is live (the shadow keeps the interface), what the last one took: what the replay sets
+      std::string outside = mtu_outside(k ? k->limits : i.last, mtu);
+      if (!outside.empty()) throw_code(env, "EINVAL", name + ": " + outside);
       i.mtu = mtu;
     }
     if (want_mac) {
