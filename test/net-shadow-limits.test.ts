@@ -100,3 +100,15 @@ it('frames queued for larger socket buffers than those of the fallback that take
   expect(Number(drv.call('longest_frame'))).toBe(60); // before: 9018, in a 2048-byte buffer
   expect(eth.stats().kernel).toMatchObject({ txDropped: 1, txWaiting: 0 });
 });
+
+// The configuration of an interface whose handles all closed is nobody's: a driver loaded since that refuses it does
+// not keep the interface from opening. (The first fix for the replay above made such an open fail for good.)
+it('an MTU set by handles all closed since, that a driver loaded since refuses, is forgotten at the next open', async () => {
+  const { drv, eth } = await boot(jumbo());
+  eth.configure({ mtu: 9000 });
+  eth.close();
+  drv.unload();
+  await kernel!.load(fixtureDriver('net-open-refused')); // 68..1500
+  const again = openNet(kernel!, 'eth0'); // without forgetting: EIO, 'eth0: opening failed (MTU 9000 outside 68..1500)'
+  expect(again.info()).toMatchObject({ open: true, mtu: 1500 });
+});

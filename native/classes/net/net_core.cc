@@ -42,13 +42,17 @@ void netdev_gone(Net &n, Iface &i) {
   n.js.kick();
 }
 
+void forget_config(Iface &i) {
+  i.mtu = i.tx_timeout_ms = i.flags = 0;
+  i.mac_set = false;
+  i.mc.clear();
+}
+
 void detach(Net &n, Iface &i, const std::string &code, const std::string &why) {
   if (!i.users) return;
   i.users = 0;
   i.resets++;
-  i.mtu = i.tx_timeout_ms = i.flags = 0;
-  i.mac_set = false;
-  i.mc.clear();
+  forget_config(i);
   i.c.tx_dropped += i.txq.size();
   i.txq.clear();
   i.replay = false;
@@ -247,12 +251,13 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std:
 
 }  // namespace
 
-int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, std::string *why) {
+int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal) {
   if (k->opened) return 0;
-  int r = apply_config(name, k, why);
+  int r = apply_config(name, k, &refusal->why);
+  refusal->setting = r != 0;
   if (r) return r;  // not opened with other settings than the applications asked for
   r = (int)call_op(k, k->ops.ndo_open(k->dev));
-  if (r) *why = "ndo_open returned " + errno_named(r);
+  if (r) refusal->why = "ndo_open returned " + errno_named(r);
   if (r == 0) {
     Net &n = net();
     std::lock_guard<std::mutex> g(n.lock);

@@ -158,9 +158,16 @@ size_t frame_max(const Iface &i);
 int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op);
 // The registration of `name` if alive.
 std::shared_ptr<NetDev> live(const std::string &name);
-// Replays the applications' configuration (apply_config) and opens the interface (ndo_open). 0 or -errno, and
-// *why says which setting or operation it was ("ndo_open returned -98 (EADDRINUSE)", "MTU 9000 outside 68..1500").
-int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, std::string *why);
+// With n.lock held: what applications configured for i is forgotten (the driver's own settings from its next open).
+void forget_config(Iface &i);
+// Why open_dev failed: which setting or operation ("ndo_open returned -98 (EADDRINUSE)", "MTU 9000 outside
+// 68..1500"), and whether it was a setting of the applications' configuration (not opened: ndo_open not called).
+struct Refusal {
+  std::string why;
+  bool setting = false;
+};
+// Replays the applications' configuration (apply_config) and opens the interface (ndo_open). 0 or -errno (*refusal).
+int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal);
 // Hands waiting frames of interface `name` to its driver, a batch per crossing,
 // until no socket buffer is free, the driver is busy, or nothing waits.
 void pump(const std::string &name);

@@ -68,8 +68,8 @@ void on_kick(Napi::Env env) {
     std::shared_ptr<NetDev> k = live(name);
     if (!k) continue;
     FailedDuring failed_during(k);
-    std::string why;
-    int r = open_dev(name, k, &why);
+    Refusal refused_by;
+    int r = open_dev(name, k, &refused_by);
     // The restarted driver refused the replay (its ndo_open or a setting's op): the handles cannot carry on, and
     // nothing would open the interface for them. A failure during it is the next restart's to replay.
     bool refused = r && !failed_during();
@@ -78,7 +78,7 @@ void on_kick(Napi::Env env) {
       Iface &i = n.ifaces[name];
       i.replay = false;
       if (refused && i.dev == k)
-        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (" + why + "); open it again");
+        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (" + refused_by.why + "); open it again");
     }
     if (r) klog(4, "net: %s: reopening after the driver came back failed (%d)", name.c_str(), r);
     else klog(6, "net: %s: configuration replayed and reopened", name.c_str());
@@ -172,6 +172,15 @@ bool open_for_restore(Net &n, const std::string &name, const std::shared_ptr<Net
   return true;
 }
 
+// Takes n.lock: forgets the configuration of interface `name` if no handle has it open (forget_config).
+bool forget_unused_config(Net &n, const std::string &name) {
+  std::lock_guard<std::mutex> g(n.lock);
+  Iface &i = n.ifaces[name];
+  if (i.users) return false;
+  forget_config(i);
+  return true;
+}
+
 // netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why, code?, resets? }, ...]).
 Napi::Value NetInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -253,15 +262,19 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   if (!kept) {
     FailedDuring failed_during(k);
     Domain *d = failed_during.domain();
-    std::string why;
-    int r = open_dev(name, k, &why);
+    Refusal refused_by;
+    int r = open_dev(name, k, &refused_by);
+    // A setting the applications configured before, all closed since, that this driver refuses (another than the
+    // one they configured: a fallback, or one loaded since): nobody's now, it is forgotten, as a refused
+    // configure's setting is, and the open gets the driver's own.
+    if (r && refused_by.setting && !failed_during() && forget_unused_config(n, name)) r = open_dev(name, k, &refused_by);
     // The driver failed before the open or during it (in it, or in the
     // configuration before it): r is no ndo_open's.
     if (r && failed_during()) {
       if (!d || !open_for_restore(n, name, k, *d, &resets))
         throw_failed_meanwhile(env, name, "opening", d);
     } else {
-      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (" + why + ")");
+      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (" + refused_by.why + ")");
       std::lock_guard<std::mutex> g(n.lock);
       resets = add_user(n.ifaces[name]);
     }
