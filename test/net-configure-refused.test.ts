@@ -170,3 +170,27 @@ it('a failure right after the driver applied the MTU: configure succeeds, and th
   await restored(drv, eth);
   expect(eth.info().mtu).toBe(1350);
 });
+
+// A setting recorded while the shadow keeps the interface (in the last registration's range) that the restarted
+// driver refuses at the replay ends the handles, as a refused ndo_open does: detached with EIO naming the setting,
+// and it is not kept. Before, the refusal was dropped (ndo_open's success overwrote it): the handle carried on at
+// the driver's MTU, told nothing, and every later restart replayed the setting again.
+it('an MTU set while the interface is parked that the restarted driver refuses: the handle is detached with EIO naming it', async () => {
+  const { drv, eth } = await boot();
+  let whileParked: unknown;
+  kernel!.once('recovering', () => {
+    try {
+      eth.configure({ mtu: 1450 }); // recorded: 68..1500 is what the last registration takes
+    } catch (e) {
+      whileParked = e;
+    }
+  });
+  const detached: NetError[] = [];
+  eth.on('detached', (e) => detached.push(e));
+  drv.recover();
+  expect(whileParked).toBeUndefined();
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached', 5_000);
+  expect(detached[0]).toMatchObject({ code: 'EIO', message: 'eth0: reopening after its driver restarted failed (ndo_change_mtu(1450) returned -22 (EINVAL)); open it again' });
+  const again = openNet(kernel!, 'eth0');
+  expect(again.info()).toMatchObject({ open: true, mtu: 1500 }); // the refused MTU went with the handles
+});

@@ -184,7 +184,7 @@ it('an open recorded during a recovery whose replay the restarted driver refuses
   const detached: NetError[] = [];
   eth!.on('detached', (e) => detached.push(e));
   await until(() => detached.length > 0, 'eth0\'s handle to be detached', 5_000);
-  expect(detached[0]).toMatchObject({ code: 'EIO', message: 'eth0: reopening after its driver restarted failed (it returned -98 (EADDRINUSE)); open it again' });
+  expect(detached[0]).toMatchObject({ code: 'EIO', message: 'eth0: reopening after its driver restarted failed (ndo_open returned -98 (EADDRINUSE)); open it again' });
   expect(() => eth!.send([frame(PEER_MAC, NIC_MAC, 1)])).toThrow(detached[0]);
   expect(drv.state).toBe('running');
 });

@@ -50,7 +50,8 @@ export interface NetStats {
     rxDropped: number;
     /** Frames the driver accepted for sending. */
     txQueued: number;
-    /** Frames dropped before the driver: the kernel's queue was full, or the interface was closed. */
+    /** Frames dropped before the driver: the kernel's queue was full, the interface was closed, the driver refused
+     * one, or one queued was longer than the socket buffers of the driver that took the interface since (a fallback's). */
     txDropped: number;
     /** Frames the driver held when it failed. */
     txLost: number;

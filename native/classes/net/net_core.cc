@@ -42,13 +42,17 @@ void netdev_gone(Net &n, Iface &i) {
   n.js.kick();
 }
 
+void forget_config(Iface &i) {
+  i.mtu = i.tx_timeout_ms = i.flags = 0;
+  i.mac_set = false;
+  i.mc.clear();
+}
+
 void detach(Net &n, Iface &i, const std::string &code, const std::string &why, const DriverFailure &failure) {
   if (!i.users) return;
   i.users = 0;
   i.resets++;
-  i.mtu = i.tx_timeout_ms = i.flags = 0;
-  i.mac_set = false;
-  i.mc.clear();
+  forget_config(i);
   i.c.tx_dropped += i.txq.size();
   i.txq.clear();
   i.replay = false;
@@ -173,9 +177,21 @@ std::shared_ptr<NetDev> live(const std::string &name) {
   return it->second.dev;
 }
 
+std::string mtu_outside(const Limits &l, uint32_t mtu) {
+  if (mtu >= l.min_mtu && mtu <= l.max_mtu) return "";
+  return "MTU " + std::to_string(mtu) + " outside " + std::to_string(l.min_mtu) + ".." + std::to_string(l.max_mtu);
+}
+
+size_t frame_max(const Iface &i) {
+  if (i.dev) return std::min<size_t>(i.dev->mtu + ETH_HLEN + 4, i.dev->limits.buf_size);
+  return std::min<size_t>((i.mtu ? i.mtu : i.last.mtu) + ETH_HLEN + 4, i.last.buf_size);
+}
+
+namespace {
+
 // Writes the configuration the applications set into the driver's net_device
-// and calls the operations that apply it. 0 or the first error.
-int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k) {
+// and calls the operations that apply it. 0 or the first error (*why: which setting, and what refused it).
+int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std::string *why) {
   Net &n = net();
   uint32_t mtu, flags;
   bool mac_set;
@@ -190,27 +206,43 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k) {
     mac = i.mac;
     mc = i.mc;
   }
+  auto gone = [why] {
+    *why = "its driver unregistered it meanwhile";
+    return -ENODEV;
+  };
   int err = 0;
   if (mac_set && k->ops.has_ndo_set_mac_address()) {
     {
       DomainMemoryAccess access;
       std::lock_guard<std::mutex> g(n.lock);
-      if (k->dead) return -ENODEV;
+      if (k->dead) return gone();
       memcpy(((net_device *)k->dev)->addr_req, mac.data(), 6);
     }
     int r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
-    if (r && !err) err = r;
+    if (r && !err) {
+      err = r;
+      *why = "ndo_set_mac_address(" + mac_string(mac.data()) + ") returned " + errno_named(r);
+    }
   }
-  if (mtu && k->ops.has_ndo_change_mtu()) {
+  std::string outside = mtu ? mtu_outside(k->limits, mtu) : "";  // a driver in another's place (a fallback) may take less
+  if (!outside.empty()) {
+    if (!err) {
+      err = -EINVAL;
+      *why = outside;
+    }
+  } else if (mtu && k->ops.has_ndo_change_mtu()) {
     int r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
-    if (r && !err) err = r;
+    if (r && !err) {
+      err = r;
+      *why = "ndo_change_mtu(" + std::to_string(mtu) + ") returned " + errno_named(r);
+    }
     if (!r) k->mtu = mtu;
   }
   if (k->ops.has_ndo_set_rx_mode()) {
     {
       DomainMemoryAccess access;
       std::lock_guard<std::mutex> g(n.lock);
-      if (k->dead) return -ENODEV;
+      if (k->dead) return gone();
       auto *dev = (net_device *)k->dev;
       dev->flags = flags;
       dev->mc_count = (u32)mc.size();
@@ -221,11 +253,15 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k) {
   return err;
 }
 
-int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k) {
+}  // namespace
+
+int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal) {
   if (k->opened) return 0;
-  int r = apply_config(name, k);
-  if (r == -ENODEV || r == -EIO) return r;
+  int r = apply_config(name, k, &refusal->why);
+  refusal->setting = r != 0;
+  if (r) return r;  // not opened with other settings than the applications asked for
   r = (int)call_op(k, k->ops.ndo_open(k->dev));
+  if (r) refusal->why = "ndo_open returned " + errno_named(r);
   if (r == 0) {
     Net &n = net();
     std::lock_guard<std::mutex> g(n.lock);
@@ -253,8 +289,14 @@ void pump(const std::string &name) {
       Iface &i = *iface;
       k = i.dev;
       if (!k || k->dead || !k->opened || i.replay || i.txq.empty()) return;
-      for (size_t s = 0; s < k->skbs.size() && taken.size() < NOOKS_BATCH_MAX && !i.txq.empty(); s++) {
+      for (size_t s = 0; s < k->skbs.size() && taken.size() < NOOKS_BATCH_MAX; s++) {
         if (k->skbs[s].busy) continue;
+        // netSend checks the length; a frame longer than this registration's buffers is dropped all the same
+        while (!i.txq.empty() && i.txq.front().size() > k->limits.buf_size) {
+          i.txq.pop_front();
+          i.c.tx_dropped++;
+        }
+        if (i.txq.empty()) break;
         k->skbs[s].busy = true;
         k->skbs[s].since = jiffies_now();
         taken.push_back(s);

@@ -67,6 +67,12 @@ struct SkbSlot {
   uint64_t since = 0;  // jiffies when the driver got it
 };
 
+// What a registration takes: its MTU's range, the MTU it registered with, its socket buffers' size.
+struct Limits {
+  uint32_t min_mtu = 68, max_mtu = ETH_DATA_LEN, mtu = ETH_DATA_LEN;
+  size_t buf_size = 0;
+};
+
 // One registration of an interface by a driver.
 struct NetDev {
   int domain;
@@ -74,11 +80,10 @@ struct NetDev {
   NetDeviceOps ops;  // the driver's, reachable only through taps
   std::string name;
   std::vector<void *> pools;  // DMA memory: the sk_buffs, then their data buffers
-  size_t buf_size = 0;
   std::vector<SkbSlot> skbs;
-  uint32_t max_mtu = ETH_DATA_LEN, min_mtu = 68;
-  std::atomic<uint32_t> mtu{ETH_DATA_LEN};
-  uint32_t watchdog_ms = 5000;  // dev->watchdog_timeo  // as last set (the longest frame sent is mtu + 18: header and a VLAN tag)
+  Limits limits;
+  std::atomic<uint32_t> mtu{ETH_DATA_LEN};  // as last set (the longest frame sent is mtu + 18: header and a VLAN tag)
+  uint32_t watchdog_ms = 5000;  // dev->watchdog_timeo
   bool dead = false;
   bool opened = false;  // ndo_open succeeded
   bool carrier = false;
@@ -103,6 +108,7 @@ struct Iface {
   std::vector<std::array<uint8_t, 6>> mc;
   std::deque<std::vector<uint8_t>> txq;
   std::shared_ptr<NetDev> dev;  // the live registration, if any
+  Limits last;                  // the last registration's: sends and settings are checked against them while none is live
   bool replay = false;          // a new registration waits for the configuration and open
   int last_domain = -1;
   uint64_t last_serial = 0;  // the load of that driver: when it goes for good, handles on the interface it left unregistered go
@@ -148,12 +154,25 @@ void netdev_gone(Net &n, Iface &i);
 // With n.lock held: applications lose the interface: their handles are
 // detached with `why` (and `failure`, if a driver's failure made it), what they configured and queued is dropped.
 void detach(Net &n, Iface &i, const std::string &code, const std::string &why, const DriverFailure &failure = {});
+// Empty if l takes `mtu`, else why not ("MTU 20000 outside 68..1500").
+std::string mtu_outside(const Limits &l, uint32_t mtu);
+// With n.lock held: the longest frame i takes now: its MTU's (with a header and a VLAN tag), at most its socket
+// buffers' size; while no registration is live, the last one's, with the MTU the replay will set.
+size_t frame_max(const Iface &i);
 // Calls an operation of the interface's driver; -ENODEV if it has none now, -EIO if it faulted.
 int64_t call_op(const std::shared_ptr<NetDev> &k, const OpCall &op);
 // The registration of `name` if alive.
 std::shared_ptr<NetDev> live(const std::string &name);
-// Replays the applications' configuration (apply_config) and opens the interface (ndo_open). 0 or -errno.
-int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k);
+// With n.lock held: what applications configured for i is forgotten (the driver's own settings from its next open).
+void forget_config(Iface &i);
+// Why open_dev failed: which setting or operation ("ndo_open returned -98 (EADDRINUSE)", "MTU 9000 outside
+// 68..1500"), and whether it was a setting of the applications' configuration (not opened: ndo_open not called).
+struct Refusal {
+  std::string why;
+  bool setting = false;
+};
+// Replays the applications' configuration (apply_config) and opens the interface (ndo_open). 0 or -errno (*refusal).
+int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal);
 // Hands waiting frames of interface `name` to its driver, a batch per crossing,
 // until no socket buffer is free, the driver is busy, or nothing waits.
 void pump(const std::string &name);

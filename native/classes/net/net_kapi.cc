@@ -65,9 +65,7 @@ extern "C" int kapi_register_netdev(void *p) {
   k->domain = d->id;
   k->dev = (uintptr_t)dev;
   k->ops = ops;
-  k->buf_size = buf;
-  k->max_mtu = max_mtu;
-  k->min_mtu = min_mtu;
+  k->limits = {min_mtu, max_mtu, mtu, buf};
   k->mtu = mtu;
   k->watchdog_ms = watchdog_ms ? watchdog_ms : 5000;
   std::string name;
@@ -84,6 +82,7 @@ extern "C" int kapi_register_netdev(void *p) {
     i.name = name;
     i.device = device;
     i.dev = k;
+    i.last = k->limits;
     i.last_domain = d->id;
     i.last_serial = d->serial;
     shadow_registered(ObjectType::netdev, name);  // the shadow's wait for it is over; after its end, a new device for its handles

@@ -68,7 +68,8 @@ void on_kick(Napi::Env env) {
     std::shared_ptr<NetDev> k = live(name);
     if (!k) continue;
     FailedDuring failed_during(k);
-    int r = open_dev(name, k);
+    Refusal refused_by;
+    int r = open_dev(name, k, &refused_by);
     // The restarted driver refused the replay (its ndo_open or a setting's op): the handles cannot carry on, and
     // nothing would open the interface for them. A failure during it is the next restart's to replay.
     bool refused = r && !failed_during();
@@ -77,7 +78,7 @@ void on_kick(Napi::Env env) {
       Iface &i = n.ifaces[name];
       i.replay = false;
       if (refused && i.dev == k)
-        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (it returned " + errno_named(r) + "); open it again");
+        detach(n, i, "EIO", name + ": reopening after its driver restarted failed (" + refused_by.why + "); open it again");
     }
     if (r) klog(4, "net: %s: reopening after the driver came back failed (%d)", name.c_str(), r);
     else klog(6, "net: %s: configuration replayed and reopened", name.c_str());
@@ -187,6 +188,15 @@ bool open_for_restore(Net &n, const std::string &name, const std::shared_ptr<Net
   return true;
 }
 
+// Takes n.lock: forgets the configuration of interface `name` if no handle has it open (forget_config).
+bool forget_unused_config(Net &n, const std::string &name) {
+  std::lock_guard<std::mutex> g(n.lock);
+  Iface &i = n.ifaces[name];
+  if (i.users) return false;
+  forget_config(i);
+  return true;
+}
+
 // netInit(deliver): deliver([{ iface, frames?: Buffer[], link?: boolean, detached?: why, code?, resets? }, ...]).
 Napi::Value NetInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -270,14 +280,19 @@ Napi::Value NetOpen(const Napi::CallbackInfo &info) {
   if (!kept) {
     FailedDuring failed_during(k);
     Domain *d = failed_during.domain();
-    int r = open_dev(name, k);
+    Refusal refused_by;
+    int r = open_dev(name, k, &refused_by);
+    // A setting the applications configured before, all closed since, that this driver refuses (another than the
+    // one they configured: a fallback, or one loaded since): nobody's now, it is forgotten, as a refused
+    // configure's setting is, and the open gets the driver's own.
+    if (r && refused_by.setting && !failed_during() && forget_unused_config(n, name)) r = open_dev(name, k, &refused_by);
     // The driver failed before the open or during it (in it, or in the
     // configuration before it): r is no ndo_open's.
     if (r && failed_during()) {
       if (!d || !open_for_restore(n, name, k, *d, &resets))
         throw_failed_meanwhile(env, name, "opening", d);
     } else {
-      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (ndo_open returned " + errno_named(r) + ")");
+      if (r) throw_code(env, r == -ENODEV ? "ENOTREADY" : "EIO", name + ": opening failed (" + refused_by.why + ")");
       std::lock_guard<std::mutex> g(n.lock);
       resets = add_user(n.ifaces[name]);
     }
@@ -329,7 +344,7 @@ Napi::Value NetSend(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> g(n.lock);
     Iface &i = handle_iface(env, n, name, resets);
     if (!i.users) throw_code(env, "ECLOSED", name + ": not open");
-    max = i.dev ? std::min<size_t>(i.dev->mtu + ETH_HLEN + 4, i.dev->buf_size) : ETH_FRAME_MAX;
+    max = frame_max(i);
   }
   for (uint32_t j = 0; j < count; j++) {
     Napi::Value v = frames[j];
@@ -393,8 +408,9 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     old_mac = i.mac;
     old_mc = i.mc;
     if (want_mtu) {
-      if (k && (mtu < k->min_mtu || mtu > k->max_mtu))
-        throw_code(env, "EINVAL", name + ": MTU " + std::to_string(mtu) + " outside " + std::to_string(k->min_mtu) + ".." + std::to_string(k->max_mtu));
+      // While no registration is live (the shadow keeps the interface), what the last one took: what the replay sets
+      std::string outside = mtu_outside(k ? k->limits : i.last, mtu);
+      if (!outside.empty()) throw_code(env, "EINVAL", name + ": " + outside);
       i.mtu = mtu;
     }
     if (want_mac) {
