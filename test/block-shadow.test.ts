@@ -13,7 +13,7 @@ import { BlockError, defaultPolicy, Kernel, openBlock, type BlockDevice, type Bl
 import { driverPath } from '../lib/paths.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { pattern } from './helpers/data.js';
-import { logEvents, recoveries, suiteIsolation } from './helpers/util.js';
+import { logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
 
 describe('the block shadow driver', () => {
   let kernel: Kernel;
@@ -47,6 +47,41 @@ describe('the block shadow driver', () => {
     for (let i = 0; i < 32; i++) expect((await disk.read(i * big, big)).equals(pattern(big, i)), `write ${i}`).toBe(true);
     await disk.flush();
     expect(drv.state).toBe('running');
+  });
+
+  // The class gives a request the lowest free slot, so a later request may sit in a lower slot than an earlier
+  // one. Slots here: a write of 0x77 in slot 2, then `later` in slot 1, both in the plugged driver's ring when
+  // it fails. The restarted driver must get them in that order: the later write lands last, the read sees the
+  // write, the flush resolves after it (before, slot order: 77 on the disk, a read of 00, the flush first).
+  it.each([
+    ['a later write of the same sector', 'overwrite'],
+    ['a read of that sector', 'read'],
+    ['a flush', 'flush'],
+  ] as const)('resubmits the requests in flight in the order they were submitted: a write, then %s', async (_what, later) => {
+    const order: string[] = [];
+    expect(drv.call('complete_stepped', 1)).toBe(0); // the interrupt handler completes one, then waits for a step
+    const first = disk.submitAll([
+      { op: 'write', offset: 0, data: pattern(512, 1) }, // slot 0: completed
+      { op: 'write', offset: 512, data: pattern(512, 2) }, // slot 1: waits for the step
+    ]);
+    await until(() => drv.call('step_waiting') === 1, 'the handler waiting to complete slot 1');
+    expect(drv.call('plug', 1)).toBe(0); // from here the driver keeps what it gets in its ring
+    const other = disk.write(1024, pattern(512, 3)); // slot 0
+    const write = disk.write(8192, Buffer.alloc(512, 0x77)).then(() => order.push('write')); // slot 2
+    expect(drv.call('complete_step')).toBe(1);
+    await first; // slot 1 free
+    const second =
+      later === 'overwrite'
+        ? disk.write(8192, Buffer.alloc(512, 0x88)).then(() => order.push('overwrite'))
+        : later === 'read'
+          ? disk.read(8192, 512).then((b) => order.push(`read ${b[0].toString(16)}`))
+          : disk.flush().then(() => order.push('flush'));
+    expect(disk.inFlight).toBe(3);
+    drv.recover(); // the restarted driver is neither plugged nor stepped
+    await Promise.all([other, write, second]);
+    expect(order).toEqual(['write', later === 'read' ? 'read 77' : later]);
+    expect((await disk.read(8192, 512))[0].toString(16)).toBe(later === 'overwrite' ? '88' : '77');
+    expect(logEvents(kernel, 'shadow-kept')).toEqual([{ kind: 'shadow-kept', device: 'blk0', driver: 'blk', inFlight: 3, waiting: 0 }]);
   });
 
   it('a fault in submit (on the application\'s thread): the request goes to the restarted driver', async () => {

@@ -2,6 +2,7 @@
 // disk for its restart, submission to the driver, and the nanny. See block_core.h.
 #include "block_core.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "../../kapi/log.h"
@@ -57,6 +58,11 @@ std::shared_ptr<Disk> disk_of(Block &b, int domain, uintptr_t disk) {
 
 namespace {
 
+// Whether chunk a was submitted before chunk b: operation ids count submissions; an operation's chunks go in offset order.
+bool submitted_before(const Chunk &a, const Chunk &b) {
+  return a.op->id != b.op->id ? a.op->id < b.op->id : a.offset < b.offset;
+}
+
 // With b.lock held, while k's driver d is torn down: the shadow keeps the disk's name and its requests for the restarted driver.
 void park(Block &b, Disk &k, const Domain &d) {
   k.dead = true;
@@ -64,13 +70,17 @@ void park(Block &b, Disk &k, const Domain &d) {
   b.parked[k.name] = {k.domain, k.capacity, k.depth, k.max_sectors, shadow_kept(ObjectType::blkdev, k.name, d)};
   std::deque<Chunk> &q = b.pending[k.name];
   size_t n = 0;
-  for (auto s = k.slots.rbegin(); s != k.slots.rend(); ++s)  // in slot order, ahead of what waited
-    if (s->busy) {
-      s->busy = false;
-      q.push_front(std::move(s->chunk));
-      s->chunk = Chunk{};
+  for (Slot &s : k.slots)
+    if (s.busy) {
+      s.busy = false;
+      q.push_back(std::move(s.chunk));
+      s.chunk = Chunk{};
       n++;
     }
+  // Resubmitted in the order the application submitted them: a later request may sit in a lower slot (the
+  // lowest free one), and the device does its ring in order (a later write must land last, a flush after
+  // the writes before it, a read after them).
+  std::stable_sort(q.begin(), q.end(), submitted_before);
   b.resubmitted[k.name] += n;
   const char *driver = d.name.c_str();
   klog_event(4, {"shadow-kept", {{"device", k.name}, {"driver", driver}, {"inFlight", n}, {"waiting", q.size() - n}}},

@@ -12,9 +12,10 @@
 //    freed with the domain at recovery). The registration is tracked as a
 //    blkdev object; its release (recovery) fails every request in flight,
 //    unless the driver is shadowed (native/shadow): then the disk is parked:
-//    requests in flight go back to the head of its queue, new ones queue, and
-//    when the restarted driver registers the disk again they are submitted to
-//    it (reads and writes of whole sectors are idempotent; a flush is too).
+//    requests in flight go back to the head of its queue, in the order they
+//    were submitted (not their slots'), new ones queue, and when the restarted
+//    driver registers the disk again they are submitted to it in that order
+//    (reads and writes of whole sectors are idempotent; a flush is too).
 //  - Applications' reads and writes are split into requests of at most
 //    max_sectors and queued per disk, many operations per N-API call. Only
 //    the JS thread submits: it copies write data into free request buffers

@@ -193,7 +193,9 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
   {
     std::lock_guard<std::mutex> g(g_lock);
     *area = p.area[dir];
+    if (p.gone) op = {"ENODEV", p.name + ": device gone (driver " + p.driver + " failed or unloaded)", true};  // the ring went with it
   }
+  if (op.down) return false;
   if (!*area) {
     close();
     op = {"EIO", p.name + ": the driver's hw_params gave no DMA ring (snd_pcm_set_buffer)"};
@@ -225,6 +227,10 @@ bool restore(Stream &s, Op &op) {
   {
     std::lock_guard<std::mutex> g(g_lock);
     std::lock_guard<std::mutex> sg(s.lock);
+    // The stream's loop saw the registration's driver run, then let go of the locks: if that driver failed
+    // again since, its teardown parked the stream again (park_locked: no resume), or a later restart registered
+    // the pcm again and is still in its init. The loop restores it on that registration once its driver runs.
+    if (!s.resume || !runs(*s.resume)) return true;
     s.pcm = std::move(s.resume);
     s.resume = nullptr;
   }
@@ -265,8 +271,10 @@ bool restore(Stream &s, Op &op) {
   if (s.start_engine && !start_stream(s, false, op)) return false;
   s.start_engine = false;
   {
-    std::lock_guard<std::mutex> g(s.lock);
-    s.parked = false;
+    std::lock_guard<std::mutex> g(g_lock);
+    std::lock_guard<std::mutex> sg(s.lock);
+    // not if the restarted driver failed after the restore's last crossing: its teardown parked the stream again
+    if (!s.pcm->gone) s.parked = false;
     s.kick = true;
   }
   const char *name = s.pcm->name.c_str();
@@ -393,7 +401,7 @@ void stream_loop(Stream *s) {
       if (ok && mixer) ok = apply_mixer(*s, op);
     }
     // a driver that failed under a shadow: the stream waits to be parked and restored; else it ends
-    if (!ok && !(op.down && shadowed(*s->pcm))) fail_stream(*s, op.code, op.err);
+    if (!ok && !kept_for_restore(*s->pcm, op)) fail_stream(*s, op.code, op.err);
   }
   // The stream died: tell JavaScript once, then wait to be closed.
   Event *e = new Event{"error", (double)s->frames_done};
