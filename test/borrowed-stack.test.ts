@@ -17,7 +17,7 @@ import { bootableIsolations, programReport } from './helpers/util.js';
 const path = fixtureDriver('borrowed-stack', { posix: true }); // test/fixtures/drivers/borrowed-stack.c
 const program = join(packageRoot, 'test', 'helpers', 'borrowed-stack.mjs');
 const contained = bootableIsolations.filter((i) => i !== 'none');
-const rounds = 10;
+const rounds = 5; // of 20 calls each
 
 // Each call and the bad-call its wrapper's check of the buffer gives once the thread has ended.
 const calls = [
