@@ -42,6 +42,7 @@
         'native/dev/vfio.cc',
         'native/dev/testdev.cc',
         'native/domain/arena.cc',
+        'native/domain/borrowed_stack.cc',
         'native/domain/domain.cc',
         'native/domain/driver_memory.cc',
         'native/domain/driver_memory_napi.cc',

@@ -56,11 +56,13 @@ bool Domain::writable(uintptr_t p, size_t n) const {
   return false;
 }
 
-bool Domain::readable_by_driver(uintptr_t p, size_t n) const {
+bool Domain::in_image(uintptr_t p, size_t n) const {
   for (auto &r : readable)
     if (r.contains(p, n)) return true;
-  return writable(p, n);
+  return false;
 }
+
+bool Domain::readable_by_driver(uintptr_t p, size_t n) const { return in_image(p, n) || writable(p, n); }
 
 bool Domain::in_text(uintptr_t p) const {
   for (auto &r : text)
@@ -214,6 +216,13 @@ void domain_thread_release(DomainThread *dt) {
   // that goes").
   for (ObjectType t : {ObjectType::timer, ObjectType::work, ObjectType::lock, ObjectType::mutex})
     d->objects.remove_within(t, dt->stack_lo, dt->stack_hi);
+  dt->ended = true;
+  // A kernel call of another thread handed a buffer on this stack uses it still: the call closes it (borrowed_stack.h).
+  if (!dt->borrowers) domain_stack_close(dt);
+}
+
+void domain_stack_close(DomainThread *dt) {
+  Domain *d = dt->domain;
   // Empty for the next thread (shared pages are kept by their shmem object unless removed).
   madvise((void *)dt->stack_lo, kStackSize, shared_domains() ? MADV_REMOVE : MADV_DONTNEED);
   g_backend.close_stack(d, (void *)dt->stack_lo, kStackSize);

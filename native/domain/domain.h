@@ -39,6 +39,10 @@ struct DomainThread {
   uintptr_t stack_hi;  // top of the stack's memory
   struct nooks_batch *batch;  // deferred calls: the page below the thread's area (<nooks/thread_area.h>), at the top of the stack
   int slot;            // which of the domain's stacks (and, isolation 'process', channels)
+  // Under the domain's threads_lock (borrowed_stack.h): kernel calls of other threads that borrowed this stack,
+  // and whether its thread has ended (its stack then closes at the last one's return).
+  uint32_t borrowers = 0;
+  bool ended = false;
 
   // The thread's area at the top of its stack (<nooks/thread_area.h>): errno, the part word...
   uintptr_t area() const { return stack_hi - NOOKS_THREAD_AREA_BYTES; }
@@ -186,6 +190,8 @@ struct Domain {
   // As writable, but memory that outlives every thread: not a stack, which goes when its thread ends.
   bool lasting(uintptr_t p, size_t n) const;
   bool readable_by_driver(uintptr_t p, size_t n) const;
+  // In the driver's image (its code and constant data too).
+  bool in_image(uintptr_t p, size_t n) const;
   bool in_text(uintptr_t p) const;
   // A range, readable and writable, now belongs to the domain: its backend
   // marks it so (pkey: the domain's key). false with errno set if it cannot.
@@ -232,6 +238,9 @@ void domain_keep(Domain *d);
 DomainThread *domain_thread(Domain *d);
 // A thread exits: forget its stack in d.
 void domain_thread_release(DomainThread *dt);
+// dt's stack, its thread ended and no kernel call borrowing it (borrowed_stack.h): emptied, made inaccessible, its
+// slot free for the next thread, dt deleted. Under the domain's threads_lock, with DomainMemoryAccess held.
+void domain_stack_close(DomainThread *dt);
 // The calling thread is done with d (a driver's own thread that ended): its stack there goes now, not at its exit.
 void domain_thread_forget(Domain *d);
 // A restart: every thread's area in d (<nooks/thread_area.h>) zero again, as

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "../domain/borrowed_stack.h"
 #include "log.h"
 
 namespace nooks {
@@ -12,10 +13,22 @@ static void reject(Domain *d, const char *fn, const char *param, const char *why
   xpc_fail_current(d, FaultKind::bad_call, "%s(%s=%p): %s", fn, param, (const void *)p, why);
 }
 
+// [p, p+n) in a stack of d's that stays accessible until the calling kernel call is over: its own thread's, or
+// another thread's, borrowed for the call (borrowed_stack.h).
+static bool on_a_stack(Domain *d, uintptr_t p, size_t n) {
+  const DomainThread *own = nooks_tls_ctx ? nooks_tls_ctx->cur : nullptr;
+  return (own && own->domain == d && Range{own->stack_lo, own->stack_hi}.contains(p, n)) || borrow_stack(d, p, n);
+}
+
 void check_writable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param) {
   if (!p && nullable) return;
-  if (!d->writable((uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's writable memory", p);
+  if (!writable_in_call(d, (uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's writable memory", p);
 }
+
+bool writable_in_call(Domain *d, uintptr_t p, size_t n) { return d->lasting(p, n) || on_a_stack(d, p, n); }
+
+// The driver may read [p, p+n) until the calling kernel call is over.
+static bool readable_in_call(Domain *d, uintptr_t p, size_t n) { return d->in_image(p, n) || writable_in_call(d, p, n); }
 
 void check_lasting(Domain *d, const volatile void *p, size_t n, const char *fn, const char *param) {
   check_writable(d, p, n, false, fn, param);
@@ -24,14 +37,14 @@ void check_lasting(Domain *d, const volatile void *p, size_t n, const char *fn, 
 
 void check_readable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param) {
   if (!p && nullable) return;
-  if (!d->readable_by_driver((uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's memory", p);
+  if (!readable_in_call(d, (uintptr_t)p, n)) reject(d, fn, param, "pointer outside the driver's memory", p);
 }
 
 void copy_string(Domain *d, const char *s, size_t max, char *copy, const char *fn, const char *param) {
   // Byte by byte: a string may end at the edge of the driver's memory. Each byte
   // is read once, into the copy: the driver's other threads may change the string meanwhile.
   for (size_t i = 0; i < max; i++) {
-    if (!d->readable_by_driver((uintptr_t)s + i, 1)) reject(d, fn, param, "string outside the driver's memory", s);
+    if (!readable_in_call(d, (uintptr_t)s + i, 1)) reject(d, fn, param, "string outside the driver's memory", s);
     copy[i] = ((const volatile char *)s)[i];
     if (copy[i] == 0) return;
   }
@@ -52,7 +65,10 @@ void check_driver_fn(Domain *d, const void *fp, bool nullable, const char *fn, c
 
 void check_object(Domain *d, uintptr_t key, ObjectType type, bool nullable, const char *fn, const char *param) {
   if (!key && nullable) return;
-  if (!d->objects.find(type, key)) {
+  // One on another thread's stack is the call's until it returns, as a buffer there (on_a_stack): found, then
+  // borrowed, it was there still when borrowed (a thread's end forgets them under threads_lock, as it leaves).
+  bool in_stacks = key - d->stacks < d->memory.hi - d->stacks;  // the stacks end the domain's reservation
+  if (!d->objects.find(type, key) || (in_stacks && !on_a_stack(d, key, 1))) {
     char why[96];
     snprintf(why, sizeof why, "not a %s object the driver holds%s", object_type_name(type),
              type == ObjectType::memory ? " (double free, or not from kmalloc)" : "");

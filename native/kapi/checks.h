@@ -6,12 +6,16 @@
 
 #include <nooks/kapi.h>
 
+#include "../domain/borrowed_stack.h"
 #include "../xpc/xpc.h"
 #include "objects.h"
 
 namespace nooks {
 
 void check_writable(Domain *d, const volatile void *p, size_t n, bool nullable, const char *fn, const char *param);
+// The driver may write [p, p+n), and it stays so until the calling kernel call is over or waits: memory that
+// outlives every thread, the caller's own stack, or another thread's, borrowed (native/domain/borrowed_stack.h).
+bool writable_in_call(Domain *d, uintptr_t p, size_t n);
 // A class object the kernel keeps and reads at any time (a disk, an interface, a port, a pcm): writable memory
 // that outlives every thread (heap, DMA, data, bss), never a stack, which goes when its thread ends.
 void check_lasting(Domain *d, const volatile void *p, size_t n, const char *fn, const char *param);
@@ -23,10 +27,12 @@ void check_size(size_t n, size_t max, const char *fn, const char *param);
 void check_driver_fn(Domain *d, const void *fn_ptr, bool nullable, const char *fn, const char *param);
 void check_object(Domain *d, uintptr_t key, ObjectType type, bool nullable, const char *fn, const char *param);
 
-// After every kernel call: leave at once if the domain failed meanwhile or
-// recovery (or the watchdog) asked this thread to leave it.
+// After every kernel call: the stacks it borrowed returned (borrowed_stack.h),
+// and leave at once if the domain failed meanwhile or recovery (or the
+// watchdog) asked this thread to leave it.
 inline void after_call(Domain *d) {
   ThreadCtx *t = nooks_tls_ctx;
+  if (t->borrowed_n) return_stacks(t, t->depth);
   if (t->abort_domain.load(std::memory_order_relaxed) == d->id || d->state.load(std::memory_order_relaxed) == DomainState::failed)
     xpc_abort_current(d);
 }

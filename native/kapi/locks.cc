@@ -40,6 +40,8 @@ static void take_after_yields(Domain *d, spinlock_t *lock) {
         }) ||
         taken)
       return;
+    // The plain tries use the word unguarded: on another thread's stack, it is borrowed again, until the next yield.
+    if (!writable_in_call(d, (uintptr_t)lock, sizeof *lock)) continue;  // gone since the try: the next one says so
     for (unsigned spins = 1; spins < 1024; spins++) {
       __builtin_ia32_pause();
       if (__atomic_load_n(&lock->locked, __ATOMIC_RELAXED) == 0 && try_take(&lock->locked)) return add_spinlock(d, lock);

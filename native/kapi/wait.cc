@@ -103,8 +103,9 @@ namespace {
 // wait_until's loop, sleeping on the driver's word as well when there is one
 // (while it holds `seen`): 0 once ready(), -EINTR (leave d) or -ETIMEDOUT.
 int wait_for(Domain *d, const Deadline &deadline, const std::function<bool()> &ready, const volatile u32 *word, u32 seen) {
-  stall_for_test(d);
   ThreadCtx *t = thread_ctx();
+  return_stacks(t, t->depth);  // what a call touches from its wait on it touches guarded (write_back, guarded_access)
+  stall_for_test(d);
   for (;;) {
     uint32_t woken = t->wakes.load();  // before the checks: a wake after them ends the sleep at once
     if (ready()) return 0;
@@ -154,6 +155,8 @@ void futex_wake(const volatile u32 *word, int n) {
 }
 
 void yield_in_call(Domain *d) {
+  ThreadCtx *t = thread_ctx();
+  return_stacks(t, t->depth);  // as wait_for's: the next try is guarded
   stall_for_test(d);
   UnlockedYield y;
   sched_yield();

@@ -15,6 +15,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include "../domain/borrowed_stack.h"
 #include "../trap/trap.h"
 #include "crossing.h"
 
@@ -269,6 +270,7 @@ EnterResult crossing_failed(ThreadCtx *t, Domain *d, [[maybe_unused]] const Entr
     note_requested_leave(t, d, t->fault);
   }
   *fault = t->fault;
+  return_stacks(t, t->depth);  // the calls inside the entry are over
   if (asked) {  // the request, then the mark: a teardown marking it meanwhile sees the request gone (threads_inside)
     t->abort_domain.store(-1);
     t->abort_kind.store(0);

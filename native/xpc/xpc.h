@@ -42,6 +42,13 @@ struct EntryFrame {
   uint32_t prev_host_pkru;
 };
 
+// A stack of another thread of a driver's that a kernel call under way borrowed (native/domain/borrowed_stack.h).
+struct BorrowedStack {
+  DomainThread *dt;
+  uint32_t depth;  // the call's: the thread's ThreadCtx::depth when it made it
+};
+constexpr uint32_t kMaxBorrowedStacks = 8;  // at once, by a thread's calls under way (a call's, nested calls')
+
 // One per thread that enters domains. Field order fixed by layout.h.
 struct ThreadCtx {
   uint64_t host_pkru = 0;            // TC_HOST_PKRU
@@ -78,6 +85,9 @@ struct ThreadCtx {
   std::atomic<int> left_behind{-1};
   // Kernel code's access to driver memory under way, which a fault ends (native/trap/guarded.h).
   GuardedAccess *guarded = nullptr;
+  // Stacks its kernel calls under way borrowed, the innermost call's last (native/domain/borrowed_stack.h).
+  BorrowedStack borrowed[kMaxBorrowedStacks];
+  uint32_t borrowed_n = 0;
   // Requests to leave made so far, and the lock under which they are made and
   // withdrawn (trap.cc): a withdrawal takes back only its own request. Never
   // taken by the thread itself (its signal handlers may interrupt a holder).
