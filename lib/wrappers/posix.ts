@@ -118,7 +118,7 @@ const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_mmap', ret: 'long',
     params: [p('length', 'size_t'), p('prot', 'int'), p('flags', 'int'), p('fd', 'int'), p('offset', 'long long')],
-    doc: 'mmap: the address of the mapping, or -errno. MAP_ANONYMOUS: zeroed memory of the domain heap (page aligned) or, with MAP_HUGETLB, of its DMA memory (2 MiB aligned); a file (MAP_SHARED): a hugetlbfs file\'s memory, a device\'s BAR (resource<N>: -ENODEV where the BAR cannot be mapped). Each mapping is tracked. -EINVAL (MAP_FIXED, a bad offset or length), -EACCES (PROT_EXEC; the descriptor\'s mode), -ENOMEM.',
+    doc: 'mmap: the address of the mapping, or -errno. MAP_ANONYMOUS: zeroed memory of the domain heap (page aligned) or, with MAP_HUGETLB, of its DMA memory (2 MiB aligned); a file (MAP_SHARED): a hugetlbfs file\'s memory, a device\'s BAR (resource<N>: -ENODEV where the BAR cannot be mapped; -ENOMEM past the driver\'s 16 MiB of trapped windows, logged once). Each mapping is tracked. -EINVAL (MAP_FIXED, a bad offset or length), -EACCES (PROT_EXEC; the descriptor\'s mode), -ENOMEM.',
   },
   { name: 'nooks_posix_munmap', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'munmap: undoes the mappings inside [addr, addr+length); -EINVAL for a part of one.' },
   { name: 'nooks_posix_mapped', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'mlock, munlock, madvise: 0 when [addr, addr+length) is the driver\'s own memory (all of it stays resident), else -ENOMEM.' },
