@@ -1,9 +1,10 @@
-// What a driver can make the host allocate, bounded
+// What a driver can make the host allocate or spin on, bounded
 // (native/kapi/host_limits.h; docs/drivers.md, docs/devices.md): trapped BAR
 // windows (mmap of resource<N>) and pci_iomap's windows, 16 MiB of each per
-// driver; VFIO DMA maps, 65535 per driver (ENOSPC, as Linux's type-1 IOMMU).
-// Each limit reached is refused with its error and logged once (a host-limit
-// event); another driver is unaffected.
+// driver; VFIO DMA maps, 65535 per driver (ENOSPC, as Linux's type-1 IOMMU);
+// a futex word or mutex that is not 4-byte aligned (EINVAL, a bad call)
+// rather than a wait that spins. Each limit reached is refused with its error
+// and logged once (a host-limit event); another driver is unaffected.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceInfo, Driver } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
+import { faultOf } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-host-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,15 +26,18 @@ const source = `
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 #include <nooks/kapi.h>
+#include <nooks/posix_calls.h>
 
 static int bar_fd = -1, container = -1, group = -1;
 static void *last_bar;
 static uint8_t *dma;
 static uint64_t next_iova = 1ull << 40;
 static long failed;	/* the errno of the last call's failure */
+static char words[16] __attribute__((aligned(16)));
 
 /* Up to n mappings of BAR0 (4 KiB), none unmapped: how many succeeded (failed: the errno that stopped them). */
 long bar_maps(const char *addr, long n)
@@ -136,6 +141,27 @@ long dma_unmap(unsigned long iova, unsigned long size)
 }
 
 long last_errno(void) { return failed; }
+
+/* A futex wait of up to ms milliseconds on the word at words + off: its result. */
+long futex_wait_at(long off, long ms)
+{
+	struct timespec ts;
+	unsigned int *w = (unsigned int *)(words + off);
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	*w = 0;
+	return nooks_posix_futex_wait(w, 0, CLOCK_MONOTONIC, (long long)ts.tv_sec * 1000000000 + ts.tv_nsec + ms * 1000000LL);
+}
+
+/* mutex_lock and mutex_unlock of a mutex at words + off. */
+void mutex_at(long off)
+{
+	struct mutex *m = (struct mutex *)(words + off);
+
+	mutex_init(m);
+	mutex_lock(m);
+	mutex_unlock(m);
+}
 `;
 
 // testdev's BAR0 is 4 KiB: a window takes it and a guard page, 8 KiB of the driver's 16 MiB.
@@ -210,4 +236,14 @@ describe('host resources a driver can make the kernel hold, bounded per driver (
     expect(b.call('dma_unmap', at - 4096, 20480)).toBe(12288);
   });
 
+  it('a futex wait on a word not 4-byte aligned is refused at once (EINVAL, as Linux\'s futex), not a wait that spins', () => {
+    expect(a.call('futex_wait_at', 0, 1)).toBe(-110); // aligned: waits out its deadline (ETIMEDOUT)
+    expect(a.call('futex_wait_at', 1, 10_000)).toBe(-EINVAL);
+  });
+
+  it('mutex_lock of a mutex not 4-byte aligned is a bad call (its wait would spin)', () => {
+    const f = faultOf(() => b.call('mutex_at', 2));
+    expect(f.kind).toBe('bad-call');
+    expect(f.message).toMatch(/mutex_lock.*not aligned/);
+  });
 });

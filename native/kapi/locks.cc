@@ -106,6 +106,8 @@ static void take_after_waits(Domain *d, struct mutex *m) {
 
 extern "C" void kapi_mutex_lock(struct mutex *m) {
   Domain *d = calling_domain();
+  // the contended path waits on m->locked as a futex word, which the kernel refuses at once when misaligned
+  if ((uintptr_t)&m->locked % alignof(u32)) kernel_bug(d, "mutex_lock(%p): not aligned (a futex word must be 4-byte aligned)", (void *)m);
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
   if (try_take(&m->locked)) add_mutex(d, m);
   else take_after_waits(d, m);
