@@ -153,12 +153,12 @@ long futex_wait_at(long off, long ms)
 	return nooks_posix_futex_wait(w, 0, CLOCK_MONOTONIC, (long long)ts.tv_sec * 1000000000 + ts.tv_nsec + ms * 1000000LL);
 }
 
-/* mutex_lock and mutex_unlock of a mutex at words + off. */
+/* mutex_lock and mutex_unlock of a mutex at words + off (zeroed, as DEFINE_MUTEX makes it). */
 void mutex_at(long off)
 {
 	struct mutex *m = (struct mutex *)(words + off);
 
-	mutex_init(m);
+	memset(m, 0, sizeof(*m));
 	mutex_lock(m);
 	mutex_unlock(m);
 }
