@@ -50,6 +50,7 @@
         'native/isolation/backend.cc',
         'native/kapi/checks.cc',
         'native/kapi/class_reset.cc',
+        'native/kapi/host_limits.cc',
         'native/kapi/io.cc',
         'native/kapi/irq.cc',
         'native/kapi/locks.cc',

@@ -118,7 +118,7 @@ const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_mmap', ret: 'long',
     params: [p('length', 'size_t'), p('prot', 'int'), p('flags', 'int'), p('fd', 'int'), p('offset', 'long long')],
-    doc: 'mmap: the address of the mapping, or -errno. MAP_ANONYMOUS: zeroed memory of the domain heap (page aligned) or, with MAP_HUGETLB, of its DMA memory (2 MiB aligned); a file (MAP_SHARED): a hugetlbfs file\'s memory, a device\'s BAR (resource<N>: -ENODEV where the BAR cannot be mapped). Each mapping is tracked. -EINVAL (MAP_FIXED, a bad offset or length), -EACCES (PROT_EXEC; the descriptor\'s mode), -ENOMEM.',
+    doc: 'mmap: the address of the mapping, or -errno. MAP_ANONYMOUS: zeroed memory of the domain heap (page aligned) or, with MAP_HUGETLB, of its DMA memory (2 MiB aligned); a file (MAP_SHARED): a hugetlbfs file\'s memory, a device\'s BAR (resource<N>: -ENODEV where the BAR cannot be mapped; -ENOMEM past the driver\'s 16 MiB of trapped windows, logged once). Each mapping is tracked. -EINVAL (MAP_FIXED, a bad offset or length), -EACCES (PROT_EXEC; the descriptor\'s mode), -ENOMEM.',
   },
   { name: 'nooks_posix_munmap', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'munmap: undoes the mappings inside [addr, addr+length); -EINVAL for a part of one.' },
   { name: 'nooks_posix_mapped', ret: 'int', params: [p('addr', 'unsigned long'), p('length', 'size_t')], doc: 'mlock, munlock, madvise: 0 when [addr, addr+length) is the driver\'s own memory (all of it stays resident), else -ENOMEM.' },
@@ -217,7 +217,7 @@ const posixThreads: KapiCall[] = [
   {
     name: 'nooks_posix_futex_wait', ret: 'int',
     params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('seen', 'unsigned int'), p('clock', 'int'), p('deadline_ns', 'long long')],
-    doc: 'pthread_cond_wait and timedwait, sem_wait on a semaphore at 0, an rwlock held against the caller, pthread_barrier_wait before the last thread arrives, pthread_barrier_destroy while threads of the round just ended have not yet left their waits, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock), -EINTR (the driver failed), -EFAULT (`*word` freed during the wait: the driver is failed). Counts against the time budget as msleep.', blocking: true,
+    doc: 'pthread_cond_wait and timedwait, sem_wait on a semaphore at 0, an rwlock held against the caller, pthread_barrier_wait before the last thread arrives, pthread_barrier_destroy while threads of the round just ended have not yet left their waits, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock, or `word` not 4-byte aligned, as Linux\'s futex answers), -EINTR (the driver failed), -EFAULT (`*word` freed during the wait: the driver is failed). Counts against the time budget as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_futex_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('all', 'int')],

@@ -7,6 +7,7 @@
 
 #include "../domain/host_heap.h"
 #include "../kapi/checks.h"
+#include "../kapi/host_limits.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../kapi/wait.h"
@@ -366,9 +367,17 @@ IoWindow EmulatedDevice::window(Domain *d, int bar, uint64_t size) {
   return w;
 }
 
-uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) { return iomem_map(window(d, bar, size)); }
+uintptr_t EmulatedDevice::iomap(Domain *d, int bar, uint64_t size) {
+  uintptr_t at = iomem_map(window(d, bar, size));
+  if (!at) log_host_limit(d, HostLimit::iomap_windows, kIoWindowBytesPerDriver);
+  return at;
+}
 void EmulatedDevice::iounmap(Domain *, uintptr_t addr) { iomem_unmap(addr); }
-uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) { return iomem_map_trapped(window(d, bar, size)); }
+uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) {
+  uintptr_t at = iomem_map_trapped(window(d, bar, size));
+  if (!at) log_host_limit(d, HostLimit::bar_windows, kIoWindowBytesPerDriver);
+  return at;
+}
 void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {

@@ -7,12 +7,14 @@
 #include <map>
 #include <mutex>
 
+#include "../kapi/host_limits.h"
+
 namespace nooks {
 
 // The reservation trapped windows are carved from: made when the addon loads,
 // before any driver's host process is forked (isolation 'process'), so that
-// every process has it, never accessible.
-constexpr uint64_t kTrappedSpace = 1ull << 30;
+// every process has it, never accessible. A slice of it per driver.
+constexpr uint64_t kTrappedSpace = kIoWindowBytesPerDriver * kMaxDomains;
 static const uintptr_t trapped_lo = [] {
   void *p = mmap(nullptr, kTrappedSpace, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? 0 : (uintptr_t)p;
@@ -25,35 +27,32 @@ bool iomem_trapped(uintptr_t addr) { return trapped_lo && addr - trapped_lo < kT
 struct Windows {
   std::mutex lock;
   std::map<uintptr_t, IoWindow> by_base;  // base -> window
-  uintptr_t next = NOOKS_IOMEM_EMU_BASE;
 };
 static Windows &windows = *new Windows;
 
 // The bytes a window takes: whole pages, and a hole after it that catches overruns.
 static uint64_t footprint(uint64_t size) { return ((size + 0xfff) & ~0xfffull) + 0x1000; }
 
-uintptr_t iomem_map(IoWindow w) {
+// Places w in its driver's slice of the space at `space` (host_limits.h), at
+// the first gap that fits: windows come and go with drivers' restarts, and
+// the scan is over the driver's own windows alone (2048 at most). 0 if the
+// slice has no room.
+static uintptr_t place(IoWindow w, uintptr_t space) {
   std::lock_guard<std::mutex> g(windows.lock);
-  w.base = windows.next;
-  windows.next += footprint(w.size);
-  windows.by_base[w.base] = w;
-  return w.base;
-}
-
-uintptr_t iomem_map_trapped(IoWindow w) {
-  std::lock_guard<std::mutex> g(windows.lock);
-  if (!trapped_lo) return 0;
-  // The first gap that fits: windows come and go with drivers' restarts.
-  uintptr_t at = trapped_lo, end = trapped_lo + kTrappedSpace;
-  for (auto it = windows.by_base.lower_bound(trapped_lo); it != windows.by_base.end() && it->first < end; ++it) {
+  uintptr_t at = space + (uint64_t)w.domain * kIoWindowBytesPerDriver, end = at + kIoWindowBytesPerDriver;
+  for (auto it = windows.by_base.lower_bound(at); it != windows.by_base.end() && it->first < end; ++it) {
     if (it->first - at >= footprint(w.size)) break;
     at = it->first + footprint(it->second.size);
   }
   if (end - at < footprint(w.size)) return 0;
   w.base = at;
-  windows.by_base[w.base] = w;
-  return w.base;
+  windows.by_base[w.base] = std::move(w);
+  return at;
 }
+
+uintptr_t iomem_map(IoWindow w) { return place(std::move(w), NOOKS_IOMEM_EMU_BASE); }
+
+uintptr_t iomem_map_trapped(IoWindow w) { return trapped_lo ? place(std::move(w), trapped_lo) : 0; }
 
 void iomem_unmap(uintptr_t base) {
   std::lock_guard<std::mutex> g(windows.lock);

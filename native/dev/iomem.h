@@ -20,9 +20,11 @@ struct IoWindow {
   std::function<void(uint64_t off, uint32_t value, unsigned width)> write;
 };
 
-// Returns the cookie of the new window.
+// Returns the cookie of the new window (0: its driver holds
+// kIoWindowBytesPerDriver of them already, host_limits.h).
 uintptr_t iomem_map(IoWindow w);
-// Returns the address of the new trapped window (0 if the reservation is full).
+// Returns the address of the new trapped window (0: its driver holds
+// kIoWindowBytesPerDriver of them already, or there is no reservation).
 uintptr_t iomem_map_trapped(IoWindow w);
 void iomem_unmap(uintptr_t base);
 // Whether addr is in the reservation of trapped windows. Async-signal-safe.

@@ -136,6 +136,7 @@ struct Domain {
 
   std::atomic<bool> shadowed{false};  // its class objects are parked at a failure (native/shadow)
   std::atomic<bool> unloading{false};  // its unload began: a teardown from now on is the unload's, not a failure's
+  std::atomic<uint32_t> host_limits_logged{0};  // a bit per HostLimit it reached (native/kapi/host_limits.h)
   std::atomic<uint64_t> stall_ms{5000};  // the class nannies' deadline: a request kept longer is a failure
   uint64_t time_budget_ms = 2000;
   size_t mem_limit = 64u << 20;

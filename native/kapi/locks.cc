@@ -75,7 +75,14 @@ extern "C" void kapi_spin_unlock(spinlock_t *lock) {
   give(&lock->locked);
 }
 
+// A mutex's word is a futex word, which the kernel refuses at once when not
+// 4-byte aligned: mutex_lock's wait could never sleep.
+static void check_aligned(Domain *d, const struct mutex *m, const char *call) {
+  if ((uintptr_t)m % alignof(struct mutex)) kernel_bug(d, "%s(%p): not aligned (a futex word must be 4-byte aligned)", call, (const void *)m);
+}
+
 extern "C" void kapi_mutex_init(struct mutex *m) {
+  check_aligned(calling_domain(), m, "mutex_init");
   m->locked = 0;
   m->owner = 0;
   m->waiters = 0;
@@ -108,12 +115,14 @@ static void take_after_waits(Domain *d, struct mutex *m) {
 
 extern "C" void kapi_mutex_lock(struct mutex *m) {
   Domain *d = calling_domain();
+  check_aligned(d, m, "mutex_lock");
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
   if (try_take(&m->locked)) add_mutex(d, m);
   else take_after_waits(d, m);
 }
 
 extern "C" int kapi_mutex_trylock(struct mutex *m) {
+  check_aligned(calling_domain(), m, "mutex_trylock");
   if (!try_take(&m->locked)) return 0;
   add_mutex(calling_domain(), m);
   return 1;

@@ -19,6 +19,7 @@ using namespace nooks;
 
 extern "C" int kapi_nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, long long deadline_ns) {
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return -EINVAL;
+  if ((uintptr_t)word % alignof(unsigned int)) return -EINVAL;  // as Linux's futex: the kernel's wait refuses it at once, each time
   return wait_on_word(calling_domain(), "futex_wait", word, seen, Deadline{clock, deadline_ns < 0 ? -1 : deadline_ns});
 }
 

@@ -110,8 +110,14 @@ long device_config_io(Domain *d, const std::string &address, uint8_t *buf, size_
 long device_map_bar(Domain *d, const std::string &address, int bar, uint64_t size, size_t len) {
   if (len > ((size + 4095) & ~4095ull)) return -EINVAL;
   uintptr_t at = 0;
-  if (!bus_with_held(d, address, [&](BusDevice &dev) { at = dev.map_bar(d, bar, std::min<uint64_t>(len, size)); })) return -ENODEV;
-  return at ? (long)at : -ENODEV;  // the BAR could not be mapped (a real device's mmap failed, no room for a trapped window)
+  bool emulated = false;
+  if (!bus_with_held(d, address, [&](BusDevice &dev) {
+        at = dev.map_bar(d, bar, std::min<uint64_t>(len, size));
+        emulated = dev.emulated();
+      }))
+    return -ENODEV;
+  if (at) return (long)at;
+  return emulated ? -ENOMEM : -ENODEV;  // no room left in the driver's trapped windows (host_limits.h); a real device's mmap failed
 }
 
 // The IOMMU group: an emulated device is alone in one of its own; a real one is in the host's.

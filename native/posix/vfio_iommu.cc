@@ -18,6 +18,7 @@
 
 #include "../dev/bus.h"
 #include "../kapi/checks.h"
+#include "../kapi/host_limits.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "hugepages.h"
@@ -84,6 +85,10 @@ long map_dma(Domain *d, const vfio_iommu_type1_dma_map &m, bool real) {
     return refuse(d, -EFAULT, m, "not the driver's DMA memory (hugetlbfs, MAP_HUGETLB or dma_alloc_coherent)");
   {
     std::lock_guard<std::mutex> g(d->iommu_lock);
+    if (d->iommu_maps.load() >= kDmaMapsPerDriver) {
+      log_host_limit(d, HostLimit::dma_maps, kDmaMapsPerDriver);
+      return -ENOSPC;  // as Linux's type-1 IOMMU past its dma_entry_limit
+    }
     auto next = d->iommu.lower_bound(m.iova);
     if ((next != d->iommu.end() && next->first < m.iova + m.size) ||
         (next != d->iommu.begin() && std::prev(next)->first + std::prev(next)->second.size > m.iova))
@@ -110,9 +115,11 @@ long unmap_dma(Domain *d, uint64_t iova, uint64_t size) {
   uint64_t bytes = 0;
   {
     std::lock_guard<std::mutex> g(d->iommu_lock);
-    for (auto &[at, m] : d->iommu)
-      if (at < iova + size && at + m.size > iova && (at < iova || at + m.size > iova + size)) return -EINVAL;
-    for (auto it = d->iommu.lower_bound(iova); it != d->iommu.end() && it->first < iova + size;) {
+    // maps never overlap: only the one before iova and the last one inside may cross an end
+    auto first = d->iommu.lower_bound(iova), past = d->iommu.lower_bound(iova + size);
+    if (first != d->iommu.begin() && std::prev(first)->first + std::prev(first)->second.size > iova) return -EINVAL;
+    if (past != first && std::prev(past)->first + std::prev(past)->second.size > iova + size) return -EINVAL;
+    for (auto it = first; it != past;) {
       bytes += it->second.size;
       gone.push_back(it->first);
       unmap_locked(d, it++);

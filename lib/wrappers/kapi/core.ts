@@ -34,7 +34,7 @@ export const core: KapiCall[] = [
   },
   {
     name: 'mutex_lock', ret: 'void', params: [p('lock', 'struct mutex *', { kind: 'writable', size: 'sizeof(struct mutex)' })],
-    doc: 'Take a sleeping lock (the thread sleeps while another holds it). Taking a mutex the caller holds is a driver fault (self-deadlock).', blocking: true,
+    doc: 'Take a sleeping lock (the thread sleeps while another holds it). Taking a mutex the caller holds is a driver fault (self-deadlock); so is one not 4-byte aligned, here and to mutex_init and mutex_trylock (its wait, a futex\'s, would be refused).', blocking: true,
   },
   {
     name: 'mutex_trylock', ret: 'int', params: [p('lock', 'struct mutex *', { kind: 'writable', size: 'sizeof(struct mutex)' })],

@@ -30,7 +30,7 @@ export const pci: KapiCall[] = [
   },
   {
     name: 'pci_iomap', ret: 'void __iomem *', params: [pdev, p('bar', 'int'), p('maxlen', 'unsigned long')],
-    doc: 'Map BAR `bar` for ioread/iowrite (at most maxlen bytes; 0 for all). NULL if the BAR is absent or the device is not the driver\'s.',
+    doc: 'Map BAR `bar` for ioread/iowrite (at most maxlen bytes; 0 for all). NULL if the BAR is absent, the device is not the driver\'s, or (an emulated device) the driver holds 16 MiB of such windows already, each whole pages and a guard page (logged once, a host-limit event: docs/devices.md).',
   },
   {
     name: 'pci_iounmap', ret: 'void', params: [pdev, p('addr', 'void __iomem *', { kind: 'object', type: 'iomap' })],
