@@ -66,6 +66,19 @@ it('net: a detached handle\'s calls ask the agent nothing (stats too), and its l
   expect(fresh.state).toBe('running');
 });
 
+// Before: `link` threw the reset's EDRIVERFAILED for a handle closed before the reset (docs/api.md: it reads false).
+it('net: link of a handle closed before a reset reads false', async () => {
+  const drv = await bootNet();
+  const old = openNet(kernel!, 'eth0');
+  old.close();
+  const now = openNet(kernel!, 'eth0');
+  let detached = false;
+  now.on('detached', () => (detached = true));
+  expect(() => drv.call('crash')).toThrow();
+  await until(() => detached, 'the newer handle detached');
+  expect(old.link).toBe(false);
+});
+
 // The policy disables the failed driver: its port stays detached, with the failure, until the new load registers it.
 it('serial: a port detached by an earlier load\'s failure, used before its error event, recovers no driver loaded since', async () => {
   kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, action: 'disable' }, drivers: new Map() } });

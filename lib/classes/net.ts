@@ -176,6 +176,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /** Link state (carrier) as the driver reported it; false once the handle lost the interface. */
   get link(): boolean {
+    if (this.closed) return false; // closed or detached: it asks the interface nothing
     try {
       return this.call(() => this.n.netInfo(this.name, this.resets))?.carrier ?? false;
     } catch (e) {
