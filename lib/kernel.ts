@@ -348,8 +348,10 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    */
   recoverFromClassCall(f: NativeFault): string {
     const d = this.drivers.get(f.driver);
-    if (!d || (d.domainId !== f.domain && d.replacedDomain !== f.domain)) return '';
-    if (d.domainId === f.domain && d.claim(f.generation)) this.recoverSync(d, f);
+    // a domain id (and its failure generations) is reused by a later load: only the load tells the failure is this driver's
+    const current = d !== undefined && d.domainId === f.domain && f.load === native().loadSerial(f.domain);
+    if (!d || (!current && d.replacedDomain !== f.domain)) return '';
+    if (current && d.claim(f.generation)) this.recoverSync(d, f);
     if (d.state === 'running') return `and ${d.fallbackRuns ? `its fallback ${driverName(d.path)} runs in its place` : 'is running again'}: open it again`;
     if (d.state === 'disabled' && d.disabledWhy !== undefined) return `and will not be restarted: ${d.name} ${d.disabledWhy}`;
     return '';

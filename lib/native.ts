@@ -18,6 +18,8 @@ export interface NativeFault {
   primary: boolean;
   /** Which failure of the driver this fault belongs to: the faults of one failure share it. */
   generation: number;
+  /** A class failure's: which load of the driver failed (loadSerial); a domain's generations start again at each load. */
+  load?: number;
 }
 
 export type { NativeAddon };

@@ -472,6 +472,8 @@ Napi::Value State(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), state_name(domain_arg(info)->state.load()));
 }
 
+Napi::Value LoadSerial(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), (double)domain_arg(info)->serial); }
+
 Napi::Value Domains(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   require_owner(env);

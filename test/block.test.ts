@@ -169,6 +169,17 @@ describe('the block class', () => {
       expect((await disk.read(64 * 1024, data.length)).equals(data)).toBe(true);
     });
 
+    // Before: the submits after the refused one were made, and it went back to the head of the queue: the second
+    // write to a sector landed first, the first (given again) over it.
+    it('lets no request overtake one refused -EBUSY: a later write to its sector lands last', async () => {
+      expect(drv.call('fail_submit_after', 1, -16)).toBe(0); // the second submit: -EBUSY (the first in flight: its completion)
+      const before = counts();
+      const writes = [pattern(4096, 0), pattern(4096, 1), pattern(4096, 2)].map((data, i) => ({ op: 'write' as const, offset: i ? 0 : 64 * 1024, data }));
+      await disk.submitAll(writes);
+      expect(since(before)).toMatchObject({ batches: 2, recoveries: 0 });
+      expect((await disk.read(0, 4096)).equals(pattern(4096, 2))).toBe(true);
+    });
+
     it('starts the requests around one the driver fails (-EIO mid-batch): the operation fails when they are done, no stall', async () => {
       expect(drv.call('fail_submit_after', 1, -5)).toBe(0); // the second submit: -EIO
       const before = counts();

@@ -154,7 +154,9 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
    * their error saying what the agent decided for the driver's failure (`fault`) that made the reset, if one did.
    */
   reset(why: string, code: NetErrorCode | undefined, resets: number, fault?: NativeFault): void {
-    if (this.resets < resets) this.detach(withDecision(this.kernel, why, fault), code);
+    // a handle closed before (or already detached) reports to no one: it asks the agent for no decision
+    if (this.closed || this.resets >= resets) return;
+    this.detach(withDecision(this.kernel, why, fault), code);
   }
 
   /** @internal the handle loses the interface: a reset under it (reset()), or the kernel's shutdown. */
@@ -174,6 +176,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /** Link state (carrier) as the driver reported it; false once the handle lost the interface. */
   get link(): boolean {
+    if (this.closed) return false; // closed or detached: it asks the interface nothing
     try {
       return this.call(() => this.n.netInfo(this.name, this.resets))?.carrier ?? false;
     } catch (e) {
@@ -191,6 +194,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   }
 
   stats(): NetStats {
+    this.checkOpen();
     return this.call(() => this.n.netStats(this.name, this.resets));
   }
 

@@ -49,14 +49,14 @@ EnterResult op_cross(Domain *d, const OpCall &c, Fault *f, uint64_t *ret) {
   return r;
 }
 
-BatchResult op_cross_batch(Domain *d, const std::vector<OpCall> &calls) {
+BatchResult op_cross_batch(Domain *d, const std::vector<OpCall> &calls, BatchStop stop) {
   std::vector<nooks_batch_call> batch(calls.size());
   for (size_t i = 0; i < calls.size(); i++) {
     batch[i].fn = (uint64_t)(uintptr_t)calls[i].fn;
     for (int j = 0; j < 6; j++) batch[i].args[j] = calls[i].args[j];
     bump(d, calls[i].tap, kCalls);
   }
-  BatchResult r = xpc_call_batch(d, batch);
+  BatchResult r = xpc_call_batch(d, batch, stop);
   if (r.result == EnterResult::fault && r.rets.size() < calls.size()) bump(d, calls[r.rets.size()].tap, kFaults);
   if (r.result == EnterResult::unavailable)
     for (const OpCall &c : calls) bump(d, c.tap, kHeld);

@@ -48,8 +48,8 @@ void taps_reset(Domain *d);
 // fault (*f says what; the caller notifies recovery), or unavailable: d is
 // down or c.fn is absent, nothing crossed.
 EnterResult op_cross(Domain *d, const OpCall &c, Fault *f, uint64_t *ret = nullptr);
-// Several OpCalls of d in one crossing (xpc_call_batch), each tapped.
-BatchResult op_cross_batch(Domain *d, const std::vector<OpCall> &calls);
+// Several OpCalls of d in one crossing (xpc_call_batch, `stop` its), each tapped.
+BatchResult op_cross_batch(Domain *d, const std::vector<OpCall> &calls, BatchStop stop = {});
 
 // Copies a driver's operations table (n function pointers at `table`) into
 // fn, checking it as the kernel call `who`: readable, each operation in the

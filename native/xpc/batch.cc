@@ -4,7 +4,7 @@
 
 namespace nooks {
 
-BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls) {
+BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls, BatchStop stop) {
   BatchResult r;
   DomainThread *dt = domain_thread(d);
   // The page is this thread's: a batch nested inside a call into the same
@@ -20,6 +20,8 @@ BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls
   nooks_batch *b = dt->batch;
   b->count = calls.size();
   b->done = 0;
+  b->stop_on = stop.on;
+  b->resume_at = stop.resume_at;
   memcpy(b->calls, calls.data(), calls.size() * sizeof(nooks_batch_call));
   XpcCall c{d->batch_runner, {(uint64_t)b}, 0};
   r.result = xpc_call(d, &c, &r.fault);

@@ -36,6 +36,8 @@ export const core = surface({
     setRecoveryPolicy: fn<(id: number, shadow: boolean, stallMs: number) => void>(
       'What the kernel applies of the driver\'s policy: shadowing, the nannies\' deadline.', ['number', 'boolean', 'number']),
     state: fn<(id: number) => DriverState>('The driver\'s state.', ['number']),
+    loadSerial: fn<(id: number) => number>(
+      'Which load the driver in the domain is: unique, unlike the domain id; a class failure\'s fault names its `load`.', ['number']),
     domains: fn<() => NativeDomain[]>('Every driver\'s domain.', []),
     objects: fn<(id: number) => NativeObject[]>('The kernel objects the driver holds.', ['number']),
     taps: fn<(id: number) => NativeTap[]>('The driver\'s crossings, per kernel call and class operation.', ['number']),

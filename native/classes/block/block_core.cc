@@ -183,7 +183,9 @@ void pump(const std::string &name) {
     // queued: a refusal mid-batch must not leave the accepted requests waiting for a doorbell.
     OpCall commit = k->ops.commit(k->disk);
     if (commit.fn) calls.push_back(commit);
-    BatchResult r = op_cross_batch(d, calls);
+    // A request refused -EBUSY goes back to the head of the queue: the submits after it are not made (they return
+    // -EBUSY too, and go back after it, in order), so none overtakes it (a later write to its sectors, a flush).
+    BatchResult r = op_cross_batch(d, calls, BatchStop{-EBUSY, taken.size()});
     std::lock_guard<std::mutex> g(b.lock);
     if (k->dead) continue;
     bool busy = false;

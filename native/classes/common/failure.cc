@@ -8,7 +8,7 @@ namespace nooks {
 DriverFailure failure_of(const Domain &d) {
   uint64_t generation = d.failure_gen.load();
   const Fault *f = primary_fault(&d, generation);
-  DriverFailure failure{d.name, f ? *f : Fault()};
+  DriverFailure failure{d.name, d.serial, f ? *f : Fault()};
   failure.fault.domain = d.id;
   failure.fault.generation = generation;
   return failure;
@@ -16,7 +16,9 @@ DriverFailure failure_of(const Domain &d) {
 
 Napi::Value failure_value(Napi::Env env, const DriverFailure &failure) {
   if (failure.driver.empty()) return env.Undefined();
-  return fault_object(env, failure.driver, failure.fault);
+  Napi::Object o = fault_object(env, failure.driver, failure.fault);
+  o.Set("load", (double)failure.load);
+  return o;
 }
 
 }  // namespace nooks

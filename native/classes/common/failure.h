@@ -14,6 +14,9 @@ namespace nooks {
 
 struct DriverFailure {
   std::string driver;  // empty: no failure
+  // The load of the driver that failed (Domain::serial): a domain's slot and its failure generations start again
+  // at each load, so only this tells a stale failure from the current load's (Kernel.recoverFromClassCall).
+  uint64_t load = 0;
   // Its domain and generation always set; kind none when the failure recorded no fault (an explicit recovery, which
   // JavaScript began and handed to the agent itself).
   Fault fault;

@@ -190,8 +190,10 @@ size_t frame_max(const Iface &i) {
 namespace {
 
 // Writes the configuration the applications set into the driver's net_device
-// and calls the operations that apply it. 0 or the first error (*why: which setting, and what refused it).
-int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std::string *why) {
+// and calls the operations that apply it. 0 or the first error (*refusal: which setting, and what refused it; or
+// -ENODEV, no setting's: the driver unregistered the interface meanwhile).
+int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal) {
+  std::string *why = &refusal->why;
   Net &n = net();
   uint32_t mtu, flags;
   bool mac_set;
@@ -206,8 +208,9 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std:
     mac = i.mac;
     mc = i.mc;
   }
-  auto gone = [why] {
-    *why = "its driver unregistered it meanwhile";
+  auto gone = [refusal] {  // no setting refused: the configuration stays for the driver's next registration
+    refusal->why = "its driver unregistered it meanwhile";
+    refusal->setting = false;
     return -ENODEV;
   };
   int err = 0;
@@ -221,6 +224,7 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std:
     int r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
     if (r && !err) {
       err = r;
+      refusal->setting = true;
       *why = "ndo_set_mac_address(" + mac_string(mac.data()) + ") returned " + errno_named(r);
     }
   }
@@ -228,12 +232,14 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std:
   if (!outside.empty()) {
     if (!err) {
       err = -EINVAL;
+      refusal->setting = true;
       *why = outside;
     }
   } else if (mtu && k->ops.has_ndo_change_mtu()) {
     int r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
     if (r && !err) {
       err = r;
+      refusal->setting = true;
       *why = "ndo_change_mtu(" + std::to_string(mtu) + ") returned " + errno_named(r);
     }
     if (!r) k->mtu = mtu;
@@ -257,8 +263,8 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, std:
 
 int open_dev(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal) {
   if (k->opened) return 0;
-  int r = apply_config(name, k, &refusal->why);
-  refusal->setting = r != 0;
+  refusal->setting = false;
+  int r = apply_config(name, k, refusal);
   if (r) return r;  // not opened with other settings than the applications asked for
   r = (int)call_op(k, k->ops.ndo_open(k->dev));
   if (r) refusal->why = "ndo_open returned " + errno_named(r);

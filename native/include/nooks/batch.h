@@ -22,7 +22,14 @@ struct nooks_batch_call {
 struct nooks_batch {
 	uint64_t count;		/* calls queued */
 	uint64_t done;		/* calls finished: after a fault, the ones before it */
-	uint64_t reserved[6];
+	/*
+	 * 0, or a result that stops the batch's calls before resume_at: each of
+	 * them after the call that returned it is not made and returns it too
+	 * (a refused block request: those after it must not overtake it).
+	 */
+	int64_t stop_on;
+	uint64_t resume_at;
+	uint64_t reserved[4];
 	struct nooks_batch_call calls[NOOKS_BATCH_MAX];
 };
 
