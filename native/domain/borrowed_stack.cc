@@ -1,5 +1,7 @@
 #include "borrowed_stack.h"
 
+#include <utility>
+
 #include "../kapi/log.h"
 #include "../xpc/xpc.h"
 
@@ -7,13 +9,15 @@ namespace nooks {
 
 bool borrow_stack(Domain *d, uintptr_t p, size_t n) {
   ThreadCtx *t = nooks_tls_ctx;
-  for (uint32_t i = 0; i < t->borrowed_n; i++) {  // this call's already (a string, checked byte by byte)
-    const BorrowedStack &b = t->borrowed[i];
-    if (b.depth == t->depth && Range{b.dt->stack_lo, b.dt->stack_hi}.contains(p, n)) return true;
-  }
+  // Borrowed already, by this call (a string, checked byte by byte) or by a call it runs inside, which returns it later.
+  for (uint32_t i = 0; i < t->borrowed_n; i++)
+    if (Range{t->borrowed[i].dt->stack_lo, t->borrowed[i].dt->stack_hi}.contains(p, n)) return true;
   std::lock_guard<std::mutex> g(d->threads_lock);
   for (DomainThread *dt : d->threads)
     if (Range{dt->stack_lo, dt->stack_hi}.contains(p, n)) {
+      // Under none nothing is contained (a stack gone mid-call faults the host, as any driver bug there), and its
+      // kernel calls are bare, with no after_call to return a borrow: none is made.
+      if (g_backend.mode == Isolation::none) return true;
       if (t->borrowed_n == kMaxBorrowedStacks) return false;
       dt->borrowers++;
       t->borrowed[t->borrowed_n++] = {dt, t->depth};
@@ -23,8 +27,9 @@ bool borrow_stack(Domain *d, uintptr_t p, size_t n) {
 }
 
 void return_stacks(ThreadCtx *t, uint32_t depth) {
-  uint32_t kept = t->borrowed_n;
-  while (kept && t->borrowed[kept - 1].depth >= depth) kept--;
+  uint32_t kept = 0;  // those kept moved first, whatever order the table has
+  for (uint32_t i = 0; i < t->borrowed_n; i++)
+    if (t->borrowed[i].depth < depth) std::swap(t->borrowed[kept++], t->borrowed[i]);
   if (kept == t->borrowed_n) return;
   DomainMemoryAccess access;  // a stack closed here closes as domain_thread_release's would
   for (uint32_t i = kept; i < t->borrowed_n; i++) {

@@ -211,11 +211,6 @@ void domain_thread_release(DomainThread *dt) {
   DomainMemoryAccess access;
   std::lock_guard<std::mutex> g(d->threads_lock);
   d->threads.erase(std::remove(d->threads.begin(), d->threads.end(), dt), d->threads.end());
-  // What the driver keeps on this stack (a timer, a work item, a lock) goes with it: a later call naming one is a
-  // bad-call, never a kernel access to memory made inaccessible below (docs/recovery.md, "Objects kept on a stack
-  // that goes").
-  for (ObjectType t : {ObjectType::timer, ObjectType::work, ObjectType::lock, ObjectType::mutex})
-    d->objects.remove_within(t, dt->stack_lo, dt->stack_hi);
   dt->ended = true;
   // A kernel call of another thread handed a buffer on this stack uses it still: the call closes it (borrowed_stack.h).
   if (!dt->borrowers) domain_stack_close(dt);
@@ -223,6 +218,11 @@ void domain_thread_release(DomainThread *dt) {
 
 void domain_stack_close(DomainThread *dt) {
   Domain *d = dt->domain;
+  // What the driver keeps on this stack (a timer, a work item, a lock) goes with it: a later call naming one is a
+  // bad-call, never a kernel access to memory made inaccessible below (docs/recovery.md, "Objects kept on a stack
+  // that goes"). Here, not at its thread's end: a call that borrowed the stack may add one until it returns it.
+  for (ObjectType t : {ObjectType::timer, ObjectType::work, ObjectType::lock, ObjectType::mutex})
+    d->objects.remove_within(t, dt->stack_lo, dt->stack_hi);
   // Empty for the next thread (shared pages are kept by their shmem object unless removed).
   madvise((void *)dt->stack_lo, kStackSize, shared_domains() ? MADV_REMOVE : MADV_DONTNEED);
   g_backend.close_stack(d, (void *)dt->stack_lo, kStackSize);

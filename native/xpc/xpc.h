@@ -55,6 +55,7 @@ struct ThreadCtx {
   EntryFrame *top = nullptr;         // TC_TOP
   DomainThread *cur = nullptr;       // innermost domain (the caller of an upcall)
   uint32_t depth = 0;                // active entries, any domain
+  uint32_t borrowed_n = 0;           // of borrowed, below: in the cache line of abort_domain, which after_call reads too
   std::atomic<uint64_t> entries{0};  // outermost entries so far, and waits of a budget_from_wait thread (watchdog progress): note_progress
   std::atomic<int> outer_domain{-1}; // domain of the outermost active entry
   std::atomic<int> abort_domain{-1}; // TC_ABORT_DOMAIN: recovery or watchdog asks this thread to leave it
@@ -87,7 +88,6 @@ struct ThreadCtx {
   GuardedAccess *guarded = nullptr;
   // Stacks its kernel calls under way borrowed, the innermost call's last (native/domain/borrowed_stack.h).
   BorrowedStack borrowed[kMaxBorrowedStacks];
-  uint32_t borrowed_n = 0;
   // Requests to leave made so far, and the lock under which they are made and
   // withdrawn (trap.cc): a withdrawal takes back only its own request. Never
   // taken by the thread itself (its signal handlers may interrupt a holder).
@@ -114,6 +114,7 @@ static_assert(offsetof(DomainThread, pkru) == DT_PKRU);
 static_assert(offsetof(ThreadCtx, host_pkru) == TC_HOST_PKRU);
 static_assert(offsetof(ThreadCtx, top) == TC_TOP);
 static_assert(offsetof(ThreadCtx, abort_domain) == TC_ABORT_DOMAIN);
+static_assert(offsetof(ThreadCtx, borrowed_n) / 64 == offsetof(ThreadCtx, abort_domain) / 64);
 static_assert(offsetof(XpcCall, fn) == XC_FN);
 static_assert(offsetof(XpcCall, args) == XC_ARGS);
 static_assert(offsetof(XpcCall, ret) == XC_RET);
