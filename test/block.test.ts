@@ -171,8 +171,10 @@ describe('the block class', () => {
 
     // Before: the submits after the refused one were made, and it went back to the head of the queue: the second
     // write to a sector landed first, the first (given again) over it.
-    it('lets no request overtake one refused -EBUSY: a later write to its sector lands last', async () => {
-      expect(drv.call('fail_submit_after', 1, -16)).toBe(0); // the second submit: -EBUSY (the first in flight: its completion)
+    // 0xfffffff0: the register an int function's `return -EBUSY` leaves (mov $-16, %eax: the upper half zero), as
+    // blk's own refusals do; the hook's -16 comes back sign-extended from its long field.
+    it.each([['-EBUSY sign-extended', -16], ['-EBUSY as an int function leaves it', 0xfffffff0]])('lets no request overtake one refused %s: a later write to its sector lands last', async (_how, busy) => {
+      expect(drv.call('fail_submit_after', 1, busy)).toBe(0); // the second submit: -EBUSY (the first in flight: its completion)
       const before = counts();
       const writes = [pattern(4096, 0), pattern(4096, 1), pattern(4096, 2)].map((data, i) => ({ op: 'write' as const, offset: i ? 0 : 64 * 1024, data }));
       await disk.submitAll(writes);

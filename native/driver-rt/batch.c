@@ -19,7 +19,8 @@ __attribute__((visibility("default"))) long nooks_batch_run(struct nooks_batch *
 		} else {
 			c->ret = (uint64_t)((batch_fn)c->fn)((long)c->args[0], (long)c->args[1], (long)c->args[2],
 							     (long)c->args[3], (long)c->args[4], (long)c->args[5]);
-			stopped = b->stop_on != 0 && (int64_t)c->ret == b->stop_on;
+			/* the ops a batch stops on return int: only the low 32 bits are theirs (`return -EBUSY` leaves 0xfffffff0) */
+			stopped = b->stop_on != 0 && (int32_t)c->ret == (int32_t)b->stop_on;
 		}
 		b->done = i + 1;
 	}
