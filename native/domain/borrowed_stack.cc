@@ -10,8 +10,10 @@ namespace nooks {
 bool borrow_stack(Domain *d, uintptr_t p, size_t n) {
   ThreadCtx *t = nooks_tls_ctx;
   // Borrowed already, by this call (a string, checked byte by byte) or by a call it runs inside, which returns it later.
-  for (uint32_t i = 0; i < t->borrowed_n; i++)
-    if (Range{t->borrowed[i].dt->stack_lo, t->borrowed[i].dt->stack_hi}.contains(p, n)) return true;
+  for (uint32_t i = 0; i < t->borrowed_n; i++) {
+    const DomainThread *dt = t->borrowed[i].dt;
+    if (dt->domain == d && Range{dt->stack_lo, dt->stack_hi}.contains(p, n)) return true;
+  }
   std::lock_guard<std::mutex> g(d->threads_lock);
   for (DomainThread *dt : d->threads)
     if (Range{dt->stack_lo, dt->stack_hi}.contains(p, n)) {

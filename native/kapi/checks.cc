@@ -66,7 +66,7 @@ void check_driver_fn(Domain *d, const void *fp, bool nullable, const char *fn, c
 void check_object(Domain *d, uintptr_t key, ObjectType type, bool nullable, const char *fn, const char *param) {
   if (!key && nullable) return;
   // One on another thread's stack is the call's until it returns, as a buffer there (on_a_stack): found, then
-  // borrowed, it was there still when borrowed (a thread's end forgets them under threads_lock, as it leaves).
+  // borrowed, it was there still when borrowed (a stack's close forgets them under threads_lock, domain_stack_close).
   bool in_stacks = key - d->stacks < d->memory.hi - d->stacks;  // the stacks end the domain's reservation
   if (!d->objects.find(type, key) || (in_stacks && !on_a_stack(d, key, 1))) {
     char why[96];

@@ -50,7 +50,7 @@ struct BorrowedStack {
 constexpr uint32_t kMaxBorrowedStacks = 8;  // at once, by a thread's calls under way (a call's, nested calls')
 
 // One per thread that enters domains. Field order fixed by layout.h.
-struct ThreadCtx {
+struct alignas(64) ThreadCtx {  // aligned: the cache lines the offsets below assume are real
   uint64_t host_pkru = 0;            // TC_HOST_PKRU
   EntryFrame *top = nullptr;         // TC_TOP
   DomainThread *cur = nullptr;       // innermost domain (the caller of an upcall)
