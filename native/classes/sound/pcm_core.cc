@@ -174,14 +174,12 @@ bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
   return false;
 }
 
-bool down_under_shadow(const Pcm &p, const Op &op) {
-  if (!op.down) return false;
-  DomainUse use = domain_of(p);
-  return use.get() && shadow_parks(use.get());
-}
-
 bool kept_for_restore(const Pcm &p, const Op &op) {
-  if (!down_under_shadow(p, op)) return false;
+  if (!op.down) return false;
+  {
+    DomainUse use = domain_of(p);
+    if (!use.get() || !shadow_parks(use.get())) return false;
+  }
   std::lock_guard<std::mutex> g(g_lock);
   auto parked = g_parked.find(p.name);
   return !p.gone || (parked != g_parked.end() && parked->second.get() == &p);

@@ -153,9 +153,6 @@ struct Op {
 // One crossing into the driver's op. False (and op says why) if the driver
 // cannot be reached or faulted: a fault goes to the recovery thread.
 bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op);
-// Whether a crossing on p found its driver down (op) and that driver failed under a shadow: a stream already
-// open waits for its restore (parked with p, or restored onto p's next registration by its own loop).
-bool down_under_shadow(const Pcm &p, const Op &op);
 // Whether a stream open on p whose crossing found the driver down (op) is the shadow's to keep: the driver
 // failed under a shadow and p is parked, or still registered (its teardown parks p with its streams). Such a
 // stream waits for the restore, and an open or mixer change then is answered for the driver; else they fail.

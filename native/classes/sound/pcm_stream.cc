@@ -401,9 +401,7 @@ void stream_loop(Stream *s) {
       if (ok && mixer) ok = apply_mixer(*s, op);
     }
     // a driver that failed under a shadow: the stream waits to be parked and restored; else it ends
-    // (an open stream is parked with its pcm, or was and waits for its restore on the pcm registered again: its
-    // own registration may be gone and out of the parked set already, unlike an open's: kept_for_restore)
-    if (!ok && !down_under_shadow(*s->pcm, op)) fail_stream(*s, op.code, op.err);
+    if (!ok && !kept_for_restore(*s->pcm, op)) fail_stream(*s, op.code, op.err);
   }
   // The stream died: tell JavaScript once, then wait to be closed.
   Event *e = new Event{"error", (double)s->frames_done};
