@@ -227,10 +227,6 @@ bool restore(Stream &s, Op &op) {
   {
     std::lock_guard<std::mutex> g(g_lock);
     std::lock_guard<std::mutex> sg(s.lock);
-    // The stream's loop saw the registration's driver run, then let go of the locks: if that driver failed
-    // again since, its teardown parked the stream again (park_locked: no resume), or a later restart registered
-    // the pcm again and is still in its init. The loop restores it on that registration once its driver runs.
-    if (!s.resume || !runs(*s.resume)) return true;
     s.pcm = std::move(s.resume);
     s.resume = nullptr;
   }
@@ -271,10 +267,8 @@ bool restore(Stream &s, Op &op) {
   if (s.start_engine && !start_stream(s, false, op)) return false;
   s.start_engine = false;
   {
-    std::lock_guard<std::mutex> g(g_lock);
-    std::lock_guard<std::mutex> sg(s.lock);
-    // not if the restarted driver failed after the restore's last crossing: its teardown parked the stream again
-    if (!s.pcm->gone) s.parked = false;
+    std::lock_guard<std::mutex> g(s.lock);
+    s.parked = false;
     s.kick = true;
   }
   const char *name = s.pcm->name.c_str();
