@@ -153,10 +153,8 @@ struct Op {
 // One crossing into the driver's op. False (and op says why) if the driver
 // cannot be reached or faulted: a fault goes to the recovery thread.
 bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op);
-// Whether a stream open on p whose crossing found the driver down (op) is the shadow's to keep: the driver
-// failed under a shadow and p is parked, or still registered (its teardown parks p with its streams). Such a
-// stream waits for the restore, and an open or mixer change then is answered for the driver; else they fail.
-bool kept_for_restore(const Pcm &p, const Op &op);
+// Whether a stream whose crossing found its driver down waits for the shadow's restore (else it ends).
+bool shadowed(const Pcm &p);
 // A driver answer the kernel cannot use: the driver is failed, as a bad call would.
 void driver_bug(const Pcm &p, const std::string &what);
 // Tells JavaScript (the stream's thread-safe function; never blocks); takes e.

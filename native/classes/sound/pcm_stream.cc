@@ -193,9 +193,7 @@ bool driver_setup(Stream &s, Op &op, uint64_t *stopped_at, uint8_t **area) {
   {
     std::lock_guard<std::mutex> g(g_lock);
     *area = p.area[dir];
-    if (p.gone) op = {"ENODEV", p.name + ": device gone (driver " + p.driver + " failed or unloaded)", true};  // the ring went with it
   }
-  if (op.down) return false;
   if (!*area) {
     close();
     op = {"EIO", p.name + ": the driver's hw_params gave no DMA ring (snd_pcm_set_buffer)"};
@@ -395,7 +393,7 @@ void stream_loop(Stream *s) {
       if (ok && mixer) ok = apply_mixer(*s, op);
     }
     // a driver that failed under a shadow: the stream waits to be parked and restored; else it ends
-    if (!ok && !kept_for_restore(*s->pcm, op)) fail_stream(*s, op.code, op.err);
+    if (!ok && !(op.down && shadowed(*s->pcm))) fail_stream(*s, op.code, op.err);
   }
   // The stream died: tell JavaScript once, then wait to be closed.
   Event *e = new Event{"error", (double)s->frames_done};
