@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { defaultPolicy, Kernel, openNet, type Driver, type DriverPolicy, type NetError, type NetInterface } from '../lib/index.js';
+import { defaultPolicy, Kernel, openNet, type Driver, type DriverPolicy, type NetConfig, type NetError, type NetInterface } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { buildDriver, fixtureDriver } from './helpers/build-driver.js';
 import { fallbackTo, suiteIsolation, until } from './helpers/util.js';
@@ -111,4 +111,52 @@ it('an MTU set by handles all closed since, that a driver loaded since refuses, 
   await kernel!.load(fixtureDriver('net-open-refused')); // 68..1500
   const again = openNet(kernel!, 'eth0'); // without forgetting: EIO, 'eth0: opening failed (MTU 9000 outside 68..1500)'
   expect(again.info()).toMatchObject({ open: true, mtu: 1500 });
+});
+
+// The driver's own MAC (test/fixtures/drivers/net-open-refused.c) and one an application set.
+const OWN_MAC = '52:54:00:00:00:09';
+const SET_MAC = '52:54:00:00:00:42';
+
+// Configures eth0 under the fixture driver, closes it, and loads the fixture again with `params` (the same slot):
+// the new driver, eth0 not open (its configuration recorded).
+async function configuredThenReloaded(config: NetConfig, params: Record<string, number>): Promise<Driver> {
+  const { drv, eth } = await boot(fixtureDriver('net-open-refused'));
+  eth.configure(config);
+  eth.close();
+  drv.unload();
+  return kernel!.load(fixtureDriver('net-open-refused'), { params });
+}
+
+// The open that forgets a refused setting tries again with the driver's own: what the first try applied before the
+// refusal is undone, so that the device has what the interface records, and a restart changes nothing the
+// application sees.
+it('a MAC applied before the MTU after it was refused, at an open that forgets both: the driver\'s own MAC again', async () => {
+  const drv = await configuredThenReloaded({ mac: SET_MAC, mtu: 1450 }, { mtu_limit: 1400 });
+  const again = openNet(kernel!, 'eth0');
+  expect(again.info()).toMatchObject({ open: true, mac: OWN_MAC, mtu: 1500 }); // before: mac 52:54:00:00:00:42, which nothing recorded
+  drv.recover();
+  await until(() => again.stats().kernel.registrations === 3 && again.info().open, 'eth0 reopened by the restarted driver', 5_000);
+  expect(again.info()).toMatchObject({ mac: OWN_MAC, mtu: 1500 });
+});
+
+it('an MTU applied after the MAC was refused, at an open that forgets both: the driver\'s own MTU again, and frames as long as it', async () => {
+  const drv = await configuredThenReloaded({ mac: SET_MAC, mtu: 1000 }, { mac_error: 99 }); // EADDRNOTAVAIL
+  const again = openNet(kernel!, 'eth0');
+  expect(again.info()).toMatchObject({ open: true, mac: OWN_MAC, mtu: 1500 }); // before: mtu 1000, which nothing recorded
+  expect(again.send([frameOf(1514)])).toBe(1); // before: EINVAL, 'eth0: frame 0 is 1514 bytes (14..1018)'
+  drv.recover();
+  await until(() => again.stats().kernel.registrations === 3 && again.info().open, 'eth0 reopened by the restarted driver', 5_000);
+  expect(again.info()).toMatchObject({ mac: OWN_MAC, mtu: 1500 });
+});
+
+// The same, of a configuration forgotten with the handles the restore's refusal detached: the fallback took the MAC,
+// refused the MTU; the next open gives it back its own MAC.
+it('a MAC the fallback took before refusing the MTU replayed after it: the open after the detach has the driver\'s own MAC', async () => {
+  const { drv, eth } = await boot(jumbo(), fallbackTo(fixtureDriver('net-open-refused')));
+  eth.configure({ mac: SET_MAC, mtu: 9000 });
+  const detached: NetError[] = [];
+  eth.on('detached', (e) => detached.push(e));
+  drv.recover();
+  await until(() => detached.length > 0, 'eth0\'s handle to be detached', 5_000);
+  expect(openNet(kernel!, 'eth0').info()).toMatchObject({ open: true, mac: OWN_MAC, mtu: 1500 }); // before: mac 52:54:00:00:00:42
 });

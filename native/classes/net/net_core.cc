@@ -191,7 +191,9 @@ namespace {
 
 // Writes the configuration the applications set into the driver's net_device
 // and calls the operations that apply it. 0 or the first error (*refusal: which setting, and what refused it; or
-// -ENODEV, no setting's: the driver unregistered the interface meanwhile).
+// -ENODEV, no setting's: the driver unregistered the interface meanwhile). A MAC or MTU they did not set is the
+// driver's own (as it registered): one applied before and forgotten since (an earlier try's, before a setting after
+// it was refused) is undone, so that the device has what the interface records.
 int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, Refusal *refusal) {
   std::string *why = &refusal->why;
   Net &n = net();
@@ -214,28 +216,34 @@ int apply_config(const std::string &name, const std::shared_ptr<NetDev> &k, Refu
     return -ENODEV;
   };
   int err = 0;
-  if (mac_set && k->ops.has_ndo_set_mac_address()) {
+  if (!mac_set) mac = k->own_mac;
+  if (k->ops.has_ndo_set_mac_address()) {
+    bool differs;
     {
       DomainMemoryAccess access;
       std::lock_guard<std::mutex> g(n.lock);
       if (k->dead) return gone();
-      memcpy(((net_device *)k->dev)->addr_req, mac.data(), 6);
+      auto *dev = (net_device *)k->dev;
+      differs = memcmp(dev->dev_addr, mac.data(), 6) != 0;
+      memcpy(dev->addr_req, mac.data(), 6);
     }
-    int r = (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req)));
+    int r = mac_set || differs ? (int)call_op(k, k->ops.ndo_set_mac_address(k->dev, k->dev + offsetof(net_device, addr_req))) : 0;
     if (r && !err) {
       err = r;
       refusal->setting = true;
       *why = "ndo_set_mac_address(" + mac_string(mac.data()) + ") returned " + errno_named(r);
     }
   }
-  std::string outside = mtu ? mtu_outside(k->limits, mtu) : "";  // a driver in another's place (a fallback) may take less
+  bool set_mtu = mtu || k->mtu != k->limits.mtu;  // the applications', or the driver's own back
+  if (!mtu) mtu = k->limits.mtu;
+  std::string outside = mtu_outside(k->limits, mtu);  // a driver in another's place (a fallback) may take less
   if (!outside.empty()) {
     if (!err) {
       err = -EINVAL;
       refusal->setting = true;
       *why = outside;
     }
-  } else if (mtu && k->ops.has_ndo_change_mtu()) {
+  } else if (set_mtu && k->ops.has_ndo_change_mtu()) {
     int r = (int)call_op(k, k->ops.ndo_change_mtu(k->dev, mtu));
     if (r && !err) {
       err = r;

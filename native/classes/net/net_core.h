@@ -81,7 +81,8 @@ struct NetDev {
   std::string name;
   std::vector<void *> pools;  // DMA memory: the sk_buffs, then their data buffers
   std::vector<SkbSlot> skbs;
-  Limits limits;
+  Limits limits;  // limits.mtu: the driver's own MTU, as it registered
+  std::array<uint8_t, 6> own_mac{};  // the driver's own MAC, as it registered: what the interface has unless set
   std::atomic<uint32_t> mtu{ETH_DATA_LEN};  // as last set (the longest frame sent is mtu + 18: header and a VLAN tag)
   uint32_t watchdog_ms = 5000;  // dev->watchdog_timeo
   bool dead = false;

@@ -67,6 +67,7 @@ extern "C" int kapi_register_netdev(void *p) {
   k->ops = ops;
   k->limits = {min_mtu, max_mtu, mtu, buf};
   k->mtu = mtu;
+  memcpy(k->own_mac.data(), dev->dev_addr, ETH_ALEN);
   k->watchdog_ms = watchdog_ms ? watchdog_ms : 5000;
   std::string name;
   {
