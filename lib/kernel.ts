@@ -5,7 +5,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
-import { emitEach, RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { emitEach, RecoveryAgent, type Decision, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
@@ -334,7 +334,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * caller sees the outcome. Returns why the recovery failed, if it did.
    */
   recoverSync(d: Driver, f: NativeFault): string | undefined {
-    this.agent.onFaultSync(d.name, f);
+    d.decided(f, this.agent.onFaultSync(d.name, f));
     this.drainLog();
     const outcome = this.agent.last();
     return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
@@ -343,8 +343,9 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /**
    * @internal A class call the JavaScript thread made, or a device's detach, saw the driver fail (f: the failure's
    * fault, which the class's error or event carries): the agent decides now if it has not yet, as after a driver
-   * call's fault. What became of the driver, to end the class's message with ('' while that is not known, or the
-   * driver was unloaded since).
+   * call's fault. What the agent decided for that failure, to end the class's message with: that decision, not the
+   * driver's state now, which a later failure may have changed ('' while the agent is deciding, or the driver was
+   * unloaded since).
    */
   recoverFromClassCall(f: NativeFault): string {
     const d = this.drivers.get(f.driver);
@@ -352,9 +353,16 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const current = d !== undefined && d.domainId === f.domain && f.load === native().loadSerial(f.domain);
     if (!d || (!current && d.replacedDomain !== f.domain)) return '';
     if (current && d.claim(f.generation)) this.recoverSync(d, f);
-    if (d.state === 'running') return `and ${d.fallbackRuns ? `its fallback ${driverName(d.path)} runs in its place` : 'is running again'}: open it again`;
-    if (d.state === 'disabled' && d.disabledWhy !== undefined) return `and will not be restarted: ${d.name} ${d.disabledWhy}`;
-    return '';
+    switch (d.decisionFor(f)) {
+      case 'restart':
+        return 'and was restarted: open it again';
+      case 'fallback': // one fallback per driver: its path is the fallback's from then on
+        return `and was replaced by its fallback ${driverName(d.path)}: open it again`;
+      case 'disable': // the agent disables once: its reason is this failure's
+        return `and will not be restarted: ${d.name} ${d.disabledWhy}`;
+      default:
+        return '';
+    }
   }
 
   private driverIn(domain: number): Driver | undefined {
@@ -364,7 +372,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private onKernelThreadFault(id: number, f: NativeFault): void {
     const d = this.driverIn(id);
     if (!d || !d.claim(f.generation)) return;
-    void this.agent.onFault(d.name, f).finally(() => this.drainLog());
+    void this.agent.onFault(d.name, f).then((decision) => d.decided(f, decision)).finally(() => this.drainLog());
   }
 
   private byName(name: string): Driver {
@@ -389,11 +397,17 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 }
 
+/** A failure of a Driver: its domain (the driver's, or the one its fallback took the place of) and its generation there. */
+const failureKey = (f: NativeFault): string => `${f.domain}:${f.generation}`;
+/** How many failures' decisions a Driver keeps: an error about a failure older than these is not expected. */
+const decisionsKept = 64;
+
 export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
   private replaced: number | undefined; // the domain its fallback driver took the place of
   private gaveUp: string | undefined; // why the recovery agent disabled it, once it has
+  private readonly decisions = new Map<string, Decision>(); // the agent's, by failure (failureKey), the latest kept
 
   /** @internal use Kernel.load */
   constructor(
@@ -486,14 +500,20 @@ export class Driver {
     return this.gaveUp;
   }
 
-  /** @internal Whether its fallback driver (`path`) runs in its place. */
-  get fallbackRuns(): boolean {
-    return this.replaced !== undefined;
-  }
-
   /** @internal The domain its fallback driver took the place of (a failure's fault there was this driver's). */
   get replacedDomain(): number | undefined {
     return this.replaced;
+  }
+
+  /** @internal The agent decided `decision` for failure f (decisionFor). */
+  decided(f: NativeFault, decision: Decision): void {
+    this.decisions.set(failureKey(f), decision);
+    if (this.decisions.size > decisionsKept) this.decisions.delete(this.decisions.keys().next().value!);
+  }
+
+  /** @internal What the agent decided for failure f, once it has: a class's error about f names it (recoverFromClassCall). */
+  decisionFor(f: NativeFault): Decision | undefined {
+    return this.decisions.get(failureKey(f));
   }
 
   /** @internal True once per failure: whoever sees it first (caller or kernel thread) hands it to the agent. */

@@ -71,7 +71,7 @@ async function failInChangeMtu(policy: typeof defaultPolicy.default) {
 it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a refusal; the driver is running again', async () => {
   const { drv, eth } = await failInChangeMtu(defaultPolicy.default);
   expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
-    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and is running again: open it again',
+    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and was restarted: open it again',
   }));
   expect(drv.state).toBe('running');
 });
@@ -80,7 +80,7 @@ it('a failure in ndo_change_mtu of an unshadowed driver: EDRIVERFAILED, not a re
 it('a failure in ndo_change_mtu of an unshadowed driver its policy replaces: EDRIVERFAILED naming the fallback', async () => {
   const { drv, eth } = await failInChangeMtu({ ...fallbackTo('null'), shadow: false });
   expect(() => eth.configure({ mtu: 1400 })).toThrow(expect.objectContaining({
-    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and its fallback null runs in its place: open it again',
+    code: 'EDRIVERFAILED', message: 'eth0: configuring failed: its driver (e1000) failed meanwhile and was replaced by its fallback null: open it again',
   }));
   expect(drv.state).toBe('running');
 });
@@ -100,12 +100,12 @@ it('a failure in ndo_change_mtu of an unshadowed driver its policy does not rest
 // one's close then skipped the kernel's (a detached handle is no user): eth0 stayed open with no handle for good.
 it('a handle opened right after configure said "open it again" stays open when the old handle\'s detach arrives', async () => {
   const { eth } = await failInChangeMtu(defaultPolicy.default);
-  expect(() => eth.configure({ mtu: 1400 })).toThrow(/is running again: open it again$/);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/was restarted: open it again$/);
   const again = openNet(kernel!, 'eth0');
   const detachedAgain: NetError[] = [];
   again.on('detached', (e) => detachedAgain.push(e));
   const oldDetached = new Promise<NetError>((r) => eth.once('detached', r));
-  expect((await oldDetached).message).toBe('eth0: the interface was reset: its driver (e1000) failed and is running again: open it again');
+  expect((await oldDetached).message).toBe('eth0: the interface was reset: its driver (e1000) failed and was restarted: open it again');
   expect(detachedAgain).toEqual([]);
   expect(again.send([Buffer.alloc(60)])).toBe(1);
   again.close();
@@ -114,7 +114,7 @@ it('a handle opened right after configure said "open it again" stays open when t
 
 it('a handle opened in the old handle\'s detached listener stays open', async () => {
   const { eth } = await failInChangeMtu(defaultPolicy.default);
-  expect(() => eth.configure({ mtu: 1400 })).toThrow(/running again/);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/was restarted/);
   const again = new Promise<NetInterface>((r) => eth.once('detached', () => r(openNet(kernel!, 'eth0'))));
   const h = await again;
   await new Promise((r) => setImmediate(r)); // the rest of the delivery, had it gone on to h
@@ -127,7 +127,7 @@ it('a handle opened in the old handle\'s detached listener stays open', async ()
 // take the new handle's. Before: it stopped eth0 (ndo_stop) under the new handle.
 it('the old handle closed before its detach arrives leaves a handle opened since open', async () => {
   const { eth } = await failInChangeMtu(defaultPolicy.default);
-  expect(() => eth.configure({ mtu: 1400 })).toThrow(/running again/);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/was restarted/);
   const again = openNet(kernel!, 'eth0');
   eth.close();
   expect(again.info().open).toBe(true);
@@ -145,9 +145,9 @@ it('an old handle\'s send, configure and stats after a new open, before its deta
   closed.close();
   const detached = new Map<NetInterface, NetError[]>();
   for (const h of [sender, configurer, reader, witness]) h.on('detached', (e) => detached.set(h, [...(detached.get(h) ?? []), e]));
-  expect(() => eth.configure({ mtu: 1400 })).toThrow(/is running again: open it again$/);
+  expect(() => eth.configure({ mtu: 1400 })).toThrow(/was restarted: open it again$/);
   const again = openNet(kernel!, 'eth0');
-  const reset = { code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and is running again: open it again' };
+  const reset = { code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and was restarted: open it again' };
   expect(() => sender.send([Buffer.alloc(60)])).toThrow(expect.objectContaining(reset));
   expect(() => configurer.configure({ mtu: 1400 })).toThrow(expect.objectContaining(reset));
   expect(() => reader.stats()).toThrow(expect.objectContaining(reset));

@@ -122,7 +122,7 @@ it('the handles on an interface its unshadowed driver had unregistered itself ar
   expect(e1000.state).toBe('running'); // restarted: its registration of eth0 is a new device
   await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // an event: the next turns bring it
   const [e] = detached;
-  expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and is running again: open it again' });
+  expect(e).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and was restarted: open it again' });
   expect(() => eth.send([Buffer.alloc(60)])).toThrow(e);
   expect(eth.info()).toMatchObject({ open: false, restarting: false }); // nothing keeps it for the restarted driver
   const again = openNet(kernel!, 'eth0'); // a new handle works, on the restarted driver's registration
@@ -134,7 +134,7 @@ it('the handles on an interface its unshadowed driver had unregistered itself ar
   const { detached } = await unregisteredThenFailed({ ...fallbackTo('null'), shadow: false });
   expect(kernel!.events().some((e) => e.event === 'fallback')).toBe(true);
   await until(() => detached.length > 0, 'eth0\'s handle to be detached'); // not kept for the fallback's 2 s
-  expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and its fallback null runs in its place: open it again' });
+  expect(detached[0]).toMatchObject({ code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and was replaced by its fallback null: open it again' });
 });
 
 // The reset's error says what the agent decided: before, 'eth0: the driver (e1000) failed: the interface was reset; open
@@ -155,7 +155,7 @@ it('an open during which the unshadowed driver fails: EDRIVERFAILED, saying so, 
   const e1000 = await kernel.load('e1000', { shadow: false });
   applyFault(kernel, e1000, planFault(driverPath('e1000'), { seed: 1, type: 'panic', fn: 'e1000_open' })); // transient: gone at the restart
   expect(() => openNet(kernel!, 'eth0')).toThrow(expect.objectContaining({
-    code: 'EDRIVERFAILED', message: 'eth0: opening failed: its driver (e1000) failed meanwhile and is running again: open it again',
+    code: 'EDRIVERFAILED', message: 'eth0: opening failed: its driver (e1000) failed meanwhile and was restarted: open it again',
   }));
   expect(e1000.state).toBe('running'); // the agent restarted it before the open threw
   openNet(kernel, 'eth0').close();

@@ -52,7 +52,7 @@ const failed = 'ttyS0: the port was detached: uart16550 failed (uart_insert_char
 // Before: 'ttyS0: uart16550 failed (...): the port was detached; reopen it once the driver has restarted', whatever the agent decided.
 it('restarted: the error says the driver runs again, and a new open works', async () => {
   const { drv, error } = await detachedBy(defaultPolicy.default);
-  expect(error.message).toBe(`${failed} and is running again: open it again`);
+  expect(error.message).toBe(`${failed} and was restarted: open it again`);
   expect(drv.state).toBe('running');
   await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
   openSerial(kernel!, 'ttyS0').closeNow();
@@ -60,7 +60,7 @@ it('restarted: the error says the driver runs again, and a new open works', asyn
 
 it('replaced by its fallback: the error names the fallback', async () => {
   const { drv, error } = await detachedBy(fallbackTo('null'));
-  expect(error.message).toBe(`${failed} and its fallback null runs in its place: open it again`);
+  expect(error.message).toBe(`${failed} and was replaced by its fallback null: open it again`);
   expect(drv.state).toBe('running');
 });
 

@@ -266,7 +266,7 @@ describe('the serial shadow driver', () => {
     await until(() => errors.length > 0, 'the error event');
     expect(errors).toHaveLength(1);
     // (the restart was synchronous: the handle may learn of the detach from the new registration)
-    expect(errors[0]).toMatchObject({ code: 'EIO', message: 'ttyS0: the port was detached: uart16550 failed and is running again: open it again' });
+    expect(errors[0]).toMatchObject({ code: 'EIO', message: 'ttyS0: the port was detached: uart16550 failed and was restarted: open it again' });
     expect(logEvents(kernel, 'shadow-kept')).toEqual([]); // plain Nooks: nothing kept for the restart
     expect(port.isOpen).toBe(false);
     await expect(port.write('x')).rejects.toMatchObject({ code: 'EIO' });

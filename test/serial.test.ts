@@ -197,7 +197,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     await port.write(pattern(100, 0)).catch((e: SerialError) => expect(e).toMatchObject({ code: 'EIO', message: expect.stringContaining('uart16550') }));
     // the port, its driver, the fault (the detach's, or a write's that the fault aborted), and what became of the driver
     await expect(pendingRead).rejects.toMatchObject({
-      code: 'EIO', message: expect.stringMatching(/^ttyS0: (the port was detached: )?uart16550\b.*address 0x0.* and is running again: open it again$/) });
+      code: 'EIO', message: expect.stringMatching(/^ttyS0: (the port was detached: )?uart16550\b.*address 0x0.* and was restarted: open it again$/) });
     expect(Date.now() - t0).toBeLessThan(5_000); // detached at once: no wait for the read's timeout
     expect(errors).toHaveLength(1);
     await expect(port.write('more')).rejects.toMatchObject({ code: 'EIO' });

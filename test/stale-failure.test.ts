@@ -93,3 +93,21 @@ it('serial: a port detached by an earlier load\'s failure, used before its error
   expect(events).toEqual([]);
   expect(fresh.state).toBe('running');
 });
+
+// The error about a failure names what the agent decided for that failure, not the driver's state when the error is
+// read: here the driver was restarted after it, then failed again and was disabled, before the handle's call.
+// Before: 'eth0: the interface was reset: its driver (e1000) failed and will not be restarted: e1000 failed 2 times
+// within 60000 ms (segv last): its recovery policy gave up', of a failure the agent restarted the driver for.
+it('net: the error about a failure the driver was restarted after says so, though a later failure disabled it', async () => {
+  kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, maxFailures: 2 }, drivers: new Map() } });
+  kernel.addDevice('e1000', { mac: '52:54:00:00:00:01' });
+  const drv = await kernel.load('e1000', { shadow: false });
+  const eth = openNet(kernel, 'eth0');
+  expect(() => drv.call('crash')).toThrow(); // the first failure: restarted, the handle reset (its event still queued)
+  expect(drv.state).toBe('running');
+  expect(() => drv.call('crash')).toThrow(); // the second: the policy gives up
+  expect(drv.state).toBe('disabled');
+  expect(errorOf(() => eth.send([Buffer.alloc(60)]))).toMatchObject({
+    code: 'EDRIVERFAILED', message: 'eth0: the interface was reset: its driver (e1000) failed and was restarted: open it again',
+  });
+});

@@ -19,8 +19,8 @@ export function classCall<T, C extends string>(f: () => T, ClassError: new (code
 
 /**
  * `message`, which says that a device's unshadowed driver failed (`fault`, that failure's), ended with what the
- * recovery agent decided for that failure, deciding now if it has not yet (Kernel.recoverFromClassCall): whether the
- * driver runs again, its fallback in its place, or neither and why. No error promises a restart the policy will not make.
+ * recovery agent decided for that failure, deciding now if it has not yet (Kernel.recoverFromClassCall): the driver
+ * restarted, replaced by its fallback, or neither and why. No error promises a restart the policy will not make.
  */
 export function withDecision(kernel: Kernel, message: string, fault: NativeFault | undefined): string {
   const decision = fault ? kernel.recoverFromClassCall(fault) : '';

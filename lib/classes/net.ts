@@ -202,7 +202,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
    * Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver
    * is recovered: recorded, and replayed). EIO when the driver refuses a setting: that one and those after it are
    * not kept. EDRIVERFAILED when the driver fails in the calls and no shadow replays them: nothing it did not apply is
-   * kept; the recovery agent has decided by then, and the message says whether the driver is running again.
+   * kept; the recovery agent has decided by then, and the message says what it decided for that failure.
    */
   configure(config: NetConfig): void {
     this.checkOpen();

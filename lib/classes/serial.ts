@@ -107,9 +107,9 @@ export function openSerial(kernel: Kernel, name: string, termios: Termios = {}):
  * An open port. Events: 'data' (Buffer), 'error' (SerialError: the port was
  * detached, or its shadowed driver will not come back: then 'close' follows), 'close'.
  * A detach for an unshadowed driver's failure says what the recovery agent
- * decided for it: `ttyS0: the port was detached: uart16550 failed (...) and is
- * running again: open it again`, `... and its fallback F runs in its place:
- * open it again`, or `... and will not be restarted: <why>`.
+ * decided for it: `ttyS0: the port was detached: uart16550 failed (...) and was
+ * restarted: open it again`, `... and was replaced by its fallback F: open it
+ * again`, or `... and will not be restarted: <why>`.
  */
 export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialError]; close: [] }> {
   private closed = false;
