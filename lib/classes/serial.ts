@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
 import { native, type NativeFault } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
-import { driverCall, withDecision } from './common.js';
+import { driverCall, emitApart, withDecision } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -228,7 +228,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
       }
     }
     this.failWaiters(new SerialError('ENOTOPEN', `${this.name} is closed`));
-    this.emit('close');
+    emitApart(this, 'close');
   }
 
   get isOpen(): boolean {
@@ -260,7 +260,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
       this.fetch();
       if (this.listenerCount('data') > 0) {
         const fresh = this.pending.splice(before);
-        if (fresh.length) this.emit('data', Buffer.concat(fresh));
+        if (fresh.length) emitApart(this, 'data', Buffer.concat(fresh));
       }
     }
     this.wakeWaiters();
@@ -296,7 +296,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     this.failure = e;
     openPorts.delete(this.h.line);
     this.failWaiters(e);
-    if (this.listenerCount('error') > 0) this.emit('error', e);
+    emitApart(this, 'error', e); // also from kernel.shutdown(), which a listener's throw must not leave half done
   }
 
   private wait(): Promise<void> {
