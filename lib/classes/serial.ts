@@ -208,27 +208,43 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     }
   }
 
-  /** Waits for the transmitter to drain (up to drainMs), then shuts the port down. Never throws for a detached port. */
+  /**
+   * Waits for the transmitter to drain (up to drainMs), then shuts the port down. Never throws for a detached port.
+   * A drain that timed out still closes the port, then rejects with ETIMEDOUT saying how many bytes that were still
+   * waiting for the driver it dropped (and that what the UART held was dropped too).
+   */
   async close(drainMs = 2_000): Promise<void> {
     if (this.closed) return;
-    if (!this.failure) await this.drain(drainMs).catch(() => undefined);
-    this.closeNow();
+    let busy: SerialError | undefined;
+    if (!this.failure)
+      await this.drain(drainMs).catch((e: unknown) => {
+        if (e instanceof SerialError && e.code === 'ETIMEDOUT') busy = e; // otherwise the port failed: closing is all that is left
+      });
+    const dropped = this.shut();
+    if (busy) throw new SerialError('ETIMEDOUT', `${this.name}: closed with the transmitter still busy after ${drainMs} ms: ${dropped} bytes waiting to be sent were dropped, with what the UART held`);
   }
 
   /** Closes at once: bytes not yet sent are dropped. */
   closeNow(): void {
-    if (this.closed) return;
+    this.shut();
+  }
+
+  /** Closes the port; how many bytes waiting for the driver were dropped. */
+  private shut(): number {
+    if (this.closed) return 0;
     this.closed = true;
     openPorts.delete(this.h.line);
+    let dropped = 0;
     if (!this.failure) {
       try {
-        native().serialClose(this.h.line, this.h.gen);
+        dropped = native().serialClose(this.h.line, this.h.gen);
       } catch {
         // the driver failed during shutdown: the port is detached anyway
       }
     }
     this.failWaiters(new SerialError('ENOTOPEN', `${this.name} is closed`));
     emitApart(this, 'close');
+    return dropped;
   }
 
   get isOpen(): boolean {
