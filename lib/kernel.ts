@@ -156,6 +156,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private readonly agent: RecoveryAgent<NativeFault>;
   private readonly drivers = new Map<string, Driver>();
   private readonly history: LogLine[] = [];
+  private readonly unheard: LogLine[] = []; // in the history, not yet given to the 'log' listeners
   private down = false;
 
   private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
@@ -381,12 +382,22 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return d;
   }
 
+  /**
+   * Takes the kernel's new log lines into the history at once (log() gives them); its 'log' listeners get them when
+   * the JavaScript thread is free, each listener on its own (emitEach): the call that logged them has returned, and
+   * no listener's throw can leave a load, an unload, a shutdown or a recovery half done, or change its outcome.
+   */
   private drainLog(): void {
-    for (const line of native().log()) {
-      this.history.push(line);
-      this.emit('log', line);
-    }
+    const lines = native().log();
+    if (lines.length === 0) return;
+    if (this.unheard.length === 0) setImmediate(() => this.deliverLog());
+    this.unheard.push(...lines);
+    this.history.push(...lines);
     if (this.history.length > 4096) this.history.splice(0, this.history.length - 4096);
+  }
+
+  private deliverLog(): void {
+    for (const line of this.unheard.splice(0)) emitEach(this, 'log', line);
   }
 
   /** @internal Driver.unload */

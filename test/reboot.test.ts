@@ -163,6 +163,7 @@ describe('sound: pcm', () => {
     await first.stream.drain();
     await kernel!.shutdown();
     const kept = first.stream;
+    expect(kept.status().error).toBe('pcm0: the kernel was shut down: its drivers were unloaded'); // what its calls say (not "device gone")
 
     const second = await up();
     expect(pcmDevices(kernel!)).toEqual([{ name: 'pcm0', driver: 'pcm', playback: true, capture: false }]);

@@ -11,7 +11,7 @@ import { echoSession } from '../lib/apps/echo.js';
 import { packageRoot } from '../lib/paths.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
-import { errorOf, faultOf, logEvents, runNode, until, suiteIsolation } from './helpers/util.js';
+import { errorOf, faultOf, logEvents, rejectionOf, runNode, until, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -183,6 +183,20 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     expect(f.message).toContain('uart_insert_chars(buf=0x1000)'); // names the call and the argument it refused
     expect(drv.state).toBe('running');
     await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
+  });
+
+  it('close(drainMs) whose drain runs out still closes the port, and rejects ETIMEDOUT saying how many bytes it dropped', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 1200 }); // 120 bytes a second: 1000 take 8 s on the wire
+    const took = serialPorts()[0].txBytes; // what the driver took from the kernel so far
+    await port.write(pattern(1000, 9)); // all in the kernel's 4 KiB buffer at once; the driver takes them as the UART sends
+    const err = await rejectionOf(port.close(50), SerialError);
+    expect(err).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringMatching(
+      /^ttyS0: closed with the transmitter still busy after 50 ms: \d+ bytes waiting to be sent were dropped, with what the UART held$/) });
+    expect(port.isOpen).toBe(false);
+    expect(serialPorts()[0].open).toBe(false);
+    const dropped = Number(/(\d+) bytes waiting/.exec(err.message)![1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped + serialPorts()[0].txBytes - took).toBe(1000); // each byte taken by the driver or counted dropped
   });
 
   it('a driver fault in the transmit interrupt: the application gets EIO at once, and the restarted driver serves a reopen', async () => {

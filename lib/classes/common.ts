@@ -1,4 +1,5 @@
 // What the device classes' TypeScript sides share.
+import type { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import type { NativeFault } from '../native.js';
 
@@ -38,4 +39,22 @@ export function driverCall<T, C extends string>(kernel: Kernel, f: () => T, Clas
       throw new ClassError(err.code, withDecision(kernel, err.message, err.fault));
     }
   }, ClassError);
+}
+
+/**
+ * Emits a device class's event to each of the emitter's listeners on its own: one that throws keeps the event from no
+ * other listener, and the rest of the kernel's batch (other handles' events, the class's own work after it) from no one.
+ * Its error is thrown again once the batch is delivered, as the application's uncaught exception (process
+ * 'uncaughtException'), as a throw from any other listener Node calls for an outside event: never swallowed.
+ */
+export function emitApart(emitter: EventEmitter, event: string, ...args: unknown[]): void {
+  for (const listener of emitter.rawListeners(event)) {
+    try {
+      listener.apply(emitter, args);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
 }

@@ -22,7 +22,7 @@ import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native, type NativeAddon, type NativeFault } from '../native.js';
-import { classCall, driverCall, withDecision } from './common.js';
+import { classCall, driverCall, emitApart, withDecision } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
 
@@ -114,8 +114,8 @@ function addon(): NativeAddon {
     n.netInit((events) => {
       for (const e of events)
         for (const h of [...(handles.get(e.iface) ?? [])]) { // not those a listener opens
-          if (e.frames) h.emit('frames', e.frames);
-          if (e.link !== undefined) h.emit('link', e.link);
+          if (e.frames) emitApart(h, 'frames', e.frames);
+          if (e.link !== undefined) emitApart(h, 'link', e.link);
           if (e.detached !== undefined) h.reset(e.detached, e.code, e.resets!, e.fault);
         }
     });
@@ -164,7 +164,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
     if (this.closed) return;
     this.detached = new NetError(code, why);
     this.close();
-    this.emit('detached', this.detached);
+    emitApart(this, 'detached', this.detached); // also from kernel.shutdown(), which a listener's throw must not leave half done
   }
 
   /** Queues frames (whole Ethernet frames without FCS, 14 bytes to MTU + 14) for sending; how many were queued. */

@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
 import { native, type NativeFault } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
-import { driverCall, withDecision } from './common.js';
+import { driverCall, emitApart, withDecision } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -208,27 +208,43 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     }
   }
 
-  /** Waits for the transmitter to drain (up to drainMs), then shuts the port down. Never throws for a detached port. */
+  /**
+   * Waits for the transmitter to drain (up to drainMs), then shuts the port down. Never throws for a detached port.
+   * A drain that timed out still closes the port, then rejects with ETIMEDOUT saying how many bytes that were still
+   * waiting for the driver it dropped (and that what the UART held was dropped too).
+   */
   async close(drainMs = 2_000): Promise<void> {
     if (this.closed) return;
-    if (!this.failure) await this.drain(drainMs).catch(() => undefined);
-    this.closeNow();
+    let busy: SerialError | undefined;
+    if (!this.failure)
+      await this.drain(drainMs).catch((e: unknown) => {
+        if (e instanceof SerialError && e.code === 'ETIMEDOUT') busy = e; // otherwise the port failed: closing is all that is left
+      });
+    const dropped = this.shut();
+    if (busy) throw new SerialError('ETIMEDOUT', `${this.name}: closed with the transmitter still busy after ${drainMs} ms: ${dropped} bytes waiting to be sent were dropped, with what the UART held`);
   }
 
   /** Closes at once: bytes not yet sent are dropped. */
   closeNow(): void {
-    if (this.closed) return;
+    this.shut();
+  }
+
+  /** Closes the port; how many bytes waiting for the driver were dropped. */
+  private shut(): number {
+    if (this.closed) return 0;
     this.closed = true;
     openPorts.delete(this.h.line);
+    let dropped = 0;
     if (!this.failure) {
       try {
-        native().serialClose(this.h.line, this.h.gen);
+        dropped = native().serialClose(this.h.line, this.h.gen);
       } catch {
         // the driver failed during shutdown: the port is detached anyway
       }
     }
     this.failWaiters(new SerialError('ENOTOPEN', `${this.name} is closed`));
-    this.emit('close');
+    emitApart(this, 'close');
+    return dropped;
   }
 
   get isOpen(): boolean {
@@ -260,7 +276,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
       this.fetch();
       if (this.listenerCount('data') > 0) {
         const fresh = this.pending.splice(before);
-        if (fresh.length) this.emit('data', Buffer.concat(fresh));
+        if (fresh.length) emitApart(this, 'data', Buffer.concat(fresh));
       }
     }
     this.wakeWaiters();
@@ -296,7 +312,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     this.failure = e;
     openPorts.delete(this.h.line);
     this.failWaiters(e);
-    if (this.listenerCount('error') > 0) this.emit('error', e);
+    emitApart(this, 'error', e); // also from kernel.shutdown(), which a listener's throw must not leave half done
   }
 
   private wait(): Promise<void> {

@@ -128,9 +128,12 @@ export abstract class PcmStream {
 
   /** @internal the kernel was shut down: the stream fails (close() still gives its handle back) */
   _shutDown(why: string): void {
+    this.kernelDown = true;
     this.error ??= new PcmError('ENODEV', `${this.name}: ${why}`);
     this.wake();
   }
+
+  private kernelDown = false;
 
   /** Resolves at the next event (progress, data, drained) and rejects on a stream error. */
   protected nextEvent(): Promise<void> {
@@ -171,9 +174,10 @@ export abstract class PcmStream {
   }
 
   status(): PcmStatus {
-    return this.closed
-      ? { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, restarting: false, error: 'closed' }
-      : native().pcmStatus(this.handle);
+    if (this.closed) return { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, restarting: false, error: 'closed' };
+    const s = native().pcmStatus(this.handle);
+    // the kernel's shutdown unregistered the device too ("device gone"): the stream says what its calls say
+    return this.kernelDown ? { ...s, error: this.error?.message ?? s.error } : s;
   }
 
   /** Stops the stream at once (unplayed frames are dropped) and gives the device back. */

@@ -239,7 +239,8 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     const kind = loadOrUnloadFault(l.event);
     if (kind) note({ event: 'fault', driver: l.source, fault: { kind, message: l.text } });
   });
-  const report = (result: Verdict, running: boolean): TrialReport => {
+  const report = async (result: Verdict, running: boolean): Promise<TrialReport> => {
+    await new Promise((r) => setImmediate(r)); // the 'log' listener hears the lines of the last load or unload (queued before this)
     const events = [...kernel.events(), ...own];
     const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
@@ -258,7 +259,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     setup = workload ? await workloadSetup(kernel, spec, workload) : await appSpec!.setup(kernel, dir);
     const path = workload?.driver ?? appSpec!.driver;
     const loaded = await loadFaulted(kernel, path, setup.options ?? {}, spec.fault, (ms) => note({ event: 'recovered', driver: driverName(path), durationMs: ms }));
-    if (!(loaded instanceof Driver)) return report(loaded, false);
+    if (!(loaded instanceof Driver)) return await report(loaded, false);
     const driver = loaded;
     const random = seeded(spec.seed);
     const later = (spec.moments ?? 1) - 1;
@@ -280,7 +281,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     const running = driver.state === 'running';
     // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
     if (driver.state !== 'unloaded') driver.unload();
-    return report(result, running);
+    return await report(result, running);
   } finally {
     setup?.cleanup?.();
     await kernel.shutdown();

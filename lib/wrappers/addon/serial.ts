@@ -22,7 +22,7 @@ export const serial = surface({
   functions: {
     serialPorts: fn<() => SerialPortInfo[]>('The ports drivers have registered.', []),
     serialOpen: fn<(name: string) => SerialHandle>('Opens a port (its driver\'s startup).', ['string']),
-    serialClose: fn<(line: number, gen: number) => void>('Closes the port.', ['number', 'number']),
+    serialClose: fn<(line: number, gen: number) => number>('Closes the port; how many bytes waiting to be sent it dropped.', ['number', 'number']),
     serialWrite: fn<(line: number, gen: number, bytes: Uint8Array) => number>('Queues bytes to send; how many were taken.', ['number', 'number', 'bytes']),
     serialRead: fn<(line: number, gen: number, max?: number) => Buffer>('The bytes received so far (up to `max`).', ['number', 'number', 'number?']),
     serialSetTermios: fn<(line: number, gen: number, t: { baud: number; dataBits: number; stopBits: number; parity: number; flow: number }) => void>(

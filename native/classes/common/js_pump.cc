@@ -38,7 +38,14 @@ void JsPump::reset(napi_env env) {
 }
 
 void JsPump::deliver(const std::vector<napi_value> &args) {
-  if (!deliver_.IsEmpty()) deliver_.Call(args);
+  if (deliver_.IsEmpty()) return;
+  try {
+    deliver_.Call(args);
+  } catch (const Napi::Error &e) {
+    // the application's uncaught exception, as a throw from a listener of an outside event is: not lost (a throw out
+    // of this thread-safe call would be, but for a deprecation warning), and the drain goes on (a shadow's restore)
+    napi_fatal_exception(deliver_.Env(), e.Value());
+  }
 }
 
 }  // namespace nooks

@@ -28,7 +28,8 @@ class JsPump {
   // JS thread (env null: its environment exits): the kernel shut down and the
   // class forgot what it kept; nothing it had keeps the process alive now.
   void reset(napi_env env);
-  // JS thread: calls JavaScript's receiver with what drain collected; nothing before init.
+  // JS thread: calls JavaScript's receiver with what drain collected; nothing before init. A throw from it becomes
+  // the process's uncaught exception, and the caller's drain goes on.
   void deliver(const std::vector<napi_value> &args);
 
  private:

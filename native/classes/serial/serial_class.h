@@ -55,7 +55,8 @@ struct SerialHandle {
 std::vector<SerialPortInfo> serial_ports();
 // By port name (ttyS0) or device name (uart165500). Throws SerialError.
 SerialHandle serial_open(const std::string &name);
-void serial_close(SerialHandle h);
+// Bytes still waiting for the driver, dropped (what the driver and its UART held is not counted).
+size_t serial_close(SerialHandle h);
 // Bytes accepted into the transmit buffer (maybe fewer than n: wait for `space`).
 size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n);
 std::vector<uint8_t> serial_read(SerialHandle h, size_t max);

@@ -350,26 +350,29 @@ SerialHandle serial_open(const std::string &name) {
   return h;
 }
 
-void serial_close(SerialHandle h) {
+size_t serial_close(SerialHandle h) {
   std::shared_ptr<Port> p;
   try {
     p = port_of(h);
   } catch (const SerialError &) {
-    return;  // detached or closed: nothing to shut down
+    return 0;  // detached or closed: nothing to shut down
   }
   std::lock_guard<std::mutex> og(p->ops_lock);
   bool was_up;
+  size_t dropped;
   {
     std::lock_guard<std::mutex> g(p->lock);
-    if (!p->open) return;
+    if (!p->open) return 0;
     p->open = false;
     was_up = p->up;
     p->up = false;
+    dropped = p->tx.size();
     p->tx.clear();
   }
-  if (!was_up) return;  // parked or not yet restored: the driver side is not open
-  // hang up (DTR and RTS down), then shut down; a driver failing meanwhile has nothing left to close
-  if (port_call(p, p->ops.set_mctrl(p->addr, 0))) port_call(p, p->ops.shutdown(p->addr));
+  // hang up (DTR and RTS down), then shut down; a driver failing meanwhile has nothing left to close.
+  // Parked or not yet restored: the driver side is not open.
+  if (was_up && port_call(p, p->ops.set_mctrl(p->addr, 0))) port_call(p, p->ops.shutdown(p->addr));
+  return dropped;
 }
 
 size_t serial_write(SerialHandle h, const uint8_t *buf, size_t n) {

@@ -74,8 +74,7 @@ Napi::Value SerialOpen(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value SerialClose(const Napi::CallbackInfo &info) {
-  guarded(info.Env(), [&] { serial_close(handle_arg(info)); });
-  return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), (double)guarded(info.Env(), [&] { return serial_close(handle_arg(info)); }));
 }
 
 Napi::Value SerialWrite(const Napi::CallbackInfo &info) {
