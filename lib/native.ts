@@ -73,7 +73,7 @@ export interface NativeTap {
   name: string;
   /** to-driver: what the shadow does with the operation */
   role?: ShadowRole;
-  /** every call, crossed or not */
+  /** every call made to the driver, and every one held (a batch's calls that a stop or a fault left unmade do not count) */
   calls: number;
   /** calls in which the driver faulted */
   faults: number;

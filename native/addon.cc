@@ -340,7 +340,8 @@ Napi::Value to_js(Napi::Env env, uint64_t ret) {
 [[noreturn]] void throw_fault(Napi::Env env, Domain *d, const Fault &own) {
   recovery_ensure_torn_down(d);
   // A thread that was only aborted reports what failed the domain.
-  const Fault &f = !own.primary && primary_fault(d, own.generation) ? *primary_fault(d, own.generation) : own;
+  std::optional<Fault> primary = own.primary ? std::nullopt : primary_fault(d, own.generation);
+  const Fault &f = primary ? *primary : own;
   Napi::Object fo = fault_object(env, d->name, f);
   Napi::Error e = Napi::Error::New(env, d->name + ": " + fo.Get("message").ToString().Utf8Value());
   e.Set("code", "EDRIVERFAULT");

@@ -39,6 +39,7 @@ struct blk {
 	unsigned long steps_wanted, steps_given;	/* tests: the handler's waits for a step so far; the host's steps so far */
 	bool crash;		/* tests: after accept_before_crash more submits, one dereferences NULL */
 	long accept_before_crash;
+	unsigned long submits;	/* tests: the submits the kernel made */
 	u64 wild;		/* tests: the next request's buffer bus address, if not 0 */
 	struct blk_request *rqs[QSIZE];
 	struct blk_disk disk;
@@ -57,6 +58,7 @@ static int blk_submit(struct blk_disk *disk, struct blk_request *rq)
 	struct blkdev_sqe *e;
 	u32 tail;
 
+	b->submits++;
 	if (rq->tag >= QSIZE)
 		return -EINVAL;
 	if (b->crash && !b->accept_before_crash--)
@@ -287,6 +289,14 @@ NOOKS_EXPORT long crash_submit_after(long accepted)
 NOOKS_EXPORT long crash_next_submit(void)
 {
 	return crash_submit_after(0);
+}
+
+/* For the tests: the submits the kernel made to this disk, refused ones included. */
+NOOKS_EXPORT long submits(void)
+{
+	if (!the_dev)
+		return -ENODEV;
+	return (long)the_dev->submits;
 }
 
 /* A driver bug for the tests: every submit is refused as if the ring were full (1), or not (0). */

@@ -172,12 +172,8 @@ bool recovery_idle() {
 void recovery_fail(Domain *d, FaultKind kind, const std::string &message) {
   Fault f;
   f.kind = kind;
-  f.domain = d->id;
   snprintf(f.message, sizeof f.message, "%s", message.c_str());
-  f.primary = mark_failed(d);
-  f.generation = d->failure_gen.load();
-  if (!f.primary) return;  // failed already: that failure is being dealt with
-  record_primary_fault(f);
+  if (!fail_with(d, f)) return;  // failed already: that failure is being dealt with
   recovery_notify(d, f);
 }
 

@@ -16,16 +16,19 @@ void bump(const Domain *d, int tap, Counter c, uint64_t n = 1) {
   g_counts[d->id][tap][c].fetch_add(n, std::memory_order_relaxed);
 }
 
-// One crossing carried the batch: each operation in it counts it once
-// (calls / crossings of a tap is then the batching it achieved). A batch
-// that crossed holds at most NOOKS_BATCH_MAX calls (xpc_call_batch refuses more).
-void count_batch_crossing(const Domain *d, const std::vector<OpCall> &calls) {
+// A batch that crossed: each call the driver made in it counts, and the
+// crossing counts once for each operation it carried (calls / crossings of a
+// tap is then the batching it achieved). It holds at most NOOKS_BATCH_MAX
+// calls (xpc_call_batch refuses more).
+void count_batch(const Domain *d, const std::vector<OpCall> &calls, const std::vector<size_t> &made) {
   int seen[NOOKS_BATCH_MAX];
   size_t n = 0;
-  for (const OpCall &c : calls) {
-    if (std::find(seen, seen + n, c.tap) != seen + n) continue;
-    seen[n++] = c.tap;
-    bump(d, c.tap, kCrossings);
+  for (size_t i : made) {
+    int tap = calls[i].tap;
+    bump(d, tap, kCalls);
+    if (std::find(seen, seen + n, tap) != seen + n) continue;
+    seen[n++] = tap;
+    bump(d, tap, kCrossings);
   }
 }
 
@@ -54,14 +57,18 @@ BatchResult op_cross_batch(Domain *d, const std::vector<OpCall> &calls, BatchSto
   for (size_t i = 0; i < calls.size(); i++) {
     batch[i].fn = (uint64_t)(uintptr_t)calls[i].fn;
     for (int j = 0; j < 6; j++) batch[i].args[j] = calls[i].args[j];
-    bump(d, calls[i].tap, kCalls);
   }
   BatchResult r = xpc_call_batch(d, batch, stop);
+  if (r.result == EnterResult::unavailable) {  // none crossed: each is held
+    for (const OpCall &c : calls) {
+      bump(d, c.tap, kCalls);
+      bump(d, c.tap, kHeld);
+    }
+    return r;
+  }
+  // Only the calls the driver made count: not those after a stop or a fault.
+  count_batch(d, calls, r.made);
   if (r.result == EnterResult::fault && r.rets.size() < calls.size()) bump(d, calls[r.rets.size()].tap, kFaults);
-  if (r.result == EnterResult::unavailable)
-    for (const OpCall &c : calls) bump(d, c.tap, kHeld);
-  else
-    count_batch_crossing(d, calls);
   return r;
 }
 

@@ -125,11 +125,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   f.code = si->si_code;
   f.addr = (uintptr_t)si->si_addr;
   f.ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  f.domain = dt->domain->id;
   f.message[0] = 0;  // formatted later, outside the handler
-  f.primary = mark_failed(dt->domain);
-  f.generation = dt->domain->failure_gen.load();
-  if (f.primary) record_primary_fault(f);
+  fail_with(dt->domain, f);
   land(t, dt->domain, uc);
 }
 

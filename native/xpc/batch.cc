@@ -27,6 +27,14 @@ BatchResult xpc_call_batch(Domain *d, const std::vector<nooks_batch_call> &calls
   r.result = xpc_call(d, &c, &r.fault);
   uint64_t done = std::min<uint64_t>(b->done, calls.size());
   for (uint64_t i = 0; i < done; i++) r.rets.push_back(b->calls[i].ret);
+  // Which calls ran: the runner's stop rule (driver-rt/batch.c) over their results.
+  bool stopped = false;
+  for (uint64_t i = 0; i < done; i++) {
+    if (stopped && i < stop.resume_at) continue;
+    r.made.push_back(i);
+    stopped = stop.on != 0 && (int32_t)r.rets[i] == (int32_t)stop.on;
+  }
+  if (r.result == EnterResult::fault && done < calls.size()) r.made.push_back(done);
   return r;
 }
 

@@ -12,6 +12,7 @@ struct BatchResult {
   EnterResult result = EnterResult::ok;
   Fault fault;
   std::vector<uint64_t> rets;  // one per call that finished (all of them unless it faulted)
+  std::vector<size_t> made;     // the calls the driver made, in order: not those a stop skipped, the faulting one too
 };
 
 // What ends a batch early (nooks_batch.stop_on): once a call returns `on` (not 0), the calls after it before

@@ -10,6 +10,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -182,23 +183,74 @@ void xpc_unwind_frames(ThreadCtx *t, EntryFrame *f) {
 
 const void *xpc_landing() { return g_backend.landing; }
 
-static Fault g_primary_faults[kMaxDomains];
-
-void record_primary_fault(const Fault &f) { g_primary_faults[f.domain] = f; }
-
-const Fault *primary_fault(const Domain *d, uint64_t generation) {
-  const Fault &f = g_primary_faults[d->id];
-  return f.generation == generation && f.kind != FaultKind::none ? &f : nullptr;
+// Whether this call moved d from live to failed.
+static bool claim_failure(Domain *d) {
+  DomainState s = d->state.load();
+  while (s == DomainState::running || s == DomainState::loading || s == DomainState::recovering)
+    if (d->state.compare_exchange_weak(s, DomainState::failed)) return true;
+  return false;
 }
 
 bool mark_failed(Domain *d) {
-  DomainState s = d->state.load();
-  while (s == DomainState::running || s == DomainState::loading || s == DomainState::recovering)
-    if (d->state.compare_exchange_weak(s, DomainState::failed)) {
-      d->failure_gen.fetch_add(1);
-      return true;
+  if (!claim_failure(d)) return false;
+  d->failure_gen.fetch_add(1);
+  return true;
+}
+
+// The primary fault of each domain's last failure, read on any thread while
+// the failing thread writes it, maybe in a signal handler: no lock but a
+// sequence count, odd while it is written (a seqlock: a reader copies, and
+// copies again if the count moved). The count turns odd before the failure's
+// generation is published, so a reader of that generation waits out the
+// write instead of finding no record. The words are atomics: a copy that
+// races a write is thrown away, never undefined.
+constexpr size_t kFaultWords = (sizeof(Fault) + 7) / 8;
+static_assert(std::is_trivially_copyable<Fault>::value, "a Fault is copied word by word");
+struct PrimaryFault {
+  std::atomic<uint64_t> seq;
+  std::atomic<uint64_t> words[kFaultWords];
+};
+static PrimaryFault g_primary_faults[kMaxDomains];  // zero: no fault (FaultKind::none), generation 0
+
+bool fail_with(Domain *d, Fault &f) {
+  f.domain = d->id;
+  f.primary = claim_failure(d);
+  if (!f.primary) {
+    f.generation = d->failure_gen.load();
+    return false;
+  }
+  PrimaryFault &p = g_primary_faults[d->id];
+  // Even to odd. Another writer could only be the restarted driver's failing
+  // while this one is still writing: wait for it (writers never wait for readers).
+  uint64_t seq;
+  do seq = p.seq.load() & ~1ull;
+  while (!p.seq.compare_exchange_weak(seq, seq + 1));
+  f.generation = d->failure_gen.fetch_add(1) + 1;
+  std::atomic_thread_fence(std::memory_order_release);  // the odd count before any word
+  uint64_t words[kFaultWords] = {};
+  memcpy(words, &f, sizeof f);
+  for (size_t i = 0; i < kFaultWords; i++) p.words[i].store(words[i], std::memory_order_relaxed);
+  p.seq.store(seq + 2, std::memory_order_release);
+  return true;
+}
+
+std::optional<Fault> primary_fault(const Domain *d, uint64_t generation) {
+  const PrimaryFault &p = g_primary_faults[d->id];
+  uint64_t words[kFaultWords];
+  for (;;) {
+    uint64_t seq = p.seq.load(std::memory_order_acquire);
+    if (seq & 1) {  // being written: a few hundred bytes, by a thread that waits for nothing
+      sched_yield();
+      continue;
     }
-  return false;
+    for (size_t i = 0; i < kFaultWords; i++) words[i] = p.words[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);  // the words before the count's second look
+    if (p.seq.load(std::memory_order_relaxed) == seq) break;
+  }
+  Fault f;
+  memcpy(&f, words, sizeof f);
+  if (f.generation != generation || f.kind == FaultKind::none) return std::nullopt;
+  return f;
 }
 
 [[noreturn]] static void leave_for_fault(ThreadCtx *t, Domain *d) {
@@ -211,10 +263,7 @@ void xpc_leave_with(Domain *d, const Fault &fault) {
   ThreadCtx *t = nooks_tls_ctx;
   Fault &f = t->fault;
   f = fault;
-  f.domain = d->id;
-  f.primary = mark_failed(d);
-  f.generation = d->failure_gen.load();
-  if (f.primary) record_primary_fault(f);
+  fail_with(d, f);
   leave_for_fault(t, d);
 }
 
@@ -234,9 +283,12 @@ void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f) {
   // A request that does not fail the domain (a teardown's) fails nothing, nor
   // does any to a thread left behind: one left running that comes back after
   // a restart leaves the new driver running.
-  f.primary = t->abort_fails.load() && t->left_behind.load() != d->id && mark_failed(d);
-  f.generation = d->failure_gen.load();
-  if (f.primary) record_primary_fault(f);
+  if (t->abort_fails.load() && t->left_behind.load() != d->id) {
+    fail_with(d, f);
+  } else {
+    f.primary = false;
+    f.generation = d->failure_gen.load();
+  }
 }
 
 void xpc_abort_current(Domain *d, uintptr_t ip) {

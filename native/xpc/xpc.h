@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "../domain/domain.h"
 #include "../isolation/backend.h"
@@ -191,11 +192,17 @@ class DomainMemoryAccess {
   bool opened_;
 };
 // Marks d failed if it was live; false if it had already failed or stopped.
+// (Failing it for a fault: fail_with, which records the fault.)
 bool mark_failed(Domain *d);
-// The fault that caused failure `generation` of d, once recorded; nullptr if
-// not (yet). Recorded by the thread that failed the domain (async-signal-safe).
-const Fault *primary_fault(const Domain *d, uint64_t generation);
-void record_primary_fault(const Fault &f);
+// Marks d failed as mark_failed does, for fault f: f.primary says whether this
+// call did (then f is recorded as the failure's primary fault); f.domain and
+// f.generation are set either way. Async-signal-safe.
+bool fail_with(Domain *d, Fault &f);
+// A copy of the fault that caused failure `generation` of d: nullopt if that
+// failure recorded none (mark_failed's) or a later one's replaced it. Waits
+// out a recording under way, so it is never half-written, nor missing for a
+// generation that was just published.
+std::optional<Fault> primary_fault(const Domain *d, uint64_t generation);
 // t leaves d as it was asked to (trap_abort_thread): f's kind, domain,
 // primary (leaving fails d, and t is the first to fail it) and generation,
 // and the fault recorded if primary. Async-signal-safe.

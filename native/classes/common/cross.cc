@@ -10,9 +10,9 @@ Crossed class_cross(Domain *d, const OpCall &c) {
   r.result = op_cross(d, c, &r.fault, &r.ret);
   if (r.result != EnterResult::fault) return r;
   recovery_notify(d, r.fault);
-  const Fault *primary = r.fault.primary ? nullptr : primary_fault(d, r.fault.generation);
-  r.aborted = primary != nullptr;
-  Fault cause = primary ? *primary : r.fault;
+  std::optional<Fault> primary = r.fault.primary ? std::nullopt : primary_fault(d, r.fault.generation);
+  r.aborted = primary.has_value();
+  Fault cause = primary.value_or(r.fault);
   fault_describe(&cause);
   fault_describe(&r.fault);
   r.cause = cause.message;

@@ -7,8 +7,7 @@ namespace nooks {
 
 DriverFailure failure_of(const Domain &d) {
   uint64_t generation = d.failure_gen.load();
-  const Fault *f = primary_fault(&d, generation);
-  DriverFailure failure{d.name, d.serial, f ? *f : Fault()};
+  DriverFailure failure{d.name, d.serial, primary_fault(&d, generation).value_or(Fault())};
   failure.fault.domain = d.id;
   failure.fault.generation = generation;
   return failure;

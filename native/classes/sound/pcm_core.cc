@@ -184,14 +184,11 @@ bool shadowed(const Pcm &p) {
 void driver_bug(const Pcm &p, const std::string &what) {
   DomainUse use = domain_of(p);
   Domain *d = use.get();
-  if (!d || !mark_failed(d)) return;
+  if (!d) return;
   Fault f;
   f.kind = FaultKind::bad_call;
-  f.domain = d->id;
-  f.primary = true;
-  f.generation = d->failure_gen.load();
   snprintf(f.message, sizeof f.message, "%s", what.c_str());
-  record_primary_fault(f);
+  if (!fail_with(d, f)) return;
   klog(3, "sound: %s: %s", p.name.c_str(), what.c_str());
   recovery_notify(d, f);
 }
