@@ -5,7 +5,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
-import { emitEach, RecoveryAgent, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { emitEach, RecoveryAgent, RecoveryOver, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
@@ -157,15 +157,16 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private readonly drivers = new Map<string, Driver>();
   private readonly history: LogLine[] = [];
   private down = false;
+  private readonly failedDrivers = new WeakMap<NativeFault, Driver>(); // the driver of each fault handed to the agent
 
   private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
     super();
     this.isolation = isolation;
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
-      restart: (name) => native().restart(this.byName(name).id),
-      disable: (name, why) => this.byName(name).disable(why),
-      fallback: (name, path) => this.byName(name).replaceWith(path),
+      restart: (name, f) => native().restart(this.recovered(name, f).id),
+      disable: (name, why, f) => this.recovered(name, f).disable(why),
+      fallback: (name, path, f) => this.recovered(name, f).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
       this.agent.on(e, (ev) => emitEach(this, e, ev)); // each of the kernel's listeners on its own, as the agent's
@@ -334,8 +335,9 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * caller sees the outcome. Returns why the recovery failed, if it did.
    */
   recoverSync(d: Driver, f: NativeFault): string | undefined {
+    this.failedDrivers.set(f, d);
     this.agent.onFaultSync(d.name, f);
-    this.drainLog();
+    if (!this.down) this.drainLog(); // a listener may have shut the kernel down
     const outcome = this.agent.last();
     return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
@@ -364,12 +366,18 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private onKernelThreadFault(id: number, f: NativeFault): void {
     const d = this.driverIn(id);
     if (!d || !d.claim(f.generation)) return;
-    void this.agent.onFault(d.name, f).finally(() => this.drainLog());
+    this.failedDrivers.set(f, d);
+    this.agent.onFault(d.name, f)
+      .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${(err as Error).message}`, 'RecoveryWarning'))
+      .finally(() => {
+        if (!this.down) this.drainLog();
+      });
   }
 
-  private byName(name: string): Driver {
-    const d = this.drivers.get(name);
-    if (!d) throw new Error(`no driver named '${name}'`);
+  /** The driver whose failure f the agent acts on; RecoveryOver once it has gone (unloaded, or the kernel shut down). */
+  private recovered(name: string, f: NativeFault): Driver {
+    const d = this.failedDrivers.get(f);
+    if (!d || this.drivers.get(name) !== d) throw new RecoveryOver(`${name} was unloaded during its recovery`);
     return d;
   }
 
