@@ -110,6 +110,8 @@ function unloaded(what: string): DriverUnavailable {
 interface NativeError extends Error {
   code?: string;
   fault?: NativeFault;
+  /** A failed restart's (ERESTART): the driver's failure generation after it. */
+  generation?: number;
 }
 
 /**
@@ -164,7 +166,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.isolation = isolation;
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
-      restart: (name, f) => native().restart(this.recovered(name, f).id),
+      restart: (name, f) => this.recovered(name, f).restart(),
       disable: (name, why, f) => this.recovered(name, f).disable(why),
       fallback: (name, path, f) => this.recovered(name, f).replaceWith(path),
     }, { logFile: eventLog });
@@ -365,7 +367,8 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   private onKernelThreadFault(id: number, f: NativeFault): void {
     const d = this.driverIn(id);
-    if (!d || !d.claim(f.generation)) return;
+    // disabled: the agent gave up on it after this failure began (a restart whose module_init it cut short)
+    if (!d || d.state === 'disabled' || !d.claim(f.generation)) return;
     this.failedDrivers.set(f, d);
     this.agent.onFault(d.name, f)
       .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${(err as Error).message}`, 'RecoveryWarning'))
@@ -479,6 +482,21 @@ export class Driver {
         throw new DriverFault(err.fault, recoveryFailed);
       }
       if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message, 'EUNAVAILABLE');
+      throw e;
+    }
+  }
+
+  /**
+   * @internal The recovery agent's `restart` action. A restart that fails is a failure of its own, claimed here:
+   * one whose module_init a fault on another thread cut short is reported again from there, later, and must not
+   * restart the driver the agent disables now.
+   */
+  restart(): void {
+    try {
+      native().restart(this.id);
+    } catch (e) {
+      const generation = (e as NativeError).generation;
+      if (generation !== undefined) this.claim(generation);
       throw e;
     }
   }

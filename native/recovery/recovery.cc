@@ -36,6 +36,12 @@ uint64_t recovery_waits_run_out() { return waits_run_out.load(); }
 
 bool recovery_restart(Domain *d, std::string *why) {
   std::unique_lock<std::mutex> g(d->recovery_lock);
+  // The agent gave up on it (a late report of the failure that cut its last restart short asks again), or it
+  // is being unloaded: it runs no more.
+  if (d->state.load() == DomainState::disabled || d->unloading.load()) {
+    *why = d->name + (d->unloading.load() ? " is being unloaded" : " is disabled");
+    return false;
+  }
   recovery_tear_down_locked(d);
   {
     DomainMemoryAccess access;
