@@ -395,6 +395,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** @internal Driver.unload */
   forget(d: Driver): void {
     this.drivers.delete(d.name);
+    this.agent.forget(d.name);
     d.retire(`${d.name}: the driver was unloaded`);
     this.drainLog(); // a module_exit that faulted says so at once
   }

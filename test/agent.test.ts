@@ -165,6 +165,15 @@ describe('RecoveryAgent events and log', () => {
     expect(warn.mock.calls.map(([w]) => String(w))).toEqual(['disabling crashy failed: a bug in disable']);
   });
 
+  it('forgets an unloaded driver\'s failures: loaded again under its name, it starts with none', () => {
+    const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
+    agent.onFaultSync('crashy', fault);
+    agent.onFaultSync('crashy', fault);
+    agent.forget('crashy');
+    expect(agent.onFaultSync('crashy', fault)).toBe('restart');
+    expect(agent.last()?.failuresInWindow).toBe(1);
+  });
+
   it('refuses asynchronous actions on the synchronous path', () => {
     const agent = new RecoveryAgent(policy, { ...syncActions(), restart: async () => {} });
     expect(() => agent.onFaultSync('crashy', fault)).toThrow(/onFaultSync: recovering crashy returned a promise/);

@@ -203,6 +203,11 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     this.record(outcome, { ...begun, at: this.now(), durationMs: microseconds(this.elapsed() - started) });
   }
 
+  /** A driver unloaded: its failures go with it (a driver loaded later under its name starts with none). */
+  forget(driver: string): void {
+    this.failures.delete(driver);
+  }
+
   /** Adds a failure at `at` and returns how many fall within the sliding window. */
   private countFailure(driver: string, at: number, windowMs: number): number {
     const recent = (this.failures.get(driver) ?? []).filter((t) => at - t < windowMs);
