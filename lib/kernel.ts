@@ -5,7 +5,7 @@ import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine
 import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
-import { emitEach, RecoveryAgent, type Decision, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { emitEach, RecoveryAgent, RecoveryOver, type Decision, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
@@ -110,6 +110,8 @@ function unloaded(what: string): DriverUnavailable {
 interface NativeError extends Error {
   code?: string;
   fault?: NativeFault;
+  /** A failed restart's (ERESTART): the driver's failure generation after it. */
+  generation?: number;
 }
 
 /**
@@ -158,15 +160,16 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private readonly history: LogLine[] = [];
   private readonly unheard: LogLine[] = []; // in the history, not yet given to the 'log' listeners
   private down = false;
+  private readonly failedDrivers = new WeakMap<NativeFault, Driver>(); // the driver of each fault handed to the agent
 
   private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
     super();
     this.isolation = isolation;
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
-      restart: (name) => native().restart(this.byName(name).id),
-      disable: (name, why) => this.byName(name).disable(why),
-      fallback: (name, path) => this.byName(name).replaceWith(path),
+      restart: (name, f) => this.recovered(name, f).restart(),
+      disable: (name, why, f) => this.recovered(name, f).disable(why),
+      fallback: (name, path, f) => this.recovered(name, f).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
       this.agent.on(e, (ev) => emitEach(this, e, ev)); // each of the kernel's listeners on its own, as the agent's
@@ -335,8 +338,9 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * caller sees the outcome. Returns why the recovery failed, if it did.
    */
   recoverSync(d: Driver, f: NativeFault): string | undefined {
+    this.failedDrivers.set(f, d);
     d.decided(f, this.agent.onFaultSync(d.name, f));
-    this.drainLog();
+    if (!this.down) this.drainLog(); // a listener may have shut the kernel down
     const outcome = this.agent.last();
     return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
@@ -372,13 +376,21 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   private onKernelThreadFault(id: number, f: NativeFault): void {
     const d = this.driverIn(id);
-    if (!d || !d.claim(f.generation)) return;
-    void this.agent.onFault(d.name, f).then((decision) => d.decided(f, decision)).finally(() => this.drainLog());
+    // disabled: the agent gave up on it after this failure began (a restart whose module_init it cut short)
+    if (!d || d.state === 'disabled' || !d.claim(f.generation)) return;
+    this.failedDrivers.set(f, d);
+    this.agent.onFault(d.name, f)
+      .then((decision) => d.decided(f, decision))
+      .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${(err as Error).message}`, 'RecoveryWarning'))
+      .finally(() => {
+        if (!this.down) this.drainLog();
+      });
   }
 
-  private byName(name: string): Driver {
-    const d = this.drivers.get(name);
-    if (!d) throw new Error(`no driver named '${name}'`);
+  /** The driver whose failure f the agent acts on; RecoveryOver once it has gone (unloaded, or the kernel shut down). */
+  private recovered(name: string, f: NativeFault): Driver {
+    const d = this.failedDrivers.get(f);
+    if (!d || this.drivers.get(name) !== d) throw new RecoveryOver(`${name} was unloaded during its recovery`);
     return d;
   }
 
@@ -403,6 +415,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** @internal Driver.unload */
   forget(d: Driver): void {
     this.drivers.delete(d.name);
+    this.agent.forget(d.name);
     d.retire(`${d.name}: the driver was unloaded`);
     this.drainLog(); // a module_exit that faulted says so at once
   }
@@ -496,6 +509,21 @@ export class Driver {
         throw new DriverFault(err.fault, recoveryFailed);
       }
       if (err.code === 'EUNAVAILABLE') throw new DriverUnavailable(err.message, 'EUNAVAILABLE');
+      throw e;
+    }
+  }
+
+  /**
+   * @internal The recovery agent's `restart` action. A restart that fails is a failure of its own, claimed here:
+   * one whose module_init a fault on another thread cut short is reported again from there, later, and must not
+   * restart the driver the agent disables now.
+   */
+  restart(): void {
+    try {
+      native().restart(this.id);
+    } catch (e) {
+      const generation = (e as NativeError).generation;
+      if (generation !== undefined) this.claim(generation);
       throw e;
     }
   }

@@ -437,8 +437,12 @@ Napi::Value CallBatch(const Napi::CallbackInfo &info) {
 Napi::Value Restart(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   std::string why;
-  if (!recovery_restart(d, &why)) throw_code(info.Env(), "ERESTART", d->name + ": restart failed: " + why);
-  return info.Env().Undefined();
+  if (recovery_restart(d, &why)) return info.Env().Undefined();
+  // its generation: a restart cut short by a fault on another thread is a failure the agent has dealt with
+  Napi::Error e = Napi::Error::New(info.Env(), d->name + ": restart failed: " + why);
+  e.Set("code", "ERESTART");
+  e.Set("generation", (double)d->failure_gen.load());
+  throw e;
 }
 
 // Explicit failure (API/CLI): the domain is failed and torn down as if it had faulted.

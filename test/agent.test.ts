@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { RecoveryAgent, type RecoveryActions, type RecoveryEvent } from '../lib/recovery/agent.js';
+import { RecoveryAgent, RecoveryOver, type RecoveryActions, type RecoveryEvent } from '../lib/recovery/agent.js';
 import { parsePolicy } from '../lib/recovery/policy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-agent-'));
@@ -141,6 +141,37 @@ describe('RecoveryAgent events and log', () => {
 
     const sync = new RecoveryAgent(policy, { ...syncActions(), restart: () => { throw new Error('no device'); } });
     expect(sync.onFaultSync('crashy', fault)).toBe('disable');
+  });
+
+  // Before: the disable's error came out of onFault (for the kernel's threads, an unhandled rejection that ended the process).
+  it('a driver gone during its recovery (RecoveryOver) ends it quietly; a disable that fails otherwise is warned, never thrown', async () => {
+    const gone = () => { throw new RecoveryOver('crashy was unloaded during its recovery'); };
+    const names = (a: RecoveryAgent) => a.log().map((e) => e.event);
+    const restartGone = new RecoveryAgent(policy, { ...syncActions(), restart: gone, disable: gone });
+    expect(await restartGone.onFault('crashy', fault)).toBe('restart');
+    expect(names(restartGone)).toEqual(['fault', 'recovering']);
+    const disableGone = new RecoveryAgent(policy, { ...syncActions(), disable: gone });
+    expect(disableGone.onFaultSync('fragile', fault)).toBe('disable');
+    expect(names(disableGone)).toEqual(['fault']);
+
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const broken = new RecoveryAgent(policy, {
+      ...syncActions(),
+      restart: () => { throw new Error('no device'); },
+      disable: () => { throw new Error('a bug in disable'); },
+    });
+    expect(await broken.onFault('crashy', fault)).toBe('disable');
+    expect(names(broken)).toEqual(['fault', 'recovering']);
+    expect(warn.mock.calls.map(([w]) => String(w))).toEqual(['disabling crashy failed: a bug in disable']);
+  });
+
+  it('forgets an unloaded driver\'s failures: loaded again under its name, it starts with none', () => {
+    const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
+    agent.onFaultSync('crashy', fault);
+    agent.onFaultSync('crashy', fault);
+    agent.forget('crashy');
+    expect(agent.onFaultSync('crashy', fault)).toBe('restart');
+    expect(agent.last()?.failuresInWindow).toBe(1);
   });
 
   it('refuses asynchronous actions on the synchronous path', () => {

@@ -25,6 +25,7 @@ writeFileSync(
 drivers:
   crashy: { maxFailures: 3, windowMs: 60000 }
   fragile: { action: disable }
+  reloaded: { maxFailures: 2 }
 `,
 );
 
@@ -61,6 +62,18 @@ describe('policy', () => {
     expect(events.filter((e) => e.event === 'fault').map((e) => e.failuresInWindow)).toEqual([1, 2, 3]);
     expect(events.every((e) => e.fault?.kind === 'segv' && e.fault.message.includes('null_deref'))).toBe(true);
     expect(events.at(-1)!.decision).toBe('disable');
+  });
+
+  // Before: the agent counted by name: the reloaded driver's first failure was its second, and disabled it.
+  it('a driver unloaded and loaded again starts with no failures', async () => {
+    const path = crashyAs(dir, 'reloaded');
+    for (let load = 0; load < 2; load++) {
+      const d = await kernel.load(path);
+      expect(faultOf(() => d.call('null_deref')).driver).toBe('reloaded');
+      expect(d.state).toBe('running');
+      expect(eventsOf('reloaded').at(-1)).toMatchObject({ event: 'recovered', failuresInWindow: 1 });
+      d.unload();
+    }
   });
 
   it('the event log file gets the same events, one JSON object a line', () => {

@@ -23,13 +23,22 @@ export interface RecoveryFailure {
 /** What the agent did about a fault: its policy's action, or `disable` where the policy gave up. */
 export type Decision = Action;
 
-/** The kernel's side. `restart` and `fallback` may be asynchronous, except under `onFaultSync`. */
-export interface RecoveryActions {
-  restart(driver: string): Promise<void> | void;
+/**
+ * The kernel's side, each given the fault recovered from. `restart` and `fallback` may be asynchronous, except under
+ * `onFaultSync`. An action whose driver went during the recovery (unloaded, its kernel shut down) throws RecoveryOver.
+ */
+export interface RecoveryActions<F extends Fault = Fault> {
+  restart(driver: string, fault: F): Promise<void> | void;
   /** `why`: the agent's reason, for the errors of requests a shadow kept ("failed 3 times within 60000 ms (segv last): its recovery policy gave up"). */
-  disable(driver: string, why: string): void;
-  fallback(driver: string, path: string): Promise<void> | void;
+  disable(driver: string, why: string, fault: F): void;
+  fallback(driver: string, path: string, fault: F): Promise<void> | void;
 }
+
+/**
+ * What an action throws when its driver went during the recovery (a listener of the recovery's events unloaded
+ * it, or shut its kernel down): the recovery is over, quietly, with no further event.
+ */
+export class RecoveryOver extends Error {}
 
 /**
  * Every fault emits `fault`, then either `disabled`, or `recovering` followed by
@@ -60,6 +69,8 @@ export interface RecoveryAgentOptions {
 
 const logLimit = 1000;
 
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /** A duration in ms, to the microsecond: finer is the clock's noise. */
 export const microseconds = (ms: number): number => Math.round(ms * 1000) / 1000;
 
@@ -80,7 +91,7 @@ export function emitEach(emitter: EventEmitter, event: string, entry: unknown): 
     try {
       listener.call(emitter, entry);
     } catch (err) {
-      process.emitWarning(`a '${event}' listener threw: ${err instanceof Error ? err.message : String(err)}`, 'RecoveryListenerWarning');
+      process.emitWarning(`a '${event}' listener threw: ${messageOf(err)}`, 'RecoveryListenerWarning');
     }
   }
 }
@@ -93,7 +104,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
   private readonly failures = new Map<string, number[]>();
   private readonly entries: RecoveryEvent<F>[] = [];
 
-  constructor(readonly policy: Policy, private readonly actions: RecoveryActions, options: RecoveryAgentOptions = {}) {
+  constructor(readonly policy: Policy, private readonly actions: RecoveryActions<F>, options: RecoveryAgentOptions = {}) {
     super();
     this.now = options.now ?? Date.now;
     this.elapsed = options.now ?? (() => performance.now());
@@ -107,7 +118,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     }
   }
 
-  /** Decides and carries out the recovery; restart and fallback may be asynchronous. */
+  /** Decides and carries out the recovery; restart and fallback may be asynchronous. Never rejects for the actions' errors. */
   async onFault(driver: string, fault: F): Promise<Decision> {
     const steps = this.recover(driver, fault);
     for (let step = steps.next(); ; ) {
@@ -151,30 +162,50 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     const event = { driver, fault, decision: next.decision, failuresInWindow, at };
     this.record('fault', event);
     if (next.decision === 'disable') {
-      this.actions.disable(driver, policy.action === 'disable'
+      const why = policy.action === 'disable'
         ? `failed (${fault.kind}) and its recovery policy says disable`
-        : `failed ${failuresInWindow} times within ${policy.windowMs} ms (${fault.kind} last): its recovery policy gave up`);
-      this.record('disabled', event);
+        : `failed ${failuresInWindow} times within ${policy.windowMs} ms (${fault.kind} last): its recovery policy gave up`;
+      if (this.disable(driver, why, fault)) this.record('disabled', event);
       return 'disable';
     }
 
     this.record('recovering', event);
     try {
-      yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path) : this.actions.restart(driver);
+      yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path, fault) : this.actions.restart(driver, fault);
     } catch (err) {
+      if (err instanceof RecoveryOver) return next.decision;
       // A driver that cannot be brought back is disabled rather than retried in a loop.
-      const failed: RecoveryFailure = { kind: 'recovery-failed', message: err instanceof Error ? err.message : String(err) };
-      this.actions.disable(driver, `could not be ${next.decision === 'fallback' ? 'replaced by its fallback' : 'restarted'}: ${failed.message}`);
-      this.finish('disabled', { ...event, fault: failed, decision: 'disable' }, started);
+      const failed: RecoveryFailure = { kind: 'recovery-failed', message: messageOf(err) };
+      const why = `could not be ${next.decision === 'fallback' ? 'replaced by its fallback' : 'restarted'}: ${failed.message}`;
+      if (this.disable(driver, why, fault)) this.finish('disabled', { ...event, fault: failed, decision: 'disable' }, started);
       return 'disable';
     }
     this.finish(next.decision === 'fallback' ? 'fallback' : 'recovered', event, started);
     return next.decision;
   }
 
+  /**
+   * The disable action; false where it was not carried out: the driver went (RecoveryOver, the recovery is over), or
+   * the action failed, which becomes a process warning: the agent's own way out of a failed recovery must not throw.
+   */
+  private disable(driver: string, why: string, fault: F): boolean {
+    try {
+      this.actions.disable(driver, why, fault);
+      return true;
+    } catch (err) {
+      if (!(err instanceof RecoveryOver)) process.emitWarning(`disabling ${driver} failed: ${messageOf(err)}`, 'RecoveryWarning');
+      return false;
+    }
+  }
+
   /** Records the end of a recovery that began at `begun.at`, `started` on the durations' clock. */
   private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent<F>, 'event'>, started: number): void {
     this.record(outcome, { ...begun, at: this.now(), durationMs: microseconds(this.elapsed() - started) });
+  }
+
+  /** A driver unloaded: its failures go with it (a driver loaded later under its name starts with none). */
+  forget(driver: string): void {
+    this.failures.delete(driver);
   }
 
   /** Adds a failure at `at` and returns how many fall within the sliding window. */

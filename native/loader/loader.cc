@@ -405,6 +405,9 @@ void unload_driver(Domain *d, const Domain *fallback) {
   }
   mark_failed(d);  // refuse new entries while everything is released
   recovery_forget(d);
+  // Whatever no teardown released (nothing, unless one was skipped): the id is reused, and a device held by d
+  // must not pass to the next driver in its slot.
+  recovery_release_objects(d);
   // Only now, with every teardown of d over, has the ledger all that d's load parked (a failure's
   // teardown that found d shadowed may have been parking on the recovery thread until now).
   if (fallback) shadow_hand_over(*d, *fallback);  // it waits for the fallback: its give-up ends it, or its run without it

@@ -34,19 +34,37 @@ void recovery_wait_ran_out() { waits_run_out.fetch_add(1); }
 
 uint64_t recovery_waits_run_out() { return waits_run_out.load(); }
 
+namespace {
+// A restart that fails before module_init runs (the domain stays failed) lets go itself of what it took since
+// the teardown (the devices it holds again, its params' heap blocks): the failure it began from is torn down
+// already, so no later teardown (disable, unload) would, and a device would stay bound to a freed domain id.
+bool not_started(Domain *d) {
+  recovery_release_objects(d);
+  std::lock_guard<std::mutex> mg(d->mem_lock);
+  d->heap.reset();
+  return false;
+}
+}  // namespace
+
 bool recovery_restart(Domain *d, std::string *why) {
   std::unique_lock<std::mutex> g(d->recovery_lock);
+  // The agent gave up on it (a late report of the failure that cut its last restart short asks again), or it
+  // is being unloaded: it runs no more.
+  if (d->state.load() == DomainState::disabled || d->unloading.load()) {
+    *why = d->name + (d->unloading.load() ? " is being unloaded" : " is disabled");
+    return false;
+  }
   recovery_tear_down_locked(d);
   {
     DomainMemoryAccess access;
     for (const Segment &s : d->segments) s.reset();
     domain_reset_thread_areas(d);
   }
-  if (!params_apply(d, why)) return false;  // the domain stays failed
+  if (!params_apply(d, why)) return not_started(d);
   std::string code;
-  if (*why = bus_hold_devices(d, &code); !why->empty()) return false;
+  if (*why = bus_hold_devices(d, &code); !why->empty()) return not_started(d);
   text_revert_transient(d);
-  if (!g_backend.start(d, why)) return false;  // the domain stays failed
+  if (!g_backend.start(d, why)) return not_started(d);
   d->state.store(DomainState::recovering);
   irq_mask_domain(d, false);
   g.unlock();

@@ -37,7 +37,8 @@ void recovery_release_objects(Domain *d);
 void recovery_leave_behind(Domain *d, const ThreadCtx &t);
 // Phases 5-6 (after the teardown, if it had not run). Returns false and says
 // why if init faulted or returned an error (the domain is then failed and
-// torn down again).
+// torn down again), if a step before init failed (what the restart took is
+// released again), or if d is disabled or being unloaded (refused).
 bool recovery_restart(Domain *d, std::string *why);
 
 // A kernel thread (timer, work, irq) saw a fault: the recovery thread tears

@@ -175,7 +175,10 @@ uint64_t driver_host_cross(Domain *d, XpcCall *c, DomainThread *dt) {
       case kReturn: c->ret = ch->ret; return 0;
       case kKcall: serve_kcall(d, ch); continue;
       case kFault: {
-        if (ch->signo == 0) break;  // a stop's answer that came late: the abort below
+        if (ch->signo == 0 && should_abort(d)) break;  // a stop's answer that came late: the abort below
+        // The twin stops only when the kernel asks (helper.cc): else the channel, which lies in memory the
+        // driver can write, says what nobody sent, and waiting on would spin on it.
+        if (ch->signo == 0) xpc_fail_current(d, FaultKind::bad_call, "the driver's host process reported a stop the kernel did not ask for");
         Fault f;
         f.signo = ch->signo;
         f.code = ch->code;

@@ -27,6 +27,7 @@ namespace nooks {
 namespace {
 
 DriverHostShared *g_shared;
+pid_t g_kernel;  // the kernel's process: the only sender of kStopSignal
 __thread Channel *tls_channel __attribute__((tls_model("initial-exec")));
 
 uint64_t run(const Channel *ch) {
@@ -34,16 +35,24 @@ uint64_t run(const Channel *ch) {
   return ((Fn)ch->fn)(ch->args[0], ch->args[1], ch->args[2], ch->args[3], ch->args[4], ch->args[5]);
 }
 
+// Whether a kStopSignal is the kernel's stop (driver_host.cc, where_twin_is): sent to this thread by the
+// kernel while the twin runs driver code. One the driver sends itself, or one from outside (kill), is not:
+// taken for it, the twin would report a stop nobody asked for and park for ever.
+bool kernel_stop(const siginfo_t *si, const Channel *ch) {
+  return si->si_code == SI_TKILL && si->si_pid == g_kernel && among(ch->state.load(), bit(kCall) | bit(kKreturn));
+}
+
 // A fault in driver code: say so over the channel and stop here; the kernel
 // fails the domain and kills this process. Async-signal-safe.
-// kStopSignal too: then signo 0, only where it was.
+// The kernel's stop too: then signo 0, only where it was; any other kStopSignal is ignored.
 void on_fault(int sig, siginfo_t *si, void *ucv) {
   Channel *ch = tls_channel;
+  bool stop = sig == kStopSignal;
+  if (stop && (!ch || !kernel_stop(si, ch))) return;
   if (!ch) {  // not a driver thread: die of it (the kernel notices the death)
     signal(sig, SIG_DFL);
     return;
   }
-  bool stop = sig == kStopSignal;
   // A load or store in an emulated BAR: its stub asks the kernel over this channel.
   if (sig == SIGSEGV && iomem_trapped((uintptr_t)si->si_addr) &&
       mmio_trap(static_cast<ucontext_t *>(ucv), ch->stack_lo, ch->stack_hi, nooks_tls_ctx->sigstack))
@@ -161,6 +170,7 @@ void keep_own_shared_memory(Domain *d) {
   pthread_sigmask(SIG_SETMASK, &all, nullptr);  // twins inherit it
   close_range(3, ~0u, 0);
   g_shared = driver_host_of(d).shared;
+  g_kernel = kernel;
   keep_own_shared_memory(d);
   g_shared->ready.store(1);
   futex(&g_shared->ready, FUTEX_WAKE, 1, nullptr);
