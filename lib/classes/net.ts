@@ -200,9 +200,11 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /**
    * Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver
-   * is recovered: recorded, and replayed). EIO when the driver refuses a setting: that one and those after it are
-   * not kept. EDRIVERFAILED when the driver fails in the calls and no shadow replays them: nothing it did not apply is
-   * kept; the recovery agent has decided by then, and the message says whether the driver is running again.
+   * is recovered: recorded, and replayed). EINVAL for a value the interface refuses (an MTU outside its driver's
+   * range, a MAC that is no unicast address): none of the call's settings is kept. EIO when the driver refuses a
+   * setting: that one and those after it are not kept. EDRIVERFAILED when the driver fails in the calls and no shadow
+   * replays them: nothing it did not apply is kept; the recovery agent has decided by then, and the message says
+   * whether the driver is running again.
    */
   configure(config: NetConfig): void {
     this.checkOpen();
