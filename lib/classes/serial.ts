@@ -17,7 +17,7 @@ import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
 import { native, type NativeFault } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
 import { ArgCheck } from './args.js';
-import { driverCall, withDecision } from './common.js';
+import { driverCall, withDecision, WritesInOrder } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -178,9 +178,18 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     return { cts: !!(m & TIOCM.CTS), dsr: !!(m & TIOCM.DSR), dcd: !!(m & TIOCM.CAR), ri: !!(m & TIOCM.RNG) };
   }
 
-  /** Queues bytes for the driver; resolves once the kernel has taken them all. */
+  /**
+   * Queues bytes for the driver; resolves once the kernel has taken them all. Writes are taken whole, in the order
+   * they were called: one made while another waits for room in the kernel waits behind it.
+   */
   async write(data: Uint8Array | string): Promise<void> {
-    let bytes = typeof data === 'string' ? Buffer.from(data) : serialArgs(this.name).bytes(data, 'write(data)');
+    const bytes = typeof data === 'string' ? Buffer.from(data) : serialArgs(this.name).bytes(data, 'write(data)');
+    return this.writes.run(() => this.writeAll(bytes));
+  }
+
+  private readonly writes = new WritesInOrder();
+
+  private async writeAll(bytes: Uint8Array): Promise<void> {
     for (;;) {
       this.check();
       const n = this.call(() => native().serialWrite(this.h.line, this.h.gen, bytes));

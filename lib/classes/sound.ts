@@ -17,7 +17,7 @@ import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import type { PcmEvent } from '../wrappers/addon/sound.js';
 import { ArgCheck } from './args.js';
-import { classCall } from './common.js';
+import { classCall, WritesInOrder } from './common.js';
 
 /** Frames are interleaved signed 16-bit little-endian samples. Each option an integer (else EINVAL naming it); one given as undefined is not given. */
 export interface PcmOptions {
@@ -214,11 +214,21 @@ export class PcmPlayback extends PcmStream {
     super(name, 'playback', o);
   }
 
-  /** Queues interleaved S16_LE frames; resolves once the kernel has taken them all (not when they are played: see drain). */
+  /**
+   * Queues interleaved S16_LE frames; resolves once the kernel has taken them all (not when they are played: see
+   * drain). Writes are taken whole, in the order they were called: one made while another waits for room in the
+   * kernel's queue waits behind it.
+   */
   async write(frames: Buffer): Promise<void> {
     pcmArgs(this.name).bytes(frames, 'write(frames)');
-    this.check();
     if (frames.length % this.frameBytes) throw new PcmError('EINVAL', `${frames.length} bytes is not a whole number of ${this.frameBytes}-byte frames`);
+    return this.writes.run(() => this.writeAll(frames));
+  }
+
+  private readonly writes = new WritesInOrder();
+
+  private async writeAll(frames: Buffer): Promise<void> {
+    this.check();
     let off = 0;
     while (off < frames.length) {
       const n = wrap(() => native().pcmWrite(this.handle, frames.subarray(off)));
