@@ -6,6 +6,7 @@ import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
 import { pciAddress, PciError, type PciVia } from './pci.js';
 import { emitEach, RecoveryAgent, RecoveryOver, type Decision, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
+import { ArgCheck } from './classes/args.js';
 import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
@@ -102,6 +103,9 @@ export class DriverUnavailable extends Error {
 function codedError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(withCode(message, code)), { code });
 }
+
+/** Checks of the arguments of a call about `who` (a driver, or the call): an Error, code EINVAL, naming it and the argument. */
+const kernelArgs = (who: string) => new ArgCheck(who, (message) => codedError('EINVAL', message));
 
 function unloaded(what: string): DriverUnavailable {
   return new DriverUnavailable(`${what} [EUNLOADED]`, 'EUNLOADED');
@@ -204,6 +208,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** Loads a driver (a name from build/drivers, or a path to a .so) into a new domain and runs its module_init. */
   async load(nameOrPath: string, options: LoadOptions = {}): Promise<Driver> {
     this.live();
+    kernelArgs('kernel.load').string(nameOrPath, 'the driver (a name or a path)');
     checkLoadOptions(nameOrPath, options);
     const path = loadableDriverPath(nameOrPath);
     const name = options.name ?? driverName(path);
@@ -486,11 +491,14 @@ export class Driver {
    * returns their results. A fault ends the batch (and throws as call does).
    */
   batch(calls: [string, ...(number | bigint | boolean)[]][]): (number | bigint)[] {
+    const arg = kernelArgs(this.name);
+    arg.array(calls, 'batch(calls)').forEach((c, i) => arg.array(c, `deferred call ${i}`));
     const resolved = calls.map(([fn, ...args]) => [this.resolve(fn), ...args]);
     return this.crossing(() => native().callBatch(this.id, resolved));
   }
 
   private resolve(fn: string): number {
+    kernelArgs(this.name).string(fn, 'the function name');
     let addr = this.symbols.get(fn);
     if (addr === undefined) {
       addr = native().resolve(this.id, fn);

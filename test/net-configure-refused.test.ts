@@ -48,6 +48,17 @@ it('a refused MTU is the answer and is not kept: a recovery replays the MTU befo
   expect(eth.info().mtu).toBe(1300); // before: 1500, the driver's own (it refused the 1450 replayed)
 });
 
+// The interface checks every setting before it keeps any. Before, the MTU was kept before the MAC or the multicast
+// addresses were found invalid, and the recovery replayed it: 1360, not 1300.
+it('a setting the interface refuses as invalid (EINVAL) keeps none of the call\'s: a recovery replays the MTU before it', async () => {
+  const { drv, eth } = await boot();
+  expect(() => eth.configure({ mtu: 1350, mac: 'zz' })).toThrow(expect.objectContaining({ code: 'EINVAL', message: 'eth0: not a unicast MAC address: zz' }));
+  expect(() => eth.configure({ mtu: 1360, multicast: ['zz'] })).toThrow(expect.objectContaining({ code: 'EINVAL', message: 'eth0: not a multicast address: zz' }));
+  drv.recover();
+  await restored(drv, eth);
+  expect(eth.info().mtu).toBe(1300);
+});
+
 it('a failure right after the driver refused, before configure reads the answer: the refusal is the answer, and the restore replays the MTU before it', async () => {
   const { drv, eth } = await boot();
   netFailAfterConfigure('eth0');

@@ -12,6 +12,7 @@
 //   await disk.flush();          // the image file is fsync'ed
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native, type NativeAddon } from '../native.js';
+import { ArgCheck } from './args.js';
 
 export const SECTOR_SIZE = 512;
 
@@ -129,14 +130,19 @@ function notReady(kernel: Kernel, name: string, lastDomain?: number): BlockError
 export interface OpenOptions {
   /**
    * An operation not finished after this long rejects with ETIMEDOUT
-   * (its requests stay with the driver until it completes or fails them). Default 30 s.
+   * (its requests stay with the driver until it completes or fails them): an integer 1..2^31-1 ms. Default 30 s.
    */
   timeoutMs?: number;
 }
 
+/** Checks of the arguments of a call about disk `name`: EINVAL naming it and the argument. */
+const blockArgs = (name: string) => new ArgCheck(name, (message) => new BlockError('EINVAL', message));
+
 /** Opens the disk of device `name` (e.g. 'blk0'): its driver must have registered it (ENOTREADY; ENODEV with the reason once the shadow ended it, until a driver registers it again). */
 export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {}): BlockDevice {
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const arg = blockArgs(blockArgs('openBlock').string(name, 'the device name'));
+  const given = arg.settings(options, 'option', ['timeoutMs']);
+  const timeoutMs = given.timeoutMs === undefined ? 30_000 : arg.timeout(given.timeoutMs, 'timeoutMs');
   const n = addon();
   const disk = n.blockDisk(name);
   const ended = disk ? null : n.blockEnded(name);
@@ -187,7 +193,9 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
   };
 
   // Each operation as a request (or nothing to do), and what its result becomes.
-  const plan = (o: BlockOp): { req?: Request; result: (data: Buffer | undefined) => Buffer | undefined } => {
+  const plan = (o: BlockOp, i: number): { req?: Request; result: (data: Buffer | undefined) => Buffer | undefined } => {
+    if (typeof o !== 'object' || o === null) throw arg.refuse(`operation ${i}`, 'an object { op, ... }', o);
+    if (!['read', 'write', 'flush'].includes(o.op)) throw arg.refuse(`the op of operation ${i}`, "'read', 'write' or 'flush'", o.op);
     if (o.op === 'flush') return { req: { kind: OP_FLUSH, sector: 0 }, result: () => undefined };
     if (o.op === 'write') {
       if (!Buffer.isBuffer(o.data)) throw new BlockError('EINVAL', `${name}: write data must be a Buffer`);
@@ -206,7 +214,7 @@ export function openBlock(kernel: Kernel, name: string, options: OpenOptions = {
 
   /** Many operations, one submission; settles when all have, rejects with the first error. */
   const submitAll = async (ops: BlockOp[]): Promise<(Buffer | undefined)[]> => {
-    const plans = ops.map(plan);
+    const plans = arg.array(ops, 'submitAll(ops)').map((o, i) => plan(o as BlockOp, i));
     const reqs = plans.flatMap((p) => (p.req ? [p.req] : []));
     const pending = submit(reqs);
     let next = 0;

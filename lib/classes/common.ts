@@ -58,3 +58,24 @@ export function emitApart(emitter: EventEmitter, event: string, ...args: unknown
     }
   }
 }
+
+/**
+ * A stream's writes, run one after another in call order: each starts once the one before has settled, so that
+ * one waiting for room in the kernel's queue is not overtaken by a later one taking that room (a Node stream's order).
+ * A write made while none is in flight starts at once, as a lone write always did: it takes what fits before it returns.
+ */
+export class WritesInOrder {
+  private last: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+
+  run<T>(write: () => Promise<T>): Promise<T> {
+    const before = this.last;
+    let settled!: () => void;
+    this.last = new Promise((resolve) => (settled = resolve));
+    const started = this.inFlight++ === 0 ? write() : before.then(write);
+    return started.finally(() => {
+      this.inFlight--;
+      settled();
+    });
+  }
+}

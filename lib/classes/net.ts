@@ -22,6 +22,7 @@ import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native, type NativeAddon, type NativeFault } from '../native.js';
+import { ArgCheck, MAX_TIMEOUT_MS } from './args.js';
 import { classCall, driverCall, emitApart, withDecision } from './common.js';
 
 export type NetErrorCode = 'ENODEV' | 'ENOTREADY' | 'EIO' | 'EINVAL' | 'ECLOSED' | 'EDRIVERFAILED';
@@ -80,6 +81,7 @@ export interface NetInfo {
   mtu?: number;
 }
 
+/** What configure() changes: each setting optional (undefined: not given), of its type (else EINVAL naming it). */
 export interface NetConfig {
   mtu?: number;
   mac?: string;
@@ -87,8 +89,26 @@ export interface NetConfig {
   allmulti?: boolean;
   /** Multicast addresses to receive (more than 32: all multicast). */
   multicast?: string[];
-  /** The transmit watchdog: a frame with the driver longer than this gets it ndo_tx_timeout (default: the driver's, e1000 5 s). */
+  /** The transmit watchdog: a frame with the driver longer than this gets it ndo_tx_timeout (0, the default: the driver's, e1000 5 s). */
   txTimeoutMs?: number;
+}
+
+/** Checks of the arguments of a call about interface `name`: EINVAL naming it and the argument. */
+const netArgs = (name: string) => new ArgCheck(name, (message) => new NetError('EINVAL', message));
+
+/** `config` as the addon takes it: each setting checked, those given as undefined left out. */
+function checkedConfig(name: string, config: unknown): NetConfig {
+  const arg = netArgs(name);
+  const given = arg.settings(config, 'setting', ['mtu', 'mac', 'promiscuous', 'allmulti', 'multicast', 'txTimeoutMs']);
+  const checks: Record<string, (v: unknown, key: string) => unknown> = {
+    mtu: (v, key) => arg.uint32(v, key), // the interface checks it against its driver's range
+    mac: (v, key) => arg.string(v, key),
+    promiscuous: (v, key) => arg.boolean(v, key),
+    allmulti: (v, key) => arg.boolean(v, key),
+    multicast: (v, key) => arg.array(v, key).map((a, i) => arg.string(a, `${key}[${i}]`)),
+    txTimeoutMs: (v, key) => arg.integer(v, key, 0, MAX_TIMEOUT_MS),
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined).map(([key, v]) => [key, checks[key](v, key)]));
 }
 
 /** The UDP wire of an emulated e1000 (its link partner sends to `local`). */
@@ -169,6 +189,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /** Queues frames (whole Ethernet frames without FCS, 14 bytes to MTU + 14) for sending; how many were queued. */
   send(frames: Buffer[]): number {
+    netArgs(this.name).array(frames, 'send(frames)'); // the frames themselves the addon checks: no per-frame work here
     this.checkOpen();
     if (frames.length === 0) return 0;
     return this.call(() => this.n.netSend(this.name, this.resets, frames));
@@ -200,13 +221,16 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /**
    * Changes MTU, MAC address or receive filters; kept and replayed after a driver recovery (while a shadowed driver
-   * is recovered: recorded, and replayed). EIO when the driver refuses a setting: that one and those after it are
-   * not kept. EDRIVERFAILED when the driver fails in the calls and no shadow replays them: nothing it did not apply is
-   * kept; the recovery agent has decided by then, and the message says what it decided for that failure.
+   * is recovered: recorded, and replayed). EINVAL for a setting of the wrong type, or a value the interface refuses
+   * (an MTU outside its driver's range, a MAC that is no unicast address): none of the call's settings is kept. EIO
+   * when the driver refuses a setting: that one and those after it are not kept. EDRIVERFAILED when the driver fails
+   * in the calls and no shadow replays them: nothing it did not apply is kept; the recovery agent has decided by
+   * then, and the message says what it decided for that failure.
    */
   configure(config: NetConfig): void {
+    const given = checkedConfig(this.name, config);
     this.checkOpen();
-    const r = wrapDriverCall(this.kernel, () => this.unlessReset(() => this.n.netConfigure(this.name, this.resets, config)));
+    const r = wrapDriverCall(this.kernel, () => this.unlessReset(() => this.n.netConfigure(this.name, this.resets, given)));
     if (r !== 0) throw new NetError('EIO', `${this.name}: the driver refused the configuration (error ${r})`);
   }
 
@@ -257,6 +281,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
  * or its driver went for good while it had handles, until a driver registers it again.
  */
 export function openNet(kernel: Kernel, name: string): NetInterface {
+  netArgs('openNet').string(name, 'the interface name');
   const n = addon();
   const info = n.netInfo(name);
   if (!info) {

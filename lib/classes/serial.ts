@@ -16,7 +16,8 @@ import { EventEmitter } from 'node:events';
 import { onKernelShutdown, type Driver, type Kernel } from '../kernel.js';
 import { native, type NativeFault } from '../native.js';
 import type { SerialHandle } from '../wrappers/addon/serial.js';
-import { driverCall, emitApart, withDecision } from './common.js';
+import { ArgCheck } from './args.js';
+import { driverCall, emitApart, withDecision, WritesInOrder } from './common.js';
 
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
 export type FlowControl = 'none' | 'rtscts';
@@ -60,7 +61,12 @@ export class SerialError extends Error {
 }
 
 const PARITY: Record<Parity, number> = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
+const LINE_SETTINGS = ['baudRate', 'dataBits', 'parity', 'stopBits', 'flowControl'];
 const TIOCM = { DTR: 0x002, RTS: 0x004, CTS: 0x020, CAR: 0x040, RNG: 0x080, DSR: 0x100, OUT2: 0x4000 };
+const MODEM_LINES = ['dtr', 'rts'];
+
+/** Checks of the arguments of a call about port `name`: EINVAL naming it and the argument. */
+const serialArgs = (name: string) => new ArgCheck(name, (message) => new SerialError('EINVAL', message));
 
 // Every open port, by line: the class's single event listener dispatches to them.
 const openPorts = new Map<number, SerialPort>();
@@ -88,6 +94,8 @@ export function serialPorts(_kernel?: Kernel): SerialPortInfo[] {
  * shadowed driver is recovered the open succeeds: the restore starts the port.
  */
 export function openSerial(kernel: Kernel, name: string, termios: Termios = {}): SerialPort {
+  serialArgs('openSerial').string(name, 'the port name');
+  serialArgs(name).settings(termios, 'line setting', LINE_SETTINGS); // before the open: a mistake leaves no port open
   listen();
   const h = driverCall(kernel, () => native().serialOpen(name), SerialError);
   const port = new SerialPort(h, native().serialPorts().find((p) => p.line === h.line)?.name ?? name, kernel);
@@ -128,14 +136,16 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     return { ...this.termios };
   }
 
-  /** Applies line settings (unspecified ones keep their value): the driver programs the UART. */
+  /**
+   * Applies line settings (unspecified ones, and those given as undefined, keep their value): the driver programs
+   * the UART. The numbers must be integers (the driver checks their ranges).
+   */
   setTermios(t: Termios): void {
     this.check();
-    // JavaScript callers have no types to catch a misspelt setting: it must not be ignored
-    const unknown = Object.keys(t).find((k) => !(k in this.termios));
-    if (unknown !== undefined)
-      throw new SerialError('EINVAL', `${this.name}: unknown line setting '${unknown}' (${Object.keys(this.termios).join(', ')})`);
-    const next = { ...this.termios, ...t };
+    const arg = serialArgs(this.name);
+    const given = Object.entries(arg.settings(t, 'line setting', LINE_SETTINGS)).filter(([, v]) => v !== undefined);
+    const next: Required<Termios> = { ...this.termios, ...Object.fromEntries(given) };
+    for (const key of ['baudRate', 'dataBits', 'stopBits'] as const) arg.uint32(next[key], key);
     if (!(next.parity in PARITY)) throw new SerialError('EINVAL', `${this.name}: unknown parity '${next.parity}'`);
     if (next.flowControl !== 'none' && next.flowControl !== 'rtscts')
       throw new SerialError('EINVAL', `${this.name}: unknown flow control '${next.flowControl}'`);
@@ -146,9 +156,12 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     this.termios = next;
   }
 
-  /** Sets DTR and RTS. */
+  /** Sets DTR and RTS (true or false; undefined keeps a line as it is). */
   setModemLines(m: ModemLines): void {
     this.check();
+    const arg = serialArgs(this.name);
+    const given = arg.settings(m, 'modem line', MODEM_LINES);
+    for (const key of MODEM_LINES) if (given[key] !== undefined) arg.boolean(given[key], key);
     const cur = this.modemBits;
     let bits = cur;
     if (m.dtr !== undefined) bits = m.dtr ? bits | TIOCM.DTR : bits & ~TIOCM.DTR;
@@ -165,9 +178,18 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     return { cts: !!(m & TIOCM.CTS), dsr: !!(m & TIOCM.DSR), dcd: !!(m & TIOCM.CAR), ri: !!(m & TIOCM.RNG) };
   }
 
-  /** Queues bytes for the driver; resolves once the kernel has taken them all. */
+  /**
+   * Queues bytes for the driver; resolves once the kernel has taken them all. Writes are taken whole, in the order
+   * they were called: one made while another waits for room in the kernel waits behind it.
+   */
   async write(data: Uint8Array | string): Promise<void> {
-    let bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const bytes = typeof data === 'string' ? Buffer.from(data) : serialArgs(this.name).bytes(data, 'write(data)');
+    return this.writes.run(() => this.writeAll(bytes));
+  }
+
+  private readonly writes = new WritesInOrder();
+
+  private async writeAll(bytes: Uint8Array): Promise<void> {
     for (;;) {
       this.check();
       const n = this.call(() => native().serialWrite(this.h.line, this.h.gen, bytes));
@@ -179,6 +201,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
 
   /** Resolves when every byte written has left the UART (or rejects: the port was detached, or after timeoutMs). */
   async drain(timeoutMs = 10_000): Promise<void> {
+    serialArgs(this.name).timeout(timeoutMs, 'drain(timeoutMs)');
     const end = Date.now() + timeoutMs;
     while (!this.call(() => native().serialTxIdle(this.h.line, this.h.gen))) {
       if (Date.now() > end) throw new SerialError('ETIMEDOUT', `${this.name}: transmitter still busy after ${timeoutMs} ms`);
@@ -191,6 +214,9 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
    * available then. Rejects with ETIMEDOUT after timeoutMs, or the port's failure.
    */
   async read(min = 1, timeoutMs = 5_000): Promise<Buffer> {
+    const arg = serialArgs(this.name);
+    arg.integer(min, 'read(min)', 1, Number.MAX_SAFE_INTEGER);
+    arg.timeout(timeoutMs, 'read(timeoutMs)');
     const end = Date.now() + timeoutMs;
     for (;;) {
       this.fetch();

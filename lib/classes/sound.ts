@@ -16,9 +16,10 @@
 import { onKernelShutdown, type Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import type { PcmEvent } from '../wrappers/addon/sound.js';
-import { classCall } from './common.js';
+import { ArgCheck } from './args.js';
+import { classCall, WritesInOrder } from './common.js';
 
-/** Frames are interleaved signed 16-bit little-endian samples. */
+/** Frames are interleaved signed 16-bit little-endian samples. Each option an integer (else EINVAL naming it); one given as undefined is not given. */
 export interface PcmOptions {
   /** Frames per second, 4000..192000. */
   rate: number;
@@ -61,6 +62,21 @@ export interface PcmDevice {
 }
 
 const wrap = <T>(f: () => T): T => classCall(f, PcmError);
+
+/** Checks of the arguments of a call about `device`: EINVAL naming it and the argument. */
+const pcmArgs = (device: string) => new ArgCheck(device, (message) => new PcmError('EINVAL', message));
+
+/** The options of an open of `name`, checked (the device checks their ranges): undefined ones are not given. */
+function checkedOptions(name: unknown, o: unknown): { name: string; options: PcmOptions } {
+  const device = pcmArgs('openPcm').string(name, 'the device name');
+  const arg = pcmArgs(device);
+  const given = arg.settings(o, 'option', ['rate', 'channels', 'periodFrames', 'periods']);
+  const optional = (key: string) => (given[key] === undefined ? undefined : arg.uint32(given[key], key));
+  return {
+    name: device,
+    options: { rate: arg.uint32(given.rate, 'rate'), channels: arg.uint32(given.channels, 'channels'), periodFrames: optional('periodFrames'), periods: optional('periods') },
+  };
+}
 
 /** The PCM devices drivers have registered. */
 export function pcmDevices(_kernel: Kernel): PcmDevice[] {
@@ -107,7 +123,8 @@ export abstract class PcmStream {
   private closed = false;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  protected constructor(name: string, dir: 'playback' | 'capture', o: PcmOptions) {
+  protected constructor(deviceName: string, dir: 'playback' | 'capture', options: PcmOptions) {
+    const { name, options: o } = checkedOptions(deviceName, options);
     this.name = name;
     this.rate = o.rate;
     this.channels = o.channels;
@@ -162,13 +179,14 @@ export abstract class PcmStream {
    * resets the device to 100, unmuted).
    */
   setVolume(volume: number): { volume: number; muted: boolean } {
-    if (!Number.isInteger(volume) || volume < 0 || volume > 100) throw new PcmError('EINVAL', `volume ${volume}: an integer 0..100`);
+    pcmArgs(this.name).integer(volume, 'volume', 0, 100);
     this.check();
     return wrap(() => native().pcmMixer(this.handle, volume, null));
   }
 
   /** Mutes or unmutes this direction (the volume is kept). */
   mute(on: boolean): { volume: number; muted: boolean } {
+    pcmArgs(this.name).boolean(on, 'mute(on)');
     this.check();
     return wrap(() => native().pcmMixer(this.handle, -1, on));
   }
@@ -200,10 +218,21 @@ export class PcmPlayback extends PcmStream {
     super(name, 'playback', o);
   }
 
-  /** Queues interleaved S16_LE frames; resolves once the kernel has taken them all (not when they are played: see drain). */
+  /**
+   * Queues interleaved S16_LE frames; resolves once the kernel has taken them all (not when they are played: see
+   * drain). Writes are taken whole, in the order they were called: one made while another waits for room in the
+   * kernel's queue waits behind it.
+   */
   async write(frames: Buffer): Promise<void> {
-    this.check();
+    pcmArgs(this.name).bytes(frames, 'write(frames)');
     if (frames.length % this.frameBytes) throw new PcmError('EINVAL', `${frames.length} bytes is not a whole number of ${this.frameBytes}-byte frames`);
+    return this.writes.run(() => this.writeAll(frames));
+  }
+
+  private readonly writes = new WritesInOrder();
+
+  private async writeAll(frames: Buffer): Promise<void> {
+    this.check();
     let off = 0;
     while (off < frames.length) {
       const n = wrap(() => native().pcmWrite(this.handle, frames.subarray(off)));
@@ -238,7 +267,7 @@ export class PcmCapture extends PcmStream {
   /** The next `frames` captured frames (interleaved S16_LE), taken from the kernel in as few batches as its queue allows. */
   async read(frames: number): Promise<Buffer> {
     this.check();
-    if (!Number.isInteger(frames) || frames < 1) throw new PcmError('EINVAL', `read(${frames}): a positive whole number of frames`);
+    pcmArgs(this.name).integer(frames, 'read(frames)', 1, Number.MAX_SAFE_INTEGER);
     const want = frames * this.frameBytes;
     const parts: Buffer[] = [];
     let got = 0;

@@ -391,8 +391,23 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
   Napi::Object o = info[2].As<Napi::Object>();
   std::shared_ptr<NetDev> k;
   bool want_mtu = o.Has("mtu"), want_mac = o.Has("mac"), want_mode = o.Has("promiscuous") || o.Has("allmulti") || o.Has("multicast");
-  // Applied below from this copy: the interface's own is read only under n.lock (a teardown resets it).
+  // Every setting is read and checked before any is kept: a refused one (EINVAL) leaves the interface's as they were.
+  // The types are lib/classes/net.ts's to check. Applied below from these copies: the interface's own settings are
+  // read only under n.lock (a teardown resets them).
   uint32_t mtu = want_mtu ? o.Get("mtu").As<Napi::Number>().Uint32Value() : 0;
+  std::array<uint8_t, 6> mac;
+  if (want_mac && (!parse_mac(o.Get("mac").As<Napi::String>().Utf8Value(), &mac) || (mac[0] & 1)))
+    throw_code(env, "EINVAL", name + ": not a unicast MAC address: " + o.Get("mac").ToString().Utf8Value());
+  std::vector<std::array<uint8_t, 6>> mc;
+  if (o.Has("multicast")) {
+    Napi::Array a = o.Get("multicast").As<Napi::Array>();
+    for (uint32_t j = 0; j < a.Length(); j++) {
+      std::array<uint8_t, 6> m;
+      if (!parse_mac(a.Get(j).ToString().Utf8Value(), &m) || !(m[0] & 1))
+        throw_code(env, "EINVAL", name + ": not a multicast address: " + a.Get(j).ToString().Utf8Value());
+      mc.push_back(m);
+    }
+  }
   // The interface's settings before this call: what is put back of those the driver does not apply.
   uint32_t old_mtu, old_flags;
   bool old_mac_set;
@@ -408,30 +423,20 @@ Napi::Value NetConfigure(const Napi::CallbackInfo &info) {
     old_mac = i.mac;
     old_mc = i.mc;
     if (want_mtu) {
-      // While no registration is live (the shadow keeps the interface), what the last one took: what the replay sets
+      // While no registration is live (the shadow keeps the interface), what the last one took: what the replay sets.
+      // The last check: nothing is kept before it.
       std::string outside = mtu_outside(k ? k->limits : i.last, mtu);
       if (!outside.empty()) throw_code(env, "EINVAL", name + ": " + outside);
       i.mtu = mtu;
     }
     if (want_mac) {
-      std::array<uint8_t, 6> m;
-      if (!parse_mac(o.Get("mac").As<Napi::String>().Utf8Value(), &m) || (m[0] & 1))
-        throw_code(env, "EINVAL", name + ": not a unicast MAC address: " + o.Get("mac").ToString().Utf8Value());
-      i.mac = m;
+      i.mac = mac;
       i.mac_set = true;
     }
     if (o.Has("txTimeoutMs")) i.tx_timeout_ms = o.Get("txTimeoutMs").As<Napi::Number>().Uint32Value();
     if (o.Has("promiscuous")) i.flags = o.Get("promiscuous").ToBoolean() ? i.flags | IFF_PROMISC : i.flags & ~IFF_PROMISC;
     if (o.Has("allmulti")) i.flags = o.Get("allmulti").ToBoolean() ? i.flags | IFF_ALLMULTI : i.flags & ~IFF_ALLMULTI;
     if (o.Has("multicast")) {
-      Napi::Array a = o.Get("multicast").As<Napi::Array>();
-      std::vector<std::array<uint8_t, 6>> mc;
-      for (uint32_t j = 0; j < a.Length(); j++) {
-        std::array<uint8_t, 6> m;
-        if (!parse_mac(a.Get(j).ToString().Utf8Value(), &m) || !(m[0] & 1))
-          throw_code(env, "EINVAL", name + ": not a multicast address: " + a.Get(j).ToString().Utf8Value());
-        mc.push_back(m);
-      }
       if (mc.size() > NETDEV_MC_MAX) {
         mc.clear();  // more than the driver can filter: all multicast, as Linux does
         i.flags |= IFF_ALLMULTI;
