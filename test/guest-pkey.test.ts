@@ -26,6 +26,7 @@ describe.skipIf(here || !qemu)(
       fixtureDriver('entry-window', { posix: true });
       fixtureDriver('posix-tls', { posix: true });
       fixtureDriver('borrowed-stack', { posix: true });
+      fixtureDriver('key-reuse', { posix: true });
       const run = await runInGuest({
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader
