@@ -92,6 +92,7 @@
         'native/shadow/shadow.cc',
         'native/shadow/taps.cc',
         'native/trap/guarded.cc',
+        'native/trap/host_signals.cc',
         'native/trap/mmio.cc',
         'native/trap/mmio_x86_64.S',
         'native/trap/stalls.cc',

@@ -9,6 +9,7 @@ import { emitEach, RecoveryAgent, RecoveryOver, type Decision, type RecoveryEven
 import { ArgCheck } from './classes/args.js';
 import { withCode } from './error-code.js';
 import { checkLoadOptions } from './load-options.js';
+import { keepHandlersOnAltStack } from './host-signals.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
 
 export type { Isolation } from './wrappers/enums.js';
@@ -165,6 +166,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   private readonly unheard: LogLine[] = []; // in the history, not yet given to the 'log' listeners
   private down = false;
   private readonly failedDrivers = new WeakMap<NativeFault, Driver>(); // the driver of each fault handed to the agent
+  private stopKeepingHandlers = () => {}; // isolation 'pkey': lib/host-signals.ts
 
   private constructor(isolation: Isolation, policy: Policy, eventLog?: string) {
     super();
@@ -190,6 +192,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);
     const k = new Kernel(isolation, policy, options.eventLog);
+    if (isolation === 'pkey') k.stopKeepingHandlers = keepHandlersOnAltStack(() => n.signalHandlersOnAltStack());
     n.setFaultListener((id, f) => k.onKernelThreadFault(id, f));
     booted = k;
     return k;
@@ -327,6 +330,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (this.down) return;
     for (const fail of shutdownListeners) fail(SHUT_DOWN);
     native().shutdown();
+    this.stopKeepingHandlers();
     this.drainLog(); // what the unloads logged is this kernel's, not the next one's
     for (const d of this.drivers.values()) d.retire(`${d.name}: ${SHUT_DOWN}`);
     this.drivers.clear();

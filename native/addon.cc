@@ -23,6 +23,7 @@
 #include "recovery/recovery.h"
 #include "shadow/shadow.h"
 #include "shadow/taps.h"
+#include "trap/host_signals.h"
 #include "trap/trap.h"
 #include "xpc/batch.h"
 #include "xpc/entry_barrier.h"
@@ -677,6 +678,9 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
   });
   return env.Undefined();
 }
+
+// Under isolation pkey (lib/host-signals.ts): native/trap/host_signals.h.
+Napi::Value SignalHandlersOnAltStack(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), handlers_on_altstack()); }
 
 // "" when isolation 'pkey' can run here, else why not.
 Napi::Value PkeyUnusableReason(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), pkey_unusable_reason()); }

@@ -15,7 +15,7 @@ const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 
   'test/net.test.ts', 'test/net-transfer.test.ts',
   'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts', 'test/mmio-trap.test.ts',
   'test/e1000-libc.test.ts', 'test/callee-saved.test.ts', 'test/entry-window.test.ts', 'test/posix-tls.test.ts',
-  'test/borrowed-stack.test.ts'];
+  'test/borrowed-stack.test.ts', 'test/host-signals.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
@@ -26,6 +26,8 @@ describe.skipIf(here || !qemu)(
       fixtureDriver('entry-window', { posix: true });
       fixtureDriver('posix-tls', { posix: true });
       fixtureDriver('borrowed-stack', { posix: true });
+      fixtureDriver('host-signals', { posix: true });
+      fixtureDriver('key-reuse', { posix: true });
       const run = await runInGuest({
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader

@@ -1,17 +1,21 @@
 // Protection keys run out: Node's V8 holds one, 14 are left for domains.
 // Past that, domains share a key (isolated from the kernel, not from each
-// other), and the kernel says so instead of failing. Runs where 'pkey' can
-// run; elsewhere test/guest-pkey.test.ts runs it in a guest.
+// other), and the kernel says so instead of failing. A key freed and taken
+// again by another domain stays closed to a thread that entered its domain
+// while the key was free. Runs where 'pkey' can run; elsewhere
+// test/guest-pkey.test.ts runs it in a guest.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type Driver } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
-import { faultOf } from './helpers/util.js';
+import { fixtureDriver } from './helpers/build-driver.js';
+import { faultOf, until } from './helpers/util.js';
 
 const reason = Kernel.pkeyUnusableReason();
 const COUNT = 18;
+const reusing = fixtureDriver('key-reuse', { posix: true }); // test/fixtures/drivers/key-reuse.c
 
 describe.skipIf(reason !== '')(`protection keys shared past 14 domains${reason ? ` (skipped here: ${reason})` : ''}`, () => {
   let kernel: Kernel;
@@ -50,5 +54,38 @@ describe.skipIf(reason !== '')(`protection keys shared past 14 domains${reason ?
     expect(faultOf(() => last.call('null_deref')).kind).toBe('segv');
     expect(last.state).toBe('running');
     expect(drivers.filter((d) => d.state !== 'running')).toEqual([]);
+  });
+});
+
+describe.skipIf(reason !== '')(`a key freed and taken again${reason ? ` (skipped here: ${reason})` : ''}`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-key-reuse-'));
+  const copy = (name: string) => {
+    const path = join(dir, `${name}.so`);
+    copyFileSync(reusing, path);
+    return path;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Before, the thread kept the PKRU it entered with, the freed key open in it: C's secret was 16705 (0x4141), no fault.
+  it("is closed to a thread that entered its domain while it was free: its store into the key's new domain faults", async () => {
+    const kernel = await Kernel.boot({ isolation: 'pkey' });
+    try {
+      const a = await kernel.load(copy('a'));
+      const d = await kernel.load(copy('d'));
+      const key = kernel.domains().find((x) => x.id === d.id)!.pkey;
+      d.unload();
+      expect(a.call('start')).toBe(0);
+      await until(() => a.call('has_entered') === 1, "a's thread inside a", 20_000);
+      const c = await kernel.load(copy('c'));
+      expect(kernel.domains().find((x) => x.id === c.id)!.pkey).toBe(key);
+      const faults: string[] = [];
+      kernel.on('fault', (e) => faults.push(`${e.driver}: ${e.fault?.kind}`));
+      a.call('store_to', c.call('secret_addr'));
+      await until(() => faults.length > 0 || c.call('secret_value') !== 7, "a's store", 20_000);
+      expect(c.call('secret_value')).toBe(7);
+      expect(faults).toEqual(['a: pkey']);
+    } finally {
+      await kernel.shutdown();
+    }
   });
 });

@@ -99,7 +99,7 @@ struct CallbackThread : KernelThread {
     if (running.domain == d->id && !is_current() && left_behind(running_ctx, d)) {
       left[thread.get_id()] = leave_running(d, label);
       thread.detach();
-      thread = std::thread([this] { serve(); });
+      thread = kernel_thread([this] { serve(); });
       running = {-1, 0};
       running_ctx = nullptr;
       cv.notify_all();

@@ -16,6 +16,7 @@
 #include "../dev/bus.h"
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
+#include "../trap/host_signals.h"
 #include "checks.h"
 #include "log.h"
 #include "subsystems.h"
@@ -219,7 +220,7 @@ extern "C" int kapi_request_irq(unsigned int irq, irq_handler_t handler, unsigne
     l.domain_masked = false;
     l.pending = false;
     l.thread = std::make_shared<IrqThread>(irq, d);
-    std::thread(irq_loop, l.thread).detach();  // waited for by its end (stop_line), not joined
+    kernel_thread(irq_loop, l.thread).detach();  // waited for by its end (stop_line), not joined
     ack = l.ack;
   }
   d->objects.add({ObjectType::irq, irq, 0, (uint64_t)handler, name});

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "../trap/host_signals.h"
+
 namespace nooks {
 
 struct KernelThread {
@@ -19,7 +21,7 @@ struct KernelThread {
     std::lock_guard<std::mutex> g(lock);
     if (thread.joinable()) return;
     stop = false;
-    thread = std::thread(loop);
+    thread = kernel_thread(loop);
   }
 
   void join() {

@@ -23,6 +23,7 @@
 #include "../kapi/wait.h"
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
+#include "../trap/host_signals.h"
 
 namespace nooks {
 
@@ -168,7 +169,7 @@ extern "C" long kapi_nooks_posix_thread_create(void *(*main)(void *, void *), vo
   t->handle = threads.next_handle++;
   d->objects.add({ObjectType::thread, (uintptr_t)t->handle, 0, (uint64_t)start, label_of(*t)});
   threads.all[t->handle] = t;
-  t->thread = std::thread(run, t, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg}, 0});
+  t->thread = kernel_thread(run, t, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg}, 0});
   return (long)t->handle;
 }
 

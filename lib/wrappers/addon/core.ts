@@ -65,6 +65,8 @@ export const core = surface({
     recoveryIdle: fn<() => boolean>(
       'Test hook: the recovery thread has no failure queued or in hand: every fault report it had is posted to the fault listener.', []),
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
+    signalHandlersOnAltStack: fn<() => number>(
+      'Gives every signal handler installed without SA_ONSTACK the flag (isolation \'pkey\': a handler must not run on a domain\'s stack); how many it changed.', []),
     pkeyUnusableReason: fn<() => string>('\'\' when isolation \'pkey\' can run here, else the reason it cannot.', []),
   },
 });

@@ -7,6 +7,7 @@
 #include "../../dev/bus.h"
 #include "../../dev/device.h"
 #include "../../shadow/shadow.h"
+#include "../../trap/host_signals.h"
 #include "pcm_core.h"
 
 namespace nooks {
@@ -152,7 +153,7 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   s->last_progress = std::chrono::steady_clock::now();
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "nooks-pcm", 0, 1);
   s->tsfn_live = true;
-  s->thread = std::thread(stream_loop, s.get());
+  s->thread = kernel_thread(stream_loop, s.get());
   g_streams[s->id] = s;
   return Napi::Number::New(env, s->id);
 }

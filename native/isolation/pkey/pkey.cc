@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/utsname.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -41,24 +42,34 @@ std::string pkey_unusable_reason() {
 
 namespace {
 
-uint32_t g_pkey_mask = 0;  // PKRU bits (both) of every key nooks owns
+// PKRU bits (both) of every key nooks owns now, and of every key it ever
+// took: a thread keeps the PKRU it entered a domain with until it leaves
+// (its kernel calls return to it), so one that entered while a freed key was
+// open in it would still have it open once another domain takes the key
+// again. Written under g_domains_lock, read by crossings on any thread.
+std::atomic<uint32_t> g_pkey_mask{0};
+std::atomic<uint32_t> g_ever_mask{0};
 
 // Each domain's key, by domain id (set at domain_setup, under g_domains_lock).
 struct DomainKey {
   int key = -1;
-  uint32_t pkru_bits = 0;  // PKRU bits for keys nooks owns, while inside the domain
 };
 DomainKey g_keys[kMaxDomains];
 
 int key_of(const Domain *d) { return g_keys[d->id].key; }
 
-// Inside domain d: key 0 read-only, every other nooks key inaccessible, d's own key open.
-void recompute_pkru_bits() {
-  g_pkey_mask = 0;
+void recompute_pkey_mask() {
+  uint32_t mask = 0;
   for (Domain *d : g_domains)
-    if (d && key_of(d) >= 0) g_pkey_mask |= pkru_both(key_of(d));
-  for (Domain *d : g_domains)
-    if (d) g_keys[d->id].pkru_bits = pkru_wd(0) | (key_of(d) >= 0 ? g_pkey_mask & ~pkru_both(key_of(d)) : 0);
+    if (d && key_of(d) >= 0) mask |= pkru_both(key_of(d));
+  g_pkey_mask = mask;
+}
+
+// Inside domain d: key 0 read-only, every key nooks ever took closed but d's
+// own, the host's other keys (V8's) as they were.
+uint32_t domain_pkru(uint32_t orig, const Domain *d) {
+  uint32_t ever = g_ever_mask, own = key_of(d) >= 0 ? pkru_both(key_of(d)) : 0;
+  return (orig & ~(ever | pkru_both(0))) | pkru_wd(0) | (ever & ~own);
 }
 
 // A key for a new domain. Node's V8 holds key 1, so 14 are left; past that,
@@ -68,6 +79,7 @@ void take_key(Domain *self) {
   int k = pkey_alloc(0, 0);
   if (k >= 0) {
     g_keys[self->id] = {k};
+    g_ever_mask |= pkru_both(k);
     return;
   }
   if (errno != ENOSPC) throw std::runtime_error(std::string("pkey_alloc failed: ") + strerror(errno));
@@ -110,7 +122,7 @@ int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool) {
   uint32_t orig = rdpkru();
   f->orig_pkru = orig;
   t->host_pkru = orig & ~g_pkey_mask;
-  dt->pkru = (orig & ~(g_pkey_mask | pkru_both(0))) | g_keys[dt->domain->id].pkru_bits;
+  dt->pkru = domain_pkru(orig, dt->domain);
   return nooks_xpc_enter_pkey(f, c, dt->sp & ~(uintptr_t)15, dt->pkru);
 }
 
@@ -127,7 +139,7 @@ const IsolationBackend kPkeyBackend = {
     .open_memory = open_every_key,
     .domain_setup = take_key,
     .domain_teardown = free_key,
-    .domains_changed = recompute_pkru_bits,
+    .domains_changed = recompute_pkey_mask,
     .tag_memory = tag,
     .protection_key = key_of,
 };
