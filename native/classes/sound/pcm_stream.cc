@@ -230,6 +230,10 @@ bool restore(Stream &s, Op &op) {
   {
     std::lock_guard<std::mutex> g(g_lock);
     std::lock_guard<std::mutex> sg(s.lock);
+    // The stream's loop saw the registration's driver run, then let go of the locks: if that driver failed
+    // again since, its teardown parked the stream again (park_locked: no resume), or a later restart registered
+    // the pcm again and is still in its init. The loop restores it on that registration once its driver runs.
+    if (!s.resume || !runs(*s.resume)) return true;
     s.pcm = std::move(s.resume);
     s.resume = nullptr;
   }
@@ -245,7 +249,8 @@ bool restore(Stream &s, Op &op) {
   }
   uint64_t taken = 0, lost = 0;  // capture: frames the class had taken, and frames the ring took with it
   {
-    std::lock_guard<std::mutex> g(s.lock);
+    std::lock_guard<std::mutex> g(g_lock);
+    std::lock_guard<std::mutex> sg(s.lock);
     if (s.dir == SNDRV_PCM_STREAM_PLAYBACK) {
       s.qhead = (s.qhead + moved) % s.q.size();
       s.qlen -= moved;
@@ -255,7 +260,8 @@ bool restore(Stream &s, Op &op) {
     }
     s.frames_done += moved / s.fb;
     s.hw = s.appl = s.last_ptr = 0;  // positions count from the new prepare
-    s.area = area;
+    // not a ring the restarted driver's teardown took since driver_setup read it (park_locked cleared s.area then)
+    s.area = s.pcm->gone ? nullptr : area;
     s.restart_engine |= s.started;
     s.started = false;
   }
@@ -270,8 +276,10 @@ bool restore(Stream &s, Op &op) {
   if (s.start_engine && !start_stream(s, false, op)) return false;
   s.start_engine = false;
   {
-    std::lock_guard<std::mutex> g(s.lock);
-    s.parked = false;
+    std::lock_guard<std::mutex> g(g_lock);
+    std::lock_guard<std::mutex> sg(s.lock);
+    // not if the restarted driver failed after the restore's last crossing: its teardown parked the stream again
+    if (!s.pcm->gone) s.parked = false;
     s.kick = true;
   }
   const char *name = s.pcm->name.c_str();
