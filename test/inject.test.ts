@@ -6,18 +6,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dynamicSymbol } from '../lib/elf.js';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
-import { defaultPolicy, type Driver } from '../lib/index.js';
+import { tone } from '../lib/apps/wav.js';
+import { defaultPolicy, openPcm, type Driver } from '../lib/index.js';
 import { builtInDrivers, driverPath, packageRoot } from '../lib/paths.js';
 import { compiler } from '../lib/sdk/build.js';
 import { cflags, ldflags, posixCompileFlags, posixLdflags } from '../lib/sdk/flags.js';
+import { holdTeardown, releaseTeardown } from '../lib/testing.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { faultOf } from './helpers/util.js';
+import { logFromNow } from './helpers/left-running.js';
+import { faultOf, suiteIsolation, until } from './helpers/util.js';
 
 const bits = (a: number, b: number) => [...(a ^ b).toString(2)].filter((c) => c === '1').length;
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -282,5 +285,33 @@ describe('injected into a loaded driver (mprotect)', () => {
     d.unload();
     await expect(kernel().load('crashy', { patches: [{ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: false }] }))
       .rejects.toMatchObject({ code: 'EPATCH' });
+  });
+});
+
+// The trials arm a hook from a timer, and again at each recovery, once they saw the driver running: a fault on
+// another of its threads can fail it before the arming call enters. Before, that call's DriverUnavailable
+// escaped the timer and ended the trial's process (the player's shadowed trial: 'crash', exit status 1).
+describe('a hook armed on a driver that failed on another of its threads', () => {
+  const kernel = kernelPerBlock({ isolation: suiteIsolation });
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-failed-'));
+  afterAll(() => {
+    releaseTeardown(); // a test that failed while the teardown waited
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is no error of the injection (not armed then)', async () => {
+    kernel().addDevice('pcm', { playback: join(dir, 'played.wav') });
+    const d = await kernel().load('pcm');
+    const p = openPcm(kernel(), 'pcm0', { rate: 16000, channels: 1 });
+    await p.write(tone(16000, 1, 440, 0.5));
+    await until(() => p.status().framesDone >= 2000, 'playback under way');
+    const logged = logFromNow(kernel());
+    holdTeardown(d);
+    expect(d.call('crash_next_pointer')).toBe(0); // the stream's thread faults at its next pointer()
+    await until(() => logged('pcm: test hold').length > 0, 'the teardown to wait at the hold', 5_000);
+    expect(() => applyFault(kernel(), d, planFault('pcm', { seed: 1, type: 'null-deref' }))).not.toThrow();
+    releaseTeardown();
+    await until(() => d.state === 'running', 'the driver restarted', 5_000);
+    p.close();
   });
 });

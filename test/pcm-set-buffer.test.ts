@@ -71,3 +71,20 @@ describe('snd_pcm_set_buffer takes only the driver\'s DMA memory', () => {
     }
   });
 });
+
+// The ring goes with the registration: the open ends 'device gone' and the driver's stream is closed again
+// (before: EIO 'hw_params gave no DMA ring'; with the ring's loss taken for the driver's failure, not closed).
+describe('a pcm its running driver unregisters during an open', () => {
+  const kernel = kernelPerBlock({ isolation: suiteIsolation });
+  const dir = mkdtempSync(join(tmpdir(), 'nooks-pcm-unregister-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the open fails ENODEV, and the driver\'s stream is closed', async () => {
+    kernel().addDevice('pcm', { playback: join(dir, 'played.wav') });
+    const d = await kernel().load(path);
+    expect(d.call('unregister_at_next_hw_params')).toBe(0);
+    expect(() => openPcm(kernel(), 'pcm0', { rate: 16000, channels: 1 })).toThrow('pcm0: device gone (unregistered by its driver)');
+    expect(d.call('open_streams')).toBe(0);
+    expect(d.state).toBe('running');
+  });
+});

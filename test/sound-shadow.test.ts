@@ -16,7 +16,8 @@ import { defaultPolicy, DriverFault, Kernel, openCapture, openPcm, PcmError, typ
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
-import { pcmHoldRestore } from '../lib/testing.js';
+import { holdTeardown, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
+import { logFromNow } from './helpers/left-running.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
 
@@ -70,9 +71,19 @@ describe('the sound shadow driver', () => {
     await boot(true);
   });
   afterEach(async () => {
+    releaseTeardown(); // a test that failed while a teardown waited
     await kernel?.shutdown();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  // A stream playing `t` at volume 80: its first 6000 frames written, 2000 of them played.
+  const playingAt80 = async (t: Buffer): Promise<PcmPlayback> => {
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    p.setVolume(80);
+    await p.write(t.subarray(0, 6000 * 2));
+    await until(() => p.status().framesDone >= 2000, 'playback under way');
+    return p;
+  };
 
   // As a disk, a port or an interface can be opened while its driver restarts (before, ENOTREADY).
   it('a stream opened while its driver restarts is set up on the restarted driver: it plays, and captures', async () => {
@@ -99,10 +110,7 @@ describe('the sound shadow driver', () => {
 
   it('parks a stream while its driver restarts (writes queue up to the queue, the mixer is recorded) and goes on where the hardware stopped', async () => {
     const t = tone(RATE, 1, 440, 1.2);
-    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
-    p.setVolume(80);
-    await p.write(t.subarray(0, 6000 * 2));
-    await until(() => p.status().framesDone >= 2000, 'playback under way');
+    const p = await playingAt80(t);
     let during: { status: PcmStatus; queued: PcmStatus; mixer: { volume: number; muted: boolean } } | undefined;
     let rest: Promise<void> | undefined;
     kernel.once('recovering', () => {
@@ -129,6 +137,70 @@ describe('the sound shadow driver', () => {
     expect(w.frames).toBe(t.length / 2); // every frame written: none lost, none twice
     // each frame once, in order: at 80 until the cut, at 50 (set while parked) after it
     expect(w.data.equals(Buffer.concat([scaled(t.subarray(0, at * 2), 80), scaled(t.subarray(at * 2), 50)]))).toBe(true);
+  });
+
+  // A stream's next pointer() faults, and that failure's teardown waits where holdTeardown holds it: the driver
+  // failed, the pcm and its streams not parked yet.
+  const failHeld = async () => {
+    const logged = logFromNow(kernel);
+    holdTeardown(drv);
+    expect(drv.call('crash_next_pointer')).toBe(0);
+    await until(() => logged('pcm: test hold').length > 0, 'the teardown to wait at the hold', 5_000);
+    expect(drv.state).toBe('failed');
+  };
+
+  // Before, the mixer and the opens below failed there with ENODEV (device gone (driver pcm failed)).
+  it('the mixer set after the failure, before its teardown parks the stream, is recorded: the restarted driver plays at it', async () => {
+    const t = tone(RATE, 1, 440, 1.2);
+    const p = await playingAt80(t);
+    await failHeld();
+    expect(p.status()).toMatchObject({ restarting: false, error: null }); // not parked yet
+    expect(p.setVolume(50)).toEqual({ volume: 50, muted: false });
+    releaseTeardown();
+    await p.write(t.subarray(6000 * 2));
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
+    p.close();
+    expect(recoveries(kernel)).toBe(1);
+    const cs = cuts();
+    expect(cs).toHaveLength(1);
+    const w = readWav(played);
+    expect(w.frames).toBe(t.length / 2);
+    // at 80 until the cut, at 50 (set while the failed driver waited for its teardown) after it
+    expect(w.data.equals(Buffer.concat([scaled(t.subarray(0, cs[0].at * 2), 80), scaled(t.subarray(cs[0].at * 2), 50)]))).toBe(true);
+  });
+
+  it('a capture stream opened after the failure, before its teardown parks the pcm, is set up on the restarted driver', async () => {
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    const t = tone(RATE, 1, 440, 0.6);
+    await p.write(t);
+    await until(() => p.status().framesDone >= 2000, 'playback under way');
+    await failHeld();
+    const c = openCapture(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    releaseTeardown();
+    expect(await c.read(2000)).toEqual(source.subarray(0, 4000)); // from the start of the source: started by the restore
+    expect(c.status()).toMatchObject({ restarting: false, running: true, error: null });
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, error: null });
+    c.close();
+    p.close();
+    expect(recoveries(kernel)).toBe(1);
+  });
+
+  it('a playback stream opened after the failure, before its teardown parks the pcm, plays on the restarted driver', async () => {
+    const c = openCapture(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    await until(() => c.status().framesDone > 800, 'capture under way');
+    await failHeld();
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    releaseTeardown();
+    const t = tone(RATE, 1, 440, 0.5);
+    await p.write(t);
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
+    expect(readWav(played).data.equals(t)).toBe(true); // all of it, once: its only engine was the restarted driver's
+    p.close();
+    c.close();
+    expect(recoveries(kernel)).toBe(1);
   });
 
   it('the player plays a tone across drv.recover() while it drains: every frame once, its volume kept', async () => {

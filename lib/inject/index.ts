@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dynamicSymbol } from '../elf.js';
-import { DriverFault, type Driver, type Kernel } from '../kernel.js';
+import { DriverFault, DriverUnavailable, type Driver, type Kernel } from '../kernel.js';
 import { native, type TextPatch } from '../native.js';
 import { driverName, driverPath } from '../paths.js';
 import { binaryTypeHelp, binaryTypes, candidates, mutate, type BinaryType } from './binary.js';
@@ -170,12 +170,15 @@ export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): vo
  * driver's threads before the call returns, and end the call too (under
  * 'process' a fault ends every call in flight in the host): that failure is
  * the injected one, recovered as any other, not an error of the injection.
+ * A fault on another thread may also fail the driver before the call enters
+ * (DriverUnavailable): the hook is not armed then, and a persistent fault is
+ * armed again at that failure's recovery.
  */
 function arm(driver: Driver, hook: string): void {
   try {
     driver.call(hook);
   } catch (e) {
-    if (!(e instanceof DriverFault)) throw e;
+    if (!(e instanceof DriverFault) && !(e instanceof DriverUnavailable && e.code === 'EUNAVAILABLE')) throw e;
   }
 }
 

@@ -174,10 +174,17 @@ bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op) {
   return false;
 }
 
-// Whether a stream whose crossing found its driver down waits for the shadow's restore (else it ends).
-bool shadowed(const Pcm &p) {
+bool down_under_shadow(const Pcm &p, const Op &op) {
+  if (!op.down) return false;
   DomainUse use = domain_of(p);
   return use.get() && shadow_parks(use.get());
+}
+
+bool kept_for_restore(const Pcm &p, const Op &op) {
+  if (!down_under_shadow(p, op)) return false;
+  std::lock_guard<std::mutex> g(g_lock);
+  auto parked = g_parked.find(p.name);
+  return !p.gone || (parked != g_parked.end() && parked->second.get() == &p);
 }
 
 // A driver answer the kernel cannot use: the driver is failed, as a bad call would.

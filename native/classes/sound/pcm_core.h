@@ -153,8 +153,14 @@ struct Op {
 // One crossing into the driver's op. False (and op says why) if the driver
 // cannot be reached or faulted: a fault goes to the recovery thread.
 bool cross(const Pcm &p, const OpCall &call, uint64_t *ret, Op &op);
-// Whether a stream whose crossing found its driver down waits for the shadow's restore (else it ends).
-bool shadowed(const Pcm &p);
+// Whether a crossing on p found its driver down (op) and that driver failed under a shadow: a stream already
+// open waits for its restore (parked with p, or restored onto p's next registration by its own loop).
+bool down_under_shadow(const Pcm &p, const Op &op);
+// The opens' and the mixer's rule: whether a stream being opened on p, or whose mixer is set, when its crossing
+// found the driver down (op) is the shadow's to keep: the driver failed under a shadow and p is parked, or still
+// registered (its teardown parks p with its claimed streams). Stricter than the loop's down_under_shadow: only
+// then does something carry the new stream or the volume to the restore; else the open or mixer change fails.
+bool kept_for_restore(const Pcm &p, const Op &op);
 // A driver answer the kernel cannot use: the driver is failed, as a bad call would.
 void driver_bug(const Pcm &p, const std::string &what);
 // Tells JavaScript (the stream's thread-safe function; never blocks); takes e.

@@ -70,6 +70,30 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
   }
 }
 
+// A new stream's set-up on its pcm's driver: open, hw_params and prepare, the mixer if a restart reset the
+// device under a shadow's copy of it, a capture's start. False with op set; what it opened on the driver is closed.
+bool set_up_new(Stream &s, Op &op) {
+  Pcm &p = *s.pcm;
+  if (!driver_setup(s, op, nullptr, &s.area)) return false;
+  bool mixer_lost;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    mixer_lost = p.mixer_lost[s.dir];
+  }
+  bool ok = !mixer_lost || apply_mixer(s, op);
+  if (ok && mixer_lost) {
+    std::lock_guard<std::mutex> g(g_lock);
+    p.mixer_lost[s.dir] = false;
+  }
+  ok = ok && (s.dir != SNDRV_PCM_STREAM_CAPTURE || start_stream(s, false, op));
+  if (!ok && !op.down) {
+    Op ignored;
+    uint64_t r;
+    cross(p, p.ops.close(p.key, s.dir), &r, ignored);
+  }
+  return ok;
+}
+
 // open(name, 'playback'|'capture', rate, channels, periodFrames, periods, onEvent) -> handle
 Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -105,17 +129,19 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
                                          (dev.domain < 0 ? "no driver is bound to it" : "its driver has not registered it"));
     throw_code(env, "ENODEV", "no PCM device '" + name + "' (registered: " + (known.empty() ? "none" : known) + ")");
   }
-  // parked: before the claim publishes the stream (a restore or the shadow's end may follow at once)
-  s->parked = parked;
-  s->start_engine = parked && dir == SNDRV_PCM_STREAM_CAPTURE;
   {
     std::lock_guard<std::mutex> g(g_lock);
     auto kept = g_parked.find(name);
-    if (parked && (kept == g_parked.end() || kept->second != p))  // meanwhile resumed, ended, or parked again as another
+    bool kept_now = kept != g_parked.end() && kept->second == p;
+    if (parked && !kept_now)  // meanwhile resumed, ended, or parked again as another
       throw_code(env, "ENOTREADY", name + ": device not ready: its driver is restarting");
+    parked = kept_now;  // also when the failed driver's teardown parked it since the look above
     if (p->gone && !parked) throw_code(env, "ENODEV", name + ": device gone");
     if (!(p->streams & (1u << dir))) throw_code(env, "EINVAL", name + " has no " + dirs + " stream");
     if (p->open[dir]) throw_code(env, "EBUSY", name + ": its " + dirs + " stream is open already");
+    // parked: before the claim publishes the stream (a restore or the shadow's end may follow at once)
+    s->parked = parked;
+    s->start_engine = parked && dir == SNDRV_PCM_STREAM_CAPTURE;
     p->open[dir] = s;  // claimed; undone below on failure
   }
   s->id = g_next_handle++;
@@ -126,29 +152,30 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   s->params = {rate, channels, SNDRV_PCM_FORMAT_S16_LE, s->fb, period_frames * s->fb, s->bytes};
   s->q.resize(std::max<size_t>(4 * (size_t)s->bytes, (size_t)rate * s->fb / 2));
   Op op;
-  auto fail = [&](bool close) {  // undo the claim (and the driver's open) and throw
-    uint64_t r;
-    Op ignored;
-    if (close) cross(*p, p->ops.close(p->key, dir), &r, ignored);
+  auto fail = [&] {  // undo the claim and throw
     {
       std::lock_guard<std::mutex> g(g_lock);
       if (p->open[dir] == s) p->open[dir] = nullptr;
     }
     throw_code(env, op.code, op.err);
   };
-  if (!parked) {  // else its restore sets it up on the restarted driver, mixer included
-    if (!driver_setup(*s, op, nullptr, &s->area)) fail(false);
-    bool mixer_lost;
+  // parked: its restore sets it up on the restarted driver, mixer included
+  if (!parked && !set_up_new(*s, op)) {
+    // The driver failed before the open or in it: under a shadow the stream is kept as those open at the
+    // failure are (its claim is among the pcm's streams the teardown parks, or has parked) and set up by the
+    // restore. Else the open fails (set_up_new closed what it opened on the driver).
+    if (!kept_for_restore(*p, op)) fail();
+    bool ended;
     {
       std::lock_guard<std::mutex> g(g_lock);
-      mixer_lost = p->mixer_lost[dir];
+      std::lock_guard<std::mutex> sg(s->lock);
+      s->parked = true;
+      s->area = nullptr;
+      s->start_engine = dir == SNDRV_PCM_STREAM_CAPTURE;
+      ended = !s->error.empty();  // the shadow ended it meanwhile
+      if (ended) op = {s->error_code, s->error};
     }
-    if (mixer_lost) {  // a shadow kept the mixer across a restart that reset the device
-      if (!apply_mixer(*s, op)) fail(!op.down);
-      std::lock_guard<std::mutex> g(g_lock);
-      p->mixer_lost[dir] = false;
-    }
-    if (dir == SNDRV_PCM_STREAM_CAPTURE && !start_stream(*s, false, op)) fail(!op.down);
+    if (ended) fail();
   }
   s->last_progress = std::chrono::steady_clock::now();
   s->tsfn = Napi::ThreadSafeFunction::New(env, info[6].As<Napi::Function>(), "nooks-pcm", 0, 1);
@@ -271,7 +298,9 @@ Napi::Value PcmMixer(const Napi::CallbackInfo &info) {
   if (dead) throw_stream_error(env, *s);
   if (!parked) {
     Op op;
-    if (!set_mixer(*p, s->dir, vol, mute, op)) throw_code(env, op.code, op.err);
+    // A driver that failed under a shadow, its teardown not yet parking the stream: recorded as when parked (on
+    // the pcm the shadow keeps, whose restore gives the restarted driver the mixer).
+    if (!set_mixer(*p, s->dir, vol, mute, op) && !kept_for_restore(*p, op)) throw_code(env, op.code, op.err);
     std::lock_guard<std::mutex> g(g_lock);
     p->volume[s->dir] = vol;
     p->muted[s->dir] = mute;
