@@ -442,7 +442,7 @@ Napi::Value Restart(const Napi::CallbackInfo &info) {
   // its generation: a restart cut short by a fault on another thread is a failure the agent has dealt with
   Napi::Error e = Napi::Error::New(info.Env(), d->name + ": restart failed: " + why);
   e.Set("code", "ERESTART");
-  e.Set("generation", (double)d->failure_gen.load());
+  e.Set("generation", (double)failure_generation(d));
   throw e;
 }
 
@@ -451,7 +451,7 @@ Napi::Value Fail(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);
   mark_failed(d);
   recovery_ensure_torn_down(d);
-  return Napi::Number::New(info.Env(), (double)d->failure_gen.load());
+  return Napi::Number::New(info.Env(), (double)failure_generation(d));
 }
 
 // disable(id, why): the agent gives up on the driver; a shadow fails what it parked, saying why.

@@ -116,7 +116,7 @@ void recovery_release_objects(Domain *d) {
 void recovery_tear_down_locked(Domain *d) {
   // A failure moves failure_gen on once, and nothing fails a failed domain
   // again: a teardown per generation is a teardown per failure.
-  uint64_t generation = d->failure_gen.load();
+  uint64_t generation = failure_generation(d);
   if (d->torn_down_gen == generation) return;
   shadow_failed(*d);  // what its classes keep for it without an object: settled before anything waits
   irq_mask_domain(d, true);

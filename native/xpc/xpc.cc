@@ -191,19 +191,17 @@ static bool claim_failure(Domain *d) {
   return false;
 }
 
-bool mark_failed(Domain *d) {
-  if (!claim_failure(d)) return false;
-  d->failure_gen.fetch_add(1);
-  return true;
-}
-
 // The primary fault of each domain's last failure, read on any thread while
 // the failing thread writes it, maybe in a signal handler: no lock but a
 // sequence count, odd while it is written (a seqlock: a reader copies, and
-// copies again if the count moved). The count turns odd before the failure's
-// generation is published, so a reader of that generation waits out the
-// write instead of finding no record. The words are atomics: a copy that
-// races a write is thrown away, never undefined.
+// copies again if the count moved). The words are atomics: a copy that races
+// a write is thrown away, never undefined.
+//
+// The count also covers the domain's failure_gen: a thread that fails d takes
+// it odd before it marks d failed, and moves failure_gen on before it lets it
+// go. So a thread that finds d failed (a claim lost, a kernel wait's abort)
+// and reads the generation through the count reads that failure's, never the
+// one before it, whose teardown and decision are over.
 constexpr size_t kFaultWords = (sizeof(Fault) + 7) / 8;
 static_assert(std::is_trivially_copyable<Fault>::value, "a Fault is copied word by word");
 struct PrimaryFault {
@@ -212,29 +210,54 @@ struct PrimaryFault {
 };
 static PrimaryFault g_primary_faults[kMaxDomains];  // zero: no fault (FaultKind::none), generation 0
 
-bool fail_with(Domain *d, Fault &f) {
-  f.domain = d->id;
-  f.primary = claim_failure(d);
-  if (!f.primary) {
-    f.generation = d->failure_gen.load();
-    return false;
+// Even to odd; the even value it had. Another writer is a thread failing d at
+// the same time, for a few hundred bytes' copy at most: wait for it (writers
+// never wait for readers). Async-signal-safe, and no handler interrupts a
+// writer to write: writers run host code, the handler's faults driver code.
+static uint64_t begin_write(PrimaryFault &p) {
+  for (;;) {
+    uint64_t seq = p.seq.load();
+    if (seq & 1)
+      sched_yield();
+    else if (p.seq.compare_exchange_weak(seq, seq + 1))
+      return seq;
   }
-  PrimaryFault &p = g_primary_faults[d->id];
-  // Even to odd. Another writer could only be the restarted driver's failing
-  // while this one is still writing: wait for it (writers never wait for readers).
-  uint64_t seq;
-  do seq = p.seq.load() & ~1ull;
-  while (!p.seq.compare_exchange_weak(seq, seq + 1));
-  f.generation = d->failure_gen.fetch_add(1) + 1;
-  std::atomic_thread_fence(std::memory_order_release);  // the odd count before any word
-  uint64_t words[kFaultWords] = {};
-  memcpy(words, &f, sizeof f);
-  for (size_t i = 0; i < kFaultWords; i++) p.words[i].store(words[i], std::memory_order_relaxed);
-  p.seq.store(seq + 2, std::memory_order_release);
-  return true;
 }
 
-std::optional<Fault> primary_fault(const Domain *d, uint64_t generation) {
+// Marks d failed if it was live, under the count: whether this call did, and
+// the generation of the failure d is in now.
+static bool claim_and_count(Domain *d, uint64_t *generation) {
+  bool claimed = claim_failure(d);
+  *generation = claimed ? d->failure_gen.fetch_add(1) + 1 : d->failure_gen.load();
+  return claimed;
+}
+
+bool mark_failed(Domain *d) {
+  PrimaryFault &p = g_primary_faults[d->id];
+  uint64_t seq = begin_write(p);
+  uint64_t generation;
+  bool claimed = claim_and_count(d, &generation);
+  p.seq.store(seq + 2, std::memory_order_release);
+  return claimed;
+}
+
+bool fail_with(Domain *d, Fault &f) {
+  f.domain = d->id;
+  PrimaryFault &p = g_primary_faults[d->id];
+  uint64_t seq = begin_write(p);
+  f.primary = claim_and_count(d, &f.generation);
+  if (f.primary) {
+    std::atomic_thread_fence(std::memory_order_release);  // the odd count before any word
+    uint64_t words[kFaultWords] = {};
+    memcpy(words, &f, sizeof f);
+    for (size_t i = 0; i < kFaultWords; i++) p.words[i].store(words[i], std::memory_order_relaxed);
+  }
+  p.seq.store(seq + 2, std::memory_order_release);
+  return f.primary;
+}
+
+// d's failure generation and the last primary fault recorded, in one look.
+static Fault read_failure(const Domain *d, uint64_t *generation) {
   const PrimaryFault &p = g_primary_faults[d->id];
   uint64_t words[kFaultWords];
   for (;;) {
@@ -243,13 +266,35 @@ std::optional<Fault> primary_fault(const Domain *d, uint64_t generation) {
       sched_yield();
       continue;
     }
+    *generation = d->failure_gen.load(std::memory_order_relaxed);
     for (size_t i = 0; i < kFaultWords; i++) words[i] = p.words[i].load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);  // the words before the count's second look
     if (p.seq.load(std::memory_order_relaxed) == seq) break;
   }
   Fault f;
   memcpy(&f, words, sizeof f);
+  return f;
+}
+
+uint64_t failure_generation(const Domain *d) {
+  uint64_t generation;
+  read_failure(d, &generation);
+  return generation;
+}
+
+std::optional<Fault> primary_fault(const Domain *d, uint64_t generation) {
+  uint64_t now;
+  Fault f = read_failure(d, &now);
   if (f.generation != generation || f.kind == FaultKind::none) return std::nullopt;
+  return f;
+}
+
+Fault current_failure(const Domain *d) {
+  uint64_t generation;
+  Fault f = read_failure(d, &generation);
+  if (f.generation != generation) f = Fault();  // none recorded for it (mark_failed's)
+  f.domain = d->id;
+  f.generation = generation;
   return f;
 }
 
@@ -287,7 +332,7 @@ void note_requested_leave(ThreadCtx *t, Domain *d, Fault &f) {
     fail_with(d, f);
   } else {
     f.primary = false;
-    f.generation = d->failure_gen.load();
+    f.generation = failure_generation(d);
   }
 }
 
@@ -301,7 +346,7 @@ void xpc_abort_current(Domain *d, uintptr_t ip) {
   } else {  // no request for this thread: it found the domain failed by another
     f.kind = FaultKind::aborted;
     f.domain = d->id;
-    f.generation = d->failure_gen.load();
+    f.generation = failure_generation(d);
   }
   leave_for_fault(t, d);
 }

@@ -198,11 +198,17 @@ bool mark_failed(Domain *d);
 // call did (then f is recorded as the failure's primary fault); f.domain and
 // f.generation are set either way. Async-signal-safe.
 bool fail_with(Domain *d, Fault &f);
+// The generation of d's last failure (d->failure_gen), waiting out a failure
+// being marked: a thread that has seen d failed reads that failure's.
+uint64_t failure_generation(const Domain *d);
 // A copy of the fault that caused failure `generation` of d: nullopt if that
 // failure recorded none (mark_failed's) or a later one's replaced it. Waits
 // out a recording under way, so it is never half-written, nor missing for a
 // generation that was just published.
 std::optional<Fault> primary_fault(const Domain *d, uint64_t generation);
+// d's last failure: its generation and its primary fault, read together
+// (a Fault of kind none, with that generation, if it recorded none).
+Fault current_failure(const Domain *d);
 // t leaves d as it was asked to (trap_abort_thread): f's kind, domain,
 // primary (leaving fails d, and t is the first to fail it) and generation,
 // and the fault recorded if primary. Async-signal-safe.

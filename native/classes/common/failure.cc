@@ -6,11 +6,7 @@
 namespace nooks {
 
 DriverFailure failure_of(const Domain &d) {
-  uint64_t generation = d.failure_gen.load();
-  DriverFailure failure{d.name, d.serial, primary_fault(&d, generation).value_or(Fault())};
-  failure.fault.domain = d.id;
-  failure.fault.generation = generation;
-  return failure;
+  return DriverFailure{d.name, d.serial, current_failure(&d)};
 }
 
 Napi::Value failure_value(Napi::Env env, const DriverFailure &failure) {
