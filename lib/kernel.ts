@@ -325,7 +325,10 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return native().devices();
   }
 
-  /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */
+  /**
+   * Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does
+   * nothing. The 'log' listeners have heard every line when it resolves (the kernel is down by then).
+   */
   async shutdown(): Promise<void> {
     if (this.down) return;
     for (const fail of shutdownListeners) fail(SHUT_DOWN);
@@ -336,6 +339,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.drivers.clear();
     this.down = true;
     booted = undefined;
+    this.deliverLog(); // now, not in a later turn: a process may exit as soon as shutdown() resolves
   }
 
   private live(driver?: string): void {
