@@ -194,8 +194,9 @@ export abstract class PcmStream {
   status(): PcmStatus {
     if (this.closed) return { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, restarting: false, error: 'closed' };
     const s = native().pcmStatus(this.handle);
-    // the kernel's shutdown unregistered the device too ("device gone"): the stream says what its calls say
-    return this.kernelDown ? { ...s, error: this.error?.message ?? s.error } : s;
+    // the kernel's shutdown unregistered the device too ("device gone"): the stream says what its calls say, and
+    // that it runs no more (the native stream's last state may still say it ran)
+    return this.kernelDown ? { ...s, running: false, error: this.error?.message ?? s.error } : s;
   }
 
   /** Stops the stream at once (unplayed frames are dropped) and gives the device back. */
