@@ -4,21 +4,17 @@
 // exited right after `await kernel.shutdown()` never heard them.
 import { afterEach, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
-import { ptyPair } from '../lib/testing.js';
 
 let kernel: Kernel | undefined;
-let pty: ReturnType<typeof ptyPair> | undefined;
 afterEach(async () => {
   await kernel?.shutdown();
-  pty?.close();
-  [kernel, pty] = [undefined, undefined];
+  kernel = undefined;
 });
 
-/** A kernel with uart16550 loaded for a pty's end: it logs at the load and at the shutdown. */
+/** A kernel with uart16550 loaded for a UART: it logs at the load and at the shutdown. */
 async function bootSerial(): Promise<Kernel> {
   kernel = await Kernel.boot({ isolation: 'mprotect' });
-  pty = ptyPair();
-  kernel.addDevice('uart16550', { tty: pty.a });
+  kernel.addDevice('uart16550');
   await kernel.load('uart16550');
   return kernel;
 }
