@@ -174,7 +174,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.policy = policy;
     this.agent = new RecoveryAgent(policy, {
       restart: (name, f) => this.recovered(name, f).restart(),
-      disable: (name, why, f) => this.recovered(name, f).disable(why),
+      disable: (name, why, f) => this.recovered(name, f).disable(why, f),
       fallback: (name, path, f) => this.recovered(name, f).replaceWith(path),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
@@ -325,7 +325,10 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     return native().devices();
   }
 
-  /** Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does nothing. */
+  /**
+   * Unloads every driver and stops the kernel; its handles (and this object) are stale after. A second call does
+   * nothing. The 'log' listeners have heard every line when it resolves (the kernel is down by then).
+   */
   async shutdown(): Promise<void> {
     if (this.down) return;
     for (const fail of shutdownListeners) fail(SHUT_DOWN);
@@ -336,6 +339,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.drivers.clear();
     this.down = true;
     booted = undefined;
+    this.deliverLog(); // now, not in a later turn: a process may exit as soon as shutdown() resolves
   }
 
   private live(driver?: string): void {
@@ -367,13 +371,14 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const current = d !== undefined && d.domainId === f.domain && f.load === native().loadSerial(f.domain);
     if (!d || (!current && d.replacedDomain !== f.domain)) return '';
     if (current && d.claim(f.generation)) this.recoverSync(d, f);
-    switch (d.decisionFor(f)) {
+    const { decision, why } = d.decisionFor(f);
+    switch (decision) {
       case 'restart':
         return 'and was restarted: open it again';
       case 'fallback': // one fallback per driver: its path is the fallback's from then on
         return `and was replaced by its fallback ${driverName(d.path)}: open it again`;
-      case 'disable': // the agent disables once: its reason is this failure's
-        return `and will not be restarted: ${d.name} ${d.disabledWhy}`;
+      case 'disable': // why: this failure's reason, none where the disable action itself failed
+        return `and will not be restarted${why ? `: ${d.name} ${why}` : ''}`;
       default:
         return '';
     }
@@ -439,8 +444,8 @@ export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
   private replaced: number | undefined; // the domain its fallback driver took the place of
-  private gaveUp: string | undefined; // why the recovery agent disabled it, once it has
   private readonly decisions = new Map<string, Decision>(); // the agent's, by failure (failureKey), the latest kept
+  private readonly reasons = new Map<string, string>(); // why the agent disabled it, by failure, for those it did
 
   /** @internal use Kernel.load */
   constructor(
@@ -540,15 +545,10 @@ export class Driver {
     }
   }
 
-  /** @internal The recovery agent's `disable` action: the driver is disabled for `why` (its requests' errors say it). */
-  disable(why: string): void {
+  /** @internal The recovery agent's `disable` action after failure f: the driver is disabled for `why` (its requests' errors say it). */
+  disable(why: string, f: NativeFault): void {
     native().disable(this.id, why);
-    this.gaveUp = why;
-  }
-
-  /** @internal Why the recovery agent disabled the driver, once it has. */
-  get disabledWhy(): string | undefined {
-    return this.gaveUp;
+    this.reasons.set(failureKey(f), why);
   }
 
   /** @internal The domain its fallback driver took the place of (a failure's fault there was this driver's). */
@@ -559,12 +559,20 @@ export class Driver {
   /** @internal The agent decided `decision` for failure f (decisionFor). */
   decided(f: NativeFault, decision: Decision): void {
     this.decisions.set(failureKey(f), decision);
-    if (this.decisions.size > decisionsKept) this.decisions.delete(this.decisions.keys().next().value!);
+    if (this.decisions.size > decisionsKept) {
+      const oldest = this.decisions.keys().next().value!;
+      this.decisions.delete(oldest);
+      this.reasons.delete(oldest);
+    }
   }
 
-  /** @internal What the agent decided for failure f, once it has: a class's error about f names it (recoverFromClassCall). */
-  decisionFor(f: NativeFault): Decision | undefined {
-    return this.decisions.get(failureKey(f));
+  /**
+   * @internal What the agent decided for failure f, once it has, and why it disabled the driver, if it did: a class's
+   * error about f names them (recoverFromClassCall).
+   */
+  decisionFor(f: NativeFault): { decision?: Decision; why?: string } {
+    const key = failureKey(f);
+    return { decision: this.decisions.get(key), why: this.reasons.get(key) };
   }
 
   /** @internal True once per failure: whoever sees it first (caller or kernel thread) hands it to the agent. */
@@ -626,8 +634,20 @@ export class Driver {
     native().patchText(this.id, patch.offset, patch.bytes, patch.transient);
   }
 
-  /** Explicit recovery: fail the driver on purpose and let the policy act. */
+  /**
+   * Explicit recovery: fail the driver on purpose and let the policy act. A disabled driver has no failure left to
+   * hand the policy (its last one was, and a disabled driver fails no more): its restart is asked for directly, and
+   * refused (DriverUnavailable, EUNAVAILABLE).
+   */
   recover(): void {
+    if (this.state === 'disabled') {
+      try {
+        native().restart(this.id);
+      } catch (e) {
+        throw new DriverUnavailable((e as Error).message);
+      }
+      return;
+    }
     const generation = native().fail(this.id);
     this.claim(generation);
     this.kernel.recoverSync(this, {

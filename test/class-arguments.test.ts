@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlockError, Kernel, NetError, openBlock, openNet, openPcm, openSerial, PcmError, SerialError, type BlockOp, type Driver, type NetConfig, type PcmOptions, type Termios } from '../lib/index.js';
+import { BlockError, Kernel, NetError, openBlock, openCapture, openNet, openPcm, openSerial, PcmError, SerialError, type BlockOp, type Driver, type NetConfig, type PcmOptions, type Termios } from '../lib/index.js';
 import { ptyPair } from '../lib/testing.js';
 import { errorOf, rejectionOf, suiteIsolation } from './helpers/util.js';
 
@@ -127,6 +127,9 @@ describe('sound', () => {
     ];
     for (const [name, options, message] of cases)
       expect(errorOf(() => openPcm(kernel, untyped<string>(name), untyped<PcmOptions>(options)), PcmError), message).toEqual(invalid(message));
+    // before: openCapture's errors named openPcm
+    expect(errorOf(() => openCapture(kernel, untyped<string>(42), { rate: 8000, channels: 1 }), PcmError))
+      .toEqual(invalid('openCapture: the device name must be a string, got 42'));
     const pcm = openPcm(kernel, 'pcm0', { rate: 48000, channels: 2, periods: undefined });
     try {
       expect(errorOf(() => pcm.mute(untyped('yes')), PcmError)).toEqual(invalid('pcm0: mute(on) must be true or false, got "yes"'));

@@ -174,6 +174,18 @@ describe('sound: pcm', () => {
     expect(second.stream.status()).toMatchObject({ framesDone: 1600, error: null });
     second.stream.close();
   });
+
+  // Before: { running: true, ..., error: 'pcm0: the kernel was shut down: ...' }, the native stream's last state.
+  it('a stream playing when the kernel shuts down says it runs no more, next to the shutdown\'s error', async () => {
+    const { stream } = await up();
+    const writing = stream.write(Buffer.alloc(16000 * 2)).catch((e: unknown) => e); // 1 s: under way at the shutdown
+    await until(() => stream.status().framesDone > 0, 'playback under way');
+    expect(stream.status().running).toBe(true);
+    await kernel!.shutdown();
+    expect(stream.status()).toMatchObject({ running: false, error: 'pcm0: the kernel was shut down: its drivers were unloaded' });
+    expect(((await writing) as Error).message).toMatch(SHUT_DOWN);
+    stream.close();
+  });
 });
 
 it('the kernel log starts afresh: what the shutdown logged stays the previous kernel\'s', async () => {

@@ -211,6 +211,17 @@ describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
     expect(r.code).toBe(0);
   }, 40_000);
 
+  // Before: its after() hook awaited the closes one by one: a close that rejected (ETIMEDOUT) skipped the shutdown, and
+  // the kernel's threads kept the process alive: node --test never ended (killed here after 15 s).
+  it.runIf(cls === 'serial')('its test\'s after() hook shuts the kernel down even when a close rejects', async () => {
+    const written = readFileSync(join(project, name, `${name}.test.mjs`), 'utf8');
+    const leavesBytes = "test('leaves bytes waiting', () => {\n  left.write(Buffer.alloc(65536)).catch(() => {}); // ~6 s on the wire\n});\n";
+    writeFileSync(join(project, name, 'busy.test.mjs'), `${written.slice(0, written.indexOf('\ntest('))}\n${leavesBytes}`);
+    const r = await runNode(['--test', `${name}/busy.test.mjs`], project, 15_000);
+    expect(r.stdout, r.stderr).toMatch(/closed with the transmitter still busy after 2000 ms/); // the hook's own error, reported
+    expect(r.code).toBe(1);
+  }, 20_000);
+
   it('its workload passes, on devices it adds once, and after a restart', async () => {
     writeFileSync(join(project, 'run-workload.mjs'), workloadRunner);
     const r = await runNode(['run-workload.mjs', so, join(project, name, 'workload.mjs')], project, 30_000);

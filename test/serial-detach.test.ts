@@ -9,6 +9,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, openSerial, serialPorts, type Driver, type DriverPolicy, type SerialError, type SerialPort } from '../lib/index.js';
 import { ptyPair } from '../lib/testing.js';
+import { native, type NativeFault } from '../lib/native.js';
 import { fallbackTo, suiteIsolation, until } from './helpers/util.js';
 
 let kernel: Kernel | undefined;
@@ -69,6 +70,20 @@ it('not restarted (the policy says disable): the error says so, and why', async 
   expect(error.message).toBe(`${failed} and will not be restarted: uart16550 failed (bad-call) and its recovery policy says disable`);
   expect(drv.state).toBe('disabled');
   expect(() => openSerial(kernel!, 'ttyS0')).toThrow(expect.objectContaining({ code: 'ENODEV' }));
+});
+
+// Before: recover() counted a new failure and disabled the driver again, and the first failure's message named the
+// new reason: 'and will not be restarted: uart16550 failed (aborted) and its recovery policy says disable'.
+it('not restarted: a recover() of the disabled driver is refused, counts no failure, and changes no reason given', async () => {
+  const { drv } = await detachedBy({ ...defaultPolicy.default, action: 'disable' });
+  const fault = { ...(kernel!.events()[0].fault as NativeFault) };
+  fault.load = native().loadSerial(fault.domain); // as the class's failure carries it
+  const said = 'and will not be restarted: uart16550 failed (bad-call) and its recovery policy says disable';
+  expect(kernel!.recoverFromClassCall(fault)).toBe(said);
+  expect(() => drv.recover()).toThrow(expect.objectContaining({ code: 'EUNAVAILABLE', message: 'uart16550: restart failed: uart16550 is disabled' }));
+  expect(kernel!.events().map((e) => e.event)).toEqual(['fault', 'disabled']);
+  expect(kernel!.recoverFromClassCall(fault)).toBe(said);
+  expect(drv.state).toBe('disabled');
 });
 
 it('not restarted (past the policy\'s limit): the error says so, and why', async () => {

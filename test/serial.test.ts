@@ -199,6 +199,23 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     expect(dropped + serialPorts()[0].txBytes - took).toBe(1000); // each byte taken by the driver or counted dropped
   });
 
+  // Before: close(0), close(-1), close(NaN) resolved, the drain's EINVAL swallowed, the bytes waiting dropped.
+  it('close(drainMs) with a drainMs that is no timeout rejects EINVAL and closes nothing: no byte is dropped unasked', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    const took = serialPorts()[0].txBytes;
+    await port.write(pattern(1000, 3)); // in the kernel's buffer: 87 ms on the wire
+    for (const [drainMs, shown] of [[0, '0'], [-1, '-1'], [Number.NaN, 'NaN'], [1.5, '1.5']] as const) {
+      expect(await rejectionOf(port.close(drainMs), SerialError)).toMatchObject({ code: 'EINVAL',
+        message: `ttyS0: close(drainMs) must be an integer 1..2147483647, got ${shown}` });
+    }
+    expect(port.isOpen).toBe(true);
+    expect(serialPorts()[0].open).toBe(true);
+    await port.close(); // drains: every byte leaves the UART
+    expect(serialPorts()[0].txBytes - took).toBe(1000);
+    await until(() => far.received.includes(pattern(1000, 3)), 'the 1000 bytes, whole, at the far end');
+    far.received = Buffer.alloc(0); // nothing of them left for the next test to take
+  });
+
   it('a driver fault in the transmit interrupt: the application gets EIO at once, and the restarted driver serves a reopen', async () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     const recovered = new Promise((r) => kernel.once('recovered', r));

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
+import { WritesInOrder } from '../lib/classes/common.js';
 import { Kernel, openPcm, openSerial } from '../lib/index.js';
 import { readWav } from '../lib/apps/wav.js';
 import { ptyPair } from '../lib/testing.js';
@@ -72,4 +73,14 @@ it('serial: a write made while an earlier one waits for room in the kernel is se
     await far?.close();
     pty.close();
   }
+});
+
+// Before: a write that threw at once threw from run(), and the queue stayed in flight for ever: the next write never ran.
+it('WritesInOrder: a write that throws at once rejects its promise, and the next write runs', async () => {
+  const writes = new WritesInOrder();
+  const refused = writes.run(() => {
+    throw new Error('refused at once');
+  });
+  await expect(refused).rejects.toThrow('refused at once');
+  await expect(writes.run(async () => 'the next write')).resolves.toBe('the next write');
 });

@@ -72,7 +72,8 @@ export class WritesInOrder {
     const before = this.last;
     let settled!: () => void;
     this.last = new Promise((resolve) => (settled = resolve));
-    const started = this.inFlight++ === 0 ? write() : before.then(write);
+    // a write that throws at once rejects its promise, as one that fails later: the queue goes on either way
+    const started = this.inFlight++ === 0 ? new Promise<T>((resolve) => resolve(write())) : before.then(write);
     return started.finally(() => {
       this.inFlight--;
       settled();

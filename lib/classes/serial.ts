@@ -235,11 +235,13 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 
   /**
-   * Waits for the transmitter to drain (up to drainMs), then shuts the port down. Never throws for a detached port.
+   * Waits for the transmitter to drain (up to drainMs, a timeout as drain's), then shuts the port down. Never rejects
+   * for a detached port but for a bad drainMs.
    * A drain that timed out still closes the port, then rejects with ETIMEDOUT saying how many bytes that were still
    * waiting for the driver it dropped (and that what the UART held was dropped too).
    */
   async close(drainMs = 2_000): Promise<void> {
+    serialArgs(this.name).timeout(drainMs, 'close(drainMs)'); // a bad one closes nothing: the bytes are not dropped unasked
     if (this.closed) return;
     let busy: SerialError | undefined;
     if (!this.failure)

@@ -66,9 +66,9 @@ const wrap = <T>(f: () => T): T => classCall(f, PcmError);
 /** Checks of the arguments of a call about `device`: EINVAL naming it and the argument. */
 const pcmArgs = (device: string) => new ArgCheck(device, (message) => new PcmError('EINVAL', message));
 
-/** The options of an open of `name`, checked (the device checks their ranges): undefined ones are not given. */
-function checkedOptions(name: unknown, o: unknown): { name: string; options: PcmOptions } {
-  const device = pcmArgs('openPcm').string(name, 'the device name');
+/** The options of an open of `name` by `call` (openPcm, openCapture), checked (the device checks their ranges): undefined ones are not given. */
+function checkedOptions(call: string, name: unknown, o: unknown): { name: string; options: PcmOptions } {
+  const device = pcmArgs(call).string(name, 'the device name');
   const arg = pcmArgs(device);
   const given = arg.settings(o, 'option', ['rate', 'channels', 'periodFrames', 'periods']);
   const optional = (key: string) => (given[key] === undefined ? undefined : arg.uint32(given[key], key));
@@ -124,7 +124,7 @@ export abstract class PcmStream {
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   protected constructor(deviceName: string, dir: 'playback' | 'capture', options: PcmOptions) {
-    const { name, options: o } = checkedOptions(deviceName, options);
+    const { name, options: o } = checkedOptions(dir === 'playback' ? 'openPcm' : 'openCapture', deviceName, options);
     this.name = name;
     this.rate = o.rate;
     this.channels = o.channels;
@@ -194,8 +194,9 @@ export abstract class PcmStream {
   status(): PcmStatus {
     if (this.closed) return { framesDone: 0, framesQueued: 0, framesInRing: 0, running: false, restarting: false, error: 'closed' };
     const s = native().pcmStatus(this.handle);
-    // the kernel's shutdown unregistered the device too ("device gone"): the stream says what its calls say
-    return this.kernelDown ? { ...s, error: this.error?.message ?? s.error } : s;
+    // the kernel's shutdown unregistered the device too ("device gone"): the stream says what its calls say, and
+    // that it runs no more (the native stream's last state may still say it ran)
+    return this.kernelDown ? { ...s, running: false, error: this.error?.message ?? s.error } : s;
   }
 
   /** Stops the stream at once (unplayed frames are dropped) and gives the device back. */

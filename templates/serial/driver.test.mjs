@@ -31,10 +31,11 @@ before(async () => {
   right = openSerial(kernel, port(b).name, { baudRate: 115200 });
 });
 after(async () => {
-  await left?.close();
-  await right?.close();
+  // a close that rejects (ETIMEDOUT: the bytes it dropped) must not leave the kernel up: its threads keep the process alive
+  const closed = await Promise.allSettled([left?.close(), right?.close()]);
   await kernel?.shutdown();
   cable?.close();
+  for (const c of closed) if (c.status === 'rejected') throw c.reason;
 });
 
 test('bytes cross the cable both ways', async () => {
