@@ -28,8 +28,12 @@ export function hostProcesses(driver: string): number[] {
   });
 }
 
-/** Polls `cond` every 5 ms; fails with `what` after `timeoutMs`. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+/**
+ * Polls `cond` every 5 ms; fails with `what` after `timeoutMs`. The bound only catches a hang: the default is
+ * generous because a loaded 2-core machine (CI beside other jobs) can take seconds for progress an idle one makes
+ * in milliseconds.
+ */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
