@@ -296,7 +296,7 @@ describe('the sound shadow driver', () => {
   it('the recorder records across a recovery: only what the failed driver\'s ring held is lost, nothing repeated', async () => {
     const irqs = Number(drv.call('irqs'));
     const recording = record(kernel, { rate: RATE, channels: 1, seconds: 0.5 });
-    await until(() => Number(drv.call('irqs')) >= irqs + 10, 'capture under way');
+    await until(() => Number(drv.call('irqs')) >= irqs + 10, 'capture under way', 5_000); // a loaded machine's start
     drv.recover();
     const r = await recording;
     expect(r).toMatchObject({ app: 'recorder', ok: true, frames: QUEUE });
