@@ -85,6 +85,7 @@ void resume_locked(Pcm &old, const std::shared_ptr<Pcm> &p) {
       continue;
     }
     p->open[dir] = s;
+    s->holder = p;
     std::lock_guard<std::mutex> g(s->lock);
     s->resume = p;
     s->cv.notify_all();

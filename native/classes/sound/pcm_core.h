@@ -117,6 +117,9 @@ struct Stream {
   // the shadow: parked while its driver restarts; `resume` is the pcm the restarted driver registered
   bool parked = false, mixer_pending = false;  // mixer_pending: changed while parked, not yet given to the driver
   std::shared_ptr<Pcm> resume;
+  // The pcm whose open[dir] holds the stream (guarded by g_lock): its pcm, or the one the shadow moved it onto
+  // (resume_locked) before its restore took it, kept when that one is parked too (then resume is gone).
+  std::shared_ptr<Pcm> holder;
 
   Napi::ThreadSafeFunction tsfn;
   bool tsfn_live = false;

@@ -43,11 +43,9 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
   if (s->thread.joinable()) s->thread.join();
   const Pcm &p = *s->pcm;
   bool gone, parked;
-  std::shared_ptr<Pcm> resume;
   {
     std::lock_guard<std::mutex> g(s->lock);
     parked = s->parked;  // the driver does not know a parked stream
-    resume = s->resume;
   }
   {
     std::lock_guard<std::mutex> g(g_lock);
@@ -61,8 +59,8 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
   }
   {
     std::lock_guard<std::mutex> g(g_lock);
-    for (Pcm *q : {s->pcm.get(), resume.get()})
-      if (q && q->open[s->dir] == s) q->open[s->dir] = nullptr;
+    // not s->pcm: parked on a later registration before its restore, the stream is in that one's open[]
+    if (s->holder && s->holder->open[s->dir] == s) s->holder->open[s->dir] = nullptr;
   }
   if (s->tsfn_live) {
     s->tsfn_live = false;
@@ -143,6 +141,7 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
     s->parked = parked;
     s->start_engine = parked && dir == SNDRV_PCM_STREAM_CAPTURE;
     p->open[dir] = s;  // claimed; undone below on failure
+    s->holder = p;
   }
   s->id = g_next_handle++;
   s->pcm = p;
@@ -155,7 +154,7 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   auto fail = [&] {  // undo the claim and throw
     {
       std::lock_guard<std::mutex> g(g_lock);
-      if (p->open[dir] == s) p->open[dir] = nullptr;
+      if (s->holder->open[dir] == s) s->holder->open[dir] = nullptr;  // p, or the pcm a restart moved it onto
     }
     throw_code(env, op.code, op.err);
   };
@@ -285,7 +284,7 @@ Napi::Value PcmMixer(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> sg(s->lock);
     parked = s->parked;
     dead = !s->error.empty();
-    p = parked && s->resume ? s->resume : s->pcm;  // parked: the pcm its restore will use
+    p = parked ? s->holder : s->pcm;  // parked: the pcm the shadow keeps, whose mixer its restore gives the driver
     vol = want_vol < 0 ? p->volume[s->dir] : (uint32_t)want_vol;
     mute = info[2].IsBoolean() ? info[2].As<Napi::Boolean>().Value() : p->muted[s->dir];
     if (parked && !dead && p->ops.has_mixer()) {  // the shadow answers for the driver: recorded, given to it at the restore
