@@ -192,7 +192,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const policy = typeof options.policy === 'string' ? loadPolicy(options.policy) : checkPolicy(options.policy ?? defaultPolicy);
     n.boot(isolation);
     const k = new Kernel(isolation, policy, options.eventLog);
-    if (isolation === 'pkey') k.stopKeepingHandlers = keepHandlersOnAltStack(() => n.signalHandlersOnAltStack());
+    if (isolation === 'pkey') k.stopKeepingHandlers = keepHandlersOnAltStack(n);
     n.setFaultListener((id, f) => k.onKernelThreadFault(id, f));
     booted = k;
     return k;

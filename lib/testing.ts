@@ -105,6 +105,16 @@ export function teardownWaitsRunOut(): number {
 }
 
 /**
+ * Whether signal `sig`'s handler runs on the thread's alternate stack
+ * (SA_ONSTACK): under isolation 'pkey' the kernel gives every handler it, at
+ * once where an event tells it of one, else at the watchdog's next sweep
+ * (test/host-signals.test.ts).
+ */
+export function signalHandlerOnAltStack(sig: number): boolean {
+  return native().signalHandlerOnAltStack(sig);
+}
+
+/**
  * The watchdog thread runs none of the device classes' periodic checks (their
  * nannies: a stuck transmit, a request a driver keeps, a parked device's
  * re-register rule) until releaseNannies: a test shows that what it checks

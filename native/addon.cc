@@ -147,6 +147,7 @@ void shutdown_kernel(napi_env env) {
     if (d) unload_driver(d);  // not unloaded: nothing but this thread frees it
   }
   bus_clear();
+  stop_keeping_handlers_on_altstack();  // an environment's exit without Kernel.shutdown(): its loop closes next
   watchdog_stop();
   recovery_thread_stop();
   workers_stop();
@@ -681,6 +682,24 @@ Napi::Value SetFaultListener(const Napi::CallbackInfo &info) {
 
 // Under isolation pkey (lib/host-signals.ts): native/trap/host_signals.h.
 Napi::Value SignalHandlersOnAltStack(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), handlers_on_altstack()); }
+
+// keepSignalHandlersOnAltStack(keep): under isolation pkey, from the boot to the shutdown (host_signals.h).
+Napi::Value KeepSignalHandlersOnAltStack(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].ToBoolean()) {
+    stop_keeping_handlers_on_altstack();
+    return env.Undefined();
+  }
+  uv_loop_t *loop = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_uv_event_loop(env, &loop), env.Undefined());
+  keep_handlers_on_altstack(loop);
+  return env.Undefined();
+}
+
+// signalHandlerOnAltStack(sig): test hook: whether sig's handler has SA_ONSTACK (host_signals.h).
+Napi::Value SignalHandlerOnAltStack(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), handler_on_altstack(info[0].ToNumber().Int32Value()));
+}
 
 // "" when isolation 'pkey' can run here, else why not.
 Napi::Value PkeyUnusableReason(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), pkey_unusable_reason()); }

@@ -9,6 +9,7 @@
 // domain one). docs/design.md, "Host signals".
 #pragma once
 #include <signal.h>
+#include <uv.h>
 
 #include <thread>
 #include <utility>
@@ -16,8 +17,23 @@
 namespace nooks {
 
 // Gives every handler installed now that lacks it SA_ONSTACK (the kernel's
-// own have it). Returns how many it changed.
+// own have it). Returns how many it changed. Not atomic: a handler another
+// thread installs between its read and its write of a signal's action is
+// overwritten by the one it read (docs/design.md, "Host signals").
 int handlers_on_altstack();
+
+// Whether signal sig's handler (if any) has SA_ONSTACK (a test hook).
+bool handler_on_altstack(int sig);
+
+// Under isolation pkey, from now until stop_keeping_handlers_on_altstack
+// (the loop's thread, which calls both): libuv's SIGCHLD handler stays
+// installed, by a watcher of the kernel's on `loop`, so that a spawn never
+// installs it anew without SA_ONSTACK; and the watchdog thread gives
+// handlers installed where no event tells the kernel SA_ONSTACK every
+// kHandlerSweepMs (another thread's listeners, Node's own sigaction).
+void keep_handlers_on_altstack(uv_loop_t *loop);
+void stop_keeping_handlers_on_altstack();
+constexpr unsigned kHandlerSweepMs = 50;
 
 // While it lives, the calling thread blocks every signal but those a fault
 // raises and the kernel's abort signal (trap_abort_signal).

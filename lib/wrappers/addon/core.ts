@@ -67,6 +67,9 @@ export const core = surface({
     setFaultListener: fn<(listener: (domain: number, fault: NativeFault) => void) => void>('Receives every driver fault.', ['function']),
     signalHandlersOnAltStack: fn<() => number>(
       'Gives every signal handler installed without SA_ONSTACK the flag (isolation \'pkey\': a handler must not run on a domain\'s stack); how many it changed.', []),
+    keepSignalHandlersOnAltStack: fn<(keep: boolean) => void>(
+      'Isolation \'pkey\', from the boot to the shutdown: keeps libuv\'s SIGCHLD handler installed (a watcher on this thread\'s loop, unref\'d) and gives handlers SA_ONSTACK from the watchdog thread every 50 ms.', ['boolean']),
+    signalHandlerOnAltStack: fn<(sig: number) => boolean>('Test hook: whether the signal\'s handler has SA_ONSTACK.', ['number']),
     pkeyUnusableReason: fn<() => string>('\'\' when isolation \'pkey\' can run here, else the reason it cannot.', []),
   },
 });
