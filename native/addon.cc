@@ -690,7 +690,7 @@ Napi::Value KeepSignalHandlersOnAltStack(const Napi::CallbackInfo &info) {
     stop_keeping_handlers_on_altstack();
     return env.Undefined();
   }
-  uv_loop_t *loop = nullptr;
+  uv_loop_s *loop = nullptr;  // as node_api.h declares it: <uv.h> would redefine the driver API's HZ
   NAPI_THROW_IF_FAILED(env, napi_get_uv_event_loop(env, &loop), env.Undefined());
   keep_handlers_on_altstack(loop);
   return env.Undefined();

@@ -1,5 +1,7 @@
 #include "host_signals.h"
 
+#include <uv.h>
+
 #include <atomic>
 
 #include "trap.h"

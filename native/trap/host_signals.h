@@ -9,10 +9,11 @@
 // domain one). docs/design.md, "Host signals".
 #pragma once
 #include <signal.h>
-#include <uv.h>
 
 #include <thread>
 #include <utility>
+
+struct uv_loop_s;  // <uv.h> not here: it brings <linux/param.h>'s HZ into every driver-API file
 
 namespace nooks {
 
@@ -31,7 +32,7 @@ bool handler_on_altstack(int sig);
 // installs it anew without SA_ONSTACK; and the watchdog thread gives
 // handlers installed where no event tells the kernel SA_ONSTACK every
 // kHandlerSweepMs (another thread's listeners, Node's own sigaction).
-void keep_handlers_on_altstack(uv_loop_t *loop);
+void keep_handlers_on_altstack(uv_loop_s *loop);
 void stop_keeping_handlers_on_altstack();
 constexpr unsigned kHandlerSweepMs = 50;
 
