@@ -33,6 +33,13 @@ std::shared_ptr<Stream> handle_arg(const Napi::CallbackInfo &info) {
   throw_code(env, code, msg);
 }
 
+// Takes a closed (or never opened) stream out of every pcm's open[] that holds it: its holder, and s.pcm, which a
+// restart's resume (resume_locked) leaves holding it until the restore moves s.pcm on. Under g_lock.
+void release_claims(Stream &s) {
+  for (Pcm *p : {s.pcm.get(), s.holder.get()})
+    if (p && p->open[s.dir].get() == &s) p->open[s.dir] = nullptr;
+}
+
 // Undo what open did on the driver's side; the stream's resources go.
 void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
   {
@@ -59,8 +66,9 @@ void teardown_stream(const std::shared_ptr<Stream> &s, bool call_driver) {
   }
   {
     std::lock_guard<std::mutex> g(g_lock);
-    // not s->pcm: parked on a later registration before its restore, the stream is in that one's open[]
-    if (s->holder && s->holder->open[s->dir] == s) s->holder->open[s->dir] = nullptr;
+    // parked on a later registration before its restore, the stream is in that one's open[] (its holder) and
+    // still in s->pcm's, which holds it back (a cycle: neither freed): out of both
+    release_claims(*s);
   }
   if (s->tsfn_live) {
     s->tsfn_live = false;
@@ -154,7 +162,7 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   auto fail = [&] {  // undo the claim and throw
     {
       std::lock_guard<std::mutex> g(g_lock);
-      if (s->holder->open[dir] == s) s->holder->open[dir] = nullptr;  // p, or the pcm a restart moved it onto
+      release_claims(*s);  // p, and the pcm a restart moved it onto
     }
     throw_code(env, op.code, op.err);
   };
