@@ -8,6 +8,7 @@ import { pciAddress, PciError, type PciVia } from './pci.js';
 import { emitEach, RecoveryAgent, RecoveryOver, type Decision, type RecoveryEvent, type RecoveryEventName } from './recovery/agent.js';
 import { ArgCheck } from './classes/args.js';
 import { withCode } from './error-code.js';
+import { messageOf } from './listeners.js';
 import { checkLoadOptions } from './load-options.js';
 import { keepHandlersOnAltStack } from './host-signals.js';
 import { checkPolicy, defaultPolicy, loadPolicy, policyFor, type Policy, type PolicyDocument } from './recovery/policy.js';
@@ -395,7 +396,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.failedDrivers.set(f, d);
     this.agent.onFault(d.name, f)
       .then((decision) => d.decided(f, decision))
-      .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${(err as Error).message}`, 'RecoveryWarning'))
+      .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${messageOf(err)}`, 'RecoveryWarning'))
       .finally(() => {
         if (!this.down) this.drainLog();
       });
@@ -444,8 +445,8 @@ export class Driver {
   private readonly symbols = new Map<string, number>();
   private handledGeneration = 0;
   private replaced: number | undefined; // the domain its fallback driver took the place of
-  private readonly decisions = new Map<string, Decision>(); // the agent's, by failure (failureKey), the latest kept
-  private readonly reasons = new Map<string, string>(); // why the agent disabled it, by failure, for those it did
+  // the agent's decision for each failure (failureKey), and why it disabled the driver where it did; the latest kept
+  private readonly decisions = new Map<string, { decision?: Decision; why?: string }>();
 
   /** @internal use Kernel.load */
   constructor(
@@ -548,7 +549,7 @@ export class Driver {
   /** @internal The recovery agent's `disable` action after failure f: the driver is disabled for `why` (its requests' errors say it). */
   disable(why: string, f: NativeFault): void {
     native().disable(this.id, why);
-    this.reasons.set(failureKey(f), why);
+    this.decide(f, { why });
   }
 
   /** @internal The domain its fallback driver took the place of (a failure's fault there was this driver's). */
@@ -558,12 +559,13 @@ export class Driver {
 
   /** @internal The agent decided `decision` for failure f (decisionFor). */
   decided(f: NativeFault, decision: Decision): void {
-    this.decisions.set(failureKey(f), decision);
-    if (this.decisions.size > decisionsKept) {
-      const oldest = this.decisions.keys().next().value!;
-      this.decisions.delete(oldest);
-      this.reasons.delete(oldest);
-    }
+    this.decide(f, { decision });
+  }
+
+  private decide(f: NativeFault, what: { decision?: Decision; why?: string }): void {
+    const key = failureKey(f);
+    this.decisions.set(key, { ...this.decisions.get(key), ...what });
+    if (this.decisions.size > decisionsKept) this.decisions.delete(this.decisions.keys().next().value!);
   }
 
   /**
@@ -571,8 +573,7 @@ export class Driver {
    * error about f names them (recoverFromClassCall).
    */
   decisionFor(f: NativeFault): { decision?: Decision; why?: string } {
-    const key = failureKey(f);
-    return { decision: this.decisions.get(key), why: this.reasons.get(key) };
+    return this.decisions.get(failureKey(f)) ?? {};
   }
 
   /** @internal True once per failure: whoever sees it first (caller or kernel thread) hands it to the agent. */

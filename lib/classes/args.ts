@@ -63,11 +63,14 @@ export class ArgCheck {
     return v;
   }
 
-  /** An object of `kind`s (options, line settings), each of its keys one of `known`: JavaScript has no types to catch a misspelt one. */
+  /**
+   * An object of `kind`s (options, line settings), each of its keys one of `known` (JavaScript has no types to catch
+   * a misspelt one): those given, without those given as undefined.
+   */
   settings(v: unknown, kind: string, known: readonly string[]): Record<string, unknown> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.refuse(`${kind}s`, 'an object', v);
     const unknown = Object.keys(v).find((k) => !known.includes(k));
     if (unknown !== undefined) throw this.invalid(`${this.who}: unknown ${kind} '${unknown}' (${known.join(', ')})`);
-    return v as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined));
   }
 }

@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Kernel } from '../kernel.js';
 import type { NativeFault } from '../native.js';
+import { callEachListener } from '../listeners.js';
 
 /**
  * Runs f, a call into the addon: an addon error (an Error with a `code`) comes
@@ -48,15 +49,10 @@ export function driverCall<T, C extends string>(kernel: Kernel, f: () => T, Clas
  * 'uncaughtException'), as a throw from any other listener Node calls for an outside event: never swallowed.
  */
 export function emitApart(emitter: EventEmitter, event: string, ...args: unknown[]): void {
-  for (const listener of emitter.rawListeners(event)) {
-    try {
-      listener.apply(emitter, args);
-    } catch (err) {
-      process.nextTick(() => {
-        throw err;
-      });
-    }
-  }
+  callEachListener(emitter, event, args, (err) =>
+    process.nextTick(() => {
+      throw err;
+    }));
 }
 
 /**

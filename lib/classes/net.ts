@@ -108,7 +108,7 @@ function checkedConfig(name: string, config: unknown): NetConfig {
     multicast: (v, key) => arg.array(v, key).map((a, i) => arg.string(a, `${key}[${i}]`)),
     txTimeoutMs: (v, key) => arg.integer(v, key, 0, MAX_TIMEOUT_MS),
   };
-  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined).map(([key, v]) => [key, checks[key](v, key)]));
+  return Object.fromEntries(Object.entries(given).map(([key, v]) => [key, checks[key](v, key)]));
 }
 
 /** The UDP wire of an emulated e1000 (its link partner sends to `local`). */

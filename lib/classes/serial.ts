@@ -143,8 +143,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   setTermios(t: Termios): void {
     this.check();
     const arg = serialArgs(this.name);
-    const given = Object.entries(arg.settings(t, 'line setting', LINE_SETTINGS)).filter(([, v]) => v !== undefined);
-    const next: Required<Termios> = { ...this.termios, ...Object.fromEntries(given) };
+    const next: Required<Termios> = { ...this.termios, ...arg.settings(t, 'line setting', LINE_SETTINGS) };
     for (const key of ['baudRate', 'dataBits', 'stopBits'] as const) arg.uint32(next[key], key);
     if (!(next.parity in PARITY)) throw new SerialError('EINVAL', `${this.name}: unknown parity '${next.parity}'`);
     if (next.flowControl !== 'none' && next.flowControl !== 'rtscts')
@@ -160,8 +159,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   setModemLines(m: ModemLines): void {
     this.check();
     const arg = serialArgs(this.name);
-    const given = arg.settings(m, 'modem line', MODEM_LINES);
-    for (const key of MODEM_LINES) if (given[key] !== undefined) arg.boolean(given[key], key);
+    for (const [key, v] of Object.entries(arg.settings(m, 'modem line', MODEM_LINES))) arg.boolean(v, key);
     const cur = this.modemBits;
     let bits = cur;
     if (m.dtr !== undefined) bits = m.dtr ? bits | TIOCM.DTR : bits & ~TIOCM.DTR;

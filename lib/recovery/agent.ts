@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { makeDirs } from '../dirs.js';
+import { callEachListener, messageOf } from '../listeners.js';
 import { policyFor, type Action, type DriverPolicy, type Policy } from './policy.js';
 
 /** What the agent needs of a fault. Its events carry the fault they were given, whole (the kernel's: a NativeFault). */
@@ -69,8 +70,6 @@ export interface RecoveryAgentOptions {
 
 const logLimit = 1000;
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 /** A duration in ms, to the microsecond: finer is the clock's noise. */
 export const microseconds = (ms: number): number => Math.round(ms * 1000) / 1000;
 
@@ -87,13 +86,7 @@ function plan(policy: DriverPolicy, failuresInWindow: number): Plan {
  * its error becomes a process warning. The agent's events, and the kernel's that repeat them.
  */
 export function emitEach(emitter: EventEmitter, event: string, entry: unknown): void {
-  for (const listener of emitter.rawListeners(event)) {
-    try {
-      listener.call(emitter, entry);
-    } catch (err) {
-      process.emitWarning(`a '${event}' listener threw: ${messageOf(err)}`, 'RecoveryListenerWarning');
-    }
-  }
+  callEachListener(emitter, event, [entry], (err) => process.emitWarning(`a '${event}' listener threw: ${messageOf(err)}`, 'RecoveryListenerWarning'));
 }
 
 export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<F>]>> {
