@@ -508,10 +508,9 @@ export class Driver {
   }
 
   private resolve(fn: string): number {
-    kernelArgs(this.name).string(fn, 'the function name');
     let addr = this.symbols.get(fn);
-    if (addr === undefined) {
-      addr = native().resolve(this.id, fn);
+    if (addr === undefined) { // checked here, off the path of a call whose function is known: only names get in
+      addr = native().resolve(this.id, kernelArgs(this.name).string(fn, 'the function name'));
       this.symbols.set(fn, addr);
     }
     return addr;

@@ -166,7 +166,10 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
   /** @internal use openNet; `resets`: the interface's reset count at the open (netOpen's) */
   constructor(readonly name: string, private readonly n: NativeAddon, private readonly kernel: Kernel, private readonly resets: number) {
     super();
+    this.arg = netArgs(name);
   }
+
+  private readonly arg: ArgCheck; // made once: send is on the data path
 
   /**
    * @internal the kernel reset the interface (unshadowed failure, shadow's end, driver gone): `resets` is its count
@@ -189,7 +192,7 @@ export class NetInterface extends EventEmitter<{ frames: [Buffer[]]; link: [bool
 
   /** Queues frames (whole Ethernet frames without FCS, 14 bytes to MTU + 14) for sending; how many were queued. */
   send(frames: Buffer[]): number {
-    netArgs(this.name).array(frames, 'send(frames)'); // the frames themselves the addon checks: no per-frame work here
+    this.arg.array(frames, 'send(frames)'); // the frames themselves the addon checks: no per-frame work here
     this.checkOpen();
     if (frames.length === 0) return 0;
     return this.call(() => this.n.netSend(this.name, this.resets, frames));

@@ -129,7 +129,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /** @internal use openSerial */
   constructor(private readonly h: SerialHandle, readonly name: string, private readonly kernel: Kernel) {
     super();
+    this.arg = serialArgs(name);
   }
+
+  private readonly arg: ArgCheck; // made once: write and read are on the data path
 
   /** The line settings last applied. */
   get settings(): Required<Termios> {
@@ -142,9 +145,8 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
    */
   setTermios(t: Termios): void {
     this.check();
-    const arg = serialArgs(this.name);
-    const next: Required<Termios> = { ...this.termios, ...arg.settings(t, 'line setting', LINE_SETTINGS) };
-    for (const key of ['baudRate', 'dataBits', 'stopBits'] as const) arg.uint32(next[key], key);
+    const next: Required<Termios> = { ...this.termios, ...this.arg.settings(t, 'line setting', LINE_SETTINGS) };
+    for (const key of ['baudRate', 'dataBits', 'stopBits'] as const) this.arg.uint32(next[key], key);
     if (!(next.parity in PARITY)) throw new SerialError('EINVAL', `${this.name}: unknown parity '${next.parity}'`);
     if (next.flowControl !== 'none' && next.flowControl !== 'rtscts')
       throw new SerialError('EINVAL', `${this.name}: unknown flow control '${next.flowControl}'`);
@@ -158,8 +160,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /** Sets DTR and RTS (true or false; undefined keeps a line as it is). */
   setModemLines(m: ModemLines): void {
     this.check();
-    const arg = serialArgs(this.name);
-    for (const [key, v] of Object.entries(arg.settings(m, 'modem line', MODEM_LINES))) arg.boolean(v, key);
+    for (const [key, v] of Object.entries(this.arg.settings(m, 'modem line', MODEM_LINES))) this.arg.boolean(v, key);
     const cur = this.modemBits;
     let bits = cur;
     if (m.dtr !== undefined) bits = m.dtr ? bits | TIOCM.DTR : bits & ~TIOCM.DTR;
@@ -181,7 +182,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
    * they were called: one made while another waits for room in the kernel waits behind it.
    */
   async write(data: Uint8Array | string): Promise<void> {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : serialArgs(this.name).bytes(data, 'write(data)');
+    const bytes = typeof data === 'string' ? Buffer.from(data) : this.arg.bytes(data, 'write(data)');
     return this.writes.run(() => this.writeAll(bytes));
   }
 
@@ -199,7 +200,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
 
   /** Resolves when every byte written has left the UART (or rejects: the port was detached, or after timeoutMs). */
   async drain(timeoutMs = 10_000): Promise<void> {
-    serialArgs(this.name).timeout(timeoutMs, 'drain(timeoutMs)');
+    this.arg.timeout(timeoutMs, 'drain(timeoutMs)');
     const end = Date.now() + timeoutMs;
     while (!this.call(() => native().serialTxIdle(this.h.line, this.h.gen))) {
       if (Date.now() > end) throw new SerialError('ETIMEDOUT', `${this.name}: transmitter still busy after ${timeoutMs} ms`);
@@ -212,9 +213,8 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
    * available then. Rejects with ETIMEDOUT after timeoutMs, or the port's failure.
    */
   async read(min = 1, timeoutMs = 5_000): Promise<Buffer> {
-    const arg = serialArgs(this.name);
-    arg.integer(min, 'read(min)', 1, Number.MAX_SAFE_INTEGER);
-    arg.timeout(timeoutMs, 'read(timeoutMs)');
+    this.arg.integer(min, 'read(min)', 1, Number.MAX_SAFE_INTEGER);
+    this.arg.timeout(timeoutMs, 'read(timeoutMs)');
     const end = Date.now() + timeoutMs;
     for (;;) {
       this.fetch();
@@ -239,7 +239,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
    * waiting for the driver it dropped (and that what the UART held was dropped too).
    */
   async close(drainMs = 2_000): Promise<void> {
-    serialArgs(this.name).timeout(drainMs, 'close(drainMs)'); // a bad one closes nothing: the bytes are not dropped unasked
+    this.arg.timeout(drainMs, 'close(drainMs)'); // a bad one closes nothing: the bytes are not dropped unasked
     if (this.closed) return;
     let busy: SerialError | undefined;
     if (!this.failure)

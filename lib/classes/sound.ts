@@ -119,6 +119,7 @@ export abstract class PcmStream {
   readonly channels: number;
   readonly frameBytes: number;
   protected readonly handle: number;
+  protected readonly arg: ArgCheck; // made once: write and read are on the data path
   protected error: PcmError | undefined;
   private closed = false;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -126,6 +127,7 @@ export abstract class PcmStream {
   protected constructor(deviceName: string, dir: 'playback' | 'capture', options: PcmOptions) {
     const { name, options: o } = checkedOptions(dir === 'playback' ? 'openPcm' : 'openCapture', deviceName, options);
     this.name = name;
+    this.arg = pcmArgs(name);
     this.rate = o.rate;
     this.channels = o.channels;
     this.frameBytes = o.channels * 2;
@@ -179,14 +181,14 @@ export abstract class PcmStream {
    * resets the device to 100, unmuted).
    */
   setVolume(volume: number): { volume: number; muted: boolean } {
-    pcmArgs(this.name).integer(volume, 'volume', 0, 100);
+    this.arg.integer(volume, 'volume', 0, 100);
     this.check();
     return wrap(() => native().pcmMixer(this.handle, volume, null));
   }
 
   /** Mutes or unmutes this direction (the volume is kept). */
   mute(on: boolean): { volume: number; muted: boolean } {
-    pcmArgs(this.name).boolean(on, 'mute(on)');
+    this.arg.boolean(on, 'mute(on)');
     this.check();
     return wrap(() => native().pcmMixer(this.handle, -1, on));
   }
@@ -225,7 +227,7 @@ export class PcmPlayback extends PcmStream {
    * kernel's queue waits behind it.
    */
   async write(frames: Buffer): Promise<void> {
-    pcmArgs(this.name).bytes(frames, 'write(frames)');
+    this.arg.bytes(frames, 'write(frames)');
     if (frames.length % this.frameBytes) throw new PcmError('EINVAL', `${frames.length} bytes is not a whole number of ${this.frameBytes}-byte frames`);
     return this.writes.run(() => this.writeAll(frames));
   }
@@ -268,7 +270,7 @@ export class PcmCapture extends PcmStream {
   /** The next `frames` captured frames (interleaved S16_LE), taken from the kernel in as few batches as its queue allows. */
   async read(frames: number): Promise<Buffer> {
     this.check();
-    pcmArgs(this.name).integer(frames, 'read(frames)', 1, Number.MAX_SAFE_INTEGER);
+    this.arg.integer(frames, 'read(frames)', 1, Number.MAX_SAFE_INTEGER);
     const want = frames * this.frameBytes;
     const parts: Buffer[] = [];
     let got = 0;
