@@ -278,7 +278,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /** Kernel log lines (driver printk and kernel messages) since boot, oldest first (after shutdown: what it had). */
   log(): LogLine[] {
-    if (!this.down) this.drainLog();
+    this.drainLog();
     return [...this.history];
   }
 
@@ -354,7 +354,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   recoverSync(d: Driver, f: NativeFault): string | undefined {
     this.failedDrivers.set(f, d);
     d.decided(f, this.agent.onFaultSync(d.name, f));
-    if (!this.down) this.drainLog(); // a listener may have shut the kernel down
+    this.drainLog();
     const outcome = this.agent.last();
     return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
@@ -397,9 +397,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.agent.onFault(d.name, f)
       .then((decision) => d.decided(f, decision))
       .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${messageOf(err)}`, 'RecoveryWarning'))
-      .finally(() => {
-        if (!this.down) this.drainLog();
-      });
+      .finally(() => this.drainLog());
   }
 
   /** The driver whose failure f the agent acts on; RecoveryOver once it has gone (unloaded, or the kernel shut down). */
@@ -413,8 +411,10 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * Takes the kernel's new log lines into the history at once (log() gives them); its 'log' listeners get them when
    * the JavaScript thread is free, each listener on its own (emitEach): the call that logged them has returned, and
    * no listener's throw can leave a load, an unload, a shutdown or a recovery half done, or change its outcome.
+   * Nothing once the kernel is down (shutdown took the last; a listener may have shut it down meanwhile).
    */
   private drainLog(): void {
+    if (this.down) return;
     const lines = native().log();
     if (lines.length === 0) return;
     if (this.unheard.length === 0) setImmediate(() => this.deliverLog());
