@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, openSerial, serialPorts, ttyAttributes, uartLineSettings, SerialError, type Driver, type Termios } from '../lib/index.js';
 import { ptyPair } from '../lib/testing.js';
 import { echoSession } from '../lib/apps/echo.js';
+import { native } from '../lib/native.js';
 import { packageRoot } from '../lib/paths.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
@@ -88,6 +89,28 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       expect(Buffer.compare(await far.take(5000), big)).toBe(0);
       await port.drain();
       expect(serialPorts()[0].txBytes).toBeGreaterThanOrEqual(5000);
+    } finally {
+      await port.close();
+    }
+  });
+
+  // Before: drain() asked the transmitter only. A write still waiting for room in the kernel's buffer (its 'space'
+  // event not yet run) has bytes that have not left, yet the transmitter can be idle: drain() resolved early.
+  it('drain() waits for writes still waiting for room, not only for the transmitter', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      const took = serialPorts()[0].txBytes;
+      const big = pattern(6000, 7); // the kernel buffers 4 KiB: the rest waits in the write for room
+      const written = port.write(big);
+      // Keep the event loop from running until the UART has sent all the kernel held: the write cannot refill it.
+      const h = port['h'];
+      const bound = Date.now() + 10_000;
+      while (!native().serialTxIdle(h.line, h.gen) && Date.now() < bound);
+      expect(serialPorts()[0].txBytes - took).toBe(4096);
+      await port.drain();
+      expect(serialPorts()[0].txBytes - took).toBe(6000);
+      await written;
+      expect(Buffer.compare(await far.take(6000), big)).toBe(0);
     } finally {
       await port.close();
     }

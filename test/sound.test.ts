@@ -2,7 +2,7 @@
 // pcm_device.cc), its driver (drivers/pcm), the class's kernel side and the
 // applications' API (lib/classes/sound.ts, lib/apps/player.ts, recorder.ts).
 // Runs in the default isolation.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,27 @@ describe('the sound class: PCM playback and capture through an isolated driver',
       expect(c.events).toBeLessThanOrEqual(2);
     } finally {
       c.close();
+    }
+  });
+
+  // Before: drain() asked the kernel only. Frames of a write still waiting for room in the kernel's queue (its
+  // event not yet run) are not there: the drain ended on what the kernel had, the rest stayed unplayed.
+  it('drain() waits for writes still waiting for room: every frame written has been played when it resolves', async () => {
+    const from = existsSync(played) ? wavBytes() : 0; // the device makes the file at its first playback
+    const p = openPcm(kernel, 'pcm0', { rate: RATE, channels: 1 });
+    try {
+      const t = tone(RATE, 1, 440, 1); // more than the kernel's queue holds: the rest waits in the write for room
+      const written = p.write(t);
+      // Keep the event loop from running until the device has played all the kernel held: the write cannot refill it.
+      const bound = Date.now() + 10_000;
+      while (p.status().framesDone === 0 || p.status().framesQueued + p.status().framesInRing > 0) if (Date.now() > bound) break;
+      expect(p.status().framesDone).toBeLessThan(RATE);
+      await p.drain();
+      expect(p.status().framesDone).toBe(RATE);
+      await written;
+      expect(wavTail(from).equals(t)).toBe(true);
+    } finally {
+      p.close();
     }
   });
 

@@ -64,6 +64,16 @@ export class WritesInOrder {
   private last: Promise<void> = Promise.resolve();
   private inFlight = 0;
 
+  /** Whether a write has not settled yet: its bytes may not all be in the kernel's queue. */
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /** Settles once every write made so far has settled (resolved or rejected). */
+  settled(): Promise<void> {
+    return this.last;
+  }
+
   run<T>(write: () => Promise<T>): Promise<T> {
     const before = this.last;
     let settled!: () => void;

@@ -198,11 +198,14 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
     }
   }
 
-  /** Resolves when every byte written has left the UART (or rejects: the port was detached, or after timeoutMs). */
+  /**
+   * Resolves when every byte written has left the UART (or rejects: the port was detached, or after timeoutMs),
+   * those of writes still waiting for room in the kernel's queue included.
+   */
   async drain(timeoutMs = 10_000): Promise<void> {
     this.arg.timeout(timeoutMs, 'drain(timeoutMs)');
     const end = Date.now() + timeoutMs;
-    while (!this.call(() => native().serialTxIdle(this.h.line, this.h.gen))) {
+    while (this.writes.busy || !this.call(() => native().serialTxIdle(this.h.line, this.h.gen))) {
       if (Date.now() > end) throw new SerialError('ETIMEDOUT', `${this.name}: transmitter still busy after ${timeoutMs} ms`);
       await Promise.race([this.wait(), new Promise<void>((r) => setTimeout(r, 2))]);
     }

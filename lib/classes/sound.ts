@@ -245,8 +245,9 @@ export class PcmPlayback extends PcmStream {
     }
   }
 
-  /** Resolves when every frame written has been played (the device then stops). */
+  /** Resolves when every frame written has been played (the device then stops), those of writes still waiting for room included. */
   async drain(): Promise<void> {
+    await this.writes.settled(); // their frames are not in the kernel's queue yet: a drain asked now would end before them
     this.check();
     const target = this.drains + 1;
     wrap(() => native().pcmDrain(this.handle));
