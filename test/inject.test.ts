@@ -290,7 +290,8 @@ describe('injected into a loaded driver (mprotect)', () => {
 
 // The trials arm a hook from a timer, and again at each recovery, once they saw the driver running: a fault on
 // another of its threads can fail it before the arming call enters. Before, that call's DriverUnavailable
-// escaped the timer and ended the trial's process (the player's shadowed trial: 'crash', exit status 1).
+// escaped the timer and ended the trial's process (the player's shadowed trial: 'crash', exit status 1). A
+// transient (one-shot) fault not armed then is armed at that failure's recovery: it strikes once all the same.
 describe('a hook armed on a driver that failed on another of its threads', () => {
   const kernel = kernelPerBlock({ isolation: suiteIsolation });
   const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-failed-'));
@@ -299,19 +300,27 @@ describe('a hook armed on a driver that failed on another of its threads', () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('is no error of the injection (not armed then)', async () => {
+  it('is no error of the injection; a one-shot is armed at the recovery, and strikes once', async () => {
     kernel().addDevice('pcm', { playback: join(dir, 'played.wav') });
     const d = await kernel().load('pcm');
+    let recoveries = 0;
+    kernel().on('recovered', (e) => { if (e.driver === d.name) recoveries++; });
     const p = openPcm(kernel(), 'pcm0', { rate: 16000, channels: 1 });
-    await p.write(tone(16000, 1, 440, 0.5));
+    await p.write(tone(16000, 1, 440, 2));
     await until(() => p.status().framesDone >= 2000, 'playback under way');
     const logged = logFromNow(kernel());
     holdTeardown(d);
     expect(d.call('crash_next_pointer')).toBe(0); // the stream's thread faults at its next pointer()
     await until(() => logged('pcm: test hold').length > 0, 'the teardown to wait at the hold', 5_000);
-    expect(() => applyFault(kernel(), d, planFault('pcm', { seed: 1, type: 'null-deref' }))).not.toThrow();
+    const fault = planFault('pcm', { seed: 1, type: 'null-deref' });
+    expect(fault).toMatchObject({ hook: 'crash_next_pointer', transient: true });
+    expect(() => applyFault(kernel(), d, fault)).not.toThrow();
     releaseTeardown();
+    await until(() => recoveries === 2, 'the one-shot, armed at the recovery, to strike', 5_000);
     await until(() => d.state === 'running', 'the driver restarted', 5_000);
+    const framesDone = p.status().framesDone;
+    await until(() => p.status().framesDone >= framesDone + 4000, 'playback going on after it', 5_000);
+    expect(recoveries).toBe(2); // once: not armed again
     p.close();
   });
 });

@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import { dynamicSymbol } from '../elf.js';
 import { DriverFault, DriverUnavailable, type Driver, type Kernel } from '../kernel.js';
 import { native, type TextPatch } from '../native.js';
+import type { RecoveryEvent } from '../recovery/agent.js';
 import { driverName, driverPath } from '../paths.js';
 import { binaryTypeHelp, binaryTypes, candidates, mutate, type BinaryType } from './binary.js';
 import { disassemble, type Disassembly, type Instruction } from './disasm.js';
@@ -152,34 +153,36 @@ export function textPatch(f: InjectedFault): TextPatch | undefined {
 
 /**
  * Injects the fault into a running driver: writes the patch over its text, or
- * arms its hook (a persistent hook fault is armed again after each recovery).
+ * arms its hook. A persistent hook fault is armed again after each recovery; a
+ * transient one (it strikes once) at the next recovery only if the driver
+ * failed before it was armed.
  */
 export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): void {
   const patch = textPatch(f);
   if (patch) return driver.patchText(patch);
-  arm(driver, f.hook!);
-  if (!f.transient) {
-    kernel.on('recovered', (e) => {
-      if (e.driver === driver.name && driver.state === 'running') arm(driver, f.hook!);
-    });
-  }
+  if (arm(driver, f.hook!) && f.transient) return;
+  const armAgain = (e: RecoveryEvent) => {
+    if (e.driver === driver.name && driver.state === 'running' && arm(driver, f.hook!) && f.transient) kernel.off('recovered', armAgain);
+  };
+  kernel.on('recovered', armAgain);
 }
 
 /**
- * Calls the driver's hook. The fault it arms may strike on another of the
- * driver's threads before the call returns, and end the call too (under
- * 'process' a fault ends every call in flight in the host): that failure is
- * the injected one, recovered as any other, not an error of the injection.
- * A fault on another thread may also fail the driver before the call enters
- * (DriverUnavailable): the hook is not armed then, and a persistent fault is
- * armed again at that failure's recovery.
+ * Calls the driver's hook; false when the call did not enter (not armed). The
+ * fault it arms may strike on another of the driver's threads before the call
+ * returns, and end the call too (under 'process' a fault ends every call in
+ * flight in the host): that failure is the injected one, recovered as any
+ * other, not an error of the injection. A fault on another thread may also
+ * fail the driver before the call enters (DriverUnavailable, EUNAVAILABLE).
  */
-function arm(driver: Driver, hook: string): void {
+function arm(driver: Driver, hook: string): boolean {
   try {
     driver.call(hook);
   } catch (e) {
-    if (!(e instanceof DriverFault) && !(e instanceof DriverUnavailable && e.code === 'EUNAVAILABLE')) throw e;
+    if (e instanceof DriverUnavailable && e.code === 'EUNAVAILABLE') return false;
+    if (!(e instanceof DriverFault)) throw e;
   }
+  return true;
 }
 
 /** `corrupt-pointer in blk_submit+0x2a (mov 0x8(%rbx),%rax): 488b4308 -> 488b4708` */

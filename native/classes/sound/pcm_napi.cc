@@ -170,7 +170,9 @@ Napi::Value PcmOpen(const Napi::CallbackInfo &info) {
   if (!parked && !set_up_new(*s, op)) {
     // The driver failed before the open or in it: under a shadow the stream is kept as those open at the
     // failure are (its claim is among the pcm's streams the teardown parks, or has parked) and set up by the
-    // restore. Else the open fails (set_up_new closed what it opened on the driver).
+    // restore. Else the open fails (set_up_new closed what it opened on the driver). No restart carried the
+    // claim onto a new registration (resume_locked) since the claim: a registration follows the restart or
+    // the fallback's load, which run on this thread (JavaScript's).
     if (!kept_for_restore(*p, op)) fail();
     bool ended;
     {
@@ -308,6 +310,8 @@ Napi::Value PcmMixer(const Napi::CallbackInfo &info) {
     // A driver that failed under a shadow, its teardown not yet parking the stream: recorded as when parked (on
     // the pcm the shadow keeps, whose restore gives the restarted driver the mixer).
     if (!set_mixer(*p, s->dir, vol, mute, op) && !kept_for_restore(*p, op)) throw_code(env, op.code, op.err);
+    // p still holds the stream, parked since at most (resume_locked copies its mixer): the registration that
+    // would move the stream on follows the restart or the fallback's load, which run on this thread (JavaScript's).
     std::lock_guard<std::mutex> g(g_lock);
     p->volume[s->dir] = vol;
     p->muted[s->dir] = mute;

@@ -375,6 +375,12 @@ bool service_capture(Stream &s, Op &op) {
   return true;
 }
 
+// The pcm whose open[] holds the stream (the shadow moves it onto a new registration before its restore).
+std::shared_ptr<Pcm> holder_of(const Stream &s) {
+  std::lock_guard<std::mutex> g(g_lock);
+  return s.holder;
+}
+
 void stream_loop(Stream *s) {
   for (;;) {
     bool parked, restoring, mixer;
@@ -409,7 +415,9 @@ void stream_loop(Stream *s) {
     // else it ends. Not the opens' stricter kept_for_restore: this stream is parked with its pcm, or was and its
     // restore onto the next registration is pending, its own registration then gone and out of the parked set
     // (with that rule such a stream ended 'device gone' at a second failure: the demo's player, in CI).
-    if (!ok && !down_under_shadow(*s->pcm, op)) fail_stream(*s, op.code, op.err);
+    // Asked of the stream's holder, not s->pcm: a fallback's registration may have taken the stream over and
+    // the failed driver been unloaded since this crossing (s->pcm's driver then gone: the stream ended).
+    if (!ok && !down_under_shadow(*holder_of(*s), op)) fail_stream(*s, op.code, op.err);
   }
   // The stream died: tell JavaScript once, then wait to be closed.
   Event *e = new Event{"error", (double)s->frames_done};
