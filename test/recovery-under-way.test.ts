@@ -11,13 +11,7 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DriverUnavailable, type Driver, type Isolation, type FaultInfo, type RecoveryEvent, type RecoveryEventName } from '../lib/index.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { faultOf } from './helpers/util.js';
-
-/** Once the event loop has gone round: whatever the recovery under way had left to emit, emitted. */
-const loopTurned = async () => {
-  await new Promise((r) => setTimeout(r, 0));
-  await new Promise((r) => setImmediate(r));
-};
+import { faultOf, reportsHandedOn } from './helpers/util.js';
 
 const isolations: Isolation[] = ['mprotect', 'process'];
 const heardIn: RecoveryEventName[] = ['fault', 'recovering'];
@@ -43,7 +37,7 @@ describe.each(isolations)('isolation %s: recover() of a failure the agent is rec
       }
     });
     await fail(d);
-    await loopTurned();
+    await reportsHandedOn(); // and whatever the recovery under way had left to emit, emitted
     const events = kernel().events().slice(from);
     const recoveries = kernel().domains().find((x) => x.name === d.name)!.recoveries;
     return { d, thrown, events, recoveries };
