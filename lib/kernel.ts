@@ -637,7 +637,8 @@ export class Driver {
   /**
    * Explicit recovery: fail the driver on purpose and let the policy act. A disabled driver has no failure left to
    * hand the policy (its last one was, and a disabled driver fails no more): its restart is asked for directly, and
-   * refused (DriverUnavailable, EUNAVAILABLE).
+   * refused (DriverUnavailable, EUNAVAILABLE). So is the recovery of a failure the agent has in hand already (asked
+   * for by a listener of that recovery's events): the agent recovers each failure once.
    */
   recover(): void {
     if (this.state === 'disabled') {
@@ -649,7 +650,9 @@ export class Driver {
       return;
     }
     const generation = native().fail(this.id);
-    this.claim(generation);
+    if (!this.claim(generation)) {
+      throw new DriverUnavailable(`${this.name} is being recovered from its failure already: wait for the recovery's end (the kernel's 'recovered', 'fallback' or 'disabled' event)`);
+    }
     this.kernel.recoverSync(this, {
       kind: 'aborted', message: 'recovery requested', driver: this.name, domain: this.id, signal: 0, address: '0x0', ip: '0x0',
       primary: true, generation,

@@ -80,6 +80,21 @@ export function releaseTeardown(): void {
 }
 
 /**
+ * The driver's next failure waits inside its claim: the driver marked failed ('failed' is its state), its failure
+ * generation not moved on yet. It goes on once another thread that fails the driver too waits for it there (recover()
+ * on the JavaScript thread), or at releaseFailureClaim (10 s at most): such a thread must take the failure's own
+ * generation, not the one before, whose recovery is over (test/failure-generation-window.test.ts).
+ */
+export function holdFailureClaim(driver: Driver): void {
+  native().holdFailureClaim(driver.id);
+}
+
+/** The claim holdFailureClaim holds goes on (a test that failed while it waited). */
+export function releaseFailureClaim(): void {
+  native().releaseFailureClaim();
+}
+
+/**
  * Shortens the teardown's two waits, for the threads inside a driver to leave
  * it and then for each of its POSIX threads and irq lines' threads to stop, before it leaves one
  * running (5 s each; one step 2 gave up on is not waited for again); with no

@@ -26,6 +26,7 @@
 #include "trap/host_signals.h"
 #include "trap/trap.h"
 #include "xpc/batch.h"
+#include "xpc/claim_hold.h"
 #include "xpc/entry_barrier.h"
 #include "xpc/xpc.h"
 
@@ -623,6 +624,19 @@ Napi::Value HoldTeardown(const Napi::CallbackInfo &info) {
 
 Napi::Value ReleaseTeardown(const Napi::CallbackInfo &info) {
   recovery_release_held_teardown_for_test();
+  return info.Env().Undefined();
+}
+
+// holdFailureClaim(id): test hook: the driver's next failure waits inside its claim, marked failed with its
+// generation not moved on yet, until a thread that fails it too waits for it, or releaseFailureClaim
+// (native/xpc/claim_hold.h).
+Napi::Value HoldFailureClaim(const Napi::CallbackInfo &info) {
+  hold_next_failure_claim_for_test(domain_arg(info));
+  return info.Env().Undefined();
+}
+
+Napi::Value ReleaseFailureClaim(const Napi::CallbackInfo &info) {
+  release_failure_claim_for_test();
   return info.Env().Undefined();
 }
 

@@ -11,24 +11,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dynamicSymbol } from '../lib/elf.js';
 import { Kernel, type Driver, type Isolation } from '../lib/index.js';
-import { recoveryIdle } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
-import { until } from './helpers/util.js';
+import { reportsHandedOn } from './helpers/util.js';
 
 const path = fixtureDriver('init-waits-callback'); // test/fixtures/drivers/init-waits-callback.c
 const callbackWork = dynamicSymbol(readFileSync(path), 'callback_work')!;
 const bug = Buffer.from([0x0f, 0x0b]); // ud2: BUG(), at every run of the callback from now on, restarts included
 const healed = readFileSync(path).subarray(callbackWork, callbackWork + bug.length); // the text lies at its addresses in the file
 const isolations: Isolation[] = ['mprotect', 'process', ...(Kernel.pkuSupported() ? (['pkey'] as const) : [])];
-
-/** Every failure report the recovery thread had is handed on, and the kernel's listener has run it (as test/helpers/fault-matrix.ts). */
-async function reportsHandedOn(): Promise<void> {
-  await until(recoveryIdle, 'the recovery thread to hand its reports on');
-  // handed on, a report runs in the loop's next poll phase: a timer runs in the next iteration, an immediate after its poll
-  await new Promise((r) => setTimeout(r, 0));
-  await new Promise((r) => setImmediate(r));
-}
 
 describe.each(isolations)('isolation %s: a restart cut short by a fault on another thread', (isolation) => {
   const kernel = kernelPerBlock({ isolation });

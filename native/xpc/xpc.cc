@@ -18,6 +18,7 @@
 
 #include "../domain/borrowed_stack.h"
 #include "../trap/trap.h"
+#include "claim_hold.h"
 #include "crossing.h"
 
 extern "C" {
@@ -210,6 +211,29 @@ struct PrimaryFault {
 };
 static PrimaryFault g_primary_faults[kMaxDomains];  // zero: no fault (FaultKind::none), generation 0
 
+// The test hook holdFailureClaim (claim_hold.h): the domain whose next claim
+// waits in its window (-1: none), and what ends the wait: a writer that waits
+// for the count, or releaseFailureClaim.
+static std::atomic<int> g_claim_held{-1};
+static std::atomic<uint64_t> g_claim_hold_ends{0};
+
+void hold_next_failure_claim_for_test(const Domain *d) { g_claim_held.store(d->id); }
+
+void release_failure_claim_for_test() {
+  g_claim_held.store(-1);
+  g_claim_hold_ends.fetch_add(1);
+}
+
+// Async-signal-safe, as the claim it holds (a fault's, in the signal handler):
+// no lock, no log; 1 ms naps, 10 s at most.
+static void hold_claim_for_test(const Domain *d) {
+  int held = d->id;
+  if (g_claim_held.load(std::memory_order_relaxed) != held || !g_claim_held.compare_exchange_strong(held, -1)) return;
+  uint64_t ends = g_claim_hold_ends.load();
+  timespec ms = {0, 1000 * 1000};
+  for (int i = 0; i < 10000 && g_claim_hold_ends.load() == ends; i++) nanosleep(&ms, nullptr);
+}
+
 // Even to odd; the even value it had. Another writer is a thread failing d at
 // the same time, for a few hundred bytes' copy at most: wait for it (writers
 // never wait for readers). Async-signal-safe, and no handler interrupts a
@@ -217,10 +241,12 @@ static PrimaryFault g_primary_faults[kMaxDomains];  // zero: no fault (FaultKind
 static uint64_t begin_write(PrimaryFault &p) {
   for (;;) {
     uint64_t seq = p.seq.load();
-    if (seq & 1)
+    if (seq & 1) {
+      g_claim_hold_ends.fetch_add(1, std::memory_order_relaxed);  // a claim the test hook holds goes on: waited for
       sched_yield();
-    else if (p.seq.compare_exchange_weak(seq, seq + 1))
+    } else if (p.seq.compare_exchange_weak(seq, seq + 1)) {
       return seq;
+    }
   }
 }
 
@@ -228,6 +254,7 @@ static uint64_t begin_write(PrimaryFault &p) {
 // the generation of the failure d is in now.
 static bool claim_and_count(Domain *d, uint64_t *generation) {
   bool claimed = claim_failure(d);
+  if (claimed) hold_claim_for_test(d);  // the failure path only, never a crossing's
   *generation = claimed ? d->failure_gen.fetch_add(1) + 1 : d->failure_gen.load();
   return claimed;
 }

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { defaultPolicy, DriverFault, Kernel, type Driver, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
 import { disassemble } from '../../lib/inject/disasm.js';
 import { packageRoot } from '../../lib/paths.js';
+import { recoveryIdle } from '../../lib/testing.js';
 
 /**
  * The isolation the device-class suites boot: the default ('auto') unless the
@@ -39,6 +40,14 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Every failure report the recovery thread had is handed on, and the kernel's listener has run it (as test/helpers/fault-matrix.ts). */
+export async function reportsHandedOn(): Promise<void> {
+  await until(recoveryIdle, 'the recovery thread to hand its reports on');
+  // handed on, a report runs in the loop's next poll phase: a timer runs in the next iteration, an immediate after its poll
+  await new Promise((r) => setTimeout(r, 0));
+  await new Promise((r) => setImmediate(r));
 }
 
 /**

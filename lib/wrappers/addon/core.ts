@@ -54,6 +54,9 @@ export const core = surface({
     holdTeardown: fn<(id: number, afterRelease: boolean) => void>(
       'Test hook: the driver\'s next teardown waits before it releases the driver\'s objects (afterRelease: once it has) until releaseTeardown, 10 s at most.', ['number', 'boolean']),
     releaseTeardown: fn<() => void>('Test hook: the teardown holdTeardown holds goes on.', []),
+    holdFailureClaim: fn<(id: number) => void>(
+      'Test hook: the driver\'s next failure waits inside its claim, the driver marked failed and its failure generation not moved on yet, until a thread that fails it too waits for it, or releaseFailureClaim, 10 s at most.', ['number']),
+    releaseFailureClaim: fn<() => void>('Test hook: the claim holdFailureClaim holds goes on.', []),
     setTeardownWaits: fn<(ms?: number) => void>(
       'Test hook: how long a teardown waits for the threads inside the driver to leave, then for its POSIX threads to stop, each, before it leaves one running; without `ms`, the default (5 s) again.', ['number?']),
     setReregisterLimit: fn<(ms?: number) => void>(
