@@ -24,6 +24,8 @@ const libcDriver = `
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,19 @@ long strings(void)
 	ok += strcasecmp("HeLLo", "hello") == 0 && strncmp("abcd", "abcx", 3) == 0;
 	ok += !strcmp(strerror(ENOENT), "No such file or directory");
 	return ok;
+}
+
+/* What glibc's printf has beyond the kernel's printk: octal, the j t z
+ * modifiers, the ' flag, arguments by number, %m, NULL under a short precision. */
+long glibc_formats(void)
+{
+	const char *volatile none = NULL;
+
+	printf("%o %#o %jd %td %zu %s\\n", 8, 8, (intmax_t)-1, (ptrdiff_t)-2, (size_t)3, "after");
+	printf("%2$s %1$s: %3$'d %3$*4$d|%%\\n", "world", "hello", 1234567, 9);
+	errno = ENOENT;
+	printf("[%.2s|%s] %m\\n", none, none);
+	return 0;
 }
 
 long fail_errno(void)
@@ -309,6 +324,16 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written agai
 
   it('strings, ctype, number parsing and formatting run inside the domain', () => {
     expect(d.call('strings')).toBe(10);
+  });
+
+  it('printf formats as glibc: %o, j t z, the \' flag, %N$ arguments, %m, a NULL under a short precision', () => {
+    const from = kernel().log().length;
+    expect(d.call('glibc_formats')).toBe(0);
+    expect(linesOf(kernel(), d, from).map((l) => l.text)).toEqual([
+      '10 010 -1 -2 3 after',
+      'hello world: 1234567   1234567|%',
+      '[|(null)] No such file or directory',
+    ]);
   });
 
   it('malloc past the memory limit is NULL and ENOMEM, not a fault', () => {
