@@ -5,14 +5,15 @@
 
 #include "posix.h"
 
-/* The magnitude, saturated at `limit` (ERANGE); *negative the sign. */
-static unsigned long long parse(const char *s, char **end, int base, unsigned long long limit, int *negative)
+/* The magnitude, saturated at `limit` (ERANGE, and *over set); *negative the sign. */
+static unsigned long long parse(const char *s, char **end, int base, unsigned long long limit, int *negative,
+				int *over)
 {
 	const char *p = s, *digits;
 	unsigned long long v = 0;
-	int over = 0;
 
 	*negative = 0;
+	*over = 0;
 	if (base < 0 || base == 1 || base > 36) {
 		errno = EINVAL;
 		if (end)
@@ -33,13 +34,13 @@ static unsigned long long parse(const char *s, char **end, int base, unsigned lo
 		unsigned int d = (unsigned int)posix_digit(*p);
 
 		if (v > (limit - d) / (unsigned int)base)
-			over = 1;
+			*over = 1;
 		else
 			v = v * (unsigned int)base + d;
 	}
 	if (end)
 		*end = (char *)(p == digits ? s : p);
-	if (over) {
+	if (*over) {
 		errno = ERANGE;
 		return limit;
 	}
@@ -48,8 +49,8 @@ static unsigned long long parse(const char *s, char **end, int base, unsigned lo
 
 long long strtoll(const char *s, char **end, int base)
 {
-	int neg;
-	unsigned long long v = parse(s, end, base, (unsigned long long)LLONG_MAX + 1, &neg);
+	int neg, over;
+	unsigned long long v = parse(s, end, base, (unsigned long long)LLONG_MAX + 1, &neg, &over);
 
 	if (!neg && v > LLONG_MAX) {
 		errno = ERANGE;
@@ -60,10 +61,11 @@ long long strtoll(const char *s, char **end, int base)
 
 unsigned long long strtoull(const char *s, char **end, int base)
 {
-	int neg;
-	unsigned long long v = parse(s, end, base, ULLONG_MAX, &neg);
+	int neg, over;
+	unsigned long long v = parse(s, end, base, ULLONG_MAX, &neg, &over);
 
-	return neg ? 0 - v : v;
+	/* C: a negative number is negated as unsigned, but one past the range is the limit */
+	return neg && !over ? 0 - v : v;
 }
 
 long strtol(const char *s, char **end, int base)
