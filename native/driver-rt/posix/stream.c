@@ -227,8 +227,10 @@ int vfscanf(FILE *f, const char *fmt, va_list ap)
 	posix_word_unlock(&s->lock);
 	return n;
 }
-/* <stdio.h> names it __isoc99_vfscanf; code built for C89 calls vfscanf */
+/* <stdio.h> names it __isoc99_vfscanf (glibc 2.38's, for C23 or _GNU_SOURCE,
+ * __isoc23_vfscanf: the same here, %b and 0b aside); code built for C89 calls vfscanf */
 int plain_vfscanf(FILE *f, const char *fmt, va_list ap) __asm__("vfscanf") __attribute__((alias("__isoc99_vfscanf")));
+int isoc23_vfscanf(FILE *f, const char *fmt, va_list ap) __asm__("__isoc23_vfscanf") __attribute__((alias("__isoc99_vfscanf")));
 
 int fscanf(FILE *f, const char *fmt, ...)
 {
@@ -242,12 +244,14 @@ int fscanf(FILE *f, const char *fmt, ...)
 }
 /* <stdio.h> names it __isoc99_fscanf; code built for C89 calls fscanf */
 int plain_fscanf(FILE *f, const char *fmt, ...) __asm__("fscanf") __attribute__((alias("__isoc99_fscanf")));
+int isoc23_fscanf(FILE *f, const char *fmt, ...) __asm__("__isoc23_fscanf") __attribute__((alias("__isoc99_fscanf")));
 
 int vscanf(const char *fmt, va_list ap)
 {
 	return vfscanf(stdin, fmt, ap);
 }
 int plain_vscanf(const char *fmt, va_list ap) __asm__("vscanf") __attribute__((alias("__isoc99_vscanf")));
+int isoc23_vscanf(const char *fmt, va_list ap) __asm__("__isoc23_vscanf") __attribute__((alias("__isoc99_vscanf")));
 
 int scanf(const char *fmt, ...)
 {
@@ -260,6 +264,7 @@ int scanf(const char *fmt, ...)
 	return n;
 }
 int plain_scanf(const char *fmt, ...) __asm__("scanf") __attribute__((alias("__isoc99_scanf")));
+int isoc23_scanf(const char *fmt, ...) __asm__("__isoc23_scanf") __attribute__((alias("__isoc99_scanf")));
 
 int fgetc(FILE *f)
 {
