@@ -424,12 +424,39 @@ int posix_file_flush(FILE *f)
 	return r;
 }
 
+/* A stream's lock taken, or at exit only when free (false when held). */
+static bool lock_unless_exiting(unsigned int *word, bool at_exit)
+{
+	if (at_exit)
+		return posix_word_trylock(word);
+	posix_word_lock(word);
+	return true;
+}
+
+/* Every stream's buffer written out. At exit no lock is waited for (nor is
+ * it by glibc's exit): a stream another thread holds (in a read that waits,
+ * say) stays as it is, and every stream while another thread opens or
+ * closes one; a wait there could be forever, and exit never return. */
+static void flush_all(bool at_exit)
+{
+	if (!lock_unless_exiting(&streams_lock, at_exit))
+		return;
+	for (struct file_stream *s = streams; s; s = s->next)
+		if (lock_unless_exiting(&s->lock, at_exit)) {
+			drain(s);
+			posix_word_unlock(&s->lock);
+		}
+	posix_word_unlock(&streams_lock);
+}
+
 void posix_files_flush(void)
 {
-	posix_word_lock(&streams_lock);
-	for (struct file_stream *s = streams; s; s = s->next)
-		posix_file_flush((FILE *)s);
-	posix_word_unlock(&streams_lock);
+	flush_all(false);
+}
+
+void posix_files_flush_at_exit(void)
+{
+	flush_all(true);
 }
 
 int fclose(FILE *f)
