@@ -34,6 +34,10 @@
  * deadline past it is never reached, as Linux clamps one past its range), or
  * -1 for what Linux refuses: a negative part, tv_nsec a second or more. */
 long long posix_ns_of(const struct timespec *t);
+/* A timed wait's deadline (an absolute time) in nanoseconds: as posix_ns_of,
+ * but one before the clock's start is 0, a deadline passed (glibc's timed
+ * waits answer ETIMEDOUT, not EINVAL: only a bad tv_nsec is that). */
+long long posix_deadline_of(const struct timespec *t);
 /* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
  * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
 int posix_stream_write(FILE *f, const char *p, size_t n);
