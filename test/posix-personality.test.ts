@@ -24,6 +24,8 @@ const libcDriver = `
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,19 @@ long strings(void)
 	return ok;
 }
 
+/* What glibc's printf has beyond the kernel's printk: octal, the j t z
+ * modifiers, the ' flag, arguments by number, %m, NULL under a short precision. */
+long glibc_formats(void)
+{
+	const char *volatile none = NULL;
+
+	printf("%o %#o %jd %td %zu %s\\n", 8, 8, (intmax_t)-1, (ptrdiff_t)-2, (size_t)3, "after");
+	printf("%2$s %1$s: %3$'d %3$*4$d|%%\\n", "world", "hello", 1234567, 9);
+	errno = ENOENT;
+	printf("[%.2s|%s] %m\\n", none, none);
+	return 0;
+}
+
 long fail_errno(void)
 {
 	errno = ENODEV;
@@ -140,7 +155,8 @@ long clocks(void)
 
 long ids(void)
 {
-	return getpid() > 0 && (long)getuid() == (long)geteuid() && sysconf(_SC_PAGESIZE) == 4096 && sysconf(_SC_NPROCESSORS_ONLN) == 1;
+	return getpid() > 0 && (long)getuid() == (long)geteuid() && sysconf(_SC_PAGESIZE) == 4096 && sysconf(_SC_NPROCESSORS_ONLN) == 1 &&
+	       sysconf(_SC_OPEN_MAX) == 1024;	/* the driver's descriptors */
 }
 
 long huge(void)
@@ -273,6 +289,86 @@ long open_socket(void)
 }
 `;
 
+// What glibc 2.38's headers (C23, or _GNU_SOURCE) make of strtol & co. and
+// the scanf family: calls to __isoc23_* names. This host's headers (glibc
+// before 2.38) have none, so the driver declares and calls them itself.
+const isoc23Driver = `
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+long __isoc23_strtol(const char *s, char **end, int base);
+unsigned long __isoc23_strtoul(const char *s, char **end, int base);
+long long __isoc23_strtoll(const char *s, char **end, int base);
+unsigned long long __isoc23_strtoull(const char *s, char **end, int base);
+intmax_t __isoc23_strtoimax(const char *s, char **end, int base);
+uintmax_t __isoc23_strtoumax(const char *s, char **end, int base);
+int __isoc23_sscanf(const char *s, const char *fmt, ...);
+int __isoc23_vsscanf(const char *s, const char *fmt, va_list ap);
+int __isoc23_fscanf(FILE *f, const char *fmt, ...);
+int __isoc23_vfscanf(FILE *f, const char *fmt, va_list ap);
+int __isoc23_scanf(const char *fmt, ...);
+int __isoc23_vscanf(const char *fmt, va_list ap);
+
+static int via_vsscanf(const char *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = __isoc23_vsscanf(s, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static int via_vfscanf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = __isoc23_vfscanf(f, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static int via_vscanf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = __isoc23_vscanf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* each check one bit */
+long isoc23(void)
+{
+	char *end;
+	int a = 0, b = 0;
+	long ok = 0, bit = 1;
+
+	ok |= __isoc23_strtol(" -0x1f", &end, 0) == -31 && !*end ? bit : 0, bit <<= 1;
+	ok |= __isoc23_strtoul("-1", NULL, 10) == ULONG_MAX ? bit : 0, bit <<= 1;
+	ok |= __isoc23_strtoll("0b101", NULL, 0) == 5 ? bit : 0, bit <<= 1;	/* C23's prefix */
+	ok |= __isoc23_strtoull("0B11", NULL, 2) == 3 ? bit : 0, bit <<= 1;
+	ok |= __isoc23_strtoimax("-0b1", NULL, 0) == -1 ? bit : 0, bit <<= 1;
+	ok |= __isoc23_strtoumax("0b2", &end, 0) == 0 && *end == 'b' ? bit : 0, bit <<= 1;	/* no binary digit: "0" */
+	ok |= strtol("0b101", &end, 0) == 0 && *end == 'b' ? bit : 0, bit <<= 1;	/* C17's strtol: no such prefix */
+	ok |= __isoc23_sscanf("12 34", "%d %d", &a, &b) == 2 && a == 12 && b == 34 ? bit : 0, bit <<= 1;
+	ok |= via_vsscanf("0x10", "%x", &a) == 1 && a == 16 ? bit : 0, bit <<= 1;
+	ok |= __isoc23_fscanf(stdin, "%d", &a) == EOF ? bit : 0, bit <<= 1;	/* a driver's stdin is at its end */
+	ok |= via_vfscanf(stdin, "%d", &a) == EOF ? bit : 0, bit <<= 1;
+	ok |= __isoc23_scanf("%d", &a) == EOF ? bit : 0, bit <<= 1;
+	ok |= via_vscanf("%d", &a) == EOF ? bit : 0, bit <<= 1;
+	return ok;
+}
+`;
+
 let libc: string, threads: string, fortified: string;
 beforeAll(() => {
   libc = buildDriver(dir, 'libcdrv', libcDriver, { posix: true });
@@ -309,6 +405,16 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("a driver written agai
 
   it('strings, ctype, number parsing and formatting run inside the domain', () => {
     expect(d.call('strings')).toBe(10);
+  });
+
+  it('printf formats as glibc: %o, j t z, the \' flag, %N$ arguments, %m, a NULL under a short precision', () => {
+    const from = kernel().log().length;
+    expect(d.call('glibc_formats')).toBe(0);
+    expect(linesOf(kernel(), d, from).map((l) => l.text)).toEqual([
+      '10 010 -1 -2 3 after',
+      'hello world: 1234567   1234567|%',
+      '[|(null)] No such file or directory',
+    ]);
   });
 
   it('malloc past the memory limit is NULL and ENOMEM, not a fault', () => {
@@ -417,6 +523,19 @@ describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained 
       kind: 'abort', message: `${f.name}: *** buffer overflow detected ***: terminated`,
     });
     f.unload();
+  });
+});
+
+describe('the names newer glibc headers give the calls', () => {
+  it('glibc 2.38\'s __isoc23_* strtol & co. and scanf family load and answer as the plain ones (0b: C23\'s)', async () => {
+    const isoc23 = buildDriver(dir, 'isoc23', isoc23Driver, { posix: true });
+    const kernel = await Kernel.boot({ isolation: 'mprotect' });
+    try {
+      const d = await kernel.load(isoc23);
+      expect(Number(d.call('isoc23')).toString(2)).toBe('1'.repeat(13));
+    } finally {
+      await kernel.shutdown();
+    }
   });
 });
 

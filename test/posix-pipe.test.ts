@@ -10,13 +10,15 @@
 // poll's and select's flags with POLLHUP and POLLERR, EPOLLET's edges, FIONREAD); a
 // writer asleep on a full pipe wakes with EPIPE when the read end closes; and a
 // driver that fails while one thread waits in a read and another in a write
-// on a full pipe is recovered with neither left, its pipes released; 500
-// idle pipes cost the host little (their buffers come with the first write).
+// on a full pipe is recovered with neither left, its pipes released; exit,
+// from a call or a thread, while a thread waits in fgets on a pipe ends the
+// driver with its status; 500 idle pipes cost the host little (their buffers
+// come with the first write).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Driver, Isolation } from '../lib/index.js';
+import type { Driver, FaultInfo, Isolation } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { crashSource, failWhileWaiting } from './helpers/fail-waiting.js';
 import { kernelPerBlock } from './helpers/kernel.js';
@@ -33,6 +35,8 @@ const source = `
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -412,6 +416,49 @@ NOOKS_EXPORT long start_waiters(void)
 	return 0;
 }
 
+/* ---- exit while another thread waits in a FILE's read, the stream locked */
+static FILE *waited_stream;
+
+static void *read_a_line(void *arg)
+{
+	char line[64];
+
+	(void)arg;
+	fgets(line, sizeof(line), waited_stream);	/* waits: nothing is ever written */
+	return NULL;
+}
+
+/* The reader, named fgets-<n>. */
+NOOKS_EXPORT long start_line_reader(long n)
+{
+	static int ends[2];
+	char name[16];
+	pthread_t t;
+
+	snprintf(name, sizeof(name), "fgets-%ld", n);
+	CHECK(pipe(ends) == 0 && (waited_stream = fdopen(ends[0], "r")));
+	CHECK(pthread_create(&t, NULL, read_a_line, NULL) == 0 && pthread_setname_np(t, name) == 0 && pthread_detach(t) == 0);
+	return 0;
+}
+
+NOOKS_EXPORT long exit_now(long status)
+{
+	exit((int)status);
+}
+
+static void *exit_with(void *status)
+{
+	exit((int)(long)status);
+}
+
+NOOKS_EXPORT long exit_on_thread(long status)
+{
+	pthread_t t;
+
+	CHECK(pthread_create(&t, NULL, exit_with, (void *)status) == 0 && pthread_detach(t) == 0);
+	return 0;
+}
+
 ${crashSource}`;
 
 let path: string;
@@ -505,6 +552,34 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("pipes, isolation '%s'
 
     await failWhileWaiting(kernel(), d, isolation, before);
     expect(pipeEnds(d)).toEqual([]);
+    d.unload();
+  });
+});
+
+// exit flushes the FILE streams, as glibc's, but waits for no stream's lock
+// (glibc's does not either): a thread asleep in a read holds its stream's.
+describe.each<Isolation>(['mprotect', 'process'])("exit while a thread waits in a FILE's read, isolation '%s'", (isolation) => {
+  const kernel = kernelPerBlock({ isolation });
+
+  it('exit from a call ends the driver with its status, not waiting for the stream the reader holds', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 2_000 });
+    expect(d.call('start_line_reader', 1)).toBe(0);
+    await until(() => inKernelWait(tidOf('fgets-1')), 'the reader asleep in its read');
+    expect(faultOf(() => d.call('exit_now', 3))).toMatchObject({ kind: 'exit', message: `${d.name}: exit(3)` });
+    d.unload();
+  });
+
+  it('exit from a driver thread: the same', async () => {
+    const d = await kernel().load(path, { timeBudgetMs: 2_000 });
+    const faults: FaultInfo[] = [];
+    kernel().on('recovered', (e) => {
+      if (e.driver === d.name && e.fault) faults.push(e.fault);
+    });
+    expect(d.call('start_line_reader', 2)).toBe(0);
+    await until(() => inKernelWait(tidOf('fgets-2')), 'the reader asleep in its read');
+    expect(d.call('exit_on_thread', 4)).toBe(0);
+    await until(() => faults.length > 0, 'the driver to end and be restarted');
+    expect(faults[0]).toMatchObject({ kind: 'exit', message: 'exit(4)', driver: d.name });
     d.unload();
   });
 });

@@ -85,6 +85,7 @@ long produce_consume(long n)
 
 /* ---- pthread_exit, pthread_self, pthread_equal, join's errors */
 static pthread_t seen_self;
+static int self_join;
 
 static void leave(long v)
 {
@@ -94,6 +95,7 @@ static void leave(long v)
 static void *exiting(void *arg)
 {
 	seen_self = pthread_self();
+	self_join = pthread_join(pthread_self(), NULL);
 	leave((long)arg + 1);
 	return NULL;
 }
@@ -109,6 +111,9 @@ long exit_value(long v)
 		return -2;
 	if (pthread_join(t, NULL) != ESRCH || pthread_detach(t) != ESRCH)
 		return -3;
+	/* joining itself: a driver thread, or the call's */
+	if (self_join != EDEADLK || pthread_join(pthread_self(), NULL) != EDEADLK)
+		return -4;
 	return (long)r;
 }
 

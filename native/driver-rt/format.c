@@ -2,16 +2,55 @@
  * vsnprintf/snprintf/printk for drivers (see nooks/kapi.h).
  *
  * Runs inside the driver's domain: no libc, no state, everything on the
- * stack. Conversions: %d %i %u %x %X %p %s %c %%, and the floating-point
- * %f %F %e %E %g %G (format_float.c); length modifiers hh h l ll z t (and L:
- * a long double, shown at double precision); flags '-' '0' '#' '+' ' ',
- * field width and precision (digits or '*'). Anything else is copied to the
- * output as written.
+ * stack. Conversions: %d %i %u %o %x %X %b %B %p %s %c %%, %m (strerror(errno):
+ * only where the POSIX personality gives the text), and the floating-point
+ * %f %F %e %E %g %G (format_float.c); length modifiers hh h l ll q L j z t
+ * (ll q L on a floating-point conversion: a long double, shown at double
+ * precision); flags '-' '0' '#' '+' ' ' and '\'' (the C locale groups no
+ * digits), field width and precision (digits, '*' or '*N$'). Arguments by
+ * number (%N$) as glibc: every conversion numbered, or none; the numbers'
+ * types are found first, then the arguments fetched in order.
+ *
+ * A conversion it cannot honour (unknown, wide %lc %ls, mixing numbered and unnumbered
+ * arguments, a number past FORMAT_ARGS_MAX) ends the conversions: it and the
+ * rest of the format are copied out as written, so no argument is ever read
+ * as the wrong type or out of step.
  */
 #include "format.h"
 
 /* printk formats a line into this much stack; longer lines are cut */
 #define PRINTK_LINE 256
+
+/* The highest argument number a %N$ may name (glibc's NL_ARGMAX is 4096):
+ * their values are held on the driver's stack. */
+#define FORMAT_ARGS_MAX 64
+
+enum arg_type { ARG_NONE, ARG_INT, ARG_LONG, ARG_PTR, ARG_DOUBLE, ARG_LONG_DOUBLE, ARG_UNKNOWN };
+
+/* One argument's value: long double held at double precision. */
+union arg {
+	long long i;
+	unsigned long long u;
+	double d;
+	const void *p;
+};
+
+/* One conversion as written, up to its conversion character. */
+struct conv {
+	struct spec sp;
+	int lng;	/* -2 hh, -1 h, 0 none, 1 l j z t, 2 ll q L */
+	char c;		/* the conversion character; 0 at the format's end */
+	/* argument numbers (N$, from 1); 0 for the next one; the width's and
+	 * precision's are -1 when they are written as digits or absent */
+	int value_arg, width_arg, prec_arg;
+};
+
+/* Where the values come from: the va_list in order, or (every conversion
+ * numbered) the array they were fetched into. */
+struct args {
+	va_list ap;
+	const union arg *numbered;
+};
 
 void format_put(struct out *o, char c)
 {
@@ -25,6 +64,151 @@ void format_pad(struct out *o, char c, int n)
 {
 	while (n-- > 0)
 		format_put(o, c);
+}
+
+static int digits(const char **p)
+{
+	int n = 0;
+
+	while (**p >= '0' && **p <= '9')
+		n = n * 10 + (*(*p)++ - '0');
+	return n;
+}
+
+/* "N$" at *p: N (and *p moved past it), else 0 (and *p unmoved). */
+static int arg_number(const char **p)
+{
+	const char *q = *p;
+	int n = digits(&q);
+
+	if (q == *p || *q != '$')
+		return 0;
+	*p = q + 1;
+	return n > 0 ? n : FORMAT_ARGS_MAX + 1;	/* %0$ names nothing: out of range */
+}
+
+/* A '*' width or precision at *p: its argument (N, or 0 for the next). */
+static bool star(const char **p, int *arg)
+{
+	if (**p != '*')
+		return false;
+	(*p)++;
+	*arg = arg_number(p);
+	return true;
+}
+
+/* Parse the conversion at fmt (its '%'); returns the character past it. */
+static const char *parse(const char *fmt, struct conv *cv)
+{
+	struct conv c = { { false, false, false, 0, 0, -1 }, 0, 0, 0, -1, -1 };
+
+	fmt++;
+	c.value_arg = arg_number(&fmt);
+	for (;; fmt++) {
+		if (*fmt == '-')
+			c.sp.left = true;
+		else if (*fmt == '0')
+			c.sp.zero = true;
+		else if (*fmt == '#')
+			c.sp.alt = true;
+		else if (*fmt == '+')
+			c.sp.sign = '+';
+		else if (*fmt == ' ' && c.sp.sign != '+')
+			c.sp.sign = ' ';
+		else if (*fmt != '\'')	/* grouping: none in the C locale */
+			break;
+	}
+	if (!star(&fmt, &c.width_arg))
+		c.sp.width = digits(&fmt);
+	if (*fmt == '.') {
+		fmt++;
+		if (!star(&fmt, &c.prec_arg))
+			c.sp.prec = digits(&fmt);
+	}
+	for (;; fmt++) {
+		if (*fmt == 'h')
+			c.lng--;
+		else if (*fmt == 'l')
+			c.lng++;
+		else if (*fmt == 'j' || *fmt == 'z' || *fmt == 't')
+			c.lng = 1;	/* intmax_t, size_t and ptrdiff_t are long here */
+		else if (*fmt == 'q' || *fmt == 'L')
+			c.lng = 2;
+		else
+			break;
+	}
+	c.c = *fmt;
+	*cv = c;
+	return *fmt ? fmt + 1 : fmt;
+}
+
+static enum arg_type value_type(const struct conv *cv)
+{
+	switch (cv->c) {
+	case 'd': case 'i': case 'u': case 'o': case 'x': case 'X': case 'b': case 'B':
+		return cv->lng >= 1 ? ARG_LONG : ARG_INT;
+	case 'c':	/* %lc %ls: wide characters, not known here */
+		return cv->lng >= 1 ? ARG_UNKNOWN : ARG_INT;
+	case 's':
+		return cv->lng >= 1 ? ARG_UNKNOWN : ARG_PTR;
+	case 'p':
+		return ARG_PTR;
+	case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
+		return cv->lng >= 2 ? ARG_LONG_DOUBLE : ARG_DOUBLE;
+	case '%':
+		return ARG_NONE;
+	case 'm':
+		return format_error_text ? ARG_NONE : ARG_UNKNOWN;
+	default:
+		return ARG_UNKNOWN;
+	}
+}
+
+/* An argument reference fits the format's way: numbered (1..FORMAT_ARGS_MAX) or not (0). */
+static bool fits(int arg, bool numbered)
+{
+	return numbered ? arg >= 1 && arg <= FORMAT_ARGS_MAX : arg == 0;
+}
+
+/* Whether this conversion can be made in a format numbered (or not). */
+static bool honoured(const struct conv *cv, bool numbered)
+{
+	enum arg_type t = value_type(cv);
+
+	return t != ARG_UNKNOWN &&
+	       (t == ARG_NONE || fits(cv->value_arg, numbered)) &&
+	       (cv->width_arg < 0 || fits(cv->width_arg, numbered)) &&
+	       (cv->prec_arg < 0 || fits(cv->prec_arg, numbered));
+}
+
+static union arg fetch(va_list *ap, enum arg_type t)
+{
+	union arg v;
+
+	switch (t) {
+	case ARG_LONG:
+		v.i = va_arg(*ap, long long);
+		break;
+	case ARG_PTR:
+		v.p = va_arg(*ap, const void *);
+		break;
+	case ARG_DOUBLE:
+		v.d = va_arg(*ap, double);
+		break;
+	case ARG_LONG_DOUBLE:
+		v.d = (double)va_arg(*ap, long double);
+		break;
+	default:	/* int, and any number the format skips */
+		v.i = va_arg(*ap, int);
+		break;
+	}
+	return v;
+}
+
+/* The value of argument n (0: the next one) as type t. */
+static union arg take(struct args *a, int n, enum arg_type t)
+{
+	return a->numbered ? a->numbered[n - 1] : fetch(&a->ap, t);
 }
 
 /* Emit prefix (sign, 0x) and digits, honouring width, precision and flags. */
@@ -55,7 +239,7 @@ static void number(struct out *o, const struct spec *sp, unsigned long long v,
 		   bool neg, unsigned int base, bool upper, const char *prefix)
 {
 	const char *set = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-	char tmp[24];	/* 2^64 needs 20 decimal digits */
+	char tmp[65];	/* 2^64 needs 64 binary digits */
 	int i = (int)sizeof(tmp);
 	char pre[3] = "";
 
@@ -64,6 +248,10 @@ static void number(struct out *o, const struct spec *sp, unsigned long long v,
 		tmp[--i] = set[v % base];
 		v /= base;
 	}
+	/* C: '#' on %o makes the first digit a 0 (the precision's, or one more) */
+	if (base == 8 && sp->alt && (i == (int)sizeof(tmp) || tmp[i] != '0') &&
+	    sp->prec <= (int)sizeof(tmp) - i)
+		tmp[--i] = '0';
 	if (neg)
 		pre[0] = '-';
 	else if (base == 10 && sp->sign)
@@ -73,148 +261,192 @@ static void number(struct out *o, const struct spec *sp, unsigned long long v,
 	emit(o, sp, pre, tmp + i, (int)sizeof(tmp) - i);
 }
 
+static void text(struct out *o, const struct spec *sp, const char *s)
+{
+	struct spec st = *sp;
+
+	/* reuse emit for padding; precision caps the length */
+	st.zero = false;
+	st.prec = -1;
+	emit(o, &st, "", s, (int)strnlen(s, sp->prec < 0 ? (size_t)-1 : (size_t)sp->prec));
+}
+
+static void signed_number(struct out *o, const struct spec *sp, long long v)
+{
+	/* negate as unsigned: -LLONG_MIN does not fit a long long */
+	number(o, sp, v < 0 ? -(unsigned long long)v : (unsigned long long)v, v < 0, 10, false, NULL);
+}
+
+static void convert(struct out *o, const struct conv *cv, struct args *a)
+{
+	struct spec sp = cv->sp;
+	enum arg_type t = value_type(cv);
+	union arg v = { 0 };
+
+	if (cv->width_arg >= 0) {
+		sp.width = (int)take(a, cv->width_arg, ARG_INT).i;
+		if (sp.width < 0) {
+			sp.left = true;
+			sp.width = -sp.width;
+		}
+	}
+	if (cv->prec_arg >= 0) {
+		sp.prec = (int)take(a, cv->prec_arg, ARG_INT).i;
+		if (sp.prec < 0)
+			sp.prec = -1;
+	}
+	if (t != ARG_NONE)
+		v = take(a, cv->value_arg, t);
+	switch (cv->c) {
+	case 'd':
+	case 'i':
+		signed_number(o, &sp, cv->lng >= 1 ? v.i : cv->lng == 0 ? (int)v.i :
+				      cv->lng == -1 ? (short)v.i : (signed char)v.i);
+		break;
+	case 'u':
+	case 'o':
+	case 'x':
+	case 'X':
+	case 'b':
+	case 'B': {
+		unsigned long long u = cv->lng >= 1 ? v.u : cv->lng == 0 ? (unsigned int)v.u :
+				       cv->lng == -1 ? (unsigned short)v.u : (unsigned char)v.u;
+		unsigned int base = cv->c == 'u' ? 10 : cv->c == 'o' ? 8 : cv->c == 'x' || cv->c == 'X' ? 16 : 2;
+		const char prefix[3] = { '0', cv->c, 0 };	/* 0x 0X 0b 0B */
+
+		sp.sign = 0;	/* '+' and ' ' are for signed conversions */
+		number(o, &sp, u, false, base, cv->c == 'X',
+		       sp.alt && u && (base == 16 || base == 2) ? prefix : NULL);
+		break;
+	}
+	case 'f':
+	case 'F':
+	case 'e':
+	case 'E':
+	case 'g':
+	case 'G':
+		format_double(o, &sp, v.d, cv->c);
+		break;
+	case 'p':
+		sp.sign = 0;
+		number(o, &sp, (uintptr_t)v.p, false, 16, false, "0x");
+		break;
+	case 's':
+		/* glibc: a NULL too short to show whole shows nothing */
+		text(o, &sp, v.p ? v.p : sp.prec < 0 || sp.prec >= 6 ? "(null)" : "");
+		break;
+	case 'm':
+		text(o, &sp, format_error_text());
+		break;
+	case 'c': {
+		char c = (char)v.i;
+		struct spec sc = sp;
+
+		sc.zero = false;
+		sc.prec = -1;
+		emit(o, &sc, "", &c, 1);
+		break;
+	}
+	default:	/* '%' */
+		format_put(o, '%');
+		break;
+	}
+}
+
+/* Format fmt from where the values come, up to a conversion it cannot honour. */
+static void format_all(struct out *o, const char *fmt, struct args *a)
+{
+	while (*fmt) {
+		struct conv cv;
+		const char *next;
+
+		if (*fmt != '%') {
+			format_put(o, *fmt++);
+			continue;
+		}
+		next = parse(fmt, &cv);
+		if (!honoured(&cv, a->numbered != NULL))
+			break;
+		convert(o, &cv, a);
+		fmt = next;
+	}
+	while (*fmt)	/* what is left, as written */
+		format_put(o, *fmt++);
+}
+
+/* The next conversion's '%' at or after p, or NULL. */
+static const char *next_conversion(const char *p)
+{
+	for (; *p; p++)
+		if (*p == '%')
+			return p;
+	return NULL;
+}
+
+/* Whether the format's first conversion that reads an argument names it by number. */
+static bool numbered_format(const char *fmt)
+{
+	for (const char *p = fmt; (p = next_conversion(p));) {
+		struct conv cv;
+
+		p = parse(p, &cv);
+		if (cv.value_arg || cv.width_arg > 0 || cv.prec_arg > 0)
+			return true;
+		if (value_type(&cv) != ARG_NONE || cv.width_arg == 0 || cv.prec_arg == 0)
+			return false;
+	}
+	return false;
+}
+
+static void note(enum arg_type types[FORMAT_ARGS_MAX], int *count, int n, enum arg_type t)
+{
+	if (n <= 0)
+		return;
+	types[n - 1] = t;
+	if (n > *count)
+		*count = n;
+}
+
+/* A numbered format: the type of each argument it names (up to a conversion
+ * it cannot honour), then each argument fetched in order. Not inlined: the
+ * unnumbered formats do without its stack. */
+__attribute__((noinline))
+static void format_numbered(struct out *o, const char *fmt, va_list *ap)
+{
+	enum arg_type types[FORMAT_ARGS_MAX];
+	union arg values[FORMAT_ARGS_MAX];
+	struct args a;
+	int count = 0;
+
+	memset(types, 0, sizeof(types));
+	for (const char *p = fmt; (p = next_conversion(p));) {
+		struct conv cv;
+
+		p = parse(p, &cv);
+		if (!honoured(&cv, true))
+			break;
+		note(types, &count, cv.width_arg, ARG_INT);
+		note(types, &count, cv.prec_arg, ARG_INT);
+		if (value_type(&cv) != ARG_NONE)
+			note(types, &count, cv.value_arg, value_type(&cv));
+	}
+	for (int i = 0; i < count; i++)
+		values[i] = fetch(ap, types[i]);
+	a.numbered = values;
+	format_all(o, fmt, &a);
+}
+
 RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
+	struct args a = { .numbered = NULL };
 
-	for (; *fmt; fmt++) {
-		struct spec sp = { false, false, false, 0, 0, -1 };
-		int lng = 0;	/* -2 hh, -1 h, 0 int, 1 long, 2 long long; 3 L */
-		const char *start = fmt;
-
-		if (*fmt != '%') {
-			format_put(&o, *fmt);
-			continue;
-		}
-		for (fmt++;; fmt++) {
-			if (*fmt == '-')
-				sp.left = true;
-			else if (*fmt == '0')
-				sp.zero = true;
-			else if (*fmt == '#')
-				sp.alt = true;
-			else if (*fmt == '+')
-				sp.sign = '+';
-			else if (*fmt == ' ' && sp.sign != '+')
-				sp.sign = ' ';
-			else
-				break;
-		}
-		if (*fmt == '*') {
-			sp.width = va_arg(ap, int);
-			if (sp.width < 0) {
-				sp.left = true;
-				sp.width = -sp.width;
-			}
-			fmt++;
-		}
-		while (*fmt >= '0' && *fmt <= '9')
-			sp.width = sp.width * 10 + (*fmt++ - '0');
-		if (*fmt == '.') {
-			sp.prec = 0;
-			if (*++fmt == '*') {
-				sp.prec = va_arg(ap, int);
-				fmt++;
-			}
-			while (*fmt >= '0' && *fmt <= '9')
-				sp.prec = sp.prec * 10 + (*fmt++ - '0');
-			if (sp.prec < 0)
-				sp.prec = -1;
-		}
-		for (;; fmt++) {
-			if (*fmt == 'h')
-				lng--;
-			else if (*fmt == 'l')
-				lng++;
-			else if (*fmt == 'z' || *fmt == 't')
-				lng = 1;	/* size_t and ptrdiff_t are long here */
-			else if (*fmt == 'L')
-				lng = 3;
-			else
-				break;
-		}
-
-		switch (*fmt) {
-		case 'd':
-		case 'i': {
-			long long v = lng >= 2 ? va_arg(ap, long long) :
-				      lng == 1 ? va_arg(ap, long) : va_arg(ap, int);
-			unsigned long long u = (unsigned long long)v;
-
-			if (lng == -1)
-				v = (short)v, u = (unsigned long long)v;
-			else if (lng <= -2)
-				v = (signed char)v, u = (unsigned long long)v;
-			/* negate as unsigned: -LLONG_MIN does not fit a long long */
-			number(&o, &sp, v < 0 ? -u : u, v < 0, 10, false, NULL);
-			break;
-		}
-		case 'u':
-		case 'x':
-		case 'X': {
-			unsigned long long u = lng >= 2 ? va_arg(ap, unsigned long long) :
-					       lng == 1 ? va_arg(ap, unsigned long) :
-					       va_arg(ap, unsigned int);
-
-			if (lng == -1)
-				u = (unsigned short)u;
-			else if (lng <= -2)
-				u = (unsigned char)u;
-			sp.sign = 0;	/* '+' and ' ' are for signed conversions */
-			if (*fmt == 'u')
-				number(&o, &sp, u, false, 10, false, NULL);
-			else
-				number(&o, &sp, u, false, 16, *fmt == 'X',
-				       sp.alt && u ? (*fmt == 'X' ? "0X" : "0x") : NULL);
-			break;
-		}
-		case 'f':
-		case 'F':
-		case 'e':
-		case 'E':
-		case 'g':
-		case 'G':
-			format_double(&o, &sp, lng == 3 ? (double)va_arg(ap, long double) : va_arg(ap, double), *fmt);
-			break;
-		case 'p':
-			sp.sign = 0;
-			number(&o, &sp, (uintptr_t)va_arg(ap, void *), false, 16, false, "0x");
-			break;
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			struct spec ss = sp;
-
-			if (!s)
-				s = "(null)";
-			/* reuse emit for padding; precision caps the length */
-			ss.zero = false;
-			ss.prec = -1;
-			emit(&o, &ss, "", s, (int)strnlen(s, sp.prec < 0 ? (size_t)-1 : (size_t)sp.prec));
-			break;
-		}
-		case 'c': {
-			char c = (char)va_arg(ap, int);
-			struct spec sc = sp;
-
-			sc.zero = false;
-			sc.prec = -1;
-			emit(&o, &sc, "", &c, 1);
-			break;
-		}
-		case '%':
-			format_put(&o, '%');
-			break;
-		default:
-			/* unknown or truncated conversion: show it as written */
-			while (start < fmt)
-				format_put(&o, *start++);
-			if (!*fmt)
-				fmt--;	/* let the loop see the terminating NUL */
-			else
-				format_put(&o, *fmt);
-			break;
-		}
-	}
+	va_copy(a.ap, ap);
+	if (numbered_format(fmt))
+		format_numbered(&o, fmt, &a.ap);
+	else
+		format_all(&o, fmt, &a);
+	va_end(a.ap);
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = '\0';
 	return (int)o.len;

@@ -30,4 +30,8 @@ RT_HIDDEN void format_pad(struct out *o, char c, int n);
 /* %f %F %e %E %g %G (conv) of v, exactly as glibc prints it. */
 RT_HIDDEN void format_double(struct out *o, const struct spec *sp, double v, char conv);
 
+/* %m's text: strerror(errno), defined by the POSIX personality (strerror.c);
+ * without it (weak, so NULL) %m is a conversion the formatter does not know. */
+RT_HIDDEN __attribute__((weak)) const char *format_error_text(void);
+
 #endif

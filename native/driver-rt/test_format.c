@@ -10,6 +10,10 @@
 #include <limits.h>
 #include <dlfcn.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/types.h>
 
 static int failures;
 
@@ -103,14 +107,88 @@ static void test_conversions(void)
 	EXPECT("<6>ticker: hello 42\n", KERN_INFO "ticker: hello %d\n", 42);
 }
 
-/* Conversions the runtime does not know are copied out as written. */
+/* A conversion the runtime does not know ends the conversions: it and the
+ * rest are copied out as written, no argument read after it out of step. */
 static void test_unknown(void)
 {
-	EXPECT_RAW("a%qb", "a%qb");
-	EXPECT_RAW("a%-5qb 7", "a%-5qb %d", 7);
+	EXPECT_RAW("a%yb", "a%yb");
+	EXPECT_RAW("a%-5yb %d %s", "a%-5yb %d %s", 7, 8);
 	EXPECT_RAW("end%", "end%");
 	EXPECT_RAW("end%05", "end%05");
 	EXPECT_RAW("end%l", "end%l");
+	EXPECT_RAW("x %ls %d", "x %ls %d", L"wide", 1);
+	/* numbered and unnumbered mixed, or a number past the 64 held: the same */
+	EXPECT_RAW("1 %d", "%1$d %d", 1, 2);
+	EXPECT_RAW("1 %2$d", "%d %2$d", 1, 2);
+	EXPECT_RAW("[%65$d]", "[%65$d]", 1);
+	EXPECT_RAW("[%0$d]", "[%0$d]", 1);
+}
+
+/* The text of %m: glibc's, here (the POSIX personality's in drivers). */
+const char *format_error_text(void)
+{
+	return strerror(errno);
+}
+
+/* Each format and its arguments through our vsnprintf and glibc's. */
+static void vsame(int line, const char *fmt, va_list ap)
+{
+	typedef int (*vsnprintf_fn)(char *, size_t, const char *, va_list);
+	vsnprintf_fn libc_vsnprintf = (vsnprintf_fn)dlsym(RTLD_DEFAULT, "vsnprintf");
+	char ours[256], theirs[256];
+	va_list again;
+	int n, m;
+
+	va_copy(again, ap);
+	n = vsnprintf(ours, sizeof(ours), fmt, ap);
+	m = libc_vsnprintf(theirs, sizeof(theirs), fmt, again);
+	va_end(again);
+	if (n != m || strcmp(ours, theirs)) {
+		failures++;
+		fprintf(stderr, "test_format.c:%d: format \"%s\": got \"%s\" (%d), glibc \"%s\" (%d)\n",
+			line, fmt, ours, n, theirs, m);
+	}
+}
+
+static void same(int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsame(line, fmt, ap);
+	va_end(ap);
+}
+#define SAME(...) same(__LINE__, __VA_ARGS__)
+
+/* What glibc's printf has that the kernel's lacks: octal, binary, the rest of
+ * the length modifiers, the ' flag, %m, NULL under a short precision, and
+ * arguments by number. */
+static void test_glibc(void)
+{
+	SAME("%o %#o %#o %#.0o %.0o %#.5o|%#5o|%-#5o|%#05o %ho %hho %lo %llo", 8, 8, 0, 0, 0, 8, 8, 8, 8, 65535, 255,
+	     (long)-1, -1LL);
+	SAME("%o 8 %s", 8, "after");
+	SAME("%b %#b %#B %#b %010b %.3b", 5, 5, 5, 0, 5, 1);
+	SAME("%jd %ju %td %zd %qd %qu %Ld %Lu %Lx %lld", (intmax_t)-1, (uintmax_t)-1, (ptrdiff_t)-2, (ssize_t)-3,
+	     (long long)LLONG_MIN, (unsigned long long)ULLONG_MAX, -4LL, 5ULL, 255ULL, LLONG_MAX);
+	SAME("%jd %s", (intmax_t)7, "after");
+	SAME("%'d %'u %'5d %'.3d %-'8d|", 1234567, 7654321u, 12, 5, -42);
+	SAME("%Lf %llf %Le", (long double)1.5, (long double)2.5, (long double)3e10);
+	SAME("[%.0s|%.2s|%.5s|%.6s|%.7s|%8.3s|%-8s|%s]", (char *)NULL, (char *)NULL, (char *)NULL, (char *)NULL,
+	     (char *)NULL, (char *)NULL, (char *)NULL, (char *)NULL);
+	errno = ENOENT;
+	SAME("%m|%-30m|%.5m|%%m|%d", 9);
+	errno = 0;
+	SAME("%m %s", "after");
+	/* by number: reordered, reused, widths and precisions by number, all the types */
+	SAME("%2$s %1$s", "world", "hello");
+	SAME("%3$d %1$d %2$d %1$d %1$hhd", 300, 2, 3);
+	SAME("[%2$*1$d|%3$.*1$f|%1$d|%2$-*1$d]", 5, 7, 1.5);
+	SAME("%4$p %3$Lf %2$lld %1$c %5$s %6$x %7$zu %8$m %%", 'c', LLONG_MIN, (long double)0.25, (void *)0x1000, "s",
+	     0xbeefu, (size_t)9);
+	SAME("%1$.*2$s|%1$*3$s|", "abcdef", 3, -8);
+	SAME("%%%1$d%%", 42);
+	SAME("%1$'d %1$'x", 1234567);
 }
 
 static void test_truncation(void)
@@ -155,6 +233,10 @@ static void test_printk(void)
 	CHECK(log_calls == 1);
 	CHECK(!strcmp(logged, "<3>bad thing at 3\n"));
 	CHECK(n == (int)logged_len && n == 18);
+
+	/* printk formats as vsnprintf does: numbered arguments, octal */
+	n = printk("%2$s %1$#o %3$jd", 8, "oct", (intmax_t)-1);
+	CHECK(!strcmp(logged, "oct 010 -1") && n == 10);
 
 	/* longer than the 256-byte stack line: cut to 255 characters */
 	memset(longfmt, 'a', sizeof(longfmt) - 1);
@@ -274,6 +356,7 @@ int main(void)
 {
 	test_conversions();
 	test_unknown();
+	test_glibc();
 	test_truncation();
 	test_printk();
 	test_strings();

@@ -82,7 +82,7 @@ int pthread_cond_wait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m)
 
 int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t clock, const struct timespec *restrict abstime)
 {
-	long long deadline = posix_ns_of(abstime);
+	long long deadline = posix_deadline_of(abstime);
 
 	return deadline < 0 ? EINVAL : wait_until(cond_of(c), m, clock, deadline);
 }

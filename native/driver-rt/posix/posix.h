@@ -34,6 +34,10 @@
  * deadline past it is never reached, as Linux clamps one past its range), or
  * -1 for what Linux refuses: a negative part, tv_nsec a second or more. */
 long long posix_ns_of(const struct timespec *t);
+/* A timed wait's deadline (an absolute time) in nanoseconds: as posix_ns_of,
+ * but one before the clock's start is 0, a deadline passed (glibc's timed
+ * waits answer ETIMEDOUT, not EINVAL: only a bad tv_nsec is that). */
+long long posix_deadline_of(const struct timespec *t);
 /* Writes n bytes to a stream: stdout or stderr, where each '\n' ends one
  * line of the kernel log, or a FILE over a file. 0, or -1 and errno. */
 int posix_stream_write(FILE *f, const char *p, size_t n);
@@ -46,7 +50,7 @@ void posix_log(int level, const char *prefix, const char *text, size_t n);
 #define POSIX_SMALL_TEXT 256
 char *posix_format(char small[POSIX_SMALL_TEXT], int *n, const char *fmt, va_list ap);
 /* Logs what stdout and stderr hold of an unfinished line, and writes what
- * the FILE streams over files hold (exit does). */
+ * the FILE streams over files hold, but for those another thread holds (exit does). */
 void posix_streams_flush(void);
 /* What exit() and the unload run (start.c): the atexit handlers, then the destructors, each in reverse order. */
 void posix_run_exit_handlers(void);
@@ -59,10 +63,14 @@ int posix_file_write(FILE *f, const char *p, size_t n);
 /* A lock in a word of the driver's memory, 0 when free (word_lock.c): no
  * kernel call unless contended; a waiter waits in the kernel. */
 void posix_word_lock(unsigned int *word);
+/* The lock taken if free, at once: whether it was. */
+bool posix_word_trylock(unsigned int *word);
 void posix_word_unlock(unsigned int *word);
-/* fflush of a FILE stream over a file; of all of them (posix_files_flush). */
+/* fflush of a FILE stream over a file; of all of them (posix_files_flush);
+ * of those no other thread holds, at exit (posix_files_flush_at_exit). */
 int posix_file_flush(FILE *f);
 void posix_files_flush(void);
+void posix_files_flush_at_exit(void);
 /* What the scanf family reads: bytes from `get` (EOF at the end), and the
  * last of them given back by `unget` (one byte, never more). */
 struct scan_source {

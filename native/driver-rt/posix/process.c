@@ -42,6 +42,8 @@ long sysconf(int name)
 		return 1;	/* the kernel presents one CPU to a driver (on_each_cpu) */
 	case _SC_CLK_TCK:
 		return 100;
+	case _SC_OPEN_MAX:
+		return 1024;	/* a driver's descriptors (native/posix/fd_table.cc) */
 	default:
 		errno = EINVAL;
 		return -1;

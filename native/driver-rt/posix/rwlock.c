@@ -178,7 +178,7 @@ static long long deadline_of(clockid_t clock, const struct timespec *t)
 {
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
 		return -1;
-	return posix_ns_of(t);
+	return posix_deadline_of(t);
 }
 
 /* A timed lock: POSIX checks the deadline only when the lock cannot be taken at once. */

@@ -356,8 +356,10 @@ int vsscanf(const char *str, const char *fmt, va_list ap)
 
 	return posix_vscan(&src, fmt, ap);
 }
-/* <stdio.h> names it __isoc99_vsscanf; code built for C89 calls vsscanf */
+/* <stdio.h> names it __isoc99_vsscanf (glibc 2.38's, for C23 or _GNU_SOURCE,
+ * __isoc23_vsscanf: the same here, %b and 0b aside); code built for C89 calls vsscanf */
 int plain_vsscanf(const char *str, const char *fmt, va_list ap) __asm__("vsscanf") __THROW __attribute__((alias("__isoc99_vsscanf")));
+int isoc23_vsscanf(const char *str, const char *fmt, va_list ap) __asm__("__isoc23_vsscanf") __THROW __attribute__((alias("__isoc99_vsscanf")));
 
 int sscanf(const char *str, const char *fmt, ...)
 {
@@ -371,3 +373,4 @@ int sscanf(const char *str, const char *fmt, ...)
 }
 /* <stdio.h> names it __isoc99_sscanf; code built for C89 calls sscanf */
 int plain_sscanf(const char *str, const char *fmt, ...) __asm__("sscanf") __THROW __attribute__((alias("__isoc99_sscanf")));
+int isoc23_sscanf(const char *str, const char *fmt, ...) __asm__("__isoc23_sscanf") __THROW __attribute__((alias("__isoc99_sscanf")));

@@ -88,7 +88,7 @@ int sem_clockwait(sem_t *restrict s, clockid_t clock, const struct timespec *res
 
 	if (take(sem_of(s)))
 		return 0;
-	if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || (deadline = posix_ns_of(abstime)) < 0)
+	if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || (deadline = posix_deadline_of(abstime)) < 0)
 		return (int)posix_result(-EINVAL);
 	return (int)posix_result(wait_until(sem_of(s), clock, deadline));
 }

@@ -83,7 +83,7 @@ void posix_streams_flush(void)
 			emit(all[i]);
 		spin_unlock(&all[i]->lock);
 	}
-	posix_files_flush();
+	posix_files_flush_at_exit();
 }
 
 int fflush(FILE *f)

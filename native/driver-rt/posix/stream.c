@@ -227,8 +227,10 @@ int vfscanf(FILE *f, const char *fmt, va_list ap)
 	posix_word_unlock(&s->lock);
 	return n;
 }
-/* <stdio.h> names it __isoc99_vfscanf; code built for C89 calls vfscanf */
+/* <stdio.h> names it __isoc99_vfscanf (glibc 2.38's, for C23 or _GNU_SOURCE,
+ * __isoc23_vfscanf: the same here, %b and 0b aside); code built for C89 calls vfscanf */
 int plain_vfscanf(FILE *f, const char *fmt, va_list ap) __asm__("vfscanf") __attribute__((alias("__isoc99_vfscanf")));
+int isoc23_vfscanf(FILE *f, const char *fmt, va_list ap) __asm__("__isoc23_vfscanf") __attribute__((alias("__isoc99_vfscanf")));
 
 int fscanf(FILE *f, const char *fmt, ...)
 {
@@ -242,12 +244,14 @@ int fscanf(FILE *f, const char *fmt, ...)
 }
 /* <stdio.h> names it __isoc99_fscanf; code built for C89 calls fscanf */
 int plain_fscanf(FILE *f, const char *fmt, ...) __asm__("fscanf") __attribute__((alias("__isoc99_fscanf")));
+int isoc23_fscanf(FILE *f, const char *fmt, ...) __asm__("__isoc23_fscanf") __attribute__((alias("__isoc99_fscanf")));
 
 int vscanf(const char *fmt, va_list ap)
 {
 	return vfscanf(stdin, fmt, ap);
 }
 int plain_vscanf(const char *fmt, va_list ap) __asm__("vscanf") __attribute__((alias("__isoc99_vscanf")));
+int isoc23_vscanf(const char *fmt, va_list ap) __asm__("__isoc23_vscanf") __attribute__((alias("__isoc99_vscanf")));
 
 int scanf(const char *fmt, ...)
 {
@@ -260,6 +264,7 @@ int scanf(const char *fmt, ...)
 	return n;
 }
 int plain_scanf(const char *fmt, ...) __asm__("scanf") __attribute__((alias("__isoc99_scanf")));
+int isoc23_scanf(const char *fmt, ...) __asm__("__isoc23_scanf") __attribute__((alias("__isoc99_scanf")));
 
 int fgetc(FILE *f)
 {
@@ -419,12 +424,39 @@ int posix_file_flush(FILE *f)
 	return r;
 }
 
+/* A stream's lock taken, or at exit only when free (false when held). */
+static bool lock_unless_exiting(unsigned int *word, bool at_exit)
+{
+	if (at_exit)
+		return posix_word_trylock(word);
+	posix_word_lock(word);
+	return true;
+}
+
+/* Every stream's buffer written out. At exit no lock is waited for (nor is
+ * it by glibc's exit): a stream another thread holds (in a read that waits,
+ * say) stays as it is, and every stream while another thread opens or
+ * closes one; a wait there could be forever, and exit never return. */
+static void flush_all(bool at_exit)
+{
+	if (!lock_unless_exiting(&streams_lock, at_exit))
+		return;
+	for (struct file_stream *s = streams; s; s = s->next)
+		if (lock_unless_exiting(&s->lock, at_exit)) {
+			drain(s);
+			posix_word_unlock(&s->lock);
+		}
+	posix_word_unlock(&streams_lock);
+}
+
 void posix_files_flush(void)
 {
-	posix_word_lock(&streams_lock);
-	for (struct file_stream *s = streams; s; s = s->next)
-		posix_file_flush((FILE *)s);
-	posix_word_unlock(&streams_lock);
+	flush_all(false);
+}
+
+void posix_files_flush_at_exit(void)
+{
+	flush_all(true);
 }
 
 int fclose(FILE *f)

@@ -2,6 +2,7 @@
 /* the GNU strerror_r is the one named strerror_r */
 #define _GNU_SOURCE
 #include "posix.h"
+#include "../format.h"
 
 static const char *const messages[] = {
 	[0] = "Success",
@@ -102,4 +103,10 @@ char *strerror(int e)
 	static char unknown[32];
 
 	return strerror_r(e, unknown, sizeof(unknown));
+}
+
+/* %m in the formatter (format.c): glibc's text for errno. */
+const char *format_error_text(void)
+{
+	return strerror(errno);
 }

@@ -38,45 +38,15 @@ int setlogmask(int mask)
 	return old;
 }
 
-/* fmt with each %m replaced by `error` (a "%%" kept whole), into `small` or a
- * heap block; NULL when that fails. */
-static char *expand_m(char small[POSIX_SMALL_TEXT], const char *fmt, const char *error)
-{
-	size_t need = 1, elen = strlen(error);
-	char *out = small, *o;
-
-	for (const char *p = fmt; *p; p++)
-		need += p[0] == '%' && p[1] == 'm' ? elen : 1;
-	if (need > POSIX_SMALL_TEXT && !(out = malloc(need)))
-		return NULL;
-	o = out;
-	for (const char *p = fmt; *p; p++) {
-		if (p[0] == '%' && p[1] == 'm') {
-			memcpy(o, error, elen);
-			o += elen;
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			*o++ = *p++;
-			*o++ = *p;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = 0;
-	return out;
-}
-
 void vsyslog(int priority, const char *fmt, va_list ap)
 {
-	char small_fmt[POSIX_SMALL_TEXT], small_text[POSIX_SMALL_TEXT], prefix[80] = "";
-	char *expanded, *text = NULL;
+	char small_text[POSIX_SMALL_TEXT], prefix[80] = "";
+	char *text;
 	int saved_errno = errno, n = 0;
 
 	if (!(log_mask & LOG_MASK(LOG_PRI(priority))))
 		return;
-	expanded = expand_m(small_fmt, fmt, strerror(saved_errno));
-	if (expanded)
-		text = posix_format(small_text, &n, expanded, ap);
+	text = posix_format(small_text, &n, fmt, ap);	/* its %m: the formatter's */
 	if (text) {
 		if (log_ident && (log_options & LOG_PID))
 			snprintf(prefix, sizeof(prefix), "%s[%d]: ", log_ident, getpid());
@@ -86,8 +56,6 @@ void vsyslog(int priority, const char *fmt, va_list ap)
 	}
 	if (text && text != small_text)
 		free(text);
-	if (expanded && expanded != small_fmt)
-		free(expanded);
 	errno = saved_errno;
 }
 

@@ -53,6 +53,12 @@ static void numbers(void)
 	errno = 0;
 	CHECK(strtoul("18446744073709551616", NULL, 10) == ULONG_MAX && errno == ERANGE);
 	CHECK(strtoul("-1", NULL, 10) == ULONG_MAX);
+	errno = 0;	/* negated when in range, also the whole range... */
+	CHECK(strtoull("-18446744073709551615", NULL, 10) == 1 && errno == 0);
+	/* ...but past it the limit, as glibc */
+	CHECK(strtoull("-18446744073709551616", NULL, 10) == ULLONG_MAX && errno == ERANGE);
+	errno = 0;
+	CHECK(strtoul("-99999999999999999999", NULL, 10) == ULONG_MAX && errno == ERANGE);
 	CHECK(strtoull("zz", NULL, 36) == 35 * 36 + 35);
 	errno = 0;
 	CHECK(strtol("1", NULL, 1) == 0 && errno == EINVAL);

@@ -319,7 +319,8 @@ static void timed_waits(void)
 	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	struct timespec deadline = after_ms(CLOCK_REALTIME, 60 * 1000);
-	struct timespec bad[] = { { 0, NS_PER_S }, { 0, -1 }, { -1, 0 } };
+	struct timespec bad[] = { { 0, NS_PER_S }, { 0, -1 }, { -1, NS_PER_S } };
+	struct timespec before_start = { -1, 0 };
 
 	CHECK(timed_wait(CLOCK_REALTIME, CLOCK_REALTIME, 20, 0) == ETIMEDOUT);
 	CHECK(timed_wait(CLOCK_MONOTONIC, CLOCK_MONOTONIC, 20, 0) == ETIMEDOUT);
@@ -332,6 +333,8 @@ static void timed_waits(void)
 	pthread_mutex_lock(&m);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK(pthread_cond_timedwait(&c, &m, &bad[i]) == EINVAL);
+	/* a deadline before the clock's start has passed, as glibc answers */
+	CHECK(pthread_cond_timedwait(&c, &m, &before_start) == ETIMEDOUT);
 	pthread_mutex_unlock(&m);
 
 	/* signalled well before its deadline (a minute) */
@@ -369,7 +372,10 @@ static void far_deadlines(void)
 	CHECK(sem_timedwait(&far_sem, &never) == 0);
 	CHECK(pthread_join(t, NULL) == 0 && sem_destroy(&far_sem) == 0);
 
-	CHECK(pthread_rwlock_rdlock(&far_rw) == 0 && pthread_create(&t, NULL, write_by_never, NULL) == 0);
+	CHECK(pthread_rwlock_rdlock(&far_rw) == 0);
+	/* a deadline before the clock's start has passed, as glibc answers */
+	CHECK(pthread_rwlock_timedwrlock(&far_rw, &(struct timespec){ -1, 0 }) == ETIMEDOUT);
+	CHECK(pthread_create(&t, NULL, write_by_never, NULL) == 0);
 	until_asleep(1);
 	CHECK(pthread_rwlock_unlock(&far_rw) == 0 && pthread_join(t, NULL) == 0);
 }
@@ -500,6 +506,8 @@ static void semaphore_contended(void)
 	CHECK(sem_counted == (long)THREADS * ROUNDS && sem_getvalue(&sem, &value) == 0 && value == 1);
 	CHECK(sem_trywait(&sem) == 0 && sem_trywait(&sem) == -1 && errno == EAGAIN);
 	clock_gettime(CLOCK_REALTIME, &soon);
+	CHECK(sem_timedwait(&sem, &soon) == -1 && errno == ETIMEDOUT);
+	soon.tv_sec = -1;	/* before the clock's start: passed, as glibc */
 	CHECK(sem_timedwait(&sem, &soon) == -1 && errno == ETIMEDOUT);
 	CHECK(sem_destroy(&sem) == 0);
 }

@@ -100,6 +100,8 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(vo
 
 int pthread_join(pthread_t thread, void **result)
 {
+	if (thread == pthread_self())	/* also the call's thread, which the kernel does not know as a driver thread */
+		return EDEADLK;
 	return -nooks_posix_thread_join(thread, result);
 }
 

@@ -10,11 +10,16 @@
 
 enum { FREE, HELD, WAITED };
 
-void posix_word_lock(unsigned int *word)
+bool posix_word_trylock(unsigned int *word)
 {
 	unsigned int seen = FREE;
 
-	if (__atomic_compare_exchange_n(word, &seen, HELD, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	return __atomic_compare_exchange_n(word, &seen, HELD, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void posix_word_lock(unsigned int *word)
+{
+	if (posix_word_trylock(word))
 		return;
 	/* Taken as WAITED from here on: who lets go may wake another waiter */
 	while (__atomic_exchange_n(word, WAITED, __ATOMIC_ACQUIRE) != FREE)

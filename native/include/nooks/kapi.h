@@ -246,9 +246,10 @@ struct nooks_mmio_frame {
 #define KERN_NOTICE "<5>"
 #define KERN_INFO "<6>"
 #define KERN_DEBUG "<7>"
-/* printk formats inside the driver (%d %i %u %x %X %p %s %c %f %e %g with the
- * length modifiers hh h l ll z t L, flags - 0 # + space, width and precision)
- * and hands the line to the kernel. */
+/* printk formats inside the driver (%d %i %u %o %x %X %b %p %s %c %f %e %g with
+ * the length modifiers hh h l ll q j z t L, flags - 0 # + space ', width and
+ * precision, arguments by number %N$; native/driver-rt/format.c) and hands
+ * the line to the kernel. */
 int printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define pr_err(...) printk(KERN_ERR __VA_ARGS__)
 #define pr_warn(...) printk(KERN_WARNING __VA_ARGS__)
