@@ -326,6 +326,54 @@ describe('load errors', () => {
     expect(await loadError(so.wrfsbase, 'EWRPKRU')).toMatch(/WRFSBASE.* 0x[0-9a-f]+/);
   });
 
+  /** The program headers of `elf`: where each is in the file, and its fields. */
+  function programHeaders(elf: Buffer) {
+    const phoff = Number(elf.readBigUInt64LE(0x20));
+    return Array.from({ length: elf.readUInt16LE(0x38) }, (_, i) => {
+      const at = phoff + 56 * i;
+      const field = (o: number) => Number(elf.readBigUInt64LE(at + o));
+      return { at, type: elf.readUInt32LE(at), flags: elf.readUInt32LE(at + 4), offset: field(8), vaddr: field(16), filesz: field(32) };
+    });
+  }
+  const PT_LOAD = 1;
+  const PF_X = 1;
+  const pageUp = (n: number) => Math.ceil(n / 4096) * 4096;
+
+  /** A clean driver built as `name`, its bytes changed by `change` (given the file and its executable PT_LOAD). */
+  function craftedDriver(name: string, change: (elf: Buffer, text: ReturnType<typeof programHeaders>[number]) => void): string {
+    const path = buildDriver(dir, name, '#include <nooks/kapi.h>\nNOOKS_EXPORT long add(long a, long b) { return a + b; }\n' +
+      'static int start(void) { return 0; }\nmodule_init(start);\n');
+    const elf = readFileSync(path);
+    change(elf, programHeaders(elf).find((p) => p.type === PT_LOAD && p.flags & PF_X)!);
+    writeFileSync(path, elf);
+    return path;
+  }
+
+  // dlopen maps whole pages: the rest of the text segment's last page is executable too (there the reviewer ran a WRPKRU)
+  it('a WRPKRU in the text segment\'s last page past its file bytes, mapped executable all the same: EWRPKRU', async () => {
+    let at = 0;
+    const path = craftedDriver('wrpkru_page_tail', (elf, text) => {
+      at = pageUp(text.offset + text.filesz) - 3;
+      expect(at).toBeGreaterThanOrEqual(text.offset + text.filesz); // room past the segment's bytes
+      elf.set([0x0f, 0x01, 0xef], at);
+    });
+    expect(await loadError(path, 'EWRPKRU')).toContain(`WRPKRU instruction sequence at file offset 0x${at.toString(16)}`);
+  });
+
+  it('a WRPKRU split across two adjacent executable segments: EWRPKRU', async () => {
+    let at = 0;
+    const path = craftedDriver('wrpkru_straddling', (elf, text) => {
+      const next = programHeaders(elf).find((p) => p.type === PT_LOAD && p.vaddr > text.vaddr)!;
+      expect(next.vaddr).toBe(pageUp(text.vaddr + text.filesz)); // its pages follow the text's
+      elf.writeUInt32LE(next.flags | PF_X, next.at + 4);
+      at = pageUp(text.offset + text.filesz) - 2;
+      elf.set([0x0f, 0x01], at); // the last two bytes of the text's last page
+      expect(next.offset % 4096).toBe(0);
+      elf[next.offset] = 0xef; // the first of the next segment's
+    });
+    expect(await loadError(path, 'EWRPKRU')).toContain(`WRPKRU instruction sequence at file offset 0x${at.toString(16)}`);
+  });
+
   it('module_init returning -ENODEV: EINITFAILED', async () => {
     expect(await loadError(so.nodev, 'EINITFAILED')).toContain('module_init returned -19 (ENODEV)'); // names what module_init returned, with its errno's name
     // the kernel log says so too, with an event for programs
