@@ -337,6 +337,7 @@ describe('load errors', () => {
   }
   const PT_LOAD = 1;
   const PF_X = 1;
+  const PF_W = 2;
   const pageUp = (n: number) => Math.ceil(n / 4096) * 4096;
 
   /** A clean driver built as `name`, its bytes changed by `change` (given the file and its executable PT_LOAD). */
@@ -372,6 +373,11 @@ describe('load errors', () => {
       elf[next.offset] = 0xef; // the first of the next segment's
     });
     expect(await loadError(path, 'EWRPKRU')).toContain(`WRPKRU instruction sequence at file offset 0x${at.toString(16)}`);
+  });
+
+  it('a segment both writable and executable (code that could rewrite itself past the scan): ENOTELF, saying so', async () => {
+    const path = craftedDriver('writable_text', (elf, text) => elf.writeUInt32LE(text.flags | PF_W, text.at + 4));
+    expect(await loadError(path, 'ENOTELF')).toMatch(/program header \d+ \(PT_LOAD\) is both writable and executable/);
   });
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {

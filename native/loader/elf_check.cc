@@ -236,6 +236,10 @@ class Checker {
         dyn_ = &p;
       }
       if (p.p_type != PT_LOAD) continue;
+      // code that could rewrite itself would write what the scan for WRPKRU (loader.cc) never read
+      if ((p.p_flags & PF_W) && (p.p_flags & PF_X))
+        malformed(path_, segment_name(i) + " (PT_LOAD) is both writable and executable: code that could rewrite itself "
+                                           "past the loader's checks of it");
       if (p.p_memsz == 0 || p.p_filesz > p.p_memsz || p.p_vaddr >= kMaxVaddr || p.p_memsz > kMaxVaddr - p.p_vaddr)
         malformed(path_, segment_name(i) + " (PT_LOAD) has bad sizes");
       // the file bytes at p_offset are what glibc maps at p_vaddr
