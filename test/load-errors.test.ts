@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
+import { buildDriver as build } from '../lib/sdk/build.js';
 import { cflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
@@ -336,6 +337,7 @@ describe('load errors', () => {
     });
   }
   const PT_LOAD = 1;
+  const PT_GNU_STACK = 0x6474e551;
   const PF_X = 1;
   const PF_W = 2;
   const pageUp = (n: number) => Math.ceil(n / 4096) * 4096;
@@ -378,6 +380,28 @@ describe('load errors', () => {
   it('a segment both writable and executable (code that could rewrite itself past the scan): ENOTELF, saying so', async () => {
     const path = craftedDriver('writable_text', (elf, text) => elf.writeUInt32LE(text.flags | PF_W, text.at + 4));
     expect(await loadError(path, 'ENOTELF')).toMatch(/program header \d+ \(PT_LOAD\) is both writable and executable/);
+  });
+
+  // glibc would make every thread's stack in the host executable
+  it('an executable stack asked for (PT_GNU_STACK with PF_X, or none): ENOTELF, naming the cause and -z noexecstack', async () => {
+    const execstack = buildDriver(dir, 'execstack', '#include <nooks/kapi.h>\nstatic int start(void) { return 0; }\nmodule_init(start);\n',
+      { extraLdflags: ['-Wl,-z,execstack'] });
+    let message = await loadError(execstack, 'ENOTELF');
+    expect(message).toContain('the driver asks for an executable stack (its PT_GNU_STACK has PF_X)');
+    expect(message).toContain('link it with -z noexecstack, as nooks build does');
+    const none = craftedDriver('no_gnu_stack', (elf) => elf.writeUInt32LE(0, programHeaders(elf).find((p) => p.type === PT_GNU_STACK)!.at)); // PT_NULL
+    message = await loadError(none, 'ENOTELF');
+    expect(message).toContain('the driver asks for an executable stack (it has no PT_GNU_STACK)');
+  });
+
+  it('an assembly source without .note.GNU-stack: nooks build links it with a stack that is not executable, and it loads', async () => {
+    writeFileSync(join(dir, 'forty_two.S'), '\t.text\n\t.globl asm_forty_two\n\t.hidden asm_forty_two\nasm_forty_two:\n\tmov $42, %eax\n\tret\n');
+    writeFileSync(join(dir, 'asm_driver.c'), '#include <nooks/kapi.h>\nlong asm_forty_two(void);\n' +
+      'NOOKS_EXPORT long fortytwo(void) { return asm_forty_two(); }\nstatic int start(void) { return 0; }\nmodule_init(start);\n');
+    const { path } = build({ sources: [join(dir, 'asm_driver.c'), join(dir, 'forty_two.S')], out: join(dir, 'asm_driver.so') });
+    const d = await kernel().load(path);
+    expect(d.call('fortytwo')).toBe(42);
+    d.unload();
   });
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {

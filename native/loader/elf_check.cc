@@ -124,6 +124,7 @@ class Checker {
   Refusals &refused_;
   std::vector<const Elf64_Phdr *> loads_;
   const Elf64_Phdr *dyn_ = nullptr;
+  bool stack_ = false;  // a PT_GNU_STACK seen
   std::map<int64_t, uint64_t> tags_;  // the last entry of each tag wins, as in glibc
   std::vector<uint64_t> needed_;       // DT_NEEDED names (string table offsets)
   int64_t ctor_ = 0;                   // a constructor or destructor tag
@@ -235,6 +236,7 @@ class Checker {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;
       }
+      if (p.p_type == PT_GNU_STACK) stack(p);
       if (p.p_type != PT_LOAD) continue;
       // code that could rewrite itself would write what the scan for WRPKRU (loader.cc) never read
       if ((p.p_flags & PF_W) && (p.p_flags & PF_X))
@@ -250,6 +252,7 @@ class Checker {
       loads_.push_back(&p);
     }
     if (loads_.empty()) malformed(path_, "no PT_LOAD segment");
+    if (!stack_) stack({});
     if (loads_.back()->p_vaddr + loads_.back()->p_memsz - loads_.front()->p_vaddr > kMaxSpan)
       malformed(path_, "the segments span more than 64 GiB");
     bool phdr = false;
@@ -282,6 +285,17 @@ class Checker {
     }
     if (!dyn_) malformed(path_, "no PT_DYNAMIC");
     if (!phdr) program_headers_in_memory();
+  }
+
+  // glibc makes every thread's stack in the process executable for a module
+  // whose PT_GNU_STACK has PF_X, or that has none (the default on x86-64).
+  void stack(const Elf64_Phdr &p) {
+    stack_ = true;
+    if (p.p_type == PT_GNU_STACK && !(p.p_flags & PF_X)) return;
+    throw LoadError("ENOTELF", path_ + ": the driver asks for an executable stack (" +
+                                   (p.p_type == PT_GNU_STACK ? "its PT_GNU_STACK has PF_X" : "it has no PT_GNU_STACK") +
+                                   "), which glibc would give every thread of the host; link it with -z noexecstack, as "
+                                   "nooks build does (an assembly source without .section .note.GNU-stack makes one)");
   }
 
   // A segment glibc reads both from the file and from memory: both must be the same bytes.
