@@ -199,6 +199,8 @@ class Checker {
     if (eh->e_phentsize != sizeof(Elf64_Phdr) || !img_.ph() || !img_.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
       throw LoadError("ENOTELF", path_ + ": truncated ELF headers");
     if (eh->e_phoff % alignof(Elf64_Phdr) != 0) malformed(path_, "the program headers are misaligned");
+    // the section headers are read as Elf64_Shdr (.nooks_params, function names), as lib/elf.ts reads them
+    if (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr)) malformed(path_, "the section headers' size (e_shentsize) is not 64");
     // glibc copies them (and one record per PT_LOAD) onto the stack of the thread that loads
     if (eh->e_phnum > kMaxPhnum) malformed(path_, std::to_string(eh->e_phnum) + " program headers (a driver has about 10)");
   }
