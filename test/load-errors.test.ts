@@ -404,6 +404,14 @@ describe('load errors', () => {
     d.unload();
   });
 
+  it('text relocations (code built without -fPIC): ENOTELF, saying so and naming -fPIC, not an unsupported entry', async () => {
+    const path = buildDriver(dir, 'textrel', '#include <nooks/kapi.h>\nlong counter;\n' +
+      'NOOKS_EXPORT long f(void) { long *p; __asm__("movabs $counter, %0" : "=r"(p)); return ++*p; }\n' +
+      'static int start(void) { return 0; }\nmodule_init(start);\n');
+    expect(await loadError(path, 'ENOTELF')).toBe(`${path}: the driver has text relocations (DT_TEXTREL), code the dynamic loader would ` +
+      'rewrite: compile it with -fPIC (nooks build does)');
+  });
+
   it('module_init returning -ENODEV: EINITFAILED', async () => {
     expect(await loadError(so.nodev, 'EINITFAILED')).toContain('module_init returned -19 (ENODEV)'); // names what module_init returned, with its errno's name
     // the kernel log says so too, with an event for programs

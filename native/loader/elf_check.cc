@@ -352,6 +352,9 @@ class Checker {
     }
     // glibc reads entries up to DT_NULL, whatever the segment's size
     if (k == n) malformed(path_, "no DT_NULL inside PT_DYNAMIC");
+    if (unsupported == DT_TEXTREL || (tag(DT_FLAGS) & DF_TEXTREL))
+      throw LoadError("ENOTELF", path_ + ": the driver has text relocations (DT_TEXTREL), code the dynamic loader would "
+                                         "rewrite: compile it with -fPIC (nooks build does)");
     // a library it needs brings entries of its own (symbol versions): ENEEDED, below, says what is wrong
     if (unsupported && needed_.empty()) malformed(path_, "unsupported dynamic entry (tag " + hex(*unsupported) + ")");
     // DF_STATIC_TLS: the initial-exec model, whose relocations ETLS names
