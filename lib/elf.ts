@@ -15,23 +15,33 @@ export function isElf(elf: Buffer): boolean {
   return elf.length > 4 && elf.readUInt32BE(0) === 0x7f454c46 && elf[4] === 2;
 }
 
+/**
+ * The section headers (none for a file without: sstrip's). Bounds-checked: a damaged file gives an Error that says
+ * what is wrong, never a read past its end. e_shentsize must be 64, as the native loader requires.
+ */
 export function sections(elf: Buffer): Section[] {
-  if (!isElf(elf)) throw new Error('not an ELF64 file');
+  if (!isElf(elf) || elf.length < 0x40) throw new Error('not an ELF64 file');
   const shoff = Number(elf.readBigUInt64LE(0x28));
   const shentsize = elf.readUInt16LE(0x3a), shnum = elf.readUInt16LE(0x3c), shstrndx = elf.readUInt16LE(0x3e);
+  if (shnum === 0) return [];
+  if (shentsize !== 64) throw new Error(`malformed ELF file: section headers of ${shentsize} bytes (e_shentsize), not 64`);
+  if (shoff + shnum * 64 > elf.length) throw new Error('malformed ELF file: the section headers extend past the end of the file');
   const raw = Array.from({ length: shnum }, (_, i) => {
-    const o = shoff + i * shentsize;
+    const o = shoff + i * 64;
     return {
       nameOff: elf.readUInt32LE(o), type: elf.readUInt32LE(o + 4), offset: Number(elf.readBigUInt64LE(o + 0x18)),
       size: Number(elf.readBigUInt64LE(o + 0x20)), link: elf.readUInt32LE(o + 0x28),
     };
   });
-  const names = raw[shstrndx];
-  return raw.map((s) => ({ name: cString(elf, names.offset + s.nameOff), type: s.type, offset: s.offset, size: s.size, link: s.link }));
+  const names = raw[shstrndx]; // none when e_shstrndx is out of range: the sections are nameless
+  return raw.map((s) => ({ name: names ? cString(elf, names.offset + s.nameOff) : '', type: s.type, offset: s.offset, size: s.size, link: s.link }));
 }
 
+/** The NUL-terminated string at `at`; '' past the file's end, up to the end without a NUL. */
 function cString(buf: Buffer, at: number): string {
-  return buf.toString('latin1', at, buf.indexOf(0, at));
+  if (at >= buf.length) return '';
+  const end = buf.indexOf(0, at);
+  return buf.toString('latin1', at, end < 0 ? buf.length : end);
 }
 
 const SHT_DYNSYM = 11;
@@ -42,7 +52,9 @@ function* dynamicSymbols(elf: Buffer): Generator<{ name: string; shndx: number; 
   const dynsym = all.find((s) => s.type === SHT_DYNSYM);
   if (!dynsym) return;
   const strtab = all[dynsym.link];
-  for (let o = dynsym.offset + 24; o < dynsym.offset + dynsym.size; o += 24) // entry 0 is the null symbol
+  if (!strtab) throw new Error('malformed ELF file: the dynamic symbols\' string table (sh_link) is out of range');
+  const end = Math.min(dynsym.offset + dynsym.size, elf.length);
+  for (let o = dynsym.offset + 24; o + 24 <= end; o += 24) // entry 0 is the null symbol
     yield { name: cString(elf, strtab.offset + elf.readUInt32LE(o)), shndx: elf.readUInt16LE(o + 6), value: Number(elf.readBigUInt64LE(o + 8)) };
 }
 

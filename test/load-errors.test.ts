@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { driverPath } from '../lib/paths.js';
+import { buildDriver as build } from '../lib/sdk/build.js';
 import { cflags } from '../lib/sdk/flags.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
@@ -324,6 +325,91 @@ describe('load errors', () => {
 
   it('a WRFSBASE in its code (it could move the thread context the crossing trusts): EWRPKRU', async () => {
     expect(await loadError(so.wrfsbase, 'EWRPKRU')).toMatch(/WRFSBASE.* 0x[0-9a-f]+/);
+  });
+
+  /** The program headers of `elf`: where each is in the file, and its fields. */
+  function programHeaders(elf: Buffer) {
+    const phoff = Number(elf.readBigUInt64LE(0x20));
+    return Array.from({ length: elf.readUInt16LE(0x38) }, (_, i) => {
+      const at = phoff + 56 * i;
+      const field = (o: number) => Number(elf.readBigUInt64LE(at + o));
+      return { at, type: elf.readUInt32LE(at), flags: elf.readUInt32LE(at + 4), offset: field(8), vaddr: field(16), filesz: field(32) };
+    });
+  }
+  const PT_LOAD = 1;
+  const PT_GNU_STACK = 0x6474e551;
+  const PF_X = 1;
+  const PF_W = 2;
+  const pageUp = (n: number) => Math.ceil(n / 4096) * 4096;
+
+  /** A clean driver built as `name`, its bytes changed by `change` (given the file and its executable PT_LOAD). */
+  function craftedDriver(name: string, change: (elf: Buffer, text: ReturnType<typeof programHeaders>[number]) => void): string {
+    const path = buildDriver(dir, name, '#include <nooks/kapi.h>\nNOOKS_EXPORT long add(long a, long b) { return a + b; }\n' +
+      'static int start(void) { return 0; }\nmodule_init(start);\n');
+    const elf = readFileSync(path);
+    change(elf, programHeaders(elf).find((p) => p.type === PT_LOAD && p.flags & PF_X)!);
+    writeFileSync(path, elf);
+    return path;
+  }
+
+  // dlopen maps whole pages: the rest of the text segment's last page is executable too (there the reviewer ran a WRPKRU)
+  it('a WRPKRU in the text segment\'s last page past its file bytes, mapped executable all the same: EWRPKRU', async () => {
+    let at = 0;
+    const path = craftedDriver('wrpkru_page_tail', (elf, text) => {
+      at = pageUp(text.offset + text.filesz) - 3;
+      expect(at).toBeGreaterThanOrEqual(text.offset + text.filesz); // room past the segment's bytes
+      elf.set([0x0f, 0x01, 0xef], at);
+    });
+    expect(await loadError(path, 'EWRPKRU')).toContain(`WRPKRU instruction sequence at file offset 0x${at.toString(16)}`);
+  });
+
+  it('a WRPKRU split across two adjacent executable segments: EWRPKRU', async () => {
+    let at = 0;
+    const path = craftedDriver('wrpkru_straddling', (elf, text) => {
+      const next = programHeaders(elf).find((p) => p.type === PT_LOAD && p.vaddr > text.vaddr)!;
+      expect(next.vaddr).toBe(pageUp(text.vaddr + text.filesz)); // its pages follow the text's
+      elf.writeUInt32LE(next.flags | PF_X, next.at + 4);
+      at = pageUp(text.offset + text.filesz) - 2;
+      elf.set([0x0f, 0x01], at); // the last two bytes of the text's last page
+      expect(next.offset % 4096).toBe(0);
+      elf[next.offset] = 0xef; // the first of the next segment's
+    });
+    expect(await loadError(path, 'EWRPKRU')).toContain(`WRPKRU instruction sequence at file offset 0x${at.toString(16)}`);
+  });
+
+  it('a segment both writable and executable (code that could rewrite itself past the scan): ENOTELF, saying so', async () => {
+    const path = craftedDriver('writable_text', (elf, text) => elf.writeUInt32LE(text.flags | PF_W, text.at + 4));
+    expect(await loadError(path, 'ENOTELF')).toMatch(/program header \d+ \(PT_LOAD\) is both writable and executable/);
+  });
+
+  // glibc would make every thread's stack in the host executable
+  it('an executable stack asked for (PT_GNU_STACK with PF_X, or none): ENOTELF, naming the cause and -z noexecstack', async () => {
+    const execstack = buildDriver(dir, 'execstack', '#include <nooks/kapi.h>\nstatic int start(void) { return 0; }\nmodule_init(start);\n',
+      { extraLdflags: ['-Wl,-z,execstack'] });
+    let message = await loadError(execstack, 'ENOTELF');
+    expect(message).toContain('the driver asks for an executable stack (its PT_GNU_STACK has PF_X)');
+    expect(message).toContain('link it with -z noexecstack, as nooks build does');
+    const none = craftedDriver('no_gnu_stack', (elf) => elf.writeUInt32LE(0, programHeaders(elf).find((p) => p.type === PT_GNU_STACK)!.at)); // PT_NULL
+    message = await loadError(none, 'ENOTELF');
+    expect(message).toContain('the driver asks for an executable stack (it has no PT_GNU_STACK)');
+  });
+
+  it('an assembly source without .note.GNU-stack: nooks build links it with a stack that is not executable, and it loads', async () => {
+    writeFileSync(join(dir, 'forty_two.S'), '\t.text\n\t.globl asm_forty_two\n\t.hidden asm_forty_two\nasm_forty_two:\n\tmov $42, %eax\n\tret\n');
+    writeFileSync(join(dir, 'asm_driver.c'), '#include <nooks/kapi.h>\nlong asm_forty_two(void);\n' +
+      'NOOKS_EXPORT long fortytwo(void) { return asm_forty_two(); }\nstatic int start(void) { return 0; }\nmodule_init(start);\n');
+    const { path } = build({ sources: [join(dir, 'asm_driver.c'), join(dir, 'forty_two.S')], out: join(dir, 'asm_driver.so') });
+    const d = await kernel().load(path);
+    expect(d.call('fortytwo')).toBe(42);
+    d.unload();
+  });
+
+  it('text relocations (code built without -fPIC): ENOTELF, saying so and naming -fPIC, not an unsupported entry', async () => {
+    const path = buildDriver(dir, 'textrel', '#include <nooks/kapi.h>\nlong counter;\n' +
+      'NOOKS_EXPORT long f(void) { long *p; __asm__("movabs $counter, %0" : "=r"(p)); return ++*p; }\n' +
+      'static int start(void) { return 0; }\nmodule_init(start);\n');
+    expect(await loadError(path, 'ENOTELF')).toBe(`${path}: the driver has text relocations (DT_TEXTREL), code the dynamic loader would ` +
+      'rewrite: compile it with -fPIC (nooks build does)');
   });
 
   it('module_init returning -ENODEV: EINITFAILED', async () => {

@@ -144,6 +144,19 @@ describe('nooks new, build, sdk', () => {
     for (const named of ['(socket)', '[ELIBC]']) expect(r.stderr).toContain(named);
   });
 
+  // Before, any failure of the check was taken for a refusal: 'the build made a driver nooks would refuse to load (removed)'
+  it('build with the addon failing to load: says so, and keeps the driver it built (only the loader\'s refusal removes it)', async () => {
+    writeFileSync(join(project, 'kept.c'), '#include <nooks/kapi.h>\nstatic int start(void) { return 0; }\nmodule_init(start);\n');
+    const noAddon = join(project, 'no-addon.cjs'); // requiring nooks.node throws, as where it was never built
+    writeFileSync(noAddon, "const ext = require('node:module')._extensions, load = ext['.node'];\n" +
+      "ext['.node'] = (m, file) => { if (file.endsWith('/nooks.node')) throw new Error('no addon in this test'); return load(m, file); };\n");
+    const r = await run(['build', 'kept.c', '-o', 'out/kept.so'], { cwd: project, timeoutMs: 60_000, env: { ...process.env, NODE_OPTIONS: `--require ${noAddon}` } });
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr).toContain('cannot load the nooks addon');
+    expect(r.stderr).not.toContain('refuse');
+    expect(existsSync(join(project, 'out', 'kept.so'))).toBe(true);
+  });
+
   it('build: a driver the loader would refuse for several reasons is refused once, naming each with its code, the most fundamental first', async () => {
     // a __thread variable it does not define: never the driver's (its own are served, test/posix-tls.test.ts)
     writeFileSync(join(project, 'sock-tls.c'), '#include <sys/socket.h>\nextern __thread int opened;\n' +

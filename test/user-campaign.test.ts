@@ -5,7 +5,7 @@
 // refusing a gap, a duplicate, a shard of another plan and one planned by an
 // older fault planner (which a resumed campaign refuses too, unless --fresh;
 // fault planner 2's trials ran the fault otherwise).
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,41 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const r = await nooks(['inject', source, '--workload', workload]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`nooks: ${source} is not a driver (not an ELF file): build one with nooks build [ENOTELF]\n`);
+  });
+
+  /** A copy of the driver as `name`.so, its ELF header changed by `change`. */
+  function craftedHeader(name: string, change: (elf: Buffer) => void): string {
+    const elf = readFileSync(so);
+    change(elf);
+    const path = join(dir, `${name}.so`);
+    writeFileSync(path, elf);
+    return path;
+  }
+
+  // Before, lib/elf.ts read the section headers unchecked first: ERR_OUT_OF_RANGE, or (e_shentsize 0) no device class in a
+  // driver the loader loaded
+  it('damaged section headers: the loader\'s refusal, with its code, before the CLI reads the file', async () => {
+    const cases: Array<[string, string]> = [
+      [craftedHeader('kv-shoff', (elf) => elf.writeBigUInt64LE(BigInt(elf.length), 0x28)), 'truncated ELF headers'],
+      [craftedHeader('kv-shnum', (elf) => elf.writeUInt16LE(0xffff, 0x3c)), 'truncated ELF headers'],
+      [craftedHeader('kv-shentsize', (elf) => elf.writeUInt16LE(0, 0x3a)), "malformed driver file: the section headers' size (e_shentsize) is not 64"],
+    ];
+    for (const [path, why] of cases) {
+      const r = await nooks(['inject', path, '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`nooks: ${path}: ${why} [ENOTELF]\n`);
+    }
+  });
+
+  it('a driver without section headers (sstrip\'s): inject says so, not that it was linked without runtime.ld', async () => {
+    const path = craftedHeader('kv-noshdr', (elf) => {
+      elf.writeBigUInt64LE(0n, 0x28);
+      elf.writeUInt32LE(0, 0x3c); // e_shnum, e_shstrndx
+    });
+    const r = await nooks(['inject', path, '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${path} has no section headers (stripped with sstrip?)`);
+    expect(r.stderr).not.toContain('runtime.ld');
   });
 
   it('module_init\'s allocation failing at load: the load fails (init-failed); transient, loaded again and the work verified; persistent, the work cannot run', async () => {

@@ -6,7 +6,7 @@
 // own (native/driver-rt/runtime.ld), and the PLT has its own too.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dynamicSymbol } from '../elf.js';
+import { dynamicSymbol, sections } from '../elf.js';
 import { runtimeScript } from '../sdk/flags.js';
 
 export interface Instruction {
@@ -57,6 +57,10 @@ export function disassemble(path: string): Disassembly {
   // objdump's own complaint about a source file or a script would read as a missing binutils
   if (!elf.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) {
     throw Object.assign(new Error(`${path} is not a driver (not an ELF file): build one with nooks build`), { code: 'ENOTELF' });
+  }
+  // objdump finds the code by its sections: of a file without (sstrip's), it shows none
+  if (sections(elf).length === 0) {
+    throw new Error(`${path} has no section headers (stripped with sstrip?): the injector finds the driver's code by them; inject into the driver as nooks build made it`);
   }
   let text: string;
   try {

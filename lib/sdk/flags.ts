@@ -25,8 +25,10 @@ export const driverCflags: readonly string[] = [
 export const runtimeScript = join(packageRoot, 'native', 'driver-rt', 'runtime.ld');
 
 /** Linker flags, without -shared and the runtime archive (node-gyp adds those for the in-tree drivers).
- *  -u pulls the deferred-call runner and the targeted faults' bugs (lib/inject) out of the runtime. */
-export const driverLinkFlags: readonly string[] = ['-nostdlib', '-Wl,-z,now', '-Wl,-u,nooks_batch_run', '-Wl,-u,nooks_lkdtm', `-Wl,-T,${runtimeScript}`];
+ *  -u pulls the deferred-call runner and the targeted faults' bugs (lib/inject) out of the runtime. -z noexecstack: an
+ *  assembly source without .note.GNU-stack would ask for an executable stack, which the loader refuses (glibc would
+ *  make every stack of the host executable). */
+export const driverLinkFlags: readonly string[] = ['-nostdlib', '-Wl,-z,now', '-Wl,-z,noexecstack', '-Wl,-u,nooks_batch_run', '-Wl,-u,nooks_lkdtm', `-Wl,-T,${runtimeScript}`];
 
 /** The headers: <nooks/kapi.h> and the class headers, and the generated <nooks/kapi_calls.h>, <nooks/abi.h>, <nooks/ops/...>. */
 export const includeDirs: readonly string[] = [join(packageRoot, 'native', 'include'), join(packageRoot, 'gen')];

@@ -124,6 +124,7 @@ class Checker {
   Refusals &refused_;
   std::vector<const Elf64_Phdr *> loads_;
   const Elf64_Phdr *dyn_ = nullptr;
+  bool stack_ = false;  // a PT_GNU_STACK seen
   std::map<int64_t, uint64_t> tags_;  // the last entry of each tag wins, as in glibc
   std::vector<uint64_t> needed_;       // DT_NEEDED names (string table offsets)
   int64_t ctor_ = 0;                   // a constructor or destructor tag
@@ -198,6 +199,8 @@ class Checker {
     if (eh->e_phentsize != sizeof(Elf64_Phdr) || !img_.ph() || !img_.at<Elf64_Shdr>(eh->e_shoff, eh->e_shnum))
       throw LoadError("ENOTELF", path_ + ": truncated ELF headers");
     if (eh->e_phoff % alignof(Elf64_Phdr) != 0) malformed(path_, "the program headers are misaligned");
+    // the section headers are read as Elf64_Shdr (.nooks_params, function names), as lib/elf.ts reads them
+    if (eh->e_shnum && eh->e_shentsize != sizeof(Elf64_Shdr)) malformed(path_, "the section headers' size (e_shentsize) is not 64");
     // glibc copies them (and one record per PT_LOAD) onto the stack of the thread that loads
     if (eh->e_phnum > kMaxPhnum) malformed(path_, std::to_string(eh->e_phnum) + " program headers (a driver has about 10)");
   }
@@ -235,7 +238,12 @@ class Checker {
         if (dyn_) malformed(path_, "more than one PT_DYNAMIC");
         dyn_ = &p;
       }
+      if (p.p_type == PT_GNU_STACK) stack(p);
       if (p.p_type != PT_LOAD) continue;
+      // code that could rewrite itself would write what the scan for WRPKRU (loader.cc) never read
+      if ((p.p_flags & PF_W) && (p.p_flags & PF_X))
+        malformed(path_, segment_name(i) + " (PT_LOAD) is both writable and executable: code that could rewrite itself "
+                                           "past the loader's checks of it");
       if (p.p_memsz == 0 || p.p_filesz > p.p_memsz || p.p_vaddr >= kMaxVaddr || p.p_memsz > kMaxVaddr - p.p_vaddr)
         malformed(path_, segment_name(i) + " (PT_LOAD) has bad sizes");
       // the file bytes at p_offset are what glibc maps at p_vaddr
@@ -246,6 +254,7 @@ class Checker {
       loads_.push_back(&p);
     }
     if (loads_.empty()) malformed(path_, "no PT_LOAD segment");
+    if (!stack_) stack({});
     if (loads_.back()->p_vaddr + loads_.back()->p_memsz - loads_.front()->p_vaddr > kMaxSpan)
       malformed(path_, "the segments span more than 64 GiB");
     bool phdr = false;
@@ -278,6 +287,17 @@ class Checker {
     }
     if (!dyn_) malformed(path_, "no PT_DYNAMIC");
     if (!phdr) program_headers_in_memory();
+  }
+
+  // glibc makes every thread's stack in the process executable for a module
+  // whose PT_GNU_STACK has PF_X, or that has none (the default on x86-64).
+  void stack(const Elf64_Phdr &p) {
+    stack_ = true;
+    if (p.p_type == PT_GNU_STACK && !(p.p_flags & PF_X)) return;
+    throw LoadError("ENOTELF", path_ + ": the driver asks for an executable stack (" +
+                                   (p.p_type == PT_GNU_STACK ? "its PT_GNU_STACK has PF_X" : "it has no PT_GNU_STACK") +
+                                   "), which glibc would give every thread of the host; link it with -z noexecstack, as "
+                                   "nooks build does (an assembly source without .section .note.GNU-stack makes one)");
   }
 
   // A segment glibc reads both from the file and from memory: both must be the same bytes.
@@ -332,6 +352,9 @@ class Checker {
     }
     // glibc reads entries up to DT_NULL, whatever the segment's size
     if (k == n) malformed(path_, "no DT_NULL inside PT_DYNAMIC");
+    if (unsupported == DT_TEXTREL || (tag(DT_FLAGS) & DF_TEXTREL))
+      throw LoadError("ENOTELF", path_ + ": the driver has text relocations (DT_TEXTREL), code the dynamic loader would "
+                                         "rewrite: compile it with -fPIC (nooks build does)");
     // a library it needs brings entries of its own (symbol versions): ENEEDED, below, says what is wrong
     if (unsupported && needed_.empty()) malformed(path_, "unsupported dynamic entry (tag " + hex(*unsupported) + ")");
     // DF_STATIC_TLS: the initial-exec model, whose relocations ETLS names

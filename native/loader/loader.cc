@@ -118,27 +118,58 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
   if (!has_init) refused->add("ENOINIT", "no module_init (nooks_module_init is not exported)");
 }
 
-// WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
-// memory form) can load PKRU too; WRFSBASE/WRGSBASE could point the crossing
-// at a thread context of the driver's making. Refuse text that contains any.
-void scan_text(const DriverImage &img, const std::string &path, Refusals *refused) {
-  const Elf64_Phdr *ph = img.ph();
-  for (int i = 0; i < img.eh()->e_phnum; i++) {
-    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
-    const uint8_t *t = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
-    if (!t) throw LoadError("ENOTELF", path + ": truncated text segment");
-    long k = pkru_sequence_at(t, ph[i].p_filesz);
-    if (k < 0) continue;
-    char msg[64];
-    snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(ph[i].p_offset + k));
-    refused->add("EWRPKRU", std::string("the driver's code contains a ") + pkru_sequence_name(t + k) + " instruction sequence" + msg +
-                                ", which could change protection keys; refused");
-    return;
-  }
-}
-
 uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
 uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
+
+// The bytes dlopen maps from the file for PT_LOAD p, at page_down(p_vaddr):
+// whole pages, so the file's bytes around the segment's own too (zeros past
+// the file's end), but for the rest of its last page up to p_memsz, which
+// glibc zeroes.
+std::vector<uint8_t> mapped_file_pages(const DriverImage &img, const Elf64_Phdr &p) {
+  const uint64_t lo = page_down(p.p_vaddr), data_end = p.p_vaddr + p.p_filesz, hi = page_up(data_end);
+  const uint64_t from = page_down(p.p_offset);  // elf_check: p_vaddr and p_offset agree modulo the page
+  std::vector<uint8_t> pages(hi - lo, 0);
+  memcpy(pages.data(), img.bytes.data() + from, std::min<uint64_t>(pages.size(), img.bytes.size() - from));
+  std::fill(pages.begin() + (data_end - lo), pages.begin() + (std::min<uint64_t>(hi, p.p_vaddr + p.p_memsz) - lo), 0);
+  return pages;
+}
+
+// WRPKRU (0f 01 ef) would let the driver open any domain; XRSTOR (0f ae /5,
+// memory form) can load PKRU too; WRFSBASE/WRGSBASE could point the crossing
+// at a thread context of the driver's making. Refuse text that contains any:
+// all the executable memory as mapped, whole pages, those of adjacent
+// segments as one run (a sequence may straddle them).
+void scan_text(const DriverImage &img, Refusals *refused) {
+  const Elf64_Phdr *ph = img.ph();
+  std::vector<uint8_t> run;
+  std::vector<std::pair<size_t, const Elf64_Phdr *>> parts;  // where in the run each segment's pages start
+  auto scan = [&]() {
+    long k = pkru_sequence_at(run.data(), run.size());
+    if (k < 0) return false;
+    size_t j = parts.size() - 1;
+    while (parts[j].first > (size_t)k) j--;
+    char msg[64];
+    snprintf(msg, sizeof msg, " at file offset 0x%lx", (unsigned long)(page_down(parts[j].second->p_offset) + (k - parts[j].first)));
+    refused->add("EWRPKRU", std::string("the driver's code contains a ") + pkru_sequence_name(run.data() + k) + " instruction sequence" +
+                                msg + ", which could change protection keys; refused");
+    return true;
+  };
+  uint64_t run_end = 0;
+  for (int i = 0; i < img.eh()->e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X)) continue;
+    // zero pages (past the file's bytes) between two segments end a run: every sequence's bytes are nonzero
+    if (!run.empty() && page_down(ph[i].p_vaddr) != run_end) {
+      if (scan()) return;
+      run.clear();
+      parts.clear();
+    }
+    std::vector<uint8_t> pages = mapped_file_pages(img, ph[i]);
+    parts.push_back({run.size(), &ph[i]});
+    run.insert(run.end(), pages.begin(), pages.end());
+    run_end = page_up(ph[i].p_vaddr + ph[i].p_filesz);
+  }
+  scan();
+}
 
 // The pages of the image loaded at base that stay writable (PT_LOAD with PF_W, above
 // the RELRO part): its data, as the load records it in Domain::segments; the
@@ -223,7 +254,7 @@ DriverImage checked_image(const std::string &path, bool *stamped) {
   DriverImage img = read_driver_image(path, &refused);
   *stamped = check_abi(img, path, &refused);
   check_symbols(img, &refused);
-  scan_text(img, path, &refused);
+  scan_text(img, &refused);
   refused.throw_any(path);
   return img;
 }
@@ -292,8 +323,8 @@ static bool mapped_as_read(const DriverImage &img, const link_map *lm) {
   for (int i = 0; i < mapped.n; i++) {
     // what relocations never write; a segment without PF_R cannot be read (an execute-only text under pkey)
     if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W) || !(ph[i].p_flags & PF_R)) continue;
-    const uint8_t *file = img.at<uint8_t>(ph[i].p_offset, ph[i].p_filesz);
-    if (!file || memcmp(file, (const void *)(lm->l_addr + ph[i].p_vaddr), ph[i].p_filesz) != 0) return false;
+    const std::vector<uint8_t> file = mapped_file_pages(img, ph[i]);  // whole pages: their executable tails too
+    if (memcmp(file.data(), (const void *)(lm->l_addr + page_down(ph[i].p_vaddr)), file.size()) != 0) return false;
   }
   return true;
 }

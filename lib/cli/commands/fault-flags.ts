@@ -6,6 +6,7 @@ import type { UserTarget } from '../../experiments/campaign.js';
 import { trialApps } from '../../experiments/trial.js';
 import { importWorkload, workloadPath } from '../../experiments/workload.js';
 import type { FaultType } from '../../inject/index.js';
+import { native } from '../../native.js';
 import { driverPath } from '../../paths.js';
 import { block } from '../../wrappers/kapi/block.js';
 import { net } from '../../wrappers/kapi/net.js';
@@ -55,6 +56,7 @@ export async function faultTarget(driver: string | undefined, workload: string |
 export function callsDeviceClass(path: string): boolean {
   const elf = readFileSync(path);
   if (!isElf(elf)) return true; // no driver at all: the fault planner refuses it, in its own words
+  native().checkDriver(path); // one the loader refuses: its words and code, before anything here reads the file
   const imports = new Set(dynamicImports(elf));
   return [...block, ...net, ...serial, ...sound].some((call) => imports.has(call.name));
 }

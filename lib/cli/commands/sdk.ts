@@ -53,8 +53,9 @@ function valued(args: readonly string[], i: number, o: OwnOption): [string, numb
  * said now, with the loader's words and code, not at its first load.
  */
 function refusedAtLoad(path: string): void {
+  const loader = native(); // an addon that cannot load says nothing of the driver: it is kept
   try {
-    native().checkDriver(path);
+    loader.checkDriver(path);
   } catch (e) {
     rmSync(path, { force: true });
     const err = e as Error & { code?: string };
