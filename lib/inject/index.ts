@@ -162,7 +162,11 @@ export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): vo
   if (patch) return driver.patchText(patch);
   if (arm(driver, f.hook!) && f.transient) return;
   const armAgain = (e: RecoveryEvent) => {
-    if (e.driver === driver.name && driver.state === 'running' && arm(driver, f.hook!) && f.transient) kernel.off('recovered', armAgain);
+    if (e.driver !== driver.name || driver.state !== 'running') return;
+    // a transient fault goes off before it is armed: the arming call's own fault is recovered inside it, and that
+    // 'recovered' must not arm it a second time
+    if (f.transient) kernel.off('recovered', armAgain);
+    if (!arm(driver, f.hook!) && f.transient) kernel.on('recovered', armAgain);
   };
   kernel.on('recovered', armAgain);
 }

@@ -416,8 +416,13 @@ void stream_loop(Stream *s) {
     // restore onto the next registration is pending, its own registration then gone and out of the parked set
     // (with that rule such a stream ended 'device gone' at a second failure: the demo's player, in CI).
     // Asked of the stream's holder, not s->pcm: a fallback's registration may have taken the stream over and
-    // the failed driver been unloaded since this crossing (s->pcm's driver then gone: the stream ended).
-    if (!ok && !down_under_shadow(*holder_of(*s), op)) fail_stream(*s, op.code, op.err);
+    // the failed driver been unloaded since this crossing (s->pcm's driver then gone: the stream ended). A holder
+    // that changed after it was asked took the stream over (a fallback registers before the failed driver's
+    // unload says it is no longer shadowed): the stream goes on.
+    if (!ok) {
+      std::shared_ptr<Pcm> h = holder_of(*s);
+      if (!down_under_shadow(*h, op) && holder_of(*s) == h) fail_stream(*s, op.code, op.err);
+    }
   }
   // The stream died: tell JavaScript once, then wait to be closed.
   Event *e = new Event{"error", (double)s->frames_done};
