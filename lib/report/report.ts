@@ -32,7 +32,7 @@ export interface ReportOptions {
 
 export interface ReportResult {
   page: string;
-  sections: { id: string; title: string; cached: boolean; error?: string }[];
+  sections: { id: string; title: string; cached: boolean; error?: string; partial?: Gathered['partial'] }[];
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -47,7 +47,7 @@ export async function writeReport(o: ReportOptions = {}): Promise<ReportResult> 
   const got = await gather(sources(o.quick ?? false, dataDir), dataDir, o.fresh ?? false, o.onSource);
   const page = join(out, 'index.html');
   writeFileSync(page, html(got, out, dataDir));
-  return { page, sections: got.map((g) => ({ id: g.source.id, title: g.source.title, cached: g.cached, ...(g.error ? { error: g.error } : {}) })) };
+  return { page, sections: got.map((g) => ({ id: g.source.id, title: g.source.title, cached: g.cached, ...(g.error ? { error: g.error } : {}), ...(g.partial ? { partial: g.partial } : {}) })) };
 }
 
 // the command that measured kept results, not the one this run would have used
@@ -70,6 +70,11 @@ function recordedPlans(g: Gathered): string {
   if (!g.source.file || g.error) return '';
   const plans = readCampaignFile(g.file).plans.map((h) => esc(describePlan(h.plan)));
   return plans.length ? `; the file records ${plans.join(' and ')}` : '; the file records no plan';
+}
+
+/** A kept campaign of another plan cut short: said, since its modes' rates are each of the trials it holds. */
+function partialNote(g: Gathered): string {
+  return g.partial ? `, a partial campaign: ${g.partial.held} of the ${g.partial.planned} trials its plan has (cut short; each mode's rates are of the trials it holds)` : '';
 }
 
 /** A section: its figure, or why there is none. */
@@ -212,7 +217,7 @@ function html(got: Gathered[], out: string, dataDir: string): string {
     section('Fault injection: host crashes',
       `Each application's driver with injected faults (binary and targeted, lib/inject), one trial per fault and mode, each in a child
        process. The Nooks paper: ${paper.crashes.native} of ${paper.crashes.trials} injected faults crashed the system natively, ${paper.crashes.nooks} with Nooks.
-       ${trials ? `Here: ${trials.length} trials.` : ''} Each rate with its 95 % interval (Wilson score), drawn as an error bar.`,
+       ${trials ? `Here: ${trials.length} trials${partialNote(by('campaign')[0])}.` : ''} Each rate with its 95 % interval (Wilson score), drawn as an error bar.`,
       by('campaign'), out, () => crashChart(trials!) + crashTable(trials!)),
     section('Fault injection: what became of the failures',
       `Per mode, as a share of its trials: faults that showed (a crash, a detected failure, or an application that did not continue),
