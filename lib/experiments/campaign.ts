@@ -277,6 +277,30 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   return { plan, records, summary: summarize(records) };
 }
 
+/** A measure of what became of the faults: the trials it counts, as a share of all trials or of those that failed. */
+export interface FailureMeasure {
+  name: string;
+  of: 'trials' | 'failures';
+  is: (r: TrialRecord) => boolean;
+}
+
+export const failureMeasures: readonly FailureMeasure[] = [
+  { name: 'failures shown', of: 'trials', is: (r) => r.failure },
+  // the shadow-driver paper's Figure 7: "the percentage of failures that are automatically detected" and "that shadow drivers successfully recovered"
+  { name: 'detected', of: 'failures', is: (r) => r.detected },
+  { name: 'recovered', of: 'failures', is: (r) => r.recovered },
+  { name: 'app continued', of: 'trials', is: (r) => r.outcome === 'continued' },
+];
+
+/** `detected (of failures)`: the measure with its denominator, wherever it is shown. */
+export const measureLabel = (m: FailureMeasure): string => `${m.name} (of ${m.of})`;
+
+/** A measure over some trials: how many it counts, out of how many (all of them, or those with a failure shown). */
+export function share(m: FailureMeasure, records: readonly TrialRecord[]): { k: number; n: number } {
+  const of = m.of === 'failures' ? records.filter((r) => r.failure) : records;
+  return { k: of.filter(m.is).length, n: of.length };
+}
+
 export function summarize(records: readonly TrialRecord[]): CampaignSummary {
   const byMode: Record<string, ModeSummary> = {};
   for (const r of records) {
