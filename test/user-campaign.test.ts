@@ -382,3 +382,33 @@ describe('a workload\'s own verdict', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ failures: 0, detail });
   });
 });
+
+describe('a POSIX driver that ends its process with exit(0)', () => {
+  const quit = buildDriver(dir, 'quit', `
+#include <stdlib.h>
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+long unused(long x)
+{
+	return x + 1;
+}
+
+NOOKS_EXPORT long finish(void)
+{
+	exit(0);
+}
+`, { posix: true });
+  const quitWorkload = join(dir, 'quit-workload.mjs');
+  writeFileSync(quitWorkload, `export default ({ driver }) => { driver.call('finish'); return true; };\n`);
+
+  // Before, the trial's missing report was parsed all the same: 'SyntaxError: Unexpected token 's', "started" ...' ended inject (and a campaign)
+  it('without isolation ends the host before its report: a host crash, with what the process said last', async () => {
+    const r = await nooks(['inject', quit, '--workload', quitWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
+    });
+  });
+});

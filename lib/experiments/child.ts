@@ -84,10 +84,25 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
         const last = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l) && !/^Node\.js v/.test(l)).at(-1);
         return end({ outcome: 'crash', hostCrashed: true, detail: signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}` });
       }
-      const report = JSON.parse(out.trim().split('\n').at(-1)!) as TrialReport;
+      const report = lastReport(out);
+      if (!report) {
+        // exit status 0 before the report: under isolation none a POSIX driver's exit(0) ends the host process
+        const tail = `${out}${err}`.trim().split('\n').slice(-3).join(' | ').slice(-300);
+        return end({ outcome: 'crash', hostCrashed: true, detail: `the process ended (exit status 0) before its report${tail ? `; its output ended: ${tail}` : ''}` });
+      }
       end(report.ok
         ? { outcome: 'continued', hostCrashed: false, report }
         : { outcome: 'malfunction', hostCrashed: false, report, detail: withCode(report.error?.message ?? '', report.error?.code) });
     });
   });
+}
+
+/** The trial's report, its last line of output; undefined where the process ended before writing it. */
+function lastReport(out: string): TrialReport | undefined {
+  try {
+    const report = JSON.parse(out.trim().split('\n').at(-1)!) as unknown;
+    return typeof report === 'object' && report !== null && 'ok' in report ? (report as TrialReport) : undefined;
+  } catch {
+    return undefined; // not JSON: another line of the trial's (`started`)
+  }
 }
