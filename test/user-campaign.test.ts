@@ -412,3 +412,44 @@ NOOKS_EXPORT long finish(void)
     });
   });
 });
+
+describe('a failure at the unload, after the work was judged', () => {
+  const bye = buildDriver(dir, 'bye', `
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+static long *volatile nowhere;
+
+long unused(long x)
+{
+	return x + 1;
+}
+
+NOOKS_EXPORT long twice(long x)
+{
+	return 2 * x;
+}
+
+static int bye_init(void)
+{
+	return 0;
+}
+
+static void bye_exit(void)
+{
+	*nowhere = 1;
+}
+
+module_init(bye_init);
+module_exit(bye_exit);
+`);
+  const byeWorkload = join(dir, 'bye-workload.mjs');
+  writeFileSync(byeWorkload, `export default ({ driver }) => driver.call('twice', 21) === 42;\n`);
+
+  it('is a detected failure, said to have come after the verdict', async () => {
+    const r = await nooks(['inject', bye, '--workload', byeWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', hostCrashed: false, faultKinds: ['segv'], faultKindsBeforeVerdict: [] });
+  });
+});

@@ -60,6 +60,8 @@ export interface TrialRecord {
   /** Found by nooks (and by which detectors), rather than only visible to the application. */
   detected: boolean;
   detectors: Detector[];
+  /** Detected before the application's work was judged, not only at the unload after it (absent in files from before it was kept). */
+  detectedBeforeVerdict?: boolean;
   /** Detected, restarted, and running at the end. */
   recovered: boolean;
   /** Each recovery's time in ms, from the fault reported to the driver restarted (absent in files from before it was kept). */
@@ -250,7 +252,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
       fault: { kind: fault.kind, type: fault.type, site: fault.site, transient, ...(fault.patch ? { patch: fault.patch } : {}), ...(fault.hook ? { hook: fault.hook } : {}) },
       failure: r.hostCrashed || detected || r.outcome !== 'continued',
       hostCrashed: r.hostCrashed,
-      detected, detectors,
+      detected, detectors, detectedBeforeVerdict: detectorsOf(r.faultKindsBeforeVerdict).length > 0,
       recovered: detected && r.recoveryMs.length > 0 && r.report?.running === true,
       recoveryMs: r.recoveryMs,
       outcome: r.outcome,
