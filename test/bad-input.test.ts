@@ -70,6 +70,21 @@ describe('the command line', () => {
     }
   });
 
+  it('a bench length past what it can count is refused with its bound, not measured as nonsense', async () => {
+    const cases: [string[], string][] = [
+      // 2^31 ms: Node's timer fires after 1 ms; 2^32 iterations: the C++ loops' int wraps to 0
+      [['bench', 'block', '--seconds', '2147484'], '--seconds must be at most 2147483 (about 24 days: Node\'s longest timer), got "2147484"'],
+      [['bench', 'scale', '--seconds', '3000000'], '--seconds must be at most 2147483'],
+      [['bench', 'xpc', '--iters', '4294967296'], '--iters must be at most 2147483647, got "4294967296"'],
+      [['bench', 'xpc', '--runs', '2147483648'], '--runs must be at most 2147483647, got "2147483648"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nooks(args);
+      expect(r.code, shown(r)).toBe(1);
+      expect(r.stderr, args.join(' ')).toContain(message);
+    }
+  });
+
   it("an application's negative number, or a disk size that is no whole number of sectors, is a usage mistake (exit 2)", async () => {
     const cases: [string[], string][] = [
       [['db', '--image', join(dir, 'unused.img'), '--rounds', '-1'], '--rounds must be a non-negative number, got "-1"'],

@@ -1,7 +1,16 @@
 // The report's statistics against published values: the Wilson score
-// intervals of Newcombe (Statistics in Medicine 17, 1998, Table I, method 3).
+// intervals of Newcombe (Statistics in Medicine 17, 1998, Table I, method 3);
+// and the campaign's shares, of the same trials in the report and the command.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { TrialRecord } from '../lib/experiments/campaign.js';
+import { planIdentity, planTrials } from '../lib/experiments/plan.js';
+import { faultTypes, plannerVersion } from '../lib/inject/index.js';
+import { failureRates, shadowAppRates } from '../lib/report/charts.js';
 import { MAX_COMPARABLE_WIDTH_PP, rate, rateText, wilson } from '../lib/report/stats.js';
+import { nooks } from './helpers/cli.js';
 
 describe('wilson', () => {
   it.each([
@@ -42,5 +51,36 @@ describe('rate', () => {
   it('the Nooks paper\'s crashes (317 of 2000) are comparable', () => {
     expect(rateText(rate(317, 2000))).toBe('15.9 % (317/2000; 95 % CI 14.3–17.5 %)');
     expect(rateText(rate(4, 2000))).toBe('0.2 % (4/2000; 95 % CI 0.1–0.5 %)');
+  });
+});
+
+describe('detected and recovered: of the failures, in the report and the campaign command alike', () => {
+  // one application under mprotect+shadow, 5 trials: 4 failures shown, 2 of them detected, 1 of those recovered
+  const plan = planIdentity({ planner: plannerVersion, targets: [{ app: 'db', driver: 'blk', driverSha256: '0' }], seed: 1, type: 'any', transient: true, trials: 5, modes: ['mprotect+shadow'] });
+  const shown = [[true, true, true], [true, true, false], [true, false, false], [true, false, false], [false, false, false]];
+  const records = planTrials(plan).map((t, i): TrialRecord => {
+    const [failure, detected, recovered] = shown[i];
+    return {
+      key: t.key, plan: plan.id, app: 'db', driver: 'blk', mode: t.mode, index: t.index, seed: t.seed, fault: { kind: 'targeted', type: faultTypes[0], site: { function: 'f' }, transient: true },
+      failure, hostCrashed: false, detected, detectors: detected ? ['trap'] : [], recovered, outcome: failure ? 'malfunction' : 'continued', ms: 1,
+    };
+  });
+
+  it('as the shadow-driver paper counts them (Figure 7: "the percentage of failures that are automatically detected")', async () => {
+    const bars = shadowAppRates(records);
+    expect(bars.map((b) => [b.y, b.k, b.n])).toEqual([['failures shown (of trials)', 4, 5], ['detected (of failures)', 2, 4], ['recovered (of failures)', 1, 4]]);
+    expect(failureRates(records)[0].rates.map((r) => [r.k, r.n])).toEqual([[4, 5], [2, 4], [1, 4], [1, 5]]);
+    // the campaign command's table of the same file says the same
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-shares-'));
+    try {
+      const file = join(dir, 'c.jsonl');
+      writeFileSync(file, [{ plan }, ...records].map((l) => JSON.stringify(l)).join('\n'));
+      const r = await nooks(['campaign', 'merge', file]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/application +failures shown \(of trials\) +detected \(of failures\) +recovered \(of failures\) +app continued \(of trials\)/);
+      expect(r.stdout).toMatch(/db +80% \(4\/5\) +50% \(2\/4\) +25% \(1\/4\) +20% \(1\/5\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpuModel } from '../lib/bench/common.js';
 import { campaignModes } from '../lib/experiments/campaign.js';
+import { planIdentity, planTrials, type PlanIdentity } from '../lib/experiments/plan.js';
+import { plannerVersion } from '../lib/inject/index.js';
 import { modeColors } from '../lib/report/modes.js';
 import { isolations } from '../lib/wrappers/enums.js';
 import { nooks } from './helpers/cli.js';
@@ -140,6 +142,47 @@ describe('nooks report', () => {
     const page = readFileSync(join(out, 'index.html'), 'utf8');
     // the command beside it is only the one this report would run: the file says what it holds
     expect(page).toContain(`(kept; its run is unknown; the file records plan ${header.plan.id} (blk under db, uart16550 under echo, pcm under player, e1000 under net-transfer; seed 1, any, transient, ${header.plan.trials} trials, modes `);
+  });
+
+  describe('a kept campaign file is read as the campaign command resumes it', () => {
+    const file = () => join(out, 'data', 'campaign.jsonl');
+    let whole: string;
+    beforeAll(() => {
+      whole = readFileSync(file(), 'utf8').trim();
+    });
+    afterAll(() => writeFileSync(file(), `${whole}\n`));
+    /** The kept file with its header's plan changed (and its id made again from its fields, as plan.ts does), and its first `keep` trials. */
+    const rewrite = (change: Partial<PlanIdentity>, keep?: number) => {
+      const [head, ...trials] = whole.split('\n');
+      const plan = planIdentity({ ...(JSON.parse(head) as { plan: PlanIdentity }).plan, ...change }); // the id made again from the fields
+      writeFileSync(file(), [JSON.stringify({ plan }), ...trials.slice(0, keep).map((t) => JSON.stringify({ ...JSON.parse(t), plan: plan.id }))].join('\n') + '\n');
+      return plan;
+    };
+    const campaignSection = (r: Exit) => JSON.parse(r.stdout).sections.find((s: { id: string }) => s.id === 'campaign');
+
+    it('refuses one of an older fault planner (EPLAN), as the campaign command does', async () => {
+      rewrite({ planner: plannerVersion - 1 });
+      const r = await report('--out', out, '--json');
+      expect(r.code).toBe(1);
+      expect(campaignSection(r).error).toMatch(new RegExp(`holds a campaign of fault planner ${plannerVersion - 1}, whose trial N is another fault .* --fresh starts the file over`));
+    });
+
+    it('resumes its own campaign cut short, each trial once', async () => {
+      writeFileSync(file(), `${whole.split('\n').slice(0, 4).join('\n')}\n${whole.split('\n')[2]}\n`); // 3 trials, one of them twice
+      const r = await report('--quick', '--out', out, '--json');
+      expect(campaignSection(r)).toMatchObject({ cached: false });
+      expect(campaignSection(r).partial).toBeUndefined();
+      const keys = readFileSync(file(), 'utf8').trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { key: string }).key);
+      expect(new Set(keys).size).toBe(4 * campaignModes().length);
+      expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(new RegExp(`Here: ${4 * campaignModes().length} trials\\.`));
+    }, 120_000);
+
+    it('says a kept campaign of another plan that it cannot resume is partial', async () => {
+      const plan = rewrite({ trials: 2 }, 5);
+      const r = await report('--out', out, '--json');
+      expect(campaignSection(r).partial).toEqual({ held: 5, planned: planTrials(plan).length });
+      expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain(`Here: 5 trials, a partial campaign: 5 of the ${planTrials(plan).length} trials its plan has`);
+    });
   });
 
   it('a part that cannot be read or measured is named on the page, and the command exits 1', async () => {

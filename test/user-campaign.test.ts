@@ -417,3 +417,74 @@ describe('a workload\'s own verdict', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ failures: 0, detail });
   });
 });
+
+describe('a POSIX driver that ends its process with exit(0)', () => {
+  const quit = buildDriver(dir, 'quit', `
+#include <stdlib.h>
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+long unused(long x)
+{
+	return x + 1;
+}
+
+NOOKS_EXPORT long finish(void)
+{
+	exit(0);
+}
+`, { posix: true });
+  const quitWorkload = join(dir, 'quit-workload.mjs');
+  writeFileSync(quitWorkload, `export default ({ driver }) => { driver.call('finish'); return true; };\n`);
+
+  // Before, the trial's missing report was parsed all the same: 'SyntaxError: Unexpected token 's', "started" ...' ended inject (and a campaign)
+  it('without isolation ends the host before its report: a host crash, with what the process said last', async () => {
+    const r = await nooks(['inject', quit, '--workload', quitWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
+    });
+  });
+});
+
+describe('a failure at the unload, after the work was judged', () => {
+  const bye = buildDriver(dir, 'bye', `
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+static long *volatile nowhere;
+
+long unused(long x)
+{
+	return x + 1;
+}
+
+NOOKS_EXPORT long twice(long x)
+{
+	return 2 * x;
+}
+
+static int bye_init(void)
+{
+	return 0;
+}
+
+static void bye_exit(void)
+{
+	*nowhere = 1;
+}
+
+module_init(bye_init);
+module_exit(bye_exit);
+`);
+  const byeWorkload = join(dir, 'bye-workload.mjs');
+  writeFileSync(byeWorkload, `export default ({ driver }) => driver.call('twice', 21) === 42;\n`);
+
+  it('is a detected failure, said to have come after the verdict', async () => {
+    const r = await nooks(['inject', bye, '--workload', byeWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', hostCrashed: false, faultKinds: ['segv'], faultKindsBeforeVerdict: [] });
+  });
+});

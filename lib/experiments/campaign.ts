@@ -9,12 +9,12 @@
 // with the same file skips what it holds. A shard runs one slice of the plan.
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { median } from '../bench/common.js';
-import { planFault, type FaultType, type InjectedFault } from '../inject/index.js';
+import { planFault, plannerVersion, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
 import { driverName, driverPath } from '../paths.js';
 import { isolations } from '../wrappers/enums.js';
 import { runTrialChild, type Outcome } from './child.js';
-import { currentPlan, describePlan, fileSha256, planDifferences, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
+import { currentPlan, describePlan, fileSha256, parseShard, planDifferences, planIdentity, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
 import { trialApps } from './trial.js';
 import { workloadName } from './workload.js';
 
@@ -60,6 +60,8 @@ export interface TrialRecord {
   /** Found by nooks (and by which detectors), rather than only visible to the application. */
   detected: boolean;
   detectors: Detector[];
+  /** Detected before the application's work was judged, not only at the unload after it (absent in files from before it was kept). */
+  detectedBeforeVerdict?: boolean;
   /** Detected, restarted, and running at the end. */
   recovered: boolean;
   /** Each recovery's time in ms, from the fault reported to the driver restarted (absent in files from before it was kept). */
@@ -162,6 +164,37 @@ export function readRecords(path: string): TrialRecord[] {
   return readCampaignFile(path).records;
 }
 
+/** A campaign file as a campaign resumes it: the plan its header names (none in a new file), that plan's trials (or its shard's), and those the file holds. */
+export interface KeptCampaign {
+  plan?: PlanIdentity;
+  trials: PlannedTrial[];
+  /** Each of the plan's trials the file holds, once (a trial there twice is one trial; a line of no trial of the plan is none). */
+  held: Map<string, TrialRecord>;
+}
+
+/**
+ * Reads a campaign file to resume or show it, refusing (EPLAN) one whose trials may be other faults than
+ * their keys say: the trials of another plan than `plan` (default: the one its first header names), of
+ * another fault planner than this nooks's, or under a header altered since it was written.
+ */
+export function keptCampaign(path: string, plan?: PlanIdentity): KeptCampaign {
+  const file = readCampaignFile(path);
+  const refuse = (why: string) => Object.assign(new Error(`${path} ${why}. --fresh starts the file over; or name another --out`), { code: 'EPLAN' });
+  const altered = file.plans.find((h) => planIdentity(h.plan).id !== h.plan.id);
+  if (altered) throw refuse(`holds a plan header altered since it was written (its fields no longer give its id ${altered.plan.id})`);
+  const expected = plan ?? file.plans[0]?.plan;
+  // another plan's trial N may be another fault (another planner, driver build, seed): never taken for this plan's
+  const other = file.plans.find((h) => h.plan.id !== expected!.id);
+  if (other) throw refuse(`holds the trials of another campaign (they differ in ${planDifferences(other.plan, expected!).join(', ')}): ${describePlan(other.plan)}, not ${describePlan(expected!)}`);
+  if (expected && (expected.planner ?? 1) !== plannerVersion) {
+    throw refuse(`holds a campaign of fault planner ${expected.planner ?? 1}, whose trial N is another fault than this nooks's (fault planner ${plannerVersion}): ${describePlan(expected)}`);
+  }
+  const header = file.plans.find((h) => h.plan.id === expected?.id);
+  const trials = expected ? planTrials(expected, header?.shard ? parseShard(header.shard) : undefined) : [];
+  const keys = new Set(trials.map((t) => t.key));
+  return { plan: header?.plan, trials, held: new Map(file.records.filter((r) => keys.has(r.key)).map((r) => [r.key, r])) };
+}
+
 /** What each trial loads: the driver (a name or path), and the workload module in place of an application. */
 interface Target {
   app: string;
@@ -176,31 +209,31 @@ function targetsOf(options: CampaignOptions): Target[] {
   return apps.map((app) => ({ app, driver: trialApps[app].driver }));
 }
 
+/** The plan a campaign of these options runs. */
+export function campaignPlan(options: CampaignOptions): PlanIdentity {
+  return currentPlan({
+    targets: targetsOf(options).map((t) => ({
+      app: t.app, driver: driverName(t.driver), driverSha256: fileSha256(driverPath(t.driver)),
+      ...(t.workload ? { workloadSha256: fileSha256(t.workload) } : {}),
+    })),
+    seed: options.seed ?? 1, type: options.type ?? 'any', transient: !options.persistent, trials: options.trials ?? 400,
+    modes: (options.modes ?? campaignModes()).map((m) => m.name),
+  });
+}
+
 export async function runCampaign(options: CampaignOptions): Promise<{ plan: PlanIdentity; records: TrialRecord[]; summary: CampaignSummary }> {
   const targets = targetsOf(options);
   const modes = options.modes ?? campaignModes();
   const transient = !options.persistent;
-  const plan = currentPlan({
-    targets: targets.map((t) => ({
-      app: t.app, driver: driverName(t.driver), driverSha256: fileSha256(driverPath(t.driver)),
-      ...(t.workload ? { workloadSha256: fileSha256(t.workload) } : {}),
-    })),
-    seed: options.seed ?? 1, type: options.type ?? 'any', transient, trials: options.trials ?? 400, modes: modes.map((m) => m.name),
-  });
+  const plan = campaignPlan(options);
   const trials = planTrials(plan, options.shard);
   if (options.out && options.fresh) writeFileSync(options.out, '');
-  const file = options.out ? readCampaignFile(options.out) : { plans: [], records: [] };
-  // another plan's trial N may be another fault (another planner, driver build, seed): never taken for this plan's
-  const other = file.plans.find((h) => h.plan.id !== plan.id);
-  if (other) {
-    throw Object.assign(new Error(`${options.out} holds the trials of another campaign (they differ in ${planDifferences(other.plan, plan).join(', ')}): `
-      + `${describePlan(other.plan)}, not ${describePlan(plan)}. --fresh starts the file over; or name another --out`), { code: 'EPLAN' });
-  }
-  if (options.out && !file.plans.some((h) => h.plan.id === plan.id)) {
+  const kept = options.out ? keptCampaign(options.out, plan) : undefined;
+  if (options.out && !kept?.plan) {
     const header: PlanHeader = { plan, ...(options.shard ? { shard: shardName(options.shard) } : {}) };
     appendFileSync(options.out, `${JSON.stringify(header)}\n`);
   }
-  const held = new Map(file.records.map((r) => [r.key, r]));
+  const held = kept?.held ?? new Map<string, TrialRecord>();
   const todo = trials.filter((t) => !held.has(t.key));
   options.onStart?.(trials.length, trials.length - todo.length);
 
@@ -219,7 +252,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
       fault: { kind: fault.kind, type: fault.type, site: fault.site, transient, ...(fault.patch ? { patch: fault.patch } : {}), ...(fault.hook ? { hook: fault.hook } : {}) },
       failure: r.hostCrashed || detected || r.outcome !== 'continued',
       hostCrashed: r.hostCrashed,
-      detected, detectors,
+      detected, detectors, detectedBeforeVerdict: detectorsOf(r.faultKindsBeforeVerdict).length > 0,
       recovered: detected && r.recoveryMs.length > 0 && r.report?.running === true,
       recoveryMs: r.recoveryMs,
       outcome: r.outcome,
@@ -244,6 +277,30 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   }));
   const records = trials.map((t) => held.get(t.key)!);
   return { plan, records, summary: summarize(records) };
+}
+
+/** A measure of what became of the faults: the trials it counts, as a share of all trials or of those that failed. */
+export interface FailureMeasure {
+  name: string;
+  of: 'trials' | 'failures';
+  is: (r: TrialRecord) => boolean;
+}
+
+export const failureMeasures: readonly FailureMeasure[] = [
+  { name: 'failures shown', of: 'trials', is: (r) => r.failure },
+  // the shadow-driver paper's Figure 7: "the percentage of failures that are automatically detected" and "that shadow drivers successfully recovered"
+  { name: 'detected', of: 'failures', is: (r) => r.detected },
+  { name: 'recovered', of: 'failures', is: (r) => r.recovered },
+  { name: 'app continued', of: 'trials', is: (r) => r.outcome === 'continued' },
+];
+
+/** `detected (of failures)`: the measure with its denominator, wherever it is shown. */
+export const measureLabel = (m: FailureMeasure): string => `${m.name} (of ${m.of})`;
+
+/** A measure over some trials: how many it counts, out of how many (all of them, or those with a failure shown). */
+export function share(m: FailureMeasure, records: readonly TrialRecord[]): { k: number; n: number } {
+  const of = m.of === 'failures' ? records.filter((r) => r.failure) : records;
+  return { k: of.filter(m.is).length, n: of.length };
 }
 
 export function summarize(records: readonly TrialRecord[]): CampaignSummary {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
-import { setupFailed, type TrialReport, type TrialSpec } from './trial.js';
+import { judged, setupFailed, type TrialReport, type TrialSpec } from './trial.js';
 
 export type Outcome = 'continued' | 'malfunction' | 'crash';
 
@@ -17,6 +17,8 @@ export interface ChildResult {
   hostCrashed: boolean;
   /** The kind of each driver failure nooks detected, and each recovery's time: also from a trial that did not end. */
   faultKinds: string[];
+  /** Those before the application's work was judged (all, where the process ended before): not only at the unload. */
+  faultKindsBeforeVerdict: string[];
   recoveryMs: number[];
   /** What went wrong: the application's error, or how the process ended. */
   detail?: string;
@@ -65,9 +67,12 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
       clearTimeout(timer);
       const ms = Date.now() - started;
       const lines = out.split('\n');
-      const faultKinds = lines.flatMap((l) => /^fault (\S+)$/.exec(l)?.[1] ?? []);
+      const kindsIn = (ls: string[]) => ls.flatMap((l) => /^fault (\S+)$/.exec(l)?.[1] ?? []);
+      const faultKinds = kindsIn(lines);
+      const verdictAt = lines.indexOf(judged);
+      const faultKindsBeforeVerdict = verdictAt < 0 ? faultKinds : kindsIn(lines.slice(0, verdictAt));
       const recoveryMs = lines.flatMap((l) => /^recovered (\d+(?:\.\d+)?)$/.exec(l)?.[1] ?? []).map(Number);
-      const end = (r: Omit<ChildResult, 'ms' | 'faultKinds' | 'recoveryMs'>) => resolve({ ...r, faultKinds, recoveryMs, ms });
+      const end = (r: Omit<ChildResult, 'ms' | 'faultKinds' | 'faultKindsBeforeVerdict' | 'recoveryMs'>) => resolve({ ...r, faultKinds, faultKindsBeforeVerdict, recoveryMs, ms });
       if (killedAt !== undefined) {
         // a silent event loop: the process itself was stuck (a driver looping on its thread, unwatched)
         return killedAt - heardAt > silentMs
@@ -84,10 +89,25 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
         const last = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l) && !/^Node\.js v/.test(l)).at(-1);
         return end({ outcome: 'crash', hostCrashed: true, detail: signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}` });
       }
-      const report = JSON.parse(out.trim().split('\n').at(-1)!) as TrialReport;
+      const report = lastReport(out);
+      if (!report) {
+        // exit status 0 before the report: under isolation none a POSIX driver's exit(0) ends the host process
+        const tail = `${out}${err}`.trim().split('\n').slice(-3).join(' | ').slice(-300);
+        return end({ outcome: 'crash', hostCrashed: true, detail: `the process ended (exit status 0) before its report${tail ? `; its output ended: ${tail}` : ''}` });
+      }
       end(report.ok
         ? { outcome: 'continued', hostCrashed: false, report }
         : { outcome: 'malfunction', hostCrashed: false, report, detail: withCode(report.error?.message ?? '', report.error?.code) });
     });
   });
+}
+
+/** The trial's report, its last line of output; undefined where the process ended before writing it. */
+function lastReport(out: string): TrialReport | undefined {
+  try {
+    const report = JSON.parse(out.trim().split('\n').at(-1)!) as unknown;
+    return typeof report === 'object' && report !== null && 'ok' in report ? (report as TrialReport) : undefined;
+  } catch {
+    return undefined; // not JSON: another line of the trial's (`started`)
+  }
 }

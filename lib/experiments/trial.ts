@@ -160,6 +160,8 @@ async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<Tri
 
 /** The trial child's line for a trial it could not set up (child.ts rejects with its error). */
 export const setupFailed = 'setup-failed';
+/** The trial child's line once the application's work is judged: a fault after it came at the unload. */
+export const judged = 'judged';
 
 /**
  * The driver failures the kernel logs rather than reports to the recovery
@@ -208,9 +210,9 @@ async function tryLoad(kernel: Kernel, path: string, options: LoadOptions): Prom
 
 /**
  * Runs one trial in this process; without isolation a fault may end the process.
- * onStarted: the application starts (the kernel booted, the driver loaded).
+ * onStarted: the application starts (the kernel booted, the driver loaded); onJudged: its work judged, before the unload.
  */
-export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void, onStarted?: () => void): Promise<TrialReport> {
+export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void, onStarted?: () => void, onJudged?: () => void): Promise<TrialReport> {
   const { app, workload } = spec;
   const appSpec = workload ? undefined : trialApps[app];
   if (!workload && !appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
@@ -279,6 +281,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(driver.state); i++) await new Promise((r) => setTimeout(r, 10));
     const running = driver.state === 'running';
+    onJudged?.();
     // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
     if (driver.state !== 'unloaded') driver.unload();
     return await report(result, running);
@@ -297,7 +300,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress, () => {
     started = true;
     process.stdout.write('started\n');
-  }).then(
+  }, () => process.stdout.write(`${judged}\n`)).then(
     (r) => {
       clearInterval(alive);
       process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -8,7 +8,7 @@ import { JSDOM } from 'jsdom';
 import type { ClassModeResult, WorkloadResult } from '../bench/classes.js';
 import type { ScaleBenchResult } from '../bench/scale.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
-import { summarize, type ModeSummary, type TrialRecord } from '../experiments/campaign.js';
+import { failureMeasures, measureLabel, share, summarize, type ModeSummary, type TrialRecord } from '../experiments/campaign.js';
 import type { TableRow } from '../experiments/table-apps.js';
 import { byMode, modeColors, ordered, paperColor } from './modes.js';
 import { percent, rate, type Rate } from './stats.js';
@@ -174,32 +174,34 @@ export function crashChart(records: TrialRecord[]): string {
   return rateBars(data, { y: data.map((d) => d.y), color: modeColors(modes, 'paper'), height: 60 + 32 * data.length, marginLeft: 130 });
 }
 
-/** The campaign's measures of what became of the failures, each a count out of a mode's trials. */
-export const failureMeasures: [string, (m: ModeSummary) => number][] = [
-  ['visible failures', (m) => m.visibleFailures],
-  ['detected', (m) => m.detected],
-  ['recovered', (m) => m.recovered],
-  ['app continued', (m) => m.appContinued],
-];
+/** Each mode's trials, in the modes' order. */
+const trialsByMode = (records: TrialRecord[]): [string, TrialRecord[]][] => summaryByMode(records).map(([mode]) => [mode, records.filter((r) => r.mode === mode)]);
+
+/** Each of the campaign's failure measures (lib/experiments/campaign.ts) per mode, with its own denominator. */
+export function failureRates(records: TrialRecord[]): { mode: string; rates: Rate[] }[] {
+  return trialsByMode(records).map(([mode, of]) => ({ mode, rates: failureMeasures.map((m) => { const { k, n } = share(m, of); return rate(k, n); }) }));
+}
 
 /** What became of the failures, a panel per measure and a bar per mode (the Nooks paper's Figure 7, the shadow paper's detection). */
 export function failureChart(records: TrialRecord[]): string {
-  const modes = summaryByMode(records);
-  const data: RateBar[] = failureMeasures.flatMap(([what, count]) => modes.map(([mode, m]) => ({ fy: what, y: mode, color: mode, ...rate(count(m), m.trials) })));
+  const modes = failureRates(records);
+  const names = failureMeasures.map(measureLabel);
+  const data: RateBar[] = modes.flatMap(({ mode, rates }) => rates.map((r, i) => ({ fy: names[i], y: mode, color: mode, ...r })));
   return rateBars(data, {
-    y: modes.map(([m]) => m), fy: failureMeasures.map(([w]) => w), color: modeColors(modes.map(([m]) => m)),
-    height: 70 + failureMeasures.length * (20 + 22 * modes.length), marginLeft: 120,
+    y: modes.map((m) => m.mode), fy: names, color: modeColors(modes.map((m) => m.mode)),
+    height: 70 + names.length * (20 + 22 * modes.length), marginLeft: 120,
   });
 }
 
-const shadowMeasures: [string, (r: TrialRecord) => boolean][] = [['failures', (r) => r.failure], ['detected', (r) => r.detected], ['recovered', (r) => r.recovered]];
+// the shadow paper's Figure 7: the failures, and those detected and recovered of them
+const shadowMeasures = failureMeasures.filter((m) => m.name !== 'app continued');
 
-/** Per application under shadow drivers (all isolation modes): failures, detected, recovered, as shares of its trials. */
+/** Per application under shadow drivers (all isolation modes): failures (of its trials), detected and recovered (of its failures). */
 export function shadowAppRates(records: TrialRecord[]): RateBar[] {
   const shadowed = records.filter((r) => r.mode.endsWith('+shadow'));
   return [...new Set(shadowed.map((r) => r.app))].flatMap((app) => {
     const of = shadowed.filter((r) => r.app === app);
-    return shadowMeasures.map(([what, is]) => ({ fy: app, y: what, color: what, ...rate(of.filter(is).length, of.length) }));
+    return shadowMeasures.map((m) => { const { k, n } = share(m, of); return { fy: app, y: measureLabel(m), color: measureLabel(m), ...rate(k, n) }; });
   });
 }
 
@@ -207,7 +209,7 @@ export function shadowAppRates(records: TrialRecord[]): RateBar[] {
 export function shadowAppsChart(records: TrialRecord[]): string {
   const data = shadowAppRates(records);
   const apps = [...new Set(data.map((d) => d.fy!))];
-  const names = shadowMeasures.map(([w]) => w);
+  const names = shadowMeasures.map(measureLabel);
   return rateBars(data, {
     y: names, fy: apps, color: { domain: names, range: ['#bab0ac', '#76b7b2', '#edc948'] },
     height: 70 + 90 * apps.length, marginLeft: 90,

@@ -9,14 +9,14 @@ import type { ScaleBenchResult } from '../bench/scale.js';
 import { makeDirs } from '../dirs.js';
 import type { XpcBenchResult } from '../bench/xpc.js';
 import type { TableRow } from '../experiments/table-apps.js';
-import { readCampaignFile, type TrialRecord } from '../experiments/campaign.js';
+import { failureMeasures, measureLabel, readCampaignFile, type TrialRecord } from '../experiments/campaign.js';
 import { describePlan } from '../experiments/plan.js';
 import { aboutFile, type Machine, type Measured } from './about.js';
 import {
-  summaryByMode, cpuChart, crashChart, crashRates, crossingChart, failureChart, failureMeasures, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
+  cpuChart, crashChart, crashRates, crossingChart, failureChart, failureRates, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
 } from './charts.js';
 import { byMode } from './modes.js';
-import { MAX_COMPARABLE_WIDTH_PP, percent, rate, rateText, TOO_FEW, type Rate } from './stats.js';
+import { MAX_COMPARABLE_WIDTH_PP, percent, rateText, TOO_FEW, type Rate } from './stats.js';
 import { gather, sources, type Gathered, type Source } from './sources.js';
 
 export interface ReportOptions {
@@ -32,7 +32,7 @@ export interface ReportOptions {
 
 export interface ReportResult {
   page: string;
-  sections: { id: string; title: string; cached: boolean; error?: string }[];
+  sections: { id: string; title: string; cached: boolean; error?: string; partial?: Gathered['partial'] }[];
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -47,7 +47,7 @@ export async function writeReport(o: ReportOptions = {}): Promise<ReportResult> 
   const got = await gather(sources(o.quick ?? false, dataDir), dataDir, o.fresh ?? false, o.onSource);
   const page = join(out, 'index.html');
   writeFileSync(page, html(got, out, dataDir));
-  return { page, sections: got.map((g) => ({ id: g.source.id, title: g.source.title, cached: g.cached, ...(g.error ? { error: g.error } : {}) })) };
+  return { page, sections: got.map((g) => ({ id: g.source.id, title: g.source.title, cached: g.cached, ...(g.error ? { error: g.error } : {}), ...(g.partial ? { partial: g.partial } : {}) })) };
 }
 
 // the command that measured kept results, not the one this run would have used
@@ -70,6 +70,11 @@ function recordedPlans(g: Gathered): string {
   if (!g.source.file || g.error) return '';
   const plans = readCampaignFile(g.file).plans.map((h) => esc(describePlan(h.plan)));
   return plans.length ? `; the file records ${plans.join(' and ')}` : '; the file records no plan';
+}
+
+/** A kept campaign of another plan cut short: said, since its modes' rates are each of the trials it holds. */
+function partialNote(g: Gathered): string {
+  return g.partial ? `, a partial campaign: ${g.partial.held} of the ${g.partial.planned} trials its plan has (cut short; each mode's rates are of the trials it holds)` : '';
 }
 
 /** A section: its figure, or why there is none. */
@@ -108,12 +113,15 @@ ${field('Raw data', raw.map((f) => `<a href="${esc(f)}">${esc(f)}</a>`).join(', 
 </dl>`;
 }
 
+// the sample sizes of a figure whose rates are shares of trials or of failures
+const ofFailures = 'trials (failures, for detected and recovered)';
+
 /** Whether any of these rates is too uncertain to compare, said once under the figure. */
-function tooFewNote(rates: Rate[]): string {
+function tooFewNote(rates: Rate[], of = 'trials'): string {
   const few = rates.filter((r) => r.tooFew);
   if (!few.length) return '';
   const ns = [...new Set(few.map((r) => r.n))].sort((a, b) => a - b).join(', ');
-  return `<p class="few">Faded bars: ${TOO_FEW}. With ${ns} trials, the 95 % interval (Wilson score) is wider than ${MAX_COMPARABLE_WIDTH_PP} percentage points;
+  return `<p class="few">Faded bars: ${TOO_FEW}. With ${ns} ${of}, the 95 % interval (Wilson score) is wider than ${MAX_COMPARABLE_WIDTH_PP} percentage points;
     the figures say only that the campaign ran, not how the modes compare, nor how they compare with the papers'. <code>nooks report</code> runs 100 trials per mode.</p>`;
 }
 
@@ -168,12 +176,11 @@ ${tooFewNote(rows)}`;
 
 /** Each failure measure per mode, with its interval. */
 function failureTable(records: TrialRecord[]): string {
-  const modes = summaryByMode(records);
-  const rates = modes.map(([, m]) => failureMeasures.map(([, count]) => rate(count(m), m.trials)));
+  const modes = failureRates(records);
   const cell = (r: Rate) => `<td${r.tooFew ? ' class="few"' : ''}>${percent(r.p)} %<br><small>${r.k}/${r.n}; ${percent(r.low)}–${percent(r.high)} %</small></td>`;
-  return `<table><tr><th>mode</th>${failureMeasures.map(([w]) => `<th>${w}</th>`).join('')}</tr>${modes.map(([mode], i) =>
-    `<tr><td>${esc(mode)}</td>${rates[i].map(cell).join('')}</tr>`).join('')}</table>
-${tooFewNote(rates.flat())}`;
+  return `<table><tr><th>mode</th>${failureMeasures.map((m) => `<th>${measureLabel(m)}</th>`).join('')}</tr>${modes.map(({ mode, rates }) =>
+    `<tr><td>${esc(mode)}</td>${rates.map(cell).join('')}</tr>`).join('')}</table>
+${tooFewNote(modes.flatMap((m) => m.rates), ofFailures)}`;
 }
 
 function html(got: Gathered[], out: string, dataDir: string): string {
@@ -212,16 +219,17 @@ function html(got: Gathered[], out: string, dataDir: string): string {
     section('Fault injection: host crashes',
       `Each application's driver with injected faults (binary and targeted, lib/inject), one trial per fault and mode, each in a child
        process. The Nooks paper: ${paper.crashes.native} of ${paper.crashes.trials} injected faults crashed the system natively, ${paper.crashes.nooks} with Nooks.
-       ${trials ? `Here: ${trials.length} trials.` : ''} Each rate with its 95 % interval (Wilson score), drawn as an error bar.`,
+       ${trials ? `Here: ${trials.length} trials${partialNote(by('campaign')[0])}.` : ''} Each rate with its 95 % interval (Wilson score), drawn as an error bar.`,
       by('campaign'), out, () => crashChart(trials!) + crashTable(trials!)),
     section('Fault injection: what became of the failures',
-      `Per mode, as a share of its trials: faults that showed (a crash, a detected failure, or an application that did not continue),
-       those nooks detected, those it recovered from, and the applications that continued. The shadow-driver paper detected
+      `Per mode: the faults that showed a failure (a crash, a detected failure, or an application that did not continue), as a share
+       of its trials; of those failures, the ones nooks detected and those it recovered from (the shadow-driver paper's denominator);
+       and the applications that continued, of all its trials. The shadow-driver paper detected
        ${paper.detected * 100} % of failures automatically and recovered all it detected.`,
       by('campaign'), out, () => failureChart(trials!) + failureTable(trials!)),
     section('Fault injection under shadow drivers, per application',
-      'The shadow-driver paper\'s Figure 7: per application, the share of its trials under shadow drivers (all isolation modes) that failed, were detected, were recovered.',
-      by('campaign'), out, () => shadowAppsChart(trials!) + tooFewNote(shadowAppRates(trials!))),
+      'The shadow-driver paper\'s Figure 7: per application, the share of its trials under shadow drivers (all isolation modes) that failed, and of those failures, the share detected and the share recovered.',
+      by('campaign'), out, () => shadowAppsChart(trials!) + tooFewNote(shadowAppRates(trials!), ofFailures)),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nooks: the papers' evaluation, measured here</title>

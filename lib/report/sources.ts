@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDirs } from '../dirs.js';
-import { readRecords } from '../experiments/campaign.js';
+import { campaignPlan, keptCampaign, type TrialRecord } from '../experiments/campaign.js';
 import { packageRoot } from '../paths.js';
 import { machine, readAbout, writeAbout, type Machine, type Measured } from './about.js';
 
@@ -16,8 +16,10 @@ export interface Source {
   title: string;
   /** `nooks` arguments (--json is added). */
   argv: string[];
-  /** Its results are this JSON-lines file the command appends to (read whole), not its output. */
+  /** Its results are this campaign file the command appends to, not its output. */
   file?: string;
+  /** The campaign's faults per driver, to tell its own file (resumed where cut short) from another campaign's put there. */
+  trials?: number;
   /** Short measurements (--quick). */
   quick: boolean;
 }
@@ -26,13 +28,14 @@ export interface Source {
 export function sources(quick: boolean, dataDir: string): Source[] {
   const seconds = quick ? ['--seconds', '0.5'] : [];
   const campaign = join(dataDir, 'campaign.jsonl');
+  const trials = quick ? 1 : 25;
   return [
     { id: 'xpc', title: 'crossing costs', argv: ['bench', 'xpc', ...(quick ? ['--runs', '3', '--iters', '2000'] : [])], quick },
     { id: 'scale', title: 'crossings with threads', argv: ['bench', 'scale', ...(quick ? ['--seconds', '0.05'] : [])], quick },
     ...['net', 'block', 'sound', 'serial'].map((c) => ({ id: `bench-${c}`, title: `${c} throughput`, argv: ['bench', c, ...seconds], quick })),
     { id: 'table-apps', title: 'applications under faults', argv: ['table', 'apps'], quick },
     // a bigger campaign's file put there (nooks campaign --out <out>/data/campaign.jsonl) is read whole
-    { id: 'campaign', title: 'fault-injection campaign', argv: ['campaign', '--trials', quick ? '1' : '25', '--jobs', '2', '--out', campaign], file: campaign, quick },
+    { id: 'campaign', title: 'fault-injection campaign', argv: ['campaign', '--trials', String(trials), '--jobs', '2', '--out', campaign], file: campaign, trials, quick },
   ];
 }
 
@@ -49,6 +52,8 @@ export interface Gathered {
   file: string;
   /** The run that measured it; undefined for kept results that about.json does not describe (put there by hand). */
   measured?: Measured;
+  /** A kept campaign of another plan, cut short: the trials it holds of how many its plan has. */
+  partial?: { held: number; planned: number };
 }
 
 const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
@@ -75,10 +80,28 @@ function runJson(argv: string[]): Promise<unknown> {
   });
 }
 
+/** A kept campaign of the report's own plan, cut short (by an interrupted report): the campaign command resumes it. */
+function cutShort(trials: number, file: string): boolean {
+  try {
+    const kept = keptCampaign(file);
+    return kept.held.size < kept.trials.length && kept.plan?.id === campaignPlan({ trials }).id;
+  } catch {
+    return false; // not resumable: reading it again below says why
+  }
+}
+
+/** A campaign file's trials, checked and each once, as a campaign resuming it would take them; how many are missing. */
+function campaignData(file: string): { data: TrialRecord[]; partial?: Gathered['partial'] } {
+  const { plan, trials, held } = keptCampaign(file);
+  if (!plan) throw Object.assign(new Error(`${file} holds no plan header: nooks campaign did not write it`), { code: 'ENOPLAN' });
+  const data = trials.flatMap((t) => held.get(t.key) ?? []);
+  return { data, ...(data.length < trials.length ? { partial: { held: data.length, planned: trials.length } } : {}) };
+}
+
 /**
  * Each source's results: from <dataDir>/<id>.json when there and not `fresh`,
  * else measured now (and kept, with the run that measured them in about.json).
- * A source that fails is reported, not fatal.
+ * The report's own campaign cut short is resumed. A source that fails is reported, not fatal.
  */
 export async function gather(list: Source[], dataDir: string, fresh: boolean,
   onSource?: (s: Source, cached: boolean, measured: Measured | undefined) => void): Promise<Gathered[]> {
@@ -88,7 +111,9 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean,
   const out: Gathered[] = [];
   for (const source of list) {
     const file = resultFile(source, dataDir);
-    const cached = !fresh && existsSync(file);
+    const kept = !fresh && existsSync(file);
+    const resume = kept && source.trials !== undefined && cutShort(source.trials, file);
+    const cached = kept && !resume;
     if (!cached) {
       here ??= machine();
       about[source.id] = { ...here, date: new Date().toISOString(), argv: source.argv, quick: source.quick };
@@ -98,19 +123,19 @@ export async function gather(list: Source[], dataDir: string, fresh: boolean,
     // kept results: the run that measured them (a --quick one, maybe), not the run this one would make
     onSource?.(source, cached, cached ? about[source.id] : undefined);
     try {
-      let data: unknown;
+      let got: Pick<Gathered, 'data' | 'partial'>;
       if (source.file) {
         if (!cached) {
-          rmSync(file, { force: true });
+          if (!resume) rmSync(file, { force: true });
           await runJson(source.argv);
         }
-        data = readRecords(file);
+        got = campaignData(file);
       } else {
-        data = cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv);
-        if (!cached) writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+        got = { data: cached ? JSON.parse(readFileSync(file, 'utf8')) : await runJson(source.argv) };
+        if (!cached) writeFileSync(file, `${JSON.stringify(got.data, null, 2)}\n`);
       }
       if (!cached) about[source.id].bytes = statSync(file).size;
-      out.push({ source, data, cached, file, measured: about[source.id] });
+      out.push({ source, ...got, cached, file, measured: about[source.id] });
     } catch (e) {
       if (!cached) delete about[source.id]; // nothing measured
       out.push({ source, cached, file, error: (e as Error).message });

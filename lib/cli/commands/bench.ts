@@ -33,8 +33,9 @@ async function xpc(ctx: Context): Promise<number> {
   for (const f of ['seconds', 'policy'] as const)
     if (ctx.flags[f] !== undefined)
       throw new UsageError(`--${f} is an option of bench ${[...(f === 'seconds' ? ['scale'] : []), ...classSuites].join('|')}; bench xpc takes --runs and --iters`);
-  const runs = intFlag(ctx, 'runs', 7);
-  const iters = intFlag(ctx, 'iters', 20_000);
+  // the C++ loops count in an int
+  const runs = intFlag(ctx, 'runs', 7, INT32_MAX);
+  const iters = intFlag(ctx, 'iters', 20_000, INT32_MAX);
   // four steps per mode (boot, the native loops, the JS loop, more domains); a skipped mode counts its four at once
   const progress = new Progress({ total: defaultModes.length * 4, label: 'bench xpc', json: ctx.flags.json });
   const result = await benchXpc({
@@ -230,12 +231,17 @@ function pciOf(ctx: Context, suite: ClassSuite): { address: string; via: PciVia 
   return { address, via };
 }
 
-/** --seconds: a positive number (0.5 allowed), or `fallback` when absent. */
+const INT32_MAX = 2 ** 31 - 1;
+/** The longest a Node timer waits, in s: a longer one fires at once. */
+const MAX_SECONDS = Math.floor(INT32_MAX / 1000);
+
+/** --seconds: a positive number (0.5 allowed) up to MAX_SECONDS, or `fallback` when absent. */
 function secondsFlag(ctx: Context, fallback: number): number {
   const raw = ctx.flags.seconds;
   if (raw === undefined) return fallback;
   const n = /^\d*\.?\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(n > 0)) throw new UsageError(`--seconds must be a positive number, got "${raw}"`);
+  if (n > MAX_SECONDS) throw new UsageError(`--seconds must be at most ${MAX_SECONDS} (about 24 days: Node's longest timer), got "${raw}"`);
   return n;
 }
 

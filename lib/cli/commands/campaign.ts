@@ -1,7 +1,7 @@
 // `nooks campaign`: the fault-injection campaign (lib/experiments/campaign.ts)
 // with a progress line, then the papers' figures as tables; one shard of it
 // (--shard i/n); `nooks campaign merge`: the shards put back together.
-import { campaignModes, runCampaign, summarize, type TrialRecord } from '../../experiments/campaign.js';
+import { campaignModes, failureMeasures, measureLabel, runCampaign, share, summarize, type TrialRecord } from '../../experiments/campaign.js';
 import { mergeShards, writeMerged } from '../../experiments/merge.js';
 import { parseShard } from '../../experiments/plan.js';
 import { UsageError } from '../args.js';
@@ -80,12 +80,11 @@ function printFigures(ctx: Context, planModes: readonly string[], records: reado
   for (const m of modes.filter((x) => x.endsWith('+shadow'))) {
     ctx.print('');
     ctx.print(`Detected and recovered failures per application (shadow drivers, Figure 7), ${m}`);
-    const rows = apps.map((a) => {
-      const failed = of(a, m).filter((r) => r.failure);
-      return [a, String(failed.length), pct(count(failed, (r) => r.detected), failed.length), pct(count(failed, (r) => r.recovered), failed.length),
-        pct(count(failed, (r) => r.outcome === 'continued'), failed.length)];
-    });
-    for (const l of table(['application', 'failures', 'detected', 'recovered', 'app continued'], rows)) ctx.print(l);
+    const rows = apps.map((a) => [a, ...failureMeasures.map((measure) => {
+      const { k, n } = share(measure, of(a, m));
+      return `${pct(k, n)} (${k}/${n})`;
+    })]);
+    for (const l of table(['application', ...failureMeasures.map(measureLabel)], rows)) ctx.print(l);
   }
   ctx.print('');
   for (const l of modeTable(modes, summary)) ctx.print(l);

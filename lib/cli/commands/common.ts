@@ -65,11 +65,12 @@ export function policyOf(ctx: Context, fallback?: Policy): Policy | undefined {
 }
 
 /** A positive integer flag (`--runs 5`), or `fallback` when absent. */
-export function intFlag(ctx: Context, name: 'time-budget' | 'times' | 'runs' | 'iters' | 'trials' | 'jobs', fallback: number): number {
+export function intFlag(ctx: Context, name: 'time-budget' | 'times' | 'runs' | 'iters' | 'trials' | 'jobs', fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = ctx.flags[name];
   if (raw === undefined) return fallback;
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${raw}"`);
+  if (n > max) throw new UsageError(`--${name} must be at most ${max}, got "${raw}"`);
   return n;
 }
 

@@ -33,7 +33,7 @@ export async function inject(ctx: Context): Promise<number> {
   }, 20_000);
   const result = {
     fault, app, isolation, shadow, outcome: r.outcome, hostCrashed: r.hostCrashed,
-    failures: r.faultKinds.length, faultKinds: r.faultKinds, recoveryMs: r.recoveryMs,
+    failures: r.faultKinds.length, faultKinds: r.faultKinds, faultKindsBeforeVerdict: r.faultKindsBeforeVerdict, recoveryMs: r.recoveryMs,
     ...(r.detail ? { detail: r.detail } : {}), ms: r.ms,
   };
   if (ctx.flags.json) {
