@@ -113,8 +113,8 @@ static const char *parse(const char *fmt, struct conv *cv)
 			c.sp.alt = true;
 		else if (*fmt == '+')
 			c.sp.sign = '+';
-		else if (*fmt == ' ' && c.sp.sign != '+')
-			c.sp.sign = ' ';
+		else if (*fmt == ' ')	/* '+' wins over ' ', in either order */
+			c.sp.sign = c.sp.sign == '+' ? '+' : ' ';
 		else if (*fmt != '\'')	/* grouping: none in the C locale */
 			break;
 	}
@@ -335,9 +335,12 @@ static void convert(struct out *o, const struct conv *cv, struct args *a)
 		/* glibc: a NULL too short to show whole shows nothing */
 		text(o, &sp, v.p ? v.p : sp.prec < 0 || sp.prec >= 6 ? "(null)" : "");
 		break;
-	case 'm':
-		text(o, &sp, format_error_text());
+	case 'm': {
+		char unknown[32];	/* a number with no text: this call's own, as glibc's */
+
+		text(o, &sp, format_error_text(unknown, sizeof(unknown)));
 		break;
+	}
 	case 'c': {
 		char c = (char)v.i;
 		struct spec sc = sp;

@@ -30,8 +30,10 @@ RT_HIDDEN void format_pad(struct out *o, char c, int n);
 /* %f %F %e %E %g %G (conv) of v, exactly as glibc prints it. */
 RT_HIDDEN void format_double(struct out *o, const struct spec *sp, double v, char conv);
 
-/* %m's text: strerror(errno), defined by the POSIX personality (strerror.c);
- * without it (weak, so NULL) %m is a conversion the formatter does not know. */
-RT_HIDDEN __attribute__((weak)) const char *format_error_text(void);
+/* %m's text: strerror_r(errno, buf, size), defined by the POSIX personality
+ * (strerror.c); without it (weak, so NULL) %m is a conversion the formatter
+ * does not know. buf: the caller's, for a number with no text (no static
+ * buffer two threads would share). */
+RT_HIDDEN __attribute__((weak)) const char *format_error_text(char *buf, size_t size);
 
 #endif

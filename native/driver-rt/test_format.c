@@ -125,8 +125,10 @@ static void test_unknown(void)
 }
 
 /* The text of %m: glibc's, here (the POSIX personality's in drivers). */
-const char *format_error_text(void)
+const char *format_error_text(char *buf, size_t size)
 {
+	(void)buf;	/* one thread here */
+	(void)size;
 	return strerror(errno);
 }
 
@@ -180,6 +182,10 @@ static void test_glibc(void)
 	SAME("%m|%-30m|%.5m|%%m|%d", 9);
 	errno = 0;
 	SAME("%m %s", "after");
+	errno = 1000;	/* no text: "Unknown error 1000", in the caller's buffer */
+	SAME("%m|%s", "after");
+	/* '+' wins over ' ' in either order, and the conversions after go on */
+	SAME("[%+ d] [% +d] [%+ i] then %s", 42, 42, -7, "rest");
 	/* by number: reordered, reused, widths and precisions by number, all the types */
 	SAME("%2$s %1$s", "world", "hello");
 	SAME("%3$d %1$d %2$d %1$d %1$hhd", 300, 2, 3);

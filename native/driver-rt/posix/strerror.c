@@ -106,7 +106,7 @@ char *strerror(int e)
 }
 
 /* %m in the formatter (format.c): glibc's text for errno. */
-const char *format_error_text(void)
+const char *format_error_text(char *buf, size_t size)
 {
-	return strerror(errno);
+	return strerror_r(errno, buf, size);
 }
