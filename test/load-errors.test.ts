@@ -340,6 +340,7 @@ describe('load errors', () => {
   const PT_GNU_STACK = 0x6474e551;
   const PF_X = 1;
   const PF_W = 2;
+  const PF_R = 4;
   const pageUp = (n: number) => Math.ceil(n / 4096) * 4096;
 
   /** A clean driver built as `name`, its bytes changed by `change` (given the file and its executable PT_LOAD). */
@@ -380,6 +381,13 @@ describe('load errors', () => {
   it('a segment both writable and executable (code that could rewrite itself past the scan): ENOTELF, saying so', async () => {
     const path = craftedDriver('writable_text', (elf, text) => elf.writeUInt32LE(text.flags | PF_W, text.at + 4));
     expect(await loadError(path, 'ENOTELF')).toMatch(/program header \d+ \(PT_LOAD\) is both writable and executable/);
+  });
+
+  // Before: an execute-only segment was skipped by the comparison of the file mapped with the file checked: a file
+  // swapped in between ran unscanned code.
+  it('a segment executable but not readable (code the loader could not compare once mapped): ENOTELF, saying so', async () => {
+    const path = craftedDriver('execute_only_text', (elf, text) => elf.writeUInt32LE(text.flags & ~PF_R, text.at + 4));
+    expect(await loadError(path, 'ENOTELF')).toMatch(/program header \d+ \(PT_LOAD\) is executable but not readable/);
   });
 
   // glibc would make every thread's stack in the host executable

@@ -244,6 +244,10 @@ class Checker {
       if ((p.p_flags & PF_W) && (p.p_flags & PF_X))
         malformed(path_, segment_name(i) + " (PT_LOAD) is both writable and executable: code that could rewrite itself "
                                            "past the loader's checks of it");
+      // the check that the file mapped is the file checked (ELOAD, loader.cc mapped_as_read) reads the code's pages
+      if ((p.p_flags & PF_X) && !(p.p_flags & PF_R))
+        malformed(path_, segment_name(i) + " (PT_LOAD) is executable but not readable: the loader could not compare the "
+                                           "code mapped with the code it checked");
       if (p.p_memsz == 0 || p.p_filesz > p.p_memsz || p.p_vaddr >= kMaxVaddr || p.p_memsz > kMaxVaddr - p.p_vaddr)
         malformed(path_, segment_name(i) + " (PT_LOAD) has bad sizes");
       // the file bytes at p_offset are what glibc maps at p_vaddr
