@@ -241,8 +241,10 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     const kind = loadOrUnloadFault(l.event);
     if (kind) note({ event: 'fault', driver: l.source, fault: { kind, message: l.text } });
   });
+  // the 'log' listener hears the lines logged so far (a load's or an unload's: the kernel delivers them on the next turn)
+  const logHeard = () => new Promise((r) => setImmediate(r));
   const report = async (result: Verdict, running: boolean): Promise<TrialReport> => {
-    await new Promise((r) => setImmediate(r)); // the 'log' listener hears the lines of the last load or unload (queued before this)
+    await logHeard();
     const events = [...kernel.events(), ...own];
     const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
@@ -281,6 +283,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(driver.state); i++) await new Promise((r) => setTimeout(r, 10));
     const running = driver.state === 'running';
+    await logHeard(); // a failed first load (init-failed, from the log) came before the verdict, however synchronous the work
     onJudged?.();
     // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
     if (driver.state !== 'unloaded') driver.unload();
