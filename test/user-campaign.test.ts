@@ -496,6 +496,17 @@ NOOKS_EXPORT long finish(void)
       outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
     });
   });
+
+  // Before, a workload that ran a while left only heartbeats there: 'its output ended: alive | alive | nooks: driver quit called exit(0)'
+  it('after a while of work: what the process said last is its own lines, not the trial\'s heartbeats', async () => {
+    const slow = join(dir, 'slow-quit-workload.mjs');
+    // 350 ms of waiting: the trial's heartbeat (every 100 ms) writes several lines meanwhile
+    writeFileSync(slow, `export default async ({ driver }) => { await new Promise((r) => setTimeout(r, 350)); driver.call('finish'); return true; };\n`);
+    const r = await nooks(['inject', quit, '--workload', slow, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
+    });
   });
 });
 

@@ -162,6 +162,8 @@ async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<Tri
 export const setupFailed = 'setup-failed';
 /** The trial child's line once the application's work is judged: a fault after it came at the unload. */
 export const judged = 'judged';
+/** The trial child's heartbeat line, every 100 ms: its event loop is not stuck. */
+export const heartbeat = 'alive';
 
 /**
  * The driver failures the kernel logs rather than reports to the recovery
@@ -296,7 +298,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const alive = setInterval(() => process.stdout.write('alive\n'), 100);
+  const alive = setInterval(() => process.stdout.write(`${heartbeat}\n`), 100);
   const progress = (e: RecoveryEvent) =>
     process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
   let started = false;
