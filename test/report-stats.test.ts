@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { TrialRecord } from '../lib/experiments/campaign.js';
 import { planIdentity, planTrials } from '../lib/experiments/plan.js';
 import { faultTypes, plannerVersion } from '../lib/inject/index.js';
-import { failureRates, shadowAppRates } from '../lib/report/charts.js';
+import { failureRates, shadowAppRates, shadowAppsChart } from '../lib/report/charts.js';
 import { MAX_COMPARABLE_WIDTH_PP, rate, rateText, wilson } from '../lib/report/stats.js';
 import { nooks } from './helpers/cli.js';
 
@@ -82,5 +82,16 @@ describe('detected and recovered: of the failures, in the report and the campaig
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // Before, 0 of 0 was a faded "0 %" bar from 0 to 100 % in the report, where the campaign command prints "-"
+  it('where no failure showed, detected and recovered are no rate: "-" and no bar, as the campaign command prints them', () => {
+    const clean = records.map((r): TrialRecord => ({ ...r, failure: false, detected: false, detectors: [], recovered: false, outcome: 'continued' }));
+    const [, detected] = shadowAppRates(clean);
+    expect([detected.k, detected.n, detected.tooFew]).toEqual([0, 0, false]);
+    expect(rateText(detected)).toBe('- (0/0: no failures)');
+    const chart = shadowAppsChart(clean);
+    expect(chart.match(/- \(0\/0: no failures\)/g)).toHaveLength(2);
+    expect(chart).not.toContain('0 % (0/0)');
   });
 });

@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CampaignSummary, PlanHeader, TrialRecord } from '../lib/experiments/campaign.js';
+import { keptCampaign, type CampaignSummary, type PlanHeader, type TrialRecord } from '../lib/experiments/campaign.js';
 import { fileSha256, planIdentity } from '../lib/experiments/plan.js';
 import { Kernel, planFault, type InjectedFault } from '../lib/index.js';
 import { buildDriver } from './helpers/build-driver.js';
@@ -89,6 +89,7 @@ interface InjectResult {
   outcome: string;
   hostCrashed: boolean;
   faultKinds: string[];
+  faultKindsBeforeVerdict: string[];
   recoveryMs: number[];
   detail?: string;
 }
@@ -185,7 +186,8 @@ describe('nooks inject and campaign on a user\'s driver', () => {
       expect(r.code, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as InjectResult;
     }));
-    expect(transient).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['init-failed'] });
+    // the work is synchronous: the load's init-failed (from the kernel's log, heard a turn later) still came before its verdict
+    expect(transient).toMatchObject({ hostCrashed: false, outcome: 'continued', faultKinds: ['init-failed'], faultKindsBeforeVerdict: ['init-failed'] });
     expect(transient.recoveryMs).toHaveLength(1);
     expect(persistent).toMatchObject({ hostCrashed: false, outcome: 'malfunction', faultKinds: ['init-failed', 'init-failed'], recoveryMs: [] });
     expect(persistent.detail).toMatch(/module_init returned -12.* \[EINITFAILED\]$/);
@@ -291,6 +293,50 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     for (const named of [shards[0], other, 'seed, trials', '[EPLAN]']) expect(mixed.stderr).toContain(named); // the files, and what differs
   }, 180_000);
 
+  it('a campaign resumed from its shards\' files takes every trial of its plan there: none run again, none lost, none of another plan', async () => {
+    const shards = [1, 2].map((i) => join(dir, `shard${i}.jsonl`));
+    const planned = trialRecords(whole).length;
+    // the two shards joined by cat: the whole campaign, nothing left to run, complete as the report reads it
+    const joined = join(dir, 'joined.jsonl');
+    writeFileSync(joined, shards.map((f) => readFileSync(f, 'utf8')).join(''));
+    const resumed = await nooks([...campaignArgs, '--out', joined]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(new RegExp(`^0 run now in \\d+ s, ${planned} from the file$`, 'm'));
+    expect(trialRecords(joined)).toHaveLength(planned);
+    const kept = keptCampaign(joined);
+    expect([kept.trials.length, kept.held.size]).toEqual([planned, planned]);
+
+    // the first shard's file run on unsharded: the second shard's trials run, once
+    const grown = join(dir, 'grown.jsonl');
+    copyFileSync(shards[0], grown);
+    const half = trialRecords(shards[0]).length;
+    for (const ran of [planned - half, 0]) {
+      const r = await nooks([...campaignArgs, '--out', grown], 120_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${ran} run now in \\d+ s, ${planned - ran} from the file$`, 'm'));
+    }
+    expect(trialRecords(grown)).toHaveLength(planned);
+    expect(headersOf(grown).map((h) => h.shard)).toEqual(['1/2', undefined]); // what it now holds: the whole plan
+    expect(keptCampaign(grown).trials).toHaveLength(planned);
+
+    // a trial there twice: the first copy is the trial (a rerun never replaces one measured)
+    const [first] = trialRecords(shards[0]);
+    const twice = join(dir, 'twice.jsonl');
+    writeFileSync(twice, `${readFileSync(shards[0], 'utf8')}${JSON.stringify({ ...first, outcome: 'hung', ms: -1 })}\n`);
+    expect(keptCampaign(twice).held.get(first.key)).toEqual(first);
+
+    // a trial of another plan among the plan's: refused, as merge refuses it
+    const other = trialRecords(join(dir, 'other.jsonl'))[0];
+    const mixed = join(dir, 'mixed.jsonl');
+    writeFileSync(mixed, `${readFileSync(shards[0], 'utf8')}${JSON.stringify(other)}\n`);
+    const refused = await nooks([...campaignArgs, '--shard', '1/2', '--out', mixed]);
+    expect(refused.code).toBe(1);
+    for (const named of [mixed, `holds trial ${other.key} of plan ${other.plan}, not of plan ${headersOf(whole)[0].plan.id}`, '[EPLAN]']) expect(refused.stderr).toContain(named);
+    const merged = await nooks(['campaign', 'merge', mixed, shards[1]]);
+    expect(merged.code).toBe(1);
+    expect(merged.stderr).toContain(`${mixed} holds trial ${other.key} of plan ${other.plan}, not of plan ${headersOf(whole)[0].plan.id}`);
+  }, 180_000);
+
   it('a shard planned by an older fault planner is refused by merge and by a resumed campaign; --fresh runs it again', async () => {
     const [first, second] = [1, 2].map((i) => join(dir, `shard${i}.jsonl`));
     // the second shard as nooks wrote it before the planner had a version: no planner in the plan, whose id is then the old one
@@ -303,6 +349,10 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     const merged = await nooks(['campaign', 'merge', first, old]);
     expect(merged.code).toBe(1);
     for (const named of [first, old, 'differ in planner', 'fault planner 1', '--fresh', '[EPLAN]']) expect(merged.stderr).toContain(named);
+    // every shard of the old planner: refused as a resumed campaign refuses it, not merged
+    const alone = await nooks(['campaign', 'merge', old]);
+    expect(alone.code).toBe(1);
+    for (const named of [`${old} holds a campaign of fault planner 1, whose trial N is another fault`, '--fresh', '[EPLAN]']) expect(alone.stderr).toContain(named);
 
     // resumed with its file, the shard would take the old trials for its own: refused before any runs
     const resumed = await nooks([...campaignArgs, '--shard', '2/2', '--out', old]);
@@ -441,6 +491,18 @@ NOOKS_EXPORT long finish(void)
   // Before, the trial's missing report was parsed all the same: 'SyntaxError: Unexpected token 's', "started" ...' ended inject (and a campaign)
   it('without isolation ends the host before its report: a host crash, with what the process said last', async () => {
     const r = await nooks(['inject', quit, '--workload', quitWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
+    });
+  });
+
+  // Before, a workload that ran a while left only heartbeats there: 'its output ended: alive | alive | nooks: driver quit called exit(0)'
+  it('after a while of work: what the process said last is its own lines, not the trial\'s heartbeats', async () => {
+    const slow = join(dir, 'slow-quit-workload.mjs');
+    // 350 ms of waiting: the trial's heartbeat (every 100 ms) writes several lines meanwhile
+    writeFileSync(slow, `export default async ({ driver }) => { await new Promise((r) => setTimeout(r, 350)); driver.call('finish'); return true; };\n`);
+    const r = await nooks(['inject', quit, '--workload', slow, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',

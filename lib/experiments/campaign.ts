@@ -14,7 +14,7 @@ import { Kernel, type Isolation } from '../kernel.js';
 import { driverName, driverPath } from '../paths.js';
 import { isolations } from '../wrappers/enums.js';
 import { runTrialChild, type Outcome } from './child.js';
-import { currentPlan, describePlan, fileSha256, parseShard, planDifferences, planIdentity, planTrials, shardName, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
+import { currentPlan, describePlan, fileSha256, parseShard, planDifferences, planIdentity, planTrials, shardName, shardOf, type PlanIdentity, type PlannedTrial, type Shard } from './plan.js';
 import { trialApps } from './trial.js';
 import { workloadName } from './workload.js';
 
@@ -164,12 +164,26 @@ export function readRecords(path: string): TrialRecord[] {
   return readCampaignFile(path).records;
 }
 
-/** A campaign file as a campaign resumes it: the plan its header names (none in a new file), that plan's trials (or its shard's), and those the file holds. */
+/** A campaign file as a campaign resumes it: the plan its headers name (none in a new file), the trials its headers planned, and those it holds. */
 export interface KeptCampaign {
   plan?: PlanIdentity;
+  /** The trials of the slices its headers name: the plan's, or the union of the shards named (the plan's where no header is there). */
   trials: PlannedTrial[];
-  /** Each of the plan's trials the file holds, once (a trial there twice is one trial; a line of no trial of the plan is none). */
+  /** Each trial of the whole plan the file holds (any shard's), once: its first copy, as a trial run again never replaces one measured. */
   held: Map<string, TrialRecord>;
+}
+
+/** Why a campaign's trials are not this nooks's to take: planned by another fault planner, whose trial N is another fault; else undefined. */
+export function stalePlanner(plan: PlanIdentity): string | undefined {
+  const planner = plan.planner ?? 1;
+  if (planner === plannerVersion) return undefined;
+  return `holds a campaign of fault planner ${planner}, whose trial N is another fault than this nooks's (fault planner ${plannerVersion}): ${describePlan(plan)}`;
+}
+
+/** Why a line of trial is no trial of `plan` (whose keys are `inPlan`): it names another plan, or a key the plan has not; else undefined. */
+export function foreignTrial(record: TrialRecord, plan: PlanIdentity, inPlan: ReadonlySet<string>): string | undefined {
+  if (record.plan === plan.id && inPlan.has(record.key)) return undefined;
+  return `holds trial ${record.key} of ${record.plan ? `plan ${record.plan}` : 'no plan'}, not of ${describePlan(plan)}`;
 }
 
 /**
@@ -183,16 +197,26 @@ export function keptCampaign(path: string, plan?: PlanIdentity): KeptCampaign {
   const altered = file.plans.find((h) => planIdentity(h.plan).id !== h.plan.id);
   if (altered) throw refuse(`holds a plan header altered since it was written (its fields no longer give its id ${altered.plan.id})`);
   const expected = plan ?? file.plans[0]?.plan;
+  if (!expected) return { trials: [], held: new Map() };
   // another plan's trial N may be another fault (another planner, driver build, seed): never taken for this plan's
-  const other = file.plans.find((h) => h.plan.id !== expected!.id);
-  if (other) throw refuse(`holds the trials of another campaign (they differ in ${planDifferences(other.plan, expected!).join(', ')}): ${describePlan(other.plan)}, not ${describePlan(expected!)}`);
-  if (expected && (expected.planner ?? 1) !== plannerVersion) {
-    throw refuse(`holds a campaign of fault planner ${expected.planner ?? 1}, whose trial N is another fault than this nooks's (fault planner ${plannerVersion}): ${describePlan(expected)}`);
+  const other = file.plans.find((h) => h.plan.id !== expected.id);
+  if (other) throw refuse(`holds the trials of another campaign (they differ in ${planDifferences(other.plan, expected).join(', ')}): ${describePlan(other.plan)}, not ${describePlan(expected)}`);
+  const stale = stalePlanner(expected);
+  if (stale) throw refuse(stale);
+  const whole = planTrials(expected);
+  const inPlan = new Set(whole.map((t) => t.key));
+  const held = new Map<string, TrialRecord>();
+  for (const r of file.records) {
+    const foreign = foreignTrial(r, expected, inPlan);
+    if (foreign) throw refuse(foreign);
+    if (!held.has(r.key)) held.set(r.key, r);
   }
-  const header = file.plans.find((h) => h.plan.id === expected?.id);
-  const trials = expected ? planTrials(expected, header?.shard ? parseShard(header.shard) : undefined) : [];
-  const keys = new Set(trials.map((t) => t.key));
-  return { plan: header?.plan, trials, held: new Map(file.records.filter((r) => keys.has(r.key)).map((r) => [r.key, r])) };
+  // every header is this plan's (checked above); one without a shard planned all of it
+  const shards = file.plans.map((h) => (h.shard ? parseShard(h.shard) : undefined));
+  const trials = shards.length === 0 || shards.includes(undefined)
+    ? whole
+    : whole.filter((t) => shards.some((s) => shardOf(expected, t.target, t.index, s!.count) === s!.index));
+  return { plan: file.plans[0]?.plan, trials, held };
 }
 
 /** What each trial loads: the driver (a name or path), and the workload module in place of an application. */
@@ -229,7 +253,9 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   const trials = planTrials(plan, options.shard);
   if (options.out && options.fresh) writeFileSync(options.out, '');
   const kept = options.out ? keptCampaign(options.out, plan) : undefined;
-  if (options.out && !kept?.plan) {
+  // a header for each slice run into the file that its headers do not plan yet: the file says what it is to hold
+  const planned = new Set(kept?.trials.map((t) => t.key));
+  if (options.out && (!kept?.plan || trials.some((t) => !planned.has(t.key)))) {
     const header: PlanHeader = { plan, ...(options.shard ? { shard: shardName(options.shard) } : {}) };
     appendFileSync(options.out, `${JSON.stringify(header)}\n`);
   }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
-import { judged, setupFailed, type TrialReport, type TrialSpec } from './trial.js';
+import { heartbeat, judged, setupFailed, type TrialReport, type TrialSpec } from './trial.js';
 
 export type Outcome = 'continued' | 'malfunction' | 'crash';
 
@@ -92,7 +92,8 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
       const report = lastReport(out);
       if (!report) {
         // exit status 0 before the report: under isolation none a POSIX driver's exit(0) ends the host process
-        const tail = `${out}${err}`.trim().split('\n').slice(-3).join(' | ').slice(-300);
+        // what it said, not its heartbeats (most of its lines, a workload that ran a while)
+        const tail = `${out}${err}`.trim().split('\n').filter((l) => l !== heartbeat).slice(-3).join(' | ').slice(-300);
         return end({ outcome: 'crash', hostCrashed: true, detail: `the process ended (exit status 0) before its report${tail ? `; its output ended: ${tail}` : ''}` });
       }
       end(report.ok

@@ -2,7 +2,7 @@
 // many machines) put back together, after checking that they are slices of
 // one plan (plan.ts) that add up to it: no trial missing, none twice.
 import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { readCampaignFile, type PlanHeader, type TrialRecord } from './campaign.js';
+import { foreignTrial, readCampaignFile, stalePlanner, type PlanHeader, type TrialRecord } from './campaign.js';
 import { plannerVersion } from '../inject/index.js';
 import { describePlan, parseShard, planDifferences, planIdentity, planTrials, shardOf, type PlanIdentity } from './plan.js';
 
@@ -50,15 +50,17 @@ export function mergeShards(files: readonly string[]): { plan: PlanIdentity; rec
         + `${describePlan(plan)} against ${describePlan(h.plan)}${plannerAdvice([[firstFile, plan], [file, h.plan]])}`);
     }
   }
+  // all from another fault planner: refused as a resumed campaign refuses it
+  const stale = stalePlanner(plan);
+  if (stale) throw new MergeError('EPLAN', `${firstFile} ${stale}; run each shard again with this nooks, by its own command with --fresh`);
   const trials = planTrials(plan);
   const inPlan = new Set(trials.map((t) => t.key));
   const seen = new Map<string, { file: string; record: TrialRecord }>();
   const duplicates: string[] = [];
   for (const { file, records } of read) {
     for (const record of records) {
-      if (record.plan !== plan.id || !inPlan.has(record.key)) {
-        throw new MergeError('EPLAN', `${file} holds trial ${record.key} of ${record.plan ? `plan ${record.plan}` : 'no plan'}, not of ${describePlan(plan)}`);
-      }
+      const foreign = foreignTrial(record, plan, inPlan);
+      if (foreign) throw new MergeError('EPLAN', `${file} ${foreign}`);
       const before = seen.get(record.key);
       if (before) duplicates.push(`${record.key} (in ${before.file} and ${file})`);
       else seen.set(record.key, { file, record });

@@ -162,6 +162,8 @@ async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<Tri
 export const setupFailed = 'setup-failed';
 /** The trial child's line once the application's work is judged: a fault after it came at the unload. */
 export const judged = 'judged';
+/** The trial child's heartbeat line, every 100 ms: its event loop is not stuck. */
+export const heartbeat = 'alive';
 
 /**
  * The driver failures the kernel logs rather than reports to the recovery
@@ -241,8 +243,10 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     const kind = loadOrUnloadFault(l.event);
     if (kind) note({ event: 'fault', driver: l.source, fault: { kind, message: l.text } });
   });
+  // the 'log' listener hears the lines logged so far (a load's or an unload's: the kernel delivers them on the next turn)
+  const logHeard = () => new Promise((r) => setImmediate(r));
   const report = async (result: Verdict, running: boolean): Promise<TrialReport> => {
-    await new Promise((r) => setImmediate(r)); // the 'log' listener hears the lines of the last load or unload (queued before this)
+    await logHeard();
     const events = [...kernel.events(), ...own];
     const faults = events.filter((e) => e.event === 'fault');
     const gaps = kernel.log().flatMap((l) => /playback resumed at frame \d+ after a cut of ([\d.]+) ms/.exec(l.text)?.[1] ?? []).map(Number);
@@ -281,6 +285,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
     // a failure the application saw first is still with the agent: let it finish (at most a second)
     for (let i = 0; i < 100 && ['failed', 'recovering'].includes(driver.state); i++) await new Promise((r) => setTimeout(r, 10));
     const running = driver.state === 'running';
+    await logHeard(); // a failed first load (init-failed, from the log) came before the verdict, however synchronous the work
     onJudged?.();
     // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
     if (driver.state !== 'unloaded') driver.unload();
@@ -293,7 +298,7 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const alive = setInterval(() => process.stdout.write('alive\n'), 100);
+  const alive = setInterval(() => process.stdout.write(`${heartbeat}\n`), 100);
   const progress = (e: RecoveryEvent) =>
     process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
   let started = false;

@@ -11,7 +11,7 @@ import type { XpcBenchResult } from '../bench/xpc.js';
 import { failureMeasures, measureLabel, share, summarize, type ModeSummary, type TrialRecord } from '../experiments/campaign.js';
 import type { TableRow } from '../experiments/table-apps.js';
 import { byMode, modeColors, ordered, paperColor } from './modes.js';
-import { percent, rate, type Rate } from './stats.js';
+import { NO_FAILURES, percent, rate, type Rate } from './stats.js';
 
 const { document } = new JSDOM('').window;
 const render = (options: Plot.PlotOptions): string => Plot.plot({ document, ...options }).outerHTML;
@@ -131,10 +131,11 @@ export interface RateBar extends Rate {
   color: string;
 }
 
-/** Horizontal bars of rates in %, with their 95 % intervals as error bars and `k/n` beside. */
-function rateBars(data: RateBar[], o: { y: string[]; fy?: string[]; color: { domain: string[]; range: string[] }; height: number; marginLeft: number }): string {
+/** Horizontal bars of rates in %, with their 95 % intervals as error bars and `k/n` beside; for 0 of 0, no bar, only NO_FAILURES. */
+function rateBars(all: RateBar[], o: { y: string[]; fy?: string[]; color: { domain: string[]; range: string[] }; height: number; marginLeft: number }): string {
   const pc = (x: number) => x * 100;
   const fy = o.fy ? { fy: 'fy' } : {};
+  const data = all.filter((d) => d.n > 0);
   return render({
     width: 720, height: o.height, marginLeft: o.marginLeft, marginRight: 170,
     x: { label: '% of trials (bars: 95 % interval) →', grid: true, domain: [0, 100] },
@@ -147,9 +148,9 @@ function rateBars(data: RateBar[], o: { y: string[]; fy?: string[]; color: { dom
       Plot.ruleY(data, { ...fy, y: 'y', x1: (d: RateBar) => pc(d.low), x2: (d: RateBar) => pc(d.high), stroke: '#222' }),
       Plot.tickX(data, { ...fy, y: 'y', x: (d: RateBar) => pc(d.low), stroke: '#222', insetTop: 6, insetBottom: 6 }),
       Plot.tickX(data, { ...fy, y: 'y', x: (d: RateBar) => pc(d.high), stroke: '#222', insetTop: 6, insetBottom: 6 }),
-      Plot.text(data, {
-        ...fy, y: 'y', x: (d: RateBar) => pc(d.high), dx: 6, textAnchor: 'start',
-        text: (d: RateBar) => `${percent(d.p)} % (${d.k}/${d.n})${d.tooFew ? ' too few to compare' : ''}`,
+      Plot.text(all, {
+        ...fy, y: 'y', x: (d: RateBar) => (d.n ? pc(d.high) : 0), dx: 6, textAnchor: 'start',
+        text: (d: RateBar) => (d.n ? `${percent(d.p)} % (${d.k}/${d.n})${d.tooFew ? ' too few to compare' : ''}` : NO_FAILURES),
       }),
     ],
   });

@@ -16,7 +16,7 @@ import {
   cpuChart, crashChart, crashRates, crossingChart, failureChart, failureRates, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
 } from './charts.js';
 import { byMode } from './modes.js';
-import { MAX_COMPARABLE_WIDTH_PP, percent, rateText, TOO_FEW, type Rate } from './stats.js';
+import { MAX_COMPARABLE_WIDTH_PP, NO_FAILURES, percent, rateText, TOO_FEW, type Rate } from './stats.js';
 import { gather, sources, type Gathered, type Source } from './sources.js';
 
 export interface ReportOptions {
@@ -177,7 +177,7 @@ ${tooFewNote(rows)}`;
 /** Each failure measure per mode, with its interval. */
 function failureTable(records: TrialRecord[]): string {
   const modes = failureRates(records);
-  const cell = (r: Rate) => `<td${r.tooFew ? ' class="few"' : ''}>${percent(r.p)} %<br><small>${r.k}/${r.n}; ${percent(r.low)}–${percent(r.high)} %</small></td>`;
+  const cell = (r: Rate) => (r.n ? `<td${r.tooFew ? ' class="few"' : ''}>${percent(r.p)} %<br><small>${r.k}/${r.n}; ${percent(r.low)}–${percent(r.high)} %</small></td>` : `<td>${NO_FAILURES}</td>`);
   return `<table><tr><th>mode</th>${failureMeasures.map((m) => `<th>${measureLabel(m)}</th>`).join('')}</tr>${modes.map(({ mode, rates }) =>
     `<tr><td>${esc(mode)}</td>${rates.map(cell).join('')}</tr>`).join('')}</table>
 ${tooFewNote(modes.flatMap((m) => m.rates), ofFailures)}`;

@@ -84,7 +84,7 @@ function runJson(argv: string[]): Promise<unknown> {
 function cutShort(trials: number, file: string): boolean {
   try {
     const kept = keptCampaign(file);
-    return kept.held.size < kept.trials.length && kept.plan?.id === campaignPlan({ trials }).id;
+    return kept.trials.some((t) => !kept.held.has(t.key)) && kept.plan?.id === campaignPlan({ trials }).id;
   } catch {
     return false; // not resumable: reading it again below says why
   }

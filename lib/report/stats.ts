@@ -35,14 +35,17 @@ export interface Rate extends Interval {
   n: number;
   /** k / n (0 when n is 0). */
   p: number;
-  /** The interval is wider than MAX_COMPARABLE_WIDTH_PP: the rate says little. */
+  /** The interval is wider than MAX_COMPARABLE_WIDTH_PP: the rate says little (not said of 0 of 0, which says nothing: NO_FAILURES). */
   tooFew: boolean;
 }
 
 export function rate(k: number, n: number): Rate {
   const { low, high } = wilson(k, n);
-  return { k, n, p: n ? k / n : 0, low, high, tooFew: (high - low) * 100 > MAX_COMPARABLE_WIDTH_PP };
+  return { k, n, p: n ? k / n : 0, low, high, tooFew: n > 0 && (high - low) * 100 > MAX_COMPARABLE_WIDTH_PP };
 }
+
+/** 0 of 0: a share of the failures where none showed (the report's only empty sample), no rate at all: `-`, as the campaign command prints it. */
+export const NO_FAILURES = '- (0/0: no failures)';
 
 /**
  * A fraction as a percentage for the page, to one decimal (none when it is
@@ -53,7 +56,8 @@ export const percent = (x: number): string => `${Math.round(x * 1000 + 1e-9) / 1
 
 export const TOO_FEW = 'too few trials to compare';
 
-/** `0 % (0/4; 95 % CI 0–49 %; too few trials to compare)`. */
+/** `0 % (0/4; 95 % CI 0–49 %; too few trials to compare)`; NO_FAILURES for 0 of 0. */
 export function rateText(r: Rate): string {
+  if (r.n === 0) return NO_FAILURES;
   return `${percent(r.p)} % (${r.k}/${r.n}; 95 % CI ${percent(r.low)}–${percent(r.high)} %${r.tooFew ? `; ${TOO_FEW}` : ''})`;
 }
