@@ -321,7 +321,8 @@ static bool mapped_as_read(const DriverImage &img, const link_map *lm) {
   const Elf64_Phdr *ph = img.ph();
   if (!mapped.ph || mapped.n != img.eh()->e_phnum || memcmp(mapped.ph, ph, mapped.n * sizeof *ph) != 0) return false;
   for (int i = 0; i < mapped.n; i++) {
-    // what relocations never write; a segment without PF_R cannot be read (an execute-only text under pkey)
+    // what relocations never write; a segment without PF_R cannot be read (nor executed: elf_check refuses PF_X
+    // without PF_R)
     if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W) || !(ph[i].p_flags & PF_R)) continue;
     const std::vector<uint8_t> file = mapped_file_pages(img, ph[i]);  // whole pages: their executable tails too
     if (memcmp(file.data(), (const void *)(lm->l_addr + page_down(ph[i].p_vaddr)), file.size()) != 0) return false;
