@@ -327,9 +327,23 @@ describe('a hook armed on a driver that failed on another of its threads', () =>
   // Before: the listener let go of a one-shot only once arm() returned, but a fault that ends the arming call itself
   // (under 'process' every call in flight ends) is recovered inside that call: its 'recovered' armed it again,
   // and again, until the driver was disabled (5 faults, not 2).
+  // Before: a persistent fault listened for recoveries only once its arming call returned; one that ended that call
+  // was recovered inside it, unheard, and never struck again (1 fault, the driver running).
+  it('a persistent hook fault that ends its own arming call strikes again after each recovery, until the driver is disabled', async () => {
+    const d = await kernel().load('crashy');
+    const from = kernel().events().length; // an earlier test's crashy failed in this kernel too
+    const faults = () => kernel().events().slice(from).filter((e) => e.event === 'fault' && e.driver === d.name).length;
+    applyFault(kernel(), d, { hook: 'null_deref', transient: false } as InjectedFault);
+    await until(() => d.state === 'disabled' || d.state === 'running', 'the recoveries to end');
+    expect(d.state).toBe('disabled');
+    expect(faults()).toBeGreaterThan(1);
+    d.unload();
+  });
+
   it('a one-shot whose arming call at the recovery is ended by its own fault is not armed again by that fault\'s recovery', async () => {
     const d = await kernel().load('crashy');
-    const faults = () => kernel().events().filter((e) => e.event === 'fault' && e.driver === d.name).length;
+    const from = kernel().events().length; // an earlier test's crashy failed in this kernel too
+    const faults = () => kernel().events().slice(from).filter((e) => e.event === 'fault' && e.driver === d.name).length;
     expect(d.call('timer_fault', 1)).toBe(0);
     const bound = Date.now() + 10_000;
     while (d.state !== 'failed' && Date.now() < bound); // the event loop held: the driver failed, its report not yet run

@@ -160,7 +160,6 @@ export function textPatch(f: InjectedFault): TextPatch | undefined {
 export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): void {
   const patch = textPatch(f);
   if (patch) return driver.patchText(patch);
-  if (arm(driver, f.hook!) && f.transient) return;
   const armAgain = (e: RecoveryEvent) => {
     if (e.driver !== driver.name || driver.state !== 'running') return;
     // a transient fault goes off before it is armed: the arming call's own fault is recovered inside it, and that
@@ -168,6 +167,10 @@ export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): vo
     if (f.transient) kernel.off('recovered', armAgain);
     if (!arm(driver, f.hook!) && f.transient) kernel.on('recovered', armAgain);
   };
+  // a persistent one listens before it is armed: a fault ending the arming call is recovered inside it, and it
+  // strikes again after that recovery as after any other
+  if (!f.transient) kernel.on('recovered', armAgain);
+  if (arm(driver, f.hook!) || !f.transient) return;
   kernel.on('recovered', armAgain);
 }
 
