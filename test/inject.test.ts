@@ -331,10 +331,12 @@ describe('a hook armed on a driver that failed on another of its threads', () =>
   // was recovered inside it, unheard, and never struck again (1 fault, the driver running).
   it('a persistent hook fault that ends its own arming call strikes again after each recovery, until the driver is disabled', async () => {
     const d = await kernel().load('crashy');
+    const listening = kernel().listenerCount('recovered');
+    expect(() => applyFault(kernel(), d, { hook: 'no_such_hook', transient: false } as InjectedFault)).toThrow(/exports no function 'no_such_hook'/);
+    expect(kernel().listenerCount('recovered')).toBe(listening); // a fault that could not be armed leaves no listener
     const from = kernel().events().length; // an earlier test's crashy failed in this kernel too
     const faults = () => kernel().events().slice(from).filter((e) => e.event === 'fault' && e.driver === d.name).length;
-    applyFault(kernel(), d, { hook: 'null_deref', transient: false } as InjectedFault);
-    await until(() => d.state === 'disabled' || d.state === 'running', 'the recoveries to end');
+    applyFault(kernel(), d, { hook: 'null_deref', transient: false } as InjectedFault); // each recovery runs inside the arming call
     expect(d.state).toBe('disabled');
     expect(faults()).toBeGreaterThan(1);
     d.unload();

@@ -170,7 +170,14 @@ export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): vo
   // a persistent one listens before it is armed: a fault ending the arming call is recovered inside it, and it
   // strikes again after that recovery as after any other
   if (!f.transient) kernel.on('recovered', armAgain);
-  if (arm(driver, f.hook!) || !f.transient) return;
+  let entered: boolean;
+  try {
+    entered = arm(driver, f.hook!);
+  } catch (e) {
+    kernel.off('recovered', armAgain); // no hook to arm (ENOSYM...): nothing to arm again either
+    throw e;
+  }
+  if (entered || !f.transient) return;
   kernel.on('recovered', armAgain);
 }
 
