@@ -100,7 +100,11 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(vo
 
 int pthread_join(pthread_t thread, void **result)
 {
-	if (thread == pthread_self())	/* also the call's thread, which the kernel does not know as a driver thread */
+	pthread_t self = posix_thread_self()->handle;
+
+	/* joining itself: also the call's thread, which the kernel does not know as a driver thread. Its handle is
+	 * known once it asked for it (pthread_self), as it must have to name itself: no kernel call to learn it here */
+	if (self && thread == self)
 		return EDEADLK;
 	return -nooks_posix_thread_join(thread, result);
 }
