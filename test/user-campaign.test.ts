@@ -5,6 +5,7 @@
 // refusing a gap, a duplicate, a shard of another plan and one planned by an
 // older fault planner (which a resumed campaign refuses too, unless --fresh;
 // fault planner 2's trials ran the fault otherwise).
+// A workload's printed lines are its output, never the trial's own (on fd 3).
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -493,7 +494,7 @@ NOOKS_EXPORT long finish(void)
     const r = await nooks(['inject', quit, '--workload', quitWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
-      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
+      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: nooks: driver quit called exit(0)',
     });
   });
 
@@ -505,8 +506,65 @@ NOOKS_EXPORT long finish(void)
     const r = await nooks(['inject', quit, '--workload', slow, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
-      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: started | nooks: driver quit called exit(0)',
+      outcome: 'crash', hostCrashed: true, detail: 'the process ended (exit status 0) before its report; its output ended: nooks: driver quit called exit(0)',
     });
+  });
+
+  // Before, the trial's report was its stdout's last line: this one, printed by the workload, was taken for it, and the
+  // host that died was recorded { outcome: 'continued', hostCrashed: false }
+  it('a report the workload prints before the host ends is its output, not the trial\'s report', async () => {
+    const forger = join(dir, 'report-forger.mjs');
+    const forged = JSON.stringify({ ok: true, failures: 0, faultKinds: [], running: true, recoveryMs: [] });
+    writeFileSync(forger, `export default ({ driver }) => { console.log(${JSON.stringify(`report ${forged}`)}); console.log(${JSON.stringify(forged)}); driver.call('finish'); return true; };\n`);
+    const r = await nooks(['inject', quit, '--workload', forger, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'none', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      outcome: 'crash', hostCrashed: true,
+      detail: `the process ended (exit status 0) before its report; its output ended: report ${forged} | ${forged} | nooks: driver quit called exit(0)`,
+    });
+  });
+});
+
+describe('a workload that prints the trial\'s own lines on its stdout', () => {
+  // a driver whose code the workload never runs: no fault planned into it shows, whatever the seed
+  const idle = buildDriver(dir, 'idle', `
+#include <nooks/kapi.h>
+
+MODULE_LICENSE("GPL");
+
+long unused(long x)
+{
+	return x + 1;
+}
+`, { posix: true });
+  const forge = (name: string, lines: string[]) => {
+    const path = join(dir, `${name}.mjs`);
+    writeFileSync(path, `export default () => { for (const l of ${JSON.stringify(lines)}) console.log(l); return true; };\n`);
+    return path;
+  };
+
+  // Before, the trial's lines came on the same stdout: each trial was recorded { failure: true, detected: true,
+  // detectors: ['trap', 'watchdog'], detectedBeforeVerdict: true, recovered: true, recoveryMs: [5] } of a fault that never ran
+  it('a campaign records what nooks saw, not the lines it printed: no fault, no recovery', async () => {
+    const forger = forge('fault-forger', ['fault segv', 'recovered 5', 'judged', 'fault timeout']);
+    const out = join(dir, 'forged.jsonl');
+    const r = await nooks(['campaign', '--driver', idle, '--workload', forger, '--trials', '2', '--type', 'nop', '--seed', '1', '--out', out, '--json'], 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const records = trialRecords(out);
+    expect(records.length).toBeGreaterThanOrEqual(2 * 3); // none, mprotect, process (and pkey where it runs)
+    for (const x of records) {
+      expect(x, `${x.mode} #${x.index}`).toMatchObject({
+        failure: false, hostCrashed: false, detected: false, detectors: [], detectedBeforeVerdict: false, recovered: false, recoveryMs: [], outcome: 'continued',
+      });
+    }
+  }, 60_000);
+
+  // Before, its `setup-failed` line ended inject (and would have ended a campaign): 'the trial could not be set up: forged'
+  it('a `setup-failed` line it prints is no trial that could not be set up', async () => {
+    const forger = forge('setup-forger', ['setup-failed {"code":"EFORGED","message":"forged"}']);
+    const r = await nooks(['inject', idle, '--workload', forger, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', hostCrashed: false, failures: 0, faultKinds: [], recoveryMs: [] });
   });
 });
 

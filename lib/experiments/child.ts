@@ -2,9 +2,10 @@
 // crash or hang of the child is a result to observe, not one to suffer.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
-import { heartbeat, judged, setupFailed, type TrialReport, type TrialSpec } from './trial.js';
+import { channelFd, said, type TrialReport, type TrialSpec } from './trial.js';
 
 export type Outcome = 'continued' | 'malfunction' | 'crash';
 
@@ -38,7 +39,10 @@ const silentMs = 1000;
 export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<ChildResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [trialScript, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
+    const child = spawn(process.execPath, [trialScript, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);
+    let channel = '';
     let out = '';
     let err = '';
     let heardAt = Date.now();
@@ -53,25 +57,27 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     // (echo's session: 10 s), which ended such a trial with no verdict.
     let timer = setTimeout(stop, timeoutMs);
     let appStarted = false;
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
+    fromTrial.on('data', (b: Buffer) => {
+      channel += b.toString();
       heardAt = Date.now();
-      if (!appStarted && /^started$/m.test(out)) {
+      if (!appStarted && new RegExp(`^${said.started}$`, 'm').test(channel)) {
         appStarted = true;
         clearTimeout(timer);
         timer = setTimeout(stop, timeoutMs);
       }
     });
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    stdout.on('data', (b: Buffer) => (out += b.toString()));
+    stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const ms = Date.now() - started;
-      const lines = out.split('\n');
-      const kindsIn = (ls: string[]) => ls.flatMap((l) => /^fault (\S+)$/.exec(l)?.[1] ?? []);
-      const faultKinds = kindsIn(lines);
-      const verdictAt = lines.indexOf(judged);
-      const faultKindsBeforeVerdict = verdictAt < 0 ? faultKinds : kindsIn(lines.slice(0, verdictAt));
-      const recoveryMs = lines.flatMap((l) => /^recovered (\d+(?:\.\d+)?)$/.exec(l)?.[1] ?? []).map(Number);
+      const lines = channel.split('\n').map((l) => /^(\S+)(?: (.*))?$/.exec(l) ?? [l, l, '']);
+      /** What followed `word` in each of its lines, in order. */
+      const saidAfter = (word: string, ls = lines) => ls.filter(([, w]) => w === word).map(([, , rest]) => rest);
+      const faultKinds = saidAfter(said.fault);
+      const verdictAt = lines.findIndex(([, w]) => w === said.judged);
+      const faultKindsBeforeVerdict = verdictAt < 0 ? faultKinds : saidAfter(said.fault, lines.slice(0, verdictAt));
+      const recoveryMs = saidAfter(said.recovered).map(Number);
       const end = (r: Omit<ChildResult, 'ms' | 'faultKinds' | 'faultKindsBeforeVerdict' | 'recoveryMs'>) => resolve({ ...r, faultKinds, faultKindsBeforeVerdict, recoveryMs, ms });
       if (killedAt !== undefined) {
         // a silent event loop: the process itself was stuck (a driver looping on its thread, unwatched)
@@ -79,9 +85,9 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
           ? end({ outcome: 'crash', hostCrashed: true, detail: `the process hung (silent for ${killedAt - heardAt} ms)` })
           : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms ${appStarted ? 'of the application\'s start' : 'of start-up'}: stalled` });
       }
-      const unset = new RegExp(`^${setupFailed} (.*)$`, 'm').exec(out);
-      if (unset && !signal) {
-        const { code: errorCode, message } = JSON.parse(unset[1]) as { code: string; message: string };
+      const [unset] = saidAfter(said.setupFailed);
+      if (unset !== undefined && !signal) {
+        const { code: errorCode, message } = JSON.parse(unset) as { code: string; message: string };
         return reject(Object.assign(new Error(`the trial could not be set up: ${message}`), { code: errorCode }));
       }
       if (signal || code !== 0) {
@@ -89,11 +95,10 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
         const last = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l) && !/^Node\.js v/.test(l)).at(-1);
         return end({ outcome: 'crash', hostCrashed: true, detail: signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}` });
       }
-      const report = lastReport(out);
+      const report = saidAfter(said.report).map((r) => JSON.parse(r) as TrialReport).at(-1);
       if (!report) {
         // exit status 0 before the report: under isolation none a POSIX driver's exit(0) ends the host process
-        // what it said, not its heartbeats (most of its lines, a workload that ran a while)
-        const tail = `${out}${err}`.trim().split('\n').filter((l) => l !== heartbeat).slice(-3).join(' | ').slice(-300);
+        const tail = `${out}${err}`.trim().split('\n').slice(-3).join(' | ').slice(-300);
         return end({ outcome: 'crash', hostCrashed: true, detail: `the process ended (exit status 0) before its report${tail ? `; its output ended: ${tail}` : ''}` });
       }
       end(report.ok
@@ -103,12 +108,3 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
   });
 }
 
-/** The trial's report, its last line of output; undefined where the process ended before writing it. */
-function lastReport(out: string): TrialReport | undefined {
-  try {
-    const report = JSON.parse(out.trim().split('\n').at(-1)!) as unknown;
-    return typeof report === 'object' && report !== null && 'ok' in report ? (report as TrialReport) : undefined;
-  } catch {
-    return undefined; // not JSON: another line of the trial's (`started`)
-  }
-}

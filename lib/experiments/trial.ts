@@ -7,18 +7,23 @@
 // of the run if asked; the driver is unloaded before the report, so that a
 // fault in any of its code (module_init, probe, remove, module_exit) can
 // show. It runs as a child process, because without isolation the fault takes
-// the process down (that is the result), and prints one JSON line.
+// the process down (that is the result), and ends with its report.
 //
-//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>'
+//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>' 3>&1
 //
-// Until then it prints `alive` every 100 ms, so that the parent can tell a
-// process that hung (a driver looping on its thread) from an application that
-// stalled, `started` as the application starts (the parent times the two parts
-// apart: child.ts), and `fault <kind>` and `recovered <ms>` as they happen, so that a
-// trial stopped before its end still says what nooks detected. The application's own verification (record checksums, echoed
-// bytes, the played frames, the file's SHA-256) judges the outcome.
+// It tells its parent (child.ts) how it goes in lines on a channel of its own,
+// fd 3, never on stdout: a workload module's (or an application's) output
+// there is its own, and no line it prints passes for the trial's. Until the
+// report (`report <JSON>`) it says `alive` every 100 ms, so that the parent
+// can tell a process that hung (a driver looping on its thread) from an
+// application that stalled, `started` as the application starts (the parent
+// times the two parts apart), `fault <kind>` and `recovered <ms>` as they
+// happen, so that a trial stopped before its end still says what nooks
+// detected, and `judged` once the application's work is judged. The
+// application's own verification (record checksums, echoed bytes, the played
+// frames, the file's SHA-256) judges the outcome.
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,12 +163,25 @@ async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<Tri
   return { run: (driver) => runWorkload(workload.run, { kernel, driver, trial, seed: spec.seed }), options };
 }
 
-/** The trial child's line for a trial it could not set up (child.ts rejects with its error). */
-export const setupFailed = 'setup-failed';
-/** The trial child's line once the application's work is judged: a fault after it came at the unload. */
-export const judged = 'judged';
-/** The trial child's heartbeat line, every 100 ms: its event loop is not stuck. */
-export const heartbeat = 'alive';
+/** The trial child's channel to its parent: a pipe of its own, apart from the stdout its workload prints on. */
+export const channelFd = 3;
+
+/** The first word of each line the trial child says on its channel (the rest, where there is one, after a space). */
+export const said = {
+  /** Every 100 ms: its event loop is not stuck. */
+  heartbeat: 'alive',
+  /** The application starts: the driver is loaded. */
+  started: 'started',
+  /** A driver failure, by its kind; a recovery, by its time in ms. */
+  fault: 'fault',
+  recovered: 'recovered',
+  /** The application's work is judged: a fault after it came at the unload. */
+  judged: 'judged',
+  /** A trial it could not set up, the error as JSON (child.ts rejects with it). */
+  setupFailed: 'setup-failed',
+  /** Its last line: the TrialReport as JSON. */
+  report: 'report',
+} as const;
 
 /**
  * The driver failures the kernel logs rather than reports to the recovery
@@ -298,23 +316,24 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const alive = setInterval(() => process.stdout.write(`${heartbeat}\n`), 100);
-  const progress = (e: RecoveryEvent) =>
-    process.stdout.write(e.event === 'fault' ? `fault ${e.fault?.kind ?? 'unknown'}\n` : `recovered ${e.durationMs ?? 0}\n`);
+  // synchronous: a line written is in the pipe before a process.exit()
+  const say = (...words: (string | number)[]) => writeSync(channelFd, `${words.join(' ')}\n`);
+  const alive = setInterval(() => say(said.heartbeat), 100);
+  const progress = (e: RecoveryEvent) => (e.event === 'fault' ? say(said.fault, e.fault?.kind ?? 'unknown') : say(said.recovered, e.durationMs ?? 0));
   let started = false;
   runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress, () => {
     started = true;
-    process.stdout.write('started\n');
-  }, () => process.stdout.write(`${judged}\n`)).then(
+    say(said.started);
+  }, () => say(said.judged)).then(
     (r) => {
       clearInterval(alive);
-      process.stdout.write(`${JSON.stringify(r)}\n`);
+      say(said.report, JSON.stringify(r));
       process.exit(0);
     },
     (e: Error & { code?: string }) => {
       // Before the application started: the trial could not be set up (a
       // workload's load export, a load option it gave), no result of the fault's.
-      if (!started) process.stdout.write(`${setupFailed} ${JSON.stringify({ code: e.code ?? 'ETRIAL', message: e.message })}\n`);
+      if (!started) say(said.setupFailed, JSON.stringify({ code: e.code ?? 'ETRIAL', message: e.message }));
       process.stderr.write(`${e.stack ?? e.message}\n`);
       process.exit(1);
     },
