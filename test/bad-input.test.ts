@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { benchXpc, type XpcBenchOptions } from '../lib/bench/xpc.js';
 import { makeDirs } from '../lib/dirs.js';
 import { Kernel, type LogLine } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
@@ -83,6 +84,17 @@ describe('the command line', () => {
       expect(r.code, shown(r)).toBe(1);
       expect(r.stderr, args.join(' ')).toContain(message);
     }
+  });
+
+  // Before, the library took them: its runs and iters went to Int32Value, 2^31 iterations ran as -2^31 (no loop at all)
+  it('benchXpc, as a library, refuses runs and iters past the C++ loops\' int with the bound the CLI gives', async () => {
+    const cases: [XpcBenchOptions, string][] = [
+      [{ iters: 2 ** 31 }, 'iters must be an integer 1..2147483647, got 2147483648'],
+      [{ runs: 2 ** 32 }, 'runs must be an integer 1..2147483647, got 4294967296'],
+      [{ iters: 0 }, 'iters must be an integer 1..2147483647, got 0'],
+    ];
+    // no mode: nothing is measured, only the options checked
+    for (const [options, message] of cases) await expect(benchXpc({ ...options, modes: [] })).rejects.toThrow(new RangeError(message));
   });
 
   it("an application's negative number, or a disk size that is no whole number of sectors, is a usage mistake (exit 2)", async () => {

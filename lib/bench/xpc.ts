@@ -14,10 +14,13 @@ import { cpuModel, defaultModes, eachMode, median, NullDrivers, round, type Mode
 /** How many null drivers are loaded for the round trips of `domains` (under mprotect a crossing's cost must not grow with them). */
 export const domainCounts = [1, 4, 16] as const;
 
+/** The most runs and operations per run: the C++ loops (native/bench) count them in an int. */
+export const maxXpcCount = 2 ** 31 - 1;
+
 export interface XpcBenchOptions {
-  /** Runs of each measurement; the median run is reported (default 7). */
+  /** Runs of each measurement; the median run is reported (default 7; at most maxXpcCount). */
   runs?: number;
-  /** Operations per run (default 20000). */
+  /** Operations per run (default 20000; at most maxXpcCount). */
   iters?: number;
   /** The modes to measure, in order (default: none, pkey, mprotect, process). */
   modes?: readonly Isolation[];
@@ -89,8 +92,8 @@ export interface XpcBenchResult {
 }
 
 export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchResult> {
-  const runs = positive(options.runs ?? 7, 'runs');
-  const iters = positive(options.iters ?? 20_000, 'iters');
+  const runs = count(options.runs ?? 7, 'runs');
+  const iters = count(options.iters ?? 20_000, 'iters');
   const modes = options.modes ?? defaultModes;
   const pku = Kernel.pkuSupported();
   const result: XpcBenchResult = { cpu: cpuModel(), pku, wrpkruPairCycles: null, mprotectPairCycles: null, modes: [], tscPerNs: 0, runs, iters };
@@ -189,7 +192,8 @@ function jsCallCost(fn: () => unknown, runs: number, iters: number): number {
   return median(perCall);
 }
 
-function positive(n: number, name: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${n}`);
+/** A count the C++ loops take: a larger one would wrap in their int. */
+function count(n: number, name: string): number {
+  if (!Number.isSafeInteger(n) || n <= 0 || n > maxXpcCount) throw new RangeError(`${name} must be an integer 1..${maxXpcCount}, got ${n}`);
   return n;
 }

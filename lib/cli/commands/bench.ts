@@ -6,7 +6,7 @@ import { benchClass, benchWorkload, classSuites, classWorkloads, type ClassModeR
 import { cpuModel, defaultModes } from '../../bench/common.js';
 import { driverWorkload } from '../../bench/driver.js';
 import { benchScale, threadCounts, type ScaleBenchResult } from '../../bench/scale.js';
-import { benchXpc, domainCounts, type DomainsRoundTrip, type XpcBenchResult } from '../../bench/xpc.js';
+import { benchXpc, domainCounts, maxXpcCount, type DomainsRoundTrip, type XpcBenchResult } from '../../bench/xpc.js';
 import { Kernel, type Isolation } from '../../kernel.js';
 import type { PciVia } from '../../pci.js';
 import { closest, UsageError } from '../args.js';
@@ -33,9 +33,8 @@ async function xpc(ctx: Context): Promise<number> {
   for (const f of ['seconds', 'policy'] as const)
     if (ctx.flags[f] !== undefined)
       throw new UsageError(`--${f} is an option of bench ${[...(f === 'seconds' ? ['scale'] : []), ...classSuites].join('|')}; bench xpc takes --runs and --iters`);
-  // the C++ loops count in an int
-  const runs = intFlag(ctx, 'runs', 7, INT32_MAX);
-  const iters = intFlag(ctx, 'iters', 20_000, INT32_MAX);
+  const runs = intFlag(ctx, 'runs', 7, maxXpcCount);
+  const iters = intFlag(ctx, 'iters', 20_000, maxXpcCount);
   // four steps per mode (boot, the native loops, the JS loop, more domains); a skipped mode counts its four at once
   const progress = new Progress({ total: defaultModes.length * 4, label: 'bench xpc', json: ctx.flags.json });
   const result = await benchXpc({
