@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { TrialRecord } from '../lib/experiments/campaign.js';
 import { planIdentity, planTrials } from '../lib/experiments/plan.js';
 import { faultTypes, plannerVersion } from '../lib/inject/index.js';
-import { failureRates, shadowAppRates, shadowAppsChart } from '../lib/report/charts.js';
+import { detectedBeforeVerdictRates, failureRates, shadowAppRates, shadowAppsChart } from '../lib/report/charts.js';
 import { MAX_COMPARABLE_WIDTH_PP, rate, rateText, wilson } from '../lib/report/stats.js';
 import { nooks } from './helpers/cli.js';
 
@@ -82,6 +82,15 @@ describe('detected and recovered: of the failures, in the report and the campaig
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('detected before the verdict: a share of the detected trials that record it, beside detected, which it leaves as it was', () => {
+    // the two detected trials: one seen while the application worked, one only at the unload after its verdict
+    const marked = records.map((r, i): TrialRecord => (i < 2 ? { ...r, detectedBeforeVerdict: i === 0 } : r));
+    expect(detectedBeforeVerdictRates(marked).map(({ mode, rate: r }) => [mode, r.k, r.n])).toEqual([['mprotect+shadow', 1, 2]]);
+    expect(failureRates(marked)).toEqual(failureRates(records));
+    // a file from before it was kept: no share, not a 0 % one
+    expect(detectedBeforeVerdictRates(records).map(({ rate: r }) => [r.k, r.n])).toEqual([[0, 0]]);
   });
 
   // Before, 0 of 0 was a faded "0 %" bar from 0 to 100 % in the report, where the campaign command prints "-"

@@ -78,6 +78,9 @@ describe('nooks report', () => {
     expect(rows.at(-2)![1]).toBe('15.9 % (317/2000; 95 % CI 14.3–17.5 %)');
     expect(crashes).toMatch(/Faded bars: too few trials to compare\. With 4 trials, the 95 % interval \(Wilson score\) is wider than 20 percentage points/);
     expect(crashes).toMatch(/too few to compare<\/text>/); // on the chart too, beside each faded bar
+    // the failures detected before the application's verdict, a column of their own after the measures (detected left as it is)
+    const failures = page.slice(page.indexOf('<h2>Fault injection: what became'));
+    expect(failures).toMatch(/<th>app continued \(of trials\)<\/th><th>detected before the verdict \(of detected\)<\/th><\/tr>/);
   });
 
   it('gives each mode one colour on every chart that shows it', () => {

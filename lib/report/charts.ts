@@ -183,6 +183,18 @@ export function failureRates(records: TrialRecord[]): { mode: string; rates: Rat
   return trialsByMode(records).map(([mode, of]) => ({ mode, rates: failureMeasures.map((m) => { const { k, n } = share(m, of); return rate(k, n); }) }));
 }
 
+/**
+ * Per mode, of its trials with a detected failure, those detected before the application's work was judged, not
+ * only at the unload after it, where the application could not see it (TrialRecord.detectedBeforeVerdict; a trial
+ * from a file before it was kept counts in neither).
+ */
+export function detectedBeforeVerdictRates(records: TrialRecord[]): { mode: string; rate: Rate }[] {
+  return trialsByMode(records).map(([mode, of]) => {
+    const detected = of.filter((r) => r.detected && r.detectedBeforeVerdict !== undefined);
+    return { mode, rate: rate(detected.filter((r) => r.detectedBeforeVerdict).length, detected.length) };
+  });
+}
+
 /** What became of the failures, a panel per measure and a bar per mode (the Nooks paper's Figure 7, the shadow paper's detection). */
 export function failureChart(records: TrialRecord[]): string {
   const modes = failureRates(records);

@@ -13,7 +13,7 @@ import { failureMeasures, measureLabel, readCampaignFile, type TrialRecord } fro
 import { describePlan } from '../experiments/plan.js';
 import { aboutFile, type Machine, type Measured } from './about.js';
 import {
-  cpuChart, crashChart, crashRates, crossingChart, failureChart, failureRates, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
+  cpuChart, crashChart, crashRates, crossingChart, detectedBeforeVerdictRates, failureChart, failureRates, paper, paperXpcNs, recoveryChart, relativeChart, scaleChart, shadowAppRates, shadowAppsChart,
 } from './charts.js';
 import { byMode } from './modes.js';
 import { MAX_COMPARABLE_WIDTH_PP, NO_FAILURES, percent, rateText, TOO_FEW, type Rate } from './stats.js';
@@ -174,12 +174,17 @@ function crashTable(records: TrialRecord[]): string {
 ${tooFewNote(rows)}`;
 }
 
-/** Each failure measure per mode, with its interval. */
+const detectedBeforeVerdictLabel = 'detected before the verdict (of detected)';
+
+/** Each failure measure per mode, with its interval; then the detected failures that came before the verdict. */
 function failureTable(records: TrialRecord[]): string {
   const modes = failureRates(records);
-  const cell = (r: Rate) => (r.n ? `<td${r.tooFew ? ' class="few"' : ''}>${percent(r.p)} %<br><small>${r.k}/${r.n}; ${percent(r.low)}–${percent(r.high)} %</small></td>` : `<td>${NO_FAILURES}</td>`);
-  return `<table><tr><th>mode</th>${failureMeasures.map((m) => `<th>${measureLabel(m)}</th>`).join('')}</tr>${modes.map(({ mode, rates }) =>
-    `<tr><td>${esc(mode)}</td>${rates.map(cell).join('')}</tr>`).join('')}</table>
+  const before = detectedBeforeVerdictRates(records);
+  const cell = (r: Rate, none = NO_FAILURES) => (r.n ? `<td${r.tooFew ? ' class="few"' : ''}>${percent(r.p)} %<br><small>${r.k}/${r.n}; ${percent(r.low)}–${percent(r.high)} %</small></td>` : `<td>${none}</td>`);
+  return `<table><tr><th>mode</th>${failureMeasures.map((m) => `<th>${measureLabel(m)}</th>`).join('')}<th>${detectedBeforeVerdictLabel}</th></tr>${modes.map(({ mode, rates }, i) =>
+    `<tr><td>${esc(mode)}</td>${rates.map((r) => cell(r)).join('')}${cell(before[i].rate, '- (none detected)')}</tr>`).join('')}</table>
+<p>${detectedBeforeVerdictLabel}: nooks saw the failure while the application worked, not only at the unload after its work was judged
+  (a fault in <code>remove</code> or <code>module_exit</code>), which the application could not see; detected counts both.</p>
 ${tooFewNote(modes.flatMap((m) => m.rates), ofFailures)}`;
 }
 
