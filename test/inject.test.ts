@@ -12,7 +12,7 @@ import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
 import { tone } from '../lib/apps/wav.js';
-import { defaultPolicy, openPcm, type Driver } from '../lib/index.js';
+import { defaultPolicy, openPcm, type Driver, type DriverPolicy, type RecoveryEvent } from '../lib/index.js';
 import { builtInDrivers, driverPath, packageRoot } from '../lib/paths.js';
 import { compiler } from '../lib/sdk/build.js';
 import { cflags, ldflags, posixCompileFlags, posixLdflags } from '../lib/sdk/flags.js';
@@ -327,21 +327,6 @@ describe('a hook armed on a driver that failed on another of its threads', () =>
   // Before: the listener let go of a one-shot only once arm() returned, but a fault that ends the arming call itself
   // (under 'process' every call in flight ends) is recovered inside that call: its 'recovered' armed it again,
   // and again, until the driver was disabled (5 faults, not 2).
-  // Before: a persistent fault listened for recoveries only once its arming call returned; one that ended that call
-  // was recovered inside it, unheard, and never struck again (1 fault, the driver running).
-  it('a persistent hook fault that ends its own arming call strikes again after each recovery, until the driver is disabled', async () => {
-    const d = await kernel().load('crashy');
-    const listening = kernel().listenerCount('recovered');
-    expect(() => applyFault(kernel(), d, { hook: 'no_such_hook', transient: false } as InjectedFault)).toThrow(/exports no function 'no_such_hook'/);
-    expect(kernel().listenerCount('recovered')).toBe(listening); // a fault that could not be armed leaves no listener
-    const from = kernel().events().length; // an earlier test's crashy failed in this kernel too
-    const faults = () => kernel().events().slice(from).filter((e) => e.event === 'fault' && e.driver === d.name).length;
-    applyFault(kernel(), d, { hook: 'null_deref', transient: false } as InjectedFault); // each recovery runs inside the arming call
-    expect(d.state).toBe('disabled');
-    expect(faults()).toBeGreaterThan(1);
-    d.unload();
-  });
-
   it('a one-shot whose arming call at the recovery is ended by its own fault is not armed again by that fault\'s recovery', async () => {
     const d = await kernel().load('crashy');
     const from = kernel().events().length; // an earlier test's crashy failed in this kernel too
@@ -357,3 +342,78 @@ describe('a hook armed on a driver that failed on another of its threads', () =>
     d.unload();
   });
 });
+
+// A persistent hook fault that ends its own arming call, under a policy that allows 2000 failures: its driver fails
+// 2000 times, each recovered inside an arming call.
+// Before: a persistent fault listened for recoveries only once its arming call returned; one that ended that call
+// was recovered inside it, unheard, and never struck again (1 fault, the driver running).
+// Before: the recovery's 'recovered' armed it again inside the call that had ended, each recovery one call deeper:
+// the stack overflowed after some 500 (a RangeError, a listener's warning), the fault struck no more, and the driver
+// was never disabled (left running, or failed).
+describe('a persistent hook fault that ends its own arming call', () => {
+  const maxFailures = 2000;
+  // the policy's window longer than the test: however slow the recoveries (36 ms each under 'process'), every failure counts
+  const policy = {
+    default: { ...defaultPolicy.default, maxFailures, windowMs: 24 * 3_600_000 },
+    drivers: new Map<string, DriverPolicy>([['replaced', { ...defaultPolicy.default, action: 'fallback', fallback: 'ticker', maxFailures: 1 }]]),
+  };
+  const kernel = kernelPerBlock({ isolation: suiteIsolation, policy });
+  const events = ['recovered', 'disabled', 'fallback'] as const;
+
+  it('strikes again after each recovery, one arming call after another, until the policy disables the driver', async () => {
+    const d = await kernel().load('crashy');
+    const listening = events.map((e) => kernel().listenerCount(e));
+    expect(() => applyFault(kernel(), d, { hook: 'no_such_hook', transient: false } as InjectedFault)).toThrow(/exports no function 'no_such_hook'/);
+    expect(events.map((e) => kernel().listenerCount(e))).toEqual(listening); // a fault that could not be armed leaves no listener
+    const seen = { fault: 0, recovered: 0, disabled: 0 };
+    const depths = new Set<number>(); // the stack's depth at each recovery
+    const count = (e: RecoveryEvent) => { if (e.driver === d.name) seen[e.event as keyof typeof seen]++; };
+    const onRecovered = (e: RecoveryEvent) => { count(e); depths.add(stackDepth()); };
+    kernel().on('fault', count).on('recovered', onRecovered).on('disabled', count);
+    try {
+      applyFault(kernel(), d, { hook: 'null_deref', transient: false } as InjectedFault); // each recovery runs inside an arming call
+    } finally {
+      kernel().off('fault', count).off('recovered', onRecovered).off('disabled', count);
+    }
+    expect(seen).toEqual({ fault: maxFailures, recovered: maxFailures - 1, disabled: 1 });
+    expect(d.state).toBe('disabled');
+    expect(depths.size).toBe(1); // every recovery at the same depth: none nested in the one before
+    expect(events.map((e) => kernel().listenerCount(e))).toEqual(listening); // the disabled driver's fault let go
+    d.unload();
+  });
+
+  // Before: its listener stayed on the kernel for good, and armed the fallback driver's hook of that name at its
+  // recoveries (or threw, a warning, where it had none)
+  it('lets go when its driver is replaced by its fallback, or unloaded', async () => {
+    const listening = events.map((e) => kernel().listenerCount(e));
+    const replaced = await kernel().load('crashy', { name: 'replaced' });
+    applyFault(kernel(), replaced, { hook: 'null_deref', transient: false } as InjectedFault); // its first fault: ticker in its place
+    expect(replaced.path).toBe(driverPath('ticker'));
+    expect(events.map((e) => kernel().listenerCount(e))).toEqual(listening); // the fault went with crashy's binary
+    replaced.unload();
+
+    const d = await kernel().load('crashy');
+    let recoveries = 0;
+    const recovered = (e: RecoveryEvent) => { if (e.driver === d.name) recoveries++; };
+    kernel().on('recovered', recovered);
+    applyFault(kernel(), d, { hook: 'timer_fault', transient: false } as InjectedFault); // strikes on its timer's thread
+    await until(() => recoveries >= 1 && d.state === 'running', 'the timer fault recovered, and armed again');
+    kernel().off('recovered', recovered);
+    d.unload();
+    const other = await kernel().load('crashy', { name: 'other' });
+    other.recover(); // no event says a driver was unloaded: the next one, any driver's, lets go
+    expect(events.map((e) => kernel().listenerCount(e))).toEqual(listening);
+    other.unload();
+  });
+});
+
+/** How many frames deep the caller is. */
+function stackDepth(): number {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Infinity;
+  try {
+    return new Error().stack!.split('\n').length;
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}

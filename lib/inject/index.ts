@@ -151,34 +151,57 @@ export function textPatch(f: InjectedFault): TextPatch | undefined {
   return f.patch ? { offset: f.patch.offset, bytes: Buffer.from(f.patch.after, 'hex'), transient: f.transient } : undefined;
 }
 
-/**
- * Injects the fault into a running driver: writes the patch over its text, or
- * arms its hook. A persistent hook fault is armed again after each recovery; a
- * transient one (it strikes once) at the next recovery only if the driver
- * failed before it was armed.
- */
+/** Injects the fault into a running driver: writes the patch over its text, or arms its hook (armHook). */
 export function applyFault(kernel: Kernel, driver: Driver, f: InjectedFault): void {
   const patch = textPatch(f);
   if (patch) return driver.patchText(patch);
-  const armAgain = (e: RecoveryEvent) => {
-    if (e.driver !== driver.name || driver.state !== 'running') return;
-    // a transient fault goes off before it is armed: the arming call's own fault is recovered inside it, and that
-    // 'recovered' must not arm it a second time
-    if (f.transient) kernel.off('recovered', armAgain);
-    if (!arm(driver, f.hook!) && f.transient) kernel.on('recovered', armAgain);
+  armHook(kernel, driver, f.hook!, f.transient);
+}
+
+/** The kernel's events armHook follows: a recovery arms the fault again, the others end it with the driver. */
+const armingEvents = ['recovered', 'disabled', 'fallback'] as const;
+
+/**
+ * Arms a hook fault. A persistent one is armed again after each recovery of the driver, until the driver is
+ * disabled, replaced by its fallback (the fault was in the binary that went) or unloaded; a transient one (it
+ * strikes once) at the next recovery only if the driver failed before it was armed.
+ *
+ * A fault that ends an arming call is recovered inside that call (a call's fault is recovered before it throws), so
+ * its 'recovered' comes while the call is in progress. Arming there would nest each recovery one call deeper, until
+ * the stack overflows under a policy that allows a few hundred failures; the recovery is noted instead, and the
+ * loop arms again once the call has returned.
+ */
+function armHook(kernel: Kernel, driver: Driver, hook: string, transient: boolean): void {
+  let arming = false;
+  let again = false; // a persistent fault's arming call was ended by a fault, which was recovered
+  const stop = () => armingEvents.forEach((e) => kernel.off(e, onEvent));
+  const armUntilSettled = () => {
+    arming = true;
+    try {
+      do {
+        again = false;
+        if (arm(driver, hook) && transient) stop();
+      } while (again && driver.state === 'running');
+    } catch (e) {
+      stop(); // no hook to arm (ENOSYM...): nothing to arm again either
+      throw e;
+    } finally {
+      arming = false;
+    }
   };
-  // a persistent one listens before it is armed: a fault ending the arming call is recovered inside it, and it
+  const onEvent = (e: RecoveryEvent) => {
+    if (driver.state === 'unloaded') return stop(); // no event says so: the next one, any driver's, lets go
+    if (e.driver !== driver.name) return;
+    if (e.event !== 'recovered') return stop();
+    if (driver.state !== 'running') return;
+    // inside the arming call, the recovery of its own fault: a transient one has struck, a persistent one strikes again
+    if (arming) again = !transient;
+    else armUntilSettled();
+  };
+  // listening before the first arming call: a fault ending it is recovered inside it, and a persistent fault
   // strikes again after that recovery as after any other
-  if (!f.transient) kernel.on('recovered', armAgain);
-  let entered: boolean;
-  try {
-    entered = arm(driver, f.hook!);
-  } catch (e) {
-    kernel.off('recovered', armAgain); // no hook to arm (ENOSYM...): nothing to arm again either
-    throw e;
-  }
-  if (entered || !f.transient) return;
-  kernel.on('recovered', armAgain);
+  armingEvents.forEach((e) => kernel.on(e, onEvent));
+  armUntilSettled();
 }
 
 /**
