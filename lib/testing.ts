@@ -8,7 +8,7 @@ import { native } from './native.js';
 export { hostProbe } from './host-probe.js';
 export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
 export { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from './classes/serial.js';
-export { pcmHoldDma, pcmHoldRestore } from './classes/sound.js';
+export { pcmHoldDma, pcmHoldDownCrossing, pcmHoldRestore } from './classes/sound.js';
 
 /**
  * Maps BAR `bar` of a device (bus index or name) bound to `driver` into the

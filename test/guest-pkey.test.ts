@@ -28,6 +28,7 @@ describe.skipIf(here || !qemu)(
       fixtureDriver('borrowed-stack', { posix: true });
       fixtureDriver('host-signals', { posix: true });
       fixtureDriver('key-reuse', { posix: true });
+      fixtureDriver('pcm-late'); // sound-shadow's fallback
       const run = await runInGuest({
         minKernel: [6, 12],
         // vitest writes no config bundle on the read-only project with the runner loader

@@ -12,14 +12,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPolicy, DriverFault, Kernel, openCapture, openPcm, PcmError, type Driver, type PcmCapture, type PcmPlayback, type PcmStatus } from '../lib/index.js';
+import { defaultPolicy, DriverFault, Kernel, type DriverPolicy, openCapture, openPcm, PcmError, type Driver, type PcmCapture, type PcmPlayback, type PcmStatus } from '../lib/index.js';
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
-import { holdTeardown, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
+import { holdTeardown, pcmHoldDownCrossing, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
+import { fixtureDriver } from './helpers/build-driver.js';
 import { logFromNow } from './helpers/left-running.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
+import { fallbackTo, logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
 
 const RATE = 16000;
 const PERIOD = 320; // frames: openPcm's default period (20 ms)
@@ -54,10 +55,10 @@ describe('the sound shadow driver', () => {
   const cuts = (): Cut[] =>
     logEvents(kernel, 'playback-resumed').filter((e) => e.device === 'pcm0').map((e) => ({ at: e.frame as number, ms: e.cutMs as number }));
 
-  const boot = async (shadow: boolean) => {
+  const boot = async (shadow: boolean, policy: DriverPolicy = { ...defaultPolicy.default, maxFailures: 4 }) => {
     kernel = await Kernel.boot({
       isolation: suiteIsolation,
-      policy: { default: { ...defaultPolicy.default, shadow, maxFailures: 4, memLimitBytes: 16 << 20 }, drivers: new Map() },
+      policy: { default: { ...policy, shadow, memLimitBytes: 16 << 20 }, drivers: new Map() },
     });
     kernel.addDevice('pcm', { playback: played, capture: join(dir, 'source.wav') });
     drv = await kernel.load('pcm');
@@ -211,6 +212,36 @@ describe('the sound shadow driver', () => {
     p.close();
     c.close();
     expect(recoveries(kernel)).toBe(1);
+  });
+
+  // The failed driver's place taken by a fallback that registers pcm0 only after its init has returned (pcm-late:
+  // from a work item, once the test lets it), and the stream's thread held from its crossing that found the driver
+  // failed until that driver is unloaded (pcmHoldDownCrossing): the parked stream is the shadow's, and goes on on
+  // the fallback's registration. Before, its thread ended it there ("pcm0: device gone (driver pcm failed: ...)"):
+  // the failed driver gone, no longer shadowed, and the pcm not registered again yet.
+  it('a stream whose thread finds its failed driver unloaded, a fallback registering the pcm later, plays on that fallback', async () => {
+    await kernel.shutdown();
+    const fallback = fixtureDriver('pcm-late'); // test/fixtures/drivers/pcm-late.c
+    await boot(true, fallbackTo(fallback));
+    const t = tone(RATE, 1, 440, 1.2);
+    const p = await playingAt80(t);
+    pcmHoldDownCrossing('pcm0');
+    armPointerCrash(); // the stream's next pointer() faults: its crossing finds the driver failed
+    await until(() => logEvents(kernel, 'test-down-hold-passed').length > 0, 'the held stream to decide', 15_000);
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
+    expect(drv.path).toBe(fallback);
+    expect(p.status()).toMatchObject({ restarting: true, error: null }); // parked, waiting for the fallback's registration
+    expect(logEvents(kernel, 'test-down-hold-passed')).toEqual([{ kind: 'test-down-hold-passed', device: 'pcm0', ended: false }]);
+    expect(drv.call('register_pcm')).toBe(1);
+    await p.write(t.subarray(6000 * 2));
+    await p.drain();
+    expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
+    p.close();
+    const cs = cuts();
+    expect(cs).toHaveLength(1);
+    const w = readWav(played);
+    expect(w.frames).toBe(t.length / 2);
+    expect(w.data.equals(scaled(t, 80))).toBe(true); // each frame once, in order, the volume given to the fallback
   });
 
   it('the player plays a tone across drv.recover() while it drains: every frame once, its volume kept', async () => {

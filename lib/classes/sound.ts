@@ -106,6 +106,19 @@ export function pcmHoldRestore(device: string): void {
   native().pcmHoldRestore(device);
 }
 
+/**
+ * Test hook: the next crossing of a stream of pcm `device` that finds the
+ * pcm's driver down (failed, or unloaded) holds the stream's thread before it
+ * decides whether that ends the stream, until that driver is unloaded (10 s at
+ * most): across the failure's teardown, a fallback driver's load and the
+ * failed driver's unload. Logs `test-down-held` when it begins to wait and
+ * `test-down-hold-passed` once the stream has decided (`ended`: whether the
+ * stream ended, or is the shadow's to restore or end).
+ */
+export function pcmHoldDownCrossing(device: string): void {
+  native().pcmHoldDownCrossing(device);
+}
+
 /** The streams not closed yet. */
 const openStreams = new Set<PcmStream>();
 onKernelShutdown((why) => {

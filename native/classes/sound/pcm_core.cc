@@ -19,6 +19,8 @@ std::map<std::string, std::shared_ptr<Pcm>> &g_pcms = *new std::map<std::string,
 std::map<int, std::shared_ptr<Stream>> &g_streams = *new std::map<int, std::shared_ptr<Stream>>;
 std::map<std::string, std::shared_ptr<Pcm>> &g_parked = *new std::map<std::string, std::shared_ptr<Pcm>>;
 std::set<std::string> &g_hold_restore = *new std::set<std::string>;
+std::set<std::string> &g_hold_down = *new std::set<std::string>;
+std::atomic<bool> g_hold_down_armed{false};
 
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key) {
   for (auto &kv : g_pcms)
@@ -121,10 +123,12 @@ void end_pcm(const std::string &name, uint64_t ticket, const Ending &why) {
 
 ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm});
 
-// The kernel shut down: a restore hold no restore took does not carry into the next kernel.
+// The kernel shut down: a hold no restore or crossing took does not carry into the next kernel.
 void reset(napi_env) {
   std::lock_guard<std::mutex> g(g_lock);
   g_hold_restore.clear();
+  g_hold_down.clear();
+  g_hold_down_armed.store(false, std::memory_order_relaxed);
 }
 ClassReset class_reset(reset);
 

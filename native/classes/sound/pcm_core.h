@@ -30,6 +30,10 @@
 // cut the old engine: the device keeps that position), prepare, the mixer,
 // and trigger RESUME if it was running, from exactly the frame the hardware
 // got to. If the driver does not come back (the policy gives up, or it is
+// unloaded), or its successor (restarted, or a fallback) runs for the
+// shadow's limit without registering the pcm, the shadow ends the parked
+// stream, saying why; the stream's thread does not, when a crossing of its
+// finds the driver down (pcm_stream.cc, left_to_shadow).
 //
 // The class's files: pcm_core.h (what they share), pcm_core.cc (the
 // registry of pcms, parking and resuming them for the shadow, crossing into
@@ -39,6 +43,7 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -133,6 +138,10 @@ extern std::map<int, std::shared_ptr<Stream>> &g_streams;  // by handle (JS thre
 extern std::map<std::string, std::shared_ptr<Pcm>> &g_parked;
 // Test hook (pcmHoldRestore): pcms whose next restore waits for driver code on another thread (guarded by g_lock).
 extern std::set<std::string> &g_hold_restore;
+// Test hook (pcmHoldDownCrossing): pcms whose stream's next crossing that finds the driver down is held (guarded by
+// g_lock); whether there are any, read relaxed first, so that the hook costs a stream's failure path one load.
+extern std::set<std::string> &g_hold_down;
+extern std::atomic<bool> g_hold_down_armed;
 
 // With g_lock held: d's registration at `key`, if any.
 std::shared_ptr<Pcm> pcm_of(Domain *d, uintptr_t key);

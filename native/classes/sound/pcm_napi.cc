@@ -365,6 +365,14 @@ Napi::Value PcmHoldRestore(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// pcmHoldDownCrossing(device): test hook (hold_down_crossing_for_test, pcm_stream.cc).
+Napi::Value PcmHoldDownCrossing(const Napi::CallbackInfo &info) {
+  std::lock_guard<std::mutex> g(g_lock);
+  g_hold_down.insert(info[0].As<Napi::String>().Utf8Value());
+  g_hold_down_armed.store(true, std::memory_order_relaxed);
+  return info.Env().Undefined();
+}
+
 #include "addon/sound.inc"  // the table of the functions above (lib/wrappers/addon/)
 
 }  // namespace

@@ -375,10 +375,38 @@ bool service_capture(Stream &s, Op &op) {
   return true;
 }
 
-// The pcm whose open[] holds the stream (the shadow moves it onto a new registration before its restore).
-std::shared_ptr<Pcm> holder_of(const Stream &s) {
-  std::lock_guard<std::mutex> g(g_lock);
-  return s.holder;
+// The loop's rule, for a stream whose crossing failed (op): whether the shadow, not the stream's thread, answers
+// for it (restores it, or ends it saying why). It does if the crossing found the driver down and
+// - that driver failed under a shadow: its teardown parks the stream, if it has not yet;
+// - or the stream is parked: the shadow's ledger keeps it, or a registration took it over (its restore pending),
+//   whatever became of the failed driver since. Its unload may come before the registration: a fallback may
+//   register the pcm after its init returned, from a thread of its own (before, the stream ended "device gone"
+//   if its thread looked in between: test/sound-shadow.test.ts, pcmHoldDownCrossing).
+// The driver first, then the stream: a teardown parks the stream before its driver is unloaded, so a stream not
+// parked once its driver is gone never will be. Not the opens' stricter kept_for_restore: a parked stream's own
+// registration may be gone and out of the parked set, its restore onto the next one pending (with that rule such
+// a stream ended "device gone" at a second failure: the demo's player, in CI).
+bool left_to_shadow(Stream &s, const Op &op) {
+  if (!op.down) return false;
+  if (down_under_shadow(*s.pcm, op)) return true;
+  std::lock_guard<std::mutex> g(s.lock);
+  return s.parked;
+}
+
+// Test hook (pcmHoldDownCrossing): a held pcm's stream, whose crossing found its driver down, waits before the
+// loop's rule until that driver is unloaded (10 s at most): across its failure's teardown, a fallback's load and
+// the failed driver's unload. Whether it held (the caller then logs the rule's answer).
+bool hold_down_crossing_for_test(const Pcm &p, const Op &op) {
+  if (!op.down || !g_hold_down_armed.load(std::memory_order_relaxed)) return false;
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (!g_hold_down.erase(p.name)) return false;
+    g_hold_down_armed.store(!g_hold_down.empty(), std::memory_order_relaxed);
+  }
+  const char *name = p.name.c_str();
+  klog_event(6, {"test-down-held", {{"device", name}}}, "sound: %s: test hold: a stream's crossing found its driver down", name);
+  for (int ms = 0; ms < 10000 && DomainUse(p.domain, p.serial).get(); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return true;
 }
 
 void stream_loop(Stream *s) {
@@ -411,17 +439,13 @@ void stream_loop(Stream *s) {
       ok = s->dir == SNDRV_PCM_STREAM_PLAYBACK ? service_playback(*s, op) : service_capture(*s, op);
       if (ok && mixer) ok = apply_mixer(*s, op);
     }
-    // The loop's rule: a stream already open whose driver failed under a shadow waits to be parked and restored,
-    // else it ends. Not the opens' stricter kept_for_restore: this stream is parked with its pcm, or was and its
-    // restore onto the next registration is pending, its own registration then gone and out of the parked set
-    // (with that rule such a stream ended 'device gone' at a second failure: the demo's player, in CI).
-    // Asked of the stream's holder, not s->pcm: a fallback's registration may have taken the stream over and
-    // the failed driver been unloaded since this crossing (s->pcm's driver then gone: the stream ended). A holder
-    // that changed after it was asked took the stream over (a fallback registers before the failed driver's
-    // unload says it is no longer shadowed): the stream goes on.
     if (!ok) {
-      std::shared_ptr<Pcm> h = holder_of(*s);
-      if (!down_under_shadow(*h, op) && holder_of(*s) == h) fail_stream(*s, op.code, op.err);
+      bool held = hold_down_crossing_for_test(*s->pcm, op);
+      bool kept = left_to_shadow(*s, op);
+      if (!kept) fail_stream(*s, op.code, op.err);
+      if (held)
+        klog_event(6, {"test-down-hold-passed", {{"device", s->pcm->name}, {"ended", !kept}}}, "sound: %s: test hold: the stream %s",
+                   s->pcm->name.c_str(), kept ? "is the shadow's" : "ends");
     }
   }
   // The stream died: tell JavaScript once, then wait to be closed.
