@@ -70,6 +70,18 @@ describe('the command line', () => {
     }
   });
 
+  it('bench scale checks --runs as the class benches do, and names the flags it takes', async () => {
+    const cases: [string[], string][] = [
+      [['bench', 'scale', '--runs', '0'], '--runs must be a positive integer, got "0"'],
+      [['bench', 'scale', '--iters', '5'], '--iters is an option of bench xpc; bench scale takes --seconds and --runs'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nooks(args);
+      expect(r.code, shown(r)).toBe(1);
+      expect(r.stderr, args.join(' ')).toContain(message);
+    }
+  });
+
   it('a bench length past what it can count is refused with its bound, not measured as nonsense', async () => {
     const cases: [string[], string][] = [
       // 2^31 ms: Node's timer fires after 1 ms; 2^32 iterations: the C++ loops' int wraps to 0

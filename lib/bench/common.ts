@@ -59,6 +59,30 @@ export async function eachMode<T>(
   return results;
 }
 
+/**
+ * `runs` rounds of eachMode(): every mode in turn in each round, so that drift
+ * over the invocation (another process, the CPU's clock) hits every mode alike.
+ * Round r's results, in mode order, are element r.
+ */
+export async function eachRound<T>(
+  runs: number,
+  modes: readonly Isolation[],
+  body: (kernel: Kernel) => Promise<T>,
+  onStep?: (step: ModeStep) => void,
+  policy?: Policy,
+  unsupported: Partial<Record<Isolation, string>> = {},
+): Promise<(T | ModeUnsupported)[][]> {
+  const rounds: (T | ModeUnsupported)[][] = [];
+  for (let r = 0; r < runs; r++) rounds.push(await eachMode(modes, body, onStep, policy, unsupported));
+  return rounds;
+}
+
+/** `n`, checked to be a positive integer (a count of runs, iterations). */
+export function positive(n: number, name: string): number {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${n}`);
+  return n;
+}
+
 /** A loaded null driver (drivers/null): its domain and its empty function. */
 export interface NullDriver {
   driver: Driver;

@@ -9,7 +9,7 @@
 // a constant rate whatever the core's frequency. tscPerNs converts them.
 import { Kernel, type Isolation } from '../kernel.js';
 import { native } from '../native.js';
-import { cpuModel, defaultModes, eachMode, median, NullDrivers, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { cpuModel, defaultModes, eachMode, median, NullDrivers, positive, round, type ModeStep, type ModeUnsupported } from './common.js';
 
 /** How many null drivers are loaded for the round trips of `domains` (under mprotect a crossing's cost must not grow with them). */
 export const domainCounts = [1, 4, 16] as const;
@@ -187,9 +187,4 @@ function jsCallCost(fn: () => unknown, runs: number, iters: number): number {
     perCall.push(Number(process.hrtime.bigint() - t0) / iters);
   }
   return median(perCall);
-}
-
-function positive(n: number, name: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${n}`);
-  return n;
 }
