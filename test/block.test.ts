@@ -276,13 +276,15 @@ describe('the block class', () => {
     expect(disk.inFlight).toBe(32);
     drv.recover(); // synchronous: teardown and restart
     const results = await settled;
-    for (const r of results) {
+    results.forEach((r, i) => {
       expect(r.status).toBe('rejected');
       const e = (r as PromiseRejectedResult).reason as BlockError;
       expect(e).toBeInstanceOf(BlockError);
       expect(e.code).toBe('EDRIVERFAILED');
       expect(e.message).toMatch(/^blk0: .*\bblk\b/); // names the disk and its driver
-    }
+      // the first 4 operations' 32 requests were in the driver; the others never reached it, and say so
+      expect(e.message, `operation ${i}`).toContain(i < 4 ? 'while the request was in flight' : 'while the request waited in the class\'s queue (it never reached the driver');
+    });
     expect(logEvents(kernel, 'shadow-kept')).toEqual([]); // plain Nooks: nothing kept for the restart
     expect(drv.state).toBe('running');
     expect(drv.call('bound')).toBe(1);

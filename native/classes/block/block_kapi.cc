@@ -83,7 +83,8 @@ extern "C" void kapi_blk_unregister_disk(void *p) {
     std::shared_ptr<Disk> k = disk_of(b, d->id, (uintptr_t)p);
     if (k) {
       pool = k->pool;
-      disk_gone(b, *k, "ENODEV", k->name + ": the disk was unregistered by its driver");
+      const std::string why = k->name + ": the disk was unregistered by its driver";
+      disk_gone(b, *k, "ENODEV", why, why);
     }
   }
   d->objects.remove(ObjectType::blkdev, (uintptr_t)p);
