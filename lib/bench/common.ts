@@ -1,6 +1,7 @@
 // What the benchmarks share: the walk through the isolation modes (a kernel
 // booted for each, modes this machine cannot run reported with the reason),
-// null drivers in domains of their own, the CPU's name and the rounding of figures.
+// rounds of it (several runs, every mode in each), null drivers in domains of
+// their own, the CPU's name, the check of counts and the rounding of figures.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
