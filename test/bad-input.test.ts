@@ -20,6 +20,14 @@ const dir = mkdtempSync(join(tmpdir(), 'nooks-bad-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const nooks = (args: string[]): Promise<Exit> => run(args, { timeoutMs: 15_000 });
+/** Each command fails (exit 1) with its message on stderr. */
+async function refusedWith(cases: [args: string[], message: string][]): Promise<void> {
+  for (const [args, message] of cases) {
+    const r = await nooks(args);
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr, args.join(' ')).toContain(message);
+  }
+}
 /** Runs ES module code in a child node from the package root. */
 const script = (code: string): Promise<Exit> => runNode(['--input-type=module', '-e', code], packageRoot, 15_000);
 
@@ -64,11 +72,15 @@ describe('the command line', () => {
       [['recover', 'crashy', '--times', '-1'], '--times must be a positive integer, got "-1"'],
       [['run', 'crashy', 'add', '1', '2', '--time-budget', '-1'], '--time-budget must be a positive integer, got "-1"'],
     ];
-    for (const [args, message] of cases) {
-      const r = await nooks(args);
-      expect(r.code, shown(r)).toBe(1);
-      expect(r.stderr, args.join(' ')).toContain(message);
-    }
+    await refusedWith(cases);
+  });
+
+  it('bench scale checks --runs as the class benches do, and names the flags it takes', async () => {
+    const cases: [string[], string][] = [
+      [['bench', 'scale', '--runs', '0'], '--runs must be a positive integer, got "0"'],
+      [['bench', 'scale', '--iters', '5'], '--iters is an option of bench xpc; bench scale takes --seconds and --runs'],
+    ];
+    await refusedWith(cases);
   });
 
   it('a bench length past what it can count is refused with its bound, not measured as nonsense', async () => {
@@ -79,11 +91,7 @@ describe('the command line', () => {
       [['bench', 'xpc', '--iters', '4294967296'], '--iters must be at most 2147483647, got "4294967296"'],
       [['bench', 'xpc', '--runs', '2147483648'], '--runs must be at most 2147483647, got "2147483648"'],
     ];
-    for (const [args, message] of cases) {
-      const r = await nooks(args);
-      expect(r.code, shown(r)).toBe(1);
-      expect(r.stderr, args.join(' ')).toContain(message);
-    }
+    await refusedWith(cases);
   });
 
   // Before, the library took them: its runs and iters went to Int32Value, 2^31 iterations ran as -2^31 (no loop at all)

@@ -4,7 +4,7 @@
 // Recovery here is plain Nooks (shadow: false): requests in flight fail; the
 // shadow driver is test/block-shadow.test.ts. Runs in the default isolation ('pkey' where it can run, else 'mprotect').
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -235,6 +235,27 @@ describe('the block class', () => {
     expect((await disk.read(0, 64 * 4096)).equals(Buffer.concat(writes.map((w) => w.data)))).toBe(true);
   });
 
+  it('a refused blk device leaves no image it created behind, and one that was there as it was', async () => {
+    const refused = (options: Record<string, string | number>) => {
+      try {
+        kernel.addDevice('blk', options);
+      } catch (e) {
+        return e as Error & { code: string };
+      }
+      throw new Error('added');
+    };
+    const made = join(dir, 'refused.img');
+    expect(refused({ image: made })).toMatchObject({ code: 'EINVAL', message: `blk: image '${made}' is empty: give a 'size'` });
+    expect(existsSync(made)).toBe(false);
+    // 2^63 bytes: past what an off_t holds, on any file system
+    expect(refused({ image: made, size: '9223372036854775808' })).toMatchObject({ code: 'EINVAL', message: expect.stringContaining(`blk: cannot size image '${made}'`) });
+    expect(existsSync(made)).toBe(false);
+    const there = join(dir, 'there.img');
+    writeFileSync(there, '');
+    expect(refused({ image: there })).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('is empty') });
+    expect(readFileSync(there)).toHaveLength(0); // not created here: left alone
+  });
+
   it('times out an operation the device never completes, instead of hanging', async () => {
     const impatient = openBlock(kernel, 'blk0', { timeoutMs: 100 });
     expect(drv.call('plug', 1)).toBe(0); // the driver never rings the doorbell: nothing completes
@@ -255,13 +276,15 @@ describe('the block class', () => {
     expect(disk.inFlight).toBe(32);
     drv.recover(); // synchronous: teardown and restart
     const results = await settled;
-    for (const r of results) {
+    results.forEach((r, i) => {
       expect(r.status).toBe('rejected');
       const e = (r as PromiseRejectedResult).reason as BlockError;
       expect(e).toBeInstanceOf(BlockError);
       expect(e.code).toBe('EDRIVERFAILED');
       expect(e.message).toMatch(/^blk0: .*\bblk\b/); // names the disk and its driver
-    }
+      // the first 4 operations' 32 requests were in the driver; the others never reached it, and say so
+      expect(e.message, `operation ${i}`).toContain(i < 4 ? 'while the request was in flight' : 'while the request waited in the class\'s queue (it never reached the driver');
+    });
     expect(logEvents(kernel, 'shadow-kept')).toEqual([]); // plain Nooks: nothing kept for the restart
     expect(drv.state).toBe('running');
     expect(drv.call('bound')).toBe(1);

@@ -33,6 +33,17 @@ describe('nooks new, build, sdk', () => {
     expect(pkg.scripts).toMatchObject({ test: 'true', 'build:hello': 'nooks build hello/hello.c -o build/hello.so' });
   });
 
+  it('new in the nooks checkout itself: the scripts call its CLI by path (npm puts no `nooks` on their PATH there)', async () => {
+    const checkout = join(project, 'checkout');
+    mkdirSync(checkout);
+    writeFileSync(join(checkout, 'package.json'), '{ "name": "nooks", "version": "0.1.0", "bin": { "nooks": "dist/lib/cli/main.js" } }\n');
+    const r = await run(['new', 'hello', '--json'], { cwd: checkout, timeoutMs: 60_000 });
+    expect(r.code, shown(r)).toBe(0);
+    const { scripts } = JSON.parse(readFileSync(join(checkout, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts['build:hello']).toBe('node dist/lib/cli/main.js build hello/hello.c -o build/hello.so');
+    expect(scripts['bench:hello']).toBe('npm run build:hello && node dist/lib/cli/main.js bench driver --driver build/hello.so --workload hello/bench.mjs --seconds 1 --runs 3');
+  });
+
   it('the test command new gives (script, next steps, the test\'s header, README) names the test file: Node 21 and later run `node --test <dir>` as a module', async () => {
     const r = await nooks('new', 'runner');
     expect(r.code, shown(r)).toBe(0);

@@ -25,7 +25,7 @@ import type { Isolation, Kernel } from '../kernel.js';
 import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
 import { breakdown, readCounters, type Breakdown } from './breakdown.js';
-import { defaultModes, eachMode, median, medianBy, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { defaultModes, eachRound, median, medianBy, positive, round, type ModeStep, type ModeUnsupported } from './common.js';
 import {
   BLOCK_BATCH, BLOCK_BYTES, BLOCK_LANES, FAR_READ_MS, FRAME_BYTES, NET_WAITING, SEND_BATCH, SERIAL_CHUNK,
   blockLoad, frame, netSendLoad, pcmPlaybackLoad, repeat, serialSendLoad, type Load,
@@ -130,14 +130,11 @@ export async function benchClass(suite: ClassSuite, options: ClassBenchOptions =
 export async function benchWorkload(w: Workload, options: Omit<ClassBenchOptions, 'pci'> = {}): Promise<WorkloadResult> {
   const seconds = options.seconds ?? 2;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`seconds must be a positive number, got ${seconds}`);
-  const runs = options.runs ?? 1;
-  if (!Number.isSafeInteger(runs) || runs <= 0) throw new RangeError(`runs must be a positive integer, got ${runs}`);
+  const runs = positive(options.runs ?? 1, 'runs');
   const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-'));
   try {
     const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
-    const rounds: (Measured | ModeUnsupported)[][] = [];
-    for (let r = 0; r < runs; r++)
-      rounds.push(await eachMode(options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported));
+    const rounds = await eachRound(runs, options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported);
     return { workload: w.name, note: w.note, seconds, runs, modes: rounds[0].map((_, i) => summary(rounds, i, w.unit)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // What the benchmarks share: the walk through the isolation modes (a kernel
 // booted for each, modes this machine cannot run reported with the reason),
-// null drivers in domains of their own, the CPU's name and the rounding of figures.
+// rounds of it (several runs, every mode in each), null drivers in domains of
+// their own, the CPU's name, the check of counts and the rounding of figures.
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,30 @@ export async function eachMode<T>(
     }
   }
   return results;
+}
+
+/**
+ * `runs` rounds of eachMode(): every mode in turn in each round, so that drift
+ * over the invocation (another process, the CPU's clock) hits every mode alike.
+ * Round r's results, in mode order, are element r.
+ */
+export async function eachRound<T>(
+  runs: number,
+  modes: readonly Isolation[],
+  body: (kernel: Kernel) => Promise<T>,
+  onStep?: (step: ModeStep) => void,
+  policy?: Policy,
+  unsupported: Partial<Record<Isolation, string>> = {},
+): Promise<(T | ModeUnsupported)[][]> {
+  const rounds: (T | ModeUnsupported)[][] = [];
+  for (let r = 0; r < runs; r++) rounds.push(await eachMode(modes, body, onStep, policy, unsupported));
+  return rounds;
+}
+
+/** `n`, checked to be a positive integer (a count of runs, iterations), at most `max` where a C++ loop counts it. */
+export function positive(n: number, name: string, max?: number): number {
+  if (Number.isSafeInteger(n) && n > 0 && n <= (max ?? Infinity)) return n;
+  throw new RangeError(max === undefined ? `${name} must be a positive integer, got ${n}` : `${name} must be an integer 1..${max}, got ${n}`);
 }
 
 /** A loaded null driver (drivers/null): its domain and its empty function. */

@@ -9,7 +9,7 @@
 // a constant rate whatever the core's frequency. tscPerNs converts them.
 import { Kernel, type Isolation } from '../kernel.js';
 import { native } from '../native.js';
-import { cpuModel, defaultModes, eachMode, median, NullDrivers, round, type ModeStep, type ModeUnsupported } from './common.js';
+import { cpuModel, defaultModes, eachMode, median, NullDrivers, positive, round, type ModeStep, type ModeUnsupported } from './common.js';
 
 /** How many null drivers are loaded for the round trips of `domains` (under mprotect a crossing's cost must not grow with them). */
 export const domainCounts = [1, 4, 16] as const;
@@ -92,8 +92,8 @@ export interface XpcBenchResult {
 }
 
 export async function benchXpc(options: XpcBenchOptions = {}): Promise<XpcBenchResult> {
-  const runs = count(options.runs ?? 7, 'runs');
-  const iters = count(options.iters ?? 20_000, 'iters');
+  const runs = positive(options.runs ?? 7, 'runs', maxXpcCount);
+  const iters = positive(options.iters ?? 20_000, 'iters', maxXpcCount);
   const modes = options.modes ?? defaultModes;
   const pku = Kernel.pkuSupported();
   const result: XpcBenchResult = { cpu: cpuModel(), pku, wrpkruPairCycles: null, mprotectPairCycles: null, modes: [], tscPerNs: 0, runs, iters };
@@ -190,10 +190,4 @@ function jsCallCost(fn: () => unknown, runs: number, iters: number): number {
     perCall.push(Number(process.hrtime.bigint() - t0) / iters);
   }
   return median(perCall);
-}
-
-/** A count the C++ loops take: a larger one would wrap in their int. */
-function count(n: number, name: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0 || n > maxXpcCount) throw new RangeError(`${name} must be an integer 1..${maxXpcCount}, got ${n}`);
-  return n;
 }

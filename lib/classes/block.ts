@@ -22,7 +22,10 @@ export type BlockErrorCode =
   | 'ENODEV'
   /** no driver has registered the disk (none bound, or its driver is failed or disabled) */
   | 'ENOTREADY'
-  /** the driver failed while the request was in flight (recovery: not resubmitted), or for good (a shadow's give-up) */
+  /**
+   * the driver failed (recovery without a shadow: not resubmitted; the message says whether the request was in
+   * flight in the driver or waited in the class's queue, never reaching it), or for good (a shadow's give-up)
+   */
   | 'EDRIVERFAILED'
   /** the driver is failed, recovering or disabled */
   | 'EUNAVAILABLE'

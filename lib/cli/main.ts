@@ -5,6 +5,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WARMUP_CROSSINGS } from '../bench/scale.js';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { faultTypes } from '../inject/index.js';
@@ -39,7 +40,7 @@ const flags = [
   { name: 'time-budget', value: 'ms', help: 'Watchdog: the longest one call may stay in the driver (demo: 300; run: the policy\'s, 2000)' },
   { name: 'policy', value: 'file', help: 'Recovery policy file (.yaml, .yml or .json)' },
   { name: 'times', value: 'n', help: 'How many recoveries to request (default 1)' },
-  { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (bench xpc: default 7; bench net|block|sound|serial|driver: rounds of every mode in turn, default 1)' },
+  { name: 'runs', value: 'n', help: 'Runs per measurement; the median run is reported (bench xpc: default 7; bench scale|net|block|sound|serial|driver: rounds of every mode in turn, default 1)' },
   { name: 'iters', value: 'n', help: 'Operations per run (default 20000)' },
   { name: 'seconds', value: 's', help: 'Measuring time per isolation mode of bench net|block|sound|serial|driver (default 2; fractions allowed), per point of bench scale (default 0.5)' },
   { name: 'seed', value: 'n', help: 'The fault\'s seed: the same seed injects the same fault (inject: random, printed; campaign: 1)' },
@@ -199,10 +200,12 @@ export const commands: readonly CommandDef[] = [
       'converted with the TSC rate measured against CLOCK_MONOTONIC. Each figure is the median of --runs runs.',
       '',
       'bench scale: for each isolation mode: 1, 2, 4, 8 and 16 kernel threads crossing at once into an empty driver',
-      'function (C++ loops) for --seconds per point (default 0.5), in two shapes: each thread into a null driver of its',
-      'own (own-driver: as many loaded as threads) and all into one (one-driver). With --json: { cpu, cores, seconds,',
-      'modes: [{ isolation, supported, shape, points: [{ threads, crossingsPerSec, perThread }] }] } (a mode the machine',
-      'cannot run: { isolation, supported: false, reason }).',
+      `function (C++ loops) for --seconds per point (default 0.5), after ${WARMUP_CROSSINGS} uncounted crossings per thread, in two`,
+      'shapes: each thread into a null driver of its own (own-driver: as many loaded as threads) and all into one',
+      '(one-driver). With --runs n, n rounds of every mode in turn; per point, its median run. With --json: { cpu,',
+      'cores, seconds, runs, modes: [{ isolation, supported, shape, points: [{ threads, crossingsPerSec, perThread,',
+      'runs: [{ crossingsPerSec, perThread }, ...each run in round order] }] }] } (a mode the machine cannot run:',
+      '{ isolation, supported: false, reason }).',
       '',
       'bench net|block|sound|serial: for each isolation mode in one run: boot it, add the class\'s emulated device,',
       'load its driver, run the workload for --seconds (after a 0.25 s warm-up), shut down; next mode. With --runs n,',
@@ -241,6 +244,7 @@ export const commands: readonly CommandDef[] = [
       ['nooks bench xpc --json', '{ cpu, pku, wrpkruPairCycles, modes: [...] }'],
       ['nooks bench xpc --runs 15 --iters 100000', 'steadier figures, slower'],
       ['nooks bench scale --json', '{ cpu, cores, modes: [{ isolation, shape, points }] }'],
+      ['nooks bench scale --runs 3', 'the median of three rounds per point, every mode in each'],
       ['nooks bench block --seconds 0.5', 'a quicker, rougher look'],
       ['nooks bench block --seconds 2 --runs 3', 'the median of three rounds, every mode in each'],
       ['nooks bench sound', 'CPU time and crossings of real-time playback'],

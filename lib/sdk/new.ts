@@ -60,15 +60,17 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
     writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@SOURCE@', `${name}/${source}`).replaceAll('@NAME@', name));
   }
 
-  // the test file itself: Node 21 and later take `node --test <dir>` as a module to run (MODULE_NOT_FOUND)
-  const scripts: Record<string, string> = {
-    [`build:${name}`]: `nooks build ${name}/${source} -o build/${name}.so`,
-    [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
-    [`bench:${name}`]: `npm run build:${name} && nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3`,
-  };
   const pkgPath = join(project, 'package.json');
   if (!existsSync(pkgPath)) return { files: files.map(([, to]) => `${name}/${to}`), scripts: {} };
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { scripts?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name?: string; bin?: Record<string, string>; scripts?: Record<string, string> };
+  // in the nooks checkout itself npm puts no `nooks` on the scripts' PATH (a package's own bin is not linked): its CLI by path
+  const nooks = pkg.name === 'nooks' && pkg.bin?.nooks ? `node ${pkg.bin.nooks}` : 'nooks';
+  // the test file itself: Node 21 and later take `node --test <dir>` as a module to run (MODULE_NOT_FOUND)
+  const scripts: Record<string, string> = {
+    [`build:${name}`]: `${nooks} build ${name}/${source} -o build/${name}.so`,
+    [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
+    [`bench:${name}`]: `npm run build:${name} && ${nooks} bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3`,
+  };
   pkg.scripts = { ...pkg.scripts, ...scripts };
   writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
   return { files: files.map(([, to]) => `${name}/${to}`), scripts };

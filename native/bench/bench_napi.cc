@@ -77,16 +77,17 @@ Napi::Value BenchDomains(const Napi::CallbackInfo &info) {
   return o;
 }
 
-// benchScale(ids, fns, threads, seconds): thread i crosses into ids[i % n] through fns[i % n].
+// benchScale(ids, fns, threads, warmup, seconds): thread i crosses into ids[i % n] through fns[i % n],
+// `warmup` times before the start, then for `seconds`.
 Napi::Value BenchScale(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Array ids = info[0].As<Napi::Array>(), fns = info[1].As<Napi::Array>();
   std::vector<ScaleTarget> targets;
   for (uint32_t i = 0; i < ids.Length(); i++)
     targets.push_back({domain_of(env, ids.Get(i)), (const void *)(uintptr_t)fns.Get(i).As<Napi::Number>().DoubleValue()});
-  int threads = info[2].As<Napi::Number>().Int32Value();
-  if (targets.empty() || threads <= 0) throw_code(env, "EINVAL", "benchScale: no driver or no thread");
-  ScaleResult r = bench_scale(targets, threads, info[3].As<Napi::Number>().DoubleValue());
+  int threads = info[2].As<Napi::Number>().Int32Value(), warmup = info[3].As<Napi::Number>().Int32Value();
+  if (targets.empty() || threads <= 0 || warmup < 0) throw_code(env, "EINVAL", "benchScale: no driver, no thread or a negative warm-up");
+  ScaleResult r = bench_scale(targets, threads, warmup, info[4].As<Napi::Number>().DoubleValue());
   if (r.failed) throw_code(env, "EFAULT", std::to_string(r.failed) + " of " + std::to_string(threads) + " threads could not cross (a driver failed)");
   Napi::Object o = Napi::Object::New(env);
   o.Set("crossings", (double)r.crossings);

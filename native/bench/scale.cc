@@ -13,18 +13,20 @@ static double mono_seconds() {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-ScaleResult bench_scale(const std::vector<ScaleTarget> &targets, int threads, double seconds) {
+ScaleResult bench_scale(const std::vector<ScaleTarget> &targets, int threads, int warmup, double seconds) {
   std::atomic<int> ready{0}, failed{0};
   std::atomic<bool> go{false}, stop{false};
   std::atomic<uint64_t> total{0};
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; i++)
     pool.emplace_back([&, target = targets[i % targets.size()]] {
-      // Each registers on its first crossing; that one (which also maps the
-      // thread's stack in the domain) is made before the start.
+      // Each registers on its first crossing (which also maps the thread's
+      // stack in the domain); that one and the warm-up (caches, predictors,
+      // the host process's thread awake) are made before the start.
       XpcCall c{target.fn, {}, 0};
       Fault f;
-      bool ok = xpc_call(target.domain, &c, &f) == EnterResult::ok;
+      bool ok = true;
+      for (int i = 0; ok && i < 1 + warmup; i++) ok = xpc_call(target.domain, &c, &f) == EnterResult::ok;
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       uint64_t n = 0;

@@ -20,7 +20,8 @@ struct ScaleResult {
 };
 
 // Starts `threads` threads; thread i crosses into targets[i % targets.size()]
-// as fast as it can, from a common start until `seconds` have passed.
-ScaleResult bench_scale(const std::vector<ScaleTarget> &targets, int threads, double seconds);
+// `warmup` times uncounted, then as fast as it can, from a common start until
+// `seconds` have passed.
+ScaleResult bench_scale(const std::vector<ScaleTarget> &targets, int threads, int warmup, double seconds);
 
 }  // namespace nooks

@@ -5,7 +5,7 @@
 import { benchClass, benchWorkload, classSuites, classWorkloads, type ClassModeResult, type ClassSuite, type WorkloadResult } from '../../bench/classes.js';
 import { cpuModel, defaultModes } from '../../bench/common.js';
 import { driverWorkload } from '../../bench/driver.js';
-import { benchScale, threadCounts, type ScaleBenchResult } from '../../bench/scale.js';
+import { benchScale, threadCounts, WARMUP_CROSSINGS, type ScaleBenchResult } from '../../bench/scale.js';
 import { benchXpc, domainCounts, maxXpcCount, type DomainsRoundTrip, type XpcBenchResult } from '../../bench/xpc.js';
 import { Kernel, type Isolation } from '../../kernel.js';
 import type { PciVia } from '../../pci.js';
@@ -98,13 +98,12 @@ function printXpc(ctx: Context, r: XpcBenchResult): void {
 }
 
 async function scale(ctx: Context): Promise<number> {
-  for (const f of ['runs', 'iters', 'policy'] as const)
-    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} is not an option of bench scale; it takes --seconds (per point)`);
-  const seconds = secondsFlag(ctx, 0.5);
-  // per mode: boot, then a step per point of each shape; a skipped mode counts them at once
+  if (ctx.flags.policy !== undefined) throw new UsageError('--policy is not an option of bench scale; it takes --seconds (per point) and --runs');
+  const { seconds, runs } = roundsOf(ctx, 'scale', 0.5);
+  // per mode and round: boot, then a step per point of each shape; a skipped mode counts them at once
   const perMode = 1 + 2 * threadCounts.length;
-  const progress = new Progress({ total: defaultModes.length * perMode, label: 'bench scale', json: ctx.flags.json });
-  const result = await benchScale({ seconds, onStep: (s) => progress.tick(s.what === 'skip' ? perMode : 1) });
+  const progress = new Progress({ total: defaultModes.length * perMode * runs, label: 'bench scale', json: ctx.flags.json });
+  const result = await benchScale({ seconds, runs, onStep: (s) => progress.tick(s.what === 'skip' ? perMode : 1) });
   progress.tick(Infinity);
   progress.finish();
   if (ctx.flags.json) {
@@ -116,7 +115,8 @@ async function scale(ctx: Context): Promise<number> {
 }
 
 function printScale(ctx: Context, r: ScaleBenchResult): void {
-  ctx.print(`cpu: ${r.cpu}; ${r.cores} cores; ${r.seconds} s per point`);
+  ctx.print(`cpu: ${r.cpu}; ${r.cores} cores; ${r.seconds} s per point after ${WARMUP_CROSSINGS} crossings per thread` +
+    (r.runs > 1 ? `; ${r.runs} rounds of every mode in turn: the median run` : ''));
   ctx.print('');
   ctx.print('crossings per second (all threads together), by threads crossing at once');
   for (const line of table(
@@ -162,10 +162,10 @@ async function driver(ctx: Context): Promise<number> {
   return printWorkloads(ctx, [result], seconds, runs);
 }
 
-/** --seconds and --runs of a bench that measures workloads (--iters is bench xpc's). */
-function roundsOf(ctx: Context, suite: string): { seconds: number; runs: number } {
+/** --seconds and --runs of a bench measured for a time, in rounds of every mode (--iters is bench xpc's). */
+function roundsOf(ctx: Context, suite: string, seconds = 2): { seconds: number; runs: number } {
   if (ctx.flags.iters !== undefined) throw new UsageError(`--iters is an option of bench xpc; bench ${suite} takes --seconds and --runs`);
-  return { seconds: secondsFlag(ctx, 2), runs: intFlag(ctx, 'runs', 1) };
+  return { seconds: secondsFlag(ctx, seconds), runs: intFlag(ctx, 'runs', 1) };
 }
 
 /** With --json: one object per workload (an array when there are several: net has two); else their tables. */

@@ -18,9 +18,9 @@ export const bench = surface({
       { ioReadTicks: number; trappedReadTicks: number }>(
       'One emulated register read through ioread32 (ioReadLoop(n)) and one trapped in a mapped BAR (trappedReadLoop(n, bar)).',
       ['number', 'number', 'number', 'number', 'number', 'number']),
-    benchScale: fn<(ids: number[], fns: number[], threads: number, seconds: number) => { crossings: number; seconds: number }>(
-      'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) for `seconds`, all threads at once.',
-      ['array', 'array', 'number', 'number']),
+    benchScale: fn<(ids: number[], fns: number[], threads: number, warmup: number, seconds: number) => { crossings: number; seconds: number }>(
+      'Thread i crosses into ids[i % n] through fns[i % n] (empty functions) `warmup` times uncounted, then for `seconds`, all threads at once.',
+      ['array', 'array', 'number', 'number', 'number']),
     mprotectCalls: fn<() => number>('The mprotect calls made so far, by every thread (isolation mprotect; 0 in the others): what its crossings cost in system calls.', []),
     processSpinsRunOut: fn<() => number>(
       "The waits of kernel threads on a driver's host process whose spin ran out, so that they slept (isolation process; 0 in the others): " +

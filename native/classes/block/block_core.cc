@@ -32,19 +32,20 @@ void finish_chunk(Block &b, Chunk &c, const std::string &code, const std::string
   b.completed.push_back(std::move(done));
 }
 
-void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &why) {
+void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &in_flight, const std::string &waiting) {
   k.dead = true;
   auto it = b.disks.find(k.name);
   if (it != b.disks.end() && it->second.get() == &k) b.disks.erase(it);
+  // in flight first: an operation with a request in the driver and the rest waiting fails as in flight
   for (Slot &s : k.slots)
     if (s.busy) {
       s.busy = false;
-      finish_chunk(b, s.chunk, code, why);
+      finish_chunk(b, s.chunk, code, in_flight);
       s.chunk = Chunk{};
     }
   auto p = b.pending.find(k.name);
   if (p != b.pending.end()) {
-    for (Chunk &c : p->second) finish_chunk(b, c, code, why);
+    for (Chunk &c : p->second) finish_chunk(b, c, code, waiting);
     b.pending.erase(p);
   }
   b.js.kick();
@@ -102,8 +103,14 @@ void drop_disk(Domain *d, const Object &o) {
   std::lock_guard<std::mutex> g(b.lock);
   std::shared_ptr<Disk> k = disk_of(b, d->id, o.key);
   if (!k) return;
-  klog(4, "blk: %s: driver %s failed: its requests in flight fail", k->name.c_str(), d->name.c_str());
-  disk_gone(b, *k, "EDRIVERFAILED", k->name + ": the driver (" + d->name + ") failed while the request was in flight");
+  size_t in_flight = std::count_if(k->slots.begin(), k->slots.end(), [](const Slot &s) { return s.busy; });
+  auto p = b.pending.find(k->name);
+  size_t waiting = p == b.pending.end() ? 0 : p->second.size();
+  klog(4, "blk: %s: driver %s failed: its %zu requests in flight and %zu waiting fail (no shadow keeps them)", k->name.c_str(),
+       d->name.c_str(), in_flight, waiting);
+  const std::string failed = k->name + ": the driver (" + d->name + ") failed";
+  disk_gone(b, *k, "EDRIVERFAILED", failed + " while the request was in flight",
+            failed + " while the request waited in the class's queue (it never reached the driver; without a shadow driver nothing keeps it for the restart)");
 }
 
 }  // namespace

@@ -126,8 +126,9 @@ struct Block {
 // With b.lock held. Records a finished request; queues the JS callback when needed.
 void finish_chunk(Block &b, Chunk &c, const std::string &code, const std::string &message);
 std::shared_ptr<Disk> disk_of(Block &b, int domain, uintptr_t disk);
-// With b.lock held: the disk is gone; fail everything it had and every request waiting for it.
-void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &why);
+// With b.lock held: the disk is gone; fail everything it had (with the message `in_flight`) and every request
+// waiting for it (`waiting`).
+void disk_gone(Block &b, Disk &k, const std::string &code, const std::string &in_flight, const std::string &waiting);
 // With b.lock held: the parked disk `name` will not be served; fail what waits for it.
 void fail_parked(Block &b, const std::string &name, const std::string &code, const std::string &why);
 // Hands waiting requests of disk `name` to its driver, a batch per crossing,

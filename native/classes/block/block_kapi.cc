@@ -25,9 +25,11 @@ extern "C" int kapi_blk_register_disk(void *p) {
   if (!capacity || depth < 1 || depth > BLK_MAX_QUEUE_DEPTH || max < 1 || max > BLK_MAX_SECTORS) return -EINVAL;
   std::string name = pdev->dev.name;
   Block &b = blk();
+  // With b.lock held: the name, or this disk, is registered already.
+  auto taken = [&] { return b.disks.count(name) || disk_of(b, d->id, (uintptr_t)disk); };
   {
     std::lock_guard<std::mutex> g(b.lock);
-    if (b.disks.count(name) || disk_of(b, d->id, (uintptr_t)disk)) return -EBUSY;
+    if (taken()) return -EBUSY;
   }
   // The requests, then the buffers (page-aligned), in the driver's DMA memory.
   size_t head = (depth * sizeof(blk_request) + 4095) & ~(size_t)4095;
@@ -55,8 +57,14 @@ extern "C" int kapi_blk_register_disk(void *p) {
     memset(s.rq, 0, sizeof *s.rq);
     k->slots.push_back(std::move(s));
   }
+  std::unique_lock<std::mutex> g(b.lock);
+  // Again: another of the driver's threads may have registered it while the lock was free (the first disk stays).
+  if (taken()) {
+    g.unlock();
+    kapi_dma_free_coherent(nullptr, 0, pool, 0);
+    return -EBUSY;
+  }
   d->objects.add({ObjectType::blkdev, (uintptr_t)disk, sizeof *disk, capacity, name});
-  std::lock_guard<std::mutex> g(b.lock);
   b.disks[name] = k;
   shadow_registered(ObjectType::blkdev, name);  // the shadow's wait for it is over; after its end, a new device for the handles
   klog(6, "blk: %s: %lu sectors, %u requests of up to %u sectors, driver %s", name.c_str(), (unsigned long)k->capacity, depth,
@@ -83,7 +91,8 @@ extern "C" void kapi_blk_unregister_disk(void *p) {
     std::shared_ptr<Disk> k = disk_of(b, d->id, (uintptr_t)p);
     if (k) {
       pool = k->pool;
-      disk_gone(b, *k, "ENODEV", k->name + ": the disk was unregistered by its driver");
+      const std::string why = k->name + ": the disk was unregistered by its driver";
+      disk_gone(b, *k, "ENODEV", why, why);
     }
   }
   d->objects.remove(ObjectType::blkdev, (uintptr_t)p);

@@ -262,30 +262,35 @@ std::unique_ptr<EmulatedDevice> make(const DeviceOptions &opts) {
       throw std::invalid_argument("blk: option 'size' must be a positive multiple of 512 bytes, not '" + sz->second + "'");
     size = v;
   }
-  int fd = open(image->second.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::invalid_argument("blk: cannot open image '" + image->second + "': " + strerror(errno));
+  const std::string &path = image->second;
+  // Created here (O_EXCL says so) or there already: a refused device removes
+  // only an image it created, never one that was there before.
+  bool created = true;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  }
+  if (fd < 0) throw std::invalid_argument("blk: cannot open image '" + path + "': " + strerror(errno));
   // One disk per image: two writers would corrupt each other's data. The lock
   // goes with the descriptor (closed by ~BlkDev, or by the process's death).
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    close(fd);
-    if (err == EWOULDBLOCK) throw DeviceError("EBUSY", "blk: image '" + image->second + "' is in use by another blk device (this process's or another's)");
-    throw std::invalid_argument("blk: cannot lock image '" + image->second + "': " + strerror(err));
+    close(fd);  // left even if created here: the device holding the lock has opened it since
+    if (err == EWOULDBLOCK) throw DeviceError("EBUSY", "blk: image '" + path + "' is in use by another blk device (this process's or another's)");
+    throw std::invalid_argument("blk: cannot lock image '" + path + "': " + strerror(err));
   }
+  // With the lock held, no other blk device uses the image: one created here can go.
+  auto refuse = [&](const std::string &why) {
+    if (created) unlink(path.c_str());
+    close(fd);
+    throw std::invalid_argument("blk: " + why);
+  };
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    throw std::invalid_argument("blk: cannot stat image '" + image->second + "'");
-  }
-  if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0) {
-    close(fd);
-    throw std::invalid_argument("blk: cannot size image '" + image->second + "': " + strerror(errno));
-  }
+  if (fstat(fd, &st) != 0) refuse("cannot stat image '" + path + "': " + strerror(errno));
+  if ((uint64_t)st.st_size < size && ftruncate(fd, (off_t)size) != 0) refuse("cannot size image '" + path + "': " + strerror(errno));
   uint64_t bytes = size ? size : (uint64_t)st.st_size;
-  if (bytes < 512) {
-    close(fd);
-    throw std::invalid_argument("blk: image '" + image->second + "' is empty: give a 'size'");
-  }
+  if (bytes < 512) refuse("image '" + path + "' is empty: give a 'size'");
   return std::make_unique<BlkDev>(fd, bytes / 512);
 }
 
