@@ -566,6 +566,16 @@ long unused(long x)
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', hostCrashed: false, failures: 0, faultKinds: [], recoveryMs: [] });
   });
+
+  // Before, a line on fd 3 that was not JSON ended the command itself: 'SyntaxError: Expected property name or '}' in
+  // JSON at position 1' (an uncaught exception in the child's 'close' listener)
+  it('a broken line it writes on the trial\'s own fd is not the trial\'s: the report that follows counts', async () => {
+    const path = join(dir, 'fd3-forger.mjs');
+    writeFileSync(path, `import { writeSync } from 'node:fs';\nexport default () => { writeSync(3, 'report {not json\\nsetup-failed {cut\\n'); return true; };\n`);
+    const r = await nooks(['inject', idle, '--workload', path, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', hostCrashed: false, failures: 0 });
+  });
 });
 
 describe('a failure at the unload, after the work was judged', () => {

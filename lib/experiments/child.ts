@@ -57,8 +57,9 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     // (echo's session: 10 s), which ended such a trial with no verdict.
     let timer = setTimeout(stop, timeoutMs);
     let appStarted = false;
-    fromTrial.on('data', (b: Buffer) => {
-      channel += b.toString();
+    fromTrial.setEncoding('utf8'); // a character split across two reads stays whole
+    fromTrial.on('data', (b: string) => {
+      channel += b;
       heardAt = Date.now();
       if (!appStarted && new RegExp(`^${said.started}$`, 'm').test(channel)) {
         appStarted = true;
@@ -85,17 +86,14 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
           ? end({ outcome: 'crash', hostCrashed: true, detail: `the process hung (silent for ${killedAt - heardAt} ms)` })
           : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms ${appStarted ? 'of the application\'s start' : 'of start-up'}: stalled` });
       }
-      const [unset] = saidAfter(said.setupFailed);
-      if (unset !== undefined && !signal) {
-        const { code: errorCode, message } = JSON.parse(unset) as { code: string; message: string };
-        return reject(Object.assign(new Error(`the trial could not be set up: ${message}`), { code: errorCode }));
-      }
+      const unset = saidAfter(said.setupFailed).map((l) => jsonWith<{ code: string; message: string }>(l, 'message')).find((u) => u);
+      if (unset && !signal) return reject(Object.assign(new Error(`the trial could not be set up: ${unset.message}`), { code: unset.code }));
       if (signal || code !== 0) {
         // the error itself, not the stack under it or Node's version line
         const last = err.split('\n').filter((l) => l.trim() && !/^\s+at /.test(l) && !/^Node\.js v/.test(l)).at(-1);
         return end({ outcome: 'crash', hostCrashed: true, detail: signal ? `the process died of ${signal}` : `exit status ${code}${last ? `: ${last}` : ''}` });
       }
-      const report = saidAfter(said.report).map((r) => JSON.parse(r) as TrialReport).at(-1);
+      const report = saidAfter(said.report).map((r) => jsonWith<TrialReport>(r, 'ok')).filter((r) => r).at(-1);
       if (!report) {
         // exit status 0 before the report: under isolation none a POSIX driver's exit(0) ends the host process
         const tail = `${out}${err}`.trim().split('\n').slice(-3).join(' | ').slice(-300);
@@ -108,3 +106,15 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
   });
 }
 
+/**
+ * A line of the trial's, parsed: an object that has `key`, or undefined. A line cut short (the process killed while
+ * writing it) or written by the workload to fd 3 is not the trial's: one bad trial, not the whole campaign, ends.
+ */
+function jsonWith<T extends object>(line: string, key: string): T | undefined {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return typeof v === 'object' && v !== null && key in v ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
