@@ -379,6 +379,9 @@ describe('a persistent hook fault that ends its own arming call', () => {
     expect(d.state).toBe('disabled');
     expect(depths.size).toBe(1); // every recovery at the same depth: none nested in the one before
     expect(events.map((e) => kernel().listenerCount(e))).toEqual(listening); // the disabled driver's fault let go
+    // Before: a fault applied to the disabled driver stayed listening for good (no event comes for it): [1, 1, 1]
+    applyFault(kernel(), d, { hook: 'null_deref', transient: false } as InjectedFault);
+    expect(events.map((e) => kernel().listenerCount(e))).toEqual(listening);
     d.unload();
   });
 

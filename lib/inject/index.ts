@@ -202,6 +202,8 @@ function armHook(kernel: Kernel, driver: Driver, hook: string, transient: boolea
   // strikes again after that recovery as after any other
   armingEvents.forEach((e) => kernel.on(e, onEvent));
   armUntilSettled();
+  // disabled before or during the arming (its events gone by): no event will come to let go
+  if (driver.state === 'disabled' || driver.state === 'unloaded') stop();
 }
 
 /**
