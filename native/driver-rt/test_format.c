@@ -1,5 +1,6 @@
 /*
- * Host-side unit test for the driver runtime (string.c, format.c), built
+ * Host-side unit test for the driver runtime (string.c, format.c, and the
+ * POSIX personality's strerror.c, the formatter's errno side), built
  * with ASan/UBSan by run-tests.sh. The runtime's symbols are hidden, so
  * inside this executable they take precedence over libc's: every call below
  * reaches our code, not glibc's (hence -fno-builtin: no compile-time folding).
@@ -124,15 +125,8 @@ static void test_unknown(void)
 	EXPECT_RAW("[%0$d]", "[%0$d]", 1);
 }
 
-/* The text of %m: glibc's, here (the POSIX personality's in drivers). */
-const char *format_error_text(char *buf, size_t size)
-{
-	/* in the caller's buffer, as the personality's strerror_r puts a number with no text: one too small shows */
-	snprintf(buf, size, "%s", strerror(errno));
-	return buf;
-}
-
-/* Each format and its arguments through our vsnprintf and glibc's. */
+/* Each format and its arguments through our vsnprintf and glibc's; %m's
+ * text is the POSIX personality's (strerror.c, linked in), as in drivers. */
 static void vsame(int line, const char *fmt, va_list ap)
 {
 	typedef int (*vsnprintf_fn)(char *, size_t, const char *, va_list);
