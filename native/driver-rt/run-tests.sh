@@ -27,7 +27,7 @@ gcc $common $rt -c string.c -o "$out/string.o"
 gcc $common $rt -c format.c -o "$out/format.o"
 # shellcheck disable=SC2086
 gcc $common $rt -c format_float.c -o "$out/format_float.o"
-# the POSIX personality's side of the formatter: %m's text, as drivers get it
+# the POSIX personality's side of the formatter: %m's text and EOVERFLOW's errno, as drivers get them
 # shellcheck disable=SC2086
 gcc $common $rt -c posix/strerror.c -o "$out/strerror.o"
 # shellcheck disable=SC2086
