@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dynamicSymbol } from '../lib/elf.js';
+import { dynamicSymbol, sections } from '../lib/elf.js';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
@@ -120,6 +120,22 @@ describe('planning', () => {
       writeFileSync(join(dir, 'kapi.c'), userKapiDriver);
       execFileSync(compiler(), [...cflags(), join(dir, 'kapi.c'), '-o', join(dir, 'kapi.so'), ...ldflags().filter((f) => !f.endsWith('runtime.ld'))]);
       expect(() => planFault(join(dir, 'kapi.so'), { seed: 1 })).toThrow(/linked without the driver runtime's runtime\.ld .*`nooks sdk --ldflags`/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // objdump calls such a file an unknown format: the error read as a missing binutils, with no code
+  it('a driver whose dynamic symbols name no string table (sh_link): ENOTELF, naming it, before objdump', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      const elf = readFileSync(driverPath('ticker'));
+      const dynsym = sections(elf).findIndex((s) => s.type === 11 /* SHT_DYNSYM */);
+      elf.writeUInt32LE(0xffff, elf.readUInt32LE(0x28) + dynsym * 64 + 0x28); // e_shoff: its header's sh_link
+      writeFileSync(join(dir, 'damaged.so'), elf);
+      expect(() => planFault(join(dir, 'damaged.so'), { seed: 1 })).toThrow(expect.objectContaining({
+        code: 'ENOTELF', message: expect.stringMatching(/string table \(sh_link\) is out of range/),
+      }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
