@@ -302,6 +302,27 @@ describe('injected into a loaded driver (mprotect)', () => {
     await expect(kernel().load('crashy', { patches: [{ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: false }] }))
       .rejects.toMatchObject({ code: 'EPATCH' });
   });
+
+  // dlopen maps the text's last page whole: its bytes past the segment are executable too, and the load's scan
+  // reads them (loader.cc mapped_file_pages). Before, the patch's check stopped at the segment's end.
+  it('refuses a patch at the text\'s end that makes a WRPKRU with a byte of its last page past it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      const elf = readFileSync(driverPath('crashy'));
+      const text = Array.from({ length: elf.readUInt16LE(0x38) }, (_, i) => elf.readUInt32LE(0x20) + i * elf.readUInt16LE(0x36))
+        .find((o) => elf.readUInt32LE(o) === 1 /* PT_LOAD */ && (elf.readUInt32LE(o + 4) & 1) /* PF_X */)!;
+      const [offset, vaddr, filesz] = [8, 0x10, 0x20].map((at) => Number(elf.readBigUInt64LE(text + at)));
+      expect((vaddr + filesz) % 4096).not.toBe(0); // a tail to write in
+      elf[offset + filesz] = 0xef; // the first byte past the segment, in its last page: alone, no sequence
+      writeFileSync(join(dir, 'crashy-tail.so'), elf);
+      const d = await kernel().load(join(dir, 'crashy-tail.so'));
+      expect(() => d.patchText({ offset: vaddr + filesz - 2, bytes: Buffer.from([0x0f, 0x01]), transient: true })).toThrow(/WRPKRU/);
+      expect(d.call('add', 2, 3)).toBe(5);
+      d.unload();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 // The trials arm a hook from a timer, and again at each recovery, once they saw the driver running: a fault on
