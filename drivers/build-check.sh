@@ -36,12 +36,12 @@ rt_objs="$rt_dir/string.o $rt_dir/format.o $rt_dir/batch.o $rt_dir/lkdtm.o"
 state=$(size -A $rt_objs | awk '$1 ~ /^\.(data|bss|tdata|tbss)/ && $2 > 0 { print $1 }')
 [ -z "$state" ] || bad "runtime has writable state: $state"
 # what it needs from outside itself: nooks_log, kmalloc/kfree for the injected bugs (lkdtm.c), and, weak,
-# the POSIX personality's text of %m (format.c: absent, NULL, outside the personality; its address taken
-# through the linker's _GLOBAL_OFFSET_TABLE_)
+# the POSIX personality's text of %m and its EOVERFLOW for a result past INT_MAX (format.c: absent, NULL,
+# outside the personality; their addresses taken through the linker's _GLOBAL_OFFSET_TABLE_)
 nm --defined-only "$rt_lib" | awk 'NF == 3 && $2 ~ /^[A-Z]$/ { print $3 }' | sort -u >"$out/rt.defined"
 nm --undefined-only "$rt_lib" | awk 'NF == 2 { print $2 }' | sort -u >"$out/rt.undefined"
 imports=$(comm -23 "$out/rt.undefined" "$out/rt.defined")
-want="_GLOBAL_OFFSET_TABLE_ format_error_text kfree kmalloc nooks_log"
+want="_GLOBAL_OFFSET_TABLE_ format_error_text format_overflowed kfree kmalloc nooks_log"
 [ "$(echo $imports)" = "$want" ] || bad "runtime imports: $(echo $imports) (want $want)"
 # no function calls itself by name (GCC turning memset's loop into memset()); lkdtm.c's
 # unbounded recursion is one of the bugs it injects on purpose

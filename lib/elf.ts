@@ -10,22 +10,27 @@ export interface Section {
   link: number;
 }
 
+/** The error for a file that is no well-formed ELF64 object: code ENOTELF, as the loader's (native/loader/elf_check.cc). */
+export function notElf(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: 'ENOTELF' });
+}
+
 /** Whether `elf` begins as an ELF64 file does. */
 export function isElf(elf: Buffer): boolean {
   return elf.length > 4 && elf.readUInt32BE(0) === 0x7f454c46 && elf[4] === 2;
 }
 
 /**
- * The section headers (none for a file without: sstrip's). Bounds-checked: a damaged file gives an Error that says
- * what is wrong, never a read past its end. e_shentsize must be 64, as the native loader requires.
+ * The section headers (none for a file without: sstrip's). Bounds-checked: a damaged file gives an ENOTELF error
+ * that says what is wrong, never a read past its end. e_shentsize must be 64, as the native loader requires.
  */
 export function sections(elf: Buffer): Section[] {
-  if (!isElf(elf) || elf.length < 0x40) throw new Error('not an ELF64 file');
+  if (!isElf(elf) || elf.length < 0x40) throw notElf('not an ELF64 file');
   const shoff = Number(elf.readBigUInt64LE(0x28));
   const shentsize = elf.readUInt16LE(0x3a), shnum = elf.readUInt16LE(0x3c), shstrndx = elf.readUInt16LE(0x3e);
   if (shnum === 0) return [];
-  if (shentsize !== 64) throw new Error(`malformed ELF file: section headers of ${shentsize} bytes (e_shentsize), not 64`);
-  if (shoff + shnum * 64 > elf.length) throw new Error('malformed ELF file: the section headers extend past the end of the file');
+  if (shentsize !== 64) throw notElf(`malformed ELF file: section headers of ${shentsize} bytes (e_shentsize), not 64`);
+  if (shoff + shnum * 64 > elf.length) throw notElf('malformed ELF file: the section headers extend past the end of the file');
   const raw = Array.from({ length: shnum }, (_, i) => {
     const o = shoff + i * 64;
     return {
@@ -52,7 +57,7 @@ function* dynamicSymbols(elf: Buffer): Generator<{ name: string; shndx: number; 
   const dynsym = all.find((s) => s.type === SHT_DYNSYM);
   if (!dynsym) return;
   const strtab = all[dynsym.link];
-  if (!strtab) throw new Error('malformed ELF file: the dynamic symbols\' string table (sh_link) is out of range');
+  if (!strtab) throw notElf('malformed ELF file: the dynamic symbols\' string table (sh_link) is out of range');
   const end = Math.min(dynsym.offset + dynsym.size, elf.length);
   for (let o = dynsym.offset + 24; o + 24 <= end; o += 24) // entry 0 is the null symbol
     yield { name: cString(elf, strtab.offset + elf.readUInt32LE(o)), shndx: elf.readUInt16LE(o + 6), value: Number(elf.readBigUInt64LE(o + 8)) };

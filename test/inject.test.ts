@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { dynamicSymbol } from '../lib/elf.js';
+import { dynamicSymbol, sections } from '../lib/elf.js';
 import { decode } from '../lib/inject/binary.js';
 import { disassemble } from '../lib/inject/disasm.js';
 import { applyFault, binaryTypes, planFault, targetedTypes, textPatch, type InjectedFault } from '../lib/inject/index.js';
@@ -120,6 +120,22 @@ describe('planning', () => {
       writeFileSync(join(dir, 'kapi.c'), userKapiDriver);
       execFileSync(compiler(), [...cflags(), join(dir, 'kapi.c'), '-o', join(dir, 'kapi.so'), ...ldflags().filter((f) => !f.endsWith('runtime.ld'))]);
       expect(() => planFault(join(dir, 'kapi.so'), { seed: 1 })).toThrow(/linked without the driver runtime's runtime\.ld .*`nooks sdk --ldflags`/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // objdump calls such a file an unknown format: the error read as a missing binutils, with no code
+  it('a driver whose dynamic symbols name no string table (sh_link): ENOTELF, naming it, before objdump', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      const elf = readFileSync(driverPath('ticker'));
+      const dynsym = sections(elf).findIndex((s) => s.type === 11 /* SHT_DYNSYM */);
+      elf.writeUInt32LE(0xffff, elf.readUInt32LE(0x28) + dynsym * 64 + 0x28); // e_shoff: its header's sh_link
+      writeFileSync(join(dir, 'damaged.so'), elf);
+      expect(() => planFault(join(dir, 'damaged.so'), { seed: 1 })).toThrow(expect.objectContaining({
+        code: 'ENOTELF', message: expect.stringMatching(/string table \(sh_link\) is out of range/),
+      }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -285,6 +301,27 @@ describe('injected into a loaded driver (mprotect)', () => {
     d.unload();
     await expect(kernel().load('crashy', { patches: [{ offset: add, bytes: Buffer.from([0x0f, 0x01, 0xef]), transient: false }] }))
       .rejects.toMatchObject({ code: 'EPATCH' });
+  });
+
+  // dlopen maps the text's last page whole: its bytes past the segment are executable too, and the load's scan
+  // reads them (loader.cc mapped_file_pages). Before, the patch's check stopped at the segment's end.
+  it('refuses a patch at the text\'s end that makes a WRPKRU with a byte of its last page past it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-inject-'));
+    try {
+      const elf = readFileSync(driverPath('crashy'));
+      const text = Array.from({ length: elf.readUInt16LE(0x38) }, (_, i) => elf.readUInt32LE(0x20) + i * elf.readUInt16LE(0x36))
+        .find((o) => elf.readUInt32LE(o) === 1 /* PT_LOAD */ && (elf.readUInt32LE(o + 4) & 1) /* PF_X */)!;
+      const [offset, vaddr, filesz] = [8, 0x10, 0x20].map((at) => Number(elf.readBigUInt64LE(text + at)));
+      expect((vaddr + filesz) % 4096).not.toBe(0); // a tail to write in
+      elf[offset + filesz] = 0xef; // the first byte past the segment, in its last page: alone, no sequence
+      writeFileSync(join(dir, 'crashy-tail.so'), elf);
+      const d = await kernel().load(join(dir, 'crashy-tail.so'));
+      expect(() => d.patchText({ offset: vaddr + filesz - 2, bytes: Buffer.from([0x0f, 0x01]), transient: true })).toThrow(/WRPKRU/);
+      expect(d.call('add', 2, 3)).toBe(5);
+      d.unload();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,7 @@
 // own (native/driver-rt/runtime.ld), and the PLT has its own too.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dynamicSymbol, sections } from '../elf.js';
+import { dynamicSymbol, notElf, sections } from '../elf.js';
 import { runtimeScript } from '../sdk/flags.js';
 
 export interface Instruction {
@@ -56,12 +56,14 @@ export function disassemble(path: string): Disassembly {
   const elf = readFileSync(path);
   // objdump's own complaint about a source file or a script would read as a missing binutils
   if (!elf.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) {
-    throw Object.assign(new Error(`${path} is not a driver (not an ELF file): build one with nooks build`), { code: 'ENOTELF' });
+    throw notElf(`${path} is not a driver (not an ELF file): build one with nooks build`);
   }
   // objdump finds the code by its sections: of a file without (sstrip's), it shows none
   if (sections(elf).length === 0) {
     throw new Error(`${path} has no section headers (stripped with sstrip?): the injector finds the driver's code by them; inject into the driver as nooks build made it`);
   }
+  // read before objdump, which refuses a damaged symbol table as an unknown format (read as a missing binutils)
+  const posix = dynamicSymbol(elf, 'nooks_posix_start') !== undefined;
   let text: string;
   try {
     text = execFileSync('objdump', ['-d', '-w', path], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -70,7 +72,7 @@ export function disassemble(path: string): Disassembly {
   }
   // every driver links some of the runtime (nooks_lkdtm at least): without the section, the runtime's code is in .text
   if (!text.includes(`Disassembly of section ${runtimeSection}:`)) {
-    const flags = dynamicSymbol(elf, 'nooks_posix_start') !== undefined ? '--posix-ldflags' : '--ldflags';
+    const flags = posix ? '--posix-ldflags' : '--ldflags';
     throw new Error(`${path} was linked without the driver runtime's runtime.ld (-Wl,-T,${runtimeScript}, in \`nooks sdk ${flags}\`; rebuild it): the injector cannot tell its own code`);
   }
   const symbols = new Map<string, number>();

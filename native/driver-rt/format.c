@@ -11,6 +11,11 @@
  * number (%N$) as glibc: every conversion numbered, or none; the numbers'
  * types are found first, then the arguments fetched in order.
  *
+ * As glibc, a result longer than INT_MAX characters, or a width or precision
+ * past INT_MAX (written, or -INT_MIN from a '*'), fails the call: -1, and
+ * errno EOVERFLOW under the POSIX personality. Padding past the buffer is
+ * counted, not looped over: snprintf(buf, 8, "%2147483646d", 1) is quick.
+ *
  * A conversion it cannot honour (unknown, wide %lc %ls, mixing numbered and unnumbered
  * arguments, a number past FORMAT_ARGS_MAX) ends the conversions: it and the
  * rest of the format are copied out as written, so no argument is ever read
@@ -39,6 +44,7 @@ union arg {
 struct conv {
 	struct spec sp;
 	int lng;	/* -2 hh, -1 h, 0 none, 1 l j z t, 2 ll q L */
+	bool too_big;	/* a number written in it is past INT_MAX */
 	char c;		/* the conversion character; 0 at the format's end */
 	/* argument numbers (N$, from 1); 0 for the next one; the width's and
 	 * precision's are -1 when they are written as digits or absent */
@@ -60,50 +66,71 @@ void format_put(struct out *o, char c)
 	o->len++;
 }
 
-void format_pad(struct out *o, char c, int n)
+bool format_room(struct out *o, const struct spec *sp, long long length)
 {
-	while (n-- > 0)
-		format_put(o, c);
+	long long field = length > sp->width ? length : sp->width;
+
+	if ((long long)o->len + field > INT_MAX)
+		o->overflow = true;
+	return !o->overflow;
 }
 
-static int digits(const char **p)
+void format_pad(struct out *o, char c, long long n)
+{
+	while (n > 0 && o->len + 1 < o->size) {
+		o->buf[o->len++] = c;
+		n--;
+	}
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/* The digits at *p (moved past them); INT_MAX and *too_big set past it. */
+static int digits(const char **p, bool *too_big)
 {
 	int n = 0;
 
-	while (**p >= '0' && **p <= '9')
-		n = n * 10 + (*(*p)++ - '0');
+	for (; **p >= '0' && **p <= '9'; (*p)++) {
+		int d = **p - '0';
+
+		if (n > (INT_MAX - d) / 10)
+			*too_big = true;
+		n = *too_big ? INT_MAX : n * 10 + d;
+	}
 	return n;
 }
 
 /* "N$" at *p: N (and *p moved past it), else 0 (and *p unmoved). */
-static int arg_number(const char **p)
+static int arg_number(const char **p, bool *too_big)
 {
 	const char *q = *p;
-	int n = digits(&q);
+	bool big = false;
+	int n = digits(&q, &big);
 
 	if (q == *p || *q != '$')
 		return 0;
 	*p = q + 1;
+	*too_big |= big;
 	return n > 0 ? n : FORMAT_ARGS_MAX + 1;	/* %0$ names nothing: out of range */
 }
 
 /* A '*' width or precision at *p: its argument (N, or 0 for the next). */
-static bool star(const char **p, int *arg)
+static bool star(const char **p, int *arg, bool *too_big)
 {
 	if (**p != '*')
 		return false;
 	(*p)++;
-	*arg = arg_number(p);
+	*arg = arg_number(p, too_big);
 	return true;
 }
 
 /* Parse the conversion at fmt (its '%'); returns the character past it. */
 static const char *parse(const char *fmt, struct conv *cv)
 {
-	struct conv c = { { false, false, false, 0, 0, -1 }, 0, 0, 0, -1, -1 };
+	struct conv c = { { false, false, false, 0, 0, -1 }, 0, false, 0, 0, -1, -1 };
 
 	fmt++;
-	c.value_arg = arg_number(&fmt);
+	c.value_arg = arg_number(&fmt, &c.too_big);
 	for (;; fmt++) {
 		if (*fmt == '-')
 			c.sp.left = true;
@@ -118,12 +145,12 @@ static const char *parse(const char *fmt, struct conv *cv)
 		else if (*fmt != '\'')	/* grouping: none in the C locale */
 			break;
 	}
-	if (!star(&fmt, &c.width_arg))
-		c.sp.width = digits(&fmt);
+	if (!star(&fmt, &c.width_arg, &c.too_big))
+		c.sp.width = digits(&fmt, &c.too_big);
 	if (*fmt == '.') {
 		fmt++;
-		if (!star(&fmt, &c.prec_arg))
-			c.sp.prec = digits(&fmt);
+		if (!star(&fmt, &c.prec_arg, &c.too_big))
+			c.sp.prec = digits(&fmt, &c.too_big);
 	}
 	for (;; fmt++) {
 		if (*fmt == 'h')
@@ -211,14 +238,17 @@ static union arg take(struct args *a, int n, enum arg_type t)
 	return a->numbered ? a->numbered[n - 1] : fetch(&a->ap, t);
 }
 
-/* Emit prefix (sign, 0x) and digits, honouring width, precision and flags. */
+/* Emit prefix (sign, 0x) and digits, honouring width, precision and flags
+ * (counted in long long: a precision near INT_MAX and a prefix pass it). */
 static void emit(struct out *o, const struct spec *sp, const char *prefix,
-		 const char *digits, int ndigits)
+		 const char *digits, size_t ndigits)
 {
-	int nprefix = (int)strlen(prefix);
-	int zeros = sp->prec > ndigits ? sp->prec - ndigits : 0;
-	int fill = sp->width - nprefix - zeros - ndigits;
+	long long nprefix = (long long)strlen(prefix);
+	long long zeros = sp->prec > (long long)ndigits ? sp->prec - (long long)ndigits : 0;
+	long long fill = sp->width - nprefix - zeros - (long long)ndigits;
 
+	if (!format_room(o, sp, nprefix + zeros + (long long)ndigits))
+		return;
 	/* C: with a precision, the '0' flag is ignored for integers */
 	if (sp->zero && !sp->left && sp->prec < 0) {
 		zeros += fill;
@@ -258,7 +288,7 @@ static void number(struct out *o, const struct spec *sp, unsigned long long v,
 		pre[0] = sp->sign;
 	else if (prefix)
 		pre[0] = prefix[0], pre[1] = prefix[1];
-	emit(o, sp, pre, tmp + i, (int)sizeof(tmp) - i);
+	emit(o, sp, pre, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
 static void text(struct out *o, const struct spec *sp, const char *s)
@@ -268,7 +298,7 @@ static void text(struct out *o, const struct spec *sp, const char *s)
 	/* reuse emit for padding; precision caps the length */
 	st.zero = false;
 	st.prec = -1;
-	emit(o, &st, "", s, (int)strnlen(s, sp->prec < 0 ? (size_t)-1 : (size_t)sp->prec));
+	emit(o, &st, "", s, strnlen(s, sp->prec < 0 ? (size_t)-1 : (size_t)sp->prec));
 }
 
 static void signed_number(struct out *o, const struct spec *sp, long long v)
@@ -285,6 +315,10 @@ static void convert(struct out *o, const struct conv *cv, struct args *a)
 
 	if (cv->width_arg >= 0) {
 		sp.width = (int)take(a, cv->width_arg, ARG_INT).i;
+		if (sp.width == INT_MIN) {	/* left-justified, INT_MAX + 1 wide */
+			o->overflow = true;
+			return;
+		}
 		if (sp.width < 0) {
 			sp.left = true;
 			sp.width = -sp.width;
@@ -356,10 +390,16 @@ static void convert(struct out *o, const struct conv *cv, struct args *a)
 	}
 }
 
+/* Whether the call has failed: nothing more is worth formatting. */
+static bool failed(const struct out *o)
+{
+	return o->overflow || o->len > INT_MAX;
+}
+
 /* Format fmt from where the values come, up to a conversion it cannot honour. */
 static void format_all(struct out *o, const char *fmt, struct args *a)
 {
-	while (*fmt) {
+	while (*fmt && !failed(o)) {
 		struct conv cv;
 		const char *next;
 
@@ -368,12 +408,16 @@ static void format_all(struct out *o, const char *fmt, struct args *a)
 			continue;
 		}
 		next = parse(fmt, &cv);
+		if (cv.too_big) {
+			o->overflow = true;
+			return;
+		}
 		if (!honoured(&cv, a->numbered != NULL))
 			break;
 		convert(o, &cv, a);
 		fmt = next;
 	}
-	while (*fmt)	/* what is left, as written */
+	while (*fmt && !failed(o))	/* what is left, as written */
 		format_put(o, *fmt++);
 }
 
@@ -426,7 +470,7 @@ static void format_numbered(struct out *o, const char *fmt, va_list *ap)
 		struct conv cv;
 
 		p = parse(p, &cv);
-		if (!honoured(&cv, true))
+		if (cv.too_big || !honoured(&cv, true))
 			break;
 		note(types, &count, cv.width_arg, ARG_INT);
 		note(types, &count, cv.prec_arg, ARG_INT);
@@ -441,7 +485,7 @@ static void format_numbered(struct out *o, const char *fmt, va_list *ap)
 
 RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = { buf, size, 0, false };
 	struct args a = { .numbered = NULL };
 
 	va_copy(a.ap, ap);
@@ -452,6 +496,11 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	va_end(a.ap);
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = '\0';
+	if (failed(&o)) {
+		if (format_overflowed)
+			format_overflowed();
+		return -1;
+	}
 	return (int)o.len;
 }
 

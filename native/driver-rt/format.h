@@ -6,6 +6,7 @@
 #ifndef NOOKS_DRIVER_RT_FORMAT_H
 #define NOOKS_DRIVER_RT_FORMAT_H
 
+#include <limits.h>
 #include <nooks/kapi.h>
 
 #define RT_HIDDEN __attribute__((visibility("hidden")))
@@ -14,6 +15,7 @@ struct out {
 	char *buf;
 	size_t size;
 	size_t len;	/* characters produced so far, stored or not */
+	bool overflow;	/* the result, a width or a precision past INT_MAX: the call fails */
 };
 
 struct spec {
@@ -26,7 +28,12 @@ struct spec {
 };
 
 RT_HIDDEN void format_put(struct out *o, char c);
-RT_HIDDEN void format_pad(struct out *o, char c, int n);
+/* Whether a field of `length` characters, padded to sp's width, keeps the
+ * result within INT_MAX. If not, the call fails (o->overflow) and the field
+ * is not written: sprintf's buffer never gets more than glibc writes there. */
+RT_HIDDEN bool format_room(struct out *o, const struct spec *sp, long long length);
+/* n copies of c (none when n <= 0); those past the buffer only counted. */
+RT_HIDDEN void format_pad(struct out *o, char c, long long n);
 /* %f %F %e %E %g %G (conv) of v, exactly as glibc prints it. */
 RT_HIDDEN void format_double(struct out *o, const struct spec *sp, double v, char conv);
 
@@ -35,5 +42,9 @@ RT_HIDDEN void format_double(struct out *o, const struct spec *sp, double v, cha
  * does not know. buf: the caller's, for a number with no text (no static
  * buffer two threads would share). */
 RT_HIDDEN __attribute__((weak)) const char *format_error_text(char *buf, size_t size);
+/* A result past INT_MAX characters (vsnprintf returns -1): the POSIX
+ * personality sets errno to EOVERFLOW, as glibc (strerror.c); without it
+ * (weak, NULL) there is no errno to set. */
+RT_HIDDEN __attribute__((weak)) void format_overflowed(void);
 
 #endif

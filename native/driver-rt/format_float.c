@@ -170,7 +170,8 @@ static int first_significant(const struct decimal *d)
 /* What is printed after the sign: digits [from, from + whole) before the
  * point (a single 0 when whole is 0), `frac` digits after it, an exponent. */
 struct shape {
-	int from, whole, frac;
+	int from, whole;
+	long long frac;	/* past INT_MAX for %#g at a precision near it */
 	bool point;
 	char exp_letter;	/* 0: no exponent */
 	int exp;
@@ -185,21 +186,33 @@ static int exp_length(int exp)
 	return n;
 }
 
-static int shape_length(const struct shape *s)
+static long long shape_length(const struct shape *s)
 {
 	return (s->whole ? s->whole : 1) + s->point + s->frac + (s->exp_letter ? exp_length(s->exp) : 0);
 }
 
+/* How many digits the expansion holds after the shape's point (the rest are zeros). */
+static int fraction_held(const struct decimal *d, const struct shape *s)
+{
+	int held = d->n - s->from - s->whole;
+
+	return held < 0 ? 0 : held;
+}
+
 static void put_shape(struct out *o, const struct decimal *d, const struct shape *s)
 {
+	/* zeros past the digits held are padding: a precision near INT_MAX is not looped over */
+	long long held = s->frac < fraction_held(d, s) ? s->frac : fraction_held(d, s);
+
 	if (!s->whole)
 		format_put(o, '0');
 	for (int i = 0; i < s->whole; i++)
 		format_put(o, digit(d, s->from + i));
 	if (s->point)
 		format_put(o, '.');
-	for (int i = 0; i < s->frac; i++)
+	for (int i = 0; i < held; i++)
 		format_put(o, digit(d, s->from + s->whole + i));
+	format_pad(o, '0', s->frac - held);
 	if (s->exp_letter) {
 		int a = s->exp < 0 ? -s->exp : s->exp;
 
@@ -212,10 +225,16 @@ static void put_shape(struct out *o, const struct decimal *d, const struct shape
 	}
 }
 
-/* %f: `prec` digits after the point. */
-static struct shape fixed(struct decimal *d, int prec, bool alt)
+/* A precision as a count of digits to keep: one past every digit held rounds nothing. */
+static int within_digits(long long prec)
 {
-	round_at(d, d->point + prec);
+	return prec < MAX_DIGITS ? (int)prec : MAX_DIGITS;
+}
+
+/* %f: `prec` digits after the point. */
+static struct shape fixed(struct decimal *d, long long prec, bool alt)
+{
+	round_at(d, d->point + within_digits(prec));
 	return (struct shape){ 0, d->point, prec, prec > 0 || alt, 0, 0 };
 }
 
@@ -226,7 +245,7 @@ static struct shape scientific(struct decimal *d, int prec, bool alt, char lette
 
 	if (first == d->n)	/* zero */
 		return (struct shape){ d->n, 0, prec, prec > 0 || alt, letter, 0 };
-	round_at(d, first + 1 + prec);
+	round_at(d, first + 1 + within_digits(prec));
 	first = first_significant(d);	/* 9.9 may have become 10 */
 	return (struct shape){ first, 1, prec, prec > 0 || alt, letter, d->point - first - 1 };
 }
@@ -239,9 +258,11 @@ static struct shape general(struct decimal *d, int prec, bool alt, char letter)
 	struct shape s = scientific(d, p - 1, alt, letter);
 
 	if (p > s.exp && s.exp >= -4)
-		s = fixed(d, p - 1 - s.exp, alt);
+		s = fixed(d, (long long)p - 1 - s.exp, alt);
 	if (!alt) {
-		while (s.frac && digit(d, s.from + s.whole + s.frac - 1) == '0')
+		if (s.frac > fraction_held(d, &s))	/* zeros all */
+			s.frac = fraction_held(d, &s);
+		while (s.frac && digit(d, s.from + s.whole + (int)s.frac - 1) == '0')
 			s.frac--;
 		s.point = s.frac > 0;
 	}
@@ -256,12 +277,14 @@ void format_double(struct out *o, const struct spec *sp, double v, char conv)
 	int prec = sp->prec < 0 ? 6 : sp->prec;
 	struct decimal d;
 	struct shape s;
-	int fill;
+	long long fill;
 
 	if ((u.bits >> 52 & 0x7ff) == 0x7ff) {	/* inf and nan: no zero padding */
 		const char *word = u.bits << 12 ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
 
 		fill = sp->width - 3 - (sign != 0);
+		if (!format_room(o, sp, 3 + (sign != 0)))
+			return;
 		if (!sp->left)
 			format_pad(o, ' ', fill);
 		if (sign)
@@ -280,6 +303,8 @@ void format_double(struct out *o, const struct spec *sp, double v, char conv)
 	else
 		s = general(&d, prec, sp->alt, upper ? 'E' : 'e');
 	fill = sp->width - shape_length(&s) - (sign != 0);
+	if (!format_room(o, sp, shape_length(&s) + (sign != 0)))
+		return;
 	if (!sp->left && !sp->zero)
 		format_pad(o, ' ', fill);
 	if (sign)

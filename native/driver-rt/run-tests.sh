@@ -27,10 +27,13 @@ gcc $common $rt -c string.c -o "$out/string.o"
 gcc $common $rt -c format.c -o "$out/format.o"
 # shellcheck disable=SC2086
 gcc $common $rt -c format_float.c -o "$out/format_float.o"
+# the POSIX personality's side of the formatter: %m's text and EOVERFLOW's errno, as drivers get them
+# shellcheck disable=SC2086
+gcc $common $rt -c posix/strerror.c -o "$out/strerror.o"
 # shellcheck disable=SC2086
 gcc $common -c test_format.c -o "$out/test_format.o"
 # shellcheck disable=SC2086
-gcc $common -o "$out/test_format" "$out/test_format.o" "$out/string.o" "$out/format.o" "$out/format_float.o"
+gcc $common -o "$out/test_format" "$out/test_format.o" "$out/string.o" "$out/format.o" "$out/format_float.o" "$out/strerror.o"
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_format"
 

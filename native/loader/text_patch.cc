@@ -30,15 +30,29 @@ const char *pkru_sequence_name(const uint8_t *t) {
 
 namespace {
 
+// The whole pages that [lo, hi) lies in.
+Range whole_pages(uintptr_t lo, uintptr_t hi) {
+  uintptr_t page = (uintptr_t)getpagesize();
+  return {lo & ~(page - 1), (hi + page - 1) & ~(page - 1)};
+}
+
+// Whether the byte at a is executable as mapped: dlopen maps a text
+// segment's whole pages, so the bytes of its first and last pages outside it
+// too, and the load's scan read those pages (loader.cc scan_text).
+bool executable(const Domain *d, uintptr_t a) {
+  for (const Range &r : d->text)
+    if (whole_pages(r.lo, r.hi).contains(a, 1)) return true;
+  return false;
+}
+
 // Text is mapped read+execute: open it for writing around the copy. Other
 // threads may be executing it meanwhile, so it stays executable throughout.
 bool write_text(uintptr_t addr, const uint8_t *bytes, size_t n) {
-  uintptr_t page = (uintptr_t)getpagesize();
-  uintptr_t lo = addr & ~(page - 1), hi = (addr + n + page - 1) & ~(page - 1);
-  if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
+  Range pages = whole_pages(addr, addr + n);
+  if (mprotect((void *)pages.lo, pages.hi - pages.lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
   memcpy((void *)addr, bytes, n);
   __builtin___clear_cache((char *)addr, (char *)addr + n);
-  return mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC) == 0;
+  return mprotect((void *)pages.lo, pages.hi - pages.lo, PROT_READ | PROT_EXEC) == 0;
 }
 
 }  // namespace
@@ -56,13 +70,12 @@ bool text_patch(Domain *d, uint64_t offset, const uint8_t *bytes, size_t n, bool
     *why = "the patch is not inside the driver's text";
     return false;
   }
-  // The patched bytes with two on each side: a sequence may straddle the edge.
+  // The patched bytes with two on each side, as executable as they are: a
+  // sequence may straddle the edge, into a page's bytes past the segment.
   uintptr_t lo = addr, hi = addr + n;
   for (int k = 0; k < 2; k++) {
-    for (const Range &r : d->text) {
-      if (r.contains(lo - 1, 1)) lo--;
-      if (r.contains(hi, 1)) hi++;
-    }
+    if (executable(d, lo - 1)) lo--;
+    if (executable(d, hi)) hi++;
   }
   std::vector<uint8_t> window((const uint8_t *)lo, (const uint8_t *)hi);
   memcpy(window.data() + (addr - lo), bytes, n);

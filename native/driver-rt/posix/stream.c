@@ -435,8 +435,10 @@ static bool lock_unless_exiting(unsigned int *word, bool at_exit)
 
 /* Every stream's buffer written out. At exit no lock is waited for (nor is
  * it by glibc's exit): a stream another thread holds (in a read that waits,
- * say) stays as it is, and every stream while another thread opens or
- * closes one; a wait there could be forever, and exit never return. */
+ * say) stays as it is, and every stream while another thread holds the list:
+ * opening or closing one, or in fflush(NULL) waiting for a stream held (as
+ * it keeps the list meanwhile); a wait there could be forever, and exit
+ * never return. */
 static void flush_all(bool at_exit)
 {
 	if (!lock_unless_exiting(&streams_lock, at_exit))

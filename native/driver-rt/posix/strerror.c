@@ -1,4 +1,5 @@
-/* strerror and strerror_r: glibc's messages for the errors a driver meets. */
+/* strerror and strerror_r: glibc's messages for the errors a driver meets;
+ * and the formatter's errno (format.c): %m's text, EOVERFLOW. */
 /* the GNU strerror_r is the one named strerror_r */
 #define _GNU_SOURCE
 #include "posix.h"
@@ -109,4 +110,10 @@ char *strerror(int e)
 const char *format_error_text(char *buf, size_t size)
 {
 	return strerror_r(errno, buf, size);
+}
+
+/* A formatted result past INT_MAX (format.c): glibc's errno for it. */
+void format_overflowed(void)
+{
+	errno = EOVERFLOW;
 }
