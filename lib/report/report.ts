@@ -115,6 +115,7 @@ ${field('Raw data', raw.map((f) => `<a href="${esc(f)}">${esc(f)}</a>`).join(', 
 
 // the sample sizes of a figure whose rates are shares of trials or of failures
 const ofFailures = 'trials (failures, for detected and recovered)';
+const ofFailuresOrDetected = 'trials (failures, for detected and recovered; detected failures, for detected before the verdict)';
 
 /** Whether any of these rates is too uncertain to compare, said once under the figure. */
 function tooFewNote(rates: Rate[], of = 'trials'): string {
@@ -185,7 +186,7 @@ function failureTable(records: TrialRecord[]): string {
     `<tr><td>${esc(mode)}</td>${rates.map((r) => cell(r)).join('')}${cell(before[i].rate, '- (none detected)')}</tr>`).join('')}</table>
 <p>${detectedBeforeVerdictLabel}: nooks saw the failure while the application worked, not only at the unload after its work was judged
   (a fault in <code>remove</code> or <code>module_exit</code>), which the application could not see; detected counts both.</p>
-${tooFewNote(modes.flatMap((m) => m.rates), ofFailures)}`;
+${tooFewNote([...modes.flatMap((m) => m.rates), ...before.map((b) => b.rate)], ofFailuresOrDetected)}`;
 }
 
 function html(got: Gathered[], out: string, dataDir: string): string {
