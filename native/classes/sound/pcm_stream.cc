@@ -382,8 +382,10 @@ bool service_capture(Stream &s, Op &op) {
 //   whatever became of the failed driver since. Its unload may come before the registration: a fallback may
 //   register the pcm after its init returned, from a thread of its own (before, the stream ended "device gone"
 //   if its thread looked in between: test/sound-shadow.test.ts, pcmHoldDownCrossing).
-// The driver first, then the stream: a teardown parks the stream before its driver is unloaded, so a stream not
-// parked once its driver is gone never will be. Not the opens' stricter kept_for_restore: a parked stream's own
+// The driver first, then the stream: a teardown parks the stream before the agent unloads its driver, so a stream
+// not parked once its driver is gone never will be. (A user's unload racing a fresh failure clears `shadowed`
+// before that failure's teardown has parked: a stream asking in between ends itself, as it would at the unload's
+// release, with the failure's error for the message.) Not the opens' stricter kept_for_restore: a parked stream's own
 // registration may be gone and out of the parked set, its restore onto the next one pending (with that rule such
 // a stream ended "device gone" at a second failure: the demo's player, in CI).
 bool left_to_shadow(Stream &s, const Op &op) {
