@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openNet, type NetInterface } from '../classes/net.js';
 import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
-import { CHUNK, HDR, PARTNER_MAC, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
+import { CHUNK, HDR, PARTNER_MAC, T_ACK, T_BYE, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
 
 export interface TransferOptions {
   /** The link partner's MAC address (default PARTNER_MAC, 52:54:00:cc:dd:02). */
@@ -162,6 +162,12 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
           const a = parseAck(f);
           if (a) onAck(a);
         } else if (f[14] === T_RESULT && f.length >= HDR + 37) {
+          // the partner may stop answering FINs: said once (if it is lost, the partner answers until its deadline)
+          try {
+            eth.send([packet(peer, me, T_BYE, id, Buffer.alloc(0))]);
+          } catch {
+            // the verdict is the outcome; the interface's error, if it has one, is the next transfer's
+          }
           const ok = f[HDR] === 1;
           const peerSha256 = f.subarray(HDR + 5, HDR + 37).toString('hex');
           finish(result(ok && peerSha256 === sha.toString('hex'), {
