@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiveFile, type PeerOptions } from '../lib/apps/net-peer.js';
-import { isOurs, packet, parseMac, T_DATA, T_FIN } from '../lib/apps/net-proto.js';
+import { isOurs, packet, parseMac, SACK_SPAN, T_DATA, T_FIN } from '../lib/apps/net-proto.js';
 import { sendFile } from '../lib/apps/net-transfer.js';
 import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
@@ -150,6 +150,12 @@ describe('file transfer over net', () => {
     expect(sent).toMatchObject({ ok: true });
     expect((await got).data.equals(data)).toBe(true);
   }, TRANSFER_MS + 10_000);
+
+  // Frames past an acknowledgement's bitmap (SACK_SPAN) would count as lost at a POLL's answer and be sent again.
+  it('refuses a window larger than an acknowledgement covers, sending nothing', async () => {
+    const r = await sendFile(eth, randomBytes(10_000), { peerMac: '52:54:00:00:00:77', window: SACK_SPAN + 1, timeoutMs: 400 });
+    expect(r).toMatchObject({ ok: false, framesSent: 0, error: { code: 'EINVAL', message: 'window 8193: from 1 to 8192 frames (what an acknowledgement covers)' } });
+  });
 
   it('reports failure machine-readably when nobody answers', async () => {
     const r = await sendFile(eth, randomBytes(10_000), { peerMac: '52:54:00:00:00:77', timeoutMs: 400 });
