@@ -4,7 +4,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 // The device-class suites, run a second time with every driver in a host
 // process of its own (isolation 'process'): the same tests, the same drivers.
-const classSuites = ['block', 'block-shadow', 'bus', 'net', 'net-open-recovery', 'net-transfer', 'reboot', 'serial', 'serial-detach', 'serial-shadow', 'shadow-unregistered', 'sound', 'sound-shadow', 'taps'];
+const classSuites = ['block', 'block-shadow', 'bus', 'net', 'net-busy', 'net-open-recovery', 'net-transfer', 'reboot', 'serial', 'serial-detach', 'serial-shadow', 'shadow-unregistered', 'sound', 'sound-shadow', 'taps'];
 
 // The QEMU guests' files, longest first: minutes each on one emulated CPU.
 // Started first, they run beside the rest of the suite instead of being the

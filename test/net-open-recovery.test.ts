@@ -144,6 +144,30 @@ it('an open once the restarted driver has registered the interface, before the k
   await worksAfterRestore(drv, eth!, atPeer, sent, fromPeer);
 });
 
+// The last handle closed in the same window: the interface stays closed. Before, the reopen went ahead for nobody
+// ("eth0: configuration replayed and reopened", info() open with no handle). eth1, on a second NIC of the same
+// driver and kept open, is the progress: its reopen is made in the same turn of the class as eth0's would be.
+it('the last handle closed once the restarted driver has registered the interface, before the kernel reopened it: the interface stays closed', async () => {
+  peer = await wirePartner([]);
+  kernel = await Kernel.boot({ isolation: suiteIsolation });
+  const dev = kernel.addDevice('e1000', { peer: `127.0.0.1:${peer.address().port}`, mac: NIC_MAC });
+  kernel.addDevice('e1000', { mac: '52:54:00:aa:bb:02' });
+  const drv = await kernel.load('e1000');
+  const eth0 = openNet(kernel, 'eth0');
+  openNet(kernel, 'eth1');
+  await until(() => eth0.link, 'link up');
+  const logged = logFromNow(kernel);
+  kernel.once('recovered', () => {
+    expect(eth0.info()).toMatchObject({ registered: true, open: false });
+    eth0.close();
+  });
+  expect(drv.call('crash_poll')).toBe(0);
+  peer.send(frame(NIC_MAC, PEER_MAC, 1), nicPortOf(dev.name), '127.0.0.1'); // its interrupt schedules the poll
+  await until(() => logged('eth1: configuration replayed and reopened').length > 0, 'eth1 reopened by the restarted driver', 5_000);
+  expect(logged('eth0: configuration replayed')).toEqual([]);
+  expect(eth0.info()).toMatchObject({ registered: true, open: false });
+});
+
 it('an open in whose ndo_open the driver fails succeeds: the restore opens the interface', async () => {
   const { k, drv, atPeer, fromPeer } = await boot();
   applyFault(k, drv, planFault(driverPath('e1000'), { seed: 1, type: 'panic', fn: 'e1000_open' })); // transient: gone at the restart

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiveFile, type PeerOptions } from '../lib/apps/net-peer.js';
-import { packet, parseMac, T_DATA, T_FIN } from '../lib/apps/net-proto.js';
+import { isOurs, packet, parseMac, SACK_SPAN, T_DATA, T_FIN } from '../lib/apps/net-proto.js';
 import { sendFile } from '../lib/apps/net-transfer.js';
 import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
+import { nicHangTx } from '../lib/testing.js';
 import { packageRoot } from '../lib/paths.js';
 import { transferAcrossFaults } from './helpers/transfer-faults.js';
 import { runNode, suiteIsolation, udpSocket, until, type Exit } from './helpers/util.js';
@@ -87,6 +88,36 @@ describe('file transfer over net', () => {
     expect(got.data.equals(data)).toBe(true);
   }, TRANSFER_MS + 10_000);
 
+  // The verdict lost, then the sender's FINs held back for seconds: its NIC's transmitter hangs at the first FIN
+  // until the driver's transmit timeout (2.5 s) resets it. The partner answers the FINs that come after, until the
+  // sender's BYE. Before, it stopped answering after 1 s without a FIN, and the sender timed out (ETIMEDOUT: no
+  // verdict from the partner) though the file had arrived.
+  it('the verdict lost and the sender\'s FINs held back for seconds (a transmit hang): the partner still answers them', async () => {
+    const device = eth.info().device!;
+    const timeoutsBefore = eth.stats().driver!.txTimeouts;
+    const hangAtFirstFin = (m: Buffer) => {
+      if (!isOurs(m) || m[14] !== T_FIN) return;
+      peer.off('message', hangAtFirstFin);
+      expect(nicHangTx(device)).toBe(true);
+    };
+    peer.on('message', hangAtFirstFin);
+    eth.configure({ txTimeoutMs: 2_500 });
+    try {
+      const data = randomBytes(50_000);
+      const [sent, got] = await Promise.all([
+        sendFile(eth, data, { peerMac: PEER_MAC, timeoutMs: TRANSFER_MS }),
+        receiveFile(peer, { mac: PEER_MAC, lose: { result: [1] } }),
+      ]);
+      expect(got.ok).toBe(true);
+      expect(sent).toMatchObject({ ok: true, peerSha256: got.sha256 });
+      expect(eth.stats().driver!.txTimeouts).toBe(timeoutsBefore + 1); // the hang held the FINs back
+      await got.lingered; // the sender's BYE ended it
+    } finally {
+      peer.off('message', hangAtFirstFin);
+      eth.configure({ txTimeoutMs: 0 });
+    }
+  }, TRANSFER_MS + 10_000);
+
   it('completes verified across three driver failures at random moments (the shadow keeps eth0)', async () => {
     const drv = kernel.driver('e1000')!;
     const before = kernel.events().filter((e) => e.event === 'recovered').length;
@@ -119,6 +150,12 @@ describe('file transfer over net', () => {
     expect(sent).toMatchObject({ ok: true });
     expect((await got).data.equals(data)).toBe(true);
   }, TRANSFER_MS + 10_000);
+
+  // Frames past an acknowledgement's bitmap (SACK_SPAN) would count as lost at a POLL's answer and be sent again.
+  it('refuses a window larger than an acknowledgement covers, sending nothing', async () => {
+    const r = await sendFile(eth, randomBytes(10_000), { peerMac: '52:54:00:00:00:77', window: SACK_SPAN + 1, timeoutMs: 400 });
+    expect(r).toMatchObject({ ok: false, framesSent: 0, error: { code: 'EINVAL', message: 'window 8193: from 1 to 8192 frames (what an acknowledgement covers)' } });
+  });
 
   it('reports failure machine-readably when nobody answers', async () => {
     const r = await sendFile(eth, randomBytes(10_000), { peerMac: '52:54:00:00:00:77', timeoutMs: 400 });

@@ -3,8 +3,10 @@
 // socket), outside nooks. It checks each data frame's CRC-32, keeps frames
 // that arrive after a gap, acknowledges selectively, and at the end compares
 // the SHA-256 of what it received with the sender's and answers with the
-// verdict, again for every FIN repeated (the verdict may be lost). The
-// outcome is one JSON object.
+// verdict, again for every FIN repeated (the verdict may be lost, and the
+// sender's FINs held back for long, by a driver's recovery or a transmit
+// hang), until the sender says it has it, another transfer starts or the
+// deadline (--timeout-ms) passes. The outcome is one JSON object.
 //
 //   node dist/lib/apps/net-peer.js --bind 127.0.0.1:7000 [--mac 52:54:00:cc:dd:02] [--out FILE] [--timeout-ms 30000]
 //
@@ -14,18 +16,16 @@ import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { numberOption, runIfMain, type Program } from './program.js';
-import { CHUNK, DATA_HDR, HDR, PARTNER_MAC, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, ackBody, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
+import { CHUNK, DATA_HDR, HDR, PARTNER_MAC, T_ACK, T_BYE, T_DATA, T_FIN, T_POLL, T_RESULT, ackBody, crc32, isOurs, macString, packet, parseMac } from './net-proto.js';
 
-/** Frame kinds the `lose` test hook counts: data, FIN and POLL arriving, ACK and RESULT leaving. */
-export type FrameKind = 'data' | 'fin' | 'poll' | 'ack' | 'result';
+/** Frame kinds the `lose` test hook counts: data, FIN, POLL and BYE arriving, ACK and RESULT leaving. */
+export type FrameKind = 'data' | 'fin' | 'poll' | 'bye' | 'ack' | 'result';
 
 export interface PeerOptions {
   /** The partner's MAC address (default PARTNER_MAC, 52:54:00:cc:dd:02). */
   mac?: string;
   /** Acknowledge every n in-order frames (default 16; at once after a gap, a duplicate, a bad frame, the last one). */
   ackEvery?: number;
-  /** After the verdict, answer repeated FINs until none came for this long or another transfer starts (default 1000 ms). */
-  lingerMs?: number;
   /** Test hook: flip a bit in every n-th data frame received (wire corruption), 0: never. */
   corruptEvery?: number;
   /** Test hook: lose the n-th (from 1) frame of a kind on the wire, for each n listed. */
@@ -46,7 +46,7 @@ export interface PeerResult {
   sha256: string;
   senderSha256: string;
   data: Buffer;
-  /** Resolves when the partner stops answering repeated FINs (after `lingerMs` without one, or another transfer began). */
+  /** Resolves when the partner stops answering repeated FINs: the sender said it has the verdict (BYE), or another transfer began. */
   lingered: Promise<void>;
 }
 
@@ -57,7 +57,6 @@ export interface PeerResult {
 export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<PeerResult> {
   const me = parseMac(options.mac ?? PARTNER_MAC);
   const ackEvery = options.ackEvery ?? 16;
-  const lingerMs = options.lingerMs ?? 1000;
   return new Promise((resolve) => {
     let id = -1;
     let expected = 0; // every frame below it received
@@ -70,7 +69,6 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
     let chunks: Buffer[] = []; // by sequence number, with holes
     let verdict: Buffer | undefined; // the RESULT body, once FIN came
     let endLinger = () => {};
-    let lingerTimer: NodeJS.Timeout | undefined;
     const count: Partial<Record<FrameKind, number>> = {};
     const lost = (kind: FrameKind) => options.lose?.[kind]?.includes((count[kind] = (count[kind] ?? 0) + 1)) ?? false;
     let nic: { address: string; port: number } | undefined;
@@ -79,10 +77,6 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
       if (nic && !lost(kind)) socket.send(packet(sender, me, type, id, body), nic.port, nic.address);
     };
     const ack = (poll = 0) => reply('ack', T_ACK, ackBody(expected, top, poll, (s) => chunks[s] !== undefined));
-    const linger = () => {
-      clearTimeout(lingerTimer);
-      lingerTimer = setTimeout(endLinger, lingerMs).unref();
-    };
     const answerFin = (f: Buffer) => {
       if (!verdict) {
         const size = f.readUInt32BE(HDR + 4);
@@ -95,14 +89,12 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
         verdict.writeUInt32BE(data.length, 1);
         sha.copy(verdict, 5);
         const lingered = new Promise<void>((r) => (endLinger = () => {
-          clearTimeout(lingerTimer);
           socket.off('message', onMessage);
           r();
         }));
         resolve({ ok, transferId: id, bytes: data.length, frames: expected, framesArrived, badCrc, outOfOrder, sha256: sha.toString('hex'), senderSha256: senderSha, data, lingered });
       }
       reply('result', T_RESULT, verdict);
-      linger();
     };
     const onData = (f: Buffer) => {
       const seq = f.readUInt32BE(HDR);
@@ -133,12 +125,12 @@ export function receiveFile(socket: Socket, options: PeerOptions = {}): Promise<
       const type = f[14];
       const fid = f.readUInt32BE(15);
       const isData = type === T_DATA && f.length >= DATA_HDR;
-      const kind = ({ [T_DATA]: 'data', [T_FIN]: 'fin', [T_POLL]: 'poll' } as Record<number, FrameKind | undefined>)[type];
+      const kind = ({ [T_DATA]: 'data', [T_FIN]: 'fin', [T_POLL]: 'poll', [T_BYE]: 'bye' } as Record<number, FrameKind | undefined>)[type];
       if (kind && lost(kind)) return;
       if (verdict) {
         // done: answer the FIN again until the sender has the verdict
         if (fid === id && type === T_FIN) answerFin(f);
-        else if (fid !== id && isData) endLinger();
+        else if ((fid === id && type === T_BYE) || (fid !== id && isData)) endLinger();
         return;
       }
       // Latch onto a transfer: the first one heard of, or one whose frame 0 (or POLL: a live sender) comes
@@ -179,12 +171,12 @@ export const program: Program = {
     await new Promise<void>((r) => socket.bind(Number(port), host, r));
     let timeout: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timeout = setTimeout(() => reject(Object.assign(new Error('no complete transfer before the deadline'), { code: 'ETIMEDOUT' })), numberOption(o, 'timeout-ms', 30_000));
-      });
-      const { data, lingered, ...result } = await Promise.race([receiveFile(socket, { mac: o.mac }), deadline]);
+      const deadline = new Promise<undefined>((r) => (timeout = setTimeout(() => r(undefined), numberOption(o, 'timeout-ms', 30_000))));
+      const got = await Promise.race([receiveFile(socket, { mac: o.mac }), deadline]);
+      if (!got) throw Object.assign(new Error('no complete transfer before the deadline'), { code: 'ETIMEDOUT' });
+      const { data, lingered, ...result } = got;
       if (o.out && result.ok) writeFileSync(o.out, data);
-      await lingered; // the verdict may be lost: answer the sender's repeated FINs
+      await Promise.race([lingered, deadline]); // the verdict may be lost: answer the sender's repeated FINs
       return { ...result, mac: macString(parseMac(o.mac ?? PARTNER_MAC)) };
     } finally {
       clearTimeout(timeout);

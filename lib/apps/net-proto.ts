@@ -15,6 +15,8 @@
 //          is authoritative: every frame sent before the POLL and not in it was lost
 //   FIN    u32 frames, u32 bytes, 32 bytes SHA-256 of the file (sent again until the verdict comes)
 //   RESULT u8 ok, u32 bytes received, 32 bytes SHA-256 of what was received (the partner answers every FIN)
+//   BYE    nothing: the sender has the verdict, the partner stops answering FINs (sent once: if it is lost, the
+//          partner answers until another transfer starts or its own deadline)
 export const ETHERTYPE = 0x88b5;
 /** The link partner's MAC address unless told otherwise: net-peer's own, the one net-transfer and the guest NIC apps send to. */
 export const PARTNER_MAC = '52:54:00:cc:dd:02';
@@ -23,6 +25,7 @@ export const T_ACK = 2;
 export const T_FIN = 3;
 export const T_RESULT = 4;
 export const T_POLL = 5;
+export const T_BYE = 6;
 export const HDR = 14 + 5;
 export const DATA_HDR = HDR + 18;
 /** Payload bytes per data frame: fits a 1500-byte MTU. */

@@ -13,12 +13,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { openNet, type NetInterface } from '../classes/net.js';
 import { isolationOption, numberOption, runIfMain, withProgramKernel, type Program } from './program.js';
-import { CHUNK, HDR, PARTNER_MAC, T_ACK, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
+import { CHUNK, HDR, PARTNER_MAC, SACK_SPAN, T_ACK, T_BYE, T_DATA, T_FIN, T_POLL, T_RESULT, crc32, isOurs, packet, parseAck, parseMac, type Ack } from './net-proto.js';
 
 export interface TransferOptions {
   /** The link partner's MAC address (default PARTNER_MAC, 52:54:00:cc:dd:02). */
   peerMac?: string;
-  /** Frames sent and not yet acknowledged, from the first unacknowledged one, at most (default 128). */
+  /** Frames sent and not yet acknowledged, from the first unacknowledged one, at most: 1 to SACK_SPAN (8192), what an
+   * acknowledgement covers (default 128; outside that range the transfer fails with EINVAL, sending nothing). */
   window?: number;
   /** After this long without progress ask the partner what it has (POLL), or send FIN again (default 100 ms). */
   retransmitMs?: number;
@@ -162,6 +163,12 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
           const a = parseAck(f);
           if (a) onAck(a);
         } else if (f[14] === T_RESULT && f.length >= HDR + 37) {
+          // the partner may stop answering FINs: said once (if it is lost, the partner answers until its deadline)
+          try {
+            eth.send([packet(peer, me, T_BYE, id, Buffer.alloc(0))]);
+          } catch {
+            // the verdict is the outcome; the interface's error, if it has one, is the next transfer's
+          }
           const ok = f[HDR] === 1;
           const peerSha256 = f.subarray(HDR + 5, HDR + 37).toString('hex');
           finish(result(ok && peerSha256 === sha.toString('hex'), {
@@ -189,6 +196,11 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
       body.writeUInt32BE(++poll);
       if (transmit([packet(peer, me, T_POLL, id, body)])) pollSend = sends;
     }, Math.max(10, retransmitMs / 4));
+    // an ACK's bitmap covers SACK_SPAN frames: frames past it would count as lost at a POLL, and be sent again
+    if (!Number.isInteger(window) || window < 1 || window > SACK_SPAN) {
+      finish(result(false, { error: { code: 'EINVAL', message: `window ${window}: from 1 to ${SACK_SPAN} frames (what an acknowledgement covers)` } }));
+      return;
+    }
     eth.on('frames', onFrames);
     pump();
   });

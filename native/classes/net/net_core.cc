@@ -342,8 +342,10 @@ void pump(const std::string &name) {
     }
     std::vector<OpCall> calls;
     for (size_t j = 0; j < taken.size(); j++) calls.push_back(k->ops.ndo_start_xmit((uintptr_t)k->skbs[taken[j]].skb, k->dev));
-    BatchResult r = op_cross_batch(d, calls);
-    bool stop = r.result != EnterResult::ok;
+    // A frame refused NETDEV_TX_BUSY goes back to the head of the queue: the ndo_start_xmit calls after it are not
+    // made (they return NETDEV_TX_BUSY too, and go back after it, in order), so none leaves ahead of it.
+    BatchResult r = op_cross_batch(d, calls, BatchStop{NETDEV_TX_BUSY, taken.size()});
+    bool busy = false;
     {
       std::lock_guard<std::mutex> g(n.lock);
       Iface &i = *iface;
@@ -357,21 +359,10 @@ void pump(const std::string &name) {
         }
         if (!k->dead) k->skbs[taken[j]].busy = false;
         if (ret == NETDEV_TX_BUSY) {
-          i.c.tx_busy++;
-          stop = true;
-          // this frame and the rest go back; the rest were never offered (the batch ran them though: they were
-          // refused too, or accepted: count those)
+          if (!busy) i.c.tx_busy++;  // the driver refused the first; the rest were not offered
+          busy = true;
           back.push_back(std::move(frames[j]));
-          for (size_t m = j + 1; m < taken.size() && m < r.rets.size(); m++) {
-            if ((int)r.rets[m] == NETDEV_TX_OK) {
-              i.c.tx_queued++;
-            } else {
-              if (!k->dead) k->skbs[taken[m]].busy = false;
-              back.push_back(std::move(frames[m]));
-            }
-          }
-          j = r.rets.size();
-          break;
+          continue;
         }
         i.c.tx_dropped++;  // the driver refused it
       }
@@ -388,7 +379,7 @@ void pump(const std::string &name) {
       recovery_notify(d, r.fault);
       return;
     }
-    if (stop) return;
+    if (busy || r.result != EnterResult::ok) return;
   }
 }
 

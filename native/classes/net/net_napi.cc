@@ -315,6 +315,7 @@ Napi::Value NetClose(const Napi::CallbackInfo &info) {
     if ((double)i.resets == resets && i.users > 0 && --i.users == 0) {
       i.c.tx_dropped += i.txq.size();
       i.txq.clear();
+      i.replay = false;  // a restarted driver's registration waiting for its reopen: nobody's now, it stays closed
       if (i.dev && !i.dev->dead && i.dev->opened) k = i.dev;
     }
   }
