@@ -24,6 +24,16 @@ export function mapBar(driver: Driver, device: number | string, bar = 0): number
 }
 
 /**
+ * The ends of interrupt of irq line `line` since the last call (0 at the
+ * first), counted from now on as a real device's line would unmask: a host
+ * stub driver (uio_pci_generic, vfio-pci) keeps the line masked from each
+ * interrupt until then. `stop`: no longer counted.
+ */
+export function irqAcks(line: number, { stop = false } = {}): number {
+  return native().countIrqAcks(line, !stop);
+}
+
+/**
  * From now on, each new thread of `driver` waits at its first crossing into
  * it, past the crossing's state check and before its count inside, until the
  * driver has failed and its teardown has taken its objects (10 s at most): a
