@@ -6,6 +6,7 @@ import type { Driver } from './kernel.js';
 import { native } from './native.js';
 
 export { hostProbe } from './host-probe.js';
+export { pciSysfsForTest } from './pci.js';
 export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
 export { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from './classes/serial.js';
 export { pcmHoldDma, pcmHoldRestore } from './classes/sound.js';
