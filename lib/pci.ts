@@ -18,7 +18,12 @@ export class PciError extends Error {
   }
 }
 
-const SYS = '/sys/bus/pci';
+let busDir = '/sys/bus/pci';
+
+/** Test hook: the PCI bus's sysfs directory is `root` (a fake one) from now on; without it, /sys/bus/pci again. */
+export function pciSysfsForTest(root = '/sys/bus/pci'): void {
+  busDir = root;
+}
 
 /** A full PCI address (0000:00:03.0) from a full or short one (00:03.0). */
 export function pciAddress(address: string): string {
@@ -80,7 +85,7 @@ function usesOf(dir: string): string[] {
 
 export function pciDevice(address: string): PciDevice {
   const a = pciAddress(address);
-  const dir = join(SYS, 'devices', a);
+  const dir = join(busDir, 'devices', a);
   if (!existsSync(dir)) throw new PciError('ENODEV', `no PCI device ${a} (\`nooks pci\` lists them)`);
   const group = link(join(dir, 'iommu_group'));
   const driver = link(join(dir, 'driver'));
@@ -96,7 +101,7 @@ export function pciDevice(address: string): PciDevice {
 }
 
 export function pciDevices(): PciDevice[] {
-  const dir = join(SYS, 'devices');
+  const dir = join(busDir, 'devices');
   return existsSync(dir) ? readdirSync(dir).sort().map(pciDevice) : [];
 }
 
@@ -112,13 +117,13 @@ function write(path: string, text: string): void {
 
 /** Loads the stub driver's module if the kernel does not have it yet. */
 function loadModule(driver: string): void {
-  if (existsSync(join(SYS, 'drivers', driver))) return;
+  if (existsSync(join(busDir, 'drivers', driver))) return;
   try {
     execFileSync('modprobe', [driver], { stdio: 'ignore' });
   } catch {
     /* said below */
   }
-  if (!existsSync(join(SYS, 'drivers', driver)))
+  if (!existsSync(join(busDir, 'drivers', driver)))
     throw new PciError('ENODEV', `the ${driver} driver is not loaded and modprobe ${driver} failed (load it as root)`);
 }
 
@@ -136,21 +141,23 @@ export function pciBind(address: string, via: PciVia, force = false): PciDevice 
   if (dev.inUse.length && !force)
     throw new PciError('EBUSY', `${dev.address} is in use by this system (${dev.inUse.join('; ')}): it stays with ${dev.driver}; --force takes it anyway`);
   loadModule(target);
-  const dir = join(SYS, 'devices', dev.address);
-  if (dev.driver) write(join(dir, 'driver', 'unbind'), dev.address);
-  write(join(dir, 'driver_override'), target);
-  write(join(SYS, 'drivers_probe'), dev.address);
-  const now = pciDevice(dev.address);
-  if (now.driver !== target) throw new PciError('EIO', `${target} did not take ${dev.address} (see dmesg)`);
-  return now;
+  const now = reprobe(dev, target);
+  if (now.driver === target) return now;
+  // Not left without a driver, nor kept from its own by the override.
+  const back = pciUnbind(dev.address).driver;
+  throw new PciError('EIO', `${target} did not take ${dev.address} (see dmesg); it is back with ${back ?? 'no driver'}`);
 }
 
 /** Gives the device back: off its driver, the override cleared, and offered to the kernel's own drivers again. */
 export function pciUnbind(address: string): PciDevice {
-  const dev = pciDevice(address);
-  const dir = join(SYS, 'devices', dev.address);
+  return reprobe(pciDevice(address), '\n');
+}
+
+/** The device off its driver, `override` its driver_override ("\n": none), probed again: what it is then. */
+function reprobe(dev: PciDevice, override: string): PciDevice {
+  const dir = join(busDir, 'devices', dev.address);
   if (dev.driver) write(join(dir, 'driver', 'unbind'), dev.address);
-  write(join(dir, 'driver_override'), '\n');
-  write(join(SYS, 'drivers_probe'), dev.address);
+  write(join(dir, 'driver_override'), override);
+  write(join(busDir, 'drivers_probe'), dev.address);
   return pciDevice(dev.address);
 }

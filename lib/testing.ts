@@ -6,6 +6,7 @@ import type { Driver } from './kernel.js';
 import { native } from './native.js';
 
 export { hostProbe } from './host-probe.js';
+export { pciSysfsForTest } from './pci.js';
 export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
 export { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost } from './classes/serial.js';
 export { pcmHoldDma, pcmHoldDownCrossing, pcmHoldRestore } from './classes/sound.js';
@@ -21,6 +22,16 @@ export function mapBar(driver: Driver, device: number | string, bar = 0): number
   const index = typeof device === 'number' ? device : native().devices().find((d) => d.name === device)?.index;
   if (index === undefined) throw Object.assign(new Error(`[ENODEV] no device named ${device} on the bus`), { code: 'ENODEV' });
   return native().mapBar(driver.id, index, bar);
+}
+
+/**
+ * The ends of interrupt of irq line `line` since the last call (0 at the
+ * first), counted from now on as a real device's line would unmask: a host
+ * stub driver (uio_pci_generic, vfio-pci) keeps the line masked from each
+ * interrupt until then. `stop`: no longer counted.
+ */
+export function irqAcks(line: number, { stop = false } = {}): number {
+  return native().countIrqAcks(line, !stop);
 }
 
 /**

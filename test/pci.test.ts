@@ -2,9 +2,12 @@
 // device over (it runs the tests: nothing here is ever bound): addresses,
 // the listing, refusals that name the fix. The devices themselves are driven
 // in test/guest-pci.test.ts, on QEMU's e1000 in a guest.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pciAddress, pciBind, pciDevices, PciError } from '../lib/index.js';
+import { pciSysfsForTest } from '../lib/testing.js';
 import { nooks } from './helpers/cli.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { errorOf } from './helpers/util.js';
@@ -48,6 +51,30 @@ describe('PCI addresses and devices', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('has no IOMMU group: the IOMMU is off');
       expect(r.stderr).toContain('intel_iommu=on');
+    }
+  });
+});
+
+describe('pciBind when the stub driver does not take the device', () => {
+  // A fake /sys/bus/pci whose writes take no effect: a NIC bound to no driver
+  // (the kernel's own let go) that uio_pci_generic then does not take.
+  it('clears driver_override and probes again (the kernel\'s own driver may take it back), and says so', () => {
+    const root = mkdtempSync(join(tmpdir(), 'nooks-pci-sysfs-'));
+    const address = '0000:00:03.0';
+    const dev = join(root, 'devices', address);
+    mkdirSync(dev, { recursive: true });
+    mkdirSync(join(root, 'drivers', 'uio_pci_generic'), { recursive: true });
+    for (const [file, text] of [['vendor', '0x8086'], ['device', '0x100e'], ['class', '0x020000'], ['driver_override', '(null)']])
+      writeFileSync(join(dev, file), `${text}\n`);
+    pciSysfsForTest(root);
+    try {
+      expect(errorOf(() => pciBind(address, 'uio'))).toMatchObject({ code: 'EIO',
+        message: `uio_pci_generic did not take ${address} (see dmesg); it is back with no driver` });
+      expect(readFileSync(join(dev, 'driver_override'), 'utf8')).toBe('\n'); // not 'uio_pci_generic': its own driver may have it
+      expect(readFileSync(join(root, 'drivers_probe'), 'utf8')).toBe(address); // offered to the drivers again
+    } finally {
+      pciSysfsForTest();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

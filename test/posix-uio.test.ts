@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceInfo, Driver, Isolation } from '../lib/index.js';
+import { irqAcks } from '../lib/testing.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
@@ -517,6 +518,26 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('UIO inside the POSIX 
     expect(d.call('uio_enable', 0)).toBe(4);
     expect(Number(d.call('command_read', s(nic.address))) & 0x400).toBe(0x400); // write(0) set it
     expect(d.call('uio_enable', 1)).toBe(4);
+  });
+
+  it('a real device\'s line stays masked from each interrupt until the driver unmasks it, the cause cleared first (no storm); the next open unmasks it', () => {
+    irqAcks(nic.irq); // each end of interrupt counted from here, as a real device's unmask would be (INTx disable cleared)
+    d.call('interrupt');
+    const first = Number(d.call('uio_read', 0)); // and its cause cleared (ICR read)
+    expect(d.call('uio_read', 1)).toBe(first);
+    expect(irqAcks(nic.irq)).toBe(0); // masked still: a level interrupt does not fire again before
+    expect(d.call('uio_enable', 1)).toBe(4);
+    expect(irqAcks(nic.irq)).toBe(1);
+    d.call('interrupt');
+    expect(d.call('uio_read', 0)).toBe(first + 1);
+    expect(d.call('uio_read', 1)).toBe(first + 1);
+    expect(irqAcks(nic.irq)).toBe(0);
+    expect(d.call('intx_enable', s(nic.address), 1)).toBe(0); // uio_pci_generic's users' way
+    expect(irqAcks(nic.irq)).toBe(1);
+    d.call('interrupt'); // left masked, as a failed driver leaves it...
+    expect(d.call('uio_close')).toBe(0);
+    bringUp(); // ...which the next open (its restart's) unmasks
+    expect(irqAcks(nic.irq, { stop: true })).toBe(1);
   });
 
   it('VFIO cannot take the interrupt while the node is open (EBUSY), nor the node while VFIO has it', () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel, type DeviceInfo, type Driver, type Isolation } from '../lib/index.js';
+import { irqAcks } from '../lib/testing.js';
 import { buildDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { faultOf } from './helpers/util.js';
@@ -233,6 +234,25 @@ long irq_setup(void)
 	return ioctl(device, VFIO_DEVICE_SET_IRQS, &irq) ? -2000 - errno : 0;
 }
 
+/* The interrupt's eventfd signalled by the line as index (INTx 0, MSI-X 2) instead: SET_IRQS's -errno. */
+long irq_index(long index)
+{
+	struct { struct vfio_irq_set set; int32_t fd; } irq = {
+		{ .argsz = sizeof(irq), .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		  .index = (uint32_t)index, .start = 0, .count = 1 }, efd };
+
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &irq) ? -errno : 0;
+}
+
+/* INTx unmasked, as a driver does once it has cleared the interrupt's cause: SET_IRQS's -errno. */
+long irq_unmask(void)
+{
+	struct vfio_irq_set set = { .argsz = sizeof(set), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+				    .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1 };
+
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
+}
+
 /* Waits up to timeout ms for the interrupt: the eventfd's count (0: none came), the interrupt acknowledged. */
 long wait_irq(int timeout)
 {
@@ -397,6 +417,23 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])('VFIO inside the POSIX
     expect(kernel().raiseIrq(dev.irq)).toBe(true); // the line signals the eventfd, from the host's thread
     expect(d.call('wait_irq', 0)).toBe(1);
     expect(d.call('irq_from_another_thread')).toBe(1); // a kernel worker raises it while the driver waits
+  });
+
+  it('INTx stays masked from each interrupt until VFIO_IRQ_SET_ACTION_UNMASK (AUTOMASKED), as a real device\'s line; MSI-X is not', () => {
+    const [INTX, MSIX] = [0, 2];
+    irqAcks(dev.irq); // each end of interrupt counted from here, as a real device's unmask would be (vfio-pci's)
+    expect(d.call('irq_index', INTX)).toBe(0);
+    expect(irqAcks(dev.irq)).toBe(1); // attached: unmasked, as vfio-pci enables INTx
+    expect(kernel().raiseIrq(dev.irq)).toBe(true);
+    expect(d.call('wait_irq', 0)).toBe(1); // signalled, its cause cleared...
+    expect(irqAcks(dev.irq)).toBe(0); // ...and masked still: a level interrupt does not fire again before
+    expect(d.call('irq_unmask')).toBe(0);
+    expect(irqAcks(dev.irq)).toBe(1);
+    expect(d.call('irq_index', MSIX)).toBe(0);
+    expect(irqAcks(dev.irq)).toBe(1);
+    expect(kernel().raiseIrq(dev.irq)).toBe(true);
+    expect(irqAcks(dev.irq, { stop: true })).toBe(1); // MSI-X: the driver never unmasks it, so the line is at once
+    expect(d.call('wait_irq', 0)).toBe(1);
   });
 
   it('a map of anything but its DMA memory is refused (EFAULT, a dma-map-refused event); the IOMMU then refuses the device', () => {

@@ -1,6 +1,9 @@
 // The bus's N-API functions (lib/kernel.ts): emulated devices added, real PCI
-// devices attached, the devices listed, an interrupt line raised, a BAR mapped (a test hook).
+// devices attached, the devices listed, an interrupt line raised, a BAR mapped
+// and a line's ends of interrupt counted (test hooks).
 #include <napi.h>
+
+#include <atomic>
 
 #include "../addon.h"
 #include "../domain/domain.h"
@@ -75,6 +78,19 @@ Napi::Value Devices(const Napi::CallbackInfo &info) {
 Napi::Value RaiseIrq(const Napi::CallbackInfo &info) {
   require_owner(info.Env());
   return Napi::Boolean::New(info.Env(), irq_raise(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+// countIrqAcks(line, on): test hook: the line's ends of interrupt (a real
+// device's unmask, irq_set_ack) counted from 0 (on), or no more (off); the count so far.
+Napi::Value CountIrqAcks(const Napi::CallbackInfo &info) {
+  static std::atomic<uint32_t> acks[kIrqLines];
+  Napi::Env env = info.Env();
+  require_owner(env);
+  uint32_t line = info[0].As<Napi::Number>().Uint32Value();
+  if (line >= kIrqLines) throw_code(env, "EINVAL", "no irq line " + std::to_string(line));
+  uint32_t so_far = acks[line].exchange(0);
+  irq_set_ack(line, info[1].ToBoolean().Value() ? std::function<void()>([line] { acks[line]++; }) : nullptr);
+  return Napi::Number::New(env, so_far);
 }
 
 // mapBar(domain, deviceIndex, bar): test hook, what the driver's mmap of resource<bar> gives it (bus_map_bar).

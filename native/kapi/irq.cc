@@ -55,6 +55,9 @@ struct Line {
   // Shared, so that an interrupt takes it out of the lock without copying (allocating) the function.
   std::shared_ptr<const std::function<void()>> signal;
   const void *signal_owner = nullptr;
+  // The signal's driver ends each interrupt itself (irq_unmask), once it has
+  // cleared its cause: no ack when it is signalled.
+  bool driver_unmasks = false;
 };
 // Every interrupt line.
 // Never destroyed: kernel threads may still run while the process exits.
@@ -267,9 +270,12 @@ bool irq_raise(unsigned irq) {
   if (irq >= kIrqLines) return false;
   Line &l = irqs.lines[irq];
   std::unique_lock<std::mutex> g(l.lock);
-  if (l.signal) {  // signalled at once, and unmasked: the eventfd's reader cannot end the interrupt itself
+  if (l.signal) {
+    // Signalled at once. Unmasked at once only where its reader cannot end
+    // the interrupt itself: else the line of a real device still asserting
+    // it (its cause not cleared yet) would fire again at once, a storm.
     std::shared_ptr<const std::function<void()>> signal = l.signal;
-    std::function<void()> ack = l.ack;
+    std::function<void()> ack = l.driver_unmasks ? nullptr : l.ack;
     g.unlock();
     (*signal)();
     if (ack) ack();
@@ -286,14 +292,32 @@ void irq_set_ack(unsigned irq, std::function<void()> ack) {
   irqs.lines[irq].ack = std::move(ack);
 }
 
-bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signal) {
+bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signal, bool driver_unmasks) {
   auto shared = signal ? std::make_shared<const std::function<void()>>(std::move(signal)) : nullptr;
   Line &l = irqs.lines[irq];
-  std::lock_guard<std::mutex> g(l.lock);
-  if (l.signal_owner && l.signal_owner != owner) return false;
-  l.signal = std::move(shared);
-  l.signal_owner = l.signal ? owner : nullptr;
+  std::function<void()> ack;
+  {
+    std::lock_guard<std::mutex> g(l.lock);
+    if (l.signal_owner && l.signal_owner != owner) return false;
+    l.signal = std::move(shared);
+    l.signal_owner = l.signal ? owner : nullptr;
+    l.driver_unmasks = driver_unmasks;
+    if (l.signal) ack = l.ack;
+  }
+  // As request_irq: an interrupt that came while nothing was attached (one a
+  // failed driver left masked) is delivered now.
+  if (ack) ack();
   return true;
+}
+
+void irq_unmask(unsigned irq, const void *owner) {
+  Line &l = irqs.lines[irq];
+  std::function<void()> ack;
+  {
+    std::lock_guard<std::mutex> g(l.lock);
+    if (l.signal_owner == owner) ack = l.ack;
+  }
+  if (ack) ack();
 }
 
 void irq_mask_domain(Domain *d, bool masked) {

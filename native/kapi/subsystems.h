@@ -60,7 +60,14 @@ void irq_set_ack(unsigned line, std::function<void()> ack);
 // A POSIX driver's VFIO interrupt or UIO node (native/posix/vfio_device.cc,
 // uio_node.cc): raising the line calls `signal` instead of a handler; nullptr:
 // no more. One owner at a time: false (nothing changed) while another has it.
-bool irq_set_signal(unsigned line, const void *owner, std::function<void()> signal);
+// A real device's line is masked at each interrupt: `driver_unmasks` (UIO,
+// VFIO's INTx) leaves it masked until the driver unmasks it (irq_unmask), as
+// Linux's uio_pci_generic and vfio-pci do; else (VFIO's MSI, which the driver
+// never unmasks) it is unmasked as it is signalled. Attaching one unmasks it.
+bool irq_set_signal(unsigned line, const void *owner, std::function<void()> signal, bool driver_unmasks);
+// The driver of `owner`'s signal unmasked its interrupt: a real device's line
+// ends the interrupt (its ack). Nothing while another owner has the line.
+void irq_unmask(unsigned line, const void *owner);
 void irq_mask_domain(Domain *d, bool masked);
 // A class's work after each run of a driver's interrupt handler (faulted or
 // not): on the line's thread, outside the driver (it may cross in again).

@@ -6,7 +6,9 @@
 // or clears INTx disable in the command register through sysfs config: Linux's
 // uio_pci_generic has no irqcontrol, so its users (DPDK, the UIO HOWTO's
 // example) unmask that way. An emulated device's INTx disable is the mask, as
-// on Linux: a read-modify-write of the command register keeps it.
+// on Linux: a read-modify-write of the command register keeps it. A real
+// device's line stays masked by the host's stub driver until then: the driver
+// clears the interrupt's cause first, or a level interrupt would fire again.
 #include "uio_node.h"
 
 #include <sys/epoll.h>
@@ -46,16 +48,21 @@ class UioLine {
     }
     waits_->wake_all();
   }
+  // Unmasked: one held back is delivered (and masks it again); else a real
+  // device's line is unmasked, the driver having ended the interrupt.
   void set_masked(bool masked) {
+    bool delivered;
     {
       std::lock_guard<std::mutex> g(lock_);
       masked_ = masked;
-      if (masked || !pending_) return;
+      if (masked) return;
+      delivered = pending_;
+      if (delivered) count_++;
+      masked_ = pending_;
       pending_ = false;
-      count_++;
-      masked_ = true;
     }
-    waits_->wake_all();
+    if (delivered) waits_->wake_all();
+    else irq_unmask(line_, this);
   }
   uint32_t count() {
     std::lock_guard<std::mutex> g(lock_);
@@ -77,7 +84,7 @@ class UioLine {
       std::weak_ptr<UioLine> weak = made;
       if (!irq_set_signal(line, made.get(), [weak] {
             if (std::shared_ptr<UioLine> alive = weak.lock()) alive->fire();
-          })) {
+          }, true)) {
         registry.lines.erase(line);
         return nullptr;
       }
@@ -96,7 +103,7 @@ class UioLine {
   void release() {
     std::lock_guard<std::mutex> g(registry.lock);
     if (--opens_) return;
-    irq_set_signal(line_, this, nullptr);
+    irq_set_signal(line_, this, nullptr, false);
     registry.lines.erase(line_);
   }
 

@@ -103,13 +103,18 @@ class VfioDevice : public File {
 
   // VFIO_DEVICE_SET_IRQS on the INTx, MSI or MSI-X index (all the device's one
   // line): an eventfd to signal (-1 or count 0: none), a trigger by hand
-  // (DATA_NONE), and masks, which change nothing (each interrupt is signalled
-  // and the line unmasked at once).
+  // (DATA_NONE), and masks by DATA_NONE. A real device's INTx is masked at
+  // each interrupt (AUTOMASKED) until UNMASK, MSI never; MASK changes nothing,
+  // nor does UNMASK on an emulated device (each interrupt is signalled).
   long set_irqs(Domain *d, unsigned long arg) {
     auto s = ioctl_in<vfio_irq_set>(d, arg, "VFIO_DEVICE_SET_IRQS");
     uint32_t action = s.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK, data = s.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
     if (s.index > VFIO_PCI_MSIX_IRQ_INDEX || s.start != 0 || s.count > 1) return -EINVAL;
-    if (action == VFIO_IRQ_SET_ACTION_MASK || action == VFIO_IRQ_SET_ACTION_UNMASK) return data == VFIO_IRQ_SET_DATA_NONE ? 0 : -EINVAL;
+    if (action == VFIO_IRQ_SET_ACTION_MASK || action == VFIO_IRQ_SET_ACTION_UNMASK) {
+      if (data != VFIO_IRQ_SET_DATA_NONE) return -EINVAL;
+      if (action == VFIO_IRQ_SET_ACTION_UNMASK && s.index == VFIO_PCI_INTX_IRQ_INDEX && s.count) irq_unmask(line_, this);
+      return 0;
+    }
     if (action != VFIO_IRQ_SET_ACTION_TRIGGER) return -EINVAL;
     if (data == VFIO_IRQ_SET_DATA_NONE) {
       if (!s.count) return trigger(nullptr), 0;
@@ -126,15 +131,16 @@ class VfioDevice : public File {
     if (!of) return -EBADF;
     std::shared_ptr<EventFd> ev = file_as<EventFd>(of->file);
     if (!ev) return -EINVAL;
-    return trigger(ev) ? 0 : -EBUSY;
+    return trigger(ev, s.index == VFIO_PCI_INTX_IRQ_INDEX) ? 0 : -EBUSY;
   }
 
-  // The device's interrupt signals ev from now on (null: nothing); false
-  // (-EBUSY) while the device's UIO node is open, which has the line.
-  bool trigger(std::shared_ptr<EventFd> ev) {
+  // The device's interrupt signals ev from now on (null: nothing), as INTx
+  // (which the driver unmasks) or MSI; false (-EBUSY) while the device's UIO
+  // node is open, which has the line.
+  bool trigger(std::shared_ptr<EventFd> ev, bool intx = false) {
     std::lock_guard<std::mutex> g(lock_);
     if (!ev && !trigger_) return true;
-    if (!irq_set_signal(line_, this, ev ? std::function<void()>([ev] { ev->signal(1); }) : nullptr)) return false;
+    if (!irq_set_signal(line_, this, ev ? std::function<void()>([ev] { ev->signal(1); }) : nullptr, intx)) return false;
     trigger_ = ev;
     return true;
   }
