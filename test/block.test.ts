@@ -4,7 +4,7 @@
 // Recovery here is plain Nooks (shadow: false): requests in flight fail; the
 // shadow driver is test/block-shadow.test.ts. Runs in the default isolation ('pkey' where it can run, else 'mprotect').
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -254,6 +254,13 @@ describe('the block class', () => {
     writeFileSync(there, '');
     expect(refused({ image: there })).toMatchObject({ code: 'EINVAL', message: expect.stringContaining('is empty') });
     expect(readFileSync(there)).toHaveLength(0); // not created here: left alone
+    // a symlink to a file not made yet opens it, as before O_EXCL came (then: 'cannot open image ... No such file');
+    // refused for its size, the file it made is kept: a symlink's target is not known to be the device's own
+    const target = join(dir, 'target.img');
+    const link = join(dir, 'link.img');
+    symlinkSync(target, link);
+    expect(refused({ image: link })).toMatchObject({ code: 'EINVAL', message: `blk: image '${link}' is empty: give a 'size'` });
+    expect(existsSync(target)).toBe(true);
   });
 
   it('times out an operation the device never completes, instead of hanging', async () => {
