@@ -164,7 +164,8 @@ int __vsprintf_chk(char *buf, int flag, size_t buflen, const char *fmt, va_list 
 	if (!buflen)
 		__chk_fail();
 	n = vsnprintf(buf, buflen, fmt, ap);
-	if (n < 0 || (size_t)n >= buflen)
+	/* -1 (a result past INT_MAX, EOVERFLOW) wrote nothing past buflen: glibc returns it too */
+	if (n >= 0 && (size_t)n >= buflen)
 		__chk_fail();
 	return n;
 }
