@@ -534,8 +534,15 @@ describe.each<Isolation>(['mprotect', 'process'])("ending itself is a contained 
     expect(faultOf(() => f.call('overflow', f.cstring('a name longer than sixteen bytes')))).toMatchObject({
       kind: 'abort', message: `${f.name}: *** buffer overflow detected ***: terminated`,
     });
-    // before: an overflow abort, though glibc returns -1 and writes nothing
+    // a width past INT_MAX before the buffer's end: -1, EOVERFLOW (before: an overflow abort), as glibc's
     expect(f.call('too_wide', f.cstring('%2147483648d'))).toBe(1);
+    expect(f.call('too_wide', f.cstring('abcdefghijklmno%2147483648d'))).toBe(1);
+    // the text past the buffer's end, then a result past INT_MAX: an overflow, as glibc's (it was -1 once)
+    for (const fmt of ['abcdefghijklmnopqrst%2147483648d', '%2147483647d%d']) {
+      expect(faultOf(() => f.call('too_wide', f.cstring(fmt)))).toMatchObject({
+        kind: 'abort', message: `${f.name}: *** buffer overflow detected ***: terminated`,
+      });
+    }
     f.unload();
   });
 });

@@ -86,7 +86,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
           ? end({ outcome: 'crash', hostCrashed: true, detail: `the process hung (silent for ${killedAt - heardAt} ms)` })
           : end({ outcome: 'malfunction', hostCrashed: false, detail: `no result within ${timeoutMs} ms ${appStarted ? 'of the application\'s start' : 'of start-up'}: stalled` });
       }
-      const unset = saidAfter(said.setupFailed).map((l) => jsonWith<{ code: string; message: string }>(l, 'message')).find((u) => u);
+      const unset = saidAfter(said.setupFailed).map((l) => jsonWith<{ code: string; message: string }>(l, 'message')).filter((u) => u).at(-1);
       if (unset && !signal) return reject(Object.assign(new Error(`the trial could not be set up: ${unset.message}`), { code: unset.code }));
       if (signal || code !== 0) {
         // the error itself, not the stack under it or Node's version line

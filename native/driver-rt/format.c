@@ -485,6 +485,13 @@ static void format_numbered(struct out *o, const char *fmt, va_list *ap)
 
 RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
+	size_t produced;
+
+	return format_vsnprintf(buf, size, fmt, ap, &produced);
+}
+
+RT_HIDDEN int format_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap, size_t *produced)
+{
 	struct out o = { buf, size, 0, false };
 	struct args a = { .numbered = NULL };
 
@@ -494,6 +501,7 @@ RT_HIDDEN int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	else
 		format_all(&o, fmt, &a);
 	va_end(a.ap);
+	*produced = o.len;
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = '\0';
 	if (failed(&o)) {

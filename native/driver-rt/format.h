@@ -37,6 +37,11 @@ RT_HIDDEN void format_pad(struct out *o, char c, long long n);
 /* %f %F %e %E %g %G (conv) of v, exactly as glibc prints it. */
 RT_HIDDEN void format_double(struct out *o, const struct spec *sp, double v, char conv);
 
+/* vsnprintf, also saying how many characters it produced (stored or not) up
+ * to where it stopped: a call that fails (-1) may have produced more than its
+ * buffer holds before (the fortified sprintf's overflow, posix/fortify.c). */
+RT_HIDDEN int format_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap, size_t *produced);
+
 /* %m's text: strerror_r(errno, buf, size), defined by the POSIX personality
  * (strerror.c); without it (weak, so NULL) %m is a conversion the formatter
  * does not know. buf: the caller's, for a number with no text (no static

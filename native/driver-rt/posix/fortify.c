@@ -2,6 +2,7 @@
  * the same functions, given the destination's size; an overflow ends the
  * driver as glibc ends a program (abort, with glibc's message). */
 #include "posix.h"
+#include "../format.h"
 
 void __chk_fail(void)
 {
@@ -159,13 +160,15 @@ int __snprintf_chk(char *buf, size_t size, int flag, size_t buflen, const char *
 int __vsprintf_chk(char *buf, int flag, size_t buflen, const char *fmt, va_list ap);
 int __vsprintf_chk(char *buf, int flag, size_t buflen, const char *fmt, va_list ap)
 {
+	size_t produced;
 	int n;
 
 	if (!buflen)
 		__chk_fail();
-	n = vsnprintf(buf, buflen, fmt, ap);
-	/* -1 (a result past INT_MAX, EOVERFLOW) wrote nothing past buflen: glibc returns it too */
-	if (n >= 0 && (size_t)n >= buflen)
+	n = format_vsnprintf(buf, buflen, fmt, ap, &produced);
+	/* an overflow even where the call then failed (-1, a result past INT_MAX) after the text passed the buffer's
+	 * end, as glibc's; one that failed before that returns -1 (EOVERFLOW), as glibc's */
+	if (produced >= buflen)
 		__chk_fail();
 	return n;
 }
