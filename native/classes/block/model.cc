@@ -269,8 +269,9 @@ std::unique_ptr<EmulatedDevice> make(const DeviceOptions &opts) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == EEXIST) {
     created = false;
-    // O_CREAT still: a symlink to no file yet (O_EXCL refuses any symlink) is made as before, and kept
-    fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);  // not O_CREAT: fs.protected_regular refuses it on others' files in /tmp
+    // a symlink to no file yet (O_EXCL refuses any symlink): made as before, and kept
+    if (fd < 0 && errno == ENOENT) fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   }
   if (fd < 0) throw std::invalid_argument("blk: cannot open image '" + path + "': " + strerror(errno));
   // One disk per image: two writers would corrupt each other's data. The lock
