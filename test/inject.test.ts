@@ -380,15 +380,15 @@ describe('a hook armed on a driver that failed on another of its threads', () =>
   });
 });
 
-// A persistent hook fault that ends its own arming call, under a policy that allows 2000 failures: its driver fails
-// 2000 times, each recovered inside an arming call.
+// A persistent hook fault that ends its own arming call, under a policy that allows 1000 failures (nooks demo's crashy policy): its driver fails
+// 1000 times, each recovered inside an arming call.
 // Before: a persistent fault listened for recoveries only once its arming call returned; one that ended that call
 // was recovered inside it, unheard, and never struck again (1 fault, the driver running).
 // Before: the recovery's 'recovered' armed it again inside the call that had ended, each recovery one call deeper:
 // the stack overflowed after some 500 (a RangeError, a listener's warning), the fault struck no more, and the driver
 // was never disabled (left running, or failed).
 describe('a persistent hook fault that ends its own arming call', () => {
-  const maxFailures = 2000;
+  const maxFailures = 1000;
   // the policy's window longer than the test: however slow the recoveries (36 ms each under 'process'), every failure counts
   const policy = {
     default: { ...defaultPolicy.default, maxFailures, windowMs: 24 * 3_600_000 },
