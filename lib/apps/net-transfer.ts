@@ -93,6 +93,9 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
       ok, interface: eth.name, bytes: data.length, frames: total, framesSent, retransmissions,
       sha256: sha.toString('hex'), ms: Date.now() - start, ...extra,
     });
+    // an ACK's bitmap covers SACK_SPAN frames: frames past it would count as lost at a POLL, and be sent again
+    if (!Number.isInteger(window) || window < 1 || window > SACK_SPAN)
+      return resolve(result(false, { error: { code: 'EINVAL', message: `window ${window}: from 1 to ${SACK_SPAN} frames (what an acknowledgement covers)` } }));
     let done = false;
     const finish = (r: TransferResult) => {
       done = true;
@@ -196,11 +199,6 @@ export function sendFile(eth: NetInterface, data: Buffer, options: TransferOptio
       body.writeUInt32BE(++poll);
       if (transmit([packet(peer, me, T_POLL, id, body)])) pollSend = sends;
     }, Math.max(10, retransmitMs / 4));
-    // an ACK's bitmap covers SACK_SPAN frames: frames past it would count as lost at a POLL, and be sent again
-    if (!Number.isInteger(window) || window < 1 || window > SACK_SPAN) {
-      finish(result(false, { error: { code: 'EINVAL', message: `window ${window}: from 1 to ${SACK_SPAN} frames (what an acknowledgement covers)` } }));
-      return;
-    }
     eth.on('frames', onFrames);
     pump();
   });

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <shared_enums.h>  // DomainState (lib/wrappers/enums.ts)
 #include <nooks/thread_area.h>
 
@@ -53,6 +55,11 @@ struct Range {
   uintptr_t lo, hi;
   bool contains(uintptr_t p, size_t n) const { return p >= lo && n <= hi - lo && p - lo <= hi - lo - n; }
 };
+
+// The page an address lies in, and the next page boundary from it: dlopen,
+// mprotect and the loader's scans work in whole pages.
+inline uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
+inline uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
 
 // A writable segment of the driver's image and the copy taken at load, from
 // which recovery resets it. Only the bytes that come from the file (.data)

@@ -295,18 +295,16 @@ void irq_set_ack(unsigned irq, std::function<void()> ack) {
 bool irq_set_signal(unsigned irq, const void *owner, std::function<void()> signal, bool driver_unmasks) {
   auto shared = signal ? std::make_shared<const std::function<void()>>(std::move(signal)) : nullptr;
   Line &l = irqs.lines[irq];
-  std::function<void()> ack;
   {
     std::lock_guard<std::mutex> g(l.lock);
     if (l.signal_owner && l.signal_owner != owner) return false;
     l.signal = std::move(shared);
     l.signal_owner = l.signal ? owner : nullptr;
     l.driver_unmasks = driver_unmasks;
-    if (l.signal) ack = l.ack;
   }
   // As request_irq: an interrupt that came while nothing was attached (one a
   // failed driver left masked) is delivered now.
-  if (ack) ack();
+  irq_unmask(irq, owner);
   return true;
 }
 

@@ -118,9 +118,6 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
   if (!has_init) refused->add("ENOINIT", "no module_init (nooks_module_init is not exported)");
 }
 
-uintptr_t page_down(uintptr_t a) { return a & ~(uintptr_t)(getpagesize() - 1); }
-uintptr_t page_up(uintptr_t a) { return page_down(a + getpagesize() - 1); }
-
 // The bytes dlopen maps from the file for PT_LOAD p, at page_down(p_vaddr):
 // whole pages, so the file's bytes around the segment's own too (zeros past
 // the file's end), but for the rest of its last page up to p_memsz, which

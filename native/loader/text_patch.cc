@@ -30,29 +30,23 @@ const char *pkru_sequence_name(const uint8_t *t) {
 
 namespace {
 
-// The whole pages that [lo, hi) lies in.
-Range whole_pages(uintptr_t lo, uintptr_t hi) {
-  uintptr_t page = (uintptr_t)getpagesize();
-  return {lo & ~(page - 1), (hi + page - 1) & ~(page - 1)};
-}
-
 // Whether the byte at a is executable as mapped: dlopen maps a text
 // segment's whole pages, so the bytes of its first and last pages outside it
 // too, and the load's scan read those pages (loader.cc scan_text).
 bool executable(const Domain *d, uintptr_t a) {
   for (const Range &r : d->text)
-    if (whole_pages(r.lo, r.hi).contains(a, 1)) return true;
+    if (Range{page_down(r.lo), page_up(r.hi)}.contains(a, 1)) return true;
   return false;
 }
 
 // Text is mapped read+execute: open it for writing around the copy. Other
 // threads may be executing it meanwhile, so it stays executable throughout.
 bool write_text(uintptr_t addr, const uint8_t *bytes, size_t n) {
-  Range pages = whole_pages(addr, addr + n);
-  if (mprotect((void *)pages.lo, pages.hi - pages.lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
+  uintptr_t lo = page_down(addr), hi = page_up(addr + n);
+  if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) return false;
   memcpy((void *)addr, bytes, n);
   __builtin___clear_cache((char *)addr, (char *)addr + n);
-  return mprotect((void *)pages.lo, pages.hi - pages.lo, PROT_READ | PROT_EXEC) == 0;
+  return mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC) == 0;
 }
 
 }  // namespace
