@@ -355,7 +355,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.failedDrivers.set(f, d);
     d.decided(f, this.agent.onFaultSync(d.name, f));
     this.drainLog();
-    const outcome = this.agent.last();
+    const outcome = this.agent.outcome(f);
     return outcome?.event === 'disabled' && outcome.fault?.kind === 'recovery-failed' ? outcome.fault.message : undefined;
   }
 

@@ -38,6 +38,8 @@ describe('a fallback driver that cannot take over', () => {
           ['good', fallbackTo('crashy')],
           ['again', fallbackTo('null')],
           ['twice', fallbackTo(join(dir, 'twice-fallback.so'))],
+          ['unfit', fallbackTo(initFault)],
+          ['unfit-first', fallbackTo(initFault)],
         ]),
       },
     });
@@ -123,6 +125,36 @@ describe('a fallback driver that cannot take over', () => {
     d.recover(); // the fallback fails (an explicit recovery), recovered at once
     expect(disabled).toEqual([`its fallback driver ${driverPath('null')}, in its place, failed too: there is no other [EFALLBACK]`]);
     expect(d.state).toBe('disabled');
+  });
+
+  // A listener of one driver's recovery events may recover another driver before the first recovery returns: each
+  // caller's error says how its own driver's recovery ended. Before, it said how the latest recovery (the other's) ended.
+  it('a recovery listener that recovers another driver: each caller\'s DriverFault says how its own recovery ended', async () => {
+    const healthy = await kernel.load(crashyAs(dir, 'healthy'));
+    const unfit = await kernel.load(crashyAs(dir, 'unfit')); // disabled at its failure: its fallback's module_init faults
+    const pokeUnfit = (e: RecoveryEvent) => e.driver === 'healthy' && faultOf(() => unfit.call('null_deref'));
+    kernel.on('recovered', pokeUnfit);
+    try {
+      const f = faultOf(() => healthy.call('null_deref'));
+      expect(unfit.state).toBe('disabled'); // the listener ran, and the other recovery failed
+      expect(healthy.state).toBe('running');
+      expect(f.recoveryFailed).toBeUndefined();
+      expect(f.message).not.toContain('its recovery failed');
+    } finally {
+      kernel.off('recovered', pokeUnfit);
+    }
+
+    const first = await kernel.load(crashyAs(dir, 'unfit-first'));
+    const pokeHealthy = (e: RecoveryEvent) => e.driver === 'unfit-first' && faultOf(() => healthy.call('null_deref'));
+    kernel.on('disabled', pokeHealthy);
+    try {
+      const f = faultOf(() => first.call('null_deref'));
+      expect(healthy.state).toBe('running');
+      expect(first.state).toBe('disabled');
+      expect(f.recoveryFailed).toMatch(/initfault\.so: module_init faulted: .*\[EINITFAULT\]/);
+    } finally {
+      kernel.off('disabled', pokeHealthy);
+    }
   });
 });
 

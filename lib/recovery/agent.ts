@@ -96,6 +96,8 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
   private logFile: string | undefined;
   private readonly failures = new Map<string, number[]>();
   private readonly entries: RecoveryEvent<F>[] = [];
+  // each fault's last event: a listener may recover another driver before the recovery of this one returns
+  private readonly outcomes = new WeakMap<F, RecoveryEvent<F>>();
 
   constructor(readonly policy: Policy, private readonly actions: RecoveryActions<F>, options: RecoveryAgentOptions = {}) {
     super();
@@ -132,9 +134,17 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     }
   }
 
-  /** The latest event (after onFaultSync: how that recovery ended). */
+  /** The latest event, of any driver. */
   last(): RecoveryEvent<F> | undefined {
     return this.entries.at(-1);
+  }
+
+  /**
+   * How the recovery of `fault` ended (after onFaultSync): its last event. Not `last()`, which may be another driver's,
+   * recovered by a listener of this recovery's events.
+   */
+  outcome(fault: F): RecoveryEvent<F> | undefined {
+    return this.outcomes.get(fault);
   }
 
   /** The last 1000 events, oldest first. */
@@ -153,16 +163,16 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     const failuresInWindow = this.countFailure(driver, at, policy.windowMs);
     const next = plan(policy, failuresInWindow);
     const event = { driver, fault, decision: next.decision, failuresInWindow, at };
-    this.record('fault', event);
+    this.record(fault, 'fault', event);
     if (next.decision === 'disable') {
       const why = policy.action === 'disable'
         ? `failed (${fault.kind}) and its recovery policy says disable`
         : `failed ${failuresInWindow} times within ${policy.windowMs} ms (${fault.kind} last): its recovery policy gave up`;
-      if (this.disable(driver, why, fault)) this.record('disabled', event);
+      if (this.disable(driver, why, fault)) this.record(fault, 'disabled', event);
       return 'disable';
     }
 
-    this.record('recovering', event);
+    this.record(fault, 'recovering', event);
     try {
       yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path, fault) : this.actions.restart(driver, fault);
     } catch (err) {
@@ -170,10 +180,10 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
       // A driver that cannot be brought back is disabled rather than retried in a loop.
       const failed: RecoveryFailure = { kind: 'recovery-failed', message: messageOf(err) };
       const why = `could not be ${next.decision === 'fallback' ? 'replaced by its fallback' : 'restarted'}: ${failed.message}`;
-      if (this.disable(driver, why, fault)) this.finish('disabled', { ...event, fault: failed, decision: 'disable' }, started);
+      if (this.disable(driver, why, fault)) this.finish(fault, 'disabled', { ...event, fault: failed, decision: 'disable' }, started);
       return 'disable';
     }
-    this.finish(next.decision === 'fallback' ? 'fallback' : 'recovered', event, started);
+    this.finish(fault, next.decision === 'fallback' ? 'fallback' : 'recovered', event, started);
     return next.decision;
   }
 
@@ -191,9 +201,9 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     }
   }
 
-  /** Records the end of a recovery that began at `begun.at`, `started` on the durations' clock. */
-  private finish(outcome: RecoveryEventName, begun: Omit<RecoveryEvent<F>, 'event'>, started: number): void {
-    this.record(outcome, { ...begun, at: this.now(), durationMs: microseconds(this.elapsed() - started) });
+  /** Records the end of the recovery of `of`, which began at `begun.at`, `started` on the durations' clock. */
+  private finish(of: F, outcome: RecoveryEventName, begun: Omit<RecoveryEvent<F>, 'event'>, started: number): void {
+    this.record(of, outcome, { ...begun, at: this.now(), durationMs: microseconds(this.elapsed() - started) });
   }
 
   /** A driver unloaded: its failures go with it (a driver loaded later under its name starts with none). */
@@ -209,9 +219,11 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     return recent.length;
   }
 
-  private record(event: RecoveryEventName, fields: Omit<RecoveryEvent<F>, 'event'>): void {
+  /** Records an event of the recovery of `of`. */
+  private record(of: F, event: RecoveryEventName, fields: Omit<RecoveryEvent<F>, 'event'>): void {
     const entry: RecoveryEvent<F> = { event, ...fields };
     this.entries.push(entry);
+    this.outcomes.set(of, entry);
     if (this.entries.length > logLimit) this.entries.shift();
     if (this.logFile) {
       try {
