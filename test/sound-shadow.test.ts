@@ -301,6 +301,18 @@ describe('the sound shadow driver', () => {
     expect(w.data.equals(t)).toBe(true);
   });
 
+  // stallMs is any positive integer: one of centuries (1e13 ms) is a nanny that never fires. Before, the nanny
+  // compared it in the clock's nanoseconds, which overflowed: the stream was 'stalled' at once, again after each restart.
+  it('the nanny: a stallMs of centuries never fails a driver that plays', async () => {
+    await kernel.shutdown();
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, stallMs: 1e13 }, drivers: new Map() } });
+    kernel.addDevice('pcm', { playback: played });
+    drv = await kernel.load('pcm');
+    const r = await play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 0.5 });
+    expect(kernel.events()).toEqual([]);
+    expect(r).toMatchObject({ ok: true, frames: RATE / 2 });
+  });
+
   // The restarted driver registered the pcm again and handed it the parked streams, and failed again before a
   // stream's restore took that registration: the stream is parked on it, its pcm still the first one. Before,
   // closing it left the device busy for ever (EBUSY at every open) and a volume set then was lost. Which stream

@@ -302,7 +302,10 @@ bool restore(Stream &s, Op &op) {
 void nanny(Stream &s, const char *what) {
   DomainUse use = domain_of(*s.pcm);
   Domain *d = use.get();
-  if (!d || std::chrono::steady_clock::now() - s.last_progress <= std::chrono::milliseconds(d->stall_ms.load())) return;
+  // Compared in ms, as stallMs is: any positive integer, which in the clock's nanoseconds could overflow
+  // (a stallMs of centuries would fail the driver at once).
+  const uint64_t still_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.last_progress).count();
+  if (!d || still_ms <= d->stall_ms.load()) return;
   s.last_progress = std::chrono::steady_clock::now();  // once per deadline
   klog(4, "%s: %s made no progress for %lu ms: the nanny fails %s", s.pcm->name.c_str(), what, (unsigned long)d->stall_ms.load(),
        d->name.c_str());
