@@ -116,6 +116,28 @@ describe('RecoveryAgent events and log', () => {
     expect(Number.isInteger(at)).toBe(true); // `at` stays a Date.now time, as the event log has it
   });
 
+  // The listeners of `fault` and `recovering` (and the event log's writes) run before the restart: their time is not
+  // the restart's. Before, the listeners' 2 x 50 ms were counted in durationMs.
+  it('times the restart alone, not the listeners of the events before it', () => {
+    const restartMs = 1.5;
+    const listenerMs = 50;
+    const agent = new RecoveryAgent(policy, {
+      ...syncActions(),
+      restart: () => {
+        for (const t0 = performance.now(); performance.now() - t0 < restartMs; );
+      },
+    });
+    const busy = () => {
+      for (const t0 = performance.now(); performance.now() - t0 < listenerMs; );
+    };
+    agent.on('fault', busy);
+    agent.on('recovering', busy);
+    agent.onFaultSync('crashy', fault);
+    const { durationMs } = agent.last()!;
+    expect(durationMs).toBeGreaterThanOrEqual(restartMs);
+    expect(durationMs).toBeLessThan(listenerMs);
+  });
+
   it('emits disabled and fallback as the terminal events', async () => {
     const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
     const names: string[] = [];

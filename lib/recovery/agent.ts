@@ -159,7 +159,6 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
   private *recover(driver: string, fault: F): Generator<Promise<void> | void, Decision, void> {
     const policy = policyFor(this.policy, driver);
     const at = this.now();
-    const started = this.elapsed();
     const failuresInWindow = this.countFailure(driver, at, policy.windowMs);
     const next = plan(policy, failuresInWindow);
     const event = { driver, fault, decision: next.decision, failuresInWindow, at };
@@ -173,6 +172,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     }
 
     this.record(fault, 'recovering', event);
+    const started = this.elapsed(); // the restart's or fallback's time: not the listeners' of the events before it
     try {
       yield next.decision === 'fallback' ? this.actions.fallback(driver, next.path, fault) : this.actions.restart(driver, fault);
     } catch (err) {
