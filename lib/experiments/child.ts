@@ -1,6 +1,8 @@
 // Runs one trial (trial.ts) in a child process and says how it ended: a
 // crash or hang of the child is a result to observe, not one to suffer.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { withCode } from '../error-code.js';
@@ -39,8 +41,10 @@ const silentMs = 1000;
 export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<ChildResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
+    // the application's files: made and removed here, as the child may die before it could remove them
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
     // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
-    const child = spawn(process.execPath, [trialScript, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);
     let channel = '';
     let out = '';
@@ -71,6 +75,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       const ms = Date.now() - started;
       const lines = channel.split('\n').map((l) => /^(\S+)(?: (.*))?$/.exec(l) ?? [l, l, '']);
       /** What followed `word` in each of its lines, in order. */

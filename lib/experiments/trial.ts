@@ -9,7 +9,11 @@
 // show. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and ends with its report.
 //
-//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>' 3>&1
+//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>' <dir> 3>&1
+//
+// <dir> holds the application's files (a disk image, the played sound): the
+// parent made it and removes it once the process has ended, however it ended
+// (a fault that took it down, a kill at the trial's time limit).
 //
 // It tells its parent (child.ts) how it goes in lines on a channel of its own,
 // fd 3, never on stdout: a workload module's (or an application's) output
@@ -23,8 +27,7 @@
 // application's own verification (record checksums, echoed bytes, the played
 // frames, the file's SHA-256) judges the outcome.
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDb } from '../apps/db.js';
@@ -230,13 +233,13 @@ async function tryLoad(kernel: Kernel, path: string, options: LoadOptions): Prom
 
 /**
  * Runs one trial in this process; without isolation a fault may end the process.
+ * dir: where the application keeps its files, the caller's to remove (the process may not live to).
  * onStarted: the application starts (the kernel booted, the driver loaded); onJudged: its work judged, before the unload.
  */
-export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => void, onStarted?: () => void, onJudged?: () => void): Promise<TrialReport> {
+export async function runTrial(spec: TrialSpec, dir: string, onEvent?: (e: RecoveryEvent) => void, onStarted?: () => void, onJudged?: () => void): Promise<TrialReport> {
   const { app, workload } = spec;
   const appSpec = workload ? undefined : trialApps[app];
   if (!workload && !appSpec) throw new Error(`unknown app "${app}" (apps: ${Object.keys(trialApps).join(', ')})`);
-  const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
   // The default policy's give-up (5 failures within a minute): a bug back after every restart that only a
   // 1 s detector sees ends the trial with the give-up, the application told, not at the trial's limit
   const kernel = await Kernel.boot({
@@ -311,7 +314,6 @@ export async function runTrial(spec: TrialSpec, onEvent?: (e: RecoveryEvent) => 
   } finally {
     setup?.cleanup?.();
     await kernel.shutdown();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -321,7 +323,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const alive = setInterval(() => say(said.heartbeat), 100);
   const progress = (e: RecoveryEvent) => (e.event === 'fault' ? say(said.fault, e.fault?.kind ?? 'unknown') : say(said.recovered, e.durationMs ?? 0));
   let started = false;
-  runTrial(JSON.parse(process.argv[2]) as TrialSpec, progress, () => {
+  runTrial(JSON.parse(process.argv[2]) as TrialSpec, process.argv[3], progress, () => {
     started = true;
     say(said.started);
   }, () => say(said.judged)).then(
