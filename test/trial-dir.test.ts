@@ -44,6 +44,7 @@ it('a trial killed at its time limit leaves no trial directory', async () => {
     app: 'endless', isolation: 'none', shadow: false, seed: 1, fault,
     workload: { driver: 'crashy', module: workload, index: 0, mode: 'none' },
   }, 2000);
-  expect(r.detail).toBe('no result within 2000 ms of the application\'s start: stalled');
+  // killed at the limit: of the application's start, or of start-up (a loaded machine), or silent meanwhile
+  expect(r.detail).toMatch(/^(no result within 2000 ms of (the application's start|start-up): stalled|the process hung)/);
   expect(left()).toEqual(before); // before: its nooks-trial-* besides
 }, 30_000);
