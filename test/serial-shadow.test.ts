@@ -111,6 +111,24 @@ describe('the serial shadow driver', () => {
     expect(recoveries(kernel)).toBe(1);
   });
 
+  // Before: the nanny gave a driver stallMs to take the next bytes, though it takes them only as its FIFO empties: at
+  // 110 baud 16 bytes take 1.45 s, so a healthy driver was failed every FIFO (and the bytes its UART held were lost).
+  it('the nanny leaves a driver at a low baud rate alone: its UART takes longer than stallMs to send a FIFO\'s worth', async () => {
+    await halt();
+    kernel = await Kernel.boot({ isolation: suiteIsolation, policy: { default: { ...defaultPolicy.default, stallMs: 1000 }, drivers: new Map() } });
+    pty = ptyPair();
+    kernel.addDevice('uart16550', { tty: pty.a });
+    drv = await kernel.load('uart16550');
+    far = await Far.open(pty.b);
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 110 }); // 11 bytes a second
+    const sent = pattern(32, 6); // two FIFOs' worth: the driver takes the second 1.45 s after the first
+    await port.write(sent);
+    await port.drain(20_000);
+    expect(kernel.events()).toEqual([]);
+    expect((await far!.take(sent.length)).equals(sent)).toBe(true);
+    await port.close();
+  });
+
   it('the application\'s line settings and modem lines are replayed: the real tty has them after the restart', async () => {
     const want = { baudRate: 19200, dataBits: 7, parity: 'even', stopBits: 2 };
     const port = openSerial(kernel, 'ttyS0', { baudRate: 19200, dataBits: 7, parity: 'even', stopBits: 2 });
