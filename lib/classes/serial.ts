@@ -364,7 +364,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 }
 
-/** A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. */
+/**
+ * A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. A
+ * reader slower than the writer (a UART at its baud rate) holds the writer, as a tty does: no byte is dropped.
+ */
 export function ptyPair(): { a: string; b: string; close: () => void } {
   const p = native().serialPtyPair();
   return { a: p.a, b: p.b, close: () => native().serialPtyPairClose(p.id) };
