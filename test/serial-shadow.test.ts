@@ -65,6 +65,8 @@ describe('the serial shadow driver', () => {
     const writes: Promise<void>[] = [];
     kernel.once('recovering', () => {
       expect(ttyS0()).toMatchObject({ attached: false, open: true, restarting: true });
+      // no driver to ask, and none answered on this open (docs/recovery.md)
+      expect(() => port.modemStatus()).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
       writes.push(port.write(during)); // no driver: they queue behind the kept bytes
     });
     kernel.once('recovered', () => writes.push(port.write(after)));

@@ -52,7 +52,7 @@ export interface SerialPortInfo {
   rxDropped: number;
 }
 
-/** An error of the serial class: `code` is ENODEV (no driver, driver gone, or an unshadowed driver restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT. */
+/** An error of the serial class: `code` is ENODEV (no driver, driver gone, or an unshadowed driver restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT, EAGAIN (modemStatus while a shadowed driver restarts, before it ever answered). */
 export class SerialError extends Error {
   constructor(readonly code: string, message: string) {
     super(message);
@@ -173,7 +173,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
   private modemBits = TIOCM.DTR | TIOCM.RTS;
 
-  /** The modem status lines (from the UART's MSR). */
+  /**
+   * The modem status lines (from the UART's MSR). While a shadowed driver restarts: its last answer, or EAGAIN if it
+   * never answered on this open.
+   */
   modemStatus(): { cts: boolean; dsr: boolean; dcd: boolean; ri: boolean } {
     this.check();
     const m = this.call(() => native().serialGetMctrl(this.h.line, this.h.gen));
