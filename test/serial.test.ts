@@ -96,6 +96,16 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
 
   // Before: drain() asked the transmitter only. A write still waiting for room in the kernel's buffer (its 'space'
   // event not yet run) has bytes that have not left, yet the transmitter can be idle: drain() resolved early.
+  // Before: the null modem (ptyPair) dropped what the UART's side of the line had no room for after 100 ms, so a far
+  // end writing faster than the baud rate lost bytes (30208 of 70000 arrived, with gaps) though its writes drained.
+  it('a far end writing faster than the baud rate is held by the line: every byte arrives, in order', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    const sent = pattern(32 * 1024, 5); // 2.8 s on the wire: the far end's write is done long before
+    await far.write(sent);
+    expect((await port.read(sent.length, 15_000)).equals(sent)).toBe(true);
+    await port.close();
+  });
+
   it('drain() waits for writes still waiting for room, not only for the transmitter', async () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {
@@ -206,6 +216,29 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     expect(f.message).toContain('uart_insert_chars(buf=0x1000)'); // names the call and the argument it refused
     expect(drv.state).toBe('running');
     await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
+  });
+
+  // Before: the class knew its open ports by line only, so closing the detached handle after opening the port again
+  // took the new handle's place: it heard of nothing more (no 'data', no room for a write past the kernel's 4 KiB).
+  it('a detached handle closed after the port was opened again leaves the new handle its events', async () => {
+    const old = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    const errors: SerialError[] = [];
+    old.on('error', (e) => errors.push(e));
+    expect(() => drv.call('bad_insert')).toThrow(expect.objectContaining({ kind: 'bad-call' }));
+    await until(() => errors.length > 0, 'the old handle\'s error');
+    await until(() => serialPorts().some((p) => p.name === 'ttyS0' && p.attached), 'ttyS0 registered again');
+    const fresh = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    await old.close(); // a handle must be closed, detached or not (docs/api.md)
+    const got: Buffer[] = [];
+    fresh.on('data', (b) => got.push(b));
+    await far.write(Buffer.from('hello'));
+    await until(() => Buffer.concat(got).length >= 5, 'the new handle\'s data events');
+    expect(Buffer.concat(got).toString()).toBe('hello');
+    const big = pattern(6000, 4); // more than the kernel takes at once: the rest waits for the 'space' event
+    far.received = Buffer.alloc(0);
+    await fresh.write(big);
+    expect((await far.take(big.length)).equals(big)).toBe(true);
+    await fresh.close();
   });
 
   it('close(drainMs) whose drain runs out still closes the port, and rejects ETIMEDOUT saying how many bytes it dropped', async () => {

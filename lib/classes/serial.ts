@@ -52,7 +52,7 @@ export interface SerialPortInfo {
   rxDropped: number;
 }
 
-/** An error of the serial class: `code` is ENODEV (no driver, driver gone, or an unshadowed driver restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT. */
+/** An error of the serial class: `code` is ENODEV (no driver, driver gone, or an unshadowed driver restarting), EIO (the driver failed), EBUSY, EINVAL, ENOTOPEN, ETIMEDOUT, EAGAIN (modemStatus while a shadowed driver restarts, before it ever answered). */
 export class SerialError extends Error {
   constructor(readonly code: string, message: string) {
     super(message);
@@ -68,8 +68,11 @@ const MODEM_LINES = ['dtr', 'rts'];
 /** Checks of the arguments of a call about port `name`: EINVAL naming it and the argument. */
 const serialArgs = (name: string) => new ArgCheck(name, (message) => new SerialError('EINVAL', message));
 
-// Every open port, by line: the class's single event listener dispatches to them.
-const openPorts = new Map<number, SerialPort>();
+// Every open port, by its handle (line and registration): the class's single event listener dispatches to them. A
+// handle its driver's failure detached is kept apart from one opened on the port's next registration: closing the
+// old one must not silence the new one.
+const openPorts = new Map<string, SerialPort>();
+const handleKey = (h: { line: number; gen: number }): string => `${h.line}/${h.gen}`;
 let listening = false;
 onKernelShutdown((why) => {
   for (const port of [...openPorts.values()]) port._shutDown(why);
@@ -78,7 +81,7 @@ onKernelShutdown((why) => {
 function listen(): void {
   if (listening) return;
   listening = true;
-  native().serialSetListener((line, gen, event, code, why, fault) => openPorts.get(line)?._event(gen, event, code, why, fault));
+  native().serialSetListener((line, gen, event, code, why, fault) => openPorts.get(handleKey({ line, gen }))?._event(event, code, why, fault));
 }
 
 /** The ports the kernel knows (attached or detached). */
@@ -99,7 +102,7 @@ export function openSerial(kernel: Kernel, name: string, termios: Termios = {}):
   listen();
   const h = driverCall(kernel, () => native().serialOpen(name), SerialError);
   const port = new SerialPort(h, native().serialPorts().find((p) => p.line === h.line)?.name ?? name, kernel);
-  openPorts.set(h.line, port);
+  openPorts.set(handleKey(h), port);
   if (Object.keys(termios).length) {
     try {
       port.setTermios(termios);
@@ -170,7 +173,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
   private modemBits = TIOCM.DTR | TIOCM.RTS;
 
-  /** The modem status lines (from the UART's MSR). */
+  /**
+   * The modem status lines (from the UART's MSR). While a shadowed driver restarts: its last answer, or EAGAIN if it
+   * never answered on this open.
+   */
   modemStatus(): { cts: boolean; dsr: boolean; dcd: boolean; ri: boolean } {
     this.check();
     const m = this.call(() => native().serialGetMctrl(this.h.line, this.h.gen));
@@ -262,7 +268,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   private shut(): number {
     if (this.closed) return 0;
     this.closed = true;
-    openPorts.delete(this.h.line);
+    openPorts.delete(handleKey(this.h));
     let dropped = 0;
     if (!this.failure) {
       try {
@@ -286,8 +292,8 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 
   /** @internal an event from the kernel */
-  _event(gen: number, event: string, code: string, why: string, fault?: NativeFault): void {
-    if (gen !== this.h.gen || this.closed) return;
+  _event(event: string, code: string, why: string, fault?: NativeFault): void {
+    if (this.closed) return;
     if (event === 'detached') {
       this.fetch();
       this.fail(new SerialError(code, withDecision(this.kernel, why, fault)));
@@ -339,7 +345,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   private fail(e: SerialError): void {
     if (this.failure || this.closed) return;
     this.failure = e;
-    openPorts.delete(this.h.line);
+    openPorts.delete(handleKey(this.h));
     this.failWaiters(e);
     emitApart(this, 'error', e); // also from kernel.shutdown(), which a listener's throw must not leave half done
   }
@@ -361,7 +367,10 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 }
 
-/** A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. */
+/**
+ * A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. A
+ * reader slower than the writer (a UART at its baud rate) holds the writer, as a tty does: no byte is dropped.
+ */
 export function ptyPair(): { a: string; b: string; close: () => void } {
   const p = native().serialPtyPair();
   return { a: p.a, b: p.b, close: () => native().serialPtyPairClose(p.id) };

@@ -255,9 +255,18 @@ void end_port(const std::string &name, uint64_t ticket, const Ending &why) {
 
 ShadowedClass shadowed(ObjectType::uart_port, {park_port, drop_port, end_port});
 
+// With p.lock held: how long the port's UART takes to send a FIFO's worth at
+// the port's line settings, in ms (rounded up). A driver takes bytes only as
+// its FIFO empties: at a low baud rate that is seconds apart.
+uint64_t fifo_ms(const Port &p) {
+  const struct ktermios &t = p.termios;
+  uint64_t bits = 1 + t.data_bits + (t.parity != UART_PARITY_NONE) + t.stop_bits;
+  return (p.fifosize * bits * 1000 + t.baud - 1) / t.baud;
+}
+
 // The nanny (run by the watchdog thread): a port whose driver has taken none
-// of the bytes waiting for it for its stallMs (no flow control holding it)
-// fails that driver ('stalled').
+// of the bytes waiting for it for its stallMs, past the time its UART takes to
+// send a FIFO's worth (no flow control holding it), fails that driver ('stalled').
 void check_ports() {
   struct Stuck {
     int domain;
@@ -275,10 +284,12 @@ void check_ports() {
       // application or the driver moved bytes meanwhile), and the unsigned age would wrap to "stalled"
       uint64_t now = jiffies_now();
       // with RTS/CTS the far end may hold the line as long as it likes: not the driver's doing
-      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS || now - p->tx_moved <= d->stall_ms.load()) continue;
+      if (!d || !p->up || p->tx.empty() || p->termios.flow == UART_FLOW_RTSCTS) continue;
+      uint64_t deadline = d->stall_ms.load() + fifo_ms(*p);
+      if (now - p->tx_moved <= deadline) continue;
       p->tx_moved = now;  // once per deadline
       std::string why = p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
-                        std::to_string(d->stall_ms.load()) + " ms (nanny)";
+                        std::to_string(deadline) + " ms (nanny)";
       stuck.push_back({d->id, d->serial, why});
     }
   }

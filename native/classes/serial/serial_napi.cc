@@ -174,6 +174,9 @@ Napi::Value SerialSetListener(const Napi::CallbackInfo &info) {
 // ---- a null modem: two ptys whose masters are joined by a thread ----------
 // Each end is a pty slave, a real tty: one for the UART's line, one for the
 // application's serialport. Bytes written to one end are read at the other.
+// A side whose reader is slower holds the writer, as a tty does: what the
+// thread read and could not pass on yet waits with it, and that end is not read
+// meanwhile (its writes wait in its tty), never dropped.
 struct NullModem {
   int m[2] = {-1, -1}, s[2] = {-1, -1};
   int wake = -1;
@@ -183,23 +186,35 @@ std::mutex g_modems_lock;
 std::map<int, NullModem *> g_modems;
 int g_next_modem = 1;
 
-void modem_loop(NullModem *nm) {
+// Bytes read from one master, not yet written to the other.
+struct Carried {
   uint8_t buf[4096];
+  size_t off = 0, len = 0;
+  bool empty() const { return off == len; }
+};
+
+void modem_loop(NullModem *nm) {
+  Carried c[2];  // c[i]: from m[i] to m[1 - i]
   for (;;) {
-    pollfd p[3] = {{nm->wake, POLLIN, 0}, {nm->m[0], POLLIN, 0}, {nm->m[1], POLLIN, 0}};
-    if (poll(p, 3, 100) < 0 && errno != EINTR) return;
+    pollfd p[3] = {{nm->wake, POLLIN, 0}, {nm->m[0], 0, 0}, {nm->m[1], 0, 0}};
+    for (int i = 0; i < 2; i++) {
+      if (c[i].empty()) p[1 + i].events |= POLLIN;
+      else p[2 - i].events |= POLLOUT;  // m[1 - i]
+    }
+    // a pty master's POLLOUT may come late: a full side is tried again every 10 ms
+    if (poll(p, 3, c[0].empty() && c[1].empty() ? 100 : 10) < 0 && errno != EINTR) return;
     if (p[0].revents & POLLIN) return;
     for (int i = 0; i < 2; i++) {
-      if (!(p[1 + i].revents & POLLIN)) continue;
-      ssize_t n = read(nm->m[i], buf, sizeof buf);
-      for (ssize_t off = 0; n > 0 && off < n;) {
-        ssize_t w = write(nm->m[1 - i], buf + off, n - off);
-        if (w > 0) off += w;
-        else if (w < 0 && errno != EAGAIN && errno != EINTR) break;
-        else {
-          pollfd q = {nm->m[1 - i], POLLOUT, 0};
-          if (poll(&q, 1, 100) == 0) break;  // the other end does not read: drop
-        }
+      Carried &x = c[i];
+      if (x.empty() && (p[1 + i].revents & POLLIN)) {
+        ssize_t n = read(nm->m[i], x.buf, sizeof x.buf);
+        x.off = 0;
+        x.len = n > 0 ? (size_t)n : 0;
+      }
+      while (!x.empty()) {
+        ssize_t w = write(nm->m[1 - i], x.buf + x.off, x.len - x.off);
+        if (w <= 0) break;  // the other side's tty is full (EAGAIN): the next round tries again
+        x.off += (size_t)w;
       }
     }
   }
