@@ -88,3 +88,24 @@ describe('a driver that jumps into a kernel-call stub with an index of its own',
     expect(await inChild(isolation, body)).toEqual(['number', ['bad-call', false], ...Array(3).fill(['bad-call', true]), 2]);
   });
 });
+
+// A driver that returns, or calls the kernel, with the CPU's control state
+// changed: the direction flag set (glibc's memset ran backwards from a 64 KiB
+// kzalloc's block over the kernel's memory and the process died, SIGSEGV),
+// alignment checks on (the process died of SIGBUS), flush-to-zero and
+// round-up in MXCSR (JavaScript's arithmetic changed: Number.MIN_VALUE * 3
+// was 0). Kernel code gets the ABI's flags and the host's MXCSR and x87
+// control word back (native/xpc/macros_x86_64.inc, KERNEL_FLAGS and
+// RESTORE_HOST_AND_RETURN).
+describe("a driver that leaves the CPU's control state changed", () => {
+  it.each(modes)("%s: kernel code and JavaScript run with the host's, and the driver finds it at its next entry", async (isolation) => {
+    const body = `
+      const tiny = () => Number.MIN_VALUE * 3;
+      out.push(d.call('cpu_state'), tiny());
+      out.push(d.call('leave_state', 0x9fc0 | 0x4000, 0x37f & ~0x4 | 0xc00));
+      out.push(d.call('cpu_state'), tiny(), Buffer.from(Buffer.alloc(1 << 16, 1).subarray(1)).length);
+      out.push(d.call('zeroed_backwards', 1 << 16), d.call('add', 1, 1));`;
+    const host = 0x037f1f80; // the x87 control word and MXCSR at start-up, no flag set
+    expect(await inChild(isolation, body)).toEqual([host, 1.5e-323, 0, host, 1.5e-323, (1 << 16) - 1, 0, 2]);
+  });
+});

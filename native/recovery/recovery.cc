@@ -1,6 +1,7 @@
 #include "recovery.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -120,7 +121,9 @@ void fault_describe(Fault *f) {
       snprintf(f->message, sizeof f->message, "stack overflow (guard page hit at 0x%lx)%s", (unsigned long)f->addr, where);
       break;
     case FaultKind::bus: snprintf(f->message, sizeof f->message, "bus error at 0x%lx%s", (unsigned long)f->addr, where); break;
-    case FaultKind::ill: snprintf(f->message, sizeof f->message, "illegal instruction%s", where); break;
+    case FaultKind::ill:
+      snprintf(f->message, sizeof f->message, "%s%s", f->signo == SIGTRAP ? "breakpoint or single-step trap (SIGTRAP)" : "illegal instruction", where);
+      break;
     case FaultKind::fpe: snprintf(f->message, sizeof f->message, "arithmetic fault (divide by zero)%s", where); break;
     case FaultKind::timeout:
       snprintf(f->message, sizeof f->message, "driver exceeded its time budget (watchdog)%s", where);

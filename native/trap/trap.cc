@@ -41,7 +41,8 @@ FaultKind fault_kind_of(int sig, int code, uintptr_t addr, uintptr_t stack_lo) {
       if (addr < stack_lo && addr >= stack_lo - guard_size()) return FaultKind::stack_overflow;
       return code == SEGV_PKUERR ? FaultKind::pkey : FaultKind::segv;
     case SIGBUS: return FaultKind::bus;
-    case SIGILL: return FaultKind::ill;
+    case SIGILL:
+    case SIGTRAP: return FaultKind::ill;  // a breakpoint (int3) or single step: no debugger took it
     case SIGFPE: return FaultKind::fpe;
   }
   return FaultKind::aborted;
@@ -55,17 +56,25 @@ static void land(ThreadCtx *t, Domain *d, ucontext_t *uc) {
   uc->uc_mcontext.gregs[REG_RIP] = (greg_t)xpc_landing();
   uc->uc_mcontext.gregs[REG_RBX] = (greg_t)f;
   uc->uc_mcontext.gregs[REG_RSP] = (greg_t)f->host_sp;
+  uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;  // RFLAGS.TF: a driver that single-stepped itself would trap in the landing
 }
+
+// Sent by a process (kill, tgkill, sigqueue), not raised by an instruction:
+// never a driver's fault, whichever thread it lands on.
+static bool sent(const siginfo_t *si) { return si->si_code <= 0; }
 
 static void chain(int sig, siginfo_t *si, void *uc) {
   const struct sigaction &p = g_prev[sig];
-  if (p.sa_flags & SA_SIGINFO) {
-    if (p.sa_sigaction) return p.sa_sigaction(sig, si, uc);
-  } else if (p.sa_handler != SIG_DFL && p.sa_handler != SIG_IGN) {
-    return p.sa_handler(sig);
+  if (p.sa_handler == SIG_IGN) {  // sa_handler and sa_sigaction share their storage
+    if (sent(si)) return;  // ignored, as without nooks (an instruction's fault is not: the kernel kills)
+  } else if (p.sa_handler != SIG_DFL) {
+    return p.sa_flags & SA_SIGINFO ? p.sa_sigaction(sig, si, uc) : p.sa_handler(sig);
   }
-  // Default action: restore it and let the faulting instruction run again.
+  // Default action: restore it. A faulting instruction runs again and raises
+  // the signal again; a sent one, or a trap's (execution goes on after the
+  // instruction), is raised again here: returning, the process would live on.
   signal(sig, SIG_DFL);
+  if (sent(si) || sig == SIGTRAP) raise(sig);
 }
 
 // Whether rsp is where t's kernel code runs: its own stack or its signal stack.
@@ -108,6 +117,7 @@ static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si,
 
 static void on_fault(int sig, siginfo_t *si, void *ucv) {
   auto *uc = static_cast<ucontext_t *>(ucv);
+  if (sent(si)) return chain(sig, si, ucv);
   ThreadCtx *t = nooks_tls_ctx;
   // Kernel code's guarded access to driver memory the driver freed (guarded.h):
   // it fails, not the process (under mprotect: unless the memory was only closed).
@@ -168,7 +178,7 @@ void trap_install() {
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &sa, &g_prev[sig]);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigaction(sig, &sa, &g_prev[sig]);
   sa.sa_sigaction = on_abort;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigaction(g_abort_sig, &sa, &g_prev[g_abort_sig]);

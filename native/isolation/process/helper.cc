@@ -163,10 +163,10 @@ void keep_own_shared_memory(Domain *d) {
   }
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, kStopSignal}) sigaction(sig, &sa, nullptr);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, kStopSignal}) sigaction(sig, &sa, nullptr);
   sigset_t all;
   sigfillset(&all);
-  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigdelset(&all, sig);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) sigdelset(&all, sig);
   pthread_sigmask(SIG_SETMASK, &all, nullptr);  // twins inherit it
   close_range(3, ~0u, 0);
   g_shared = driver_host_of(d).shared;

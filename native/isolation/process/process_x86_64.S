@@ -8,8 +8,8 @@
 
 # int nooks_xpc_enter_local(EntryFrame *f, XpcCall *c)
 # No switch of stack: c runs on this one, below the registers enter_plain
-# saves (isolation 'process', whose driver runs elsewhere); the frame is what
-# a fault unwinds to, as in the other modes.
+# saves (isolation 'process', whose driver runs elsewhere: SAVE_HOST's 64
+# bytes); the frame is what a fault unwinds to, as in the other modes.
 	.globl nooks_xpc_enter_local
 	.hidden nooks_xpc_enter_local
 	.type nooks_xpc_enter_local, @function
@@ -28,6 +28,7 @@ nooks_xpc_enter_local:
 	.type nooks_upcall_process, @function
 	.p2align 4
 nooks_upcall_process:
+	KERNEL_FLAGS			# the host process's code, as kernel code (macros_x86_64.inc)
 	push %r11			# 7th argument; aligns the stack for the call
 	call nooks_process_kcall
 	add $8, %rsp
