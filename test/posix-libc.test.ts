@@ -214,6 +214,18 @@ long unbind_then_exit(const char *addr)
 	exit(3);
 }
 
+/* Left for the unload to write, as a program's end leaves them to glibc's exit: an unfinished stdout line, an unbind by a buffered fputs. */
+long left_unwritten(const char *addr)
+{
+	FILE *f = fopen(sysfs(addr, "driver/unbind"), "w");
+
+	if (!f)
+		return -errno;
+	fputs(addr, f);
+	printf("last words, no newline");
+	return 0;
+}
+
 /* fopen's refusals: -errno. */
 long fopen_errno(const char *name, const char *mode)
 {
@@ -545,5 +557,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
     expect(blocks()).toEqual([]);
     buf = d.alloc(512);
     expect(d.call('attr_hex', s(nic.address), s('vendor'))).toBe(0x4e4b); // streams work again after it
+  });
+
+  it('the unload writes what stdout and the streams hold, as glibc\'s exit at a program\'s end', async () => {
+    expect(d.call('left_unwritten', s(nic.address))).toBe(0);
+    const from = kernel().log().length;
+    await d.unload();
+    const lines = kernel().log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
+    expect(lines).toContain('last words, no newline');
+    expect(lines).toContainEqual(expect.stringContaining(`unbind ${nic.address}: accepted`));
   });
 });
