@@ -28,6 +28,7 @@ const source = `
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,39 @@ long misc(void)
 	return ok;
 }
 
+/* vasprintf through a caller's va_list, as a driver's log helper formats. */
+static int vformat(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* asprintf and vasprintf (__asprintf_chk, __vasprintf_chk under _FORTIFY_SOURCE): each bit one check. */
+long allocated_text(void)
+{
+	char *s = NULL, *l = NULL, big[600];
+	volatile int widest = 2147483647;	/* not constant: the compiler would refuse the overflow itself */
+	int (*volatile unfortified)(char **, const char *, ...) = asprintf;	/* the function, not __asprintf_chk */
+	long ok = 0, bit = 1;
+
+	ok |= (unfortified(&s, "%s-%04x", "eth", 42) == 8 && !strcmp(s, "eth-002a")) ? bit : 0, bit <<= 1;
+	free(s);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	ok |= (vformat(&l, "<%s>", big) == 601 && strlen(l) == 601 && l[600] == '>') ? bit : 0, bit <<= 1;
+	free(l);
+	ok |= (asprintf(&s, "%s", "") == 0 && s && !*s) ? bit : 0, bit <<= 1;
+	free(s);
+	errno = 0;
+	ok |= (asprintf(&s, "%*d%d", widest, 1, 2) == -1 && errno == EOVERFLOW) ? bit : 0, bit <<= 1;
+	return ok;
+}
+
 /* pthread locks: each bit one check. */
 static pthread_mutex_t plain = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t nested = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
@@ -425,7 +459,7 @@ it('the driver imports the names compilers emit for these calls, and the persona
   const imports = execFileSync('nm', ['-D', '--undefined-only', drv], { encoding: 'utf8' });
   expect(imports).not.toMatch(/\b(fopen64|__isoc99_fscanf|__isoc99_sscanf|pthread_mutex_lock|getline)\b/); // bound inside the image
   const defined = execFileSync('nm', [drv], { encoding: 'utf8' });
-  for (const name of ['fopen64', '__fgets_chk', '__fread_chk', '__isoc99_fscanf', '__isoc99_sscanf', '__fprintf_chk', 'fdopen', 'getline', 'qsort', 'pthread_mutex_lock', 'strtok']) {
+  for (const name of ['fopen64', '__fgets_chk', '__fread_chk', '__isoc99_fscanf', '__isoc99_sscanf', '__fprintf_chk', 'asprintf', '__asprintf_chk', '__vasprintf_chk', 'fdopen', 'getline', 'qsort', 'pthread_mutex_lock', 'strtok']) {
     expect(defined).toMatch(new RegExp(` t ${name}$`, 'm'));
   }
 });
@@ -517,6 +551,13 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
 
   it('strtok, strtok_r, strsep, memmem, qsort, bsearch, abs, rand_r and rand as glibc, getpagesize, isatty, sched_yield, memalign, valloc, reallocarray, htons & co.', () => {
     expect(Number(d.call('misc')).toString(2)).toBe('1'.repeat(12));
+  });
+
+  it('asprintf and vasprintf (__asprintf_chk, __vasprintf_chk): the text in a heap block of its own, -1 and EOVERFLOW past INT_MAX', () => {
+    const blocks = () => d.objects().filter((o) => o.type === 'memory' && o.label === 'malloc').length;
+    const before = blocks();
+    expect(Number(d.call('allocated_text')).toString(2)).toBe('1111');
+    expect(blocks()).toBe(before); // each freed (a block not the heap's would be a bad-call fault)
   });
 
   it('pthread mutexes (normal, recursive, error-checking), spinlocks, pthread_once', () => {
