@@ -28,6 +28,7 @@ const source = `
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,18 @@ long unbind_then_exit(const char *addr)
 	exit(3);
 }
 
+/* Left for the unload to write, as a program's end leaves them to glibc's exit: an unfinished stdout line, an unbind by a buffered fputs. */
+long left_unwritten(const char *addr)
+{
+	FILE *f = fopen(sysfs(addr, "driver/unbind"), "w");
+
+	if (!f)
+		return -errno;
+	fputs(addr, f);
+	printf("last words, no newline");
+	return 0;
+}
+
 /* fopen's refusals: -errno. */
 long fopen_errno(const char *name, const char *mode)
 {
@@ -292,6 +305,39 @@ long misc(void)
 		free(r);
 	}
 	ok |= ((htons)(0x1234) == 0x3412 && (ntohl)(0x12345678) == 0x78563412 && (htonl)(1) == 0x01000000 && (ntohs)(0xff00) == 0xff) ? bit : 0, bit <<= 1;
+	return ok;
+}
+
+/* vasprintf through a caller's va_list, as a driver's log helper formats. */
+static int vformat(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* asprintf and vasprintf (__asprintf_chk, __vasprintf_chk under _FORTIFY_SOURCE): each bit one check. */
+long allocated_text(void)
+{
+	char *s = NULL, *l = NULL, big[600];
+	volatile int widest = 2147483647;	/* not constant: the compiler would refuse the overflow itself */
+	int (*volatile unfortified)(char **, const char *, ...) = asprintf;	/* the function, not __asprintf_chk */
+	long ok = 0, bit = 1;
+
+	ok |= (unfortified(&s, "%s-%04x", "eth", 42) == 8 && !strcmp(s, "eth-002a")) ? bit : 0, bit <<= 1;
+	free(s);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	ok |= (vformat(&l, "<%s>", big) == 601 && strlen(l) == 601 && l[600] == '>') ? bit : 0, bit <<= 1;
+	free(l);
+	ok |= (asprintf(&s, "%s", "") == 0 && s && !*s) ? bit : 0, bit <<= 1;
+	free(s);
+	errno = 0;
+	ok |= (asprintf(&s, "%*d%d", widest, 1, 2) == -1 && errno == EOVERFLOW) ? bit : 0, bit <<= 1;
 	return ok;
 }
 
@@ -413,7 +459,7 @@ it('the driver imports the names compilers emit for these calls, and the persona
   const imports = execFileSync('nm', ['-D', '--undefined-only', drv], { encoding: 'utf8' });
   expect(imports).not.toMatch(/\b(fopen64|__isoc99_fscanf|__isoc99_sscanf|pthread_mutex_lock|getline)\b/); // bound inside the image
   const defined = execFileSync('nm', [drv], { encoding: 'utf8' });
-  for (const name of ['fopen64', '__fgets_chk', '__fread_chk', '__isoc99_fscanf', '__isoc99_sscanf', '__fprintf_chk', 'fdopen', 'getline', 'qsort', 'pthread_mutex_lock', 'strtok']) {
+  for (const name of ['fopen64', '__fgets_chk', '__fread_chk', '__isoc99_fscanf', '__isoc99_sscanf', '__fprintf_chk', 'asprintf', '__asprintf_chk', '__vasprintf_chk', 'fdopen', 'getline', 'qsort', 'pthread_mutex_lock', 'strtok']) {
     expect(defined).toMatch(new RegExp(` t ${name}$`, 'm'));
   }
 });
@@ -507,6 +553,13 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
     expect(Number(d.call('misc')).toString(2)).toBe('1'.repeat(12));
   });
 
+  it('asprintf and vasprintf (__asprintf_chk, __vasprintf_chk): the text in a heap block of its own, -1 and EOVERFLOW past INT_MAX', () => {
+    const blocks = () => d.objects().filter((o) => o.type === 'memory' && o.label === 'malloc').length;
+    const before = blocks();
+    expect(Number(d.call('allocated_text')).toString(2)).toBe('1111');
+    expect(blocks()).toBe(before); // each freed (a block not the heap's would be a bad-call fault)
+  });
+
   it('pthread mutexes (normal, recursive, error-checking), spinlocks, pthread_once', () => {
     expect(Number(d.call('locks')).toString(2)).toBe('1'.repeat(11));
   });
@@ -545,5 +598,14 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("the POSIX personality
     expect(blocks()).toEqual([]);
     buf = d.alloc(512);
     expect(d.call('attr_hex', s(nic.address), s('vendor'))).toBe(0x4e4b); // streams work again after it
+  });
+
+  it('the unload writes what stdout and the streams hold, as glibc\'s exit at a program\'s end', async () => {
+    expect(d.call('left_unwritten', s(nic.address))).toBe(0);
+    const from = kernel().log().length;
+    await d.unload();
+    const lines = kernel().log().slice(from).filter((l) => l.source === d.name).map((l) => l.text);
+    expect(lines).toContain('last words, no newline');
+    expect(lines).toContainEqual(expect.stringContaining(`unbind ${nic.address}: accepted`));
   });
 });

@@ -3,7 +3,8 @@
 // what DPDK-style thread code calls at start. A driver gets no signals: the
 // sets are pure, a mask is kept per thread (in the thread's area, so under
 // 'process' too) only to be answered back; real-time scheduling is EPERM as
-// for an unprivileged process; syslog's messages are kernel log lines at
+// for an unprivileged process (a thread's or the process's), mlockall has
+// nothing to lock; syslog's messages are kernel log lines at
 // their levels. Built at test time, library-style; without these functions
 // the build is refused ELIBC.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +24,9 @@ const source = `
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <syslog.h>
+#include <unistd.h>
 
 /* Each check one bit, first check the highest. */
 #define CHECK(bits, cond) ((bits) = (bits) << 1 | !!(cond))
@@ -137,6 +140,43 @@ long get_sched(void)
 	return policy * 1000L + p.sched_priority;
 }
 
+/* sched_setscheduler(pid, policy, &{prio}): 0, or -errno. */
+long process_sched(long pid, long policy, long prio)
+{
+	struct sched_param p = { .sched_priority = (int)prio };
+
+	return sched_setscheduler((pid_t)pid, (int)policy, &p) ? -errno : 0;
+}
+
+/* A real-time lab driver's start (it goes on after a perror when refused); each check one bit, as on Linux unprivileged. */
+long rt_start(void)
+{
+	long bits = 0;
+	struct sched_param p = { .sched_priority = 80 };
+
+	CHECK(bits, sched_setscheduler(0, SCHED_FIFO, &p) == -1 && errno == EPERM);
+	CHECK(bits, sched_getscheduler(0) == SCHED_OTHER && sched_getscheduler(getpid()) == SCHED_OTHER);
+	p.sched_priority = 5;
+	CHECK(bits, sched_getparam(0, &p) == 0 && p.sched_priority == 0);
+	CHECK(bits, sched_setparam(0, &p) == 0);
+	p.sched_priority = 1;
+	CHECK(bits, sched_setparam(0, &p) == -1 && errno == EINVAL);
+	CHECK(bits, sched_getscheduler(-1) == -1 && errno == EINVAL);
+	CHECK(bits, sched_setscheduler(0, SCHED_OTHER, NULL) == -1 && errno == EINVAL);
+	CHECK(bits, sched_getparam(0, NULL) == -1 && errno == EINVAL);
+	CHECK(bits, mlockall(MCL_CURRENT | MCL_FUTURE) == 0 && munlockall() == 0);
+	CHECK(bits, mlockall(MCL_CURRENT | MCL_ONFAULT) == 0 && munlockall() == 0);
+	CHECK(bits, mlockall(MCL_ONFAULT) == -1 && errno == EINVAL);
+	CHECK(bits, mlockall(0) == -1 && errno == EINVAL);
+	CHECK(bits, mlockall(8) == -1 && errno == EINVAL);
+	return bits;
+}
+
+long other_pid(void)
+{
+	return getpid() + 1;
+}
+
 long log_some(void)
 {
 	long bits = 0;
@@ -197,6 +237,16 @@ describe.each<Isolation>(['mprotect', 'process'])("signals, scheduling and syslo
     expect(d.call('set_sched', 2, 99)).toBe(EPERM);
     expect([[0, 5], [1, 0], [1, 100], [42, 0]].map(([p, q]) => d.call('set_sched', p, q))).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
     expect(d.call('get_sched')).toBe(0);
+  });
+
+  it('sched_setscheduler & co., mlockall: a real-time driver\'s start answered as on Linux unprivileged, memory already resident', () => {
+    const [OTHER, FIFO, RR, BATCH, IDLE, DEADLINE, RESET_ON_FORK] = [0, 1, 2, 3, 5, 6, 0x40000000];
+    const [EPERM, ESRCH, EINVAL] = [-1, -3, -22];
+    expect(Number(d.call('rt_start')).toString(2)).toBe('1'.repeat(13));
+    const cases = [[0, OTHER, 0], [0, BATCH, 0], [0, IDLE, 0], [0, OTHER | RESET_ON_FORK, 0], [0, RR, 99], [0, RR, 0], [0, OTHER, 1],
+      [0, 42, 0], [0, DEADLINE, 0], [0, FIFO, 100], [-1, OTHER, 0], [Number(d.call('other_pid')), OTHER, 0]];
+    expect(cases.map(([pid, policy, prio]) => Number(d.call('process_sched', pid, policy, prio))))
+      .toEqual([0, 0, 0, 0, EPERM, EINVAL, EINVAL, EINVAL, EINVAL, EINVAL, EINVAL, ESRCH]);
   });
 
   it.each(['plain', 'fortified'])("syslog (%s): one kernel log line per message at its level, openlog's ident first, percent-m as strerror(errno), setlogmask filters", (build) => {

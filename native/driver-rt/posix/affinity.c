@@ -44,8 +44,7 @@ static int cpu0(size_t size, cpu_set_t *set)
 	return 0;
 }
 
-/* sched_*affinity's pid: 0 (the calling thread) or the process's; ESRCH for any other (no thread of the driver's). */
-static int self(pid_t pid)
+int posix_pid_error(pid_t pid)
 {
 	return pid == 0 || pid == getpid() ? 0 : ESRCH;
 }
@@ -81,14 +80,14 @@ int pthread_attr_getaffinity_np(const pthread_attr_t *attr, size_t size, cpu_set
 
 int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 {
-	int e = self(pid);
+	int e = posix_pid_error(pid);
 
 	return (int)posix_result(-(e ? e : pinnable(size, set)));
 }
 
 int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *set)
 {
-	int e = self(pid);
+	int e = posix_pid_error(pid);
 
 	return (int)posix_result(-(e ? e : cpu0(size, set)));
 }

@@ -1,6 +1,7 @@
 /* What -D_FORTIFY_SOURCE makes the compiler emit instead of the plain calls:
  * the same functions, given the destination's size; an overflow ends the
  * driver as glibc ends a program (abort, with glibc's message). */
+#define _GNU_SOURCE	/* vasprintf */
 #include "posix.h"
 #include "../format.h"
 
@@ -103,6 +104,24 @@ int __dprintf_chk(int fd, int flag, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	n = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap)
+{
+	return vasprintf(out, fmt, ap);
+}
+
+int __asprintf_chk(char **out, int flag, const char *fmt, ...);
+int __asprintf_chk(char **out, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
 	va_end(ap);
 	return n;
 }

@@ -34,6 +34,20 @@ int munlock(const void *addr, size_t len)
 	return (int)posix_result(nooks_posix_mapped((unsigned long)addr, len));
 }
 
+/* Everything a driver holds is resident already: only the flags are checked,
+ * as Linux checks them (mlockall(2): MCL_ONFAULT alone is EINVAL). */
+int mlockall(int flags)
+{
+	if (!flags || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) || flags == MCL_ONFAULT)
+		return (int)posix_result(-EINVAL);
+	return 0;
+}
+
+int munlockall(void)
+{
+	return 0;
+}
+
 int madvise(void *addr, size_t len, int advice)
 {
 	switch (advice) {

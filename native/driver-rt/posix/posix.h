@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,9 @@ static inline struct posix_thread *posix_thread_self(void)
 int posix_thread_tid(void);
 /* The thread of `self` ends: its keys' destructors run (keys.c). */
 void posix_keys_end(struct posix_thread *self);
+/* A pid that sched_*affinity and sched_setscheduler & co. name: 0 (the calling
+ * thread) or the process's; ESRCH for any other (no thread of the driver's). */
+int posix_pid_error(pid_t pid);
 /* A kernel call's result as libc returns it: -errno becomes -1 and errno. */
 static inline long posix_result(long r)
 {

@@ -4,7 +4,8 @@
  * its module_init (the personality's empty one for a library-style driver),
  * at load and again at each restart (its data is as loaded then). At unload,
  * after its module_exit, and at exit(): what it registered with atexit, then
- * its destructors, each in reverse order, as glibc's exit runs them. A
+ * its destructors, each in reverse order, then what stdout, stderr and its
+ * FILE streams hold is written, as glibc's exit does. A
  * constructor that faults fails the load (or the restart) like module_init; a
  * fault in a load, a restart or an unload is named by the part that faulted
  * (the part word). */
@@ -89,4 +90,5 @@ __attribute__((visibility("default"))) void nooks_posix_stop(void)
 	if (nooks_module_exit)
 		nooks_module_exit();
 	posix_run_exit_handlers();
+	posix_streams_flush();	/* the unload is the driver's exit: glibc's exit writes what the streams hold last */
 }

@@ -4,6 +4,7 @@
  * stream's buffer is logged in pieces; syslog's messages (syslog.c) are
  * logged the same way, at their own levels. Output to any other FILE goes to
  * its file (stream.c); dprintf's to a descriptor (files.c). */
+#define _GNU_SOURCE	/* vasprintf */
 #include "posix.h"
 
 #define LINE_MAX_BYTES 512
@@ -177,6 +178,37 @@ int printf(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	n = vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/* The text in a heap block of its own (asprintf(3)): its length, or -1
+ * (EOVERFLOW past INT_MAX, ENOMEM), *out then unset. */
+int vasprintf(char **out, const char *fmt, va_list ap)
+{
+	char small[POSIX_SMALL_TEXT], *text;
+	int n;
+
+	text = posix_format(small, &n, fmt, ap);
+	if (!text || n < 0)
+		return -1;
+	if (text == small) {
+		text = malloc((size_t)n + 1);
+		if (!text)
+			return -1;
+		memcpy(text, small, (size_t)n + 1);
+	}
+	*out = text;
+	return n;
+}
+
+int asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
 	va_end(ap);
 	return n;
 }
