@@ -108,4 +108,20 @@ describe("a driver that leaves the CPU's control state changed", () => {
     const host = 0x037f1f80; // the x87 control word and MXCSR at start-up, no flag set
     expect(await inChild(isolation, body)).toEqual([host, 1.5e-323, 0, host, 1.5e-323, (1 << 16) - 1, 0, 2]);
   });
+
+  // A fault with alignment checks on: Linux clears the direction flag for a
+  // signal handler, not AC, and an unaligned store in nooks' handler (the
+  // compiler's movups into the fault's record) raised SIGBUS there: the
+  // process died (mprotect: rc 139), or the driver's host process did
+  // (process: "killed by signal 11" in place of the driver's fault).
+  // native/trap/trap.h, clear_alignment_check.
+  it.each(modes)('%s: a fault, or a loop past the time budget, with alignment checks on is the driver\'s fault', async (isolation) => {
+    const body = `
+      for (const fn of ['ac_null', 'ac_misaligned', 'ac_spin']) {
+        try { out.push(d.call(fn)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, e.message.includes(fn)] : String(e)); }
+        while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+      }
+      out.push(d.call('add', 1, 1));`;
+    expect(await inChild(isolation, body)).toEqual([['segv', true], ['bus', true], ['timeout', true], 2]);
+  }, 30_000);
 });

@@ -116,6 +116,7 @@ static bool emulate_mmio(ThreadCtx *t, DomainThread *dt, int sig, siginfo_t *si,
 }
 
 static void on_fault(int sig, siginfo_t *si, void *ucv) {
+  clear_alignment_check();
   auto *uc = static_cast<ucontext_t *>(ucv);
   if (sent(si)) return chain(sig, si, ucv);
   ThreadCtx *t = nooks_tls_ctx;
@@ -141,6 +142,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
 }
 
 static void on_abort(int, siginfo_t *, void *ucv) {
+  clear_alignment_check();
   auto *uc = static_cast<ucontext_t *>(ucv);
   ThreadCtx *t = nooks_tls_ctx;
   if (!t) return;

@@ -9,6 +9,12 @@ namespace nooks {
 
 // Installs the handlers (once); faults outside domains go to the previous handlers.
 void trap_install();
+// The first thing a fault or abort handler does: Linux clears the direction
+// flag for a handler, not RFLAGS.AC, and with a driver's AC set an unaligned
+// access in the handler (the compiler's movups) raised SIGBUS there, which
+// killed the process. The interrupted flags come back at sigreturn.
+// Async-signal-safe.
+inline void clear_alignment_check() { __asm__ volatile("pushfq\n\tandl $~0x40000, (%%rsp)\n\tpopfq" ::: "memory", "cc"); }
 // The signal recovery and the watchdog send to a thread to make it leave a domain.
 int trap_abort_signal();
 // Asks thread t to leave domain d with `kind` (a FaultKind; `fails`: leaving

@@ -17,6 +17,7 @@
 #include "../dev/iomem.h"
 #include "../domain/host_heap.h"
 #include "../trap/mmio.h"
+#include "../trap/trap.h"
 #include "../xpc/xpc.h"
 #include "channel.h"
 #include "driver_host.h"
@@ -46,6 +47,7 @@ bool kernel_stop(const siginfo_t *si, const Channel *ch) {
 // fails the domain and kills this process. Async-signal-safe.
 // The kernel's stop too: then signo 0, only where it was; any other kStopSignal is ignored.
 void on_fault(int sig, siginfo_t *si, void *ucv) {
+  nooks::clear_alignment_check();
   Channel *ch = tls_channel;
   bool stop = sig == kStopSignal;
   if (stop && (!ch || !kernel_stop(si, ch))) return;
