@@ -106,6 +106,55 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     await port.close();
   });
 
+  // Before: every 'rx' event copied the kernel's receive buffer into the port's JavaScript queue, wanted or not: with
+  // no reader the kernel's 64 KiB limit never applied (rxDropped stayed 0) and the Node heap grew while the far end sent.
+  it('bytes nobody takes wait in the kernel up to its 64 KiB, the rest are dropped and counted; a read then gets those that waited', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      const info = () => serialPorts()[0];
+      const before = info();
+      const limit = 64 * 1024;
+      const sent = pattern(limit + 1000, 9); // 5.8 s on the wire
+      await far.write(sent);
+      const arrived = () => info().rxBytes - before.rxBytes + info().rxDropped - before.rxDropped;
+      await until(() => arrived() === sent.length, 'every byte at the kernel, kept or dropped', 20_000);
+      expect(info().rxDropped - before.rxDropped).toBe(sent.length - limit);
+      expect(port['pending'].reduce((n, b) => n + b.length, 0)).toBe(0); // JavaScript holds none of them
+      expect((await port.read(1)).equals(sent.subarray(0, limit))).toBe(true);
+    } finally {
+      await port.close();
+    }
+  }, 30_000);
+
+  // Before: bytes that arrived before the first 'data' listener went to the port's queue and never to the listener.
+  // Copying only for a listener would leave one added later deaf: the kernel tells of waiting bytes once.
+  it('a data listener added while bytes wait gets them; while one is attached it takes every byte and read() gets none', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      const rx0 = serialPorts()[0].rxBytes;
+      const sent = pattern(1000, 10);
+      await far.write(sent);
+      await until(() => serialPorts()[0].rxBytes - rx0 === sent.length, 'the bytes at the kernel');
+      const got: Buffer[] = [];
+      const take = (b: Buffer) => got.push(b);
+      port.on('data', take);
+      const have = () => got.reduce((n, b) => n + b.length, 0);
+      await until(() => have() >= sent.length, "the waiting bytes at the 'data' listener");
+      expect(Buffer.concat(got).equals(sent)).toBe(true);
+
+      const more = pattern(10, 11);
+      await far.write(more);
+      await until(() => have() >= sent.length + more.length, "the next bytes at the 'data' listener");
+      await expect(port.read(1, 50)).rejects.toMatchObject({ code: 'ETIMEDOUT', message: "ttyS0: 0 of 1 bytes received within 50 ms: a 'data' listener takes them" });
+      port.off('data', take);
+      await far.write(more);
+      expect((await port.read(more.length)).equals(more)).toBe(true);
+      expect(Buffer.concat(got).equals(Buffer.concat([sent, more]))).toBe(true); // none went to the listener once it was off
+    } finally {
+      await port.close();
+    }
+  });
+
   it('drain() waits for writes still waiting for room, not only for the transmitter', async () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {

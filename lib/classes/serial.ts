@@ -117,6 +117,11 @@ export function openSerial(kernel: Kernel, name: string, termios: Termios = {}):
 /**
  * An open port. Events: 'data' (Buffer), 'error' (SerialError: the port was
  * detached, or its shadowed driver will not come back: then 'close' follows), 'close'.
+ * Received bytes wait in the kernel's receive buffer (64 KiB; what arrives
+ * past it is dropped and counted in rxDropped) until read() or a 'data'
+ * listener takes them. As a Node stream in flowing mode, a 'data' listener
+ * takes every byte, those that waited before it was added too: read() gets
+ * none while one is attached.
  * A detach for an unshadowed driver's failure says what the recovery agent
  * decided for it: `ttyS0: the port was detached: uart16550 failed (...) and was
  * restarted: open it again`, `... and was replaced by its fallback F: open it
@@ -133,6 +138,16 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   constructor(private readonly h: SerialHandle, readonly name: string, private readonly kernel: Kernel) {
     super();
     this.arg = serialArgs(name);
+    // No 'rx' event comes for bytes already waiting (the kernel tells once, until they are taken): a listener added
+    // now gets them next tick, as a Node stream added a 'data' listener starts to flow.
+    const emitter: EventEmitter = this; // the typed event map leaves out Node's own 'newListener' and 'removeListener'
+    emitter.on('newListener', (event: string | symbol) => {
+      if (event === 'data') process.nextTick(() => this.deliver());
+    });
+    // a read waiting while a listener took the bytes gets them from now on
+    emitter.on('removeListener', (event: string | symbol) => {
+      if (event === 'data' && !this.flowing) this.wakeWaiters();
+    });
   }
 
   private readonly arg: ArgCheck; // made once: write and read are on the data path
@@ -220,22 +235,25 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /**
    * Bytes received: at least `min` (default 1) once they have arrived, everything
    * available then. Rejects with ETIMEDOUT after timeoutMs, or the port's failure.
+   * While a 'data' listener is attached it takes the bytes: read() waits.
    */
   async read(min = 1, timeoutMs = 5_000): Promise<Buffer> {
     this.arg.integer(min, 'read(min)', 1, Number.MAX_SAFE_INTEGER);
     this.arg.timeout(timeoutMs, 'read(timeoutMs)');
     const end = Date.now() + timeoutMs;
     for (;;) {
-      this.fetch();
-      const have = this.pending.reduce((n, b) => n + b.length, 0);
-      if (have >= min && have > 0) {
+      const flowing = this.flowing;
+      if (!flowing) this.fetch();
+      const have = flowing ? 0 : this.pending.reduce((n, b) => n + b.length, 0);
+      if (have >= min) {
         const out = Buffer.concat(this.pending);
         this.pending.length = 0;
         return out;
       }
       this.check();
       const left = end - Date.now();
-      if (left <= 0) throw new SerialError('ETIMEDOUT', `${this.name}: ${have} of ${min} bytes received within ${timeoutMs} ms`);
+      if (left <= 0)
+        throw new SerialError('ETIMEDOUT', `${this.name}: ${have} of ${min} bytes received within ${timeoutMs} ms${flowing ? ": a 'data' listener takes them" : ''}`);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.wait(), new Promise<void>((r) => (timer = setTimeout(r, left)))]).finally(() => clearTimeout(timer));
     }
@@ -295,26 +313,33 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   _event(event: string, code: string, why: string, fault?: NativeFault): void {
     if (this.closed) return;
     if (event === 'detached') {
-      this.fetch();
+      this.deliver();
       this.fail(new SerialError(code, withDecision(this.kernel, why, fault)));
       return;
     }
     if (event === 'failed') {
       // the shadow ended the port (its driver will not come back, or runs without it), or could not restore it: it fails, and is closed
-      this.fetch();
+      this.deliver();
       this.fail(new SerialError(code, why));
       this.closeNow();
       return;
     }
-    if (event === 'rx') {
-      const before = this.pending.length;
-      this.fetch();
-      if (this.listenerCount('data') > 0) {
-        const fresh = this.pending.splice(before);
-        if (fresh.length) emitApart(this, 'data', Buffer.concat(fresh));
-      }
-    }
+    // with no listener the bytes wait in the kernel (its limit applies) for a read, which the wake-up lets take them
+    if (event === 'rx' && this.flowing) this.deliver();
     this.wakeWaiters();
+  }
+
+  private get flowing(): boolean {
+    return this.listenerCount('data') > 0;
+  }
+
+  /** Takes what arrived from the kernel; gives it, and what a read had gathered, to the 'data' listeners if any. */
+  private deliver(): void {
+    this.fetch();
+    if (!this.flowing || this.pending.length === 0) return;
+    const bytes = Buffer.concat(this.pending);
+    this.pending.length = 0;
+    emitApart(this, 'data', bytes);
   }
 
   private fetch(): void {
