@@ -23,9 +23,9 @@ const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])
 /**
  * Runs `body` in a child process, with `k` a kernel booted under `isolation`,
  * `d` the driver loaded and `DriverFault` in scope; `out`, printed as JSON, is
- * what it returns. The child must exit 0 and not by a signal.
+ * what it returns. The child must exit 0 and not by a signal. `nodeFlags`: Node's own, before the script.
  */
-async function inChild(isolation: string, body: string): Promise<unknown> {
+async function inChild(isolation: string, body: string, nodeFlags: string[] = []): Promise<unknown> {
   const script = `
     const { Kernel, DriverFault } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
     const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
@@ -34,7 +34,7 @@ async function inChild(isolation: string, body: string): Promise<unknown> {
     ${body}
     await k.shutdown();
     console.log(JSON.stringify(out));`;
-  const r = await runNode(['--input-type=module', '-e', script], dir, 30_000);
+  const r = await runNode([...nodeFlags, '--input-type=module', '-e', script], dir, 30_000);
   expect(r.signal, r.stderr).toBeNull();
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
@@ -95,7 +95,7 @@ describe('a driver that jumps into a kernel-call stub with an index of its own',
 // alignment checks on (the process died of SIGBUS), flush-to-zero and
 // round-up in MXCSR (JavaScript's arithmetic changed: Number.MIN_VALUE * 3
 // was 0). Kernel code gets the ABI's flags and the host's MXCSR and x87
-// control word back (native/xpc/macros_x86_64.inc, KERNEL_FLAGS and
+// control word back (native/xpc/macros_x86_64.inc, KERNEL_CPU_STATE and
 // RESTORE_HOST_AND_RETURN).
 describe("a driver that leaves the CPU's control state changed", () => {
   it.each(modes)("%s: kernel code and JavaScript run with the host's, and the driver finds it at its next entry", async (isolation) => {
@@ -124,4 +124,19 @@ describe("a driver that leaves the CPU's control state changed", () => {
       out.push(d.call('add', 1, 1));`;
     expect(await inChild(isolation, body)).toEqual([['segv', true], ['bus', true], ['timeout', true], 2]);
   }, 30_000);
+
+  // MMX code without emms leaves every x87 register in use: V8's optimized
+  // double modulo (an x87 fprem) then overflowed its first load and gave NaN.
+  // Each crossing empties the x87 stack on the way back (KERNEL_CPU_STATE).
+  it.each(modes)('%s: MMX state a driver left does not reach JavaScript', async (isolation) => {
+    const body = `
+      function mod(a, b) { return a % b; }
+      %PrepareFunctionForOptimization(mod);
+      mod(5.5, 2);
+      %OptimizeFunctionOnNextCall(mod);
+      out.push(mod(5.5, 2));
+      d.call('mmx_left', 1);
+      out.push(mod(5.5, 2), mod(7.25, 3));`;
+    expect(await inChild(isolation, body, ['--allow-natives-syntax'])).toEqual([1.5, 1.5, 1.25]);
+  });
 });

@@ -28,7 +28,7 @@ nooks_xpc_enter_local:
 	.type nooks_upcall_process, @function
 	.p2align 4
 nooks_upcall_process:
-	KERNEL_FLAGS			# the host process's code, as kernel code (macros_x86_64.inc)
+	KERNEL_CPU_STATE		# the host process's code, as kernel code (macros_x86_64.inc)
 	push %r11			# 7th argument; aligns the stack for the call
 	call nooks_process_kcall
 	add $8, %rsp
