@@ -591,6 +591,8 @@ describe('what the personality does not provide', () => {
       const err = await rejectionOf(kernel.load(outside));
       expect(err.code).toBe('ELIBC');
       for (const fn of ['socket', 'pthread_cancel', 'signal']) expect(err.message).toContain(fn);
+      // what to do about it, in one clause: where the provided functions are listed
+      expect(err.message).toContain('); not provided to drivers: docs/drivers.md, "Unmodified C: the POSIX personality", lists what is');
       expect(kernel.domains()).toEqual([]);
     } finally {
       await kernel.shutdown();
