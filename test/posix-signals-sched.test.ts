@@ -24,6 +24,7 @@ const source = `
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -112,6 +113,63 @@ long masks(void)
 	CHECK(bits, seen == NULL);
 	CHECK(bits, (mask_now() & bit(SIGUSR1)) != 0 && (mask_now() & bit(SIGUSR2)) != 0);
 	return bits;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* A UIO main loop's start: SIG_IGN and SIG_DFL kept and answered back as Linux, a handler refused (EINVAL, logged). */
+long dispositions(void)
+{
+	struct sigaction act, old;
+	long bits = 0;
+
+	CHECK(bits, signal(SIGPIPE, SIG_IGN) == SIG_DFL);
+	CHECK(bits, signal(SIGPIPE, SIG_DFL) == SIG_IGN && signal(SIGPIPE, SIG_DFL) == SIG_DFL);
+	errno = 0;
+	CHECK(bits, signal(SIGINT, on_signal) == SIG_ERR && errno == EINVAL);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_signal;
+	errno = 0;
+	CHECK(bits, sigaction(SIGRTMIN + 2, &act, NULL) == -1 && errno == EINVAL && SIGRTMIN == 34 && SIGRTMAX == 64);
+	/* the refused handler changed nothing; signal's flags and mask as glibc sets them */
+	CHECK(bits, signal(SIGINT, SIG_IGN) == SIG_DFL);
+	memset(&old, 0xff, sizeof(old));
+	CHECK(bits, sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN && (old.sa_flags & SA_RESTART) &&
+		    old.sa_mask.__val[0] == 1UL << (SIGINT - 1));
+	act.sa_handler = SIG_IGN;
+	act.sa_flags = SA_SIGINFO;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, SIGTERM);
+	sigaddset(&act.sa_mask, SIGKILL);
+	CHECK(bits, sigaction(SIGHUP, &act, &old) == 0 && old.sa_handler == SIG_DFL);
+	CHECK(bits, sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler == SIG_IGN && (old.sa_flags & SA_SIGINFO) &&
+		    sigismember(&old.sa_mask, SIGTERM) == 1 && sigismember(&old.sa_mask, SIGKILL) == 0);
+	/* Linux's and glibc's EINVALs: SIGKILL and SIGSTOP keep theirs (asking is fine), bad numbers, glibc's own 32 */
+	errno = 0;
+	CHECK(bits, signal(SIGKILL, SIG_IGN) == SIG_ERR && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaction(SIGSTOP, &act, NULL) == -1 && errno == EINVAL);
+	CHECK(bits, sigaction(SIGKILL, NULL, &old) == 0 && old.sa_handler == SIG_DFL);
+	errno = 0;
+	CHECK(bits, signal(0, SIG_IGN) == SIG_ERR && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaction(65, NULL, &old) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaction(32, NULL, &old) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, signal(SIGUSR1, SIG_ERR) == SIG_ERR && errno == EINVAL);
+	return bits;
+}
+
+/* Whether SIGINT is still ignored (a restart forgets it). */
+long sigint_ignored(void)
+{
+	struct sigaction old;
+
+	return sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
 }
 
 /* sched_get_priority_max (which 1) or _min (0) of a policy: the answer, or -errno. */
@@ -222,6 +280,18 @@ describe.each<Isolation>(['mprotect', 'process'])("signals, scheduling and syslo
 
   it('pthread_sigmask and sigprocmask: kept per thread and answered back; EINVAL for a bad how', () => {
     expect(Number(d.call('masks')).toString(2)).toBe('1'.repeat(9));
+  });
+
+  it('signal and sigaction: SIG_IGN and SIG_DFL kept and answered as Linux; a handler EINVAL with one log line saying why; a restart forgets', () => {
+    const from = kernel().log().length;
+    expect(Number(d.call('dispositions')).toString(2)).toBe('1'.repeat(15));
+    const lines = kernel().log().slice(from).filter((l) => l.source === d.name).map(({ level, text }) => ({ level, text }));
+    const why = 'is refused (EINVAL): a driver is sent no signals, so it would never run (SIG_IGN and SIG_DFL are accepted)';
+    expect(lines).toEqual([{ level: 3, text: `a handler for SIGINT ${why}` }, { level: 3, text: `a handler for SIGRTMIN+2 ${why}` }]);
+    expect(d.call('sigint_ignored')).toBe(1);
+    d.recover();
+    expect(d.state).toBe('running');
+    expect(d.call('sigint_ignored')).toBe(0);
   });
 
   it("sched_get_priority_max/min: Linux's ranges, EINVAL for no policy", () => {
