@@ -198,6 +198,44 @@ long get_sched(void)
 	return policy * 1000L + p.sched_priority;
 }
 
+static void *given_back(void *arg)
+{
+	return arg;
+}
+
+/* pthread_attr_setschedpolicy & co.: kept and checked as glibc's; pthread_create under PTHREAD_EXPLICIT_SCHED
+ * runs SCHED_OTHER and answers real time EPERM, as pthread_setschedparam does. Each check one bit. */
+long attr_sched(void)
+{
+	pthread_attr_t a;
+	struct sched_param p = { .sched_priority = 7 };
+	pthread_t t;
+	void *seen = NULL;
+	int v = -1;
+	long bits = 0;
+
+	pthread_attr_init(&a);
+	CHECK(bits, pthread_attr_getschedpolicy(&a, &v) == 0 && v == SCHED_OTHER);
+	CHECK(bits, pthread_attr_getinheritsched(&a, &v) == 0 && v == PTHREAD_INHERIT_SCHED);
+	CHECK(bits, pthread_attr_getschedparam(&a, &p) == 0 && p.sched_priority == 0);
+	p.sched_priority = 10;
+	CHECK(bits, pthread_attr_setschedparam(&a, &p) == EINVAL); /* SCHED_OTHER's range is 0 alone */
+	CHECK(bits, pthread_attr_setschedpolicy(&a, SCHED_BATCH) == EINVAL && pthread_attr_setschedpolicy(&a, 42) == EINVAL);
+	CHECK(bits, pthread_attr_setinheritsched(&a, 5) == EINVAL);
+	CHECK(bits, pthread_attr_setschedpolicy(&a, SCHED_FIFO) == 0 && pthread_attr_setschedparam(&a, &p) == 0);
+	p.sched_priority = 0;
+	CHECK(bits, pthread_attr_getschedparam(&a, &p) == 0 && p.sched_priority == 10 &&
+		    pthread_attr_getschedpolicy(&a, &v) == 0 && v == SCHED_FIFO);
+	/* inherited (the default): the attribute's policy is not looked at */
+	CHECK(bits, pthread_create(&t, &a, given_back, (void *)5) == 0 && pthread_join(t, &seen) == 0 && seen == (void *)5);
+	CHECK(bits, pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED) == 0 && pthread_create(&t, &a, given_back, NULL) == EPERM);
+	p.sched_priority = 0;
+	CHECK(bits, pthread_attr_setschedpolicy(&a, SCHED_OTHER) == 0 && pthread_attr_setschedparam(&a, &p) == 0 &&
+		    pthread_create(&t, &a, given_back, (void *)6) == 0 && pthread_join(t, &seen) == 0 && seen == (void *)6);
+	pthread_attr_destroy(&a);
+	return bits;
+}
+
 /* sched_setscheduler(pid, policy, &{prio}): 0, or -errno. */
 long process_sched(long pid, long policy, long prio)
 {
@@ -307,6 +345,10 @@ describe.each<Isolation>(['mprotect', 'process'])("signals, scheduling and syslo
     expect(d.call('set_sched', 2, 99)).toBe(EPERM);
     expect([[0, 5], [1, 0], [1, 100], [42, 0]].map(([p, q]) => d.call('set_sched', p, q))).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
     expect(d.call('get_sched')).toBe(0);
+  });
+
+  it('pthread_attr_setschedpolicy & co.: kept and checked as glibc; an explicit real-time policy is EPERM at pthread_create', () => {
+    expect(Number(d.call('attr_sched')).toString(2)).toBe('1'.repeat(11));
   });
 
   it('sched_setscheduler & co., mlockall: a real-time driver\'s start answered as on Linux unprivileged, memory already resident', () => {
