@@ -95,9 +95,10 @@ static void add_mutex(Domain *d, struct mutex *m) {
 }
 
 // mutex_lock's contended path: waits until it takes m (0), the deadline
-// passes (-ETIMEDOUT) or it must leave d (after_call leaves it). It counts itself a waiter before its first wait
-// (the call's entry check covers m until then) and stays one until it takes
-// m; what it does to m after a wait, and m's record, it does through
+// passes (-ETIMEDOUT) or it must leave d (-EINTR: after_call leaves it). It
+// counts itself a waiter before its first wait (the call's entry check
+// covers m until then) and stays one until it takes m or gives up; what it
+// does to m after a wait, and m's record, it does through
 // write_back (wait.h): never into the restarted driver's memory or objects,
 // left running, nor a fault if m's memory went meanwhile.
 static int take_after_waits(Domain *d, const char *call, struct mutex *m, const Deadline &deadline) {
