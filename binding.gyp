@@ -135,7 +135,7 @@
                   'native/driver-rt/posix/semaphore.c', 'native/driver-rt/posix/rwlock.c', 'native/driver-rt/posix/barrier.c',
                   'native/driver-rt/posix/strtod.c', 'native/driver-rt/posix/sort.c', 'native/driver-rt/posix/random.c', 'native/driver-rt/posix/byteorder.c',
                   'native/driver-rt/posix/err.c', 'native/driver-rt/posix/path.c', 'native/driver-rt/posix/inet.c', 'native/driver-rt/posix/dirent.c',
-                  'native/driver-rt/posix/sigset.c', 'native/driver-rt/posix/sigmask.c', 'native/driver-rt/posix/sched.c', 'native/driver-rt/posix/syslog.c',
+                  'native/driver-rt/posix/sigset.c', 'native/driver-rt/posix/sigmask.c', 'native/driver-rt/posix/signal.c', 'native/driver-rt/posix/getopt.c', 'native/driver-rt/posix/sched.c', 'native/driver-rt/posix/syslog.c',
                   'native/driver-rt/posix/tls.c'],
       'cflags': ['<@(driver_cflags)', '-fno-tree-loop-distribute-patterns'],
       'cflags!': ['-pthread', '-fno-omit-frame-pointer'],

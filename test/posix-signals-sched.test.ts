@@ -24,6 +24,7 @@ const source = `
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -114,6 +115,63 @@ long masks(void)
 	return bits;
 }
 
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+/* A UIO main loop's start: SIG_IGN and SIG_DFL kept and answered back as Linux, a handler refused (EINVAL, logged). */
+long dispositions(void)
+{
+	struct sigaction act, old;
+	long bits = 0;
+
+	CHECK(bits, signal(SIGPIPE, SIG_IGN) == SIG_DFL);
+	CHECK(bits, signal(SIGPIPE, SIG_DFL) == SIG_IGN && signal(SIGPIPE, SIG_DFL) == SIG_DFL);
+	errno = 0;
+	CHECK(bits, signal(SIGINT, on_signal) == SIG_ERR && errno == EINVAL);
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_signal;
+	errno = 0;
+	CHECK(bits, sigaction(SIGRTMIN + 2, &act, NULL) == -1 && errno == EINVAL && SIGRTMIN == 34 && SIGRTMAX == 64);
+	/* the refused handler changed nothing; signal's flags and mask as glibc sets them */
+	CHECK(bits, signal(SIGINT, SIG_IGN) == SIG_DFL);
+	memset(&old, 0xff, sizeof(old));
+	CHECK(bits, sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN && (old.sa_flags & SA_RESTART) &&
+		    old.sa_mask.__val[0] == 1UL << (SIGINT - 1));
+	act.sa_handler = SIG_IGN;
+	act.sa_flags = SA_SIGINFO;
+	sigemptyset(&act.sa_mask);
+	sigaddset(&act.sa_mask, SIGTERM);
+	sigaddset(&act.sa_mask, SIGKILL);
+	CHECK(bits, sigaction(SIGHUP, &act, &old) == 0 && old.sa_handler == SIG_DFL);
+	CHECK(bits, sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler == SIG_IGN && (old.sa_flags & SA_SIGINFO) &&
+		    sigismember(&old.sa_mask, SIGTERM) == 1 && sigismember(&old.sa_mask, SIGKILL) == 0);
+	/* Linux's and glibc's EINVALs: SIGKILL and SIGSTOP keep theirs (asking is fine), bad numbers, glibc's own 32 */
+	errno = 0;
+	CHECK(bits, signal(SIGKILL, SIG_IGN) == SIG_ERR && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaction(SIGSTOP, &act, NULL) == -1 && errno == EINVAL);
+	CHECK(bits, sigaction(SIGKILL, NULL, &old) == 0 && old.sa_handler == SIG_DFL);
+	errno = 0;
+	CHECK(bits, signal(0, SIG_IGN) == SIG_ERR && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaction(65, NULL, &old) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, sigaction(32, NULL, &old) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(bits, signal(SIGUSR1, SIG_ERR) == SIG_ERR && errno == EINVAL);
+	return bits;
+}
+
+/* Whether SIGINT is still ignored (a restart forgets it). */
+long sigint_ignored(void)
+{
+	struct sigaction old;
+
+	return sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+}
+
 /* sched_get_priority_max (which 1) or _min (0) of a policy: the answer, or -errno. */
 long priority(long which, long policy)
 {
@@ -138,6 +196,44 @@ long get_sched(void)
 	if (pthread_getschedparam(pthread_self(), &policy, &p))
 		return -1;
 	return policy * 1000L + p.sched_priority;
+}
+
+static void *given_back(void *arg)
+{
+	return arg;
+}
+
+/* pthread_attr_setschedpolicy & co.: kept and checked as glibc's; pthread_create under PTHREAD_EXPLICIT_SCHED
+ * runs SCHED_OTHER and answers real time EPERM, as pthread_setschedparam does. Each check one bit. */
+long attr_sched(void)
+{
+	pthread_attr_t a;
+	struct sched_param p = { .sched_priority = 7 };
+	pthread_t t;
+	void *seen = NULL;
+	int v = -1;
+	long bits = 0;
+
+	pthread_attr_init(&a);
+	CHECK(bits, pthread_attr_getschedpolicy(&a, &v) == 0 && v == SCHED_OTHER);
+	CHECK(bits, pthread_attr_getinheritsched(&a, &v) == 0 && v == PTHREAD_INHERIT_SCHED);
+	CHECK(bits, pthread_attr_getschedparam(&a, &p) == 0 && p.sched_priority == 0);
+	p.sched_priority = 10;
+	CHECK(bits, pthread_attr_setschedparam(&a, &p) == EINVAL); /* SCHED_OTHER's range is 0 alone */
+	CHECK(bits, pthread_attr_setschedpolicy(&a, SCHED_BATCH) == EINVAL && pthread_attr_setschedpolicy(&a, 42) == EINVAL);
+	CHECK(bits, pthread_attr_setinheritsched(&a, 5) == EINVAL);
+	CHECK(bits, pthread_attr_setschedpolicy(&a, SCHED_FIFO) == 0 && pthread_attr_setschedparam(&a, &p) == 0);
+	p.sched_priority = 0;
+	CHECK(bits, pthread_attr_getschedparam(&a, &p) == 0 && p.sched_priority == 10 &&
+		    pthread_attr_getschedpolicy(&a, &v) == 0 && v == SCHED_FIFO);
+	/* inherited (the default): the attribute's policy is not looked at */
+	CHECK(bits, pthread_create(&t, &a, given_back, (void *)5) == 0 && pthread_join(t, &seen) == 0 && seen == (void *)5);
+	CHECK(bits, pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED) == 0 && pthread_create(&t, &a, given_back, NULL) == EPERM);
+	p.sched_priority = 0;
+	CHECK(bits, pthread_attr_setschedpolicy(&a, SCHED_OTHER) == 0 && pthread_attr_setschedparam(&a, &p) == 0 &&
+		    pthread_create(&t, &a, given_back, (void *)6) == 0 && pthread_join(t, &seen) == 0 && seen == (void *)6);
+	pthread_attr_destroy(&a);
+	return bits;
 }
 
 /* sched_setscheduler(pid, policy, &{prio}): 0, or -errno. */
@@ -224,6 +320,18 @@ describe.each<Isolation>(['mprotect', 'process'])("signals, scheduling and syslo
     expect(Number(d.call('masks')).toString(2)).toBe('1'.repeat(9));
   });
 
+  it('signal and sigaction: SIG_IGN and SIG_DFL kept and answered as Linux; a handler EINVAL with one log line saying why; a restart forgets', () => {
+    const from = kernel().log().length;
+    expect(Number(d.call('dispositions')).toString(2)).toBe('1'.repeat(15));
+    const lines = kernel().log().slice(from).filter((l) => l.source === d.name).map(({ level, text }) => ({ level, text }));
+    const why = 'is refused (EINVAL): a driver is sent no signals, so it would never run (SIG_IGN and SIG_DFL are accepted)';
+    expect(lines).toEqual([{ level: 3, text: `a handler for SIGINT ${why}` }, { level: 3, text: `a handler for SIGRTMIN+2 ${why}` }]);
+    expect(d.call('sigint_ignored')).toBe(1);
+    d.recover();
+    expect(d.state).toBe('running');
+    expect(d.call('sigint_ignored')).toBe(0);
+  });
+
   it("sched_get_priority_max/min: Linux's ranges, EINVAL for no policy", () => {
     const [OTHER, FIFO, RR, BATCH, IDLE] = [0, 1, 2, 3, 5];
     expect([OTHER, FIFO, RR, BATCH, IDLE, 42].map((p) => Number(d.call('priority', 1, p)))).toEqual([0, 99, 99, 0, 0, -22]);
@@ -237,6 +345,10 @@ describe.each<Isolation>(['mprotect', 'process'])("signals, scheduling and syslo
     expect(d.call('set_sched', 2, 99)).toBe(EPERM);
     expect([[0, 5], [1, 0], [1, 100], [42, 0]].map(([p, q]) => d.call('set_sched', p, q))).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
     expect(d.call('get_sched')).toBe(0);
+  });
+
+  it('pthread_attr_setschedpolicy & co.: kept and checked as glibc; an explicit real-time policy is EPERM at pthread_create', () => {
+    expect(Number(d.call('attr_sched')).toString(2)).toBe('1'.repeat(11));
   });
 
   it('sched_setscheduler & co., mlockall: a real-time driver\'s start answered as on Linux unprivileged, memory already resident', () => {

@@ -227,6 +227,65 @@ NOOKS_EXPORT long rwlock_answers(void)
 	return pthread_rwlock_destroy(&rw);
 }
 
+static pthread_mutex_t timed = PTHREAD_MUTEX_INITIALIZER;
+static sem_t timed_held, timed_release;
+
+/* Holds timed until told to let go. */
+static void *hold_mutex(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&timed);
+	sem_post(&timed_held);
+	sem_wait(&timed_release);
+	pthread_mutex_unlock(&timed);
+	return NULL;
+}
+
+/* pthread_mutex_timedlock and clocklock, the mutex free, another thread's or the caller's. */
+NOOKS_EXPORT long mutex_timed_answers(void)
+{
+	struct timespec bad = { .tv_sec = 0, .tv_nsec = 1000000000 }, past = { .tv_sec = -1, .tv_nsec = 0 }, soon;
+	pthread_mutexattr_t a;
+	pthread_mutex_t own;
+	pthread_t t;
+	long long from;
+
+	sem_init(&timed_held, 0, 0);
+	sem_init(&timed_release, 0, 0);
+	CHECK(pthread_mutex_timedlock(&timed, &bad) == 0 && pthread_mutex_unlock(&timed) == 0);	/* free: the deadline is not looked at */
+	pthread_create(&t, NULL, hold_mutex, NULL);
+	sem_wait(&timed_held);
+	CHECK(pthread_mutex_trylock(&timed) == EBUSY);
+	CHECK(pthread_mutex_timedlock(&timed, &bad) == EINVAL);
+	CHECK(pthread_mutex_timedlock(&timed, &past) == ETIMEDOUT);
+	from = now_ns(CLOCK_REALTIME);	/* before the deadline is made: a thread preempted in between still waits 20 ms from here */
+	soon = in_ms(20);
+	CHECK(pthread_mutex_timedlock(&timed, &soon) == ETIMEDOUT);
+	CHECK(now_ns(CLOCK_REALTIME) - from >= 20000000LL);
+	from = now_ns(CLOCK_MONOTONIC) + 20000000LL;
+	soon = (struct timespec){ .tv_sec = from / 1000000000LL, .tv_nsec = from % 1000000000LL };
+	CHECK(pthread_mutex_clocklock(&timed, CLOCK_MONOTONIC, &soon) == ETIMEDOUT && now_ns(CLOCK_MONOTONIC) >= from);
+	CHECK(pthread_mutex_clocklock(&timed, CLOCK_BOOTTIME, &soon) == EINVAL);
+	/* let go while this thread waits, or is about to: taken */
+	sem_post(&timed_release);
+	soon = in_ms(10000);
+	CHECK(pthread_mutex_timedlock(&timed, &soon) == 0);
+	CHECK(pthread_join(t, NULL) == 0 && pthread_mutex_unlock(&timed) == 0);
+	/* the caller's own: as pthread_mutex_lock for a recursive or an error-checking one; a normal one times out, as glibc's */
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&own, &a);
+	CHECK(pthread_mutex_lock(&own) == 0 && pthread_mutex_timedlock(&own, &bad) == 0);
+	CHECK(pthread_mutex_unlock(&own) == 0 && pthread_mutex_unlock(&own) == 0 && pthread_mutex_destroy(&own) == 0);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&own, &a);
+	CHECK(pthread_mutex_lock(&own) == 0 && pthread_mutex_timedlock(&own, &bad) == EDEADLK && pthread_mutex_unlock(&own) == 0);
+	soon = in_ms(20);
+	CHECK(pthread_mutex_lock(&timed) == 0 && pthread_mutex_timedlock(&timed, &soon) == ETIMEDOUT);
+	CHECK(pthread_mutex_unlock(&timed) == 0 && pthread_mutex_trylock(&timed) == 0 && pthread_mutex_unlock(&timed) == 0);
+	return 0;
+}
+
 enum { READERS = 4, WRITERS = 2 };
 static pthread_barrier_t readers_meet;
 static long readers_in, writers_in, broken, written;
@@ -535,10 +594,11 @@ const kEBUSY = 16;
 describe.each<Isolation>(['mprotect', 'process', 'none'])("semaphores, rwlocks and barriers, isolation '%s'", (isolation) => {
   const kernel = kernelPerBlock({ isolation });
 
-  it('each call answers as POSIX says: values, EAGAIN, EBUSY, EDEADLK, EINVAL, EOVERFLOW, ENOSYS for pshared; timed waits end at a 20 ms deadline', async () => {
+  it('each call answers as POSIX says: values, EAGAIN, EBUSY, EDEADLK, EINVAL, EOVERFLOW, ENOSYS for pshared; timed waits (a mutex\'s too) end at a 20 ms deadline', async () => {
     const d = await kernel().load(path, { timeBudgetMs: 10_000 });
     expect(d.call('sem_answers')).toBe(0);
     expect(d.call('rwlock_answers')).toBe(0);
+    expect(d.call('mutex_timed_answers')).toBe(0);
     d.unload();
   });
 

@@ -24,7 +24,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_clock_ns', ret: 'long long', params: [p('clock', 'int')],
-    doc: 'clock_gettime & co.: nanoseconds on clock `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME); -EINVAL for any other.',
+    doc: 'clock_gettime & co.: nanoseconds on clock `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME; CLOCK_THREAD_CPUTIME_ID: the CPU time of the host thread running the call, CLOCK_PROCESS_CPUTIME_ID: of the host process); -EINVAL for any other.',
   },
   {
     name: 'nooks_posix_sleep_ns', ret: 'void', params: [p('ns', 'unsigned long long')],
@@ -43,6 +43,10 @@ const posixCore: KapiCall[] = [
   {
     name: 'nooks_posix_gettid', ret: 'int', params: [],
     doc: 'The calling thread\'s id, as the kernel\'s locks name their owner (a recursive pthread mutex\'s check); the personality asks once per thread and keeps it in the thread\'s area.',
+  },
+  {
+    name: 'nooks_posix_host_sysconf', ret: 'long', params: [p('name', 'int')],
+    doc: 'sysconf\'s answers that are the host\'s: `_SC_PHYS_PAGES`, `_SC_AVPHYS_PAGES` and `_SC_LEVEL1_DCACHE_LINESIZE`, as the host\'s sysconf answers them; -EINVAL for any other name.',
   },
   {
     name: 'nooks_posix_getpid', ret: 'int', params: [],
@@ -218,6 +222,11 @@ const posixThreads: KapiCall[] = [
     name: 'nooks_posix_futex_wait', ret: 'int',
     params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('seen', 'unsigned int'), p('clock', 'int'), p('deadline_ns', 'long long')],
     doc: 'pthread_cond_wait and timedwait, sem_wait on a semaphore at 0, an rwlock held against the caller, pthread_barrier_wait before the last thread arrives, pthread_barrier_destroy while threads of the round just ended have not yet left their waits, a pthread_once another thread runs, a FILE stream another thread holds: waits in the kernel while `*word` is `seen`, until a wake, or until `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; -1: no deadline). 0 (woken, or `*word` changed), -ETIMEDOUT, -EINVAL (another clock, or `word` not 4-byte aligned, as Linux\'s futex answers), -EINTR (the driver failed), -EFAULT (`*word` freed during the wait: the driver is failed). Counts against the time budget as msleep.', blocking: true,
+  },
+  {
+    name: 'nooks_posix_mutex_timedlock', ret: 'int',
+    params: [p('lock', 'struct mutex *', { kind: 'writable', size: 'sizeof(struct mutex)' }), p('clock', 'int'), p('deadline_ns', 'long long')],
+    doc: 'pthread_mutex_timedlock and clocklock: mutex_lock, giving up at `deadline_ns` on `clock` (CLOCK_REALTIME or CLOCK_MONOTONIC; else -EINVAL). 0 (taken, held as mutex_lock holds it), -ETIMEDOUT, -EINTR (the driver failed). A mutex the caller holds is waited for until the deadline, as glibc\'s normal mutex. Counts against the time budget as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_futex_wake', ret: 'void', params: [p('word', 'unsigned int *', { kind: 'writable', size: '4' }), p('all', 'int')],

@@ -94,23 +94,26 @@ static void add_mutex(Domain *d, struct mutex *m) {
   d->objects.add({ObjectType::mutex, (uintptr_t)m, sizeof *m, self_tid(), "mutex"});
 }
 
-// mutex_lock's contended path: waits until it takes m or must leave
-// d (after_call leaves it). It counts itself a waiter before its first wait
-// (the call's entry check covers m until then) and stays one until it takes
-// m; what it does to m after a wait, and m's record, it does through
+// mutex_lock's contended path: waits until it takes m (0), the deadline
+// passes (-ETIMEDOUT) or it must leave d (-EINTR: after_call leaves it). It
+// counts itself a waiter before its first wait (the call's entry check
+// covers m until then) and stays one until it takes m or gives up; what it
+// does to m after a wait, and m's record, it does through
 // write_back (wait.h): never into the restarted driver's memory or objects,
 // left running, nor a fault if m's memory went meanwhile.
-static void take_after_waits(Domain *d, struct mutex *m) {
+static int take_after_waits(Domain *d, const char *call, struct mutex *m, const Deadline &deadline) {
   __atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
-  for (bool taken = false; !taken;) {
-    wait_on_word(d, "mutex_lock", &m->locked, 1, Deadline{});
-    if (write_back(d, "mutex_lock", [&] {
-          if (!(taken = try_take(&m->locked))) return;
-          __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);
-          add_mutex(d, m);
+  for (bool taken = false, timed_out = false; !taken;) {
+    timed_out = wait_on_word(d, call, &m->locked, 1, deadline) == -ETIMEDOUT;
+    if (write_back(d, call, [&] {
+          if (!(taken = try_take(&m->locked)) && !timed_out) return;
+          __atomic_sub_fetch(&m->waiters, 1, __ATOMIC_RELAXED);  // taken, or given up
+          if (taken) add_mutex(d, m);
         }))
-      return;  // after_call leaves the domain; still counted a waiter, which costs only a wake while d goes
+      return -EINTR;  // after_call leaves the domain; still counted a waiter, which costs only a wake while d goes
+    if (timed_out && !taken) return -ETIMEDOUT;
   }
+  return 0;
 }
 
 extern "C" void kapi_mutex_lock(struct mutex *m) {
@@ -118,7 +121,19 @@ extern "C" void kapi_mutex_lock(struct mutex *m) {
   check_aligned(d, m, "mutex_lock");
   if (m->locked && m->owner == self_tid()) kernel_bug(d, "mutex_lock(%p): already held by this thread (self-deadlock)", (void *)m);
   if (try_take(&m->locked)) add_mutex(d, m);
-  else take_after_waits(d, m);
+  else take_after_waits(d, "mutex_lock", m, Deadline{});
+}
+
+// The personality's pthread_mutex_timedlock and clocklock (lib/wrappers/posix.ts).
+extern "C" int kapi_nooks_posix_mutex_timedlock(struct mutex *m, int clock, long long deadline_ns) {
+  Domain *d = calling_domain();
+  check_aligned(d, m, "pthread_mutex_timedlock");
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return -EINVAL;
+  if (try_take(&m->locked)) {
+    add_mutex(d, m);
+    return 0;
+  }
+  return take_after_waits(d, "pthread_mutex_timedlock", m, Deadline{clock, deadline_ns});
 }
 
 extern "C" int kapi_mutex_trylock(struct mutex *m) {

@@ -36,8 +36,11 @@ extern "C" void *kapi_nooks_posix_realloc(void *ptr, size_t size) {
   return p;
 }
 
+// The CPU clocks are the host's: the thread running this call (the driver's
+// own thread under mprotect, pkey and none) and the process the kernel is.
 extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_MONOTONIC_RAW && clock != CLOCK_BOOTTIME)
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_MONOTONIC_RAW && clock != CLOCK_BOOTTIME &&
+      clock != CLOCK_THREAD_CPUTIME_ID && clock != CLOCK_PROCESS_CPUTIME_ID)
     return -EINVAL;
   return clock_now_ns(clock);
 }
@@ -59,6 +62,11 @@ extern "C" long kapi_nooks_posix_getenv(const char *name, char *buf, size_t size
     buf[n] = 0;
   }
   return (long)it->second.size();
+}
+
+extern "C" long kapi_nooks_posix_host_sysconf(int name) {
+  if (name != _SC_PHYS_PAGES && name != _SC_AVPHYS_PAGES && name != _SC_LEVEL1_DCACHE_LINESIZE) return -EINVAL;
+  return sysconf(name);
 }
 
 extern "C" int kapi_nooks_posix_gettid() { return gettid(); }

@@ -108,7 +108,7 @@ void check_symbols(const DriverImage &img, Refusals *refused) {
   if (!libc.empty())
     refused->add("ELIBC", "the driver calls functions outside the nooks kernel API" +
                               (has_personality ? " and outside the POSIX personality (" + in_libc +
-                                                     "); these are not provided to drivers (docs/drivers.md)"
+                                                     "); not provided to drivers: docs/drivers.md, \"Unmodified C: the POSIX personality\", lists what is"
                                                : " (" + in_libc +
                                                      "); drivers may only use the kernel API of <nooks/kapi.h> and the class "
                                                      "headers, or, built with nooks build --posix, the C library subset of "

@@ -114,6 +114,17 @@ void posix_keys_end(struct posix_thread *self);
 /* A pid that sched_*affinity and sched_setscheduler & co. name: 0 (the calling
  * thread) or the process's; ESRCH for any other (no thread of the driver's). */
 int posix_pid_error(pid_t pid);
+/* Signals 1 to 64 are bits 0 to 63 of a sigset_t's first word (sigset.c). */
+static inline unsigned long posix_signal_bit(int sig)
+{
+	return 1UL << (sig - 1);
+}
+/* glibc's own two, its thread cancellation and set*id (32 and 33): EINVAL
+ * to add to a set or to give a disposition, as glibc answers. */
+static inline bool posix_signal_glibc_internal(int sig)
+{
+	return sig == 32 || sig == 33;
+}
 /* A kernel call's result as libc returns it: -errno becomes -1 and errno. */
 static inline long posix_result(long r)
 {

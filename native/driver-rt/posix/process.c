@@ -44,6 +44,10 @@ long sysconf(int name)
 		return 100;
 	case _SC_OPEN_MAX:
 		return 1024;	/* a driver's descriptors (native/posix/fd_table.cc) */
+	case _SC_PHYS_PAGES:
+	case _SC_AVPHYS_PAGES:
+	case _SC_LEVEL1_DCACHE_LINESIZE:
+		return posix_result(nooks_posix_host_sysconf(name));	/* the host's: its memory, its CPU's cache */
 	default:
 		errno = EINVAL;
 		return -1;

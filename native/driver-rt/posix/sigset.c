@@ -14,17 +14,6 @@ static int in_range(int sig)
 	return sig > 0 && sig <= SIGNALS;
 }
 
-/* Signals 1 to 64 are bits 0 to 63 of the set's first word. */
-static unsigned long bit(int sig)
-{
-	return 1UL << (sig - 1);
-}
-
-static int glibc_internal(int sig)
-{
-	return sig == 32 || sig == 33;
-}
-
 int sigemptyset(sigset_t *set)
 {
 	memset(set, 0, sizeof(*set));
@@ -34,23 +23,23 @@ int sigemptyset(sigset_t *set)
 int sigfillset(sigset_t *set)
 {
 	memset(set, 0, sizeof(*set));	/* glibc fills signals 1 to 64 alone */
-	set->__val[0] = ~(bit(32) | bit(33));
+	set->__val[0] = ~(posix_signal_bit(32) | posix_signal_bit(33));
 	return 0;
 }
 
 int sigaddset(sigset_t *set, int sig)
 {
-	if (!in_range(sig) || glibc_internal(sig))
+	if (!in_range(sig) || posix_signal_glibc_internal(sig))
 		return (int)posix_result(-EINVAL);
-	set->__val[0] |= bit(sig);
+	set->__val[0] |= posix_signal_bit(sig);
 	return 0;
 }
 
 int sigdelset(sigset_t *set, int sig)
 {
-	if (!in_range(sig) || glibc_internal(sig))
+	if (!in_range(sig) || posix_signal_glibc_internal(sig))
 		return (int)posix_result(-EINVAL);
-	set->__val[0] &= ~bit(sig);
+	set->__val[0] &= ~posix_signal_bit(sig);
 	return 0;
 }
 
@@ -58,5 +47,5 @@ int sigismember(const sigset_t *set, int sig)
 {
 	if (!in_range(sig))
 		return (int)posix_result(-EINVAL);
-	return (set->__val[0] & bit(sig)) != 0;
+	return (set->__val[0] & posix_signal_bit(sig)) != 0;
 }

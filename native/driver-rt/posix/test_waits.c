@@ -47,17 +47,24 @@ static void until_asleep(unsigned int n)
 		usleep(100);
 }
 
-int nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, long long deadline_ns)
+/* A futex wait while *word is seen, until deadline_ns on clock (-1: none): the futex call's answer. */
+static long futex_wait_until(volatile unsigned int *word, unsigned int seen, int clock, long long deadline_ns)
 {
 	struct timespec at = { (time_t)(deadline_ns / NS_PER_S), (long)(deadline_ns % NS_PER_S) };
 	int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG | (clock == CLOCK_REALTIME ? FUTEX_CLOCK_REALTIME : 0);
+
+	return futex(word, op, seen, deadline_ns < 0 ? NULL : &at);
+}
+
+int nooks_posix_futex_wait(unsigned int *word, unsigned int seen, int clock, long long deadline_ns)
+{
 	int r = 0;
 
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
 		return -EINVAL;
 	__atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
 	while (!r && __atomic_load_n(word, __ATOMIC_SEQ_CST) == seen)
-		if ((futex(word, op, seen, deadline_ns < 0 ? NULL : &at) && errno == ETIMEDOUT) ||
+		if ((futex_wait_until(word, seen, clock, deadline_ns) && errno == ETIMEDOUT) ||
 		    (deadline_ns >= 0 && __atomic_load_n(&deadlines_passed, __ATOMIC_SEQ_CST)))
 			r = -ETIMEDOUT;
 	__atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
@@ -96,6 +103,21 @@ void mutex_lock(struct mutex *m)
 		futex(&m->locked, FUTEX_WAIT_PRIVATE, 1, NULL);
 		__atomic_sub_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
 	}
+}
+
+/* mutex_lock until a deadline, as native/kapi/locks.cc's nooks_posix_mutex_timedlock. */
+int nooks_posix_mutex_timedlock(struct mutex *m, int clock, long long deadline_ns)
+{
+	int r = 0;
+
+	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+		return -EINVAL;
+	__atomic_add_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
+	while (!r && !mutex_trylock(m))
+		if (futex_wait_until(&m->locked, 1, clock, deadline_ns) && errno == ETIMEDOUT)
+			r = -ETIMEDOUT;
+	__atomic_sub_fetch(&m->waiters, 1, __ATOMIC_SEQ_CST);
+	return r;
 }
 
 void mutex_unlock(struct mutex *m)
@@ -471,8 +493,14 @@ static void mutex_kinds(void)
 	CHECK(pthread_mutexattr_settype(&a, 99) == EINVAL);
 	CHECK(pthread_mutex_init(&owned, &a) == 0 && pthread_mutexattr_destroy(&a) == 0);
 	CHECK(pthread_mutex_lock(&owned) == 0 && pthread_mutex_lock(&owned) == EDEADLK);
+	CHECK(pthread_mutex_timedlock(&owned, &(struct timespec){ 0, 0 }) == EDEADLK);
 	CHECK(pthread_create(&t, NULL, unlock_not_owned, NULL) == 0 && pthread_join(t, &r) == 0 && (long)r == EPERM);
 	CHECK(pthread_mutex_destroy(&owned) == EBUSY);
+	CHECK(pthread_mutex_unlock(&owned) == 0 && pthread_mutex_destroy(&owned) == 0);
+	/* a normal mutex held, this thread's own: a timed lock times out, as glibc's; a bad deadline EINVAL */
+	CHECK(pthread_mutex_init(&owned, NULL) == 0 && pthread_mutex_timedlock(&owned, &(struct timespec){ 0, -1 }) == 0);
+	CHECK(pthread_mutex_timedlock(&owned, &(struct timespec){ 0, -1 }) == EINVAL);
+	CHECK(pthread_mutex_clocklock(&owned, CLOCK_MONOTONIC, &(struct timespec){ 0, 0 }) == ETIMEDOUT);
 	CHECK(pthread_mutex_unlock(&owned) == 0 && pthread_mutex_destroy(&owned) == 0);
 }
 

@@ -14,6 +14,9 @@
 struct attr {
 	int detached;
 	size_t stack_size;	/* 0: the default */
+	int inherit_sched;	/* 0: PTHREAD_INHERIT_SCHED, the policy and priority below ignored */
+	int policy;		/* 0: SCHED_OTHER */
+	int priority;
 };
 _Static_assert(sizeof(struct attr) <= sizeof(pthread_attr_t), "attributes fit a pthread_attr_t");
 
@@ -68,6 +71,55 @@ int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *size)
 	return 0;
 }
 
+/* The scheduling attributes, checked and kept as glibc's: SCHED_OTHER,
+ * SCHED_FIFO or SCHED_RR, a priority in the policy's range. pthread_create
+ * applies them only under PTHREAD_EXPLICIT_SCHED, where a real-time policy
+ * is EPERM, as for an unprivileged process (sched.c). */
+int pthread_attr_setinheritsched(pthread_attr_t *a, int inherit)
+{
+	if (inherit != PTHREAD_INHERIT_SCHED && inherit != PTHREAD_EXPLICIT_SCHED)
+		return EINVAL;
+	attr_of(a)->inherit_sched = inherit;
+	return 0;
+}
+
+int pthread_attr_getinheritsched(const pthread_attr_t *a, int *inherit)
+{
+	*inherit = const_attr_of(a)->inherit_sched;
+	return 0;
+}
+
+int pthread_attr_setschedpolicy(pthread_attr_t *a, int policy)
+{
+	if (policy != SCHED_OTHER && policy != SCHED_FIFO && policy != SCHED_RR)
+		return EINVAL;
+	attr_of(a)->policy = policy;
+	return 0;
+}
+
+int pthread_attr_getschedpolicy(const pthread_attr_t *a, int *policy)
+{
+	*policy = const_attr_of(a)->policy;
+	return 0;
+}
+
+/* The priority against the attribute's policy's range, as glibc checks it. */
+int pthread_attr_setschedparam(pthread_attr_t *a, const struct sched_param *param)
+{
+	int policy = attr_of(a)->policy;
+
+	if (param->sched_priority < sched_get_priority_min(policy) || param->sched_priority > sched_get_priority_max(policy))
+		return EINVAL;
+	attr_of(a)->priority = param->sched_priority;
+	return 0;
+}
+
+int pthread_attr_getschedparam(const pthread_attr_t *a, struct sched_param *param)
+{
+	param->sched_priority = const_attr_of(a)->priority;
+	return 0;
+}
+
 /* Where the kernel's thread starts, inside the domain: start(arg), or what
  * pthread_exit gave; then the thread's keys' destructors run (its state goes
  * with its domain stack, which the kernel takes back when it ends). */
@@ -90,7 +142,11 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(vo
 {
 	static const struct attr defaults;
 	const struct attr *at = a ? const_attr_of(a) : &defaults;
-	long r = nooks_posix_thread_create(thread_main, start, arg, at->stack_size, at->detached);
+	long r;
+
+	if (at->inherit_sched == PTHREAD_EXPLICIT_SCHED && at->policy != SCHED_OTHER)
+		return EPERM;	/* no RLIMIT_RTPRIO, as pthread_setschedparam answers */
+	r = nooks_posix_thread_create(thread_main, start, arg, at->stack_size, at->detached);
 
 	if (r < 0)
 		return (int)-r;

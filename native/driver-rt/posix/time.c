@@ -41,6 +41,16 @@ int clock_getres(clockid_t clock, struct timespec *res)
 	return 0;
 }
 
+/* The process's CPU time in CLOCKS_PER_SEC units, as glibc computes it:
+ * the host process's (the kernel call's clock), the driver's threads with
+ * the rest of the host. */
+clock_t clock(void)
+{
+	long long ns = nooks_posix_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+
+	return (clock_t)(ns / (NS_PER_S / CLOCKS_PER_SEC));
+}
+
 int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
 	long long ns = nooks_posix_clock_ns(CLOCK_REALTIME);

@@ -1,0 +1,101 @@
+/* signal and sigaction. A driver is sent no signals (docs/drivers.md), so
+ * the two dispositions that say exactly that, SIG_DFL and SIG_IGN, are
+ * accepted and kept, only so that the old one is answered as Linux would
+ * (a pipe gives EPIPE, never SIGPIPE, either way). A handler would never
+ * run: it is refused (EINVAL) with one kernel log line saying why, so a
+ * driver whose main loop installs one still loads and its author sees it.
+ * The dispositions are static data: a restart forgets them. */
+#define _GNU_SOURCE
+#include <signal.h>
+
+#include "posix.h"
+
+#define SIGNALS 64
+/* The flags Linux keeps (UAPI_SA_FLAGS: it clears the others) and the one
+ * glibc adds to every disposition it sets on x86-64. */
+#define SA_EXPOSE_TAGBITS_FLAG 0x00000800
+#define SA_RESTORER_FLAG 0x04000000
+#define KEPT_FLAGS (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER | SA_RESETHAND | \
+		    SA_EXPOSE_TAGBITS_FLAG | SA_RESTORER_FLAG)
+
+/* Each signal's disposition as the kernel keeps it; zeroed: SIG_DFL. */
+static struct {
+	bool ignored;
+	int flags;
+	unsigned long mask;
+} dispositions[SIGNALS + 1];
+
+static const char *const names[32] = {
+	[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+	[SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE",
+	[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2", [SIGPIPE] = "SIGPIPE",
+	[SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM", [SIGSTKFLT] = "SIGSTKFLT", [SIGCHLD] = "SIGCHLD",
+	[SIGCONT] = "SIGCONT", [SIGTSTP] = "SIGTSTP", [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU",
+	[SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ", [SIGVTALRM] = "SIGVTALRM",
+	[SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH", [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR",
+	[SIGSYS] = "SIGSYS",
+};
+
+/* What SIGRTMIN and SIGRTMAX call: glibc's range, its own 32 and 33 below it. */
+int __libc_current_sigrtmin(void)
+{
+	return 34;
+}
+
+int __libc_current_sigrtmax(void)
+{
+	return SIGNALS;
+}
+
+static void log_handler_refused(int sig)
+{
+	char text[160];
+	int n;
+
+	if (sig < 32)
+		n = snprintf(text, sizeof(text), "a handler for %s", names[sig]);
+	else
+		n = snprintf(text, sizeof(text), "a handler for SIGRTMIN+%d", sig - __libc_current_sigrtmin());
+	n += snprintf(text + n, sizeof(text) - (size_t)n,
+		      " is refused (EINVAL): a driver is sent no signals, so it would never run (SIG_IGN and SIG_DFL are accepted)");
+	posix_log(3, "", text, (size_t)n);
+}
+
+/* glibc's checks (1 to 64, not its own 32 and 33), then Linux's: SIGKILL and
+ * SIGSTOP keep their disposition; then the one refusal of the personality. */
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig < 1 || sig > SIGNALS || posix_signal_glibc_internal(sig) || (act && (sig == SIGKILL || sig == SIGSTOP)))
+		return (int)posix_result(-EINVAL);
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		log_handler_refused(sig);
+		return (int)posix_result(-EINVAL);
+	}
+	if (old) {	/* the rest of sa_mask as the caller had it, as glibc copies the kernel's 64 signals only */
+		old->sa_handler = dispositions[sig].ignored ? SIG_IGN : SIG_DFL;
+		old->sa_flags = dispositions[sig].flags;
+		old->sa_mask.__val[0] = dispositions[sig].mask;
+		old->sa_restorer = NULL;
+	}
+	if (act) {
+		dispositions[sig].ignored = act->sa_handler == SIG_IGN;
+		dispositions[sig].flags = (act->sa_flags | SA_RESTORER_FLAG) & KEPT_FLAGS;
+		dispositions[sig].mask = act->sa_mask.__val[0] & ~(posix_signal_bit(SIGKILL) | posix_signal_bit(SIGSTOP));
+	}
+	return 0;
+}
+
+/* glibc's signal: BSD's semantics, the signal itself blocked in its handler
+ * and SA_RESTART; SIG_ERR as a disposition is EINVAL. */
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
+
+	if (handler == SIG_ERR || sig < 1 || sig > SIGNALS) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	act.sa_mask.__val[0] = posix_signal_bit(sig);
+	return sigaction(sig, &act, &old) ? SIG_ERR : old.sa_handler;
+}
+

@@ -1,0 +1,179 @@
+// What a lab driver's main() calls before its loop (docs/drivers.md, "Unmodified
+// C: the POSIX personality"): getopt over an argv it builds, the CPU clocks
+// and clock(), sysconf's host values. Each was refused at load (ELIBC) or
+// answered EINVAL before. getopt is compared with the host's glibc in POSIX
+// mode (POSIXLY_CORRECT), running the same scenarios as a host program.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Driver, Isolation } from '../lib/index.js';
+import { buildDriver } from './helpers/build-driver.js';
+import { stringAt } from './helpers/data.js';
+import { kernelPerBlock } from './helpers/kernel.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nooks-posix-startup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// The scenarios, each an argv and an optstring, traced call by call:
+// "<result>:<optarg>@<optind>/<optopt>". Built for the driver and for the host.
+const getoptSource = `
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char trace[4096];
+static size_t used;
+
+static void scan(int argc, char **argv, const char *optstring)
+{
+	int c;
+
+	optind = 0;	/* a scan afresh, as glibc reinitializes */
+	do {
+		c = getopt(argc, argv, optstring);
+		used += (size_t)snprintf(trace + used, sizeof(trace) - used, "%d:%s@%d/%d ", c, optarg ? optarg : "-", optind, optopt);
+	} while (c != -1);
+	used += (size_t)snprintf(trace + used, sizeof(trace) - used, "| ");
+}
+
+#define SCAN(optstring, ...) do { \\
+		char *argv[] = { "prog", __VA_ARGS__, NULL }; \\
+		scan((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, optstring); \\
+	} while (0)
+
+const char *getopt_trace(void)
+{
+	used = 0;
+	opterr = 0;
+	SCAN("ab:c:d::", "-a", "-b", "val", "-cfoo", "-dbar", "rest", "-a");
+	SCAN("ac", "-ac", "--", "-a");
+	SCAN("b:", "-b");
+	SCAN(":b:", "-b");
+	SCAN("ab:", "-b", "-a");
+	SCAN("a", "-x", "-ay");
+	SCAN("d::", "-d", "val");
+	SCAN("a", "-", "-a");
+	SCAN("-a", "x", "-a", "y");
+	SCAN("+a", "-a", "x", "-a");
+	SCAN("a", "--foo");
+	SCAN("a:", "-:");
+	SCAN("ab", "-ab", "-ba", "--");
+	opterr = 1;	/* glibc's messages: stderr (the driver's: a kernel log line each) */
+	SCAN("b:", "-x", "-b");
+	SCAN(":b:", "-x", "-b");
+	return trace;
+}
+`;
+
+const driverSource = `${getoptSource}
+#include <stdlib.h>
+
+/* The trace, in a heap block of its buffer's size, which the test reads. */
+long trace_address(void)
+{
+	char *copy = calloc(1, sizeof(trace));
+
+	return copy ? (long)strcpy(copy, getopt_trace()) : 0;
+}
+`;
+
+const clocksSource = `
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(bits, cond) ((bits) = (bits) << 1 | !!(cond))
+
+static long long ns(clockid_t clock)
+{
+	struct timespec t;
+
+	return clock_gettime(clock, &t) ? -1 : t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Spins 20 ms of the monotonic clock: the calling thread's and the process's CPU time go on, each check one bit. */
+long cpu_clocks(void)
+{
+	long long t0 = ns(CLOCK_THREAD_CPUTIME_ID), p0 = ns(CLOCK_PROCESS_CPUTIME_ID), m0 = ns(CLOCK_MONOTONIC), t1, p1, m1;
+	clock_t c0 = clock(), c1;
+	struct timespec res = { 1, 0 };
+	long bits = 0;
+
+	while (ns(CLOCK_MONOTONIC) - m0 < 20000000)
+		;
+	t1 = ns(CLOCK_THREAD_CPUTIME_ID);
+	c1 = clock();
+	p1 = ns(CLOCK_PROCESS_CPUTIME_ID);
+	m1 = ns(CLOCK_MONOTONIC);
+	CHECK(bits, t0 > 0 && p0 >= t0 && c0 >= 0);
+	CHECK(bits, t1 > t0 && t1 - t0 <= m1 - m0);	/* this thread's, never more than the time that passed */
+	CHECK(bits, p1 - p0 >= t1 - t0);		/* the process's: this thread's and the others' */
+	CHECK(bits, c1 >= c0 && c1 <= p1 / 1000 && c1 >= p0 / 1000);	/* CLOCKS_PER_SEC: microseconds */
+	CHECK(bits, clock_getres(CLOCK_THREAD_CPUTIME_ID, &res) == 0 && res.tv_sec == 0 && res.tv_nsec == 1);
+	return bits;
+}
+
+long sysconf_of(long name)
+{
+	long r;
+
+	errno = 0;
+	r = sysconf((int)name);
+	return r < 0 ? -errno : r;
+}
+`;
+
+let driverPath: string, strictPath: string, clocksPath: string, host: { trace: string; stderr: string };
+beforeAll(() => {
+  driverPath = buildDriver(dir, 'getopt', driverSource, { posix: true });
+  // strict POSIX (no _GNU_SOURCE): <unistd.h> names getopt __posix_getopt
+  strictPath = buildDriver(dir, 'getoptstrict', driverSource, { posix: true, extraCflags: ['-std=c11', '-D_POSIX_C_SOURCE=200809L'] });
+  clocksPath = buildDriver(dir, 'clocks', clocksSource, { posix: true });
+  const hostSource = join(dir, 'host.c');
+  writeFileSync(hostSource, `${getoptSource}\nint main(void)\n{\n\tfputs(getopt_trace(), stdout);\n\treturn 0;\n}\n`);
+  execFileSync('cc', ['-O2', '-o', join(dir, 'host'), hostSource]);
+  const run = spawnSync(join(dir, 'host'), { env: { POSIXLY_CORRECT: '1' }, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`the host's getopt program failed: ${run.stderr}`);
+  host = { trace: run.stdout, stderr: run.stderr };
+});
+
+describe.each<Isolation>(['mprotect', 'process'])("a driver's start in the POSIX personality, isolation '%s'", (isolation) => {
+  const kernel = kernelPerBlock({ isolation });
+  let d: Driver, strict: Driver, clocks: Driver;
+  beforeAll(async () => {
+    d = await kernel().load(driverPath);
+    strict = await kernel().load(strictPath);
+    clocks = await kernel().load(clocksPath);
+  });
+
+  it.each(['plain', 'strict POSIX'])("getopt (%s): as glibc's in POSIX mode, call by call, its messages kernel log lines", (build) => {
+    const driver = build === 'plain' ? d : strict;
+    const from = kernel().log().length;
+    const trace = stringAt(driver, Number(driver.call('trace_address')), 4096);
+    expect(trace).toBe(host.trace);
+    // a few answers spelled out, so that the comparison is not of two wrong ones
+    expect(trace.split(' | ')[0]).toBe('97:-@2/0 98:val@4/0 99:foo@5/0 100:bar@6/0 -1:-@6/0');
+    expect(trace.split(' | ')[2]).toBe('63:-@2/98 -1:-@2/98');
+    expect(trace.split(' | ')[3]).toBe('58:-@2/98 -1:-@2/98');
+    const lines = kernel().log().slice(from).filter((l) => l.source === driver.name).map((l) => `${l.text}\n`);
+    expect(lines.join('')).toBe(host.stderr);
+    expect(lines).toEqual(["prog: invalid option -- 'x'\n", "prog: option requires an argument -- 'b'\n"]);
+  });
+
+  it("clock_gettime's CPU clocks and clock(): the host thread's and process's CPU time", () => {
+    expect(Number(clocks.call('cpu_clocks')).toString(2)).toBe('11111');
+  });
+
+  it("sysconf: the host's memory and cache line, as its glibc answers", () => {
+    const [PHYS_PAGES, AVPHYS_PAGES, LEVEL1_DCACHE_LINESIZE] = [85, 86, 190];
+    expect(clocks.call('sysconf_of', PHYS_PAGES)).toBe(totalmem() / 4096);
+    const available = Number(clocks.call('sysconf_of', AVPHYS_PAGES));
+    expect(available).toBeGreaterThan(0);
+    expect(available).toBeLessThanOrEqual(totalmem() / 4096);
+    const line = Number(execFileSync('getconf', ['LEVEL1_DCACHE_LINESIZE'], { encoding: 'utf8' }).trim());
+    expect(clocks.call('sysconf_of', LEVEL1_DCACHE_LINESIZE)).toBe(line);
+    expect(clocks.call('sysconf_of', 12345)).toBe(-22);
+  });
+});
