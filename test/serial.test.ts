@@ -155,6 +155,43 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     }
   });
 
+  // The port watches its 'data' listeners through Node's 'newListener' and 'removeListener' events: a common clean-up
+  // call, removeAllListeners(), took those away too, and a listener added after it never got the bytes waiting.
+  it('after removeAllListeners(), a data listener still gets the bytes waiting', async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    try {
+      port.removeAllListeners();
+      const rx0 = serialPorts()[0].rxBytes;
+      const sent = pattern(100, 12);
+      await far.write(sent);
+      await until(() => serialPorts()[0].rxBytes - rx0 === sent.length, 'the bytes at the kernel');
+      const got: Buffer[] = [];
+      port.on('data', (b) => got.push(b));
+      await until(() => Buffer.concat(got).length >= sent.length, "the waiting bytes at the 'data' listener");
+      expect(Buffer.concat(got).equals(sent)).toBe(true);
+    } finally {
+      await port.close();
+    }
+  });
+
+  // A listener added just before a close was handed, on the next tick, what a read had gathered: 'data' after 'close'.
+  it("no 'data' after 'close': a listener added as the port closes gets nothing a read had gathered", async () => {
+    const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
+    const events: string[] = [];
+    port.on('close', () => events.push('close'));
+    const rx0 = serialPorts()[0].rxBytes;
+    const reading = port.read(100).catch((e: SerialError) => e.code);
+    await far.write(pattern(10, 13));
+    await until(() => serialPorts()[0].rxBytes - rx0 === 10, 'the bytes at the kernel');
+    const gathered = (port as unknown as { pending: Buffer[] }).pending;
+    await until(() => gathered.length > 0, 'the read gathered them');
+    port.on('data', (b) => events.push(`data ${b.length}`));
+    port.closeNow();
+    expect(await reading).toBe('ENOTOPEN');
+    await new Promise((r) => setImmediate(r)); // after the listener's next tick
+    expect(events).toEqual(['close']);
+  });
+
   it('drain() waits for writes still waiting for room, not only for the transmitter', async () => {
     const port = openSerial(kernel, 'ttyS0', { baudRate: 115200 });
     try {

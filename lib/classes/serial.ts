@@ -127,7 +127,9 @@ export function openSerial(kernel: Kernel, name: string, termios: Termios = {}):
  * restarted: open it again`, `... and was replaced by its fallback F: open it
  * again`, or `... and will not be restarted: <why>`.
  */
-export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialError]; close: [] }> {
+type SerialPortEvents = { data: [Buffer]; error: [SerialError]; close: [] };
+
+export class SerialPort extends EventEmitter<SerialPortEvents> {
   private closed = false;
   private failure: SerialError | undefined;
   private readonly pending: Buffer[] = [];
@@ -138,16 +140,30 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   constructor(private readonly h: SerialHandle, readonly name: string, private readonly kernel: Kernel) {
     super();
     this.arg = serialArgs(name);
-    // No 'rx' event comes for bytes already waiting (the kernel tells once, until they are taken): a listener added
-    // now gets them next tick, as a Node stream added a 'data' listener starts to flow.
+    this.watchListeners();
+  }
+
+  // No 'rx' event comes for bytes already waiting (the kernel tells once, until they are taken): a 'data' listener
+  // added now gets them next tick, as a Node stream added a 'data' listener starts to flow; and a read waiting while a
+  // listener took the bytes gets them from the listener's removal on.
+  private readonly onNewListener = (event: string | symbol) => {
+    if (event === 'data') process.nextTick(() => this.deliver());
+  };
+  private readonly onRemoveListener = (event: string | symbol) => {
+    if (event === 'data' && !this.flowing) this.wakeWaiters();
+  };
+
+  private watchListeners(): void {
     const emitter: EventEmitter = this; // the typed event map leaves out Node's own 'newListener' and 'removeListener'
-    emitter.on('newListener', (event: string | symbol) => {
-      if (event === 'data') process.nextTick(() => this.deliver());
-    });
-    // a read waiting while a listener took the bytes gets them from now on
-    emitter.on('removeListener', (event: string | symbol) => {
-      if (event === 'data' && !this.flowing) this.wakeWaiters();
-    });
+    if (!emitter.listeners('newListener').includes(this.onNewListener)) emitter.on('newListener', this.onNewListener);
+    if (!emitter.listeners('removeListener').includes(this.onRemoveListener)) emitter.on('removeListener', this.onRemoveListener);
+  }
+
+  /** As EventEmitter's, but the port keeps watching its 'data' listeners (a common clean-up call took that away). */
+  override removeAllListeners(...event: Parameters<EventEmitter<SerialPortEvents>['removeAllListeners']>): this {
+    super.removeAllListeners(...event);
+    this.watchListeners();
+    return this;
   }
 
   private readonly arg: ArgCheck; // made once: write and read are on the data path
@@ -336,7 +352,7 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   /** Takes what arrived from the kernel; gives it, and what a read had gathered, to the 'data' listeners if any. */
   private deliver(): void {
     this.fetch();
-    if (!this.flowing || this.pending.length === 0) return;
+    if (this.closed || !this.flowing || this.pending.length === 0) return; // no 'data' after 'close'
     const bytes = Buffer.concat(this.pending);
     this.pending.length = 0;
     emitApart(this, 'data', bytes);
