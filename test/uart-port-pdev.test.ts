@@ -3,6 +3,8 @@
 // (or NULL, a port without a device). A wild one is a bad-call fault; before,
 // the host read through it and died. Runs in a child process, so that the old
 // behaviour (the host's SIGSEGV) fails the test instead of killing its worker.
+// Its fifosize, which sets how long the nanny waits for the driver, is refused
+// past 4096 bytes (deeper than any UART's FIFO).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +40,13 @@ NOOKS_EXPORT long add(long pdev)
 	port.uartclk = 1843200;
 	return uart_add_one_port(&port);
 }
+
+/* Registers a port without a device whose FIFO holds fifosize bytes. */
+NOOKS_EXPORT long add_fifo(long fifosize)
+{
+	port.fifosize = (u32)fifosize;
+	return add(0);
+}
 static int init(void) { return 0; }
 module_init(init);
 `;
@@ -57,5 +66,17 @@ describe.each(['mprotect', 'process'])('isolation %s', (isolation) => {
       await kernel.shutdown();`], packageRoot, 30_000);
     expect(r.code, shown(r)).toBe(0);
     expect(r.stdout).toBe('bad-call wildport: uart_add_one_port(port->pdev=0x10): not a pci_dev object the driver holds\nrunning 0\n');
+  });
+
+  // Before: 0xffffffff registered, and the nanny's deadline for the port grew by its FIFO's time: ~4 days at 115200.
+  it('a fifosize past 4096 is refused (EINVAL); 4096 registers', async () => {
+    const r = await runNode(['--input-type=module', '-e', `
+      import { Kernel } from './dist/lib/index.js';
+      const kernel = await Kernel.boot({ isolation: '${isolation}' });
+      const d = await kernel.load(${JSON.stringify(so)});
+      console.log(d.call('add_fifo', 0xffffffff), d.call('add_fifo', 4097), d.call('add_fifo', 4096), d.state);
+      await kernel.shutdown();`], packageRoot, 30_000);
+    expect(r.code, shown(r)).toBe(0);
+    expect(r.stdout).toBe('-22 -22 0 running\n');
   });
 });

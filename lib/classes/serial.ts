@@ -410,7 +410,8 @@ export class SerialPort extends EventEmitter<SerialPortEvents> {
 
 /**
  * A null modem for tests and tools: two ptys joined back to back; bytes written to one end are read at the other. A
- * reader slower than the writer (a UART at its baud rate) holds the writer, as a tty does: no byte is dropped.
+ * reader slower than the writer (a UART at its baud rate, a far end that stops reading) holds the writer, as a tty
+ * does: no byte is dropped here, and a uart16550 whose tty is full holds its transmitter (docs/devices.md).
  */
 export function ptyPair(): { a: string; b: string; close: () => void } {
   const p = native().serialPtyPair();
@@ -448,6 +449,15 @@ export function uartRxLost(deviceIndex: number): number {
  */
 export function uartRxHeld(deviceIndex: number): number {
   return native().uartRxHeld(deviceIndex);
+}
+
+/**
+ * Bytes a uart16550 device (by bus index) sent that its tty has not taken yet:
+ * at 256 its transmitter waits for the tty (a far end that stops reading).
+ * Throws EINVAL for an index that is no uart16550.
+ */
+export function uartTxHeld(deviceIndex: number): number {
+  return native().uartTxHeld(deviceIndex);
 }
 
 /**

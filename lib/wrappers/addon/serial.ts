@@ -41,6 +41,8 @@ export const serial = surface({
       'Bytes received from the line that the UART discarded (a driver restart loses some).', ['number']),
     uartRxHeld: fn<(deviceIndex: number) => number>(
       'Bytes the UART\'s receive FIFO holds now (0 for a device that is no uart16550).', ['number']),
+    uartTxHeld: fn<(deviceIndex: number) => number>(
+      'Bytes the UART sent that its tty has not taken yet (256 at most: then its transmitter waits for the tty).', ['number']),
     serialHoldRestoreForRx: fn<(id: number) => void>(
       'Test hook: a port of the driver restored while another of its ports is up waits, before its startup, until its UART has received a byte.',
       ['number']),

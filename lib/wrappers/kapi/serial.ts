@@ -11,7 +11,7 @@ const port = p('port', 'void *', { kind: 'object', type: 'uart_port' });
 export const serial: KapiCall[] = [
   {
     name: 'uart_add_one_port', ret: 'int', params: [p('port', 'void *', { kind: 'lasting', size: `${kUartPortSize}` })],
-    doc: 'Register a UART port (a struct uart_port * with its ops table, copied now): it becomes ttyS<line> (port->line and port->name are set). Its pdev is NULL or a pci_dev the driver holds (else a bad-call fault). 0, -EINVAL for a bad ops table, -EBUSY if registered already.',
+    doc: 'Register a UART port (a struct uart_port * with its ops table, copied now): it becomes ttyS<line> (port->line and port->name are set). Its pdev is NULL or a pci_dev the driver holds (else a bad-call fault). 0, -EINVAL for a bad ops table, a uartclk below 800 (under 50 baud) or a fifosize above 4096 (deeper than any UART\'s FIFO: a 16550A\'s is 16, DesignWare\'s up to 2048; 0 is taken as 1), -EBUSY if registered already.',
   },
   {
     name: 'uart_remove_one_port', ret: 'void', params: [port],

@@ -271,7 +271,7 @@ void check_ports() {
   struct Stuck {
     int domain;
     uint64_t serial;  // the load that was stuck: not a later one in its slot
-    std::string why;
+    std::string device, why;
   };
   std::vector<Stuck> stuck;
   {
@@ -290,10 +290,14 @@ void check_ports() {
       p->tx_moved = now;  // once per deadline
       std::string why = p->name + ": " + std::to_string(p->tx.size()) + " bytes waited for the driver to take them for more than " +
                         std::to_string(deadline) + " ms (nanny)";
-      stuck.push_back({d->id, d->serial, why});
+      stuck.push_back({d->id, d->serial, p->device, why});
     }
   }
   for (Stuck &s : stuck) {
+    // a tty with no room (a far end that stops reading) holds the UART's transmitter: its FIFO does not empty, and
+    // the driver rightly takes nothing (asked without reg.lock: the model's lock is not ordered after it)
+    size_t held = 0;
+    if (uart16550_tx_held(bus_device_named(s.device), &held) && held >= kUart16550LineHold) continue;
     DomainUse use(s.domain, s.serial);
     if (!use.get()) continue;  // unloaded meanwhile
     klog(4, "%s: the nanny fails %s", s.why.c_str(), use.get()->name.c_str());

@@ -25,6 +25,8 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
   UartOps ops;
   ops.take(d, port->ops, "uart_add_one_port");
   if (uartclk < 16 * 50) return -EINVAL;
+  // deeper than any UART's FIFO (a 16550A's is 16, DesignWare's up to 2048): the nanny would wait ~forever for it
+  if (fifosize > kMaxFifoSize) return -EINVAL;
   std::string device = pdev && pdev->dev.name ? pdev->dev.name : "";
   std::shared_ptr<Port> p;
   bool restore = false;

@@ -361,6 +361,13 @@ Napi::Value UartRxHeld(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), (double)n);
 }
 
+// uartTxHeld(deviceIndex): bytes the UART sent that its tty has not taken yet.
+Napi::Value UartTxHeld(const Napi::CallbackInfo &info) {
+  size_t n = 0;
+  require_uart16550(info.Env(), uart16550_tx_held(device_arg(info), &n));
+  return Napi::Number::New(info.Env(), (double)n);
+}
+
 // serialHoldRestoreForRx(id): test hook (serial_hold_restore_for_rx).
 Napi::Value SerialHoldRestoreForRx(const Napi::CallbackInfo &info) {
   serial_hold_restore_for_rx(info[0].As<Napi::Number>().Int32Value());

@@ -22,6 +22,7 @@ namespace serial_class {
 
 constexpr size_t kRxBuffer = 64 * 1024;  // received bytes the application has not read yet
 constexpr size_t kTxBuffer = 4096;       // bytes waiting for the driver (also while it restarts)
+constexpr uint32_t kMaxFifoSize = 4096;   // the deepest transmit FIFO a driver may report (uart_port.fifosize)
 static_assert(sizeof(struct uart_port) == UART_PORT_SIZE, "struct uart_port");
 
 // What a port is opened with.
@@ -36,7 +37,7 @@ struct Port {
   uint64_t ticket = 0; // while parked: its entry in the shadow's ledger
   uintptr_t addr = 0;  // the driver's struct uart_port
   UartOps ops;         // the driver's, copied at registration: reachable only through taps
-  uint32_t uartclk = 0, fifosize = 0;
+  uint32_t uartclk = 0, fifosize = 0;  // fifosize: 1..kMaxFifoSize
   uint64_t gen = 0;    // counts registrations that handles do not survive: handles carry theirs
   bool attached = false;
   bool parked = false;  // the shadow keeps it while its driver restarts (not attached)

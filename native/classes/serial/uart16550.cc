@@ -10,6 +10,9 @@
 //
 // The line of a tty holds what the receive FIFO cannot take (the far end's
 // writes wait in the tty), so a slow driver delays bytes and never loses them;
+// a tty with no room (a far end that stops reading) holds the transmitter as a
+// deasserted CTS would: THR and FIFO stop emptying and the driver waits, while
+// received bytes and the timers keep moving;
 // loopback mode is an internal wire and overruns as the chip does. What the
 // receive FIFO held when it is cleared (a reset, when the driver fails; FCR, at
 // the driver's startup) is lost, and counted (uart16550_rx_lost).
@@ -40,7 +43,7 @@ namespace {
 
 constexpr uint32_t kClock = 1843200;   // the classic 1.8432 MHz crystal: 115200 baud at divisor 1
 constexpr size_t kFifo = 16;
-constexpr size_t kLineHold = 256;      // bytes read from the tty ahead of the receiver
+constexpr size_t kLineHold = kUart16550LineHold;  // bytes the line holds each way: read ahead of the receiver, sent ahead of the tty
 
 uint64_t now_ns() {
   timespec ts;
@@ -77,6 +80,11 @@ class Uart16550 : public EmulatedDevice {
   size_t rx_held() {
     std::lock_guard<std::mutex> g(lock_);
     return rx_.size();
+  }
+
+  size_t tx_held() {
+    std::lock_guard<std::mutex> g(lock_);
+    return line_out_.size();
   }
 
   explicit Uart16550(const DeviceOptions &opts) {
@@ -371,11 +379,10 @@ class Uart16550 : public EmulatedDevice {
     uint8_t inbuf[256];
     while (!stop_) {
       uint64_t now = now_ns();
-      std::string out;
       bool changed = false;
       if (baud_ > 0) {
         // transmitter: each character takes char_ns_ on the wire
-        if (!tsr_busy_ && !tx_.empty()) {
+        if (!tsr_busy_ && !tx_.empty() && !line_full()) {
           tsr_busy_ = true;
           tsr_done_ = now + char_ns_;
           tsr_ = tx_.front();
@@ -393,11 +400,11 @@ class Uart16550 : public EmulatedDevice {
             }
             rx_activity_ = now;
           } else if (fd_ >= 0) {
-            out.push_back((char)tsr_);
+            line_out_.push_back((char)tsr_);
           }
           tsr_busy_ = false;
           changed = true;
-          if (!tx_.empty()) {
+          if (!tx_.empty() && !line_full()) {
             tsr_busy_ = true;
             tsr_ = tx_.front();
             tx_.pop_front();
@@ -437,16 +444,13 @@ class Uart16550 : public EmulatedDevice {
       } else {
         g.unlock();
       }
-      if (!out.empty()) write_tty(out);
-      pollfd fds[2] = {{wake_, POLLIN, 0}, {fd_, (short)(want_in ? POLLIN : 0), 0}};
-      timespec ts, *tsp = nullptr;
-      // modem lines of a real tty are polled every 50 ms
+      bool want_out = !line_out_.empty();
+      pollfd fds[2] = {{wake_, POLLIN, 0}, {fd_, (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0)), 0}};
+      // modem lines of a real tty are polled every 50 ms; a pty's POLLOUT may come late: held output is tried every 10 ms
       uint64_t wait = next == UINT64_MAX ? 50000000ull : (next > now ? next - now : 0);
-      if (wait > 50000000ull) wait = 50000000ull;
-      ts.tv_sec = (time_t)(wait / 1000000000ull);
-      ts.tv_nsec = (long)(wait % 1000000000ull);
-      tsp = &ts;
-      int n = ppoll(fds, fd_ >= 0 ? 2 : 1, tsp, nullptr);
+      wait = std::min<uint64_t>(wait, want_out ? 10000000ull : 50000000ull);
+      timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+      int n = ppoll(fds, fd_ >= 0 ? 2 : 1, &ts, nullptr);
       if (n > 0 && (fds[0].revents & POLLIN)) {
         uint64_t v;
         if (::read(wake_, &v, sizeof v) < 0) {}
@@ -458,7 +462,9 @@ class Uart16550 : public EmulatedDevice {
         timespec nap = {0, 5000000};
         nanosleep(&nap, nullptr);
       }
+      size_t sent = want_out ? write_tty() : 0;
       g.lock();
+      line_out_.erase(0, sent);
       if (got > 0) {
         uint64_t t = now_ns();
         if (line_in_.empty()) rx_next_ = std::max(rx_next_, t + char_ns_);
@@ -467,21 +473,19 @@ class Uart16550 : public EmulatedDevice {
     }
   }
 
-  void write_tty(const std::string &out) {
-    size_t done = 0;
-    // a real tty drains at the rate the model sends; a tty nobody reads loses what does not fit (a wire nobody listens to)
-    for (int tries = 0; done < out.size() && tries < 20; tries++) {
-      ssize_t n = ::write(fd_, out.data() + done, out.size() - done);
-      if (n > 0) {
-        done += (size_t)n;
-        continue;
-      }
-      if (n < 0 && errno != EAGAIN && errno != EINTR) break;
-      pollfd p = {fd_, POLLOUT, 0};
-      poll(&p, 1, 10);
-    }
-    if (done < out.size()) klog(4, "%s: %zu bytes not written to %s (the tty does not drain)", name.c_str(), out.size() - done, path_.c_str());
+  // The line's output to the tty, without the lock: how many of line_out_'s
+  // bytes are done. What the tty has no room for stays, never waited for (the
+  // transmitter stops instead); a tty that fails (no far end: EIO) is a wire
+  // nobody listens to: what it had is dropped.
+  size_t write_tty() {
+    ssize_t n = ::write(fd_, line_out_.data(), line_out_.size());
+    if (n >= 0 || errno == EAGAIN || errno == EINTR) return n > 0 ? (size_t)n : 0;
+    klog(4, "%s: %zu bytes not written to %s: %s", name.c_str(), line_out_.size(), path_.c_str(), strerror(errno));
+    return line_out_.size();
   }
+
+  // The tty holds kLineHold unsent bytes: the transmitter waits, as for a far end that deasserted CTS.
+  bool line_full() const { return !loop_mode() && fd_ >= 0 && line_out_.size() >= kLineHold; }
 
   std::mutex lock_;
   UartLineSettings requested_;  // what the last tcsetattr asked of the tty
@@ -502,6 +506,7 @@ class Uart16550 : public EmulatedDevice {
   uint8_t tsr_ = 0;
   uint64_t tsr_done_ = 0, rx_next_ = 0, rx_activity_ = 0;
   std::deque<uint8_t> line_in_;
+  std::string line_out_;  // sent, not yet taken by the tty: changed by the loop thread alone, with the lock
   bool irq_asserted_ = false, changed_ = false, kicked_ = false;
 };
 
@@ -527,6 +532,12 @@ bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out) {
 bool uart16550_rx_held(EmulatedDevice *dev, size_t *out) {
   Uart16550 *u = as_uart16550(dev);
   if (u) *out = u->rx_held();
+  return u;
+}
+
+bool uart16550_tx_held(EmulatedDevice *dev, size_t *out) {
+  Uart16550 *u = as_uart16550(dev);
+  if (u) *out = u->tx_held();
   return u;
 }
 

@@ -25,4 +25,9 @@ bool uart16550_rx_lost(EmulatedDevice *dev, uint64_t *out);
 // reset, would discard). False if dev is not a uart16550.
 bool uart16550_rx_held(EmulatedDevice *dev, size_t *out);
 
+// The bytes dev sent that its tty has not taken yet (kUart16550LineHold at
+// most: then its transmitter waits). False if dev is not a uart16550.
+constexpr size_t kUart16550LineHold = 256;
+bool uart16550_tx_held(EmulatedDevice *dev, size_t *out);
+
 }  // namespace nooks

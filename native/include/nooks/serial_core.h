@@ -68,7 +68,7 @@ struct uart_port {
 	const struct uart_ops *ops;	/* the driver's (all required) */
 	struct pci_dev *pdev;		/* the device, or NULL */
 	u32 uartclk;			/* input clock in Hz: the highest baud is uartclk / 16 */
-	u32 fifosize;			/* bytes the transmitter takes at once */
+	u32 fifosize;			/* bytes the transmitter takes at once: 0 (taken as 1) to 4096 */
 	u32 line;			/* set by the kernel: ttyS<line> */
 	u32 reserved;
 	void *private_data;		/* the driver's */
