@@ -97,6 +97,16 @@ describe('a driver that jumps into a kernel-call stub with an index of its own',
 // was 0). Kernel code gets the ABI's flags and the host's MXCSR and x87
 // control word back (native/xpc/macros_x86_64.inc, KERNEL_CPU_STATE and
 // RESTORE_HOST_AND_RETURN).
+//
+// The x87 state a driver leaves, too (KERNEL_CPU_STATE empties the x87 stack
+// at every upcall and on the way back, an unmasked exception left pending
+// cleared first). MMX code without emms leaves every x87 register in use:
+// V8's optimized double modulo (an x87 fprem) then overflowed its first load
+// and gave NaN. An x87 exception left pending and unmasked is raised by the
+// next waiting x87 instruction: emms at an upcall, or fldcw on the way back,
+// raised it in kernel code, where no driver is to blame: the process died
+// (SIGFPE). One child for all of it: the guest's pkey list runs this file
+// under TCG, where each child's Node start costs 20-30 s.
 describe("a driver that leaves the CPU's control state changed", () => {
   it.each(modes)("%s: kernel code and JavaScript run with the host's, and the driver finds it at its next entry", async (isolation) => {
     const body = `
@@ -104,9 +114,21 @@ describe("a driver that leaves the CPU's control state changed", () => {
       out.push(d.call('cpu_state'), tiny());
       out.push(d.call('leave_state', 0x9fc0 | 0x4000, 0x37f & ~0x4 | 0xc00));
       out.push(d.call('cpu_state'), tiny(), Buffer.from(Buffer.alloc(1 << 16, 1).subarray(1)).length);
-      out.push(d.call('zeroed_backwards', 1 << 16), d.call('add', 1, 1));`;
+      out.push(d.call('zeroed_backwards', 1 << 16), d.call('add', 1, 1));
+      function mod(a, b) { return a % b; }
+      %PrepareFunctionForOptimization(mod);
+      mod(5.5, 2);
+      %OptimizeFunctionOnNextCall(mod);
+      out.push(mod(5.5, 2));
+      d.call('mmx_left', 1);
+      out.push(mod(5.5, 2), mod(7.25, 3));
+      out.push(d.call('x87_pending_kcall'), d.call('x87_pending_return'), d.call('add', 1, 1));`;
     const host = 0x037f1f80; // the x87 control word and MXCSR at start-up, no flag set
-    expect(await inChild(isolation, body)).toEqual([host, 1.5e-323, 0, host, 1.5e-323, (1 << 16) - 1, 0, 2]);
+    expect(await inChild(isolation, body, ['--allow-natives-syntax'])).toEqual([
+      host, 1.5e-323, 0, host, 1.5e-323, (1 << 16) - 1, 0, 2,
+      1.5, 1.5, 1.25, // the modulo before and after the MMX state left (NaN, null in JSON, after it)
+      1, 0, 2, // a kernel call and a return with an x87 exception pending
+    ]);
   });
 
   // A fault with alignment checks on: Linux clears the direction flag for a
@@ -114,29 +136,16 @@ describe("a driver that leaves the CPU's control state changed", () => {
   // compiler's movups into the fault's record) raised SIGBUS there: the
   // process died (mprotect: rc 139), or the driver's host process did
   // (process: "killed by signal 11" in place of the driver's fault).
-  // native/trap/trap.h, clear_alignment_check.
+  // native/trap/trap.h, clear_alignment_check. (Not a misaligned access of
+  // the driver's own: whether AC raises it is the CPU's, and QEMU's TCG, the
+  // guest's pkey list, does not.)
   it.each(modes)('%s: a fault, or a loop past the time budget, with alignment checks on is the driver\'s fault', async (isolation) => {
     const body = `
-      for (const fn of ['ac_null', 'ac_misaligned', 'ac_spin']) {
+      for (const fn of ['ac_null', 'ac_spin']) {
         try { out.push(d.call(fn)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, e.message.includes(fn)] : String(e)); }
         while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
       }
       out.push(d.call('add', 1, 1));`;
-    expect(await inChild(isolation, body)).toEqual([['segv', true], ['bus', true], ['timeout', true], 2]);
+    expect(await inChild(isolation, body)).toEqual([['segv', true], ['timeout', true], 2]);
   }, 30_000);
-
-  // MMX code without emms leaves every x87 register in use: V8's optimized
-  // double modulo (an x87 fprem) then overflowed its first load and gave NaN.
-  // Each crossing empties the x87 stack on the way back (KERNEL_CPU_STATE).
-  it.each(modes)('%s: MMX state a driver left does not reach JavaScript', async (isolation) => {
-    const body = `
-      function mod(a, b) { return a % b; }
-      %PrepareFunctionForOptimization(mod);
-      mod(5.5, 2);
-      %OptimizeFunctionOnNextCall(mod);
-      out.push(mod(5.5, 2));
-      d.call('mmx_left', 1);
-      out.push(mod(5.5, 2), mod(7.25, 3));`;
-    expect(await inChild(isolation, body, ['--allow-natives-syntax'])).toEqual([1.5, 1.5, 1.25]);
-  });
 });

@@ -15,7 +15,7 @@ const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 
   'test/net.test.ts', 'test/net-transfer.test.ts',
   'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts', 'test/mmio-trap.test.ts',
   'test/e1000-libc.test.ts', 'test/callee-saved.test.ts', 'test/entry-window.test.ts', 'test/posix-tls.test.ts',
-  'test/borrowed-stack.test.ts', 'test/host-signals.test.ts', 'test/fault-signals.test.ts'];
+  'test/borrowed-stack.test.ts', 'test/host-signals.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
@@ -23,7 +23,6 @@ describe.skipIf(here || !qemu)(
     it('runs the pkey fault matrices with every test passing and none skipped', async () => {
       // the guest has no compiler: the files' fixture drivers are built here
       fixtureDriver('clobber'); // callee-saved's
-      fixtureDriver('traps'); // fault-signals'
       fixtureDriver('entry-window', { posix: true });
       fixtureDriver('posix-tls', { posix: true });
       fixtureDriver('borrowed-stack', { posix: true });
