@@ -96,20 +96,22 @@ int pthread_mutex_lock(pthread_mutex_t *m)
 }
 
 /* As pthread_mutex_lock, giving up at the deadline on `clock` (CLOCK_REALTIME
- * or CLOCK_MONOTONIC): ETIMEDOUT. As glibc, the deadline is looked at only
- * when the mutex is held (EINVAL then for a bad one); a normal mutex the
- * caller holds times out, as glibc's. */
+ * or CLOCK_MONOTONIC): ETIMEDOUT. As glibc, the clock is checked first (EINVAL,
+ * the mutex free or not), the deadline only when the mutex is held (EINVAL
+ * then for a bad one); a normal mutex the caller holds times out, as glibc's. */
 int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
 	struct lock *l = lock_of(m);
 	long long deadline;
-	int r = relock(l);
+	int r;
 
-	if (r >= 0)
+	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC)
+		return EINVAL;
+	if ((r = relock(l)) >= 0)
 		return r;
 	if (mutex_trylock(&l->m))
 		return 0;
-	if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || (deadline = posix_deadline_of(abstime)) < 0)
+	if ((deadline = posix_deadline_of(abstime)) < 0)
 		return EINVAL;
 	return -nooks_posix_mutex_timedlock(&l->m, clock, deadline);
 }

@@ -501,7 +501,10 @@ static void mutex_kinds(void)
 	CHECK(pthread_mutex_init(&owned, NULL) == 0 && pthread_mutex_timedlock(&owned, &(struct timespec){ 0, -1 }) == 0);
 	CHECK(pthread_mutex_timedlock(&owned, &(struct timespec){ 0, -1 }) == EINVAL);
 	CHECK(pthread_mutex_clocklock(&owned, CLOCK_MONOTONIC, &(struct timespec){ 0, 0 }) == ETIMEDOUT);
-	CHECK(pthread_mutex_unlock(&owned) == 0 && pthread_mutex_destroy(&owned) == 0);
+	CHECK(pthread_mutex_unlock(&owned) == 0);
+	/* a clock it cannot wait on is EINVAL first, as glibc's: a free mutex is not taken */
+	CHECK(pthread_mutex_clocklock(&owned, CLOCK_BOOTTIME, &(struct timespec){ 0, 0 }) == EINVAL);
+	CHECK(pthread_mutex_trylock(&owned) == 0 && pthread_mutex_unlock(&owned) == 0 && pthread_mutex_destroy(&owned) == 0);
 }
 
 /* ---- semaphores, rwlocks and barriers, contended ------------------------- */

@@ -89,9 +89,15 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 	return 0;
 }
 
-/* The error number itself, not -1 and errno, as POSIX has it. */
+/* The error number itself, not -1 and errno, as POSIX has it. Not on the CPU
+ * clocks: Linux refuses the thread's (EINVAL), and the process's would wait
+ * for CPU time, not sleep on the wall clock (ENOTSUP, as POSIX allows). */
 int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
 {
+	if (clock == CLOCK_THREAD_CPUTIME_ID)
+		return EINVAL;
+	if (clock == CLOCK_PROCESS_CPUTIME_ID)
+		return ENOTSUP;
 	long long now = nooks_posix_clock_ns(clock), ns = posix_ns_of(req);
 
 	if (now < 0 || ns < 0)
