@@ -251,6 +251,16 @@ EmulatedDevice *bus_device_named(const std::string &name) {
   return nullptr;
 }
 
+bool bus_try_with_device_named(const std::string &name, const std::function<void(EmulatedDevice *)> &fn) {
+  std::unique_lock<std::recursive_mutex> g(bus().lock, std::try_to_lock);
+  if (!g) return false;
+  EmulatedDevice *dev = nullptr;
+  for (Slot &s : bus().slots)
+    if (s.dev->name == name) dev = s.dev->emulated();
+  fn(dev);
+  return true;
+}
+
 void bus_release_driver(Domain *d, uintptr_t drv) {
   Bus &b = bus();
   BusLock g;

@@ -29,6 +29,10 @@ std::vector<DeviceInfo> bus_devices();
 EmulatedDevice *bus_device(int index);
 // The model of the device named `name` (e.g. 'pcm0'), or nullptr.
 EmulatedDevice *bus_device_named(const std::string &name);
+// fn(the model of the device named `name`, or nullptr) under the bus's lock, unless another thread holds it: then
+// false at once. For the watchdog's nannies, which must never wait for the bus: an attach on the JS thread holds it
+// while it waits for a driver that only the watchdog can end.
+bool bus_try_with_device_named(const std::string &name, const std::function<void(EmulatedDevice *)> &fn);
 // Recovery: the failed driver loses its devices, which are reset.
 void bus_release_driver(Domain *d, uintptr_t drv);
 void bus_release_iomap(Domain *d, uintptr_t addr);
