@@ -127,9 +127,7 @@ export function openSerial(kernel: Kernel, name: string, termios: Termios = {}):
  * restarted: open it again`, `... and was replaced by its fallback F: open it
  * again`, or `... and will not be restarted: <why>`.
  */
-type SerialPortEvents = { data: [Buffer]; error: [SerialError]; close: [] };
-
-export class SerialPort extends EventEmitter<SerialPortEvents> {
+export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialError]; close: [] }> {
   private closed = false;
   private failure: SerialError | undefined;
   private readonly pending: Buffer[] = [];
@@ -160,8 +158,8 @@ export class SerialPort extends EventEmitter<SerialPortEvents> {
   }
 
   /** As EventEmitter's, but the port keeps watching its 'data' listeners (a common clean-up call took that away). */
-  override removeAllListeners(...event: Parameters<EventEmitter<SerialPortEvents>['removeAllListeners']>): this {
-    super.removeAllListeners(...event);
+  override removeAllListeners(...event: [] | [string | symbol]): this {
+    super.removeAllListeners(...(event as [])); // forwarded as given: Node tells no argument (all of them) from one
     this.watchListeners();
     return this;
   }
