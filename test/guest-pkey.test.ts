@@ -11,7 +11,7 @@ import { fixtureDriver } from './helpers/build-driver.js';
 const here = Kernel.pkuSupported();
 const qemu = qemuAvailable();
 const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 'test/xpc-pkey.test.ts', 'test/pkey-keys.test.ts', 'test/bus.test.ts',
-  'test/block.test.ts', 'test/serial.test.ts', 'test/sound.test.ts',
+  'test/block.test.ts', 'test/sound.test.ts',
   'test/net.test.ts', 'test/net-transfer.test.ts',
   'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts', 'test/mmio-trap.test.ts',
   'test/e1000-libc.test.ts', 'test/callee-saved.test.ts', 'test/entry-window.test.ts', 'test/posix-tls.test.ts',
