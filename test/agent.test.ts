@@ -110,7 +110,7 @@ describe('RecoveryAgent events and log', () => {
     const before = performance.now();
     agent.onFaultSync('crashy', fault);
     const outside = performance.now() - before;
-    const { durationMs, at } = agent.last()!;
+    const { durationMs, at } = agent.log().at(-1)!;
     expect(durationMs).toBeGreaterThanOrEqual(restartMs);
     expect(durationMs).toBeLessThanOrEqual(outside);
     expect(Number.isInteger(at)).toBe(true); // `at` stays a Date.now time, as the event log has it
@@ -133,7 +133,7 @@ describe('RecoveryAgent events and log', () => {
     agent.on('fault', busy);
     agent.on('recovering', busy);
     agent.onFaultSync('crashy', fault);
-    const { durationMs } = agent.last()!;
+    const { durationMs } = agent.log().at(-1)!;
     expect(durationMs).toBeGreaterThanOrEqual(restartMs);
     expect(durationMs).toBeLessThan(listenerMs);
   });
@@ -193,7 +193,7 @@ describe('RecoveryAgent events and log', () => {
     agent.onFaultSync('crashy', fault);
     agent.forget('crashy');
     expect(agent.onFaultSync('crashy', fault)).toBe('restart');
-    expect(agent.last()?.failuresInWindow).toBe(1);
+    expect(agent.log().at(-1)?.failuresInWindow).toBe(1);
   });
 
   it('refuses asynchronous actions on the synchronous path', () => {

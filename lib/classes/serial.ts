@@ -142,19 +142,15 @@ export class SerialPort extends EventEmitter<{ data: [Buffer]; error: [SerialErr
   }
 
   // No 'rx' event comes for bytes already waiting (the kernel tells once, until they are taken): a 'data' listener
-  // added now gets them next tick, as a Node stream added a 'data' listener starts to flow; and a read waiting while a
-  // listener took the bytes gets them from the listener's removal on.
+  // added now gets them next tick, as a Node stream added a 'data' listener starts to flow. (A read waiting while a
+  // listener takes the bytes needs no wake when it goes: every 'rx' event wakes the reads.)
   private readonly onNewListener = (event: string | symbol) => {
     if (event === 'data') process.nextTick(() => this.deliver());
   };
-  private readonly onRemoveListener = (event: string | symbol) => {
-    if (event === 'data' && !this.flowing) this.wakeWaiters();
-  };
 
   private watchListeners(): void {
-    const emitter: EventEmitter = this; // the typed event map leaves out Node's own 'newListener' and 'removeListener'
+    const emitter: EventEmitter = this; // the typed event map leaves out Node's own 'newListener'
     if (!emitter.listeners('newListener').includes(this.onNewListener)) emitter.on('newListener', this.onNewListener);
-    if (!emitter.listeners('removeListener').includes(this.onRemoveListener)) emitter.on('removeListener', this.onRemoveListener);
   }
 
   /** As EventEmitter's, but the port keeps watching its 'data' listeners (a common clean-up call took that away). */

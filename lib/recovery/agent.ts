@@ -134,14 +134,9 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     }
   }
 
-  /** The latest event, of any driver. */
-  last(): RecoveryEvent<F> | undefined {
-    return this.entries.at(-1);
-  }
-
   /**
-   * How the recovery of `fault` ended (after onFaultSync): its last event. Not `last()`, which may be another driver's,
-   * recovered by a listener of this recovery's events.
+   * How the recovery of `fault` ended (after onFaultSync): its last event. Not the log's last, which may be another
+   * driver's, recovered by a listener of this recovery's events.
    */
   outcome(fault: F): RecoveryEvent<F> | undefined {
     return this.outcomes.get(fault);

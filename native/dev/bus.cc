@@ -244,20 +244,22 @@ EmulatedDevice *bus_device(int index) {
   return index >= 0 && index < (int)bus().slots.size() ? bus().slots[index].dev->emulated() : nullptr;
 }
 
-EmulatedDevice *bus_device_named(const std::string &name) {
-  BusLock g;
+// With the bus's lock held.
+static EmulatedDevice *named(const std::string &name) {
   for (Slot &s : bus().slots)
     if (s.dev->name == name) return s.dev->emulated();
   return nullptr;
 }
 
+EmulatedDevice *bus_device_named(const std::string &name) {
+  BusLock g;
+  return named(name);
+}
+
 bool bus_try_with_device_named(const std::string &name, const std::function<void(EmulatedDevice *)> &fn) {
   std::unique_lock<std::recursive_mutex> g(bus().lock, std::try_to_lock);
   if (!g) return false;
-  EmulatedDevice *dev = nullptr;
-  for (Slot &s : bus().slots)
-    if (s.dev->name == name) dev = s.dev->emulated();
-  fn(dev);
+  fn(named(name));
   return true;
 }
 

@@ -114,6 +114,8 @@ void posix_keys_end(struct posix_thread *self);
 /* A pid that sched_*affinity and sched_setscheduler & co. name: 0 (the calling
  * thread) or the process's; ESRCH for any other (no thread of the driver's). */
 int posix_pid_error(pid_t pid);
+/* What setting a scheduling policy and priority answers (sched.c): EINVAL, EPERM for real time, or 0. */
+int posix_sched_error(int policy, int priority);
 /* Signals 1 to 64 are bits 0 to 63 of a sigset_t's first word (sigset.c). */
 static inline unsigned long posix_signal_bit(int sig)
 {

@@ -38,7 +38,7 @@ int sched_get_priority_min(int policy)
 /* Linux's checks in its order: a priority outside the policy's range is
  * EINVAL, then a real-time policy EPERM (no RLIMIT_RTPRIO); SCHED_DEADLINE
  * needs sched_setattr's parameters, EINVAL here as there. */
-static int settable(int policy, int priority)
+int posix_sched_error(int policy, int priority)
 {
 	if (!known(policy) || policy == SCHED_DEADLINE || priority < 0 || priority > 99 ||
 	    real_time(policy) != (priority != 0))
@@ -49,7 +49,7 @@ static int settable(int policy, int priority)
 int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param)
 {
 	(void)thread;
-	return settable(policy, param->sched_priority);
+	return posix_sched_error(policy, param->sched_priority);
 }
 
 int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param)
@@ -67,7 +67,7 @@ int sched_setscheduler(pid_t pid, int policy, const struct sched_param *param)
 {
 	int e = !param || pid < 0 ? EINVAL : posix_pid_error(pid);
 
-	return (int)posix_result(-(e ? e : settable(policy & ~SCHED_RESET_ON_FORK, param->sched_priority)));
+	return (int)posix_result(-(e ? e : posix_sched_error(policy & ~SCHED_RESET_ON_FORK, param->sched_priority)));
 }
 
 int sched_getscheduler(pid_t pid)

@@ -143,9 +143,11 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(vo
 	static const struct attr defaults;
 	const struct attr *at = a ? const_attr_of(a) : &defaults;
 	long r;
+	int e;
 
-	if (at->inherit_sched == PTHREAD_EXPLICIT_SCHED && at->policy != SCHED_OTHER)
-		return EPERM;	/* no RLIMIT_RTPRIO, as pthread_setschedparam answers */
+	/* the attribute's policy, set as pthread_setschedparam sets one (a real-time one EPERM) */
+	if (at->inherit_sched == PTHREAD_EXPLICIT_SCHED && (e = posix_sched_error(at->policy, at->priority)))
+		return e;
 	r = nooks_posix_thread_create(thread_main, start, arg, at->stack_size, at->detached);
 
 	if (r < 0)
