@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { kernelCalls } from '../lib/wrappers/kapi.js';
@@ -21,37 +21,58 @@ const so = fixtureDriver('clobber'); // test/fixtures/drivers/clobber.c
 const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
 
 /**
- * Runs `body` in a child process, with `k` a kernel booted under `isolation`,
- * `d` the driver loaded and `DriverFault` in scope; `out`, printed as JSON, is
- * what it returns. The child must exit 0 and not by a signal. `nodeFlags`: Node's own, before the script.
+ * The file's cases: each a body run with `k` a kernel booted under the mode,
+ * `d` the driver loaded and `DriverFault` in scope, whose `out` is what the
+ * case returns. One child process per mode runs every case, each in a kernel
+ * of its own, so that a crash is seen: the guest's pkey list runs this file
+ * under TCG, where each child's Node start costs 20-30 s.
  */
-async function inChild(isolation: string, body: string, nodeFlags: string[] = []): Promise<unknown> {
+const cases: string[] = [];
+const results = new Map<string, Promise<unknown[]>>();
+
+/** Registers `body` (at collection, before the children start); what it returned under a mode. */
+function inChild(body: string): (isolation: string) => Promise<unknown> {
+  const index = cases.push(body) - 1;
+  return async (isolation) => (await results.get(isolation)!)[index];
+}
+
+/** Runs every case under `isolation` in one child, which must exit 0 and not by a signal. */
+async function runCases(isolation: string): Promise<unknown[]> {
   const script = `
     const { Kernel, DriverFault } = await import(${JSON.stringify(join(packageRoot, 'dist', 'lib', 'index.js'))});
-    const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
-    const d = await k.load(${JSON.stringify(so)});
-    const out = [];
-    ${body}
-    await k.shutdown();
-    console.log(JSON.stringify(out));`;
-  const r = await runNode([...nodeFlags, '--input-type=module', '-e', script], dir, 30_000);
+    const results = [];
+    ${cases.map((body, i) => `
+    {
+      console.error('case ${i}'); // which case a crash ended
+      const k = await Kernel.boot({ isolation: ${JSON.stringify(isolation)} });
+      const d = await k.load(${JSON.stringify(so)});
+      const out = [];
+      ${body}
+      await k.shutdown();
+      results.push(out);
+    }`).join('')}
+    console.log(JSON.stringify(results));`;
+  // --allow-natives-syntax: a case optimizes a function of its own on purpose
+  const r = await runNode(['--allow-natives-syntax', '--input-type=module', '-e', script], dir, 30_000 * cases.length);
   expect(r.signal, r.stderr).toBeNull();
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }
 
+const returned = inChild("for (let i = 0; i < 3; i++) out.push(d.call('clobber'), d.call('add', i, 1));");
 describe('a driver that does not preserve the callee-saved registers', () => {
   it.each(modes)('%s: the call returns its value and the kernel goes on', async (isolation) => {
-    expect(await inChild(isolation, "for (let i = 0; i < 3; i++) out.push(d.call('clobber'), d.call('add', i, 1));")).toEqual([7, 1, 7, 2, 7, 3]);
+    expect(await returned(isolation)).toEqual([7, 1, 7, 2, 7, 3]);
   });
 });
 
 // The other way: the host's callee-saved registers held host addresses (the
 // crossing's own frame among them) that driver code could write through
 // under mprotect. The driver finds them zeroed.
+const found = inChild("out.push(d.call('host_regs'), d.call('add', 1, 1), d.call('host_regs'));");
 describe('a driver is entered with none of the host registers', () => {
   it.each(modes)('%s: rbx, rbp and r12-r15 are zero at the driver\'s entry', async (isolation) => {
-    expect(await inChild(isolation, "out.push(d.call('host_regs'), d.call('add', 1, 1), d.call('host_regs'));")).toEqual([0, 2, 0]);
+    expect(await found(isolation)).toEqual([0, 2, 0]);
   });
 });
 
@@ -59,13 +80,13 @@ describe('a driver is entered with none of the host registers', () => {
 // its stack nor its code says whose fault it is, but the thread was inside
 // it, and on none of the kernel's stacks. Before, the fault went to Node's
 // handler and the process died (SIGSEGV).
+const wrecked = inChild(`
+  try { d.call('wreck'); } catch (e) { out.push(e instanceof DriverFault ? e.kind : String(e)); }
+  while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+  out.push(d.call('add', 1, 1));`);
 describe('a driver that wrecks its stack pointer and jumps out of its code', () => {
   it.each(modes)('%s: a DriverFault, the driver restarted, the kernel goes on', async (isolation) => {
-    const body = `
-      try { d.call('wreck'); } catch (e) { out.push(e instanceof DriverFault ? e.kind : String(e)); }
-      while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
-      out.push(d.call('add', 1, 1));`;
-    expect(await inChild(isolation, body)).toEqual(['segv', 2]);
+    expect(await wrecked(isolation)).toEqual(['segv', 2]);
   });
 });
 
@@ -75,17 +96,17 @@ describe('a driver that wrecks its stack pointer and jumps out of its code', () 
 // the table at that index: one past the end ran what follows the checked
 // table (an unchecked body), one far past read unmapped memory and the
 // process died (SIGSEGV).
+const count = kernelCalls.length; // kmalloc is 0, the last call count - 1
+const called = inChild(`
+  for (const index of [0, ${count - 1}, ${count}, 2 ** 32, -1]) {
+    try { out.push(typeof d.call('wild_upcall', index, 64)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, /which does not exist/.test(e.message)] : String(e)); }
+    while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+  }
+  out.push(d.call('add', 1, 1));`);
 describe('a driver that jumps into a kernel-call stub with an index of its own', () => {
   it.each(modes)('%s: an index past the table is a bad call, the driver restarted, the kernel goes on', async (isolation) => {
-    const count = kernelCalls.length; // kmalloc is 0, the last call count - 1
-    const body = `
-      for (const index of [0, ${count - 1}, ${count}, 2 ** 32, -1]) {
-        try { out.push(typeof d.call('wild_upcall', index, 64)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, /which does not exist/.test(e.message)] : String(e)); }
-        while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
-      }
-      out.push(d.call('add', 1, 1));`;
     // kmalloc(64) returns a pointer; the last call (futex_dec_wake(64)) refuses the address; the rest do not exist
-    expect(await inChild(isolation, body)).toEqual(['number', ['bad-call', false], ...Array(3).fill(['bad-call', true]), 2]);
+    expect(await called(isolation)).toEqual(['number', ['bad-call', false], ...Array(3).fill(['bad-call', true]), 2]);
   });
 });
 
@@ -105,47 +126,53 @@ describe('a driver that jumps into a kernel-call stub with an index of its own',
 // and gave NaN. An x87 exception left pending and unmasked is raised by the
 // next waiting x87 instruction: emms at an upcall, or fldcw on the way back,
 // raised it in kernel code, where no driver is to blame: the process died
-// (SIGFPE). One child for all of it: the guest's pkey list runs this file
-// under TCG, where each child's Node start costs 20-30 s.
+// (SIGFPE).
+const state = inChild(`
+  const tiny = () => Number.MIN_VALUE * 3;
+  out.push(d.call('cpu_state'), tiny());
+  out.push(d.call('leave_state', 0x9fc0 | 0x4000, 0x37f & ~0x4 | 0xc00));
+  out.push(d.call('cpu_state'), tiny(), Buffer.from(Buffer.alloc(1 << 16, 1).subarray(1)).length);
+  out.push(d.call('zeroed_backwards', 1 << 16), d.call('add', 1, 1));
+  function mod(a, b) { return a % b; }
+  %PrepareFunctionForOptimization(mod);
+  mod(5.5, 2);
+  %OptimizeFunctionOnNextCall(mod);
+  out.push(mod(5.5, 2));
+  d.call('mmx_left', 1);
+  out.push(mod(5.5, 2), mod(7.25, 3));
+  out.push(d.call('x87_pending_kcall'), d.call('x87_pending_return'), d.call('add', 1, 1));`);
+// A fault with alignment checks on: Linux clears the direction flag for a
+// signal handler, not AC, and an unaligned store in nooks' handler (the
+// compiler's movups into the fault's record) raised SIGBUS there: the
+// process died (mprotect: rc 139), or the driver's host process did
+// (process: "killed by signal 11" in place of the driver's fault).
+// native/trap/trap.h, clear_alignment_check. (Not a misaligned access of
+// the driver's own: whether AC raises it is the CPU's, and QEMU's TCG, the
+// guest's pkey list, does not.)
+const aligned = inChild(`
+  for (const fn of ['ac_null', 'ac_spin']) {
+    try { out.push(d.call(fn)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, e.message.includes(fn)] : String(e)); }
+    while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
+  }
+  out.push(d.call('add', 1, 1));`);
 describe("a driver that leaves the CPU's control state changed", () => {
   it.each(modes)("%s: kernel code and JavaScript run with the host's, and the driver finds it at its next entry", async (isolation) => {
-    const body = `
-      const tiny = () => Number.MIN_VALUE * 3;
-      out.push(d.call('cpu_state'), tiny());
-      out.push(d.call('leave_state', 0x9fc0 | 0x4000, 0x37f & ~0x4 | 0xc00));
-      out.push(d.call('cpu_state'), tiny(), Buffer.from(Buffer.alloc(1 << 16, 1).subarray(1)).length);
-      out.push(d.call('zeroed_backwards', 1 << 16), d.call('add', 1, 1));
-      function mod(a, b) { return a % b; }
-      %PrepareFunctionForOptimization(mod);
-      mod(5.5, 2);
-      %OptimizeFunctionOnNextCall(mod);
-      out.push(mod(5.5, 2));
-      d.call('mmx_left', 1);
-      out.push(mod(5.5, 2), mod(7.25, 3));
-      out.push(d.call('x87_pending_kcall'), d.call('x87_pending_return'), d.call('add', 1, 1));`;
     const host = 0x037f1f80; // the x87 control word and MXCSR at start-up, no flag set
-    expect(await inChild(isolation, body, ['--allow-natives-syntax'])).toEqual([
+    expect(await state(isolation)).toEqual([
       host, 1.5e-323, 0, host, 1.5e-323, (1 << 16) - 1, 0, 2,
       1.5, 1.5, 1.25, // the modulo before and after the MMX state left (NaN, null in JSON, after it)
       1, 0, 2, // a kernel call and a return with an x87 exception pending
     ]);
   });
 
-  // A fault with alignment checks on: Linux clears the direction flag for a
-  // signal handler, not AC, and an unaligned store in nooks' handler (the
-  // compiler's movups into the fault's record) raised SIGBUS there: the
-  // process died (mprotect: rc 139), or the driver's host process did
-  // (process: "killed by signal 11" in place of the driver's fault).
-  // native/trap/trap.h, clear_alignment_check. (Not a misaligned access of
-  // the driver's own: whether AC raises it is the CPU's, and QEMU's TCG, the
-  // guest's pkey list, does not.)
   it.each(modes)('%s: a fault, or a loop past the time budget, with alignment checks on is the driver\'s fault', async (isolation) => {
-    const body = `
-      for (const fn of ['ac_null', 'ac_spin']) {
-        try { out.push(d.call(fn)); } catch (e) { out.push(e instanceof DriverFault ? [e.kind, e.message.includes(fn)] : String(e)); }
-        while (d.state !== 'running') await new Promise((r) => setTimeout(r, 5));
-      }
-      out.push(d.call('add', 1, 1));`;
-    expect(await inChild(isolation, body)).toEqual([['segv', true], ['timeout', true], 2]);
-  }, 30_000);
+    expect(await aligned(isolation)).toEqual([['segv', true], ['timeout', true], 2]);
+  });
 });
+
+// every case registered: each mode's child at once (a failed one fails its mode's tests), 30 s a case as each had
+// in a child of its own
+beforeAll(async () => {
+  for (const m of modes) results.set(m, runCases(m));
+  await Promise.allSettled(results.values());
+}, 30_000 * cases.length);
