@@ -7,18 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 import { kernelCalls } from '../lib/wrappers/kapi.js';
 import { fixtureDriver } from './helpers/build-driver.js';
-import { runNode } from './helpers/util.js';
+import { bootableIsolations, runNode } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-callee-saved-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const so = fixtureDriver('clobber'); // test/fixtures/drivers/clobber.c
 
-const modes = ['mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
+const modes = bootableIsolations.filter((i) => i !== 'none');
 
 /**
  * The file's cases: each a body run with `k` a kernel booted under the mode,

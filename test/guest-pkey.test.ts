@@ -35,7 +35,9 @@ describe.skipIf(here || !qemu)(
         // project default: the class suites under the guest's default isolation, pkey (the process project needs no PKU)
         // --no-isolate: one process for the files, as each file's Node start and module load cost 20-30 s under TCG;
         // the files boot and shut down their own kernels, and a kernel booted after another's shutdown starts afresh
-        command: `grep -qw pku /proc/cpuinfo && NOOKS_TEST_DRIVERS_PREBUILT=1 node node_modules/vitest/vitest.mjs run --configLoader runner --project default --no-isolate ${files.join(' ')}`,
+        // NOOKS_TEST_ISOLATIONS=pkey: a file that runs its tests under each isolation runs them under pkey alone here,
+        // the others running natively in the same test run (test/helpers/util.ts, bootableIsolations)
+        command: `grep -qw pku /proc/cpuinfo && NOOKS_TEST_DRIVERS_PREBUILT=1 NOOKS_TEST_ISOLATIONS=pkey node node_modules/vitest/vitest.mjs run --configLoader runner --project default --no-isolate ${files.join(' ')}`,
         timeoutMs: 900_000,
       });
       const output = run.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''); // the reporter's colours

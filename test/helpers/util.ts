@@ -13,8 +13,14 @@ import { recoveryIdle } from '../../lib/testing.js';
  */
 export const suiteIsolation = (process.env.NOOKS_TEST_ISOLATION ?? 'auto') as Isolation | 'auto';
 
-/** Every isolation mode this machine can boot: 'pkey' only where it has protection keys (and Linux 6.12 or later). */
-export const bootableIsolations: Isolation[] = ['mprotect', 'process', 'none', ...(Kernel.pkuSupported() ? (['pkey'] as const) : [])];
+/**
+ * Every isolation mode this machine can boot: 'pkey' only where it has
+ * protection keys (and Linux 6.12 or later). Or the modes NOOKS_TEST_ISOLATIONS
+ * names: 'pkey' in test/guest-pkey.test.ts's guest, where the others would
+ * repeat under emulation what the same run tests natively.
+ */
+export const bootableIsolations: Isolation[] = (process.env.NOOKS_TEST_ISOLATIONS?.split(',') as Isolation[] | undefined) ??
+  ['mprotect', 'process', 'none', ...(Kernel.pkuSupported() ? (['pkey'] as const) : [])];
 
 /** This process's children named `nooks:<driver>` (a driver's host process, isolation 'process', sets its name so). */
 export function hostProcesses(driver: string): number[] {
