@@ -14,18 +14,18 @@
 // measures it beside the kapi e1000.
 import type { Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DriverFault, Kernel, type Driver, type Isolation } from '../lib/index.js';
+import { DriverFault, Kernel, type Driver } from '../lib/index.js';
 import { nicPortOf, wirePartner } from './helpers/frames.js';
 import { E1000l, numberedFrame } from '../lib/apps/e1000l.js';
 import { benchClass } from '../lib/bench/classes.js';
 import { applyFault, planFault } from '../lib/inject/index.js';
-import { faultOf, logEvents, recoveries, until } from './helpers/util.js';
+import { bootableIsolations, faultOf, logEvents, recoveries, until } from './helpers/util.js';
 
 const BATCH = 32;
 const PEER_MAC = Buffer.from([0x52, 0x54, 0x00, 0xcc, 0xdd, 0x02]);
 
 // pkey where the CPU has protection keys (test/guest-pkey.test.ts runs this file in a QEMU guest that has them)
-describe.each(['none', 'mprotect', 'process', ...(Kernel.pkuSupported() ? ['pkey'] : [])] as Isolation[])("the libc-style e1000 driver under '%s'", (isolation) => {
+describe.each(bootableIsolations)("the libc-style e1000 driver under '%s'", (isolation) => {
   const contained = isolation !== 'none';
   let kernel: Kernel;
   let drv: Driver;
