@@ -27,7 +27,7 @@ const calls = [
 ] as const;
 
 describe.each(contained)("isolation %s: a buffer on another thread's stack, which ends", (isolation) => {
-  let seen: { calls: Record<string, { afterEnd: unknown; race: Record<string, number> }>; closedAsReturned: number };
+  let seen: { calls: Record<string, { afterEnd: unknown; race: Record<string, number> }>; extra: Record<string, number>; closedAsReturned: number };
   beforeAll(async () => {
     seen = await programReport([program, isolation, path, String(rounds)], 120_000); // before: killed by SIGSEGV
   }, 130_000);
@@ -44,6 +44,10 @@ describe.each(contained)("isolation %s: a buffer on another thread's stack, whic
 
   // Where the driver's threads run at once, some end while a call has their stack, which the call closes as it
   // returns it; under mprotect a thread's end waits for the lock the call holds.
+  it("write's further rounds, run until one closed a stack: each call did its work or was the bad-call", () => {
+    expect(Object.keys(seen.extra).filter((k) => k !== 'every call did its work' && k !== `bad-call: ${calls[1][1]}`)).toEqual([]);
+  });
+
   it(`stacks closed by the call that borrowed them: ${isolation === 'mprotect' ? 'none' : 'some'}`, () => {
     if (isolation === 'mprotect') expect(seen.closedAsReturned).toBe(0);
     else expect(seen.closedAsReturned).toBeGreaterThan(0);

@@ -6,8 +6,9 @@
 // (test/fixtures/drivers/borrowed-stack.c) hands it a buffer on the stack
 // of a thread of its that has ended (after_end), then, `rounds` times, one
 // on the stack of a thread that ends while the call runs (race, 20 tries a
-// round). Prints what it saw, by call, and how many stacks the calls that
-// borrowed them closed, as one JSON object.
+// round; then more of write's, where none closed a stack yet: below). Prints
+// what it saw, by call, and how many stacks the calls that borrowed them
+// closed, as one JSON object.
 import { Kernel } from '../../dist/lib/index.js';
 import { print, until } from './program.mjs';
 
@@ -48,6 +49,15 @@ for (const [how, call] of calls.entries()) {
   }
   seen[call] = { afterEnd: await outcome('after_end', how), race };
 }
-const report = { calls: seen, closedAsReturned: closedAsReturned() };
+// Whether a thread ends while a call holds its stack is the scheduler's doing: a loaded machine's 5 rounds may
+// see it nowhere. Where it can happen (not under mprotect, whose thread's end waits for the call's lock), more of
+// write's rounds run until it has (at most 100), each still a call that did its work or that bad-call.
+const extra = {};
+for (let round = 0; isolation !== 'mprotect' && closedAsReturned() === 0 && round < 100; round++) {
+  const r = await outcome('race', 1, tries);
+  const key = r === tries ? 'every call did its work' : String(r);
+  extra[key] = (extra[key] ?? 0) + 1;
+}
+const report = { calls: seen, extra, closedAsReturned: closedAsReturned() };
 await kernel.shutdown();
 print(report);
