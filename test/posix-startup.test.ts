@@ -120,6 +120,39 @@ const char *getopt_trace(void)
 }
 `;
 
+// Log timestamps: gmtime, localtime (UTC in a driver), mktime, timegm,
+// strftime, asctime_r, ctime_r over times around the epoch, leap days, 2038,
+// year 10000 and before year 1; the host's glibc runs the same under TZ=UTC.
+const timeSource = `
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static char times_text[8192];
+
+const char *time_trace(void)
+{
+	static const long long times[] = { 0, -1, 951782400, 2147483648LL, 253402300800LL, -62167219201LL, 1609459200, 1775001600 };
+	size_t used = 0;
+
+	for (unsigned i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		time_t t = (time_t)times[i];
+		struct tm utc, local, *shared = gmtime(&t);
+		char text[26], line[400];
+
+		gmtime_r(&t, &utc);
+		localtime_r(&t, &local);
+		strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S%z %Z %a %A %b %B %j %U %W %V %G %g %u %w %C %y %e %k %l %I %p %s %c|%x|%X|%D|%F|%R|%T|%h|%%|%-d|%_5H|%^a|%#Z", &local);
+		used += (size_t)snprintf(times_text + used, sizeof(times_text) - used, "%s %s %d %s", line, utc.tm_zone, shared->tm_yday, asctime_r(&utc, text) ? text : "-\\n");
+		used += (size_t)snprintf(times_text + used, sizeof(times_text) - used, "%s", ctime_r(&t, text) ? text : "-\\n");
+		local.tm_mday += 40;
+		local.tm_hour -= 30;
+		used += (size_t)snprintf(times_text + used, sizeof(times_text) - used, "%lld %lld\\n", (long long)mktime(&local), (long long)timegm(&utc));
+	}
+	return times_text;
+}
+`;
+
 const driverSource = `${getoptSource}
 #include <stdlib.h>
 
@@ -178,27 +211,43 @@ long sysconf_of(long name)
 }
 `;
 
-let driverPath: string, strictPath: string, clocksPath: string, host: { trace: string; stderr: string };
+let driverPath: string, strictPath: string, clocksPath: string, timesPath: string, host: { trace: string; stderr: string }, hostTimes: string;
 beforeAll(() => {
   driverPath = buildDriver(dir, 'getopt', driverSource, { posix: true });
   // strict POSIX (no _GNU_SOURCE): <unistd.h> names getopt __posix_getopt
   strictPath = buildDriver(dir, 'getoptstrict', driverSource, { posix: true, extraCflags: ['-std=c11', '-D_POSIX_C_SOURCE=200809L'] });
   clocksPath = buildDriver(dir, 'clocks', clocksSource, { posix: true });
+  timesPath = buildDriver(dir, 'times', `${timeSource}
+#include <stdlib.h>
+
+/* The trace, in a heap block of its buffer's size, which the test reads. */
+long time_trace_address(void)
+{
+	char *copy = calloc(1, sizeof(times_text));
+
+	return copy ? (long)strcpy(copy, time_trace()) : 0;
+}
+`, { posix: true });
   const hostSource = join(dir, 'host.c');
   writeFileSync(hostSource, `${getoptSource}\nint main(void)\n{\n\tfputs(getopt_trace(), stdout);\n\treturn 0;\n}\n`);
   execFileSync('cc', ['-O2', '-o', join(dir, 'host'), hostSource]);
   const run = spawnSync(join(dir, 'host'), { env: { POSIXLY_CORRECT: '1' }, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`the host's getopt program failed: ${run.stderr}`);
   host = { trace: run.stdout, stderr: run.stderr };
+  const timesSource = join(dir, 'times.c');
+  writeFileSync(timesSource, `${timeSource}\nint main(void)\n{\n\tfputs(time_trace(), stdout);\n\treturn 0;\n}\n`);
+  execFileSync('cc', ['-O2', '-o', join(dir, 'times'), timesSource]);
+  hostTimes = execFileSync(join(dir, 'times'), { env: { TZ: 'UTC' }, encoding: 'utf8' });
 });
 
 describe.each<Isolation>(['mprotect', 'process'])("a driver's start in the POSIX personality, isolation '%s'", (isolation) => {
   const kernel = kernelPerBlock({ isolation });
-  let d: Driver, strict: Driver, clocks: Driver;
+  let d: Driver, strict: Driver, clocks: Driver, times: Driver;
   beforeAll(async () => {
     d = await kernel().load(driverPath);
     strict = await kernel().load(strictPath);
     clocks = await kernel().load(clocksPath);
+    times = await kernel().load(timesPath);
   });
 
   it.each(['plain', 'strict POSIX'])("getopt (%s): as glibc's in POSIX mode, call by call, its messages kernel log lines", (build) => {
@@ -225,6 +274,14 @@ describe.each<Isolation>(['mprotect', 'process'])("a driver's start in the POSIX
       "prog: option '-col' is ambiguous; possibilities: '-color' '-colour'\n", "prog: unrecognized option '-x'\n",
       "prog: option '-fast' doesn't allow an argument\n", "prog: option '-file' requires an argument\n",
     ]);
+  });
+
+  it('gmtime, localtime, mktime, timegm, strftime, asctime_r, ctime_r: as glibc under TZ=UTC', () => {
+    const trace = stringAt(times, Number(times.call('time_trace_address')), 8192);
+    expect(trace).toBe(hostTimes);
+    // one line spelled out, so that the comparison is not of two wrong ones
+    expect(trace.split('\n')[0]).toBe('1970-01-01T00:00:00+0000 UTC Thu Thursday Jan January 001 00 00 01 1970 70 4 4 19 70  1  0 12 12 AM 0 '
+      + 'Thu Jan  1 00:00:00 1970|01/01/70|00:00:00|01/01/70|1970-01-01|00:00|00:00:00|Jan|%|1|    0|THU|utc GMT 0 Thu Jan  1 00:00:00 1970');
   });
 
   it("clock_gettime's CPU clocks and clock(): the host thread's and process's CPU time", () => {
