@@ -111,10 +111,12 @@ static void put_composite(struct out *o, const struct field *f, const char *fmt,
 	put_text(o, f, text, 0);	/* '#' changes no case there, as glibc */
 }
 
-/* The ISO 8601 week's days since its Monday, for a day of the year (glibc's iso_week_days). */
-static int iso_week_days(int yday, int wday)
+/* The ISO 8601 week's days since its Monday, for a day of the year (glibc's
+ * iso_week_days; in long long, as all that adds to a field here: a field
+ * near an int's limits does not overflow). */
+static long long iso_week_days(long long yday, int wday)
 {
-	int big_enough_multiple_of_7 = (366 / 7 + 2) * 7;
+	long long big_enough_multiple_of_7 = (366 / 7 + 2) * 7;
 
 	return yday - (yday - wday + 4 + big_enough_multiple_of_7) % 7 + 4 - 1;
 }
@@ -127,13 +129,13 @@ static bool leap(long long year)
 /* %G %g %V: the ISO 8601 year and week tm is in. */
 static void put_iso(struct out *o, const struct field *f, char conv, long long year, const struct tm *tm)
 {
-	int days = iso_week_days(tm->tm_yday, tm->tm_wday);
+	long long days = iso_week_days(tm->tm_yday, tm->tm_wday);
 
 	if (days < 0) {	/* the previous year's last week */
 		year--;
-		days = iso_week_days(tm->tm_yday + 365 + leap(year), tm->tm_wday);
+		days = iso_week_days(tm->tm_yday + 365LL + leap(year), tm->tm_wday);
 	} else {
-		int d = iso_week_days(tm->tm_yday - 365 - leap(year), tm->tm_wday);
+		long long d = iso_week_days(tm->tm_yday - 365LL - leap(year), tm->tm_wday);
 
 		if (d >= 0) {	/* the next year's first week */
 			year++;
@@ -248,16 +250,16 @@ static bool convert(struct out *o, const struct field *f, char conv, const struc
 		put_composite(o, f, "%H:%M:%S", tm);
 		return true;
 	case 'u':
-		put_field_number(o, f, 1, false, (tm->tm_wday - 1 + 7) % 7 + 1);
+		put_field_number(o, f, 1, false, (tm->tm_wday - 1LL + 7) % 7 + 1);
 		return true;
 	case 'U':
-		put_field_number(o, f, 2, false, (tm->tm_yday - tm->tm_wday + 7) / 7);
+		put_field_number(o, f, 2, false, (tm->tm_yday - (long long)tm->tm_wday + 7) / 7);
 		return true;
 	case 'w':
 		put_field_number(o, f, 1, false, tm->tm_wday);
 		return true;
 	case 'W':
-		put_field_number(o, f, 2, false, (tm->tm_yday - (tm->tm_wday - 1 + 7) % 7 + 7) / 7);
+		put_field_number(o, f, 2, false, (tm->tm_yday - (tm->tm_wday - 1LL + 7) % 7 + 7) / 7);
 		return true;
 	case 'y':
 		put_field_number(o, f, 2, false, (tm->tm_year % 100 + 100) % 100);

@@ -613,6 +613,10 @@ static void calendar(void)
 	tm.tm_isdst = 0;
 	tm.tm_year = -1905;
 	compare_strftime("%z|%Y|%C|%y|%G|%g|%_Y|%05Y|%-C|%5Y|%-5Y|%_5Y|%5z|%5C", &tm);
+	tm.tm_yday = INT_MAX;	/* fields at an int's limits overflow nothing (UBSan), where glibc's would */
+	tm.tm_wday = INT_MIN;
+	CHECK(strftime((char[128]){ 0 }, 128, "%U %W %V %G %g %u %j", &tm) > 0);
+	tm.tm_wday = 9;
 	tm.tm_year = INT_MAX;	/* asctime_r's text would not fit its 26 bytes */
 	errno = 0;
 	CHECK(asctime_r(&tm, (char[26]){ 0 }) == NULL && errno == EOVERFLOW);
