@@ -128,6 +128,7 @@
       'sources': ['native/driver-rt/posix/personality.c', 'native/driver-rt/posix/memory.c', 'native/driver-rt/posix/thread_slot.c', 'native/driver-rt/posix/init.c', 'native/driver-rt/posix/start.c',
                   'native/driver-rt/posix/stdio.c', 'native/driver-rt/posix/strerror.c', 'native/driver-rt/posix/string.c',
                   'native/driver-rt/posix/number.c', 'native/driver-rt/posix/ctype.c', 'native/driver-rt/posix/time.c', 'native/driver-rt/posix/timespec.c',
+                  'native/driver-rt/posix/calendar.c', 'native/driver-rt/posix/strftime.c',
                   'native/driver-rt/posix/process.c', 'native/driver-rt/posix/fortify.c', 'native/driver-rt/posix/files.c', 'native/driver-rt/posix/pipe.c',
                   'native/driver-rt/posix/mman.c', 'native/driver-rt/posix/events.c', 'native/driver-rt/posix/timerfd.c',
                   'native/driver-rt/posix/stream.c', 'native/driver-rt/posix/word_lock.c', 'native/driver-rt/posix/scanf.c', 'native/driver-rt/posix/pthread.c',

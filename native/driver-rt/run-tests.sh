@@ -38,7 +38,7 @@ gcc $common -o "$out/test_format" "$out/test_format.o" "$out/string.o" "$out/for
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 "$out/test_format"
 
 # The POSIX personality's pure parts, in place of the host libc's.
-posix="posix/number.c posix/ctype.c posix/string.c posix/strerror.c posix/scanf.c posix/strtod.c posix/sort.c posix/random.c posix/path.c posix/inet.c posix/sigset.c"
+posix="posix/number.c posix/ctype.c posix/string.c posix/strerror.c posix/scanf.c posix/strtod.c posix/sort.c posix/random.c posix/path.c posix/inet.c posix/sigset.c posix/calendar.c posix/strftime.c"
 for src in $posix; do
 	# shellcheck disable=SC2086
 	gcc $common $rt -c "$src" -o "$out/posix_$(basename "$src" .c).o"

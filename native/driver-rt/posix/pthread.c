@@ -97,8 +97,11 @@ int pthread_mutex_lock(pthread_mutex_t *m)
 
 /* As pthread_mutex_lock, giving up at the deadline on `clock` (CLOCK_REALTIME
  * or CLOCK_MONOTONIC): ETIMEDOUT. As glibc, the clock is checked first (EINVAL,
- * the mutex free or not), the deadline only when the mutex is held (EINVAL
- * then for a bad one); a normal mutex the caller holds times out, as glibc's. */
+ * the mutex free or not), the deadline only when the mutex is held: one
+ * before the clock's start has passed whatever its tv_nsec (glibc 2.36 looks
+ * at tv_sec first, where its semaphores, rwlocks and conditions refuse a bad
+ * tv_nsec first), else a bad one is EINVAL; a normal mutex the caller holds
+ * times out, as glibc's. */
 int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
 	struct lock *l = lock_of(m);
@@ -111,7 +114,7 @@ int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct ti
 		return r;
 	if (mutex_trylock(&l->m))
 		return 0;
-	if ((deadline = posix_deadline_of(abstime)) < 0)
+	if ((deadline = abstime->tv_sec < 0 ? 0 : posix_deadline_of(abstime)) < 0)
 		return EINVAL;
 	return -nooks_posix_mutex_timedlock(&l->m, clock, deadline);
 }

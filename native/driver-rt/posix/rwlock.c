@@ -181,17 +181,18 @@ static long long deadline_of(clockid_t clock, const struct timespec *t)
 	return posix_deadline_of(t);
 }
 
-/* A timed lock: POSIX checks the deadline only when the lock cannot be taken at once. */
+/* A timed lock: as glibc 2.36, the clock and the deadline are checked first
+ * (EINVAL, even for a lock that could be taken at once, which is then not taken). */
 static int timed_lock(struct rwlock *l, int (*try)(struct rwlock *, unsigned int *), clockid_t clock, const struct timespec *abstime)
 {
+	long long deadline = deadline_of(clock, abstime);
 	unsigned int seen;
-	int r = try(l, &seen);
-	long long deadline;
+	int r;
 
-	if (r != EBUSY)
-		return r;
-	deadline = deadline_of(clock, abstime);
-	return deadline < 0 ? EINVAL : lock_until(l, try, clock, deadline);
+	if (deadline < 0)
+		return EINVAL;
+	r = try(l, &seen);
+	return r != EBUSY ? r : lock_until(l, try, clock, deadline);
 }
 
 int pthread_rwlock_rdlock(pthread_rwlock_t *l)

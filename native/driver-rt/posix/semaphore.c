@@ -81,15 +81,16 @@ int sem_trywait(sem_t *s)
 	return take(sem_of(s)) ? 0 : (int)posix_result(-EAGAIN);
 }
 
-/* POSIX checks the deadline only when the semaphore cannot be taken at once. */
+/* As glibc 2.36, the clock and the deadline are checked first: EINVAL, even
+ * for a semaphore that could be taken at once (which is then not taken). */
 int sem_clockwait(sem_t *restrict s, clockid_t clock, const struct timespec *restrict abstime)
 {
 	long long deadline;
 
-	if (take(sem_of(s)))
-		return 0;
 	if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || (deadline = posix_deadline_of(abstime)) < 0)
 		return (int)posix_result(-EINVAL);
+	if (take(sem_of(s)))
+		return 0;
 	return (int)posix_result(wait_until(sem_of(s), clock, deadline));
 }
 

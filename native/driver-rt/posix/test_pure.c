@@ -1,6 +1,7 @@
 /*
  * Unit tests for the personality's pure parts (numbers, ctype, strings,
- * strerror, scanf, sorting, rand, paths, addresses, signal sets), run on the host under ASan and UBSan by
+ * strerror, scanf, sorting, rand, paths, addresses, signal sets, calendar
+ * time and strftime), run on the host under ASan and UBSan by
  * ../run-tests.sh: the personality's definitions take the place of the host
  * libc's in this program, and must answer as glibc does; where glibc's own
  * answer is at hand (dlsym(RTLD_NEXT)), they are compared with it.
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wchar.h>
 
 static int failures;
@@ -462,6 +464,168 @@ static void tokens(void)
 	CHECK(!memmem("abcab", 5, "abd", 3) && !memmem("ab", 2, "abc", 3));
 }
 
+/* ---- calendar time and strftime, against glibc's under TZ=UTC ------------- */
+
+static struct tm *(*their_gmtime_r)(const time_t *, struct tm *);
+static struct tm *(*their_localtime_r)(const time_t *, struct tm *);
+static time_t (*their_mktime)(struct tm *);
+static time_t (*their_timegm)(struct tm *);
+static size_t (*their_strftime)(char *, size_t, const char *, const struct tm *);
+static char *(*their_asctime_r)(const struct tm *, char *);
+static char *(*their_ctime_r)(const time_t *, char *);
+
+static int same_tm(const struct tm *a, const struct tm *b)
+{
+	return a->tm_sec == b->tm_sec && a->tm_min == b->tm_min && a->tm_hour == b->tm_hour && a->tm_mday == b->tm_mday
+	       && a->tm_mon == b->tm_mon && a->tm_year == b->tm_year && a->tm_wday == b->tm_wday && a->tm_yday == b->tm_yday
+	       && a->tm_isdst == b->tm_isdst && a->tm_gmtoff == b->tm_gmtoff
+	       && !strcmp(a->tm_zone ? a->tm_zone : "(null)", b->tm_zone ? b->tm_zone : "(null)");
+}
+
+/* Every conversion, flags and widths, E and O before every character, what glibc copies as written. */
+static const char *const time_formats[] = {
+	"%Y %m %d %H %M %S %j %a %A %b %B %y %e %T %D %F %R %s %z %Z %% %n %t %p %I %c %x %X %u %w %G %g %V %U %W %C %h %k %l %P %r",
+	"%_Y %-m %0e %^a %^B %#Z %#p %#a %#P %^P %#c %10Y %-10d %_5H %010s %3z %^10b %_3j %-j %5%% %5e %05e %-5e %8F %_8C %-3y",
+	"%q %Q%K%L%N%o%f %", "%E", "%O", "%Ey %EY %Ec %Od %Oy %OH %Ea %Ob %EH %-_0^#12Od %E5Y %5EY",
+	"%40c|%-40c|%040D|%1000Y",
+};
+
+/* strftime of tm, ours and glibc's, with room for all and for less. */
+static void compare_strftime(const char *fmt, const struct tm *tm)
+{
+	char ours[1200], glibc[1200];
+	size_t n = strftime(ours, sizeof(ours), fmt, tm), m = their_strftime(glibc, sizeof(glibc), fmt, tm);
+
+	if (n != m || memcmp(ours, glibc, n + 1)) {
+		fprintf(stderr, "strftime(\"%s\", %d-%d-%d): \"%s\" (%zu), glibc \"%s\" (%zu)\n", fmt, tm->tm_year, tm->tm_mon,
+			tm->tm_mday, ours, n, glibc, m);
+		failures++;
+		return;
+	}
+	for (size_t size = 0; size <= m + 1 && size < 64; size++)
+		CHECK(strftime(ours, size, fmt, tm) == their_strftime(glibc, size, fmt, tm));
+}
+
+/* mktime and timegm of tm with one field pushed out of range (and a tm_isdst), ours and glibc's. */
+static void compare_normalized(const struct tm *tm, int field, int by, int isdst)
+{
+	struct tm ours = *tm, glibc;
+	int *fields[] = { &ours.tm_sec, &ours.tm_min, &ours.tm_hour, &ours.tm_mday, &ours.tm_mon, &ours.tm_year };
+	time_t a, b;
+	int ea, eb;
+
+	*fields[field] += by;
+	ours.tm_isdst = isdst;
+	ours.tm_wday = ours.tm_yday = 999;	/* ignored */
+	glibc = ours;
+	for (int which = 0; which < 2; which++) {
+		struct tm o = ours, g = glibc;
+
+		errno = 0;
+		a = which ? timegm(&o) : mktime(&o);
+		ea = errno;
+		errno = 0;
+		b = which ? their_timegm(&g) : their_mktime(&g);
+		eb = errno;
+		if (a != b || (a == -1 && ea != eb) || !same_tm(&o, &g)) {	/* errno is glibc's own on success */
+			fprintf(stderr, "%s(%d-%d-%d %d:%d:%d dst %d): %lld (%d), glibc %lld (%d)\n", which ? "timegm" : "mktime",
+				ours.tm_year, ours.tm_mon, ours.tm_mday, ours.tm_hour, ours.tm_min, ours.tm_sec, isdst, (long long)a,
+				ea, (long long)b, eb);
+			failures++;
+		}
+	}
+}
+
+static void compare_time(time_t t)
+{
+	struct tm ours, glibc;
+	struct tm *a, *b;
+	char text[2][128];
+	int ea, eb;
+
+	memset(&ours, 0x55, sizeof(ours));
+	memset(&glibc, 0x55, sizeof(glibc));
+	errno = 0;
+	a = gmtime_r(&t, &ours);
+	ea = errno;
+	errno = 0;
+	b = their_gmtime_r(&t, &glibc);
+	eb = errno;
+	if (!a != !b || ea != eb || (a && !same_tm(&ours, &glibc))) {
+		fprintf(stderr, "gmtime_r(%lld): %d-%d-%d (%d), glibc %d-%d-%d (%d)\n", (long long)t, ours.tm_year, ours.tm_mon,
+			ours.tm_mday, ea, glibc.tm_year, glibc.tm_mon, glibc.tm_mday, eb);
+		failures++;
+	}
+	CHECK(!ctime_r(&t, text[0]) == !their_ctime_r(&t, text[1]));
+	if (!a || !b)
+		return;
+	CHECK(localtime_r(&t, &ours) == &ours && their_localtime_r(&t, &glibc) == &glibc && same_tm(&ours, &glibc));
+	CHECK(!asctime_r(&ours, text[0]) == !their_asctime_r(&glibc, text[1]));
+	if (asctime_r(&ours, text[0]))
+		CHECK(!strcmp(text[0], their_asctime_r(&glibc, text[1])) && !strcmp(ctime_r(&t, text[0]), text[1]));
+	for (size_t i = 0; i < sizeof(time_formats) / sizeof(time_formats[0]); i++)
+		compare_strftime(time_formats[i], &ours);
+	gmtime_r(&t, &ours);
+	compare_strftime("%Z %z %s %c", &ours);
+	for (int field = 0; field < 6; field++)
+		compare_normalized(&ours, field, (rand() % 2001 - 1000) * (field == 5 ? 1 : 37), field % 3 - 1 + (field == 5) * 4);
+}
+
+static void calendar(void)
+{
+	static const long long times[] = {
+		0, -1, 1, 86399, 86400, -86400, -86401,
+		951782400, 951868800,			/* 2000-02-29, 2000-03-01 */
+		2147483647, 2147483648LL, 4102444800LL,	/* 2038, 2100 */
+		253402300799LL, 253402300800LL,		/* year 9999's end, year 10000 */
+		-62135596800LL, -62135596801LL, -62167219200LL, -210866803200LL,	/* years 1, 0, -4713 */
+		1104537600, 1230768000, 1262304000, 1293840000, 1609459200, 1640995200,	/* ISO weeks across new year */
+		67768036191676799LL, 67768036191676800LL, -67768040609740800LL, -67768040609740801LL,	/* an int's years */
+		LLONG_MAX, LLONG_MIN,
+	};
+	struct tm tm;
+
+	setenv("TZ", "UTC", 1);
+	((void (*)(void))dlsym(RTLD_NEXT, "tzset"))();
+	their_gmtime_r = (struct tm *(*)(const time_t *, struct tm *))dlsym(RTLD_NEXT, "gmtime_r");
+	their_localtime_r = (struct tm *(*)(const time_t *, struct tm *))dlsym(RTLD_NEXT, "localtime_r");
+	their_mktime = (time_t (*)(struct tm *))dlsym(RTLD_NEXT, "mktime");
+	their_timegm = (time_t (*)(struct tm *))dlsym(RTLD_NEXT, "timegm");
+	their_strftime = (size_t (*)(char *, size_t, const char *, const struct tm *))dlsym(RTLD_NEXT, "strftime");
+	their_asctime_r = (char *(*)(const struct tm *, char *))dlsym(RTLD_NEXT, "asctime_r");
+	their_ctime_r = (char *(*)(const time_t *, char *))dlsym(RTLD_NEXT, "ctime_r");
+	srand(7);
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		compare_time((time_t)times[i]);
+	for (int i = 0; i < 2000; i++)	/* some 6000 years each side of 1970 */
+		compare_time((time_t)(((long long)rand() << 31 | rand()) % 400000000000LL - 200000000000LL));
+
+	/* fields out of range, tm_zone NULL (%Z from tm_isdst), a tm_gmtoff of -05:30, negative years */
+	memset(&tm, 0, sizeof(tm));
+	compare_strftime("%Z %z %s %c %G %V", &tm);
+	tm.tm_isdst = -1;
+	tm.tm_wday = 9;
+	tm.tm_mon = -1;
+	tm.tm_hour = -5;
+	tm.tm_yday = -3;
+	tm.tm_gmtoff = -(5 * 3600 + 30 * 60);
+	compare_strftime("%Z|%z|%a|%b|%I|%l|%p|%j|%U|%W|%V|%u|%C|%y|%G|%g", &tm);
+	tm.tm_isdst = 0;
+	tm.tm_year = -1905;
+	compare_strftime("%z|%Y|%C|%y|%G|%g|%_Y|%05Y|%-C|%5Y|%-5Y|%_5Y|%5z|%5C", &tm);
+	tm.tm_yday = INT_MAX;	/* fields at an int's limits overflow nothing (UBSan), where glibc's would */
+	tm.tm_wday = INT_MIN;
+	CHECK(strftime((char[128]){ 0 }, 128, "%U %W %V %G %g %u %j", &tm) > 0);
+	tm.tm_wday = 9;
+	tm.tm_year = INT_MAX;	/* asctime_r's text would not fit its 26 bytes */
+	errno = 0;
+	CHECK(asctime_r(&tm, (char[26]){ 0 }) == NULL && errno == EOVERFLOW);
+	tm.tm_year = 2026 - 1900;
+	/* "??? ???  0 -05:00:00 2026\n": past asctime_r's 26 bytes, not asctime's */
+	CHECK(!asctime_r(&tm, (char[26]){ 0 }) && !their_asctime_r(&tm, (char[26]){ 0 }));
+	CHECK(!strcmp(asctime(&tm), ((char *(*)(const struct tm *))dlsym(RTLD_NEXT, "asctime"))(&tm)));
+}
+
 int main(void)
 {
 	numbers();
@@ -476,6 +640,7 @@ int main(void)
 	paths();
 	addresses();
 	signal_sets();
+	calendar();
 	if (failures) {
 		fprintf(stderr, "posix: %d checks failed\n", failures);
 		return 1;

@@ -400,6 +400,11 @@ static void far_deadlines(void)
 	CHECK(pthread_create(&t, NULL, write_by_never, NULL) == 0);
 	until_asleep(1);
 	CHECK(pthread_rwlock_unlock(&far_rw) == 0 && pthread_join(t, NULL) == 0);
+	/* a bad deadline or clock is EINVAL before a free lock is taken, as glibc 2.36 checks */
+	CHECK(pthread_rwlock_timedrdlock(&far_rw, &(struct timespec){ 0, NS_PER_S }) == EINVAL);
+	CHECK(pthread_rwlock_timedwrlock(&far_rw, &(struct timespec){ -1, -1 }) == EINVAL);
+	CHECK(pthread_rwlock_clockwrlock(&far_rw, CLOCK_PROCESS_CPUTIME_ID, &never) == EINVAL);
+	CHECK(pthread_rwlock_trywrlock(&far_rw) == 0 && pthread_rwlock_unlock(&far_rw) == 0);
 }
 
 /* ---- the FILE streams' word lock, contended ----------------------------- */
@@ -500,6 +505,9 @@ static void mutex_kinds(void)
 	/* a normal mutex held, this thread's own: a timed lock times out, as glibc's; a bad deadline EINVAL */
 	CHECK(pthread_mutex_init(&owned, NULL) == 0 && pthread_mutex_timedlock(&owned, &(struct timespec){ 0, -1 }) == 0);
 	CHECK(pthread_mutex_timedlock(&owned, &(struct timespec){ 0, -1 }) == EINVAL);
+	/* one before the clock's start has passed whatever its tv_nsec, as glibc 2.36 answers */
+	CHECK(pthread_mutex_timedlock(&owned, &(struct timespec){ -1, -1 }) == ETIMEDOUT);
+	CHECK(pthread_mutex_timedlock(&owned, &(struct timespec){ -1, NS_PER_S }) == ETIMEDOUT);
 	CHECK(pthread_mutex_clocklock(&owned, CLOCK_MONOTONIC, &(struct timespec){ 0, 0 }) == ETIMEDOUT);
 	CHECK(pthread_mutex_unlock(&owned) == 0);
 	/* a clock it cannot wait on is EINVAL first, as glibc's: a free mutex is not taken */
@@ -540,6 +548,12 @@ static void semaphore_contended(void)
 	CHECK(sem_timedwait(&sem, &soon) == -1 && errno == ETIMEDOUT);
 	soon.tv_sec = -1;	/* before the clock's start: passed, as glibc */
 	CHECK(sem_timedwait(&sem, &soon) == -1 && errno == ETIMEDOUT);
+	/* a bad deadline or clock is EINVAL before a free semaphore is taken, as glibc 2.36 checks */
+	CHECK(sem_post(&sem) == 0);
+	CHECK(sem_timedwait(&sem, &(struct timespec){ 0, NS_PER_S }) == -1 && errno == EINVAL);
+	CHECK(sem_timedwait(&sem, &(struct timespec){ -1, -1 }) == -1 && errno == EINVAL);
+	CHECK(sem_clockwait(&sem, CLOCK_PROCESS_CPUTIME_ID, &soon) == -1 && errno == EINVAL);
+	CHECK(sem_getvalue(&sem, &value) == 0 && value == 1 && sem_trywait(&sem) == 0);
 	CHECK(sem_destroy(&sem) == 0);
 }
 
