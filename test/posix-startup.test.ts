@@ -179,10 +179,12 @@ static long long ns(clockid_t clock)
 	return clock_gettime(clock, &t) ? -1 : t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Spins 20 ms of the monotonic clock: the calling thread's and the process's CPU time go on, each check one bit. */
+/* Spins 20 ms of the monotonic clock: the calling thread's and the process's CPU time go on, each check one bit.
+ * Each span read inside the one it is compared with (m0 p0 t0 ... t1 p1 m1): a thread's CPU time is at most the
+ * time that passed, and at most the process's, only over the same span or a wider one. */
 long cpu_clocks(void)
 {
-	long long t0 = ns(CLOCK_THREAD_CPUTIME_ID), p0 = ns(CLOCK_PROCESS_CPUTIME_ID), m0 = ns(CLOCK_MONOTONIC), t1, p1, m1;
+	long long m0 = ns(CLOCK_MONOTONIC), p0 = ns(CLOCK_PROCESS_CPUTIME_ID), t0 = ns(CLOCK_THREAD_CPUTIME_ID), t1, p1, m1;
 	clock_t c0 = clock(), c1;
 	struct timespec res = { 1, 0 };
 	long bits = 0;
@@ -193,7 +195,7 @@ long cpu_clocks(void)
 	c1 = clock();
 	p1 = ns(CLOCK_PROCESS_CPUTIME_ID);
 	m1 = ns(CLOCK_MONOTONIC);
-	CHECK(bits, t0 > 0 && p0 >= t0 && c0 >= 0);
+	CHECK(bits, t0 > 0 && p1 >= t1 && c0 >= 0);
 	CHECK(bits, t1 > t0 && t1 - t0 <= m1 - m0);	/* this thread's, never more than the time that passed */
 	CHECK(bits, p1 - p0 >= t1 - t0);		/* the process's: this thread's and the others' */
 	CHECK(bits, c1 >= c0 && c1 <= p1 / 1000 && c1 >= p0 / 1000);	/* CLOCKS_PER_SEC: microseconds */
