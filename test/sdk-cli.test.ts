@@ -69,6 +69,21 @@ describe('nooks new, build, sdk', () => {
     expect(existsSync(join(project, 'x'))).toBe(false);
   });
 
+  // Before: the driver's files were written, then JSON.parse threw a message naming no file ("Expected double-quoted
+  // property name in JSON at position 15"), leaving a driver without its scripts.
+  it('new refuses a package.json it cannot add scripts to, naming it, and writes nothing', async () => {
+    const broken = join(project, 'broken');
+    mkdirSync(broken);
+    for (const text of ['{ "name": "p", }\n', '[]\n']) {
+      writeFileSync(join(broken, 'package.json'), text);
+      const r = await run(['new', 'mydrv'], { cwd: broken, timeoutMs: 60_000 });
+      expect(r.code, shown(r)).toBe(1);
+      expect(r.stderr).toContain(`${join(broken, 'package.json')}: not ${text.startsWith('[') ? 'a JSON object' : 'valid JSON ('}`);
+      expect(r.stderr).toContain('[EINVAL]');
+      expect(existsSync(join(broken, 'mydrv')), 'a driver half made').toBe(false);
+    }
+  });
+
   it('build compiles and links with the built-in drivers\' flags; the result loads and runs', async () => {
     const r = await nooks('build', 'hello/hello.c', '-o', 'out/hello.so', '--json');
     expect(r.code, shown(r)).toBe(0);
