@@ -1,7 +1,7 @@
 // `nooks new`, `nooks build` and `nooks sdk`, run as a user runs them (the
 // built CLI, in a project directory of its own), and their errors.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,12 +44,16 @@ describe('nooks new, build, sdk', () => {
     expect(scripts['bench:hello']).toBe('npm run build:hello && node dist/lib/cli/main.js bench driver --driver build/hello.so --workload hello/bench.mjs --seconds 1 --runs 3');
   });
 
-  it('the test command new gives (script, next steps, the test\'s header, README) names the test file: Node 21 and later run `node --test <dir>` as a module', async () => {
+  it('the test command new gives (script, next steps, the headers of the test and the driver, README) names the test file: Node 21 and later run `node --test <dir>` as a module', async () => {
     const r = await nooks('new', 'runner');
     expect(r.code, shown(r)).toBe(0);
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8').replaceAll('hello', 'runner'); // its walk-through uses `nooks new hello`
-    for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme]) {
+    // every template's driver source, as new writes it for `runner` (the class's test file is runner/runner.test.mjs too)
+    const sources = readdirSync(join(packageRoot, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) => /\/driver\.(c|cc)$/.test(f))
+      .map((f) => readFileSync(join(packageRoot, 'templates', f), 'utf8').replaceAll('@NAME@', 'runner'));
+    expect(sources).toHaveLength(10);
+    for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme, ...sources]) {
       const args = [...text.matchAll(/node --test ([^\s`]+)/g)].map((m) => m[1]);
       expect(args, text).not.toEqual([]);
       for (const a of args) expect(statSync(join(project, a)).isFile(), `node --test ${a}`).toBe(true);
