@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
+import { includeDirs } from '../lib/sdk/flags.js';
 import { nooks as run, shown } from './helpers/cli.js';
 import type { Exit } from './helpers/util.js';
 
@@ -213,5 +214,18 @@ describe('nooks new, build, sdk', () => {
     const dirs = await nooks('sdk', '--include-dir');
     expect(dirs.stdout.trim()).toBe(`${join(packageRoot, 'native', 'include')} ${join(packageRoot, 'gen')}`);
     expect((await nooks('sdk', '--bogus')).stderr).toContain('sdk: unknown option --bogus');
+  });
+
+  // Before: they named the link scripts by absolute path, which gyp split at a space: `npm install` in a project under
+  // `~/my project` failed linking the first driver ("ld: cannot open linker script file /home/u/my: No such file").
+  it('the link flags binding.gyp reads hold no path of the package (gyp splits them at spaces); make links with them in build/', async () => {
+    const gyp = (list: string) => execFileSync(process.execPath, [join(packageRoot, 'dist', 'lib', 'sdk', 'flags.js'), list], { encoding: 'utf8' }).trim().split(' ');
+    for (const list of ['cflags', 'link', 'posix-cflags', 'cxx-cflags', 'posix-link']) expect(gyp(list).filter((f) => f.includes(packageRoot)), list).toEqual([]);
+    const build = join(packageRoot, 'build');
+    const object = join(project, 'gyp-link.o');
+    execFileSync('cc', [...gyp('cflags'), ...includeDirs.map((d) => `-I${d}`), '-c', join(project, 'hello', 'hello.c'), '-o', object]);
+    execFileSync('cc', ['-shared', '-o', join(project, 'gyp-link.so'), object, ...gyp('link'), join('Release', 'driver_rt.a')], { cwd: build });
+    const run = await nooks('run', './gyp-link.so', 'add', '2', '2', '--json');
+    expect(JSON.parse(run.stdout).result).toBe(4);
   });
 });
