@@ -1,11 +1,12 @@
 // `nooks new`, `nooks build` and `nooks sdk`, run as a user runs them (the
 // built CLI, in a project directory of its own), and their errors.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
+import { includeDirs } from '../lib/sdk/flags.js';
 import { nooks as run, shown } from './helpers/cli.js';
 import type { Exit } from './helpers/util.js';
 
@@ -44,12 +45,16 @@ describe('nooks new, build, sdk', () => {
     expect(scripts['bench:hello']).toBe('npm run build:hello && node dist/lib/cli/main.js bench driver --driver build/hello.so --workload hello/bench.mjs --seconds 1 --runs 3');
   });
 
-  it('the test command new gives (script, next steps, the test\'s header, README) names the test file: Node 21 and later run `node --test <dir>` as a module', async () => {
+  it('the test command new gives (script, next steps, the headers of the test and the driver, README) names the test file: Node 21 and later run `node --test <dir>` as a module', async () => {
     const r = await nooks('new', 'runner');
     expect(r.code, shown(r)).toBe(0);
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8').replaceAll('hello', 'runner'); // its walk-through uses `nooks new hello`
-    for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme]) {
+    // every template's driver source, as new writes it for `runner` (the class's test file is runner/runner.test.mjs too)
+    const sources = readdirSync(join(packageRoot, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) => /\/driver\.(c|cc)$/.test(f))
+      .map((f) => readFileSync(join(packageRoot, 'templates', f), 'utf8').replaceAll('@NAME@', 'runner'));
+    expect(sources).toHaveLength(10);
+    for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme, ...sources]) {
       const args = [...text.matchAll(/node --test ([^\s`]+)/g)].map((m) => m[1]);
       expect(args, text).not.toEqual([]);
       for (const a of args) expect(statSync(join(project, a)).isFile(), `node --test ${a}`).toBe(true);
@@ -67,6 +72,21 @@ describe('nooks new, build, sdk', () => {
     expect(r.code).toBe(1);
     for (const named of ['--class', '"gpu"', 'plain, block, net, serial, sound']) expect(r.stderr).toContain(named); // the flag, the value, the choices
     expect(existsSync(join(project, 'x'))).toBe(false);
+  });
+
+  // Before: the driver's files were written, then JSON.parse threw a message naming no file ("Expected double-quoted
+  // property name in JSON at position 15"), leaving a driver without its scripts.
+  it('new refuses a package.json it cannot add scripts to, naming it, and writes nothing', async () => {
+    const broken = join(project, 'broken');
+    mkdirSync(broken);
+    for (const text of ['{ "name": "p", }\n', '[]\n']) {
+      writeFileSync(join(broken, 'package.json'), text);
+      const r = await run(['new', 'mydrv'], { cwd: broken, timeoutMs: 60_000 });
+      expect(r.code, shown(r)).toBe(1);
+      expect(r.stderr).toContain(`${join(broken, 'package.json')}: not ${text.startsWith('[') ? 'a JSON object' : 'valid JSON ('}`);
+      expect(r.stderr).toContain('[EINVAL]');
+      expect(existsSync(join(broken, 'mydrv')), 'a driver half made').toBe(false);
+    }
   });
 
   it('build compiles and links with the built-in drivers\' flags; the result loads and runs', async () => {
@@ -194,5 +214,18 @@ describe('nooks new, build, sdk', () => {
     const dirs = await nooks('sdk', '--include-dir');
     expect(dirs.stdout.trim()).toBe(`${join(packageRoot, 'native', 'include')} ${join(packageRoot, 'gen')}`);
     expect((await nooks('sdk', '--bogus')).stderr).toContain('sdk: unknown option --bogus');
+  });
+
+  // Before: they named the link scripts by absolute path, which gyp split at a space: `npm install` in a project under
+  // `~/my project` failed linking the first driver ("ld: cannot open linker script file /home/u/my: No such file").
+  it('the link flags binding.gyp reads hold no path of the package (gyp splits them at spaces); make links with them in build/', async () => {
+    const gyp = (list: string) => execFileSync(process.execPath, [join(packageRoot, 'dist', 'lib', 'sdk', 'flags.js'), list], { encoding: 'utf8' }).trim().split(' ');
+    for (const list of ['cflags', 'link', 'posix-cflags', 'cxx-cflags', 'posix-link']) expect(gyp(list).filter((f) => f.includes(packageRoot)), list).toEqual([]);
+    const build = join(packageRoot, 'build');
+    const object = join(project, 'gyp-link.o');
+    execFileSync('cc', [...gyp('cflags'), ...includeDirs.map((d) => `-I${d}`), '-c', join(project, 'hello', 'hello.c'), '-o', object]);
+    execFileSync('cc', ['-shared', '-o', join(project, 'gyp-link.so'), object, ...gyp('link'), join('Release', 'driver_rt.a')], { cwd: build });
+    const run = await nooks('run', './gyp-link.so', 'add', '2', '2', '--json');
+    expect(JSON.parse(run.stdout).result).toBe(4);
   });
 });

@@ -12,7 +12,7 @@ import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'nooks-sdk-'));
-const project = join(work, 'mydrv');
+const project = join(work, 'my drv'); // a space in its path: the install's build and the driver's own files must survive it
 let tarball: string;
 
 // The outer `npm test` leaves npm_* variables meant for this package: a user's shell has none.

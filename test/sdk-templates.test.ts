@@ -187,7 +187,8 @@ describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
   let warnings: string;
 
   beforeAll(() => {
-    project = mkdtempSync(join(tmpdir(), `nooks-new-${cls}-`));
+    // a space in the project's path: what the driver's own files (its test's path to the driver) must survive
+    project = mkdtempSync(join(tmpdir(), `nooks new ${cls}-`));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'drivers', private: true, type: 'module' }));
     mkdirSync(join(project, 'node_modules'));
     symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map

@@ -136,10 +136,15 @@ export function posixLdflags(): string[] {
   return ['-shared', ...driverLinkFlags, ...posixLinkFlags, posixArchive, runtimeArchive, '-lgcc'];
 }
 
+/** gyp splits the lists it reads at spaces, and make links in build/: the link scripts by their path from there, which
+ *  a space in the package's own path (installed into `~/my project`) cannot split. */
+const fromBuildDir = (flags: readonly string[]) => flags.map((f) => f.replace(`${packageRoot}/`, '../'));
+
 // binding.gyp reads the lists from here: `node dist/lib/sdk/flags.js cflags|link|posix-cflags|cxx-cflags|posix-link`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const lists: Record<string, readonly string[]> = {
-    cflags: driverCflags, link: driverLinkFlags, 'posix-cflags': posixCflags, 'cxx-cflags': driverCxxflags, 'posix-link': [...driverLinkFlags, ...posixLinkFlags],
+    cflags: driverCflags, link: fromBuildDir(driverLinkFlags), 'posix-cflags': posixCflags, 'cxx-cflags': driverCxxflags,
+    'posix-link': fromBuildDir([...driverLinkFlags, ...posixLinkFlags]),
   };
   const list = lists[process.argv[2] ?? ''];
   if (!list) {

@@ -29,6 +29,22 @@ export class NewDriverError extends Error {
   }
 }
 
+type ProjectPackage = { name?: string; bin?: Record<string, string>; scripts?: Record<string, string> };
+
+/** The project's package.json; one that is no JSON object is refused, naming it, before any file is written. */
+function projectPackage(path: string): ProjectPackage {
+  const refused = (why: string) =>
+    new NewDriverError('EINVAL', `${path}: ${why}: nooks new adds the driver's scripts to it; fix it, or run nooks new where there is no package.json`);
+  let pkg: unknown;
+  try {
+    pkg = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw refused(`not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof pkg !== 'object' || pkg === null || Array.isArray(pkg)) throw refused('not a JSON object');
+  return pkg as ProjectPackage;
+}
+
 /** Writes driver `name` of `cls` in `lang` into `<project>/<name>/`; refuses to overwrite unless `force`. */
 export function newDriver(name: string, cls: DriverClass, project: string, force = false, lang: DriverLanguage = 'c'): NewDriver {
   if (!/^[a-z_][a-z0-9_]{0,31}$/.test(name)) {
@@ -55,14 +71,14 @@ export function newDriver(name: string, cls: DriverClass, project: string, force
   if (there.length && !force) {
     throw new NewDriverError('EEXIST', `${there.map((f) => relative(project, f)).join(', ')} already exist(s): choose another name, or --force to overwrite`);
   }
+  const pkgPath = join(project, 'package.json');
+  const pkg = existsSync(pkgPath) ? projectPackage(pkgPath) : undefined;
   makeDirs(dir);
   for (const [from, to] of files) {
     writeFileSync(join(dir, to), readFileSync(join(templates, from), 'utf8').replaceAll('@SOURCE@', `${name}/${source}`).replaceAll('@NAME@', name));
   }
 
-  const pkgPath = join(project, 'package.json');
-  if (!existsSync(pkgPath)) return { files: files.map(([, to]) => `${name}/${to}`), scripts: {} };
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name?: string; bin?: Record<string, string>; scripts?: Record<string, string> };
+  if (!pkg) return { files: files.map(([, to]) => `${name}/${to}`), scripts: {} };
   // in the nooks checkout itself npm puts no `nooks` on the scripts' PATH (a package's own bin is not linked): its CLI by path
   const nooks = pkg.name === 'nooks' && pkg.bin?.nooks ? `node ${pkg.bin.nooks}` : 'nooks';
   // the test file itself: Node 21 and later take `node --test <dir>` as a module to run (MODULE_NOT_FOUND)

@@ -4,7 +4,7 @@
  * (its registers: <nooks/hw/blkdev_regs.h>). Derived from drivers/blk/blk.c.
  *
  *   npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs writes and reads the disk
+ *   node --test @NAME@/@NAME@.test.mjs        # writes and reads the disk
  *
  * The block class (<nooks/blkdev.h>): probe registers a disk with
  * blk_register_disk(); applications read and write it (openBlock(kernel,

@@ -6,7 +6,7 @@
  * device whose members release what they hold (RAII), no exceptions.
  *
  *   npx nooks build @NAME@/@NAME@.cc -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs writes and reads the disk
+ *   node --test @NAME@/@NAME@.test.mjs        # writes and reads the disk
  *
  * The block class (<nooks/blkdev.h>): probe registers a disk with
  * blk_register_disk(); applications read and write it (openBlock(kernel,

@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Kernel, openBlock } from 'nooks';
 
-const so = new URL('../build/@NAME@.so', import.meta.url).pathname;
+const so = fileURLToPath(new URL('../build/@NAME@.so', import.meta.url)); // not .pathname: a space in the path is %20 there
 const dir = mkdtempSync(join(tmpdir(), '@NAME@-'));
 let kernel;
 let driver;

@@ -6,7 +6,7 @@
  * manual). Derived from drivers/e1000/e1000.c, without jumbo frames.
  *
  *   npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs sends and receives frames
+ *   node --test @NAME@/@NAME@.test.mjs        # sends and receives frames
  *
  * The net class (<nooks/netdevice.h>): probe registers an interface (eth0,
  * ...) with register_netdev(). When an application opens it (openNet) the

@@ -8,7 +8,7 @@
  * hold (RAII), no exceptions.
  *
  *   npx nooks build @NAME@/@NAME@.cc -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs sends and receives frames
+ *   node --test @NAME@/@NAME@.test.mjs        # sends and receives frames
  *
  * The net class (<nooks/netdevice.h>): probe registers an interface (eth0,
  * ...) with register_netdev(). When an application opens it (openNet) the

@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Kernel, nicWire, openNet } from 'nooks';
 
-const so = new URL('../build/@NAME@.so', import.meta.url).pathname;
+const so = fileURLToPath(new URL('../build/@NAME@.so', import.meta.url)); // not .pathname: a space in the path is %20 there
 const NIC = '52:54:00:00:00:01';
 const PEER = '52:54:00:00:00:02';
 let kernel;

@@ -8,7 +8,7 @@
  * released, and it is restarted, while the program that loaded it goes on.
  *
  *   npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so
- *   node --test @NAME@/                       # @NAME@.test.mjs loads it and calls it
+ *   node --test @NAME@/@NAME@.test.mjs        # loads it and calls it
  */
 #include <nooks/kapi.h>
 

@@ -3,9 +3,10 @@
 // `npx nooks build @SOURCE@ -o build/@NAME@.so`.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DriverFault, Kernel } from 'nooks';
 
-const so = new URL('../build/@NAME@.so', import.meta.url).pathname;
+const so = fileURLToPath(new URL('../build/@NAME@.so', import.meta.url)); // not .pathname: a space in the path is %20 there
 let kernel;
 let driver;
 

@@ -5,7 +5,7 @@
  * drivers/uart16550/uart16550.c.
  *
  *   npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs sends bytes between two UARTs
+ *   node --test @NAME@/@NAME@.test.mjs        # sends bytes between two UARTs
  *
  * The serial class (<nooks/serial_core.h>): probe registers a port (ttyS0,
  * ...) with uart_add_one_port(). When an application opens it (openSerial)

@@ -7,7 +7,7 @@
  * hold (RAII), no exceptions.
  *
  *   npx nooks build @NAME@/@NAME@.cc -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs sends bytes between two UARTs
+ *   node --test @NAME@/@NAME@.test.mjs        # sends bytes between two UARTs
  *
  * The serial class (<nooks/serial_core.h>): probe registers a port (ttyS0,
  * ...) with uart_add_one_port(). When an application opens it (openSerial)

@@ -6,10 +6,11 @@
 // pair of ptys): what one port sends, the other receives, both through @NAME@.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Kernel, openSerial, serialPorts } from 'nooks';
 import { ptyPair } from 'nooks/testing';
 
-const so = new URL('../build/@NAME@.so', import.meta.url).pathname;
+const so = fileURLToPath(new URL('../build/@NAME@.so', import.meta.url)); // not .pathname: a space in the path is %20 there
 let kernel;
 let driver;
 let cable;

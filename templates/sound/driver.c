@@ -5,7 +5,7 @@
  * at the real sample rate. Derived from drivers/pcm/pcm.c.
  *
  *   npx nooks build @NAME@/@NAME@.c -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs plays a tone through it
+ *   node --test @NAME@/@NAME@.test.mjs        # plays a tone through it
  *
  * The sound class (<nooks/sound.h>): probe registers a struct snd_pcm
  * (pcm0, ...) with snd_pcm_register(). When an application opens a stream

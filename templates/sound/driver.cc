@@ -7,7 +7,7 @@
  * members release what they hold (RAII), no exceptions.
  *
  *   npx nooks build @NAME@/@NAME@.cc -o build/@NAME@.so
- *   node --test @NAME@/                 # @NAME@.test.mjs plays a tone through it
+ *   node --test @NAME@/@NAME@.test.mjs        # plays a tone through it
  *
  * The sound class (<nooks/sound.h>): probe registers a struct snd_pcm
  * (pcm0, ...) with snd_pcm_register(). When an application opens a stream

@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Kernel, openPcm, pcmDevices } from 'nooks';
 
-const so = new URL('../build/@NAME@.so', import.meta.url).pathname;
+const so = fileURLToPath(new URL('../build/@NAME@.so', import.meta.url)); // not .pathname: a space in the path is %20 there
 const dir = mkdtempSync(join(tmpdir(), '@NAME@-'));
 const played = join(dir, 'played.wav');         // the device writes what it plays here
 const RATE = 16000;
