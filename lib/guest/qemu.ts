@@ -4,11 +4,16 @@
 // keys on a CPU without them (TCG emulates PKU), real PCI devices.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { buildInitramfs } from './initramfs.js';
 
-export const guestCacheDir = join(packageRoot, '.cache', 'guest');
+/**
+ * The user's cache (XDG's), never the package's folder: installed, that is
+ * node_modules/nooks, which a run must not write to (and may not be able to).
+ */
+export const guestCacheDir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'nooks', 'guest');
 
 export function qemuAvailable(): boolean {
   try {
@@ -36,7 +41,7 @@ function kernelPackage(meta: string): string | undefined {
 /**
  * Debian's current kernel (what linux-image-amd64 depends on), or, if that is
  * older than `min` ([major, minor]), the newest linux-image-X.Y-amd64 series
- * that is not: downloaded with apt-get and unpacked into .cache/guest once.
+ * that is not: downloaded with apt-get and unpacked into guestCacheDir once.
  */
 export function guestKernel(min: [number, number] = [0, 0]): GuestKernel {
   mkdirSync(guestCacheDir, { recursive: true });
