@@ -511,7 +511,7 @@ export class Driver {
     private readonly limits: DriverLimits,
     private readonly config: DriverConfig,
   ) {
-    this.isProgram = this.definesMain();
+    this.isProgram = native().program(this.domain);
     this.exited = new Promise((resolve) => {
       if (this.isProgram) this.settleExit = resolve;
     });
@@ -522,13 +522,6 @@ export class Driver {
     return this.isProgram;
   }
 
-  private definesMain(): boolean {
-    try {
-      return native().resolve(this.domain, 'main') !== 0 && native().resolve(this.domain, 'nooks_posix_start') !== 0;
-    } catch {
-      return false; // ENOSYM
-    }
-  }
 
   /** Why the handle is stale (unloaded, or its kernel shut down); undefined while it is current. */
   private stale: string | undefined;
@@ -799,7 +792,7 @@ export class Driver {
     this.path = fallback;
     this.replaced = this.domain;
     this.domain = domain;
-    this.isProgram = this.definesMain();
+    this.isProgram = native().program(this.domain);
     this.handledGeneration = 0; // the fallback's domain counts its failures from 1
   }
 }

@@ -294,6 +294,20 @@ Napi::Value PatchText(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// program(id): whether the driver is a program, as its personality says
+// (nooks_posix_main: where its main is, in its read-only data).
+Napi::Value Program(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  auto *main_at = (void *const *)dlsym(d->handle, "nooks_posix_main");
+  bool program = false;
+  for (const Range &r : d->readable)
+    if (main_at && r.contains((uintptr_t)main_at, sizeof *main_at)) {
+      DomainMemoryAccess access;
+      program = *(void *const volatile *)main_at != nullptr;
+    }
+  return Napi::Boolean::New(info.Env(), program);
+}
+
 // kill(id, signal): see posix_kill.
 Napi::Value Kill(const Napi::CallbackInfo &info) {
   Domain *d = domain_arg(info);

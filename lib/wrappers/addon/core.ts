@@ -24,6 +24,7 @@ export const core = surface({
     unload: fn<(id: number, fallback?: number) => void>(
       'Unloads the driver; `fallback`: the domain of the fallback driver that takes its place: what its shadows parked waits for that driver.',
       ['number', 'number?']),
+    program: fn<(id: number) => boolean>('Whether the driver is a program: of the POSIX personality, with a main.', ['number']),
     kill: fn<(id: number, signal: number) => void>(
       'Sends signal `signal` (1 to 64) to the program: its disposition is carried out on a driver thread of its own (ESRCH: not a personality driver, or not running; EAGAIN: no thread left).',
       ['number', 'number']),

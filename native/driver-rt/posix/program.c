@@ -7,9 +7,13 @@
  * starts. */
 #include "posix.h"
 
-/* Weak: 0 in a driver without main. The personality's own prototype: main is
- * the driver's. */
-extern int main(int argc, char **argv, char **envp) __attribute__((weak));
+/* Weak: 0 in a driver without main. Hidden, so never a host symbol (the
+ * host's own main), which makes the driver's main hidden too: the kernel
+ * finds it through nooks_posix_main. The personality's own prototype. */
+extern int main(int argc, char **argv, char **envp) __attribute__((weak, visibility("hidden")));
+
+/* Where main is, NULL for a library-style driver: what tells the kernel a program (Driver.program). */
+__attribute__((visibility("default"))) int (*const nooks_posix_main)(int, char **, char **) = main;
 
 struct program {
 	int argc;
