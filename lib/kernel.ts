@@ -471,12 +471,13 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   }
 }
 
-/** Linux's signal numbers by name (SIGTERM: 15), and the real-time ones' 34 to 64. */
+/** Linux's signal numbers by name (SIGTERM: 15); kill takes a number up to 64, the real-time ones (from 34) too. */
 const signalNumbers: Record<string, number> = constants.signals;
 const maxSignal = 64;
+const realTimeMin = 34; // glibc's SIGRTMIN (its own 32 and 33 below it)
 
 function signalName(n: number): string {
-  return Object.keys(signalNumbers).find((name) => signalNumbers[name] === n) ?? `SIG${n}`;
+  return Object.keys(signalNumbers).find((name) => signalNumbers[name] === n) ?? (n >= realTimeMin ? `SIGRTMIN+${n - realTimeMin}` : `signal ${n}`);
 }
 
 /** How long unload() waits for a running program to end after its SIGTERM, by default. */
