@@ -44,7 +44,7 @@ describe.each<Isolation>(['mprotect', 'process'])('a program, isolation \'%s\'',
     await until(() => banners(kernel(), d).length === 1, 'main\'s banner');
     expect(banners(kernel(), d)).toEqual(['prog-b: started, argc 1, interval 2 ms, limit -1, status 0, crash -1, operands:']);
     expect(d.objects()).toContainEqual(expect.objectContaining({ type: 'thread', label: 'main' }));
-    expect(d.call('prog_stop')).toBe(0); // wakes its poll loop: main returns 0
+    expect(d.call('prog_stop')).toBe(0); // its loop sees it at its next tick: main returns 0
     expect(await d.exited).toEqual({ driver: 'prog-b', status: 0, signal: null });
     expect(printed(kernel(), d).slice(-2)).toEqual(['prog-b: loop ended', expect.stringMatching(/^prog-b: \d+ ticks, bye$/)]);
   });
@@ -102,6 +102,18 @@ describe.each<Isolation>(['mprotect', 'process'])('signals to a program, isolati
     expect(await d.exited).toEqual({ driver: 'sig-b', status: null, signal: 'SIGUSR1' });
     expect(printed(kernel(), d).filter((t) => t.includes('bye'))).toEqual([]);
     expect(kernel().events().filter((e) => e.driver === 'sig-b')).toEqual([]); // an end, not a failure
+  });
+
+  it('a fault in a handler is a driver fault: named on the signal\'s thread, recovered from main', async () => {
+    const d = await started('sig-g');
+    d.kill('SIGUSR2');
+    await until(() => banners(kernel(), d).length === 2, 'main to run again after the restart');
+    const fault = kernel().events().find((e) => e.driver === 'sig-g' && e.event === 'fault')?.fault;
+    expect(fault).toMatchObject({ kind: 'segv' });
+    expect(fault?.message).toMatch(/ in program\.so:on_usr2\+0x[0-9a-f]+$/);
+    expect(kernel().log().filter((l) => l.source === 'sig-g' && l.level === 3).map((l) => l.text)).toContain('SIGUSR2: the driver failed on this thread (segv)');
+    await d.unload();
+    expect(await d.exited).toEqual({ driver: 'sig-g', status: 0, signal: null });
   });
 
   it('SIGTERM left to SIG_DFL kills it: signal SIGTERM, no atexit output', async () => {
