@@ -80,6 +80,7 @@
         'native/posix/poll.cc',
         'native/posix/sysfs.cc',
         'native/posix/threads.cc',
+        'native/posix/signals.cc',
         'native/posix/timerfd.cc',
         'native/posix/uio_node.cc',
         'native/posix/vfio_device.cc',
@@ -125,7 +126,7 @@
       # `nooks build --posix` links into drivers written against libc.
       'target_name': 'posix_rt',
       'type': 'static_library',
-      'sources': ['native/driver-rt/posix/personality.c', 'native/driver-rt/posix/memory.c', 'native/driver-rt/posix/thread_slot.c', 'native/driver-rt/posix/init.c', 'native/driver-rt/posix/start.c',
+      'sources': ['native/driver-rt/posix/personality.c', 'native/driver-rt/posix/memory.c', 'native/driver-rt/posix/thread_slot.c', 'native/driver-rt/posix/init.c', 'native/driver-rt/posix/start.c', 'native/driver-rt/posix/program.c',
                   'native/driver-rt/posix/stdio.c', 'native/driver-rt/posix/strerror.c', 'native/driver-rt/posix/string.c',
                   'native/driver-rt/posix/number.c', 'native/driver-rt/posix/ctype.c', 'native/driver-rt/posix/time.c', 'native/driver-rt/posix/timespec.c',
                   'native/driver-rt/posix/calendar.c', 'native/driver-rt/posix/strftime.c',

@@ -1,4 +1,4 @@
-export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type LoadOptions, type Isolation } from './kernel.js';
+export { Kernel, Driver, DriverFault, DriverUnavailable, type BootOptions, type LoadOptions, type Isolation, type ProgramExit } from './kernel.js';
 export type { DeviceInfo, FaultKind, DriverState, LogEvent, LogLine, NativeFault as FaultInfo, NativeDomain as DomainInfo, NativeObject as KernelObject, ObjectType, NativeTap as Tap, ParamValue, TextPatch } from './native.js';
 export type { ShadowRole } from './wrappers/ops/types.js';
 export { loadPolicy, parsePolicy, defaultPolicy, type Policy, type PolicyDocument, type DriverPolicy, type Limits as PolicyLimits, type Action as RecoveryAction } from './recovery/policy.js';

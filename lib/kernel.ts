@@ -1,6 +1,7 @@
 // The public entry point: boot a kernel, load drivers into protection
 // domains, call them, and let the recovery agent restart them when they fail.
 import { EventEmitter } from 'node:events';
+import { constants } from 'node:os';
 import { native, type DeviceInfo, type DriverState, type FaultKind, type LogLine, type NativeDomain, type NativeFault, type NativeObject, type NativeTap, type ParamValue, type TextPatch } from './native.js';
 import { driverName, driverPath, loadableDriverPath } from './paths.js';
 import { isolations, type Isolation } from './wrappers/enums.js';
@@ -63,6 +64,23 @@ export interface LoadOptions {
    * ENODEV, a device another driver holds with EBUSY.
    */
   devices?: string[];
+  /**
+   * A program's argv (a POSIX personality driver that defines main: docs/drivers.md, "Programs"), argv[0] first:
+   * what its main is given, at load and at every restart. Default: [the driver's name]. At most 256 strings without
+   * NUL, 64 KiB in all.
+   */
+  argv?: string[];
+}
+
+/**
+ * How a program ended (Driver.exited, the kernel's 'exit' event): `status` what its main returned or exit() was
+ * given (0 to 255), or `signal` the name of the signal that ended it; both null when it was unloaded or its
+ * kernel shut down while it ran.
+ */
+export interface ProgramExit {
+  driver: string;
+  status: number | null;
+  signal: string | null;
 }
 
 /** A driver failure, as seen by the caller whose crossing it ended. */
@@ -133,7 +151,7 @@ function fallbackRefused(e: unknown, params: LoadOptions['params']): Error & { c
 }
 
 /** What a load gives its driver that a fallback driver taking its place gets too (not `patches`: they are the first binary's). */
-type DriverConfig = Pick<LoadOptions, 'params' | 'env' | 'devices'>;
+type DriverConfig = Pick<LoadOptions, 'params' | 'env' | 'devices' | 'argv'>;
 
 /** What a driver runs under: its load options over its policy entry. */
 interface DriverLimits {
@@ -158,7 +176,7 @@ export function onKernelShutdown(fail: (why: string) => void): void {
   shutdownListeners.add(fail);
 }
 
-export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<NativeFault>]> & { log: [LogLine] }> {
+export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<NativeFault>]> & { log: [LogLine]; exit: [ProgramExit] }> {
   readonly isolation: Isolation;
   readonly policy: Policy;
   private readonly agent: RecoveryAgent<NativeFault>;
@@ -222,10 +240,11 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     // copies: the caller may change its options object after the load, and the fallback must get what the driver got
     const config: DriverConfig = {
       params: options.params && { ...options.params }, env: options.env && { ...options.env }, devices: options.devices && [...options.devices],
+      argv: options.argv ? [...options.argv] : [name],
     };
     let domain: number;
     try {
-      domain = this.startDomain(path, name, limits, options);
+      domain = this.startDomain(path, name, limits, { ...options, argv: config.argv });
     } finally {
       this.drainLog(); // a load that fails says so at once too (a module_init that failed: its event)
     }
@@ -260,7 +279,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
   /** @internal A driver binary in a new domain (load, and a fallback driver taking a driver's place). */
   startDomain(path: string, name: string, limits: DriverLimits, given: DriverConfig & Pick<LoadOptions, 'patches'>): number {
     const id = native().load(path, name, limits.timeBudgetMs, limits.memLimitBytes, given.patches, given.params, given.env,
-      given.devices?.map(pciAddress), limits.dmaBytes);
+      given.devices?.map(pciAddress), limits.dmaBytes, given.argv);
     native().setRecoveryPolicy(id, limits.shadow, limits.stallMs);
     return id;
   }
@@ -352,6 +371,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
    * caller sees the outcome. Returns why the recovery failed, if it did.
    */
   recoverSync(d: Driver, f: NativeFault): string | undefined {
+    if (this.programFinished(d, f)) return undefined;
     this.failedDrivers.set(f, d);
     d.decided(f, this.agent.onFaultSync(d.name, f));
     this.drainLog();
@@ -393,11 +413,25 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     const d = this.driverIn(id);
     // disabled: the agent gave up on it after this failure began (a restart whose module_init it cut short)
     if (!d || d.state === 'disabled' || !d.claim(f.generation)) return;
+    if (this.programFinished(d, f)) return;
     this.failedDrivers.set(f, d);
     this.agent.onFault(d.name, f)
       .then((decision) => d.decided(f, decision))
       .catch((err: unknown) => process.emitWarning(`recovering ${d.name} failed: ${messageOf(err)}`, 'RecoveryWarning'))
       .finally(() => this.drainLog());
+  }
+
+  /**
+   * A program that called exit(0), or whose main returned 0, has finished: never recovered (systemd's
+   * Restart=on-failure), it is unloaded and its end reported. Any other status is a failure the policy recovers.
+   */
+  private programFinished(d: Driver, f: NativeFault): boolean {
+    if (f.kind !== 'exit' || !d.program) return false;
+    const killed = f.status === undefined; // by a signal left to its default action (f.signal)
+    if (!killed && f.status !== 0 && !d.stopping) return false;
+    native().unload(d.domainId); // its exit ran its atexit handlers and destructors: no module_exit now (it failed)
+    this.forget(d, { driver: d.name, status: killed ? null : f.status!, signal: killed ? signalName(f.signal) : null });
+    return true;
   }
 
   /** The driver whose failure f the agent acts on; RecoveryOver once it has gone (unloaded, or the kernel shut down). */
@@ -427,14 +461,27 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     for (const line of this.unheard.splice(0)) emitEach(this, 'log', line);
   }
 
-  /** @internal Driver.unload */
-  forget(d: Driver): void {
+  /** @internal Driver.unload, and a program's end (`end`: how it ended, for Driver.exited and the 'exit' event). */
+  forget(d: Driver, end?: ProgramExit): void {
     this.drivers.delete(d.name);
     this.agent.forget(d.name);
-    d.retire(`${d.name}: the driver was unloaded`);
+    d.retire(`${d.name}: ${end ? 'the program ended' : 'the driver was unloaded'}`, end);
     this.drainLog(); // a module_exit that faulted says so at once
+    if (end) emitEach(this, 'exit', end);
   }
 }
+
+/** Linux's signal numbers by name (SIGTERM: 15); kill takes a number up to 64, the real-time ones (from 34) too. */
+const signalNumbers: Record<string, number> = constants.signals;
+const maxSignal = 64;
+const realTimeMin = 34; // glibc's SIGRTMIN (its own 32 and 33 below it)
+
+function signalName(n: number): string {
+  return Object.keys(signalNumbers).find((name) => signalNumbers[name] === n) ?? (n >= realTimeMin ? `SIGRTMIN+${n - realTimeMin}` : `signal ${n}`);
+}
+
+/** How long unload() waits for a running program to end after its SIGTERM, by default. */
+const defaultStopMs = 5000;
 
 /** A failure of a Driver: its domain (the driver's, or the one its fallback took the place of) and its generation there. */
 const failureKey = (f: NativeFault): string => `${f.domain}:${f.generation}`;
@@ -443,6 +490,14 @@ const decisionsKept = 64;
 
 export class Driver {
   private readonly symbols = new Map<string, number>();
+  private isProgram: boolean;
+  private settleExit: (end: ProgramExit) => void = () => {};
+  /**
+   * A program's end (docs/drivers.md, "Programs"): resolves once main returned 0 or exit(0) was called (the driver
+   * is unloaded then), or at unload or shutdown while it ran (status and signal null). A failure (a fault, another
+   * status) is recovered by the policy instead: a restart runs main again. Never resolves for a library-style driver.
+   */
+  readonly exited: Promise<ProgramExit>;
   private handledGeneration = 0;
   private replaced: number | undefined; // the domain its fallback driver took the place of
   // the agent's decision for each failure (failureKey), and why it disabled the driver where it did; the latest kept
@@ -456,7 +511,18 @@ export class Driver {
     public path: string,
     private readonly limits: DriverLimits,
     private readonly config: DriverConfig,
-  ) {}
+  ) {
+    this.isProgram = native().program(this.domain);
+    this.exited = new Promise((resolve) => {
+      if (this.isProgram) this.settleExit = resolve;
+    });
+  }
+
+  /** Whether the driver is a program: the POSIX personality's, with a main (which the personality starts). */
+  get program(): boolean {
+    return this.isProgram;
+  }
+
 
   /** Why the handle is stale (unloaded, or its kernel shut down); undefined while it is current. */
   private stale: string | undefined;
@@ -481,9 +547,10 @@ export class Driver {
     return this.stale === undefined ? native().state(this.domain) : 'unloaded';
   }
 
-  /** @internal The kernel let this driver go (unload, shutdown): every later use of the handle throws `why`. */
-  retire(why: string): void {
+  /** @internal The kernel let this driver go (unload, shutdown, a program's end): every later use of the handle throws `why`. */
+  retire(why: string, end: ProgramExit = { driver: this.name, status: null, signal: null }): void {
     this.stale = why;
+    this.settleExit(end);
   }
 
   /**
@@ -659,7 +726,45 @@ export class Driver {
     });
   }
 
-  unload(): void {
+  /** @internal Whether unload() is stopping the program: its exit, whatever the status, is its end. */
+  stopping = false;
+
+  /**
+   * Sends a signal (a name like 'SIGTERM', or a number from 1 to 64) to a program (docs/drivers.md, "Programs"):
+   * its handler runs inside the domain on a driver thread of the signal's own, then the program's poll, epoll_wait,
+   * sleeps, pause and blocking reads end with EINTR; SIG_IGN does nothing; SIG_DFL ends it as killed by the signal
+   * (Driver.exited: `signal`) where Linux's default action ends a process. ESRCH: not a driver of the POSIX
+   * personality, or not running.
+   */
+  kill(signal: string | number = 'SIGTERM'): void {
+    const n = typeof signal === 'string' ? signalNumbers[signal] : signal;
+    if (!Number.isInteger(n) || n < 1 || n > maxSignal)
+      throw codedError('EINVAL', `${this.name}: kill: expected a signal name like 'SIGTERM' or a number from 1 to ${maxSignal}, got ${JSON.stringify(signal)}`);
+    this.crossing(() => native().kill(this.id, n));
+  }
+
+  /**
+   * Unloads the driver: its module_exit, atexit handlers and destructors run, then every thread is stopped. A
+   * program still running is sent SIGTERM first and given `stopMs` (default 5000) to end; whatever runs after
+   * that is stopped as a library-style driver's threads are. Done at once (the promise resolved) for anything else.
+   */
+  unload(options: { stopMs?: number } = {}): Promise<void> {
+    const stopMs = options.stopMs ?? defaultStopMs;
+    if (!Number.isSafeInteger(stopMs) || stopMs < 0)
+      throw codedError('EINVAL', `${this.name}: unload: stopMs: expected a non-negative integer, got ${JSON.stringify(stopMs)}`);
+    if (this.isProgram && this.state === 'running') return this.stop(stopMs);
+    native().unload(this.id);
+    this.kernel.forget(this);
+    return Promise.resolve();
+  }
+
+  private async stop(stopMs: number): Promise<void> {
+    this.stopping = true;
+    this.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), stopMs)))]);
+    clearTimeout(timer);
+    if (ended || this.stale !== undefined) return;
     native().unload(this.id);
     this.kernel.forget(this);
   }
@@ -688,6 +793,7 @@ export class Driver {
     this.path = fallback;
     this.replaced = this.domain;
     this.domain = domain;
+    this.isProgram = native().program(this.domain);
     this.handledGeneration = 0; // the fallback's domain counts its failures from 1
   }
 }

@@ -4,7 +4,7 @@ import type { LoadOptions } from './kernel.js';
 import { pciAddress } from './pci.js';
 import { describeValue, flagProblem, limitProblem } from './recovery/policy.js';
 
-const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'dmaBytes', 'shadow', 'patches', 'params', 'env', 'devices'];
+const keys = ['name', 'timeBudgetMs', 'memLimitBytes', 'dmaBytes', 'shadow', 'patches', 'params', 'env', 'devices', 'argv'];
 
 /** The DMA memory a load may ask for: whole 2 MiB pages, within the domain's 256 MiB bus window. */
 const HUGE = 2 << 20;
@@ -37,6 +37,21 @@ function envProblem(v: unknown): [string, string] | undefined {
     if (typeof value !== 'string') return [`.${name}`, `expected a string, got ${describeValue(value)}`];
     if (value.includes('\0') || Buffer.byteLength(value) > 4095) return [`.${name}`, `expected a string without NUL of at most 4095 bytes, got ${describeValue(value)}`];
   }
+  return undefined;
+}
+
+// A program's argv: what its main can be given (the strings and the vector in its heap).
+const maxArgs = 256;
+const maxArgBytes = 64 << 10;
+function argvProblem(v: unknown): [string, string] | undefined {
+  if (!Array.isArray(v) || v.length === 0 || v.length > maxArgs)
+    return ['', `expected a list of 1 to ${maxArgs} strings, argv[0] first, got ${describeValue(v)}`];
+  let bytes = 0;
+  for (const [i, a] of v.entries()) {
+    if (typeof a !== 'string' || a.includes('\0')) return [`[${i}]`, `expected a string without NUL, got ${describeValue(a)}`];
+    bytes += Buffer.byteLength(a) + 1;
+  }
+  if (bytes > maxArgBytes) return ['', `${bytes} bytes with their NULs, more than ${maxArgBytes}`];
   return undefined;
 }
 
@@ -76,5 +91,7 @@ export function checkLoadOptions(driver: string, options: unknown): LoadOptions 
   if (env) throw fail(`env${env[0]}`, env[1]);
   const devices = o.devices === undefined ? undefined : devicesProblem(o.devices);
   if (devices) throw fail(`devices${devices[0]}`, devices[1]);
+  const argv = o.argv === undefined ? undefined : argvProblem(o.argv);
+  if (argv) throw fail(`argv${argv[0]}`, argv[1]);
   return o as LoadOptions;
 }

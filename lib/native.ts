@@ -18,6 +18,8 @@ export interface NativeFault {
   primary: boolean;
   /** Which failure of the driver this fault belongs to: the faults of one failure share it. */
   generation: number;
+  /** Kind 'exit': the status exit() was given (0 to 255), as a parent process would see it. */
+  status?: number;
   /** A class failure's: which load of the driver failed (loadSerial); a domain's generations start again at each load. */
   load?: number;
 }

@@ -19,6 +19,7 @@
 #include "loader/loader.h"
 #include "loader/text_patch.h"
 #include "posix/expiry_thread.h"
+#include "posix/signals.h"
 #include "recovery/left_running.h"
 #include "recovery/recovery.h"
 #include "shadow/shadow.h"
@@ -81,6 +82,7 @@ Napi::Object nooks::fault_object(Napi::Env env, const std::string &driver, const
   o.Set("ip", hex(f.ip));
   o.Set("primary", f.primary);
   o.Set("generation", (double)f.generation);
+  if (f.kind == FaultKind::exit && !f.signo) o.Set("status", f.exit_status);  // (killed by a signal: its `signal`)
   return o;
 }
 
@@ -259,6 +261,11 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   }
   // dmaBytes: whole 2 MiB pages within the bus window, checked in lib/load-options.ts.
   if (info[8].IsNumber()) o.dma_bytes = (size_t)info[8].As<Napi::Number>().Int64Value();
+  // argv: strings, argv[0] first, checked in lib/load-options.ts.
+  if (info[9].IsArray()) {
+    Napi::Array argv = info[9].As<Napi::Array>();
+    for (uint32_t i = 0; i < argv.Length(); i++) o.argv.push_back(argv.Get(i).ToString().Utf8Value());
+  }
   try {
     return Napi::Number::New(env, load_driver(path, o)->id);
   } catch (const LoadError &e) {
@@ -284,6 +291,28 @@ Napi::Value PatchText(const Napi::CallbackInfo &info) {
   std::string why;
   if (!text_patch(d, offset, bytes.Data(), bytes.Length(), info[3].ToBoolean().Value(), &why))
     throw_code(info.Env(), "EPATCH", d->name + ": cannot inject at text offset " + hex(offset) + ": " + why);
+  return info.Env().Undefined();
+}
+
+// program(id): whether the driver is a program, as its personality says
+// (nooks_posix_main: where its main is, in its read-only data).
+Napi::Value Program(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  auto *main_at = (void *const *)dlsym(d->handle, "nooks_posix_main");
+  bool program = false;
+  for (const Range &r : d->readable)
+    if (main_at && r.contains((uintptr_t)main_at, sizeof *main_at)) {
+      DomainMemoryAccess access;
+      program = *(void *const volatile *)main_at != nullptr;
+    }
+  return Napi::Boolean::New(info.Env(), program);
+}
+
+// kill(id, signal): see posix_kill.
+Napi::Value Kill(const Napi::CallbackInfo &info) {
+  Domain *d = domain_arg(info);
+  std::string why;
+  if (int e = posix_kill(d, info[1].As<Napi::Number>().Int32Value(), &why)) throw_code(info.Env(), strerrorname_np(-e), why);
   return info.Env().Undefined();
 }
 

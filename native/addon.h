@@ -19,7 +19,7 @@ struct ArgCheck {
   bool optional;  // undefined is admitted too
   bool nullable;  // null is admitted too
 };
-constexpr int kMaxAddonArgs = 9;
+constexpr int kMaxAddonArgs = 10;
 
 struct AddonFunction {
   const char *name;

@@ -55,7 +55,7 @@ describe('load options', () => {
     [{ dmaBytes: 512 << 20 }, 'crashy: load option dmaBytes: expected a multiple of 2 MiB (2097152) from 2 MiB to 256 MiB, got 536870912 [EINVAL]'],
     [{ shadow: 'yes' }, 'crashy: load option shadow: expected true or false, got "yes" [EINVAL]'],
     [{ name: '' }, 'crashy: load option name: expected a non-empty string, got "" [EINVAL]'],
-    [{ timeBudget: 100 }, 'crashy: load option timeBudget: unknown option (expected one of name, timeBudgetMs, memLimitBytes, dmaBytes, shadow, patches, params, env, devices) [EINVAL]'],
+    [{ timeBudget: 100 }, 'crashy: load option timeBudget: unknown option (expected one of name, timeBudgetMs, memLimitBytes, dmaBytes, shadow, patches, params, env, devices, argv) [EINVAL]'],
     [{ patches: 'x' }, 'crashy: load option patches: expected a list of text patches, got "x" [EINVAL]'],
     [{ patches: [{ offset: -1, bytes: Buffer.from([0x90]), transient: true }] }, 'crashy: load option patches[0].offset: expected a non-negative integer, got -1 [EINVAL]'],
     [{ patches: [{ offset: 0, bytes: [0x90], transient: true }] }, 'crashy: load option patches[0].bytes: expected a Buffer, got a list [EINVAL]'],

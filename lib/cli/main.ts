@@ -18,6 +18,7 @@ import { campaign } from './commands/campaign.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
 import { demo } from './commands/demo.js';
 import { domains } from './commands/domains.js';
+import { exec } from './commands/exec.js';
 import { guest } from './commands/guest.js';
 import { inject } from './commands/inject.js';
 import { pci } from './commands/pci.js';
@@ -418,6 +419,26 @@ export const commands: readonly CommandDef[] = [
       ['nooks run crashy wild_write @probe', 'a write over the kernel canary, stopped'],
       ['nooks run crashy infinite_loop --time-budget 100', 'ended by the watchdog after 100 ms'],
       ['nooks run ticker sum -- 1 -2 3 4 5 6', 'negative arguments after --'],
+    ],
+  },
+  {
+    name: 'exec',
+    args: ['driver', 'argv...?'],
+    help: 'Run a driver that is a program (it defines main) as a shell runs a program, isolated and restarted',
+    run: exec,
+    flags: ['isolation', 'policy'],
+    details: [
+      '<driver> is a driver built with nooks build --posix that defines main (docs/drivers.md, Programs): its main',
+      'runs in a protection domain with the arguments after -- (argv[0] is the driver\'s name). Its stdout lines',
+      'are printed on stdout as they come, its stderr lines and the kernel\'s about it on stderr, with its faults and',
+      'restarts (a fault, or an exit status other than 0, restarts it from main by the policy).',
+      'Ctrl-C (SIGINT) and SIGTERM are sent on to the program (its handlers run); a second one stops it.',
+      'Exit status: the program\'s (128+n when a signal n killed it); 1 when the policy disabled it or nooks failed.',
+    ],
+    examples: [
+      ['nooks exec ./uio-drv.so -- -d /dev/uio0 -v', 'its options after --'],
+      ['nooks exec ./uio-drv.so --isolation process', 'in a host process of its own'],
+      ['nooks exec ./uio-drv.so --policy policy.yaml', 'restarted within the limits of a policy file'],
     ],
   },
   {

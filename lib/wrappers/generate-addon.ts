@@ -9,7 +9,7 @@ import type { AddonSurface, ArgKind, Check } from './addon/describe.js';
 const cppName = (jsName: string): string => jsName[0].toUpperCase() + jsName.slice(1);
 
 // native/addon.h: kMaxAddonArgs
-const maxArgs = 9;
+const maxArgs = 10;
 
 function argCheck(c: Check): string {
   const optional = c.endsWith('?');

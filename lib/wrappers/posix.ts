@@ -27,8 +27,8 @@ const posixCore: KapiCall[] = [
     doc: 'clock_gettime & co.: nanoseconds on clock `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME; CLOCK_THREAD_CPUTIME_ID: the CPU time of the host thread running the call, CLOCK_PROCESS_CPUTIME_ID: of the host process); -EINVAL for any other.',
   },
   {
-    name: 'nooks_posix_sleep_ns', ret: 'void', params: [p('ns', 'unsigned long long')],
-    doc: 'usleep, nanosleep, sleep: sleep for at least `ns` nanoseconds. Counts against the driver\'s time budget, as msleep.', blocking: true,
+    name: 'nooks_posix_sleep_ns', ret: 'long long', params: [p('ns', 'unsigned long long')],
+    doc: 'usleep, nanosleep, sleep, pause: sleep for at least `ns` nanoseconds (~0: until a signal). Counts against the driver\'s time budget, as msleep. 0, or, when a signal\'s handler ran meanwhile in a program (Driver.kill), the nanoseconds that were left (at least 1): the sleep ends there, EINTR.', blocking: true,
   },
   {
     name: 'nooks_posix_sched_yield', ret: 'void', params: [],
@@ -39,6 +39,11 @@ const posixCore: KapiCall[] = [
     params: [p('name', 'const char *', { kind: 'string', max: 256 }), p('buf', 'char *', { kind: 'writable', size: 'size', nullable: true }),
       p('size', 'size_t', { kind: 'size', max: 4096 })],
     doc: 'getenv: copies the value of `name` from the load option `env` into `buf` (NUL-terminated, cut to `size`); returns its length, or -1 when `env` does not name it.',
+  },
+  {
+    name: 'nooks_posix_program_strings', ret: 'long',
+    params: [p('which', 'int'), p('buf', 'char *', { kind: 'writable', size: 'size', nullable: true }), p('size', 'size_t', { kind: 'size', max: 1 << 20 })],
+    doc: 'A program\'s main\'s strings, each NUL-terminated, one after another: `which` 0, its argv (the load option argv, argv[0] first); 1, its environment (the load option env, as NAME=value). Copies as many bytes as fit `size` into `buf`; returns how many there are in all (-EINVAL for another `which`).',
   },
   {
     name: 'nooks_posix_gettid', ret: 'int', params: [],
@@ -63,6 +68,10 @@ const posixCore: KapiCall[] = [
   {
     name: 'nooks_posix_exit', ret: 'void', params: [p('status', 'int')],
     doc: 'exit, _exit, _Exit: the driver fails (fault kind `exit`, message `exit(<status>)`) and is recovered; it never returns. Under isolation none, the process exits, as without nooks.',
+  },
+  {
+    name: 'nooks_posix_killed', ret: 'void', params: [p('sig', 'int')],
+    doc: 'A signal whose disposition is SIG_DFL and whose default action ends a process (nooks_posix_signal): the program ends as killed by `sig` (fault kind `exit`, its `signal` `sig`, message `killed by <name>`), no atexit handlers, no flush; it never returns. Under isolation none, the process is killed by the signal, as without nooks.',
   },
   {
     name: 'nooks_posix_abort', ret: 'void', params: [p('message', 'const char *', { kind: 'string', max: 512 })],

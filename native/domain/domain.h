@@ -119,6 +119,7 @@ struct Domain {
   std::vector<TextPatch> patches;  // injected faults, oldest first
   std::vector<ModuleParam> params;  // declared and given at load (native/loader/params.h)
   std::map<std::string, std::string> env;  // the load option env: the POSIX personality's getenv
+  std::vector<std::string> argv;  // the load option argv: what a program's main is given (nooks_posix_program_strings)
   std::vector<std::string> devices;        // the load option devices: PCI addresses it holds (native/dev/bus.h)
   std::shared_ptr<struct PosixFiles> posix;  // the POSIX personality's files and mappings (native/posix/fd_table.h)
   // BARs of real devices mapped for the driver (pci_iomap): under mprotect

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "checks.h"
 #include "log.h"
@@ -45,7 +47,14 @@ extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
   return clock_now_ns(clock);
 }
 
-extern "C" void kapi_nooks_posix_sleep_ns(unsigned long long ns) { driver_sleep_ns(calling_domain(), ns); }
+extern "C" long long kapi_nooks_posix_sleep_ns(unsigned long long ns) {
+  Domain *d = calling_domain();
+  Deadline until = Deadline::after_ns(ns);
+  InterruptibleWait signals(d);
+  wait_until(d, until, [] { return false; });
+  if (!signals.interrupted()) return 0;
+  return until.ns < 0 ? LLONG_MAX : std::max(until.ns - clock_now_ns(CLOCK_MONOTONIC), 1LL);
+}
 
 extern "C" void kapi_nooks_posix_sched_yield() {
   UnlockedYield y;
@@ -64,6 +73,19 @@ extern "C" long kapi_nooks_posix_getenv(const char *name, char *buf, size_t size
   return (long)it->second.size();
 }
 
+extern "C" long kapi_nooks_posix_program_strings(int which, char *buf, size_t size) {
+  Domain *d = calling_domain();
+  std::string all;
+  if (which == 0)
+    for (const std::string &a : d->argv) all += a + '\0';
+  else if (which == 1)
+    for (const auto &[name, value] : d->env) all += name + "=" + value + '\0';
+  else
+    return -EINVAL;
+  if (buf) memcpy(buf, all.data(), std::min(size, all.size()));
+  return (long)all.size();
+}
+
 extern "C" long kapi_nooks_posix_host_sysconf(int name) {
   if (name != _SC_PHYS_PAGES && name != _SC_AVPHYS_PAGES && name != _SC_LEVEL1_DCACHE_LINESIZE) return -EINVAL;
   return sysconf(name);
@@ -74,14 +96,37 @@ extern "C" int kapi_nooks_posix_getpid() { return getpid(); }
 extern "C" unsigned int kapi_nooks_posix_getuid() { return getuid(); }
 extern "C" unsigned int kapi_nooks_posix_geteuid() { return geteuid(); }
 
-// A driver that ends itself fails as it would by a fault: contained and
-// recovered. Without isolation nothing can contain it: the process ends, as
-// the driver would have ended it without nooks.
+// A driver that ends itself fails as it would by a fault: contained, and
+// its status handed on (lib/kernel.ts: a program's 0 is its end, any other
+// is recovered). Without isolation nothing can contain it: the process ends,
+// as the driver would have ended it without nooks.
 extern "C" void kapi_nooks_posix_exit(int status) {
   Domain *d = calling_domain();
-  if (g_backend.contains_faults) xpc_fail_current(d, FaultKind::exit, "exit(%d)", status);
+  if (g_backend.contains_faults) {
+    Fault f;
+    f.kind = FaultKind::exit;
+    f.exit_status = status & 0xff;  // what wait() would give a parent
+    snprintf(f.message, sizeof f.message, "exit(%d)", status);
+    xpc_leave_with(d, f);
+  }
   fprintf(stderr, "nooks: driver %s called exit(%d)\n", d->name.c_str(), status);
   _exit(status);
+}
+
+// A program killed by a signal it left to its default action: ended as
+// exit ends it, its `signal` saying by which (no status).
+extern "C" void kapi_nooks_posix_killed(int sig) {
+  Domain *d = calling_domain();
+  const char *name = sig >= 1 && sig <= 64 ? sigabbrev_np(sig) : nullptr;
+  if (g_backend.contains_faults) {
+    Fault f;
+    f.kind = FaultKind::exit;
+    f.signo = sig;
+    snprintf(f.message, sizeof f.message, "killed by %s%s", name ? "SIG" : "signal ", name ? name : std::to_string(sig).c_str());
+    xpc_leave_with(d, f);
+  }
+  fprintf(stderr, "nooks: driver %s killed by signal %d\n", d->name.c_str(), sig);
+  _exit(128 + (sig & 0x7f));
 }
 
 extern "C" void kapi_nooks_posix_abort(const char *message) {

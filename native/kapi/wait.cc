@@ -100,6 +100,30 @@ void stall_for_test(Domain *d) {
 
 namespace {
 
+// Per domain slot, how many signals' handlers have run there: a wait compares
+// the count at its start with the count now (slots are reused: only changes count).
+std::atomic<uint64_t> signals_handled[kMaxDomains];
+thread_local const InterruptibleWait *tl_interruptible = nullptr;
+
+}  // namespace
+
+void waits_interrupt(Domain *d) {
+  signals_handled[d->id].fetch_add(1);
+  std::lock_guard<std::mutex> g(d->threads_lock);
+  for (DomainThread *dt : d->threads)
+    if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) > 0) thread_wake(dt->thread);  // inside d: perhaps in a wait
+}
+
+InterruptibleWait::InterruptibleWait(Domain *d) : d_(d), outer_(tl_interruptible), seen_(signals_handled[d->id].load()) {
+  tl_interruptible = this;
+}
+
+InterruptibleWait::~InterruptibleWait() { tl_interruptible = outer_; }
+
+bool InterruptibleWait::interrupted() const { return signals_handled[d_->id].load() != seen_; }
+
+namespace {
+
 // wait_until's loop, sleeping on the driver's word as well when there is one
 // (while it holds `seen`): 0 once ready(), -EINTR (leave d) or -ETIMEDOUT.
 int wait_for(Domain *d, const Deadline &deadline, const std::function<bool()> &ready, const volatile u32 *word, u32 seen) {
@@ -110,6 +134,7 @@ int wait_for(Domain *d, const Deadline &deadline, const std::function<bool()> &r
     uint32_t woken = t->wakes.load();  // before the checks: a wake after them ends the sleep at once
     if (ready()) return 0;
     if (should_abort(d)) return -EINTR;
+    if (tl_interruptible && tl_interruptible->interrupted()) return -EINTR;
     if (deadline.passed()) return -ETIMEDOUT;
     futex_waitv w[] = {waiter(&t->wakes, woken), waiter(word, seen)};
     sleep_on(w, word ? 2 : 1, deadline);

@@ -41,6 +41,28 @@ void thread_wake(ThreadCtx *t);
 // the thread sleeps.
 bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready);
 
+// A signal's handler has run in d (native/posix/signals.cc): the waits of d's
+// threads inside an InterruptibleWait end (-EINTR, wait_until false), as on
+// Linux a handler ends poll, epoll_wait, nanosleep, pause and a blocking read.
+void waits_interrupt(Domain *d);
+
+// Within its scope, the calling thread's waits for d also end when a signal's
+// handler runs in d (waits_interrupt) from its start on: interrupted() says
+// whether one did.
+class InterruptibleWait {
+ public:
+  explicit InterruptibleWait(Domain *d);
+  ~InterruptibleWait();
+  bool interrupted() const;
+  InterruptibleWait(const InterruptibleWait &) = delete;
+  InterruptibleWait &operator=(const InterruptibleWait &) = delete;
+
+ private:
+  Domain *d_;
+  const InterruptibleWait *outer_;
+  uint64_t seen_;
+};
+
 // Waits while the driver's word holds `seen` (0), until the deadline
 // (-ETIMEDOUT) or until the calling thread must leave d (-EINTR). A read of
 // the word that faults (the driver freed it meanwhile) fails d, naming the

@@ -344,6 +344,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   }
   Domain *d = domain_create(opts.name, path, opts.time_budget_ms, opts.mem_limit, statics, opts.dma_bytes);
   d->env = opts.env;
+  d->argv = opts.argv;
   d->tls_reserved = img.tls_reserved;
   d->devices = opts.devices;
   taps_reset(d);

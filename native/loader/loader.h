@@ -37,6 +37,8 @@ struct LoadOptions {
   std::vector<ParamArg> params;
   // The environment the POSIX personality's getenv reads.
   std::map<std::string, std::string> env;
+  // A program's argv, argv[0] first (the load option argv).
+  std::vector<std::string> argv;
   // The PCI addresses of the devices it holds (the load option devices).
   std::vector<std::string> devices;
 };

@@ -97,10 +97,12 @@ extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxeve
   std::shared_ptr<Epoll> ep = file_as<Epoll>(epf->file);
   if (!ep || !maxevents) return -EINVAL;
   std::vector<epoll_event> got;
-  files_wait(d, timeout, {ep->waits()}, [&] {
-    got = ep->ready(maxevents);
-    return !got.empty();
-  });
+  InterruptibleWait signals(d);
+  if (!files_wait(d, timeout, {ep->waits()}, [&] {
+        got = ep->ready(maxevents);
+        return !got.empty();
+      }) && signals.interrupted())
+    return -EINTR;  // a handler ran: Linux's epoll_wait ends, SA_RESTART or not
   if (int e = got.empty() ? 0 : write_back(d, "epoll_wait", [&] { memcpy(events, got.data(), got.size() * sizeof(epoll_event)); })) return e;
   return (int)got.size();
 }

@@ -42,11 +42,13 @@ extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout) {
     if (files[i]) queues.push_back(files[i]->file->waits());
   }
   int ready = 0;
-  files_wait(d, timeout, queues, [&] {
-    ready = 0;
-    for (size_t i = 0; i < nfds; i++) ready += (want[i].revents = revents(files[i], want[i])) != 0;
-    return ready > 0;
-  });
+  InterruptibleWait signals(d);
+  if (!files_wait(d, timeout, queues, [&] {
+        ready = 0;
+        for (size_t i = 0; i < nfds; i++) ready += (want[i].revents = revents(files[i], want[i])) != 0;
+        return ready > 0;
+      }) && signals.interrupted())
+    return -EINTR;  // a handler ran: Linux's poll ends, SA_RESTART or not
   if (int e = nfds ? write_back(d, "poll", [&] { memcpy(fds, want.data(), nfds * sizeof(pollfd)); }) : 0) return e;
   return ready;
 }

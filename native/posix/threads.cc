@@ -24,6 +24,7 @@
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "../trap/host_signals.h"
+#include "threads.h"
 
 namespace nooks {
 
@@ -42,6 +43,7 @@ struct DriverThread {
   std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: whether a teardown left it behind
   uint64_t left_running = 0;  // a teardown gave up on it (its ticket, left_running.h): it keeps its domain until it ends
   uint64_t result = 0;
+  std::function<void(uint64_t)> after;  // given what its crossing returned, if it did without a fault (driver_thread_start)
   std::thread thread;
 };
 
@@ -69,9 +71,14 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
       std::unique_lock<std::mutex> g(threads.lock);  // its name may change meanwhile
       std::string label = label_of(*t);
       g.unlock();
-      klog_line(3, d->name, label + ": the driver failed on this thread (" + fault_kind_name(f.kind) + ")");
+      if (f.kind == FaultKind::exit)  // exit(), a signal's default: a program's end, or a failure for the policy to say (lib/kernel.ts)
+        klog_line(5, d->name, label + ": " + f.message);
+      else
+        klog_line(3, d->name, label + ": the driver failed on this thread (" + fault_kind_name(f.kind) + ")");
     }
     recovery_notify(d, f);
+  } else if (t->after) {
+    t->after(c.ret);
   }
   domain_thread_forget(d);  // from here on this thread touches nothing of d's: d may go once it is finished
   std::unique_lock<std::mutex> g(threads.lock);
@@ -141,6 +148,27 @@ ObjectRelease thread_release(ObjectType::thread, release_thread);
 
 }  // namespace
 
+long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, const std::string &name, std::function<void(uint64_t)> after) {
+  auto t = std::make_shared<DriverThread>();
+  t->domain = d;
+  t->detached = detached;
+  t->after = std::move(after);
+  std::lock_guard<std::mutex> g(threads.lock);
+  int alive = 0;
+  for (auto &[h, other] : threads.all) alive += other->domain == d;
+  if (alive >= kMaxThreads) return -EAGAIN;
+  // As on Linux, a new thread is called what the thread that created it is called (its kernel thread inherits that).
+  char inherited[16] = "";
+  prctl(PR_GET_NAME, inherited);
+  t->name = name;
+  t->comm = name.empty() ? inherited : name;
+  t->handle = threads.next_handle++;
+  d->objects.add({ObjectType::thread, (uintptr_t)t->handle, 0, start, label_of(*t)});
+  threads.all[t->handle] = t;
+  t->thread = kernel_thread(run, t, c);
+  return (long)t->handle;
+}
+
 }  // namespace nooks
 
 using namespace nooks;
@@ -152,25 +180,9 @@ extern "C" long kapi_nooks_posix_thread_create(void *(*main)(void *, void *), vo
                               std::to_string(domain_stack_size()) + " (EINVAL)");
     return -EINVAL;
   }
-  auto t = std::make_shared<DriverThread>();
-  t->domain = d;
-  t->detached = detached;
-  std::lock_guard<std::mutex> g(threads.lock);
-  int alive = 0;
-  for (auto &[h, other] : threads.all) alive += other->domain == d;
-  if (alive >= kMaxThreads) {
-    klog_line(3, d->name, "pthread_create: " + std::to_string(kMaxThreads) + " threads already (EAGAIN)");
-    return -EAGAIN;
-  }
-  // As on Linux, a new thread is called what the thread that created it is called (its kernel thread inherits that).
-  char inherited[16] = "";
-  prctl(PR_GET_NAME, inherited);
-  t->comm = inherited;
-  t->handle = threads.next_handle++;
-  d->objects.add({ObjectType::thread, (uintptr_t)t->handle, 0, (uint64_t)start, label_of(*t)});
-  threads.all[t->handle] = t;
-  t->thread = kernel_thread(run, t, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg}, 0});
-  return (long)t->handle;
+  long handle = driver_thread_start(d, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg}, 0}, (uint64_t)start, detached, "");
+  if (handle == -EAGAIN) klog_line(3, d->name, "pthread_create: " + std::to_string(kMaxThreads) + " threads already (EAGAIN)");
+  return handle;
 }
 
 extern "C" int kapi_nooks_posix_thread_join(unsigned long handle, void **result) {

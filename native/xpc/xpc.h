@@ -27,6 +27,7 @@ struct Fault {
   int domain = -1;
   bool primary = false;  // this fault failed the domain (not an echo of a failure already under way)
   uint64_t generation = 0;  // which failure of the domain this fault belongs to
+  int exit_status = 0;      // FaultKind::exit: the status exit() was given, as a parent would see it (0 to 255)
   char message[200] = {0};
 };
 

@@ -11,9 +11,9 @@ export const core = surface({
     boot: fn<(isolation: Isolation) => void>('Boots the kernel in this thread with that isolation mode.', ['string']),
     shutdown: fn<() => void>('Unloads every driver and stops the kernel\'s threads.', []),
     load: fn<(path: string, name: string, timeBudgetMs: number, memLimitBytes: number, patches?: TextPatch[],
-      params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[], dmaBytes?: number) => number>(
-      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds, `dmaBytes` the size of its DMA memory (default: 16 MiB or memLimitBytes if smaller). Its domain id.',
-      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?', 'number?']),
+      params?: Record<string, ParamValue>, env?: Record<string, string>, devices?: string[], dmaBytes?: number, argv?: string[]) => number>(
+      'Loads a driver; `patches` are written over its text before module_init, `params` set its module_param variables (EPARAM), `env` is what the POSIX personality\'s getenv returns, `devices` the PCI addresses it holds, `dmaBytes` the size of its DMA memory (default: 16 MiB or memLimitBytes if smaller), `argv` what a program\'s main is given. Its domain id.',
+      ['string', 'string', 'number', 'number', 'array?', 'any?', 'object?', 'array?', 'number?', 'array?']),
     checkDriver: fn<(path: string, params?: Record<string, ParamValue>) => void>(
       'Checks the driver file as load would before it loads it (ELF, kernel-API version, symbols, text, `params` against its declarations), without loading it: throws load\'s error.',
       ['string', 'any?']),
@@ -24,6 +24,10 @@ export const core = surface({
     unload: fn<(id: number, fallback?: number) => void>(
       'Unloads the driver; `fallback`: the domain of the fallback driver that takes its place: what its shadows parked waits for that driver.',
       ['number', 'number?']),
+    program: fn<(id: number) => boolean>('Whether the driver is a program: of the POSIX personality, with a main.', ['number']),
+    kill: fn<(id: number, signal: number) => void>(
+      'Sends signal `signal` (1 to 64) to the program: its disposition is carried out on a driver thread of its own (ESRCH: not a personality driver, or not running; EAGAIN: no thread left).',
+      ['number', 'number']),
     resolve: fn<(id: number, symbol: string) => number>('The address of a function the driver exports (ENOSYM).', ['number', 'string']),
     call: fn<(id: number, fn: number, ...args: (number | bigint | boolean)[]) => number | bigint>(
       'Calls a driver function in its domain with up to six integer arguments.', ['number', 'number']),

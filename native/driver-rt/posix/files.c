@@ -87,7 +87,12 @@ ssize_t read(int fd, void *buf, size_t n)
 {
 	if (fd == STDIN_FILENO)
 		return 0;	/* a driver has no input */
-	return posix_result(nooks_posix_read(fd, buf, io_len(n), -1));
+	long r;
+
+	/* a handler of SA_RESTART (signal()'s) restarts a read it cut short, as Linux's */
+	while ((r = nooks_posix_read(fd, buf, io_len(n), -1)) == -EINTR && posix_signal_restarts())
+		;
+	return posix_result(r);
 }
 
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);

@@ -53,6 +53,12 @@ char *posix_format(char small[POSIX_SMALL_TEXT], int *n, const char *fmt, va_lis
 /* Logs what stdout and stderr hold of an unfinished line, and writes what
  * the FILE streams over files hold, but for those another thread holds (exit does). */
 void posix_streams_flush(void);
+/* A program's main started on a thread of its own, after module_init (program.c): 0, or -errno. */
+int posix_program_start(void);
+/* Whether the driver is a program (defines main). */
+bool posix_program(void);
+/* Whether the last signal handler that ran had SA_RESTART (signal.c): a read it cut short starts again. */
+bool posix_signal_restarts(void);
 /* What exit() and the unload run (start.c): the atexit handlers, then the destructors, each in reverse order. */
 void posix_run_exit_handlers(void);
 /* write() until all n bytes are written (files.c): 0, or -1 when a write

@@ -1,12 +1,16 @@
-/* signal and sigaction. A driver is sent no signals (docs/drivers.md), so
- * the two dispositions that say exactly that, SIG_DFL and SIG_IGN, are
- * accepted and kept, only so that the old one is answered as Linux would
- * (a pipe gives EPIPE, never SIGPIPE, either way). A handler would never
- * run: it is refused (EINVAL) with one kernel log line saying why, so a
- * driver whose main loop installs one still loads and its author sees it.
- * The dispositions are static data: a restart forgets them. */
+/* signal and sigaction. A program (program.c) is sent the signals of
+ * Driver.kill (docs/drivers.md, "Programs"): each disposition is kept, and
+ * nooks_posix_signal carries it out on the thread the kernel starts for the
+ * signal. A library-style driver is sent none: SIG_DFL and SIG_IGN are kept
+ * only so that the old one is answered as Linux would (a pipe gives EPIPE,
+ * never SIGPIPE, either way), and a handler, which would never run, is
+ * refused (EINVAL) with one kernel log line saying why, so a driver whose
+ * main loop installs one still loads and its author sees it. The
+ * dispositions are static data: a restart forgets them. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include "posix.h"
 
@@ -20,7 +24,7 @@
 
 /* Each signal's disposition as the kernel keeps it; zeroed: SIG_DFL. */
 static struct {
-	bool ignored;
+	void *handler;	/* SIG_DFL, SIG_IGN, or the program's sa_handler or sa_sigaction */
 	int flags;
 	unsigned long mask;
 } dispositions[SIGNALS + 1];
@@ -67,18 +71,18 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (sig < 1 || sig > SIGNALS || posix_signal_glibc_internal(sig) || (act && (sig == SIGKILL || sig == SIGSTOP)))
 		return (int)posix_result(-EINVAL);
-	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN && !posix_program()) {
 		log_handler_refused(sig);
 		return (int)posix_result(-EINVAL);
 	}
 	if (old) {	/* the rest of sa_mask as the caller had it, as glibc copies the kernel's 64 signals only */
-		old->sa_handler = dispositions[sig].ignored ? SIG_IGN : SIG_DFL;
+		old->sa_handler = (sighandler_t)dispositions[sig].handler;
 		old->sa_flags = dispositions[sig].flags;
 		old->sa_mask.__val[0] = dispositions[sig].mask;
 		old->sa_restorer = NULL;
 	}
 	if (act) {
-		dispositions[sig].ignored = act->sa_handler == SIG_IGN;
+		dispositions[sig].handler = (void *)act->sa_handler;
 		dispositions[sig].flags = (act->sa_flags | SA_RESTORER_FLAG) & KEPT_FLAGS;
 		dispositions[sig].mask = act->sa_mask.__val[0] & ~(posix_signal_bit(SIGKILL) | posix_signal_bit(SIGSTOP));
 	}
@@ -97,5 +101,78 @@ sighandler_t signal(int sig, sighandler_t handler)
 	}
 	act.sa_mask.__val[0] = posix_signal_bit(sig);
 	return sigaction(sig, &act, &old) ? SIG_ERR : old.sa_handler;
+}
+
+/* glibc's signal under System V's semantics (its name under some feature
+ * macros): the handler runs once (SA_RESETHAND), the signal not blocked in it,
+ * no SA_RESTART. */
+sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESETHAND | SA_NODEFER }, old;
+
+	if (handler == SIG_ERR || sig < 1 || sig > SIGNALS) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	return sigaction(sig, &act, &old) ? SIG_ERR : old.sa_handler;
+}
+
+/* Whether Linux's default action for `sig` ends the process (else it is
+ * ignored: SIGCHLD, SIGCONT, SIGURG, SIGWINCH; the stops, which stop no
+ * driver, likewise). */
+static bool ends_by_default(int sig)
+{
+	switch (sig) {
+	case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH:
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* A signal Driver.kill sends (the kernel checked 1 to 64), carried out on the
+ * thread the kernel started for it, inside the domain: its handler runs
+ * (with a siginfo of SI_USER under SA_SIGINFO; SA_RESETHAND makes the
+ * disposition SIG_DFL first, as Linux), SIG_IGN does nothing, and SIG_DFL
+ * ends the program as killed by the signal (no atexit handlers, no flush, as
+ * Linux) where Linux's default ends a process. 1 when a handler ran (the
+ * kernel then interrupts the program's waits), else 0. */
+/* Whether the last handler that ran had SA_RESTART: the read it cut short starts again. */
+static bool last_restarts;
+
+bool posix_signal_restarts(void)
+{
+	return last_restarts;
+}
+
+__attribute__((visibility("default"))) int nooks_posix_signal(int sig)
+{
+	void *handler = dispositions[sig].handler;
+	int flags = dispositions[sig].flags;
+
+	if (handler == (void *)SIG_IGN)
+		return 0;
+	if (handler == (void *)SIG_DFL) {
+		if (ends_by_default(sig))
+			nooks_posix_killed(sig);
+		return 0;
+	}
+	last_restarts = flags & SA_RESTART;
+	if (flags & SA_RESETHAND) {
+		dispositions[sig].handler = (void *)SIG_DFL;
+		dispositions[sig].flags &= ~SA_SIGINFO;
+	}
+	if (flags & SA_SIGINFO) {
+		siginfo_t info = { .si_signo = sig, .si_code = SI_USER };
+		ucontext_t context = { 0 };
+
+		info.si_pid = getpid();
+		info.si_uid = getuid();
+		((void (*)(int, siginfo_t *, void *))handler)(sig, &info, &context);
+	} else {
+		((void (*)(int))handler)(sig);
+	}
+	return 1;
 }
 

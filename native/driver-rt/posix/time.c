@@ -75,6 +75,21 @@ time_t time(time_t *out)
 	return now;
 }
 
+/* A sleep's end (nooks_posix_sleep_ns's answer): whether a signal's handler
+ * cut it short, `left` nanoseconds before its end, then in *rem (if any) and
+ * errno EINTR, as Linux's nanosleep. */
+static bool interrupted(long long left, struct timespec *rem)
+{
+	if (rem) {
+		rem->tv_sec = left / NS_PER_S;
+		rem->tv_nsec = left % NS_PER_S;
+	}
+	if (!left)
+		return false;
+	errno = EINTR;
+	return true;
+}
+
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	long long ns = posix_ns_of(req);
@@ -83,10 +98,7 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	nooks_posix_sleep_ns((unsigned long long)ns);
-	if (rem)
-		rem->tv_sec = rem->tv_nsec = 0;
-	return 0;
+	return interrupted(nooks_posix_sleep_ns((unsigned long long)ns), rem) ? -1 : 0;
 }
 
 /* The error number itself, not -1 and errno, as POSIX has it. Not on the CPU
@@ -102,23 +114,30 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
 
 	if (now < 0 || ns < 0)
 		return EINVAL;
-	if (flags & TIMER_ABSTIME)
+	if (flags & TIMER_ABSTIME) {
 		ns -= now;	/* until the clock reads req: at once if it is past */
-	else if (rem)
-		rem->tv_sec = rem->tv_nsec = 0;
-	if (ns > 0)
-		nooks_posix_sleep_ns((unsigned long long)ns);
-	return 0;
+		rem = NULL;	/* as Linux: an absolute sleep tells nothing left */
+	}
+	return interrupted(ns > 0 ? nooks_posix_sleep_ns((unsigned long long)ns) : 0, rem) ? EINTR : 0;
 }
 
 int usleep(useconds_t us)
 {
-	nooks_posix_sleep_ns((unsigned long long)us * 1000);
-	return 0;
+	return interrupted(nooks_posix_sleep_ns((unsigned long long)us * 1000), NULL) ? -1 : 0;
 }
 
+/* The seconds left when a handler cut it short, rounded up as Linux's. */
 unsigned int sleep(unsigned int s)
 {
-	nooks_posix_sleep_ns((unsigned long long)s * NS_PER_S);
-	return 0;
+	long long left = nooks_posix_sleep_ns((unsigned long long)s * NS_PER_S);
+
+	return (unsigned int)((left + NS_PER_S - 1) / NS_PER_S);
+}
+
+/* Until a signal's handler runs (a program's: Driver.kill); then -1, EINTR. */
+int pause(void)
+{
+	nooks_posix_sleep_ns(~0ULL);
+	errno = EINTR;
+	return -1;
 }

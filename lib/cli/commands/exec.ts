@@ -1,0 +1,64 @@
+// `nooks exec <driver.so> [-- argv...]`: runs a driver that is a program
+// (docs/drivers.md, "Programs") as a shell runs a program: its output as it
+// comes, Ctrl-C and SIGTERM passed on to it, its exit status as nooks's.
+import { constants } from 'node:os';
+import { driverName, loadableDriverPath } from '../../paths.js';
+import type { LogLine } from '../../native.js';
+import type { ProgramExit } from '../../kernel.js';
+import { UsageError } from '../args.js';
+import { isolationOf, policyOf, withKernel, type Context } from './common.js';
+
+/** How often the kernel's log is looked at for the program's lines while it runs. */
+const logEveryMs = 20;
+
+export async function exec(ctx: Context): Promise<number> {
+  const [driver, ...args] = ctx.args;
+  const name = driverName(loadableDriverPath(driver));
+  return withKernel({ isolation: isolationOf(ctx), policy: policyOf(ctx) }, async (k) => {
+    // its stdout (level info) on ours; its stderr and the kernel's lines about it (a fault, its exit) on our stderr
+    k.on('log', (l: LogLine) => {
+      if (l.source === name) (l.level < 6 ? process.stderr : process.stdout).write(`${l.text}\n`);
+    });
+    let lastStatus: number | undefined;
+    k.on('fault', (e) => {
+      const status = (e.fault as { status?: number } | undefined)?.status;
+      if (status !== undefined) lastStatus = status;
+      process.stderr.write(`nooks: ${name} failed: ${e.fault?.message}\n`);
+    });
+    k.on('recovered', () => process.stderr.write(`nooks: ${name} restarted (main runs again)\n`));
+    const d = await k.load(driver, { argv: [name, ...args] });
+    if (!d.program) {
+      await d.unload();
+      throw new UsageError(`${driver} is no program (it defines no main, or is not built with --posix): use nooks run for its functions`);
+    }
+    k.on('disabled', () => {
+      process.stderr.write(`nooks: ${name} disabled by the policy: not restarted again\n`);
+      void d.unload({ stopMs: 0 });
+    });
+    // the first signal asks the program to end; a second one stops it
+    let asked = false;
+    const passOn = (signal: NodeJS.Signals) => {
+      if (d.state === 'unloaded') return;
+      if (!asked) {
+        asked = true;
+        d.kill(signal);
+        return;
+      }
+      process.stderr.write(`nooks: ${name}: stopped\n`);
+      void d.unload({ stopMs: 0 });
+    };
+    process.on('SIGINT', passOn);
+    process.on('SIGTERM', passOn);
+    const drain = setInterval(() => k.log(), logEveryMs);
+    let end: ProgramExit;
+    try {
+      end = await d.exited;
+    } finally {
+      clearInterval(drain);
+      process.off('SIGINT', passOn);
+      process.off('SIGTERM', passOn);
+    }
+    if (end.signal) return 128 + (constants.signals as Record<string, number>)[end.signal];
+    return end.status ?? lastStatus ?? 1;
+  });
+}

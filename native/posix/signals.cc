@@ -1,0 +1,40 @@
+// Driver.kill: a signal carried out on a driver thread of its own, not on
+// one of the program's threads: none is interrupted at an arbitrary
+// instruction (inside a kernel call, a lock held), and the handler runs as a
+// handler may (async-signal-safe work, a flag set); the program's waits then
+// end with EINTR (../kapi/wait.h), as on Linux a thread's do when a handler
+// runs, so that `while (running) poll(...)` sees its flag.
+#include <dlfcn.h>
+#include <signal.h>
+
+#include <cstring>
+
+#include "../kapi/wait.h"
+#include "signals.h"
+#include "threads.h"
+
+namespace nooks {
+
+int posix_kill(Domain *d, int sig, std::string *why) {
+  void *carry_out = dlsym(d->handle, "nooks_posix_signal");
+  if (!carry_out || !d->in_text((uintptr_t)carry_out)) {
+    *why = d->name + " is not a driver of the POSIX personality: it is sent no signals";
+    return -ESRCH;
+  }
+  if (d->state.load() != DomainState::running) {
+    *why = d->name + " is " + state_name(d->state.load()) + ": no signal is delivered to it";
+    return -ESRCH;
+  }
+  std::string name = sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "signal " + std::to_string(sig);
+  long handle = driver_thread_start(d, XpcCall{carry_out, {(uint64_t)sig}, 0}, (uint64_t)carry_out, true, name,
+                                    [d](uint64_t handled) {
+                                      if (handled) waits_interrupt(d);  // a handler ran (not SIG_IGN, not a default ignoring it)
+                                    });
+  if (handle < 0) {
+    *why = d->name + " has as many threads as it may: no thread for the signal";
+    return (int)handle;
+  }
+  return 0;
+}
+
+}  // namespace nooks

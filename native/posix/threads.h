@@ -1,0 +1,18 @@
+// Driver threads (threads.cc): kernel threads that cross into a driver once.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "../domain/domain.h"
+#include "../xpc/xpc.h"
+
+namespace nooks {
+
+// Starts a kernel thread that makes crossing `c` into d (a thread object of
+// d's whose value is `start`, labelled `name` or "thread <handle>"), and, when that crossing
+// returns without a fault, runs `after` outside d with what it returned. Its handle (joinable
+// unless `detached`), or -EAGAIN when d has as many threads as it may.
+long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, const std::string &name,
+                         std::function<void(uint64_t)> after = nullptr);
+
+}  // namespace nooks
