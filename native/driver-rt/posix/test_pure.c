@@ -488,6 +488,8 @@ static const char *const time_formats[] = {
 	"%_Y %-m %0e %^a %^B %#Z %#p %#a %#P %^P %#c %10Y %-10d %_5H %010s %3z %^10b %_3j %-j %5%% %5e %05e %-5e %8F %_8C %-3y",
 	"%q %Q%K%L%N%o%f %", "%E", "%O", "%Ey %EY %Ec %Od %Oy %OH %Ea %Ob %EH %-_0^#12Od %E5Y %5EY",
 	"%40c|%-40c|%040D|%1000Y",
+	/* what glibc does not know, or refuses with E or O, padded to the width and upper case under '^' */
+	"%q|%5q|%^q|%^#q|%_5K|%05L|%^10Oa|%5Ea|%^Eh|%-^7Ek|%#Eb|%#6Eh|%#Ea|%#EB|%5O|%5",
 };
 
 /* strftime of tm, ours and glibc's, with room for all and for less. */
@@ -613,6 +615,20 @@ static void calendar(void)
 	tm.tm_isdst = 0;
 	tm.tm_year = -1905;
 	compare_strftime("%z|%Y|%C|%y|%G|%g|%_Y|%05Y|%-C|%5Y|%-5Y|%_5Y|%5z|%5C", &tm);
+	/* a zone of the driver's own: '#' lowers it even under '^' */
+	tm.tm_zone = "Cet";
+	compare_strftime("%Z|%^Z|%#Z|%^#Z|%#^Z|%^#6Z", &tm);
+	/* no zone, tm_isdst past glibc's tzname[1]: "?" */
+	tm.tm_zone = NULL;
+	tm.tm_isdst = 2;
+	compare_strftime("%Z|%5Z|%z", &tm);
+	/* tm_gmtoff past an int's range: glibc's int of it, nothing overflows (UBSan) */
+	tm.tm_isdst = 0;
+	tm.tm_gmtoff = LONG_MIN;
+	compare_strftime("%z|%_9z", &tm);
+	tm.tm_gmtoff = (1L << 40) - (5 * 3600 + 30 * 60);
+	compare_strftime("%z|%_9z", &tm);
+	tm.tm_gmtoff = 0;
 	tm.tm_yday = INT_MAX;	/* fields at an int's limits overflow nothing (UBSan), where glibc's would */
 	tm.tm_wday = INT_MIN;
 	CHECK(strftime((char[128]){ 0 }, 128, "%U %W %V %G %g %u %j", &tm) > 0);
