@@ -602,6 +602,21 @@ static void calendar(void)
 	for (int i = 0; i < 2000; i++)	/* some 6000 years each side of 1970 */
 		compare_time((time_t)(((long long)rand() << 31 | rand()) % 400000000000LL - 200000000000LL));
 
+	/* at an int's first and last years, where glibc's answer hangs on the time with
+	 * tm_sec clamped to 0 to 59 (then shifted an hour for a tm_isdst above 0) too */
+	for (int last = 0; last < 2; last++)
+		for (int mday = 0; mday < 4; mday++)
+			for (int hour = 0; hour < 4; hour++)
+				for (int sec = 0; sec < 7; sec++) {
+					static const int mdays[] = { 0, 1, 31, 32 }, hours[] = { -1, 0, 23, 24 };
+					static const int secs[] = { -100000, -3601, -1, 0, 60, 3600, 100000 };
+					struct tm edge = { .tm_sec = secs[sec], .tm_hour = hours[hour], .tm_mday = mdays[mday],
+							   .tm_mon = last ? 11 : 0, .tm_year = last ? INT_MAX : INT_MIN };
+
+					compare_normalized(&edge, 0, 0, 0);
+					compare_normalized(&edge, 0, 0, 1);
+				}
+
 	/* fields out of range, tm_zone NULL (%Z from tm_isdst), a tm_gmtoff of -05:30, negative years */
 	memset(&tm, 0, sizeof(tm));
 	compare_strftime("%Z %z %s %c %G %V", &tm);
