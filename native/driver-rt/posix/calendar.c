@@ -94,13 +94,19 @@ static time_t seconds_of(const struct tm *tm)
 }
 
 /* timegm and mktime: tm normalized (tm_isdst 0), or -1 and EOVERFLOW when
- * the year is past an int's range, tm then unchanged; `shift` seconds added. */
+ * the year is past an int's range, tm then unchanged; `shift` seconds added.
+ * As glibc, which first finds the time with tm_sec clamped to 0 to 59 (for
+ * leap seconds), then shifts it: EOVERFLOW also where either of those is
+ * past an int's years, though tm_sec brings the answer back. */
 static time_t normalize(struct tm *tm, const char *zone, int shift)
 {
-	time_t t = seconds_of(tm) + shift;
-	struct tm out;
+	struct tm clamped = *tm, out;
+	time_t first, shifted, t = seconds_of(tm) + shift;
 
-	if (!broken_down(&t, &out, zone))
+	clamped.tm_sec = tm->tm_sec < 0 ? 0 : tm->tm_sec > 59 ? 59 : tm->tm_sec;
+	first = seconds_of(&clamped);
+	shifted = first + shift;
+	if (!broken_down(&first, &out, zone) || !broken_down(&shifted, &out, zone) || !broken_down(&t, &out, zone))
 		return -1;
 	*tm = out;
 	return t;

@@ -39,16 +39,22 @@ static void put_padding(struct out *o, const struct field *f, int n)
 		put(o, f->pad == '0' ? '0' : ' ');
 }
 
-/* A text conversion, padded to the width. What '#' does to its case:
- * `hash_case` 'U' upper, 'L' lower, 0 nothing; 'P' is lower always (%P). */
-static void put_text(struct out *o, const struct field *f, const char *s, char hash_case)
+/* n characters of a text conversion, padded to the width. What '#' does to
+ * its case: `hash_case` 'U' upper, 'L' lower (even under '^': glibc looks at
+ * its lower case first), 0 nothing; 'P' is lower always (%P). */
+static void put_chars(struct out *o, const struct field *f, const char *s, size_t n, char hash_case)
 {
 	bool lower = hash_case == 'P' || (f->hash && hash_case == 'L');
-	bool upper = f->upper || (f->hash && hash_case == 'U');
+	bool upper = !lower && (f->upper || (f->hash && hash_case == 'U'));
 
-	put_padding(o, f, (int)strlen(s));
-	for (; *s; s++)
-		put(o, lower && *s >= 'A' && *s <= 'Z' ? *s + 32 : upper && *s >= 'a' && *s <= 'z' ? *s - 32 : *s);
+	put_padding(o, f, n < INT_MAX ? (int)n : INT_MAX);
+	for (size_t i = 0; i < n; i++)
+		put(o, lower && s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : upper && s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+}
+
+static void put_text(struct out *o, const struct field *f, const char *s, char hash_case)
+{
+	put_chars(o, f, s, strlen(s), hash_case);
 }
 
 /* A number of at least `digits` digits (or the width, but for %s), as
@@ -268,16 +274,17 @@ static bool convert(struct out *o, const struct field *f, char conv, const struc
 		put_field_number(o, f, 1, false, year);
 		return true;
 	case 'z': {
-		long minutes = (tm->tm_gmtoff < 0 ? -tm->tm_gmtoff : tm->tm_gmtoff) / 60;
+		long long offset = (int)tm->tm_gmtoff;	/* glibc's int of it */
+		long long minutes = (offset < 0 ? -offset : offset) / 60;
 
 		if (tm->tm_isdst < 0)
 			return true;	/* unknown: nothing, as glibc */
-		put_text(o, f, tm->tm_gmtoff < 0 ? "-" : "+", 0);	/* padded to the width, and the number again, as glibc */
+		put_text(o, f, offset < 0 ? "-" : "+", 0);	/* padded to the width, and the number again, as glibc */
 		put_field_number(o, f, 4, false, minutes / 60 * 100 + minutes % 60);
 		return true;
 	}
-	case 'Z':
-		put_text(o, f, tm->tm_zone && *tm->tm_zone ? tm->tm_zone : tm->tm_isdst >= 0 ? "UTC" : "", 'L');
+	case 'Z':	/* else glibc's tzname[tm_isdst], both "UTC" under TZ=UTC; "?" past them, nothing when unknown */
+		put_text(o, f, tm->tm_zone && *tm->tm_zone ? tm->tm_zone : tm->tm_isdst < 0 ? "" : tm->tm_isdst > 1 ? "?" : "UTC", 'L');
 		return true;
 	case '%':
 		put_text(o, f, "%", 0);
@@ -316,10 +323,13 @@ static void format(struct out *o, const char *fmt, const struct tm *tm)
 		}
 		if (p[1] == 'E' || p[1] == 'O')	/* nothing in the C locale, but glibc's refuse some */
 			modifiers = *++p == 'E' ? "%CPRTXYZcnprstuxyz" : "%BCGHIMPRSTUVWZbdeghjklmnprstuwyz";
-		if (p[1] == '\0' || (*modifiers && !strchr(modifiers, p[1])) || !convert(o, &f, p[1], tm)) {	/* copied as written, as glibc */
-			while (start <= p + (p[1] != '\0'))
-				put(o, *start++);
-			p += p[1] != '\0';
+		if (p[1] == '\0' || (*modifiers && !strchr(modifiers, p[1])) || !convert(o, &f, p[1], tm)) {
+			/* copied as written, as glibc: a text padded to the width, upper case under
+			 * '^', or under '#' for %Eb and %Eh (glibc sets their case before it refuses E) */
+			char conv = p[1];
+
+			p += conv != '\0';
+			put_chars(o, &f, start, (size_t)(p + 1 - start), conv == 'b' || conv == 'h' ? 'U' : 0);
 			continue;
 		}
 		p++;

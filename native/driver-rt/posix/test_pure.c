@@ -488,6 +488,8 @@ static const char *const time_formats[] = {
 	"%_Y %-m %0e %^a %^B %#Z %#p %#a %#P %^P %#c %10Y %-10d %_5H %010s %3z %^10b %_3j %-j %5%% %5e %05e %-5e %8F %_8C %-3y",
 	"%q %Q%K%L%N%o%f %", "%E", "%O", "%Ey %EY %Ec %Od %Oy %OH %Ea %Ob %EH %-_0^#12Od %E5Y %5EY",
 	"%40c|%-40c|%040D|%1000Y",
+	/* what glibc does not know, or refuses with E or O, padded to the width and upper case under '^' */
+	"%q|%5q|%^q|%^#q|%_5K|%05L|%^10Oa|%5Ea|%^Eh|%-^7Ek|%#Eb|%#6Eh|%#Ea|%#EB|%5O|%5",
 };
 
 /* strftime of tm, ours and glibc's, with room for all and for less. */
@@ -600,6 +602,21 @@ static void calendar(void)
 	for (int i = 0; i < 2000; i++)	/* some 6000 years each side of 1970 */
 		compare_time((time_t)(((long long)rand() << 31 | rand()) % 400000000000LL - 200000000000LL));
 
+	/* at an int's first and last years, where glibc's answer hangs on the time with
+	 * tm_sec clamped to 0 to 59 (then shifted an hour for a tm_isdst above 0) too */
+	for (int last = 0; last < 2; last++)
+		for (int mday = 0; mday < 4; mday++)
+			for (int hour = 0; hour < 4; hour++)
+				for (int sec = 0; sec < 7; sec++) {
+					static const int mdays[] = { 0, 1, 31, 32 }, hours[] = { -1, 0, 23, 24 };
+					static const int secs[] = { -100000, -3601, -1, 0, 60, 3600, 100000 };
+					struct tm edge = { .tm_sec = secs[sec], .tm_hour = hours[hour], .tm_mday = mdays[mday],
+							   .tm_mon = last ? 11 : 0, .tm_year = last ? INT_MAX : INT_MIN };
+
+					compare_normalized(&edge, 0, 0, 0);
+					compare_normalized(&edge, 0, 0, 1);
+				}
+
 	/* fields out of range, tm_zone NULL (%Z from tm_isdst), a tm_gmtoff of -05:30, negative years */
 	memset(&tm, 0, sizeof(tm));
 	compare_strftime("%Z %z %s %c %G %V", &tm);
@@ -613,6 +630,20 @@ static void calendar(void)
 	tm.tm_isdst = 0;
 	tm.tm_year = -1905;
 	compare_strftime("%z|%Y|%C|%y|%G|%g|%_Y|%05Y|%-C|%5Y|%-5Y|%_5Y|%5z|%5C", &tm);
+	/* a zone of the driver's own: '#' lowers it even under '^' */
+	tm.tm_zone = "Cet";
+	compare_strftime("%Z|%^Z|%#Z|%^#Z|%#^Z|%^#6Z", &tm);
+	/* no zone, tm_isdst past glibc's tzname[1]: "?" */
+	tm.tm_zone = NULL;
+	tm.tm_isdst = 2;
+	compare_strftime("%Z|%5Z|%z", &tm);
+	/* tm_gmtoff past an int's range: glibc's int of it, nothing overflows (UBSan) */
+	tm.tm_isdst = 0;
+	tm.tm_gmtoff = LONG_MIN;
+	compare_strftime("%z|%_9z", &tm);
+	tm.tm_gmtoff = (1L << 40) - (5 * 3600 + 30 * 60);
+	compare_strftime("%z|%_9z", &tm);
+	tm.tm_gmtoff = 0;
 	tm.tm_yday = INT_MAX;	/* fields at an int's limits overflow nothing (UBSan), where glibc's would */
 	tm.tm_wday = INT_MIN;
 	CHECK(strftime((char[128]){ 0 }, 128, "%U %W %V %G %g %u %j", &tm) > 0);
