@@ -156,6 +156,20 @@ const char *time_trace(void)
 const driverSource = `${getoptSource}
 #include <stdlib.h>
 
+/* A scan left amid "-abc", then optind = 1 (not 0) over another argv: 'a', then 'x' and -1, as 1000-based digits. */
+long getopt_restart(void)
+{
+	char *first[] = { "prog", "-abc", NULL }, *second[] = { "prog", "-x", NULL };
+	long r;
+
+	opterr = 0;
+	optind = 0;
+	r = getopt(2, first, "abcx");
+	optind = 1;
+	r = r * 1000 + getopt(2, second, "abcx");
+	return r * 1000 + getopt(2, second, "abcx");
+}
+
 /* The trace, in a heap block of its buffer's size, which the test reads. */
 long trace_address(void)
 {
@@ -276,6 +290,10 @@ describe.each<Isolation>(['mprotect', 'process'])("a driver's start in the POSIX
       "prog: option '-col' is ambiguous; possibilities: '-color' '-colour'\n", "prog: unrecognized option '-x'\n",
       "prog: option '-fast' doesn't allow an argument\n", "prog: option '-file' requires an argument\n",
     ]);
+  });
+
+  it('getopt with optind set to 1 amid an element, over another argv: the new element, never past its end', () => {
+    expect(d.call('getopt_restart')).toBe(97 * 1_000_000 + 120 * 1000 - 1); // 'a', 'x', -1
   });
 
   it('gmtime, localtime, mktime, timegm, strftime, asctime_r, ctime_r: as glibc under TZ=UTC', () => {

@@ -15,8 +15,12 @@
 char *optarg;
 int optind = 1, opterr = 1, optopt = '?';
 
-/* Where the next option character is in argv[optind]; 0: at no element yet. */
+/* Where the next option character is in argv[optind]; 0: at no element yet.
+ * The element it is in: a caller that sets optind (to 1, not 0) amid an
+ * element, or hands another argv, starts at a new element, never reading
+ * past the end of a shorter one (glibc reads on from its stale pointer). */
 static int next_char;
+static const char *element;
 /* The last option in error, which glibc copies to optopt at every call's
  * end: 0 until the first error ('?' only before the first call). */
 static int error_option;
@@ -117,6 +121,8 @@ static int scan(int argc, char *const argv[], const char *optstring, const struc
 		optind = 1;
 		next_char = 0;
 	}
+	if (next_char && (optind < 1 || optind >= argc || argv[optind] != element))
+		next_char = 0;
 	if (*optstring == '-' || *optstring == '+')
 		in_order = *optstring++ == '-';
 	print_errors = opterr && *optstring != ':';
@@ -144,6 +150,7 @@ static int scan(int argc, char *const argv[], const char *optstring, const struc
 				return r;
 		}
 		next_char = 1;
+		element = arg;
 	}
 	c = argv[optind][next_char++];
 	if (argv[optind][next_char] == '\0') {	/* its element's last character: the next call starts the next element */
