@@ -121,7 +121,7 @@ const char *getopt_trace(void)
 `;
 
 // Log timestamps: gmtime, localtime (UTC in a driver), mktime, timegm,
-// strftime, asctime_r, ctime_r over times around the epoch, leap days, 2038,
+// strftime, asctime_r, ctime_r, difftime over times around the epoch, leap days, 2038,
 // year 10000 and before year 1; the host's glibc runs the same under TZ=UTC.
 const timeSource = `
 #include <stdio.h>
@@ -147,7 +147,8 @@ const char *time_trace(void)
 		used += (size_t)snprintf(times_text + used, sizeof(times_text) - used, "%s", ctime_r(&t, text) ? text : "-\\n");
 		local.tm_mday += 40;
 		local.tm_hour -= 30;
-		used += (size_t)snprintf(times_text + used, sizeof(times_text) - used, "%lld %lld\\n", (long long)mktime(&local), (long long)timegm(&utc));
+		used += (size_t)snprintf(times_text + used, sizeof(times_text) - used, "%lld %lld %.17g\\n", (long long)mktime(&local), (long long)timegm(&utc),
+					 difftime(t, (time_t)-9223372036854775807LL));
 	}
 	return times_text;
 }
@@ -296,7 +297,7 @@ describe.each<Isolation>(['mprotect', 'process'])("a driver's start in the POSIX
     expect(d.call('getopt_restart')).toBe(97 * 1_000_000 + 120 * 1000 - 1); // 'a', 'x', -1
   });
 
-  it('gmtime, localtime, mktime, timegm, strftime, asctime_r, ctime_r: as glibc under TZ=UTC', () => {
+  it('gmtime, localtime, mktime, timegm, strftime, asctime_r, ctime_r, difftime: as glibc under TZ=UTC', () => {
     const trace = stringAt(times, Number(times.call('time_trace_address')), 8192);
     expect(trace).toBe(hostTimes);
     // one line spelled out, so that the comparison is not of two wrong ones

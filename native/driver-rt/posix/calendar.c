@@ -176,3 +176,9 @@ char *ctime(const time_t *t)
 
 	return tm ? asctime(tm) : NULL;
 }
+
+/* The difference exactly, rounded to a double once (two time_t's differ by up to 2^64: an int128's). */
+double difftime(time_t end, time_t start)
+{
+	return (double)((__int128)end - start);
+}

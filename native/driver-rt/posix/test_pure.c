@@ -601,6 +601,13 @@ static void calendar(void)
 		compare_time((time_t)times[i]);
 	for (int i = 0; i < 2000; i++)	/* some 6000 years each side of 1970 */
 		compare_time((time_t)(((long long)rand() << 31 | rand()) % 400000000000LL - 200000000000LL));
+	/* difftime: exact, rounded once, to the ends of time_t */
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		for (size_t j = 0; j < sizeof(times) / sizeof(times[0]); j++)
+			CHECK(difftime((time_t)times[i], (time_t)times[j]) ==
+			      ((double (*)(time_t, time_t))dlsym(RTLD_NEXT, "difftime"))((time_t)times[i], (time_t)times[j]));
+	CHECK(difftime((time_t)LLONG_MAX, (time_t)-1) == 0x1p63 && difftime((time_t)1, (time_t)LLONG_MIN) == 0x1p63);
+	CHECK(difftime((time_t)(1LL << 53) + 1, 0) == 0x1p53 && difftime((time_t)LLONG_MAX, (time_t)LLONG_MIN) == 0x1p64);
 
 	/* at an int's first and last years, where glibc's answer hangs on the time with
 	 * tm_sec clamped to 0 to 59 (then shifted an hour for a tm_isdst above 0) too */
