@@ -6,9 +6,12 @@
 // runs and its poll ends with EINTR; SIG_DFL kills it; one that ignores
 // SIGTERM is stopped after stopMs. All by progress: log lines, events (the
 // timer of the signal tests ticks every 100 s: only the signal wakes poll).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Driver, FaultInfo, Isolation, Kernel, ProgramExit, RecoveryEvent } from '../lib/index.js';
-import { fixtureDriver } from './helpers/build-driver.js';
+import { buildDriver, fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { until } from './helpers/util.js';
 
@@ -145,6 +148,21 @@ describe.each<Isolation>(['mprotect', 'process'])('signals to a program, isolati
     expect(await d.exited).toEqual({ driver: 'sig-e', status: null, signal: null });
     expect(d.state).toBe('unloaded');
     expect(printed(kernel(), d).slice(1).filter((t) => !t.includes('bye'))).toEqual([]); // no wake, no loop end: its unload ran atexit
+  });
+
+  it('kill of a library-style driver (no main) is refused, ESRCH: it is sent no signals, and runs on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-no-main-'));
+    try {
+      const source = 'int answer(void);\nint answer(void) { return 42; }\n';
+      const d = await kernel().load(buildDriver(dir, 'no-main', source, { posix: true }), { name: 'no-main' });
+      expect(d.program).toBe(false);
+      expect(() => d.kill('SIGTERM')).toThrow(expect.objectContaining({ code: 'ESRCH', message: expect.stringMatching(/no-main is no program \(it defines no main\): it is sent no signals/) }));
+      expect(d.call('answer')).toBe(42);
+      expect(kernel().events().filter((e) => e.driver === 'no-main')).toEqual([]); // not killed, not restarted
+      await d.unload();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('kill names a signal or a number from 1 to 64', async () => {
