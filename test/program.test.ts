@@ -165,6 +165,45 @@ describe.each<Isolation>(['mprotect', 'process'])('signals to a program, isolati
     }
   });
 
+  it('a handler never runs beside itself: a second signal waits for the first\'s handler to return, as Linux blocks it', async () => {
+    const source = `#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+static volatile sig_atomic_t inside, beside, handled;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	if (inside)
+		beside = 1;
+	inside = 1;
+	for (int i = 0; i < 200 && !beside; i++)
+		usleep(1000);	/* the second signal's handler, let in beside this one, says so at once */
+	inside = 0;
+	handled++;
+}
+int main(void)
+{
+	signal(SIGUSR1, on_usr1);
+	printf("ready\\n");
+	while (handled < 2)
+		usleep(1000);
+	printf("handled %d, beside itself %d\\n", (int)handled, (int)beside);
+	return 0;
+}
+`;
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-handler-'));
+    try {
+      const d = await kernel().load(buildDriver(dir, 'reentry', source, { posix: true }), { name: 'reentry' });
+      await until(() => printed(kernel(), d).includes('ready'), 'its handler installed');
+      d.kill('SIGUSR1');
+      d.kill('SIGUSR1');
+      expect(await d.exited).toEqual({ driver: 'reentry', status: 0, signal: null });
+      expect(printed(kernel(), d)).toEqual(['ready', 'handled 2, beside itself 0']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('kill names a signal or a number from 1 to 64', async () => {
     const d = await started('sig-f');
     expect(() => d.kill('SIGNOPE')).toThrow(/kill: expected a signal name like 'SIGTERM' or a number from 1 to 64, got "SIGNOPE" \[EINVAL\]/);
