@@ -78,6 +78,7 @@
         'native/posix/mappings.cc',
         'native/posix/pipe.cc',
         'native/posix/poll.cc',
+        'native/posix/program.cc',
         'native/posix/sysfs.cc',
         'native/posix/threads.cc',
         'native/posix/signals.cc',

@@ -733,8 +733,8 @@ export class Driver {
    * Sends a signal (a name like 'SIGTERM', or a number from 1 to 64) to a program (docs/drivers.md, "Programs"):
    * its handler runs inside the domain on a driver thread of the signal's own, then the program's poll, epoll_wait,
    * sleeps, pause and blocking reads end with EINTR; SIG_IGN does nothing; SIG_DFL ends it as killed by the signal
-   * (Driver.exited: `signal`) where Linux's default action ends a process. ESRCH: not a driver of the POSIX
-   * personality, or not running.
+   * (Driver.exited: `signal`) where Linux's default action ends a process. ESRCH: not a program (a library-style
+   * driver, or not one of the POSIX personality), or not running.
    */
   kill(signal: string | number = 'SIGTERM'): void {
     const n = typeof signal === 'string' ? signalNumbers[signal] : signal;

@@ -19,6 +19,7 @@
 #include "loader/loader.h"
 #include "loader/text_patch.h"
 #include "posix/expiry_thread.h"
+#include "posix/program.h"
 #include "posix/signals.h"
 #include "recovery/left_running.h"
 #include "recovery/recovery.h"
@@ -294,19 +295,8 @@ Napi::Value PatchText(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// program(id): whether the driver is a program, as its personality says
-// (nooks_posix_main: where its main is, in its read-only data).
-Napi::Value Program(const Napi::CallbackInfo &info) {
-  Domain *d = domain_arg(info);
-  auto *main_at = (void *const *)dlsym(d->handle, "nooks_posix_main");
-  bool program = false;
-  for (const Range &r : d->readable)
-    if (main_at && r.contains((uintptr_t)main_at, sizeof *main_at)) {
-      DomainMemoryAccess access;
-      program = *(void *const volatile *)main_at != nullptr;
-    }
-  return Napi::Boolean::New(info.Env(), program);
-}
+// program(id): whether the driver is a program (posix_program_main).
+Napi::Value Program(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), posix_program_main(domain_arg(info)) != 0); }
 
 // kill(id, signal): see posix_kill.
 Napi::Value Kill(const Napi::CallbackInfo &info) {

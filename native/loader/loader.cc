@@ -22,6 +22,7 @@
 #include "../dev/bus.h"
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
+#include "../posix/program.h"
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
@@ -401,6 +402,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   EnterResult r = xpc_call(d, &c, &f);
   if (r == EnterResult::ok && (int)c.ret == 0) {
     d->state.store(DomainState::running);
+    posix_program_start(d);
     return d;
   }
   std::string code = r == EnterResult::fault ? "EINITFAULT" : "EINITFAILED", why;

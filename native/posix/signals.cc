@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "../kapi/wait.h"
+#include "program.h"
 #include "signals.h"
 #include "threads.h"
 
@@ -19,6 +20,10 @@ int posix_kill(Domain *d, int sig, std::string *why) {
   void *carry_out = dlsym(d->handle, "nooks_posix_signal");
   if (!carry_out || !d->in_text((uintptr_t)carry_out)) {
     *why = d->name + " is not a driver of the POSIX personality: it is sent no signals";
+    return -ESRCH;
+  }
+  if (!posix_program_main(d)) {  // a library-style driver: its SIG_DFL would end it, a failure for no reason
+    *why = d->name + " is no program (it defines no main): it is sent no signals";
     return -ESRCH;
   }
   if (d->state.load() != DomainState::running) {

@@ -10,7 +10,7 @@ namespace nooks {
 // ("signal <n>") crosses into d and carries out its disposition there (the
 // personality's nooks_posix_signal); once a handler has run, d's
 // interruptible waits end (waits_interrupt). 0, or -ESRCH (not a
-// personality driver, not running) or -EAGAIN (no thread left) and *why.
+// program: a library-style or no personality driver; not running) or -EAGAIN (no thread left) and *why.
 int posix_kill(Domain *d, int sig, std::string *why);
 
 }  // namespace nooks

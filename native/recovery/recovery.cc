@@ -18,6 +18,7 @@
 #include "../loader/params.h"
 #include "../loader/symtab.h"
 #include "../loader/text_patch.h"
+#include "../posix/program.h"
 #include "../trap/mmio.h"
 
 namespace nooks {
@@ -75,6 +76,7 @@ bool recovery_restart(Domain *d, std::string *why) {
   if (r == EnterResult::ok && (int)c.ret == 0) {
     d->state.store(DomainState::running);
     d->recoveries++;
+    posix_program_start(d);
     return true;
   }
   if (r == EnterResult::fault) {

@@ -53,8 +53,6 @@ char *posix_format(char small[POSIX_SMALL_TEXT], int *n, const char *fmt, va_lis
 /* Logs what stdout and stderr hold of an unfinished line, and writes what
  * the FILE streams over files hold, but for those another thread holds (exit does). */
 void posix_streams_flush(void);
-/* A program's main started on a thread of its own, after module_init (program.c): 0, or -errno. */
-int posix_program_start(void);
 /* Whether the driver is a program (defines main). */
 bool posix_program(void);
 /* Whether the last signal handler that ran had SA_RESTART (signal.c): a read it cut short starts again. */

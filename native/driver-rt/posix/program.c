@@ -1,10 +1,10 @@
 /* A program: a personality driver that defines main (docs/drivers.md,
- * "Programs"). After its constructors and module_init, at load and at each
- * restart, one driver thread (a kernel thread, as pthread_create's) crosses
- * into the domain and runs main(argc, argv, envp) with the load option argv
- * and env, laid out in the driver's heap; what main returns is exit()'s
- * status, as glibc's start does. A library-style driver has no main: nothing
- * starts. */
+ * "Programs"). Once its start (constructors, module_init) has returned, at
+ * load and at each restart, the kernel starts one driver thread (a kernel
+ * thread, as pthread_create's: native/posix/program.cc) that crosses into the
+ * domain and runs main(argc, argv, envp) with the load option argv and env,
+ * laid out in the driver's heap; what main returns is exit()'s status, as
+ * glibc's start does. A library-style driver has no main: nothing starts. */
 #include "posix.h"
 
 /* Weak: 0 in a driver without main. Hidden, so never a host symbol (the
@@ -14,12 +14,6 @@ extern int main(int argc, char **argv, char **envp) __attribute__((weak, visibil
 
 /* Where main is, NULL for a library-style driver: what tells the kernel a program (Driver.program). */
 __attribute__((visibility("default"))) int (*const nooks_posix_main)(int, char **, char **) = main;
-
-struct program {
-	int argc;
-	char **argv;
-	char **envp;
-};
 
 /* The kernel's strings `which` (nooks_posix_program_strings) as a
  * NULL-terminated vector in the heap; *count of them. NULL if the heap is full. */
@@ -48,35 +42,19 @@ static char **vector_of(int which, int *count)
 }
 
 /* The program's thread, inside the domain: main, then exit with what it returned. */
-static void *program_main(void *start, void *arg)
+__attribute__((visibility("default"))) void nooks_posix_program_run(void)
 {
-	struct program *p = arg;
+	int argc, envc;
+	char **argv = vector_of(0, &argc), **envp = vector_of(1, &envc);
 
-	(void)start;
-	exit(main(p->argc, p->argv, p->envp));
+	if (!argv || !envp) {
+		fputs("main: no memory for its arguments\n", stderr);
+		exit(EXIT_FAILURE);
+	}
+	exit(main(argc, argv, envp));
 }
 
 bool posix_program(void)
 {
 	return main != NULL;
-}
-
-int posix_program_start(void)
-{
-	static struct program p;	/* data: as loaded again at a restart */
-	int envc;
-	long thread;
-
-	if (!main)
-		return 0;
-	p.argv = vector_of(0, &p.argc);
-	p.envp = vector_of(1, &envc);
-	if (!p.argv || !p.envp)
-		return -ENOMEM;
-	/* main as the thread's start: what its object names (program_main calls it) */
-	thread = nooks_posix_thread_create(program_main, (void *(*)(void *))(void (*)(void))main, &p, 0, 1);
-	if (thread < 0)
-		return (int)thread;
-	nooks_posix_thread_setname((unsigned long)thread, "main");	/* its object's label, its log lines' */
-	return 0;
 }

@@ -8,6 +8,7 @@
  * main loop installs one still loads and its author sees it. The
  * dispositions are static data: a restart forgets them. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -146,7 +147,7 @@ bool posix_signal_restarts(void)
 	return last_restarts;
 }
 
-__attribute__((visibility("default"))) int nooks_posix_signal(int sig)
+static int carry_out(int sig)
 {
 	void *handler = dispositions[sig].handler;
 	int flags = dispositions[sig].flags;
@@ -176,3 +177,22 @@ __attribute__((visibility("default"))) int nooks_posix_signal(int sig)
 	return 1;
 }
 
+/* Per signal, held while it is carried out (but under SA_NODEFER): as Linux
+ * blocks a signal while its handler runs, a second one waits for the first
+ * to return, never running the handler beside itself, and then finds the
+ * disposition as the first left it (SA_RESETHAND). Static data: a restart
+ * finds them free. */
+static pthread_mutex_t carrying_out[SIGNALS + 1] = { [0 ... SIGNALS] = PTHREAD_MUTEX_INITIALIZER };
+
+__attribute__((visibility("default"))) int nooks_posix_signal(int sig)
+{
+	bool deferred = !(dispositions[sig].flags & SA_NODEFER);
+	int handled;
+
+	if (deferred)
+		pthread_mutex_lock(&carrying_out[sig]);
+	handled = carry_out(sig);
+	if (deferred)
+		pthread_mutex_unlock(&carrying_out[sig]);
+	return handled;
+}

@@ -2,8 +2,8 @@
  * driver has them (native/loader/loader.cc): its constructors, which
  * ctors.ld keeps from the dynamic loader, run here, inside the domain, before
  * its module_init (the personality's empty one for a library-style driver),
- * at load and again at each restart (its data is as loaded then); then a
- * program's main starts on a thread of its own (program.c). At unload,
+ * at load and again at each restart (its data is as loaded then); once this
+ * has returned, the kernel starts a program's main (program.c). At unload,
  * after its module_exit, and at exit(): what it registered with atexit, then
  * its destructors, each in reverse order, then what stdout, stderr and its
  * FILE streams hold is written, as glibc's exit does. A
@@ -30,9 +30,7 @@ __attribute__((visibility("default"))) int nooks_posix_start(void)
 	for (hook_fn *f = __nooks_ctors_start; f < __nooks_ctors_end; f++)
 		(*f)();
 	*nooks_part() = NOOKS_PART_ENTRY;
-	int r = nooks_module_init();
-
-	return r ? r : posix_program_start();
+	return nooks_module_init();
 }
 
 /* atexit's table: POSIX's ATEXIT_MAX (at least 32), in the driver's data (empty again after a restart). */
