@@ -3,6 +3,8 @@
 // comes, SIGINT passed on to its handler (poll ends with EINTR: its timer
 // ticks every 100 s), its exit status as nooks's; SIGTERM left to SIG_DFL
 // kills it: 143. By progress: the signal is sent once its banner is out.
+// --device gives it a device (its UIO node); nooks's own lines about a
+// failure come after the program's lines logged before it.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../lib/paths.js';
@@ -32,6 +34,17 @@ function execUntilBanner(args: string[], signal: NodeJS.Signals): Promise<{ code
   });
 }
 
+/** Runs `nooks exec` to its end: its exit and output. */
+function execToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, 'exec', ...args], { cwd: packageRoot });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('nooks exec', () => {
   it('runs main with the arguments after --; Ctrl-C runs its handler; exits with its status', async () => {
     const r = await execUntilBanner(['--isolation', 'mprotect', '--', '-i', '100000', 'eth0'], 'SIGINT');
@@ -49,13 +62,29 @@ describe('nooks exec', () => {
   });
 
   it('refuses a driver that is no program', async () => {
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cli, 'exec', 'crashy', '--isolation', 'mprotect'], { cwd: packageRoot });
-      let stderr = '';
-      child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
+    const r = await execToEnd(['crashy', '--isolation', 'mprotect']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('crashy is no program (it defines no main, or is not built with --posix)');
+  });
+
+  it('--device gives the program a device: it finds its UIO node as UIO drivers do', async () => {
+    const r = await execToEnd([path, '--isolation', 'mprotect', '--device', 'e1000', '--', '-u', '-n', '1']);
+    expect(r.stderr).toBe('main: exit(0)\n');
+    expect(r.stdout).toMatch(/^program: opened \/dev\/uio\d+$/m);
+    expect(r.code).toBe(0);
+    const none = await execToEnd([path, '--device', '0000:7f:1f.7']); // a real device's address
+    expect(none.stderr).toContain('no PCI device 0000:7f:1f.7');
+    expect(none.code).toBe(1);
+  });
+
+  it('prints its line about a failure after what the program logged before it, run after run', async () => {
+    const r = await execToEnd([path, '--isolation', 'mprotect', '--', '-c', '1']);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('main:') || l.startsWith('nooks:'));
+    const run = ['main: the driver failed on this thread (segv)', expect.stringMatching(/^nooks: program failed: segmentation fault /)];
+    expect(lines).toEqual([
+      ...[1, 2, 3, 4].flatMap(() => [...run, 'nooks: program restarted (main runs again)']),
+      ...run, 'nooks: program disabled by the policy: not restarted again',
+    ]);
+    expect(r.code).toBe(1);
   });
 });

@@ -4,7 +4,8 @@
 import { constants } from 'node:os';
 import { driverName, loadableDriverPath } from '../../paths.js';
 import type { LogLine } from '../../native.js';
-import type { ProgramExit } from '../../kernel.js';
+import type { Kernel, ProgramExit } from '../../kernel.js';
+import { pciDevice, stubDriver } from '../../pci.js';
 import { UsageError } from '../args.js';
 import { isolationOf, policyOf, withKernel, type Context } from './common.js';
 
@@ -19,20 +20,26 @@ export async function exec(ctx: Context): Promise<number> {
     k.on('log', (l: LogLine) => {
       if (l.source === name) (l.level < 6 ? process.stderr : process.stdout).write(`${l.text}\n`);
     });
+    // a line of ours after the program's lines logged before it, which the 'log' listener hears on the next turn
+    const say = (line: string) => {
+      k.log();
+      setImmediate(() => process.stderr.write(`nooks: ${line}\n`));
+    };
     let lastStatus: number | undefined;
     k.on('fault', (e) => {
       const status = (e.fault as { status?: number } | undefined)?.status;
       if (status !== undefined) lastStatus = status;
-      process.stderr.write(`nooks: ${name} failed: ${e.fault?.message}\n`);
+      say(`${name} failed: ${e.fault?.message}`);
     });
-    k.on('recovered', () => process.stderr.write(`nooks: ${name} restarted (main runs again)\n`));
-    const d = await k.load(driver, { argv: [name, ...args] });
+    k.on('recovered', () => say(`${name} restarted (main runs again)`));
+    const devices = ctx.flags.device === undefined ? [] : [deviceFor(k, ctx.flags.device)];
+    const d = await k.load(driver, { argv: [name, ...args], devices });
     if (!d.program) {
       await d.unload();
       throw new UsageError(`${driver} is no program (it defines no main, or is not built with --posix): use nooks run for its functions`);
     }
     k.on('disabled', () => {
-      process.stderr.write(`nooks: ${name} disabled by the policy: not restarted again\n`);
+      say(`${name} disabled by the policy: not restarted again`);
       void d.unload({ stopMs: 0 });
     });
     // the first signal asks the program to end; a second one stops it
@@ -44,7 +51,7 @@ export async function exec(ctx: Context): Promise<number> {
         d.kill(signal);
         return;
       }
-      process.stderr.write(`nooks: ${name}: stopped\n`);
+      say(`${name}: stopped`);
       void d.unload({ stopMs: 0 });
     };
     process.on('SIGINT', passOn);
@@ -61,4 +68,12 @@ export async function exec(ctx: Context): Promise<number> {
     if (end.signal) return 128 + (constants.signals as Record<string, number>)[end.signal];
     return end.status ?? lastStatus ?? 1;
   });
+}
+
+/** --device: a real device by its PCI address (it has a colon, a kind none), bound with `nooks pci bind`; else an emulated device's kind. */
+function deviceFor(k: Kernel, device: string): string {
+  if (!device.includes(':')) return k.addDevice(device).address;
+  const { address, driver } = pciDevice(device);
+  // bound to neither stub driver: attachPci says so and names the fix
+  return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' }).address;
 }
