@@ -435,7 +435,7 @@ export const commands: readonly CommandDef[] = [
       'restarts (a fault, or an exit status other than 0, restarts it from main by the policy).',
       '--device gives it a device (its sysfs directory, /dev/uio<N>, its VFIO group): none without it.',
       'Ctrl-C (SIGINT) and SIGTERM are sent on to the program (its handlers run); a second one stops it.',
-      'Exit status: the program\'s (128+n when a signal n killed it); 1 when the policy disabled it or nooks failed.',
+      'Exit status: the program\'s (128+n when a signal n killed or stopped it); 1 when the policy disabled it or nooks failed.',
     ],
     examples: [
       ['nooks exec ./uio-drv.so --device e1000 -- -v', 'on an emulated e1000, its options after --'],

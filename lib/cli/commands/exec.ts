@@ -4,7 +4,7 @@
 import { constants } from 'node:os';
 import { driverName, loadableDriverPath } from '../../paths.js';
 import type { LogLine } from '../../native.js';
-import type { Kernel, ProgramExit } from '../../kernel.js';
+import type { Driver, Kernel, ProgramExit } from '../../kernel.js';
 import { pciDevice, stubDriver } from '../../pci.js';
 import { UsageError } from '../args.js';
 import { isolationOf, policyOf, withKernel, type Context } from './common.js';
@@ -42,18 +42,11 @@ export async function exec(ctx: Context): Promise<number> {
       say(`${name} disabled by the policy: not restarted again`);
       void d.unload({ stopMs: 0 });
     });
-    // the first signal asks the program to end; a second one stops it
-    let asked = false;
-    const passOn = (signal: NodeJS.Signals) => {
-      if (d.state === 'unloaded') return;
-      if (!asked) {
-        asked = true;
-        d.kill(signal);
-        return;
-      }
+    let stoppedBy: NodeJS.Signals | undefined;
+    const passOn = signalsTo(d, (signal) => {
+      stoppedBy = signal;
       say(`${name}: stopped`);
-      void d.unload({ stopMs: 0 });
-    };
+    });
     process.on('SIGINT', passOn);
     process.on('SIGTERM', passOn);
     const drain = setInterval(() => k.log(), logEveryMs);
@@ -65,7 +58,8 @@ export async function exec(ctx: Context): Promise<number> {
       process.off('SIGINT', passOn);
       process.off('SIGTERM', passOn);
     }
-    if (end.signal) return 128 + (constants.signals as Record<string, number>)[end.signal];
+    const signalled = end.signal ?? (end.status === null ? stoppedBy : undefined); // stopped: as if that signal killed it
+    if (signalled) return 128 + (constants.signals as Record<string, number>)[signalled];
     return end.status ?? lastStatus ?? 1;
   });
 }
@@ -76,4 +70,26 @@ function deviceFor(k: Kernel, device: string): string {
   const { address, driver } = pciDevice(device);
   // bound to neither stub driver: attachPci says so and names the fix
   return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' }).address;
+}
+
+/**
+ * What Ctrl-C and SIGTERM do to a running program: the first is sent on to it (its handler runs); a second one, or
+ * one that finds no program to take it (failed, or being restarted), stops it, and `stopped` hears it.
+ */
+export function signalsTo(d: Driver, stopped: (signal: NodeJS.Signals) => void): (signal: NodeJS.Signals) => void {
+  let asked = false;
+  return (signal) => {
+    if (d.state === 'unloaded') return;
+    if (!asked) {
+      asked = true;
+      try {
+        d.kill(signal);
+        return;
+      } catch {
+        // between two runs: no handler to run it, and the user asked it to end
+      }
+    }
+    stopped(signal);
+    void d.unload({ stopMs: 0 });
+  };
 }
