@@ -101,6 +101,9 @@ describe('nooks exec', () => {
     const none = await execToEnd([path, '--device', '0000:7f:1f.7']); // a real device's address
     expect(none.stderr).toContain('no PCI device 0000:7f:1f.7');
     expect(none.code).toBe(1);
+    const options = await execToEnd([path, '--device', 'e1000,peer=127.0.0.1:9,link=sideways']); // the model's options, as QEMU's
+    expect(options.stderr).toContain("e1000: link must be 'up' or 'down'");
+    expect(options.code).toBe(1);
   });
 
   it('prints its line about a failure after what the program logged before it, run after run', async () => {

@@ -59,7 +59,7 @@ const flags = [
   { name: 'shard', value: 'i/n', help: 'campaign: run only the i-th of n disjoint slices of the plan (nooks campaign merge puts them together)' },
   { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk); new: overwrite' },
   { name: 'class', value: 'class', choices: driverClasses, help: 'new: the device class of the driver (default plain: no device)' },
-  { name: 'device', value: 'device', help: 'exec: the device the program gets: an emulated one of that kind (e1000, uart16550, blk, pcm, testdev), or a real one\'s PCI address, bound with nooks pci bind' },
+  { name: 'device', value: 'device', help: 'exec: the device the program gets: an emulated one of that kind (e1000, uart16550, blk, pcm, testdev) with its options as QEMU writes them (blk,image=disk.img), or a real one\'s PCI address, bound with nooks pci bind' },
   { name: 'lang', value: 'language', choices: driverLanguages, help: 'new: the language of the driver: c (the default) or c++' },
   { name: 'version', short: 'V', help: 'Print the version of nooks' },
 ] as const satisfies readonly FlagSpec[];
@@ -439,6 +439,7 @@ export const commands: readonly CommandDef[] = [
     ],
     examples: [
       ['nooks exec ./uio-drv.so --device e1000 -- -v', 'on an emulated e1000, its options after --'],
+      ['nooks exec ./blk-drv.so --device blk,image=disk.img', 'on an emulated disk over disk.img'],
       ['nooks exec ./uio-drv.so --device 0000:03:00.0', 'on a real device bound with nooks pci bind 0000:03:00.0 uio'],
       ['nooks exec ./uio-drv.so --isolation process', 'in a host process of its own'],
       ['nooks exec ./uio-drv.so --policy policy.yaml', 'restarted within the limits of a policy file'],

@@ -64,12 +64,23 @@ export async function exec(ctx: Context): Promise<number> {
   });
 }
 
-/** --device: a real device by its PCI address (it has a colon, a kind none), bound with `nooks pci bind`; else an emulated device's kind. */
+/**
+ * --device: a real device by its PCI address (it has a colon, a kind none), bound with `nooks pci bind`; else an
+ * emulated device: its kind, then its options as QEMU writes them (`blk,image=disk.img`).
+ */
 function deviceFor(k: Kernel, device: string): string {
-  if (!device.includes(':')) return k.addDevice(device).address;
-  const { address, driver } = pciDevice(device);
-  // bound to neither stub driver: attachPci says so and names the fix
-  return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' }).address;
+  const [kind, ...options] = device.split(',');
+  if (kind.includes(':') && options.length === 0) {
+    const { address, driver } = pciDevice(device);
+    // bound to neither stub driver: attachPci says so and names the fix
+    return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' }).address;
+  }
+  const pairs = options.map((o) => {
+    const eq = o.indexOf('=');
+    if (eq < 1) throw new UsageError(`--device ${device}: expected kind,name=value,..., got "${o}"`);
+    return [o.slice(0, eq), o.slice(eq + 1)];
+  });
+  return k.addDevice(kind, Object.fromEntries(pairs)).address;
 }
 
 /**
