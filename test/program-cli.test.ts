@@ -3,16 +3,33 @@
 // comes, SIGINT passed on to its handler (poll ends with EINTR: its timer
 // ticks every 100 s), its exit status as nooks's; SIGTERM left to SIG_DFL
 // kills it: 143. By progress: the signal is sent once its banner is out.
+// --device gives it a device (its UIO node); nooks's own lines about a
+// failure come after the program's lines logged before it. A signal that
+// finds the program failed (between two runs) stops it, as a second one does.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { signalsTo } from '../lib/cli/commands/exec.js';
 import { packageRoot } from '../lib/paths.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { cli } from './helpers/cli.js';
+import { kernelPerBlock } from './helpers/kernel.js';
 
 const path = fixtureDriver('program', { posix: true });
 
-/** Runs `nooks exec`, sends `signal` once the program's banner is out; its exit and output. */
-function execUntilBanner(args: string[], signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Whether `signal` is still pending for process `pid` (not yet taken by its handler): /proc's SigPnd and ShdPnd. */
+function pending(pid: number, signal: NodeJS.Signals): boolean {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const bit = 1n << BigInt(constants.signals[signal] - 1);
+  return ['SigPnd', 'ShdPnd'].some((f) => (BigInt(`0x${new RegExp(`^${f}:\\s*(\\w+)`, 'm').exec(status)![1]}`) & bit) !== 0n);
+}
+
+/**
+ * Runs `nooks exec`, sends `signals` once the program's banner is out, each once none of its kind is pending (two
+ * pending signals of one kind are one); its exit and output.
+ */
+function execUntilBanner(args: string[], ...signals: NodeJS.Signals[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'exec', path, ...args], { cwd: packageRoot });
     let stdout = '', stderr = '', sent = false;
@@ -21,7 +38,12 @@ function execUntilBanner(args: string[], signal: NodeJS.Signals): Promise<{ code
       stdout += b.toString();
       if (!sent && stdout.includes(': started,')) {
         sent = true;
-        child.kill(signal);
+        void (async () => {
+          for (const signal of signals) {
+            while (child.exitCode === null && pending(child.pid!, signal)) await new Promise((r) => setTimeout(r, 1));
+            child.kill(signal);
+          }
+        })();
       }
     });
     child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
@@ -29,6 +51,17 @@ function execUntilBanner(args: string[], signal: NodeJS.Signals): Promise<{ code
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+  });
+}
+
+/** Runs `nooks exec` to its end: its exit and output. */
+function execToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, 'exec', ...args], { cwd: packageRoot });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -48,14 +81,55 @@ describe('nooks exec', () => {
     expect(r.stdout).not.toContain('bye');
   });
 
+  it('a second signal stops a program that goes on: it exits as killed by it, 128+n', async () => {
+    const r = await execUntilBanner(['--isolation', 'mprotect', '--', '-i', '100000', '-I'], 'SIGTERM', 'SIGTERM'); // -I: SIGTERM ignored
+    expect(r.stderr).toContain('nooks: program: stopped');
+    expect(r.code).toBe(143);
+  });
+
   it('refuses a driver that is no program', async () => {
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [cli, 'exec', 'crashy', '--isolation', 'mprotect'], { cwd: packageRoot });
-      let stderr = '';
-      child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-      child.on('exit', (code) => resolve({ code, stderr }));
-    });
+    const r = await execToEnd(['crashy', '--isolation', 'mprotect']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('crashy is no program (it defines no main, or is not built with --posix)');
+  });
+
+  it('--device gives the program a device: it finds its UIO node as UIO drivers do', async () => {
+    const r = await execToEnd([path, '--isolation', 'mprotect', '--device', 'e1000', '--', '-u', '-n', '1']);
+    expect(r.stderr).toBe('main: exit(0)\n');
+    expect(r.stdout).toMatch(/^program: opened \/dev\/uio\d+$/m);
+    expect(r.code).toBe(0);
+    const none = await execToEnd([path, '--device', '0000:7f:1f.7']); // a real device's address
+    expect(none.stderr).toContain('no PCI device 0000:7f:1f.7');
+    expect(none.code).toBe(1);
+    const options = await execToEnd([path, '--device', 'e1000,peer=127.0.0.1:9,link=sideways']); // the model's options, as QEMU's
+    expect(options.stderr).toContain("e1000: link must be 'up' or 'down'");
+    expect(options.code).toBe(1);
+  });
+
+  it('prints its line about a failure after what the program logged before it, run after run', async () => {
+    const r = await execToEnd([path, '--isolation', 'mprotect', '--', '-c', '1']);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('main:') || l.startsWith('nooks:'));
+    const run = ['main: the driver failed on this thread (segv)', expect.stringMatching(/^nooks: program failed: segmentation fault /)];
+    expect(lines).toEqual([
+      ...[1, 2, 3, 4].flatMap(() => [...run, 'nooks: program restarted (main runs again)']),
+      ...run, 'nooks: program disabled by the policy: not restarted again',
+    ]);
+    expect(r.code).toBe(1);
+  });
+
+  describe('its signals, in the process', () => {
+    const kernel = kernelPerBlock({ isolation: 'mprotect' });
+
+    it('Ctrl-C that finds the program failed, its restart to come, stops it (no handler to run it) instead of throwing', async () => {
+      const d = await kernel().load(path, { name: 'prog-cc', argv: ['drv', '-i', '1', '-c', '1'] }); // faults at its first tick
+      // the fault is on main's thread: wait for it without a turn of the event loop, so its recovery has not begun
+      const deadline = Date.now() + 10_000; // not to hang the file if it never comes
+      while (d.state === 'running' && Date.now() < deadline);
+      expect(d.state).toBe('failed');
+      const stopped: string[] = [];
+      signalsTo(d, (signal) => stopped.push(signal))('SIGINT');
+      expect(stopped).toEqual(['SIGINT']);
+      expect(await d.exited).toEqual({ driver: 'prog-cc', status: null, signal: null });
+    });
   });
 });

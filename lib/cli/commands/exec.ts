@@ -4,7 +4,8 @@
 import { constants } from 'node:os';
 import { driverName, loadableDriverPath } from '../../paths.js';
 import type { LogLine } from '../../native.js';
-import type { ProgramExit } from '../../kernel.js';
+import type { Driver, Kernel, ProgramExit } from '../../kernel.js';
+import { pciDevice, stubDriver } from '../../pci.js';
 import { UsageError } from '../args.js';
 import { isolationOf, policyOf, withKernel, type Context } from './common.js';
 
@@ -19,34 +20,33 @@ export async function exec(ctx: Context): Promise<number> {
     k.on('log', (l: LogLine) => {
       if (l.source === name) (l.level < 6 ? process.stderr : process.stdout).write(`${l.text}\n`);
     });
+    // a line of ours after the program's lines logged before it, which the 'log' listener hears on the next turn
+    const say = (line: string) => {
+      k.log();
+      setImmediate(() => process.stderr.write(`nooks: ${line}\n`));
+    };
     let lastStatus: number | undefined;
     k.on('fault', (e) => {
       const status = (e.fault as { status?: number } | undefined)?.status;
       if (status !== undefined) lastStatus = status;
-      process.stderr.write(`nooks: ${name} failed: ${e.fault?.message}\n`);
+      say(`${name} failed: ${e.fault?.message}`);
     });
-    k.on('recovered', () => process.stderr.write(`nooks: ${name} restarted (main runs again)\n`));
-    const d = await k.load(driver, { argv: [name, ...args] });
+    k.on('recovered', () => say(`${name} restarted (main runs again)`));
+    const devices = ctx.flags.device === undefined ? [] : [deviceFor(k, ctx.flags.device)];
+    const d = await k.load(driver, { argv: [name, ...args], devices });
     if (!d.program) {
       await d.unload();
       throw new UsageError(`${driver} is no program (it defines no main, or is not built with --posix): use nooks run for its functions`);
     }
     k.on('disabled', () => {
-      process.stderr.write(`nooks: ${name} disabled by the policy: not restarted again\n`);
+      say(`${name} disabled by the policy: not restarted again`);
       void d.unload({ stopMs: 0 });
     });
-    // the first signal asks the program to end; a second one stops it
-    let asked = false;
-    const passOn = (signal: NodeJS.Signals) => {
-      if (d.state === 'unloaded') return;
-      if (!asked) {
-        asked = true;
-        d.kill(signal);
-        return;
-      }
-      process.stderr.write(`nooks: ${name}: stopped\n`);
-      void d.unload({ stopMs: 0 });
-    };
+    let stoppedBy: NodeJS.Signals | undefined;
+    const passOn = signalsTo(d, (signal) => {
+      stoppedBy = signal;
+      say(`${name}: stopped`);
+    });
     process.on('SIGINT', passOn);
     process.on('SIGTERM', passOn);
     const drain = setInterval(() => k.log(), logEveryMs);
@@ -58,7 +58,49 @@ export async function exec(ctx: Context): Promise<number> {
       process.off('SIGINT', passOn);
       process.off('SIGTERM', passOn);
     }
-    if (end.signal) return 128 + (constants.signals as Record<string, number>)[end.signal];
+    const signalled = end.signal ?? (end.status === null ? stoppedBy : undefined); // stopped: as if that signal killed it
+    if (signalled) return 128 + (constants.signals as Record<string, number>)[signalled];
     return end.status ?? lastStatus ?? 1;
   });
+}
+
+/**
+ * --device: a real device by its PCI address (it has a colon, a kind none), bound with `nooks pci bind`; else an
+ * emulated device: its kind, then its options as QEMU writes them (`blk,image=disk.img`).
+ */
+function deviceFor(k: Kernel, device: string): string {
+  const [kind, ...options] = device.split(',');
+  if (kind.includes(':') && options.length === 0) {
+    const { address, driver } = pciDevice(device);
+    // bound to neither stub driver: attachPci says so and names the fix
+    return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' }).address;
+  }
+  const pairs = options.map((o) => {
+    const eq = o.indexOf('=');
+    if (eq < 1) throw new UsageError(`--device ${device}: expected kind,name=value,..., got "${o}"`);
+    return [o.slice(0, eq), o.slice(eq + 1)];
+  });
+  return k.addDevice(kind, Object.fromEntries(pairs)).address;
+}
+
+/**
+ * What Ctrl-C and SIGTERM do to a running program: the first is sent on to it (its handler runs); a second one, or
+ * one that finds no program to take it (failed, or being restarted), stops it, and `stopped` hears it.
+ */
+export function signalsTo(d: Driver, stopped: (signal: NodeJS.Signals) => void): (signal: NodeJS.Signals) => void {
+  let asked = false;
+  return (signal) => {
+    if (d.state === 'unloaded') return;
+    if (!asked) {
+      asked = true;
+      try {
+        d.kill(signal);
+        return;
+      } catch {
+        // between two runs: no handler to run it, and the user asked it to end
+      }
+    }
+    stopped(signal);
+    void d.unload({ stopMs: 0 });
+  };
 }
