@@ -157,6 +157,20 @@ const char *time_trace(void)
 const driverSource = `${getoptSource}
 #include <stdlib.h>
 
+/* A scan left amid "-abcdef" in a line buffer that then holds "-x", optind = 1 (not 0): 'a', then 'x', as 1000-based digits. */
+long getopt_reuse(void)
+{
+	char line[8] = "-abcdef", *args[] = { "prog", line, NULL };
+	long r;
+
+	opterr = 0;
+	optind = 0;
+	r = getopt(2, args, "abcdefx");
+	strcpy(line, "-x");
+	optind = 1;
+	return r * 1000 + getopt(2, args, "abcdefx");
+}
+
 /* A scan left amid "-abc", then optind = 1 (not 0) over another argv: 'a', then 'x' and -1, as 1000-based digits. */
 long getopt_restart(void)
 {
@@ -295,6 +309,7 @@ describe.each<Isolation>(['mprotect', 'process'])("a driver's start in the POSIX
 
   it('getopt with optind set to 1 amid an element, over another argv: the new element, never past its end', () => {
     expect(d.call('getopt_restart')).toBe(97 * 1_000_000 + 120 * 1000 - 1); // 'a', 'x', -1
+    expect(d.call('getopt_reuse')).toBe(97 * 1000 + 120); // 'a', then 'x' of the shorter string in the same buffer
   });
 
   it('gmtime, localtime, mktime, timegm, strftime, asctime_r, ctime_r, difftime: as glibc under TZ=UTC', () => {

@@ -17,8 +17,9 @@ int optind = 1, opterr = 1, optopt = '?';
 
 /* Where the next option character is in argv[optind]; 0: at no element yet.
  * The element it is in: a caller that sets optind (to 1, not 0) amid an
- * element, or hands another argv, starts at a new element, never reading
- * past the end of a shorter one (glibc reads on from its stale pointer). */
+ * element, or hands another argv or a shorter string in the same buffer,
+ * starts at a new element, never reading past the end of a shorter one
+ * (glibc reads on from its stale pointer). */
 static int next_char;
 static const char *element;
 /* The last option in error, which glibc copies to optopt at every call's
@@ -121,7 +122,8 @@ static int scan(int argc, char *const argv[], const char *optstring, const struc
 		optind = 1;
 		next_char = 0;
 	}
-	if (next_char && (optind < 1 || optind >= argc || argv[optind] != element))
+	if (next_char && (optind < 1 || optind >= argc || argv[optind] != element ||
+			  strnlen(argv[optind], (size_t)next_char + 1) <= (size_t)next_char))
 		next_char = 0;
 	if (*optstring == '-' || *optstring == '+')
 		in_order = *optstring++ == '-';
