@@ -19,7 +19,6 @@
 #include "loader/loader.h"
 #include "loader/text_patch.h"
 #include "posix/expiry_thread.h"
-#include "posix/program.h"
 #include "posix/signals.h"
 #include "recovery/left_running.h"
 #include "recovery/recovery.h"
@@ -295,8 +294,8 @@ Napi::Value PatchText(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// program(id): whether the driver is a program (posix_program_main).
-Napi::Value Program(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), posix_program_main(domain_arg(info)) != 0); }
+// program(id): whether the driver is a program (its main, found at load: posix_program_main).
+Napi::Value Program(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), domain_arg(info)->program_main != 0); }
 
 // kill(id, signal): see posix_kill.
 Napi::Value Kill(const Napi::CallbackInfo &info) {

@@ -152,6 +152,17 @@ describe.each<Isolation>(['mprotect', 'process'])('signals to a program, isolati
     expect(printed(kernel(), d).slice(1).filter((t) => !t.includes('bye'))).toEqual([]); // no wake, no loop end: its unload ran atexit
   });
 
+  // under mprotect a driver thread that spins holds the lock every access to domain memory takes: kill read main's
+  // address there, so it waited on the JS thread until main's time budget ended it (then ESRCH: the driver failed)
+  it.runIf(isolation === 'mprotect')('kill waits for no driver thread: main spinning, its signal is started at once', async () => {
+    const d = await kernel().load(path, { name: 'sig-h', argv: ['sig-h', '-s'], timeBudgetMs: 3000 });
+    await until(() => printed(kernel(), d).includes('sig-h: spinning'), 'main to spin');
+    d.kill('SIGTERM');
+    expect(kernel().events().filter((e) => e.driver === 'sig-h')).toEqual([]); // main spins on, within its budget
+    expect(d.state).toBe('running');
+    await d.unload({ stopMs: 0 });
+  });
+
   it('kill of a library-style driver (no main) is refused, ESRCH: it is sent no signals, and runs on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nooks-no-main-'));
     try {

@@ -56,9 +56,10 @@ export const posixCflags: readonly string[] = [
  *  (and with it the kernel-API stamp); -u nooks_module_init gives a driver without one the personality's empty
  *  module_init (a library-style driver). ctors.ld keeps constructors and destructors from the dynamic loader
  *  (they would run in the host); nooks_posix_start and nooks_posix_stop run them in the domain around
- *  module_init and module_exit. */
+ *  module_init and module_exit; -u nooks_posix_main keeps what makes a driver with main a program. */
 export const posixLinkFlags: readonly string[] = [
   '-Wl,-Bsymbolic', '-Wl,-u,nooks_posix_personality', '-Wl,-u,nooks_module_init', '-Wl,-u,nooks_posix_start', '-Wl,-u,nooks_posix_stop',
+  '-Wl,-u,nooks_posix_main',
   `-Wl,-T,${join(packageRoot, 'native', 'driver-rt', 'posix', 'ctors.ld')}`,
 ];
 

@@ -141,6 +141,7 @@ struct Domain {
   int (*init)() = nullptr;
   void (*exit)() = nullptr;
   const void *batch_runner = nullptr;  // nooks_batch_run in the driver's runtime
+  uintptr_t program_main = 0;  // a program's main (native/posix/program.h), read at load; 0: a library-style driver
 
   std::atomic<bool> shadowed{false};  // its class objects are parked at a failure (native/shadow)
   std::atomic<bool> unloading{false};  // its unload began: a teardown from now on is the unload's, not a failure's

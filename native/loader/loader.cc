@@ -391,6 +391,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   // the symbol table says where they are: it must be the driver's code
   if (!d->in_text((uintptr_t)d->init) || (d->exit && !d->in_text((uintptr_t)d->exit)))
     refuse(LoadError("ENOINIT", path + ": module_init or module_exit is not in the driver's code"));
+  d->program_main = posix_program_main(d);
   const void *runner = dlsym(d->handle, "nooks_batch_run");
   if (runner && d->in_text((uintptr_t)runner)) d->batch_runner = runner;
   std::string held_code, why_not;

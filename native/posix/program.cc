@@ -4,7 +4,7 @@
 
 #include <dlfcn.h>
 
-#include "../kapi/log.h"
+#include "../recovery/recovery.h"
 #include "threads.h"
 
 namespace nooks {
@@ -20,12 +20,11 @@ uintptr_t posix_program_main(Domain *d) {
 }
 
 void posix_program_start(Domain *d) {
-  uintptr_t main_at = posix_program_main(d);
   void *run = dlsym(d->handle, "nooks_posix_program_run");
-  if (!main_at || !run || !d->in_text((uintptr_t)run)) return;
-  // main as the thread's start: what its object names
-  if (driver_thread_start(d, XpcCall{run, {}, 0}, main_at, true, "main") < 0)
-    klog_line(3, d->name, "main: no thread left for it (EAGAIN): not started");
+  if (!d->program_main || !run || !d->in_text((uintptr_t)run)) return;
+  // main as the thread's start: what its object names; a program without its main is a failure the policy decides on
+  if (driver_thread_start(d, XpcCall{run, {}, 0}, d->program_main, true, "main") < 0)
+    recovery_fail(d, FaultKind::abort, "main: no thread left for it (EAGAIN): not started");
 }
 
 }  // namespace nooks

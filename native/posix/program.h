@@ -6,7 +6,9 @@
 
 namespace nooks {
 
-// Where d's main is (the personality's nooks_posix_main), 0 for a library-style driver.
+// Where d's main is (the personality's nooks_posix_main), 0 for a library-style driver: read from its
+// image once, at load, into d->program_main, which kill and the API ask (under mprotect reading domain
+// memory waits for the lock a driver thread that spins holds, and the JS thread must not).
 uintptr_t posix_program_main(Domain *d);
 
 // Starts d's main on a driver thread of its own ("main"), if d is a program: called once d's start

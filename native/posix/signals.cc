@@ -22,7 +22,7 @@ int posix_kill(Domain *d, int sig, std::string *why) {
     *why = d->name + " is not a driver of the POSIX personality: it is sent no signals";
     return -ESRCH;
   }
-  if (!posix_program_main(d)) {  // a library-style driver: its SIG_DFL would end it, a failure for no reason
+  if (!d->program_main) {  // a library-style driver: its SIG_DFL would end it, a failure for no reason
     *why = d->name + " is no program (it defines no main): it is sent no signals";
     return -ESRCH;
   }

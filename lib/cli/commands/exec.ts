@@ -58,7 +58,8 @@ export async function exec(ctx: Context): Promise<number> {
       process.off('SIGINT', passOn);
       process.off('SIGTERM', passOn);
     }
-    const signalled = end.signal ?? (end.status === null ? stoppedBy : undefined); // stopped: as if that signal killed it
+    // stopped: as if the signal the user sent killed it (not the SIGTERM the stop sent it)
+    const signalled = end.status === null ? (stoppedBy ?? end.signal) : undefined;
     if (signalled) return 128 + (constants.signals as Record<string, number>)[signalled];
     return end.status ?? lastStatus ?? 1;
   });
@@ -89,8 +90,9 @@ function deviceFor(k: Kernel, device: string): string {
  */
 export function signalsTo(d: Driver, stopped: (signal: NodeJS.Signals) => void): (signal: NodeJS.Signals) => void {
   let asked = false;
+  let stopping = false;
   return (signal) => {
-    if (d.state === 'unloaded') return;
+    if (d.state === 'unloaded' || stopping) return;
     if (!asked) {
       asked = true;
       try {
@@ -100,7 +102,9 @@ export function signalsTo(d: Driver, stopped: (signal: NodeJS.Signals) => void):
         // between two runs: no handler to run it, and the user asked it to end
       }
     }
+    stopping = true;
     stopped(signal);
-    void d.unload({ stopMs: 0 });
+    // a failure between its state and the SIGTERM the stop sends (ESRCH) leaves it to the policy: exited still ends it
+    d.unload({ stopMs: 0 }).catch(() => {});
   };
 }
