@@ -96,37 +96,36 @@ extern "C" int kapi_nooks_posix_getpid() { return getpid(); }
 extern "C" unsigned int kapi_nooks_posix_getuid() { return getuid(); }
 extern "C" unsigned int kapi_nooks_posix_geteuid() { return geteuid(); }
 
-// A driver that ends itself fails as it would by a fault: contained, and
-// its status handed on (lib/kernel.ts: a program's 0 is its end, any other
-// is recovered). Without isolation nothing can contain it: the process ends,
-// as the driver would have ended it without nooks.
-extern "C" void kapi_nooks_posix_exit(int status) {
-  Domain *d = calling_domain();
-  if (g_backend.contains_faults) {
-    Fault f;
-    f.kind = FaultKind::exit;
-    f.exit_status = status & 0xff;  // what wait() would give a parent
-    snprintf(f.message, sizeof f.message, "exit(%d)", status);
-    xpc_leave_with(d, f);
-  }
-  fprintf(stderr, "nooks: driver %s called exit(%d)\n", d->name.c_str(), status);
-  _exit(status);
+namespace {
+
+// A driver that ends itself (exit, a signal's default action) fails as it
+// would by a fault: contained, its fault saying how (lib/kernel.ts: a
+// program's 0 is its end, any other end is recovered). Without isolation
+// nothing can contain it: the process ends, as the driver would have ended
+// it without nooks.
+[[noreturn]] void end_driver(Domain *d, Fault f, const char *how, int process_status) {
+  f.kind = FaultKind::exit;
+  if (g_backend.contains_faults) xpc_leave_with(d, f);
+  fprintf(stderr, "nooks: driver %s %s%s\n", d->name.c_str(), how, f.message);
+  _exit(process_status);
 }
 
-// A program killed by a signal it left to its default action: ended as
-// exit ends it, its `signal` saying by which (no status).
+}  // namespace
+
+extern "C" void kapi_nooks_posix_exit(int status) {
+  Fault f;
+  f.exit_status = status & 0xff;  // what wait() would give a parent
+  snprintf(f.message, sizeof f.message, "exit(%d)", status);
+  end_driver(calling_domain(), f, "called ", status);
+}
+
+// A program killed by a signal it left to its default action: its `signal` says by which (no status).
 extern "C" void kapi_nooks_posix_killed(int sig) {
-  Domain *d = calling_domain();
   const char *name = sig >= 1 && sig <= 64 ? sigabbrev_np(sig) : nullptr;
-  if (g_backend.contains_faults) {
-    Fault f;
-    f.kind = FaultKind::exit;
-    f.signo = sig;
-    snprintf(f.message, sizeof f.message, "killed by %s%s", name ? "SIG" : "signal ", name ? name : std::to_string(sig).c_str());
-    xpc_leave_with(d, f);
-  }
-  fprintf(stderr, "nooks: driver %s killed by signal %d\n", d->name.c_str(), sig);
-  _exit(128 + (sig & 0x7f));
+  Fault f;
+  f.signo = sig;
+  snprintf(f.message, sizeof f.message, "killed by %s%s", name ? "SIG" : "signal ", name ? name : std::to_string(sig).c_str());
+  end_driver(calling_domain(), f, "", 128 + (sig & 0x7f));
 }
 
 extern "C" void kapi_nooks_posix_abort(const char *message) {
