@@ -90,18 +90,25 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	return 0;
 }
 
-/* glibc's signal: BSD's semantics, the signal itself blocked in its handler
- * and SA_RESTART; SIG_ERR as a disposition is EINVAL. */
-sighandler_t signal(int sig, sighandler_t handler)
+/* signal's shape: `handler` with `flags` and `mask`, the old one answered;
+ * SIG_ERR as a disposition is EINVAL, as glibc's. */
+static sighandler_t set_handler(int sig, sighandler_t handler, int flags, unsigned long mask)
 {
-	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESTART }, old;
+	struct sigaction act = { .sa_handler = handler, .sa_flags = flags }, old;
 
 	if (handler == SIG_ERR || sig < 1 || sig > SIGNALS) {
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	act.sa_mask.__val[0] = posix_signal_bit(sig);
+	act.sa_mask.__val[0] = mask;
 	return sigaction(sig, &act, &old) ? SIG_ERR : old.sa_handler;
+}
+
+/* glibc's signal: BSD's semantics, the signal itself blocked in its handler
+ * and SA_RESTART. */
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	return set_handler(sig, handler, SA_RESTART, sig >= 1 && sig <= SIGNALS ? posix_signal_bit(sig) : 0);
 }
 
 /* glibc's signal under System V's semantics (its name under some feature
@@ -109,13 +116,7 @@ sighandler_t signal(int sig, sighandler_t handler)
  * no SA_RESTART. */
 sighandler_t __sysv_signal(int sig, sighandler_t handler)
 {
-	struct sigaction act = { .sa_handler = handler, .sa_flags = SA_RESETHAND | SA_NODEFER }, old;
-
-	if (handler == SIG_ERR || sig < 1 || sig > SIGNALS) {
-		errno = EINVAL;
-		return SIG_ERR;
-	}
-	return sigaction(sig, &act, &old) ? SIG_ERR : old.sa_handler;
+	return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, 0);
 }
 
 /* Whether Linux's default action for `sig` ends the process (else it is
@@ -132,13 +133,6 @@ static bool ends_by_default(int sig)
 	}
 }
 
-/* A signal Driver.kill sends (the kernel checked 1 to 64), carried out on the
- * thread the kernel started for it, inside the domain: its handler runs
- * (with a siginfo of SI_USER under SA_SIGINFO; SA_RESETHAND makes the
- * disposition SIG_DFL first, as Linux), SIG_IGN does nothing, and SIG_DFL
- * ends the program as killed by the signal (no atexit handlers, no flush, as
- * Linux) where Linux's default ends a process. 1 when a handler ran (the
- * kernel then interrupts the program's waits), else 0. */
 /* Whether the last handler that ran had SA_RESTART: the read it cut short starts again. */
 static bool last_restarts;
 
@@ -147,6 +141,13 @@ bool posix_signal_restarts(void)
 	return last_restarts;
 }
 
+/* A signal Driver.kill sends (the kernel checked 1 to 64), carried out on the
+ * thread the kernel started for it, inside the domain: its handler runs
+ * (with a siginfo of SI_USER under SA_SIGINFO; SA_RESETHAND makes the
+ * disposition SIG_DFL first, as Linux), SIG_IGN does nothing, and SIG_DFL
+ * ends the program as killed by the signal (no atexit handlers, no flush, as
+ * Linux) where Linux's default ends a process. 1 when a handler ran (the
+ * kernel then interrupts the program's waits), else 0. */
 static int carry_out(int sig)
 {
 	void *handler = dispositions[sig].handler;
