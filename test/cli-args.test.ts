@@ -43,6 +43,16 @@ describe('parseArgs', () => {
     expect(parseArgs(['build', 'a.c', 'b.c'], spec)).toMatchObject({ command: 'build', args: ['a.c', 'b.c'] }); // one or more
   });
 
+  it('keeps every value of a repeatable flag, in order, and says so in the help', () => {
+    const repeated = { ...spec, flags: [{ name: 'device', value: 'device', repeatable: true, help: 'A device' }] } as const satisfies CliSpec;
+    const parsed = parseArgs(['--device', 'e1000', 'run', 'x.so', '--device=blk,image=a.img'], repeated);
+    expect(parsed).toEqual({ help: false, command: 'run', args: ['x.so'], flags: { device: ['e1000', 'blk,image=a.img'] } });
+    if (parsed.help) throw new Error('unreachable');
+    expectTypeOf(parsed.flags).toEqualTypeOf<{ device: string[] | undefined }>();
+    expect(parseArgs(['run', 'x.so'], repeated)).toMatchObject({ flags: { device: undefined } });
+    expect(usage(repeated)).toContain('  --device <device>  A device (any number of times)');
+  });
+
   it('answers --help and -h without checking arguments', () => {
     expect(parseArgs(['--help'], spec)).toEqual({ help: true, command: undefined });
     expect(parseArgs(['run', '-h'], spec)).toEqual({ help: true, command: 'run' });

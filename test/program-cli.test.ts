@@ -3,56 +3,24 @@
 // comes, SIGINT passed on to its handler (poll ends with EINTR: its timer
 // ticks every 100 s), its exit status as nooks's; SIGTERM left to SIG_DFL
 // kills it: 143. By progress: the signal is sent once its banner is out.
-// --device gives it a device (its UIO node); nooks's own lines about a
+// --device gives it a device (its UIO node), again another, in order; nooks's own lines about a
 // failure come after the program's lines logged before it. A signal that
 // finds the program failed (between two runs) stops it, as a second one does.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { signalsTo } from '../lib/cli/commands/exec.js';
 import { packageRoot } from '../lib/paths.js';
 import { fixtureDriver } from './helpers/build-driver.js';
-import { cli } from './helpers/cli.js';
+import { cli, nooksSignalled } from './helpers/cli.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 
 const path = fixtureDriver('program', { posix: true });
 
-/** Whether `signal` is still pending for process `pid` (not yet taken by its handler): /proc's SigPnd and ShdPnd. */
-function pending(pid: number, signal: NodeJS.Signals): boolean {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const bit = 1n << BigInt(constants.signals[signal] - 1);
-  return ['SigPnd', 'ShdPnd'].some((f) => (BigInt(`0x${new RegExp(`^${f}:\\s*(\\w+)`, 'm').exec(status)![1]}`) & bit) !== 0n);
-}
-
-/**
- * Runs `nooks exec`, sends `signals` once the program's banner is out, each once none of its kind is pending (two
- * pending signals of one kind are one); its exit and output.
- */
-function execUntilBanner(args: string[], ...signals: NodeJS.Signals[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'exec', path, ...args], { cwd: packageRoot });
-    let stdout = '', stderr = '', sent = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`nooks exec hung:\n${stdout}\n${stderr}`)); }, 20_000);
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      if (!sent && stdout.includes(': started,')) {
-        sent = true;
-        void (async () => {
-          for (const signal of signals) {
-            while (child.exitCode === null && pending(child.pid!, signal)) await new Promise((r) => setTimeout(r, 1));
-            child.kill(signal);
-          }
-        })();
-      }
-    });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs `nooks exec` on the program, sends `signals` once its banner is out: its exit and output. */
+const execUntilBanner = (args: string[], ...signals: NodeJS.Signals[]) => nooksSignalled(['exec', path, ...args], packageRoot, ': started,', ...signals);
 
 /** Runs `nooks exec` to its end: its exit and output. */
 function execToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -95,8 +63,8 @@ describe('nooks exec', () => {
 
   it('--device gives the program a device: it finds its UIO node as UIO drivers do', async () => {
     const r = await execToEnd([path, '--isolation', 'mprotect', '--device', 'e1000', '--', '-u', '-n', '1']);
-    expect(r.stderr).toBe('main: exit(0)\n');
-    expect(r.stdout).toMatch(/^program: opened \/dev\/uio\d+$/m);
+    expect(r.stderr).toBe('nooks: program: e1000 at 0000:00:02.0, /dev/uio0\nmain: exit(0)\n');
+    expect(r.stdout).toMatch(/^program: opened \/dev\/uio0 of 0000:00:02.0$/m);
     expect(r.code).toBe(0);
     const none = await execToEnd([path, '--device', '0000:7f:1f.7']); // a real device's address
     expect(none.stderr).toContain('no PCI device 0000:7f:1f.7');
@@ -104,6 +72,25 @@ describe('nooks exec', () => {
     const options = await execToEnd([path, '--device', 'e1000,peer=127.0.0.1:9,link=sideways']); // the model's options, as QEMU's
     expect(options.stderr).toContain("e1000: link must be 'up' or 'down'");
     expect(options.code).toBe(1);
+  });
+
+  // Before: a repeated --device kept the last: the program had one device, the testdev ("testdev at 0000:00:02.0, /dev/uio0").
+  it('--device again gives it another: each attached in the order given, the program finds them in that order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-exec-devices-'));
+    try {
+      const r = await execToEnd([path, '--isolation', 'mprotect', '--device', 'e1000', '--device', `blk,image=${join(dir, 'disk.img')},size=65536`,
+        '--device', 'testdev', '--', '-u', '-n', '1']);
+      expect(r.stderr.split('\n')).toEqual([
+        'nooks: program: e1000 at 0000:00:02.0, /dev/uio0', 'nooks: program: blk at 0000:00:03.0, /dev/uio1',
+        'nooks: program: testdev at 0000:00:04.0, /dev/uio2', 'main: exit(0)', '',
+      ]);
+      expect(r.stdout.split('\n').filter((l) => l.includes(' opened '))).toEqual([
+        'program: opened /dev/uio0 of 0000:00:02.0', 'program: opened /dev/uio1 of 0000:00:03.0', 'program: opened /dev/uio2 of 0000:00:04.0',
+      ]);
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints its line about a failure after what the program logged before it, run after run', async () => {

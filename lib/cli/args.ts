@@ -9,6 +9,8 @@ export interface FlagSpec {
   /** What the flag's value is called in the help (`file`); without it the flag is a boolean. */
   readonly value?: string;
   readonly choices?: readonly string[];
+  /** A valued flag given any number of times: its values kept in order (a list), where another flag keeps its last. */
+  readonly repeatable?: true;
   readonly help: string;
 }
 
@@ -45,9 +47,9 @@ export interface CliSpec<F extends readonly FlagSpec[] = readonly FlagSpec[]> {
   readonly flags: F;
 }
 
-/** A boolean per switch, `string | undefined` per valued flag; declare the flags `as const` to get their names. */
+/** A boolean per switch, `string | undefined` per valued flag (`string[] | undefined` repeatable); declare the flags `as const` to get their names. */
 export type FlagValues<F extends readonly FlagSpec[]> = {
-  -readonly [S in F[number] as S['name']]: S extends { value: string } ? string | undefined : boolean;
+  -readonly [S in F[number] as S['name']]: S extends { repeatable: true } ? string[] | undefined : S extends { value: string } ? string | undefined : boolean;
 };
 
 /** `--help`/`-h` skips argument checks, so that `nooks run --help` works without a driver. */
@@ -61,7 +63,7 @@ export class UsageError extends Error {
 }
 
 export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[], spec: CliSpec<F>): ParsedArgs<F> {
-  const flags: Record<string, string | boolean | undefined> = {};
+  const flags: Record<string, string | string[] | boolean | undefined> = {};
   for (const f of spec.flags) flags[f.name] = f.value ? undefined : false;
   const positionals: string[] = [];
   let help = false;
@@ -109,7 +111,7 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
       const hint = closest(value, flag.choices);
       throw new UsageError(`${written} must be one of ${flag.choices.join(', ')}, got "${value}"${hint ? ` (did you mean ${hint}?)` : ''}`);
     }
-    flags[flag.name] = value;
+    flags[flag.name] = flag.repeatable ? [...((flags[flag.name] as string[] | undefined) ?? []), value] : value;
   }
 
   const [name, ...args] = positionals;
@@ -127,7 +129,7 @@ export function usage(spec: CliSpec, commandName?: string): string {
   for (const f of spec.flags) {
     const names = f.short ? `-${f.short}, --${f.name}` : `--${f.name}`;
     const choices = f.choices ? ` (${f.choices.join(', ')})` : '';
-    options.push([f.value ? `${names} <${f.value}>` : names, f.help + choices]);
+    options.push([f.value ? `${names} <${f.value}>` : names, f.help + choices + (f.repeatable ? ' (any number of times)' : '')]);
   }
   options.push(['-h, --help', 'Show this help']);
   const head = command

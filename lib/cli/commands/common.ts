@@ -31,7 +31,7 @@ export interface Flags {
   shard: string | undefined;
   class: string | undefined;
   lang: string | undefined;
-  device: string | undefined;
+  device: string[] | undefined;
 }
 
 export interface Context {

@@ -3,7 +3,7 @@
 // comes, Ctrl-C and SIGTERM passed on to it, its exit status as nooks's.
 import { constants } from 'node:os';
 import { driverName, loadableDriverPath } from '../../paths.js';
-import type { LogLine } from '../../native.js';
+import type { DeviceInfo, LogLine } from '../../native.js';
 import type { Driver, Kernel, ProgramExit } from '../../kernel.js';
 import { pciDevice, stubDriver } from '../../pci.js';
 import { UsageError } from '../args.js';
@@ -32,8 +32,10 @@ export async function exec(ctx: Context): Promise<number> {
       say(`${name} failed: ${e.fault?.message}`);
     });
     k.on('recovered', () => say(`${name} restarted (main runs again)`));
-    const devices = ctx.flags.device === undefined ? [] : [deviceFor(k, ctx.flags.device)];
-    const d = await k.load(driver, { argv: [name, ...args], devices });
+    // in the order given: the program finds them in that order (/sys/bus/pci/devices, /sys/class/uio)
+    const devices = (ctx.flags.device ?? []).map((device) => deviceFor(k, device));
+    for (const dev of devices) process.stderr.write(`nooks: ${name}: ${dev.kind} at ${dev.address}, /dev/uio${dev.index}\n`);
+    const d = await k.load(driver, { argv: [name, ...args], devices: devices.map((dev) => dev.address) });
     if (!d.program) {
       await d.unload();
       throw new UsageError(`${driver} is no program (it defines no main, or is not built with --posix): use nooks run for its functions`);
@@ -69,19 +71,19 @@ export async function exec(ctx: Context): Promise<number> {
  * --device: a real device by its PCI address (it has a colon, a kind none), bound with `nooks pci bind`; else an
  * emulated device: its kind, then its options as QEMU writes them (`blk,image=disk.img`).
  */
-function deviceFor(k: Kernel, device: string): string {
+function deviceFor(k: Kernel, device: string): DeviceInfo {
   const [kind, ...options] = device.split(',');
   if (kind.includes(':') && options.length === 0) {
     const { address, driver } = pciDevice(device);
     // bound to neither stub driver: attachPci says so and names the fix
-    return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' }).address;
+    return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' });
   }
   const pairs = options.map((o) => {
     const eq = o.indexOf('=');
     if (eq < 1) throw new UsageError(`--device ${device}: expected kind,name=value,..., got "${o}"`);
     return [o.slice(0, eq), o.slice(eq + 1)];
   });
-  return k.addDevice(kind, Object.fromEntries(pairs)).address;
+  return k.addDevice(kind, Object.fromEntries(pairs));
 }
 
 /**
