@@ -53,7 +53,7 @@ describe('nooks new, build, sdk', () => {
     // every template's driver source, as new writes it for `runner` (the class's test file is runner/runner.test.mjs too)
     const sources = readdirSync(join(packageRoot, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) => /\/driver\.(c|cc)$/.test(f))
       .map((f) => readFileSync(join(packageRoot, 'templates', f), 'utf8').replaceAll('@NAME@', 'runner'));
-    expect(sources).toHaveLength(10);
+    expect(sources).toHaveLength(11);
     for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme, ...sources]) {
       const args = [...text.matchAll(/node --test ([^\s`]+)/g)].map((m) => m[1]);
       expect(args, text).not.toEqual([]);
@@ -71,6 +71,26 @@ describe('nooks new, build, sdk', () => {
     r = await nooks('new', 'x', '--class', 'gpu');
     expect(r.code).toBe(1);
     for (const named of ['--class', '"gpu"', 'plain, block, net, serial, sound']) expect(r.stderr).toContain(named); // the flag, the value, the choices
+    expect(existsSync(join(project, 'x'))).toBe(false);
+  });
+
+  it('new --program writes a program, its test and its workload (no bench module), built with --posix; not with --class', async () => {
+    let r = await nooks('new', '--program', 'uiodrv', '--json');
+    expect(r.code, shown(r)).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      name: 'uiodrv', program: true, files: ['uiodrv/uiodrv.c', 'uiodrv/uiodrv.test.mjs', 'uiodrv/workload.mjs'],
+      scripts: { 'build:uiodrv': 'nooks build --posix uiodrv/uiodrv.c -o build/uiodrv.so', 'test:uiodrv': 'npm run build:uiodrv && node --test uiodrv/uiodrv.test.mjs' },
+    });
+    expect(readFileSync(join(project, 'uiodrv', 'uiodrv.c'), 'utf8')).toContain('int main(int argc, char **argv)');
+    r = await nooks('new', '--program', 'uiodrv2');
+    expect(r.stdout).toContain('npx nooks build --posix uiodrv2/uiodrv2.c -o build/uiodrv2.so');
+    expect(r.stdout).toContain('npx nooks exec build/uiodrv2.so --device e1000 -- -t 500');
+    r = await nooks('new', '--program', 'x', '--class', 'net');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--program or --class, not both');
+    r = await nooks('new', '--program', 'x', '--lang', 'c++');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no c++ template for a program');
     expect(existsSync(join(project, 'x'))).toBe(false);
   });
 

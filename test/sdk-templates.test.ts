@@ -6,7 +6,8 @@
 // I/O through its class, takes a fault injected into its data path (a NULL
 // dereference at the entry of the function named) and, restarted under its
 // shadow, goes on. A class's bench module runs under `nooks bench driver` in
-// every mode (plain's: test/cli-bench-driver.test.ts).
+// every mode (plain's: test/cli-bench-driver.test.ts). `nooks new --program`'s
+// program: built, its test, nooks exec with Ctrl-C, its workload under inject.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { newDriver, type DriverClass, type DriverLanguage } from '../lib/sdk/new
 import { ptyPair } from '../lib/testing.js';
 import { pattern } from './helpers/data.js';
 import { frame } from './helpers/frames.js';
-import { nooks, shown } from './helpers/cli.js';
+import { nooks, nooksSignalled, shown } from './helpers/cli.js';
 import { faultOf, runNode, suiteIsolation, until } from './helpers/util.js';
 
 /** What a class's driver is exercised with in this process: its devices, and a round of I/O through the class. */
@@ -179,6 +180,16 @@ const templates: [DriverClass, DriverLanguage][] = [
   ['plain', 'c'], ['block', 'c'], ['net', 'c'], ['serial', 'c'], ['sound', 'c'], ['block', 'c++'], ['net', 'c++'], ['serial', 'c++'], ['sound', 'c++'],
 ];
 
+/** A project that depends on nooks (node_modules/nooks is this package), in a new directory named after `what`. */
+function userProject(what: string): string {
+  // a space in the project's path: what the driver's own files (its test's path to the driver) must survive
+  const project = mkdtempSync(join(tmpdir(), `nooks new ${what}-`));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'drivers', private: true, type: 'module' }));
+  mkdirSync(join(project, 'node_modules'));
+  symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map
+  return project;
+}
+
 describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
   const name = lang === 'c' ? `my_${cls}` : `my_${cls}_cxx`;
   const source = `${name}.${lang === 'c' ? 'c' : 'cc'}`;
@@ -187,11 +198,7 @@ describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
   let warnings: string;
 
   beforeAll(() => {
-    // a space in the project's path: what the driver's own files (its test's path to the driver) must survive
-    project = mkdtempSync(join(tmpdir(), `nooks new ${cls}-`));
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'drivers', private: true, type: 'module' }));
-    mkdirSync(join(project, 'node_modules'));
-    symlinkSync(packageRoot, join(project, 'node_modules', 'nooks')); // what `npm install nooks` gives, resolved by its exports map
+    project = userProject(cls);
     const made = newDriver(name, cls, project, false, lang);
     expect(made.files).toEqual([`${name}/${source}`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`, `${name}/bench.mjs`]);
     expect(Object.keys(made.scripts)).toEqual([`build:${name}`, `test:${name}`, `bench:${name}`]);
@@ -311,5 +318,64 @@ describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
       await kernel.shutdown();
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 40_000);
+});
+
+// `nooks new --program`: a UIO program for the e1000 (templates/program/), taken as a user takes it: built with --posix
+// with no warnings, its test passing under node --test, run by nooks exec on an emulated e1000 (Ctrl-C ends it, status
+// 0), and its workload under nooks inject with a NULL dereference at main's entry: main run again, its work verified.
+describe('nooks new --program', () => {
+  const name = 'my_prog';
+  let project: string;
+  let warnings: string;
+
+  beforeAll(() => {
+    project = userProject('program');
+    const made = newDriver(name, 'program', project);
+    expect(made).toEqual({
+      files: [`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`], // no bench module: a program is not called
+      scripts: {
+        [`build:${name}`]: `nooks build --posix ${name}/${name}.c -o build/${name}.so`,
+        [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
+      },
+    });
+    expect(readFileSync(join(project, name, `${name}.test.mjs`), 'utf8')).toContain(`\`npx nooks build --posix ${name}/${name}.c -o build/${name}.so\``);
+    ({ warnings } = buildDriver({ sources: [join(project, name, `${name}.c`)], out: join(project, 'build', `${name}.so`), posix: true, extraCflags: ['-Werror'] }));
+  }, 60_000);
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it('builds with --posix with no warnings under -Wall -Wextra -Werror', () => {
+    expect(warnings).toBe('');
+  });
+
+  it('the test it writes passes under node --test: argv, an interrupt per cable change, SIGTERM, a bug restarting main', async () => {
+    const r = await runNode(['--test', `${name}/${name}.test.mjs`], project, 30_000);
+    expect(r.stdout, r.stderr).toMatch(/^# fail 0$/m);
+    expect(r.stdout).toMatch(/^# pass 3$/m);
+    expect(r.code).toBe(0);
+  }, 40_000);
+
+  it('nooks exec runs it on an emulated e1000: its lines as they come; Ctrl-C runs its handler, status 0', async () => {
+    const r = await nooksSignalled(['exec', `build/${name}.so`, '--device', 'e1000', '--', '-t', '100'], project, ': link up\n', 'SIGINT');
+    expect(r.stdout.split('\n')).toEqual([
+      `${name}: uio0: started; Ctrl-C or SIGTERM stops it`, `${name}: interrupt 1: link up`, `${name}: SIGINT: stopping`,
+      `${name}: 1 interrupts, 1 link changes, bye`, '',
+    ]);
+    expect(r.stderr).toBe(`nooks: ${name}: e1000 at 0000:00:02.0, /dev/uio0\nmain: exit(0)\n`);
+    expect(r.code).toBe(0);
+  });
+
+  it('without a device it says what to give it', async () => {
+    const r = await nooks(['exec', `build/${name}.so`], { cwd: project, timeoutMs: 20_000 });
+    expect(r.stderr).toContain(`${name}: no 82540EM under /sys/class/uio: give it one (nooks exec ... --device e1000)`);
+    expect(r.stderr).toContain(`nooks: ${name} disabled by the policy: not restarted again`); // status 1 each run: a failure, restarted
+    expect(r.code).toBe(1);
+  });
+
+  it('its workload under nooks inject: a fault at main\'s entry, main run again, the work verified', async () => {
+    const r = await nooks(['inject', `build/${name}.so`, '--workload', `${name}/workload.mjs`, '--type', 'null-deref', '--site', 'main', '--seed', '1', '--json'],
+      { cwd: project, timeoutMs: 30_000 });
+    expect(r.code, shown(r)).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ app: 'workload', outcome: 'continued', hostCrashed: false, failures: 1, faultKinds: ['segv'] });
   }, 40_000);
 });

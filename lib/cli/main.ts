@@ -59,6 +59,7 @@ const flags = [
   { name: 'shard', value: 'i/n', help: 'campaign: run only the i-th of n disjoint slices of the plan (nooks campaign merge puts them together)' },
   { name: 'force', help: 'pci bind: take a device the running system uses (an interface that is up, a mounted disk); new: overwrite' },
   { name: 'class', value: 'class', choices: driverClasses, help: 'new: the device class of the driver (default plain: no device)' },
+  { name: 'program', help: 'new: a driver that is a program (main, options, signals, a poll loop on its device), run with nooks exec' },
   {
     name: 'device', value: 'device', repeatable: true,
     help: 'exec: a device the program gets: an emulated one of that kind (e1000, uart16550, blk, pcm, testdev) with its options as QEMU writes them (blk,image=disk.img), or a real one\'s PCI address, bound with nooks pci bind; each in the order given',
@@ -112,9 +113,10 @@ export const commands: readonly CommandDef[] = [
     args: ['name'],
     help: 'Start a driver of your own: a commented driver, its test, a fault-injection workload and a bench module',
     run: newCommand,
-    flags: ['json', 'class', 'lang', 'force'],
+    flags: ['json', 'class', 'program', 'lang', 'force'],
     flagHelp: {
       force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)',
+      program: 'A driver that is a program, as UIO drivers are: main, getopt, signal handlers, a poll loop (no --class)',
       lang: 'The language of the driver: c (the default) or c++ (<name>/<name>.cc)',
     },
     details: [
@@ -126,6 +128,9 @@ export const commands: readonly CommandDef[] = [
       'package.json of the working directory.',
       'Refuses to overwrite files unless --force. <name> names C symbols: lower-case letters, digits and _.',
       '--lang c++: <name>/<name>.cc instead, the same driver in C++ (a class, RAII, new and delete; every class).',
+      '--program: <name>/<name>.c is a program (docs/drivers.md, Programs): main parses its options, handles SIGINT and',
+      'SIGTERM, drives an e1000 through UIO (an emulated one from nooks exec --device e1000: no hardware needed) and',
+      'prints a line per interrupt; built with nooks build --posix, run with nooks exec; its test and workload, no bench.',
     ],
     examples: [
       ['nooks new hello', 'a driver with no device: calls, buffers, strings, a deliberate bug'],
@@ -133,6 +138,7 @@ export const commands: readonly CommandDef[] = [
       ['nooks new mydisk --class block', 'a block driver for the emulated disk'],
       ['nooks new mydisk --class block --lang c++', 'the same in C++: a class for the disk, RAII for its rings'],
       ['nooks new mynic --class net --lang c++', 'an e1000 driver in C++: a class for the adapter, its rings made at open, freed at stop'],
+      ['nooks new --program mydrv', 'a program: then nooks build --posix mydrv/mydrv.c and nooks exec build/mydrv.so --device e1000'],
     ],
   },
   {

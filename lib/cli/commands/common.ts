@@ -30,6 +30,7 @@ export interface Flags {
   workload: string | undefined;
   shard: string | undefined;
   class: string | undefined;
+  program: boolean;
   lang: string | undefined;
   device: string[] | undefined;
 }

@@ -7,7 +7,7 @@ import { native } from '../../native.js';
 import { packageRoot } from '../../paths.js';
 import { buildDriver } from '../../sdk/build.js';
 import { cflags, cxxCompileFlags, cxxLdflags, includeDirs, ldflags, posixCompileFlags, posixCxxCompileFlags, posixLdflags } from '../../sdk/flags.js';
-import { newDriver, type DriverClass, type DriverLanguage } from '../../sdk/new.js';
+import { newDriver, type DriverClass, type DriverLanguage, type DriverTemplate } from '../../sdk/new.js';
 import { ownOptionText, UsageError, type OwnOption } from '../args.js';
 import { toJson, type Context } from './common.js';
 
@@ -119,11 +119,15 @@ export async function sdk(ctx: Context): Promise<number> {
 
 export async function newCommand(ctx: Context): Promise<number> {
   const [name] = ctx.args;
-  const cls = (ctx.flags.class ?? 'plain') as DriverClass;
+  if (ctx.flags.program && ctx.flags.class !== undefined) {
+    throw new UsageError('new: --program or --class, not both: a program has no class, nooks exec --device gives it its device');
+  }
+  const program = ctx.flags.program;
+  const template: DriverTemplate = program ? 'program' : ((ctx.flags.class ?? 'plain') as DriverClass);
   const lang = (ctx.flags.lang ?? 'c') as DriverLanguage;
-  const made = newDriver(name, cls, process.cwd(), ctx.flags.force, lang);
+  const made = newDriver(name, template, process.cwd(), ctx.flags.force, lang);
   if (ctx.flags.json) {
-    ctx.print(toJson({ name, class: cls, ...made }));
+    ctx.print(toJson({ name, ...(program ? { program } : { class: template }), ...made }));
     return 0;
   }
   ctx.print(`wrote ${made.files.join(', ')}`);
@@ -132,9 +136,10 @@ export async function newCommand(ctx: Context): Promise<number> {
   else ctx.print('no package.json here: no scripts added');
   ctx.print('');
   ctx.print('next:');
-  ctx.print(`  npx nooks build ${made.files[0]} -o build/${name}.so`);
-  ctx.print(`  node --test ${name}/${name}.test.mjs                      # loads it and calls it`);
+  ctx.print(`  npx nooks build ${program ? '--posix ' : ''}${made.files[0]} -o build/${name}.so`);
+  if (program) ctx.print(`  npx nooks exec build/${name}.so --device e1000 -- -t 500   # main on an emulated e1000; Ctrl-C stops it`);
+  ctx.print(`  node --test ${name}/${name}.test.mjs                      # ${program ? 'pulls its cable, stops it, plants a bug' : 'loads it and calls it'}`);
   ctx.print(`  npx nooks inject build/${name}.so --workload ${name}/workload.mjs   # one injected fault`);
-  ctx.print(`  npx nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs   # what each isolation mode costs it`);
+  if (!program) ctx.print(`  npx nooks bench driver --driver build/${name}.so --workload ${name}/bench.mjs   # what each isolation mode costs it`);
   return 0;
 }
