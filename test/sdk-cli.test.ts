@@ -49,11 +49,12 @@ describe('nooks new, build, sdk', () => {
     const r = await nooks('new', 'runner');
     expect(r.code, shown(r)).toBe(0);
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8').replaceAll('hello', 'runner'); // its walk-through uses `nooks new hello`
+    // its walk-throughs use `nooks new hello` and `nooks new --program mydrv` (whose test file is named as plain's)
+    const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8').replaceAll('hello', 'runner').replaceAll('mydrv', 'runner');
     // every template's driver source, as new writes it for `runner` (the class's test file is runner/runner.test.mjs too)
     const sources = readdirSync(join(packageRoot, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) => /\/driver\.(c|cc)$/.test(f))
       .map((f) => readFileSync(join(packageRoot, 'templates', f), 'utf8').replaceAll('@NAME@', 'runner'));
-    expect(sources).toHaveLength(11);
+    expect(sources).toHaveLength(12);
     for (const text of [pkg.scripts['test:runner'], r.stdout, readFileSync(join(project, 'runner', 'runner.test.mjs'), 'utf8'), readme, ...sources]) {
       const args = [...text.matchAll(/node --test ([^\s`]+)/g)].map((m) => m[1]);
       expect(args, text).not.toEqual([]);
@@ -88,11 +89,10 @@ describe('nooks new, build, sdk', () => {
     r = await nooks('new', '--program', 'x', '--class', 'net');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--program or --class, not both');
-    r = await nooks('new', '--program', 'x', '--lang', 'c++');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('no c++ template for a program');
     expect(existsSync(join(project, 'x'))).toBe(false);
-  });
+    r = await nooks('new', '--program', 'uiodrv_cxx', '--lang', 'c++', '--json');
+    expect(JSON.parse(r.stdout)).toMatchObject({ program: true, files: ['uiodrv_cxx/uiodrv_cxx.cc', 'uiodrv_cxx/uiodrv_cxx.test.mjs', 'uiodrv_cxx/workload.mjs'] });
+  }, 60_000);
 
   // Before: the driver's files were written, then JSON.parse threw a message naming no file ("Expected double-quoted
   // property name in JSON at position 15"), leaving a driver without its scripts.

@@ -321,26 +321,27 @@ describe.each(templates)('nooks new --class %s --lang %s', (cls, lang) => {
   }, 40_000);
 });
 
-// `nooks new --program`: a UIO program for the e1000 (templates/program/), taken as a user takes it: built with --posix
-// with no warnings, its test passing under node --test, run by nooks exec on an emulated e1000 (Ctrl-C ends it, status
+// `nooks new --program`: a UIO program for the e1000 (templates/program/), in C and in C++, taken as a user takes it:
+// built with --posix with no warnings, its test passing under node --test, run by nooks exec on an emulated e1000 (Ctrl-C ends it, status
 // 0), and its workload under nooks inject with a NULL dereference at main's entry: main run again, its work verified.
-describe('nooks new --program', () => {
-  const name = 'my_prog';
+describe.each<DriverLanguage>(['c', 'c++'])('nooks new --program --lang %s', (lang) => {
+  const name = lang === 'c' ? 'my_prog' : 'my_prog_cxx';
+  const source = `${name}.${lang === 'c' ? 'c' : 'cc'}`;
   let project: string;
   let warnings: string;
 
   beforeAll(() => {
     project = userProject('program');
-    const made = newDriver(name, 'program', project);
+    const made = newDriver(name, 'program', project, false, lang);
     expect(made).toEqual({
-      files: [`${name}/${name}.c`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`], // no bench module: a program is not called
+      files: [`${name}/${source}`, `${name}/${name}.test.mjs`, `${name}/workload.mjs`], // no bench module: a program is not called
       scripts: {
-        [`build:${name}`]: `nooks build --posix ${name}/${name}.c -o build/${name}.so`,
+        [`build:${name}`]: `nooks build --posix ${name}/${source} -o build/${name}.so`,
         [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
       },
     });
-    expect(readFileSync(join(project, name, `${name}.test.mjs`), 'utf8')).toContain(`\`npx nooks build --posix ${name}/${name}.c -o build/${name}.so\``);
-    ({ warnings } = buildDriver({ sources: [join(project, name, `${name}.c`)], out: join(project, 'build', `${name}.so`), posix: true, extraCflags: ['-Werror'] }));
+    expect(readFileSync(join(project, name, `${name}.test.mjs`), 'utf8')).toContain(`\`npx nooks build --posix ${name}/${source} -o build/${name}.so\``);
+    ({ warnings } = buildDriver({ sources: [join(project, name, source)], out: join(project, 'build', `${name}.so`), posix: true, extraCflags: ['-Werror'] }));
   }, 60_000);
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 

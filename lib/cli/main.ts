@@ -116,7 +116,7 @@ export const commands: readonly CommandDef[] = [
     flags: ['json', 'class', 'program', 'lang', 'force'],
     flagHelp: {
       force: 'Overwrite the files if they exist', class: 'The device class of the driver (default plain: no device)',
-      program: 'A driver that is a program, as UIO drivers are: main, getopt, signal handlers, a poll loop (no --class)',
+      program: 'A driver that is a program, as UIO drivers are: main, getopt, signal handlers, a poll loop (no --class; C or C++)',
       lang: 'The language of the driver: c (the default) or c++ (<name>/<name>.cc)',
     },
     details: [
@@ -131,6 +131,7 @@ export const commands: readonly CommandDef[] = [
       '--program: <name>/<name>.c is a program (docs/drivers.md, Programs): main parses its options, handles SIGINT and',
       'SIGTERM, drives an e1000 through UIO (an emulated one from nooks exec --device e1000: no hardware needed) and',
       'prints a line per interrupt; built with nooks build --posix, run with nooks exec; its test and workload, no bench.',
+      'With --lang c++ the same program in C++ (<name>/<name>.cc).',
     ],
     examples: [
       ['nooks new hello', 'a driver with no device: calls, buffers, strings, a deliberate bug'],
