@@ -47,6 +47,7 @@ describe('nooks installed into another project', () => {
     expect(files).toContain('binding.gyp');
     expect(files).toContain('native/include/nooks/kapi.h');
     expect(files).toContain('templates/plain/driver.c');
+    expect(files).toContain('templates/program/driver.c'); // nooks new --program
     expect(files.filter((f) => /^(test|\.ci|gen|build)\//.test(f) || (f.startsWith('lib/') && f.endsWith('.ts')))).toEqual([]);
     // installed without TypeScript: nothing type-only was needed
     await expect(run('node', ['-e', "require.resolve('typescript')"])).rejects.toThrow(/Cannot find module 'typescript'/);
