@@ -15,7 +15,7 @@ const files = ['test/faults-pkey.test.ts', 'test/faults-pkey-deadlock.test.ts', 
   'test/net.test.ts', 'test/net-transfer.test.ts',
   'test/block-shadow.test.ts', 'test/serial-shadow.test.ts', 'test/sound-shadow.test.ts', 'test/mmio-trap.test.ts',
   'test/e1000-libc.test.ts', 'test/callee-saved.test.ts', 'test/entry-window.test.ts', 'test/posix-tls.test.ts',
-  'test/borrowed-stack.test.ts', 'test/host-signals.test.ts'];
+  'test/borrowed-stack.test.ts', 'test/host-signals.test.ts', 'test/program-signals.test.ts'];
 
 describe.skipIf(here || !qemu)(
   `isolation 'pkey' in a QEMU guest${here ? ' (skipped: it runs natively here)' : qemu ? '' : ' (skipped: qemu-system-x86_64 is not installed)'}`,
@@ -28,6 +28,7 @@ describe.skipIf(here || !qemu)(
       fixtureDriver('borrowed-stack', { posix: true });
       fixtureDriver('host-signals', { posix: true });
       fixtureDriver('key-reuse', { posix: true });
+      fixtureDriver('program-signals', { posix: true }); // programs under pkey: masks, sigwait, pthread_exit on main
       fixtureDriver('pcm-late'); // sound-shadow's fallback
       const run = await runInGuest({
         minKernel: [6, 12],

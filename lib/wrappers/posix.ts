@@ -74,6 +74,26 @@ const posixCore: KapiCall[] = [
     doc: 'A signal whose disposition is SIG_DFL and whose default action ends a process (nooks_posix_signal): the program ends as killed by `sig` (fault kind `exit`, its `signal` `sig`, message `killed by <name>`), no atexit handlers, no flush; it never returns. Under isolation none, the process is killed by the signal, as without nooks.',
   },
   {
+    name: 'nooks_posix_sigmask', ret: 'int', params: [p('mask', 'unsigned long')],
+    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns. 0.', blocking: true,
+  },
+  {
+    name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [],
+    doc: 'sigpending in a program: the signals sent to the program (Driver.kill) and pending, blocked by every thread of it, that the calling thread blocks.',
+  },
+  {
+    name: 'nooks_posix_sigsuspend', ret: 'int', params: [p('mask', 'unsigned long')],
+    doc: 'sigsuspend: waits, the calling thread\'s mask `mask` meanwhile (its pending signals that `mask` unblocks delivered at once), until a signal\'s handler has run for it; returns -EINTR. Counts against the driver\'s time budget, as msleep.', blocking: true,
+  },
+  {
+    name: 'nooks_posix_sigwait', ret: 'int', params: [p('set', 'unsigned long'), p('timeout_ns', 'long long')],
+    doc: 'sigwait, sigwaitinfo, sigtimedwait: takes a pending signal of `set` (the lowest), or waits for one sent to the program (no handler runs for it) up to `timeout_ns` (-1: no limit but the driver\'s time budget); returns its number, -EAGAIN past the timeout, -EINTR when a handler ran for the calling thread meanwhile.', blocking: true,
+  },
+  {
+    name: 'nooks_posix_sigdiscard', ret: 'void', params: [p('sig', 'int')],
+    doc: 'sigaction, signal: `sig`\'s disposition is now SIG_IGN (or SIG_DFL where that ignores it): a pending `sig` is discarded.',
+  },
+  {
     name: 'nooks_posix_abort', ret: 'void', params: [p('message', 'const char *', { kind: 'string', max: 512 })],
     doc: 'abort, a failed assert, a _FORTIFY_SOURCE overflow: the driver fails (fault kind `abort`, carrying `message`) and is recovered; it never returns. Under isolation none, the process aborts, as without nooks.',
   },
@@ -159,15 +179,15 @@ const posixEvents: KapiCall[] = [
   {
     name: 'nooks_posix_epoll_wait', ret: 'int',
     params: [p('epfd', 'int'), p('events', 'void *', { kind: 'writable', size: 'maxevents * 12' }), p('maxevents', 'size_t', { kind: 'size', max: epollMax }),
-      p('timeout', 'int')],
-    doc: `epoll_wait, epoll_pwait: waits until a watched descriptor is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget); writes up to \`maxevents\` (at most ${epollMax}) struct epoll_event (12 bytes, packed, as on x86-64) to \`events\` and returns how many (0: the timeout). Counts against the driver's time budget, as msleep. -EBADF, -EINVAL.`,
+      p('timeout', 'int'), p('masked', 'int'), p('mask', 'unsigned long')],
+    doc: `epoll_wait, epoll_pwait: waits, the calling thread's signal mask \`mask\` meanwhile if \`masked\` (as nooks_posix_sigsuspend's), until a watched descriptor is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget); writes up to \`maxevents\` (at most ${epollMax}) struct epoll_event (12 bytes, packed, as on x86-64) to \`events\` and returns how many (0: the timeout). Counts against the driver's time budget, as msleep. -EBADF, -EINVAL.`,
     blocking: true,
   },
   {
     name: 'nooks_posix_poll', ret: 'int',
     params: [p('fds', 'void *', { kind: 'writable', size: 'nfds * 8', nullable: true }), p('nfds', 'size_t', { kind: 'size', max: pollMax }),
-      p('timeout', 'int')],
-    doc: `poll, ppoll: waits until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), a timerfd POLLIN while an expiry is unread, a pipe end as its buffer and its other end say (POLLIN, POLLOUT, POLLHUP, POLLERR), a UIO node POLLIN while an interrupt is unread, any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
+      p('timeout', 'int'), p('masked', 'int'), p('mask', 'unsigned long')],
+    doc: `poll, ppoll, select, pselect: waits, the calling thread's signal mask \`mask\` meanwhile if \`masked\` (as nooks_posix_sigsuspend's), until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), a timerfd POLLIN while an expiry is unread, a pipe end as its buffer and its other end say (POLLIN, POLLOUT, POLLHUP, POLLERR), a UIO node POLLIN while an interrupt is unread, any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
     blocking: true,
   },
 ];
@@ -203,9 +223,9 @@ const thread = p('thread', 'unsigned long');
 const posixThreads: KapiCall[] = [
   {
     name: 'nooks_posix_thread_create', ret: 'long',
-    params: [p('main', 'void *(*)(void *, void *)', { kind: 'driver-fn' }), p('start', 'void *(*)(void *)', { kind: 'driver-fn' }),
-      p('arg', 'void *'), p('stack_size', 'size_t'), p('detached', 'int')],
-    doc: 'pthread_create: a kernel thread that runs `main(start, arg)` inside the driver\'s domain, on a domain stack of its own, until it returns; held as an object of type `thread` until it is joined (or, `detached`, until it ends), stopped and released at recovery and unload. Its time budget runs from its last wait (docs/drivers.md). Returns its handle (never a thread id), or -EINVAL (`stack_size` past a domain stack, logged), -EAGAIN (the driver holds 64 threads already, logged).',
+    params: [p('main', 'void *(*)(void *, void *, unsigned long)', { kind: 'driver-fn' }), p('start', 'void *(*)(void *)', { kind: 'driver-fn' }),
+      p('arg', 'void *'), p('stack_size', 'size_t'), p('detached', 'int'), p('mask', 'unsigned long')],
+    doc: 'pthread_create: a kernel thread that runs `main(start, arg, mask)` (`mask`: its signal mask, its creator\'s; in a program the kernel keeps it too, as nooks_posix_sigmask) inside the driver\'s domain, on a domain stack of its own, until it returns; held as an object of type `thread` until it is joined (or, `detached`, until it ends), stopped and released at recovery and unload. Its time budget runs from its last wait (docs/drivers.md). Returns its handle (never a thread id), or -EINVAL (`stack_size` past a domain stack, logged), -EAGAIN (the driver holds 64 threads already, logged).',
   },
   {
     name: 'nooks_posix_thread_join', ret: 'int', params: [thread, p('result', 'void **', { kind: 'writable', size: '8', nullable: true })],

@@ -50,7 +50,7 @@ extern "C" long long kapi_nooks_posix_clock_ns(int clock) {
 extern "C" long long kapi_nooks_posix_sleep_ns(unsigned long long ns) {
   Domain *d = calling_domain();
   Deadline until = Deadline::after_ns(ns);
-  InterruptibleWait signals(d);
+  InterruptibleWait signals;
   wait_until(d, until, [] { return false; });
   if (!signals.interrupted()) return 0;
   return until.ns < 0 ? LLONG_MAX : std::max(until.ns - clock_now_ns(CLOCK_MONOTONIC), 1LL);

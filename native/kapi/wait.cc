@@ -100,27 +100,20 @@ void stall_for_test(Domain *d) {
 
 namespace {
 
-// Per domain slot, how many signals' handlers have run there: a wait compares
-// the count at its start with the count now (slots are reused: only changes count).
-std::atomic<uint64_t> signals_handled[kMaxDomains];
 thread_local const InterruptibleWait *tl_interruptible = nullptr;
 
 }  // namespace
 
-void waits_interrupt(Domain *d) {
-  signals_handled[d->id].fetch_add(1);
-  std::lock_guard<std::mutex> g(d->threads_lock);
-  for (DomainThread *dt : d->threads)
-    if (__atomic_load_n(&dt->depth, __ATOMIC_ACQUIRE) > 0) thread_wake(dt->thread);  // inside d: perhaps in a wait
+void waits_interrupt(ThreadCtx *t) {
+  t->interrupts.fetch_add(1);
+  thread_wake(t);
 }
 
-InterruptibleWait::InterruptibleWait(Domain *d) : d_(d), outer_(tl_interruptible), seen_(signals_handled[d->id].load()) {
-  tl_interruptible = this;
-}
+InterruptibleWait::InterruptibleWait() : outer_(tl_interruptible), seen_(thread_ctx()->interrupts.load()) { tl_interruptible = this; }
 
 InterruptibleWait::~InterruptibleWait() { tl_interruptible = outer_; }
 
-bool InterruptibleWait::interrupted() const { return signals_handled[d_->id].load() != seen_; }
+bool InterruptibleWait::interrupted() const { return thread_ctx()->interrupts.load() != seen_; }
 
 namespace {
 

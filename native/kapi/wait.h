@@ -41,24 +41,24 @@ void thread_wake(ThreadCtx *t);
 // the thread sleeps.
 bool wait_until(Domain *d, const Deadline &deadline, const std::function<bool()> &ready);
 
-// A signal's handler has run in d (native/posix/signals.cc): the waits of d's
-// threads inside an InterruptibleWait end (-EINTR, wait_until false), as on
-// Linux a handler ends poll, epoll_wait, nanosleep, pause and a blocking read.
-void waits_interrupt(Domain *d);
+// A signal's handler has run for t, a program's thread that does not block
+// it (native/posix/program_signals.h): t's waits inside an InterruptibleWait
+// end (-EINTR, wait_until false), as on Linux a handler ends poll,
+// epoll_wait, nanosleep, pause and a blocking read.
+void waits_interrupt(ThreadCtx *t);
 
-// Within its scope, the calling thread's waits for d also end when a signal's
-// handler runs in d (waits_interrupt) from its start on: interrupted() says
+// Within its scope, the calling thread's waits also end when a signal's
+// handler runs for it (waits_interrupt) from its start on: interrupted() says
 // whether one did.
 class InterruptibleWait {
  public:
-  explicit InterruptibleWait(Domain *d);
+  InterruptibleWait();
   ~InterruptibleWait();
   bool interrupted() const;
   InterruptibleWait(const InterruptibleWait &) = delete;
   InterruptibleWait &operator=(const InterruptibleWait &) = delete;
 
  private:
-  Domain *d_;
   const InterruptibleWait *outer_;
   uint64_t seen_;
 };

@@ -59,7 +59,7 @@ extern "C" long kapi_nooks_posix_read(int fd, void *buf, size_t n, long long off
   if (offset < -1) return -EINVAL;
   if (offset >= 0 && !of->file->seekable()) return -ESPIPE;
   std::vector<uint8_t> bytes(n);
-  InterruptibleWait signals(d);  // a read that blocks (an eventfd, a timerfd, a UIO node, a pipe) ends when a handler runs: -EINTR
+  InterruptibleWait signals;  // a read that blocks (an eventfd, a timerfd, a UIO node, a pipe) ends when a handler runs: -EINTR
   long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset, of->flags);
   if (r <= 0) return r;
   if (int e = write_back(d, "read", [&] { memcpy(buf, bytes.data(), (size_t)r); })) return e;  // its wait may have outlasted the driver, or its buffer

@@ -7,6 +7,7 @@
 #include "../kapi/checks.h"
 #include "../kapi/wait.h"
 #include "events.h"
+#include "program_signals.h"
 
 namespace nooks {
 
@@ -90,14 +91,15 @@ extern "C" int kapi_nooks_posix_epoll_ctl(int epfd, int op, int fd, unsigned int
   return (int)ep->ctl(op, fd, of, events, data);
 }
 
-extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxevents, int timeout) {
+extern "C" int kapi_nooks_posix_epoll_wait(int epfd, void *events, size_t maxevents, int timeout, int masked, unsigned long mask) {
   Domain *d = calling_domain();
   std::shared_ptr<OpenFile> epf = fd_get(d, epfd);
   if (!epf) return -EBADF;
   std::shared_ptr<Epoll> ep = file_as<Epoll>(epf->file);
   if (!ep || !maxevents) return -EINVAL;
   std::vector<epoll_event> got;
-  InterruptibleWait signals(d);
+  InterruptibleWait signals;
+  TemporaryMask temporary(d, masked, mask);  // epoll_pwait's: a pending signal it unblocks ends the wait once handled
   if (!files_wait(d, timeout, {ep->waits()}, [&] {
         got = ep->ready(maxevents);
         return !got.empty();

@@ -12,6 +12,7 @@
 #include "../kapi/checks.h"
 #include "../kapi/wait.h"
 #include "events.h"
+#include "program_signals.h"
 
 using namespace nooks;
 
@@ -31,7 +32,7 @@ short revents(const std::shared_ptr<OpenFile> &of, const pollfd &want) {
 static_assert(sizeof(pollfd) == 8, "struct pollfd as the wrapper's size says");
 static_assert(POLLIN == EPOLLIN && POLLOUT == EPOLLOUT, "poll_events answers in epoll's bits, which are poll's");
 
-extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout) {
+extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout, int masked, unsigned long mask) {
   Domain *d = calling_domain();
   std::vector<pollfd> want(nfds);
   std::vector<std::shared_ptr<OpenFile>> files(nfds);
@@ -42,7 +43,8 @@ extern "C" int kapi_nooks_posix_poll(void *fds, size_t nfds, int timeout) {
     if (files[i]) queues.push_back(files[i]->file->waits());
   }
   int ready = 0;
-  InterruptibleWait signals(d);
+  InterruptibleWait signals;
+  TemporaryMask temporary(d, masked, mask);  // ppoll's, pselect's: a pending signal it unblocks ends the wait once handled
   if (!files_wait(d, timeout, queues, [&] {
         ready = 0;
         for (size_t i = 0; i < nfds; i++) ready += (want[i].revents = revents(files[i], want[i])) != 0;

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 
 #include "../recovery/recovery.h"
+#include "program_signals.h"
 #include "threads.h"
 
 namespace nooks {
@@ -20,10 +21,11 @@ uintptr_t posix_program_main(Domain *d) {
 }
 
 void posix_program_start(Domain *d) {
+  signals_reset(d);  // a restart forgets what was pending
   void *run = dlsym(d->handle, "nooks_posix_program_run");
   if (!d->program_main || !run || !d->in_text((uintptr_t)run)) return;
   // main as the thread's start: what its object names; a program without its main is a failure the policy decides on
-  if (driver_thread_start(d, XpcCall{run, {}, 0}, d->program_main, true, "main") < 0)
+  if (driver_thread_start(d, XpcCall{run, {}, 0}, d->program_main, true, "main", uint64_t{0}) < 0)
     recovery_fail(d, FaultKind::abort, "main: no thread left for it (EAGAIN): not started");
 }
 

@@ -1,16 +1,25 @@
 // Signals sent to a program (Driver.kill, docs/drivers.md "Programs").
 #pragma once
+#include <functional>
 #include <string>
 
 #include "../domain/domain.h"
 
 namespace nooks {
 
-// Sends signal `sig` (1 to 64) to program d: a driver thread of its own
-// ("signal <n>") crosses into d and carries out its disposition there (the
-// personality's nooks_posix_signal); once a handler has run, d's
-// interruptible waits end (waits_interrupt). 0, or -ESRCH (not a
-// program: a library-style or no personality driver; not running) or -EAGAIN (no thread left) and *why.
+// Sends signal `sig` (1 to 64) to program d: taken by a sigwait, left
+// pending while every thread blocks it (program_signals.h), or carried out
+// at once (signal_handler_start). 0, or -ESRCH (not a program: a
+// library-style or no personality driver; not running) or -EAGAIN (no
+// thread left) and *why.
 int posix_kill(Domain *d, int sig, std::string *why);
+
+// Carries out `sig` in program d on a driver thread of its own (SIGTERM,
+// "signal <n>"), which crosses into d and runs its disposition there (the
+// personality's nooks_posix_signal); once a handler has run, the waits of
+// d's threads that do not block it end (signals_carried_out); then `done`
+// runs, if given (not if the crossing faulted). 0, or -ESRCH (d not running)
+// or -EAGAIN (no thread left) and *why.
+int signal_handler_start(Domain *d, int sig, std::string *why, std::function<void()> done);
 
 }  // namespace nooks

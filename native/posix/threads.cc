@@ -24,6 +24,7 @@
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "../trap/host_signals.h"
+#include "program_signals.h"
 #include "threads.h"
 
 namespace nooks {
@@ -43,6 +44,7 @@ struct DriverThread {
   std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: whether a teardown left it behind
   uint64_t left_running = 0;  // a teardown gave up on it (its ticket, left_running.h): it keeps its domain until it ends
   uint64_t result = 0;
+  std::shared_ptr<ThreadSignals> signals;  // one of a program's threads': its mask (program_signals.h)
   std::function<void(uint64_t)> after;  // given what its crossing returned, if it did without a fault (driver_thread_start)
   std::thread thread;
 };
@@ -65,6 +67,8 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
   thread_ctx()->budget_from_wait = true;
   tl_handle = t->handle;
   Domain *d = t->domain;
+  std::optional<ProgramThread> program;
+  if (t->signals) program.emplace(d, t->signals);
   Fault f;
   if (xpc_call(d, &c, &f) == EnterResult::fault) {
     if (f.primary) {
@@ -80,6 +84,7 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
   } else if (t->after) {
     t->after(c.ret);
   }
+  program.reset();  // before d may go
   domain_thread_forget(d);  // from here on this thread touches nothing of d's: d may go once it is finished
   std::unique_lock<std::mutex> g(threads.lock);
   t->finished = true;
@@ -148,7 +153,8 @@ ObjectRelease thread_release(ObjectType::thread, release_thread);
 
 }  // namespace
 
-long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, const std::string &name, std::function<void(uint64_t)> after) {
+long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, const std::string &name, std::optional<uint64_t> program_mask,
+                         std::function<void(uint64_t)> after) {
   auto t = std::make_shared<DriverThread>();
   t->domain = d;
   t->detached = detached;
@@ -163,6 +169,7 @@ long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, co
   t->name = name;
   t->comm = name.empty() ? inherited : name;
   t->handle = threads.next_handle++;
+  if (program_mask) t->signals = program_thread_add(d, *program_mask);
   d->objects.add({ObjectType::thread, (uintptr_t)t->handle, 0, start, label_of(*t)});
   threads.all[t->handle] = t;
   t->thread = kernel_thread(run, t, c);
@@ -173,14 +180,16 @@ long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, co
 
 using namespace nooks;
 
-extern "C" long kapi_nooks_posix_thread_create(void *(*main)(void *, void *), void *(*start)(void *), void *arg, size_t stack_size, int detached) {
+extern "C" long kapi_nooks_posix_thread_create(void *(*main)(void *, void *, unsigned long), void *(*start)(void *), void *arg, size_t stack_size,
+                                               int detached, unsigned long mask) {
   Domain *d = calling_domain();
   if (stack_size > domain_stack_size()) {
     klog_line(3, d->name, "pthread_create: a stack of " + std::to_string(stack_size) + " bytes asked, a domain stack has " +
                               std::to_string(domain_stack_size()) + " (EINVAL)");
     return -EINVAL;
   }
-  long handle = driver_thread_start(d, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg}, 0}, (uint64_t)start, detached, "");
+  long handle = driver_thread_start(d, XpcCall{(const void *)main, {(uint64_t)start, (uint64_t)arg, mask}, 0}, (uint64_t)start, detached, "",
+                                    d->program_main ? std::optional<uint64_t>(mask) : std::nullopt);
   if (handle == -EAGAIN) klog_line(3, d->name, "pthread_create: " + std::to_string(kMaxThreads) + " threads already (EAGAIN)");
   return handle;
 }

@@ -68,6 +68,7 @@ struct alignas(64) ThreadCtx {  // aligned: the cache lines the offsets below as
   bool budget_from_wait = false;     // a driver's own thread (native/posix/threads.cc): each wait counts as progress (UnlockedWait)
   std::atomic<bool> in_wait{false};  // ...and it waits now: progress for as long as it waits (the watchdog)
   std::atomic<uint32_t> wakes{0};    // the word its waits in kernel calls sleep on (native/kapi/wait.h): moved on to wake them
+  std::atomic<uint64_t> interrupts{0};  // signal handlers run for it: its interruptible waits end (waits_interrupt)
   DomainThread *dts[kMaxDomains] = {};
   pthread_t thread;
   int tid = 0;

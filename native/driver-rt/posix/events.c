@@ -63,42 +63,55 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 	return (int)posix_result(nooks_posix_epoll_ctl(epfd, op, fd, event ? event->events : 0, event ? event->data.u64 : 0));
 }
 
-int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+/* The calling thread's signal mask is sigmask's (if not NULL) while the
+ * kernel waits: a pending signal it unblocks has its handler run and ends
+ * the wait (EINTR), as Linux's, which closes the window between a look at
+ * a flag a handler sets and the wait (docs/drivers.md, "Programs"). */
+static int epoll_wait_masked(int epfd, struct epoll_event *events, int maxevents, int timeout, const sigset_t *sigmask)
 {
 	if (maxevents <= 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	return (int)posix_result(nooks_posix_epoll_wait(epfd, events, maxevents < EPOLL_MAX ? (size_t)maxevents : EPOLL_MAX, timeout));
+	return (int)posix_result(nooks_posix_epoll_wait(epfd, events, maxevents < EPOLL_MAX ? (size_t)maxevents : EPOLL_MAX, timeout,
+							sigmask != NULL, sigmask ? posix_signal_set_of(sigmask) : 0));
 }
 
-/* A driver gets no signals: the mask changes nothing. */
+int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
+{
+	return epoll_wait_masked(epfd, events, maxevents, timeout, NULL);
+}
+
 int epoll_pwait(int epfd, struct epoll_event *events, int maxevents, int timeout, const sigset_t *sigmask)
 {
-	(void)sigmask;
-	return epoll_wait(epfd, events, maxevents, timeout);
+	return epoll_wait_masked(epfd, events, maxevents, timeout, sigmask);
 }
 
-int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+/* poll under a signal mask, as epoll_wait_masked. */
+static int poll_masked(struct pollfd *fds, nfds_t nfds, int timeout, const sigset_t *sigmask)
 {
 	if (nfds > POLL_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	return (int)posix_result(nooks_posix_poll(fds, nfds, timeout));
+	return (int)posix_result(nooks_posix_poll(fds, nfds, timeout, sigmask != NULL, sigmask ? posix_signal_set_of(sigmask) : 0));
 }
 
-/* As epoll_pwait, the mask changes nothing; the timeout rounds up to whole ms. */
+int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	return poll_masked(fds, nfds, timeout, NULL);
+}
+
+/* The timeout rounds up to whole ms. */
 int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const sigset_t *sigmask)
 {
 	int ms = timeout_ms(timeout);
 
-	(void)sigmask;
 	if (ms == -2) {
 		errno = EINVAL;
 		return -1;
 	}
-	return poll(fds, nfds, ms);
+	return poll_masked(fds, nfds, ms, sigmask);
 }
 
 /* _FORTIFY_SOURCE's poll and ppoll: the array checked against its buffer. */
@@ -128,7 +141,7 @@ static short select_events(int fd, fd_set *r, fd_set *w, fd_set *x)
 	return (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) | (x && FD_ISSET(fd, x) ? POLLPRI : 0));
 }
 
-static int select_ms(int nfds, fd_set *r, fd_set *w, fd_set *x, int ms)
+static int select_ms(int nfds, fd_set *r, fd_set *w, fd_set *x, int ms, const sigset_t *sigmask)
 {
 	struct pollfd small[SELECT_ON_STACK], *p = small;
 	int n = 0, ready = 0;
@@ -145,7 +158,7 @@ static int select_ms(int nfds, fd_set *r, fd_set *w, fd_set *x, int ms)
 	for (int fd = 0; fd < nfds; fd++)
 		if (select_events(fd, r, w, x))
 			p[n++] = (struct pollfd){ .fd = fd, .events = select_events(fd, r, w, x) };
-	ready = poll(n ? p : NULL, (nfds_t)n, ms);
+	ready = poll_masked(n ? p : NULL, (nfds_t)n, ms, sigmask);
 	for (int i = 0; i < n && ready >= 0; i++)
 		if (p[i].revents & POLLNVAL) {
 			errno = EBADF;
@@ -186,12 +199,11 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *ts
 {
 	int ms = timeout_ms(ts);
 
-	(void)sigmask;
 	if (ms == -2) {
 		errno = EINVAL;
 		return -1;
 	}
-	return select_ms(nfds, r, w, x, ms);
+	return select_ms(nfds, r, w, x, ms, sigmask);
 }
 
 /* _FORTIFY_SOURCE's FD_SET, FD_CLR, FD_ISSET: the descriptor checked against FD_SETSIZE. */

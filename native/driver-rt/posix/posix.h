@@ -18,6 +18,7 @@
 #define NOOKS_POSIX_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -55,6 +56,8 @@ char *posix_format(char small[POSIX_SMALL_TEXT], int *n, const char *fmt, va_lis
 void posix_streams_flush(void);
 /* Whether the driver is a program (defines main). */
 bool posix_program(void);
+/* What a handler (SA_SIGINFO) and sigwaitinfo are told of a signal Driver.kill sent: SI_USER from the kernel's pid and uid (signal.c). */
+void posix_siginfo_of_kill(siginfo_t *info, int sig);
 /* Whether the last signal handler that ran had SA_RESTART (signal.c): a read it cut short starts again. */
 bool posix_signal_restarts(void);
 /* What exit() and the unload run (start.c): the atexit handlers, then the destructors, each in reverse order. */
@@ -98,7 +101,7 @@ struct posix_thread {
 	unsigned long handle;	/* pthread_self: 0 until first asked */
 	void **exit_to;		/* pthread_exit's way back to its thread's main (thread.c); NULL: not a thread pthread_create started */
 	void *exit_value;
-	unsigned long sigmask;	/* pthread_sigmask's, signals 1 to 64 (sigmask.c): a driver gets none */
+	unsigned long sigmask;	/* pthread_sigmask's, signals 1 to 64 (sigmask.c); a program's kernel keeps it too */
 	char *tls_block;	/* the thread's __thread variables (tls.c): NULL until its first access */
 	struct {
 		unsigned int seq;	/* the key's, when the value was set: a value of a deleted key is not seen */
@@ -113,6 +116,12 @@ static inline struct posix_thread *posix_thread_self(void)
 }
 /* The kernel's id of the calling thread (asked once per thread). */
 int posix_thread_tid(void);
+/* A thread's body (thread.c): start(arg), or what its pthread_exit gave,
+ * then its keys' destructors; a program's thread, counted by
+ * posix_program_thread_begins before it starts, is then counted out, and
+ * the last one out ends the program (exit(0), as glibc's). */
+void *posix_thread_body(void *(*start)(void *), void *arg);
+void posix_program_thread_begins(void);
 /* The thread of `self` ends: its keys' destructors run (keys.c). */
 void posix_keys_end(struct posix_thread *self);
 /* A pid that sched_*affinity and sched_setscheduler & co. name: 0 (the calling
@@ -125,6 +134,10 @@ static inline unsigned long posix_signal_bit(int sig)
 {
 	return 1UL << (sig - 1);
 }
+/* A sigset_t's signals 1 to 64 as a mask may hold them (never SIGKILL,
+ * SIGSTOP, 32 or 33), and a set of such bits (sigmask.c). */
+unsigned long posix_signal_set_of(const sigset_t *set);
+void posix_signal_set_to(sigset_t *set, unsigned long bits);
 /* glibc's own two, its thread cancellation and set*id (32 and 33): EINVAL
  * to add to a set or to give a disposition, as glibc answers. */
 static inline bool posix_signal_glibc_internal(int sig)

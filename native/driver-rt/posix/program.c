@@ -41,17 +41,27 @@ static char **vector_of(int which, int *count)
 	return v;
 }
 
-/* The program's thread, inside the domain: main, then exit with what it returned. */
-__attribute__((visibility("default"))) void nooks_posix_program_run(void)
+/* main, then exit with what it returned. */
+static void *run_main(void *unused)
 {
 	int argc, envc;
 	char **argv = vector_of(0, &argc), **envp = vector_of(1, &envc);
 
+	(void)unused;
 	if (!argv || !envp) {
 		fputs("main: no memory for its arguments\n", stderr);
 		exit(EXIT_FAILURE);
 	}
 	exit(main(argc, argv, envp));
+}
+
+/* The program's thread, inside the domain: main, counted among its threads,
+ * so that a pthread_exit there ends main's thread alone, as glibc's, and the
+ * last of its threads to end then ends the program (thread.c). */
+__attribute__((visibility("default"))) void nooks_posix_program_run(void)
+{
+	posix_program_thread_begins();
+	posix_thread_body(run_main, NULL);
 }
 
 bool posix_program(void)

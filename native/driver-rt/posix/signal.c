@@ -1,7 +1,8 @@
 /* signal and sigaction. A program (program.c) is sent the signals of
  * Driver.kill (docs/drivers.md, "Programs"): each disposition is kept, and
  * nooks_posix_signal carries it out on the thread the kernel starts for the
- * signal. A library-style driver is sent none: SIG_DFL and SIG_IGN are kept
+ * signal (once no mask blocks it: native/posix/program_signals.h); one that
+ * ignores it discards it if pending. A library-style driver is sent none: SIG_DFL and SIG_IGN are kept
  * only so that the old one is answered as Linux would (a pipe gives EPIPE,
  * never SIGPIPE, either way), and a handler, which would never run, is
  * refused (EINVAL) with one kernel log line saying why, so a driver whose
@@ -66,6 +67,14 @@ static void log_handler_refused(int sig)
 	posix_log(3, "", text, (size_t)n);
 }
 
+static bool ends_by_default(int sig);
+
+/* Whether a disposition `handler` of sig ignores it: SIG_IGN, or SIG_DFL where Linux's default ignores it. */
+static bool ignores(int sig, sighandler_t handler)
+{
+	return handler == SIG_IGN || (handler == SIG_DFL && !ends_by_default(sig));
+}
+
 /* glibc's checks (1 to 64, not its own 32 and 33), then Linux's: SIGKILL and
  * SIGSTOP keep their disposition; then the one refusal of the personality. */
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
@@ -82,6 +91,8 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		old->sa_mask.__val[0] = dispositions[sig].mask;
 		old->sa_restorer = NULL;
 	}
+	if (act && posix_program() && ignores(sig, act->sa_handler))
+		nooks_posix_sigdiscard(sig);	/* as POSIX: a pending one is discarded, blocked or not */
 	if (act) {
 		dispositions[sig].handler = (void *)act->sa_handler;
 		dispositions[sig].flags = (act->sa_flags | SA_RESTORER_FLAG) & KEPT_FLAGS;
@@ -133,6 +144,15 @@ static bool ends_by_default(int sig)
 	}
 }
 
+void posix_siginfo_of_kill(siginfo_t *info, int sig)
+{
+	memset(info, 0, sizeof(*info));
+	info->si_signo = sig;
+	info->si_code = SI_USER;
+	info->si_pid = getpid();
+	info->si_uid = getuid();
+}
+
 /* Whether the last handler that ran had SA_RESTART: the read it cut short starts again. */
 static bool last_restarts;
 
@@ -166,11 +186,10 @@ static int carry_out(int sig)
 		dispositions[sig].flags &= ~SA_SIGINFO;
 	}
 	if (flags & SA_SIGINFO) {
-		siginfo_t info = { .si_signo = sig, .si_code = SI_USER };
+		siginfo_t info;
 		ucontext_t context = { 0 };
 
-		info.si_pid = getpid();
-		info.si_uid = getuid();
+		posix_siginfo_of_kill(&info, sig);
 		((void (*)(int, siginfo_t *, void *))handler)(sig, &info, &context);
 	} else {
 		((void (*)(int))handler)(sig);

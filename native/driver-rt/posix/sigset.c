@@ -1,8 +1,8 @@
 /* The sigset_t family, pure, inside the domain, answering as glibc does:
  * signals 1 to 64; glibc's own two (32 and 33, its thread cancellation and
- * set*id) are left out of a full set and EINVAL to add or delete. A driver
- * is sent no signals (docs/drivers.md): the sets only feed the masks
- * (sigmask.c) and the waits that take one (epoll_pwait, ppoll, pselect). */
+ * set*id) are left out of a full set and EINVAL to add or delete. The sets
+ * feed the masks (sigmask.c), the waits that take one (epoll_pwait, ppoll,
+ * pselect, sigsuspend) and sigwait's family (sigwait.c). */
 #include <signal.h>
 
 #include "posix.h"

@@ -120,10 +120,23 @@ int pthread_attr_getschedparam(const pthread_attr_t *a, struct sched_param *para
 	return 0;
 }
 
-/* Where the kernel's thread starts, inside the domain: start(arg), or what
- * pthread_exit gave; then the thread's keys' destructors run (its state goes
- * with its domain stack, which the kernel takes back when it ends). */
-static void *thread_main(void *start, void *arg)
+/* A program's threads that run (main's and those pthread_create started,
+ * counted from before they start): the last to end, once main's thread has
+ * called pthread_exit, ends the program with status 0, as glibc's. */
+static unsigned int program_threads;
+
+void posix_program_thread_begins(void)
+{
+	__atomic_add_fetch(&program_threads, 1, __ATOMIC_RELAXED);
+}
+
+static void program_thread_ends(void)
+{
+	if (__atomic_sub_fetch(&program_threads, 1, __ATOMIC_ACQ_REL) == 0 && posix_program())
+		exit(0);
+}
+
+void *posix_thread_body(void *(*start)(void *), void *arg)
 {
 	void *jump[5];	/* __builtin_setjmp's buffer */
 	struct posix_thread *self = posix_thread_self();
@@ -131,11 +144,19 @@ static void *thread_main(void *start, void *arg)
 
 	self->exit_to = jump;
 	if (__builtin_setjmp(jump) == 0)
-		result = ((void *(*)(void *))start)(arg);
+		result = start(arg);
 	else
 		result = self->exit_value;
 	posix_keys_end(self);
+	program_thread_ends();
 	return result;
+}
+
+/* Where the kernel's thread starts, inside the domain, with its creator's signal mask. */
+static void *thread_main(void *start, void *arg, unsigned long mask)
+{
+	posix_thread_self()->sigmask = mask;
+	return posix_thread_body((void *(*)(void *))start, arg);
 }
 
 int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(void *), void *arg)
@@ -148,10 +169,12 @@ int pthread_create(pthread_t *thread, const pthread_attr_t *a, void *(*start)(vo
 	/* the attribute's policy, set as pthread_setschedparam sets one (a real-time one EPERM) */
 	if (at->inherit_sched == PTHREAD_EXPLICIT_SCHED && (e = posix_sched_error(at->policy, at->priority)))
 		return e;
-	r = nooks_posix_thread_create(thread_main, start, arg, at->stack_size, at->detached);
-
-	if (r < 0)
+	posix_program_thread_begins();
+	r = nooks_posix_thread_create(thread_main, start, arg, at->stack_size, at->detached, posix_thread_self()->sigmask);
+	if (r < 0) {
+		__atomic_sub_fetch(&program_threads, 1, __ATOMIC_RELAXED);	/* never started: it ends nothing */
 		return (int)-r;
+	}
 	*thread = (pthread_t)r;
 	return 0;
 }
@@ -186,7 +209,7 @@ int pthread_equal(pthread_t a, pthread_t b)
 	return a == b;
 }
 
-/* Back to thread_main on the thread's own stack, inside the domain: the kernel is not involved. */
+/* Back to posix_thread_body on the thread's own stack, inside the domain: the kernel is not involved. */
 void pthread_exit(void *value)
 {
 	struct posix_thread *self = posix_thread_self();

@@ -1,0 +1,270 @@
+// A program's signal masks, pending signals and sigwait (program_signals.h),
+// and the kernel calls that change or wait on them (lib/wrappers/posix.ts:
+// sigprocmask, sigpending, sigsuspend, sigwait, a SIG_IGN's discard). The
+// kernel keeps each program thread's mask (the personality's copy answers
+// oldset): what is delivered is decided under one lock per program with
+// every thread's mask, as Linux decides it, so a
+// signal blocked everywhere stays pending until a mask lets it through, and
+// the thread whose mask does (a sigsuspend, a ppoll) is among the threads
+// whose waits its handler ends. Handlers run on threads of their own
+// (signals.h), started with no lock of these held.
+#include "program_signals.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../kapi/log.h"
+#include "../kapi/wait.h"
+#include "../xpc/xpc.h"
+#include "signals.h"
+
+namespace nooks {
+
+// Under its program's lock while it is one of its threads.
+struct ThreadSignals {
+  uint64_t mask = 0;
+  uint64_t waiting = 0;      // sigwait's set, while it waits
+  int taken = 0;             // the signal a sigwait took
+  ThreadCtx *ctx = nullptr;  // once it runs
+  bool program = false;      // one of a program's threads: counted for delivery
+};
+
+namespace {
+
+constexpr int kSignals = 64;
+constexpr int kFirstQueued = 32;                                      // from here on signals queue, as Linux's real-time ones
+const uint64_t kNeverBlocked = signal_bit(SIGKILL) | signal_bit(SIGSTOP);
+
+struct ProgramSignals {
+  std::mutex lock;
+  uint32_t pending[kSignals + 1] = {};  // how many of each: 1 at most below kFirstQueued
+  std::vector<ThreadSignals *> threads;
+};
+
+ProgramSignals programs[kMaxDomains];  // by domain slot: a slot is kept while a thread of it may still run
+thread_local ThreadSignals *tl_program = nullptr;  // a program's thread's, while it runs (ProgramThread)
+thread_local ThreadSignals tl_other;               // any other thread's: its mask kept, counted for no delivery
+
+ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
+
+ProgramSignals &of(Domain *d) { return programs[d->id]; }
+
+// Under s.lock: the pending signals of `set`, taken off pending, each as often as it was sent.
+std::vector<int> take_pending(ProgramSignals &s, uint64_t set) {
+  std::vector<int> taken;
+  for (int sig = 1; sig <= kSignals; sig++)
+    if (set & signal_bit(sig)) {
+      taken.insert(taken.end(), s.pending[sig], sig);
+      s.pending[sig] = 0;
+    }
+  return taken;
+}
+
+void add_pending(ProgramSignals &s, int sig) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + 1; }
+
+// Under s.lock: the calling thread's mask is `mask`; the pending signals it
+// now lets through (a program's thread), taken off pending for delivery.
+std::vector<int> set_mask(ProgramSignals &s, uint64_t mask) {
+  ThreadSignals &t = self();
+  t.mask = mask & ~kNeverBlocked;
+  return t.program ? take_pending(s, ~t.mask) : std::vector<int>{};
+}
+
+// Handlers that a change of mask let through and that whoever made it waits for (sigprocmask): Linux runs them before it returns.
+struct Completion {
+  std::mutex lock;
+  size_t left = 0;
+  ThreadCtx *waiter = nullptr;  // cleared once it no longer waits
+};
+
+// Runs the handlers of `sigs`, taken off pending. One that finds no thread
+// to run on (d not running, or at its thread limit) goes back to pending. Each
+// run counts `done` down. No lock of these held.
+void deliver(Domain *d, const std::vector<int> &sigs, const std::shared_ptr<Completion> &done) {
+  for (int sig : sigs) {
+    std::string why;
+    if (done) {
+      std::lock_guard<std::mutex> g(done->lock);
+      done->left++;
+    }
+    int e = signal_handler_start(d, sig, &why, [done] {
+      if (!done) return;
+      std::lock_guard<std::mutex> g(done->lock);
+      if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
+    });
+    if (e == 0) continue;
+    klog_line(4, d->name, "a pending signal is left pending: " + why);
+    std::lock_guard<std::mutex> g(of(d).lock);
+    add_pending(of(d), sig);
+    if (done) {
+      std::lock_guard<std::mutex> g2(done->lock);
+      done->left--;
+    }
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<ThreadSignals> program_thread_add(Domain *d, uint64_t mask) {
+  auto t = std::make_shared<ThreadSignals>();
+  t->mask = mask & ~kNeverBlocked;
+  t->program = true;
+  std::lock_guard<std::mutex> g(of(d).lock);
+  of(d).threads.push_back(t.get());
+  return t;
+}
+
+ProgramThread::ProgramThread(Domain *d, std::shared_ptr<ThreadSignals> signals) : d_(d), signals_(std::move(signals)) {
+  ProgramSignals &s = of(d);
+  std::vector<int> now;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    tl_program = signals_.get();
+    signals_->ctx = thread_ctx();
+    now = take_pending(s, ~signals_->mask);
+  }
+  deliver(d, now, nullptr);
+}
+
+ProgramThread::~ProgramThread() {
+  ProgramSignals &s = of(d_);
+  std::lock_guard<std::mutex> g(s.lock);
+  s.threads.erase(std::remove(s.threads.begin(), s.threads.end(), signals_.get()), s.threads.end());
+  tl_program = nullptr;
+}
+
+SignalRoute signals_route(Domain *d, int sig) {
+  ProgramSignals &s = of(d);
+  uint64_t bit = signal_bit(sig);
+  std::lock_guard<std::mutex> g(s.lock);
+  for (ThreadSignals *t : s.threads)
+    if (t->waiting & bit) {  // running: it waits
+      t->waiting = 0;
+      t->taken = sig;
+      thread_wake(t->ctx);
+      return SignalRoute::taken;
+    }
+  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); }))
+    return SignalRoute::handler;
+  add_pending(s, sig);
+  return SignalRoute::pending;
+}
+
+void signals_carried_out(Domain *d, int sig, bool handled) {
+  if (!handled) return;
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  for (ThreadSignals *t : s.threads)
+    if (t->ctx && !(t->mask & signal_bit(sig))) waits_interrupt(t->ctx);  // (one not running yet waits for nothing)
+}
+
+TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
+  if (!masked) return;
+  std::vector<int> now;
+  {
+    std::lock_guard<std::mutex> g(of(d).lock);
+    old_ = self().mask;
+    now = set_mask(of(d), mask);
+  }
+  deliver(d, now, nullptr);
+}
+
+TemporaryMask::~TemporaryMask() {
+  if (!d_) return;
+  std::vector<int> now;
+  {
+    std::lock_guard<std::mutex> g(of(d_).lock);
+    now = set_mask(of(d_), old_);
+  }
+  deliver(d_, now, nullptr);
+}
+
+void signals_reset(Domain *d) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  std::fill(std::begin(s.pending), std::end(s.pending), 0);
+}
+
+}  // namespace nooks
+
+using namespace nooks;
+
+// sigprocmask, pthread_sigmask in a program: the calling thread's mask is
+// `mask`. The pending signals it unblocks have run their handlers when it
+// returns, as Linux runs them before the call returns to its caller.
+extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
+  Domain *d = calling_domain();
+  auto done = std::make_shared<Completion>();
+  done->waiter = thread_ctx();
+  std::vector<int> now;
+  {
+    std::lock_guard<std::mutex> g(of(d).lock);
+    now = set_mask(of(d), mask);
+  }
+  deliver(d, now, done);
+  wait_until(d, Deadline{}, [&] {
+    std::lock_guard<std::mutex> g(done->lock);
+    return done->left == 0;
+  });
+  std::lock_guard<std::mutex> g(done->lock);
+  done->waiter = nullptr;
+  return 0;
+}
+
+extern "C" unsigned long kapi_nooks_posix_sigpending() {
+  ProgramSignals &s = of(calling_domain());
+  std::lock_guard<std::mutex> g(s.lock);
+  uint64_t set = 0;
+  for (int sig = 1; sig <= kSignals; sig++)
+    if (s.pending[sig]) set |= signal_bit(sig);
+  return set & self().mask;
+}
+
+extern "C" int kapi_nooks_posix_sigsuspend(unsigned long mask) {
+  Domain *d = calling_domain();
+  InterruptibleWait signals;
+  TemporaryMask temporary(d, true, mask);
+  wait_until(d, Deadline{}, [] { return false; });
+  return -EINTR;
+}
+
+// sigwait & co.: a signal of `set` pending (the lowest) is taken at once;
+// else the calling thread waits for one Driver.kill sends (signals_route),
+// up to `timeout_ns` (-1: none): -EAGAIN past it, -EINTR when the handler of
+// a signal it does not block ran meanwhile.
+extern "C" int kapi_nooks_posix_sigwait(unsigned long set, long long timeout_ns) {
+  Domain *d = calling_domain();
+  ProgramSignals &s = of(d);
+  InterruptibleWait signals;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    for (int sig = 1; sig <= kSignals; sig++)
+      if ((set & signal_bit(sig)) && s.pending[sig]) {
+        s.pending[sig]--;
+        return sig;
+      }
+    self().taken = 0;
+    self().waiting = self().program ? set : 0;  // a thread of the application calling in is sent nothing
+  }
+  wait_until(d, timeout_ns < 0 ? Deadline{} : Deadline::after_ns((uint64_t)timeout_ns), [&] {
+    std::lock_guard<std::mutex> g(s.lock);
+    return self().taken != 0;
+  });
+  std::lock_guard<std::mutex> g(s.lock);
+  int taken = self().taken;
+  self().waiting = 0;
+  self().taken = 0;
+  return taken ? taken : signals.interrupted() || timeout_ns < 0 ? -EINTR : -EAGAIN;
+}
+
+// sigaction to SIG_IGN (or to SIG_DFL where that ignores): a pending `sig` is discarded, as POSIX has it.
+extern "C" void kapi_nooks_posix_sigdiscard(int sig) {
+  if (sig < 1 || sig > kSignals) return;
+  ProgramSignals &s = of(calling_domain());
+  std::lock_guard<std::mutex> g(s.lock);
+  s.pending[sig] = 0;
+}

@@ -1,0 +1,68 @@
+// A program's signal masks, its pending signals and sigwait (docs/drivers.md,
+// "Programs"): of the signals Driver.kill sends, which run their handler at
+// once, which a thread waiting in sigwait takes, and which stay pending,
+// blocked by every thread of the program, until one unblocks them.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "../domain/domain.h"
+
+namespace nooks {
+
+inline uint64_t signal_bit(int sig) { return 1ull << (sig - 1); }
+
+// A thread's signal state: its mask, and sigwait's while it waits.
+struct ThreadSignals;
+
+// One of a program's threads (main's, pthread_create's: the kernel threads
+// that run its code, not a signal's own nor the application's calling in)
+// is created with mask `mask` (its creator's, as POSIX has it): from now
+// on its mask counts for delivery, though it runs only later. Under no lock
+// that a driver thread waits for but the kernel's list of threads.
+std::shared_ptr<ThreadSignals> program_thread_add(Domain *d, uint64_t mask);
+
+// That thread while it runs, on the thread itself: the pending signals it
+// does not block are delivered as it starts; it counts no more once it ends.
+class ProgramThread {
+ public:
+  ProgramThread(Domain *d, std::shared_ptr<ThreadSignals> signals);
+  ~ProgramThread();
+  ProgramThread(const ProgramThread &) = delete;
+  ProgramThread &operator=(const ProgramThread &) = delete;
+
+ private:
+  Domain *d_;
+  std::shared_ptr<ThreadSignals> signals_;
+};
+
+// Where Driver.kill's `sig` goes: to a thread of d's waiting for it in
+// sigwait (taken there, no handler runs), else to its handler if a thread
+// of d's does not block it (or none runs yet), else pending.
+enum class SignalRoute { taken, handler, pending };
+SignalRoute signals_route(Domain *d, int sig);
+
+// sig was carried out: if its handler ran (`handled`), the waits of d's
+// threads that do not block it end (EINTR), as Linux's of the thread that took it.
+void signals_carried_out(Domain *d, int sig, bool handled);
+
+// Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
+// epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending
+// signals it unblocks are delivered as it begins, so the wait it covers
+// (begun after an InterruptibleWait) ends once their handlers have run.
+class TemporaryMask {
+ public:
+  TemporaryMask(Domain *d, bool masked, uint64_t mask);
+  ~TemporaryMask();
+  TemporaryMask(const TemporaryMask &) = delete;
+  TemporaryMask &operator=(const TemporaryMask &) = delete;
+
+ private:
+  Domain *d_;  // nullptr: not masked
+  uint64_t old_ = 0;
+};
+
+// d (re)starts: no signal is pending.
+void signals_reset(Domain *d);
+
+}  // namespace nooks

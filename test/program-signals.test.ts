@@ -1,0 +1,100 @@
+// A program's signal masks (test/fixtures/drivers/program-signals.c): a
+// signal every thread blocks stays pending, sigpending says so, and the
+// race-free patterns take it: ppoll, pselect, epoll_pwait and sigsuspend with
+// the old mask run its handler once and then end with EINTR; sigprocmask
+// unblocking it runs the handler before it returns; sigwait's family takes
+// it with no handler run; SIG_IGN discards it. A handler ends the waits of
+// the threads that do not block it only. pthread_exit on main's thread: the
+// program runs on until its last thread ends, then ends with status 0. Each
+// signal is sent once the program says it is `ready`, and the program looks
+// at what came once the test says go (a SIGUSR2 it takes in sigwait, sent
+// after): by progress, never a sleep.
+import { describe, expect, it } from 'vitest';
+import type { Driver, Isolation, Kernel } from '../lib/index.js';
+import { fixtureDriver } from './helpers/build-driver.js';
+import { kernelPerBlock } from './helpers/kernel.js';
+import { bootableIsolations, until } from './helpers/util.js';
+
+const path = fixtureDriver('program-signals', { posix: true });
+
+/** What the driver printed (its stdout lines; the kernel's line of its exit is notice). */
+const printed = (kernel: Kernel, d: Driver) => kernel.log().filter((l) => l.source === d.name && l.level !== 5).map((l) => l.text);
+
+// 'none' contains nothing: a program's end would end the test's process
+describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a program\'s signal masks, isolation \'%s\'', (isolation) => {
+  const kernel = kernelPerBlock({ isolation });
+  const started = async (name: string, mode: string, ready = 'ready') => {
+    const d = await kernel().load(path, { name, argv: [name, '-m', mode] });
+    await until(() => printed(kernel(), d).includes(ready), `the program's '${ready}'`);
+    return d;
+  };
+
+  it.each([
+    ['p', 'ppoll'],
+    ['s', 'pselect'],
+    ['e', 'epoll_pwait'],
+    ['u', 'sigsuspend'],
+  ])('-m %s: SIGTERM blocked stays pending; %s with the old mask runs its handler once, then ends with EINTR', async (mode) => {
+    const d = await started(`mask-${mode}`, mode);
+    d.kill('SIGTERM');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: `mask-${mode}`, status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'pending 1, handled 0', `${mode}: -1, Interrupted system call, handled 1`, 'bye, handled 1']);
+  });
+
+  it('sigprocmask unblocking a pending SIGTERM has run its handler when it returns', async () => {
+    const d = await started('mask-m', 'm');
+    d.kill('SIGTERM');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'mask-m', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'pending 1, handled 0', 'unblocked: handled 1, pending 0', 'bye, handled 1']);
+  });
+
+  it('SIG_IGN discards a pending signal: unblocked later, its handler does not run', async () => {
+    const d = await started('mask-i', 'i');
+    d.kill('SIGUSR1');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'mask-i', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'pending 1', 'ignored: pending 0', 'unblocked: handled 0', 'bye, handled 0']);
+  });
+
+  it('sigtimedwait times out (EAGAIN); sigwaitinfo takes SIGTERM, sigwait a pending SIGUSR1: no handler runs; the thread has its creator\'s mask', async () => {
+    const d = await started('mask-w', 'w');
+    d.kill('SIGTERM');
+    await until(() => printed(kernel(), d).some((t) => t.startsWith('took')), 'sigwaitinfo to take it');
+    d.kill('SIGUSR1');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'mask-w', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual([
+      'inherited 1 1; timed: -1, Resource temporarily unavailable',
+      'ready',
+      'took 15: si_signo 15, si_code 0, handled 0',
+      'pending 1',
+      'sigwait 0, took 10, handled 0',
+      'bye, handled 0',
+    ]);
+  });
+
+  it('a handler ends the waits of the threads that do not block its signal only: main\'s poll, not a blocking thread\'s', async () => {
+    const d = await started('mask-t', 't');
+    // a signal whose handler ran before main's poll began does not end it: sent again until three did, while the
+    // other thread sits in its poll all along
+    await until(() => {
+      if (printed(kernel(), d).some((t) => t.startsWith('main:'))) return true;
+      if (d.state === 'running') d.kill('SIGTERM');
+      return false;
+    }, 'three handlers to end main\'s poll');
+    expect(await d.exited).toEqual({ driver: 'mask-t', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'main: poll interrupted 3 times, the blocking thread\'s 0', expect.stringMatching(/^bye, handled \d+$/)]);
+  });
+
+  it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {
+    const d = await started('exit-x', 'x', 'main exits');
+    await until(() => !d.objects().some((o) => o.type === 'thread' && o.label === 'main'), 'main\'s thread to end');
+    expect(d.state).toBe('running');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'exit-x', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['main exits', 'thread ends', 'bye, handled 0']);
+    expect(kernel().events().filter((e) => e.driver === 'exit-x')).toEqual([]); // no failure, no recovery
+  });
+});
