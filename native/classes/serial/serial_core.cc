@@ -319,6 +319,7 @@ void reset(napi_env) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.ports.clear();
   reg.hold_restore_domain = -1;
+  reg.rx_buffer.store(kRxBuffer);
 }
 ClassReset class_reset(reset);
 
@@ -571,6 +572,8 @@ void serial_hold_restore_for_rx(int domain) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.hold_restore_domain = domain;
 }
+
+void serial_set_rx_buffer_for_test(size_t bytes) { reg.rx_buffer.store(bytes ? bytes : kRxBuffer); }
 
 void serial_set_listener(SerialListener fn) {
   std::lock_guard<std::mutex> g(reg.lock);
