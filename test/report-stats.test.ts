@@ -84,13 +84,27 @@ describe('detected and recovered: of the failures, in the report and the campaig
     }
   });
 
-  it('detected before the verdict: a share of the detected trials that record it, beside detected, which it leaves as it was', () => {
+  it('detected before the verdict: a share of the detected trials that record it, beside detected, which it leaves as it was', async () => {
     // the two detected trials: one seen while the application worked, one only at the unload after its verdict
     const marked = records.map((r, i): TrialRecord => (i < 2 ? { ...r, detectedBeforeVerdict: i === 0 } : r));
     expect(detectedBeforeVerdictRates(marked).map(({ mode, rate: r }) => [mode, r.k, r.n])).toEqual([['mprotect+shadow', 1, 2]]);
     expect(failureRates(marked)).toEqual(failureRates(records));
     // a file from before it was kept: no share, not a 0 % one
     expect(detectedBeforeVerdictRates(records).map(({ rate: r }) => [r.k, r.n])).toEqual([[0, 0]]);
+    // the campaign command's mode table and --json summary count it too (before: only the report had it)
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-before-verdict-'));
+    try {
+      const file = join(dir, 'c.jsonl');
+      writeFileSync(file, [{ plan }, ...marked].map((l) => JSON.stringify(l)).join('\n'));
+      const text = await nooks(['campaign', 'merge', file]);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/mode +trials +host crashes +failures shown +detected +before verdict +recovered +app continued/);
+      expect(text.stdout).toMatch(/mprotect\+shadow +5 +0 +4 +2 +1 +1 +1 +-/);
+      const json = await nooks(['campaign', 'merge', file, '--json']);
+      expect(JSON.parse(json.stdout).byMode['mprotect+shadow']).toMatchObject({ detected: 2, detectedBeforeVerdict: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // Before, 0 of 0 was a faded "0 %" bar from 0 to 100 % in the report, where the campaign command prints "-"
