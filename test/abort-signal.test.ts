@@ -7,33 +7,29 @@
 // (test/helpers/rt-signal-library.c) counts the signals its handler gets; the
 // program (test/helpers/rt-signal-library.mjs) sends two, and has the
 // watchdog end a driver's loop between them.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { buildPreload, runNode } from './helpers/util.js';
 
 // Where the driver's code runs in this process ('process': in its host process, whose abort is another signal).
 const isolations = ['none', 'mprotect', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
 const program = join(packageRoot, 'test', 'helpers', 'rt-signal-library.mjs');
 
-describe.each(isolations)('isolation %s: a host library that uses SIGRTMIN+3 too', (isolation) => {
-  let dir: string;
-  let preload: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'nooks-rt-signal-'));
-    preload = join(dir, 'rt-signal-library.so');
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', join(packageRoot, 'test', 'helpers', 'rt-signal-library.c'), '-o', preload]);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it("gets each one sent to the process, and none of the kernel's own requests to leave driver code", async () => {
-    const env = { ...process.env, LD_PRELOAD: preload, NOOKS_TEST_RT_COUNT: join(dir, 'count') };
-    const run = await runNode([program, isolation], packageRoot, 30_000, env);
-    expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
-    expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toEqual({ signal: expect.any(Number), counts: [1, 1, 2], kind: 'timeout', state: 'running' });
-  }, 40_000);
+let dir: string;
+let preload: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nooks-rt-signal-'));
+  preload = buildPreload('rt-signal-library', dir);
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it.each(isolations)("isolation %s: a host library's own SIGRTMIN+3 reaches its handler; none of the kernel's requests to leave driver code does", async (isolation) => {
+  const env = { ...process.env, LD_PRELOAD: preload, NOOKS_TEST_RT_COUNT: join(dir, `count-${isolation}`) };
+  const run = await runNode([program, isolation], packageRoot, 30_000, env);
+  expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  expect(JSON.parse(run.stdout.trim().split('\n').pop()!)).toEqual({ signal: expect.any(Number), counts: [1, 1, 2], kind: 'timeout', state: 'running' });
+}, 40_000);
