@@ -8,7 +8,7 @@ import { native } from './native.js';
 export { hostProbe } from './host-probe.js';
 export { pciSysfsForTest } from './pci.js';
 export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
-export { holdRestoreForRx, ptyPair, uartRxHeld, uartRxLost, uartTxHeld } from './classes/serial.js';
+export { holdRestoreForRx, ptyPair, setSerialRxBuffer, uartRxHeld, uartRxLost, uartTxHeld } from './classes/serial.js';
 export { pcmHoldDma, pcmHoldDownCrossing, pcmHoldRestore } from './classes/sound.js';
 
 /**
@@ -93,8 +93,9 @@ export function releaseTeardown(): void {
 /**
  * The driver's next failure waits inside its claim: the driver marked failed ('failed' is its state), its failure
  * generation not moved on yet. It goes on once another thread that fails the driver too waits for it there (recover()
- * on the JavaScript thread), or at releaseFailureClaim (10 s at most): such a thread must take the failure's own
- * generation, not the one before, whose recovery is over (test/failure-generation-window.test.ts).
+ * on the JavaScript thread), or at releaseFailureClaim (10 s at most), or at the kernel's shutdown (a hold left armed
+ * does not hold its unloads): such a thread must take the failure's own generation, not the one before, whose
+ * recovery is over (test/failure-generation-window.test.ts).
  */
 export function holdFailureClaim(driver: Driver): void {
   native().holdFailureClaim(driver.id);

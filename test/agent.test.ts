@@ -56,6 +56,20 @@ describe('RecoveryAgent decisions', () => {
     expect(agent.onFaultSync('crashy', fault)).toBe('disable');
   });
 
+  // Before: the window counted on Date.now, and a wall clock stepped forward past it (NTP, `date -s`) between
+  // failures forgot them: three failures within a few milliseconds each restarted the driver.
+  it('counts its window on a monotonic clock: a stepped wall clock neither forgets nor keeps failures', () => {
+    vi.useFakeTimers({ toFake: ['Date'] }); // Date only: performance.now runs on
+    try {
+      const agent = new RecoveryAgent(policy, syncActions()); // the default clocks
+      const step = () => vi.setSystemTime(Date.now() + 3_600_000); // an hour ahead each time, far past windowMs
+      expect([1, 2, 3].map(() => (step(), agent.onFaultSync('crashy', fault)))).toEqual(['restart', 'restart', 'disable']);
+      expect(agent.log().at(-1)?.failuresInWindow).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('counts each driver separately and uses the default policy for unlisted drivers', () => {
     const agent = new RecoveryAgent(policy, syncActions(), { now: clock().now });
     for (let i = 0; i < 4; i++) expect(agent.onFaultSync('other', fault)).toBe('restart');

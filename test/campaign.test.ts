@@ -65,6 +65,7 @@ describe('nooks campaign', () => {
         hostCrashes: rs.filter((x) => x.hostCrashed).length,
         visibleFailures: rs.filter((x) => x.failure).length,
         detected: rs.filter((x) => x.detected).length,
+        detectedBeforeVerdict: rs.filter((x) => x.detected && x.detectedBeforeVerdict).length,
         recovered: rs.filter((x) => x.recovered).length,
         appContinued: rs.filter((x) => x.outcome === 'continued').length,
         ...(times.length ? { recoveryTime: { recoveries: times.length, medianMs: times[times.length >> 1], maxMs: times.at(-1) } } : {}),

@@ -20,6 +20,16 @@ afterEach(async () => {
   kernel = undefined;
 });
 
+// Before: the unload shutdown() makes marks the driver failed, and a hold left armed kept it there its 10 s.
+it("shutdown() does not wait in a claim holdFailureClaim left armed", async () => {
+  kernel = await Kernel.boot({ isolation: 'mprotect' });
+  holdFailureClaim(await kernel.load('crashy'));
+  const t0 = performance.now();
+  await kernel.shutdown();
+  kernel = undefined;
+  expect(performance.now() - t0).toBeLessThan(5_000); // milliseconds; the hold would have lasted 10 s
+});
+
 it.each(isolations)("isolation %s: recover() in a failure's window takes that failure's generation", async (isolation) => {
   kernel = await Kernel.boot({ isolation });
   const d = await kernel.load('crashy');

@@ -66,31 +66,42 @@ describe('detected and recovered: of the failures, in the report and the campaig
     };
   });
 
+  /** `nooks campaign merge` of a file of `trials` of the plan, with `flags`. */
+  async function merged(trials: TrialRecord[], ...flags: string[]) {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-shares-'));
+    try {
+      const file = join(dir, 'c.jsonl');
+      writeFileSync(file, [{ plan }, ...trials].map((l) => JSON.stringify(l)).join('\n'));
+      return await nooks(['campaign', 'merge', file, ...flags]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   it('as the shadow-driver paper counts them (Figure 7: "the percentage of failures that are automatically detected")', async () => {
     const bars = shadowAppRates(records);
     expect(bars.map((b) => [b.y, b.k, b.n])).toEqual([['failures shown (of trials)', 4, 5], ['detected (of failures)', 2, 4], ['recovered (of failures)', 1, 4]]);
     expect(failureRates(records)[0].rates.map((r) => [r.k, r.n])).toEqual([[4, 5], [2, 4], [1, 4], [1, 5]]);
     // the campaign command's table of the same file says the same
-    const dir = mkdtempSync(join(tmpdir(), 'nooks-shares-'));
-    try {
-      const file = join(dir, 'c.jsonl');
-      writeFileSync(file, [{ plan }, ...records].map((l) => JSON.stringify(l)).join('\n'));
-      const r = await nooks(['campaign', 'merge', file]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/application +failures shown \(of trials\) +detected \(of failures\) +recovered \(of failures\) +app continued \(of trials\)/);
-      expect(r.stdout).toMatch(/db +80% \(4\/5\) +50% \(2\/4\) +25% \(1\/4\) +20% \(1\/5\)/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await merged(records);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/application +failures shown \(of trials\) +detected \(of failures\) +recovered \(of failures\) +app continued \(of trials\)/);
+    expect(r.stdout).toMatch(/db +80% \(4\/5\) +50% \(2\/4\) +25% \(1\/4\) +20% \(1\/5\)/);
   });
 
-  it('detected before the verdict: a share of the detected trials that record it, beside detected, which it leaves as it was', () => {
+  it('detected before the verdict: a share of the detected trials that record it, beside detected, which it leaves as it was', async () => {
     // the two detected trials: one seen while the application worked, one only at the unload after its verdict
     const marked = records.map((r, i): TrialRecord => (i < 2 ? { ...r, detectedBeforeVerdict: i === 0 } : r));
     expect(detectedBeforeVerdictRates(marked).map(({ mode, rate: r }) => [mode, r.k, r.n])).toEqual([['mprotect+shadow', 1, 2]]);
     expect(failureRates(marked)).toEqual(failureRates(records));
     // a file from before it was kept: no share, not a 0 % one
     expect(detectedBeforeVerdictRates(records).map(({ rate: r }) => [r.k, r.n])).toEqual([[0, 0]]);
+    // the campaign command's mode table and --json summary count it too (before: only the report had it)
+    const text = await merged(marked);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/mode +trials +host crashes +failures shown +detected +before verdict +recovered +app continued/);
+    expect(text.stdout).toMatch(/mprotect\+shadow +5 +0 +4 +2 +1 +1 +1 +-/);
+    expect(JSON.parse((await merged(marked, '--json')).stdout).byMode['mprotect+shadow']).toMatchObject({ detected: 2, detectedBeforeVerdict: 1 });
   });
 
   // Before, 0 of 0 was a faded "0 %" bar from 0 to 100 % in the report, where the campaign command prints "-"

@@ -7,14 +7,13 @@
 // overflowed sigaltstack"). A library preloaded into a node of its own
 // (test/helpers/small-sigaltstack.c) gives its main thread such a stack; the
 // program (test/helpers/small-sigaltstack.mjs) faults a driver twice on it.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kernel } from '../lib/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { runNode } from './helpers/util.js';
+import { buildPreload, runNode } from './helpers/util.js';
 
 // Where the host's thread handles the driver's fault ('process': the driver's host process does).
 const isolations = ['mprotect', ...(Kernel.pkuSupported() ? ['pkey'] : [])];
@@ -25,8 +24,7 @@ describe.each(isolations)('isolation %s: a thread whose signal stack is too smal
   let preload: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'nooks-small-sigaltstack-'));
-    preload = join(dir, 'small-sigaltstack.so');
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', join(packageRoot, 'test', 'helpers', 'small-sigaltstack.c'), '-o', preload]);
+    preload = buildPreload('small-sigaltstack', dir);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

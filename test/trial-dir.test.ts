@@ -6,13 +6,16 @@
 // Each left an empty nooks-trial-* behind in the temporary directory (some
 // 390 of them on a machine that ran the tests). Here the trials' TMPDIR is a
 // directory of this file's own, looked at after each.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCampaign } from '../lib/experiments/campaign.js';
 import { runTrialChild } from '../lib/experiments/child.js';
 import { planFault } from '../lib/index.js';
+import { packageRoot } from '../lib/paths.js';
+import { runProgram } from './helpers/util.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-dir-'));
 const saved = process.env.TMPDIR;
@@ -48,3 +51,27 @@ it('a trial killed at its time limit leaves no trial directory', async () => {
   expect(r.detail).toMatch(/^(no result within 2000 ms of (the application's start|start-up): stalled|the process hung)/);
   expect(left()).toEqual(before); // before: its nooks-trial-* besides
 }, 30_000);
+
+// Before: the trial's spawn had no 'error' listener: node's program gone under a running campaign (an upgrade, a
+// removed install) made the next spawn's ENOENT an uncaught exception, which ended the campaign's process (exit
+// status 1, "Unhandled 'error' event") and left the trial's directory behind. Here a node of this test's own, a link
+// to this one's program, removes itself, then runs a trial.
+it('a trial whose process cannot be started rejects as a trial not set up, naming the error, and leaves no trial directory', async () => {
+  const before = left();
+  const node = join(dir, 'node');
+  try {
+    linkSync(process.execPath, node);
+  } catch {
+    copyFileSync(process.execPath, node); // another file system
+    chmodSync(node, 0o755);
+  }
+  const child = pathToFileURL(join(packageRoot, 'dist', 'lib', 'experiments', 'child.js')).href;
+  const script = `import { unlinkSync } from 'node:fs';
+    const { runTrialChild } = await import(${JSON.stringify(child)});
+    unlinkSync(process.execPath);
+    const spec = { app: 'echo', isolation: 'none', shadow: false, seed: 1, fault: {} }; // never run
+    await runTrialChild(spec, 5000).then((r) => console.log('resolved', r.detail), (e) => console.log(e.code, e.message));`;
+  const r = await runProgram(node, ['--input-type=module', '-e', script], dir, 20_000);
+  expect(r).toMatchObject({ code: 0, stderr: '', stdout: `ENOENT the trial could not be set up: spawn ${node} ENOENT\n` });
+  expect(left()).toEqual(before);
+});

@@ -36,7 +36,8 @@ const silentMs = 1000;
 /**
  * Rejects when the trial could not be set up (the child says so before the
  * application starts: a workload's load export that throws or returns what a
- * trial may not set, a load option the kernel refuses): no fault's result.
+ * trial may not set, a load option the kernel refuses; or the child could not
+ * be started at all): no fault's result.
  */
 export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<ChildResult> {
   const started = Date.now();
@@ -45,6 +46,14 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
     // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
     const child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    if (child.pid === undefined) {
+      // not started (node's program gone, no process or fd left): its 'error' event, uncaught, ended the campaign's process
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        rmSync(dir, { recursive: true, force: true });
+        reject(Object.assign(new Error(`the trial could not be set up: ${e.message}`), { code: e.code }));
+      });
+      return;
+    }
     const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);
     let channel = '';
     let out = '';

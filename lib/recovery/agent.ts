@@ -62,7 +62,10 @@ export interface RecoveryEvent<F extends Fault = Fault> {
 }
 
 export interface RecoveryAgentOptions {
-  /** The clock of `at` and of durations (a test's); default `Date.now`, durations from `performance.now`. */
+  /**
+   * The clock of `at`, of durations and of the policy's window (a test's); default `Date.now` for `at`, and
+   * `performance.now` for the others, which a stepped wall clock (NTP, an operator's `date -s`) does not move.
+   */
   now?: () => number;
   /** Also append each event to this file as a JSON line. */
   logFile?: string;
@@ -91,7 +94,8 @@ export function emitEach(emitter: EventEmitter, event: string, entry: unknown): 
 
 export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<RecoveryEventName, [RecoveryEvent<F>]>> {
   private readonly now: () => number;
-  // durations: a library driver restarts in a fraction of a millisecond, which Date.now reads as 0 or 1
+  // durations (a library driver restarts in a fraction of a millisecond, which Date.now reads as 0 or 1) and the
+  // failure window (a wall clock stepped forward would forget the failures in it, stepped back keep them for good)
   private readonly elapsed: () => number;
   private logFile: string | undefined;
   private readonly failures = new Map<string, number[]>();
@@ -154,7 +158,7 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
   private *recover(driver: string, fault: F): Generator<Promise<void> | void, Decision, void> {
     const policy = policyFor(this.policy, driver);
     const at = this.now();
-    const failuresInWindow = this.countFailure(driver, at, policy.windowMs);
+    const failuresInWindow = this.countFailure(driver, this.elapsed(), policy.windowMs);
     const next = plan(policy, failuresInWindow);
     const event = { driver, fault, decision: next.decision, failuresInWindow, at };
     this.record(fault, 'fault', event);
@@ -206,10 +210,10 @@ export class RecoveryAgent<F extends Fault = Fault> extends EventEmitter<Record<
     this.failures.delete(driver);
   }
 
-  /** Adds a failure at `at` and returns how many fall within the sliding window. */
-  private countFailure(driver: string, at: number, windowMs: number): number {
-    const recent = (this.failures.get(driver) ?? []).filter((t) => at - t < windowMs);
-    recent.push(at);
+  /** Adds a failure at `now` (the monotonic clock) and returns how many fall within the sliding window. */
+  private countFailure(driver: string, now: number, windowMs: number): number {
+    const recent = (this.failures.get(driver) ?? []).filter((t) => now - t < windowMs);
+    recent.push(now);
     this.failures.set(driver, recent);
     return recent.length;
   }

@@ -132,6 +132,10 @@ class EmulatedDevice : public BusDevice {
   // starts, until the driver has let go of the device (10 s at most): a DMA in
   // flight across the driver's teardown. False if the model has no such hook.
   virtual bool hold_next_dma() { return false; }
+  // A serial device's transmitter waits for its line (a far end that takes
+  // nothing, the line full): no byte leaves, and its driver is not to blame
+  // (the serial class's nanny). False for a device that has no such line.
+  virtual bool line_held() { return false; }
   // Configuration space made from the model: its ids, class, BARs (config_space.cc).
   void config_read(uint32_t off, uint8_t *buf, size_t n) override;
   void config_write(uint32_t off, const uint8_t *buf, size_t n) override;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -141,7 +142,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   land(t, dt->domain, uc);
 }
 
-static void on_abort(int, siginfo_t *, void *ucv) {
+// The value the kernel's requests carry (trap_abort_thread): another library's
+// SIGRTMIN+3 (a kill, a sigqueue of its own) cannot, and goes to its handler.
+static bool our_request(const siginfo_t *si) {
+  return si->si_code == SI_QUEUE && si->si_pid == getpid() && si->si_value.sival_ptr == &g_abort_sig;
+}
+
+static void on_abort(int sig, siginfo_t *si, void *ucv) {
+  if (!our_request(si)) return chain(sig, si, ucv);
   clear_alignment_check();
   auto *uc = static_cast<ucontext_t *>(ucv);
   ThreadCtx *t = nooks_tls_ctx;
@@ -214,7 +222,9 @@ uint64_t trap_abort_thread(ThreadCtx *t, int domain_id, int kind, bool fails, bo
     }
   }
   thread_wake(t);  // a kernel call's wait: it sees the request and ends
-  pthread_kill(t->thread, g_abort_sig);  // driver code: unwound by on_abort
+  union sigval ours;
+  ours.sival_ptr = &g_abort_sig;
+  pthread_sigqueue(t->thread, g_abort_sig, ours);  // driver code: unwound by on_abort
   return ask;
 }
 

@@ -1,6 +1,7 @@
 // Small helpers shared by the kernel tests.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { defaultPolicy, DriverFault, Kernel, type Driver, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
 import { disassemble } from '../../lib/inject/disasm.js';
@@ -181,4 +182,11 @@ export function generator(s: number): (n: number) => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
+}
+
+/** Builds test/helpers/<name>.c into `dir`: a library a test preloads (LD_PRELOAD) into a node of its own. Its path. */
+export function buildPreload(name: string, dir: string): string {
+  const so = join(dir, `${name}.so`);
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-shared', '-fPIC', join(packageRoot, 'test', 'helpers', `${name}.c`), '-o', so]);
+  return so;
 }

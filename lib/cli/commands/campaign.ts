@@ -90,13 +90,13 @@ function printFigures(ctx: Context, planModes: readonly string[], records: reado
   for (const l of modeTable(modes, summary)) ctx.print(l);
 }
 
-/** One row per mode: trials, host crashes, failures shown, detected, recovered, app continued, recovery time. */
+/** One row per mode: trials, host crashes, failures shown, detected (and before the verdict), recovered, app continued, recovery time. */
 export function modeTable(modes: readonly string[], summary: ReturnType<typeof summarize>): string[] {
-  const rows = table(['mode', 'trials', 'host crashes', 'failures shown', 'detected', 'recovered', 'app continued', 'recovery ms: median, max (recoveries)'],
+  const rows = table(['mode', 'trials', 'host crashes', 'failures shown', 'detected', 'before verdict', 'recovered', 'app continued', 'recovery ms: median, max (recoveries)'],
     modes.map((m) => {
       const s = summary.byMode[m];
       const time = s.recoveryTime ? `${s.recoveryTime.medianMs}, ${s.recoveryTime.maxMs} (${s.recoveryTime.recoveries})` : '-';
-      return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), String(s.recovered), String(s.appContinued), time];
+      return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), String(s.detectedBeforeVerdict), String(s.recovered), String(s.appContinued), time];
     }));
-  return [...rows, 'recovery ms: from the fault reported to the driver running again, each restart of every trial of the mode (a trial may restart its driver more than once)'];
+  return [...rows, 'before verdict: detected while the application worked, not only at the unload after its work was judged', 'recovery ms: from the fault reported to the driver running again, each restart of every trial of the mode (a trial may restart its driver more than once)'];
 }

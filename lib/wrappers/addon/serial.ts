@@ -46,5 +46,7 @@ export const serial = surface({
     serialHoldRestoreForRx: fn<(id: number) => void>(
       'Test hook: a port of the driver restored while another of its ports is up waits, before its startup, until its UART has received a byte.',
       ['number']),
+    serialSetRxBuffer: fn<(bytes?: number) => void>(
+      'Test hook: the bytes each port\'s receive buffer holds from now on (without `bytes`: its 64 KiB again).', ['number?']),
   },
 });

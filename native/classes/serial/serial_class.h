@@ -75,6 +75,10 @@ void serial_restore(int line);
 // another port of that driver is up waits, before its startup, until its UART
 // has received a byte (10 s at most): what a startup then discards is lost.
 void serial_hold_restore_for_rx(int domain);
+// Test hook: from now on, each port's receive buffer holds `bytes` (0: its
+// 64 KiB again; the kernel's shutdown restores it too): a test fills it, and
+// sees the rest dropped, in a fraction of the wire time.
+void serial_set_rx_buffer_for_test(size_t bytes);
 // The listener of port events (called on kernel threads; must not block).
 // code, why and failure: a detached or failed port's error (empty for the other events).
 using SerialListener = std::function<void(int line, uint64_t gen, SerialEvent e, const std::string &code, const std::string &why,

@@ -294,17 +294,12 @@ void check_ports() {
     }
   }
   for (Stuck &s : stuck) {
-    // a tty with no room (a far end that stops reading) holds the UART's transmitter: its FIFO does not empty, and
-    // the driver rightly takes nothing (asked without reg.lock: the model's lock is not ordered after it). A bus
+    // a line with no room (a far end that stops reading) holds the device's transmitter: its FIFO does not empty,
+    // and the driver rightly takes nothing (asked without reg.lock: the model's lock is not ordered after it). A bus
     // another thread holds is not waited for (it may wait for the driver the watchdog must end): asked again at the
-    // next deadline.
+    // next deadline. A port with no device on the bus (its driver gave no pci_dev) has no line to ask.
     bool held = false;
-    if (!bus_try_with_device_named(s.device, [&](EmulatedDevice *dev) {
-          size_t n = 0;
-          held = uart16550_tx_held(dev, &n) && n >= kUart16550LineHold;
-        }) ||
-        held)
-      continue;
+    if (!bus_try_with_device_named(s.device, [&](EmulatedDevice *dev) { held = dev && dev->line_held(); }) || held) continue;
     DomainUse use(s.domain, s.serial);
     if (!use.get()) continue;  // unloaded meanwhile
     klog(4, "%s: the nanny fails %s", s.why.c_str(), use.get()->name.c_str());
@@ -319,6 +314,7 @@ void reset(napi_env) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.ports.clear();
   reg.hold_restore_domain = -1;
+  reg.rx_buffer.store(kRxBuffer);
 }
 ClassReset class_reset(reset);
 
@@ -571,6 +567,8 @@ void serial_hold_restore_for_rx(int domain) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.hold_restore_domain = domain;
 }
+
+void serial_set_rx_buffer_for_test(size_t bytes) { reg.rx_buffer.store(bytes ? bytes : kRxBuffer); }
 
 void serial_set_listener(SerialListener fn) {
   std::lock_guard<std::mutex> g(reg.lock);

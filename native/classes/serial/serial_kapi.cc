@@ -111,7 +111,8 @@ extern "C" int kapi_uart_insert_chars(void *vport, const void *buf, size_t n) {
   {
     std::lock_guard<std::mutex> g(p->lock);
     if (p->open) {
-      kept = std::min(n, kRxBuffer - p->rx.size());
+      const size_t limit = reg.rx_buffer.load(std::memory_order_relaxed);
+      kept = p->rx.size() < limit ? std::min(n, limit - p->rx.size()) : 0;
       const uint8_t *b = static_cast<const uint8_t *>(buf);
       p->rx.insert(p->rx.end(), b, b + kept);
       p->rx_bytes += kept;

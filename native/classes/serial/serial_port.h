@@ -6,6 +6,7 @@
 
 #include <nooks/serial_core.h>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -71,6 +72,7 @@ struct Registry {
   std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks (till the reset at shutdown)
   SerialListener listener;
   int hold_restore_domain = -1;  // tests (serial_hold_restore_for_rx): that driver's restores are held
+  std::atomic<size_t> rx_buffer{kRxBuffer};  // each port's receive buffer; tests shrink it (serial_set_rx_buffer_for_test)
 };
 // Never destroyed: kernel threads may still run while the process exits.
 extern Registry &reg;

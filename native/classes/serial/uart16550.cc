@@ -87,6 +87,8 @@ class Uart16550 : public EmulatedDevice {
     return line_out_.size();
   }
 
+  bool line_held() override { return tx_held() >= kLineHold; }
+
   explicit Uart16550(const DeviceOptions &opts) {
     auto it = opts.find("tty");
     if (it != opts.end() && !it->second.empty() && it->second != "none") {

@@ -1,0 +1,29 @@
+// Preloaded (LD_PRELOAD) by test/abort-signal.test.ts: a library of the host's
+// own that uses the real-time signal the kernel ends driver code with
+// (SIGRTMIN+3, native/trap/trap.cc): before node starts it installs a handler
+// for it, which writes one byte to the file NOOKS_TEST_RT_COUNT names per
+// signal it gets, and says the signal's number in NOOKS_TEST_RT_SIGNAL.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int count_fd = -1;
+
+static void counted(int sig) {
+	(void)sig;
+	if (write(count_fd, "+", 1) != 1) abort();
+}
+
+__attribute__((constructor)) static void rt_signal_library(void) {
+	const char *path = getenv("NOOKS_TEST_RT_COUNT");
+	if (!path) return;
+	count_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	struct sigaction sa = {.sa_handler = counted, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	if (count_fd < 0 || sigaction(SIGRTMIN + 3, &sa, NULL) != 0) abort();
+	char number[16];
+	snprintf(number, sizeof number, "%d", SIGRTMIN + 3);
+	setenv("NOOKS_TEST_RT_SIGNAL", number, 1);
+}
