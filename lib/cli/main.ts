@@ -12,25 +12,17 @@ import { faultTypes } from '../inject/index.js';
 import { driverClasses, driverLanguages } from '../sdk/new.js';
 import { isolations } from '../wrappers/enums.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
-import { app } from './commands/app.js';
-import { bench } from './commands/bench.js';
-import { campaign } from './commands/campaign.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
-import { demo } from './commands/demo.js';
-import { domains } from './commands/domains.js';
-import { exec } from './commands/exec.js';
-import { guest } from './commands/guest.js';
-import { inject } from './commands/inject.js';
-import { pci } from './commands/pci.js';
-import { policy } from './commands/policy.js';
-import { recover } from './commands/recover.js';
-import { run } from './commands/run.js';
 import { build, buildOptions, newCommand, sdk, sdkOptions } from './commands/sdk.js';
-import { tableCommand } from './commands/table.js';
 
-// The report brings a DOM and a plotting library: loaded when it is asked for, not at every start
-// (a QEMU guest reading the package over 9p took 40 s to start any command).
-const report: Command = async (ctx) => (await import('./commands/report.js')).report(ctx);
+/**
+ * A command whose module is loaded when it runs, not at every start: the report brings a DOM and a plotting library,
+ * the demo, apps, campaigns, tables and injection their own (a QEMU guest reading the package over 9p took 40 s to start any
+ * command, and `nooks exec` there took twice a plain Node script's start while it loaded every command).
+ */
+function later<K extends string, M extends Record<K, Command>>(load: () => Promise<M>, name: K): Command {
+  return async (ctx) => (await load())[name](ctx);
+}
 
 const flags = [
   { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
@@ -81,7 +73,7 @@ export const commands: readonly CommandDef[] = [
   {
     name: 'demo',
     help: 'Fault a misbehaving driver in nine ways beside a healthy one; show detection and recovery',
-    run: demo,
+    run: later(() => import('./commands/demo.js'), 'demo'),
     flags: ['json', 'isolation', 'time-budget'],
     flagHelp: { 'time-budget': 'Watchdog: the longest one call may stay in the driver (default 300)' },
     details: [
@@ -184,7 +176,7 @@ export const commands: readonly CommandDef[] = [
     name: 'bench',
     args: ['suite', 'device...?'],
     help: 'Measure every isolation mode: crossing costs (xpc), crossings with 1-16 threads (scale), a device class\'s throughput (net, block, sound, serial, pci) or your own driver\'s (driver)',
-    run: bench,
+    run: later(() => import('./commands/bench.js'), 'bench'),
     flags: ['json', 'runs', 'iters', 'seconds', 'policy', 'driver', 'workload', 'isolation'],
     flagHelp: {
       driver: 'driver: the driver measured (a path to a .so, or a built-in one\'s name)',
@@ -259,7 +251,7 @@ export const commands: readonly CommandDef[] = [
     args: ['app?', 'options...?'],
     passThrough: 'after-first-argument',
     help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
-    run: app,
+    run: later(() => import('./commands/app.js'), 'app'),
     flags: ['json'],
     details: [
       'Without <app>: the applications, their device class and what each does (--json: with their usage).',
@@ -281,7 +273,7 @@ export const commands: readonly CommandDef[] = [
     name: 'table',
     args: ['which'],
     help: 'table apps: each application with its driver faulting, without isolation, with Nooks, with shadow drivers',
-    run: tableCommand,
+    run: later(() => import('./commands/table.js'), 'tableCommand'),
     flags: ['json'],
     details: [
       'After Table 3 of the shadow-driver paper. For each application (db on block, echo on serial, player on sound,',
@@ -300,7 +292,7 @@ export const commands: readonly CommandDef[] = [
     name: 'inject',
     args: ['driver'],
     help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application or your workload runs; show what happened',
-    run: inject,
+    run: later(() => import('./commands/inject.js'), 'inject'),
     flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient', 'workload', 'trials', 'jobs', 'out', 'fresh'],
     flagHelp: {
       seed: 'The fault\'s seed: the same seed injects the same fault (default: random, printed)',
@@ -338,7 +330,7 @@ export const commands: readonly CommandDef[] = [
     name: 'campaign',
     args: ['action?', 'files...?'],
     help: 'Fault-injection campaign: each application\'s driver (or yours), N faults, each in every mode; the papers\' figures',
-    run: campaign,
+    run: later(() => import('./commands/campaign.js'), 'campaign'),
     flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out', 'fresh', 'driver', 'workload', 'shard'],
     flagHelp: {
       seed: 'The campaign\'s seed: each fault\'s seed comes from it (default 1)',
@@ -380,7 +372,7 @@ export const commands: readonly CommandDef[] = [
   {
     name: 'report',
     help: 'Write report/index.html: crossing costs, relative performance, faults and recovery, beside the papers\' numbers',
-    run: report,
+    run: later(() => import('./commands/report.js'), 'report'),
     flags: ['json', 'out', 'fresh', 'quick'],
     flagHelp: { out: 'The report\'s directory (default report)' },
     details: [
@@ -403,7 +395,7 @@ export const commands: readonly CommandDef[] = [
     name: 'run',
     args: ['driver', 'function', 'args...?'],
     help: 'Load a driver, call one of its exported functions, print the result or the fault',
-    run,
+    run: later(() => import('./commands/run.js'), 'run'),
     flags: ['json', 'isolation', 'time-budget', 'policy'],
     flagHelp: { 'time-budget': 'Watchdog: the longest one call may stay in the driver (default: the policy\'s, 2000)' },
     details: [
@@ -426,7 +418,7 @@ export const commands: readonly CommandDef[] = [
     name: 'exec',
     args: ['driver', 'argv...?'],
     help: 'Run a driver that is a program (it defines main) as a shell runs a program, isolated and restarted',
-    run: exec,
+    run: later(() => import('./commands/exec.js'), 'exec'),
     flags: ['isolation', 'policy', 'device', 'time-budget'],
     flagHelp: { 'time-budget': 'Watchdog: the longest a thread of the program may run without waiting (default: the policy\'s, 2000)' },
     details: [
@@ -453,7 +445,7 @@ export const commands: readonly CommandDef[] = [
     name: 'recover',
     args: ['driver'],
     help: 'Request explicit recoveries of a driver; show each one\'s time and objects before/after',
-    run: recover,
+    run: later(() => import('./commands/recover.js'), 'recover'),
     flags: ['json', 'isolation', 'times', 'policy'],
     details: [
       'Loads the driver, then --times times fails it on purpose (drv.recover()): the kernel tears the domain down',
@@ -472,7 +464,7 @@ export const commands: readonly CommandDef[] = [
     name: 'domains',
     args: ['drivers...?'],
     help: 'Load drivers and show their protection domains and the kernel objects each holds',
-    run: domains,
+    run: later(() => import('./commands/domains.js'), 'domains'),
     flags: ['json', 'isolation', 'policy'],
     details: [
       'Loads the drivers given (default: every driver in build/drivers), then prints each domain (id, state,',
@@ -488,7 +480,7 @@ export const commands: readonly CommandDef[] = [
     name: 'policy',
     args: ['action', 'file'],
     help: 'policy check <file>: validate a recovery policy file and print it resolved',
-    run: policy,
+    run: later(() => import('./commands/policy.js'), 'policy'),
     flags: ['json'],
     details: [
       'Reads a policy file (.yaml, .yml or .json), validates it and prints the default entry and every driver entry',
@@ -503,7 +495,7 @@ export const commands: readonly CommandDef[] = [
     name: 'guest',
     args: ['what', 'suite'],
     help: 'guest bench pci: the pci benchmark on QEMU\'s e1000 in a QEMU guest, through UIO and VFIO',
-    run: guest,
+    run: later(() => import('./commands/guest.js'), 'guest'),
     flags: ['json', 'seconds'],
     flagHelp: { seconds: 'Measuring time per isolation mode (default 1)' },
     details: [
@@ -521,7 +513,7 @@ export const commands: readonly CommandDef[] = [
     name: 'pci',
     args: ['action?', 'address?', 'via?'],
     help: 'List the PCI devices; pci bind <address> uio|vfio, pci unbind <address>: hand one to nooks and back',
-    run: pci,
+    run: later(() => import('./commands/pci.js'), 'pci'),
     flags: ['json', 'force'],
     flagHelp: { force: 'bind: take a device the running system uses (an interface that is up, a mounted disk)' },
     details: [
