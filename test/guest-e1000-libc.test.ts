@@ -24,7 +24,9 @@
 // user builds a program driver (`nooks build --posix`) and run by `nooks exec
 // --device` on each NIC (UIO under mprotect, VFIO under pkey): it prints the
 // line the plain program printed, the same frames reach the partner, and nooks
-// exits with its status, 0. Skipped only when QEMU is not installed.
+// exits with its status, 0; a SIGTERM to `nooks exec` once the program's NIC
+// is up kills it (it has no handler): 143. Skipped only when QEMU is not
+// installed.
 import { execFileSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -45,8 +47,10 @@ const NOOKS_FRAMES = 512;
 const NOOKS_MODES = ['mprotect', 'pkey'] as const;
 // the storm check: how long the driver leaves its interrupt's cause asserted (as the one check by hand did)
 const HOLD_MS = 300;
-// under nooks exec: each NIC under one mode (pkey: TCG emulates it)
+// under nooks exec: each NIC under one mode (pkey: TCG emulates it); the SIGTERM run on the VFIO NIC under pkey (a
+// spinning main under mprotect keeps the signal's thread out of the driver until it waits)
 const EXEC_MODES: Record<PciVia, Isolation> = { uio: 'mprotect', vfio: 'pkey' };
+const SIGTERM_FRAMES = 1_000_000; // more than it sends before the SIGTERM
 // check.c polls its NIC with no wait between its batches (its 1000 frames: some 1.2 s under TCG, the policy's budget
 // 2 s): its watchdog longer than its run, which it gives up itself at 30 s
 const EXEC_BUDGET_MS = 60_000;
@@ -68,6 +72,8 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
     // the same sources, unchanged, built as a user builds a program driver
     execFileSync(process.execPath, [cli, 'build', '--posix', ...['e1000l.c', 'vfio.c', 'check.c'].map((f) => join(src, f)),
       '-o', join(packageRoot, 'build', 'e1000l-check.so')]);
+    const exec = (address: string, isolation: Isolation, frames: number) =>
+      `build/e1000l-check.so --device ${address} --isolation ${isolation} --time-budget ${EXEC_BUDGET_MS} -- ${address} ${frames}`;
     const driverAfter = (a: string) => `[ -e /sys/bus/pci/devices/${a}/driver ] && echo '{"driverAfter":"bound"}' || echo '{"driverAfter":"none"}'`;
     run = await runPciGuest([
       'mkdir -p /mnt/huge && mount -t hugetlbfs nodev /mnt/huge',
@@ -83,8 +89,8 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
       driverAfter(guestNics.uio),
       `node test/helpers/uio-irq-storm.mjs ${guestNics.uio} ${uioIrq} ${HOLD_MS}`,
       // nooks exec, its status after it (test/helpers/guest-exec.sh); the UIO NIC still bound, nooks having held it
-      ...Object.entries(guestNics).map(([via, address]) => `sh test/helpers/guest-exec.sh build/e1000l-check.so --device ${address} ` +
-        `--isolation ${EXEC_MODES[via as PciVia]} --time-budget ${EXEC_BUDGET_MS} -- ${address} ${FRAMES}`),
+      ...Object.entries(guestNics).map(([via, address]) => `sh test/helpers/guest-exec.sh ${exec(address, EXEC_MODES[via as PciVia], FRAMES)}`),
+      `sh test/helpers/guest-exec.sh --term-after 'link up' ${exec(guestNics.vfio, 'pkey', SIGTERM_FRAMES)}`,
     ].join(' ; '), (via, socket) => {
       // the link partner: each frame back to the sender, the MAC addresses swapped
       socket.on('message', (frame, from) => {
@@ -162,12 +168,12 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
     expect(check).toMatchObject({ unmasked: 4, second: check.first + 1, delivered: 2, failures: 0, state: 'running' });
   });
 
-  it('under nooks exec, the plain program itself (check.c, unchanged, built with nooks build --posix) reports on each NIC what it reported without nooks, and nooks exits with its status', () => {
+  it('under nooks exec, the plain program itself (check.c, unchanged, built with nooks build --posix) reports on each NIC what it reported without nooks, and nooks exits with its status; SIGTERM kills it: 143', () => {
     const checks = out.filter((o) => o.check === 'e1000l') as any[];
     const statuses = out.filter((o) => 'execStatus' in o).map((o) => o.execStatus);
-    if (checks.length !== 4 || statuses.join() !== '0,0') console.log(run.output.slice(-8000));
-    expect(statuses).toEqual([0, 0]);
-    expect(checks).toHaveLength(4); // without nooks, then under nooks exec
+    if (checks.length !== 4 || statuses.join() !== '0,0,143') console.log(run.output.slice(-8000));
+    expect(statuses).toEqual([0, 0, 143]);
+    expect(checks).toHaveLength(4); // without nooks, then under nooks exec; none from the run SIGTERM killed
     const before = FRAMES + NOOKS_FRAMES * NOOKS_MODES.length; // the frames on each wire before nooks exec's
     for (const [i, via] of (['uio', 'vfio'] as const).entries()) {
       const [plain, exec] = [checks[i], checks[2 + i]];
@@ -176,10 +182,14 @@ describe.skipIf(!qemu)(`the libc-style e1000 driver on QEMU's e1000${qemu ? '' :
       expect(exec).toEqual({ ...plain, ms: expect.any(Number) });
       // the same frames, in the same order, reached the partner
       expect(atPartner[via].slice(before, before + FRAMES)).toEqual(atPartner[via].slice(0, FRAMES));
-      // it took the NIC its own way, as without nooks, and once: no restart
+      // it took the NIC its own way, as without nooks, and once a run: no restart (the SIGTERM run on VFIO: 3 in all)
       const opened = `e1000l: ${guestNics[via]}: ${plain.mac}, link up, ${via === 'uio' ? 'sysfs' : 'vfio'}`;
-      expect(run.output.split('\n').filter((l) => l.trimEnd().endsWith(opened))).toHaveLength(2);
-      expect(atPartner[via]).toHaveLength(before + FRAMES);
+      expect(run.output.split('\n').filter((l) => l.trimEnd().endsWith(opened))).toHaveLength(via === 'uio' ? 2 : 3);
     }
+    expect(atPartner.uio).toHaveLength(before + FRAMES);
+    // the killed run's frames: the program's, from its frame 0 on, until SIGTERM's default action ended it
+    const killed = atPartner.vfio.slice(before + FRAMES);
+    expect(killed.slice(0, FRAMES)).toEqual(atPartner.vfio.slice(0, Math.min(killed.length, FRAMES)));
+    expect(run.output).toContain('SIGTERM: killed by SIGTERM');
   });
 });
