@@ -4,8 +4,9 @@
 // ticks every 100 s), its exit status as nooks's; SIGTERM left to SIG_DFL
 // kills it: 143. By progress: the signal is sent once its banner is out.
 // --device gives it a device (its UIO node), again another, in order; nooks's own lines about a
-// failure come after the program's lines logged before it. A signal that
-// finds the program failed (between two runs) stops it, as a second one does.
+// failure come after the program's lines logged before it; --time-budget is
+// its watchdog. A signal that finds the program failed (between two runs)
+// stops it, as a second one does.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,18 @@ describe('nooks exec', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('--time-budget is its watchdog: a main that polls without waiting for longer fails (timeout)', async () => {
+    const spin = ['--isolation', 'mprotect', '--', '-S', '500', '-n', '1']; // 500 ms of reading the clock, then a tick
+    const within = await execToEnd([path, ...spin]); // the policy's 2000 ms
+    expect(within.stdout).toContain('program: spun 500 ms');
+    expect(within.code).toBe(0);
+    const past = await execToEnd([path, '--time-budget', '100', ...spin]);
+    expect(past.stderr.split('\n').filter((l) => l.startsWith('nooks: program failed')))
+      .toEqual(Array(5).fill('nooks: program failed: driver exceeded its time budget (watchdog)'));
+    expect(past.stdout).not.toContain('spun');
+    expect(past.code).toBe(1);
   });
 
   it('prints its line about a failure after what the program logged before it, run after run', async () => {

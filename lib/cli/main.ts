@@ -12,25 +12,17 @@ import { faultTypes } from '../inject/index.js';
 import { driverClasses, driverLanguages } from '../sdk/new.js';
 import { isolations } from '../wrappers/enums.js';
 import { parseArgs, usage, UsageError, type CliSpec, type CommandSpec, type FlagSpec } from './args.js';
-import { app } from './commands/app.js';
-import { bench } from './commands/bench.js';
-import { campaign } from './commands/campaign.js';
 import { toJson, type Command, type Context, type Flags } from './commands/common.js';
-import { demo } from './commands/demo.js';
-import { domains } from './commands/domains.js';
-import { exec } from './commands/exec.js';
-import { guest } from './commands/guest.js';
-import { inject } from './commands/inject.js';
-import { pci } from './commands/pci.js';
-import { policy } from './commands/policy.js';
-import { recover } from './commands/recover.js';
-import { run } from './commands/run.js';
 import { build, buildOptions, newCommand, sdk, sdkOptions } from './commands/sdk.js';
-import { tableCommand } from './commands/table.js';
 
-// The report brings a DOM and a plotting library: loaded when it is asked for, not at every start
-// (a QEMU guest reading the package over 9p took 40 s to start any command).
-const report: Command = async (ctx) => (await import('./commands/report.js')).report(ctx);
+/**
+ * A command whose module is loaded when it runs, not at every start: the report brings a DOM and a plotting library,
+ * the demo, apps, campaigns, tables and injection their own (a QEMU guest reading the package over 9p took 40 s to start any
+ * command, and `nooks exec` there took twice a plain Node script's start while it loaded every command).
+ */
+function later<K extends string, M extends Record<K, Command>>(load: () => Promise<M>, name: K): Command {
+  return async (ctx) => (await load())[name](ctx);
+}
 
 const flags = [
   { name: 'json', help: 'Print the result as JSON on stdout, for programs' },
@@ -85,7 +77,7 @@ export const commands: readonly CommandDef[] = [
   {
     name: 'demo',
     help: 'Fault a misbehaving driver in nine ways beside a healthy one; show detection and recovery',
-    run: demo,
+    run: later(() => import('./commands/demo.js'), 'demo'),
     flags: ['json', 'isolation', 'time-budget'],
     flagHelp: { 'time-budget': 'Watchdog: the longest one call may stay in the driver (default 300)' },
     details: [
@@ -194,7 +186,7 @@ export const commands: readonly CommandDef[] = [
     name: 'bench',
     args: ['suite', 'device...?'],
     help: 'Measure every isolation mode: crossing costs (xpc), crossings with 1-16 threads (scale), a device class\'s throughput (net, block, sound, serial, pci) or your own driver\'s (driver)',
-    run: bench,
+    run: later(() => import('./commands/bench.js'), 'bench'),
     flags: ['json', 'runs', 'iters', 'seconds', 'policy', 'driver', 'workload', 'isolation'],
     flagHelp: {
       driver: 'driver: the driver measured (a path to a .so, or a built-in one\'s name)',
@@ -269,7 +261,7 @@ export const commands: readonly CommandDef[] = [
     args: ['app?', 'options...?'],
     passThrough: 'after-first-argument',
     help: 'Run one of the applications (block, serial, sound, net) on its emulated device; list them',
-    run: app,
+    run: later(() => import('./commands/app.js'), 'app'),
     flags: ['json'],
     details: [
       'Without <app>: the applications, their device class and what each does (--json: with their usage).',
@@ -291,7 +283,7 @@ export const commands: readonly CommandDef[] = [
     name: 'table',
     args: ['which'],
     help: 'table apps: each application with its driver faulting, without isolation, with Nooks, with shadow drivers',
-    run: tableCommand,
+    run: later(() => import('./commands/table.js'), 'tableCommand'),
     flags: ['json'],
     details: [
       'After Table 3 of the shadow-driver paper. For each application (db on block, echo on serial, player on sound,',
@@ -310,7 +302,7 @@ export const commands: readonly CommandDef[] = [
     name: 'inject',
     args: ['driver'],
     help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application or your workload runs; show what happened',
-    run: inject,
+    run: later(() => import('./commands/inject.js'), 'inject'),
     flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient', 'workload', 'trials', 'jobs', 'out', 'fresh'],
     flagHelp: {
       seed: 'The fault\'s seed: the same seed injects the same fault (default: random, printed)',
@@ -348,7 +340,7 @@ export const commands: readonly CommandDef[] = [
     name: 'campaign',
     args: ['action?', 'files...?'],
     help: 'Fault-injection campaign: each application\'s driver (or yours), N faults, each in every mode; the papers\' figures',
-    run: campaign,
+    run: later(() => import('./commands/campaign.js'), 'campaign'),
     flags: ['json', 'trials', 'seed', 'type', 'persistent', 'jobs', 'out', 'fresh', 'driver', 'workload', 'shard'],
     flagHelp: {
       seed: 'The campaign\'s seed: each fault\'s seed comes from it (default 1)',
@@ -391,7 +383,7 @@ export const commands: readonly CommandDef[] = [
   {
     name: 'report',
     help: 'Write report/index.html: crossing costs, relative performance, faults and recovery, beside the papers\' numbers',
-    run: report,
+    run: later(() => import('./commands/report.js'), 'report'),
     flags: ['json', 'out', 'fresh', 'quick'],
     flagHelp: { out: 'The report\'s directory (default report)' },
     details: [
@@ -414,7 +406,7 @@ export const commands: readonly CommandDef[] = [
     name: 'run',
     args: ['driver', 'function', 'args...?'],
     help: 'Load a driver, call one of its exported functions, print the result or the fault',
-    run,
+    run: later(() => import('./commands/run.js'), 'run'),
     flags: ['json', 'isolation', 'time-budget', 'policy'],
     flagHelp: { 'time-budget': 'Watchdog: the longest one call may stay in the driver (default: the policy\'s, 2000)' },
     details: [
@@ -437,8 +429,9 @@ export const commands: readonly CommandDef[] = [
     name: 'exec',
     args: ['driver', 'argv...?'],
     help: 'Run a driver that is a program (it defines main) as a shell runs a program, isolated and restarted',
-    run: exec,
-    flags: ['isolation', 'policy', 'device'],
+    run: later(() => import('./commands/exec.js'), 'exec'),
+    flags: ['isolation', 'policy', 'device', 'time-budget'],
+    flagHelp: { 'time-budget': 'Watchdog: the longest a thread of the program may run without waiting (default: the policy\'s, 2000)' },
     details: [
       '<driver> is a driver built with nooks build --posix that defines main (docs/drivers.md, Programs): its main',
       'runs in a protection domain with the arguments after -- (argv[0] is the driver\'s name). Its stdout lines',
@@ -447,6 +440,8 @@ export const commands: readonly CommandDef[] = [
       '--device gives it a device (its sysfs directory, /dev/uio<N>, its VFIO group): none without it. Several --device',
       'give it several, in the order given: an emulated one takes the next free PCI slot, so the first has the lowest',
       'address and uio<N>; nooks prints each device\'s address and node before main starts.',
+      'A program that polls its device without ever waiting (no poll, sleep or blocking read) needs a --time-budget',
+      'as long as its run: the watchdog ends a thread that runs longer than that without waiting (timeout).',
       'Ctrl-C (SIGINT) and SIGTERM are sent on to the program (its handlers run); a second one stops it.',
       'Exit status: the program\'s (128+n when a signal n killed or stopped it); 1 when the policy disabled it or nooks failed.',
     ],
@@ -457,13 +452,14 @@ export const commands: readonly CommandDef[] = [
       ['nooks exec ./uio-drv.so --device 0000:03:00.0', 'on a real device bound with nooks pci bind 0000:03:00.0 uio'],
       ['nooks exec ./uio-drv.so --isolation process', 'in a host process of its own'],
       ['nooks exec ./uio-drv.so --policy policy.yaml', 'restarted within the limits of a policy file'],
+      ['nooks exec ./poll-drv.so --device 0000:03:00.0 --time-budget 60000 -- 0000:03:00.0', 'a program that polls without waiting, for up to a minute'],
     ],
   },
   {
     name: 'recover',
     args: ['driver'],
     help: 'Request explicit recoveries of a driver; show each one\'s time and objects before/after',
-    run: recover,
+    run: later(() => import('./commands/recover.js'), 'recover'),
     flags: ['json', 'isolation', 'times', 'policy'],
     details: [
       'Loads the driver, then --times times fails it on purpose (drv.recover()): the kernel tears the domain down',
@@ -482,7 +478,7 @@ export const commands: readonly CommandDef[] = [
     name: 'domains',
     args: ['drivers...?'],
     help: 'Load drivers and show their protection domains and the kernel objects each holds',
-    run: domains,
+    run: later(() => import('./commands/domains.js'), 'domains'),
     flags: ['json', 'isolation', 'policy'],
     details: [
       'Loads the drivers given (default: every driver in build/drivers), then prints each domain (id, state,',
@@ -498,7 +494,7 @@ export const commands: readonly CommandDef[] = [
     name: 'policy',
     args: ['action', 'file'],
     help: 'policy check <file>: validate a recovery policy file and print it resolved',
-    run: policy,
+    run: later(() => import('./commands/policy.js'), 'policy'),
     flags: ['json'],
     details: [
       'Reads a policy file (.yaml, .yml or .json), validates it and prints the default entry and every driver entry',
@@ -513,7 +509,7 @@ export const commands: readonly CommandDef[] = [
     name: 'guest',
     args: ['what', 'suite'],
     help: 'guest bench pci: the pci benchmark on QEMU\'s e1000 in a QEMU guest, through UIO and VFIO',
-    run: guest,
+    run: later(() => import('./commands/guest.js'), 'guest'),
     flags: ['json', 'seconds'],
     flagHelp: { seconds: 'Measuring time per isolation mode (default 1)' },
     details: [
@@ -531,7 +527,7 @@ export const commands: readonly CommandDef[] = [
     name: 'pci',
     args: ['action?', 'address?', 'via?'],
     help: 'List the PCI devices; pci bind <address> uio|vfio, pci unbind <address>: hand one to nooks and back',
-    run: pci,
+    run: later(() => import('./commands/pci.js'), 'pci'),
     flags: ['json', 'force'],
     flagHelp: { force: 'bind: take a device the running system uses (an interface that is up, a mounted disk)' },
     details: [

@@ -66,6 +66,11 @@ export function policyOf(ctx: Context, fallback?: Policy): Policy | undefined {
   return ctx.flags.policy ? loadPolicy(ctx.flags.policy) : fallback;
 }
 
+/** --time-budget: the driver's watchdog in ms, or undefined for the policy's. */
+export function timeBudgetOf(ctx: Context): number | undefined {
+  return ctx.flags['time-budget'] === undefined ? undefined : intFlag(ctx, 'time-budget', 0);
+}
+
 /** A positive integer flag (`--runs 5`), or `fallback` when absent. */
 export function intFlag(ctx: Context, name: 'time-budget' | 'times' | 'runs' | 'iters' | 'trials' | 'jobs', fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = ctx.flags[name];

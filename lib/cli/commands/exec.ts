@@ -7,7 +7,7 @@ import type { DeviceInfo, LogLine } from '../../native.js';
 import type { Driver, Kernel, ProgramExit } from '../../kernel.js';
 import { pciDevice, stubDriver } from '../../pci.js';
 import { UsageError } from '../args.js';
-import { isolationOf, policyOf, withKernel, type Context } from './common.js';
+import { isolationOf, policyOf, timeBudgetOf, withKernel, type Context } from './common.js';
 
 /** How often the kernel's log is looked at for the program's lines while it runs. */
 const logEveryMs = 20;
@@ -15,6 +15,7 @@ const logEveryMs = 20;
 export async function exec(ctx: Context): Promise<number> {
   const [driver, ...args] = ctx.args;
   const name = driverName(loadableDriverPath(driver));
+  const timeBudgetMs = timeBudgetOf(ctx);
   return withKernel({ isolation: isolationOf(ctx), policy: policyOf(ctx) }, async (k) => {
     // its stdout (level info) on ours; its stderr and the kernel's lines about it (a fault, its exit) on our stderr
     k.on('log', (l: LogLine) => {
@@ -35,7 +36,7 @@ export async function exec(ctx: Context): Promise<number> {
     // in the order given: the program finds them in that order (/sys/bus/pci/devices, /sys/class/uio)
     const devices = (ctx.flags.device ?? []).map((device) => deviceFor(k, device));
     for (const dev of devices) process.stderr.write(`nooks: ${name}: ${dev.kind} at ${dev.address}, /dev/uio${dev.index}\n`);
-    const d = await k.load(driver, { argv: [name, ...args], devices: devices.map((dev) => dev.address) });
+    const d = await k.load(driver, { argv: [name, ...args], devices: devices.map((dev) => dev.address), timeBudgetMs });
     if (!d.program) {
       await d.unload();
       throw new UsageError(`${driver} is no program (it defines no main, or is not built with --posix): use nooks run for its functions`);

@@ -4,12 +4,12 @@ import { hostProbe } from '../../host-probe.js';
 import { driverName } from '../../paths.js';
 import type { RecoveryEvent } from '../../recovery/agent.js';
 import {
-  addressKinds, intFlag, isolationOf, ms, parseCallArg, policyOf, toJson, tryCall, withKernel, type Context,
+  addressKinds, isolationOf, ms, parseCallArg, policyOf, timeBudgetOf, toJson, tryCall, withKernel, type Context,
 } from './common.js';
 
 export async function run(ctx: Context): Promise<number> {
   const [driver, fn, ...rawArgs] = ctx.args;
-  const timeBudgetMs = ctx.flags['time-budget'] === undefined ? undefined : intFlag(ctx, 'time-budget', 0);
+  const timeBudgetMs = timeBudgetOf(ctx);
   const policy = policyOf(ctx);
 
   return withKernel({ isolation: isolationOf(ctx), policy }, async (k) => {
