@@ -92,6 +92,13 @@ describe('nooks new, build, sdk', () => {
     expect(existsSync(join(project, 'x'))).toBe(false);
     r = await nooks('new', '--program', 'uiodrv_cxx', '--lang', 'c++', '--json');
     expect(JSON.parse(r.stdout)).toMatchObject({ program: true, files: ['uiodrv_cxx/uiodrv_cxx.cc', 'uiodrv_cxx/uiodrv_cxx.test.mjs', 'uiodrv_cxx/workload.mjs'] });
+    // over a driver of that name: its bench script goes with it (a program is not called), the others are the program's
+    expect((await nooks('new', 'was_driver')).code).toBe(0);
+    r = await nooks('new', '--program', 'was_driver', '--force');
+    expect(r.code, shown(r)).toBe(0);
+    const { scripts } = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts).not.toHaveProperty('bench:was_driver');
+    expect(scripts['build:was_driver']).toBe('nooks build --posix was_driver/was_driver.c -o build/was_driver.so');
   }, 60_000);
 
   // Before: the driver's files were written, then JSON.parse threw a message naming no file ("Expected double-quoted

@@ -91,9 +91,12 @@ export function newDriver(name: string, template: DriverTemplate, project: strin
     [`build:${name}`]: `${nooks} build ${template === 'program' ? '--posix ' : ''}${name}/${source} -o build/${name}.so`,
     [`test:${name}`]: `npm run build:${name} && node --test ${name}/${name}.test.mjs`,
   };
+  const bench = `bench:${name}`;
   if (files.some(([from]) => from === 'bench.mjs'))
-    scripts[`bench:${name}`] = `npm run build:${name} && ${nooks} bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3`;
+    scripts[bench] = `npm run build:${name} && ${nooks} bench driver --driver build/${name}.so --workload ${name}/bench.mjs --seconds 1 --runs 3`;
   pkg.scripts = { ...pkg.scripts, ...scripts };
+  // a program over a driver of that name (--force): the driver's bench script would measure the program, which is not called
+  if (!(bench in scripts)) delete pkg.scripts[bench];
   writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
   return { files: files.map(([, to]) => `${name}/${to}`), scripts };
 }
