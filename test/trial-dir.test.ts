@@ -54,9 +54,14 @@ it('a trial killed at its time limit leaves no trial directory', async () => {
 
 // Before: the trial's spawn had no 'error' listener: node's program gone under a running campaign (an upgrade, a
 // removed install) made the next spawn's ENOENT an uncaught exception, which ended the campaign's process (exit
-// status 1, "Unhandled 'error' event") and left the trial's directory behind. Here a node of this test's own, a link
-// to this one's program, removes itself, then runs a trial.
-it('a trial whose process cannot be started rejects as a trial not set up, naming the error, and leaves no trial directory', async () => {
+// status 1, "Unhandled 'error' event") and left the trial's directory behind. And a spawn that throws (node's new
+// program still being written at its path: ETXTBSY) rejected with its bare error ("ETXTBSY spawn ETXTBSY"), not as a
+// trial not set up, and left the directory behind. Here a node of this test's own, a link to this one's program,
+// removes itself (and starts writing a new one at its path), then runs a trial.
+it.each([
+  ['ENOENT', ''],
+  ['ETXTBSY', 'openSync(process.execPath, "w", 0o755); // an install writing it: still open for writing'],
+])('a trial whose process cannot be started (%s) rejects as a trial not set up, naming the error, and leaves no trial directory', async (code, replace) => {
   const before = left();
   const node = join(dir, 'node');
   try {
@@ -66,12 +71,14 @@ it('a trial whose process cannot be started rejects as a trial not set up, namin
     chmodSync(node, 0o755);
   }
   const child = pathToFileURL(join(packageRoot, 'dist', 'lib', 'experiments', 'child.js')).href;
-  const script = `import { unlinkSync } from 'node:fs';
+  const script = `import { openSync, unlinkSync } from 'node:fs';
     const { runTrialChild } = await import(${JSON.stringify(child)});
     unlinkSync(process.execPath);
+    ${replace}
     const spec = { app: 'echo', isolation: 'none', shadow: false, seed: 1, fault: {} }; // never run
     await runTrialChild(spec, 5000).then((r) => console.log('resolved', r.detail), (e) => console.log(e.code, e.message));`;
   const r = await runProgram(node, ['--input-type=module', '-e', script], dir, 20_000);
-  expect(r).toMatchObject({ code: 0, stderr: '', stdout: `ENOENT the trial could not be set up: spawn ${node} ENOENT\n` });
+  rmSync(node, { force: true });
+  expect(r).toMatchObject({ code: 0, stderr: '', stdout: `${code} the trial could not be set up: spawn ${code === 'ENOENT' ? `${node} ` : ''}${code}\n` });
   expect(left()).toEqual(before);
 });

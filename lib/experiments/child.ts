@@ -1,6 +1,6 @@
 // Runs one trial (trial.ts) in a child process and says how it ended: a
 // crash or hang of the child is a result to observe, not one to suffer.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,14 +44,20 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
   return new Promise((resolve, reject) => {
     // the application's files: made and removed here, as the child may die before it could remove them
     const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
-    // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
-    const child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const notStarted = (e: NodeJS.ErrnoException) => {
+      rmSync(dir, { recursive: true, force: true });
+      reject(Object.assign(new Error(`the trial could not be set up: ${e.message}`), { code: e.code }));
+    };
+    let child: ChildProcess;
+    try {
+      // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
+      child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    } catch (e) {
+      return notStarted(e as NodeJS.ErrnoException); // node throws the errors it does not emit (ETXTBSY: its program being written)
+    }
     if (child.pid === undefined) {
       // not started (node's program gone, no process or fd left): its 'error' event, uncaught, ended the campaign's process
-      child.once('error', (e: NodeJS.ErrnoException) => {
-        rmSync(dir, { recursive: true, force: true });
-        reject(Object.assign(new Error(`the trial could not be set up: ${e.message}`), { code: e.code }));
-      });
+      child.once('error', notStarted);
       return;
     }
     const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);

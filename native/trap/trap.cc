@@ -65,7 +65,11 @@ static void land(ThreadCtx *t, Domain *d, ucontext_t *uc) {
 static bool sent(const siginfo_t *si) { return si->si_code <= 0; }
 
 static void chain(int sig, siginfo_t *si, void *uc) {
-  const struct sigaction &p = g_prev[sig];
+  struct sigaction p = g_prev[sig];
+  // SA_RESETHAND: its handler runs once, the next signal has the default
+  // action, as without nooks (taken by one thread alone: an atomic exchange).
+  if ((p.sa_flags & SA_RESETHAND) && p.sa_handler != SIG_IGN && p.sa_handler != SIG_DFL)
+    p.sa_handler = __atomic_exchange_n(&g_prev[sig].sa_handler, SIG_DFL, __ATOMIC_RELAXED);
   if (p.sa_handler == SIG_IGN) {  // sa_handler and sa_sigaction share their storage
     if (sent(si)) return;  // ignored, as without nooks (an instruction's fault is not: the kernel kills)
   } else if (p.sa_handler != SIG_DFL) {

@@ -2,7 +2,9 @@
 // own that uses the real-time signal the kernel ends driver code with
 // (SIGRTMIN+3, native/trap/trap.cc): before node starts it installs a handler
 // for it, which writes one byte to the file NOOKS_TEST_RT_COUNT names per
-// signal it gets, and says the signal's number in NOOKS_TEST_RT_SIGNAL.
+// signal it gets, and says the signal's number in NOOKS_TEST_RT_SIGNAL. With
+// NOOKS_TEST_RT_RESETHAND set the handler is SA_RESETHAND: it runs once, and
+// the next signal has the default action (it ends the process).
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +22,7 @@ __attribute__((constructor)) static void rt_signal_library(void) {
 	const char *path = getenv("NOOKS_TEST_RT_COUNT");
 	if (!path) return;
 	count_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-	struct sigaction sa = {.sa_handler = counted, .sa_flags = SA_RESTART};
+	struct sigaction sa = {.sa_handler = counted, .sa_flags = SA_RESTART | (getenv("NOOKS_TEST_RT_RESETHAND") ? SA_RESETHAND : 0)};
 	sigemptyset(&sa.sa_mask);
 	if (count_fd < 0 || sigaction(SIGRTMIN + 3, &sa, NULL) != 0) abort();
 	char number[16];

@@ -4,7 +4,8 @@
 //   node rt-signal-library.mjs <isolation>
 // Sends the process that signal, then has the watchdog end a driver's endless
 // loop (the kernel's own SIGRTMIN+3, which the library must not get), then
-// sends it again; prints the count after each.
+// sends it again; prints the count after each. With the library's handler
+// SA_RESETHAND (NOOKS_TEST_RT_RESETHAND) the second signal ends the process.
 import { readFileSync } from 'node:fs';
 import { defaultPolicy, Kernel } from '../../dist/lib/index.js';
 import { print, until } from './program.mjs';
