@@ -62,6 +62,16 @@ describe('nooks exec', () => {
     expect(r.stderr).toContain('crashy is no program (it defines no main, or is not built with --posix)');
   });
 
+  // Before: under none the exit ended the process before the JavaScript side printed its last lines: nothing, and no 'bye'.
+  it('under none, where its exit ends the process, its last lines still come out', async () => {
+    const quick = await execToEnd([path, '--isolation', 'none', '--', '-q']);
+    expect(quick.stdout).toBe('program: quick\n');
+    expect(quick.code).toBe(0);
+    const ticks = await execToEnd([path, '--isolation', 'none', '--', '-i', '1', '-n', '3', '-x', '4']);
+    expect(ticks.stdout.split('\n').slice(-2)).toEqual(['program: 3 ticks, bye', '']);
+    expect(ticks.code).toBe(4);
+  });
+
   it('--device gives the program a device: it finds its UIO node as UIO drivers do', async () => {
     const r = await execToEnd([path, '--isolation', 'mprotect', '--device', 'e1000', '--', '-u', '-n', '1']);
     expect(r.stderr).toBe('nooks: program: e1000 at 0000:00:02.0, /dev/uio0\nmain: exit(0)\n');
