@@ -423,12 +423,14 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /**
    * A program that called exit(0), or whose main returned 0, has finished: never recovered (systemd's
-   * Restart=on-failure), it is unloaded and its end reported. Any other status is a failure the policy recovers.
+   * Restart=on-failure), it is unloaded and its end reported; so has one that ended with a status its policy's
+   * preventRestartExitStatus names (a usage error). Any other status is a failure the policy recovers.
    */
   private programFinished(d: Driver, f: NativeFault): boolean {
     if (f.kind !== 'exit' || !d.program) return false;
     const killed = f.status === undefined; // by a signal left to its default action (f.signal)
-    if (!killed && f.status !== 0 && !d.stopping) return false;
+    const final = f.status === 0 || policyFor(this.policy, d.name).preventRestartExitStatus.includes(f.status!);
+    if (!killed && !final && !d.stopping) return false;
     native().unload(d.domainId); // its exit ran its atexit handlers and destructors: no module_exit now (it failed)
     this.forget(d, { driver: d.name, status: killed ? null : f.status!, signal: killed ? signalName(f.signal) : null });
     return true;

@@ -8,7 +8,7 @@
 // its watchdog. A signal that finds the program failed (between two runs)
 // stops it, as a second one does.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +70,30 @@ describe('nooks exec', () => {
     const ticks = await execToEnd([path, '--isolation', 'none', '--', '-i', '1', '-n', '3', '-x', '4']);
     expect(ticks.stdout.split('\n').slice(-2)).toEqual(['program: 3 ticks, bye', '']);
     expect(ticks.code).toBe(4);
+  });
+
+  // Before: a usage error was restarted as a crash: the usage printed 5 times before the policy gave up.
+  it('a usage error (status 2 or 64) ends it at once; the policy file names others; status 1 is restarted', async () => {
+    const usage = await execToEnd([path, '--isolation', 'mprotect', '--', '-x']); // -x lacks its argument
+    expect(usage.stderr.split('\n').filter((l) => l.startsWith('usage:') || l.startsWith('nooks:'))).toEqual([expect.stringMatching(/^usage: program /)]);
+    expect(usage.code).toBe(2);
+    const failing = await execToEnd([path, '--isolation', 'mprotect', '--', '-n', '1', '-x', '1']);
+    expect(failing.stdout.match(/bye/g)).toHaveLength(5);
+    expect(failing.code).toBe(1);
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-exec-policy-'));
+    try {
+      const policy = join(dir, 'policy.yaml');
+      writeFileSync(policy, 'drivers:\n  program: { preventRestartExitStatus: [1] }\n');
+      const once = await execToEnd([path, '--isolation', 'mprotect', '--policy', policy, '--', '-n', '1', '-x', '1']);
+      expect(once.stdout.match(/bye/g)).toHaveLength(1);
+      expect(once.code).toBe(1);
+      writeFileSync(policy, 'default: { preventRestartExitStatus: [] }\n');
+      const restarted = await execToEnd([path, '--isolation', 'mprotect', '--policy', policy, '--', '-x']);
+      expect(restarted.stderr.match(/^usage:/gm)).toHaveLength(5);
+      expect(restarted.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('--device gives the program a device: it finds its UIO node as UIO drivers do', async () => {
