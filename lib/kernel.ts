@@ -453,14 +453,17 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (this.down) return;
     const lines = native().log();
     if (lines.length === 0) return;
-    if (this.unheard.length === 0) setImmediate(() => this.deliverLog());
     this.unheard.push(...lines);
+    // each take in a turn of its own: what was queued after it (a line of nooks exec's about the event that
+    // followed these lines) comes before the lines of the next take, not after both
+    setImmediate(() => this.deliverLog(lines.length));
     this.history.push(...lines);
     if (this.history.length > 4096) this.history.splice(0, this.history.length - 4096);
   }
 
-  private deliverLog(): void {
-    for (const line of this.unheard.splice(0)) emitEach(this, 'log', line);
+  /** The `count` oldest lines not yet heard (fewer where shutdown gave them already), or all. */
+  private deliverLog(count = this.unheard.length): void {
+    for (const line of this.unheard.splice(0, count)) emitEach(this, 'log', line);
   }
 
   /** @internal Driver.unload, and a program's end (`end`: how it ended, for Driver.exited and the 'exit' event). */
