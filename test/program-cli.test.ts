@@ -8,7 +8,7 @@
 // its watchdog. A signal that finds the program failed (between two runs)
 // stops it, as a second one does.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -145,10 +145,32 @@ describe('nooks exec', () => {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('main:') || l.startsWith('nooks:'));
     const run = ['main: the driver failed on this thread (segv)', expect.stringMatching(/^nooks: program failed: segmentation fault /)];
     expect(lines).toEqual([
-      ...[1, 2, 3, 4].flatMap(() => [...run, 'nooks: program restarted (main runs again)']),
+      ...[1, 2, 3, 4].flatMap(() => [...run, 'nooks: program restarting (main runs again)']),
       ...run, 'nooks: program disabled by the policy: not restarted again',
     ]);
     expect(r.code).toBe(1);
+  });
+
+  // Before: a run's lines taken after nooks's line about its failure was queued came out before it, and main's first
+  // lines after a restart before the line saying it restarts (under process, 1 run in 4: SBESFR, SBEFSBER).
+  it('its lines and nooks\'s come in the order of the events, on one descriptor, run after run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-exec-order-'));
+    try {
+      const out = join(dir, 'out');
+      const runs = ['program: started', 'program: 1 ticks, bye', 'main: exit(1)', 'nooks: program failed: exit(1)'];
+      for (let i = 0; i < 4; i++) {
+        const fd = openSync(out, 'w');
+        const child = spawn(process.execPath, [cli, 'exec', path, '--isolation', 'process', '--', '-i', '1', '-n', '1', '-x', '1'], { cwd: packageRoot, stdio: ['ignore', fd, fd] });
+        await new Promise((resolve) => child.on('exit', resolve));
+        closeSync(fd);
+        expect(readFileSync(out, 'utf8').split('\n').map((l) => l.replace(/^(program: started).*/, '$1'))).toEqual([
+          ...[1, 2, 3, 4].flatMap(() => [...runs, 'nooks: program restarting (main runs again)']),
+          ...runs, 'nooks: program disabled by the policy: not restarted again', '',
+        ]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('its signals, in the process', () => {
