@@ -423,12 +423,14 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
 
   /**
    * A program that called exit(0), or whose main returned 0, has finished: never recovered (systemd's
-   * Restart=on-failure), it is unloaded and its end reported. Any other status is a failure the policy recovers.
+   * Restart=on-failure), it is unloaded and its end reported; so has one that ended with a status its policy's
+   * preventRestartExitStatus names (a usage error). Any other status is a failure the policy recovers.
    */
   private programFinished(d: Driver, f: NativeFault): boolean {
     if (f.kind !== 'exit' || !d.program) return false;
     const killed = f.status === undefined; // by a signal left to its default action (f.signal)
-    if (!killed && f.status !== 0 && !d.stopping) return false;
+    const final = f.status === 0 || policyFor(this.policy, d.name).preventRestartExitStatus.includes(f.status!);
+    if (!killed && !final && !d.stopping) return false;
     native().unload(d.domainId); // its exit ran its atexit handlers and destructors: no module_exit now (it failed)
     this.forget(d, { driver: d.name, status: killed ? null : f.status!, signal: killed ? signalName(f.signal) : null });
     return true;
@@ -451,14 +453,17 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     if (this.down) return;
     const lines = native().log();
     if (lines.length === 0) return;
-    if (this.unheard.length === 0) setImmediate(() => this.deliverLog());
     this.unheard.push(...lines);
+    // each take in a turn of its own: what was queued after it (a line of nooks exec's about the event that
+    // followed these lines) comes before the lines of the next take, not after both
+    setImmediate(() => this.deliverLog(lines.length));
     this.history.push(...lines);
     if (this.history.length > 4096) this.history.splice(0, this.history.length - 4096);
   }
 
-  private deliverLog(): void {
-    for (const line of this.unheard.splice(0)) emitEach(this, 'log', line);
+  /** The `count` oldest lines not yet heard (fewer where shutdown gave them already), or all. */
+  private deliverLog(count = this.unheard.length): void {
+    for (const line of this.unheard.splice(0, count)) emitEach(this, 'log', line);
   }
 
   /** @internal Driver.unload, and a program's end (`end`: how it ended, for Driver.exited and the 'exit' event). */

@@ -269,7 +269,7 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
 
     expectExit(ok, 0);
     expect(ok.stdout).toContain(`${good}: valid`);
-    expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864\s+yes$/m);
+    expect(ok.stdout).toMatch(/^crashy\s+restart\s+-\s+3\s+60000\s+300\s+67108864\s+yes\s+2,64$/m);
     expectExit(okJson, 0);
     expect(json(okJson)).toMatchObject({
       valid: true,

@@ -47,3 +47,19 @@ it('a listener hears the lines not yet delivered when it subscribes, those kerne
   expect(history.length).toBeGreaterThan(0);
   expect(heard).toEqual(history);
 });
+
+// Before: the lines taken after a setImmediate was queued joined the delivery of those taken before it, and were
+// heard before it: nooks exec's "restarted" came after the next run's first lines, or its "failed" after them.
+it('the lines of each take are heard in a turn of their own: what was queued between two takes comes between them', async () => {
+  const k = await bootSerial();
+  const heard: string[] = [];
+  k.on('log', (l) => heard.push(l.text));
+  const first = k.log().map((l) => l.text); // the load's lines
+  setImmediate(() => heard.push('queued between'));
+  k.addDevice('uart16550'); // the driver takes it at once: its lines
+  const second = k.log().map((l) => l.text).slice(first.length);
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  expect(second.length).toBeGreaterThan(0);
+  expect(heard).toEqual([...first, 'queued between', ...second]);
+});

@@ -23,14 +23,17 @@ default:            # applies to every driver without its own entry
 drivers:
   crashy: { action: restart, maxFailures: 3, windowMs: 10000 }
   blk: { shadow: false }
+  tool: { preventRestartExitStatus: [1, 78] }
 `;
 
 describe('loadPolicy', () => {
   it('loads the YAML example and merges driver entries over the default', () => {
     const policy = loadPolicy(file('policy.yaml', example));
-    expect(policy.default).toEqual({ action: 'restart', maxFailures: 5, windowMs: 60000, timeBudgetMs: 2000, memLimitBytes: 67108864, stallMs: 5000, shadow: true });
-    expect(policyFor(policy, 'crashy')).toEqual({ action: 'restart', maxFailures: 3, windowMs: 10000, timeBudgetMs: 2000, memLimitBytes: 67108864, stallMs: 5000, shadow: true });
+    const usage = [2, 64]; // a usage error, and sysexits.h's EX_USAGE: not restarted by default
+    expect(policy.default).toEqual({ action: 'restart', maxFailures: 5, windowMs: 60000, timeBudgetMs: 2000, memLimitBytes: 67108864, stallMs: 5000, shadow: true, preventRestartExitStatus: usage });
+    expect(policyFor(policy, 'crashy')).toEqual({ action: 'restart', maxFailures: 3, windowMs: 10000, timeBudgetMs: 2000, memLimitBytes: 67108864, stallMs: 5000, shadow: true, preventRestartExitStatus: usage });
     expect(policyFor(policy, 'blk')).toEqual({ ...policy.default, shadow: false });
+    expect(policyFor(policy, 'tool')).toEqual({ ...policy.default, preventRestartExitStatus: [1, 78] });
     expect(policyFor(policy, 'other')).toBe(policy.default);
   });
 
@@ -105,8 +108,10 @@ describe('parsePolicy validation', () => {
     ['default: { maxFailures: }\n', 'policy.yaml: default.maxFailures: expected a positive integer, got null'],
     ['default: { action: reboot }\n', 'policy.yaml: default.action: expected one of restart, disable, fallback, got "reboot"'],
     ['drivers: { x: { action: [restart] } }\n', 'policy.yaml: drivers.x.action: expected one of restart, disable, fallback, got a list'],
-    ['drivers: { x: { maxFailure: 3 } }\n', 'policy.yaml: drivers.x.maxFailure: unknown key (expected one of action, fallback, maxFailures, windowMs, timeBudgetMs, memLimitBytes, stallMs, shadow)'],
+    ['drivers: { x: { maxFailure: 3 } }\n', 'policy.yaml: drivers.x.maxFailure: unknown key (expected one of action, fallback, maxFailures, windowMs, timeBudgetMs, memLimitBytes, stallMs, shadow, preventRestartExitStatus)'],
     ['default: { shadow: yes please }\n', 'policy.yaml: default.shadow: expected true or false, got "yes please"'],
+    ['default: { preventRestartExitStatus: 2 }\n', 'policy.yaml: default.preventRestartExitStatus: expected a list of exit statuses (integers 0 to 255), got 2'],
+    ['drivers: { x: { preventRestartExitStatus: [2, 256] } }\n', 'policy.yaml: drivers.x.preventRestartExitStatus: expected a list of exit statuses (integers 0 to 255), got 256'],
     ['defaults: {}\n', 'policy.yaml: defaults: unknown key (expected one of default, drivers)'],
     ['- restart\n', 'policy.yaml: expected a mapping, got a list'],
     ['drivers: [a, b]\n', 'policy.yaml: drivers: expected a mapping, got a list'],

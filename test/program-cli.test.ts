@@ -8,7 +8,7 @@
 // its watchdog. A signal that finds the program failed (between two runs)
 // stops it, as a second one does.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,40 @@ describe('nooks exec', () => {
     expect(r.stderr).toContain('crashy is no program (it defines no main, or is not built with --posix)');
   });
 
+  // Before: under none the exit ended the process before the JavaScript side printed its last lines: nothing, and no 'bye'.
+  it('under none, where its exit ends the process, its last lines still come out', async () => {
+    const quick = await execToEnd([path, '--isolation', 'none', '--', '-q']);
+    expect(quick.stdout).toBe('program: quick\n');
+    expect(quick.code).toBe(0);
+    const ticks = await execToEnd([path, '--isolation', 'none', '--', '-i', '1', '-n', '3', '-x', '4']);
+    expect(ticks.stdout.split('\n').slice(-2)).toEqual(['program: 3 ticks, bye', '']);
+    expect(ticks.code).toBe(4);
+  });
+
+  // Before: a usage error was restarted as a crash: the usage printed 5 times before the policy gave up.
+  it('a usage error (status 2 or 64) ends it at once; the policy file names others; status 1 is restarted', async () => {
+    const usage = await execToEnd([path, '--isolation', 'mprotect', '--', '-x']); // -x lacks its argument
+    expect(usage.stderr.split('\n').filter((l) => l.startsWith('usage:') || l.startsWith('nooks:'))).toEqual([expect.stringMatching(/^usage: program /)]);
+    expect(usage.code).toBe(2);
+    const failing = await execToEnd([path, '--isolation', 'mprotect', '--', '-n', '1', '-x', '1']);
+    expect(failing.stdout.match(/bye/g)).toHaveLength(5);
+    expect(failing.code).toBe(1);
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-exec-policy-'));
+    try {
+      const policy = join(dir, 'policy.yaml');
+      writeFileSync(policy, 'drivers:\n  program: { preventRestartExitStatus: [1] }\n');
+      const once = await execToEnd([path, '--isolation', 'mprotect', '--policy', policy, '--', '-n', '1', '-x', '1']);
+      expect(once.stdout.match(/bye/g)).toHaveLength(1);
+      expect(once.code).toBe(1);
+      writeFileSync(policy, 'default: { preventRestartExitStatus: [] }\n');
+      const restarted = await execToEnd([path, '--isolation', 'mprotect', '--policy', policy, '--', '-x']);
+      expect(restarted.stderr.match(/^usage:/gm)).toHaveLength(5);
+      expect(restarted.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--device gives the program a device: it finds its UIO node as UIO drivers do', async () => {
     const r = await execToEnd([path, '--isolation', 'mprotect', '--device', 'e1000', '--', '-u', '-n', '1']);
     expect(r.stderr).toBe('nooks: program: e1000 at 0000:00:02.0, /dev/uio0\nmain: exit(0)\n');
@@ -111,10 +145,32 @@ describe('nooks exec', () => {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('main:') || l.startsWith('nooks:'));
     const run = ['main: the driver failed on this thread (segv)', expect.stringMatching(/^nooks: program failed: segmentation fault /)];
     expect(lines).toEqual([
-      ...[1, 2, 3, 4].flatMap(() => [...run, 'nooks: program restarted (main runs again)']),
+      ...[1, 2, 3, 4].flatMap(() => [...run, 'nooks: program restarting (main runs again)']),
       ...run, 'nooks: program disabled by the policy: not restarted again',
     ]);
     expect(r.code).toBe(1);
+  });
+
+  // Before: a run's lines taken after nooks's line about its failure was queued came out before it, and main's first
+  // lines after a restart before the line saying it restarts (under process, 1 run in 4: SBESFR, SBEFSBER).
+  it('its lines and nooks\'s come in the order of the events, on one descriptor, run after run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nooks-exec-order-'));
+    try {
+      const out = join(dir, 'out');
+      const runs = ['program: started', 'program: 1 ticks, bye', 'main: exit(1)', 'nooks: program failed: exit(1)'];
+      for (let i = 0; i < 4; i++) {
+        const fd = openSync(out, 'w');
+        const child = spawn(process.execPath, [cli, 'exec', path, '--isolation', 'process', '--', '-i', '1', '-n', '1', '-x', '1'], { cwd: packageRoot, stdio: ['ignore', fd, fd] });
+        await new Promise((resolve) => child.on('exit', resolve));
+        closeSync(fd);
+        expect(readFileSync(out, 'utf8').split('\n').map((l) => l.replace(/^(program: started).*/, '$1'))).toEqual([
+          ...[1, 2, 3, 4].flatMap(() => [...runs, 'nooks: program restarting (main runs again)']),
+          ...runs, 'nooks: program disabled by the policy: not restarted again', '',
+        ]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('its signals, in the process', () => {

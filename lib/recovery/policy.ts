@@ -33,6 +33,12 @@ export interface Limits {
    * have a shadow: block, net, sound, serial.
    */
   readonly shadow: boolean;
+  /**
+   * A program that ends with one of these statuses is not restarted (systemd's RestartPreventExitStatus=): it
+   * has ended, with that status, as one ended by status 0 has. Default 2 and 64 (EX_USAGE): a usage error, which
+   * the same arguments would repeat run after run.
+   */
+  readonly preventRestartExitStatus: readonly number[];
 }
 
 /** One driver's policy, every field resolved. `fallback` is the path of the driver that replaces it. */
@@ -47,7 +53,7 @@ export interface Policy {
 }
 
 export const defaultPolicy: Policy = {
-  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20, stallMs: 5_000, shadow: true },
+  default: { action: 'restart', maxFailures: 5, windowMs: 60_000, timeBudgetMs: 2_000, memLimitBytes: 64 << 20, stallMs: 5_000, shadow: true, preventRestartExitStatus: [2, 64] },
   drivers: new Map(),
 };
 
@@ -94,6 +100,13 @@ export function limitProblem(v: unknown): string | undefined {
 /** What is wrong with a flag (shadow), in the words of policy errors; undefined if nothing. */
 export function flagProblem(v: unknown): string | undefined {
   if (typeof v !== 'boolean') return `expected true or false, got ${describe(v)}`;
+  return undefined;
+}
+
+/** What is wrong with a list of exit statuses (preventRestartExitStatus), in the words of policy errors; undefined if nothing. */
+function statusesProblem(v: unknown): string | undefined {
+  const isStatus = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 255;
+  if (!Array.isArray(v) || !v.every(isStatus)) return `expected a list of exit statuses (integers 0 to 255), got ${describe(Array.isArray(v) ? v.find((n) => !isStatus(n)) : v)}`;
   return undefined;
 }
 
@@ -183,7 +196,7 @@ function readProblem(err: unknown): string {
 
 const actionNames: readonly Action[] = ['restart', 'disable', 'fallback'];
 const isAction = (v: unknown): v is Action => actionNames.includes(v as Action);
-const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'stallMs', 'shadow'];
+const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'stallMs', 'shadow', 'preventRestartExitStatus'];
 
 /** Validates the parsed document and merges each driver's entry over the default; reports every bad entry and key at once. */
 function resolve(doc: unknown, file: string): Policy {
@@ -212,7 +225,7 @@ function resolve(doc: unknown, file: string): Policy {
   // `driver`: the entry's driver name (none for the default entry).
   const entry = (value: unknown, path: string, base: DriverPolicy, driver?: string): DriverPolicy => {
     const raw = mapping(value, path, entryKeys);
-    const limit = (key: Exclude<keyof Limits, 'shadow'>): number => kept(() => {
+    const limit = (key: Exclude<keyof Limits, 'shadow' | 'preventRestartExitStatus'>): number => kept(() => {
       const v = raw[key];
       if (v === undefined) return base[key];
       const problem = limitProblem(v);
@@ -226,6 +239,13 @@ function resolve(doc: unknown, file: string): Policy {
       if (problem) throw fail(join(path, key), problem);
       return v as boolean;
     }, base[key]);
+    const statuses = (key: 'preventRestartExitStatus'): readonly number[] => kept(() => {
+      const v = raw[key];
+      if (v === undefined) return base[key];
+      const problem = statusesProblem(v);
+      if (problem) throw fail(join(path, key), problem);
+      return v as number[];
+    }, base[key]);
     const limits: Limits = {
       maxFailures: limit('maxFailures'),
       windowMs: limit('windowMs'),
@@ -233,6 +253,7 @@ function resolve(doc: unknown, file: string): Policy {
       memLimitBytes: limit('memLimitBytes'),
       stallMs: limit('stallMs'),
       shadow: flag('shadow'),
+      preventRestartExitStatus: statuses('preventRestartExitStatus'),
     };
 
     const action = raw.action === undefined ? base.action : raw.action;

@@ -1,5 +1,9 @@
 #include "log.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +60,23 @@ std::vector<LogLine> klog_drain() {
   std::vector<LogLine> v(kernel_log.lines.begin(), kernel_log.lines.end());
   kernel_log.lines.clear();
   return v;
+}
+
+static void write_all(int fd, const std::string &s) {
+  for (size_t done = 0; done < s.size();) {
+    ssize_t n = write(fd, s.data() + done, s.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed or full terminal: nothing else to do at the end
+    done += (size_t)n;
+  }
+}
+
+void klog_write_out(const std::string &source) {
+  std::lock_guard<std::mutex> g(kernel_log.lock);
+  for (const LogLine &l : kernel_log.lines)
+    if (l.source == source) write_all(l.level < 6 ? 2 : 1, l.text + '\n');
+  auto &lines = kernel_log.lines;
+  lines.erase(std::remove_if(lines.begin(), lines.end(), [&](const LogLine &l) { return l.source == source; }), lines.end());
 }
 
 std::string hex(uint64_t v) {

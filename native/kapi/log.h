@@ -42,6 +42,11 @@ void klog_event(int level, LogEvent event, const char *fmt, ...) __attribute__((
 // A line from `source` (a driver's name, or "kernel"), with its event if it has one.
 void klog_line(int level, const std::string &source, const std::string &text, LogEvent event = {});
 std::vector<LogLine> klog_drain();
+// Writes `source`'s lines not yet drained to the process's stdout (level info
+// and debug) and stderr (the rest), and drops them: a program that ends the
+// process (isolation none) leaves none unwritten, as a C program's exit
+// flushes its stdio (the JavaScript side, which prints them, runs no more).
+void klog_write_out(const std::string &source);
 
 // 0x-prefixed hexadecimal, for addresses and values in messages.
 std::string hex(uint64_t v);

@@ -106,6 +106,7 @@ namespace {
 [[noreturn]] void end_driver(Domain *d, Fault f, const char *how, int process_status) {
   f.kind = FaultKind::exit;
   if (g_backend.contains_faults) xpc_leave_with(d, f);
+  klog_write_out(d->name);
   fprintf(stderr, "nooks: driver %s %s%s\n", d->name.c_str(), how, f.message);
   _exit(process_status);
 }

@@ -32,7 +32,10 @@ export async function exec(ctx: Context): Promise<number> {
       if (status !== undefined) lastStatus = status;
       say(`${name} failed: ${e.fault?.message}`);
     });
-    k.on('recovered', () => say(`${name} restarted (main runs again)`));
+    // said when the restart begins: main may log its first lines before the restart's end ('recovered') is heard
+    k.on('recovering', (e) => {
+      if (e.decision === 'restart') say(`${name} restarting (main runs again)`);
+    });
     // in the order given: the program finds them in that order (/sys/bus/pci/devices, /sys/class/uio)
     const devices = (ctx.flags.device ?? []).map((device) => deviceFor(k, device));
     for (const dev of devices) process.stderr.write(`nooks: ${name}: ${dev.kind} at ${dev.address}, /dev/uio${dev.index}\n`);

@@ -24,15 +24,17 @@ export async function policy(ctx: Context): Promise<number> {
   ctx.print(`${file}: valid`);
   ctx.print('');
   const row = (name: string, d: DriverPolicy) => [name, d.action, d.action === 'fallback' ? d.fallback : '-', String(d.maxFailures),
-    String(d.windowMs), String(d.timeBudgetMs), String(d.memLimitBytes), d.shadow ? 'yes' : 'no'];
+    String(d.windowMs), String(d.timeBudgetMs), String(d.memLimitBytes), d.shadow ? 'yes' : 'no',
+    d.preventRestartExitStatus.join(',') || '-'];
   for (const line of table(
-    ['driver', 'action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'shadow'],
+    ['driver', 'action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'shadow', 'preventRestartExitStatus'],
     [row('(default)', p.default), ...[...p.drivers].map(([n, d]) => row(n, d))],
-    ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left'],
+    ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'left'],
   )) ctx.print(line);
   ctx.print('');
   ctx.print(`a driver restarts until it has failed maxFailures times within windowMs, then it is disabled ` +
     `(action restart) or replaced (action fallback); action disable gives up on the first fault. ` +
-    `shadow: its class keeps the driver's devices and requests across a restart.`);
+    `shadow: its class keeps the driver's devices and requests across a restart. ` +
+    `preventRestartExitStatus: a program that ends with one of these is not restarted.`);
   return 0;
 }
