@@ -28,8 +28,7 @@ export async function exec(ctx: Context): Promise<number> {
     };
     let lastStatus: number | undefined;
     k.on('fault', (e) => {
-      const status = (e.fault as { status?: number } | undefined)?.status;
-      if (status !== undefined) lastStatus = status;
+      lastStatus = (e.fault as { status?: number } | undefined)?.status; // the last failure's, where it was an exit
       say(`${name} failed: ${e.fault?.message}`);
     });
     // said when the restart begins: main may log its first lines before the restart's end ('recovered') is heard
