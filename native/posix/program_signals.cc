@@ -53,25 +53,31 @@ ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
 
 ProgramSignals &of(Domain *d) { return programs[d->id]; }
 
-// Under s.lock: the pending signals of `set`, taken off pending, each as often as it was sent.
-std::vector<int> take_pending(ProgramSignals &s, uint64_t set) {
-  std::vector<int> taken;
+// A pending signal taken off pending for delivery: how many times it was sent.
+struct Taken {
+  int sig;
+  uint32_t times;
+};
+
+// Under s.lock: the pending signals of `set`, taken off pending.
+std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
+  std::vector<Taken> taken;
   for (int sig = 1; sig <= kSignals; sig++)
-    if (set & signal_bit(sig)) {
-      taken.insert(taken.end(), s.pending[sig], sig);
+    if ((set & signal_bit(sig)) && s.pending[sig]) {
+      taken.push_back({sig, s.pending[sig]});
       s.pending[sig] = 0;
     }
   return taken;
 }
 
-void add_pending(ProgramSignals &s, int sig) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + 1; }
+void add_pending(ProgramSignals &s, int sig, uint32_t times) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times; }
 
 // Under s.lock: the calling thread's mask is `mask`; the pending signals it
 // now lets through (a program's thread), taken off pending for delivery.
-std::vector<int> set_mask(ProgramSignals &s, uint64_t mask) {
+std::vector<Taken> set_mask(ProgramSignals &s, uint64_t mask) {
   ThreadSignals &t = self();
   t.mask = mask & ~kNeverBlocked;
-  return t.program ? take_pending(s, ~t.mask) : std::vector<int>{};
+  return t.program ? take_pending(s, ~t.mask) : std::vector<Taken>{};
 }
 
 // Handlers that a change of mask let through and that whoever made it waits for (sigprocmask): Linux runs them before it returns.
@@ -81,17 +87,18 @@ struct Completion {
   ThreadCtx *waiter = nullptr;  // cleared once it no longer waits
 };
 
-// Runs the handlers of `sigs`, taken off pending. One that finds no thread
-// to run on (d not running, or at its thread limit) goes back to pending. Each
-// run counts `done` down. No lock of these held.
-void deliver(Domain *d, const std::vector<int> &sigs, const std::shared_ptr<Completion> &done) {
-  for (int sig : sigs) {
+// Runs the handlers of `sigs`, taken off pending: each signal's on a thread
+// of its own, as often as it was sent. One that finds no thread to run on
+// (d not running, or at its thread limit) goes back to pending. Each
+// thread's end counts `done` down. No lock of these held.
+void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Completion> &done) {
+  for (auto [sig, times] : sigs) {
     std::string why;
     if (done) {
       std::lock_guard<std::mutex> g(done->lock);
       done->left++;
     }
-    int e = signal_handler_start(d, sig, &why, [done] {
+    int e = signal_handler_start(d, sig, times, &why, [done] {
       if (!done) return;
       std::lock_guard<std::mutex> g(done->lock);
       if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
@@ -99,7 +106,7 @@ void deliver(Domain *d, const std::vector<int> &sigs, const std::shared_ptr<Comp
     if (e == 0) continue;
     klog_line(4, d->name, "a pending signal is left pending: " + why);
     std::lock_guard<std::mutex> g(of(d).lock);
-    add_pending(of(d), sig);
+    add_pending(of(d), sig, times);
     if (done) {
       std::lock_guard<std::mutex> g2(done->lock);
       done->left--;
@@ -120,7 +127,7 @@ std::shared_ptr<ThreadSignals> program_thread_add(Domain *d, uint64_t mask) {
 
 ProgramThread::ProgramThread(Domain *d, std::shared_ptr<ThreadSignals> signals) : d_(d), signals_(std::move(signals)) {
   ProgramSignals &s = of(d);
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(s.lock);
     tl_program = signals_.get();
@@ -150,7 +157,7 @@ SignalRoute signals_route(Domain *d, int sig) {
     }
   if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); }))
     return SignalRoute::handler;
-  add_pending(s, sig);
+  add_pending(s, sig, 1);
   return SignalRoute::pending;
 }
 
@@ -164,7 +171,7 @@ void signals_carried_out(Domain *d, int sig, bool handled) {
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
   if (!masked) return;
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(of(d).lock);
     old_ = self().mask;
@@ -175,7 +182,7 @@ TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked 
 
 TemporaryMask::~TemporaryMask() {
   if (!d_) return;
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(of(d_).lock);
     now = set_mask(of(d_), old_);
@@ -200,7 +207,7 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
   Domain *d = calling_domain();
   auto done = std::make_shared<Completion>();
   done->waiter = thread_ctx();
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(of(d).lock);
     now = set_mask(of(d), mask);
