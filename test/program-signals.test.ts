@@ -1,7 +1,8 @@
 // A program's signal masks (test/fixtures/drivers/program-signals.c): a
 // signal every thread blocks stays pending, sigpending says so, and the
 // race-free patterns take it: ppoll, pselect, epoll_pwait and sigsuspend with
-// the old mask run its handler once and then end with EINTR; sigprocmask
+// the old mask run its handler once and then end with EINTR (or, a
+// descriptor ready, return it once the handler has ended); sigprocmask
 // unblocking it runs the handler before it returns, each of a real-time
 // signal's queue; sigwait's family takes
 // it with no handler run; SIG_IGN discards it. A handler ends the waits of
@@ -41,6 +42,14 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     d.kill('SIGUSR2');
     expect(await d.exited).toEqual({ driver: `mask-${mode}`, status: 0, signal: null });
     expect(printed(kernel(), d)).toEqual(['ready', 'pending 1, handled 0', `${mode}: -1, Interrupted system call, handled 1`, 'bye, handled 1']);
+  });
+
+  it('-m r: ppoll with the old mask and a descriptor ready returns it, the handler it let through ended by then', async () => {
+    const d = await started('mask-r', 'r');
+    d.kill('SIGTERM');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'mask-r', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'ppoll 1, handled 1', 'bye, handled 1']);
   });
 
   it('sigprocmask unblocking a pending SIGTERM has run its handler when it returns', async () => {

@@ -29,6 +29,7 @@ struct ThreadSignals {
   uint64_t mask = 0;
   uint64_t waiting = 0;      // sigwait's set, while it waits
   int taken = 0;             // the signal a sigwait took
+  uint64_t awaiting = 0;     // the signals whose handlers it waits to end (await_handlers)
   ThreadCtx *ctx = nullptr;  // once it runs
   bool program = false;      // one of a program's threads: counted for delivery
 };
@@ -42,6 +43,7 @@ const uint64_t kNeverBlocked = signal_bit(SIGKILL) | signal_bit(SIGSTOP);
 struct ProgramSignals {
   std::mutex lock;
   uint32_t pending[kSignals + 1] = {};  // how many of each: 1 at most below kFirstQueued
+  uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
   std::vector<ThreadSignals *> threads;
 };
 
@@ -66,6 +68,7 @@ std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
     if ((set & signal_bit(sig)) && s.pending[sig]) {
       taken.push_back({sig, s.pending[sig]});
       s.pending[sig] = 0;
+      s.handling[sig]++;
     }
   return taken;
 }
@@ -105,6 +108,7 @@ void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Co
     });
     if (e == 0) continue;
     klog_line(4, d->name, "a pending signal is left pending: " + why);
+    signals_carried_out(d, sig, false);
     std::lock_guard<std::mutex> g(of(d).lock);
     add_pending(of(d), sig, times);
     if (done) {
@@ -112,6 +116,36 @@ void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Co
       done->left--;
     }
   }
+}
+
+// Linux runs a handler on the thread it interrupts, so once a signal is
+// blocked by every thread none of its handlers runs. Here one runs on a
+// thread of its own and may still run when the calling program thread's
+// mask blocks its signal at last (a ppoll's ends, sigprocmask): the thread
+// waits for it to end, so that what it does next sees what the handler set
+// (`while (!stop) ppoll(...)` misses no stop). No lock of these held.
+void await_handlers(Domain *d) {
+  ProgramSignals &s = of(d);
+  ThreadSignals &t = self();
+  if (!t.program) return;  // a handler's own thread waits for none, itself maybe among them
+  auto unfinished = [&] {  // under s.lock
+    uint64_t set = 0;
+    for (int sig = 1; sig <= kSignals; sig++)
+      if (s.handling[sig] && std::all_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *o) { return o->mask & signal_bit(sig); }))
+        set |= signal_bit(sig);
+    return set;
+  };
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    t.awaiting = unfinished();
+    if (!t.awaiting) return;
+  }
+  wait_until(d, Deadline{}, [&] {
+    std::lock_guard<std::mutex> g(s.lock);
+    return !(t.awaiting &= unfinished());
+  });
+  std::lock_guard<std::mutex> g(s.lock);
+  t.awaiting = 0;
 }
 
 }  // namespace
@@ -155,18 +189,25 @@ SignalRoute signals_route(Domain *d, int sig) {
       thread_wake(t->ctx);
       return SignalRoute::taken;
     }
-  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); }))
+  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); })) {
+    s.handling[sig]++;
     return SignalRoute::handler;
+  }
   add_pending(s, sig, 1);
   return SignalRoute::pending;
 }
 
 void signals_carried_out(Domain *d, int sig, bool handled) {
-  if (!handled) return;
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  for (ThreadSignals *t : s.threads)
-    if (t->ctx && !(t->mask & signal_bit(sig))) waits_interrupt(t->ctx);  // (one not running yet waits for nothing)
+  if (s.handling[sig]) s.handling[sig]--;  // (none after a restart reset it)
+  for (ThreadSignals *t : s.threads) {
+    if (!t->ctx) continue;  // not running yet: it waits for nothing
+    if (handled && !(t->mask & signal_bit(sig)))
+      waits_interrupt(t->ctx);
+    else if (t->awaiting & signal_bit(sig))
+      thread_wake(t->ctx);
+  }
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
@@ -188,12 +229,14 @@ TemporaryMask::~TemporaryMask() {
     now = set_mask(of(d_), old_);
   }
   deliver(d_, now, nullptr);
+  await_handlers(d_);
 }
 
 void signals_reset(Domain *d) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
   std::fill(std::begin(s.pending), std::end(s.pending), 0);
+  std::fill(std::begin(s.handling), std::end(s.handling), 0);  // a handler's thread the teardown stopped never ended
 }
 
 }  // namespace nooks
@@ -217,8 +260,11 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
     std::lock_guard<std::mutex> g(done->lock);
     return done->left == 0;
   });
-  std::lock_guard<std::mutex> g(done->lock);
-  done->waiter = nullptr;
+  {
+    std::lock_guard<std::mutex> g(done->lock);
+    done->waiter = nullptr;
+  }
+  await_handlers(d);
   return 0;
 }
 

@@ -56,7 +56,9 @@ int posix_kill(Domain *d, int sig, std::string *why) {
   }
   if (int e = not_running(d, why)) return e;
   if (signals_route(d, sig) != SignalRoute::handler) return 0;  // taken by a sigwait, or pending: blocked by every thread
-  return signal_handler_start(d, sig, 1, why, nullptr);
+  int e = signal_handler_start(d, sig, 1, why, nullptr);
+  if (e) signals_carried_out(d, sig, false);  // no handler in flight after all
+  return e;
 }
 
 }  // namespace nooks
