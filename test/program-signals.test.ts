@@ -1,8 +1,10 @@
 // A program's signal masks (test/fixtures/drivers/program-signals.c): a
 // signal every thread blocks stays pending, sigpending says so, and the
 // race-free patterns take it: ppoll, pselect, epoll_pwait and sigsuspend with
-// the old mask run its handler once and then end with EINTR; sigprocmask
-// unblocking it runs the handler before it returns; sigwait's family takes
+// the old mask run its handler once and then end with EINTR (or, a
+// descriptor ready, return it once the handler has ended); sigprocmask
+// unblocking it runs the handler before it returns, each of a real-time
+// signal's queue; sigwait's family takes
 // it with no handler run; SIG_IGN discards it. A handler ends the waits of
 // the threads that do not block it only. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
@@ -42,12 +44,28 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     expect(printed(kernel(), d)).toEqual(['ready', 'pending 1, handled 0', `${mode}: -1, Interrupted system call, handled 1`, 'bye, handled 1']);
   });
 
+  it('-m r: ppoll with the old mask and a descriptor ready returns it, the handler it let through ended by then', async () => {
+    const d = await started('mask-r', 'r');
+    d.kill('SIGTERM');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'mask-r', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'ppoll 1, handled 1', 'bye, handled 1']);
+  });
+
   it('sigprocmask unblocking a pending SIGTERM has run its handler when it returns', async () => {
     const d = await started('mask-m', 'm');
     d.kill('SIGTERM');
     d.kill('SIGUSR2');
     expect(await d.exited).toEqual({ driver: 'mask-m', status: 0, signal: null });
     expect(printed(kernel(), d)).toEqual(['ready', 'pending 1, handled 0', 'unblocked: handled 1, pending 0', 'bye, handled 1']);
+  });
+
+  it('sigprocmask unblocking a real-time signal sent 100 times, more than the driver\'s threads, has run its handler 100 times', async () => {
+    const d = await started('mask-q', 'q');
+    for (let i = 0; i < 100; i++) d.kill(34); // SIGRTMIN
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'mask-q', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'unblocked: handled 100, pending 0', 'bye, handled 100']);
   });
 
   it('SIG_IGN discards a pending signal: unblocked later, its handler does not run', async () => {

@@ -75,7 +75,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_sigmask', ret: 'int', params: [p('mask', 'unsigned long')],
-    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns. 0.', blocking: true,
+    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
   },
   {
     name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [],
@@ -83,7 +83,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_sigsuspend', ret: 'int', params: [p('mask', 'unsigned long')],
-    doc: 'sigsuspend: waits, the calling thread\'s mask `mask` meanwhile (its pending signals that `mask` unblocks delivered at once), until a signal\'s handler has run for it; returns -EINTR. Counts against the driver\'s time budget, as msleep.', blocking: true,
+    doc: 'sigsuspend: waits, the calling thread\'s mask `mask` meanwhile (its pending signals that `mask` unblocks delivered at once), until a signal\'s handler has run for it; returns -EINTR, once the handlers `mask` let through that its own mask blocks in every thread have ended. Counts against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_sigwait', ret: 'int', params: [p('set', 'unsigned long'), p('timeout_ns', 'long long')],

@@ -29,6 +29,7 @@ struct ThreadSignals {
   uint64_t mask = 0;
   uint64_t waiting = 0;      // sigwait's set, while it waits
   int taken = 0;             // the signal a sigwait took
+  uint64_t awaiting = 0;     // the signals whose handlers it waits to end (await_handlers)
   ThreadCtx *ctx = nullptr;  // once it runs
   bool program = false;      // one of a program's threads: counted for delivery
 };
@@ -42,6 +43,7 @@ const uint64_t kNeverBlocked = signal_bit(SIGKILL) | signal_bit(SIGSTOP);
 struct ProgramSignals {
   std::mutex lock;
   uint32_t pending[kSignals + 1] = {};  // how many of each: 1 at most below kFirstQueued
+  uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
   std::vector<ThreadSignals *> threads;
 };
 
@@ -53,25 +55,32 @@ ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
 
 ProgramSignals &of(Domain *d) { return programs[d->id]; }
 
-// Under s.lock: the pending signals of `set`, taken off pending, each as often as it was sent.
-std::vector<int> take_pending(ProgramSignals &s, uint64_t set) {
-  std::vector<int> taken;
+// A pending signal taken off pending for delivery: how many times it was sent.
+struct Taken {
+  int sig;
+  uint32_t times;
+};
+
+// Under s.lock: the pending signals of `set`, taken off pending.
+std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
+  std::vector<Taken> taken;
   for (int sig = 1; sig <= kSignals; sig++)
-    if (set & signal_bit(sig)) {
-      taken.insert(taken.end(), s.pending[sig], sig);
+    if ((set & signal_bit(sig)) && s.pending[sig]) {
+      taken.push_back({sig, s.pending[sig]});
       s.pending[sig] = 0;
+      s.handling[sig]++;
     }
   return taken;
 }
 
-void add_pending(ProgramSignals &s, int sig) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + 1; }
+void add_pending(ProgramSignals &s, int sig, uint32_t times) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times; }
 
 // Under s.lock: the calling thread's mask is `mask`; the pending signals it
 // now lets through (a program's thread), taken off pending for delivery.
-std::vector<int> set_mask(ProgramSignals &s, uint64_t mask) {
+std::vector<Taken> set_mask(ProgramSignals &s, uint64_t mask) {
   ThreadSignals &t = self();
   t.mask = mask & ~kNeverBlocked;
-  return t.program ? take_pending(s, ~t.mask) : std::vector<int>{};
+  return t.program ? take_pending(s, ~t.mask) : std::vector<Taken>{};
 }
 
 // Handlers that a change of mask let through and that whoever made it waits for (sigprocmask): Linux runs them before it returns.
@@ -81,30 +90,62 @@ struct Completion {
   ThreadCtx *waiter = nullptr;  // cleared once it no longer waits
 };
 
-// Runs the handlers of `sigs`, taken off pending. One that finds no thread
-// to run on (d not running, or at its thread limit) goes back to pending. Each
-// run counts `done` down. No lock of these held.
-void deliver(Domain *d, const std::vector<int> &sigs, const std::shared_ptr<Completion> &done) {
-  for (int sig : sigs) {
+// Runs the handlers of `sigs`, taken off pending: each signal's on a thread
+// of its own, as often as it was sent. One that finds no thread to run on
+// (d not running, or at its thread limit) goes back to pending. Each
+// thread's end counts `done` down. No lock of these held.
+void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Completion> &done) {
+  for (auto [sig, times] : sigs) {
     std::string why;
     if (done) {
       std::lock_guard<std::mutex> g(done->lock);
       done->left++;
     }
-    int e = signal_handler_start(d, sig, &why, [done] {
+    int e = signal_handler_start(d, sig, times, &why, [done] {
       if (!done) return;
       std::lock_guard<std::mutex> g(done->lock);
       if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
     });
     if (e == 0) continue;
     klog_line(4, d->name, "a pending signal is left pending: " + why);
+    signals_carried_out(d, sig, false);
     std::lock_guard<std::mutex> g(of(d).lock);
-    add_pending(of(d), sig);
+    add_pending(of(d), sig, times);
     if (done) {
       std::lock_guard<std::mutex> g2(done->lock);
       done->left--;
     }
   }
+}
+
+// Linux runs a handler on the thread it interrupts, so once a signal is
+// blocked by every thread none of its handlers runs. Here one runs on a
+// thread of its own and may still run when the calling program thread's
+// mask blocks its signal at last (a ppoll's ends, sigprocmask): the thread
+// waits for it to end, so that what it does next sees what the handler set
+// (`while (!stop) ppoll(...)` misses no stop). No lock of these held.
+void await_handlers(Domain *d) {
+  ProgramSignals &s = of(d);
+  ThreadSignals &t = self();
+  if (!t.program) return;  // a handler's own thread waits for none, itself maybe among them
+  auto unfinished = [&] {  // under s.lock
+    uint64_t set = 0;
+    for (int sig = 1; sig <= kSignals; sig++)
+      if (s.handling[sig] && std::all_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *o) { return o->mask & signal_bit(sig); }))
+        set |= signal_bit(sig);
+    return set;
+  };
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    t.awaiting = unfinished();
+    if (!t.awaiting) return;
+  }
+  wait_until(d, Deadline{}, [&] {
+    std::lock_guard<std::mutex> g(s.lock);
+    return !(t.awaiting &= unfinished());
+  });
+  std::lock_guard<std::mutex> g(s.lock);
+  t.awaiting = 0;
 }
 
 }  // namespace
@@ -120,7 +161,7 @@ std::shared_ptr<ThreadSignals> program_thread_add(Domain *d, uint64_t mask) {
 
 ProgramThread::ProgramThread(Domain *d, std::shared_ptr<ThreadSignals> signals) : d_(d), signals_(std::move(signals)) {
   ProgramSignals &s = of(d);
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(s.lock);
     tl_program = signals_.get();
@@ -148,23 +189,30 @@ SignalRoute signals_route(Domain *d, int sig) {
       thread_wake(t->ctx);
       return SignalRoute::taken;
     }
-  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); }))
+  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); })) {
+    s.handling[sig]++;
     return SignalRoute::handler;
-  add_pending(s, sig);
+  }
+  add_pending(s, sig, 1);
   return SignalRoute::pending;
 }
 
 void signals_carried_out(Domain *d, int sig, bool handled) {
-  if (!handled) return;
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  for (ThreadSignals *t : s.threads)
-    if (t->ctx && !(t->mask & signal_bit(sig))) waits_interrupt(t->ctx);  // (one not running yet waits for nothing)
+  if (s.handling[sig]) s.handling[sig]--;  // (none after a restart reset it)
+  for (ThreadSignals *t : s.threads) {
+    if (!t->ctx) continue;  // not running yet: it waits for nothing
+    if (handled && !(t->mask & signal_bit(sig)))
+      waits_interrupt(t->ctx);
+    else if (t->awaiting & signal_bit(sig))
+      thread_wake(t->ctx);
+  }
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
   if (!masked) return;
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(of(d).lock);
     old_ = self().mask;
@@ -175,18 +223,20 @@ TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked 
 
 TemporaryMask::~TemporaryMask() {
   if (!d_) return;
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(of(d_).lock);
     now = set_mask(of(d_), old_);
   }
   deliver(d_, now, nullptr);
+  await_handlers(d_);
 }
 
 void signals_reset(Domain *d) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
   std::fill(std::begin(s.pending), std::end(s.pending), 0);
+  std::fill(std::begin(s.handling), std::end(s.handling), 0);  // a handler's thread the teardown stopped never ended
 }
 
 }  // namespace nooks
@@ -200,7 +250,7 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
   Domain *d = calling_domain();
   auto done = std::make_shared<Completion>();
   done->waiter = thread_ctx();
-  std::vector<int> now;
+  std::vector<Taken> now;
   {
     std::lock_guard<std::mutex> g(of(d).lock);
     now = set_mask(of(d), mask);
@@ -210,8 +260,11 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
     std::lock_guard<std::mutex> g(done->lock);
     return done->left == 0;
   });
-  std::lock_guard<std::mutex> g(done->lock);
-  done->waiter = nullptr;
+  {
+    std::lock_guard<std::mutex> g(done->lock);
+    done->waiter = nullptr;
+  }
+  await_handlers(d);
   return 0;
 }
 

@@ -38,18 +38,23 @@ class ProgramThread {
 
 // Where Driver.kill's `sig` goes: to a thread of d's waiting for it in
 // sigwait (taken there, no handler runs), else to its handler if a thread
-// of d's does not block it (or none runs yet), else pending.
+// of d's does not block it (or none runs yet: a handler in flight, until
+// signals_carried_out), else pending.
 enum class SignalRoute { taken, handler, pending };
 SignalRoute signals_route(Domain *d, int sig);
 
-// sig was carried out: if its handler ran (`handled`), the waits of d's
-// threads that do not block it end (EINTR), as Linux's of the thread that took it.
+// sig was carried out (or its thread never started: not `handled`): if its
+// handler ran (`handled`), the waits of d's threads that do not block it end
+// (EINTR), as Linux's of the thread that took it; a thread that blocks it
+// and waits for its handlers to end (a mask's change) goes on.
 void signals_carried_out(Domain *d, int sig, bool handled);
 
 // Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
 // epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending
 // signals it unblocks are delivered as it begins, so the wait it covers
-// (begun after an InterruptibleWait) ends once their handlers have run.
+// (begun after an InterruptibleWait) ends once their handlers have run; as
+// it ends, the handlers it let through that the old mask blocks everywhere
+// have ended.
 class TemporaryMask {
  public:
   TemporaryMask(Domain *d, bool masked, uint64_t mask);

@@ -28,11 +28,11 @@ int not_running(Domain *d, std::string *why) {
 
 }  // namespace
 
-int signal_handler_start(Domain *d, int sig, std::string *why, std::function<void()> done) {
+int signal_handler_start(Domain *d, int sig, uint32_t times, std::string *why, std::function<void()> done) {
   void *carry_out = dlsym(d->handle, "nooks_posix_signal");
   if (int e = not_running(d, why)) return e;
   std::string name = sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "signal " + std::to_string(sig);
-  long handle = driver_thread_start(d, XpcCall{carry_out, {(uint64_t)sig}, 0}, (uint64_t)carry_out, true, name, std::nullopt,
+  long handle = driver_thread_start(d, XpcCall{carry_out, {(uint64_t)sig, times}, 0}, (uint64_t)carry_out, true, name, std::nullopt,
                                     [d, sig, done](uint64_t handled) {
                                       signals_carried_out(d, sig, handled);  // a handler ran (not SIG_IGN, not a default ignoring it)
                                       if (done) done();
@@ -56,7 +56,9 @@ int posix_kill(Domain *d, int sig, std::string *why) {
   }
   if (int e = not_running(d, why)) return e;
   if (signals_route(d, sig) != SignalRoute::handler) return 0;  // taken by a sigwait, or pending: blocked by every thread
-  return signal_handler_start(d, sig, why, nullptr);
+  int e = signal_handler_start(d, sig, 1, why, nullptr);
+  if (e) signals_carried_out(d, sig, false);  // no handler in flight after all
+  return e;
 }
 
 }  // namespace nooks

@@ -1,5 +1,6 @@
 // Signals sent to a program (Driver.kill, docs/drivers.md "Programs").
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -14,12 +15,14 @@ namespace nooks {
 // thread left) and *why.
 int posix_kill(Domain *d, int sig, std::string *why);
 
-// Carries out `sig` in program d on a driver thread of its own (SIGTERM,
-// "signal <n>"), which crosses into d and runs its disposition there (the
-// personality's nooks_posix_signal); once a handler has run, the waits of
+// Carries out `sig` `times` (each sent, in turn) in program d on a driver
+// thread of its own (SIGTERM, "signal <n>"), which crosses into d and runs
+// its disposition there (the personality's nooks_posix_signal): a pending
+// real-time signal's queue takes one thread, not one each. Once a handler
+// has run, the waits of
 // d's threads that do not block it end (signals_carried_out); then `done`
 // runs, if given (not if the crossing faulted). 0, or -ESRCH (d not running)
 // or -EAGAIN (no thread left) and *why.
-int signal_handler_start(Domain *d, int sig, std::string *why, std::function<void()> done);
+int signal_handler_start(Domain *d, int sig, uint32_t times, std::string *why, std::function<void()> done);
 
 }  // namespace nooks

@@ -204,15 +204,21 @@ static int carry_out(int sig)
  * finds them free. */
 static pthread_mutex_t carrying_out[SIGNALS + 1] = { [0 ... SIGNALS] = PTHREAD_MUTEX_INITIALIZER };
 
-__attribute__((visibility("default"))) int nooks_posix_signal(int sig)
+/* `times` of sig, one after the other: one sent, or each that was pending
+ * (a real-time signal's queue) and a mask let through, as Linux runs them
+ * in turn; 1 when a handler ran. */
+__attribute__((visibility("default"))) int nooks_posix_signal(int sig, unsigned int times)
 {
-	bool deferred = !(dispositions[sig].flags & SA_NODEFER);
-	int handled;
+	int handled = 0;
 
-	if (deferred)
-		pthread_mutex_lock(&carrying_out[sig]);
-	handled = carry_out(sig);
-	if (deferred)
-		pthread_mutex_unlock(&carrying_out[sig]);
+	while (times--) {
+		bool deferred = !(dispositions[sig].flags & SA_NODEFER);
+
+		if (deferred)
+			pthread_mutex_lock(&carrying_out[sig]);
+		handled |= carry_out(sig);
+		if (deferred)
+			pthread_mutex_unlock(&carrying_out[sig]);
+	}
 	return handled;
 }
