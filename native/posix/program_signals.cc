@@ -75,14 +75,6 @@ std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
 
 void add_pending(ProgramSignals &s, int sig, uint32_t times) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times; }
 
-// Under s.lock: the calling thread's mask is `mask`; the pending signals it
-// now lets through (a program's thread), taken off pending for delivery.
-std::vector<Taken> set_mask(ProgramSignals &s, uint64_t mask) {
-  ThreadSignals &t = self();
-  t.mask = mask & ~kNeverBlocked;
-  return t.program ? take_pending(s, ~t.mask) : std::vector<Taken>{};
-}
-
 // Handlers that a change of mask let through and that whoever made it waits for (sigprocmask): Linux runs them before it returns.
 struct Completion {
   std::mutex lock;
@@ -116,6 +108,21 @@ void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Co
       done->left--;
     }
   }
+}
+
+// The calling thread's mask is `mask` (the one it replaces in *old): the
+// pending signals it now lets through (a program's thread) are delivered.
+void change_mask(Domain *d, uint64_t mask, const std::shared_ptr<Completion> &done = nullptr, uint64_t *old = nullptr) {
+  ProgramSignals &s = of(d);
+  ThreadSignals &t = self();
+  std::vector<Taken> now;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    if (old) *old = t.mask;
+    t.mask = mask & ~kNeverBlocked;
+    if (t.program) now = take_pending(s, ~t.mask);
+  }
+  deliver(d, now, done);
 }
 
 // Linux runs a handler on the thread it interrupts, so once a signal is
@@ -211,24 +218,12 @@ void signals_carried_out(Domain *d, int sig, bool handled) {
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
-  if (!masked) return;
-  std::vector<Taken> now;
-  {
-    std::lock_guard<std::mutex> g(of(d).lock);
-    old_ = self().mask;
-    now = set_mask(of(d), mask);
-  }
-  deliver(d, now, nullptr);
+  if (masked) change_mask(d, mask, nullptr, &old_);
 }
 
 TemporaryMask::~TemporaryMask() {
   if (!d_) return;
-  std::vector<Taken> now;
-  {
-    std::lock_guard<std::mutex> g(of(d_).lock);
-    now = set_mask(of(d_), old_);
-  }
-  deliver(d_, now, nullptr);
+  change_mask(d_, old_);
   await_handlers(d_);
 }
 
@@ -250,12 +245,7 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
   Domain *d = calling_domain();
   auto done = std::make_shared<Completion>();
   done->waiter = thread_ctx();
-  std::vector<Taken> now;
-  {
-    std::lock_guard<std::mutex> g(of(d).lock);
-    now = set_mask(of(d), mask);
-  }
-  deliver(d, now, done);
+  change_mask(d, mask, done);
   wait_until(d, Deadline{}, [&] {
     std::lock_guard<std::mutex> g(done->lock);
     return done->left == 0;
