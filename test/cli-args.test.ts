@@ -36,6 +36,7 @@ describe('parseArgs', () => {
       command: 'check',
       args: ['--json', 'b.yaml'],
       flags: { json: false, isolation: undefined, policy: 'a.yaml' },
+      dashed: ['--json', 'b.yaml'],
     });
     expect(parseArgs(['bench'], spec)).toMatchObject({ command: 'bench', args: [] });
     expect(parseArgs(['bench', 'xpc'], spec)).toMatchObject({ command: 'bench', args: ['xpc'] });

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { keptCampaign, type CampaignSummary, type PlanHeader, type TrialRecord } from '../lib/experiments/campaign.js';
 import { fileSha256, planIdentity } from '../lib/experiments/plan.js';
 import { Kernel, planFault, type InjectedFault } from '../lib/index.js';
-import { buildDriver } from './helpers/build-driver.js';
+import { buildDriver, fixtureDriver } from './helpers/build-driver.js';
 import { nooks as run } from './helpers/cli.js';
 import { jsonLines, trialRecords } from './helpers/data.js';
 
@@ -435,7 +435,7 @@ describe('a workload module\'s load export', () => {
 
   // Before, the trial child's error counted as a host crash: outcome 'crash', hostCrashed true.
   it.each([
-    ['sets what is the trial\'s own', '() => ({ shadow: false })', 'may set devices, env, params, dmaBytes; not shadow (the trial\'s own) [EWORKLOAD]'],
+    ['sets what is the trial\'s own', '() => ({ shadow: false })', 'may set devices, env, params, dmaBytes, argv; not shadow (the trial\'s own) [EWORKLOAD]'],
     ['throws', '() => { throw new Error(\'no NIC here\'); }', 'load export threw: no NIC here [EWORKLOAD]'],
     ['names a device the kernel does not have', '() => ({ devices: [\'0000:00:09.0\'] })', 'load option devices: no device 0000:00:09.0 on the kernel\'s bus'],
   ])('a load export that %s stops the trial with its error, no result', async (_, load, error) => {
@@ -616,5 +616,74 @@ module_exit(bye_exit);
     const r = await nooks(['inject', bye, '--workload', byeWorkload, '--type', 'nop', '--site', 'unused', '--seed', '1', '--isolation', 'mprotect', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'continued', hostCrashed: false, faultKinds: ['segv'], faultKindsBeforeVerdict: [] });
+  });
+});
+
+// A program's argv (its arguments after its name, as nooks exec takes them): from the workload's load, or from the
+// command line after -- for a workload that sets none; main gets them at the load and again at each restart (-c 2:
+// it faults at its second tick, and the policy restarts it from main). The workload keeps main's banners.
+describe('a program\'s argv', () => {
+  const program = fixtureDriver('program', { posix: true });
+  const args = ['-i', '50', '-c', '2', 'eth0'];
+  const banner = 'program: started, argc 6, interval 50 ms, limit -1, status 0, crash 2, operands: eth0';
+  /** A workload that keeps the banners of main's first two runs in `<name>.json`; its load returns `load`. */
+  const bannerWorkload = (name: string, load: string) => {
+    const path = join(dir, `${name}-workload.mjs`);
+    writeFileSync(path, `import { writeFileSync } from 'node:fs';
+export const load = () => (${load});
+export default async function ({ kernel, driver }) {
+  const banners = () => kernel.log().filter((l) => l.source === driver.name && l.text.includes(': started,')).map((l) => l.text);
+  while (banners().length < 2) await new Promise((r) => setTimeout(r, 5));
+  writeFileSync(${JSON.stringify(join(dir, `${name}.json`))}, JSON.stringify(banners().slice(0, 2)));
+  return true;
+}
+`);
+    return path;
+  };
+  const banners = (name: string) => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as string[];
+  /** A nop in a function nothing calls: the trial's failures are the program's own. */
+  const faultFree = (site = 'prog_ticks') => ['--type', 'nop', '--site', site, '--seed', '1', '--isolation', 'mprotect', '--json'];
+
+  // Before: load's argv was refused (may set devices, env, params, dmaBytes; not argv), main given its name alone.
+  it('from the workload\'s load: main sees exactly them, restarted too', async () => {
+    const r = await nooks(['inject', program, '--workload', bannerWorkload('own', `{ argv: ${JSON.stringify(args)} }`), ...faultFree()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout), r.stdout).toMatchObject({ outcome: 'continued', faultKinds: expect.arrayContaining(['segv']) });
+    expect(banners('own')).toEqual([banner, banner]);
+  });
+
+  // Before: `unexpected argument "-i"; usage: nooks inject <driver>`.
+  it('from the command line after --, for a workload that sets none', async () => {
+    const r = await nooks(['inject', program, '--workload', bannerWorkload('cli', 'undefined'), ...faultFree(), '--', ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout), r.stdout).toMatchObject({ outcome: 'continued', faultKinds: expect.arrayContaining(['segv']) });
+    expect(banners('cli')).toEqual([banner, banner]);
+  });
+
+  it('a campaign\'s plan records them; a workload that sets its own refuses them before any trial', async () => {
+    const both = bannerWorkload('both', `{ argv: ['-q'] }`);
+    const out = join(dir, 'argv-campaign.jsonl');
+    const r = await nooks(['campaign', '--driver', program, '--workload', both, '--trials', '1', '--out', out, '--', ...args]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the trial could not be set up: workload module ${both} sets the program's argv in its load export: `
+      + 'arguments after -- on the command line are for a workload that sets none [EWORKLOAD]');
+    expect(jsonLines<PlanHeader>(out)[0].plan.targets[0]).toMatchObject({ driver: 'program', argv: args });
+  });
+
+  it('refused for a driver that is no program, and a built-in driver\'s application', async () => {
+    const library = await nooks(['inject', cfg, '--workload', cfgWorkload, ...faultFree('unused'), '--', '-v']);
+    expect(library.code).toBe(1);
+    expect(library.stderr).toContain(`the trial could not be set up: ${cfg} is no program (it defines no main, or is not built with --posix): an argv is for a program's main [EINVAL]`);
+    const builtIn = await nooks(['campaign', '--driver', 'blk', '--', '-v']);
+    expect(builtIn.code).toBe(1);
+    expect(builtIn.stderr).toContain('nooks: "-v": a program\'s arguments (after --, as nooks exec takes them) go with --workload <module.mjs>');
+  });
+
+  it('a load whose argv is no list of strings is refused, naming the module', async () => {
+    const bad = bannerWorkload('bad', `{ argv: '-d uio0' }`);
+    const r = await nooks(['inject', program, '--workload', bad, ...faultFree()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`workload module ${bad}: its load export's argv must be the program's arguments after its name, `
+      + 'a list of strings (as nooks exec <driver> -- args), got "-d uio0" [EWORKLOAD]');
   });
 });

@@ -7,7 +7,7 @@
 //   export function load({ kernel, isolation }) {}  // optional: the driver's load options, as a campaign workload's
 //   export function start({ kernel, driver, dir }) { return { done: () => n, stop: async () => {} }; }
 // start() returns at once and the load runs on, giving the event loop back.
-import { failedWith, importUserModule, workloadLoadOptions, workloadName, workloadPath } from '../experiments/workload.js';
+import { failedWith, importUserModule, programLoadOptions, workloadLoadOptions, workloadName, workloadPath } from '../experiments/workload.js';
 import type { Isolation, Kernel } from '../kernel.js';
 import { native } from '../native.js';
 import { driverName, driverPath } from '../paths.js';
@@ -42,7 +42,7 @@ export async function driverWorkload(driver: string, module: string): Promise<Wo
     async start(kernel, dir) {
       const isolation = kernel.isolation;
       const drv = await said(isolation, 'loading the driver', async () =>
-        kernel.load(path, load ? await workloadLoadOptions(load, { kernel, isolation }) : {}));
+        kernel.load(path, load ? programLoadOptions(path, await workloadLoadOptions(load, { kernel, isolation }, modulePath)) : {}));
       return checked(await said(isolation, "the bench module's start threw", () => start({ kernel, driver: drv, dir })), isolation);
     },
   };

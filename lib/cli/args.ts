@@ -52,10 +52,13 @@ export type FlagValues<F extends readonly FlagSpec[]> = {
   -readonly [S in F[number] as S['name']]: S extends { repeatable: true } ? string[] | undefined : S extends { value: string } ? string | undefined : boolean;
 };
 
-/** `--help`/`-h` skips argument checks, so that `nooks run --help` works without a driver. */
+/**
+ * `--help`/`-h` skips argument checks, so that `nooks run --help` works without a driver. `dashed`, where `--` was
+ * given: the arguments after it (the last of `args` too), for a command that tells them from the ones before.
+ */
 export type ParsedArgs<F extends readonly FlagSpec[]> =
   | { help: true; command: string | undefined }
-  | { help: false; command: string; args: string[]; flags: FlagValues<F> };
+  | { help: false; command: string; args: string[]; flags: FlagValues<F>; dashed?: string[] };
 
 /** A mistake on the command line; the message is meant for the user as is. */
 export class UsageError extends Error {
@@ -66,12 +69,14 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
   const flags: Record<string, string | string[] | boolean | undefined> = {};
   for (const f of spec.flags) flags[f.name] = f.value ? undefined : false;
   const positionals: string[] = [];
+  let dashed: string[] | undefined;
   let help = false;
 
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (token === '--') {
-      positionals.push(...argv.slice(i + 1));
+      dashed = argv.slice(i + 1);
+      positionals.push(...dashed);
       break;
     }
     if (token === '--help' || token === '-h') {
@@ -119,7 +124,7 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
   if (help) return { help, command: command?.name };
   if (!command) throw new UsageError(`missing command: one of ${spec.commands.map((c) => c.name).join(', ')}`);
   checkArgs(command, args, spec.program);
-  return { help, command: command.name, args, flags: flags as FlagValues<F> };
+  return { help, command: command.name, args, flags: flags as FlagValues<F>, ...(dashed ? { dashed } : {}) };
 }
 
 /** The help text: the whole program's, or one command's. */

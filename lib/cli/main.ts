@@ -300,7 +300,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'inject',
-    args: ['driver'],
+    args: ['driver', 'argv...?'],
     help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application or your workload runs; show what happened',
     run: later(() => import('./commands/inject.js'), 'inject'),
     flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient', 'workload', 'trials', 'jobs', 'out', 'fresh'],
@@ -318,8 +318,10 @@ export const commands: readonly CommandDef[] = [
       'module_init, probe, remove and module_exit show too (a failed load is tried again, without a transient fault). Any other driver (a path: it contains / or ends in .so) runs under',
       '--workload <module.mjs>, whose default export async ({ kernel, driver, trial, seed }) exercises the driver,',
       'loaded and faulted, and returns true, false or { ok, detail? }; its export load ({ kernel, trial, seed }), if any, returns',
-      'the options the driver is loaded with (devices, env, params: docs/fault-injection.md); a driver that calls no device class',
-      'is restarted on failure with nothing to shadow (its mode: the isolation alone). Binary faults (SWIFI, as the Nooks injector): a random',
+      'the options the driver is loaded with (devices, env, params, a program\'s argv: docs/fault-injection.md); a driver that calls no device class',
+      'is restarted on failure with nothing to shadow (its mode: the isolation alone). A driver that is a program (main)',
+      'gets the arguments after -- as nooks exec gives them (argv[0] its name), at its load and each restart, where the',
+      'workload\'s load sets no argv; a driver that is no program is refused them. Binary faults (SWIFI, as the Nooks injector): a random',
       'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
       'invert-branch, remove-init, corrupt-pointer, off-by-one or alloc-fail. Targeted faults (the shadow-driver paper\'s',
       'bug classes and lkdtm): null-deref (the driver\'s own hook), missing-init, endless-loop, buffer-overrun, panic,',
@@ -332,6 +334,7 @@ export const commands: readonly CommandDef[] = [
     examples: [
       ['nooks inject blk --seed 7', 'a random fault type at a random site, reproducible'],
       ['nooks inject build/hello.so --workload hello/workload.mjs --trials 50', '50 faults in your own driver'],
+      ['nooks inject build/prog.so --workload prog/workload.mjs -- -d uio0', 'your program, main given -d uio0'],
       ['nooks inject e1000 --type corrupt-pointer --persistent', 'a corrupted address that stays across restarts'],
       ['nooks inject pcm --type panic --site pcm_pointer --isolation none', 'without isolation: the host dies'],
     ],
@@ -362,6 +365,8 @@ export const commands: readonly CommandDef[] = [
       'or fault planner version) is refused: --fresh starts it over. Faults are transient unless --persistent.',
       '--driver <path.so> --workload <module.mjs>: your driver under your workload module instead (as nooks inject);',
       'one that calls no device class has nothing to shadow: it runs in each isolation once, without +shadow modes.',
+      'A driver that is a program gets the arguments after -- as its argv (as nooks exec), where the workload\'s load sets',
+      'none; the plan records them: a file of the same campaign with other arguments is another plan\'s.',
       '--shard i/n runs the i-th of n disjoint slices of the plan (same seeds: the shards together are the campaign);',
       'nooks campaign merge <shard.jsonl>... --out <all.jsonl> checks that they are one plan with no trial missing or',
       'twice (each file records the plan: drivers, seeds, modes, trials, a hash) and prints the figures.',
@@ -374,6 +379,7 @@ export const commands: readonly CommandDef[] = [
     examples: [
       ['nooks campaign --trials 20', 'a quick look: 20 faults per driver, in every mode'],
       ['nooks campaign --driver build/hello.so --workload hello/workload.mjs --trials 50', 'your driver, in every mode'],
+      ['nooks campaign --driver build/prog.so --workload prog/workload.mjs -- -d uio0', 'your program, main given -d uio0'],
       ['nooks campaign --out full.jsonl', '400 faults per driver; interrupt it and run it again to resume'],
       ['nooks campaign --trials 50 --type corrupt-pointer --json', 'one fault type, the summary as JSON'],
       ['nooks campaign --shard 2/8 --out part2.jsonl', 'the second of eight slices (on another machine)'],
@@ -612,6 +618,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const ctx: Context = {
       args: parsed.args,
+      dashed: parsed.dashed,
       flags: parsed.flags as Flags,
       print,
     };

@@ -71,10 +71,14 @@ export interface TrialRecord {
   ms: number;
 }
 
-/** A user's driver (a .so path, or a built-in driver's name) under a workload module (workload.ts), in place of the applications. */
+/**
+ * A user's driver (a .so path, or a built-in driver's name) under a workload module (workload.ts), in place of the
+ * applications; argv: a program's arguments after its name (`nooks campaign ... -- args`), for a workload whose load sets none.
+ */
 export interface UserTarget {
   driver: string;
   workload: string;
+  argv?: string[];
 }
 
 export interface CampaignOptions {
@@ -221,15 +225,16 @@ export function keptCampaign(path: string, plan?: PlanIdentity): KeptCampaign {
   return { plan: file.plans[0]?.plan, trials, held };
 }
 
-/** What each trial loads: the driver (a name or path), and the workload module in place of an application. */
+/** What each trial loads: the driver (a name or path), and the workload module in place of an application (and a program's argv). */
 interface Target {
   app: string;
   driver: string;
   workload?: string;
+  argv?: string[];
 }
 
 function targetsOf(options: CampaignOptions): Target[] {
-  if (options.user) return [{ app: workloadName(options.user.workload), driver: options.user.driver, workload: options.user.workload }];
+  if (options.user) return [{ app: workloadName(options.user.workload), ...options.user }];
   const apps = options.apps ?? Object.keys(trialApps);
   for (const a of apps) if (!trialApps[a]) throw new Error(`unknown app "${a}" (apps: ${Object.keys(trialApps).join(', ')})`);
   return apps.map((app) => ({ app, driver: trialApps[app].driver }));
@@ -240,7 +245,7 @@ export function campaignPlan(options: CampaignOptions): PlanIdentity {
   return currentPlan({
     targets: targetsOf(options).map((t) => ({
       app: t.app, driver: driverName(t.driver), driverSha256: fileSha256(driverPath(t.driver)),
-      ...(t.workload ? { workloadSha256: fileSha256(t.workload) } : {}),
+      ...(t.workload ? { workloadSha256: fileSha256(t.workload) } : {}), ...(t.argv ? { argv: t.argv } : {}),
     })),
     seed: options.seed ?? 1, type: options.type ?? 'any', transient: !options.persistent, trials: options.trials ?? 400,
     modes: (options.modes ?? campaignModes()).map((m) => m.name),
@@ -266,12 +271,12 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   options.onStart?.(trials.length, trials.length - todo.length);
 
   const runOne = async (t: PlannedTrial): Promise<void> => {
-    const { driver, workload } = targets[t.target];
+    const { driver, workload, argv } = targets[t.target];
     const mode = modes.find((m) => m.name === t.mode)!;
     const fault = planFault(driver, { seed: t.seed, type: options.type, transient, exported: workload !== undefined });
     const r = await runTrialChild({
       app: t.app, isolation: mode.isolation, shadow: mode.shadow, seed: t.seed, fault, timeBudgetMs: 1000, stallMs: 1000,
-      ...(workload ? { workload: { driver: driverPath(driver), module: workload, index: t.index, mode: mode.name } } : {}),
+      ...(workload ? { workload: { driver: driverPath(driver), module: workload, index: t.index, mode: mode.name, ...(argv ? { argv } : {}) } } : {}),
     }, options.trialTimeoutMs ?? 12_000);
     const detectors = detectorsOf(r.faultKinds);
     const detected = detectors.length > 0;

@@ -15,6 +15,8 @@ export interface PlanTarget {
   /** The driver binary's SHA-256 (its faults are planned from its code), and the workload module's. */
   driverSha256: string;
   workloadSha256?: string;
+  /** A program's arguments after its name, given on the command line (a workload's own are in its module). */
+  argv?: string[];
 }
 
 export interface PlanIdentity {
@@ -63,7 +65,7 @@ export function currentPlan(fields: Omit<PlanIdentity, 'id' | 'planner'>): PlanI
 
 /** `plan 3f.. (blk under db; seed 1, any, transient, 10 trials, modes none,mprotect; fault planner 2)`: enough to tell two plans apart. */
 export function describePlan(p: PlanIdentity): string {
-  return `plan ${p.id} (${p.targets.map((t) => `${t.driver} under ${t.app}`).join(', ')}; seed ${p.seed}, ${p.type}, `
+  return `plan ${p.id} (${p.targets.map((t) => `${t.driver}${t.argv ? ` -- ${t.argv.join(' ')}` : ''} under ${t.app}`).join(', ')}; seed ${p.seed}, ${p.type}, `
     + `${p.transient ? 'transient' : 'persistent'}, ${p.trials} trials, modes ${p.modes.join(',')}; fault planner ${p.planner ?? 1})`;
 }
 

@@ -46,13 +46,16 @@ import type { LogEvent } from '../native.js';
 import { driverName } from '../paths.js';
 import { microseconds, type RecoveryEvent } from '../recovery/agent.js';
 import { defaultPolicy } from '../recovery/policy.js';
-import { failedWith, importWorkload, runWorkload, workloadLoadOptions, type Verdict } from './workload.js';
+import { failedWith, importWorkload, programLoadOptions, runWorkload, workloadLoadOptions, type Verdict } from './workload.js';
 
 export interface TrialSpec {
   /** A built-in application (trialApps), or the name of the workload below. */
   app: string;
-  /** A driver (a .so path, or a built-in driver's name) exercised by a user's workload module (workload.ts), in place of an application. */
-  workload?: { driver: string; module: string; index: number; mode: string };
+  /**
+   * A driver (a .so path, or a built-in driver's name) exercised by a user's workload module (workload.ts), in place of an
+   * application; argv: a program's arguments after its name from the command line, for a workload whose load sets none.
+   */
+  workload?: { driver: string; module: string; index: number; mode: string; argv?: string[] };
   isolation: Isolation | 'auto';
   /** Shadow drivers (the class keeps the application's state across restarts), or plain Nooks. */
   shadow: boolean;
@@ -162,7 +165,12 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
 async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<TrialSpec['workload']>): Promise<Setup> {
   const workload = await importWorkload(w.module);
   const trial = { index: w.index, mode: w.mode, isolation: kernel.isolation, shadow: spec.shadow, fault: spec.fault };
-  const options = workload.load ? await workloadLoadOptions(workload.load, { kernel, trial, seed: spec.seed }) : {};
+  const own = workload.load ? await workloadLoadOptions(workload.load, { kernel, trial, seed: spec.seed }, w.module) : {};
+  if (own.argv && w.argv) {
+    throw Object.assign(new Error(`workload module ${w.module} sets the program's argv in its load export: `
+      + 'arguments after -- on the command line are for a workload that sets none'), { code: 'EWORKLOAD' });
+  }
+  const options = programLoadOptions(w.driver, w.argv ? { ...own, argv: w.argv } : own);
   return { run: (driver) => runWorkload(workload.run, { kernel, driver, trial, seed: spec.seed }), options };
 }
 
@@ -288,6 +296,10 @@ export async function runTrial(spec: TrialSpec, dir: string, onEvent?: (e: Recov
     const loaded = await loadFaulted(kernel, path, setup.options ?? {}, spec.fault, (ms) => note({ event: 'recovered', driver: driverName(path), durationMs: ms }));
     if (!(loaded instanceof Driver)) return await report(loaded, false);
     const driver = loaded;
+    // a library-style driver would load and ignore it: the user meant a program
+    if (setup.options?.argv && !driver.program) {
+      throw Object.assign(new Error(`${path} is no program (it defines no main, or is not built with --posix): an argv is for a program's main`), { code: 'EINVAL' });
+    }
     const random = seeded(spec.seed);
     const later = (spec.moments ?? 1) - 1;
     const windowMs = spec.windowMs ?? 300;

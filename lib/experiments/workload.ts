@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { withCode } from '../error-code.js';
 import type { InjectedFault } from '../inject/index.js';
 import { DriverFault, type Driver, type Isolation, type Kernel, type LoadOptions } from '../kernel.js';
+import { driverName } from '../paths.js';
 
 /** What the workload is given: the driver is loaded already, the fault injected into it. */
 export interface WorkloadContext {
@@ -31,10 +32,11 @@ export type Workload = (context: WorkloadContext) => Promise<WorkloadResult> | W
 /**
  * What a workload's `load` may set of kernel.load's options: the driver's
  * configuration. The rest (its name, limits, shadow, patches) is the trial's,
- * which its records state.
+ * which its records state. A program's `argv` is its arguments after its name
+ * (as `nooks exec <driver> -- args`): the trial puts the name first.
  */
-const workloadLoadKeys = ['devices', 'env', 'params', 'dmaBytes'] as const;
-export type WorkloadLoadOptions = Pick<LoadOptions, (typeof workloadLoadKeys)[number]>;
+const workloadLoadKeys = ['devices', 'env', 'params', 'dmaBytes', 'argv'] as const;
+export type WorkloadLoadOptions = Pick<LoadOptions, Exclude<(typeof workloadLoadKeys)[number], 'argv'>> & { argv?: string[] };
 
 /**
  * The module's optional `load` export, called before the driver is loaded: the
@@ -50,10 +52,11 @@ export interface WorkloadModule {
 }
 
 /**
- * Calls the module's `load`: its options, checked (kernel.load checks their
- * values). Its context: a trial's (WorkloadLoad), or a benchmark's (lib/bench/driver.ts).
+ * Calls the `load` of the module at `module`: its options, checked (kernel.load checks their values; argv's
+ * shape here, as kernel.load would speak of the list with the name put first). Its context: a trial's
+ * (WorkloadLoad), or a benchmark's (lib/bench/driver.ts).
  */
-export async function workloadLoadOptions<C>(load: (context: C) => unknown, context: C): Promise<WorkloadLoadOptions> {
+export async function workloadLoadOptions<C>(load: (context: C) => unknown, context: C, module: string): Promise<WorkloadLoadOptions> {
   let options: unknown;
   try {
     options = await load(context);
@@ -67,7 +70,18 @@ export async function workloadLoadOptions<C>(load: (context: C) => unknown, cont
   const other = Object.keys(options).filter((k) => !(workloadLoadKeys as readonly string[]).includes(k));
   if (other.length)
     throw Object.assign(new Error(`the workload module's load export may set ${workloadLoadKeys.join(', ')}; not ${other.join(', ')} (the trial's own)`), { code: 'EWORKLOAD' });
+  const { argv } = options as { argv?: unknown };
+  if (argv !== undefined && !(Array.isArray(argv) && argv.every((a) => typeof a === 'string'))) {
+    throw Object.assign(new Error(`workload module ${module}: its load export's argv must be the program's arguments after its name, `
+      + `a list of strings (as nooks exec <driver> -- args), got ${JSON.stringify(argv)}`), { code: 'EWORKLOAD' });
+  }
   return options as WorkloadLoadOptions;
+}
+
+/** kernel.load's options for the driver at `path`: a program's arguments (argv) after its name, as `nooks exec` gives them. */
+export function programLoadOptions(path: string, options: WorkloadLoadOptions): Omit<LoadOptions, 'patches'> {
+  const { argv, ...rest } = options;
+  return argv ? { ...rest, argv: [driverName(path), ...argv] } : rest;
 }
 
 /** The application's verdict, as the trials report it. */

@@ -13,7 +13,11 @@ const nics = new WeakMap();                       // kernel -> the NIC it gave t
 const STARTED = ': started; Ctrl-C or SIGTERM stops it';
 const WAIT_MS = 5_000;                            // a line that has not come by then never will
 
-/** Before the load: the program's NIC, as `nooks exec --device e1000` gives it one. */
+/**
+ * Before the load: the program's NIC, as `nooks exec --device e1000` gives it one. Its arguments after its name,
+ * as `nooks exec ... -- -t 500` gives them, would go here too (`argv: ['-t', '500']`: at every load and restart),
+ * or after -- on the command line (`nooks inject build/@NAME@.so --workload @NAME@/workload.mjs -- -t 500`).
+ */
 export function load({ kernel }) {
   const nic = kernel.addDevice('e1000');
   nics.set(kernel, nic);

@@ -10,11 +10,14 @@ import { intFlag, table, toJson, type Context } from './common.js';
 import { callsDeviceClass, faultOptions, faultTarget } from './fault-flags.js';
 
 export async function campaign(ctx: Context): Promise<number> {
+  // a campaign's arguments after --: a program's argv; merge's: its files still (a name that starts with -)
+  const argv = ctx.dashed ?? [];
   const [action, ...files] = ctx.args;
-  if (action === 'merge') return merge(ctx, files);
-  if (action !== undefined) throw new UsageError(`campaign: unknown action "${action}": the only one is merge (nooks campaign merge <shard.jsonl>... --out <all.jsonl>)`);
+  const named = ctx.args.length > argv.length; // an action before --
+  if (named && action === 'merge') return merge(ctx, files);
+  if (named) throw new UsageError(`campaign: unknown action "${action}": the only one is merge (nooks campaign merge <shard.jsonl>... --out <all.jsonl>)`);
   const { seed, type, transient } = faultOptions(ctx, () => 1);
-  const target = await faultTarget(ctx.flags.driver, ctx.flags.workload);
+  const target = await faultTarget(ctx.flags.driver, ctx.flags.workload, argv);
   const shard = ctx.flags.shard === undefined ? undefined : parseShard(ctx.flags.shard);
   const out = ctx.flags.out ?? 'campaign.jsonl';
   // a driver of no device class has nothing to shadow: its +shadow modes would repeat the plain ones

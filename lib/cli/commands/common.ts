@@ -37,6 +37,8 @@ export interface Flags {
 
 export interface Context {
   args: string[];
+  /** Where the command line had `--`: the arguments after it (the last of args too). */
+  dashed?: string[];
   flags: Flags;
   /** Output (stdout): human text, or the JSON document with --json. */
   print: (line?: string) => void;

@@ -26,10 +26,15 @@ export function faultOptions(ctx: Context, seed: () => number): { seed: number; 
 
 /**
  * What the faults go into. With a workload module: the driver (a path, or a
- * built-in driver's name) under it. Without: a built-in driver under its
- * application. Neither: every built-in application.
+ * built-in driver's name) under it, a program with `argv` (its arguments after
+ * its name) where given. Without: a built-in driver under its application.
+ * Neither: every built-in application.
  */
-export async function faultTarget(driver: string | undefined, workload: string | undefined): Promise<{ apps?: string[]; user?: UserTarget }> {
+export async function faultTarget(driver: string | undefined, workload: string | undefined, argv: readonly string[] = []): Promise<{ apps?: string[]; user?: UserTarget }> {
+  if (argv.length && workload === undefined) {
+    throw new UsageError(`"${argv.join(' ')}": a program's arguments (after --, as nooks exec takes them) go with --workload <module.mjs> and a driver `
+      + 'that is a program; a built-in driver\'s application takes none');
+  }
   if (workload === undefined) {
     if (driver === undefined) return {};
     const app = Object.keys(trialApps).find((a) => trialApps[a].driver === driver);
@@ -46,7 +51,7 @@ export async function faultTarget(driver: string | undefined, workload: string |
   if (!existsSync(path)) throw Object.assign(new Error(`driver ${path} does not exist`), { code: 'ENOENT' });
   const module = workloadPath(workload);
   await importWorkload(module); // a module without a default function is refused now, not in every trial
-  return { user: { driver: path, workload: module } };
+  return { user: { driver: path, workload: module, ...(argv.length ? { argv: [...argv] } : {}) } };
 }
 
 /**

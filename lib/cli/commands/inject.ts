@@ -14,8 +14,8 @@ import { intFlag, toJson, type Context } from './common.js';
 import { callsDeviceClass, faultOptions, faultTarget } from './fault-flags.js';
 
 export async function inject(ctx: Context): Promise<number> {
-  const [driver] = ctx.args;
-  const target = await faultTarget(driver, ctx.flags.workload);
+  const [driver, ...argv] = ctx.args; // a program's, as nooks exec takes them
+  const target = await faultTarget(driver, ctx.flags.workload, argv);
   const { seed, type, transient } = faultOptions(ctx, () => Date.now() % 1_000_000);
   const wanted = ctx.flags.isolation ?? 'auto';
   const isolation = wanted === 'auto' ? (Kernel.pkuSupported() ? 'pkey' : 'mprotect') : (wanted as Isolation);
@@ -29,7 +29,7 @@ export async function inject(ctx: Context): Promise<number> {
   const app = target.user ? workloadName(target.user.workload) : target.apps![0];
   const r = await runTrialChild({
     app, isolation, shadow, seed, fault, timeBudgetMs: 1000, stallMs: 1000,
-    ...(target.user ? { workload: { driver: target.user.driver, module: target.user.workload, index: 0, mode: mode.name } } : {}),
+    ...(target.user ? { workload: { driver: target.user.driver, module: target.user.workload, index: 0, mode: mode.name, ...(target.user.argv ? { argv: target.user.argv } : {}) } } : {}),
   }, 20_000);
   const result = {
     fault, app, isolation, shadow, outcome: r.outcome, hostCrashed: r.hostCrashed,
