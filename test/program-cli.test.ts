@@ -109,6 +109,25 @@ describe('nooks exec', () => {
     expect(options.code).toBe(1);
   });
 
+  // Before: an address with options went to the emulator as a kind ("unknown device kind '0000:03:00.0'"), an option
+  // without = said "expected kind,name=value,..., got "image""; neither said that an address takes none.
+  it('--device in another form is refused, the message naming the forms it takes', async () => {
+    const forms = '--device takes an emulated device\'s kind (e1000), its options after it as QEMU writes them (blk,image=disk.img), '
+      + 'or a real device\'s PCI address alone (0000:03:00.0)';
+    for (const [device, why] of [['0000:03:00.0,via=vfio', 'a real device\'s PCI address takes no options'], ['blk,image', '"image" is no name=value option']]) {
+      const r = await execToEnd([path, '--device', device]);
+      expect(r.stderr.split('\n')[0]).toBe(`nooks: --device ${device}: ${why}; ${forms}`);
+      expect(r.code).toBe(1);
+    }
+  });
+
+  // Before: "--device <device>   exec: a device the program gets: ...", the command's own name as a prefix.
+  it('--help says what --device gives, as the other options read', async () => {
+    const r = await execToEnd(['--help']);
+    expect(r.stdout).toMatch(/^ {2}--device <device> +A device the program gets: an emulated one of that kind /m);
+    expect(r.stdout).not.toMatch(/^ {2}-.* {2}exec: /m);
+  });
+
   // Before: a repeated --device kept the last: the program had one device, the testdev ("testdev at 0000:00:02.0, /dev/uio0").
   it('--device again gives it another: each attached in the order given, the program finds them in that order', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nooks-exec-devices-'));

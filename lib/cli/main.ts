@@ -437,7 +437,10 @@ export const commands: readonly CommandDef[] = [
     help: 'Run a driver that is a program (it defines main) as a shell runs a program, isolated and restarted',
     run: later(() => import('./commands/exec.js'), 'exec'),
     flags: ['isolation', 'policy', 'device', 'time-budget'],
-    flagHelp: { 'time-budget': 'Watchdog: the longest a thread of the program may run without waiting (default: the policy\'s, 2000)' },
+    flagHelp: {
+      'time-budget': 'Watchdog: the longest a thread of the program may run without waiting (default: the policy\'s, 2000)',
+      device: 'A device the program gets: an emulated one of that kind (e1000, uart16550, blk, pcm, testdev) with its options as QEMU writes them (blk,image=disk.img), or a real one\'s PCI address alone, bound with nooks pci bind; each in the order given',
+    },
     details: [
       '<driver> is a driver built with nooks build --posix that defines main (docs/drivers.md, Programs): its main',
       'runs in a protection domain with the arguments after -- (argv[0] is the driver\'s name). Its stdout lines',

@@ -70,20 +70,25 @@ export async function exec(ctx: Context): Promise<number> {
   });
 }
 
+/** What --device takes, for its messages. */
+const deviceForms = 'an emulated device\'s kind (e1000), its options after it as QEMU writes them (blk,image=disk.img), '
+  + 'or a real device\'s PCI address alone (0000:03:00.0)';
+
 /**
  * --device: a real device by its PCI address (it has a colon, a kind none), bound with `nooks pci bind`; else an
  * emulated device: its kind, then its options as QEMU writes them (`blk,image=disk.img`).
  */
 function deviceFor(k: Kernel, device: string): DeviceInfo {
   const [kind, ...options] = device.split(',');
-  if (kind.includes(':') && options.length === 0) {
+  if (kind.includes(':')) {
+    if (options.length) throw new UsageError(`--device ${device}: a real device's PCI address takes no options; --device takes ${deviceForms}`);
     const { address, driver } = pciDevice(device);
     // bound to neither stub driver: attachPci says so and names the fix
     return k.attachPci(address, { via: driver === stubDriver.vfio ? 'vfio' : 'uio' });
   }
   const pairs = options.map((o) => {
     const eq = o.indexOf('=');
-    if (eq < 1) throw new UsageError(`--device ${device}: expected kind,name=value,..., got "${o}"`);
+    if (eq < 1) throw new UsageError(`--device ${device}: "${o}" is no name=value option; --device takes ${deviceForms}`);
     return [o.slice(0, eq), o.slice(eq + 1)];
   });
   return k.addDevice(kind, Object.fromEntries(pairs));
