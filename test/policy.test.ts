@@ -83,10 +83,33 @@ describe('loadPolicy', () => {
 describe('checkPolicy (a Policy built in code)', () => {
   it('names the entry and the key a hand-built policy lacks', () => {
     const partial = { default: { action: 'restart', maxFailures: 3 }, drivers: new Map() } as unknown as Policy;
-    expect(() => checkPolicy(partial)).toThrow(new PolicyError('policy default.windowMs: expected a number, got undefined (spread defaultPolicy.default into entries built in code)'));
+    const spread = ' (spread defaultPolicy.default into entries built in code)';
+    expect(() => checkPolicy(partial)).toThrow(new PolicyError(['policy: 6 problems:',
+      ...['windowMs', 'timeBudgetMs', 'memLimitBytes', 'stallMs'].map((key) => `  default.${key}: expected a positive integer, got undefined${spread}`),
+      `  default.shadow: expected true or false, got undefined${spread}`,
+      `  default.preventRestartExitStatus: expected a list of exit statuses (integers 0 to 255), got undefined${spread}`].join('\n')));
     const complete = { default: { ...defaultPolicy.default }, drivers: new Map([['blk', { ...defaultPolicy.default, shadow: 'yes' }]]) } as unknown as Policy;
-    expect(() => checkPolicy(complete)).toThrow(/^policy drivers\.blk\.shadow: expected a boolean, got "yes"/);
+    expect(() => checkPolicy(complete)).toThrow(new PolicyError('policy: drivers.blk.shadow: expected true or false, got "yes"'));
     expect(checkPolicy(defaultPolicy)).toBe(defaultPolicy);
+  });
+
+  // Before: checked by typeof only, so null (typeof 'object', as a list's), [300] and [1.5] passed from code while
+  // a policy file's list was checked as integers 0-255; and a typo'd key (timeBudget) passed unseen.
+  it.each([
+    ['preventRestartExitStatus', null], ['preventRestartExitStatus', [300]], ['preventRestartExitStatus', [1.5]],
+    ['maxFailures', 0], ['timeBudgetMs', 1.5], ['action', 'reboot'], ['timeBudget', 100],
+  ])('refuses %s: %j in the words a policy file\'s check uses', (key, value) => {
+    const built = { default: defaultPolicy.default, drivers: new Map([['prog', { ...defaultPolicy.default, [key]: value }]]) } as unknown as Policy;
+    const file = JSON.stringify({ drivers: { prog: { [key]: value } } });
+    const fileMessage = (() => {
+      try {
+        parsePolicy(file, 'policy.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(fileMessage).toMatch(/^policy\.json: drivers\.prog\./);
+    expect(() => checkPolicy(built)).toThrow(new PolicyError(fileMessage!.replace(/^policy\.json: /, 'policy: ')));
   });
 
   it('takes a policy written like the file (drivers a mapping, keys optional) and checks it as the file is checked', () => {

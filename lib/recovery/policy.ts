@@ -75,19 +75,14 @@ export interface PolicyDocument {
 const isBuilt = (policy: Policy | PolicyDocument): policy is Policy => policy?.drivers instanceof Map;
 
 /**
- * Checks a Policy built in code (JavaScript has no type checker to do it):
- * every entry complete. Throws a PolicyError naming the entry and the key.
+ * Checks a Policy built in code (JavaScript has no type checker to do it) by
+ * the checks and in the words of a policy file's, every entry complete (none
+ * merged over another). Throws a PolicyError naming each entry and key.
  * One written like the file (no Map of drivers) is validated and resolved as the file is.
  */
 export function checkPolicy(policy: Policy | PolicyDocument): Policy {
   if (!isBuilt(policy)) return resolve(policy, 'policy');
-  const entries: [string, DriverPolicy][] = [['default', policy.default], ...[...policy.drivers].map(([n, d]): [string, DriverPolicy] => [`drivers.${n}`, d])];
-  for (const [where, d] of entries) {
-    for (const key of Object.keys(defaultPolicy.default) as (keyof DriverPolicy)[]) {
-      if (typeof d?.[key] !== typeof defaultPolicy.default[key])
-        throw new PolicyError(`policy ${where}.${key}: expected a ${typeof defaultPolicy.default[key]}, got ${describe(d?.[key])} (spread defaultPolicy.default into entries built in code)`);
-    }
-  }
+  resolve({ default: policy?.default, drivers: Object.fromEntries(policy.drivers) }, 'policy', { complete: true });
   return policy;
 }
 
@@ -198,8 +193,14 @@ const actionNames: readonly Action[] = ['restart', 'disable', 'fallback'];
 const isAction = (v: unknown): v is Action => actionNames.includes(v as Action);
 const entryKeys = ['action', 'fallback', 'maxFailures', 'windowMs', 'timeBudgetMs', 'memLimitBytes', 'stallMs', 'shadow', 'preventRestartExitStatus'];
 
-/** Validates the parsed document and merges each driver's entry over the default; reports every bad entry and key at once. */
-function resolve(doc: unknown, file: string): Policy {
+/** A key an entry built in code lacks: what it needs. */
+const spreadHint = ' (spread defaultPolicy.default into entries built in code)';
+
+/**
+ * Validates the parsed document and merges each driver's entry over the default; reports every bad entry and key at
+ * once. `complete`: a Policy built in code, whose every entry has every key (no entry is merged over another).
+ */
+function resolve(doc: unknown, file: string, { complete = false } = {}): Policy {
   // a problem is thrown where it is found, and kept where the check that found it was made: the checks go on
   const fail = (path: string, message: string) => new PolicyError(`${path ? `${path}: ` : ''}${message}`);
   const problems: string[] = [];
@@ -222,47 +223,33 @@ function resolve(doc: unknown, file: string): Policy {
     return value as Record<string, unknown>;
   };
 
-  // `driver`: the entry's driver name (none for the default entry).
-  const entry = (value: unknown, path: string, base: DriverPolicy, driver?: string): DriverPolicy => {
+  // `base`: what the entry's keys default to (none: every key is there); `driver`: its driver's name (none for the default entry).
+  const entry = (value: unknown, path: string, base: DriverPolicy | undefined, driver?: string): DriverPolicy => {
     const raw = mapping(value, path, entryKeys);
-    const limit = (key: Exclude<keyof Limits, 'shadow' | 'preventRestartExitStatus'>): number => kept(() => {
+    const field = <K extends keyof Limits>(key: K, problemOf: (v: unknown) => string | undefined): Limits[K] => kept(() => {
       const v = raw[key];
-      if (v === undefined) return base[key];
-      const problem = limitProblem(v);
-      if (problem) throw fail(join(path, key), problem);
-      return v as number;
-    }, base[key]);
-    const flag = (key: 'shadow'): boolean => kept(() => {
-      const v = raw[key];
-      if (v === undefined) return base[key];
-      const problem = flagProblem(v);
-      if (problem) throw fail(join(path, key), problem);
-      return v as boolean;
-    }, base[key]);
-    const statuses = (key: 'preventRestartExitStatus'): readonly number[] => kept(() => {
-      const v = raw[key];
-      if (v === undefined) return base[key];
-      const problem = statusesProblem(v);
-      if (problem) throw fail(join(path, key), problem);
-      return v as number[];
-    }, base[key]);
+      if (v === undefined && base) return base[key];
+      const problem = problemOf(v);
+      if (problem) throw fail(join(path, key), v === undefined ? `${problem}${spreadHint}` : problem);
+      return v as Limits[K];
+    }, (base ?? defaultPolicy.default)[key]);
     const limits: Limits = {
-      maxFailures: limit('maxFailures'),
-      windowMs: limit('windowMs'),
-      timeBudgetMs: limit('timeBudgetMs'),
-      memLimitBytes: limit('memLimitBytes'),
-      stallMs: limit('stallMs'),
-      shadow: flag('shadow'),
-      preventRestartExitStatus: statuses('preventRestartExitStatus'),
+      maxFailures: field('maxFailures', limitProblem),
+      windowMs: field('windowMs', limitProblem),
+      timeBudgetMs: field('timeBudgetMs', limitProblem),
+      memLimitBytes: field('memLimitBytes', limitProblem),
+      stallMs: field('stallMs', limitProblem),
+      shadow: field('shadow', flagProblem),
+      preventRestartExitStatus: field('preventRestartExitStatus', statusesProblem),
     };
 
-    const action = raw.action === undefined ? base.action : raw.action;
-    if (!isAction(action)) throw fail(join(path, 'action'), `expected one of ${actionNames.join(', ')}, got ${describe(action)}`);
+    const action = raw.action === undefined ? base?.action : raw.action;
+    if (!isAction(action)) throw fail(join(path, 'action'), `expected one of ${actionNames.join(', ')}, got ${describe(action)}${action === undefined ? spreadHint : ''}`);
     if (action !== 'fallback') {
       if (raw.fallback !== undefined) throw fail(join(path, 'fallback'), `only used with action "fallback", but action is "${action}"`);
       return { action, ...limits };
     }
-    const fallback = raw.fallback === undefined && base.action === 'fallback' ? base.fallback : raw.fallback;
+    const fallback = raw.fallback === undefined && base?.action === 'fallback' ? base.fallback : raw.fallback;
     if (fallback === undefined) throw fail(path, 'action "fallback" needs a "fallback" key with the path of the fallback driver');
     if (typeof fallback !== 'string' || fallback === '') {
       throw fail(join(path, 'fallback'), `expected the path of the fallback driver, got ${describe(fallback)}`);
@@ -273,10 +260,10 @@ function resolve(doc: unknown, file: string): Policy {
   };
 
   const root = kept(() => mapping(doc, '', ['default', 'drivers']), {});
-  const base = kept(() => entry(root.default, 'default', defaultPolicy.default), defaultPolicy.default);
+  const base = kept(() => entry(root.default, 'default', complete ? undefined : defaultPolicy.default), defaultPolicy.default);
   const drivers = new Map(
     Object.entries(kept(() => mapping(root.drivers, 'drivers'), {}))
-      .map(([name, value]) => [name, kept(() => entry(value, join('drivers', name), base, name), base)]),
+      .map(([name, value]) => [name, kept(() => entry(value, join('drivers', name), complete ? undefined : base, name), base)]),
   );
   if (problems.length) throw problemsError(file, problems);
   return { default: base, drivers };
