@@ -66,6 +66,7 @@ describe('nooks campaign', () => {
         visibleFailures: rs.filter((x) => x.failure).length,
         detected: rs.filter((x) => x.detected).length,
         detectedBeforeVerdict: rs.filter((x) => x.detected && x.detectedBeforeVerdict).length,
+        detectedBeforeVerdictOf: rs.filter((x) => x.detected && x.detectedBeforeVerdict !== undefined).length,
         recovered: rs.filter((x) => x.recovered).length,
         appContinued: rs.filter((x) => x.outcome === 'continued').length,
         ...(times.length ? { recoveryTime: { recoveries: times.length, medianMs: times[times.length >> 1], maxMs: times.at(-1) } } : {}),

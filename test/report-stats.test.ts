@@ -101,7 +101,20 @@ describe('detected and recovered: of the failures, in the report and the campaig
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/mode +trials +host crashes +failures shown +detected +before verdict +recovered +app continued/);
     expect(text.stdout).toMatch(/mprotect\+shadow +5 +0 +4 +2 +1 +1 +1 +-/);
-    expect(JSON.parse((await merged(marked, '--json')).stdout).byMode['mprotect+shadow']).toMatchObject({ detected: 2, detectedBeforeVerdict: 1 });
+    expect(JSON.parse((await merged(marked, '--json')).stdout).byMode['mprotect+shadow']).toMatchObject({ detected: 2, detectedBeforeVerdict: 1, detectedBeforeVerdictOf: 2 });
+  });
+
+  // Before: the summary counted an old file's detected trials as not before the verdict ("2 detected, 0 before
+  // verdict": 0 %), where the report leaves them out (no share, "-").
+  it('an old file\'s detected trials, which do not record it, count in neither part, in the summary as in the report', async () => {
+    const half = records.map((r, i): TrialRecord => (i === 0 ? { ...r, detectedBeforeVerdict: true } : r)); // resumed: one new trial
+    for (const [file, k, n, cell] of [[records, 0, 0, '-'], [half, 1, 1, '1 of 1']] as const) {
+      expect(detectedBeforeVerdictRates([...file]).map(({ rate: r }) => [r.k, r.n])).toEqual([[k, n]]);
+      expect(JSON.parse((await merged([...file], '--json')).stdout).byMode['mprotect+shadow'])
+        .toMatchObject({ detected: 2, detectedBeforeVerdict: k, detectedBeforeVerdictOf: n });
+      const text = await merged([...file]);
+      expect(text.stdout).toMatch(new RegExp(`^ *mprotect\\+shadow +5 +0 +4 +2 +${cell} +1 +1 +-$`, 'm'));
+    }
   });
 
   // Before, 0 of 0 was a faded "0 %" bar from 0 to 100 % in the report, where the campaign command prints "-"

@@ -373,8 +373,9 @@ export const commands: readonly CommandDef[] = [
       'Prints the Nooks paper\'s Figure 6 (system crashes) and Figure 7 (non-fatal failures) and the shadow-driver',
       'paper\'s Figure 7 (detected vs recovered per application) as tables, then each mode\'s sums and recovery time (median,',
       'max). --json: { trials, byMode: { <mode>: { trials, hostCrashes, visibleFailures, detected, detectedBeforeVerdict,',
-      'recovered, appContinued, recoveryTime?: { recoveries, medianMs, maxMs } } } } (detectedBeforeVerdict: detected while',
-      'the application worked, not only at the unload after its work was judged).',
+      'detectedBeforeVerdictOf, recovered, appContinued, recoveryTime?: { recoveries, medianMs, maxMs } } } } (detectedBeforeVerdict:',
+      'detected while the application worked, not only at the unload after its work was judged, of detectedBeforeVerdictOf,',
+      'the detected trials that record it: one from a file from before it was kept counts in neither).',
     ],
     examples: [
       ['nooks campaign --trials 20', 'a quick look: 20 faults per driver, in every mode'],

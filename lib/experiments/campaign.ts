@@ -113,8 +113,10 @@ export interface ModeSummary {
   hostCrashes: number;
   visibleFailures: number;
   detected: number;
-  /** Of those, detected before the application's work was judged, not only at the unload after it (trials from files before that was kept count none). */
+  /** Of those, detected before the application's work was judged, not only at the unload after it... */
   detectedBeforeVerdict: number;
+  /** ...of this many: the detected trials that record when (one from a file from before that was kept counts in neither). */
+  detectedBeforeVerdictOf: number;
   recovered: number;
   appContinued: number;
   /** The recoveries of the mode's trials (a trial may have several) and their times in ms (the median: the upper middle one); absent where none. */
@@ -339,11 +341,12 @@ export function share(m: FailureMeasure, records: readonly TrialRecord[]): { k: 
 export function summarize(records: readonly TrialRecord[]): CampaignSummary {
   const byMode: Record<string, ModeSummary> = {};
   for (const r of records) {
-    const m = (byMode[r.mode] ??= { trials: 0, hostCrashes: 0, visibleFailures: 0, detected: 0, detectedBeforeVerdict: 0, recovered: 0, appContinued: 0 });
+    const m = (byMode[r.mode] ??= { trials: 0, hostCrashes: 0, visibleFailures: 0, detected: 0, detectedBeforeVerdict: 0, detectedBeforeVerdictOf: 0, recovered: 0, appContinued: 0 });
     m.trials++;
     if (r.hostCrashed) m.hostCrashes++;
     if (r.failure) m.visibleFailures++;
     if (r.detected) m.detected++;
+    if (r.detected && r.detectedBeforeVerdict !== undefined) m.detectedBeforeVerdictOf++;
     if (r.detected && r.detectedBeforeVerdict) m.detectedBeforeVerdict++;
     if (r.recovered) m.recovered++;
     if (r.outcome === 'continued') m.appContinued++;

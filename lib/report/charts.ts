@@ -189,10 +189,7 @@ export function failureRates(records: TrialRecord[]): { mode: string; rates: Rat
  * from a file before it was kept counts in neither).
  */
 export function detectedBeforeVerdictRates(records: TrialRecord[]): { mode: string; rate: Rate }[] {
-  return trialsByMode(records).map(([mode, of]) => {
-    const detected = of.filter((r) => r.detected && r.detectedBeforeVerdict !== undefined);
-    return { mode, rate: rate(detected.filter((r) => r.detectedBeforeVerdict).length, detected.length) };
-  });
+  return summaryByMode(records).map(([mode, m]) => ({ mode, rate: rate(m.detectedBeforeVerdict, m.detectedBeforeVerdictOf) }));
 }
 
 /** What became of the failures, a panel per measure and a bar per mode (the Nooks paper's Figure 7, the shadow paper's detection). */

@@ -99,7 +99,11 @@ export function modeTable(modes: readonly string[], summary: ReturnType<typeof s
     modes.map((m) => {
       const s = summary.byMode[m];
       const time = s.recoveryTime ? `${s.recoveryTime.medianMs}, ${s.recoveryTime.maxMs} (${s.recoveryTime.recoveries})` : '-';
-      return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), String(s.detectedBeforeVerdict), String(s.recovered), String(s.appContinued), time];
+      // of the detected trials that record it, as the report counts them
+      const before = s.detectedBeforeVerdictOf === s.detected ? String(s.detectedBeforeVerdict)
+        : s.detectedBeforeVerdictOf ? `${s.detectedBeforeVerdict} of ${s.detectedBeforeVerdictOf}` : '-';
+      return [m, String(s.trials), String(s.hostCrashes), String(s.visibleFailures), String(s.detected), before, String(s.recovered), String(s.appContinued), time];
     }));
-  return [...rows, 'before verdict: detected while the application worked, not only at the unload after its work was judged', 'recovery ms: from the fault reported to the driver running again, each restart of every trial of the mode (a trial may restart its driver more than once)'];
+  return [...rows, 'before verdict: detected while the application worked, not only at the unload after its work was judged '
+    + '(k of n: of the n detected trials that record it; -: none does, a file from before it was kept)', 'recovery ms: from the fault reported to the driver running again, each restart of every trial of the mode (a trial may restart its driver more than once)'];
 }
