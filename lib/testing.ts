@@ -93,8 +93,8 @@ export function releaseTeardown(): void {
 /**
  * The driver's next failure waits inside its claim: the driver marked failed ('failed' is its state), its failure
  * generation not moved on yet. It goes on once another thread that fails the driver too waits for it there (recover()
- * on the JavaScript thread), or at releaseFailureClaim (10 s at most), or at the kernel's shutdown (a hold left armed
- * does not hold its unloads): such a thread must take the failure's own generation, not the one before, whose
+ * on the JavaScript thread), or at releaseFailureClaim (10 s at most); the driver's unload (the kernel's shutdown's
+ * too) drops a hold left armed: such a thread must take the failure's own generation, not the one before, whose
  * recovery is over (test/failure-generation-window.test.ts).
  */
 export function holdFailureClaim(driver: Driver): void {

@@ -140,7 +140,6 @@ Napi::Value Boot(const Napi::CallbackInfo &info) {
 // env: the JS thread's, or null while its environment exits (no JavaScript then).
 void shutdown_kernel(napi_env env) {
   if (!g_booted) return;
-  release_failure_claim_for_test();  // holdFailureClaim left armed: each unload marks its driver failed, and would wait 10 s
   for (int id = 0; id < kMaxDomains; id++) {
     Domain *d;
     {

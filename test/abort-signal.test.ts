@@ -43,3 +43,14 @@ it.each(isolations)('isolation %s: a host library\'s SA_RESETHAND handler of SIG
   const run = await runProgram('/bin/sh', ['-c', 'LD_PRELOAD="$1" "$2" "$3" "$4"; echo "exit $?"', 'sh', preload, process.execPath, program, isolation], packageRoot, 30_000, env);
   expect({ stdout: run.stdout, count: readFileSync(count, 'utf8') }).toEqual({ stdout: `exit ${128 + 34 + 3}\n`, count: '+' }); // glibc's SIGRTMIN: 34
 }, 40_000);
+
+// Before: the kernel's handler called the library's within its own, with its own mask: the library's sa_mask (SIGUSR2
+// here) was not blocked while it ran, so a handler that relies on it to keep another out (its data half-changed) was
+// interrupted by it (the count file said 'mm'). The handler's byte says whether it ran with the mask it asked for.
+it.each(isolations)("isolation %s: a host library's handler of SIGRTMIN+3 runs with its sa_mask blocked", async (isolation) => {
+  const count = join(dir, `count-mask-${isolation}`);
+  const env = { ...process.env, LD_PRELOAD: preload, NOOKS_TEST_RT_COUNT: count, NOOKS_TEST_RT_MASK: '1' };
+  const run = await runNode([program, isolation], packageRoot, 30_000, env);
+  expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  expect(readFileSync(count, 'utf8')).toBe('++');
+}, 40_000);

@@ -30,6 +30,17 @@ it("shutdown() does not wait in a claim holdFailureClaim left armed", async () =
   expect(performance.now() - t0).toBeLessThan(5_000); // milliseconds; the hold would have lasted 10 s
 });
 
+// Before: unload() marks the driver failed, and a hold left armed kept it there its 10 s (and armed, it would hold
+// the next driver given the same id).
+it("unload() does not wait in a claim holdFailureClaim left armed", async () => {
+  kernel = await Kernel.boot({ isolation: 'mprotect' });
+  const d = await kernel.load('crashy');
+  holdFailureClaim(d);
+  const t0 = performance.now();
+  await d.unload();
+  expect(performance.now() - t0).toBeLessThan(5_000); // milliseconds; the hold would have lasted 10 s
+});
+
 it.each(isolations)("isolation %s: recover() in a failure's window takes that failure's generation", async (isolation) => {
   kernel = await Kernel.boot({ isolation });
   const d = await kernel.load('crashy');

@@ -27,6 +27,7 @@
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
 #include "../shadow/taps.h"
+#include "../xpc/claim_hold.h"
 #include "../xpc/xpc.h"
 #include "elf_check.h"
 #include "symtab.h"
@@ -436,6 +437,7 @@ void unload_driver(Domain *d, const Domain *fallback) {
                 {"exit-faulted", {{"driver", d->name}, {"fault", fault_kind_name(f.kind)}}});
     }
   }
+  drop_failure_claim_hold_for_test(d);  // holdFailureClaim left armed: the mark below would wait in it 10 s
   mark_failed(d);  // refuse new entries while everything is released
   recovery_forget(d);
   // Whatever no teardown released (nothing, unless one was skipped): the id is reused, and a device held by d

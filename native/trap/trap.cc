@@ -73,6 +73,13 @@ static void chain(int sig, siginfo_t *si, void *uc) {
   if (p.sa_handler == SIG_IGN) {  // sa_handler and sa_sigaction share their storage
     if (sent(si)) return;  // ignored, as without nooks (an instruction's fault is not: the kernel kills)
   } else if (p.sa_handler != SIG_DFL) {
+    // With the mask the kernel would have given it: the interrupted one, its
+    // sa_mask, its signal unless SA_NODEFER (ours block none of its sa_mask; the
+    // faults' are SA_NODEFER). Sigreturn puts the interrupted mask back.
+    sigset_t mask;
+    sigorset(&mask, &static_cast<ucontext_t *>(uc)->uc_sigmask, &p.sa_mask);
+    if (!(p.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
+    pthread_sigmask(SIG_SETMASK, &mask, nullptr);
     return p.sa_flags & SA_SIGINFO ? p.sa_sigaction(sig, si, uc) : p.sa_handler(sig);
   }
   // Default action: restore it. A faulting instruction runs again and raises

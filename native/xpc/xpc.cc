@@ -224,6 +224,11 @@ void release_failure_claim_for_test() {
   g_claim_hold_ends.fetch_add(1);
 }
 
+void drop_failure_claim_hold_for_test(const Domain *d) {
+  int held = d->id;
+  g_claim_held.compare_exchange_strong(held, -1);
+}
+
 // Async-signal-safe, as the claim it holds (a fault's, in the signal handler):
 // no lock, no log; 1 ms naps, 10 s at most.
 static void hold_claim_for_test(const Domain *d) {
