@@ -1,6 +1,7 @@
 // A program's signal masks, pending signals and sigwait (program_signals.h),
 // and the kernel calls that change or wait on them (lib/wrappers/posix.ts:
-// sigprocmask, sigpending, sigsuspend, sigwait, a SIG_IGN's discard). The
+// sigprocmask, sigpending, sigsuspend, sigwait, a SIG_IGN's discard; a
+// signalfd reads the pending ones, signalfd.cc). The
 // kernel keeps each program thread's mask (the personality's copy answers
 // oldset): what is delivered is decided under one lock per program with
 // every thread's mask, as Linux decides it, so a
@@ -45,6 +46,8 @@ struct ProgramSignals {
   uint32_t pending[kSignals + 1] = {};  // how many of each: 1 at most below kFirstQueued
   uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
   std::vector<ThreadSignals *> threads;
+  uint64_t pending_changes = 0;  // signals added to pending or taken off it
+  const std::shared_ptr<WaitQueue> pending_waits = std::make_shared<WaitQueue>();  // woken, under no lock of these, as one becomes pending
 };
 
 ProgramSignals programs[kMaxDomains];  // by domain slot: a slot is kept while a thread of it may still run
@@ -69,11 +72,35 @@ std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
       taken.push_back({sig, s.pending[sig]});
       s.pending[sig] = 0;
       s.handling[sig]++;
+      s.pending_changes++;
     }
   return taken;
 }
 
-void add_pending(ProgramSignals &s, int sig, uint32_t times) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times; }
+// Under s.lock: the lowest pending signal of `set`, one occurrence of it taken off pending; 0: none.
+int take_one(ProgramSignals &s, uint64_t set) {
+  for (int sig = 1; sig <= kSignals; sig++)
+    if ((set & signal_bit(sig)) && s.pending[sig]) {
+      s.pending[sig]--;
+      s.pending_changes++;
+      return sig;
+    }
+  return 0;
+}
+
+// Under s.lock; whoever adds wakes s.pending_waits once it lets go of it.
+void add_pending(ProgramSignals &s, int sig, uint32_t times) {
+  s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times;
+  s.pending_changes++;
+}
+
+// Under s.lock: the pending signals, one bit each.
+uint64_t pending_set(const ProgramSignals &s) {
+  uint64_t set = 0;
+  for (int sig = 1; sig <= kSignals; sig++)
+    if (s.pending[sig]) set |= signal_bit(sig);
+  return set;
+}
 
 // Handlers that a change of mask let through and that whoever made it waits for (sigprocmask): Linux runs them before it returns.
 struct Completion {
@@ -101,10 +128,13 @@ void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Co
     if (e == 0) continue;
     klog_line(4, d->name, "a pending signal is left pending: " + why);
     signals_carried_out(d, sig, false);
-    std::lock_guard<std::mutex> g(of(d).lock);
-    add_pending(of(d), sig, times);
+    {
+      std::lock_guard<std::mutex> g(of(d).lock);
+      add_pending(of(d), sig, times);
+    }
+    of(d).pending_waits->wake_all();
     if (done) {
-      std::lock_guard<std::mutex> g2(done->lock);
+      std::lock_guard<std::mutex> g(done->lock);
       done->left--;
     }
   }
@@ -188,19 +218,22 @@ ProgramThread::~ProgramThread() {
 SignalRoute signals_route(Domain *d, int sig) {
   ProgramSignals &s = of(d);
   uint64_t bit = signal_bit(sig);
-  std::lock_guard<std::mutex> g(s.lock);
-  for (ThreadSignals *t : s.threads)
-    if (t->waiting & bit) {  // running: it waits
-      t->waiting = 0;
-      t->taken = sig;
-      thread_wake(t->ctx);
-      return SignalRoute::taken;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    for (ThreadSignals *t : s.threads)
+      if (t->waiting & bit) {  // running: it waits
+        t->waiting = 0;
+        t->taken = sig;
+        thread_wake(t->ctx);
+        return SignalRoute::taken;
+      }
+    if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); })) {
+      s.handling[sig]++;
+      return SignalRoute::handler;
     }
-  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); })) {
-    s.handling[sig]++;
-    return SignalRoute::handler;
+    add_pending(s, sig, 1);
   }
-  add_pending(s, sig, 1);
+  s.pending_waits->wake_all();  // a signalfd whose mask has it is readable now
   return SignalRoute::pending;
 }
 
@@ -225,6 +258,26 @@ TemporaryMask::~TemporaryMask() {
   if (!d_) return;
   change_mask(d_, old_);
   await_handlers(d_);
+}
+
+uint64_t signals_pending(Domain *d) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  return pending_set(s);
+}
+
+int signals_take(Domain *d, uint64_t set) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  return take_one(s, set);
+}
+
+std::shared_ptr<WaitQueue> signals_pending_waits(Domain *d) { return of(d).pending_waits; }
+
+uint64_t signals_pending_changes(Domain *d) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  return s.pending_changes;
 }
 
 void signals_reset(Domain *d) {
@@ -261,10 +314,7 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
 extern "C" unsigned long kapi_nooks_posix_sigpending() {
   ProgramSignals &s = of(calling_domain());
   std::lock_guard<std::mutex> g(s.lock);
-  uint64_t set = 0;
-  for (int sig = 1; sig <= kSignals; sig++)
-    if (s.pending[sig]) set |= signal_bit(sig);
-  return set & self().mask;
+  return pending_set(s) & self().mask;
 }
 
 extern "C" int kapi_nooks_posix_sigsuspend(unsigned long mask) {
@@ -285,11 +335,7 @@ extern "C" int kapi_nooks_posix_sigwait(unsigned long set, long long timeout_ns)
   InterruptibleWait signals;
   {
     std::lock_guard<std::mutex> g(s.lock);
-    for (int sig = 1; sig <= kSignals; sig++)
-      if ((set & signal_bit(sig)) && s.pending[sig]) {
-        s.pending[sig]--;
-        return sig;
-      }
+    if (int sig = take_one(s, set)) return sig;
     self().taken = 0;
     self().waiting = self().program ? set : 0;  // a thread of the application calling in is sent nothing
   }

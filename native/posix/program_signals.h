@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "../domain/domain.h"
+#include "wait_queue.h"
 
 namespace nooks {
 
@@ -66,6 +67,17 @@ class TemporaryMask {
   Domain *d_;  // nullptr: not masked
   uint64_t old_ = 0;
 };
+
+// The signals pending in d (blocked by every thread of it), one bit each.
+uint64_t signals_pending(Domain *d);
+// The lowest pending signal of `set`, taken off pending (one occurrence of a
+// queued one), as sigwait and a signalfd's read take it; 0: none.
+int signals_take(Domain *d, uint64_t set);
+// What a signal becoming pending in d wakes (a signalfd's waits, and the
+// epolls that watch one), and how often pending changed since d started (a
+// signal added or taken: an edge for EPOLLET).
+std::shared_ptr<WaitQueue> signals_pending_waits(Domain *d);
+uint64_t signals_pending_changes(Domain *d);
 
 // d (re)starts: no signal is pending.
 void signals_reset(Domain *d);
