@@ -28,7 +28,7 @@ describe.skipIf(here || !qemu)(
       fixtureDriver('borrowed-stack', { posix: true });
       fixtureDriver('host-signals', { posix: true });
       fixtureDriver('key-reuse', { posix: true });
-      fixtureDriver('program-signals', { posix: true }); // programs under pkey: masks, sigwait, pthread_exit on main
+      fixtureDriver('program-signals', { posix: true }); // programs under pkey: masks, sigwait, signalfd, sa_mask, pthread_exit on main
       fixtureDriver('pcm-late'); // sound-shadow's fallback
       const run = await runInGuest({
         minKernel: [6, 12],

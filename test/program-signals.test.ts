@@ -6,7 +6,9 @@
 // unblocking it runs the handler before it returns, each of a real-time
 // signal's queue; sigwait's family takes
 // it with no handler run; SIG_IGN discards it. A handler ends the waits of
-// the threads that do not block it only. pthread_exit on main's thread: the
+// the threads that do not block it only. A signalfd reads the blocked ones in
+// an epoll loop. A handler in flight holds its signal and its sa_mask's
+// pending. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
 // signal is sent once the program says it is `ready`, and the program looks
 // at what came once the test says go (a SIGUSR2 it takes in sigwait, sent
@@ -104,6 +106,45 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     }, 'three handlers to end main\'s poll');
     expect(await d.exited).toEqual({ driver: 'mask-t', status: 0, signal: null });
     expect(printed(kernel(), d)).toEqual(['ready', 'main: poll interrupted 3 times, the blocking thread\'s 0', expect.stringMatching(/^bye, handled \d+$/)]);
+  });
+
+  it('-m f: a daemon reads its blocked SIGHUP and SIGTERM from a signalfd in its epoll loop: pending ones in one read, lowest first; each HUP reloads, TERM ends it', async () => {
+    const d = await started('fd-f', 'f');
+    d.kill('SIGHUP');
+    d.kill('SIGUSR1');
+    d.kill('SIGUSR2');
+    const after = async (line: string, sig: string) => {
+      await until(() => printed(kernel(), d).includes(line), `the program's '${line}'`);
+      d.kill(sig);
+    };
+    await after('looping', 'SIGHUP');
+    await after('reloaded 1', 'SIGHUP');
+    await after('reloaded 2', 'SIGTERM');
+    expect(await d.exited).toEqual({ driver: 'fd-f', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual([
+      'empty: -1, Resource temporarily unavailable',
+      'ready',
+      'poll 1; read 2: 1 10, si_code 0, pid 1, uid 1',
+      'looping',
+      'reloaded 1',
+      'reloaded 2',
+      'SIGTERM read, handled 0',
+      'bye, handled 0',
+    ]);
+  });
+
+  it('-m n: a handler in flight holds its own signal (but under SA_NODEFER) and its sa_mask\'s pending; they run once it returns', async () => {
+    const d = await started('hold-n', 'n');
+    const threads = (label: string) => d.objects().filter((o) => o.type === 'thread' && o.label === label).length;
+    d.kill('SIGTERM');
+    d.kill('SIGHUP');
+    d.kill('SIGHUP');
+    d.kill('SIGTERM');
+    d.kill('SIGUSR1');
+    expect([threads('SIGTERM'), threads('SIGHUP'), threads('SIGUSR1')]).toEqual([1, 2, 0]);
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'hold-n', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'SIGTERM ran 2, SIGHUP 2, SIGUSR1 1, inside SIGTERM\'s 0', 'bye, handled 0']);
   });
 
   it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {

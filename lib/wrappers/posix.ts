@@ -90,6 +90,14 @@ const posixCore: KapiCall[] = [
     doc: 'sigwait, sigwaitinfo, sigtimedwait: takes a pending signal of `set` (the lowest), or waits for one sent to the program (no handler runs for it) up to `timeout_ns` (-1: no limit but the driver\'s time budget); returns its number, -EAGAIN past the timeout, -EINTR when a handler ran for the calling thread meanwhile.', blocking: true,
   },
   {
+    name: 'nooks_posix_signalfd', ret: 'int', params: [p('fd', 'int'), p('mask', 'unsigned long'), p('flags', 'int')],
+    doc: 'signalfd: `fd` -1: a descriptor of a new signalfd reading the signals of `mask` (SFD_NONBLOCK, SFD_CLOEXEC; SIGKILL and SIGSTOP left out, as Linux); else `fd`\'s mask is `mask` from now on. It is readable (poll, select, epoll) while a signal of its mask is pending in the program (blocked by every thread); a read takes the lowest, as many as fit, one 128-byte struct signalfd_siginfo each (ssi_signo, ssi_code SI_USER, ssi_pid and ssi_uid the kernel\'s), and waits while none is (-EAGAIN under O_NONBLOCK; -EINVAL for fewer than 128 bytes). Returns the descriptor; -EBADF, -EINVAL (another flag; `fd` not a signalfd), -EMFILE.',
+  },
+  {
+    name: 'nooks_posix_sigaction', ret: 'void', params: [p('sig', 'int'), p('holds', 'unsigned long'), p('once', 'int')],
+    doc: 'sigaction, signal in a program: while a run of `sig`\'s handler is in flight, the signals of `holds` sent to the program stay pending, as Linux blocks them while a handler runs (its sa_mask, and `sig` itself but under SA_NODEFER; 0 for SIG_IGN and SIG_DFL), and are delivered once no run holds them; `once` (SA_RESETHAND): its next run only, the disposition SIG_DFL after it.',
+  },
+  {
     name: 'nooks_posix_sigdiscard', ret: 'void', params: [p('sig', 'int')],
     doc: 'sigaction, signal: `sig`\'s disposition is now SIG_IGN (or SIG_DFL where that ignores it): a pending `sig` is discarded.',
   },
@@ -112,7 +120,7 @@ const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_read', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'void *', { kind: 'writable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO, -ESPIPE (pread of a pipe). A read of an eventfd waits while its count is 0, of a timerfd until an expiry, of a pipe while it is empty and its write end open, of a UIO node until an interrupt (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
+    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO, -ESPIPE (pread of a pipe). A read of an eventfd waits while its count is 0, of a timerfd until an expiry, of a pipe while it is empty and its write end open, of a UIO node until an interrupt, of a signalfd until a signal of its mask is pending (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_write', ret: 'long',
@@ -174,7 +182,7 @@ const posixEvents: KapiCall[] = [
   {
     name: 'nooks_posix_epoll_ctl', ret: 'int',
     params: [p('epfd', 'int'), p('op', 'int'), p('fd', 'int'), p('events', 'unsigned int'), p('data', 'unsigned long long')],
-    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd, a timerfd, a pipe end or a UIO node) with `events` (EPOLLIN, EPOLLOUT; level-triggered, or EPOLLET: reported once per change: an eventfd\'s write or read, a timerfd\'s batch of expiries, a write into a pipe (its read end) or a read from it (its write end), an interrupt, EPOLLONESHOT: reported once until EPOLL_CTL_MOD; EPOLLEXCLUSIVE is -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
+    doc: 'epoll_ctl: EPOLL_CTL_ADD, MOD, DEL of `fd` (an eventfd, a timerfd, a pipe end, a UIO node or a signalfd) with `events` (EPOLLIN, EPOLLOUT; level-triggered, or EPOLLET: reported once per change: an eventfd\'s write or read, a timerfd\'s batch of expiries, a write into a pipe (its read end) or a read from it (its write end), an interrupt, EPOLLONESHOT: reported once until EPOLL_CTL_MOD; EPOLLEXCLUSIVE is -EINVAL) and `data`. -EBADF, -EINVAL, -EEXIST, -ENOENT, -EPERM (a file that is always ready: a sysfs or hugetlbfs file). A closed descriptor is no longer watched.',
   },
   {
     name: 'nooks_posix_epoll_wait', ret: 'int',
@@ -187,7 +195,7 @@ const posixEvents: KapiCall[] = [
     name: 'nooks_posix_poll', ret: 'int',
     params: [p('fds', 'void *', { kind: 'writable', size: 'nfds * 8', nullable: true }), p('nfds', 'size_t', { kind: 'size', max: pollMax }),
       p('timeout', 'int'), p('masked', 'int'), p('mask', 'unsigned long')],
-    doc: `poll, ppoll, select, pselect: waits, the calling thread's signal mask \`mask\` meanwhile if \`masked\` (as nooks_posix_sigsuspend's), until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), a timerfd POLLIN while an expiry is unread, a pipe end as its buffer and its other end say (POLLIN, POLLOUT, POLLHUP, POLLERR), a UIO node POLLIN while an interrupt is unread, any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
+    doc: `poll, ppoll, select, pselect: waits, the calling thread's signal mask \`mask\` meanwhile if \`masked\` (as nooks_posix_sigsuspend's), until one of the \`nfds\` (at most ${pollMax}) struct pollfd at \`fds\` is ready or \`timeout\` ms pass (-1: no limit but the driver's time budget), and sets their revents: an eventfd as its counter says (POLLIN, POLLOUT), a timerfd POLLIN while an expiry is unread, a pipe end as its buffer and its other end say (POLLIN, POLLOUT, POLLHUP, POLLERR), a UIO node POLLIN while an interrupt is unread, a signalfd POLLIN while a signal of its mask is pending, any other file always ready (as a regular file), POLLNVAL for a descriptor not open; a negative fd is skipped. Returns how many have revents (0: the timeout). Counts against the driver's time budget, as msleep.`,
     blocking: true,
   },
 ];

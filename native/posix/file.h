@@ -1,6 +1,6 @@
 // What a POSIX driver's file descriptor refers to: one kind of file per class
 // (sysfs attributes, a hugetlbfs file, pagemap, VFIO's container, groups and
-// devices, UIO nodes, eventfd, epoll, timerfd, a directory), each answering the same few operations. Offsets
+// devices, UIO nodes, eventfd, epoll, timerfd, signalfd, a directory), each answering the same few operations. Offsets
 // and lengths are checked by the caller (native/posix/calls.cc); buffers are
 // kernel memory. Every operation returns a count or 0, or -errno.
 #pragma once
@@ -26,7 +26,7 @@ struct FileStat {
 };
 
 // The kinds another file's operation needs to tell apart (no RTTI in the addon).
-enum class FileKind { other, eventfd, epoll, vfio_container, directory, timerfd };
+enum class FileKind { other, eventfd, epoll, vfio_container, directory, timerfd, signalfd };
 
 class File {
  public:

@@ -1,6 +1,7 @@
 // A program's signal masks, pending signals and sigwait (program_signals.h),
 // and the kernel calls that change or wait on them (lib/wrappers/posix.ts:
-// sigprocmask, sigpending, sigsuspend, sigwait, a SIG_IGN's discard). The
+// sigprocmask, sigpending, sigsuspend, sigwait, a SIG_IGN's discard; a
+// signalfd reads the pending ones, signalfd.cc). The
 // kernel keeps each program thread's mask (the personality's copy answers
 // oldset): what is delivered is decided under one lock per program with
 // every thread's mask, as Linux decides it, so a
@@ -44,7 +45,12 @@ struct ProgramSignals {
   std::mutex lock;
   uint32_t pending[kSignals + 1] = {};  // how many of each: 1 at most below kFirstQueued
   uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
+  uint64_t holds[kSignals + 1] = {};     // what a run of each's handler holds pending: its sa_mask, itself but under SA_NODEFER (sigaction)
+  bool holds_once[kSignals + 1] = {};    // SA_RESETHAND: its next run holds them, then the disposition is SIG_DFL
+  uint32_t held[kSignals + 1] = {};      // runs in flight that hold each
   std::vector<ThreadSignals *> threads;
+  uint64_t pending_changes = 0;  // signals added to pending or taken off it
+  const std::shared_ptr<WaitQueue> pending_waits = std::make_shared<WaitQueue>();  // woken, under no lock of these, as one becomes pending
 };
 
 ProgramSignals programs[kMaxDomains];  // by domain slot: a slot is kept while a thread of it may still run
@@ -55,25 +61,80 @@ ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
 
 ProgramSignals &of(Domain *d) { return programs[d->id]; }
 
-// A pending signal taken off pending for delivery: how many times it was sent.
+// Under s.lock: a run of sig's handler begins: in flight, and what it holds
+// pending held until it ends (run_ends); that is returned.
+uint64_t run_begins(ProgramSignals &s, int sig) {
+  uint64_t holds = s.holds[sig];
+  s.handling[sig]++;
+  if (s.holds_once[sig]) {
+    s.holds[sig] = 0;
+    s.holds_once[sig] = false;
+  }
+  for (int h = 1; h <= kSignals; h++)
+    if (holds & signal_bit(h)) s.held[h]++;
+  return holds;
+}
+
+// Under s.lock. (None in flight after a restart reset them.)
+void run_ends(ProgramSignals &s, int sig, uint64_t holds) {
+  if (s.handling[sig]) s.handling[sig]--;
+  for (int h = 1; h <= kSignals; h++)
+    if ((holds & signal_bit(h)) && s.held[h]) s.held[h]--;
+}
+
+// Under s.lock: the signals a thread of the program does not block (all while none runs yet).
+uint64_t unblocked_somewhere(const ProgramSignals &s) {
+  uint64_t set = s.threads.empty() ? ~0ull : 0;
+  for (const ThreadSignals *t : s.threads) set |= ~t->mask;
+  return set;
+}
+
+// A pending signal taken off pending for delivery: how many times it was
+// sent, and what its handler's run holds.
 struct Taken {
   int sig;
   uint32_t times;
+  uint64_t holds;
 };
 
-// Under s.lock: the pending signals of `set`, taken off pending.
+// Under s.lock: the pending signals of `set` that no handler in flight
+// holds, taken off pending, lowest first (so a lower one's run holds what
+// its sa_mask names of the others).
 std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
   std::vector<Taken> taken;
   for (int sig = 1; sig <= kSignals; sig++)
-    if ((set & signal_bit(sig)) && s.pending[sig]) {
-      taken.push_back({sig, s.pending[sig]});
+    if ((set & signal_bit(sig)) && s.pending[sig] && !s.held[sig]) {
+      taken.push_back({sig, s.pending[sig], run_begins(s, sig)});
       s.pending[sig] = 0;
-      s.handling[sig]++;
+      s.pending_changes++;
     }
   return taken;
 }
 
-void add_pending(ProgramSignals &s, int sig, uint32_t times) { s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times; }
+// Under s.lock: the lowest pending signal of `set`, one occurrence of it taken off pending; 0: none.
+int take_one(ProgramSignals &s, uint64_t set) {
+  for (int sig = 1; sig <= kSignals; sig++)
+    if ((set & signal_bit(sig)) && s.pending[sig]) {
+      s.pending[sig]--;
+      s.pending_changes++;
+      return sig;
+    }
+  return 0;
+}
+
+// Under s.lock; whoever adds wakes s.pending_waits once it lets go of it.
+void add_pending(ProgramSignals &s, int sig, uint32_t times) {
+  s.pending[sig] = sig < kFirstQueued ? 1 : s.pending[sig] + times;
+  s.pending_changes++;
+}
+
+// Under s.lock: the pending signals, one bit each.
+uint64_t pending_set(const ProgramSignals &s) {
+  uint64_t set = 0;
+  for (int sig = 1; sig <= kSignals; sig++)
+    if (s.pending[sig]) set |= signal_bit(sig);
+  return set;
+}
 
 // Handlers that a change of mask let through and that whoever made it waits for (sigprocmask): Linux runs them before it returns.
 struct Completion {
@@ -87,24 +148,27 @@ struct Completion {
 // (d not running, or at its thread limit) goes back to pending. Each
 // thread's end counts `done` down. No lock of these held.
 void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Completion> &done) {
-  for (auto [sig, times] : sigs) {
+  for (auto [sig, times, holds] : sigs) {
     std::string why;
     if (done) {
       std::lock_guard<std::mutex> g(done->lock);
       done->left++;
     }
-    int e = signal_handler_start(d, sig, times, &why, [done] {
+    int e = signal_handler_start(d, sig, times, holds, &why, [done] {
       if (!done) return;
       std::lock_guard<std::mutex> g(done->lock);
       if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
     });
     if (e == 0) continue;
     klog_line(4, d->name, "a pending signal is left pending: " + why);
-    signals_carried_out(d, sig, false);
-    std::lock_guard<std::mutex> g(of(d).lock);
-    add_pending(of(d), sig, times);
+    signals_not_carried_out(d, sig, holds);
+    {
+      std::lock_guard<std::mutex> g(of(d).lock);
+      add_pending(of(d), sig, times);
+    }
+    of(d).pending_waits->wake_all();
     if (done) {
-      std::lock_guard<std::mutex> g2(done->lock);
+      std::lock_guard<std::mutex> g(done->lock);
       done->left--;
     }
   }
@@ -185,36 +249,50 @@ ProgramThread::~ProgramThread() {
   tl_program = nullptr;
 }
 
-SignalRoute signals_route(Domain *d, int sig) {
+SignalRoute signals_route(Domain *d, int sig, uint64_t *holds) {
   ProgramSignals &s = of(d);
   uint64_t bit = signal_bit(sig);
-  std::lock_guard<std::mutex> g(s.lock);
-  for (ThreadSignals *t : s.threads)
-    if (t->waiting & bit) {  // running: it waits
-      t->waiting = 0;
-      t->taken = sig;
-      thread_wake(t->ctx);
-      return SignalRoute::taken;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    for (ThreadSignals *t : s.threads)
+      if (t->waiting & bit) {  // running: it waits
+        t->waiting = 0;
+        t->taken = sig;
+        thread_wake(t->ctx);
+        return SignalRoute::taken;
+      }
+    if (!s.held[sig] && (unblocked_somewhere(s) & bit)) {
+      *holds = run_begins(s, sig);
+      return SignalRoute::handler;
     }
-  if (s.threads.empty() || std::any_of(s.threads.begin(), s.threads.end(), [&](ThreadSignals *t) { return !(t->mask & bit); })) {
-    s.handling[sig]++;
-    return SignalRoute::handler;
+    add_pending(s, sig, 1);
   }
-  add_pending(s, sig, 1);
+  s.pending_waits->wake_all();  // a signalfd whose mask has it is readable now
   return SignalRoute::pending;
 }
 
-void signals_carried_out(Domain *d, int sig, bool handled) {
+void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
+  ProgramSignals &s = of(d);
+  std::vector<Taken> released;
+  {
+    std::lock_guard<std::mutex> g(s.lock);
+    run_ends(s, sig, holds);
+    for (ThreadSignals *t : s.threads) {
+      if (!t->ctx) continue;  // not running yet: it waits for nothing
+      if (handled && !(t->mask & signal_bit(sig)))
+        waits_interrupt(t->ctx);
+      else if (t->awaiting & signal_bit(sig))
+        thread_wake(t->ctx);
+    }
+    released = take_pending(s, holds & unblocked_somewhere(s));  // as Linux's sigreturn unblocks them
+  }
+  deliver(d, released, nullptr);
+}
+
+void signals_not_carried_out(Domain *d, int sig, uint64_t holds) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  if (s.handling[sig]) s.handling[sig]--;  // (none after a restart reset it)
-  for (ThreadSignals *t : s.threads) {
-    if (!t->ctx) continue;  // not running yet: it waits for nothing
-    if (handled && !(t->mask & signal_bit(sig)))
-      waits_interrupt(t->ctx);
-    else if (t->awaiting & signal_bit(sig))
-      thread_wake(t->ctx);
-  }
+  run_ends(s, sig, holds);
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
@@ -227,11 +305,34 @@ TemporaryMask::~TemporaryMask() {
   await_handlers(d_);
 }
 
+uint64_t signals_pending(Domain *d) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  return pending_set(s);
+}
+
+int signals_take(Domain *d, uint64_t set) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  return take_one(s, set);
+}
+
+std::shared_ptr<WaitQueue> signals_pending_waits(Domain *d) { return of(d).pending_waits; }
+
+uint64_t signals_pending_changes(Domain *d) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  return s.pending_changes;
+}
+
 void signals_reset(Domain *d) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
   std::fill(std::begin(s.pending), std::end(s.pending), 0);
   std::fill(std::begin(s.handling), std::end(s.handling), 0);  // a handler's thread the teardown stopped never ended
+  std::fill(std::begin(s.held), std::end(s.held), 0);
+  std::fill(std::begin(s.holds), std::end(s.holds), 0);  // the dispositions are the driver's static data: SIG_DFL again
+  std::fill(std::begin(s.holds_once), std::end(s.holds_once), false);
 }
 
 }  // namespace nooks
@@ -261,10 +362,7 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
 extern "C" unsigned long kapi_nooks_posix_sigpending() {
   ProgramSignals &s = of(calling_domain());
   std::lock_guard<std::mutex> g(s.lock);
-  uint64_t set = 0;
-  for (int sig = 1; sig <= kSignals; sig++)
-    if (s.pending[sig]) set |= signal_bit(sig);
-  return set & self().mask;
+  return pending_set(s) & self().mask;
 }
 
 extern "C" int kapi_nooks_posix_sigsuspend(unsigned long mask) {
@@ -285,11 +383,7 @@ extern "C" int kapi_nooks_posix_sigwait(unsigned long set, long long timeout_ns)
   InterruptibleWait signals;
   {
     std::lock_guard<std::mutex> g(s.lock);
-    for (int sig = 1; sig <= kSignals; sig++)
-      if ((set & signal_bit(sig)) && s.pending[sig]) {
-        s.pending[sig]--;
-        return sig;
-      }
+    if (int sig = take_one(s, set)) return sig;
     self().taken = 0;
     self().waiting = self().program ? set : 0;  // a thread of the application calling in is sent nothing
   }
@@ -302,6 +396,16 @@ extern "C" int kapi_nooks_posix_sigwait(unsigned long set, long long timeout_ns)
   self().waiting = 0;
   self().taken = 0;
   return taken ? taken : signals.interrupted() || timeout_ns < 0 ? -EINTR : -EAGAIN;
+}
+
+// sigaction: what a run of sig's handler holds pending while it runs (0:
+// SIG_IGN, SIG_DFL); `once` (SA_RESETHAND): its next run only.
+extern "C" void kapi_nooks_posix_sigaction(int sig, unsigned long holds, int once) {
+  if (sig < 1 || sig > kSignals) return;
+  ProgramSignals &s = of(calling_domain());
+  std::lock_guard<std::mutex> g(s.lock);
+  s.holds[sig] = holds & ~kNeverBlocked;
+  s.holds_once[sig] = once;
 }
 
 // sigaction to SIG_IGN (or to SIG_DFL where that ignores): a pending `sig` is discarded, as POSIX has it.

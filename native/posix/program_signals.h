@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "../domain/domain.h"
+#include "wait_queue.h"
 
 namespace nooks {
 
@@ -38,16 +39,21 @@ class ProgramThread {
 
 // Where Driver.kill's `sig` goes: to a thread of d's waiting for it in
 // sigwait (taken there, no handler runs), else to its handler if a thread
-// of d's does not block it (or none runs yet: a handler in flight, until
-// signals_carried_out), else pending.
+// of d's does not block it (or none runs yet) and no handler in flight
+// holds it (a handler in flight, until signals_carried_out), else pending.
+// A handler in flight holds pending, as Linux blocks them while it runs,
+// its own signal (but under SA_NODEFER) and its sa_mask's: *holds.
 enum class SignalRoute { taken, handler, pending };
-SignalRoute signals_route(Domain *d, int sig);
+SignalRoute signals_route(Domain *d, int sig, uint64_t *holds);
 
-// sig was carried out (or its thread never started: not `handled`): if its
-// handler ran (`handled`), the waits of d's threads that do not block it end
+// sig was carried out, its handler's run holding `holds`: if its handler
+// ran (`handled`), the waits of d's threads that do not block it end
 // (EINTR), as Linux's of the thread that took it; a thread that blocks it
-// and waits for its handlers to end (a mask's change) goes on.
-void signals_carried_out(Domain *d, int sig, bool handled);
+// and waits for its handlers to end (a mask's change) goes on; the pending
+// signals the run held and nothing holds now are delivered. No lock held.
+void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds);
+// sig's handler was routed or taken off pending but its thread never started.
+void signals_not_carried_out(Domain *d, int sig, uint64_t holds);
 
 // Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
 // epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending
@@ -66,6 +72,17 @@ class TemporaryMask {
   Domain *d_;  // nullptr: not masked
   uint64_t old_ = 0;
 };
+
+// The signals pending in d (blocked by every thread of it), one bit each.
+uint64_t signals_pending(Domain *d);
+// The lowest pending signal of `set`, taken off pending (one occurrence of a
+// queued one), as sigwait and a signalfd's read take it; 0: none.
+int signals_take(Domain *d, uint64_t set);
+// What a signal becoming pending in d wakes (a signalfd's waits, and the
+// epolls that watch one), and how often pending changed since d started (a
+// signal added or taken: an edge for EPOLLET).
+std::shared_ptr<WaitQueue> signals_pending_waits(Domain *d);
+uint64_t signals_pending_changes(Domain *d);
 
 // d (re)starts: no signal is pending.
 void signals_reset(Domain *d);

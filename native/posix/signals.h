@@ -20,9 +20,10 @@ int posix_kill(Domain *d, int sig, std::string *why);
 // its disposition there (the personality's nooks_posix_signal): a pending
 // real-time signal's queue takes one thread, not one each. Once a handler
 // has run, the waits of
-// d's threads that do not block it end (signals_carried_out); then `done`
+// d's threads that do not block it end, and what its run held pending
+// (`holds`) is let go of (signals_carried_out); then `done`
 // runs, if given (not if the crossing faulted). 0, or -ESRCH (d not running)
 // or -EAGAIN (no thread left) and *why.
-int signal_handler_start(Domain *d, int sig, uint32_t times, std::string *why, std::function<void()> done);
+int signal_handler_start(Domain *d, int sig, uint32_t times, uint64_t holds, std::string *why, std::function<void()> done);
 
 }  // namespace nooks

@@ -9,7 +9,6 @@
  * main loop installs one still loads and its author sees it. The
  * dispositions are static data: a restart forgets them. */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <signal.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -75,6 +74,20 @@ static bool ignores(int sig, sighandler_t handler)
 	return handler == SIG_IGN || (handler == SIG_DFL && !ends_by_default(sig));
 }
 
+/* The kernel decides what is delivered: as Linux blocks them while a
+ * handler runs, a run of sig's holds pending its sa_mask's signals and,
+ * but under SA_NODEFER, sig itself (native/posix/program_signals.h); none
+ * for SIG_IGN and SIG_DFL; SA_RESETHAND's next run only. */
+static void tell_holds(int sig)
+{
+	void *handler = dispositions[sig].handler;
+	int flags = dispositions[sig].flags;
+	bool handles = handler != (void *)SIG_IGN && handler != (void *)SIG_DFL;
+
+	nooks_posix_sigaction(sig, !handles ? 0 : dispositions[sig].mask | (flags & SA_NODEFER ? 0 : posix_signal_bit(sig)),
+			      handles && (flags & SA_RESETHAND));
+}
+
 /* glibc's checks (1 to 64, not its own 32 and 33), then Linux's: SIGKILL and
  * SIGSTOP keep their disposition; then the one refusal of the personality. */
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
@@ -98,6 +111,8 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		dispositions[sig].flags = (act->sa_flags | SA_RESTORER_FLAG) & KEPT_FLAGS;
 		dispositions[sig].mask = act->sa_mask.__val[0] & ~(posix_signal_bit(SIGKILL) | posix_signal_bit(SIGSTOP));
 	}
+	if (act && posix_program())
+		tell_holds(sig);
 	return 0;
 }
 
@@ -197,28 +212,17 @@ static int carry_out(int sig)
 	return 1;
 }
 
-/* Per signal, held while it is carried out (but under SA_NODEFER): as Linux
- * blocks a signal while its handler runs, a second one waits for the first
- * to return, never running the handler beside itself, and then finds the
- * disposition as the first left it (SA_RESETHAND). Static data: a restart
- * finds them free. */
-static pthread_mutex_t carrying_out[SIGNALS + 1] = { [0 ... SIGNALS] = PTHREAD_MUTEX_INITIALIZER };
-
 /* `times` of sig, one after the other: one sent, or each that was pending
  * (a real-time signal's queue) and a mask let through, as Linux runs them
- * in turn; 1 when a handler ran. */
+ * in turn; 1 when a handler ran. While it runs the kernel holds pending
+ * what its disposition blocks (tell_holds): a second sig waits there for
+ * it to return (but under SA_NODEFER), never running the handler beside
+ * itself. */
 __attribute__((visibility("default"))) int nooks_posix_signal(int sig, unsigned int times)
 {
 	int handled = 0;
 
-	while (times--) {
-		bool deferred = !(dispositions[sig].flags & SA_NODEFER);
-
-		if (deferred)
-			pthread_mutex_lock(&carrying_out[sig]);
+	while (times--)
 		handled |= carry_out(sig);
-		if (deferred)
-			pthread_mutex_unlock(&carrying_out[sig]);
-	}
 	return handled;
 }
