@@ -402,11 +402,22 @@ bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) 
                  (unsigned long)busaddr, d ? d->name.c_str() : "any driver");
     return false;
   }
+  // Through the DMA arena's memory file: driver code may run meanwhile, and
+  // the domain's pages stay as they are (mprotect: no wait for a driver that
+  // polls without end). Hugepages (UIO) have no file: the pages, opened.
+  if (d->dma.device_copy((uintptr_t)cpu, buf, n, to_memory)) return true;
   DomainMemoryAccess access;
   if (to_memory) memcpy(cpu, buf, n);
   else memcpy(buf, cpu, n);
   return true;
 }
+
+EmulatedDevice::DmaAccess::DmaAccess(const EmulatedDevice &dev) {
+  DomainUse use(dev.domain.load());
+  if (use.get() && !use.get()->dma.has_device_file()) open_ = std::make_unique<DomainMemoryAccess>();
+}
+
+EmulatedDevice::DmaAccess::~DmaAccess() = default;
 
 bool EmulatedDevice::dma_read(uint64_t busaddr, void *dst, size_t n) { return dma(busaddr, dst, n, false); }
 bool EmulatedDevice::dma_write(uint64_t busaddr, const void *src, size_t n) { return dma(busaddr, const_cast<void *>(src), n, true); }
