@@ -392,6 +392,14 @@ uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) {
 }
 void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
+// Whether a device's DMA into d goes through its DMA arena's memory file
+// rather than its pages: where crossings flip page protection (mprotect),
+// the pages are open to a thread only while no driver code runs, and a
+// driver that polls without ever waiting would starve the device. Elsewhere
+// the pages cost a copy, not a system call (pkey opens the key for the
+// device's thread alone; none and process keep them open to the kernel).
+static bool dma_through_file(const Domain *d) { return g_backend.flips_page_protection && d->dma.has_device_file(); }
+
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
   DomainUse use(domain.load());  // the device's thread: the driver may be unloading
   Domain *d = use.get();
@@ -402,10 +410,7 @@ bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) 
                  (unsigned long)busaddr, d ? d->name.c_str() : "any driver");
     return false;
   }
-  // Through the DMA arena's memory file: driver code may run meanwhile, and
-  // the domain's pages stay as they are (mprotect: no wait for a driver that
-  // polls without end). Hugepages (UIO) have no file: the pages, opened.
-  if (d->dma.device_copy((uintptr_t)cpu, buf, n, to_memory)) return true;
+  if (dma_through_file(d) && d->dma.device_copy((uintptr_t)cpu, buf, n, to_memory)) return true;
   DomainMemoryAccess access;
   if (to_memory) memcpy(cpu, buf, n);
   else memcpy(buf, cpu, n);
@@ -414,7 +419,7 @@ bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) 
 
 EmulatedDevice::DmaAccess::DmaAccess(const EmulatedDevice &dev) {
   DomainUse use(dev.domain.load());
-  if (use.get() && !use.get()->dma.has_device_file()) open_ = std::make_unique<DomainMemoryAccess>();
+  if (use.get() && !dma_through_file(use.get())) open_ = std::make_unique<DomainMemoryAccess>();
 }
 
 EmulatedDevice::DmaAccess::~DmaAccess() = default;

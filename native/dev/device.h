@@ -145,9 +145,10 @@ class EmulatedDevice : public BusDevice {
  protected:
   // Held on the device's own thread around its DMA, taken before the model's
   // lock (the order a driver's thread takes them in, inside its crossing):
-  // opens the driver's memory (DomainMemoryAccess: under mprotect, a wait
-  // for driver code to stop) only where DMA needs it, DMA memory with no
-  // memory file (hugepages: UIO); else nothing, and driver code runs on.
+  // opens the driver's memory (DomainMemoryAccess) only where DMA goes
+  // through its pages (bus.cc, dma_through_file): under mprotect a wait for
+  // driver code to stop, taken only for DMA memory with no memory file
+  // (hugepages: UIO); there DMA goes through the file, driver code running on.
   class DmaAccess {
    public:
     explicit DmaAccess(const EmulatedDevice &dev);
