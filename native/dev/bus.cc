@@ -392,6 +392,14 @@ uintptr_t EmulatedDevice::map_bar(Domain *d, int bar, uint64_t size) {
 }
 void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 
+// Whether a device's DMA into d goes through its DMA arena's memory file
+// rather than its pages: where crossings flip page protection (mprotect),
+// the pages are open to a thread only while no driver code runs, and a
+// driver that polls without ever waiting would starve the device. Elsewhere
+// the pages cost a copy, not a system call (pkey opens the key for the
+// device's thread alone; none and process keep them open to the kernel).
+static bool dma_through_file(const Domain *d) { return g_backend.flips_page_protection && d->dma.has_device_file(); }
+
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
   DomainUse use(domain.load());  // the device's thread: the driver may be unloading
   Domain *d = use.get();
@@ -402,11 +410,19 @@ bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) 
                  (unsigned long)busaddr, d ? d->name.c_str() : "any driver");
     return false;
   }
+  if (dma_through_file(d) && d->dma.device_copy((uintptr_t)cpu, buf, n, to_memory)) return true;
   DomainMemoryAccess access;
   if (to_memory) memcpy(cpu, buf, n);
   else memcpy(buf, cpu, n);
   return true;
 }
+
+EmulatedDevice::DmaAccess::DmaAccess(const EmulatedDevice &dev) {
+  DomainUse use(dev.domain.load());
+  if (use.get() && !dma_through_file(use.get())) open_ = std::make_unique<DomainMemoryAccess>();
+}
+
+EmulatedDevice::DmaAccess::~DmaAccess() = default;
 
 bool EmulatedDevice::dma_read(uint64_t busaddr, void *dst, size_t n) { return dma(busaddr, dst, n, false); }
 bool EmulatedDevice::dma_write(uint64_t busaddr, const void *src, size_t n) { return dma(busaddr, const_cast<void *>(src), n, true); }

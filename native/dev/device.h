@@ -108,6 +108,8 @@ struct DeviceError : std::runtime_error {
   std::string code;
 };
 
+class DomainMemoryAccess;
+
 class EmulatedDevice : public BusDevice {
  public:
   virtual uint32_t read(int bar, uint64_t off, unsigned width) = 0;
@@ -141,6 +143,20 @@ class EmulatedDevice : public BusDevice {
   void config_write(uint32_t off, const uint8_t *buf, size_t n) override;
 
  protected:
+  // Held on the device's own thread around its DMA, taken before the model's
+  // lock (the order a driver's thread takes them in, inside its crossing):
+  // opens the driver's memory (DomainMemoryAccess) only where DMA goes
+  // through its pages (bus.cc, dma_through_file): under mprotect a wait for
+  // driver code to stop, taken only for DMA memory with no memory file
+  // (hugepages: UIO); there DMA goes through the file, driver code running on.
+  class DmaAccess {
+   public:
+    explicit DmaAccess(const EmulatedDevice &dev);
+    ~DmaAccess();
+
+   private:
+    std::unique_ptr<DomainMemoryAccess> open_;
+  };
   // DMA between the device and its driver's DMA memory; false (and a device
   // error reported) if [bus, bus+n) is not inside it or no driver is bound.
   bool dma_read(uint64_t bus, void *dst, size_t n);

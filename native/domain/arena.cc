@@ -1,6 +1,7 @@
 #include "arena.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -21,7 +22,17 @@ static void *reserve(size_t n, bool shared, uintptr_t at) {
   return mmap((void *)at, n, PROT_NONE, flags, -1, 0);
 }
 
-bool Arena::map(size_t size, bool shared, uintptr_t at) {
+// The pages of [p, p+n): a new memory file's, readable and writable; its descriptor, -1 if it cannot be.
+static int map_file(void *p, size_t n) {
+  int fd = memfd_create("nooks-dma", MFD_CLOEXEC);
+  if (fd >= 0 && ftruncate(fd, n) == 0 && mmap(p, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED) return fd;
+  int e = errno;
+  if (fd >= 0) close(fd);
+  errno = e;
+  return -1;
+}
+
+bool Arena::map(size_t size, bool shared, uintptr_t at, bool for_devices) {
   size_ = page_round(size);
   shared_ = shared;
   placed_ = at != 0;
@@ -32,7 +43,7 @@ bool Arena::map(size_t size, bool shared, uintptr_t at) {
   void *r = reserve(size_ + 2 * pad, shared, at);
   if (r == MAP_FAILED) return false;
   void *p = (char *)r + pad;
-  if (mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
+  if (for_devices ? (file_ = map_file(p, size_)) < 0 : mprotect(p, size_, PROT_READ | PROT_WRITE) != 0) {
     if (!placed_) munmap(r, size_ + 2 * pad);
     return false;
   }
@@ -62,6 +73,8 @@ void Arena::unmap() {
   // placed: inaccessible again, so that the reservation stays whole (mprotect mode closes it in one call)
   if (base_ && placed_) reserve(reserved_hi() - reserved_lo(), false, reserved_lo());
   else if (base_) munmap((void *)reserved_lo(), reserved_hi() - reserved_lo());
+  if (file_ >= 0) close(file_);
+  file_ = -1;
   base_ = 0;
   size_ = 0;
   huge_ = false;
@@ -79,10 +92,27 @@ void Arena::reset() {
   if (base_) {
     free_[base_] = size_;
     // Give the pages back so a restarted driver starts from zeroed memory
-    // (shared pages live on in their shmem object unless removed from it);
+    // (shared pages live on in their shmem object unless removed from it; a
+    // memory file's are punched out of it, whatever their protection now);
     // hugepages stay where the device knows them (dma_alloc_coherent zeroes).
-    if (!huge_) give_back_pages(base_, size_, shared_);
+    if (file_ >= 0) fallocate(file_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, size_);
+    else if (!huge_) give_back_pages(base_, size_, shared_);
   }
+}
+
+bool Arena::device_copy(uintptr_t p, void *buf, size_t n, bool to_memory) const {
+  if (file_ < 0) {
+    errno = ENODEV;
+    return false;
+  }
+  for (size_t done = 0; done < n;) {
+    off_t at = (off_t)(p - base_ + done);
+    ssize_t r = to_memory ? pwrite(file_, (char *)buf + done, n - done, at) : pread(file_, (char *)buf + done, n - done, at);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += r;
+  }
+  return true;
 }
 
 void give_back_pages(uintptr_t lo, size_t n, bool shared) { madvise((void *)lo, n, shared ? MADV_REMOVE : MADV_DONTNEED); }

@@ -19,8 +19,9 @@ class Arena {
   // domain's then tags them: Domain::tag), between two inaccessible guard
   // pages; `shared`: MAP_SHARED, so that a driver host process forked later
   // sees and writes the same pages. `at`: where in the caller's reservation
-  // (footprint(size) bytes there) it goes.
-  bool map(size_t size, bool shared = false, uintptr_t at = 0);
+  // (footprint(size) bytes there) it goes. `for_devices`: its pages are a
+  // memory file's (shared), which devices reach through device_copy.
+  bool map(size_t size, bool shared = false, uintptr_t at = 0, bool for_devices = false);
   // The bytes map() takes for `size`, guard pages included.
   static size_t footprint(size_t size);
   // Instead: `size` bytes of locked 2 MiB hugepages (rounded up), no
@@ -29,6 +30,13 @@ class Arena {
   bool map_huge(size_t size);
   static constexpr size_t kHugePage = 2u << 20;
   void unmap();
+  // A device's DMA of n bytes at p (to_memory: from buf into the arena, else
+  // out of it into buf) through the arena's memory file, whatever the
+  // protection of its pages in any thread: a real device writes physical
+  // memory whatever the CPU's page tables say. false (errno set) when the
+  // arena has no file (hugepages) or the copy failed.
+  bool device_copy(uintptr_t p, void *buf, size_t n, bool to_memory) const;
+  bool has_device_file() const { return file_ >= 0; }
   // Returns nullptr when no free block fits.
   void *alloc(size_t size, size_t align);
   // Returns the size of the freed block, 0 if p is not the start of a live block.
@@ -55,6 +63,7 @@ class Arena {
   bool huge_ = false;
   bool shared_ = false;
   bool placed_ = false;  // in the caller's reservation: unmap() gives the addresses back to it
+  int file_ = -1;        // the memory file of a map(for_devices) arena
   size_t guard() const;
   std::map<uintptr_t, size_t> free_;  // start -> length, coalesced
   std::map<uintptr_t, size_t> live_;  // start -> length

@@ -108,7 +108,7 @@ Domain *domain_create(const std::string &name, const std::string &path, uint64_t
     if (r != MAP_FAILED) d->memory = {(uintptr_t)r, (uintptr_t)r + n};
     size_t pad = Arena::footprint(0) / 2;  // the guard page before an arena
     uintptr_t dma_at = ((d->memory.lo + heap_n + pad + Arena::kHugePage - 1) & ~(uintptr_t)(Arena::kHugePage - 1)) - pad;
-    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, shared, d->memory.lo) || !d->dma.map(dma_size, shared, dma_at) ||
+    if (!d->memory.lo || !d->heap.map(mem_limit - static_bytes, shared, d->memory.lo) || !d->dma.map(dma_size, shared, dma_at, /*for_devices=*/true) ||
         !d->tag((void *)d->heap.lo(), d->heap.hi() - d->heap.lo()) || !d->tag((void *)d->dma.lo(), d->dma.hi() - d->dma.lo()))
       throw std::runtime_error(std::string("cannot map the domain's memory: ") + strerror(errno));
     d->stacks = (dma_at + dma_n + kStackSize - 1) & ~(uintptr_t)(kStackSize - 1);

@@ -23,7 +23,6 @@
 #include <nooks/kapi.h>
 
 #include "../../dev/device.h"
-#include "../../xpc/xpc.h"
 #include <nooks/hw/blkdev_regs.h>
 
 namespace nooks {
@@ -144,7 +143,7 @@ class BlkDev : public EmulatedDevice {
       bool ok;
       g.unlock();
       {
-        DomainMemoryAccess access;  // before lock_: the lock order is the mprotect lock, then lock_
+        DmaAccess access(*this);  // before lock_: the lock order is the mprotect lock, then lock_
         std::lock_guard<std::mutex> again(lock_);
         ok = gen == gen_ && dma_read(at, &e, sizeof e);
       }
@@ -166,7 +165,7 @@ class BlkDev : public EmulatedDevice {
       uint64_t cat = cq_ + (uint64_t)cq_tail_ * sizeof(blkdev_cqe);
       g.unlock();
       {
-        DomainMemoryAccess access;
+        DmaAccess access(*this);
         std::lock_guard<std::mutex> again(lock_);
         ok = gen == gen_ && dma_write(cat, &c, sizeof c);
         std::atomic_thread_fence(std::memory_order_release);
@@ -215,7 +214,7 @@ class BlkDev : public EmulatedDevice {
   }
 
   bool dma(uint64_t gen, uint64_t bus, size_t n, bool to_memory) {
-    DomainMemoryAccess access;
+    DmaAccess access(*this);
     std::lock_guard<std::mutex> g(lock_);
     if (gen != gen_) return false;  // reset meanwhile: the memory may be someone else's now
     return to_memory ? dma_write(bus, buf_.data(), n) : dma_read(bus, buf_.data(), n);

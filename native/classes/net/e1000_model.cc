@@ -40,7 +40,6 @@
 #include "../../dev/bus.h"
 #include "../../dev/device.h"
 #include "../../kapi/log.h"
-#include "../../xpc/xpc.h"
 #include "e1000_phy.h"
 #include "e1000_stats.h"
 #include <nooks/hw/e1000_regs.h>
@@ -538,7 +537,7 @@ class E1000 : public EmulatedDevice, public NicPort {
         }
         bool irq = false, full = false;
         {
-          DomainMemoryAccess access;  // before lock_: the lock order of driver threads (inside a crossing, then lock_)
+          DmaAccess access(*this);  // before lock_: the lock order of driver threads (inside a crossing, then lock_)
           std::lock_guard<std::mutex> g(lock_);
           for (; i < got; i++) {
             if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {

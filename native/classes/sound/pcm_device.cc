@@ -41,7 +41,6 @@
 #include <vector>
 
 #include "../../dev/device.h"
-#include "../../xpc/xpc.h"
 #include "../../kapi/log.h"
 
 namespace nooks {
@@ -383,10 +382,10 @@ class PcmDevice : public EmulatedDevice {
         {
           // The DMA under lock_, for the engine as planned: a reset (the driver's recovery or unload tears its
           // devices down first) outdates it, and no DMA of a stream it cut reaches the driver's memory after
-          // (the restarted driver's now, or freed). DMA may wait for the driver to leave its code (mprotect):
-          // the mprotect lock first, as a driver's thread, inside its crossing, takes it before lock_.
+          // (the restarted driver's now, or freed). DMA into hugepages may wait for the driver to leave its code
+          // (mprotect): the mprotect lock first, as a driver's thread, inside its crossing, takes it before lock_.
           g.unlock();
-          DomainMemoryAccess access;
+          DmaAccess access(*this);
           g.lock();
           if (eng_[which].gen != s.gen) continue;  // stopped, reprogrammed or reset meanwhile
           if (which == 0) {
