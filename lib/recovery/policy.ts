@@ -2,8 +2,8 @@
 // and the limits the kernel enforces on each driver. JSON or YAML, validated by
 // hand so that every error names the file, the key path and what was expected.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
 import { native } from '../native.js';
 import { driverPath } from '../paths.js';
 
@@ -168,6 +168,9 @@ function parseSyntax(text: string, file: string): unknown {
       throw new PolicyError(`${file}:${lineCol(text, Number(at[1]))}: ${message.slice(0, at.index)}`);
     }
   }
+  // yaml is loaded at the first YAML file, not with nooks: its 70-odd modules were most of what importing nooks
+  // cost (4 s of each Node start in the tests' QEMU guests, under TCG and over 9p), for a policy few read as YAML
+  const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const doc = parseDocument(text, { prettyErrors: false });
   const [first] = doc.errors; // later errors are usually echoes of the first
   if (first) throw new PolicyError(`${file}:${lineCol(text, first.pos[0])}: ${first.message}`);
