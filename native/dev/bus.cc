@@ -395,10 +395,14 @@ void EmulatedDevice::unmap_bar(Domain *, uintptr_t addr) { iomem_unmap(addr); }
 // Whether a device's DMA into d goes through its DMA arena's memory file
 // rather than its pages: where crossings flip page protection (mprotect),
 // the pages are open to a thread only while no driver code runs, and a
-// driver that polls without ever waiting would starve the device. Elsewhere
+// driver that polls without ever waiting would starve the device's thread.
+// A driver's own thread (the model's DMA inside its MMIO trap or kernel
+// call) holds them open already: a copy there costs no system call. Elsewhere
 // the pages cost a copy, not a system call (pkey opens the key for the
 // device's thread alone; none and process keep them open to the kernel).
-static bool dma_through_file(const Domain *d) { return g_backend.flips_page_protection && d->dma.has_device_file(); }
+static bool dma_through_file(const Domain *d) {
+  return g_backend.flips_page_protection && !g_backend.holds_memory() && d->dma.has_device_file();
+}
 
 bool EmulatedDevice::dma(uint64_t busaddr, void *buf, size_t n, bool to_memory) {
   DomainUse use(domain.load());  // the device's thread: the driver may be unloading

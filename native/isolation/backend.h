@@ -65,6 +65,9 @@ struct IsolationBackend {
   // (DomainMemoryAccess): true if close_memory must follow.
   bool (*open_memory)() = backend_nothing::held;
   void (*close_memory)() = backend_nothing::none;
+  // Whether this thread has domain memory open already, with no wait
+  // (mprotect: it holds the lock, inside a crossing or a DomainMemoryAccess).
+  bool (*holds_memory)() = backend_nothing::held;
   // A kernel call about to wait or yield lets other threads run driver code
   // meanwhile (UnlockedWait, UnlockedYield): true if resume_after_wait must follow.
   bool (*pause_for_wait)() = backend_nothing::held;

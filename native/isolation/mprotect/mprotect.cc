@@ -162,6 +162,10 @@ int enter(ThreadCtx *t, DomainThread *dt, EntryFrame *f, XpcCall *c, bool held) 
 
 bool open_memory() { return take(thread_ctx()); }
 void close_memory() { give(nooks_tls_ctx); }
+bool holds_memory() {
+  ThreadCtx *t = nooks_tls_ctx;
+  return t && t->holds_mprotect;
+}
 
 bool pause_for_wait() {
   ThreadCtx *t = nooks_tls_ctx;
@@ -201,6 +205,7 @@ const IsolationBackend kMprotectBackend = {
     .flips_page_protection = true,
     .open_memory = open_memory,
     .close_memory = close_memory,
+    .holds_memory = holds_memory,
     .pause_for_wait = pause_for_wait,
     .resume_after_wait = resume_after_wait,
     .open_on_fault = open_on_fault,
