@@ -8,7 +8,7 @@
 // it with no handler run; SIG_IGN discards it. A handler ends the waits of
 // the threads that do not block it only. A signalfd reads the blocked ones in
 // an epoll loop. A handler in flight holds its signal and its sa_mask's
-// pending. pthread_exit on main's thread: the
+// pending, one a constructor installed too. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
 // signal is sent once the program says it is `ready`, and the program looks
 // at what came once the test says go (a SIGUSR2 it takes in sigwait, sent
@@ -133,7 +133,7 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     ]);
   });
 
-  it('-m n: a handler in flight holds its own signal (but under SA_NODEFER) and its sa_mask\'s pending; they run once it returns', async () => {
+  it('-m n: a handler in flight holds its own signal (but under SA_NODEFER) and its sa_mask\'s pending, one a constructor installed too; they run once it returns', async () => {
     const d = await started('hold-n', 'n');
     const threads = (label: string) => d.objects().filter((o) => o.type === 'thread' && o.label === label).length;
     d.kill('SIGTERM');
@@ -141,10 +141,12 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     d.kill('SIGHUP');
     d.kill('SIGTERM');
     d.kill('SIGUSR1');
-    expect([threads('SIGTERM'), threads('SIGHUP'), threads('SIGUSR1')]).toEqual([1, 2, 0]);
+    d.kill('SIGINT');
+    d.kill('SIGINT');
+    expect([threads('SIGTERM'), threads('SIGHUP'), threads('SIGUSR1'), threads('SIGINT')]).toEqual([1, 2, 0, 1]);
     d.kill('SIGUSR2');
     expect(await d.exited).toEqual({ driver: 'hold-n', status: 0, signal: null });
-    expect(printed(kernel(), d)).toEqual(['ready', 'SIGTERM ran 2, SIGHUP 2, SIGUSR1 1, inside SIGTERM\'s 0', 'bye, handled 0']);
+    expect(printed(kernel(), d)).toEqual(['ready', 'SIGTERM ran 2, SIGHUP 2, SIGUSR1 1, SIGINT 2, inside SIGTERM\'s 0', 'bye, handled 0']);
   });
 
   it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {

@@ -23,6 +23,7 @@
 #include "../kapi/log.h"
 #include "../kapi/subsystems.h"
 #include "../posix/program.h"
+#include "../posix/program_signals.h"
 #include "../recovery/left_running.h"
 #include "../recovery/recovery.h"
 #include "../shadow/shadow.h"
@@ -399,6 +400,7 @@ Domain *load_driver(const std::string &path, const LoadOptions &opts) {
   if (why_not = bus_hold_devices(d, &held_code); !why_not.empty()) refuse(LoadError(held_code, path + ": " + why_not));
   std::string no_host;
   if (!g_backend.start(d, &no_host)) refuse(LoadError("EHOST", path + ": " + no_host));
+  signals_reset(d);  // the slot's last driver's signals are not this one's
   XpcCall c{(const void *)d->init, {}, 0};
   Fault f;
   EnterResult r = xpc_call(d, &c, &f);

@@ -5,7 +5,6 @@
 #include <dlfcn.h>
 
 #include "../recovery/recovery.h"
-#include "program_signals.h"
 #include "threads.h"
 
 namespace nooks {
@@ -21,7 +20,6 @@ uintptr_t posix_program_main(Domain *d) {
 }
 
 void posix_program_start(Domain *d) {
-  signals_reset(d);  // a restart forgets what was pending
   void *run = dlsym(d->handle, "nooks_posix_program_run");
   if (!d->program_main || !run || !d->in_text((uintptr_t)run)) return;
   // main as the thread's start: what its object names; a program without its main is a failure the policy decides on

@@ -84,7 +84,10 @@ int signals_take(Domain *d, uint64_t set);
 std::shared_ptr<WaitQueue> signals_pending_waits(Domain *d);
 uint64_t signals_pending_changes(Domain *d);
 
-// d (re)starts: no signal is pending.
+// d's start crossing (constructors, module_init) is about to run, at load
+// and at each restart: no signal is pending, and no disposition holds any
+// (its static data is SIG_DFL again), so that the handlers its constructors
+// install hold what their sigaction says.
 void signals_reset(Domain *d);
 
 }  // namespace nooks

@@ -19,6 +19,7 @@
 #include "../loader/symtab.h"
 #include "../loader/text_patch.h"
 #include "../posix/program.h"
+#include "../posix/program_signals.h"
 #include "../trap/mmio.h"
 
 namespace nooks {
@@ -62,6 +63,7 @@ bool recovery_restart(Domain *d, std::string *why) {
     for (const Segment &s : d->segments) s.reset();
     domain_reset_thread_areas(d);
   }
+  signals_reset(d);  // what was pending is forgotten, and the dispositions are SIG_DFL again, as the data
   if (!params_apply(d, why)) return not_started(d);
   std::string code;
   if (*why = bus_hold_devices(d, &code); !why->empty()) return not_started(d);
