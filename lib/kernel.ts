@@ -765,7 +765,15 @@ export class Driver {
 
   private async stop(stopMs: number): Promise<void> {
     this.stopping = true;
-    this.kill('SIGTERM');
+    try {
+      this.kill('SIGTERM');
+    } catch (e) {
+      if (this.state === 'running') throw e;
+      // it failed since unload() looked (on a thread of its own): no one takes the signal, it is unloaded as failed
+      native().unload(this.id);
+      this.kernel.forget(this);
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const ended = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), stopMs)))]);
     clearTimeout(timer);

@@ -321,7 +321,7 @@ export async function runTrial(spec: TrialSpec, dir: string, onEvent?: (e: Recov
     await logHeard(); // a failed first load (init-failed, from the log) came before the verdict, however synchronous the work
     onJudged?.();
     // module_exit runs (and remove in it): a fault there is contained, logged (loadOrUnloadFault), the driver unloaded anyway
-    if (driver.state !== 'unloaded') driver.unload();
+    if (driver.state !== 'unloaded') await driver.unload(); // a program: SIGTERM, and its end waited for
     return await report(result, running);
   } finally {
     setup?.cleanup?.();
