@@ -54,6 +54,16 @@ describe('parseArgs', () => {
     expect(usage(repeated)).toContain('  --device <device>  A device (any number of times)');
   });
 
+  // Before: `exec x.so foo` gave main foo (argv...? took any word), where docs and the other commands take only what follows --.
+  it('takes a program\'s arguments only after --, and puts [options] before them in the help', () => {
+    const program = { ...spec, commands: [{ name: 'exec', args: ['driver', '-- argv...?'], help: 'Run a program' }] } as const satisfies CliSpec;
+    expect(parseArgs(['exec', 'x.so', '--json', '--', '-v', 'eth0'], program)).toMatchObject({ args: ['x.so', '-v', 'eth0'], dashed: ['-v', 'eth0'] });
+    expect(parseArgs(['exec', 'x.so'], program)).toMatchObject({ args: ['x.so'] });
+    expect(() => parseArgs(['exec', 'x.so', 'eth0', '--', '-v'], program)).toThrow(
+      'exec: unexpected argument "eth0": a program\'s arguments go after -- (nooks exec x.so ... -- eth0); usage: nooks exec <driver> [-- argv...]');
+    expect(usage(program, 'exec').split('\n')[0]).toBe('Usage: nooks exec <driver> [options] [-- argv...]');
+  });
+
   it('answers --help and -h without checking arguments', () => {
     expect(parseArgs(['--help'], spec)).toEqual({ help: true, command: undefined });
     expect(parseArgs(['run', '-h'], spec)).toEqual({ help: true, command: 'run' });

@@ -28,7 +28,10 @@ export const ownOptionText = (o: OwnOption): string => (o.value ? `${o.option} <
 
 export interface CommandSpec {
   readonly name: string;
-  /** Positional arguments in order: `driver`, `count?` (optional), `sources...` (one or more), `files...?` (any number). */
+  /**
+   * Positional arguments in order: `driver`, `count?` (optional), `sources...` (one or more), `files...?` (any number),
+   * `-- argv...?` (any number, only after `--`: a program's arguments, which may start with a dash).
+   */
   readonly args?: readonly string[];
   readonly help: string;
   /**
@@ -123,7 +126,7 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
   const command = name === undefined ? undefined : findCommand(name, spec);
   if (help) return { help, command: command?.name };
   if (!command) throw new UsageError(`missing command: one of ${spec.commands.map((c) => c.name).join(', ')}`);
-  checkArgs(command, args, spec.program);
+  checkArgs(command, args, dashed?.length ?? 0, spec.program);
   return { help, command: command.name, args, flags: flags as FlagValues<F>, ...(dashed ? { dashed } : {}) };
 }
 
@@ -138,8 +141,7 @@ export function usage(spec: CliSpec, commandName?: string): string {
   }
   options.push(['-h, --help', 'Show this help']);
   const head = command
-    // a command whose last argument is its own options has them in its signature already
-    ? [`Usage: ${spec.program} ${signature(command)}${command.args?.at(-1) === 'options...?' ? '' : ' [options]'}`, '', command.help]
+    ? [`Usage: ${spec.program} ${withOptions(command)}`, '', command.help]
     : [`Usage: ${spec.program} <command> [options]`, '', 'Commands:', ...table(spec.commands.map((c): Row => [signature(c), c.help]))];
   return [...head, '', 'Options:', ...table(options)].join('\n');
 }
@@ -163,12 +165,18 @@ function findCommand(name: string, spec: CliSpec): CommandSpec {
   throw new UsageError(`unknown command "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; run ${spec.program} --help for the list`);
 }
 
-function checkArgs(command: CommandSpec, args: readonly string[], program: string): void {
+function checkArgs(command: CommandSpec, args: readonly string[], dashed: number, program: string): void {
   const params = command.args ?? [];
   const required = params.filter((p) => !p.endsWith('?'));
   const rest = params.some((p) => variadic(p));
   const expected = `usage: ${program} ${signature(command)}`;
   if (args.length < required.length) throw new UsageError(`${command.name}: missing <${required[args.length]}>; ${expected}`);
+  // one rule for every command that takes them: a word before -- is never taken for the program's
+  const last = params.at(-1);
+  if (last?.startsWith('-- ') && args.length - dashed > params.length - 1) {
+    const word = args[params.length - 1];
+    throw new UsageError(`${command.name}: unexpected argument "${word}": a program's arguments go after -- (${[program, command.name, ...args.slice(0, params.length - 1)].join(' ')} ... -- ${word}); ${expected}`);
+  }
   if (!rest && args.length > params.length) {
     throw new UsageError(`${command.name}: unexpected argument "${args[params.length]}"; ${expected}`);
   }
@@ -180,6 +188,14 @@ const variadic = (p: string): boolean => p.replace(/\?$/, '').endsWith('...');
 function signature(command: CommandSpec): string {
   const params = (command.args ?? []).map((p) => (p.endsWith('?') ? `[${p.slice(0, -1)}]` : `<${p}>`));
   return [command.name, ...params].join(' ');
+}
+
+/** The signature with [options] where they go: before `[-- argv...]`; none for a command whose last argument is its own options. */
+function withOptions(command: CommandSpec): string {
+  const line = signature(command);
+  if (command.args?.at(-1) === 'options...?') return line;
+  const dashed = line.lastIndexOf(' [-- ');
+  return dashed < 0 ? `${line} [options]` : `${line.slice(0, dashed)} [options]${line.slice(dashed)}`;
 }
 
 type Row = [left: string, right: string];

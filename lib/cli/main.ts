@@ -300,7 +300,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'inject',
-    args: ['driver', 'argv...?'],
+    args: ['driver', '-- argv...?'],
     help: 'Inject one fault into a driver (binary or targeted, from a seed) while its application or your workload runs; show what happened',
     run: later(() => import('./commands/inject.js'), 'inject'),
     flags: ['json', 'isolation', 'seed', 'type', 'site', 'persistent', 'transient', 'workload', 'trials', 'jobs', 'out', 'fresh'],
@@ -321,7 +321,7 @@ export const commands: readonly CommandDef[] = [
       'the options the driver is loaded with (devices, env, params, a program\'s argv: docs/fault-injection.md); a driver that calls no device class',
       'is restarted on failure with nothing to shadow (its mode: the isolation alone). A driver that is a program (main)',
       'gets the arguments after -- as nooks exec gives them (argv[0] its name), at its load and each restart, where the',
-      'workload\'s load sets no argv; a driver that is no program is refused them. Binary faults (SWIFI, as the Nooks injector): a random',
+      'workload\'s load sets no argv (a word before -- is refused); a driver that is no program is refused them. Binary faults (SWIFI, as the Nooks injector): a random',
       'instruction of the driver\'s own code (boundaries from objdump -d) gets flip-bit, nop, corrupt-register,',
       'invert-branch, remove-init, corrupt-pointer, off-by-one or alloc-fail. Targeted faults (the shadow-driver paper\'s',
       'bug classes and lkdtm): null-deref (the driver\'s own hook), missing-init, endless-loop, buffer-overrun, panic,',
@@ -434,7 +434,7 @@ export const commands: readonly CommandDef[] = [
   },
   {
     name: 'exec',
-    args: ['driver', 'argv...?'],
+    args: ['driver', '-- argv...?'],
     help: 'Run a driver that is a program (it defines main) as a shell runs a program, isolated and restarted',
     run: later(() => import('./commands/exec.js'), 'exec'),
     flags: ['isolation', 'policy', 'device', 'time-budget'],
@@ -444,7 +444,7 @@ export const commands: readonly CommandDef[] = [
     },
     details: [
       '<driver> is a driver built with nooks build --posix that defines main (docs/drivers.md, Programs): its main',
-      'runs in a protection domain with the arguments after -- (argv[0] is the driver\'s name). Its stdout lines',
+      'runs in a protection domain with the arguments after -- (argv[0] is the driver\'s name; a word before -- is refused). Its stdout lines',
       'are printed on stdout as they come, its stderr lines and the kernel\'s about it on stderr, with its faults and',
       'restarts (a fault, or an exit status other than 0, restarts it from main by the policy).',
       '--device gives it a device (its sysfs directory, /dev/uio<N>, its VFIO group): none without it. Several --device',
