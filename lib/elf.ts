@@ -69,6 +69,26 @@ export function dynamicSymbol(elf: Buffer, name: string): number | undefined {
   return undefined;
 }
 
+const SHT_RELA = 4;
+const R_X86_64_RELATIVE = 8;
+
+/**
+ * Whether the driver is a program (defines main), as the loader will find at load: the personality's
+ * nooks_posix_main (native/driver-rt/posix/program.c) holds main's address, a relative relocation; NULL (none)
+ * in a library-style driver, and no such symbol in a driver not built with --posix.
+ */
+export function definesMain(elf: Buffer): boolean {
+  const at = dynamicSymbol(elf, 'nooks_posix_main');
+  if (at === undefined) return false;
+  for (const s of sections(elf).filter((x) => x.type === SHT_RELA)) {
+    const end = Math.min(s.offset + s.size, elf.length);
+    for (let o = s.offset; o + 24 <= end; o += 24) {
+      if (Number(elf.readBigUInt64LE(o)) === at && Number(elf.readBigUInt64LE(o + 8) & 0xffffffffn) === R_X86_64_RELATIVE) return elf.readBigInt64LE(o + 16) !== 0n;
+    }
+  }
+  return false;
+}
+
 /** The names of the symbols the object imports (undefined dynamic symbols). */
 export function dynamicImports(elf: Buffer): string[] {
   return [...dynamicSymbols(elf)].filter((s) => s.shndx === 0).map((s) => s.name);

@@ -6,7 +6,7 @@
 // older fault planner (which a resumed campaign refuses too, unless --fresh;
 // fault planner 2's trials ran the fault otherwise).
 // A workload's printed lines are its output, never the trial's own (on fd 3).
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -670,13 +670,27 @@ export default async function ({ kernel, driver }) {
     expect(jsonLines<PlanHeader>(out)[0].plan.targets[0]).toMatchObject({ driver: 'program', argv: args });
   });
 
-  it('refused for a driver that is no program, and a built-in driver\'s application', async () => {
+  // Before: refused by each trial after its load (one whose load failed recorded first), the plan written.
+  it('refused for a driver that is no program before any trial, and a built-in driver\'s application', async () => {
+    const refusal = `nooks: ${cfg} is no program (it defines no main, or is not built with --posix): the arguments after -- are for a program's main [EINVAL]`;
     const library = await nooks(['inject', cfg, '--workload', cfgWorkload, ...faultFree('unused'), '--', '-v']);
     expect(library.code).toBe(1);
-    expect(library.stderr).toContain(`the trial could not be set up: ${cfg} is no program (it defines no main, or is not built with --posix): an argv is for a program's main [EINVAL]`);
+    expect(library.stderr).toContain(refusal);
+    const out = join(dir, 'library-argv.jsonl');
+    const campaign = await nooks(['campaign', '--driver', cfg, '--workload', cfgWorkload, '--trials', '1', '--out', out, '--', '-v']);
+    expect(campaign.code).toBe(1);
+    expect(campaign.stderr).toContain(refusal);
+    expect(existsSync(out)).toBe(false);
     const builtIn = await nooks(['campaign', '--driver', 'blk', '--', '-v']);
     expect(builtIn.code).toBe(1);
     expect(builtIn.stderr).toContain('nooks: "-v": a program\'s arguments (after --, as nooks exec takes them) go with --workload <module.mjs>');
+  });
+
+  // Before: "eth0" was main's argv without --, where docs, nooks exec and nooks campaign take only what follows --.
+  it('only after --: a word between the driver and -- is refused', async () => {
+    const r = await nooks(['inject', program, '--workload', bannerWorkload('bare', 'undefined'), 'eth0', ...faultFree()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`nooks: inject: unexpected argument "eth0": a program's arguments go after -- (nooks inject ${program} ... -- eth0)`);
   });
 
   it('a load whose argv is no list of strings is refused, naming the module', async () => {

@@ -1,7 +1,7 @@
 // The flags `nooks inject` and `nooks campaign` share: which fault, from which
 // seed, how long it stays; which driver it goes into, under what.
 import { existsSync, readFileSync } from 'node:fs';
-import { dynamicImports, isElf } from '../../elf.js';
+import { definesMain, dynamicImports, isElf } from '../../elf.js';
 import type { UserTarget } from '../../experiments/campaign.js';
 import { trialApps } from '../../experiments/trial.js';
 import { importWorkload, workloadPath } from '../../experiments/workload.js';
@@ -49,9 +49,19 @@ export async function faultTarget(driver: string | undefined, workload: string |
   if (driver === undefined) throw new UsageError('--workload needs the driver it exercises: --driver <path.so>');
   const path = driverPath(driver);
   if (!existsSync(path)) throw Object.assign(new Error(`driver ${path} does not exist`), { code: 'ENOENT' });
+  // refused before any trial (one whose load failed would be recorded first), in the trial's own words
+  if (argv.length && !isProgram(path)) {
+    throw Object.assign(new Error(`${path} is no program (it defines no main, or is not built with --posix): the arguments after -- are for a program's main`), { code: 'EINVAL' });
+  }
   const module = workloadPath(workload);
   await importWorkload(module); // a module without a default function is refused now, not in every trial
   return { user: { driver: path, workload: module, ...(argv.length ? { argv: [...argv] } : {}) } };
+}
+
+/** Whether the driver at `path` defines main; one the loader refuses is refused in its words first. */
+function isProgram(path: string): boolean {
+  native().checkDriver(path);
+  return definesMain(readFileSync(path));
 }
 
 /**
