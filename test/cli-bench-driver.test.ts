@@ -85,6 +85,24 @@ describe('nooks bench driver', () => {
     expect(r.stderr).toContain("nooks: isolation mprotect: the bench module's start threw: no device here [EWORKLOAD]");
   });
 
+  // Before: each said "workload module" (a campaign's), of a bench module.
+  it('a bench module\'s bad load or import is said of the bench module', async () => {
+    const badArgv = module('bad-argv.mjs', `export const load = () => ({ argv: '-v' });
+export function start() { return { done: () => 1, stop() {} }; }\n`);
+    const argv = await nooks('bench', 'driver', '--driver', 'build/hello.so', '--workload', badArgv, '--seconds', '0.05');
+    expect(argv.code, shown(argv)).toBe(1);
+    expect(argv.stderr).toContain(`nooks: isolation none: loading the driver: bench module ${join(project, badArgv)}: its load export's argv must be`);
+    const badKey = module('bad-key.mjs', `export const load = () => ({ shadow: false });
+export function start() { return { done: () => 1, stop() {} }; }\n`);
+    const key = await nooks('bench', 'driver', '--driver', 'build/hello.so', '--workload', badKey, '--seconds', '0.05');
+    expect(key.code, shown(key)).toBe(1);
+    expect(key.stderr).toContain('the bench module\'s load export may set devices, env, params, dmaBytes, argv; not shadow (the benchmark\'s own) [EWORKLOAD]');
+    const broken = module('broken.mjs', 'import \'no-such-package\';\n');
+    const r = await nooks('bench', 'driver', '--driver', 'build/hello.so', '--workload', broken);
+    expect(r.code, shown(r)).toBe(1);
+    expect(r.stderr).toContain(`nooks: cannot import the bench module ${join(project, broken)}: `);
+  });
+
   it('--driver and --workload are both needed, and are bench driver\'s own', async () => {
     const r = await nooks('bench', 'driver', '--driver', 'build/hello.so');
     expect(r.code, shown(r)).toBe(1);

@@ -25,7 +25,7 @@ export async function driverWorkload(driver: string, module: string): Promise<Wo
   const path = driverPath(driver);
   native().checkDriver(path);
   const modulePath = workloadPath(module);
-  const m = await importUserModule(modulePath);
+  const m = await importUserModule(modulePath, 'bench');
   const refuse = (what: string) => Object.assign(new Error(`bench module ${modulePath}: ${what}`), { code: 'EWORKLOAD' });
   if (typeof m.start !== 'function')
     throw refuse(`it must export start({ kernel, driver, dir }) => { done(), stop() } (the load it puts on the driver), got ${typeof m.start}`);
@@ -42,7 +42,7 @@ export async function driverWorkload(driver: string, module: string): Promise<Wo
     async start(kernel, dir) {
       const isolation = kernel.isolation;
       const drv = await said(isolation, 'loading the driver', async () =>
-        kernel.load(path, load ? programLoadOptions(path, await workloadLoadOptions(load, { kernel, isolation }, modulePath)) : {}));
+        kernel.load(path, load ? programLoadOptions(path, await workloadLoadOptions(load, { kernel, isolation }, modulePath, 'bench')) : {}));
       return checked(await said(isolation, "the bench module's start threw", () => start({ kernel, driver: drv, dir })), isolation);
     },
   };

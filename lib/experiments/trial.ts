@@ -165,7 +165,7 @@ export const trialApps: Record<string, { class: 'block' | 'serial' | 'sound' | '
 async function workloadSetup(kernel: Kernel, spec: TrialSpec, w: NonNullable<TrialSpec['workload']>): Promise<Setup> {
   const workload = await importWorkload(w.module);
   const trial = { index: w.index, mode: w.mode, isolation: kernel.isolation, shadow: spec.shadow, fault: spec.fault };
-  const own = workload.load ? await workloadLoadOptions(workload.load, { kernel, trial, seed: spec.seed }, w.module) : {};
+  const own = workload.load ? await workloadLoadOptions(workload.load, { kernel, trial, seed: spec.seed }, w.module, 'workload') : {};
   if (own.argv && w.argv) {
     throw Object.assign(new Error(`workload module ${w.module} sets the program's argv in its load export: `
       + 'arguments after -- on the command line are for a workload that sets none'), { code: 'EWORKLOAD' });

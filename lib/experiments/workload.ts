@@ -51,28 +51,31 @@ export interface WorkloadModule {
   load?: WorkloadLoad;
 }
 
+/** Which kind of user module: a trial's workload, or a benchmark's load (lib/bench/driver.ts); its messages name it. */
+export type UserModuleKind = 'workload' | 'bench';
+
 /**
- * Calls the `load` of the module at `module`: its options, checked (kernel.load checks their values; argv's
+ * Calls the `load` of the `kind` module at `module`: its options, checked (kernel.load checks their values; argv's
  * shape here, as kernel.load would speak of the list with the name put first). Its context: a trial's
  * (WorkloadLoad), or a benchmark's (lib/bench/driver.ts).
  */
-export async function workloadLoadOptions<C>(load: (context: C) => unknown, context: C, module: string): Promise<WorkloadLoadOptions> {
+export async function workloadLoadOptions<C>(load: (context: C) => unknown, context: C, module: string, kind: UserModuleKind): Promise<WorkloadLoadOptions> {
   let options: unknown;
   try {
     options = await load(context);
   } catch (e) {
     const err = e as (Error & { code?: unknown }) | undefined;
-    throw Object.assign(new Error(`the workload module's load export threw: ${withCode(err?.message ?? String(e), err?.code)}`), { code: 'EWORKLOAD', cause: e });
+    throw Object.assign(new Error(`the ${kind} module's load export threw: ${withCode(err?.message ?? String(e), err?.code)}`), { code: 'EWORKLOAD', cause: e });
   }
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw Object.assign(new Error(`the workload module's load export must return the driver's load options (an object), got ${JSON.stringify(options)}`), { code: 'EWORKLOAD' });
+    throw Object.assign(new Error(`the ${kind} module's load export must return the driver's load options (an object), got ${JSON.stringify(options)}`), { code: 'EWORKLOAD' });
   const other = Object.keys(options).filter((k) => !(workloadLoadKeys as readonly string[]).includes(k));
   if (other.length)
-    throw Object.assign(new Error(`the workload module's load export may set ${workloadLoadKeys.join(', ')}; not ${other.join(', ')} (the trial's own)`), { code: 'EWORKLOAD' });
+    throw Object.assign(new Error(`the ${kind} module's load export may set ${workloadLoadKeys.join(', ')}; not ${other.join(', ')} (the ${kind === 'bench' ? 'benchmark' : 'trial'}'s own)`), { code: 'EWORKLOAD' });
   const { argv } = options as { argv?: unknown };
   if (argv !== undefined && !(Array.isArray(argv) && argv.every((a) => typeof a === 'string'))) {
-    throw Object.assign(new Error(`workload module ${module}: its load export's argv must be the program's arguments after its name, `
+    throw Object.assign(new Error(`${kind} module ${module}: its load export's argv must be the program's arguments after its name, `
       + `a list of strings (as nooks exec <driver> -- args), got ${JSON.stringify(argv)}`), { code: 'EWORKLOAD' });
   }
   return options as WorkloadLoadOptions;
@@ -104,17 +107,17 @@ export function workloadName(path: string): string {
 }
 
 /** Imports a user's module (a workload, or a bench's: lib/bench/driver.ts): its exports; one that does not import is EWORKLOAD. */
-export async function importUserModule(path: string): Promise<Record<string, unknown>> {
+export async function importUserModule(path: string, kind: UserModuleKind): Promise<Record<string, unknown>> {
   try {
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
-    throw Object.assign(new Error(`cannot import the workload module ${path}: ${(e as Error).message}`), { code: 'EWORKLOAD' });
+    throw Object.assign(new Error(`cannot import the ${kind} module ${path}: ${(e as Error).message}`), { code: 'EWORKLOAD' });
   }
 }
 
 /** Imports the module: its default export must be a function, and so must `load` where it has one. */
 export async function importWorkload(path: string): Promise<WorkloadModule> {
-  const m = await importUserModule(path);
+  const m = await importUserModule(path, 'workload');
   if (typeof m.default !== 'function') {
     throw Object.assign(new Error(`workload module ${path} must export a default function ({ kernel, driver, trial, seed }) => ok, got ${typeof m.default}`),
       { code: 'EWORKLOAD' });
