@@ -1,11 +1,14 @@
 // `nooks inject`: one fault from a seed, injected while the driver's
 // application runs in a child process; without isolation the host dies,
 // isolated the fault is trapped and the application continues.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InjectedFault } from '../lib/inject/index.js';
 import { packageRoot } from '../lib/paths.js';
-import { nooks as run } from './helpers/cli.js';
+import { cli, nooks as run } from './helpers/cli.js';
 
 const nooks = (args: string[]) => run(args, { timeoutMs: 30_000 });
 
@@ -58,5 +61,36 @@ describe('nooks inject', () => {
     const missing = await nooks(['inject', 'build/nosuch.so']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`driver ${join(packageRoot, 'build', 'nosuch.so')} does not exist [ENOENT]`);
+  });
+
+  // Before: the running trial's directory was removed only at its process's close, which a killed nooks never saw.
+  it('killed (SIGTERM) between trials: ends its trial and leaves no nooks-trial-* directory', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nooks-inject-kill-'));
+    try {
+      const workload = join(tmp, 'idle.mjs');
+      writeFileSync(workload, 'export default () => true;\n');
+      const args = ['inject', 'null', '--workload', workload, '--trials', '4', '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
+      // TMPDIR: the run's own, where its trials make their directories
+      const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TMPDIR: tmp } });
+      const trialDirs = () => readdirSync(tmp).filter((f) => f.startsWith('nooks-trial-'));
+      let stdout = '';
+      let killing = false;
+      child.stdout.on('data', (b: Buffer) => {
+        stdout += b.toString();
+        if (killing || !/^#0 /m.test(stdout)) return;
+        killing = true;
+        void (async () => {
+          // after the first trial, while the next one runs (its directory there)
+          while (child.exitCode === null && trialDirs().length === 0) await new Promise((r) => setTimeout(r, 2));
+          child.kill('SIGTERM');
+        })();
+      });
+      const signal = await new Promise((resolve) => child.on('exit', (_code, s) => resolve(s)));
+      expect(signal, stdout).toBe('SIGTERM');
+      expect(stdout).not.toMatch(/^#3 /m);
+      expect(trialDirs()).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
