@@ -338,6 +338,21 @@ describe('nooks inject and campaign on a user\'s driver', () => {
     expect(merged.stderr).toContain(`${mixed} holds trial ${other.key} of plan ${other.plan}, not of plan ${headersOf(whole)[0].plan.id}`);
   }, 180_000);
 
+  // Before: the resumed trial's line joined the cut one, unreadable too: that trial ran again at every resume, never kept.
+  it('a last line cut short (a full disk, a crash) is run again once: the next line starts on its own', async () => {
+    const shard = join(dir, 'shard1.jsonl');
+    const cut = join(dir, 'cut.jsonl');
+    const whole1 = readFileSync(shard, 'utf8');
+    writeFileSync(cut, whole1.slice(0, -40));
+    const held = trialRecords(shard).length;
+    for (const ran of [1, 0]) {
+      const r = await nooks([...campaignArgs, '--shard', '1/2', '--out', cut], 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^${ran} run now in \\d+ s, ${held - ran} from the file$`, 'm'));
+    }
+    expect([...keptCampaign(cut).held.keys()].sort()).toEqual(trialRecords(shard).map((x) => x.key).sort());
+  }, 120_000);
+
   it('a shard planned by an older fault planner is refused by merge and by a resumed campaign; --fresh runs it again', async () => {
     const [first, second] = [1, 2].map((i) => join(dir, `shard${i}.jsonl`));
     // the second shard as nooks wrote it before the planner had a version: no planner in the plan, whose id is then the old one

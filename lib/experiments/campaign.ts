@@ -7,7 +7,7 @@
 // module (workload.ts). Every trial is appended to a JSON-lines file as it
 // ends, after a header naming the plan (plan.ts); a campaign started again
 // with the same file skips what it holds. A shard runs one slice of the plan.
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { median } from '../bench/common.js';
 import { planFault, plannerVersion, type FaultType, type InjectedFault } from '../inject/index.js';
 import { Kernel, type Isolation } from '../kernel.js';
@@ -254,6 +254,23 @@ export function campaignPlan(options: CampaignOptions): PlanIdentity {
   });
 }
 
+/**
+ * Ends a last line cut short (a full disk, a machine that went down while writing it), which reading skips: the
+ * next line appended would join it and be skipped too, its trial run again at every resume.
+ */
+function endLastLine(path: string): void {
+  const size = existsSync(path) ? statSync(path).size : 0;
+  if (size === 0) return;
+  const last = Buffer.alloc(1);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, last, 0, 1, size - 1);
+  } finally {
+    closeSync(fd);
+  }
+  if (last[0] !== 0x0a) appendFileSync(path, '\n');
+}
+
 export async function runCampaign(options: CampaignOptions): Promise<{ plan: PlanIdentity; records: TrialRecord[]; summary: CampaignSummary }> {
   const targets = targetsOf(options);
   const modes = options.modes ?? campaignModes();
@@ -262,6 +279,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ plan: Pla
   const trials = planTrials(plan, options.shard);
   if (options.out && options.fresh) writeFileSync(options.out, '');
   const kept = options.out ? keptCampaign(options.out, plan) : undefined;
+  if (options.out) endLastLine(options.out);
   // a header for each slice run into the file that its headers do not plan yet: the file says what it is to hold
   const planned = new Set(kept?.trials.map((t) => t.key));
   if (options.out && (!kept?.plan || trials.some((t) => !planned.has(t.key)))) {
