@@ -62,6 +62,9 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['exec', 'x.so', 'eth0', '--', '-v'], program)).toThrow(
       'exec: unexpected argument "eth0": a program\'s arguments go after -- (nooks exec x.so ... -- eth0); usage: nooks exec <driver> [-- argv...]');
     expect(usage(program, 'exec').split('\n')[0]).toBe('Usage: nooks exec <driver> [options] [-- argv...]');
+    // Before: `unknown option -i`, without a word of where a program's options go
+    expect(() => parseArgs(['exec', 'x.so', '-i', '20'], program)).toThrow('unknown option -i: a program\'s arguments go after -- (nooks exec x.so ... -- -i)');
+    expect(() => parseArgs(['exec', 'x.so', '--jsno'], program)).toThrow('unknown option --jsno (did you mean --json?)');
   });
 
   it('answers --help and -h without checking arguments', () => {

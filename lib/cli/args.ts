@@ -104,7 +104,13 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
     if (!flag) {
       if (/^-\.?\d/.test(written)) throw new UsageError(`unknown option ${written}: a negative number as an argument goes after --, which ends the options`);
       const hint = closest(written, spec.flags.map((f) => `--${f.name}`).concat('--help'));
-      throw new UsageError(`unknown option ${written}${hint ? ` (did you mean ${hint}?)` : ''}`);
+      if (hint) throw new UsageError(`unknown option ${written} (did you mean ${hint}?)`);
+      // a program's own option, meant for its main
+      const command = spec.commands.find((c) => c.name === positionals[0]);
+      if (command?.args?.at(-1)?.startsWith('-- ')) {
+        throw new UsageError(`unknown option ${written}: a program's arguments go after -- (${spec.program} ${command.name} ${positionals.slice(1).join(' ') || '<driver>'} ... -- ${token})`);
+      }
+      throw new UsageError(`unknown option ${written}`);
     }
     if (!flag.value) {
       if (inline !== undefined) throw new UsageError(`${written} takes no value`);
