@@ -17,7 +17,9 @@ const path = fixtureDriver('timer-work-stuck'); // test/fixtures/drivers/timer-w
 const busy = fixtureDriver('busy-callbacks'); // test/fixtures/drivers/busy-callbacks.c
 const program = join(packageRoot, 'test', 'helpers', 'timer-work-stuck.mjs');
 
-describe.each(bootableIsolations)('isolation %s: module_exit waits for a callback that never returns', (isolation) => {
+// Concurrent: each scenario is a process of its own, most of its time spent in
+// the teardown's waits (counted, not timed: test/helpers/program.mjs).
+describe.concurrent.each(bootableIsolations)('isolation %s: module_exit waits for a callback that never returns', (isolation) => {
   it.each([
     ['timer', 'del_timer_sync'],
     ['work', 'cancel_work_sync'],

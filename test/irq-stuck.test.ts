@@ -32,7 +32,9 @@ async function scenario(isolation: string, how: How, free = false): Promise<Reco
   return programReport([program, isolation, path, how, ...(free ? ['free'] : [])], 40_000);
 }
 
-describe.each(bootableIsolations)('isolation %s: an interrupt handler that never returns', (isolation) => {
+// Concurrent: each scenario is a process of its own, most of its time spent in
+// the teardown's waits (counted, not timed: test/helpers/program.mjs).
+describe.concurrent.each(bootableIsolations)('isolation %s: an interrupt handler that never returns', (isolation) => {
   it('at an unload is left running, keeps the domain until it returns, and then runs no driver code', async () => {
     expect(await scenario(isolation, 'unload')).toEqual({
       leftRunning: 1,

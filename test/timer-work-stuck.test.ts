@@ -20,7 +20,9 @@ const program = join(packageRoot, 'test', 'helpers', 'timer-work-stuck.mjs');
 const scenario = (isolation: string, kind: 'timer' | 'work', how: 'recover' | 'unload') =>
   programReport<Record<string, unknown>>([program, isolation, path, kind, how], 40_000);
 
-describe.each(bootableIsolations)('isolation %s: a timer callback or work item that never returns', (isolation) => {
+// Concurrent: each scenario is a process of its own, most of its time spent in
+// the teardown's waits (counted, not timed: test/helpers/program.mjs).
+describe.concurrent.each(bootableIsolations)('isolation %s: a timer callback or work item that never returns', (isolation) => {
   describe.each(['timer', 'work'] as const)('%s', (kind) => {
     it("at a recovery is left running; a new thread runs the other driver's and the restarted driver's, and the old one runs no driver code", async () => {
       expect(await scenario(isolation, kind, 'recover')).toEqual({
