@@ -78,8 +78,8 @@ const posixCore: KapiCall[] = [
     doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
   },
   {
-    name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [],
-    doc: 'sigpending in a program: the signals sent to the program (Driver.kill) and pending, blocked by every thread of it, that the calling thread blocks.',
+    name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [p('mask', 'unsigned long')],
+    doc: 'sigpending in a program: the signals sent to the program (Driver.kill) and pending (blocked by every thread of it, or held by a handler in flight) that `mask`, the calling thread\'s, blocks; a handler\'s thread blocks what its run holds, as Linux\'s.',
   },
   {
     name: 'nooks_posix_sigsuspend', ret: 'int', params: [p('mask', 'unsigned long')],

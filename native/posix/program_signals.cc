@@ -111,8 +111,14 @@ std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
   return taken;
 }
 
-// Under s.lock: the lowest pending signal of `set`, one occurrence of it taken off pending; 0: none.
+// Under s.lock: the lowest pending signal of `set` that every thread blocks,
+// one occurrence of it taken off pending; 0: none. One a thread does not
+// block is pending only while a handler in flight holds it (or no thread
+// was left to run it): it is for its handler, never a sigwait's or a
+// signalfd's, as on Linux the handler's own thread blocks it and another
+// thread takes it.
 int take_one(ProgramSignals &s, uint64_t set) {
+  set &= ~unblocked_somewhere(s);
   for (int sig = 1; sig <= kSignals; sig++)
     if ((set & signal_bit(sig)) && s.pending[sig]) {
       s.pending[sig]--;
@@ -180,12 +186,16 @@ void change_mask(Domain *d, uint64_t mask, const std::shared_ptr<Completion> &do
   ProgramSignals &s = of(d);
   ThreadSignals &t = self();
   std::vector<Taken> now;
+  bool readable = false;  // a held signal blocked everywhere now: a signalfd reads it
   {
     std::lock_guard<std::mutex> g(s.lock);
     if (old) *old = t.mask;
+    uint64_t blocks = mask & ~kNeverBlocked & ~t.mask;
     t.mask = mask & ~kNeverBlocked;
     if (t.program) now = take_pending(s, ~t.mask);
+    readable = t.program && (blocks & pending_set(s) & ~unblocked_somewhere(s));
   }
+  if (readable) s.pending_waits->wake_all();
   deliver(d, now, done);
 }
 
@@ -308,7 +318,7 @@ TemporaryMask::~TemporaryMask() {
 uint64_t signals_pending(Domain *d) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  return pending_set(s);
+  return pending_set(s) & ~unblocked_somewhere(s);
 }
 
 int signals_take(Domain *d, uint64_t set) {
@@ -359,10 +369,12 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
   return 0;
 }
 
-extern "C" unsigned long kapi_nooks_posix_sigpending() {
+// sigpending: `mask` is the calling thread's as the personality keeps it,
+// a handler's thread's with what its run holds (as Linux's while it runs).
+extern "C" unsigned long kapi_nooks_posix_sigpending(unsigned long mask) {
   ProgramSignals &s = of(calling_domain());
   std::lock_guard<std::mutex> g(s.lock);
-  return pending_set(s) & self().mask;
+  return pending_set(s) & mask;
 }
 
 extern "C" int kapi_nooks_posix_sigsuspend(unsigned long mask) {

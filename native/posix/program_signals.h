@@ -73,9 +73,10 @@ class TemporaryMask {
   uint64_t old_ = 0;
 };
 
-// The signals pending in d (blocked by every thread of it), one bit each.
+// The signals pending in d that every thread of it blocks (what a signalfd
+// reads: not one a handler in flight holds for its handler), one bit each.
 uint64_t signals_pending(Domain *d);
-// The lowest pending signal of `set`, taken off pending (one occurrence of a
+// The lowest of those in `set`, taken off pending (one occurrence of a
 // queued one), as sigwait and a signalfd's read take it; 0: none.
 int signals_take(Domain *d, uint64_t set);
 // What a signal becoming pending in d wakes (a signalfd's waits, and the

@@ -187,6 +187,8 @@ static int carry_out(int sig)
 {
 	void *handler = dispositions[sig].handler;
 	int flags = dispositions[sig].flags;
+	struct posix_thread *self = posix_thread_self();
+	unsigned long mask = self->sigmask;
 
 	if (handler == (void *)SIG_IGN)
 		return 0;
@@ -200,6 +202,10 @@ static int carry_out(int sig)
 		dispositions[sig].handler = (void *)SIG_DFL;
 		dispositions[sig].flags &= ~SA_SIGINFO;
 	}
+	/* The thread's mask while the handler runs is Linux's: what the kernel
+	 * holds for the run (sigprocmask and sigpending answer it), restored as
+	 * sigreturn restores it. */
+	self->sigmask |= dispositions[sig].mask | (flags & SA_NODEFER ? 0 : posix_signal_bit(sig));
 	if (flags & SA_SIGINFO) {
 		siginfo_t info;
 		ucontext_t context = { 0 };
@@ -209,6 +215,7 @@ static int carry_out(int sig)
 	} else {
 		((void (*)(int))handler)(sig);
 	}
+	self->sigmask = mask;
 	return 1;
 }
 
