@@ -161,6 +161,14 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     expect(printed(kernel(), d)).toEqual(['ready', 'signalfd read -1, Resource temporarily unavailable; pending 0', 'SIGHUP\'s handler ran 1, pending in SIGTERM\'s 1', 'bye, handled 0']);
   });
 
+  it('-m k: SA_RESETHAND resets the disposition as it delivers: of two SIGTERMs sent at once, the second is SIG_DFL\'s and kills the program', async () => {
+    const d = await started('reset-k', 'k');
+    d.kill('SIGTERM');
+    d.kill('SIGTERM');
+    expect(await d.exited).toEqual({ driver: 'reset-k', status: null, signal: 'SIGTERM' });
+    expect(printed(kernel(), d)).toEqual(['ready']);
+  });
+
   it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {
     const d = await started('exit-x', 'x', 'main exits');
     await until(() => !d.objects().some((o) => o.type === 'thread' && o.label === 'main'), 'main\'s thread to end');

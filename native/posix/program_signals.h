@@ -44,7 +44,14 @@ class ProgramThread {
 // A handler in flight holds pending, as Linux blocks them while it runs,
 // its own signal (but under SA_NODEFER) and its sa_mask's: *holds.
 enum class SignalRoute { taken, handler, pending };
-SignalRoute signals_route(Domain *d, int sig, uint64_t *holds);
+// A run of a signal's disposition: what it holds pending while it runs,
+// and whether SA_RESETHAND made the disposition SIG_DFL at an earlier
+// delivery (the handler the personality still keeps is not run).
+struct HandlerRun {
+  uint64_t holds;
+  bool defaulted;
+};
+SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 
 // sig was carried out, its handler's run holding `holds`: if its handler
 // ran (`handled`), the waits of d's threads that do not block it end
