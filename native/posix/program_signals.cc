@@ -68,9 +68,9 @@ ProgramSignals &of(Domain *d) { return programs[d->id]; }
 // as the handler's thread gets to run: a second signal sent meanwhile runs
 // SIG_DFL's, never the handler again.
 HandlerRun run_begins(ProgramSignals &s, int sig) {
-  HandlerRun run{s.holds[sig], s.reset[sig]};
+  HandlerRun run{s.holds[sig], s.reset[sig], s.holds_once[sig]};
   s.handling[sig]++;
-  if (s.holds_once[sig]) {
+  if (run.resets) {
     s.holds[sig] = 0;
     s.holds_once[sig] = false;
     s.reset[sig] = true;
@@ -171,8 +171,9 @@ void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Co
       if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
     });
     if (e == 0) continue;
-    klog_line(4, d->name, "a pending signal is left pending: " + why);
-    signals_not_carried_out(d, sig, run.holds);
+    if (e != -ESRCH)  // else d is ending (a clean exit as a handler's end released it) or failed: a restart forgets it
+      klog_line(4, d->name, "a pending signal is left pending: " + why);
+    signals_not_carried_out(d, sig, run);
     {
       std::lock_guard<std::mutex> g(of(d).lock);
       add_pending(of(d), sig, times);
@@ -304,10 +305,15 @@ void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
   deliver(d, released, nullptr);
 }
 
-void signals_not_carried_out(Domain *d, int sig, uint64_t holds) {
+void signals_not_carried_out(Domain *d, int sig, HandlerRun run) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  run_ends(s, sig, holds);
+  run_ends(s, sig, run.holds);
+  if (run.resets) {  // not delivered after all: its handler is still the disposition
+    s.holds[sig] = run.holds;
+    s.holds_once[sig] = true;
+    s.reset[sig] = false;
+  }
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {

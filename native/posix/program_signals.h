@@ -50,6 +50,7 @@ enum class SignalRoute { taken, handler, pending };
 struct HandlerRun {
   uint64_t holds;
   bool defaulted;
+  bool resets;  // this run is SA_RESETHAND's: from it on the disposition is SIG_DFL
 };
 SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 
@@ -59,8 +60,9 @@ SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 // and waits for its handlers to end (a mask's change) goes on; the pending
 // signals the run held and nothing holds now are delivered. No lock held.
 void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds);
-// sig's handler was routed or taken off pending but its thread never started.
-void signals_not_carried_out(Domain *d, int sig, uint64_t holds);
+// sig's handler was routed or taken off pending but its thread never started
+// (an SA_RESETHAND reset undone: it was not delivered).
+void signals_not_carried_out(Domain *d, int sig, HandlerRun run);
 
 // Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
 // epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending

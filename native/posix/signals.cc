@@ -58,7 +58,7 @@ int posix_kill(Domain *d, int sig, std::string *why) {
   HandlerRun run{};
   if (signals_route(d, sig, &run) != SignalRoute::handler) return 0;  // taken by a sigwait, or pending: blocked by every thread, or held
   int e = signal_handler_start(d, sig, 1, run, why, nullptr);
-  if (e) signals_not_carried_out(d, sig, run.holds);  // no handler in flight after all
+  if (e) signals_not_carried_out(d, sig, run);  // no handler in flight after all
   return e;
 }
 
