@@ -9,7 +9,8 @@
 // the threads that do not block it only. A signalfd reads the blocked ones in
 // an epoll loop. A handler in flight holds its signal and its sa_mask's
 // pending, one a constructor installed too; a signal only a handler holds is
-// that handler's, never a signalfd's. pthread_exit on main's thread: the
+// that handler's, never a signalfd's; SA_RESETHAND resets the disposition
+// as it delivers. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
 // signal is sent once the program says it is `ready`, and the program looks
 // at what came once the test says go (a SIGUSR2 it takes in sigwait, sent
