@@ -6,7 +6,7 @@
 // after it, never an exact count in a time), and a read after a long nap
 // catches up; a nonblocking read before the expiry is EAGAIN; TFD_TIMER_ABSTIME
 // in the past fires at once; a disarm stops the expiries; an epoll loop
-// over a timerfd and an eventfd reports both, EPOLLET once per batch of expiries (those between two reads, as Linux); poll and
+// over a timerfd and an eventfd reports both (none of them, nor a signalfd or an epoll, has a position: ESPIPE), EPOLLET once per batch of expiries (those between two reads, as Linux); poll and
 // select find it readable; armed timerfds start no thread; a thread blocked
 // reading a timerfd ends when the driver fails, which is recovered with no
 // thread left.
@@ -31,10 +31,12 @@ const source = `
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,6 +156,32 @@ NOOKS_EXPORT long answers(void)
 	CHECK(timerfd_gettime(999, &cur) == -1 && errno == EBADF);
 	CHECK(timerfd_settime(fd, 0, nowhere, NULL) == -1 && errno == EFAULT && timerfd_gettime(fd, nowhere) == -1 && errno == EFAULT);
 	CHECK(timerfd_create(CLOCK_BOOTTIME, 0) >= 0 && timerfd_create(CLOCK_REALTIME, 0) >= 0);
+	return 0;
+}
+
+/* The anonymous files have no position, as Linux's (checked on 6.18): pread
+ * and pwrite ESPIPE, lseek 0 whatever it is asked (a bad whence EINVAL),
+ * a read moving nothing. */
+NOOKS_EXPORT long no_position(void)
+{
+	sigset_t hup;
+	int fds[4], i;
+	uint64_t count = 1;
+
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	fds[0] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	fds[1] = eventfd(1, EFD_NONBLOCK);
+	fds[2] = signalfd(-1, &hup, SFD_NONBLOCK);
+	fds[3] = epoll_create1(0);
+	for (i = 0; i < 4; i++) {
+		CHECK(fds[i] >= 0);
+		CHECK(pread(fds[i], &count, sizeof(count), 0) == -1 && errno == ESPIPE);
+		CHECK(pwrite(fds[i], &count, sizeof(count), 0) == -1 && errno == ESPIPE);
+		CHECK(lseek(fds[i], 5, SEEK_SET) == 0 && lseek(fds[i], 0, SEEK_CUR) == 0 && lseek(fds[i], 0, SEEK_END) == 0);
+		CHECK(lseek(fds[i], 0, 99) == -1 && errno == EINVAL);
+	}
+	CHECK(read(fds[1], &count, sizeof(count)) == sizeof(count) && lseek(fds[1], 0, SEEK_CUR) == 0);
 	return 0;
 }
 
@@ -387,6 +415,12 @@ describe.each<Isolation>(['mprotect', 'process', 'none'])("timerfd and affinity,
   it('a nonblocking read an hour early is EAGAIN; reads under 8 bytes and writes EINVAL; gettime and old_value; other clocks, flags and files refused; a NULL setting EFAULT', async () => {
     const d = await kernel().load(path);
     expect(d.call('answers')).toBe(0);
+    d.unload();
+  });
+
+  it('a timerfd, an eventfd, a signalfd and an epoll have no position, as Linux\'s: pread and pwrite ESPIPE, lseek 0 moving nothing', async () => {
+    const d = await kernel().load(path);
+    expect(d.call('no_position')).toBe(0);
     d.unload();
   });
 

@@ -8,7 +8,9 @@
 // it with no handler run; SIG_IGN discards it. A handler ends the waits of
 // the threads that do not block it only. A signalfd reads the blocked ones in
 // an epoll loop. A handler in flight holds its signal and its sa_mask's
-// pending, one a constructor installed too. pthread_exit on main's thread: the
+// pending, one a constructor installed too; a signal only a handler holds is
+// that handler's, never a signalfd's; SA_RESETHAND resets the disposition
+// as it delivers. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
 // signal is sent once the program says it is `ready`, and the program looks
 // at what came once the test says go (a SIGUSR2 it takes in sigwait, sent
@@ -147,6 +149,25 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     d.kill('SIGUSR2');
     expect(await d.exited).toEqual({ driver: 'hold-n', status: 0, signal: null });
     expect(printed(kernel(), d)).toEqual(['ready', 'SIGTERM ran 2, SIGHUP 2, SIGUSR1 1, SIGINT 2, inside SIGTERM\'s 0', 'bye, handled 0']);
+  });
+
+  it('-m h: a signal no thread blocks but a handler in flight holds (its sa_mask) is that handler\'s: a signalfd does not read it, main\'s sigpending does not answer it, the holder\'s does; it runs once the holder returns', async () => {
+    const d = await started('hold-h', 'h');
+    d.kill('SIGTERM');
+    d.kill('SIGHUP');
+    d.kill('SIGUSR2');
+    await until(() => printed(kernel(), d).length > 1, 'the signalfd\'s read');
+    expect(printed(kernel(), d)[1]).toBe('signalfd read -1, Resource temporarily unavailable; pending 0');
+    expect(await d.exited).toEqual({ driver: 'hold-h', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'signalfd read -1, Resource temporarily unavailable; pending 0', 'SIGHUP\'s handler ran 1, pending in SIGTERM\'s 1', 'bye, handled 0']);
+  });
+
+  it('-m k: SA_RESETHAND resets the disposition as it delivers: of two SIGTERMs sent at once, the second is SIG_DFL\'s and kills the program', async () => {
+    const d = await started('reset-k', 'k');
+    d.kill('SIGTERM');
+    d.kill('SIGTERM');
+    expect(await d.exited).toEqual({ driver: 'reset-k', status: null, signal: 'SIGTERM' });
+    expect(printed(kernel(), d)).toEqual(['ready']);
   });
 
   it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {

@@ -78,8 +78,8 @@ const posixCore: KapiCall[] = [
     doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
   },
   {
-    name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [],
-    doc: 'sigpending in a program: the signals sent to the program (Driver.kill) and pending, blocked by every thread of it, that the calling thread blocks.',
+    name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [p('mask', 'unsigned long')],
+    doc: 'sigpending in a program: the signals sent to the program (Driver.kill) and pending (blocked by every thread of it, or held by a handler in flight) that `mask`, the calling thread\'s, blocks; a handler\'s thread blocks what its run holds, as Linux\'s.',
   },
   {
     name: 'nooks_posix_sigsuspend', ret: 'int', params: [p('mask', 'unsigned long')],
@@ -120,16 +120,16 @@ const posixFiles: KapiCall[] = [
   {
     name: 'nooks_posix_read', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'void *', { kind: 'writable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO, -ESPIPE (pread of a pipe). A read of an eventfd waits while its count is 0, of a timerfd until an expiry, of a pipe while it is empty and its write end open, of a UIO node until an interrupt, of a signalfd until a signal of its mask is pending (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
+    doc: 'read (`offset` -1: at the file position, which it advances), pread: bytes read, 0 at the end; -EBADF (not open for reading), -EINVAL, -EIO, -ESPIPE (pread of a pipe, an eventfd, a timerfd, a signalfd or an epoll, as Linux\'s). A read of an eventfd waits while its count is 0, of a timerfd until an expiry, of a pipe while it is empty and its write end open, of a UIO node until an interrupt, of a signalfd until a signal of its mask is pending (-EAGAIN under O_NONBLOCK): counted against the driver\'s time budget, as msleep.', blocking: true,
   },
   {
     name: 'nooks_posix_write', ret: 'long',
     params: [p('fd', 'int'), p('buf', 'const void *', { kind: 'readable', size: 'n', nullable: true }), p('n', 'size_t', { kind: 'size', max: ioMax }), p('offset', 'long long')],
-    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold), -EPIPE (a pipe whose read end is closed), -ESPIPE (pwrite of a pipe). An eventfd\'s write waits while it would overflow, a pipe\'s while it is full (-EAGAIN under O_NONBLOCK).', blocking: true,
+    doc: 'write (`offset` -1: at the file position), pwrite: bytes written; -EBADF (not open for writing), -EINVAL, -ENODEV (an unbind of what the driver does not hold), -EPIPE (a pipe whose read end is closed), -ESPIPE (pwrite of a pipe, an eventfd, a timerfd, a signalfd or an epoll). An eventfd\'s write waits while it would overflow, a pipe\'s while it is full (-EAGAIN under O_NONBLOCK).', blocking: true,
   },
   {
     name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
-    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL, -ESPIPE (a pipe).',
+    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL, -ESPIPE (a pipe); 0, moving nothing, for an eventfd, a timerfd, a signalfd or an epoll, which have no position (Linux\'s noop_llseek).',
   },
   {
     name: 'nooks_posix_fstat', ret: 'int',

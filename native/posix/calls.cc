@@ -57,7 +57,7 @@ extern "C" long kapi_nooks_posix_read(int fd, void *buf, size_t n, long long off
   std::shared_ptr<OpenFile> of = fd_get(d, fd);
   if (!of || (of->flags & O_ACCMODE) == O_WRONLY) return -EBADF;
   if (offset < -1) return -EINVAL;
-  if (offset >= 0 && !of->file->seekable()) return -ESPIPE;
+  if (offset >= 0 && of->file->positioning() != Positioning::seekable) return -ESPIPE;
   std::vector<uint8_t> bytes(n);
   InterruptibleWait signals;  // a read that blocks (an eventfd, a timerfd, a UIO node, a pipe) ends when a handler runs: -EINTR
   long r = of->file->pread(d, bytes.data(), n, offset < 0 ? of->pos.load() : (uint64_t)offset, of->flags);
@@ -72,7 +72,7 @@ extern "C" long kapi_nooks_posix_write(int fd, const void *buf, size_t n, long l
   std::shared_ptr<OpenFile> of = fd_get(d, fd);
   if (!of || (of->flags & O_ACCMODE) == O_RDONLY) return -EBADF;
   if (offset < -1) return -EINVAL;
-  if (offset >= 0 && !of->file->seekable()) return -ESPIPE;
+  if (offset >= 0 && of->file->positioning() != Positioning::seekable) return -ESPIPE;
   std::vector<uint8_t> bytes((const uint8_t *)buf, (const uint8_t *)buf + n);
   uint64_t at = offset >= 0 ? (uint64_t)offset : (of->flags & O_APPEND) ? of->file->fstat().size : of->pos.load();
   long r = of->file->pwrite(d, bytes.data(), n, at, of->flags);
@@ -83,9 +83,12 @@ extern "C" long kapi_nooks_posix_write(int fd, const void *buf, size_t n, long l
 extern "C" long long kapi_nooks_posix_lseek(int fd, long long offset, int whence) {
   std::shared_ptr<OpenFile> of = fd_get(calling_domain(), fd);
   if (!of) return -EBADF;
-  if (!of->file->seekable()) return -ESPIPE;
-  long long base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (long long)of->pos : whence == SEEK_END ? (long long)of->file->fstat().size : -1;
-  if (base < 0 || base + offset < 0) return -EINVAL;
+  Positioning positioning = of->file->positioning();
+  if (positioning == Positioning::stream) return -ESPIPE;
+  if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return -EINVAL;
+  if (positioning == Positioning::anonymous) return 0;
+  long long base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (long long)of->pos : (long long)of->file->fstat().size;
+  if (base + offset < 0) return -EINVAL;
   of->pos = (uint64_t)(base + offset);
   return (long long)of->pos;
 }

@@ -25,6 +25,7 @@ class EventFd : public File {
   FileStat fstat() override { return {0600, 0}; }
   static constexpr FileKind kKind = FileKind::eventfd;
   FileKind kind() const override { return kKind; }
+  Positioning positioning() const override { return Positioning::anonymous; }
   // Adds n (saturating, never waiting): a device's interrupt, from any thread.
   void signal(uint64_t n);
   // How many reads and writes (signals too) changed the count.
@@ -56,6 +57,7 @@ class Epoll : public File {
   FileStat fstat() override { return {0600, 0}; }
   static constexpr FileKind kKind = FileKind::epoll;
   FileKind kind() const override { return kKind; }
+  Positioning positioning() const override { return Positioning::anonymous; }
 
  private:
   // On the watched file's queue while the watch lasts: a change wakes the epoll's waits.

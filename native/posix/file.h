@@ -26,6 +26,13 @@ struct FileStat {
 };
 
 // The kinds another file's operation needs to tell apart (no RTTI in the addon).
+// How a file answers an offset, as Linux's kinds of file do.
+enum class Positioning {
+  seekable,   // a regular file's, a device's: read and write at an offset, lseek moves the position
+  stream,     // a pipe's: an offset given to read, write or lseek is -ESPIPE
+  anonymous,  // an anon inode's (eventfd, timerfd, signalfd, epoll): pread and pwrite -ESPIPE; lseek answers 0 and moves nothing (Linux's noop_llseek)
+};
+
 enum class FileKind { other, eventfd, epoll, vfio_container, directory, timerfd, signalfd };
 
 class File {
@@ -50,8 +57,7 @@ class File {
   virtual void munmap(Domain *, uintptr_t, size_t) {}
   virtual long truncate(Domain *, uint64_t) { return -EINVAL; }
   virtual FileStat fstat() = 0;
-  // false: no file position (a pipe): an offset given to read, write or lseek is -ESPIPE.
-  virtual bool seekable() const { return true; }
+  virtual Positioning positioning() const { return Positioning::seekable; }
   // A descriptor of it was closed (the file lives on while others refer to it).
   virtual void close(Domain *) {}
   virtual FileKind kind() const { return FileKind::other; }

@@ -64,7 +64,7 @@ class PipeEnd : public File {
   uint64_t changes() override { return pipe_->changes(end_); }
   std::shared_ptr<WaitQueue> waits() override { return pipe_->waits(end_); }
   FileStat fstat() override { return {S_IFIFO | 0600, 0}; }
-  bool seekable() const override { return false; }
+  Positioning positioning() const override { return Positioning::stream; }
   void close(Domain *) override { pipe_->close(end_); }
   long ioctl(Domain *d, unsigned long request, unsigned long arg) override {
     return request == FIONREAD ? ioctl_answer_int(d, arg, (int)pipe_->unread(), "FIONREAD") : -ENOTTY;

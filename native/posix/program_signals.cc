@@ -47,6 +47,7 @@ struct ProgramSignals {
   uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
   uint64_t holds[kSignals + 1] = {};     // what a run of each's handler holds pending: its sa_mask, itself but under SA_NODEFER (sigaction)
   bool holds_once[kSignals + 1] = {};    // SA_RESETHAND: its next run holds them, then the disposition is SIG_DFL
+  bool reset[kSignals + 1] = {};         // SA_RESETHAND's run was delivered: each later one is SIG_DFL's, until a sigaction
   uint32_t held[kSignals + 1] = {};      // runs in flight that hold each
   std::vector<ThreadSignals *> threads;
   uint64_t pending_changes = 0;  // signals added to pending or taken off it
@@ -62,17 +63,21 @@ ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
 ProgramSignals &of(Domain *d) { return programs[d->id]; }
 
 // Under s.lock: a run of sig's handler begins: in flight, and what it holds
-// pending held until it ends (run_ends); that is returned.
-uint64_t run_begins(ProgramSignals &s, int sig) {
-  uint64_t holds = s.holds[sig];
+// pending held until it ends (run_ends). Under SA_RESETHAND the disposition
+// is SIG_DFL from this delivery on, as Linux resets it as it delivers, not
+// as the handler's thread gets to run: a second signal sent meanwhile runs
+// SIG_DFL's, never the handler again.
+HandlerRun run_begins(ProgramSignals &s, int sig) {
+  HandlerRun run{s.holds[sig], s.reset[sig], s.holds_once[sig]};
   s.handling[sig]++;
-  if (s.holds_once[sig]) {
+  if (run.resets) {
     s.holds[sig] = 0;
     s.holds_once[sig] = false;
+    s.reset[sig] = true;
   }
   for (int h = 1; h <= kSignals; h++)
-    if (holds & signal_bit(h)) s.held[h]++;
-  return holds;
+    if (run.holds & signal_bit(h)) s.held[h]++;
+  return run;
 }
 
 // Under s.lock. (None in flight after a restart reset them.)
@@ -94,7 +99,7 @@ uint64_t unblocked_somewhere(const ProgramSignals &s) {
 struct Taken {
   int sig;
   uint32_t times;
-  uint64_t holds;
+  HandlerRun run;
 };
 
 // Under s.lock: the pending signals of `set` that no handler in flight
@@ -111,8 +116,14 @@ std::vector<Taken> take_pending(ProgramSignals &s, uint64_t set) {
   return taken;
 }
 
-// Under s.lock: the lowest pending signal of `set`, one occurrence of it taken off pending; 0: none.
+// Under s.lock: the lowest pending signal of `set` that every thread blocks,
+// one occurrence of it taken off pending; 0: none. One a thread does not
+// block is pending only while a handler in flight holds it (or no thread
+// was left to run it): it is for its handler, never a sigwait's or a
+// signalfd's, as on Linux the handler's own thread blocks it and another
+// thread takes it.
 int take_one(ProgramSignals &s, uint64_t set) {
+  set &= ~unblocked_somewhere(s);
   for (int sig = 1; sig <= kSignals; sig++)
     if ((set & signal_bit(sig)) && s.pending[sig]) {
       s.pending[sig]--;
@@ -148,20 +159,21 @@ struct Completion {
 // (d not running, or at its thread limit) goes back to pending. Each
 // thread's end counts `done` down. No lock of these held.
 void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Completion> &done) {
-  for (auto [sig, times, holds] : sigs) {
+  for (auto [sig, times, run] : sigs) {
     std::string why;
     if (done) {
       std::lock_guard<std::mutex> g(done->lock);
       done->left++;
     }
-    int e = signal_handler_start(d, sig, times, holds, &why, [done] {
+    int e = signal_handler_start(d, sig, times, run, &why, [done] {
       if (!done) return;
       std::lock_guard<std::mutex> g(done->lock);
       if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
     });
     if (e == 0) continue;
-    klog_line(4, d->name, "a pending signal is left pending: " + why);
-    signals_not_carried_out(d, sig, holds);
+    if (e != -ESRCH)  // else d is ending (a clean exit as a handler's end released it) or failed: a restart forgets it
+      klog_line(4, d->name, "a pending signal is left pending: " + why);
+    signals_not_carried_out(d, sig, run);
     {
       std::lock_guard<std::mutex> g(of(d).lock);
       add_pending(of(d), sig, times);
@@ -180,12 +192,16 @@ void change_mask(Domain *d, uint64_t mask, const std::shared_ptr<Completion> &do
   ProgramSignals &s = of(d);
   ThreadSignals &t = self();
   std::vector<Taken> now;
+  bool readable = false;  // a held signal blocked everywhere now: a signalfd reads it
   {
     std::lock_guard<std::mutex> g(s.lock);
     if (old) *old = t.mask;
+    uint64_t blocks = mask & ~kNeverBlocked & ~t.mask;
     t.mask = mask & ~kNeverBlocked;
     if (t.program) now = take_pending(s, ~t.mask);
+    readable = t.program && (blocks & pending_set(s) & ~unblocked_somewhere(s));
   }
+  if (readable) s.pending_waits->wake_all();
   deliver(d, now, done);
 }
 
@@ -249,7 +265,7 @@ ProgramThread::~ProgramThread() {
   tl_program = nullptr;
 }
 
-SignalRoute signals_route(Domain *d, int sig, uint64_t *holds) {
+SignalRoute signals_route(Domain *d, int sig, HandlerRun *run) {
   ProgramSignals &s = of(d);
   uint64_t bit = signal_bit(sig);
   {
@@ -262,7 +278,7 @@ SignalRoute signals_route(Domain *d, int sig, uint64_t *holds) {
         return SignalRoute::taken;
       }
     if (!s.held[sig] && (unblocked_somewhere(s) & bit)) {
-      *holds = run_begins(s, sig);
+      *run = run_begins(s, sig);
       return SignalRoute::handler;
     }
     add_pending(s, sig, 1);
@@ -289,10 +305,15 @@ void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
   deliver(d, released, nullptr);
 }
 
-void signals_not_carried_out(Domain *d, int sig, uint64_t holds) {
+void signals_not_carried_out(Domain *d, int sig, HandlerRun run) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  run_ends(s, sig, holds);
+  run_ends(s, sig, run.holds);
+  if (run.resets) {  // not delivered after all: its handler is still the disposition
+    s.holds[sig] = run.holds;
+    s.holds_once[sig] = true;
+    s.reset[sig] = false;
+  }
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
@@ -308,7 +329,7 @@ TemporaryMask::~TemporaryMask() {
 uint64_t signals_pending(Domain *d) {
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
-  return pending_set(s);
+  return pending_set(s) & ~unblocked_somewhere(s);
 }
 
 int signals_take(Domain *d, uint64_t set) {
@@ -333,6 +354,7 @@ void signals_reset(Domain *d) {
   std::fill(std::begin(s.held), std::end(s.held), 0);
   std::fill(std::begin(s.holds), std::end(s.holds), 0);  // the dispositions are the driver's static data: SIG_DFL again
   std::fill(std::begin(s.holds_once), std::end(s.holds_once), false);
+  std::fill(std::begin(s.reset), std::end(s.reset), false);
 }
 
 }  // namespace nooks
@@ -359,10 +381,12 @@ extern "C" int kapi_nooks_posix_sigmask(unsigned long mask) {
   return 0;
 }
 
-extern "C" unsigned long kapi_nooks_posix_sigpending() {
+// sigpending: `mask` is the calling thread's as the personality keeps it,
+// a handler's thread's with what its run holds (as Linux's while it runs).
+extern "C" unsigned long kapi_nooks_posix_sigpending(unsigned long mask) {
   ProgramSignals &s = of(calling_domain());
   std::lock_guard<std::mutex> g(s.lock);
-  return pending_set(s) & self().mask;
+  return pending_set(s) & mask;
 }
 
 extern "C" int kapi_nooks_posix_sigsuspend(unsigned long mask) {
@@ -406,6 +430,7 @@ extern "C" void kapi_nooks_posix_sigaction(int sig, unsigned long holds, int onc
   std::lock_guard<std::mutex> g(s.lock);
   s.holds[sig] = holds & ~kNeverBlocked;
   s.holds_once[sig] = once;
+  s.reset[sig] = false;
 }
 
 // sigaction to SIG_IGN (or to SIG_DFL where that ignores): a pending `sig` is discarded, as POSIX has it.

@@ -44,7 +44,15 @@ class ProgramThread {
 // A handler in flight holds pending, as Linux blocks them while it runs,
 // its own signal (but under SA_NODEFER) and its sa_mask's: *holds.
 enum class SignalRoute { taken, handler, pending };
-SignalRoute signals_route(Domain *d, int sig, uint64_t *holds);
+// A run of a signal's disposition: what it holds pending while it runs,
+// and whether SA_RESETHAND made the disposition SIG_DFL at an earlier
+// delivery (the handler the personality still keeps is not run).
+struct HandlerRun {
+  uint64_t holds;
+  bool defaulted;
+  bool resets;  // this run is SA_RESETHAND's: from it on the disposition is SIG_DFL
+};
+SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 
 // sig was carried out, its handler's run holding `holds`: if its handler
 // ran (`handled`), the waits of d's threads that do not block it end
@@ -52,8 +60,9 @@ SignalRoute signals_route(Domain *d, int sig, uint64_t *holds);
 // and waits for its handlers to end (a mask's change) goes on; the pending
 // signals the run held and nothing holds now are delivered. No lock held.
 void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds);
-// sig's handler was routed or taken off pending but its thread never started.
-void signals_not_carried_out(Domain *d, int sig, uint64_t holds);
+// sig's handler was routed or taken off pending but its thread never started
+// (an SA_RESETHAND reset undone: it was not delivered).
+void signals_not_carried_out(Domain *d, int sig, HandlerRun run);
 
 // Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
 // epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending
@@ -73,9 +82,10 @@ class TemporaryMask {
   uint64_t old_ = 0;
 };
 
-// The signals pending in d (blocked by every thread of it), one bit each.
+// The signals pending in d that every thread of it blocks (what a signalfd
+// reads: not one a handler in flight holds for its handler), one bit each.
 uint64_t signals_pending(Domain *d);
-// The lowest pending signal of `set`, taken off pending (one occurrence of a
+// The lowest of those in `set`, taken off pending (one occurrence of a
 // queued one), as sigwait and a signalfd's read take it; 0: none.
 int signals_take(Domain *d, uint64_t set);
 // What a signal becoming pending in d wakes (a signalfd's waits, and the

@@ -34,6 +34,7 @@ class SignalFd : public File {
   FileStat fstat() override { return {0600, 0}; }
   static constexpr FileKind kKind = FileKind::signalfd;
   FileKind kind() const override { return kKind; }
+  Positioning positioning() const override { return Positioning::anonymous; }
   // signalfd on this descriptor again: what it reads from now on.
   void set_mask(uint64_t mask) {
     mask_.store(mask & ~kNeverRead);

@@ -28,12 +28,12 @@ int not_running(Domain *d, std::string *why) {
 
 }  // namespace
 
-int signal_handler_start(Domain *d, int sig, uint32_t times, uint64_t holds, std::string *why, std::function<void()> done) {
+int signal_handler_start(Domain *d, int sig, uint32_t times, HandlerRun run, std::string *why, std::function<void()> done) {
   void *carry_out = dlsym(d->handle, "nooks_posix_signal");
   if (int e = not_running(d, why)) return e;
   std::string name = sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "signal " + std::to_string(sig);
-  long handle = driver_thread_start(d, XpcCall{carry_out, {(uint64_t)sig, times}, 0}, (uint64_t)carry_out, true, name, std::nullopt,
-                                    [d, sig, holds, done](uint64_t handled) {
+  long handle = driver_thread_start(d, XpcCall{carry_out, {(uint64_t)sig, times, run.defaulted}, 0}, (uint64_t)carry_out, true, name, std::nullopt,
+                                    [d, sig, holds = run.holds, done](uint64_t handled) {
                                       signals_carried_out(d, sig, handled, holds);  // a handler ran (not SIG_IGN, not a default ignoring it)
                                       if (done) done();
                                     });
@@ -55,10 +55,10 @@ int posix_kill(Domain *d, int sig, std::string *why) {
     return -ESRCH;
   }
   if (int e = not_running(d, why)) return e;
-  uint64_t holds = 0;
-  if (signals_route(d, sig, &holds) != SignalRoute::handler) return 0;  // taken by a sigwait, or pending: blocked by every thread, or held
-  int e = signal_handler_start(d, sig, 1, holds, why, nullptr);
-  if (e) signals_not_carried_out(d, sig, holds);  // no handler in flight after all
+  HandlerRun run{};
+  if (signals_route(d, sig, &run) != SignalRoute::handler) return 0;  // taken by a sigwait, or pending: blocked by every thread, or held
+  int e = signal_handler_start(d, sig, 1, run, why, nullptr);
+  if (e) signals_not_carried_out(d, sig, run);  // no handler in flight after all
   return e;
 }
 

@@ -34,6 +34,7 @@ class TimerFd : public File, public Expiring {
   FileStat fstat() override { return {0600, 0}; }
   static constexpr FileKind kKind = FileKind::timerfd;
   FileKind kind() const override { return kKind; }
+  Positioning positioning() const override { return Positioning::anonymous; }
   // timerfd_settime: the first expiry `value_ns` from now, or at that time of
   // the clock if `absolute` (at once if past), 0: disarmed; then one every
   // `interval_ns` (0: none). Expiries not read are forgotten. Returns the setting before.

@@ -68,6 +68,6 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)
 /* A library-style driver is sent no signals: none is pending. */
 int sigpending(sigset_t *set)
 {
-	posix_signal_set_to(set, posix_program() ? nooks_posix_sigpending() : 0);
+	posix_signal_set_to(set, posix_program() ? nooks_posix_sigpending(posix_thread_self()->sigmask) : 0);
 	return 0;
 }

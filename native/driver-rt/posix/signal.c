@@ -181,12 +181,16 @@ bool posix_signal_restarts(void)
  * (with a siginfo of SI_USER under SA_SIGINFO; SA_RESETHAND makes the
  * disposition SIG_DFL first, as Linux), SIG_IGN does nothing, and SIG_DFL
  * ends the program as killed by the signal (no atexit handlers, no flush, as
- * Linux) where Linux's default ends a process. 1 when a handler ran (the
+ * Linux) where Linux's default ends a process; `defaulted`: SIG_DFL's,
+ * whatever is kept, for SA_RESETHAND reset the disposition at an earlier
+ * delivery, whose thread may not have run yet. 1 when a handler ran (the
  * kernel then interrupts the program's waits), else 0. */
-static int carry_out(int sig)
+static int carry_out(int sig, bool defaulted)
 {
-	void *handler = dispositions[sig].handler;
+	void *handler = defaulted ? (void *)SIG_DFL : dispositions[sig].handler;
 	int flags = dispositions[sig].flags;
+	struct posix_thread *self = posix_thread_self();
+	unsigned long mask = self->sigmask;
 
 	if (handler == (void *)SIG_IGN)
 		return 0;
@@ -200,6 +204,10 @@ static int carry_out(int sig)
 		dispositions[sig].handler = (void *)SIG_DFL;
 		dispositions[sig].flags &= ~SA_SIGINFO;
 	}
+	/* The thread's mask while the handler runs is Linux's: what the kernel
+	 * holds for the run (sigprocmask and sigpending answer it), restored as
+	 * sigreturn restores it. */
+	self->sigmask |= dispositions[sig].mask | (flags & SA_NODEFER ? 0 : posix_signal_bit(sig));
 	if (flags & SA_SIGINFO) {
 		siginfo_t info;
 		ucontext_t context = { 0 };
@@ -209,20 +217,21 @@ static int carry_out(int sig)
 	} else {
 		((void (*)(int))handler)(sig);
 	}
+	self->sigmask = mask;
 	return 1;
 }
 
 /* `times` of sig, one after the other: one sent, or each that was pending
  * (a real-time signal's queue) and a mask let through, as Linux runs them
- * in turn; 1 when a handler ran. While it runs the kernel holds pending
+ * in turn (`defaulted`: as SIG_DFL, the kernel's word); 1 when a handler ran. While it runs the kernel holds pending
  * what its disposition blocks (tell_holds): a second sig waits there for
  * it to return (but under SA_NODEFER), never running the handler beside
  * itself. */
-__attribute__((visibility("default"))) int nooks_posix_signal(int sig, unsigned int times)
+__attribute__((visibility("default"))) int nooks_posix_signal(int sig, unsigned int times, int defaulted)
 {
 	int handled = 0;
 
 	while (times--)
-		handled |= carry_out(sig);
+		handled |= carry_out(sig, defaulted);
 	return handled;
 }
