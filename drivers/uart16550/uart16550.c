@@ -31,6 +31,8 @@ struct uart16550 {
 	bool tx_starting;	/* start_tx turned the transmit interrupt on: the next one starts a transmission */
 	long crash_on_tx;	/* tests: fault in the transmit interrupt that starts the next transmission */
 	bool held;		/* tests: neither transmit nor receive interrupts (hold()) */
+	bool stall_tx;		/* tests: the next transmit interrupt waits, bytes taken, for tx_empty (stall_next_tx()) */
+	volatile long tx_empty_asked;	/* tests: tx_empty calls, counted before its lock */
 };
 
 static struct uart16550 *the_uart;	/* the last one probed, for the exported test functions */
@@ -93,6 +95,16 @@ static void transmit_chars(struct uart16550 *up)
 		up->ier &= ~UART_IER_THRI;
 		serial_out(up, UART_IER, up->ier);
 		return;
+	}
+	if (up->stall_tx) {
+		/* the kernel's queue may be empty now, the bytes not in the UART yet: let tx_empty ask meanwhile */
+		long asked = up->tx_empty_asked;
+		unsigned long end = jiffies + msecs_to_jiffies(1000);
+
+		up->stall_tx = false;
+		/* (under mprotect, one thread at a time runs driver code: tx_empty waits, the stall runs out) */
+		while (up->tx_empty_asked == asked && (long)(jiffies - end) < 0)
+			;
 	}
 	for (i = 0; i < n; i++)
 		serial_out(up, UART_TX, buf[i]);
@@ -296,9 +308,22 @@ static unsigned int uart16550_get_mctrl(struct uart_port *port)
 	return ret;
 }
 
+/*
+ * Under the lock, as Linux's 8250: the transmit interrupt takes bytes from the
+ * kernel before it writes them to the UART, and in between the kernel's queue
+ * is empty and so may the UART be. Read then, the port was "drained" and a
+ * close's shutdown cleared the FIFO those bytes went to.
+ */
 static unsigned int uart16550_tx_empty(struct uart_port *port)
 {
-	return (serial_in(to_uart(port), UART_LSR) & UART_LSR_TEMT) ? TIOCSER_TEMT : 0;
+	struct uart16550 *up = to_uart(port);
+	unsigned int ret;
+
+	up->tx_empty_asked++;
+	spin_lock(&up->lock);
+	ret = (serial_in(up, UART_LSR) & UART_LSR_TEMT) ? TIOCSER_TEMT : 0;
+	spin_unlock(&up->lock);
+	return ret;
 }
 
 static const struct uart_ops uart16550_ops = {
@@ -464,6 +489,18 @@ NOOKS_EXPORT long crash_on_next_tx(void)
 	if (!the_uart)
 		return -ENODEV;
 	the_uart->crash_on_tx = 1;
+	return 0;
+}
+
+/*
+ * Tests: the next transmit interrupt that takes bytes from the kernel waits,
+ * before it writes them to the UART, until tx_empty is asked (at most 1 s).
+ */
+NOOKS_EXPORT long stall_next_tx(void)
+{
+	if (!the_uart)
+		return -ENODEV;
+	the_uart->stall_tx = true;
 	return 0;
 }
 

@@ -14,6 +14,6 @@ export const uartOps: OpsTable = {
     { name: 'stop_tx', ret: 'void', params: [port], required: true, role: 'request', doc: 'Stop transmitting (flow control).' },
     { name: 'set_mctrl', ret: 'void', params: [port, a('mctrl', 'unsigned int')], required: true, role: 'config', doc: 'Set the modem control lines (TIOCM_RTS, TIOCM_DTR, ...).' },
     { name: 'get_mctrl', ret: 'unsigned int', params: [port], required: true, role: 'query', doc: 'The modem status lines (TIOCM_CTS, TIOCM_DSR, TIOCM_CAR, TIOCM_RNG).' },
-    { name: 'tx_empty', ret: 'unsigned int', params: [port], required: true, role: 'query', doc: 'TIOCSER_TEMT when everything given was sent.' },
+    { name: 'tx_empty', ret: 'unsigned int', params: [port], required: true, role: 'query', doc: 'TIOCSER_TEMT when everything given was sent, bytes taken (uart_get_tx) and not yet in the UART included: take the lock the transmit path holds.' },
   ],
 };
