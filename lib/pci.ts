@@ -141,11 +141,27 @@ export function pciBind(address: string, via: PciVia, force = false): PciDevice 
   if (dev.inUse.length && !force)
     throw new PciError('EBUSY', `${dev.address} is in use by this system (${dev.inUse.join('; ')}): it stays with ${dev.driver}; --force takes it anyway`);
   loadModule(target);
-  const now = reprobe(dev, target);
+  let now: PciDevice;
+  try {
+    now = reprobe(dev, target);
+  } catch (e) {
+    // A write after the unbind failed (the device gone, the kernel refusing): off its driver, maybe kept from it by
+    // the override; given back as pciUnbind does. A failed unbind changed nothing.
+    const stays = dev.driver !== null && existsSync(join(busDir, 'devices', dev.address, 'driver'));
+    throw new PciError((e as PciError).code, `${(e as Error).message}; ${stays ? `it stays with ${dev.driver}` : giveBack(dev.address)}`);
+  }
   if (now.driver === target) return now;
   // Not left without a driver, nor kept from its own by the override.
-  const back = pciUnbind(dev.address).driver;
-  throw new PciError('EIO', `${target} did not take ${dev.address} (see dmesg); it is back with ${back ?? 'no driver'}`);
+  throw new PciError('EIO', `${target} did not take ${dev.address} (see dmesg); ${giveBack(dev.address)}`);
+}
+
+/** Gives the device back (pciUnbind): where it is then, or why that failed too, as the end of an error's message. */
+function giveBack(address: string): string {
+  try {
+    return `it is back with ${pciUnbind(address).driver ?? 'no driver'}`;
+  } catch (e) {
+    return `giving it back failed too: ${(e as Error).message}`;
+  }
 }
 
 /** Gives the device back: off its driver, the override cleared, and offered to the kernel's own drivers again. */

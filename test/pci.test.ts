@@ -79,6 +79,31 @@ describe('pciBind when the stub driver does not take the device', () => {
   });
 });
 
+describe('pciBind when a write to sysfs fails midway', () => {
+  // Before: the error of the failed write alone, the device left off its driver with driver_override the stub's,
+  // which kept its own driver from it. Here drivers_probe is a directory (EISDIR), as a device gone would fail it.
+  it('clears driver_override again and says where the device is', () => {
+    const root = mkdtempSync(join(tmpdir(), 'nooks-pci-sysfs-'));
+    const address = '0000:00:03.0';
+    const dev = join(root, 'devices', address);
+    mkdirSync(dev, { recursive: true });
+    mkdirSync(join(root, 'drivers', 'uio_pci_generic'), { recursive: true });
+    mkdirSync(join(root, 'drivers_probe'));
+    for (const [file, text] of [['vendor', '0x8086'], ['device', '0x100e'], ['class', '0x020000'], ['driver_override', '(null)']])
+      writeFileSync(join(dev, file), `${text}\n`);
+    pciSysfsForTest(root);
+    try {
+      const probe = join(root, 'drivers_probe');
+      expect(errorOf(() => pciBind(address, 'uio'))).toMatchObject({ code: 'EISDIR', message: expect.stringMatching(new RegExp(
+        `^cannot write "${address}" to ${probe}: .*; giving it back failed too: cannot write "${address}" to ${probe}: `)) });
+      expect(readFileSync(join(dev, 'driver_override'), 'utf8')).toBe('\n'); // not 'uio_pci_generic': its own driver may have it
+    } finally {
+      pciSysfsForTest();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('kernel.attachPci', () => {
   const kernel = kernelPerBlock({ isolation: 'mprotect' });
 
