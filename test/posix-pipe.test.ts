@@ -236,6 +236,7 @@ NOOKS_EXPORT long pipe_answers(void)
 	CHECK(fcntl(fds[0], F_GETFD) == FD_CLOEXEC);
 	CHECK(read(fds[1], c, 1) == -1 && errno == EBADF && write(fds[0], "x", 1) == -1 && errno == EBADF);
 	CHECK(lseek(fds[0], 0, SEEK_CUR) == -1 && errno == ESPIPE && pread(fds[0], c, 1, 0) == -1 && errno == ESPIPE);
+	CHECK(lseek(fds[0], 0, SEEK_DATA) == -1 && errno == ESPIPE && lseek(fds[0], 0, 99) == -1 && errno == EINVAL);
 	CHECK(pwrite(fds[1], "x", 1, 0) == -1 && errno == ESPIPE);
 	/* empty */
 	CHECK(read(fds[0], c, sizeof(c)) == -1 && errno == EAGAIN);

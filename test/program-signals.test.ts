@@ -9,7 +9,8 @@
 // the threads that do not block it only. A signalfd reads the blocked ones in
 // an epoll loop. A handler in flight holds its signal and its sa_mask's
 // pending, one a constructor installed too; a signal only a handler holds is
-// that handler's, never a signalfd's; SA_RESETHAND resets the disposition
+// that handler's, never a signalfd's, and runs when it returns even with
+// the driver's threads all taken; SA_RESETHAND resets the disposition
 // as it delivers. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
 // signal is sent once the program says it is `ready`, and the program looks
@@ -159,6 +160,19 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     await until(() => printed(kernel(), d).length > 1, 'the signalfd\'s read');
     expect(printed(kernel(), d)[1]).toBe('signalfd read -1, Resource temporarily unavailable; pending 0');
     expect(await d.exited).toEqual({ driver: 'hold-h', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'signalfd read -1, Resource temporarily unavailable; pending 0', 'SIGHUP\'s handler ran 1, pending in SIGTERM\'s 1', 'bye, handled 0']);
+  });
+
+  it('-m z: as -m h with the driver\'s 64 threads taken, the holder\'s among them: the held signal its return lets go of runs, its thread no longer counted', async () => {
+    const d = await started('hold-z', 'z');
+    const from = kernel().log().length;
+    d.kill('SIGTERM');
+    d.kill('SIGHUP');
+    d.kill('SIGUSR2');
+    const leftPending = () => kernel().log().slice(from).filter((l) => l.source === d.name && l.text.includes('left pending')).map((l) => l.text);
+    await until(() => printed(kernel(), d).length > 2 || leftPending().length > 0, 'SIGHUP\'s handler, or its signal left pending');
+    expect(leftPending()).toEqual([]);
+    expect(await d.exited).toEqual({ driver: 'hold-z', status: 0, signal: null });
     expect(printed(kernel(), d)).toEqual(['ready', 'signalfd read -1, Resource temporarily unavailable; pending 0', 'SIGHUP\'s handler ran 1, pending in SIGTERM\'s 1', 'bye, handled 0']);
   });
 

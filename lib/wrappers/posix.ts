@@ -129,7 +129,7 @@ const posixFiles: KapiCall[] = [
   },
   {
     name: 'nooks_posix_lseek', ret: 'long long', params: [p('fd', 'int'), p('offset', 'long long'), p('whence', 'int')],
-    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL, -ESPIPE (a pipe); 0, moving nothing, for an eventfd, a timerfd, a signalfd or an epoll, which have no position (Linux\'s noop_llseek).',
+    doc: 'lseek: the new position (SEEK_SET, SEEK_CUR, SEEK_END); -EBADF, -EINVAL (a whence past SEEK_HOLE first, as Linux), -ESPIPE (a pipe); 0, moving nothing, for an eventfd, a timerfd, a signalfd or an epoll, which have no position (Linux\'s noop_llseek), whatever the whence up to SEEK_HOLE (SEEK_DATA and SEEK_HOLE too; -EINVAL past it).',
   },
   {
     name: 'nooks_posix_fstat', ret: 'int',

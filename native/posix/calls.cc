@@ -83,10 +83,11 @@ extern "C" long kapi_nooks_posix_write(int fd, const void *buf, size_t n, long l
 extern "C" long long kapi_nooks_posix_lseek(int fd, long long offset, int whence) {
   std::shared_ptr<OpenFile> of = fd_get(calling_domain(), fd);
   if (!of) return -EBADF;
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return -EINVAL;  // Linux's SEEK_MAX check comes before the file's own
   Positioning positioning = of->file->positioning();
   if (positioning == Positioning::stream) return -ESPIPE;
+  if (positioning == Positioning::anonymous) return 0;  // noop_llseek, SEEK_DATA and SEEK_HOLE too
   if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return -EINVAL;
-  if (positioning == Positioning::anonymous) return 0;
   long long base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (long long)of->pos : (long long)of->file->fstat().size;
   if (base + offset < 0) return -EINVAL;
   of->pos = (uint64_t)(base + offset);

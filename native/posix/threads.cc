@@ -41,6 +41,7 @@ struct DriverThread {
   bool detached;
   ThreadCtx *joiner = nullptr;  // the thread whose pthread_join waits for it, woken when it ends
   bool finished = false;  // it left the domain for good
+  bool returned = false;  // its crossing returned: no longer one of the driver's kMaxThreads, so what its `after` starts (a held signal's handler) finds room
   std::atomic<const ThreadCtx *> ctx{nullptr};  // its own, once it runs: whether a teardown left it behind
   uint64_t left_running = 0;  // a teardown gave up on it (its ticket, left_running.h): it keeps its domain until it ends
   uint64_t result = 0;
@@ -82,6 +83,10 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
     }
     recovery_notify(d, f);
   } else if (t->after) {
+    {
+      std::lock_guard<std::mutex> g(threads.lock);
+      t->returned = true;
+    }
     t->after(c.ret);
   }
   program.reset();  // before d may go
@@ -161,7 +166,7 @@ long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, co
   t->after = std::move(after);
   std::lock_guard<std::mutex> g(threads.lock);
   int alive = 0;
-  for (auto &[h, other] : threads.all) alive += other->domain == d;
+  for (auto &[h, other] : threads.all) alive += other->domain == d && !other->returned;
   if (alive >= kMaxThreads) return -EAGAIN;
   // As on Linux, a new thread is called what the thread that created it is called (its kernel thread inherits that).
   char inherited[16] = "";
