@@ -31,8 +31,8 @@ struct uart16550 {
 	bool tx_starting;	/* start_tx turned the transmit interrupt on: the next one starts a transmission */
 	long crash_on_tx;	/* tests: fault in the transmit interrupt that starts the next transmission */
 	bool held;		/* tests: neither transmit nor receive interrupts (hold()) */
-	bool stall_tx;		/* tests: the next transmit interrupt waits, bytes taken, for tx_empty (stall_next_tx()) */
-	volatile long tx_empty_asked;	/* tests: tx_empty calls, counted before its lock */
+	bool stall_tx;		/* tests: the next transmit interrupt waits, bytes taken, for tx_empty's answer (stall_next_tx()) */
+	volatile long tx_empty_answered;	/* tests: tx_empty's reads of the LSR, counted once read */
 };
 
 static struct uart16550 *the_uart;	/* the last one probed, for the exported test functions */
@@ -97,13 +97,17 @@ static void transmit_chars(struct uart16550 *up)
 		return;
 	}
 	if (up->stall_tx) {
-		/* the kernel's queue may be empty now, the bytes not in the UART yet: let tx_empty ask meanwhile */
-		long asked = up->tx_empty_asked;
+		/*
+		 * The kernel's queue may be empty now, the bytes not in the UART yet: a tx_empty that reads
+		 * the LSR meanwhile answers, and the bytes go in only after. One that takes the lock cannot
+		 * answer before the stall runs out (nor can it run at all under mprotect, one thread at a
+		 * time in driver code), and reads the LSR with the bytes in.
+		 */
+		long answered = up->tx_empty_answered;
 		unsigned long end = jiffies + msecs_to_jiffies(1000);
 
 		up->stall_tx = false;
-		/* (under mprotect, one thread at a time runs driver code: tx_empty waits, the stall runs out) */
-		while (up->tx_empty_asked == asked && (long)(jiffies - end) < 0)
+		while (up->tx_empty_answered == answered && (long)(jiffies - end) < 0)
 			;
 	}
 	for (i = 0; i < n; i++)
@@ -319,9 +323,9 @@ static unsigned int uart16550_tx_empty(struct uart_port *port)
 	struct uart16550 *up = to_uart(port);
 	unsigned int ret;
 
-	up->tx_empty_asked++;
 	spin_lock(&up->lock);
 	ret = (serial_in(up, UART_LSR) & UART_LSR_TEMT) ? TIOCSER_TEMT : 0;
+	up->tx_empty_answered++;
 	spin_unlock(&up->lock);
 	return ret;
 }
@@ -494,7 +498,7 @@ NOOKS_EXPORT long crash_on_next_tx(void)
 
 /*
  * Tests: the next transmit interrupt that takes bytes from the kernel waits,
- * before it writes them to the UART, until tx_empty is asked (at most 1 s).
+ * before it writes them to the UART, until tx_empty has read the LSR (at most 1 s).
  */
 NOOKS_EXPORT long stall_next_tx(void)
 {
