@@ -25,7 +25,6 @@ struct FileStat {
   uint64_t size;
 };
 
-// The kinds another file's operation needs to tell apart (no RTTI in the addon).
 // How a file answers an offset, as Linux's kinds of file do.
 enum class Positioning {
   seekable,   // a regular file's, a device's: read and write at an offset, lseek moves the position
@@ -33,6 +32,7 @@ enum class Positioning {
   anonymous,  // an anon inode's (eventfd, timerfd, signalfd, epoll): pread and pwrite -ESPIPE; lseek answers 0 and moves nothing (Linux's noop_llseek)
 };
 
+// The kinds another file's operation needs to tell apart (no RTTI in the addon).
 enum class FileKind { other, eventfd, epoll, vfio_container, directory, timerfd, signalfd };
 
 class File {
