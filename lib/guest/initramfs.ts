@@ -151,11 +151,7 @@ mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmp /tmp
 ifconfig lo 127.0.0.1 up
 for m in /modules/*.ko; do insmod "$m" || echo "insmod $m failed"; done
-# cache=loose: the guest's page cache keeps what it read of the project, so
-# each node process, each module vitest reads again, comes from guest memory
-# instead of 9p round trips (the kernel's mode for a read-only mount nothing
-# changes under: the tests build what a guest runs before it boots)
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose host /mnt/host || echo "nooks-guest: cannot mount the project"
+mount -t 9p -o trans=virtio,version=9p2000.L,ro host /mnt/host || echo "nooks-guest: cannot mount the project"
 cd /mnt/host
 /bin/sh -c ${JSON.stringify(o.command)}
 rc=$?
