@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { endWithProcess } from '../ending-signals.js';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { channelFd, said, type TrialReport, type TrialSpec } from './trial.js';
@@ -34,6 +33,44 @@ const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
 /** How long the child's event loop may stay silent before it counts as hung. */
 const silentMs = 1000;
 
+/** The trials running: each one's directory, and its process once spawned (what the trial's 'close' would end). */
+const running = new Map<string, ChildProcess | undefined>();
+const endingSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Kills the trials' processes and removes their directories: their 'close' never comes once this process ends. */
+function endTrials(): void {
+  for (const [dir, child] of running) {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  running.clear();
+}
+
+/** A signal that ends this process (no listener of the program's own takes it): the trials ended first, then its default. */
+function onEndingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return; // the program decides what it means: its trials go on
+  endTrials();
+  watchEnd(false);
+  process.kill(process.pid, signal);
+}
+
+/** Listens for this process's end while trials run, and only then (a listener of SIGINT keeps Node from ending on it). */
+function watchEnd(on: boolean): void {
+  for (const s of endingSignals) process[on ? 'on' : 'off'](s, onEndingSignal);
+  process[on ? 'on' : 'off']('exit', endTrials);
+}
+
+function trialStarted(dir: string): void {
+  if (running.size === 0) watchEnd(true);
+  running.set(dir, undefined);
+}
+
+function trialEnded(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  running.delete(dir);
+  if (running.size === 0) watchEnd(false);
+}
+
 /**
  * Rejects when the trial could not be set up (the child says so before the
  * application starts: a workload's load export that throws or returns what a
@@ -46,20 +83,12 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     // the application's files: made and removed here, as the child may die before it could remove them (and here
     // at a signal that ends this process, as the trial's close never comes then)
     const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
-    let child: ChildProcess;
-    const removeDir = () => rmSync(dir, { recursive: true, force: true });
-    const ended = endWithProcess(() => {
-      child?.kill('SIGKILL'); // none before the spawn
-      removeDir();
-    });
-    const trialEnded = () => {
-      removeDir();
-      ended();
-    };
+    trialStarted(dir);
     const notStarted = (e: NodeJS.ErrnoException) => {
-      trialEnded();
+      trialEnded(dir);
       reject(Object.assign(new Error(`the trial could not be set up: ${e.message}`), { code: e.code }));
     };
+    let child: ChildProcess;
     try {
       // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
       child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
@@ -71,6 +100,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
       child.once('error', notStarted);
       return;
     }
+    running.set(dir, child);
     const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);
     let channel = '';
     let out = '';
@@ -101,7 +131,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      trialEnded();
+      trialEnded(dir);
       const ms = Date.now() - started;
       const lines = channel.split('\n').map((l) => /^(\S+)(?: (.*))?$/.exec(l) ?? [l, l, '']);
       /** What followed `word` in each of its lines, in order. */
