@@ -32,10 +32,24 @@ export interface GuestKernel {
 const versionOf = (pkg: string) => (pkg.match(/linux-image-(\d+)\.(\d+)/) ?? []).slice(1).map(Number);
 const atLeast = (v: number[], min: number[]) => v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]);
 
-/** The versioned kernel package behind a Debian meta-package (linux-image-amd64, linux-image-6.12-amd64). */
-function kernelPackage(meta: string): string | undefined {
-  const deps = execFileSync('apt-cache', ['depends', meta], { encoding: 'utf8' });
-  return deps.match(/Depends: (linux-image-\d[\w.+~-]*-amd64)\b/)?.[1];
+const DEFAULT_META = 'linux-image-amd64';
+
+/**
+ * The versioned kernel package behind each Debian meta-package: linux-image-amd64
+ * and every linux-image-X.Y-amd64 series. One apt-cache run, as each run builds
+ * apt's package cache anew where the system keeps none (Debian's container
+ * images): about a second of CPU.
+ */
+function kernelPackages(): Map<string, string> {
+  const out = execFileSync('apt-cache', ['depends', DEFAULT_META, '^linux-image-[0-9]+\\.[0-9]+-amd64$'], { encoding: 'utf8' });
+  const packages = new Map<string, string>();
+  let meta = '';
+  for (const line of out.split('\n')) {
+    if (/^\S/.test(line)) meta = line.trim(); // a package's name; its dependencies follow, indented
+    const dep = line.match(/Depends: (linux-image-\d[\w.+~-]*-amd64)\b/)?.[1];
+    if (dep && !packages.has(meta)) packages.set(meta, dep);
+  }
+  return packages;
 }
 
 /**
@@ -45,12 +59,12 @@ function kernelPackage(meta: string): string | undefined {
  */
 export function guestKernel(min: [number, number] = [0, 0]): GuestKernel {
   mkdirSync(guestCacheDir, { recursive: true });
-  let pkg = kernelPackage('linux-image-amd64');
+  const packages = kernelPackages();
+  let pkg = packages.get(DEFAULT_META);
   if (!pkg || !atLeast(versionOf(pkg), min)) {
-    const metas = execFileSync('apt-cache', ['search', '--names-only', '^linux-image-[0-9]+\\.[0-9]+-amd64$'], { encoding: 'utf8' })
-      .split('\n').map((l) => l.split(' ')[0]).filter((m) => m && atLeast(versionOf(m), min))
+    const metas = [...packages.keys()].filter((m) => m !== DEFAULT_META && atLeast(versionOf(m), min))
       .sort((a, b) => versionOf(b)[0] - versionOf(a)[0] || versionOf(b)[1] - versionOf(a)[1]);
-    pkg = metas.length ? kernelPackage(metas[0]) : undefined;
+    pkg = metas.length ? packages.get(metas[0]) : undefined;
   }
   if (!pkg) throw new Error(`no Debian kernel package >= ${min.join('.')} found (run apt-get update)`);
   const root = join(guestCacheDir, pkg);
