@@ -78,11 +78,17 @@ export function readModule(file: string): Buffer {
   return file.endsWith('.xz') ? execFileSync('xz', ['-dc', file], { maxBuffer: 1 << 28 }) : readFileSync(file);
 }
 
-/** The files of `names` and of every module they depend on, dependencies first; built-in ones are skipped. */
-export function moduleClosure(modulesDir: string, names: string[]): string[] {
+/** A kernel module's file and its contents, uncompressed. */
+interface KernelModule {
+  file: string;
+  data: Buffer;
+}
+
+/** `names` and every module they depend on, dependencies first, each read (and uncompressed) once; built-in ones are skipped. */
+export function moduleClosure(modulesDir: string, names: string[]): KernelModule[] {
   const files = listModules(join(modulesDir, 'kernel'));
   const builtin = new Set(readFileSync(join(modulesDir, 'modules.builtin'), 'utf8').split('\n').map((l) => moduleKey(l.replace(/^.*\//, ''))));
-  const order: string[] = [];
+  const order: KernelModule[] = [];
   const visit = (name: string) => {
     const key = moduleKey(name);
     const file = files.get(key);
@@ -90,9 +96,10 @@ export function moduleClosure(modulesDir: string, names: string[]): string[] {
       if (builtin.has(key)) return;
       throw new Error(`kernel module ${name} not found under ${modulesDir}`);
     }
-    if (order.includes(file)) return;
-    for (const d of moduleDepends(readModule(file))) visit(d);
-    order.push(file);
+    if (order.some((m) => m.file === file)) return;
+    const data = readModule(file);
+    for (const d of moduleDepends(data)) visit(d);
+    order.push({ file, data });
   };
   names.forEach(visit);
   return order;
@@ -140,7 +147,7 @@ export function buildInitramfs(out: string, o: InitramfsOptions): void {
   // the fault injector's disassembler and symbol lister (lib/inject), where the host has binutils
   for (const tool of ['objdump', 'nm']) if (existsSync(`/usr/bin/${tool}`)) addProgram(tool, `/usr/bin/${tool}`);
   const mods = moduleClosure(o.modulesDir, o.modules);
-  mods.forEach((m, i) => addFile(`modules/${String(i).padStart(2, '0')}-${moduleKey(m.replace(/^.*\//, ''))}.ko`, readModule(m), 0o100644));
+  mods.forEach((m, i) => addFile(`modules/${String(i).padStart(2, '0')}-${moduleKey(m.file.replace(/^.*\//, ''))}.ko`, m.data, 0o100644));
   // The guest reports its exit status through QEMU's isa-debug-exit port (0xf4).
   addFile('init', Buffer.from(`#!/bin/sh
 export PATH=/bin
