@@ -244,6 +244,27 @@ describe('the sound shadow driver', () => {
     expect(w.data.equals(scaled(t, 80))).toBe(true); // each frame once, in order, the volume given to the fallback
   });
 
+  // The fallback is the last: its own failure disables the driver, and the stream's error says how the fallback
+  // failed (before: only that it did, "failed too: there is no other").
+  it('a stream on a fallback that faults in turn ends with an error that names the fallback\'s fault', async () => {
+    await kernel.shutdown();
+    const fallback = fixtureDriver('pcm-late');
+    await boot(true, fallbackTo(fallback));
+    const t = tone(RATE, 1, 440, 1.2);
+    const p = await playingAt80(t);
+    armPointerCrash();
+    await until(() => kernel.events().some((e) => e.event === 'fallback'), 'the fallback in place');
+    expect(drv.call('register_pcm')).toBe(1);
+    await until(() => !p.status().restarting, 'the stream restored on the fallback');
+    const frames = p.status().framesDone;
+    await until(() => p.status().framesDone > frames, 'the fallback playing');
+    armPointerCrash(); // the fallback's own pointer() faults now
+    await expect(p.write(t.subarray(6000 * 2))).rejects.toMatchObject({
+      message: expect.stringContaining(`its fallback driver ${fallback}, in its place, failed too (segv: segmentation fault at address 0x0 in pcm-late.so:`),
+    });
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback', 'fault', 'recovering', 'disabled']);
+  });
+
   it('the player plays a tone across drv.recover() while it drains: every frame once, its volume kept', async () => {
     const t = tone(RATE, 1, 440, 1.2);
     const irqs = Number(drv.call('irqs'));
