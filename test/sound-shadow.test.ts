@@ -16,7 +16,7 @@ import { defaultPolicy, DriverFault, Kernel, type DriverPolicy, openCapture, ope
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
-import { holdTeardown, pcmHoldDownCrossing, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
+import { holdTeardown, pcmHoldDownCrossing, pcmHoldRegister, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { logFromNow } from './helpers/left-running.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
@@ -232,11 +232,17 @@ describe('the sound shadow driver', () => {
     expect(drv.path).toBe(fallback);
     expect(p.status()).toMatchObject({ restarting: true, error: null }); // parked, waiting for the fallback's registration
     expect(logEvents(kernel, 'test-down-hold-passed')).toEqual([{ kind: 'test-down-hold-passed', device: 'pcm0', ended: false }]);
+    // The registration (the fallback's work item, the driver running) returns to the driver only once the stream's
+    // restore is over: before, that restore's snd_pcm_set_buffer could come before the registration had made the pcm
+    // the fallback's, which failed it (bad-call: "not a pcm object the driver holds"; the guest's starved vCPUs).
+    pcmHoldRegister('pcm0');
     expect(drv.call('register_pcm')).toBe(1);
     await p.write(t.subarray(6000 * 2));
     await p.drain();
     expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
     p.close();
+    expect(logEvents(kernel, 'test-register-held')).toEqual([{ kind: 'test-register-held', device: 'pcm0' }]);
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
     const cs = cuts();
     expect(cs).toHaveLength(1);
     const w = readWav(played);
