@@ -20,7 +20,7 @@ import { holdTeardown, pcmHoldDownCrossing, pcmHoldRegister, pcmHoldRestore, rel
 import { fixtureDriver } from './helpers/build-driver.js';
 import { logFromNow } from './helpers/left-running.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { fallbackTo, logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
+import { fallbackTo, logEvents, recoveries, suiteIsolation, until, untilProgress } from './helpers/util.js';
 
 const RATE = 16000;
 const PERIOD = 320; // frames: openPcm's default period (20 ms)
@@ -276,7 +276,7 @@ describe('the sound shadow driver', () => {
     const irqs = Number(drv.call('irqs'));
     const playing = play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.2, volume: 50 });
     // 40 periods (0.8 s) in: the player has written it all (the queue holds 0.5 s) and waits in drain()
-    await until(() => Number(drv.call('irqs')) >= irqs + 40, 'playback under way', 15_000); // 0.8 s of real time, and a loaded machine's start (the guest's emulated CPU took over 5 s)
+    await untilProgress(() => Number(drv.call('irqs')) >= irqs + 40, () => Number(drv.call('irqs')), 'playback under way'); // 0.8 s of real time: the guest's emulated CPU took over 5 s
     drv.recover();
     expect(await playing).toMatchObject({ app: 'player', ok: true, frames: t.length / 2 });
     expect(recoveries(kernel)).toBe(1);
