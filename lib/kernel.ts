@@ -194,7 +194,7 @@ export class Kernel extends EventEmitter<Record<RecoveryEventName, [RecoveryEven
     this.agent = new RecoveryAgent(policy, {
       restart: (name, f) => this.recovered(name, f).restart(),
       disable: (name, why, f) => this.recovered(name, f).disable(why, f),
-      fallback: (name, path, f) => this.recovered(name, f).replaceWith(path),
+      fallback: (name, path, f) => this.recovered(name, f).replaceWith(path, f),
     }, { logFile: eventLog });
     for (const e of ['fault', 'recovering', 'recovered', 'disabled', 'fallback'] as const)
       this.agent.on(e, (ev) => emitEach(this, e, ev)); // each of the kernel's listeners on its own, as the agent's
@@ -788,12 +788,13 @@ export class Driver {
    * a param it does not declare refuses it). The fallback is loaded before this driver's
    * (failed, torn down) domain goes, which hands it what the shadow parked for
    * this driver (docs/recovery.md, "Shadow drivers"): one that cannot load
-   * leaves the driver to be disabled, with the reason.
+   * leaves the driver to be disabled, with the reason. `f`: the failure replaced from.
    */
-  replaceWith(path: string): void {
+  replaceWith(path: string, f: NativeFault): void {
     const fallback = driverPath(path);
-    // the policy's fallback is one: when the fallback in place fails past the policy's limit, none is left
-    if (this.replaced !== undefined) throw new Error(`its fallback driver ${fallback}, in its place, failed too: there is no other [EFALLBACK]`);
+    // the policy's fallback is one: when the fallback in place fails past the policy's limit, none is left; how it
+    // failed is all its user learns of that failure (a stream's error, a disabled event)
+    if (this.replaced !== undefined) throw new Error(`its fallback driver ${fallback}, in its place, failed too (${f.kind}: ${f.message}): there is no other [EFALLBACK]`);
     if (fallback === this.path) throw new Error(`the fallback driver ${fallback} is the driver itself: refused [EFALLBACK]`);
     let domain: number;
     try {

@@ -9,7 +9,7 @@ export { hostProbe } from './host-probe.js';
 export { pciSysfsForTest } from './pci.js';
 export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
 export { holdRestoreForRx, ptyPair, setSerialRxBuffer, uartRxHeld, uartRxLost, uartTxHeld } from './classes/serial.js';
-export { pcmHoldDma, pcmHoldDownCrossing, pcmHoldRestore } from './classes/sound.js';
+export { pcmHoldDma, pcmHoldDownCrossing, pcmHoldRegister, pcmHoldRestore } from './classes/sound.js';
 
 /**
  * Maps BAR `bar` of a device (bus index or name) bound to `driver` into the

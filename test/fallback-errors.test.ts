@@ -110,8 +110,12 @@ describe('a fallback driver that cannot take over', () => {
     faultOf(() => d.call('null_deref'));
     expect(d.path).toBe(fallback);
     const fault = faultOf(() => d.call('null_deref')); // the fallback's own null_deref
-    expect(fault.recoveryFailed).toBe(`its fallback driver ${fallback}, in its place, failed too: there is no other [EFALLBACK]`);
-    expect(kernel.events().filter((e) => e.driver === 'twice').map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback', 'fault', 'recovering', 'disabled']);
+    const events = kernel.events().filter((e) => e.driver === 'twice');
+    expect(events.map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback', 'fault', 'recovering', 'disabled']);
+    // the error says how the fallback failed: before, only that it did
+    const own = events[3].fault!;
+    expect(own.kind).toBe('segv');
+    expect(fault.recoveryFailed).toBe(`its fallback driver ${fallback}, in its place, failed too (segv: ${own.message}): there is no other [EFALLBACK]`);
     expect(d.state).toBe('disabled');
   });
 
@@ -122,8 +126,10 @@ describe('a fallback driver that cannot take over', () => {
     expect(d.path).toBe(driverPath('null'));
     const disabled: string[] = [];
     kernel.on('disabled', (e) => e.driver === 'again' && disabled.push(e.fault?.message ?? ''));
+    let own: RecoveryEvent['fault'];
+    kernel.on('fault', (e) => (own = e.fault));
     d.recover(); // the fallback fails (an explicit recovery), recovered at once
-    expect(disabled).toEqual([`its fallback driver ${driverPath('null')}, in its place, failed too: there is no other [EFALLBACK]`]);
+    expect(disabled).toEqual([`its fallback driver ${driverPath('null')}, in its place, failed too (${own!.kind}: ${own!.message}): there is no other [EFALLBACK]`]);
     expect(d.state).toBe('disabled');
   });
 

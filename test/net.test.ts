@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, nicCable, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
 import { nicHangTx } from '../lib/testing.js';
 import { frame, mac, nicPortOf, wirePartner } from './helpers/frames.js';
-import { logEvents, until, suiteIsolation } from './helpers/util.js';
+import { logEvents, until, untilProgress, suiteIsolation } from './helpers/util.js';
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';
@@ -76,7 +76,7 @@ describe('the net class and the emulated e1000', () => {
     received.length = 0;
     const frames = Array.from({ length: 300 }, (_, i) => frame(NIC_MAC, PEER_MAC, 1000 + i, 200));
     sendFromPeer(frames);
-    await until(() => received.length >= 300, '300 frames received', 5_000);
+    await untilProgress(() => received.length >= 300, () => received.length, '300 frames received');
     for (let i = 0; i < 300; i++) expect(received[i].equals(frames[i])).toBe(true);
     // broadcast is accepted; another station's unicast and an unsubscribed multicast are not
     received.length = 0;
@@ -111,7 +111,7 @@ describe('the net class and the emulated e1000', () => {
       received.length = 0;
       const frames = Array.from({ length: 100 }, (_, i) => frame(PEER_MAC, NIC_MAC, 5000 + i, 500));
       eth.send(frames);
-      await until(() => received.length >= 100, '100 echoed frames', 5_000);
+      await untilProgress(() => received.length >= 100, () => received.length, '100 echoed frames');
       for (let i = 0; i < 100; i++) expect(received[i].subarray(12).equals(frames[i].subarray(12))).toBe(true);
     } finally {
       peer.off('message', echo);

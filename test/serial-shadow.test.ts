@@ -16,7 +16,8 @@ import { logFromNow } from './helpers/left-running.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
+import { readStreaming } from './helpers/serial-read.js';
+import { logEvents, recoveries, suiteIsolation, until, untilProgress } from './helpers/util.js';
 
 describe('the serial shadow driver', () => {
   let kernel: Kernel;
@@ -159,7 +160,7 @@ describe('the serial shadow driver', () => {
     drv.recover(); // the reset clears the FIFO, as the restarted driver's startup would
     // The restarted driver's startup also reads RBR once to empty it (as Linux's 8250 does): a byte
     // that came in just before is the driver's to drop, and the model cannot count it.
-    await until(() => got.length + lost() >= sent.length - 1, 'every byte received or counted lost', 5_000);
+    await untilProgress(() => got.length + lost() >= sent.length - 1, () => got.length + lost(), 'every byte received or counted lost');
     // and no more: what the line brings after them is received after them
     const last = pattern(16, 7);
     await far!.write(last);
@@ -200,7 +201,7 @@ describe('the serial shadow driver', () => {
     drv.recover();
     const after = pattern(200, 10);
     const writing = left.write(after); // queued before the restore: it waits for the restarted driver
-    const got = await right.read(after.length, 5_000);
+    const got = await readStreaming(right, after.length);
     await writing;
     expect(got.equals(after)).toBe(true);
     expect(uartRxLost(b.index) - lost0).toBe(0);

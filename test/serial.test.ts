@@ -13,7 +13,8 @@ import { native } from '../lib/native.js';
 import { packageRoot } from '../lib/paths.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
-import { errorOf, faultOf, logEvents, rejectionOf, runNode, until, suiteIsolation } from './helpers/util.js';
+import { readStreaming } from './helpers/serial-read.js';
+import { errorOf, faultOf, logEvents, rejectionOf, runNode, until, untilProgress, suiteIsolation } from './helpers/util.js';
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;
@@ -62,7 +63,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       const back = pattern(1000, 3);
       t0 = Date.now();
       await far.write(back);
-      expect(Buffer.compare(await port.read(1000, 10_000), back)).toBe(0);
+      expect(Buffer.compare(await readStreaming(port, 1000), back)).toBe(0);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
       expect(device().errors).toBe(0);
 
@@ -74,7 +75,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       const txMs = Date.now() - t0;
       t0 = Date.now();
       await far.write(pattern(96, 1));
-      await port.read(96, 10_000);
+      await readStreaming(port, 96);
       const rxMs = Date.now() - t0;
       expect(txMs).toBeGreaterThanOrEqual(85); // 100 ms on the wire; never faster than the baud rate
       expect(rxMs).toBeGreaterThanOrEqual(85);
@@ -105,7 +106,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
     try {
       const sent = pattern(32 * 1024, 5); // 2.8 s on the wire: the far end's write is done long before
       await far.write(sent);
-      expect((await port.read(sent.length, 15_000)).equals(sent)).toBe(true);
+      expect((await readStreaming(port, sent.length)).equals(sent)).toBe(true);
     } finally {
       await port.close();
     }
@@ -124,7 +125,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       const sent = pattern(limit + 1000, 9); // 0.44 s on the wire
       await far.write(sent);
       const arrived = () => info().rxBytes - before.rxBytes + info().rxDropped - before.rxDropped;
-      await until(() => arrived() === sent.length, 'every byte at the kernel, kept or dropped', 20_000);
+      await untilProgress(() => arrived() === sent.length, arrived, 'every byte at the kernel, kept or dropped');
       expect(info().rxDropped - before.rxDropped).toBe(sent.length - limit);
       expect(port['pending'].reduce((n, b) => n + b.length, 0)).toBe(0); // JavaScript holds none of them
       expect((await port.read(1)).equals(sent.subarray(0, limit))).toBe(true);
@@ -227,7 +228,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
       const back = pattern(1000, 9);
       const t0 = Date.now();
       writeSync(stopped, back);
-      expect((await port.read(1000, 15_000)).equals(back)).toBe(true);
+      expect((await readStreaming(port, 1000)).equals(back)).toBe(true);
       expect(Date.now() - t0).toBeLessThan(3_000); // 87 ms on the wire; generous for a busy machine
       expect(uartTxHeld(index)).toBe(256); // the transmitter was held all along
       // reads again (on the same fd: opening the tty again, as serialport does, flushes what it holds)
@@ -243,7 +244,7 @@ describe('serial: a 16550A on a pty, its driver, and an application', () => {
         }
         return have >= all.length;
       };
-      await until(readSome, `${all.length} bytes at the far end`, 30_000);
+      await untilProgress(readSome, () => have, `${all.length} bytes at the far end`);
       expect(Buffer.concat(got).equals(all)).toBe(true);
       await writing;
     } finally {

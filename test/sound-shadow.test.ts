@@ -16,11 +16,11 @@ import { defaultPolicy, DriverFault, Kernel, type DriverPolicy, openCapture, ope
 import { play } from '../lib/apps/player.js';
 import { record } from '../lib/apps/recorder.js';
 import { readWav, tone, writeWav } from '../lib/apps/wav.js';
-import { holdTeardown, pcmHoldDownCrossing, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
+import { holdTeardown, pcmHoldDownCrossing, pcmHoldRegister, pcmHoldRestore, releaseTeardown } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { logFromNow } from './helpers/left-running.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { fallbackTo, logEvents, recoveries, suiteIsolation, until } from './helpers/util.js';
+import { fallbackTo, logEvents, recoveries, suiteIsolation, until, untilProgress } from './helpers/util.js';
 
 const RATE = 16000;
 const PERIOD = 320; // frames: openPcm's default period (20 ms)
@@ -232,11 +232,17 @@ describe('the sound shadow driver', () => {
     expect(drv.path).toBe(fallback);
     expect(p.status()).toMatchObject({ restarting: true, error: null }); // parked, waiting for the fallback's registration
     expect(logEvents(kernel, 'test-down-hold-passed')).toEqual([{ kind: 'test-down-hold-passed', device: 'pcm0', ended: false }]);
+    // The registration (the fallback's work item, the driver running) returns to the driver only once the stream's
+    // restore is over: before, that restore's snd_pcm_set_buffer could come before the registration had made the pcm
+    // the fallback's, which failed it (bad-call: "not a pcm object the driver holds"; the guest's starved vCPUs).
+    pcmHoldRegister('pcm0');
     expect(drv.call('register_pcm')).toBe(1);
     await p.write(t.subarray(6000 * 2));
     await p.drain();
     expect(p.status()).toMatchObject({ framesDone: t.length / 2, restarting: false, error: null });
     p.close();
+    expect(logEvents(kernel, 'test-register-held')).toEqual([{ kind: 'test-register-held', device: 'pcm0' }]);
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback']);
     const cs = cuts();
     expect(cs).toHaveLength(1);
     const w = readWav(played);
@@ -244,12 +250,33 @@ describe('the sound shadow driver', () => {
     expect(w.data.equals(scaled(t, 80))).toBe(true); // each frame once, in order, the volume given to the fallback
   });
 
+  // The fallback is the last: its own failure disables the driver, and the stream's error says how the fallback
+  // failed (before: only that it did, "failed too: there is no other").
+  it('a stream on a fallback that faults in turn ends with an error that names the fallback\'s fault', async () => {
+    await kernel.shutdown();
+    const fallback = fixtureDriver('pcm-late');
+    await boot(true, fallbackTo(fallback));
+    const t = tone(RATE, 1, 440, 1.2);
+    const p = await playingAt80(t);
+    armPointerCrash();
+    await until(() => kernel.events().some((e) => e.event === 'fallback'), 'the fallback in place');
+    expect(drv.call('register_pcm')).toBe(1);
+    await until(() => !p.status().restarting, 'the stream restored on the fallback');
+    const frames = p.status().framesDone;
+    await until(() => p.status().framesDone > frames, 'the fallback playing');
+    armPointerCrash(); // the fallback's own pointer() faults now
+    await expect(p.write(t.subarray(6000 * 2))).rejects.toMatchObject({
+      message: expect.stringContaining(`its fallback driver ${fallback}, in its place, failed too (segv: segmentation fault at address 0x0 in pcm-late.so:`),
+    });
+    expect(kernel.events().map((e) => e.event)).toEqual(['fault', 'recovering', 'fallback', 'fault', 'recovering', 'disabled']);
+  });
+
   it('the player plays a tone across drv.recover() while it drains: every frame once, its volume kept', async () => {
     const t = tone(RATE, 1, 440, 1.2);
     const irqs = Number(drv.call('irqs'));
     const playing = play(kernel, { rate: RATE, channels: 1, freq: 440, seconds: 1.2, volume: 50 });
     // 40 periods (0.8 s) in: the player has written it all (the queue holds 0.5 s) and waits in drain()
-    await until(() => Number(drv.call('irqs')) >= irqs + 40, 'playback under way', 15_000); // 0.8 s of real time, and a loaded machine's start (the guest's emulated CPU took over 5 s)
+    await untilProgress(() => Number(drv.call('irqs')) >= irqs + 40, () => Number(drv.call('irqs')), 'playback under way'); // 0.8 s of real time: the guest's emulated CPU took over 5 s
     drv.recover();
     expect(await playing).toMatchObject({ app: 'player', ok: true, frames: t.length / 2 });
     expect(recoveries(kernel)).toBe(1);

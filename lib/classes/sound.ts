@@ -107,6 +107,17 @@ export function pcmHoldRestore(device: string): void {
 }
 
 /**
+ * Test hook: the next registration of pcm `device` that hands it streams the
+ * shadow parked waits, before it returns to the driver, until their restore
+ * onto it is over or the driver failed (10 s at most): the restore crosses
+ * into the driver while the registration is still in the kernel (a driver
+ * that registers from a work item, after its init). Logs `test-register-held`.
+ */
+export function pcmHoldRegister(device: string): void {
+  native().pcmHoldRegister(device);
+}
+
+/**
  * Test hook: the next crossing of a stream of pcm `device` that finds the
  * pcm's driver down (failed, or unloaded) holds the stream's thread before it
  * decides whether that ends the stream, until that driver is unloaded (10 s at

@@ -1,7 +1,7 @@
 // The far end of a serial line in the tests: a tty opened with the serialport
 // package, as any application would open a real port.
 import { SerialPort as FarEnd } from 'serialport';
-import { until } from './util.js';
+import { untilProgress } from './util.js';
 
 /** The far end: bytes it received, and a way to wait for some. */
 export class Far {
@@ -17,8 +17,9 @@ export class Far {
   write(b: Buffer): Promise<void> {
     return new Promise((res, rej) => this.port.write(b, (e) => (e ? rej(e) : this.port.drain(() => res()))));
   }
-  async take(n: number, timeoutMs = 10_000): Promise<Buffer> {
-    await until(() => this.received.length >= n, `${n} bytes at the far end (have ${this.received.length})`, timeoutMs);
+  /** The first n bytes received, once they are: fails only when none arrives for quietMs (untilProgress). */
+  async take(n: number, quietMs?: number): Promise<Buffer> {
+    await untilProgress(() => this.received.length >= n, () => this.received.length, `${n} bytes at the far end`, quietMs);
     const out = this.received.subarray(0, n);
     this.received = this.received.subarray(n);
     return out;

@@ -42,9 +42,21 @@ export function hostProcesses(driver: string): number[] {
  * in milliseconds.
  */
 export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  await untilProgress(cond, () => 0, what, timeoutMs);
+}
+
+/**
+ * `until` for data that streams (bytes over a line, frames): fails only once `progress` (a count that grows as the
+ * data arrives) has stood still for `quietMs`, never for the total time. A starved machine moves slowly, not not
+ * at all: a total bound failed correct runs beside a CI job (2.8 s of wire time took over 15 s).
+ */
+export async function untilProgress(cond: () => boolean, progress: () => number, what: string, quietMs = 30_000): Promise<void> {
+  let seen = progress();
+  let quietSince = Date.now();
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    const now = progress();
+    if (now !== seen) [seen, quietSince] = [now, Date.now()];
+    else if (Date.now() - quietSince > quietMs) throw new Error(`timed out after ${quietMs} ms without progress waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

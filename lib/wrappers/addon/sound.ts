@@ -33,6 +33,9 @@ export const sound = surface({
     pcmHoldRestore: fn<(device: string) => void>(
       'Test hook: the next restore of a stream of the pcm waits, before it writes the stream\'s runtime, for driver code on another thread.',
       ['string']),
+    pcmHoldRegister: fn<(device: string) => void>(
+      'Test hook: the next registration of the pcm that hands it parked streams waits, before it returns to the driver, until their restore is over.',
+      ['string']),
     pcmHoldDownCrossing: fn<(device: string) => void>(
       'Test hook: the next crossing of a stream of the pcm that finds its driver down waits, before the stream\'s loop decides whether it ends, until that driver is unloaded.',
       ['string']),

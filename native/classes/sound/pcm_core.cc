@@ -19,6 +19,7 @@ std::map<std::string, std::shared_ptr<Pcm>> &g_pcms = *new std::map<std::string,
 std::map<int, std::shared_ptr<Stream>> &g_streams = *new std::map<int, std::shared_ptr<Stream>>;
 std::map<std::string, std::shared_ptr<Pcm>> &g_parked = *new std::map<std::string, std::shared_ptr<Pcm>>;
 std::set<std::string> &g_hold_restore = *new std::set<std::string>;
+std::set<std::string> &g_hold_register = *new std::set<std::string>;
 std::set<std::string> &g_hold_down = *new std::set<std::string>;
 std::atomic<bool> g_hold_down_armed{false};
 
@@ -127,6 +128,7 @@ ShadowedClass shadowed(ObjectType::pcm, {park_pcm, drop_pcm, end_pcm});
 void reset(napi_env) {
   std::lock_guard<std::mutex> g(g_lock);
   g_hold_restore.clear();
+  g_hold_register.clear();
   g_hold_down.clear();
   g_hold_down_armed.store(false, std::memory_order_relaxed);
 }

@@ -138,6 +138,9 @@ extern std::map<int, std::shared_ptr<Stream>> &g_streams;  // by handle (JS thre
 extern std::map<std::string, std::shared_ptr<Pcm>> &g_parked;
 // Test hook (pcmHoldRestore): pcms whose next restore waits for driver code on another thread (guarded by g_lock).
 extern std::set<std::string> &g_hold_restore;
+// Test hook (pcmHoldRegister): pcms whose next registration that hands parked streams over waits for their restore
+// (guarded by g_lock).
+extern std::set<std::string> &g_hold_register;
 // Test hook (pcmHoldDownCrossing): pcms whose stream's next crossing that finds the driver down is held (guarded by
 // g_lock); whether there are any, read relaxed first, so that the hook costs a stream's failure path one load.
 extern std::set<std::string> &g_hold_down;

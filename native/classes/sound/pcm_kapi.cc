@@ -1,11 +1,13 @@
 // The sound class: the kernel calls sound drivers make (lib/wrappers/kapi/sound.ts).
 #include <algorithm>
+#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
 #include "../../shadow/shadow.h"
+#include "../../xpc/xpc.h"
 #include "pcm_core.h"
 
 static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
@@ -15,6 +17,31 @@ using namespace nooks::sound_class;
 
 namespace {
 constexpr uint32_t kDefaultMaxBuffer = 1u << 20;
+
+// Whether a stream of p still waits for its restore onto p (neither restored nor ended).
+bool restore_pending(const Pcm &p) {
+  std::lock_guard<std::mutex> g(g_lock);
+  for (const std::shared_ptr<Stream> &s : p.open) {
+    if (!s) continue;
+    std::lock_guard<std::mutex> sg(s->lock);
+    if (s->parked && s->error.empty()) return true;
+  }
+  return false;
+}
+
+// Test hook (pcmHoldRegister): the registration that handed p parked streams waits, before it returns to its
+// driver, until their restore onto p is over or the driver failed (10 s at most): the restore crosses into the
+// driver while the registration is still in the kernel.
+void hold_register_for_test(const std::shared_ptr<Pcm> &p) {
+  {
+    std::lock_guard<std::mutex> g(g_lock);
+    if (!g_hold_register.erase(p->name)) return;
+  }
+  const char *name = p->name.c_str();
+  klog_event(6, {"test-register-held", {{"device", name}}}, "sound: %s: test hold: the registration waits for the restore", name);
+  UnlockedWait wait;  // the restore's crossings run meanwhile (isolation 'mprotect': one thread in driver code at a time)
+  for (int ms = 0; ms < 10000 && runs(*p) && restore_pending(*p); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 }  // namespace
 
 extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
@@ -36,18 +63,24 @@ extern "C" int kapi_nooks_snd_pcm_register(void *arg) {
   p->driver = d->name;
   p->streams = pcm.streams;
   p->max_buffer = pcm.max_buffer_bytes ? std::min(pcm.max_buffer_bytes, 1u << 24) : kDefaultMaxBuffer;
+  bool handed;
   {
     std::lock_guard<std::mutex> g(g_lock);
     if (g_pcms.count(p->name) || pcm_of(d, p->key)) return -EBUSY;
+    // The driver's before the pcm is anyone's: a parked stream's restore may cross into the driver as soon as
+    // g_lock goes, if the driver runs (a registration from a work item, after its init), and the driver's calls
+    // then (snd_pcm_set_buffer) must find the pcm its own. After, such a restore failed the driver (bad-call).
+    d->objects.add({ObjectType::pcm, (uintptr_t)arg, sizeof pcm, 0, p->name});
     g_pcms[p->name] = p;
     shadow_registered(ObjectType::pcm, p->name);  // the shadow's wait for it is over; after its end, a new device for its opens
     auto parked = g_parked.find(p->name);
-    if (parked != g_parked.end()) {  // back from recovery: the shadow hands over what it kept
+    handed = parked != g_parked.end();
+    if (handed) {  // back from recovery: the shadow hands over what it kept
       resume_locked(*parked->second, p);
       g_parked.erase(parked);
     }
   }
-  d->objects.add({ObjectType::pcm, (uintptr_t)arg, sizeof pcm, 0, p->name});
+  if (handed) hold_register_for_test(p);
   klog(6, "sound: %s registered by %s (%s%s%s)", p->name.c_str(), d->name.c_str(), p->streams & 1 ? "playback" : "",
        p->streams == 3 ? ", " : "", p->streams & 2 ? "capture" : "");
   return 0;

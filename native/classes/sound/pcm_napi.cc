@@ -365,6 +365,13 @@ Napi::Value PcmHoldRestore(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// pcmHoldRegister(device): test hook (hold_register_for_test, pcm_kapi.cc).
+Napi::Value PcmHoldRegister(const Napi::CallbackInfo &info) {
+  std::lock_guard<std::mutex> g(g_lock);
+  g_hold_register.insert(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
 // pcmHoldDownCrossing(device): test hook (hold_down_crossing_for_test, pcm_stream.cc).
 Napi::Value PcmHoldDownCrossing(const Napi::CallbackInfo &info) {
   std::lock_guard<std::mutex> g(g_lock);
