@@ -93,4 +93,38 @@ describe('nooks inject', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  // Before: the trial, SIGKILLed, was not dead yet as its directory was removed; its threads created files there, and
+  // rmSync's ENOTEMPTY, thrown in the signal's listener, ended nooks with status 1 (one run in three or so).
+  it('killed (SIGTERM) while its trial writes into its directory from several threads: dies of the signal, leaves none', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nooks-inject-kill-'));
+    try {
+      const workload = join(tmp, 'flood.mjs');
+      // the trial's directory (trial.js's second argument), filled by 6 threads until the process dies
+      writeFileSync(workload, `import { writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+const flood = "const { writeFileSync } = require('node:fs'); const { workerData: [dir, t] } = require('node:worker_threads'); for (let i = 0; ; i++) writeFileSync(dir + '/' + t + '-' + i, '');";
+export default () => {
+  for (let t = 0; t < 6; t++) new Worker(flood, { eval: true, workerData: [process.argv[3], t] });
+  return new Promise(() => {});
+};
+`);
+      for (let run = 0; run < 3; run++) {
+        const runTmp = mkdtempSync(join(tmp, 'run-'));
+        const args = ['inject', 'null', '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
+        const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TMPDIR: runTmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        const ended = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+        const files = () => readdirSync(runTmp).flatMap((d) => readdirSync(join(runTmp, d))).length;
+        // once the threads write
+        while (child.exitCode === null && files() < 100) await new Promise((r) => setTimeout(r, 2));
+        child.kill('SIGTERM');
+        expect(await ended, stderr).toBe('SIGTERM');
+        expect(readdirSync(runTmp)).toEqual([]);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });

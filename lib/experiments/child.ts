@@ -1,12 +1,13 @@
 // Runs one trial (trial.ts) in a child process and says how it ended: a
 // crash or hang of the child is a result to observe, not one to suffer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
+import { statFields } from '../proc-stat.js';
 import { channelFd, said, type TrialReport, type TrialSpec } from './trial.js';
 
 export type Outcome = 'continued' | 'malfunction' | 'crash';
@@ -37,13 +38,46 @@ const silentMs = 1000;
 const running = new Map<string, ChildProcess | undefined>();
 const endingSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** Kills the trials' processes and removes their directories: their 'close' never comes once this process ends. */
+/** How long an ending process waits for its trials' processes to die once killed. */
+const killedDieMs = 2000;
+
+/**
+ * Kills the trials' processes and removes their directories: their 'close' never comes once this process ends.
+ * A SIGKILL is asynchronous: a trial still running as its directory is removed creates files there (rmSync then
+ * fails, ENOTEMPTY), so each is waited for first, here, blocking: this process is about to end (its 'exit' allows
+ * nothing else), and a process that does not die (stuck in the kernel) only leaves its directory.
+ */
 function endTrials(): void {
+  for (const child of running.values()) child?.kill('SIGKILL');
+  const deadline = Date.now() + killedDieMs;
   for (const [dir, child] of running) {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    while (child && alive(child) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 1);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      // thrown here, it would end the process in place of its signal (another exit status)
+      process.stderr.write(`nooks: the trial's directory is left: ${(e as Error).message}\n`);
+    }
   }
   running.clear();
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Whether a child is alive: not reaped (its exit seen), and a thread of it not dead (a zombie): its first thread
+ * dies first, a zombie while the others (a workload's workers) run on.
+ */
+function alive(child: ChildProcess): boolean {
+  if (child.exitCode !== null || child.signalCode !== null) return false;
+  const tasks = `/proc/${child.pid}/task`;
+  let tids: string[];
+  try {
+    tids = readdirSync(tasks);
+  } catch {
+    return false; // gone
+  }
+  return tids.some((tid) => !['Z', 'X', undefined].includes(statFields(`${tasks}/${tid}/stat`)[0]));
 }
 
 /** A signal that ends this process (no listener of the program's own takes it): the trials ended first, then its default. */
