@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { endWithProcess } from '../ending-signals.js';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
 import { statFields } from '../proc-stat.js';
@@ -34,32 +35,27 @@ const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
 /** How long the child's event loop may stay silent before it counts as hung. */
 const silentMs = 1000;
 
-/** The trials running: each one's directory, and its process once spawned (what the trial's 'close' would end). */
-const running = new Map<string, ChildProcess | undefined>();
-const endingSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** How long an ending process waits for its trials' processes to die once killed. */
+/** How long an ending process waits for a trial's process to die once killed. */
 const killedDieMs = 2000;
 
 /**
- * Kills the trials' processes and removes their directories: their 'close' never comes once this process ends.
- * A SIGKILL is asynchronous: a trial still running as its directory is removed creates files there (rmSync then
- * fails, ENOTEMPTY), so each is waited for first, here, blocking: this process is about to end (its 'exit' allows
- * nothing else), and a process that does not die (stuck in the kernel) only leaves its directory.
+ * Ends a trial as this process ends (its 'close' never comes then): kills its process (none before the spawn) and
+ * removes its directory. A SIGKILL is asynchronous: a trial still running as its directory is removed creates files
+ * there (rmSync then fails, ENOTEMPTY), so it is waited for first, here, blocking: this process is about to end (its
+ * 'exit' allows nothing else), and a process that does not die (stuck in the kernel) only leaves its directory.
  */
-function endTrials(): void {
-  for (const child of running.values()) child?.kill('SIGKILL');
-  const deadline = Date.now() + killedDieMs;
-  for (const [dir, child] of running) {
-    while (child && alive(child) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 1);
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch (e) {
-      // thrown here, it would end the process in place of its signal (another exit status)
-      process.stderr.write(`nooks: the trial's directory is left: ${(e as Error).message}\n`);
-    }
+function endTrialNow(child: ChildProcess | undefined, dir: string): void {
+  if (child) {
+    child.kill('SIGKILL');
+    const deadline = Date.now() + killedDieMs;
+    while (alive(child) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 1);
   }
-  running.clear();
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    // thrown here, it would end the process in place of its signal (another exit status)
+    process.stderr.write(`nooks: the trial's directory is left: ${(e as Error).message}\n`);
+  }
 }
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -80,31 +76,6 @@ function alive(child: ChildProcess): boolean {
   return tids.some((tid) => !['Z', 'X', undefined].includes(statFields(`${tasks}/${tid}/stat`)[0]));
 }
 
-/** A signal that ends this process (no listener of the program's own takes it): the trials ended first, then its default. */
-function onEndingSignal(signal: NodeJS.Signals): void {
-  if (process.listenerCount(signal) > 1) return; // the program decides what it means: its trials go on
-  endTrials();
-  watchEnd(false);
-  process.kill(process.pid, signal);
-}
-
-/** Listens for this process's end while trials run, and only then (a listener of SIGINT keeps Node from ending on it). */
-function watchEnd(on: boolean): void {
-  for (const s of endingSignals) process[on ? 'on' : 'off'](s, onEndingSignal);
-  process[on ? 'on' : 'off']('exit', endTrials);
-}
-
-function trialStarted(dir: string): void {
-  if (running.size === 0) watchEnd(true);
-  running.set(dir, undefined);
-}
-
-function trialEnded(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  running.delete(dir);
-  if (running.size === 0) watchEnd(false);
-}
-
 /**
  * Rejects when the trial could not be set up (the child says so before the
  * application starts: a workload's load export that throws or returns what a
@@ -117,12 +88,17 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     // the application's files: made and removed here, as the child may die before it could remove them (and here
     // at a signal that ends this process, as the trial's close never comes then)
     const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
-    trialStarted(dir);
+    let child: ChildProcess;
+    const removeDir = () => rmSync(dir, { recursive: true, force: true });
+    const ended = endWithProcess(() => endTrialNow(child, dir));
+    const trialEnded = () => {
+      removeDir();
+      ended();
+    };
     const notStarted = (e: NodeJS.ErrnoException) => {
-      trialEnded(dir);
+      trialEnded();
       reject(Object.assign(new Error(`the trial could not be set up: ${e.message}`), { code: e.code }));
     };
-    let child: ChildProcess;
     try {
       // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
       child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
@@ -134,7 +110,6 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
       child.once('error', notStarted);
       return;
     }
-    running.set(dir, child);
     const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);
     let channel = '';
     let out = '';
@@ -165,7 +140,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      trialEnded(dir);
+      trialEnded();
       const ms = Date.now() - started;
       const lines = channel.split('\n').map((l) => /^(\S+)(?: (.*))?$/.exec(l) ?? [l, l, '']);
       /** What followed `word` in each of its lines, in order. */

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDirs } from '../dirs.js';
+import { endWithProcess } from '../ending-signals.js';
 import { campaignPlan, keptCampaign, type TrialRecord } from '../experiments/campaign.js';
 import { packageRoot } from '../paths.js';
 import { machine, readAbout, writeAbout, type Machine, type Measured } from './about.js';
@@ -61,12 +62,18 @@ const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 function runJson(argv: string[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...argv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // a report ended by a signal ends the command too (a campaign its trials), else it would measure on, unseen
+    const ended = endWithProcess(() => child.kill('SIGTERM'));
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
+    child.on('error', (e) => {
+      ended();
+      reject(e);
+    });
     child.on('close', (code, signal) => {
+      ended();
       let data: unknown;
       try {
         data = JSON.parse(out);
