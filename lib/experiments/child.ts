@@ -86,11 +86,19 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
   const started = Date.now();
   return new Promise((resolve, reject) => {
     // the application's files: made and removed here, as the child may die before it could remove them (and here
-    // at a signal that ends this process, as the trial's close never comes then)
-    const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
+    // at a signal that ends this process, as the trial's close never comes then). Listened for before the directory
+    // exists: a signal that came between would end this process by its default, the directory left; the listener
+    // runs only after this code (the directory made, the trial spawned).
     let child: ChildProcess;
-    const removeDir = () => rmSync(dir, { recursive: true, force: true });
     const ended = endWithProcess(() => endTrialNow(child, dir));
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
+    } catch (e) {
+      ended();
+      throw e;
+    }
+    const removeDir = () => rmSync(dir, { recursive: true, force: true });
     const trialEnded = () => {
       removeDir();
       ended();
