@@ -27,7 +27,7 @@ describe('nooks inject', () => {
   it('the echo session\'s NULL dereference: the host dies without isolation, is recovered under mprotect', async () => {
     const results = await Promise.all(['none', 'mprotect'].map(async (isolation) => {
       const r = await nooks(['inject', 'uart16550', '--type', 'null-deref', '--seed', '3', '--isolation', isolation, '--json']);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0); // the host's death too: the trial's result, not the command's failure
       return JSON.parse(r.stdout) as InjectResult;
     }));
     const [none, mprotect] = results;
