@@ -2,7 +2,7 @@
 // application runs in a child process; without isolation the host dies,
 // isolated the fault is trapped and the application continues.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,6 +89,32 @@ describe('nooks inject', () => {
       expect(signal, stdout).toBe('SIGTERM');
       expect(stdout).not.toMatch(/^#3 /m);
       expect(trialDirs()).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  // Before: the trial, its parent gone, died of the EPIPE of its next heartbeat and left its directory (no one else
+  // could remove it): '[ "nooks-trial-..." ]'
+  it('SIGKILLed while its trial runs: the trial removes its directory itself', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nooks-inject-kill-'));
+    try {
+      const workload = join(tmp, 'idle.mjs');
+      writeFileSync(workload, 'export default () => new Promise(() => {});\n');
+      const runTmp = mkdtempSync(join(tmp, 'run-'));
+      const args = ['inject', 'null', '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
+      const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TMPDIR: runTmp }, stdio: 'ignore' });
+      const ended = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      // once the trial runs: its process spawned, its directory there
+      const trials = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+      while (child.exitCode === null && (readdirSync(runTmp).length === 0 || trials() === '')) await new Promise((r) => setTimeout(r, 2));
+      const trial = trials();
+      expect(trial).toMatch(/^\d+$/);
+      child.kill('SIGKILL');
+      expect(await ended).toBe('SIGKILL');
+      // until the trial is gone (reaped by whoever inherits it)
+      while (existsSync(`/proc/${trial}`)) await new Promise((r) => setTimeout(r, 10));
+      expect(readdirSync(runTmp)).toEqual([]);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
