@@ -67,6 +67,13 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['exec', 'x.so', '--jsno'], program)).toThrow('unknown option --jsno (did you mean --json?)');
   });
 
+  // Before: a plain `unknown option -c` (`nooks campaign --driver x -c 3`), not a word of what the command takes
+  it('names the options a command takes when one given is unknown', () => {
+    const takes = { ...spec, commands: [{ name: 'campaign', args: ['action?'], help: 'Run trials', flags: ['json', 'policy'] }] } as const satisfies CliSpec;
+    expect(() => parseArgs(['campaign', '--policy', 'p', '-c', '3'], takes)).toThrow('unknown option -c; campaign takes --json, --policy <file>');
+    expect(() => parseArgs(['campaign', '--jsno'], takes)).toThrow('unknown option --jsno (did you mean --json?)');
+  });
+
   it('answers --help and -h without checking arguments', () => {
     expect(parseArgs(['--help'], spec)).toEqual({ help: true, command: undefined });
     expect(parseArgs(['run', '-h'], spec)).toEqual({ help: true, command: 'run' });

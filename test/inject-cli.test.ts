@@ -2,7 +2,7 @@
 // application runs in a child process; without isolation the host dies,
 // isolated the fault is trapped and the application continues.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ describe('nooks inject', () => {
   it('the echo session\'s NULL dereference: the host dies without isolation, is recovered under mprotect', async () => {
     const results = await Promise.all(['none', 'mprotect'].map(async (isolation) => {
       const r = await nooks(['inject', 'uart16550', '--type', 'null-deref', '--seed', '3', '--isolation', isolation, '--json']);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0); // the host's death too: the trial's result, not the command's failure
       return JSON.parse(r.stdout) as InjectResult;
     }));
     const [none, mprotect] = results;
@@ -89,6 +89,66 @@ describe('nooks inject', () => {
       expect(signal, stdout).toBe('SIGTERM');
       expect(stdout).not.toMatch(/^#3 /m);
       expect(trialDirs()).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  // Before: the trial, its parent gone, died of the EPIPE of its next heartbeat and left its directory (no one else
+  // could remove it): '[ "nooks-trial-..." ]'
+  it('SIGKILLed while its trial runs: the trial removes its directory itself', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nooks-inject-kill-'));
+    try {
+      const workload = join(tmp, 'idle.mjs');
+      writeFileSync(workload, 'export default () => new Promise(() => {});\n');
+      const runTmp = mkdtempSync(join(tmp, 'run-'));
+      const args = ['inject', 'null', '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
+      const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TMPDIR: runTmp }, stdio: 'ignore' });
+      const ended = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      // once the trial runs: its process spawned, its directory there
+      const trials = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+      while (child.exitCode === null && (readdirSync(runTmp).length === 0 || trials() === '')) await new Promise((r) => setTimeout(r, 2));
+      const trial = trials();
+      expect(trial).toMatch(/^\d+$/);
+      child.kill('SIGKILL');
+      expect(await ended).toBe('SIGKILL');
+      // until the trial is gone (reaped by whoever inherits it)
+      while (existsSync(`/proc/${trial}`)) await new Promise((r) => setTimeout(r, 10));
+      expect(readdirSync(runTmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  // Before: the trial, SIGKILLed, was not dead yet as its directory was removed; its threads created files there, and
+  // rmSync's ENOTEMPTY, thrown in the signal's listener, ended nooks with status 1 (one run in three or so).
+  it('killed (SIGTERM) while its trial writes into its directory from several threads: dies of the signal, leaves none', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nooks-inject-kill-'));
+    try {
+      const workload = join(tmp, 'flood.mjs');
+      // the trial's directory (trial.js's second argument), filled by 6 threads until the process dies
+      writeFileSync(workload, `import { writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+const flood = "const { writeFileSync } = require('node:fs'); const { workerData: [dir, t] } = require('node:worker_threads'); for (let i = 0; ; i++) writeFileSync(dir + '/' + t + '-' + i, '');";
+export default () => {
+  for (let t = 0; t < 6; t++) new Worker(flood, { eval: true, workerData: [process.argv[3], t] });
+  return new Promise(() => {});
+};
+`);
+      for (let run = 0; run < 3; run++) {
+        const runTmp = mkdtempSync(join(tmp, 'run-'));
+        const args = ['inject', 'null', '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
+        const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TMPDIR: runTmp }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        const ended = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+        const files = () => readdirSync(runTmp).flatMap((d) => readdirSync(join(runTmp, d))).length;
+        // once the threads write
+        while (child.exitCode === null && files() < 100) await new Promise((r) => setTimeout(r, 2));
+        child.kill('SIGTERM');
+        expect(await ended, stderr).toBe('SIGTERM');
+        expect(readdirSync(runTmp)).toEqual([]);
+      }
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

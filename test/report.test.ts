@@ -1,9 +1,9 @@
 // `nooks report` end to end: the benchmarks and experiments measured (short
 // runs), the page written with its charts, and the page rendered by headless
 // Chromium (.ci/run installs it; skipped only where it is missing).
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { planIdentity, planTrials, type PlanIdentity } from '../lib/experiments/
 import { plannerVersion } from '../lib/inject/index.js';
 import { modeColors } from '../lib/report/modes.js';
 import { isolations } from '../lib/wrappers/enums.js';
-import { nooks } from './helpers/cli.js';
+import { cli, nooks } from './helpers/cli.js';
 import type { Exit } from './helpers/util.js';
 
 const chromium = ['chromium', 'chromium-browser'].find((c) => spawnSync('which', [c]).status === 0);
@@ -178,6 +178,35 @@ describe('nooks report', () => {
       const keys = readFileSync(file(), 'utf8').trim().split('\n').slice(1).map((l) => (JSON.parse(l) as { key: string }).key);
       expect(new Set(keys).size).toBe(4 * campaignModes().length);
       expect(readFileSync(join(out, 'index.html'), 'utf8')).toMatch(new RegExp(`Here: ${4 * campaignModes().length} trials\\.`));
+    }, 120_000);
+
+    // Before: the report died of it, its `nooks campaign` ran on unseen, appending every trial of its plan to the file.
+    it('killed (SIGTERM) while its campaign runs: the campaign ends with it, no trial after', async () => {
+      rmSync(file());
+      const tmp = mkdtempSync(join(tmpdir(), 'nooks-report-kill-'));
+      try {
+        // TMPDIR: the run's own, where the campaign's trials make their directories
+        const child = spawn(process.execPath, [cli, 'report', '--quick', '--out', out], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+        const died = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+        const next = () => new Promise((r) => setTimeout(r, 5));
+        while (child.exitCode === null && !readdirSync(tmp).some((f) => f.startsWith('nooks-trial-'))) await next();
+        const commands = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ');
+        child.kill('SIGTERM');
+        expect(await died).toBe('SIGTERM');
+        // gone, or a zombie no one reaps (its parent gone)
+        const running = (pid: string) => {
+          try {
+            return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+          } catch {
+            return false;
+          }
+        };
+        while (commands.some(running)) await next();
+        expect(readFileSync(file(), 'utf8').trim().split('\n').length).toBeLessThan(1 + 4 * campaignModes().length);
+        expect(readdirSync(tmp)).toEqual([]);
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
     }, 120_000);
 
     it('says a kept campaign of another plan that it cannot resume is partial', async () => {

@@ -13,7 +13,8 @@
 // between the start reading and its end is not counted (it is gone before the
 // end reading), so the figure may fall short, never below what the survivors
 // and newcomers used.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readOrEmpty, statFields } from '../proc-stat.js';
 
 export interface Usage {
   /** CPU time, user + system, in µs. */
@@ -84,12 +85,6 @@ export function usageSince(before: UsageSample, after: UsageSample): Usage {
   return total;
 }
 
-/** The fields of a /proc stat file after the command name (which may hold spaces): state, ppid, ...; [] when gone. */
-function statFields(path: string): string[] {
-  const stat = readOrEmpty(path);
-  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : [];
-}
-
 function parentOf(pid: string): number | undefined {
   const ppid = statFields(`/proc/${pid}/stat`)[1];
   return ppid === undefined ? undefined : Number(ppid);
@@ -140,13 +135,4 @@ export function threadSwitches(taskDir: string): Switches | undefined {
     voluntarySwitches: Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
     involuntarySwitches: Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0),
   };
-}
-
-/** A /proc file's text; '' when the process or thread is gone. */
-function readOrEmpty(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }

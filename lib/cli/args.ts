@@ -34,6 +34,8 @@ export interface CommandSpec {
    */
   readonly args?: readonly string[];
   readonly help: string;
+  /** The flags it takes (their names): an unknown option's message lists them. */
+  readonly flags?: readonly string[];
   /**
    * The command parses its own options: everything after its first argument
    * (`nooks app db --image x`) or right after its name (`nooks build -I inc x.c -o x.so`).
@@ -110,7 +112,9 @@ export function parseArgs<F extends readonly FlagSpec[]>(argv: readonly string[]
       if (command?.args?.at(-1)?.startsWith('-- ')) {
         throw new UsageError(`unknown option ${written}: a program's arguments go after -- (${spec.program} ${command.name} ${positionals.slice(1).join(' ') || '<driver>'} ... -- ${token})`);
       }
-      throw new UsageError(`unknown option ${written}`);
+      // what the command takes instead, as its help lists them
+      const takes = command?.flags?.map((name) => spec.flags.find((f) => f.name === name)!).map((f) => (f.value ? `--${f.name} <${f.value}>` : `--${f.name}`));
+      throw new UsageError(`unknown option ${written}${takes ? `; ${command!.name} takes ${takes.join(', ')}` : ''}`);
     }
     if (!flag.value) {
       if (inline !== undefined) throw new UsageError(`${written} takes no value`);

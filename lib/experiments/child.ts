@@ -1,12 +1,14 @@
 // Runs one trial (trial.ts) in a child process and says how it ended: a
 // crash or hang of the child is a result to observe, not one to suffer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { endWithProcess } from '../ending-signals.js';
 import { withCode } from '../error-code.js';
 import { packageRoot } from '../paths.js';
+import { statFields } from '../proc-stat.js';
 import { channelFd, said, type TrialReport, type TrialSpec } from './trial.js';
 
 export type Outcome = 'continued' | 'malfunction' | 'crash';
@@ -33,42 +35,45 @@ const trialScript = join(packageRoot, 'dist', 'lib', 'experiments', 'trial.js');
 /** How long the child's event loop may stay silent before it counts as hung. */
 const silentMs = 1000;
 
-/** The trials running: each one's directory, and its process once spawned (what the trial's 'close' would end). */
-const running = new Map<string, ChildProcess | undefined>();
-const endingSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** How long an ending process waits for a trial's process to die once killed. */
+const killedDieMs = 2000;
 
-/** Kills the trials' processes and removes their directories: their 'close' never comes once this process ends. */
-function endTrials(): void {
-  for (const [dir, child] of running) {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+/**
+ * Ends a trial as this process ends (its 'close' never comes then): kills its process (none before the spawn) and
+ * removes its directory. A SIGKILL is asynchronous: a trial still running as its directory is removed creates files
+ * there (rmSync then fails, ENOTEMPTY), so it is waited for first, here, blocking: this process is about to end (its
+ * 'exit' allows nothing else), and a process that does not die (stuck in the kernel) only leaves its directory.
+ */
+function endTrialNow(child: ChildProcess | undefined, dir: string): void {
+  if (child) {
+    child.kill('SIGKILL');
+    const deadline = Date.now() + killedDieMs;
+    while (alive(child) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 1);
   }
-  running.clear();
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    // thrown here, it would end the process in place of its signal (another exit status)
+    process.stderr.write(`nooks: the trial's directory is left: ${(e as Error).message}\n`);
+  }
 }
 
-/** A signal that ends this process (no listener of the program's own takes it): the trials ended first, then its default. */
-function onEndingSignal(signal: NodeJS.Signals): void {
-  if (process.listenerCount(signal) > 1) return; // the program decides what it means: its trials go on
-  endTrials();
-  watchEnd(false);
-  process.kill(process.pid, signal);
-}
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
-/** Listens for this process's end while trials run, and only then (a listener of SIGINT keeps Node from ending on it). */
-function watchEnd(on: boolean): void {
-  for (const s of endingSignals) process[on ? 'on' : 'off'](s, onEndingSignal);
-  process[on ? 'on' : 'off']('exit', endTrials);
-}
-
-function trialStarted(dir: string): void {
-  if (running.size === 0) watchEnd(true);
-  running.set(dir, undefined);
-}
-
-function trialEnded(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  running.delete(dir);
-  if (running.size === 0) watchEnd(false);
+/**
+ * Whether a child is alive: not reaped (its exit seen), and a thread of it not dead (a zombie): its first thread
+ * dies first, a zombie while the others (a workload's workers) run on.
+ */
+function alive(child: ChildProcess): boolean {
+  if (child.exitCode !== null || child.signalCode !== null) return false;
+  const tasks = `/proc/${child.pid}/task`;
+  let tids: string[];
+  try {
+    tids = readdirSync(tasks);
+  } catch {
+    return false; // gone
+  }
+  return tids.some((tid) => !['Z', 'X', undefined].includes(statFields(`${tasks}/${tid}/stat`)[0]));
 }
 
 /**
@@ -81,14 +86,27 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
   const started = Date.now();
   return new Promise((resolve, reject) => {
     // the application's files: made and removed here, as the child may die before it could remove them (and here
-    // at a signal that ends this process, as the trial's close never comes then)
-    const dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
-    trialStarted(dir);
+    // at a signal that ends this process, as the trial's close never comes then). Listened for before the directory
+    // exists: a signal that came between would end this process by its default, the directory left; the listener
+    // runs only after this code (the directory made, the trial spawned).
+    let child: ChildProcess;
+    const ended = endWithProcess(() => endTrialNow(child, dir));
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'nooks-trial-'));
+    } catch (e) {
+      ended();
+      throw e;
+    }
+    const removeDir = () => rmSync(dir, { recursive: true, force: true });
+    const trialEnded = () => {
+      removeDir();
+      ended();
+    };
     const notStarted = (e: NodeJS.ErrnoException) => {
-      trialEnded(dir);
+      trialEnded();
       reject(Object.assign(new Error(`the trial could not be set up: ${e.message}`), { code: e.code }));
     };
-    let child: ChildProcess;
     try {
       // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
       child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
@@ -100,7 +118,6 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
       child.once('error', notStarted);
       return;
     }
-    running.set(dir, child);
     const [stdout, stderr, fromTrial] = [1, 2, channelFd].map((fd) => child.stdio[fd] as Readable);
     let channel = '';
     let out = '';
@@ -131,7 +148,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     stderr.on('data', (b: Buffer) => (err += b.toString()));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      trialEnded(dir);
+      trialEnded();
       const ms = Date.now() - started;
       const lines = channel.split('\n').map((l) => /^(\S+)(?: (.*))?$/.exec(l) ?? [l, l, '']);
       /** What followed `word` in each of its lines, in order. */

@@ -13,7 +13,8 @@
 //
 // <dir> holds the application's files (a disk image, the played sound): the
 // parent made it and removes it once the process has ended, however it ended
-// (a fault that took it down, a kill at the trial's time limit).
+// (a fault that took it down, a kill at the trial's time limit); the process
+// itself only where the parent died first (its channel, below, then broken).
 //
 // It tells its parent (child.ts) how it goes in lines on a channel of its own,
 // fd 3, never on stdout: a workload module's (or an application's) output
@@ -27,7 +28,7 @@
 // application's own verification (record checksums, echoed bytes, the played
 // frames, the file's SHA-256) judges the outcome.
 import { createSocket } from 'node:dgram';
-import { writeSync } from 'node:fs';
+import { rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDb } from '../apps/db.js';
@@ -330,12 +331,23 @@ export async function runTrial(spec: TrialSpec, dir: string, onEvent?: (e: Recov
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const dir = process.argv[3];
   // synchronous: a line written is in the pipe before a process.exit()
-  const say = (...words: (string | number)[]) => writeSync(channelFd, `${words.join(' ')}\n`);
+  const say = (...words: (string | number)[]) => {
+    try {
+      writeSync(channelFd, `${words.join(' ')}\n`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+      // the parent is gone (SIGKILLed, it could end nothing), no one hears the trial: its directory is this process's
+      // to remove (heard at the next heartbeat; a process stuck in a driver's loop writes none, and leaves it)
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(1);
+    }
+  };
   const alive = setInterval(() => say(said.heartbeat), 100);
   const progress = (e: RecoveryEvent) => (e.event === 'fault' ? say(said.fault, e.fault?.kind ?? 'unknown') : say(said.recovered, e.durationMs ?? 0));
   let started = false;
-  runTrial(JSON.parse(process.argv[2]) as TrialSpec, process.argv[3], progress, () => {
+  runTrial(JSON.parse(process.argv[2]) as TrialSpec, dir, progress, () => {
     started = true;
     say(said.started);
   }, () => say(said.judged)).then(

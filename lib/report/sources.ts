@@ -2,10 +2,12 @@
 // run as `nooks <command> --json` in a child process of its own (a kernel per
 // process; a benchmark undisturbed by the others) and kept in <out>/data/ so
 // that a later report reads them instead of measuring again.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { makeDirs } from '../dirs.js';
+import { endWithProcess } from '../ending-signals.js';
 import { campaignPlan, keptCampaign, type TrialRecord } from '../experiments/campaign.js';
 import { packageRoot } from '../paths.js';
 import { machine, readAbout, writeAbout, type Machine, type Measured } from './about.js';
@@ -60,13 +62,27 @@ const cli = join(packageRoot, 'dist', 'lib', 'cli', 'main.js');
 
 function runJson(argv: string[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...argv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // a report ended by a signal ends the command too (a campaign its trials), else it would measure on, unseen;
+    // listened for before the spawn (a signal in between would end the report by its default, the command left),
+    // the listener runs only after it
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    const ended = endWithProcess(() => child.kill('SIGTERM'));
+    try {
+      child = spawn(process.execPath, [cli, ...argv, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      ended();
+      throw e;
+    }
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
+    child.on('error', (e) => {
+      ended();
+      reject(e);
+    });
     child.on('close', (code, signal) => {
+      ended();
       let data: unknown;
       try {
         data = JSON.parse(out);
