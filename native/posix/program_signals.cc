@@ -154,36 +154,101 @@ struct Completion {
   ThreadCtx *waiter = nullptr;  // cleared once it no longer waits
 };
 
-// Runs the handlers of `sigs`, taken off pending: each signal's on a thread
-// of its own, as often as it was sent. One that finds no thread to run on
-// (d not running, or at its thread limit) goes back to pending. Each
-// thread's end counts `done` down. No lock of these held.
-void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Completion> &done) {
-  for (auto [sig, times, run] : sigs) {
-    std::string why;
-    if (done) {
-      std::lock_guard<std::mutex> g(done->lock);
-      done->left++;
-    }
-    int e = signal_handler_start(d, sig, times, run, &why, [done] {
-      if (!done) return;
-      std::lock_guard<std::mutex> g(done->lock);
-      if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
-    });
-    if (e == 0) continue;
-    if (e != -ESRCH)  // else d is ending (a clean exit as a handler's end released it) or failed: a restart forgets it
-      klog_line(4, d->name, "a pending signal is left pending: " + why);
-    signals_not_carried_out(d, sig, run);
-    {
-      std::lock_guard<std::mutex> g(of(d).lock);
-      add_pending(of(d), sig, times);
-    }
-    of(d).pending_waits->wake_all();
-    if (done) {
-      std::lock_guard<std::mutex> g(done->lock);
-      done->left--;
-    }
+// Under no lock of these: `done`'s count of handler threads in flight is one less.
+void finished(const std::shared_ptr<Completion> &done) {
+  if (!done) return;
+  std::lock_guard<std::mutex> g(done->lock);
+  if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
+}
+
+// Under s.lock: sig's run was routed or taken off pending but its thread
+// never started (an SA_RESETHAND reset undone: it was not delivered).
+void not_carried_out(ProgramSignals &s, int sig, const HandlerRun &run) {
+  run_ends(s, sig, run.holds);
+  if (run.resets) {  // not delivered after all: its handler is still the disposition
+    s.holds[sig] = run.holds;
+    s.holds_once[sig] = true;
+    s.reset[sig] = false;
   }
+}
+
+// sig was carried out, its run holding `holds`: if its handler ran
+// (`handled`), the waits of d's threads that do not block it end (EINTR), as
+// Linux's of the thread that took it; a thread that blocks it and waits for
+// its handlers to end (a mask's change) goes on. The pending signals the run
+// held and nothing holds now are taken off pending, lowest first (as
+// Linux's sigreturn unblocks them), for the caller to run. No lock held.
+std::vector<Taken> carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  run_ends(s, sig, holds);
+  for (ThreadSignals *t : s.threads) {
+    if (!t->ctx) continue;  // not running yet: it waits for nothing
+    if (handled && !(t->mask & signal_bit(sig)))
+      waits_interrupt(t->ctx);
+    else if (t->awaiting & signal_bit(sig))
+      thread_wake(t->ctx);
+  }
+  return take_pending(s, holds & unblocked_somewhere(s));
+}
+
+void run_or_put_back(Domain *d, std::vector<Taken> order, const std::shared_ptr<Completion> &done);
+
+// Runs the handlers of `order`, taken off pending, in that order, one after
+// the other: each signal's on a thread of its own, as often as it was sent,
+// started once the one before has returned; what a run lets go of
+// (carried_out) runs next, before the rest, as Linux delivers it as that
+// handler returns. `done` counts the threads in flight. If a handler faults,
+// the driver fails and the rest is forgotten with what is pending (a
+// restart forgets it: signals_reset). 0, or the error of the first's start
+// (*why), nothing of `order` then carried out. No lock of these held.
+int run_in_turn(Domain *d, std::vector<Taken> order, const std::shared_ptr<Completion> &done, std::string *why) {
+  if (order.empty()) return 0;
+  if (done) {
+    std::lock_guard<std::mutex> g(done->lock);
+    done->left++;
+  }
+  auto [sig, times, run] = order.front();
+  std::vector<Taken> rest(order.begin() + 1, order.end());
+  int e = signal_handler_start(d, sig, times, run, why, [d, sig, holds = run.holds, rest, done](bool handled) {
+    std::vector<Taken> next = carried_out(d, sig, handled, holds);
+    std::reverse(next.begin(), next.end());
+    next.insert(next.end(), rest.begin(), rest.end());
+    run_or_put_back(d, std::move(next), done);
+    finished(done);
+  });
+  if (e == 0) return 0;
+  {
+    std::lock_guard<std::mutex> g(of(d).lock);
+    for (const Taken &t : order) not_carried_out(of(d), t.sig, t.run);
+  }
+  finished(done);
+  return e;
+}
+
+// run_in_turn; what finds no thread to run on (d not running, or at its
+// thread limit) goes back to pending, all of it.
+void run_or_put_back(Domain *d, std::vector<Taken> order, const std::shared_ptr<Completion> &done) {
+  std::string why;
+  int e = run_in_turn(d, order, done, &why);
+  if (e == 0) return;
+  if (e != -ESRCH)  // else d is ending (a clean exit as a handler's end released it) or failed: a restart forgets it
+    klog_line(4, d->name, "a pending signal is left pending: " + why);
+  {
+    std::lock_guard<std::mutex> g(of(d).lock);
+    for (const Taken &t : order) add_pending(of(d), t.sig, t.times);
+  }
+  of(d).pending_waits->wake_all();
+}
+
+// Runs the handlers of `taken`, taken off pending lowest first together, in
+// Linux's order: it delivers them lowest first, each on top of the one
+// before (the next one that the runs already delivered do not hold), so the
+// last delivered runs first, and a run that holds the rest (a full sa_mask)
+// lets them go one by one as it returns: lowest first then.
+void deliver(Domain *d, std::vector<Taken> taken, const std::shared_ptr<Completion> &done) {
+  std::reverse(taken.begin(), taken.end());
+  run_or_put_back(d, std::move(taken), done);
 }
 
 // The calling thread's mask is `mask` (the one it replaces in *old): the
@@ -287,33 +352,8 @@ SignalRoute signals_route(Domain *d, int sig, HandlerRun *run) {
   return SignalRoute::pending;
 }
 
-void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
-  ProgramSignals &s = of(d);
-  std::vector<Taken> released;
-  {
-    std::lock_guard<std::mutex> g(s.lock);
-    run_ends(s, sig, holds);
-    for (ThreadSignals *t : s.threads) {
-      if (!t->ctx) continue;  // not running yet: it waits for nothing
-      if (handled && !(t->mask & signal_bit(sig)))
-        waits_interrupt(t->ctx);
-      else if (t->awaiting & signal_bit(sig))
-        thread_wake(t->ctx);
-    }
-    released = take_pending(s, holds & unblocked_somewhere(s));  // as Linux's sigreturn unblocks them
-  }
-  deliver(d, released, nullptr);
-}
-
-void signals_not_carried_out(Domain *d, int sig, HandlerRun run) {
-  ProgramSignals &s = of(d);
-  std::lock_guard<std::mutex> g(s.lock);
-  run_ends(s, sig, run.holds);
-  if (run.resets) {  // not delivered after all: its handler is still the disposition
-    s.holds[sig] = run.holds;
-    s.holds_once[sig] = true;
-    s.reset[sig] = false;
-  }
+int signals_run_handler(Domain *d, int sig, HandlerRun run, std::string *why) {
+  return run_in_turn(d, {{sig, 1, run}}, nullptr, why);
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "../domain/domain.h"
 #include "wait_queue.h"
@@ -40,7 +41,7 @@ class ProgramThread {
 // Where Driver.kill's `sig` goes: to a thread of d's waiting for it in
 // sigwait (taken there, no handler runs), else to its handler if a thread
 // of d's does not block it (or none runs yet) and no handler in flight
-// holds it (a handler in flight, until signals_carried_out), else pending.
+// holds it (a handler in flight, until it has returned), else pending.
 // A handler in flight holds pending, as Linux blocks them while it runs,
 // its own signal (but under SA_NODEFER) and its sa_mask's: *holds.
 enum class SignalRoute { taken, handler, pending };
@@ -54,15 +55,12 @@ struct HandlerRun {
 };
 SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 
-// sig was carried out, its handler's run holding `holds`: if its handler
-// ran (`handled`), the waits of d's threads that do not block it end
-// (EINTR), as Linux's of the thread that took it; a thread that blocks it
-// and waits for its handlers to end (a mask's change) goes on; the pending
-// signals the run held and nothing holds now are delivered. No lock held.
-void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds);
-// sig's handler was routed or taken off pending but its thread never started
-// (an SA_RESETHAND reset undone: it was not delivered).
-void signals_not_carried_out(Domain *d, int sig, HandlerRun run);
+// Carries out sig, which signals_route sent to its handler (`run`), on a
+// driver thread of its own (signals.h); once it has, what its run held
+// pending and nothing holds now, as signals unblocked together run (the
+// order: program_signals.cc, deliver). 0, or -ESRCH (d not running) or
+// -EAGAIN (no thread left) and *why: then not carried out, nor delivered.
+int signals_run_handler(Domain *d, int sig, HandlerRun run, std::string *why);
 
 // Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
 // epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending
