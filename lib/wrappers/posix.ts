@@ -75,7 +75,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_sigmask', ret: 'int', params: [p('mask', 'unsigned long')],
-    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
+    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers when it returns, one at a time in Linux\'s order (each on a thread of its own, docs/drivers.md "Programs"), and those their runs held pending with them, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
   },
   {
     name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [p('mask', 'unsigned long')],
