@@ -197,6 +197,16 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     expect(printed(kernel(), d)).toEqual(['ready', ran, 'bye, handled 0']);
   });
 
+  it('-m a: a signal runs the disposition in force at its delivery: a sigaction before its handler runs changes what it runs no more than on Linux, nor is undone by its SA_RESETHAND', async () => {
+    const d = await started('delivered-a', 'a');
+    holdSignalHandlers(d); // SIGTERM's handler thread runs once SIGUSR1's has returned, after main's sigaction
+    d.kill('SIGUSR1');
+    d.kill('SIGTERM');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'delivered-a', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'the first handler ran; now the second', 'bye, handled 0']);
+  });
+
   it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {
     const d = await started('exit-x', 'x', 'main exits');
     await until(() => !d.objects().some((o) => o.type === 'thread' && o.label === 'main'), 'main\'s thread to end');

@@ -47,7 +47,9 @@ struct ProgramSignals {
   uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
   uint64_t holds[kSignals + 1] = {};     // what a run of each's handler holds pending: its sa_mask, itself but under SA_NODEFER (sigaction)
   bool holds_once[kSignals + 1] = {};    // SA_RESETHAND: its next run holds them, then the disposition is SIG_DFL
-  bool reset[kSignals + 1] = {};         // SA_RESETHAND's run was delivered: each later one is SIG_DFL's, until a sigaction
+  uint64_t handler[kSignals + 1] = {};   // each's disposition: SIG_DFL at first, SIG_DFL again once SA_RESETHAND's run was delivered
+  uint64_t flags[kSignals + 1] = {};
+  uint64_t set[kSignals + 1] = {};
   uint32_t held[kSignals + 1] = {};      // runs in flight that hold each
   std::vector<ThreadSignals *> threads;
   uint64_t pending_changes = 0;  // signals added to pending or taken off it
@@ -62,18 +64,18 @@ ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
 
 ProgramSignals &of(Domain *d) { return programs[d->id]; }
 
-// Under s.lock: a run of sig's handler begins: in flight, and what it holds
-// pending held until it ends (run_ends). Under SA_RESETHAND the disposition
-// is SIG_DFL from this delivery on, as Linux resets it as it delivers, not
-// as the handler's thread gets to run: a second signal sent meanwhile runs
-// SIG_DFL's, never the handler again.
+// Under s.lock: a run of sig's disposition, the one in force now, begins:
+// in flight, and what it holds pending held until it ends (run_ends). Under
+// SA_RESETHAND the disposition is SIG_DFL from this delivery on, as Linux
+// resets it as it delivers, not as the handler's thread gets to run: a
+// second signal sent meanwhile runs SIG_DFL's, never the handler again.
 HandlerRun run_begins(ProgramSignals &s, int sig) {
-  HandlerRun run{s.holds[sig], s.reset[sig], s.holds_once[sig]};
+  HandlerRun run{s.holds[sig], s.holds_once[sig], s.handler[sig], s.flags[sig], s.set[sig]};
   s.handling[sig]++;
   if (run.resets) {
     s.holds[sig] = 0;
     s.holds_once[sig] = false;
-    s.reset[sig] = true;
+    s.handler[sig] = (uint64_t)SIG_DFL;
   }
   for (int h = 1; h <= kSignals; h++)
     if (run.holds & signal_bit(h)) s.held[h]++;
@@ -165,10 +167,10 @@ void finished(const std::shared_ptr<Completion> &done) {
 // never started (an SA_RESETHAND reset undone: it was not delivered).
 void not_carried_out(ProgramSignals &s, int sig, const HandlerRun &run) {
   run_ends(s, sig, run.holds);
-  if (run.resets) {  // not delivered after all: its handler is still the disposition
+  if (run.resets && s.set[sig] == run.set) {  // not delivered after all: its handler is still the disposition (unless a sigaction came since)
     s.holds[sig] = run.holds;
     s.holds_once[sig] = true;
-    s.reset[sig] = false;
+    s.handler[sig] = run.handler;
   }
 }
 
@@ -394,7 +396,9 @@ void signals_reset(Domain *d) {
   std::fill(std::begin(s.held), std::end(s.held), 0);
   std::fill(std::begin(s.holds), std::end(s.holds), 0);  // the dispositions are the driver's static data: SIG_DFL again
   std::fill(std::begin(s.holds_once), std::end(s.holds_once), false);
-  std::fill(std::begin(s.reset), std::end(s.reset), false);
+  std::fill(std::begin(s.handler), std::end(s.handler), (uint64_t)SIG_DFL);
+  std::fill(std::begin(s.flags), std::end(s.flags), 0);
+  std::fill(std::begin(s.set), std::end(s.set), 0);
 }
 
 }  // namespace nooks
@@ -462,15 +466,18 @@ extern "C" int kapi_nooks_posix_sigwait(unsigned long set, long long timeout_ns)
   return taken ? taken : signals.interrupted() || timeout_ns < 0 ? -EINTR : -EAGAIN;
 }
 
-// sigaction: what a run of sig's handler holds pending while it runs (0:
-// SIG_IGN, SIG_DFL); `once` (SA_RESETHAND): its next run only.
-extern "C" void kapi_nooks_posix_sigaction(int sig, unsigned long holds, int once) {
+// sigaction, the `set`th of sig: its disposition `handler` with `flags`, run
+// as it is at each delivery; what a run of it holds pending while it runs
+// (0: SIG_IGN, SIG_DFL); `once` (SA_RESETHAND): its next run only.
+extern "C" void kapi_nooks_posix_sigaction(int sig, unsigned long holds, int once, unsigned long handler, int flags, unsigned long set) {
   if (sig < 1 || sig > kSignals) return;
   ProgramSignals &s = of(calling_domain());
   std::lock_guard<std::mutex> g(s.lock);
   s.holds[sig] = holds & ~kNeverBlocked;
   s.holds_once[sig] = once;
-  s.reset[sig] = false;
+  s.handler[sig] = handler;
+  s.flags[sig] = (unsigned)flags;
+  s.set[sig] = set;
 }
 
 // sigaction to SIG_IGN (or to SIG_DFL where that ignores): a pending `sig` is discarded, as POSIX has it.

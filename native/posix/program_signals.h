@@ -45,13 +45,15 @@ class ProgramThread {
 // A handler in flight holds pending, as Linux blocks them while it runs,
 // its own signal (but under SA_NODEFER) and its sa_mask's: *holds.
 enum class SignalRoute { taken, handler, pending };
-// A run of a signal's disposition: what it holds pending while it runs,
-// and whether SA_RESETHAND made the disposition SIG_DFL at an earlier
-// delivery (the handler the personality still keeps is not run).
+// A run of a signal's disposition: the one in force at its delivery, as
+// Linux runs it whatever a sigaction changes before its handler runs (the
+// personality's sigaction tells the kernel each: kapi_nooks_posix_sigaction).
 struct HandlerRun {
-  uint64_t holds;
-  bool defaulted;
-  bool resets;  // this run is SA_RESETHAND's: from it on the disposition is SIG_DFL
+  uint64_t holds;    // what it holds pending while it runs
+  bool resets;       // this run is SA_RESETHAND's: from it on the disposition is SIG_DFL
+  uint64_t handler;  // SIG_DFL (0; so after an SA_RESETHAND delivery), SIG_IGN, or the program's handler
+  uint64_t flags;    // its sa_flags
+  uint64_t set;      // which sigaction of the signal set it, as the personality counts them
 };
 SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 

@@ -70,7 +70,7 @@ int signal_handler_start(Domain *d, int sig, uint32_t times, HandlerRun run, std
     start_orders[d->id].unreturned.insert(n);
   }
   long handle = driver_thread_start(
-      d, XpcCall{carry_out, {(uint64_t)sig, times, run.defaulted}, 0}, (uint64_t)carry_out, true, name, std::nullopt,
+      d, XpcCall{carry_out, {(uint64_t)sig, times, run.handler, run.flags, run.holds, run.set}, 0}, (uint64_t)carry_out, true, name, std::nullopt,
       [d, returned, held, n](uint64_t handled) {
         if (held) returned_for_test(d, n);
         returned(handled);  // a handler ran (not SIG_IGN, not a default ignoring it)

@@ -16,8 +16,8 @@ namespace nooks {
 // thread left) and *why.
 int posix_kill(Domain *d, int sig, std::string *why);
 
-// Carries out `sig` `times` (each sent, in turn; as SIG_DFL's if
-// run.defaulted) in program d on a driver thread of its own (SIGTERM,
+// Carries out `sig` `times` (each sent, in turn; by the disposition in
+// force at its delivery, run's) in program d on a driver thread of its own (SIGTERM,
 // "signal <n>"), which crosses into d and runs its disposition there (the
 // personality's nooks_posix_signal): a pending real-time signal's queue
 // takes one thread, not one each. When the crossing returns (not if it
