@@ -389,6 +389,7 @@ uint64_t signals_pending_changes(Domain *d) {
 }
 
 void signals_reset(Domain *d) {
+  signal_handlers_reset(d);
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
   std::fill(std::begin(s.pending), std::end(s.pending), 0);

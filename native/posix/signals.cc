@@ -58,6 +58,12 @@ void returned_for_test(Domain *d, uint64_t n) {
 
 }  // namespace
 
+void signal_handlers_reset(Domain *d) {
+  StartOrder &o = start_orders[d->id];
+  std::lock_guard<std::mutex> g(o.lock);
+  o.unreturned.clear();
+}
+
 int signal_handler_start(Domain *d, int sig, uint32_t times, HandlerRun run, std::string *why, std::function<void(bool handled)> returned) {
   void *carry_out = dlsym(d->handle, "nooks_posix_signal");
   if (int e = not_running(d, why)) return e;

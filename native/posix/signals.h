@@ -26,4 +26,9 @@ int posix_kill(Domain *d, int sig, std::string *why);
 // *why.
 int signal_handler_start(Domain *d, int sig, uint32_t times, HandlerRun run, std::string *why, std::function<void(bool handled)> returned);
 
+// d starts, at load or restart: no handler thread of an earlier driver in
+// its slot, or of its last run, is waited for (holdSignalHandlers' hold:
+// one a program's end stopped never returned).
+void signal_handlers_reset(Domain *d);
+
 }  // namespace nooks
