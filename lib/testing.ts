@@ -55,6 +55,18 @@ export function holdNewIrqThreads(driver: Driver): void {
 }
 
 /**
+ * From now on, each thread that runs a signal's disposition in program
+ * `driver` waits, before it crosses into it, until every one started before
+ * it has returned (10 s at most, or until the driver stops running): they
+ * run one at a time in the order started, as a scheduler may run them, so
+ * that handler threads the kernel lets run side by side show it
+ * (test/program-signals.test.ts).
+ */
+export function holdSignalHandlers(driver: Driver): void {
+  native().holdSignalHandlers(driver.id);
+}
+
+/**
  * The next wait of `driver` in a kernel call (a read that blocks, a sleep, a
  * join..., a contended spin_lock's yield, or a PCI call's wait for the bus's lock) never ends, deaf to the requests to leave that a failure or an
  * unload makes, until releaseStalledWaits: a kernel call that does not return

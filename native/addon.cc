@@ -620,6 +620,13 @@ Napi::Value HoldNewIrqThreads(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// holdSignalHandlers(id): test hook: the driver's signal handler threads
+// run one at a time, in the order started (native/posix/signals.cc, hold_for_test).
+Napi::Value HoldSignalHandlers(const Napi::CallbackInfo &info) {
+  domain_arg(info)->hold_signal_handlers.store(true);
+  return info.Env().Undefined();
+}
+
 // stallNextWait(id, busy): test hook: the driver's next wait in a kernel call never
 // ends until releaseStalledWaits (native/kapi/wait.cc, stall_for_test).
 Napi::Value StallNextWait(const Napi::CallbackInfo &info) {

@@ -11,13 +11,15 @@
 // pending, one a constructor installed too; a signal only a handler holds is
 // that handler's, never a signalfd's, and runs when it returns even with
 // the driver's threads all taken; SA_RESETHAND resets the disposition
-// as it delivers. pthread_exit on main's thread: the
+// as it delivers; signals one sigprocmask unblocks run one at a time in
+// Linux's order, all before it returns. pthread_exit on main's thread: the
 // program runs on until its last thread ends, then ends with status 0. Each
 // signal is sent once the program says it is `ready`, and the program looks
 // at what came once the test says go (a SIGUSR2 it takes in sigwait, sent
 // after): by progress, never a sleep.
 import { describe, expect, it } from 'vitest';
 import type { Driver, Isolation, Kernel } from '../lib/index.js';
+import { holdSignalHandlers } from '../lib/testing.js';
 import { fixtureDriver } from './helpers/build-driver.js';
 import { kernelPerBlock } from './helpers/kernel.js';
 import { bootableIsolations, until } from './helpers/util.js';
@@ -182,6 +184,27 @@ describe.each<Isolation>(bootableIsolations.filter((i) => i !== 'none'))('a prog
     d.kill('SIGTERM');
     expect(await d.exited).toEqual({ driver: 'reset-k', status: null, signal: 'SIGTERM' });
     expect(printed(kernel(), d)).toEqual(['ready']);
+  });
+
+  it.each([
+    ['o', 'full: each holds the rest, which run as it returns', 'ran 1 10 15 34 34'],
+    ['l', 'empty: each delivered on top of the one before, the last delivered runs first', 'ran 34 34 15 10 1'],
+  ])('-m %s: pending signals one sigprocmask unblocks have run when it returns, one at a time, in Linux\'s order, their sa_mask %s', async (mode, _, ran) => {
+    const d = await started(`order-${mode}`, mode);
+    holdSignalHandlers(d); // handler threads run one at a time in the order started: the kernel must start them in order
+    for (const sig of ['SIGTERM', 34, 'SIGUSR1', 'SIGHUP', 34, 'SIGUSR2']) d.kill(sig);
+    expect(await d.exited).toEqual({ driver: `order-${mode}`, status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', ran, 'bye, handled 0']);
+  });
+
+  it('-m a: a signal runs the disposition in force at its delivery: a sigaction before its handler runs changes what it runs no more than on Linux, nor is undone by its SA_RESETHAND', async () => {
+    const d = await started('delivered-a', 'a');
+    holdSignalHandlers(d); // SIGTERM's handler thread runs once SIGUSR1's has returned, after main's sigaction
+    d.kill('SIGUSR1');
+    d.kill('SIGTERM');
+    d.kill('SIGUSR2');
+    expect(await d.exited).toEqual({ driver: 'delivered-a', status: 0, signal: null });
+    expect(printed(kernel(), d)).toEqual(['ready', 'the first handler ran; now the second', 'bye, handled 0']);
   });
 
   it('pthread_exit on main\'s thread: the program runs on until its last thread ends, then ends with status 0, atexit run', async () => {

@@ -75,7 +75,7 @@ const posixCore: KapiCall[] = [
   },
   {
     name: 'nooks_posix_sigmask', ret: 'int', params: [p('mask', 'unsigned long')],
-    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers (each on a thread of its own, docs/drivers.md "Programs") when it returns, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
+    doc: 'sigprocmask, pthread_sigmask in a program: the calling thread\'s signal mask is `mask` (signals 1 to 64, bit n-1 for n; SIGKILL and SIGSTOP never in it; the personality keeps it too, in the thread\'s area, and answers it). The pending signals it unblocks have run their handlers when it returns, one at a time in Linux\'s order (each on a thread of its own, docs/drivers.md "Programs"), and those their runs held pending with them, and the handlers still running of the signals it leaves blocked by every thread have ended. 0.', blocking: true,
   },
   {
     name: 'nooks_posix_sigpending', ret: 'unsigned long', params: [p('mask', 'unsigned long')],
@@ -94,8 +94,9 @@ const posixCore: KapiCall[] = [
     doc: 'signalfd: `fd` -1: a descriptor of a new signalfd reading the signals of `mask` (SFD_NONBLOCK, SFD_CLOEXEC; SIGKILL and SIGSTOP left out, as Linux); else `fd`\'s mask is `mask` from now on. It is readable (poll, select, epoll) while a signal of its mask is pending in the program (blocked by every thread); a read takes the lowest, as many as fit, one 128-byte struct signalfd_siginfo each (ssi_signo, ssi_code SI_USER, ssi_pid and ssi_uid the kernel\'s), and waits while none is (-EAGAIN under O_NONBLOCK; -EINVAL for fewer than 128 bytes). Returns the descriptor; -EBADF, -EINVAL (another flag; `fd` not a signalfd), -EMFILE.',
   },
   {
-    name: 'nooks_posix_sigaction', ret: 'void', params: [p('sig', 'int'), p('holds', 'unsigned long'), p('once', 'int')],
-    doc: 'sigaction, signal in a program: while a run of `sig`\'s handler is in flight, the signals of `holds` sent to the program stay pending, as Linux blocks them while a handler runs (its sa_mask, and `sig` itself but under SA_NODEFER; 0 for SIG_IGN and SIG_DFL), and are delivered once no run holds them; `once` (SA_RESETHAND): its next run only, the disposition SIG_DFL after it.',
+    name: 'nooks_posix_sigaction', ret: 'void',
+    params: [p('sig', 'int'), p('holds', 'unsigned long'), p('once', 'int'), p('handler', 'unsigned long'), p('flags', 'int'), p('set', 'unsigned long')],
+    doc: 'sigaction, signal in a program, the `set`th sigaction of `sig`: its disposition is `handler` (SIG_DFL, SIG_IGN, or the program\'s handler) with sa_flags `flags`, which a delivery hands to the thread that carries it out (nooks_posix_signal), as Linux runs the disposition in force at delivery whatever a later sigaction sets. While a run of `sig`\'s handler is in flight, the signals of `holds` sent to the program stay pending, as Linux blocks them while a handler runs (its sa_mask, and `sig` itself but under SA_NODEFER; 0 for SIG_IGN and SIG_DFL), and are delivered once no run holds them; `once` (SA_RESETHAND): its next run only, the disposition SIG_DFL after it.',
   },
   {
     name: 'nooks_posix_sigdiscard', ret: 'void', params: [p('sig', 'int')],

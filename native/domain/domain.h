@@ -185,6 +185,9 @@ struct Domain {
   // Test hook (holdNewIrqThreads, test/irq-unstarted.test.ts): its new irq
   // lines' threads wait before their first line (irq.cc, hold_for_test).
   std::atomic<bool> hold_new_irq_threads{false};
+  // Test hook (holdSignalHandlers, test/program-signals.test.ts): its
+  // signals' handler threads run one at a time, in the order started (signals.cc, hold_for_test).
+  std::atomic<bool> hold_signal_handlers{false};
   // Test hook (stallNextWait, test/posix-left-running.test.ts): the driver's
   // next wait in a kernel call never ends until the test lets it go
   // (native/kapi/wait.cc, stall_for_test); `busy`: nor counts as a wait.

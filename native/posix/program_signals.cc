@@ -47,7 +47,9 @@ struct ProgramSignals {
   uint32_t handling[kSignals + 1] = {};  // threads started to carry each out, not yet ended
   uint64_t holds[kSignals + 1] = {};     // what a run of each's handler holds pending: its sa_mask, itself but under SA_NODEFER (sigaction)
   bool holds_once[kSignals + 1] = {};    // SA_RESETHAND: its next run holds them, then the disposition is SIG_DFL
-  bool reset[kSignals + 1] = {};         // SA_RESETHAND's run was delivered: each later one is SIG_DFL's, until a sigaction
+  uint64_t handler[kSignals + 1] = {};   // each's disposition: SIG_DFL at first, SIG_DFL again once SA_RESETHAND's run was delivered
+  uint64_t flags[kSignals + 1] = {};
+  uint64_t set[kSignals + 1] = {};
   uint32_t held[kSignals + 1] = {};      // runs in flight that hold each
   std::vector<ThreadSignals *> threads;
   uint64_t pending_changes = 0;  // signals added to pending or taken off it
@@ -62,18 +64,18 @@ ThreadSignals &self() { return tl_program ? *tl_program : tl_other; }
 
 ProgramSignals &of(Domain *d) { return programs[d->id]; }
 
-// Under s.lock: a run of sig's handler begins: in flight, and what it holds
-// pending held until it ends (run_ends). Under SA_RESETHAND the disposition
-// is SIG_DFL from this delivery on, as Linux resets it as it delivers, not
-// as the handler's thread gets to run: a second signal sent meanwhile runs
-// SIG_DFL's, never the handler again.
+// Under s.lock: a run of sig's disposition, the one in force now, begins:
+// in flight, and what it holds pending held until it ends (run_ends). Under
+// SA_RESETHAND the disposition is SIG_DFL from this delivery on, as Linux
+// resets it as it delivers, not as the handler's thread gets to run: a
+// second signal sent meanwhile runs SIG_DFL's, never the handler again.
 HandlerRun run_begins(ProgramSignals &s, int sig) {
-  HandlerRun run{s.holds[sig], s.reset[sig], s.holds_once[sig]};
+  HandlerRun run{s.holds[sig], s.holds_once[sig], s.handler[sig], s.flags[sig], s.set[sig]};
   s.handling[sig]++;
   if (run.resets) {
     s.holds[sig] = 0;
     s.holds_once[sig] = false;
-    s.reset[sig] = true;
+    s.handler[sig] = (uint64_t)SIG_DFL;
   }
   for (int h = 1; h <= kSignals; h++)
     if (run.holds & signal_bit(h)) s.held[h]++;
@@ -154,36 +156,101 @@ struct Completion {
   ThreadCtx *waiter = nullptr;  // cleared once it no longer waits
 };
 
-// Runs the handlers of `sigs`, taken off pending: each signal's on a thread
-// of its own, as often as it was sent. One that finds no thread to run on
-// (d not running, or at its thread limit) goes back to pending. Each
-// thread's end counts `done` down. No lock of these held.
-void deliver(Domain *d, const std::vector<Taken> &sigs, const std::shared_ptr<Completion> &done) {
-  for (auto [sig, times, run] : sigs) {
-    std::string why;
-    if (done) {
-      std::lock_guard<std::mutex> g(done->lock);
-      done->left++;
-    }
-    int e = signal_handler_start(d, sig, times, run, &why, [done] {
-      if (!done) return;
-      std::lock_guard<std::mutex> g(done->lock);
-      if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
-    });
-    if (e == 0) continue;
-    if (e != -ESRCH)  // else d is ending (a clean exit as a handler's end released it) or failed: a restart forgets it
-      klog_line(4, d->name, "a pending signal is left pending: " + why);
-    signals_not_carried_out(d, sig, run);
-    {
-      std::lock_guard<std::mutex> g(of(d).lock);
-      add_pending(of(d), sig, times);
-    }
-    of(d).pending_waits->wake_all();
-    if (done) {
-      std::lock_guard<std::mutex> g(done->lock);
-      done->left--;
-    }
+// Under no lock of these: `done`'s count of handler threads in flight is one less.
+void finished(const std::shared_ptr<Completion> &done) {
+  if (!done) return;
+  std::lock_guard<std::mutex> g(done->lock);
+  if (--done->left == 0 && done->waiter) thread_wake(done->waiter);
+}
+
+// Under s.lock: sig's run was routed or taken off pending but its thread
+// never started (an SA_RESETHAND reset undone: it was not delivered).
+void not_carried_out(ProgramSignals &s, int sig, const HandlerRun &run) {
+  run_ends(s, sig, run.holds);
+  if (run.resets && s.set[sig] == run.set) {  // not delivered after all: its handler is still the disposition (unless a sigaction came since)
+    s.holds[sig] = run.holds;
+    s.holds_once[sig] = true;
+    s.handler[sig] = run.handler;
   }
+}
+
+// sig was carried out, its run holding `holds`: if its handler ran
+// (`handled`), the waits of d's threads that do not block it end (EINTR), as
+// Linux's of the thread that took it; a thread that blocks it and waits for
+// its handlers to end (a mask's change) goes on. The pending signals the run
+// held and nothing holds now are taken off pending, lowest first (as
+// Linux's sigreturn unblocks them), for the caller to run. No lock held.
+std::vector<Taken> carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
+  ProgramSignals &s = of(d);
+  std::lock_guard<std::mutex> g(s.lock);
+  run_ends(s, sig, holds);
+  for (ThreadSignals *t : s.threads) {
+    if (!t->ctx) continue;  // not running yet: it waits for nothing
+    if (handled && !(t->mask & signal_bit(sig)))
+      waits_interrupt(t->ctx);
+    else if (t->awaiting & signal_bit(sig))
+      thread_wake(t->ctx);
+  }
+  return take_pending(s, holds & unblocked_somewhere(s));
+}
+
+void run_or_put_back(Domain *d, std::vector<Taken> order, const std::shared_ptr<Completion> &done);
+
+// Runs the handlers of `order`, taken off pending, in that order, one after
+// the other: each signal's on a thread of its own, as often as it was sent,
+// started once the one before has returned; what a run lets go of
+// (carried_out) runs next, before the rest, as Linux delivers it as that
+// handler returns. `done` counts the threads in flight. If a handler faults,
+// the driver fails and the rest is forgotten with what is pending (a
+// restart forgets it: signals_reset). 0, or the error of the first's start
+// (*why), nothing of `order` then carried out. No lock of these held.
+int run_in_turn(Domain *d, std::vector<Taken> order, const std::shared_ptr<Completion> &done, std::string *why) {
+  if (order.empty()) return 0;
+  if (done) {
+    std::lock_guard<std::mutex> g(done->lock);
+    done->left++;
+  }
+  auto [sig, times, run] = order.front();
+  std::vector<Taken> rest(order.begin() + 1, order.end());
+  int e = signal_handler_start(d, sig, times, run, why, [d, sig, holds = run.holds, rest, done](bool handled) {
+    std::vector<Taken> next = carried_out(d, sig, handled, holds);
+    std::reverse(next.begin(), next.end());
+    next.insert(next.end(), rest.begin(), rest.end());
+    run_or_put_back(d, std::move(next), done);
+    finished(done);
+  });
+  if (e == 0) return 0;
+  {
+    std::lock_guard<std::mutex> g(of(d).lock);
+    for (const Taken &t : order) not_carried_out(of(d), t.sig, t.run);
+  }
+  finished(done);
+  return e;
+}
+
+// run_in_turn; what finds no thread to run on (d not running, or at its
+// thread limit) goes back to pending, all of it.
+void run_or_put_back(Domain *d, std::vector<Taken> order, const std::shared_ptr<Completion> &done) {
+  std::string why;
+  int e = run_in_turn(d, order, done, &why);
+  if (e == 0) return;
+  if (e != -ESRCH)  // else d is ending (a clean exit as a handler's end released it) or failed: a restart forgets it
+    klog_line(4, d->name, "a pending signal is left pending: " + why);
+  {
+    std::lock_guard<std::mutex> g(of(d).lock);
+    for (const Taken &t : order) add_pending(of(d), t.sig, t.times);
+  }
+  of(d).pending_waits->wake_all();
+}
+
+// Runs the handlers of `taken`, taken off pending lowest first together, in
+// Linux's order: it delivers them lowest first, each on top of the one
+// before (the next one that the runs already delivered do not hold), so the
+// last delivered runs first, and a run that holds the rest (a full sa_mask)
+// lets them go one by one as it returns: lowest first then.
+void deliver(Domain *d, std::vector<Taken> taken, const std::shared_ptr<Completion> &done) {
+  std::reverse(taken.begin(), taken.end());
+  run_or_put_back(d, std::move(taken), done);
 }
 
 // The calling thread's mask is `mask` (the one it replaces in *old): the
@@ -287,33 +354,8 @@ SignalRoute signals_route(Domain *d, int sig, HandlerRun *run) {
   return SignalRoute::pending;
 }
 
-void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds) {
-  ProgramSignals &s = of(d);
-  std::vector<Taken> released;
-  {
-    std::lock_guard<std::mutex> g(s.lock);
-    run_ends(s, sig, holds);
-    for (ThreadSignals *t : s.threads) {
-      if (!t->ctx) continue;  // not running yet: it waits for nothing
-      if (handled && !(t->mask & signal_bit(sig)))
-        waits_interrupt(t->ctx);
-      else if (t->awaiting & signal_bit(sig))
-        thread_wake(t->ctx);
-    }
-    released = take_pending(s, holds & unblocked_somewhere(s));  // as Linux's sigreturn unblocks them
-  }
-  deliver(d, released, nullptr);
-}
-
-void signals_not_carried_out(Domain *d, int sig, HandlerRun run) {
-  ProgramSignals &s = of(d);
-  std::lock_guard<std::mutex> g(s.lock);
-  run_ends(s, sig, run.holds);
-  if (run.resets) {  // not delivered after all: its handler is still the disposition
-    s.holds[sig] = run.holds;
-    s.holds_once[sig] = true;
-    s.reset[sig] = false;
-  }
+int signals_run_handler(Domain *d, int sig, HandlerRun run, std::string *why) {
+  return run_in_turn(d, {{sig, 1, run}}, nullptr, why);
 }
 
 TemporaryMask::TemporaryMask(Domain *d, bool masked, uint64_t mask) : d_(masked ? d : nullptr) {
@@ -347,6 +389,7 @@ uint64_t signals_pending_changes(Domain *d) {
 }
 
 void signals_reset(Domain *d) {
+  signal_handlers_reset(d);
   ProgramSignals &s = of(d);
   std::lock_guard<std::mutex> g(s.lock);
   std::fill(std::begin(s.pending), std::end(s.pending), 0);
@@ -354,7 +397,9 @@ void signals_reset(Domain *d) {
   std::fill(std::begin(s.held), std::end(s.held), 0);
   std::fill(std::begin(s.holds), std::end(s.holds), 0);  // the dispositions are the driver's static data: SIG_DFL again
   std::fill(std::begin(s.holds_once), std::end(s.holds_once), false);
-  std::fill(std::begin(s.reset), std::end(s.reset), false);
+  std::fill(std::begin(s.handler), std::end(s.handler), (uint64_t)SIG_DFL);
+  std::fill(std::begin(s.flags), std::end(s.flags), 0);
+  std::fill(std::begin(s.set), std::end(s.set), 0);
 }
 
 }  // namespace nooks
@@ -422,15 +467,18 @@ extern "C" int kapi_nooks_posix_sigwait(unsigned long set, long long timeout_ns)
   return taken ? taken : signals.interrupted() || timeout_ns < 0 ? -EINTR : -EAGAIN;
 }
 
-// sigaction: what a run of sig's handler holds pending while it runs (0:
-// SIG_IGN, SIG_DFL); `once` (SA_RESETHAND): its next run only.
-extern "C" void kapi_nooks_posix_sigaction(int sig, unsigned long holds, int once) {
+// sigaction, the `set`th of sig: its disposition `handler` with `flags`, run
+// as it is at each delivery; what a run of it holds pending while it runs
+// (0: SIG_IGN, SIG_DFL); `once` (SA_RESETHAND): its next run only.
+extern "C" void kapi_nooks_posix_sigaction(int sig, unsigned long holds, int once, unsigned long handler, int flags, unsigned long set) {
   if (sig < 1 || sig > kSignals) return;
   ProgramSignals &s = of(calling_domain());
   std::lock_guard<std::mutex> g(s.lock);
   s.holds[sig] = holds & ~kNeverBlocked;
   s.holds_once[sig] = once;
-  s.reset[sig] = false;
+  s.handler[sig] = handler;
+  s.flags[sig] = (unsigned)flags;
+  s.set[sig] = set;
 }
 
 // sigaction to SIG_IGN (or to SIG_DFL where that ignores): a pending `sig` is discarded, as POSIX has it.

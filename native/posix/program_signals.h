@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "../domain/domain.h"
 #include "wait_queue.h"
@@ -40,29 +41,28 @@ class ProgramThread {
 // Where Driver.kill's `sig` goes: to a thread of d's waiting for it in
 // sigwait (taken there, no handler runs), else to its handler if a thread
 // of d's does not block it (or none runs yet) and no handler in flight
-// holds it (a handler in flight, until signals_carried_out), else pending.
+// holds it (a handler in flight, until it has returned), else pending.
 // A handler in flight holds pending, as Linux blocks them while it runs,
 // its own signal (but under SA_NODEFER) and its sa_mask's: *holds.
 enum class SignalRoute { taken, handler, pending };
-// A run of a signal's disposition: what it holds pending while it runs,
-// and whether SA_RESETHAND made the disposition SIG_DFL at an earlier
-// delivery (the handler the personality still keeps is not run).
+// A run of a signal's disposition: the one in force at its delivery, as
+// Linux runs it whatever a sigaction changes before its handler runs (the
+// personality's sigaction tells the kernel each: kapi_nooks_posix_sigaction).
 struct HandlerRun {
-  uint64_t holds;
-  bool defaulted;
-  bool resets;  // this run is SA_RESETHAND's: from it on the disposition is SIG_DFL
+  uint64_t holds;    // what it holds pending while it runs
+  bool resets;       // this run is SA_RESETHAND's: from it on the disposition is SIG_DFL
+  uint64_t handler;  // SIG_DFL (0; so after an SA_RESETHAND delivery), SIG_IGN, or the program's handler
+  uint64_t flags;    // its sa_flags
+  uint64_t set;      // which sigaction of the signal set it, as the personality counts them
 };
 SignalRoute signals_route(Domain *d, int sig, HandlerRun *run);
 
-// sig was carried out, its handler's run holding `holds`: if its handler
-// ran (`handled`), the waits of d's threads that do not block it end
-// (EINTR), as Linux's of the thread that took it; a thread that blocks it
-// and waits for its handlers to end (a mask's change) goes on; the pending
-// signals the run held and nothing holds now are delivered. No lock held.
-void signals_carried_out(Domain *d, int sig, bool handled, uint64_t holds);
-// sig's handler was routed or taken off pending but its thread never started
-// (an SA_RESETHAND reset undone: it was not delivered).
-void signals_not_carried_out(Domain *d, int sig, HandlerRun run);
+// Carries out sig, which signals_route sent to its handler (`run`), on a
+// driver thread of its own (signals.h); once it has, what its run held
+// pending and nothing holds now, as signals unblocked together run (the
+// order: program_signals.cc, deliver). 0, or -ESRCH (d not running) or
+// -EAGAIN (no thread left) and *why: then not carried out, nor delivered.
+int signals_run_handler(Domain *d, int sig, HandlerRun run, std::string *why);
 
 // Within its scope, the calling thread's mask is `mask` (ppoll, pselect,
 // epoll_pwait, sigsuspend), or unchanged if not `masked`: the pending

@@ -16,16 +16,19 @@ namespace nooks {
 // thread left) and *why.
 int posix_kill(Domain *d, int sig, std::string *why);
 
-// Carries out `sig` `times` (each sent, in turn; as SIG_DFL's if
-// run.defaulted) in program d on a driver
-// thread of its own (SIGTERM, "signal <n>"), which crosses into d and runs
-// its disposition there (the personality's nooks_posix_signal): a pending
-// real-time signal's queue takes one thread, not one each. Once a handler
-// has run, the waits of
-// d's threads that do not block it end, and what its run held pending
-// (run.holds) is let go of (signals_carried_out); then `done`
-// runs, if given (not if the crossing faulted). 0, or -ESRCH (d not running)
-// or -EAGAIN (no thread left) and *why.
-int signal_handler_start(Domain *d, int sig, uint32_t times, HandlerRun run, std::string *why, std::function<void()> done);
+// Carries out `sig` `times` (each sent, in turn; by the disposition in
+// force at its delivery, run's) in program d on a driver thread of its own (SIGTERM,
+// "signal <n>"), which crosses into d and runs its disposition there (the
+// personality's nooks_posix_signal): a pending real-time signal's queue
+// takes one thread, not one each. When the crossing returns (not if it
+// faulted), `returned` runs on that thread, outside d, told whether a
+// handler ran. 0, or -ESRCH (d not running) or -EAGAIN (no thread left) and
+// *why.
+int signal_handler_start(Domain *d, int sig, uint32_t times, HandlerRun run, std::string *why, std::function<void(bool handled)> returned);
+
+// d starts, at load or restart: no handler thread of an earlier driver in
+// its slot, or of its last run, is waited for (holdSignalHandlers' hold:
+// one a program's end stopped never returned).
+void signal_handlers_reset(Domain *d);
 
 }  // namespace nooks

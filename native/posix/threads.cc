@@ -47,6 +47,7 @@ struct DriverThread {
   uint64_t result = 0;
   std::shared_ptr<ThreadSignals> signals;  // one of a program's threads': its mask (program_signals.h)
   std::function<void(uint64_t)> after;  // given what its crossing returned, if it did without a fault (driver_thread_start)
+  std::function<void()> before;  // run before its crossing (driver_thread_start)
   std::thread thread;
 };
 
@@ -70,6 +71,7 @@ void run(std::shared_ptr<DriverThread> t, XpcCall c) {
   Domain *d = t->domain;
   std::optional<ProgramThread> program;
   if (t->signals) program.emplace(d, t->signals);
+  if (t->before) t->before();
   Fault f;
   if (xpc_call(d, &c, &f) == EnterResult::fault) {
     if (f.primary) {
@@ -159,11 +161,12 @@ ObjectRelease thread_release(ObjectType::thread, release_thread);
 }  // namespace
 
 long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, const std::string &name, std::optional<uint64_t> program_mask,
-                         std::function<void(uint64_t)> after) {
+                         std::function<void(uint64_t)> after, std::function<void()> before) {
   auto t = std::make_shared<DriverThread>();
   t->domain = d;
   t->detached = detached;
   t->after = std::move(after);
+  t->before = std::move(before);
   std::lock_guard<std::mutex> g(threads.lock);
   int alive = 0;
   for (auto &[h, other] : threads.all) alive += other->domain == d && !other->returned;

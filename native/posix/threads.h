@@ -13,9 +13,11 @@ namespace nooks {
 // d's whose value is `start`, labelled `name` or "thread <handle>"), one of
 // a program's threads with its signal mask if `program_mask` says one
 // (program_signals.h), and, when that crossing returns without a fault,
-// runs `after` outside d with what it returned. Its handle (joinable unless
+// runs `after` outside d with what it returned; `before` runs on it before
+// the crossing (a test hook's hold). Its handle (joinable unless
 // `detached`), or -EAGAIN when d has as many threads as it may.
 long driver_thread_start(Domain *d, XpcCall c, uint64_t start, bool detached, const std::string &name,
-                         std::optional<uint64_t> program_mask, std::function<void(uint64_t)> after = nullptr);
+                         std::optional<uint64_t> program_mask, std::function<void(uint64_t)> after = nullptr,
+                         std::function<void()> before = nullptr);
 
 }  // namespace nooks

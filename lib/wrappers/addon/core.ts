@@ -52,6 +52,8 @@ export const core = surface({
       'Test hook: the driver\'s new threads wait at their first crossing, past its state check, until its domain has failed and is torn down.', ['number']),
     holdNewIrqThreads: fn<(id: number) => void>(
       'Test hook: the threads of the driver\'s newly requested irq lines wait before their first line until free_irq has given up on them.', ['number']),
+    holdSignalHandlers: fn<(id: number) => void>(
+      'Test hook: the driver\'s signal handler threads wait before their crossing until each started before them has returned.', ['number']),
     stallNextWait: fn<(id: number, busy: boolean) => void>(
       'Test hook: the driver\'s next wait in a kernel call never ends, deaf to requests to leave, until releaseStalledWaits; busy: nor counts as a wait (the watchdog\'s progress).', ['number', 'boolean']),
     releaseStalledWaits: fn<() => void>('Test hook: every wait stallNextWait stalled goes on.', []),

@@ -28,6 +28,7 @@ static struct {
 	void *handler;	/* SIG_DFL, SIG_IGN, or the program's sa_handler or sa_sigaction */
 	int flags;
 	unsigned long mask;
+	unsigned long set;	/* how many sigactions set it: which one a delivery ran */
 } dispositions[SIGNALS + 1];
 
 static const char *const names[32] = {
@@ -74,18 +75,19 @@ static bool ignores(int sig, sighandler_t handler)
 	return handler == SIG_IGN || (handler == SIG_DFL && !ends_by_default(sig));
 }
 
-/* The kernel decides what is delivered: as Linux blocks them while a
- * handler runs, a run of sig's holds pending its sa_mask's signals and,
- * but under SA_NODEFER, sig itself (native/posix/program_signals.h); none
- * for SIG_IGN and SIG_DFL; SA_RESETHAND's next run only. */
-static void tell_holds(int sig)
+/* The kernel decides what is delivered and hands each delivery's thread the
+ * disposition in force then: as Linux blocks them while a handler runs, a
+ * run of sig's holds pending its sa_mask's signals and, but under
+ * SA_NODEFER, sig itself (native/posix/program_signals.h); none for SIG_IGN
+ * and SIG_DFL; SA_RESETHAND's next run only. */
+static void tell_kernel(int sig)
 {
 	void *handler = dispositions[sig].handler;
 	int flags = dispositions[sig].flags;
 	bool handles = handler != (void *)SIG_IGN && handler != (void *)SIG_DFL;
 
 	nooks_posix_sigaction(sig, !handles ? 0 : dispositions[sig].mask | (flags & SA_NODEFER ? 0 : posix_signal_bit(sig)),
-			      handles && (flags & SA_RESETHAND));
+			      handles && (flags & SA_RESETHAND), (unsigned long)handler, flags, dispositions[sig].set);
 }
 
 /* glibc's checks (1 to 64, not its own 32 and 33), then Linux's: SIGKILL and
@@ -110,9 +112,10 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		dispositions[sig].handler = (void *)act->sa_handler;
 		dispositions[sig].flags = (act->sa_flags | SA_RESTORER_FLAG) & KEPT_FLAGS;
 		dispositions[sig].mask = act->sa_mask.__val[0] & ~(posix_signal_bit(SIGKILL) | posix_signal_bit(SIGSTOP));
+		dispositions[sig].set++;
 	}
 	if (act && posix_program())
-		tell_holds(sig);
+		tell_kernel(sig);
 	return 0;
 }
 
@@ -177,18 +180,18 @@ bool posix_signal_restarts(void)
 }
 
 /* A signal Driver.kill sends (the kernel checked 1 to 64), carried out on the
- * thread the kernel started for it, inside the domain: its handler runs
- * (with a siginfo of SI_USER under SA_SIGINFO; SA_RESETHAND makes the
- * disposition SIG_DFL first, as Linux), SIG_IGN does nothing, and SIG_DFL
- * ends the program as killed by the signal (no atexit handlers, no flush, as
- * Linux) where Linux's default ends a process; `defaulted`: SIG_DFL's,
- * whatever is kept, for SA_RESETHAND reset the disposition at an earlier
- * delivery, whose thread may not have run yet. 1 when a handler ran (the
- * kernel then interrupts the program's waits), else 0. */
-static int carry_out(int sig, bool defaulted)
+ * thread the kernel started for it, inside the domain, by the disposition
+ * in force at its delivery (`handler` with `flags`, what it holds `holds`:
+ * the kernel's word, as Linux runs it whatever a sigaction sets since): its
+ * handler runs (with a siginfo of SI_USER under SA_SIGINFO), SIG_IGN does
+ * nothing, and SIG_DFL ends the program as killed by the signal (no atexit
+ * handlers, no flush, as Linux) where Linux's default ends a process. Under
+ * SA_RESETHAND the kernel made the disposition SIG_DFL as it delivered it:
+ * so does the copy kept here, unless a sigaction (the `set`th was
+ * delivered) set another since. 1 when a handler ran (the kernel then
+ * interrupts the program's waits), else 0. */
+static int carry_out(int sig, void *handler, int flags, unsigned long holds, unsigned long set)
 {
-	void *handler = defaulted ? (void *)SIG_DFL : dispositions[sig].handler;
-	int flags = dispositions[sig].flags;
 	struct posix_thread *self = posix_thread_self();
 	unsigned long mask = self->sigmask;
 
@@ -200,14 +203,14 @@ static int carry_out(int sig, bool defaulted)
 		return 0;
 	}
 	last_restarts = flags & SA_RESTART;
-	if (flags & SA_RESETHAND) {
+	if ((flags & SA_RESETHAND) && dispositions[sig].set == set) {
 		dispositions[sig].handler = (void *)SIG_DFL;
 		dispositions[sig].flags &= ~SA_SIGINFO;
 	}
 	/* The thread's mask while the handler runs is Linux's: what the kernel
 	 * holds for the run (sigprocmask and sigpending answer it), restored as
 	 * sigreturn restores it. */
-	self->sigmask |= dispositions[sig].mask | (flags & SA_NODEFER ? 0 : posix_signal_bit(sig));
+	self->sigmask |= holds;
 	if (flags & SA_SIGINFO) {
 		siginfo_t info;
 		ucontext_t context = { 0 };
@@ -223,15 +226,22 @@ static int carry_out(int sig, bool defaulted)
 
 /* `times` of sig, one after the other: one sent, or each that was pending
  * (a real-time signal's queue) and a mask let through, as Linux runs them
- * in turn (`defaulted`: as SIG_DFL, the kernel's word); 1 when a handler ran. While it runs the kernel holds pending
- * what its disposition blocks (tell_holds): a second sig waits there for
- * it to return (but under SA_NODEFER), never running the handler beside
- * itself. */
-__attribute__((visibility("default"))) int nooks_posix_signal(int sig, unsigned int times, int defaulted)
+ * in turn, the first by the disposition in force at its delivery, the
+ * others SIG_DFL's if it was SA_RESETHAND's; 1 when a handler ran. While it
+ * runs the kernel holds pending what its disposition blocks (tell_kernel):
+ * a second sig waits there for it to return (but under SA_NODEFER), never
+ * running the handler beside itself. */
+__attribute__((visibility("default"))) int nooks_posix_signal(int sig, unsigned int times, void *handler, int flags,
+							      unsigned long holds, unsigned long set)
 {
 	int handled = 0;
 
-	while (times--)
-		handled |= carry_out(sig, defaulted);
+	while (times--) {
+		handled |= carry_out(sig, handler, flags, holds, set);
+		if (flags & SA_RESETHAND) {
+			handler = (void *)SIG_DFL;
+			holds = 0;
+		}
+	}
 	return handled;
 }
