@@ -5,6 +5,7 @@
 //
 // The CLI runs from dist/, so these tests need `npx tsc -p .` after any change
 // to lib/ (the first test says so when dist/ is missing or older than lib/).
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -454,6 +455,23 @@ describe('nooks CLI (node dist/lib/cli/main.js)', () => {
     const completions = /^kernel calls per op, mprotect: .*blk_complete ([\d.]+)/m.exec(r.stdout);
     expect(Number(completions?.[1])).toBeCloseTo(1, 1); // each request completed once
     expect(r.stdout).toMatch(/^mprotect calls per op \(page protection flipped\): \d/m);
+  });
+
+  // Before: it died of the signal (a report's, ending its command; Ctrl-C) and left its directory: '[ "nooks-bench-..." ]'
+  it('bench block killed (SIGTERM) mid-run: dies of it, its temporary directory removed', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'nooks-cli-bench-kill-'));
+    try {
+      const child = spawn(process.execPath, [cli, 'bench', 'block', '--seconds', '5'], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+      const died = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+      // once the bench uses it: the disk image in it
+      const inUse = () => readdirSync(tmp).some((d) => readdirSync(join(tmp, d)).length > 0);
+      while (child.exitCode === null && !inUse()) await new Promise((r) => setTimeout(r, 5));
+      child.kill('SIGTERM');
+      expect(await died).toBe('SIGTERM');
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('app: lists the applications; runs one with its own options; a bad option exits 2 with the usage', async () => {

@@ -94,30 +94,51 @@ describe('nooks inject', () => {
     }
   });
 
-  // Before: the trial, its parent gone, died of the EPIPE of its next heartbeat and left its directory (no one else
-  // could remove it): '[ "nooks-trial-..." ]'
-  it('SIGKILLed while its trial runs: the trial removes its directory itself', async () => {
+  /**
+   * Runs `nooks inject` on `workload` (its source), SIGKILLs it once the trial runs (and its directory holds the file
+   * `ready`, the workload's own), waits for the trial to end: what is left of the trials' directories.
+   */
+  async function leftAfterKilledParent(workload: string, ready?: string): Promise<string[]> {
     const tmp = mkdtempSync(join(tmpdir(), 'nooks-inject-kill-'));
     try {
-      const workload = join(tmp, 'idle.mjs');
-      writeFileSync(workload, 'export default () => new Promise(() => {});\n');
+      const module = join(tmp, 'workload.mjs');
+      writeFileSync(module, workload);
       const runTmp = mkdtempSync(join(tmp, 'run-'));
-      const args = ['inject', 'null', '--workload', workload, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
+      const args = ['inject', 'null', '--workload', module, '--seed', '1', '--type', 'nop', '--isolation', 'mprotect'];
       const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, TMPDIR: runTmp }, stdio: 'ignore' });
       const ended = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-      // once the trial runs: its process spawned, its directory there
+      // once the trial runs: its process spawned, its directory there (with the workload's file in it)
       const trials = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
-      while (child.exitCode === null && (readdirSync(runTmp).length === 0 || trials() === '')) await new Promise((r) => setTimeout(r, 2));
+      const readied = () => readdirSync(runTmp).some((d) => ready === undefined || existsSync(join(runTmp, d, ready)));
+      while (child.exitCode === null && (!readied() || trials() === '')) await new Promise((r) => setTimeout(r, 2));
       const trial = trials();
       expect(trial).toMatch(/^\d+$/);
       child.kill('SIGKILL');
       expect(await ended).toBe('SIGKILL');
       // until the trial is gone (reaped by whoever inherits it)
       while (existsSync(`/proc/${trial}`)) await new Promise((r) => setTimeout(r, 10));
-      expect(readdirSync(runTmp)).toEqual([]);
+      return readdirSync(runTmp);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  }
+
+  // Before: the trial, its parent gone, died of the EPIPE of its next heartbeat and left its directory (no one else
+  // could remove it): '[ "nooks-trial-..." ]'
+  it('SIGKILLed while its trial runs: the trial removes its directory itself', async () => {
+    expect(await leftAfterKilledParent('export default () => new Promise(() => {});\n')).toEqual([]);
+  });
+
+  // Before: the workload's output, its pipe broken, ended the trial (an uncaught EPIPE of process.stdout) before its
+  // heartbeat could find the parent gone, the directory left: '[ "nooks-trial-..." ]'
+  it('SIGKILLed while its trial\'s workload prints: the trial removes its directory itself', async () => {
+    const printing = `import { writeFileSync } from 'node:fs';
+export default () => new Promise(() => {
+  setInterval(() => console.log('tick'), 1);
+  writeFileSync(process.argv[3] + '/printing', ''); // in the trial's directory (trial.js's second argument)
+});
+`;
+    expect(await leftAfterKilledParent(printing, 'printing')).toEqual([]);
   });
 
   // Before: the trial, SIGKILLed, was not dead yet as its directory was removed; its threads created files there, and

@@ -12,8 +12,6 @@
 // module measures; the command formats. The loads themselves are loads.ts's
 // (shared with the templates' bench modules), but for the libc-style driver's
 // e1000l_tx_batch(), 64 frames a call.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { E1000L_FRAME, e1000lFrames } from '../apps/e1000l.js';
@@ -21,6 +19,7 @@ import { openBlock } from '../classes/block.js';
 import { freeUdpPort, nicWire, openNet } from '../classes/net.js';
 import { openSerial, ptyPair } from '../classes/serial.js';
 import { openPcm } from '../classes/sound.js';
+import { tempDirOfProcess } from '../ending-signals.js';
 import type { Isolation, Kernel } from '../kernel.js';
 import type { PciVia } from '../pci.js';
 import type { Policy } from '../recovery/policy.js';
@@ -131,13 +130,13 @@ export async function benchWorkload(w: Workload, options: Omit<ClassBenchOptions
   const seconds = options.seconds ?? 2;
   if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError(`seconds must be a positive number, got ${seconds}`);
   const runs = positive(options.runs ?? 1, 'runs');
-  const dir = mkdtempSync(join(tmpdir(), 'nooks-bench-'));
+  const { dir, remove } = tempDirOfProcess('nooks-bench-'); // a bench ended by a signal (a report's, Ctrl-C) too
   try {
     const step = (s: Omit<ClassBenchStep, 'workload'>) => options.onStep?.({ workload: w.name, ...s });
     const rounds = await eachRound(runs, options.modes ?? defaultModes, (kernel) => measure(kernel, w, seconds, dir, step), step, options.policy, w.unsupported);
     return { workload: w.name, note: w.note, seconds, runs, modes: rounds[0].map((_, i) => summary(rounds, i, w.unit)) };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 }
 

@@ -109,7 +109,7 @@ export function runTrialChild(spec: TrialSpec, timeoutMs: number): Promise<Child
     };
     try {
       // fd 3 (channelFd) the trial's lines, its stdout what the workload prints: its output, never the trial's
-      child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [trialScript, JSON.stringify(spec), dir, String(process.pid)], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     } catch (e) {
       return notStarted(e as NodeJS.ErrnoException); // node throws the errors it does not emit (ETXTBSY: its program being written)
     }

@@ -9,12 +9,13 @@
 // show. It runs as a child process, because without isolation the fault takes
 // the process down (that is the result), and ends with its report.
 //
-//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>' <dir> 3>&1
+//   node dist/lib/experiments/trial.js '<TrialSpec as JSON>' <dir> <parent's pid> 3>&1
 //
 // <dir> holds the application's files (a disk image, the played sound): the
 // parent made it and removes it once the process has ended, however it ended
 // (a fault that took it down, a kill at the trial's time limit); the process
-// itself only where the parent died first (its channel, below, then broken).
+// itself only where the parent (its pid given) died first, however it then
+// ends (the EPIPE of its channel, below, or of a workload's output).
 //
 // It tells its parent (child.ts) how it goes in lines on a channel of its own,
 // fd 3, never on stdout: a workload module's (or an application's) output
@@ -332,16 +333,25 @@ export async function runTrial(spec: TrialSpec, dir: string, onEvent?: (e: Recov
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = process.argv[3];
+  const parent = Number(process.argv[4] ?? process.ppid); // given: its ppid at start may be the reaper's already
+  // the parent gone (SIGKILLed, it could end nothing), its directory is this process's to remove, however it ends: the
+  // EPIPE of its next heartbeat (below) or of the workload's output (uncaught), before (a process stuck in a driver's
+  // loop writes none, and leaves it). Not while the parent lives: it removes the directory once this process is gone.
+  process.on('exit', () => {
+    if (process.ppid === parent) return;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a workload's threads still writing there (ENOTEMPTY): no one is left to tell
+    }
+  });
   // synchronous: a line written is in the pipe before a process.exit()
   const say = (...words: (string | number)[]) => {
     try {
       writeSync(channelFd, `${words.join(' ')}\n`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-      // the parent is gone (SIGKILLed, it could end nothing), no one hears the trial: its directory is this process's
-      // to remove (heard at the next heartbeat; a process stuck in a driver's loop writes none, and leaves it)
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(1);
+      process.exit(1); // the parent is gone: no one hears the trial
     }
   };
   const alive = setInterval(() => say(said.heartbeat), 100);
