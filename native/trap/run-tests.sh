@@ -3,7 +3,7 @@
 # instruction decoder (x86_decode.cc) against the code gcc emits for volatile
 # accesses (test/accesses.c, compiled at -O0 and -O2, as PIE and not), and the
 # handler side and stub (mmio.cc, mmio_x86_64.S); the watchdog's memory of
-# stuck threads (stalls.cc); kernel code's guarded accesses to driver memory
+# stuck threads (stalls.cc) and its clock (run_clock.h); kernel code's guarded accesses to driver memory
 # (guarded.cc). `run-tests.sh mmio`, `run-tests.sh stalls` or `run-tests.sh
 # guarded` runs one part (test/mmio-decode.test.ts,
 # test/watchdog-stalls.test.ts, test/guarded-access.test.ts).
@@ -37,7 +37,7 @@ if [ "$part" = all ] || [ "$part" = mmio ]; then
 	ASAN_OPTIONS=allow_user_segv_handler=1:handle_segv=0:detect_leaks=1 "$out/test_stub"
 fi
 
-# The watchdog's memory of stuck threads (stalls.cc).
+# The watchdog's memory of stuck threads (stalls.cc) and its clock (run_clock.h).
 if [ "$part" = all ] || [ "$part" = stalls ]; then
 	g++ $warn $san -std=c++17 -O1 -g -o "$out/test_stalls" test/test_stalls.cc stalls.cc
 	"$out/test_stalls"

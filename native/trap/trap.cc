@@ -15,6 +15,7 @@
 #include "../xpc/xpc.h"
 #include "guarded.h"
 #include "mmio.h"
+#include "run_clock.h"
 #include "stalls.h"
 
 namespace nooks {
@@ -248,7 +249,8 @@ bool trap_withdraw(ThreadCtx *t, int domain_id, uint64_t ask) {
 // Polls each thread's progress counter: a thread whose outermost entry has not
 // changed for longer than the domain's budget is ended (a driver's own thread
 // counts each wait, for as long as it waits, as progress: UnlockedWait).
-// Costs nothing per crossing.
+// Time the process did not run (stopped, starved) is left out: RunClock.
+// Costs nothing per crossing (the clock: a subtraction per round of the loop).
 // The watchdog thread.
 // Never destroyed: kernel threads may still run while the process exits.
 struct Watchdog {
@@ -295,9 +297,10 @@ static void run_nannies(uint64_t now, std::vector<uint64_t> &last) {
 
 static void watchdog_loop() {
   Stalls stalls;
+  RunClock clock(now_ms());
   std::vector<uint64_t> nanny_last;
   while (watchdog.run.load()) {
-    uint64_t now = now_ms();
+    uint64_t now = clock.at(now_ms());
     {
       std::lock_guard<std::mutex> g(g_threads_lock);
       for (ThreadCtx *t = threads_head(); t; t = t->next) {

@@ -1,10 +1,13 @@
 // The watchdog's memory of stuck threads (stalls.cc): budgets, progress, asking
-// again, and a new thread at a gone one's address, which must start afresh.
+// again, and a new thread at a gone one's address, which must start afresh;
+// and its clock (run_clock.h), which leaves out the time it did not run.
 #include <cstdio>
 #include <cstdlib>
 
+#include "../run_clock.h"
 #include "../stalls.h"
 
+using nooks::RunClock;
 using nooks::Stalls;
 using nooks::ThreadKey;
 
@@ -48,6 +51,24 @@ int main() {
     check(!s.overdue({&ctx_a, 2}, 1, false, 1400, budget), "the next at its address is not timed out at once");
     check(!s.overdue({&ctx_a, 2}, 1, false, 1700, budget), "its budget runs from when it was first seen");
     check(s.overdue({&ctx_a, 2}, 1, false, 1701, budget), "and ends past it");
+  }
+
+  // The process stopped for 10 s while a thread was inside: the clock counts
+  // 50 ms of the gap, and the thread is not overdue for it.
+  {
+    RunClock clock(7000);
+    check(clock.at(7000) == 7000, "the clock starts at the wall time");
+    check(clock.at(7005) == 7005 && clock.at(7054) == 7054, "steps up to 50 ms count whole");
+    check(clock.at(17054) == 7104, "a longer step counts 50 ms");
+    check(clock.at(17059) == 7109, "and the clock goes on from there");
+    Stalls s;
+    RunClock c(1000);
+    check(!s.overdue({&ctx_a, 1}, 1, false, c.at(1000), budget), "inside when the stop comes");
+    check(!s.overdue({&ctx_a, 1}, 1, false, c.at(11000), budget), "not overdue for a stop past its budget");
+    bool early = false;
+    for (uint64_t t = 11005; t <= 11250; t += 5) early |= s.overdue({&ctx_a, 1}, 1, false, c.at(t), budget);
+    check(!early, "nor while it runs up to its budget after it");
+    check(s.overdue({&ctx_a, 1}, 1, false, c.at(11255), budget), "overdue once it has run past its budget");
   }
 
   if (failures) return EXIT_FAILURE;
