@@ -7,8 +7,8 @@ import { native } from './native.js';
 
 export { hostProbe } from './host-probe.js';
 export { pciSysfsForTest } from './pci.js';
-export { netFailAfterConfigure, nicHangTx } from './classes/net.js';
-export { holdRestoreForRx, ptyPair, setSerialRxBuffer, uartRxHeld, uartRxLost, uartTxHeld } from './classes/serial.js';
+export { netFailAfterConfigure, netHoldRegister, nicHangTx } from './classes/net.js';
+export { holdRestoreForRx, ptyPair, serialHoldRegister, setSerialRxBuffer, uartRxHeld, uartRxLost, uartTxHeld } from './classes/serial.js';
 export { pcmHoldDma, pcmHoldDownCrossing, pcmHoldRegister, pcmHoldRestore } from './classes/sound.js';
 
 /**

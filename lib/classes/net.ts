@@ -323,6 +323,16 @@ export function netFailAfterConfigure(name: string): void {
   addon().netFailAfterConfigure(name);
 }
 
+/**
+ * Test hook: the next registration of interface `name` that reopens it (applications have it open: the replay of
+ * their configuration and ndo_open, on the JavaScript thread) waits, before it returns to the driver, until that
+ * reopen is over or the driver failed (10 s at most): the reopen crosses into the driver while the registration is
+ * still in the kernel (a driver that registers from a work item, after its init). Logs `test-register-held`.
+ */
+export function netHoldRegister(name: string): void {
+  addon().netHoldRegister(name);
+}
+
 /** Plugs (true) or pulls (false) the emulated NIC's cable: the driver sees a link change. */
 export function nicCable(device: string, up: boolean): boolean {
   return addon().nicCable(device, up);

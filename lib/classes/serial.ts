@@ -465,6 +465,16 @@ export function holdRestoreForRx(driver: Driver): void {
 }
 
 /**
+ * Test hook: the next registration of port `name` (uart_add_one_port) waits, once the port is anyone's and before it
+ * returns to the driver, until an application's open has set the port up or the driver failed (10 s at most): the
+ * open crosses into the driver while the registration is still in the kernel (a driver that registers from a work
+ * item, after its init). Logs `test-register-held`.
+ */
+export function serialHoldRegister(name: string): void {
+  native().serialHoldRegister(name);
+}
+
+/**
  * From now on, each port's receive buffer in the kernel holds `bytes` (1 to
  * its 64 KiB, whole); with no argument, or at the kernel's shutdown, 64 KiB
  * again. A test fills it, and sees the rest dropped, in a fraction of the

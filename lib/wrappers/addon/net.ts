@@ -43,5 +43,8 @@ export const net = surface({
     nicHangTx: fn<(device: string) => boolean>('Test hook: the emulated NIC\'s transmitter hangs.', ['string']),
     netFailAfterConfigure: fn<(name: string) => void>(
       'Test hook: the next configure of the interface fails its driver once its calls into the driver have returned.', ['string']),
+    netHoldRegister: fn<(name: string) => void>(
+      'Test hook: the next registration of the interface that reopens it waits, before it returns to the driver, until the reopen is over.',
+      ['string']),
   },
 });

@@ -46,6 +46,9 @@ export const serial = surface({
     serialHoldRestoreForRx: fn<(id: number) => void>(
       'Test hook: a port of the driver restored while another of its ports is up waits, before its startup, until its UART has received a byte.',
       ['number']),
+    serialHoldRegister: fn<(name: string) => void>(
+      'Test hook: the next registration of the port waits, before it returns to the driver, until an open has set the port up.',
+      ['string']),
     serialSetRxBuffer: fn<(bytes?: number) => void>(
       'Test hook: the bytes each port\'s receive buffer holds from now on (without `bytes`: its 64 KiB again).', ['number?']),
   },

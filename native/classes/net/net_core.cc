@@ -420,6 +420,7 @@ void reset(napi_env env) {
     n.link_events.clear();
     n.detach_events.clear();
     n.timed_out.clear();
+    n.hold_register.clear();
   }
   n.js.reset(env);
 }

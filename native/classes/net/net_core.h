@@ -46,6 +46,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,7 @@ struct Net {
   std::vector<std::pair<std::string, bool>> link_events;  // every change, in order
   std::vector<Detached> detach_events;
   std::vector<std::shared_ptr<NetDev>> timed_out;  // late transmitters, for the JS thread (tx_timeouts)
+  std::set<std::string> hold_register;  // test hook (netHoldRegister): interfaces whose next reopening registration waits
   JsPump js{on_kick, "nooks-net"};  // received frames, link changes, replays and waiting frames: to the JS thread
 };
 Net &net();

@@ -2,12 +2,14 @@
 // registering an interface (its socket buffers in the driver's DMA memory),
 // passing received frames up, freeing transmitted buffers, the carrier.
 #include <cstring>
+#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
 #include "../../shadow/shadow.h"
+#include "../../xpc/xpc.h"
 #include "net_core.h"
 
 using namespace nooks;
@@ -15,6 +17,25 @@ using namespace nooks::net_class;
 
 namespace {
 constexpr size_t kRxQueueMax = 8192;  // frames waiting for JS, all interfaces
+
+// Test hook (netHoldRegister): the registration k of interface `name` that reopens it waits, before it returns to
+// its driver d, until the JavaScript thread's replay onto it is over or d failed (10 s at most): the replay's
+// ndo_open crosses into the driver while the registration is still in the kernel.
+void hold_register_for_test(Net &n, Domain *d, const std::string &name, const std::shared_ptr<NetDev> &k) {
+  {
+    std::lock_guard<std::mutex> g(n.lock);
+    if (!n.hold_register.erase(name)) return;
+  }
+  klog_event(6, {"test-register-held", {{"device", name.c_str()}}}, "net: %s: test hold: the registration waits for the replay", name.c_str());
+  auto replay_pending = [&] {
+    std::lock_guard<std::mutex> g(n.lock);
+    auto i = n.ifaces.find(name);
+    return i != n.ifaces.end() && i->second.replay && i->second.dev == k;
+  };
+  UnlockedWait wait;  // the replay's crossings run meanwhile (isolation 'mprotect': one thread in driver code at a time)
+  for (int ms = 0; ms < 10000 && d->state.load() == DomainState::running && replay_pending(); ms++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 }  // namespace
 
 extern "C" int kapi_register_netdev(void *p) {
@@ -70,6 +91,7 @@ extern "C" int kapi_register_netdev(void *p) {
   memcpy(k->own_mac.data(), dev->dev_addr, ETH_ALEN);
   k->watchdog_ms = watchdog_ms ? watchdog_ms : 5000;
   std::string name;
+  bool reopen;
   {
     std::lock_guard<std::mutex> g(n.lock);
     auto b = n.by_device.find(device);
@@ -79,6 +101,12 @@ extern "C" int kapi_register_netdev(void *p) {
     } else {
       name = b->second;
     }
+    // The driver's, named, before the interface is anyone's: the JavaScript thread reopens an interface in use as
+    // soon as n.lock goes, crossing into the driver if it runs (a registration from a work item, after its init), and
+    // the driver's calls in ndo_open (netif_carrier_on) must find the netdev its own. After, such a reopen failed the
+    // driver (bad-call).
+    snprintf(dev->name, IFNAMSIZ, "%s", name.c_str());
+    d->objects.add({ObjectType::netdev, (uintptr_t)dev, sizeof *dev, 0, name});
     Iface &i = n.ifaces[name];
     i.name = name;
     i.device = device;
@@ -90,13 +118,13 @@ extern "C" int kapi_register_netdev(void *p) {
     i.ticket = 0;
     i.c.registrations++;
     k->name = name;
-    if (i.users > 0) {  // applications have it open: reopen it with their configuration (JS thread)
+    reopen = i.users > 0;
+    if (reopen) {  // applications have it open: reopen it with their configuration (JS thread)
       i.replay = true;
       n.js.kick();
     }
   }
-  snprintf(dev->name, IFNAMSIZ, "%s", name.c_str());
-  d->objects.add({ObjectType::netdev, (uintptr_t)dev, sizeof *dev, 0, name});
+  if (reopen) hold_register_for_test(n, d, name, k);
   klog(6, "net: %s: registered for %s by %s, MAC %s, MTU %u", name.c_str(), device.c_str(), d->name.c_str(),
        mac_string(dev->dev_addr).c_str(), mtu);
   return 0;

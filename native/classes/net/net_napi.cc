@@ -515,6 +515,14 @@ Napi::Value NetFailAfterConfigure(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// netHoldRegister(name): test hook (hold_register_for_test, net_kapi.cc).
+Napi::Value NetHoldRegister(const Napi::CallbackInfo &info) {
+  Net &n = net();
+  std::lock_guard<std::mutex> g(n.lock);
+  n.hold_register.insert(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
 // netStats(name, resets): the driver's statistics (refreshed by ndo_get_stats) and the class's counters, for the
 // handle opened at reset count `resets`.
 Napi::Value NetStats(const Napi::CallbackInfo &info) {

@@ -75,6 +75,10 @@ void serial_restore(int line);
 // another port of that driver is up waits, before its startup, until its UART
 // has received a byte (10 s at most): what a startup then discards is lost.
 void serial_hold_restore_for_rx(int domain);
+// Test hook: port `name`'s next registration waits, once the port is anyone's, before it returns to its driver,
+// until an application's open has set the port up or the driver failed (10 s at most): the open crosses into the
+// driver while the registration is still in the kernel (serial_kapi.cc).
+void serial_hold_register_for_test(const std::string &name);
 // Test hook: from now on, each port's receive buffer holds `bytes` (0: its
 // 64 KiB again; the kernel's shutdown restores it too): a test fills it, and
 // sees the rest dropped, in a fraction of the wire time.

@@ -314,6 +314,7 @@ void reset(napi_env) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.ports.clear();
   reg.hold_restore_domain = -1;
+  reg.hold_register.clear();
   reg.rx_buffer.store(kRxBuffer);
 }
 ClassReset class_reset(reset);
@@ -566,6 +567,11 @@ void serial_restore(int line) {
 void serial_hold_restore_for_rx(int domain) {
   std::lock_guard<std::mutex> g(reg.lock);
   reg.hold_restore_domain = domain;
+}
+
+void serial_hold_register_for_test(const std::string &name) {
+  std::lock_guard<std::mutex> g(reg.lock);
+  reg.hold_register.insert(name);
 }
 
 void serial_set_rx_buffer_for_test(size_t bytes) { reg.rx_buffer.store(bytes ? bytes : kRxBuffer); }

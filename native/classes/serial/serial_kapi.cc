@@ -3,16 +3,39 @@
 // UART and the port's buffers.
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
 #include "../../kapi/subsystems.h"
 #include "../../shadow/shadow.h"
+#include "../../xpc/xpc.h"
 #include "serial_port.h"
 
 using namespace nooks;
 using namespace nooks::serial_class;
+
+namespace {
+// Test hook (serialHoldRegister): the registration of port p by driver d waits, before it returns to d, until an
+// application's open has set p up or d failed (10 s at most): the open's startup crosses into the driver while the
+// registration is still in the kernel.
+void hold_register_for_test(Domain *d, const std::shared_ptr<Port> &p) {
+  {
+    std::lock_guard<std::mutex> g(reg.lock);
+    if (!reg.hold_register.erase(p->name)) return;
+  }
+  const char *name = p->name.c_str();
+  klog_event(6, {"test-register-held", {{"device", name}}}, "serial: %s: test hold: the registration waits for an open", name);
+  auto down = [&] {
+    std::lock_guard<std::mutex> g(p->lock);
+    return !p->up;
+  };
+  UnlockedWait wait;  // the open's crossings run meanwhile (isolation 'mprotect': one thread in driver code at a time)
+  for (int ms = 0; ms < 10000 && d->state.load() == DomainState::running && down(); ms++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+}  // namespace
 
 extern "C" int kapi_uart_add_one_port(void *vport) {
   Domain *d = calling_domain();
@@ -51,6 +74,12 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
     p->ops = ops;
     p->uartclk = uartclk;
     p->fifosize = fifosize ? fifosize : 1;
+    // The driver's, named, before the port is anyone's: an application's open crosses into the driver (startup) as
+    // soon as reg.lock goes, if the driver runs (a registration from a work item, after its init), and the driver's
+    // calls then must find the port its own. After, such an open failed the driver (bad-call).
+    port->line = (u32)p->line;
+    snprintf(port->name, sizeof port->name, "%s", p->name.c_str());
+    d->objects.add({ObjectType::uart_port, (uintptr_t)port, sizeof *port, (uint64_t)p->line, p->name});
     p->attached = true;
     if (!p->parked) {
       p->gone_code = std::move(p->detach_code);
@@ -73,9 +102,7 @@ extern "C" int kapi_uart_add_one_port(void *vport) {
       p->rx_notified = p->want_space = p->want_drain = false;
     }
   }
-  port->line = (u32)p->line;
-  snprintf(port->name, sizeof port->name, "%s", p->name.c_str());
-  d->objects.add({ObjectType::uart_port, (uintptr_t)port, sizeof *port, (uint64_t)p->line, p->name});
+  hold_register_for_test(d, p);
   klog(6, "serial: %s registered by %s%s%s", p->name.c_str(), d->name.c_str(), device.empty() ? "" : " for ", device.c_str());
   // Restored on the JS thread once the driver's init has returned: not from inside its probe
   if (restore) notify(*p, p->gen, SerialEvent::restore);

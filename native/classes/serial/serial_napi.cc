@@ -374,6 +374,12 @@ Napi::Value SerialHoldRestoreForRx(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// serialHoldRegister(name): test hook (serial_hold_register_for_test).
+Napi::Value SerialHoldRegister(const Napi::CallbackInfo &info) {
+  serial_hold_register_for_test(info[0].As<Napi::String>().Utf8Value());
+  return info.Env().Undefined();
+}
+
 // serialSetRxBuffer(bytes?): test hook (serial_set_rx_buffer_for_test); without bytes, the default again.
 Napi::Value SerialSetRxBuffer(const Napi::CallbackInfo &info) {
   serial_set_rx_buffer_for_test(info[0].IsUndefined() ? 0 : (size_t)info[0].As<Napi::Number>().Int64Value());

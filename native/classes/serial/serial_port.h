@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ struct Registry {
   std::vector<std::shared_ptr<Port>> ports;  // by line; never shrinks (till the reset at shutdown)
   SerialListener listener;
   int hold_restore_domain = -1;  // tests (serial_hold_restore_for_rx): that driver's restores are held
+  std::set<std::string> hold_register;  // tests (serial_hold_register_for_test): ports whose next registration waits
   std::atomic<size_t> rx_buffer{kRxBuffer};  // each port's receive buffer; tests shrink it (serial_set_rx_buffer_for_test)
 };
 // Never destroyed: kernel threads may still run while the process exits.
