@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../lib/classes/net.js';
 import { Kernel, openNet, type NetInterface } from '../lib/index.js';
 import { frame } from './helpers/frames.js';
-import { until, untilProgress } from './helpers/util.js';
+import { streamsByProgress, until, untilProgress } from './helpers/util.js';
+
+streamsByProgress();
 
 describe('two emulated NICs back to back', () => {
   let kernel: Kernel;

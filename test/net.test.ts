@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy, Kernel, nicCable, nicWire, openNet, NetError, type Driver, type NetInterface } from '../lib/index.js';
 import { nicHangTx } from '../lib/testing.js';
 import { frame, mac, nicPortOf, wirePartner } from './helpers/frames.js';
-import { logEvents, until, untilProgress, suiteIsolation } from './helpers/util.js';
+import { logEvents, streamsByProgress, suiteIsolation, until, untilProgress } from './helpers/util.js';
+
+streamsByProgress();
 
 const NIC_MAC = '52:54:00:aa:bb:01';
 const PEER_MAC = '52:54:00:cc:dd:02';

@@ -17,7 +17,9 @@ import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
 import { readStreaming } from './helpers/serial-read.js';
-import { logEvents, recoveries, suiteIsolation, until, untilProgress } from './helpers/util.js';
+import { logEvents, recoveries, streamsByProgress, suiteIsolation, until, untilProgress } from './helpers/util.js';
+
+streamsByProgress();
 
 describe('the serial shadow driver', () => {
   let kernel: Kernel;

@@ -14,7 +14,9 @@ import { packageRoot } from '../lib/paths.js';
 import { pattern } from './helpers/data.js';
 import { Far } from './helpers/far-end.js';
 import { readStreaming } from './helpers/serial-read.js';
-import { errorOf, faultOf, logEvents, rejectionOf, runNode, until, untilProgress, suiteIsolation } from './helpers/util.js';
+import { errorOf, faultOf, logEvents, rejectionOf, runNode, streamsByProgress, suiteIsolation, until, untilProgress } from './helpers/util.js';
+
+streamsByProgress();
 
 describe('serial: a 16550A on a pty, its driver, and an application', () => {
   let kernel: Kernel;

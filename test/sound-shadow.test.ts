@@ -20,7 +20,9 @@ import { holdTeardown, pcmHoldDownCrossing, pcmHoldRegister, pcmHoldRestore, rel
 import { fixtureDriver } from './helpers/build-driver.js';
 import { logFromNow } from './helpers/left-running.js';
 import { ProgressFaults } from './helpers/progress-faults.js';
-import { fallbackTo, logEvents, recoveries, suiteIsolation, until, untilProgress } from './helpers/util.js';
+import { fallbackTo, logEvents, recoveries, streamsByProgress, suiteIsolation, until, untilProgress } from './helpers/util.js';
+
+streamsByProgress();
 
 const RATE = 16000;
 const PERIOD = 320; // frames: openPcm's default period (20 ms)

@@ -2,7 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { defaultPolicy, DriverFault, Kernel, type Driver, type DriverPolicy, type Isolation, type LogEvent } from '../../lib/index.js';
 import { disassemble } from '../../lib/inject/disasm.js';
 import { packageRoot } from '../../lib/paths.js';
@@ -45,12 +45,15 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 10_00
   await untilProgress(cond, () => 0, what, timeoutMs);
 }
 
+/** How long data that streams may stand still before a wait for it fails (untilProgress, readStreaming). */
+export const streamQuietMs = 20_000;
+
 /**
  * `until` for data that streams (bytes over a line, frames): fails only once `progress` (a count that grows as the
- * data arrives) has stood still for `quietMs`, never for the total time. A starved machine moves slowly, not not
- * at all: a total bound failed correct runs beside a CI job (2.8 s of wire time took over 15 s).
+ * data arrives) has stood still for `quietMs`, never for the total time. A starved machine moves slowly, not at
+ * all: a total bound failed correct runs beside a CI job (2.8 s of wire time took over 15 s).
  */
-export async function untilProgress(cond: () => boolean, progress: () => number, what: string, quietMs = 30_000): Promise<void> {
+export async function untilProgress(cond: () => boolean, progress: () => number, what: string, quietMs = streamQuietMs): Promise<void> {
   let seen = progress();
   let quietSince = Date.now();
   while (!cond()) {
@@ -59,6 +62,15 @@ export async function untilProgress(cond: () => boolean, progress: () => number,
     else if (Date.now() - quietSince > quietMs) throw new Error(`timed out after ${quietMs} ms without progress waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * For a file whose tests wait for streaming data by progress: their time limit well above what a slow but moving
+ * stream takes on a starved machine (vitest's 30 s was a total bound again), so that a stall fails them first, by
+ * streamQuietMs, with what they waited for.
+ */
+export function streamsByProgress(): void {
+  vi.setConfig({ testTimeout: 120_000 });
 }
 
 /** Every failure report the recovery thread had is handed on, and the kernel's listener has run it (as test/helpers/fault-matrix.ts). */
