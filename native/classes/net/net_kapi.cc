@@ -2,14 +2,13 @@
 // registering an interface (its socket buffers in the driver's DMA memory),
 // passing received frames up, freeing transmitted buffers, the carrier.
 #include <cstring>
-#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
+#include "../../kapi/register_hold.h"
 #include "../../kapi/subsystems.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/xpc.h"
 #include "net_core.h"
 
 using namespace nooks;
@@ -26,15 +25,11 @@ void hold_register_for_test(Net &n, Domain *d, const std::string &name, const st
     std::lock_guard<std::mutex> g(n.lock);
     if (!n.hold_register.erase(name)) return;
   }
-  klog_event(6, {"test-register-held", {{"device", name.c_str()}}}, "net: %s: test hold: the registration waits for the replay", name.c_str());
-  auto replay_pending = [&] {
+  hold_registration_for_test("net", name, "the replay", [&] {
     std::lock_guard<std::mutex> g(n.lock);
     auto i = n.ifaces.find(name);
-    return i != n.ifaces.end() && i->second.replay && i->second.dev == k;
-  };
-  UnlockedWait wait;  // the replay's crossings run meanwhile (isolation 'mprotect': one thread in driver code at a time)
-  for (int ms = 0; ms < 10000 && d->state.load() == DomainState::running && replay_pending(); ms++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return d->state.load() == DomainState::running && i != n.ifaces.end() && i->second.replay && i->second.dev == k;
+  });
 }
 }  // namespace
 

@@ -3,14 +3,13 @@
 // UART and the port's buffers.
 #include <algorithm>
 #include <cstdio>
-#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
+#include "../../kapi/register_hold.h"
 #include "../../kapi/subsystems.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/xpc.h"
 #include "serial_port.h"
 
 using namespace nooks;
@@ -25,15 +24,10 @@ void hold_register_for_test(Domain *d, const std::shared_ptr<Port> &p) {
     std::lock_guard<std::mutex> g(reg.lock);
     if (!reg.hold_register.erase(p->name)) return;
   }
-  const char *name = p->name.c_str();
-  klog_event(6, {"test-register-held", {{"device", name}}}, "serial: %s: test hold: the registration waits for an open", name);
-  auto down = [&] {
+  hold_registration_for_test("serial", p->name, "an open", [&] {
     std::lock_guard<std::mutex> g(p->lock);
-    return !p->up;
-  };
-  UnlockedWait wait;  // the open's crossings run meanwhile (isolation 'mprotect': one thread in driver code at a time)
-  for (int ms = 0; ms < 10000 && d->state.load() == DomainState::running && down(); ms++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return d->state.load() == DomainState::running && !p->up;
+  });
 }
 }  // namespace
 

@@ -1,13 +1,12 @@
 // The sound class: the kernel calls sound drivers make (lib/wrappers/kapi/sound.ts).
 #include <algorithm>
-#include <thread>
 
 #include "../../kapi/checks.h"
 #include "../../kapi/log.h"
 #include "../../kapi/objects.h"
+#include "../../kapi/register_hold.h"
 #include "../../kapi/subsystems.h"
 #include "../../shadow/shadow.h"
-#include "../../xpc/xpc.h"
 #include "pcm_core.h"
 
 static_assert(sizeof(struct snd_pcm) == 32, "lib/wrappers/kapi/sound.ts checks 32 bytes of struct snd_pcm");
@@ -37,10 +36,7 @@ void hold_register_for_test(const std::shared_ptr<Pcm> &p) {
     std::lock_guard<std::mutex> g(g_lock);
     if (!g_hold_register.erase(p->name)) return;
   }
-  const char *name = p->name.c_str();
-  klog_event(6, {"test-register-held", {{"device", name}}}, "sound: %s: test hold: the registration waits for the restore", name);
-  UnlockedWait wait;  // the restore's crossings run meanwhile (isolation 'mprotect': one thread in driver code at a time)
-  for (int ms = 0; ms < 10000 && runs(*p) && restore_pending(*p); ms++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  hold_registration_for_test("sound", p->name, "the restore", [&] { return runs(*p) && restore_pending(*p); });
 }
 }  // namespace
 
